@@ -1,0 +1,7 @@
+/** @podnet/cni — CNI designs for podnet: host-local IPAM and flannel (VXLAN). */
+export type { FlannelOptions } from './designs/flannel.js';
+export { flannel, vethName, vtepMac } from './designs/flannel.js';
+export type { HostLocalRange, HostLocalState, IpamError } from './ipam/host-local.js';
+export { allocate, defaultRange, EMPTY_HOST_LOCAL, release } from './ipam/host-local.js';
+export type { ClusterSpecJson } from './spec.js';
+export { designFromSpec, seedLabSpec, simulatorFromSpec } from './spec.js';

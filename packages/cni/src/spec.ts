@@ -1,0 +1,49 @@
+/**
+ * The cluster spec as plain JSON (DESIGN.md "The cluster spec"): one description that builds a
+ * simulator, used by labs, examples, tests and the kernel oracle.
+ */
+import { createSimulator, fail, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator, type SimulatorSpec } from '@podnet/core';
+import { flannel } from './designs/flannel.js';
+
+/** The plain-JSON cluster spec. */
+export interface ClusterSpecJson extends ClusterSettings {
+  readonly cni?: { readonly type: 'flannel'; readonly backend?: 'vxlan' };
+  readonly nodes: readonly NodeSpec[];
+  readonly pods: readonly PodSpec[];
+}
+
+/** Resolves the spec's `cni` object to a design. */
+export function designFromSpec(cni: ClusterSpecJson['cni']): SimulatorSpec['cni'] {
+  const c = cni ?? { type: 'flannel', backend: 'vxlan' };
+  if (c.type === 'flannel') return flannel({ backend: c.backend ?? 'vxlan' });
+  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel)`);
+}
+
+/** Builds a simulator from a plain-JSON spec. */
+export function simulatorFromSpec(spec: ClusterSpecJson, options: Omit<SimulatorSpec, 'cni' | keyof ClusterSettings | 'nodes' | 'pods'> = {}): Simulator {
+  if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'the cluster spec must be an object');
+  return createSimulator({ ...options, ...spec, cni: designFromSpec(spec.cni) });
+}
+
+/** The lesson's three-node cluster: pod CIDR 10.244.0.0/16, pods A–F at the lesson's IPs, flannel VXLAN. */
+export function seedLabSpec(): ClusterSpecJson {
+  return {
+    podCidr: '10.244.0.0/16',
+    nodeCidrMaskSize: 24,
+    underlay: { segments: [{ name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 1500 }] },
+    cni: { type: 'flannel', backend: 'vxlan' },
+    nodes: [
+      { name: 'node-1', ip: '192.168.1.11', podCidr: '10.244.1.0/24' },
+      { name: 'node-2', ip: '192.168.1.12', podCidr: '10.244.2.0/24' },
+      { name: 'node-3', ip: '192.168.1.13', podCidr: '10.244.3.0/24' },
+    ],
+    pods: [
+      { name: 'pod-a', node: 'node-1', ip: '10.244.1.4' },
+      { name: 'pod-b', node: 'node-1', ip: '10.244.1.5' },
+      { name: 'pod-c', node: 'node-2', ip: '10.244.2.3' },
+      { name: 'pod-d', node: 'node-2', ip: '10.244.2.7' },
+      { name: 'pod-e', node: 'node-3', ip: '10.244.3.2' },
+      { name: 'pod-f', node: 'node-3', ip: '10.244.3.9' },
+    ],
+  };
+}

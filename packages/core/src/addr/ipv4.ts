@@ -1,0 +1,120 @@
+/**
+ * IPv4 addresses and prefixes. Strings from users are validated once, here at the edge (with
+ * ip-address), and become plain unsigned 32-bit numbers: inner code compares and masks numbers and never
+ * parses a string on the forwarding path.
+ */
+import { Address4 } from 'ip-address';
+import { fail } from '../errors.js';
+
+/** An IPv4 address as an unsigned 32-bit integer (10.244.1.4 → 0x0af40104). */
+export type Ipv4 = number;
+
+/** A validated IPv4 prefix: `addr` has no bits set beyond `len`. */
+export interface Cidr {
+  readonly addr: Ipv4;
+  readonly len: number;
+}
+
+const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** Parses dotted-quad IPv4 text. Throws `INVALID_IP`. */
+export function parseIpv4(text: string): Ipv4 {
+  if (typeof text !== 'string' || !DOTTED.test(text) || !Address4.isValid(text)) {
+    fail('INVALID_IP', `"${String(text)}" is not an IPv4 address`, { value: text });
+  }
+  const m = DOTTED.exec(text)!;
+  let n = 0;
+  for (let i = 1; i <= 4; i++) {
+    const octet = Number(m[i]);
+    if (octet > 255 || (m[i]!.length > 1 && m[i]!.startsWith('0'))) {
+      fail('INVALID_IP', `"${text}" is not an IPv4 address: octet ${m[i]} is out of range or has a leading zero`, { value: text });
+    }
+    n = n * 256 + octet;
+  }
+  return n >>> 0;
+}
+
+/** Formats a numeric IPv4 address as dotted quad. */
+export function formatIpv4(ip: Ipv4): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+}
+
+/** The netmask of a prefix length, as a number (24 → 0xffffff00). */
+export function maskOf(len: number): number {
+  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+}
+
+/** The network address of `ip` under a prefix length. */
+export function networkOf(ip: Ipv4, len: number): Ipv4 {
+  return (ip & maskOf(len)) >>> 0;
+}
+
+/** The broadcast address of `ip` under a prefix length. */
+export function broadcastOf(ip: Ipv4, len: number): Ipv4 {
+  return (ip | ~maskOf(len)) >>> 0;
+}
+
+/** True when `ip` lies inside `cidr`. */
+export function cidrContains(cidr: Cidr, ip: Ipv4): boolean {
+  return ((ip & maskOf(cidr.len)) >>> 0) === cidr.addr;
+}
+
+/** True when two prefixes share at least one address. */
+export function cidrOverlaps(a: Cidr, b: Cidr): boolean {
+  const len = Math.min(a.len, b.len);
+  return networkOf(a.addr, len) === networkOf(b.addr, len);
+}
+
+/** The number of addresses in a prefix. */
+export function cidrSize(c: Cidr): number {
+  return 2 ** (32 - c.len);
+}
+
+/** Builds a prefix from numbers, clearing host bits. */
+export function cidr(addr: Ipv4, len: number): Cidr {
+  return { addr: networkOf(addr, len), len };
+}
+
+/**
+ * Parses `a.b.c.d/len`. With `strict` (the default) host bits are an error (`INVALID_CIDR`), as
+ * Kubernetes and the CNI plugins reject them; without it, they are cleared. A bare address is a /32.
+ */
+export function parseCidr(text: string, options: { strict?: boolean } = {}): Cidr {
+  if (typeof text !== 'string') fail('INVALID_CIDR', `${String(text)} is not a prefix`, { value: text });
+  const slash = text.indexOf('/');
+  const addrText = slash < 0 ? text : text.slice(0, slash);
+  const lenText = slash < 0 ? '32' : text.slice(slash + 1);
+  if (!/^\d{1,2}$/.test(lenText) || Number(lenText) > 32) {
+    fail('INVALID_CIDR', `"${text}" has an invalid prefix length "${lenText}" (0 to 32)`, { value: text });
+  }
+  let addr: Ipv4;
+  try {
+    addr = parseIpv4(addrText);
+  } catch {
+    return fail('INVALID_CIDR', `"${text}" is not a prefix: "${addrText}" is not an IPv4 address`, { value: text });
+  }
+  const len = Number(lenText);
+  const net = networkOf(addr, len);
+  if (net !== addr && options.strict !== false) {
+    fail('INVALID_CIDR', `"${text}" has host bits set: the network is ${formatIpv4(net)}/${len}`, { value: text, network: `${formatIpv4(net)}/${len}` });
+  }
+  return { addr: net, len };
+}
+
+/** Formats a prefix as `a.b.c.d/len`. */
+export function formatCidr(c: Cidr): string {
+  return `${formatIpv4(c.addr)}/${c.len}`;
+}
+
+/** An address with its prefix length, as `ip addr` shows it: `10.244.1.1/24`. */
+export interface IfAddrText {
+  readonly ip: Ipv4;
+  readonly len: number;
+}
+
+/** Parses `a.b.c.d/len` keeping host bits (an interface address). */
+export function parseIfAddr(text: string): IfAddrText {
+  const c = parseCidr(text, { strict: false });
+  const slash = text.indexOf('/');
+  return { ip: parseIpv4(slash < 0 ? text : text.slice(0, slash)), len: c.len };
+}

@@ -1,0 +1,53 @@
+/** MAC addresses: kept as canonical lower-case `aa:bb:cc:dd:ee:ff` strings, compared by identity. */
+import { fail } from '../errors.js';
+
+/** A canonical MAC address string. */
+export type Mac = string;
+
+/** The Ethernet broadcast address. */
+export const BROADCAST_MAC: Mac = 'ff:ff:ff:ff:ff:ff';
+/** The all-zero address ARP requests carry as target hardware address. */
+export const ZERO_MAC: Mac = '00:00:00:00:00:00';
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** Validates and canonicalises a MAC address. Throws `INVALID_MAC`. */
+export function parseMac(text: string): Mac {
+  const lower = typeof text === 'string' ? text.toLowerCase() : '';
+  if (!MAC_RE.test(lower)) fail('INVALID_MAC', `"${String(text)}" is not a MAC address`, { value: text });
+  return lower;
+}
+
+/** True for group (multicast and broadcast) addresses: the low bit of the first octet. */
+export function isMulticastMac(mac: Mac): boolean {
+  return (parseInt(mac.slice(0, 2), 16) & 1) === 1;
+}
+
+/**
+ * A deterministic, locally administered unicast MAC derived from a seed string (FNV-1a), the way a
+ * simulation stands in for the kernel's random `eth_random_addr()`: same seed, same MAC.
+ */
+export function macFromSeed(seed: string): Mac {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < seed.length; i++) {
+    const c = seed.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  // First octet: locally administered (bit 1 set), unicast (bit 0 clear), as eth_random_addr() does.
+  const bytes = [((h1 >>> 24) & 0xfe) | 0x02, (h1 >>> 16) & 255, (h1 >>> 8) & 255, h1 & 255, (h2 >>> 8) & 255, h2 & 255];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** Six bytes of a MAC, for emitting frames. */
+export function macBytes(mac: Mac): number[] {
+  return mac.split(':').map((h) => parseInt(h, 16));
+}
+
+/** A MAC from six bytes. */
+export function macFromBytes(b: ArrayLike<number>, offset = 0): Mac {
+  let s = '';
+  for (let i = 0; i < 6; i++) s += (i ? ':' : '') + (b[offset + i]! & 255).toString(16).padStart(2, '0');
+  return s;
+}

@@ -1,0 +1,71 @@
+/**
+ * The CNI contract core exports: what a design (a CNI plugin together with its node agent) is told,
+ * and what it answers. A design never forwards packets; it only programs the model with actions,
+ * exactly as a real plugin programs a node with netlink.
+ */
+import type { Ipv4 } from '../addr/ipv4.js';
+import type { ClusterState, Node, Pod } from '../model/types.js';
+import type { Action } from '../ops/actions.js';
+
+/** The CNI spec's result (SPEC.md "ADD Success"): interfaces, ips, routes, dns. */
+export interface CniResult {
+  readonly cniVersion: string;
+  readonly interfaces: readonly { readonly name: string; readonly mac: string; readonly mtu?: number; readonly sandbox?: string }[];
+  readonly ips: readonly { readonly address: string; readonly gateway?: string; readonly interface?: number }[];
+  readonly routes: readonly { readonly dst: string; readonly gw?: string }[];
+  readonly dns: { readonly nameservers?: readonly string[] };
+}
+
+/** The CNI spec's error object, with its well-known codes (7 invalid network config, 11 try again…). */
+export interface CniError {
+  readonly cniVersion: string;
+  readonly code: number;
+  readonly msg: string;
+  readonly details?: string;
+}
+
+/** What a design answers to a cluster event: actions, and its new state. */
+export interface DesignReaction {
+  readonly actions: readonly Action[];
+  /** The design's new cluster-wide state (omit to keep it). */
+  readonly clusterState?: unknown;
+  /** The design's new state for the node concerned (omit to keep it). */
+  readonly nodeState?: unknown;
+}
+
+/** A CNI ADD for one pod. */
+export interface PodAddRequest {
+  readonly pod: Pod;
+  readonly node: Node;
+  /** CNI_IFNAME. */
+  readonly ifname: string;
+  /** CNI_NETNS: the pod's namespace path. */
+  readonly netns: string;
+  /** CNI_CONTAINERID. */
+  readonly containerId: string;
+  /** An address the caller pins (CNI_ARGS IP=…), or null to let IPAM choose. */
+  readonly requestedIp: Ipv4 | null;
+}
+
+/** The answer to a CNI ADD: a result, or an error (the pod then never runs). */
+export type PodAddReaction = (DesignReaction & { readonly result: CniResult }) | { readonly error: CniError };
+
+/** A CNI design. Every method is pure: it reads the state it is given and returns actions. */
+export interface CniDesign {
+  /** A short name, e.g. `flannel-vxlan`. */
+  readonly name: string;
+  /** MTU pods get (for the lab's explanations). */
+  readonly podMtu?: number;
+  /** Called once when a cluster is created. */
+  clusterCreated?(state: ClusterState): DesignReaction;
+  /** A node joined (its host namespace, eth0 and podCIDR exist). */
+  nodeAdded(state: ClusterState, node: Node): DesignReaction;
+  /** A node is about to leave (its pods are already deleted). */
+  nodeRemoved(state: ClusterState, node: Node): DesignReaction;
+  /** CNI ADD. */
+  podAdded(state: ClusterState, req: PodAddRequest): PodAddReaction;
+  /** CNI DEL: best effort and idempotent. */
+  podDeleted(state: ClusterState, pod: Pod, node: Node): DesignReaction;
+  /** What the node's /etc/cni/net.d holds: file name → content. */
+  cniConfig?(state: ClusterState, node: Node): Readonly<Record<string, string>>;
+}

@@ -1,0 +1,804 @@
+/**
+ * The forwarding engine: one packet sent, followed hop by hop through the model as Linux forwards it.
+ *
+ *   link rx → bridge (learn, forward, flood, deliver up) → IP receive → PREROUTING → local delivery
+ *   (INPUT) or forward (ip_forward, rp_filter, TTL, FORWARD, route, MTU/DF, POSTROUTING) → neighbour
+ *   (ARP as real frames) → link tx (veth to peer, bridge to port, VXLAN/IPIP encapsulation, underlay).
+ *
+ * `send` is a pure function of its inputs: it returns the trace and the state after the packet's side
+ * effects (ARP entries learned, bridge FDB entries learned, conntrack entries). Side effects are
+ * collected in an overlay while the packet travels and committed in one immer transition at the end.
+ */
+import { produce } from 'immer';
+import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
+import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
+import { findNs, UNDERLAY_NS } from '../model/lookup.js';
+import type { ClusterState, ConntrackEntry, FdbEntry, Link, NeighEntry, NetNs, NfRule, NsId, PeerSet, Route } from '../model/types.js';
+import { isLocalAddress, lookupRouteIn, selectSource } from '../ops/routing.js';
+import { shardGet, shardValues } from '../util/shards.js';
+import {
+  ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
+  ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PKT_FILTERED, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED,
+  IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, TCP_ACK, TCP_RST, TCP_SYN,
+  UDP_HEADER_LEN, VXLAN_HEADER_LEN, frameLength, type ArpPacket, type Frame, type Ipv4Packet,
+} from '../wire/packet.js';
+import { ipv4 } from './build.js';
+import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
+
+/** Options of {@link send}. */
+export interface SendOptions {
+  /** Upper bound on steps (an L2 loop ends as `loop`). Default 4096. */
+  readonly maxSteps?: number;
+  /** Check the per-hop guarantees (no NAT pod-to-pod, unique owner at delivery). Default true. */
+  readonly checks?: boolean;
+  /** Record steps (default true). Off, only dispositions and violations are kept: faster probes. */
+  readonly record?: boolean;
+}
+
+/** The result of {@link send}: the trace and the state after the packet's side effects. */
+export interface SendResult {
+  readonly trace: Trace;
+  readonly state: ClusterState;
+}
+
+type Work =
+  | { t: 'rx'; ns: NsId; dev: string; frame: Frame; pid: number }
+  | { t: 'out'; ns: NsId; pkt: Ipv4Packet; pid: number }
+  | { t: 'ip'; ns: NsId; dev: string; pkt: Ipv4Packet; pid: number };
+
+interface PacketInfo {
+  role: string;
+  /** Source and destination when the packet was born (the inner header for encapsulated ones). */
+  src: Ipv4;
+  dst: Ipv4;
+  podToPod: boolean;
+  /** Created here; an error about it goes to the local socket, not on the wire. */
+  origin: NsId;
+  fate?: PacketFate;
+}
+
+interface Pending {
+  ns: NsId;
+  dev: string;
+  nexthop: Ipv4;
+  items: { pkt: Ipv4Packet; pid: number; forwarded: boolean }[];
+}
+
+const EPHEMERAL_LOW = 32768;
+const EPHEMERAL_SPAN = 61000 - 32768;
+const ARP_DEV_KEY = (dev: string, ip: Ipv4) => `${dev}|${ip}`;
+
+/** The innermost IPv4 header of a packet (through VXLAN and IPIP). */
+export function innermost(p: Ipv4Packet): Ipv4Packet {
+  let cur = p;
+  for (;;) {
+    const pl = cur.payload;
+    if (pl.kind === 'ipv4') cur = pl;
+    else if (pl.kind === 'udp' && pl.payload.kind === 'vxlan' && pl.payload.inner.payload.kind === 'ipv4') cur = pl.payload.inner.payload;
+    else return cur;
+  }
+}
+
+function withTtl(p: Ipv4Packet, ttl: number): Ipv4Packet {
+  return { ...p, header: { ...p.header, ttl } };
+}
+
+function withAddrs(p: Ipv4Packet, src: Ipv4, dst: Ipv4): Ipv4Packet {
+  return { ...p, header: { ...p.header, src, dst } };
+}
+
+const peerNeighIdx = new WeakMap<object, Map<Ipv4, { owner: string; mac: Mac }>>();
+const peerFdbIdx = new WeakMap<object, Map<Mac, { owner: string; dst: Ipv4 }>>();
+
+function peerNeigh(set: PeerSet): Map<Ipv4, { owner: string; mac: Mac }> {
+  let m = peerNeighIdx.get(set.entries);
+  if (!m) {
+    m = new Map();
+    for (const e of shardValues(set.entries)) for (const n of e.neigh) m.set(n.ip, { owner: e.owner, mac: n.mac });
+    peerNeighIdx.set(set.entries, m);
+  }
+  return m;
+}
+
+function peerFdb(set: PeerSet): Map<Mac, { owner: string; dst: Ipv4 }> {
+  let m = peerFdbIdx.get(set.entries);
+  if (!m) {
+    m = new Map();
+    for (const e of shardValues(set.entries)) for (const f of e.fdb) m.set(f.mac, { owner: e.owner, dst: f.dst });
+    peerFdbIdx.set(set.entries, m);
+  }
+  return m;
+}
+
+class Run {
+  readonly steps: Step[] = [];
+  readonly violations: HopViolation[] = [];
+  readonly queue: Work[] = [];
+  readonly info = new Map<number, PacketInfo>();
+  readonly pending = new Map<string, Pending>();
+  readonly neighUpd = new Map<NsId, Map<string, NeighEntry>>();
+  readonly fdbUpd = new Map<NsId, Map<string, FdbEntry>>();
+  readonly ctUpd = new Map<NsId, ConntrackEntry[]>();
+  readonly nsCache = new Map<NsId, NetNs | undefined>();
+  nextPid = 1;
+  stepCount = 0;
+  ipId = 1;
+  exhausted = false;
+
+  constructor(readonly state: ClusterState, readonly maxSteps: number, readonly checks: boolean, readonly record: boolean) {}
+
+  ns(id: NsId): NetNs | undefined {
+    if (this.nsCache.has(id)) return this.nsCache.get(id);
+    const n = findNs(this.state, id);
+    this.nsCache.set(id, n);
+    return n;
+  }
+
+  isPodIp(ip: Ipv4): boolean {
+    const owners = shardGet(this.state.ipIndex, String(ip));
+    return owners !== undefined && owners.some((o) => o.kind === 'pod');
+  }
+
+  newPacket(role: string, pkt: Ipv4Packet | null, origin: NsId): number {
+    const pid = this.nextPid++;
+    const inner = pkt ? innermost(pkt) : null;
+    this.info.set(pid, {
+      role, origin,
+      src: inner?.header.src ?? 0, dst: inner?.header.dst ?? 0,
+      podToPod: inner !== null && inner.header.src !== 0 && this.isPodIp(inner.header.src) && this.isPodIp(inner.header.dst),
+    });
+    return pid;
+  }
+
+  step(pid: number, ns: NsId, dev: string | null, kind: StepKind, note: () => string, frame: Frame | null, ip: Ipv4Packet | null): void {
+    this.stepCount++;
+    if (this.record) this.steps.push({ index: this.steps.length, packet: pid, ns, dev, kind, note: note(), frame, ip });
+    if (this.checks && ip) this.checkNoNat(pid, ns, dev, ip);
+  }
+
+  /** Guarantee 2 at every hop: a pod-to-pod packet keeps the sender's pod IP as its (inner) source. */
+  checkNoNat(pid: number, ns: NsId, dev: string | null, ip: Ipv4Packet): void {
+    const info = this.info.get(pid);
+    if (!info || !info.podToPod) return;
+    const inner = innermost(ip);
+    if (inner.header.src !== info.src) {
+      this.violations.push({
+        guarantee: 'no-nat', step: this.stepCount,
+        explanation: `a packet from pod IP ${formatIpv4(info.src)} to pod IP ${formatIpv4(info.dst)} carries source ${formatIpv4(inner.header.src)} at ${ns}${dev ? ` ${dev}` : ''}: its source was rewritten (NAT), so the receiver cannot see who sent it`,
+      });
+      info.podToPod = false; // report once per packet
+    }
+  }
+
+  end(pid: number, disposition: Disposition, ns: NsId, ip: Ipv4Packet | null): void {
+    const info = this.info.get(pid);
+    if (info && !info.fate) info.fate = { packet: pid, disposition, ns, role: info.role, ip };
+  }
+
+  drop(pid: number, ns: NsId, dev: string | null, d: Disposition, why: string, ip: Ipv4Packet | null, frame: Frame | null = null): void {
+    this.step(pid, ns, dev, 'drop', () => `${d}: ${why}`, frame, ip);
+    this.end(pid, d, ns, ip);
+  }
+
+  // ---- neighbour and FDB tables (with the overlay of what this run learned) ----
+
+  neigh(ns: NetNs, dev: string, ip: Ipv4): NeighEntry | { mac: Mac; permanent: true; failed: false } | undefined {
+    const key = ARP_DEV_KEY(dev, ip);
+    const o = this.neighUpd.get(ns.id)?.get(key);
+    if (o) return o;
+    const e = ns.neigh[key];
+    if (e) return e;
+    for (const ref of ns.peerSets) {
+      const set = this.state.peerSets[ref.set];
+      if (!set || set.dev !== dev) continue;
+      const hit = peerNeigh(set).get(ip);
+      if (hit && hit.owner !== ref.self) return { mac: hit.mac, permanent: true, failed: false };
+    }
+    return undefined;
+  }
+
+  learnNeigh(ns: NetNs, dev: string, ip: Ipv4, mac: Mac | null, failed = false): void {
+    const key = ARP_DEV_KEY(dev, ip);
+    const cur = this.neigh(ns, dev, ip);
+    if (cur && cur.permanent) return;
+    let m = this.neighUpd.get(ns.id);
+    if (!m) this.neighUpd.set(ns.id, (m = new Map()));
+    m.set(key, { dev, ip, mac, permanent: false, failed, confirmed: this.state.now });
+  }
+
+  fdb(ns: NetNs, dev: string, mac: Mac): { port: string | null; dst: Ipv4 | null; local: boolean } | undefined {
+    const key = `${dev}|${mac}`;
+    const o = this.fdbUpd.get(ns.id)?.get(key);
+    if (o) return o;
+    const e = ns.fdb[key];
+    // Dynamic bridge entries age out after 300 s (the bridge's default ageing_time).
+    if (e && (e.permanent || this.state.now - e.updated <= 300_000)) return e;
+    for (const ref of ns.peerSets) {
+      const set = this.state.peerSets[ref.set];
+      if (!set || set.dev !== dev) continue;
+      const hit = peerFdb(set).get(mac);
+      if (hit && hit.owner !== ref.self) return { port: null, dst: hit.dst, local: false };
+    }
+    return undefined;
+  }
+
+  learnFdb(ns: NetNs, bridge: string, mac: Mac, port: string): void {
+    const cur = this.fdb(ns, bridge, mac);
+    if (cur && (cur.local || ('permanent' in cur && (cur as FdbEntry).permanent))) return;
+    if (cur && cur.port === port) return;
+    let m = this.fdbUpd.get(ns.id);
+    if (!m) this.fdbUpd.set(ns.id, (m = new Map()));
+    m.set(`${bridge}|${mac}`, { dev: bridge, mac, port, dst: null, permanent: false, local: false, updated: this.state.now });
+  }
+
+  // ---- link layer ----
+
+  xmit(nsId: NsId, dev: string, frame: Frame, pid: number): void {
+    const ns = this.ns(nsId)!;
+    const link = ns.links[dev];
+    const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
+    if (!link || !link.up) return this.drop(pid, nsId, dev, 'linkDown', `${dev} is down`, ip, frame);
+    switch (link.kind) {
+      case 'bridge':
+        return this.bridgeForward(ns, link, null, frame, pid);
+      case 'veth': {
+        const peerNs = this.ns(link.peer.ns);
+        const peer = peerNs?.links[link.peer.name];
+        if (!peer || !peer.up) return this.drop(pid, nsId, dev, 'linkDown', `veth peer ${link.peer.name} is down (NO-CARRIER)`, ip, frame);
+        this.step(pid, nsId, dev, 'veth', () => `crosses the veth pair ${dev} → ${link.peer.ns} ${link.peer.name}`, frame, ip);
+        this.queue.push({ t: 'rx', ns: link.peer.ns, dev: link.peer.name, frame, pid });
+        return;
+      }
+      case 'physical':
+        return this.segmentDeliver(ns, link, frame, pid);
+      case 'vxlan':
+        return this.vxlanEncap(ns, link, frame, pid);
+      case 'loopback':
+        this.queue.push({ t: 'rx', ns: nsId, dev, frame, pid });
+        return;
+      case 'ipip':
+        return this.drop(pid, nsId, dev, 'notForUs', 'an IPIP device carries IP, not Ethernet frames', ip, frame);
+    }
+  }
+
+  segmentDeliver(ns: NetNs, link: Link & { kind: 'physical' }, frame: Frame, pid: number): void {
+    const seg = this.state.underlay.segments[link.segment];
+    const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
+    if (!seg) return this.drop(pid, ns.id, link.name, 'linkDown', `segment ${link.segment} does not exist`, ip, frame);
+    if (frameLength(frame) - 14 > seg.mtu) return this.drop(pid, ns.id, link.name, 'fragmentationNeeded', `a ${frameLength(frame) - 14}-byte packet exceeds segment ${seg.name}'s MTU ${seg.mtu}: the switch drops it`, ip, frame);
+    const dst = frame.eth.dst;
+    if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
+      this.step(pid, ns.id, link.name, 'segment', () => `broadcast on underlay segment ${seg.name}`, frame, ip);
+      for (const port of shardValues(seg.ports)) {
+        if (port.ns === ns.id && port.dev === link.name) continue;
+        this.queue.push({ t: 'rx', ns: port.ns, dev: port.dev, frame, pid });
+      }
+      return;
+    }
+    const port = shardGet(seg.ports, dst);
+    if (!port) return this.drop(pid, ns.id, link.name, 'notForUs', `nothing on segment ${seg.name} has MAC ${dst}`, ip, frame);
+    this.step(pid, ns.id, link.name, 'segment', () => `underlay segment ${seg.name} carries it to ${port.ns} ${port.dev}`, frame, ip);
+    this.queue.push({ t: 'rx', ns: port.ns, dev: port.dev, frame, pid });
+  }
+
+  /** Bridge forwarding: known unicast to its port, broadcast/unknown flooded, local MACs delivered up. */
+  bridgeForward(ns: NetNs, br: Link, inPort: string | null, frame: Frame, pid: number): void {
+    const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
+    const dst = frame.eth.dst;
+    const flood = (why: string) => {
+      this.step(pid, ns.id, br.name, 'bridge-flood', () => `${br.name} floods (${why}) to every port but the one it came in by`, frame, ip);
+      for (const l of Object.values(ns.links)) if (l.master === br.name && l.name !== inPort && l.up) this.xmit(ns.id, l.name, frame, pid);
+    };
+    if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
+      flood('broadcast');
+      if (inPort !== null) this.l2Up(ns, br, frame, pid);
+      return;
+    }
+    const e = this.fdb(ns, br.name, dst);
+    if (e && e.local) {
+      if (inPort === null) return this.drop(pid, ns.id, br.name, 'notForUs', `frame to the bridge's own MAC sent by itself`, ip, frame);
+      this.step(pid, ns.id, br.name, 'bridge-local', () => `destination ${dst} is ${br.name}'s own: delivered up to the host`, frame, ip);
+      return this.l2Up(ns, br, frame, pid);
+    }
+    if (e && e.port !== null) {
+      if (e.port === inPort) return this.drop(pid, ns.id, br.name, 'notForUs', `FDB says ${dst} is behind the port it came in by`, ip, frame);
+      this.step(pid, ns.id, br.name, 'bridge-forward', () => `${br.name} FDB: ${dst} is on port ${e.port}`, frame, ip);
+      return this.xmit(ns.id, e.port, frame, pid);
+    }
+    flood(`unknown unicast ${dst}`);
+  }
+
+  rx(nsId: NsId, dev: string, frame: Frame, pid: number): void {
+    const ns = this.ns(nsId);
+    const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
+    if (!ns) return this.drop(pid, nsId, dev, 'linkDown', `namespace ${nsId} is gone`, ip, frame);
+    const link = ns.links[dev];
+    if (!link || !link.up) return this.drop(pid, nsId, dev, 'linkDown', `${dev} is down`, ip, frame);
+    this.step(pid, nsId, dev, 'receive', () => `${dev} receives a frame ${frame.eth.src} → ${frame.eth.dst}`, frame, ip);
+    if (link.master !== null) {
+      const br = ns.links[link.master];
+      if (!br || !br.up) return this.drop(pid, nsId, dev, 'linkDown', `bridge ${link.master} is down`, ip, frame);
+      if (!isMulticastMac(frame.eth.src)) {
+        const known = this.fdb(ns, br.name, frame.eth.src);
+        if (!known || known.port !== dev) {
+          this.learnFdb(ns, br.name, frame.eth.src, dev);
+          this.step(pid, nsId, br.name, 'bridge-learn', () => `${br.name} learns ${frame.eth.src} is on port ${dev}`, frame, ip);
+        }
+      }
+      return this.bridgeForward(ns, br, dev, frame, pid);
+    }
+    this.l2Up(ns, link, frame, pid);
+  }
+
+  l2Up(ns: NetNs, link: Link, frame: Frame, pid: number): void {
+    const dst = frame.eth.dst;
+    const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
+    if (dst !== link.mac && dst !== BROADCAST_MAC && !isMulticastMac(dst) && link.kind !== 'loopback') {
+      return this.drop(pid, ns.id, link.name, 'notForUs', `frame for ${dst}, not ${link.name}'s MAC ${link.mac}`, ip, frame);
+    }
+    if (frame.payload.kind === 'arp') return this.arpInput(ns, link, frame.payload, pid);
+    this.ipInput(ns, link.name, frame.payload, pid);
+  }
+
+  // ---- ARP ----
+
+  arpInput(ns: NetNs, link: Link, arp: ArpPacket, pid: number): void {
+    if (arp.op === 1) {
+      const local = isLocalAddress(ns, arp.targetIp);
+      let proxy = false;
+      if (!local && ns.sysctl.proxyArp[link.name]) {
+        const r = lookupRouteIn(this.state, ns, arp.targetIp);
+        proxy = r !== null && r.dev !== link.name && r.type === 'unicast';
+      }
+      if (!local && !proxy) {
+        this.end(pid, 'notForUs', ns.id, null);
+        return;
+      }
+      // Linux creates (or updates) the sender's neighbour entry when a request is for us (arp_process).
+      this.learnNeigh(ns, link.name, arp.senderIp, arp.senderMac);
+      this.end(pid, 'delivered', ns.id, null);
+      const reply: Frame = {
+        eth: { dst: arp.senderMac, src: link.mac, ethertype: ETHERTYPE_ARP },
+        payload: { kind: 'arp', op: 2, senderMac: link.mac, senderIp: arp.targetIp, targetMac: arp.senderMac, targetIp: arp.senderIp },
+      };
+      const rpid = this.newPacket('arp', null, ns.id);
+      this.step(rpid, ns.id, link.name, 'arp-reply', () => `${proxy ? 'proxy ARP: ' : ''}${formatIpv4(arp.targetIp)} is-at ${link.mac}`, reply, null);
+      this.xmit(ns.id, link.name, reply, rpid);
+      return;
+    }
+    // A reply: update the entry and send what waited for it.
+    this.learnNeigh(ns, link.name, arp.senderIp, arp.senderMac);
+    this.end(pid, 'delivered', ns.id, null);
+    const key = `${ns.id}|${link.name}|${arp.senderIp}`;
+    const p = this.pending.get(key);
+    if (!p) return;
+    this.pending.delete(key);
+    for (const it of p.items) {
+      this.step(it.pid, ns.id, link.name, 'neighbour', () => `${formatIpv4(arp.senderIp)} resolved to ${arp.senderMac}: the queued packet goes`, null, it.pkt);
+      this.xmit(ns.id, link.name, { eth: { dst: arp.senderMac, src: link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt }, it.pid);
+    }
+  }
+
+  // ---- IP ----
+
+  ipInput(ns: NetNs, dev: string, pkt0: Ipv4Packet, pid: number): void {
+    let pkt = pkt0;
+    // PREROUTING: conntrack reverses earlier translations, then nat rules (DNAT).
+    pkt = this.conntrackReverse(ns, pkt, pid);
+    const dnat = this.natRule(ns, 'PREROUTING', pkt, dev, null);
+    if (dnat && dnat.target === 'DNAT' && dnat.to !== null) {
+      const to = dnat.to;
+      this.step(pid, ns.id, dev, 'nat', () => `PREROUTING DNAT ${formatIpv4(pkt.header.dst)} → ${formatIpv4(to)}`, null, pkt);
+      this.recordCt(ns, pkt, pkt.header.src, to);
+      pkt = withAddrs(pkt, pkt.header.src, to);
+    }
+    const h = pkt.header;
+    if (isLocalAddress(ns, h.dst) || h.dst === 0xffffffff) {
+      if (this.filterVerdict(ns, 'INPUT', pkt, dev, null, pid)) return;
+      return this.localDeliver(ns, dev, pkt, pid);
+    }
+    if (!ns.sysctl.ipForward) return this.drop(pid, ns.id, dev, 'notForwarding', `${formatIpv4(h.dst)} is not local and net.ipv4.ip_forward = 0`, pkt);
+    const route = lookupRouteIn(this.state, ns, h.dst);
+    // rp_filter: strict (1) wants the reverse route out the interface it came in by; loose (2) any route.
+    const rp = Math.max(ns.sysctl.rpFilter, 0);
+    if (rp > 0) {
+      const back = lookupRouteIn(this.state, ns, h.src);
+      if (back === null || (rp === 1 && back.dev !== dev)) return this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt);
+    }
+    if (h.ttl <= 1) {
+      this.step(pid, ns.id, dev, 'drop', () => `TTL expires (ttl ${h.ttl}) in ${ns.id}`, null, pkt);
+      this.end(pid, 'ttlExceeded', ns.id, pkt);
+      return this.icmpError(ns, pkt, ICMP_TIME_EXCEEDED, 0, 0, null);
+    }
+    if (route === null) {
+      this.step(pid, ns.id, dev, 'drop', () => `no route to ${formatIpv4(h.dst)} in ${ns.id}`, null, pkt);
+      this.end(pid, 'noRoute', ns.id, pkt);
+      return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, null);
+    }
+    if (route.type !== 'unicast') return this.routeTypeDrop(ns, dev, route, pkt, pid, true);
+    if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
+    const fwd = withTtl(pkt, h.ttl - 1);
+    this.step(pid, ns.id, dev, 'forward', () => `forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} → ${h.ttl - 1}`, null, fwd);
+    this.ipOutputRouted(ns, route, fwd, pid, true);
+  }
+
+  routeTypeDrop(ns: NetNs, dev: string | null, route: Route, pkt: Ipv4Packet, pid: number, forwarded: boolean): void {
+    if (route.type === 'blackhole') return this.drop(pid, ns.id, dev, 'blackhole', `blackhole route ${describeRoute(route)}`, pkt);
+    const d: Disposition = route.type === 'prohibit' ? 'filtered' : 'hostUnreachable';
+    this.drop(pid, ns.id, dev, d, `${route.type} route ${describeRoute(route)}`, pkt);
+    if (forwarded) this.icmpError(ns, pkt, ICMP_DEST_UNREACH, route.type === 'prohibit' ? ICMP_PKT_FILTERED : ICMP_HOST_UNREACH, 0, null);
+  }
+
+  /** A locally generated packet: route, choose the source, OUTPUT and POSTROUTING, then the neighbour. */
+  ipOutput(nsId: NsId, pkt0: Ipv4Packet, pid: number): void {
+    const ns = this.ns(nsId);
+    if (!ns) return this.drop(pid, nsId, null, 'linkDown', `namespace ${nsId} is gone`, pkt0);
+    let pkt = pkt0;
+    const h = pkt.header;
+    if (isLocalAddress(ns, h.dst)) {
+      const src = h.src === 0 ? h.dst : h.src;
+      pkt = withAddrs(pkt, src, h.dst);
+      this.step(pid, nsId, 'lo', 'local', () => `${formatIpv4(h.dst)} is local: loopback`, null, pkt);
+      return this.localDeliver(ns, 'lo', pkt, pid);
+    }
+    const route = lookupRouteIn(this.state, ns, h.dst);
+    if (route === null) return this.drop(pid, nsId, null, 'noRoute', `connect: Network is unreachable (no route to ${formatIpv4(h.dst)})`, pkt);
+    if (route.type !== 'unicast') return this.routeTypeDrop(ns, null, route, pkt, pid, false);
+    if (h.src === 0) {
+      const src = selectSource(ns, route, h.dst);
+      if (src === null) return this.drop(pid, nsId, route.dev, 'noRoute', `no source address for ${formatIpv4(h.dst)}`, pkt);
+      pkt = withAddrs(pkt, src, h.dst);
+      const info = this.info.get(pid);
+      if (info && info.src === 0) {
+        info.src = src;
+        info.podToPod = this.isPodIp(src) && this.isPodIp(h.dst);
+      }
+    }
+    const out = pkt;
+    this.step(pid, nsId, route.dev, 'route', () => `route lookup: ${describeRoute(route)} (src ${formatIpv4(out.header.src)})`, null, out);
+    if (this.filterVerdict(ns, 'OUTPUT', out, null, route.dev, pid)) return;
+    this.ipOutputRouted(ns, route, out, pid, false);
+  }
+
+  /** After routing: MTU/DF, POSTROUTING, then tunnel or neighbour. */
+  ipOutputRouted(ns: NetNs, route: Route, pkt0: Ipv4Packet, pid: number, forwarded: boolean): void {
+    let pkt = pkt0;
+    const dev = route.dev!;
+    const link = ns.links[dev];
+    if (!link || !link.up) return this.drop(pid, ns.id, dev, 'linkDown', `${dev} is down`, pkt);
+    if (pkt.header.totalLength > link.mtu) {
+      if (pkt.header.df) {
+        this.drop(pid, ns.id, dev, 'fragmentationNeeded', forwarded
+          ? `${pkt.header.totalLength} bytes with DF exceed ${dev}'s MTU ${link.mtu}: ICMP fragmentation needed`
+          : `local error: message too long, mtu=${link.mtu}`, pkt);
+        if (forwarded) this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, link.mtu, null);
+        return;
+      }
+      this.step(pid, ns.id, dev, 'transmit', () => `${pkt.header.totalLength} bytes exceed MTU ${link.mtu}: the kernel fragments it (podnet follows the first fragment)`, null, pkt);
+      pkt = { ...pkt, header: { ...pkt.header, totalLength: link.mtu - ((link.mtu - IPV4_HEADER_LEN) % 8) } };
+    }
+    const sn = this.natRule(ns, 'POSTROUTING', pkt, null, dev);
+    if (sn && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) {
+      const to = sn.target === 'SNAT' ? sn.to! : selectSource(ns, route, pkt.header.dst);
+      if (to !== null && to !== pkt.header.src) {
+        const before = pkt;
+        this.recordCt(ns, pkt, to, pkt.header.dst);
+        pkt = withAddrs(pkt, to, pkt.header.dst);
+        this.step(pid, ns.id, dev, 'nat', () => `POSTROUTING ${sn.target}: source ${formatIpv4(before.header.src)} → ${formatIpv4(to)}`, null, pkt);
+      }
+    }
+    const nexthop = route.via ?? pkt.header.dst;
+    if (link.kind === 'ipip') return this.ipipEncap(ns, link, route, pkt, pid);
+    if (link.kind === 'loopback') return this.localDeliver(ns, dev, pkt, pid);
+    const n = this.neigh(ns, dev, nexthop);
+    if (n && n.mac !== null && !n.failed) {
+      const mac = n.mac;
+      const out: Frame = { eth: { dst: mac, src: link.mac, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
+      this.step(pid, ns.id, dev, 'transmit', () => `${dev} sends to ${formatIpv4(nexthop)} at ${mac}`, out, pkt);
+      return this.xmit(ns.id, dev, out, pid);
+    }
+    // Resolve: queue the packet and broadcast an ARP request (one per neighbour, as the kernel does).
+    const key = `${ns.id}|${dev}|${nexthop}`;
+    const p = this.pending.get(key);
+    if (p) {
+      p.items.push({ pkt, pid, forwarded });
+      return;
+    }
+    this.pending.set(key, { ns: ns.id, dev, nexthop, items: [{ pkt, pid, forwarded }] });
+    const src = selectSource(ns, { ...route, via: null }, nexthop) ?? 0;
+    const req: Frame = {
+      eth: { dst: BROADCAST_MAC, src: link.mac, ethertype: ETHERTYPE_ARP },
+      payload: { kind: 'arp', op: 1, senderMac: link.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: nexthop },
+    };
+    const apid = this.newPacket('arp', null, ns.id);
+    this.step(apid, ns.id, dev, 'arp-request', () => `who-has ${formatIpv4(nexthop)} tell ${formatIpv4(src)}`, req, null);
+    this.xmit(ns.id, dev, req, apid);
+  }
+
+  localDeliver(ns: NetNs, dev: string, pkt: Ipv4Packet, pid: number): void {
+    const h = pkt.header;
+    const pl = pkt.payload;
+    if (this.checks) this.checkUniqueAtDelivery(ns, pkt, pid);
+    if (pl.kind === 'icmp') {
+      if (pl.type === ICMP_ECHO_REQUEST) {
+        this.step(pid, ns.id, dev, 'deliver', () => `echo request for ${formatIpv4(h.dst)} delivered in ${ns.id}`, null, pkt);
+        this.end(pid, 'delivered', ns.id, pkt);
+        const reply = ipv4(h.src, { ...pl, type: ICMP_ECHO_REPLY }, IPPROTO_ICMP, { src: h.dst, ttl: 64, id: this.ipId++, df: h.df });
+        const rpid = this.newPacket('echo-reply', reply, ns.id);
+        this.step(rpid, ns.id, null, 'reply', () => `echo reply ${formatIpv4(h.dst)} → ${formatIpv4(h.src)}`, null, reply);
+        this.queue.push({ t: 'out', ns: ns.id, pkt: reply, pid: rpid });
+        return;
+      }
+      this.step(pid, ns.id, dev, 'deliver', () => `ICMP type ${pl.type} code ${pl.code} from ${formatIpv4(h.src)} delivered in ${ns.id}`, null, pkt);
+      return this.end(pid, 'delivered', ns.id, pkt);
+    }
+    if (pl.kind === 'udp') {
+      if (pl.payload.kind === 'vxlan') {
+        const vx = Object.values(ns.links).find((l) => l.kind === 'vxlan' && l.dstPort === pl.dstPort && l.vni === (pl.payload as { vni: number }).vni && l.up);
+        if (vx) {
+          const inner = pl.payload.inner;
+          this.step(pid, ns.id, vx.name, 'vxlan-decap', () => `UDP ${pl.dstPort} VNI ${vx.kind === 'vxlan' ? vx.vni : ''}: ${vx.name} decapsulates the inner frame`, inner, inner.payload.kind === 'ipv4' ? inner.payload : null);
+          this.queue.push({ t: 'rx', ns: ns.id, dev: vx.name, frame: inner, pid });
+          return;
+        }
+      }
+      if (ns.listening.includes(`udp/${pl.dstPort}`)) {
+        this.step(pid, ns.id, dev, 'deliver', () => `UDP ${pl.dstPort} delivered to a socket in ${ns.id}`, null, pkt);
+        return this.end(pid, 'delivered', ns.id, pkt);
+      }
+      this.drop(pid, ns.id, dev, 'portUnreachable', `nothing listens on UDP ${pl.dstPort} in ${ns.id}`, pkt);
+      return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, h.dst);
+    }
+    if (pl.kind === 'tcp') {
+      if (ns.listening.includes(`tcp/${pl.dstPort}`)) {
+        this.step(pid, ns.id, dev, 'deliver', () => `TCP ${pl.dstPort} delivered to a listening socket in ${ns.id}`, null, pkt);
+        return this.end(pid, 'delivered', ns.id, pkt);
+      }
+      if (pl.flags & TCP_RST) return this.end(pid, 'delivered', ns.id, pkt);
+      this.drop(pid, ns.id, dev, 'tcpReset', `nothing listens on TCP ${pl.dstPort} in ${ns.id}: RST`, pkt);
+      const rst = ipv4(h.src, { kind: 'tcp', srcPort: pl.dstPort, dstPort: pl.srcPort, seq: 0, ack: (pl.seq + ((pl.flags & TCP_SYN) ? 1 : 0)) >>> 0, flags: TCP_RST | TCP_ACK, window: 0, payload: { kind: 'raw', length: 0 } }, IPPROTO_TCP, { src: h.dst, id: this.ipId++ });
+      const rpid = this.newPacket('tcp-reset', rst, ns.id);
+      this.queue.push({ t: 'out', ns: ns.id, pkt: rst, pid: rpid });
+      return;
+    }
+    if (pl.kind === 'ipv4' && h.protocol === IPPROTO_IPIP) {
+      const tun = Object.values(ns.links).find((l) => l.kind === 'ipip' && l.up);
+      if (tun) {
+        this.step(pid, ns.id, tun.name, 'ipip-decap', () => `${tun.name} decapsulates IPIP from ${formatIpv4(h.src)}`, null, pl);
+        this.queue.push({ t: 'ip', ns: ns.id, dev: tun.name, pkt: pl, pid });
+        return;
+      }
+      this.drop(pid, ns.id, dev, 'portUnreachable', `IPIP from ${formatIpv4(h.src)} but no tunnel device is up`, pkt);
+      return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, 2, 0, h.dst);
+    }
+    this.step(pid, ns.id, dev, 'deliver', () => `protocol ${h.protocol} delivered in ${ns.id}`, null, pkt);
+    this.end(pid, 'delivered', ns.id, pkt);
+  }
+
+  /** Guarantee 1 at delivery: the namespace taking a packet for a pod IP is that IP's only owner. */
+  checkUniqueAtDelivery(ns: NetNs, pkt: Ipv4Packet, pid: number): void {
+    const owners = shardGet(this.state.ipIndex, String(pkt.header.dst));
+    if (owners && owners.length > 1 && owners.some((o) => o.kind === 'pod')) {
+      this.violations.push({
+        guarantee: 'unique-ip', step: this.stepCount,
+        explanation: `${formatIpv4(pkt.header.dst)} is assigned ${owners.length} times (${owners.map((o) => `${o.ns} ${o.dev}`).join(', ')}); this packet was delivered in ${ns.id}, which may not be the pod its sender meant`,
+      });
+    }
+    void pid;
+  }
+
+  /**
+   * An ICMP error about `orig`, sent from `ns` (RFC 1812 rules as Linux applies them: never about an
+   * ICMP error). Its source is `fixedSrc` when the error is about a packet for a local address, else the
+   * address the reply route prefers (icmp_send with saddr 0).
+   */
+  icmpError(ns: NetNs, orig: Ipv4Packet, type: number, code: number, mtu: number, fixedSrc: Ipv4 | null): void {
+    const op = orig.payload;
+    if (op.kind === 'icmp' && op.type !== ICMP_ECHO_REQUEST && op.type !== ICMP_ECHO_REPLY) return;
+    const origInfo = [...this.info.values()].find((i) => i.src === orig.header.src && i.origin === ns.id);
+    void origInfo;
+    const quoted: Ipv4Packet = orig;
+    const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: truncateQuote(quoted) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
+    const epid = this.newPacket('icmp-error', null, ns.id);
+    this.step(epid, ns.id, null, 'icmp-error', () => `sends ICMP ${icmpName(type, code)}${mtu ? ` (mtu ${mtu})` : ''} to ${formatIpv4(orig.header.src)}`, null, err);
+    this.queue.push({ t: 'out', ns: ns.id, pkt: err, pid: epid });
+  }
+
+  vxlanEncap(ns: NetNs, link: Link & { kind: 'vxlan' }, frame: Frame, pid: number): void {
+    const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
+    const e = this.fdb(ns, link.name, frame.eth.dst) ?? (isMulticastMac(frame.eth.dst) ? this.fdb(ns, link.name, ZERO_MAC) : undefined);
+    if (!e || e.dst === null) return this.drop(pid, ns.id, link.name, 'vxlanNoDestination', `${link.name} has no FDB entry for ${frame.eth.dst}: nowhere to tunnel it`, ip, frame);
+    const inner = ip ?? null;
+    // The outer UDP source port is a hash of the inner flow within the local port range (udp_flow_src_port).
+    let hsh = 0x9747b28c;
+    const mix = (v: number) => { hsh = Math.imul(hsh ^ v, 0x5bd1e995) >>> 0; hsh ^= hsh >>> 15; };
+    if (inner) { mix(inner.header.src); mix(inner.header.dst); mix(inner.header.protocol); } else mix(0x0806);
+    const srcPort = EPHEMERAL_LOW + ((hsh >>> 0) % EPHEMERAL_SPAN);
+    const outer = ipv4(e.dst, { kind: 'udp', srcPort, dstPort: link.dstPort, payload: { kind: 'vxlan', vni: link.vni, inner: frame } }, IPPROTO_UDP, { src: link.local, ttl: 64, id: this.ipId++, df: false });
+    this.step(pid, ns.id, link.name, 'vxlan-encap', () => `${link.name} encapsulates: VXLAN VNI ${link.vni}, UDP ${srcPort} → ${link.dstPort}, outer ${formatIpv4(link.local)} → ${formatIpv4(e.dst!)} (+${UDP_HEADER_LEN + VXLAN_HEADER_LEN + IPV4_HEADER_LEN + 14} bytes)`, null, outer);
+    this.ipOutput(ns.id, outer, pid);
+  }
+
+  ipipEncap(ns: NetNs, link: Link & { kind: 'ipip' }, route: Route, pkt: Ipv4Packet, pid: number): void {
+    if (route.via === null) return this.drop(pid, ns.id, link.name, 'noRoute', `${link.name} needs a gateway (the remote tunnel end) on the route`, pkt);
+    const outer = ipv4(route.via, pkt, IPPROTO_IPIP, { src: link.local ?? 0, ttl: 64, id: this.ipId++, df: pkt.header.df });
+    this.step(pid, ns.id, link.name, 'ipip-encap', () => `${link.name} encapsulates IP in IP towards ${formatIpv4(route.via!)}`, null, outer);
+    this.ipOutput(ns.id, outer, pid);
+  }
+
+  // ---- netfilter ----
+
+  matches(r: NfRule, pkt: Ipv4Packet, inIf: string | null, outIf: string | null): boolean {
+    const h = pkt.header;
+    if (r.src && !cidrContains(r.src, h.src)) return false;
+    if (r.dst && !cidrContains(r.dst, h.dst)) return false;
+    if (r.notDst && cidrContains(r.notDst, h.dst)) return false;
+    if (r.inIf !== null && r.inIf !== inIf) return false;
+    if (r.outIf !== null && r.outIf !== outIf) return false;
+    if (r.protocol !== null) {
+      const p = r.protocol === 'icmp' ? IPPROTO_ICMP : r.protocol === 'udp' ? IPPROTO_UDP : IPPROTO_TCP;
+      if (h.protocol !== p) return false;
+      if (r.dport !== null && (pkt.payload.kind === 'udp' || pkt.payload.kind === 'tcp') && pkt.payload.dstPort !== r.dport) return false;
+    }
+    return true;
+  }
+
+  natRule(ns: NetNs, chain: 'PREROUTING' | 'POSTROUTING', pkt: Ipv4Packet, inIf: string | null, outIf: string | null): NfRule | null {
+    if (ns.rules.length === 0) return null;
+    for (const r of ns.rules) if (r.table === 'nat' && r.chain === chain && this.matches(r, pkt, inIf, outIf)) return r.target === 'ACCEPT' ? null : r;
+    return null;
+  }
+
+  /** Runs a filter chain; true when the packet was dropped or rejected. */
+  filterVerdict(ns: NetNs, chain: 'INPUT' | 'FORWARD' | 'OUTPUT', pkt: Ipv4Packet, inIf: string | null, outIf: string | null, pid: number): boolean {
+    if (ns.rules.length === 0) return false;
+    for (const r of ns.rules) {
+      if (r.table !== 'filter' || r.chain !== chain || !this.matches(r, pkt, inIf, outIf)) continue;
+      if (r.target === 'ACCEPT') return false;
+      this.drop(pid, ns.id, inIf ?? outIf, 'filtered', `filter ${chain} ${r.target}${r.comment ? ` (${r.comment})` : ''}`, pkt);
+      if (r.target === 'REJECT') this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, isLocalAddress(ns, pkt.header.dst) ? pkt.header.dst : null);
+      return true;
+    }
+    return false;
+  }
+
+  recordCt(ns: NetNs, pkt: Ipv4Packet, newSrc: Ipv4, newDst: Ipv4): void {
+    let l = this.ctUpd.get(ns.id);
+    if (!l) this.ctUpd.set(ns.id, (l = []));
+    l.push({ protocol: pkt.header.protocol, origSrc: pkt.header.src, origDst: pkt.header.dst, replySrc: newDst, replyDst: newSrc, created: this.state.now });
+  }
+
+  conntrackReverse(ns: NetNs, pkt: Ipv4Packet, pid: number): Ipv4Packet {
+    const all = [...ns.conntrack, ...(this.ctUpd.get(ns.id) ?? [])];
+    if (all.length === 0) return pkt;
+    const h = pkt.header;
+    const proto = h.protocol;
+    for (const c of all) {
+      if (c.replySrc === h.src && c.replyDst === h.dst && (c.protocol === proto || proto === IPPROTO_ICMP)) {
+        const out = withAddrs(pkt, c.origDst, c.origSrc);
+        this.step(pid, ns.id, null, 'nat', () => `conntrack: reply translated back ${formatIpv4(h.src)}→${formatIpv4(h.dst)} becomes ${formatIpv4(c.origDst)}→${formatIpv4(c.origSrc)}`, null, out);
+        return out;
+      }
+    }
+    return pkt;
+  }
+
+  // ---- the loop ----
+
+  run(): void {
+    for (;;) {
+      while (this.queue.length) {
+        if (this.stepCount >= this.maxSteps) {
+          this.exhausted = true;
+          for (const w of this.queue) this.end(w.pid, 'loop', w.ns, w.t === 'rx' ? (w.frame.payload.kind === 'ipv4' ? w.frame.payload : null) : w.pkt);
+          this.queue.length = 0;
+          break;
+        }
+        const w = this.queue.shift()!;
+        if (w.t === 'rx') this.rx(w.ns, w.dev, w.frame, w.pid);
+        else if (w.t === 'out') this.ipOutput(w.ns, w.pkt, w.pid);
+        else {
+          const ns = this.ns(w.ns);
+          if (ns) this.ipInput(ns, w.dev, w.pkt, w.pid);
+        }
+      }
+      if (this.pending.size === 0 || this.exhausted) break;
+      // Nobody answered ARP: the entries go FAILED and the queued packets are dropped; a router tells
+      // the sender with ICMP host unreachable, a local sender sees "Destination Host Unreachable".
+      const waits = [...this.pending.values()];
+      this.pending.clear();
+      for (const p of waits) {
+        const ns = this.ns(p.ns)!;
+        this.learnNeigh(ns, p.dev, p.nexthop, null, true);
+        for (const it of p.items) {
+          this.drop(it.pid, p.ns, p.dev, 'neighbourUnreachable', `no ARP reply for ${formatIpv4(p.nexthop)} on ${p.dev}`, it.pkt);
+          if (it.forwarded) this.icmpError(ns, it.pkt, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, null);
+        }
+      }
+    }
+  }
+
+  /** Commits what the packet taught the namespaces (ARP, FDB, conntrack) in one transition. */
+  commit(): ClusterState {
+    if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd.size === 0) return this.state;
+    return produce(this.state, (d) => {
+      const touch = (id: NsId, f: (ns: { neigh: Record<string, NeighEntry>; fdb: Record<string, FdbEntry>; conntrack: ConntrackEntry[] }) => void) => {
+        let ns: unknown;
+        if (id === UNDERLAY_NS) ns = d.underlay.router;
+        else if (id.startsWith('node/')) ns = shardGet(d.nodes, id.slice(5))?.host;
+        else {
+          const key = id.slice(4);
+          const node = shardGet(d.podIndex, key);
+          ns = node === undefined ? undefined : shardGet(d.nodes, node)?.pods[key]?.netns;
+        }
+        if (ns) f(ns as never);
+      };
+      for (const [id, m] of this.neighUpd) touch(id, (ns) => { for (const [k, v] of m) ns.neigh[k] = v; });
+      for (const [id, m] of this.fdbUpd) touch(id, (ns) => { for (const [k, v] of m) ns.fdb[k] = v; });
+      for (const [id, l] of this.ctUpd) touch(id, (ns) => { ns.conntrack.push(...l); });
+    });
+  }
+}
+
+function truncateQuote(p: Ipv4Packet): Ipv4Packet {
+  return p;
+}
+
+function icmpName(type: number, code: number): string {
+  if (type === ICMP_TIME_EXCEEDED) return 'time exceeded in-transit';
+  if (type === ICMP_DEST_UNREACH) {
+    return ['net unreachable', 'host unreachable', 'protocol unreachable', 'port unreachable', 'fragmentation needed'][code] ?? (code === ICMP_PKT_FILTERED ? 'administratively prohibited' : `unreachable code ${code}`);
+  }
+  return `type ${type} code ${code}`;
+}
+
+/** A route as `ip route` prints it. */
+export function describeRoute(r: Route): string {
+  const dst = r.dst.len === 0 ? 'default' : `${formatIpv4(r.dst.addr)}/${r.dst.len}`;
+  if (r.type !== 'unicast') return `${r.type} ${dst}`;
+  return `${dst}${r.via !== null ? ` via ${formatIpv4(r.via)}` : ''} dev ${r.dev}${r.onlink ? ' onlink' : ''}`;
+}
+
+/**
+ * Sends one IPv4 packet from a namespace, as a local socket would (the route chooses the source when
+ * `packet.header.src` is 0), and follows it and everything it causes (ARP, replies, ICMP errors) until
+ * nothing is left in flight.
+ */
+export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, options: SendOptions = {}): SendResult {
+  const run = new Run(state, options.maxSteps ?? 4096, options.checks ?? true, options.record ?? true);
+  const pid = run.newPacket('original', packet, from);
+  run.step(pid, from, null, 'send', () => `${from} sends ${describePacket(packet)}`, null, packet);
+  run.ipOutput(from, packet, pid);
+  run.run();
+  const fates = [...run.info.values()].map((i) => i.fate ?? { packet: 0, disposition: 'loop' as Disposition, ns: from, role: i.role, ip: null });
+  const first = run.info.get(1)!;
+  return {
+    trace: {
+      steps: run.steps,
+      disposition: first.fate?.disposition ?? 'loop',
+      fates,
+      violations: run.violations,
+      src: first.src === 0 ? null : first.src,
+    },
+    state: run.commit(),
+  };
+}
+
+/** One line describing a packet, tcpdump-like. */
+export function describePacket(p: Ipv4Packet): string {
+  const h = p.header;
+  const pl = p.payload;
+  const base = `${formatIpv4(h.src)} > ${formatIpv4(h.dst)}`;
+  switch (pl.kind) {
+    case 'icmp':
+      return `${base}: ICMP ${pl.type === ICMP_ECHO_REQUEST ? 'echo request' : pl.type === ICMP_ECHO_REPLY ? 'echo reply' : icmpName(pl.type, pl.code)}, length ${h.totalLength - IPV4_HEADER_LEN}`;
+    case 'udp':
+      return `${formatIpv4(h.src)}.${pl.srcPort} > ${formatIpv4(h.dst)}.${pl.dstPort}: UDP${pl.payload.kind === 'vxlan' ? ` VXLAN vni ${pl.payload.vni}` : ''}, length ${h.totalLength - IPV4_HEADER_LEN - UDP_HEADER_LEN}`;
+    case 'tcp':
+      return `${formatIpv4(h.src)}.${pl.srcPort} > ${formatIpv4(h.dst)}.${pl.dstPort}: TCP flags 0x${pl.flags.toString(16)}`;
+    case 'ipv4':
+      return `${base}: IPIP (${describePacket(pl)})`;
+    default:
+      return `${base}: proto ${h.protocol}`;
+  }
+}

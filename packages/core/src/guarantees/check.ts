@@ -1,0 +1,209 @@
+/**
+ * The three guarantees of the Kubernetes network model, as values.
+ *
+ * - `unique-ip`: no two live pods share an IP, and no pod IP collides with any other assigned address
+ *   (node IPs, gateway addresses such as cni0's or flannel.1's). hostNetwork pods share the node IP.
+ * - `no-nat`: every pod reaches every other pod, and the receiver sees the sender's pod IP (checked at
+ *   every hop of every probe, on the inner header when encapsulated); the reply comes back.
+ * - `node-reaches-pods`: each node's host namespace reaches every pod on that node and gets the reply.
+ *
+ * Reachability is judged by real probes (an ICMP echo through the forwarding engine) that do not
+ * commit what they learn, so a verdict is a function of the state alone. {@link audit} checks every
+ * pair; {@link incrementalCheck} re-checks only the pairs a change can have affected (an endpoint on a
+ * touched node, a path that crossed a touched node, or a pair already failing) and gives the same
+ * verdict as a full audit — a property the tests pin.
+ */
+import { formatIpv4 } from '../addr/ipv4.js';
+import { icmpEcho } from '../dataplane/build.js';
+import { send } from '../dataplane/engine.js';
+import type { Trace } from '../dataplane/types.js';
+import { hostNsId, nodeOfNs, podNsId } from '../model/lookup.js';
+import type { ClusterState, IpOwner, Pod } from '../model/types.js';
+import { shardGet, shardKeys, shardValues } from '../util/shards.js';
+import { ICMP_ECHO_REPLY } from '../wire/packet.js';
+
+export type GuaranteeName = 'unique-ip' | 'no-nat' | 'node-reaches-pods';
+
+/** A broken guarantee: which, where, why in words, and the trace or change behind it. */
+export interface Violation {
+  readonly guarantee: GuaranteeName;
+  /** A stable key: the same problem has the same key in every verdict. */
+  readonly key: string;
+  /** The pods, nodes or address concerned. */
+  readonly where: { readonly from?: string; readonly to?: string; readonly ip?: string; readonly node?: string };
+  readonly explanation: string;
+  readonly trace?: Trace;
+  /** The change that led to this verdict, when the check followed a change. */
+  readonly cause?: string;
+}
+
+/** A verdict. */
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly violations: readonly Violation[];
+}
+
+/** What a probe taught us about a pair: its violations, and the nodes its packets crossed. */
+interface PairRecord {
+  readonly violations: readonly Violation[];
+  readonly transit: readonly string[];
+}
+
+/** The incremental checker's memory between changes: failing pairs and pairs with transit nodes. */
+export interface CheckMemory {
+  readonly pairs: ReadonlyMap<string, PairRecord>;
+  readonly unique: ReadonlyMap<string, Violation>;
+}
+
+export const EMPTY_MEMORY: CheckMemory = { pairs: new Map(), unique: new Map() };
+
+function probePods(state: ClusterState): Pod[] {
+  const out: Pod[] = [];
+  for (const n of shardValues(state.nodes)) for (const p of Object.values(n.pods)) if (!p.hostNetwork && p.status.phase === 'Running') out.push(p);
+  return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+}
+
+function uniqueViolation(ip: string, owners: readonly IpOwner[]): Violation | null {
+  if (owners.length < 2) return null;
+  const text = formatIpv4(Number(ip));
+  const names = owners.map((o) => (o.kind === 'pod' ? `pod ${o.name}` : o.kind === 'node' ? `node ${o.name}` : `${o.ns} ${o.dev}`));
+  return {
+    guarantee: 'unique-ip', key: `unique-ip|${ip}`, where: { ip: text },
+    explanation: `${text} is assigned ${owners.length} times (${names.join(', ')}): every pod needs an IP no other pod or host uses, or packets for it reach the wrong place`,
+  };
+}
+
+/** Probes `from` → `to`'s IP with an ICMP echo; returns violations and the transit nodes crossed. */
+function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: Pod, guarantee: GuaranteeName): PairRecord {
+  const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true });
+  const violations: Violation[] = [];
+  const key = `${guarantee}|${fromLabel}|${to.key}`;
+  const where = { from: fromLabel, to: to.key };
+  for (const v of trace.violations) {
+    violations.push({ guarantee: v.guarantee, key: `${key}|${v.guarantee}`, where, explanation: v.explanation, trace });
+  }
+  const replied = trace.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY);
+  if (!replied) {
+    const reqFate = trace.disposition;
+    const replyFate = trace.fates.find((f) => f.role === 'echo-reply');
+    const why = reqFate !== 'delivered'
+      ? `the request ended as ${reqFate} at ${trace.fates[0]?.ns ?? fromNs}`
+      : `the request arrived but the reply ended as ${replyFate?.disposition ?? 'never sent'} at ${replyFate?.ns ?? to.key}`;
+    violations.push({
+      guarantee, key, where,
+      explanation: guarantee === 'node-reaches-pods'
+        ? `node ${fromLabel} cannot reach its pod ${to.key} (${formatIpv4(to.ip!)}): ${why}`
+        : `pod ${fromLabel} cannot reach pod ${to.key} (${formatIpv4(to.ip!)}): ${why}`,
+      trace,
+    });
+  }
+  const own = new Set([nodeOfNs(state, fromNs), to.node]);
+  const transit = new Set<string>();
+  for (const s of trace.steps) {
+    const n = nodeOfNs(state, s.ns);
+    if (n !== null && !own.has(n)) transit.add(n);
+  }
+  return { violations, transit: [...transit] };
+}
+
+function pairKey(from: string, to: string): string {
+  return `${from}>${to}`;
+}
+
+/** A full audit of a state: every address, every node→own pod, every ordered pod pair. O(pods²) probes. */
+export function audit(state: ClusterState): CheckResult & { memory: CheckMemory } {
+  const unique = new Map<string, Violation>();
+  for (const ip of shardKeys(state.ipIndex)) {
+    const v = uniqueViolation(ip, shardGet(state.ipIndex, ip)!);
+    if (v) unique.set(ip, v);
+  }
+  const pairs = new Map<string, PairRecord>();
+  const pods = probePods(state);
+  for (const q of pods) {
+    if (q.ip === null) continue;
+    const r = probePair(state, hostNsId(q.node), q.node, q, 'node-reaches-pods');
+    if (r.violations.length || r.transit.length) pairs.set(pairKey(`node:${q.node}`, q.key), r);
+  }
+  for (const p of pods) {
+    for (const q of pods) {
+      if (p === q || q.ip === null) continue;
+      const r = probePair(state, podNsId(p.key), p.key, q, 'no-nat');
+      if (r.violations.length || r.transit.length) pairs.set(pairKey(p.key, q.key), r);
+    }
+  }
+  const memory = { pairs, unique };
+  return { ...verdictOf(memory), memory };
+}
+
+function verdictOf(m: CheckMemory): CheckResult {
+  const violations: Violation[] = [...m.unique.values()];
+  for (const r of m.pairs.values()) violations.push(...r.violations);
+  violations.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { ok: violations.length === 0, violations };
+}
+
+/** What a change touched, as the incremental checker needs it. */
+export interface ChangeScope {
+  /** Nodes whose namespaces (host or pods) changed. */
+  readonly nodes: readonly string[];
+  /** Addresses (decimal strings) whose ownership changed. */
+  readonly ips: readonly string[];
+  /** The change may affect every path: re-audit everything. */
+  readonly global: boolean;
+}
+
+/**
+ * Re-checks what a change can have affected and returns the same verdict a full {@link audit} of
+ * `state` would. `memory` is what the previous check returned.
+ */
+export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope): CheckResult & { memory: CheckMemory } {
+  if (scope.global) return audit(state);
+  const touched = new Set(scope.nodes);
+  const unique = new Map(memory.unique);
+  for (const ip of scope.ips) {
+    const owners = shardGet(state.ipIndex, ip);
+    const v = owners ? uniqueViolation(ip, owners) : null;
+    if (v) unique.set(ip, v);
+    else unique.delete(ip);
+  }
+  const pods = probePods(state);
+  const byKey = new Map(pods.map((p) => [p.key, p]));
+  const pairs = new Map<string, PairRecord>();
+  const recheck = new Set<string>();
+  // Keep what no touched node could change; re-probe pairs that failed or crossed a touched node.
+  for (const [k, r] of memory.pairs) {
+    const [from, to] = k.split('>') as [string, string];
+    const fromNode = from.startsWith('node:') ? from.slice(5) : byKey.get(from)?.node;
+    const toPod = byKey.get(to);
+    if (fromNode === undefined || !toPod) continue;
+    if (r.violations.length || touched.has(fromNode) || touched.has(toPod.node) || r.transit.some((n) => touched.has(n))) recheck.add(k);
+    else pairs.set(k, r);
+  }
+  const probe = (from: string, to: Pod) => {
+    const k = pairKey(from, to.key);
+    if (to.ip === null) return;
+    const r = from.startsWith('node:')
+      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), to, 'node-reaches-pods')
+      : probePair(state, podNsId(from), from, to, 'no-nat');
+    if (r.violations.length || r.transit.length) pairs.set(k, r);
+    else pairs.delete(k);
+  };
+  const touchedPods = pods.filter((p) => touched.has(p.node));
+  for (const q of touchedPods) recheck.add(pairKey(`node:${q.node}`, q.key));
+  for (const p of touchedPods) {
+    for (const q of pods) {
+      if (p === q) continue;
+      recheck.add(pairKey(p.key, q.key));
+      recheck.add(pairKey(q.key, p.key));
+    }
+  }
+  for (const k of recheck) {
+    const [from, to] = k.split('>') as [string, string];
+    const q = byKey.get(to);
+    if (!q) continue;
+    if (!from.startsWith('node:') && !byKey.has(from)) continue;
+    probe(from, q);
+  }
+  const next = { pairs, unique };
+  return { ...verdictOf(next), memory: next };
+}

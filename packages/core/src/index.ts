@@ -1,0 +1,43 @@
+/**
+ * @podnet/core — the Kubernetes network model as immutable data, a Linux-like forwarding engine, and
+ * the three guarantees checked at every step.
+ */
+export type { Cidr, Ipv4, IfAddrText } from './addr/ipv4.js';
+export {
+  broadcastOf, cidr, cidrContains, cidrOverlaps, cidrSize, formatCidr, formatIpv4, maskOf, networkOf,
+  parseCidr, parseIfAddr, parseIpv4,
+} from './addr/ipv4.js';
+export type { Mac } from './addr/mac.js';
+export { BROADCAST_MAC, isMulticastMac, macFromSeed, parseMac } from './addr/mac.js';
+export type { ErrorCode } from './errors.js';
+export { ERROR_HINTS, fail, isPodnetError, PodnetError } from './errors.js';
+export type { CniDesign, CniError, CniResult, DesignReaction, PodAddReaction, PodAddRequest } from './cni/contract.js';
+export type {
+  BridgeLink, ClusterState, ConntrackEntry, Container, FdbEntry, IfAddr, IpipLink, IpOwner, Link, LinkKind,
+  LoopbackLink, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,
+  Pod, PodStatus, Route, Segment, Sysctls, Underlay, VethLink, VxlanLink,
+} from './model/types.js';
+export type { ClusterSettings, Footprint, NodeSpec, PodSpec, SegmentSpec } from './model/cluster.js';
+export {
+  addNodeState, addPodState, allocateNodeCidr, createClusterState, DEFAULT_SEGMENT, deletePodState, listNodes,
+  listPods, netnsPath, removeNodeState, sandboxId,
+} from './model/cluster.js';
+export type { NsLocation } from './model/lookup.js';
+export { findNode, findNs, findPod, getNode, getNs, getPod, hostNsId, locateNs, podKeyOf, podNsId, UNDERLAY_NS } from './model/lookup.js';
+export type { Action, RouteSpec, RuleSpec } from './ops/actions.js';
+export { applyActions, checkIfName } from './ops/actions.js';
+export { allRoutes, isLocalAddress, kernelRoutes, lookupRouteIn, selectSource } from './ops/routing.js';
+export type { IpOptions } from './dataplane/build.js';
+export { icmpEcho, ipv4, tcpSyn, udpPacket } from './dataplane/build.js';
+export type { SendOptions, SendResult } from './dataplane/engine.js';
+export { describePacket, describeRoute, innermost, send } from './dataplane/engine.js';
+export type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './dataplane/types.js';
+export type { ChangeScope, CheckMemory, CheckResult, GuaranteeName, Violation } from './guarantees/check.js';
+export { audit, EMPTY_MEMORY, incrementalCheck } from './guarantees/check.js';
+export type { PingOptions, PingReply, PingResult, TracerouteHop, TracerouteResult } from './query/probes.js';
+export { endpointNs, ping, traceroute } from './query/probes.js';
+export type { SimulatorEvents, SimulatorSpec } from './sim/simulator.js';
+export { createSimulator, diffScope, Simulator } from './sim/simulator.js';
+export type { Shards } from './util/shards.js';
+export { shardGet, shardKeys, shardSize, shardValues } from './util/shards.js';
+export * from './wire/index.js';

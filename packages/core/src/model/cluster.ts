@@ -1,0 +1,419 @@
+/**
+ * Pure cluster transitions: create a cluster, add and remove nodes, add and delete pods. Each validates
+ * everything first, asks the CNI design for its actions and applies them in one immer transition, so
+ * a failure at any point leaves the given state exactly as it was.
+ */
+import { castDraft, produce, type Draft } from 'immer';
+import {
+  cidrContains, cidrOverlaps, cidrSize, formatCidr, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
+} from '../addr/ipv4.js';
+import { macFromSeed } from '../addr/mac.js';
+import type { CniDesign, CniResult } from '../cni/contract.js';
+import { fail, PodnetError } from '../errors.js';
+import { applyActionsToDraft, checkIfName, indexNs, unindexNs } from '../ops/actions.js';
+import { emptyShards, shardDelete, shardGet, shardSet, shardValues } from '../util/shards.js';
+import { findNode, findPod, getNode, getPod, hostNsId, podKeyOf, podNsId, UNDERLAY_NS } from './lookup.js';
+import type { ClusterState, Container, Link, NetNs, Node, Pod, Segment, Sysctls } from './types.js';
+
+/** An underlay segment as the cluster spec declares it. */
+export interface SegmentSpec {
+  readonly name: string;
+  readonly cidr: string;
+  readonly gateway?: string;
+  readonly mtu?: number;
+}
+
+/** Cluster-wide settings (the non-node, non-pod part of the cluster spec). */
+export interface ClusterSettings {
+  readonly podCidr?: string;
+  readonly nodeCidrMaskSize?: number;
+  readonly underlay?: { readonly segments: readonly SegmentSpec[] };
+}
+
+/** A node to add. `ip` and `podCidr` are allocated when omitted. */
+export interface NodeSpec {
+  readonly name: string;
+  readonly ip?: string;
+  readonly podCidr?: string;
+  readonly segment?: string;
+  /** Pods this node accepts (kubelet --max-pods); default 110. */
+  readonly maxPods?: number;
+}
+
+/** A pod to add. `ip` is allocated by the design's IPAM when omitted. */
+export interface PodSpec {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly node: string;
+  readonly ip?: string;
+  readonly hostNetwork?: boolean;
+  readonly containers?: readonly { readonly name: string; readonly image?: string; readonly ports?: readonly (number | { readonly port: number; readonly protocol?: 'TCP' | 'UDP' })[] }[];
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** What a transition touched: the incremental checks look only here. */
+export interface Footprint {
+  readonly nodes: readonly string[];
+  readonly podsAdded: readonly string[];
+  readonly podsRemoved: readonly string[];
+  /** True when the change can affect every path (the underlay, a shared peer set). */
+  readonly global: boolean;
+}
+
+const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Validates a Kubernetes object name (RFC 1123 label; nodes may use subdomains). */
+export function checkName(name: unknown, what: string, subdomain = false): string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > (subdomain ? 253 : 63) || !(subdomain ? SUBDOMAIN_RE : NAME_RE).test(name)) {
+    fail('INVALID_NAME', `${what} name "${String(name)}" is invalid: a lowercase RFC 1123 ${subdomain ? 'subdomain' : 'label'} must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`, { value: name });
+  }
+  return name;
+}
+
+function emptyNs(id: string, forward: boolean): NetNs {
+  const sysctl: Sysctls = { ipForward: forward, rpFilter: 0, proxyArp: {} };
+  const lo: Link = { kind: 'loopback', name: 'lo', ifindex: 1, mtu: 65536, mac: '00:00:00:00:00:00', up: true, addrs: [{ ip: 0x7f000001, len: 8, scope: 'host' }], master: null };
+  return { id, links: { lo }, routes: [], neigh: {}, fdb: {}, sysctl, rules: [], conntrack: [], peerSets: [], listening: [], nextIfindex: 2 };
+}
+
+/** The default underlay: one segment, 192.168.1.0/24, gateway .1, MTU 1500. */
+export const DEFAULT_SEGMENT: SegmentSpec = { name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 1500 };
+
+/** Creates an empty cluster (no nodes) with its underlay, and lets the design initialise. */
+export function createClusterState(settings: ClusterSettings, design: CniDesign, now = 0): ClusterState {
+  if (settings === null || typeof settings !== 'object') fail('INVALID_ARGUMENT', 'the cluster spec must be an object');
+  const podCidr = parseCidr(settings.podCidr ?? '10.244.0.0/16');
+  const mask = settings.nodeCidrMaskSize ?? 24;
+  if (!Number.isInteger(mask) || mask < podCidr.len || mask > 30) {
+    fail('INVALID_ARGUMENT', `nodeCidrMaskSize ${String(mask)} must be an integer between the pod CIDR's /${podCidr.len} and /30`, { value: mask });
+  }
+  const segSpecs = settings.underlay?.segments ?? [DEFAULT_SEGMENT];
+  if (!Array.isArray(segSpecs) || segSpecs.length === 0) fail('INVALID_ARGUMENT', 'the underlay needs at least one segment');
+  const segments: Record<string, Segment> = {};
+  let router = emptyNs(UNDERLAY_NS, true);
+  const links: Record<string, Link> = { ...router.links };
+  let ifindex = 2;
+  for (const s of segSpecs) {
+    checkName(s.name, 'segment');
+    checkIfName(s.name);
+    if (segments[s.name]) fail('DUPLICATE_NAME', `segment "${s.name}" is declared twice`);
+    const cidr = parseCidr(s.cidr);
+    if (cidr.len > 30) fail('INVALID_CIDR', `segment ${s.name}'s ${s.cidr} is too small for a gateway and nodes`);
+    if (cidrOverlaps(cidr, podCidr)) fail('CIDR_OVERLAP', `segment ${s.name}'s ${s.cidr} overlaps the pod CIDR ${formatCidr(podCidr)}`);
+    for (const o of Object.values(segments)) if (cidrOverlaps(o.cidr, cidr)) fail('CIDR_OVERLAP', `segments ${o.name} and ${s.name} overlap`);
+    const gateway = s.gateway === undefined ? (cidr.addr + 1) >>> 0 : parseIpv4(s.gateway);
+    if (!cidrContains(cidr, gateway) || gateway === cidr.addr) fail('IP_OUTSIDE_RANGE', `gateway ${s.gateway} is not a host address of ${s.cidr}`);
+    const mtu = s.mtu ?? 1500;
+    if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9216) fail('INVALID_ARGUMENT', `segment MTU ${mtu} is out of range (576 to 9216)`);
+    const mac = macFromSeed(`underlay|${s.name}`);
+    links[s.name] = { kind: 'physical', name: s.name, ifindex: ifindex++, mtu, mac, up: true, addrs: [{ ip: gateway, len: cidr.len, scope: 'global' }], master: null, segment: s.name };
+    const ports = emptyShards<{ mac: string; ns: string; dev: string }>() as Record<string, { mac: string; ns: string; dev: string }>[];
+    shardSet(ports, mac, { mac, ns: UNDERLAY_NS, dev: s.name });
+    segments[s.name] = { name: s.name, cidr, gateway, mtu, ports };
+  }
+  router = { ...router, links, nextIfindex: ifindex };
+  let state: ClusterState = {
+    podCidr, nodeCidrMaskSize: mask, nodes: emptyShards(), nodeCount: 0, podIndex: emptyShards(), podCount: 0,
+    cidrIndex: emptyShards(), ipIndex: emptyShards(), underlay: { segments, router }, peerSets: {}, cni: null, now,
+  };
+  state = produce(state, (d) => indexNs(d, router));
+  if (design.clusterCreated) {
+    const r = design.clusterCreated(state);
+    state = produce(state, (d) => {
+      applyActionsToDraft(d, r.actions);
+      if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+    });
+  }
+  return state;
+}
+
+/** The lowest free node block of the pod CIDR (kube-controller-manager's range allocator, lowest first). */
+export function allocateNodeCidr(state: ClusterState): Cidr {
+  const size = 2 ** (32 - state.nodeCidrMaskSize);
+  const count = cidrSize(state.podCidr) / size;
+  for (let i = 0; i < count; i++) {
+    const addr = (state.podCidr.addr + i * size) >>> 0;
+    if (shardGet(state.cidrIndex, `${formatIpv4(addr)}/${state.nodeCidrMaskSize}`) === undefined && !overlapsAnyNodeCidr(state, { addr, len: state.nodeCidrMaskSize })) {
+      return { addr, len: state.nodeCidrMaskSize };
+    }
+  }
+  return fail('CIDR_EXHAUSTED', `the pod CIDR ${formatCidr(state.podCidr)} has no free /${state.nodeCidrMaskSize} block left for another node`);
+}
+
+function overlapsAnyNodeCidr(state: ClusterState, c: Cidr): string | null {
+  // Node CIDRs of other sizes (pinned ones) can overlap without sharing a key: check by walking only
+  // when sizes differ from the default. Same-size blocks are found by key.
+  const key = shardGet(state.cidrIndex, formatCidr(c));
+  if (key !== undefined) return key;
+  if (!mixedSizes.has(state.cidrIndex)) return null;
+  for (const n of shardValues(state.nodes)) if (n.podCidr && cidrOverlaps(n.podCidr, c)) return n.name;
+  return null;
+}
+/** cidrIndex objects known to hold node CIDRs of a size other than nodeCidrMaskSize. */
+const mixedSizes = new WeakSet<object>();
+
+function allocateNodeIp(state: ClusterState, seg: Segment): Ipv4 {
+  const last = (seg.cidr.addr + cidrSize(seg.cidr) - 2) >>> 0;
+  for (let ip = Math.max((seg.gateway + 10) >>> 0, seg.cidr.addr + 1); ip <= last; ip++) {
+    if (ip !== seg.gateway && shardGet(state.ipIndex, String(ip)) === undefined) return ip >>> 0;
+  }
+  for (let ip = seg.cidr.addr + 1; ip <= last; ip++) {
+    if (ip !== seg.gateway && shardGet(state.ipIndex, String(ip)) === undefined) return ip >>> 0;
+  }
+  return fail('IP_EXHAUSTED', `segment ${seg.name} (${formatCidr(seg.cidr)}) has no free address for another node`);
+}
+
+/** Adds a node: host namespace with lo and eth0 on its segment, default route, podCIDR; then the design. */
+export function addNodeState(state: ClusterState, spec: NodeSpec, design: CniDesign): { state: ClusterState; node: Node; footprint: Footprint } {
+  if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'a node spec must be an object with a name');
+  const name = checkName(spec.name, 'node', true);
+  if (findNode(state, name)) fail('DUPLICATE_NAME', `node "${name}" already exists`, { node: name });
+  const segName = spec.segment ?? Object.keys(state.underlay.segments)[0]!;
+  const seg = state.underlay.segments[segName];
+  if (!seg) fail('SEGMENT_NOT_FOUND', `segment "${segName}" does not exist`, { segment: segName });
+  let ip: Ipv4;
+  if (spec.ip !== undefined) {
+    ip = parseIpv4(spec.ip);
+    if (!cidrContains(seg.cidr, ip) || ip === seg.cidr.addr || ip === ((seg.cidr.addr + cidrSize(seg.cidr) - 1) >>> 0)) {
+      fail('IP_OUTSIDE_RANGE', `node IP ${spec.ip} is not a host address of segment ${seg.name} (${formatCidr(seg.cidr)})`, { ip: spec.ip });
+    }
+    const owners = shardGet(state.ipIndex, String(ip));
+    if (owners) fail('IP_IN_USE', `node IP ${spec.ip} is already assigned to ${owners[0]!.name}`, { ip: spec.ip, owner: owners[0]!.name });
+  } else ip = allocateNodeIp(state, seg);
+  let podCidr: Cidr;
+  let mixed = false;
+  if (spec.podCidr !== undefined) {
+    podCidr = parseCidr(spec.podCidr);
+    if (!cidrContains(state.podCidr, podCidr.addr) || podCidr.len < state.podCidr.len) {
+      fail('CIDR_OUTSIDE', `node podCIDR ${spec.podCidr} is not inside the cluster pod CIDR ${formatCidr(state.podCidr)}`, { podCidr: spec.podCidr });
+    }
+    if (podCidr.len > 30) fail('INVALID_CIDR', `node podCIDR ${spec.podCidr} is too small (at most /30)`);
+    const clash = shardGet(state.cidrIndex, formatCidr(podCidr)) ?? (podCidr.len !== state.nodeCidrMaskSize || mixedSizes.has(state.cidrIndex)
+      ? [...shardValues(state.nodes)].find((n) => n.podCidr && cidrOverlaps(n.podCidr, podCidr))?.name : undefined);
+    if (clash !== undefined) fail('CIDR_OVERLAP', `node podCIDR ${spec.podCidr} overlaps node ${clash}'s`, { podCidr: spec.podCidr, node: clash });
+    mixed = podCidr.len !== state.nodeCidrMaskSize;
+  } else podCidr = allocateNodeCidr(state);
+  const maxPods = spec.maxPods ?? 110;
+  if (!Number.isInteger(maxPods) || maxPods < 0) fail('INVALID_ARGUMENT', `maxPods ${String(maxPods)} must be a non-negative integer`);
+
+  const nsId = hostNsId(name);
+  const mac = macFromSeed(`${nsId}|eth0`);
+  const base = emptyNs(nsId, true);
+  const eth0: Link = { kind: 'physical', name: 'eth0', ifindex: 2, mtu: seg.mtu, mac, up: true, addrs: [{ ip, len: seg.cidr.len, scope: 'global' }], master: null, segment: seg.name };
+  const host: NetNs = {
+    ...base, links: { ...base.links, eth0 }, nextIfindex: 3,
+    routes: [{ dst: { addr: 0, len: 0 }, via: seg.gateway, dev: 'eth0', proto: 'dhcp', scope: 'global', src: null, onlink: false, metric: 0, type: 'unicast' }],
+  };
+  const node: Node = { name, ip, segment: seg.name, podCidr, host, pods: {}, cni: null, maxPods, created: state.now };
+  const next = produce(state, (d) => {
+    shardSet(d.nodes as Record<string, Node>[], name, castDraft(node));
+    d.nodeCount += 1;
+    shardSet(d.cidrIndex as Record<string, string>[], formatCidr(podCidr), name);
+    shardSet(d.underlay.segments[seg.name]!.ports as Record<string, { mac: string; ns: string; dev: string }>[], mac, { mac, ns: nsId, dev: 'eth0' });
+    indexNs(d, host);
+  });
+  if (mixed || mixedSizes.has(state.cidrIndex)) mixedSizes.add(next.cidrIndex);
+  const r = design.nodeAdded(next, getNode(next, name));
+  const final = produce(next, (d) => {
+    applyActionsToDraft(d, r.actions);
+    if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+    if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(r.nodeState);
+  });
+  if (mixedSizes.has(next.cidrIndex)) mixedSizes.add(final.cidrIndex);
+  return { state: final, node: getNode(final, name), footprint: { nodes: [name], podsAdded: [], podsRemoved: [], global: true } };
+}
+
+function fnvHex(s: string, len: number): string {
+  let out = '';
+  let h = 0x811c9dc5;
+  for (let round = 0; out.length < len; round++) {
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ round, 0x01000193);
+    out += (h >>> 0).toString(16).padStart(8, '0');
+  }
+  return out.slice(0, len);
+}
+
+/** The container ID the runtime gives a pod's sandbox (deterministic here). */
+export function sandboxId(pod: { key: string; created: number; uid: string }): string {
+  return fnvHex(`${pod.key}|${pod.uid}|${pod.created}`, 64);
+}
+
+/** The pod's netns path, as containerd names them (`/var/run/netns/cni-<uuid>`). */
+export function netnsPath(pod: { uid: string }): string {
+  const h = fnvHex(pod.uid, 32);
+  return `/var/run/netns/cni-${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+function normaliseContainers(spec: PodSpec): Container[] {
+  const list = spec.containers ?? [{ name: 'app' }];
+  if (!Array.isArray(list) || list.length === 0) fail('INVALID_ARGUMENT', `pod ${spec.name} needs at least one container`);
+  const names = new Set<string>();
+  const bound = new Map<string, string>();
+  return list.map((c) => {
+    checkName(c?.name, 'container');
+    if (names.has(c.name)) fail('DUPLICATE_NAME', `pod ${spec.name} has two containers named "${c.name}"`);
+    names.add(c.name);
+    const ports = (c.ports ?? []).map((p: number | { readonly port: number; readonly protocol?: 'TCP' | 'UDP' }) => {
+      const port = typeof p === 'number' ? p : p?.port;
+      const protocol = typeof p === 'number' ? 'TCP' : (p.protocol ?? 'TCP');
+      if (!Number.isInteger(port) || port < 1 || port > 65535) fail('INVALID_ARGUMENT', `container ${c.name} port ${String(port)} is out of range (1 to 65535)`);
+      if (protocol !== 'TCP' && protocol !== 'UDP') fail('INVALID_ARGUMENT', `container ${c.name} port protocol ${String(protocol)} must be TCP or UDP`);
+      const k = `${protocol}/${port}`;
+      const other = bound.get(k);
+      if (other !== undefined) {
+        fail('PORT_CONFLICT', `containers "${other}" and "${c.name}" of pod ${spec.name} both listen on ${protocol} ${port}: they share one network namespace, so the second bind fails with "address already in use"`, { pod: spec.name, port, protocol });
+      }
+      bound.set(k, c.name);
+      return { port, protocol } as const;
+    });
+    return { name: c.name, image: c.image ?? 'registry.k8s.io/pause:3.10', ports };
+  });
+}
+
+/** Adds a pod: the runtime makes its namespace (pause container), the design's CNI ADD wires it. */
+export function addPodState(state: ClusterState, spec: PodSpec, design: CniDesign): { state: ClusterState; pod: Pod; footprint: Footprint } {
+  if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'a pod spec must be an object with a name and a node');
+  const namespace = checkName(spec.namespace ?? 'default', 'namespace');
+  const name = checkName(spec.name, 'pod', true);
+  const key = `${namespace}/${name}`;
+  if (findPod(state, key)) fail('DUPLICATE_NAME', `pod "${key}" already exists`, { pod: key });
+  const node = getNode(state, spec.node);
+  const containers = normaliseContainers(spec);
+  const hostNetwork = spec.hostNetwork === true;
+  let requestedIp: Ipv4 | null = null;
+  if (!hostNetwork) {
+    if (!node.podCidr) fail('NO_POD_CIDR', `node ${node.name} has no podCIDR`, { node: node.name });
+    if (spec.ip !== undefined) {
+      requestedIp = parseIpv4(spec.ip);
+      if (!cidrContains(node.podCidr, requestedIp)) {
+        fail('IP_OUTSIDE_RANGE', `pod IP ${spec.ip} is outside node ${node.name}'s podCIDR ${formatCidr(node.podCidr)}`, { ip: spec.ip, podCidr: formatCidr(node.podCidr) });
+      }
+      const owners = shardGet(state.ipIndex, String(requestedIp));
+      if (owners) fail('IP_IN_USE', `pod IP ${spec.ip} is already assigned to ${owners[0]!.kind} ${owners[0]!.name}`, { ip: spec.ip, owner: owners[0]!.name });
+    }
+  } else if (spec.ip !== undefined) fail('INVALID_ARGUMENT', `a hostNetwork pod uses its node's IP (${formatIpv4(node.ip)}): do not give it an ip`);
+  if (Object.keys(node.pods).length >= node.maxPods) fail('IP_EXHAUSTED', `node ${node.name} already runs ${node.maxPods} pods (its max-pods)`, { node: node.name });
+  const uid = fnvHex(`uid|${key}|${state.now}|${state.podCount}`, 32).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+  const nsId = podNsId(key);
+  const listening = containers.flatMap((c) => c.ports.map((p) => `${p.protocol.toLowerCase()}/${p.port}`));
+  const netns: NetNs | null = hostNetwork ? null : { ...emptyNs(nsId, false), listening };
+  const pod: Pod = {
+    namespace, name, key, uid, node: node.name, ip: hostNetwork ? node.ip : null, hostNetwork, containers, netns,
+    cniResult: null, status: { phase: 'ContainerCreating' }, labels: { ...(spec.labels ?? {}) }, created: state.now,
+  };
+  const withPod = produce(state, (d) => {
+    const n = shardGet(d.nodes, node.name)!;
+    (n.pods as Record<string, Pod>)[key] = castDraft(pod);
+    shardSet(d.podIndex as Record<string, string>[], key, node.name);
+    d.podCount += 1;
+  });
+  if (hostNetwork) {
+    const running = produce(withPod, (d) => {
+      const p = shardGet(d.nodes, node.name)!.pods[key]!;
+      p.status = { phase: 'Running' };
+    });
+    return { state: running, pod: getPod(running, key), footprint: { nodes: [node.name], podsAdded: [key], podsRemoved: [], global: false } };
+  }
+  const created = getPod(withPod, key);
+  const r = design.podAdded(withPod, { pod: created, node: getNode(withPod, node.name), ifname: 'eth0', netns: netnsPath(created), containerId: sandboxId(created), requestedIp });
+  if ('error' in r) {
+    throw new PodnetError(requestedIp !== null && /not available|already|in use/i.test(r.error.msg) ? 'IP_IN_USE' : r.error.code === 11 || /no IP addresses available/.test(r.error.msg) ? 'IP_EXHAUSTED' : 'CNI_FAILED',
+      `CNI ADD for pod ${key} failed: ${r.error.msg}${r.error.details ? ` (${r.error.details})` : ''}`, { pod: key, cniError: r.error });
+  }
+  const ip = firstIp(r.result);
+  const final = produce(withPod, (d) => {
+    applyActionsToDraft(d, r.actions);
+    if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+    const n = shardGet(d.nodes, node.name)!;
+    if ('nodeState' in r) n.cni = castDraft(r.nodeState);
+    const p = n.pods[key]!;
+    p.ip = ip;
+    p.cniResult = castDraft(r.result);
+    p.status = { phase: 'Running' };
+  });
+  return { state: final, pod: getPod(final, key), footprint: { nodes: [node.name], podsAdded: [key], podsRemoved: [], global: false } };
+}
+
+function firstIp(result: CniResult): Ipv4 | null {
+  const a = result.ips[0]?.address;
+  return a === undefined ? null : parseIpv4(a.split('/')[0]!);
+}
+
+/** Deletes a pod: CNI DEL, then its namespace goes (and with it the pod end of its veth). */
+export function deletePodState(state: ClusterState, ref: string, design: CniDesign): { state: ClusterState; footprint: Footprint } {
+  const pod = getPod(state, ref);
+  const node = getNode(state, pod.node);
+  const r = pod.hostNetwork ? { actions: [] } : design.podDeleted(state, pod, node);
+  const next = produce(state, (d) => {
+    applyActionsToDraft(d, r.actions);
+    if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+    const n = shardGet(d.nodes, node.name)!;
+    if ('nodeState' in r) n.cni = castDraft(r.nodeState);
+    const p = n.pods[pod.key];
+    if (p?.netns) {
+      // The namespace disappears: veths whose peer lived in it go too, as the kernel deletes both ends.
+      removeVethsInto(d, n.host as Draft<NetNs>, podNsId(pod.key));
+      unindexNs(d, p.netns as NetNs);
+    }
+    delete (n.pods as Record<string, Pod>)[pod.key];
+    shardDelete(d.podIndex as Record<string, string>[], pod.key);
+    d.podCount -= 1;
+  });
+  return { state: next, footprint: { nodes: [node.name], podsAdded: [], podsRemoved: [pod.key], global: false } };
+}
+
+function removeVethsInto(d: Draft<ClusterState>, host: Draft<NetNs>, nsId: string): void {
+  for (const l of Object.values(host.links)) {
+    if (l.kind === 'veth' && l.peer.ns === nsId) {
+      for (const a of l.addrs) void a;
+      unindexNs(d, { ...(host as NetNs), links: { [l.name]: l as Link } });
+      host.routes = host.routes.filter((r) => r.dev !== l.name);
+      for (const [k, e] of Object.entries(host.fdb)) if (e.port === l.name) delete (host.fdb as Record<string, unknown>)[k];
+      for (const [k, e] of Object.entries(host.neigh)) if (e.dev === l.name) delete (host.neigh as Record<string, unknown>)[k];
+      delete (host.links as Record<string, Link>)[l.name];
+    }
+  }
+}
+
+/** Removes a node: its pods are deleted (CNI DEL each), the design forgets the node, the node goes. */
+export function removeNodeState(state: ClusterState, name: string, design: CniDesign): { state: ClusterState; footprint: Footprint } {
+  let s = state;
+  const node = getNode(s, name);
+  const removed: string[] = [];
+  for (const key of Object.keys(node.pods)) {
+    s = deletePodState(s, key, design).state;
+    removed.push(key);
+  }
+  const n = getNode(s, name);
+  const r = design.nodeRemoved(s, n);
+  const next = produce(s, (d) => {
+    applyActionsToDraft(d, r.actions);
+    if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+    unindexNs(d, n.host);
+    for (const seg of Object.values(d.underlay.segments)) {
+      const eth = n.host.links['eth0'];
+      if (eth) shardDelete(seg.ports as Record<string, unknown>[], eth.mac);
+    }
+    if (n.podCidr) shardDelete(d.cidrIndex as Record<string, string>[], formatCidr(n.podCidr));
+    shardDelete(d.nodes as Record<string, Node>[], name);
+    d.nodeCount -= 1;
+  });
+  if (mixedSizes.has(state.cidrIndex)) mixedSizes.add(next.cidrIndex);
+  return { state: next, footprint: { nodes: [name], podsAdded: [], podsRemoved: removed, global: true } };
+}
+
+/** Nodes sorted by name. */
+export function listNodes(state: ClusterState): Node[] {
+  return [...shardValues(state.nodes)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Pods sorted by namespace/name. */
+export function listPods(state: ClusterState): Pod[] {
+  const out: Pod[] = [];
+  for (const n of shardValues(state.nodes)) out.push(...Object.values(n.pods));
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+export { networkOf, podKeyOf };

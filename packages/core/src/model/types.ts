@@ -1,0 +1,293 @@
+/**
+ * The world as plain, frozen data. Everything here is readonly and changed only through the pure
+ * transitions in `ops/` (immer underneath), so a state can be kept, compared by identity, shared between
+ * snapshots and used as a WeakMap key for derived indexes.
+ *
+ * The tree mirrors the hierarchy: cluster → nodes → network namespaces (the host's and the pods') →
+ * links, addresses, routes, neighbours, FDB entries, sysctls, netfilter rules; pods → containers that
+ * share one namespace; underlay segments and their router.
+ */
+import type { Cidr, Ipv4 } from '../addr/ipv4.js';
+import type { Mac } from '../addr/mac.js';
+import type { Shards } from '../util/shards.js';
+
+/**
+ * Identifies a network namespace: `node/<node>` (a node's host namespace), `pod/<namespace>/<name>`
+ * (a pod's, shared by its containers) or `underlay` (the router between underlay segments).
+ */
+export type NsId = string;
+
+/** An address configured on a link, as `ip addr` shows it. */
+export interface IfAddr {
+  readonly ip: Ipv4;
+  readonly len: number;
+  readonly scope: 'global' | 'link' | 'host';
+}
+
+interface LinkBase {
+  readonly name: string;
+  readonly ifindex: number;
+  readonly mtu: number;
+  readonly mac: Mac;
+  /** Administrative state (`ip link set dev X up`). */
+  readonly up: boolean;
+  readonly addrs: readonly IfAddr[];
+  /** The bridge this link is a port of (`ip link set X master cni0`), or null. */
+  readonly master: string | null;
+}
+
+export interface LoopbackLink extends LinkBase {
+  readonly kind: 'loopback';
+}
+/** One end of a veth pair; the other end may live in another namespace. */
+export interface VethLink extends LinkBase {
+  readonly kind: 'veth';
+  readonly peer: { readonly ns: NsId; readonly name: string };
+}
+export interface BridgeLink extends LinkBase {
+  readonly kind: 'bridge';
+}
+/** A VXLAN device (`ip link add flannel.1 type vxlan id 1 local … dev eth0 dstport 8472 nolearning`). */
+export interface VxlanLink extends LinkBase {
+  readonly kind: 'vxlan';
+  readonly vni: number;
+  readonly local: Ipv4;
+  readonly dstPort: number;
+  /** Underlay device the encapsulated packets leave by. */
+  readonly dev: string;
+  readonly learning: boolean;
+}
+/** An IPIP tunnel device (`tunl0`): encapsulates IPv4 in IPv4 towards the route's gateway. */
+export interface IpipLink extends LinkBase {
+  readonly kind: 'ipip';
+  readonly local: Ipv4 | null;
+}
+/** A physical NIC attached to an underlay segment. */
+export interface PhysicalLink extends LinkBase {
+  readonly kind: 'physical';
+  readonly segment: string;
+}
+export type Link = LoopbackLink | VethLink | BridgeLink | VxlanLink | IpipLink | PhysicalLink;
+export type LinkKind = Link['kind'];
+
+/** A route of the main table, as `ip route` shows it. */
+export interface Route {
+  readonly dst: Cidr;
+  readonly via: Ipv4 | null;
+  readonly dev: string | null;
+  readonly proto: 'kernel' | 'boot' | 'static' | 'bird' | 'dhcp' | string;
+  readonly scope: 'global' | 'link' | 'host';
+  readonly src: Ipv4 | null;
+  readonly onlink: boolean;
+  readonly metric: number;
+  readonly type: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
+}
+
+/** Neighbour (ARP) entry. Dynamic entries age; `confirmed` is the simulated time of the last confirmation. */
+export interface NeighEntry {
+  readonly dev: string;
+  readonly ip: Ipv4;
+  readonly mac: Mac | null;
+  readonly permanent: boolean;
+  /** FAILED: resolution was tried and nobody answered. */
+  readonly failed: boolean;
+  readonly confirmed: number;
+}
+
+/**
+ * Forwarding database entry. On a bridge (`dev` = the bridge) it maps a MAC to a port; on a VXLAN
+ * device it maps a MAC to a remote VTEP (`dst`).
+ */
+export interface FdbEntry {
+  readonly dev: string;
+  readonly mac: Mac;
+  /** The bridge port (for bridge FDBs). */
+  readonly port: string | null;
+  /** The remote VTEP (for VXLAN FDBs). */
+  readonly dst: Ipv4 | null;
+  readonly permanent: boolean;
+  /** A MAC of the bridge itself or of one of its ports (delivered up, never forwarded). */
+  readonly local: boolean;
+  readonly updated: number;
+}
+
+/** The sysctls that change forwarding. Names follow `net.ipv4.*`. */
+export interface Sysctls {
+  /** net.ipv4.ip_forward */
+  readonly ipForward: boolean;
+  /** net.ipv4.conf.all.rp_filter: 0 off, 1 strict, 2 loose (the effective value is max(all, dev)). */
+  readonly rpFilter: 0 | 1 | 2;
+  /** net.ipv4.conf.<dev>.proxy_arp = 1 */
+  readonly proxyArp: Readonly<Record<string, boolean>>;
+}
+
+/** Netfilter hook a rule lives in. */
+export type NfChain = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
+
+/** A netfilter rule in iptables' vocabulary. Unset matchers match everything. */
+export interface NfRule {
+  readonly table: 'nat' | 'filter';
+  readonly chain: NfChain;
+  readonly src: Cidr | null;
+  readonly dst: Cidr | null;
+  readonly notDst: Cidr | null;
+  readonly inIf: string | null;
+  readonly outIf: string | null;
+  readonly protocol: 'icmp' | 'udp' | 'tcp' | null;
+  readonly dport: number | null;
+  readonly target: 'ACCEPT' | 'DROP' | 'REJECT' | 'MASQUERADE' | 'SNAT' | 'DNAT';
+  /** SNAT/DNAT address. */
+  readonly to: Ipv4 | null;
+  readonly toPort: number | null;
+  readonly comment: string | null;
+}
+
+/** A connection-tracking entry for a translated flow, so replies are translated back. */
+export interface ConntrackEntry {
+  readonly protocol: number;
+  /** Original direction. */
+  readonly origSrc: Ipv4;
+  readonly origDst: Ipv4;
+  /** What the reply carries (its source and destination after translation). */
+  readonly replySrc: Ipv4;
+  readonly replyDst: Ipv4;
+  readonly created: number;
+}
+
+/** A cluster-wide set of per-node entries that several nodes include, shared instead of copied. */
+export interface PeerSetRef {
+  readonly set: string;
+  /** This namespace's own node: its own entry is not rendered or used here. */
+  readonly self: string;
+}
+
+/** A network namespace. */
+export interface NetNs {
+  readonly id: NsId;
+  readonly links: Readonly<Record<string, Link>>;
+  /** Explicit routes of the main table; the kernel's prefix routes are derived from addresses. */
+  readonly routes: readonly Route[];
+  /** Key `${dev}|${ip}`. */
+  readonly neigh: Readonly<Record<string, NeighEntry>>;
+  /** Key `${dev}|${mac}`. */
+  readonly fdb: Readonly<Record<string, FdbEntry>>;
+  readonly sysctl: Sysctls;
+  readonly rules: readonly NfRule[];
+  readonly conntrack: readonly ConntrackEntry[];
+  readonly peerSets: readonly PeerSetRef[];
+  /** Ports something listens on in this namespace, as `proto/port` (`udp/8081`, `tcp/8080`). */
+  readonly listening: readonly string[];
+  readonly nextIfindex: number;
+}
+
+/** One node entry of a {@link PeerSet}: what every other node installs about this node. */
+export interface PeerEntry {
+  readonly owner: string;
+  readonly routes: readonly Route[];
+  readonly neigh: readonly { readonly ip: Ipv4; readonly mac: Mac }[];
+  readonly fdb: readonly { readonly mac: Mac; readonly dst: Ipv4 }[];
+}
+
+/**
+ * A shared table of per-node entries on one device (flannel's routes, neighbours and FDB entries for
+ * every other node). Each namespace that includes it renders the entries of every node but its own: the
+ * cluster stores N entries instead of N × (N − 1).
+ */
+export interface PeerSet {
+  readonly name: string;
+  /** The device the entries refer to (e.g. flannel.1) in every including namespace. */
+  readonly dev: string;
+  readonly entries: Shards<PeerEntry>;
+}
+
+export interface Container {
+  readonly name: string;
+  readonly image: string;
+  readonly ports: readonly { readonly port: number; readonly protocol: 'TCP' | 'UDP' }[];
+}
+
+/** A pod's phase and, while it is not running, why. */
+export interface PodStatus {
+  readonly phase: 'Pending' | 'ContainerCreating' | 'Running' | 'Failed';
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+export interface Pod {
+  readonly namespace: string;
+  readonly name: string;
+  /** `namespace/name`. */
+  readonly key: string;
+  readonly uid: string;
+  readonly node: string;
+  readonly ip: Ipv4 | null;
+  readonly hostNetwork: boolean;
+  readonly containers: readonly Container[];
+  /** The pod's own namespace (for hostNetwork pods, absent: they use the node's). */
+  readonly netns: NetNs | null;
+  /** The CNI ADD result, shaped as the spec's. */
+  readonly cniResult: unknown;
+  readonly status: PodStatus;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly created: number;
+}
+
+export interface Node {
+  readonly name: string;
+  /** The node's underlay address (its eth0). */
+  readonly ip: Ipv4;
+  readonly segment: string;
+  readonly podCidr: Cidr | null;
+  readonly host: NetNs;
+  readonly pods: Readonly<Record<string, Pod>>;
+  /** The design's per-node state (IPAM, leases…), opaque to core. */
+  readonly cni: unknown;
+  readonly maxPods: number;
+  readonly created: number;
+}
+
+/** One L2 segment of the underlay. */
+export interface Segment {
+  readonly name: string;
+  readonly cidr: Cidr;
+  readonly gateway: Ipv4;
+  readonly mtu: number;
+  /** What is plugged in: MAC → where. Key is the MAC. */
+  readonly ports: Shards<{ readonly mac: Mac; readonly ns: NsId; readonly dev: string }>;
+}
+
+export interface Underlay {
+  readonly segments: Readonly<Record<string, Segment>>;
+  /** The router joining every segment: one link per segment holding the segment's gateway address. */
+  readonly router: NetNs;
+}
+
+/** Who holds an address, for the unique-IP guarantee and for naming endpoints. */
+export interface IpOwner {
+  readonly kind: 'pod' | 'node' | 'gateway' | 'router';
+  /** Pod key, node name, or `node/dev` for a gateway address such as cni0's. */
+  readonly name: string;
+  readonly ns: NsId;
+  readonly dev: string;
+}
+
+/** The whole cluster. */
+export interface ClusterState {
+  readonly podCidr: Cidr;
+  readonly nodeCidrMaskSize: number;
+  readonly nodes: Shards<Node>;
+  readonly nodeCount: number;
+  /** Pod key → node name. */
+  readonly podIndex: Shards<string>;
+  readonly podCount: number;
+  /** Node podCIDR (`a.b.c.d/len`) → node name. */
+  readonly cidrIndex: Shards<string>;
+  /** IPv4 (decimal string of the number) → owners. More than one owner is a unique-IP violation. */
+  readonly ipIndex: Shards<readonly IpOwner[]>;
+  readonly underlay: Underlay;
+  readonly peerSets: Readonly<Record<string, PeerSet>>;
+  /** The design's cluster-wide state, opaque to core. */
+  readonly cni: unknown;
+  /** Simulated time in milliseconds. */
+  readonly now: number;
+}

@@ -1,0 +1,494 @@
+/**
+ * The action vocabulary: validated, pure state transitions in netlink's terms. Designs speak it (a
+ * design's reaction to "pod added" is a list of actions), labs inject faults with it, and each action
+ * prints as the `ip`/`bridge`/`sysctl`/`iptables` command that does the same on a real node.
+ *
+ * Actions carry text the way the commands do (`10.244.1.1/24`, `02:42:…`); {@link applyActions} parses
+ * and validates every field, and applies a whole list atomically: on the first error nothing changes.
+ */
+import { produce, type Draft } from 'immer';
+import { formatCidr, formatIpv4, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
+import { macFromSeed, parseMac } from '../addr/mac.js';
+import { fail } from '../errors.js';
+import { UNDERLAY_NS } from '../model/lookup.js';
+import type {
+  ClusterState, IfAddr, IpOwner, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, Route, Sysctls,
+} from '../model/types.js';
+import { shardGet, shardSet, shardDelete } from '../util/shards.js';
+import { kernelRoutes, lookupRouteIn } from './routing.js';
+
+/** A route as `ip route add` takes it. */
+export interface RouteSpec {
+  /** `10.244.2.0/24` or `default`. */
+  readonly dst: string;
+  readonly via?: string;
+  readonly dev?: string;
+  readonly onlink?: boolean;
+  readonly src?: string;
+  readonly proto?: string;
+  readonly scope?: 'global' | 'link' | 'host';
+  readonly metric?: number;
+  readonly type?: Route['type'];
+}
+
+/** A netfilter rule as `iptables -t TABLE -A CHAIN …` takes it. */
+export interface RuleSpec {
+  readonly table: 'nat' | 'filter';
+  readonly chain: NfChain;
+  readonly src?: string;
+  readonly dst?: string;
+  readonly notDst?: string;
+  readonly inIf?: string;
+  readonly outIf?: string;
+  readonly protocol?: 'icmp' | 'udp' | 'tcp';
+  readonly dport?: number;
+  readonly target: NfRule['target'];
+  readonly to?: string;
+  readonly comment?: string;
+}
+
+/** One model action. `ns` names the namespace the command runs in. */
+export type Action =
+  | { readonly op: 'link.add'; readonly ns: NsId; readonly name: string; readonly kind: 'bridge' | 'veth' | 'vxlan' | 'ipip';
+      readonly mtu?: number; readonly mac?: string; readonly up?: boolean; readonly master?: string;
+      /** veth: the other end, possibly in another namespace (`peer name eth0 netns …`). */
+      readonly peer?: { readonly ns: NsId; readonly name: string; readonly mac?: string; readonly mtu?: number; readonly up?: boolean };
+      readonly vxlan?: { readonly vni: number; readonly local: string; readonly dstPort: number; readonly dev: string; readonly learning: boolean };
+      readonly ipip?: { readonly local?: string } }
+  | { readonly op: 'link.del'; readonly ns: NsId; readonly name: string }
+  | { readonly op: 'link.set'; readonly ns: NsId; readonly name: string; readonly up?: boolean; readonly mtu?: number; readonly master?: string | null; readonly mac?: string }
+  | { readonly op: 'addr.add'; readonly ns: NsId; readonly dev: string; readonly addr: string; readonly scope?: IfAddr['scope'] }
+  | { readonly op: 'addr.del'; readonly ns: NsId; readonly dev: string; readonly addr: string }
+  | ({ readonly op: 'route.add' | 'route.replace'; readonly ns: NsId } & RouteSpec)
+  | { readonly op: 'route.del'; readonly ns: NsId; readonly dst: string; readonly via?: string; readonly dev?: string; readonly metric?: number }
+  | { readonly op: 'neigh.add' | 'neigh.replace'; readonly ns: NsId; readonly dev: string; readonly ip: string; readonly mac: string }
+  | { readonly op: 'neigh.del'; readonly ns: NsId; readonly dev: string; readonly ip: string }
+  | { readonly op: 'fdb.append'; readonly ns: NsId; readonly dev: string; readonly mac: string; readonly dst?: string }
+  | { readonly op: 'fdb.del'; readonly ns: NsId; readonly dev: string; readonly mac: string }
+  | { readonly op: 'sysctl.set'; readonly ns: NsId; readonly key: string; readonly value: string | number }
+  | { readonly op: 'rule.append' | 'rule.del'; readonly ns: NsId; readonly rule: RuleSpec }
+  | { readonly op: 'listen'; readonly ns: NsId; readonly protocol: 'udp' | 'tcp'; readonly port: number }
+  | { readonly op: 'peerset.put'; readonly set: string; readonly dev: string; readonly owner: string;
+      readonly routes: readonly RouteSpec[]; readonly neigh: readonly { readonly ip: string; readonly mac: string }[];
+      readonly fdb: readonly { readonly mac: string; readonly dst: string }[] }
+  | { readonly op: 'peerset.del'; readonly set: string; readonly owner: string }
+  | { readonly op: 'peerset.attach'; readonly ns: NsId; readonly set: string; readonly self: string };
+
+const IFNAME_RE = /^[^\s/:]{1,15}$/;
+
+/** Validates a Linux interface name (IFNAMSIZ, dev_valid_name). */
+export function checkIfName(name: unknown): string {
+  if (typeof name !== 'string' || !IFNAME_RE.test(name) || name === '.' || name === '..') {
+    fail('INVALID_IFNAME', `"${String(name)}" is not a valid interface name`, { value: name });
+  }
+  return name;
+}
+
+function checkMtu(mtu: unknown): number {
+  if (!Number.isInteger(mtu) || (mtu as number) < 68 || (mtu as number) > 65535) {
+    fail('INVALID_ARGUMENT', `MTU ${String(mtu)} is out of range (68 to 65535)`, { value: mtu });
+  }
+  return mtu as number;
+}
+
+type DState = Draft<ClusterState>;
+type DNs = Draft<NetNs>;
+
+/** The namespace with this id inside a draft; throws `NAMESPACE_NOT_FOUND`. */
+export function draftNs(d: DState, id: NsId): DNs {
+  let ns: DNs | undefined | null;
+  if (id === UNDERLAY_NS) ns = d.underlay.router;
+  else if (typeof id === 'string' && id.startsWith('node/')) ns = shardGet(d.nodes, id.slice(5))?.host;
+  else if (typeof id === 'string' && id.startsWith('pod/')) {
+    const key = id.slice(4);
+    const node = shardGet(d.podIndex, key);
+    ns = node === undefined ? undefined : shardGet(d.nodes, node)?.pods[key]?.netns;
+  }
+  if (!ns) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(id)}"`, { ns: id });
+  return ns;
+}
+
+function getLink(ns: NetNs | DNs, name: string): Link {
+  const l = Object.prototype.hasOwnProperty.call(ns.links, name) ? ns.links[name] : undefined;
+  if (!l) fail('LINK_NOT_FOUND', `Cannot find device "${name}" in ${ns.id}`, { ns: ns.id, dev: name });
+  return l as Link;
+}
+
+/** Who owns an address configured in a namespace. */
+export function ownerOf(nsId: NsId, dev: string, nodeEth0: boolean): IpOwner {
+  if (nsId === UNDERLAY_NS) return { kind: 'router', name: 'underlay', ns: nsId, dev };
+  if (nsId.startsWith('pod/')) return { kind: 'pod', name: nsId.slice(4), ns: nsId, dev };
+  const node = nsId.slice(5);
+  return nodeEth0 ? { kind: 'node', name: node, ns: nsId, dev } : { kind: 'gateway', name: `${node}/${dev}`, ns: nsId, dev };
+}
+
+function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
+  const key = String(ip);
+  const owners = shardGet(d.ipIndex, key) ?? [];
+  shardSet(d.ipIndex as Record<string, readonly IpOwner[]>[], key, [...owners, ownerOf(nsId, link.name, link.kind === 'physical')]);
+}
+
+function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
+  const key = String(ip);
+  const owners = shardGet(d.ipIndex, key);
+  if (!owners) return;
+  const rest = owners.filter((o) => !(o.ns === nsId && o.dev === dev));
+  if (rest.length) shardSet(d.ipIndex as Record<string, readonly IpOwner[]>[], key, rest);
+  else shardDelete(d.ipIndex as Record<string, readonly IpOwner[]>[], key);
+}
+
+/** Removes a whole namespace's addresses from the IP index (used when a pod or node goes away). */
+export function unindexNs(d: DState, ns: NetNs): void {
+  for (const l of Object.values(ns.links)) for (const a of l.addrs) if (a.scope !== 'host') unindexAddr(d, ns.id, l.name, a.ip);
+}
+
+/** Adds a whole namespace's addresses to the IP index. */
+export function indexNs(d: DState, ns: NetNs): void {
+  for (const l of Object.values(ns.links)) for (const a of l.addrs) if (a.scope !== 'host') indexAddr(d, ns.id, l, a.ip);
+}
+
+function newLink(ns: DNs, fields: Omit<Link, 'ifindex' | 'addrs' | 'master' | 'mac' | 'up' | 'mtu'> & { mac?: string | undefined; mtu?: number | undefined; up?: boolean | undefined; master?: string | undefined }): Link {
+  const ifindex = ns.nextIfindex;
+  ns.nextIfindex = ifindex + 1;
+  return {
+    ...fields,
+    ifindex,
+    mtu: fields.mtu === undefined ? 1500 : checkMtu(fields.mtu),
+    mac: fields.mac === undefined ? macFromSeed(`${ns.id}|${fields.name}|${ifindex}`) : parseMac(fields.mac),
+    up: fields.up ?? false,
+    addrs: [],
+    master: fields.master ?? null,
+  } as Link;
+}
+
+function addLinkTo(ns: DNs, link: Link): void {
+  if (Object.prototype.hasOwnProperty.call(ns.links, link.name)) {
+    fail('LINK_EXISTS', `RTNETLINK answers: File exists (device "${link.name}" already exists in ${ns.id})`, { ns: ns.id, dev: link.name });
+  }
+  (ns.links as Record<string, Link>)[link.name] = link;
+}
+
+function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
+  if (master !== null) {
+    const br = getLink(ns, master);
+    if (br.kind !== 'bridge') fail('NOT_A_BRIDGE', `"${master}" is a ${br.kind}, not a bridge`, { ns: ns.id, dev: master });
+    if (link.kind === 'bridge' || link.name === master) fail('INVALID_ARGUMENT', `"${link.name}" cannot be a port of "${master}"`);
+    // The port's MAC becomes a local FDB entry of the bridge (bridge fdb shows it "master cni0 permanent").
+    (ns.fdb as Record<string, unknown>)[`${master}|${link.mac}`] = { dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 };
+  }
+  if (link.master !== null && link.master !== master) {
+    const old = link.master;
+    for (const [k, e] of Object.entries(ns.fdb)) if (e.dev === old && e.port === link.name) delete (ns.fdb as Record<string, unknown>)[k];
+  }
+  link.master = master;
+}
+
+/** Routes leaving by `dev` are removed, as the kernel does when a device goes down or away (fib_sync_down_dev). */
+function flushDev(d: DState, ns: DNs, dev: string): void {
+  ns.routes = ns.routes.filter((r) => r.dev !== dev);
+  for (const [k, e] of Object.entries(ns.neigh)) if (e.dev === dev) delete (ns.neigh as Record<string, unknown>)[k];
+  // A device going down takes the shared peer entries that refer to it along, like their routes.
+  ns.peerSets = ns.peerSets.filter((r) => d.peerSets[r.set]?.dev !== dev);
+}
+
+/** Parses and validates a route spec in a namespace, with the kernel's checks on the gateway. */
+export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): Route {
+  if (typeof spec.dst !== 'string') fail('INVALID_CIDR', `route destination ${String(spec.dst)} is not a prefix`);
+  const dst: Cidr = spec.dst === 'default' ? { addr: 0, len: 0 } : parseCidr(spec.dst);
+  const type = spec.type ?? 'unicast';
+  if (!['unicast', 'blackhole', 'unreachable', 'prohibit'].includes(type)) fail('INVALID_ARGUMENT', `unknown route type "${type}"`);
+  const via = spec.via === undefined ? null : parseIpv4(spec.via);
+  const src = spec.src === undefined ? null : parseIpv4(spec.src);
+  const metric = spec.metric ?? 0;
+  if (!Number.isInteger(metric) || metric < 0) fail('INVALID_ARGUMENT', `metric ${String(metric)} must be a non-negative integer`);
+  let dev = spec.dev ?? null;
+  if (type !== 'unicast') return { dst, via: null, dev: null, proto: spec.proto ?? 'boot', scope: 'global', src: null, onlink: false, metric, type };
+  if (dev !== null) {
+    const link = getLink(ns, dev);
+    if (!link.up) fail('LINK_DOWN', `Error: Nexthop device is not up (${dev} in ${ns.id})`, { ns: ns.id, dev });
+  }
+  if (via !== null && !spec.onlink) {
+    // The gateway must be directly reachable: a link-scope route (a connected subnet) on that device.
+    const r = lookupRouteIn(state, ns, via, { linkScopeOnly: true });
+    if (r === null || (dev !== null && r.dev !== dev)) {
+      fail('INVALID_GATEWAY', `Error: Nexthop has invalid gateway (${formatIpv4(via)} is not on a subnet of ${dev ?? 'any device'} in ${ns.id})`, { ns: ns.id, via: formatIpv4(via), dev });
+    }
+    dev = r.dev;
+  }
+  if (via !== null && spec.onlink && dev === null) fail('INVALID_ARGUMENT', 'an onlink route needs a device (dev)');
+  if (dev === null) fail('INVALID_ARGUMENT', `route to ${formatCidr(dst)} needs a device or a gateway`);
+  if (src !== null && !Object.values(ns.links).some((l) => l.addrs.some((a) => a.ip === src))) {
+    fail('INVALID_ARGUMENT', `Error: Invalid prefsrc address (${formatIpv4(src)} is not configured in ${ns.id})`);
+  }
+  const scope = spec.scope ?? (via === null ? 'link' : 'global');
+  return { dst, via, dev, proto: spec.proto ?? 'boot', scope, src, onlink: spec.onlink ?? false, metric, type };
+}
+
+function sameRouteKey(a: Route, b: { dst: Cidr; metric: number }): boolean {
+  return a.dst.addr === b.dst.addr && a.dst.len === b.dst.len && a.metric === b.metric;
+}
+
+function parseSysctl(ns: DNs, key: string, value: string | number): void {
+  const v = String(value);
+  if (key === 'net.ipv4.ip_forward' || key === 'net.ipv4.conf.all.forwarding') {
+    if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
+    (ns.sysctl as Draft<Sysctls>).ipForward = v === '1';
+    return;
+  }
+  if (key === 'net.ipv4.conf.all.rp_filter') {
+    if (!['0', '1', '2'].includes(v)) fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0, 1 or 2, not "${v}"`);
+    (ns.sysctl as Draft<Sysctls>).rpFilter = Number(v) as 0 | 1 | 2;
+    return;
+  }
+  const m = /^net\.ipv4\.conf\.([^.]+)\.proxy_arp$/.exec(key);
+  if (m) {
+    if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
+    getLink(ns, m[1]!);
+    (ns.sysctl.proxyArp as Record<string, boolean>)[m[1]!] = v === '1';
+    return;
+  }
+  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter and net.ipv4.conf.<dev>.proxy_arp`, { key });
+}
+
+function resolveRule(ns: NetNs, r: RuleSpec): NfRule {
+  if (r.table !== 'nat' && r.table !== 'filter') fail('INVALID_ARGUMENT', `iptables: unknown table "${String(r.table)}"`);
+  const chains: NfChain[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+  if (!chains.includes(r.chain)) fail('INVALID_ARGUMENT', `iptables: unknown chain "${String(r.chain)}"`);
+  const targets = r.table === 'nat' ? ['MASQUERADE', 'SNAT', 'DNAT', 'ACCEPT'] : ['ACCEPT', 'DROP', 'REJECT'];
+  if (!targets.includes(r.target)) fail('INVALID_ARGUMENT', `iptables: target ${String(r.target)} is not valid in table ${r.table}`);
+  if ((r.target === 'SNAT' || r.target === 'DNAT') && r.to === undefined) fail('INVALID_ARGUMENT', `iptables: ${r.target} needs --to`);
+  for (const dev of [r.inIf, r.outIf]) if (dev !== undefined) checkIfName(dev);
+  return {
+    table: r.table, chain: r.chain,
+    src: r.src === undefined ? null : parseCidr(r.src, { strict: false }),
+    dst: r.dst === undefined ? null : parseCidr(r.dst, { strict: false }),
+    notDst: r.notDst === undefined ? null : parseCidr(r.notDst, { strict: false }),
+    inIf: r.inIf ?? null, outIf: r.outIf ?? null, protocol: r.protocol ?? null, dport: r.dport ?? null,
+    target: r.target, to: r.to === undefined ? null : parseIpv4(r.to), toPort: null, comment: r.comment ?? null,
+  };
+  void ns;
+}
+
+function applyOne(d: DState, a: Action): void {
+  if (a === null || typeof a !== 'object' || typeof (a as { op?: unknown }).op !== 'string') fail('INVALID_ARGUMENT', `not an action: ${JSON.stringify(a)}`);
+  switch (a.op) {
+    case 'link.add': {
+      const ns = draftNs(d, a.ns);
+      checkIfName(a.name);
+      if (a.kind === 'veth') {
+        if (!a.peer) fail('INVALID_ARGUMENT', 'a veth needs a peer ({ ns, name })');
+        checkIfName(a.peer.name);
+        const peerNs = draftNs(d, a.peer.ns);
+        if (peerNs === ns && a.peer.name === a.name) fail('LINK_EXISTS', `veth peer name equals "${a.name}"`);
+        addLinkTo(ns, newLink(ns, { kind: 'veth', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up, peer: { ns: a.peer.ns, name: a.peer.name } } as never));
+        addLinkTo(peerNs, newLink(peerNs, { kind: 'veth', name: a.peer.name, mac: a.peer.mac, mtu: a.peer.mtu ?? a.mtu, up: a.peer.up, peer: { ns: a.ns, name: a.name } } as never));
+      } else if (a.kind === 'bridge') {
+        addLinkTo(ns, newLink(ns, { kind: 'bridge', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up }));
+        const br = ns.links[a.name]!;
+        (ns.fdb as Record<string, unknown>)[`${a.name}|${br.mac}`] = { dev: a.name, mac: br.mac, port: null, dst: null, permanent: true, local: true, updated: 0 };
+      } else if (a.kind === 'vxlan') {
+        const v = a.vxlan;
+        if (!v) fail('INVALID_ARGUMENT', 'a vxlan link needs { vni, local, dstPort, dev, learning }');
+        if (!Number.isInteger(v.vni) || v.vni < 0 || v.vni > 0xffffff) fail('INVALID_ARGUMENT', `VNI ${String(v.vni)} is out of range (0 to 16777215)`);
+        if (!Number.isInteger(v.dstPort) || v.dstPort < 1 || v.dstPort > 65535) fail('INVALID_ARGUMENT', `dstport ${String(v.dstPort)} is out of range`);
+        getLink(ns, v.dev);
+        addLinkTo(ns, newLink(ns, { kind: 'vxlan', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up, vni: v.vni, local: parseIpv4(v.local), dstPort: v.dstPort, dev: v.dev, learning: v.learning } as never));
+      } else if (a.kind === 'ipip') {
+        addLinkTo(ns, newLink(ns, { kind: 'ipip', name: a.name, mac: '00:00:00:00:00:00', mtu: a.mtu ?? 1480, up: a.up, local: a.ipip?.local ? parseIpv4(a.ipip.local) : null } as never));
+      } else {
+        fail('UNSUPPORTED', `link type "${String((a as { kind: unknown }).kind)}" is not modelled (bridge, veth, vxlan, ipip are)`);
+      }
+      if (a.master !== undefined) setMaster(ns, ns.links[a.name] as Draft<Link>, a.master);
+      return;
+    }
+    case 'link.del': {
+      const ns = draftNs(d, a.ns);
+      const link = getLink(ns, a.name);
+      if (link.kind === 'loopback' || link.kind === 'physical') fail('UNSUPPORTED', `Operation not supported: cannot delete ${link.kind} device "${a.name}"`);
+      const drop = (n: DNs, l: Link): void => {
+        for (const ad of l.addrs) unindexAddr(d, n.id, l.name, ad.ip);
+        flushDev(d, n, l.name);
+        for (const [k, e] of Object.entries(n.fdb)) if (e.dev === l.name || e.port === l.name) delete (n.fdb as Record<string, unknown>)[k];
+        for (const other of Object.values(n.links)) if (other.master === l.name) (other as Draft<Link>).master = null;
+        delete (n.links as Record<string, Link>)[l.name];
+      };
+      drop(ns, link);
+      if (link.kind === 'veth') {
+        // Deleting one end of a veth pair deletes the other (the pair is one object in the kernel).
+        const peerNs = draftNs(d, link.peer.ns);
+        const peer = peerNs.links[link.peer.name];
+        if (peer) drop(peerNs, peer as Link);
+      }
+      return;
+    }
+    case 'link.set': {
+      const ns = draftNs(d, a.ns);
+      const link = getLink(ns, a.name) as Draft<Link>;
+      if (a.mtu !== undefined) link.mtu = checkMtu(a.mtu);
+      if (a.mac !== undefined) link.mac = parseMac(a.mac);
+      if (a.master !== undefined) setMaster(ns, link, a.master);
+      if (a.up !== undefined) {
+        if (a.up === false && link.up) flushDev(d, ns, a.name);
+        link.up = a.up;
+      }
+      return;
+    }
+    case 'addr.add': {
+      const ns = draftNs(d, a.ns);
+      const link = getLink(ns, a.dev) as Draft<Link>;
+      const { ip, len } = parseIfAddr(a.addr);
+      if (link.addrs.some((x) => x.ip === ip)) fail('ADDRESS_EXISTS', `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
+      const scope = a.scope ?? (ip >>> 24 === 127 ? 'host' : 'global');
+      link.addrs.push({ ip, len, scope });
+      if (scope !== 'host') indexAddr(d, a.ns, link as Link, ip);
+      return;
+    }
+    case 'addr.del': {
+      const ns = draftNs(d, a.ns);
+      const link = getLink(ns, a.dev) as Draft<Link>;
+      const { ip } = parseIfAddr(a.addr);
+      const i = link.addrs.findIndex((x) => x.ip === ip);
+      if (i < 0) fail('ADDRESS_NOT_FOUND', `RTNETLINK answers: Cannot assign requested address (${a.addr} is not on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
+      link.addrs.splice(i, 1);
+      unindexAddr(d, a.ns, a.dev, ip);
+      // Routes whose preferred source was this address go with it.
+      ns.routes = ns.routes.filter((r) => r.src !== ip);
+      return;
+    }
+    case 'route.add':
+    case 'route.replace': {
+      const ns = draftNs(d, a.ns);
+      const route = resolveRoute(d as ClusterState, ns as NetNs, a);
+      const i = ns.routes.findIndex((r) => sameRouteKey(r as Route, route));
+      const kernelClash = kernelRoutes(ns as NetNs).some((r) => sameRouteKey(r, route));
+      if (a.op === 'route.add' && (i >= 0 || kernelClash)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
+      if (i >= 0) ns.routes[i] = route;
+      else ns.routes.push(route);
+      return;
+    }
+    case 'route.del': {
+      const ns = draftNs(d, a.ns);
+      const dst = a.dst === 'default' ? { addr: 0, len: 0 } : parseCidr(a.dst);
+      const via = a.via === undefined ? undefined : parseIpv4(a.via);
+      const i = ns.routes.findIndex((r) => r.dst.addr === dst.addr && r.dst.len === dst.len
+        && (via === undefined || r.via === via) && (a.dev === undefined || r.dev === a.dev) && (a.metric === undefined || r.metric === a.metric));
+      if (i < 0) fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such process (no route ${a.dst} in ${a.ns})`, { ns: a.ns, dst: a.dst });
+      ns.routes.splice(i, 1);
+      return;
+    }
+    case 'neigh.add':
+    case 'neigh.replace': {
+      const ns = draftNs(d, a.ns);
+      getLink(ns, a.dev);
+      const ip = parseIpv4(a.ip);
+      const mac = parseMac(a.mac);
+      const key = `${a.dev}|${ip}`;
+      if (a.op === 'neigh.add' && ns.neigh[key]?.permanent) fail('NEIGH_EXISTS', `RTNETLINK answers: File exists (neighbour ${a.ip} on ${a.dev})`);
+      (ns.neigh as Record<string, unknown>)[key] = { dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now };
+      return;
+    }
+    case 'neigh.del': {
+      const ns = draftNs(d, a.ns);
+      const key = `${a.dev}|${parseIpv4(a.ip)}`;
+      if (!ns.neigh[key]) fail('NEIGH_NOT_FOUND', `RTNETLINK answers: No such file or directory (neighbour ${a.ip} on ${a.dev})`);
+      delete (ns.neigh as Record<string, unknown>)[key];
+      return;
+    }
+    case 'fdb.append': {
+      const ns = draftNs(d, a.ns);
+      const link = getLink(ns, a.dev);
+      const mac = parseMac(a.mac);
+      if (link.kind === 'vxlan') {
+        if (a.dst === undefined) fail('INVALID_ARGUMENT', 'a VXLAN FDB entry needs dst (the remote VTEP)');
+        (ns.fdb as Record<string, unknown>)[`${a.dev}|${mac}`] = { dev: a.dev, mac, port: null, dst: parseIpv4(a.dst), permanent: true, local: false, updated: d.now };
+      } else if (link.master !== null) {
+        (ns.fdb as Record<string, unknown>)[`${link.master}|${mac}`] = { dev: link.master, mac, port: a.dev, dst: null, permanent: true, local: false, updated: d.now };
+      } else fail('INVALID_ARGUMENT', `"${a.dev}" is neither a VXLAN device nor a bridge port`);
+      return;
+    }
+    case 'fdb.del': {
+      const ns = draftNs(d, a.ns);
+      const link = getLink(ns, a.dev);
+      const mac = parseMac(a.mac);
+      const key = link.kind === 'vxlan' ? `${a.dev}|${mac}` : `${link.master ?? a.dev}|${mac}`;
+      if (!ns.fdb[key]) fail('FDB_NOT_FOUND', `RTNETLINK answers: No such file or directory (fdb ${a.mac} dev ${a.dev})`);
+      delete (ns.fdb as Record<string, unknown>)[key];
+      return;
+    }
+    case 'sysctl.set':
+      parseSysctl(draftNs(d, a.ns), a.key, a.value);
+      return;
+    case 'rule.append':
+    case 'rule.del': {
+      const ns = draftNs(d, a.ns);
+      const rule = resolveRule(ns as NetNs, a.rule);
+      if (a.op === 'rule.append') ns.rules.push(rule);
+      else {
+        const i = ns.rules.findIndex((r) => JSON.stringify(r) === JSON.stringify(rule));
+        if (i < 0) fail('INVALID_ARGUMENT', 'iptables: Bad rule (does a matching rule exist in that chain?)');
+        ns.rules.splice(i, 1);
+      }
+      return;
+    }
+    case 'listen': {
+      const ns = draftNs(d, a.ns);
+      if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535) fail('INVALID_ARGUMENT', `port ${String(a.port)} is out of range`);
+      const key = `${a.protocol}/${a.port}`;
+      if (ns.listening.includes(key)) fail('PORT_CONFLICT', `bind: address already in use (${key} in ${a.ns})`);
+      ns.listening.push(key);
+      return;
+    }
+    case 'peerset.put': {
+      checkIfName(a.dev);
+      const entry: PeerEntry = {
+        owner: a.owner,
+        routes: a.routes.map((r) => {
+          const dst = parseCidr(r.dst);
+          return { dst, via: r.via ? parseIpv4(r.via) : null, dev: a.dev, proto: r.proto ?? 'boot', scope: r.via ? 'global' : 'link', src: null, onlink: r.onlink ?? false, metric: r.metric ?? 0, type: 'unicast' } as Route;
+        }),
+        neigh: a.neigh.map((n) => ({ ip: parseIpv4(n.ip), mac: parseMac(n.mac) })),
+        fdb: a.fdb.map((f) => ({ mac: parseMac(f.mac), dst: parseIpv4(f.dst) })),
+      };
+      let set = d.peerSets[a.set];
+      if (!set) {
+        (d.peerSets as Record<string, unknown>)[a.set] = { name: a.set, dev: a.dev, entries: Array.from({ length: 256 }, () => ({})) };
+        set = d.peerSets[a.set]!;
+      } else if (set.dev !== a.dev) fail('INVALID_ARGUMENT', `peer set "${a.set}" is on ${set.dev}, not ${a.dev}`);
+      shardSet(set.entries as Record<string, PeerEntry>[], a.owner, entry);
+      return;
+    }
+    case 'peerset.del': {
+      const set = d.peerSets[a.set];
+      if (!set) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
+      shardDelete(set.entries as Record<string, PeerEntry>[], a.owner);
+      return;
+    }
+    case 'peerset.attach': {
+      const ns = draftNs(d, a.ns);
+      const set = d.peerSets[a.set];
+      if (!set) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
+      getLink(ns, set.dev);
+      if (!ns.peerSets.some((r) => r.set === a.set)) ns.peerSets.push({ set: a.set, self: a.self });
+      return;
+    }
+    default:
+      fail('INVALID_ARGUMENT', `unknown action op "${String((a as { op: unknown }).op)}"`);
+  }
+}
+
+/**
+ * Applies actions in order, atomically: returns the new state, or throws the first action's
+ * {@link PodnetError} and leaves `state` untouched (immer discards the draft).
+ */
+export function applyActions(state: ClusterState, actions: readonly Action[]): ClusterState {
+  if (!Array.isArray(actions)) fail('INVALID_ARGUMENT', 'actions must be an array');
+  if (actions.length === 0) return state;
+  return produce(state, (d) => {
+    for (const a of actions) applyOne(d, a);
+  });
+}
+
+/** Applies actions to a draft already open (for callers batching many changes in one transition). */
+export function applyActionsToDraft(d: DState, actions: readonly Action[]): void {
+  for (const a of actions) applyOne(d, a);
+}

@@ -1,0 +1,170 @@
+/**
+ * Route tables: the kernel's prefix routes derived from addresses, longest-prefix lookup compiled once
+ * per table (memoized on the identity of the immutable arrays it is built from), shared peer-set routes,
+ * local addresses and preferred source selection (inet_select_addr).
+ */
+import { cidrContains, maskOf, networkOf, type Ipv4 } from '../addr/ipv4.js';
+import type { ClusterState, Link, NetNs, PeerSet, Route } from '../model/types.js';
+import { shardValues } from '../util/shards.js';
+
+/** The routes the kernel adds for each address on an up link (`proto kernel scope link src …`). */
+export function kernelRoutes(ns: NetNs): Route[] {
+  const out: Route[] = [];
+  for (const l of Object.values(ns.links)) {
+    if (!l.up || l.kind === 'loopback') continue;
+    for (const a of l.addrs) {
+      if (a.len >= 32 || a.scope === 'host') continue;
+      out.push({ dst: { addr: networkOf(a.ip, a.len), len: a.len }, via: null, dev: l.name, proto: 'kernel', scope: 'link', src: a.ip, onlink: false, metric: 0, type: 'unicast' });
+    }
+  }
+  return out;
+}
+
+/** A compiled longest-prefix table: prefix lengths longest first, each a map from network to routes. */
+interface Lpm<T> {
+  readonly lens: readonly number[];
+  readonly byLen: ReadonlyMap<number, ReadonlyMap<number, readonly T[]>>;
+}
+
+function compile<T>(items: Iterable<T>, dstOf: (t: T) => { addr: number; len: number }): Lpm<T> {
+  const byLen = new Map<number, Map<number, T[]>>();
+  for (const t of items) {
+    const { addr, len } = dstOf(t);
+    let m = byLen.get(len);
+    if (!m) byLen.set(len, (m = new Map()));
+    const list = m.get(addr);
+    if (list) list.push(t);
+    else m.set(addr, [t]);
+  }
+  return { lens: [...byLen.keys()].sort((a, b) => b - a), byLen };
+}
+
+const localTables = new WeakMap<readonly Route[], WeakMap<object, Lpm<Route>>>();
+
+/** The namespace's own main table (explicit + kernel routes), compiled and memoized. */
+function localLpm(ns: NetNs): Lpm<Route> {
+  let inner = localTables.get(ns.routes);
+  if (!inner) localTables.set(ns.routes, (inner = new WeakMap()));
+  let lpm = inner.get(ns.links);
+  if (!lpm) {
+    const all = [...ns.routes, ...kernelRoutes(ns)].sort((a, b) => a.metric - b.metric);
+    inner.set(ns.links, (lpm = compile(all, (r) => r.dst)));
+  }
+  return lpm;
+}
+
+interface PeerRoute {
+  readonly owner: string;
+  readonly route: Route;
+}
+const peerTables = new WeakMap<object, Lpm<PeerRoute>>();
+
+function peerLpm(set: PeerSet): Lpm<PeerRoute> {
+  let lpm = peerTables.get(set.entries);
+  if (!lpm) {
+    const items: PeerRoute[] = [];
+    for (const e of shardValues(set.entries)) for (const r of e.routes) items.push({ owner: e.owner, route: r });
+    peerTables.set(set.entries, (lpm = compile(items, (p) => p.route.dst)));
+  }
+  return lpm;
+}
+
+/** Options of {@link lookupRouteIn}. */
+export interface LookupOptions {
+  /** Only directly connected (gateway-less, link-scope) routes: the kernel's check of a nexthop. */
+  readonly linkScopeOnly?: boolean;
+}
+
+/**
+ * Longest-prefix match in a namespace's main table, including the shared peer-set routes it includes.
+ * Among routes of one prefix the lowest metric wins. Routes through a device that is down are not used.
+ */
+export function lookupRouteIn(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions = {}): Route | null {
+  const local = localLpm(ns);
+  const peers: { lpm: Lpm<PeerRoute>; self: string }[] = [];
+  for (const ref of ns.peerSets) {
+    const set = state.peerSets[ref.set];
+    if (set) peers.push({ lpm: peerLpm(set), self: ref.self });
+  }
+  const usable = (r: Route): boolean => {
+    if (opts.linkScopeOnly && (r.via !== null || r.type !== 'unicast')) return false;
+    if (r.dev === null) return true;
+    const l = ns.links[r.dev];
+    return l !== undefined && l.up;
+  };
+  const lens = peers.length === 0 ? local.lens : mergeLens(local.lens, peers.map((p) => p.lpm.lens));
+  for (const len of lens) {
+    const net = networkOf(dst, len);
+    const hit = local.byLen.get(len)?.get(net);
+    if (hit) for (const r of hit) if (usable(r)) return r;
+    for (const p of peers) {
+      const ph = p.lpm.byLen.get(len)?.get(net);
+      if (ph) for (const pr of ph) if (pr.owner !== p.self && usable(pr.route)) return pr.route;
+    }
+  }
+  return null;
+}
+
+function mergeLens(a: readonly number[], rest: (readonly number[])[]): number[] {
+  const s = new Set(a);
+  for (const r of rest) for (const l of r) s.add(l);
+  return [...s].sort((x, y) => y - x);
+}
+
+/** Every route a namespace's main table holds, as `ip route` lists it (peer-set routes rendered in). */
+export function allRoutes(state: ClusterState, ns: NetNs): Route[] {
+  const out = [...ns.routes, ...kernelRoutes(ns)];
+  for (const ref of ns.peerSets) {
+    const set = state.peerSets[ref.set];
+    if (!set) continue;
+    for (const e of shardValues(set.entries)) if (e.owner !== ref.self) out.push(...e.routes);
+  }
+  return out.sort((a, b) => (a.dst.len === 0 ? -1 : 0) - (b.dst.len === 0 ? -1 : 0) || a.dst.addr - b.dst.addr || a.dst.len - b.dst.len || a.metric - b.metric);
+}
+
+const localAddrs = new WeakMap<object, ReadonlyMap<Ipv4, Link>>();
+
+/** Addresses this namespace owns (the local table): address → link. Only links that are up. */
+export function localAddressMap(ns: NetNs): ReadonlyMap<Ipv4, Link> {
+  let m = localAddrs.get(ns.links);
+  if (!m) {
+    const mm = new Map<Ipv4, Link>();
+    for (const l of Object.values(ns.links)) if (l.up) for (const a of l.addrs) mm.set(a.ip, l);
+    localAddrs.set(ns.links, (m = mm));
+  }
+  return m;
+}
+
+/** True when `ip` is local to the namespace (127/8 always, on an up loopback). */
+export function isLocalAddress(ns: NetNs, ip: Ipv4): boolean {
+  if (ip >>> 24 === 127) return ns.links['lo']?.up === true;
+  return localAddressMap(ns).has(ip);
+}
+
+/**
+ * The preferred source address for a packet leaving by `dev` towards `dst` (the kernel's
+ * inet_select_addr): the route's `src` if set; else a global address of `dev` whose subnet holds the
+ * destination (or the gateway); else the first global address of `dev`; else the first global address
+ * of any other up link.
+ */
+export function selectSource(ns: NetNs, route: Route, dst: Ipv4): Ipv4 | null {
+  if (route.src !== null) return route.src;
+  const target = route.via ?? dst;
+  const dev = route.dev === null ? undefined : ns.links[route.dev];
+  const globals = (l: Link) => l.addrs.filter((a) => a.scope === 'global');
+  if (dev) {
+    const g = globals(dev);
+    const inSubnet = g.find((a) => cidrContains({ addr: networkOf(a.ip, a.len), len: a.len }, target));
+    if (inSubnet) return inSubnet.ip;
+    if (g[0]) return g[0].ip;
+  }
+  for (const l of Object.values(ns.links)) {
+    if (!l.up || l.kind === 'loopback') continue;
+    const g = globals(l);
+    if (g[0]) return g[0].ip;
+  }
+  return null;
+}
+
+/** A mask helper re-exported for the dataplane's rp_filter check. */
+export const _maskOf = maskOf;

@@ -1,0 +1,178 @@
+/**
+ * ping and traceroute as iputils and traceroute(8) run them, over the forwarding engine. Pure: each
+ * takes a state and returns the result with the state after (ARP and FDB entries the probes taught).
+ */
+import { formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
+import { icmpEcho, udpPacket } from '../dataplane/build.js';
+import { send } from '../dataplane/engine.js';
+import type { Trace } from '../dataplane/types.js';
+import { fail } from '../errors.js';
+import { findNode, findPod, hostNsId, podNsId } from '../model/lookup.js';
+import type { ClusterState, NsId } from '../model/types.js';
+import { ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED, IPV4_HEADER_LEN, type Ipv4Packet } from '../wire/packet.js';
+
+/** Resolves a probe source: a pod (`name` or `namespace/name`) or a node (its host namespace). */
+export function endpointNs(state: ClusterState, from: string): NsId {
+  const pod = findPod(state, from);
+  if (pod) {
+    if (pod.status.phase !== 'Running') fail('UNKNOWN_ENDPOINT', `pod ${pod.key} is ${pod.status.phase}, not Running`, { from });
+    return pod.netns ? podNsId(pod.key) : hostNsId(pod.node);
+  }
+  if (findNode(state, from)) return hostNsId(from);
+  return fail('UNKNOWN_ENDPOINT', `"${String(from)}" is neither a pod nor a node`, { from });
+}
+
+function parseDst(dst: string): Ipv4 {
+  if (typeof dst !== 'string') fail('UNKNOWN_ENDPOINT', `destination ${String(dst)} must be an IPv4 address`);
+  return parseIpv4(dst);
+}
+
+/** One answer ping printed. */
+export interface PingReply {
+  readonly seq: number;
+  readonly from: string;
+  readonly ttl: number;
+  readonly bytes: number;
+}
+
+/** The result of {@link ping}. */
+export interface PingResult {
+  readonly ok: boolean;
+  readonly transmitted: number;
+  readonly received: number;
+  readonly replies: readonly PingReply[];
+  /** ICMP errors (or local errors) reported instead of replies. */
+  readonly errors: readonly { readonly seq: number; readonly from: string | null; readonly message: string }[];
+  readonly traces: readonly Trace[];
+  /** What iputils ping prints (without timings: podnet has no latency model). */
+  readonly lines: readonly string[];
+}
+
+/** Options of {@link ping}. */
+export interface PingOptions {
+  /** -c: echo requests to send (default 1). */
+  readonly count?: number;
+  /** -s: data bytes (default 56). */
+  readonly size?: number;
+  /** -t: TTL (default 64). */
+  readonly ttl?: number;
+  /** -M do (true, default: ping sets DF) or -M dont (false). */
+  readonly df?: boolean;
+}
+
+function errorText(p: Ipv4Packet): string {
+  if (p.payload.kind !== 'icmp') return 'error';
+  const { type, code, rest } = p.payload;
+  if (type === ICMP_TIME_EXCEEDED) return 'Time to live exceeded';
+  if (type === ICMP_DEST_UNREACH) {
+    return ['Destination Net Unreachable', 'Destination Host Unreachable', 'Destination Protocol Unreachable', 'Destination Port Unreachable', `Frag needed and DF set (mtu = ${rest & 0xffff})`][code]
+      ?? (code === 13 ? 'Packet filtered' : `Dest Unreachable, Bad Code: ${code}`);
+  }
+  return `type ${type} code ${code}`;
+}
+
+/** Sends ICMP echo requests from a pod or node to an address, like `ping -c N`. */
+export function ping(state: ClusterState, from: string, dst: string, o: PingOptions = {}): { result: PingResult; state: ClusterState } {
+  const ns = endpointNs(state, from);
+  const to = parseDst(dst);
+  const count = o.count ?? 1;
+  const size = o.size ?? 56;
+  if (!Number.isInteger(count) || count < 1 || count > 1000) fail('INVALID_ARGUMENT', `ping count ${String(count)} must be 1 to 1000`);
+  if (!Number.isInteger(size) || size < 0 || size > 65507) fail('INVALID_ARGUMENT', `ping: invalid packet size ${String(size)} (0 to 65507)`);
+  const ttl = o.ttl ?? 64;
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) fail('INVALID_ARGUMENT', `ping: invalid TTL ${String(ttl)} (1 to 255)`);
+  let s = state;
+  const replies: PingReply[] = [];
+  const errors: { seq: number; from: string | null; message: string }[] = [];
+  const traces: Trace[] = [];
+  const lines = [`PING ${dst} (${dst}) ${size}(${size + 28}) bytes of data.`];
+  for (let seq = 1; seq <= count; seq++) {
+    const r = send(s, ns, icmpEcho(to, { size, ttl, df: o.df ?? true, seq, id: seq }));
+    s = r.state;
+    traces.push(r.trace);
+    const back = r.trace.fates.filter((f) => f.ns === ns && f.disposition === 'delivered' && f.ip?.payload.kind === 'icmp' && f.role !== 'original');
+    const reply = back.find((f) => f.ip!.payload.kind === 'icmp' && (f.ip!.payload as { type: number }).type === ICMP_ECHO_REPLY);
+    if (reply) {
+      replies.push({ seq, from: formatIpv4(reply.ip!.header.src), ttl: reply.ip!.header.ttl, bytes: reply.ip!.header.totalLength - IPV4_HEADER_LEN });
+      lines.push(`${reply.ip!.header.totalLength - IPV4_HEADER_LEN} bytes from ${formatIpv4(reply.ip!.header.src)}: icmp_seq=${seq} ttl=${reply.ip!.header.ttl}`);
+      continue;
+    }
+    const err = back.find((f) => f.role === 'icmp-error');
+    if (err) {
+      errors.push({ seq, from: formatIpv4(err.ip!.header.src), message: errorText(err.ip!) });
+      lines.push(`From ${formatIpv4(err.ip!.header.src)} icmp_seq=${seq} ${errorText(err.ip!)}`);
+      continue;
+    }
+    const d = r.trace.disposition;
+    const local = r.trace.fates[0];
+    if (d === 'fragmentationNeeded' && local?.ns === ns) {
+      const note = r.trace.steps.filter((st) => st.kind === 'drop').pop()?.note ?? '';
+      const m = /mtu=(\d+)/.exec(note);
+      errors.push({ seq, from: null, message: `local error: message too long, mtu=${m?.[1] ?? '?'}` });
+      lines.push(`ping: local error: message too long, mtu=${m?.[1] ?? '?'}`);
+    } else if (d === 'noRoute' && local?.ns === ns) {
+      errors.push({ seq, from: null, message: 'connect: Network is unreachable' });
+      lines.length = 0;
+      lines.push('ping: connect: Network is unreachable');
+      return { result: { ok: false, transmitted: 0, received: 0, replies, errors, traces, lines }, state: s };
+    } else if (d === 'neighbourUnreachable' && local?.ns === ns && r.trace.src !== null) {
+      errors.push({ seq, from: formatIpv4(r.trace.src), message: 'Destination Host Unreachable' });
+      lines.push(`From ${formatIpv4(r.trace.src)} icmp_seq=${seq} Destination Host Unreachable`);
+    }
+  }
+  const loss = Math.round(((count - replies.length) / count) * 100);
+  lines.push('', `--- ${dst} ping statistics ---`,
+    `${count} packets transmitted, ${replies.length} received${errors.length ? `, +${errors.length} errors` : ''}, ${loss}% packet loss`);
+  return { result: { ok: replies.length === count, transmitted: count, received: replies.length, replies, errors, traces, lines }, state: s };
+}
+
+/** One hop of a traceroute: the address that answered, or null where traceroute prints `*`. */
+export interface TracerouteHop {
+  readonly ttl: number;
+  readonly address: string | null;
+  /** `!H`, `!N`, `!X`… annotations traceroute prints for unreachables. */
+  readonly annotation: string | null;
+  readonly trace: Trace;
+}
+
+/** The result of {@link traceroute}. */
+export interface TracerouteResult {
+  readonly hops: readonly TracerouteHop[];
+  readonly reached: boolean;
+  readonly lines: readonly string[];
+}
+
+/** traceroute -n -q 1 with UDP probes to port 33434 + (ttl − 1), as traceroute(8) sends them. */
+export function traceroute(state: ClusterState, from: string, dst: string, o: { maxHops?: number } = {}): { result: TracerouteResult; state: ClusterState } {
+  const ns = endpointNs(state, from);
+  const to = parseDst(dst);
+  const maxHops = o.maxHops ?? 30;
+  if (!Number.isInteger(maxHops) || maxHops < 1 || maxHops > 255) fail('INVALID_ARGUMENT', `max hops ${String(maxHops)} must be 1 to 255`);
+  let s = state;
+  const hops: TracerouteHop[] = [];
+  const lines = [`traceroute to ${dst} (${dst}), ${maxHops} hops max, 60 byte packets`];
+  let reached = false;
+  for (let ttl = 1; ttl <= maxHops; ttl++) {
+    const r = send(s, ns, udpPacket(to, 33434 + ttl - 1, { ttl, size: 32, srcPort: 33000 + ttl }));
+    s = r.state;
+    const err = r.trace.fates.find((f) => f.ns === ns && f.role === 'icmp-error' && f.disposition === 'delivered');
+    if (!err) {
+      hops.push({ ttl, address: null, annotation: null, trace: r.trace });
+      lines.push(`${String(ttl).padStart(2)}  *`);
+      continue;
+    }
+    const p = err.ip!.payload;
+    const address = formatIpv4(err.ip!.header.src);
+    let annotation: string | null = null;
+    let stop = false;
+    if (p.kind === 'icmp' && p.type === ICMP_DEST_UNREACH) {
+      stop = true;
+      if (p.code === ICMP_PORT_UNREACH) reached = err.ip!.header.src === to;
+      else annotation = p.code === 0 ? '!N' : p.code === 1 ? '!H' : p.code === 13 ? '!X' : p.code === 4 ? `!F-${p.rest & 0xffff}` : `!<${p.code}>`;
+    }
+    hops.push({ ttl, address, annotation, trace: r.trace });
+    lines.push(`${String(ttl).padStart(2)}  ${address}${annotation ? ` ${annotation}` : ''}`);
+    if (stop) break;
+  }
+  return { result: { hops, reached, lines }, state: s };
+}

@@ -1,0 +1,314 @@
+/**
+ * The simulator shell: the only stateful code. It holds the current state and its history (undo/redo
+ * are cheap: states are immutable and share structure), a simulated clock, seeded randomness, and
+ * emits events. After every change it runs the incremental guarantee checks.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { parseIpv4 } from '../addr/ipv4.js';
+import type { CniDesign } from '../cni/contract.js';
+import { send as sendPacket } from '../dataplane/engine.js';
+import type { Step, Trace } from '../dataplane/types.js';
+import { fail, PodnetError } from '../errors.js';
+import { audit, EMPTY_MEMORY, incrementalCheck, type CheckMemory, type CheckResult, type Violation } from '../guarantees/check.js';
+import {
+  addNodeState, addPodState, createClusterState, deletePodState, listNodes, listPods, removeNodeState,
+  type ClusterSettings, type NodeSpec, type PodSpec,
+} from '../model/cluster.js';
+import { findNode, findPod, getNode, getPod, nodeOfNs } from '../model/lookup.js';
+import type { ClusterState, Node, Pod } from '../model/types.js';
+import { applyActions, type Action } from '../ops/actions.js';
+import { endpointNs, ping, traceroute, type PingOptions, type PingResult, type TracerouteResult } from '../query/probes.js';
+import type { Ipv4Packet } from '../wire/packet.js';
+
+/** Everything that builds a simulator: cluster settings, the design, and optionally nodes and pods. */
+export interface SimulatorSpec extends ClusterSettings {
+  readonly cni: CniDesign;
+  readonly nodes?: readonly NodeSpec[];
+  readonly pods?: readonly PodSpec[];
+  /** Seed of the simulator's random numbers (default 1). */
+  readonly seed?: number;
+  /** What a violation does: `record` (default) keeps it in `violations`, `throw` rejects the change, `emit` only emits. */
+  readonly onViolation?: 'record' | 'throw' | 'emit';
+  /** `incremental` (default): check after every change. `off`: only when you call `check()`. */
+  readonly checks?: 'incremental' | 'off';
+}
+
+/** Events the simulator emits. */
+export interface SimulatorEvents {
+  /** The state changed; `label` says how (`addPod default/pod-a`, `apply ip route del …`). */
+  change: (e: { label: string; state: ClusterState }) => void;
+  /** One step of a packet's journey. */
+  hop: (step: Step) => void;
+  delivered: (trace: Trace) => void;
+  dropped: (trace: Trace) => void;
+  /** A guarantee broke (emitted once, when it first appears). */
+  violation: (v: Violation) => void;
+}
+
+interface Entry {
+  readonly state: ClusterState;
+  readonly label: string;
+  readonly memory: CheckMemory;
+}
+
+/** Deterministic PRNG (mulberry32): same seed, same sequence. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What changed between two states: touched nodes, re-owned addresses, and whether it is global. */
+export function diffScope(a: ClusterState, b: ClusterState): { nodes: string[]; ips: string[]; global: boolean } {
+  const nodes = new Set<string>();
+  const ips: string[] = [];
+  const global = a.underlay !== b.underlay || a.peerSets !== b.peerSets || a.nodeCount !== b.nodeCount;
+  for (let i = 0; i < a.nodes.length; i++) {
+    const x = a.nodes[i]!;
+    const y = b.nodes[i]!;
+    if (x === y) continue;
+    for (const k in y) if (x[k] !== y[k]) nodes.add(k);
+    for (const k in x) if (!(k in y)) nodes.add(k);
+  }
+  for (let i = 0; i < a.ipIndex.length; i++) {
+    const x = a.ipIndex[i]!;
+    const y = b.ipIndex[i]!;
+    if (x === y) continue;
+    for (const k in y) if (x[k] !== y[k]) ips.push(k);
+    for (const k in x) if (!(k in y)) ips.push(k);
+  }
+  return { nodes: [...nodes], ips, global };
+}
+
+/** A simulated cluster. Create one with {@link createSimulator}. */
+export class Simulator extends EventEmitter<SimulatorEvents> {
+  readonly design: CniDesign;
+  readonly onViolation: 'record' | 'throw' | 'emit';
+  readonly checks: 'incremental' | 'off';
+  /** Seeded random numbers in [0, 1): the only randomness podnet uses. */
+  readonly random: () => number;
+  #past: Entry[] = [];
+  #future: Entry[] = [];
+  #cur: Entry;
+  #verdict: CheckResult = { ok: true, violations: [] };
+
+  constructor(spec: SimulatorSpec) {
+    super();
+    if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'createSimulator needs a spec object');
+    if (!spec.cni || typeof spec.cni.podAdded !== 'function') fail('INVALID_ARGUMENT', 'spec.cni must be a CNI design, e.g. flannel() from @podnet/cni');
+    this.design = spec.cni;
+    this.onViolation = spec.onViolation ?? 'record';
+    this.checks = spec.checks ?? 'incremental';
+    if (!['record', 'throw', 'emit'].includes(this.onViolation)) fail('INVALID_ARGUMENT', `onViolation must be record, throw or emit, not ${String(spec.onViolation)}`);
+    if (!['incremental', 'off'].includes(this.checks)) fail('INVALID_ARGUMENT', `checks must be incremental or off, not ${String(spec.checks)}`);
+    this.random = mulberry32(spec.seed ?? 1);
+    let state = createClusterState(spec, spec.cni);
+    // Build the whole spec without checking each step, then audit once: same verdict, less work.
+    for (const n of spec.nodes ?? []) state = addNodeState(state, n, spec.cni).state;
+    for (const p of spec.pods ?? []) state = addPodState(state, p, spec.cni).state;
+    const a = this.checks === 'off' ? { ok: true, violations: [], memory: EMPTY_MEMORY } : audit(state);
+    this.#cur = { state, label: 'create', memory: a.memory };
+    this.#verdict = { ok: a.ok, violations: a.violations };
+    if (!a.ok && this.onViolation === 'throw') {
+      throw new PodnetError('GUARANTEE_VIOLATED', `the cluster spec breaks the network model: ${a.violations[0]!.explanation}`, { violations: a.violations });
+    }
+  }
+
+  /** The current state (immutable). */
+  get state(): ClusterState {
+    return this.#cur.state;
+  }
+
+  /** The current verdict of the incremental checks (what `check()` would say, without re-probing). */
+  get violations(): readonly Violation[] {
+    return this.#verdict.violations;
+  }
+
+  /** Simulated time in milliseconds. */
+  now(): number {
+    return this.#cur.state.now;
+  }
+
+  /** Moves the simulated clock forward (ARP entries go stale, FDB entries age). */
+  advance(ms: number): void {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) fail('CLOCK_BACKWARDS', `cannot advance the clock by ${String(ms)} ms`);
+    if (ms === 0) return;
+    this.#commit({ ...this.#cur.state, now: this.#cur.state.now + ms }, `advance ${ms}ms`, false);
+  }
+
+  #commit(next: ClusterState, label: string, check = true): void {
+    if (next === this.#cur.state) return;
+    let memory = this.#cur.memory;
+    let verdict = this.#verdict;
+    if (check && this.checks === 'incremental') {
+      const r = incrementalCheck(next, memory, diffScope(this.#cur.state, next));
+      memory = r.memory;
+      const before = new Set(this.#verdict.violations.map((v) => v.key));
+      const fresh = r.violations.filter((v) => !before.has(v.key)).map((v) => ({ ...v, cause: label }));
+      if (fresh.length && this.onViolation === 'throw') {
+        throw new PodnetError('GUARANTEE_VIOLATED', `${label} breaks the network model: ${fresh[0]!.explanation}`, { violations: fresh, change: label });
+      }
+      verdict = { ok: r.ok, violations: r.violations.map((v) => fresh.find((f) => f.key === v.key) ?? this.#verdict.violations.find((o) => o.key === v.key) ?? v) };
+      this.#past.push(this.#cur);
+      this.#future = [];
+      this.#cur = { state: next, label, memory };
+      this.#verdict = this.onViolation === 'emit' ? { ok: true, violations: [] } : verdict;
+      this.emit('change', { label, state: next });
+      for (const v of fresh) this.emit('violation', v);
+      return;
+    }
+    this.#past.push(this.#cur);
+    this.#future = [];
+    this.#cur = { state: next, label, memory };
+    this.#verdict = verdict;
+    this.emit('change', { label, state: next });
+  }
+
+  /** Adds a node (its podCIDR and IP allocated when not given). */
+  addNode(spec: NodeSpec): Node {
+    const r = addNodeState(this.state, spec, this.design);
+    this.#commit(r.state, `addNode ${r.node.name}`);
+    return getNode(this.state, r.node.name);
+  }
+
+  /** Removes a node and its pods. */
+  removeNode(name: string): void {
+    const r = removeNodeState(this.state, name, this.design);
+    this.#commit(r.state, `removeNode ${name}`);
+  }
+
+  /** Adds a pod on a node; the design's CNI ADD wires it. */
+  addPod(spec: PodSpec): Pod {
+    const r = addPodState(this.state, spec, this.design);
+    this.#commit(r.state, `addPod ${r.pod.key}`);
+    return getPod(this.state, r.pod.key);
+  }
+
+  /** Deletes a pod (CNI DEL, then its namespace goes). */
+  deletePod(ref: string): void {
+    const r = deletePodState(this.state, ref, this.design);
+    this.#commit(r.state, `deletePod ${getPodKey(ref)}`);
+  }
+
+  /**
+   * Applies raw model actions — what a person typing `ip …` on a node or in a pod would do. This is how
+   * labs inject faults. Atomic: on an error nothing changes.
+   */
+  apply(actions: Action | readonly Action[], label?: string): void {
+    const list = Array.isArray(actions) ? actions : [actions as Action];
+    const next = applyActions(this.state, list);
+    this.#commit(next, label ?? `apply ${list.map((a) => a.op).join(', ')}`);
+  }
+
+  /** Sends one IPv4 packet from a pod or node; returns its trace. Committed: ARP/FDB learning stays. */
+  send(from: string, packet: Ipv4Packet): Trace {
+    const ns = endpointNs(this.state, from);
+    if (!packet || packet.kind !== 'ipv4' || !packet.header) fail('INVALID_PACKET', 'send needs an IPv4 packet (icmpEcho, udpPacket or tcpSyn)');
+    const r = sendPacket(this.state, ns, packet);
+    this.#afterTraffic(r.state, [r.trace], `send from ${from}`);
+    return r.trace;
+  }
+
+  /** `ping -c N` from a pod or node to an address. */
+  ping(from: string, dst: string, options: PingOptions = {}): PingResult {
+    const r = ping(this.state, from, dst, options);
+    this.#afterTraffic(r.state, r.result.traces, `ping ${from} → ${dst}`);
+    return r.result;
+  }
+
+  /** `traceroute -n` from a pod or node to an address. */
+  traceroute(from: string, dst: string, options: { maxHops?: number } = {}): TracerouteResult {
+    parseIpv4(dst);
+    const r = traceroute(this.state, from, dst, options);
+    this.#afterTraffic(r.state, r.result.hops.map((h) => h.trace), `traceroute ${from} → ${dst}`);
+    return r.result;
+  }
+
+  #afterTraffic(next: ClusterState, traces: readonly Trace[], label: string): void {
+    for (const t of traces) {
+      if (this.listenerCount('hop')) for (const s of t.steps) this.emit('hop', s);
+      this.emit(t.disposition === 'delivered' ? 'delivered' : 'dropped', t);
+      for (const hv of t.violations) {
+        const v: Violation = { guarantee: hv.guarantee, key: `hop|${label}|${hv.step}`, where: {}, explanation: hv.explanation, trace: t, cause: label };
+        this.emit('violation', v);
+      }
+    }
+    // What traffic teaches (ARP, FDB) is a change of state like any other, and is checked like one.
+    this.#commit(next, label);
+  }
+
+  /** A full audit of the current state: every guarantee, every pair. */
+  check(): CheckResult {
+    const r = audit(this.state);
+    return { ok: r.ok, violations: r.violations };
+  }
+
+  /** Goes back one change. */
+  undo(): void {
+    const prev = this.#past.pop();
+    if (!prev) fail('NOTHING_TO_UNDO', 'nothing to undo');
+    this.#future.push(this.#cur);
+    this.#cur = prev;
+    this.#verdict = this.checks === 'off' ? this.#verdict : audit(prev.state);
+    this.emit('change', { label: `undo`, state: prev.state });
+  }
+
+  /** Re-applies a change undone. */
+  redo(): void {
+    const next = this.#future.pop();
+    if (!next) fail('NOTHING_TO_REDO', 'nothing to redo');
+    this.#past.push(this.#cur);
+    this.#cur = next;
+    this.#verdict = this.checks === 'off' ? this.#verdict : audit(next.state);
+    this.emit('change', { label: `redo`, state: next.state });
+  }
+
+  /** Labels of the changes so far, oldest first (the current state last). */
+  history(): string[] {
+    return [...this.#past.map((e) => e.label), this.#cur.label];
+  }
+
+  /** Nodes, sorted by name. */
+  nodes(): Node[] {
+    return listNodes(this.state);
+  }
+
+  /** Pods, sorted by namespace/name. */
+  pods(): Pod[] {
+    return listPods(this.state);
+  }
+
+  /** A node by name (throws `NODE_NOT_FOUND`). */
+  node(name: string): Node {
+    return getNode(this.state, name);
+  }
+
+  /** A pod by name or namespace/name (throws `POD_NOT_FOUND`). */
+  pod(ref: string): Pod {
+    return getPod(this.state, ref);
+  }
+
+  /** True when a pod or node of that name exists. */
+  has(name: string): boolean {
+    return findPod(this.state, name) !== undefined || findNode(this.state, name) !== undefined;
+  }
+
+  /** The node a namespace id belongs to. */
+  nodeOf(nsId: string): string | null {
+    return nodeOfNs(this.state, nsId);
+  }
+}
+
+function getPodKey(ref: string): string {
+  return ref.includes('/') ? ref : `default/${ref}`;
+}
+
+/** Builds a simulator from a spec: cluster settings, a CNI design, nodes and pods. */
+export function createSimulator(spec: SimulatorSpec): Simulator {
+  return new Simulator(spec);
+}

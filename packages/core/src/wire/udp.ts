@@ -1,0 +1,78 @@
+/**
+ * UDP header (RFC 768). Length covers header and data; the checksum covers the IPv4 pseudo-header,
+ * the header and the data. Over IPv4 a zero checksum means "none", so a computed zero is sent as
+ * 0xffff.
+ *
+ *    0      7 8     15 16    23 24    31
+ *   +--------+--------+--------+--------+
+ *   |     Source      |   Destination   |
+ *   |      Port       |      Port       |
+ *   +--------+--------+--------+--------+
+ *   |     Length      |    Checksum     |
+ *   +--------+--------+--------+--------+
+ *   |          data octets ...
+ *   +---------------- ...
+ */
+import { IPPROTO_UDP, UDP_HEADER_LEN, type UdpDatagram } from './packet.js';
+import { fail } from '../errors.js';
+import { type Parsed, concat, copy, hex4, need, uint, view } from './bytes.js';
+import { type PseudoHeader, internetChecksum, pseudoHeaderSum } from './checksum.js';
+
+/** The UDP header fields: a {@link UdpDatagram} without its payload. Length is derived. */
+export type UdpHeader = Pick<UdpDatagram, 'srcPort' | 'dstPort'>;
+
+/** Where a UDP datagram travels, for its checksum; `checksum: false` sends 0 ("no checksum"). */
+export interface UdpEmitOptions extends PseudoHeader {
+  readonly checksum?: boolean;
+}
+
+/**
+ * Emits header and payload. The checksum is computed over the pseudo-header unless
+ * `options.checksum` is false: Linux's VXLAN device sends its outer UDP checksum as 0 unless
+ * configured with `udpcsum` (`ip link add … type vxlan … udpcsum`), and so does podnet for VXLAN.
+ */
+export function emitUdp(header: UdpHeader, payload: Uint8Array, options: UdpEmitOptions): Uint8Array {
+  const length = uint(UDP_HEADER_LEN + payload.length, 16, 'UDP length');
+  const head = new Uint8Array(UDP_HEADER_LEN);
+  const v = view(head);
+  v.setUint16(0, uint(header.srcPort, 16, 'UDP source port'));
+  v.setUint16(2, uint(header.dstPort, 16, 'UDP destination port'));
+  v.setUint16(4, length);
+  const out = concat(head, payload);
+  if (options.checksum !== false) {
+    const sum = internetChecksum(out, pseudoHeaderSum(uint(options.src, 32, 'UDP pseudo-header source'), uint(options.dst, 32, 'UDP pseudo-header destination'), IPPROTO_UDP, length));
+    view(out).setUint16(6, sum === 0 ? 0xffff : sum);
+  }
+  return out;
+}
+
+/**
+ * Parses a datagram that fills `bytes` exactly (the IP payload). Throws `INVALID_PACKET` when shorter
+ * than 8 bytes, when the Length field disagrees with the bytes present, and, given the pseudo-header
+ * in `verifyChecksum`, on a wrong non-zero checksum. (Linux trims an IP payload longer than the UDP
+ * Length; podnet never emits one and refuses it rather than drop bytes silently.)
+ */
+export function parseUdp(bytes: Uint8Array, options: { readonly verifyChecksum?: PseudoHeader } = {}): Parsed<UdpHeader> {
+  need(bytes, UDP_HEADER_LEN, 'UDP header');
+  const v = view(bytes);
+  const length = v.getUint16(4);
+  if (length < UDP_HEADER_LEN) fail('INVALID_PACKET', `UDP length ${length} is shorter than the ${UDP_HEADER_LEN}-byte header`, { length });
+  if (length > bytes.length) {
+    fail('INVALID_PACKET', `UDP datagram truncated: length ${length}, only ${bytes.length} bytes present`, { length, present: bytes.length });
+  }
+  if (length < bytes.length) {
+    fail('INVALID_PACKET', `UDP length ${length} does not match the ${bytes.length}-byte IP payload`, { length, present: bytes.length });
+  }
+  const found = v.getUint16(6);
+  const pseudo = options.verifyChecksum;
+  if (pseudo && found !== 0) {
+    const initial = pseudoHeaderSum(pseudo.src, pseudo.dst, IPPROTO_UDP, length);
+    if (internetChecksum(bytes, initial) !== 0) {
+      const zeroed = copy(bytes);
+      view(zeroed).setUint16(6, 0);
+      const expected = internetChecksum(zeroed, initial) || 0xffff;
+      fail('INVALID_PACKET', `UDP checksum 0x${hex4(found)} is incorrect (should be 0x${hex4(expected)})`, { found, expected });
+    }
+  }
+  return { header: { srcPort: v.getUint16(0), dstPort: v.getUint16(2) }, payload: copy(bytes, UDP_HEADER_LEN) };
+}
