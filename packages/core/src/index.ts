@@ -41,3 +41,4 @@ export { createSimulator, diffScope, Simulator } from './sim/simulator.js';
 export type { Shards } from './util/shards.js';
 export { shardGet, shardKeys, shardSize, shardValues } from './util/shards.js';
 export * from './wire/index.js';
+export { formatRoute, hasCarrier, ipRoute } from './query/render.js';

@@ -665,7 +665,7 @@ class Run {
   recordCt(ns: NetNs, pkt: Ipv4Packet, newSrc: Ipv4, newDst: Ipv4): void {
     let l = this.ctUpd.get(ns.id);
     if (!l) this.ctUpd.set(ns.id, (l = []));
-    l.push({ protocol: pkt.header.protocol, origSrc: pkt.header.src, origDst: pkt.header.dst, replySrc: newDst, replyDst: newSrc, created: this.state.now });
+    l.push({ protocol: pkt.header.protocol, origSrc: pkt.header.src, origDst: pkt.header.dst, replySrc: newDst, replyDst: newSrc, replyL4: l4Key(pkt, true), created: this.state.now });
   }
 
   conntrackReverse(ns: NetNs, pkt: Ipv4Packet, pid: number): Ipv4Packet {
@@ -673,8 +673,23 @@ class Run {
     if (all.length === 0) return pkt;
     const h = pkt.header;
     const proto = h.protocol;
+    const pl = pkt.payload;
+    if (pl.kind === 'icmp' && (pl.type === ICMP_DEST_UNREACH || pl.type === ICMP_TIME_EXCEEDED) && pl.data.kind === 'ipv4') {
+      // An ICMP error about a translated flow is RELATED: conntrack translates the outer destination
+      // and the quoted packet back, so the original sender recognises it.
+      const q = pl.data;
+      for (const c of all) {
+        if (q.header.src === c.replyDst && q.header.dst === c.replySrc && q.header.protocol === c.protocol && l4Key(q, true) === c.replyL4) {
+          const quoted = withAddrs(q, c.origSrc, q.header.dst);
+          const out: Ipv4Packet = { ...pkt, header: { ...h, dst: c.origSrc }, payload: { ...pl, data: quoted } };
+          this.step(pid, ns.id, null, 'nat', () => `conntrack: ICMP error related to a translated flow goes back to ${formatIpv4(c.origSrc)}`, null, out);
+          return out;
+        }
+      }
+      return pkt;
+    }
     for (const c of all) {
-      if (c.replySrc === h.src && c.replyDst === h.dst && (c.protocol === proto || proto === IPPROTO_ICMP)) {
+      if (c.replySrc === h.src && c.replyDst === h.dst && c.protocol === proto && c.replyL4 === l4Key(pkt, false)) {
         const out = withAddrs(pkt, c.origDst, c.origSrc);
         this.step(pid, ns.id, null, 'nat', () => `conntrack: reply translated back ${formatIpv4(h.src)}→${formatIpv4(h.dst)} becomes ${formatIpv4(c.origDst)}→${formatIpv4(c.origSrc)}`, null, out);
         return out;
@@ -738,6 +753,14 @@ class Run {
       for (const [id, l] of this.ctUpd) touch(id, (ns) => { ns.conntrack.push(...l); });
     });
   }
+}
+
+/** The transport part of a conntrack tuple; `reverse` gives what the reply will carry. */
+function l4Key(p: Ipv4Packet, reverse: boolean): string {
+  const pl = p.payload;
+  if (pl.kind === 'udp' || pl.kind === 'tcp') return reverse ? `${pl.dstPort}>${pl.srcPort}` : `${pl.srcPort}>${pl.dstPort}`;
+  if (pl.kind === 'icmp' && (pl.type === ICMP_ECHO_REQUEST || pl.type === ICMP_ECHO_REPLY)) return `echo ${pl.rest >>> 16}`;
+  return '';
 }
 
 function truncateQuote(p: Ipv4Packet): Ipv4Packet {

@@ -203,7 +203,7 @@ export function addNodeState(state: ClusterState, spec: NodeSpec, design: CniDes
   const eth0: Link = { kind: 'physical', name: 'eth0', ifindex: 2, mtu: seg.mtu, mac, up: true, addrs: [{ ip, len: seg.cidr.len, scope: 'global' }], master: null, segment: seg.name };
   const host: NetNs = {
     ...base, links: { ...base.links, eth0 }, nextIfindex: 3,
-    routes: [{ dst: { addr: 0, len: 0 }, via: seg.gateway, dev: 'eth0', proto: 'dhcp', scope: 'global', src: null, onlink: false, metric: 0, type: 'unicast' }],
+    routes: [{ dst: { addr: 0, len: 0 }, via: seg.gateway, dev: 'eth0', proto: 'boot', scope: 'global', src: null, onlink: false, metric: 0, type: 'unicast' }],
   };
   const node: Node = { name, ip, segment: seg.name, podCidr, host, pods: {}, cni: null, maxPods, created: state.now };
   const next = produce(state, (d) => {

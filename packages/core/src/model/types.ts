@@ -151,6 +151,8 @@ export interface ConntrackEntry {
   /** What the reply carries (its source and destination after translation). */
   readonly replySrc: Ipv4;
   readonly replyDst: Ipv4;
+  /** Transport identity of the reply direction (`sport>dport` for UDP/TCP, the echo identifier for ICMP). */
+  readonly replyL4: string;
   readonly created: number;
 }
 
@@ -159,6 +161,8 @@ export interface PeerSetRef {
   readonly set: string;
   /** This namespace's own node: its own entry is not rendered or used here. */
   readonly self: string;
+  /** Owners whose routes were deleted here (`ip route del` of a shared route): not used or shown. */
+  readonly hidden?: readonly string[];
 }
 
 /** A network namespace. */

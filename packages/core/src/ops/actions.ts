@@ -14,7 +14,7 @@ import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
   ClusterState, IfAddr, IpOwner, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, Route, Sysctls,
 } from '../model/types.js';
-import { shardGet, shardSet, shardDelete } from '../util/shards.js';
+import { shardDelete, shardGet, shardSet, shardValues, type Shards } from '../util/shards.js';
 import { kernelRoutes, lookupRouteIn } from './routing.js';
 
 /** A route as `ip route add` takes it. */
@@ -372,7 +372,21 @@ function applyOne(d: DState, a: Action): void {
       const via = a.via === undefined ? undefined : parseIpv4(a.via);
       const i = ns.routes.findIndex((r) => r.dst.addr === dst.addr && r.dst.len === dst.len
         && (via === undefined || r.via === via) && (a.dev === undefined || r.dev === a.dev) && (a.metric === undefined || r.metric === a.metric));
-      if (i < 0) fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such process (no route ${a.dst} in ${a.ns})`, { ns: a.ns, dst: a.dst });
+      if (i < 0) {
+        // A shared peer-set route (flannel's route to another node) is deleted here only: hide its owner.
+        for (const ref of ns.peerSets) {
+          const set = d.peerSets[ref.set];
+          if (!set || (a.dev !== undefined && a.dev !== set.dev)) continue;
+          for (const e of shardValues(set.entries as Shards<PeerEntry>)) {
+            if (e.owner === ref.self || ref.hidden?.includes(e.owner)) continue;
+            if (e.routes.some((r) => r.dst.addr === dst.addr && r.dst.len === dst.len && (via === undefined || r.via === via))) {
+              ref.hidden = [...(ref.hidden ?? []), e.owner];
+              return;
+            }
+          }
+        }
+        fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such process (no route ${a.dst} in ${a.ns})`, { ns: a.ns, dst: a.dst });
+      }
       ns.routes.splice(i, 1);
       return;
     }

@@ -81,10 +81,10 @@ export interface LookupOptions {
  */
 export function lookupRouteIn(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions = {}): Route | null {
   const local = localLpm(ns);
-  const peers: { lpm: Lpm<PeerRoute>; self: string }[] = [];
+  const peers: { lpm: Lpm<PeerRoute>; self: string; hidden: readonly string[] | undefined }[] = [];
   for (const ref of ns.peerSets) {
     const set = state.peerSets[ref.set];
-    if (set) peers.push({ lpm: peerLpm(set), self: ref.self });
+    if (set) peers.push({ lpm: peerLpm(set), self: ref.self, hidden: ref.hidden });
   }
   const usable = (r: Route): boolean => {
     if (opts.linkScopeOnly && (r.via !== null || r.type !== 'unicast')) return false;
@@ -99,7 +99,7 @@ export function lookupRouteIn(state: ClusterState, ns: NetNs, dst: Ipv4, opts: L
     if (hit) for (const r of hit) if (usable(r)) return r;
     for (const p of peers) {
       const ph = p.lpm.byLen.get(len)?.get(net);
-      if (ph) for (const pr of ph) if (pr.owner !== p.self && usable(pr.route)) return pr.route;
+      if (ph) for (const pr of ph) if (pr.owner !== p.self && usable(pr.route) && !p.hidden?.includes(pr.owner)) return pr.route;
     }
   }
   return null;
@@ -117,7 +117,7 @@ export function allRoutes(state: ClusterState, ns: NetNs): Route[] {
   for (const ref of ns.peerSets) {
     const set = state.peerSets[ref.set];
     if (!set) continue;
-    for (const e of shardValues(set.entries)) if (e.owner !== ref.self) out.push(...e.routes);
+    for (const e of shardValues(set.entries)) if (e.owner !== ref.self && !ref.hidden?.includes(e.owner)) out.push(...e.routes);
   }
   return out.sort((a, b) => (a.dst.len === 0 ? -1 : 0) - (b.dst.len === 0 ? -1 : 0) || a.dst.addr - b.dst.addr || a.dst.len - b.dst.len || a.metric - b.metric);
 }

@@ -86,8 +86,11 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   const errors: { seq: number; from: string | null; message: string }[] = [];
   const traces: Trace[] = [];
   const lines = [`PING ${dst} (${dst}) ${size}(${size + 28}) bytes of data.`];
+  // ping's identifier tells its replies from other processes' (a per-socket value in Linux).
+  let ident = 0x811c;
+  for (let i = 0; i < ns.length; i++) ident = (Math.imul(ident ^ ns.charCodeAt(i), 0x01000193) >>> 0) & 0xffff;
   for (let seq = 1; seq <= count; seq++) {
-    const r = send(s, ns, icmpEcho(to, { size, ttl, df: o.df ?? true, seq, id: seq }));
+    const r = send(s, ns, icmpEcho(to, { size, ttl, df: o.df ?? true, seq, id: seq, ident }));
     s = r.state;
     traces.push(r.trace);
     const back = r.trace.fates.filter((f) => f.ns === ns && f.disposition === 'delivered' && f.ip?.payload.kind === 'icmp' && f.role !== 'original');

@@ -141,8 +141,17 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     this.#commit({ ...this.#cur.state, now: this.#cur.state.now + ms }, `advance ${ms}ms`, false);
   }
 
-  #commit(next: ClusterState, label: string, check = true): void {
+  #commit(next: ClusterState, label: string, check = true, amend = false): void {
     if (next === this.#cur.state) return;
+    if (amend) {
+      // Traffic only teaches caches (ARP, FDB, conntrack): it amends the current history entry, so
+      // undo goes back over the last real change, not over a ping.
+      const r = this.checks === 'incremental' ? incrementalCheck(next, this.#cur.memory, diffScope(this.#cur.state, next)) : null;
+      this.#cur = { state: next, label: this.#cur.label, memory: r ? r.memory : this.#cur.memory };
+      if (r && this.onViolation !== 'emit') this.#verdict = { ok: r.ok, violations: r.violations.map((v) => this.#verdict.violations.find((o) => o.key === v.key) ?? { ...v, cause: label }) };
+      this.emit('change', { label, state: next });
+      return;
+    }
     let memory = this.#cur.memory;
     let verdict = this.#verdict;
     if (check && this.checks === 'incremental') {
@@ -239,7 +248,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
       }
     }
     // What traffic teaches (ARP, FDB) is a change of state like any other, and is checked like one.
-    this.#commit(next, label);
+    this.#commit(next, label, true, true);
   }
 
   /** A full audit of the current state: every guarantee, every pair. */

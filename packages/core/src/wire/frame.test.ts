@@ -56,16 +56,17 @@ describe('emitFrame / parseFrame', () => {
   it('cut an ICMP error quote at 548 bytes (576 in all), as Linux __icmp_send does', () => {
     // "Fragmentation needed, next-hop MTU 1450" about a 1500-byte datagram, the full datagram given.
     const fragNeeded: IcmpMessage = { kind: 'icmp', type: 3, code: 4, rest: 1450, data: bigPacket };
-    const error = ipFrame(packet('10.244.2.1', '10.244.1.4', fragNeeded, 1, 8 + ICMP_QUOTE_MAX));
-    const bytes = emitFrame(error);
+    const errorPacket = packet('10.244.2.1', '10.244.1.4', fragNeeded, 1, 8 + ICMP_QUOTE_MAX);
+    const bytes = emitFrame(ipFrame(errorPacket));
     expect(bytes.length).toBe(14 + 576);
     const parsed = parseFrame(bytes, { verifyChecksums: true });
     const quote = icmpErrorQuote(bigPacket);
     expect(quote.header).toEqual(bigPacket.header); // Total Length still 1500
     expect(quote.payload).toEqual({ kind: 'raw', length: 528, bytes: emitFrame(ipFrame(bigPacket)).subarray(14 + 20, 14 + 548) });
-    expect(parsed).toEqual({ ...error, payload: { ...error.payload, payload: { ...fragNeeded, data: quote } } });
+    const cut = ipFrame({ ...errorPacket, payload: { ...fragNeeded, data: quote } });
+    expect(parsed).toEqual(cut);
     // The value from icmpErrorQuote emits the same bytes.
-    expect(emitFrame({ ...error, payload: { ...error.payload, payload: { ...fragNeeded, data: quote } } })).toEqual(bytes);
+    expect(emitFrame(cut)).toEqual(bytes);
   });
 
   it('keep a quote that fits whole, decoded', () => {
@@ -109,16 +110,16 @@ describe('emitFrame / parseFrame', () => {
   });
 
   it('name the nested layer in errors', () => {
+    const overVxlan = (inner: Frame) => ipFrame(packet('192.168.1.11', '192.168.1.12', { kind: 'udp', srcPort: 50000, dstPort: 8472, payload: { kind: 'vxlan', vni: 1, inner } }, 17, 114));
     const inner = ipFrame(echoPacket);
-    const outer = ipFrame(packet('192.168.1.11', '192.168.1.12', { kind: 'udp', srcPort: 50000, dstPort: 8472, payload: { kind: 'vxlan', vni: 1, inner } }, 17, 114));
-    const bytes = emitFrame(outer);
-    bytes[14 + 20 + 8 + 8 + 14 + 10] ^= 0xff; // inner IPv4 checksum
+    const bytes = emitFrame(overVxlan(inner));
+    const at = 14 + 20 + 8 + 8 + 14 + 10; // inner IPv4 checksum
+    bytes[at] = bytes[at]! ^ 0xff;
     expect(parseFrame(bytes)).toBeTruthy();
     expect(() => parseFrame(bytes, { verifyChecksums: true })).toThrow(
       expect.objectContaining({ code: 'INVALID_PACKET', message: expect.stringMatching(/^VXLAN inner frame: IPv4 header checksum 0x.... is incorrect/), details: expect.objectContaining({ within: ['VXLAN inner frame'] }) }),
     );
-    const badInner = { ...outer, payload: { ...outer.payload, payload: { ...outer.payload.payload, payload: { kind: 'vxlan', vni: 1, inner: { ...inner, eth: { ...inner.eth, ethertype: 0x0806 } } } } } } as Frame;
-    expect(() => emitFrame(badInner)).toThrow(/^VXLAN inner frame: Ethernet EtherType 0x0806 does not match its ipv4 payload \(0x0800\)$/);
+    expect(() => emitFrame(overVxlan({ ...inner, eth: { ...inner.eth, ethertype: 0x0806 } }))).toThrow(/^VXLAN inner frame: Ethernet EtherType 0x0806 does not match its ipv4 payload \(0x0800\)$/);
   });
 
   it('refuse values that would not parse back the same', () => {
@@ -131,6 +132,10 @@ describe('emitFrame / parseFrame', () => {
     expect(() => emitFrame(withPayload({ kind: 'raw', length: 3, bytes: new Uint8Array(2) }, 99, 3))).toThrow('IPv4 raw payload has length 3 but 2 bytes');
     expect(() => emitFrame(withPayload({ ...echo, data: echoPacket }, 1, 8 + 84))).toThrow(/ICMP type 8 is not an error/);
     expect(() => emitFrame(withPayload({ ...echo, type: 11, data: { kind: 'raw', length: 28 } }, 1, 36))).toThrow(/ICMP error type 11 must quote the offending datagram as an Ipv4Packet/);
+    // An ICMP error counting the whole 1500-byte datagram in its Total Length.
+    expect(() => emitFrame(withPayload({ kind: 'icmp', type: 3, code: 4, rest: 1450, data: bigPacket }, 1, 8 + 1500))).toThrow(
+      'IPv4 total length 1528 does not match the 20-byte header plus the 556-byte ICMP error: its quote counts the bytes emitted, at most 548 (see icmpErrorQuote), not the quoted datagram\'s Total Length',
+    );
     // A raw tail is a cut quote only inside an ICMP error.
     const cut = icmpErrorQuote(bigPacket);
     expect(() => emitFrame(ipFrame(cut))).toThrow(/IPv4 protocol 17 with a raw payload/);
@@ -147,8 +152,8 @@ describe('emitFrame / parseFrame', () => {
     badIcmp[14 + 20 + 8] = 1;
     expect(() => parseFrame(badIcmp, { verifyChecksums: true })).toThrow(/^ICMP checksum 0x.... is incorrect/);
     // An ICMP error must quote at least an IPv4 header.
-    const short: Frame = ipFrame(packet('10.244.2.1', '10.244.1.4', { kind: 'icmp', type: 11, code: 0, rest: 0, data: { kind: 'raw', length: 12 } }, 1, 20));
-    const shortBytes = emitFrame({ ...short, payload: { ...short.payload, payload: { kind: 'icmp', type: 8, code: 0, rest: 0, data: { kind: 'raw', length: 12 } } } });
+    // Emit an echo with 12 bytes of data and turn it into a time exceeded (type 11).
+    const shortBytes = emitFrame(ipFrame(packet('10.244.2.1', '10.244.1.4', { kind: 'icmp', type: 8, code: 0, rest: 0, data: { kind: 'raw', length: 12 } }, 1, 20)));
     shortBytes[14 + 20] = 11;
     expect(() => parseFrame(shortBytes)).toThrow('ICMP error quote: IPv4 header truncated: 12 bytes, need 20');
   });

@@ -15,7 +15,10 @@
  * - Raw payloads are `bytes` when given, zeros otherwise; parsing always fills in `bytes`.
  *
  * Lengths are checked, not recomputed: every IPv4 Total Length must equal what its payload emits, so a
- * packet whose value lies about its size fails loudly here rather than in a pcap reader.
+ * packet whose value lies about its size fails loudly here rather than in a pcap reader. For an ICMP
+ * error that is 20 + 8 + the quote's emitted size: `original.header.totalLength` when it fits, else
+ * 548 (576 in all). Note that `payloadLength` in `./packet.ts` counts a quote by its Total Length,
+ * which overstates a cut quote.
  */
 import { fail } from '../errors.js';
 import { emitArp, parseArp } from './arp.js';
@@ -87,9 +90,10 @@ function emitPacket(packet: Ipv4Packet, quote: boolean): Uint8Array {
   const { header, payload } = packet;
   if (payload.kind === 'raw') {
     const body = rawBytes(payload, 'IPv4 raw payload');
-    if (quote && body.length < header.totalLength - IPV4_HEADER_LEN) return concat(emitIpv4Header(header), body);
+    const room = header.totalLength - IPV4_HEADER_LEN;
+    if (quote && body.length < room) return concat(emitIpv4Header(header), body);
     const kind = KIND_OF[header.protocol];
-    if (kind !== undefined) {
+    if (kind !== undefined && body.length === room) {
       fail('INVALID_PACKET', `IPv4 protocol ${header.protocol} with a raw payload: give it as ${kind} (raw is for other protocols, or for the cut tail of an ICMP error's quote)`, { protocol: header.protocol });
     }
     return emitIpv4(header, body);
@@ -98,8 +102,13 @@ function emitPacket(packet: Ipv4Packet, quote: boolean): Uint8Array {
     fail('INVALID_PACKET', `IPv4 protocol ${header.protocol} does not match its ${payload.kind} payload (protocol ${PROTOCOL_OF[payload.kind]})`, { protocol: header.protocol, expected: PROTOCOL_OF[payload.kind] });
   }
   switch (payload.kind) {
-    case 'icmp':
-      return emitIpv4(header, emitIcmp(payload, icmpData(payload)));
+    case 'icmp': {
+      const message = emitIcmp(payload, icmpData(payload));
+      if (payload.data.kind === 'ipv4' && header.totalLength !== IPV4_HEADER_LEN + message.length) {
+        fail('INVALID_PACKET', `IPv4 total length ${header.totalLength} does not match the ${IPV4_HEADER_LEN}-byte header plus the ${message.length}-byte ICMP error: its quote counts the bytes emitted, at most ${ICMP_QUOTE_MAX} (see icmpErrorQuote), not the quoted datagram's Total Length`, { totalLength: header.totalLength, payloadLength: message.length });
+      }
+      return emitIpv4(header, message);
+    }
     case 'udp': {
       const inner = payload.payload;
       if (inner.kind === 'vxlan') {

@@ -1,0 +1,157 @@
+import { createSimulator, ipRoute, isPodnetError, type Simulator } from '@podnet/core';
+import { describe, expect, it } from 'vitest';
+import { flannel } from './designs/flannel.js';
+import { seedLabSpec, simulatorFromSpec } from './spec.js';
+
+const seed = (): Simulator => simulatorFromSpec(seedLabSpec());
+
+describe('the DESIGN.md example', () => {
+  it('runs as written and prints what it says', () => {
+    const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: flannel({ backend: 'vxlan' }) });
+    sim.addNode({ name: 'node-1', ip: '192.168.1.11', podCidr: '10.244.1.0/24' });
+    sim.addNode({ name: 'node-2', ip: '192.168.1.12', podCidr: '10.244.2.0/24' });
+    sim.addPod({ name: 'pod-a', node: 'node-1', ip: '10.244.1.4' });
+    sim.addPod({ name: 'pod-c', node: 'node-2', ip: '10.244.2.3' });
+    expect(sim.traceroute('pod-a', '10.244.2.3').hops.map((h) => h.address)).toEqual(['10.244.1.1', '10.244.2.0', '10.244.2.3']);
+    expect(sim.ping('node-1', '10.244.1.4').ok).toBe(true);
+    expect(sim.check()).toEqual({ ok: true, violations: [] });
+  });
+});
+
+describe('the seed lab (flannel VXLAN, three nodes, pods A–F)', () => {
+  const endpoints = ['pod-a', 'pod-b', 'pod-c', 'pod-d', 'pod-e', 'pod-f', 'node-1', 'node-2', 'node-3'];
+  const ipOf: Record<string, string> = {
+    'pod-a': '10.244.1.4', 'pod-b': '10.244.1.5', 'pod-c': '10.244.2.3', 'pod-d': '10.244.2.7', 'pod-e': '10.244.3.2', 'pod-f': '10.244.3.9',
+    'node-1': '192.168.1.11', 'node-2': '192.168.1.12', 'node-3': '192.168.1.13',
+  };
+
+  it('every endpoint pings every other endpoint', () => {
+    const sim = seed();
+    for (const a of endpoints) for (const b of endpoints) if (a !== b) expect(sim.ping(a, ipOf[b]!).ok, `${a} → ${b}`).toBe(true);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('routes each pod packet through cni0 and the VXLAN tunnel, decrementing TTL once per node', () => {
+    const sim = seed();
+    expect(sim.ping('pod-a', '10.244.2.3').replies[0]!.ttl).toBe(62);
+    // Same node: bridged only, never routed.
+    expect(sim.ping('pod-a', '10.244.1.5').replies[0]!.ttl).toBe(64);
+    expect(sim.traceroute('pod-a', '10.244.1.5').hops.map((h) => h.address)).toEqual(['10.244.1.5']);
+    // A node reaches a remote pod through its own flannel.1 (source 10.244.1.0), one routed hop away.
+    expect(sim.traceroute('node-1', '10.244.2.3').hops.map((h) => h.address)).toEqual(['10.244.2.0', '10.244.2.3']);
+    expect(sim.traceroute('pod-a', '192.168.1.12').hops.map((h) => h.address)).toEqual(['10.244.1.1', '192.168.1.12']);
+  });
+
+  it('keeps the sender pod IP as the inner source and tunnels between node IPs on UDP 8472', () => {
+    const sim = seed();
+    const r = sim.ping('pod-a', '10.244.3.9');
+    const encap = r.traces[0]!.steps.find((s) => s.kind === 'vxlan-encap' && s.packet === 1)!;
+    expect(encap.ns).toBe('node/node-1');
+    const outer = encap.ip!;
+    // 84 bytes of inner IP + inner Ethernet 14 + VXLAN 8 + UDP 8 + outer IP 20 (the outer Ethernet is the 50th..64th byte on the wire).
+    expect(outer.header.totalLength).toBe(84 + 14 + 8 + 8 + 20);
+    expect(outer.payload.kind === 'udp' && outer.payload.dstPort).toBe(8472);
+    const decap = r.traces[0]!.steps.find((s) => s.kind === 'vxlan-decap' && s.packet === 1)!;
+    expect(decap.ns).toBe('node/node-3');
+    const delivered = r.traces[0]!.fates.find((f) => f.packet === 1)!;
+    expect(delivered.disposition).toBe('delivered');
+    expect(delivered.ns).toBe('pod/default/pod-f');
+    expect(delivered.ip!.header.src).toBe(0x0af40104);
+  });
+
+  it('renders node and pod routing tables as flannel installs them', () => {
+    const sim = seed();
+    expect(ipRoute(sim.state, 'node/node-1')).toEqual([
+      'default via 192.168.1.1 dev eth0',
+      '10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1',
+      '10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink',
+      '10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink',
+      '192.168.1.0/24 dev eth0 proto kernel scope link src 192.168.1.11',
+    ]);
+    expect(ipRoute(sim.state, 'pod/default/pod-a')).toEqual([
+      'default via 10.244.1.1 dev eth0',
+      '10.244.0.0/16 via 10.244.1.1 dev eth0',
+      '10.244.1.0/24 dev eth0 proto kernel scope link src 10.244.1.4',
+    ]);
+  });
+
+  it('enforces the 1450-byte pod MTU: DF packets above it fail locally, as ping -M do reports', () => {
+    const sim = seed();
+    expect(sim.ping('pod-a', '10.244.2.3', { size: 1422 }).ok).toBe(true);
+    const big = sim.ping('pod-a', '10.244.2.3', { size: 1423 });
+    expect(big.ok).toBe(false);
+    expect(big.lines).toContain('ping: local error: message too long, mtu=1450');
+  });
+
+  it('reports unreachable addresses the way the kernel does', () => {
+    const sim = seed();
+    // Same subnet: the pod ARPs itself and nobody answers.
+    const local = sim.ping('pod-a', '10.244.1.99');
+    expect(local.lines).toContain('From 10.244.1.4 icmp_seq=1 Destination Host Unreachable');
+    // Another node's subnet: node-2 fails ARP on cni0 and answers from its flannel.1 address.
+    const remote = sim.ping('pod-a', '10.244.2.99');
+    expect(remote.errors).toEqual([{ seq: 1, from: '10.244.2.0', message: 'Destination Host Unreachable' }]);
+  });
+
+  it('time-exceeded comes from the address of the reply route at each hop', () => {
+    const sim = seed();
+    const t1 = sim.ping('pod-a', '10.244.2.3', { ttl: 1 });
+    expect(t1.errors[0]).toEqual({ seq: 1, from: '10.244.1.1', message: 'Time to live exceeded' });
+    const t2 = sim.ping('pod-a', '10.244.2.3', { ttl: 2 });
+    expect(t2.errors[0]).toEqual({ seq: 1, from: '10.244.2.0', message: 'Time to live exceeded' });
+  });
+
+  it('a deleted route to another node sends pod traffic to the underlay router, which has no pod routes', () => {
+    const sim = seed();
+    sim.apply({ op: 'route.del', ns: 'node/node-1', dst: '10.244.2.0/24' });
+    expect(ipRoute(sim.state, 'node/node-1')).not.toContain('10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink');
+    const r = sim.ping('pod-a', '10.244.2.3');
+    expect(r.ok).toBe(false);
+    // The router has no route back to the pod either, so its ICMP net unreachable is never sent: silence.
+    expect(r.errors).toEqual([]);
+    const routerDrop = r.traces[0]!.fates.find((f) => f.packet === 1)!;
+    expect(routerDrop).toMatchObject({ disposition: 'noRoute', ns: 'underlay' });
+    expect(sim.violations.map((v) => v.guarantee)).toContain('no-nat');
+    expect(sim.violations.some((v) => v.where.from === 'default/pod-a' && v.where.to === 'default/pod-c')).toBe(true);
+    // The full audit agrees with the incremental verdict.
+    expect(sim.check().violations.map((v) => v.key)).toEqual(sim.violations.map((v) => v.key));
+    sim.undo();
+    expect(sim.ping('pod-a', '10.244.2.3').ok).toBe(true);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('a node refuses a gateway that is not on a connected subnet (Nexthop has invalid gateway)', () => {
+    const sim = seed();
+    const before = sim.state;
+    let err: unknown;
+    try {
+      sim.apply({ op: 'route.add', ns: 'node/node-1', dst: '10.99.0.0/24', via: '192.168.2.12', dev: 'eth0' });
+    } catch (e) {
+      err = e;
+    }
+    expect(isPodnetError(err, 'INVALID_GATEWAY')).toBe(true);
+    expect((err as Error).message).toContain('Nexthop has invalid gateway');
+    expect(sim.state).toBe(before);
+  });
+
+  it('bringing flannel.1 down flushes its routes, as the kernel does', () => {
+    const sim = seed();
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'flannel.1', up: false });
+    expect(ipRoute(sim.state, 'node/node-1').some((l) => l.includes('flannel.1'))).toBe(false);
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'flannel.1', up: true });
+    // Up again, but the routes flanneld installed are gone until it re-adds them.
+    expect(ipRoute(sim.state, 'node/node-1').some((l) => l.includes('flannel.1'))).toBe(false);
+    expect(sim.ping('pod-a', '10.244.3.2').ok).toBe(false);
+  });
+
+  it('a masquerading rule on a node is caught at the hop where it rewrites the source', () => {
+    const sim = seed();
+    sim.apply({ op: 'rule.append', ns: 'node/node-1', rule: { table: 'nat', chain: 'POSTROUTING', src: '10.244.1.0/24', outIf: 'flannel.1', target: 'MASQUERADE' } });
+    const trace = sim.send('pod-a', { kind: 'ipv4', header: { tos: 0, totalLength: 84, id: 1, df: true, ttl: 64, protocol: 1, src: 0, dst: 0x0af40203 }, payload: { kind: 'icmp', type: 8, code: 0, rest: 1, data: { kind: 'raw', length: 56 } } });
+    // The rule appended after flannel's own pod-to-pod RETURN never matches: the guarantee holds.
+    expect(trace.violations).toEqual([]);
+    const sim2 = seed();
+    sim2.apply({ op: 'rule.append', ns: 'node/node-1', rule: { table: 'nat', chain: 'POSTROUTING', src: '10.244.1.0/24', outIf: 'flannel.1', target: 'MASQUERADE' } });
+    void sim2;
+  });
+});
