@@ -168,6 +168,10 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   }
   const pods = probePods(state);
   const byKey = new Map(pods.map((p) => [p.key, p]));
+  // A pod whose address changed owners is touched too: the per-hop unique-owner check of every probe
+  // to it reads the IP index.
+  const ipSet = new Set(scope.ips);
+  const touchedPod = (p: Pod | undefined): boolean => p !== undefined && (touched.has(p.node) || (p.ip !== null && ipSet.has(String(p.ip))));
   const pairs = new Map<string, PairRecord>();
   const recheck = new Set<string>();
   // Keep what no touched node could change; re-probe pairs that failed or crossed a touched node.
@@ -176,7 +180,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     const fromNode = from.startsWith('node:') ? from.slice(5) : byKey.get(from)?.node;
     const toPod = byKey.get(to);
     if (fromNode === undefined || !toPod) continue;
-    if (r.violations.length || touched.has(fromNode) || touched.has(toPod.node) || r.transit.some((n) => touched.has(n))) recheck.add(k);
+    if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n))) recheck.add(k);
     else pairs.set(k, r);
   }
   const probe = (from: string, to: Pod) => {
@@ -188,7 +192,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     if (r.violations.length || r.transit.length) pairs.set(k, r);
     else pairs.delete(k);
   };
-  const touchedPods = pods.filter((p) => touched.has(p.node));
+  const touchedPods = pods.filter(touchedPod);
   for (const q of touchedPods) recheck.add(pairKey(`node:${q.node}`, q.key));
   for (const p of touchedPods) {
     for (const q of pods) {

@@ -66,7 +66,7 @@ export type Action =
   | { readonly op: 'fdb.append'; readonly ns: NsId; readonly dev: string; readonly mac: string; readonly dst?: string }
   | { readonly op: 'fdb.del'; readonly ns: NsId; readonly dev: string; readonly mac: string }
   | { readonly op: 'sysctl.set'; readonly ns: NsId; readonly key: string; readonly value: string | number }
-  | { readonly op: 'rule.append' | 'rule.del'; readonly ns: NsId; readonly rule: RuleSpec }
+  | { readonly op: 'rule.append' | 'rule.insert' | 'rule.del'; readonly ns: NsId; readonly rule: RuleSpec }
   | { readonly op: 'listen'; readonly ns: NsId; readonly protocol: 'udp' | 'tcp'; readonly port: number }
   | { readonly op: 'peerset.put'; readonly set: string; readonly dev: string; readonly owner: string;
       readonly routes: readonly RouteSpec[]; readonly neigh: readonly { readonly ip: string; readonly mac: string }[];
@@ -433,10 +433,12 @@ function applyOne(d: DState, a: Action): void {
       parseSysctl(draftNs(d, a.ns), a.key, a.value);
       return;
     case 'rule.append':
+    case 'rule.insert':
     case 'rule.del': {
       const ns = draftNs(d, a.ns);
       const rule = resolveRule(ns as NetNs, a.rule);
       if (a.op === 'rule.append') ns.rules.push(rule);
+      else if (a.op === 'rule.insert') ns.rules.unshift(rule);
       else {
         const i = ns.rules.findIndex((r) => JSON.stringify(r) === JSON.stringify(rule));
         if (i < 0) fail('INVALID_ARGUMENT', 'iptables: Bad rule (does a matching rule exist in that chain?)');

@@ -138,7 +138,9 @@ describe('emitFrame / parseFrame', () => {
     );
     // A raw tail is a cut quote only inside an ICMP error.
     const cut = icmpErrorQuote(bigPacket);
-    expect(() => emitFrame(ipFrame(cut))).toThrow(/IPv4 protocol 17 with a raw payload/);
+    expect(() => emitFrame(ipFrame(cut))).toThrow(
+      "IPv4 total length 1500 does not match the 20-byte header plus 528 raw payload bytes (a short raw payload is valid only as the cut tail of an ICMP error's quote)",
+    );
   });
 
   it('reject malformed bytes with precise messages', () => {
@@ -156,5 +158,14 @@ describe('emitFrame / parseFrame', () => {
     const shortBytes = emitFrame(ipFrame(packet('10.244.2.1', '10.244.1.4', { kind: 'icmp', type: 8, code: 0, rest: 0, data: { kind: 'raw', length: 12 } }, 1, 20)));
     shortBytes[14 + 20] = 11;
     expect(() => parseFrame(shortBytes)).toThrow('ICMP error quote: IPv4 header truncated: 12 bytes, need 20');
+    // A quote longer than the quoted datagram (RFC 4884 extensions) is not modelled.
+    const small = packet('10.244.1.4', '10.244.2.3', { kind: 'raw', length: 8 }, 99, 8);
+    const longQuote = emitFrame(ipFrame(packet('10.244.2.1', '10.244.1.4', { kind: 'icmp', type: 11, code: 0, rest: 0, data: small }, 1, 8 + 28)));
+    longQuote[14 + 20 + 8 + 3] = 27; // quoted Total Length 28 → 27
+    expect(() => parseFrame(longQuote)).toThrow('ICMP error quote: the quote holds 28 bytes of a 27-byte datagram (ICMP extensions, RFC 4884, are not supported)');
+    // IPIP: the inner Total Length must fill the outer payload.
+    const ipip = emitFrame(ipFrame(packet('192.168.1.11', '192.168.1.12', echoPacket, 4, 84)));
+    ipip[14 + 20 + 3] = 83;
+    expect(() => parseFrame(ipip)).toThrow('IPIP inner packet: IPv4 total length 83 does not match the 84 bytes the outer packet carries');
   });
 });

@@ -91,7 +91,10 @@ function emitPacket(packet: Ipv4Packet, quote: boolean): Uint8Array {
   if (payload.kind === 'raw') {
     const body = rawBytes(payload, 'IPv4 raw payload');
     const room = header.totalLength - IPV4_HEADER_LEN;
-    if (quote && body.length < room) return concat(emitIpv4Header(header), body);
+    if (body.length < room) {
+      if (quote) return concat(emitIpv4Header(header), body);
+      fail('INVALID_PACKET', `IPv4 total length ${header.totalLength} does not match the ${IPV4_HEADER_LEN}-byte header plus ${body.length} raw payload bytes (a short raw payload is valid only as the cut tail of an ICMP error's quote)`, { totalLength: header.totalLength, payloadLength: body.length });
+    }
     const kind = KIND_OF[header.protocol];
     if (kind !== undefined && body.length === room) {
       fail('INVALID_PACKET', `IPv4 protocol ${header.protocol} with a raw payload: give it as ${kind} (raw is for other protocols, or for the cut tail of an ICMP error's quote)`, { protocol: header.protocol });

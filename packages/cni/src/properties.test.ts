@@ -1,0 +1,107 @@
+/**
+ * Properties of the whole simulator, driven by random sequences of valid and invalid calls:
+ * - no untyped exception: every failure is a PodnetError with a known code;
+ * - a failed call leaves the state (and the history) exactly as it was;
+ * - the incremental verdict after every change equals a full audit of the same state.
+ */
+import { ERROR_HINTS, formatIpv4, isPodnetError, type Action, type Simulator } from '@podnet/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { flannel } from './designs/flannel.js';
+import { createSimulator } from '@podnet/core';
+
+type Op =
+  | { t: 'addNode'; n: number; pin: boolean; bad: 'none' | 'dup-cidr' | 'host-bits' | 'name' }
+  | { t: 'removeNode'; n: number }
+  | { t: 'addPod'; name: number; node: number; ip: number | null }
+  | { t: 'deletePod'; name: number }
+  | { t: 'raw'; kind: 'route-del' | 'link-down' | 'dup-addr' | 'masq' | 'bad-gw' | 'link-up'; node: number; other: number; pod: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ t: fc.constant('addNode' as const), n: fc.integer({ min: 1, max: 4 }), pin: fc.boolean(), bad: fc.constantFrom('none', 'none', 'none', 'dup-cidr', 'host-bits', 'name') as fc.Arbitrary<'none' | 'dup-cidr' | 'host-bits' | 'name'> }),
+  fc.record({ t: fc.constant('removeNode' as const), n: fc.integer({ min: 1, max: 4 }) }),
+  fc.record({ t: fc.constant('addPod' as const), name: fc.integer({ min: 0, max: 7 }), node: fc.integer({ min: 1, max: 4 }), ip: fc.option(fc.integer({ min: 0, max: 12 }), { nil: null }) }),
+  fc.record({ t: fc.constant('deletePod' as const), name: fc.integer({ min: 0, max: 7 }) }),
+  fc.record({ t: fc.constant('raw' as const), kind: fc.constantFrom('route-del', 'link-down', 'dup-addr', 'masq', 'bad-gw', 'link-up') as fc.Arbitrary<'route-del' | 'link-down' | 'dup-addr' | 'masq' | 'bad-gw' | 'link-up'>, node: fc.integer({ min: 1, max: 4 }), other: fc.integer({ min: 1, max: 4 }), pod: fc.integer({ min: 0, max: 7 }) }),
+);
+
+function run(sim: Simulator, op: Op): void {
+  switch (op.t) {
+    case 'addNode':
+      if (op.bad === 'name') return void sim.addNode({ name: `Node_${op.n}` });
+      if (op.bad === 'host-bits') return void sim.addNode({ name: `node-${op.n}`, podCidr: `10.244.${op.n}.1/24` });
+      if (op.bad === 'dup-cidr') return void sim.addNode({ name: `node-${op.n}x`, podCidr: '10.244.1.0/24' });
+      return void sim.addNode(op.pin ? { name: `node-${op.n}`, podCidr: `10.244.${op.n}.0/24`, ip: `192.168.1.${10 + op.n}` } : { name: `node-${op.n}` });
+    case 'removeNode':
+      return sim.removeNode(`node-${op.n}`);
+    case 'addPod': {
+      const node = sim.state.nodes && (() => { try { return sim.node(`node-${op.node}`); } catch { return null; } })();
+      const base = node?.podCidr ? node.podCidr.addr : 0x0af40000;
+      const ip = op.ip === null ? undefined : `${(base >>> 24) & 255}.${(base >>> 16) & 255}.${(base >>> 8) & 255}.${op.ip}`;
+      return void sim.addPod({ name: `pod-${op.name}`, node: `node-${op.node}`, ...(ip ? { ip } : {}) });
+    }
+    case 'deletePod':
+      return sim.deletePod(`pod-${op.name}`);
+    case 'raw': {
+      const ns = `node/node-${op.node}`;
+      const actions: Record<typeof op.kind, Action> = {
+        'route-del': { op: 'route.del', ns, dst: `10.244.${op.other}.0/24` },
+        'link-down': { op: 'link.set', ns, name: op.other % 2 ? 'flannel.1' : 'cni0', up: false },
+        'link-up': { op: 'link.set', ns, name: op.other % 2 ? 'flannel.1' : 'cni0', up: true },
+        'dup-addr': { op: 'addr.add', ns: `pod/default/pod-${op.pod}`, dev: 'eth0', addr: `${sim.pods()[op.other % Math.max(1, sim.pods().length)]?.ip === undefined ? '10.244.9.9' : formatIpv4(sim.pods()[op.other % sim.pods().length]!.ip!)}/24` },
+        masq: { op: 'rule.insert', ns, rule: { table: 'nat', chain: 'POSTROUTING', outIf: 'flannel.1', target: 'MASQUERADE' } },
+        'bad-gw': { op: 'route.add', ns, dst: '10.99.0.0/24', via: '192.168.2.1', dev: 'eth0' },
+      };
+      return sim.apply(actions[op.kind]);
+    }
+  }
+}
+
+describe('simulator properties', () => {
+  it('random valid and invalid calls: typed errors, no partial change, incremental verdict = full audit', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 4 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 4 })), { minLength: 2, maxLength: 6 }), fc.array(opArb, { minLength: 1, maxLength: 10 }), (nodes, pods, ops) => {
+        const sim = createSimulator({ cni: flannel() });
+        // A valid start (nodes, then pods on them) so that most random calls act on something.
+        const start: Op[] = [
+          ...Array.from({ length: nodes }, (_, i): Op => ({ t: 'addNode', n: i + 1, pin: false, bad: 'none' })),
+          ...pods.map(([name, node]): Op => ({ t: 'addPod', name, node: ((node - 1) % nodes) + 1, ip: null })),
+        ];
+        for (const op of [...start, ...ops]) {
+          const before = sim.state;
+          const history = sim.history().length;
+          try {
+            run(sim, op);
+          } catch (e) {
+            if (!isPodnetError(e)) throw e;
+            expect(Object.keys(ERROR_HINTS)).toContain(e.code);
+            expect(e.hint.length).toBeGreaterThan(0);
+            expect(sim.state).toBe(before);
+            expect(sim.history().length).toBe(history);
+            continue;
+          }
+          const full = sim.check();
+          expect(sim.violations.map((v) => v.key)).toEqual(full.violations.map((v) => v.key));
+        }
+      }),
+      { numRuns: 40, seed: 20261125 },
+    );
+  });
+
+  it('undo and redo walk the history and restore the exact states', () => {
+    const sim = createSimulator({ cni: flannel() });
+    sim.addNode({ name: 'node-1' });
+    const s1 = sim.state;
+    sim.addPod({ name: 'pod-a', node: 'node-1' });
+    const s2 = sim.state;
+    sim.undo();
+    expect(sim.state).toBe(s1);
+    sim.redo();
+    expect(sim.state).toBe(s2);
+    expect(sim.history()).toEqual(['create', 'addNode node-1', 'addPod default/pod-a']);
+    sim.undo();
+    sim.undo();
+    expect(sim.nodes()).toEqual([]);
+    expect(() => sim.undo()).toThrow(expect.objectContaining({ code: 'NOTHING_TO_UNDO' }));
+  });
+});
