@@ -23,6 +23,7 @@ import {
   UDP_HEADER_LEN, VXLAN_HEADER_LEN, frameLength, type ArpPacket, type Frame, type Ipv4Packet,
 } from '../wire/packet.js';
 import { ipv4 } from './build.js';
+import { icmpErrorQuote } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
 
 /** Options of {@link send}. */
@@ -474,8 +475,8 @@ class Run {
         if (forwarded) this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, link.mtu, null);
         return;
       }
-      this.step(pid, ns.id, dev, 'transmit', () => `${pkt.header.totalLength} bytes exceed MTU ${link.mtu}: the kernel fragments it (podnet follows the first fragment)`, null, pkt);
-      pkt = { ...pkt, header: { ...pkt.header, totalLength: link.mtu - ((link.mtu - IPV4_HEADER_LEN) % 8) } };
+      // Without DF the kernel fragments; podnet does not split packets and follows it whole.
+      this.step(pid, ns.id, dev, 'transmit', () => `${pkt.header.totalLength} bytes exceed MTU ${link.mtu} without DF: the kernel fragments it (podnet follows it whole)`, null, pkt);
     }
     const sn = this.natRule(ns, 'POSTROUTING', pkt, null, dev);
     if (sn && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) {
@@ -598,7 +599,7 @@ class Run {
     const origInfo = [...this.info.values()].find((i) => i.src === orig.header.src && i.origin === ns.id);
     void origInfo;
     const quoted: Ipv4Packet = orig;
-    const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: truncateQuote(quoted) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
+    const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: icmpErrorQuote(quoted) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
     const epid = this.newPacket('icmp-error', null, ns.id);
     this.step(epid, ns.id, null, 'icmp-error', () => `sends ICMP ${icmpName(type, code)}${mtu ? ` (mtu ${mtu})` : ''} to ${formatIpv4(orig.header.src)}`, null, err);
     this.queue.push({ t: 'out', ns: ns.id, pkt: err, pid: epid });
@@ -761,10 +762,6 @@ function l4Key(p: Ipv4Packet, reverse: boolean): string {
   if (pl.kind === 'udp' || pl.kind === 'tcp') return reverse ? `${pl.dstPort}>${pl.srcPort}` : `${pl.srcPort}>${pl.dstPort}`;
   if (pl.kind === 'icmp' && (pl.type === ICMP_ECHO_REQUEST || pl.type === ICMP_ECHO_REPLY)) return `echo ${pl.rest >>> 16}`;
   return '';
-}
-
-function truncateQuote(p: Ipv4Packet): Ipv4Packet {
-  return p;
 }
 
 function icmpName(type: number, code: number): string {

@@ -141,7 +141,8 @@ export function payloadLength(p: RawPayload | VxlanPayload | Ipv4Packet): number
     case 'vxlan':
       return VXLAN_HEADER_LEN + frameLength(p.inner);
     case 'ipv4':
-      return p.header.totalLength;
+      // Computed from the parts, so an ICMP error's cut quote counts only the bytes it holds.
+      return IPV4_HEADER_LEN + ipv4PayloadLength(p.payload);
   }
 }
 
