@@ -142,7 +142,7 @@ must ip -n "$(nsn rack-a)" link add p-rtr address 52:54:00:01:00:01 type veth \
 must X rack-a ip link set p-rtr master br0
 must X rack-a ip link set p-rtr up
 must X rtr-rack-a ip link set eth0 mtu 1500
-must X rtr-rack-a ip addr add 192.168.1.1/24 dev eth0
+must X rtr-rack-a ip addr add 192.168.1.1/24 brd + dev eth0
 must X rtr-rack-a ip link set eth0 up
 sysw rtr-rack-a net.ipv4.ip_forward=1
 
@@ -155,7 +155,7 @@ for n in "${NODES[@]}"; do
   must X rack-a ip link set "p-node-$n" master br0
   must X rack-a ip link set "p-node-$n" up
   must X "$ns" ip link set eth0 mtu 1500
-  must X "$ns" ip addr add "$(node_ip "$n")/24" dev eth0
+  must X "$ns" ip addr add "$(node_ip "$n")/24" brd + dev eth0
   must X "$ns" ip link set eth0 up
   must X "$ns" ip route add default via 192.168.1.1 dev eth0
   sysw "$ns" net.ipv4.ip_forward=1
@@ -177,7 +177,9 @@ for n in "${NODES[@]}"; do
     must X "node-$n" ip route replace "10.244.$m.0/24" via "10.244.$m.0" dev flannel.1 onlink
   done
 done
-# CNI bridge plugin, per pod (first ADD creates cni0)
+# CNI bridge plugin, per pod (first ADD creates cni0). Note: addresses added via
+# vishvananda/netlink get IFA_BROADCAST automatically for prefixes < /31, hence
+# "brd +" on /24s (and none on flannel.1's /32).
 for p in "${PODS[@]}"; do
   n=${POD_NODE[$p]}; ns=node-$n; ip4=${POD_IP[$p]}; hv=$(veth_name "$p"); gw=10.244.$n.1
   if ! X "$ns" ip link show cni0 >/dev/null 2>&1; then
@@ -197,12 +199,12 @@ for p in "${PODS[@]}"; do
   X "$p" sh -c 'echo 0 > /proc/sys/net/ipv6/conf/eth0/accept_dad' 2>/dev/null
   sysw "$p" net.ipv4.conf.eth0.arp_notify=1
   must X "$p" ip link set eth0 up
-  must X "$p" ip addr add "$ip4/24" dev eth0
+  must X "$p" ip addr add "$ip4/24" brd + dev eth0
   must X "$p" ip route add 10.244.0.0/16 via "$gw" dev eth0      # IPAM route = FLANNEL_NETWORK
   must X "$p" ip route add default via "$gw" dev eth0            # isDefaultGateway
   # isGateway: ensureAddr on the bridge (first pod only), pin bridge MAC, ip_forward
   if ! X "$ns" ip -4 addr show dev cni0 | grep -q "inet $gw/24"; then
-    must X "$ns" ip addr add "$gw/24" dev cni0
+    must X "$ns" ip addr add "$gw/24" brd + dev cni0
   fi
   must X "$ns" ip link set cni0 address "$(cni_mac "$n")"
   sysw "$ns" net.ipv4.ip_forward=1
@@ -719,6 +721,14 @@ meta = {
     "tcpdump": out("meta/tcpdump").strip().splitlines()[0],
     "namespacePrefixStripped": P,
     "note": "Namespace prefix was stripped from all recorded text (e.g. 'link-netns rack-a'). MACs and host veth names are deterministic (set by the script).",
+    "wiring": [
+        "flannel.1: ip link add flannel.1 address <mac> mtu 1450 type vxlan id 1 local 192.168.1.1N dev eth0 dstport 8472 nolearning; accept_ra=0; addr 10.244.N.0/32; up",
+        "per remote node M (flannel handleSubnetEvents order): ip neigh replace 10.244.M.0 lladdr <macM> dev flannel.1 nud permanent; bridge fdb replace <macM> dev flannel.1 dst 192.168.1.1M self permanent; ip route replace 10.244.M.0/24 via 10.244.M.0 dev flannel.1 onlink (flannel uses netlink NeighSet/RouteReplace = replace semantics)",
+        "cni0: ip link add cni0 mtu 1450 type bridge; accept_ra=0; up; address 10.244.N.1/24 added after the first pod's veth is attached (bridge plugin isGateway); MAC pinned; ip_forward=1",
+        "pod: veth mtu 1450, host side vethXXXXXXXX master cni0 + hairpin on (kube-flannel conflist hairpinMode=true); pod eth0 arp_notify=1, accept_dad=0, addr IP/24, routes '10.244.0.0/16 via 10.244.N.1' (flannel CNI IPAM routes = FLANNEL_NETWORK) and 'default via 10.244.N.1' (isDefaultGateway=true)",
+        "NOT installed for the main probes: flannel's --ip-masq iptables rules (experiment o installs them and shows the difference); no kube-proxy rules",
+        "deterministic MACs: flannel.1 0e:f1:a0:00:00:0N, cni0 0a:58:0a:f4:0N:01, pod eth0 0a:58:<ip hex>, host veth 0e:00:<ip hex>, node eth0 52:54:00:00:01:1N, router eth0 52:54:00:00:01:01"
+    ],
     "commands": {"ping": "ping -c 1 -W 1 <dst>", "traceroute": "traceroute -n -q 1 -w 1 -m 10 <dst>",
                  "src": "ip route get <dst> (in the source netns)"},
 }

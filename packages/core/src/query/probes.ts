@@ -155,8 +155,13 @@ export function traceroute(state: ClusterState, from: string, dst: string, o: { 
   const hops: TracerouteHop[] = [];
   const lines = [`traceroute to ${dst} (${dst}), ${maxHops} hops max, 60 byte packets`];
   let reached = false;
+  // Each traceroute process binds its own ephemeral source ports; derive them from the source so two
+  // sources never share a flow (podnet's MASQUERADE does not remap clashing ports, as Linux would).
+  let base = 0x811c;
+  for (let i = 0; i < ns.length; i++) base = Math.imul(base ^ ns.charCodeAt(i), 0x01000193) >>> 0;
+  const sport = 32768 + (base % 20000);
   for (let ttl = 1; ttl <= maxHops; ttl++) {
-    const r = send(s, ns, udpPacket(to, 33434 + ttl - 1, { ttl, size: 32, srcPort: 33000 + ttl }));
+    const r = send(s, ns, udpPacket(to, 33434 + ttl - 1, { ttl, size: 32, srcPort: sport + ttl }));
     s = r.state;
     const err = r.trace.fates.find((f) => f.ns === ns && f.role === 'icmp-error' && f.disposition === 'delivered');
     if (!err) {
