@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  resolve: { conditions: ['@podnet/source'] },
+  // Tests run against the TypeScript sources of the workspace packages, never a stale dist/.
+  resolve: { conditions: ['@podnet/source', 'import', 'default'] },
+  ssr: { resolve: { conditions: ['@podnet/source', 'import', 'default'], externalConditions: ['@podnet/source'] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
     testTimeout: 120_000,

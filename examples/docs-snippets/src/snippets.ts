@@ -1,0 +1,72 @@
+/**
+ * Runs the TypeScript snippets of README.md and docs/*.md exactly as written. A ```ts block runs as
+ * its own module; when the next block is a ```text block, that is the output the snippet must print.
+ * Blocks in any other language (```text, ```sh, ```json…) are not run.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { format } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = join(here, '..');
+const root = join(pkg, '..', '..');
+
+/** One runnable snippet. */
+export interface Snippet {
+  /** `docs/model.md:42` — the file and the line of the opening fence. */
+  readonly where: string;
+  readonly code: string;
+  /** The ```text block that follows it, or null. */
+  readonly expected: string | null;
+}
+
+/** The documents whose snippets must run. */
+export function documents(): string[] {
+  const docs = readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => join(root, 'docs', f));
+  return [join(root, 'README.md'), ...docs];
+}
+
+/** The ```ts snippets of one markdown file, each with the ```text block right after it if any. */
+export function extractSnippets(file: string): Snippet[] {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const blocks: { lang: string; line: number; end: number; body: string }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```(\S*)\s*$/.exec(lines[i]!);
+    if (!open) continue;
+    const start = i;
+    const body: string[] = [];
+    for (i++; i < lines.length && !/^```\s*$/.test(lines[i]!); i++) body.push(lines[i]!);
+    blocks.push({ lang: open[1]!, line: start + 1, end: i, body: body.join('\n') });
+  }
+  const out: Snippet[] = [];
+  blocks.forEach((b, k) => {
+    if (b.lang !== 'ts') return;
+    const next = blocks[k + 1];
+    const between = next ? lines.slice(b.end + 1, next.line - 1).join('\n') : '';
+    // The output block counts only when nothing but blank lines or a short "prints:"-style line separates them.
+    const adjacent = next !== undefined && next.lang === 'text' && between.split('\n').filter((l) => l.trim() !== '').length <= 1;
+    out.push({ where: `${relative(root, file)}:${b.line}`, code: b.body, expected: adjacent ? next.body : null });
+  });
+  return out;
+}
+
+let counter = 0;
+
+/** Runs a snippet as a module in this package (so `@podnet/*` resolve); returns what it printed. */
+export async function runSnippet(s: Snippet): Promise<string> {
+  const dir = join(pkg, '.generated');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${s.where.replace(/[^a-z0-9]+/gi, '-')}-${process.pid}-${counter++}.ts`);
+  writeFileSync(file, `${s.code}\n`);
+  const printed: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => void printed.push(format(...args));
+  try {
+    await import(pathToFileURL(file).href);
+  } finally {
+    console.log = log;
+    rmSync(file, { force: true });
+  }
+  return printed.join('\n');
+}
