@@ -100,6 +100,9 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
   const own = new Set([nodeOfNs(state, fromNs), to.node]);
   const transit = new Set<string>();
   for (const s of trace.steps) {
+    // A broadcast ARP request reaches every node of a segment; those that do not own the address only
+    // drop it, and an address changing owners is caught through the IP index, so ARP is not transit.
+    if (s.frame?.payload.kind === 'arp') continue;
     const n = nodeOfNs(state, s.ns);
     if (n !== null && !own.has(n)) transit.add(n);
   }
