@@ -1,0 +1,878 @@
+/**
+ * podnet benchmark: `pnpm bench` (full, a few minutes) or `pnpm bench --quick` (smoke run, < 30 s).
+ * `--profile` also records a CPU profile of each section and prints the top functions (timings are
+ * then perturbed by the profiler; the JSON says so).
+ *
+ * Measures, in one process:
+ *   1. cluster build at scale (flannel VXLAN, 30 pods per node) with the pure transitions: build time,
+ *      heap after GC, bytes per node and per pod (node-only builds separate the two costs);
+ *   2. forwarding throughput: hops per second of `send` with every per-hop check on, on the seed lab
+ *      and on the largest state built, cold (as built: every ping resolves ARP) and warm (ARP resolved);
+ *   3. pod add / delete latency at scale, and the incremental guarantee check of that change.
+ *
+ * Nothing here is faked: a size that would take too long is measured as far as the time budget allows
+ * and the rest is extrapolated, labelled "projected" everywhere it appears.
+ *
+ * Prints an aligned table (metric, value, target, result) and writes every raw figure plus machine
+ * info to bench-results/bench.json at the repository root.
+ */
+import { execSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  addNodeState, addPodState, audit, createClusterState, deletePodState, diffScope, EMPTY_MEMORY, icmpEcho,
+  incrementalCheck, listNodes, listPods, podNsId, send,
+  type ChangeScope, type CheckMemory, type ClusterSettings, type ClusterState, type CniDesign, type Pod,
+} from '@podnet/core';
+import { flannel, seedLabSpec, simulatorFromSpec } from '@podnet/cni';
+import { formatSummary, startProfile, stopProfile, type ProfileSummary } from './lib/profile.js';
+
+// ---------------------------------------------------------------------------------------------------
+// configuration
+
+const QUICK = process.argv.includes('--quick');
+const PROFILE = process.argv.includes('--profile');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const OUT_DIR = join(ROOT, 'bench-results');
+
+/** The sizes the targets talk about. */
+const TARGET_NODES = 5000;
+const PODS_PER_NODE = 30;
+const TARGET_PODS = TARGET_NODES * PODS_PER_NODE;
+
+const CFG = QUICK
+  ? {
+      mode: 'quick' as const,
+      checkpoints: [20, 50, 100],
+      chunk: 10,
+      buildBudgetMs: 8_000,
+      nodeOnlyBudgetMs: 5_000,
+      latencySampleEvery: 25,
+      latencySampleReps: 20,
+      pairPool: 200,
+      fwdWarmupMs: 100,
+      fwdMeasureMs: 300,
+      fwdRounds: 2,
+      latencyReps: 200,
+      latencyWarmup: 20,
+      incSizes: [[3, 2], [4, 5], [4, 10]] as [number, number][],
+      incBudgetMs: 3_000,
+    }
+  : {
+      mode: 'full' as const,
+      checkpoints: [500, 1500, 5000],
+      chunk: 50,
+      buildBudgetMs: 60_000,
+      nodeOnlyBudgetMs: 60_000,
+      latencySampleEvery: 100,
+      latencySampleReps: 40,
+      pairPool: 1000,
+      fwdWarmupMs: 500,
+      fwdMeasureMs: 2_000,
+      fwdRounds: 4,
+      latencyReps: 200,
+      latencyWarmup: 20,
+      incSizes: [[3, 2], [4, 5], [4, 10], [8, 10], [8, 20], [10, 30]] as [number, number][],
+      incBudgetMs: 60_000,
+    };
+/** A build that projects beyond this is "hopelessly slow": stop at the budget and extrapolate. */
+const PROJECTED_LIMIT_MS = 120_000;
+
+const TARGETS = {
+  buildS: 5,
+  heapBytes: 1024 ** 3,
+  hopsPerSec: 500_000,
+  perHopRatio: 1.5,
+  changeWithChecksUs: 1000,
+  flatRatio: 1.5,
+};
+
+/**
+ * Underlay and pod CIDR for 5,000 nodes. The default 10.244.0.0/16 with /24 node blocks has room for
+ * only 2^(24-16) = 256 nodes, and the default underlay /24 for ~250 node IPs: use a /8 of pods (65,536
+ * /24 blocks) and a /16 underlay (65,534 host addresses).
+ */
+const SETTINGS: ClusterSettings = {
+  podCidr: '10.0.0.0/8',
+  nodeCidrMaskSize: 24,
+  underlay: { segments: [{ name: 'dc', cidr: '172.16.0.0/16', gateway: '172.16.0.1', mtu: 1500 }] },
+};
+if (2 ** (24 - 8) < TARGET_NODES || 2 ** (32 - 16) - 3 < TARGET_NODES) throw new Error('bench settings cannot hold the target node count');
+
+const design: CniDesign = flannel();
+
+// ---------------------------------------------------------------------------------------------------
+// helpers
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) console.error('warning: run with --expose-gc (pnpm bench does): heap figures are unavailable without it');
+
+function heapNow(): number | null {
+  if (!gc) return null;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - T0) / 1000).toFixed(1).padStart(6)}s] ${msg}\n`);
+const T0 = performance.now();
+
+/** Deterministic PRNG (mulberry32), so every run sends the same pings. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A stopwatch that only runs while started: build time excludes the heap and latency probes. */
+class Stopwatch {
+  #acc = 0;
+  #since: number | null = null;
+  start(): void { this.#since = performance.now(); }
+  stop(): void { if (this.#since !== null) this.#acc += performance.now() - this.#since; this.#since = null; }
+  get ms(): number { return this.#acc + (this.#since === null ? 0 : performance.now() - this.#since); }
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+function stats(xs: readonly number[]): { n: number; median: number; p95: number; mean: number; min: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  return { n: s.length, median: quantile(s, 0.5), p95: quantile(s, 0.95), mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN };
+}
+
+/** Least squares y = a + b·x. */
+function linearFit(pts: readonly { x: number; y: number }[]): { a: number; b: number } {
+  const n = pts.length;
+  if (n === 0) return { a: NaN, b: NaN };
+  if (n === 1) return { a: pts[0]!.y, b: 0 };
+  const mx = pts.reduce((s, p) => s + p.x, 0) / n;
+  const my = pts.reduce((s, p) => s + p.y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const p of pts) { sxy += (p.x - mx) * (p.y - my); sxx += (p.x - mx) ** 2; }
+  const b = sxx === 0 ? 0 : sxy / sxx;
+  return { a: my - b * mx, b };
+}
+
+/** Least squares y = c·x^k on log-log axes. */
+function powerFit(pts: readonly { x: number; y: number }[]): { c: number; k: number } | null {
+  const ok = pts.filter((p) => p.x > 0 && p.y > 0);
+  if (ok.length < 2) return null;
+  const f = linearFit(ok.map((p) => ({ x: Math.log(p.x), y: Math.log(p.y) })));
+  return { c: Math.exp(f.a), k: f.b };
+}
+
+const MiB = 1024 * 1024;
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+const fmtS = (ms: number) => (ms >= 100_000 ? `${fmtInt(ms / 1000)} s` : `${(ms / 1000).toFixed(2)} s`);
+const fmtUs = (us: number) => (us >= 10_000 ? `${fmtInt(us / 1000)} ms` : us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
+const fmtMiB = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
+const fmtB = (b: number) => `${fmtInt(b)} B`;
+
+function nodeName(i: number): string {
+  return `node-${i}`;
+}
+
+function buildSmall(nodes: number, podsPerNode: number): ClusterState {
+  let s = createClusterState(SETTINGS, design);
+  for (let i = 0; i < nodes; i++) {
+    s = addNodeState(s, { name: nodeName(i) }, design).state;
+    for (let j = 0; j < podsPerNode; j++) s = addPodState(s, { name: `p-${i}-${j}`, node: nodeName(i) }, design).state;
+  }
+  return s;
+}
+
+const profiles: ProfileSummary[] = [];
+async function profiled<T>(section: string, fn: () => T | Promise<T>, intervalUs = 100): Promise<T> {
+  if (!PROFILE) return fn();
+  await startProfile(intervalUs);
+  const out = await fn();
+  const { summary } = await stopProfile(section);
+  profiles.push(summary);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 1. cluster build at scale
+
+interface BuildPoint {
+  readonly nodes: number;
+  readonly pods: number;
+  readonly buildMs: number;
+  readonly heapBytes: number | null;
+}
+
+interface LatencySample {
+  readonly nodes: number;
+  readonly pods: number;
+  readonly addMedianUs: number;
+  readonly deleteMedianUs: number;
+}
+
+interface GrowingBuild {
+  readonly state: ClusterState;
+  readonly nodesReached: number;
+  readonly podsReached: number;
+  readonly completed: boolean;
+  readonly totalBuildMs: number;
+  readonly points: BuildPoint[];
+  /** Build cost per node (the node plus its pods), sampled every `chunk` nodes. */
+  readonly chunkSamples: { nodes: number; msPerNode: number }[];
+  readonly latency: LatencySample[];
+  readonly baselineHeap: number | null;
+}
+
+/** Measures add / delete latency on `s` (no state kept): `reps` adds of a fresh pod on random nodes. */
+function podChurn(s: ClusterState, nodes: number, reps: number, rnd: () => number, tag: string): { add: number[]; del: number[] } {
+  const add: number[] = [];
+  const del: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const node = nodeName(Math.floor(rnd() * nodes));
+    const name = `${tag}-${r}`;
+    const t0 = performance.now();
+    const a = addPodState(s, { name, node }, design);
+    const t1 = performance.now();
+    deletePodState(a.state, a.pod.key, design);
+    const t2 = performance.now();
+    add.push((t1 - t0) * 1000);
+    del.push((t2 - t1) * 1000);
+  }
+  return { add, del };
+}
+
+function projectBuildMs(b: Pick<GrowingBuild, 'chunkSamples' | 'nodesReached' | 'totalBuildMs'>, toNodes: number): { ms: number; fit: { a: number; b: number; fromNodes: number; toNodes: number } } {
+  // Per-node cost grows with size (see the notes on hot spots); fit it on the upper half of the samples.
+  const upper = b.chunkSamples.filter((p) => p.nodes >= b.nodesReached / 2);
+  const pts = (upper.length >= 3 ? upper : b.chunkSamples).map((p) => ({ x: p.nodes, y: p.msPerNode }));
+  let f = linearFit(pts);
+  if (!(f.b >= 0)) f = { a: pts.reduce((s, p) => s + p.y, 0) / Math.max(1, pts.length), b: 0 };
+  const n0 = b.nodesReached;
+  const extra = toNodes <= n0 ? 0 : f.a * (toNodes - n0) + (f.b * (toNodes ** 2 - n0 ** 2)) / 2;
+  return { ms: b.totalBuildMs + extra, fit: { ...f, fromNodes: pts[0]?.x ?? 0, toNodes: pts[pts.length - 1]?.x ?? 0 } };
+}
+
+function growingBuild(): GrowingBuild {
+  const rnd = mulberry32(7);
+  const baselineHeap = heapNow();
+  const sw = new Stopwatch();
+  const points: BuildPoint[] = [];
+  const chunkSamples: { nodes: number; msPerNode: number }[] = [];
+  const latency: LatencySample[] = [];
+  const checkpoints = new Set(CFG.checkpoints);
+  const target = Math.max(...CFG.checkpoints);
+  sw.start();
+  let s = createClusterState(SETTINGS, design);
+  let lastChunkMs = 0;
+  let n = 0;
+  let completed = true;
+  for (let i = 0; i < target; i++) {
+    s = addNodeState(s, { name: nodeName(i) }, design).state;
+    for (let j = 0; j < PODS_PER_NODE; j++) s = addPodState(s, { name: `p-${i}-${j}`, node: nodeName(i) }, design).state;
+    n = i + 1;
+    if (n % CFG.chunk === 0) {
+      const now = sw.ms;
+      chunkSamples.push({ nodes: n - CFG.chunk / 2, msPerNode: (now - lastChunkMs) / CFG.chunk });
+      lastChunkMs = now;
+    }
+    if (checkpoints.has(n)) {
+      sw.stop();
+      const h = heapNow();
+      points.push({ nodes: n, pods: n * PODS_PER_NODE, buildMs: sw.ms, heapBytes: h === null || baselineHeap === null ? null : h - baselineHeap });
+      log(`build: ${fmtInt(n)} nodes / ${fmtInt(n * PODS_PER_NODE)} pods in ${fmtS(sw.ms)}, heap ${h === null || baselineHeap === null ? '?' : fmtMiB(h - baselineHeap)}`);
+      sw.start();
+    }
+    if (n % CFG.latencySampleEvery === 0) {
+      sw.stop();
+      const c = podChurn(s, n, CFG.latencySampleReps, rnd, `lat${n}`);
+      latency.push({ nodes: n, pods: n * PODS_PER_NODE, addMedianUs: stats(c.add).median, deleteMedianUs: stats(c.del).median });
+      sw.start();
+    }
+    if (n < target && n % CFG.chunk === 0 && sw.ms > CFG.buildBudgetMs) {
+      const proj = projectBuildMs({ chunkSamples, nodesReached: n, totalBuildMs: sw.ms }, target);
+      if (proj.ms > PROJECTED_LIMIT_MS || sw.ms > PROJECTED_LIMIT_MS) {
+        completed = false;
+        log(`build: stopping at ${fmtInt(n)} nodes after ${fmtS(sw.ms)}: ${fmtInt(target)} nodes project to ${fmtS(proj.ms)} (> ${fmtS(PROJECTED_LIMIT_MS)})`);
+        break;
+      }
+    }
+  }
+  sw.stop();
+  if (!points.some((p) => p.nodes === n)) {
+    const h = heapNow();
+    points.push({ nodes: n, pods: n * PODS_PER_NODE, buildMs: sw.ms, heapBytes: h === null || baselineHeap === null ? null : h - baselineHeap });
+    log(`build: largest size reached ${fmtInt(n)} nodes / ${fmtInt(n * PODS_PER_NODE)} pods in ${fmtS(sw.ms)}, heap ${h === null || baselineHeap === null ? '?' : fmtMiB(h - baselineHeap)}`);
+  }
+  return { state: s, nodesReached: n, podsReached: n * PODS_PER_NODE, completed, totalBuildMs: sw.ms, points, chunkSamples, latency, baselineHeap };
+}
+
+interface NodeOnlyBuild {
+  readonly points: BuildPoint[];
+  readonly completed: boolean;
+  /** A first ping (cold ARP) between pods on the first and last node, at each checkpoint. */
+  readonly firstPing: FirstPing[];
+}
+
+interface FirstPing {
+  readonly nodes: number;
+  readonly disposition: string;
+  readonly replied: boolean;
+  readonly steps: number;
+  readonly violations: number;
+  readonly ms: number;
+}
+
+/** Adds a pod on the first and on the last node of `s` (not kept) and pings from one to the other. */
+function firstPing(s: ClusterState, nodes: number): FirstPing {
+  const a = addPodState(s, { name: 'first-a', node: nodeName(0) }, design);
+  const b = addPodState(a.state, { name: 'first-b', node: nodeName(nodes - 1) }, design);
+  const t = performance.now();
+  const r = send(b.state, podNsId(a.pod.key), icmpEcho(b.pod.ip!), { checks: true, record: true });
+  const ms = performance.now() - t;
+  const replied = r.trace.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered');
+  return { nodes, disposition: r.trace.disposition, replied, steps: r.trace.steps.length, violations: r.trace.violations.length, ms };
+}
+
+function nodeOnlyBuild(sizes: readonly number[]): NodeOnlyBuild {
+  const baseline = heapNow();
+  const sw = new Stopwatch();
+  const points: BuildPoint[] = [];
+  const pings: FirstPing[] = [];
+  const want = new Set(sizes);
+  const target = Math.max(...sizes);
+  sw.start();
+  let s = createClusterState(SETTINGS, design);
+  let completed = true;
+  for (let i = 0; i < target; i++) {
+    s = addNodeState(s, { name: nodeName(i) }, design).state;
+    if (want.has(i + 1)) {
+      sw.stop();
+      const h = heapNow();
+      points.push({ nodes: i + 1, pods: 0, buildMs: sw.ms, heapBytes: h === null || baseline === null ? null : h - baseline });
+      const fp = firstPing(s, i + 1);
+      pings.push(fp);
+      log(`node-only build: ${fmtInt(i + 1)} nodes in ${fmtS(sw.ms)}, heap ${h === null || baseline === null ? '?' : fmtMiB(h - baseline)}; first ping node-0 → node-${i}: ${fp.disposition}, ${fmtInt(fp.steps)} hops, ${fp.ms.toFixed(1)} ms`);
+      sw.start();
+    }
+    if (sw.ms > CFG.nodeOnlyBudgetMs * 2) {
+      completed = false;
+      log(`node-only build: stopping at ${fmtInt(i + 1)} nodes after ${fmtS(sw.ms)}`);
+      break;
+    }
+  }
+  sw.stop();
+  return { points, completed, firstPing: pings };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 2. forwarding throughput
+
+interface Ping {
+  readonly from: string;
+  readonly dst: number;
+  readonly label: string;
+}
+
+interface FwdResult {
+  readonly cluster: string;
+  readonly pods: number;
+  readonly arp: 'cold' | 'warm';
+  readonly checks: boolean;
+  readonly record: boolean;
+  readonly sends: number;
+  readonly hops: number;
+  readonly ms: number;
+  readonly hopsPerSec: number;
+  readonly nsPerHop: number;
+  readonly usPerSend: number;
+  readonly stepsPerSend: number;
+}
+
+function crossNodePairs(pods: readonly Pod[], count: number | 'all', rnd: () => number): Ping[] {
+  const out: Ping[] = [];
+  const mk = (a: Pod, b: Pod): Ping => ({ from: podNsId(a.key), dst: b.ip!, label: `${a.key}>${b.key}` });
+  if (count === 'all') {
+    for (const a of pods) for (const b of pods) if (a.node !== b.node && b.ip !== null) out.push(mk(a, b));
+    return out;
+  }
+  const candidates = pods.filter((p) => p.ip !== null);
+  if (new Set(candidates.map((p) => p.node)).size < 2) throw new Error('need pods on two nodes');
+  while (out.length < count) {
+    const a = candidates[Math.floor(rnd() * candidates.length)]!;
+    const b = candidates[Math.floor(rnd() * candidates.length)]!;
+    if (a.node !== b.node) out.push(mk(a, b));
+  }
+  return out;
+}
+
+/** Sends one echo per pair, keeping what each taught (ARP, FDB): the steady state of a live cluster. */
+function warmArp(state: ClusterState, pool: readonly Ping[]): ClusterState {
+  let s = state;
+  for (const p of pool) s = send(s, p.from, icmpEcho(p.dst)).state;
+  return s;
+}
+
+/** The hop count of every pair on `state` (deterministic: the state is not advanced between sends). */
+function hopCounts(state: ClusterState, pool: readonly Ping[]): { steps: number[]; failures: string[] } {
+  const steps: number[] = [];
+  const failures: string[] = [];
+  for (const p of pool) {
+    const r = send(state, p.from, icmpEcho(p.dst), { checks: true, record: true });
+    steps.push(r.trace.steps.length);
+    const replied = r.trace.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered');
+    if (r.trace.disposition !== 'delivered' || !replied || r.trace.violations.length) failures.push(`${p.label}: ${r.trace.disposition}${r.trace.violations.length ? ` (${r.trace.violations.length} violations)` : ''}`);
+  }
+  return { steps, failures };
+}
+
+interface FwdCase {
+  readonly cluster: string;
+  readonly pods: number;
+  readonly arp: 'cold' | 'warm';
+  readonly state: ClusterState;
+  readonly pool: readonly Ping[];
+  readonly steps: readonly number[];
+  readonly order: Uint32Array;
+  readonly opts: { readonly checks: boolean; readonly record: boolean };
+  next: number;
+  sends: number;
+  hops: number;
+  ms: number;
+}
+
+/** Runs one case for `budgetMs`, continuing its pseudo-random pair sequence. */
+function runCase(c: FwdCase, budgetMs: number, count: boolean): void {
+  let sends = 0;
+  let hops = 0;
+  const t0 = performance.now();
+  let now = t0;
+  while (now - t0 < budgetMs) {
+    for (let b = 0; b < 8; b++) {
+      const idx = c.order[c.next++ % c.order.length]!;
+      const p = c.pool[idx]!;
+      const r = send(c.state, p.from, icmpEcho(p.dst), c.opts);
+      if (c.opts.record) {
+        if (r.trace.steps.length !== c.steps[idx]) throw new Error(`non-deterministic hop count for ${p.label}: ${r.trace.steps.length} vs ${c.steps[idx]}`);
+        hops += r.trace.steps.length;
+      } else hops += c.steps[idx]!;
+      sends++;
+    }
+    now = performance.now();
+  }
+  if (count) {
+    c.sends += sends;
+    c.hops += hops;
+    c.ms += now - t0;
+  }
+}
+
+/** Prepares the cold (as built) and warm (ARP resolved) cases of one cluster. */
+function forwardingCases(cluster: string, state: ClusterState, pool: readonly Ping[], rnd: () => number): { cases: FwdCase[]; failures: Record<string, string[]> } {
+  const pods = listPods(state).length;
+  const order = new Uint32Array(8192);
+  for (let i = 0; i < order.length; i++) order[i] = Math.floor(rnd() * pool.length);
+  const failures: Record<string, string[]> = {};
+  const t = performance.now();
+  const warm = warmArp(state, pool);
+  log(`forwarding ${cluster}: ARP warmed for ${fmtInt(pool.length)} pairs in ${fmtS(performance.now() - t)}`);
+  const cases: FwdCase[] = [];
+  for (const [arp, s] of [['cold', state], ['warm', warm]] as const) {
+    const hc = hopCounts(s, pool);
+    failures[arp] = hc.failures;
+    if (hc.failures.length) log(`forwarding ${cluster} ${arp}: ${hc.failures.length} of ${pool.length} pings failed, e.g. ${hc.failures[0]}`);
+    for (const opts of [{ checks: true, record: true }, { checks: true, record: false }, { checks: false, record: false }]) {
+      cases.push({ cluster, pods, arp, state: s, pool, steps: hc.steps, order, opts, next: 0, sends: 0, hops: 0, ms: 0 });
+    }
+  }
+  return { cases, failures };
+}
+
+/**
+ * Measures every case: a warm-up pass, then `rounds` interleaved passes (so JIT and GC drift hit all
+ * cases alike) adding up to the measuring time per case.
+ */
+async function measureForwarding(cases: FwdCase[], rounds: number): Promise<FwdResult[]> {
+  for (const c of cases) runCase(c, CFG.fwdWarmupMs, false);
+  const run = () => { for (let r = 0; r < rounds; r++) for (const c of cases) runCase(c, CFG.fwdMeasureMs / rounds, true); };
+  await profiled('forwarding (all cases, interleaved)', run);
+  return cases.map((c) => {
+    const r: FwdResult = {
+      cluster: c.cluster, pods: c.pods, arp: c.arp, ...c.opts, sends: c.sends, hops: c.hops, ms: c.ms,
+      hopsPerSec: (c.hops / c.ms) * 1000, nsPerHop: (c.ms * 1e6) / c.hops, usPerSend: (c.ms * 1000) / c.sends, stepsPerSend: c.hops / c.sends,
+    };
+    log(`forwarding ${r.cluster} ${r.arp} checks=${r.checks} record=${r.record}: ${fmtInt(r.hopsPerSec)} hops/s, ${r.nsPerHop.toFixed(0)} ns/hop, ${r.stepsPerSend.toFixed(1)} hops/send, ${fmtInt(r.sends)} sends in ${fmtS(r.ms)}`);
+    return r;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 3. incremental guarantee checks
+
+/** How many pairs incrementalCheck re-probes for this change (mirrors guarantees/check.ts). */
+function recheckCount(state: ClusterState, memory: CheckMemory, scope: ChangeScope): number {
+  const touched = new Set(scope.nodes);
+  const pods = listPods(state).filter((p) => !p.hostNetwork && p.status.phase === 'Running');
+  const byKey = new Map(pods.map((p) => [p.key, p]));
+  const recheck = new Set<string>();
+  for (const [k, r] of memory.pairs) {
+    const [from, to] = k.split('>') as [string, string];
+    const fromNode = from.startsWith('node:') ? from.slice(5) : byKey.get(from)?.node;
+    const toPod = byKey.get(to);
+    if (fromNode === undefined || !toPod) continue;
+    if (r.violations.length || touched.has(fromNode) || touched.has(toPod.node) || r.transit.some((n) => touched.has(n))) recheck.add(k);
+  }
+  const touchedPods = pods.filter((p) => touched.has(p.node));
+  for (const q of touchedPods) recheck.add(`node:${q.node}>${q.key}`);
+  for (const p of touchedPods) for (const q of pods) if (p !== q) { recheck.add(`${p.key}>${q.key}`); recheck.add(`${q.key}>${p.key}`); }
+  return recheck.size;
+}
+
+interface IncResult {
+  readonly nodes: number;
+  readonly podsPerNode: number;
+  readonly pods: number;
+  readonly auditMs: number;
+  readonly auditOk: boolean;
+  readonly memoryPairs: number;
+  readonly memoryPairsWithTransit: number;
+  readonly meanTransitNodes: number;
+  readonly addUs: number;
+  readonly addCheckMs: number;
+  readonly addCheckOk: boolean;
+  readonly addProbes: number;
+  readonly addCheckEmptyMemoryMs: number;
+  readonly addProbesEmptyMemory: number;
+  readonly deleteUs: number;
+  readonly deleteCheckMs: number;
+  readonly deleteCheckOk: boolean;
+  readonly deleteProbes: number;
+  readonly usPerProbe: number;
+}
+
+function incrementalRun(nodes: number, ppn: number): IncResult {
+  const s = buildSmall(nodes, ppn);
+  let t = performance.now();
+  const a = audit(s);
+  const auditMs = performance.now() - t;
+  const node = nodeName(Math.min(1, nodes - 1));
+  t = performance.now();
+  const added = addPodState(s, { name: 'inc-new', node }, design);
+  const addUs = (performance.now() - t) * 1000;
+  const scope = diffScope(s, added.state);
+  const addProbes = recheckCount(added.state, a.memory, scope);
+  t = performance.now();
+  const inc = incrementalCheck(added.state, a.memory, scope);
+  const addCheckMs = performance.now() - t;
+  const addProbesEmptyMemory = recheckCount(added.state, EMPTY_MEMORY, scope);
+  t = performance.now();
+  incrementalCheck(added.state, EMPTY_MEMORY, scope);
+  const addCheckEmptyMemoryMs = performance.now() - t;
+  t = performance.now();
+  const deleted = deletePodState(added.state, added.pod.key, design);
+  const deleteUs = (performance.now() - t) * 1000;
+  const scope2 = diffScope(added.state, deleted.state);
+  const deleteProbes = recheckCount(deleted.state, inc.memory, scope2);
+  t = performance.now();
+  const inc2 = incrementalCheck(deleted.state, inc.memory, scope2);
+  const deleteCheckMs = performance.now() - t;
+  const transit = [...a.memory.pairs.values()].filter((r) => r.transit.length > 0);
+  return {
+    nodes, podsPerNode: ppn, pods: nodes * ppn, auditMs, auditOk: a.ok,
+    memoryPairs: a.memory.pairs.size, memoryPairsWithTransit: transit.length,
+    meanTransitNodes: transit.length ? transit.reduce((x, r) => x + r.transit.length, 0) / transit.length : 0,
+    addUs, addCheckMs, addCheckOk: inc.ok, addProbes, addCheckEmptyMemoryMs, addProbesEmptyMemory,
+    deleteUs, deleteCheckMs, deleteCheckOk: inc2.ok, deleteProbes,
+    usPerProbe: (addCheckMs * 1000) / Math.max(1, addProbes),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// the table
+
+type Verdict = 'PASS' | 'FAIL' | 'n/a';
+interface Row {
+  readonly metric: string;
+  readonly value: string;
+  readonly target: string;
+  readonly result: string;
+}
+
+function verdict(ok: boolean | null, projected = false): string {
+  const v: Verdict = ok === null ? 'n/a' : ok ? 'PASS' : 'FAIL';
+  return projected && ok !== null ? `${v} (projected)` : v;
+}
+
+function printTable(rows: readonly Row[]): string {
+  const head: Row = { metric: 'metric', value: 'value', target: 'target', result: 'result' };
+  const all = [head, ...rows];
+  const w = (k: keyof Row) => Math.max(...all.map((r) => [...r[k]].length));
+  const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - [...s].length));
+  const ws = { metric: w('metric'), value: w('value'), target: w('target'), result: w('result') };
+  const line = (r: Row) => `${pad(r.metric, ws.metric)} | ${pad(r.value, ws.value)} | ${pad(r.target, ws.target)} | ${r.result}`;
+  const sep = `${'-'.repeat(ws.metric)}-+-${'-'.repeat(ws.value)}-+-${'-'.repeat(ws.target)}-+-${'-'.repeat(ws.result)}`;
+  return [line(head), sep, ...rows.map((r) => (r.metric.startsWith('## ') ? `${r.metric.slice(3)}` : line(r)))].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// main
+
+function machine() {
+  let commit: string | null = null;
+  let dirty: boolean | null = null;
+  try {
+    commit = execSync('git rev-parse HEAD', { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    dirty = execSync('git status --porcelain --untracked-files=no', { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().length > 0;
+  } catch { /* not a git checkout */ }
+  const cpus = os.cpus();
+  return {
+    node: process.version, v8: process.versions.v8, platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpuModel: cpus[0]?.model ?? 'unknown', cpuCount: cpus.length, totalMemBytes: os.totalmem(),
+    date: new Date().toISOString(), commit, dirty, argv: process.argv.slice(2),
+  };
+}
+
+async function main(): Promise<void> {
+  log(`mode ${CFG.mode}${PROFILE ? ' with CPU profiles (timings perturbed)' : ''}; node ${process.version}; ${os.cpus()[0]?.model ?? ''} × ${os.cpus().length}`);
+
+  // JIT warm-up of the build path on a throwaway cluster, so the first checkpoint is not mostly compile time.
+  buildSmall(5, PODS_PER_NODE);
+
+  // ---- 1. build
+  log(`build: flannel VXLAN, ${PODS_PER_NODE} pods per node, checkpoints ${CFG.checkpoints.join(', ')} nodes (budget ${fmtS(CFG.buildBudgetMs)}, projected limit ${fmtS(PROJECTED_LIMIT_MS)})`);
+  const grow = await profiled('build (nodes + 30 pods each)', () => growingBuild(), 1000);
+  const nodeOnlySizes = [...new Set([...CFG.checkpoints, grow.nodesReached])].sort((a, b) => a - b);
+  const nodeOnly = await profiled('build (nodes only)', () => nodeOnlyBuild(nodeOnlySizes), 1000);
+
+  const perSize = nodeOnlySizes.map((n) => {
+    const withPods = grow.points.find((p) => p.nodes === n);
+    const bare = nodeOnly.points.find((p) => p.nodes === n);
+    const perNode = bare?.heapBytes != null ? bare.heapBytes / n : null;
+    const perPod = withPods?.heapBytes != null && bare?.heapBytes != null ? (withPods.heapBytes - bare.heapBytes) / withPods.pods : null;
+    return {
+      nodes: n, pods: n * PODS_PER_NODE,
+      buildMs: withPods?.buildMs ?? null, heapBytes: withPods?.heapBytes ?? null,
+      nodeOnlyBuildMs: bare?.buildMs ?? null, nodeOnlyHeapBytes: bare?.heapBytes ?? null,
+      bytesPerNode: perNode, bytesPerPod: perPod,
+    };
+  });
+  const largest = grow.points[grow.points.length - 1]!;
+  const largestSize = perSize.find((p) => p.nodes === largest.nodes)!;
+  const projection = projectBuildMs(grow, TARGET_NODES);
+  const target = perSize.find((p) => p.nodes === TARGET_NODES);
+  const targetBuildMeasured = grow.completed && grow.nodesReached >= TARGET_NODES;
+  const targetBuildMs = targetBuildMeasured ? target!.buildMs! : projection.ms;
+  const perPodForProjection = largestSize.bytesPerPod;
+  const targetHeapMeasured = target?.heapBytes != null;
+  const bareAtTarget = nodeOnly.points.find((p) => p.nodes === TARGET_NODES)?.heapBytes ?? null;
+  const largestBare = [...nodeOnly.points].reverse().find((p) => p.heapBytes !== null);
+  const bareProjected = bareAtTarget ?? (largestBare ? (largestBare.heapBytes! / largestBare.nodes) * TARGET_NODES : null);
+  const targetHeap = targetHeapMeasured ? target!.heapBytes! : bareProjected !== null && perPodForProjection !== null ? bareProjected + perPodForProjection * TARGET_PODS : null;
+
+  // ---- 2. forwarding
+  const rnd = mulberry32(1234);
+  const sim = simulatorFromSpec(seedLabSpec());
+  const seed = sim.state;
+  const seedPool = crossNodePairs(listPods(seed), 'all', rnd);
+  const seedFwd = forwardingCases('seed lab', seed, seedPool, rnd);
+  const bigLabel = `${fmtInt(grow.nodesReached)} nodes`;
+  const bigPool = crossNodePairs(listPods(grow.state), CFG.pairPool, rnd);
+  const bigFwd = forwardingCases(bigLabel, grow.state, bigPool, rnd);
+  const fwd = await measureForwarding([...seedFwd.cases, ...bigFwd.cases], CFG.fwdRounds);
+  const pick = (cluster: string, arp: 'cold' | 'warm', checks: boolean, record: boolean) => fwd.find((r) => r.cluster === cluster && r.arp === arp && r.checks === checks && r.record === record)!;
+
+  // ---- 3. pod add / delete at scale, incremental checks at small sizes
+  log(`pod churn: ${CFG.latencyReps} add + delete on ${bigLabel} / ${fmtInt(grow.podsReached)} pods`);
+  const churnRnd = mulberry32(99);
+  podChurn(grow.state, grow.nodesReached, CFG.latencyWarmup, churnRnd, 'warm');
+  const churn = await profiled(`pod add/delete at ${bigLabel}`, () => podChurn(grow.state, grow.nodesReached, CFG.latencyReps, churnRnd, 'churn'));
+  const addStats = stats(churn.add);
+  const delStats = stats(churn.del);
+  log(`pod churn: add median ${fmtUs(addStats.median)} p95 ${fmtUs(addStats.p95)}; delete median ${fmtUs(delStats.median)} p95 ${fmtUs(delStats.p95)}`);
+  const latAll = [...grow.latency, { nodes: grow.nodesReached, pods: grow.podsReached, addMedianUs: addStats.median, deleteMedianUs: delStats.median }];
+  const latUpper = latAll.filter((l) => l.pods >= grow.podsReached / 3);
+  const addFit = linearFit((latUpper.length >= 2 ? latUpper : latAll).map((l) => ({ x: l.pods, y: l.addMedianUs })));
+  const delFit = linearFit((latUpper.length >= 2 ? latUpper : latAll).map((l) => ({ x: l.pods, y: l.deleteMedianUs })));
+  const addAtTarget = grow.podsReached >= TARGET_PODS ? addStats.median : Math.max(addStats.median, addFit.a + addFit.b * TARGET_PODS);
+  const delAtTarget = grow.podsReached >= TARGET_PODS ? delStats.median : Math.max(delStats.median, delFit.a + delFit.b * TARGET_PODS);
+
+  const inc: IncResult[] = [];
+  let incSkipped: [number, number][] = [];
+  for (let i = 0; i < CFG.incSizes.length; i++) {
+    const [n, p] = CFG.incSizes[i]!;
+    // Skip sizes whose audit + checks would blow the budget (audit is O(pods²) probes).
+    const fit = powerFit(inc.map((r) => ({ x: r.pods, y: r.auditMs + r.addCheckMs + r.addCheckEmptyMemoryMs + r.deleteCheckMs })));
+    const predicted = fit ? fit.c * (n * p) ** fit.k : 0;
+    const spent = inc.reduce((x, r) => x + r.auditMs + r.addCheckMs + r.addCheckEmptyMemoryMs + r.deleteCheckMs, 0);
+    if (spent + predicted > CFG.incBudgetMs) {
+      incSkipped = CFG.incSizes.slice(i);
+      log(`incremental check: skipping ${incSkipped.map(([a, b]) => `${a}×${b}`).join(', ')} (predicted ${fmtS(predicted)}, budget ${fmtS(CFG.incBudgetMs)})`);
+      break;
+    }
+    const r = await profiled(`incremental check ${n}×${p}`, () => incrementalRun(n, p));
+    inc.push(r);
+    log(`incremental check ${n} nodes × ${p} pods (${r.pods} pods): audit ${fmtS(r.auditMs)}; add → ${fmtInt(r.addProbes)} probes ${fmtS(r.addCheckMs)}; empty memory ${fmtInt(r.addProbesEmptyMemory)} probes ${fmtS(r.addCheckEmptyMemoryMs)}; delete ${fmtS(r.deleteCheckMs)}; ${r.usPerProbe.toFixed(0)} µs/probe`);
+  }
+  const incFit = powerFit(inc.filter((r) => r.pods >= 20).map((r) => ({ x: r.pods, y: r.addCheckMs })));
+  const incFitMin = powerFit(inc.filter((r) => r.pods >= 20).map((r) => ({ x: r.pods, y: r.addCheckEmptyMemoryMs })));
+  const incAt = (pods: number, f: { c: number; k: number } | null) => (f ? f.c * pods ** f.k : NaN);
+  const lastInc = inc[inc.length - 1];
+  // Projection at scale: the number of pairs incrementalCheck re-probes (exact formulas, see
+  // recheckCount) times the cost of one probe, taken as one cold ping with checks and recording on the
+  // largest state built (each probe is such a send; at more nodes a probe only gets dearer).
+  const transitShare = lastInc && lastInc.memoryPairs ? lastInc.memoryPairsWithTransit / lastInc.memoryPairs : 1;
+  const touchedPods = PODS_PER_NODE + 1;
+  const probesEmptyAt = (pods: number) => 2 * touchedPods * (pods - 1) - touchedPods * (touchedPods - 1) + touchedPods;
+  const probesWithMemoryAt = (pods: number) => Math.max(probesEmptyAt(pods), Math.round(transitShare * (pods * (pods - 1) + pods)));
+  const usPerProbeAtScale = pick(bigLabel, 'cold', true, true).usPerSend;
+  const projectCheckUs = (pods: number, probes: number) => probes * usPerProbeAtScale + (pods >= TARGET_PODS ? addAtTarget : addStats.median);
+
+  // ---- the table
+  const rows: Row[] = [];
+  const sec = (t: string) => rows.push({ metric: `## ${t}`, value: '', target: '', result: '' });
+  sec(`== 1. cluster build (flannel VXLAN, ${PODS_PER_NODE} pods/node; pure transitions, no checks) ==`);
+  for (const p of perSize) {
+    if (p.buildMs !== null) {
+      const isTarget = p.nodes === TARGET_NODES;
+      rows.push({
+        metric: `build ${fmtInt(p.nodes)} nodes / ${fmtInt(p.pods)} pods`, value: fmtS(p.buildMs),
+        target: isTarget ? `≤ ${TARGETS.buildS} s` : '', result: isTarget ? verdict(p.buildMs <= TARGETS.buildS * 1000) : '',
+      });
+      rows.push({
+        metric: `  heap after GC`, value: p.heapBytes === null ? 'n/a (no --expose-gc)' : fmtMiB(p.heapBytes),
+        target: isTarget ? '≤ 1024 MiB' : '', result: isTarget ? verdict(p.heapBytes === null ? null : p.heapBytes <= TARGETS.heapBytes) : '',
+      });
+      rows.push({ metric: `  bytes per pod (heap − node-only heap) / pods`, value: p.bytesPerPod === null ? 'n/a' : fmtB(p.bytesPerPod), target: '', result: '' });
+    } else {
+      rows.push({ metric: `build ${fmtInt(p.nodes)} nodes / ${fmtInt(p.pods)} pods`, value: 'not reached', target: '', result: '' });
+    }
+    if (p.nodeOnlyBuildMs !== null) rows.push({ metric: `  node-only build ${fmtInt(p.nodes)} nodes: time; bytes per node`, value: `${fmtS(p.nodeOnlyBuildMs)}; ${p.bytesPerNode === null ? 'n/a' : fmtB(p.bytesPerNode)}`, target: '', result: '' });
+  }
+  if (!targetBuildMeasured) {
+    rows.push({
+      metric: `build ${fmtInt(TARGET_NODES)} nodes / ${fmtInt(TARGET_PODS)} pods (PROJECTED)`, value: `${fmtS(targetBuildMs)} projected`,
+      target: `≤ ${TARGETS.buildS} s`, result: verdict(targetBuildMs <= TARGETS.buildS * 1000, true),
+    });
+    rows.push({
+      metric: `  heap (PROJECTED: node-only heap + pods × bytes/pod)`, value: targetHeap === null ? 'n/a' : `${fmtMiB(targetHeap)} projected`,
+      target: '≤ 1024 MiB', result: verdict(targetHeap === null ? null : targetHeap <= TARGETS.heapBytes, !targetHeapMeasured),
+    });
+  }
+  for (const fp of nodeOnly.firstPing) {
+    rows.push({
+      metric: `first ping (cold ARP) pod on node-0 → pod on node-${fp.nodes - 1}, ${fmtInt(fp.nodes)} nodes`,
+      value: `${fp.disposition}${fp.replied ? ', replied' : ', NO reply'}; ${fmtInt(fp.steps)} hops; ${fp.ms.toFixed(1)} ms`,
+      target: 'delivered + reply', result: verdict(fp.disposition === 'delivered' && fp.replied && fp.violations === 0),
+    });
+  }
+  const perNodes = perSize.filter((p) => p.bytesPerNode !== null).map((p) => p.bytesPerNode!);
+  const nodeFlat = perNodes.length >= 2 ? Math.max(...perNodes) / Math.min(...perNodes) : null;
+  rows.push({
+    metric: `bytes/node flat across ${perSize.filter((p) => p.bytesPerNode !== null).map((p) => fmtInt(p.nodes)).join(' / ')} nodes (max/min)`,
+    value: nodeFlat === null ? 'n/a' : `${nodeFlat.toFixed(2)}×`, target: `≤ ${TARGETS.flatRatio}× (∝ nodes, not nodes²)`,
+    result: verdict(nodeFlat === null ? null : nodeFlat <= TARGETS.flatRatio),
+  });
+  const perPods = perSize.filter((p) => p.bytesPerPod !== null).map((p) => p.bytesPerPod!);
+  const podFlat = perPods.length >= 2 ? Math.max(...perPods) / Math.min(...perPods) : null;
+  rows.push({
+    metric: `bytes/pod flat across ${perSize.filter((p) => p.bytesPerPod !== null).map((p) => fmtInt(p.nodes)).join(' / ')} nodes (max/min)`,
+    value: podFlat === null ? 'n/a (one size)' : `${podFlat.toFixed(2)}×`, target: `≤ ${TARGETS.flatRatio}×`,
+    result: verdict(podFlat === null ? null : podFlat <= TARGETS.flatRatio),
+  });
+
+  sec(`== 2. forwarding: ICMP echo pod → pod across nodes, random pairs (seeded), ≥ ${fmtS(CFG.fwdMeasureMs)} each ==`);
+  for (const r of fwd) {
+    const checked = r.checks;
+    rows.push({
+      metric: `${r.cluster} (${fmtInt(r.pods)} pods) ARP ${r.arp}, checks ${r.checks ? 'on' : 'off'}, record ${r.record ? 'on' : 'off'}`,
+      value: `${fmtInt(r.hopsPerSec)} hops/s (${r.nsPerHop.toFixed(0)} ns/hop, ${r.stepsPerSend.toFixed(0)} hops/ping)`,
+      target: checked ? `≥ ${fmtInt(TARGETS.hopsPerSec)} hops/s` : '', result: checked ? verdict(r.hopsPerSec >= TARGETS.hopsPerSec) : '',
+    });
+  }
+  for (const arp of ['warm', 'cold'] as const) {
+    const a = pick('seed lab', arp, true, true);
+    const b = pick(bigLabel, arp, true, true);
+    const ratio = b.nsPerHop / a.nsPerHop;
+    rows.push({
+      metric: `per-hop cost ${bigLabel} / seed lab (ARP ${arp}, checks+record on)`,
+      value: `${ratio.toFixed(2)}× (${b.nsPerHop.toFixed(0)} vs ${a.nsPerHop.toFixed(0)} ns)`,
+      target: `≤ ${TARGETS.perHopRatio}× (at ${fmtInt(TARGET_PODS)} pods)`,
+      result: grow.podsReached >= TARGET_PODS ? verdict(ratio <= TARGETS.perHopRatio) : `${verdict(ratio <= TARGETS.perHopRatio)} at ${fmtInt(grow.podsReached)} pods`,
+    });
+  }
+
+  sec(`== 3. pod add / delete (${CFG.latencyReps} reps on random nodes) and incremental guarantee checks ==`);
+  rows.push({ metric: `pod add at ${fmtInt(grow.podsReached)} pods, no checks`, value: `median ${fmtUs(addStats.median)}, p95 ${fmtUs(addStats.p95)}`, target: '', result: '' });
+  rows.push({ metric: `pod delete at ${fmtInt(grow.podsReached)} pods, no checks`, value: `median ${fmtUs(delStats.median)}, p95 ${fmtUs(delStats.p95)}`, target: '', result: '' });
+  if (grow.podsReached < TARGET_PODS) {
+    rows.push({ metric: `pod add at ${fmtInt(TARGET_PODS)} pods, no checks (PROJECTED, linear in pods)`, value: `median ${fmtUs(addAtTarget)} projected`, target: '', result: '' });
+    rows.push({ metric: `pod delete at ${fmtInt(TARGET_PODS)} pods, no checks (PROJECTED)`, value: `median ${fmtUs(delAtTarget)} projected`, target: '', result: '' });
+  }
+  for (const r of inc) {
+    rows.push({
+      metric: `add + incremental check at ${fmtInt(r.pods)} pods (${r.nodes}×${r.podsPerNode})`,
+      value: `${fmtUs(r.addUs + r.addCheckMs * 1000)} (${fmtInt(r.addProbes)} probes, ${r.usPerProbe.toFixed(0)} µs each)`,
+      target: '', result: r.addCheckOk ? '' : 'verdict not ok!',
+    });
+    rows.push({ metric: `  delete + incremental check`, value: `${fmtUs(r.deleteUs + r.deleteCheckMs * 1000)} (${fmtInt(r.deleteProbes)} probes)`, target: '', result: r.deleteCheckOk ? '' : 'verdict not ok!' });
+    rows.push({ metric: `  check with empty memory (touched node's pairs only)`, value: `${fmtUs(r.addCheckEmptyMemoryMs * 1000)} (${fmtInt(r.addProbesEmptyMemory)} probes)`, target: '', result: '' });
+  }
+  for (const [n, p] of incSkipped) rows.push({ metric: `add + incremental check at ${fmtInt(n * p)} pods (${n}×${p})`, value: 'skipped (time budget)', target: '', result: '' });
+  if (incFit) {
+    rows.push({ metric: `incremental check time, measured scaling (fit over ${inc.filter((r) => r.pods >= 20).map((r) => r.pods).join(', ')} pods)`, value: `∝ pods^${incFit.k.toFixed(2)}`, target: '', result: '' });
+  }
+  rows.push({ metric: `one probe (cold ping, checks + record) at ${fmtInt(grow.podsReached)} pods`, value: `${fmtUs(usPerProbeAtScale)}`, target: '', result: '' });
+  for (const pods of [...new Set([grow.podsReached, TARGET_PODS])]) {
+    const pw = probesWithMemoryAt(pods);
+    const pe = probesEmptyAt(pods);
+    rows.push({
+      metric: `add + incremental check at ${fmtInt(pods)} pods (PROJECTED: probes × probe cost)`,
+      value: `${fmtS(projectCheckUs(pods, pw) / 1000)} (${pw.toExponential(2)} probes); touched node only: ${fmtS(projectCheckUs(pods, pe) / 1000)} (${fmtInt(pe)} probes)`,
+      target: pods === TARGET_PODS ? '≤ 1 ms median' : '', result: pods === TARGET_PODS ? verdict(projectCheckUs(pods, pw) <= TARGETS.changeWithChecksUs, true) : '',
+    });
+  }
+  const changeAtTargetUs = projectCheckUs(TARGET_PODS, probesWithMemoryAt(TARGET_PODS));
+
+  const table = printTable(rows);
+  const header = `podnet bench (${CFG.mode}${PROFILE ? ', PROFILED: timings perturbed' : ''}) — node ${process.version}, ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, ${new Date().toISOString()}`;
+  const notes: string[] = [];
+  if (QUICK) notes.push('quick mode: sizes are far below the targets; verdicts on scale targets rest on projections from small sizes and are indicative only.');
+  if (!targetBuildMeasured) notes.push(`the ${fmtInt(TARGET_NODES)}-node build was not run to the end: ${grow.completed ? `this mode builds only up to ${fmtInt(grow.nodesReached)} nodes` : `it stopped at ${fmtInt(grow.nodesReached)} nodes after ${fmtS(grow.totalBuildMs)} (per-node cost grows with size)`}. The projection integrates a linear fit of the per-node cost (${projection.fit.a.toFixed(2)} + ${(projection.fit.b * 1000).toFixed(3)}e-3·n ms per node, fitted over nodes ${fmtInt(projection.fit.fromNodes)}–${fmtInt(projection.fit.toNodes)}); GC growth makes it a likely underestimate.`);
+  if (lastInc) notes.push(`incremental check memory at ${lastInc.pods} pods: ${fmtInt(lastInc.memoryPairsWithTransit)} of ${fmtInt(lastInc.memoryPairs)} remembered pairs record "transit" nodes (mean ${lastInc.meanTransitNodes.toFixed(1)}), so a change on any node re-probes almost every pair. Projections at scale multiply the exact re-probe count by the cost of one cold probe measured at ${fmtInt(grow.podsReached)} pods (${fmtUs(usPerProbeAtScale)}); a lower bound, as probes get dearer with more nodes.`);
+  const failed = Object.entries({ ...Object.fromEntries(Object.entries(seedFwd.failures).map(([k, v]) => [`seed ${k}`, v])), ...Object.fromEntries(Object.entries(bigFwd.failures).map(([k, v]) => [`big ${k}`, v])) }).filter(([, v]) => v.length);
+  for (const [k, v] of failed) notes.push(`forwarding ${k}: ${v.length} pings did not get a clean reply, e.g. ${v[0]}`);
+  const out = [header, '', table, '', ...notes.map((n) => `note: ${n}`)].join('\n');
+  process.stdout.write(`\n${out}\n`);
+  if (PROFILE) process.stdout.write(`\n${profiles.map((p) => formatSummary(p).join('\n')).join('\n\n')}\n`);
+
+  mkdirSync(OUT_DIR, { recursive: true });
+  const json = {
+    schema: 'podnet-bench/1', mode: CFG.mode, profiled: PROFILE, machine: machine(), config: { ...CFG, targetNodes: TARGET_NODES, podsPerNode: PODS_PER_NODE, projectedLimitMs: PROJECTED_LIMIT_MS, settings: SETTINGS },
+    targets: TARGETS,
+    build: {
+      completed: grow.completed, nodesReached: grow.nodesReached, podsReached: grow.podsReached, totalBuildMs: grow.totalBuildMs,
+      baselineHeapBytes: grow.baselineHeap, points: grow.points, chunkSamples: grow.chunkSamples, nodeOnly,
+      perSize, projection: { targetNodes: TARGET_NODES, targetPods: TARGET_PODS, buildMs: targetBuildMs, buildMeasured: targetBuildMeasured, heapBytes: targetHeap, heapMeasured: targetHeapMeasured, fit: projection.fit },
+    },
+    forwarding: { results: fwd, failures: { seed: seedFwd.failures, big: bigFwd.failures }, pools: { seed: seedPool.length, big: bigPool.length } },
+    podChurn: {
+      nodes: grow.nodesReached, pods: grow.podsReached, addUs: churn.add, deleteUs: churn.del, add: addStats, delete: delStats,
+      samplesDuringBuild: grow.latency, fit: { add: addFit, delete: delFit }, projectedAtTargetPods: { addUs: addAtTarget, deleteUs: delAtTarget, measured: grow.podsReached >= TARGET_PODS },
+    },
+    incremental: { results: inc, skipped: incSkipped, fit: incFit, fitEmptyMemory: incFitMin, transitShare, usPerProbeAtScale, projectedProbesAtTarget: { withMemory: probesWithMemoryAt(TARGET_PODS), emptyMemory: probesEmptyAt(TARGET_PODS) }, projectedChangeWithChecksAtTargetUs: changeAtTargetUs },
+    table: rows, notes, profiles,
+  };
+  writeFileSync(join(OUT_DIR, 'bench.json'), `${JSON.stringify(json, null, 2)}\n`);
+  log(`wrote ${join(OUT_DIR, 'bench.json')}`);
+}
+
+await main();
