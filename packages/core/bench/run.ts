@@ -518,20 +518,22 @@ async function measureForwarding(cases: FwdCase[], rounds: number): Promise<FwdR
 // ---------------------------------------------------------------------------------------------------
 // 3. incremental guarantee checks
 
-/** How many pairs incrementalCheck re-probes for this change (mirrors guarantees/check.ts). */
+/** How many pairs incrementalCheck re-probes for this change (mirrors guarantees/check.ts; informative only). */
 function recheckCount(state: ClusterState, memory: CheckMemory, scope: ChangeScope): number {
   const touched = new Set(scope.nodes);
   const pods = listPods(state).filter((p) => !p.hostNetwork && p.status.phase === 'Running');
   const byKey = new Map(pods.map((p) => [p.key, p]));
+  const ipSet = new Set(scope.ips);
+  const touchedPod = (p: Pod | undefined): boolean => p !== undefined && (touched.has(p.node) || (p.ip !== null && ipSet.has(String(p.ip))));
   const recheck = new Set<string>();
   for (const [k, r] of memory.pairs) {
     const [from, to] = k.split('>') as [string, string];
     const fromNode = from.startsWith('node:') ? from.slice(5) : byKey.get(from)?.node;
     const toPod = byKey.get(to);
     if (fromNode === undefined || !toPod) continue;
-    if (r.violations.length || touched.has(fromNode) || touched.has(toPod.node) || r.transit.some((n) => touched.has(n))) recheck.add(k);
+    if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n))) recheck.add(k);
   }
-  const touchedPods = pods.filter((p) => touched.has(p.node));
+  const touchedPods = pods.filter(touchedPod);
   for (const q of touchedPods) recheck.add(`node:${q.node}>${q.key}`);
   for (const p of touchedPods) for (const q of pods) if (p !== q) { recheck.add(`${p.key}>${q.key}`); recheck.add(`${q.key}>${p.key}`); }
   return recheck.size;
@@ -724,7 +726,6 @@ async function main(): Promise<void> {
   }
   const incFit = powerFit(inc.filter((r) => r.pods >= 20).map((r) => ({ x: r.pods, y: r.addCheckMs })));
   const incFitMin = powerFit(inc.filter((r) => r.pods >= 20).map((r) => ({ x: r.pods, y: r.addCheckEmptyMemoryMs })));
-  const incAt = (pods: number, f: { c: number; k: number } | null) => (f ? f.c * pods ** f.k : NaN);
   const lastInc = inc[inc.length - 1];
   // Projection at scale: the number of pairs incrementalCheck re-probes (exact formulas, see
   // recheckCount) times the cost of one probe, taken as one cold ping with checks and recording on the
@@ -847,7 +848,7 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   if (QUICK) notes.push('quick mode: sizes are far below the targets; verdicts on scale targets rest on projections from small sizes and are indicative only.');
   if (!targetBuildMeasured) notes.push(`the ${fmtInt(TARGET_NODES)}-node build was not run to the end: ${grow.completed ? `this mode builds only up to ${fmtInt(grow.nodesReached)} nodes` : `it stopped at ${fmtInt(grow.nodesReached)} nodes after ${fmtS(grow.totalBuildMs)} (per-node cost grows with size)`}. The projection integrates a linear fit of the per-node cost (${projection.fit.a.toFixed(2)} + ${(projection.fit.b * 1000).toFixed(3)}e-3·n ms per node, fitted over nodes ${fmtInt(projection.fit.fromNodes)}–${fmtInt(projection.fit.toNodes)}); GC growth makes it a likely underestimate.`);
-  if (lastInc) notes.push(`incremental check memory at ${lastInc.pods} pods: ${fmtInt(lastInc.memoryPairsWithTransit)} of ${fmtInt(lastInc.memoryPairs)} remembered pairs record "transit" nodes (mean ${lastInc.meanTransitNodes.toFixed(1)}), so a change on any node re-probes almost every pair. Projections at scale multiply the exact re-probe count by the cost of one cold probe measured at ${fmtInt(grow.podsReached)} pods (${fmtUs(usPerProbeAtScale)}); a lower bound, as probes get dearer with more nodes.`);
+  if (lastInc) notes.push(`incremental check memory after the audit at ${lastInc.pods} pods: ${fmtInt(lastInc.memoryPairsWithTransit)} of ${fmtInt(lastInc.memoryPairs)} remembered pairs record "transit" nodes${lastInc.memoryPairsWithTransit ? ` (mean ${lastInc.meanTransitNodes.toFixed(1)})` : ''}${transitShare > 0.5 ? ', so a change on any node re-probes almost every pair' : ', so a change re-probes only the pairs of the touched node (2 × pods on it × all pods)'}. Projections at scale multiply the exact re-probe count by the cost of one cold probe measured at ${fmtInt(grow.podsReached)} pods (${fmtUs(usPerProbeAtScale)}); a lower bound, as probes get dearer with more nodes.`);
   const failed = Object.entries({ ...Object.fromEntries(Object.entries(seedFwd.failures).map(([k, v]) => [`seed ${k}`, v])), ...Object.fromEntries(Object.entries(bigFwd.failures).map(([k, v]) => [`big ${k}`, v])) }).filter(([, v]) => v.length);
   for (const [k, v] of failed) notes.push(`forwarding ${k}: ${v.length} pings did not get a clean reply, e.g. ${v[0]}`);
   const out = [header, '', table, '', ...notes.map((n) => `note: ${n}`)].join('\n');
