@@ -46,6 +46,7 @@ const CFG = QUICK
   ? {
       mode: 'quick' as const,
       checkpoints: [20, 50, 100],
+      nodeOnlyExtra: [300, 1000],
       chunk: 10,
       buildBudgetMs: 8_000,
       nodeOnlyBudgetMs: 5_000,
@@ -63,6 +64,7 @@ const CFG = QUICK
   : {
       mode: 'full' as const,
       checkpoints: [500, 1500, 5000],
+      nodeOnlyExtra: [] as number[],
       chunk: 50,
       buildBudgetMs: 60_000,
       nodeOnlyBudgetMs: 60_000,
@@ -71,7 +73,7 @@ const CFG = QUICK
       pairPool: 1000,
       fwdWarmupMs: 500,
       fwdMeasureMs: 2_000,
-      fwdRounds: 4,
+      fwdRounds: 8,
       latencyReps: 200,
       latencyWarmup: 20,
       incSizes: [[3, 2], [4, 5], [4, 10], [8, 10], [8, 20], [10, 30]] as [number, number][],
@@ -118,6 +120,7 @@ function heapNow(): number | null {
 
 const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - T0) / 1000).toFixed(1).padStart(6)}s] ${msg}\n`);
 const T0 = performance.now();
+const LOAD_START = os.loadavg();
 
 /** Deterministic PRNG (mulberry32), so every run sends the same pings. */
 function mulberry32(seed: number): () => number {
@@ -396,6 +399,9 @@ interface FwdResult {
   readonly nsPerHop: number;
   readonly usPerSend: number;
   readonly stepsPerSend: number;
+  /** ns per hop in each round, and the best round (least disturbed by other load on the machine). */
+  readonly roundsNsPerHop: readonly number[];
+  readonly bestRoundNsPerHop: number;
 }
 
 function crossNodePairs(pods: readonly Pod[], count: number | 'all', rnd: () => number): Ping[] {
@@ -448,6 +454,8 @@ interface FwdCase {
   sends: number;
   hops: number;
   ms: number;
+  /** ns per hop of each measuring round (rounds are interleaved across cases). */
+  readonly rounds: number[];
 }
 
 /** Runs one case for `budgetMs`, continuing its pseudo-random pair sequence. */
@@ -473,6 +481,7 @@ function runCase(c: FwdCase, budgetMs: number, count: boolean): void {
     c.sends += sends;
     c.hops += hops;
     c.ms += now - t0;
+    c.rounds.push(((now - t0) * 1e6) / hops);
   }
 }
 
@@ -491,7 +500,7 @@ function forwardingCases(cluster: string, state: ClusterState, pool: readonly Pi
     failures[arp] = hc.failures;
     if (hc.failures.length) log(`forwarding ${cluster} ${arp}: ${hc.failures.length} of ${pool.length} pings failed, e.g. ${hc.failures[0]}`);
     for (const opts of [{ checks: true, record: true }, { checks: true, record: false }, { checks: false, record: false }]) {
-      cases.push({ cluster, pods, arp, state: s, pool, steps: hc.steps, order, opts, next: 0, sends: 0, hops: 0, ms: 0 });
+      cases.push({ cluster, pods, arp, state: s, pool, steps: hc.steps, order, opts, next: 0, sends: 0, hops: 0, ms: 0, rounds: [] });
     }
   }
   return { cases, failures };
@@ -503,12 +512,14 @@ function forwardingCases(cluster: string, state: ClusterState, pool: readonly Pi
  */
 async function measureForwarding(cases: FwdCase[], rounds: number): Promise<FwdResult[]> {
   for (const c of cases) runCase(c, CFG.fwdWarmupMs, false);
-  const run = () => { for (let r = 0; r < rounds; r++) for (const c of cases) runCase(c, CFG.fwdMeasureMs / rounds, true); };
-  await profiled('forwarding (all cases, interleaved)', run);
+  for (let r = 0; r < rounds; r++) for (const c of cases) runCase(c, CFG.fwdMeasureMs / rounds, true);
+  // Profiles, one per cluster and ARP state (checks and recording on), after the measurement.
+  if (PROFILE) for (const c of cases.filter((x) => x.opts.checks && x.opts.record)) await profiled(`forwarding ${c.cluster}, ARP ${c.arp}, checks + record on`, () => runCase(c, 1000, false));
   return cases.map((c) => {
     const r: FwdResult = {
       cluster: c.cluster, pods: c.pods, arp: c.arp, ...c.opts, sends: c.sends, hops: c.hops, ms: c.ms,
       hopsPerSec: (c.hops / c.ms) * 1000, nsPerHop: (c.ms * 1e6) / c.hops, usPerSend: (c.ms * 1000) / c.sends, stepsPerSend: c.hops / c.sends,
+      roundsNsPerHop: c.rounds, bestRoundNsPerHop: Math.min(...c.rounds),
     };
     log(`forwarding ${r.cluster} ${r.arp} checks=${r.checks} record=${r.record}: ${fmtInt(r.hopsPerSec)} hops/s, ${r.nsPerHop.toFixed(0)} ns/hop, ${r.stepsPerSend.toFixed(1)} hops/send, ${fmtInt(r.sends)} sends in ${fmtS(r.ms)}`);
     return r;
@@ -639,6 +650,8 @@ function machine() {
   return {
     node: process.version, v8: process.versions.v8, platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     cpuModel: cpus[0]?.model ?? 'unknown', cpuCount: cpus.length, totalMemBytes: os.totalmem(),
+    // Load averages at the start and at the end: other processes on the machine skew every timing.
+    loadAvgStart: LOAD_START, loadAvgEnd: os.loadavg(),
     date: new Date().toISOString(), commit, dirty, argv: process.argv.slice(2),
   };
 }
@@ -652,7 +665,7 @@ async function main(): Promise<void> {
   // ---- 1. build
   log(`build: flannel VXLAN, ${PODS_PER_NODE} pods per node, checkpoints ${CFG.checkpoints.join(', ')} nodes (budget ${fmtS(CFG.buildBudgetMs)}, projected limit ${fmtS(PROJECTED_LIMIT_MS)})`);
   const grow = await profiled('build (nodes + 30 pods each)', () => growingBuild(), 1000);
-  const nodeOnlySizes = [...new Set([...CFG.checkpoints, grow.nodesReached])].sort((a, b) => a - b);
+  const nodeOnlySizes = [...new Set([...CFG.checkpoints, ...CFG.nodeOnlyExtra, grow.nodesReached])].sort((a, b) => a - b);
   const nodeOnly = await profiled('build (nodes only)', () => nodeOnlyBuild(nodeOnlySizes), 1000);
 
   const perSize = nodeOnlySizes.map((n) => {
@@ -730,7 +743,8 @@ async function main(): Promise<void> {
   // Projection at scale: the number of pairs incrementalCheck re-probes (exact formulas, see
   // recheckCount) times the cost of one probe, taken as one cold ping with checks and recording on the
   // largest state built (each probe is such a send; at more nodes a probe only gets dearer).
-  const transitShare = lastInc && lastInc.memoryPairs ? lastInc.memoryPairsWithTransit / lastInc.memoryPairs : 1;
+  // Share of all probed pairs (pods² + node→own pod) the audit remembered with transit nodes.
+  const transitShare = lastInc ? lastInc.memoryPairsWithTransit / (lastInc.pods * (lastInc.pods - 1) + lastInc.pods) : 0;
   const touchedPods = PODS_PER_NODE + 1;
   const probesEmptyAt = (pods: number) => 2 * touchedPods * (pods - 1) - touchedPods * (touchedPods - 1) + touchedPods;
   const probesWithMemoryAt = (pods: number) => Math.max(probesEmptyAt(pods), Math.round(transitShare * (pods * (pods - 1) + pods)));
@@ -753,12 +767,23 @@ async function main(): Promise<void> {
         target: isTarget ? '≤ 1024 MiB' : '', result: isTarget ? verdict(p.heapBytes === null ? null : p.heapBytes <= TARGETS.heapBytes) : '',
       });
       rows.push({ metric: `  bytes per pod (heap − node-only heap) / pods`, value: p.bytesPerPod === null ? 'n/a' : fmtB(p.bytesPerPod), target: '', result: '' });
-    } else {
-      rows.push({ metric: `build ${fmtInt(p.nodes)} nodes / ${fmtInt(p.pods)} pods`, value: 'not reached', target: '', result: '' });
+    } else if (CFG.checkpoints.includes(p.nodes)) {
+      // Not built within the budget: projected time, and heap as node-only heap + pods × bytes/pod.
+      const isTarget = p.nodes === TARGET_NODES;
+      const ms = projectBuildMs(grow, p.nodes).ms;
+      const heap = p.nodeOnlyHeapBytes !== null && perPodForProjection !== null ? p.nodeOnlyHeapBytes + perPodForProjection * p.pods : null;
+      rows.push({
+        metric: `build ${fmtInt(p.nodes)} nodes / ${fmtInt(p.pods)} pods (PROJECTED, not built)`, value: `${fmtS(ms)} projected`,
+        target: isTarget ? `≤ ${TARGETS.buildS} s` : '', result: isTarget ? verdict(ms <= TARGETS.buildS * 1000, true) : '',
+      });
+      rows.push({
+        metric: `  heap (PROJECTED: node-only heap + pods × bytes/pod at ${fmtInt(largest.nodes)} nodes)`, value: heap === null ? 'n/a' : `${fmtMiB(heap)} projected`,
+        target: isTarget ? '≤ 1024 MiB' : '', result: isTarget ? verdict(heap === null ? null : heap <= TARGETS.heapBytes, true) : '',
+      });
     }
     if (p.nodeOnlyBuildMs !== null) rows.push({ metric: `  node-only build ${fmtInt(p.nodes)} nodes: time; bytes per node`, value: `${fmtS(p.nodeOnlyBuildMs)}; ${p.bytesPerNode === null ? 'n/a' : fmtB(p.bytesPerNode)}`, target: '', result: '' });
   }
-  if (!targetBuildMeasured) {
+  if (!targetBuildMeasured && !perSize.some((p) => p.nodes === TARGET_NODES)) {
     rows.push({
       metric: `build ${fmtInt(TARGET_NODES)} nodes / ${fmtInt(TARGET_PODS)} pods (PROJECTED)`, value: `${fmtS(targetBuildMs)} projected`,
       target: `≤ ${TARGETS.buildS} s`, result: verdict(targetBuildMs <= TARGETS.buildS * 1000, true),
@@ -775,10 +800,12 @@ async function main(): Promise<void> {
       target: 'delivered + reply', result: verdict(fp.disposition === 'delivered' && fp.replied && fp.violations === 0),
     });
   }
-  const perNodes = perSize.filter((p) => p.bytesPerNode !== null).map((p) => p.bytesPerNode!);
+  // Below ~1 MiB a heap difference is mostly measurement noise (compiled code, feedback vectors).
+  const flatNodes = perSize.filter((p) => p.bytesPerNode !== null && p.nodeOnlyHeapBytes !== null && p.nodeOnlyHeapBytes >= MiB);
+  const perNodes = flatNodes.map((p) => p.bytesPerNode!);
   const nodeFlat = perNodes.length >= 2 ? Math.max(...perNodes) / Math.min(...perNodes) : null;
   rows.push({
-    metric: `bytes/node flat across ${perSize.filter((p) => p.bytesPerNode !== null).map((p) => fmtInt(p.nodes)).join(' / ')} nodes (max/min)`,
+    metric: `bytes/node flat across ${flatNodes.map((p) => fmtInt(p.nodes)).join(' / ')} nodes (max/min)`,
     value: nodeFlat === null ? 'n/a' : `${nodeFlat.toFixed(2)}×`, target: `≤ ${TARGETS.flatRatio}× (∝ nodes, not nodes²)`,
     result: verdict(nodeFlat === null ? null : nodeFlat <= TARGETS.flatRatio),
   });
@@ -795,7 +822,7 @@ async function main(): Promise<void> {
     const checked = r.checks;
     rows.push({
       metric: `${r.cluster} (${fmtInt(r.pods)} pods) ARP ${r.arp}, checks ${r.checks ? 'on' : 'off'}, record ${r.record ? 'on' : 'off'}`,
-      value: `${fmtInt(r.hopsPerSec)} hops/s (${r.nsPerHop.toFixed(0)} ns/hop, ${r.stepsPerSend.toFixed(0)} hops/ping)`,
+      value: `${fmtInt(r.hopsPerSec)} hops/s (${r.nsPerHop.toFixed(0)} ns/hop, best round ${r.bestRoundNsPerHop.toFixed(0)}; ${r.stepsPerSend.toFixed(0)} hops/ping)`,
       target: checked ? `≥ ${fmtInt(TARGETS.hopsPerSec)} hops/s` : '', result: checked ? verdict(r.hopsPerSec >= TARGETS.hopsPerSec) : '',
     });
   }
@@ -803,9 +830,10 @@ async function main(): Promise<void> {
     const a = pick('seed lab', arp, true, true);
     const b = pick(bigLabel, arp, true, true);
     const ratio = b.nsPerHop / a.nsPerHop;
+    const best = b.bestRoundNsPerHop / a.bestRoundNsPerHop;
     rows.push({
       metric: `per-hop cost ${bigLabel} / seed lab (ARP ${arp}, checks+record on)`,
-      value: `${ratio.toFixed(2)}× (${b.nsPerHop.toFixed(0)} vs ${a.nsPerHop.toFixed(0)} ns)`,
+      value: `${ratio.toFixed(2)}× (${b.nsPerHop.toFixed(0)} vs ${a.nsPerHop.toFixed(0)} ns); best rounds ${best.toFixed(2)}×`,
       target: `≤ ${TARGETS.perHopRatio}× (at ${fmtInt(TARGET_PODS)} pods)`,
       result: grow.podsReached >= TARGET_PODS ? verdict(ratio <= TARGETS.perHopRatio) : `${verdict(ratio <= TARGETS.perHopRatio)} at ${fmtInt(grow.podsReached)} pods`,
     });
@@ -844,10 +872,10 @@ async function main(): Promise<void> {
   const changeAtTargetUs = projectCheckUs(TARGET_PODS, probesWithMemoryAt(TARGET_PODS));
 
   const table = printTable(rows);
-  const header = `podnet bench (${CFG.mode}${PROFILE ? ', PROFILED: timings perturbed' : ''}) — node ${process.version}, ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, ${new Date().toISOString()}`;
+  const header = `podnet bench (${CFG.mode}${PROFILE ? ', PROFILED: timings perturbed' : ''}) — node ${process.version}, ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, ${new Date().toISOString()}, load average ${LOAD_START[0]!.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end`;
   const notes: string[] = [];
   if (QUICK) notes.push('quick mode: sizes are far below the targets; verdicts on scale targets rest on projections from small sizes and are indicative only.');
-  if (!targetBuildMeasured) notes.push(`the ${fmtInt(TARGET_NODES)}-node build was not run to the end: ${grow.completed ? `this mode builds only up to ${fmtInt(grow.nodesReached)} nodes` : `it stopped at ${fmtInt(grow.nodesReached)} nodes after ${fmtS(grow.totalBuildMs)} (per-node cost grows with size)`}. The projection integrates a linear fit of the per-node cost (${projection.fit.a.toFixed(2)} + ${(projection.fit.b * 1000).toFixed(3)}e-3·n ms per node, fitted over nodes ${fmtInt(projection.fit.fromNodes)}–${fmtInt(projection.fit.toNodes)}); GC growth makes it a likely underestimate.`);
+  if (!targetBuildMeasured) notes.push(`the ${fmtInt(TARGET_NODES)}-node build was not run to the end: ${grow.completed ? `this mode builds only up to ${fmtInt(grow.nodesReached)} nodes` : `it stopped at ${fmtInt(grow.nodesReached)} nodes after ${fmtS(grow.totalBuildMs)} (per-node cost grows with size)`}. The projection integrates a linear fit of the cost of one node with its pods, t(n) = a + b·n with a = ${projection.fit.a.toFixed(1)} ms, b = ${projection.fit.b.toFixed(4)} ms per node already built (fitted over nodes ${fmtInt(projection.fit.fromNodes)}–${fmtInt(projection.fit.toNodes)}, where t(n) reached ${(projection.fit.a + projection.fit.b * projection.fit.toNodes).toFixed(0)} ms).`);
   if (lastInc) notes.push(`incremental check memory after the audit at ${lastInc.pods} pods: ${fmtInt(lastInc.memoryPairsWithTransit)} of ${fmtInt(lastInc.memoryPairs)} remembered pairs record "transit" nodes${lastInc.memoryPairsWithTransit ? ` (mean ${lastInc.meanTransitNodes.toFixed(1)})` : ''}${transitShare > 0.5 ? ', so a change on any node re-probes almost every pair' : ', so a change re-probes only the pairs of the touched node (2 × pods on it × all pods)'}. Projections at scale multiply the exact re-probe count by the cost of one cold probe measured at ${fmtInt(grow.podsReached)} pods (${fmtUs(usPerProbeAtScale)}); a lower bound, as probes get dearer with more nodes.`);
   const failed = Object.entries({ ...Object.fromEntries(Object.entries(seedFwd.failures).map(([k, v]) => [`seed ${k}`, v])), ...Object.fromEntries(Object.entries(bigFwd.failures).map(([k, v]) => [`big ${k}`, v])) }).filter(([, v]) => v.length);
   for (const [k, v] of failed) notes.push(`forwarding ${k}: ${v.length} pings did not get a clean reply, e.g. ${v[0]}`);

@@ -152,9 +152,18 @@ function summarise(section: string, prof: CpuProfile, maps: Map<string, SourceMa
   const self = new Map<string, number>();
   const incl = new Map<string, number>();
   let total = 0;
+  // Samples inside the profiler's own start-up (the inspector dispatch under startProfile) are not
+  // the section's work: leave them out of every figure.
+  const ownOverhead = (id: number): boolean => {
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const f = byId.get(cur)!.callFrame.functionName;
+      if (f === 'startProfile' || f === 'stopProfile') return true;
+    }
+    return false;
+  };
   for (const [id, us] of selfUs) {
     const n = byId.get(id)!;
-    if (n.callFrame.functionName === '(idle)' || n.callFrame.functionName === '(program)') continue;
+    if (n.callFrame.functionName === '(idle)' || n.callFrame.functionName === '(program)' || ownOverhead(id)) continue;
     total += us;
     const k = label(n);
     self.set(k, (self.get(k) ?? 0) + us);
