@@ -7,6 +7,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
     testTimeout: 120_000,
+    setupFiles: ['./vitest.setup.ts'],
     // In CI a JSON report feeds the closing "N passed, N failed" line of .ci/run.
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.tmp/vitest.json' }]] : ['default'],
   },

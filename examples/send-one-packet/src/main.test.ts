@@ -10,7 +10,7 @@ describe('send one packet', () => {
       [1, 'original', 'delivered', 'pod/default/pod-f'],
       [2, 'arp', 'delivered', 'node/node-1'],
       [3, 'arp', 'delivered', 'pod/default/pod-a'],
-      [4, 'arp', 'notForUs', 'underlay'],
+      [4, 'arp', 'delivered', 'node/node-3'],
       [5, 'arp', 'delivered', 'node/node-1'],
       [6, 'arp', 'notForUs', 'pod/default/pod-e'],
       [7, 'arp', 'delivered', 'node/node-3'],

@@ -19,7 +19,7 @@ export type {
 } from './model/types.js';
 export type { ClusterSettings, Footprint, NodeSpec, PodSpec, SegmentSpec } from './model/cluster.js';
 export {
-  addNodeState, addPodState, allocateNodeCidr, createClusterState, DEFAULT_SEGMENT, deletePodState, listNodes,
+  addNodeInDraft, addNodeState, addPodInDraft, addPodState, allocateNodeCidr, buildClusterState, createClusterState, DEFAULT_SEGMENT, deletePodState, listNodes,
   listPods, netnsPath, removeNodeState, sandboxId,
 } from './model/cluster.js';
 export type { NsLocation } from './model/lookup.js';
@@ -42,3 +42,4 @@ export type { Shards } from './util/shards.js';
 export { shardGet, shardKeys, shardSize, shardValues } from './util/shards.js';
 export * from './wire/index.js';
 export { formatRoute, hasCarrier, ipRoute } from './query/render.js';
+export { setFreezing } from './util/immer.js';

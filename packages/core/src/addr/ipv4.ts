@@ -19,10 +19,10 @@ const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 /** Parses dotted-quad IPv4 text. Throws `INVALID_IP`. */
 export function parseIpv4(text: string): Ipv4 {
-  if (typeof text !== 'string' || !DOTTED.test(text) || !Address4.isValid(text)) {
-    fail('INVALID_IP', `"${String(text)}" is not an IPv4 address`, { value: text });
-  }
-  const m = DOTTED.exec(text)!;
+  // Our own strict parse (four decimal octets, no leading zeros) is on every action's path; ip-address
+  // validates the prefixes users write (parseCidr), where its wider grammar gives better messages.
+  const m = typeof text === 'string' ? DOTTED.exec(text) : null;
+  if (!m) fail('INVALID_IP', `"${String(text)}" is not an IPv4 address`, { value: text });
   let n = 0;
   for (let i = 1; i <= 4; i++) {
     const octet = Number(m[i]);
@@ -83,6 +83,7 @@ export function parseCidr(text: string, options: { strict?: boolean } = {}): Cid
   if (typeof text !== 'string') fail('INVALID_CIDR', `${String(text)} is not a prefix`, { value: text });
   const slash = text.indexOf('/');
   const addrText = slash < 0 ? text : text.slice(0, slash);
+  if (!Address4.isValid(addrText)) fail('INVALID_CIDR', `"${text}" is not a prefix: "${addrText}" is not an IPv4 address`, { value: text });
   const lenText = slash < 0 ? '32' : text.slice(slash + 1);
   if (!/^\d{1,2}$/.test(lenText) || Number(lenText) > 32) {
     fail('INVALID_CIDR', `"${text}" has an invalid prefix length "${lenText}" (0 to 32)`, { value: text });

@@ -9,7 +9,7 @@
  * effects (ARP entries learned, bridge FDB entries learned, conntrack entries). Side effects are
  * collected in an overlay while the packet travels and committed in one immer transition at the end.
  */
-import { produce } from 'immer';
+import { produce } from '../util/immer.js';
 import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
@@ -34,6 +34,11 @@ export interface SendOptions {
   readonly checks?: boolean;
   /** Record steps (default true). Off, only dispositions and violations are kept: faster probes. */
   readonly record?: boolean;
+  /**
+   * Commit what the packet taught the namespaces (ARP, FDB, conntrack) into the returned state
+   * (default true). Guarantee probes pass false: their verdict must not change the state.
+   */
+  readonly commit?: boolean;
 }
 
 /** The result of {@link send}: the trace and the state after the packet's side effects. */
@@ -111,6 +116,24 @@ function peerFdb(set: PeerSet): Map<Mac, { owner: string; dst: Ipv4 }> {
   return m;
 }
 
+/** A step whose words are written only when someone reads them (most probes never do). */
+class RecordedStep implements Step {
+  #note: (() => string) | string;
+  constructor(
+    readonly index: number, readonly packet: number, readonly ns: NsId, readonly dev: string | null,
+    readonly kind: StepKind, note: () => string, readonly frame: Frame | null, readonly ip: Ipv4Packet | null,
+  ) {
+    this.#note = note;
+  }
+  get note(): string {
+    if (typeof this.#note !== 'string') this.#note = this.#note();
+    return this.#note;
+  }
+  toJSON(): Step {
+    return { index: this.index, packet: this.packet, ns: this.ns, dev: this.dev, kind: this.kind, note: this.note, frame: this.frame, ip: this.ip };
+  }
+}
+
 class Run {
   readonly steps: Step[] = [];
   readonly violations: HopViolation[] = [];
@@ -153,7 +176,7 @@ class Run {
 
   step(pid: number, ns: NsId, dev: string | null, kind: StepKind, note: () => string, frame: Frame | null, ip: Ipv4Packet | null): void {
     this.stepCount++;
-    if (this.record) this.steps.push({ index: this.steps.length, packet: pid, ns, dev, kind, note: note(), frame, ip });
+    if (this.record) this.steps.push(new RecordedStep(this.steps.length, pid, ns, dev, kind, note, frame, ip));
     if (this.checks && ip) this.checkNoNat(pid, ns, dev, ip);
   }
 
@@ -268,6 +291,28 @@ class Run {
     if (!seg) return this.drop(pid, ns.id, link.name, 'linkDown', `segment ${link.segment} does not exist`, ip, frame);
     if (frameLength(frame) - 14 > seg.mtu) return this.drop(pid, ns.id, link.name, 'fragmentationNeeded', `a ${frameLength(frame) - 14}-byte packet exceeds segment ${seg.name}'s MTU ${seg.mtu}: the switch drops it`, ip, frame);
     const dst = frame.eth.dst;
+    if (frame.payload.kind === 'arp' && frame.payload.op === 1) {
+      // An ARP request reaches every port, but only a namespace that owns the target address answers
+      // (arp_ignore = 0: any of its addresses); the rest drop it. Deliver it to those owners only, so a
+      // segment of 5,000 nodes costs one step, not 5,000. (Proxy ARP on underlay NICs is not modelled.)
+      const target = frame.payload.targetIp;
+      const owners = shardGet(this.state.ipIndex, String(target)) ?? [];
+      this.step(pid, ns.id, link.name, 'segment', () => `broadcast on underlay segment ${seg.name}: who-has ${formatIpv4(target)}`, frame, null);
+      let reached = false;
+      for (const o of owners) {
+        if (o.ns === ns.id) continue;
+        const owner = this.ns(o.ns);
+        if (!owner) continue;
+        for (const l of Object.values(owner.links)) {
+          if (l.kind === 'physical' && l.segment === seg.name) {
+            reached = true;
+            this.queue.push({ t: 'rx', ns: o.ns, dev: l.name, frame, pid });
+          }
+        }
+      }
+      if (!reached) this.end(pid, 'notForUs', ns.id, null);
+      return;
+    }
     if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
       this.step(pid, ns.id, link.name, 'segment', () => `broadcast on underlay segment ${seg.name}`, frame, ip);
       for (const port of shardValues(seg.ports)) {
@@ -800,7 +845,7 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
       violations: run.violations,
       src: first.src === 0 ? null : first.src,
     },
-    state: run.commit(),
+    state: options.commit === false ? state : run.commit(),
   };
 }
 

@@ -75,7 +75,7 @@ function uniqueViolation(ip: string, owners: readonly IpOwner[]): Violation | nu
 
 /** Probes `from` → `to`'s IP with an ICMP echo; returns violations and the transit nodes crossed. */
 function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: Pod, guarantee: GuaranteeName): PairRecord {
-  const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true });
+  const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true, commit: false });
   const violations: Violation[] = [];
   const key = `${guarantee}|${fromLabel}|${to.key}`;
   const where = { from: fromLabel, to: to.key };

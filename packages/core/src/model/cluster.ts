@@ -3,7 +3,8 @@
  * everything first, asks the CNI design for its actions and applies them in one immer transition, so
  * a failure at any point leaves the given state exactly as it was.
  */
-import { castDraft, produce, type Draft } from 'immer';
+import { castDraft, type Draft } from 'immer';
+import { freezeIfOn, produce } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
 } from '../addr/ipv4.js';
@@ -116,6 +117,7 @@ export function createClusterState(settings: ClusterSettings, design: CniDesign,
   let state: ClusterState = {
     podCidr, nodeCidrMaskSize: mask, nodes: emptyShards(), nodeCount: 0, podIndex: emptyShards(), podCount: 0,
     cidrIndex: emptyShards(), ipIndex: emptyShards(), underlay: { segments, router }, peerSets: {}, cni: null, now,
+    alloc: { cidrLowFree: 0, ipLowFree: {}, mixedCidrs: false },
   };
   state = produce(state, (d) => indexNs(d, router));
   if (design.clusterCreated) {
@@ -132,7 +134,7 @@ export function createClusterState(settings: ClusterSettings, design: CniDesign,
 export function allocateNodeCidr(state: ClusterState): Cidr {
   const size = 2 ** (32 - state.nodeCidrMaskSize);
   const count = cidrSize(state.podCidr) / size;
-  for (let i = 0; i < count; i++) {
+  for (let i = state.alloc.cidrLowFree; i < count; i++) {
     const addr = (state.podCidr.addr + i * size) >>> 0;
     if (shardGet(state.cidrIndex, `${formatIpv4(addr)}/${state.nodeCidrMaskSize}`) === undefined && !overlapsAnyNodeCidr(state, { addr, len: state.nodeCidrMaskSize })) {
       return { addr, len: state.nodeCidrMaskSize };
@@ -146,16 +148,14 @@ function overlapsAnyNodeCidr(state: ClusterState, c: Cidr): string | null {
   // when sizes differ from the default. Same-size blocks are found by key.
   const key = shardGet(state.cidrIndex, formatCidr(c));
   if (key !== undefined) return key;
-  if (!mixedSizes.has(state.cidrIndex)) return null;
+  if (!state.alloc.mixedCidrs) return null;
   for (const n of shardValues(state.nodes)) if (n.podCidr && cidrOverlaps(n.podCidr, c)) return n.name;
   return null;
 }
-/** cidrIndex objects known to hold node CIDRs of a size other than nodeCidrMaskSize. */
-const mixedSizes = new WeakSet<object>();
 
 function allocateNodeIp(state: ClusterState, seg: Segment): Ipv4 {
   const last = (seg.cidr.addr + cidrSize(seg.cidr) - 2) >>> 0;
-  for (let ip = Math.max((seg.gateway + 10) >>> 0, seg.cidr.addr + 1); ip <= last; ip++) {
+  for (let ip = Math.max((seg.gateway + 10) >>> 0, seg.cidr.addr + 1, state.alloc.ipLowFree[seg.name] ?? 0); ip <= last; ip++) {
     if (ip !== seg.gateway && shardGet(state.ipIndex, String(ip)) === undefined) return ip >>> 0;
   }
   for (let ip = seg.cidr.addr + 1; ip <= last; ip++) {
@@ -166,6 +166,16 @@ function allocateNodeIp(state: ClusterState, seg: Segment): Ipv4 {
 
 /** Adds a node: host namespace with lo and eth0 on its segment, default route, podCIDR; then the design. */
 export function addNodeState(state: ClusterState, spec: NodeSpec, design: CniDesign): { state: ClusterState; node: Node; footprint: Footprint } {
+  let name = '';
+  const next = produce(state, (d) => {
+    name = addNodeInDraft(d, spec, design);
+  });
+  return { state: next, node: getNode(next, name), footprint: { nodes: [name], podsAdded: [], podsRemoved: [], global: true } };
+}
+
+/** {@link addNodeState} inside an open transition (for batches); returns the node's name. */
+export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: CniDesign): string {
+  const state = d as ClusterState;
   if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'a node spec must be an object with a name');
   const name = checkName(spec.name, 'node', true);
   if (findNode(state, name)) fail('DUPLICATE_NAME', `node "${name}" already exists`, { node: name });
@@ -181,6 +191,7 @@ export function addNodeState(state: ClusterState, spec: NodeSpec, design: CniDes
     const owners = shardGet(state.ipIndex, String(ip));
     if (owners) fail('IP_IN_USE', `node IP ${spec.ip} is already assigned to ${owners[0]!.name}`, { ip: spec.ip, owner: owners[0]!.name });
   } else ip = allocateNodeIp(state, seg);
+  const ipCursor = spec.ip === undefined && ip >= ((seg.gateway + 10) >>> 0) ? ip + 1 : null;
   let podCidr: Cidr;
   let mixed = false;
   if (spec.podCidr !== undefined) {
@@ -189,11 +200,13 @@ export function addNodeState(state: ClusterState, spec: NodeSpec, design: CniDes
       fail('CIDR_OUTSIDE', `node podCIDR ${spec.podCidr} is not inside the cluster pod CIDR ${formatCidr(state.podCidr)}`, { podCidr: spec.podCidr });
     }
     if (podCidr.len > 30) fail('INVALID_CIDR', `node podCIDR ${spec.podCidr} is too small (at most /30)`);
-    const clash = shardGet(state.cidrIndex, formatCidr(podCidr)) ?? (podCidr.len !== state.nodeCidrMaskSize || mixedSizes.has(state.cidrIndex)
-      ? [...shardValues(state.nodes)].find((n) => n.podCidr && cidrOverlaps(n.podCidr, podCidr))?.name : undefined);
+    const pc = podCidr;
+    const clash = shardGet(state.cidrIndex, formatCidr(pc)) ?? (pc.len !== state.nodeCidrMaskSize || state.alloc.mixedCidrs
+      ? [...shardValues(state.nodes)].find((n) => n.podCidr && cidrOverlaps(n.podCidr, pc))?.name : undefined);
     if (clash !== undefined) fail('CIDR_OVERLAP', `node podCIDR ${spec.podCidr} overlaps node ${clash}'s`, { podCidr: spec.podCidr, node: clash });
     mixed = podCidr.len !== state.nodeCidrMaskSize;
   } else podCidr = allocateNodeCidr(state);
+  const cidrCursor = spec.podCidr === undefined ? (podCidr.addr - state.podCidr.addr) / 2 ** (32 - state.nodeCidrMaskSize) + 1 : null;
   const maxPods = spec.maxPods ?? 110;
   if (!Number.isInteger(maxPods) || maxPods < 0) fail('INVALID_ARGUMENT', `maxPods ${String(maxPods)} must be a non-negative integer`);
 
@@ -206,22 +219,19 @@ export function addNodeState(state: ClusterState, spec: NodeSpec, design: CniDes
     routes: [{ dst: { addr: 0, len: 0 }, via: seg.gateway, dev: 'eth0', proto: 'boot', scope: 'global', src: null, onlink: false, metric: 0, type: 'unicast' }],
   };
   const node: Node = { name, ip, segment: seg.name, podCidr, host, pods: {}, cni: null, maxPods, created: state.now };
-  const next = produce(state, (d) => {
-    shardSet(d.nodes as Record<string, Node>[], name, castDraft(node));
-    d.nodeCount += 1;
-    shardSet(d.cidrIndex as Record<string, string>[], formatCidr(podCidr), name);
-    shardSet(d.underlay.segments[seg.name]!.ports as Record<string, { mac: string; ns: string; dev: string }>[], mac, { mac, ns: nsId, dev: 'eth0' });
-    indexNs(d, host);
-  });
-  if (mixed || mixedSizes.has(state.cidrIndex)) mixedSizes.add(next.cidrIndex);
-  const r = design.nodeAdded(next, getNode(next, name));
-  const final = produce(next, (d) => {
-    applyActionsToDraft(d, r.actions);
-    if ('clusterState' in r) d.cni = castDraft(r.clusterState);
-    if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(r.nodeState);
-  });
-  if (mixedSizes.has(next.cidrIndex)) mixedSizes.add(final.cidrIndex);
-  return { state: final, node: getNode(final, name), footprint: { nodes: [name], podsAdded: [], podsRemoved: [], global: true } };
+  shardSet(d.nodes as Record<string, Node>[], name, castDraft(node));
+  d.nodeCount += 1;
+  shardSet(d.cidrIndex as Record<string, string>[], formatCidr(podCidr), name);
+  if (cidrCursor !== null) d.alloc.cidrLowFree = cidrCursor;
+  if (ipCursor !== null) (d.alloc.ipLowFree as Record<string, number>)[seg.name] = ipCursor;
+  if (mixed) d.alloc.mixedCidrs = true;
+  shardSet(d.underlay.segments[seg.name]!.ports as Record<string, { mac: string; ns: string; dev: string }>[], mac, { mac, ns: nsId, dev: 'eth0' });
+  indexNs(d, host);
+  const r = design.nodeAdded(state, getNode(state, name));
+  applyActionsToDraft(d, r.actions);
+  if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+  if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(r.nodeState);
+  return name;
 }
 
 function fnvHex(s: string, len: number): string {
@@ -274,6 +284,17 @@ function normaliseContainers(spec: PodSpec): Container[] {
 
 /** Adds a pod: the runtime makes its namespace (pause container), the design's CNI ADD wires it. */
 export function addPodState(state: ClusterState, spec: PodSpec, design: CniDesign): { state: ClusterState; pod: Pod; footprint: Footprint } {
+  let key = '';
+  const next = produce(state, (d) => {
+    key = addPodInDraft(d, spec, design);
+  });
+  const pod = getPod(next, key);
+  return { state: next, pod, footprint: { nodes: [pod.node], podsAdded: [key], podsRemoved: [], global: false } };
+}
+
+/** {@link addPodState} inside an open transition (for batches); returns the pod's key. */
+export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: CniDesign): string {
+  const state = d as ClusterState;
   if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'a pod spec must be an object with a name and a node');
   const namespace = checkName(spec.namespace ?? 'default', 'namespace');
   const name = checkName(spec.name, 'pod', true);
@@ -303,37 +324,33 @@ export function addPodState(state: ClusterState, spec: PodSpec, design: CniDesig
     namespace, name, key, uid, node: node.name, ip: hostNetwork ? node.ip : null, hostNetwork, containers, netns,
     cniResult: null, status: { phase: 'ContainerCreating' }, labels: { ...(spec.labels ?? {}) }, created: state.now,
   };
-  const withPod = produce(state, (d) => {
+  const insert = (): Draft<Pod> => {
     const n = shardGet(d.nodes, node.name)!;
     (n.pods as Record<string, Pod>)[key] = castDraft(pod);
     shardSet(d.podIndex as Record<string, string>[], key, node.name);
     d.podCount += 1;
-  });
+    return n.pods[key]!;
+  };
   if (hostNetwork) {
-    const running = produce(withPod, (d) => {
-      const p = shardGet(d.nodes, node.name)!.pods[key]!;
-      p.status = { phase: 'Running' };
-    });
-    return { state: running, pod: getPod(running, key), footprint: { nodes: [node.name], podsAdded: [key], podsRemoved: [], global: false } };
+    insert().status = { phase: 'Running' };
+    return key;
   }
-  const created = getPod(withPod, key);
-  const r = design.podAdded(withPod, { pod: created, node: getNode(withPod, node.name), ifname: 'eth0', netns: netnsPath(created), containerId: sandboxId(created), requestedIp });
+  // CNI ADD sees the cluster as it is, plus the sandbox the runtime made; its actions are applied in the
+  // same transition that adds the pod.
+  const r = design.podAdded(state, { pod, node, ifname: 'eth0', netns: netnsPath(pod), containerId: sandboxId(pod), requestedIp });
   if ('error' in r) {
     throw new PodnetError(requestedIp !== null && /not available|already|in use/i.test(r.error.msg) ? 'IP_IN_USE' : r.error.code === 11 || /no IP addresses available/.test(r.error.msg) ? 'IP_EXHAUSTED' : 'CNI_FAILED',
       `CNI ADD for pod ${key} failed: ${r.error.msg}${r.error.details ? ` (${r.error.details})` : ''}`, { pod: key, cniError: r.error });
   }
   const ip = firstIp(r.result);
-  const final = produce(withPod, (d) => {
-    applyActionsToDraft(d, r.actions);
-    if ('clusterState' in r) d.cni = castDraft(r.clusterState);
-    const n = shardGet(d.nodes, node.name)!;
-    if ('nodeState' in r) n.cni = castDraft(r.nodeState);
-    const p = n.pods[key]!;
-    p.ip = ip;
-    p.cniResult = castDraft(r.result);
-    p.status = { phase: 'Running' };
-  });
-  return { state: final, pod: getPod(final, key), footprint: { nodes: [node.name], podsAdded: [key], podsRemoved: [], global: false } };
+  const p = insert();
+  applyActionsToDraft(d, r.actions);
+  if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+  if ('nodeState' in r) shardGet(d.nodes, node.name)!.cni = castDraft(r.nodeState);
+  p.ip = ip;
+  p.cniResult = castDraft(r.result);
+  p.status = { phase: 'Running' };
+  return key;
 }
 
 function firstIp(result: CniResult): Ipv4 | null {
@@ -396,12 +413,33 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
       const eth = n.host.links['eth0'];
       if (eth) shardDelete(seg.ports as Record<string, unknown>[], eth.mac);
     }
-    if (n.podCidr) shardDelete(d.cidrIndex as Record<string, string>[], formatCidr(n.podCidr));
+    if (n.podCidr) {
+      shardDelete(d.cidrIndex as Record<string, string>[], formatCidr(n.podCidr));
+      // A freed block (or address) below the cursor becomes the lowest free one again.
+      if (n.podCidr.len === d.nodeCidrMaskSize && cidrContains(d.podCidr, n.podCidr.addr)) {
+        d.alloc.cidrLowFree = Math.min(d.alloc.cidrLowFree, (n.podCidr.addr - d.podCidr.addr) / 2 ** (32 - d.nodeCidrMaskSize));
+      }
+    }
+    const cur = d.alloc.ipLowFree[n.segment];
+    if (cur !== undefined && n.ip < cur) (d.alloc.ipLowFree as Record<string, number>)[n.segment] = n.ip;
     shardDelete(d.nodes as Record<string, Node>[], name);
     d.nodeCount -= 1;
   });
-  if (mixedSizes.has(state.cidrIndex)) mixedSizes.add(next.cidrIndex);
   return { state: next, footprint: { nodes: [name], podsAdded: [], podsRemoved: removed, global: true } };
+}
+
+/**
+ * Builds a cluster with its nodes and pods in one transition: the way to build a large cluster. The
+ * result is the state that adding each node, then each pod, one by one would give.
+ */
+export function buildClusterState(settings: ClusterSettings, design: CniDesign, nodes: readonly NodeSpec[] = [], pods: readonly PodSpec[] = [], now = 0): ClusterState {
+  if (!Array.isArray(nodes) || !Array.isArray(pods)) fail('INVALID_ARGUMENT', 'nodes and pods must be arrays');
+  // The same transitions as addNode/addPod, applied in place to a fresh copy that shares nothing with
+  // any other state: no proxies, no per-change copies, one freeze at the end (when freezing is on).
+  const d = structuredClone(createClusterState(settings, design, now)) as Draft<ClusterState>;
+  for (const n of nodes) addNodeInDraft(d, n, design);
+  for (const p of pods) addPodInDraft(d, p, design);
+  return freezeIfOn(d as ClusterState);
 }
 
 /** Nodes sorted by name. */

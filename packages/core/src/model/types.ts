@@ -294,4 +294,15 @@ export interface ClusterState {
   readonly cni: unknown;
   /** Simulated time in milliseconds. */
   readonly now: number;
+  /**
+   * Allocation cursors, so that allocating stays O(1) amortised while keeping "lowest free" semantics:
+   * every node block below `cidrLowFree` is taken, and every address of a segment from its gateway + 10
+   * up to `ipLowFree[segment]` is taken.
+   */
+  readonly alloc: {
+    readonly cidrLowFree: number;
+    readonly ipLowFree: Readonly<Record<string, number>>;
+    /** Some node CIDR has a size other than nodeCidrMaskSize: overlap checks must walk the nodes. */
+    readonly mixedCidrs: boolean;
+  };
 }

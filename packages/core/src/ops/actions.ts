@@ -6,7 +6,8 @@
  * Actions carry text the way the commands do (`10.244.1.1/24`, `02:42:…`); {@link applyActions} parses
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
-import { produce, type Draft } from 'immer';
+import type { Draft } from 'immer';
+import { produce } from '../util/immer.js';
 import { formatCidr, formatIpv4, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
 import { macFromSeed, parseMac } from '../addr/mac.js';
 import { fail } from '../errors.js';
@@ -209,7 +210,7 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
   }
   if (via !== null && !spec.onlink) {
     // The gateway must be directly reachable: a link-scope route (a connected subnet) on that device.
-    const r = lookupRouteIn(state, ns, via, { linkScopeOnly: true });
+    const r = lookupRouteIn(state, ns, via, { linkScopeOnly: true, fresh: true });
     if (r === null || (dev !== null && r.dev !== dev)) {
       fail('INVALID_GATEWAY', `Error: Nexthop has invalid gateway (${formatIpv4(via)} is not on a subnet of ${dev ?? 'any device'} in ${ns.id})`, { ns: ns.id, via: formatIpv4(via), dev });
     }

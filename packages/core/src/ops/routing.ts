@@ -59,13 +59,15 @@ interface PeerRoute {
 }
 const peerTables = new WeakMap<object, Lpm<PeerRoute>>();
 
+function compilePeers(set: PeerSet): Lpm<PeerRoute> {
+  const items: PeerRoute[] = [];
+  for (const e of shardValues(set.entries)) for (const r of e.routes) items.push({ owner: e.owner, route: r });
+  return compile(items, (p) => p.route.dst);
+}
+
 function peerLpm(set: PeerSet): Lpm<PeerRoute> {
   let lpm = peerTables.get(set.entries);
-  if (!lpm) {
-    const items: PeerRoute[] = [];
-    for (const e of shardValues(set.entries)) for (const r of e.routes) items.push({ owner: e.owner, route: r });
-    peerTables.set(set.entries, (lpm = compile(items, (p) => p.route.dst)));
-  }
+  if (!lpm) peerTables.set(set.entries, (lpm = compilePeers(set)));
   return lpm;
 }
 
@@ -73,6 +75,11 @@ function peerLpm(set: PeerSet): Lpm<PeerRoute> {
 export interface LookupOptions {
   /** Only directly connected (gateway-less, link-scope) routes: the kernel's check of a nexthop. */
   readonly linkScopeOnly?: boolean;
+  /**
+   * Compile the table afresh instead of using the memo: for namespaces being built inside an open
+   * transition, whose new arrays are still mutated in place (the memo keys on array identity).
+   */
+  readonly fresh?: boolean;
 }
 
 /**
@@ -80,11 +87,11 @@ export interface LookupOptions {
  * Among routes of one prefix the lowest metric wins. Routes through a device that is down are not used.
  */
 export function lookupRouteIn(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions = {}): Route | null {
-  const local = localLpm(ns);
+  const local = opts.fresh ? compile([...ns.routes, ...kernelRoutes(ns)].sort((a, b) => a.metric - b.metric), (r) => r.dst) : localLpm(ns);
   const peers: { lpm: Lpm<PeerRoute>; self: string; hidden: readonly string[] | undefined }[] = [];
   for (const ref of ns.peerSets) {
     const set = state.peerSets[ref.set];
-    if (set) peers.push({ lpm: peerLpm(set), self: ref.self, hidden: ref.hidden });
+    if (set) peers.push({ lpm: opts.fresh ? compilePeers(set) : peerLpm(set), self: ref.self, hidden: ref.hidden });
   }
   const usable = (r: Route): boolean => {
     if (opts.linkScopeOnly && (r.via !== null || r.type !== 'unicast')) return false;
