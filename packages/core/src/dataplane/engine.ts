@@ -93,6 +93,17 @@ function withAddrs(p: Ipv4Packet, src: Ipv4, dst: Ipv4): Ipv4Packet {
   return { ...p, header: { ...p.header, src, dst } };
 }
 
+const nsMemo = new WeakMap<ClusterState, Map<NsId, NetNs | undefined>>();
+const podIpMemo = new WeakMap<object, Map<Ipv4, boolean>>();
+const tunnelMemo = new WeakMap<object, readonly Link[]>();
+
+/** The VXLAN and IPIP devices of a namespace (memoized on its links). */
+function tunnels(ns: NetNs): readonly Link[] {
+  let t = tunnelMemo.get(ns.links);
+  if (!t) tunnelMemo.set(ns.links, (t = Object.values(ns.links).filter((l) => l.kind === 'vxlan' || l.kind === 'ipip')));
+  return t;
+}
+
 const peerNeighIdx = new WeakMap<object, Map<Ipv4, { owner: string; mac: Mac }>>();
 const peerFdbIdx = new WeakMap<object, Map<Mac, { owner: string; dst: Ipv4 }>>();
 
@@ -143,24 +154,39 @@ class Run {
   readonly neighUpd = new Map<NsId, Map<string, NeighEntry>>();
   readonly fdbUpd = new Map<NsId, Map<string, FdbEntry>>();
   readonly ctUpd = new Map<NsId, ConntrackEntry[]>();
-  readonly nsCache = new Map<NsId, NetNs | undefined>();
+  readonly nsCache: Map<NsId, NetNs | undefined>;
   nextPid = 1;
   stepCount = 0;
   ipId = 1;
   exhausted = false;
 
-  constructor(readonly state: ClusterState, readonly maxSteps: number, readonly checks: boolean, readonly record: boolean) {}
+  constructor(readonly state: ClusterState, readonly maxSteps: number, readonly checks: boolean, readonly record: boolean) {
+    // Namespace lookups are memoized per state: every send on the same state shares them.
+    let c = nsMemo.get(state);
+    if (!c) nsMemo.set(state, (c = new Map()));
+    this.nsCache = c;
+  }
 
   ns(id: NsId): NetNs | undefined {
-    if (this.nsCache.has(id)) return this.nsCache.get(id);
-    const n = findNs(this.state, id);
-    this.nsCache.set(id, n);
+    const cache = this.nsCache;
+    let n = cache.get(id);
+    if (n === undefined && !cache.has(id)) {
+      n = findNs(this.state, id);
+      cache.set(id, n);
+    }
     return n;
   }
 
   isPodIp(ip: Ipv4): boolean {
-    const owners = shardGet(this.state.ipIndex, String(ip));
-    return owners !== undefined && owners.some((o) => o.kind === 'pod');
+    let m = podIpMemo.get(this.state.ipIndex);
+    if (!m) podIpMemo.set(this.state.ipIndex, (m = new Map()));
+    let v = m.get(ip);
+    if (v === undefined) {
+      const owners = shardGet(this.state.ipIndex, String(ip));
+      v = owners !== undefined && owners.some((o) => o.kind === 'pod');
+      m.set(ip, v);
+    }
+    return v;
   }
 
   newPacket(role: string, pkt: Ipv4Packet | null, origin: NsId): number {
@@ -580,7 +606,8 @@ class Run {
     }
     if (pl.kind === 'udp') {
       if (pl.payload.kind === 'vxlan') {
-        const vx = Object.values(ns.links).find((l) => l.kind === 'vxlan' && l.dstPort === pl.dstPort && l.vni === (pl.payload as { vni: number }).vni && l.up);
+        const vni = pl.payload.vni;
+        const vx = tunnels(ns).find((l) => l.kind === 'vxlan' && l.dstPort === pl.dstPort && l.vni === vni && l.up);
         if (vx) {
           const inner = pl.payload.inner;
           this.step(pid, ns.id, vx.name, 'vxlan-decap', () => `UDP ${pl.dstPort} VNI ${vx.kind === 'vxlan' ? vx.vni : ''}: ${vx.name} decapsulates the inner frame`, inner, inner.payload.kind === 'ipv4' ? inner.payload : null);
@@ -608,7 +635,7 @@ class Run {
       return;
     }
     if (pl.kind === 'ipv4' && h.protocol === IPPROTO_IPIP) {
-      const tun = Object.values(ns.links).find((l) => l.kind === 'ipip' && l.up);
+      const tun = tunnels(ns).find((l) => l.kind === 'ipip' && l.up);
       if (tun) {
         this.step(pid, ns.id, tun.name, 'ipip-decap', () => `${tun.name} decapsulates IPIP from ${formatIpv4(h.src)}`, null, pl);
         this.queue.push({ t: 'ip', ns: ns.id, dev: tun.name, pkt: pl, pid });

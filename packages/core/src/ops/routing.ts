@@ -87,29 +87,54 @@ export interface LookupOptions {
  * Among routes of one prefix the lowest metric wins. Routes through a device that is down are not used.
  */
 export function lookupRouteIn(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions = {}): Route | null {
-  const local = opts.fresh ? compile([...ns.routes, ...kernelRoutes(ns)].sort((a, b) => a.metric - b.metric), (r) => r.dst) : localLpm(ns);
-  const peers: { lpm: Lpm<PeerRoute>; self: string; hidden: readonly string[] | undefined }[] = [];
-  for (const ref of ns.peerSets) {
-    const set = state.peerSets[ref.set];
-    if (set) peers.push({ lpm: opts.fresh ? compilePeers(set) : peerLpm(set), self: ref.self, hidden: ref.hidden });
-  }
-  const usable = (r: Route): boolean => {
-    if (opts.linkScopeOnly && (r.via !== null || r.type !== 'unicast')) return false;
-    if (r.dev === null) return true;
-    const l = ns.links[r.dev];
-    return l !== undefined && l.up;
-  };
-  const lens = peers.length === 0 ? local.lens : mergeLens(local.lens, peers.map((p) => p.lpm.lens));
-  for (const len of lens) {
+  const t = opts.fresh ? resolveTable(state, ns, true) : tableOf(state, ns);
+  const linkOnly = opts.linkScopeOnly === true;
+  const { local, peers, lens } = t;
+  for (let i = 0; i < lens.length; i++) {
+    const len = lens[i]!;
     const net = networkOf(dst, len);
     const hit = local.byLen.get(len)?.get(net);
-    if (hit) for (const r of hit) if (usable(r)) return r;
+    if (hit) for (const r of hit) if (usable(ns, r, linkOnly)) return r;
     for (const p of peers) {
       const ph = p.lpm.byLen.get(len)?.get(net);
-      if (ph) for (const pr of ph) if (pr.owner !== p.self && usable(pr.route) && !p.hidden?.includes(pr.owner)) return pr.route;
+      if (ph) for (const pr of ph) if (pr.owner !== p.self && usable(ns, pr.route, linkOnly) && !p.hidden?.includes(pr.owner)) return pr.route;
     }
   }
   return null;
+}
+
+function usable(ns: NetNs, r: Route, linkOnly: boolean): boolean {
+  if (linkOnly && (r.via !== null || r.type !== 'unicast')) return false;
+  if (r.dev === null) return true;
+  const l = ns.links[r.dev];
+  return l !== undefined && l.up;
+}
+
+interface Table {
+  readonly local: Lpm<Route>;
+  readonly peers: readonly { readonly lpm: Lpm<PeerRoute>; readonly self: string; readonly hidden: readonly string[] | undefined }[];
+  readonly lens: readonly number[];
+}
+
+const tables = new WeakMap<NetNs, { readonly peerSets: object; readonly table: Table }>();
+
+/** A namespace's whole main table, compiled and memoized on the namespace and the cluster's peer sets. */
+function tableOf(state: ClusterState, ns: NetNs): Table {
+  const hit = tables.get(ns);
+  if (hit && hit.peerSets === state.peerSets) return hit.table;
+  const table = resolveTable(state, ns, false);
+  tables.set(ns, { peerSets: state.peerSets, table });
+  return table;
+}
+
+function resolveTable(state: ClusterState, ns: NetNs, fresh: boolean): Table {
+  const local = fresh ? compile([...ns.routes, ...kernelRoutes(ns)].sort((a, b) => a.metric - b.metric), (r) => r.dst) : localLpm(ns);
+  const peers: { lpm: Lpm<PeerRoute>; self: string; hidden: readonly string[] | undefined }[] = [];
+  for (const ref of ns.peerSets) {
+    const set = state.peerSets[ref.set];
+    if (set) peers.push({ lpm: fresh ? compilePeers(set) : peerLpm(set), self: ref.self, hidden: ref.hidden });
+  }
+  return { local, peers, lens: peers.length === 0 ? local.lens : mergeLens(local.lens, peers.map((p) => p.lpm.lens)) };
 }
 
 function mergeLens(a: readonly number[], rest: (readonly number[])[]): number[] {
