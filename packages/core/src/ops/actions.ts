@@ -8,7 +8,7 @@
  */
 import type { Draft } from 'immer';
 import { produce } from '../util/immer.js';
-import { formatCidr, formatIpv4, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
+import { formatCidr, formatIpv4, maskOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
 import { macFromSeed, parseMac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
@@ -210,7 +210,7 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
   }
   if (via !== null && !spec.onlink) {
     // The gateway must be directly reachable: a link-scope route (a connected subnet) on that device.
-    const r = lookupRouteIn(state, ns, via, { linkScopeOnly: true, fresh: true });
+    const r = ns.peerSets.length === 0 ? connectedRoute(ns, via) : lookupRouteIn(state, ns, via, { linkScopeOnly: true, fresh: true });
     if (r === null || (dev !== null && r.dev !== dev)) {
       fail('INVALID_GATEWAY', `Error: Nexthop has invalid gateway (${formatIpv4(via)} is not on a subnet of ${dev ?? 'any device'} in ${ns.id})`, { ns: ns.id, via: formatIpv4(via), dev });
     }
@@ -223,6 +223,19 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
   }
   const scope = spec.scope ?? (via === null ? 'link' : 'global');
   return { dst, via, dev, proto: spec.proto ?? 'boot', scope, src, onlink: spec.onlink ?? false, metric, type };
+}
+
+/** The longest directly connected route (no gateway) holding `ip`, by a scan: what a nexthop check needs. */
+function connectedRoute(ns: NetNs, ip: number): Route | null {
+  let best: Route | null = null;
+  const consider = (r: Route) => {
+    if (r.via !== null || r.type !== 'unicast' || r.dev === null || !ns.links[r.dev]?.up) return;
+    if (((ip & maskOf(r.dst.len)) >>> 0) !== r.dst.addr) return;
+    if (best === null || r.dst.len > best.dst.len || (r.dst.len === best.dst.len && r.metric < best.metric)) best = r;
+  };
+  for (const r of ns.routes) consider(r);
+  for (const r of kernelRoutes(ns)) consider(r);
+  return best;
 }
 
 function sameRouteKey(a: Route, b: { dst: Cidr; metric: number }): boolean {
