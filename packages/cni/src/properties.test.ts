@@ -88,6 +88,45 @@ describe('simulator properties', () => {
     );
   });
 
+  it('sampled checks never report what a full audit does not (no false alarms), and are seed-deterministic', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 4 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 4 })), { minLength: 2, maxLength: 6 }), fc.array(opArb, { minLength: 1, maxLength: 8 }), (nodes, pods, ops) => {
+        const make = () => createSimulator({ cni: flannel(), checks: 'sampled', sample: 2, seed: 99 });
+        const sims = [make(), make()];
+        const start: Op[] = [
+          ...Array.from({ length: nodes }, (_, i): Op => ({ t: 'addNode', n: i + 1, pin: false, bad: 'none' })),
+          ...pods.map(([name, node]): Op => ({ t: 'addPod', name, node: ((node - 1) % nodes) + 1, ip: null })),
+        ];
+        for (const op of [...start, ...ops]) {
+          for (const sim of sims) {
+            try {
+              run(sim, op);
+            } catch (e) {
+              if (!isPodnetError(e)) throw e;
+            }
+          }
+          const [a, b] = sims as [Simulator, Simulator];
+          expect(a.violations.map((v) => v.key)).toEqual(b.violations.map((v) => v.key));
+          const full = new Set(a.check().violations.map((v) => v.key));
+          for (const v of a.violations) expect(full.has(v.key), v.key).toBe(true);
+          // Unique IPs are checked exactly even when sampling.
+          expect(a.violations.filter((v) => v.guarantee === 'unique-ip' && v.key.startsWith('unique-ip|')).map((v) => v.key))
+            .toEqual([...full].filter((k) => k.startsWith('unique-ip|')).sort());
+        }
+      }),
+      { numRuns: 25, seed: 4242 },
+    );
+  });
+
+  it('sampled checks catch a node that cannot reach a new pod on it', () => {
+    const sim = createSimulator({ cni: flannel(), checks: 'sampled', sample: 2 });
+    sim.addNode({ name: 'node-1' });
+    sim.addNode({ name: 'node-2' });
+    sim.addPod({ name: 'a', node: 'node-1' });
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'cni0', up: false });
+    expect(sim.violations.some((v) => v.guarantee === 'node-reaches-pods' && v.where.to === 'default/a')).toBe(true);
+  });
+
   it('undo and redo walk the history and restore the exact states', () => {
     const sim = createSimulator({ cni: flannel() });
     sim.addNode({ name: 'node-1' });

@@ -74,7 +74,13 @@ function uniqueViolation(ip: string, owners: readonly IpOwner[]): Violation | nu
 }
 
 /** Probes `from` → `to`'s IP with an ICMP echo; returns violations and the transit nodes crossed. */
-function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: Pod, guarantee: GuaranteeName): PairRecord {
+function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: Pod, guarantee: GuaranteeName, record = true): PairRecord {
+  if (!record) {
+    // Fast path: decide without recording; record only to explain a failure.
+    const quick = send(state, fromNs, icmpEcho(to.ip!), { record: false, commit: false }).trace;
+    const replied = quick.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs);
+    if (replied && quick.violations.length === 0) return { violations: [], transit: [] };
+  }
   const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true, commit: false });
   const violations: Violation[] = [];
   const key = `${guarantee}|${fromLabel}|${to.key}`;
@@ -213,4 +219,98 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   }
   const next = { pairs, unique };
   return { ...verdictOf(next), memory: next };
+}
+
+/** A running pod with an IP picked by `random` without listing every pod (O(1) in cluster size). */
+function randomPod(state: ClusterState, random: () => number): Pod | null {
+  for (let attempt = 0; attempt < 32; attempt++) {
+    const shard = state.nodes[Math.floor(random() * state.nodes.length)]!;
+    const names = Object.keys(shard);
+    if (names.length === 0) continue;
+    const node = shard[names[Math.floor(random() * names.length)]!]!;
+    const keys = Object.keys(node.pods);
+    if (keys.length === 0) continue;
+    const p = node.pods[keys[Math.floor(random() * keys.length)]!]!;
+    if (!p.hostNetwork && p.status.phase === 'Running' && p.ip !== null) return p;
+  }
+  return null;
+}
+
+/**
+ * A bounded check for clusters too large for {@link incrementalCheck}: unique IPs exactly as there; a
+ * node reaching its pods exactly for every pod whose address changed and every pod of a touched node;
+ * pod-to-pod reachability (and no NAT) for those pods against `sample` peers drawn with the seeded
+ * `random`, both ways, plus every pair already failing that involves a touched node. Its verdict can
+ * miss a broken pair outside the sample: it is NOT equivalent to a full audit — that is what
+ * {@link incrementalCheck} is for.
+ */
+export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope, sample: number, random: () => number): CheckResult & { memory: CheckMemory } {
+  const unique = new Map(memory.unique);
+  for (const ip of scope.ips) {
+    const owners = shardGet(state.ipIndex, ip);
+    const v = owners ? uniqueViolation(ip, owners) : null;
+    if (v) unique.set(ip, v);
+    else unique.delete(ip);
+  }
+  const podOf = (key: string): Pod | undefined => {
+    const n = shardGet(state.podIndex, key);
+    const p = n === undefined ? undefined : shardGet(state.nodes, n)?.pods[key];
+    return p && !p.hostNetwork && p.status.phase === 'Running' && p.ip !== null ? p : undefined;
+  };
+  // The pods to look at: those whose address changed owners, and (up to `sample`) pods of each touched node.
+  const focus = new Map<string, Pod>();
+  if (!scope.global) for (const ip of scope.ips) for (const o of shardGet(state.ipIndex, ip) ?? []) if (o.kind === 'pod') { const p = podOf(o.name); if (p) focus.set(p.key, p); }
+  const touched = new Set(scope.nodes);
+  const nodeScope = scope.global ? [] : scope.nodes;
+  // A change that moved addresses (a pod added or deleted) is judged by its pods; a change without
+  // (a route, a link, a rule) by a sample of the pods of the nodes it touched.
+  // A pod deleted leaves its node to be judged by one of the pods still there.
+  const perNode = scope.ips.length > 0 ? 1 : sample;
+  if (focus.size === 0) for (const name of nodeScope) {
+    const n = shardGet(state.nodes, name);
+    if (!n) continue;
+    let taken = 0;
+    for (const p of Object.values(n.pods)) {
+      if (taken >= perNode) break;
+      if (podOf(p.key)) { focus.set(p.key, p); taken++; }
+    }
+  }
+  if (scope.global) for (let i = 0; i < sample; i++) { const p = randomPod(state, random); if (p) focus.set(p.key, p); }
+  const pairs = new Map<string, PairRecord>();
+  const recheck = new Set<string>();
+  for (const [k, r] of memory.pairs) {
+    const [from, to] = k.split('>') as [string, string];
+    const toPod = podOf(to);
+    const fromNode = from.startsWith('node:') ? from.slice(5) : podOf(from)?.node;
+    if (!toPod || fromNode === undefined) continue;
+    if (r.violations.length && (scope.global || touched.has(fromNode) || touched.has(toPod.node) || focus.has(to) || focus.has(from))) recheck.add(k);
+    else pairs.set(k, r);
+  }
+  for (const p of focus.values()) {
+    recheck.add(pairKey(`node:${p.node}`, p.key));
+    for (let i = 0; i < sample; i++) {
+      const q = randomPod(state, random);
+      if (!q || q.key === p.key) continue;
+      recheck.add(pairKey(p.key, q.key));
+      recheck.add(pairKey(q.key, p.key));
+    }
+  }
+  for (const k of recheck) {
+    const [from, to] = k.split('>') as [string, string];
+    const q = podOf(to);
+    if (!q) continue;
+    const r = from.startsWith('node:')
+      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), q, 'node-reaches-pods', false)
+      : podOf(from) ? probePair(state, podNsId(from), from, q, 'no-nat', false) : null;
+    if (!r) continue;
+    if (r.violations.length) pairs.set(k, r);
+    else pairs.delete(k);
+  }
+  const next = { pairs, unique };
+  return { ...verdictOf(next), memory: next };
+}
+
+/** {@link sampledCheck} of a whole state: every address exactly, reachability for a seeded sample of pods. */
+export function sampledAudit(state: ClusterState, sample: number, random: () => number): CheckResult & { memory: CheckMemory } {
+  return sampledCheck(state, EMPTY_MEMORY, { nodes: [], ips: [...shardKeys(state.ipIndex)], global: true }, sample, random);
 }

@@ -9,7 +9,7 @@ import type { CniDesign } from '../cni/contract.js';
 import { send as sendPacket } from '../dataplane/engine.js';
 import type { Step, Trace } from '../dataplane/types.js';
 import { fail, PodnetError } from '../errors.js';
-import { audit, EMPTY_MEMORY, incrementalCheck, type CheckMemory, type CheckResult, type Violation } from '../guarantees/check.js';
+import { audit, EMPTY_MEMORY, incrementalCheck, sampledAudit, sampledCheck, type CheckMemory, type CheckResult, type Violation } from '../guarantees/check.js';
 import {
   addNodeState, addPodState, buildClusterState, deletePodState, listNodes, listPods, removeNodeState,
   type ClusterSettings, type NodeSpec, type PodSpec,
@@ -29,8 +29,15 @@ export interface SimulatorSpec extends ClusterSettings {
   readonly seed?: number;
   /** What a violation does: `record` (default) keeps it in `violations`, `throw` rejects the change, `emit` only emits. */
   readonly onViolation?: 'record' | 'throw' | 'emit';
-  /** `incremental` (default): check after every change. `off`: only when you call `check()`. */
-  readonly checks?: 'incremental' | 'off';
+  /**
+   * `incremental` (default): after every change, re-check exactly what it can have affected — the verdict
+   * always equals a full audit; cost grows with pods × pods on the touched node. `sampled`: for large
+   * clusters, unique IPs and node→pod exactly, pod↔pod against `sample` seeded peers — bounded cost, but it
+   * can miss a broken pair outside the sample. `off`: only when you call `check()`.
+   */
+  readonly checks?: 'incremental' | 'sampled' | 'off';
+  /** Peers per pod in `sampled` mode (default 4). */
+  readonly sample?: number;
 }
 
 /** Events the simulator emits. */
@@ -89,7 +96,8 @@ export function diffScope(a: ClusterState, b: ClusterState): { nodes: string[]; 
 export class Simulator extends EventEmitter<SimulatorEvents> {
   readonly design: CniDesign;
   readonly onViolation: 'record' | 'throw' | 'emit';
-  readonly checks: 'incremental' | 'off';
+  readonly checks: 'incremental' | 'sampled' | 'off';
+  readonly sample: number;
   /** Seeded random numbers in [0, 1): the only randomness podnet uses. */
   readonly random: () => number;
   #past: Entry[] = [];
@@ -105,12 +113,14 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     this.onViolation = spec.onViolation ?? 'record';
     this.checks = spec.checks ?? 'incremental';
     if (!['record', 'throw', 'emit'].includes(this.onViolation)) fail('INVALID_ARGUMENT', `onViolation must be record, throw or emit, not ${String(spec.onViolation)}`);
-    if (!['incremental', 'off'].includes(this.checks)) fail('INVALID_ARGUMENT', `checks must be incremental or off, not ${String(spec.checks)}`);
+    if (!['incremental', 'sampled', 'off'].includes(this.checks)) fail('INVALID_ARGUMENT', `checks must be incremental, sampled or off, not ${String(spec.checks)}`);
+    this.sample = spec.sample ?? 4;
+    if (!Number.isInteger(this.sample) || this.sample < 1 || this.sample > 1000) fail('INVALID_ARGUMENT', `sample must be an integer from 1 to 1000, not ${String(spec.sample)}`);
     this.random = mulberry32(spec.seed ?? 1);
     // Build the whole spec in one transition without checking each step, then audit once: the same
     // verdict, far less work.
     const state = buildClusterState(spec, spec.cni, spec.nodes ?? [], spec.pods ?? []);
-    const a = this.checks === 'off' ? { ok: true, violations: [], memory: EMPTY_MEMORY } : audit(state);
+    const a = this.checks === 'off' ? { ok: true, violations: [], memory: EMPTY_MEMORY } : this.#fullCheck(state);
     this.#cur = { state, label: 'create', memory: a.memory };
     this.#verdict = { ok: a.ok, violations: a.violations };
     if (!a.ok && this.onViolation === 'throw') {
@@ -140,12 +150,21 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     this.#commit({ ...this.#cur.state, now: this.#cur.state.now + ms }, `advance ${ms}ms`, false);
   }
 
+  #fullCheck(state: ClusterState): CheckResult & { memory: CheckMemory } {
+    return this.checks === 'sampled' ? sampledAudit(state, this.sample, this.random) : audit(state);
+  }
+
+  #recheck(next: ClusterState, memory: CheckMemory): CheckResult & { memory: CheckMemory } {
+    const scope = diffScope(this.#cur.state, next);
+    return this.checks === 'sampled' ? sampledCheck(next, memory, scope, this.sample, this.random) : incrementalCheck(next, memory, scope);
+  }
+
   #commit(next: ClusterState, label: string, check = true, amend = false): void {
     if (next === this.#cur.state) return;
     if (amend) {
       // Traffic only teaches caches (ARP, FDB, conntrack): it amends the current history entry, so
       // undo goes back over the last real change, not over a ping.
-      const r = this.checks === 'incremental' ? incrementalCheck(next, this.#cur.memory, diffScope(this.#cur.state, next)) : null;
+      const r = this.checks === 'off' ? null : this.#recheck(next, this.#cur.memory);
       this.#cur = { state: next, label: this.#cur.label, memory: r ? r.memory : this.#cur.memory };
       if (r && this.onViolation !== 'emit') this.#verdict = { ok: r.ok, violations: r.violations.map((v) => this.#verdict.violations.find((o) => o.key === v.key) ?? { ...v, cause: label }) };
       this.emit('change', { label, state: next });
@@ -153,8 +172,8 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     }
     let memory = this.#cur.memory;
     let verdict = this.#verdict;
-    if (check && this.checks === 'incremental') {
-      const r = incrementalCheck(next, memory, diffScope(this.#cur.state, next));
+    if (check && this.checks !== 'off') {
+      const r = this.#recheck(next, memory);
       memory = r.memory;
       const before = new Set(this.#verdict.violations.map((v) => v.key));
       const fresh = r.violations.filter((v) => !before.has(v.key)).map((v) => ({ ...v, cause: label }));
@@ -262,7 +281,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     if (!prev) fail('NOTHING_TO_UNDO', 'nothing to undo');
     this.#future.push(this.#cur);
     this.#cur = prev;
-    this.#verdict = this.checks === 'off' ? this.#verdict : audit(prev.state);
+    this.#verdict = this.checks === 'off' ? this.#verdict : this.#fullCheck(prev.state);
     this.emit('change', { label: `undo`, state: prev.state });
   }
 
@@ -272,7 +291,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     if (!next) fail('NOTHING_TO_REDO', 'nothing to redo');
     this.#past.push(this.#cur);
     this.#cur = next;
-    this.#verdict = this.checks === 'off' ? this.#verdict : audit(next.state);
+    this.#verdict = this.checks === 'off' ? this.#verdict : this.#fullCheck(next.state);
     this.emit('change', { label: `redo`, state: next.state });
   }
 
