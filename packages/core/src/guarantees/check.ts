@@ -19,7 +19,7 @@ import { send } from '../dataplane/engine.js';
 import type { Trace } from '../dataplane/types.js';
 import { hostNsId, nodeOfNs, podNsId } from '../model/lookup.js';
 import type { ClusterState, IpOwner, Pod } from '../model/types.js';
-import { shardGet, shardKeys, shardValues } from '../util/shards.js';
+import { SHARD_COUNT, shardGet, shardKeys, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REPLY } from '../wire/packet.js';
 
 export type GuaranteeName = 'unique-ip' | 'no-nat' | 'node-reaches-pods';
@@ -224,7 +224,8 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
 /** A running pod with an IP picked by `random` without listing every pod (O(1) in cluster size). */
 function randomPod(state: ClusterState, random: () => number): Pod | null {
   for (let attempt = 0; attempt < 32; attempt++) {
-    const shard = state.nodes[Math.floor(random() * state.nodes.length)]!;
+    const i = Math.floor(random() * SHARD_COUNT);
+    const shard = state.nodes[i >>> 6]![i & 63]!;
     const names = Object.keys(shard);
     if (names.length === 0) continue;
     const node = shard[names[Math.floor(random() * names.length)]!]!;

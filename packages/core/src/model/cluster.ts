@@ -109,7 +109,7 @@ export function createClusterState(settings: ClusterSettings, design: CniDesign,
     if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9216) fail('INVALID_ARGUMENT', `segment MTU ${mtu} is out of range (576 to 9216)`);
     const mac = macFromSeed(`underlay|${s.name}`);
     links[s.name] = { kind: 'physical', name: s.name, ifindex: ifindex++, mtu, mac, up: true, addrs: [{ ip: gateway, len: cidr.len, scope: 'global' }], master: null, segment: s.name };
-    const ports = emptyShards<{ mac: string; ns: string; dev: string }>() as Record<string, { mac: string; ns: string; dev: string }>[];
+    const ports = emptyShards<{ mac: string; ns: string; dev: string }>();
     shardSet(ports, mac, { mac, ns: UNDERLAY_NS, dev: s.name });
     segments[s.name] = { name: s.name, cidr, gateway, mtu, ports };
   }
@@ -219,13 +219,13 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
     routes: [{ dst: { addr: 0, len: 0 }, via: seg.gateway, dev: 'eth0', proto: 'boot', scope: 'global', src: null, onlink: false, metric: 0, type: 'unicast' }],
   };
   const node: Node = { name, ip, segment: seg.name, podCidr, host, pods: {}, cni: null, maxPods, created: state.now };
-  shardSet(d.nodes as Record<string, Node>[], name, castDraft(node));
+  shardSet(d.nodes, name, castDraft(node));
   d.nodeCount += 1;
-  shardSet(d.cidrIndex as Record<string, string>[], formatCidr(podCidr), name);
+  shardSet(d.cidrIndex, formatCidr(podCidr), name);
   if (cidrCursor !== null) d.alloc.cidrLowFree = cidrCursor;
   if (ipCursor !== null) (d.alloc.ipLowFree as Record<string, number>)[seg.name] = ipCursor;
   if (mixed) d.alloc.mixedCidrs = true;
-  shardSet(d.underlay.segments[seg.name]!.ports as Record<string, { mac: string; ns: string; dev: string }>[], mac, { mac, ns: nsId, dev: 'eth0' });
+  shardSet(d.underlay.segments[seg.name]!.ports, mac, { mac, ns: nsId, dev: 'eth0' });
   indexNs(d, host);
   const r = design.nodeAdded(state, getNode(state, name));
   applyActionsToDraft(d, r.actions);
@@ -327,7 +327,7 @@ export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: Cni
   const insert = (): Draft<Pod> => {
     const n = shardGet(d.nodes, node.name)!;
     (n.pods as Record<string, Pod>)[key] = castDraft(pod);
-    shardSet(d.podIndex as Record<string, string>[], key, node.name);
+    shardSet(d.podIndex, key, node.name);
     d.podCount += 1;
     return n.pods[key]!;
   };
@@ -375,7 +375,7 @@ export function deletePodState(state: ClusterState, ref: string, design: CniDesi
       unindexNs(d, p.netns as NetNs);
     }
     delete (n.pods as Record<string, Pod>)[pod.key];
-    shardDelete(d.podIndex as Record<string, string>[], pod.key);
+    shardDelete(d.podIndex, pod.key);
     d.podCount -= 1;
   });
   return { state: next, footprint: { nodes: [node.name], podsAdded: [], podsRemoved: [pod.key], global: false } };
@@ -411,10 +411,10 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
     unindexNs(d, n.host);
     for (const seg of Object.values(d.underlay.segments)) {
       const eth = n.host.links['eth0'];
-      if (eth) shardDelete(seg.ports as Record<string, unknown>[], eth.mac);
+      if (eth) shardDelete(seg.ports, eth.mac);
     }
     if (n.podCidr) {
-      shardDelete(d.cidrIndex as Record<string, string>[], formatCidr(n.podCidr));
+      shardDelete(d.cidrIndex, formatCidr(n.podCidr));
       // A freed block (or address) below the cursor becomes the lowest free one again.
       if (n.podCidr.len === d.nodeCidrMaskSize && cidrContains(d.podCidr, n.podCidr.addr)) {
         d.alloc.cidrLowFree = Math.min(d.alloc.cidrLowFree, (n.podCidr.addr - d.podCidr.addr) / 2 ** (32 - d.nodeCidrMaskSize));
@@ -422,7 +422,7 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
     }
     const cur = d.alloc.ipLowFree[n.segment];
     if (cur !== undefined && n.ip < cur) (d.alloc.ipLowFree as Record<string, number>)[n.segment] = n.ip;
-    shardDelete(d.nodes as Record<string, Node>[], name);
+    shardDelete(d.nodes, name);
     d.nodeCount -= 1;
   });
   return { state: next, footprint: { nodes: [name], podsAdded: [], podsRemoved: removed, global: true } };

@@ -15,7 +15,7 @@ import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
   ClusterState, IfAddr, IpOwner, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, Route, Sysctls,
 } from '../model/types.js';
-import { shardDelete, shardGet, shardSet, shardValues, type Shards } from '../util/shards.js';
+import { emptyShards, shardDelete, shardGet, shardSet, shardValues, type Shards } from '../util/shards.js';
 import { kernelRoutes, lookupRouteIn } from './routing.js';
 
 /** A route as `ip route add` takes it. */
@@ -126,7 +126,7 @@ export function ownerOf(nsId: NsId, dev: string, nodeEth0: boolean): IpOwner {
 function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
   const key = String(ip);
   const owners = shardGet(d.ipIndex, key) ?? [];
-  shardSet(d.ipIndex as Record<string, readonly IpOwner[]>[], key, [...owners, ownerOf(nsId, link.name, link.kind === 'physical')]);
+  shardSet(d.ipIndex, key, [...owners, ownerOf(nsId, link.name, link.kind === 'physical')]);
 }
 
 function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
@@ -134,8 +134,8 @@ function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
   const owners = shardGet(d.ipIndex, key);
   if (!owners) return;
   const rest = owners.filter((o) => !(o.ns === nsId && o.dev === dev));
-  if (rest.length) shardSet(d.ipIndex as Record<string, readonly IpOwner[]>[], key, rest);
-  else shardDelete(d.ipIndex as Record<string, readonly IpOwner[]>[], key);
+  if (rest.length) shardSet(d.ipIndex, key, rest);
+  else shardDelete(d.ipIndex, key);
 }
 
 /** Removes a whole namespace's addresses from the IP index (used when a pod or node goes away). */
@@ -481,16 +481,16 @@ function applyOne(d: DState, a: Action): void {
       };
       let set = d.peerSets[a.set];
       if (!set) {
-        (d.peerSets as Record<string, unknown>)[a.set] = { name: a.set, dev: a.dev, entries: Array.from({ length: 256 }, () => ({})) };
+        (d.peerSets as Record<string, unknown>)[a.set] = { name: a.set, dev: a.dev, entries: emptyShards() };
         set = d.peerSets[a.set]!;
       } else if (set.dev !== a.dev) fail('INVALID_ARGUMENT', `peer set "${a.set}" is on ${set.dev}, not ${a.dev}`);
-      shardSet(set.entries as Record<string, PeerEntry>[], a.owner, entry);
+      shardSet(set.entries, a.owner, entry);
       return;
     }
     case 'peerset.del': {
       const set = d.peerSets[a.set];
       if (!set) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
-      shardDelete(set.entries as Record<string, PeerEntry>[], a.owner);
+      shardDelete(set.entries, a.owner);
       return;
     }
     case 'peerset.attach': {

@@ -19,6 +19,7 @@ import type { ClusterState, Node, Pod } from '../model/types.js';
 import { applyActions, type Action } from '../ops/actions.js';
 import { endpointNs, ping, traceroute, type PingOptions, type PingResult, type TracerouteResult } from '../query/probes.js';
 import type { Ipv4Packet } from '../wire/packet.js';
+import { shardDiffKeys } from '../util/shards.js';
 
 /** Everything that builds a simulator: cluster settings, the design, and optionally nodes and pods. */
 export interface SimulatorSpec extends ClusterSettings {
@@ -72,24 +73,10 @@ function mulberry32(seed: number): () => number {
 
 /** What changed between two states: touched nodes, re-owned addresses, and whether it is global. */
 export function diffScope(a: ClusterState, b: ClusterState): { nodes: string[]; ips: string[]; global: boolean } {
-  const nodes = new Set<string>();
-  const ips: string[] = [];
+  const nodes = shardDiffKeys(a.nodes, b.nodes);
+  const ips = shardDiffKeys(a.ipIndex, b.ipIndex);
   const global = a.underlay !== b.underlay || a.peerSets !== b.peerSets || a.nodeCount !== b.nodeCount;
-  for (let i = 0; i < a.nodes.length; i++) {
-    const x = a.nodes[i]!;
-    const y = b.nodes[i]!;
-    if (x === y) continue;
-    for (const k in y) if (x[k] !== y[k]) nodes.add(k);
-    for (const k in x) if (!(k in y)) nodes.add(k);
-  }
-  for (let i = 0; i < a.ipIndex.length; i++) {
-    const x = a.ipIndex[i]!;
-    const y = b.ipIndex[i]!;
-    if (x === y) continue;
-    for (const k in y) if (x[k] !== y[k]) ips.push(k);
-    for (const k in x) if (!(k in y)) ips.push(k);
-  }
-  return { nodes: [...nodes], ips, global };
+  return { nodes, ips, global };
 }
 
 /** A simulated cluster. Create one with {@link createSimulator}. */
