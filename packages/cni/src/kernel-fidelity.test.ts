@@ -49,3 +49,44 @@ describe('podnet agrees with the Linux kernel on the seed lab', () => {
     expect(sim.ping('pod-a', '10.244.2.99').lines).toContain(kernelLine);
   });
 });
+
+describe('MTU behaviour, against the kernel (experiment b)', () => {
+  const step = (name: string) => fixture.experiments['b']!.steps.find((s) => s.step === name)!;
+  const fromLine = (name: string) => lines(step(name).stdout).filter((l) => l.startsWith('From ') || /bytes from/.test(l)).map((l) => l.replace(/ time=.*$/, ''));
+
+  it('pod MTU raised to 1500 above flannel.1 (1450): Frag needed from cni0, then the path MTU is remembered', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    const veth = Object.values(sim.node('node-1').host.links).find((l) => l.kind === 'veth' && l.peer.ns === 'pod/default/pod-a')!;
+    sim.apply([
+      { op: 'link.set', ns: 'node/node-1', name: veth.name, mtu: 1500 },
+      { op: 'link.set', ns: 'pod/default/pod-a', name: 'eth0', mtu: 1500 },
+    ]);
+    // First DF packet of 1500 bytes: node-1 cannot forward it into flannel.1 and says so from cni0.
+    const first = sim.ping('pod-a', '10.244.2.3', { size: 1472 });
+    expect(first.lines.filter((l) => l.startsWith('From '))).toEqual(fromLine('mtu1500-df1472-first'));
+    // The kernel now has a route exception (mtu 1450): the second attempt fails inside pod-a.
+    const second = sim.ping('pod-a', '10.244.2.3', { size: 1472 });
+    expect(second.ok).toBe(false);
+    expect(second.lines).toContain('ping: local error: message too long, mtu=1450');
+    expect(step('mtu1500-routeget-after').stdout).toContain('mtu 1450');
+    // Without DF the kernel fragments and the reply comes back.
+    const nodf = sim.ping('pod-a', '10.244.2.3', { size: 1472, df: false });
+    expect(nodf.lines.filter((l) => /bytes from/.test(l))).toEqual(fromLine('mtu1500-nodf1472'));
+    // To pod-b on the same node the frame is bridged, not routed: the 1450-byte port drops it silently.
+    const sameNode = sim.ping('pod-a', '10.244.1.5', { size: 1472 });
+    expect(step('mtu1500-df1472-to-pod-b').stdout).toContain('0 received');
+    expect(sameNode.ok).toBe(false);
+    expect(sameNode.errors).toEqual([]);
+    expect(sim.ping('pod-a', '10.244.1.5', { size: 1422 }).lines.filter((l) => /bytes from/.test(l))).toEqual(fromLine('mtu1500-df1422-to-pod-b'));
+    // 600 s later the exception has expired: the first attempt gets Frag needed again.
+    sim.advance(600_001);
+    expect(sim.ping('pod-a', '10.244.2.3', { size: 1472 }).errors[0]?.message).toBe('Frag needed and DF set (mtu = 1450)');
+  });
+
+  it('at the default MTU a 1423-byte payload with DF fails locally and without DF gets through', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    expect(sim.ping('pod-a', '10.244.2.3', { size: 1422 }).lines.filter((l) => /bytes from/.test(l))).toEqual(fromLine('df1422'));
+    expect(sim.ping('pod-a', '10.244.2.3', { size: 1423 }).ok).toBe(false);
+    expect(sim.ping('pod-a', '10.244.2.3', { size: 1423, df: false }).lines.filter((l) => /bytes from/.test(l))).toEqual(fromLine('nodf1423'));
+  });
+});

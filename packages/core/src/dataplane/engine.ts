@@ -154,6 +154,12 @@ class Run {
   readonly neighUpd = new Map<NsId, Map<string, NeighEntry>>();
   readonly fdbUpd = new Map<NsId, Map<string, FdbEntry>>();
   readonly ctUpd = new Map<NsId, ConntrackEntry[]>();
+  readonly pmtuUpd = new Map<NsId, Map<string, { mtu: number; expires: number }>>();
+  /**
+   * A packet the kernel fragmented is followed whole; this is the size of its largest fragment (of the
+   * outermost header), so later MTU checks see what the wire carries.
+   */
+  readonly fragCap = new Map<number, number>();
   readonly nsCache: Map<NsId, NetNs | undefined>;
   nextPid = 1;
   stepCount = 0;
@@ -230,6 +236,19 @@ class Run {
     this.end(pid, d, ns, ip);
   }
 
+  /** The largest IP packet of this packet's fragments (its length when it was not fragmented). */
+  wireLen(pid: number, pkt: Ipv4Packet): number {
+    const cap = this.fragCap.get(pid);
+    return cap === undefined ? pkt.header.totalLength : Math.min(cap, pkt.header.totalLength);
+  }
+
+  /** The path MTU exception for `dst` in a namespace, if one is live. */
+  pmtu(ns: NetNs, dst: Ipv4): number | null {
+    const key = String(dst);
+    const e = this.pmtuUpd.get(ns.id)?.get(key) ?? ns.pmtu[key];
+    return e && e.expires > this.state.now ? e.mtu : null;
+  }
+
   // ---- neighbour and FDB tables (with the overlay of what this run learned) ----
 
   neigh(ns: NetNs, dev: string, ip: Ipv4): NeighEntry | { mac: Mac; permanent: true; failed: false } | undefined {
@@ -292,6 +311,11 @@ class Run {
       case 'bridge':
         return this.bridgeForward(ns, link, null, frame, pid);
       case 'veth': {
+        // A bridge does not fragment: a frame larger than the port's MTU is dropped silently
+        // (br_dev_queue_push_xmit, is_skb_forwardable).
+        if (link.master !== null && ip && this.wireLen(pid, ip) > link.mtu) {
+          return this.drop(pid, nsId, dev, 'fragmentationNeeded', `${this.wireLen(pid, ip)} bytes exceed bridge port ${dev}'s MTU ${link.mtu}: the bridge drops it silently (no ICMP)`, ip, frame);
+        }
         const peerNs = this.ns(link.peer.ns);
         const peer = peerNs?.links[link.peer.name];
         if (!peer || !peer.up) return this.drop(pid, nsId, dev, 'linkDown', `veth peer ${link.peer.name} is down (NO-CARRIER)`, ip, frame);
@@ -315,7 +339,8 @@ class Run {
     const seg = this.state.underlay.segments[link.segment];
     const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
     if (!seg) return this.drop(pid, ns.id, link.name, 'linkDown', `segment ${link.segment} does not exist`, ip, frame);
-    if (frameLength(frame) - 14 > seg.mtu) return this.drop(pid, ns.id, link.name, 'fragmentationNeeded', `a ${frameLength(frame) - 14}-byte packet exceeds segment ${seg.name}'s MTU ${seg.mtu}: the switch drops it`, ip, frame);
+    const l3 = ip ? this.wireLen(pid, ip) : frameLength(frame) - 14;
+    if (l3 > seg.mtu) return this.drop(pid, ns.id, link.name, 'fragmentationNeeded', `a ${l3}-byte packet exceeds segment ${seg.name}'s MTU ${seg.mtu}: the switch drops it`, ip, frame);
     const dst = frame.eth.dst;
     if (frame.payload.kind === 'arp' && frame.payload.op === 1) {
       // An ARP request reaches every port, but only a namespace that owns the target address answers
@@ -538,16 +563,22 @@ class Run {
     const dev = route.dev!;
     const link = ns.links[dev];
     if (!link || !link.up) return this.drop(pid, ns.id, dev, 'linkDown', `${dev} is down`, pkt);
-    if (pkt.header.totalLength > link.mtu) {
+    // The MTU that applies: the device's, or a smaller path MTU learned for this destination (local only).
+    const learned = forwarded ? null : this.pmtu(ns, pkt.header.dst);
+    const mtu = learned !== null && learned < link.mtu ? learned : link.mtu;
+    const size = this.wireLen(pid, pkt);
+    if (size > mtu) {
       if (pkt.header.df) {
         this.drop(pid, ns.id, dev, 'fragmentationNeeded', forwarded
-          ? `${pkt.header.totalLength} bytes with DF exceed ${dev}'s MTU ${link.mtu}: ICMP fragmentation needed`
-          : `local error: message too long, mtu=${link.mtu}`, pkt);
-        if (forwarded) this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, link.mtu, null);
+          ? `${size} bytes with DF exceed ${dev}'s MTU ${mtu}: ICMP fragmentation needed`
+          : `local error: message too long, mtu=${mtu}`, pkt);
+        if (forwarded) this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, null);
         return;
       }
-      // Without DF the kernel fragments; podnet does not split packets and follows it whole.
-      this.step(pid, ns.id, dev, 'transmit', () => `${pkt.header.totalLength} bytes exceed MTU ${link.mtu} without DF: the kernel fragments it (podnet follows it whole)`, null, pkt);
+      // Without DF the kernel fragments; podnet follows the packet whole and remembers its largest
+      // fragment, so MTU checks further on see the fragments' size.
+      this.fragCap.set(pid, mtu - ((mtu - IPV4_HEADER_LEN) % 8));
+      this.step(pid, ns.id, dev, 'transmit', () => `${size} bytes exceed MTU ${mtu} without DF: the kernel fragments it (podnet follows it whole)`, null, pkt);
     }
     const sn = this.natRule(ns, 'POSTROUTING', pkt, null, dev);
     if (sn && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) {
@@ -601,6 +632,16 @@ class Run {
         this.queue.push({ t: 'out', ns: ns.id, pkt: reply, pid: rpid });
         return;
       }
+      if (pl.type === ICMP_DEST_UNREACH && pl.code === ICMP_FRAG_NEEDED && pl.data.kind === 'ipv4' && isLocalAddress(ns, pl.data.header.src)) {
+        // The sender learns the path MTU for that destination (a route exception, 600 s).
+        const mtu = pl.rest & 0xffff;
+        const dstKey = String(pl.data.header.dst);
+        if (mtu >= 552) {
+          let m = this.pmtuUpd.get(ns.id);
+          if (!m) this.pmtuUpd.set(ns.id, (m = new Map()));
+          m.set(dstKey, { mtu, expires: this.state.now + 600_000 });
+        }
+      }
       this.step(pid, ns.id, dev, 'deliver', () => `ICMP type ${pl.type} code ${pl.code} from ${formatIpv4(h.src)} delivered in ${ns.id}`, null, pkt);
       return this.end(pid, 'delivered', ns.id, pkt);
     }
@@ -610,6 +651,8 @@ class Run {
         const vx = tunnels(ns).find((l) => l.kind === 'vxlan' && l.dstPort === pl.dstPort && l.vni === vni && l.up);
         if (vx) {
           const inner = pl.payload.inner;
+          const dcap = this.fragCap.get(pid);
+          if (dcap !== undefined) this.fragCap.set(pid, dcap - (VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN));
           this.step(pid, ns.id, vx.name, 'vxlan-decap', () => `UDP ${pl.dstPort} VNI ${vx.kind === 'vxlan' ? vx.vni : ''}: ${vx.name} decapsulates the inner frame`, inner, inner.payload.kind === 'ipv4' ? inner.payload : null);
           this.queue.push({ t: 'rx', ns: ns.id, dev: vx.name, frame: inner, pid });
           return;
@@ -637,6 +680,8 @@ class Run {
     if (pl.kind === 'ipv4' && h.protocol === IPPROTO_IPIP) {
       const tun = tunnels(ns).find((l) => l.kind === 'ipip' && l.up);
       if (tun) {
+        const ccap = this.fragCap.get(pid);
+        if (ccap !== undefined) this.fragCap.set(pid, ccap - IPV4_HEADER_LEN);
         this.step(pid, ns.id, tun.name, 'ipip-decap', () => `${tun.name} decapsulates IPIP from ${formatIpv4(h.src)}`, null, pl);
         this.queue.push({ t: 'ip', ns: ns.id, dev: tun.name, pkt: pl, pid });
         return;
@@ -688,6 +733,8 @@ class Run {
     if (inner) { mix(inner.header.src); mix(inner.header.dst); mix(inner.header.protocol); } else mix(0x0806);
     const srcPort = EPHEMERAL_LOW + ((hsh >>> 0) % EPHEMERAL_SPAN);
     const outer = ipv4(e.dst, { kind: 'udp', srcPort, dstPort: link.dstPort, payload: { kind: 'vxlan', vni: link.vni, inner: frame } }, IPPROTO_UDP, { src: link.local, ttl: 64, id: this.ipId++, df: false });
+    const vcap = this.fragCap.get(pid);
+    if (vcap !== undefined) this.fragCap.set(pid, vcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
     this.step(pid, ns.id, link.name, 'vxlan-encap', () => `${link.name} encapsulates: VXLAN VNI ${link.vni}, UDP ${srcPort} → ${link.dstPort}, outer ${formatIpv4(link.local)} → ${formatIpv4(e.dst!)} (+${UDP_HEADER_LEN + VXLAN_HEADER_LEN + IPV4_HEADER_LEN + 14} bytes)`, null, outer);
     this.ipOutput(ns.id, outer, pid);
   }
@@ -695,6 +742,8 @@ class Run {
   ipipEncap(ns: NetNs, link: Link & { kind: 'ipip' }, route: Route, pkt: Ipv4Packet, pid: number): void {
     if (route.via === null) return this.drop(pid, ns.id, link.name, 'noRoute', `${link.name} needs a gateway (the remote tunnel end) on the route`, pkt);
     const outer = ipv4(route.via, pkt, IPPROTO_IPIP, { src: link.local ?? 0, ttl: 64, id: this.ipId++, df: pkt.header.df });
+    const icap = this.fragCap.get(pid);
+    if (icap !== undefined) this.fragCap.set(pid, icap + IPV4_HEADER_LEN);
     this.step(pid, ns.id, link.name, 'ipip-encap', () => `${link.name} encapsulates IP in IP towards ${formatIpv4(route.via!)}`, null, outer);
     this.ipOutput(ns.id, outer, pid);
   }
@@ -808,9 +857,9 @@ class Run {
 
   /** Commits what the packet taught the namespaces (ARP, FDB, conntrack) in one transition. */
   commit(): ClusterState {
-    if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd.size === 0) return this.state;
+    if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd.size === 0 && this.pmtuUpd.size === 0) return this.state;
     return produce(this.state, (d) => {
-      const touch = (id: NsId, f: (ns: { neigh: Record<string, NeighEntry>; fdb: Record<string, FdbEntry>; conntrack: ConntrackEntry[] }) => void) => {
+      const touch = (id: NsId, f: (ns: { neigh: Record<string, NeighEntry>; fdb: Record<string, FdbEntry>; conntrack: ConntrackEntry[]; pmtu: Record<string, { mtu: number; expires: number }> }) => void) => {
         let ns: unknown;
         if (id === UNDERLAY_NS) ns = d.underlay.router;
         else if (id.startsWith('node/')) ns = shardGet(d.nodes, id.slice(5))?.host;
@@ -824,6 +873,7 @@ class Run {
       for (const [id, m] of this.neighUpd) touch(id, (ns) => { for (const [k, v] of m) ns.neigh[k] = v; });
       for (const [id, m] of this.fdbUpd) touch(id, (ns) => { for (const [k, v] of m) ns.fdb[k] = v; });
       for (const [id, l] of this.ctUpd) touch(id, (ns) => { ns.conntrack.push(...l); });
+      for (const [id, m] of this.pmtuUpd) touch(id, (ns) => { for (const [k, v] of m) ns.pmtu[k] = v; });
     });
   }
 }

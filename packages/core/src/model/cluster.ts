@@ -75,7 +75,7 @@ export function checkName(name: unknown, what: string, subdomain = false): strin
 function emptyNs(id: string, forward: boolean): NetNs {
   const sysctl: Sysctls = { ipForward: forward, rpFilter: 0, proxyArp: {} };
   const lo: Link = { kind: 'loopback', name: 'lo', ifindex: 1, mtu: 65536, mac: '00:00:00:00:00:00', up: true, addrs: [{ ip: 0x7f000001, len: 8, scope: 'host' }], master: null };
-  return { id, links: { lo }, routes: [], neigh: {}, fdb: {}, sysctl, rules: [], conntrack: [], peerSets: [], listening: [], nextIfindex: 2 };
+  return { id, links: { lo }, routes: [], neigh: {}, fdb: {}, sysctl, rules: [], conntrack: [], peerSets: [], listening: [], pmtu: {}, nextIfindex: 2 };
 }
 
 /** The default underlay: one segment, 192.168.1.0/24, gateway .1, MTU 1500. */

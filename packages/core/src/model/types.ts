@@ -181,6 +181,12 @@ export interface NetNs {
   readonly peerSets: readonly PeerSetRef[];
   /** Ports something listens on in this namespace, as `proto/port` (`udp/8081`, `tcp/8080`). */
   readonly listening: readonly string[];
+  /**
+   * Path MTU exceptions learned from ICMP fragmentation-needed (`ip route get` shows them as
+   * `cache expires …sec mtu N`): destination (decimal IPv4) → MTU and expiry (simulated ms). Kept
+   * for net.ipv4.route.mtu_expires = 600 s.
+   */
+  readonly pmtu: Readonly<Record<string, { readonly mtu: number; readonly expires: number }>>;
   readonly nextIfindex: number;
 }
 
