@@ -90,3 +90,41 @@ describe('MTU behaviour, against the kernel (experiment b)', () => {
     expect(sim.ping('pod-a', '10.244.2.3', { size: 1423, df: false }).lines.filter((l) => /bytes from/.test(l))).toEqual(fromLine('nodf1423'));
   });
 });
+
+describe('broken routes, against the kernel (experiments e, f, g)', () => {
+  const out = (e: string, name: string) => {
+    const s = fixture.experiments[e]!.steps.find((x) => x.step === name)! as { stdout: string; stderr?: string };
+    return lines(`${s.stdout}\n${s.stderr ?? ''}`).map((l) => l.replace(/ time=.*$/, '').replace(/  [\d.]+ ms$/, ''));
+  };
+  const pingLines = (ls: readonly string[]) => ls.filter((l) => l.startsWith('From ') || /bytes from/.test(l) || l.startsWith('ping: '));
+
+  it('a pod without a default route: "Network is unreachable" for the node, the /16 still reaches pods, then nothing', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'route.del', ns: 'pod/default/pod-a', dst: 'default' });
+    expect(ipRoute(sim.state, 'pod/default/pod-a')).toEqual(out('e', 'del-default'));
+    expect(sim.ping('pod-a', '192.168.1.12').lines).toEqual(pingLines(out('e', 'ping-node-2')));
+    expect(pingLines(sim.ping('pod-a', '10.244.2.3').lines)).toEqual(pingLines(out('e', 'ping-pod-c-still-via-16')));
+    sim.apply({ op: 'route.del', ns: 'pod/default/pod-a', dst: '10.244.0.0/16' });
+    expect(sim.ping('pod-a', '10.244.2.3').lines).toEqual(pingLines(out('e', 'ping-pod-c-no-route')));
+  });
+
+  it('a flannel route deleted on node-1: pods get silence (traceroute 10.244.1.1 then *), the node gets Net Unreachable from the router', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'route.del', ns: 'node/node-1', dst: '10.244.2.0/24' });
+    expect(ipRoute(sim.state, 'node/node-1')).toEqual(out('f', 'del-route'));
+    expect(pingLines(sim.ping('pod-a', '10.244.2.3').lines)).toEqual(pingLines(out('f', 'ping')));
+    const kernelHops = out('f', 'traceroute').filter((l) => /^\s*\d+ /.test(l)).map((l) => l.trim().split(/\s+/)[1]);
+    expect(sim.traceroute('pod-a', '10.244.2.3', { maxHops: 10 }).hops.map((h) => h.address ?? '*')).toEqual(kernelHops);
+    expect(pingLines(sim.ping('node-1', '10.244.2.3').lines)).toEqual(pingLines(out('f', 'node-1-ping-from-node')));
+    sim.apply({ op: 'route.replace', ns: 'node/node-1', dst: '10.244.2.0/24', via: '10.244.2.0', dev: 'flannel.1', onlink: true });
+    expect(ipRoute(sim.state, 'node/node-1')).toEqual(out('f', 'restore'));
+    expect(sim.ping('pod-a', '10.244.2.3').ok).toBe(true);
+  });
+
+  it('an off-link gateway is refused with the kernel\'s words', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    for (const [name, dst] of [['offlink-gw-existing-prefix', '10.244.2.0/24'], ['offlink-gw-new-prefix', '10.99.0.0/16']] as const) {
+      expect(() => sim.apply({ op: 'route.add', ns: 'node/node-1', dst, via: '192.168.2.12', dev: 'eth0' })).toThrow(out('g', name)[0]!.replace(/\.$/, ''));
+    }
+  });
+});
