@@ -1,4 +1,4 @@
-import { createSimulator, isPodnetError, type ErrorCode, type Simulator } from '@podnet/core';
+import { createSimulator, icmpEcho, isPodnetError, send, type ErrorCode, type Simulator } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { flannel } from './designs/flannel.js';
 import { seedLabSpec, simulatorFromSpec } from './spec.js';
@@ -25,6 +25,9 @@ const cases: [string, ErrorCode, (sim: Simulator) => unknown][] = [
   ['an action on a missing namespace', 'NAMESPACE_NOT_FOUND', (s) => s.apply({ op: 'addr.add', ns: 'pod/default/nope', dev: 'eth0', addr: '10.0.0.1/24' })],
   ['an action on a missing device', 'LINK_NOT_FOUND', (s) => s.apply({ op: 'link.set', ns: 'node/node-1', name: 'eth9', up: false })],
   ['an unknown action', 'INVALID_ARGUMENT', (s) => s.apply({ op: 'nope' } as never)],
+  ['a packet that is not IPv4', 'INVALID_PACKET', (s) => s.send('pod-a', { kind: 'arp' } as never)],
+  ['a packet with a TTL of 300', 'INVALID_PACKET', (s) => s.send('pod-a', { ...icmpEcho(0x0af40203), header: { ...icmpEcho(0x0af40203).header, ttl: 300 } })],
+  ['a packet whose length lies', 'INVALID_PACKET', (s) => s.send('pod-a', { ...icmpEcho(0x0af40203), header: { ...icmpEcho(0x0af40203).header, totalLength: 9 } })],
   ['a clock going backwards', 'CLOCK_BACKWARDS', (s) => s.advance(-1)],
   ['a batch whose second action fails', 'ROUTE_NOT_FOUND', (s) => s.apply([{ op: 'link.set', ns: 'node/node-1', name: 'cni0', up: false }, { op: 'route.del', ns: 'node/node-1', dst: '10.9.9.0/24' }])],
 ];
@@ -56,6 +59,11 @@ describe('bad input', () => {
     const before = sim.state;
     expect(() => sim.addPod({ name: 'p5', node: 'n1' })).toThrow('no IP addresses available in range set: 10.244.0.1-10.244.0.6');
     expect(sim.state).toBe(before);
+  });
+
+  it('send() on a namespace that does not exist is an error, not a silent drop', () => {
+    const sim = seed();
+    expect(() => send(sim.state, 'pod/default/nope', icmpEcho(0x0af40203))).toThrow(expect.objectContaining({ code: 'NAMESPACE_NOT_FOUND' }));
   });
 
   it('the pod CIDR running out of node blocks is a clear error', () => {

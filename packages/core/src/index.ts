@@ -30,7 +30,7 @@ export { allRoutes, isLocalAddress, kernelRoutes, lookupRouteIn, selectSource } 
 export type { IpOptions } from './dataplane/build.js';
 export { icmpEcho, ipv4, tcpSyn, udpPacket } from './dataplane/build.js';
 export type { SendOptions, SendResult } from './dataplane/engine.js';
-export { describePacket, describeRoute, innermost, send } from './dataplane/engine.js';
+export { checkPacket, describePacket, describeRoute, innermost, send } from './dataplane/engine.js';
 export type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './dataplane/types.js';
 export type { ChangeScope, CheckMemory, CheckResult, GuaranteeName, Violation } from './guarantees/check.js';
 export { audit, EMPTY_MEMORY, incrementalCheck, sampledAudit, sampledCheck } from './guarantees/check.js';

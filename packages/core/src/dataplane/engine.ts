@@ -12,6 +12,7 @@
 import { produce } from '../util/immer.js';
 import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
+import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, Link, NeighEntry, NetNs, NfRule, NsId, PeerSet, Route } from '../model/types.js';
 import { isLocalAddress, lookupRouteIn, selectSource } from '../ops/routing.js';
@@ -20,7 +21,7 @@ import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
   ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PKT_FILTERED, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED,
   IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, TCP_ACK, TCP_RST, TCP_SYN,
-  UDP_HEADER_LEN, VXLAN_HEADER_LEN, frameLength, type ArpPacket, type Frame, type Ipv4Packet,
+  UDP_HEADER_LEN, VXLAN_HEADER_LEN, frameLength, ipv4PayloadLength, type ArpPacket, type Frame, type Ipv4Packet,
 } from '../wire/packet.js';
 import { ipv4 } from './build.js';
 import { icmpErrorQuote } from '../wire/frame.js';
@@ -907,7 +908,11 @@ export function describeRoute(r: Route): string {
  * nothing is left in flight.
  */
 export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, options: SendOptions = {}): SendResult {
-  const run = new Run(state, options.maxSteps ?? 4096, options.checks ?? true, options.record ?? true);
+  if (!findNs(state, from)) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(from)}" to send from`, { ns: from });
+  checkPacket(packet);
+  const maxSteps = options.maxSteps ?? 4096;
+  if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
+  const run = new Run(state, maxSteps, options.checks ?? true, options.record ?? true);
   const pid = run.newPacket('original', packet, from);
   run.step(pid, from, null, 'send', () => `${from} sends ${describePacket(packet)}`, null, packet);
   run.ipOutput(from, packet, pid);
@@ -924,6 +929,33 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
     },
     state: options.commit === false ? state : run.commit(),
   };
+}
+
+const isU = (v: unknown, max: number): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
+
+/** Validates a packet handed to {@link send}: an IPv4 packet whose header fields are in range and consistent. */
+export function checkPacket(p: Ipv4Packet): void {
+  if (p === null || typeof p !== 'object' || p.kind !== 'ipv4' || p.header === null || typeof p.header !== 'object' || p.payload === null || typeof p.payload !== 'object') {
+    fail('INVALID_PACKET', 'send needs an IPv4 packet { kind: "ipv4", header, payload }');
+  }
+  const h = p.header;
+  const bad = (field: string, v: unknown, range: string) => fail('INVALID_PACKET', `IPv4 header field ${field} = ${String(v)} is out of range (${range})`, { field, value: v });
+  if (!isU(h.ttl, 255)) bad('ttl', h.ttl, '0 to 255');
+  if (!isU(h.protocol, 255)) bad('protocol', h.protocol, '0 to 255');
+  if (!isU(h.tos, 255)) bad('tos', h.tos, '0 to 255');
+  if (!isU(h.id, 0xffff)) bad('id', h.id, '0 to 65535');
+  if (!isU(h.src, 0xffffffff)) bad('src', h.src, 'an IPv4 address as a uint32; 0 lets the route choose');
+  if (!isU(h.dst, 0xffffffff)) bad('dst', h.dst, 'an IPv4 address as a uint32');
+  if (typeof h.df !== 'boolean') bad('df', h.df, 'true or false');
+  let expected: number;
+  try {
+    expected = IPV4_HEADER_LEN + ipv4PayloadLength(p.payload);
+  } catch {
+    return fail('INVALID_PACKET', `the payload of kind ${String((p.payload as { kind?: unknown }).kind)} is not one podnet knows (icmp, udp, tcp, ipv4, raw)`);
+  }
+  if (!Number.isFinite(expected)) fail('INVALID_PACKET', `the payload of kind ${String((p.payload as { kind?: unknown }).kind)} is not one podnet knows (icmp, udp, tcp, ipv4, raw)`);
+  if (h.totalLength !== expected) fail('INVALID_PACKET', `totalLength ${String(h.totalLength)} does not match the payload: expected ${expected}`, { totalLength: h.totalLength, expected });
+  if (expected > 0xffff) fail('INVALID_PACKET', `a ${expected}-byte IPv4 packet exceeds 65535 bytes`);
 }
 
 /** One line describing a packet, tcpdump-like. */

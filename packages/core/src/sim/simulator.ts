@@ -222,7 +222,6 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   /** Sends one IPv4 packet from a pod or node; returns its trace. Committed: ARP/FDB learning stays. */
   send(from: string, packet: Ipv4Packet): Trace {
     const ns = endpointNs(this.state, from);
-    if (!packet || packet.kind !== 'ipv4' || !packet.header) fail('INVALID_PACKET', 'send needs an IPv4 packet (icmpEcho, udpPacket or tcpSyn)');
     const r = sendPacket(this.state, ns, packet);
     this.#afterTraffic(r.state, [r.trace], `send from ${from}`);
     return r.trace;
