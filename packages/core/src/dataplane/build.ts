@@ -1,8 +1,7 @@
 /** Helpers that build packets the way the sending tools do (ping, traceroute's UDP probes, a TCP SYN). */
 import type { Ipv4 } from '../addr/ipv4.js';
 import {
-  ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN,
-  TCP_HEADER_LEN, TCP_SYN, UDP_HEADER_LEN, ipv4PayloadLength, type IcmpMessage, type Ipv4Packet,
+  ICMP_ECHO_REQUEST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, TCP_SYN, ipv4PayloadLength, type IcmpMessage, type Ipv4Packet,
   type TcpSegment, type UdpDatagram,
 } from '../wire/packet.js';
 
@@ -52,4 +51,3 @@ export function tcpSyn(dst: Ipv4, dstPort: number, o: IpOptions & { srcPort?: nu
   return ipv4(dst, t, IPPROTO_TCP, { df: true, ...o });
 }
 
-export const _lens = { ICMP_HEADER_LEN, UDP_HEADER_LEN, TCP_HEADER_LEN };

@@ -714,10 +714,7 @@ class Run {
   icmpError(ns: NetNs, orig: Ipv4Packet, type: number, code: number, mtu: number, fixedSrc: Ipv4 | null): void {
     const op = orig.payload;
     if (op.kind === 'icmp' && op.type !== ICMP_ECHO_REQUEST && op.type !== ICMP_ECHO_REPLY) return;
-    const origInfo = [...this.info.values()].find((i) => i.src === orig.header.src && i.origin === ns.id);
-    void origInfo;
-    const quoted: Ipv4Packet = orig;
-    const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: icmpErrorQuote(quoted) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
+    const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: icmpErrorQuote(orig) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
     const epid = this.newPacket('icmp-error', null, ns.id);
     this.step(epid, ns.id, null, 'icmp-error', () => `sends ICMP ${icmpName(type, code)}${mtu ? ` (mtu ${mtu})` : ''} to ${formatIpv4(orig.header.src)}`, null, err);
     this.queue.push({ t: 'out', ns: ns.id, pkt: err, pid: epid });

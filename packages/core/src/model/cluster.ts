@@ -384,7 +384,6 @@ export function deletePodState(state: ClusterState, ref: string, design: CniDesi
 function removeVethsInto(d: Draft<ClusterState>, host: Draft<NetNs>, nsId: string): void {
   for (const l of Object.values(host.links)) {
     if (l.kind === 'veth' && l.peer.ns === nsId) {
-      for (const a of l.addrs) void a;
       unindexNs(d, { ...(host as NetNs), links: { [l.name]: l as Link } });
       host.routes = host.routes.filter((r) => r.dev !== l.name);
       for (const [k, e] of Object.entries(host.fdb)) if (e.port === l.name) delete (host.fdb as Record<string, unknown>)[k];

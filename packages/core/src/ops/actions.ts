@@ -264,7 +264,7 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
   fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter and net.ipv4.conf.<dev>.proxy_arp`, { key });
 }
 
-function resolveRule(ns: NetNs, r: RuleSpec): NfRule {
+function resolveRule(r: RuleSpec): NfRule {
   if (r.table !== 'nat' && r.table !== 'filter') fail('INVALID_ARGUMENT', `iptables: unknown table "${String(r.table)}"`);
   const chains: NfChain[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
   if (!chains.includes(r.chain)) fail('INVALID_ARGUMENT', `iptables: unknown chain "${String(r.chain)}"`);
@@ -280,7 +280,6 @@ function resolveRule(ns: NetNs, r: RuleSpec): NfRule {
     inIf: r.inIf ?? null, outIf: r.outIf ?? null, protocol: r.protocol ?? null, dport: r.dport ?? null,
     target: r.target, to: r.to === undefined ? null : parseIpv4(r.to), toPort: null, comment: r.comment ?? null,
   };
-  void ns;
 }
 
 function applyOne(d: DState, a: Action): void {
@@ -450,7 +449,7 @@ function applyOne(d: DState, a: Action): void {
     case 'rule.insert':
     case 'rule.del': {
       const ns = draftNs(d, a.ns);
-      const rule = resolveRule(ns as NetNs, a.rule);
+      const rule = resolveRule(a.rule);
       if (a.op === 'rule.append') ns.rules.push(rule);
       else if (a.op === 'rule.insert') ns.rules.unshift(rule);
       else {

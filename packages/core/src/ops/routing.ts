@@ -198,5 +198,3 @@ export function selectSource(ns: NetNs, route: Route, dst: Ipv4): Ipv4 | null {
   return null;
 }
 
-/** A mask helper re-exported for the dataplane's rp_filter check. */
-export const _maskOf = maskOf;
