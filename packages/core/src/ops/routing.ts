@@ -3,7 +3,7 @@
  * per table (memoized on the identity of the immutable arrays it is built from), shared peer-set routes,
  * local addresses and preferred source selection (inet_select_addr).
  */
-import { cidrContains, maskOf, networkOf, type Ipv4 } from '../addr/ipv4.js';
+import { cidrContains, networkOf, type Ipv4 } from '../addr/ipv4.js';
 import type { ClusterState, Link, NetNs, PeerSet, Route } from '../model/types.js';
 import { shardValues } from '../util/shards.js';
 
