@@ -28,7 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import {
-  addNodeState, addPodState, audit, buildClusterState, createClusterState, deletePodState, diffScope, EMPTY_MEMORY, icmpEcho,
+  addNodeState, addPodState, audit, seededRandom, buildClusterState, createClusterState, deletePodState, diffScope, EMPTY_MEMORY, icmpEcho,
   incrementalCheck, listPods, podNsId, send,
   type ChangeScope, type CheckMemory, type ClusterSettings, type ClusterState, type CniDesign, type NodeSpec, type Pod, type PodSpec,
 } from '@podnet/core';
@@ -178,17 +178,8 @@ const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() 
 const T0 = performance.now();
 const LOAD_START = os.loadavg();
 
-/** Deterministic PRNG (mulberry32), so every run sends the same pings. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG, so every run sends the same pings. */
+const mulberry32 = seededRandom;
 
 /** A stopwatch that only runs while started: build time excludes the heap and latency probes. */
 class Stopwatch {

@@ -37,7 +37,7 @@ export { audit, EMPTY_MEMORY, incrementalCheck, sampledAudit, sampledCheck } fro
 export type { PingOptions, PingReply, PingResult, TracerouteHop, TracerouteResult } from './query/probes.js';
 export { endpointNs, ping, traceroute } from './query/probes.js';
 export type { SimulatorEvents, SimulatorSpec } from './sim/simulator.js';
-export { createSimulator, diffScope, Simulator } from './sim/simulator.js';
+export { createSimulator, diffScope, seededRandom, Simulator } from './sim/simulator.js';
 export type { Shards } from './util/shards.js';
 export { shardGet, shardKeys, shardSize, shardValues } from './util/shards.js';
 export * from './wire/index.js';

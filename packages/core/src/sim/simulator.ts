@@ -59,8 +59,8 @@ interface Entry {
   readonly memory: CheckMemory;
 }
 
-/** Deterministic PRNG (mulberry32): same seed, same sequence. */
-function mulberry32(seed: number): () => number {
+/** A deterministic random number generator (mulberry32) in [0, 1): same seed, same sequence. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -103,7 +103,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     if (!['incremental', 'sampled', 'off'].includes(this.checks)) fail('INVALID_ARGUMENT', `checks must be incremental, sampled or off, not ${String(spec.checks)}`);
     this.sample = spec.sample ?? 4;
     if (!Number.isInteger(this.sample) || this.sample < 1 || this.sample > 1000) fail('INVALID_ARGUMENT', `sample must be an integer from 1 to 1000, not ${String(spec.sample)}`);
-    this.random = mulberry32(spec.seed ?? 1);
+    this.random = seededRandom(spec.seed ?? 1);
     // Build the whole spec in one transition without checking each step, then audit once: the same
     // verdict, far less work.
     const state = buildClusterState(spec, spec.cni, spec.nodes ?? [], spec.pods ?? []);
