@@ -43,8 +43,8 @@ function rangeText(r: HostLocalRange): string {
 
 /** Allocates for (containerId, ifname): a requested address, or the next free one round-robin. */
 export function allocate(r: HostLocalRange, s: HostLocalState, owner: string, requested: Ipv4 | null): { ip: Ipv4; state: HostLocalState } | IpamError {
-  for (const [ip, who] of Object.entries(s.allocated)) {
-    if (who === owner) return { error: `${formatIpv4(Number(ip))} has been allocated to ${owner}, duplicate allocation is not allowed` };
+  for (const ip in s.allocated) {
+    if (s.allocated[ip] === owner) return { error: `${formatIpv4(Number(ip))} has been allocated to ${owner}, duplicate allocation is not allowed` };
   }
   if (requested !== null) {
     if (!cidrContains(r.subnet, requested) || requested < r.rangeStart || requested > r.rangeEnd) {

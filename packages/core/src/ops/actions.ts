@@ -149,17 +149,17 @@ export function indexNs(d: DState, ns: NetNs): void {
 }
 
 function newLink(ns: DNs, fields: Omit<Link, 'ifindex' | 'addrs' | 'master' | 'mac' | 'up' | 'mtu'> & { mac?: string | undefined; mtu?: number | undefined; up?: boolean | undefined; master?: string | undefined }): Link {
+  // `fields` is a fresh literal built by applyOne: complete it in place rather than copying it.
   const ifindex = ns.nextIfindex;
   ns.nextIfindex = ifindex + 1;
-  return {
-    ...fields,
-    ifindex,
-    mtu: fields.mtu === undefined ? 1500 : checkMtu(fields.mtu),
-    mac: fields.mac === undefined ? macFromSeed(`${ns.id}|${fields.name}|${ifindex}`) : parseMac(fields.mac),
-    up: fields.up ?? false,
-    addrs: [],
-    master: fields.master ?? null,
-  } as Link;
+  const l = fields as { -readonly [K in keyof Link]: unknown } & Record<string, unknown>;
+  l.ifindex = ifindex;
+  l.mtu = fields.mtu === undefined ? 1500 : checkMtu(fields.mtu);
+  l.mac = fields.mac === undefined ? macFromSeed(`${ns.id}|${fields.name}|${ifindex}`) : parseMac(fields.mac);
+  l.up = fields.up ?? false;
+  l.addrs = [];
+  l.master = fields.master ?? null;
+  return l as unknown as Link;
 }
 
 function addLinkTo(ns: DNs, link: Link): void {
