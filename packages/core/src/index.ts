@@ -43,3 +43,5 @@ export { shardGet, shardKeys, shardSize, shardValues } from './util/shards.js';
 export * from './wire/index.js';
 export { formatRoute, hasCarrier, ipRoute } from './query/render.js';
 export { setFreezing } from './util/immer.js';
+export type { Command } from './ops/describe.js';
+export { describeAction, nsLabel } from './ops/describe.js';

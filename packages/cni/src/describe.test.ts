@@ -1,0 +1,54 @@
+import { describeAction, type Action } from '@podnet/core';
+import { describe, expect, it } from 'vitest';
+import { flannel, vtepMac } from './designs/flannel.js';
+import { seedLabSpec, simulatorFromSpec } from './spec.js';
+
+describe('actions printed as the commands a person would type', () => {
+  it('flannel joining node-1 reads as flanneld sets a node up', () => {
+    const design = flannel();
+    const sim = simulatorFromSpec(seedLabSpec());
+    const r = design.nodeAdded(sim.state, sim.node('node-1'));
+    const lines = r.actions.flatMap((a) => describeAction(a, sim.state)).map((c) => `[${c.where}] ${c.command}`);
+    expect(lines).toEqual([
+      '[node-1] sysctl -w net.ipv4.ip_forward=1',
+      `[node-1] ip link add flannel.1 address ${vtepMac('node-1')} mtu 1450 type vxlan id 1 local 192.168.1.11 dev eth0 dstport 8472 nolearning`,
+      '[node-1] ip addr add 10.244.1.0/32 dev flannel.1',
+      '[node-1] ip link set flannel.1 up',
+      '[every node but node-1] ip route replace 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink',
+      `[every node but node-1] ip neigh replace 10.244.1.0 lladdr ${vtepMac('node-1')} dev flannel.1 nud permanent`,
+      `[every node but node-1] bridge fdb append ${vtepMac('node-1')} dev flannel.1 dst 192.168.1.11 self permanent`,
+      "[node-1] # install every other node's flannel entries (routes, neighbours, FDB) here",
+      '[node-1] iptables -t nat -A POSTROUTING -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq: pod to pod is not masqueraded" -j ACCEPT',
+      '[node-1] iptables -t nat -A POSTROUTING -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq: pods to the outside" -j MASQUERADE',
+    ]);
+  });
+
+  it('a node leaving lists the shared entries every other node drops', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    const del: Action = { op: 'peerset.del', set: 'flannel', owner: 'node-2' };
+    expect(describeAction(del, sim.state).map((c) => c.command)).toEqual([
+      'ip route del 10.244.2.0/24 via 10.244.2.0 dev flannel.1',
+      'ip neigh del 10.244.2.0 dev flannel.1',
+      `bridge fdb del ${vtepMac('node-2')} dev flannel.1 dst 192.168.1.12`,
+    ]);
+    expect(describeAction(del)[0]!.command).toBe("# forget node-2's entries of flannel");
+  });
+
+  it('a pod ADD reads as the bridge plugin wiring a veth', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    const design = flannel();
+    const state = sim.state;
+    const pod = { ...sim.pod('pod-a'), key: 'default/pod-x', name: 'pod-x' };
+    const r = design.podAdded(state, { pod, node: sim.node('node-1'), ifname: 'eth0', netns: '/var/run/netns/x', containerId: 'c0ffee', requestedIp: 0x0af40163 });
+    if ('error' in r) throw new Error(r.error.msg);
+    const cmds = r.actions.flatMap((a) => describeAction(a)).map((c) => `[${c.where}] ${c.command}`);
+    expect(cmds[0]).toMatch(/^\[node-1\] ip link add veth[0-9a-f]{8} address \S+ mtu 1450 type veth peer name eth0 netns default\/pod-x$/);
+    expect(cmds).toContain('[default/pod-x] ip link set eth0 up');
+    expect(cmds.some((c) => /^\[node-1\] ip link set veth[0-9a-f]{8} master cni0$/.test(c))).toBe(true);
+    expect(cmds.slice(-3)).toEqual([
+      '[default/pod-x] ip addr add 10.244.1.99/24 dev eth0',
+      '[default/pod-x] ip route add default via 10.244.1.1 dev eth0',
+      '[default/pod-x] ip route add 10.244.0.0/16 via 10.244.1.1 dev eth0',
+    ]);
+  });
+});

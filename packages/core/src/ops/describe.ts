@@ -1,0 +1,138 @@
+/**
+ * Actions printed as the commands that do the same on a real node (`ip`, `bridge`, `sysctl`,
+ * `iptables`), so a lab can show "what flannel just did" and a person can replay it in a namespace.
+ */
+import { formatIpv4 } from '../addr/ipv4.js';
+import type { ClusterState, NsId } from '../model/types.js';
+import { shardGet } from '../util/shards.js';
+import type { Action, RouteSpec, RuleSpec } from './actions.js';
+
+/** One command and where it runs. */
+export interface Command {
+  /** `node-1`, `default/pod-a`, `underlay`, or `every node but node-1` for shared entries. */
+  readonly where: string;
+  readonly command: string;
+}
+
+/** How a namespace id reads in a command listing. */
+export function nsLabel(ns: NsId): string {
+  if (ns.startsWith('node/')) return ns.slice(5);
+  if (ns.startsWith('pod/')) return ns.slice(4);
+  return ns;
+}
+
+function routeCmd(verb: 'add' | 'replace' | 'del', r: RouteSpec): string {
+  const parts = ['ip route', verb];
+  if (r.type && r.type !== 'unicast') parts.push(r.type);
+  parts.push(r.dst);
+  if (r.via !== undefined) parts.push('via', r.via);
+  if (r.dev !== undefined) parts.push('dev', r.dev);
+  if (r.proto !== undefined && r.proto !== 'boot') parts.push('proto', r.proto);
+  if (r.scope !== undefined) parts.push('scope', r.scope);
+  if (r.src !== undefined) parts.push('src', r.src);
+  if (r.metric !== undefined && r.metric !== 0) parts.push('metric', String(r.metric));
+  if (r.onlink) parts.push('onlink');
+  return parts.join(' ');
+}
+
+function ruleCmd(flag: '-A' | '-I' | '-D', r: RuleSpec): string {
+  const parts = ['iptables', '-t', r.table, flag, r.chain];
+  if (r.src !== undefined) parts.push('-s', r.src);
+  if (r.dst !== undefined) parts.push('-d', r.dst);
+  if (r.notDst !== undefined) parts.push('!', '-d', r.notDst);
+  if (r.inIf !== undefined) parts.push('-i', r.inIf);
+  if (r.outIf !== undefined) parts.push('-o', r.outIf);
+  if (r.protocol !== undefined) parts.push('-p', r.protocol);
+  if (r.dport !== undefined) parts.push('--dport', String(r.dport));
+  if (r.comment !== undefined) parts.push('-m', 'comment', '--comment', JSON.stringify(r.comment));
+  parts.push('-j', r.target);
+  if (r.target === 'SNAT' && r.to !== undefined) parts.push('--to-source', r.to);
+  if (r.target === 'DNAT' && r.to !== undefined) parts.push('--to-destination', r.to);
+  return parts.join(' ');
+}
+
+/**
+ * The commands an action stands for. `state` (the state the action applies to) lets shared peer-set
+ * actions list the entries they remove or the namespaces they reach; without it they are described
+ * generically.
+ */
+export function describeAction(a: Action, state?: ClusterState): Command[] {
+  const at = (ns: NsId, command: string): Command => ({ where: nsLabel(ns), command });
+  switch (a.op) {
+    case 'link.add': {
+      const head = [`ip link add ${a.name}`];
+      if (a.mac !== undefined) head.push(`address ${a.mac}`);
+      if (a.mtu !== undefined) head.push(`mtu ${a.mtu}`);
+      let type: string;
+      if (a.kind === 'veth') type = `type veth peer name ${a.peer?.name ?? '?'}${a.peer && a.peer.ns !== a.ns ? ` netns ${nsLabel(a.peer.ns)}` : ''}`;
+      else if (a.kind === 'vxlan' && a.vxlan) type = `type vxlan id ${a.vxlan.vni} local ${a.vxlan.local} dev ${a.vxlan.dev} dstport ${a.vxlan.dstPort}${a.vxlan.learning ? '' : ' nolearning'}`;
+      else if (a.kind === 'ipip') type = `type ipip${a.ipip?.local ? ` local ${a.ipip.local}` : ''}`;
+      else type = `type ${a.kind}`;
+      const out = [at(a.ns, `${head.join(' ')} ${type}`)];
+      if (a.kind === 'veth' && a.peer) {
+        if (a.peer.mac !== undefined) out.push(at(a.peer.ns, `ip link set ${a.peer.name} address ${a.peer.mac}`));
+        if (a.peer.up) out.push(at(a.peer.ns, `ip link set ${a.peer.name} up`));
+      }
+      if (a.master !== undefined) out.push(at(a.ns, `ip link set ${a.name} master ${a.master}`));
+      if (a.up) out.push(at(a.ns, `ip link set ${a.name} up`));
+      return out;
+    }
+    case 'link.del':
+      return [at(a.ns, `ip link del ${a.name}`)];
+    case 'link.set': {
+      const parts = [`ip link set ${a.name}`];
+      if (a.mtu !== undefined) parts.push(`mtu ${a.mtu}`);
+      if (a.mac !== undefined) parts.push(`address ${a.mac}`);
+      if (a.master !== undefined) parts.push(a.master === null ? 'nomaster' : `master ${a.master}`);
+      if (a.up !== undefined) parts.push(a.up ? 'up' : 'down');
+      return [at(a.ns, parts.join(' '))];
+    }
+    case 'addr.add':
+    case 'addr.del':
+      return [at(a.ns, `ip addr ${a.op === 'addr.add' ? 'add' : 'del'} ${a.addr} dev ${a.dev}${a.op === 'addr.add' && a.scope && a.scope !== 'global' ? ` scope ${a.scope}` : ''}`)];
+    case 'route.add':
+    case 'route.replace':
+      return [at(a.ns, routeCmd(a.op === 'route.add' ? 'add' : 'replace', a))];
+    case 'route.del':
+      return [at(a.ns, routeCmd('del', a))];
+    case 'neigh.add':
+    case 'neigh.replace':
+      return [at(a.ns, `ip neigh ${a.op === 'neigh.add' ? 'add' : 'replace'} ${a.ip} lladdr ${a.mac} dev ${a.dev} nud permanent`)];
+    case 'neigh.del':
+      return [at(a.ns, `ip neigh del ${a.ip} dev ${a.dev}`)];
+    case 'fdb.append':
+      return [at(a.ns, a.dst !== undefined ? `bridge fdb append ${a.mac} dev ${a.dev} dst ${a.dst} self permanent` : `bridge fdb add ${a.mac} dev ${a.dev} master static`)];
+    case 'fdb.del':
+      return [at(a.ns, `bridge fdb del ${a.mac} dev ${a.dev}`)];
+    case 'sysctl.set':
+      return [at(a.ns, `sysctl -w ${a.key}=${a.value}`)];
+    case 'rule.append':
+    case 'rule.insert':
+    case 'rule.del':
+      return [at(a.ns, ruleCmd(a.op === 'rule.append' ? '-A' : a.op === 'rule.insert' ? '-I' : '-D', a.rule))];
+    case 'listen':
+      return [at(a.ns, `# a process listens on ${a.protocol.toUpperCase()} port ${a.port}`)];
+    case 'peerset.put': {
+      const where = `every node but ${a.owner}`;
+      return [
+        ...a.routes.map((r) => ({ where, command: routeCmd('replace', { ...r, dev: a.dev }) })),
+        ...a.neigh.map((n) => ({ where, command: `ip neigh replace ${n.ip} lladdr ${n.mac} dev ${a.dev} nud permanent` })),
+        ...a.fdb.map((f) => ({ where, command: `bridge fdb append ${f.mac} dev ${a.dev} dst ${f.dst} self permanent` })),
+      ];
+    }
+    case 'peerset.del': {
+      const where = `every node but ${a.owner}`;
+      const set = state?.peerSets[a.set];
+      const entry = set ? shardGet(set.entries, a.owner) : undefined;
+      if (!entry) return [{ where, command: `# forget ${a.owner}'s entries of ${a.set}` }];
+      const dev = set!.dev;
+      return [
+        ...entry.routes.map((r) => ({ where, command: `ip route del ${formatIpv4(r.dst.addr)}/${r.dst.len}${r.via !== null ? ` via ${formatIpv4(r.via)}` : ''} dev ${dev}` })),
+        ...entry.neigh.map((n) => ({ where, command: `ip neigh del ${formatIpv4(n.ip)} dev ${dev}` })),
+        ...entry.fdb.map((f) => ({ where, command: `bridge fdb del ${f.mac} dev ${dev} dst ${formatIpv4(f.dst)}` })),
+      ];
+    }
+    case 'peerset.attach':
+      return [at(a.ns, `# install every other node's ${a.set} entries (routes, neighbours, FDB) here`)];
+  }
+}
