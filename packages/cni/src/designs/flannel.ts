@@ -141,7 +141,7 @@ export function flannel(options: FlannelOptions = {}): CniDesign {
       const veth = vethName(pod.key);
       const actions: Action[] = node.host.links[veth] ? [{ op: 'link.del', ns: ns(node.name), name: veth }] : [];
       const st = nodeState(node);
-      const owner = Object.entries(st.ipam.allocated).find(([ip]) => Number(ip) === pod.ip)?.[1];
+      const owner = pod.ip === null ? undefined : st.ipam.allocated[formatIpv4(pod.ip)];
       return { actions, nodeState: { ipam: owner === undefined ? st.ipam : release(st.ipam, owner) } satisfies FlannelNodeState };
     },
     cniConfig(state): Record<string, string> {

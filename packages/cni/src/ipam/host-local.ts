@@ -17,6 +17,7 @@ export interface HostLocalRange {
 /** The allocator's state: what is taken (address → container id), and the last address reserved. */
 export interface HostLocalState {
   readonly lastReserved: Ipv4 | null;
+  /** Dotted address (`10.244.1.4`; not an integer-like key, which V8 would keep as slow elements) → owner. */
   readonly allocated: Readonly<Record<string, string>>;
 }
 
@@ -44,22 +45,24 @@ function rangeText(r: HostLocalRange): string {
 /** Allocates for (containerId, ifname): a requested address, or the next free one round-robin. */
 export function allocate(r: HostLocalRange, s: HostLocalState, owner: string, requested: Ipv4 | null): { ip: Ipv4; state: HostLocalState } | IpamError {
   for (const ip in s.allocated) {
-    if (s.allocated[ip] === owner) return { error: `${formatIpv4(Number(ip))} has been allocated to ${owner}, duplicate allocation is not allowed` };
+    if (s.allocated[ip] === owner) return { error: `${ip} has been allocated to ${owner}, duplicate allocation is not allowed` };
   }
   if (requested !== null) {
     if (!cidrContains(r.subnet, requested) || requested < r.rangeStart || requested > r.rangeEnd) {
       return { error: `requested IP address ${formatIpv4(requested)} is not available in range set ${rangeText(r)}` };
     }
     if (requested === r.gateway) return { error: `requested ip ${formatIpv4(requested)} is subnet's gateway` };
-    if (s.allocated[String(requested)] !== undefined) return { error: `requested IP address ${formatIpv4(requested)} is not available in range set ${rangeText(r)}` };
-    return { ip: requested, state: { lastReserved: requested, allocated: { ...s.allocated, [String(requested)]: owner } } };
+    if (s.allocated[formatIpv4(requested)] !== undefined) return { error: `requested IP address ${formatIpv4(requested)} is not available in range set ${rangeText(r)}` };
+    return { ip: requested, state: { lastReserved: requested, allocated: { ...s.allocated, [formatIpv4(requested)]: owner } } };
   }
   const size = r.rangeEnd - r.rangeStart + 1;
   const start = s.lastReserved === null || s.lastReserved < r.rangeStart || s.lastReserved >= r.rangeEnd ? r.rangeStart : s.lastReserved + 1;
   for (let i = 0; i < size; i++) {
     const ip = (r.rangeStart + ((start - r.rangeStart + i) % size)) >>> 0;
-    if (ip === r.gateway || s.allocated[String(ip)] !== undefined) continue;
-    return { ip, state: { lastReserved: ip, allocated: { ...s.allocated, [String(ip)]: owner } } };
+    if (ip === r.gateway) continue;
+    const key = formatIpv4(ip);
+    if (s.allocated[key] !== undefined) continue;
+    return { ip, state: { lastReserved: ip, allocated: { ...s.allocated, [key]: owner } } };
   }
   return { error: `no IP addresses available in range set: ${rangeText(r)}` };
 }
