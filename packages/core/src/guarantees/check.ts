@@ -115,6 +115,18 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
   return { violations, transit: [...transit] };
 }
 
+/** Unique-IP verdicts updated for the addresses whose owners changed (exact: one index lookup each). */
+function recheckUnique(state: ClusterState, previous: ReadonlyMap<string, Violation>, ips: readonly string[]): Map<string, Violation> {
+  const unique = new Map(previous);
+  for (const ip of ips) {
+    const owners = shardGet(state.ipIndex, ip);
+    const v = owners ? uniqueViolation(ip, owners) : null;
+    if (v) unique.set(ip, v);
+    else unique.delete(ip);
+  }
+  return unique;
+}
+
 function pairKey(from: string, to: string): string {
   return `${from}>${to}`;
 }
@@ -168,13 +180,7 @@ export interface ChangeScope {
 export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope): CheckResult & { memory: CheckMemory } {
   if (scope.global) return audit(state);
   const touched = new Set(scope.nodes);
-  const unique = new Map(memory.unique);
-  for (const ip of scope.ips) {
-    const owners = shardGet(state.ipIndex, ip);
-    const v = owners ? uniqueViolation(ip, owners) : null;
-    if (v) unique.set(ip, v);
-    else unique.delete(ip);
-  }
+  const unique = recheckUnique(state, memory.unique, scope.ips);
   const pods = probePods(state);
   const byKey = new Map(pods.map((p) => [p.key, p]));
   // A pod whose address changed owners is touched too: the per-hop unique-owner check of every probe
@@ -246,13 +252,7 @@ function randomPod(state: ClusterState, random: () => number): Pod | null {
  * {@link incrementalCheck} is for.
  */
 export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope, sample: number, random: () => number): CheckResult & { memory: CheckMemory } {
-  const unique = new Map(memory.unique);
-  for (const ip of scope.ips) {
-    const owners = shardGet(state.ipIndex, ip);
-    const v = owners ? uniqueViolation(ip, owners) : null;
-    if (v) unique.set(ip, v);
-    else unique.delete(ip);
-  }
+  const unique = recheckUnique(state, memory.unique, scope.ips);
   const podOf = (key: string): Pod | undefined => {
     const n = shardGet(state.podIndex, key);
     const p = n === undefined ? undefined : shardGet(state.nodes, n)?.pods[key];
