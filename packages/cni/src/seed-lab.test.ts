@@ -144,6 +144,15 @@ describe('the seed lab (flannel VXLAN, three nodes, pods A–F)', () => {
     expect(sim.ping('pod-a', '10.244.3.2').ok).toBe(false);
   });
 
+  it('reports each broken guarantee once per pair, even when request and reply both trip it', () => {
+    const sim = seed();
+    sim.apply({ op: 'addr.add', ns: 'pod/default/pod-a', dev: 'eth0', addr: '10.244.2.3/24' });
+    const keys = sim.check().violations.map((v) => v.key);
+    expect(keys.length).toBeGreaterThan(0);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(sim.violations.map((v) => v.key)).toEqual(keys);
+  });
+
   it('a masquerading rule on a node is caught at the hop where it rewrites the source', () => {
     const sim = seed();
     sim.apply({ op: 'rule.append', ns: 'node/node-1', rule: { table: 'nat', chain: 'POSTROUTING', src: '10.244.1.0/24', outIf: 'flannel.1', target: 'MASQUERADE' } });

@@ -85,8 +85,10 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
   const violations: Violation[] = [];
   const key = `${guarantee}|${fromLabel}|${to.key}`;
   const where = { from: fromLabel, to: to.key };
+  // One violation per guarantee and pair: the request and its reply may both trip the same hop check.
   for (const v of trace.violations) {
-    violations.push({ guarantee: v.guarantee, key: `${key}|${v.guarantee}`, where, explanation: v.explanation, trace });
+    const k = `${key}|${v.guarantee}`;
+    if (!violations.some((x) => x.key === k)) violations.push({ guarantee: v.guarantee, key: k, where, explanation: v.explanation, trace });
   }
   const replied = trace.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY);
   if (!replied) {
