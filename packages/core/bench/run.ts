@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import {
   addNodeState, addPodState, audit, seededRandom, buildClusterState, createClusterState, deletePodState, diffScope, EMPTY_MEMORY, icmpEcho,
   incrementalCheck, listPods, podNsId, send,
-  type ChangeScope, type CheckMemory, type ClusterSettings, type ClusterState, type CniDesign, type NodeSpec, type Pod, type PodSpec,
+  type ClusterSettings, type ClusterState, type CniDesign, type NodeSpec, type Pod, type PodSpec,
 } from '@podnet/core';
 import { flannel, seedLabSpec, simulatorFromSpec } from '@podnet/cni';
 import { formatSummary, startProfile, stopProfile, type ProfileSummary } from './lib/profile.js';
@@ -659,26 +659,6 @@ async function measureForwarding(cases: FwdCase[], rounds: number): Promise<FwdR
 // ---------------------------------------------------------------------------------------------------
 // 3. incremental guarantee checks
 
-/** How many pairs incrementalCheck re-probes for this change (mirrors guarantees/check.ts; informative only). */
-function recheckCount(state: ClusterState, memory: CheckMemory, scope: ChangeScope): number {
-  const touched = new Set(scope.nodes);
-  const pods = listPods(state).filter((p) => !p.hostNetwork && p.status.phase === 'Running');
-  const byKey = new Map(pods.map((p) => [p.key, p]));
-  const ipSet = new Set(scope.ips);
-  const touchedPod = (p: Pod | undefined): boolean => p !== undefined && (touched.has(p.node) || (p.ip !== null && ipSet.has(String(p.ip))));
-  const recheck = new Set<string>();
-  for (const [k, r] of memory.pairs) {
-    const [from, to] = k.split('>') as [string, string];
-    const fromNode = from.startsWith('node:') ? from.slice(5) : byKey.get(from)?.node;
-    const toPod = byKey.get(to);
-    if (fromNode === undefined || !toPod) continue;
-    if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n))) recheck.add(k);
-  }
-  const touchedPods = pods.filter(touchedPod);
-  for (const q of touchedPods) recheck.add(`node:${q.node}>${q.key}`);
-  for (const p of touchedPods) for (const q of pods) if (p !== q) { recheck.add(`${p.key}>${q.key}`); recheck.add(`${q.key}>${p.key}`); }
-  return recheck.size;
-}
 
 interface IncResult {
   readonly nodes: number;
@@ -712,22 +692,21 @@ function incrementalRun(nodes: number, ppn: number): IncResult {
   const added = addPodState(s, { name: 'inc-new', node }, design);
   const addUs = (performance.now() - t) * 1000;
   const scope = diffScope(s, added.state);
-  const addProbes = recheckCount(added.state, a.memory, scope);
   t = performance.now();
   const inc = incrementalCheck(added.state, a.memory, scope);
   const addCheckMs = performance.now() - t;
-  const addProbesEmptyMemory = recheckCount(added.state, EMPTY_MEMORY, scope);
+  const addProbes = inc.probes;
   t = performance.now();
-  incrementalCheck(added.state, EMPTY_MEMORY, scope);
+  const addProbesEmptyMemory = incrementalCheck(added.state, EMPTY_MEMORY, scope).probes;
   const addCheckEmptyMemoryMs = performance.now() - t;
   t = performance.now();
   const deleted = deletePodState(added.state, added.pod.key, design);
   const deleteUs = (performance.now() - t) * 1000;
   const scope2 = diffScope(added.state, deleted.state);
-  const deleteProbes = recheckCount(deleted.state, inc.memory, scope2);
   t = performance.now();
   const inc2 = incrementalCheck(deleted.state, inc.memory, scope2);
   const deleteCheckMs = performance.now() - t;
+  const deleteProbes = inc2.probes;
   const transit = [...a.memory.pairs.values()].filter((r) => r.transit.length > 0);
   return {
     nodes, podsPerNode: ppn, pods: nodes * ppn, auditMs, auditOk: a.ok,
@@ -897,7 +876,7 @@ async function main(): Promise<void> {
   const incFitMin = powerFit(inc.filter((r) => r.pods >= 20).map((r) => ({ x: r.pods, y: r.addCheckEmptyMemoryMs })));
   const lastInc = inc[inc.length - 1];
   // Projection at scale: the number of pairs incrementalCheck re-probes (exact formulas, see
-  // recheckCount) times the cost of one probe, taken as one cold ping with checks and recording on the
+  // CheckRun.probes) times the cost of one probe, taken as one cold ping with checks and recording on the
   // largest state built (each probe is such a send; at more nodes a probe only gets dearer).
   // Share of all probed pairs (pods² + node→own pod) the audit remembered with transit nodes.
   const transitShare = lastInc ? lastInc.memoryPairsWithTransit / (lastInc.pods * (lastInc.pods - 1) + lastInc.pods) : 0;

@@ -43,6 +43,13 @@ export interface CheckResult {
   readonly violations: readonly Violation[];
 }
 
+/** A verdict with what the next incremental check needs, and how many probes it took. */
+export interface CheckRun extends CheckResult {
+  readonly memory: CheckMemory;
+  /** Forwarding probes this check ran (each one ICMP echo and its reply). */
+  readonly probes: number;
+}
+
 /** What a probe taught us about a pair: its violations, and the nodes its packets crossed. */
 interface PairRecord {
   readonly violations: readonly Violation[];
@@ -134,7 +141,7 @@ function pairKey(from: string, to: string): string {
 }
 
 /** A full audit of a state: every address, every node→own pod, every ordered pod pair. O(pods²) probes. */
-export function audit(state: ClusterState): CheckResult & { memory: CheckMemory } {
+export function audit(state: ClusterState): CheckRun {
   const unique = new Map<string, Violation>();
   for (const ip of shardKeys(state.ipIndex)) {
     const v = uniqueViolation(ip, shardGet(state.ipIndex, ip)!);
@@ -142,20 +149,23 @@ export function audit(state: ClusterState): CheckResult & { memory: CheckMemory 
   }
   const pairs = new Map<string, PairRecord>();
   const pods = probePods(state);
+  let probes = 0;
   for (const q of pods) {
     if (q.ip === null) continue;
+    probes++;
     const r = probePair(state, hostNsId(q.node), q.node, q, 'node-reaches-pods');
     if (r.violations.length || r.transit.length) pairs.set(pairKey(`node:${q.node}`, q.key), r);
   }
   for (const p of pods) {
     for (const q of pods) {
       if (p === q || q.ip === null) continue;
+      probes++;
       const r = probePair(state, podNsId(p.key), p.key, q, 'no-nat');
       if (r.violations.length || r.transit.length) pairs.set(pairKey(p.key, q.key), r);
     }
   }
   const memory = { pairs, unique };
-  return { ...verdictOf(memory), memory };
+  return { ...verdictOf(memory), memory, probes };
 }
 
 function verdictOf(m: CheckMemory): CheckResult {
@@ -179,7 +189,7 @@ export interface ChangeScope {
  * Re-checks what a change can have affected and returns the same verdict a full {@link audit} of
  * `state` would. `memory` is what the previous check returned.
  */
-export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope): CheckResult & { memory: CheckMemory } {
+export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope): CheckRun {
   if (scope.global) return audit(state);
   const touched = new Set(scope.nodes);
   const unique = recheckUnique(state, memory.unique, scope.ips);
@@ -218,15 +228,17 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
       recheck.add(pairKey(q.key, p.key));
     }
   }
+  let probes = 0;
   for (const k of recheck) {
     const [from, to] = k.split('>') as [string, string];
     const q = byKey.get(to);
-    if (!q) continue;
+    if (!q || q.ip === null) continue;
     if (!from.startsWith('node:') && !byKey.has(from)) continue;
     probe(from, q);
+    probes++;
   }
   const next = { pairs, unique };
-  return { ...verdictOf(next), memory: next };
+  return { ...verdictOf(next), memory: next, probes };
 }
 
 /** A running pod with an IP picked by `random` without listing every pod (O(1) in cluster size). */
@@ -253,7 +265,7 @@ function randomPod(state: ClusterState, random: () => number): Pod | null {
  * miss a broken pair outside the sample: it is NOT equivalent to a full audit — that is what
  * {@link incrementalCheck} is for.
  */
-export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope, sample: number, random: () => number): CheckResult & { memory: CheckMemory } {
+export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope, sample: number, random: () => number): CheckRun {
   const unique = recheckUnique(state, memory.unique, scope.ips);
   const podOf = (key: string): Pod | undefined => {
     const n = shardGet(state.podIndex, key);
@@ -298,6 +310,7 @@ export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: Ch
       recheck.add(pairKey(q.key, p.key));
     }
   }
+  let probes = 0;
   for (const k of recheck) {
     const [from, to] = k.split('>') as [string, string];
     const q = podOf(to);
@@ -306,14 +319,15 @@ export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: Ch
       ? probePair(state, hostNsId(from.slice(5)), from.slice(5), q, 'node-reaches-pods', false)
       : podOf(from) ? probePair(state, podNsId(from), from, q, 'no-nat', false) : null;
     if (!r) continue;
+    probes++;
     if (r.violations.length) pairs.set(k, r);
     else pairs.delete(k);
   }
   const next = { pairs, unique };
-  return { ...verdictOf(next), memory: next };
+  return { ...verdictOf(next), memory: next, probes };
 }
 
 /** {@link sampledCheck} of a whole state: every address exactly, reachability for a seeded sample of pods. */
-export function sampledAudit(state: ClusterState, sample: number, random: () => number): CheckResult & { memory: CheckMemory } {
+export function sampledAudit(state: ClusterState, sample: number, random: () => number): CheckRun {
   return sampledCheck(state, EMPTY_MEMORY, { nodes: [], ips: [...shardKeys(state.ipIndex)], global: true }, sample, random);
 }
