@@ -122,7 +122,8 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
 
   /** The current verdict of the incremental checks (what `check()` would say, without re-probing). */
   get violations(): readonly Violation[] {
-    return this.#verdict.violations;
+    // In `emit` mode violations are only emitted; the verdict is still kept, to emit each one once.
+    return this.onViolation === 'emit' ? [] : this.#verdict.violations;
   }
 
   /** Simulated time in milliseconds. */
@@ -134,7 +135,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   advance(ms: number): void {
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) fail('CLOCK_BACKWARDS', `cannot advance the clock by ${String(ms)} ms`);
     if (ms === 0) return;
-    this.#commit({ ...this.#cur.state, now: this.#cur.state.now + ms }, `advance ${ms}ms`, false);
+    this.#commit({ ...this.#cur.state, now: this.#cur.state.now + ms }, `advance ${ms}ms`);
   }
 
   #fullCheck(state: ClusterState): CheckResult & { memory: CheckMemory } {
@@ -146,41 +147,34 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     return this.checks === 'sampled' ? sampledCheck(next, memory, scope, this.sample, this.random) : incrementalCheck(next, memory, scope);
   }
 
-  #commit(next: ClusterState, label: string, check = true, amend = false): void {
+  /**
+   * Makes `next` the current state, re-checking what changed. A change is a new history entry; what
+   * traffic teaches (ARP, FDB, conntrack) amends the current entry instead, so undo steps over changes,
+   * not pings. Violations new in this verdict carry `cause` and are emitted once.
+   */
+  #commit(next: ClusterState, label: string, amend = false): void {
     if (next === this.#cur.state) return;
-    if (amend) {
-      // Traffic only teaches caches (ARP, FDB, conntrack): it amends the current history entry, so
-      // undo goes back over the last real change, not over a ping.
-      const r = this.checks === 'off' ? null : this.#recheck(next, this.#cur.memory);
-      this.#cur = { state: next, label: this.#cur.label, memory: r ? r.memory : this.#cur.memory };
-      if (r && this.onViolation !== 'emit') this.#verdict = { ok: r.ok, violations: r.violations.map((v) => this.#verdict.violations.find((o) => o.key === v.key) ?? { ...v, cause: label }) };
-      this.emit('change', { label, state: next });
-      return;
-    }
     let memory = this.#cur.memory;
-    let verdict = this.#verdict;
-    if (check && this.checks !== 'off') {
+    let fresh: Violation[] = [];
+    if (this.checks !== 'off') {
       const r = this.#recheck(next, memory);
-      memory = r.memory;
-      const before = new Set(this.#verdict.violations.map((v) => v.key));
-      const fresh = r.violations.filter((v) => !before.has(v.key)).map((v) => ({ ...v, cause: label }));
-      if (fresh.length && this.onViolation === 'throw') {
+      const known = new Map(this.#verdict.violations.map((v) => [v.key, v]));
+      fresh = r.violations.filter((v) => !known.has(v.key)).map((v) => ({ ...v, cause: label }));
+      if (fresh.length && this.onViolation === 'throw' && !amend) {
         throw new PodnetError('GUARANTEE_VIOLATED', `${label} breaks the network model: ${fresh[0]!.explanation}`, { violations: fresh, change: label });
       }
-      verdict = { ok: r.ok, violations: r.violations.map((v) => fresh.find((f) => f.key === v.key) ?? this.#verdict.violations.find((o) => o.key === v.key) ?? v) };
+      const freshByKey = new Map(fresh.map((v) => [v.key, v]));
+      memory = r.memory;
+      this.#verdict = { ok: r.ok, violations: r.violations.map((v) => freshByKey.get(v.key) ?? known.get(v.key) ?? v) };
+    }
+    if (amend) this.#cur = { state: next, label: this.#cur.label, memory };
+    else {
       this.#past.push(this.#cur);
       this.#future = [];
       this.#cur = { state: next, label, memory };
-      this.#verdict = this.onViolation === 'emit' ? { ok: true, violations: [] } : verdict;
-      this.emit('change', { label, state: next });
-      for (const v of fresh) this.emit('violation', v);
-      return;
     }
-    this.#past.push(this.#cur);
-    this.#future = [];
-    this.#cur = { state: next, label, memory };
-    this.#verdict = verdict;
     this.emit('change', { label, state: next });
+    for (const v of fresh) this.emit('violation', v);
   }
 
   /** Adds a node (its podCIDR and IP allocated when not given). */
@@ -252,7 +246,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
       }
     }
     // What traffic teaches (ARP, FDB) is a change of state like any other, and is checked like one.
-    this.#commit(next, label, true, true);
+    this.#commit(next, label, true);
   }
 
   /** A full audit of the current state: every guarantee, every pair. */
