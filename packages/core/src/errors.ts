@@ -32,7 +32,7 @@ export const ERROR_HINTS = {
   CIDR_OUTSIDE: 'Use a prefix inside the cluster pod CIDR.',
   CIDR_OVERLAP: 'Node pod CIDRs must not overlap: pick a free block, or let podnet allocate one.',
   CIDR_IN_USE: 'Another object already uses this prefix or address.',
-  IP_OUTSIDE_RANGE: 'Pick an address inside the range it must come from (the node podCIDR for pods, the segment for nodes).',
+  IP_OUTSIDE_RANGE: 'Pick an address inside the range it must come from: the segment for nodes; for pods, what the design hands out (the node podCIDR for host-local designs).',
   IP_IN_USE: 'Every address may be assigned once: pick a free address, or let podnet allocate one.',
   IP_EXHAUSTED: 'The range has no free address left: delete something, or use a larger range.',
   NO_POD_CIDR: 'Give the node a podCIDR (or let the cluster allocate one) before placing pods on it.',

@@ -305,12 +305,10 @@ export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: Cni
   const hostNetwork = spec.hostNetwork === true;
   let requestedIp: Ipv4 | null = null;
   if (!hostNetwork) {
-    if (!node.podCidr) fail('NO_POD_CIDR', `node ${node.name} has no podCIDR`, { node: node.name });
+    // Which addresses a pod may have is the design's business (host-local keeps to the node podCIDR,
+    // calico borrows blocks, the AWS VPC CNI hands out VPC addresses): core only refuses one that is taken.
     if (spec.ip !== undefined) {
       requestedIp = parseIpv4(spec.ip);
-      if (!cidrContains(node.podCidr, requestedIp)) {
-        fail('IP_OUTSIDE_RANGE', `pod IP ${spec.ip} is outside node ${node.name}'s podCIDR ${formatCidr(node.podCidr)}`, { ip: spec.ip, podCidr: formatCidr(node.podCidr) });
-      }
       const owners = shardGet(state.ipIndex, String(requestedIp));
       if (owners) fail('IP_IN_USE', `pod IP ${spec.ip} is already assigned to ${owners[0]!.kind} ${owners[0]!.name}`, { ip: spec.ip, owner: owners[0]!.name });
     }
@@ -339,7 +337,7 @@ export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: Cni
   // same transition that adds the pod.
   const r = design.podAdded(state, { pod, node, ifname: 'eth0', netns: netnsPath(pod), containerId: sandboxId(pod), requestedIp });
   if ('error' in r) {
-    throw new PodnetError(requestedIp !== null && /not available|already|in use/i.test(r.error.msg) ? 'IP_IN_USE' : r.error.code === 11 || /no IP addresses available/.test(r.error.msg) ? 'IP_EXHAUSTED' : 'CNI_FAILED',
+    throw new PodnetError(requestedIp !== null ? 'IP_OUTSIDE_RANGE' : r.error.code === 11 || /no IP addresses available/.test(r.error.msg) ? 'IP_EXHAUSTED' : 'CNI_FAILED',
       `CNI ADD for pod ${key} failed: ${r.error.msg}${r.error.details ? ` (${r.error.details})` : ''}`, { pod: key, cniError: r.error });
   }
   const ip = firstIp(r.result);
