@@ -51,16 +51,6 @@ describe('bad input', () => {
     expect(sim.history()).toEqual(history);
   });
 
-  it('a pod on a node whose design allocation ran out fails with the IPAM message', () => {
-    const sim = createSimulator({ podCidr: '10.244.0.0/16', nodeCidrMaskSize: 29, cni: flannel() });
-    sim.addNode({ name: 'n1' });
-    for (let i = 0; i < 5; i++) sim.addPod({ name: `p${i}`, node: 'n1' });
-    expect(sim.pods().map((p) => p.ip)).toEqual([2, 3, 4, 5, 6].map((h) => (0x0af40000 | h) >>> 0));
-    const before = sim.state;
-    expect(() => sim.addPod({ name: 'p5', node: 'n1' })).toThrow('no IP addresses available in range set: 10.244.0.1-10.244.0.6');
-    expect(sim.state).toBe(before);
-  });
-
   it('send() on a namespace that does not exist is an error, not a silent drop', () => {
     const sim = seed();
     expect(() => send(sim.state, 'pod/default/nope', icmpEcho(0x0af40203))).toThrow(expect.objectContaining({ code: 'NAMESPACE_NOT_FOUND' }));

@@ -15,6 +15,7 @@ export const ERROR_HINTS = {
   DUPLICATE_NAME: 'Pick a name that is not in use, or delete the existing object first.',
   NODE_NOT_FOUND: 'List the nodes with sim.nodes() and use one of their names.',
   POD_NOT_FOUND: 'List the pods with sim.pods() and use one of their names (namespace/name or name in "default").',
+  POD_NOT_RUNNING: 'The pod has no network yet: see sim.pod(name).status for why (Pending: no node fits; ContainerCreating: CNI ADD failed) and fix that first.',
   NAMESPACE_NOT_FOUND: 'Network namespaces are named after their node ("node-1"), their pod ("default/pod-a") or "underlay".',
   LINK_NOT_FOUND: 'List the links of that namespace (ip link) and use one of their names.',
   LINK_EXISTS: 'Delete the existing link first, or choose another name.',

@@ -15,12 +15,12 @@ export type { CniDesign, CniError, CniResult, DesignReaction, PodAddReaction, Po
 export type {
   BridgeLink, ClusterState, ConntrackEntry, Container, FdbEntry, IfAddr, IpipLink, IpOwner, Link, LinkKind,
   LoopbackLink, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,
-  Pod, PodStatus, Route, Segment, Sysctls, Underlay, VethLink, VxlanLink,
+  KubeEvent, PlacedPod, Pod, PodStatus, Route, Segment, Sysctls, Underlay, VethLink, VxlanLink,
 } from './model/types.js';
-export type { ClusterSettings, Footprint, NodeSpec, PodSpec, SegmentSpec } from './model/cluster.js';
+export type { ClusterSettings, EventSink, Footprint, NodeSpec, PodSpec, SegmentSpec } from './model/cluster.js';
 export {
   addNodeInDraft, addNodeState, addPodInDraft, addPodState, allocateNodeCidr, buildClusterState, createClusterState, DEFAULT_SEGMENT, deletePodState, listNodes,
-  listPods, netnsPath, removeNodeState, sandboxId,
+  listPods, netnsPath, nonTerminatedPods, removeNodeState, sandboxId, settleInDraft, settleState,
 } from './model/cluster.js';
 export type { NsLocation } from './model/lookup.js';
 export { findNode, findNs, findPod, getNode, getNs, getPod, hostNsId, locateNs, podKeyOf, podNsId, UNDERLAY_NS } from './model/lookup.js';
@@ -36,7 +36,7 @@ export type { ChangeScope, CheckMemory, CheckResult, CheckRun, GuaranteeName, Vi
 export { audit, EMPTY_MEMORY, incrementalCheck, sampledAudit, sampledCheck } from './guarantees/check.js';
 export type { PingOptions, PingReply, PingResult, TracerouteHop, TracerouteResult } from './query/probes.js';
 export { endpointNs, ping, traceroute } from './query/probes.js';
-export type { SimulatorEvents, SimulatorSpec } from './sim/simulator.js';
+export type { NodeCapacity, SimulatorEvents, SimulatorSpec } from './sim/simulator.js';
 export { createSimulator, diffScope, seededRandom, Simulator } from './sim/simulator.js';
 export type { Shards } from './util/shards.js';
 export { shardGet, shardKeys, shardSize, shardValues } from './util/shards.js';

@@ -104,7 +104,8 @@ export function flannel(options: FlannelOptions = {}): CniDesign {
       if ('error' in range) return { error: { cniVersion: '0.3.1', code: 7, msg: 'Invalid Configuration', details: range.error } };
       const st = nodeState(node);
       const got = allocate(range, st.ipam, `${req.containerId} ${req.ifname}`, req.requestedIp);
-      if ('error' in got) return { error: { cniVersion: '0.3.1', code: 999, msg: got.error } };
+      // flannel's CNI plugin delegates to bridge, which runs host-local: the error comes back wrapped twice.
+      if ('error' in got) return { error: { cniVersion: '0.3.1', code: 999, msg: `failed to delegate add: failed to allocate for range 0: ${got.error}` } };
       const h = ns(node.name);
       const p = `pod/${pod.key}`;
       const mtu = mtuOf(state, node);

@@ -56,6 +56,11 @@ export interface CniDesign {
   readonly name: string;
   /** MTU pods get (for the lab's explanations). */
   readonly podMtu?: number;
+  /**
+   * The node's allocatable pods (kubelet --max-pods) when the design imposes one (the AWS VPC CNI's ENI
+   * formula); 110 otherwise. A node spec's own `maxPods` wins.
+   */
+  maxPods?(node: Node): number;
   /** Called once when a cluster is created. */
   clusterCreated?(state: ClusterState): DesignReaction;
   /** A node joined (its host namespace, eth0 and podCIDR exist). */

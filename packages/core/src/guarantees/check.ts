@@ -18,7 +18,7 @@ import { icmpEcho } from '../dataplane/build.js';
 import { send } from '../dataplane/engine.js';
 import type { Trace } from '../dataplane/types.js';
 import { hostNsId, nodeOfNs, podNsId } from '../model/lookup.js';
-import type { ClusterState, IpOwner, Pod } from '../model/types.js';
+import type { ClusterState, IpOwner, PlacedPod } from '../model/types.js';
 import { SHARD_COUNT, shardGet, shardKeys, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REPLY } from '../wire/packet.js';
 
@@ -64,8 +64,8 @@ export interface CheckMemory {
 
 export const EMPTY_MEMORY: CheckMemory = { pairs: new Map(), unique: new Map() };
 
-function probePods(state: ClusterState): Pod[] {
-  const out: Pod[] = [];
+function probePods(state: ClusterState): PlacedPod[] {
+  const out: PlacedPod[] = [];
   for (const n of shardValues(state.nodes)) for (const p of Object.values(n.pods)) if (!p.hostNetwork && p.status.phase === 'Running') out.push(p);
   return out.sort((a, b) => (a.key < b.key ? -1 : 1));
 }
@@ -81,7 +81,7 @@ function uniqueViolation(ip: string, owners: readonly IpOwner[]): Violation | nu
 }
 
 /** Probes `from` → `to`'s IP with an ICMP echo; returns violations and the transit nodes crossed. */
-function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: Pod, guarantee: GuaranteeName, record = true): PairRecord {
+function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: PlacedPod, guarantee: GuaranteeName, record = true): PairRecord {
   if (!record) {
     // Fast path: decide without recording; record only to explain a failure.
     const quick = send(state, fromNs, icmpEcho(to.ip!), { record: false, commit: false }).trace;
@@ -198,7 +198,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   // A pod whose address changed owners is touched too: the per-hop unique-owner check of every probe
   // to it reads the IP index.
   const ipSet = new Set(scope.ips);
-  const touchedPod = (p: Pod | undefined): boolean => p !== undefined && (touched.has(p.node) || (p.ip !== null && ipSet.has(String(p.ip))));
+  const touchedPod = (p: PlacedPod | undefined): boolean => p !== undefined && (touched.has(p.node) || (p.ip !== null && ipSet.has(String(p.ip))));
   const pairs = new Map<string, PairRecord>();
   const recheck = new Set<string>();
   // Keep what no touched node could change; re-probe pairs that failed or crossed a touched node.
@@ -210,7 +210,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n))) recheck.add(k);
     else pairs.set(k, r);
   }
-  const probe = (from: string, to: Pod) => {
+  const probe = (from: string, to: PlacedPod) => {
     const k = pairKey(from, to.key);
     if (to.ip === null) return;
     const r = from.startsWith('node:')
@@ -242,7 +242,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
 }
 
 /** A running pod with an IP picked by `random` without listing every pod (O(1) in cluster size). */
-function randomPod(state: ClusterState, random: () => number): Pod | null {
+function randomPod(state: ClusterState, random: () => number): PlacedPod | null {
   for (let attempt = 0; attempt < 32; attempt++) {
     const i = Math.floor(random() * SHARD_COUNT);
     const shard = state.nodes[i >>> 6]![i & 63]!;
@@ -267,13 +267,13 @@ function randomPod(state: ClusterState, random: () => number): Pod | null {
  */
 export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope, sample: number, random: () => number): CheckRun {
   const unique = recheckUnique(state, memory.unique, scope.ips);
-  const podOf = (key: string): Pod | undefined => {
+  const podOf = (key: string): PlacedPod | undefined => {
     const n = shardGet(state.podIndex, key);
     const p = n === undefined ? undefined : shardGet(state.nodes, n)?.pods[key];
     return p && !p.hostNetwork && p.status.phase === 'Running' && p.ip !== null ? p : undefined;
   };
   // The pods to look at: those whose address changed owners, and (up to `sample`) pods of each touched node.
-  const focus = new Map<string, Pod>();
+  const focus = new Map<string, PlacedPod>();
   if (!scope.global) for (const ip of scope.ips) for (const o of shardGet(state.ipIndex, ip) ?? []) if (o.kind === 'pod') { const p = podOf(o.name); if (p) focus.set(p.key, p); }
   const touched = new Set(scope.nodes);
   const nodeScope = scope.global ? [] : scope.nodes;

@@ -14,7 +14,7 @@ import { fail, PodnetError } from '../errors.js';
 import { applyActionsToDraft, checkIfName, indexNs, unindexNs } from '../ops/actions.js';
 import { emptyShards, shardDelete, shardGet, shardSet, shardValues } from '../util/shards.js';
 import { findNode, findPod, getNode, getPod, hostNsId, podKeyOf, podNsId, UNDERLAY_NS } from './lookup.js';
-import type { ClusterState, Container, Link, NetNs, Node, Pod, Segment, Sysctls } from './types.js';
+import type { ClusterState, Container, KubeEvent, Link, NetNs, Node, Pod, PodStatus, Segment, Sysctls } from './types.js';
 
 /** An underlay segment as the cluster spec declares it. */
 export interface SegmentSpec {
@@ -41,11 +41,18 @@ export interface NodeSpec {
   readonly maxPods?: number;
 }
 
+/** Where transitions report what Kubernetes would record as events (scheduler and kubelet). */
+export type EventSink = KubeEvent[];
+
 /** A pod to add. `ip` is allocated by the design's IPAM when omitted. */
 export interface PodSpec {
   readonly name: string;
   readonly namespace?: string;
-  readonly node: string;
+  /**
+   * The node to run on (`spec.nodeName`: the scheduler is bypassed and the kubelet admits or rejects
+   * it). Omit it and the scheduler picks a node that fits, or leaves the pod Pending.
+   */
+  readonly node?: string;
   readonly ip?: string;
   readonly hostNetwork?: boolean;
   readonly containers?: readonly { readonly name: string; readonly image?: string; readonly ports?: readonly (number | { readonly port: number; readonly protocol?: 'TCP' | 'UDP' })[] }[];
@@ -116,7 +123,7 @@ export function createClusterState(settings: ClusterSettings, design: CniDesign,
   router = { ...router, links, nextIfindex: ifindex };
   let state: ClusterState = {
     podCidr, nodeCidrMaskSize: mask, nodes: emptyShards(), nodeCount: 0, podIndex: emptyShards(), podCount: 0,
-    cidrIndex: emptyShards(), ipIndex: emptyShards(), underlay: { segments, router }, peerSets: {}, cni: null, now,
+    cidrIndex: emptyShards(), ipIndex: emptyShards(), waiting: {}, underlay: { segments, router }, peerSets: {}, cni: null, now,
     alloc: { cidrLowFree: 0, ipLowFree: {}, mixedCidrs: false },
   };
   state = produce(state, (d) => indexNs(d, router));
@@ -207,8 +214,7 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
     mixed = podCidr.len !== state.nodeCidrMaskSize;
   } else podCidr = allocateNodeCidr(state);
   const cidrCursor = spec.podCidr === undefined ? (podCidr.addr - state.podCidr.addr) / 2 ** (32 - state.nodeCidrMaskSize) + 1 : null;
-  const maxPods = spec.maxPods ?? 110;
-  if (!Number.isInteger(maxPods) || maxPods < 0) fail('INVALID_ARGUMENT', `maxPods ${String(maxPods)} must be a non-negative integer`);
+  if (spec.maxPods !== undefined && (!Number.isInteger(spec.maxPods) || spec.maxPods < 0)) fail('INVALID_ARGUMENT', `maxPods ${String(spec.maxPods)} must be a non-negative integer`);
 
   const nsId = hostNsId(name);
   const mac = macFromSeed(`${nsId}|eth0`);
@@ -218,7 +224,10 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
     ...base, links: { ...base.links, eth0 }, nextIfindex: 3,
     routes: [{ dst: { addr: 0, len: 0 }, via: seg.gateway, dev: 'eth0', proto: 'boot', scope: 'global', src: null, onlink: false, metric: 0, type: 'unicast' }],
   };
-  const node: Node = { name, ip, segment: seg.name, podCidr, host, pods: {}, cni: null, maxPods, created: state.now };
+  const bare: Node = { name, ip, segment: seg.name, podCidr, host, pods: {}, cni: null, maxPods: 110, created: state.now };
+  const maxPods = spec.maxPods ?? design.maxPods?.(bare) ?? 110;
+  if (!Number.isInteger(maxPods) || maxPods < 0) fail('CNI_FAILED', `design ${design.name} gave node ${name} maxPods ${String(maxPods)}`);
+  const node: Node = { ...bare, maxPods };
   shardSet(d.nodes, name, castDraft(node));
   d.nodeCount += 1;
   shardSet(d.cidrIndex, formatCidr(podCidr), name);
@@ -282,73 +291,197 @@ function normaliseContainers(spec: PodSpec): Container[] {
   });
 }
 
-/** Adds a pod: the runtime makes its namespace (pause container), the design's CNI ADD wires it. */
-export function addPodState(state: ClusterState, spec: PodSpec, design: CniDesign): { state: ClusterState; pod: Pod; footprint: Footprint } {
+/** Adds a pod: scheduled (unless it names its node), admitted by the kubelet, wired by the design's CNI ADD. */
+export function addPodState(state: ClusterState, spec: PodSpec, design: CniDesign, events: EventSink = []): { state: ClusterState; pod: Pod; footprint: Footprint } {
   let key = '';
   const next = produce(state, (d) => {
-    key = addPodInDraft(d, spec, design);
+    key = addPodInDraft(d, spec, design, events);
   });
   const pod = getPod(next, key);
-  return { state: next, pod, footprint: { nodes: [pod.node], podsAdded: [key], podsRemoved: [], global: false } };
+  return { state: next, pod, footprint: { nodes: pod.node === null ? [] : [pod.node], podsAdded: [key], podsRemoved: [], global: false } };
 }
 
-/** {@link addPodState} inside an open transition (for batches); returns the pod's key. */
-export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: CniDesign): string {
+/**
+ * {@link addPodState} inside an open transition (for batches); returns the pod's key. Bad input (a
+ * malformed spec, a taken name, an unknown node, an address that is taken or that the design's IPAM
+ * refuses) throws and changes nothing. What Kubernetes would only report leaves the pod waiting with a
+ * status saying why: Pending (no node fits), ContainerCreating (CNI ADD failed), Failed (OutOfpods).
+ */
+export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: CniDesign, events: EventSink = []): string {
   const state = d as ClusterState;
-  if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'a pod spec must be an object with a name and a node');
+  if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'a pod spec must be an object with a name');
   const namespace = checkName(spec.namespace ?? 'default', 'namespace');
   const name = checkName(spec.name, 'pod', true);
   const key = `${namespace}/${name}`;
   if (findPod(state, key)) fail('DUPLICATE_NAME', `pod "${key}" already exists`, { pod: key });
-  const node = getNode(state, spec.node);
+  const bound = spec.node === undefined ? null : getNode(state, spec.node);
   const containers = normaliseContainers(spec);
   const hostNetwork = spec.hostNetwork === true;
-  let requestedIp: Ipv4 | null = null;
-  if (!hostNetwork) {
+  if (hostNetwork && spec.ip !== undefined) fail('INVALID_ARGUMENT', `a hostNetwork pod uses its node's IP: do not give it an ip`);
+  if (spec.ip !== undefined) {
     // Which addresses a pod may have is the design's business (host-local keeps to the node podCIDR,
     // calico borrows blocks, the AWS VPC CNI hands out VPC addresses): core only refuses one that is taken.
-    if (spec.ip !== undefined) {
-      requestedIp = parseIpv4(spec.ip);
-      const owners = shardGet(state.ipIndex, String(requestedIp));
-      if (owners) fail('IP_IN_USE', `pod IP ${spec.ip} is already assigned to ${owners[0]!.kind} ${owners[0]!.name}`, { ip: spec.ip, owner: owners[0]!.name });
+    const ip = parseIpv4(spec.ip);
+    const owners = shardGet(state.ipIndex, String(ip));
+    if (owners) fail('IP_IN_USE', `pod IP ${spec.ip} is already assigned to ${owners[0]!.kind} ${owners[0]!.name}`, { ip: spec.ip, owner: owners[0]!.name });
+    for (const w of Object.values(state.waiting)) {
+      if (w.requestedIp === ip) fail('IP_IN_USE', `pod IP ${spec.ip} is already requested by pod ${w.key} (${w.status.phase})`, { ip: spec.ip, owner: w.key });
     }
-  } else if (spec.ip !== undefined) fail('INVALID_ARGUMENT', `a hostNetwork pod uses its node's IP (${formatIpv4(node.ip)}): do not give it an ip`);
-  if (Object.keys(node.pods).length >= node.maxPods) fail('IP_EXHAUSTED', `node ${node.name} already runs ${node.maxPods} pods (its max-pods)`, { node: node.name });
-  const uid = fnvHex(`uid|${key}|${state.now}|${state.podCount}`, 32).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
-  const nsId = podNsId(key);
-  const listening = containers.flatMap((c) => c.ports.map((p) => `${p.protocol.toLowerCase()}/${p.port}`));
-  const netns: NetNs | null = hostNetwork ? null : { ...emptyNs(nsId, false), listening };
-  const pod: Pod = {
-    namespace, name, key, uid, node: node.name, ip: hostNetwork ? node.ip : null, hostNetwork, containers, netns,
-    cniResult: null, status: { phase: 'ContainerCreating' }, labels: { ...(spec.labels ?? {}) }, created: state.now,
-  };
-  const insert = (): Draft<Pod> => {
-    const n = shardGet(d.nodes, node.name)!;
-    (n.pods as Record<string, Pod>)[key] = castDraft(pod);
-    shardSet(d.podIndex, key, node.name);
-    d.podCount += 1;
-    return n.pods[key]!;
-  };
-  if (hostNetwork) {
-    insert().status = { phase: 'Running' };
-    return key;
   }
+  const uid = fnvHex(`uid|${key}|${state.now}|${state.podCount}|${Object.keys(state.waiting).length}`, 32).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+  const pod: Pod = {
+    namespace, name, key, uid, node: null, ip: null, hostNetwork, containers, netns: null,
+    cniResult: null, status: { phase: 'Pending' }, labels: { ...(spec.labels ?? {}) }, created: state.now,
+    requestedIp: spec.ip === undefined ? null : parseIpv4(spec.ip),
+  };
+  if (bound) admit(d, pod, bound, design, events, true);
+  else schedule(d, pod, design, events, true);
+  return key;
+}
+
+/** Pods on a node that count against its max-pods: running ones and those waiting for their sandbox. */
+export function nonTerminatedPods(state: ClusterState, node: Node): number {
+  let n = Object.keys(node.pods).length;
+  for (const w of Object.values(state.waiting)) if (w.node === node.name && w.status.phase === 'ContainerCreating') n += 1;
+  return n;
+}
+
+/**
+ * kube-scheduler's decision for a pod without a node: the nodes with room (pods < allocatable pods),
+ * the least loaded first (NodeResourcesFit's LeastAllocated, ties by name). None → Pending with the
+ * scheduler's message.
+ */
+function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: EventSink, fresh: boolean): void {
+  const state = d as ClusterState;
+  let best: Node | null = null;
+  let bestLoad = Infinity;
+  let full = 0;
+  for (const n of shardValues(state.nodes)) {
+    const used = nonTerminatedPods(state, n);
+    if (used >= n.maxPods) {
+      full += 1;
+      continue;
+    }
+    const load = n.maxPods === 0 ? 1 : used / n.maxPods;
+    if (load < bestLoad || (load === bestLoad && best !== null && n.name < best.name)) {
+      best = n;
+      bestLoad = load;
+    }
+  }
+  if (best === null) {
+    const message = state.nodeCount === 0
+      ? 'no nodes available to schedule pods'
+      : `0/${state.nodeCount} nodes are available: ${full} Too many pods. preemption: 0/${state.nodeCount} nodes are available: ${full} No preemption victims found for incoming pod.`;
+    const status: PodStatus = { phase: 'Pending', reason: 'Unschedulable', message };
+    // The scheduler retries: report again only when the reason changed.
+    if (fresh || d.waiting[pod.key]?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedScheduling', from: 'default-scheduler', pod: pod.key, message, time: state.now });
+    d.waiting[pod.key] = castDraft({ ...pod, node: null, status });
+    return;
+  }
+  events.push({ type: 'Normal', reason: 'Scheduled', from: 'default-scheduler', pod: pod.key, message: `Successfully assigned ${pod.key} to ${best.name}`, time: state.now });
+  admit(d, { ...pod, node: best.name }, best, design, events, fresh);
+}
+
+/** The kubelet takes a pod bound to its node: admission (max pods), then sandbox and CNI ADD. */
+function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean): void {
+  const state = d as ClusterState;
+  const used = nonTerminatedPods(state, node);
+  if (used >= node.maxPods) {
+    const detail = `Node didn't have enough resource: pods, requested: 1, used: ${used}, capacity: ${node.maxPods}`;
+    events.push({ type: 'Warning', reason: 'OutOfpods', from: 'kubelet', pod: pod.key, message: detail, time: state.now });
+    d.waiting[pod.key] = castDraft({ ...pod, node: node.name, status: { phase: 'Failed', reason: 'OutOfpods', message: `Pod was rejected: ${detail}` } });
+    return;
+  }
+  runPod(d, { ...pod, node: node.name }, node, design, events, fresh);
+}
+
+/** The sandbox is made and the design's CNI ADD wires it; on failure the pod waits in ContainerCreating. */
+function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean): void {
+  const state = d as ClusterState;
+  const listening = pod.containers.flatMap((c) => c.ports.map((p) => `${p.protocol.toLowerCase()}/${p.port}`));
+  const insert = (p: Pod): Draft<Pod> => {
+    const n = shardGet(d.nodes, node.name)!;
+    (n.pods as Record<string, Pod>)[p.key] = castDraft(p);
+    shardSet(d.podIndex, p.key, node.name);
+    d.podCount += 1;
+    if (d.waiting[p.key]) delete d.waiting[p.key];
+    return n.pods[p.key]!;
+  };
+  if (pod.hostNetwork) {
+    insert({ ...pod, ip: node.ip, status: { phase: 'Running' } });
+    return;
+  }
+  const netns: NetNs = { ...emptyNs(podNsId(pod.key), false), listening };
+  const sandbox: Pod = { ...pod, netns, status: { phase: 'ContainerCreating' } };
   // CNI ADD sees the cluster as it is, plus the sandbox the runtime made; its actions are applied in the
   // same transition that adds the pod.
-  const r = design.podAdded(state, { pod, node, ifname: 'eth0', netns: netnsPath(pod), containerId: sandboxId(pod), requestedIp });
+  const r = design.podAdded(state, { pod: sandbox, node, ifname: 'eth0', netns: netnsPath(pod), containerId: sandboxId(pod), requestedIp: pod.requestedIp });
   if ('error' in r) {
-    throw new PodnetError(requestedIp !== null ? 'IP_OUTSIDE_RANGE' : r.error.code === 11 || /no IP addresses available/.test(r.error.msg) ? 'IP_EXHAUSTED' : 'CNI_FAILED',
-      `CNI ADD for pod ${key} failed: ${r.error.msg}${r.error.details ? ` (${r.error.details})` : ''}`, { pod: key, cniError: r.error });
+    const cniText = `${r.error.msg}${r.error.details ? `: ${r.error.details}` : ''}`;
+    if (fresh && pod.requestedIp !== null) {
+      // A pinned address the design refuses is a mistake in the input: say so, change nothing.
+      throw new PodnetError('IP_OUTSIDE_RANGE', `CNI ADD for pod ${pod.key} failed: ${cniText}`, { pod: pod.key, cniError: r.error });
+    }
+    const plugin = pluginOf(state, design, node);
+    const message = `Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "${sandboxId(pod)}": plugin type="${plugin.type}" name="${plugin.name}" failed (add): ${cniText}`;
+    if (fresh || d.waiting[pod.key]?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedCreatePodSandBox', from: 'kubelet', pod: pod.key, message, time: state.now });
+    d.waiting[pod.key] = castDraft({ ...pod, netns: null, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } });
+    return;
   }
   const ip = firstIp(r.result);
-  const p = insert();
+  const p = insert(sandbox);
   applyActionsToDraft(d, r.actions);
   if ('clusterState' in r) d.cni = castDraft(r.clusterState);
   if ('nodeState' in r) shardGet(d.nodes, node.name)!.cni = castDraft(r.nodeState);
   p.ip = ip;
   p.cniResult = castDraft(r.result);
   p.status = { phase: 'Running' };
-  return key;
+}
+
+/** The first plugin of the node's CNI config (what the kubelet's error names), or the design's name. */
+function pluginOf(state: ClusterState, design: CniDesign, node: Node): { type: string; name: string } {
+  const files = design.cniConfig?.(state, node) ?? {};
+  const first = Object.keys(files).sort()[0];
+  if (first !== undefined) {
+    try {
+      const conf = JSON.parse(files[first]!) as { name?: string; type?: string; plugins?: { type?: string }[] };
+      return { type: conf.plugins?.[0]?.type ?? conf.type ?? design.name, name: conf.name ?? design.name };
+    } catch {
+      // An unreadable config: fall through to the design's name.
+    }
+  }
+  return { type: design.name, name: design.name };
+}
+
+/**
+ * What Kubernetes keeps doing in the background, done once: the scheduler retries Pending pods and the
+ * kubelet retries the sandboxes of ContainerCreating pods, oldest first. Pure; a state with no waiting
+ * pods is returned as it is.
+ */
+export function settleState(state: ClusterState, design: CniDesign, events: EventSink = []): ClusterState {
+  if (!hasRetriable(state)) return state;
+  return produce(state, (d) => settleInDraft(d, design, events));
+}
+
+function hasRetriable(state: ClusterState): boolean {
+  for (const w of Object.values(state.waiting)) if (w.status.phase !== 'Failed') return true;
+  return false;
+}
+
+/** {@link settleState} inside an open transition. */
+export function settleInDraft(d: Draft<ClusterState>, design: CniDesign, events: EventSink = []): void {
+  const state = d as ClusterState;
+  const queue = Object.values(state.waiting).filter((w) => w.status.phase !== 'Failed')
+    .sort((a, b) => a.created - b.created || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const w of queue) {
+    const pod = (d as ClusterState).waiting[w.key];
+    if (!pod) continue;
+    if (pod.node === null) schedule(d, pod, design, events, false);
+    else {
+      const node = findNode(state, pod.node);
+      if (node) runPod(d, pod, node, design, events, false);
+    }
+  }
 }
 
 function firstIp(result: CniResult): Ipv4 | null {
@@ -359,7 +492,14 @@ function firstIp(result: CniResult): Ipv4 | null {
 /** Deletes a pod: CNI DEL, then its namespace goes (and with it the pod end of its veth). */
 export function deletePodState(state: ClusterState, ref: string, design: CniDesign): { state: ClusterState; footprint: Footprint } {
   const pod = getPod(state, ref);
-  const node = getNode(state, pod.node);
+  if (state.waiting[pod.key]) {
+    // Never wired (its ADD failed or it never had a node): nothing for CNI DEL to undo.
+    const next = produce(state, (d) => {
+      delete d.waiting[pod.key];
+    });
+    return { state: next, footprint: { nodes: [], podsAdded: [], podsRemoved: [], global: false } };
+  }
+  const node = getNode(state, pod.node!);
   const r = pod.hostNetwork ? { actions: [] } : design.podDeleted(state, pod, node);
   const next = produce(state, (d) => {
     applyActionsToDraft(d, r.actions);
@@ -403,6 +543,8 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
   const n = getNode(s, name);
   const r = design.nodeRemoved(s, n);
   const next = produce(s, (d) => {
+    // The pod garbage collector deletes pods bound to a node that is gone.
+    for (const w of Object.values(d.waiting)) if (w.node === name) delete d.waiting[w.key];
     applyActionsToDraft(d, r.actions);
     if ('clusterState' in r) d.cni = castDraft(r.clusterState);
     unindexNs(d, n.host);
@@ -429,13 +571,14 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
  * Builds a cluster with its nodes and pods in one transition: the way to build a large cluster. The
  * result is the state that adding each node, then each pod, one by one would give.
  */
-export function buildClusterState(settings: ClusterSettings, design: CniDesign, nodes: readonly NodeSpec[] = [], pods: readonly PodSpec[] = [], now = 0): ClusterState {
+export function buildClusterState(settings: ClusterSettings, design: CniDesign, nodes: readonly NodeSpec[] = [], pods: readonly PodSpec[] = [], now = 0, events: EventSink = []): ClusterState {
   if (!Array.isArray(nodes) || !Array.isArray(pods)) fail('INVALID_ARGUMENT', 'nodes and pods must be arrays');
   // The same transitions as addNode/addPod, applied in place to a fresh copy that shares nothing with
   // any other state: no proxies, no per-change copies, one freeze at the end (when freezing is on).
   const d = structuredClone(createClusterState(settings, design, now)) as Draft<ClusterState>;
   for (const n of nodes) addNodeInDraft(d, n, design);
-  for (const p of pods) addPodInDraft(d, p, design);
+  for (const p of pods) addPodInDraft(d, p, design, events);
+  settleInDraft(d, design, events);
   return freezeIfOn(d as ClusterState);
 }
 
@@ -448,6 +591,7 @@ export function listNodes(state: ClusterState): Node[] {
 export function listPods(state: ClusterState): Pod[] {
   const out: Pod[] = [];
   for (const n of shardValues(state.nodes)) out.push(...Object.values(n.pods));
+  out.push(...Object.values(state.waiting));
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 

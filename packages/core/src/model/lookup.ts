@@ -75,7 +75,7 @@ export function findPod(state: ClusterState, ref: string): Pod | undefined {
   if (typeof ref !== 'string') return undefined;
   const key = podKeyOf(ref);
   const node = shardGet(state.podIndex, key);
-  return node === undefined ? undefined : shardGet(state.nodes, node)?.pods[key];
+  return node === undefined ? state.waiting[key] : shardGet(state.nodes, node)?.pods[key];
 }
 
 /** The pod with this key; throws `POD_NOT_FOUND`. */
@@ -87,7 +87,9 @@ export function getPod(state: ClusterState, ref: string): Pod {
 
 /** The namespace a pod's containers run in (the node's for hostNetwork pods). */
 export function podNs(state: ClusterState, pod: Pod): NetNs {
-  return pod.netns ?? getNode(state, pod.node).host;
+  if (pod.netns) return pod.netns;
+  if (!pod.hostNetwork || pod.node === null) fail('POD_NOT_RUNNING', `pod ${pod.key} is ${pod.status.phase}: it has no network namespace`, { pod: pod.key });
+  return getNode(state, pod.node).host;
 }
 
 /** The node a namespace belongs to (null for the underlay). */

@@ -216,11 +216,33 @@ export interface Container {
   readonly ports: readonly { readonly port: number; readonly protocol: 'TCP' | 'UDP' }[];
 }
 
-/** A pod's phase and, while it is not running, why. */
+/**
+ * A pod's status as `kubectl get pods` shows it in its STATUS column, and, while it is not running, why:
+ * - `Pending`: no node fits; `reason` Unschedulable, `message` the scheduler's ("0/3 nodes are available: …");
+ * - `ContainerCreating`: placed on a node whose CNI ADD failed; `reason` FailedCreatePodSandBox, `message`
+ *   the kubelet's event text ("Failed to create pod sandbox: … failed (add): …"). Retried after every change;
+ * - `Running`: wired, with its IP;
+ * - `Failed`: rejected by the kubelet's admission (`reason` OutOfpods: it was bound to a full node).
+ *
+ * (Kubernetes' own `status.phase` is `Pending` for both of the first two; kubectl shows the waiting reason.)
+ */
 export interface PodStatus {
   readonly phase: 'Pending' | 'ContainerCreating' | 'Running' | 'Failed';
   readonly reason?: string;
   readonly message?: string;
+}
+
+/** A Kubernetes event about a pod (what `kubectl describe pod` lists under Events). */
+export interface KubeEvent {
+  readonly type: 'Normal' | 'Warning';
+  readonly reason: string;
+  /** `default-scheduler` or `kubelet`. */
+  readonly from: string;
+  /** The pod's `namespace/name`. */
+  readonly pod: string;
+  readonly message: string;
+  /** Simulated time (ms). */
+  readonly time: number;
 }
 
 export interface Pod {
@@ -229,7 +251,8 @@ export interface Pod {
   /** `namespace/name`. */
   readonly key: string;
   readonly uid: string;
-  readonly node: string;
+  /** The node the pod is bound to; null while it is Pending (not scheduled). */
+  readonly node: string | null;
   readonly ip: Ipv4 | null;
   readonly hostNetwork: boolean;
   readonly containers: readonly Container[];
@@ -240,7 +263,12 @@ export interface Pod {
   readonly status: PodStatus;
   readonly labels: Readonly<Record<string, string>>;
   readonly created: number;
+  /** The address the pod asked for (podnet's `ip` in the spec), or null to let the design's IPAM choose. */
+  readonly requestedIp: Ipv4 | null;
 }
+
+/** A pod bound to a node (every pod in `Node.pods`; waiting pods may not be). */
+export type PlacedPod = Pod & { readonly node: string };
 
 export interface Node {
   readonly name: string;
@@ -249,7 +277,8 @@ export interface Node {
   readonly segment: string;
   readonly podCidr: Cidr | null;
   readonly host: NetNs;
-  readonly pods: Readonly<Record<string, Pod>>;
+  /** The pods running on this node, by key. */
+  readonly pods: Readonly<Record<string, PlacedPod>>;
   /** The design's per-node state (IPAM, leases…), opaque to core. */
   readonly cni: unknown;
   readonly maxPods: number;
@@ -287,9 +316,16 @@ export interface ClusterState {
   readonly nodeCidrMaskSize: number;
   readonly nodes: Shards<Node>;
   readonly nodeCount: number;
-  /** Pod key → node name. */
+  /** Pod key → node name, for running pods (those in some `node.pods`). */
   readonly podIndex: Shards<string>;
+  /** How many pods run (are in some `node.pods`). */
   readonly podCount: number;
+  /**
+   * Pods that do not run, by key: Pending (unscheduled), ContainerCreating (CNI ADD failed; retried after
+   * every change) and Failed (rejected by the node). Kept apart so that nothing that walks running pods
+   * ever sees a pod without a network.
+   */
+  readonly waiting: Readonly<Record<string, Pod>>;
   /** Node podCIDR (`a.b.c.d/len`) → node name. */
   readonly cidrIndex: Shards<string>;
   /** IPv4 (decimal string of the number) → owners. More than one owner is a unique-IP violation. */

@@ -16,7 +16,7 @@ export function endpointNs(state: ClusterState, from: string): NsId {
   const pod = findPod(state, from);
   if (pod) {
     if (pod.status.phase !== 'Running') fail('UNKNOWN_ENDPOINT', `pod ${pod.key} is ${pod.status.phase}, not Running`, { from });
-    return pod.netns ? podNsId(pod.key) : hostNsId(pod.node);
+    return pod.netns ? podNsId(pod.key) : hostNsId(pod.node!);
   }
   if (findNode(state, from)) return hostNsId(from);
   return fail('UNKNOWN_ENDPOINT', `"${String(from)}" is neither a pod nor a node`, { from });

@@ -11,11 +11,11 @@ import type { Step, Trace } from '../dataplane/types.js';
 import { fail, PodnetError } from '../errors.js';
 import { audit, EMPTY_MEMORY, incrementalCheck, sampledAudit, sampledCheck, type CheckMemory, type CheckResult, type Violation } from '../guarantees/check.js';
 import {
-  addNodeState, addPodState, buildClusterState, deletePodState, listNodes, listPods, removeNodeState,
-  type ClusterSettings, type NodeSpec, type PodSpec,
+  addNodeState, addPodState, buildClusterState, deletePodState, listNodes, listPods, nonTerminatedPods, removeNodeState, settleState,
+  type ClusterSettings, type EventSink, type NodeSpec, type PodSpec,
 } from '../model/cluster.js';
 import { findNode, findPod, getNode, getPod, nodeOfNs } from '../model/lookup.js';
-import type { ClusterState, Node, Pod } from '../model/types.js';
+import type { ClusterState, KubeEvent, Node, Pod } from '../model/types.js';
 import { applyActions, type Action } from '../ops/actions.js';
 import { endpointNs, ping, traceroute, type PingOptions, type PingResult, type TracerouteResult } from '../query/probes.js';
 import type { Ipv4Packet } from '../wire/packet.js';
@@ -51,7 +51,20 @@ export interface SimulatorEvents {
   dropped: (trace: Trace) => void;
   /** A guarantee broke (emitted once, when it first appears). */
   violation: (v: Violation) => void;
+  /** What Kubernetes would record as an event: Scheduled, FailedScheduling, FailedCreatePodSandBox, OutOfpods. */
+  event: (e: KubeEvent) => void;
 }
+
+/** What `kubectl describe node` shows of a node's pod capacity. */
+export interface NodeCapacity {
+  /** Allocatable pods (kubelet --max-pods, or what the design imposes). */
+  readonly allocatablePods: number;
+  /** Pods bound to the node that are not terminated: running, or waiting for their sandbox. */
+  readonly nonTerminatedPods: number;
+}
+
+/** Events kept by a simulator (the oldest are dropped beyond this, as the API server expires them). */
+const EVENT_LOG_SIZE = 1000;
 
 interface Entry {
   readonly state: ClusterState;
@@ -91,6 +104,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   #future: Entry[] = [];
   #cur: Entry;
   #verdict: CheckResult = { ok: true, violations: [] };
+  #events: KubeEvent[] = [];
 
   constructor(spec: SimulatorSpec) {
     super();
@@ -106,7 +120,9 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     this.random = seededRandom(spec.seed ?? 1);
     // Build the whole spec in one transition without checking each step, then audit once: the same
     // verdict, far less work.
-    const state = buildClusterState(spec, spec.cni, spec.nodes ?? [], spec.pods ?? []);
+    const events: EventSink = [];
+    const state = buildClusterState(spec, spec.cni, spec.nodes ?? [], spec.pods ?? [], 0, events);
+    this.#record(events);
     const a = this.checks === 'off' ? { ok: true, violations: [], memory: EMPTY_MEMORY } : this.#fullCheck(state);
     this.#cur = { state, label: 'create', memory: a.memory };
     this.#verdict = { ok: a.ok, violations: a.violations };
@@ -177,30 +193,72 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     for (const v of fresh) this.emit('violation', v);
   }
 
-  /** Adds a node (its podCIDR and IP allocated when not given). */
+  /**
+   * A change, then what Kubernetes does after it on its own (the scheduler places Pending pods, kubelets
+   * retry failed sandboxes), committed as one history entry; its events are recorded and emitted.
+   */
+  #change(next: ClusterState, label: string, events: EventSink): void {
+    const settled = settleState(next, this.design, events);
+    this.#commit(settled, label);
+    this.#record(events);
+  }
+
+  #record(events: readonly KubeEvent[]): void {
+    if (events.length === 0) return;
+    this.#events.push(...events);
+    if (this.#events.length > EVENT_LOG_SIZE) this.#events.splice(0, this.#events.length - EVENT_LOG_SIZE);
+    for (const e of events) this.emit('event', e);
+  }
+
+  /** Adds a node (its podCIDR and IP allocated when not given); Pending pods that fit on it are placed. */
   addNode(spec: NodeSpec): Node {
     const r = addNodeState(this.state, spec, this.design);
-    this.#commit(r.state, `addNode ${r.node.name}`);
+    this.#change(r.state, `addNode ${r.node.name}`, []);
     return getNode(this.state, r.node.name);
   }
 
   /** Removes a node and its pods. */
   removeNode(name: string): void {
     const r = removeNodeState(this.state, name, this.design);
-    this.#commit(r.state, `removeNode ${name}`);
+    this.#change(r.state, `removeNode ${name}`, []);
   }
 
-  /** Adds a pod on a node; the design's CNI ADD wires it. */
+  /**
+   * Adds a pod: on its `node` if it names one (the kubelet admits it or rejects it OutOfpods), otherwise
+   * where the scheduler puts it; the design's CNI ADD wires it. A pod that cannot run stays with a
+   * status saying why (`Pending`, `ContainerCreating`, `Failed`) — see {@link Pod.status} and the
+   * `event` events. Throws only on bad input, and then changes nothing.
+   */
   addPod(spec: PodSpec): Pod {
-    const r = addPodState(this.state, spec, this.design);
-    this.#commit(r.state, `addPod ${r.pod.key}`);
+    const events: EventSink = [];
+    const r = addPodState(this.state, spec, this.design, events);
+    this.#change(r.state, `addPod ${r.pod.key}`, events);
     return getPod(this.state, r.pod.key);
   }
 
-  /** Deletes a pod (CNI DEL, then its namespace goes). */
+  /** Deletes a pod (CNI DEL, then its namespace goes); waiting pods may then be placed or wired. */
   deletePod(ref: string): void {
     const r = deletePodState(this.state, ref, this.design);
-    this.#commit(r.state, `deletePod ${getPodKey(ref)}`);
+    this.#change(r.state, `deletePod ${getPodKey(ref)}`, []);
+  }
+
+  /** Events so far (oldest first), of one pod when `pod` is given — what `kubectl describe pod` lists. */
+  events(pod?: string): KubeEvent[] {
+    if (pod === undefined) return [...this.#events];
+    const key = getPodKey(pod);
+    return this.#events.filter((e) => e.pod === key);
+  }
+
+  /** A node's allocatable pods against its non-terminated pods (`kubectl describe node`). */
+  capacity(node: string): NodeCapacity {
+    const n = getNode(this.state, node);
+    return { allocatablePods: n.maxPods, nonTerminatedPods: nonTerminatedPods(this.state, n) };
+  }
+
+  /** The files of the node's /etc/cni/net.d, as the design writes them (name → content). */
+  cniConfig(node: string): Readonly<Record<string, string>> {
+    const n = getNode(this.state, node);
+    return this.design.cniConfig?.(this.state, n) ?? {};
   }
 
   /**
@@ -210,7 +268,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   apply(actions: Action | readonly Action[], label?: string): void {
     const list = Array.isArray(actions) ? actions : [actions as Action];
     const next = applyActions(this.state, list);
-    this.#commit(next, label ?? `apply ${list.map((a) => a.op).join(', ')}`);
+    this.#change(next, label ?? `apply ${list.map((a) => a.op).join(', ')}`, []);
   }
 
   /** Sends one IPv4 packet from a pod or node; returns its trace. Committed: ARP/FDB learning stays. */
