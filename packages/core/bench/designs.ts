@@ -1,0 +1,123 @@
+/**
+ * Per-design build benchmark (issue #3): every design of @podnet/cni built at 5,000 nodes / 150,000 pods
+ * (`--quick`: 100 nodes) with `buildClusterState`, reporting build time, heap after GC, bytes per node and
+ * per pod, and how the build scales (time and heap per node at half the size and at full size: a design
+ * that copies what every node knows about every other node shows a ratio near 2, a linear one near 1).
+ * Every built state is checked to work: pings between a sample of pods on different nodes must get
+ * replies, else the figure is not reported as a pass.
+ *
+ * Run alone: `pnpm bench --only=designs [--quick]`. Writes bench-results/designs.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildClusterState, listNodes, ping, seededRandom, type ClusterSettings, type ClusterState, type CniDesign, type NodeSpec, type PodSpec } from '@podnet/core';
+import { flannel } from '@podnet/cni';
+import { heapNow } from './lib/heap.js';
+
+const QUICK = process.argv.includes('--quick');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** One design at scale: how to make it, the cluster it needs, and how many pods each node runs. */
+export interface DesignCase {
+  readonly name: string;
+  readonly make: () => CniDesign;
+  readonly settings: ClusterSettings;
+  /** Node specs for `n` nodes (segment placement, instance limits…). */
+  readonly nodes: (n: number) => NodeSpec[];
+  readonly podsPerNode: number;
+  /** Nodes for 150,000 pods (5,000 at 30 pods per node). */
+  readonly targetNodes: number;
+}
+
+const name = (i: number) => `node-${String(i).padStart(5, '0')}`;
+/** A /8 of pods (65,536 /24 blocks) and a /16 underlay (65,534 host addresses), for 5,000 nodes. */
+const BIG: ClusterSettings = { podCidr: '10.0.0.0/8', nodeCidrMaskSize: 24, underlay: { segments: [{ name: 'dc', cidr: '172.16.0.0/16', gateway: '172.16.0.1', mtu: 1500 }] } };
+const plainNodes = (n: number): NodeSpec[] => Array.from({ length: n }, (_, i) => ({ name: name(i) }));
+
+export const DESIGN_CASES: DesignCase[] = [
+  { name: 'flannel vxlan', make: () => flannel({ backend: 'vxlan' }), settings: BIG, nodes: plainNodes, podsPerNode: 30, targetNodes: 5000 },
+];
+
+interface Point { nodes: number; pods: number; buildMs: number; heapBytes: number | null }
+
+function build(c: DesignCase, nodes: number): { state: ClusterState; ms: number } {
+  const specs = c.nodes(nodes);
+  const pods: PodSpec[] = [];
+  for (const n of specs) for (let j = 0; j < c.podsPerNode; j++) pods.push({ name: `p-${n.name}-${j}`, node: n.name });
+  const design = c.make();
+  const t = performance.now();
+  const state = buildClusterState(c.settings, design, specs, pods);
+  return { state, ms: performance.now() - t };
+}
+
+/** Pings between pods on random distinct nodes; returns the failures. */
+function sanity(state: ClusterState, pairs: number): string[] {
+  const rnd = seededRandom(7);
+  const nodes = listNodes(state);
+  const failures: string[] = [];
+  for (let i = 0; i < pairs; i++) {
+    const a = nodes[Math.floor(rnd() * nodes.length)]!;
+    const b = nodes[Math.floor(rnd() * nodes.length)]!;
+    const pa = Object.values(a.pods)[0];
+    const pb = Object.values(b.pods)[0];
+    if (!pa || !pb || pb.ip === null) continue;
+    const dst = [pb.ip >>> 24, (pb.ip >>> 16) & 255, (pb.ip >>> 8) & 255, pb.ip & 255].join('.');
+    const r = ping(state, pa.key, dst, { count: 1 });
+    if (!r.result.ok) failures.push(`${pa.key} → ${dst}: ${r.result.lines.slice(1, 2).join('')}`);
+  }
+  return failures;
+}
+
+export interface DesignRow { design: string; points: Point[]; scaling: { time: number; heap: number | null }; sanityFailures: string[] }
+
+export function runDesignBench(): DesignRow[] {
+  const out: DesignRow[] = [];
+  for (const c of DESIGN_CASES) {
+    const full = QUICK ? Math.min(100, c.targetNodes) : c.targetNodes;
+    const sizes = [Math.max(2, Math.floor(full / 2)), full];
+    const points: Point[] = [];
+    let failures: string[] = [];
+    for (const n of sizes) {
+      const base = heapNow();
+      const { state, ms } = build(c, n);
+      const h = heapNow();
+      points.push({ nodes: n, pods: n * c.podsPerNode, buildMs: ms, heapBytes: h === null || base === null ? null : h - base });
+      if (n === full) failures = sanity(state, 20);
+      process.stderr.write(`[designs] ${c.name}: ${n} nodes / ${n * c.podsPerNode} pods in ${(ms / 1000).toFixed(2)} s\n`);
+    }
+    const [half, whole] = points as [Point, Point];
+    const per = (p: Point, v: number) => v / p.nodes;
+    out.push({
+      design: c.name, points, sanityFailures: failures,
+      scaling: {
+        time: per(whole, whole.buildMs) / per(half, half.buildMs),
+        heap: whole.heapBytes === null || half.heapBytes === null ? null : per(whole, whole.heapBytes) / per(half, half.heapBytes),
+      },
+    });
+  }
+  return out;
+}
+
+function main(): void {
+  const rows = runDesignBench();
+  const MiB = 1024 * 1024;
+  const table = [['design', 'nodes', 'pods', 'build', 'heap after GC', 'B/pod (all in)', 'per-node time ×(full/half)', 'per-node heap ×', 'pings']];
+  for (const r of rows) {
+    const p = r.points[r.points.length - 1]!;
+    table.push([
+      r.design, String(p.nodes), String(p.pods), `${(p.buildMs / 1000).toFixed(2)} s`,
+      p.heapBytes === null ? 'n/a' : `${(p.heapBytes / MiB).toFixed(0)} MiB`, p.heapBytes === null ? 'n/a' : String(Math.round(p.heapBytes / p.pods)),
+      r.scaling.time.toFixed(2), r.scaling.heap === null ? 'n/a' : r.scaling.heap.toFixed(2), r.sanityFailures.length ? `${r.sanityFailures.length} FAILED` : 'ok',
+    ]);
+  }
+  const w = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  const text = table.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join(' | ')).join('\n');
+  process.stdout.write(`\npodnet design bench (${QUICK ? 'quick' : 'full'}) — node ${process.version}, ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}\n\n${text}\n`);
+  for (const r of rows) for (const f of r.sanityFailures.slice(0, 3)) process.stdout.write(`note: ${r.design}: ping failed ${f}\n`);
+  mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench-results', 'designs.json'), `${JSON.stringify({ schema: 'podnet-designs-bench/1', mode: QUICK ? 'quick' : 'full', rows }, null, 2)}\n`);
+}
+
+main();
