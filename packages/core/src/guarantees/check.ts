@@ -19,7 +19,7 @@ import { send } from '../dataplane/engine.js';
 import type { Trace } from '../dataplane/types.js';
 import { hostNsId, nodeOfNs, podNsId } from '../model/lookup.js';
 import type { ClusterState, IpOwner, PlacedPod } from '../model/types.js';
-import { SHARD_COUNT, shardGet, shardKeys, shardValues } from '../util/shards.js';
+import { SHARD_COUNT, shardGet, shardKeys, shardLeaf, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REPLY } from '../wire/packet.js';
 
 export type GuaranteeName = 'unique-ip' | 'no-nat' | 'node-reaches-pods';
@@ -245,7 +245,8 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
 function randomPod(state: ClusterState, random: () => number): PlacedPod | null {
   for (let attempt = 0; attempt < 32; attempt++) {
     const i = Math.floor(random() * SHARD_COUNT);
-    const shard = state.nodes[i >>> 6]![i & 63]!;
+    const shard = shardLeaf(state.nodes, i);
+    if (shard === undefined) continue;
     const names = Object.keys(shard);
     if (names.length === 0) continue;
     const node = shard[names[Math.floor(random() * names.length)]!]!;
