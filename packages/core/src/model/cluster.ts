@@ -14,7 +14,7 @@ import { fail, PodnetError } from '../errors.js';
 import { applyActionsToDraft, checkIfName, indexNs, unindexNs } from '../ops/actions.js';
 import { emptyShards, shardDelete, shardGet, shardSet, shardValues } from '../util/shards.js';
 import { findNode, findPod, getNode, getPod, hostNsId, podKeyOf, podNsId, UNDERLAY_NS } from './lookup.js';
-import type { ClusterState, Container, KubeEvent, Link, NetNs, Node, Pod, PodStatus, Segment, Sysctls } from './types.js';
+import type { ClusterState, Container, KubeEvent, Link, NeighEntry, NetNs, Node, Pod, PodStatus, Segment, Sysctls } from './types.js';
 
 /** An underlay segment as the cluster spec declares it. */
 export interface SegmentSpec {
@@ -181,7 +181,7 @@ export function addNodeState(state: ClusterState, spec: NodeSpec, design: CniDes
 }
 
 /** {@link addNodeState} inside an open transition (for batches); returns the node's name. */
-export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: CniDesign): string {
+export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: CniDesign, announceOnJoin = true): string {
   const state = d as ClusterState;
   if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'a node spec must be an object with a name');
   const name = checkName(spec.name, 'node', true);
@@ -236,6 +236,15 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   if (mixed) d.alloc.mixedCidrs = true;
   shardSet(d.underlay.segments[seg.name]!.ports, mac, { mac, ns: nsId, dev: 'eth0' });
   indexNs(d, host);
+  if (announceOnJoin) {
+    // The joining node announces its address (gratuitous ARP, as NetworkManager and cloud images do when
+    // eth0 comes up): a node or router that talked to the address's previous holder updates its entry.
+    for (const other of shardValues(d.nodes)) {
+      if (other.name === name) continue;
+      for (const l of Object.values(other.host.links)) if (l.kind === 'physical' && l.segment === seg.name) announce(other.host as Draft<NetNs>, ip, mac, state.now, l.name);
+    }
+    announce(d.underlay.router, ip, mac, state.now, seg.name);
+  }
   const r = design.nodeAdded(state, getNode(state, name));
   applyActionsToDraft(d, r.actions);
   if ('clusterState' in r) d.cni = castDraft(r.clusterState);
@@ -436,6 +445,32 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   p.ip = ip;
   p.cniResult = castDraft(r.result);
   p.status = { phase: 'Running' };
+  // The bridge and ptp plugins send a gratuitous ARP from the new interface: whoever on the node held an
+  // entry for the address (a previous pod's, with its MAC) now has this pod's.
+  const eth = p.netns?.links[req0(r.result)] ?? Object.values(p.netns?.links ?? {}).find((l) => l.kind !== 'loopback' && l.addrs.length > 0);
+  if (eth && ip !== null) {
+    const n = shardGet(d.nodes, node.name)!;
+    announce(n.host as Draft<NetNs>, ip, eth.mac as string, state.now, null);
+    for (const other of Object.values(n.pods)) if (other.netns && other.key !== pod.key) announce(other.netns as Draft<NetNs>, ip, eth.mac as string, state.now, null);
+  }
+}
+
+/** The interface the result names first in the sandbox (CNI results list ips by interface index). */
+function req0(result: CniResult): string {
+  const i = result.ips[0]?.interface;
+  return (i === undefined ? undefined : result.interfaces[i]?.sandbox !== undefined ? result.interfaces[i]!.name : undefined) ?? 'eth0';
+}
+
+/**
+ * A gratuitous ARP received: Linux updates an existing neighbour entry for the sender's address with the
+ * sender's MAC (arp_process), whichever device it sits on (`onDev` restricts it). Entries are not created.
+ */
+function announce(ns: Draft<NetNs>, ip: Ipv4, mac: string, now: number, onDev: string | null): void {
+  for (const [k, e] of Object.entries(ns.neigh)) {
+    if (e.ip !== ip || e.permanent || (onDev !== null && e.dev !== onDev)) continue;
+    if (e.mac === mac && !e.failed) continue;
+    (ns.neigh as Record<string, NeighEntry>)[k] = { ...(e as NeighEntry), mac, failed: false, confirmed: now };
+  }
 }
 
 /** The first plugin of the node's CNI config (what the kubelet's error names), or the design's name. */
@@ -576,7 +611,8 @@ export function buildClusterState(settings: ClusterSettings, design: CniDesign, 
   // The same transitions as addNode/addPod, applied in place to a fresh copy that shares nothing with
   // any other state: no proxies, no per-change copies, one freeze at the end (when freezing is on).
   const d = structuredClone(createClusterState(settings, design, now)) as Draft<ClusterState>;
-  for (const n of nodes) addNodeInDraft(d, n, design);
+  // A fresh cluster has no neighbour entries for a joining node to update: skip the announcements.
+  for (const n of nodes) addNodeInDraft(d, n, design, false);
   for (const p of pods) addPodInDraft(d, p, design, events);
   settleInDraft(d, design, events);
   return freezeIfOn(d as ClusterState);

@@ -1,0 +1,110 @@
+/**
+ * checkDesign as its users rely on it: working designs pass, broken ones are caught and shrunk to the
+ * essence with the packet that shows it, the same seed gives the same campaign, and a printed
+ * counterexample replays from its seed and path.
+ */
+import { flannel } from '@podnet/cni';
+import type { Action, CniDesign } from '@podnet/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkDesign } from './check-design.js';
+import { clusterCommands } from './commands.js';
+import { clusterShapeArb } from './events.js';
+import { ClusterRun, DesignFailure } from './runner.js';
+
+/** flannel whose nodes never start using the other nodes' routes (flanneld that never synced its leases). */
+function withoutPeerRoutes(): CniDesign {
+  const f = flannel();
+  return { ...f, name: 'flannel-without-peer-routes', nodeAdded: (s, n) => { const r = f.nodeAdded(s, n); return { ...r, actions: r.actions.filter((a) => a.op !== 'peerset.attach') }; } };
+}
+
+/** flannel whose pods get MTU 1500 although VXLAN takes 50 bytes of it (the overhead forgotten). */
+function withPodMtu1500(): CniDesign {
+  const f = flannel();
+  const bump = (a: Action): Action => (a.op === 'link.add' && (a.kind === 'veth' || a.kind === 'bridge') ? { ...a, mtu: 1500, ...(a.peer ? { peer: { ...a.peer, mtu: 1500 } } : {}) } : a);
+  return {
+    ...f, name: 'flannel-pod-mtu-1500',
+    podAdded: (s, req) => { const r = f.podAdded(s, req); return 'error' in r ? r : { ...r, actions: r.actions.map(bump) }; },
+  };
+}
+
+describe('checkDesign', () => {
+  it('passes flannel VXLAN over 200 runs of up to 20 events on up to 6 nodes', () => {
+    const r = checkDesign(flannel(), { numRuns: 200 });
+    expect(r).toEqual({ ok: true, runs: 200, seed: 1 });
+  });
+
+  it('catches missing routes and shrinks to two nodes with one pod each', () => {
+    const r = checkDesign(withoutPeerRoutes(), { numRuns: 100 });
+    if (r.ok) throw new Error('not caught');
+    const cx = r.counterexample;
+    expect(cx.events).toHaveLength(4);
+    expect(cx.events.filter((e) => e.startsWith('addNode'))).toHaveLength(2);
+    expect(cx.events.filter((e) => e.startsWith('addPod'))).toHaveLength(2);
+    expect(new Set(cx.events.filter((e) => e.startsWith('addPod')).map((e) => / → (node-\d+)/.exec(e)?.[1])).size).toBe(2);
+    expect(cx.kind).toBe('no-nat');
+    expect(cx.explanation).toMatch(/cannot reach pod/);
+    expect(cx.trace?.disposition).toBe('noRoute');
+    const text = r.toString();
+    expect(text).toContain('flannel-without-peer-routes breaks the network model');
+    expect(text).toContain(`replay: checkDesign(design, { seed: 1, path: '${r.path}', replayPath: '${r.replayPath}' })`);
+    expect(text).toMatch(/trace:\n {4}0 \[pod\/default\/pod-\d+\] send:/);
+  });
+
+  it('catches a pod MTU the path cannot carry, with the packet that died', () => {
+    const r = checkDesign(withPodMtu1500(), { numRuns: 200 });
+    if (r.ok) throw new Error('not caught');
+    expect(r.counterexample.kind).toBe('mtu');
+    expect(r.counterexample.explanation).toMatch(/was given MTU 1500, but a 1500-byte packet with DF set to pod-\d+ .* did not get through/);
+    expect(r.counterexample.trace?.disposition).toBe('fragmentationNeeded');
+    expect(r.counterexample.events.at(-1)).toMatch(/^send (icmp|udp) 1500 bytes DF pod-\d+ → pod-\d+/);
+    expect(r.counterexample.events.length).toBeLessThanOrEqual(5);
+  });
+
+  it('is deterministic: the same seed gives the same runs and counterexample; the path replays it', () => {
+    const a = checkDesign(withoutPeerRoutes(), { seed: 7, numRuns: 100 });
+    const b = checkDesign(withoutPeerRoutes(), { seed: 7, numRuns: 100 });
+    if (a.ok || b.ok) throw new Error('not caught');
+    expect(b.path).toBe(a.path);
+    expect(b.toString()).toBe(a.toString());
+    const replay = checkDesign(withoutPeerRoutes(), { seed: 7, path: a.path, replayPath: a.replayPath });
+    if (replay.ok) throw new Error('replay passed');
+    expect(replay.counterexample.events).toEqual(a.counterexample.events);
+  });
+
+  it('rejects what is not a design or a campaign', () => {
+    expect(() => checkDesign({} as CniDesign)).toThrow(TypeError);
+    expect(() => checkDesign(flannel(), { numRuns: 0 })).toThrow(RangeError);
+    expect(() => checkDesign(flannel(), { maxNodes: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('the commands in fast-check\'s own shape', () => {
+  it('combine with fc.commands and fc.modelRun, and with a command of the user\'s own', () => {
+    // A user's command: every pod must be able to ping its own node's host namespace.
+    class PingOwnNode implements fc.Command<Record<string, never>, ClusterRun> {
+      check = () => true;
+      run(_m: Record<string, never>, real: ClusterRun): void {
+        for (const p of real.sim.pods()) {
+          if (p.status.phase !== 'Running' || p.node === null) continue;
+          const ip = real.sim.node(p.node).ip;
+          const r = real.sim.ping(p.name, [ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].join('.'));
+          if (!r.ok) throw new DesignFailure('node-reaches-pods', `${p.name} cannot ping its node`, real.log, r.traces[0] ?? null, null);
+        }
+      }
+      toString = () => 'pingOwnNode';
+    }
+    let runs = 0;
+    fc.assert(fc.property(clusterShapeArb({ segments: 1 }), fc.commands([...clusterCommands(), fc.constant(new PingOwnNode())], { maxCommands: 12 }), (shape, cmds) => {
+      runs += 1;
+      fc.modelRun(() => ({ model: {}, real: new ClusterRun(flannel(), shape) }), cmds);
+    }), { numRuns: 30, seed: 3 });
+    expect(runs).toBe(30);
+  });
+
+  it('a failure inside fc.assert names the events that led to it', () => {
+    expect(() => fc.assert(fc.property(clusterShapeArb(), fc.commands(clusterCommands(), { maxCommands: 20 }), (shape, cmds) => {
+      fc.modelRun(() => ({ model: {}, real: new ClusterRun(withoutPeerRoutes(), shape) }), cmds);
+    }), { numRuns: 100, seed: 1 })).toThrow(/addNode node-1 \(rack-a\)|addNode node-1 \(rack-b\)/);
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * `checkDesign(design)`: a seeded fast-check campaign over cluster shapes and event sequences that
+ * either finds nothing wrong or returns the smallest sequence it could shrink to, with the broken
+ * promise and the packet trace that shows it — printable, and replayable from its seed and path.
+ */
+import type { CniDesign, Trace, Violation } from '@podnet/core';
+import fc from 'fast-check';
+import { clusterCommands } from './commands.js';
+import { clusterShapeArb, type ClusterShape, type EventOptions, type ShapeOptions } from './events.js';
+import { formatTrace } from './format.js';
+import { ClusterRun, DesignFailure, type FailureKind } from './runner.js';
+
+/** Options of {@link checkDesign}. */
+export interface CheckDesignOptions extends EventOptions, ShapeOptions {
+  /** fast-check seed. Default 1: the same campaign every time (pass `Date.now()` to explore). */
+  readonly seed?: number;
+  /** Replays one counterexample: the `path` a failed result printed (with its seed and replayPath). */
+  readonly path?: string;
+  /** With `path`: which of the counterexample's commands ran (fast-check's commands replay path). */
+  readonly replayPath?: string;
+  /** Runs (event sequences) to try. Default 100. */
+  readonly numRuns?: number;
+  /** Events per sequence at most. Default 20. */
+  readonly maxEvents?: number;
+  /** Nodes at most. Default 6. */
+  readonly maxNodes?: number;
+  /** Called every `progressEvery` runs (default 100) with how far the campaign is (for long campaigns). */
+  readonly onProgress?: (p: { readonly runs: number; readonly numRuns: number; readonly elapsedMs: number; readonly shrinking: boolean }) => void;
+  readonly progressEvery?: number;
+}
+
+/** The smallest failing case found. */
+export interface Counterexample {
+  readonly shape: ClusterShape;
+  /** The events as they ran, with the names they resolved to; the one that failed last. */
+  readonly events: readonly string[];
+  /** What broke: a guarantee, the MTU, or `error` when the design threw on a valid event. */
+  readonly kind: FailureKind | 'error';
+  readonly explanation: string;
+  readonly violation: Violation | null;
+  /** The packet that showed it, hop by hop. */
+  readonly trace: Trace | null;
+}
+
+/** The verdict of {@link checkDesign}. */
+export type CheckDesignResult =
+  | { readonly ok: true; readonly runs: number; readonly seed: number }
+  | { readonly ok: false; readonly runs: number; readonly seed: number; readonly path: string; readonly replayPath: string; readonly counterexample: Counterexample; toString(): string };
+
+/** Runs a campaign against a design. Deterministic: the same seed gives the same runs and counterexample. */
+export function checkDesign(design: CniDesign, options: CheckDesignOptions = {}): CheckDesignResult {
+  if (!design || typeof design.podAdded !== 'function') throw new TypeError('checkDesign needs a CNI design, e.g. flannel() from @podnet/cni');
+  const seed = options.seed ?? 1;
+  const numRuns = options.numRuns ?? 100;
+  const maxNodes = options.maxNodes ?? 6;
+  if (!Number.isInteger(numRuns) || numRuns < 1) throw new RangeError(`numRuns must be a positive integer, not ${String(options.numRuns)}`);
+  if (!Number.isInteger(maxNodes) || maxNodes < 1 || maxNodes > 64) throw new RangeError(`maxNodes must be an integer from 1 to 64, not ${String(options.maxNodes)}`);
+  const every = options.progressEvery ?? 100;
+  const t0 = performance.now();
+  let runs = 0;
+  let failed = false;
+  const prop = fc.property(
+    clusterShapeArb(options),
+    // 'medium': sequence lengths spread over 0 … maxEvents (fast-check's default size keeps most below 5).
+    fc.commands(clusterCommands(options), { maxCommands: options.maxEvents ?? 20, size: 'medium', ...(options.replayPath !== undefined ? { replayPath: options.replayPath } : {}) }),
+    (shape, cmds) => {
+      runs += 1;
+      if (options.onProgress && runs % every === 0) options.onProgress({ runs, numRuns, elapsedMs: performance.now() - t0, shrinking: failed });
+      const run = new ClusterRun(design, shape, { maxNodes });
+      try {
+        fc.modelRun(() => ({ model: {}, real: run }), cmds);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    },
+  );
+  const details = fc.check(prop, { seed, numRuns, ...(options.path !== undefined ? { path: options.path } : {}) });
+  if (!details.failed || details.counterexample === null) return { ok: true, runs: details.numRuns, seed };
+  const [shape, cmds] = details.counterexample;
+  const replayPath = /replayPath="([^"]*)"/.exec(String(cmds))?.[1] ?? '';
+  const err = details.errorInstance;
+  const cx: Counterexample = err instanceof DesignFailure
+    ? { shape, events: err.events, kind: err.kind, explanation: err.explanation, violation: err.violation, trace: err.trace }
+    : { shape, events: [], kind: 'error', explanation: err instanceof Error ? `${err.name}: ${err.message}` : String(err), violation: null, trace: null };
+  const path = details.counterexamplePath ?? '';
+  const result = {
+    ok: false as const, runs: details.numRuns, seed, path, replayPath, counterexample: cx,
+    toString: () => formatCounterexample(design.name, { seed, path, replayPath }, details.numRuns, cx),
+  };
+  return result;
+}
+
+/** The counterexample as a person reads it: cluster, events, what broke, the packet, how to replay. */
+export function formatCounterexample(design: string, replay: { readonly seed: number; readonly path: string; readonly replayPath: string }, runs: number, cx: Counterexample): string {
+  const segs = cx.shape.underlay.segments.map((s) => `${s.name} ${s.cidr}`).join(', ');
+  const lines = [
+    `${design} breaks the network model (found after ${runs} run${runs === 1 ? '' : 's'}, shrunk to ${cx.events.length} event${cx.events.length === 1 ? '' : 's'})`,
+    `cluster: pod CIDR ${cx.shape.podCidr}, /${cx.shape.nodeCidrMaskSize} per node, underlay ${segs}`,
+    'events:',
+    ...cx.events.map((e, i) => `  ${i + 1}. ${e}`),
+    `broken: ${cx.kind}: ${cx.explanation}`,
+  ];
+  if (cx.trace) lines.push('trace:', ...formatTrace(cx.trace).map((l) => `  ${l}`));
+  lines.push(`replay: checkDesign(design, { seed: ${replay.seed}, path: '${replay.path}', replayPath: '${replay.replayPath}' })`);
+  return lines.join('\n');
+}

@@ -1,0 +1,201 @@
+/**
+ * Plays cluster events on a simulator and judges each one: after a change, the simulator's incremental
+ * verdict (the three guarantees, exact); after a packet, the checks made at every hop and the MTU the
+ * design promised the sender. A broken promise is thrown as a {@link DesignFailure}.
+ */
+import {
+  createSimulator, formatIpv4, icmpEcho, isPodnetError, tcpSyn, udpPacket,
+  type CniDesign, type Ipv4Packet, type Simulator, type Trace, type Violation,
+} from '@podnet/core';
+import type { ClusterEvent, ClusterShape, EndpointRef, Fault } from './events.js';
+
+/** What a failure is about: one of the three guarantees, or the MTU a pod was given. */
+export type FailureKind = Violation['guarantee'] | 'mtu';
+
+/** A design broke a promise: which, in words, and the packet that showed it. */
+export class DesignFailure extends Error {
+  override readonly name = 'DesignFailure';
+  constructor(
+    readonly kind: FailureKind,
+    readonly explanation: string,
+    /** The events played so far, described with the names they resolved to, the failing one last. */
+    readonly events: readonly string[],
+    readonly trace: Trace | null,
+    readonly violation: Violation | null,
+  ) {
+    super(`${kind}: ${explanation}`);
+  }
+}
+
+/** Options of a {@link ClusterRun}. */
+export interface RunOptions {
+  /** Nodes at most (addNode events beyond are skipped). Default 6. */
+  readonly maxNodes?: number;
+}
+
+/** One simulated cluster going through events (the "real system" of fast-check's model-based tests). */
+export class ClusterRun {
+  readonly sim: Simulator;
+  readonly log: string[] = [];
+  readonly maxNodes: number;
+  #nextNode = 1;
+  #nextPod = 1;
+
+  constructor(readonly design: CniDesign, readonly shape: ClusterShape, options: RunOptions = {}) {
+    this.maxNodes = options.maxNodes ?? 6;
+    this.sim = createSimulator({ ...shape, cni: design, onViolation: 'record', checks: 'incremental' });
+  }
+
+  /** Live node names, in order of creation. */
+  nodes(): string[] {
+    return this.sim.nodes().sort((a, b) => a.created - b.created || num(a.name) - num(b.name)).map((n) => n.name);
+  }
+
+  /** Pod names (all, waiting ones included), in order of creation. */
+  pods(): string[] {
+    return this.sim.pods().sort((a, b) => num(a.name) - num(b.name)).map((p) => p.name);
+  }
+
+  /** Whether the event can be played now (what fast-check's `Command.check` asks). */
+  canPlay(e: ClusterEvent): boolean {
+    switch (e.type) {
+      case 'addNode': return this.nodes().length < this.maxNodes;
+      case 'removeNode': return this.nodes().length > 0;
+      case 'addPod': return true;
+      case 'deletePod': case 'reschedulePod': return this.pods().length > 0;
+      case 'send': return this.#endpoint(e.from) !== null && this.#endpoint(e.to) !== null;
+      case 'fault': return this.nodes().length > 0;
+    }
+  }
+
+  /** Plays one event, then judges it; returns how it read (`addPod pod-3 → node-2`). */
+  play(e: ClusterEvent): string {
+    const text = this.#apply(e);
+    this.log.push(text);
+    const v = this.sim.violations[0];
+    if (v) throw new DesignFailure(v.guarantee, v.explanation, [...this.log], v.trace ?? null, v);
+    return text;
+  }
+
+  #apply(e: ClusterEvent): string {
+    const nodes = this.nodes();
+    const at = <T>(list: readonly T[], i: number): T => list[i % list.length]!;
+    switch (e.type) {
+      case 'addNode': {
+        const segs = this.shape.underlay.segments;
+        const segment = at(segs, e.segment).name;
+        const name = `node-${this.#nextNode++}`;
+        this.sim.addNode({ name, segment });
+        return `addNode ${name} (${segment})`;
+      }
+      case 'removeNode': {
+        const name = at(nodes, e.node);
+        this.sim.removeNode(name);
+        return `removeNode ${name}`;
+      }
+      case 'addPod': {
+        const name = `pod-${this.#nextPod++}`;
+        const node = e.node === null || nodes.length === 0 ? undefined : at(nodes, e.node);
+        const p = this.sim.addPod(node === undefined ? { name } : { name, node });
+        return `addPod ${name}${node ? ` on ${node}` : ''} → ${describePod(p)}`;
+      }
+      case 'deletePod': {
+        const name = at(this.pods(), e.pod);
+        this.sim.deletePod(name);
+        return `deletePod ${name}`;
+      }
+      case 'reschedulePod': {
+        const old = at(this.pods(), e.pod);
+        this.sim.deletePod(old);
+        const name = `pod-${this.#nextPod++}`;
+        const p = this.sim.addPod({ name });
+        return `reschedulePod ${old} as ${name} → ${describePod(p)}`;
+      }
+      case 'send': return this.#send(e);
+      case 'fault': return this.#fault(e.fault, nodes);
+    }
+  }
+
+  /** The endpoint's name (pod or node) and address, or null when there is none to pick. */
+  #endpoint(ref: EndpointRef): { name: string | null; ip: number; mtu: number; pod: boolean } | null {
+    if (ref.kind === 'pod') {
+      const running = this.sim.pods().filter((p) => p.status.phase === 'Running' && p.ip !== null && !p.hostNetwork).sort((a, b) => num(a.name) - num(b.name));
+      if (running.length === 0) return null;
+      const p = running[ref.index % running.length]!;
+      return { name: p.name, ip: p.ip!, mtu: p.netns?.links['eth0']?.mtu ?? 1500, pod: true };
+    }
+    if (ref.kind === 'node') {
+      const nodes = this.nodes();
+      if (nodes.length === 0) return null;
+      const n = this.sim.node(nodes[ref.index % nodes.length]!);
+      return { name: n.name, ip: n.ip, mtu: n.host.links['eth0']?.mtu ?? 1500, pod: false };
+    }
+    const segs = Object.values(this.sim.state.underlay.segments);
+    const s = segs[ref.index % segs.length]!;
+    return { name: null, ip: s.gateway, mtu: s.mtu, pod: false };
+  }
+
+  #send(e: Extract<ClusterEvent, { type: 'send' }>): string {
+    const from = this.#endpoint(e.from);
+    let to = this.#endpoint(e.to);
+    // A packet to itself teaches little: the same index on the same kind means the next one along.
+    if (to && from && e.to.kind === e.from.kind && to.ip === from.ip) to = this.#endpoint({ ...e.to, index: e.to.index + 1 });
+    if (!from || !to || from.name === null) return `send skipped (no endpoint)`;
+    const big = e.size === 'mtu' && e.protocol !== 'tcp';
+    const dst = to.ip;
+    const packet: Ipv4Packet = e.protocol === 'icmp'
+      ? icmpEcho(dst, big ? { size: from.mtu - 28 } : {})
+      : e.protocol === 'udp' ? udpPacket(dst, 33434, big ? { size: from.mtu - 28, df: true } : {}) : tcpSyn(dst, 8080);
+    const trace = this.sim.send(from.name, packet);
+    const text = `send ${e.protocol}${big ? ` ${from.mtu} bytes DF` : ''} ${from.name} → ${to.name ?? 'outside'} (${formatIpv4(dst)}): ${trace.disposition}`;
+    this.log.push(text);
+    const hv = trace.violations[0];
+    if (hv) throw new DesignFailure(hv.guarantee, hv.explanation, [...this.log], trace, null);
+    if (big && from.pod && to.pod && trace.disposition === 'fragmentationNeeded') {
+      throw new DesignFailure('mtu', `${from.name} was given MTU ${from.mtu}, but a ${from.mtu}-byte packet with DF set to ${to.name} (${formatIpv4(dst)}) did not get through: ${lastNote(trace)}`, [...this.log], trace, null);
+    }
+    this.log.pop();
+    return text;
+  }
+
+  #fault(f: Fault, nodes: readonly string[]): string {
+    const node = this.sim.node(nodes[f.node % nodes.length]!);
+    const ns = `node/${node.name}`;
+    try {
+      if (f.kind === 'routeDel') {
+        const routes = node.host.routes.filter((r) => r.dst.len > 0);
+        if (routes.length === 0) return `fault skipped (${node.name} has no route to delete)`;
+        const r = routes[f.route % routes.length]!;
+        const dst = `${formatIpv4(r.dst.addr)}/${r.dst.len}`;
+        this.sim.apply({ op: 'route.del', ns, dst, ...(r.dev ? { dev: r.dev } : {}) });
+        return `fault: ip route del ${dst} on ${node.name}`;
+      }
+      const links = Object.keys(node.host.links).filter((l) => l !== 'lo').sort();
+      const link = links[f.link % links.length]!;
+      if (f.kind === 'linkDown') {
+        this.sim.apply({ op: 'link.set', ns, name: link, up: false });
+        return `fault: ip link set ${link} down on ${node.name}`;
+      }
+      this.sim.apply({ op: 'link.set', ns, name: link, mtu: f.mtu });
+      return `fault: ip link set ${link} mtu ${f.mtu} on ${node.name}`;
+    } catch (err) {
+      // The kernel refusing the fault (e.g. an MTU a device cannot take) is not a design failure.
+      if (isPodnetError(err)) return `fault refused on ${node.name}: ${err.message}`;
+      throw err;
+    }
+  }
+}
+
+function num(name: string): number {
+  const m = /(\d+)$/.exec(name);
+  return m ? Number(m[1]) : 0;
+}
+
+function describePod(p: { node: string | null; ip: number | null; status: { phase: string; message?: string } }): string {
+  if (p.status.phase === 'Running') return `${p.node} ${p.ip === null ? '' : formatIpv4(p.ip)}`.trim();
+  return p.status.phase;
+}
+
+function lastNote(trace: Trace): string {
+  return trace.steps[trace.steps.length - 1]?.note ?? trace.disposition;
+}
