@@ -21,9 +21,9 @@ export interface Snippet {
   readonly expected: string | null;
 }
 
-/** The documents whose snippets must run. */
+/** The documents whose snippets must run: the README and every page under docs/, sub-folders included. */
 export function documents(): string[] {
-  const docs = readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => join(root, 'docs', f));
+  const docs = (readdirSync(join(root, 'docs'), { recursive: true }) as string[]).filter((f) => f.endsWith('.md')).sort().map((f) => join(root, 'docs', f));
   return [join(root, 'README.md'), ...docs];
 }
 
