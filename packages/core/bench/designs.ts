@@ -14,6 +14,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildClusterState, listNodes, ping, seededRandom, type ClusterSettings, type ClusterState, type CniDesign, type NodeSpec, type PodSpec } from '@podnet/core';
 import { flannel } from '@podnet/cni';
+import { ClusterRun, clusterCommands, clusterShapeArb, type CheckDesignOptions } from '@podnet/testing';
+import fc from 'fast-check';
 import { heapNow } from './lib/heap.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -29,6 +31,8 @@ export interface DesignCase {
   readonly podsPerNode: number;
   /** Nodes for 150,000 pods (5,000 at 30 pods per node). */
   readonly targetNodes: number;
+  /** What checkDesign needs for this design (one segment, one node…). */
+  readonly check?: CheckDesignOptions;
 }
 
 const name = (i: number) => `node-${String(i).padStart(5, '0')}`;
@@ -70,7 +74,34 @@ function sanity(state: ClusterState, pairs: number): string[] {
   return failures;
 }
 
-export interface DesignRow { design: string; points: Point[]; scaling: { time: number; heap: number | null }; sanityFailures: string[] }
+export interface DesignRow {
+  design: string; points: Point[]; scaling: { time: number; heap: number | null }; sanityFailures: string[];
+  property: { runs: number; ms: number; runsPerSec: number; eventsPerSec: number };
+}
+
+/**
+ * Property-test throughput: runs per second of sequences of exactly 20 events (fast-check commands over
+ * a ClusterRun, every change judged by the exact incremental checks), clusters of up to 6 nodes.
+ */
+export function propertyThroughput(c: DesignCase, runs: number): { runs: number; ms: number; runsPerSec: number; eventsPerSec: number } {
+  const opts = c.check ?? {};
+  const cmds = fc.array(fc.oneof(...clusterCommands(opts)), { minLength: 20, maxLength: 20 });
+  const design = c.make();
+  let events = 0;
+  const prop = fc.property(clusterShapeArb(opts), cmds, (shape, list) => {
+    const run = new ClusterRun(design, shape, { maxNodes: opts.maxNodes ?? 6 });
+    fc.modelRun(() => ({ model: {}, real: run }), list);
+    events += list.length;
+  });
+  // Warm-up (JIT), then the measured runs.
+  fc.check(prop, { numRuns: Math.max(5, Math.floor(runs / 10)), seed: 99 });
+  events = 0;
+  const t = performance.now();
+  const d = fc.check(prop, { numRuns: runs, seed: 1 });
+  const ms = performance.now() - t;
+  if (d.failed) throw new Error(`${c.name}: a property run failed during the benchmark: ${String(d.errorInstance)}`);
+  return { runs, ms, runsPerSec: (runs * 1000) / ms, eventsPerSec: (events * 1000) / ms };
+}
 
 export function runDesignBench(): DesignRow[] {
   const out: DesignRow[] = [];
@@ -89,8 +120,10 @@ export function runDesignBench(): DesignRow[] {
     }
     const [half, whole] = points as [Point, Point];
     const per = (p: Point, v: number) => v / p.nodes;
+    const property = propertyThroughput(c, QUICK ? 50 : 500);
+    process.stderr.write(`[designs] ${c.name}: ${property.runsPerSec.toFixed(0)} property runs/s (20 events each)\n`);
     out.push({
-      design: c.name, points, sanityFailures: failures,
+      design: c.name, points, sanityFailures: failures, property,
       scaling: {
         time: per(whole, whole.buildMs) / per(half, half.buildMs),
         heap: whole.heapBytes === null || half.heapBytes === null ? null : per(whole, whole.heapBytes) / per(half, half.heapBytes),
@@ -103,13 +136,14 @@ export function runDesignBench(): DesignRow[] {
 function main(): void {
   const rows = runDesignBench();
   const MiB = 1024 * 1024;
-  const table = [['design', 'nodes', 'pods', 'build', 'heap after GC', 'B/pod (all in)', 'per-node time ×(full/half)', 'per-node heap ×', 'pings']];
+  const table = [['design', 'nodes', 'pods', 'build', 'heap after GC', 'B/pod (all in)', 'per-node time ×(full/half)', 'per-node heap ×', 'pings', 'property runs/s (20 events, ≤ 6 nodes)']];
   for (const r of rows) {
     const p = r.points[r.points.length - 1]!;
     table.push([
       r.design, String(p.nodes), String(p.pods), `${(p.buildMs / 1000).toFixed(2)} s`,
       p.heapBytes === null ? 'n/a' : `${(p.heapBytes / MiB).toFixed(0)} MiB`, p.heapBytes === null ? 'n/a' : String(Math.round(p.heapBytes / p.pods)),
       r.scaling.time.toFixed(2), r.scaling.heap === null ? 'n/a' : r.scaling.heap.toFixed(2), r.sanityFailures.length ? `${r.sanityFailures.length} FAILED` : 'ok',
+      `${r.property.runsPerSec.toFixed(0)} (target for flannel vxlan ≥ 1,000)`,
     ]);
   }
   const w = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
