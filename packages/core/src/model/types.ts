@@ -22,6 +22,11 @@ export interface IfAddr {
   readonly ip: Ipv4;
   readonly len: number;
   readonly scope: 'global' | 'link' | 'host';
+  /**
+   * True once the kernel's prefix route of this address was deleted (`ip route del 10.1.1.0/24 dev eth0`,
+   * what the ptp plugin does): the address stays, its derived `proto kernel` route is gone.
+   */
+  readonly noPrefixRoute?: boolean;
 }
 
 interface LinkBase {
