@@ -125,13 +125,26 @@ function execIpam(cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores
   return hostLocal(cmd, conf, inv, stores);
 }
 
-/** ipam.ConfigureIface: the container's addresses and the result's routes (gateway: the route's, else the address's). */
-function configureIface(inv: CniInvocation, result: CurrentResult): Action[] {
+/**
+ * ipam.ConfigureIface: the container's addresses, then the result's routes, each via its own gateway or
+ * else the first address's (netlink.RouteAddEcmp: NLM_F_CREATE without NLM_F_EXCL, so the kernel
+ * refuses only a route identical to one present — "file exists"). Answers the actions or the error.
+ */
+function configureIface(inv: CniInvocation, result: CurrentResult): Action[] | string {
   const p = podNs(inv);
   const actions: Action[] = result.ips.map((ip) => ({ op: 'addr.add', ns: p, dev: inv.ifname, addr: ip.address }));
-  const v4gw = [...result.ips].reverse().find((i) => i.gateway !== undefined)?.gateway;
+  const v4gw = result.ips.find((i) => i.gateway !== undefined)?.gateway;
+  const added = new Map<string, string | undefined>();
   for (const r of result.routes) {
     const gw = r.gw ?? v4gw;
+    if (added.has(r.dst)) {
+      const [ip, len] = r.dst.split('/');
+      const mask = (Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0).toString(16).padStart(8, '0');
+      // Go prints the route's net.IPNet value field by field.
+      if (added.get(r.dst) === gw) return `failed to add route '{${ip} ${mask}} via ${gw ?? '<nil>'} dev ${inv.ifname}': file exists`;
+      return `failed to add route '{${ip} ${mask}} via ${gw ?? '<nil>'} dev ${inv.ifname}': podnet keeps one route per destination (the kernel would add a second one)`;
+    }
+    added.set(r.dst, gw);
     actions.push({ op: 'route.add', ns: p, dst: r.dst === '0.0.0.0/0' ? 'default' : r.dst, ...(gw === undefined ? {} : { via: gw }), dev: inv.ifname });
   }
   return actions;
@@ -288,7 +301,9 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
       routes.push(gw === undefined ? { dst: '0.0.0.0/0' } : { dst: '0.0.0.0/0', gw });
     }
     result = { ...result, ips, routes, dns: ipam.dns };
-    actions.push(...configureIface(inv, result));
+    const conf2 = configureIface(inv, result);
+    if (typeof conf2 === 'string') return plain(conf, conf2);
+    actions.push(...conf2);
     if (isGW) {
       for (const ip of ips) {
         if (ip.gateway === undefined) continue;
@@ -382,7 +397,9 @@ const ptp: Plugin = (cmd, conf, inv, stores) => {
   let result: CurrentResult = { interfaces: [pair.host, pair.cont], ips: ipam.ips.map((ip) => ({ interface: 1, ...ip })), routes: ipam.routes, dns: ipam.dns };
   const actions: Action[] = [...pair.actions];
   if (!inv.node.host.sysctl.ipForward) actions.push({ op: 'sysctl.set', ns: h, key: 'net.ipv4.ip_forward', value: 1 });
-  actions.push(...configureIface(inv, result));
+  const configured = configureIface(inv, result);
+  if (typeof configured === 'string') return plain(conf, configured);
+  actions.push(...configured);
   for (const ip of result.ips) {
     const { ip: addr, len } = parseIfAddr(ip.address);
     const src = formatIpv4(addr);
