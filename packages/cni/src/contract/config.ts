@@ -14,6 +14,7 @@
  * and are reported here under 7 with libcni's text.
  */
 import type { CniError } from '@podnet/core';
+import { textMemo } from './memo.js';
 
 /** The CNI spec versions the reference plugins support (pkg/version All). */
 export const SUPPORTED_CNI_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
@@ -76,10 +77,15 @@ function cmpVersion(a: string, b: string): number | null {
   return 0;
 }
 
-/** True when `version` is at least `min` (both dotted triples). */
-export function versionAtLeast(version: string, min: string): boolean {
+const atLeastMemo = textMemo((key) => {
+  const [version, min] = key.split('>=') as [string, string];
   const c = cmpVersion(version, min);
   return c !== null && c >= 0;
+}, 1000);
+
+/** True when `version` is at least `min` (both dotted triples). */
+export function versionAtLeast(version: string, min: string): boolean {
+  return atLeastMemo(`${version}>=${min}`);
 }
 
 /** A CNI error object. */

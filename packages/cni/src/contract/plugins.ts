@@ -19,12 +19,13 @@
  * bandwidth's shaping, tuning's sysctls): see docs/cni-contract.md.
  */
 import {
-  formatIpv4, macFromSeed, parseIfAddr, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
+  formatIpv4, macFromSeed, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
 } from '@podnet/core';
 import {
   EMPTY_HOST_LOCAL, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfig, type HostLocalStore,
 } from '../ipam/host-local.js';
 import { CNI_ERROR_CODES, cniError, goType } from './config.js';
+import { textMemo } from './memo.js';
 import type { CurrentResult } from './result.js';
 
 /** Where and for whom a plugin runs: the CNI_* environment plus what it can see of the node. */
@@ -67,6 +68,15 @@ type Plugin = (cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores: I
 
 /** The directories libcni searches, as kubelet and containerd configure them. */
 export const CNI_PATH = ['/opt/cni/bin'] as const;
+
+/**
+ * `a.b.c.d/len` → address and length, for texts host-local and the plugins built themselves (already
+ * valid); the strict parser of user input lives in core.
+ */
+function ifAddr(text: string): { ip: number; len: number } {
+  const slash = text.indexOf('/');
+  return slash < 0 ? { ip: parseIpv4(text), len: 32 } : { ip: parseIpv4(text.slice(0, slash)), len: Number(text.slice(slash + 1)) };
+}
 
 const ok = (result: CurrentResult | null, actions: readonly Action[], stores: IpamStores): PluginOutcome => ({ ok: true, result, actions, stores });
 /** A plain Go error out of a plugin: skel reports it with code 999. */
@@ -155,7 +165,7 @@ function ipMasqRules(inv: CniInvocation, conf: PluginInput, result: CurrentResul
   const h = hostNs(inv);
   const comment = `name: "${conf.name}" id: "${inv.containerId}"`;
   return result.ips.flatMap((ip): Action[] => {
-    const { ip: addr, len } = parseIfAddr(ip.address);
+    const { ip: addr, len } = ifAddr(ip.address);
     const net = `${formatIpv4(len === 0 ? 0 : (addr & ((0xffffffff << (32 - len)) >>> 0)) >>> 0)}/${len}`;
     const src = `${formatIpv4(addr)}/32`;
     return [
@@ -218,7 +228,7 @@ function validateContainerIpsAndRoutes(inv: CniInvocation, conf: PluginInput, pr
   if (!ns) return plain(conf, `failed to open netns "${inv.netns}": unknown FS magic on "${inv.netns}": 0`);
   for (const ip of prev.ips) {
     if (!link) return plain(conf, `Cannot find container link ${inv.ifname}`);
-    const { ip: addr, len } = parseIfAddr(ip.address);
+    const { ip: addr, len } = ifAddr(ip.address);
     if (!link.addrs.some((a) => a.ip === addr && a.len === len)) return plain(conf, `Failed to match addr ${ip.address} on interface ${inv.ifname}`);
     const net = len === 0 ? 0 : (addr & ((0xffffffff << (32 - len)) >>> 0)) >>> 0;
     const hasPrefix = [...ns.routes, ...kernelPrefixes(ns)].some((r) => r.dst.addr === net && r.dst.len === len);
@@ -226,8 +236,8 @@ function validateContainerIpsAndRoutes(inv: CniInvocation, conf: PluginInput, pr
   }
   for (const r of prev.routes) {
     const [d, l] = r.dst.split('/');
-    const dst = parseIfAddr(`${d}/${l}`);
-    const want = r.gw === undefined ? null : parseIfAddr(`${r.gw}/32`).ip;
+    const dst = ifAddr(`${d}/${l}`);
+    const want = r.gw === undefined ? null : ifAddr(`${r.gw}/32`).ip;
     // The default route is looked up by destination alone; any other by destination and gateway
     // (netlink's RT_FILTER_DST | RT_FILTER_GW: a route listed without gw matches only a gateway-less one).
     const found = ns.routes.some((x) => x.dst.addr === dst.ip && x.dst.len === dst.len && (dst.len === 0 || x.via === want))
@@ -293,7 +303,8 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     // the bridge is one; isDefaultGateway adds a default route unless IPAM gave one with a gateway.
     const routes = [...ipam.routes];
     const ips = ipam.ips.map((ip) => {
-      const gateway = ip.gateway ?? (isGW ? formatIpv4(((parseIfAddr(ip.address).ip & ((0xffffffff << (32 - parseIfAddr(ip.address).len)) >>> 0)) + 1) >>> 0) : undefined);
+      const a = ifAddr(ip.address);
+      const gateway = ip.gateway ?? (isGW ? formatIpv4(((a.ip & ((0xffffffff << (32 - a.len)) >>> 0)) + 1) >>> 0) : undefined);
       return { interface: 2, address: ip.address, ...(gateway === undefined ? {} : { gateway }) };
     });
     if (isDefaultGW && !routes.some((r) => r.gw !== undefined && r.dst === '0.0.0.0/0')) {
@@ -309,7 +320,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
         if (ip.gateway === undefined) continue;
         const want = withMask(ip.gateway, ip.address);
         const have = existing?.addrs.filter((a) => a.scope !== 'host') ?? [];
-        const wantIp = parseIfAddr(want);
+        const wantIp = ifAddr(want);
         if (have.some((a) => a.ip === wantIp.ip && a.len === wantIp.len) || actions.some((a) => a.op === 'addr.add' && a.ns === h && a.dev === brName && a.addr === want)) continue;
         if (have.length > 0) {
           if (!bool(conf, 'forceAddress')) return plain(conf, `failed to set bridge addr: "${brName}" already has an IP address different from ${want}`);
@@ -401,7 +412,7 @@ const ptp: Plugin = (cmd, conf, inv, stores) => {
   if (typeof configured === 'string') return plain(conf, configured);
   actions.push(...configured);
   for (const ip of result.ips) {
-    const { ip: addr, len } = parseIfAddr(ip.address);
+    const { ip: addr, len } = ifAddr(ip.address);
     const src = formatIpv4(addr);
     const net = `${formatIpv4(len === 0 ? 0 : (addr & ((0xffffffff << (32 - len)) >>> 0)) >>> 0)}/${len}`;
     if (ip.gateway === undefined) return plain(conf, `failed to add route {Ifindex: 2 Dst: ${net} Src: ${src} Gw: <nil> Flags: [] Table: 0 Realm: 0}: invalid argument`);
@@ -452,8 +463,17 @@ export interface FlannelSubnetEnv {
 /** Where flanneld writes it, and the flannel plugin reads it (`subnetFile`). */
 export const SUBNET_ENV = '/run/flannel/subnet.env';
 
-/** Parses a subnet.env; the missing keys are named as the plugin names them. */
+const envMemo = textMemo((key) => {
+  const nl = key.indexOf('\n');
+  return parseSubnetEnvOnce(key.slice(0, nl), key.slice(nl + 1));
+});
+
+/** Parses a subnet.env; the missing keys are named as the plugin names them. Memoized on the text. */
 export function parseSubnetEnv(path: string, text: string): FlannelSubnetEnv | { error: string } {
+  return envMemo(`${path}\n${text}`);
+}
+
+function parseSubnetEnvOnce(path: string, text: string): FlannelSubnetEnv | { error: string } {
   const v: Record<string, string> = {};
   for (const line of text.split('\n')) {
     const i = line.indexOf('=');

@@ -18,6 +18,7 @@
  * The on-disk store (/var/lib/cni/networks/<network>) is {@link HostLocalStore}: one per network name
  * per node, immutable, replaced on every change.
  */
+import { textMemo } from '../contract/memo.js';
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseIpv4, type Cidr, type Ipv4 } from '@podnet/core';
 
 /** One canonical range of a range set (every field filled in, as Range.Canonicalize leaves it). */
@@ -212,8 +213,21 @@ export function loadHostLocalConfig(
   const rc = (plugin['runtimeConfig'] ?? {}) as { ips?: unknown; ipRanges?: unknown };
   const e1 = listIps(args?.cni?.ips) ?? listIps(rc.ips);
   if (e1) return e1;
+  const loaded = loadRanges(ipam, cniVersion, rc.ipRanges);
+  return isError(loaded) ? loaded : { ...loaded, requested };
+}
+
+/** The ranges and routes of a configuration, memoized on its text: every ADD on a node reads the same. */
+const loadRanges = (ipam: Readonly<Record<string, unknown>>, cniVersion: string, ipRanges: unknown): Omit<HostLocalConfig, 'requested'> | IpamError =>
+  rangesMemo(JSON.stringify([cniVersion, ipam, ipRanges ?? null]));
+const rangesMemo = textMemo((key) => {
+  const [cniVersion, ipam, ipRanges] = JSON.parse(key) as [string, Record<string, unknown>, unknown];
+  return loadRangesOnce(ipam, cniVersion, ipRanges);
+});
+
+function loadRangesOnce(ipam: Readonly<Record<string, unknown>>, cniVersion: string, ipRanges: unknown): Omit<HostLocalConfig, 'requested'> | IpamError {
   const rawSets: unknown[] = [];
-  if (Array.isArray(rc.ipRanges)) rawSets.push(...rc.ipRanges);
+  if (Array.isArray(ipRanges)) rawSets.push(...(ipRanges as unknown[]));
   if (ipam['subnet'] !== undefined) rawSets.push([{ subnet: ipam['subnet'], rangeStart: ipam['rangeStart'], rangeEnd: ipam['rangeEnd'], gateway: ipam['gateway'] }]);
   if (ipam['ranges'] !== undefined) {
     if (!Array.isArray(ipam['ranges'])) return { error: 'json: cannot unmarshal ranges: a list of range sets' };
@@ -254,7 +268,7 @@ export function loadHostLocalConfig(
       routes.push(o.gw === undefined ? { dst: `${formatIpv4(networkOf(d.ip, d.len))}/${d.len}` } : { dst: `${formatIpv4(networkOf(d.ip, d.len))}/${d.len}`, gw: String(o.gw) });
     }
   }
-  return { ranges, routes, requested };
+  return { ranges, routes };
 }
 
 const sameOwner = (o: HostLocalOwner, id: string, ifname: string): boolean => o.id === id && o.ifname === ifname;
@@ -279,8 +293,7 @@ export function allocateFromSet(
   // Duplicate allocation is not allowed by the spec: the same (container, interface) already holds an
   // address of this set.
   for (const key in store.allocated) {
-    const ip = parseIpv4(key);
-    if (sameOwner(store.allocated[key]!, id, ifname) && set.some((x) => rangeContains(x, ip))) {
+    if (sameOwner(store.allocated[key]!, id, ifname) && set.some((x) => rangeContains(x, parseIpv4(key)))) {
       return { error: `${key} has been allocated to ${id}, duplicate allocation is not allowed` };
     }
   }
