@@ -18,13 +18,8 @@
 # only flows between those namespaces; every probe is bounded (ping -c1 -W1,
 # traceroute -w 1 -q 1 -m 10, timeout); all namespaces are deleted on exit
 # (trap on EXIT/INT/TERM), also on failure.
-set -u
-set -o pipefail
-
-OUT=${1:-}
-if [ -z "$OUT" ]; then echo "usage: $0 OUT.json" >&2; exit 2; fi
-if [ "$(id -u)" != 0 ]; then echo "must run as root (network namespaces)" >&2; exit 2; fi
-case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
+. "$(dirname "$0")/common.sh"
+oracle_start "$@"
 for t in ip ping traceroute python3 timeout; do
   command -v "$t" >/dev/null 2>&1 || { echo "missing tool: $t (apt-get install -y iproute2 iputils-ping traceroute)" >&2; exit 2; }
 done
