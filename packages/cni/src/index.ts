@@ -8,7 +8,7 @@ export { CNI_PATH, execPlugin, flannelDelegate, parseSubnetEnv, PLUGINS, SUBNET_
 export type { CurrentResult, LegacyResult } from './contract/result.js';
 export { currentOf, printResult } from './contract/result.js';
 export type { ListOutcome } from './contract/runtime.js';
-export { addNetworkList, checkNetworkList, delNetworkList } from './contract/runtime.js';
+export { addNetworkList, checkNetworkList, delNetworkList, validateInvocation } from './contract/runtime.js';
 export type { FlannelOptions } from './designs/flannel.js';
 export { flannel, FLANNEL_CONFLIST, flannelAgent, vtepMac } from './designs/flannel.js';
 export type { HostLocalConfig, HostLocalOwner, HostLocalRange, HostLocalResult, HostLocalStore, IpamError, IpamRoute, RangeSet } from './ipam/host-local.js';

@@ -3,10 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { createSimulator, formatCidr, ipRoute, isPodnetError, type CniDesign, type CniResult, type Simulator } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { flannel, flannelAgent } from '../designs/flannel.js';
-import { seedLabSpec } from '../spec.js';
+import { seedLabSpec, simulatorFromSpec } from '../spec.js';
 import { parseNetworkConfig } from './config.js';
 import { fromConflist } from './conflist-design.js';
 import { printResult } from './result.js';
+import { addNetworkList, delNetworkList } from './runtime.js';
 
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../__fixtures__/reference/${name}`, import.meta.url)), 'utf8');
 const FLANNEL = fixture('10-flannel.conflist');
@@ -135,6 +136,12 @@ describe('plugin lists run as libcni runs them', () => {
     expect(a.check()).toEqual({ ok: true, violations: [] });
     // cniConfig() is the file as given.
     expect(Object.values(a.design.cniConfig!(a.state, a.node('node-1')))).toEqual([FLANNEL]);
+  });
+
+  it('the JSON cluster spec takes a conflist and a node agent', () => {
+    const sim = simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'conflist', conflist: FLANNEL, agent: 'flanneld' } });
+    expect(sim.ping('pod-a', '10.244.3.9').ok).toBe(true);
+    expect(() => simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'conflist', conflist: FLANNEL, agent: 'bird' as 'flanneld' } })).toThrow('unknown node agent "bird" (known: flanneld)');
   });
 
   it('without flanneld the flannel plugin finds no subnet.env, and the pod never runs', () => {
@@ -266,6 +273,21 @@ describe('bridge with host-local ranges', () => {
     });
     expect(sim.ping('a', '10.10.9.9').ok).toBe(false);
     expect(sim.check().violations.map((v) => v.guarantee)).toContain('no-nat');
+  });
+});
+
+describe('the CNI_* environment (skel, code 4)', () => {
+  it('refuses a bad container ID or interface name before any plugin runs', () => {
+    const sim = oneNode(fromConflist(BRIDGE_OK), []);
+    const parsed = parseNetworkConfig(BRIDGE_OK);
+    if (!parsed.ok) throw new Error(parsed.error.msg);
+    const inv = { state: sim.state, node: sim.node('node-1'), podKey: 'default/x', podUid: 'u', podNetns: null, containerId: 'abc', netns: '/var/run/netns/x', ifname: 'eth0', args: '', files: {} };
+    expect(addNetworkList(parsed.config, { ...inv, containerId: 'a/b' }, {})).toMatchObject({ ok: false, error: { code: 4, msg: 'invalid characters in containerID', details: 'a/b' } });
+    expect(addNetworkList(parsed.config, { ...inv, ifname: 'eth0:1' }, {})).toMatchObject({ ok: false, error: { code: 4, msg: 'interface name contains / or : or whitespace characters' } });
+    expect(addNetworkList(parsed.config, { ...inv, ifname: 'a-very-long-ifname' }, {})).toMatchObject({ ok: false, error: { code: 4, msg: 'interface name is too long' } });
+    expect(addNetworkList(parsed.config, { ...inv, netns: '' }, {})).toMatchObject({ ok: false, error: { code: 4, msg: 'required env variables [CNI_NETNS] missing' } });
+    // DEL needs no namespace: it releases what it can.
+    expect(delNetworkList(parsed.config, { ...inv, netns: '' }, {}, null)).toMatchObject({ ok: true, actions: [] });
   });
 });
 

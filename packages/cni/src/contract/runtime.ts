@@ -28,8 +28,29 @@ function input(list: NetworkConfigList, i: number, prev: CurrentResult | null): 
   return { ...rest, type: p.type, name: list.name, cniVersion: list.cniVersion, ...(prev ? { prevResult: prev } : {}) } as PluginInput;
 }
 
+const ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/**
+ * What every plugin's skel checks in its environment before running (code 4, "invalid necessary
+ * environment variables"): CNI_CONTAINERID, CNI_IFNAME (utils.ValidateContainerID,
+ * utils.ValidateInterfaceName) and, for ADD and CHECK, CNI_NETNS.
+ */
+export function validateInvocation(cmd: CniCommand, inv: CniInvocation, cniVersion: string): CniError | null {
+  const bad = (msg: string, details = '') => cniError(cniVersion, 4, msg, details);
+  if (inv.containerId === '') return bad('missing containerID');
+  if (!ID_RE.test(inv.containerId)) return bad('invalid characters in containerID', inv.containerId);
+  if (inv.ifname === '') return bad('interface name is empty');
+  if (inv.ifname.length > 15) return bad('interface name is too long', `interface name should be less than 16 characters`);
+  if (inv.ifname === '.' || inv.ifname === '..') return bad('interface name is . or ..');
+  if (/[/:\s]/.test(inv.ifname)) return bad('interface name contains / or : or whitespace characters');
+  if (cmd !== 'DEL' && inv.netns === '') return bad('required env variables [CNI_NETNS] missing');
+  return null;
+}
+
 /** libcni AddNetworkList. */
 export function addNetworkList(list: NetworkConfigList, inv: CniInvocation, stores: IpamStores): ListOutcome {
+  const invalid = validateInvocation('ADD', inv, list.cniVersion);
+  if (invalid) return { ok: false, error: invalid, plugin: list.plugins[0]!.type };
   let prev: CurrentResult | null = null;
   let s = stores;
   const actions: Action[] = [];
@@ -61,6 +82,8 @@ export function checkNetworkList(list: NetworkConfigList, inv: CniInvocation, st
 }
 
 function runEach(cmd: CniCommand, list: NetworkConfigList, inv: CniInvocation, stores: IpamStores, prev: CurrentResult | null, order: number[]): ListOutcome {
+  const invalid = validateInvocation(cmd, inv, list.cniVersion);
+  if (invalid) return { ok: false, error: invalid, plugin: list.plugins[order[0]!]!.type };
   let s = stores;
   const actions: Action[] = [];
   for (const i of order) {
