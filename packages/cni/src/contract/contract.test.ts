@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createSimulator, formatCidr, ipRoute, isPodnetError, type CniDesign, type CniResult, type Simulator } from '@podnet/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { flannel, flannelAgent } from '../designs/flannel.js';
 import { seedLabSpec, simulatorFromSpec } from '../spec.js';
@@ -179,6 +180,14 @@ describe('plugin lists run as libcni runs them', () => {
     }
   });
 
+  it('a route whose gateway is off the pod\'s subnet fails as the kernel refuses it', () => {
+    const conf = edit(BRIDGE_OK, (o) => ((o['ipam'] as Record<string, unknown>)['routes'] = [{ dst: '192.168.0.0/16', gw: '172.16.0.1' }]));
+    const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: fromConflist(conf), nodes: [{ name: 'node-1' }] });
+    expect(() => sim.addPod({ name: 'a', node: 'node-1' })).toThrow(expect.objectContaining({
+      code: 'CNI_FAILED', message: "CNI ADD for pod default/a failed: failed to add route '{192.168.0.0 ffff0000} via 172.16.0.1 dev eth0': network is unreachable",
+    }));
+  });
+
   it('the cni.dev bridge example fails ADD: its IPAM default route and isDefaultGateway add the same route twice', () => {
     // calcGateways appends 0.0.0.0/0 via the gateway since the IPAM route has no gw; ConfigureIface has
     // already added that route (via the first address's gateway): netlink answers EEXIST.
@@ -320,3 +329,27 @@ describe('ptp', () => {
 function simulatorWithConflist(text: string): Simulator {
   return createSimulator({ ...seedLabSpec(), cni: fromConflist(text, { agent: flannelAgent() }) });
 }
+
+describe('properties of a plugin list driven by random pod churn', () => {
+  it('ADD/DEL through bridge + host-local: typed errors only, one owner per address, the store holds exactly the live pods, CHECK passes', () => {
+    fc.assert(fc.property(fc.array(fc.record({ add: fc.boolean(), pod: fc.integer({ min: 0, max: 7 }) }), { maxLength: 25 }), (ops) => {
+      const small = edit(BRIDGE_OK, (o) => Object.assign(o['ipam'] as Record<string, unknown>, { ranges: [[{ subnet: '10.10.0.0/29' }]], routes: [] }));
+      const sim = oneNode(fromConflist(small), []);
+      for (const op of ops) {
+        const name = `p${op.pod}`;
+        try {
+          if (op.add) sim.addPod({ name, node: 'node-1' });
+          else sim.deletePod(name);
+        } catch (e) {
+          expect(isPodnetError(e)).toBe(true);
+          expect(['DUPLICATE_NAME', 'POD_NOT_FOUND', 'IP_EXHAUSTED']).toContain((e as { code: string }).code);
+        }
+        const live = sim.pods().map((p) => p.ip!);
+        expect(new Set(live).size).toBe(live.length);
+        const store = (sim.node('node-1').cni as { ipam: Record<string, { allocated: Record<string, unknown> }> }).ipam['/var/lib/cni/networks/mynet'];
+        expect(Object.keys(store?.allocated ?? {}).sort()).toEqual(sim.pods().map((p) => `10.10.0.${p.ip! & 255}`).sort());
+        for (const p of sim.pods()) expect(sim.design.podChecked!(sim.state, p, sim.node('node-1'))).toEqual({});
+      }
+    }), { numRuns: 40 });
+  });
+});

@@ -144,16 +144,26 @@ function configureIface(inv: CniInvocation, result: CurrentResult): Action[] | s
   const p = podNs(inv);
   const actions: Action[] = result.ips.map((ip) => ({ op: 'addr.add', ns: p, dev: inv.ifname, addr: ip.address }));
   const v4gw = result.ips.find((i) => i.gateway !== undefined)?.gateway;
+  // The container has only the addresses just added: a gateway must lie in one of their prefixes.
+  const onLink = (gw: string): boolean => {
+    const g = parseIpv4(gw);
+    return result.ips.some((ip) => {
+      const a = ifAddr(ip.address);
+      const m = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
+      return ((a.ip & m) >>> 0) === ((g & m) >>> 0);
+    });
+  };
   const added = new Map<string, string | undefined>();
   for (const r of result.routes) {
     const gw = r.gw ?? v4gw;
+    const [ip, len] = r.dst.split('/');
+    // Go prints the route's net.IPNet value field by field.
+    const what = `failed to add route '{${ip} ${(Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0).toString(16).padStart(8, '0')}} via ${gw ?? '<nil>'} dev ${inv.ifname}'`;
     if (added.has(r.dst)) {
-      const [ip, len] = r.dst.split('/');
-      const mask = (Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0).toString(16).padStart(8, '0');
-      // Go prints the route's net.IPNet value field by field.
-      if (added.get(r.dst) === gw) return `failed to add route '{${ip} ${mask}} via ${gw ?? '<nil>'} dev ${inv.ifname}': file exists`;
-      return `failed to add route '{${ip} ${mask}} via ${gw ?? '<nil>'} dev ${inv.ifname}': podnet keeps one route per destination (the kernel would add a second one)`;
+      if (added.get(r.dst) === gw) return `${what}: file exists`;
+      return `${what}: podnet keeps one route per destination (the kernel would add a second one)`;
     }
+    if (gw !== undefined && !onLink(gw)) return `${what}: network is unreachable`;
     added.set(r.dst, gw);
     actions.push({ op: 'route.add', ns: p, dst: r.dst === '0.0.0.0/0' ? 'default' : r.dst, ...(gw === undefined ? {} : { via: gw }), dev: inv.ifname });
   }
