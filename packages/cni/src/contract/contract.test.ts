@@ -41,6 +41,8 @@ describe('reading network configurations (libcni conf.go, skel)', () => {
     // ptp.conf names no cniVersion: libcni and the plugins read that as 0.1.0.
     const p = parseNetworkConfig(PTP);
     expect(p.ok && { v: p.config.cniVersion, types: p.config.plugins.map((x) => x.type) }).toEqual({ v: '0.1.0', types: ['ptp'] });
+    // flannel's net-conf.json is flanneld's configuration, not a CNI one.
+    expect(errorOf(fixture('flannel-net-conf.json'))).toMatchObject({ code: 7, msg: 'error parsing configuration list: no name' });
     // The templates are not JSON until the installer fills them in.
     expect(errorOf(fixture('10-calico.conflist.template'))?.code).toBe(6);
     const calico = parseNetworkConfig(fixture('10-calico.conflist.template').replace('__CNI_MTU__', '1440'));
