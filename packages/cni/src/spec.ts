@@ -3,11 +3,16 @@
  * simulator, used by labs, examples, tests and the kernel oracle.
  */
 import { createSimulator, fail, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator, type SimulatorSpec } from '@podnet/core';
+import { bridge } from './designs/bridge.js';
+import { broken } from './designs/broken.js';
 import { flannel } from './designs/flannel.js';
 
 /** The plain-JSON cluster spec. */
 export interface ClusterSpecJson extends ClusterSettings {
-  readonly cni?: { readonly type: 'flannel'; readonly backend?: 'vxlan' };
+  readonly cni?:
+    | { readonly type: 'flannel'; readonly backend?: 'vxlan' | 'host-gw' }
+    | { readonly type: 'bridge'; readonly bridge?: string; readonly ipMasq?: boolean; readonly mtu?: number }
+    | { readonly type: 'broken'; readonly mistake: keyof typeof broken };
   readonly nodes: readonly NodeSpec[];
   readonly pods: readonly PodSpec[];
 }
@@ -16,7 +21,13 @@ export interface ClusterSpecJson extends ClusterSettings {
 export function designFromSpec(cni: ClusterSpecJson['cni']): SimulatorSpec['cni'] {
   const c = cni ?? { type: 'flannel', backend: 'vxlan' };
   if (c.type === 'flannel') return flannel({ backend: c.backend ?? 'vxlan' });
-  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel)`);
+  if (c.type === 'bridge') return bridge({ ...(c.bridge === undefined ? {} : { bridge: c.bridge }), ...(c.ipMasq === undefined ? {} : { ipMasq: c.ipMasq }), ...(c.mtu === undefined ? {} : { mtu: c.mtu }) });
+  if (c.type === 'broken') {
+    const make = Object.prototype.hasOwnProperty.call(broken, c.mistake) ? broken[c.mistake] : undefined;
+    if (!make) return fail('INVALID_ARGUMENT', `unknown broken design "${String(c.mistake)}" (known: ${Object.keys(broken).join(', ')})`);
+    return make();
+  }
+  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel, bridge, broken)`);
 }
 
 /** Builds a simulator from a plain-JSON spec. */

@@ -1,29 +1,43 @@
 /**
- * flannel with the VXLAN backend, wired as flanneld and the flannel CNI plugin (delegating to the
- * bridge plugin with host-local IPAM) wire a node:
+ * flannel, wired as flanneld and the flannel CNI plugin (delegating to the bridge plugin with host-local
+ * IPAM) wire a node. Two backends:
  *
+ * VXLAN (flannel pkg/backend/vxlan):
  *   flanneld at start:   ip link add flannel.1 type vxlan id 1 local <node ip> dev eth0 dstport 8472 nolearning
  *                        ip link set flannel.1 mtu 1450 up; ip addr add <subnet>.0/32 dev flannel.1
  *   for every other node: ip route add <subnet> via <subnet>.0 dev flannel.1 onlink
  *                        ip neigh add <subnet>.0 lladdr <its vtep mac> dev flannel.1 nud permanent
  *                        bridge fdb append <its vtep mac> dev flannel.1 dst <its node ip> self permanent
+ *
+ * host-gw (flannel pkg/backend/hostgw + pkg/backend/route_network.go):
+ *   for every other node: ip route add <subnet> via <its node ip> dev eth0   (netlink.RouteAdd, proto boot)
+ *   The kernel refuses that route when the other node is not on a connected subnet of eth0 (another L2
+ *   segment): ENETUNREACH, `Error: Nexthop has invalid gateway.` in iproute2's words. flanneld logs
+ *   `Error adding route to {…}: network is unreachable` and retries every 10 s; the node has no route to
+ *   that subnet, so its pods cannot reach the other node's pods (see {@link flanneldLog}).
+ *
+ * Both:
  *   iptables (--ip-masq): pod CIDR → pod CIDR RETURN; pod CIDR → elsewhere MASQUERADE
  *   CNI ADD (bridge):    cni0 with <subnet>.1/24 (created on the first pod), a veth per pod
- *                        (pod side eth0, MTU 1450), default route via <subnet>.1
+ *                        (pod side eth0, MTU = flannel's MTU: underlay − 50 for VXLAN, underlay for host-gw),
+ *                        default route and the cluster pod CIDR via <subnet>.1
  *
- * The per-node route/neighbour/FDB triple is one entry of a shared peer set: every node renders all
- * entries but its own, so the cluster stores N entries, not N × (N − 1).
+ * The per-node entries every other node installs are one entry of a shared peer set: every node renders
+ * all entries but its own, so the cluster stores N entries, not N × (N − 1).
  */
 import {
-  formatCidr, formatIpv4, macFromSeed, type Action, type ClusterState, type CniDesign, type CniResult, type DesignReaction,
-  type Node, type Pod, type PodAddReaction, type PodAddRequest,
+  fail, findNode, formatCidr, formatIpv4, macFromSeed, refusedPeerRoutes, shardValues, type Action, type Cidr, type ClusterState, type CniDesign,
+  type DesignReaction, type Node, type PodAddReaction, type PodAddRequest,
 } from '@podnet/core';
-import { allocate, defaultRange, EMPTY_HOST_LOCAL, release, type HostLocalState } from '../ipam/host-local.js';
+import { bridgeAdd, bridgeDel, type BridgeNodeState } from './bridge-plugin.js';
+import { EMPTY_HOST_LOCAL } from '../ipam/host-local.js';
+
+export { vethName } from './bridge-plugin.js';
 
 /** Options of {@link flannel}. */
 export interface FlannelOptions {
-  /** Only `vxlan` is built so far. */
-  readonly backend?: 'vxlan';
+  /** `vxlan` (default) or `host-gw` (net-conf.json `Backend.Type`). */
+  readonly backend?: 'vxlan' | 'host-gw';
   /** VXLAN VNI (flannel's default 1). */
   readonly vni?: number;
   /** VXLAN UDP port (flannel's default on Linux: the kernel's 8472). */
@@ -32,8 +46,21 @@ export interface FlannelOptions {
   readonly ipMasq?: boolean;
 }
 
-interface FlannelNodeState {
-  readonly ipam: HostLocalState;
+/**
+ * One realistic mistake built into an otherwise working flannel (for `broken`): never part of the
+ * public options.
+ * @internal
+ */
+export interface FlannelMistake {
+  readonly name: string;
+  /** Masquerade everything the pods send, pod-to-pod included (no pod-CIDR RETURN). */
+  readonly masqueradeAll?: boolean;
+  /** Every node's host-local hands out from this one subnet instead of the node's own. */
+  readonly ipamSubnet?: (state: ClusterState) => Cidr;
+  /** flanneld never installs the other nodes' routes. */
+  readonly noPeerRoutes?: boolean;
+  /** Pods (and cni0) get the underlay's MTU: the backend's overhead is forgotten. */
+  readonly overheadForgotten?: boolean;
 }
 
 const VXLAN_OVERHEAD = 50;
@@ -45,107 +72,91 @@ export function vtepMac(node: string): string {
   return macFromSeed(`flannel.1|${node}`);
 }
 
-/** The host-side veth name the bridge plugin picks for a pod (random in reality, derived here). */
-export function vethName(podKey: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < podKey.length; i++) h = Math.imul(h ^ podKey.charCodeAt(i), 0x01000193);
-  return `veth${(h >>> 0).toString(16).padStart(8, '0')}`;
+/** flannel (VXLAN or host-gw backend) as a podnet design. */
+export function flannel(options: FlannelOptions = {}): CniDesign {
+  return flannelWith(options, null);
 }
 
-/** flannel (VXLAN backend) as a podnet design. */
-export function flannel(options: FlannelOptions = {}): CniDesign {
+/** {@link flannel} with one mistake built in (see `broken`). @internal */
+export function flannelWith(options: FlannelOptions, mistake: FlannelMistake | null): CniDesign {
+  if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', 'flannel options must be an object');
   const backend = options.backend ?? 'vxlan';
-  if (backend !== 'vxlan') throw new TypeError(`flannel backend "${String(backend)}" is not built yet (vxlan is)`);
+  if (backend !== 'vxlan' && backend !== 'host-gw') fail('INVALID_ARGUMENT', `flannel backend "${String(backend)}" is not modelled (vxlan and host-gw are)`);
   const vni = options.vni ?? 1;
   const port = options.port ?? 8472;
   const ipMasq = options.ipMasq ?? true;
+  const overhead = backend === 'vxlan' ? VXLAN_OVERHEAD : 0;
 
-  const mtuOf = (state: ClusterState, node: Node): number => (state.underlay.segments[node.segment]?.mtu ?? 1500) - VXLAN_OVERHEAD;
+  // flanneld writes FLANNEL_MTU = the external interface's MTU minus the backend's overhead into
+  // subnet.env; the CNI plugin passes it to the bridge plugin as `mtu`.
+  const backendMtu = (state: ClusterState, node: Node): number => (state.underlay.segments[node.segment]?.mtu ?? 1500) - overhead;
+  const podMtu = (state: ClusterState, node: Node): number => backendMtu(state, node) + (mistake?.overheadForgotten ? overhead : 0);
   const ns = (node: string) => `node/${node}`;
-  const nodeState = (node: Node): FlannelNodeState => (node.cni as FlannelNodeState | null) ?? { ipam: EMPTY_HOST_LOCAL };
+
+  const masq = (h: string, podCidr: string): Action[] => {
+    if (mistake?.masqueradeAll) {
+      return [{ op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: podCidr, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment: 'masquerade pods (no pod-CIDR RETURN)' } }];
+    }
+    if (!ipMasq) return [];
+    return [
+      { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: podCidr, dst: podCidr, target: 'ACCEPT', comment: 'flanneld masq: pod to pod is not masqueraded' } },
+      { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: podCidr, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment: 'flanneld masq: pods to the outside' } },
+    ];
+  };
+
+  const bridgeConfig = (state: ClusterState, node: Node) => ({
+    bridge: 'cni0', mtu: podMtu(state, node), subnet: mistake?.ipamSubnet?.(state) ?? node.podCidr!,
+    routes: [formatCidr(state.podCidr)], ipMasq: false, cniVersion: '0.3.1',
+  });
 
   return {
-    name: `flannel-${backend}`,
-    podMtu: 1450,
+    name: mistake?.name ?? `flannel-${backend}`,
+    podMtu: 1500 - (mistake?.overheadForgotten ? 0 : overhead),
     nodeAdded(state, node): DesignReaction {
       const subnet = node.podCidr!;
-      const vtep = formatIpv4(subnet.addr);
-      const mac = vtepMac(node.name);
       const h = ns(node.name);
-      const podCidr = formatCidr(state.podCidr);
-      const actions: Action[] = [
-        { op: 'sysctl.set', ns: h, key: 'net.ipv4.ip_forward', value: 1 },
-        { op: 'link.add', ns: h, name: DEV, kind: 'vxlan', mac, mtu: mtuOf(state, node), vxlan: { vni, local: formatIpv4(node.ip), dstPort: port, dev: 'eth0', learning: false } },
-        { op: 'addr.add', ns: h, dev: DEV, addr: `${vtep}/32` },
-        { op: 'link.set', ns: h, name: DEV, up: true },
-        {
-          op: 'peerset.put', set: PEERSET, dev: DEV, owner: node.name,
-          routes: [{ dst: formatCidr(subnet), via: vtep, onlink: true }],
-          neigh: [{ ip: vtep, mac }],
-          fdb: [{ mac, dst: formatIpv4(node.ip) }],
-        },
-        { op: 'peerset.attach', ns: h, set: PEERSET, self: node.name },
-      ];
-      if (ipMasq) {
+      const actions: Action[] = [{ op: 'sysctl.set', ns: h, key: 'net.ipv4.ip_forward', value: 1 }];
+      if (backend === 'vxlan') {
+        const vtep = formatIpv4(subnet.addr);
+        const mac = vtepMac(node.name);
         actions.push(
-          { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: podCidr, dst: podCidr, target: 'ACCEPT', comment: 'flanneld masq: pod to pod is not masqueraded' } },
-          { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: podCidr, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment: 'flanneld masq: pods to the outside' } },
+          { op: 'link.add', ns: h, name: DEV, kind: 'vxlan', mac, mtu: backendMtu(state, node), vxlan: { vni, local: formatIpv4(node.ip), dstPort: port, dev: 'eth0', learning: false } },
+          { op: 'addr.add', ns: h, dev: DEV, addr: `${vtep}/32` },
+          { op: 'link.set', ns: h, name: DEV, up: true },
+        );
+        if (!mistake?.noPeerRoutes) {
+          actions.push(
+            {
+              op: 'peerset.put', set: PEERSET, dev: DEV, owner: node.name,
+              routes: [{ dst: formatCidr(subnet), via: vtep, onlink: true }],
+              neigh: [{ ip: vtep, mac }],
+              fdb: [{ mac, dst: formatIpv4(node.ip) }],
+            },
+            { op: 'peerset.attach', ns: h, set: PEERSET, self: node.name },
+          );
+        }
+      } else if (!mistake?.noPeerRoutes) {
+        // host-gw: GetRoute(lease) = { Dst: lease.Subnet, Gw: lease.PublicIP, LinkIndex: extIface }.
+        actions.push(
+          { op: 'peerset.put', set: PEERSET, dev: 'eth0', owner: node.name, routes: [{ dst: formatCidr(subnet), via: formatIpv4(node.ip) }], neigh: [], fdb: [] },
+          { op: 'peerset.attach', ns: h, set: PEERSET, self: node.name },
         );
       }
-      return { actions, nodeState: { ipam: EMPTY_HOST_LOCAL } satisfies FlannelNodeState };
+      actions.push(...masq(h, formatCidr(state.podCidr)));
+      return { actions, nodeState: { ipam: EMPTY_HOST_LOCAL } satisfies BridgeNodeState };
     },
-    nodeRemoved(_state, node): DesignReaction {
-      return { actions: [{ op: 'peerset.del', set: PEERSET, owner: node.name }] };
+    nodeRemoved(state, node): DesignReaction {
+      return { actions: state.peerSets[PEERSET] && !mistake?.noPeerRoutes ? [{ op: 'peerset.del', set: PEERSET, owner: node.name }] : [] };
     },
     podAdded(state, req: PodAddRequest): PodAddReaction {
-      const { node, pod } = req;
-      const subnet = node.podCidr!;
-      const range = defaultRange(subnet);
-      if ('error' in range) return { error: { cniVersion: '0.3.1', code: 7, msg: 'Invalid Configuration', details: range.error } };
-      const st = nodeState(node);
-      const got = allocate(range, st.ipam, `${req.containerId} ${req.ifname}`, req.requestedIp);
-      if ('error' in got) return { error: { cniVersion: '0.3.1', code: 999, msg: got.error } };
-      const h = ns(node.name);
-      const p = `pod/${pod.key}`;
-      const mtu = mtuOf(state, node);
-      const gw = formatIpv4(range.gateway);
-      const veth = vethName(pod.key);
-      const actions: Action[] = [];
-      if (!node.host.links['cni0']) {
-        actions.push(
-          { op: 'link.add', ns: h, name: 'cni0', kind: 'bridge', mtu, mac: macFromSeed(`cni0|${node.name}`) },
-          { op: 'addr.add', ns: h, dev: 'cni0', addr: `${gw}/${subnet.len}` },
-          { op: 'link.set', ns: h, name: 'cni0', up: true },
-        );
-      }
-      const podMac = macFromSeed(`eth0|${pod.key}|${pod.uid}`);
-      const hostMac = macFromSeed(`${veth}|${pod.uid}`);
-      actions.push(
-        { op: 'link.add', ns: h, name: veth, kind: 'veth', mtu, mac: hostMac, master: 'cni0', up: true, peer: { ns: p, name: req.ifname, mac: podMac, mtu, up: true } },
-        { op: 'addr.add', ns: p, dev: req.ifname, addr: `${formatIpv4(got.ip)}/${subnet.len}` },
-        // isDefaultGateway gives the default route; flannel's IPAM routes add the cluster network.
-        { op: 'route.add', ns: p, dst: 'default', via: gw, dev: req.ifname },
-        { op: 'route.add', ns: p, dst: formatCidr(state.podCidr), via: gw, dev: req.ifname },
-      );
-      const cniMac = node.host.links['cni0']?.mac ?? macFromSeed(`cni0|${node.name}`);
-      const result: CniResult = {
-        cniVersion: '0.3.1',
-        interfaces: [{ name: 'cni0', mac: cniMac }, { name: veth, mac: hostMac }, { name: req.ifname, mac: podMac, sandbox: req.netns }],
-        ips: [{ address: `${formatIpv4(got.ip)}/${subnet.len}`, gateway: gw, interface: 2 }],
-        routes: [{ dst: formatCidr(state.podCidr) }, { dst: '0.0.0.0/0', gw }],
-        dns: {},
-      };
-      return { actions, result, nodeState: { ipam: got.state } satisfies FlannelNodeState };
+      return bridgeAdd(state, req, bridgeConfig(state, req.node));
     },
-    podDeleted(_state, pod: Pod, node: Node): DesignReaction {
-      const veth = vethName(pod.key);
-      const actions: Action[] = node.host.links[veth] ? [{ op: 'link.del', ns: ns(node.name), name: veth }] : [];
-      const st = nodeState(node);
-      const owner = pod.ip === null ? undefined : st.ipam.allocated[formatIpv4(pod.ip)];
-      return { actions, nodeState: { ipam: owner === undefined ? st.ipam : release(st.ipam, owner) } satisfies FlannelNodeState };
+    podDeleted(state, pod, node): DesignReaction {
+      return bridgeDel(pod, node, bridgeConfig(state, node));
     },
     cniConfig(state): Record<string, string> {
       void state;
+      // kube-flannel.yml's ConfigMap kube-flannel-cfg, key cni-conf.json: the same for both backends.
       return {
         '10-flannel.conflist': JSON.stringify({
           name: 'cbr0', cniVersion: '0.3.1',
@@ -154,4 +165,35 @@ export function flannel(options: FlannelOptions = {}): CniDesign {
       };
     },
   };
+}
+
+/**
+ * What flanneld's host-gw backend logs on a node about the other nodes' leases (pkg/backend/route_network.go
+ * handleSubnetEvents and routeAdd), without klog's header: `Subnet added: <subnet> via <public ip>` for
+ * each, and for each route the kernel refused `Error adding route to {<netlink.Route>}: network is
+ * unreachable` — the Go text of ENETUNREACH, since flanneld's netlink library does not ask for the kernel's
+ * extended ack (`ip route add` would print `Error: Nexthop has invalid gateway.`). Leases in subnet order.
+ */
+export function flanneldLog(state: ClusterState, nodeName: string): string[] {
+  const node = findNode(state, nodeName);
+  if (!node) return fail('NODE_NOT_FOUND', `node "${String(nodeName)}" does not exist`, { node: nodeName });
+  const ref = node.host.peerSets.find((r) => r.set === PEERSET);
+  const set = state.peerSets[PEERSET];
+  if (!ref || !set || set.dev !== 'eth0') {
+    return fail('UNSUPPORTED', `node ${nodeName} does not run flannel's host-gw backend (no "${PEERSET}" routes on eth0)`, { node: nodeName });
+  }
+  const refused = new Map(refusedPeerRoutes(state, node.host).map((r) => [r.owner, r]));
+  const ifindex = node.host.links['eth0']!.ifindex;
+  const out: string[] = [];
+  const entries = [...shardValues(set.entries)].filter((e) => e.owner !== ref.self).sort((a, b) => a.routes[0]!.dst.addr - b.routes[0]!.dst.addr);
+  for (const e of entries) {
+    for (const r of e.routes) {
+      const dst = formatCidr(r.dst);
+      const gw = formatIpv4(r.via!);
+      out.push(`Subnet added: ${dst} via ${gw}`);
+      const bad = refused.get(e.owner);
+      if (bad) out.push(`Error adding route to {Ifindex: ${ifindex} Dst: ${dst} Src: <nil> Gw: ${gw} Flags: [] Table: 0 Realm: 0}: ${bad.strerror}`);
+    }
+  }
+  return out;
 }

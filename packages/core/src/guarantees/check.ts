@@ -15,9 +15,10 @@
  */
 import { formatIpv4 } from '../addr/ipv4.js';
 import { icmpEcho } from '../dataplane/build.js';
-import { send } from '../dataplane/engine.js';
+import { describeRoute, send } from '../dataplane/engine.js';
 import type { Trace } from '../dataplane/types.js';
-import { hostNsId, nodeOfNs, podNsId } from '../model/lookup.js';
+import { findNs, hostNsId, nodeOfNs, podNsId } from '../model/lookup.js';
+import { refusedPeerRouteFor } from '../ops/routing.js';
 import type { ClusterState, IpOwner, Pod } from '../model/types.js';
 import { SHARD_COUNT, shardGet, shardKeys, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REPLY } from '../wire/packet.js';
@@ -102,7 +103,7 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
     const reqFate = trace.disposition;
     const replyFate = trace.fates.find((f) => f.role === 'echo-reply');
     const why = reqFate !== 'delivered'
-      ? `the request ended as ${reqFate} at ${trace.fates[0]?.ns ?? fromNs}`
+      ? `the request ended as ${reqFate} at ${trace.fates[0]?.ns ?? fromNs}${whereLost(state, trace, to.ip!)}`
       : `the request arrived but the reply ended as ${replyFate?.disposition ?? 'never sent'} at ${replyFate?.ns ?? to.key}`;
     violations.push({
       guarantee, key, where,
@@ -122,6 +123,27 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
     if (n !== null && !own.has(n)) transit.add(n);
   }
   return { violations, transit: [...transit] };
+}
+
+/**
+ * Why a request was lost, in words a student can act on: the kernel's note where it was dropped, and a
+ * route the kernel refused on a node it crossed (the route that would have carried it).
+ */
+function whereLost(state: ClusterState, trace: Trace, dst: number): string {
+  const req = trace.steps.filter((s) => s.packet === 1);
+  const drop = req.filter((s) => s.kind === 'drop').pop();
+  let out = drop ? ` (${drop.note})` : '';
+  const seen = new Set<string>();
+  for (const s of req) {
+    if ((s.kind !== 'route' && s.kind !== 'forward') || seen.has(s.ns)) continue;
+    seen.add(s.ns);
+    const ns = findNs(state, s.ns);
+    const r = ns ? refusedPeerRouteFor(state, ns, dst) : null;
+    if (r) {
+      out += `; ${s.ns} has no route for it: ${r.set}'s \`ip route add ${describeRoute(r.route)}\` was refused there (${r.error} ${formatIpv4(r.route.via!)} is not on a connected subnet of ${r.route.dev})`;
+    }
+  }
+  return out;
 }
 
 /** Unique-IP verdicts updated for the addresses whose owners changed (exact: one index lookup each). */
