@@ -7,4 +7,4 @@ export { flannel, flanneldLog, vethName, vtepMac } from './designs/flannel.js';
 export type { HostLocalRange, HostLocalState, IpamError } from './ipam/host-local.js';
 export { allocate, defaultRange, EMPTY_HOST_LOCAL, release } from './ipam/host-local.js';
 export type { ClusterSpecJson } from './spec.js';
-export { designFromSpec, seedLabSpec, simulatorFromSpec } from './spec.js';
+export { designFromSpec, hostGwLabSpec, seedLabSpec, simulatorFromSpec } from './spec.js';

@@ -58,3 +58,25 @@ export function seedLabSpec(): ClusterSpecJson {
     ],
   };
 }
+
+/**
+ * The seed lab's nodes and pods with flannel's host-gw backend (what packages/kernel-oracle/scripts/host-gw.sh
+ * builds in real namespaces). `segments: 2` moves node-3 to a second underlay segment, rack-b
+ * (192.168.2.0/24), behind the underlay router: its host-gw routes cannot be installed.
+ */
+export function hostGwLabSpec(options: { readonly segments?: 1 | 2 } = {}): ClusterSpecJson {
+  const two = options.segments === 2;
+  if (options.segments !== undefined && options.segments !== 1 && !two) fail('INVALID_ARGUMENT', `segments must be 1 or 2, not ${String(options.segments)}`);
+  const seed = seedLabSpec();
+  return {
+    ...seed,
+    underlay: {
+      segments: [
+        { name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 1500 },
+        ...(two ? [{ name: 'rack-b', cidr: '192.168.2.0/24', gateway: '192.168.2.1', mtu: 1500 }] : []),
+      ],
+    },
+    cni: { type: 'flannel', backend: 'host-gw' },
+    nodes: two ? [...seed.nodes.slice(0, 2), { name: 'node-3', ip: '192.168.2.13', podCidr: '10.244.3.0/24', segment: 'rack-b' }] : seed.nodes,
+  };
+}

@@ -17,7 +17,7 @@
 # Safety: everything lives in network namespaces named "pn<PID>-*" that this
 # script creates. Nothing is added or changed in the root namespace, traffic
 # only flows between those namespaces, every probe is bounded (ping -c/-W,
-# traceroute -w 1 -q 1 -m 10, timeout), and all namespaces are deleted on exit
+# traceroute -N 1 -w 1 -q 1 -m 10, timeout), and all namespaces are deleted on exit
 # (trap on EXIT/INT/TERM), also on failure.
 #
 # Wiring follows flannel's host-gw backend (pkg/backend/hostgw/hostgw.go: route
@@ -211,8 +211,13 @@ probe_lab() {
       dst=$(ep_ip "$t")
       rec "$LAB/pair/$f/$t/routeget" "$f" "ip route get $dst"
       rec "$LAB/pair/$f/$t/ping" "$f" "ping -c 1 -W 1 $dst"
-      rec "$LAB/pair/$f/$t/traceroute" "$f" "traceroute -n -q 1 -w 1 -m 10 $dst"
-      sleep 1   # let ICMP error rate-limit tokens (1/s, burst 6) refill
+      # ICMP errors are rate-limited per destination host: a router's "net unreachable" (ip_error)
+      # costs 1 s of a 5 s bucket, other errors 1 s of 6 (icmp_ratelimit). Space the probes so every
+      # error a probe causes is sent, and send traceroute's probes one at a time (-N 1), as podnet
+      # does: with its default of 16 probes at once, one unreachable destination drains the bucket.
+      sleep 1.5
+      rec "$LAB/pair/$f/$t/traceroute" "$f" "traceroute -n -N 1 -q 1 -w 1 -m 10 $dst"
+      sleep 1.5
     done
   done
   for n in "${NODES[@]}"; do rec "$LAB/table/node-$n" "node-$n" 'ip route show'; done
@@ -303,7 +308,7 @@ doc = {
         "iproute2": recs["meta/iproute2"]["stdout"].strip(),
         "traceroute": recs["meta/traceroute"]["stdout"].strip(),
         "ping": recs["meta/ping"]["stdout"].strip(),
-        "commands": {"ping": "ping -c 1 -W 1 <dst>", "traceroute": "traceroute -n -q 1 -w 1 -m 10 <dst>", "src": "ip route get <dst>"},
+        "commands": {"ping": "ping -c 1 -W 1 <dst>", "traceroute": "traceroute -n -N 1 -q 1 -w 1 -m 10 <dst>", "src": "ip route get <dst>"},
         "wiring": [
             "flanneld host-gw: for every other node M, ip route add 10.244.M.0/24 via <M's eth0 IP> dev eth0 (netlink.RouteAdd: proto boot, metric 0)",
             "flanneld --ip-masq rules (FLANNEL-POSTRTG) on every node",

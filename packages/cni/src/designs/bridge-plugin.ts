@@ -37,6 +37,13 @@ export interface BridgePluginConfig {
   readonly ipMasq: boolean;
   /** The CNI result's version. */
   readonly cniVersion: string;
+  /** The network's `name` (the masquerade rules' comment carries it, as the plugin's FormatComment). */
+  readonly network: string;
+}
+
+/** The plugin's rule comment (utils.FormatComment): `name: "<network>" id: "<container id>"`. */
+function ruleComment(network: string, containerId: string): string {
+  return `name: ${JSON.stringify(network)} id: ${JSON.stringify(containerId)}`;
 }
 
 /** A node's bridge-plugin state (empty before its first pod). */
@@ -82,7 +89,7 @@ export function bridgeAdd(state: ClusterState, req: PodAddRequest, c: BridgePlug
   );
   if (c.ipMasq) {
     for (const r of masqRules(formatCidr(c.subnet))) {
-      actions.push({ op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: `${ip}/32`, ...r, comment: `name: podnet id: ${req.containerId}` } });
+      actions.push({ op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: `${ip}/32`, ...r, comment: ruleComment(c.network, req.containerId) } });
     }
   }
   const bridgeMac = node.host.links[c.bridge]?.mac ?? macFromSeed(`${c.bridge}|${node.name}`);
@@ -97,7 +104,7 @@ export function bridgeAdd(state: ClusterState, req: PodAddRequest, c: BridgePlug
 }
 
 /** CNI DEL of the bridge plugin: the veth goes, host-local releases the address, the masquerade rules go. */
-export function bridgeDel(pod: Pod, node: Node, c: Pick<BridgePluginConfig, 'ipMasq' | 'subnet'>): DesignReaction {
+export function bridgeDel(pod: Pod, node: Node, c: Pick<BridgePluginConfig, 'ipMasq' | 'subnet' | 'network'>): DesignReaction {
   const veth = vethName(pod.key);
   const h = `node/${node.name}`;
   const actions: Action[] = node.host.links[veth] ? [{ op: 'link.del', ns: h, name: veth }] : [];
@@ -107,7 +114,7 @@ export function bridgeDel(pod: Pod, node: Node, c: Pick<BridgePluginConfig, 'ipM
   if (c.ipMasq && ip !== null && owner !== undefined && cidrContains(c.subnet, pod.ip!)) {
     const id = owner.split(' ')[0]!;
     for (const r of masqRules(formatCidr(c.subnet))) {
-      actions.push({ op: 'rule.del', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: `${ip}/32`, ...r, comment: `name: podnet id: ${id}` } });
+      actions.push({ op: 'rule.del', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: `${ip}/32`, ...r, comment: ruleComment(c.network, id) } });
     }
   }
   return { actions, nodeState: { ipam: owner === undefined ? st.ipam : release(st.ipam, owner) } satisfies BridgeNodeState };

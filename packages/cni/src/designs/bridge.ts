@@ -38,7 +38,7 @@ export function bridge(options: BridgeOptions = {}): CniDesign {
   const mtu = options.mtu;
   if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)) fail('INVALID_ARGUMENT', `bridge mtu ${String(mtu)} is out of range (68 to 65535)`);
   const config = (state: ClusterState, node: Node) => ({
-    bridge: name, mtu: mtu ?? state.underlay.segments[node.segment]?.mtu ?? 1500, subnet: node.podCidr!, routes: [], ipMasq, cniVersion: '1.0.0',
+    bridge: name, mtu: mtu ?? state.underlay.segments[node.segment]?.mtu ?? 1500, subnet: node.podCidr!, routes: [], ipMasq, cniVersion: '1.0.0', network: 'mynet',
   });
   return {
     name: 'bridge',

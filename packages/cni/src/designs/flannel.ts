@@ -106,7 +106,7 @@ export function flannelWith(options: FlannelOptions, mistake: FlannelMistake | n
 
   const bridgeConfig = (state: ClusterState, node: Node) => ({
     bridge: 'cni0', mtu: podMtu(state, node), subnet: mistake?.ipamSubnet?.(state) ?? node.podCidr!,
-    routes: [formatCidr(state.podCidr)], ipMasq: false, cniVersion: '0.3.1',
+    routes: [formatCidr(state.podCidr)], ipMasq: false, cniVersion: '0.3.1', network: 'cbr0',
   });
 
   return {

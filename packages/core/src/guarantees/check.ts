@@ -18,7 +18,7 @@ import { icmpEcho } from '../dataplane/build.js';
 import { describeRoute, send } from '../dataplane/engine.js';
 import type { Trace } from '../dataplane/types.js';
 import { findNs, hostNsId, nodeOfNs, podNsId } from '../model/lookup.js';
-import { refusedPeerRouteFor } from '../ops/routing.js';
+import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
 import type { ClusterState, IpOwner, Pod } from '../model/types.js';
 import { SHARD_COUNT, shardGet, shardKeys, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REPLY } from '../wire/packet.js';
@@ -126,22 +126,23 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
 }
 
 /**
- * Why a request was lost, in words a student can act on: the kernel's note where it was dropped, and a
- * route the kernel refused on a node it crossed (the route that would have carried it).
+ * Why a request was lost, in words a student can act on: the kernel's note where it was dropped, and for
+ * the last node that routed it, the route the kernel refused there (the one that would have carried it)
+ * or else the route it used.
  */
 function whereLost(state: ClusterState, trace: Trace, dst: number): string {
   const req = trace.steps.filter((s) => s.packet === 1);
   const drop = req.filter((s) => s.kind === 'drop').pop();
   let out = drop ? ` (${drop.note})` : '';
-  const seen = new Set<string>();
-  for (const s of req) {
-    if ((s.kind !== 'route' && s.kind !== 'forward') || seen.has(s.ns)) continue;
-    seen.add(s.ns);
-    const ns = findNs(state, s.ns);
-    const r = ns ? refusedPeerRouteFor(state, ns, dst) : null;
-    if (r) {
-      out += `; ${s.ns} has no route for it: ${r.set}'s \`ip route add ${describeRoute(r.route)}\` was refused there (${r.error} ${formatIpv4(r.route.via!)} is not on a connected subnet of ${r.route.dev})`;
-    }
+  const last = req.filter((s) => (s.kind === 'route' || s.kind === 'forward') && s.ns.startsWith('node/') && s !== drop).pop();
+  const ns = last ? findNs(state, last.ns) : undefined;
+  if (!last || !ns) return out;
+  const refused = refusedPeerRouteFor(state, ns, dst);
+  if (refused) {
+    out += `; ${last.ns} has no route for it: ${refused.set}'s \`ip route add ${describeRoute(refused.route)}\` was refused there (${refused.error} ${formatIpv4(refused.route.via!)} is not on a connected subnet of ${refused.route.dev})`;
+  } else {
+    const used = lookupRouteIn(state, ns, dst);
+    if (used && last.ns !== drop?.ns) out += `; ${last.ns} routed it by \`${describeRoute(used)}\``;
   }
   return out;
 }
