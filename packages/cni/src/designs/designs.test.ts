@@ -72,6 +72,18 @@ describe('flannel host-gw', () => {
       + 'node/node-1 has no route for it: flannel\'s `ip route add 10.244.3.0/24 via 192.168.2.13 dev eth0` was refused there (Error: Nexthop has invalid gateway. 192.168.2.13 is not on a connected subnet of eth0)');
   });
 
+  it('nat rules see a flow\'s first packet only: a node pinging another node\'s pod hears the pod, not a masqueraded node', () => {
+    const sim = simulatorFromSpec(hostGwLabSpec());
+    // The reply leaves node-3 from a pod address to a node address: flanneld's MASQUERADE rule matches it,
+    // but it belongs to a flow node-3 saw start the other way (ESTABLISHED), so the kernel does not touch it.
+    expect(sim.ping('node-1', '10.244.3.9').lines[1]).toBe('64 bytes from 10.244.3.9: icmp_seq=1 ttl=63');
+    // The same for an ICMP error about such a flow (RELATED): traceroute's last hop is the pod.
+    expect(sim.traceroute('node-1', '10.244.3.9').hops.map((h) => h.address)).toEqual(['192.168.1.13', '10.244.3.9']);
+    // A router without a route answers "net unreachable" even to a TTL-1 probe: routing comes before TTL.
+    const two = simulatorFromSpec(hostGwLabSpec({ segments: 2 }));
+    expect(two.traceroute('node-1', '10.244.3.9').hops.map((h) => [h.address, h.annotation])).toEqual([['192.168.1.1', '!N']]);
+  });
+
   it('a route that becomes possible is there: flanneld retries every 10 s', () => {
     const sim = simulatorFromSpec(hostGwLabSpec({ segments: 2 }));
     // An operator puts node-1 on rack-b as well (a second address would need a second NIC; a link route does it here).
