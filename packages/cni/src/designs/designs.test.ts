@@ -92,6 +92,11 @@ describe('flannel host-gw', () => {
     expect(ipRoute(sim.state, 'node/node-1')).toContain('10.244.3.0/24 via 192.168.2.13 dev eth0');
   });
 
+  it('refuses a backend flannel does not model, with a typed error', () => {
+    expect(() => flannel({ backend: 'udp' as 'vxlan' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => hostGwLabSpec({ segments: 3 as 2 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
   it('property: on one segment, random clusters of 1–6 nodes with pods added and deleted keep every guarantee', () => {
     fc.assert(fc.property(
       fc.integer({ min: 1, max: 6 }),
@@ -110,6 +115,34 @@ describe('flannel host-gw', () => {
   });
 });
 
+describe('flannel host-gw: the incremental verdict equals a full audit, refused routes included', () => {
+  it('property: random pod changes and route changes on the two-segment lab', () => {
+    type Op = { t: 'add' | 'del'; pod: number; node: number } | { t: 'link-route' | 'unlink-route'; node: number };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ t: fc.constantFrom('add' as const, 'del' as const), pod: fc.nat(5), node: fc.integer({ min: 1, max: 3 }) }),
+      fc.record({ t: fc.constantFrom('link-route' as const, 'unlink-route' as const), node: fc.integer({ min: 1, max: 3 }) }),
+    );
+    fc.assert(fc.property(fc.array(op, { maxLength: 8 }), (ops) => {
+      const sim = simulatorFromSpec({ ...hostGwLabSpec({ segments: 2 }), pods: [{ name: 'x', node: 'node-1' }, { name: 'y', node: 'node-3' }] });
+      for (const o of ops) {
+        try {
+          if (o.t === 'add') sim.addPod({ name: `p${o.pod}`, node: `node-${o.node}` });
+          else if (o.t === 'del') sim.deletePod(`p${o.pod}`);
+          else {
+            // Put the node on the other segment's subnet too (a link route): its refused routes become possible.
+            const dst = o.node === 3 ? '192.168.1.0/24' : '192.168.2.0/24';
+            sim.apply(o.t === 'link-route' ? { op: 'route.add', ns: `node/node-${o.node}`, dst, dev: 'eth0' } : { op: 'route.del', ns: `node/node-${o.node}`, dst });
+          }
+        } catch (e) {
+          if (!isPodnetError(e)) throw e;
+        }
+        const keys = (vs: readonly { key: string }[]) => vs.map((v) => v.key).sort();
+        expect(keys(sim.violations)).toEqual(keys(sim.check().violations));
+      }
+    }), { numRuns: 12 });
+  });
+});
+
 describe('bridge (the CNI reference plugin with host-local)', () => {
   it('one node: the pods reach each other and the node reaches them; the config has the reference shape', () => {
     const sim = createSimulator({ cni: bridge(), nodes: [{ name: 'node-1' }], pods: [{ name: 'a', node: 'node-1' }, { name: 'b', node: 'node-1' }] });
@@ -118,6 +151,21 @@ describe('bridge (the CNI reference plugin with host-local)', () => {
     const conf = JSON.parse(bridge().cniConfig!(sim.state, sim.node('node-1'))['10-mynet.conf']!) as Record<string, unknown>;
     expect(conf).toMatchObject({ cniVersion: '1.0.0', type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.0.0/24' }]] } });
     expect(sim.node('node-1').host.sysctl.ipForward).toBe(true);
+  });
+
+  it('property: one node with pods added and deleted keeps every guarantee', () => {
+    fc.assert(fc.property(fc.array(fc.record({ add: fc.boolean(), pod: fc.nat(6) }), { maxLength: 12 }), fc.boolean(), (ops, ipMasq) => {
+      const sim = createSimulator({ cni: bridge({ ipMasq }), nodes: [{ name: 'node-1' }] });
+      for (const o of ops) {
+        const name = `p${o.pod}`;
+        if (o.add && !sim.has(name)) sim.addPod({ name, node: 'node-1' });
+        else if (!o.add && sim.has(name)) sim.deletePod(name);
+      }
+      expect(sim.violations).toEqual([]);
+      expect(sim.check().ok).toBe(true);
+      // ipMasq: two rules per running pod, none left behind by deleted ones.
+      expect(sim.node('node-1').host.rules.length).toBe(ipMasq ? 2 * sim.pods().length : 0);
+    }), { numRuns: 15 });
   });
 
   it('two nodes: nothing routes between them, and the guarantees say which pairs cannot talk', () => {
