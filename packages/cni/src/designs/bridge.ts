@@ -66,7 +66,7 @@ export function bridge(options: BridgeOptions = {}): CniDesign {
         '10-mynet.conf': JSON.stringify({
           cniVersion: '1.0.0', name: 'mynet', type: 'bridge', bridge: name, isGateway: true, isDefaultGateway: true,
           forceAddress: false, ipMasq, hairpinMode: true,
-          ipam: { type: 'host-local', ranges: [[{ subnet: node.podCidr ? formatCidr(node.podCidr) : '' }]] },
+          ipam: { type: 'host-local', ranges: [[{ subnet: node.podCidr ? formatCidr(node.podCidr) : '' }]], routes: [{ dst: '0.0.0.0/0' }] },
         }, null, 2) + '\n',
       };
     },

@@ -3,13 +3,20 @@
  * Working designs satisfy the three guarantees on generated clusters; each broken design is caught, with
  * an explanation that names the mistake's effect.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createSimulator, describeAction, ipRoute, isPodnetError, refusedPeerRoutes, type CniDesign, type Simulator } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bridge } from './bridge.js';
 import { broken } from './broken.js';
-import { flannel, flanneldLog } from './flannel.js';
+import { flannel, flanneldLog, flannelNetConf } from './flannel.js';
 import { hostGwLabSpec, simulatorFromSpec } from '../spec.js';
+
+const reference = (file: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../__fixtures__/${file}`, import.meta.url)), 'utf8')) as Record<string, unknown>;
+/** An object's shape: its keys, nested, with arrays reduced to their first element's shape. */
+const shape = (v: unknown): unknown => Array.isArray(v) ? [shape(v[0])] : v !== null && typeof v === 'object'
+  ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, shape((v as Record<string, unknown>)[k])])) : typeof v;
 
 /** Two nodes on one segment, two pods each. */
 function twoNodes(cni: CniDesign): Simulator {
@@ -49,7 +56,10 @@ describe('flannel host-gw', () => {
     ]);
     const conf = flannel({ backend: 'host-gw' }).cniConfig!(sim.state, sim.node('node-1'));
     expect(Object.keys(conf)).toEqual(['10-flannel.conflist']);
-    expect(JSON.parse(conf['10-flannel.conflist']!)).toEqual(JSON.parse(flannel().cniConfig!(sim.state, sim.node('node-1'))['10-flannel.conflist']!));
+    expect(JSON.parse(conf['10-flannel.conflist']!)).toEqual(reference('10-flannel.conflist'));
+    // net-conf.json: kube-flannel.yml's, with the backend's type.
+    expect(JSON.parse(flannelNetConf(sim.state))).toEqual(reference('flannel-net-conf.json'));
+    expect(JSON.parse(flannelNetConf(sim.state, { backend: 'host-gw' }))).toEqual({ ...reference('flannel-net-conf.json'), Backend: { Type: 'host-gw' } });
   });
 
   it('a node on another segment: the routes are refused on both sides, flanneld logs it, the guarantees name the refused route', () => {
@@ -97,10 +107,10 @@ describe('flannel host-gw', () => {
     expect(() => hostGwLabSpec({ segments: 3 as 2 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
-  it('property: on one segment, random clusters of 1–6 nodes with pods added and deleted keep every guarantee', () => {
+  it('property: on one segment, random clusters of 1–8 nodes with pods added and deleted keep every guarantee', () => {
     fc.assert(fc.property(
-      fc.integer({ min: 1, max: 6 }),
-      fc.array(fc.record({ add: fc.boolean(), node: fc.nat(5), pod: fc.nat(7) }), { maxLength: 10 }),
+      fc.integer({ min: 1, max: 8 }),
+      fc.array(fc.record({ add: fc.boolean(), node: fc.nat(7), pod: fc.nat(7) }), { maxLength: 10 }),
       (nodes, ops) => {
         const sim = createSimulator({ cni: flannel({ backend: 'host-gw' }), nodes: Array.from({ length: nodes }, (_, i) => ({ name: `n${i}` })) });
         for (const o of ops) {
@@ -150,6 +160,9 @@ describe('bridge (the CNI reference plugin with host-local)', () => {
     expect(ipRoute(sim.state, 'pod/default/a')).toEqual(['default via 10.244.0.1 dev eth0', '10.244.0.0/24 dev eth0 proto kernel scope link src 10.244.0.2']);
     const conf = JSON.parse(bridge().cniConfig!(sim.state, sim.node('node-1'))['10-mynet.conf']!) as Record<string, unknown>;
     expect(conf).toMatchObject({ cniVersion: '1.0.0', type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.0.0/24' }]] } });
+    // The reference bridge-host-local.conf's shape (keys and types), plus isGateway; one range of one subnet.
+    const ref = reference('bridge-host-local.conf') as { ipam: { ranges: unknown[][]; routes: unknown[] } };
+    expect(shape(conf)).toEqual(shape({ ...ref, isGateway: true, ipam: { ...ref.ipam, ranges: [[{ subnet: '' }]], routes: [{ dst: '' }] } }));
     expect(sim.node('node-1').host.sysctl.ipForward).toBe(true);
   });
 

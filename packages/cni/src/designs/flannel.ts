@@ -168,6 +168,16 @@ export function flannelWith(options: FlannelOptions, mistake: FlannelMistake | n
 }
 
 /**
+ * flanneld's network configuration as kube-flannel.yml ships it (ConfigMap `kube-flannel-cfg`, key
+ * `net-conf.json`, mounted at /etc/kube-flannel/net-conf.json): the cluster pod CIDR and the backend.
+ */
+export function flannelNetConf(state: ClusterState, options: FlannelOptions = {}): string {
+  const backend = options.backend ?? 'vxlan';
+  if (backend !== 'vxlan' && backend !== 'host-gw') fail('INVALID_ARGUMENT', `flannel backend "${String(backend)}" is not modelled (vxlan and host-gw are)`);
+  return JSON.stringify({ Network: formatCidr(state.podCidr), EnableNFTables: false, Backend: { Type: backend } }, null, 2) + '\n';
+}
+
+/**
  * What flanneld's host-gw backend logs on a node about the other nodes' leases (pkg/backend/route_network.go
  * handleSubnetEvents and routeAdd), without klog's header: `Subnet added: <subnet> via <public ip>` for
  * each, and for each route the kernel refused `Error adding route to {<netlink.Route>}: network is
