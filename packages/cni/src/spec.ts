@@ -3,11 +3,12 @@
  * simulator, used by labs, examples, tests and the kernel oracle.
  */
 import { createSimulator, fail, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator, type SimulatorSpec } from '@podnet/core';
+import { calico, type CalicoOptions } from './designs/calico.js';
 import { flannel } from './designs/flannel.js';
 
 /** The plain-JSON cluster spec. */
 export interface ClusterSpecJson extends ClusterSettings {
-  readonly cni?: { readonly type: 'flannel'; readonly backend?: 'vxlan' };
+  readonly cni?: { readonly type: 'flannel'; readonly backend?: 'vxlan' } | ({ readonly type: 'calico' } & CalicoOptions);
   readonly nodes: readonly NodeSpec[];
   readonly pods: readonly PodSpec[];
 }
@@ -16,7 +17,11 @@ export interface ClusterSpecJson extends ClusterSettings {
 export function designFromSpec(cni: ClusterSpecJson['cni']): SimulatorSpec['cni'] {
   const c = cni ?? { type: 'flannel', backend: 'vxlan' };
   if (c.type === 'flannel') return flannel({ backend: c.backend ?? 'vxlan' });
-  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel)`);
+  if (c.type === 'calico') {
+    const { type: _type, ...options } = c;
+    return calico(options);
+  }
+  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel, calico)`);
 }
 
 /** Builds a simulator from a plain-JSON spec. */

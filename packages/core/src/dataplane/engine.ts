@@ -15,7 +15,7 @@ import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.j
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, Link, NeighEntry, NetNs, NfRule, NsId, PeerSet, Route } from '../model/types.js';
-import { isLocalAddress, lookupRouteIn, selectSource } from '../ops/routing.js';
+import { isLocalAddress, lookupRouteIn, refUses, selectSource } from '../ops/routing.js';
 import { shardGet, shardValues } from '../util/shards.js';
 import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
@@ -105,24 +105,24 @@ function tunnels(ns: NetNs): readonly Link[] {
   return t;
 }
 
-const peerNeighIdx = new WeakMap<object, Map<Ipv4, { owner: string; mac: Mac }>>();
-const peerFdbIdx = new WeakMap<object, Map<Mac, { owner: string; dst: Ipv4 }>>();
+const peerNeighIdx = new WeakMap<object, Map<Ipv4, { owner: string; group: string | undefined; mac: Mac }>>();
+const peerFdbIdx = new WeakMap<object, Map<Mac, { owner: string; group: string | undefined; dst: Ipv4 }>>();
 
-function peerNeigh(set: PeerSet): Map<Ipv4, { owner: string; mac: Mac }> {
+function peerNeigh(set: PeerSet): Map<Ipv4, { owner: string; group: string | undefined; mac: Mac }> {
   let m = peerNeighIdx.get(set.entries);
   if (!m) {
     m = new Map();
-    for (const e of shardValues(set.entries)) for (const n of e.neigh) m.set(n.ip, { owner: e.owner, mac: n.mac });
+    for (const e of shardValues(set.entries)) for (const n of e.neigh) m.set(n.ip, { owner: e.owner, group: e.group, mac: n.mac });
     peerNeighIdx.set(set.entries, m);
   }
   return m;
 }
 
-function peerFdb(set: PeerSet): Map<Mac, { owner: string; dst: Ipv4 }> {
+function peerFdb(set: PeerSet): Map<Mac, { owner: string; group: string | undefined; dst: Ipv4 }> {
   let m = peerFdbIdx.get(set.entries);
   if (!m) {
     m = new Map();
-    for (const e of shardValues(set.entries)) for (const f of e.fdb) m.set(f.mac, { owner: e.owner, dst: f.dst });
+    for (const e of shardValues(set.entries)) for (const f of e.fdb) m.set(f.mac, { owner: e.owner, group: e.group, dst: f.dst });
     peerFdbIdx.set(set.entries, m);
   }
   return m;
@@ -262,7 +262,7 @@ class Run {
       const set = this.state.peerSets[ref.set];
       if (!set || set.dev !== dev) continue;
       const hit = peerNeigh(set).get(ip);
-      if (hit && hit.owner !== ref.self) return { mac: hit.mac, permanent: true, failed: false };
+      if (hit && refUses(ref, hit.owner, hit.group, false)) return { mac: hit.mac, permanent: true, failed: false };
     }
     return undefined;
   }
@@ -287,7 +287,7 @@ class Run {
       const set = this.state.peerSets[ref.set];
       if (!set || set.dev !== dev) continue;
       const hit = peerFdb(set).get(mac);
-      if (hit && hit.owner !== ref.self) return { port: null, dst: hit.dst, local: false };
+      if (hit && refUses(ref, hit.owner, hit.group, false)) return { port: null, dst: hit.dst, local: false };
     }
     return undefined;
   }
