@@ -445,7 +445,10 @@ class Run {
       const local = isLocalAddress(ns, arp.targetIp);
       let proxy = false;
       if (!local && ns.sysctl.proxyArp[link.name]) {
-        const r = lookupRouteIn(this.state, ns, arp.targetIp);
+        // arp_process answers by proxy only when ip_route_input finds a unicast route for the target
+        // out of another device, and that input route exists only with forwarding on (measured: no
+        // answer for calico's 169.254.1.1 without a default route, nor with ip_forward = 0).
+        const r = ns.sysctl.ipForward ? lookupRouteIn(this.state, ns, arp.targetIp) : null;
         proxy = r !== null && r.dev !== link.name && r.type === 'unicast';
       }
       if (!local && !proxy) {
@@ -765,6 +768,12 @@ class Run {
 
   natRule(ns: NetNs, chain: 'PREROUTING' | 'POSTROUTING', pkt: Ipv4Packet, inIf: string | null, outIf: string | null): NfRule | null {
     if (ns.rules.length === 0) return null;
+    // The nat table sees only a connection's first packet. An ICMP message can start a connection
+    // only if it is a request (nf_conntrack_proto_icmp's valid_new: echo, timestamp, info, address
+    // mask): an echo reply or an error is part of a known flow or untracked, and never meets a nat
+    // rule (a node's ping to a pod behind natOutgoing comes back unmasqueraded; measured).
+    const pl = pkt.payload;
+    if (pl.kind === 'icmp' && pl.type !== 8 && pl.type !== 13 && pl.type !== 15 && pl.type !== 17) return null;
     for (const r of ns.rules) if (r.table === 'nat' && r.chain === chain && this.matches(r, pkt, inIf, outIf)) return r.target === 'ACCEPT' ? null : r;
     return null;
   }

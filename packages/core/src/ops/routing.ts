@@ -174,7 +174,10 @@ export function allRoutes(state: ClusterState, ns: NetNs): Route[] {
     if (!set) continue;
     for (const e of shardValues(set.entries)) if (refUses(ref, e.owner, e.group)) for (const r of e.routes) out.push(routeVia(r, ref.via));
   }
-  return out.sort((a, b) => (a.dst.len === 0 ? -1 : 0) - (b.dst.len === 0 ? -1 : 0) || a.dst.addr - b.dst.addr || a.dst.len - b.dst.len || a.metric - b.metric);
+  // The kernel dumps its FIB trie in key order; one key's prefixes are kept longest first
+  // (fib_insert_alias orders a leaf's aliases by suffix length): `10.244.0.0 dev cali…` is listed
+  // before `blackhole 10.244.0.0/26` (measured, packages/kernel-oracle/NOTES.md).
+  return out.sort((a, b) => (a.dst.len === 0 ? -1 : 0) - (b.dst.len === 0 ? -1 : 0) || a.dst.addr - b.dst.addr || b.dst.len - a.dst.len || a.metric - b.metric);
 }
 
 const localAddrs = new WeakMap<object, ReadonlyMap<Ipv4, Link>>();
