@@ -1,5 +1,5 @@
 /**
- * Runs the TypeScript snippets of README.md and docs/*.md exactly as written. A ```ts block runs as
+ * Runs the TypeScript snippets of README.md and of the pages of docs/ (and its sections) exactly as written. A ```ts block runs as
  * its own module; when the next block is a ```text block, that is the output the snippet must print.
  * Blocks in any other language (```text, ```sh, ```json…) are not run.
  */
@@ -23,8 +23,12 @@ export interface Snippet {
 
 /** The documents whose snippets must run. */
 export function documents(): string[] {
-  const docs = readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => join(root, 'docs', f));
-  return [join(root, 'README.md'), ...docs];
+  const top = readdirSync(join(root, 'docs'), { withFileTypes: true });
+  const docs = top.filter((f) => f.isFile() && f.name.endsWith('.md')).map((f) => join(root, 'docs', f.name)).sort();
+  // One level of sections below docs/ (docs/designs/calico.md…).
+  const sub = top.filter((f) => f.isDirectory()).map((d) => d.name).sort()
+    .flatMap((d) => readdirSync(join(root, 'docs', d)).filter((f) => f.endsWith('.md')).sort().map((f) => join(root, 'docs', d, f)));
+  return [join(root, 'README.md'), ...docs, ...sub];
 }
 
 /** The ```ts snippets of one markdown file, each with the ```text block right after it if any. */

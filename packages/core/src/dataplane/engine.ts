@@ -506,17 +506,20 @@ class Run {
       const back = lookupRouteIn(this.state, ns, h.src);
       if (back === null || (rp === 1 && back.dev !== dev)) return this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt);
     }
-    if (h.ttl <= 1) {
-      this.step(pid, ns.id, dev, 'drop', () => `TTL expires (ttl ${h.ttl}) in ${ns.id}`, null, pkt);
-      this.end(pid, 'ttlExceeded', ns.id, pkt);
-      return this.icmpError(ns, pkt, ICMP_TIME_EXCEEDED, 0, 0, null);
-    }
+    // The input route comes first: with none (or a blackhole/unreachable one) ip_route_input hands the
+    // packet to ip_error before ip_forward ever looks at the TTL — a router without a route to a pod
+    // answers a TTL-1 probe with "net unreachable", not "time exceeded" (measured, traceroute !N).
     if (route === null) {
       this.step(pid, ns.id, dev, 'drop', () => `no route to ${formatIpv4(h.dst)} in ${ns.id}`, null, pkt);
       this.end(pid, 'noRoute', ns.id, pkt);
       return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, null);
     }
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, dev, route, pkt, pid, true);
+    if (h.ttl <= 1) {
+      this.step(pid, ns.id, dev, 'drop', () => `TTL expires (ttl ${h.ttl}) in ${ns.id}`, null, pkt);
+      this.end(pid, 'ttlExceeded', ns.id, pkt);
+      return this.icmpError(ns, pkt, ICMP_TIME_EXCEEDED, 0, 0, null);
+    }
     if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
     const fwd = withTtl(pkt, h.ttl - 1);
     this.step(pid, ns.id, dev, 'forward', () => `forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} → ${h.ttl - 1}`, null, fwd);
