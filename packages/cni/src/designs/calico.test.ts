@@ -145,6 +145,12 @@ describe('calico-ipam', () => {
     expect(formatIpv4(sim.pod('c').ip!)).toBe('10.244.0.0');
   });
 
+  it('its queries refuse a cluster that does not run calico, or a node that does not exist', () => {
+    const flannelSim = simulatorFromSpec({ cni: { type: 'flannel' }, nodes: [{ name: 'node-1' }], pods: [] });
+    expect(() => calicoBlocks(flannelSim.state)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => calicoBgpPeers(cluster({ encapsulation: 'none' }).state, 'node-9')).toThrow(expect.objectContaining({ code: 'NODE_NOT_FOUND' }));
+  });
+
   it('rejects options calico does not allow, with INVALID_ARGUMENT', () => {
     for (const o of [{ blockSize: 19 }, { blockSize: 33 }, { encapsulation: 'gre' }, { encapsulation: 'none', ipipMode: 'Always' }, { encapsulation: 'vxlan', bgp: {} }] as CalicoOptions[]) {
       expect(() => calico(o), JSON.stringify(o)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
@@ -203,6 +209,25 @@ describe('calico routes on a node', () => {
     const tor = simulatorFromSpec(spec(true));
     expect(ipRoute(tor.state, 'underlay')).toEqual(expect.arrayContaining(['10.244.0.0/26 via 192.168.1.11 dev rack-a proto bird', '10.244.0.64/26 via 192.168.2.13 dev rack-b proto bird']));
     expect(tor.check().ok).toBe(true);
+  });
+});
+
+describe('peer sets with groups (what CrossSubnet and the recursive next hop use)', () => {
+  it('a match needs the namespace\'s group; a bad one changes nothing', () => {
+    const sim = cluster({ encapsulation: 'none' });
+    const before = sim.state;
+    expect(() => sim.apply({ op: 'peerset.attach', ns: 'node/node-1', set: 'calico', self: 'node-1', match: 'other' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => sim.apply({ op: 'peerset.attach', ns: 'node/node-1', set: 'calico', self: 'node-1', group: 'rack-a', match: 'both' as 'same' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => sim.apply({ op: 'peerset.attach', ns: 'node/node-1', set: 'calico', self: 'node-1', via: '192.168.1.300' })).toThrow(expect.objectContaining({ code: 'INVALID_IP' }));
+    expect(sim.state).toBe(before);
+  });
+
+  it('deleting a shared route on one node hides it there only, as ip route del would', () => {
+    const sim = cluster({ encapsulation: 'none' });
+    sim.apply({ op: 'route.del', ns: 'node/node-1', dst: '10.244.0.64/26' });
+    expect(ipRoute(sim.state, 'node/node-1').some((l) => l.startsWith('10.244.0.64/26'))).toBe(false);
+    expect(sim.ping('web', formatIpv4(sim.pod('db').ip!)).ok).toBe(false);
+    expect(ipRoute(sim.state, 'node/node-2')).toContain('10.244.0.0/26 via 192.168.1.11 dev eth0 proto bird');
   });
 });
 
