@@ -21,3 +21,6 @@ export {
 } from './ipam/host-local.js';
 export type { ClusterSpecJson } from './spec.js';
 export { designFromSpec, hostGwLabSpec, seedLabSpec, simulatorFromSpec } from './spec.js';
+export type { CalicoBgpOptions, CalicoBgpPeer, CalicoBlockInfo, CalicoClusterState, CalicoNodeState, CalicoOptions } from './designs/calico.js';
+export { calico, calicoBgpPeers, calicoBlocks, calicoNodeStatus, calicoVethName, calicoVtepMac, CALICO_GATEWAY, CALICO_VETH_MAC } from './designs/calico.js';
+export type { CalicoAssignment, CalicoBlock, CalicoIpamError, CalicoIpamState, CalicoNodeIpam } from './ipam/calico-ipam.js';

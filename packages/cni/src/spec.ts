@@ -3,6 +3,7 @@
  * simulator, used by labs, examples, tests and the kernel oracle.
  */
 import { createSimulator, fail, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator, type SimulatorSpec } from '@podnet/core';
+import { calico, type CalicoOptions } from './designs/calico.js';
 import { fromConflist } from './contract/conflist-design.js';
 import { bridge } from './designs/bridge.js';
 import { broken } from './designs/broken.js';
@@ -15,6 +16,7 @@ export interface ClusterSpecJson extends ClusterSettings {
    * /etc/cni/net.d holds), with `agent: 'flanneld'` when flanneld connects the nodes (see docs/cni-contract.md).
    */
   readonly cni?:
+    | ({ readonly type: 'calico' } & CalicoOptions)
     | { readonly type: 'flannel'; readonly backend?: 'vxlan' | 'host-gw' }
     | { readonly type: 'bridge'; readonly bridge?: string; readonly ipMasq?: boolean; readonly mtu?: number }
     | { readonly type: 'broken'; readonly mistake: keyof typeof broken }
@@ -27,6 +29,10 @@ export interface ClusterSpecJson extends ClusterSettings {
 export function designFromSpec(cni: ClusterSpecJson['cni']): SimulatorSpec['cni'] {
   const c = cni ?? { type: 'flannel', backend: 'vxlan' };
   if (c.type === 'flannel') return flannel({ backend: c.backend ?? 'vxlan' });
+  if (c.type === 'calico') {
+    const { type: _type, ...options } = c;
+    return calico(options);
+  }
   if (c.type === 'conflist') {
     if (typeof c.conflist !== 'string') fail('INVALID_ARGUMENT', 'cni.conflist must be the text of a CNI configuration file');
     if (c.agent !== undefined && c.agent !== 'flanneld') fail('INVALID_ARGUMENT', `unknown node agent "${String(c.agent)}" (known: flanneld)`);
@@ -38,7 +44,7 @@ export function designFromSpec(cni: ClusterSpecJson['cni']): SimulatorSpec['cni'
     if (!make) return fail('INVALID_ARGUMENT', `unknown broken design "${String(c.mistake)}" (known: ${Object.keys(broken).join(', ')})`);
     return make();
   }
-  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel, bridge, broken, conflist)`);
+  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel, calico, bridge, broken, conflist)`);
 }
 
 /** Builds a simulator from a plain-JSON spec. */

@@ -15,7 +15,7 @@ import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.j
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, Link, NeighEntry, NetNs, NfRule, NsId, PeerSet, Route } from '../model/types.js';
-import { isLocalAddress, lookupRouteIn, selectSource } from '../ops/routing.js';
+import { isLocalAddress, lookupRouteIn, refUses, selectSource } from '../ops/routing.js';
 import { shardGet, shardValues } from '../util/shards.js';
 import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
@@ -105,24 +105,24 @@ function tunnels(ns: NetNs): readonly Link[] {
   return t;
 }
 
-const peerNeighIdx = new WeakMap<object, Map<Ipv4, { owner: string; mac: Mac }>>();
-const peerFdbIdx = new WeakMap<object, Map<Mac, { owner: string; dst: Ipv4 }>>();
+const peerNeighIdx = new WeakMap<object, Map<Ipv4, { owner: string; group: string | undefined; mac: Mac }>>();
+const peerFdbIdx = new WeakMap<object, Map<Mac, { owner: string; group: string | undefined; dst: Ipv4 }>>();
 
-function peerNeigh(set: PeerSet): Map<Ipv4, { owner: string; mac: Mac }> {
+function peerNeigh(set: PeerSet): Map<Ipv4, { owner: string; group: string | undefined; mac: Mac }> {
   let m = peerNeighIdx.get(set.entries);
   if (!m) {
     m = new Map();
-    for (const e of shardValues(set.entries)) for (const n of e.neigh) m.set(n.ip, { owner: e.owner, mac: n.mac });
+    for (const e of shardValues(set.entries)) for (const n of e.neigh) m.set(n.ip, { owner: e.owner, group: e.group, mac: n.mac });
     peerNeighIdx.set(set.entries, m);
   }
   return m;
 }
 
-function peerFdb(set: PeerSet): Map<Mac, { owner: string; dst: Ipv4 }> {
+function peerFdb(set: PeerSet): Map<Mac, { owner: string; group: string | undefined; dst: Ipv4 }> {
   let m = peerFdbIdx.get(set.entries);
   if (!m) {
     m = new Map();
-    for (const e of shardValues(set.entries)) for (const f of e.fdb) m.set(f.mac, { owner: e.owner, dst: f.dst });
+    for (const e of shardValues(set.entries)) for (const f of e.fdb) m.set(f.mac, { owner: e.owner, group: e.group, dst: f.dst });
     peerFdbIdx.set(set.entries, m);
   }
   return m;
@@ -269,7 +269,7 @@ class Run {
       const set = this.state.peerSets[ref.set];
       if (!set || set.dev !== dev) continue;
       const hit = peerNeigh(set).get(ip);
-      if (hit && hit.owner !== ref.self) return { mac: hit.mac, permanent: true, failed: false };
+      if (hit && refUses(ref, hit.owner, hit.group, false)) return { mac: hit.mac, permanent: true, failed: false };
     }
     return undefined;
   }
@@ -294,7 +294,7 @@ class Run {
       const set = this.state.peerSets[ref.set];
       if (!set || set.dev !== dev) continue;
       const hit = peerFdb(set).get(mac);
-      if (hit && hit.owner !== ref.self) return { port: null, dst: hit.dst, local: false };
+      if (hit && refUses(ref, hit.owner, hit.group, false)) return { port: null, dst: hit.dst, local: false };
     }
     return undefined;
   }
@@ -452,7 +452,10 @@ class Run {
       const local = isLocalAddress(ns, arp.targetIp);
       let proxy = false;
       if (!local && ns.sysctl.proxyArp[link.name]) {
-        const r = lookupRouteIn(this.state, ns, arp.targetIp);
+        // arp_process answers by proxy only when ip_route_input finds a unicast route for the target
+        // out of another device, and that input route exists only with forwarding on (measured: no
+        // answer for calico's 169.254.1.1 without a default route, nor with ip_forward = 0).
+        const r = ns.sysctl.ipForward ? lookupRouteIn(this.state, ns, arp.targetIp) : null;
         proxy = r !== null && r.dev !== link.name && r.type === 'unicast';
       }
       if (!local && !proxy) {
@@ -511,8 +514,9 @@ class Run {
       const back = lookupRouteIn(this.state, ns, h.src);
       if (back === null || (rp === 1 && back.dev !== dev)) return this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt);
     }
-    // The input route lookup (ip_route_input) comes before ip_forward's TTL check: a packet nobody can
-    // route is answered "net unreachable" (ip_error), even with TTL 1.
+    // The input route comes first: with none (or a blackhole/unreachable one) ip_route_input hands the
+    // packet to ip_error before ip_forward ever looks at the TTL — a router without a route to a pod
+    // answers a TTL-1 probe with "net unreachable", not "time exceeded" (measured, traceroute !N).
     if (route === null) {
       this.step(pid, ns.id, dev, 'drop', () => `no route to ${formatIpv4(h.dst)} in ${ns.id}`, null, pkt);
       this.end(pid, 'noRoute', ns.id, pkt);
@@ -792,6 +796,11 @@ class Run {
       const q = pl.data.header;
       if (this.flows.has(`${ns.id}|${q.protocol}|${q.src}|${q.dst}|${l4Key(pl.data, false)}`)) return null;
     }
+    // The nat table sees only a connection's first packet. An ICMP message can start a connection
+    // only if it is a request (nf_conntrack_proto_icmp's valid_new: echo, timestamp, info, address
+    // mask): an echo reply or an error is part of a known flow or untracked, and never meets a nat
+    // rule (a node's ping to a pod behind natOutgoing comes back unmasqueraded; measured).
+    if (pl.kind === 'icmp' && pl.type !== 8 && pl.type !== 13 && pl.type !== 15 && pl.type !== 17) return null;
     for (const r of ns.rules) if (r.table === 'nat' && r.chain === chain && this.matches(r, pkt, inIf, outIf)) return r.target === 'ACCEPT' ? null : r;
     return null;
   }

@@ -168,6 +168,20 @@ export interface PeerSetRef {
   readonly self: string;
   /** Owners whose routes were deleted here (`ip route del` of a shared route): not used or shown. */
   readonly hidden?: readonly string[];
+  /**
+   * This namespace's group (for calico: its node's subnet). With `match`, only entries whose
+   * {@link PeerEntry.group} is the `same` as this one, or an `other` one, are used here: how calico's
+   * CrossSubnet mode sends same-subnet peers plain routes and the others tunnel routes, without storing
+   * a per-node list.
+   */
+  readonly group?: string;
+  readonly match?: 'same' | 'other';
+  /**
+   * A gateway that replaces each used entry route's own: what a BGP speaker installs when the peer's
+   * next hop is not on a connected subnet and it resolves it through its own route to it (BIRD's
+   * `gateway recursive`, which calico's bird.cfg sets).
+   */
+  readonly via?: Ipv4;
 }
 
 /** A network namespace. */
@@ -198,6 +212,8 @@ export interface NetNs {
 /** One node entry of a {@link PeerSet}: what every other node installs about this node. */
 export interface PeerEntry {
   readonly owner: string;
+  /** The owner's group (see {@link PeerSetRef.match}). */
+  readonly group?: string;
   readonly routes: readonly Route[];
   readonly neigh: readonly { readonly ip: Ipv4; readonly mac: Mac }[];
   readonly fdb: readonly { readonly mac: Mac; readonly dst: Ipv4 }[];

@@ -13,10 +13,10 @@ import { macFromSeed, parseMac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
-  ClusterState, IfAddr, IpOwner, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, Route, Sysctls,
+  ClusterState, IfAddr, IpOwner, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, PeerSetRef, Route, Sysctls,
 } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardSet, shardValues, type Shards } from '../util/shards.js';
-import { kernelRoutes, lookupRouteIn } from './routing.js';
+import { kernelRoutes, lookupRouteIn, refUses } from './routing.js';
 
 /** A route as `ip route add` takes it. */
 export interface RouteSpec {
@@ -70,10 +70,16 @@ export type Action =
   | { readonly op: 'rule.append' | 'rule.insert' | 'rule.del'; readonly ns: NsId; readonly rule: RuleSpec }
   | { readonly op: 'listen'; readonly ns: NsId; readonly protocol: 'udp' | 'tcp'; readonly port: number }
   | { readonly op: 'peerset.put'; readonly set: string; readonly dev: string; readonly owner: string;
+      /** The owner's group, for namespaces that attach with `match` (calico: the node's subnet). */
+      readonly group?: string;
       readonly routes: readonly RouteSpec[]; readonly neigh: readonly { readonly ip: string; readonly mac: string }[];
       readonly fdb: readonly { readonly mac: string; readonly dst: string }[] }
   | { readonly op: 'peerset.del'; readonly set: string; readonly owner: string }
-  | { readonly op: 'peerset.attach'; readonly ns: NsId; readonly set: string; readonly self: string };
+  | { readonly op: 'peerset.attach'; readonly ns: NsId; readonly set: string; readonly self: string;
+      /** Use only the entries of the `same` group as `group`, or of `other` groups (see PeerSetRef). */
+      readonly group?: string; readonly match?: 'same' | 'other';
+      /** Install every used route through this gateway instead (a BGP speaker's recursive next hop). */
+      readonly via?: string };
 
 const IFNAME_RE = /^[^\s/:]{1,15}$/;
 
@@ -391,7 +397,7 @@ function applyOne(d: DState, a: Action): void {
           const set = d.peerSets[ref.set];
           if (!set || (a.dev !== undefined && a.dev !== set.dev)) continue;
           for (const e of shardValues(set.entries as Shards<PeerEntry>)) {
-            if (e.owner === ref.self || ref.hidden?.includes(e.owner)) continue;
+            if (!refUses(ref as PeerSetRef, e.owner, e.group)) continue;
             if (e.routes.some((r) => r.dst.addr === dst.addr && r.dst.len === dst.len && (via === undefined || r.via === via))) {
               ref.hidden = [...(ref.hidden ?? []), e.owner];
               return;
@@ -481,8 +487,10 @@ function applyOne(d: DState, a: Action): void {
     }
     case 'peerset.put': {
       checkIfName(a.dev);
+      if (a.group !== undefined && typeof a.group !== 'string') fail('INVALID_ARGUMENT', `peer set group must be a string, not ${String(a.group)}`);
       const entry: PeerEntry = {
         owner: a.owner,
+        ...(a.group === undefined ? {} : { group: a.group }),
         routes: a.routes.map((r) => {
           const dst = parseCidr(r.dst);
           return { dst, via: r.via ? parseIpv4(r.via) : null, dev: a.dev, proto: r.proto ?? 'boot', scope: r.via ? 'global' : 'link', src: null, onlink: r.onlink ?? false, metric: r.metric ?? 0, type: 'unicast' } as Route;
@@ -509,7 +517,15 @@ function applyOne(d: DState, a: Action): void {
       const set = d.peerSets[a.set];
       if (!set) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
       getLink(ns, set.dev);
-      if (!ns.peerSets.some((r) => r.set === a.set)) ns.peerSets.push({ set: a.set, self: a.self });
+      if (a.match !== undefined && (a.match !== 'same' && a.match !== 'other')) fail('INVALID_ARGUMENT', `peer set match must be "same" or "other", not ${String(a.match)}`);
+      if (a.match !== undefined && typeof a.group !== 'string') fail('INVALID_ARGUMENT', 'a peer set match needs the namespace\'s group');
+      const via = a.via === undefined ? undefined : parseIpv4(a.via);
+      // One namespace may include a set twice with different matches (same group plainly, other groups by a gateway).
+      if (!ns.peerSets.some((r) => r.set === a.set && r.match === a.match)) {
+        ns.peerSets.push({
+          set: a.set, self: a.self, ...(a.group === undefined ? {} : { group: a.group }), ...(a.match === undefined ? {} : { match: a.match }), ...(via === undefined ? {} : { via }),
+        });
+      }
       return;
     }
     default:

@@ -113,7 +113,7 @@ export function describeAction(a: Action, state?: ClusterState): Command[] {
     case 'listen':
       return [at(a.ns, `# a process listens on ${a.protocol.toUpperCase()} port ${a.port}`)];
     case 'peerset.put': {
-      const where = `every node but ${a.owner}`;
+      const where = `every node but ${a.owner}${a.group === undefined ? '' : ` (group ${a.group})`}`;
       return [
         ...a.routes.map((r) => ({ where, command: routeCmd('replace', { ...r, dev: a.dev }) })),
         ...a.neigh.map((n) => ({ where, command: `ip neigh replace ${n.ip} lladdr ${n.mac} dev ${a.dev} nud permanent` })),
@@ -132,7 +132,9 @@ export function describeAction(a: Action, state?: ClusterState): Command[] {
         ...entry.fdb.map((f) => ({ where, command: `bridge fdb del ${f.mac} dev ${dev} dst ${formatIpv4(f.dst)}` })),
       ];
     }
-    case 'peerset.attach':
-      return [at(a.ns, `# install every other node's ${a.set} entries (routes, neighbours, FDB) here`)];
+    case 'peerset.attach': {
+      const which = a.match === undefined ? 'every other node\'s' : a.match === 'same' ? `the ${a.group} nodes'` : `the nodes outside ${a.group}'s`;
+      return [at(a.ns, `# install ${which} ${a.set} entries (routes, neighbours, FDB) here${a.via === undefined ? '' : `, each route via ${a.via}`}`)];
+    }
   }
 }
