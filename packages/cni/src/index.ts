@@ -1,4 +1,8 @@
 /** @podnet/cni — CNI designs for podnet: host-local IPAM and flannel (VXLAN). */
+export type { AwsNodeState, AwsVpcOptions, InstanceLimits } from './designs/aws-vpc.js';
+export {
+  AWS_NO_IP_MESSAGE, awsMaxPods, awsNodesPerSubnet, awsVethName, awsVpc, eniId, INSTANCE_TYPES, instanceLimits, IPAMD_NO_IP_MESSAGE,
+} from './designs/aws-vpc.js';
 export type { FlannelOptions } from './designs/flannel.js';
 export { flannel, vethName, vtepMac } from './designs/flannel.js';
 export type { HostLocalRange, HostLocalState, IpamError } from './ipam/host-local.js';

@@ -13,7 +13,7 @@ export type { ErrorCode } from './errors.js';
 export { ERROR_HINTS, fail, isPodnetError, PodnetError } from './errors.js';
 export type { CniDesign, CniError, CniResult, DesignReaction, PodAddReaction, PodAddRequest } from './cni/contract.js';
 export type {
-  BridgeLink, ClusterState, ConntrackEntry, Container, FdbEntry, IfAddr, IpipLink, IpOwner, Link, LinkKind,
+  BridgeLink, ClusterState, ConntrackEntry, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, Link, LinkKind,
   LoopbackLink, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,
   Pod, PodStatus, Route, Segment, Sysctls, Underlay, VethLink, VxlanLink,
 } from './model/types.js';
@@ -24,8 +24,8 @@ export {
 } from './model/cluster.js';
 export type { NsLocation } from './model/lookup.js';
 export { findNode, findNs, findPod, getNode, getNs, getPod, hostNsId, locateNs, podKeyOf, podNsId, UNDERLAY_NS } from './model/lookup.js';
-export type { Action, RouteSpec, RuleSpec } from './ops/actions.js';
-export { applyActions, checkIfName } from './ops/actions.js';
+export type { Action, RouteSpec, RuleSpec, VpcAssign } from './ops/actions.js';
+export { applyActions, checkIfName, fabricKey, fabricLookup } from './ops/actions.js';
 export { allRoutes, isLocalAddress, kernelRoutes, lookupRouteIn, selectSource } from './ops/routing.js';
 export type { IpOptions } from './dataplane/build.js';
 export { icmpEcho, ipv4, tcpSyn, udpPacket } from './dataplane/build.js';

@@ -66,6 +66,11 @@ export interface CniDesign {
   podAdded(state: ClusterState, req: PodAddRequest): PodAddReaction;
   /** CNI DEL: best effort and idempotent. */
   podDeleted(state: ClusterState, pod: Pod, node: Node): DesignReaction;
+  /**
+   * The most pods a node can run under this design (kubelet --max-pods as the design's tooling sets it,
+   * e.g. the AWS VPC CNI's ENI limit). Omitted: the node's own maxPods (110 by default) applies.
+   */
+  maxPods?(node: Node): number;
   /** What the node's /etc/cni/net.d holds: file name → content. */
   cniConfig?(state: ClusterState, node: Node): Readonly<Record<string, string>>;
 }

@@ -16,6 +16,7 @@ import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, Link, NeighEntry, NetNs, NfRule, NsId, PeerSet, Route } from '../model/types.js';
 import { isLocalAddress, lookupRouteIn, selectSource } from '../ops/routing.js';
+import { fabricLookup } from '../ops/actions.js';
 import { shardGet, shardValues } from '../util/shards.js';
 import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
@@ -348,6 +349,22 @@ class Run {
       // (arp_ignore = 0: any of its addresses); the rest drop it. Deliver it to those owners only, so a
       // segment of 5,000 nodes costs one step, not 5,000. (Proxy ARP on underlay NICs is not modelled.)
       const target = frame.payload.targetIp;
+      const fab = fabricLookup(seg, target);
+      if (fab && frame.payload.kind === 'arp') {
+        // A VPC fabric answers ARP itself for every address it assigned to an ENI (the instance never
+        // sees the request): the reply carries the ENI's MAC, and frames for that MAC go to the ENI.
+        const req = frame.payload;
+        this.step(pid, ns.id, link.name, 'segment', () => `on ${seg.name} (a VPC subnet) the fabric takes who-has ${formatIpv4(target)}: assigned to ${fab.eni} of ${fab.node}`, frame, null);
+        this.end(pid, 'delivered', UNDERLAY_NS, null);
+        const reply: Frame = {
+          eth: { dst: req.senderMac, src: fab.mac, ethertype: ETHERTYPE_ARP },
+          payload: { kind: 'arp', op: 2, senderMac: fab.mac, senderIp: target, targetMac: req.senderMac, targetIp: req.senderIp },
+        };
+        const rpid = this.newPacket('arp', null, UNDERLAY_NS);
+        this.step(rpid, UNDERLAY_NS, seg.name, 'arp-reply', () => `VPC fabric: ${formatIpv4(target)} is-at ${fab.mac} (${fab.eni}, ${fab.kind === 'prefix' ? 'in a delegated /28' : `a ${fab.kind} address`})`, reply, null);
+        this.queue.push({ t: 'rx', ns: ns.id, dev: link.name, frame: reply, pid: rpid });
+        return;
+      }
       const owners = shardGet(this.state.ipIndex, String(target)) ?? [];
       this.step(pid, ns.id, link.name, 'segment', () => `broadcast on underlay segment ${seg.name}: who-has ${formatIpv4(target)}`, frame, null);
       let reached = false;

@@ -256,6 +256,25 @@ export interface Node {
   readonly created: number;
 }
 
+/**
+ * An address (or a /28 prefix) a cloud fabric has assigned to a network interface (an AWS ENI): the
+ * fabric, not the instance, answers ARP for it with the interface's MAC, and delivers frames for it there.
+ */
+export interface FabricEntry {
+  /** The ENI id (`eni-…`). */
+  readonly eni: string;
+  /** The ENI's device index on its instance (0 is the primary ENI, eth0). */
+  readonly deviceIndex: number;
+  /** The node the ENI is attached to. */
+  readonly node: string;
+  /** Where frames for the address are delivered: the namespace and link the ENI is (modelled as). */
+  readonly ns: NsId;
+  readonly dev: string;
+  readonly mac: Mac;
+  /** A secondary ENI's own primary address, a secondary address, or a delegated prefix (`--ipv4-prefixes`). */
+  readonly kind: 'primary' | 'secondary' | 'prefix';
+}
+
 /** One L2 segment of the underlay. */
 export interface Segment {
   readonly name: string;
@@ -264,6 +283,12 @@ export interface Segment {
   readonly mtu: number;
   /** What is plugged in: MAC → where. Key is the MAC. */
   readonly ports: Shards<{ readonly mac: Mac; readonly ns: NsId; readonly dev: string }>;
+  /**
+   * A cloud fabric's address table (a VPC subnet's): key the decimal IPv4 of a secondary address, or
+   * `<decimal network>/<len>` of a delegated prefix. Present only when a design assigned something
+   * (`vpc.assign`); on such a segment the fabric answers ARP for every listed address.
+   */
+  readonly fabric?: Shards<FabricEntry>;
 }
 
 export interface Underlay {

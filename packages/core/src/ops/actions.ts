@@ -8,12 +8,12 @@
  */
 import type { Draft } from 'immer';
 import { produce } from '../util/immer.js';
-import { formatCidr, formatIpv4, maskOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
+import { cidrContains, formatCidr, formatIpv4, maskOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
 import { macFromSeed, parseMac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
-  ClusterState, IfAddr, IpOwner, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, Route, Sysctls,
+  ClusterState, FabricEntry, IfAddr, IpOwner, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, Route, Segment, Sysctls,
 } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardSet, shardValues, type Shards } from '../util/shards.js';
 import { kernelRoutes, lookupRouteIn } from './routing.js';
@@ -73,7 +73,31 @@ export type Action =
       readonly routes: readonly RouteSpec[]; readonly neigh: readonly { readonly ip: string; readonly mac: string }[];
       readonly fdb: readonly { readonly mac: string; readonly dst: string }[] }
   | { readonly op: 'peerset.del'; readonly set: string; readonly owner: string }
-  | { readonly op: 'peerset.attach'; readonly ns: NsId; readonly set: string; readonly self: string };
+  | { readonly op: 'peerset.attach'; readonly ns: NsId; readonly set: string; readonly self: string }
+  | VpcAssign
+  | { readonly op: 'vpc.unassign'; readonly segment: string; readonly eni: string; readonly ips?: readonly string[]; readonly prefixes?: readonly string[]; readonly detach?: boolean };
+
+/**
+ * A cloud fabric assigns secondary addresses or /28 prefixes to an ENI (`aws ec2
+ * assign-private-ip-addresses`), optionally creating and attaching the ENI first. The ENI is modelled
+ * as the link `dev` of namespace `ns` (a physical link on `segment`): the fabric answers ARP for the
+ * addresses with that link's MAC. No `ns` of its own: it runs in the cloud's API, not on a node.
+ */
+export interface VpcAssign {
+  readonly op: 'vpc.assign';
+  readonly segment: string;
+  readonly eni: string;
+  readonly deviceIndex: number;
+  readonly node: string;
+  readonly ns: NsId;
+  readonly dev: string;
+  readonly ips?: readonly string[];
+  readonly prefixes?: readonly string[];
+  /** The ENI is created in the subnet and attached at `deviceIndex` by this action. */
+  readonly attach?: boolean;
+  /** With `attach`: the new ENI's own primary address (`--private-ip-address`). */
+  readonly primaryIp?: string;
+}
 
 const IFNAME_RE = /^[^\s/:]{1,15}$/;
 
@@ -500,8 +524,84 @@ function applyOne(d: DState, a: Action): void {
       if (!ns.peerSets.some((r) => r.set === a.set)) ns.peerSets.push({ set: a.set, self: a.self });
       return;
     }
+    case 'vpc.assign':
+      return vpcAssign(d, a);
+    case 'vpc.unassign':
+      return vpcUnassign(d, a);
     default:
       fail('INVALID_ARGUMENT', `unknown action op "${String((a as { op: unknown }).op)}"`);
+  }
+}
+
+/** The fabric key of an address or a prefix (see {@link Segment.fabric}). */
+export function fabricKey(c: Cidr): string {
+  return c.len === 32 ? String(c.addr) : `${c.addr}/${c.len}`;
+}
+
+/** The fabric entry that covers `ip` on a segment: its own secondary address, else a delegated /28. */
+export function fabricLookup(seg: Segment, ip: number): FabricEntry | undefined {
+  if (!seg.fabric) return undefined;
+  return shardGet(seg.fabric, String(ip)) ?? shardGet(seg.fabric, `${(ip & maskOf(28)) >>> 0}/28`);
+}
+
+function fabricTargets(seg: Segment, ips: readonly string[] | undefined, prefixes: readonly string[] | undefined): { c: Cidr; text: string }[] {
+  if (ips !== undefined && !Array.isArray(ips)) fail('INVALID_ARGUMENT', 'ips must be an array of addresses');
+  if (prefixes !== undefined && !Array.isArray(prefixes)) fail('INVALID_ARGUMENT', 'prefixes must be an array of /28 prefixes');
+  const out: { c: Cidr; text: string }[] = [];
+  const last = (seg.cidr.addr + 2 ** (32 - seg.cidr.len) - 1) >>> 0;
+  for (const t of ips ?? []) {
+    const ip = parseIpv4(t);
+    // A VPC subnet reserves its network address, the next three (router, DNS, future) and its broadcast.
+    if (!cidrContains(seg.cidr, ip) || ip - seg.cidr.addr < 4 || ip === last || ip === seg.gateway) {
+      fail('IP_OUTSIDE_RANGE', `${t} is not an assignable address of subnet ${seg.name} (${formatCidr(seg.cidr)}): the first four and the last address are reserved`, { ip: t, segment: seg.name });
+    }
+    out.push({ c: { addr: ip, len: 32 }, text: t });
+  }
+  for (const t of prefixes ?? []) {
+    const c = parseCidr(t);
+    if (c.len !== 28) fail('INVALID_CIDR', `${t}: an ENI takes /28 IPv4 prefixes`, { prefix: t });
+    if (!cidrContains(seg.cidr, c.addr) || c.addr - seg.cidr.addr < 4 || c.addr + 15 >= last) {
+      fail('IP_OUTSIDE_RANGE', `${t} is not inside subnet ${seg.name} (${formatCidr(seg.cidr)}) clear of its reserved addresses`, { prefix: t, segment: seg.name });
+    }
+    out.push({ c, text: t });
+  }
+  if (out.length === 0 && ips === undefined && prefixes === undefined) fail('INVALID_ARGUMENT', 'give ips or prefixes');
+  return out;
+}
+
+function vpcAssign(d: DState, a: VpcAssign): void {
+  const seg = d.underlay.segments[a.segment] as Draft<Segment> | undefined;
+  if (!seg) fail('SEGMENT_NOT_FOUND', `segment "${String(a.segment)}" does not exist`, { segment: a.segment });
+  if (typeof a.eni !== 'string' || !/^eni-[0-9a-f]{8,17}$/.test(a.eni)) fail('INVALID_ARGUMENT', `"${String(a.eni)}" is not an ENI id (eni- and 8 to 17 hex digits)`);
+  if (!Number.isInteger(a.deviceIndex) || a.deviceIndex < 0 || a.deviceIndex > 31) fail('INVALID_ARGUMENT', `device index ${String(a.deviceIndex)} is out of range (0 to 31)`);
+  const ns = draftNs(d, a.ns);
+  const link = getLink(ns, a.dev);
+  if (link.kind !== 'physical' || link.segment !== a.segment) fail('INVALID_ARGUMENT', `${a.dev} in ${a.ns} is not attached to segment ${a.segment}`, { ns: a.ns, dev: a.dev });
+  if (a.primaryIp !== undefined && !a.attach) fail('INVALID_ARGUMENT', 'primaryIp is the address of an ENI being created: it needs attach');
+  const targets = fabricTargets(seg as Segment, a.primaryIp === undefined ? a.ips : [a.primaryIp, ...(a.ips ?? [])], a.prefixes);
+  if (!seg.fabric) seg.fabric = emptyShards() as never;
+  const fabric = seg.fabric as unknown as Shards<FabricEntry>;
+  for (const { c, text } of targets) {
+    const key = fabricKey(c);
+    const held = shardGet(fabric, key) ?? (c.len === 32 ? fabricLookup(seg as Segment, c.addr) : undefined);
+    const ownerOfIp = c.len === 32 ? shardGet(d.ipIndex, String(c.addr))?.find((o) => o.kind !== 'pod') : undefined;
+    if (held || ownerOfIp) {
+      fail('IP_IN_USE', `${text} is already assigned in subnet ${a.segment} (to ${held ? `${held.eni} of ${held.node}` : `${ownerOfIp!.kind} ${ownerOfIp!.name}`})`, { ip: text, segment: a.segment });
+    }
+    const kind = c.len !== 32 ? 'prefix' : text === a.primaryIp ? 'primary' : 'secondary';
+    shardSet(fabric, key, { eni: a.eni, deviceIndex: a.deviceIndex, node: a.node, ns: a.ns, dev: a.dev, mac: link.mac, kind });
+  }
+}
+
+function vpcUnassign(d: DState, a: Extract<Action, { op: 'vpc.unassign' }>): void {
+  const seg = d.underlay.segments[a.segment] as Draft<Segment> | undefined;
+  if (!seg) fail('SEGMENT_NOT_FOUND', `segment "${String(a.segment)}" does not exist`, { segment: a.segment });
+  const targets = fabricTargets(seg as Segment, a.ips, a.prefixes);
+  const fabric = seg.fabric as unknown as Shards<FabricEntry> | undefined;
+  for (const { c, text } of targets) {
+    const e = fabric ? shardGet(fabric, fabricKey(c)) : undefined;
+    if (!e || e.eni !== a.eni) fail('ADDRESS_NOT_FOUND', `${text} is not assigned to ${a.eni} in subnet ${a.segment}`, { ip: text, eni: a.eni });
+    shardDelete(fabric!, fabricKey(c));
   }
 }
 

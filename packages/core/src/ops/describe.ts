@@ -134,5 +134,27 @@ export function describeAction(a: Action, state?: ClusterState): Command[] {
     }
     case 'peerset.attach':
       return [at(a.ns, `# install every other node's ${a.set} entries (routes, neighbours, FDB) here`)];
+    case 'vpc.assign': {
+      // The cloud API, not the node, does this: the EC2 CLI calls ipamd makes through the SDK.
+      const where = `aws (${a.node})`;
+      const out: Command[] = [];
+      if (a.attach) {
+        out.push(
+          { where, command: `aws ec2 create-network-interface --subnet-id subnet-${a.segment}${a.primaryIp ? ` --private-ip-address ${a.primaryIp}` : ''}  # → ${a.eni}` },
+          { where, command: `aws ec2 attach-network-interface --network-interface-id ${a.eni} --instance-id i-${a.node} --device-index ${a.deviceIndex}` },
+        );
+      }
+      if (a.ips && a.ips.length) out.push({ where, command: `aws ec2 assign-private-ip-addresses --network-interface-id ${a.eni} --private-ip-addresses ${a.ips.join(' ')}` });
+      if (a.prefixes && a.prefixes.length) out.push({ where, command: `aws ec2 assign-private-ip-addresses --network-interface-id ${a.eni} --ipv4-prefixes ${a.prefixes.join(' ')}` });
+      return out;
+    }
+    case 'vpc.unassign': {
+      const where = 'aws';
+      const out: Command[] = [];
+      if (a.ips && a.ips.length) out.push({ where, command: `aws ec2 unassign-private-ip-addresses --network-interface-id ${a.eni} --private-ip-addresses ${a.ips.join(' ')}` });
+      if (a.prefixes && a.prefixes.length) out.push({ where, command: `aws ec2 unassign-private-ip-addresses --network-interface-id ${a.eni} --ipv4-prefixes ${a.prefixes.join(' ')}` });
+      if (a.detach) out.push({ where, command: `aws ec2 detach-network-interface --attachment-id eni-attach-${a.eni.slice(4)}` }, { where, command: `aws ec2 delete-network-interface --network-interface-id ${a.eni}` });
+      return out;
+    }
   }
 }
