@@ -5,6 +5,8 @@ export {
 } from './designs/aws-vpc.js';
 export type { FlannelOptions } from './designs/flannel.js';
 export { flannel, vethName, vtepMac } from './designs/flannel.js';
+export type { NativeVpcOptions } from './designs/native-vpc.js';
+export { gkeVethName, nativeVpc } from './designs/native-vpc.js';
 export type { HostLocalRange, HostLocalState, IpamError } from './ipam/host-local.js';
 export { allocate, defaultRange, EMPTY_HOST_LOCAL, release } from './ipam/host-local.js';
 export type { ClusterSpecJson } from './spec.js';

@@ -164,12 +164,12 @@ function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
 
 /** Removes a whole namespace's addresses from the IP index (used when a pod or node goes away). */
 export function unindexNs(d: DState, ns: NetNs): void {
-  for (const l of Object.values(ns.links)) for (const a of l.addrs) if (a.scope !== 'host') unindexAddr(d, ns.id, l.name, a.ip);
+  for (const l of Object.values(ns.links)) for (const a of l.addrs) if (a.scope === 'global') unindexAddr(d, ns.id, l.name, a.ip);
 }
 
 /** Adds a whole namespace's addresses to the IP index. */
 export function indexNs(d: DState, ns: NetNs): void {
-  for (const l of Object.values(ns.links)) for (const a of l.addrs) if (a.scope !== 'host') indexAddr(d, ns.id, l, a.ip);
+  for (const l of Object.values(ns.links)) for (const a of l.addrs) if (a.scope === 'global') indexAddr(d, ns.id, l, a.ip);
 }
 
 function newLink(ns: DNs, fields: Omit<Link, 'ifindex' | 'addrs' | 'master' | 'mac' | 'up' | 'mtu'> & { mac?: string | undefined; mtu?: number | undefined; up?: boolean | undefined; master?: string | undefined }): Link {
@@ -377,7 +377,9 @@ function applyOne(d: DState, a: Action): void {
       if (link.addrs.some((x) => x.ip === ip)) fail('ADDRESS_EXISTS', `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
       const scope = a.scope ?? (ip >>> 24 === 127 ? 'host' : 'global');
       link.addrs.push({ ip, len, scope });
-      if (scope !== 'host') indexAddr(d, a.ns, link as Link, ip);
+      // Only global addresses must be unique in the cluster: a link-scope one (GKE's pod gateway, the same
+      // on every host veth of a node) is valid on its link alone, as the kernel allows.
+      if (scope === 'global') indexAddr(d, a.ns, link as Link, ip);
       return;
     }
     case 'addr.del': {
