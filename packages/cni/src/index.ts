@@ -3,6 +3,8 @@ export type { AwsNodeState, AwsVpcOptions, InstanceLimits } from './designs/aws-
 export {
   AWS_NO_IP_MESSAGE, awsMaxPods, awsNodesPerSubnet, awsVethName, awsVpc, eniId, INSTANCE_TYPES, instanceLimits, IPAMD_NO_IP_MESSAGE,
 } from './designs/aws-vpc.js';
+export type { CiliumOptions } from './designs/cilium.js';
+export { cilium, ciliumIdentity, lxcName } from './designs/cilium.js';
 export type { FlannelOptions } from './designs/flannel.js';
 export { flannel, vethName, vtepMac } from './designs/flannel.js';
 export type { NativeVpcOptions } from './designs/native-vpc.js';

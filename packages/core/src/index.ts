@@ -14,8 +14,8 @@ export { ERROR_HINTS, fail, isPodnetError, PodnetError } from './errors.js';
 export type { CniDesign, CniError, CniResult, DesignReaction, PodAddReaction, PodAddRequest } from './cni/contract.js';
 export type {
   BridgeLink, ClusterState, ConntrackEntry, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, Link, LinkKind,
-  LoopbackLink, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,
-  Pod, PodStatus, Route, Segment, Sysctls, Underlay, VethLink, VxlanLink,
+  LoopbackLink, LxcEntry, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,
+  Pod, PodStatus, Route, Segment, Sysctls, TcProg, TunnelEntry, Underlay, VethLink, VxlanLink,
 } from './model/types.js';
 export type { ClusterSettings, Footprint, NodeSpec, PodSpec, SegmentSpec } from './model/cluster.js';
 export {
@@ -25,7 +25,7 @@ export {
 export type { NsLocation } from './model/lookup.js';
 export { findNode, findNs, findPod, getNode, getNs, getPod, hostNsId, locateNs, podKeyOf, podNsId, UNDERLAY_NS } from './model/lookup.js';
 export type { Action, RouteSpec, RuleSpec, VpcAssign } from './ops/actions.js';
-export { applyActions, checkIfName, fabricKey, fabricLookup } from './ops/actions.js';
+export { applyActions, checkIfName, fabricKey, fabricLookup, TC_PROGRAMS } from './ops/actions.js';
 export { allRoutes, isLocalAddress, kernelRoutes, lookupRouteIn, selectSource } from './ops/routing.js';
 export type { IpOptions } from './dataplane/build.js';
 export { icmpEcho, ipv4, tcpSyn, udpPacket } from './dataplane/build.js';

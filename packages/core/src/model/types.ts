@@ -24,6 +24,20 @@ export interface IfAddr {
   readonly scope: 'global' | 'link' | 'host';
 }
 
+/**
+ * An eBPF program attached to a link's tc hook (`tc filter add dev X ingress bpf da obj O sec S`). The
+ * engine runs what the named section does (see packet-path.md, "eBPF programs"); podnet models cilium's
+ * `cil_from_container`, `cil_from_overlay`, `cil_from_netdev` and `cil_from_host`.
+ */
+export interface TcProg {
+  /** The object file (`bpf_lxc.o`, `bpf_host.o`, `bpf_overlay.o`). */
+  readonly obj: string;
+  /** The program's section (`cil_from_container`). */
+  readonly sec: string;
+  /** ENCAP_IFINDEX as the program was compiled with it: tunnel mode, encapsulate on this device. */
+  readonly encapDev?: string;
+}
+
 interface LinkBase {
   readonly name: string;
   readonly ifindex: number;
@@ -34,6 +48,8 @@ interface LinkBase {
   readonly addrs: readonly IfAddr[];
   /** The bridge this link is a port of (`ip link set X master cni0`), or null. */
   readonly master: string | null;
+  /** eBPF programs on the link's tc hooks (clsact), if any. */
+  readonly tc?: { readonly ingress?: TcProg; readonly egress?: TcProg };
 }
 
 export interface LoopbackLink extends LinkBase {
@@ -56,6 +72,8 @@ export interface VxlanLink extends LinkBase {
   /** Underlay device the encapsulated packets leave by. */
   readonly dev: string;
   readonly learning: boolean;
+  /** `external` (collect metadata): any VNI is accepted, the sender sets VNI and remote per packet (cilium_vxlan). */
+  readonly external?: boolean;
 }
 /** An IPIP tunnel device (`tunl0`): encapsulates IPv4 in IPv4 towards the route's gateway. */
 export interface IpipLink extends LinkBase {
@@ -81,6 +99,8 @@ export interface Route {
   readonly onlink: boolean;
   readonly metric: number;
   readonly type: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
+  /** The route's MTU attribute (`mtu 1450`): packets taking it are held to it (cilium's pod default route). */
+  readonly mtu?: number;
 }
 
 /** Neighbour (ARP) entry. Dynamic entries age; `confirmed` is the simulated time of the last confirmation. */
@@ -188,6 +208,30 @@ export interface NetNs {
    */
   readonly pmtu: Readonly<Record<string, { readonly mtu: number; readonly expires: number }>>;
   readonly nextIfindex: number;
+  /**
+   * cilium's endpoint map (`cilium_lxc`, pinned per node): decimal IPv4 → the local endpoint or host
+   * address. eBPF programs consult it instead of the route table.
+   */
+  readonly lxcMap?: Readonly<Record<string, LxcEntry>>;
+}
+
+/** One entry of cilium's endpoint map. */
+export interface LxcEntry {
+  readonly ip: Ipv4;
+  /** An endpoint's host-side device (`lxc…`) and its pod's MAC; null for a host address. */
+  readonly dev: string | null;
+  readonly mac: Mac | null;
+  /** ENDPOINT_F_HOST: an address of the node itself: the program passes the packet to the stack. */
+  readonly host: boolean;
+  /** The endpoint's security identity (sent as the VNI when tunnelled). */
+  readonly identity: number;
+}
+
+/** One entry of cilium's tunnel map (`cilium_tunnel_map`): a node's podCIDR and the node to tunnel to. */
+export interface TunnelEntry {
+  readonly prefix: Cidr;
+  readonly endpoint: Ipv4;
+  readonly owner: string;
 }
 
 /** One node entry of a {@link PeerSet}: what every other node installs about this node. */
@@ -321,6 +365,11 @@ export interface ClusterState {
   readonly ipIndex: Shards<readonly IpOwner[]>;
   readonly underlay: Underlay;
   readonly peerSets: Readonly<Record<string, PeerSet>>;
+  /**
+   * cilium's tunnel map, one for the cluster (each node's copy is identical, so it is stored once):
+   * prefix (`a.b.c.d/len`) → entry.
+   */
+  readonly tunnelMap?: Shards<TunnelEntry>;
   /** The design's cluster-wide state, opaque to core. */
   readonly cni: unknown;
   /** Simulated time in milliseconds. */

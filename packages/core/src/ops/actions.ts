@@ -30,6 +30,8 @@ export interface RouteSpec {
   readonly scope?: 'global' | 'link' | 'host';
   readonly metric?: number;
   readonly type?: Route['type'];
+  /** The route's MTU attribute (`mtu 1450`). */
+  readonly mtu?: number;
 }
 
 /** A netfilter rule as `iptables -t TABLE -A CHAIN …` takes it. */
@@ -54,7 +56,7 @@ export type Action =
       readonly mtu?: number; readonly mac?: string; readonly up?: boolean; readonly master?: string;
       /** veth: the other end, possibly in another namespace (`peer name eth0 netns …`). */
       readonly peer?: { readonly ns: NsId; readonly name: string; readonly mac?: string; readonly mtu?: number; readonly up?: boolean };
-      readonly vxlan?: { readonly vni: number; readonly local: string; readonly dstPort: number; readonly dev: string; readonly learning: boolean };
+      readonly vxlan?: { readonly vni: number; readonly local: string; readonly dstPort: number; readonly dev: string; readonly learning: boolean; readonly external?: boolean };
       readonly ipip?: { readonly local?: string } }
   | { readonly op: 'link.del'; readonly ns: NsId; readonly name: string }
   | { readonly op: 'link.set'; readonly ns: NsId; readonly name: string; readonly up?: boolean; readonly mtu?: number; readonly master?: string | null; readonly mac?: string }
@@ -75,6 +77,12 @@ export type Action =
   | { readonly op: 'peerset.del'; readonly set: string; readonly owner: string }
   | { readonly op: 'peerset.attach'; readonly ns: NsId; readonly set: string; readonly self: string }
   | VpcAssign
+  | { readonly op: 'tc.attach'; readonly ns: NsId; readonly dev: string; readonly direction: 'ingress' | 'egress'; readonly obj: string; readonly sec: string; readonly encapDev?: string }
+  | { readonly op: 'tc.detach'; readonly ns: NsId; readonly dev: string; readonly direction: 'ingress' | 'egress' }
+  | { readonly op: 'bpf.map.update'; readonly map: 'cilium_lxc'; readonly ns: NsId; readonly key: string; readonly value: { readonly dev?: string; readonly mac?: string; readonly host?: boolean; readonly identity: number } }
+  | { readonly op: 'bpf.map.update'; readonly map: 'cilium_tunnel_map'; readonly key: string; readonly value: { readonly endpoint: string; readonly owner: string } }
+  | { readonly op: 'bpf.map.delete'; readonly map: 'cilium_lxc'; readonly ns: NsId; readonly key: string }
+  | { readonly op: 'bpf.map.delete'; readonly map: 'cilium_tunnel_map'; readonly key: string }
   | { readonly op: 'vpc.unassign'; readonly segment: string; readonly eni: string; readonly ips?: readonly string[]; readonly prefixes?: readonly string[]; readonly detach?: boolean };
 
 /**
@@ -246,7 +254,8 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
     fail('INVALID_ARGUMENT', `Error: Invalid prefsrc address (${formatIpv4(src)} is not configured in ${ns.id})`);
   }
   const scope = spec.scope ?? (via === null ? 'link' : 'global');
-  return { dst, via, dev, proto: spec.proto ?? 'boot', scope, src, onlink: spec.onlink ?? false, metric, type };
+  if (spec.mtu !== undefined) checkMtu(spec.mtu);
+  return { dst, via, dev, proto: spec.proto ?? 'boot', scope, src, onlink: spec.onlink ?? false, metric, type, ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}) };
 }
 
 /** The longest directly connected route (no gateway) holding `ip`, by a scan: what a nexthop check needs. */
@@ -329,7 +338,7 @@ function applyOne(d: DState, a: Action): void {
         if (!Number.isInteger(v.vni) || v.vni < 0 || v.vni > 0xffffff) fail('INVALID_ARGUMENT', `VNI ${String(v.vni)} is out of range (0 to 16777215)`);
         if (!Number.isInteger(v.dstPort) || v.dstPort < 1 || v.dstPort > 65535) fail('INVALID_ARGUMENT', `dstport ${String(v.dstPort)} is out of range`);
         getLink(ns, v.dev);
-        addLinkTo(ns, newLink(ns, { kind: 'vxlan', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up, vni: v.vni, local: parseIpv4(v.local), dstPort: v.dstPort, dev: v.dev, learning: v.learning } as never));
+        addLinkTo(ns, newLink(ns, { kind: 'vxlan', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up, vni: v.vni, local: parseIpv4(v.local), dstPort: v.dstPort, dev: v.dev, learning: v.learning, ...(v.external ? { external: true } : {}) } as never));
       } else if (a.kind === 'ipip') {
         addLinkTo(ns, newLink(ns, { kind: 'ipip', name: a.name, mac: '00:00:00:00:00:00', mtu: a.mtu ?? 1480, up: a.up, local: a.ipip?.local ? parseIpv4(a.ipip.local) : null } as never));
       } else {
@@ -526,6 +535,12 @@ function applyOne(d: DState, a: Action): void {
       if (!ns.peerSets.some((r) => r.set === a.set)) ns.peerSets.push({ set: a.set, self: a.self });
       return;
     }
+    case 'tc.attach':
+    case 'tc.detach':
+      return tcAction(d, a);
+    case 'bpf.map.update':
+    case 'bpf.map.delete':
+      return bpfMapAction(d, a);
     case 'vpc.assign':
       return vpcAssign(d, a);
     case 'vpc.unassign':
@@ -533,6 +548,79 @@ function applyOne(d: DState, a: Action): void {
     default:
       fail('INVALID_ARGUMENT', `unknown action op "${String((a as { op: unknown }).op)}"`);
   }
+}
+
+/** The tc programs the engine knows how to run (cilium's, see packet-path.md). */
+export const TC_PROGRAMS: Readonly<Record<string, string>> = {
+  cil_from_container: 'bpf_lxc.o',
+  cil_from_overlay: 'bpf_overlay.o',
+  cil_from_netdev: 'bpf_host.o',
+  cil_from_host: 'bpf_host.o',
+};
+
+function tcAction(d: DState, a: Extract<Action, { op: 'tc.attach' | 'tc.detach' }>): void {
+  const ns = draftNs(d, a.ns);
+  const link = getLink(ns, a.dev) as Draft<Link>;
+  if (a.direction !== 'ingress' && a.direction !== 'egress') fail('INVALID_ARGUMENT', `tc direction must be ingress or egress, not ${String(a.direction)}`);
+  if (a.op === 'tc.detach') {
+    if (!link.tc?.[a.direction]) fail('INVALID_ARGUMENT', `Error: no ${a.direction} filter on ${a.dev} in ${a.ns}`);
+    const rest = { ...link.tc };
+    delete rest[a.direction];
+    if (rest.ingress || rest.egress) link.tc = rest;
+    else delete link.tc;
+    return;
+  }
+  const obj = TC_PROGRAMS[a.sec];
+  if (obj === undefined) fail('UNSUPPORTED', `podnet does not model the eBPF program "${String(a.sec)}" (it models ${Object.keys(TC_PROGRAMS).join(', ')})`, { sec: a.sec });
+  if (a.obj !== obj) fail('INVALID_ARGUMENT', `section ${a.sec} is in ${obj}, not ${String(a.obj)}`);
+  if (a.encapDev !== undefined) {
+    const enc = getLink(ns, a.encapDev);
+    if (enc.kind !== 'vxlan') fail('INVALID_ARGUMENT', `ENCAP_IFINDEX ${a.encapDev} is a ${enc.kind}, not a VXLAN device`);
+  }
+  const prog = { obj: a.obj, sec: a.sec, ...(a.encapDev !== undefined ? { encapDev: a.encapDev } : {}) };
+  link.tc = { ...(link.tc ?? {}), [a.direction]: prog };
+}
+
+function bpfMapAction(d: DState, a: Extract<Action, { op: 'bpf.map.update' | 'bpf.map.delete' }>): void {
+  if (a.map === 'cilium_lxc') {
+    const ns = draftNs(d, a.ns);
+    const ip = parseIpv4(a.key);
+    const key = String(ip);
+    if (a.op === 'bpf.map.delete') {
+      if (!ns.lxcMap?.[key]) fail('MAP_KEY_NOT_FOUND', `Error: key ${a.key} not found in cilium_lxc of ${a.ns}`, { key: a.key });
+      delete (ns.lxcMap as Record<string, unknown>)[key];
+      return;
+    }
+    const v = a.value;
+    if (v === null || typeof v !== 'object') fail('INVALID_ARGUMENT', 'a cilium_lxc value is { dev, mac, identity } or { host: true, identity }');
+    if (!Number.isInteger(v.identity) || v.identity < 0 || v.identity > 0xffffff) fail('INVALID_ARGUMENT', `identity ${String(v.identity)} is out of range (0 to 16777215)`);
+    let entry;
+    if (v.host) entry = { ip, dev: null, mac: null, host: true, identity: v.identity };
+    else {
+      if (v.dev === undefined || v.mac === undefined) fail('INVALID_ARGUMENT', 'an endpoint entry needs the lxc device and the pod MAC');
+      getLink(ns, v.dev);
+      entry = { ip, dev: v.dev, mac: parseMac(v.mac), host: false, identity: v.identity };
+    }
+    if (!ns.lxcMap) ns.lxcMap = {};
+    (ns.lxcMap as Record<string, unknown>)[key] = entry;
+    return;
+  }
+  if (a.map === 'cilium_tunnel_map') {
+    const prefix = parseCidr(a.key);
+    const key = formatCidr(prefix);
+    if (a.op === 'bpf.map.delete') {
+      if (!d.tunnelMap || !shardGet(d.tunnelMap as Shards<unknown>, key)) fail('MAP_KEY_NOT_FOUND', `Error: key ${a.key} not found in cilium_tunnel_map`, { key: a.key });
+      shardDelete(d.tunnelMap as Shards<unknown>, key);
+      return;
+    }
+    const v = a.value;
+    if (v === null || typeof v !== 'object' || typeof v.owner !== 'string') fail('INVALID_ARGUMENT', 'a cilium_tunnel_map value is { endpoint, owner }');
+    const endpoint = parseIpv4(v.endpoint);
+    if (!d.tunnelMap) d.tunnelMap = emptyShards() as never;
+    shardSet(d.tunnelMap as Shards<unknown>, key, { prefix, endpoint, owner: v.owner });
+    return;
+  }
+  fail('UNSUPPORTED', `podnet does not model the BPF map "${String((a as { map: unknown }).map)}" (cilium_lxc, cilium_tunnel_map)`);
 }
 
 /** The fabric key of an address or a prefix (see {@link Segment.fabric}). */
