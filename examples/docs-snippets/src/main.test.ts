@@ -4,9 +4,12 @@ import { documents, extractSnippets, runSnippet } from './snippets.js';
 const all = documents().flatMap((d) => extractSnippets(d));
 
 describe('documentation snippets', () => {
-  it('finds the snippets of the README and of each page of docs/', () => {
+  it('finds the snippets of the README, of each page of docs/ and of docs/designs/', () => {
     const files = new Set(all.map((s) => s.where.split(':')[0]));
-    expect([...files].sort()).toEqual(['README.md', 'docs/architecture.md', 'docs/guarantees.md', 'docs/model.md', 'docs/packet-path.md']);
+    expect([...files].sort()).toEqual([
+      'README.md', 'docs/architecture.md', 'docs/designs/aws-vpc.md', 'docs/designs/cilium.md', 'docs/designs/native-vpc.md',
+      'docs/guarantees.md', 'docs/model.md', 'docs/packet-path.md',
+    ]);
   });
 
   for (const s of all) {

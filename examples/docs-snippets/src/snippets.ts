@@ -21,10 +21,10 @@ export interface Snippet {
   readonly expected: string | null;
 }
 
-/** The documents whose snippets must run. */
+/** The documents whose snippets must run: README.md, docs/*.md and docs/designs/*.md. */
 export function documents(): string[] {
-  const docs = readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => join(root, 'docs', f));
-  return [join(root, 'README.md'), ...docs];
+  const md = (dir: string) => readdirSync(join(root, dir)).filter((f) => f.endsWith('.md')).sort().map((f) => join(root, dir, f));
+  return [join(root, 'README.md'), ...md('docs'), ...md('docs/designs')];
 }
 
 /** The ```ts snippets of one markdown file, each with the ```text block right after it if any. */

@@ -13,3 +13,4 @@ export type { HostLocalRange, HostLocalState, IpamError } from './ipam/host-loca
 export { allocate, defaultRange, EMPTY_HOST_LOCAL, release } from './ipam/host-local.js';
 export type { ClusterSpecJson } from './spec.js';
 export { designFromSpec, seedLabSpec, simulatorFromSpec } from './spec.js';
+export { recordActions } from './record.js';

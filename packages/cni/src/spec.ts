@@ -3,11 +3,18 @@
  * simulator, used by labs, examples, tests and the kernel oracle.
  */
 import { createSimulator, fail, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator, type SimulatorSpec } from '@podnet/core';
+import { awsVpc, type AwsVpcOptions } from './designs/aws-vpc.js';
+import { cilium } from './designs/cilium.js';
 import { flannel } from './designs/flannel.js';
+import { nativeVpc } from './designs/native-vpc.js';
 
 /** The plain-JSON cluster spec. */
 export interface ClusterSpecJson extends ClusterSettings {
-  readonly cni?: { readonly type: 'flannel'; readonly backend?: 'vxlan' };
+  readonly cni?:
+    | { readonly type: 'flannel'; readonly backend?: 'vxlan' }
+    | { readonly type: 'cilium'; readonly routing?: 'tunnel' | 'native' }
+    | ({ readonly type: 'aws-vpc' } & AwsVpcOptions)
+    | { readonly type: 'native-vpc'; readonly provider: 'gke' | 'azure' };
   readonly nodes: readonly NodeSpec[];
   readonly pods: readonly PodSpec[];
 }
@@ -16,7 +23,15 @@ export interface ClusterSpecJson extends ClusterSettings {
 export function designFromSpec(cni: ClusterSpecJson['cni']): SimulatorSpec['cni'] {
   const c = cni ?? { type: 'flannel', backend: 'vxlan' };
   if (c.type === 'flannel') return flannel({ backend: c.backend ?? 'vxlan' });
-  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel)`);
+  try {
+    if (c.type === 'cilium') return cilium({ routing: c.routing ?? 'tunnel' });
+    if (c.type === 'aws-vpc') return awsVpc(c);
+    if (c.type === 'native-vpc') return nativeVpc({ provider: c.provider });
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof RangeError) fail('INVALID_ARGUMENT', `cni: ${e.message}`);
+    throw e;
+  }
+  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel, cilium, aws-vpc, native-vpc)`);
 }
 
 /** Builds a simulator from a plain-JSON spec. */

@@ -63,3 +63,13 @@ describe('cloud designs keep the three guarantees on generated clusters', () => 
     });
   }
 });
+
+describe('the cluster spec names the cloud designs', () => {
+  it('builds each from plain JSON, and refuses bad options with INVALID_ARGUMENT', async () => {
+    const { designFromSpec } = await import('../spec.js');
+    expect(designFromSpec({ type: 'cilium', routing: 'native' }).name).toBe('cilium-native');
+    expect(designFromSpec({ type: 'aws-vpc', instanceType: 'm5.large', prefixDelegation: true }).name).toBe('aws-vpc-prefix');
+    expect(designFromSpec({ type: 'native-vpc', provider: 'azure' }).name).toBe('azure-kubenet');
+    expect(() => designFromSpec({ type: 'aws-vpc', instanceType: 'x9.tiny' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
