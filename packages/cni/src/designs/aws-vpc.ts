@@ -20,7 +20,7 @@
  * as the ADD that drained it, not by a reconciler a little later; released addresses stay on their ENI.
  */
 import {
-  cidrContains, formatIpv4, macFromSeed, maskOf, parseIpv4, shardGet, type Action, type ClusterState, type CniDesign,
+  cidrContains, formatIpv4, macFromSeed, maskOf, parseCidr, parseIpv4, shardGet, type Action, type ClusterState, type CniDesign,
   type CniResult, type DesignReaction, type Node, type Pod, type PodAddReaction, type PodAddRequest, type Segment,
 } from '@podnet/core';
 import { sha1Hex } from '../util/hash.js';
@@ -128,6 +128,8 @@ export interface AwsNodeState {
   readonly enis: readonly Eni[];
   /** Address (dotted) → the sandbox holding it. */
   readonly assigned: Readonly<Record<string, string>>;
+  /** How many addresses are assigned (the size of `assigned`, kept so that ADD does not count). */
+  readonly used: number;
 }
 
 /** Per subnet, the highest address not yet handed out (allocation runs downwards from the top). */
@@ -166,25 +168,39 @@ export function awsVpc(options: AwsVpcOptions): CniDesign {
   const perSlot = pd ? PREFIX_SIZE : 1;
   const maxPods = awsMaxPods(options.instanceType, { prefixDelegation: pd });
 
-  const nodeState = (node: Node): AwsNodeState => (node.cni as AwsNodeState | null) ?? { enis: [], assigned: {} };
+  const nodeState = (node: Node): AwsNodeState => (node.cni as AwsNodeState | null) ?? { enis: [], assigned: {}, used: 0 };
   const clusterState = (state: ClusterState): AwsClusterState => (state.cni as AwsClusterState | null) ?? { cursor: {} };
   const ns = (n: string) => `node/${n}`;
 
-  /** Every address the node's ENIs hold for pods, in slot order. */
-  const pool = (st: AwsNodeState): string[] => {
-    const out: string[] = [];
+  /** How many addresses the node's ENIs hold for pods. */
+  const poolSize = (enis: readonly Eni[]): number => {
+    let n = 0;
+    for (const e of enis) n += e.slots.length * perSlot;
+    return n;
+  };
+  /** The first free address in slot order (ipamd hands out the lowest device's first), or undefined. */
+  const firstFree = (st: AwsNodeState): string | undefined => {
     for (const e of st.enis) {
       for (const s of e.slots) {
-        if (!pd) out.push(s);
-        else {
-          const base = parseIpv4(s.split('/')[0]!);
-          for (let i = 0; i < PREFIX_SIZE; i++) out.push(formatIpv4((base + i) >>> 0));
+        if (!pd) {
+          if (st.assigned[s] === undefined) return s;
+          continue;
+        }
+        const base = parseIpv4(s.split('/')[0]!);
+        for (let i = 0; i < PREFIX_SIZE; i++) {
+          const ip = formatIpv4((base + i) >>> 0);
+          if (st.assigned[ip] === undefined) return ip;
         }
       }
     }
-    return out;
+    return undefined;
   };
-  const freeOf = (st: AwsNodeState) => pool(st).filter((ip) => st.assigned[ip] === undefined);
+  /** Whether an address is one of the node's and free. */
+  const isFree = (st: AwsNodeState, ip: string): boolean => {
+    if (st.assigned[ip] !== undefined) return false;
+    const n = parseIpv4(ip);
+    return st.enis.some((e) => e.slots.some((s) => (pd ? cidrContains(parseCidr(s), n) : s === ip)));
+  };
 
   /**
    * Takes `count` free slots of the subnet, downwards from the cursor: single addresses, or /28-aligned
@@ -222,7 +238,7 @@ export function awsVpc(options: AwsVpcOptions): CniDesign {
     let cursor = cs0.cursor[seg.name] ?? last;
     const enis: { id: string; deviceIndex: number; primary?: string; slots: string[] }[] = st0.enis.map((e) => ({ ...e, slots: [...e.slots] }));
     const actions: Action[] = [];
-    const free = () => freeOf({ enis, assigned: st0.assigned }).length;
+    const free = () => poolSize(enis) - st0.used;
     // How many addresses must be free: WARM_IP_TARGET, else WARM_ENI_TARGET whole ENIs (prefix mode: WARM_PREFIX_TARGET=1).
     const want = warmIp !== undefined && !pd ? warmIp : pd ? PREFIX_SIZE : warmEni * slotsPerEni;
     while (free() < want) {
@@ -257,7 +273,7 @@ export function awsVpc(options: AwsVpcOptions): CniDesign {
       const base = { op: 'vpc.assign', segment: seg.name, eni: eni.id, deviceIndex: eni.deviceIndex, node: node.name, ns: ns(node.name), dev: 'eth0' } as const;
       actions.push({ ...base, ...(attach ? { attach: true } : {}), ...(primaryIp !== undefined ? { primaryIp } : {}), ...(pd ? { prefixes: got.slots } : { ips: got.slots }) });
     }
-    return { actions, st: { enis, assigned: st0.assigned }, cs: { cursor: { ...cs0.cursor, [seg.name]: cursor } } };
+    return { actions, st: { enis, assigned: st0.assigned, used: st0.used }, cs: { cursor: { ...cs0.cursor, [seg.name]: cursor } } };
   };
 
   return {
@@ -273,7 +289,7 @@ export function awsVpc(options: AwsVpcOptions): CniDesign {
         }
         actions.push({ op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', target: 'SNAT', to: formatIpv4(node.ip), comment: 'AWS, SNAT' } });
       }
-      const up = topUp(state, node, { enis: [], assigned: {} }, clusterState(state));
+      const up = topUp(state, node, { enis: [], assigned: {}, used: 0 }, clusterState(state));
       return { actions: [...actions, ...up.actions], nodeState: up.st, clusterState: up.cs };
     },
     nodeRemoved(_state, node): DesignReaction {
@@ -291,18 +307,17 @@ export function awsVpc(options: AwsVpcOptions): CniDesign {
     podAdded(state, req: PodAddRequest): PodAddReaction {
       const { node, pod } = req;
       const st = nodeState(node);
-      const free = freeOf(st);
       let ip: string | undefined;
       if (req.requestedIp !== null) {
         const want = formatIpv4(req.requestedIp);
-        if (!free.includes(want)) return { error: { cniVersion: '0.4.0', code: 999, msg: AWS_NO_IP_MESSAGE, details: `${want} is not a free address of ${node.name}'s ENIs` } };
+        if (!isFree(st, want)) return { error: { cniVersion: '0.4.0', code: 999, msg: AWS_NO_IP_MESSAGE, details: `${want} is not a free address of ${node.name}'s ENIs` } };
         ip = want;
-      } else ip = free[0];
+      } else ip = firstFree(st);
       if (ip === undefined) {
         // ipamd's datastore is empty and the instance (or the subnet) allows no more: the plugin's ADD fails.
         return { error: { cniVersion: '0.4.0', code: 999, msg: AWS_NO_IP_MESSAGE, details: IPAMD_NO_IP_MESSAGE } };
       }
-      const assigned: AwsNodeState = { enis: st.enis, assigned: { ...st.assigned, [ip]: req.containerId } };
+      const assigned: AwsNodeState = { enis: st.enis, assigned: { ...st.assigned, [ip]: req.containerId }, used: st.used + 1 };
       const up = topUp(state, node, assigned, clusterState(state));
       const h = ns(node.name);
       const p = `pod/${pod.key}`;
@@ -337,7 +352,7 @@ export function awsVpc(options: AwsVpcOptions): CniDesign {
       // The address goes back to the warm pool: it stays on its ENI.
       const assigned = { ...st.assigned };
       delete assigned[ip];
-      return { actions, nodeState: { enis: st.enis, assigned } satisfies AwsNodeState };
+      return { actions, nodeState: { enis: st.enis, assigned, used: st.used - 1 } satisfies AwsNodeState };
     },
     cniConfig(state, node): Record<string, string> {
       const mtu = state.underlay.segments[node.segment]?.mtu ?? 9001;
