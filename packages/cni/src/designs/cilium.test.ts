@@ -171,6 +171,7 @@ describe('tc.attach / tc.detach / bpf.map.update / bpf.map.delete', () => {
     ['a bad key', { op: 'bpf.map.update', map: 'cilium_lxc', ns, key: '10.244.1', value: { host: true, identity: 1 } }, 'INVALID_IP'],
     ['deleting a missing key', { op: 'bpf.map.delete', map: 'cilium_lxc', ns, key: '10.244.1.99' }, 'MAP_KEY_NOT_FOUND'],
     ['deleting a missing tunnel', { op: 'bpf.map.delete', map: 'cilium_tunnel_map', key: '10.244.8.0/24' }, 'MAP_KEY_NOT_FOUND'],
+    ['a route MTU out of range', { op: 'route.add', ns: 'pod/default/a', dst: '10.9.0.0/16', via: '10.244.1.1', dev: 'eth0', mtu: 20 }, 'INVALID_ARGUMENT'],
     ['an unknown map', { op: 'bpf.map.update', map: 'cilium_ipcache' as never, key: '10.244.9.0/24', value: { endpoint: '192.168.1.9', owner: 'x' } } as never, 'UNSUPPORTED'],
   ];
   for (const [what, action, code] of bad) {
