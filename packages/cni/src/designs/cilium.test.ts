@@ -49,11 +49,11 @@ describe('cilium: what a node and a pod get', () => {
 
   it('the tunnel map is one shared table: a node joining adds one entry, leaving removes it', () => {
     const sim = cluster('tunnel');
-    expect(shardSize(sim.state.tunnelMap!)).toBe(2);
+    expect(shardSize(sim.state.underlay.tunnelMap!)).toBe(2);
     sim.addNode({ name: 'node-3' });
-    expect(shardSize(sim.state.tunnelMap!)).toBe(3);
+    expect(shardSize(sim.state.underlay.tunnelMap!)).toBe(3);
     sim.removeNode('node-3');
-    expect(shardSize(sim.state.tunnelMap!)).toBe(2);
+    expect(shardSize(sim.state.underlay.tunnelMap!)).toBe(2);
   });
 
   it('identities follow labels: same labels, same identity; it is the VNI of tunnelled traffic', () => {
@@ -138,8 +138,13 @@ describe('cilium: forwarding by the endpoint map', () => {
   it('failure modes the guarantees catch: an endpoint missing from the map; native routing across L2 segments', () => {
     const sim = cluster('tunnel');
     sim.apply({ op: 'bpf.map.delete', map: 'cilium_lxc', ns: 'node/node-2', key: '10.244.2.3' });
+    expect(sim.violations.length).toBeGreaterThan(0); // the incremental check, right after the change
     expect(sim.ping('a', '10.244.2.3').ok).toBe(false);
     expect(sim.check().ok).toBe(false);
+    const lost = cluster('tunnel');
+    lost.apply({ op: 'bpf.map.delete', map: 'cilium_tunnel_map', key: '10.244.2.0/24' });
+    expect(lost.violations.map((v) => v.guarantee)).toContain('no-nat');
+    expect(lost.check().ok).toBe(false);
     const split = cluster('native', [{ name: 'rack-a', cidr: '192.168.1.0/24' }, { name: 'rack-b', cidr: '192.168.2.0/24' }]);
     expect(split.ping('a', '10.244.2.3').ok).toBe(false);
     expect(split.check().violations.some((v) => v.guarantee === 'no-nat')).toBe(true);
@@ -185,7 +190,7 @@ describe('tc.attach / tc.detach / bpf.map.update / bpf.map.delete', () => {
       }
       expect(isPodnetError(err, code as never)).toBe(true);
       expect(sim.state).toBe(before);
-      expect(shardSize(before.tunnelMap!)).toBe(2);
+      expect(shardSize(before.underlay.tunnelMap!)).toBe(2);
     });
   }
 

@@ -120,7 +120,7 @@ export function cilium(options: CiliumOptions = {}): CniDesign {
       const actions: Action[] = [];
       if (tunnel) {
         const key = formatCidr(node.podCidr!);
-        if (state.tunnelMap) actions.push({ op: 'bpf.map.delete', map: 'cilium_tunnel_map', key });
+        if (state.underlay.tunnelMap) actions.push({ op: 'bpf.map.delete', map: 'cilium_tunnel_map', key });
       } else actions.push({ op: 'peerset.del', set: directSet(node.segment), owner: node.name });
       return { actions };
     },

@@ -817,7 +817,7 @@ class Run {
 
   /** cilium_tunnel_map: longest prefix holding `ip` (memoized per map version). */
   tunnelLookup(ip: Ipv4): TunnelEntry | undefined {
-    const map = this.state.tunnelMap;
+    const map = this.state.underlay.tunnelMap;
     if (!map) return undefined;
     let idx = tunnelIdx.get(map);
     if (!idx) {

@@ -339,6 +339,12 @@ export interface Underlay {
   readonly segments: Readonly<Record<string, Segment>>;
   /** The router joining every segment: one link per segment holding the segment's gateway address. */
   readonly router: NetNs;
+  /**
+   * cilium's tunnel map: how each node's podCIDR is reached across the underlay (prefix `a.b.c.d/len` →
+   * the node to tunnel to). One for the cluster, because every node's copy is identical; it lives with the
+   * underlay so that changing it counts as a change every path may depend on.
+   */
+  readonly tunnelMap?: Shards<TunnelEntry>;
 }
 
 /** Who holds an address, for the unique-IP guarantee and for naming endpoints. */
@@ -365,11 +371,6 @@ export interface ClusterState {
   readonly ipIndex: Shards<readonly IpOwner[]>;
   readonly underlay: Underlay;
   readonly peerSets: Readonly<Record<string, PeerSet>>;
-  /**
-   * cilium's tunnel map, one for the cluster (each node's copy is identical, so it is stored once):
-   * prefix (`a.b.c.d/len`) → entry.
-   */
-  readonly tunnelMap?: Shards<TunnelEntry>;
   /** The design's cluster-wide state, opaque to core. */
   readonly cni: unknown;
   /** Simulated time in milliseconds. */

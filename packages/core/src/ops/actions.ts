@@ -609,15 +609,15 @@ function bpfMapAction(d: DState, a: Extract<Action, { op: 'bpf.map.update' | 'bp
     const prefix = parseCidr(a.key);
     const key = formatCidr(prefix);
     if (a.op === 'bpf.map.delete') {
-      if (!d.tunnelMap || !shardGet(d.tunnelMap as Shards<unknown>, key)) fail('MAP_KEY_NOT_FOUND', `Error: key ${a.key} not found in cilium_tunnel_map`, { key: a.key });
-      shardDelete(d.tunnelMap as Shards<unknown>, key);
+      if (!d.underlay.tunnelMap || !shardGet(d.underlay.tunnelMap as Shards<unknown>, key)) fail('MAP_KEY_NOT_FOUND', `Error: key ${a.key} not found in cilium_tunnel_map`, { key: a.key });
+      shardDelete(d.underlay.tunnelMap as Shards<unknown>, key);
       return;
     }
     const v = a.value;
     if (v === null || typeof v !== 'object' || typeof v.owner !== 'string') fail('INVALID_ARGUMENT', 'a cilium_tunnel_map value is { endpoint, owner }');
     const endpoint = parseIpv4(v.endpoint);
-    if (!d.tunnelMap) d.tunnelMap = emptyShards() as never;
-    shardSet(d.tunnelMap as Shards<unknown>, key, { prefix, endpoint, owner: v.owner });
+    if (!d.underlay.tunnelMap) d.underlay.tunnelMap = emptyShards() as never;
+    shardSet(d.underlay.tunnelMap as Shards<unknown>, key, { prefix, endpoint, owner: v.owner });
     return;
   }
   fail('UNSUPPORTED', `podnet does not model the BPF map "${String((a as { map: unknown }).map)}" (cilium_lxc, cilium_tunnel_map)`);
