@@ -1,4 +1,4 @@
-/** @podnet/cni — CNI designs for podnet: host-local IPAM and flannel (VXLAN). */
+/** @podnet/cni — CNI designs for podnet: flannel (VXLAN), cilium (tunnel, native), the AWS VPC CNI, native VPC routing (GKE, AKS kubenet), and host-local IPAM. */
 export type { AwsNodeState, AwsVpcOptions, InstanceLimits } from './designs/aws-vpc.js';
 export {
   AWS_NO_IP_MESSAGE, awsMaxPods, awsNodesPerSubnet, awsVethName, awsVpc, eniId, INSTANCE_TYPES, instanceLimits, IPAMD_NO_IP_MESSAGE,

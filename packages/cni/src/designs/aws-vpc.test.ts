@@ -212,6 +212,7 @@ describe('awsVpc: the VPC routes pod addresses natively', () => {
     const st = nodeState(sim, 'node-2');
     const eni = st.enis.find((e) => e.slots.includes(ip(sim, 'c')))!;
     sim.apply({ op: 'vpc.unassign', segment: 'subnet-a', eni: eni.id, ips: [ip(sim, 'c')] });
+    expect(sim.violations.length).toBeGreaterThan(0); // caught by the incremental check, right after the change
     expect(sim.send('a', icmpEcho(parseIpv4(ip(sim, 'c')))).disposition).toBe('neighbourUnreachable');
     expect(sim.check().ok).toBe(false);
   });

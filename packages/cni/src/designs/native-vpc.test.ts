@@ -38,6 +38,7 @@ describe('nativeVpc: the cloud route table', () => {
     it(`${provider}: a route missing from the cloud route table cuts that node's pods off, and the guarantees say so`, () => {
       const sim = cluster(provider);
       sim.apply({ op: 'route.del', ns: 'underlay', dst: '10.4.3.0/24' });
+      expect(sim.violations.length).toBeGreaterThan(0);
       expect(sim.ping('a', formatIpv4(sim.pod('c').ip!)).ok).toBe(false);
       expect(sim.check().ok).toBe(false);
       sim.removeNode('node-3'); // its route is already gone: removal must not fail
