@@ -233,14 +233,16 @@ export function awsVpc(options: AwsVpcOptions): CniDesign {
    * node's and the cluster's new state. Stops quietly at the instance's or the subnet's limit.
    */
   const topUp = (state: ClusterState, node: Node, st0: AwsNodeState, cs0: AwsClusterState): { actions: Action[]; st: AwsNodeState; cs: AwsClusterState } => {
+    // How many addresses must be free: WARM_IP_TARGET, else WARM_ENI_TARGET whole ENIs (prefix mode: WARM_PREFIX_TARGET=1).
+    const want = warmIp !== undefined && !pd ? warmIp : pd ? PREFIX_SIZE : warmEni * slotsPerEni;
+    // Nearly every ADD finds the pool warm enough: answer without copying anything.
+    if (poolSize(st0.enis) - st0.used >= want) return { actions: [], st: st0, cs: cs0 };
     const seg = state.underlay.segments[node.segment]!;
     const last = (seg.cidr.addr + 2 ** (32 - seg.cidr.len) - 1) >>> 0;
     let cursor = cs0.cursor[seg.name] ?? last;
     const enis: { id: string; deviceIndex: number; primary?: string; slots: string[] }[] = st0.enis.map((e) => ({ ...e, slots: [...e.slots] }));
     const actions: Action[] = [];
     const free = () => poolSize(enis) - st0.used;
-    // How many addresses must be free: WARM_IP_TARGET, else WARM_ENI_TARGET whole ENIs (prefix mode: WARM_PREFIX_TARGET=1).
-    const want = warmIp !== undefined && !pd ? warmIp : pd ? PREFIX_SIZE : warmEni * slotsPerEni;
     while (free() < want) {
       let eni = enis.find((e) => e.slots.length < slotsPerEni);
       let attach = false;
