@@ -290,7 +290,8 @@ export function isLocalAddress(ns: NetNs, ip: Ipv4): boolean {
 
 /**
  * The preferred source address for a packet leaving by `dev` towards `dst` (the kernel's
- * inet_select_addr): the route's `src` if set; else a global address of `dev` whose subnet holds the
+ * inet_select_addr): the route's `src` if set; else an address of `dev` (global, or link-scope too for a
+ * link-scope route) whose subnet holds the
  * destination (or the gateway); else the first global address of `dev`; else the first global address
  * of any other up link.
  */
@@ -300,7 +301,9 @@ export function selectSource(ns: NetNs, route: Route, dst: Ipv4): Ipv4 | null {
   const dev = route.dev === null ? undefined : ns.links[route.dev];
   const globals = (l: Link) => l.addrs.filter((a) => a.scope === 'global');
   if (dev) {
-    const g = globals(dev);
+    // inet_select_addr takes addresses whose scope is no wider than the route's: a link-scope route may
+    // use a link-scope address of its device (GKE's pod gateway on each host veth), a global one may not.
+    const g = route.scope === 'global' ? globals(dev) : dev.addrs.filter((a) => a.scope !== 'host');
     const inSubnet = g.find((a) => cidrContains({ addr: networkOf(a.ip, a.len), len: a.len }, target));
     if (inSubnet) return inSubnet.ip;
     if (g[0]) return g[0].ip;
