@@ -1,0 +1,113 @@
+/**
+ * The `podnet` binary: an interactive lab shell on the seed lab (or `--scenario FILE`, a YAML or JSON
+ * cluster spec), or `podnet -c 'CMD' [-c 'CMD' …]` to run commands one after another on one simulator.
+ * Without a terminal and without `-c`, it reads commands from stdin, one per line.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parse } from 'yaml';
+import type { ClusterSpecJson } from '@podnet/cni';
+import { createSession, type Session } from './session.js';
+
+const USAGE = `usage: podnet [--scenario FILE] [-c COMMAND]...
+
+  (no -c)          open the lab shell (on a terminal), or run the lines read from stdin
+  -c COMMAND       run COMMAND; repeat to run several on the same cluster, in order
+  --scenario FILE  the cluster: a YAML or JSON spec (default: the lesson's seed lab)
+  -h, --help       this help
+`;
+
+function flushFiles(session: Session): void {
+  for (const [path, bytes] of session.files) {
+    const to = resolve(path);
+    mkdirSync(dirname(to), { recursive: true });
+    writeFileSync(to, bytes);
+  }
+  session.files.clear();
+}
+
+function show(session: Session, line: string): number {
+  const r = session.run(line);
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  flushFiles(session);
+  return r.status;
+}
+
+/** Runs the binary with these arguments; resolves to the exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const commands: string[] = [];
+  let scenario: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-c') { const c = argv[++i]; if (c === undefined) { process.stderr.write(`podnet: -c needs a command\n${USAGE}`); return 2; } commands.push(c); }
+    else if (a === '--scenario') { scenario = argv[++i] ?? null; if (scenario === null) { process.stderr.write(`podnet: --scenario needs a file\n${USAGE}`); return 2; } }
+    else if (a.startsWith('--scenario=')) scenario = a.slice(11);
+    else if (a === '-h' || a === '--help') { process.stdout.write(USAGE); return 0; }
+    else { process.stderr.write(`podnet: unknown option ${a}\n${USAGE}`); return 2; }
+  }
+  let session: Session;
+  try {
+    const spec = scenario === null ? undefined : (parse(readFileSync(scenario, 'utf8')) as ClusterSpecJson);
+    session = createSession(spec === undefined ? {} : { spec });
+  } catch (e) {
+    process.stderr.write(`podnet: ${scenario ?? 'seed lab'}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (commands.length) {
+    let status = 0;
+    for (const c of commands) {
+      status = show(session, c);
+      if (session.exited) break;
+    }
+    const closing = session.close();
+    process.stdout.write(closing.stdout);
+    process.stderr.write(closing.stderr);
+    flushFiles(session);
+    return status;
+  }
+  return interactive(session);
+}
+
+function interactive(session: Session): Promise<number> {
+  const tty = process.stdin.isTTY === true;
+  if (tty) {
+    process.stdout.write('podnet lab shell — a simulated cluster (the lesson\'s seed lab unless --scenario says otherwise).\n'
+      + 'Try: kubectl get pods -A -o wide · kubectl debug node/node-1 -it --image=nicolaka/netshoot · help · exit\n\n');
+  }
+  const rl = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    terminal: tty,
+    historySize: 1000,
+    completer: (line: string): [string[], string] => [session.complete(line), line.split(/\s+/).at(-1) ?? ''],
+  });
+  let status = 0;
+  return new Promise((done) => {
+    const prompt = () => { rl.setPrompt(session.prompt()); if (tty) rl.prompt(); };
+    rl.on('line', (line) => {
+      if (!tty) process.stdout.write(`${session.prompt()}${line}\n`);
+      status = show(session, line);
+      if (session.exited) { rl.close(); return; }
+      prompt();
+    });
+    rl.on('SIGINT', () => {
+      // Ctrl-C stops a foreground-like capture (job 1) or clears the line, as in bash.
+      const r = session.run('fg');
+      process.stdout.write(r.status === 0 ? r.stdout : '^C\n');
+      process.stderr.write(r.status === 0 ? r.stderr : '');
+      flushFiles(session);
+      prompt();
+    });
+    rl.on('close', () => {
+      const closing = session.close();
+      process.stdout.write(closing.stdout);
+      process.stderr.write(closing.stderr);
+      flushFiles(session);
+      if (tty) process.stdout.write('\n');
+      done(status);
+    });
+    prompt();
+  });
+}
