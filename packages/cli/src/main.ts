@@ -10,11 +10,33 @@ import { parse } from 'yaml';
 import type { ClusterSpecJson } from '@podnet/cni';
 import { createSession, type Session } from './session.js';
 
-const USAGE = `usage: podnet [--scenario FILE] [-c COMMAND]...
+/** The lesson's commands, in its order: what `podnet --tour` (and `pnpm lab` without a terminal) shows. */
+export const LESSON_TOUR: readonly string[] = [
+  `kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\\t"}{.spec.podCIDR}{"\\n"}{end}'`,
+  'kubectl get pods -A -o wide',
+  "kubectl -n kube-system get pods | grep -E 'calico|cilium|flannel|weave|aws-node'",
+  "kubectl get pods -A | grep -E 'calico|cilium|flannel|weave|aws-node'",
+  'kubectl run netcheck --image=nicolaka/netshoot --restart=Never -- sleep 3600',
+  'kubectl exec pod-c -- tcpdump -n -i eth0 icmp &',
+  'kubectl exec netcheck -- ping -c 3 10.244.2.3',
+  'kill %1',
+  'kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin',
+  'ls /host/etc/cni/net.d/',
+  'cat /host/etc/cni/net.d/10-flannel.conflist',
+  'ip link show type veth',
+  'bridge link show',
+  'ip route',
+  'ping -c 2 10.244.1.4',
+  'chroot /host',
+  'crictl ps | grep pod-a',
+];
+
+const USAGE = `usage: podnet [--scenario FILE] [--tour] [-c COMMAND]...
 
   (no -c)          open the lab shell (on a terminal), or run the lines read from stdin
   -c COMMAND       run COMMAND; repeat to run several on the same cluster, in order
   --scenario FILE  the cluster: a YAML or JSON spec (default: the lesson's seed lab)
+  --tour           run the lesson's commands, showing each with its prompt
   -h, --help       this help
 `;
 
@@ -39,11 +61,13 @@ function show(session: Session, line: string): number {
 export async function main(argv: readonly string[]): Promise<number> {
   const commands: string[] = [];
   let scenario: string | null = null;
+  let tour = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-c') { const c = argv[++i]; if (c === undefined) { process.stderr.write(`podnet: -c needs a command\n${USAGE}`); return 2; } commands.push(c); }
     else if (a === '--scenario') { scenario = argv[++i] ?? null; if (scenario === null) { process.stderr.write(`podnet: --scenario needs a file\n${USAGE}`); return 2; } }
     else if (a.startsWith('--scenario=')) scenario = a.slice(11);
+    else if (a === '--tour') tour = true;
     else if (a === '-h' || a === '--help') { process.stdout.write(USAGE); return 0; }
     else { process.stderr.write(`podnet: unknown option ${a}\n${USAGE}`); return 2; }
   }
@@ -54,6 +78,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     process.stderr.write(`podnet: ${scenario ?? 'seed lab'}: ${(e as Error).message}\n`);
     return 1;
+  }
+  if (tour) {
+    for (const c of LESSON_TOUR) {
+      process.stdout.write(`${session.prompt()}${c}\n`);
+      show(session, c);
+    }
+    return 0;
   }
   if (commands.length) {
     let status = 0;
