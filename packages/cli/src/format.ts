@@ -2,11 +2,12 @@
 
 /**
  * Aligns rows as kubectl's printers do: text/tabwriter with minwidth 6, padding 3, padchar ' '
- * (k8s.io/cli-runtime printers.GetNewTabWriter). The last cell of a row is not padded.
+ * (k8s.io/cli-runtime printers.GetNewTabWriter); `kubectl describe` tables use padding 2, minwidth 0
+ * (k8s.io/kubectl describe.NewPrefixWriter). The last cell of a row is not padded.
  */
-export function tabwrite(rows: readonly (readonly string[])[]): string[] {
+export function tabwrite(rows: readonly (readonly string[])[], padding = 3, minwidth = 6): string[] {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => { if (i < r.length - 1) widths[i] = Math.max(widths[i] ?? 0, c.length + 3, 6); });
+  for (const r of rows) r.forEach((c, i) => { if (i < r.length - 1) widths[i] = Math.max(widths[i] ?? 0, c.length + padding, minwidth); });
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join(''));
 }
 

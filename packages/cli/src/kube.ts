@@ -2,7 +2,7 @@
  * The Kubernetes objects the lab shell shows: nodes and pods as the API server returns them, the CNI's
  * own DaemonSet pods named as the real installs name them, and container IDs as containerd makes them.
  */
-import { formatCidr, formatIpv4, sandboxId, type Node, type Pod, type Simulator } from '@podnet/core';
+import { formatCidr, formatIpv4, sandboxId, type Node, type Pod, type PodSpec, type Simulator } from '@podnet/core';
 import { fnv, kubeSuffix, rfc3339 } from './format.js';
 
 /** The cluster's version and node OS, as `kubectl get nodes -o wide` prints them. */
@@ -33,24 +33,25 @@ export function cniDaemonSet(designName: string): CniDaemonSet {
 }
 
 /**
- * Adds the node agents every node runs as hostNetwork pods: kube-proxy and the CNI's DaemonSet pod.
+ * The node agents every node runs, as hostNetwork pod specs: kube-proxy and the CNI's DaemonSet pod.
  * They use the node's IP (no pod address) and count against the node's allocatable pods, as they do
- * in a real cluster. Nodes that already have them are skipped.
+ * in a real cluster.
  */
+export function nodeAgentSpecs(designName: string, nodes: readonly string[]): PodSpec[] {
+  const ds = cniDaemonSet(designName);
+  return nodes.flatMap((node) => [
+    { namespace: 'kube-system', name: `kube-proxy-${kubeSuffix(`kube-proxy|${node}`)}`, container: 'kube-proxy', image: `registry.k8s.io/kube-proxy:${KUBE_VERSION}`, app: 'kube-proxy' },
+    { namespace: ds.namespace, name: `${ds.name}-${kubeSuffix(`${ds.name}|${node}`)}`, container: ds.container, image: ds.image, app: ds.name },
+  ].map((a) => ({
+    name: a.name, namespace: a.namespace, node, hostNetwork: true,
+    containers: [{ name: a.container, image: a.image }], labels: { 'k8s-app': a.app, 'controller-revision-hash': kubeSuffix(a.app, 10) },
+  })));
+}
+
+/** Adds the node agents ({@link nodeAgentSpecs}) to a running simulator; nodes that have them are skipped. */
 export function installNodeAgents(sim: Simulator): void {
-  const ds = cniDaemonSet(sim.design.name);
-  for (const node of sim.nodes()) {
-    const agents = [
-      { namespace: 'kube-system', name: `kube-proxy-${kubeSuffix(`kube-proxy|${node.name}`)}`, container: 'kube-proxy', image: `registry.k8s.io/kube-proxy:${KUBE_VERSION}`, app: 'kube-proxy' },
-      { namespace: ds.namespace, name: `${ds.name}-${kubeSuffix(`${ds.name}|${node.name}`)}`, container: ds.container, image: ds.image, app: ds.name },
-    ];
-    for (const a of agents) {
-      if (sim.has(`${a.namespace}/${a.name}`)) continue;
-      sim.addPod({
-        name: a.name, namespace: a.namespace, node: node.name, hostNetwork: true,
-        containers: [{ name: a.container, image: a.image }], labels: { 'k8s-app': a.app, 'controller-revision-hash': kubeSuffix(a.app, 10) },
-      });
-    }
+  for (const spec of nodeAgentSpecs(sim.design.name, sim.nodes().map((n) => n.name))) {
+    if (!sim.has(`${spec.namespace}/${spec.name}`)) sim.addPod(spec);
   }
 }
 

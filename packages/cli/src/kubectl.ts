@@ -240,7 +240,7 @@ function describe(host: KubectlHost, f: Flags): Output {
       );
       const rows = [['Namespace', 'Name', 'CPU Requests', 'CPU Limits', 'Memory Requests', 'Memory Limits', 'Age'], ['---------', '----', '------------', '----------', '---------------', '-------------', '---']];
       for (const p of pods) rows.push([p.namespace, p.name, '0 (0%)', '0 (0%)', '0 (0%)', '0 (0%)', humanDuration(sim.now() - p.created)]);
-      out.push(...tabwrite(rows).map((l) => `  ${l}`));
+      out.push(...tabwrite(rows, 2, 0).map((l) => `  ${l}`));
       out.push('Allocated resources:', '  (Total limits may be over 100 percent, i.e., overcommitted.)', '  Resource           Requests  Limits', '  --------           --------  ------', `  pods               ${cap.nonTerminatedPods}/${cap.allocatablePods}`.trimEnd(), pad('Events:', '<none>', 20));
     }
   } else {
@@ -288,7 +288,7 @@ function describe(host: KubectlHost, f: Flags): Output {
         out.push('Events:');
         const rows = [['Type', 'Reason', 'Age', 'From', 'Message'], ['----', '------', '----', '----', '-------']];
         for (const e of events) rows.push([e.type, e.reason, humanDuration(sim.now() - e.time), e.from, e.message]);
-        out.push(...tabwrite(rows).map((l) => `  ${l}`));
+        out.push(...tabwrite(rows, 2, 0).map((l) => `  ${l}`));
       }
     }
   }

@@ -32,6 +32,7 @@ export const LESSON_TOUR: readonly string[] = [
 ];
 
 const USAGE = `usage: podnet [--scenario FILE] [--tour] [-c COMMAND]...
+       podnet lab list | podnet lab start N [-c COMMAND]...
 
   (no -c)          open the lab shell (on a terminal), or run the lines read from stdin
   -c COMMAND       run COMMAND; repeat to run several on the same cluster, in order
@@ -62,7 +63,22 @@ export async function main(argv: readonly string[]): Promise<number> {
   const commands: string[] = [];
   let scenario: string | null = null;
   let tour = false;
-  for (let i = 0; i < argv.length; i++) {
+  let lab: string | null = null;
+  let start = 0;
+  if (argv[0] === 'lab') {
+    // podnet lab list|hint|check print and exit; podnet lab start N opens the shell (or runs -c) in the lab.
+    const sub = argv[1] ?? 'list';
+    const takesRef = sub === 'start';
+    lab = ['lab', sub, ...(takesRef && argv[2] !== undefined ? [argv[2]] : [])].join(' ');
+    start = takesRef ? 3 : 2;
+    if (sub !== 'start') {
+      const r = createSession().run(lab);
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr + (sub === 'list' ? '' : 'podnet: a lab lives in one shell: start it with podnet lab start N, then type lab hint / lab check there\n'));
+      return r.status;
+    }
+  }
+  for (let i = start; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-c') { const c = argv[++i]; if (c === undefined) { process.stderr.write(`podnet: -c needs a command\n${USAGE}`); return 2; } commands.push(c); }
     else if (a === '--scenario') { scenario = argv[++i] ?? null; if (scenario === null) { process.stderr.write(`podnet: --scenario needs a file\n${USAGE}`); return 2; } }
@@ -78,6 +94,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     process.stderr.write(`podnet: ${scenario ?? 'seed lab'}: ${(e as Error).message}\n`);
     return 1;
+  }
+  if (lab !== null) {
+    const status = show(session, lab);
+    if (status !== 0) return status;
   }
   if (tour) {
     for (const c of LESSON_TOUR) {

@@ -6,10 +6,11 @@
 import {
   getNs, hostNsId, isPodnetError, podNsId, writePcap, type NsId, type PcapRecord, type Simulator, type Trace,
 } from '@podnet/core';
-import { seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
+import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
 import { SIM_EPOCH_MS } from './format.js';
 import { bridge, ip } from './ip.js';
-import { installNodeAgents } from './kube.js';
+import { installNodeAgents, nodeAgentSpecs } from './kube.js';
+import { findLab, LABS, type Lab } from './labs.js';
 import { kubectl, type KubectlHost } from './kubectl.js';
 import { cat, crictl, ls, podByNetnsPath, sysctl } from './node.js';
 import { captureLine, FilterError, framesOn, matchFilter, parseFilter, type Filter } from './tcpdump.js';
@@ -67,10 +68,12 @@ export class Session implements KubectlHost {
   #spacing = 0;
   #history: string[] = [];
   #background = false;
+  #quiet = false;
+  #labState: { lab: Lab; hints: number } | undefined;
   readonly #listener = (t: Trace) => this.#onTrace(t);
 
   constructor(options: SessionOptions = {}) {
-    this.#sim = options.sim ?? simulatorFromSpec(options.spec ?? seedLabSpec());
+    this.#sim = options.sim ?? buildCluster(options.spec ?? seedLabSpec(), options.agents ?? true);
     this.#attach(this.#sim, options);
   }
 
@@ -90,6 +93,7 @@ export class Session implements KubectlHost {
     this.#sim.off('dropped', this.#listener);
     this.#jobs.length = 0;
     this.#stack.length = 1;
+    this.#labState = undefined;
     this.podMeta.clear();
     this.#attach(sim, options);
   }
@@ -202,6 +206,8 @@ export class Session implements KubectlHost {
       case 'jobs': return ok(this.#jobs.map((j, i) => `[${j.id}]${i === this.#jobs.length - 1 ? '+' : '-'}  ${'Running'.padEnd(24)}${j.text} &\n`).join(''));
       case 'fg': case 'kill': return this.#stopJob(cmd, args);
       case 'exit': case 'logout': return this.#exit();
+      case 'lab': return this.#lab(args);
+      case 'podnet': return args[0] === 'lab' ? this.#lab(args.slice(1)) : err('podnet: inside the shell, podnet takes lab commands: podnet lab list|start N|check|hint|reset', 2);
     }
     if (place.kind === 'client') {
       if (cmd === 'kubectl' || cmd === 'k') return kubectl(this, args);
@@ -231,6 +237,40 @@ export class Session implements KubectlHost {
         return err('bash: kubectl: command not found', 127);
     }
     return err(`bash: ${cmd}: command not found`, 127);
+  }
+
+  /** `lab list|start N|check|hint|reset`. */
+  #lab(args: readonly string[]): Output {
+    const [sub, ref] = args;
+    const current = this.#labState;
+    if (sub === undefined || sub === 'list') {
+      return ok(`${LABS.map((l) => `${current?.lab === l ? '*' : ' '} ${l.id}  ${l.name.padEnd(18)} ${l.title}`).join('\n')}\n\nlab start N · lab hint · lab check · lab reset\n`);
+    }
+    if (sub === 'start' || sub === 'reset') {
+      const lab = sub === 'reset' ? current?.lab : ref === undefined ? undefined : findLab(ref);
+      if (lab === undefined) return err(sub === 'reset' ? 'lab: no lab started (lab start N)' : `lab: no lab "${ref ?? ''}" (lab list)`, 2);
+      const sim = buildCluster(lab.spec());
+      const faults = lab.faults(sim);
+      if (faults.length) sim.apply(faults, `lab ${lab.id}: the fault`);
+      this.replaceSimulator(sim);
+      this.#labState = { lab, hints: 0 };
+      return ok(`Lab ${lab.id}: ${lab.title}\n\n${lab.brief}\n`);
+    }
+    if (current === undefined) return err('lab: no lab started (lab start N)', 2);
+    if (sub === 'hint') {
+      const h = current.lab.hints[current.hints];
+      if (h === undefined) return ok('No more hints: lab check says what is still wrong.\n');
+      current.hints++;
+      return ok(`Hint ${current.hints}/${current.lab.hints.length}: ${h}\n`);
+    }
+    if (sub === 'check') {
+      // The grader's probes are not the student's traffic: captures do not see them.
+      this.#quiet = true;
+      let v;
+      try { v = current.lab.check(this.#sim); } finally { this.#quiet = false; }
+      return { stdout: `${v.lines.join('\n')}\n\n${v.ok ? `Lab ${current.lab.id} solved.` : `Not yet: lab ${current.lab.id} is not solved (lab hint helps).`}\n`, stderr: '', status: v.ok ? 0 : 1 };
+    }
+    return err(`lab: unknown command "${sub}" (lab list|start N|check|hint|reset)`, 2);
   }
 
   #help(): string {
@@ -381,6 +421,7 @@ export class Session implements KubectlHost {
   }
 
   #onTrace(trace: Trace): void {
+    if (this.#quiet) return;
     const at = this.#wire;
     this.#wire += this.#spacing;
     for (const job of [...this.#jobs]) {
@@ -451,6 +492,13 @@ export class Session implements KubectlHost {
     this.#pending = { out: '', err: '' };
     return out;
   }
+}
+
+/** Builds a spec's simulator, with the node agents in the same build (one transition, one audit). */
+export function buildCluster(spec: ClusterSpecJson, agents = true): Simulator {
+  if (!agents || spec === null || typeof spec !== 'object' || !Array.isArray(spec.nodes)) return simulatorFromSpec(spec);
+  const names = spec.nodes.map((n) => n?.name).filter((n): n is string => typeof n === 'string');
+  return simulatorFromSpec({ ...spec, pods: [...(spec.pods ?? []), ...nodeAgentSpecs(designFromSpec(spec.cni).name, names)] });
 }
 
 /** A terminal on a simulated cluster (the lesson's seed lab unless `spec` or `sim` says otherwise). */
