@@ -38,7 +38,7 @@ describe('labs: check probes the cluster, not the words typed', () => {
     expect(del.s.run('ip route').stdout).toContain('10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink\n');
     expect(del.after.status).toBe(0);
     // Via node-2's VTEP: node-2 decapsulates and forwards to node-3 (ip_forward = 1), as Linux would.
-    const detour = solve(2, ['kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin', 'ip route replace 10.244.3.0/24 via 10.244.2.0 dev flannel.1 onlink']);
+    const detour = solve(2, ['kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin', 'ip route replace 10.244.3.0/24 via 10.244.2.0 dev flannel.1 onlink', 'exit']);
     expect(detour.after.status).toBe(0);
     expect(detour.s.run('kubectl exec pod-a -- traceroute -n 10.244.3.2').stdout).toBe('traceroute to 10.244.3.2 (10.244.3.2), 30 hops max, 60 byte packets\n 1  10.244.1.1\n 2  10.244.2.0\n 3  10.244.3.0\n 4  10.244.3.2\n');
   });
