@@ -196,7 +196,8 @@ function get(host: KubectlHost, f: Flags): Output {
   const data = single ? objects[0] : { apiVersion: 'v1', items: objects, kind: 'List', metadata: { resourceVersion: '' } };
   let stdout: string;
   if (out === 'json') stdout = `${JSON.stringify(data, null, 4)}\n`;
-  else if (out === 'yaml') stdout = stringify(data, { indentSeq: false, lineWidth: 0 });
+  // kubectl -o yaml goes through sigs.k8s.io/yaml: keys sorted, sequences not indented.
+  else if (out === 'yaml') stdout = stringify(data, { indentSeq: false, lineWidth: 0, sortMapEntries: true });
   else if (out === 'name') stdout = objects.map((o) => `${kindName}/${(o['metadata'] as { name: string }).name}\n`).join('');
   else if (out !== null && out.startsWith('jsonpath')) {
     const template = out.replace(/^jsonpath=?/, '');
