@@ -14,3 +14,5 @@ export { cniDaemonSet } from './kube.js';
 export type { Filter } from './tcpdump.js';
 export { describeFrame, FilterError, matchFilter, parseFilter } from './tcpdump.js';
 export { humanDuration, tabwrite } from './format.js';
+export type { Lab, LabVerdict } from './labs.js';
+export { findLab, LABS } from './labs.js';

@@ -21,15 +21,15 @@ export interface CniDaemonSet {
  * The DaemonSet a design's real project installs, derived from the design's name: flannel's
  * kube-flannel.yml (namespace kube-flannel since flannel v0.20, DaemonSet kube-flannel-ds), calico's
  * manifest (calico-node in kube-system), cilium's (cilium in kube-system), the AWS VPC CNI's (aws-node in
- * kube-system).
+ * kube-system). Designs without a node agent of their own (the bridge plugin with a static config, kubenet)
+ * or whose project podnet does not know get none: null.
  */
-export function cniDaemonSet(designName: string): CniDaemonSet {
+export function cniDaemonSet(designName: string): CniDaemonSet | null {
   if (designName.startsWith('flannel')) return { namespace: 'kube-flannel', name: 'kube-flannel-ds', container: 'kube-flannel', image: 'ghcr.io/flannel-io/flannel:v0.26.1' };
   if (designName.startsWith('calico')) return { namespace: 'kube-system', name: 'calico-node', container: 'calico-node', image: 'docker.io/calico/node:v3.29.1' };
   if (designName.startsWith('cilium')) return { namespace: 'kube-system', name: 'cilium', container: 'cilium-agent', image: 'quay.io/cilium/cilium:v1.16.4' };
   if (designName.startsWith('aws')) return { namespace: 'kube-system', name: 'aws-node', container: 'aws-node', image: '602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.0' };
-  const base = designName.replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '') || 'cni';
-  return { namespace: 'kube-system', name: base, container: base, image: `${base}:latest` };
+  return null;
 }
 
 /**
@@ -41,7 +41,7 @@ export function nodeAgentSpecs(designName: string, nodes: readonly string[]): Po
   const ds = cniDaemonSet(designName);
   return nodes.flatMap((node) => [
     { namespace: 'kube-system', name: `kube-proxy-${kubeSuffix(`kube-proxy|${node}`)}`, container: 'kube-proxy', image: `registry.k8s.io/kube-proxy:${KUBE_VERSION}`, app: 'kube-proxy' },
-    { namespace: ds.namespace, name: `${ds.name}-${kubeSuffix(`${ds.name}|${node}`)}`, container: ds.container, image: ds.image, app: ds.name },
+    ...(ds ? [{ namespace: ds.namespace, name: `${ds.name}-${kubeSuffix(`${ds.name}|${node}`)}`, container: ds.container, image: ds.image, app: ds.name }] : []),
   ].map((a) => ({
     name: a.name, namespace: a.namespace, node, hostNetwork: true,
     containers: [{ name: a.container, image: a.image }], labels: { 'k8s-app': a.app, 'controller-revision-hash': kubeSuffix(a.app, 10) },

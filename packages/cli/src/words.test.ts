@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluateJsonPath } from './jsonpath.js';
 import { parseFilter, matchFilter } from './tcpdump.js';
 import { parseLine, quoteWord } from './words.js';
+import { cniDaemonSet } from './kube.js';
 import { icmpEcho, parseIpv4, udpPacket, type Frame } from '@podnet/core';
 
 describe('shell words', () => {
@@ -43,5 +44,17 @@ describe('capture filters match outer headers', () => {
   ])('%s', (expr, onPing, onUdp) => {
     const f = parseFilter(expr.split(' '));
     expect([matchFilter(f, ping), matchFilter(f, udp)]).toEqual([onPing, onUdp]);
+  });
+});
+
+describe('the CNI agent each design\'s project installs', () => {
+  it.each([
+    ['flannel-vxlan', 'kube-flannel', 'kube-flannel-ds'], ['flannel-host-gw', 'kube-flannel', 'kube-flannel-ds'],
+    ['calico-ipip', 'kube-system', 'calico-node'], ['cilium-tunnel', 'kube-system', 'cilium'], ['aws-vpc-prefix', 'kube-system', 'aws-node'],
+  ])('%s → %s/%s-xxxxx', (design, namespace, name) => {
+    expect(cniDaemonSet(design)).toMatchObject({ namespace, name });
+  });
+  it('a design without a node agent of its own gets none', () => {
+    expect(cniDaemonSet('bridge')).toBeNull();
   });
 });
