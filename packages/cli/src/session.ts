@@ -63,7 +63,8 @@ export class Session implements KubectlHost {
   exited = false;
   readonly #stack: Frame[] = [{ place: { kind: 'client' } }];
   readonly #jobs: Job[] = [];
-  #pending: { out: string; err: string } = { out: '', err: '' };
+  /** Output of background jobs not shown yet: capture lines at their wire time, then bash's job notices. */
+  #pending: { out: { t: number; text: string }[]; err: string } = { out: [], err: '' };
   #wire = 0;
   #spacing = 0;
   #history: string[] = [];
@@ -138,9 +139,9 @@ export class Session implements KubectlHost {
     for (const p of parsed.pipelines) {
       if ((p.after === '&&' && status !== 0) || (p.after === '||' && status === 0)) continue;
       const r = this.#pipeline(p.commands, p.background);
-      stdout += r.stdout + this.#pending.out;
+      stdout += r.stdout + this.#takePending();
       stderr += r.stderr + this.#pending.err;
-      this.#pending = { out: '', err: '' };
+      this.#pending = { out: [], err: '' };
       status = r.status;
       if (this.exited) break;
     }
@@ -430,13 +431,18 @@ export class Session implements KubectlHost {
         const t = at + step.index * 0.01;
         job.captured++;
         if (job.write !== null) job.records.push({ timestampMs: SIM_EPOCH_MS + t, frame });
-        else this.#pending.out += `${captureLine(t, frame)}\n`;
+        else this.#pending.out.push({ t, text: `${captureLine(t, frame)}\n` });
         if (job.count !== null && job.captured >= job.count) {
           this.#finish(job, 'Done');
           break;
         }
       }
     }
+  }
+
+  /** Capture lines of every job in wire-time order (two terminals print as packets pass), then job notices. */
+  #takePending(): string {
+    return this.#pending.out.map((e, i) => ({ ...e, i })).sort((a, b) => a.t - b.t || a.i - b.i).map((e) => e.text).join('');
   }
 
   #finish(job: Job, how: 'Done' | 'Terminated' | 'fg'): void {
@@ -447,7 +453,9 @@ export class Session implements KubectlHost {
     if (how === 'fg') this.#pending.err += `^C${summary}`;
     else {
       this.#pending.err += summary;
-      this.#pending.out += `[${job.id}]+  ${how.padEnd(24)}${job.text}\n`;
+      // bash marks the current job (the newest) with +, the one before it with -.
+      const mark = this.#jobs.every((j) => j.id < job.id) ? '+' : '-';
+      this.#pending.out.push({ t: Infinity, text: `[${job.id}]${mark}  ${how.padEnd(24)}${job.text}\n` });
     }
   }
 
@@ -488,8 +496,8 @@ export class Session implements KubectlHost {
   /** Stops every background job (as closing the terminal would), writing their capture files. */
   close(): Output {
     for (const j of [...this.#jobs]) this.#finish(j, 'Terminated');
-    const out = { stdout: this.#pending.out, stderr: this.#pending.err, status: 0 };
-    this.#pending = { out: '', err: '' };
+    const out = { stdout: this.#takePending(), stderr: this.#pending.err, status: 0 };
+    this.#pending = { out: [], err: '' };
     return out;
   }
 }
