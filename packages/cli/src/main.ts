@@ -144,10 +144,10 @@ function interactive(session: Session): Promise<number> {
       prompt();
     });
     rl.on('SIGINT', () => {
-      // Ctrl-C stops a foreground-like capture (job 1) or clears the line, as in bash.
-      const r = session.run('fg');
-      process.stdout.write(r.status === 0 ? r.stdout : '^C\n');
-      process.stderr.write(r.status === 0 ? r.stderr : '');
+      // Ctrl-C stops the newest capture (what runs "in the foreground"), or abandons the line, as in bash.
+      const r = session.interrupt();
+      if (r === null) { process.stdout.write('^C\n'); rl.write(null, { ctrl: true, name: 'u' }); }
+      else { process.stdout.write(r.stdout); process.stderr.write(r.stderr); }
       flushFiles(session);
       prompt();
     });

@@ -268,6 +268,15 @@ describe('the podnet binary', () => {
       await until('node-2 (node debugger):~#');
       tm('send-keys', '-t', name, 'ip route | grep 10.244.1', 'Enter');
       await until('10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink');
+      // A capture in the foreground keeps running while the next command sends traffic; Ctrl-C stops it.
+      tm('send-keys', '-t', name, 'tcpdump -n -i cni0 icmp', 'Enter');
+      await until('listening on cni0');
+      tm('send-keys', '-t', name, 'ping -c 1 10.244.2.7', 'Enter');
+      await until('ICMP echo reply, id');
+      tm('send-keys', '-t', name, 'C-c');
+      await until('2 packets captured');
+      tm('send-keys', '-t', name, 'exit', 'Enter', 'kubectl exec -it pod-a -- sh', 'Enter');
+      await until('default/pod-a:/#');
     } finally {
       tm('kill-session', '-t', name);
     }

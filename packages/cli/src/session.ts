@@ -42,6 +42,8 @@ interface Job {
   readonly ns: NsId;
   readonly dev: string;
   readonly filter: Filter;
+  /** MACs of the namespace's bridges (frames the host sends through a bridge are seen on it). */
+  readonly bridgeMacs: ReadonlySet<string>;
   readonly count: number | null;
   readonly write: string | null;
   readonly records: PcapRecord[];
@@ -413,7 +415,8 @@ export class Session implements KubectlHost {
     }
     const id = (this.#jobs.at(-1)?.id ?? 0) + 1;
     const text = words.map(quoteWord).join(' ');
-    this.#jobs.push({ id, text, ns: ns.id, dev: device, filter, count, write, records: [], captured: 0 });
+    const bridgeMacs = new Set(Object.values(ns.links).filter((l) => l.kind === 'bridge').map((l) => l.mac));
+    this.#jobs.push({ id, text, ns: ns.id, dev: device, filter, bridgeMacs, count, write, records: [], captured: 0 });
     const link = device === 'any' ? 'LINUX_SLL2 (Linux cooked v2)' : 'EN10MB (Ethernet)';
     const listening = `${write === null ? 'tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n' : ''}listening on ${device}, link-type ${link}, snapshot length 262144 bytes\n`;
     const started = background ? `[${id}] ${4200 + id}\n` : '';
@@ -426,7 +429,7 @@ export class Session implements KubectlHost {
     const at = this.#wire;
     this.#wire += this.#spacing;
     for (const job of [...this.#jobs]) {
-      for (const { step, frame } of framesOn(trace, job.ns, job.dev)) {
+      for (const { step, frame } of framesOn(trace, job.ns, job.dev, job.bridgeMacs)) {
         if (!matchFilter(job.filter, frame)) continue;
         const t = at + step.index * 0.01;
         job.captured++;
@@ -445,12 +448,13 @@ export class Session implements KubectlHost {
     return this.#pending.out.map((e, i) => ({ ...e, i })).sort((a, b) => a.t - b.t || a.i - b.i).map((e) => e.text).join('');
   }
 
-  #finish(job: Job, how: 'Done' | 'Terminated' | 'fg'): void {
+  #finish(job: Job, how: 'Done' | 'Terminated' | 'fg' | 'interrupt'): void {
     const i = this.#jobs.indexOf(job);
     if (i >= 0) this.#jobs.splice(i, 1);
     if (job.write !== null) this.files.set(job.write, writePcap(job.records));
     const summary = `${job.captured} packet${job.captured === 1 ? '' : 's'} captured\n${job.captured} packet${job.captured === 1 ? '' : 's'} received by filter\n0 packets dropped by kernel\n`;
-    if (how === 'fg') this.#pending.err += `^C${summary}`;
+    if (how === 'fg') this.#pending.err += summary;
+    else if (how === 'interrupt') this.#pending.err += `^C\n${summary}`;
     else {
       this.#pending.err += summary;
       // bash marks the current job (the newest) with +, the one before it with -.
@@ -491,6 +495,19 @@ export class Session implements KubectlHost {
     const ipWords = ['link', 'addr', 'route', 'neigh', 'netns', 'show', 'type', 'veth', 'set', 'add', 'del', 'dev', 'up', 'down', 'mtu', 'via'];
     const pool = first ? commands : words[0] === 'kubectl' ? [...kubectlWords, ...names] : words[0] === 'ip' || words[0] === 'bridge' ? [...ipWords, 'fdb', ...names] : names;
     return [...new Set(pool)].filter((c) => c.startsWith(last)).sort();
+  }
+
+  /**
+   * Ctrl-C: stops the newest capture as if it ran in the foreground (tcpdump's summary), or does nothing
+   * and returns null when no capture runs.
+   */
+  interrupt(): Output | null {
+    const job = this.#jobs.at(-1);
+    if (job === undefined) return null;
+    this.#finish(job, 'interrupt');
+    const out = { stdout: this.#takePending(), stderr: this.#pending.err, status: 130 };
+    this.#pending = { out: [], err: '' };
+    return out;
   }
 
   /** Stops every background job (as closing the terminal would), writing their capture files. */

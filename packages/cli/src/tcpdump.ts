@@ -123,13 +123,15 @@ const WIRE_KINDS = new Set<Step['kind']>(['receive', 'veth', 'segment', 'transmi
 
 /**
  * The frames a capture on `dev` in namespace `ns` sees during one trace, in order, each once. `dev`
- * `any` sees every device of the namespace.
+ * `any` sees every device of the namespace. `ownMacs` are the MACs of the namespace's bridges: a frame
+ * the host sends through its bridge (source: the bridge's MAC) is seen on the bridge device.
  */
-export function framesOn(trace: Trace, ns: NsId, dev: string): { step: Step; frame: Frame }[] {
+export function framesOn(trace: Trace, ns: NsId, dev: string, ownMacs: ReadonlySet<string> = new Set()): { step: Step; frame: Frame }[] {
   const seen = new Set<string>();
   const out: { step: Step; frame: Frame }[] = [];
   for (const s of trace.steps) {
-    if (s.ns !== ns || s.frame === null || !WIRE_KINDS.has(s.kind)) continue;
+    if (s.ns !== ns || s.frame === null) continue;
+    if (!WIRE_KINDS.has(s.kind) && !(s.kind === 'bridge-forward' && ownMacs.has(s.frame.eth.src))) continue;
     if (dev !== 'any' && s.dev !== dev) continue;
     // The same frame is reported at several steps of one device (arp-request then veth, transmit then
     // segment): a capture sees it once per device.
