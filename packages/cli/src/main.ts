@@ -51,7 +51,14 @@ function flushFiles(session: Session): void {
 }
 
 function show(session: Session, line: string): number {
-  const r = session.run(line);
+  let r;
+  try {
+    r = session.run(line);
+  } catch (e) {
+    // A bug in podnet, not in what was typed: say so in one line, keep the shell.
+    process.stderr.write(`podnet: internal error: ${(e as Error).message} (please report it with the command)\n`);
+    return 70;
+  }
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   flushFiles(session);
