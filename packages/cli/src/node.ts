@@ -14,9 +14,10 @@ export function nodeFiles(sim: Simulator, node: string): Map<string, string> {
   const n = sim.node(node);
   for (const p of Object.values(n.pods)) if (p.netns) files.set(netnsPath(p), '');
   if (sim.design.name.startsWith('flannel') && n.podCidr) {
-    // flanneld writes the node's lease for the CNI plugin (FLANNEL_SUBNET is the gateway address/len).
-    const seg = sim.state.underlay.segments[n.segment];
-    files.set('/run/flannel/subnet.env', `FLANNEL_NETWORK=${formatCidr(sim.state.podCidr)}\nFLANNEL_SUBNET=${formatIpv4((n.podCidr.addr + 1) >>> 0)}/${n.podCidr.len}\nFLANNEL_MTU=${(seg?.mtu ?? 1500) - 50}\nFLANNEL_IPMASQ=true\n`);
+    // flanneld writes the node's lease for the CNI plugin (FLANNEL_SUBNET is the gateway address/len,
+    // FLANNEL_MTU what pods and cni0 get: the backend device's MTU, or the NIC's for host-gw).
+    const mtu = n.host.links['cni0']?.mtu ?? n.host.links['flannel.1']?.mtu ?? sim.state.underlay.segments[n.segment]?.mtu ?? 1500;
+    files.set('/run/flannel/subnet.env', `FLANNEL_NETWORK=${formatCidr(sim.state.podCidr)}\nFLANNEL_SUBNET=${formatIpv4((n.podCidr.addr + 1) >>> 0)}/${n.podCidr.len}\nFLANNEL_MTU=${mtu}\nFLANNEL_IPMASQ=true\n`);
   }
   files.set('/proc/sys/net/ipv4/ip_forward', `${n.host.sysctl.ipForward ? 1 : 0}\n`);
   return files;

@@ -45,6 +45,12 @@ describe('the lesson, command by command, on the seed lab', () => {
     expect(out[5]!.stdout).toBe('10-flannel.conflist\n');
   });
 
+  it('flanneld\'s lease on the node: /run/flannel/subnet.env with the node\'s subnet and the VXLAN MTU', () => {
+    const s = createSession();
+    s.run('kubectl debug node/node-2 -it --image=nicolaka/netshoot');
+    expect(s.run('cat /host/run/flannel/subnet.env').stdout).toBe('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.2.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
+  });
+
   it('4. kubectl run, exec ping across nodes, and tcpdump on the target shows the sender\'s pod IP (no NAT)', () => {
     const { out } = runAll([
       'kubectl run netcheck --image=nicolaka/netshoot --restart=Never -- sleep 3600',
