@@ -242,7 +242,8 @@ function describe(host: KubectlHost, f: Flags): Output {
       const rows = [['Namespace', 'Name', 'CPU Requests', 'CPU Limits', 'Memory Requests', 'Memory Limits', 'Age'], ['---------', '----', '------------', '----------', '---------------', '-------------', '---']];
       for (const p of pods) rows.push([p.namespace, p.name, '0 (0%)', '0 (0%)', '0 (0%)', '0 (0%)', humanDuration(sim.now() - p.created)]);
       out.push(...tabwrite(rows, 2, 0).map((l) => `  ${l}`));
-      out.push('Allocated resources:', '  (Total limits may be over 100 percent, i.e., overcommitted.)', '  Resource           Requests  Limits', '  --------           --------  ------', `  pods               ${cap.nonTerminatedPods}/${cap.allocatablePods}`.trimEnd(), pad('Events:', '<none>', 20));
+      // podnet models no CPU or memory: pods request none.
+      out.push('Allocated resources:', '  (Total limits may be over 100 percent, i.e., overcommitted.)', '  Resource           Requests  Limits', '  --------           --------  ------', '  cpu                0 (0%)    0 (0%)', '  memory             0 (0%)    0 (0%)', pad('Events:', '<none>', 20));
     }
   } else {
     const pods = names.length ? names.flatMap((n) => { const p = sim.pods().find((x) => x.namespace === f.namespace && x.name === n); if (!p) errors.push(`Error from server (NotFound): pods "${n}" not found`); return p ? [p] : []; }) : podsIn(host, f);
