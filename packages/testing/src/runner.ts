@@ -4,7 +4,7 @@
  * design promised the sender. A broken promise is thrown as a {@link DesignFailure}.
  */
 import {
-  createSimulator, formatIpv4, icmpEcho, isPodnetError, tcpSyn, udpPacket,
+  createSimulator, formatIpv4, icmpEcho, isPodnetError, lookupRouteIn, tcpSyn, udpPacket,
   type CniDesign, type Ipv4Packet, type Simulator, type Trace, type Violation,
 } from '@podnet/core';
 import type { ClusterEvent, ClusterShape, EndpointRef, Fault } from './events.js';
@@ -143,6 +143,13 @@ export class ClusterRun {
     if (!from || !to || from.name === null) return `send skipped (no endpoint)`;
     const big = e.size === 'mtu' && e.protocol !== 'tcp';
     const dst = to.ip;
+    // The MTU the sender was given for this destination: its device's, or the route's (`mtu 1450` on the
+    // route, as cilium installs it), whichever is smaller — what its stack sizes packets by.
+    if (from.pod) {
+      const ns = this.sim.pod(from.name).netns;
+      const route = ns ? lookupRouteIn(this.sim.state, ns, dst) : null;
+      if (route?.mtu != null && route.mtu < from.mtu) from.mtu = route.mtu;
+    }
     const packet: Ipv4Packet = e.protocol === 'icmp'
       ? icmpEcho(dst, big ? { size: from.mtu - 28 } : {})
       : e.protocol === 'udp' ? udpPacket(dst, 33434, big ? { size: from.mtu - 28, df: true } : {}) : tcpSyn(dst, 8080);

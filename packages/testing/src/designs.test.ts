@@ -1,0 +1,71 @@
+/**
+ * Every design of @podnet/cni under checkDesign: the working ones keep the network model over 200 runs
+ * (PODNET_CAMPAIGN_RUNS=N for a longer, opt-in campaign); the broken ones are caught, and their
+ * counterexamples shrink to the essence — pinned here.
+ */
+import { awsVpc, bridge, broken, calico, cilium, flannel, nativeVpc } from '@podnet/cni';
+import type { CniDesign } from '@podnet/core';
+import { describe, expect, it } from 'vitest';
+import { checkDesign, type CheckDesignOptions } from './check-design.js';
+
+const RUNS = Number(process.env['PODNET_CAMPAIGN_RUNS'] ?? 200);
+const progress = RUNS > 1000 ? { onProgress: (p: { runs: number; numRuns: number; elapsedMs: number }) => console.log(`  ${p.runs}/${p.numRuns} runs, ${(p.elapsedMs / 1000).toFixed(0)} s`) } : {};
+
+/** Each working design with what it needs of the cluster (one L2 segment for direct routing, one node for bridge). */
+const WORKING: [string, () => CniDesign, CheckDesignOptions][] = [
+  ['flannel vxlan', () => flannel({ backend: 'vxlan' }), {}],
+  ['flannel host-gw (one segment: its routes need the next node on-link)', () => flannel({ backend: 'host-gw' }), { segments: 1 }],
+  ['calico none (one segment, no ToR peering)', () => calico({ encapsulation: 'none' }), { segments: 1 }],
+  ['calico ipip', () => calico({ encapsulation: 'ipip' }), {}],
+  ['calico vxlan', () => calico({ encapsulation: 'vxlan' }), {}],
+  ['cilium tunnel', () => cilium({ routing: 'tunnel' }), {}],
+  ['cilium native (one segment: auto-direct-node-routes)', () => cilium({ routing: 'native' }), { segments: 1 }],
+  ['aws-vpc m5.large', () => awsVpc({ instanceType: 'm5.large' }), {}],
+  ['native-vpc gke', () => nativeVpc({ provider: 'gke' }), {}],
+  ['native-vpc azure', () => nativeVpc({ provider: 'azure' }), {}],
+  ['bridge (single node)', () => bridge(), { maxNodes: 1 }],
+];
+
+describe(`working designs keep the network model (checkDesign, ${RUNS} runs each)`, () => {
+  for (const [name, make, options] of WORKING) {
+    it(name, () => {
+      const r = checkDesign(make(), { numRuns: RUNS, ...options, ...progress });
+      if (!r.ok) expect.fail(r.toString());
+      expect(r.runs).toBe(RUNS);
+    }, 600_000);
+  }
+});
+
+describe('broken designs are caught, shrunk to the essence', () => {
+  const events = (r: ReturnType<typeof checkDesign>) => (r.ok ? [] : r.counterexample.events.map((e) => e.split(' ')[0]).sort());
+
+  it('missingRoutes: two nodes, one pod on each; the probe dies at the underlay router', () => {
+    const r = checkDesign(broken.missingRoutes(), { numRuns: 200, segments: 1 });
+    if (r.ok) expect.fail('not caught');
+    expect(events(r)).toEqual(['addNode', 'addNode', 'addPod', 'addPod']);
+    expect(r.counterexample.kind).toBe('no-nat');
+    expect(r.counterexample.trace?.disposition).toBe('noRoute');
+  });
+
+  it('masquerade: two nodes, one pod on each; the receiver sees a node address', () => {
+    const r = checkDesign(broken.masquerade(), { numRuns: 200 });
+    if (r.ok) expect.fail('not caught');
+    expect(events(r)).toEqual(['addNode', 'addNode', 'addPod', 'addPod']);
+    expect(r.counterexample.kind).toBe('no-nat');
+  });
+
+  it('overlappingIpam: two nodes, one pod on each, the same address twice', () => {
+    const r = checkDesign(broken.overlappingIpam(), { numRuns: 200 });
+    if (r.ok) expect.fail('not caught');
+    expect(events(r)).toEqual(['addNode', 'addNode', 'addPod', 'addPod']);
+    expect(['unique-ip', 'no-nat']).toContain(r.counterexample.kind);
+  });
+
+  it('mtuMismatch: two pods on two nodes and one full-size packet', () => {
+    const r = checkDesign(broken.mtuMismatch(), { numRuns: 200 });
+    if (r.ok) expect.fail('not caught');
+    expect(r.counterexample.kind).toBe('mtu');
+    expect(events(r)).toEqual(['addNode', 'addNode', 'addPod', 'addPod', 'send']);
+    expect(r.counterexample.trace?.disposition).toBe('fragmentationNeeded');
+  });
+});
