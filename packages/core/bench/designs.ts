@@ -6,14 +6,14 @@
  * Every built state is checked to work: pings between a sample of pods on different nodes must get
  * replies, else the figure is not reported as a pass.
  *
- * Run alone: `pnpm bench --only=designs [--quick]`. Writes bench-results/designs.json.
+ * Run alone: `pnpm bench --only=designs [--quick] [--design=calico …]`. Writes bench-results/designs.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildClusterState, listNodes, ping, seededRandom, type ClusterSettings, type ClusterState, type CniDesign, type NodeSpec, type PodSpec } from '@podnet/core';
-import { flannel } from '@podnet/cni';
+import { awsVpc, calico, cilium, flannel, nativeVpc } from '@podnet/cni';
 import { ClusterRun, clusterCommands, clusterShapeArb, type CheckDesignOptions } from '@podnet/testing';
 import fc from 'fast-check';
 import { heapNow } from './lib/heap.js';
@@ -40,8 +40,25 @@ const name = (i: number) => `node-${String(i).padStart(5, '0')}`;
 const BIG: ClusterSettings = { podCidr: '10.0.0.0/8', nodeCidrMaskSize: 24, underlay: { segments: [{ name: 'dc', cidr: '172.16.0.0/16', gateway: '172.16.0.1', mtu: 1500 }] } };
 const plainNodes = (n: number): NodeSpec[] => Array.from({ length: n }, (_, i) => ({ name: name(i) }));
 
+/** Three /16 VPC subnets for the AWS VPC CNI (pods take subnet addresses), nodes round-robin over them. */
+const VPC: ClusterSettings = {
+  podCidr: '100.64.0.0/10', nodeCidrMaskSize: 24,
+  underlay: { segments: [0, 1, 2].map((i) => ({ name: `subnet-${i}`, cidr: `10.${i}.0.0/16`, gateway: `10.${i}.0.1`, mtu: 9001 })) },
+};
+const vpcNodes = (n: number): NodeSpec[] => Array.from({ length: n }, (_, i) => ({ name: name(i), segment: `subnet-${i % 3}` }));
+
 export const DESIGN_CASES: DesignCase[] = [
   { name: 'flannel vxlan', make: () => flannel({ backend: 'vxlan' }), settings: BIG, nodes: plainNodes, podsPerNode: 30, targetNodes: 5000 },
+  { name: 'flannel host-gw', make: () => flannel({ backend: 'host-gw' }), settings: BIG, nodes: plainNodes, podsPerNode: 30, targetNodes: 5000, check: { segments: 1 } },
+  { name: 'calico none', make: () => calico({ encapsulation: 'none' }), settings: BIG, nodes: plainNodes, podsPerNode: 30, targetNodes: 5000, check: { segments: 1 } },
+  { name: 'calico ipip', make: () => calico({ encapsulation: 'ipip' }), settings: BIG, nodes: plainNodes, podsPerNode: 30, targetNodes: 5000 },
+  { name: 'calico vxlan', make: () => calico({ encapsulation: 'vxlan' }), settings: BIG, nodes: plainNodes, podsPerNode: 30, targetNodes: 5000 },
+  { name: 'cilium tunnel', make: () => cilium({ routing: 'tunnel' }), settings: BIG, nodes: plainNodes, podsPerNode: 30, targetNodes: 5000 },
+  { name: 'cilium native', make: () => cilium({ routing: 'native' }), settings: BIG, nodes: plainNodes, podsPerNode: 30, targetNodes: 5000, check: { segments: 1 } },
+  // m5.2xlarge: 58 pods a node (56 on ENI addresses); 150,000 pods need 2,679 nodes over three /16 subnets.
+  { name: 'aws-vpc m5.2xlarge', make: () => awsVpc({ instanceType: 'm5.2xlarge' }), settings: VPC, nodes: vpcNodes, podsPerNode: 56, targetNodes: 2679 },
+  { name: 'native-vpc gke', make: () => nativeVpc({ provider: 'gke' }), settings: BIG, nodes: plainNodes, podsPerNode: 30, targetNodes: 5000 },
+  { name: 'native-vpc azure', make: () => nativeVpc({ provider: 'azure' }), settings: BIG, nodes: plainNodes, podsPerNode: 30, targetNodes: 5000 },
 ];
 
 interface Point { nodes: number; pods: number; buildMs: number; heapBytes: number | null }
@@ -105,19 +122,27 @@ export function propertyThroughput(c: DesignCase, runs: number): { runs: number;
 
 export function runDesignBench(): DesignRow[] {
   const out: DesignRow[] = [];
-  for (const c of DESIGN_CASES) {
+  const only = process.argv.filter((a) => a.startsWith('--design=')).map((a) => a.slice('--design='.length));
+  for (const c of DESIGN_CASES.filter((d) => only.length === 0 || only.some((o) => d.name.startsWith(o)))) {
     const full = QUICK ? Math.min(100, c.targetNodes) : c.targetNodes;
     const sizes = [Math.max(2, Math.floor(full / 2)), full];
     const points: Point[] = [];
     let failures: string[] = [];
+    // The only reference to a built state lives in `held`, cleared before the next baseline (a local can
+    // outlive its iteration in a stack slot and keep the previous state alive, skewing the next figure).
+    const held: { state: ClusterState | null } = { state: null };
     for (const n of sizes) {
+      held.state = null;
       const base = heapNow();
-      const { state, ms } = build(c, n);
+      const r = build(c, n);
+      held.state = r.state;
+      const ms = r.ms;
       const h = heapNow();
       points.push({ nodes: n, pods: n * c.podsPerNode, buildMs: ms, heapBytes: h === null || base === null ? null : h - base });
-      if (n === full) failures = sanity(state, 20);
+      if (n === full) failures = sanity(held.state, 20);
       process.stderr.write(`[designs] ${c.name}: ${n} nodes / ${n * c.podsPerNode} pods in ${(ms / 1000).toFixed(2)} s\n`);
     }
+    held.state = null;
     const [half, whole] = points as [Point, Point];
     const per = (p: Point, v: number) => v / p.nodes;
     const property = propertyThroughput(c, QUICK ? 50 : 500);
