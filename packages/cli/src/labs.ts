@@ -128,15 +128,16 @@ export const LABS: readonly Lab[] = [
     name: 'ip-exhaustion',
     title: 'A new pod stays Pending on full EKS-style nodes',
     brief: [
-      'Three t3.small-sized nodes: each may run 3 ENIs × (4 IPs − 1) + 2 = 11 pods, and the two',
+      'An EKS-style cluster: three t3.small nodes with the AWS VPC CNI. Each may run 3 ENIs × (4 IPs − 1) + 2 = 11 pods, and the two',
       'host-network agents (kube-proxy, the CNI agent) count too. A new deployment does not start:',
       '  kubectl run api --image=nginx        (try it)',
       'Find out why (kubectl describe pod api, kubectl describe node: Allocatable pods vs Non-terminated',
       'Pods), make room without touching the web pods, and get api Running. Then `lab check`.',
     ].join('\n'),
+    // The AWS VPC CNI on t3.small nodes: max pods comes from the ENI formula, as EKS's bootstrap sets it.
     spec: () => ({
       ...seedLabSpec(),
-      nodes: seedLabSpec().nodes.map((n) => ({ ...n, maxPods: 11 })),
+      cni: { type: 'aws-vpc', instanceType: 't3.small' },
       pods: [
         ...Array.from({ length: 18 }, (_, i) => ({ name: `web-${i}`, node: `node-${(i % 3) + 1}` })),
         ...Array.from({ length: 9 }, (_, i) => ({ name: `batch-${i}`, node: `node-${(i % 3) + 1}`, labels: { job: 'nightly-report', done: 'true' } })),
