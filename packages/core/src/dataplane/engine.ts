@@ -881,6 +881,18 @@ function l4Key(p: Ipv4Packet, reverse: boolean): string {
   const pl = p.payload;
   if (pl.kind === 'udp' || pl.kind === 'tcp') return reverse ? `${pl.dstPort}>${pl.srcPort}` : `${pl.srcPort}>${pl.dstPort}`;
   if (pl.kind === 'icmp' && (pl.type === ICMP_ECHO_REQUEST || pl.type === ICMP_ECHO_REPLY)) return `echo ${pl.rest >>> 16}`;
+  // A packet quoted in an ICMP error is cut at 576 bytes and left as raw bytes: its transport header
+  // still says which flow it was (conntrack reads ports or the echo identifier from there too).
+  if (pl.kind === 'raw' && pl.bytes !== undefined && pl.bytes.length >= 8) {
+    const b = pl.bytes;
+    const proto = p.header.protocol;
+    if (proto === 6 || proto === 17) {
+      const sp = (b[0]! << 8) | b[1]!;
+      const dp = (b[2]! << 8) | b[3]!;
+      return reverse ? `${dp}>${sp}` : `${sp}>${dp}`;
+    }
+    if (proto === 1 && (b[0] === ICMP_ECHO_REQUEST || b[0] === ICMP_ECHO_REPLY)) return `echo ${(b[4]! << 8) | b[5]!}`;
+  }
   return '';
 }
 

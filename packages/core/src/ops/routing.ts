@@ -151,7 +151,9 @@ export function allRoutes(state: ClusterState, ns: NetNs): Route[] {
     if (!set) continue;
     for (const e of shardValues(set.entries)) if (e.owner !== ref.self && !ref.hidden?.includes(e.owner)) out.push(...e.routes);
   }
-  return out.sort((a, b) => (a.dst.len === 0 ? -1 : 0) - (b.dst.len === 0 ? -1 : 0) || a.dst.addr - b.dst.addr || a.dst.len - b.dst.len || a.metric - b.metric);
+  // The order of the kernel's FIB trie dump: by address, and for one address the longer prefix first
+  // (a leaf keeps its aliases by suffix length), then by metric. The default route has address 0.
+  return out.sort((a, b) => a.dst.addr - b.dst.addr || b.dst.len - a.dst.len || a.metric - b.metric);
 }
 
 const localAddrs = new WeakMap<object, ReadonlyMap<Ipv4, Link>>();
