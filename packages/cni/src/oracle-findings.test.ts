@@ -40,7 +40,15 @@ describe('disagreements with the kernel the oracle found, fixed', () => {
     expect(sim.ping('pod-a', '192.168.2.11', { size: 8923 }).lines).toContain('ping: local error: message too long, mtu=1500');
   });
 
-  it('a bridge that never had a port has carrier: its route is not linkdown until ports come and go', () => {
+  it('an echo reply leaves without DF, whatever the request carried (captured on the wire by both)', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    const t = sim.ping('pod-a', '10.244.2.3').traces[0]!;
+    const reply = t.fates.find((f) => f.role === 'echo-reply')!;
+    expect(t.steps[0]!.ip!.header.df).toBe(true);
+    expect(reply.ip!.header.df).toBe(false);
+  });
+
+    it('a bridge that never had a port has carrier: its route is not linkdown until ports come and go', () => {
     const sim = simulatorFromSpec(seedLabSpec());
     sim.apply([
       { op: 'link.add', ns: 'node/node-1', name: 'br9', kind: 'bridge', up: true },

@@ -19,6 +19,13 @@ export interface Ran {
 
 const children = new Set<ChildProcess>();
 
+/** Tracks a child started elsewhere, so that cleanup kills it too. */
+export function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.on('close', () => children.delete(child));
+  return child;
+}
+
 /** Runs a program (never through a shell unless the program is bash), bounded by `timeoutMs`. */
 export function run(file: string, args: readonly string[], o: { input?: string; timeoutMs?: number } = {}): Promise<Ran> {
   return new Promise((resolve) => {

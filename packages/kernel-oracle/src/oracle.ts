@@ -9,6 +9,7 @@ import {
 import {
   kernelFdb, kernelPingOutcome, kernelTraceroute, podnetPingOutcome, podnetTraceroute, tableDiff, tableLines,
 } from './compare.js';
+import { kernelCapture, podnetCapture } from './capture.js';
 import { run, type Feature } from './kernel.js';
 import { recording } from './record.js';
 import { NoKernelRendering, Renderer } from './replay.js';
@@ -36,6 +37,8 @@ export interface Topology {
   readonly maxPairs?: number;
   /** Pairs probed with MTU-sized DF pings. */
   readonly mtuPairs?: number;
+  /** Pings captured on the sender's node's eth0 on both sides and compared frame by frame. */
+  readonly captures?: number;
   readonly seed?: number;
 }
 
@@ -122,7 +125,7 @@ function pairs(eps: readonly Endpoint[], max: number, seed: number): [Endpoint, 
 }
 
 /** Runs one topology against the kernel; `prefix` is the namespace prefix it may use (and removes). */
-export async function runTopology(design: OracleDesign, topo: Topology, prefix: string, concurrency = 8): Promise<TopologyResult> {
+export async function runTopology(design: OracleDesign, topo: Topology, prefix: string, concurrency = 12): Promise<TopologyResult> {
   const label = `${design.name} ${topo.label}`;
   const dis: Disagreement[] = [];
   const say = (kind: string, where: string, podnet: string, kernel: string) => dis.push({ topology: label, kind, where, podnet, kernel });
@@ -212,6 +215,23 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     }
 
     lap('compared');
+    // Captures: one ping, seen on the sending node's eth0 (the wire: VXLAN/IPIP outer headers included).
+    const capPairs = chosen.filter(([a, b]) => a.ns.startsWith('pod/') && b.ns.startsWith('pod/')).slice(0, topo.captures ?? 1);
+    for (const [a, b] of capPairs) {
+      const node = sim.pod(a.name).node!;
+      const where = `${a.name} → ${b.name} (${b.ip}) captured on ${node} eth0`;
+      const p = podnetCapture(sim.ping(a.name, b.ip).traces, `node/${node}`, 'eth0');
+      let kc: string[];
+      try {
+        kc = await kernelCapture(renderer.names.of(`node/${node}`), 'eth0', () => kernelPing(a, b));
+      } catch (e) {
+        say('capture', where, p.join(' ; '), `no capture: ${(e as Error).message}`);
+        continue;
+      }
+      const d = tableDiff(p, kc, true);
+      if (d) say('capture', where, p.join(' ; ') || '(no frame)', kc.join(' ; ') || '(no frame)');
+      probes++;
+    }
     // MTU with DF: the largest packet the sender's eth0 takes, and one byte more; in order, on both sides.
     const mtuChosen = pairs(eps, topo.mtuPairs ?? 3, (topo.seed ?? 1) + 7);
     for (const [a, b] of mtuChosen) {
@@ -219,7 +239,7 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
         const where = `${a.name} → ${b.name} (${b.ip}) ping -M do -s ${size}`;
         const p = podnetPingOutcome(sim.ping(a.name, b.ip, { size, df: true }));
         // Not asked twice: a Frag Needed teaches the sender a path MTU, so a second ask is another probe.
-        const kp = await kernelPing(a, b, ['-M', 'do', '-s', String(size)], '4');
+        const kp = await kernelPing(a, b, ['-M', 'do', '-s', String(size)], '2');
         if (kp !== p) say('ping DF', where, p, kp);
         probes++;
       }

@@ -129,12 +129,33 @@ export class Renderer {
   readonly #peers = new PeerSets();
   readonly #segIndex = new Map<string, number>();
   #ports = 0;
+  /** Per namespace, the veth ends in it whose peer lives in another namespace, with that peer. */
+  readonly #crossing = new Map<string, Map<string, { ns: string; dev: string }>>();
+  /** Namespaces whose `lo` is still to be brought up (with their first batch of commands). */
+  readonly #loDown = new Set<string>();
+
+  #pair(a: { ns: string; dev: string }, b: { ns: string; dev: string }): void {
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      let m = this.#crossing.get(x.ns);
+      if (!m) this.#crossing.set(x.ns, (m = new Map()));
+      m.set(x.dev, y);
+    }
+  }
+
+  /** A veth end goes: its peer goes with it. */
+  #unpair(ns: string, dev: string): void {
+    const peer = this.#crossing.get(ns)?.get(dev);
+    this.#crossing.get(ns)?.delete(dev);
+    if (peer) this.#crossing.get(peer.ns)?.delete(peer.dev);
+  }
 
   constructor(prefix: string) {
     this.names = new NsNames(prefix);
   }
 
   #line(shell: string, origin: string): void {
+    const m = /^ip -n (\S+) /.exec(shell);
+    if (m && this.#loDown.delete(m[1]!)) this.lines.push({ shell: `ip -n ${m[1]!} link set lo up`, origin: `core creates ${this.names.idOf(m[1]!) ?? m[1]!}` });
     this.lines.push({ shell, origin });
   }
 
@@ -156,7 +177,7 @@ export class Renderer {
     // podnet's back. ICMP errors are not rate limited in podnet (the kernel allows a burst of 6, then 1/s
     // per destination), so concurrent probes would otherwise see '*' the model cannot predict.
     this.#line(`ip netns exec ${k} sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000 net.ipv4.ip_forward=${forward ? 1 : 0} net.ipv4.conf.all.rp_filter=${rpFilter} net.ipv4.conf.default.rp_filter=${rpFilter}`, origin);
-    this.#line(`ip -n ${k} link set lo up`, origin);
+    this.#loDown.add(k);
     return k;
   }
 
@@ -193,6 +214,7 @@ export class Renderer {
       const port = `n${this.#ports++}`;
       this.#line(`ip -n ${seg} link add ${port} mtu ${l.mtu} type veth peer name ${l.name} address ${l.mac} mtu ${l.mtu} netns ${k}`, origin);
       this.#line(`ip -n ${seg} link set ${port} master br0 up`, origin);
+      this.#pair({ ns: snap.id, dev: l.name }, { ns: `seg:${l.segment}`, dev: port });
       for (const a of l.addrs) this.#line(`ip -n ${k} addr add ${formatIpv4(a.ip)}/${a.len} dev ${l.name}`, origin);
       if (l.up) this.#line(`ip -n ${k} link set ${l.name} up`, origin);
     }
@@ -208,6 +230,10 @@ export class Renderer {
         for (const c of this.#peers.expand(a)) this.#inNs(c.ns, c.command, `${what}: ${a.op} ${a.set}`);
         continue;
       }
+      if (a.op === 'link.add' && a.kind === 'veth' && a.peer && a.peer.ns !== a.ns) {
+        this.#pair({ ns: a.ns, dev: a.name }, { ns: a.peer.ns, dev: a.peer.name });
+      }
+      if (a.op === 'link.del') this.#unpair(a.ns, a.name);
       if (a.op === 'listen') throw new NoKernelRendering(`${what}: "listen" (a process bound to ${a.protocol}/${a.port}) is not rendered`);
       for (const c of describeAction(a, undefined, { netnsName })) {
         if (c.ns === undefined) throw new NoKernelRendering(`${what}: ${c.command} has no namespace`);
@@ -223,7 +249,12 @@ export class Renderer {
   #delNs(id: string): void {
     const k = this.names.of(id);
     const origin = `core deletes ${id}`;
-    this.#line(`for l in $(ip -n ${k} -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -vx lo); do ip -n ${k} link del "$l" 2>/dev/null; done; true`, origin);
+    for (const dev of [...(this.#crossing.get(id)?.keys() ?? [])]) {
+      this.#line(`ip -n ${k} link del ${dev}`, origin);
+      this.#unpair(id, dev);
+    }
+    this.#crossing.delete(id);
+    this.#loDown.delete(k);
     this.#line(`ip netns del ${k}`, origin);
     this.names.forget(id);
   }
@@ -267,6 +298,7 @@ export class Renderer {
    * first, and deleting one is a barrier for everything.
    */
   script(): string {
+    for (const k of [...this.#loDown]) this.#line(`ip -n ${k} link set lo up`, `core creates ${this.names.idOf(k) ?? k}`);
     type Unit = { key: string | null; head: string; body: string[]; idx: number[]; touches: Set<string> | 'all' };
     const units: Unit[] = [{ key: 'ip|', head: 'ip', body: [], idx: [], touches: new Set() }];
     const unsafe = /[$`"'|;&<>]/;

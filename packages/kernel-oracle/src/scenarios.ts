@@ -35,7 +35,7 @@ export const SCENARIOS: readonly Scenario[] = [
   (() => {
     const s = seedLabSpec();
     const { nodes, pods, cni: _cni, ...settings } = s;
-    return { designs: ['flannel-vxlan'], topology: { label: 'seed lab', settings, nodes, pods, maxPairs: 72, mtuPairs: 6 } };
+    return { designs: ['flannel-vxlan'], topology: { label: 'seed lab', settings, nodes, pods, maxPairs: 72, mtuPairs: 4, captures: 3 } };
   })(),
   {
     designs: ['flannel-host-gw'],
@@ -53,7 +53,7 @@ export const SCENARIOS: readonly Scenario[] = [
       settings: twoSegments(9000, 1500),
       nodes: [{ name: 'node-1', segment: 'rack-a' }, { name: 'node-2', segment: 'rack-a' }, { name: 'node-3', segment: 'rack-b' }],
       pods: [{ name: 'pod-a', node: 'node-1' }, { name: 'pod-b', node: 'node-2' }, { name: 'pod-c', node: 'node-3' }],
-      maxPairs: 30, mtuPairs: 12,
+      maxPairs: 30, mtuPairs: 6,
     },
   },
 ];
@@ -79,7 +79,7 @@ export function topologyArb(): fc.Arbitrary<Omit<Topology, 'label'>> {
       pods: nodes.flatMap((n, i) => Array.from({ length: n.pods }, (_, j) => ({ name: `pod-${i + 1}-${j + 1}`, node: `node-${i + 1}` }))),
       churn,
       seed,
-      maxPairs: 12,
+      maxPairs: 10,
       mtuPairs: 1,
     };
   });

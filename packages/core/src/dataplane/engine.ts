@@ -627,7 +627,8 @@ class Run {
       if (pl.type === ICMP_ECHO_REQUEST) {
         this.step(pid, ns.id, dev, 'deliver', () => `echo request for ${formatIpv4(h.dst)} delivered in ${ns.id}`, null, pkt);
         this.end(pid, 'delivered', ns.id, pkt);
-        const reply = ipv4(h.src, { ...pl, type: ICMP_ECHO_REPLY }, IPPROTO_ICMP, { src: h.dst, ttl: 64, id: this.ipId++, df: h.df });
+        // The kernel answers from its ICMP socket, which never sets DF (icmp_sk_init: IP_PMTUDISC_DONT).
+        const reply = ipv4(h.src, { ...pl, type: ICMP_ECHO_REPLY }, IPPROTO_ICMP, { src: h.dst, ttl: 64, id: this.ipId++, df: false });
         const rpid = this.newPacket('echo-reply', reply, ns.id);
         this.step(rpid, ns.id, null, 'reply', () => `echo reply ${formatIpv4(h.dst)} → ${formatIpv4(h.src)}`, null, reply);
         this.queue.push({ t: 'out', ns: ns.id, pkt: reply, pid: rpid });
