@@ -6,13 +6,13 @@
  * `staticRoutes({ fixed: false })` has the bug a first version of this design usually has: a joining
  * node learns routes to the nodes already there, but they are never told about it.
  */
-import { formatCidr, formatIpv4, listNodes, macFromSeed, type Action, type CniDesign, type Node } from '@podnet/core';
-import { allocate, defaultRange, EMPTY_HOST_LOCAL, release, type HostLocalState } from '@podnet/cni';
+import { formatCidr, formatIpv4, listNodes, macFromSeed, sandboxId, type Action, type CniDesign, type Node } from '@podnet/core';
+import { allocateFromSet, defaultRange, EMPTY_HOST_LOCAL, hostLocalDel, type HostLocalStore } from '@podnet/cni';
 
 const route = (on: Node, to: Node): Action => ({ op: 'route.add', ns: `node/${on.name}`, dst: formatCidr(to.podCidr!), via: formatIpv4(to.ip), dev: 'eth0' });
 
 export function staticRoutes({ fixed }: { fixed: boolean }): CniDesign {
-  const ipam = (n: Node) => (n.cni as { ipam: HostLocalState } | null)?.ipam ?? EMPTY_HOST_LOCAL;
+  const ipam = (n: Node) => (n.cni as { ipam: HostLocalStore } | null)?.ipam ?? EMPTY_HOST_LOCAL;
   return {
     name: fixed ? 'static-routes' : 'static-routes (first version)',
     nodeAdded(state, node) {
@@ -34,7 +34,7 @@ export function staticRoutes({ fixed }: { fixed: boolean }): CniDesign {
     podAdded(_state, { pod, node, requestedIp, containerId, ifname }) {
       const range = defaultRange(node.podCidr!);
       if ('error' in range) return { error: { cniVersion: '1.0.0', code: 7, msg: range.error } };
-      const got = allocate(range, ipam(node), `${containerId} ${ifname}`, requestedIp);
+      const got = allocateFromSet([range], ipam(node), 0, containerId, ifname, requestedIp);
       if ('error' in got) return { error: { cniVersion: '1.0.0', code: 11, msg: got.error } };
       const veth = `sr${pod.uid.slice(0, 8)}`;
       const gw = formatIpv4(range.gateway);
@@ -47,12 +47,11 @@ export function staticRoutes({ fixed }: { fixed: boolean }): CniDesign {
           { op: 'route.add', ns: `pod/${pod.key}`, dst: 'default', via: gw, dev: ifname },
         ],
         result: { cniVersion: '1.0.0', interfaces: [{ name: ifname, mac, sandbox: `/var/run/netns/${pod.uid}` }], ips: [{ address: addr, gateway: gw, interface: 0 }], routes: [{ dst: '0.0.0.0/0', gw }], dns: {} },
-        nodeState: { ipam: got.state },
+        nodeState: { ipam: got.store },
       };
     },
     podDeleted(_state, pod, node) {
-      const owner = pod.ip === null ? undefined : ipam(node).allocated[formatIpv4(pod.ip)];
-      return { actions: [], nodeState: { ipam: owner === undefined ? ipam(node) : release(ipam(node), owner) } };
+      return { actions: [], nodeState: { ipam: hostLocalDel(ipam(node), sandboxId(pod), 'eth0') } };
     },
   };
 }

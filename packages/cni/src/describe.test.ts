@@ -38,7 +38,9 @@ describe('actions printed as the commands a person would type', () => {
     const sim = simulatorFromSpec(seedLabSpec());
     const design = flannel();
     const state = sim.state;
-    const pod = { ...sim.pod('pod-a'), key: 'default/pod-x', name: 'pod-x' };
+    // A fresh sandbox, as the runtime makes it before CNI ADD: only lo.
+    const a = sim.pod('pod-a');
+    const pod = { ...a, key: 'default/pod-x', name: 'pod-x', netns: { ...a.netns!, id: 'pod/default/pod-x', links: { lo: a.netns!.links['lo']! } } };
     const r = design.podAdded(state, { pod, node: sim.node('node-1'), ifname: 'eth0', netns: '/var/run/netns/x', containerId: 'c0ffee', requestedIp: 0x0af40163 });
     if ('error' in r) throw new Error(r.error.msg);
     const cmds = r.actions.flatMap((a) => describeAction(a)).map((c) => `[${c.where}] ${c.command}`);
@@ -48,8 +50,10 @@ describe('actions printed as the commands a person would type', () => {
     expect(cmds.some((c) => /^\[node-1\] ip link set veth[0-9a-f]{8} master cni0$/.test(c))).toBe(true);
     expect(cmds.slice(-3)).toEqual([
       '[default/pod-x] ip addr add 10.244.1.99/24 dev eth0',
-      '[default/pod-x] ip route add default via 10.244.1.1 dev eth0',
+      // ipam.ConfigureIface adds the result's routes in order: flannel's route to its network, then the
+      // default route the bridge plugin appended for isDefaultGateway.
       '[default/pod-x] ip route add 10.244.0.0/16 via 10.244.1.1 dev eth0',
+      '[default/pod-x] ip route add default via 10.244.1.1 dev eth0',
     ]);
   });
 

@@ -1,7 +1,20 @@
-/** @podnet/cni — CNI designs for podnet: host-local IPAM and flannel (VXLAN). */
+/** @podnet/cni — CNI designs for podnet: the CNI contract (configs, plugins, results), host-local IPAM and flannel (VXLAN). */
+export type { NetworkConfigList, ParsedNetworkConfig, PluginConfig } from './contract/config.js';
+export { CNI_ERROR_CODES, parseNetworkConfig, SUPPORTED_CNI_VERSIONS } from './contract/config.js';
+export type { ConflistOptions, NodeAgent } from './contract/conflist-design.js';
+export { fromConflist } from './contract/conflist-design.js';
+export type { CniCommand, CniInvocation, FlannelSubnetEnv, IpamStores, PluginInput, PluginOutcome } from './contract/plugins.js';
+export { CNI_PATH, execPlugin, flannelDelegate, parseSubnetEnv, PLUGINS, SUBNET_ENV, vethName } from './contract/plugins.js';
+export type { CurrentResult, LegacyResult } from './contract/result.js';
+export { currentOf, printResult } from './contract/result.js';
+export type { ListOutcome } from './contract/runtime.js';
+export { addNetworkList, checkNetworkList, delNetworkList, validateInvocation } from './contract/runtime.js';
 export type { FlannelOptions } from './designs/flannel.js';
-export { flannel, vethName, vtepMac } from './designs/flannel.js';
-export type { HostLocalRange, HostLocalState, IpamError } from './ipam/host-local.js';
-export { allocate, defaultRange, EMPTY_HOST_LOCAL, release } from './ipam/host-local.js';
+export { flannel, FLANNEL_CONFLIST, flannelAgent, vtepMac } from './designs/flannel.js';
+export type { HostLocalConfig, HostLocalOwner, HostLocalRange, HostLocalResult, HostLocalStore, IpamError, IpamRoute, RangeSet } from './ipam/host-local.js';
+export {
+  allocateFromSet, canonicalRange, canonicalRangeSet, defaultRange, EMPTY_HOST_LOCAL, hostLocalAdd, hostLocalCheck, hostLocalDel,
+  loadHostLocalConfig, rangeSetText, rangeText,
+} from './ipam/host-local.js';
 export type { ClusterSpecJson } from './spec.js';
 export { designFromSpec, seedLabSpec, simulatorFromSpec } from './spec.js';

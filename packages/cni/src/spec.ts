@@ -3,11 +3,16 @@
  * simulator, used by labs, examples, tests and the kernel oracle.
  */
 import { createSimulator, fail, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator, type SimulatorSpec } from '@podnet/core';
-import { flannel } from './designs/flannel.js';
+import { fromConflist } from './contract/conflist-design.js';
+import { flannel, flannelAgent } from './designs/flannel.js';
 
 /** The plain-JSON cluster spec. */
 export interface ClusterSpecJson extends ClusterSettings {
-  readonly cni?: { readonly type: 'flannel'; readonly backend?: 'vxlan' };
+  /**
+   * The design: `flannel`, or `conflist` — a CNI configuration file's text (what /etc/cni/net.d holds),
+   * with `agent: 'flanneld'` when flanneld connects the nodes (see docs/cni-contract.md).
+   */
+  readonly cni?: { readonly type: 'flannel'; readonly backend?: 'vxlan' } | { readonly type: 'conflist'; readonly conflist: string; readonly agent?: 'flanneld' };
   readonly nodes: readonly NodeSpec[];
   readonly pods: readonly PodSpec[];
 }
@@ -16,7 +21,12 @@ export interface ClusterSpecJson extends ClusterSettings {
 export function designFromSpec(cni: ClusterSpecJson['cni']): SimulatorSpec['cni'] {
   const c = cni ?? { type: 'flannel', backend: 'vxlan' };
   if (c.type === 'flannel') return flannel({ backend: c.backend ?? 'vxlan' });
-  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel)`);
+  if (c.type === 'conflist') {
+    if (typeof c.conflist !== 'string') fail('INVALID_ARGUMENT', 'cni.conflist must be the text of a CNI configuration file');
+    if (c.agent !== undefined && c.agent !== 'flanneld') fail('INVALID_ARGUMENT', `unknown node agent "${String(c.agent)}" (known: flanneld)`);
+    return fromConflist(c.conflist, c.agent === 'flanneld' ? { agent: flannelAgent() } : {});
+  }
+  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel, conflist)`);
 }
 
 /** Builds a simulator from a plain-JSON spec. */

@@ -42,6 +42,7 @@ export const ERROR_HINTS = {
   UNKNOWN_ENDPOINT: 'A packet starts at a pod (name) or a node (name); its destination is an IPv4 address.',
   INVALID_PACKET: 'Build packets with the helpers in @podnet/core (icmpEcho, udp, tcp) or check each header field.',
   CNI_FAILED: 'The CNI design refused the change: read the message, which is the plugin error.',
+  CNI_CONFIG_INVALID: 'The CNI configuration is refused as libcni and the plugins refuse it: fix the field the message names (details.cniError is the CNI error object).',
   PEERSET_NOT_FOUND: 'Create the shared peer set (peerset.put) before attaching a namespace to it.',
   NOTHING_TO_UNDO: 'There is no earlier state in the history.',
   NOTHING_TO_REDO: 'There is no later state in the history: redo follows an undo.',

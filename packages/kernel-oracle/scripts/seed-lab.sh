@@ -16,13 +16,8 @@
 # subnet.env, host-local IPAM with routes=[FLANNEL_NETWORK]).
 # MAC addresses and host veth names are deterministic here (flannel/CNI pick
 # random ones) so that the fixture is reproducible.
-set -u
-set -o pipefail
-
-OUT=${1:-}
-if [ -z "$OUT" ]; then echo "usage: $0 OUT.json" >&2; exit 2; fi
-if [ "$(id -u)" != 0 ]; then echo "must run as root (network namespaces)" >&2; exit 2; fi
-case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
+. "$(dirname "$0")/common.sh"
+oracle_start "$@"
 
 need=()
 for t in ip bridge ping traceroute tcpdump python3 timeout; do

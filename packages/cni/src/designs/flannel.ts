@@ -13,12 +13,17 @@
  *
  * The per-node route/neighbour/FDB triple is one entry of a shared peer set: every node renders all
  * entries but its own, so the cluster stores N entries, not N × (N − 1).
+ *
+ * The two halves are separate, as they are on a node: {@link flannelAgent} is flanneld (the VXLAN device,
+ * the peer set, the masquerade rules, /run/flannel/subnet.env); the pods are wired by kube-flannel's
+ * 10-flannel.conflist run through the CNI plugins (../contract), so `flannel()` is
+ * `fromConflist(FLANNEL_CONFLIST, { agent: flannelAgent() })`.
  */
 import {
-  formatCidr, formatIpv4, macFromSeed, type Action, type ClusterState, type CniDesign, type CniResult, type DesignReaction,
-  type Node, type Pod, type PodAddReaction, type PodAddRequest,
+  formatCidr, formatIpv4, macFromSeed, type Action, type ClusterState, type CniDesign, type DesignReaction, type Node,
 } from '@podnet/core';
-import { allocate, defaultRange, EMPTY_HOST_LOCAL, release, type HostLocalState } from '../ipam/host-local.js';
+import { fromConflist, type NodeAgent } from '../contract/conflist-design.js';
+import { SUBNET_ENV } from '../contract/plugins.js';
 
 /** Options of {@link flannel}. */
 export interface FlannelOptions {
@@ -32,40 +37,33 @@ export interface FlannelOptions {
   readonly ipMasq?: boolean;
 }
 
-interface FlannelNodeState {
-  readonly ipam: HostLocalState;
-}
-
 const VXLAN_OVERHEAD = 50;
 const PEERSET = 'flannel';
 const DEV = 'flannel.1';
+
+/** What kube-flannel.yml writes to /etc/cni/net.d/10-flannel.conflist (ConfigMap kube-flannel-cfg, cni-conf.json). */
+export const FLANNEL_CONFLIST = `${JSON.stringify({
+  name: 'cbr0', cniVersion: '0.3.1',
+  plugins: [{ type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } }, { type: 'portmap', capabilities: { portMappings: true } }],
+}, null, 2)}\n`;
 
 /** The VTEP MAC flanneld gives flannel.1 on a node (random in reality, fixed per node here). */
 export function vtepMac(node: string): string {
   return macFromSeed(`flannel.1|${node}`);
 }
 
-/** The host-side veth name the bridge plugin picks for a pod (random in reality, derived here). */
-export function vethName(podKey: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < podKey.length; i++) h = Math.imul(h ^ podKey.charCodeAt(i), 0x01000193);
-  return `veth${(h >>> 0).toString(16).padStart(8, '0')}`;
-}
-
-/** flannel (VXLAN backend) as a podnet design. */
-export function flannel(options: FlannelOptions = {}): CniDesign {
+/** flanneld (VXLAN backend) on every node: what connects the nodes, without the pods. */
+export function flannelAgent(options: FlannelOptions = {}): NodeAgent {
+  if (options === null || typeof options !== 'object') throw new TypeError('flannel options must be an object');
   const backend = options.backend ?? 'vxlan';
   if (backend !== 'vxlan') throw new TypeError(`flannel backend "${String(backend)}" is not built yet (vxlan is)`);
   const vni = options.vni ?? 1;
   const port = options.port ?? 8472;
   const ipMasq = options.ipMasq ?? true;
-
   const mtuOf = (state: ClusterState, node: Node): number => (state.underlay.segments[node.segment]?.mtu ?? 1500) - VXLAN_OVERHEAD;
   const ns = (node: string) => `node/${node}`;
-  const nodeState = (node: Node): FlannelNodeState => (node.cni as FlannelNodeState | null) ?? { ipam: EMPTY_HOST_LOCAL };
-
   return {
-    name: `flannel-${backend}`,
+    name: 'flanneld',
     podMtu: 1450,
     nodeAdded(state, node): DesignReaction {
       const subnet = node.podCidr!;
@@ -92,67 +90,23 @@ export function flannel(options: FlannelOptions = {}): CniDesign {
           { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: podCidr, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment: 'flanneld masq: pods to the outside' } },
         );
       }
-      return { actions, nodeState: { ipam: EMPTY_HOST_LOCAL } satisfies FlannelNodeState };
+      return { actions };
     },
     nodeRemoved(_state, node): DesignReaction {
       return { actions: [{ op: 'peerset.del', set: PEERSET, owner: node.name }] };
     },
-    podAdded(state, req: PodAddRequest): PodAddReaction {
-      const { node, pod } = req;
+    files(state, node): Record<string, string> {
+      // flanneld writes the node's lease: the subnet with its first address, the MTU of flannel.1.
       const subnet = node.podCidr!;
-      const range = defaultRange(subnet);
-      if ('error' in range) return { error: { cniVersion: '0.3.1', code: 7, msg: 'Invalid Configuration', details: range.error } };
-      const st = nodeState(node);
-      const got = allocate(range, st.ipam, `${req.containerId} ${req.ifname}`, req.requestedIp);
-      // flannel's CNI plugin delegates to bridge, which runs host-local: the error comes back wrapped twice.
-      if ('error' in got) return { error: { cniVersion: '0.3.1', code: 999, msg: `failed to delegate add: failed to allocate for range 0: ${got.error}` } };
-      const h = ns(node.name);
-      const p = `pod/${pod.key}`;
-      const mtu = mtuOf(state, node);
-      const gw = formatIpv4(range.gateway);
-      const veth = vethName(pod.key);
-      const actions: Action[] = [];
-      if (!node.host.links['cni0']) {
-        actions.push(
-          { op: 'link.add', ns: h, name: 'cni0', kind: 'bridge', mtu, mac: macFromSeed(`cni0|${node.name}`) },
-          { op: 'addr.add', ns: h, dev: 'cni0', addr: `${gw}/${subnet.len}` },
-          { op: 'link.set', ns: h, name: 'cni0', up: true },
-        );
-      }
-      const podMac = macFromSeed(`eth0|${pod.key}|${pod.uid}`);
-      const hostMac = macFromSeed(`${veth}|${pod.uid}`);
-      actions.push(
-        { op: 'link.add', ns: h, name: veth, kind: 'veth', mtu, mac: hostMac, master: 'cni0', up: true, peer: { ns: p, name: req.ifname, mac: podMac, mtu, up: true } },
-        { op: 'addr.add', ns: p, dev: req.ifname, addr: `${formatIpv4(got.ip)}/${subnet.len}` },
-        // isDefaultGateway gives the default route; flannel's IPAM routes add the cluster network.
-        { op: 'route.add', ns: p, dst: 'default', via: gw, dev: req.ifname },
-        { op: 'route.add', ns: p, dst: formatCidr(state.podCidr), via: gw, dev: req.ifname },
-      );
-      const cniMac = node.host.links['cni0']?.mac ?? macFromSeed(`cni0|${node.name}`);
-      const result: CniResult = {
-        cniVersion: '0.3.1',
-        interfaces: [{ name: 'cni0', mac: cniMac }, { name: veth, mac: hostMac }, { name: req.ifname, mac: podMac, sandbox: req.netns }],
-        ips: [{ address: `${formatIpv4(got.ip)}/${subnet.len}`, gateway: gw, interface: 2 }],
-        routes: [{ dst: formatCidr(state.podCidr) }, { dst: '0.0.0.0/0', gw }],
-        dns: {},
-      };
-      return { actions, result, nodeState: { ipam: got.state } satisfies FlannelNodeState };
-    },
-    podDeleted(_state, pod: Pod, node: Node): DesignReaction {
-      const veth = vethName(pod.key);
-      const actions: Action[] = node.host.links[veth] ? [{ op: 'link.del', ns: ns(node.name), name: veth }] : [];
-      const st = nodeState(node);
-      const owner = pod.ip === null ? undefined : st.ipam.allocated[formatIpv4(pod.ip)];
-      return { actions, nodeState: { ipam: owner === undefined ? st.ipam : release(st.ipam, owner) } satisfies FlannelNodeState };
-    },
-    cniConfig(state): Record<string, string> {
-      void state;
       return {
-        '10-flannel.conflist': JSON.stringify({
-          name: 'cbr0', cniVersion: '0.3.1',
-          plugins: [{ type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } }, { type: 'portmap', capabilities: { portMappings: true } }],
-        }, null, 2) + '\n',
+        [SUBNET_ENV]: `FLANNEL_NETWORK=${formatCidr(state.podCidr)}\nFLANNEL_SUBNET=${formatIpv4((subnet.addr + 1) >>> 0)}/${subnet.len}\nFLANNEL_MTU=${mtuOf(state, node)}\nFLANNEL_IPMASQ=${ipMasq}\n`,
       };
     },
   };
+}
+
+/** flannel (VXLAN backend) as a podnet design: flanneld plus kube-flannel's conflist. */
+export function flannel(options: FlannelOptions = {}): CniDesign {
+  const agent = flannelAgent(options);
+  return fromConflist(FLANNEL_CONFLIST, { agent, name: `flannel-${options.backend ?? 'vxlan'}`, fileName: '10-flannel.conflist' });
 }

@@ -1,12 +1,27 @@
 /**
- * host-local IPAM (containernetworking/plugins plugins/ipam/host-local), for one range: the gateway
- * (network+1 by default) is reserved, allocation is round-robin from the last reserved address + 1 and
- * wraps, so a released address is not handed out again at once; requested addresses are honoured.
- * Error texts are the plugin's own.
+ * host-local IPAM, as containernetworking/plugins plugins/ipam/host-local does it:
+ *
+ * - `ranges` is a list of range sets, each a list of ranges (`subnet`, optional `rangeStart`, `rangeEnd`,
+ *   `gateway`); an old-style top-level `subnet` is one more range set in front, and so is
+ *   `runtimeConfig.ipRanges` (backend/allocator/config.go LoadIPAMConfig). ADD hands out one address per
+ *   range set (main.go cmdAdd).
+ * - A range defaults its gateway to network+1, `rangeStart` to network+1 (the gateway is skipped when
+ *   iterating) and `rangeEnd` to the last address before broadcast; a /31 or /32 is "too small to
+ *   allocate from" (allocator/range.go Canonicalize).
+ * - Allocation is round-robin per range set, starting after the last reserved address and wrapping, so a
+ *   released address comes back only after the rest of the set was tried (allocator.go GetIter/Next).
+ * - Requested addresses (CNI_ARGS `IP=`, `args.cni.ips`, `runtimeConfig.ips`) go to the range set that
+ *   contains them; the gateway and taken addresses are refused.
+ * - Every error is a plain Go error, which skel turns into CNI error code 999 ("try again later", 11, is
+ *   never used by host-local). The texts are the plugin's own.
+ *
+ * The on-disk store (/var/lib/cni/networks/<network>) is {@link HostLocalStore}: one per network name
+ * per node, immutable, replaced on every change.
  */
-import { cidrContains, cidrSize, formatCidr, formatIpv4, type Cidr, type Ipv4 } from '@podnet/core';
+import { textMemo } from '../contract/memo.js';
+import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseIpv4, type Cidr, type Ipv4 } from '@podnet/core';
 
-/** One range of a range set. */
+/** One canonical range of a range set (every field filled in, as Range.Canonicalize leaves it). */
 export interface HostLocalRange {
   readonly subnet: Cidr;
   readonly gateway: Ipv4;
@@ -14,62 +29,347 @@ export interface HostLocalRange {
   readonly rangeEnd: Ipv4;
 }
 
-/** The allocator's state: what is taken (address → container id), and the last address reserved. */
-export interface HostLocalState {
-  readonly lastReserved: Ipv4 | null;
-  /** Dotted address (`10.244.1.4`; not an integer-like key, which V8 would keep as slow elements) → owner. */
-  readonly allocated: Readonly<Record<string, string>>;
+/** A range set: host-local takes one address from each. */
+export type RangeSet = readonly HostLocalRange[];
+
+/** Who holds an address: the container and its interface (the store's primary key). */
+export interface HostLocalOwner {
+  readonly id: string;
+  readonly ifname: string;
 }
 
-export const EMPTY_HOST_LOCAL: HostLocalState = { lastReserved: null, allocated: {} };
+/** What /var/lib/cni/networks/<network> holds: taken addresses and the last one reserved per range set. */
+export interface HostLocalStore {
+  /** Range set index (`"0"`, `"1"`…) → last address reserved there (the `last_reserved_ip.N` files). */
+  readonly lastReserved: Readonly<Record<string, Ipv4>>;
+  /** Dotted address → owner (one file per address). */
+  readonly allocated: Readonly<Record<string, HostLocalOwner>>;
+}
 
-/** The CNI error host-local returns (code 11 for exhaustion would be "try again later"; it uses a plain error). */
+/** An empty store (a network never used on this node). */
+export const EMPTY_HOST_LOCAL: HostLocalStore = { lastReserved: {}, allocated: {} };
+
+/** A host-local failure: the plugin's error text (skel reports it with code 999). */
 export interface IpamError {
   readonly error: string;
 }
 
-/**
- * The range a subnet gives by host-local's defaults: gateway network+1, rangeStart network+1
- * (the gateway then skipped), rangeEnd the last address before broadcast.
- */
-export function defaultRange(subnet: Cidr, gateway?: Ipv4): HostLocalRange | IpamError {
-  if (subnet.len > 30) return { error: `Network ${formatCidr(subnet)} too small to allocate from` };
-  const gw = gateway ?? ((subnet.addr + 1) >>> 0);
-  return { subnet, gateway: gw, rangeStart: (subnet.addr + 1) >>> 0, rangeEnd: (subnet.addr + cidrSize(subnet) - 2) >>> 0 };
+/** A route of the IPAM `routes` list, as the result carries it. */
+export interface IpamRoute {
+  readonly dst: string;
+  readonly gw?: string;
 }
 
-function rangeText(r: HostLocalRange): string {
+/** A loaded, validated host-local configuration. */
+export interface HostLocalConfig {
+  readonly ranges: readonly RangeSet[];
+  readonly routes: readonly IpamRoute[];
+  /** Requested addresses, in the order host-local collects them (CNI_ARGS, args, runtimeConfig). */
+  readonly requested: readonly Ipv4[];
+}
+
+const isError = (x: unknown): x is IpamError => typeof x === 'object' && x !== null && 'error' in x;
+
+/** Go's net.ParseIP for IPv4 text, or null. */
+function ip4(text: unknown): Ipv4 | null {
+  if (typeof text !== 'string') return null;
+  try {
+    return parseIpv4(text);
+  } catch {
+    return null;
+  }
+}
+
+/** Go's types.IPNet unmarshalling (net.ParseCIDR, host bits kept), or an error in net's words. */
+function cidrWithHostBits(text: unknown): { ip: Ipv4; len: number } | IpamError {
+  const m = typeof text === 'string' ? /^([^/]+)\/(\d{1,2})$/.exec(text) : null;
+  const ip = m ? ip4(m[1]) : null;
+  const len = m ? Number(m[2]) : NaN;
+  if (ip === null || !(len >= 0 && len <= 32)) return { error: `invalid CIDR address: ${String(text)}` };
+  return { ip, len };
+}
+
+/** `start-end`, as Range.String prints a range. */
+export function rangeText(r: HostLocalRange): string {
   return `${formatIpv4(r.rangeStart)}-${formatIpv4(r.rangeEnd)}`;
 }
 
-/** Allocates for (containerId, ifname): a requested address, or the next free one round-robin. */
-export function allocate(r: HostLocalRange, s: HostLocalState, owner: string, requested: Ipv4 | null): { ip: Ipv4; state: HostLocalState } | IpamError {
-  for (const ip in s.allocated) {
-    if (s.allocated[ip] === owner) return { error: `${ip} has been allocated to ${owner}, duplicate allocation is not allowed` };
-  }
-  if (requested !== null) {
-    if (!cidrContains(r.subnet, requested) || requested < r.rangeStart || requested > r.rangeEnd) {
-      return { error: `requested IP address ${formatIpv4(requested)} is not available in range set ${rangeText(r)}` };
-    }
-    if (requested === r.gateway) return { error: `requested ip ${formatIpv4(requested)} is subnet's gateway` };
-    if (s.allocated[formatIpv4(requested)] !== undefined) return { error: `requested IP address ${formatIpv4(requested)} is not available in range set ${rangeText(r)}` };
-    return { ip: requested, state: { lastReserved: requested, allocated: { ...s.allocated, [formatIpv4(requested)]: owner } } };
-  }
-  const size = r.rangeEnd - r.rangeStart + 1;
-  const start = s.lastReserved === null || s.lastReserved < r.rangeStart || s.lastReserved >= r.rangeEnd ? r.rangeStart : s.lastReserved + 1;
-  for (let i = 0; i < size; i++) {
-    const ip = (r.rangeStart + ((start - r.rangeStart + i) % size)) >>> 0;
-    if (ip === r.gateway) continue;
-    const key = formatIpv4(ip);
-    if (s.allocated[key] !== undefined) continue;
-    return { ip, state: { lastReserved: ip, allocated: { ...s.allocated, [key]: owner } } };
-  }
-  return { error: `no IP addresses available in range set: ${rangeText(r)}` };
+/** `a-b,c-d`, as RangeSet.String prints a set. */
+export function rangeSetText(s: RangeSet): string {
+  return s.map(rangeText).join(',');
 }
 
-/** Releases what (containerId, ifname) holds. Idempotent, as CNI DEL must be. */
-export function release(s: HostLocalState, owner: string): HostLocalState {
-  const entries = Object.entries(s.allocated).filter(([, who]) => who !== owner);
-  if (entries.length === Object.keys(s.allocated).length) return s;
-  return { lastReserved: s.lastReserved, allocated: Object.fromEntries(entries) };
+/** Range.Contains: inside the subnet and between rangeStart and rangeEnd. */
+function rangeContains(r: HostLocalRange, ip: Ipv4): boolean {
+  return cidrContains(r.subnet, ip) && ip >= r.rangeStart && ip <= r.rangeEnd;
+}
+
+function ipInRange(r: { subnet: Cidr; rangeStart?: Ipv4; rangeEnd?: Ipv4 }, ip: Ipv4): string | null {
+  const net = formatCidr(r.subnet);
+  if (!cidrContains(r.subnet, ip)) return `${formatIpv4(ip)} not in network ${net}`;
+  if (r.rangeStart !== undefined && ip < r.rangeStart) return `${formatIpv4(ip)} is in network ${net} but before start ${formatIpv4(r.rangeStart)}`;
+  if (r.rangeEnd !== undefined && ip > r.rangeEnd) return `${formatIpv4(ip)} is in network ${net} but after end ${formatIpv4(r.rangeEnd)}`;
+  return null;
+}
+
+/** Range.Canonicalize: validates one range object of the config and fills in its defaults. */
+export function canonicalRange(raw: unknown): HostLocalRange | IpamError {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { error: 'json: cannot unmarshal range: a range is an object with a subnet' };
+  const o = raw as Record<string, unknown>;
+  const parsed = cidrWithHostBits(o['subnet']);
+  if (isError(parsed)) return parsed;
+  if (parsed.len > 30) return { error: `Network ${formatIpv4(parsed.ip)}/${parsed.len} too small to allocate from` };
+  const addr = networkOf(parsed.ip, parsed.len);
+  if (addr !== parsed.ip) {
+    return { error: `network has host bits set. For a subnet mask of length ${parsed.len} the network address is ${formatIpv4(addr)}` };
+  }
+  const subnet: Cidr = { addr, len: parsed.len };
+  const field = (k: string): Ipv4 | undefined | IpamError => {
+    if (o[k] === undefined) return undefined;
+    const v = ip4(o[k]);
+    return v === null ? { error: `invalid IP address: ${String(o[k])}` } : v;
+  };
+  const gw = field('gateway');
+  if (isError(gw)) return gw;
+  if (gw !== undefined && !cidrContains(subnet, gw)) return { error: `gateway ${formatIpv4(gw)} not in network ${formatCidr(subnet)}` };
+  const start = field('rangeStart');
+  if (isError(start)) return start;
+  if (start !== undefined) {
+    const e = ipInRange({ subnet }, start);
+    if (e) return { error: e };
+  }
+  const end = field('rangeEnd');
+  if (isError(end)) return end;
+  const rangeStart = start ?? ((addr + 1) >>> 0);
+  if (end !== undefined) {
+    const e = ipInRange({ subnet, rangeStart }, end);
+    if (e) return { error: e };
+  }
+  const broadcast = (addr | ~maskOf(subnet.len)) >>> 0;
+  return { subnet, gateway: gw ?? ((addr + 1) >>> 0), rangeStart, rangeEnd: end ?? ((broadcast - 1) >>> 0) };
+}
+
+/** Range.Overlaps: one range's start or end lies in the other. */
+function overlaps(a: HostLocalRange, b: HostLocalRange): boolean {
+  return rangeContains(a, b.rangeStart) || rangeContains(a, b.rangeEnd) || rangeContains(b, a.rangeStart) || rangeContains(b, a.rangeEnd);
+}
+
+/** RangeSet.Canonicalize: every range canonical, none overlapping another of the same set. */
+export function canonicalRangeSet(raw: unknown): RangeSet | IpamError {
+  if (!Array.isArray(raw)) return { error: 'json: cannot unmarshal a range set: it is a list of ranges' };
+  if (raw.length === 0) return { error: 'empty range set' };
+  const out: HostLocalRange[] = [];
+  for (const r of raw) {
+    const c = canonicalRange(r);
+    if (isError(c)) return c;
+    out.push(c);
+  }
+  for (let i = 0; i < out.length; i++) {
+    for (let j = i + 1; j < out.length; j++) {
+      if (overlaps(out[i]!, out[j]!)) return { error: `subnets ${rangeText(out[i]!)} and ${rangeText(out[j]!)} overlap` };
+    }
+  }
+  return out;
+}
+
+/** The range a subnet gives with host-local's defaults (`{"subnet": "…"}`), e.g. a node's podCIDR. */
+export function defaultRange(subnet: Cidr, gateway?: Ipv4): HostLocalRange | IpamError {
+  return canonicalRange({ subnet: formatCidr(subnet), ...(gateway === undefined ? {} : { gateway: formatIpv4(gateway) }) });
+}
+
+/** `IP=10.1.1.5` out of CNI_ARGS (`K=V;K=V`), as types.LoadArgs reads it into IPAMEnvArgs. */
+function envIp(args: string): Ipv4 | null | IpamError {
+  for (const pair of args.split(';')) {
+    const [k, v] = pair.split('=', 2);
+    if (k === 'IP' && v !== undefined) {
+      const ip = ip4(v);
+      return ip === null ? { error: `ARGS: error parsing value of "IP": invalid IP address: ${v}` } : ip;
+    }
+  }
+  return null;
+}
+
+/**
+ * LoadIPAMConfig: reads the `ipam` section (plus `args` and `runtimeConfig` of the plugin config) and
+ * CNI_ARGS, canonicalises the range sets and checks they do not overlap.
+ */
+export function loadHostLocalConfig(
+  ipam: Readonly<Record<string, unknown>>, cniVersion: string, cniArgs = '', plugin: Readonly<Record<string, unknown>> = {},
+): HostLocalConfig | IpamError {
+  const requested: Ipv4[] = [];
+  const fromEnv = envIp(cniArgs);
+  if (isError(fromEnv)) return fromEnv;
+  if (fromEnv !== null) requested.push(fromEnv);
+  const listIps = (v: unknown): IpamError | null => {
+    if (!Array.isArray(v)) return null;
+    for (const t of v) {
+      const ip = ip4(typeof t === 'string' ? t.split('/')[0] : t);
+      if (ip === null) return { error: `cannot understand ip: IP ${String(t)} not v4 nor v6` };
+      requested.push(ip);
+    }
+    return null;
+  };
+  const args = plugin['args'] as { cni?: { ips?: unknown } } | undefined;
+  const rc = (plugin['runtimeConfig'] ?? {}) as { ips?: unknown; ipRanges?: unknown };
+  const e1 = listIps(args?.cni?.ips) ?? listIps(rc.ips);
+  if (e1) return e1;
+  const loaded = loadRanges(ipam, cniVersion, rc.ipRanges);
+  return isError(loaded) ? loaded : { ...loaded, requested };
+}
+
+/** The ranges and routes of a configuration, memoized on its text: every ADD on a node reads the same. */
+const loadRanges = (ipam: Readonly<Record<string, unknown>>, cniVersion: string, ipRanges: unknown): Omit<HostLocalConfig, 'requested'> | IpamError =>
+  rangesMemo(JSON.stringify([cniVersion, ipam, ipRanges ?? null]));
+const rangesMemo = textMemo((key) => {
+  const [cniVersion, ipam, ipRanges] = JSON.parse(key) as [string, Record<string, unknown>, unknown];
+  return loadRangesOnce(ipam, cniVersion, ipRanges);
+});
+
+function loadRangesOnce(ipam: Readonly<Record<string, unknown>>, cniVersion: string, ipRanges: unknown): Omit<HostLocalConfig, 'requested'> | IpamError {
+  const rawSets: unknown[] = [];
+  if (Array.isArray(ipRanges)) rawSets.push(...(ipRanges as unknown[]));
+  if (ipam['subnet'] !== undefined) rawSets.push([{ subnet: ipam['subnet'], rangeStart: ipam['rangeStart'], rangeEnd: ipam['rangeEnd'], gateway: ipam['gateway'] }]);
+  if (ipam['ranges'] !== undefined) {
+    if (!Array.isArray(ipam['ranges'])) return { error: 'json: cannot unmarshal ranges: a list of range sets' };
+    rawSets.push(...(ipam['ranges'] as unknown[]));
+  }
+  // json.Unmarshal reads every subnet and address before anything is canonicalised: its errors come first, unprefixed.
+  for (const set of rawSets) {
+    for (const r of Array.isArray(set) ? set : []) {
+      const o = (r ?? {}) as Record<string, unknown>;
+      const bad = cidrWithHostBits(o['subnet']);
+      if (isError(bad) && o['subnet'] !== undefined) return bad;
+      for (const k of ['gateway', 'rangeStart', 'rangeEnd']) if (o[k] !== undefined && ip4(o[k]) === null) return { error: `invalid IP address: ${String(o[k])}` };
+    }
+  }
+  if (rawSets.length === 0) return { error: 'no IP ranges specified' };
+  const ranges: RangeSet[] = [];
+  for (let i = 0; i < rawSets.length; i++) {
+    const s = canonicalRangeSet(rawSets[i]);
+    if (isError(s)) return { error: `invalid range set ${i}: ${s.error}` };
+    ranges.push(s);
+  }
+  if (ranges.length > 1 && !['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'].includes(cniVersion)) {
+    return { error: `CNI version ${cniVersion} does not support more than 1 address per family` };
+  }
+  for (let i = 0; i < ranges.length; i++) {
+    for (let j = i + 1; j < ranges.length; j++) {
+      if (ranges[i]!.some((a) => ranges[j]!.some((b) => overlaps(a, b)))) return { error: `range set ${i} overlaps with ${j}` };
+    }
+  }
+  const routes: IpamRoute[] = [];
+  if (ipam['routes'] !== undefined) {
+    if (!Array.isArray(ipam['routes'])) return { error: 'json: cannot unmarshal routes: a list of routes' };
+    for (const r of ipam['routes'] as unknown[]) {
+      const o = (r ?? {}) as { dst?: unknown; gw?: unknown };
+      const d = cidrWithHostBits(o.dst);
+      if (isError(d)) return d;
+      if (o.gw !== undefined && ip4(o.gw) === null) return { error: `invalid IP address: ${String(o.gw)}` };
+      routes.push(o.gw === undefined ? { dst: `${formatIpv4(networkOf(d.ip, d.len))}/${d.len}` } : { dst: `${formatIpv4(networkOf(d.ip, d.len))}/${d.len}`, gw: String(o.gw) });
+    }
+  }
+  return { ranges, routes };
+}
+
+const sameOwner = (o: HostLocalOwner, id: string, ifname: string): boolean => o.id === id && o.ifname === ifname;
+
+/** One address of a range set for (id, ifname): IPAllocator.Get. */
+export function allocateFromSet(
+  set: RangeSet, store: HostLocalStore, rangeId: number, id: string, ifname: string, requested: Ipv4 | null,
+): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } | IpamError {
+  const reserve = (ip: Ipv4, range: HostLocalRange) => ({
+    ip, range,
+    store: { lastReserved: { ...store.lastReserved, [rangeId]: ip }, allocated: { ...store.allocated, [formatIpv4(ip)]: { id, ifname } } },
+  });
+  if (requested !== null) {
+    const r = set.find((x) => rangeContains(x, requested));
+    if (!r) return { error: `${formatIpv4(requested)} not in range set ${rangeSetText(set)}` };
+    if (requested === r.gateway) return { error: `requested ip ${formatIpv4(requested)} is subnet's gateway` };
+    if (store.allocated[formatIpv4(requested)] !== undefined) {
+      return { error: `requested IP address ${formatIpv4(requested)} is not available in range set ${rangeSetText(set)}` };
+    }
+    return reserve(requested, r);
+  }
+  // Duplicate allocation is not allowed by the spec: the same (container, interface) already holds an
+  // address of this set.
+  for (const key in store.allocated) {
+    if (sameOwner(store.allocated[key]!, id, ifname) && set.some((x) => rangeContains(x, parseIpv4(key)))) {
+      return { error: `${key} has been allocated to ${id}, duplicate allocation is not allowed` };
+    }
+  }
+  // GetIter: start after the last reserved address when the set still holds it, else at the first
+  // range's start; Next walks each range to its end, moves to the next range (wrapping) and stops when
+  // it comes back to where it started. The gateway is never handed out.
+  const last = store.lastReserved[rangeId];
+  let idx = 0;
+  let cur: Ipv4 | null = null;
+  if (last !== undefined) {
+    const i = set.findIndex((x) => rangeContains(x, last));
+    if (i >= 0) {
+      idx = i;
+      cur = last;
+    }
+  }
+  let start: Ipv4 | null = null;
+  const total = set.reduce((n, r) => n + (r.rangeEnd - r.rangeStart + 1), 0);
+  for (let step = 0; step <= total; step++) {
+    let r = set[idx]!;
+    if (cur === null) cur = r.rangeStart;
+    else if (cur === r.rangeEnd) {
+      idx = (idx + 1) % set.length;
+      r = set[idx]!;
+      cur = r.rangeStart;
+    } else cur = (cur + 1) >>> 0;
+    if (start === null) start = cur;
+    else if (cur === start) break;
+    if (cur === r.gateway) continue;
+    if (store.allocated[formatIpv4(cur)] === undefined) return reserve(cur, r);
+  }
+  return { error: `no IP addresses available in range set: ${rangeSetText(set)}` };
+}
+
+/** What host-local's ADD prints (an IPAM result: no interfaces). */
+export interface HostLocalResult {
+  readonly ips: readonly { readonly address: string; readonly gateway: string }[];
+  readonly routes: readonly IpamRoute[];
+}
+
+/**
+ * host-local ADD (main.go cmdAdd): one address per range set, the requested ones where they fall;
+ * on any failure nothing stays reserved.
+ */
+export function hostLocalAdd(
+  conf: HostLocalConfig, store: HostLocalStore, id: string, ifname: string,
+): { result: HostLocalResult; store: HostLocalStore } | IpamError {
+  const pending = [...conf.requested];
+  const ips: { address: string; gateway: string }[] = [];
+  let s = store;
+  for (let idx = 0; idx < conf.ranges.length; idx++) {
+    const set = conf.ranges[idx]!;
+    const k = pending.findIndex((ip) => set.some((r) => rangeContains(r, ip)));
+    const requested = k >= 0 ? pending.splice(k, 1)[0]! : null;
+    const got = allocateFromSet(set, s, idx, id, ifname, requested);
+    if (isError(got)) return { error: `failed to allocate for range ${idx}: ${got.error}` };
+    s = got.store;
+    ips.push({ address: `${formatIpv4(got.ip)}/${got.range.subnet.len}`, gateway: formatIpv4(got.range.gateway) });
+  }
+  if (pending.length > 0) return { error: `failed to allocate all requested IPs: ${pending.map(formatIpv4).join(' ')}` };
+  return { result: { ips, routes: conf.routes }, store: s };
+}
+
+/** host-local DEL: releases what (id, ifname) holds. Idempotent, as CNI DEL must be. */
+export function hostLocalDel(store: HostLocalStore, id: string, ifname: string): HostLocalStore {
+  let changed = false;
+  const allocated: Record<string, HostLocalOwner> = {};
+  for (const key in store.allocated) {
+    if (sameOwner(store.allocated[key]!, id, ifname)) changed = true;
+    else allocated[key] = store.allocated[key]!;
+  }
+  return changed ? { lastReserved: store.lastReserved, allocated } : store;
+}
+
+/** host-local CHECK: at least one address is held by the container, whatever it is. */
+export function hostLocalCheck(store: HostLocalStore, id: string, ifname: string): IpamError | null {
+  for (const key in store.allocated) if (sameOwner(store.allocated[key]!, id, ifname)) return null;
+  return { error: `host-local: Failed to find address added by container ${id}` };
 }

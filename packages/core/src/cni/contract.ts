@@ -11,9 +11,10 @@ import type { Action } from '../ops/actions.js';
 export interface CniResult {
   readonly cniVersion: string;
   readonly interfaces: readonly { readonly name: string; readonly mac: string; readonly mtu?: number; readonly sandbox?: string }[];
-  readonly ips: readonly { readonly address: string; readonly gateway?: string; readonly interface?: number }[];
+  /** `version` ("4" or "6") is present in 0.3.x and 0.4.0 results only; 1.0.0 dropped it. */
+  readonly ips: readonly { readonly version?: '4' | '6'; readonly address: string; readonly gateway?: string; readonly interface?: number }[];
   readonly routes: readonly { readonly dst: string; readonly gw?: string }[];
-  readonly dns: { readonly nameservers?: readonly string[] };
+  readonly dns: { readonly nameservers?: readonly string[]; readonly domain?: string; readonly search?: readonly string[]; readonly options?: readonly string[] };
 }
 
 /** The CNI spec's error object, with its well-known codes (7 invalid network config, 11 try again…). */
@@ -71,6 +72,15 @@ export interface CniDesign {
   podAdded(state: ClusterState, req: PodAddRequest): PodAddReaction;
   /** CNI DEL: best effort and idempotent. */
   podDeleted(state: ClusterState, pod: Pod, node: Node): DesignReaction;
+  /**
+   * CNI CHECK for a running pod, as the runtime runs it (libcni CheckNetworkList): each plugin of the
+   * list, in order, compares what its ADD created (the pod's stored result, `pod.cniResult`, as
+   * `prevResult`) with the namespaces as they are now. Answers `{}` when nothing drifted (or when the list
+   * sets `disableCheck`), or `{ error }` with the first plugin's error — e.g. an address or route the ADD
+   * installed that a user removed. libcni refuses CHECK for lists older than 0.4.0 (`configuration
+   * version "0.3.1" does not support the CHECK command`), which is also an `error`. Pure: changes nothing.
+   */
+  podChecked?(state: ClusterState, pod: Pod, node: Node): { readonly error?: CniError };
   /** What the node's /etc/cni/net.d holds: file name → content. */
   cniConfig?(state: ClusterState, node: Node): Readonly<Record<string, string>>;
 }

@@ -72,6 +72,9 @@ function probePods(state: ClusterState): PlacedPod[] {
 
 function uniqueViolation(ip: string, owners: readonly IpOwner[]): Violation | null {
   if (owners.length < 2) return null;
+  // One namespace holding an address on several of its devices holds it once: it is one local address
+  // of that network stack (the ptp plugin puts the gateway on every host-side veth, on purpose).
+  if (owners.every((o) => o.ns === owners[0]!.ns)) return null;
   const text = formatIpv4(Number(ip));
   const names = owners.map((o) => (o.kind === 'pod' ? `pod ${o.name}` : o.kind === 'node' ? `node ${o.name}` : `${o.ns} ${o.dev}`));
   return {

@@ -434,7 +434,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     const plugin = pluginOf(state, design, node);
     const message = `Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "${sandboxId(pod)}": plugin type="${plugin.type}" name="${plugin.name}" failed (add): ${cniText}`;
     if (fresh || d.waiting[pod.key]?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedCreatePodSandBox', from: 'kubelet', pod: pod.key, message, time: state.now });
-    d.waiting[pod.key] = castDraft({ ...pod, netns: null, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } });
+    d.waiting[pod.key] = castDraft({ ...pod, netns: null, cniResult: r.error, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } });
     return;
   }
   const ip = firstIp(r.result);

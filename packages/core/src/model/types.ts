@@ -22,6 +22,11 @@ export interface IfAddr {
   readonly ip: Ipv4;
   readonly len: number;
   readonly scope: 'global' | 'link' | 'host';
+  /**
+   * True once the kernel's prefix route of this address was deleted (`ip route del 10.1.1.0/24 dev eth0`,
+   * what the ptp plugin does): the address stays, its derived `proto kernel` route is gone.
+   */
+  readonly noPrefixRoute?: boolean;
 }
 
 interface LinkBase {
@@ -264,7 +269,7 @@ export interface Pod {
   readonly containers: readonly Container[];
   /** The pod's own namespace (for hostNetwork pods, absent: they use the node's). */
   readonly netns: NetNs | null;
-  /** The CNI ADD result, shaped as the spec's. */
+  /** What CNI ADD answered, shaped as the spec's: the result, or (while ContainerCreating) the error object. */
   readonly cniResult: unknown;
   readonly status: PodStatus;
   readonly labels: Readonly<Record<string, string>>;

@@ -8,7 +8,7 @@
  */
 import type { Draft } from 'immer';
 import { produce } from '../util/immer.js';
-import { formatCidr, formatIpv4, maskOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
+import { formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
 import { macFromSeed, parseMac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
@@ -395,6 +395,18 @@ function applyOne(d: DState, a: Action): void {
             if (e.owner === ref.self || ref.hidden?.includes(e.owner)) continue;
             if (e.routes.some((r) => r.dst.addr === dst.addr && r.dst.len === dst.len && (via === undefined || r.via === via))) {
               ref.hidden = [...(ref.hidden ?? []), e.owner];
+              return;
+            }
+          }
+        }
+        // A derived kernel prefix route can be deleted too (fib_table_delete does not care who added it):
+        // the address stays and loses its prefix route.
+        if (via === undefined) {
+          for (const l of Object.values(ns.links)) {
+            if (!l.up || l.kind === 'loopback' || (a.dev !== undefined && a.dev !== l.name)) continue;
+            const ad = l.addrs.find((x) => x.len === dst.len && x.len < 32 && x.scope !== 'host' && !x.noPrefixRoute && networkOf(x.ip, x.len) === dst.addr);
+            if (ad && (a.metric === undefined || a.metric === 0)) {
+              (ad as Draft<IfAddr>).noPrefixRoute = true;
               return;
             }
           }

@@ -13,7 +13,7 @@ export function kernelRoutes(ns: NetNs): Route[] {
   for (const l of Object.values(ns.links)) {
     if (!l.up || l.kind === 'loopback') continue;
     for (const a of l.addrs) {
-      if (a.len >= 32 || a.scope === 'host') continue;
+      if (a.len >= 32 || a.scope === 'host' || a.noPrefixRoute) continue;
       out.push({ dst: { addr: networkOf(a.ip, a.len), len: a.len }, via: null, dev: l.name, proto: 'kernel', scope: 'link', src: a.ip, onlink: false, metric: 0, type: 'unicast' });
     }
   }

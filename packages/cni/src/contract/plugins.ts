@@ -1,0 +1,579 @@
+/**
+ * The reference plugins a node's /opt/cni/bin holds in podnet, each a pure function of (command,
+ * configuration, invocation) that answers model actions and a result in the current shape, or a CNI
+ * error — what the Go plugin does to a node, in podnet's action vocabulary:
+ *
+ * - `bridge` (plugins/main/bridge): the bridge (created on first use, its gateway address when
+ *   `isGateway`), a veth per container on it, the IPAM addresses and routes in the container, a default
+ *   route with `isDefaultGateway`, `ip_forward`, and with `ipMasq` the masquerade rules;
+ * - `ptp` (plugins/main/ptp): a veth whose host end carries the gateway as a /32, a host route to the
+ *   container's /32, and in the container the address with its prefix route replaced by a /32 route to the
+ *   gateway and the subnet via the gateway;
+ * - `host-local` (plugins/ipam/host-local), see ../ipam/host-local.ts;
+ * - `loopback`, and the chained `portmap`, `bandwidth`, `tuning`, which pass `prevResult` through;
+ * - `flannel` (flannel-io/cni-plugin), the meta-plugin that reads /run/flannel/subnet.env and delegates
+ *   to `bridge` with host-local IPAM on the node's subnet.
+ *
+ * What is not modelled is refused with code 2 naming the field (bridge `vlan`, `vlanTrunk`,
+ * `macspoofchk`), or recorded and documented (hairpin mode, promiscuous mode, portmap's host ports,
+ * bandwidth's shaping, tuning's sysctls): see docs/cni-contract.md.
+ */
+import {
+  formatIpv4, macFromSeed, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
+} from '@podnet/core';
+import {
+  EMPTY_HOST_LOCAL, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfig, type HostLocalStore,
+} from '../ipam/host-local.js';
+import { CNI_ERROR_CODES, cniError, goType } from './config.js';
+import { textMemo } from './memo.js';
+import type { CurrentResult } from './result.js';
+
+/** Where and for whom a plugin runs: the CNI_* environment plus what it can see of the node. */
+export interface CniInvocation {
+  readonly state: ClusterState;
+  readonly node: Node;
+  /** The pod (`namespace/name`) whose sandbox this is. */
+  readonly podKey: string;
+  /** The pod's uid (seeds the MAC addresses a kernel would pick at random). */
+  readonly podUid: string;
+  /** The sandbox's namespace: during ADD, the one the runtime just made; later, the pod's. */
+  readonly podNetns: NetNs | null;
+  /** CNI_CONTAINERID. */
+  readonly containerId: string;
+  /** CNI_NETNS. */
+  readonly netns: string;
+  /** CNI_IFNAME. */
+  readonly ifname: string;
+  /** CNI_ARGS (`IgnoreUnknown=1;K8S_POD_NAMESPACE=…;IP=…`). */
+  readonly args: string;
+  /** Files on the node that plugins read (path → content), e.g. /run/flannel/subnet.env. */
+  readonly files: Readonly<Record<string, string>>;
+}
+
+/** IPAM stores of the node, by data directory and network name (`/var/lib/cni/networks/<name>`). */
+export type IpamStores = Readonly<Record<string, HostLocalStore>>;
+
+/** What one plugin run answers. */
+export type PluginOutcome =
+  | { readonly ok: true; readonly result: CurrentResult | null; readonly actions: readonly Action[]; readonly stores: IpamStores }
+  | { readonly ok: false; readonly error: CniError };
+
+/** A plugin's configuration as the runtime hands it over: the file's object plus name, cniVersion, prevResult. */
+export type PluginInput = Readonly<Record<string, unknown>> & { readonly type: string; readonly name: string; readonly cniVersion: string; readonly prevResult?: CurrentResult };
+
+/** A CNI command. */
+export type CniCommand = 'ADD' | 'DEL' | 'CHECK';
+
+type Plugin = (cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores: IpamStores) => PluginOutcome;
+
+/** The directories libcni searches, as kubelet and containerd configure them. */
+export const CNI_PATH = ['/opt/cni/bin'] as const;
+
+/**
+ * `a.b.c.d/len` → address and length, for texts host-local and the plugins built themselves (already
+ * valid); the strict parser of user input lives in core.
+ */
+function ifAddr(text: string): { ip: number; len: number } {
+  const slash = text.indexOf('/');
+  return slash < 0 ? { ip: parseIpv4(text), len: 32 } : { ip: parseIpv4(text.slice(0, slash)), len: Number(text.slice(slash + 1)) };
+}
+
+const ok = (result: CurrentResult | null, actions: readonly Action[], stores: IpamStores): PluginOutcome => ({ ok: true, result, actions, stores });
+/** A plain Go error out of a plugin: skel reports it with code 999. */
+const plain = (conf: PluginInput, msg: string): PluginOutcome => ({ ok: false, error: cniError(conf.cniVersion, CNI_ERROR_CODES.INTERNAL, msg) });
+const unsupported = (conf: PluginInput, key: string, value: unknown, why: string): PluginOutcome => ({
+  ok: false, error: cniError(conf.cniVersion, CNI_ERROR_CODES.UNSUPPORTED_FIELD, `unsupported field in network configuration: "${key}": ${JSON.stringify(value)}`, why),
+});
+
+const hostNs = (inv: CniInvocation) => `node/${inv.node.name}`;
+const podNs = (inv: CniInvocation) => `pod/${inv.podKey}`;
+const linkOf = (ns: NetNs | null | undefined, name: string): Link | undefined => (ns && Object.prototype.hasOwnProperty.call(ns.links, name) ? ns.links[name] : undefined);
+
+/** The host-side veth name (ip.RandomVethName picks `veth` + 8 random hex digits; derived from the pod here). */
+export function vethName(podKey: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < podKey.length; i++) h = Math.imul(h ^ podKey.charCodeAt(i), 0x01000193);
+  return `veth${(h >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+function bool(conf: PluginInput, key: string): boolean {
+  return conf[key] === true;
+}
+
+function mtuOf(conf: PluginInput): number {
+  const m = conf['mtu'];
+  return typeof m === 'number' && m > 0 ? m : 1500;
+}
+
+const storeKey = (conf: PluginInput): string => {
+  const ipam = (conf['ipam'] ?? {}) as Record<string, unknown>;
+  return `${typeof ipam['dataDir'] === 'string' ? ipam['dataDir'] : '/var/lib/cni/networks'}/${conf.name}`;
+};
+
+/** host-local, called directly or delegated to by bridge, ptp (ipam.ExecAdd/ExecDel/ExecCheck). */
+const hostLocal: Plugin = (cmd, conf, inv, stores) => {
+  const ipam = conf['ipam'];
+  if (ipam === null || typeof ipam !== 'object') return plain(conf, 'IPAM config missing \'ipam\' key');
+  const loaded = loadHostLocalConfig(ipam as Record<string, unknown>, conf.cniVersion, inv.args, conf);
+  if ('error' in loaded) return plain(conf, loaded.error);
+  const key = storeKey(conf);
+  const store = stores[key] ?? EMPTY_HOST_LOCAL;
+  if (cmd === 'DEL') return ok(null, [], { ...stores, [key]: hostLocalDel(store, inv.containerId, inv.ifname) });
+  if (cmd === 'CHECK') {
+    const e = hostLocalCheck(store, inv.containerId, inv.ifname);
+    return e ? plain(conf, e.error) : ok(null, [], stores);
+  }
+  const got = hostLocalAdd(loaded, store, inv.containerId, inv.ifname);
+  if ('error' in got) return plain(conf, got.error);
+  return ok({ interfaces: [], ips: got.result.ips, routes: got.result.routes, dns: {} }, [], { ...stores, [key]: got.store });
+};
+
+/** Runs the IPAM plugin a main plugin names (the ipam section's `type`). */
+function execIpam(cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores: IpamStores): PluginOutcome {
+  const type = ((conf['ipam'] ?? {}) as Record<string, unknown>)['type'];
+  if (type !== 'host-local') return plain(conf, `failed to find plugin "${String(type)}" in path [${CNI_PATH.join(' ')}]`);
+  return hostLocal(cmd, conf, inv, stores);
+}
+
+/**
+ * ipam.ConfigureIface: the container's addresses, then the result's routes, each via its own gateway or
+ * else the first address's (netlink.RouteAddEcmp: NLM_F_CREATE without NLM_F_EXCL, so the kernel
+ * refuses only a route identical to one present — "file exists"). Answers the actions or the error.
+ */
+function configureIface(inv: CniInvocation, result: CurrentResult): Action[] | string {
+  const p = podNs(inv);
+  const actions: Action[] = result.ips.map((ip) => ({ op: 'addr.add', ns: p, dev: inv.ifname, addr: ip.address }));
+  const v4gw = result.ips.find((i) => i.gateway !== undefined)?.gateway;
+  // The container has only the addresses just added: a gateway must lie in one of their prefixes.
+  const onLink = (gw: string): boolean => {
+    const g = parseIpv4(gw);
+    return result.ips.some((ip) => {
+      const a = ifAddr(ip.address);
+      const m = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
+      return ((a.ip & m) >>> 0) === ((g & m) >>> 0);
+    });
+  };
+  const added = new Map<string, string | undefined>();
+  for (const r of result.routes) {
+    const gw = r.gw ?? v4gw;
+    const [ip, len] = r.dst.split('/');
+    // Go prints the route's net.IPNet value field by field.
+    const what = `failed to add route '{${ip} ${(Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0).toString(16).padStart(8, '0')}} via ${gw ?? '<nil>'} dev ${inv.ifname}'`;
+    if (added.has(r.dst)) {
+      if (added.get(r.dst) === gw) return `${what}: file exists`;
+      return `${what}: podnet keeps one route per destination (the kernel would add a second one)`;
+    }
+    if (gw !== undefined && !onLink(gw)) return `${what}: network is unreachable`;
+    added.set(r.dst, gw);
+    actions.push({ op: 'route.add', ns: p, dst: r.dst === '0.0.0.0/0' ? 'default' : r.dst, ...(gw === undefined ? {} : { via: gw }), dev: inv.ifname });
+  }
+  return actions;
+}
+
+/** ip.SetupIPMasq: traffic from the container to its own subnet stays, the rest (but multicast) is masqueraded. */
+function ipMasqRules(inv: CniInvocation, conf: PluginInput, result: CurrentResult): Action[] {
+  const h = hostNs(inv);
+  const comment = `name: "${conf.name}" id: "${inv.containerId}"`;
+  return result.ips.flatMap((ip): Action[] => {
+    const { ip: addr, len } = ifAddr(ip.address);
+    const net = `${formatIpv4(len === 0 ? 0 : (addr & ((0xffffffff << (32 - len)) >>> 0)) >>> 0)}/${len}`;
+    const src = `${formatIpv4(addr)}/32`;
+    return [
+      { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src, dst: net, target: 'ACCEPT', comment } },
+      { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment } },
+    ];
+  });
+}
+
+/** Removes what {@link ipMasqRules} added, those still present (TeardownIPMasq ignores missing rules). */
+function ipMasqTeardown(inv: CniInvocation, conf: PluginInput, addrs: readonly string[]): Action[] {
+  const h = hostNs(inv);
+  const present = new Set(inv.node.host.rules.map((r) => r.comment));
+  const comment = `name: "${conf.name}" id: "${inv.containerId}"`;
+  if (!present.has(comment)) return [];
+  return ipMasqRules(inv, conf, { interfaces: [], ips: addrs.map((address) => ({ address })), routes: [], dns: {} })
+    .map((a) => (a.op === 'rule.append' ? { ...a, op: 'rule.del' as const } : a));
+}
+
+/** The container's IPv4 addresses as `a.b.c.d/len` (what ip.DelLinkByNameAddr returns before deleting). */
+function podAddrs(inv: CniInvocation): string[] {
+  const l = linkOf(inv.podNetns, inv.ifname);
+  return l ? l.addrs.map((a) => `${formatIpv4(a.ip)}/${a.len}`) : [];
+}
+
+/** ip.SetupVeth refuses a container interface name that exists already. */
+function vethExists(conf: PluginInput, inv: CniInvocation): PluginOutcome | null {
+  return linkOf(inv.podNetns, inv.ifname) ? plain(conf, `container veth name provided (${inv.ifname}) already exists`) : null;
+}
+
+function vethPair(inv: CniInvocation, mtu: number, master?: string): { actions: Action[]; host: { name: string; mac: string }; cont: { name: string; mac: string; sandbox: string } } {
+  const veth = vethName(inv.podKey);
+  const hostMac = macFromSeed(`${veth}|${inv.podUid}`);
+  const contMac = macFromSeed(`${inv.ifname}|${inv.podKey}|${inv.podUid}`);
+  return {
+    actions: [{
+      op: 'link.add', ns: hostNs(inv), name: veth, kind: 'veth', mtu, mac: hostMac, ...(master ? { master } : {}), up: true,
+      peer: { ns: podNs(inv), name: inv.ifname, mac: contMac, mtu, up: true },
+    }],
+    host: { name: veth, mac: hostMac },
+    cont: { name: inv.ifname, mac: contMac, sandbox: inv.netns },
+  };
+}
+
+/** `10.244.1.4/24` → `10.244.1.1/24` style: the gateway with the address's mask. */
+const withMask = (gw: string, address: string): string => `${gw}/${address.split('/')[1]}`;
+
+/** netlink's Addr.String and types.Route.String, as CHECK's messages print them. */
+function goRoute(r: { dst: string; gw?: string }): string {
+  const [ip, len] = r.dst.split('/');
+  const n = Number(len);
+  const mask = (n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0).toString(16).padStart(8, '0');
+  return `{Dst:{IP:${ip} Mask:${mask}} GW:${r.gw ?? '<nil>'} MTU:0 AdvMSS:0 Priority:0 Table:<nil> Scope:<nil>}`;
+}
+
+/** ip.ValidateExpectedInterfaceIPs and ip.ValidateExpectedRoute, in the container. */
+function validateContainerIpsAndRoutes(inv: CniInvocation, conf: PluginInput, prev: CurrentResult): PluginOutcome | null {
+  const ns = inv.podNetns;
+  const link = linkOf(ns, inv.ifname);
+  if (!ns) return plain(conf, `failed to open netns "${inv.netns}": unknown FS magic on "${inv.netns}": 0`);
+  for (const ip of prev.ips) {
+    if (!link) return plain(conf, `Cannot find container link ${inv.ifname}`);
+    const { ip: addr, len } = ifAddr(ip.address);
+    if (!link.addrs.some((a) => a.ip === addr && a.len === len)) return plain(conf, `Failed to match addr ${ip.address} on interface ${inv.ifname}`);
+    const net = len === 0 ? 0 : (addr & ((0xffffffff << (32 - len)) >>> 0)) >>> 0;
+    const hasPrefix = [...ns.routes, ...kernelPrefixes(ns)].some((r) => r.dst.addr === net && r.dst.len === len);
+    if (!hasPrefix) return plain(conf, `Failed to find Gateway ${ip.gateway ?? '<nil>'} for interface ${inv.ifname}`);
+  }
+  for (const r of prev.routes) {
+    const [d, l] = r.dst.split('/');
+    const dst = ifAddr(`${d}/${l}`);
+    const want = r.gw === undefined ? null : ifAddr(`${r.gw}/32`).ip;
+    // The default route is looked up by destination alone; any other by destination and gateway
+    // (netlink's RT_FILTER_DST | RT_FILTER_GW: a route listed without gw matches only a gateway-less one).
+    const found = ns.routes.some((x) => x.dst.addr === dst.ip && x.dst.len === dst.len && (dst.len === 0 || x.via === want))
+      || (want === null && dst.len > 0 && kernelPrefixes(ns).some((x) => x.dst.addr === dst.ip && x.dst.len === dst.len));
+    if (!found) return plain(conf, `Expected Route ${goRoute(r)} not found in routing table`);
+  }
+  return null;
+}
+
+function kernelPrefixes(ns: NetNs): { dst: { addr: number; len: number } }[] {
+  const out: { dst: { addr: number; len: number } }[] = [];
+  for (const l of Object.values(ns.links)) {
+    if (!l.up || l.kind === 'loopback') continue;
+    for (const a of l.addrs) if (a.len < 32 && a.scope !== 'host' && !a.noPrefixRoute) out.push({ dst: { addr: a.len === 0 ? 0 : (a.ip & ((0xffffffff << (32 - a.len)) >>> 0)) >>> 0, len: a.len } });
+  }
+  return out;
+}
+
+const bridge: Plugin = (cmd, conf, inv, stores) => {
+  const brName = typeof conf['bridge'] === 'string' && conf['bridge'] !== '' ? conf['bridge'] : 'cni0';
+  const isLayer3 = typeof (conf['ipam'] as Record<string, unknown> | undefined)?.['type'] === 'string';
+  const h = hostNs(inv);
+  if (cmd === 'DEL') {
+    // Idempotent: a missing namespace or interface is not an error; IPAM is released in any case.
+    const addrs = podAddrs(inv);
+    const actions: Action[] = linkOf(inv.podNetns, inv.ifname) ? [{ op: 'link.del', ns: podNs(inv), name: inv.ifname }] : [];
+    let s = stores;
+    if (isLayer3) {
+      const r = execIpam('DEL', conf, inv, stores);
+      if (!r.ok) return r;
+      s = r.stores;
+    }
+    if (isLayer3 && bool(conf, 'ipMasq')) actions.push(...ipMasqTeardown(inv, conf, addrs));
+    return ok(null, actions, s);
+  }
+  if (cmd === 'CHECK') return bridgeCheck(conf, inv, stores, brName, isLayer3);
+  for (const [key, why] of [['vlan', 'podnet does not model bridge VLAN filtering'], ['vlanTrunk', 'podnet does not model bridge VLAN filtering'], ['macspoofchk', 'podnet does not model the nftables MAC spoof check']] as const) {
+    const v = conf[key];
+    if (v !== undefined && v !== 0 && v !== false && !(Array.isArray(v) && v.length === 0)) return unsupported(conf, key, v, why);
+  }
+  const isDefaultGW = bool(conf, 'isDefaultGateway');
+  const isGW = bool(conf, 'isGateway') || isDefaultGW;
+  if (bool(conf, 'hairpinMode') && bool(conf, 'promiscMode')) return plain(conf, 'cannot set hairpin mode and promiscuous mode at the same time');
+  const mtu = mtuOf(conf);
+  const existing = linkOf(inv.node.host, brName);
+  if (existing && existing.kind !== 'bridge') return plain(conf, `failed to create bridge "${brName}": "${brName}" already exists but is not a bridge`);
+  const dup = vethExists(conf, inv);
+  if (dup) return dup;
+  const actions: Action[] = [];
+  const brMac = existing?.mac ?? macFromSeed(`${brName}|${inv.node.name}`);
+  if (!existing) actions.push({ op: 'link.add', ns: h, name: brName, kind: 'bridge', mtu, mac: brMac }, { op: 'link.set', ns: h, name: brName, up: true });
+  const pair = vethPair(inv, mtu, brName);
+  actions.push(...pair.actions);
+  let result: CurrentResult = { interfaces: [{ name: brName, mac: brMac }, pair.host, pair.cont], ips: [], routes: [], dns: {} };
+  let s = stores;
+  if (isLayer3) {
+    const r = execIpam('ADD', conf, inv, stores);
+    if (!r.ok) return r;
+    s = r.stores;
+    const ipam = r.result!;
+    if (ipam.ips.length === 0) return plain(conf, 'IPAM plugin returned missing IP config');
+    // calcGateways: every address is on the container interface (index 2); a gateway is filled in when
+    // the bridge is one; isDefaultGateway adds a default route unless IPAM gave one with a gateway.
+    const routes = [...ipam.routes];
+    const ips = ipam.ips.map((ip) => {
+      const a = ifAddr(ip.address);
+      const gateway = ip.gateway ?? (isGW ? formatIpv4(((a.ip & ((0xffffffff << (32 - a.len)) >>> 0)) + 1) >>> 0) : undefined);
+      return { interface: 2, address: ip.address, ...(gateway === undefined ? {} : { gateway }) };
+    });
+    if (isDefaultGW && !routes.some((r) => r.gw !== undefined && r.dst === '0.0.0.0/0')) {
+      const gw = ips.find((i) => i.gateway !== undefined)?.gateway;
+      routes.push(gw === undefined ? { dst: '0.0.0.0/0' } : { dst: '0.0.0.0/0', gw });
+    }
+    result = { ...result, ips, routes, dns: ipam.dns };
+    const conf2 = configureIface(inv, result);
+    if (typeof conf2 === 'string') return plain(conf, conf2);
+    actions.push(...conf2);
+    if (isGW) {
+      for (const ip of ips) {
+        if (ip.gateway === undefined) continue;
+        const want = withMask(ip.gateway, ip.address);
+        const have = existing?.addrs.filter((a) => a.scope !== 'host') ?? [];
+        const wantIp = ifAddr(want);
+        if (have.some((a) => a.ip === wantIp.ip && a.len === wantIp.len) || actions.some((a) => a.op === 'addr.add' && a.ns === h && a.dev === brName && a.addr === want)) continue;
+        if (have.length > 0) {
+          if (!bool(conf, 'forceAddress')) return plain(conf, `failed to set bridge addr: "${brName}" already has an IP address different from ${want}`);
+          for (const a of have) actions.push({ op: 'addr.del', ns: h, dev: brName, addr: `${formatIpv4(a.ip)}/${a.len}` });
+        }
+        actions.push({ op: 'addr.add', ns: h, dev: brName, addr: want });
+      }
+      if (!inv.node.host.sysctl.ipForward) actions.push({ op: 'sysctl.set', ns: h, key: 'net.ipv4.ip_forward', value: 1 });
+    }
+    if (bool(conf, 'ipMasq')) actions.push(...ipMasqRules(inv, conf, result));
+  }
+  // Use DNS settings of the configuration when given, else what IPAM said.
+  const dns = conf['dns'] as CurrentResult['dns'] | undefined;
+  if (dns && Object.keys(dns).length > 0) result = { ...result, dns };
+  return ok(result, actions, s);
+};
+
+function bridgeCheck(conf: PluginInput, inv: CniInvocation, stores: IpamStores, brName: string, isLayer3: boolean): PluginOutcome {
+  if (!inv.podNetns) return plain(conf, `failed to open netns "${inv.netns}": unknown FS magic on "${inv.netns}": 0`);
+  if (isLayer3) {
+    const r = execIpam('CHECK', conf, inv, stores);
+    if (!r.ok) return r;
+  }
+  const prev = conf.prevResult;
+  if (!prev) return plain(conf, 'Required prevResult missing');
+  const br = prev.interfaces.find((i) => i.name === brName);
+  const cont = prev.interfaces.find((i) => i.name === inv.ifname && i.sandbox === inv.netns);
+  // validateCniBrInterface
+  if (!br) return plain(conf, 'Interface name missing ');
+  const brLink = linkOf(inv.node.host, br.name);
+  if (!brLink) return plain(conf, `Interface name ${br.name} not found`);
+  if (br.sandbox) return plain(conf, `Interface ${br.name} should not be in sandbox`);
+  if (brLink.kind !== 'bridge') return plain(conf, `Interface ${br.name} does not have link type of bridge`);
+  if (br.mac && br.mac !== brLink.mac) return plain(conf, `Bridge interface ${br.name} Mac doesn't match: ${br.mac}`);
+  if (!cont) return plain(conf, `Sandbox in prevResult  doesn't match configured netns: ${inv.netns}`);
+  // validateCniContainerInterface
+  const contLink = linkOf(inv.podNetns, cont.name);
+  if (!contLink) return plain(conf, `Interface name ${cont.name} not found`);
+  if (contLink.kind !== 'veth') return plain(conf, `Error: Container interface ${cont.name} not of type veth`);
+  if (cont.mac && cont.mac !== contLink.mac) return plain(conf, `Interface ${cont.name} Mac ${cont.mac} doesn't match container Mac: ${contLink.mac}`);
+  // The host veth whose peer is the container interface and whose master is the bridge.
+  const found = prev.interfaces.some((i) => {
+    if (i.name === br.name || i.name === cont.name) return false;
+    const l = linkOf(inv.node.host, i.name);
+    return l?.kind === 'veth' && l.peer.ns === podNs(inv) && l.peer.name === cont.name && l.master === br.name;
+  });
+  if (!found) return plain(conf, `CNI veth created for bridge ${brName} was not found`);
+  const e = validateContainerIpsAndRoutes(inv, conf, prev);
+  return e ?? ok(null, [], stores);
+}
+
+const ptp: Plugin = (cmd, conf, inv, stores) => {
+  const h = hostNs(inv);
+  const p = podNs(inv);
+  if (cmd === 'DEL') {
+    const r = execIpam('DEL', conf, inv, stores);
+    if (!r.ok) return r;
+    const addrs = podAddrs(inv);
+    const actions: Action[] = linkOf(inv.podNetns, inv.ifname) ? [{ op: 'link.del', ns: p, name: inv.ifname }] : [];
+    if (addrs.length > 0 && bool(conf, 'ipMasq')) actions.push(...ipMasqTeardown(inv, conf, addrs));
+    return ok(null, actions, r.stores);
+  }
+  if (cmd === 'CHECK') {
+    if (!inv.podNetns) return plain(conf, `failed to open netns "${inv.netns}": unknown FS magic on "${inv.netns}": 0`);
+    const r = execIpam('CHECK', conf, inv, stores);
+    if (!r.ok) return r;
+    const prev = conf.prevResult;
+    if (!prev) return plain(conf, 'ptp: Required prevResult missing');
+    const cont = prev.interfaces.find((i) => i.name === inv.ifname && i.sandbox === inv.netns);
+    if (!cont) return plain(conf, `Sandbox in prevResult  doesn't match configured netns: ${inv.netns}`);
+    const l = linkOf(inv.podNetns, cont.name);
+    if (!l) return plain(conf, `ptp: Container Interface name in prevResult: ${cont.name} not found`);
+    if (l.kind !== 'veth') return plain(conf, `Error: Container interface ${cont.name} not of type veth/p2p`);
+    if (cont.mac && cont.mac !== l.mac) return plain(conf, `ptp: Interface ${cont.name} Mac ${cont.mac} doesn't match container Mac: ${l.mac}`);
+    return validateContainerIpsAndRoutes(inv, conf, prev) ?? ok(null, [], stores);
+  }
+  const r = execIpam('ADD', conf, inv, stores);
+  if (!r.ok) return r;
+  const ipam = r.result!;
+  if (ipam.ips.length === 0) return plain(conf, 'IPAM plugin returned missing IP config');
+  const dup = vethExists(conf, inv);
+  if (dup) return dup;
+  const mtu = mtuOf(conf);
+  const pair = vethPair(inv, mtu);
+  let result: CurrentResult = { interfaces: [pair.host, pair.cont], ips: ipam.ips.map((ip) => ({ interface: 1, ...ip })), routes: ipam.routes, dns: ipam.dns };
+  const actions: Action[] = [...pair.actions];
+  if (!inv.node.host.sysctl.ipForward) actions.push({ op: 'sysctl.set', ns: h, key: 'net.ipv4.ip_forward', value: 1 });
+  const configured = configureIface(inv, result);
+  if (typeof configured === 'string') return plain(conf, configured);
+  actions.push(...configured);
+  for (const ip of result.ips) {
+    const { ip: addr, len } = ifAddr(ip.address);
+    const src = formatIpv4(addr);
+    const net = `${formatIpv4(len === 0 ? 0 : (addr & ((0xffffffff << (32 - len)) >>> 0)) >>> 0)}/${len}`;
+    if (ip.gateway === undefined) return plain(conf, `failed to add route {Ifindex: 2 Dst: ${net} Src: ${src} Gw: <nil> Flags: [] Table: 0 Realm: 0}: invalid argument`);
+    // The container: the prefix route goes, a /32 to the gateway and the subnet via the gateway come.
+    actions.push(
+      { op: 'route.del', ns: p, dst: net, dev: inv.ifname },
+      { op: 'route.add', ns: p, dst: `${ip.gateway}/32`, dev: inv.ifname, scope: 'link', src },
+      { op: 'route.add', ns: p, dst: net, via: ip.gateway, dev: inv.ifname, src },
+    );
+  }
+  // The host: the gateway as a /32 on the veth, a host route to the container.
+  for (const ip of result.ips) {
+    actions.push(
+      { op: 'addr.add', ns: h, dev: pair.host.name, addr: `${ip.gateway}/32` },
+      { op: 'route.add', ns: h, dst: `${ip.address.split('/')[0]}/32`, dev: pair.host.name, scope: 'host' },
+    );
+  }
+  if (bool(conf, 'ipMasq')) actions.push(...ipMasqRules(inv, conf, result));
+  const dns = conf['dns'] as CurrentResult['dns'] | undefined;
+  if (dns && Object.keys(dns).length > 0) result = { ...result, dns };
+  return ok(result, actions, r.stores);
+};
+
+const loopback: Plugin = (cmd, conf, inv, stores) => {
+  if (cmd !== 'ADD') return ok(null, [], stores);
+  return ok({
+    interfaces: [{ name: 'lo', mac: '00:00:00:00:00:00', sandbox: inv.netns }],
+    ips: [{ interface: 0, address: '127.0.0.1/8' }],
+    routes: [], dns: {},
+  }, [], stores);
+};
+
+/** portmap, bandwidth, tuning: chained plugins that hand `prevResult` on (their own effects are not modelled). */
+const passThrough = (name: string): Plugin => (cmd, conf, _inv, stores) => {
+  if (cmd !== 'ADD') return ok(null, [], stores);
+  if (!conf.prevResult) return plain(conf, name === 'tuning' ? 'Required prevResult missing' : 'must be called as chained plugin');
+  return ok(conf.prevResult, [], stores);
+};
+
+/** The subnet.env flanneld writes, parsed as the flannel plugin parses it (loadFlannelSubnetEnv). */
+export interface FlannelSubnetEnv {
+  readonly network: string;
+  readonly subnet: string;
+  readonly mtu: number;
+  readonly ipMasq: boolean;
+}
+
+/** Where flanneld writes it, and the flannel plugin reads it (`subnetFile`). */
+export const SUBNET_ENV = '/run/flannel/subnet.env';
+
+const envMemo = textMemo((key) => {
+  const nl = key.indexOf('\n');
+  return parseSubnetEnvOnce(key.slice(0, nl), key.slice(nl + 1));
+});
+
+/** Parses a subnet.env; the missing keys are named as the plugin names them. Memoized on the text. */
+export function parseSubnetEnv(path: string, text: string): FlannelSubnetEnv | { error: string } {
+  return envMemo(`${path}\n${text}`);
+}
+
+function parseSubnetEnvOnce(path: string, text: string): FlannelSubnetEnv | { error: string } {
+  const v: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) v[line.slice(0, i)] = line.slice(i + 1);
+  }
+  const cidr = (t: string | undefined): string | null | { error: string } => {
+    if (t === undefined) return null;
+    try {
+      const { ip, len } = parseIfAddr(t);
+      return `${formatIpv4(len === 0 ? 0 : (ip & ((0xffffffff << (32 - len)) >>> 0)) >>> 0)}/${len}`;
+    } catch {
+      return { error: `invalid CIDR address: ${t}` };
+    }
+  };
+  const network = cidr(v['FLANNEL_NETWORK']);
+  const subnet = cidr(v['FLANNEL_SUBNET']);
+  if (typeof network === 'object' && network !== null) return network;
+  if (typeof subnet === 'object' && subnet !== null) return subnet;
+  const mtu = v['FLANNEL_MTU'] === undefined ? null : Number(v['FLANNEL_MTU']);
+  if (mtu !== null && !(Number.isInteger(mtu) && mtu >= 0)) return { error: `strconv.ParseUint: parsing "${v['FLANNEL_MTU']}": invalid syntax` };
+  const missing: string[] = [];
+  if (network === null) missing.push('FLANNEL_NETWORK', 'FLANNEL_IPV6_NETWORK');
+  if (subnet === null) missing.push('FLANNEL_SUBNET', 'FLANNEL_IPV6_SUBNET');
+  if (mtu === null) missing.push('FLANNEL_MTU');
+  if (v['FLANNEL_IPMASQ'] === undefined) missing.push('FLANNEL_IPMASQ');
+  if (missing.length > 0) return { error: `${path} is missing ${missing.join(', ')}` };
+  return { network: network!, subnet: subnet!, mtu: mtu!, ipMasq: v['FLANNEL_IPMASQ'] === 'true' };
+}
+
+/**
+ * The configuration flannel hands its delegate (doCmdAdd and getDelegateIPAM): the `delegate` object
+ * plus name, type `bridge`, ipMasq = not FLANNEL_IPMASQ, mtu = FLANNEL_MTU, isGateway for a bridge,
+ * cniVersion, and host-local IPAM on the node's subnet with a route to the flannel network.
+ */
+export function flannelDelegate(conf: PluginInput, env: FlannelSubnetEnv): PluginInput | string {
+  const d = (conf['delegate'] ?? {}) as Record<string, unknown>;
+  if (typeof d !== 'object' || Array.isArray(d)) return `failed to load netconf: json: cannot unmarshal ${goType(d)} into Go struct field NetConf.delegate of type map[string]interface {}`;
+  if ('type' in d && typeof d['type'] !== 'string') return '\'delegate\' dictionary, if present, must have (string) \'type\' field';
+  if ('name' in d) return '\'delegate\' dictionary must not have \'name\' field, it\'ll be set by flannel';
+  if ('ipam' in d) return '\'delegate\' dictionary must not have \'ipam\' field, it\'ll be set by flannel';
+  const ipamIn = (conf['ipam'] ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...d, name: conf.name };
+  if (!('type' in out)) out['type'] = 'bridge';
+  if (!('ipMasq' in out)) out['ipMasq'] = !env.ipMasq;
+  if (!('mtu' in out)) out['mtu'] = env.mtu;
+  if (out['type'] === 'bridge' && !('isGateway' in out)) out['isGateway'] = true;
+  out['cniVersion'] = conf.cniVersion;
+  out['ipam'] = {
+    ...ipamIn, type: ipamIn['type'] ?? 'host-local',
+    ranges: [[{ subnet: env.subnet }]],
+    routes: [...(Array.isArray(ipamIn['routes']) ? ipamIn['routes'] : []), { dst: env.network }],
+  };
+  if (conf['runtimeConfig'] !== undefined) out['runtimeConfig'] = conf['runtimeConfig'];
+  return out as PluginInput;
+}
+
+const flannel: Plugin = (cmd, conf, inv, stores) => {
+  // CHECK is a TODO in the flannel plugin: it answers success without looking.
+  if (cmd === 'CHECK') return ok(null, [], stores);
+  const path = typeof conf['subnetFile'] === 'string' ? conf['subnetFile'] : SUBNET_ENV;
+  const text = inv.files[path];
+  if (text === undefined) {
+    // DEL reads the delegate configuration flannel saved at ADD; podnet derives it again (see docs), and
+    // without the file there is nothing flannel could have delegated: nothing to undo.
+    return cmd === 'DEL' ? ok(null, [], stores) : plain(conf, `open ${path}: no such file or directory`);
+  }
+  const env = parseSubnetEnv(path, text);
+  if ('error' in env) return cmd === 'DEL' ? ok(null, [], stores) : plain(conf, env.error);
+  const delegate = flannelDelegate(conf, env);
+  if (typeof delegate === 'string') return plain(conf, delegate);
+  const run = PLUGINS[delegate.type];
+  if (!run) return plain(conf, `failed to delegate add: failed to find plugin "${delegate.type}" in path [${CNI_PATH.join(' ')}]`);
+  const r = run(cmd, delegate, inv, stores);
+  // delegateAdd wraps the delegate's error in a plain one ("failed to delegate add: …", code 999).
+  if (!r.ok && cmd === 'ADD') return plain(conf, `failed to delegate add: ${r.error.msg}${r.error.details ? `; ${r.error.details}` : ''}`);
+  return r;
+};
+
+/** The plugins podnet's /opt/cni/bin holds, by type. */
+export const PLUGINS: Readonly<Record<string, Plugin>> = {
+  bridge, ptp, 'host-local': hostLocal, loopback, flannel,
+  portmap: passThrough('portmap'), bandwidth: passThrough('bandwidth'), tuning: passThrough('tuning'),
+};
+
+/**
+ * Runs one plugin by type, as libcni's FindInPath + ExecPlugin would: an unknown type is the error
+ * libcni gives when the binary is not in CNI_PATH.
+ */
+export function execPlugin(cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores: IpamStores): PluginOutcome {
+  const run = Object.prototype.hasOwnProperty.call(PLUGINS, conf.type) ? PLUGINS[conf.type] : undefined;
+  if (!run) return { ok: false, error: cniError(conf.cniVersion, 0, `failed to find plugin "${conf.type}" in path [${CNI_PATH.join(' ')}]`) };
+  return run(cmd, conf, inv, stores);
+}
