@@ -1,7 +1,10 @@
 /**
  * The kernel oracle's command line.
  *
- *   pnpm oracle [--runs N] [--seed S] [--design NAME]… [--concurrency C] [--no-scenarios] [--time-limit SEC] [--require]
+ *   pnpm oracle [--runs N] [--seed S] [--path I] [--design NAME]… [--concurrency C] [--no-scenarios] [--time-limit SEC] [--shrink SEC] [--require]
+ *
+ * --path I runs generated topology I of the seed only (as a report names it); --shrink SEC (default 120,
+ * 0 for none) lets fast-check shrink the first disagreeing generated topology of each design.
  *   pnpm oracle --cleanup        remove namespaces left by oracle runs that died (prefix pno<pid>-, pid gone)
  *
  * Exit status: 0 when every comparison agreed, 1 on any disagreement (or an incomplete run), 2 on bad
@@ -13,10 +16,10 @@ import { cleanupDeadRuns, installCleanup, probeFeatures, RUN_PREFIX, type Featur
 import { pool, runTopology, type Disagreement, type OracleDesign, type Topology, type TopologyResult } from './oracle.js';
 import { DESIGNS, SCENARIOS, topologyArb } from './scenarios.js';
 
-interface Options { runs: number; seed: number; designs: string[]; concurrency: number; scenarios: boolean; timeLimit: number; require: boolean; cleanup: boolean }
+interface Options { runs: number; seed: number; path: number | null; shrink: number; designs: string[]; concurrency: number; scenarios: boolean; timeLimit: number; require: boolean; cleanup: boolean }
 
 function parse(argv: readonly string[]): Options {
-  const o: Options = { runs: 100, seed: 42, designs: [], concurrency: 2, scenarios: true, timeLimit: 600, require: false, cleanup: false };
+  const o: Options = { runs: 100, seed: 42, path: null, shrink: 120, designs: [], concurrency: 2, scenarios: true, timeLimit: 600, require: false, cleanup: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = () => {
@@ -26,6 +29,8 @@ function parse(argv: readonly string[]): Options {
     };
     if (a === '--runs') o.runs = num();
     else if (a === '--seed') o.seed = num();
+    else if (a === '--path') o.path = num();
+    else if (a === '--shrink') o.shrink = num();
     else if (a === '--concurrency') o.concurrency = Math.max(1, num());
     else if (a === '--time-limit') o.timeLimit = num();
     else if (a === '--design') o.designs.push(argv[++i] ?? '');
@@ -84,11 +89,13 @@ async function main(): Promise<number> {
   if (skipped.length) loud(['DESIGNS SKIPPED (the kernel here lacks what their rendering needs; NOT compared):', ...skipped]);
 
   process.stdout.write(`kernel-oracle: prefix ${RUN_PREFIX}, seed ${o.seed}, ${o.runs} generated topologies per design, ${o.concurrency} at a time\n`);
-  const jobs: { design: OracleDesign; topo: Topology }[] = [];
+  const jobs: { design: OracleDesign; topo: Topology; path?: number }[] = [];
   for (const d of usable) {
-    if (o.scenarios) for (const s of SCENARIOS) if (!s.designs || s.designs.includes(d.name)) jobs.push({ design: d, topo: s.topology });
+    if (o.scenarios && o.path === null) for (const s of SCENARIOS) if (!s.designs || s.designs.includes(d.name)) jobs.push({ design: d, topo: s.topology });
     const sample = o.runs > 0 ? fc.sample(topologyArb(), { seed: o.seed, numRuns: o.runs }) : [];
-    sample.forEach((t, i) => jobs.push({ design: d, topo: { ...t, label: `generated #${i} (--seed ${o.seed}, path ${i})` } }));
+    sample.forEach((t, i) => {
+      if (o.path === null || o.path === i) jobs.push({ design: d, topo: { ...t, label: `generated #${i} (--seed ${o.seed} --path ${i})` }, path: i });
+    });
   }
   const results = new Map<string, TopologyResult[]>();
   let done = 0;
@@ -103,9 +110,26 @@ async function main(): Promise<number> {
     done++;
     if (r.disagreements.length) process.stdout.write(`${r.disagreements.map(show).join('\n')}\n`);
     if (done % 10 === 0) process.stdout.write(`  … ${done}/${jobs.length} topologies (${Math.round((Date.now() - started) / 1000)} s)\n`);
-    return { design: j.design.name, r };
+    return { design: j.design.name, r, path: j.path };
   }));
   for (const x of all) if (x) results.set(x.design, [...(results.get(x.design) ?? []), x.r]);
+
+  // The first failing generated topology of each design, shrunk by fast-check to a smallest one that
+  // still disagrees (each try is a kernel run; bounded by --shrink seconds).
+  for (const d of usable) {
+    const first = all.find((x) => x && x.design === d.name && x.path !== undefined && x.r.disagreements.length > 0);
+    if (!first || o.shrink === 0) continue;
+    process.stdout.write(`\nshrinking ${d.name} generated #${first.path!} (up to ${o.shrink} s)…\n`);
+    let tries = 0;
+    const out = await fc.check(fc.asyncProperty(topologyArb(), async (t) => {
+      const r = await runTopology(d, { ...t, label: `shrink ${tries}` }, `${RUN_PREFIX}z${(tries++).toString(36)}-`);
+      return r.disagreements.length === 0;
+    }), { seed: o.seed, path: String(first.path!), numRuns: 1, interruptAfterTimeLimit: o.shrink * 1000, markInterruptAsFailure: false });
+    if (out.failed && out.counterexample) {
+      const [t] = out.counterexample;
+      process.stdout.write(`smallest disagreeing topology after ${tries} kernel runs (replay: --seed ${o.seed} --path ${first.path!}):\n${JSON.stringify({ settings: t.settings, nodes: t.nodes, pods: t.pods, churn: t.churn }, null, 1)}\n`);
+    } else process.stdout.write(`shrinking stopped after ${tries} kernel runs without a smaller case${out.interrupted ? ' (time limit)' : ''}\n`);
+  }
 
   let total = 0;
   process.stdout.write('\nkernel-oracle totals (podnet against Linux network namespaces):\n');
