@@ -129,7 +129,15 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
   const label = `${design.name} ${topo.label}`;
   const dis: Disagreement[] = [];
   const say = (kind: string, where: string, podnet: string, kernel: string) => dis.push({ topology: label, kind, where, podnet, kernel });
-  const { rec, sim } = buildRecorded(design, topo);
+  let built0: ReturnType<typeof buildRecorded>;
+  try {
+    built0 = buildRecorded(design, topo);
+  } catch (e) {
+    // Generated topologies are valid specs: a refusal is the design's or podnet's, and is reported.
+    say('podnet refused', 'building the cluster', (e as Error).message, 'not built');
+    return { label, disagreements: dis, probes: 0, tables: 0 };
+  }
+  const { rec, sim } = built0;
   const t0 = Date.now();
   const phases: string[] = [];
   const lap = (what: string) => { if (process.env['ORACLE_TIMING']) phases.push(`${what} ${Date.now() - t0}ms`); };
