@@ -76,13 +76,13 @@ describe('rendering a recorded cluster as kernel commands', () => {
     }), { numRuns: 15 });
   });
 
-  it('an action printed as a comment has no kernel rendering and says so instead of being skipped', () => {
+  it('a listener on the ports traceroute probes has no kernel rendering, and says so instead of being skipped', () => {
     const inner = flannel();
     const listening: CniDesign = {
       ...inner,
       nodeAdded: (st, n) => {
         const r = inner.nodeAdded(st, n);
-        return { ...r, actions: [...r.actions, { op: 'listen', ns: `node/${n.name}`, protocol: 'udp', port: 9999 }] };
+        return { ...r, actions: [...r.actions, { op: 'listen', ns: `node/${n.name}`, protocol: 'udp', port: 33435 }] };
       },
     };
     const t = seedLab();
