@@ -1,5 +1,5 @@
 /**
- * Runs the TypeScript snippets of README.md and docs/*.md exactly as written. A ```ts block runs as
+ * Runs the TypeScript snippets of README.md, docs/*.md and docs/designs/*.md exactly as written. A ```ts block runs as
  * its own module; when the next block is a ```text block, that is the output the snippet must print.
  * Blocks in any other language (```text, ```sh, ```json…) are not run.
  */

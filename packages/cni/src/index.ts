@@ -1,4 +1,7 @@
-/** @podnet/cni — CNI designs for podnet: the CNI contract (configs, plugins, results), host-local IPAM and flannel (VXLAN). */
+/** @podnet/cni — CNI designs for podnet: the CNI contract (configs, plugins, results), host-local IPAM, the bridge plugin, flannel (VXLAN, host-gw), broken designs. */
+export type { BridgeOptions } from './designs/bridge.js';
+export { bridge } from './designs/bridge.js';
+export { broken } from './designs/broken.js';
 export type { NetworkConfigList, ParsedNetworkConfig, PluginConfig } from './contract/config.js';
 export { CNI_ERROR_CODES, parseNetworkConfig, SUPPORTED_CNI_VERSIONS } from './contract/config.js';
 export type { ConflistOptions, NodeAgent } from './contract/conflist-design.js';
@@ -10,11 +13,11 @@ export { currentOf, printResult } from './contract/result.js';
 export type { ListOutcome } from './contract/runtime.js';
 export { addNetworkList, checkNetworkList, delNetworkList, validateInvocation } from './contract/runtime.js';
 export type { FlannelOptions } from './designs/flannel.js';
-export { flannel, FLANNEL_CONFLIST, flannelAgent, vtepMac } from './designs/flannel.js';
+export { flannel, FLANNEL_CONFLIST, flannelAgent, flanneldLog, flannelNetConf, vtepMac } from './designs/flannel.js';
 export type { HostLocalConfig, HostLocalOwner, HostLocalRange, HostLocalResult, HostLocalStore, IpamError, IpamRoute, RangeSet } from './ipam/host-local.js';
 export {
   allocateFromSet, canonicalRange, canonicalRangeSet, defaultRange, EMPTY_HOST_LOCAL, hostLocalAdd, hostLocalCheck, hostLocalDel,
   loadHostLocalConfig, rangeSetText, rangeText,
 } from './ipam/host-local.js';
 export type { ClusterSpecJson } from './spec.js';
-export { designFromSpec, seedLabSpec, simulatorFromSpec } from './spec.js';
+export { designFromSpec, hostGwLabSpec, seedLabSpec, simulatorFromSpec } from './spec.js';

@@ -4,15 +4,21 @@
  */
 import { createSimulator, fail, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator, type SimulatorSpec } from '@podnet/core';
 import { fromConflist } from './contract/conflist-design.js';
+import { bridge } from './designs/bridge.js';
+import { broken } from './designs/broken.js';
 import { flannel, flannelAgent } from './designs/flannel.js';
 
 /** The plain-JSON cluster spec. */
 export interface ClusterSpecJson extends ClusterSettings {
   /**
-   * The design: `flannel`, or `conflist` — a CNI configuration file's text (what /etc/cni/net.d holds),
-   * with `agent: 'flanneld'` when flanneld connects the nodes (see docs/cni-contract.md).
+   * The design: `flannel`, `bridge`, a `broken` one, or `conflist` — a CNI configuration file's text (what
+   * /etc/cni/net.d holds), with `agent: 'flanneld'` when flanneld connects the nodes (see docs/cni-contract.md).
    */
-  readonly cni?: { readonly type: 'flannel'; readonly backend?: 'vxlan' } | { readonly type: 'conflist'; readonly conflist: string; readonly agent?: 'flanneld' };
+  readonly cni?:
+    | { readonly type: 'flannel'; readonly backend?: 'vxlan' | 'host-gw' }
+    | { readonly type: 'bridge'; readonly bridge?: string; readonly ipMasq?: boolean; readonly mtu?: number }
+    | { readonly type: 'broken'; readonly mistake: keyof typeof broken }
+    | { readonly type: 'conflist'; readonly conflist: string; readonly agent?: 'flanneld' };
   readonly nodes: readonly NodeSpec[];
   readonly pods: readonly PodSpec[];
 }
@@ -26,7 +32,13 @@ export function designFromSpec(cni: ClusterSpecJson['cni']): SimulatorSpec['cni'
     if (c.agent !== undefined && c.agent !== 'flanneld') fail('INVALID_ARGUMENT', `unknown node agent "${String(c.agent)}" (known: flanneld)`);
     return fromConflist(c.conflist, c.agent === 'flanneld' ? { agent: flannelAgent() } : {});
   }
-  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel, conflist)`);
+  if (c.type === 'bridge') return bridge({ ...(c.bridge === undefined ? {} : { bridge: c.bridge }), ...(c.ipMasq === undefined ? {} : { ipMasq: c.ipMasq }), ...(c.mtu === undefined ? {} : { mtu: c.mtu }) });
+  if (c.type === 'broken') {
+    const make = Object.prototype.hasOwnProperty.call(broken, c.mistake) ? broken[c.mistake] : undefined;
+    if (!make) return fail('INVALID_ARGUMENT', `unknown broken design "${String(c.mistake)}" (known: ${Object.keys(broken).join(', ')})`);
+    return make();
+  }
+  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel, bridge, broken, conflist)`);
 }
 
 /** Builds a simulator from a plain-JSON spec. */
@@ -55,5 +67,27 @@ export function seedLabSpec(): ClusterSpecJson {
       { name: 'pod-e', node: 'node-3', ip: '10.244.3.2' },
       { name: 'pod-f', node: 'node-3', ip: '10.244.3.9' },
     ],
+  };
+}
+
+/**
+ * The seed lab's nodes and pods with flannel's host-gw backend (what packages/kernel-oracle/scripts/host-gw.sh
+ * builds in real namespaces). `segments: 2` moves node-3 to a second underlay segment, rack-b
+ * (192.168.2.0/24), behind the underlay router: its host-gw routes cannot be installed.
+ */
+export function hostGwLabSpec(options: { readonly segments?: 1 | 2 } = {}): ClusterSpecJson {
+  const two = options.segments === 2;
+  if (options.segments !== undefined && options.segments !== 1 && !two) fail('INVALID_ARGUMENT', `segments must be 1 or 2, not ${String(options.segments)}`);
+  const seed = seedLabSpec();
+  return {
+    ...seed,
+    underlay: {
+      segments: [
+        { name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 1500 },
+        ...(two ? [{ name: 'rack-b', cidr: '192.168.2.0/24', gateway: '192.168.2.1', mtu: 1500 }] : []),
+      ],
+    },
+    cni: { type: 'flannel', backend: 'host-gw' },
+    nodes: two ? [...seed.nodes.slice(0, 2), { name: 'node-3', ip: '192.168.2.13', podCidr: '10.244.3.0/24', segment: 'rack-b' }] : seed.nodes,
   };
 }

@@ -1,34 +1,46 @@
 /**
- * flannel with the VXLAN backend, wired as flanneld and the flannel CNI plugin (delegating to the
- * bridge plugin with host-local IPAM) wire a node:
+ * flannel, wired as flanneld and the flannel CNI plugin (delegating to the bridge plugin with host-local
+ * IPAM) wire a node. Two backends:
  *
+ * VXLAN (flannel pkg/backend/vxlan):
  *   flanneld at start:   ip link add flannel.1 type vxlan id 1 local <node ip> dev eth0 dstport 8472 nolearning
  *                        ip link set flannel.1 mtu 1450 up; ip addr add <subnet>.0/32 dev flannel.1
  *   for every other node: ip route add <subnet> via <subnet>.0 dev flannel.1 onlink
  *                        ip neigh add <subnet>.0 lladdr <its vtep mac> dev flannel.1 nud permanent
  *                        bridge fdb append <its vtep mac> dev flannel.1 dst <its node ip> self permanent
+ *
+ * host-gw (flannel pkg/backend/hostgw + pkg/backend/route_network.go):
+ *   for every other node: ip route add <subnet> via <its node ip> dev eth0   (netlink.RouteAdd, proto boot)
+ *   The kernel refuses that route when the other node is not on a connected subnet of eth0 (another L2
+ *   segment): ENETUNREACH, `Error: Nexthop has invalid gateway.` in iproute2's words. flanneld logs
+ *   `Error adding route to {…}: network is unreachable` and retries every 10 s; the node has no route to
+ *   that subnet, so its pods cannot reach the other node's pods (see {@link flanneldLog}).
+ *
+ * Both:
  *   iptables (--ip-masq): pod CIDR → pod CIDR RETURN; pod CIDR → elsewhere MASQUERADE
  *   CNI ADD (bridge):    cni0 with <subnet>.1/24 (created on the first pod), a veth per pod
- *                        (pod side eth0, MTU 1450), default route via <subnet>.1
+ *                        (pod side eth0, MTU = flannel's MTU: underlay − 50 for VXLAN, underlay for host-gw),
+ *                        default route and the cluster pod CIDR via <subnet>.1
  *
- * The per-node route/neighbour/FDB triple is one entry of a shared peer set: every node renders all
- * entries but its own, so the cluster stores N entries, not N × (N − 1).
+ * The per-node entries every other node installs are one entry of a shared peer set: every node renders
+ * all entries but its own, so the cluster stores N entries, not N × (N − 1).
  *
- * The two halves are separate, as they are on a node: {@link flannelAgent} is flanneld (the VXLAN device,
- * the peer set, the masquerade rules, /run/flannel/subnet.env); the pods are wired by kube-flannel's
+ * The two halves are separate, as they are on a node: {@link flannelAgent} is flanneld (the backend's
+ * devices and routes, the masquerade rules, /run/flannel/subnet.env); the pods are wired by kube-flannel's
  * 10-flannel.conflist run through the CNI plugins (../contract), so `flannel()` is
  * `fromConflist(FLANNEL_CONFLIST, { agent: flannelAgent() })`.
  */
 import {
-  formatCidr, formatIpv4, macFromSeed, type Action, type ClusterState, type CniDesign, type DesignReaction, type Node,
+  fail, findNode, formatCidr, formatIpv4, macFromSeed, refusedPeerRoutes, shardValues, type Action, type Cidr, type ClusterState, type CniDesign,
+  type DesignReaction, type Node,
 } from '@podnet/core';
 import { fromConflist, type NodeAgent } from '../contract/conflist-design.js';
 import { SUBNET_ENV } from '../contract/plugins.js';
 
 /** Options of {@link flannel}. */
 export interface FlannelOptions {
-  /** Only `vxlan` is built so far. */
-  readonly backend?: 'vxlan';
+  /** `vxlan` (default) or `host-gw` (net-conf.json `Backend.Type`). */
+  readonly backend?: 'vxlan' | 'host-gw';
   /** VXLAN VNI (flannel's default 1). */
   readonly vni?: number;
   /** VXLAN UDP port (flannel's default on Linux: the kernel's 8472). */
@@ -37,11 +49,28 @@ export interface FlannelOptions {
   readonly ipMasq?: boolean;
 }
 
+/**
+ * One realistic mistake built into an otherwise working flannel (for `broken`): never part of the
+ * public options.
+ * @internal
+ */
+export interface FlannelMistake {
+  readonly name: string;
+  /** Masquerade everything the pods send, pod-to-pod included (no pod-CIDR RETURN). */
+  readonly masqueradeAll?: boolean;
+  /** Every node's lease (subnet.env FLANNEL_SUBNET, hence host-local's subnet) is this one subnet. */
+  readonly ipamSubnet?: (state: ClusterState) => Cidr;
+  /** flanneld never installs the other nodes' routes. */
+  readonly noPeerRoutes?: boolean;
+  /** FLANNEL_MTU (pods and cni0) is the underlay's MTU: the backend's overhead is forgotten. */
+  readonly overheadForgotten?: boolean;
+}
+
 const VXLAN_OVERHEAD = 50;
 const PEERSET = 'flannel';
 const DEV = 'flannel.1';
 
-/** What kube-flannel.yml writes to /etc/cni/net.d/10-flannel.conflist (ConfigMap kube-flannel-cfg, cni-conf.json). */
+/** What kube-flannel.yml writes to /etc/cni/net.d/10-flannel.conflist (ConfigMap kube-flannel-cfg, cni-conf.json): the same for both backends. */
 export const FLANNEL_CONFLIST = `${JSON.stringify({
   name: 'cbr0', cniVersion: '0.3.1',
   plugins: [{ type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } }, { type: 'portmap', capabilities: { portMappings: true } }],
@@ -52,61 +81,132 @@ export function vtepMac(node: string): string {
   return macFromSeed(`flannel.1|${node}`);
 }
 
-/** flanneld (VXLAN backend) on every node: what connects the nodes, without the pods. */
-export function flannelAgent(options: FlannelOptions = {}): NodeAgent {
-  if (options === null || typeof options !== 'object') throw new TypeError('flannel options must be an object');
+function backendOf(options: FlannelOptions): 'vxlan' | 'host-gw' {
+  if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', 'flannel options must be an object');
   const backend = options.backend ?? 'vxlan';
-  if (backend !== 'vxlan') throw new TypeError(`flannel backend "${String(backend)}" is not built yet (vxlan is)`);
+  if (backend !== 'vxlan' && backend !== 'host-gw') fail('INVALID_ARGUMENT', `flannel backend "${String(backend)}" is not modelled (vxlan and host-gw are)`);
+  return backend;
+}
+
+/** flanneld (VXLAN or host-gw backend) on every node: what connects the nodes, without the pods. */
+export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMistake | null = null): NodeAgent {
+  const backend = backendOf(options);
   const vni = options.vni ?? 1;
   const port = options.port ?? 8472;
   const ipMasq = options.ipMasq ?? true;
-  const mtuOf = (state: ClusterState, node: Node): number => (state.underlay.segments[node.segment]?.mtu ?? 1500) - VXLAN_OVERHEAD;
+  const overhead = backend === 'vxlan' ? VXLAN_OVERHEAD : 0;
+  // flanneld writes FLANNEL_MTU = the external interface's MTU minus the backend's overhead into
+  // subnet.env; the CNI plugin passes it to the bridge plugin as `mtu`.
+  const backendMtu = (state: ClusterState, node: Node): number => (state.underlay.segments[node.segment]?.mtu ?? 1500) - overhead;
+  const podMtu = (state: ClusterState, node: Node): number => backendMtu(state, node) + (mistake?.overheadForgotten ? overhead : 0);
   const ns = (node: string) => `node/${node}`;
+  const masq = (h: string, podCidr: string): Action[] => {
+    if (mistake?.masqueradeAll) {
+      return [{ op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: podCidr, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment: 'masquerade pods (no pod-CIDR RETURN)' } }];
+    }
+    if (!ipMasq) return [];
+    return [
+      { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: podCidr, dst: podCidr, target: 'ACCEPT', comment: 'flanneld masq: pod to pod is not masqueraded' } },
+      { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: podCidr, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment: 'flanneld masq: pods to the outside' } },
+    ];
+  };
   return {
     name: 'flanneld',
-    podMtu: 1450,
+    podMtu: 1500 - (mistake?.overheadForgotten ? 0 : overhead),
     nodeAdded(state, node): DesignReaction {
       const subnet = node.podCidr!;
-      const vtep = formatIpv4(subnet.addr);
-      const mac = vtepMac(node.name);
       const h = ns(node.name);
-      const podCidr = formatCidr(state.podCidr);
-      const actions: Action[] = [
-        { op: 'sysctl.set', ns: h, key: 'net.ipv4.ip_forward', value: 1 },
-        { op: 'link.add', ns: h, name: DEV, kind: 'vxlan', mac, mtu: mtuOf(state, node), vxlan: { vni, local: formatIpv4(node.ip), dstPort: port, dev: 'eth0', learning: false } },
-        { op: 'addr.add', ns: h, dev: DEV, addr: `${vtep}/32` },
-        { op: 'link.set', ns: h, name: DEV, up: true },
-        {
-          op: 'peerset.put', set: PEERSET, dev: DEV, owner: node.name,
-          routes: [{ dst: formatCidr(subnet), via: vtep, onlink: true }],
-          neigh: [{ ip: vtep, mac }],
-          fdb: [{ mac, dst: formatIpv4(node.ip) }],
-        },
-        { op: 'peerset.attach', ns: h, set: PEERSET, self: node.name },
-      ];
-      if (ipMasq) {
+      const actions: Action[] = [{ op: 'sysctl.set', ns: h, key: 'net.ipv4.ip_forward', value: 1 }];
+      if (backend === 'vxlan') {
+        const vtep = formatIpv4(subnet.addr);
+        const mac = vtepMac(node.name);
         actions.push(
-          { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: podCidr, dst: podCidr, target: 'ACCEPT', comment: 'flanneld masq: pod to pod is not masqueraded' } },
-          { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: podCidr, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment: 'flanneld masq: pods to the outside' } },
+          { op: 'link.add', ns: h, name: DEV, kind: 'vxlan', mac, mtu: backendMtu(state, node), vxlan: { vni, local: formatIpv4(node.ip), dstPort: port, dev: 'eth0', learning: false } },
+          { op: 'addr.add', ns: h, dev: DEV, addr: `${vtep}/32` },
+          { op: 'link.set', ns: h, name: DEV, up: true },
+        );
+        if (!mistake?.noPeerRoutes) {
+          actions.push(
+            {
+              op: 'peerset.put', set: PEERSET, dev: DEV, owner: node.name,
+              routes: [{ dst: formatCidr(subnet), via: vtep, onlink: true }],
+              neigh: [{ ip: vtep, mac }],
+              fdb: [{ mac, dst: formatIpv4(node.ip) }],
+            },
+            { op: 'peerset.attach', ns: h, set: PEERSET, self: node.name },
+          );
+        }
+      } else if (!mistake?.noPeerRoutes) {
+        // host-gw: GetRoute(lease) = { Dst: lease.Subnet, Gw: lease.PublicIP, LinkIndex: extIface }.
+        actions.push(
+          { op: 'peerset.put', set: PEERSET, dev: 'eth0', owner: node.name, routes: [{ dst: formatCidr(subnet), via: formatIpv4(node.ip) }], neigh: [], fdb: [] },
+          { op: 'peerset.attach', ns: h, set: PEERSET, self: node.name },
         );
       }
+      actions.push(...masq(h, formatCidr(state.podCidr)));
       return { actions };
     },
-    nodeRemoved(_state, node): DesignReaction {
-      return { actions: [{ op: 'peerset.del', set: PEERSET, owner: node.name }] };
+    nodeRemoved(state, node): DesignReaction {
+      return { actions: state.peerSets[PEERSET] && !mistake?.noPeerRoutes ? [{ op: 'peerset.del', set: PEERSET, owner: node.name }] : [] };
     },
     files(state, node): Record<string, string> {
-      // flanneld writes the node's lease: the subnet with its first address, the MTU of flannel.1.
-      const subnet = node.podCidr!;
+      // flanneld writes the node's lease: the subnet with its first address, the MTU pods get.
+      const subnet = mistake?.ipamSubnet?.(state) ?? node.podCidr!;
       return {
-        [SUBNET_ENV]: `FLANNEL_NETWORK=${formatCidr(state.podCidr)}\nFLANNEL_SUBNET=${formatIpv4((subnet.addr + 1) >>> 0)}/${subnet.len}\nFLANNEL_MTU=${mtuOf(state, node)}\nFLANNEL_IPMASQ=${ipMasq}\n`,
+        [SUBNET_ENV]: `FLANNEL_NETWORK=${formatCidr(state.podCidr)}\nFLANNEL_SUBNET=${formatIpv4((subnet.addr + 1) >>> 0)}/${subnet.len}\nFLANNEL_MTU=${podMtu(state, node)}\nFLANNEL_IPMASQ=${ipMasq}\n`,
       };
     },
   };
 }
 
-/** flannel (VXLAN backend) as a podnet design: flanneld plus kube-flannel's conflist. */
+/** flannel (VXLAN or host-gw backend) as a podnet design: flanneld plus kube-flannel's conflist. */
 export function flannel(options: FlannelOptions = {}): CniDesign {
-  const agent = flannelAgent(options);
-  return fromConflist(FLANNEL_CONFLIST, { agent, name: `flannel-${options.backend ?? 'vxlan'}`, fileName: '10-flannel.conflist' });
+  return flannelWith(options, null);
+}
+
+/** {@link flannel} with one mistake built in (see `broken`). @internal */
+export function flannelWith(options: FlannelOptions, mistake: FlannelMistake | null): CniDesign {
+  const agent = flannelAgent(options, mistake);
+  return fromConflist(FLANNEL_CONFLIST, { agent, name: mistake?.name ?? `flannel-${backendOf(options)}`, fileName: '10-flannel.conflist' });
+}
+
+/**
+ * flanneld's network configuration as kube-flannel.yml ships it (ConfigMap `kube-flannel-cfg`, key
+ * `net-conf.json`, mounted at /etc/kube-flannel/net-conf.json): the cluster pod CIDR and the backend.
+ */
+export function flannelNetConf(state: ClusterState, options: FlannelOptions = {}): string {
+  const backend = options.backend ?? 'vxlan';
+  if (backend !== 'vxlan' && backend !== 'host-gw') fail('INVALID_ARGUMENT', `flannel backend "${String(backend)}" is not modelled (vxlan and host-gw are)`);
+  return JSON.stringify({ Network: formatCidr(state.podCidr), EnableNFTables: false, Backend: { Type: backend } }, null, 2) + '\n';
+}
+
+/**
+ * What flanneld's host-gw backend logs on a node about the other nodes' leases (pkg/backend/route_network.go
+ * handleSubnetEvents and routeAdd), without klog's header: `Subnet added: <subnet> via <public ip>` for
+ * each, and for each route the kernel refused `Error adding route to {<netlink.Route>}: network is
+ * unreachable` — the Go text of ENETUNREACH, since flanneld's netlink library does not ask for the kernel's
+ * extended ack (`ip route add` would print `Error: Nexthop has invalid gateway.`). Leases in subnet order.
+ */
+export function flanneldLog(state: ClusterState, nodeName: string): string[] {
+  const node = findNode(state, nodeName);
+  if (!node) return fail('NODE_NOT_FOUND', `node "${String(nodeName)}" does not exist`, { node: nodeName });
+  const ref = node.host.peerSets.find((r) => r.set === PEERSET);
+  const set = state.peerSets[PEERSET];
+  if (!ref || !set || set.dev !== 'eth0') {
+    return fail('UNSUPPORTED', `node ${nodeName} does not run flannel's host-gw backend (no "${PEERSET}" routes on eth0)`, { node: nodeName });
+  }
+  const refused = new Map(refusedPeerRoutes(state, node.host).map((r) => [r.owner, r]));
+  const ifindex = node.host.links['eth0']!.ifindex;
+  const out: string[] = [];
+  const entries = [...shardValues(set.entries)].filter((e) => e.owner !== ref.self).sort((a, b) => a.routes[0]!.dst.addr - b.routes[0]!.dst.addr);
+  for (const e of entries) {
+    for (const r of e.routes) {
+      const dst = formatCidr(r.dst);
+      const gw = formatIpv4(r.via!);
+      out.push(`Subnet added: ${dst} via ${gw}`);
+      const bad = refused.get(e.owner);
+      if (bad) out.push(`Error adding route to {Ifindex: ${ifindex} Dst: ${dst} Src: <nil> Gw: ${gw} Flags: [] Table: 0 Realm: 0}: ${bad.strerror}`);
+    }
+  }
+  return out;
 }

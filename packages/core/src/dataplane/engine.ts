@@ -155,6 +155,13 @@ class Run {
   readonly neighUpd = new Map<NsId, Map<string, NeighEntry>>();
   readonly fdbUpd = new Map<NsId, Map<string, FdbEntry>>();
   readonly ctUpd = new Map<NsId, ConntrackEntry[]>();
+  /**
+   * Flows this run has seen, per namespace with nat rules (original direction, as the first packet
+   * arrived or was sent). The kernel's nat table sees only a connection's first packet: a reply (or a
+   * later packet) of a known flow is ESTABLISHED and never meets a nat rule. A probe's request and its
+   * reply travel in one run, so the run's memory is enough.
+   */
+  readonly flows = new Set<string>();
   readonly pmtuUpd = new Map<NsId, Map<string, { mtu: number; expires: number }>>();
   /**
    * A packet the kernel fragmented is followed whole; this is the size of its largest fragment (of the
@@ -484,6 +491,7 @@ class Run {
     // PREROUTING: conntrack reverses earlier translations, then nat rules (DNAT).
     pkt = this.conntrackReverse(ns, pkt, pid);
     const dnat = this.natRule(ns, 'PREROUTING', pkt, dev, null);
+    this.seeFlow(ns, pkt);
     if (dnat && dnat.target === 'DNAT' && dnat.to !== null) {
       const to = dnat.to;
       this.step(pid, ns.id, dev, 'nat', () => `PREROUTING DNAT ${formatIpv4(pkt.header.dst)} → ${formatIpv4(to)}`, null, pkt);
@@ -503,17 +511,19 @@ class Run {
       const back = lookupRouteIn(this.state, ns, h.src);
       if (back === null || (rp === 1 && back.dev !== dev)) return this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt);
     }
-    if (h.ttl <= 1) {
-      this.step(pid, ns.id, dev, 'drop', () => `TTL expires (ttl ${h.ttl}) in ${ns.id}`, null, pkt);
-      this.end(pid, 'ttlExceeded', ns.id, pkt);
-      return this.icmpError(ns, pkt, ICMP_TIME_EXCEEDED, 0, 0, null);
-    }
+    // The input route lookup (ip_route_input) comes before ip_forward's TTL check: a packet nobody can
+    // route is answered "net unreachable" (ip_error), even with TTL 1.
     if (route === null) {
       this.step(pid, ns.id, dev, 'drop', () => `no route to ${formatIpv4(h.dst)} in ${ns.id}`, null, pkt);
       this.end(pid, 'noRoute', ns.id, pkt);
       return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, null);
     }
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, dev, route, pkt, pid, true);
+    if (h.ttl <= 1) {
+      this.step(pid, ns.id, dev, 'drop', () => `TTL expires (ttl ${h.ttl}) in ${ns.id}`, null, pkt);
+      this.end(pid, 'ttlExceeded', ns.id, pkt);
+      return this.icmpError(ns, pkt, ICMP_TIME_EXCEEDED, 0, 0, null);
+    }
     if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
     const fwd = withTtl(pkt, h.ttl - 1);
     this.step(pid, ns.id, dev, 'forward', () => `forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} → ${h.ttl - 1}`, null, fwd);
@@ -553,6 +563,7 @@ class Run {
       }
     }
     const out = pkt;
+    this.seeFlow(ns, out);
     this.step(pid, nsId, route.dev, 'route', () => `route lookup: ${describeRoute(route)} (src ${formatIpv4(out.header.src)})`, null, out);
     if (this.filterVerdict(ns, 'OUTPUT', out, null, route.dev, pid)) return;
     this.ipOutputRouted(ns, route, out, pid, false);
@@ -764,8 +775,24 @@ class Run {
     return true;
   }
 
+  /** Remembers a flow's original direction in a namespace with rules (see {@link Run.flows}). */
+  seeFlow(ns: NetNs, pkt: Ipv4Packet): void {
+    if (ns.rules.length === 0) return;
+    const h = pkt.header;
+    this.flows.add(`${ns.id}|${h.protocol}|${h.src}|${h.dst}|${l4Key(pkt, false)}`);
+  }
+
   natRule(ns: NetNs, chain: 'PREROUTING' | 'POSTROUTING', pkt: Ipv4Packet, inIf: string | null, outIf: string | null): NfRule | null {
     if (ns.rules.length === 0) return null;
+    const h = pkt.header;
+    // The reply of a flow this namespace saw first in the other direction is ESTABLISHED: no nat rule.
+    if (this.flows.has(`${ns.id}|${h.protocol}|${h.dst}|${h.src}|${l4Key(pkt, true)}`)) return null;
+    // An ICMP error about a flow this namespace saw is RELATED to it: no nat rule either.
+    const pl = pkt.payload;
+    if (pl.kind === 'icmp' && (pl.type === ICMP_DEST_UNREACH || pl.type === ICMP_TIME_EXCEEDED) && pl.data.kind === 'ipv4') {
+      const q = pl.data.header;
+      if (this.flows.has(`${ns.id}|${q.protocol}|${q.src}|${q.dst}|${l4Key(pl.data, false)}`)) return null;
+    }
     for (const r of ns.rules) if (r.table === 'nat' && r.chain === chain && this.matches(r, pkt, inIf, outIf)) return r.target === 'ACCEPT' ? null : r;
     return null;
   }

@@ -15,9 +15,10 @@
  */
 import { formatIpv4 } from '../addr/ipv4.js';
 import { icmpEcho } from '../dataplane/build.js';
-import { send } from '../dataplane/engine.js';
+import { describeRoute, send } from '../dataplane/engine.js';
 import type { Trace } from '../dataplane/types.js';
-import { hostNsId, nodeOfNs, podNsId } from '../model/lookup.js';
+import { findNs, hostNsId, nodeOfNs, podNsId } from '../model/lookup.js';
+import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
 import type { ClusterState, IpOwner, PlacedPod } from '../model/types.js';
 import { SHARD_COUNT, shardGet, shardKeys, shardLeaf, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REPLY } from '../wire/packet.js';
@@ -105,7 +106,7 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
     const reqFate = trace.disposition;
     const replyFate = trace.fates.find((f) => f.role === 'echo-reply');
     const why = reqFate !== 'delivered'
-      ? `the request ended as ${reqFate} at ${trace.fates[0]?.ns ?? fromNs}`
+      ? `the request ended as ${reqFate} at ${trace.fates[0]?.ns ?? fromNs}${whereLost(state, trace, to.ip!)}`
       : `the request arrived but the reply ended as ${replyFate?.disposition ?? 'never sent'} at ${replyFate?.ns ?? to.key}`;
     violations.push({
       guarantee, key, where,
@@ -125,6 +126,28 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
     if (n !== null && !own.has(n)) transit.add(n);
   }
   return { violations, transit: [...transit] };
+}
+
+/**
+ * Why a request was lost, in words a student can act on: the kernel's note where it was dropped, and for
+ * the last node that routed it, the route the kernel refused there (the one that would have carried it)
+ * or else the route it used.
+ */
+function whereLost(state: ClusterState, trace: Trace, dst: number): string {
+  const req = trace.steps.filter((s) => s.packet === 1);
+  const drop = req.filter((s) => s.kind === 'drop').pop();
+  let out = drop ? ` (${drop.note})` : '';
+  const last = req.filter((s) => (s.kind === 'route' || s.kind === 'forward') && s.ns.startsWith('node/') && s !== drop).pop();
+  const ns = last ? findNs(state, last.ns) : undefined;
+  if (!last || !ns) return out;
+  const refused = refusedPeerRouteFor(state, ns, dst);
+  if (refused) {
+    out += `; ${last.ns} has no route for it: ${refused.set}'s \`ip route add ${describeRoute(refused.route)}\` was refused there (${refused.error} ${formatIpv4(refused.route.via!)} is not on a connected subnet of ${refused.route.dev})`;
+  } else {
+    const used = lookupRouteIn(state, ns, dst);
+    if (used && last.ns !== drop?.ns) out += `; ${last.ns} routed it by \`${describeRoute(used)}\``;
+  }
+  return out;
 }
 
 /** Unique-IP verdicts updated for the addresses whose owners changed (exact: one index lookup each). */

@@ -97,7 +97,88 @@ export function lookupRouteIn(state: ClusterState, ns: NetNs, dst: Ipv4, opts: L
     if (hit) for (const r of hit) if (usable(ns, r, linkOnly)) return r;
     for (const p of peers) {
       const ph = p.lpm.byLen.get(len)?.get(net);
-      if (ph) for (const pr of ph) if (pr.owner !== p.self && usable(ns, pr.route, linkOnly) && !p.hidden?.includes(pr.owner)) return pr.route;
+      if (ph) {
+        for (const pr of ph) {
+          if (pr.owner !== p.self && usable(ns, pr.route, linkOnly) && !p.hidden?.includes(pr.owner) && peerRouteInstalled(local, ns, pr.route)) return pr.route;
+        }
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * Whether a shared peer-set route is in this namespace's table. The kernel accepts a route with a gateway
+ * only when the gateway is on a directly connected subnet of the route's device (fib_check_nh_v4_gw:
+ * a lookup of the gateway restricted to link-scope routes through that device, or one of the device's
+ * own addresses), unless the route is `onlink`. A peer route that fails the check was refused on this
+ * node (`Error: Nexthop has invalid gateway.`, ENETUNREACH) and is not there. The check is made when
+ * the route is used, not once: it stands for the agent's state after its retries (flanneld re-adds
+ * missing routes every 10 s), so a gateway that becomes reachable brings the route back.
+ */
+function peerRouteInstalled(local: Lpm<Route>, ns: NetNs, r: Route): boolean {
+  if (r.via === null || r.onlink || r.dev === null) return true;
+  return gatewayOnLink(local, ns, r.via, r.dev);
+}
+
+function gatewayOnLink(local: Lpm<Route>, ns: NetNs, gw: Ipv4, dev: string): boolean {
+  const link = ns.links[dev];
+  if (link === undefined || !link.up) return false;
+  if (localAddressMap(ns).get(gw) === link) return true;
+  for (const len of local.lens) {
+    const hit = local.byLen.get(len)?.get(networkOf(gw, len));
+    if (hit) for (const x of hit) if (x.via === null && x.type === 'unicast' && x.scope !== 'global' && x.dev === dev) return true;
+  }
+  return false;
+}
+
+/** A shared peer-set route the kernel refused in one namespace, with what the kernel answered. */
+export interface RefusedRoute {
+  /** The peer set and the node whose entry it is. */
+  readonly set: string;
+  readonly owner: string;
+  readonly route: Route;
+  /** What `ip route add` prints (iproute2 with the kernel's extended ack). */
+  readonly error: string;
+  /** The errno a netlink client without extended ack gets (flanneld's library): ENETUNREACH. */
+  readonly errno: 'ENETUNREACH';
+  /** strerror(ENETUNREACH) as Go prints it (`syscall.Errno.Error()`). */
+  readonly strerror: string;
+}
+
+const NEXTHOP_INVALID = 'Error: Nexthop has invalid gateway.';
+
+function refused(set: string, owner: string, route: Route): RefusedRoute {
+  return { set, owner, route, error: NEXTHOP_INVALID, errno: 'ENETUNREACH', strerror: 'network is unreachable' };
+}
+
+/**
+ * The shared peer-set routes a namespace includes but the kernel refused there: a gateway that is not on
+ * a connected subnet of the device (flannel host-gw towards a node on another L2 segment). O(entries of
+ * the sets it includes): for queries and explanations, not for the forwarding path.
+ */
+export function refusedPeerRoutes(state: ClusterState, ns: NetNs): RefusedRoute[] {
+  const out: RefusedRoute[] = [];
+  const local = localLpm(ns);
+  for (const ref of ns.peerSets) {
+    const set = state.peerSets[ref.set];
+    if (!set) continue;
+    for (const e of shardValues(set.entries)) {
+      if (e.owner === ref.self || ref.hidden?.includes(e.owner)) continue;
+      for (const r of e.routes) if (!peerRouteInstalled(local, ns, r)) out.push(refused(set.name, e.owner, r));
+    }
+  }
+  return out.sort((a, b) => a.route.dst.addr - b.route.dst.addr || a.route.dst.len - b.route.dst.len);
+}
+
+/** The refused peer-set route that would have carried `dst` in this namespace (longest prefix), or null. */
+export function refusedPeerRouteFor(state: ClusterState, ns: NetNs, dst: Ipv4): RefusedRoute | null {
+  const t = tableOf(state, ns);
+  for (const len of t.lens) {
+    const net = networkOf(dst, len);
+    for (const p of t.peers) {
+      const ph = p.lpm.byLen.get(len)?.get(net);
+      if (ph) for (const pr of ph) if (pr.owner !== p.self && !p.hidden?.includes(pr.owner) && !peerRouteInstalled(t.local, ns, pr.route)) return refused(p.name, pr.owner, pr.route);
     }
   }
   return null;
@@ -112,7 +193,7 @@ function usable(ns: NetNs, r: Route, linkOnly: boolean): boolean {
 
 interface Table {
   readonly local: Lpm<Route>;
-  readonly peers: readonly { readonly lpm: Lpm<PeerRoute>; readonly self: string; readonly hidden: readonly string[] | undefined }[];
+  readonly peers: readonly { readonly name: string; readonly lpm: Lpm<PeerRoute>; readonly self: string; readonly hidden: readonly string[] | undefined }[];
   readonly lens: readonly number[];
 }
 
@@ -129,10 +210,10 @@ function tableOf(state: ClusterState, ns: NetNs): Table {
 
 function resolveTable(state: ClusterState, ns: NetNs, fresh: boolean): Table {
   const local = fresh ? compile([...ns.routes, ...kernelRoutes(ns)].sort((a, b) => a.metric - b.metric), (r) => r.dst) : localLpm(ns);
-  const peers: { lpm: Lpm<PeerRoute>; self: string; hidden: readonly string[] | undefined }[] = [];
+  const peers: { name: string; lpm: Lpm<PeerRoute>; self: string; hidden: readonly string[] | undefined }[] = [];
   for (const ref of ns.peerSets) {
     const set = state.peerSets[ref.set];
-    if (set) peers.push({ lpm: fresh ? compilePeers(set) : peerLpm(set), self: ref.self, hidden: ref.hidden });
+    if (set) peers.push({ name: set.name, lpm: fresh ? compilePeers(set) : peerLpm(set), self: ref.self, hidden: ref.hidden });
   }
   return { local, peers, lens: peers.length === 0 ? local.lens : mergeLens(local.lens, peers.map((p) => p.lpm.lens)) };
 }
@@ -146,10 +227,13 @@ function mergeLens(a: readonly number[], rest: (readonly number[])[]): number[] 
 /** Every route a namespace's main table holds, as `ip route` lists it (peer-set routes rendered in). */
 export function allRoutes(state: ClusterState, ns: NetNs): Route[] {
   const out = [...ns.routes, ...kernelRoutes(ns)];
+  const local = localLpm(ns);
   for (const ref of ns.peerSets) {
     const set = state.peerSets[ref.set];
     if (!set) continue;
-    for (const e of shardValues(set.entries)) if (e.owner !== ref.self && !ref.hidden?.includes(e.owner)) out.push(...e.routes);
+    for (const e of shardValues(set.entries)) {
+      if (e.owner !== ref.self && !ref.hidden?.includes(e.owner)) for (const r of e.routes) if (peerRouteInstalled(local, ns, r)) out.push(r);
+    }
   }
   // The order of the kernel's FIB trie dump: by address, and for one address the longer prefix first
   // (a leaf keeps its aliases by suffix length), then by metric. The default route has address 0.
