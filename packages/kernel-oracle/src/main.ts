@@ -78,7 +78,9 @@ async function main(): Promise<number> {
     ]);
     return o.require ? 3 : 0;
   }
-  const designs = DESIGNS.filter((d) => o.designs.length === 0 || o.designs.includes(d.name));
+  const designs = DESIGNS.filter((d) => (o.designs.length === 0 ? d.open === undefined : o.designs.includes(d.name)));
+  const open = DESIGNS.filter((d) => d.open !== undefined && !designs.includes(d));
+  if (open.length) loud(['DESIGNS WITH AN OPEN DISAGREEMENT, NOT RUN (run them with --design NAME):', ...open.map((d) => `${d.name}: ${d.open!}`)]);
   const usable: OracleDesign[] = [];
   const skipped: string[] = [];
   for (const d of designs) {

@@ -55,7 +55,7 @@ describe('rendering a recorded cluster as kernel commands', () => {
       let batchNs: string | null = null;
       let batchTool = '';
       for (const line of script.split('\n')) {
-        const head = /^(ip|bridge)(?: -n (\S+))? -batch - /.exec(line);
+        const head = /^(ip|bridge)(?: -n (\S+))?(?: -force)? -batch - /.exec(line);
         if (head) { batchNs = head[2] ?? ''; batchTool = head[1]!; continue; }
         if (line === 'ORACLE_EOF') { batchNs = null; continue; }
         if (batchNs !== null) {

@@ -18,6 +18,11 @@ export interface ScriptLine {
   readonly shell: string;
   /** The podnet side: the action (or core's own setup) this line renders. */
   readonly origin: string;
+  /**
+   * A node agent's command (flanneld's per-peer routes, neighbours, FDB entries): the agent logs a
+   * refusal and carries on, so the build does too; the tables then show whether podnet refused the same.
+   */
+  readonly tolerant?: boolean;
 }
 
 /** The kernel names of one topology's namespaces, both ways. */
@@ -155,18 +160,18 @@ export class Renderer {
     this.names = new NsNames(prefix);
   }
 
-  #line(shell: string, origin: string): void {
+  #line(shell: string, origin: string, tolerant = false): void {
     const m = /^ip -n (\S+) /.exec(shell);
     if (m && this.#loDown.delete(m[1]!)) this.lines.push({ shell: `ip -n ${m[1]!} link set lo up`, origin: `core creates ${this.names.idOf(m[1]!) ?? m[1]!}` });
-    this.lines.push({ shell, origin });
+    this.lines.push(tolerant ? { shell, origin, tolerant } : { shell, origin });
   }
 
   /** A command as describeAction prints it, run in the kernel namespace standing for `ns`. */
-  #inNs(ns: NsId, command: string, origin: string): void {
+  #inNs(ns: NsId, command: string, origin: string, tolerant = false): void {
     if (command.startsWith('#')) throw new NoKernelRendering(`${origin} prints as a comment ("${command}"), not a command`);
     const k = this.names.of(ns);
-    if (command.startsWith('ip ')) this.#line(`ip -n ${k} ${command.slice(3)}`, origin);
-    else if (command.startsWith('bridge ')) this.#line(`bridge -n ${k} ${command.slice(7)}`, origin);
+    if (command.startsWith('ip ')) this.#line(`ip -n ${k} ${command.slice(3)}`, origin, tolerant);
+    else if (command.startsWith('bridge ')) this.#line(`bridge -n ${k} ${command.slice(7)}`, origin, tolerant);
     else if (/^(sysctl|iptables) /.test(command)) this.#line(`ip netns exec ${k} ${command}`, origin);
     else throw new NoKernelRendering(`${origin} prints as "${command}", which is not an ip/bridge/sysctl/iptables command`);
   }
@@ -229,7 +234,7 @@ export class Renderer {
     const netnsName = (ns: NsId) => this.names.of(ns);
     for (const a of actions) {
       if (a.op === 'peerset.put' || a.op === 'peerset.del' || a.op === 'peerset.attach') {
-        for (const c of this.#peers.expand(a)) this.#inNs(c.ns, c.command, `${what}: ${a.op} ${a.set}`);
+        for (const c of this.#peers.expand(a)) this.#inNs(c.ns, c.command, `${what}: ${a.op} ${a.set}`, true);
         continue;
       }
       if (a.op === 'link.add' && a.kind === 'veth' && a.peer && a.peer.ns !== a.ns) {
@@ -326,7 +331,7 @@ export class Renderer {
         return;
       }
       const touches = new Set([m[2], ...[...m[3]!.matchAll(/\bnetns (\S+)/g)].map((x) => x[1]!), ...(/^link del /.test(m[3]!) ? ['*'] : [])]);
-      const key = `${m[1]}|${m[2]}`;
+      const key = `${m[1]}|${m[2]}${l.tolerant ? '|force' : ''}`;
       let at = -1;
       for (let u = units.length - 1; u >= 1; u--) {
         if (units[u]!.key === key) { at = u; break; }
@@ -337,12 +342,15 @@ export class Renderer {
         u.body.push(m[3]!);
         u.idx.push(i);
         for (const t of touches) (u.touches as Set<string>).add(t);
-      } else units.push({ key, head: `${m[1]} -n ${m[2]}`, body: [m[3]!], idx: [i], touches });
+      } else units.push({ key, head: `${m[1]} -n ${m[2]}${l.tolerant ? ' -force' : ''}`, body: [m[3]!], idx: [i], touches });
     });
     const out = ['set -u', 'T=$(mktemp)', `trap 'rm -f "$T"' EXIT`, `fail() { echo "ORACLE-FAILED $1" >&2; exit 97; }`];
     for (const u of units) {
       if (u.key === null) out.push(`${u.head} || fail ${u.idx[0]!}`);
-      else if (u.body.length) {
+      else if (u.key.endsWith('|force')) {
+        // Refusals are the agent's log lines, not the end of the build.
+        out.push(`${u.head} -batch - 2>"$T" <<'ORACLE_EOF' || sed 's/^/ORACLE-REFUSED ${u.head.split(' ')[2]!}: /' "$T"\n${u.body.join('\n')}\nORACLE_EOF`);
+      } else if (u.body.length) {
         out.push(`${u.head} -batch - 2>"$T" <<'ORACLE_EOF' || { cat "$T" >&2; n=$(grep -o 'Command failed -:[0-9]*' "$T" | head -1 | cut -d: -f2); idx=(${u.idx.join(' ')}); fail \${idx[$((\${n:-1} - 1))]}; }\n${u.body.join('\n')}\nORACLE_EOF`);
       }
     }

@@ -2,7 +2,7 @@
  * What the oracle runs: the table of designs with a kernel rendering (adding one is one line), the
  * fixed scenarios, and the fast-check arbitrary of random small topologies.
  */
-import { flannel, seedLabSpec } from '@podnet/cni';
+import { bridge, broken, flannel, seedLabSpec } from '@podnet/cni';
 import { clusterShapeArb } from '@podnet/testing';
 import fc from 'fast-check';
 import type { Churn, OracleDesign, Topology } from './oracle.js';
@@ -10,6 +10,15 @@ import type { Churn, OracleDesign, Topology } from './oracle.js';
 /** Every design the oracle renders, and the kernel features each needs. */
 export const DESIGNS: readonly OracleDesign[] = [
   { name: 'flannel-vxlan', make: () => flannel({ backend: 'vxlan' }), needs: ['bridge', 'vxlan', 'iptables'] },
+  { name: 'flannel-host-gw', make: () => flannel({ backend: 'host-gw' }), needs: ['bridge', 'iptables'] },
+  { name: 'bridge', make: () => bridge(), needs: ['bridge'] },
+  { name: 'broken-masquerade', make: () => broken.masquerade(), needs: ['bridge', 'vxlan', 'iptables'] },
+  {
+    name: 'broken-overlapping-ipam', make: () => broken.overlappingIpam(), needs: ['bridge', 'vxlan', 'iptables'],
+    open: 'two routes to one prefix (cni0\'s and the flannel.1 route to the node that owns that block): the kernel keeps them in the order they were added and uses the first; podnet lists and uses the cni0 route first (it does not record when a route was added). See docs/kernel-oracle.md.',
+  },
+  { name: 'broken-missing-routes', make: () => broken.missingRoutes(), needs: ['bridge', 'iptables'] },
+  { name: 'broken-mtu-mismatch', make: () => broken.mtuMismatch(), needs: ['bridge', 'vxlan', 'iptables'] },
 ];
 
 /** A fixed scenario: a topology for the designs it names (or every design). */
