@@ -88,7 +88,7 @@ export function topologyArb(): fc.Arbitrary<Omit<Topology, 'label'>> {
       pods: nodes.flatMap((n, i) => Array.from({ length: n.pods }, (_, j) => ({ name: `pod-${i + 1}-${j + 1}`, node: `node-${i + 1}` }))),
       churn,
       seed,
-      maxPairs: 10,
+      maxPairs: 8,
       mtuPairs: 1,
     };
   });
