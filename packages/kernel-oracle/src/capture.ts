@@ -60,7 +60,7 @@ export async function kernelCapture(k: string, dev: string, during: () => Promis
   const dir = await mkdtemp(join(tmpdir(), 'pno-cap-'));
   const file = join(dir, 'cap.pcap');
   try {
-    const child = track(spawn('ip', ['netns', 'exec', k, 'timeout', '20', 'tcpdump', '--immediate-mode', '-i', dev, '-n', '-U', '-s', '0', '-c', '200', '-w', file, 'ip'], { stdio: ['ignore', 'ignore', 'pipe'] }));
+    const child = track(spawn('ip', ['netns', 'exec', k, 'timeout', '20', 'tcpdump', '--immediate-mode', '-i', dev, '-n', '-U', '-s', '0', '-c', '200', '-w', file, 'ip and not igmp'], { stdio: ['ignore', 'ignore', 'pipe'] }));
     const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
     const ready = new Promise<boolean>((resolve) => {
       let err = '';

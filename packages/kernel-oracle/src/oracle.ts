@@ -172,7 +172,8 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     const spaces = renderer.names.entries().filter(([id]) => !id.startsWith('seg:'));
 
     // Tables, before any probe: every entry is one a design or core put there.
-    const show = spaces.map(([id, k]) => `echo "@@@ ${id} route"; ip -n ${k} route show; echo "@@@ ${id} neigh"; ip -n ${k} -4 neigh show; echo "@@@ ${id} fdb"; bridge -n ${k} fdb show`).join('\n');
+    // One `ip netns exec` per namespace: entering a namespace (and remounting /sys) is what costs.
+    const show = spaces.map(([id, k]) => `ip netns exec ${k} sh -c 'echo "@@@ ${id} route"; ip route show; echo "@@@ ${id} neigh"; ip -4 neigh show; echo "@@@ ${id} fdb"; bridge fdb show'`).join('\n');
     const shown = await run('bash', ['-c', show], { timeoutMs: 60_000 });
     const sections = new Map<string, string>();
     let key = '';
