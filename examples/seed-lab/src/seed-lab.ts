@@ -374,7 +374,7 @@ export function guaranteeVerdict(sim: Simulator): string[] {
 
 // ---------------------------------------------------------------------------------------------------
 
-/** The whole lab, as the lines `pnpm lab` prints. */
+/** The whole tour, as the lines `pnpm run example` prints. */
 export function seedLab(sim: Simulator = buildSeedLab()): string[] {
   const nodes = sim.nodes().length;
   const pods = sim.pods().length;

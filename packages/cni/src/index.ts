@@ -1,4 +1,7 @@
-/** @podnet/cni — CNI designs for podnet: the CNI contract (configs, plugins, results), host-local IPAM, the bridge plugin, flannel (VXLAN, host-gw), broken designs. */
+/**
+ * @podnet/cni — CNI designs for podnet: the CNI contract (configs, plugins, results), host-local IPAM, the
+ * bridge plugin, flannel (VXLAN, host-gw), calico, cilium, the AWS VPC CNI, native VPC routing, broken designs.
+ */
 export type { BridgeOptions } from './designs/bridge.js';
 export { bridge } from './designs/bridge.js';
 export { broken } from './designs/broken.js';
@@ -21,3 +24,15 @@ export {
 } from './ipam/host-local.js';
 export type { ClusterSpecJson } from './spec.js';
 export { designFromSpec, hostGwLabSpec, seedLabSpec, simulatorFromSpec } from './spec.js';
+export type { CalicoBgpOptions, CalicoBgpPeer, CalicoBlockInfo, CalicoClusterState, CalicoNodeState, CalicoOptions } from './designs/calico.js';
+export { calico, calicoBgpPeers, calicoBlocks, calicoNodeStatus, calicoVethName, calicoVtepMac, CALICO_GATEWAY, CALICO_VETH_MAC } from './designs/calico.js';
+export type { CalicoAssignment, CalicoBlock, CalicoIpamError, CalicoIpamState, CalicoNodeIpam } from './ipam/calico-ipam.js';
+export type { AwsNodeState, AwsVpcOptions, InstanceLimits } from './designs/aws-vpc.js';
+export {
+  AWS_NO_IP_MESSAGE, awsMaxPods, awsNodesPerSubnet, awsVethName, awsVpc, eniId, INSTANCE_TYPES, instanceLimits, IPAMD_NO_IP_MESSAGE,
+} from './designs/aws-vpc.js';
+export type { CiliumOptions } from './designs/cilium.js';
+export { cilium, ciliumIdentity, lxcName } from './designs/cilium.js';
+export type { NativeVpcOptions } from './designs/native-vpc.js';
+export { gkeVethName, nativeVpc } from './designs/native-vpc.js';
+export { recordActions } from './record.js';

@@ -3,6 +3,10 @@
  * simulator, used by labs, examples, tests and the kernel oracle.
  */
 import { createSimulator, fail, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator, type SimulatorSpec } from '@podnet/core';
+import { awsVpc, type AwsVpcOptions } from './designs/aws-vpc.js';
+import { calico, type CalicoOptions } from './designs/calico.js';
+import { cilium } from './designs/cilium.js';
+import { nativeVpc } from './designs/native-vpc.js';
 import { fromConflist } from './contract/conflist-design.js';
 import { bridge } from './designs/bridge.js';
 import { broken } from './designs/broken.js';
@@ -11,13 +15,17 @@ import { flannel, flannelAgent } from './designs/flannel.js';
 /** The plain-JSON cluster spec. */
 export interface ClusterSpecJson extends ClusterSettings {
   /**
-   * The design: `flannel`, `bridge`, a `broken` one, or `conflist` — a CNI configuration file's text (what
+   * The design: `flannel`, `calico`, `cilium`, `aws-vpc`, `native-vpc`, `bridge`, a `broken` one, or `conflist` — a CNI configuration file's text (what
    * /etc/cni/net.d holds), with `agent: 'flanneld'` when flanneld connects the nodes (see docs/cni-contract.md).
    */
   readonly cni?:
+    | ({ readonly type: 'calico' } & CalicoOptions)
     | { readonly type: 'flannel'; readonly backend?: 'vxlan' | 'host-gw' }
     | { readonly type: 'bridge'; readonly bridge?: string; readonly ipMasq?: boolean; readonly mtu?: number }
     | { readonly type: 'broken'; readonly mistake: keyof typeof broken }
+    | { readonly type: 'cilium'; readonly routing?: 'tunnel' | 'native' }
+    | ({ readonly type: 'aws-vpc' } & AwsVpcOptions)
+    | { readonly type: 'native-vpc'; readonly provider: 'gke' | 'azure' }
     | { readonly type: 'conflist'; readonly conflist: string; readonly agent?: 'flanneld' };
   readonly nodes: readonly NodeSpec[];
   readonly pods: readonly PodSpec[];
@@ -27,6 +35,18 @@ export interface ClusterSpecJson extends ClusterSettings {
 export function designFromSpec(cni: ClusterSpecJson['cni']): SimulatorSpec['cni'] {
   const c = cni ?? { type: 'flannel', backend: 'vxlan' };
   if (c.type === 'flannel') return flannel({ backend: c.backend ?? 'vxlan' });
+  try {
+    if (c.type === 'cilium') return cilium({ routing: c.routing ?? 'tunnel' });
+    if (c.type === 'aws-vpc') return awsVpc(c);
+    if (c.type === 'native-vpc') return nativeVpc({ provider: c.provider });
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof RangeError) fail('INVALID_ARGUMENT', `cni: ${e.message}`);
+    throw e;
+  }
+  if (c.type === 'calico') {
+    const { type: _type, ...options } = c;
+    return calico(options);
+  }
   if (c.type === 'conflist') {
     if (typeof c.conflist !== 'string') fail('INVALID_ARGUMENT', 'cni.conflist must be the text of a CNI configuration file');
     if (c.agent !== undefined && c.agent !== 'flanneld') fail('INVALID_ARGUMENT', `unknown node agent "${String(c.agent)}" (known: flanneld)`);
@@ -38,7 +58,7 @@ export function designFromSpec(cni: ClusterSpecJson['cni']): SimulatorSpec['cni'
     if (!make) return fail('INVALID_ARGUMENT', `unknown broken design "${String(c.mistake)}" (known: ${Object.keys(broken).join(', ')})`);
     return make();
   }
-  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel, bridge, broken, conflist)`);
+  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel, calico, cilium, aws-vpc, native-vpc, bridge, broken, conflist)`);
 }
 
 /** Builds a simulator from a plain-JSON spec. */

@@ -13,9 +13,9 @@ export type { ErrorCode } from './errors.js';
 export { ERROR_HINTS, fail, isPodnetError, PodnetError } from './errors.js';
 export type { CniDesign, CniError, CniResult, DesignReaction, PodAddReaction, PodAddRequest } from './cni/contract.js';
 export type {
-  BridgeLink, ClusterState, ConntrackEntry, Container, FdbEntry, IfAddr, IpipLink, IpOwner, Link, LinkKind,
-  LoopbackLink, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,
-  KubeEvent, PlacedPod, Pod, PodStatus, Route, Segment, Sysctls, Underlay, VethLink, VxlanLink,
+  BridgeLink, ClusterState, ConntrackEntry, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, KubeEvent, Link, LinkKind,
+  LoopbackLink, LxcEntry, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,
+  PlacedPod, Pod, PodStatus, Route, Segment, Sysctls, TcProg, TunnelEntry, Underlay, VethLink, VxlanLink,
 } from './model/types.js';
 export type { ClusterSettings, EventSink, Footprint, NodeSpec, PodSpec, SegmentSpec } from './model/cluster.js';
 export {
@@ -24,8 +24,8 @@ export {
 } from './model/cluster.js';
 export type { NsLocation } from './model/lookup.js';
 export { findNode, findNs, findPod, getNode, getNs, getPod, hostNsId, locateNs, podKeyOf, podNsId, UNDERLAY_NS } from './model/lookup.js';
-export type { Action, RouteSpec, RuleSpec } from './ops/actions.js';
-export { applyActions, checkIfName } from './ops/actions.js';
+export type { Action, RouteSpec, RuleSpec, VpcAssign } from './ops/actions.js';
+export { applyActions, checkIfName, fabricKey, fabricLookup, TC_PROGRAMS } from './ops/actions.js';
 export type { RefusedRoute } from './ops/routing.js';
 export { allRoutes, isLocalAddress, kernelRoutes, lookupRouteIn, refusedPeerRouteFor, refusedPeerRoutes, selectSource } from './ops/routing.js';
 export type { IpOptions } from './dataplane/build.js';

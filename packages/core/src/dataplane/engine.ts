@@ -14,8 +14,9 @@ import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
-import type { ClusterState, ConntrackEntry, FdbEntry, Link, NeighEntry, NetNs, NfRule, NsId, PeerSet, Route } from '../model/types.js';
-import { isLocalAddress, lookupRouteIn, selectSource } from '../ops/routing.js';
+import type { ClusterState, ConntrackEntry, FdbEntry, Link, LxcEntry, NeighEntry, NetNs, NfRule, NsId, PeerSet, Route, TcProg, TunnelEntry } from '../model/types.js';
+import { isLocalAddress, lookupRouteIn, refUses, selectSource } from '../ops/routing.js';
+import { fabricLookup } from '../ops/actions.js';
 import { shardGet, shardValues } from '../util/shards.js';
 import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
@@ -97,6 +98,7 @@ function withAddrs(p: Ipv4Packet, src: Ipv4, dst: Ipv4): Ipv4Packet {
 const nsMemo = new WeakMap<ClusterState, Map<NsId, NetNs | undefined>>();
 const podIpMemo = new WeakMap<object, Map<Ipv4, boolean>>();
 const tunnelMemo = new WeakMap<object, readonly Link[]>();
+const tunnelIdx = new WeakMap<object, { lens: number[]; byLen: Map<number, Map<number, TunnelEntry>> }>();
 
 /** The VXLAN and IPIP devices of a namespace (memoized on its links). */
 function tunnels(ns: NetNs): readonly Link[] {
@@ -105,24 +107,24 @@ function tunnels(ns: NetNs): readonly Link[] {
   return t;
 }
 
-const peerNeighIdx = new WeakMap<object, Map<Ipv4, { owner: string; mac: Mac }>>();
-const peerFdbIdx = new WeakMap<object, Map<Mac, { owner: string; dst: Ipv4 }>>();
+const peerNeighIdx = new WeakMap<object, Map<Ipv4, { owner: string; group: string | undefined; mac: Mac }>>();
+const peerFdbIdx = new WeakMap<object, Map<Mac, { owner: string; group: string | undefined; dst: Ipv4 }>>();
 
-function peerNeigh(set: PeerSet): Map<Ipv4, { owner: string; mac: Mac }> {
+function peerNeigh(set: PeerSet): Map<Ipv4, { owner: string; group: string | undefined; mac: Mac }> {
   let m = peerNeighIdx.get(set.entries);
   if (!m) {
     m = new Map();
-    for (const e of shardValues(set.entries)) for (const n of e.neigh) m.set(n.ip, { owner: e.owner, mac: n.mac });
+    for (const e of shardValues(set.entries)) for (const n of e.neigh) m.set(n.ip, { owner: e.owner, group: e.group, mac: n.mac });
     peerNeighIdx.set(set.entries, m);
   }
   return m;
 }
 
-function peerFdb(set: PeerSet): Map<Mac, { owner: string; dst: Ipv4 }> {
+function peerFdb(set: PeerSet): Map<Mac, { owner: string; group: string | undefined; dst: Ipv4 }> {
   let m = peerFdbIdx.get(set.entries);
   if (!m) {
     m = new Map();
-    for (const e of shardValues(set.entries)) for (const f of e.fdb) m.set(f.mac, { owner: e.owner, dst: f.dst });
+    for (const e of shardValues(set.entries)) for (const f of e.fdb) m.set(f.mac, { owner: e.owner, group: e.group, dst: f.dst });
     peerFdbIdx.set(set.entries, m);
   }
   return m;
@@ -269,7 +271,7 @@ class Run {
       const set = this.state.peerSets[ref.set];
       if (!set || set.dev !== dev) continue;
       const hit = peerNeigh(set).get(ip);
-      if (hit && hit.owner !== ref.self) return { mac: hit.mac, permanent: true, failed: false };
+      if (hit && refUses(ref, hit.owner, hit.group, false)) return { mac: hit.mac, permanent: true, failed: false };
     }
     return undefined;
   }
@@ -294,7 +296,7 @@ class Run {
       const set = this.state.peerSets[ref.set];
       if (!set || set.dev !== dev) continue;
       const hit = peerFdb(set).get(mac);
-      if (hit && hit.owner !== ref.self) return { port: null, dst: hit.dst, local: false };
+      if (hit && refUses(ref, hit.owner, hit.group, false)) return { port: null, dst: hit.dst, local: false };
     }
     return undefined;
   }
@@ -315,6 +317,7 @@ class Run {
     const link = ns.links[dev];
     const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
     if (!link || !link.up) return this.drop(pid, nsId, dev, 'linkDown', `${dev} is down`, ip, frame);
+    if (link.tc?.egress && this.tcRun(ns, link, link.tc.egress, frame, pid)) return;
     switch (link.kind) {
       case 'bridge':
         return this.bridgeForward(ns, link, null, frame, pid);
@@ -355,6 +358,22 @@ class Run {
       // (arp_ignore = 0: any of its addresses); the rest drop it. Deliver it to those owners only, so a
       // segment of 5,000 nodes costs one step, not 5,000. (Proxy ARP on underlay NICs is not modelled.)
       const target = frame.payload.targetIp;
+      const fab = fabricLookup(seg, target);
+      if (fab && frame.payload.kind === 'arp') {
+        // A VPC fabric answers ARP itself for every address it assigned to an ENI (the instance never
+        // sees the request): the reply carries the ENI's MAC, and frames for that MAC go to the ENI.
+        const req = frame.payload;
+        this.step(pid, ns.id, link.name, 'segment', () => `on ${seg.name} (a VPC subnet) the fabric takes who-has ${formatIpv4(target)}: assigned to ${fab.eni} of ${fab.node}`, frame, null);
+        this.end(pid, 'delivered', UNDERLAY_NS, null);
+        const reply: Frame = {
+          eth: { dst: req.senderMac, src: fab.mac, ethertype: ETHERTYPE_ARP },
+          payload: { kind: 'arp', op: 2, senderMac: fab.mac, senderIp: target, targetMac: req.senderMac, targetIp: req.senderIp },
+        };
+        const rpid = this.newPacket('arp', null, UNDERLAY_NS);
+        this.step(rpid, UNDERLAY_NS, seg.name, 'arp-reply', () => `VPC fabric: ${formatIpv4(target)} is-at ${fab.mac} (${fab.eni}, ${fab.kind === 'prefix' ? 'in a delegated /28' : `a ${fab.kind} address`})`, reply, null);
+        this.queue.push({ t: 'rx', ns: ns.id, dev: link.name, frame: reply, pid: rpid });
+        return;
+      }
       const owners = shardGet(this.state.ipIndex, String(target)) ?? [];
       this.step(pid, ns.id, link.name, 'segment', () => `broadcast on underlay segment ${seg.name}: who-has ${formatIpv4(target)}`, frame, null);
       let reached = false;
@@ -420,6 +439,7 @@ class Run {
     const link = ns.links[dev];
     if (!link || !link.up) return this.drop(pid, nsId, dev, 'linkDown', `${dev} is down`, ip, frame);
     this.step(pid, nsId, dev, 'receive', () => `${dev} receives a frame ${frame.eth.src} → ${frame.eth.dst}`, frame, ip);
+    if (link.tc?.ingress && this.tcRun(ns, link, link.tc.ingress, frame, pid)) return;
     if (link.master !== null) {
       const br = ns.links[link.master];
       if (!br || !br.up) return this.drop(pid, nsId, dev, 'linkDown', `bridge ${link.master} is down`, ip, frame);
@@ -452,7 +472,10 @@ class Run {
       const local = isLocalAddress(ns, arp.targetIp);
       let proxy = false;
       if (!local && ns.sysctl.proxyArp[link.name]) {
-        const r = lookupRouteIn(this.state, ns, arp.targetIp);
+        // arp_process answers by proxy only when ip_route_input finds a unicast route for the target
+        // out of another device, and that input route exists only with forwarding on (measured: no
+        // answer for calico's 169.254.1.1 without a default route, nor with ip_forward = 0).
+        const r = ns.sysctl.ipForward ? lookupRouteIn(this.state, ns, arp.targetIp) : null;
         proxy = r !== null && r.dev !== link.name && r.type === 'unicast';
       }
       if (!local && !proxy) {
@@ -511,8 +534,9 @@ class Run {
       const back = lookupRouteIn(this.state, ns, h.src);
       if (back === null || (rp === 1 && back.dev !== dev)) return this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt);
     }
-    // The input route lookup (ip_route_input) comes before ip_forward's TTL check: a packet nobody can
-    // route is answered "net unreachable" (ip_error), even with TTL 1.
+    // The input route comes first: with none (or a blackhole/unreachable one) ip_route_input hands the
+    // packet to ip_error before ip_forward ever looks at the TTL — a router without a route to a pod
+    // answers a TTL-1 probe with "net unreachable", not "time exceeded" (measured, traceroute !N).
     if (route === null) {
       this.step(pid, ns.id, dev, 'drop', () => `no route to ${formatIpv4(h.dst)} in ${ns.id}`, null, pkt);
       this.end(pid, 'noRoute', ns.id, pkt);
@@ -577,7 +601,9 @@ class Run {
     if (!link || !link.up) return this.drop(pid, ns.id, dev, 'linkDown', `${dev} is down`, pkt);
     // The MTU that applies: the device's, or a smaller path MTU learned for this destination (local only).
     const learned = forwarded ? null : this.pmtu(ns, pkt.header.dst);
-    const mtu = learned !== null && learned < link.mtu ? learned : link.mtu;
+    // The route's own MTU attribute, when set, caps the device's (ip route … mtu 1450).
+    const devMtu = route.mtu !== undefined && route.mtu < link.mtu ? route.mtu : link.mtu;
+    const mtu = learned !== null && learned < devMtu ? learned : devMtu;
     const size = this.wireLen(pid, pkt);
     if (size > mtu) {
       if (pkt.header.df) {
@@ -661,12 +687,12 @@ class Run {
     if (pl.kind === 'udp') {
       if (pl.payload.kind === 'vxlan') {
         const vni = pl.payload.vni;
-        const vx = tunnels(ns).find((l) => l.kind === 'vxlan' && l.dstPort === pl.dstPort && l.vni === vni && l.up);
+        const vx = tunnels(ns).find((l) => l.kind === 'vxlan' && l.dstPort === pl.dstPort && (l.external === true || l.vni === vni) && l.up);
         if (vx) {
           const inner = pl.payload.inner;
           const dcap = this.fragCap.get(pid);
           if (dcap !== undefined) this.fragCap.set(pid, dcap - (VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN));
-          this.step(pid, ns.id, vx.name, 'vxlan-decap', () => `UDP ${pl.dstPort} VNI ${vx.kind === 'vxlan' ? vx.vni : ''}: ${vx.name} decapsulates the inner frame`, inner, inner.payload.kind === 'ipv4' ? inner.payload : null);
+          this.step(pid, ns.id, vx.name, 'vxlan-decap', () => `UDP ${pl.dstPort} VNI ${vni}: ${vx.name} decapsulates the inner frame`, inner, inner.payload.kind === 'ipv4' ? inner.payload : null);
           this.queue.push({ t: 'rx', ns: ns.id, dev: vx.name, frame: inner, pid });
           return;
         }
@@ -758,6 +784,123 @@ class Run {
     this.ipOutput(ns.id, outer, pid);
   }
 
+  // ---- eBPF programs on tc hooks (cilium's datapath) ----
+
+  /**
+   * Runs a tc program on a frame (ingress: just received; egress: about to be sent). True when the
+   * program consumed it (redirected, encapsulated, answered or dropped it); false is TC_ACT_OK: the
+   * kernel goes on as if no program were attached.
+   */
+  tcRun(ns: NetNs, link: Link, prog: TcProg, frame: Frame, pid: number): boolean {
+    const p = frame.payload;
+    if (prog.sec === 'cil_from_container' && p.kind === 'arp' && p.op === 1) {
+      // ARP responder: bpf_lxc answers every ARP request from the pod with the lxc device's MAC.
+      const reply: Frame = {
+        eth: { dst: p.senderMac, src: link.mac, ethertype: ETHERTYPE_ARP },
+        payload: { kind: 'arp', op: 2, senderMac: link.mac, senderIp: p.targetIp, targetMac: p.senderMac, targetIp: p.senderIp },
+      };
+      this.end(pid, 'delivered', ns.id, null);
+      const rpid = this.newPacket('arp', null, ns.id);
+      this.step(rpid, ns.id, link.name, 'arp-reply', () => `${prog.sec} (${prog.obj}) answers ARP: ${formatIpv4(p.targetIp)} is-at ${link.mac}`, reply, null);
+      this.xmit(ns.id, link.name, reply, rpid);
+      return true;
+    }
+    if (p.kind !== 'ipv4') return false;
+    const pkt = p;
+    const ep = ns.lxcMap?.[String(pkt.header.dst)];
+    if (ep && !ep.host) return this.bpfLocalDelivery(ns, link, prog, ep, pkt, pid);
+    // ENDPOINT_F_HOST, or no endpoint: packets from a netdev or the overlay go to the stack.
+    if (prog.sec === 'cil_from_netdev') return false;
+    if (prog.sec === 'cil_from_overlay') {
+      // The inner frame is for this node: up the stack, whatever its MAC said.
+      this.step(pid, ns.id, link.name, 'bpf', () => `${prog.sec} (${prog.obj}): ${formatIpv4(pkt.header.dst)} is not a local endpoint: to the stack`, frame, pkt);
+      this.ipInput(ns, link.name, pkt, pid);
+      return true;
+    }
+    if (ep?.host) return false;
+    if (prog.encapDev !== undefined) {
+      const t = this.tunnelLookup(pkt.header.dst);
+      const self = this.selfNode(ns);
+      if (t && t.owner !== self) return this.bpfEncap(ns, link, prog, t, frame, pkt, pid);
+    }
+    return false;
+  }
+
+  /** The node whose host namespace this is (the tunnel map's own entry is not used). */
+  selfNode(ns: NetNs): string | null {
+    return ns.id.startsWith('node/') ? ns.id.slice(5) : null;
+  }
+
+  /** cilium_tunnel_map: longest prefix holding `ip` (memoized per map version). */
+  tunnelLookup(ip: Ipv4): TunnelEntry | undefined {
+    const map = this.state.underlay.tunnelMap;
+    if (!map) return undefined;
+    let idx = tunnelIdx.get(map);
+    if (!idx) {
+      const byLen = new Map<number, Map<number, TunnelEntry>>();
+      for (const e of shardValues(map)) {
+        let m = byLen.get(e.prefix.len);
+        if (!m) byLen.set(e.prefix.len, (m = new Map()));
+        m.set(e.prefix.addr, e);
+      }
+      idx = { lens: [...byLen.keys()].sort((a, b) => b - a), byLen };
+      tunnelIdx.set(map, idx);
+    }
+    for (const len of idx.lens) {
+      const hit = idx.byLen.get(len)!.get(len === 0 ? 0 : ((ip & (0xffffffff << (32 - len))) >>> 0));
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  /**
+   * ipv4_local_delivery: the endpoint map names the destination's lxc device; ipv4_l3 decrements the TTL
+   * (dropping at expiry with DROP_TTL_EXCEEDED and no ICMP) and rewrites the MACs, and the packet is
+   * redirected to that device: no route lookup, no netfilter.
+   */
+  bpfLocalDelivery(ns: NetNs, link: Link, prog: TcProg, ep: LxcEntry, pkt: Ipv4Packet, pid: number): boolean {
+    const ttl = pkt.header.ttl;
+    if (ttl <= 1) {
+      this.drop(pid, ns.id, link.name, 'ttlExceeded', `${prog.sec} (${prog.obj}): TTL ${ttl} expires in ipv4_l3: DROP_TTL_EXCEEDED, and no ICMP time exceeded is sent (traceroute shows * for this hop)`, pkt);
+      return true;
+    }
+    const dev = ep.dev!;
+    const out = ns.links[dev];
+    if (!out) {
+      this.drop(pid, ns.id, link.name, 'linkDown', `${prog.sec}: endpoint device ${dev} is gone`, pkt);
+      return true;
+    }
+    const fwd = withTtl(pkt, ttl - 1);
+    this.step(pid, ns.id, link.name, 'bpf-redirect', () => `${prog.sec} (${prog.obj}): cilium_lxc has ${formatIpv4(pkt.header.dst)} → redirect to ${dev}, no route lookup; TTL ${ttl} → ${ttl - 1}`, null, fwd);
+    this.xmit(ns.id, dev, { eth: { dst: ep.mac!, src: out.mac, ethertype: ETHERTYPE_IPV4 }, payload: fwd }, pid);
+    return true;
+  }
+
+  /**
+   * encap_and_redirect: VXLAN to the node the tunnel map names, VNI = the source's security identity
+   * (from the endpoint map; the host's identity 1 for packets from the host), sent by the host's stack.
+   */
+  bpfEncap(ns: NetNs, link: Link, prog: TcProg, t: TunnelEntry, frame: Frame, pkt: Ipv4Packet, pid: number): boolean {
+    const encap = ns.links[prog.encapDev!];
+    if (!encap || encap.kind !== 'vxlan' || !encap.up) {
+      this.drop(pid, ns.id, link.name, 'linkDown', `${prog.sec}: ${prog.encapDev} is down`, pkt);
+      return true;
+    }
+    const src = ns.lxcMap?.[String(pkt.header.src)];
+    const vni = src && !src.host ? src.identity : 1;
+    let hsh = 0x9747b28c;
+    const mix = (v: number) => { hsh = Math.imul(hsh ^ v, 0x5bd1e995) >>> 0; hsh ^= hsh >>> 15; };
+    mix(pkt.header.src); mix(pkt.header.dst); mix(pkt.header.protocol);
+    const srcPort = EPHEMERAL_LOW + ((hsh >>> 0) % EPHEMERAL_SPAN);
+    const inner: Frame = { eth: { dst: frame.eth.dst, src: frame.eth.src, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
+    const outer = ipv4(t.endpoint, { kind: 'udp', srcPort, dstPort: encap.dstPort, payload: { kind: 'vxlan', vni, inner } }, IPPROTO_UDP, { src: 0, ttl: 64, id: this.ipId++, df: false });
+    const fcap = this.fragCap.get(pid);
+    if (fcap !== undefined) this.fragCap.set(pid, fcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
+    this.step(pid, ns.id, link.name, 'vxlan-encap', () => `${prog.sec} (${prog.obj}): cilium_tunnel_map has ${formatIpv4(t.prefix.addr)}/${t.prefix.len} → ${formatIpv4(t.endpoint)}: ${encap.name} encapsulates, VXLAN VNI ${vni} (source identity), UDP ${srcPort} → ${encap.dstPort}`, null, outer);
+    this.ipOutput(ns.id, outer, pid);
+    return true;
+  }
+
   // ---- netfilter ----
 
   matches(r: NfRule, pkt: Ipv4Packet, inIf: string | null, outIf: string | null): boolean {
@@ -793,6 +936,11 @@ class Run {
       const q = pl.data.header;
       if (this.flows.has(`${ns.id}|${q.protocol}|${q.src}|${q.dst}|${l4Key(pl.data, false)}`)) return null;
     }
+    // The nat table sees only a connection's first packet. An ICMP message can start a connection
+    // only if it is a request (nf_conntrack_proto_icmp's valid_new: echo, timestamp, info, address
+    // mask): an echo reply or an error is part of a known flow or untracked, and never meets a nat
+    // rule (a node's ping to a pod behind natOutgoing comes back unmasqueraded; measured).
+    if (pl.kind === 'icmp' && pl.type !== 8 && pl.type !== 13 && pl.type !== 15 && pl.type !== 17) return null;
     for (const r of ns.rules) if (r.table === 'nat' && r.chain === chain && this.matches(r, pkt, inIf, outIf)) return r.target === 'ACCEPT' ? null : r;
     return null;
   }

@@ -32,7 +32,7 @@ export type StepKind =
   | 'send' | 'route' | 'neighbour' | 'arp-request' | 'arp-reply' | 'transmit' | 'veth' | 'segment'
   | 'bridge-learn' | 'bridge-forward' | 'bridge-flood' | 'bridge-local' | 'receive' | 'forward'
   | 'vxlan-encap' | 'vxlan-decap' | 'ipip-encap' | 'ipip-decap' | 'nat' | 'filter' | 'local'
-  | 'deliver' | 'reply' | 'icmp-error' | 'drop';
+  | 'deliver' | 'reply' | 'icmp-error' | 'drop' | 'bpf' | 'bpf-redirect';
 
 /** One step of a trace: where it happened, what happened, and the packet as it was there. */
 export interface Step {

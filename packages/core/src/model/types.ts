@@ -29,6 +29,20 @@ export interface IfAddr {
   readonly noPrefixRoute?: boolean;
 }
 
+/**
+ * An eBPF program attached to a link's tc hook (`tc filter add dev X ingress bpf da obj O sec S`). The
+ * engine runs what the named section does (see packet-path.md, "eBPF programs"); podnet models cilium's
+ * `cil_from_container`, `cil_from_overlay`, `cil_from_netdev` and `cil_from_host`.
+ */
+export interface TcProg {
+  /** The object file (`bpf_lxc.o`, `bpf_host.o`, `bpf_overlay.o`). */
+  readonly obj: string;
+  /** The program's section (`cil_from_container`). */
+  readonly sec: string;
+  /** ENCAP_IFINDEX as the program was compiled with it: tunnel mode, encapsulate on this device. */
+  readonly encapDev?: string;
+}
+
 interface LinkBase {
   readonly name: string;
   readonly ifindex: number;
@@ -39,6 +53,8 @@ interface LinkBase {
   readonly addrs: readonly IfAddr[];
   /** The bridge this link is a port of (`ip link set X master cni0`), or null. */
   readonly master: string | null;
+  /** eBPF programs on the link's tc hooks (clsact), if any. */
+  readonly tc?: { readonly ingress?: TcProg; readonly egress?: TcProg };
 }
 
 export interface LoopbackLink extends LinkBase {
@@ -67,6 +83,8 @@ export interface VxlanLink extends LinkBase {
   /** Underlay device the encapsulated packets leave by. */
   readonly dev: string;
   readonly learning: boolean;
+  /** `external` (collect metadata): any VNI is accepted, the sender sets VNI and remote per packet (cilium_vxlan). */
+  readonly external?: boolean;
 }
 /** An IPIP tunnel device (`tunl0`): encapsulates IPv4 in IPv4 towards the route's gateway. */
 export interface IpipLink extends LinkBase {
@@ -92,6 +110,8 @@ export interface Route {
   readonly onlink: boolean;
   readonly metric: number;
   readonly type: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
+  /** The route's MTU attribute (`mtu 1450`): packets taking it are held to it (cilium's pod default route). */
+  readonly mtu?: number;
 }
 
 /** Neighbour (ARP) entry. Dynamic entries age; `confirmed` is the simulated time of the last confirmation. */
@@ -174,6 +194,20 @@ export interface PeerSetRef {
   readonly self: string;
   /** Owners whose routes were deleted here (`ip route del` of a shared route): not used or shown. */
   readonly hidden?: readonly string[];
+  /**
+   * This namespace's group (for calico: its node's subnet). With `match`, only entries whose
+   * {@link PeerEntry.group} is the `same` as this one, or an `other` one, are used here: how calico's
+   * CrossSubnet mode sends same-subnet peers plain routes and the others tunnel routes, without storing
+   * a per-node list.
+   */
+  readonly group?: string;
+  readonly match?: 'same' | 'other';
+  /**
+   * A gateway that replaces each used entry route's own: what a BGP speaker installs when the peer's
+   * next hop is not on a connected subnet and it resolves it through its own route to it (BIRD's
+   * `gateway recursive`, which calico's bird.cfg sets).
+   */
+  readonly via?: Ipv4;
 }
 
 /** A network namespace. */
@@ -199,11 +233,37 @@ export interface NetNs {
    */
   readonly pmtu: Readonly<Record<string, { readonly mtu: number; readonly expires: number }>>;
   readonly nextIfindex: number;
+  /**
+   * cilium's endpoint map (`cilium_lxc`, pinned per node): decimal IPv4 → the local endpoint or host
+   * address. eBPF programs consult it instead of the route table.
+   */
+  readonly lxcMap?: Readonly<Record<string, LxcEntry>>;
+}
+
+/** One entry of cilium's endpoint map. */
+export interface LxcEntry {
+  readonly ip: Ipv4;
+  /** An endpoint's host-side device (`lxc…`) and its pod's MAC; null for a host address. */
+  readonly dev: string | null;
+  readonly mac: Mac | null;
+  /** ENDPOINT_F_HOST: an address of the node itself: the program passes the packet to the stack. */
+  readonly host: boolean;
+  /** The endpoint's security identity (sent as the VNI when tunnelled). */
+  readonly identity: number;
+}
+
+/** One entry of cilium's tunnel map (`cilium_tunnel_map`): a node's podCIDR and the node to tunnel to. */
+export interface TunnelEntry {
+  readonly prefix: Cidr;
+  readonly endpoint: Ipv4;
+  readonly owner: string;
 }
 
 /** One node entry of a {@link PeerSet}: what every other node installs about this node. */
 export interface PeerEntry {
   readonly owner: string;
+  /** The owner's group (see {@link PeerSetRef.match}). */
+  readonly group?: string;
   readonly routes: readonly Route[];
   readonly neigh: readonly { readonly ip: Ipv4; readonly mac: Mac }[];
   readonly fdb: readonly { readonly mac: Mac; readonly dst: Ipv4 }[];
@@ -296,6 +356,25 @@ export interface Node {
   readonly created: number;
 }
 
+/**
+ * An address (or a /28 prefix) a cloud fabric has assigned to a network interface (an AWS ENI): the
+ * fabric, not the instance, answers ARP for it with the interface's MAC, and delivers frames for it there.
+ */
+export interface FabricEntry {
+  /** The ENI id (`eni-…`). */
+  readonly eni: string;
+  /** The ENI's device index on its instance (0 is the primary ENI, eth0). */
+  readonly deviceIndex: number;
+  /** The node the ENI is attached to. */
+  readonly node: string;
+  /** Where frames for the address are delivered: the namespace and link the ENI is (modelled as). */
+  readonly ns: NsId;
+  readonly dev: string;
+  readonly mac: Mac;
+  /** A secondary ENI's own primary address, a secondary address, or a delegated prefix (`--ipv4-prefixes`). */
+  readonly kind: 'primary' | 'secondary' | 'prefix';
+}
+
 /** One L2 segment of the underlay. */
 export interface Segment {
   readonly name: string;
@@ -304,12 +383,24 @@ export interface Segment {
   readonly mtu: number;
   /** What is plugged in: MAC → where. Key is the MAC. */
   readonly ports: Shards<{ readonly mac: Mac; readonly ns: NsId; readonly dev: string }>;
+  /**
+   * A cloud fabric's address table (a VPC subnet's): key the decimal IPv4 of a secondary address, or
+   * `<decimal network>/<len>` of a delegated prefix. Present only when a design assigned something
+   * (`vpc.assign`); on such a segment the fabric answers ARP for every listed address.
+   */
+  readonly fabric?: Shards<FabricEntry>;
 }
 
 export interface Underlay {
   readonly segments: Readonly<Record<string, Segment>>;
   /** The router joining every segment: one link per segment holding the segment's gateway address. */
   readonly router: NetNs;
+  /**
+   * cilium's tunnel map: how each node's podCIDR is reached across the underlay (prefix `a.b.c.d/len` →
+   * the node to tunnel to). One for the cluster, because every node's copy is identical; it lives with the
+   * underlay so that changing it counts as a change every path may depend on.
+   */
+  readonly tunnelMap?: Shards<TunnelEntry>;
 }
 
 /** Who holds an address, for the unique-IP guarantee and for naming endpoints. */

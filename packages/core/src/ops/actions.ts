@@ -8,15 +8,15 @@
  */
 import type { Draft } from 'immer';
 import { produce } from '../util/immer.js';
-import { formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
+import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
 import { macFromSeed, parseMac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
-  ClusterState, IfAddr, IpOwner, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, Route, Sysctls,
+  ClusterState, FabricEntry, IfAddr, IpOwner, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, PeerSetRef, Route, Segment, Sysctls,
 } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardSet, shardValues, type Shards } from '../util/shards.js';
-import { kernelRoutes, lookupRouteIn } from './routing.js';
+import { kernelRoutes, lookupRouteIn, refUses } from './routing.js';
 
 /** A route as `ip route add` takes it. */
 export interface RouteSpec {
@@ -30,6 +30,8 @@ export interface RouteSpec {
   readonly scope?: 'global' | 'link' | 'host';
   readonly metric?: number;
   readonly type?: Route['type'];
+  /** The route's MTU attribute (`mtu 1450`). */
+  readonly mtu?: number;
 }
 
 /** A netfilter rule as `iptables -t TABLE -A CHAIN …` takes it. */
@@ -54,7 +56,7 @@ export type Action =
       readonly mtu?: number; readonly mac?: string; readonly up?: boolean; readonly master?: string;
       /** veth: the other end, possibly in another namespace (`peer name eth0 netns …`). */
       readonly peer?: { readonly ns: NsId; readonly name: string; readonly mac?: string; readonly mtu?: number; readonly up?: boolean };
-      readonly vxlan?: { readonly vni: number; readonly local: string; readonly dstPort: number; readonly dev: string; readonly learning: boolean };
+      readonly vxlan?: { readonly vni: number; readonly local: string; readonly dstPort: number; readonly dev: string; readonly learning: boolean; readonly external?: boolean };
       readonly ipip?: { readonly local?: string } }
   | { readonly op: 'link.del'; readonly ns: NsId; readonly name: string }
   | { readonly op: 'link.set'; readonly ns: NsId; readonly name: string; readonly up?: boolean; readonly mtu?: number; readonly master?: string | null; readonly mac?: string }
@@ -70,10 +72,46 @@ export type Action =
   | { readonly op: 'rule.append' | 'rule.insert' | 'rule.del'; readonly ns: NsId; readonly rule: RuleSpec }
   | { readonly op: 'listen'; readonly ns: NsId; readonly protocol: 'udp' | 'tcp'; readonly port: number }
   | { readonly op: 'peerset.put'; readonly set: string; readonly dev: string; readonly owner: string;
+      /** The owner's group, for namespaces that attach with `match` (calico: the node's subnet). */
+      readonly group?: string;
       readonly routes: readonly RouteSpec[]; readonly neigh: readonly { readonly ip: string; readonly mac: string }[];
       readonly fdb: readonly { readonly mac: string; readonly dst: string }[] }
   | { readonly op: 'peerset.del'; readonly set: string; readonly owner: string }
-  | { readonly op: 'peerset.attach'; readonly ns: NsId; readonly set: string; readonly self: string };
+  | { readonly op: 'peerset.attach'; readonly ns: NsId; readonly set: string; readonly self: string;
+      /** Use only the entries of the `same` group as `group`, or of `other` groups (see PeerSetRef). */
+      readonly group?: string; readonly match?: 'same' | 'other';
+      /** Install every used route through this gateway instead (a BGP speaker's recursive next hop). */
+      readonly via?: string }
+  | VpcAssign
+  | { readonly op: 'tc.attach'; readonly ns: NsId; readonly dev: string; readonly direction: 'ingress' | 'egress'; readonly obj: string; readonly sec: string; readonly encapDev?: string }
+  | { readonly op: 'tc.detach'; readonly ns: NsId; readonly dev: string; readonly direction: 'ingress' | 'egress' }
+  | { readonly op: 'bpf.map.update'; readonly map: 'cilium_lxc'; readonly ns: NsId; readonly key: string; readonly value: { readonly dev?: string; readonly mac?: string; readonly host?: boolean; readonly identity: number } }
+  | { readonly op: 'bpf.map.update'; readonly map: 'cilium_tunnel_map'; readonly key: string; readonly value: { readonly endpoint: string; readonly owner: string } }
+  | { readonly op: 'bpf.map.delete'; readonly map: 'cilium_lxc'; readonly ns: NsId; readonly key: string }
+  | { readonly op: 'bpf.map.delete'; readonly map: 'cilium_tunnel_map'; readonly key: string }
+  | { readonly op: 'vpc.unassign'; readonly segment: string; readonly eni: string; readonly ips?: readonly string[]; readonly prefixes?: readonly string[]; readonly detach?: boolean };
+
+/**
+ * A cloud fabric assigns secondary addresses or /28 prefixes to an ENI (`aws ec2
+ * assign-private-ip-addresses`), optionally creating and attaching the ENI first. The ENI is modelled
+ * as the link `dev` of namespace `ns` (a physical link on `segment`): the fabric answers ARP for the
+ * addresses with that link's MAC. No `ns` of its own: it runs in the cloud's API, not on a node.
+ */
+export interface VpcAssign {
+  readonly op: 'vpc.assign';
+  readonly segment: string;
+  readonly eni: string;
+  readonly deviceIndex: number;
+  readonly node: string;
+  readonly ns: NsId;
+  readonly dev: string;
+  readonly ips?: readonly string[];
+  readonly prefixes?: readonly string[];
+  /** The ENI is created in the subnet and attached at `deviceIndex` by this action. */
+  readonly attach?: boolean;
+  /** With `attach`: the new ENI's own primary address (`--private-ip-address`). */
+  readonly primaryIp?: string;
+}
 
 const IFNAME_RE = /^[^\s/:]{1,15}$/;
 
@@ -140,12 +178,12 @@ function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
 
 /** Removes a whole namespace's addresses from the IP index (used when a pod or node goes away). */
 export function unindexNs(d: DState, ns: NetNs): void {
-  for (const l of Object.values(ns.links)) for (const a of l.addrs) if (a.scope !== 'host') unindexAddr(d, ns.id, l.name, a.ip);
+  for (const l of Object.values(ns.links)) for (const a of l.addrs) if (a.scope === 'global') unindexAddr(d, ns.id, l.name, a.ip);
 }
 
 /** Adds a whole namespace's addresses to the IP index. */
 export function indexNs(d: DState, ns: NetNs): void {
-  for (const l of Object.values(ns.links)) for (const a of l.addrs) if (a.scope !== 'host') indexAddr(d, ns.id, l, a.ip);
+  for (const l of Object.values(ns.links)) for (const a of l.addrs) if (a.scope === 'global') indexAddr(d, ns.id, l, a.ip);
 }
 
 function newLink(ns: DNs, fields: Omit<Link, 'ifindex' | 'addrs' | 'master' | 'mac' | 'up' | 'mtu'> & { mac?: string | undefined; mtu?: number | undefined; up?: boolean | undefined; master?: string | undefined }): Link {
@@ -223,7 +261,8 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
     fail('INVALID_ARGUMENT', `Error: Invalid prefsrc address (${formatIpv4(src)} is not configured in ${ns.id})`);
   }
   const scope = spec.scope ?? (via === null ? 'link' : 'global');
-  return { dst, via, dev, proto: spec.proto ?? 'boot', scope, src, onlink: spec.onlink ?? false, metric, type };
+  if (spec.mtu !== undefined) checkMtu(spec.mtu);
+  return { dst, via, dev, proto: spec.proto ?? 'boot', scope, src, onlink: spec.onlink ?? false, metric, type, ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}) };
 }
 
 /** The longest directly connected route (no gateway) holding `ip`, by a scan: what a nexthop check needs. */
@@ -306,7 +345,7 @@ function applyOne(d: DState, a: Action): void {
         if (!Number.isInteger(v.vni) || v.vni < 0 || v.vni > 0xffffff) fail('INVALID_ARGUMENT', `VNI ${String(v.vni)} is out of range (0 to 16777215)`);
         if (!Number.isInteger(v.dstPort) || v.dstPort < 1 || v.dstPort > 65535) fail('INVALID_ARGUMENT', `dstport ${String(v.dstPort)} is out of range`);
         getLink(ns, v.dev);
-        addLinkTo(ns, newLink(ns, { kind: 'vxlan', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up, vni: v.vni, local: parseIpv4(v.local), dstPort: v.dstPort, dev: v.dev, learning: v.learning } as never));
+        addLinkTo(ns, newLink(ns, { kind: 'vxlan', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up, vni: v.vni, local: parseIpv4(v.local), dstPort: v.dstPort, dev: v.dev, learning: v.learning, ...(v.external ? { external: true } : {}) } as never));
       } else if (a.kind === 'ipip') {
         addLinkTo(ns, newLink(ns, { kind: 'ipip', name: a.name, mac: '00:00:00:00:00:00', mtu: a.mtu ?? 1480, up: a.up, local: a.ipip?.local ? parseIpv4(a.ipip.local) : null } as never));
       } else {
@@ -354,7 +393,9 @@ function applyOne(d: DState, a: Action): void {
       if (link.addrs.some((x) => x.ip === ip)) fail('ADDRESS_EXISTS', `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
       const scope = a.scope ?? (ip >>> 24 === 127 ? 'host' : 'global');
       link.addrs.push({ ip, len, scope });
-      if (scope !== 'host') indexAddr(d, a.ns, link as Link, ip);
+      // Only global addresses must be unique in the cluster: a link-scope one (GKE's pod gateway, the same
+      // on every host veth of a node) is valid on its link alone, as the kernel allows.
+      if (scope === 'global') indexAddr(d, a.ns, link as Link, ip);
       return;
     }
     case 'addr.del': {
@@ -392,7 +433,7 @@ function applyOne(d: DState, a: Action): void {
           const set = d.peerSets[ref.set];
           if (!set || (a.dev !== undefined && a.dev !== set.dev)) continue;
           for (const e of shardValues(set.entries as Shards<PeerEntry>)) {
-            if (e.owner === ref.self || ref.hidden?.includes(e.owner)) continue;
+            if (!refUses(ref as PeerSetRef, e.owner, e.group)) continue;
             if (e.routes.some((r) => r.dst.addr === dst.addr && r.dst.len === dst.len && (via === undefined || r.via === via))) {
               ref.hidden = [...(ref.hidden ?? []), e.owner];
               return;
@@ -482,8 +523,10 @@ function applyOne(d: DState, a: Action): void {
     }
     case 'peerset.put': {
       checkIfName(a.dev);
+      if (a.group !== undefined && typeof a.group !== 'string') fail('INVALID_ARGUMENT', `peer set group must be a string, not ${String(a.group)}`);
       const entry: PeerEntry = {
         owner: a.owner,
+        ...(a.group === undefined ? {} : { group: a.group }),
         routes: a.routes.map((r) => {
           const dst = parseCidr(r.dst);
           return { dst, via: r.via ? parseIpv4(r.via) : null, dev: a.dev, proto: r.proto ?? 'boot', scope: r.via ? 'global' : 'link', src: null, onlink: r.onlink ?? false, metric: r.metric ?? 0, type: 'unicast' } as Route;
@@ -510,11 +553,174 @@ function applyOne(d: DState, a: Action): void {
       const set = d.peerSets[a.set];
       if (!set) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
       getLink(ns, set.dev);
-      if (!ns.peerSets.some((r) => r.set === a.set)) ns.peerSets.push({ set: a.set, self: a.self });
+      if (a.match !== undefined && (a.match !== 'same' && a.match !== 'other')) fail('INVALID_ARGUMENT', `peer set match must be "same" or "other", not ${String(a.match)}`);
+      if (a.match !== undefined && typeof a.group !== 'string') fail('INVALID_ARGUMENT', 'a peer set match needs the namespace\'s group');
+      const via = a.via === undefined ? undefined : parseIpv4(a.via);
+      // One namespace may include a set twice with different matches (same group plainly, other groups by a gateway).
+      if (!ns.peerSets.some((r) => r.set === a.set && r.match === a.match)) {
+        ns.peerSets.push({
+          set: a.set, self: a.self, ...(a.group === undefined ? {} : { group: a.group }), ...(a.match === undefined ? {} : { match: a.match }), ...(via === undefined ? {} : { via }),
+        });
+      }
       return;
     }
+    case 'tc.attach':
+    case 'tc.detach':
+      return tcAction(d, a);
+    case 'bpf.map.update':
+    case 'bpf.map.delete':
+      return bpfMapAction(d, a);
+    case 'vpc.assign':
+      return vpcAssign(d, a);
+    case 'vpc.unassign':
+      return vpcUnassign(d, a);
     default:
       fail('INVALID_ARGUMENT', `unknown action op "${String((a as { op: unknown }).op)}"`);
+  }
+}
+
+/** The tc programs the engine knows how to run (cilium's, see packet-path.md). */
+export const TC_PROGRAMS: Readonly<Record<string, string>> = {
+  cil_from_container: 'bpf_lxc.o',
+  cil_from_overlay: 'bpf_overlay.o',
+  cil_from_netdev: 'bpf_host.o',
+  cil_from_host: 'bpf_host.o',
+};
+
+function tcAction(d: DState, a: Extract<Action, { op: 'tc.attach' | 'tc.detach' }>): void {
+  const ns = draftNs(d, a.ns);
+  const link = getLink(ns, a.dev) as Draft<Link>;
+  if (a.direction !== 'ingress' && a.direction !== 'egress') fail('INVALID_ARGUMENT', `tc direction must be ingress or egress, not ${String(a.direction)}`);
+  if (a.op === 'tc.detach') {
+    if (!link.tc?.[a.direction]) fail('INVALID_ARGUMENT', `Error: no ${a.direction} filter on ${a.dev} in ${a.ns}`);
+    const rest = { ...link.tc };
+    delete rest[a.direction];
+    if (rest.ingress || rest.egress) link.tc = rest;
+    else delete link.tc;
+    return;
+  }
+  const obj = TC_PROGRAMS[a.sec];
+  if (obj === undefined) fail('UNSUPPORTED', `podnet does not model the eBPF program "${String(a.sec)}" (it models ${Object.keys(TC_PROGRAMS).join(', ')})`, { sec: a.sec });
+  if (a.obj !== obj) fail('INVALID_ARGUMENT', `section ${a.sec} is in ${obj}, not ${String(a.obj)}`);
+  if (a.encapDev !== undefined) {
+    const enc = getLink(ns, a.encapDev);
+    if (enc.kind !== 'vxlan') fail('INVALID_ARGUMENT', `ENCAP_IFINDEX ${a.encapDev} is a ${enc.kind}, not a VXLAN device`);
+  }
+  const prog = { obj: a.obj, sec: a.sec, ...(a.encapDev !== undefined ? { encapDev: a.encapDev } : {}) };
+  link.tc = { ...(link.tc ?? {}), [a.direction]: prog };
+}
+
+function bpfMapAction(d: DState, a: Extract<Action, { op: 'bpf.map.update' | 'bpf.map.delete' }>): void {
+  if (a.map === 'cilium_lxc') {
+    const ns = draftNs(d, a.ns);
+    const ip = parseIpv4(a.key);
+    const key = String(ip);
+    if (a.op === 'bpf.map.delete') {
+      if (!ns.lxcMap?.[key]) fail('MAP_KEY_NOT_FOUND', `Error: key ${a.key} not found in cilium_lxc of ${a.ns}`, { key: a.key });
+      delete (ns.lxcMap as Record<string, unknown>)[key];
+      return;
+    }
+    const v = a.value;
+    if (v === null || typeof v !== 'object') fail('INVALID_ARGUMENT', 'a cilium_lxc value is { dev, mac, identity } or { host: true, identity }');
+    if (!Number.isInteger(v.identity) || v.identity < 0 || v.identity > 0xffffff) fail('INVALID_ARGUMENT', `identity ${String(v.identity)} is out of range (0 to 16777215)`);
+    let entry;
+    if (v.host) entry = { ip, dev: null, mac: null, host: true, identity: v.identity };
+    else {
+      if (v.dev === undefined || v.mac === undefined) fail('INVALID_ARGUMENT', 'an endpoint entry needs the lxc device and the pod MAC');
+      getLink(ns, v.dev);
+      entry = { ip, dev: v.dev, mac: parseMac(v.mac), host: false, identity: v.identity };
+    }
+    if (!ns.lxcMap) ns.lxcMap = {};
+    (ns.lxcMap as Record<string, unknown>)[key] = entry;
+    return;
+  }
+  if (a.map === 'cilium_tunnel_map') {
+    const prefix = parseCidr(a.key);
+    const key = formatCidr(prefix);
+    if (a.op === 'bpf.map.delete') {
+      if (!d.underlay.tunnelMap || !shardGet(d.underlay.tunnelMap as Shards<unknown>, key)) fail('MAP_KEY_NOT_FOUND', `Error: key ${a.key} not found in cilium_tunnel_map`, { key: a.key });
+      shardDelete(d.underlay.tunnelMap as Shards<unknown>, key);
+      return;
+    }
+    const v = a.value;
+    if (v === null || typeof v !== 'object' || typeof v.owner !== 'string') fail('INVALID_ARGUMENT', 'a cilium_tunnel_map value is { endpoint, owner }');
+    const endpoint = parseIpv4(v.endpoint);
+    if (!d.underlay.tunnelMap) d.underlay.tunnelMap = emptyShards() as never;
+    shardSet(d.underlay.tunnelMap as Shards<unknown>, key, { prefix, endpoint, owner: v.owner });
+    return;
+  }
+  fail('UNSUPPORTED', `podnet does not model the BPF map "${String((a as { map: unknown }).map)}" (cilium_lxc, cilium_tunnel_map)`);
+}
+
+/** The fabric key of an address or a prefix (see {@link Segment.fabric}). */
+export function fabricKey(c: Cidr): string {
+  return c.len === 32 ? String(c.addr) : `${c.addr}/${c.len}`;
+}
+
+/** The fabric entry that covers `ip` on a segment: its own secondary address, else a delegated /28. */
+export function fabricLookup(seg: Segment, ip: number): FabricEntry | undefined {
+  if (!seg.fabric) return undefined;
+  return shardGet(seg.fabric, String(ip)) ?? shardGet(seg.fabric, `${(ip & maskOf(28)) >>> 0}/28`);
+}
+
+function fabricTargets(seg: Segment, ips: readonly string[] | undefined, prefixes: readonly string[] | undefined): { c: Cidr; text: string }[] {
+  if (ips !== undefined && !Array.isArray(ips)) fail('INVALID_ARGUMENT', 'ips must be an array of addresses');
+  if (prefixes !== undefined && !Array.isArray(prefixes)) fail('INVALID_ARGUMENT', 'prefixes must be an array of /28 prefixes');
+  const out: { c: Cidr; text: string }[] = [];
+  const last = (seg.cidr.addr + 2 ** (32 - seg.cidr.len) - 1) >>> 0;
+  for (const t of ips ?? []) {
+    const ip = parseIpv4(t);
+    // A VPC subnet reserves its network address, the next three (router, DNS, future) and its broadcast.
+    if (!cidrContains(seg.cidr, ip) || ip - seg.cidr.addr < 4 || ip === last || ip === seg.gateway) {
+      fail('IP_OUTSIDE_RANGE', `${t} is not an assignable address of subnet ${seg.name} (${formatCidr(seg.cidr)}): the first four and the last address are reserved`, { ip: t, segment: seg.name });
+    }
+    out.push({ c: { addr: ip, len: 32 }, text: t });
+  }
+  for (const t of prefixes ?? []) {
+    const c = parseCidr(t);
+    if (c.len !== 28) fail('INVALID_CIDR', `${t}: an ENI takes /28 IPv4 prefixes`, { prefix: t });
+    if (!cidrContains(seg.cidr, c.addr) || c.addr - seg.cidr.addr < 4 || c.addr + 15 >= last) {
+      fail('IP_OUTSIDE_RANGE', `${t} is not inside subnet ${seg.name} (${formatCidr(seg.cidr)}) clear of its reserved addresses`, { prefix: t, segment: seg.name });
+    }
+    out.push({ c, text: t });
+  }
+  if (out.length === 0 && ips === undefined && prefixes === undefined) fail('INVALID_ARGUMENT', 'give ips or prefixes');
+  return out;
+}
+
+function vpcAssign(d: DState, a: VpcAssign): void {
+  const seg = d.underlay.segments[a.segment] as Draft<Segment> | undefined;
+  if (!seg) fail('SEGMENT_NOT_FOUND', `segment "${String(a.segment)}" does not exist`, { segment: a.segment });
+  if (typeof a.eni !== 'string' || !/^eni-[0-9a-f]{8,17}$/.test(a.eni)) fail('INVALID_ARGUMENT', `"${String(a.eni)}" is not an ENI id (eni- and 8 to 17 hex digits)`);
+  if (!Number.isInteger(a.deviceIndex) || a.deviceIndex < 0 || a.deviceIndex > 31) fail('INVALID_ARGUMENT', `device index ${String(a.deviceIndex)} is out of range (0 to 31)`);
+  const ns = draftNs(d, a.ns);
+  const link = getLink(ns, a.dev);
+  if (link.kind !== 'physical' || link.segment !== a.segment) fail('INVALID_ARGUMENT', `${a.dev} in ${a.ns} is not attached to segment ${a.segment}`, { ns: a.ns, dev: a.dev });
+  if (a.primaryIp !== undefined && !a.attach) fail('INVALID_ARGUMENT', 'primaryIp is the address of an ENI being created: it needs attach');
+  const targets = fabricTargets(seg as Segment, a.primaryIp === undefined ? a.ips : [a.primaryIp, ...(a.ips ?? [])], a.prefixes);
+  if (!seg.fabric) seg.fabric = emptyShards() as never;
+  const fabric = seg.fabric as unknown as Shards<FabricEntry>;
+  for (const { c, text } of targets) {
+    const key = fabricKey(c);
+    const held = shardGet(fabric, key) ?? (c.len === 32 ? fabricLookup(seg as Segment, c.addr) : undefined);
+    const ownerOfIp = c.len === 32 ? shardGet(d.ipIndex, String(c.addr))?.find((o) => o.kind !== 'pod') : undefined;
+    if (held || ownerOfIp) {
+      fail('IP_IN_USE', `${text} is already assigned in subnet ${a.segment} (to ${held ? `${held.eni} of ${held.node}` : `${ownerOfIp!.kind} ${ownerOfIp!.name}`})`, { ip: text, segment: a.segment });
+    }
+    const kind = c.len !== 32 ? 'prefix' : text === a.primaryIp ? 'primary' : 'secondary';
+    shardSet(fabric, key, { eni: a.eni, deviceIndex: a.deviceIndex, node: a.node, ns: a.ns, dev: a.dev, mac: link.mac, kind });
+  }
+}
+
+function vpcUnassign(d: DState, a: Extract<Action, { op: 'vpc.unassign' }>): void {
+  const seg = d.underlay.segments[a.segment] as Draft<Segment> | undefined;
+  if (!seg) fail('SEGMENT_NOT_FOUND', `segment "${String(a.segment)}" does not exist`, { segment: a.segment });
+  const targets = fabricTargets(seg as Segment, a.ips, a.prefixes);
+  const fabric = seg.fabric as unknown as Shards<FabricEntry> | undefined;
+  for (const { c, text } of targets) {
+    const e = fabric ? shardGet(fabric, fabricKey(c)) : undefined;
+    if (!e || e.eni !== a.eni) fail('ADDRESS_NOT_FOUND', `${text} is not assigned to ${a.eni} in subnet ${a.segment}`, { ip: text, eni: a.eni });
+    shardDelete(fabric!, fabricKey(c));
   }
 }
 

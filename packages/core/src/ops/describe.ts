@@ -46,6 +46,7 @@ function routeCmd(verb: 'add' | 'replace' | 'del', r: RouteSpec): string {
   if (r.src !== undefined) parts.push('src', r.src);
   if (r.metric !== undefined && r.metric !== 0) parts.push('metric', String(r.metric));
   if (r.onlink) parts.push('onlink');
+  if (r.mtu !== undefined) parts.push('mtu', String(r.mtu));
   return parts.join(' ');
 }
 
@@ -124,6 +125,7 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
         if (a.peer && a.peer.ns !== a.ns) peer.push(`netns ${netns(a.peer.ns)}`);
         type = peer.join(' ');
       }
+      else if (a.kind === 'vxlan' && a.vxlan?.external) type = `type vxlan external dstport ${a.vxlan.dstPort}`;
       else if (a.kind === 'vxlan' && a.vxlan) type = `type vxlan id ${a.vxlan.vni} local ${a.vxlan.local} dev ${a.vxlan.dev} dstport ${a.vxlan.dstPort}${a.vxlan.learning ? '' : ' nolearning'}`;
       else if (a.kind === 'ipip') type = `type ipip${a.ipip?.local ? ` local ${a.ipip.local}` : ''}`;
       else type = `type ${a.kind}`;
@@ -169,7 +171,7 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
     case 'listen':
       return [at(a.ns, `# a process listens on ${a.protocol.toUpperCase()} port ${a.port}`)];
     case 'peerset.put': {
-      const where = `every node but ${a.owner}`;
+      const where = `every node but ${a.owner}${a.group === undefined ? '' : ` (group ${a.group})`}`;
       return peerEntryCommands(a.dev, a, 'put').map((command) => ({ where, command }));
     }
     case 'peerset.del': {
@@ -179,7 +181,50 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
       if (!entry) return [{ where, command: `# forget ${a.owner}'s entries of ${a.set}` }];
       return peerEntryCommands(set!.dev, peerEntrySpec(entry), 'del').map((command) => ({ where, command }));
     }
-    case 'peerset.attach':
-      return [at(a.ns, `# install every other node's ${a.set} entries (routes, neighbours, FDB) here`)];
+    case 'peerset.attach': {
+      const which = a.match === undefined ? 'every other node\'s' : a.match === 'same' ? `the ${a.group} nodes'` : `the nodes outside ${a.group}'s`;
+      return [at(a.ns, `# install ${which} ${a.set} entries (routes, neighbours, FDB) here${a.via === undefined ? '' : `, each route via ${a.via}`}`)];
+    }
+    case 'tc.attach':
+      // What cilium's loader does through netlink, as tc(8) would type it.
+      return [
+        at(a.ns, `tc qdisc replace dev ${a.dev} clsact`),
+        at(a.ns, `tc filter replace dev ${a.dev} ${a.direction} prio 1 handle 1 bpf da obj ${a.obj} sec ${a.sec}${a.encapDev ? `  # compiled with ENCAP_IFINDEX = ${a.encapDev}` : ''}`),
+      ];
+    case 'tc.detach':
+      return [at(a.ns, `tc filter del dev ${a.dev} ${a.direction} prio 1 handle 1 bpf`)];
+    case 'bpf.map.update':
+      // bpftool takes keys and values as hex bytes; the map is shown the way cilium-dbg lists it.
+      if (a.map === 'cilium_lxc') {
+        const v = a.value;
+        return [at(a.ns, `# cilium_lxc[${a.key}] = ${v.host ? '(localhost)' : `{ ifname ${v.dev}, mac ${v.mac}, identity ${v.identity} }`}   (cilium-dbg bpf endpoint list)`)];
+      }
+      return [{ where: 'every node', command: `# cilium_tunnel_map[${a.key}] = ${a.value.endpoint}   (cilium-dbg bpf tunnel list; the map is one for the cluster in podnet)` }];
+    case 'bpf.map.delete':
+      return a.map === 'cilium_lxc'
+        ? [at(a.ns, `# delete cilium_lxc[${a.key}]`)]
+        : [{ where: 'every node', command: `# delete cilium_tunnel_map[${a.key}]` }];
+    case 'vpc.assign': {
+      // The cloud API, not the node, does this: the EC2 CLI calls ipamd makes through the SDK.
+      const where = `aws (${a.node})`;
+      const out: Command[] = [];
+      if (a.attach) {
+        out.push(
+          { where, command: `aws ec2 create-network-interface --subnet-id subnet-${a.segment}${a.primaryIp ? ` --private-ip-address ${a.primaryIp}` : ''}  # → ${a.eni}` },
+          { where, command: `aws ec2 attach-network-interface --network-interface-id ${a.eni} --instance-id i-${a.node} --device-index ${a.deviceIndex}` },
+        );
+      }
+      if (a.ips && a.ips.length) out.push({ where, command: `aws ec2 assign-private-ip-addresses --network-interface-id ${a.eni} --private-ip-addresses ${a.ips.join(' ')}` });
+      if (a.prefixes && a.prefixes.length) out.push({ where, command: `aws ec2 assign-private-ip-addresses --network-interface-id ${a.eni} --ipv4-prefixes ${a.prefixes.join(' ')}` });
+      return out;
+    }
+    case 'vpc.unassign': {
+      const where = 'aws';
+      const out: Command[] = [];
+      if (a.ips && a.ips.length) out.push({ where, command: `aws ec2 unassign-private-ip-addresses --network-interface-id ${a.eni} --private-ip-addresses ${a.ips.join(' ')}` });
+      if (a.prefixes && a.prefixes.length) out.push({ where, command: `aws ec2 unassign-private-ip-addresses --network-interface-id ${a.eni} --ipv4-prefixes ${a.prefixes.join(' ')}` });
+      if (a.detach) out.push({ where, command: `aws ec2 detach-network-interface --attachment-id eni-attach-${a.eni.slice(4)}` }, { where, command: `aws ec2 delete-network-interface --network-interface-id ${a.eni}` });
+      return out;
+    }
   }
 }

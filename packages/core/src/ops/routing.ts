@@ -4,7 +4,7 @@
  * local addresses and preferred source selection (inet_select_addr).
  */
 import { cidrContains, networkOf, type Ipv4 } from '../addr/ipv4.js';
-import type { ClusterState, Link, NetNs, PeerSet, Route } from '../model/types.js';
+import type { ClusterState, Link, NetNs, PeerSet, PeerSetRef, Route } from '../model/types.js';
 import { shardValues } from '../util/shards.js';
 
 /** The routes the kernel adds for each address on an up link (`proto kernel scope link src …`). */
@@ -55,13 +55,36 @@ function localLpm(ns: NetNs): Lpm<Route> {
 
 interface PeerRoute {
   readonly owner: string;
+  readonly group: string | undefined;
   readonly route: Route;
+}
+
+/**
+ * Whether a namespace including a peer set through `ref` uses the entries of an owner in `group`.
+ * `routes` false asks about neighbour and FDB entries, which a deleted (hidden) route leaves in place.
+ */
+export function refUses(ref: PeerSetRef, owner: string, group: string | undefined, routes = true): boolean {
+  if (owner === ref.self || (routes && ref.hidden?.includes(owner))) return false;
+  if (ref.match === undefined) return true;
+  return (group === ref.group) === (ref.match === 'same');
+}
+
+const viaRoutes = new WeakMap<Route, Map<Ipv4, Route>>();
+
+/** An entry route as a namespace whose ref sets `via` installs it: the same route through that gateway. */
+export function routeVia(r: Route, via: Ipv4 | undefined): Route {
+  if (via === undefined) return r;
+  let m = viaRoutes.get(r);
+  if (!m) viaRoutes.set(r, (m = new Map()));
+  let out = m.get(via);
+  if (!out) m.set(via, (out = { ...r, via, onlink: false, scope: 'global' }));
+  return out;
 }
 const peerTables = new WeakMap<object, Lpm<PeerRoute>>();
 
 function compilePeers(set: PeerSet): Lpm<PeerRoute> {
   const items: PeerRoute[] = [];
-  for (const e of shardValues(set.entries)) for (const r of e.routes) items.push({ owner: e.owner, route: r });
+  for (const e of shardValues(set.entries)) for (const r of e.routes) items.push({ owner: e.owner, group: e.group, route: r });
   return compile(items, (p) => p.route.dst);
 }
 
@@ -99,7 +122,9 @@ export function lookupRouteIn(state: ClusterState, ns: NetNs, dst: Ipv4, opts: L
       const ph = p.lpm.byLen.get(len)?.get(net);
       if (ph) {
         for (const pr of ph) {
-          if (pr.owner !== p.self && usable(ns, pr.route, linkOnly) && !p.hidden?.includes(pr.owner) && peerRouteInstalled(local, ns, pr.route)) return pr.route;
+          if (!refUses(p.ref, pr.owner, pr.group)) continue;
+          const r = routeVia(pr.route, p.ref.via);
+          if (usable(ns, r, linkOnly) && peerRouteInstalled(local, ns, r)) return r;
         }
       }
     }
@@ -164,8 +189,11 @@ export function refusedPeerRoutes(state: ClusterState, ns: NetNs): RefusedRoute[
     const set = state.peerSets[ref.set];
     if (!set) continue;
     for (const e of shardValues(set.entries)) {
-      if (e.owner === ref.self || ref.hidden?.includes(e.owner)) continue;
-      for (const r of e.routes) if (!peerRouteInstalled(local, ns, r)) out.push(refused(set.name, e.owner, r));
+      if (!refUses(ref, e.owner, e.group)) continue;
+      for (const r0 of e.routes) {
+        const r = routeVia(r0, ref.via);
+        if (!peerRouteInstalled(local, ns, r)) out.push(refused(set.name, e.owner, r));
+      }
     }
   }
   return out.sort((a, b) => a.route.dst.addr - b.route.dst.addr || a.route.dst.len - b.route.dst.len);
@@ -178,7 +206,7 @@ export function refusedPeerRouteFor(state: ClusterState, ns: NetNs, dst: Ipv4): 
     const net = networkOf(dst, len);
     for (const p of t.peers) {
       const ph = p.lpm.byLen.get(len)?.get(net);
-      if (ph) for (const pr of ph) if (pr.owner !== p.self && !p.hidden?.includes(pr.owner) && !peerRouteInstalled(t.local, ns, pr.route)) return refused(p.name, pr.owner, pr.route);
+      if (ph) for (const pr of ph) if (refUses(p.ref, pr.owner, pr.group) && !peerRouteInstalled(t.local, ns, routeVia(pr.route, p.ref.via))) return refused(p.name, pr.owner, routeVia(pr.route, p.ref.via));
     }
   }
   return null;
@@ -193,7 +221,7 @@ function usable(ns: NetNs, r: Route, linkOnly: boolean): boolean {
 
 interface Table {
   readonly local: Lpm<Route>;
-  readonly peers: readonly { readonly name: string; readonly lpm: Lpm<PeerRoute>; readonly self: string; readonly hidden: readonly string[] | undefined }[];
+  readonly peers: readonly { readonly name: string; readonly lpm: Lpm<PeerRoute>; readonly ref: PeerSetRef }[];
   readonly lens: readonly number[];
 }
 
@@ -210,10 +238,10 @@ function tableOf(state: ClusterState, ns: NetNs): Table {
 
 function resolveTable(state: ClusterState, ns: NetNs, fresh: boolean): Table {
   const local = fresh ? compile([...ns.routes, ...kernelRoutes(ns)].sort((a, b) => a.metric - b.metric), (r) => r.dst) : localLpm(ns);
-  const peers: { name: string; lpm: Lpm<PeerRoute>; self: string; hidden: readonly string[] | undefined }[] = [];
+  const peers: { name: string; lpm: Lpm<PeerRoute>; ref: PeerSetRef }[] = [];
   for (const ref of ns.peerSets) {
     const set = state.peerSets[ref.set];
-    if (set) peers.push({ name: set.name, lpm: fresh ? compilePeers(set) : peerLpm(set), self: ref.self, hidden: ref.hidden });
+    if (set) peers.push({ name: set.name, lpm: fresh ? compilePeers(set) : peerLpm(set), ref });
   }
   return { local, peers, lens: peers.length === 0 ? local.lens : mergeLens(local.lens, peers.map((p) => p.lpm.lens)) };
 }
@@ -232,12 +260,13 @@ export function allRoutes(state: ClusterState, ns: NetNs): Route[] {
     const set = state.peerSets[ref.set];
     if (!set) continue;
     for (const e of shardValues(set.entries)) {
-      if (e.owner !== ref.self && !ref.hidden?.includes(e.owner)) for (const r of e.routes) if (peerRouteInstalled(local, ns, r)) out.push(r);
+      if (refUses(ref, e.owner, e.group)) for (const r0 of e.routes) { const r = routeVia(r0, ref.via); if (peerRouteInstalled(local, ns, r)) out.push(r); }
     }
   }
-  // The order of the kernel's FIB trie dump: by address, and for one address the longer prefix first
-  // (a leaf keeps its aliases by suffix length), then by metric. The default route has address 0.
-  return out.sort((a, b) => a.dst.addr - b.dst.addr || b.dst.len - a.dst.len || a.metric - b.metric);
+  // The kernel dumps its FIB trie in key order; one key's prefixes are kept longest first
+  // (fib_insert_alias orders a leaf's aliases by suffix length): `10.244.0.0 dev cali…` is listed
+  // before `blackhole 10.244.0.0/26` (measured, packages/kernel-oracle/NOTES.md).
+  return out.sort((a, b) => (a.dst.len === 0 ? -1 : 0) - (b.dst.len === 0 ? -1 : 0) || a.dst.addr - b.dst.addr || b.dst.len - a.dst.len || a.metric - b.metric);
 }
 
 const localAddrs = new WeakMap<object, ReadonlyMap<Ipv4, Link>>();
@@ -261,7 +290,8 @@ export function isLocalAddress(ns: NetNs, ip: Ipv4): boolean {
 
 /**
  * The preferred source address for a packet leaving by `dev` towards `dst` (the kernel's
- * inet_select_addr): the route's `src` if set; else a global address of `dev` whose subnet holds the
+ * inet_select_addr): the route's `src` if set; else an address of `dev` (global, or link-scope too for a
+ * link-scope route) whose subnet holds the
  * destination (or the gateway); else the first global address of `dev`; else the first global address
  * of any other up link.
  */
@@ -271,7 +301,9 @@ export function selectSource(ns: NetNs, route: Route, dst: Ipv4): Ipv4 | null {
   const dev = route.dev === null ? undefined : ns.links[route.dev];
   const globals = (l: Link) => l.addrs.filter((a) => a.scope === 'global');
   if (dev) {
-    const g = globals(dev);
+    // inet_select_addr takes addresses whose scope is no wider than the route's: a link-scope route may
+    // use a link-scope address of its device (GKE's pod gateway on each host veth), a global one may not.
+    const g = route.scope === 'global' ? globals(dev) : dev.addrs.filter((a) => a.scope !== 'host');
     const inSubnet = g.find((a) => cidrContains({ addr: networkOf(a.ip, a.len), len: a.len }, target));
     if (inSubnet) return inSubnet.ip;
     if (g[0]) return g[0].ip;

@@ -51,6 +51,7 @@ export function formatRoute(state: ClusterState, ns: NetNs, r: Route): string {
   if (r.src !== null) parts.push('src', formatIpv4(r.src));
   if (r.metric !== 0) parts.push('metric', String(r.metric));
   if (r.onlink) parts.push('onlink');
+  if (r.mtu !== undefined) parts.push('mtu', String(r.mtu));
   const link = r.dev === null ? undefined : ns.links[r.dev];
   if (link && !hasCarrier(state, ns, link)) parts.push('linkdown');
   return parts.join(' ');

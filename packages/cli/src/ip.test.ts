@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createSession } from './index.js';
+
+/** What real iproute2 printed (scripts/iproute2-formats.sh), by section title. */
+const real = (() => {
+  const text = readFileSync(join(__dirname, '__fixtures__', 'iproute2-formats.txt'), 'utf8');
+  const sections = new Map<string, string[]>();
+  let cur: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^== (.*)$/.exec(line);
+    if (m) sections.set(m[1]!, (cur = []));
+    else if (line) cur.push(line);
+  }
+  return sections;
+})();
+
+/** Replaces what differs between runs (ifindexes, MACs, netns and veth names) and iproute2's trailing spaces. */
+function shape(line: string): string {
+  return line
+    .replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, 'MAC')
+    .replace(/^\d+: /, 'N: ').replace(/@if\d+/, '@ifN')
+    .replace(/link-netns \S+/, 'link-netns NS')
+    .replace(/veth[0-9a-f]+/g, 'vethX')
+    .trimEnd();
+}
+
+function onNode(lines: string[]) {
+  const s = createSession();
+  s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot');
+  return lines.map((l) => s.run(l).stdout.trimEnd().split('\n'));
+}
+
+describe('formats match real iproute2 (recorded in namespaces)', () => {
+  it('ip link show type veth: a host-side veth on cni0', () => {
+    const [ours] = onNode(['ip link show type veth']);
+    const kernel = real.get('ip link show type veth')!.filter((l) => !l.includes('eth0@'));
+    const kernelVeth = kernel.findIndex((l) => l.includes('veth1234'));
+    expect(ours!.slice(0, 2).map(shape)).toEqual(kernel.slice(kernelVeth, kernelVeth + 2).map(shape));
+  });
+
+  it('ip link of lo, flannel.1 and cni0 (physical eth0 is a veth in the recording, so it is left out)', () => {
+    const [ours] = onNode(['ip link']);
+    const kernel = real.get('ip link (node)')!;
+    for (const dev of ['lo', 'flannel.1', 'cni0']) {
+      const i = kernel.findIndex((l) => new RegExp(`^\\d+: ${dev.replace('.', '\\.')}:`).test(l));
+      const j = ours!.findIndex((l) => new RegExp(`^\\d+: ${dev.replace('.', '\\.')}:`).test(l));
+      expect(ours!.slice(j, j + 2).map(shape), dev).toEqual(kernel.slice(i, i + 2).map(shape));
+    }
+  });
+
+  it('ip addr: the inet lines of cni0 and flannel.1 (iproute2 adds brd when netlink sets it, as the CNI plugins do)', () => {
+    const [ours] = onNode(['ip addr']);
+    const kernel = real.get('ip addr (node)')!;
+    expect(ours).toContain('    inet 10.244.1.0/32 scope global flannel.1');
+    expect(kernel).toContain('    inet 10.244.1.0/32 scope global flannel.1');
+    expect(ours).toContain('       valid_lft forever preferred_lft forever');
+    expect(kernel.filter((l) => /^ {4}inet 127/.test(l))).toEqual(ours!.filter((l) => /^ {4}inet 127/.test(l)));
+  });
+
+  it('ip route, ip neigh (the flannel entries), bridge link and the VXLAN fdb entry', () => {
+    const [route, neigh, blink, fdb] = onNode(['ip route', 'ip neigh', 'bridge link show', 'bridge fdb show']);
+    for (const l of real.get('ip route (node)')!) expect(route).toContain(l.trimEnd());
+    const perm = real.get('ip neigh (node)')!.find((l) => l.includes('PERMANENT'))!.trimEnd();
+    expect(neigh).toContain(perm.replace(/lladdr \S+/, `lladdr ${/10\.244\.2\.0 dev flannel\.1 lladdr (\S+)/.exec(neigh!.join('\n'))![1]}`));
+    expect(blink!.map(shape)[0]).toBe(shape(real.get('bridge link')![0]!));
+    const vx = real.get('bridge fdb')!.find((l) => l.includes('dst 192.168.1.12'))!;
+    expect(fdb!.map(shape)).toContain(shape(vx));
+  });
+
+  it('a pod\'s eth0 as seen inside the pod (link-netnsid 0: the host namespace has no name there)', () => {
+    const s = createSession();
+    const ours = s.run('kubectl exec pod-a -- ip link show eth0').stdout.trimEnd().split('\n');
+    const kernel = real.get('ip link show eth0')!.filter((l) => !l.startsWith('Error'));
+    expect(ours.map(shape)).toEqual(kernel.map((l) => shape(l).replace('link-netns NS', 'link-netnsid 0')));
+  });
+});

@@ -1,0 +1,370 @@
+/**
+ * `ip` (iproute2) and `bridge` over a namespace of the model: the show commands in iproute2's line
+ * formats (pinned against real iproute2 in ip.test.ts), and the commands that change a node mapped onto
+ * model actions (`sim.apply`), with the kernel's answers when it refuses.
+ */
+import {
+  formatIpv4, getNs, lookupRouteIn, parseIpv4, selectSource, hasCarrier, ipRoute, isPodnetError, netnsPath, shardValues,
+  type Action, type ClusterState, type Link, type NetNs, type NsId, type Simulator,
+} from '@podnet/core';
+import { err, ok, type Ctx, type Output } from './types.js';
+
+/** Neighbour entries older than this are shown STALE (net.ipv4.neigh.default.base_reachable_time_ms = 30 s). */
+const REACHABLE_MS = 30_000;
+
+function flagsAndState(state: ClusterState, ns: NetNs, l: Link): { flags: string; state: string } {
+  const carrier = hasCarrier(state, ns, l);
+  if (l.kind === 'loopback') return { flags: l.up ? '<LOOPBACK,UP,LOWER_UP>' : '<LOOPBACK>', state: l.up ? 'UNKNOWN' : 'DOWN' };
+  const base = l.kind === 'ipip' ? ['NOARP'] : ['BROADCAST', 'MULTICAST'];
+  if (!l.up) return { flags: `<${base.join(',')}>`, state: 'DOWN' };
+  if (!carrier) return { flags: `<NO-CARRIER,${base.join(',')},UP>`, state: 'DOWN' };
+  // Devices without an operational state driver (vxlan, ipip, lo) report UNKNOWN when up.
+  return { flags: `<${base.join(',')},UP,LOWER_UP>`, state: l.kind === 'vxlan' || l.kind === 'ipip' ? 'UNKNOWN' : 'UP' };
+}
+
+/** The netns name `ip` prints after `link-netns` for a veth peer, or null when the peer's namespace has no name. */
+function peerNetns(sim: Simulator, peerNs: NsId): string | null {
+  if (!peerNs.startsWith('pod/')) return null;
+  const pod = sim.state && findPodByNs(sim, peerNs);
+  return pod ? netnsPath(pod).split('/').pop()! : null;
+}
+
+function findPodByNs(sim: Simulator, ns: NsId): { uid: string } | undefined {
+  try { return sim.pod(ns.slice(4)); } catch { return undefined; }
+}
+
+function linkName(state: ClusterState, l: Link): string {
+  if (l.kind === 'veth') {
+    let peer: NetNs | undefined;
+    try { peer = getNs(state, l.peer.ns); } catch { peer = undefined; }
+    const idx = peer?.links[l.peer.name]?.ifindex;
+    return idx === undefined ? `${l.name}@NONE` : `${l.name}@if${idx}`;
+  }
+  if (l.kind === 'ipip') return `${l.name}@NONE`;
+  return l.name;
+}
+
+function linkLines(sim: Simulator, ns: NetNs, l: Link, withMode: boolean): string[] {
+  const state = sim.state;
+  const { flags, state: oper } = flagsAndState(state, ns, l);
+  const qdisc = l.kind === 'physical' ? 'fq_codel' : 'noqueue';
+  const master = l.master ? ` master ${l.master}` : '';
+  const head = `${l.ifindex}: ${linkName(state, l)}: ${flags} mtu ${l.mtu} qdisc ${qdisc}${master} state ${oper}${withMode ? ' mode DEFAULT' : ''} group default qlen 1000`;
+  let second: string;
+  if (l.kind === 'loopback') second = `    link/loopback ${l.mac} brd 00:00:00:00:00:00`;
+  else if (l.kind === 'ipip') second = `    link/ipip ${l.local === null ? '0.0.0.0' : formatIpv4(l.local)} brd 0.0.0.0`;
+  else {
+    second = `    link/ether ${l.mac} brd ff:ff:ff:ff:ff:ff`;
+    if (l.kind === 'veth') {
+      const name = peerNetns(sim, l.peer.ns);
+      // A pod's namespace is named (containerd mounts it under /var/run/netns); the host's is not, seen from a pod.
+      second += name !== null ? ` link-netns ${name}` : ' link-netnsid 0';
+    }
+  }
+  return [head, second];
+}
+
+function sortedLinks(ns: NetNs): Link[] {
+  return Object.values(ns.links).sort((a, b) => a.ifindex - b.ifindex);
+}
+
+function addrLines(l: Link): string[] {
+  const out: string[] = [];
+  for (const a of l.addrs) {
+    const brd = a.len < 31 && a.scope === 'global' ? ` brd ${formatIpv4((a.ip | (0xffffffff >>> a.len)) >>> 0)}` : '';
+    out.push(`    inet ${formatIpv4(a.ip)}/${a.len}${brd} scope ${a.scope} ${l.name}`, '       valid_lft forever preferred_lft forever');
+  }
+  return out;
+}
+
+/** Turns a model error into what iproute2 prints and its exit status. */
+export function kernelError(e: unknown): Output {
+  if (!isPodnetError(e)) throw e;
+  const text = e.message.replace(/ \((?:[^()]|\([^()]*\))*\)$/, '').replace(/ in (node|pod)\/\S+$/, '');
+  if (e.code === 'LINK_NOT_FOUND') return err(text, 1);
+  if (text.startsWith('Error: ')) return err(`${text}.`, 2);
+  if (text.startsWith('RTNETLINK')) return err(text, 2);
+  return err(`Error: ${text}`, 2);
+}
+
+function apply(ctx: Ctx, actions: Action[], line: string, admin: boolean): Output {
+  if (!admin) return err('RTNETLINK answers: Operation not permitted', 2);
+  try {
+    ctx.sim.apply(actions, `${ctx.ns}: ${line}`);
+    return ok();
+  } catch (e) {
+    return kernelError(e);
+  }
+}
+
+const OBJECTS: Record<string, string> = {};
+for (const [full, min] of [['link', 'l'], ['address', 'a'], ['addr', 'a'], ['route', 'r'], ['neighbour', 'n'], ['neighbor', 'n'], ['neigh', 'n'], ['netns', 'netns']] as const) {
+  for (let i = min.length; i <= full.length; i++) OBJECTS[full.slice(0, i)] ??= full === 'address' || full === 'addr' ? 'addr' : full.startsWith('neigh') ? 'neigh' : full;
+}
+
+function matches(word: string | undefined, full: string, min = 1): boolean {
+  return word !== undefined && word.length >= min && full.startsWith(word);
+}
+
+/**
+ * `ip [-4] OBJECT [COMMAND …]` in the context's namespace. `admin` is whether the shell may change
+ * the namespace (CAP_NET_ADMIN): a pod may not, nor a node debug pod without `--profile=sysadmin`.
+ */
+export function ip(ctx: Ctx, args: readonly string[], admin: boolean): Output {
+  const a = args.filter((x) => x !== '-4' && x !== '-d' && x !== '-details');
+  if (a.some((x) => x.startsWith('-') && !/^-\d+$/.test(x) && !['-c', '-color', '-br', '-brief'].includes(x)) && a[0]?.startsWith('-')) {
+    return err(`Option "${a[0]}" is unknown, try "ip -help".`, 255);
+  }
+  const words = a.filter((x) => !['-c', '-color'].includes(x));
+  if (words.length === 0) return err('Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { address | link | neighbour | netns | route }', 255);
+  if (words[0] === 'help') return ok('Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { address | link | neighbour | netns | route }\n');
+  const obj = OBJECTS[words[0]!];
+  if (!obj) return err(`Object "${words[0]}" is unknown, try "ip help".`, 1);
+  const rest = words.slice(1);
+  const nsId = ctx.ns!;
+  const ns = getNs(ctx.sim.state, nsId);
+  switch (obj) {
+    case 'link': return ipLink(ctx, ns, rest, admin);
+    case 'addr': return ipAddr(ctx, ns, rest, admin);
+    case 'route': return ipRouteCmd(ctx, ns, rest, admin);
+    case 'neigh': return ipNeigh(ctx, ns, rest, admin);
+    default: return ipNetns(ctx);
+  }
+}
+
+function showFilter(ns: NetNs, rest: readonly string[], object: string): { links: Link[] } | Output {
+  let links = sortedLinks(ns);
+  for (let i = 0; i < rest.length; i++) {
+    const w = rest[i]!;
+    if (w === 'type') {
+      const t = rest[++i];
+      const kind = t === 'veth' ? 'veth' : t === 'bridge' ? 'bridge' : t === 'vxlan' ? 'vxlan' : t === 'ipip' ? 'ipip' : null;
+      if (kind === null) return err(`Error: argument "${t ?? ''}" is wrong: "type" value is invalid`, 255);
+      links = links.filter((l) => l.kind === kind);
+    } else if (w === 'up') links = links.filter((l) => l.up);
+    else if (w === 'master') { const m = rest[++i]; if (!m || !ns.links[m]) return err(`Device "${m ?? ''}" does not exist.`, 1); links = links.filter((l) => l.master === m); }
+    else {
+      const dev = w === 'dev' ? rest[++i] : w;
+      if (dev === undefined) return err(`Command line is not complete. Try option "help"`, 255);
+      const l = ns.links[dev];
+      if (!l) return err(`Device "${dev}" does not exist.`, 1);
+      links = links.filter((x) => x === l);
+    }
+  }
+  void object;
+  return { links };
+}
+
+function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
+  const cmd = rest[0];
+  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
+    const f = showFilter(ns, cmd === undefined ? [] : rest.slice(1), 'link');
+    if ('status' in f) return f;
+    return ok(f.links.flatMap((l) => linkLines(ctx.sim, ns, l, true)).map((x) => `${x}\n`).join(''));
+  }
+  if (matches(cmd, 'set')) {
+    let i = 1;
+    if (rest[i] === 'dev') i++;
+    const dev = rest[i++];
+    if (dev === undefined) return err('Not enough information: "dev" argument is required.', 255);
+    if (!ns.links[dev]) return err(`Cannot find device "${dev}"`, 1);
+    const action: { op: 'link.set'; ns: NsId; name: string; up?: boolean; mtu?: number; master?: string | null; mac?: string } = { op: 'link.set', ns: ns.id, name: dev };
+    for (; i < rest.length; i++) {
+      const w = rest[i]!;
+      if (w === 'up') action.up = true;
+      else if (w === 'down') action.up = false;
+      else if (w === 'mtu') { const v = rest[++i]; if (!v || !/^\d+$/.test(v)) return err(`Error: argument "${v ?? ''}" is wrong: Invalid "mtu" value`, 255); action.mtu = Number(v); }
+      else if (w === 'master') { const m = rest[++i]; if (!m || !ns.links[m]) return err(`Device does not exist`, 1); action.master = m; }
+      else if (w === 'nomaster') action.master = null;
+      else if (w === 'address') { const m = rest[++i]; if (!m) return err('Command line is not complete. Try option "help"', 255); action.mac = m; }
+      else return err(`Error: either "dev" is duplicate, or "${w}" is a garbage.`, 255);
+    }
+    return apply(ctx, [action], `ip link ${rest.join(' ')}`, admin);
+  }
+  if (matches(cmd, 'delete') || cmd === 'del') {
+    const dev = rest[1] === 'dev' ? rest[2] : rest[1];
+    if (dev === undefined) return err('Not enough information: "dev" argument is required.', 255);
+    if (!ns.links[dev]) return err(`Cannot find device "${dev}"`, 1);
+    return apply(ctx, [{ op: 'link.del', ns: ns.id, name: dev }], `ip link ${rest.join(' ')}`, admin);
+  }
+  if (cmd === 'help') return ok('Usage: ip link show [ DEVICE | type TYPE ]\n       ip link set DEVICE { up | down | mtu MTU | master DEVICE | nomaster | address LLADDR }\n       ip link delete DEVICE\n');
+  return err(`Command "${cmd}" is unknown, try "ip link help".`, 255);
+}
+
+function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
+  const cmd = rest[0];
+  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
+    const f = showFilter(ns, cmd === undefined ? [] : rest.slice(1), 'addr');
+    if ('status' in f) return f;
+    return ok(f.links.flatMap((l) => {
+      const [head, second] = linkLines(ctx.sim, ns, l, false);
+      return [head!, second!, ...addrLines(l)];
+    }).map((x) => `${x}\n`).join(''));
+  }
+  if (matches(cmd, 'add') || matches(cmd, 'delete') || cmd === 'del') {
+    const addr = rest[1];
+    let dev: string | undefined;
+    for (let i = 2; i < rest.length; i++) if (rest[i] === 'dev') dev = rest[++i];
+    if (addr === undefined) return err('Not enough information: "dev" argument is required.', 255);
+    if (dev === undefined) return err('Not enough information: "dev" argument is required.', 255);
+    if (!ns.links[dev]) return err(`Cannot find device "${dev}"`, 1);
+    if (!/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(addr)) return err(`Error: inet prefix is expected rather than "${addr}".`, 1);
+    const full = addr.includes('/') ? addr : `${addr}/32`;
+    const action: Action = matches(cmd, 'add') ? { op: 'addr.add', ns: ns.id, dev, addr: full } : { op: 'addr.del', ns: ns.id, dev, addr: full };
+    return apply(ctx, [action], `ip addr ${rest.join(' ')}`, admin);
+  }
+  if (cmd === 'help') return ok('Usage: ip address { add | del } IFADDR dev IFNAME\n       ip address [ show [ dev IFNAME ] ]\n');
+  return err(`Command "${cmd}" is unknown, try "ip address help".`, 255);
+}
+
+function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
+  const cmd = rest[0];
+  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
+    let lines = ipRoute(ctx.sim.state, ns.id);
+    const sel = rest.slice(1);
+    for (let i = 0; i < sel.length; i++) {
+      if (sel[i] === 'dev') { const d = sel[++i]; if (!d || !ns.links[d]) return err(`Cannot find device "${d ?? ''}"`, 1); lines = lines.filter((l) => l.includes(` dev ${d} `) || l.endsWith(` dev ${d}`)); }
+      else return err(`Error: argument "${sel[i]}" is wrong: unsupported selector in podnet (dev only)`, 255);
+    }
+    return ok(lines.map((l) => `${l}\n`).join(''));
+  }
+  if (matches(cmd, 'get')) {
+    const dst = rest[1];
+    if (!dst || !/^\d+\.\d+\.\d+\.\d+$/.test(dst)) return err(`Error: inet prefix is expected rather than "${dst ?? ''}".`, 1);
+    return routeGet(ctx, ns, dst);
+  }
+  const op = matches(cmd, 'add') ? 'route.add' : matches(cmd, 'replace') ? 'route.replace' : matches(cmd, 'delete') || cmd === 'del' ? 'route.del' : null;
+  if (op === null) return err(`Command "${cmd}" is unknown, try "ip route help".`, 255);
+  const spec: Record<string, unknown> = { op, ns: ns.id };
+  let i = 1;
+  if (['blackhole', 'unreachable', 'prohibit', 'unicast'].includes(rest[i] ?? '')) spec['type'] = rest[i++];
+  const dst = rest[i++];
+  if (dst === undefined) return err('Error: destination is required.', 255);
+  if (dst !== 'default' && !/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(dst)) return err(`Error: inet prefix is expected rather than "${dst}".`, 1);
+  spec['dst'] = dst === 'default' || dst.includes('/') ? dst : `${dst}/32`;
+  for (; i < rest.length; i++) {
+    const w = rest[i]!;
+    const v = rest[i + 1];
+    if (w === 'via') { if (!v || !/^\d+\.\d+\.\d+\.\d+$/.test(v)) return err(`Error: inet address is expected rather than "${v ?? ''}".`, 1); spec['via'] = v; i++; }
+    else if (w === 'dev') { if (!v || !ns.links[v]) return err(`Cannot find device "${v ?? ''}"`, 1); spec['dev'] = v; i++; }
+    else if (w === 'src') { spec['src'] = v; i++; }
+    else if (w === 'metric' || w === 'preference') { if (!v || !/^\d+$/.test(v)) return err(`Error: argument "${v ?? ''}" is wrong: "metric" value is invalid`, 255); spec['metric'] = Number(v); i++; }
+    else if (w === 'proto') { spec['proto'] = v; i++; }
+    else if (w === 'scope') { spec['scope'] = v; i++; }
+    else if (w === 'onlink') spec['onlink'] = true;
+    else return err(`Error: either "to" is duplicate, or "${w}" is a garbage.`, 255);
+  }
+  if (op === 'route.del') {
+    for (const k of ['src', 'proto', 'scope', 'onlink', 'type']) delete spec[k];
+  }
+  return apply(ctx, [spec as unknown as Action], `ip route ${rest.join(' ')}`, admin);
+}
+
+function routeGet(ctx: Ctx, ns: NetNs, dst: string): Output {
+  const target = parseIpv4(dst);
+  const local = Object.values(ns.links).some((l) => l.addrs.some((x) => x.ip === target));
+  if (local) return ok(`local ${dst} dev lo src ${dst} uid 0 \n    cache <local> \n`);
+  const best = lookupRouteIn(ctx.sim.state, ns, target);
+  if (!best || best.type !== 'unicast') return err('RTNETLINK answers: Network is unreachable', 2);
+  const src = selectSource(ns, best, target);
+  const pm = ns.pmtu[String(target)];
+  const via = best.via !== null ? ` via ${formatIpv4(best.via)}` : '';
+  const cache = pm && pm.expires > ctx.sim.now() ? `    cache expires ${Math.ceil((pm.expires - ctx.sim.now()) / 1000)}sec mtu ${pm.mtu} ` : '    cache ';
+  return ok(`${dst}${via} dev ${best.dev ?? ''}${src !== null ? ` src ${formatIpv4(src)}` : ''} uid 0 \n${cache}\n`);
+}
+
+function neighLines(ctx: Ctx, ns: NetNs): string[] {
+  const now = ctx.sim.now();
+  const out: string[] = [];
+  for (const n of Object.values(ns.neigh)) {
+    if (n.failed || n.mac === null) { out.push(`${formatIpv4(n.ip)} dev ${n.dev} FAILED`); continue; }
+    const st = n.permanent ? 'PERMANENT' : now - n.confirmed <= REACHABLE_MS ? 'REACHABLE' : 'STALE';
+    out.push(`${formatIpv4(n.ip)} dev ${n.dev} lladdr ${n.mac} ${st}`);
+  }
+  for (const ref of ns.peerSets) {
+    const set = ctx.sim.state.peerSets[ref.set];
+    if (!set) continue;
+    for (const e of shardValues(set.entries)) {
+      if (e.owner === ref.self) continue;
+      for (const n of e.neigh) out.push(`${formatIpv4(n.ip)} dev ${set.dev} lladdr ${n.mac} PERMANENT`);
+    }
+  }
+  return out;
+}
+
+function ipNeigh(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
+  const cmd = rest[0];
+  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
+    let lines = neighLines(ctx, ns);
+    const sel = rest.slice(1);
+    for (let i = 0; i < sel.length; i++) {
+      if (sel[i] === 'dev') { const d = sel[++i]; if (!d || !ns.links[d]) return err(`Cannot find device "${d ?? ''}"`, 1); lines = lines.filter((l) => l.includes(` dev ${d} `)); }
+      else lines = lines.filter((l) => l.startsWith(`${sel[i]} `));
+    }
+    return ok(lines.map((l) => `${l}\n`).join(''));
+  }
+  const op = matches(cmd, 'add') ? 'neigh.add' : matches(cmd, 'replace') ? 'neigh.replace' : matches(cmd, 'delete') || cmd === 'del' ? 'neigh.del' : null;
+  if (op === null) return err(`Command "${cmd}" is unknown, try "ip neigh help".`, 255);
+  const addr = rest[1];
+  let dev: string | undefined;
+  let mac: string | undefined;
+  for (let i = 2; i < rest.length; i++) {
+    if (rest[i] === 'dev') dev = rest[++i];
+    else if (rest[i] === 'lladdr') mac = rest[++i];
+    else if (rest[i] === 'nud') i++;
+  }
+  if (!addr || !dev) return err('Device and destination are required arguments.', 255);
+  if (!ns.links[dev]) return err(`Cannot find device "${dev}"`, 1);
+  if (op !== 'neigh.del' && !mac) return err('Error: lladdr is required (podnet models permanent entries only).', 255);
+  const action = (op === 'neigh.del' ? { op, ns: ns.id, dev, ip: addr } : { op, ns: ns.id, dev, ip: addr, mac: mac! }) as Action;
+  return apply(ctx, [action], `ip neigh ${rest.join(' ')}`, admin);
+}
+
+function ipNetns(ctx: Ctx): Output {
+  // `ip netns` lists /var/run/netns: on a node, containerd's pod namespaces (newest first, as ip lists them).
+  if (ctx.place.kind !== 'node') return ok();
+  const node = ctx.sim.node(ctx.place.node);
+  const pods = Object.values(node.pods).filter((p) => p.netns).sort((a, b) => b.created - a.created || (a.key < b.key ? 1 : -1));
+  return ok(pods.map((p, i) => `${netnsPath(p).split('/').pop()} (id: ${pods.length - 1 - i})\n`).join(''));
+}
+
+/** `bridge link [show]` and `bridge fdb [show]`. */
+export function bridge(ctx: Ctx, args: readonly string[]): Output {
+  const ns = getNs(ctx.sim.state, ctx.ns!);
+  const [obj, cmd] = args;
+  if (obj === undefined) return err('Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { link | fdb | mdb | vlan | vni | monitor }', 255);
+  if (cmd !== undefined && !matches(cmd, 'show') && !matches(cmd, 'list')) return err(`Command "${cmd}" is unknown, try "bridge ${obj} help".`, 255);
+  if (matches(obj, 'link')) {
+    const out: string[] = [];
+    for (const l of sortedLinks(ns)) {
+      if (!l.master) continue;
+      const { flags } = flagsAndState(ctx.sim.state, ns, l);
+      let at = '';
+      if (l.kind === 'veth') {
+        // bridge(8) names the peer by looking its ifindex up in the current namespace.
+        let peerIdx: number | undefined;
+        try { peerIdx = getNs(ctx.sim.state, l.peer.ns).links[l.peer.name]?.ifindex; } catch { peerIdx = undefined; }
+        const local = sortedLinks(ns).find((x) => x.ifindex === peerIdx);
+        at = local ? `@${local.name}` : peerIdx !== undefined ? `@if${peerIdx}` : '';
+      }
+      const fwd = l.up && hasCarrier(ctx.sim.state, ns, l) ? 'forwarding' : 'disabled';
+      out.push(`${l.ifindex}: ${l.name}${at}: ${flags} mtu ${l.mtu} master ${l.master} state ${fwd} priority 32 cost 2`);
+    }
+    return ok(out.map((x) => `${x}\n`).join(''));
+  }
+  if (matches(obj, 'fdb')) {
+    const out: string[] = [];
+    for (const l of sortedLinks(ns)) if (l.master) out.push(`${l.mac} dev ${l.name} master ${l.master} permanent`);
+    for (const e of Object.values(ns.fdb)) {
+      if (e.dst !== null) out.push(`${e.mac} dev ${e.dev} dst ${formatIpv4(e.dst)} self${e.permanent ? ' permanent' : ''}`);
+      else if (e.port !== null && !e.local) out.push(`${e.mac} dev ${e.port} master ${e.dev}${e.permanent ? ' permanent' : ''}`);
+    }
+    for (const ref of ns.peerSets) {
+      const set = ctx.sim.state.peerSets[ref.set];
+      if (!set) continue;
+      for (const e of shardValues(set.entries)) if (e.owner !== ref.self) for (const f of e.fdb) out.push(`${f.mac} dev ${set.dev} dst ${formatIpv4(f.dst)} self permanent`);
+    }
+    return ok(out.map((x) => `${x}\n`).join(''));
+  }
+  return err(`Object "${obj}" is unknown, try "bridge help".`, 255);
+}

@@ -1,0 +1,382 @@
+/**
+ * kubectl against the simulated cluster: get (tables, wide, json, yaml, name, jsonpath), describe, run,
+ * exec, debug, delete — with kubectl's table layout and its error texts.
+ */
+import { formatCidr, formatIpv4, isPodnetError, type Pod, type Simulator } from '@podnet/core';
+import { stringify } from 'yaml';
+import { humanDuration, kubeSuffix, rfc3339, tabwrite } from './format.js';
+import { evaluateJsonPath, JsonPathError } from './jsonpath.js';
+import { KUBE_VERSION, NODE_OS, nodeObject, podObject, podStatusText } from './kube.js';
+import { err, ok, type Output, type Place } from './types.js';
+
+/** What kubectl needs from the shell around it: run a command elsewhere, or move the terminal there. */
+export interface KubectlHost {
+  readonly sim: Simulator;
+  /** Pods created by `kubectl run`: their restart policy and arguments. */
+  readonly podMeta: Map<string, { restartPolicy: string; args: readonly string[] }>;
+  /** Runs words in a place (kubectl exec POD -- CMD) and returns what they printed. */
+  runIn(place: Place, words: readonly string[]): Output;
+  /** Opens an interactive shell in a place (exec -it … sh, debug node/…). */
+  enter(place: Place): void;
+}
+
+interface Flags {
+  namespace: string;
+  all: boolean;
+  output: string | null;
+  image: string | null;
+  restart: string | null;
+  profile: string | null;
+  stdin: boolean;
+  tty: boolean;
+  container: string | null;
+  labels: string | null;
+  positional: string[];
+  /** Words after `--`. */
+  command: string[] | null;
+}
+
+const VALUE_FLAGS = new Set(['-n', '--namespace', '-o', '--output', '--image', '--restart', '--profile', '-c', '--container', '-l', '--labels', '--selector']);
+
+function parseFlags(sub: string, args: readonly string[]): Flags | Output {
+  const f: Flags = { namespace: 'default', all: false, output: null, image: null, restart: null, profile: null, stdin: false, tty: false, container: null, labels: null, positional: [], command: null };
+  const set = (name: string, v: string): Output | null => {
+    if (name === '-n' || name === '--namespace') f.namespace = v;
+    else if (name === '-o' || name === '--output') f.output = v;
+    else if (name === '--image') f.image = v;
+    else if (name === '--restart') f.restart = v;
+    else if (name === '--profile') f.profile = v;
+    else if (name === '-c' || name === '--container') f.container = v;
+    else if (name === '-l' || name === '--labels' || name === '--selector') f.labels = v;
+    else return err(`error: unknown flag: ${name}\nSee 'kubectl ${sub} --help' for usage.`);
+    return null;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') { f.command = args.slice(i + 1) as string[]; break; }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq < 0 ? a : a.slice(0, eq);
+      if (name === '--all-namespaces') { f.all = true; continue; }
+      if (name === '--stdin') { f.stdin = true; continue; }
+      if (name === '--tty') { f.tty = true; continue; }
+      if (!VALUE_FLAGS.has(name)) return err(`error: unknown flag: ${name}\nSee 'kubectl ${sub} --help' for usage.`);
+      const v = eq < 0 ? args[++i] : a.slice(eq + 1);
+      if (v === undefined) return err(`error: flag needs an argument: ${name}\nSee 'kubectl ${sub} --help' for usage.`);
+      const e = set(name, v);
+      if (e) return e;
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      // Shorthand flags combine (-it) and take values attached (-owide, -nkube-system) or next.
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j]!;
+        if (c === 'A') f.all = true;
+        else if (c === 'i') f.stdin = true;
+        else if (c === 't') f.tty = true;
+        else if (c === 'n' || c === 'o' || c === 'c' || c === 'l') {
+          let v = a.slice(j + 1);
+          if (v.startsWith('=')) v = v.slice(1);
+          if (v === '') { const next = args[++i]; if (next === undefined) return err(`error: flag needs an argument: '${c}' in -${c}\nSee 'kubectl ${sub} --help' for usage.`); v = next; }
+          const e = set(`-${c}`, v);
+          if (e) return e;
+          break;
+        } else return err(`error: unknown shorthand flag: '${c}' in ${a}\nSee 'kubectl ${sub} --help' for usage.`);
+      }
+      continue;
+    }
+    f.positional.push(a);
+  }
+  return f;
+}
+
+const RESOURCES: Record<string, 'pods' | 'nodes'> = { pods: 'pods', pod: 'pods', po: 'pods', nodes: 'nodes', node: 'nodes', no: 'nodes' };
+
+function resourceOf(word: string | undefined): { kind: 'pods' | 'nodes'; name: string | null } | Output {
+  if (word === undefined) return err("You must specify the type of resource to get. Use \"kubectl api-resources\" for a complete list of supported resources.\n\nerror: Required resource not specified.\nUse \"kubectl explain <resource>\" for a detailed description of that resource (e.g. kubectl explain pods).\nSee 'kubectl get -h' for help and examples");
+  const [type, name] = word.includes('/') ? word.split('/', 2) as [string, string] : [word, null];
+  const kind = RESOURCES[type.toLowerCase()];
+  if (!kind) return err(`error: the server doesn't have a resource type "${type}"`);
+  return { kind, name };
+}
+
+/** `kubectl …`: the command's output, or kubectl's error. */
+export function kubectl(host: KubectlHost, args: readonly string[]): Output {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
+    return ok('kubectl controls the Kubernetes cluster manager.\n\nBasic Commands (podnet):\n  run           Run a particular image on the cluster\n  get           Display one or many resources\n  delete        Delete resources\n\nTroubleshooting and Debugging Commands:\n  describe      Show details of a specific resource or group of resources\n  exec          Execute a command in a container\n  debug         Create debugging sessions for troubleshooting workloads and nodes\n\nUsage:\n  kubectl [flags] [options]\n');
+  }
+  // Global flags may come before the subcommand (kubectl -n kube-system get pods).
+  if (sub.startsWith('-')) {
+    const valueNext = ['-n', '--namespace', '-o', '--output'].includes(sub);
+    const take = valueNext ? 2 : 1;
+    const moved = args.slice(0, take);
+    const remaining = args.slice(take);
+    if (remaining.length === 0) return err(`error: unknown command "" for "kubectl"`);
+    return kubectl(host, [remaining[0]!, ...moved, ...remaining.slice(1)]);
+  }
+  const f = parseFlags(sub, rest);
+  if ('status' in f) return f;
+  switch (sub) {
+    case 'get': return get(host, f);
+    case 'describe': return describe(host, f);
+    case 'run': return run(host, f);
+    case 'exec': return exec(host, f);
+    case 'debug': return debug(host, f);
+    case 'delete': return del(host, f);
+    case 'version': return ok(`Client Version: ${KUBE_VERSION}\nKustomize Version: v5.4.2\nServer Version: ${KUBE_VERSION}\n`);
+    default: return err(`error: unknown command "${sub}" for "kubectl"`);
+  }
+}
+
+function podsIn(host: KubectlHost, f: Flags): Pod[] {
+  let pods = host.sim.pods();
+  if (!f.all) pods = pods.filter((p) => p.namespace === f.namespace);
+  if (f.labels) {
+    const sel = f.labels.split(',').map((kv) => kv.split('=') as [string, string]);
+    pods = pods.filter((p) => sel.every(([k, v]) => p.labels[k] === v));
+  }
+  return pods;
+}
+
+function podRow(sim: Simulator, p: Pod, wide: boolean, ns: boolean): string[] {
+  const n = p.containers.length;
+  const row = [p.name, `${p.status.phase === 'Running' ? n : 0}/${n}`, podStatusText(p), '0', humanDuration(sim.now() - p.created)];
+  if (ns) row.unshift(p.namespace);
+  if (wide) row.push(p.ip === null ? '<none>' : formatIpv4(p.ip), p.node ?? '<none>', '<none>', '<none>');
+  return row;
+}
+
+function get(host: KubectlHost, f: Flags): Output {
+  const sim = host.sim;
+  const r = resourceOf(f.positional[0]);
+  if ('status' in r) return r;
+  const names = r.name !== null ? [r.name, ...f.positional.slice(1)] : f.positional.slice(1);
+  const out = f.output;
+  if (out !== null && !['wide', 'json', 'yaml', 'name'].includes(out) && !out.startsWith('jsonpath=') && !out.startsWith('jsonpath')) {
+    return err(`error: unable to match a printer suitable for the output format "${out}", allowed formats are: custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,yaml`);
+  }
+  let objects: Record<string, unknown>[];
+  let rows: string[][];
+  const errors: string[] = [];
+  if (r.kind === 'nodes') {
+    let nodes = sim.nodes();
+    if (names.length) {
+      nodes = [];
+      for (const n of names) { try { nodes.push(sim.node(n)); } catch { errors.push(`Error from server (NotFound): nodes "${n}" not found`); } }
+    }
+    objects = nodes.map((n) => nodeObject(sim, n));
+    rows = [['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', ...(out === 'wide' ? ['INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME'] : [])]];
+    for (const n of nodes) {
+      const row = [n.name, 'Ready', '<none>', humanDuration(sim.now() - n.created), KUBE_VERSION];
+      if (out === 'wide') row.push(formatIpv4(n.ip), '<none>', NODE_OS.osImage, NODE_OS.kernelVersion, NODE_OS.containerRuntimeVersion);
+      rows.push(row);
+    }
+  } else {
+    let pods = podsIn(host, f);
+    if (names.length) {
+      pods = [];
+      for (const n of names) {
+        const p = sim.pods().find((x) => x.namespace === f.namespace && x.name === n);
+        if (p) pods.push(p); else errors.push(`Error from server (NotFound): pods "${n}" not found`);
+      }
+    }
+    objects = pods.map((p) => podObject(sim, p, host.podMeta.get(p.key)?.restartPolicy, host.podMeta.get(p.key)?.args));
+    const showNs = f.all && names.length === 0;
+    rows = [[...(showNs ? ['NAMESPACE'] : []), 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', ...(out === 'wide' ? ['IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES'] : [])]];
+    for (const p of pods) rows.push(podRow(sim, p, out === 'wide', showNs));
+  }
+  const stderr = errors.map((e) => `${e}\n`).join('');
+  const status = errors.length ? 1 : 0;
+  const kindName = r.kind === 'nodes' ? 'node' : 'pod';
+  if (objects.length === 0 && errors.length === 0 && (out === null || out === 'wide' || out === 'name')) {
+    return { stdout: '', stderr: r.kind === 'pods' && !f.all ? `No resources found in ${f.namespace} namespace.\n` : 'No resources found\n', status: 0 };
+  }
+  const single = names.length === 1 && objects.length === 1;
+  const data = single ? objects[0] : { apiVersion: 'v1', items: objects, kind: 'List', metadata: { resourceVersion: '' } };
+  let stdout: string;
+  if (out === 'json') stdout = `${JSON.stringify(data, null, 4)}\n`;
+  // kubectl -o yaml goes through sigs.k8s.io/yaml: keys sorted, sequences not indented.
+  else if (out === 'yaml') stdout = stringify(data, { indentSeq: false, lineWidth: 0, sortMapEntries: true });
+  else if (out === 'name') stdout = objects.map((o) => `${kindName}/${(o['metadata'] as { name: string }).name}\n`).join('');
+  else if (out !== null && out.startsWith('jsonpath')) {
+    const template = out.replace(/^jsonpath=?/, '');
+    try {
+      stdout = evaluateJsonPath(template, data);
+    } catch (e) {
+      if (e instanceof JsonPathError) return err(`error: error parsing jsonpath ${template}, ${e.message}`);
+      throw e;
+    }
+  } else stdout = objects.length ? tabwrite(rows).map((l) => `${l}\n`).join('') : '';
+  return { stdout, stderr, status };
+}
+
+function pad(label: string, value: string, width = 18): string {
+  return `${label}${' '.repeat(Math.max(1, width - label.length))}${value}`;
+}
+
+function describe(host: KubectlHost, f: Flags): Output {
+  const sim = host.sim;
+  const r = resourceOf(f.positional[0]);
+  if ('status' in r) return r;
+  const names = r.name !== null ? [r.name] : f.positional.slice(1);
+  const out: string[] = [];
+  const errors: string[] = [];
+  if (r.kind === 'nodes') {
+    const nodes = names.length ? names.flatMap((n) => { try { return [sim.node(n)]; } catch { errors.push(`Error from server (NotFound): nodes "${n}" not found`); return []; } }) : sim.nodes();
+    for (const n of nodes) {
+      if (out.length) out.push('', '');
+      const cap = sim.capacity(n.name);
+      const pods = Object.values(n.pods).sort((a, b) => (a.key < b.key ? -1 : 1));
+      out.push(
+        pad('Name:', n.name, 20), pad('Roles:', '<none>', 20), pad('Labels:', 'kubernetes.io/arch=amd64', 20), `${' '.repeat(20)}kubernetes.io/hostname=${n.name}`, `${' '.repeat(20)}kubernetes.io/os=linux`,
+        pad('Annotations:', `node.alpha.kubernetes.io/ttl: 0`, 20), pad('CreationTimestamp:', new Date(Date.parse(rfc3339(n.created))).toUTCString().replace('GMT', '+0000'), 20),
+        pad('Taints:', '<none>', 20), pad('Unschedulable:', 'false', 20),
+        'Addresses:', `  InternalIP:  ${formatIpv4(n.ip)}`, `  Hostname:    ${n.name}`,
+        'Capacity:', `  pods:               ${cap.allocatablePods}`, 'Allocatable:', `  pods:               ${cap.allocatablePods}`,
+        'System Info:', `  Kernel Version:             ${NODE_OS.kernelVersion}`, `  OS Image:                   ${NODE_OS.osImage}`, `  Operating System:           linux`, `  Architecture:               amd64`,
+        `  Container Runtime Version:  ${NODE_OS.containerRuntimeVersion}`, `  Kubelet Version:            ${KUBE_VERSION}`,
+        pad('PodCIDR:', n.podCidr ? formatCidr(n.podCidr) : '', 30), pad('PodCIDRs:', n.podCidr ? formatCidr(n.podCidr) : '', 30),
+        pad('Non-terminated Pods:', `(${cap.nonTerminatedPods} in total)`, 30),
+      );
+      const rows = [['Namespace', 'Name', 'CPU Requests', 'CPU Limits', 'Memory Requests', 'Memory Limits', 'Age'], ['---------', '----', '------------', '----------', '---------------', '-------------', '---']];
+      for (const p of pods) rows.push([p.namespace, p.name, '0 (0%)', '0 (0%)', '0 (0%)', '0 (0%)', humanDuration(sim.now() - p.created)]);
+      out.push(...tabwrite(rows, 2, 0).map((l) => `  ${l}`));
+      // podnet models no CPU or memory: pods request none.
+      out.push('Allocated resources:', '  (Total limits may be over 100 percent, i.e., overcommitted.)', '  Resource           Requests  Limits', '  --------           --------  ------', '  cpu                0 (0%)    0 (0%)', '  memory             0 (0%)    0 (0%)', pad('Events:', '<none>', 20));
+    }
+  } else {
+    const pods = names.length ? names.flatMap((n) => { const p = sim.pods().find((x) => x.namespace === f.namespace && x.name === n); if (!p) errors.push(`Error from server (NotFound): pods "${n}" not found`); return p ? [p] : []; }) : podsIn(host, f);
+    for (const p of pods) {
+      if (out.length) out.push('', '');
+      const node = p.node === null ? null : sim.node(p.node);
+      const meta = host.podMeta.get(p.key);
+      const running = p.status.phase === 'Running';
+      const labels = Object.entries(p.labels).map(([k, v]) => `${k}=${v}`);
+      out.push(
+        pad('Name:', p.name), pad('Namespace:', p.namespace), pad('Priority:', '0'), pad('Service Account:', 'default'),
+        pad('Node:', node ? `${node.name}/${formatIpv4(node.ip)}` : '<none>'),
+        ...(node ? [pad('Start Time:', new Date(Date.parse(rfc3339(p.created))).toUTCString().replace('GMT', '+0000'))] : []),
+        pad('Labels:', labels[0] ?? '<none>'), ...labels.slice(1).map((l) => `${' '.repeat(18)}${l}`),
+        pad('Annotations:', '<none>'),
+        pad('Status:', p.status.phase === 'ContainerCreating' ? 'Pending' : p.status.phase),
+        ...(p.status.phase === 'Failed' && p.status.reason ? [pad('Reason:', p.status.reason), pad('Message:', p.status.message ?? '')] : []),
+        pad('IP:', p.ip === null ? '' : formatIpv4(p.ip)).trimEnd(),
+        ...(p.ip === null ? [pad('IPs:', '<none>')] : ['IPs:', `  IP:  ${formatIpv4(p.ip)}`]),
+        'Containers:',
+      );
+      for (const c of p.containers) {
+        out.push(`  ${c.name}:`, `    Image:         ${c.image}`);
+        if (c.ports.length) out.push(`    Port:          ${c.ports.map((x) => `${x.port}/${x.protocol}`).join(', ')}`);
+        if (meta?.args.length) out.push('    Args:', ...meta.args.map((a) => `      ${a}`));
+        out.push(running ? '    State:          Running' : '    State:          Waiting', ...(running ? [`      Started:      ${new Date(Date.parse(rfc3339(p.created))).toUTCString().replace('GMT', '+0000')}`] : p.node !== null ? ['      Reason:       ContainerCreating'] : []));
+        out.push(`    Ready:          ${running ? 'True' : 'False'}`, '    Restart Count:  0');
+      }
+      out.push('Conditions:', '  Type              Status', `  PodScheduled      ${p.node !== null ? 'True' : 'False'} `);
+      if (p.node !== null) out.push(`  Ready             ${running ? 'True' : 'False'} `);
+      const events = sim.events(p.key).map((e) => ({ type: e.type, reason: e.reason, time: e.time, from: e.from, message: e.message }));
+      if (running && p.node !== null) {
+        // What the kubelet records once the sandbox is up (podnet has no image pulls: images are present).
+        for (const c of p.containers) {
+          events.push(
+            { type: 'Normal', reason: 'Pulled', time: p.created, from: 'kubelet', message: `Container image "${c.image}" already present on machine` },
+            { type: 'Normal', reason: 'Created', time: p.created, from: 'kubelet', message: `Created container: ${c.name}` },
+            { type: 'Normal', reason: 'Started', time: p.created, from: 'kubelet', message: `Started container ${c.name}` },
+          );
+        }
+      }
+      if (events.length === 0) out.push('Events:                      <none>');
+      else {
+        out.push('Events:');
+        const rows = [['Type', 'Reason', 'Age', 'From', 'Message'], ['----', '------', '----', '----', '-------']];
+        for (const e of events) rows.push([e.type, e.reason, humanDuration(sim.now() - e.time), e.from, e.message]);
+        out.push(...tabwrite(rows, 2, 0).map((l) => `  ${l}`));
+      }
+    }
+  }
+  return { stdout: out.length ? `${out.join('\n')}\n` : '', stderr: errors.map((e) => `${e}\n`).join(''), status: errors.length ? 1 : 0 };
+}
+
+function run(host: KubectlHost, f: Flags): Output {
+  const name = f.positional[0];
+  if (name === undefined) return err("error: NAME is required for run\nSee 'kubectl run -h' for help and examples");
+  if (f.image === null) return err('error: required flag(s) "image" not set');
+  if (f.restart !== null && !['Always', 'OnFailure', 'Never'].includes(f.restart)) return err(`error: invalid restart policy: ${f.restart}`);
+  const key = `${f.namespace}/${name}`;
+  if (host.sim.has(key)) return err(`Error from server (AlreadyExists): pods "${name}" already exists`);
+  try {
+    host.sim.addPod({ name, namespace: f.namespace, containers: [{ name, image: f.image }], labels: { run: name } });
+  } catch (e) {
+    if (isPodnetError(e)) return err(`The Pod "${name}" is invalid: ${e.message}`);
+    throw e;
+  }
+  host.podMeta.set(key, { restartPolicy: f.restart ?? 'Always', args: f.command ?? [] });
+  return ok(`pod/${name} created\n`);
+}
+
+function exec(host: KubectlHost, f: Flags): Output {
+  const name = f.positional[0];
+  if (name === undefined) return err("error: pod, type/name or --filename must be specified");
+  if (f.command === null || f.command.length === 0) {
+    return err(f.positional.length > 1
+      ? 'error: exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead\nSee \'kubectl exec -h\' for help and examples'
+      : "error: you must specify at least one command for the container");
+  }
+  const podName = name.replace(/^(pod|pods|po)\//, '');
+  const pod = host.sim.pods().find((p) => p.namespace === f.namespace && p.name === podName);
+  if (!pod) return err(`Error from server (NotFound): pods "${podName}" not found`);
+  if (f.container !== null && !pod.containers.some((c) => c.name === f.container)) return err(`error: unable to upgrade connection: container ${f.container} not found in pod ${podName}`);
+  if (pod.status.phase === 'Failed') return err('error: cannot exec into a container in a completed pod; current phase is Failed');
+  if (pod.status.phase !== 'Running') return err(`error: unable to upgrade connection: container not found ("${pod.containers[0]!.name}")`);
+  const place: Place = { kind: 'pod', pod: pod.key };
+  const shell = ['sh', 'bash', '/bin/sh', '/bin/bash', 'zsh', 'ash'];
+  if (f.command.length === 1 && shell.includes(f.command[0]!)) {
+    if (!f.stdin) return ok();
+    host.enter(place);
+    return ok();
+  }
+  return host.runIn(place, f.command);
+}
+
+function debug(host: KubectlHost, f: Flags): Output {
+  const target = f.positional[0];
+  if (target === undefined) return err("error: one of --image or --filename must be specified, or a pod name to debug\nSee 'kubectl debug -h' for help and examples");
+  if (!target.startsWith('node/')) return err('error: podnet models `kubectl debug node/NAME` (a shell on a node); to debug a pod, kubectl exec into it');
+  const nodeName = target.slice(5);
+  try { host.sim.node(nodeName); } catch { return err(`Error from server (NotFound): nodes "${nodeName}" not found`); }
+  if (f.image === null) return err('error: --image is required for node debugging');
+  if (f.profile !== null && !['legacy', 'general', 'baseline', 'netadmin', 'restricted', 'sysadmin'].includes(f.profile)) return err(`error: invalid profile: "${f.profile}"`);
+  const pod = `node-debugger-${nodeName}-${kubeSuffix(`debug|${nodeName}|${host.sim.now()}`)}`;
+  const banner = `Creating debugging pod ${pod} with container debugger on node ${nodeName}.\n`;
+  // The general profile gives no capabilities; netadmin adds NET_ADMIN, sysadmin makes it privileged.
+  const admin = f.profile === 'sysadmin' || f.profile === 'netadmin';
+  const place: Place = { kind: 'node', node: nodeName, debug: true, admin };
+  if (f.command && f.command.length) {
+    const r = host.runIn(place, f.command);
+    return { ...r, stdout: banner + r.stdout };
+  }
+  if (f.stdin) {
+    host.enter(place);
+    return ok(`${banner}If you don't see a command prompt, try pressing enter.\n`);
+  }
+  return ok(banner);
+}
+
+function del(host: KubectlHost, f: Flags): Output {
+  const r = resourceOf(f.positional[0]);
+  if ('status' in r) return r;
+  if (r.kind !== 'pods') return err('error: podnet deletes pods only (kubectl delete pod NAME)');
+  const names = r.name !== null ? [r.name, ...f.positional.slice(1)] : f.positional.slice(1);
+  if (names.length === 0) return err('error: resource(s) were provided, but no name was specified');
+  let stdout = '';
+  let stderr = '';
+  for (const n of names) {
+    const key = `${f.namespace}/${n}`;
+    const pod = host.sim.pods().find((p) => p.key === key);
+    if (!pod) { stderr += `Error from server (NotFound): pods "${n}" not found\n`; continue; }
+    host.sim.deletePod(key);
+    host.podMeta.delete(key);
+    stdout += `pod "${n}" deleted\n`;
+  }
+  return { stdout, stderr, status: stderr ? 1 : 0 };
+}

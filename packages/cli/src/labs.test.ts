@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { createSession } from './index.js';
+
+/** Starts a lab, checks that it is not solved, runs the fix, and returns the final check. */
+function solve(lab: number, fix: string[]) {
+  const s = createSession();
+  expect(s.run(`lab start ${lab}`).status).toBe(0);
+  const before = s.run('lab check');
+  for (const line of fix) {
+    const r = s.run(line);
+    expect(r.stderr.replace(/^Creating debugging pod.*\n|^If you don't see.*\n/gm, ''), line).toBe('');
+  }
+  return { before, after: s.run('lab check'), s };
+}
+
+const onEveryNode = (cmd: string) => ['node-1', 'node-2', 'node-3'].flatMap((n) => [`kubectl debug node/${n} -it --image=nicolaka/netshoot --profile=sysadmin`, cmd, 'exit']);
+
+describe('labs: check probes the cluster, not the words typed', () => {
+  it('lab list names the four exercises', () => {
+    expect(createSession().run('lab list').stdout).toMatch(/1 {2}verify-the-model[\s\S]*2 {2}broken-route[\s\S]*3 {2}ip-exhaustion[\s\S]*4 {2}mtu-black-hole/);
+  });
+
+  it('1. verify the model: solved once netcheck runs and reaches every node without NAT', () => {
+    const { before, after } = solve(1, ['kubectl run netcheck --image=nicolaka/netshoot --restart=Never -- sleep 3600']);
+    expect(before.status).toBe(1);
+    expect(after.stdout).toContain("(netcheck's own IP: no NAT)");
+    expect(after.status).toBe(0);
+  });
+
+  it('2. broken route: node-1 sends node-3\'s subnet out of eth0; the flannel route fixes it', () => {
+    const { before, after } = solve(2, ['kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin', 'ip route replace 10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink']);
+    expect(before.stdout).toContain('FAIL pod-a (node-1) → pod-e 10.244.3.2 (node-3): Destination Host Unreachable');
+    expect(after.stdout).toMatch(/Lab 2 solved\.\n$/);
+  });
+
+  it('2. other fixes count when the cluster works: deleting the override (the model uncovers flannel\'s route), or a detour through node-2', () => {
+    const del = solve(2, ['kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin', 'ip route del 10.244.3.0/24']);
+    expect(del.s.run('ip route').stdout).toContain('10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink\n');
+    expect(del.after.status).toBe(0);
+    // Via node-2's VTEP: node-2 decapsulates and forwards to node-3 (ip_forward = 1), as Linux would.
+    const detour = solve(2, ['kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin', 'ip route replace 10.244.3.0/24 via 10.244.2.0 dev flannel.1 onlink', 'exit']);
+    expect(detour.after.status).toBe(0);
+    expect(detour.s.run('kubectl exec pod-a -- traceroute -n 10.244.3.2').stdout).toBe('traceroute to 10.244.3.2 (10.244.3.2), 30 hops max, 60 byte packets\n 1  10.244.1.1\n 2  10.244.2.0\n 3  10.244.3.0\n 4  10.244.3.2\n');
+  });
+
+  it('3. IP exhaustion: api is Pending with the scheduler\'s message until finished batch pods make room', () => {
+    const s = createSession();
+    s.run('lab start 3');
+    s.run('kubectl run api --image=nginx');
+    expect(s.run('kubectl describe pod api').stdout).toContain('Warning  FailedScheduling  0s    default-scheduler  0/3 nodes are available: 3 Too many pods.');
+    expect(s.run('kubectl describe node node-1').stdout).toContain('Non-terminated Pods:          (11 in total)');
+    expect(s.run('lab check').status).toBe(1);
+    s.run('kubectl delete pod web-0');
+    expect(s.run('lab check').stdout).toContain('FAIL only 17 of the 18 web pods run');
+    s.run('lab reset');
+    s.run('kubectl run api --image=nginx');
+    s.run('kubectl delete pod batch-0');
+    expect(s.run('lab check').status).toBe(0);
+  });
+
+  it('4. MTU black hole: full-size packets vanish until flannel.1 fits the path; then PMTU discovery works', () => {
+    const { before, after } = solve(4, onEveryNode('ip link set flannel.1 mtu 1350'));
+    expect(before.stdout).toContain('no reply, no error: the packet vanished');
+    expect(after.stdout).toContain('ICMP fragmentation needed came back (path MTU discovery works)');
+    expect(after.status).toBe(0);
+  });
+
+  it('4. fixing one node only leaves the black hole elsewhere', () => {
+    const { after } = solve(4, onEveryNode('ip link set flannel.1 mtu 1350').slice(0, 3));
+    expect(after.status).toBe(1);
+  });
+
+  it('hints come one at a time; lab check without a lab says how to start one', () => {
+    const s = createSession();
+    expect(s.run('lab check')).toEqual({ stdout: '', stderr: 'lab: no lab started (lab start N)\n', status: 2 });
+    s.run('podnet lab start 4');
+    expect(s.run('lab hint').stdout).toMatch(/^Hint 1\/3: /);
+    expect(s.run('lab hint').stdout).toMatch(/^Hint 2\/3: /);
+  });
+});

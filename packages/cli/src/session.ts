@@ -1,0 +1,532 @@
+/**
+ * The lab shell as a plain library: a {@link Session} holds one simulator, where the terminal is
+ * (workstation, node, pod), background jobs and the files commands wrote. `run(line)` takes a command
+ * line and returns what a terminal would show; it does no I/O, so a browser terminal can use it as is.
+ */
+import {
+  getNs, hostNsId, isPodnetError, podNsId, writePcap, type NsId, type PcapRecord, type Simulator, type Trace,
+} from '@podnet/core';
+import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
+import { SIM_EPOCH_MS } from './format.js';
+import { bridge, ip } from './ip.js';
+import { installNodeAgents, nodeAgentSpecs } from './kube.js';
+import { findLab, LABS, type Lab } from './labs.js';
+import { kubectl, type KubectlHost } from './kubectl.js';
+import { cat, crictl, ls, podByNetnsPath, sysctl } from './node.js';
+import { captureLine, FilterError, framesOn, matchFilter, parseFilter, type Filter } from './tcpdump.js';
+import { grep, head, sort, tail, wc } from './text.js';
+import { err, ok, type Ctx, type Output, type Place } from './types.js';
+import { parseLine, quoteWord, type Words } from './words.js';
+
+/** Options of {@link createSession}. */
+export interface SessionOptions {
+  /** The cluster (default: the seed lab of the lesson). */
+  readonly spec?: ClusterSpecJson;
+  /** Or a simulator built elsewhere. */
+  readonly sim?: Simulator;
+  /** Add kube-proxy and the CNI's DaemonSet pod to every node (default true). */
+  readonly agents?: boolean;
+  /** How long the cluster has been up when the session starts, in ms (default 10 minutes): what AGE shows. */
+  readonly uptimeMs?: number;
+}
+
+interface Frame {
+  readonly place: Place;
+  /** An `nsenter --net=…` shell: the namespace, and how the prompt names it. */
+  readonly netns?: { readonly id: NsId; readonly name: string };
+}
+
+interface Job {
+  readonly id: number;
+  readonly text: string;
+  readonly ns: NsId;
+  readonly dev: string;
+  readonly filter: Filter;
+  /** MACs of the namespace's bridges (frames the host sends through a bridge are seen on it). */
+  readonly bridgeMacs: ReadonlySet<string>;
+  readonly count: number | null;
+  readonly write: string | null;
+  readonly records: PcapRecord[];
+  captured: number;
+}
+
+/** Commands each place offers (for `help` and tab completion). */
+const CLIENT_COMMANDS = ['kubectl', 'lab', 'podnet'];
+const NET_COMMANDS = ['ip', 'bridge', 'ping', 'traceroute', 'tcpdump', 'sysctl', 'nsenter', 'ls', 'cat', 'hostname', 'exit'];
+const COMMON = ['echo', 'grep', 'head', 'tail', 'wc', 'sort', 'jobs', 'fg', 'kill', 'help', 'history', 'true', 'false', 'clear'];
+
+/** One terminal on a simulated cluster. */
+export class Session implements KubectlHost {
+  #sim: Simulator;
+  readonly podMeta = new Map<string, { restartPolicy: string; args: readonly string[] }>();
+  /** Files commands wrote (`tcpdump -w`): path → bytes. The caller decides where they go. */
+  readonly files = new Map<string, Uint8Array>();
+  /** True once `exit` left the last shell. */
+  exited = false;
+  readonly #stack: Frame[] = [{ place: { kind: 'client' } }];
+  readonly #jobs: Job[] = [];
+  /** Output of background jobs not shown yet: capture lines at their wire time, then bash's job notices. */
+  #pending: { out: { t: number; text: string }[]; err: string } = { out: [], err: '' };
+  #wire = 0;
+  #spacing = 0;
+  #history: string[] = [];
+  #background = false;
+  #quiet = false;
+  #labState: { lab: Lab; hints: number } | undefined;
+  readonly #listener = (t: Trace) => this.#onTrace(t);
+
+  constructor(options: SessionOptions = {}) {
+    this.#sim = options.sim ?? buildCluster(options.spec ?? seedLabSpec(), options.agents ?? true);
+    this.#attach(this.#sim, options);
+  }
+
+  #attach(sim: Simulator, options: SessionOptions): void {
+    this.#sim = sim;
+    if (options.agents ?? true) installNodeAgents(sim);
+    const up = options.uptimeMs ?? 10 * 60_000;
+    if (up > 0 && sim.now() < up) sim.advance(up - sim.now());
+    sim.on('delivered', this.#listener);
+    sim.on('dropped', this.#listener);
+    this.#wire = sim.now();
+  }
+
+  /** Replaces the cluster (labs start and reset this way); the terminal goes back to the workstation. */
+  replaceSimulator(sim: Simulator, options: SessionOptions = {}): void {
+    this.#sim.off('delivered', this.#listener);
+    this.#sim.off('dropped', this.#listener);
+    this.#jobs.length = 0;
+    this.#stack.length = 1;
+    this.#labState = undefined;
+    this.podMeta.clear();
+    this.#attach(sim, options);
+  }
+
+  /** The simulator (its state changes as commands run). */
+  get sim(): Simulator {
+    return this.#sim;
+  }
+
+  /** Where the terminal is. */
+  get place(): Place {
+    return this.#stack.at(-1)!.place;
+  }
+
+  /** The prompt for the current place. */
+  prompt(): string {
+    const f = this.#stack.at(-1)!;
+    const p = f.place;
+    const net = f.netns ? ` [netns ${f.netns.name}]` : '';
+    if (p.kind === 'client') return 'you@laptop:~$ ';
+    if (p.kind === 'node') return p.debug ? `${p.node} (node debugger)${net}:~# ` : `root@${p.node}${net}:/# `;
+    return `${p.pod}${net}:/# `;
+  }
+
+  /** Lines typed so far. */
+  history(): string[] {
+    return [...this.#history];
+  }
+
+  /**
+   * Runs one command line (pipelines, `;`, `&&`, `||`, `&`) and returns what the terminal shows:
+   * stdout, stderr, and the status of the last pipeline. Output of background jobs that the line's
+   * traffic produced follows the line's own output, as it would appear in the terminal.
+   */
+  run(line: string): Output {
+    if (line.trim()) this.#history.push(line);
+    const parsed = parseLine(line);
+    if (!parsed.ok) return err(parsed.error, 2);
+    let stdout = '';
+    let stderr = '';
+    let status = 0;
+    for (const p of parsed.pipelines) {
+      if ((p.after === '&&' && status !== 0) || (p.after === '||' && status === 0)) continue;
+      const r = this.#pipeline(p.commands, p.background);
+      stdout += r.stdout + this.#takePending();
+      stderr += r.stderr + this.#pending.err;
+      this.#pending = { out: [], err: '' };
+      status = r.status;
+      if (this.exited) break;
+    }
+    return { stdout, stderr, status };
+  }
+
+  #pipeline(commands: readonly Words[], background: boolean): Output {
+    let stdin = '';
+    let stderr = '';
+    let last: Output = ok();
+    commands.forEach((words, i) => {
+      last = this.#command(words, this.#stack.at(-1)!, stdin, i < commands.length - 1, background);
+      stderr += last.stderr;
+      stdin = last.stdout;
+    });
+    return { stdout: stdin, stderr, status: last.status };
+  }
+
+  #nsOf(frame: Frame): NsId | null {
+    if (frame.netns) return frame.netns.id;
+    const p = frame.place;
+    if (p.kind === 'client') return null;
+    if (p.kind === 'node') return hostNsId(p.node);
+    const pod = this.#sim.pod(p.pod);
+    return pod.netns ? podNsId(pod.key) : hostNsId(pod.node!);
+  }
+
+  #command(words: Words, frame: Frame, stdin: string, piped: boolean, background: boolean): Output {
+    const [cmd, ...args] = words;
+    if (cmd === undefined) return ok();
+    const before = this.#sim.now();
+    this.#wire = Math.max(this.#wire, before);
+    this.#spacing = 0;
+    this.#background = background;
+    try {
+      return this.#dispatch(cmd, args, frame, stdin, piped, background);
+    } catch (e) {
+      // A model error the command did not translate: say it in the tool's voice, never a stack.
+      if (isPodnetError(e)) return err(`${cmd}: ${e.message}`, 1);
+      throw e;
+    } finally {
+      if (this.#wire > this.#sim.now()) this.#sim.advance(Math.ceil(this.#wire - this.#sim.now()));
+    }
+  }
+
+  #dispatch(cmd: string, args: readonly string[], frame: Frame, stdin: string, piped: boolean, background: boolean): Output {
+    const place = frame.place;
+    const ns = this.#nsOf(frame);
+    const ctx: Ctx = { sim: this.#sim, place, ns, stdin, background };
+    // Commands every shell has.
+    switch (cmd) {
+      case 'echo': return ok(`${args.filter((a, i) => !(i === 0 && a === '-n')).join(' ')}${args[0] === '-n' ? '' : '\n'}`);
+      case 'true': return ok();
+      case 'false': return { stdout: '', stderr: '', status: 1 };
+      case 'grep': case 'egrep': return grep(cmd === 'egrep' ? ['-E', ...args] : args, stdin);
+      case 'head': return head(args, stdin);
+      case 'tail': return tail(args, stdin);
+      case 'wc': return wc(args, stdin);
+      case 'sort': return sort(args, stdin);
+      case 'clear': return ok();
+      case 'history': return ok(this.#history.map((h, i) => `${String(i + 1).padStart(5)}  ${h}\n`).join(''));
+      case 'help': return ok(this.#help());
+      case 'jobs': return ok(this.#jobs.map((j, i) => `[${j.id}]${i === this.#jobs.length - 1 ? '+' : '-'}  ${'Running'.padEnd(24)}${j.text} &\n`).join(''));
+      case 'fg': case 'kill': return this.#stopJob(cmd, args);
+      case 'exit': case 'logout': return this.#exit();
+      case 'lab': return this.#lab(args);
+      case 'podnet': return args[0] === 'lab' ? this.#lab(args.slice(1)) : err('podnet: inside the shell, podnet takes lab commands: podnet lab list|start N|check|hint|reset', 2);
+    }
+    if (place.kind === 'client') {
+      if (cmd === 'kubectl' || cmd === 'k') return kubectl(this, args);
+      if (NET_COMMANDS.includes(cmd) || cmd === 'crictl') {
+        return err(`bash: ${cmd}: podnet models the cluster, not your laptop. Open a shell on a node (kubectl debug node/node-1 -it --image=nicolaka/netshoot) or run it in a pod (kubectl exec POD -- ${cmd} …)`, 127);
+      }
+      return err(`bash: ${cmd}: command not found`, 127);
+    }
+    const nsObj = getNs(this.#sim.state, ns!);
+    const admin = place.kind === 'node' && place.admin;
+    switch (cmd) {
+      case 'ip': return ip(ctx, args, admin);
+      case 'bridge': return bridge(ctx, args);
+      case 'ping': return this.#ping(ctx, args);
+      case 'traceroute': return this.#traceroute(ctx, args);
+      case 'tcpdump': return this.#tcpdump(ctx, args, [cmd, ...args], background);
+      case 'sysctl': return sysctl(this.#sim, nsObj, args, admin);
+      case 'ls': return ls(this.#sim, place, args, piped);
+      case 'cat': return cat(this.#sim, place, args, stdin);
+      case 'hostname': return ok(`${place.kind === 'node' ? place.node : this.#sim.pod(place.pod).name}\n`);
+      case 'nsenter': return this.#nsenter(frame, args, stdin, piped, background);
+      case 'chroot': return this.#chroot(frame, args, stdin, piped, background);
+      case 'crictl':
+        if (place.kind === 'node' && !place.debug) return crictl(this.#sim, place.node, args);
+        return err(`bash: crictl: command not found\npodnet: crictl talks to containerd on the node; it is not in the ${place.kind === 'node' ? 'netshoot image: run `chroot /host` first' : 'pod'}`, 127);
+      case 'kubectl':
+        return err('bash: kubectl: command not found', 127);
+    }
+    return err(`bash: ${cmd}: command not found`, 127);
+  }
+
+  /** `lab list|start N|check|hint|reset`. */
+  #lab(args: readonly string[]): Output {
+    const [sub, ref] = args;
+    const current = this.#labState;
+    if (sub === undefined || sub === 'list') {
+      return ok(`${LABS.map((l) => `${current?.lab === l ? '*' : ' '} ${l.id}  ${l.name.padEnd(18)} ${l.title}`).join('\n')}\n\nlab start N · lab hint · lab check · lab reset\n`);
+    }
+    if (sub === 'start' || sub === 'reset') {
+      const lab = sub === 'reset' ? current?.lab : ref === undefined ? undefined : findLab(ref);
+      if (lab === undefined) return err(sub === 'reset' ? 'lab: no lab started (lab start N)' : `lab: no lab "${ref ?? ''}" (lab list)`, 2);
+      const sim = buildCluster(lab.spec());
+      const faults = lab.faults(sim);
+      if (faults.length) sim.apply(faults, `lab ${lab.id}: the fault`);
+      this.replaceSimulator(sim);
+      this.#labState = { lab, hints: 0 };
+      return ok(`Lab ${lab.id}: ${lab.title}\n\n${lab.brief}\n`);
+    }
+    if (current === undefined) return err('lab: no lab started (lab start N)', 2);
+    if (sub === 'hint') {
+      const h = current.lab.hints[current.hints];
+      if (h === undefined) return ok('No more hints: lab check says what is still wrong.\n');
+      current.hints++;
+      return ok(`Hint ${current.hints}/${current.lab.hints.length}: ${h}\n`);
+    }
+    if (sub === 'check') {
+      // The grader's probes are not the student's traffic: captures do not see them.
+      this.#quiet = true;
+      let v;
+      try { v = current.lab.check(this.#sim); } finally { this.#quiet = false; }
+      return { stdout: `${v.lines.join('\n')}\n\n${v.ok ? `Lab ${current.lab.id} solved.` : `Not yet: lab ${current.lab.id} is not solved (lab hint helps).`}\n`, stderr: '', status: v.ok ? 0 : 1 };
+    }
+    return err(`lab: unknown command "${sub}" (lab list|start N|check|hint|reset)`, 2);
+  }
+
+  #help(): string {
+    const p = this.place;
+    const cmds = p.kind === 'client' ? [...CLIENT_COMMANDS, ...COMMON] : [...NET_COMMANDS, ...(p.kind === 'node' ? ['crictl', 'chroot'] : []), ...COMMON];
+    return `podnet lab shell — ${p.kind === 'client' ? 'your workstation (kubectl)' : p.kind === 'node' ? `node ${p.node}` : `pod ${p.pod}`}\ncommands: ${cmds.join(' ')}\n`;
+  }
+
+  #exit(): Output {
+    if (this.#stack.length === 1) {
+      this.exited = true;
+      return ok();
+    }
+    this.#stack.pop();
+    return ok();
+  }
+
+  /** KubectlHost: runs words in a place (kubectl exec POD -- …, kubectl debug node/… -- …). */
+  runIn(place: Place, words: readonly string[]): Output {
+    const [cmd, ...args] = words;
+    if (cmd === undefined) return ok();
+    return this.#dispatch(cmd, args, { place }, '', false, this.#background);
+  }
+
+  /** KubectlHost: the terminal moves into a place (an interactive shell there). */
+  enter(place: Place): void {
+    this.#stack.push({ place });
+  }
+
+  #chroot(frame: Frame, args: readonly string[], stdin: string, piped: boolean, background: boolean): Output {
+    const p = frame.place;
+    const dir = args[0];
+    if (dir === undefined) return err("chroot: missing operand\nTry 'chroot --help' for more information.", 125);
+    if (p.kind !== 'node' || !p.debug || dir.replace(/\/+$/, '') !== '/host') return err(`chroot: cannot change root directory to '${dir}': No such file or directory`, 125);
+    const next: Frame = { place: { ...p, debug: false }, ...(frame.netns ? { netns: frame.netns } : {}) };
+    if (args.length > 1) return this.#command(args.slice(1), next, stdin, piped, background);
+    this.#stack.push(next);
+    return ok();
+  }
+
+  #nsenter(frame: Frame, args: readonly string[], stdin: string, piped: boolean, background: boolean): Output {
+    const p = frame.place;
+    let path: string | undefined;
+    let i = 0;
+    for (; i < args.length; i++) {
+      const a = args[i]!;
+      if (a.startsWith('--net=')) path = a.slice(6);
+      else if (a.startsWith('--net') && a === '--net') path = args[++i];
+      else if (a.startsWith('-n') && a.length > 2) path = a.slice(2);
+      else if (a.startsWith('-')) return err(`nsenter: unrecognized option '${a}'\nTry 'nsenter --help' for more information.`, 1);
+      else break;
+    }
+    if (path === undefined) return err('nsenter: neither filename nor target pid supplied for ns/net', 1);
+    if (p.kind !== 'node' || !p.admin) return err(`nsenter: reassociate to namespace 'ns/net' failed: Operation not permitted`, 1);
+    const nodePath = p.debug ? (path.startsWith('/host/') ? path.slice(5) : null) : path;
+    const pod = nodePath === null ? undefined : podByNetnsPath(this.#sim, p.node, nodePath);
+    if (!pod || !pod.netns) return err(`nsenter: cannot open ${path}: No such file or directory`, 1);
+    const next: Frame = { place: p, netns: { id: podNsId(pod.key), name: path.split('/').pop()! } };
+    const rest = args.slice(i);
+    if (rest.length) return this.#command(rest, next, stdin, piped, background);
+    this.#stack.push(next);
+    return ok();
+  }
+
+  #endpoint(ns: NsId): string {
+    return ns.startsWith('node/') ? ns.slice(5) : ns.slice(4);
+  }
+
+  #ping(ctx: Ctx, args: readonly string[]): Output {
+    let count: number | null = null;
+    let size = 56;
+    let df = true;
+    let ttl: number | undefined;
+    let dst: string | undefined;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      const val = () => args[++i];
+      if (a === '-c') { const v = val(); if (!v || !/^\d+$/.test(v) || Number(v) < 1) return err(`ping: invalid argument: '${v ?? ''}': out of range: 1 <= value <= 9223372036854775807`, 1); count = Number(v); }
+      else if (a === '-s') { const v = val(); if (!v || !/^\d+$/.test(v) || Number(v) > 65507) return err(`ping: invalid argument: '${v ?? ''}': out of range: 0 <= value <= 2147483647`, 1); size = Number(v); }
+      else if (a === '-M') { const v = val(); if (v === 'do' || v === 'want') df = true; else if (v === 'dont') df = false; else return err(`ping: invalid -M argument: ${v ?? ''}`, 2); }
+      else if (a === '-t') { const v = val(); if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 255) return err(`ping: invalid argument: '${v ?? ''}': out of range: 0 <= value <= 255`, 1); ttl = Number(v); }
+      else if (a === '-W' || a === '-w' || a === '-i' || a === '-I') val();
+      else if (a === '-q' || a === '-n' || a === '-4') continue;
+      else if (/^-c\d+$/.test(a)) count = Number(a.slice(2));
+      else if (a.startsWith('-')) return err(`ping: invalid option -- '${a.slice(1, 2)}'\n\nUsage\n  ping [options] <destination>`, 2);
+      else dst = a;
+    }
+    if (dst === undefined) return err('ping: usage error: Destination address required', 1);
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(dst)) return err(`ping: ${dst}: Name or service not known`, 2);
+    this.#spacing = 1000;
+    const r = this.#sim.ping(this.#endpoint(ctx.ns!), dst, { count: count ?? 4, size, df, ...(ttl !== undefined ? { ttl } : {}) });
+    const lines = [...r.lines];
+    // Without -c ping runs until interrupted: the lab shell sends four and stops as Ctrl-C would.
+    if (count === null && lines.length > 2) lines.splice(lines.length - 3, 0, '^C');
+    return { stdout: `${lines.join('\n')}\n`, stderr: '', status: r.ok ? 0 : r.transmitted === 0 ? 2 : 1 };
+  }
+
+  #traceroute(ctx: Ctx, args: readonly string[]): Output {
+    let max = 30;
+    let dst: string | undefined;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      if (a === '-m') { const v = args[++i]; if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 255) return err(`max hops cannot be more than 255`, 2); max = Number(v); }
+      else if (a === '-q' || a === '-w' || a === '-p' || a === '-f') i++;
+      else if (a === '-n' || a === '-I' || a === '-4') continue;
+      else if (a.startsWith('-')) return err(`Bad option \`${a}' (argc ${i + 1})`, 2);
+      else dst = a;
+    }
+    if (dst === undefined) return err('Usage:\n  traceroute [ -46dFITnreAUDV ] [ -f first_ttl ] [ -g gate,... ] [ -i device ] [ -m max_ttl ] [ -N squeries ] [ -p port ] [ -t tos ] [ -l flow_label ] [ -w MAX,HERE,NEAR ] [ -q nqueries ] [ -s src_addr ] [ -z sendwait ] [ --fwmark=num ] host [ packetlen ]', 2);
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(dst)) return err(`${dst}: Name or service not known\nCannot handle "host" cmdline arg \`${dst}' on position 1 (argc ${args.length})`, 2);
+    this.#spacing = 1;
+    const r = this.#sim.traceroute(this.#endpoint(ctx.ns!), dst, { maxHops: max });
+    return ok(`${r.lines.join('\n')}\n`);
+  }
+
+  #tcpdump(ctx: Ctx, args: readonly string[], words: readonly string[], background: boolean): Output {
+    let dev: string | null = null;
+    let count: number | null = null;
+    let write: string | null = null;
+    const expr: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      if (a === '-i') dev = args[++i] ?? null;
+      else if (a.startsWith('-i') && a.length > 2) dev = a.slice(2);
+      else if (a === '-c') { const v = args[++i]; if (!v || !/^\d+$/.test(v) || Number(v) < 1) return err(`tcpdump: invalid packet count ${v ?? ''}`, 1); count = Number(v); }
+      else if (a === '-w') { write = args[++i] ?? null; if (write === null) return err("tcpdump: option requires an argument -- 'w'", 1); }
+      else if (/^-[nvlqetN]+$/.test(a)) continue;
+      else if (a.startsWith('-')) return err(`tcpdump: invalid option -- '${a.slice(1, 2)}'\nUsage: tcpdump [-AbdDefhHIJKlLnNOpqStuUvxX#] [ -B size ] [ -c count ] [ --count ]\n\t\t[ -C file_size ] [ -E algo:secret ] [ -F file ] [ -G seconds ]\n\t\t[ -i interface ] [ --immediate-mode ] [ -j tstamptype ]\n\t\t[ -M secret ] [ --number ] [ --print ] [ -Q in|out|inout ]\n\t\t[ -r file ] [ -s snaplen ] [ -T type ] [ --version ]\n\t\t[ -V file ] [ -w file ] [ -W filecount ] [ -y datalinktype ]\n\t\t[ -z postrotate-command ] [ -Z user ]\n\t\t[ --time-stamp-precision precision ] [ --micro ] [ --nano ]\n\t\t[ expression ]`, 1);
+      else expr.push(a);
+    }
+    const ns = getNs(this.#sim.state, ctx.ns!);
+    const device = dev ?? Object.values(ns.links).filter((l) => l.kind !== 'loopback' && l.up).sort((a, b) => a.ifindex - b.ifindex)[0]?.name ?? 'lo';
+    if (device !== 'any' && !ns.links[device]) return err(`tcpdump: ${device}: No such device exists\n(SIOCGIFHWADDR: No such device)`, 1);
+    if (device === 'any' && write !== null) return err('tcpdump: podnet writes Ethernet captures only: pick one interface (-i eth0) with -w', 1);
+    let filter: Filter;
+    try { filter = parseFilter(expr); } catch (e) {
+      if (e instanceof FilterError) return err(`tcpdump: ${e.message}`, 1);
+      throw e;
+    }
+    const id = (this.#jobs.at(-1)?.id ?? 0) + 1;
+    const text = words.map(quoteWord).join(' ');
+    const bridgeMacs = new Set(Object.values(ns.links).filter((l) => l.kind === 'bridge').map((l) => l.mac));
+    this.#jobs.push({ id, text, ns: ns.id, dev: device, filter, bridgeMacs, count, write, records: [], captured: 0 });
+    const link = device === 'any' ? 'LINUX_SLL2 (Linux cooked v2)' : 'EN10MB (Ethernet)';
+    const listening = `${write === null ? 'tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n' : ''}listening on ${device}, link-type ${link}, snapshot length 262144 bytes\n`;
+    const started = background ? `[${id}] ${4200 + id}\n` : '';
+    const note = background ? '' : `podnet: tcpdump keeps capturing as job [${id}] while you type, as in a second terminal: traffic you send now prints here; \`fg\` or \`kill %${id}\` stops it\n`;
+    return { stdout: started, stderr: listening + note, status: 0 };
+  }
+
+  #onTrace(trace: Trace): void {
+    if (this.#quiet) return;
+    const at = this.#wire;
+    this.#wire += this.#spacing;
+    for (const job of [...this.#jobs]) {
+      for (const { step, frame } of framesOn(trace, job.ns, job.dev, job.bridgeMacs)) {
+        if (!matchFilter(job.filter, frame)) continue;
+        const t = at + step.index * 0.01;
+        job.captured++;
+        if (job.write !== null) job.records.push({ timestampMs: SIM_EPOCH_MS + t, frame });
+        else this.#pending.out.push({ t, text: `${captureLine(t, frame)}\n` });
+        if (job.count !== null && job.captured >= job.count) {
+          this.#finish(job, 'Done');
+          break;
+        }
+      }
+    }
+  }
+
+  /** Capture lines of every job in wire-time order (two terminals print as packets pass), then job notices. */
+  #takePending(): string {
+    return this.#pending.out.map((e, i) => ({ ...e, i })).sort((a, b) => a.t - b.t || a.i - b.i).map((e) => e.text).join('');
+  }
+
+  #finish(job: Job, how: 'Done' | 'Terminated' | 'fg' | 'interrupt'): void {
+    const i = this.#jobs.indexOf(job);
+    if (i >= 0) this.#jobs.splice(i, 1);
+    if (job.write !== null) this.files.set(job.write, writePcap(job.records));
+    const summary = `${job.captured} packet${job.captured === 1 ? '' : 's'} captured\n${job.captured} packet${job.captured === 1 ? '' : 's'} received by filter\n0 packets dropped by kernel\n`;
+    if (how === 'fg') this.#pending.err += summary;
+    else if (how === 'interrupt') this.#pending.err += `^C\n${summary}`;
+    else {
+      this.#pending.err += summary;
+      // bash marks the current job (the newest) with +, the one before it with -.
+      const mark = this.#jobs.every((j) => j.id < job.id) ? '+' : '-';
+      this.#pending.out.push({ t: Infinity, text: `[${job.id}]${mark}  ${how.padEnd(24)}${job.text}\n` });
+    }
+  }
+
+  #stopJob(cmd: 'fg' | 'kill', args: readonly string[]): Output {
+    const spec = args.find((a) => a.startsWith('%')) ?? (cmd === 'fg' ? args[0] : undefined);
+    const job = spec === undefined ? (cmd === 'fg' ? this.#jobs.at(-1) : undefined) : this.#jobs.find((j) => `%${j.id}` === spec || String(j.id) === spec);
+    if (job === undefined) {
+      if (cmd === 'kill' && spec === undefined) return err('kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... or kill -l [sigspec]', 2);
+      return err(`bash: ${cmd}: ${spec ?? 'current'}: no such job`, 1);
+    }
+    if (cmd === 'fg') {
+      const out = `${job.text}\n`;
+      this.#finish(job, 'fg');
+      return ok(out);
+    }
+    this.#finish(job, 'Terminated');
+    return ok();
+  }
+
+  /** Tab completion: candidates for the last word of `line` (commands, pod and node names). */
+  complete(line: string): string[] {
+    const words = line.split(/\s+/);
+    const last = words.at(-1) ?? '';
+    const first = words.length === 1;
+    const p = this.place;
+    const commands = p.kind === 'client' ? [...CLIENT_COMMANDS, ...COMMON, 'exit'] : [...NET_COMMANDS, ...COMMON, ...(p.kind === 'node' ? ['crictl', 'chroot'] : [])];
+    const kubectlWords = ['get', 'describe', 'run', 'exec', 'debug', 'delete', 'nodes', 'pods', '--image=nicolaka/netshoot', '--restart=Never', '--profile=sysadmin', '-o', 'wide', '-A', '-it', '--'];
+    const names = [
+      ...this.#sim.nodes().flatMap((n) => [n.name, `node/${n.name}`]),
+      ...this.#sim.pods().map((x) => x.name),
+      ...this.#sim.pods().filter((x) => x.ip !== null).map((x) => `${x.ip! >>> 24}.${(x.ip! >>> 16) & 255}.${(x.ip! >>> 8) & 255}.${x.ip! & 255}`),
+    ];
+    const ipWords = ['link', 'addr', 'route', 'neigh', 'netns', 'show', 'type', 'veth', 'set', 'add', 'del', 'dev', 'up', 'down', 'mtu', 'via'];
+    const pool = first ? commands : words[0] === 'kubectl' ? [...kubectlWords, ...names] : words[0] === 'ip' || words[0] === 'bridge' ? [...ipWords, 'fdb', ...names] : names;
+    return [...new Set(pool)].filter((c) => c.startsWith(last)).sort();
+  }
+
+  /**
+   * Ctrl-C: stops the newest capture as if it ran in the foreground (tcpdump's summary), or does nothing
+   * and returns null when no capture runs.
+   */
+  interrupt(): Output | null {
+    const job = this.#jobs.at(-1);
+    if (job === undefined) return null;
+    this.#finish(job, 'interrupt');
+    const out = { stdout: this.#takePending(), stderr: this.#pending.err, status: 130 };
+    this.#pending = { out: [], err: '' };
+    return out;
+  }
+
+  /** Stops every background job (as closing the terminal would), writing their capture files. */
+  close(): Output {
+    for (const j of [...this.#jobs]) this.#finish(j, 'Terminated');
+    const out = { stdout: this.#takePending(), stderr: this.#pending.err, status: 0 };
+    this.#pending = { out: [], err: '' };
+    return out;
+  }
+}
+
+/** Builds a spec's simulator, with the node agents in the same build (one transition, one audit). */
+export function buildCluster(spec: ClusterSpecJson, agents = true): Simulator {
+  if (!agents || spec === null || typeof spec !== 'object' || !Array.isArray(spec.nodes)) return simulatorFromSpec(spec);
+  const names = spec.nodes.map((n) => n?.name).filter((n): n is string => typeof n === 'string');
+  return simulatorFromSpec({ ...spec, pods: [...(spec.pods ?? []), ...nodeAgentSpecs(designFromSpec(spec.cni).name, names)] });
+}
+
+/** A terminal on a simulated cluster (the lesson's seed lab unless `spec` or `sim` says otherwise). */
+export function createSession(options: SessionOptions = {}): Session {
+  return new Session(options);
+}

@@ -1,0 +1,375 @@
+/**
+ * The Amazon VPC CNI (aws/amazon-vpc-cni-k8s) as a podnet design: ipamd attaches ENIs to the node and
+ * assigns them secondary VPC addresses (or /28 prefixes), the aws-cni plugin gives each pod one of
+ * them. Pod addresses are VPC (underlay subnet) addresses, so the VPC fabric routes them natively: it
+ * answers ARP for every address assigned to an ENI (`vpc.assign` puts them in the segment's fabric table).
+ *
+ *   ipamd at start:  aws ec2 assign-private-ip-addresses --network-interface-id <eth0's ENI> --private-ip-addresses …
+ *                    (WARM_ENI_TARGET=1: one whole ENI of free addresses; a new ENI is attached when fewer remain)
+ *                    iptables -t nat -A POSTROUTING -d <VPC CIDR> -j RETURN        ("AWS SNAT CHAIN")
+ *                    iptables -t nat -A POSTROUTING -j SNAT --to-source <node ip>  ("AWS, SNAT")
+ *   CNI ADD:         ip link add eni<sha1(ns.pod)[:11]> type veth peer name eth0 netns <pod>
+ *                    in the pod: ip addr add <ip>/32 dev eth0; ip route add 169.254.1.1 dev eth0 scope link
+ *                                ip route add default via 169.254.1.1 dev eth0
+ *                                ip neigh add 169.254.1.1 lladdr <host veth MAC> dev eth0 nud permanent
+ *                    on the host: ip route add <ip> dev eni… scope link
+ *
+ * Simplified, and said so in docs/designs/aws-vpc.md: every ENI is modelled as the node's eth0 (a
+ * secondary ENI is bookkeeping: its addresses are answered with eth0's MAC, so no eth1, no per-ENI route
+ * table and no `from <pod ip> lookup <table>` rule); ipamd's warm pool is topped up in the same transition
+ * as the ADD that drained it, not by a reconciler a little later; released addresses stay on their ENI.
+ */
+import {
+  cidrContains, formatIpv4, macFromSeed, maskOf, parseCidr, parseIpv4, shardGet, type Action, type ClusterState, type CniDesign,
+  type CniResult, type DesignReaction, type Node, type Pod, type PodAddReaction, type PodAddRequest, type Segment,
+} from '@podnet/core';
+import { sha1Hex } from '../util/hash.js';
+
+/** An EC2 instance type's network limits (EC2 DescribeInstanceTypes: MaximumNetworkInterfaces, Ipv4AddressesPerInterface). */
+export interface InstanceLimits {
+  readonly enis: number;
+  readonly ipv4PerEni: number;
+  readonly vcpus: number;
+}
+
+/**
+ * Network limits of common instance types, as aws/amazon-vpc-cni-k8s records them (pkg/vpc limits;
+ * misc/eni-max-pods.txt holds the max pods they give: ENIs × (IPv4 per ENI − 1) + 2).
+ */
+export const INSTANCE_TYPES: Readonly<Record<string, InstanceLimits>> = {
+  't3.nano': { enis: 2, ipv4PerEni: 2, vcpus: 2 },
+  't3.micro': { enis: 2, ipv4PerEni: 2, vcpus: 2 },
+  't3.small': { enis: 3, ipv4PerEni: 4, vcpus: 2 },
+  't3.medium': { enis: 3, ipv4PerEni: 6, vcpus: 2 },
+  't3.large': { enis: 3, ipv4PerEni: 12, vcpus: 2 },
+  't3.xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 4 },
+  't3.2xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 8 },
+  'm5.large': { enis: 3, ipv4PerEni: 10, vcpus: 2 },
+  'm5.xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 4 },
+  'm5.2xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 8 },
+  'm5.4xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 16 },
+  'm5.8xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 32 },
+  'm5.12xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 48 },
+  'm5.16xlarge': { enis: 15, ipv4PerEni: 50, vcpus: 64 },
+  'm5.24xlarge': { enis: 15, ipv4PerEni: 50, vcpus: 96 },
+  'c5.large': { enis: 3, ipv4PerEni: 10, vcpus: 2 },
+  'c5.xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 4 },
+  'c5.2xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 8 },
+  'c5.4xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 16 },
+  'c5.9xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 36 },
+  'r5.large': { enis: 3, ipv4PerEni: 10, vcpus: 2 },
+  'r5.xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 4 },
+  'r5.2xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 8 },
+  'r5.4xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 16 },
+};
+
+/** The limits of an instance type; throws a TypeError naming the known ones. */
+export function instanceLimits(instanceType: string): InstanceLimits {
+  const l = Object.prototype.hasOwnProperty.call(INSTANCE_TYPES, instanceType) ? INSTANCE_TYPES[instanceType] : undefined;
+  if (!l) throw new TypeError(`unknown instance type "${String(instanceType)}" (known: ${Object.keys(INSTANCE_TYPES).join(', ')})`);
+  return l;
+}
+
+/** Addresses in a delegated prefix (/28). */
+const PREFIX_SIZE = 16;
+
+/**
+ * Max pods for an instance type, as EKS computes it. Secondary IPs: misc/eni-max-pods.txt's
+ * ENIs × (IPv4 per ENI − 1) + 2 (the first address of each ENI is its own; +2 for the host-network pods
+ * aws-node and kube-proxy). Prefix delegation: max-pods-calculator.sh's ENIs × ((IPv4 per ENI − 1) × 16) + 2,
+ * capped at 110 on instances with at most 30 vCPUs and 250 above.
+ *
+ * @example awsMaxPods('m5.large') // 29; awsMaxPods('m5.large', { prefixDelegation: true }) // 110
+ */
+export function awsMaxPods(instanceType: string, options: { readonly prefixDelegation?: boolean } = {}): number {
+  const { enis, ipv4PerEni, vcpus } = instanceLimits(instanceType);
+  if (!options.prefixDelegation) return enis * (ipv4PerEni - 1) + 2;
+  return Math.min(vcpus > 30 ? 250 : 110, enis * ((ipv4PerEni - 1) * PREFIX_SIZE) + 2);
+}
+
+/**
+ * How many nodes of a type one subnet of `/len` holds when every node fills all its ENIs (the worst case
+ * of the warm pool): each node consumes ENIs × IPv4 per ENI addresses (every slot, including each ENI's
+ * primary); AWS reserves 5 addresses per subnet.
+ */
+export function awsNodesPerSubnet(instanceType: string, len: number, options: { readonly prefixDelegation?: boolean } = {}): number {
+  if (!Number.isInteger(len) || len < 16 || len > 28) throw new RangeError(`a VPC subnet is /16 to /28, not /${String(len)}`);
+  const { enis, ipv4PerEni } = instanceLimits(instanceType);
+  const perNode = options.prefixDelegation ? enis * (1 + (ipv4PerEni - 1) * PREFIX_SIZE) : enis * ipv4PerEni;
+  return Math.floor((2 ** (32 - len) - 5) / perNode);
+}
+
+/** Options of {@link awsVpc}. */
+export interface AwsVpcOptions {
+  readonly instanceType: string;
+  /** ENABLE_PREFIX_DELEGATION: /28 prefixes instead of single secondary addresses (Nitro instances). */
+  readonly prefixDelegation?: boolean;
+  /** WARM_IP_TARGET: keep this many free addresses (overrides WARM_ENI_TARGET). */
+  readonly warmIpTarget?: number;
+  /** WARM_ENI_TARGET (default 1): keep this many whole ENIs' worth of free addresses. */
+  readonly warmEniTarget?: number;
+  /** AWS_VPC_K8S_CNI_EXTERNALSNAT (default false): when true, the node does not SNAT traffic leaving the VPC. */
+  readonly externalSnat?: boolean;
+  /** AWS_VPC_K8S_CNI_VETHPREFIX (default `eni`). */
+  readonly vethPrefix?: string;
+}
+
+interface Eni {
+  readonly id: string;
+  readonly deviceIndex: number;
+  /** A secondary ENI's own primary address (eth0's is the node IP). */
+  readonly primary?: string;
+  /** Secondary addresses (dotted) or delegated /28 prefixes (`a.b.c.d/28`). */
+  readonly slots: readonly string[];
+}
+
+/** ipamd's datastore for one node. */
+export interface AwsNodeState {
+  readonly enis: readonly Eni[];
+  /** Address (dotted) → the sandbox holding it. */
+  readonly assigned: Readonly<Record<string, string>>;
+  /** How many addresses are assigned (the size of `assigned`, kept so that ADD does not count). */
+  readonly used: number;
+}
+
+/** Per subnet, the highest address not yet handed out (allocation runs downwards from the top). */
+interface AwsClusterState {
+  readonly cursor: Readonly<Record<string, number>>;
+}
+
+/** The host-side veth name aws-cni gives a pod: the prefix and 11 hex digits of sha1("<namespace>.<pod>"). */
+export function awsVethName(namespace: string, pod: string, prefix = 'eni'): string {
+  return `${prefix}${sha1Hex(`${namespace}.${pod}`).slice(0, 11)}`;
+}
+
+/** The ENI id ipamd would get back for a node's device index (random in EC2, derived here). */
+export function eniId(node: string, deviceIndex: number): string {
+  return `eni-${sha1Hex(`eni|${node}|${deviceIndex}`).slice(0, 17)}`;
+}
+
+/** The error aws-cni returns from ADD when ipamd has no address for the pod. */
+export const AWS_NO_IP_MESSAGE = 'add cmd: failed to assign an IP address to container';
+/** What ipamd's datastore answers (and logs in ipamd.log) when the pool is empty. */
+export const IPAMD_NO_IP_MESSAGE = 'AssignPodIPv4Address: no available IP/Prefix addresses';
+
+const GATEWAY = '169.254.1.1';
+
+/** The AWS VPC CNI as a podnet design. */
+export function awsVpc(options: AwsVpcOptions): CniDesign {
+  if (options === null || typeof options !== 'object') throw new TypeError('awsVpc needs { instanceType }');
+  const limits = instanceLimits(options.instanceType);
+  const pd = options.prefixDelegation === true;
+  const warmIp = options.warmIpTarget;
+  const warmEni = options.warmEniTarget ?? 1;
+  if (warmIp !== undefined && (!Number.isInteger(warmIp) || warmIp < 0)) throw new RangeError(`warmIpTarget ${String(warmIp)} must be a non-negative integer`);
+  if (!Number.isInteger(warmEni) || warmEni < 0) throw new RangeError(`warmEniTarget ${String(warmEni)} must be a non-negative integer`);
+  const prefix = options.vethPrefix ?? 'eni';
+  const slotsPerEni = limits.ipv4PerEni - 1;
+  const perSlot = pd ? PREFIX_SIZE : 1;
+  const maxPods = awsMaxPods(options.instanceType, { prefixDelegation: pd });
+
+  const nodeState = (node: Node): AwsNodeState => (node.cni as AwsNodeState | null) ?? { enis: [], assigned: {}, used: 0 };
+  const clusterState = (state: ClusterState): AwsClusterState => (state.cni as AwsClusterState | null) ?? { cursor: {} };
+  const ns = (n: string) => `node/${n}`;
+
+  /** How many addresses the node's ENIs hold for pods. */
+  const poolSize = (enis: readonly Eni[]): number => {
+    let n = 0;
+    for (const e of enis) n += e.slots.length * perSlot;
+    return n;
+  };
+  /** The first free address in slot order (ipamd hands out the lowest device's first), or undefined. */
+  const firstFree = (st: AwsNodeState): string | undefined => {
+    for (const e of st.enis) {
+      for (const s of e.slots) {
+        if (!pd) {
+          if (st.assigned[s] === undefined) return s;
+          continue;
+        }
+        const base = parseIpv4(s.split('/')[0]!);
+        for (let i = 0; i < PREFIX_SIZE; i++) {
+          const ip = formatIpv4((base + i) >>> 0);
+          if (st.assigned[ip] === undefined) return ip;
+        }
+      }
+    }
+    return undefined;
+  };
+  /** Whether an address is one of the node's and free. */
+  const isFree = (st: AwsNodeState, ip: string): boolean => {
+    if (st.assigned[ip] !== undefined) return false;
+    const n = parseIpv4(ip);
+    return st.enis.some((e) => e.slots.some((s) => (pd ? cidrContains(parseCidr(s), n) : s === ip)));
+  };
+
+  /**
+   * Takes `count` free slots of the subnet, downwards from the cursor: single addresses, or /28-aligned
+   * prefixes none of whose addresses is in use. Null when the subnet has run out.
+   */
+  const take = (state: ClusterState, seg: Segment, cursor: number, count: number, prefixes: boolean): { slots: string[]; cursor: number } | null => {
+    const low = (seg.cidr.addr + 4) >>> 0;
+    const used = (ip: number) => ip === seg.gateway || shardGet(state.ipIndex, String(ip)) !== undefined || fabricHas(seg, ip);
+    const slots: string[] = [];
+    let c = cursor;
+    while (slots.length < count) {
+      if (prefixes) {
+        const base = ((c - PREFIX_SIZE) & maskOf(28)) >>> 0;
+        if (base < low || !cidrContains(seg.cidr, base)) return null;
+        c = base;
+        let clear = true;
+        for (let i = 0; i < PREFIX_SIZE && clear; i++) if (used((base + i) >>> 0)) clear = false;
+        if (clear) slots.push(`${formatIpv4(base)}/28`);
+      } else {
+        c = (c - 1) >>> 0;
+        if (c < low) return null;
+        if (!used(c)) slots.push(formatIpv4(c));
+      }
+    }
+    return { slots, cursor: c };
+  };
+
+  /**
+   * ipamd's reconciler: what to assign so that the warm target holds, as vpc.assign actions, and the
+   * node's and the cluster's new state. Stops quietly at the instance's or the subnet's limit.
+   */
+  const topUp = (state: ClusterState, node: Node, st0: AwsNodeState, cs0: AwsClusterState): { actions: Action[]; st: AwsNodeState; cs: AwsClusterState } => {
+    // How many addresses must be free: WARM_IP_TARGET, else WARM_ENI_TARGET whole ENIs (prefix mode: WARM_PREFIX_TARGET=1).
+    const want = warmIp !== undefined && !pd ? warmIp : pd ? PREFIX_SIZE : warmEni * slotsPerEni;
+    // Nearly every ADD finds the pool warm enough: answer without copying anything.
+    if (poolSize(st0.enis) - st0.used >= want) return { actions: [], st: st0, cs: cs0 };
+    const seg = state.underlay.segments[node.segment]!;
+    const last = (seg.cidr.addr + 2 ** (32 - seg.cidr.len) - 1) >>> 0;
+    let cursor = cs0.cursor[seg.name] ?? last;
+    const enis: { id: string; deviceIndex: number; primary?: string; slots: string[] }[] = st0.enis.map((e) => ({ ...e, slots: [...e.slots] }));
+    const actions: Action[] = [];
+    const free = () => poolSize(enis) - st0.used;
+    while (free() < want) {
+      let eni = enis.find((e) => e.slots.length < slotsPerEni);
+      let attach = false;
+      let primaryIp: string | undefined;
+      if (!eni) {
+        if (enis.length >= limits.enis) break;
+        const deviceIndex = enis.length;
+        eni = { id: eniId(node.name, deviceIndex), deviceIndex, slots: [] };
+        enis.push(eni);
+        attach = deviceIndex > 0;
+        if (attach) {
+          // A new ENI's own primary address takes one address of the subnet.
+          const p = take(state, seg, cursor, 1, false);
+          if (!p) { enis.pop(); break; }
+          cursor = p.cursor;
+          primaryIp = p.slots[0]!;
+          eni.primary = primaryIp;
+        }
+      }
+      // Without WARM_IP_TARGET ipamd fills a whole ENI at once; with it, just what is missing.
+      const room = slotsPerEni - eni.slots.length;
+      const need = warmIp !== undefined && !pd ? Math.min(room, want - free()) : pd ? 1 : room;
+      const got = take(state, seg, cursor, need, pd);
+      if (!got) {
+        if (attach) enis.pop();
+        break;
+      }
+      cursor = got.cursor;
+      eni.slots.push(...got.slots);
+      const base = { op: 'vpc.assign', segment: seg.name, eni: eni.id, deviceIndex: eni.deviceIndex, node: node.name, ns: ns(node.name), dev: 'eth0' } as const;
+      actions.push({ ...base, ...(attach ? { attach: true } : {}), ...(primaryIp !== undefined ? { primaryIp } : {}), ...(pd ? { prefixes: got.slots } : { ips: got.slots }) });
+    }
+    return { actions, st: { enis, assigned: st0.assigned, used: st0.used }, cs: { cursor: { ...cs0.cursor, [seg.name]: cursor } } };
+  };
+
+  return {
+    name: pd ? 'aws-vpc-prefix' : 'aws-vpc',
+    maxPods: () => maxPods,
+    nodeAdded(state, node): DesignReaction {
+      const h = ns(node.name);
+      const actions: Action[] = [{ op: 'sysctl.set', ns: h, key: 'net.ipv4.ip_forward', value: 1 }];
+      if (!options.externalSnat) {
+        // AWS-SNAT-CHAIN-0: the VPC stays unNATed, the rest leaves with the node's primary address.
+        for (const s of Object.values(state.underlay.segments)) {
+          actions.push({ op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', dst: `${formatIpv4(s.cidr.addr)}/${s.cidr.len}`, target: 'ACCEPT', comment: 'AWS SNAT CHAIN' } });
+        }
+        actions.push({ op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', target: 'SNAT', to: formatIpv4(node.ip), comment: 'AWS, SNAT' } });
+      }
+      const up = topUp(state, node, { enis: [], assigned: {}, used: 0 }, clusterState(state));
+      return { actions: [...actions, ...up.actions], nodeState: up.st, clusterState: up.cs };
+    },
+    nodeRemoved(_state, node): DesignReaction {
+      // The instance terminates: its secondary ENIs are detached and deleted, every address goes back to the subnet.
+      const st = nodeState(node);
+      const actions: Action[] = [];
+      for (const e of st.enis) {
+        const ips = [...(e.primary ? [e.primary] : []), ...(pd ? [] : e.slots)];
+        const prefixes = pd ? e.slots : [];
+        if (ips.length === 0 && prefixes.length === 0) continue;
+        actions.push({ op: 'vpc.unassign', segment: node.segment, eni: e.id, ...(ips.length ? { ips } : {}), ...(prefixes.length ? { prefixes } : {}), ...(e.deviceIndex > 0 ? { detach: true } : {}) });
+      }
+      return { actions };
+    },
+    podAdded(state, req: PodAddRequest): PodAddReaction {
+      const { node, pod } = req;
+      const st = nodeState(node);
+      let ip: string | undefined;
+      if (req.requestedIp !== null) {
+        const want = formatIpv4(req.requestedIp);
+        if (!isFree(st, want)) return { error: { cniVersion: '0.4.0', code: 999, msg: AWS_NO_IP_MESSAGE, details: `${want} is not a free address of ${node.name}'s ENIs` } };
+        ip = want;
+      } else ip = firstFree(st);
+      if (ip === undefined) {
+        // ipamd's datastore is empty and the instance (or the subnet) allows no more: the plugin's ADD fails.
+        return { error: { cniVersion: '0.4.0', code: 999, msg: AWS_NO_IP_MESSAGE, details: IPAMD_NO_IP_MESSAGE } };
+      }
+      const assigned: AwsNodeState = { enis: st.enis, assigned: { ...st.assigned, [ip]: req.containerId }, used: st.used + 1 };
+      const up = topUp(state, node, assigned, clusterState(state));
+      const h = ns(node.name);
+      const p = `pod/${pod.key}`;
+      const veth = awsVethName(pod.namespace, pod.name, prefix);
+      const mtu = state.underlay.segments[node.segment]?.mtu ?? 9001;
+      const hostMac = macFromSeed(`${veth}|${pod.uid}`);
+      const podMac = macFromSeed(`eth0|${pod.key}|${pod.uid}`);
+      const actions: Action[] = [
+        ...up.actions,
+        { op: 'link.add', ns: h, name: veth, kind: 'veth', mtu, mac: hostMac, up: true, peer: { ns: p, name: req.ifname, mac: podMac, mtu, up: true } },
+        { op: 'addr.add', ns: p, dev: req.ifname, addr: `${ip}/32` },
+        { op: 'route.add', ns: p, dst: `${GATEWAY}/32`, dev: req.ifname, scope: 'link' },
+        { op: 'route.add', ns: p, dst: 'default', via: GATEWAY, dev: req.ifname },
+        { op: 'neigh.add', ns: p, dev: req.ifname, ip: GATEWAY, mac: hostMac },
+        { op: 'route.add', ns: h, dst: `${ip}/32`, dev: veth, scope: 'link' },
+      ];
+      const result: CniResult = {
+        cniVersion: '0.4.0',
+        interfaces: [{ name: veth, mac: hostMac }, { name: req.ifname, mac: podMac, sandbox: req.netns }],
+        ips: [{ address: `${ip}/32`, interface: 1 }],
+        routes: [],
+        dns: {},
+      };
+      return { actions, result, nodeState: up.st, clusterState: up.cs };
+    },
+    podDeleted(_state, pod: Pod, node: Node): DesignReaction {
+      const st = nodeState(node);
+      const veth = awsVethName(pod.namespace, pod.name, prefix);
+      const actions: Action[] = node.host.links[veth] ? [{ op: 'link.del', ns: ns(node.name), name: veth }] : [];
+      const ip = pod.ip === null ? undefined : formatIpv4(pod.ip);
+      if (ip === undefined || st.assigned[ip] === undefined) return { actions };
+      // The address goes back to the warm pool: it stays on its ENI.
+      const assigned = { ...st.assigned };
+      delete assigned[ip];
+      return { actions, nodeState: { enis: st.enis, assigned, used: st.used - 1 } satisfies AwsNodeState };
+    },
+    cniConfig(state, node): Record<string, string> {
+      const mtu = state.underlay.segments[node.segment]?.mtu ?? 9001;
+      return {
+        '10-aws.conflist': JSON.stringify({
+          cniVersion: '0.4.0', name: 'aws-cni',
+          plugins: [{ name: 'aws-cni', type: 'aws-cni', vethPrefix: prefix, mtu: String(mtu) }, { type: 'portmap', capabilities: { portMappings: true }, snat: true }],
+        }, null, 2) + '\n',
+      };
+    },
+  };
+}
+
+function fabricHas(seg: Segment, ip: number): boolean {
+  if (!seg.fabric) return false;
+  return shardGet(seg.fabric, String(ip)) !== undefined || shardGet(seg.fabric, `${(ip & maskOf(28)) >>> 0}/28`) !== undefined;
+}
+
