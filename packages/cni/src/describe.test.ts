@@ -1,4 +1,4 @@
-import { describeAction, type Action } from '@podnet/core';
+import { describeAction, netnsPath, type Action } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { flannel, vtepMac } from './designs/flannel.js';
 import { seedLabSpec, simulatorFromSpec } from './spec.js';
@@ -44,7 +44,8 @@ describe('actions printed as the commands a person would type', () => {
     const r = design.podAdded(state, { pod, node: sim.node('node-1'), ifname: 'eth0', netns: '/var/run/netns/x', containerId: 'c0ffee', requestedIp: 0x0af40163 });
     if ('error' in r) throw new Error(r.error.msg);
     const cmds = r.actions.flatMap((a) => describeAction(a)).map((c) => `[${c.where}] ${c.command}`);
-    expect(cmds[0]).toMatch(/^\[node-1\] ip link add veth[0-9a-f]{8} address \S+ mtu 1450 type veth peer name eth0 netns default\/pod-x$/);
+    // The peer's address and MTU follow `peer name` (ip-link(8)); set anywhere else the pod's eth0 would keep MTU 1500.
+    expect(cmds[0]).toMatch(/^\[node-1\] ip link add veth[0-9a-f]{8} address \S+ mtu 1450 type veth peer name eth0 address \S+ mtu 1450 netns default\/pod-x$/);
     expect(cmds).toContain('[default/pod-x] ip link set eth0 up');
     expect(cmds.some((c) => /^\[node-1\] ip link set veth[0-9a-f]{8} master cni0$/.test(c))).toBe(true);
     expect(cmds.slice(-3)).toEqual([
@@ -54,5 +55,13 @@ describe('actions printed as the commands a person would type', () => {
       '[default/pod-x] ip route add 10.244.0.0/16 via 10.244.1.1 dev eth0',
       '[default/pod-x] ip route add default via 10.244.1.1 dev eth0',
     ]);
+  });
+
+  it('a pod the state knows is moved by its CNI_NETNS path, which ip opens as a file', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    const pod = sim.pod('pod-a');
+    const add: Action = { op: 'link.add', ns: 'node/node-1', name: 'vethx', kind: 'veth', peer: { ns: 'pod/default/pod-a', name: 'eth1' } };
+    expect(describeAction(add, sim.state)[0]!.command).toBe(`ip link add vethx type veth peer name eth1 netns ${netnsPath(pod)}`);
+    expect(describeAction(add, sim.state, { netnsName: () => 'lab-ns' })[0]!.command).toBe('ip link add vethx type veth peer name eth1 netns lab-ns');
   });
 });

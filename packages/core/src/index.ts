@@ -42,7 +42,7 @@ export { createSimulator, diffScope, seededRandom, Simulator } from './sim/simul
 export type { Shards } from './util/shards.js';
 export { shardGet, shardKeys, shardSize, shardValues } from './util/shards.js';
 export * from './wire/index.js';
-export { formatRoute, hasCarrier, ipRoute } from './query/render.js';
+export { bridgeFdb, formatRoute, hasCarrier, ipNeigh, ipRoute } from './query/render.js';
 export { setFreezing } from './util/immer.js';
-export type { Command } from './ops/describe.js';
-export { describeAction, nsLabel } from './ops/describe.js';
+export type { Command, DescribeOptions, PeerEntrySpec } from './ops/describe.js';
+export { describeAction, nsLabel, peerEntryCommands } from './ops/describe.js';

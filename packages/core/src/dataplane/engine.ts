@@ -664,7 +664,8 @@ class Run {
       if (pl.type === ICMP_ECHO_REQUEST) {
         this.step(pid, ns.id, dev, 'deliver', () => `echo request for ${formatIpv4(h.dst)} delivered in ${ns.id}`, null, pkt);
         this.end(pid, 'delivered', ns.id, pkt);
-        const reply = ipv4(h.src, { ...pl, type: ICMP_ECHO_REPLY }, IPPROTO_ICMP, { src: h.dst, ttl: 64, id: this.ipId++, df: h.df });
+        // The kernel answers from its ICMP socket, which never sets DF (icmp_sk_init: IP_PMTUDISC_DONT).
+        const reply = ipv4(h.src, { ...pl, type: ICMP_ECHO_REPLY }, IPPROTO_ICMP, { src: h.dst, ttl: 64, id: this.ipId++, df: false });
         const rpid = this.newPacket('echo-reply', reply, ns.id);
         this.step(rpid, ns.id, null, 'reply', () => `echo reply ${formatIpv4(h.dst)} → ${formatIpv4(h.src)}`, null, reply);
         this.queue.push({ t: 'out', ns: ns.id, pkt: reply, pid: rpid });
@@ -1056,6 +1057,18 @@ function l4Key(p: Ipv4Packet, reverse: boolean): string {
   const pl = p.payload;
   if (pl.kind === 'udp' || pl.kind === 'tcp') return reverse ? `${pl.dstPort}>${pl.srcPort}` : `${pl.srcPort}>${pl.dstPort}`;
   if (pl.kind === 'icmp' && (pl.type === ICMP_ECHO_REQUEST || pl.type === ICMP_ECHO_REPLY)) return `echo ${pl.rest >>> 16}`;
+  // A packet quoted in an ICMP error is cut at 576 bytes and left as raw bytes: its transport header
+  // still says which flow it was (conntrack reads ports or the echo identifier from there too).
+  if (pl.kind === 'raw' && pl.bytes !== undefined && pl.bytes.length >= 8) {
+    const b = pl.bytes;
+    const proto = p.header.protocol;
+    if (proto === 6 || proto === 17) {
+      const sp = (b[0]! << 8) | b[1]!;
+      const dp = (b[2]! << 8) | b[3]!;
+      return reverse ? `${dp}>${sp}` : `${sp}>${dp}`;
+    }
+    if (proto === 1 && (b[0] === ICMP_ECHO_REQUEST || b[0] === ICMP_ECHO_REPLY)) return `echo ${(b[4]! << 8) | b[5]!}`;
+  }
   return '';
 }
 

@@ -67,6 +67,12 @@ export interface VethLink extends LinkBase {
 }
 export interface BridgeLink extends LinkBase {
   readonly kind: 'bridge';
+  /**
+   * Whether a port was ever attached. A new bridge has carrier until its first port comes (the kernel
+   * only recomputes a bridge's carrier from its ports when ports change), so its routes are not
+   * `linkdown`; once ports came, it has carrier only while one of them has.
+   */
+  readonly hadPorts?: boolean;
 }
 /** A VXLAN device (`ip link add flannel.1 type vxlan id 1 local … dev eth0 dstport 8472 nolearning`). */
 export interface VxlanLink extends LinkBase {

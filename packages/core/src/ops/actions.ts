@@ -212,6 +212,7 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
     const br = getLink(ns, master);
     if (br.kind !== 'bridge') fail('NOT_A_BRIDGE', `"${master}" is a ${br.kind}, not a bridge`, { ns: ns.id, dev: master });
     if (link.kind === 'bridge' || link.name === master) fail('INVALID_ARGUMENT', `"${link.name}" cannot be a port of "${master}"`);
+    if (!br.hadPorts) (ns.links[master] as Draft<Link> & { hadPorts?: boolean }).hadPorts = true;
     // The port's MAC becomes a local FDB entry of the bridge (bridge fdb shows it "master cni0 permanent").
     (ns.fdb as Record<string, unknown>)[`${master}|${link.mac}`] = { dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 };
   }

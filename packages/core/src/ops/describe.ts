@@ -3,7 +3,9 @@
  * `iptables`), so a lab can show "what flannel just did" and a person can replay it in a namespace.
  */
 import { formatIpv4 } from '../addr/ipv4.js';
-import type { ClusterState, NsId } from '../model/types.js';
+import { netnsPath } from '../model/cluster.js';
+import { findPod } from '../model/lookup.js';
+import type { ClusterState, NsId, PeerEntry } from '../model/types.js';
 import { shardGet } from '../util/shards.js';
 import type { Action, RouteSpec, RuleSpec } from './actions.js';
 
@@ -11,7 +13,19 @@ import type { Action, RouteSpec, RuleSpec } from './actions.js';
 export interface Command {
   /** `node-1`, `default/pod-a`, `underlay`, or `every node but node-1` for shared entries. */
   readonly where: string;
+  /** The namespace the command runs in; absent for shared peer-set entries (they run on every node but the owner). */
+  readonly ns?: NsId;
   readonly command: string;
+}
+
+/** Options of {@link describeAction}. */
+export interface DescribeOptions {
+  /**
+   * How a command names another namespace (`ip link add … peer name eth0 netns NAME`). By default a
+   * pod's namespace is its CNI_NETNS path (`/var/run/netns/cni-…`, which `ip` opens as a path) when
+   * `state` knows the pod, and its label otherwise; the kernel oracle maps namespaces to its own names.
+   */
+  readonly netnsName?: (ns: NsId) => string;
 }
 
 /** How a namespace id reads in a command listing. */
@@ -52,31 +66,73 @@ function ruleCmd(flag: '-A' | '-I' | '-D', r: RuleSpec): string {
   return parts.join(' ');
 }
 
+/** A peer-set entry as the text a `peerset.put` carries. */
+export interface PeerEntrySpec {
+  readonly routes: readonly RouteSpec[];
+  readonly neigh: readonly { readonly ip: string; readonly mac: string }[];
+  readonly fdb: readonly { readonly mac: string; readonly dst: string }[];
+}
+
+function peerEntrySpec(e: PeerEntry): PeerEntrySpec {
+  return {
+    routes: e.routes.map((r) => ({ dst: `${formatIpv4(r.dst.addr)}/${r.dst.len}`, ...(r.via !== null ? { via: formatIpv4(r.via) } : {}) })),
+    neigh: e.neigh.map((n) => ({ ip: formatIpv4(n.ip), mac: n.mac })),
+    fdb: e.fdb.map((f) => ({ mac: f.mac, dst: formatIpv4(f.dst) })),
+  };
+}
+
+/**
+ * The commands that install (`put`) or remove (`del`) one node's entry of a shared peer set on
+ * another node: its routes, permanent neighbours and VXLAN FDB entries on `dev`.
+ */
+export function peerEntryCommands(dev: string, e: PeerEntrySpec, verb: 'put' | 'del'): string[] {
+  if (verb === 'put') {
+    return [
+      ...e.routes.map((r) => routeCmd('replace', { ...r, dev })),
+      ...e.neigh.map((n) => `ip neigh replace ${n.ip} lladdr ${n.mac} dev ${dev} nud permanent`),
+      ...e.fdb.map((f) => `bridge fdb append ${f.mac} dev ${dev} dst ${f.dst} self permanent`),
+    ];
+  }
+  return [
+    ...e.routes.map((r) => `ip route del ${r.dst}${r.via !== undefined ? ` via ${r.via}` : ''} dev ${dev}`),
+    ...e.neigh.map((n) => `ip neigh del ${n.ip} dev ${dev}`),
+    ...e.fdb.map((f) => `bridge fdb del ${f.mac} dev ${dev} dst ${f.dst}`),
+  ];
+}
+
 /**
  * The commands an action stands for. `state` (the state the action applies to) lets shared peer-set
  * actions list the entries they remove or the namespaces they reach; without it they are described
  * generically.
  */
-export function describeAction(a: Action, state?: ClusterState): Command[] {
-  const at = (ns: NsId, command: string): Command => ({ where: nsLabel(ns), command });
+export function describeAction(a: Action, state?: ClusterState, options: DescribeOptions = {}): Command[] {
+  const at = (ns: NsId, command: string): Command => ({ where: nsLabel(ns), ns, command });
+  const netns = options.netnsName ?? ((ns: NsId) => {
+    const pod = state && ns.startsWith('pod/') ? findPod(state, ns.slice(4)) : undefined;
+    return pod ? netnsPath(pod) : nsLabel(ns);
+  });
   switch (a.op) {
     case 'link.add': {
       const head = [`ip link add ${a.name}`];
       if (a.mac !== undefined) head.push(`address ${a.mac}`);
       if (a.mtu !== undefined) head.push(`mtu ${a.mtu}`);
       let type: string;
-      if (a.kind === 'veth') type = `type veth peer name ${a.peer?.name ?? '?'}${a.peer && a.peer.ns !== a.ns ? ` netns ${nsLabel(a.peer.ns)}` : ''}`;
+      if (a.kind === 'veth') {
+        // The peer's own options follow `peer name X` (ip-link(8)): without them the peer keeps MTU 1500.
+        const peer = [`type veth peer name ${a.peer?.name ?? '?'}`];
+        if (a.peer?.mac !== undefined) peer.push(`address ${a.peer.mac}`);
+        if (a.peer?.mtu !== undefined) peer.push(`mtu ${a.peer.mtu}`);
+        if (a.peer && a.peer.ns !== a.ns) peer.push(`netns ${netns(a.peer.ns)}`);
+        type = peer.join(' ');
+      }
       else if (a.kind === 'vxlan' && a.vxlan?.external) type = `type vxlan external dstport ${a.vxlan.dstPort}`;
       else if (a.kind === 'vxlan' && a.vxlan) type = `type vxlan id ${a.vxlan.vni} local ${a.vxlan.local} dev ${a.vxlan.dev} dstport ${a.vxlan.dstPort}${a.vxlan.learning ? '' : ' nolearning'}`;
       else if (a.kind === 'ipip') type = `type ipip${a.ipip?.local ? ` local ${a.ipip.local}` : ''}`;
       else type = `type ${a.kind}`;
       const out = [at(a.ns, `${head.join(' ')} ${type}`)];
-      if (a.kind === 'veth' && a.peer) {
-        if (a.peer.mac !== undefined) out.push(at(a.peer.ns, `ip link set ${a.peer.name} address ${a.peer.mac}`));
-        if (a.peer.up) out.push(at(a.peer.ns, `ip link set ${a.peer.name} up`));
-      }
       if (a.master !== undefined) out.push(at(a.ns, `ip link set ${a.name} master ${a.master}`));
       if (a.up) out.push(at(a.ns, `ip link set ${a.name} up`));
+      if (a.kind === 'veth' && a.peer?.up) out.push(at(a.peer.ns, `ip link set ${a.peer.name} up`));
       return out;
     }
     case 'link.del':
@@ -116,23 +172,14 @@ export function describeAction(a: Action, state?: ClusterState): Command[] {
       return [at(a.ns, `# a process listens on ${a.protocol.toUpperCase()} port ${a.port}`)];
     case 'peerset.put': {
       const where = `every node but ${a.owner}${a.group === undefined ? '' : ` (group ${a.group})`}`;
-      return [
-        ...a.routes.map((r) => ({ where, command: routeCmd('replace', { ...r, dev: a.dev }) })),
-        ...a.neigh.map((n) => ({ where, command: `ip neigh replace ${n.ip} lladdr ${n.mac} dev ${a.dev} nud permanent` })),
-        ...a.fdb.map((f) => ({ where, command: `bridge fdb append ${f.mac} dev ${a.dev} dst ${f.dst} self permanent` })),
-      ];
+      return peerEntryCommands(a.dev, a, 'put').map((command) => ({ where, command }));
     }
     case 'peerset.del': {
       const where = `every node but ${a.owner}`;
       const set = state?.peerSets[a.set];
       const entry = set ? shardGet(set.entries, a.owner) : undefined;
       if (!entry) return [{ where, command: `# forget ${a.owner}'s entries of ${a.set}` }];
-      const dev = set!.dev;
-      return [
-        ...entry.routes.map((r) => ({ where, command: `ip route del ${formatIpv4(r.dst.addr)}/${r.dst.len}${r.via !== null ? ` via ${formatIpv4(r.via)}` : ''} dev ${dev}` })),
-        ...entry.neigh.map((n) => ({ where, command: `ip neigh del ${formatIpv4(n.ip)} dev ${dev}` })),
-        ...entry.fdb.map((f) => ({ where, command: `bridge fdb del ${f.mac} dev ${dev} dst ${formatIpv4(f.dst)}` })),
-      ];
+      return peerEntryCommands(set!.dev, peerEntrySpec(entry), 'del').map((command) => ({ where, command }));
     }
     case 'peerset.attach': {
       const which = a.match === undefined ? 'every other node\'s' : a.match === 'same' ? `the ${a.group} nodes'` : `the nodes outside ${a.group}'s`;

@@ -1,8 +1,23 @@
 /** Renders model tables in iproute2's formats (`ip route`, `ip neigh`, `bridge fdb`). */
 import { formatIpv4 } from '../addr/ipv4.js';
 import { getNs } from '../model/lookup.js';
-import type { ClusterState, Link, NetNs, NsId, Route } from '../model/types.js';
+import type { ClusterState, Link, NetNs, NsId, PeerEntry, Route } from '../model/types.js';
 import { allRoutes } from '../ops/routing.js';
+import { shardValues } from '../util/shards.js';
+
+/** How long a confirmed neighbour stays REACHABLE (net.ipv4.neigh.default.base_reachable_time_ms). */
+const REACHABLE_MS = 30_000;
+
+/** The shared peer-set entries a namespace renders (every owner's but its own and hidden ones). */
+function peerEntries(state: ClusterState, ns: NetNs) {
+  const out: { dev: string; entry: PeerEntry }[] = [];
+  for (const ref of ns.peerSets) {
+    const set = state.peerSets[ref.set];
+    if (!set) continue;
+    for (const e of shardValues(set.entries)) if (e.owner !== ref.self && !ref.hidden?.includes(e.owner)) out.push({ dev: set.dev, entry: e });
+  }
+  return out;
+}
 
 /** True when a link has carrier (LOWER_UP): veths need their peer up, bridges an up port with carrier. */
 export function hasCarrier(state: ClusterState, ns: NetNs, link: Link, depth = 0): boolean {
@@ -13,6 +28,8 @@ export function hasCarrier(state: ClusterState, ns: NetNs, link: Link, depth = 0
       return peerNs?.links[link.peer.name]?.up === true;
     }
     case 'bridge':
+      // A bridge has carrier from creation until ports come; then only while a port has (br_port_carrier_check).
+      if (!link.hadPorts) return true;
       if (depth > 2) return false;
       return Object.values(ns.links).some((l) => l.master === link.name && hasCarrier(state, ns, l, depth + 1));
     case 'vxlan':
@@ -44,4 +61,44 @@ export function formatRoute(state: ClusterState, ns: NetNs, r: Route): string {
 export function ipRoute(state: ClusterState, nsId: NsId): string[] {
   const ns = getNs(state, nsId);
   return allRoutes(state, ns).map((r) => formatRoute(state, ns, r));
+}
+
+/**
+ * `ip -4 neigh show` of a namespace: `IP dev DEV lladdr MAC STATE`, with `PERMANENT` for static
+ * entries (a design's and shared peer-set ones), `FAILED` where resolution went unanswered, and
+ * `REACHABLE` or `STALE` by the time since the entry was confirmed. Lines come in the model's order;
+ * the kernel lists them in hash order.
+ */
+export function ipNeigh(state: ClusterState, nsId: NsId): string[] {
+  const ns = getNs(state, nsId);
+  const out: string[] = [];
+  for (const e of Object.values(ns.neigh)) {
+    if (e.failed || e.mac === null) out.push(`${formatIpv4(e.ip)} dev ${e.dev} ${e.failed ? 'FAILED' : 'INCOMPLETE'}`);
+    else out.push(`${formatIpv4(e.ip)} dev ${e.dev} lladdr ${e.mac} ${e.permanent ? 'PERMANENT' : state.now - e.confirmed < REACHABLE_MS ? 'REACHABLE' : 'STALE'}`);
+  }
+  for (const { dev, entry } of peerEntries(state, ns)) for (const n of entry.neigh) out.push(`${formatIpv4(n.ip)} dev ${dev} lladdr ${n.mac} PERMANENT`);
+  return out;
+}
+
+/**
+ * `bridge fdb show` of a namespace, without the multicast rows the kernel adds for the groups each
+ * device joins (podnet does not model multicast): each bridge's own MAC (`dev BR master BR
+ * permanent`), its ports' own MACs (`permanent`), learned and static entries, and VXLAN entries
+ * (`MAC dev flannel.1 dst IP self permanent`). Learned entries older than the bridge's ageing time
+ * (300 s) are gone, as in the kernel.
+ */
+export function bridgeFdb(state: ClusterState, nsId: NsId): string[] {
+  const ns = getNs(state, nsId);
+  const out: string[] = [];
+  for (const l of Object.values(ns.links)) if (l.kind === 'bridge') out.push(`${l.mac} dev ${l.name} master ${l.name} permanent`);
+  for (const e of Object.values(ns.fdb)) {
+    if (e.dst !== null) out.push(`${e.mac} dev ${e.dev} dst ${formatIpv4(e.dst)} self${e.permanent ? ' permanent' : ''}`);
+    else if (e.port !== null) {
+      if (e.local && e.port === e.dev) continue; // the bridge's own MAC, listed above
+      if (!e.permanent && state.now - e.updated > 300_000) continue;
+      out.push(`${e.mac} dev ${e.port} master ${e.dev}${e.local ? ' permanent' : e.permanent ? ' static' : ''}`);
+    }
+  }
+  for (const { dev, entry } of peerEntries(state, ns)) for (const f of entry.fdb) out.push(`${f.mac} dev ${dev} dst ${formatIpv4(f.dst)} self permanent`);
+  return out;
 }

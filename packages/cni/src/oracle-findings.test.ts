@@ -1,0 +1,87 @@
+/**
+ * What the kernel oracle (packages/kernel-oracle) found podnet doing differently from Linux, pinned:
+ * each test failed before its fix. The oracle replays flannel's actions in real namespaces and
+ * compares tables and probes; these tests need no root.
+ */
+import { bridgeFdb, ipNeigh, ipRoute } from '@podnet/core';
+import { describe, expect, it } from 'vitest';
+import { vtepMac } from './designs/flannel.js';
+import { seedLabSpec, simulatorFromSpec } from './spec.js';
+
+const twoRacks = (mtuA: number, mtuB: number) => simulatorFromSpec({
+  podCidr: '10.244.0.0/16',
+  nodeCidrMaskSize: 24,
+  underlay: {
+    segments: [
+      { name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: mtuA },
+      { name: 'rack-b', cidr: '192.168.2.0/24', gateway: '192.168.2.1', mtu: mtuB },
+    ],
+  },
+  nodes: [{ name: 'node-1', segment: 'rack-a' }, { name: 'node-2', segment: 'rack-a' }, { name: 'node-3', segment: 'rack-b' }],
+  pods: [{ name: 'pod-a', node: 'node-1' }, { name: 'pod-b', node: 'node-2' }, { name: 'pod-c', node: 'node-3' }],
+});
+
+describe('disagreements with the kernel the oracle found, fixed', () => {
+  it('ip route lists a longer prefix first when two share an address (the FIB trie order)', () => {
+    // node-1 gets 10.244.0.0/24, which starts where the cluster's 10.244.0.0/16 does.
+    const sim = twoRacks(1500, 1500);
+    expect(ipRoute(sim.state, 'pod/default/pod-a')).toEqual([
+      'default via 10.244.0.1 dev eth0',
+      '10.244.0.0/24 dev eth0 proto kernel scope link src 10.244.0.2',
+      '10.244.0.0/16 via 10.244.0.1 dev eth0',
+    ]);
+  });
+
+  it('Frag Needed about a large masqueraded packet reaches the pod (conntrack reads the cut quote), which then keeps the path MTU', () => {
+    // rack-a carries 9000 bytes, the router's leg on rack-b 1500: the router answers Frag Needed to
+    // node-1's address (flannel masquerades pod → node traffic); the quote is cut at 576 bytes.
+    const sim = twoRacks(9000, 1500);
+    expect(sim.ping('pod-a', '192.168.2.11', { size: 8922 }).lines).toContain('From 192.168.1.1 icmp_seq=1 Frag needed and DF set (mtu = 1500)');
+    expect(sim.ping('pod-a', '192.168.2.11', { size: 8923 }).lines).toContain('ping: local error: message too long, mtu=1500');
+  });
+
+  it('an echo reply leaves without DF, whatever the request carried (captured on the wire by both)', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    const t = sim.ping('pod-a', '10.244.2.3').traces[0]!;
+    const reply = t.fates.find((f) => f.role === 'echo-reply')!;
+    expect(t.steps[0]!.ip!.header.df).toBe(true);
+    expect(reply.ip!.header.df).toBe(false);
+  });
+
+    it('a bridge that never had a port has carrier: its route is not linkdown until ports come and go', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply([
+      { op: 'link.add', ns: 'node/node-1', name: 'br9', kind: 'bridge', up: true },
+      { op: 'addr.add', ns: 'node/node-1', dev: 'br9', addr: '10.9.0.1/24' },
+    ]);
+    expect(ipRoute(sim.state, 'node/node-1')).toContain('10.9.0.0/24 dev br9 proto kernel scope link src 10.9.0.1');
+    sim.apply({ op: 'link.add', ns: 'node/node-1', name: 'p9', kind: 'veth', master: 'br9', up: true, peer: { ns: 'node/node-1', name: 'q9', up: true } });
+    sim.apply({ op: 'link.del', ns: 'node/node-1', name: 'p9' });
+    expect(ipRoute(sim.state, 'node/node-1')).toContain('10.9.0.0/24 dev br9 proto kernel scope link src 10.9.0.1 linkdown');
+  });
+});
+
+describe('ip neigh and bridge fdb renderings, as iproute2 prints them', () => {
+  it('a flannel node lists the other nodes\' VTEPs as permanent neighbours and FDB entries, its bridge and ports as permanent', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    expect(ipNeigh(sim.state, 'node/node-1').sort()).toEqual([
+      `10.244.2.0 dev flannel.1 lladdr ${vtepMac('node-2')} PERMANENT`,
+      `10.244.3.0 dev flannel.1 lladdr ${vtepMac('node-3')} PERMANENT`,
+    ]);
+    const fdb = bridgeFdb(sim.state, 'node/node-1');
+    const cni0 = sim.node('node-1').host.links['cni0']!;
+    expect(fdb).toContain(`${cni0.mac} dev cni0 master cni0 permanent`);
+    expect(fdb).toContain(`${vtepMac('node-2')} dev flannel.1 dst 192.168.1.12 self permanent`);
+    expect(fdb.filter((l) => / dev veth[0-9a-f]{8} master cni0 permanent$/.test(l))).toHaveLength(2);
+  });
+
+  it('entries learned by traffic: REACHABLE neighbours, then STALE; learned bridge entries carry no flag', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.ping('pod-a', '10.244.1.5');
+    const pod = sim.pod('pod-b').netns!.links['eth0']!;
+    expect(ipNeigh(sim.state, 'pod/default/pod-a')).toEqual([`10.244.1.5 dev eth0 lladdr ${pod.mac} REACHABLE`]);
+    expect(bridgeFdb(sim.state, 'node/node-1').some((l) => new RegExp(`^${pod.mac} dev veth[0-9a-f]{8} master cni0$`).test(l))).toBe(true);
+    sim.advance(31_000);
+    expect(ipNeigh(sim.state, 'pod/default/pod-a')).toEqual([`10.244.1.5 dev eth0 lladdr ${pod.mac} STALE`]);
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * Running commands against the kernel, safely: every namespace this process creates carries the
+ * prefix `pno<pid>-`, every child process is tracked, and everything is removed on exit, on failure,
+ * on SIGINT and on SIGTERM. Nothing here touches the root namespace: commands run with `ip -n NS`,
+ * `bridge -n NS` or `ip netns exec NS`.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+
+/** The namespace prefix of this run: `pno<pid>-`. */
+export const RUN_PREFIX = `pno${process.pid}-`;
+
+/** What a command printed and how it ended. */
+export interface Ran {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+}
+
+const children = new Set<ChildProcess>();
+
+/** Tracks a child started elsewhere, so that cleanup kills it too. */
+export function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.on('close', () => children.delete(child));
+  return child;
+}
+
+/** Runs a program (never through a shell unless the program is bash), bounded by `timeoutMs`. */
+export function run(file: string, args: readonly string[], o: { input?: string; timeoutMs?: number } = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, o.timeoutMs ?? 30_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('error', (e) => { stderr += String(e); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve({ code, stdout, stderr, timedOut });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(o.input ?? '');
+  });
+}
+
+/** Names of the network namespaces that exist (`ip netns list`). */
+export function listNamespaces(): string[] {
+  try {
+    return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.length > 0);
+  } catch {
+    return [];
+  }
+}
+
+/** Deletes every namespace whose name starts with `prefix` (synchronously: safe in an exit handler). */
+export function deleteByPrefix(prefix: string): string[] {
+  if (!/^pno\d+-/.test(prefix)) throw new Error(`refusing to delete namespaces by the prefix "${prefix}" (not an oracle prefix)`);
+  const gone: string[] = [];
+  for (const ns of listNamespaces()) {
+    if (!ns.startsWith(prefix)) continue;
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+      gone.push(ns);
+    } catch { /* already gone */ }
+  }
+  return gone;
+}
+
+/** Removes leftovers of oracle runs whose process is dead (`--cleanup`); returns what it deleted. */
+export function cleanupDeadRuns(): string[] {
+  const gone: string[] = [];
+  const pids = new Set<number>();
+  for (const ns of listNamespaces()) {
+    const m = /^pno(\d+)-/.exec(ns);
+    if (m) pids.add(Number(m[1]));
+  }
+  for (const pid of pids) {
+    if (pid === process.pid || alive(pid)) continue;
+    gone.push(...deleteByPrefix(`pno${pid}-`));
+  }
+  return gone;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+let installed = false;
+
+/** Kills this run's children and deletes its namespaces. */
+export function cleanupRun(): void {
+  for (const c of children) {
+    if (c.pid !== undefined) try { c.kill('SIGKILL'); } catch { /* gone */ }
+  }
+  children.clear();
+  deleteByPrefix(RUN_PREFIX);
+}
+
+/** Cleans up on exit, on an uncaught error, on SIGINT and on SIGTERM (once per process). */
+export function installCleanup(): void {
+  if (installed) return;
+  installed = true;
+  process.on('exit', cleanupRun);
+  const bye = (code: number) => () => {
+    process.stderr.write(`\nkernel-oracle: interrupted, removing namespaces ${RUN_PREFIX}*\n`);
+    cleanupRun();
+    process.exit(code);
+  };
+  process.on('SIGINT', bye(130));
+  process.on('SIGTERM', bye(143));
+  process.on('uncaughtException', (e) => {
+    process.stderr.write(`kernel-oracle: ${e.stack ?? String(e)}\n`);
+    cleanupRun();
+    process.exit(1);
+  });
+}
+
+/** Kernel features a rendering may need. */
+export type Feature = 'netns' | 'bridge' | 'vxlan' | 'ipip' | 'iptables' | 'ping' | 'traceroute' | 'tcpdump';
+
+/**
+ * Which features this machine offers, found by trying them in a scratch namespace of this run. A
+ * feature missing is reported with the reason (not root, no CAP_NET_ADMIN, module not available…).
+ */
+export async function probeFeatures(): Promise<Map<Feature, string | true>> {
+  const out = new Map<Feature, string | true>();
+  const ns = `${RUN_PREFIX}probe`;
+  for (const tool of ['ping', 'traceroute', 'tcpdump'] as const) {
+    const r = await run('sh', ['-c', `command -v ${tool}`]);
+    out.set(tool, r.code === 0 ? true : `${tool} is not installed`);
+  }
+  if (process.platform !== 'linux') {
+    out.set('netns', `not Linux (${process.platform})`);
+    return out;
+  }
+  const add = await run('ip', ['netns', 'add', ns]);
+  if (add.code !== 0) {
+    out.set('netns', `ip netns add failed: ${(add.stderr || add.stdout).trim() || `exit ${String(add.code)}`} (uid ${process.getuid?.() ?? '?'}; needs root or CAP_NET_ADMIN + CAP_SYS_ADMIN)`);
+    return out;
+  }
+  try {
+    out.set('netns', true);
+    const tryIn = async (f: Feature, args: string[]) => {
+      const r = await run('ip', ['-n', ns, ...args]);
+      out.set(f, r.code === 0 ? true : `${args.join(' ')}: ${r.stderr.trim()}`);
+    };
+    await tryIn('bridge', ['link', 'add', 'b0', 'type', 'bridge']);
+    await run('ip', ['-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1']);
+    await tryIn('vxlan', ['link', 'add', 'vx0', 'type', 'vxlan', 'id', '1', 'dev', 'e0', 'dstport', '8472']);
+    await tryIn('ipip', ['link', 'add', 'ip0', 'type', 'ipip', 'local', '192.0.2.1']);
+    const ipt = await run('ip', ['netns', 'exec', ns, 'iptables', '-t', 'nat', '-S']);
+    out.set('iptables', ipt.code === 0 ? true : `iptables -t nat: ${ipt.stderr.trim() || 'not installed'}`);
+  } finally {
+    await run('ip', ['netns', 'del', ns]);
+  }
+  return out;
+}

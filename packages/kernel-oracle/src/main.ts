@@ -1,0 +1,163 @@
+/**
+ * The kernel oracle's command line.
+ *
+ *   pnpm oracle [--runs N] [--seed S] [--path I] [--design NAME]… [--concurrency C] [--no-scenarios] [--time-limit SEC] [--shrink SEC] [--require]
+ *
+ * --path I runs generated topology I of the seed only (as a report names it); --shrink SEC (default 120,
+ * 0 for none) lets fast-check shrink the first disagreeing generated topology of each design.
+ *   pnpm oracle --cleanup        remove namespaces left by oracle runs that died (prefix pno<pid>-, pid gone)
+ *
+ * Exit status: 0 when every comparison agreed, 1 on any disagreement (or an incomplete run), 2 on bad
+ * arguments, 3 when namespaces cannot be created and --require was given (otherwise it says so loudly
+ * and exits 0 having compared nothing).
+ */
+import fc from 'fast-check';
+import { cleanupDeadRuns, installCleanup, probeFeatures, RUN_PREFIX, type Feature } from './kernel.js';
+import { pool, runTopology, type Disagreement, type OracleDesign, type Topology, type TopologyResult } from './oracle.js';
+import { DESIGNS, SCENARIOS, topologyArb } from './scenarios.js';
+
+interface Options { runs: number; seed: number; path: number | null; shrink: number; designs: string[]; concurrency: number; scenarios: boolean; timeLimit: number; require: boolean; cleanup: boolean }
+
+function parse(argv: readonly string[]): Options {
+  const o: Options = { runs: 100, seed: 42, path: null, shrink: 120, designs: [], concurrency: 2, scenarios: true, timeLimit: 600, require: false, cleanup: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const num = () => {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < 0) throw new Error(`${a} needs a non-negative integer`);
+      return v;
+    };
+    if (a === '--runs') o.runs = num();
+    else if (a === '--seed') o.seed = num();
+    else if (a === '--path') o.path = num();
+    else if (a === '--shrink') o.shrink = num();
+    else if (a === '--concurrency') o.concurrency = Math.max(1, num());
+    else if (a === '--time-limit') o.timeLimit = num();
+    else if (a === '--design') o.designs.push(argv[++i] ?? '');
+    else if (a === '--no-scenarios') o.scenarios = false;
+    else if (a === '--require') o.require = true;
+    else if (a === '--cleanup') o.cleanup = true;
+    else if (a === '--') continue;
+    else throw new Error(`unknown option ${a}`);
+  }
+  for (const d of o.designs) if (!DESIGNS.some((x) => x.name === d)) throw new Error(`unknown design "${d}" (known: ${DESIGNS.map((x) => x.name).join(', ')})`);
+  return o;
+}
+
+function loud(lines: string[]): void {
+  const bar = '!'.repeat(78);
+  process.stdout.write(`${bar}\n${lines.map((l) => `!! ${l}`).join('\n')}\n${bar}\n`);
+}
+
+function show(d: Disagreement): string {
+  return `  ✗ [${d.kind}] ${d.topology} — ${d.where}\n      podnet: ${d.podnet}\n      kernel: ${d.kernel}`;
+}
+
+async function main(): Promise<number> {
+  let o: Options;
+  try {
+    o = parse(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`kernel-oracle: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (o.cleanup) {
+    const gone = cleanupDeadRuns();
+    process.stdout.write(gone.length ? `removed ${gone.length} leftover namespaces:\n${gone.join('\n')}\n` : 'no leftovers of dead oracle runs\n');
+    return 0;
+  }
+  installCleanup();
+  const started = Date.now();
+  const features = await probeFeatures();
+  const netns = features.get('netns');
+  if (netns !== true) {
+    loud([
+      'KERNEL ORACLE SKIPPED: network namespaces cannot be created here.',
+      `reason: ${netns ?? 'unknown'}`,
+      'NO comparison against Linux was made; nothing below is a result.',
+    ]);
+    return o.require ? 3 : 0;
+  }
+  const designs = DESIGNS.filter((d) => (o.designs.length === 0 ? d.open === undefined : o.designs.includes(d.name)));
+  const open = DESIGNS.filter((d) => d.open !== undefined && !designs.includes(d));
+  if (open.length) loud(['DESIGNS WITH AN OPEN DISAGREEMENT, NOT RUN (run them with --design NAME):', ...open.map((d) => `${d.name}: ${d.open!}`)]);
+  const usable: OracleDesign[] = [];
+  const skipped: string[] = [];
+  for (const d of designs) {
+    const missing = (['ping', 'traceroute', ...d.needs] as Feature[]).filter((f) => features.get(f) !== true);
+    if (missing.length) skipped.push(`${d.name}: ${missing.map((f) => `${f} (${String(features.get(f))})`).join('; ')}`);
+    else usable.push(d);
+  }
+  if (skipped.length) loud(['DESIGNS SKIPPED (the kernel here lacks what their rendering needs; NOT compared):', ...skipped]);
+
+  process.stdout.write(`kernel-oracle: prefix ${RUN_PREFIX}, seed ${o.seed}, ${o.runs} generated topologies per design, ${o.concurrency} at a time\n`);
+  const jobs: { design: OracleDesign; topo: Topology; path?: number }[] = [];
+  for (const d of usable) {
+    if (o.scenarios && o.path === null) for (const s of SCENARIOS) if (!s.designs || s.designs.includes(d.name)) jobs.push({ design: d, topo: s.topology });
+    const sample = o.runs > 0 ? fc.sample(topologyArb(), { seed: o.seed, numRuns: o.runs }) : [];
+    sample.forEach((t, i) => {
+      if (o.path === null || o.path === i) jobs.push({ design: d, topo: { ...t, label: `generated #${i} (--seed ${o.seed} --path ${i})` }, path: i });
+    });
+  }
+  const results = new Map<string, TopologyResult[]>();
+  let done = 0;
+  let timedOut = false;
+  const deadline = started + o.timeLimit * 1000;
+  const all = await pool(o.concurrency, jobs.map((j, i) => async () => {
+    if (Date.now() > deadline) {
+      timedOut = true;
+      return null;
+    }
+    const r = await runTopology(j.design, j.topo, `${RUN_PREFIX}${i.toString(36)}-`);
+    done++;
+    if (r.disagreements.length) process.stdout.write(`${r.disagreements.map(show).join('\n')}\n`);
+    if (done % 10 === 0) process.stdout.write(`  … ${done}/${jobs.length} topologies (${Math.round((Date.now() - started) / 1000)} s)\n`);
+    return { design: j.design.name, r, path: j.path };
+  }));
+  for (const x of all) if (x) results.set(x.design, [...(results.get(x.design) ?? []), x.r]);
+
+  // The first failing generated topology of each design, shrunk by fast-check to a smallest one that
+  // still disagrees (each try is a kernel run; bounded by --shrink seconds).
+  for (const d of usable) {
+    const first = all.find((x) => x && x.design === d.name && x.path !== undefined && x.r.disagreements.length > 0);
+    if (!first || o.shrink === 0) continue;
+    process.stdout.write(`\nshrinking ${d.name} generated #${first.path!} (up to ${o.shrink} s)…\n`);
+    let tries = 0;
+    const out = await fc.check(fc.asyncProperty(topologyArb(), async (t) => {
+      const r = await runTopology(d, { ...t, label: `shrink ${tries}` }, `${RUN_PREFIX}z${(tries++).toString(36)}-`);
+      return r.disagreements.length === 0;
+    }), { seed: o.seed, path: String(first.path!), numRuns: 1, interruptAfterTimeLimit: o.shrink * 1000, markInterruptAsFailure: false });
+    if (out.failed && out.counterexample) {
+      const [t] = out.counterexample;
+      process.stdout.write(`smallest disagreeing topology after ${tries} kernel runs (replay: --seed ${o.seed} --path ${first.path!}):\n${JSON.stringify({ settings: t.settings, nodes: t.nodes, pods: t.pods, churn: t.churn }, null, 1)}\n`);
+    } else process.stdout.write(`shrinking stopped after ${tries} kernel runs without a smaller case${out.interrupted ? ' (time limit)' : ''}\n`);
+  }
+
+  let total = 0;
+  process.stdout.write('\nkernel-oracle totals (podnet against Linux network namespaces):\n');
+  for (const d of usable) {
+    const rs = results.get(d.name) ?? [];
+    const n = rs.reduce((s, r) => s + r.disagreements.length, 0);
+    total += n;
+    const kinds = new Map<string, number>();
+    for (const r of rs) for (const x of r.disagreements) kinds.set(x.kind, (kinds.get(x.kind) ?? 0) + 1);
+    process.stdout.write(`  ${d.name.padEnd(18)} ${String(rs.length).padStart(4)} topologies, ${String(rs.reduce((s, r) => s + r.probes, 0)).padStart(6)} probes, ${String(rs.reduce((s, r) => s + r.tables, 0)).padStart(5)} tables compared, ${n} disagreements${kinds.size ? ` (${[...kinds].map(([k, c]) => `${k}: ${c}`).join(', ')})` : ''}\n`);
+  }
+  for (const s of skipped) process.stdout.write(`  SKIPPED ${s}\n`);
+  process.stdout.write(`  ${Math.round((Date.now() - started) / 1000)} s\n`);
+  if (timedOut) {
+    loud([`TIME LIMIT (${o.timeLimit} s) reached: ${jobs.length - done} topologies NOT compared.`]);
+    return 1;
+  }
+  if (usable.length === 0) {
+    loud(['No design could be rendered on this kernel: NOTHING was compared.']);
+    return o.require ? 3 : 0;
+  }
+  process.stdout.write(total === 0 ? 'kernel-oracle: podnet and Linux agree on everything compared.\n' : `kernel-oracle: ${total} disagreements.\n`);
+  return total === 0 ? 0 : 1;
+}
+
+main().then((code) => { process.exitCode = code; }, (e: unknown) => {
+  process.stderr.write(`kernel-oracle: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,360 @@
+/**
+ * Rendering a recorded cluster into kernel commands. What core creates itself becomes the commands
+ * that make it (each node's host namespace with eth0 on its segment, each pod's namespace with lo,
+ * every underlay segment as a namespace holding a Linux bridge, the router with one leg per segment);
+ * what the design did is its recorded actions, printed by {@link describeAction} and run as is.
+ *
+ * The result is one bash script: every line runs in a namespace of this topology (`ip -n NS`,
+ * `bridge -n NS`, `ip netns exec NS`) and names the action it came from, so a command the kernel
+ * refuses is reported against the podnet action that asked for it.
+ */
+import {
+  describeAction, formatIpv4, peerEntryCommands, UNDERLAY_NS, type Action, type NsId, type PeerEntrySpec, type Route, type Underlay,
+} from '@podnet/core';
+import type { NsSnapshot, Reaction } from './record.js';
+
+/** One line of the build script and where it came from. */
+export interface ScriptLine {
+  readonly shell: string;
+  /** The podnet side: the action (or core's own setup) this line renders. */
+  readonly origin: string;
+  /**
+   * A node agent's command (flanneld's per-peer routes, neighbours, FDB entries): the agent logs a
+   * refusal and carries on, so the build does too; the tables then show whether podnet refused the same.
+   */
+  readonly tolerant?: boolean;
+}
+
+/** The kernel names of one topology's namespaces, both ways. */
+export class NsNames {
+  readonly #byId = new Map<string, string>();
+  readonly #byName = new Map<string, string>();
+  #pods = 0;
+  #nodes = 0;
+  constructor(readonly prefix: string) {
+    // Namespace names are file names under /run/netns; interface names stay podnet's own.
+    if (!/^pno\d+-[0-9a-z]+-$/.test(prefix)) throw new Error(`bad topology prefix "${prefix}"`);
+  }
+  /** The kernel name of a podnet namespace (`node/x`, `pod/ns/name`, `underlay`) or of segment `seg:NAME`. */
+  of(id: string): string {
+    const hit = this.#byId.get(id);
+    if (hit !== undefined) return hit;
+    throw new Error(`namespace ${id} has no kernel rendering (yet)`);
+  }
+  has(id: string): boolean {
+    return this.#byId.has(id);
+  }
+  /** Assigns a short kernel name to a podnet namespace. */
+  assign(id: string, segmentIndex?: number): string {
+    const existing = this.#byId.get(id);
+    if (existing !== undefined) return existing;
+    let short: string;
+    if (id === UNDERLAY_NS) short = 'r';
+    else if (id.startsWith('seg:')) short = `s${segmentIndex ?? 0}`;
+    else if (id.startsWith('node/')) short = `n${this.#nodes++}`;
+    else short = `p${this.#pods++}`;
+    const name = `${this.prefix}${short}`;
+    this.#byId.set(id, name);
+    this.#byName.set(name, id);
+    return name;
+  }
+  forget(id: string): void {
+    const n = this.#byId.get(id);
+    if (n !== undefined) this.#byName.delete(n);
+    this.#byId.delete(id);
+  }
+  /** The podnet id a kernel name stands for. */
+  idOf(name: string): string | undefined {
+    return this.#byName.get(name);
+  }
+  entries(): [string, string][] {
+    return [...this.#byId.entries()];
+  }
+}
+
+/** A command podnet accepted but the oracle cannot run in a kernel (a gap in the vocabulary's rendering). */
+export class NoKernelRendering extends Error {}
+
+const routeSpecOf = (r: Route) => ({
+  dst: r.dst.len === 0 ? 'default' : `${formatIpv4(r.dst.addr)}/${r.dst.len}`,
+  ...(r.via !== null ? { via: formatIpv4(r.via) } : {}),
+  ...(r.dev !== null ? { dev: r.dev } : {}),
+  ...(r.proto !== 'boot' ? { proto: r.proto } : {}),
+  ...(r.scope !== 'global' ? { scope: r.scope } : {}),
+  ...(r.src !== null ? { src: formatIpv4(r.src) } : {}),
+  ...(r.metric !== 0 ? { metric: r.metric } : {}),
+  ...(r.onlink ? { onlink: true } : {}),
+  ...(r.type !== 'unicast' ? { type: r.type } : {}),
+});
+
+/** Shared peer sets, expanded into per-namespace commands as the kernel needs them. */
+class PeerSets {
+  readonly #sets = new Map<string, { dev: string; entries: Map<string, PeerEntrySpec>; attached: Map<NsId, string> }>();
+  #set(name: string, dev?: string) {
+    let s = this.#sets.get(name);
+    if (!s) this.#sets.set(name, (s = { dev: dev ?? '?', entries: new Map(), attached: new Map() }));
+    if (dev !== undefined) s.dev = dev;
+    return s;
+  }
+  /** The commands an action on a peer set stands for, per namespace. */
+  expand(a: Action): { ns: NsId; command: string }[] {
+    const out: { ns: NsId; command: string }[] = [];
+    if (a.op === 'peerset.put') {
+      const s = this.#set(a.set, a.dev);
+      const old = s.entries.get(a.owner);
+      s.entries.set(a.owner, a);
+      for (const [ns, self] of s.attached) {
+        if (self === a.owner) continue;
+        if (old) out.push(...peerEntryCommands(s.dev, old, 'del').map((command) => ({ ns, command })));
+        out.push(...peerEntryCommands(s.dev, a, 'put').map((command) => ({ ns, command })));
+      }
+    } else if (a.op === 'peerset.del') {
+      const s = this.#set(a.set);
+      const old = s.entries.get(a.owner);
+      s.entries.delete(a.owner);
+      if (old) for (const [ns, self] of s.attached) if (self !== a.owner) out.push(...peerEntryCommands(s.dev, old, 'del').map((command) => ({ ns, command })));
+    } else if (a.op === 'peerset.attach') {
+      const s = this.#set(a.set);
+      if (s.attached.has(a.ns)) return out;
+      s.attached.set(a.ns, a.self);
+      for (const [owner, e] of s.entries) if (owner !== a.self) out.push(...peerEntryCommands(s.dev, e, 'put').map((command) => ({ ns: a.ns, command })));
+    }
+    return out;
+  }
+  /** A namespace went away: it no longer renders any set. */
+  detach(ns: NsId): void {
+    for (const s of this.#sets.values()) s.attached.delete(ns);
+  }
+}
+
+/** Builds the script that renders a recorded cluster in the kernel. */
+export class Renderer {
+  readonly lines: ScriptLine[] = [];
+  /** Actions left out because nothing the oracle probes can see them (listening processes off the probed ports). */
+  readonly unrendered: string[] = [];
+  readonly names: NsNames;
+  readonly #peers = new PeerSets();
+  readonly #segIndex = new Map<string, number>();
+  #ports = 0;
+  /** Per namespace, the veth ends in it whose peer lives in another namespace, with that peer. */
+  readonly #crossing = new Map<string, Map<string, { ns: string; dev: string }>>();
+  /** Namespaces whose `lo` is still to be brought up (with their first batch of commands). */
+  readonly #loDown = new Set<string>();
+
+  #pair(a: { ns: string; dev: string }, b: { ns: string; dev: string }): void {
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      let m = this.#crossing.get(x.ns);
+      if (!m) this.#crossing.set(x.ns, (m = new Map()));
+      m.set(x.dev, y);
+    }
+  }
+
+  /** A veth end goes: its peer goes with it. */
+  #unpair(ns: string, dev: string): void {
+    const peer = this.#crossing.get(ns)?.get(dev);
+    this.#crossing.get(ns)?.delete(dev);
+    if (peer) this.#crossing.get(peer.ns)?.delete(peer.dev);
+  }
+
+  constructor(prefix: string) {
+    this.names = new NsNames(prefix);
+  }
+
+  #line(shell: string, origin: string, tolerant = false): void {
+    const m = /^ip -n (\S+) /.exec(shell);
+    if (m && this.#loDown.delete(m[1]!)) this.lines.push({ shell: `ip -n ${m[1]!} link set lo up`, origin: `core creates ${this.names.idOf(m[1]!) ?? m[1]!}` });
+    this.lines.push(tolerant ? { shell, origin, tolerant } : { shell, origin });
+  }
+
+  /** A command as describeAction prints it, run in the kernel namespace standing for `ns`. */
+  #inNs(ns: NsId, command: string, origin: string, tolerant = false): void {
+    if (command.startsWith('#')) throw new NoKernelRendering(`${origin} prints as a comment ("${command}"), not a command`);
+    const k = this.names.of(ns);
+    if (command.startsWith('ip ')) this.#line(`ip -n ${k} ${command.slice(3)}`, origin, tolerant);
+    else if (command.startsWith('bridge ')) this.#line(`bridge -n ${k} ${command.slice(7)}`, origin, tolerant);
+    else if (/^(sysctl|iptables) /.test(command)) this.#line(`ip netns exec ${k} ${command}`, origin);
+    else throw new NoKernelRendering(`${origin} prints as "${command}", which is not an ip/bridge/sysctl/iptables command`);
+  }
+
+  #newNs(id: string, forward: boolean, rpFilter: number, segmentIndex?: number): string {
+    const k = this.names.assign(id, segmentIndex);
+    const origin = `core creates ${id}`;
+    this.#line(`ip netns add ${k}`, origin);
+    // podnet models IPv4 only: without IPv6, no router solicitations or DAD teach bridges MACs behind
+    // podnet's back. ICMP errors are not rate limited in podnet (the kernel allows a burst of 6, then 1/s
+    // per destination), so concurrent probes would otherwise see '*' the model cannot predict.
+    this.#line(`ip netns exec ${k} sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000 net.ipv4.ip_forward=${forward ? 1 : 0} net.ipv4.conf.all.rp_filter=${rpFilter} net.ipv4.conf.default.rp_filter=${rpFilter}`, origin);
+    this.#loDown.add(k);
+    return k;
+  }
+
+  /** The underlay: a bridge per segment (an L2 switch), and the router with a leg on each. */
+  underlay(u: Underlay): void {
+    const router = this.#newNs(UNDERLAY_NS, u.router.sysctl.ipForward, u.router.sysctl.rpFilter);
+    let i = 0;
+    for (const seg of Object.values(u.segments)) {
+      this.#segIndex.set(seg.name, i);
+      const s = this.#newNs(`seg:${seg.name}`, false, 0, i++);
+      const origin = `core creates segment ${seg.name}`;
+      this.#line(`ip -n ${s} link add br0 mtu ${seg.mtu} type bridge`, origin);
+      this.#line(`ip -n ${s} link set br0 up`, origin);
+      const leg = u.router.links[seg.name];
+      if (!leg) throw new NoKernelRendering(`the router has no leg on segment ${seg.name}`);
+      this.#line(`ip -n ${s} link add r mtu ${leg.mtu} type veth peer name ${leg.name} address ${leg.mac} mtu ${leg.mtu} netns ${router}`, `core creates the router's leg on ${seg.name}`);
+      this.#line(`ip -n ${s} link set r master br0 up`, origin);
+      for (const a of leg.addrs) this.#line(`ip -n ${router} addr add ${formatIpv4(a.ip)}/${a.len} dev ${leg.name}`, `core gives the router ${formatIpv4(a.ip)}`);
+      if (leg.up) this.#line(`ip -n ${router} link set ${leg.name} up`, origin);
+    }
+    for (const r of u.router.routes) {
+      for (const c of describeAction({ op: 'route.add', ns: UNDERLAY_NS, ...routeSpecOf(r) })) this.#inNs(UNDERLAY_NS, c.command, 'core: a router route');
+    }
+  }
+
+  /** A namespace core created (a node's host, a pod's), with its physical links plugged into their segments. */
+  #coreNs(snap: NsSnapshot): void {
+    const k = this.#newNs(snap.id, snap.ipForward, snap.rpFilter);
+    for (const l of snap.links) {
+      if (l.kind === 'loopback') continue;
+      const origin = `core creates ${l.name} in ${snap.id}`;
+      if (l.kind !== 'physical' || l.segment === undefined) throw new NoKernelRendering(`core created a ${l.kind} link ${l.name} in ${snap.id}; only physical links are rendered`);
+      const seg = this.names.of(`seg:${l.segment}`);
+      const port = `n${this.#ports++}`;
+      this.#line(`ip -n ${seg} link add ${port} mtu ${l.mtu} type veth peer name ${l.name} address ${l.mac} mtu ${l.mtu} netns ${k}`, origin);
+      this.#line(`ip -n ${seg} link set ${port} master br0 up`, origin);
+      this.#pair({ ns: snap.id, dev: l.name }, { ns: `seg:${l.segment}`, dev: port });
+      for (const a of l.addrs) this.#line(`ip -n ${k} addr add ${formatIpv4(a.ip)}/${a.len} dev ${l.name}`, origin);
+      if (l.up) this.#line(`ip -n ${k} link set ${l.name} up`, origin);
+    }
+    for (const r of snap.routes) {
+      for (const c of describeAction({ op: 'route.add', ns: snap.id, ...routeSpecOf(r) })) this.#inNs(snap.id, c.command, `core: ${c.command} in ${snap.id}`);
+    }
+  }
+
+  #actions(actions: readonly Action[], what: string): void {
+    const netnsName = (ns: NsId) => this.names.of(ns);
+    for (const a of actions) {
+      if (a.op === 'peerset.put' || a.op === 'peerset.del' || a.op === 'peerset.attach') {
+        for (const c of this.#peers.expand(a)) this.#inNs(c.ns, c.command, `${what}: ${a.op} ${a.set}`, true);
+        continue;
+      }
+      if (a.op === 'link.add' && a.kind === 'veth' && a.peer && a.peer.ns !== a.ns) {
+        this.#pair({ ns: a.ns, dev: a.name }, { ns: a.peer.ns, dev: a.peer.name });
+      }
+      if (a.op === 'link.del') this.#unpair(a.ns, a.name);
+      if (a.op === 'listen') {
+        // A listening process changes only what reaches its port. The oracle's probes are ICMP and UDP to
+        // traceroute's ports 33434–33441: a listener elsewhere cannot change them, one there would.
+        if (a.protocol === 'udp' && a.port >= 33434 && a.port <= 33441) throw new NoKernelRendering(`${what}: a process listening on udp/${a.port} (traceroute's ports) is not rendered`);
+        this.unrendered.push(`${what}: listen ${a.protocol}/${a.port}`);
+        continue;
+      }
+      for (const c of describeAction(a, undefined, { netnsName })) {
+        if (c.ns === undefined) throw new NoKernelRendering(`${what}: ${c.command} has no namespace`);
+        this.#inNs(c.ns, c.command, `${what}: ${c.command} [${c.where}]`);
+      }
+    }
+  }
+
+  /**
+   * A namespace goes, and with it the other end of each veth it held. The kernel tears a namespace
+   * down asynchronously, so its links are deleted first: the veth peers vanish before the next command.
+   */
+  #delNs(id: string): void {
+    const k = this.names.of(id);
+    const origin = `core deletes ${id}`;
+    for (const dev of [...(this.#crossing.get(id)?.keys() ?? [])]) {
+      this.#line(`ip -n ${k} link del ${dev}`, origin);
+      this.#unpair(id, dev);
+    }
+    this.#crossing.delete(id);
+    this.#loDown.delete(k);
+    this.#line(`ip netns del ${k}`, origin);
+    this.names.forget(id);
+  }
+
+  /** Replays one recorded reaction. */
+  reaction(r: Reaction): void {
+    switch (r.kind) {
+      case 'clusterCreated':
+        this.#actions(r.actions, 'clusterCreated');
+        return;
+      case 'nodeAdded':
+        this.#coreNs(r.host);
+        this.#actions(r.actions, `nodeAdded ${r.node}`);
+        return;
+      case 'podAdded':
+        if (r.netns && !this.names.has(r.netns.id)) this.#coreNs(r.netns);
+        this.#actions(r.actions, `podAdded ${r.pod}`);
+        return;
+      case 'podDeleted': {
+        this.#actions(r.actions, `podDeleted ${r.pod}`);
+        const id = `pod/${r.pod}`;
+        if (this.names.has(id)) this.#delNs(id);
+        return;
+      }
+      case 'nodeRemoved': {
+        this.#actions(r.actions, `nodeRemoved ${r.node}`);
+        const id = `node/${r.node}`;
+        this.#delNs(id);
+        this.#peers.detach(id);
+        return;
+      }
+    }
+  }
+
+  /**
+   * The whole script: stops at the first command the kernel refuses and names it. Starting a process
+   * costs far more than a command, so `ip` (and `bridge`) commands of one namespace run together as one
+   * `ip -n NS -batch -` (which stops at its first failure and says which line it was). A command joins
+   * an earlier batch of its namespace only when nothing since touched that namespace (or a namespace
+   * it names), so each namespace sees its commands in the recorded order; namespaces are all created
+   * first, and deleting one is a barrier for everything.
+   */
+  script(): string {
+    for (const k of [...this.#loDown]) this.#line(`ip -n ${k} link set lo up`, `core creates ${this.names.idOf(k) ?? k}`);
+    type Unit = { key: string | null; head: string; body: string[]; idx: number[]; touches: Set<string> | 'all' };
+    const units: Unit[] = [{ key: 'ip|', head: 'ip', body: [], idx: [], touches: new Set() }];
+    const unsafe = /[$`"'|;&<>]/;
+    // Deleting a link can take its veth peer in another namespace along: such a line moves past nothing.
+    const overlaps = (a: Set<string> | 'all', b: Set<string>) => a === 'all' || (b.has('*') && a.size > 0) || [...b].some((x) => a.has(x));
+    this.lines.forEach((l, i) => {
+      const m = /^(ip|bridge) (?:-n (\S+) )?(.*)$/.exec(l.shell);
+      const add = m && m[1] === 'ip' && !m[2] ? /^netns add (\S+)$/.exec(m[3]!) : null;
+      if (add) {
+        units[0]!.body.push(m![3]!);
+        units[0]!.idx.push(i);
+        return;
+      }
+      if (!m || !m[2] || unsafe.test(m[3]!)) {
+        const exec = /^ip netns exec (\S+) /.exec(l.shell);
+        units.push({ key: null, head: l.shell, body: [], idx: [i], touches: exec ? new Set([exec[1]!]) : 'all' });
+        return;
+      }
+      const touches = new Set([m[2], ...[...m[3]!.matchAll(/\bnetns (\S+)/g)].map((x) => x[1]!), ...(/^link del /.test(m[3]!) ? ['*'] : [])]);
+      const key = `${m[1]}|${m[2]}${l.tolerant ? '|force' : ''}`;
+      let at = -1;
+      for (let u = units.length - 1; u >= 1; u--) {
+        if (units[u]!.key === key) { at = u; break; }
+        if (overlaps(units[u]!.touches, touches)) break;
+      }
+      if (at >= 0) {
+        const u = units[at]!;
+        u.body.push(m[3]!);
+        u.idx.push(i);
+        for (const t of touches) (u.touches as Set<string>).add(t);
+      } else units.push({ key, head: `${m[1]} -n ${m[2]}${l.tolerant ? ' -force' : ''}`, body: [m[3]!], idx: [i], touches });
+    });
+    const out = ['set -u', 'T=$(mktemp)', `trap 'rm -f "$T"' EXIT`, `fail() { echo "ORACLE-FAILED $1" >&2; exit 97; }`];
+    for (const u of units) {
+      if (u.key === null) out.push(`${u.head} || fail ${u.idx[0]!}`);
+      else if (u.key.endsWith('|force')) {
+        // Refusals are the agent's log lines, not the end of the build.
+        out.push(`${u.head} -batch - 2>"$T" <<'ORACLE_EOF' || sed 's/^/ORACLE-REFUSED ${u.head.split(' ')[2]!}: /' "$T"\n${u.body.join('\n')}\nORACLE_EOF`);
+      } else if (u.body.length) {
+        out.push(`${u.head} -batch - 2>"$T" <<'ORACLE_EOF' || { cat "$T" >&2; n=$(grep -o 'Command failed -:[0-9]*' "$T" | head -1 | cut -d: -f2); idx=(${u.idx.join(' ')}); fail \${idx[$((\${n:-1} - 1))]}; }\n${u.body.join('\n')}\nORACLE_EOF`);
+      }
+    }
+    return out.join('\n') + '\n';
+  }
+}
+
