@@ -8,6 +8,7 @@
  * cluster state (who owns an address or a MAC, which route matched).
  */
 import { seedLabSpec, simulatorFromSpec } from '@podnet/cni';
+import { humanDuration } from '@podnet/cli';
 import {
   describeRoute, findNs, formatCidr, formatIpv4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST,
   ICMP_TIME_EXCEEDED, innermost, listNodes, lookupRouteIn, shardGet, UNDERLAY_NS,
@@ -33,20 +34,8 @@ export function nodePodCidrs(sim: Simulator): string[] {
 // 2. kubectl get pods -o wide
 // ---------------------------------------------------------------------------------------------------
 
-/** kubectl's age format (k8s.io/apimachinery duration.HumanDuration) for the durations a lab sees. */
-export function humanAge(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 120) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 10) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
-  if (m < 180) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 8) return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
-  if (h < 48) return `${h}h`;
-  const d = Math.floor(h / 24);
-  if (d < 8) return h % 24 === 0 ? `${d}d` : `${d}d${h % 24}h`;
-  return `${d}d`;
-}
+/** kubectl's age format (k8s.io/apimachinery duration.HumanDuration), as the lab shell prints it. */
+export const humanAge = humanDuration;
 
 /** Aligns rows as kubectl's tabwriter does: each column padded to its widest cell plus 3 spaces. */
 export function alignColumns(rows: readonly (readonly string[])[]): string[] {
