@@ -19,7 +19,7 @@ export type { FlannelOptions } from './designs/flannel.js';
 export { flannel, FLANNEL_CONFLIST, flannelAgent, flanneldLog, flannelNetConf, vtepMac } from './designs/flannel.js';
 export type { HostLocalConfig, HostLocalOwner, HostLocalRange, HostLocalResult, HostLocalStore, IpamError, IpamRoute, RangeSet } from './ipam/host-local.js';
 export {
-  allocateFromSet, canonicalRange, canonicalRangeSet, defaultRange, EMPTY_HOST_LOCAL, hostLocalAdd, hostLocalCheck, hostLocalDel,
+  allocateFromSet, allocateOnSubnet, canonicalRange, canonicalRangeSet, defaultRange, EMPTY_HOST_LOCAL, hostLocalAdd, hostLocalCheck, hostLocalDel,
   loadHostLocalConfig, rangeSetText, rangeText,
 } from './ipam/host-local.js';
 export type { ClusterSpecJson } from './spec.js';

@@ -10,7 +10,7 @@ import {
   type Node, type Pod, type PodAddReaction, type PodAddRequest,
 } from '@podnet/core';
 import { vethName } from '../contract/plugins.js';
-import { allocateFromSet, defaultRange, EMPTY_HOST_LOCAL, hostLocalDel, type HostLocalStore } from '../ipam/host-local.js';
+import { allocateOnSubnet, EMPTY_HOST_LOCAL, hostLocalDel, type HostLocalStore } from '../ipam/host-local.js';
 
 /** What a design using the bridge plugin keeps per node: host-local's allocations. */
 export interface BridgeNodeState {
@@ -54,11 +54,9 @@ function masqRules(subnet: string): { readonly dst?: string; readonly notDst?: s
 export function bridgeAdd(state: ClusterState, req: PodAddRequest, c: BridgePluginConfig): PodAddReaction {
   void state;
   const { node, pod } = req;
-  const range = defaultRange(c.subnet);
-  if ('error' in range) return { error: { cniVersion: c.cniVersion, code: 7, msg: 'Invalid Configuration', details: range.error } };
-  const st = bridgeNodeState(node);
-  const got = allocateFromSet([range], st.ipam, 0, req.containerId, req.ifname, req.requestedIp);
-  if ('error' in got) return { error: { cniVersion: c.cniVersion, code: 999, msg: `failed to allocate for range 0: ${got.error}` } };
+  const got = allocateOnSubnet(c.subnet, bridgeNodeState(node).ipam, req, c.cniVersion, (msg) => `failed to allocate for range 0: ${msg}`);
+  if ('error' in got) return got;
+  const { range } = got;
   const h = `node/${node.name}`;
   const p = `pod/${pod.key}`;
   const gw = formatIpv4(range.gateway);

@@ -27,7 +27,7 @@ import {
   formatCidr, formatIpv4, macFromSeed, type Action, type CniDesign, type CniResult, type DesignReaction, type Node, type Pod,
   type PodAddReaction, type PodAddRequest,
 } from '@podnet/core';
-import { allocateFromSet, defaultRange, EMPTY_HOST_LOCAL, hostLocalDel, type HostLocalStore } from '../ipam/host-local.js';
+import { allocateOnSubnet, EMPTY_HOST_LOCAL, hostLocalDel, type HostLocalStore } from '../ipam/host-local.js';
 import { sha256Hex } from '../util/hash.js';
 
 /** Options of {@link cilium}. */
@@ -128,10 +128,8 @@ export function cilium(options: CiliumOptions = {}): CniDesign {
       const { node, pod } = req;
       const subnet = node.podCidr!;
       // cluster-pool IPAM: the node's podCIDR, its first address kept for cilium_host.
-      const range = defaultRange(subnet);
-      if ('error' in range) return { error: { cniVersion: '0.3.1', code: 7, msg: 'Invalid Configuration', details: range.error } };
-      const got = allocateFromSet([range], st(node).ipam, 0, req.containerId, req.ifname, req.requestedIp);
-      if ('error' in got) return { error: { cniVersion: '0.3.1', code: 999, msg: `unable to allocate IP via local cilium agent: ${got.error}` } };
+      const got = allocateOnSubnet(subnet, st(node).ipam, req, '0.3.1', (msg) => `unable to allocate IP via local cilium agent: ${msg}`);
+      if ('error' in got) return got;
       const h = ns(node.name);
       const p = `pod/${pod.key}`;
       const ip = formatIpv4(got.ip);

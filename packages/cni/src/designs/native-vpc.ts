@@ -21,7 +21,7 @@ import {
   formatCidr, formatIpv4, macFromSeed, type Action, type ClusterState, type CniDesign, type CniResult, type DesignReaction, type Node,
   type Pod, type PodAddReaction, type PodAddRequest,
 } from '@podnet/core';
-import { allocateFromSet, defaultRange, EMPTY_HOST_LOCAL, hostLocalDel, type HostLocalStore } from '../ipam/host-local.js';
+import { allocateOnSubnet, EMPTY_HOST_LOCAL, hostLocalDel, type HostLocalStore } from '../ipam/host-local.js';
 import { sha1Hex } from '../util/hash.js';
 import { vethName } from '../contract/plugins.js';
 
@@ -80,10 +80,9 @@ export function nativeVpc(options: NativeVpcOptions): CniDesign {
     podAdded(state, req: PodAddRequest): PodAddReaction {
       const { node, pod } = req;
       const subnet = node.podCidr!;
-      const range = defaultRange(subnet);
-      if ('error' in range) return { error: { cniVersion: '0.3.1', code: 7, msg: 'Invalid Configuration', details: range.error } };
-      const got = allocateFromSet([range], st(node).ipam, 0, req.containerId, req.ifname, req.requestedIp);
-      if ('error' in got) return { error: { cniVersion: '0.3.1', code: 999, msg: got.error } };
+      const got = allocateOnSubnet(subnet, st(node).ipam, req, '0.3.1');
+      if ('error' in got) return got;
+      const { range } = got;
       const h = ns(node.name);
       const p = `pod/${pod.key}`;
       const ip = formatIpv4(got.ip);

@@ -19,7 +19,7 @@
  * per node, immutable, replaced on every change.
  */
 import { textMemo } from '../contract/memo.js';
-import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseIpv4, type Cidr, type Ipv4 } from '@podnet/core';
+import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseIpv4, type Cidr, type CniError, type Ipv4 } from '@podnet/core';
 
 /** One canonical range of a range set (every field filled in, as Range.Canonicalize leaves it). */
 export interface HostLocalRange {
@@ -175,6 +175,22 @@ export function canonicalRangeSet(raw: unknown): RangeSet | IpamError {
 /** The range a subnet gives with host-local's defaults (`{"subnet": "…"}`), e.g. a node's podCIDR. */
 export function defaultRange(subnet: Cidr, gateway?: Ipv4): HostLocalRange | IpamError {
   return canonicalRange({ subnet: formatCidr(subnet), ...(gateway === undefined ? {} : { gateway: formatIpv4(gateway) }) });
+}
+
+/**
+ * host-local on one subnet (a node's podCIDR) for a design's CNI ADD: the address, its range and the new
+ * store, or the CNI error to answer — code 7 when host-local cannot use the subnet, code 999 with the
+ * allocator's text wrapped by `failure` (each plugin words it its own way) when no address is left.
+ */
+export function allocateOnSubnet(
+  subnet: Cidr, store: HostLocalStore, req: { readonly containerId: string; readonly ifname: string; readonly requestedIp: Ipv4 | null },
+  cniVersion: string, failure: (msg: string) => string = (msg) => msg,
+): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } | { error: CniError } {
+  const range = defaultRange(subnet);
+  if ('error' in range) return { error: { cniVersion, code: 7, msg: 'Invalid Configuration', details: range.error } };
+  const got = allocateFromSet([range], store, 0, req.containerId, req.ifname, req.requestedIp);
+  if ('error' in got) return { error: { cniVersion, code: 999, msg: failure(got.error) } };
+  return got;
 }
 
 /** `IP=10.1.1.5` out of CNI_ARGS (`K=V;K=V`), as types.LoadArgs reads it into IPAMEnvArgs. */
