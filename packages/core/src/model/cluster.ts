@@ -3,7 +3,7 @@
  * everything first, asks the CNI design for its actions and applies them in one immer transition, so
  * a failure at any point leaves the given state exactly as it was.
  */
-import { castDraft, type Draft } from 'immer';
+import { castDraft, isDraft, original, type Draft } from 'immer';
 import { freezeIfOn, produce } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
@@ -239,9 +239,12 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   if (announceOnJoin) {
     // The joining node announces its address (gratuitous ARP, as NetworkManager and cloud images do when
     // eth0 comes up): a node or router that talked to the address's previous holder updates its entry.
-    for (const other of shardValues(d.nodes)) {
-      if (other.name === name) continue;
-      for (const l of Object.values(other.host.links)) if (l.kind === 'physical' && l.segment === seg.name) announce(other.host as Draft<NetNs>, ip, mac, state.now, l.name);
+    // Scan the state as it was before this transition (plain objects, no drafts): only a node that holds
+    // a stale entry for the address is drafted, so a join costs a read of each node, not a copy of each.
+    for (const other of shardValues(baseOf(state.nodes))) {
+      if (other.name === name || !holdsStale(other.host, ip, mac)) continue;
+      const draft = shardGet(d.nodes, other.name)!;
+      for (const l of Object.values(other.host.links)) if (l.kind === 'physical' && l.segment === seg.name) announce(draft.host, ip, mac, state.now, l.name);
     }
     announce(d.underlay.router, ip, mac, state.now, seg.name);
   }
@@ -450,8 +453,14 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   const eth = p.netns?.links[req0(r.result)] ?? Object.values(p.netns?.links ?? {}).find((l) => l.kind !== 'loopback' && l.addrs.length > 0);
   if (eth && ip !== null) {
     const n = shardGet(d.nodes, node.name)!;
-    announce(n.host as Draft<NetNs>, ip, eth.mac as string, state.now, null);
-    for (const other of Object.values(n.pods)) if (other.netns && other.key !== pod.key) announce(other.netns as Draft<NetNs>, ip, eth.mac as string, state.now, null);
+    const mac = eth.mac as string;
+    // Read the node and its pods as they were before this transition; draft only what holds a stale entry.
+    const base = baseOf(n as Node);
+    if (holdsStale(base.host, ip, mac)) announce(n.host as Draft<NetNs>, ip, mac, state.now, null);
+    for (const key in base.pods) {
+      const other = base.pods[key]!;
+      if (other.netns && other.key !== pod.key && holdsStale(other.netns, ip, mac)) announce(n.pods[key]!.netns as Draft<NetNs>, ip, mac, state.now, null);
+    }
   }
 }
 
@@ -465,6 +474,20 @@ function req0(result: CniResult): string {
  * A gratuitous ARP received: Linux updates an existing neighbour entry for the sender's address with the
  * sender's MAC (arp_process), whichever device it sits on (`onDev` restricts it). Entries are not created.
  */
+/** A draft's value before the open transition (or the value itself when it is not a draft). */
+function baseOf<T>(x: T): T {
+  return isDraft(x) ? (original(x) as T) : x;
+}
+
+/** Whether a namespace has a non-permanent neighbour entry for `ip` that an announcement would change. */
+function holdsStale(ns: NetNs, ip: Ipv4, mac: string): boolean {
+  for (const k in ns.neigh) {
+    const e = ns.neigh[k]!;
+    if (e.ip === ip && !e.permanent && (e.mac !== mac || e.failed)) return true;
+  }
+  return false;
+}
+
 function announce(ns: Draft<NetNs>, ip: Ipv4, mac: string, now: number, onDev: string | null): void {
   for (const [k, e] of Object.entries(ns.neigh)) {
     if (e.ip !== ip || e.permanent || (onDev !== null && e.dev !== onDev)) continue;
