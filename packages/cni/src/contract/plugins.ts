@@ -518,7 +518,18 @@ function parseSubnetEnvOnce(path: string, text: string): FlannelSubnetEnv | { er
  * plus name, type `bridge`, ipMasq = not FLANNEL_IPMASQ, mtu = FLANNEL_MTU, isGateway for a bridge,
  * cniVersion, and host-local IPAM on the node's subnet with a route to the flannel network.
  */
+/** flannelDelegate's answers by configuration and subnet.env (both memoized upstream, so identity is stable per node). */
+const delegateMemo = new WeakMap<PluginInput, WeakMap<FlannelSubnetEnv, PluginInput | string>>();
+
 export function flannelDelegate(conf: PluginInput, env: FlannelSubnetEnv): PluginInput | string {
+  let byEnv = delegateMemo.get(conf);
+  if (!byEnv) delegateMemo.set(conf, (byEnv = new WeakMap()));
+  let out = byEnv.get(env);
+  if (out === undefined) byEnv.set(env, (out = flannelDelegateOnce(conf, env)));
+  return out;
+}
+
+function flannelDelegateOnce(conf: PluginInput, env: FlannelSubnetEnv): PluginInput | string {
   const d = (conf['delegate'] ?? {}) as Record<string, unknown>;
   if (typeof d !== 'object' || Array.isArray(d)) return `failed to load netconf: json: cannot unmarshal ${goType(d)} into Go struct field NetConf.delegate of type map[string]interface {}`;
   if ('type' in d && typeof d['type'] !== 'string') return '\'delegate\' dictionary, if present, must have (string) \'type\' field';

@@ -22,7 +22,19 @@ export type ListOutcome =
   | { readonly ok: true; readonly result: CniResult | null; readonly actions: readonly Action[]; readonly stores: IpamStores }
   | { readonly ok: false; readonly error: CniError; readonly plugin: string };
 
+/** Each plugin's input without a prevResult, built once per list: it is the same for every pod. */
+const bareInputs = new WeakMap<NetworkConfigList, PluginInput[]>();
+
 function input(list: NetworkConfigList, i: number, prev: CurrentResult | null): PluginInput {
+  if (prev === null) {
+    let cached = bareInputs.get(list);
+    if (!cached) bareInputs.set(list, (cached = []));
+    return (cached[i] ??= build(list, i, null));
+  }
+  return build(list, i, prev);
+}
+
+function build(list: NetworkConfigList, i: number, prev: CurrentResult | null): PluginInput {
   const p = list.plugins[i]!;
   const { prevResult: _ignored, ...rest } = p as Record<string, unknown>;
   return { ...rest, type: p.type, name: list.name, cniVersion: list.cniVersion, ...(prev ? { prevResult: prev } : {}) } as PluginInput;

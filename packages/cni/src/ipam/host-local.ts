@@ -234,8 +234,17 @@ export function loadHostLocalConfig(
 }
 
 /** The ranges and routes of a configuration, memoized on its text: every ADD on a node reads the same. */
-const loadRanges = (ipam: Readonly<Record<string, unknown>>, cniVersion: string, ipRanges: unknown): Omit<HostLocalConfig, 'requested'> | IpamError =>
-  rangesMemo(JSON.stringify([cniVersion, ipam, ipRanges ?? null]));
+const loadRanges = (ipam: Readonly<Record<string, unknown>>, cniVersion: string, ipRanges: unknown): Omit<HostLocalConfig, 'requested'> | IpamError => {
+  if (ipRanges !== undefined) return rangesMemo(JSON.stringify([cniVersion, ipam, ipRanges]));
+  // The same ipam object (a plugin config held by its list, or flannel's delegate per node) is read at every
+  // ADD: remember its answer by identity before paying for its text.
+  let byVersion = rangesById.get(ipam);
+  if (!byVersion) rangesById.set(ipam, (byVersion = new Map()));
+  let r = byVersion.get(cniVersion);
+  if (r === undefined) byVersion.set(cniVersion, (r = rangesMemo(JSON.stringify([cniVersion, ipam, null]))));
+  return r;
+};
+const rangesById = new WeakMap<object, Map<string, Omit<HostLocalConfig, 'requested'> | IpamError>>();
 const rangesMemo = textMemo((key) => {
   const [cniVersion, ipam, ipRanges] = JSON.parse(key) as [string, Record<string, unknown>, unknown];
   return loadRangesOnce(ipam, cniVersion, ipRanges);

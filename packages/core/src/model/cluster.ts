@@ -470,15 +470,6 @@ function req0(result: CniResult): string {
   return (i === undefined ? undefined : result.interfaces[i]?.sandbox !== undefined ? result.interfaces[i]!.name : undefined) ?? 'eth0';
 }
 
-/**
- * A gratuitous ARP received: Linux updates an existing neighbour entry for the sender's address with the
- * sender's MAC (arp_process), whichever device it sits on (`onDev` restricts it). Entries are not created.
- */
-/** A draft's value before the open transition (or the value itself when it is not a draft). */
-function baseOf<T>(x: T): T {
-  return isDraft(x) ? (original(x) as T) : x;
-}
-
 /** Whether a namespace has a non-permanent neighbour entry for `ip` that an announcement would change. */
 function holdsStale(ns: NetNs, ip: Ipv4, mac: string): boolean {
   for (const k in ns.neigh) {
@@ -488,6 +479,15 @@ function holdsStale(ns: NetNs, ip: Ipv4, mac: string): boolean {
   return false;
 }
 
+/** A draft's value before the open transition (or the value itself when it is not a draft). */
+function baseOf<T>(x: T): T {
+  return isDraft(x) ? (original(x as Draft<T>) as T) : x;
+}
+
+/**
+ * A gratuitous ARP received: Linux updates an existing neighbour entry for the sender's address with the
+ * sender's MAC (arp_process), whichever device it sits on (`onDev` restricts it). Entries are not created.
+ */
 function announce(ns: Draft<NetNs>, ip: Ipv4, mac: string, now: number, onDev: string | null): void {
   for (const [k, e] of Object.entries(ns.neigh)) {
     if (e.ip !== ip || e.permanent || (onDev !== null && e.dev !== onDev)) continue;
