@@ -6,6 +6,7 @@ import { formatCidr, formatIpv4, isPodnetError, type Pod, type Simulator } from 
 import { stringify } from 'yaml';
 import { humanDuration, kubeSuffix, rfc3339, tabwrite } from './format.js';
 import { evaluateJsonPath, JsonPathError } from './jsonpath.js';
+import { DAEMONSET_WORDS, describeDaemonSets, getDaemonSets, setEnv } from './daemonsets.js';
 import { KUBE_VERSION, NODE_OS, nodeObject, podObject, podStatusText } from './kube.js';
 import { err, ok, type Output, type Place } from './types.js';
 
@@ -14,6 +15,8 @@ export interface KubectlHost {
   readonly sim: Simulator;
   /** Pods created by `kubectl run`: their restart policy and arguments. */
   readonly podMeta: Map<string, { restartPolicy: string; args: readonly string[] }>;
+  /** DaemonSet template generations (`namespace/name` → n), bumped by each `kubectl set env` that changed something. */
+  readonly dsGenerations: Map<string, number>;
   /** Runs words in a place (kubectl exec POD -- CMD) and returns what they printed. */
   runIn(place: Place, words: readonly string[]): Output;
   /** Opens an interactive shell in a place (exec -it … sh, debug node/…). */
@@ -115,8 +118,16 @@ export function kubectl(host: KubectlHost, args: readonly string[]): Output {
     if (remaining.length === 0) return err(`error: unknown command "" for "kubectl"`);
     return kubectl(host, [remaining[0]!, ...moved, ...remaining.slice(1)]);
   }
+  if (sub === 'set') return set(host, rest);
   const f = parseFlags(sub, rest);
   if ('status' in f) return f;
+  const ds = f.positional[0] !== undefined && DAEMONSET_WORDS.includes(f.positional[0].split('/')[0]!.toLowerCase());
+  if (ds && (sub === 'get' || sub === 'describe')) {
+    const [w0, ...more] = f.positional as [string, ...string[]];
+    const names = w0.includes('/') ? [w0.split('/', 2)[1]!, ...more] : more;
+    if (sub === 'get') return getDaemonSets(host.sim, names, f.namespace, f.all, f.output);
+    return describeDaemonSets(host.sim, names, f.namespace, (d) => host.dsGenerations.get(`${d.namespace}/${d.name}`) ?? 1);
+  }
   switch (sub) {
     case 'get': return get(host, f);
     case 'describe': return describe(host, f);
@@ -127,6 +138,28 @@ export function kubectl(host: KubectlHost, args: readonly string[]): Output {
     case 'version': return ok(`Client Version: ${KUBE_VERSION}\nKustomize Version: v5.4.2\nServer Version: ${KUBE_VERSION}\n`);
     default: return err(`error: unknown command "${sub}" for "kubectl"`);
   }
+}
+
+/** `kubectl set env …` (the only `set` podnet models). */
+function set(host: KubectlHost, args: readonly string[]): Output {
+  const [what, ...rest] = args;
+  if (what !== 'env') return err(what === undefined ? "error: Required resource not specified.\nSee 'kubectl set -h' for help and examples" : `error: unknown command "${what}" for "kubectl set"`);
+  let namespace = 'default';
+  const words: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a === '-n' || a === '--namespace') {
+      const v = rest[++i];
+      if (v === undefined) return err(`error: flag needs an argument: ${a === '-n' ? "'n' in -n" : a}\nSee 'kubectl set env --help' for usage.`);
+      namespace = v;
+    } else if (a.startsWith('--namespace=')) namespace = a.slice(12);
+    else if (a.startsWith('-n') && a.length > 2 && !a.startsWith('--')) namespace = a.slice(2).replace(/^=/, '');
+    else words.push(a);
+  }
+  return setEnv(host.sim, words, namespace, (d) => {
+    const key = `${d.namespace}/${d.name}`;
+    host.dsGenerations.set(key, (host.dsGenerations.get(key) ?? 1) + 1);
+  });
 }
 
 function podsIn(host: KubectlHost, f: Flags): Pod[] {

@@ -29,7 +29,7 @@ export { calico, calicoBgpPeers, calicoBlocks, calicoNodeStatus, calicoVethName,
 export type { CalicoAssignment, CalicoBlock, CalicoIpamError, CalicoIpamState, CalicoNodeIpam } from './ipam/calico-ipam.js';
 export type { AwsEni, AwsNodeState, AwsVpcOptions, InstanceLimits } from './designs/aws-vpc.js';
 export {
-  AWS_NO_IP_MESSAGE, awsEnis, awsMaxPods, awsNodesPerSubnet, awsVethName, awsVpc, eniId, INSTANCE_TYPES, instanceLimits, IPAMD_NO_IP_MESSAGE,
+  AWS_NO_IP_MESSAGE, awsEnis, awsInstanceType, awsMaxPods, awsNodesPerSubnet, awsVethName, awsVpc, eniId, INSTANCE_TYPES, instanceLimits, IPAMD_NO_IP_MESSAGE,
 } from './designs/aws-vpc.js';
 export type { CiliumOptions } from './designs/cilium.js';
 export { cilium, ciliumIdentity, lxcName } from './designs/cilium.js';

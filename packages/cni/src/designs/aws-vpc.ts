@@ -250,7 +250,21 @@ function reconfigureAwsVpc(options: AwsVpcOptions, env: Readonly<Record<string, 
   }, next);
 }
 
+/** The instance type of each design {@link awsVpc} made (what `eksctl create nodegroup --node-type` must match). */
+const INSTANCE_TYPE_OF = new WeakMap<CniDesign, string>();
+
+/** The EC2 instance type an {@link awsVpc} design models, or undefined for another design. */
+export function awsInstanceType(design: CniDesign): string | undefined {
+  return INSTANCE_TYPE_OF.get(design);
+}
+
 function makeAwsVpc(options: AwsVpcOptions, env: Readonly<Record<string, string>>): CniDesign {
+  const design = buildAwsVpc(options, env);
+  INSTANCE_TYPE_OF.set(design, options.instanceType);
+  return design;
+}
+
+function buildAwsVpc(options: AwsVpcOptions, env: Readonly<Record<string, string>>): CniDesign {
   const limits = instanceLimits(options.instanceType);
   // Prefix delegation needs a Nitro instance; elsewhere ipamd falls back to secondary addresses.
   const pd = options.prefixDelegation === true && limits.nitro;
