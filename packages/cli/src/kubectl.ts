@@ -142,21 +142,22 @@ export function kubectl(host: KubectlHost, args: readonly string[]): Output {
 
 /** `kubectl set env …` (the only `set` podnet models). */
 function set(host: KubectlHost, args: readonly string[]): Output {
-  const [what, ...rest] = args;
-  if (what !== 'env') return err(what === undefined ? "error: Required resource not specified.\nSee 'kubectl set -h' for help and examples" : `error: unknown command "${what}" for "kubectl set"`);
   let namespace = 'default';
   const words: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
+  // The namespace flag may come anywhere, also before `env` (kubectl -n kube-system set env …).
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
     if (a === '-n' || a === '--namespace') {
-      const v = rest[++i];
+      const v = args[++i];
       if (v === undefined) return err(`error: flag needs an argument: ${a === '-n' ? "'n' in -n" : a}\nSee 'kubectl set env --help' for usage.`);
       namespace = v;
     } else if (a.startsWith('--namespace=')) namespace = a.slice(12);
     else if (a.startsWith('-n') && a.length > 2 && !a.startsWith('--')) namespace = a.slice(2).replace(/^=/, '');
     else words.push(a);
   }
-  return setEnv(host.sim, words, namespace, (d) => {
+  const [what, ...rest] = words;
+  if (what !== 'env') return err(what === undefined ? "error: Required resource not specified.\nSee 'kubectl set -h' for help and examples" : `error: unknown command "${what}" for "kubectl set"`);
+  return setEnv(host.sim, rest, namespace, (d) => {
     const key = `${d.namespace}/${d.name}`;
     host.dsGenerations.set(key, (host.dsGenerations.get(key) ?? 1) + 1);
   });
