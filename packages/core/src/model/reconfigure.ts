@@ -9,6 +9,7 @@ import { applyActionsToDraft } from '../ops/actions.js';
 import { produce } from '../util/immer.js';
 import { shardGet } from '../util/shards.js';
 import { listNodes } from './cluster.js';
+import { fail } from '../errors.js';
 import { getNode } from './lookup.js';
 import type { ClusterState } from './types.js';
 
@@ -27,5 +28,20 @@ export function restartAgentsState(state: ClusterState, design: CniDesign): Clus
       if ('clusterState' in r) d.cni = castDraft(r.clusterState);
       if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(r.nodeState);
     }
+  });
+}
+
+/**
+ * Sets a node's spec.unschedulable (`kubectl cordon` / `uncordon`): the scheduler then skips it; pods on it
+ * keep running. Returns the same state when nothing changes; throws `NODE_NOT_FOUND`.
+ */
+export function setUnschedulableState(state: ClusterState, name: string, unschedulable: boolean): ClusterState {
+  if (typeof unschedulable !== 'boolean') fail('INVALID_ARGUMENT', `unschedulable must be true or false, not ${String(unschedulable)}`);
+  const node = getNode(state, name);
+  if ((node.unschedulable ?? false) === unschedulable) return state;
+  return produce(state, (d) => {
+    const n = shardGet(d.nodes, name)!;
+    if (unschedulable) n.unschedulable = true;
+    else delete n.unschedulable;
   });
 }

@@ -15,7 +15,7 @@ import {
   type ClusterSettings, type EventSink, type NodeSpec, type PodSpec,
 } from '../model/cluster.js';
 import { findNode, findPod, getNode, getPod, nodeOfNs } from '../model/lookup.js';
-import { restartAgentsState } from '../model/reconfigure.js';
+import { restartAgentsState, setUnschedulableState } from '../model/reconfigure.js';
 import type { ClusterState, KubeEvent, Node, Pod } from '../model/types.js';
 import { applyActions, type Action } from '../ops/actions.js';
 import { endpointNs, ping, traceroute, type PingOptions, type PingResult, type TracerouteResult } from '../query/probes.js';
@@ -272,6 +272,22 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     this.#commit(settled, label ?? `reconfigure ${text}`, false, next);
     this.#record(events);
     return next;
+  }
+
+  /**
+   * Cordons a node (`kubectl cordon`): the scheduler skips it, and a pod that finds no other node stays
+   * Pending with "N node(s) were unschedulable"; pods on it keep running. A node already cordoned changes
+   * nothing (no history entry). Throws `NODE_NOT_FOUND`.
+   */
+  cordon(name: string): void {
+    const next = setUnschedulableState(this.state, name, true);
+    if (next !== this.state) this.#change(next, `cordon ${name}`, []);
+  }
+
+  /** Makes a cordoned node schedulable again (`kubectl uncordon`); Pending pods that fit are placed on it. */
+  uncordon(name: string): void {
+    const next = setUnschedulableState(this.state, name, false);
+    if (next !== this.state) this.#change(next, `uncordon ${name}`, []);
   }
 
   /** Events so far (oldest first), of one pod when `pod` is given — what `kubectl describe pod` lists. */
