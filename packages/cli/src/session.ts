@@ -493,7 +493,7 @@ export class Session implements KubectlHost {
     const first = words.length === 1;
     const p = this.place;
     const commands = p.kind === 'client' ? [...CLIENT_COMMANDS, ...COMMON, 'exit'] : [...NET_COMMANDS, ...COMMON, ...(p.kind === 'node' ? ['crictl', 'chroot'] : [])];
-    const kubectlWords = ['get', 'describe', 'run', 'exec', 'debug', 'delete', 'nodes', 'pods', '--image=nicolaka/netshoot', '--restart=Never', '--profile=sysadmin', '-o', 'wide', '-A', '-it', '--'];
+    const kubectlWords = ['get', 'describe', 'run', 'exec', 'debug', 'delete', 'set', 'env', 'cordon', 'uncordon', 'drain', 'daemonset', '--ignore-daemonsets', '-n', 'kube-system', 'nodes', 'pods', '--image=nicolaka/netshoot', '--restart=Never', '--profile=sysadmin', '-o', 'wide', '-A', '-it', '--'];
     const names = [
       ...this.#sim.nodes().flatMap((n) => [n.name, `node/${n.name}`]),
       ...this.#sim.pods().map((x) => x.name),
