@@ -53,7 +53,8 @@ describe('kubectl get/describe ds and set env', () => {
     expect(s.run('kubectl set env ds/aws-node -n kube-system --bogus').stderr).toBe("error: unknown flag: --bogus\nSee 'kubectl set env --help' for usage.\n");
     expect(s.run('kubectl set env foo/bar A=b').stderr).toBe('error: the server doesn\'t have a resource type "foo"\n');
     expect(s.run('kubectl set image ds/aws-node x=y').stderr).toBe('error: unknown command "image" for "kubectl set"\n');
-    expect(s.run('kubectl set env ds/kube-proxy -n kube-system A=b').stderr).toContain('podnet models the environment of the CNI agent\'s DaemonSet only (aws-node)');
+    expect(s.run('kubectl set env ds/kube-proxy -n kube-system A=b').stderr).toBe('error: podnet models no environment for kube-proxy: only the AWS VPC CNI\'s aws-node has settings that change on a running cluster\n');
+    expect(createSession().run('kubectl set env ds/kube-flannel-ds -n kube-flannel A=b').stderr).toContain('podnet models no environment for kube-flannel-ds');
     expect(s.run('kubectl set env ds/aws-node -n kube-system AWS_VPC_K8S_CNI_EXTERNALSNAT=true').stderr).toContain('podnet does not re-apply AWS_VPC_K8S_CNI_EXTERNALSNAT to running nodes');
     expect(s.sim.state).toBe(before);
   });

@@ -132,7 +132,7 @@ export function setEnv(sim: Simulator, args: readonly string[], namespace: strin
     return ok(`# DaemonSet ${d.name}, container ${d.container}\n${Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join('')}`);
   }
   if (Object.keys(changes).length === 0) return err('error: at least one environment variable must be provided');
-  if (d.env === null) return err(`error: podnet models the environment of the CNI agent's DaemonSet only (${cniDaemonSet(sim.design.name)?.name ?? 'none in this cluster'}), not ${d.name}'s`);
+  if (d.env === null) return err(`error: podnet models no environment for ${d.name}: only the AWS VPC CNI's aws-node has settings that change on a running cluster`);
   // kubectl patches only when something changes: the same values print nothing.
   const before = d.env;
   const same = Object.entries(changes).every(([k, v]) => (v === null ? before[k] === undefined : before[k] === v));

@@ -85,6 +85,12 @@ describe('labs: check probes the cluster, not the words typed', () => {
     expect(after.stdout).toContain(`ok   ${node} joined with max pods 110 (the secondary-IP limit of t3.small is 11)`);
     expect(after.stdout).toContain('ok   node-1: 11/11 pods');
     expect(after.status).toBe(0);
+    // The old nodes cordoned, new work lands on the new node only; the running pods stay where they are.
+    expect(s.run('kubectl cordon node-1 node-2 node-3').stdout).toBe('node/node-1 cordoned\nnode/node-2 cordoned\nnode/node-3 cordoned\n');
+    s.run('kubectl delete pod batch-0');
+    s.run('kubectl run extra --image=nginx');
+    expect(s.sim.pod('extra').node).toBe(node);
+    expect(s.run('lab check').status).toBe(0);
   });
 
   it('4. MTU black hole: full-size packets vanish until flannel.1 fits the path; then PMTU discovery works', () => {
