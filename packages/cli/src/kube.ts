@@ -81,7 +81,10 @@ export function nodeObject(sim: Simulator, n: Node): Record<string, unknown> {
       name: n.name,
       uid: uuid(`node|${n.name}`),
     },
-    spec: cidr ? { podCIDR: cidr, podCIDRs: [cidr] } : {},
+    spec: {
+      ...(cidr ? { podCIDR: cidr, podCIDRs: [cidr] } : {}),
+      ...(n.unschedulable ? { taints: [{ effect: 'NoSchedule', key: 'node.kubernetes.io/unschedulable', timeAdded: rfc3339(n.created) }], unschedulable: true } : {}),
+    },
     status: {
       addresses: [{ address: formatIpv4(n.ip), type: 'InternalIP' }, { address: n.name, type: 'Hostname' }],
       allocatable: { pods },

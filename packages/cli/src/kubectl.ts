@@ -6,6 +6,8 @@ import { formatCidr, formatIpv4, isPodnetError, type Pod, type Simulator } from 
 import { stringify } from 'yaml';
 import { humanDuration, kubeSuffix, rfc3339, tabwrite } from './format.js';
 import { evaluateJsonPath, JsonPathError } from './jsonpath.js';
+import { cordon, drain } from './drain.js';
+import { DAEMONSET_WORDS, describeDaemonSets, getDaemonSets, setEnv } from './daemonsets.js';
 import { KUBE_VERSION, NODE_OS, nodeObject, podObject, podStatusText } from './kube.js';
 import { err, ok, type Output, type Place } from './types.js';
 
@@ -14,6 +16,8 @@ export interface KubectlHost {
   readonly sim: Simulator;
   /** Pods created by `kubectl run`: their restart policy and arguments. */
   readonly podMeta: Map<string, { restartPolicy: string; args: readonly string[] }>;
+  /** DaemonSet template generations (`namespace/name` → n), bumped by each `kubectl set env` that changed something. */
+  readonly dsGenerations: Map<string, number>;
   /** Runs words in a place (kubectl exec POD -- CMD) and returns what they printed. */
   runIn(place: Place, words: readonly string[]): Output;
   /** Opens an interactive shell in a place (exec -it … sh, debug node/…). */
@@ -104,7 +108,7 @@ function resourceOf(word: string | undefined): { kind: 'pods' | 'nodes'; name: s
 export function kubectl(host: KubectlHost, args: readonly string[]): Output {
   const [sub, ...rest] = args;
   if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
-    return ok('kubectl controls the Kubernetes cluster manager.\n\nBasic Commands (podnet):\n  run           Run a particular image on the cluster\n  get           Display one or many resources\n  delete        Delete resources\n\nTroubleshooting and Debugging Commands:\n  describe      Show details of a specific resource or group of resources\n  exec          Execute a command in a container\n  debug         Create debugging sessions for troubleshooting workloads and nodes\n\nUsage:\n  kubectl [flags] [options]\n');
+    return ok('kubectl controls the Kubernetes cluster manager.\n\nBasic Commands (podnet):\n  run           Run a particular image on the cluster\n  get           Display one or many resources\n  set           Set specific features on objects (set env)\n  delete        Delete resources\n\nCluster Management Commands:\n  cordon        Mark node as unschedulable\n  uncordon      Mark node as schedulable\n  drain         Drain node in preparation for maintenance\n\nTroubleshooting and Debugging Commands:\n  describe      Show details of a specific resource or group of resources\n  exec          Execute a command in a container\n  debug         Create debugging sessions for troubleshooting workloads and nodes\n\nUsage:\n  kubectl [flags] [options]\n');
   }
   // Global flags may come before the subcommand (kubectl -n kube-system get pods).
   if (sub.startsWith('-')) {
@@ -115,8 +119,18 @@ export function kubectl(host: KubectlHost, args: readonly string[]): Output {
     if (remaining.length === 0) return err(`error: unknown command "" for "kubectl"`);
     return kubectl(host, [remaining[0]!, ...moved, ...remaining.slice(1)]);
   }
+  if (sub === 'set') return set(host, rest);
+  if (sub === 'cordon' || sub === 'uncordon') return cordon(host.sim, rest, sub === 'cordon');
+  if (sub === 'drain') return drain(host.sim, rest);
   const f = parseFlags(sub, rest);
   if ('status' in f) return f;
+  const ds = f.positional[0] !== undefined && DAEMONSET_WORDS.includes(f.positional[0].split('/')[0]!.toLowerCase());
+  if (ds && (sub === 'get' || sub === 'describe')) {
+    const [w0, ...more] = f.positional as [string, ...string[]];
+    const names = w0.includes('/') ? [w0.split('/', 2)[1]!, ...more] : more;
+    if (sub === 'get') return getDaemonSets(host.sim, names, f.namespace, f.all, f.output);
+    return describeDaemonSets(host.sim, names, f.namespace, (d) => host.dsGenerations.get(`${d.namespace}/${d.name}`) ?? 1);
+  }
   switch (sub) {
     case 'get': return get(host, f);
     case 'describe': return describe(host, f);
@@ -127,6 +141,29 @@ export function kubectl(host: KubectlHost, args: readonly string[]): Output {
     case 'version': return ok(`Client Version: ${KUBE_VERSION}\nKustomize Version: v5.4.2\nServer Version: ${KUBE_VERSION}\n`);
     default: return err(`error: unknown command "${sub}" for "kubectl"`);
   }
+}
+
+/** `kubectl set env …` (the only `set` podnet models). */
+function set(host: KubectlHost, args: readonly string[]): Output {
+  let namespace = 'default';
+  const words: string[] = [];
+  // The namespace flag may come anywhere, also before `env` (kubectl -n kube-system set env …).
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-n' || a === '--namespace') {
+      const v = args[++i];
+      if (v === undefined) return err(`error: flag needs an argument: ${a === '-n' ? "'n' in -n" : a}\nSee 'kubectl set env --help' for usage.`);
+      namespace = v;
+    } else if (a.startsWith('--namespace=')) namespace = a.slice(12);
+    else if (a.startsWith('-n') && a.length > 2 && !a.startsWith('--')) namespace = a.slice(2).replace(/^=/, '');
+    else words.push(a);
+  }
+  const [what, ...rest] = words;
+  if (what !== 'env') return err(what === undefined ? "error: Required resource not specified.\nSee 'kubectl set -h' for help and examples" : `error: unknown command "${what}" for "kubectl set"`);
+  return setEnv(host.sim, rest, namespace, (d) => {
+    const key = `${d.namespace}/${d.name}`;
+    host.dsGenerations.set(key, (host.dsGenerations.get(key) ?? 1) + 1);
+  });
 }
 
 function podsIn(host: KubectlHost, f: Flags): Pod[] {
@@ -168,7 +205,7 @@ function get(host: KubectlHost, f: Flags): Output {
     objects = nodes.map((n) => nodeObject(sim, n));
     rows = [['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', ...(out === 'wide' ? ['INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME'] : [])]];
     for (const n of nodes) {
-      const row = [n.name, 'Ready', '<none>', humanDuration(sim.now() - n.created), KUBE_VERSION];
+      const row = [n.name, n.unschedulable ? 'Ready,SchedulingDisabled' : 'Ready', '<none>', humanDuration(sim.now() - n.created), KUBE_VERSION];
       if (out === 'wide') row.push(formatIpv4(n.ip), '<none>', NODE_OS.osImage, NODE_OS.kernelVersion, NODE_OS.containerRuntimeVersion);
       rows.push(row);
     }
@@ -231,7 +268,7 @@ function describe(host: KubectlHost, f: Flags): Output {
       out.push(
         pad('Name:', n.name, 20), pad('Roles:', '<none>', 20), pad('Labels:', 'kubernetes.io/arch=amd64', 20), `${' '.repeat(20)}kubernetes.io/hostname=${n.name}`, `${' '.repeat(20)}kubernetes.io/os=linux`,
         pad('Annotations:', `node.alpha.kubernetes.io/ttl: 0`, 20), pad('CreationTimestamp:', new Date(Date.parse(rfc3339(n.created))).toUTCString().replace('GMT', '+0000'), 20),
-        pad('Taints:', '<none>', 20), pad('Unschedulable:', 'false', 20),
+        pad('Taints:', n.unschedulable ? 'node.kubernetes.io/unschedulable:NoSchedule' : '<none>', 20), pad('Unschedulable:', String(n.unschedulable ?? false), 20),
         'Addresses:', `  InternalIP:  ${formatIpv4(n.ip)}`, `  Hostname:    ${n.name}`,
         'Capacity:', `  pods:               ${cap.allocatablePods}`, 'Allocatable:', `  pods:               ${cap.allocatablePods}`,
         'System Info:', `  Kernel Version:             ${NODE_OS.kernelVersion}`, `  OS Image:                   ${NODE_OS.osImage}`, `  Operating System:           linux`, `  Architecture:               amd64`,

@@ -58,6 +58,41 @@ describe('labs: check probes the cluster, not the words typed', () => {
     expect(s.run('lab check').status).toBe(0);
   });
 
+  it('3. prefix delegation alone does not raise max pods on the nodes that run: the kubelet keeps the flag it booted with, as on EKS', () => {
+    const s = createSession();
+    s.run('lab start 3');
+    s.run('kubectl run api --image=nginx');
+    expect(s.run('kubectl set env daemonset aws-node -n kube-system ENABLE_PREFIX_DELEGATION=true')).toEqual({ stdout: 'daemonset.apps/aws-node env updated\n', stderr: '', status: 0 });
+    expect(s.run('kubectl set env ds aws-node -n kube-system --list').stdout).toContain('\nENABLE_PREFIX_DELEGATION=true\n');
+    expect(s.run('kubectl describe node node-1').stdout).toContain('Allocatable:\n  pods:               11\n');
+    expect(s.run('kubectl get pod api').stdout).toContain('Pending');
+    const check = s.run('lab check');
+    expect(check.status).toBe(1);
+    expect(check.stdout).toContain('FAIL api is Pending: 0/3 nodes are available: 3 Too many pods.');
+  });
+
+  it('3. the prefix-delegation fix by commands: aws-node\'s env, then a new node group whose kubelet allows 110 pods', () => {
+    const { before, after, s } = solve(3, [
+      'kubectl run api --image=nginx',
+      'kubectl set env daemonset/aws-node -n kube-system ENABLE_PREFIX_DELEGATION=true',
+      'eksctl create nodegroup --cluster podnet-lab --name ng-prefix --node-type t3.small --nodes 1',
+    ]);
+    expect(before.status).toBe(1);
+    const node = 'ip-192-168-1-14.us-west-2.compute.internal';
+    expect(s.run('kubectl get pod api -o wide').stdout).toMatch(new RegExp(`api +1/1 +Running .* ${node.replace(/\./g, '\\.')} `));
+    expect(s.run(`kubectl describe node ${node}`).stdout).toContain('Allocatable:\n  pods:               110\n');
+    expect(after.stdout).toMatch(/ok {3}prefix delegation: 192\.168\.1\.\d+ comes from 192\.168\.1\.\d+\/28, delegated to eni-[0-9a-f]{17} on ip-192-168-1-14/);
+    expect(after.stdout).toContain(`ok   ${node} joined with max pods 110 (the secondary-IP limit of t3.small is 11)`);
+    expect(after.stdout).toContain('ok   node-1: 11/11 pods');
+    expect(after.status).toBe(0);
+    // The old nodes cordoned, new work lands on the new node only; the running pods stay where they are.
+    expect(s.run('kubectl cordon node-1 node-2 node-3').stdout).toBe('node/node-1 cordoned\nnode/node-2 cordoned\nnode/node-3 cordoned\n');
+    s.run('kubectl delete pod batch-0');
+    s.run('kubectl run extra --image=nginx');
+    expect(s.sim.pod('extra').node).toBe(node);
+    expect(s.run('lab check').status).toBe(0);
+  });
+
   it('4. MTU black hole: full-size packets vanish until flannel.1 fits the path; then PMTU discovery works', () => {
     const { before, after } = solve(4, onEveryNode('ip link set flannel.1 mtu 1350'));
     expect(before.stdout).toContain('no reply, no error: the packet vanished');
@@ -76,5 +111,7 @@ describe('labs: check probes the cluster, not the words typed', () => {
     s.run('podnet lab start 4');
     expect(s.run('lab hint').stdout).toMatch(/^Hint 1\/3: /);
     expect(s.run('lab hint').stdout).toMatch(/^Hint 2\/3: /);
+    s.run('lab start 3');
+    expect(s.run('lab hint').stdout).toMatch(/^Hint 1\/5: /);
   });
 });

@@ -3,8 +3,8 @@
  * what is wrong the way a ticket would, offers hints, and `check`s the fix by probing the simulated
  * cluster — never by reading what was typed.
  */
-import { formatIpv4, type Action, type Simulator } from '@podnet/core';
-import { seedLabSpec, vethName, type ClusterSpecJson } from '@podnet/cni';
+import { cidrContains, formatIpv4, parseCidr, type Action, type Simulator } from '@podnet/core';
+import { awsEnis, awsInstanceType, awsMaxPods, seedLabSpec, vethName, type ClusterSpecJson } from '@podnet/cni';
 
 /** The verdict of `lab check`. */
 export interface LabVerdict {
@@ -128,11 +128,14 @@ export const LABS: readonly Lab[] = [
     name: 'ip-exhaustion',
     title: 'A new pod stays Pending on full EKS-style nodes',
     brief: [
-      'An EKS-style cluster: three t3.small nodes with the AWS VPC CNI. Each may run 3 ENIs × (4 IPs − 1) + 2 = 11 pods, and the two',
-      'host-network agents (kube-proxy, the CNI agent) count too. A new deployment does not start:',
+      'An EKS-style cluster (eksctl cluster podnet-lab): three t3.small nodes with the AWS VPC CNI. Each may run',
+      '3 ENIs × (4 IPs − 1) + 2 = 11 pods, and the two host-network agents (kube-proxy, aws-node) count too.',
+      'A new deployment does not start:',
       '  kubectl run api --image=nginx        (try it)',
       'Find out why (kubectl describe pod api, kubectl describe node: Allocatable pods vs Non-terminated',
-      'Pods), make room without touching the web pods, and get api Running. Then `lab check`.',
+      'Pods) and get api Running without touching the web pods. Two fixes count: make room on the nodes',
+      'you have, or the lasting one — prefix delegation (ENABLE_PREFIX_DELEGATION on the aws-node DaemonSet),',
+      'with nodes whose kubelet really allows more pods. Then `lab check`.',
     ].join('\n'),
     // The AWS VPC CNI on t3.small nodes: max pods comes from the ENI formula, as EKS's bootstrap sets it.
     spec: () => ({
@@ -147,8 +150,9 @@ export const LABS: readonly Lab[] = [
     hints: [
       'kubectl describe pod api shows the scheduler\'s event: "0/3 nodes are available: 3 Too many pods".',
       'kubectl describe node node-1: Allocatable pods 11, Non-terminated Pods (11 in total). The limit is per node, not the subnet.',
-      'The batch-* pods finished their nightly report long ago (label done=true): kubectl get pods -l done=true, then kubectl delete pod …',
-      'On EKS the lasting fix is prefix delegation (ENABLE_PREFIX_DELEGATION=true on aws-node, then nodes with a higher max-pods) or bigger instances; this lab makes room instead.',
+      'Quick fix: the batch-* pods finished their nightly report long ago (label done=true): kubectl get pods -l done=true, then kubectl delete pod …',
+      'Lasting fix: kubectl set env daemonset aws-node -n kube-system ENABLE_PREFIX_DELEGATION=true. Then look at kubectl describe node node-1 again: max pods is the kubelet\'s flag, set when the node booted, so the old nodes stay at 11.',
+      'On EKS new nodes pick the new max pods up: eksctl create nodegroup --cluster podnet-lab --name ng-prefix --node-type t3.small --nodes 1 (then kubectl describe node on it: Allocatable pods 110).',
     ],
     check(sim) {
       const api = sim.pods().find((p) => p.key === 'default/api');
@@ -156,7 +160,16 @@ export const LABS: readonly Lab[] = [
       let ok = true;
       if (!api) { ok = false; lines.push('FAIL there is no pod default/api: run kubectl run api --image=nginx'); }
       else if (api.status.phase !== 'Running') { ok = false; lines.push(`FAIL api is ${api.status.phase}: ${api.status.message ?? ''}`); }
-      else lines.push(`ok   api runs on ${api.node} with ${formatIpv4(api.ip!)}`);
+      else {
+        lines.push(`ok   api runs on ${api.node} with ${formatIpv4(api.ip!)}`);
+        // Which fix it was, read from the cluster: the address's source on the node's ENIs, and the node's max pods.
+        const node = sim.node(api.node!);
+        const prefix = awsEnis(node).flatMap((e) => e.slots.filter((x) => x.endsWith('/28') && cidrContains(parseCidr(x), api.ip!)).map((x) => ({ eni: e.id, prefix: x })))[0];
+        const type = awsInstanceType(sim.design);
+        const base = type === undefined ? undefined : awsMaxPods(type);
+        if (prefix) lines.push(`ok   prefix delegation: ${formatIpv4(api.ip!)} comes from ${prefix.prefix}, delegated to ${prefix.eni} on ${node.name}`);
+        if (base !== undefined && node.maxPods > base) lines.push(`ok   ${node.name} joined with max pods ${node.maxPods} (the secondary-IP limit of ${type} is ${base})`);
+      }
       const web = sim.pods().filter((p) => p.name.startsWith('web-') && p.status.phase === 'Running').length;
       if (web < 18) { ok = false; lines.push(`FAIL only ${web} of the 18 web pods run: the web pods were not yours to delete`); }
       else lines.push('ok   the 18 web pods still run');

@@ -11,6 +11,7 @@ import { SIM_EPOCH_MS } from './format.js';
 import { bridge, ip } from './ip.js';
 import { installNodeAgents, nodeAgentSpecs } from './kube.js';
 import { findLab, LABS, type Lab } from './labs.js';
+import { eksctl } from './eksctl.js';
 import { kubectl, type KubectlHost } from './kubectl.js';
 import { cat, crictl, ls, podByNetnsPath, sysctl } from './node.js';
 import { captureLine, FilterError, framesOn, matchFilter, parseFilter, type Filter } from './tcpdump.js';
@@ -51,7 +52,7 @@ interface Job {
 }
 
 /** Commands each place offers (for `help` and tab completion). */
-const CLIENT_COMMANDS = ['kubectl', 'lab', 'podnet'];
+const CLIENT_COMMANDS = ['kubectl', 'eksctl', 'lab', 'podnet'];
 const NET_COMMANDS = ['ip', 'bridge', 'ping', 'traceroute', 'tcpdump', 'sysctl', 'nsenter', 'ls', 'cat', 'hostname', 'exit'];
 const COMMON = ['echo', 'grep', 'head', 'tail', 'wc', 'sort', 'jobs', 'fg', 'kill', 'help', 'history', 'true', 'false', 'clear'];
 
@@ -59,6 +60,9 @@ const COMMON = ['echo', 'grep', 'head', 'tail', 'wc', 'sort', 'jobs', 'fg', 'kil
 export class Session implements KubectlHost {
   #sim: Simulator;
   readonly podMeta = new Map<string, { restartPolicy: string; args: readonly string[] }>();
+  readonly dsGenerations = new Map<string, number>();
+  /** Node groups `eksctl create nodegroup` made: name → its nodes. */
+  readonly nodegroups = new Map<string, readonly string[]>();
   /** Files commands wrote (`tcpdump -w`): path → bytes. The caller decides where they go. */
   readonly files = new Map<string, Uint8Array>();
   /** True once `exit` left the last shell. */
@@ -98,6 +102,8 @@ export class Session implements KubectlHost {
     this.#stack.length = 1;
     this.#labState = undefined;
     this.podMeta.clear();
+    this.dsGenerations.clear();
+    this.nodegroups.clear();
     this.#attach(sim, options);
   }
 
@@ -214,6 +220,7 @@ export class Session implements KubectlHost {
     }
     if (place.kind === 'client') {
       if (cmd === 'kubectl' || cmd === 'k') return kubectl(this, args);
+      if (cmd === 'eksctl') return eksctl(this, args);
       if (NET_COMMANDS.includes(cmd) || cmd === 'crictl') {
         return err(`bash: ${cmd}: podnet models the cluster, not your laptop. Open a shell on a node (kubectl debug node/node-1 -it --image=nicolaka/netshoot) or run it in a pod (kubectl exec POD -- ${cmd} …)`, 127);
       }
@@ -486,7 +493,7 @@ export class Session implements KubectlHost {
     const first = words.length === 1;
     const p = this.place;
     const commands = p.kind === 'client' ? [...CLIENT_COMMANDS, ...COMMON, 'exit'] : [...NET_COMMANDS, ...COMMON, ...(p.kind === 'node' ? ['crictl', 'chroot'] : [])];
-    const kubectlWords = ['get', 'describe', 'run', 'exec', 'debug', 'delete', 'nodes', 'pods', '--image=nicolaka/netshoot', '--restart=Never', '--profile=sysadmin', '-o', 'wide', '-A', '-it', '--'];
+    const kubectlWords = ['get', 'describe', 'run', 'exec', 'debug', 'delete', 'set', 'env', 'cordon', 'uncordon', 'drain', 'daemonset', '--ignore-daemonsets', '-n', 'kube-system', 'nodes', 'pods', '--image=nicolaka/netshoot', '--restart=Never', '--profile=sysadmin', '-o', 'wide', '-A', '-it', '--'];
     const names = [
       ...this.#sim.nodes().flatMap((n) => [n.name, `node/${n.name}`]),
       ...this.#sim.pods().map((x) => x.name),

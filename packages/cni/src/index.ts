@@ -27,9 +27,9 @@ export { designFromSpec, hostGwLabSpec, seedLabSpec, simulatorFromSpec } from '.
 export type { CalicoBgpOptions, CalicoBgpPeer, CalicoBlockInfo, CalicoClusterState, CalicoNodeState, CalicoOptions } from './designs/calico.js';
 export { calico, calicoBgpPeers, calicoBlocks, calicoNodeStatus, calicoVethName, calicoVtepMac, CALICO_GATEWAY, CALICO_VETH_MAC } from './designs/calico.js';
 export type { CalicoAssignment, CalicoBlock, CalicoIpamError, CalicoIpamState, CalicoNodeIpam } from './ipam/calico-ipam.js';
-export type { AwsNodeState, AwsVpcOptions, InstanceLimits } from './designs/aws-vpc.js';
+export type { AwsEni, AwsNodeState, AwsVpcOptions, InstanceLimits } from './designs/aws-vpc.js';
 export {
-  AWS_NO_IP_MESSAGE, awsMaxPods, awsNodesPerSubnet, awsVethName, awsVpc, eniId, INSTANCE_TYPES, instanceLimits, IPAMD_NO_IP_MESSAGE,
+  AWS_NO_IP_MESSAGE, awsEnis, awsInstanceType, awsMaxPods, awsNodesPerSubnet, awsVethName, awsVpc, eniId, INSTANCE_TYPES, instanceLimits, IPAMD_NO_IP_MESSAGE,
 } from './designs/aws-vpc.js';
 export type { CiliumOptions } from './designs/cilium.js';
 export { cilium, ciliumIdentity, lxcName } from './designs/cilium.js';

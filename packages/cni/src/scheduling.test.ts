@@ -66,6 +66,41 @@ describe('the scheduler', () => {
   });
 });
 
+describe('cordoned nodes (spec.unschedulable)', () => {
+  it('the scheduler skips them and says so, sorted with the other reasons as kube-scheduler sorts them; running pods stay; uncordon places the waiting pod', () => {
+    const sim = cluster([{ name: 'n1', maxPods: 1 }, { name: 'n2', maxPods: 1 }, { name: 'n3', maxPods: 2 }]);
+    sim.addPod({ name: 'a', node: 'n1' });
+    sim.addPod({ name: 'b', node: 'n2' });
+    sim.addPod({ name: 'c', node: 'n3' });
+    sim.cordon('n3');
+    expect(sim.node('n3').unschedulable).toBe(true);
+    expect(sim.pod('c').status.phase).toBe('Running');
+    const p = sim.addPod({ name: 'd' });
+    expect(p.status.message).toBe('0/3 nodes are available: 1 node(s) were unschedulable, 2 Too many pods. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.');
+    // Cordoning again is no change and leaves no history entry.
+    const h = sim.history().length;
+    sim.cordon('n3');
+    expect(sim.history().length).toBe(h);
+    // A pod bound to the node by name bypasses the scheduler, as the kubelet admits it (DaemonSet pods do this).
+    expect(sim.addPod({ name: 'e', node: 'n3' }).status.phase).toBe('Running');
+    sim.deletePod('e');
+    expect(sim.pod('d').status.phase).toBe('Pending');
+    sim.uncordon('n3');
+    expect(sim.pod('d')).toMatchObject({ node: 'n3', status: { phase: 'Running' } });
+    expect(sim.node('n3').unschedulable).toBeUndefined();
+    sim.undo();
+    expect(sim.node('n3').unschedulable).toBe(true);
+    expect(() => sim.cordon('nope')).toThrow(expect.objectContaining({ code: 'NODE_NOT_FOUND' }));
+  });
+
+  it('all nodes cordoned: only the unschedulable reason', () => {
+    const sim = cluster([{ name: 'n1' }, { name: 'n2' }]);
+    sim.cordon('n1');
+    sim.cordon('n2');
+    expect(sim.addPod({ name: 'x' }).status.message).toBe('0/2 nodes are available: 2 node(s) were unschedulable. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.');
+  });
+});
+
 describe('CNI ADD failures', () => {
   it('leave the pod ContainerCreating with the kubelet event text, and it runs once an address is free', () => {
     const sim = cluster([{ name: 'n1' }], 29);

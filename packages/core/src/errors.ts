@@ -50,6 +50,7 @@ export const ERROR_HINTS = {
   CLOCK_BACKWARDS: 'The simulated clock only moves forward: advance it by a non-negative number of milliseconds.',
   GUARANTEE_VIOLATED: 'Read violation.explanation and the trace in violation.trace to see which step broke the guarantee.',
   UNSUPPORTED: 'podnet does not model this yet: see docs/ for what is modelled.',
+  INVALID_SETTING: 'A design setting is an environment variable of its agent\'s DaemonSet: a name of letters, digits, "_", "-" or "." not starting with a digit, with a string value (null unsets it); sim.design.settings lists the current ones.',
 } as const;
 
 /** A stable, machine-readable error code. */

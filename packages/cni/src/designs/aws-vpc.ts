@@ -20,7 +20,7 @@
  * as the ADD that drained it, not by a reconciler a little later; released addresses stay on their ENI.
  */
 import {
-  cidrContains, formatIpv4, macFromSeed, maskOf, parseCidr, parseIpv4, shardGet, type Action, type ClusterState, type CniDesign,
+  fail, cidrContains, formatIpv4, macFromSeed, maskOf, parseCidr, parseIpv4, shardGet, type Action, type ClusterState, type CniDesign,
   type CniResult, type DesignReaction, type Node, type Pod, type PodAddReaction, type PodAddRequest, type Segment,
 } from '@podnet/core';
 import { sha1Hex } from '../util/hash.js';
@@ -30,6 +30,12 @@ export interface InstanceLimits {
   readonly enis: number;
   readonly ipv4PerEni: number;
   readonly vcpus: number;
+  /**
+   * Built on the AWS Nitro System: only those take /28 prefixes on their ENIs. ipamd on another instance
+   * logs "Prefix delegation is not supported on non-nitro instance … hence falling back to default
+   * (secondary IP) mode" and hands out secondary addresses (pkg/ipamd/ipamd.go).
+   */
+  readonly nitro: boolean;
 }
 
 /**
@@ -37,30 +43,32 @@ export interface InstanceLimits {
  * misc/eni-max-pods.txt holds the max pods they give: ENIs × (IPv4 per ENI − 1) + 2).
  */
 export const INSTANCE_TYPES: Readonly<Record<string, InstanceLimits>> = {
-  't3.nano': { enis: 2, ipv4PerEni: 2, vcpus: 2 },
-  't3.micro': { enis: 2, ipv4PerEni: 2, vcpus: 2 },
-  't3.small': { enis: 3, ipv4PerEni: 4, vcpus: 2 },
-  't3.medium': { enis: 3, ipv4PerEni: 6, vcpus: 2 },
-  't3.large': { enis: 3, ipv4PerEni: 12, vcpus: 2 },
-  't3.xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 4 },
-  't3.2xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 8 },
-  'm5.large': { enis: 3, ipv4PerEni: 10, vcpus: 2 },
-  'm5.xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 4 },
-  'm5.2xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 8 },
-  'm5.4xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 16 },
-  'm5.8xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 32 },
-  'm5.12xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 48 },
-  'm5.16xlarge': { enis: 15, ipv4PerEni: 50, vcpus: 64 },
-  'm5.24xlarge': { enis: 15, ipv4PerEni: 50, vcpus: 96 },
-  'c5.large': { enis: 3, ipv4PerEni: 10, vcpus: 2 },
-  'c5.xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 4 },
-  'c5.2xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 8 },
-  'c5.4xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 16 },
-  'c5.9xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 36 },
-  'r5.large': { enis: 3, ipv4PerEni: 10, vcpus: 2 },
-  'r5.xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 4 },
-  'r5.2xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 8 },
-  'r5.4xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 16 },
+  't2.medium': { enis: 3, ipv4PerEni: 6, vcpus: 2, nitro: false },
+  'm4.large': { enis: 2, ipv4PerEni: 10, vcpus: 2, nitro: false },
+  't3.nano': { enis: 2, ipv4PerEni: 2, vcpus: 2, nitro: true },
+  't3.micro': { enis: 2, ipv4PerEni: 2, vcpus: 2, nitro: true },
+  't3.small': { enis: 3, ipv4PerEni: 4, vcpus: 2, nitro: true },
+  't3.medium': { enis: 3, ipv4PerEni: 6, vcpus: 2, nitro: true },
+  't3.large': { enis: 3, ipv4PerEni: 12, vcpus: 2, nitro: true },
+  't3.xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 4, nitro: true },
+  't3.2xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 8, nitro: true },
+  'm5.large': { enis: 3, ipv4PerEni: 10, vcpus: 2, nitro: true },
+  'm5.xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 4, nitro: true },
+  'm5.2xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 8, nitro: true },
+  'm5.4xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 16, nitro: true },
+  'm5.8xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 32, nitro: true },
+  'm5.12xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 48, nitro: true },
+  'm5.16xlarge': { enis: 15, ipv4PerEni: 50, vcpus: 64, nitro: true },
+  'm5.24xlarge': { enis: 15, ipv4PerEni: 50, vcpus: 96, nitro: true },
+  'c5.large': { enis: 3, ipv4PerEni: 10, vcpus: 2, nitro: true },
+  'c5.xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 4, nitro: true },
+  'c5.2xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 8, nitro: true },
+  'c5.4xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 16, nitro: true },
+  'c5.9xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 36, nitro: true },
+  'r5.large': { enis: 3, ipv4PerEni: 10, vcpus: 2, nitro: true },
+  'r5.xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 4, nitro: true },
+  'r5.2xlarge': { enis: 4, ipv4PerEni: 15, vcpus: 8, nitro: true },
+  'r5.4xlarge': { enis: 8, ipv4PerEni: 30, vcpus: 16, nitro: true },
 };
 
 /** The limits of an instance type; throws a TypeError naming the known ones. */
@@ -77,13 +85,14 @@ const PREFIX_SIZE = 16;
  * Max pods for an instance type, as EKS computes it. Secondary IPs: misc/eni-max-pods.txt's
  * ENIs × (IPv4 per ENI − 1) + 2 (the first address of each ENI is its own; +2 for the host-network pods
  * aws-node and kube-proxy). Prefix delegation: max-pods-calculator.sh's ENIs × ((IPv4 per ENI − 1) × 16) + 2,
- * capped at 110 on instances with at most 30 vCPUs and 250 above.
+ * capped at 110 on instances with at most 30 vCPUs and 250 above. Prefix delegation needs a Nitro instance;
+ * elsewhere ipamd falls back to secondary addresses, and so does the formula.
  *
  * @example awsMaxPods('m5.large') // 29; awsMaxPods('m5.large', { prefixDelegation: true }) // 110
  */
 export function awsMaxPods(instanceType: string, options: { readonly prefixDelegation?: boolean } = {}): number {
-  const { enis, ipv4PerEni, vcpus } = instanceLimits(instanceType);
-  if (!options.prefixDelegation) return enis * (ipv4PerEni - 1) + 2;
+  const { enis, ipv4PerEni, vcpus, nitro } = instanceLimits(instanceType);
+  if (!options.prefixDelegation || !nitro) return enis * (ipv4PerEni - 1) + 2;
   return Math.min(vcpus > 30 ? 250 : 110, enis * ((ipv4PerEni - 1) * PREFIX_SIZE) + 2);
 }
 
@@ -94,8 +103,8 @@ export function awsMaxPods(instanceType: string, options: { readonly prefixDeleg
  */
 export function awsNodesPerSubnet(instanceType: string, len: number, options: { readonly prefixDelegation?: boolean } = {}): number {
   if (!Number.isInteger(len) || len < 16 || len > 28) throw new RangeError(`a VPC subnet is /16 to /28, not /${String(len)}`);
-  const { enis, ipv4PerEni } = instanceLimits(instanceType);
-  const perNode = options.prefixDelegation ? enis * (1 + (ipv4PerEni - 1) * PREFIX_SIZE) : enis * ipv4PerEni;
+  const { enis, ipv4PerEni, nitro } = instanceLimits(instanceType);
+  const perNode = options.prefixDelegation && nitro ? enis * (1 + (ipv4PerEni - 1) * PREFIX_SIZE) : enis * ipv4PerEni;
   return Math.floor((2 ** (32 - len) - 5) / perNode);
 }
 
@@ -108,24 +117,30 @@ export interface AwsVpcOptions {
   readonly warmIpTarget?: number;
   /** WARM_ENI_TARGET (default 1): keep this many whole ENIs' worth of free addresses. */
   readonly warmEniTarget?: number;
+  /** WARM_PREFIX_TARGET (default 1; prefix delegation only): keep this many whole free /28 prefixes. */
+  readonly warmPrefixTarget?: number;
   /** AWS_VPC_K8S_CNI_EXTERNALSNAT (default false): when true, the node does not SNAT traffic leaving the VPC. */
   readonly externalSnat?: boolean;
   /** AWS_VPC_K8S_CNI_VETHPREFIX (default `eni`). */
   readonly vethPrefix?: string;
 }
 
-interface Eni {
+/** One ENI as ipamd's datastore holds it. */
+export interface AwsEni {
   readonly id: string;
   readonly deviceIndex: number;
   /** A secondary ENI's own primary address (eth0's is the node IP). */
   readonly primary?: string;
-  /** Secondary addresses (dotted) or delegated /28 prefixes (`a.b.c.d/28`). */
+  /**
+   * Secondary addresses (dotted) and delegated /28 prefixes (`a.b.c.d/28`): each takes one of the ENI's
+   * address slots. A node that ran before prefix delegation was turned on holds both.
+   */
   readonly slots: readonly string[];
 }
 
 /** ipamd's datastore for one node. */
 export interface AwsNodeState {
-  readonly enis: readonly Eni[];
+  readonly enis: readonly AwsEni[];
   /** Address (dotted) → the sandbox holding it. */
   readonly assigned: Readonly<Record<string, string>>;
   /** How many addresses are assigned (the size of `assigned`, kept so that ADD does not count). */
@@ -154,18 +169,113 @@ export const IPAMD_NO_IP_MESSAGE = 'AssignPodIPv4Address: no available IP/Prefix
 
 const GATEWAY = '169.254.1.1';
 
+/** The ENIs ipamd has attached to a node of an {@link awsVpc} cluster, lowest device first ([] for another design's node). */
+export function awsEnis(node: Node): readonly AwsEni[] {
+  const st = node.cni as Partial<AwsNodeState> | null;
+  return Array.isArray(st?.enis) ? st.enis : [];
+}
+
+const isPrefixSlot = (slot: string): boolean => slot.endsWith('/28');
+
+/**
+ * aws-node's container environment as its manifest (config/master/aws-k8s-cni.yaml) sets it, for the
+ * variables podnet models; `kubectl set env daemonset/aws-node --list` prints it.
+ */
+function awsNodeEnv(o: AwsVpcOptions): Record<string, string> {
+  return {
+    AWS_VPC_K8S_CNI_EXTERNALSNAT: String(o.externalSnat ?? false),
+    AWS_VPC_K8S_CNI_VETHPREFIX: o.vethPrefix ?? 'eni',
+    ENABLE_PREFIX_DELEGATION: String(o.prefixDelegation ?? false),
+    WARM_ENI_TARGET: String(o.warmEniTarget ?? 1),
+    ...(o.warmIpTarget !== undefined ? { WARM_IP_TARGET: String(o.warmIpTarget) } : {}),
+    WARM_PREFIX_TARGET: String(o.warmPrefixTarget ?? 1),
+  };
+}
+
+/** Go's strconv.ParseBool, which ipamd's getEnvBoolWithDefault uses; anything else keeps the default. */
+function parseGoBool(v: string | undefined, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return dflt;
+}
+
+/** A non-negative integer as strconv.Atoi reads it, or undefined (ipamd then keeps its default). */
+function parseGoCount(v: string | undefined): number | undefined {
+  if (v === undefined || !/^[+-]?\d+$/.test(v)) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** kubectl's IsEnvVarName (k8s.io/apimachinery validation). */
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+/** Variables ipamd reads once and podnet does not re-apply to a running node (its iptables, its veth names). */
+const FIXED_AT_START = ['AWS_VPC_K8S_CNI_EXTERNALSNAT', 'AWS_VPC_K8S_CNI_VETHPREFIX'];
+
 /** The AWS VPC CNI as a podnet design. */
 export function awsVpc(options: AwsVpcOptions): CniDesign {
   if (options === null || typeof options !== 'object') throw new TypeError('awsVpc needs { instanceType }');
+  return makeAwsVpc(options, awsNodeEnv(options));
+}
+
+/**
+ * `awsVpc` with its environment as given: what `reconfigure` returns. ipamd reads the variables it knows
+ * as Go parses them (a value it cannot parse keeps the default) and ignores the others, which stay in
+ * the DaemonSet.
+ */
+function reconfigureAwsVpc(options: AwsVpcOptions, env: Readonly<Record<string, string>>, changes: Readonly<Record<string, string | null>>): CniDesign {
+  const next: Record<string, string> = { ...env };
+  for (const [k, v] of Object.entries(changes)) {
+    if (!ENV_NAME.test(k)) fail('INVALID_SETTING', `invalid env: ${k}: a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit`, { name: k });
+    if (v !== null && typeof v !== 'string') fail('INVALID_SETTING', `the value of ${k} must be a string (or null to unset it), not ${typeof v}`, { name: k });
+    if (v === null) delete next[k];
+    else next[k] = v;
+    if (FIXED_AT_START.includes(k) && next[k] !== env[k]) {
+      fail('UNSUPPORTED', `podnet does not re-apply ${k} to running nodes (ipamd programs it when a node starts); build the cluster with it instead`, { name: k });
+    }
+  }
+  const pd = parseGoBool(next['ENABLE_PREFIX_DELEGATION'], false);
+  const warmPrefix = parseGoCount(next['WARM_PREFIX_TARGET']) ?? 1;
+  if (pd && warmPrefix === 0 && next['WARM_IP_TARGET'] === undefined) {
+    // amazon-vpc-cni-k8s docs/prefix-and-ip-target.md: "Setting either WARM_PREFIX_TARGET or both WARM_IP_TARGET and
+    // MINIMUM_IP_TARGET environment variables to zero is not supported with prefix delegation enabled."
+    fail('INVALID_SETTING', 'WARM_PREFIX_TARGET=0 is not supported with ENABLE_PREFIX_DELEGATION=true (ipamd would keep no free prefix)', { name: 'WARM_PREFIX_TARGET' });
+  }
+  const warmIp = parseGoCount(next['WARM_IP_TARGET']);
+  const { warmIpTarget: _unset, ...fixed } = options;
+  return makeAwsVpc({
+    ...fixed, prefixDelegation: pd, warmEniTarget: parseGoCount(next['WARM_ENI_TARGET']) ?? 1, warmPrefixTarget: warmPrefix,
+    ...(warmIp !== undefined ? { warmIpTarget: warmIp } : {}),
+  }, next);
+}
+
+/** The instance type of each design {@link awsVpc} made (what `eksctl create nodegroup --node-type` must match). */
+const INSTANCE_TYPE_OF = new WeakMap<CniDesign, string>();
+
+/** The EC2 instance type an {@link awsVpc} design models, or undefined for another design. */
+export function awsInstanceType(design: CniDesign): string | undefined {
+  return INSTANCE_TYPE_OF.get(design);
+}
+
+function makeAwsVpc(options: AwsVpcOptions, env: Readonly<Record<string, string>>): CniDesign {
+  const design = buildAwsVpc(options, env);
+  INSTANCE_TYPE_OF.set(design, options.instanceType);
+  return design;
+}
+
+function buildAwsVpc(options: AwsVpcOptions, env: Readonly<Record<string, string>>): CniDesign {
   const limits = instanceLimits(options.instanceType);
-  const pd = options.prefixDelegation === true;
+  // Prefix delegation needs a Nitro instance; elsewhere ipamd falls back to secondary addresses.
+  const pd = options.prefixDelegation === true && limits.nitro;
   const warmIp = options.warmIpTarget;
   const warmEni = options.warmEniTarget ?? 1;
+  const warmPrefix = options.warmPrefixTarget ?? 1;
   if (warmIp !== undefined && (!Number.isInteger(warmIp) || warmIp < 0)) throw new RangeError(`warmIpTarget ${String(warmIp)} must be a non-negative integer`);
   if (!Number.isInteger(warmEni) || warmEni < 0) throw new RangeError(`warmEniTarget ${String(warmEni)} must be a non-negative integer`);
+  if (!Number.isInteger(warmPrefix) || warmPrefix < 0) throw new RangeError(`warmPrefixTarget ${String(warmPrefix)} must be a non-negative integer`);
   const prefix = options.vethPrefix ?? 'eni';
   const slotsPerEni = limits.ipv4PerEni - 1;
-  const perSlot = pd ? PREFIX_SIZE : 1;
   const maxPods = awsMaxPods(options.instanceType, { prefixDelegation: pd });
 
   const nodeState = (node: Node): AwsNodeState => (node.cni as AwsNodeState | null) ?? { enis: [], assigned: {}, used: 0 };
@@ -173,16 +283,16 @@ export function awsVpc(options: AwsVpcOptions): CniDesign {
   const ns = (n: string) => `node/${n}`;
 
   /** How many addresses the node's ENIs hold for pods. */
-  const poolSize = (enis: readonly Eni[]): number => {
+  const poolSize = (enis: readonly AwsEni[]): number => {
     let n = 0;
-    for (const e of enis) n += e.slots.length * perSlot;
+    for (const e of enis) for (const s of e.slots) n += isPrefixSlot(s) ? PREFIX_SIZE : 1;
     return n;
   };
   /** The first free address in slot order (ipamd hands out the lowest device's first), or undefined. */
   const firstFree = (st: AwsNodeState): string | undefined => {
     for (const e of st.enis) {
       for (const s of e.slots) {
-        if (!pd) {
+        if (!isPrefixSlot(s)) {
           if (st.assigned[s] === undefined) return s;
           continue;
         }
@@ -199,7 +309,7 @@ export function awsVpc(options: AwsVpcOptions): CniDesign {
   const isFree = (st: AwsNodeState, ip: string): boolean => {
     if (st.assigned[ip] !== undefined) return false;
     const n = parseIpv4(ip);
-    return st.enis.some((e) => e.slots.some((s) => (pd ? cidrContains(parseCidr(s), n) : s === ip)));
+    return st.enis.some((e) => e.slots.some((s) => (isPrefixSlot(s) ? cidrContains(parseCidr(s), n) : s === ip)));
   };
 
   /**
@@ -234,7 +344,7 @@ export function awsVpc(options: AwsVpcOptions): CniDesign {
    */
   const topUp = (state: ClusterState, node: Node, st0: AwsNodeState, cs0: AwsClusterState): { actions: Action[]; st: AwsNodeState; cs: AwsClusterState } => {
     // How many addresses must be free: WARM_IP_TARGET, else WARM_ENI_TARGET whole ENIs (prefix mode: WARM_PREFIX_TARGET=1).
-    const want = warmIp !== undefined && !pd ? warmIp : pd ? PREFIX_SIZE : warmEni * slotsPerEni;
+    const want = warmIp !== undefined && !pd ? warmIp : pd ? warmPrefix * PREFIX_SIZE : warmEni * slotsPerEni;
     // Nearly every ADD finds the pool warm enough: answer without copying anything.
     if (poolSize(st0.enis) - st0.used >= want) return { actions: [], st: st0, cs: cs0 };
     const seg = state.underlay.segments[node.segment]!;
@@ -281,6 +391,14 @@ export function awsVpc(options: AwsVpcOptions): CniDesign {
   return {
     name: pd ? 'aws-vpc-prefix' : 'aws-vpc',
     maxPods: () => maxPods,
+    settings: env,
+    reconfigure: (changes) => reconfigureAwsVpc(options, env, changes),
+    agentRestarted(state, node): DesignReaction {
+      // aws-node's new pod: ipamd starts, reads the ENIs it already has (their addresses and prefixes stay
+      // with the pods using them) and tops the warm pool up in its current mode, if the ENIs have room.
+      const up = topUp(state, node, nodeState(node), clusterState(state));
+      return up.actions.length ? { actions: up.actions, nodeState: up.st, clusterState: up.cs } : { actions: [] };
+    },
     nodeAdded(state, node): DesignReaction {
       const h = ns(node.name);
       const actions: Action[] = [{ op: 'sysctl.set', ns: h, key: 'net.ipv4.ip_forward', value: 1 }];
@@ -299,8 +417,8 @@ export function awsVpc(options: AwsVpcOptions): CniDesign {
       const st = nodeState(node);
       const actions: Action[] = [];
       for (const e of st.enis) {
-        const ips = [...(e.primary ? [e.primary] : []), ...(pd ? [] : e.slots)];
-        const prefixes = pd ? e.slots : [];
+        const ips = [...(e.primary ? [e.primary] : []), ...e.slots.filter((x) => !isPrefixSlot(x))];
+        const prefixes = e.slots.filter(isPrefixSlot);
         if (ips.length === 0 && prefixes.length === 0) continue;
         actions.push({ op: 'vpc.unassign', segment: node.segment, eni: e.id, ...(ips.length ? { ips } : {}), ...(prefixes.length ? { prefixes } : {}), ...(e.deviceIndex > 0 ? { detach: true } : {}) });
       }

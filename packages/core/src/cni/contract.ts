@@ -83,4 +83,21 @@ export interface CniDesign {
   podChecked?(state: ClusterState, pod: Pod, node: Node): { readonly error?: CniError };
   /** What the node's /etc/cni/net.d holds: file name → content. */
   cniConfig?(state: ClusterState, node: Node): Readonly<Record<string, string>>;
+  /**
+   * The agent's configuration as its DaemonSet's container environment holds it, name → value (aws-node's
+   * `ENABLE_PREFIX_DELEGATION`, `WARM_PREFIX_TARGET`…). Absent when the design cannot be reconfigured.
+   */
+  readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * The same design with some settings changed (`null` unsets one), as `kubectl set env` on the agent's
+   * DaemonSet changes it: pure, touches no cluster. Throws a PodnetError (`INVALID_SETTING`,
+   * `UNSUPPORTED`) for what it refuses. `Simulator.reconfigure` then restarts the agents.
+   */
+  reconfigure?(changes: Readonly<Record<string, string | null>>): CniDesign;
+  /**
+   * What the node's agent does when it restarts with this design's settings (the DaemonSet's rolling
+   * update): ipamd re-reads its environment and reconciles the warm pool. Existing pods keep their
+   * addresses; the kubelet's max-pods is not the agent's to change.
+   */
+  agentRestarted?(state: ClusterState, node: Node): DesignReaction;
 }

@@ -368,7 +368,13 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
   let best: Node | null = null;
   let bestLoad = Infinity;
   let full = 0;
+  let cordoned = 0;
   for (const n of shardValues(state.nodes)) {
+    // NodeUnschedulable: a cordoned node is not a candidate (UnschedulableAndUnresolvable).
+    if (n.unschedulable) {
+      cordoned += 1;
+      continue;
+    }
     const used = nonTerminatedPods(state, n);
     if (used >= n.maxPods) {
       full += 1;
@@ -381,9 +387,12 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
     }
   }
   if (best === null) {
+    // The scheduler's FitError: reasons counted per node and sorted as strings (sort.Strings), then PostFilter's.
+    const why = [...(cordoned ? [`${cordoned} node(s) were unschedulable`] : []), ...(full ? [`${full} Too many pods`] : [])].sort();
+    const preempt = [...(cordoned ? [`${cordoned} Preemption is not helpful for scheduling`] : []), ...(full ? [`${full} No preemption victims found for incoming pod`] : [])].sort();
     const message = state.nodeCount === 0
       ? 'no nodes available to schedule pods'
-      : `0/${state.nodeCount} nodes are available: ${full} Too many pods. preemption: 0/${state.nodeCount} nodes are available: ${full} No preemption victims found for incoming pod.`;
+      : `0/${state.nodeCount} nodes are available: ${why.join(', ')}. preemption: 0/${state.nodeCount} nodes are available: ${preempt.join(', ')}.`;
     const status: PodStatus = { phase: 'Pending', reason: 'Unschedulable', message };
     // The scheduler retries: report again only when the reason changed.
     if (fresh || d.waiting[pod.key]?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedScheduling', from: 'default-scheduler', pod: pod.key, message, time: state.now });

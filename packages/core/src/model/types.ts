@@ -354,6 +354,8 @@ export interface Node {
   readonly cni: unknown;
   readonly maxPods: number;
   readonly created: number;
+  /** spec.unschedulable (`kubectl cordon`): the scheduler places no new pod here; running pods stay. */
+  readonly unschedulable?: boolean;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   type ClusterSettings, type EventSink, type NodeSpec, type PodSpec,
 } from '../model/cluster.js';
 import { findNode, findPod, getNode, getPod, nodeOfNs } from '../model/lookup.js';
+import { restartAgentsState, setUnschedulableState } from '../model/reconfigure.js';
 import type { ClusterState, KubeEvent, Node, Pod } from '../model/types.js';
 import { applyActions, type Action } from '../ops/actions.js';
 import { endpointNs, ping, traceroute, type PingOptions, type PingResult, type TracerouteResult } from '../query/probes.js';
@@ -68,6 +69,8 @@ const EVENT_LOG_SIZE = 1000;
 
 interface Entry {
   readonly state: ClusterState;
+  /** The design as configured at this point of history (`reconfigure` changes it; undo restores it). */
+  readonly design: CniDesign;
   readonly label: string;
   readonly memory: CheckMemory;
 }
@@ -94,7 +97,6 @@ export function diffScope(a: ClusterState, b: ClusterState): { nodes: string[]; 
 
 /** A simulated cluster. Create one with {@link createSimulator}. */
 export class Simulator extends EventEmitter<SimulatorEvents> {
-  readonly design: CniDesign;
   readonly onViolation: 'record' | 'throw' | 'emit';
   readonly checks: 'incremental' | 'sampled' | 'off';
   readonly sample: number;
@@ -110,7 +112,6 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     super();
     if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'createSimulator needs a spec object');
     if (!spec.cni || typeof spec.cni.podAdded !== 'function') fail('INVALID_ARGUMENT', 'spec.cni must be a CNI design, e.g. flannel() from @podnet/cni');
-    this.design = spec.cni;
     this.onViolation = spec.onViolation ?? 'record';
     this.checks = spec.checks ?? 'incremental';
     if (!['record', 'throw', 'emit'].includes(this.onViolation)) fail('INVALID_ARGUMENT', `onViolation must be record, throw or emit, not ${String(spec.onViolation)}`);
@@ -124,11 +125,16 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     const state = buildClusterState(spec, spec.cni, spec.nodes ?? [], spec.pods ?? [], 0, events);
     this.#record(events);
     const a = this.checks === 'off' ? { ok: true, violations: [], memory: EMPTY_MEMORY } : this.#fullCheck(state);
-    this.#cur = { state, label: 'create', memory: a.memory };
+    this.#cur = { state, design: spec.cni, label: 'create', memory: a.memory };
     this.#verdict = { ok: a.ok, violations: a.violations };
     if (!a.ok && this.onViolation === 'throw') {
       throw new PodnetError('GUARANTEE_VIOLATED', `the cluster spec breaks the network model: ${a.violations[0]!.explanation}`, { violations: a.violations });
     }
+  }
+
+  /** The CNI design as currently configured (see {@link Simulator.reconfigure}). */
+  get design(): CniDesign {
+    return this.#cur.design;
   }
 
   /** The current state (immutable). */
@@ -168,8 +174,8 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
    * traffic teaches (ARP, FDB, conntrack) amends the current entry instead, so undo steps over changes,
    * not pings. Violations new in this verdict carry `cause` and are emitted once.
    */
-  #commit(next: ClusterState, label: string, amend = false): void {
-    if (next === this.#cur.state) return;
+  #commit(next: ClusterState, label: string, amend = false, design = this.#cur.design): void {
+    if (next === this.#cur.state && design === this.#cur.design) return;
     let memory = this.#cur.memory;
     let fresh: Violation[] = [];
     if (this.checks !== 'off') {
@@ -183,11 +189,11 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
       memory = r.memory;
       this.#verdict = { ok: r.ok, violations: r.violations.map((v) => freshByKey.get(v.key) ?? known.get(v.key) ?? v) };
     }
-    if (amend) this.#cur = { state: next, label: this.#cur.label, memory };
+    if (amend) this.#cur = { state: next, design, label: this.#cur.label, memory };
     else {
       this.#past.push(this.#cur);
       this.#future = [];
-      this.#cur = { state: next, label, memory };
+      this.#cur = { state: next, design, label, memory };
     }
     this.emit('change', { label, state: next });
     for (const v of fresh) this.emit('violation', v);
@@ -240,6 +246,48 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   deletePod(ref: string): void {
     const r = deletePodState(this.state, ref, this.design);
     this.#change(r.state, `deletePod ${getPodKey(ref)}`, []);
+  }
+
+  /**
+   * Changes the CNI design's settings on the running cluster, as `kubectl set env daemonset/aws-node
+   * -n kube-system ENABLE_PREFIX_DELEGATION=true` does: the design validates them (`reconfigure`), its
+   * agent restarts on every node (`agentRestarted`: ipamd reconciles its warm pool), then waiting pods are
+   * retried — one history entry, checked like every change, undone by `undo`. Running pods keep their
+   * addresses and every node keeps its max-pods (the kubelet's flag, set when the node joined): nodes
+   * that join afterwards get the new design's. Throws `UNSUPPORTED` when the design has no settings,
+   * `INVALID_SETTING` for what it refuses, and then changes nothing. Returns the new design.
+   *
+   * @example
+   * sim.reconfigure({ ENABLE_PREFIX_DELEGATION: 'true' });
+   * sim.design.settings?.['ENABLE_PREFIX_DELEGATION']; // 'true'
+   */
+  reconfigure(changes: Readonly<Record<string, string | null>>, label?: string): CniDesign {
+    const cur = this.design;
+    if (changes === null || typeof changes !== 'object' || Array.isArray(changes)) fail('INVALID_ARGUMENT', 'reconfigure needs an object of setting name → value (or null to unset)');
+    if (!cur.reconfigure) fail('UNSUPPORTED', `design ${cur.name} has no settings that can change on a running cluster`);
+    const next = cur.reconfigure(changes);
+    const events: EventSink = [];
+    const settled = settleState(restartAgentsState(this.state, next), next, events);
+    const text = Object.entries(changes).map(([k, v]) => (v === null ? `${k}-` : `${k}=${v}`)).join(' ');
+    this.#commit(settled, label ?? `reconfigure ${text}`, false, next);
+    this.#record(events);
+    return next;
+  }
+
+  /**
+   * Cordons a node (`kubectl cordon`): the scheduler skips it, and a pod that finds no other node stays
+   * Pending with "N node(s) were unschedulable"; pods on it keep running. A node already cordoned changes
+   * nothing (no history entry). Throws `NODE_NOT_FOUND`.
+   */
+  cordon(name: string): void {
+    const next = setUnschedulableState(this.state, name, true);
+    if (next !== this.state) this.#change(next, `cordon ${name}`, []);
+  }
+
+  /** Makes a cordoned node schedulable again (`kubectl uncordon`); Pending pods that fit are placed on it. */
+  uncordon(name: string): void {
+    const next = setUnschedulableState(this.state, name, false);
+    if (next !== this.state) this.#change(next, `uncordon ${name}`, []);
   }
 
   /** Events so far (oldest first), of one pod when `pod` is given — what `kubectl describe pod` lists. */

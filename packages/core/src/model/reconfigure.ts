@@ -1,0 +1,47 @@
+/**
+ * A CNI design's configuration changed on a running cluster (`kubectl set env daemonset/aws-node …`): the
+ * DaemonSet's pods restart with the new environment, and each node's agent does what it does at start.
+ * Pods keep running with the addresses they have; nodes keep the max-pods their kubelet started with.
+ */
+import { castDraft } from 'immer';
+import type { CniDesign } from '../cni/contract.js';
+import { applyActionsToDraft } from '../ops/actions.js';
+import { produce } from '../util/immer.js';
+import { shardGet } from '../util/shards.js';
+import { listNodes } from './cluster.js';
+import { fail } from '../errors.js';
+import { getNode } from './lookup.js';
+import type { ClusterState } from './types.js';
+
+/**
+ * Restarts `design`'s agent on every node, in name order, in one transition: its actions are applied and
+ * its node and cluster state stored. A design without `agentRestarted` changes nothing. Throws (and
+ * changes nothing) when an action fails.
+ */
+export function restartAgentsState(state: ClusterState, design: CniDesign): ClusterState {
+  const restart = design.agentRestarted?.bind(design);
+  if (!restart) return state;
+  return produce(state, (d) => {
+    for (const { name } of listNodes(state)) {
+      const r = restart(d as ClusterState, getNode(d as ClusterState, name));
+      applyActionsToDraft(d, r.actions);
+      if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+      if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(r.nodeState);
+    }
+  });
+}
+
+/**
+ * Sets a node's spec.unschedulable (`kubectl cordon` / `uncordon`): the scheduler then skips it; pods on it
+ * keep running. Returns the same state when nothing changes; throws `NODE_NOT_FOUND`.
+ */
+export function setUnschedulableState(state: ClusterState, name: string, unschedulable: boolean): ClusterState {
+  if (typeof unschedulable !== 'boolean') fail('INVALID_ARGUMENT', `unschedulable must be true or false, not ${String(unschedulable)}`);
+  const node = getNode(state, name);
+  if ((node.unschedulable ?? false) === unschedulable) return state;
+  return produce(state, (d) => {
+    const n = shardGet(d.nodes, name)!;
+    if (unschedulable) n.unschedulable = true;
+    else delete n.unschedulable;
+  });
+}
