@@ -117,6 +117,15 @@ function tunnels(ns: NetNs): readonly Link[] {
   return t;
 }
 
+const translating = new WeakMap<readonly NfRule[], boolean>();
+
+/** Whether a rule list has a nat rule that rewrites addresses (memoized on the immutable list). */
+function translates(rules: readonly NfRule[]): boolean {
+  let t = translating.get(rules);
+  if (t === undefined) translating.set(rules, (t = rules.some((r) => r.table === 'nat' && r.target !== 'ACCEPT')));
+  return t;
+}
+
 const neighIdx = new WeakMap<object, Map<string, Map<Ipv4, NeighEntry>>>();
 const fdbIdx = new WeakMap<object, Map<string, Map<Mac, FdbEntry>>>();
 
@@ -195,7 +204,7 @@ class Run {
    * later packet) of a known flow is ESTABLISHED and never meets a nat rule. A probe's request and its
    * reply travel in one run, so the run's memory is enough.
    */
-  readonly flows = new Set<string>();
+  readonly flows: { ns: NsId; pkt: Ipv4Packet }[] = [];
   readonly pmtuUpd = new Map<NsId, Map<string, { mtu: number; expires: number }>>();
   /**
    * A packet the kernel fragmented is followed whole; this is the size of its largest fragment (of the
@@ -952,31 +961,51 @@ class Run {
     return true;
   }
 
-  /** Remembers a flow's original direction in a namespace with rules (see {@link Run.flows}). */
+  /**
+   * Remembers a flow's original direction in a namespace whose nat table can translate (see
+   * {@link Run.flows}). Only the packet is kept: the tuple is compared when a translating rule matches,
+   * which most packets never meet.
+   */
   seeFlow(ns: NetNs, pkt: Ipv4Packet): void {
-    if (ns.rules.length === 0) return;
-    const h = pkt.header;
-    this.flows.add(`${ns.id}|${h.protocol}|${h.src}|${h.dst}|${l4Key(pkt, false)}`);
+    if (ns.rules.length === 0 || !translates(ns.rules)) return;
+    this.flows.push({ ns: ns.id, pkt });
+  }
+
+  /** Whether this run saw, in `ns`, a packet of the flow `(proto, src, dst, l4)` in its original direction. */
+  sawFlow(ns: NsId, proto: number, src: Ipv4, dst: Ipv4, l4: string): boolean {
+    for (const f of this.flows) {
+      const h = f.pkt.header;
+      if (f.ns === ns && h.protocol === proto && h.src === src && h.dst === dst && l4Key(f.pkt, false) === l4) return true;
+    }
+    return false;
   }
 
   natRule(ns: NetNs, chain: 'PREROUTING' | 'POSTROUTING', pkt: Ipv4Packet, inIf: string | null, outIf: string | null): NfRule | null {
     if (ns.rules.length === 0) return null;
+    let rule: NfRule | null = null;
+    for (const r of ns.rules) {
+      if (r.table === 'nat' && r.chain === chain && this.matches(r, pkt, inIf, outIf)) {
+        rule = r;
+        break;
+      }
+    }
+    // No rule, or one that leaves the packet alone: nothing to translate, whatever the flow's state.
+    if (rule === null || rule.target === 'ACCEPT') return null;
     const h = pkt.header;
     // The reply of a flow this namespace saw first in the other direction is ESTABLISHED: no nat rule.
-    if (this.flows.has(`${ns.id}|${h.protocol}|${h.dst}|${h.src}|${l4Key(pkt, true)}`)) return null;
+    if (this.sawFlow(ns.id, h.protocol, h.dst, h.src, l4Key(pkt, true))) return null;
     // An ICMP error about a flow this namespace saw is RELATED to it: no nat rule either.
     const pl = pkt.payload;
     if (pl.kind === 'icmp' && (pl.type === ICMP_DEST_UNREACH || pl.type === ICMP_TIME_EXCEEDED) && pl.data.kind === 'ipv4') {
       const q = pl.data.header;
-      if (this.flows.has(`${ns.id}|${q.protocol}|${q.src}|${q.dst}|${l4Key(pl.data, false)}`)) return null;
+      if (this.sawFlow(ns.id, q.protocol, q.src, q.dst, l4Key(pl.data, false))) return null;
     }
     // The nat table sees only a connection's first packet. An ICMP message can start a connection
     // only if it is a request (nf_conntrack_proto_icmp's valid_new: echo, timestamp, info, address
     // mask): an echo reply or an error is part of a known flow or untracked, and never meets a nat
     // rule (a node's ping to a pod behind natOutgoing comes back unmasqueraded; measured).
     if (pl.kind === 'icmp' && pl.type !== 8 && pl.type !== 13 && pl.type !== 15 && pl.type !== 17) return null;
-    for (const r of ns.rules) if (r.table === 'nat' && r.chain === chain && this.matches(r, pkt, inIf, outIf)) return r.target === 'ACCEPT' ? null : r;
-    return null;
+    return rule;
   }
 
   /** Runs a filter chain; true when the packet was dropped or rejected. */
