@@ -20,7 +20,9 @@ export function parseMac(text: string): Mac {
 
 /** True for group (multicast and broadcast) addresses: the low bit of the first octet. */
 export function isMulticastMac(mac: Mac): boolean {
-  return (parseInt(mac.slice(0, 2), 16) & 1) === 1;
+  // The second hex digit of the first octet holds the low bit: odd digits are 1 3 5 7 9 b d f.
+  const c = mac.charCodeAt(1);
+  return (c <= 57 ? c - 48 : (c | 32) - 87) % 2 === 1;
 }
 
 /**

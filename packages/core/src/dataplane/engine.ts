@@ -295,8 +295,15 @@ class Run {
 
   /** The path MTU exception for `dst` in a namespace, if one is live. */
   pmtu(ns: NetNs, dst: Ipv4): number | null {
-    const key = String(dst);
-    const e = this.pmtuUpd.get(ns.id)?.get(key) ?? ns.pmtu[key];
+    let e: { mtu: number; expires: number } | undefined;
+    if (this.pmtuUpd.size !== 0) e = this.pmtuUpd.get(ns.id)?.get(String(dst));
+    if (e === undefined) {
+      // Most namespaces have no exception at all: skip the number-to-string key.
+      for (const _ in ns.pmtu) {
+        e = ns.pmtu[String(dst)];
+        break;
+      }
+    }
     return e && e.expires > this.state.now ? e.mtu : null;
   }
 
@@ -1028,8 +1035,9 @@ class Run {
   }
 
   conntrackReverse(ns: NetNs, pkt: Ipv4Packet, pid: number): Ipv4Packet {
-    const all = [...ns.conntrack, ...(this.ctUpd.get(ns.id) ?? [])];
-    if (all.length === 0) return pkt;
+    const upd = this.ctUpd.size === 0 ? undefined : this.ctUpd.get(ns.id);
+    if (ns.conntrack.length === 0 && upd === undefined) return pkt;
+    const all = upd === undefined ? ns.conntrack : [...ns.conntrack, ...upd];
     const h = pkt.header;
     const proto = h.protocol;
     const pl = pkt.payload;
