@@ -11,7 +11,7 @@ import {
 import { macFromSeed } from '../addr/mac.js';
 import type { CniDesign, CniResult } from '../cni/contract.js';
 import { fail, PodnetError } from '../errors.js';
-import { applyActionsToDraft, checkIfName, indexNs, unindexNs } from '../ops/actions.js';
+import { applyActionsToDraft, checkIfName, indexNs, snapshot, unindexNs } from '../ops/actions.js';
 import { emptyShards, shardDelete, shardGet, shardSet, shardValues } from '../util/shards.js';
 import { findNode, findPod, getNode, getPod, hostNsId, podKeyOf, podNsId, UNDERLAY_NS } from './lookup.js';
 import type { ClusterState, Container, KubeEvent, Link, NeighEntry, NetNs, Node, Pod, PodStatus, Segment, Sysctls } from './types.js';
@@ -406,7 +406,7 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
 /** The kubelet takes a pod bound to its node: admission (max pods), then sandbox and CNI ADD. */
 function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean): void {
   const state = d as ClusterState;
-  const used = nonTerminatedPods(state, node);
+  const used = nonTerminatedPods(state, snapshot(node));
   if (used >= node.maxPods) {
     const detail = `Node didn't have enough resource: pods, requested: 1, used: ${used}, capacity: ${node.maxPods}`;
     events.push({ type: 'Warning', reason: 'OutOfpods', from: 'kubelet', pod: pod.key, message: detail, time: state.now });
@@ -436,7 +436,9 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   const sandbox: Pod = { ...pod, netns, status: { phase: 'ContainerCreating' } };
   // CNI ADD sees the cluster as it is, plus the sandbox the runtime made; its actions are applied in the
   // same transition that adds the pod.
-  const r = design.podAdded(state, { pod: sandbox, node, ifname: 'eth0', netns: netnsPath(pod), containerId: sandboxId(pod), requestedIp: pod.requestedIp });
+  // The design reads plain data, not drafts: a draft wraps every value read in a proxy, and host-local
+  // copying its store through one cost more than the rest of the ADD.
+  const r = design.podAdded(snapshot(d) as ClusterState, { pod: sandbox, node: snapshot(node), ifname: 'eth0', netns: netnsPath(pod), containerId: sandboxId(pod), requestedIp: pod.requestedIp });
   if ('error' in r) {
     const cniText = `${r.error.msg}${r.error.details ? `: ${r.error.details}` : ''}`;
     if (fresh && pod.requestedIp !== null) {
@@ -587,12 +589,16 @@ export function deletePodState(state: ClusterState, ref: string, design: CniDesi
 }
 
 function removeVethsInto(d: Draft<ClusterState>, host: Draft<NetNs>, nsId: string): void {
-  for (const l of Object.values(host.links)) {
+  const links = snapshot(host.links);
+  for (const name in links) {
+    const l = links[name]!;
     if (l.kind === 'veth' && l.peer.ns === nsId) {
-      unindexNs(d, { ...(host as NetNs), links: { [l.name]: l as Link } });
+      unindexNs(d, { id: host.id, links: { [l.name]: l } } as unknown as NetNs);
       host.routes = host.routes.filter((r) => r.dev !== l.name);
-      for (const [k, e] of Object.entries(host.fdb)) if (e.port === l.name) delete (host.fdb as Record<string, unknown>)[k];
-      for (const [k, e] of Object.entries(host.neigh)) if (e.dev === l.name) delete (host.neigh as Record<string, unknown>)[k];
+      const fdb = snapshot(host.fdb);
+      for (const k in fdb) if (fdb[k]!.port === l.name) delete (host.fdb as Record<string, unknown>)[k];
+      const neigh = snapshot(host.neigh);
+      for (const k in neigh) if (neigh[k]!.dev === l.name) delete (host.neigh as Record<string, unknown>)[k];
       delete (host.links as Record<string, Link>)[l.name];
     }
   }

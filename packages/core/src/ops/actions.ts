@@ -6,7 +6,7 @@
  * Actions carry text the way the commands do (`10.244.1.1/24`, `02:42:…`); {@link applyActions} parses
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
-import type { Draft } from 'immer';
+import { current, isDraft, type Draft } from 'immer';
 import { produce } from '../util/immer.js';
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
 import { macFromSeed, parseMac } from '../addr/mac.js';
@@ -167,6 +167,24 @@ function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
   shardSet(d.ipIndex, key, [...owners, ownerOf(nsId, link.name, link.kind === 'physical')]);
 }
 
+/** immer's per-draft bookkeeping (immer 11: `Symbol.for('immer-state')`), read for {@link snapshot}. */
+const DRAFT_STATE = Symbol.for('immer-state');
+interface DraftState { readonly modified_: boolean; readonly base_: object; readonly copy_: object | null }
+
+/**
+ * A draft's container as it stands, for loops that only look: enumerating a draft makes immer wrap every
+ * value it reads in a proxy (a pod deletion enumerated the host's FDB, neighbours and links that way and
+ * spent most of its time in immer), and immer's `current` deep-copies whatever is not frozen. This is the
+ * draft's own shallow copy when it was modified in this transition, else its base: values the transition
+ * changed are still drafts there, the rest plain. Writes still go to the draft.
+ */
+export function snapshot<T extends object>(x: T): T {
+  if (!isDraft(x)) return x;
+  const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  if (st && typeof st.modified_ === 'boolean') return (st.modified_ && st.copy_ ? st.copy_ : st.base_) as T;
+  return current(x as Draft<T>) as T; // an immer whose bookkeeping looks different: correct, slower
+}
+
 function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
   const key = String(ip);
   const owners = shardGet(d.ipIndex, key);
@@ -178,12 +196,12 @@ function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
 
 /** Removes a whole namespace's addresses from the IP index (used when a pod or node goes away). */
 export function unindexNs(d: DState, ns: NetNs): void {
-  for (const l of Object.values(ns.links)) for (const a of l.addrs) if (a.scope === 'global') unindexAddr(d, ns.id, l.name, a.ip);
+  for (const l of Object.values(snapshot(ns.links))) for (const a of l.addrs) if (a.scope === 'global') unindexAddr(d, ns.id, l.name, a.ip);
 }
 
 /** Adds a whole namespace's addresses to the IP index. */
 export function indexNs(d: DState, ns: NetNs): void {
-  for (const l of Object.values(ns.links)) for (const a of l.addrs) if (a.scope === 'global') indexAddr(d, ns.id, l, a.ip);
+  for (const l of Object.values(snapshot(ns.links))) for (const a of l.addrs) if (a.scope === 'global') indexAddr(d, ns.id, l, a.ip);
 }
 
 function newLink(ns: DNs, fields: Omit<Link, 'ifindex' | 'addrs' | 'master' | 'mac' | 'up' | 'mtu'> & { mac?: string | undefined; mtu?: number | undefined; up?: boolean | undefined; master?: string | undefined }): Link {
@@ -218,7 +236,8 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
   }
   if (link.master !== null && link.master !== master) {
     const old = link.master;
-    for (const [k, e] of Object.entries(ns.fdb)) if (e.dev === old && e.port === link.name) delete (ns.fdb as Record<string, unknown>)[k];
+    const fdb = snapshot(ns.fdb);
+    for (const k in fdb) if (fdb[k]!.dev === old && fdb[k]!.port === link.name) delete (ns.fdb as Record<string, unknown>)[k];
   }
   link.master = master;
 }
@@ -226,7 +245,8 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
 /** Routes leaving by `dev` are removed, as the kernel does when a device goes down or away (fib_sync_down_dev). */
 function flushDev(d: DState, ns: DNs, dev: string): void {
   ns.routes = ns.routes.filter((r) => r.dev !== dev);
-  for (const [k, e] of Object.entries(ns.neigh)) if (e.dev === dev) delete (ns.neigh as Record<string, unknown>)[k];
+  const neigh = snapshot(ns.neigh);
+  for (const k in neigh) if (neigh[k]!.dev === dev) delete (ns.neigh as Record<string, unknown>)[k];
   // A device going down takes the shared peer entries that refer to it along, like their routes.
   ns.peerSets = ns.peerSets.filter((r) => d.peerSets[r.set]?.dev !== dev);
 }
@@ -257,7 +277,7 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
   }
   if (via !== null && spec.onlink && dev === null) fail('INVALID_ARGUMENT', 'an onlink route needs a device (dev)');
   if (dev === null) fail('INVALID_ARGUMENT', `route to ${formatCidr(dst)} needs a device or a gateway`);
-  if (src !== null && !Object.values(ns.links).some((l) => l.addrs.some((a) => a.ip === src))) {
+  if (src !== null && !Object.values(snapshot(ns.links)).some((l) => l.addrs.some((a) => a.ip === src))) {
     fail('INVALID_ARGUMENT', `Error: Invalid prefsrc address (${formatIpv4(src)} is not configured in ${ns.id})`);
   }
   const scope = spec.scope ?? (via === null ? 'link' : 'global');
@@ -361,8 +381,10 @@ function applyOne(d: DState, a: Action): void {
       const drop = (n: DNs, l: Link): void => {
         for (const ad of l.addrs) unindexAddr(d, n.id, l.name, ad.ip);
         flushDev(d, n, l.name);
-        for (const [k, e] of Object.entries(n.fdb)) if (e.dev === l.name || e.port === l.name) delete (n.fdb as Record<string, unknown>)[k];
-        for (const other of Object.values(n.links)) if (other.master === l.name) (other as Draft<Link>).master = null;
+        const fdb = snapshot(n.fdb);
+        for (const k in fdb) if (fdb[k]!.dev === l.name || fdb[k]!.port === l.name) delete (n.fdb as Record<string, unknown>)[k];
+        const links = snapshot(n.links);
+        for (const name in links) if (links[name]!.master === l.name) (n.links[name] as Draft<Link>).master = null;
         delete (n.links as Record<string, Link>)[l.name];
       };
       drop(ns, link);
