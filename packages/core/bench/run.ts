@@ -29,7 +29,7 @@ import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks
 import { fileURLToPath } from 'node:url';
 import {
   addNodeState, addPodState, audit, seededRandom, buildClusterState, createClusterState, deletePodState, diffScope, EMPTY_MEMORY, icmpEcho,
-  incrementalCheck, listPods, podNsId, send,
+  incrementalCheck, listPods, podNsId, sampledCheck, send,
   type ClusterSettings, type ClusterState, type CniDesign, type NodeSpec, type Pod, type PodSpec,
 } from '@podnet/core';
 import { flannel, seedLabSpec, simulatorFromSpec } from '@podnet/cni';
@@ -273,6 +273,32 @@ function podChurn(s: ClusterState, nodes: number, reps: number, rnd: () => numbe
     del.push((t2 - t1) * 1000);
   }
   return { add, del };
+}
+
+/**
+ * Add / delete latency with the simulator's `checks: 'sampled'` mode (sample 4): each change is followed
+ * by sampledCheck on what it touched, as Simulator does. Not an exact verdict (see docs/guarantees.md).
+ */
+function podChurnSampled(s: ClusterState, nodes: number, reps: number, rnd: () => number, tag: string): { add: number[]; del: number[]; probes: number[]; ok: boolean } {
+  const add: number[] = [];
+  const del: number[] = [];
+  const probes: number[] = [];
+  let ok = true;
+  for (let r = 0; r < reps; r++) {
+    const node = nodeName(Math.floor(rnd() * nodes));
+    const t0 = performance.now();
+    const a = addPodState(s, { name: `${tag}-${r}`, node }, design);
+    const c1 = sampledCheck(a.state, EMPTY_MEMORY, diffScope(s, a.state), 4, rnd);
+    const t1 = performance.now();
+    const d = deletePodState(a.state, a.pod.key, design);
+    const c2 = sampledCheck(d.state, c1.memory, diffScope(a.state, d.state), 4, rnd);
+    const t2 = performance.now();
+    ok &&= c1.ok && c2.ok;
+    add.push((t1 - t0) * 1000);
+    del.push((t2 - t1) * 1000);
+    probes.push(c1.probes, c2.probes);
+  }
+  return { add, del, probes, ok };
 }
 
 function projectBuildMs(b: Pick<GrowingBuild, 'chunkSamples' | 'nodesReached' | 'totalBuildMs'>, toNodes: number): { ms: number; fit: { a: number; b: number; fromNodes: number; toNodes: number } } {
@@ -820,6 +846,11 @@ async function main(): Promise<void> {
   notePeak('pod churn');
   const addStats = stats(churn.add);
   const delStats = stats(churn.del);
+  podChurnSampled(bulk.state, bulk.nodes, CFG.latencyWarmup, churnRnd, 'swarm');
+  const sampled = podChurnSampled(bulk.state, bulk.nodes, CFG.latencyReps, churnRnd, 'sampled');
+  const sAdd = stats(sampled.add);
+  const sDel = stats(sampled.del);
+  log(`pod churn with sampled checks: add median ${fmtUs(sAdd.median)}; delete median ${fmtUs(sDel.median)}; ${stats(sampled.probes).median} probes per change`);
   log(`pod churn: add median ${fmtUs(addStats.median)} p95 ${fmtUs(addStats.p95)}; delete median ${fmtUs(delStats.median)} p95 ${fmtUs(delStats.p95)}`);
   // Samples taken during the incremental build, and this one on the bulk-built state (projections only in quick mode).
   const latAll = [...grow.latency, { nodes: bulk.nodes, pods: bulk.pods, addMedianUs: addStats.median, deleteMedianUs: delStats.median }];
@@ -974,6 +1005,11 @@ async function main(): Promise<void> {
   rows.push({ metric: `pod add at ${fmtInt(bulk.pods)} pods, no checks`, value: `median ${fmtUs(addStats.median)}, p95 ${fmtUs(addStats.p95)}`, target: '', result: '' });
   rows.push({ metric: `pod delete at ${fmtInt(bulk.pods)} pods, no checks`, value: `median ${fmtUs(delStats.median)}, p95 ${fmtUs(delStats.p95)}`, target: '', result: '' });
   rows.push({ metric: `  GC during those ${CFG.latencyReps} adds + deletes`, value: fmtGc(churnGc), target: '', result: '' });
+  rows.push({
+    metric: `pod add + SAMPLED check (checks: 'sampled', sample 4; not an exact verdict) at ${fmtInt(bulk.pods)} pods`,
+    value: `median ${fmtUs(sAdd.median)}, p95 ${fmtUs(sAdd.p95)} (${stats(sampled.probes).median} probes)`, target: '', result: sampled.ok ? '' : 'verdict not ok!',
+  });
+  rows.push({ metric: `pod delete + SAMPLED check at ${fmtInt(bulk.pods)} pods`, value: `median ${fmtUs(sDel.median)}, p95 ${fmtUs(sDel.p95)}`, target: '', result: '' });
   if (bulk.pods < TARGET_PODS) {
     rows.push({ metric: `pod add at ${fmtInt(TARGET_PODS)} pods, no checks (PROJECTED, linear in pods)`, value: `median ${fmtUs(addAtTarget)} projected`, target: '', result: '' });
     rows.push({ metric: `pod delete at ${fmtInt(TARGET_PODS)} pods, no checks (PROJECTED)`, value: `median ${fmtUs(delAtTarget)} projected`, target: '', result: '' });
@@ -1036,6 +1072,7 @@ async function main(): Promise<void> {
     podChurn: {
       nodes: bulk.nodes, pods: bulk.pods, state: 'bulk build', gc: churnGc, addUs: churn.add, deleteUs: churn.del, add: addStats, delete: delStats,
       samplesDuringBuild: grow.latency, fit: { add: addFit, delete: delFit }, projectedAtTargetPods: { addUs: addAtTarget, deleteUs: delAtTarget, measured: bulk.pods >= TARGET_PODS },
+      sampledChecks: { sample: 4, add: sAdd, delete: sDel, probesPerChange: stats(sampled.probes), verdictsOk: sampled.ok },
     },
     incremental: { results: inc, skipped: incSkipped, fit: incFit, fitEmptyMemory: incFitMin, transitShare, usPerProbeAtScale, projectedProbesAtTarget: { withMemory: probesWithMemoryAt(TARGET_PODS), emptyMemory: probesEmptyAt(TARGET_PODS) }, projectedChangeWithChecksAtTargetUs: changeAtTargetUs },
     table: rows, notes, profiles,
