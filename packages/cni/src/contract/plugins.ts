@@ -27,6 +27,7 @@ import {
 import { CNI_ERROR_CODES, cniError, goType } from './config.js';
 import { textMemo } from './memo.js';
 import type { CurrentResult } from './result.js';
+import { withEntry } from '../util/record.js';
 
 /** Where and for whom a plugin runs: the CNI_* environment plus what it can see of the node. */
 export interface CniInvocation {
@@ -118,14 +119,14 @@ const hostLocal: Plugin = (cmd, conf, inv, stores) => {
   if ('error' in loaded) return plain(conf, loaded.error);
   const key = storeKey(conf);
   const store = stores[key] ?? EMPTY_HOST_LOCAL;
-  if (cmd === 'DEL') return ok(null, [], { ...stores, [key]: hostLocalDel(store, inv.containerId, inv.ifname) });
+  if (cmd === 'DEL') return ok(null, [], withEntry(stores, key, hostLocalDel(store, inv.containerId, inv.ifname)));
   if (cmd === 'CHECK') {
     const e = hostLocalCheck(store, inv.containerId, inv.ifname);
     return e ? plain(conf, e.error) : ok(null, [], stores);
   }
   const got = hostLocalAdd(loaded, store, inv.containerId, inv.ifname);
   if ('error' in got) return plain(conf, got.error);
-  return ok({ interfaces: [], ips: got.result.ips, routes: got.result.routes, dns: {} }, [], { ...stores, [key]: got.store });
+  return ok({ interfaces: [], ips: got.result.ips, routes: got.result.routes, dns: {} }, [], withEntry(stores, key, got.store));
 };
 
 /** Runs the IPAM plugin a main plugin names (the ipam section's `type`). */

@@ -24,6 +24,7 @@ import {
   type CniResult, type DesignReaction, type Node, type Pod, type PodAddReaction, type PodAddRequest, type Segment,
 } from '@podnet/core';
 import { sha1Hex } from '../util/hash.js';
+import { withEntry } from '../util/record.js';
 
 /** An EC2 instance type's network limits (EC2 DescribeInstanceTypes: MaximumNetworkInterfaces, Ipv4AddressesPerInterface). */
 export interface InstanceLimits {
@@ -437,7 +438,7 @@ function buildAwsVpc(options: AwsVpcOptions, env: Readonly<Record<string, string
         // ipamd's datastore is empty and the instance (or the subnet) allows no more: the plugin's ADD fails.
         return { error: { cniVersion: '0.4.0', code: 999, msg: AWS_NO_IP_MESSAGE, details: IPAMD_NO_IP_MESSAGE } };
       }
-      const assigned: AwsNodeState = { enis: st.enis, assigned: { ...st.assigned, [ip]: req.containerId }, used: st.used + 1 };
+      const assigned: AwsNodeState = { enis: st.enis, assigned: withEntry(st.assigned, ip, req.containerId), used: st.used + 1 };
       const up = topUp(state, node, assigned, clusterState(state));
       const h = ns(node.name);
       const p = `pod/${pod.key}`;

@@ -20,6 +20,7 @@
  */
 import { textMemo } from '../contract/memo.js';
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseIpv4, type Cidr, type CniError, type Ipv4 } from '@podnet/core';
+import { withEntry } from '../util/record.js';
 
 /** One canonical range of a range set (every field filled in, as Range.Canonicalize leaves it). */
 export interface HostLocalRange {
@@ -304,7 +305,7 @@ export function allocateFromSet(
 ): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } | IpamError {
   const reserve = (ip: Ipv4, range: HostLocalRange) => ({
     ip, range,
-    store: { lastReserved: { ...store.lastReserved, [rangeId]: ip }, allocated: { ...store.allocated, [formatIpv4(ip)]: { id, ifname } } },
+    store: { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: withEntry(store.allocated, formatIpv4(ip), { id, ifname }) },
   });
   if (requested !== null) {
     const r = set.find((x) => rangeContains(x, requested));

@@ -268,8 +268,12 @@ function fnvHex(s: string, len: number): string {
 
 /** The container ID the runtime gives a pod's sandbox (deterministic here). */
 export function sandboxId(pod: { key: string; created: number; uid: string }): string {
-  return fnvHex(`${pod.key}|${pod.uid}|${pod.created}`, 64);
+  const seed = `${pod.key}|${pod.uid}|${pod.created}`;
+  // One CNI ADD asks for the same pod's ID several times in a row: remember the last answer.
+  if (seed !== lastSandbox.seed) lastSandbox = { seed, id: fnvHex(seed, 64) };
+  return lastSandbox.id;
 }
+let lastSandbox = { seed: '', id: '' };
 
 /** The pod's netns path, as containerd names them (`/var/run/netns/cni-<uuid>`). */
 export function netnsPath(pod: { uid: string }): string {

@@ -1,0 +1,15 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { withEntry } from './record.js';
+
+describe('withEntry', () => {
+  it('is the spread with one key set, and leaves the original alone', () => {
+    fc.assert(fc.property(fc.dictionary(fc.string(), fc.integer()), fc.string(), fc.integer(), (r, k, v) => {
+      const before = { ...r };
+      const out = withEntry(r, k, v);
+      expect(out).toEqual({ ...r, [k]: v });
+      expect(Object.keys(out)).toEqual(Object.keys({ ...r, [k]: v }));
+      expect(r).toEqual(before);
+    }));
+  });
+});
