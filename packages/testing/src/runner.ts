@@ -22,22 +22,30 @@ export class DesignFailure extends Error {
     readonly events: readonly string[],
     readonly trace: Trace | null,
     readonly violation: Violation | null,
+    /**
+     * Found by the full audit that ends a sequence at the `at-end` level (and located by playing the
+     * sequence again with `every-change` checks: `events` stop at the event after which it first shows).
+     */
+    readonly atEnd = false,
   ) {
-    super(`${kind}: ${explanation}`);
+    super(`${kind}: ${explanation}${atEnd ? ' (found by the full audit at the end of the sequence)' : ''}`);
   }
 }
 
 /**
  * How much a run checks, and when.
  *
+ * At both levels every packet the sequence sends is judged: its hop checks (no NAT, unique owner at
+ * delivery), the MTU promised to a pod, and — from a pod to a pod, or from a node to its own pod — that it
+ * arrived and its answer came back, whatever its protocol.
+ *
  * - `every-change` (default): after every change (a node or pod added or removed, a fault, what a packet
  *   taught ARP and FDB tables), the simulator's exact incremental verdict — the three guarantees over
  *   every pair, the same verdict as a full audit — so a violation is caught at the event that caused it,
- *   even if a later event would hide it again. Every packet is judged by its hop checks and the MTU.
- * - `at-end`: after every change, the `unique-ip` guarantee alone (exact, no probe); every packet sent by
- *   the sequence is itself a probe — its hop checks, the MTU, and, from a pod to a pod or from a node to
- *   its own pod, that it arrived and its answer came back; then {@link ClusterRun.finish} audits the final
- *   state in full (every pair). It misses a reachability or no-NAT violation that exists only between two
+ *   even if a later event would hide it again.
+ * - `at-end`: after every change, the `unique-ip` guarantee alone (exact, no probe); the packets of the
+ *   sequence are the only probes between changes; then {@link ClusterRun.finish} audits the final state
+ *   in full (every pair). It misses a reachability or no-NAT violation that exists only between two
  *   events and that a later event of the same sequence removes (a broken pod deleted, a route put back)
  *   unless a packet of the sequence crossed it; fast-check usually finds it anyway in a shorter sequence
  *   that stops while it is broken, but not always.
@@ -70,18 +78,31 @@ export class ClusterRun {
 
   /**
    * Ends the sequence: at the `at-end` level, a full audit of the final state (every address, every node
-   * to its pods, every ordered pod pair), thrown as a {@link DesignFailure} when it finds a violation. At
+   * to its pods, every ordered pod pair). When it finds a violation, the sequence is played again on a
+   * fresh cluster with `every-change` checks, which stops at the first event after which a guarantee is
+   * broken: the {@link DesignFailure} thrown names that event last (fast-check's shrinking always keeps a
+   * sequence's last event, so without this a counterexample could end with events that did nothing). At
    * `every-change` the verdict is already known after each event and there is nothing left to do. Call it
    * after `fc.modelRun` (checkDesign does).
    */
   finish(): void {
     if (this.checks === 'every-change') return;
     const v = this.sim.check().violations[0];
-    if (v) {
-      this.log.push(`end of sequence: full audit`);
-      throw new DesignFailure(v.guarantee, v.explanation, [...this.log], v.trace ?? null, v);
+    if (!v) return;
+    const exact = new ClusterRun(this.design, this.shape, { maxNodes: this.maxNodes });
+    try {
+      for (const e of this.#played) if (exact.canPlay(e)) exact.play(e);
+    } catch (err) {
+      if (!(err instanceof DesignFailure)) throw err;
+      throw new DesignFailure(err.kind, err.explanation, err.events, err.trace, err.violation, true);
     }
+    // The exact checks after the last event give the audit's verdict (incrementalCheck ≡ audit): not reached
+    // unless that equivalence breaks, and then the audit's verdict stands.
+    throw new DesignFailure(v.guarantee, v.explanation, [...this.log], v.trace ?? null, v, true);
   }
+
+  /** The events played so far, as given (to play them again). */
+  readonly #played: ClusterEvent[] = [];
 
   /**
    * The lists events pick from, computed once per state: several are asked for per event (can it play,
@@ -127,6 +148,7 @@ export class ClusterRun {
 
   /** Plays one event, then judges it; returns how it read (`addPod pod-3 → node-2`). */
   play(e: ClusterEvent): string {
+    this.#played.push(e);
     const text = this.#apply(e);
     this.log.push(text);
     const v = this.sim.violations[0];
@@ -218,11 +240,11 @@ export class ClusterRun {
     if (big && from.pod && to.pod && trace.disposition === 'fragmentationNeeded') {
       throw new DesignFailure('mtu', `${from.name} was given MTU ${from.mtu}, but a ${from.mtu}-byte packet with DF set to ${to.name} (${formatIpv4(dst)}) did not get through: ${lastNote(trace)}`, [...this.log], trace, null);
     }
-    // At the `at-end` level the packets of the sequence are the probes between changes: one from a pod to
-    // a pod, or from a node to its own pod, must arrive and be answered. (At `every-change` the
-    // simulator's probes already judged every pair after the last change.) A full-size packet too large for
-    // the path is the MTU promise's business, judged above between pods: a node's own MTU promises nothing.
-    if (this.checks === 'at-end' && to.pod && to.name !== null && !(big && trace.disposition === 'fragmentationNeeded')) {
+    // A packet from a pod to a pod, or from a node to its own pod, must arrive and be answered, whatever its
+    // protocol (the probes are ICMP echoes only). At the `at-end` level these packets are the only probes
+    // between changes. A full-size packet too large for the path is the MTU promise's business, judged
+    // above between pods: a node's own MTU promises nothing.
+    if (to.pod && to.name !== null && !(big && trace.disposition === 'fragmentationNeeded')) {
       const v = judgeDelivery(this.sim.state, from.pod ? this.sim.pod(from.name).key : from.name, this.sim.pod(to.name).key, trace);
       if (v) throw new DesignFailure(v.guarantee, v.explanation, [...this.log], trace, v);
     }
