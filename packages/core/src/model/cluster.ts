@@ -476,7 +476,7 @@ function req0(result: CniResult): string {
  */
 /** A draft's value before the open transition (or the value itself when it is not a draft). */
 function baseOf<T>(x: T): T {
-  return isDraft(x) ? (original(x) as T) : x;
+  return isDraft(x) ? (original(x as Draft<T>) as T) : x;
 }
 
 /** Whether a namespace has a non-permanent neighbour entry for `ip` that an announcement would change. */
