@@ -16,6 +16,7 @@
 import { formatIpv4 } from '../addr/ipv4.js';
 import { icmpEcho } from '../dataplane/build.js';
 import { describeRoute, send } from '../dataplane/engine.js';
+import { fail } from '../errors.js';
 import type { Trace } from '../dataplane/types.js';
 import { findNs, hostNsId, nodeOfNs, podNsId } from '../model/lookup.js';
 import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
@@ -144,9 +145,13 @@ const REPLY_ROLES: ReadonlySet<string> = new Set(['echo-reply', 'icmp-error', 't
  * unreachable; a TCP reset) must come back to the sender. Other packets (to a node, from another node, to
  * the outside) promise nothing here: returns null, as it does when the packet kept the promise.
  *
- * The verdict's key and words are those of the {@link audit}'s probe of the same pair.
+ * The verdict's key and words are those of the {@link audit}'s probe of the same pair. `from` is a pod key
+ * (`default/pod-a`) or a node name, `to` a pod key; `trace` is what sending from `from` returned.
+ * Throws `INVALID_ARGUMENT` when they are not strings and a trace.
  */
 export function judgeDelivery(state: ClusterState, from: string, to: string, trace: Trace): Violation | null {
+  if (typeof from !== 'string' || typeof to !== 'string') fail('INVALID_ARGUMENT', `judgeDelivery needs a sender (pod key or node name) and a destination pod key, not ${String(from)} and ${String(to)}`);
+  if (trace === null || typeof trace !== 'object' || !Array.isArray(trace.fates) || !Array.isArray(trace.steps)) fail('INVALID_ARGUMENT', 'judgeDelivery needs the trace a send returned');
   const toNode = shardGet(state.podIndex, to);
   const dst = toNode === undefined ? undefined : shardGet(state.nodes, toNode)?.pods[to];
   if (!dst || dst.ip === null || dst.hostNetwork) return null;
