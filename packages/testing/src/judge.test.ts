@@ -32,6 +32,13 @@ describe('judgeDelivery', () => {
     expect(judgeDelivery(sim.state, 'node-1', 'default/a', sim.send('node-1', icmpEcho(ip(sim, 'a'))))).toBeNull();
   });
 
+  it('does not take a packet that another pod received for one that reached its destination', () => {
+    const sim = cluster('unique-ip');
+    const v = judgeDelivery(sim.state, 'default/a', 'default/c', sim.send('a', udpPacket(ip(sim, 'b'), 33434)));
+    expect(v?.key).toBe('no-nat|default/a|default/c');
+    expect(v?.explanation).toMatch(/the udp packet was taken by pod\/default\/b, not by pod\/default\/c$/);
+  });
+
   it('reports a lost packet with the key and words of the audit, and only where the model promises something', () => {
     const sim = cluster('unique-ip');
     // node-1 loses its route to node-2's pods (flannel's shared route hidden there).

@@ -11,7 +11,9 @@
  * commit what they learn, so a verdict is a function of the state alone. {@link audit} checks every
  * pair; {@link incrementalCheck} re-checks only the pairs a change can have affected (an endpoint on a
  * touched node, a path that crossed a touched node, or a pair already failing) and gives the same
- * verdict as a full audit — a property the tests pin.
+ * verdict as a full audit — a property the tests pin. {@link uniqueCheck} keeps the unique-IP verdict
+ * alone, and {@link judgeDelivery} judges a packet someone sent as a probe would be judged: together with
+ * a final audit, what @podnet/testing's cheaper `at-end` check level uses.
  */
 import { formatIpv4 } from '../addr/ipv4.js';
 import { icmpEcho } from '../dataplane/build.js';
@@ -120,9 +122,14 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
 function unreachable(state: ClusterState, trace: Trace, fromNs: string, fromLabel: string, to: PlacedPod, guarantee: GuaranteeName, what: string): Violation {
   const reqFate = trace.disposition;
   const replyFate = trace.fates.find((f) => f.role === 'echo-reply') ?? trace.fates.find((f) => f.packet > 1 && REPLY_ROLES.has(f.role));
-  const why = reqFate !== 'delivered' && !(REACHED.has(reqFate) && trace.fates[0]?.ns === podNsId(to.key))
-    ? `${what} ended as ${reqFate} at ${trace.fates[0]?.ns ?? fromNs}${whereLost(state, trace, to.ip!)}`
-    : `${what} arrived but the reply ended as ${replyFate?.disposition ?? 'never sent'} at ${replyFate?.ns ?? to.key}`;
+  const landed = trace.fates[0]?.ns;
+  const atDst = landed === podNsId(to.key);
+  // A packet someone sent (judgeDelivery) may have reached a stack, but another pod's (a duplicate address).
+  const why = what !== 'the request' && REACHED.has(reqFate) && !atDst
+    ? `${what} was taken by ${landed}, not by ${podNsId(to.key)}`
+    : reqFate !== 'delivered' && !(REACHED.has(reqFate) && atDst)
+      ? `${what} ended as ${reqFate} at ${landed ?? fromNs}${whereLost(state, trace, to.ip!)}`
+      : `${what} arrived but the reply ended as ${replyFate?.disposition ?? 'never sent'} at ${replyFate?.ns ?? to.key}`;
   return {
     guarantee, key: `${guarantee}|${fromLabel}|${to.key}`, where: { from: fromLabel, to: to.key },
     explanation: guarantee === 'node-reaches-pods'
