@@ -34,7 +34,7 @@ export type { SendOptions, SendResult } from './dataplane/engine.js';
 export { checkPacket, describePacket, describeRoute, innermost, send } from './dataplane/engine.js';
 export type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './dataplane/types.js';
 export type { ChangeScope, CheckMemory, CheckResult, CheckRun, GuaranteeName, Violation } from './guarantees/check.js';
-export { audit, EMPTY_MEMORY, incrementalCheck, sampledAudit, sampledCheck } from './guarantees/check.js';
+export { audit, EMPTY_MEMORY, incrementalCheck, judgeDelivery, sampledAudit, sampledCheck, uniqueAudit, uniqueCheck } from './guarantees/check.js';
 export type { PingOptions, PingReply, PingResult, TracerouteHop, TracerouteResult } from './query/probes.js';
 export { endpointNs, ping, traceroute } from './query/probes.js';
 export type { NodeCapacity, SimulatorEvents, SimulatorSpec } from './sim/simulator.js';

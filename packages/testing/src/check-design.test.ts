@@ -79,6 +79,84 @@ describe('checkDesign', () => {
   });
 });
 
+/** flannel whose nodes drop forwarded UDP (a FORWARD rule left behind): ICMP echoes pass, UDP between nodes does not. */
+function droppingUdp(): CniDesign {
+  const f = flannel();
+  return {
+    ...f, name: 'flannel-dropping-udp',
+    nodeAdded: (s, n) => {
+      const r = f.nodeAdded(s, n);
+      return { ...r, actions: [...r.actions, { op: 'rule.append', ns: `node/${n.name}`, rule: { table: 'filter', chain: 'FORWARD', protocol: 'udp', target: 'DROP' } }] };
+    },
+  };
+}
+
+describe('check levels', () => {
+  const shape = { podCidr: '10.0.0.0/16', nodeCidrMaskSize: 24, underlay: { segments: [{ name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 1500 }] } };
+  const breakThenHeal = [
+    { type: 'addNode', segment: 0 }, { type: 'addNode', segment: 0 },
+    { type: 'addPod', node: 0 }, { type: 'addPod', node: 1 },
+    { type: 'removeNode', node: 1 },
+  ] as const;
+
+  it('at-end: caught by the final audit, shrunk to the same four events, replayable at its level', () => {
+    const r = checkDesign(withoutPeerRoutes(), { numRuns: 100, checks: 'at-end' });
+    if (r.ok) throw new Error('not caught');
+    expect(r.counterexample.events.map((e) => e.split(' ')[0]).sort()).toEqual(['addNode', 'addNode', 'addPod', 'addPod']);
+    expect(r.counterexample.found).toBe('end-of-sequence');
+    expect(r.counterexample.kind).toBe('no-nat');
+    expect(r.counterexample.trace?.disposition).toBe('noRoute');
+    expect(r.toString()).toContain('found by: the full audit at the end of the sequence (checks: at-end), then located by playing it again with exact checks');
+    expect(r.toString()).toContain(`replayPath: '${r.replayPath}', checks: 'at-end' })`);
+    const again = checkDesign(withoutPeerRoutes(), { numRuns: 100, checks: 'at-end' });
+    expect(again.ok ? '' : again.toString()).toBe(r.toString());
+    const replay = checkDesign(withoutPeerRoutes(), { seed: 1, path: r.path, replayPath: r.replayPath, checks: 'at-end' });
+    if (replay.ok) throw new Error('replay passed');
+    expect(replay.counterexample.events).toEqual(r.counterexample.events);
+  });
+
+  it('every-change: the same campaign finds it right after the event that broke it', () => {
+    const r = checkDesign(withoutPeerRoutes(), { numRuns: 100 });
+    if (r.ok) throw new Error('not caught');
+    expect(r.counterexample.found).toBe('after-event');
+    expect(r.toString()).not.toContain('found by:');
+  });
+
+  it('what at-end misses: a break that a later event of the same sequence removes (every-change does not)', () => {
+    const exact = new ClusterRun(withoutPeerRoutes(), shape);
+    expect(() => breakThenHeal.forEach((e) => exact.play(e))).toThrow(/cannot reach pod/);
+    expect(exact.log).toHaveLength(4);
+    const atEnd = new ClusterRun(withoutPeerRoutes(), shape, { checks: 'at-end' });
+    for (const e of breakThenHeal) atEnd.play(e);
+    expect(() => atEnd.finish()).not.toThrow();
+    // The same sequence stopped while it is broken is caught by the final audit.
+    const prefix = new ClusterRun(withoutPeerRoutes(), shape, { checks: 'at-end' });
+    for (const e of breakThenHeal.slice(0, 4)) prefix.play(e);
+    expect(() => prefix.finish()).toThrow(expect.objectContaining({ atEnd: true, kind: 'no-nat' }));
+  });
+
+  it('the packets of a sequence are probes at both levels: UDP dropped between pods is caught, ICMP probes alone miss it', () => {
+    for (const checks of ['every-change', 'at-end'] as const) {
+      const r = checkDesign(droppingUdp(), { numRuns: 200, checks });
+      if (r.ok) throw new Error(`not caught at ${checks}`);
+      expect(r.counterexample.kind).toBe('no-nat');
+      expect(r.counterexample.found).toBe('after-event');
+      expect(r.counterexample.events.at(-1)).toMatch(/^send udp (\d+ bytes DF )?pod-\d+ → pod-\d+ .*: filtered$/);
+      expect(r.counterexample.explanation).toMatch(/cannot reach pod .*: the udp packet ended as filtered/);
+      // Six, not five: shrinking stops where removing an event renumbers the pods the rest refer to.
+      expect(r.counterexample.events.length).toBeLessThanOrEqual(6);
+    }
+    const run = new ClusterRun(droppingUdp(), shape);
+    for (const e of breakThenHeal.slice(0, 4)) run.play(e);
+    expect(run.sim.check().ok).toBe(true);
+  });
+
+  it('rejects an unknown level', () => {
+    expect(() => checkDesign(flannel(), { checks: 'sometimes' as never })).toThrow(RangeError);
+    expect(() => new ClusterRun(flannel(), shape, { checks: 'never' as never })).toThrow(RangeError);
+  });
+});
+
 describe('the commands in fast-check\'s own shape', () => {
   it('combine with fc.commands and fc.modelRun, and with a command of the user\'s own', () => {
     // A user's command: every pod must be able to ping its own node's host namespace.

@@ -4,8 +4,9 @@
  *
  * ```ts
  * fc.assert(fc.property(clusterShapeArb(), fc.commands(clusterCommands()), (shape, cmds) => {
- *   const run = new ClusterRun(myDesign, shape);
+ *   const run = new ClusterRun(myDesign, shape); // or { checks: 'at-end' }
  *   fc.modelRun(() => ({ model: {}, real: run }), cmds);
+ *   run.finish(); // the final audit of the `at-end` level (nothing to do at `every-change`)
  * }));
  * ```
  *

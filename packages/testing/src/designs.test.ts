@@ -1,12 +1,15 @@
 /**
- * Every design of @podnet/cni under checkDesign: the working ones keep the network model over 200 runs
- * (PODNET_CAMPAIGN_RUNS=N for a longer, opt-in campaign); the broken ones are caught, and their
- * counterexamples shrink to the essence — pinned here.
+ * Every design of @podnet/cni under checkDesign, at both check levels: the working ones keep the network
+ * model over 200 runs (PODNET_CAMPAIGN_RUNS=N for a longer, opt-in campaign); the broken ones are caught,
+ * and their counterexamples shrink to the essence — the same sizes at both levels, pinned here.
  */
 import { awsVpc, bridge, broken, calico, cilium, flannel, nativeVpc } from '@podnet/cni';
 import type { CniDesign } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { checkDesign, type CheckDesignOptions } from './check-design.js';
+import type { CheckLevel } from './runner.js';
+
+const LEVELS: readonly CheckLevel[] = ['every-change', 'at-end'];
 
 const RUNS = Number(process.env['PODNET_CAMPAIGN_RUNS'] ?? 200);
 const progress = RUNS > 1000 ? { onProgress: (p: { runs: number; numRuns: number; elapsedMs: number }) => console.log(`  ${p.runs}/${p.numRuns} runs, ${(p.elapsedMs / 1000).toFixed(0)} s`) } : {};
@@ -26,43 +29,50 @@ const WORKING: [string, () => CniDesign, CheckDesignOptions][] = [
   ['bridge (single node)', () => bridge(), { maxNodes: 1 }],
 ];
 
-describe(`working designs keep the network model (checkDesign, ${RUNS} runs each)`, () => {
+for (const checks of LEVELS) describe(`working designs keep the network model (checkDesign, ${RUNS} runs each, checks: ${checks})`, () => {
   for (const [name, make, options] of WORKING) {
     it(name, () => {
-      const r = checkDesign(make(), { numRuns: RUNS, ...options, ...progress });
+      const r = checkDesign(make(), { numRuns: RUNS, checks, ...options, ...progress });
       if (!r.ok) expect.fail(r.toString());
       expect(r.runs).toBe(RUNS);
     }, 600_000);
   }
 });
 
-describe('broken designs are caught, shrunk to the essence', () => {
+for (const checks of LEVELS) describe(`broken designs are caught, shrunk to the essence (checks: ${checks})`, () => {
   const events = (r: ReturnType<typeof checkDesign>) => (r.ok ? [] : r.counterexample.events.map((e) => e.split(' ')[0]).sort());
+  const campaign = (design: CniDesign, options: CheckDesignOptions) => checkDesign(design, { ...options, checks });
 
   it('missingRoutes: two nodes, one pod on each; the probe dies at the underlay router', () => {
-    const r = checkDesign(broken.missingRoutes(), { numRuns: 200, segments: 1 });
+    const r = campaign(broken.missingRoutes(), { numRuns: 200, segments: 1 });
     if (r.ok) expect.fail('not caught');
-    expect(events(r)).toEqual(['addNode', 'addNode', 'addPod', 'addPod']);
+    if (checks === 'every-change') expect(events(r)).toEqual(['addNode', 'addNode', 'addPod', 'addPod']);
+    else {
+      // At-end has no probe after the fourth event: the essence is the issue's own — two nodes, one pod on
+      // each, and the one packet between them that died.
+      expect(events(r)).toEqual(['addNode', 'addNode', 'addPod', 'addPod', 'send']);
+      expect(r.counterexample.events.at(-1)).toMatch(/^send \w+ pod-\d+ → pod-\d+ .*: noRoute$/);
+    }
     expect(r.counterexample.kind).toBe('no-nat');
     expect(r.counterexample.trace?.disposition).toBe('noRoute');
   });
 
   it('masquerade: two nodes, one pod on each; the receiver sees a node address', () => {
-    const r = checkDesign(broken.masquerade(), { numRuns: 200 });
+    const r = campaign(broken.masquerade(), { numRuns: 200 });
     if (r.ok) expect.fail('not caught');
     expect(events(r)).toEqual(['addNode', 'addNode', 'addPod', 'addPod']);
     expect(r.counterexample.kind).toBe('no-nat');
   });
 
   it('overlappingIpam: two nodes, one pod on each, the same address twice', () => {
-    const r = checkDesign(broken.overlappingIpam(), { numRuns: 200 });
+    const r = campaign(broken.overlappingIpam(), { numRuns: 200 });
     if (r.ok) expect.fail('not caught');
     expect(events(r)).toEqual(['addNode', 'addNode', 'addPod', 'addPod']);
     expect(['unique-ip', 'no-nat']).toContain(r.counterexample.kind);
   });
 
   it('mtuMismatch: two pods on two nodes and one full-size packet', () => {
-    const r = checkDesign(broken.mtuMismatch(), { numRuns: 200 });
+    const r = campaign(broken.mtuMismatch(), { numRuns: 200 });
     if (r.ok) expect.fail('not caught');
     expect(r.counterexample.kind).toBe('mtu');
     expect(events(r)).toEqual(['addNode', 'addNode', 'addPod', 'addPod', 'send']);

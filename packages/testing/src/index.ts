@@ -6,7 +6,7 @@ export type { ClusterEvent, ClusterShape, EndpointRef, EventOptions, Fault, Shap
 export { clusterEventArb, clusterShapeArb, eventArbs } from './events.js';
 export type { ClusterModel } from './commands.js';
 export { ClusterCommand, clusterCommands, clusterEventsArb } from './commands.js';
-export type { FailureKind, RunOptions } from './runner.js';
+export type { CheckLevel, FailureKind, RunOptions } from './runner.js';
 export { ClusterRun, DesignFailure } from './runner.js';
 export type { CheckDesignOptions, CheckDesignResult, Counterexample } from './check-design.js';
 export { checkDesign, formatCounterexample } from './check-design.js';

@@ -1,11 +1,11 @@
 /**
- * Plays cluster events on a simulator and judges each one: after a change, the simulator's incremental
- * verdict (the three guarantees, exact); after a packet, the checks made at every hop and the MTU the
+ * Plays cluster events on a simulator and judges them, at one of two levels (see {@link CheckLevel}):
+ * after a change, the simulator's verdict; after a packet, the checks made at every hop and the MTU the
  * design promised the sender. A broken promise is thrown as a {@link DesignFailure}.
  */
 import {
-  createSimulator, formatIpv4, icmpEcho, isPodnetError, lookupRouteIn, tcpSyn, udpPacket,
-  type CniDesign, type Ipv4Packet, type Simulator, type Trace, type Violation,
+  createSimulator, formatIpv4, icmpEcho, isPodnetError, judgeDelivery, lookupRouteIn, tcpSyn, udpPacket,
+  type CniDesign, type Ipv4Packet, type Pod, type Simulator, type Trace, type Violation,
 } from '@podnet/core';
 import type { ClusterEvent, ClusterShape, EndpointRef, Fault } from './events.js';
 
@@ -22,15 +22,42 @@ export class DesignFailure extends Error {
     readonly events: readonly string[],
     readonly trace: Trace | null,
     readonly violation: Violation | null,
+    /**
+     * Found by the full audit that ends a sequence at the `at-end` level (and located by playing the
+     * sequence again with `every-change` checks: `events` stop at the event after which it first shows).
+     */
+    readonly atEnd = false,
   ) {
-    super(`${kind}: ${explanation}`);
+    super(`${kind}: ${explanation}${atEnd ? ' (found by the full audit at the end of the sequence)' : ''}`);
   }
 }
+
+/**
+ * How much a run checks, and when.
+ *
+ * At both levels every packet the sequence sends is judged: its hop checks (no NAT, unique owner at
+ * delivery), the MTU promised to a pod, and — from a pod to a pod, or from a node to its own pod — that it
+ * arrived and its answer came back, whatever its protocol.
+ *
+ * - `every-change` (default): after every change (a node or pod added or removed, a fault, what a packet
+ *   taught ARP and FDB tables), the simulator's exact incremental verdict — the three guarantees over
+ *   every pair, the same verdict as a full audit — so a violation is caught at the event that caused it,
+ *   even if a later event would hide it again.
+ * - `at-end`: after every change, the `unique-ip` guarantee alone (exact, no probe); the packets of the
+ *   sequence are the only probes between changes; then {@link ClusterRun.finish} audits the final state
+ *   in full (every pair). It misses a reachability or no-NAT violation that exists only between two
+ *   events and that a later event of the same sequence removes (a broken pod deleted, a route put back)
+ *   unless a packet of the sequence crossed it; fast-check usually finds it anyway in a shorter sequence
+ *   that stops while it is broken, but not always.
+ */
+export type CheckLevel = 'every-change' | 'at-end';
 
 /** Options of a {@link ClusterRun}. */
 export interface RunOptions {
   /** Nodes at most (addNode events beyond are skipped). Default 6. */
   readonly maxNodes?: number;
+  /** What is checked when: `every-change` (default) or `at-end` (see {@link CheckLevel}). */
+  readonly checks?: CheckLevel;
 }
 
 /** One simulated cluster going through events (the "real system" of fast-check's model-based tests). */
@@ -38,38 +65,90 @@ export class ClusterRun {
   readonly sim: Simulator;
   readonly log: string[] = [];
   readonly maxNodes: number;
+  readonly checks: CheckLevel;
   #nextNode = 1;
   #nextPod = 1;
 
   constructor(readonly design: CniDesign, readonly shape: ClusterShape, options: RunOptions = {}) {
     this.maxNodes = options.maxNodes ?? 6;
-    this.sim = createSimulator({ ...shape, cni: design, onViolation: 'record', checks: 'incremental' });
+    this.checks = options.checks ?? 'every-change';
+    if (this.checks !== 'every-change' && this.checks !== 'at-end') throw new RangeError(`checks must be every-change or at-end, not ${String(options.checks)}`);
+    this.sim = createSimulator({ ...shape, cni: design, onViolation: 'record', checks: this.checks === 'every-change' ? 'incremental' : 'unique-ip' });
   }
+
+  /**
+   * Ends the sequence: at the `at-end` level, a full audit of the final state (every address, every node
+   * to its pods, every ordered pod pair). When it finds a violation, the sequence is played again on a
+   * fresh cluster with `every-change` checks, which stops at the first event after which a guarantee is
+   * broken: the {@link DesignFailure} thrown names that event last (fast-check's shrinking always keeps a
+   * sequence's last event, so without this a counterexample could end with events that did nothing). At
+   * `every-change` the verdict is already known after each event and there is nothing left to do. Call it
+   * after `fc.modelRun` (checkDesign does).
+   */
+  finish(): void {
+    if (this.checks === 'every-change') return;
+    const v = this.sim.check().violations[0];
+    if (!v) return;
+    const exact = new ClusterRun(this.design, this.shape, { maxNodes: this.maxNodes });
+    try {
+      for (const e of this.#played) if (exact.canPlay(e)) exact.play(e);
+    } catch (err) {
+      if (!(err instanceof DesignFailure)) throw err;
+      throw new DesignFailure(err.kind, err.explanation, err.events, err.trace, err.violation, true);
+    }
+    // The exact checks after the last event give the audit's verdict (incrementalCheck ≡ audit): not reached
+    // unless that equivalence breaks, and then the audit's verdict stands.
+    throw new DesignFailure(v.guarantee, v.explanation, [...this.log], v.trace ?? null, v, true);
+  }
+
+  /** The events played so far, as given (to play them again). */
+  readonly #played: ClusterEvent[] = [];
+
+  /**
+   * The lists events pick from, computed once per state: several are asked for per event (can it play,
+   * which node, which pod), and a state never changes.
+   */
+  #view(): { readonly nodes: string[]; readonly pods: string[]; readonly running: Pod[] } {
+    const state = this.sim.state;
+    if (this.#viewOf === state && this.#viewCache) return this.#viewCache;
+    const all = this.sim.pods().sort((a, b) => num(a.name) - num(b.name));
+    this.#viewOf = state;
+    this.#viewCache = {
+      nodes: this.sim.nodes().sort((a, b) => a.created - b.created || num(a.name) - num(b.name)).map((n) => n.name),
+      pods: all.map((p) => p.name),
+      running: all.filter((p) => p.status.phase === 'Running' && p.ip !== null && !p.hostNetwork),
+    };
+    return this.#viewCache;
+  }
+
+  #viewOf: unknown = null;
+  #viewCache: { readonly nodes: string[]; readonly pods: string[]; readonly running: Pod[] } | null = null;
 
   /** Live node names, in order of creation. */
   nodes(): string[] {
-    return this.sim.nodes().sort((a, b) => a.created - b.created || num(a.name) - num(b.name)).map((n) => n.name);
+    return [...this.#view().nodes];
   }
 
   /** Pod names (all, waiting ones included), in order of creation. */
   pods(): string[] {
-    return this.sim.pods().sort((a, b) => num(a.name) - num(b.name)).map((p) => p.name);
+    return [...this.#view().pods];
   }
 
   /** Whether the event can be played now (what fast-check's `Command.check` asks). */
   canPlay(e: ClusterEvent): boolean {
     switch (e.type) {
-      case 'addNode': return this.nodes().length < this.maxNodes;
-      case 'removeNode': return this.nodes().length > 0;
+      case 'addNode': return this.#view().nodes.length < this.maxNodes;
+      case 'removeNode': return this.#view().nodes.length > 0;
       case 'addPod': return true;
-      case 'deletePod': case 'reschedulePod': return this.pods().length > 0;
+      case 'deletePod': case 'reschedulePod': return this.#view().pods.length > 0;
       case 'send': return this.#endpoint(e.from) !== null && this.#endpoint(e.to) !== null;
-      case 'fault': return this.nodes().length > 0;
+      case 'fault': return this.#view().nodes.length > 0;
     }
   }
 
   /** Plays one event, then judges it; returns how it read (`addPod pod-3 → node-2`). */
   play(e: ClusterEvent): string {
+    this.#played.push(e);
     const text = this.#apply(e);
     this.log.push(text);
     const v = this.sim.violations[0];
@@ -78,7 +157,7 @@ export class ClusterRun {
   }
 
   #apply(e: ClusterEvent): string {
-    const nodes = this.nodes();
+    const nodes = this.#view().nodes;
     const at = <T>(list: readonly T[], i: number): T => list[i % list.length]!;
     switch (e.type) {
       case 'addNode': {
@@ -100,12 +179,12 @@ export class ClusterRun {
         return `addPod ${name}${node ? ` on ${node}` : ''} → ${describePod(p)}`;
       }
       case 'deletePod': {
-        const name = at(this.pods(), e.pod);
+        const name = at(this.#view().pods, e.pod);
         this.sim.deletePod(name);
         return `deletePod ${name}`;
       }
       case 'reschedulePod': {
-        const old = at(this.pods(), e.pod);
+        const old = at(this.#view().pods, e.pod);
         this.sim.deletePod(old);
         const name = `pod-${this.#nextPod++}`;
         const p = this.sim.addPod({ name });
@@ -119,13 +198,13 @@ export class ClusterRun {
   /** The endpoint's name (pod or node) and address, or null when there is none to pick. */
   #endpoint(ref: EndpointRef): { name: string | null; ip: number; mtu: number; pod: boolean } | null {
     if (ref.kind === 'pod') {
-      const running = this.sim.pods().filter((p) => p.status.phase === 'Running' && p.ip !== null && !p.hostNetwork).sort((a, b) => num(a.name) - num(b.name));
+      const running = this.#view().running;
       if (running.length === 0) return null;
       const p = running[ref.index % running.length]!;
       return { name: p.name, ip: p.ip!, mtu: p.netns?.links['eth0']?.mtu ?? 1500, pod: true };
     }
     if (ref.kind === 'node') {
-      const nodes = this.nodes();
+      const nodes = this.#view().nodes;
       if (nodes.length === 0) return null;
       const n = this.sim.node(nodes[ref.index % nodes.length]!);
       return { name: n.name, ip: n.ip, mtu: n.host.links['eth0']?.mtu ?? 1500, pod: false };
@@ -160,6 +239,14 @@ export class ClusterRun {
     if (hv) throw new DesignFailure(hv.guarantee, hv.explanation, [...this.log], trace, null);
     if (big && from.pod && to.pod && trace.disposition === 'fragmentationNeeded') {
       throw new DesignFailure('mtu', `${from.name} was given MTU ${from.mtu}, but a ${from.mtu}-byte packet with DF set to ${to.name} (${formatIpv4(dst)}) did not get through: ${lastNote(trace)}`, [...this.log], trace, null);
+    }
+    // A packet from a pod to a pod, or from a node to its own pod, must arrive and be answered, whatever its
+    // protocol (the probes are ICMP echoes only). At the `at-end` level these packets are the only probes
+    // between changes. A full-size packet too large for the path is the MTU promise's business, judged
+    // above between pods: a node's own MTU promises nothing.
+    if (to.pod && to.name !== null && !(big && trace.disposition === 'fragmentationNeeded')) {
+      const v = judgeDelivery(this.sim.state, from.pod ? this.sim.pod(from.name).key : from.name, this.sim.pod(to.name).key, trace);
+      if (v) throw new DesignFailure(v.guarantee, v.explanation, [...this.log], trace, v);
     }
     this.log.pop();
     return text;

@@ -11,17 +11,20 @@
  * commit what they learn, so a verdict is a function of the state alone. {@link audit} checks every
  * pair; {@link incrementalCheck} re-checks only the pairs a change can have affected (an endpoint on a
  * touched node, a path that crossed a touched node, or a pair already failing) and gives the same
- * verdict as a full audit — a property the tests pin.
+ * verdict as a full audit — a property the tests pin. {@link uniqueCheck} keeps the unique-IP verdict
+ * alone, and {@link judgeDelivery} judges a packet someone sent as a probe would be judged: together with
+ * a final audit, what @podnet/testing's cheaper `at-end` check level uses.
  */
 import { formatIpv4 } from '../addr/ipv4.js';
 import { icmpEcho } from '../dataplane/build.js';
 import { describeRoute, send } from '../dataplane/engine.js';
+import { fail } from '../errors.js';
 import type { Trace } from '../dataplane/types.js';
 import { findNs, hostNsId, nodeOfNs, podNsId } from '../model/lookup.js';
 import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
 import type { ClusterState, IpOwner, PlacedPod } from '../model/types.js';
 import { SHARD_COUNT, shardGet, shardKeys, shardLeaf, shardValues } from '../util/shards.js';
-import { ICMP_ECHO_REPLY } from '../wire/packet.js';
+import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from '../wire/packet.js';
 
 export type GuaranteeName = 'unique-ip' | 'no-nat' | 'node-reaches-pods';
 
@@ -102,20 +105,7 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
     if (!violations.some((x) => x.key === k)) violations.push({ guarantee: v.guarantee, key: k, where, explanation: v.explanation, trace });
   }
   const replied = trace.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY);
-  if (!replied) {
-    const reqFate = trace.disposition;
-    const replyFate = trace.fates.find((f) => f.role === 'echo-reply');
-    const why = reqFate !== 'delivered'
-      ? `the request ended as ${reqFate} at ${trace.fates[0]?.ns ?? fromNs}${whereLost(state, trace, to.ip!)}`
-      : `the request arrived but the reply ended as ${replyFate?.disposition ?? 'never sent'} at ${replyFate?.ns ?? to.key}`;
-    violations.push({
-      guarantee, key, where,
-      explanation: guarantee === 'node-reaches-pods'
-        ? `node ${fromLabel} cannot reach its pod ${to.key} (${formatIpv4(to.ip!)}): ${why}`
-        : `pod ${fromLabel} cannot reach pod ${to.key} (${formatIpv4(to.ip!)}): ${why}`,
-      trace,
-    });
-  }
+  if (!replied) violations.push(unreachable(state, trace, fromNs, fromLabel, to, guarantee, 'the request'));
   const own = new Set([nodeOfNs(state, fromNs), to.node]);
   const transit = new Set<string>();
   for (const s of trace.steps) {
@@ -126,6 +116,71 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
     if (n !== null && !own.has(n)) transit.add(n);
   }
   return { violations, transit: [...transit] };
+}
+
+/** The reachability violation of a pair whose packet (`what`: "the request", "the udp packet") or its reply was lost. */
+function unreachable(state: ClusterState, trace: Trace, fromNs: string, fromLabel: string, to: PlacedPod, guarantee: GuaranteeName, what: string): Violation {
+  const reqFate = trace.disposition;
+  const replyFate = trace.fates.find((f) => f.role === 'echo-reply') ?? trace.fates.find((f) => f.packet > 1 && REPLY_ROLES.has(f.role));
+  const landed = trace.fates[0]?.ns;
+  const atDst = landed === podNsId(to.key);
+  // A packet someone sent (judgeDelivery) may have reached a stack, but another pod's (a duplicate address).
+  const why = what !== 'the request' && REACHED.has(reqFate) && !atDst
+    ? `${what} was taken by ${landed}, not by ${podNsId(to.key)}`
+    : reqFate !== 'delivered' && !(REACHED.has(reqFate) && atDst)
+      ? `${what} ended as ${reqFate} at ${landed ?? fromNs}${whereLost(state, trace, to.ip!)}`
+      : `${what} arrived but the reply ended as ${replyFate?.disposition ?? 'never sent'} at ${replyFate?.ns ?? to.key}`;
+  return {
+    guarantee, key: `${guarantee}|${fromLabel}|${to.key}`, where: { from: fromLabel, to: to.key },
+    explanation: guarantee === 'node-reaches-pods'
+      ? `node ${fromLabel} cannot reach its pod ${to.key} (${formatIpv4(to.ip!)}): ${why}`
+      : `pod ${fromLabel} cannot reach pod ${to.key} (${formatIpv4(to.ip!)}): ${why}`,
+    trace,
+  };
+}
+
+/** Dispositions of a packet that reached its destination's stack (a socket, or the kernel answering for a closed port). */
+const REACHED: ReadonlySet<string> = new Set(['delivered', 'portUnreachable', 'tcpReset']);
+/** Roles of the packets a destination sends back. */
+const REPLY_ROLES: ReadonlySet<string> = new Set(['echo-reply', 'icmp-error', 'tcp-reset']);
+
+/**
+ * Judges a packet someone sent (not a probe) by the reachability guarantees: from a pod to another pod
+ * (`no-nat`), or from a node's host namespace to a pod on that node (`node-reaches-pods`), the packet must
+ * reach the destination pod's namespace — a socket takes it, or the kernel answers for a closed port — and
+ * whatever the destination answers (an echo reply for an echo request, which must come; an ICMP port
+ * unreachable; a TCP reset) must come back to the sender. Other packets (to a node, from another node, to
+ * the outside) promise nothing here: returns null, as it does when the packet kept the promise.
+ *
+ * The verdict's key and words are those of the {@link audit}'s probe of the same pair. `from` is a pod key
+ * (`default/pod-a`) or a node name, `to` a pod key; `trace` is what sending from `from` returned.
+ * Throws `INVALID_ARGUMENT` when they are not strings and a trace.
+ */
+export function judgeDelivery(state: ClusterState, from: string, to: string, trace: Trace): Violation | null {
+  if (typeof from !== 'string' || typeof to !== 'string') fail('INVALID_ARGUMENT', `judgeDelivery needs a sender (pod key or node name) and a destination pod key, not ${String(from)} and ${String(to)}`);
+  if (trace === null || typeof trace !== 'object' || !Array.isArray(trace.fates) || !Array.isArray(trace.steps)) fail('INVALID_ARGUMENT', 'judgeDelivery needs the trace a send returned');
+  const toNode = shardGet(state.podIndex, to);
+  const dst = toNode === undefined ? undefined : shardGet(state.nodes, toNode)?.pods[to];
+  if (!dst || dst.ip === null || dst.hostNetwork) return null;
+  const fromNode = shardGet(state.podIndex, from);
+  let fromNs: string;
+  let guarantee: GuaranteeName;
+  if (fromNode !== undefined) {
+    fromNs = podNsId(from);
+    guarantee = 'no-nat';
+    if (shardGet(state.nodes, fromNode)?.pods[from]?.hostNetwork) return null;
+  } else if (from === dst.node) {
+    fromNs = hostNsId(from);
+    guarantee = 'node-reaches-pods';
+  } else return null;
+  const first = trace.fates.find((f) => f.packet === 1);
+  const reached = first !== undefined && REACHED.has(first.disposition) && first.ns === podNsId(dst.key);
+  const replies = trace.fates.filter((f) => f.packet > 1 && REPLY_ROLES.has(f.role));
+  const echo = first?.ip?.payload.kind === 'icmp' && first.ip.payload.type === ICMP_ECHO_REQUEST;
+  const back = replies.some((f) => f.disposition === 'delivered' && f.ns === fromNs);
+  if (reached && (back || (!echo && replies.length === 0))) return null;
+  const what = first?.ip ? `the ${first.ip.payload.kind === 'icmp' ? 'icmp' : first.ip.payload.kind} packet` : 'the packet';
+  return unreachable(state, trace, fromNs, guarantee === 'no-nat' ? from : dst.node, dst, guarantee, what);
 }
 
 /**
@@ -166,13 +221,35 @@ function pairKey(from: string, to: string): string {
   return `${from}>${to}`;
 }
 
-/** A full audit of a state: every address, every node→own pod, every ordered pod pair. O(pods²) probes. */
-export function audit(state: ClusterState): CheckRun {
+/** Unique-IP verdicts of every address of the index. */
+function allUnique(state: ClusterState): Map<string, Violation> {
   const unique = new Map<string, Violation>();
   for (const ip of shardKeys(state.ipIndex)) {
     const v = uniqueViolation(ip, shardGet(state.ipIndex, ip)!);
     if (v) unique.set(ip, v);
   }
+  return unique;
+}
+
+/**
+ * The `unique-ip` guarantee alone, for a whole state: one IP-index lookup per address, no probe. Exact
+ * for that guarantee; says nothing of reachability (pair with {@link judgeDelivery} on the packets that
+ * are sent and an {@link audit} when it matters — what @podnet/testing's `at-end` level does).
+ */
+export function uniqueAudit(state: ClusterState): CheckRun {
+  const memory = { pairs: new Map<string, PairRecord>(), unique: allUnique(state) };
+  return { ...verdictOf(memory), memory, probes: 0 };
+}
+
+/** {@link uniqueAudit} after a change: only the addresses whose owners changed are looked at again. */
+export function uniqueCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope): CheckRun {
+  const next = { pairs: new Map<string, PairRecord>(), unique: recheckUnique(state, memory.unique, scope.ips) };
+  return { ...verdictOf(next), memory: next, probes: 0 };
+}
+
+/** A full audit of a state: every address, every node→own pod, every ordered pod pair. O(pods²) probes. */
+export function audit(state: ClusterState): CheckRun {
+  const unique = allUnique(state);
   const pairs = new Map<string, PairRecord>();
   const pods = probePods(state);
   let probes = 0;

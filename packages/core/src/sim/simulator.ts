@@ -9,7 +9,7 @@ import type { CniDesign } from '../cni/contract.js';
 import { send as sendPacket } from '../dataplane/engine.js';
 import type { Step, Trace } from '../dataplane/types.js';
 import { fail, PodnetError } from '../errors.js';
-import { audit, EMPTY_MEMORY, incrementalCheck, sampledAudit, sampledCheck, type CheckMemory, type CheckResult, type Violation } from '../guarantees/check.js';
+import { audit, EMPTY_MEMORY, incrementalCheck, sampledAudit, sampledCheck, uniqueAudit, uniqueCheck, type CheckMemory, type CheckResult, type Violation } from '../guarantees/check.js';
 import {
   addNodeState, addPodState, buildClusterState, deletePodState, listNodes, listPods, nonTerminatedPods, removeNodeState, settleState,
   type ClusterSettings, type EventSink, type NodeSpec, type PodSpec,
@@ -35,9 +35,11 @@ export interface SimulatorSpec extends ClusterSettings {
    * `incremental` (default): after every change, re-check exactly what it can have affected — the verdict
    * always equals a full audit; cost grows with pods × pods on the touched node. `sampled`: for large
    * clusters, unique IPs and node→pod exactly, pod↔pod against `sample` seeded peers — bounded cost, but it
-   * can miss a broken pair outside the sample. `off`: only when you call `check()`.
+   * can miss a broken pair outside the sample. `unique-ip`: that guarantee alone, exactly, and no probe
+   * (reachability is left to the hop checks of what you send and to `check()`). `off`: only when you
+   * call `check()`.
    */
-  readonly checks?: 'incremental' | 'sampled' | 'off';
+  readonly checks?: 'incremental' | 'sampled' | 'unique-ip' | 'off';
   /** Peers per pod in `sampled` mode (default 4). */
   readonly sample?: number;
 }
@@ -98,7 +100,7 @@ export function diffScope(a: ClusterState, b: ClusterState): { nodes: string[]; 
 /** A simulated cluster. Create one with {@link createSimulator}. */
 export class Simulator extends EventEmitter<SimulatorEvents> {
   readonly onViolation: 'record' | 'throw' | 'emit';
-  readonly checks: 'incremental' | 'sampled' | 'off';
+  readonly checks: 'incremental' | 'sampled' | 'unique-ip' | 'off';
   readonly sample: number;
   /** Seeded random numbers in [0, 1): the only randomness podnet uses. */
   readonly random: () => number;
@@ -115,7 +117,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     this.onViolation = spec.onViolation ?? 'record';
     this.checks = spec.checks ?? 'incremental';
     if (!['record', 'throw', 'emit'].includes(this.onViolation)) fail('INVALID_ARGUMENT', `onViolation must be record, throw or emit, not ${String(spec.onViolation)}`);
-    if (!['incremental', 'sampled', 'off'].includes(this.checks)) fail('INVALID_ARGUMENT', `checks must be incremental, sampled or off, not ${String(spec.checks)}`);
+    if (!['incremental', 'sampled', 'unique-ip', 'off'].includes(this.checks)) fail('INVALID_ARGUMENT', `checks must be incremental, sampled, unique-ip or off, not ${String(spec.checks)}`);
     this.sample = spec.sample ?? 4;
     if (!Number.isInteger(this.sample) || this.sample < 1 || this.sample > 1000) fail('INVALID_ARGUMENT', `sample must be an integer from 1 to 1000, not ${String(spec.sample)}`);
     this.random = seededRandom(spec.seed ?? 1);
@@ -161,11 +163,13 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   }
 
   #fullCheck(state: ClusterState): CheckResult & { memory: CheckMemory } {
+    if (this.checks === 'unique-ip') return uniqueAudit(state);
     return this.checks === 'sampled' ? sampledAudit(state, this.sample, this.random) : audit(state);
   }
 
   #recheck(next: ClusterState, memory: CheckMemory): CheckResult & { memory: CheckMemory } {
     const scope = diffScope(this.#cur.state, next);
+    if (this.checks === 'unique-ip') return uniqueCheck(next, memory, scope);
     return this.checks === 'sampled' ? sampledCheck(next, memory, scope, this.sample, this.random) : incrementalCheck(next, memory, scope);
   }
 

@@ -1,0 +1,121 @@
+/**
+ * The checks the levels rest on, held to a full audit after every event of generated sequences — every
+ * kind of event, faults and packets included (what traffic teaches ARP and FDB tables is a change too), on
+ * designs that route, tunnel and use a cloud fabric:
+ * - `every-change`: the simulator's incremental verdict equals `audit` of the same state;
+ * - `at-end`: the unique-IP verdict kept after each change (`uniqueCheck`) equals the audit's.
+ * Each was seen to fail with the re-audit of global changes (`diffScope(…).global`) switched off, and with
+ * it switched off for node joins alone.
+ */
+import { awsVpc, broken, calico, cilium, flannel } from '@podnet/cni';
+import { isPodnetError, listNodes, type Action, type CniDesign } from '@podnet/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { clusterEventArb, clusterShapeArb, type ClusterEvent, type ShapeOptions } from './events.js';
+import { ClusterRun, DesignFailure } from './runner.js';
+
+/**
+ * flannel host-gw whose leases all claim the whole pod CIDR (a /16 where each node's /24 belongs): a node
+ * that joins can take over the route to pods of nodes it has nothing to do with — a change only a
+ * re-check of every pair (the scope of a peer-set change) sees.
+ */
+function wideLeases(): CniDesign {
+  const f = flannel({ backend: 'host-gw' });
+  const widen = (a: Action): Action => (a.op === 'peerset.put' ? { ...a, routes: a.routes.map((r) => ({ ...r, dst: r.dst.replace(/\.\d+\.0\/\d+$/, '.0.0/16') })) } : a);
+  return { ...f, name: 'flannel-wide-leases', nodeAdded: (s, n) => { const r = f.nodeAdded(s, n); return { ...r, actions: r.actions.map(widen) }; } };
+}
+
+/**
+ * flannel host-gw where the third node to join, and each after it, drops the lease of the oldest node (a
+ * subnet registry that keeps two leases): two nodes that were talking stop when a third joins — a join that
+ * breaks pairs it has no endpoint in.
+ */
+function joinDropsOldestLease(): CniDesign {
+  const f = flannel({ backend: 'host-gw' });
+  return {
+    ...f, name: 'flannel-join-drops-oldest-lease',
+    nodeAdded: (s, n) => {
+      const r = f.nodeAdded(s, n);
+      const others = listNodes(s).filter((o) => o.name !== n.name).sort((a, b) => a.created - b.created || (a.name < b.name ? -1 : 1));
+      const drop: Action[] = others.length >= 2 ? [{ op: 'peerset.del', set: 'flannel', owner: others[0]!.name }] : [];
+      return { ...r, actions: [...r.actions, ...drop] };
+    },
+  };
+}
+
+const DESIGNS: [string, () => CniDesign, ShapeOptions][] = [
+  ['broken: wide leases', wideLeases, { segments: 1 }],
+  ['broken: a join drops the oldest lease', joinDropsOldestLease, { segments: 1 }],
+  ['broken: masquerade', broken.masquerade, {}],
+  ['broken: overlapping IPAM', broken.overlappingIpam, {}],
+  ['broken: missing routes', broken.missingRoutes, { segments: 1 }],
+  ['flannel vxlan', () => flannel({ backend: 'vxlan' }), {}],
+  ['flannel host-gw', () => flannel({ backend: 'host-gw' }), { segments: 1 }],
+  ['calico ipip', () => calico({ encapsulation: 'ipip' }), {}],
+  ['cilium tunnel', () => cilium({ routing: 'tunnel' }), {}],
+  ['aws-vpc m5.large', () => awsVpc({ instanceType: 'm5.large' }), {}],
+];
+
+/**
+ * A cluster-wide change no node event makes: a node's entry withdrawn from a shared peer set (as when
+ * flanneld's lease for it expires). It touches no node, yet every path through a node that includes the
+ * set may change: the scope the checker must treat as global.
+ */
+type LeaseLost = { readonly type: 'leaseLost'; readonly node: number };
+type TestEvent = ClusterEvent | LeaseLost;
+const eventArb = (): fc.Arbitrary<TestEvent> => fc.oneof(
+  { weight: 6, arbitrary: clusterEventArb({ faults: true }) },
+  { weight: 2, arbitrary: fc.nat({ max: 15 }).map((node): TestEvent => ({ type: 'leaseLost', node })) },
+);
+
+/** Plays an event; a broken promise is what faults are for here, so it is noted, not fatal. */
+function play(run: ClusterRun, e: TestEvent): void {
+  if (e.type === 'leaseLost') {
+    const set = Object.keys(run.sim.state.peerSets).sort()[0];
+    const nodes = run.nodes();
+    if (set !== undefined && nodes.length > 0) {
+      try {
+        run.sim.apply({ op: 'peerset.del', set, owner: nodes[e.node % nodes.length]! });
+      } catch (err) {
+        if (!isPodnetError(err)) throw err;
+      }
+    }
+    return;
+  }
+  if (!run.canPlay(e)) return;
+  try {
+    run.play(e);
+  } catch (err) {
+    if (!(err instanceof DesignFailure)) throw err;
+  }
+}
+
+const keys = (vs: readonly { key: string }[]) => vs.map((v) => v.key);
+
+describe('incremental verdicts equal a full audit after every event (faults and packets on)', () => {
+  for (const [name, make, shapeOptions] of DESIGNS) {
+    it(name, () => {
+      let broken = 0;
+      fc.assert(fc.property(clusterShapeArb(shapeOptions), fc.integer({ min: 2, max: 3 }), fc.array(eventArb(), { minLength: 4, maxLength: 10 }), (shape, nodes, events) => {
+        const exact = new ClusterRun(make(), shape, { maxNodes: 4 });
+        const atEnd = new ClusterRun(make(), shape, { maxNodes: 4, checks: 'at-end' });
+        // A start with pods on several nodes, so that the random events have pairs to act on; each node
+        // gets its pod before the next joins, so that a join can change pairs it has no endpoint in.
+        const start: TestEvent[] = [];
+        for (let i = 0; i < nodes; i++) start.push({ type: 'addNode', segment: i }, { type: 'addPod', node: i });
+        for (const e of [...start, ...events]) {
+          play(exact, e);
+          play(atEnd, e);
+          // The check level changes what is judged, never what happens.
+          expect(atEnd.sim.pods().map((p) => `${p.key} ${p.node} ${p.ip} ${p.status.phase}`)).toEqual(exact.sim.pods().map((p) => `${p.key} ${p.node} ${p.ip} ${p.status.phase}`));
+          const full = exact.sim.check();
+          expect(keys(exact.sim.violations)).toEqual(keys(full.violations));
+          expect(keys(atEnd.sim.violations)).toEqual(keys(full.violations.filter((v) => /^unique-ip\|[^|]+$/.test(v.key))));
+          if (!full.ok) broken++;
+        }
+      }), { numRuns: 12, seed: 20261126 });
+      // The sequences did break things (faults, packets that taught odd entries), or the property is idle.
+      expect(broken).toBeGreaterThan(0);
+    }, 300_000);
+  }
+});
