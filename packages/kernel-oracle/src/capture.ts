@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatIpv4, readPcap, type Frame, type Ipv4Packet, type Trace } from '@podnet/core';
-import { track } from './kernel.js';
+import { inNs, track } from './kernel.js';
 
 /**
  * The headers of one IPv4 frame as compared: MACs, addresses, TTL, DF, protocol and length, ICMP type
@@ -60,7 +60,8 @@ export async function kernelCapture(k: string, dev: string, during: () => Promis
   const dir = await mkdtemp(join(tmpdir(), 'pno-cap-'));
   const file = join(dir, 'cap.pcap');
   try {
-    const child = track(spawn('ip', ['netns', 'exec', k, 'timeout', '20', 'tcpdump', '--immediate-mode', '-i', dev, '-n', '-U', '-s', '0', '-c', '200', '-w', file, 'ip and not igmp'], { stdio: ['ignore', 'ignore', 'pipe'] }));
+    const [cmd, ...pre] = inNs(k);
+    const child = track(spawn(cmd!, [...pre, 'timeout', '20', 'tcpdump', '--immediate-mode', '-i', dev, '-n', '-U', '-s', '0', '-c', '200', '-w', file, 'ip and not igmp'], { stdio: ['ignore', 'ignore', 'pipe'] }));
     const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
     const ready = new Promise<boolean>((resolve) => {
       let err = '';

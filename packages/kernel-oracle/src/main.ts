@@ -13,7 +13,7 @@
  */
 import fc from 'fast-check';
 import { cleanupDeadRuns, installCleanup, probeFeatures, RUN_PREFIX, type Feature } from './kernel.js';
-import { pool, runTopology, type Disagreement, type OracleDesign, type Topology, type TopologyResult } from './oracle.js';
+import { childCpuMs, pool, runTopology, type Disagreement, type OracleDesign, type Topology, type TopologyResult } from './oracle.js';
 import { DESIGNS, SCENARIOS, topologyArb } from './scenarios.js';
 
 interface Options { runs: number; seed: number; path: number | null; shrink: number; designs: string[]; concurrency: number; scenarios: boolean; timeLimit: number; require: boolean; cleanup: boolean }
@@ -42,6 +42,13 @@ function parse(argv: readonly string[]): Options {
   }
   for (const d of o.designs) if (!DESIGNS.some((x) => x.name === d)) throw new Error(`unknown design "${d}" (known: ${DESIGNS.map((x) => x.name).join(', ')})`);
   return o;
+}
+
+/** CPU seconds spent by this process and by the programs it ran (from /proc/self/stat), for the totals. */
+function cpuSeconds(): string {
+  const own = process.cpuUsage();
+  const children = childCpuMs();
+  return `oracle ${((own.user + own.system) / 1e6).toFixed(1)} s${Number.isNaN(children) ? '' : `, programs it ran ${(children / 1000).toFixed(1)} s`}`;
 }
 
 function loud(lines: string[]): void {
@@ -141,10 +148,10 @@ async function main(): Promise<number> {
     total += n;
     const kinds = new Map<string, number>();
     for (const r of rs) for (const x of r.disagreements) kinds.set(x.kind, (kinds.get(x.kind) ?? 0) + 1);
-    process.stdout.write(`  ${d.name.padEnd(18)} ${String(rs.length).padStart(4)} topologies, ${String(rs.reduce((s, r) => s + r.probes, 0)).padStart(6)} probes, ${String(rs.reduce((s, r) => s + r.tables, 0)).padStart(5)} tables compared, ${n} disagreements${kinds.size ? ` (${[...kinds].map(([k, c]) => `${k}: ${c}`).join(', ')})` : ''}\n`);
+    process.stdout.write(`  ${d.name.padEnd(18)} ${String(rs.length).padStart(4)} topologies, ${String(rs.reduce((s, r) => s + r.probes, 0)).padStart(6)} probes, ${String(rs.reduce((s, r) => s + r.tables, 0)).padStart(5)} tables compared (${rs.reduce((s, r) => s + (r.retried ?? 0), 0)} probes asked twice), ${n} disagreements${kinds.size ? ` (${[...kinds].map(([k, c]) => `${k}: ${c}`).join(', ')})` : ''}\n`);
   }
   for (const s of skipped) process.stdout.write(`  SKIPPED ${s}\n`);
-  process.stdout.write(`  ${Math.round((Date.now() - started) / 1000)} s\n`);
+  process.stdout.write(`  ${Math.round((Date.now() - started) / 1000)} s of wall time; CPU: ${cpuSeconds()}\n`);
   if (timedOut) {
     loud([`TIME LIMIT (${o.timeLimit} s) reached: ${jobs.length - done} topologies NOT compared.`]);
     return 1;
