@@ -18,6 +18,12 @@ function render(topo: Parameters<typeof buildRecorded>[1]): Renderer {
   return r;
 }
 
+const twoRacks = () => ({
+  podCidr: '10.244.0.0/16',
+  nodeCidrMaskSize: 24,
+  underlay: { segments: [{ name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1' }, { name: 'rack-b', cidr: '192.168.2.0/24', gateway: '192.168.2.1' }] },
+});
+
 const seedLab = () => {
   const { nodes, pods, cni: _cni, ...settings } = seedLabSpec();
   return { label: 'seed lab', settings, nodes, pods };
@@ -97,6 +103,23 @@ describe('rendering a recorded cluster as kernel commands', () => {
         expect(script.includes(body), l.shell).toBe(true);
       }
     }), { numRuns: 15 });
+  });
+
+  it('calico without encapsulation: same-rack peers through their node address, the other rack\'s through the gateway; proxy ARP on each cali veth', () => {
+    const t = { label: 'calico', settings: twoRacks(), nodes: [{ name: 'node-1', segment: 'rack-a' }, { name: 'node-2', segment: 'rack-a' }, { name: 'node-3', segment: 'rack-b' }], pods: [{ name: 'pod-a', node: 'node-1' }, { name: 'pod-b', node: 'node-2' }, { name: 'pod-c', node: 'node-3' }] };
+    const { rec } = buildRecorded(DESIGNS.find((d) => d.name === 'calico-none')!, t);
+    const r = new Renderer(PREFIX);
+    r.underlay(createClusterState(t.settings, bare).underlay);
+    for (const x of rec.log) r.reaction(x);
+    const n1 = r.names.of('node/node-1');
+    const n3 = r.names.of('node/node-3');
+    const routes = (k: string) => r.lines.map((l) => l.shell).filter((x) => x.startsWith(`ip -n ${k} route replace `));
+    // node-2 (same rack) via its own address; node-3 (other rack) through rack-a's gateway, not onlink.
+    expect(routes(n1)).toEqual(['ip -n pno4242-t-n0 route replace 10.244.0.64/26 via 192.168.1.12 dev eth0 proto bird', 'ip -n pno4242-t-n0 route replace 10.244.0.128/26 via 192.168.1.1 dev eth0 proto bird']);
+    expect(routes(n3)).toEqual(['ip -n pno4242-t-n2 route replace 10.244.0.0/26 via 192.168.2.1 dev eth0 proto bird', 'ip -n pno4242-t-n2 route replace 10.244.0.64/26 via 192.168.2.1 dev eth0 proto bird']);
+    const veth = r.lines.map((l) => l.shell).find((x) => x.startsWith(`ip -n ${n1} link add cali`))!;
+    expect(veth).toMatch(/^ip -n pno4242-t-n0 link add cali[0-9a-f]{11} address ee:ee:ee:ee:ee:ee mtu 1500 type veth peer name eth0 /);
+    expect(r.lines.map((l) => l.shell)).toContain(`nsenter --net=/run/netns/${n1} sysctl -w net.ipv4.conf.${veth.split(' ')[4]!}.proxy_arp=1`);
   });
 
   it('a listener on the ports traceroute probes has no kernel rendering, and says so instead of being skipped', () => {

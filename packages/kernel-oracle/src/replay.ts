@@ -91,14 +91,45 @@ const routeSpecOf = (r: Route) => ({
   ...(r.type !== 'unicast' ? { type: r.type } : {}),
 });
 
-/** Shared peer sets, expanded into per-namespace commands as the kernel needs them. */
+/** How a namespace includes a peer set (`peerset.attach`): whose entries it installs, and through which gateway. */
+interface Attachment {
+  readonly ns: NsId;
+  readonly self: string;
+  readonly group?: string;
+  readonly match?: 'same' | 'other';
+  readonly via?: string;
+}
+
+/**
+ * Shared peer sets, expanded into the per-namespace commands the node agents run, as core's routing
+ * reads them (refUses, routeVia): a namespace installs every entry but its own node's; with `match` only
+ * the entries of its own group (`same`) or of the other groups (`other`); with `via` each route through
+ * that gateway instead of the entry's own next hop (BIRD's recursive next hop: not onlink). A namespace
+ * may include one set twice with different matches (calico: same-subnet peers plainly, the others through
+ * the gateway).
+ */
 class PeerSets {
-  readonly #sets = new Map<string, { dev: string; entries: Map<string, PeerEntrySpec>; attached: Map<NsId, string> }>();
+  readonly #sets = new Map<string, { dev: string; entries: Map<string, PeerEntrySpec & { readonly group?: string }>; attached: Attachment[] }>();
   #set(name: string, dev?: string) {
     let s = this.#sets.get(name);
-    if (!s) this.#sets.set(name, (s = { dev: dev ?? '?', entries: new Map(), attached: new Map() }));
+    if (!s) this.#sets.set(name, (s = { dev: dev ?? '?', entries: new Map(), attached: [] }));
     if (dev !== undefined) s.dev = dev;
     return s;
+  }
+  static #uses(at: Attachment, owner: string, group: string | undefined): boolean {
+    if (owner === at.self) return false;
+    if (at.match === undefined) return true;
+    return (group === at.group) === (at.match === 'same');
+  }
+  /** The entry as `at` installs it: its routes through the attachment's gateway when it names one. */
+  static #through(e: PeerEntrySpec, at: Attachment): PeerEntrySpec {
+    const via = at.via;
+    if (via === undefined) return e;
+    return { ...e, routes: e.routes.map(({ onlink: _onlink, ...r }) => ({ ...r, via })) };
+  }
+  #commands(dev: string, e: PeerEntrySpec & { readonly group?: string }, owner: string, verb: 'put' | 'del', only: readonly Attachment[]): { ns: NsId; command: string }[] {
+    return only.filter((at) => PeerSets.#uses(at, owner, e.group))
+      .flatMap((at) => peerEntryCommands(dev, PeerSets.#through(e, at), verb).map((command) => ({ ns: at.ns, command })));
   }
   /** The commands an action on a peer set stands for, per namespace. */
   expand(a: Action): { ns: NsId; command: string }[] {
@@ -107,27 +138,27 @@ class PeerSets {
       const s = this.#set(a.set, a.dev);
       const old = s.entries.get(a.owner);
       s.entries.set(a.owner, a);
-      for (const [ns, self] of s.attached) {
-        if (self === a.owner) continue;
-        if (old) out.push(...peerEntryCommands(s.dev, old, 'del').map((command) => ({ ns, command })));
-        out.push(...peerEntryCommands(s.dev, a, 'put').map((command) => ({ ns, command })));
-      }
+      if (old) out.push(...this.#commands(s.dev, old, a.owner, 'del', s.attached));
+      out.push(...this.#commands(s.dev, a, a.owner, 'put', s.attached));
     } else if (a.op === 'peerset.del') {
       const s = this.#set(a.set);
       const old = s.entries.get(a.owner);
       s.entries.delete(a.owner);
-      if (old) for (const [ns, self] of s.attached) if (self !== a.owner) out.push(...peerEntryCommands(s.dev, old, 'del').map((command) => ({ ns, command })));
+      if (old) out.push(...this.#commands(s.dev, old, a.owner, 'del', s.attached));
     } else if (a.op === 'peerset.attach') {
       const s = this.#set(a.set);
-      if (s.attached.has(a.ns)) return out;
-      s.attached.set(a.ns, a.self);
-      for (const [owner, e] of s.entries) if (owner !== a.self) out.push(...peerEntryCommands(s.dev, e, 'put').map((command) => ({ ns: a.ns, command })));
+      if (s.attached.some((x) => x.ns === a.ns && x.match === a.match)) return out;
+      const at: Attachment = {
+        ns: a.ns, self: a.self, ...(a.group === undefined ? {} : { group: a.group }), ...(a.match === undefined ? {} : { match: a.match }), ...(a.via === undefined ? {} : { via: a.via }),
+      };
+      s.attached.push(at);
+      for (const [owner, e] of s.entries) out.push(...this.#commands(s.dev, e, owner, 'put', [at]));
     }
     return out;
   }
   /** A namespace went away: it no longer renders any set. */
   detach(ns: NsId): void {
-    for (const s of this.#sets.values()) s.attached.delete(ns);
+    for (const s of this.#sets.values()) s.attached = s.attached.filter((x) => x.ns !== ns);
   }
 }
 
