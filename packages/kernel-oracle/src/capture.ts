@@ -40,13 +40,17 @@ function packetHeaders(p: Ipv4Packet): string {
   }
 }
 
-/** The IPv4 frames podnet's traces show crossing `dev` of namespace `ns`, in order. */
+/**
+ * The IPv4 frames podnet's traces show crossing `dev` of namespace `ns`, in order: those it receives there,
+ * and those that leave it onto the wire (the `veth` or `segment` step; a frame held for ARP resolution
+ * leaves without a `transmit` step of its own once the neighbour answers).
+ */
 export function podnetCapture(traces: readonly Trace[], ns: string, dev: string): string[] {
   const out: string[] = [];
   for (const t of traces) {
     for (const s of t.steps) {
       if (s.ns !== ns || s.dev !== dev || !s.frame || s.frame.payload.kind !== 'ipv4') continue;
-      if (s.kind === 'transmit' || s.kind === 'receive') out.push(frameHeaders(s.frame));
+      if (s.kind === 'segment' || s.kind === 'veth' || s.kind === 'receive') out.push(frameHeaders(s.frame));
     }
   }
   return out;

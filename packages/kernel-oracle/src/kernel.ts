@@ -135,6 +135,8 @@ function alive(pid: number): boolean {
 export interface NsJob {
   readonly k: string;
   readonly args: readonly string[];
+  /** Seconds to wait before it starts (after the group's previous program). */
+  readonly delay?: number;
 }
 
 const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
@@ -152,7 +154,7 @@ export async function runGroups(groups: readonly (readonly NsJob[])[], concurren
   try {
     const lines = ['set -u', 'n=0'];
     groups.forEach((g, i) => {
-      const body = g.map((j, k) => `${[...inNs(j.k), ...j.args].map(shellWord).join(' ')} >${dir}/${i}.${k}.o 2>${dir}/${i}.${k}.e`).join('; ');
+      const body = g.map((j, k) => `${j.delay ? `sleep ${j.delay}; ` : ''}${[...inNs(j.k), ...j.args].map(shellWord).join(' ')} >${dir}/${i}.${k}.o 2>${dir}/${i}.${k}.e`).join('; ');
       lines.push(`{ ${body}; } </dev/null &`, `n=$((n + 1)); if [ $n -ge ${Math.max(1, concurrency)} ]; then wait -n; n=$((n - 1)); fi`);
     });
     lines.push('wait');

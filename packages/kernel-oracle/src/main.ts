@@ -121,19 +121,30 @@ async function main(): Promise<number> {
     if (done % 10 === 0) process.stdout.write(`  … ${done}/${jobs.length} topologies (${Math.round((Date.now() - started) / 1000)} s)\n`);
     return { design: j.design.name, r, path: j.path };
   }));
-  for (const x of all) if (x) results.set(x.design, [...(results.get(x.design) ?? []), x.r]);
+  const generated = new Map<string, number>();
+  for (const x of all) {
+    if (!x) continue;
+    results.set(x.design, [...(results.get(x.design) ?? []), x.r]);
+    if (x.path !== undefined) generated.set(x.design, (generated.get(x.design) ?? 0) + 1);
+  }
 
   // The first failing generated topology of each design, shrunk by fast-check to a smallest one that
   // still disagrees (each try is a kernel run; bounded by --shrink seconds).
   for (const d of usable) {
     const first = all.find((x) => x && x.design === d.name && x.path !== undefined && x.r.disagreements.length > 0);
     if (!first || o.shrink === 0) continue;
-    process.stdout.write(`\nshrinking ${d.name} generated #${first.path!} (up to ${o.shrink} s)…\n`);
+    // Shrinking stays within --time-limit too.
+    const budget = Math.min(o.shrink * 1000, deadline - Date.now());
+    if (budget < 5000) {
+      process.stdout.write(`\nnot shrinking ${d.name} generated #${first.path!}: the time limit is reached (replay it with --seed ${o.seed} --path ${first.path!})\n`);
+      continue;
+    }
+    process.stdout.write(`\nshrinking ${d.name} generated #${first.path!} (up to ${Math.round(budget / 1000)} s)…\n`);
     let tries = 0;
     const out = await fc.check(fc.asyncProperty(topologyArb(), async (t) => {
       const r = await runTopology(d, { ...t, label: `shrink ${tries}` }, `${RUN_PREFIX}z${(tries++).toString(36)}-`);
       return r.disagreements.length === 0;
-    }), { seed: o.seed, path: String(first.path!), numRuns: 1, interruptAfterTimeLimit: o.shrink * 1000, markInterruptAsFailure: false });
+    }), { seed: o.seed, path: String(first.path!), numRuns: 1, interruptAfterTimeLimit: budget, markInterruptAsFailure: false });
     if (out.failed && out.counterexample) {
       const [t] = out.counterexample;
       process.stdout.write(`smallest disagreeing topology after ${tries} kernel runs (replay: --seed ${o.seed} --path ${first.path!}):\n${JSON.stringify({ settings: t.settings, nodes: t.nodes, pods: t.pods, churn: t.churn }, null, 1)}\n`);
@@ -148,12 +159,17 @@ async function main(): Promise<number> {
     total += n;
     const kinds = new Map<string, number>();
     for (const r of rs) for (const x of r.disagreements) kinds.set(x.kind, (kinds.get(x.kind) ?? 0) + 1);
-    process.stdout.write(`  ${d.name.padEnd(18)} ${String(rs.length).padStart(4)} topologies, ${String(rs.reduce((s, r) => s + r.probes, 0)).padStart(6)} probes, ${String(rs.reduce((s, r) => s + r.tables, 0)).padStart(5)} tables compared (${rs.reduce((s, r) => s + (r.retried ?? 0), 0)} probes asked twice), ${n} disagreements${kinds.size ? ` (${[...kinds].map(([k, c]) => `${k}: ${c}`).join(', ')})` : ''}\n`);
+    const g = generated.get(d.name) ?? 0;
+    process.stdout.write(`  ${d.name.padEnd(23)} ${String(g).padStart(4)} generated + ${rs.length - g} fixed topologies, ${String(rs.reduce((s, r) => s + r.probes, 0)).padStart(6)} probes, ${String(rs.reduce((s, r) => s + r.tables, 0)).padStart(5)} tables compared (${rs.reduce((s, r) => s + (r.retried ?? 0), 0)} probes asked twice), ${n} disagreements${kinds.size ? ` (${[...kinds].map(([k, c]) => `${k}: ${c}`).join(', ')})` : ''}\n`);
   }
   for (const s of skipped) process.stdout.write(`  SKIPPED ${s}\n`);
   process.stdout.write(`  ${Math.round((Date.now() - started) / 1000)} s of wall time; CPU: ${cpuSeconds()}\n`);
   if (timedOut) {
-    loud([`TIME LIMIT (${o.timeLimit} s) reached: ${jobs.length - done} topologies NOT compared.`]);
+    const expected = o.path === null ? o.runs : 1;
+    loud([
+      `TIME LIMIT (${o.timeLimit} s) reached: ${jobs.length - done} topologies NOT compared; this run is INCOMPLETE.`,
+      ...usable.filter((d) => (generated.get(d.name) ?? 0) < expected).map((d) => `${d.name}: ${generated.get(d.name) ?? 0} of ${expected} generated topologies compared`),
+    ]);
     return 1;
   }
   if (usable.length === 0) {

@@ -227,19 +227,39 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     const pingJob = (a: Endpoint, b: Endpoint, wait: string, extra: string[] = []): NsJob => ({ k: k(a), args: [...PING.slice(0, 4), '-W', wait, ...extra, b.ip] });
     const traceJob = (a: Endpoint, b: Endpoint, wait: string): NsJob => ({ k: k(a), args: [...TRACE.slice(0, 2), '-w', wait, ...TRACE.slice(4), b.ip] });
     const ranPing = (r: Ran) => kernelPingOutcome(r.stdout, r.stderr);
+    // An unanswered ARP takes 3 s to become "Destination Host Unreachable": wait for it from the start.
+    const firstWait = (p: string) => (/Host Unreachable/.test(p) ? '5' : '1');
     const ranTrace = (r: Ran) => kernelTraceroute(r.stdout, r.stderr);
+    let probes = 0;
+    // Captures first, while nothing else of this topology is on the wire (a late ICMP error of an earlier
+    // probe, such as a Host Unreachable 3 s after a failed ARP, would otherwise join the capture): one ping,
+    // seen on the sending node's eth0 (the wire: VXLAN/IPIP outer headers included).
+    const capPairs = chosen.filter(([a, b]) => a.ns.startsWith('pod/') && b.ns.startsWith('pod/')).slice(0, topo.captures ?? 1);
+    for (const [a, b] of capPairs) {
+      const node = sim.pod(a.name).node!;
+      const where = `${a.name} → ${b.name} (${b.ip}) captured on ${node} eth0`;
+      const pinged = sim.ping(a.name, b.ip);
+      const p = podnetCapture(pinged.traces, `node/${node}`, 'eth0');
+      let kc: string[];
+      try {
+        kc = await kernelCapture(renderer.names.of(`node/${node}`), 'eth0', () => runGroups([[pingJob(a, b, firstWait(podnetPingOutcome(pinged)))]], 1));
+      } catch (e) {
+        say('capture', where, p.join(' ; '), `no capture: ${(e as Error).message}`);
+        continue;
+      }
+      const d = tableDiff(p, kc, true);
+      if (d) say('capture', where, p.join(' ; ') || '(no frame)', kc.join(' ; ') || '(no frame)');
+      probes++;
+    }
     // podnet first, in the order the probes used to run; then every kernel probe at once from one shell.
     const predicted = chosen.map(([a, b]) => ({
       ping: podnetPingOutcome(sim.ping(a.name, b.ip)),
       trace: podnetTraceroute(sim.traceroute(a.name, b.ip, { maxHops: 8 }), a.ns),
     }));
-    // An unanswered ARP takes 3 s to become "Destination Host Unreachable": wait for it from the start.
-    const firstWait = (p: string) => (/Host Unreachable/.test(p) ? '5' : '1');
     const first = await runGroups(chosen.flatMap(([a, b], i) => [
       [pingJob(a, b, firstWait(predicted[i]!.ping))], [traceJob(a, b, / !H/.test(predicted[i]!.trace) ? '5' : '1')],
     ]), concurrency);
     lap('kernel probes');
-    let probes = 0;
     let retried = 0;
     // A probe that disagrees is asked again with a 5 s wait before it counts. Errors of a failed route
     // lookup (net and host unreachable) are limited per sender by net.ipv4.route.error_cost/error_burst,
@@ -272,37 +292,23 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     });
 
     lap('compared');
-    // Captures: one ping, seen on the sending node's eth0 (the wire: VXLAN/IPIP outer headers included).
-    const capPairs = chosen.filter(([a, b]) => a.ns.startsWith('pod/') && b.ns.startsWith('pod/')).slice(0, topo.captures ?? 1);
-    for (const [a, b] of capPairs) {
-      const node = sim.pod(a.name).node!;
-      const where = `${a.name} → ${b.name} (${b.ip}) captured on ${node} eth0`;
-      const p = podnetCapture(sim.ping(a.name, b.ip).traces, `node/${node}`, 'eth0');
-      let kc: string[];
-      try {
-        kc = await kernelCapture(renderer.names.of(`node/${node}`), 'eth0', () => runGroups([[pingJob(a, b, '1')]], 1));
-      } catch (e) {
-        say('capture', where, p.join(' ; '), `no capture: ${(e as Error).message}`);
-        continue;
-      }
-      const d = tableDiff(p, kc, true);
-      if (d) say('capture', where, p.join(' ; ') || '(no frame)', kc.join(' ; ') || '(no frame)');
-      probes++;
-    }
     // MTU with DF: the largest packet the sender's eth0 takes, and one byte more; in order within a pair
-    // (a Frag Needed teaches the sender a path MTU), pairs side by side in the kernel, in order in podnet.
+    // (a Frag Needed teaches the sender a path MTU). Not asked twice: a second ask is another probe. One
+    // sender's pings go one after the other, and one that should meet a route error waits 1.1 s for the
+    // sender's token first (see above); different senders' go side by side.
     const mtuChosen = pairs(eps, topo.mtuPairs ?? 3, (topo.seed ?? 1) + 7);
-    const sizes = (a: Endpoint) => [a.mtu - 28, a.mtu - 27];
-    const mtuPredicted = mtuChosen.map(([a, b]) => sizes(a).map((size) => podnetPingOutcome(sim.ping(a.name, b.ip, { size, df: true }))));
-    // Not asked twice: a Frag Needed teaches the sender a path MTU, so a second ask is another probe.
-    const mtuRan = await runGroups(mtuChosen.map(([a, b]) => sizes(a).map((size) => pingJob(a, b, '2', ['-M', 'do', '-s', String(size)]))), concurrency);
-    mtuChosen.forEach(([a, b], i) => {
-      sizes(a).forEach((size, j) => {
-        const kp = ranPing(mtuRan[i]![j]!);
-        if (kp !== mtuPredicted[i]![j]) say('ping DF', `${a.name} → ${b.name} (${b.ip}) ping -M do -s ${size}`, mtuPredicted[i]![j]!, kp);
-        probes++;
-      });
-    });
+    const dfPings = mtuChosen.flatMap(([a, b]) => [a.mtu - 28, a.mtu - 27].map((size) => ({ a, b, size, p: podnetPingOutcome(sim.ping(a.name, b.ip, { size, df: true })) })));
+    const bySender = new Map<string, typeof dfPings>();
+    for (const x of dfPings) bySender.set(x.a.ns, [...(bySender.get(x.a.ns) ?? []), x]);
+    const dfGroups = [...bySender.values()];
+    const dfRan = await runGroups(dfGroups.map((g) => g.map(({ a, b, size, p }) => ({
+      ...pingJob(a, b, firstWait(p) === '5' ? '5' : '2', ['-M', 'do', '-s', String(size)]), ...(/Unreachable/.test(p) ? { delay: 1.1 } : {}),
+    }))), concurrency);
+    dfGroups.forEach((g, i) => g.forEach(({ a, b, size, p }, j) => {
+      const kp = ranPing(dfRan[i]![j]!);
+      if (kp !== p) say('ping DF', `${a.name} → ${b.name} (${b.ip}) ping -M do -s ${size}`, p, kp);
+      probes++;
+    }));
     lap('mtu');
     return { label, disagreements: dis, probes, tables, retried };
   } finally {
