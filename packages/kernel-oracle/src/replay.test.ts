@@ -119,7 +119,7 @@ describe('rendering a recorded cluster as kernel commands', () => {
     expect(routes(n3)).toEqual(['ip -n pno4242-t-n2 route replace 10.244.0.0/26 via 192.168.2.1 dev eth0 proto bird', 'ip -n pno4242-t-n2 route replace 10.244.0.64/26 via 192.168.2.1 dev eth0 proto bird']);
     const veth = r.lines.map((l) => l.shell).find((x) => x.startsWith(`ip -n ${n1} link add cali`))!;
     expect(veth).toMatch(/^ip -n pno4242-t-n0 link add cali[0-9a-f]{11} address ee:ee:ee:ee:ee:ee mtu 1500 type veth peer name eth0 /);
-    expect(r.lines.map((l) => l.shell)).toContain(`nsenter --net=/run/netns/${n1} sysctl -w net.ipv4.conf.${veth.split(' ')[4]!}.proxy_arp=1`);
+    expect(r.lines.map((l) => l.shell)).toContain(`nsenter --net=/run/netns/${n1} sysctl -w net.ipv4.conf.${veth.split(' ')[5]!}.proxy_arp=1`);
   });
 
   it('a listener on the ports traceroute probes has no kernel rendering, and says so instead of being skipped', () => {
