@@ -155,7 +155,8 @@ export async function runGroups(groups: readonly (readonly NsJob[])[], concurren
     const lines = ['set -u', 'n=0'];
     groups.forEach((g, i) => {
       const body = g.map((j, k) => `${j.delay ? `sleep ${j.delay}; ` : ''}${[...inNs(j.k), ...j.args].map(shellWord).join(' ')} >${dir}/${i}.${k}.o 2>${dir}/${i}.${k}.e`).join('; ');
-      lines.push(`{ ${body}; } </dev/null &`, `n=$((n + 1)); if [ $n -ge ${Math.max(1, concurrency)} ]; then wait -n; n=$((n - 1)); fi`);
+      // One program runs as bash's own child; a sequence needs a subshell.
+      lines.push(g.length === 1 && !g[0]!.delay ? `${body} </dev/null &` : `{ ${body}; } </dev/null &`, `n=$((n + 1)); if [ $n -ge ${Math.max(1, concurrency)} ]; then wait -n; n=$((n - 1)); fi`);
     });
     lines.push('wait');
     const r = await run('bash', ['-c', lines.join('\n')], { timeoutMs });

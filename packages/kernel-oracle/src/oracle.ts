@@ -3,6 +3,9 @@
  * into namespaces, compare the tables, run the same probes on both sides, and list every disagreement.
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   createClusterState, createSimulator, formatIpv4, ipNeigh, ipRoute, bridgeFdb, seededRandom, UNDERLAY_NS,
   type CniDesign, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator,
@@ -174,7 +177,8 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     return { label, disagreements: dis, probes: 0, tables: 0 };
   }
   try {
-    const built = await run('bash', ['-c', renderer.script()], { timeoutMs: 120_000 });
+    const scratch = await mkdtemp(join(tmpdir(), 'pno-build-'));
+    const built = await run('bash', ['-c', renderer.script(join(scratch, 'err'))], { timeoutMs: 120_000 }).finally(() => rm(scratch, { recursive: true, force: true }));
     if (built.code !== 0) {
       const m = /ORACLE-FAILED (\d+)/.exec(built.stderr);
       const line = m ? renderer.lines[Number(m[1])] : undefined;

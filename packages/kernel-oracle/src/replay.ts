@@ -349,8 +349,10 @@ export class Renderer {
    *   namespace is a barrier for everything. A node agent's refusals (tolerant lines) do not end the build,
    *   so a batch holding one runs with `-force` and only a refusal of another line fails the build;
    * - consecutive `nsenter` commands of one namespace (sysctl, iptables) run in one shell there.
+   * `errFile` is a scratch file for the batches' error output (a temporary one when absent).
    */
-  script(): string {
+  script(errFile?: string): string {
+    if (errFile !== undefined && !/^\/[\w./-]+$/.test(errFile)) throw new Error(`bad error file path "${errFile}"`);
     for (const k of [...this.#loDown]) this.#line(`ip -n ${k} link set lo up`, `core creates ${this.names.idOf(k) ?? k}`);
     type Unit = { key: string | null; head: string; body: string[]; idx: number[]; tol: boolean[]; touches: Set<string> | 'all' };
     const units: Unit[] = [{ key: 'ip|', head: 'ip', body: [], idx: [], tol: [], touches: new Set() }];
@@ -400,7 +402,8 @@ export class Renderer {
       join(`${m[1]}|${m[2]}`, touches, `${m[1]} -n ${m[2]}`, m[3]!, i, l.tolerant === true);
     });
     const out = [
-      'set -u', 'T=$(mktemp)', `trap 'rm -f "$T"' EXIT`, `fail() { echo "ORACLE-FAILED $1" >&2; exit 97; }`,
+      // Where a batch's complaints go (a file the caller made saves two programs per topology).
+      'set -u', ...(errFile === undefined ? ['T=$(mktemp)', `trap 'rm -f "$T"' EXIT`] : [`T=${errFile}`]), `fail() { echo "ORACLE-FAILED $1" >&2; exit 97; }`,
       // After a -force batch: a refusal of a tolerant line is the agent's log line; of any other, the end.
       'chk() { local idx=($2) tol=($3) n; for n in $(grep -o "Command failed -:[0-9]*" "$T" | cut -d: -f2); do [ "${tol[$((n - 1))]}" = 1 ] || { cat "$T" >&2; fail "${idx[$((n - 1))]}"; }; done; sed "s/^/ORACLE-REFUSED $1: /" "$T" >&2; }',
     ];
