@@ -58,9 +58,10 @@ export function podnetCapture(traces: readonly Trace[], ns: string, dev: string)
 
 /**
  * Captures IPv4 frames on `dev` inside kernel namespace `k` while `during` runs: tcpdump starts, says
- * it is listening, `during` runs, and tcpdump is stopped (it is bounded by a timeout as well).
+ * it is listening, `during` runs, and tcpdump is stopped once it has `expected` frames (or 5 s later) and
+ * 300 ms more (it is bounded by a timeout as well).
  */
-export async function kernelCapture(k: string, dev: string, during: () => Promise<unknown>): Promise<string[]> {
+export async function kernelCapture(k: string, dev: string, during: () => Promise<unknown>, expected = 0): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'pno-cap-'));
   const file = join(dir, 'cap.pcap');
   try {
@@ -84,8 +85,15 @@ export async function kernelCapture(k: string, dev: string, during: () => Promis
       throw new Error(`tcpdump did not start on ${dev} in ${k}`);
     }
     await during();
-    // Frames still in flight (the reply's last hops) reach the capture within a moment.
-    await new Promise((r) => setTimeout(r, 300));
+    // Frames still in flight (the reply's last hops) reach the capture within a moment; on a loaded
+    // machine tcpdump itself may take longer to write them (it writes each frame as it comes, -U): wait
+    // up to 5 s for as many frames as podnet saw, then 300 ms more for any beyond them.
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    for (const until = Date.now() + 5000; expected > 0 && Date.now() < until; await sleep(50)) {
+      const n = await readFile(file).then((b) => readPcap(new Uint8Array(b)).length).catch(() => 0);
+      if (n >= expected) break;
+    }
+    await sleep(300);
     child.kill('SIGINT');
     await closed;
     const bytes = new Uint8Array(await readFile(file));

@@ -98,14 +98,20 @@ async function main(): Promise<number> {
   if (skipped.length) loud(['DESIGNS SKIPPED (the kernel here lacks what their rendering needs; NOT compared):', ...skipped]);
 
   process.stdout.write(`kernel-oracle: prefix ${RUN_PREFIX}, seed ${o.seed}, ${o.runs} generated topologies per design, ${o.concurrency} at a time\n`);
-  const jobs: { design: OracleDesign; topo: Topology; path?: number }[] = [];
+  type Job = { design: OracleDesign; topo: Topology; path?: number };
+  const perDesign: Job[][] = [];
+  const sample = o.runs > 0 ? fc.sample(topologyArb(), { seed: o.seed, numRuns: o.runs }) : [];
   for (const d of usable) {
-    if (o.scenarios && o.path === null) for (const s of SCENARIOS) if (!s.designs || s.designs.includes(d.name)) jobs.push({ design: d, topo: s.topology });
-    const sample = o.runs > 0 ? fc.sample(topologyArb(), { seed: o.seed, numRuns: o.runs }) : [];
+    const mine: Job[] = [];
+    if (o.scenarios && o.path === null) for (const s of SCENARIOS) if (!s.designs || s.designs.includes(d.name)) mine.push({ design: d, topo: s.topology });
     sample.forEach((t, i) => {
-      if (o.path === null || o.path === i) jobs.push({ design: d, topo: { ...t, label: `generated #${i} (--seed ${o.seed} --path ${i})` }, path: i });
+      if (o.path === null || o.path === i) mine.push({ design: d, topo: { ...t, label: `generated #${i} (--seed ${o.seed} --path ${i})` }, path: i });
     });
+    perDesign.push(mine);
   }
+  // Designs take turns, so a time limit leaves every design equally short rather than the last ones out.
+  const jobs: Job[] = [];
+  for (let i = 0; perDesign.some((m) => i < m.length); i++) for (const m of perDesign) if (i < m.length) jobs.push(m[i]!);
   const results = new Map<string, TopologyResult[]>();
   let done = 0;
   let timedOut = false;

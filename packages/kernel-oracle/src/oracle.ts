@@ -246,7 +246,7 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
       const p = podnetCapture(pinged.traces, `node/${node}`, 'eth0');
       let kc: string[];
       try {
-        kc = await kernelCapture(renderer.names.of(`node/${node}`), 'eth0', () => runGroups([[pingJob(a, b, firstWait(podnetPingOutcome(pinged)))]], 1));
+        kc = await kernelCapture(renderer.names.of(`node/${node}`), 'eth0', () => runGroups([[pingJob(a, b, firstWait(podnetPingOutcome(pinged)))]], 1), p.length);
       } catch (e) {
         say('capture', where, p.join(' ; '), `no capture: ${(e as Error).message}`);
         continue;
