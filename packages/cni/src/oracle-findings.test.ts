@@ -3,8 +3,9 @@
  * each test failed before its fix. The oracle replays flannel's actions in real namespaces and
  * compares tables and probes; these tests need no root.
  */
-import { bridgeFdb, ipNeigh, ipRoute } from '@podnet/core';
+import { bridgeFdb, createSimulator, ipNeigh, ipRoute } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
+import { broken } from './designs/broken.js';
 import { vtepMac } from './designs/flannel.js';
 import { seedLabSpec, simulatorFromSpec } from './spec.js';
 
@@ -83,5 +84,28 @@ describe('ip neigh and bridge fdb renderings, as iproute2 prints them', () => {
     expect(bridgeFdb(sim.state, 'node/node-1').some((l) => new RegExp(`^${pod.mac} dev veth[0-9a-f]{8} master cni0$`).test(l))).toBe(true);
     sim.advance(31_000);
     expect(ipNeigh(sim.state, 'pod/default/pod-a')).toEqual([`10.244.1.5 dev eth0 lladdr ${pod.mac} STALE`]);
+  });
+
+  it('two routes to one prefix: the one added first is listed and used first, as the kernel keeps them (broken.overlappingIpam)', () => {
+    // Measured in namespaces (docs/kernel-oracle.md, "Two routes to one prefix"): flanneld's
+    // `ip route replace 10.8.0.0/22 via 10.8.0.0 dev flannel.1 onlink` for node-1 comes when node-2 joins; the
+    // prefix route of cni0's 10.8.0.1/22 (every node's IPAM hands out node-1's block) is appended at the first
+    // pod, after it. `ip route get` on node-2 picks flannel.1, so node-2's ping of its own pod's address
+    // reaches node-1's pod of that address, one hop away.
+    const sim = createSimulator({
+      podCidr: '10.8.0.0/16', nodeCidrMaskSize: 22, cni: broken.overlappingIpam(),
+      underlay: { segments: [{ name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1' }] },
+      nodes: [{ name: 'node-1', segment: 'rack-a' }, { name: 'node-2', segment: 'rack-a' }],
+      pods: [{ name: 'pod-1', node: 'node-1' }, { name: 'pod-2', node: 'node-2' }],
+    });
+    expect(ipRoute(sim.state, 'node/node-2')).toEqual([
+      'default via 192.168.1.1 dev eth0',
+      '10.8.0.0/22 via 10.8.0.0 dev flannel.1 onlink',
+      '10.8.0.0/22 dev cni0 proto kernel scope link src 10.8.0.1',
+      '192.168.1.0/24 dev eth0 proto kernel scope link src 192.168.1.12',
+    ]);
+    expect(sim.pod('pod-2').ip).toBe(sim.pod('pod-1').ip);
+    expect(sim.ping('node-2', '10.8.0.2').lines[1]).toBe('64 bytes from 10.8.0.2: icmp_seq=1 ttl=63');
+    expect(sim.traceroute('node-2', '10.8.0.2').hops.map((h) => h.address)).toEqual(['10.8.0.0', '10.8.0.2']);
   });
 });

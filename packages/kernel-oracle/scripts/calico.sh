@@ -23,13 +23,8 @@
 # host route <ip> dev caliX scope link), BIRD (blackhole per block, peers'
 # blocks "via <node ip> dev eth0 proto bird") and felix's VXLAN manager
 # (vxlan.calico VNI 4096 port 4789, "<block> via <vtep> dev vxlan.calico proto 80 onlink").
-set -u
-set -o pipefail
-
-OUT=${1:-}
-if [ -z "$OUT" ]; then echo "usage: $0 OUT.json" >&2; exit 2; fi
-if [ "$(id -u)" != 0 ]; then echo "must run as root (network namespaces)" >&2; exit 2; fi
-case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
+. "$(dirname "$0")/common.sh"
+oracle_start "$@"
 for t in ip bridge ping traceroute iptables python3 sha1sum timeout; do
   command -v "$t" >/dev/null 2>&1 || { echo "missing tool: $t (apt-get install -y iproute2 iputils-ping traceroute)" >&2; exit 2; }
 done

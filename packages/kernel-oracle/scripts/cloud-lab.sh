@@ -15,13 +15,8 @@
 # Safety: every namespace is named "pn<PID>c-*", created here and deleted on exit (trap EXIT INT TERM),
 # also on failure. Nothing touches the root namespace; every probe is bounded (ping -c1 -W1,
 # traceroute -w 1 -q 1 -m 6).
-set -u
-set -o pipefail
-
-OUT=${1:-}
-if [ -z "$OUT" ]; then echo "usage: $0 OUT.json" >&2; exit 2; fi
-if [ "$(id -u)" != 0 ]; then echo "must run as root (network namespaces)" >&2; exit 2; fi
-case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
+. "$(dirname "$0")/common.sh"
+oracle_start "$@"
 for t in ip ping traceroute python3 timeout; do command -v "$t" >/dev/null || { echo "missing $t (apt-get install -y iproute2 iputils-ping traceroute)" >&2; exit 2; }; done
 
 P="pn$$c-"

@@ -27,13 +27,8 @@
 # plugin as the flannel CNI plugin delegates to it with kube-flannel.yml's
 # conflist (isDefaultGateway, hairpinMode, mtu = FLANNEL_MTU = eth0's 1500,
 # host-local IPAM with routes=[FLANNEL_NETWORK]).
-set -u
-set -o pipefail
-
-OUT=${1:-}
-if [ -z "$OUT" ]; then echo "usage: $0 OUT.json" >&2; exit 2; fi
-if [ "$(id -u)" != 0 ]; then echo "must run as root (network namespaces)" >&2; exit 2; fi
-case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
+. "$(dirname "$0")/common.sh"
+oracle_start "$@"
 
 need=()
 for t in ip bridge ping traceroute python3 timeout iptables; do

@@ -8,13 +8,8 @@
 #
 # Safety: as seed-lab.sh — everything in network namespaces "pn<PID>-m-*" made here, nothing in the root
 # namespace, bounded probes (ping -c 1 -W 2), every namespace deleted on exit (trap EXIT/INT/TERM).
-set -u
-set -o pipefail
-
-OUT=${1:-}
-if [ -z "$OUT" ]; then echo "usage: $0 OUT.json" >&2; exit 2; fi
-if [ "$(id -u)" != 0 ]; then echo "must run as root (network namespaces)" >&2; exit 2; fi
-case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
+. "$(dirname "$0")/common.sh"
+oracle_start "$@"
 
 need=()
 for t in ip bridge ping traceroute python3 timeout iptables; do

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatIpv4, readPcap, type Frame, type Ipv4Packet, type Trace } from '@podnet/core';
-import { track } from './kernel.js';
+import { inNs, track } from './kernel.js';
 
 /**
  * The headers of one IPv4 frame as compared: MACs, addresses, TTL, DF, protocol and length, ICMP type
@@ -40,13 +40,17 @@ function packetHeaders(p: Ipv4Packet): string {
   }
 }
 
-/** The IPv4 frames podnet's traces show crossing `dev` of namespace `ns`, in order. */
+/**
+ * The IPv4 frames podnet's traces show crossing `dev` of namespace `ns`, in order: those it receives there,
+ * and those that leave it onto the wire (the `veth` or `segment` step; a frame held for ARP resolution
+ * leaves without a `transmit` step of its own once the neighbour answers).
+ */
 export function podnetCapture(traces: readonly Trace[], ns: string, dev: string): string[] {
   const out: string[] = [];
   for (const t of traces) {
     for (const s of t.steps) {
       if (s.ns !== ns || s.dev !== dev || !s.frame || s.frame.payload.kind !== 'ipv4') continue;
-      if (s.kind === 'transmit' || s.kind === 'receive') out.push(frameHeaders(s.frame));
+      if (s.kind === 'segment' || s.kind === 'veth' || s.kind === 'receive') out.push(frameHeaders(s.frame));
     }
   }
   return out;
@@ -54,13 +58,15 @@ export function podnetCapture(traces: readonly Trace[], ns: string, dev: string)
 
 /**
  * Captures IPv4 frames on `dev` inside kernel namespace `k` while `during` runs: tcpdump starts, says
- * it is listening, `during` runs, and tcpdump is stopped (it is bounded by a timeout as well).
+ * it is listening, `during` runs, and tcpdump is stopped once it has `expected` frames (or 5 s later) and
+ * 300 ms more (it is bounded by a timeout as well).
  */
-export async function kernelCapture(k: string, dev: string, during: () => Promise<unknown>): Promise<string[]> {
+export async function kernelCapture(k: string, dev: string, during: () => Promise<unknown>, expected = 0): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'pno-cap-'));
   const file = join(dir, 'cap.pcap');
   try {
-    const child = track(spawn('ip', ['netns', 'exec', k, 'timeout', '20', 'tcpdump', '--immediate-mode', '-i', dev, '-n', '-U', '-s', '0', '-c', '200', '-w', file, 'ip and not igmp'], { stdio: ['ignore', 'ignore', 'pipe'] }));
+    const [cmd, ...pre] = inNs(k);
+    const child = track(spawn(cmd!, [...pre, 'timeout', '20', 'tcpdump', '--immediate-mode', '-i', dev, '-n', '-U', '-s', '0', '-c', '200', '-w', file, 'ip and not igmp'], { stdio: ['ignore', 'ignore', 'pipe'] }));
     const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
     const ready = new Promise<boolean>((resolve) => {
       let err = '';
@@ -79,8 +85,15 @@ export async function kernelCapture(k: string, dev: string, during: () => Promis
       throw new Error(`tcpdump did not start on ${dev} in ${k}`);
     }
     await during();
-    // Frames still in flight (the reply's last hops) reach the capture within a moment.
-    await new Promise((r) => setTimeout(r, 300));
+    // Frames still in flight (the reply's last hops) reach the capture within a moment; on a loaded
+    // machine tcpdump itself may take longer to write them (it writes each frame as it comes, -U): wait
+    // up to 5 s for as many frames as podnet saw, then 300 ms more for any beyond them.
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    for (const until = Date.now() + 5000; expected > 0 && Date.now() < until; await sleep(50)) {
+      const n = await readFile(file).then((b) => readPcap(new Uint8Array(b)).length).catch(() => 0);
+      if (n >= expected) break;
+    }
+    await sleep(300);
     child.kill('SIGINT');
     await closed;
     const bytes = new Uint8Array(await readFile(file));

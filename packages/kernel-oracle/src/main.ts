@@ -13,7 +13,7 @@
  */
 import fc from 'fast-check';
 import { cleanupDeadRuns, installCleanup, probeFeatures, RUN_PREFIX, type Feature } from './kernel.js';
-import { pool, runTopology, type Disagreement, type OracleDesign, type Topology, type TopologyResult } from './oracle.js';
+import { childCpuMs, pool, runTopology, type Disagreement, type OracleDesign, type Topology, type TopologyResult } from './oracle.js';
 import { DESIGNS, SCENARIOS, topologyArb } from './scenarios.js';
 
 interface Options { runs: number; seed: number; path: number | null; shrink: number; designs: string[]; concurrency: number; scenarios: boolean; timeLimit: number; require: boolean; cleanup: boolean }
@@ -42,6 +42,13 @@ function parse(argv: readonly string[]): Options {
   }
   for (const d of o.designs) if (!DESIGNS.some((x) => x.name === d)) throw new Error(`unknown design "${d}" (known: ${DESIGNS.map((x) => x.name).join(', ')})`);
   return o;
+}
+
+/** CPU seconds spent by this process and by the programs it ran (from /proc/self/stat), for the totals. */
+function cpuSeconds(): string {
+  const own = process.cpuUsage();
+  const children = childCpuMs();
+  return `oracle ${((own.user + own.system) / 1e6).toFixed(1)} s${Number.isNaN(children) ? '' : `, programs it ran ${(children / 1000).toFixed(1)} s`}`;
 }
 
 function loud(lines: string[]): void {
@@ -91,14 +98,20 @@ async function main(): Promise<number> {
   if (skipped.length) loud(['DESIGNS SKIPPED (the kernel here lacks what their rendering needs; NOT compared):', ...skipped]);
 
   process.stdout.write(`kernel-oracle: prefix ${RUN_PREFIX}, seed ${o.seed}, ${o.runs} generated topologies per design, ${o.concurrency} at a time\n`);
-  const jobs: { design: OracleDesign; topo: Topology; path?: number }[] = [];
+  type Job = { design: OracleDesign; topo: Topology; path?: number };
+  const perDesign: Job[][] = [];
+  const sample = o.runs > 0 ? fc.sample(topologyArb(), { seed: o.seed, numRuns: o.runs }) : [];
   for (const d of usable) {
-    if (o.scenarios && o.path === null) for (const s of SCENARIOS) if (!s.designs || s.designs.includes(d.name)) jobs.push({ design: d, topo: s.topology });
-    const sample = o.runs > 0 ? fc.sample(topologyArb(), { seed: o.seed, numRuns: o.runs }) : [];
+    const mine: Job[] = [];
+    if (o.scenarios && o.path === null) for (const s of SCENARIOS) if (!s.designs || s.designs.includes(d.name)) mine.push({ design: d, topo: s.topology });
     sample.forEach((t, i) => {
-      if (o.path === null || o.path === i) jobs.push({ design: d, topo: { ...t, label: `generated #${i} (--seed ${o.seed} --path ${i})` }, path: i });
+      if (o.path === null || o.path === i) mine.push({ design: d, topo: { ...t, label: `generated #${i} (--seed ${o.seed} --path ${i})` }, path: i });
     });
+    perDesign.push(mine);
   }
+  // Designs take turns, so a time limit leaves every design equally short rather than the last ones out.
+  const jobs: Job[] = [];
+  for (let i = 0; perDesign.some((m) => i < m.length); i++) for (const m of perDesign) if (i < m.length) jobs.push(m[i]!);
   const results = new Map<string, TopologyResult[]>();
   let done = 0;
   let timedOut = false;
@@ -114,19 +127,30 @@ async function main(): Promise<number> {
     if (done % 10 === 0) process.stdout.write(`  … ${done}/${jobs.length} topologies (${Math.round((Date.now() - started) / 1000)} s)\n`);
     return { design: j.design.name, r, path: j.path };
   }));
-  for (const x of all) if (x) results.set(x.design, [...(results.get(x.design) ?? []), x.r]);
+  const generated = new Map<string, number>();
+  for (const x of all) {
+    if (!x) continue;
+    results.set(x.design, [...(results.get(x.design) ?? []), x.r]);
+    if (x.path !== undefined) generated.set(x.design, (generated.get(x.design) ?? 0) + 1);
+  }
 
   // The first failing generated topology of each design, shrunk by fast-check to a smallest one that
   // still disagrees (each try is a kernel run; bounded by --shrink seconds).
   for (const d of usable) {
     const first = all.find((x) => x && x.design === d.name && x.path !== undefined && x.r.disagreements.length > 0);
     if (!first || o.shrink === 0) continue;
-    process.stdout.write(`\nshrinking ${d.name} generated #${first.path!} (up to ${o.shrink} s)…\n`);
+    // Shrinking stays within --time-limit too.
+    const budget = Math.min(o.shrink * 1000, deadline - Date.now());
+    if (budget < 5000) {
+      process.stdout.write(`\nnot shrinking ${d.name} generated #${first.path!}: the time limit is reached (replay it with --seed ${o.seed} --path ${first.path!})\n`);
+      continue;
+    }
+    process.stdout.write(`\nshrinking ${d.name} generated #${first.path!} (up to ${Math.round(budget / 1000)} s)…\n`);
     let tries = 0;
     const out = await fc.check(fc.asyncProperty(topologyArb(), async (t) => {
       const r = await runTopology(d, { ...t, label: `shrink ${tries}` }, `${RUN_PREFIX}z${(tries++).toString(36)}-`);
       return r.disagreements.length === 0;
-    }), { seed: o.seed, path: String(first.path!), numRuns: 1, interruptAfterTimeLimit: o.shrink * 1000, markInterruptAsFailure: false });
+    }), { seed: o.seed, path: String(first.path!), numRuns: 1, interruptAfterTimeLimit: budget, markInterruptAsFailure: false });
     if (out.failed && out.counterexample) {
       const [t] = out.counterexample;
       process.stdout.write(`smallest disagreeing topology after ${tries} kernel runs (replay: --seed ${o.seed} --path ${first.path!}):\n${JSON.stringify({ settings: t.settings, nodes: t.nodes, pods: t.pods, churn: t.churn }, null, 1)}\n`);
@@ -141,12 +165,17 @@ async function main(): Promise<number> {
     total += n;
     const kinds = new Map<string, number>();
     for (const r of rs) for (const x of r.disagreements) kinds.set(x.kind, (kinds.get(x.kind) ?? 0) + 1);
-    process.stdout.write(`  ${d.name.padEnd(18)} ${String(rs.length).padStart(4)} topologies, ${String(rs.reduce((s, r) => s + r.probes, 0)).padStart(6)} probes, ${String(rs.reduce((s, r) => s + r.tables, 0)).padStart(5)} tables compared, ${n} disagreements${kinds.size ? ` (${[...kinds].map(([k, c]) => `${k}: ${c}`).join(', ')})` : ''}\n`);
+    const g = generated.get(d.name) ?? 0;
+    process.stdout.write(`  ${d.name.padEnd(23)} ${String(g).padStart(4)} generated + ${rs.length - g} fixed topologies, ${String(rs.reduce((s, r) => s + r.probes, 0)).padStart(6)} probes, ${String(rs.reduce((s, r) => s + r.tables, 0)).padStart(5)} tables compared (${rs.reduce((s, r) => s + (r.retried ?? 0), 0)} probes asked twice), ${n} disagreements${kinds.size ? ` (${[...kinds].map(([k, c]) => `${k}: ${c}`).join(', ')})` : ''}\n`);
   }
   for (const s of skipped) process.stdout.write(`  SKIPPED ${s}\n`);
-  process.stdout.write(`  ${Math.round((Date.now() - started) / 1000)} s\n`);
+  process.stdout.write(`  ${Math.round((Date.now() - started) / 1000)} s of wall time; CPU: ${cpuSeconds()}\n`);
   if (timedOut) {
-    loud([`TIME LIMIT (${o.timeLimit} s) reached: ${jobs.length - done} topologies NOT compared.`]);
+    const expected = o.path === null ? o.runs : 1;
+    loud([
+      `TIME LIMIT (${o.timeLimit} s) reached: ${jobs.length - done} topologies NOT compared; this run is INCOMPLETE.`,
+      ...usable.filter((d) => (generated.get(d.name) ?? 0) < expected).map((d) => `${d.name}: ${generated.get(d.name) ?? 0} of ${expected} generated topologies compared`),
+    ]);
     return 1;
   }
   if (usable.length === 0) {

@@ -2,6 +2,10 @@
  * One topology through the oracle: build it in podnet with a recording design, render the recording
  * into namespaces, compare the tables, run the same probes on both sides, and list every disagreement.
  */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   createClusterState, createSimulator, formatIpv4, ipNeigh, ipRoute, bridgeFdb, seededRandom, UNDERLAY_NS,
   type CniDesign, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator,
@@ -10,7 +14,7 @@ import {
   kernelFdb, kernelPingOutcome, kernelTraceroute, podnetPingOutcome, podnetTraceroute, tableDiff, tableLines,
 } from './compare.js';
 import { kernelCapture, podnetCapture } from './capture.js';
-import { run, type Feature } from './kernel.js';
+import { deleteNamespaces, run, runGroups, type Feature, type NsJob, type Ran } from './kernel.js';
 import { recording } from './record.js';
 import { NoKernelRendering, Renderer } from './replay.js';
 
@@ -65,12 +69,24 @@ export interface TopologyResult {
   readonly probes: number;
   /** Tables compared (route, neigh, fdb per namespace). */
   readonly tables: number;
+  /** Probes the kernel was asked twice (their first answer disagreed; see runTopology). */
+  readonly retried?: number;
 }
 
 const PING = ['ping', '-n', '-c', '1', '-W', '1'];
 const TRACE = ['traceroute', '-n', '-w', '1', '-q', '1', '-m', '8'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU milliseconds of the programs this process ran and reaped (Linux: /proc/self/stat), or NaN. */
+export function childCpuMs(): number {
+  try {
+    const f = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(f[13]) + Number(f[14])) * 10;
+  } catch {
+    return NaN;
+  }
+}
 
 /** Runs `tasks` with at most `limit` at a time, keeping their order in the result. */
 export async function pool<T>(limit: number, tasks: readonly (() => Promise<T>)[]): Promise<T[]> {
@@ -147,7 +163,9 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
   const { rec, sim } = built0;
   const t0 = Date.now();
   const phases: string[] = [];
-  const lap = (what: string) => { if (process.env['ORACLE_TIMING']) phases.push(`${what} ${Date.now() - t0}ms`); };
+  const c0 = childCpuMs();
+  // ORACLE_TIMING=1: wall time of each phase and (meaningful at --concurrency 1) the CPU of the programs run so far.
+  const lap = (what: string) => { if (process.env['ORACLE_TIMING']) phases.push(`${what} ${Date.now() - t0}ms/${childCpuMs() - c0}ms`); };
   const renderer = new Renderer(prefix);
   try {
     const bare: CniDesign = { name: 'bare', nodeAdded: () => ({ actions: [] }), nodeRemoved: () => ({ actions: [] }), podAdded: () => ({ error: { cniVersion: '1.0.0', code: 7, msg: 'bare' } }), podDeleted: () => ({ actions: [] }) };
@@ -159,7 +177,8 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     return { label, disagreements: dis, probes: 0, tables: 0 };
   }
   try {
-    const built = await run('bash', ['-c', renderer.script()], { timeoutMs: 120_000 });
+    const scratch = await mkdtemp(join(tmpdir(), 'pno-build-'));
+    const built = await run('bash', ['-c', renderer.script(join(scratch, 'err'))], { timeoutMs: 120_000 }).finally(() => rm(scratch, { recursive: true, force: true }));
     if (built.code !== 0) {
       const m = /ORACLE-FAILED (\d+)/.exec(built.stderr);
       const line = m ? renderer.lines[Number(m[1])] : undefined;
@@ -171,9 +190,10 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     lap('built');
     const spaces = renderer.names.entries().filter(([id]) => !id.startsWith('seg:'));
 
-    // Tables, before any probe: every entry is one a design or core put there.
-    // One `ip netns exec` per namespace: entering a namespace (and remounting /sys) is what costs.
-    const show = spaces.map(([id, k]) => `ip netns exec ${k} sh -c 'echo "@@@ ${id} route"; ip route show; echo "@@@ ${id} neigh"; ip -4 neigh show; echo "@@@ ${id} fdb"; bridge fdb show'`).join('\n');
+    // Tables, before any probe: every entry is one a design or core put there. Two processes per
+    // namespace: `ip -4 -n NS -batch -` lists routes, then `lo` (a line no route can be: it marks where
+    // the routes end), then neighbours; `bridge -n NS fdb show` the FDB.
+    const show = spaces.map(([id, k]) => `echo "@@@ ${id} route"; ip -4 -n ${k} -batch - <<'ORACLE_EOF'\nroute show\nlink show dev lo\nneigh show\nORACLE_EOF\necho "@@@ ${id} fdb"; bridge -n ${k} fdb show`).join('\n');
     const shown = await run('bash', ['-c', show], { timeoutMs: 60_000 });
     const sections = new Map<string, string>();
     let key = '';
@@ -182,7 +202,12 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
       if (m) {
         key = `${m[1]} ${m[2]}`;
         sections.set(key, '');
-      } else if (key) sections.set(key, `${sections.get(key)!}${line}\n`);
+      } else if (/^\d+: lo: </.test(line) && key.endsWith(' route')) {
+        // `link show dev lo` prints the link and its `link/loopback` line; neighbours follow.
+        key = `${key.slice(0, -' route'.length)} neigh`;
+        sections.set(key, '');
+      } else if (/^\s+link\/loopback /.test(line) && key.endsWith(' neigh')) continue;
+      else if (key) sections.set(key, `${sections.get(key)!}${line}\n`);
     }
     let tables = 0;
     for (const [id] of spaces) {
@@ -203,47 +228,25 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     const eps = endpoints(sim);
     const chosen = pairs(eps, topo.maxPairs ?? 30, topo.seed ?? 1);
     const k = (e: Endpoint) => renderer.names.of(e.ns);
-    const kernelPing = async (a: Endpoint, b: Endpoint, extra: string[] = [], wait = '1') => {
-      const args = [...PING.slice(0, 4), '-W', wait, ...extra, b.ip];
-      const r = await run('ip', ['netns', 'exec', k(a), ...args], { timeoutMs: 15_000 });
-      return kernelPingOutcome(r.stdout, r.stderr);
-    };
-    const kernelTrace = async (a: Endpoint, b: Endpoint, wait = '1') => {
-      const r = await run('ip', ['netns', 'exec', k(a), ...TRACE.slice(0, 2), '-w', wait, ...TRACE.slice(4), b.ip], { timeoutMs: 30_000 });
-      return kernelTraceroute(r.stdout, r.stderr);
-    };
-    const kernelOut = await pool(concurrency, chosen.flatMap(([a, b]) => [() => kernelPing(a, b), () => kernelTrace(a, b)]));
-    lap('kernel probes');
+    const pingJob = (a: Endpoint, b: Endpoint, wait: string, extra: string[] = []): NsJob => ({ k: k(a), args: [...PING.slice(0, 4), '-W', wait, ...extra, b.ip] });
+    const traceJob = (a: Endpoint, b: Endpoint, wait: string): NsJob => ({ k: k(a), args: [...TRACE.slice(0, 2), '-w', wait, ...TRACE.slice(4), b.ip] });
+    const ranPing = (r: Ran) => kernelPingOutcome(r.stdout, r.stderr);
+    // An unanswered ARP takes 3 s to become "Destination Host Unreachable": wait for it from the start.
+    const firstWait = (p: string) => (/Host Unreachable/.test(p) ? '5' : '1');
+    const ranTrace = (r: Ran) => kernelTraceroute(r.stdout, r.stderr);
     let probes = 0;
-    for (let i = 0; i < chosen.length; i++) {
-      const [a, b] = chosen[i]!;
-      const where = `${a.name} → ${b.name} (${b.ip})`;
-      const p = podnetPingOutcome(sim.ping(a.name, b.ip));
-      let kp = kernelOut[2 * i]!;
-      // A slow answer (ARP gives up after 3 s) misses ping's 1 s wait: ask again, longer, before disagreeing.
-      // Errors of a failed route lookup (net and host unreachable) are limited per sender by
-      // net.ipv4.route.error_cost/error_burst, global sysctls the oracle must not touch: wait for a token.
-      if (kp !== p && /Unreachable/.test(p)) await sleep(1100);
-      if (kp !== p) kp = await kernelPing(a, b, [], '5');
-      if (kp !== p) say('ping', where, p, kp);
-      const t = podnetTraceroute(sim.traceroute(a.name, b.ip, { maxHops: 8 }), a.ns);
-      let kt = kernelOut[2 * i + 1]!;
-      if (kt !== t && / !/.test(t)) await sleep(1100);
-      if (kt !== t) kt = await kernelTrace(a, b, '5');
-      if (kt !== t) say('traceroute', where, t, kt);
-      probes += 2;
-    }
-
-    lap('compared');
-    // Captures: one ping, seen on the sending node's eth0 (the wire: VXLAN/IPIP outer headers included).
+    // Captures first, while nothing else of this topology is on the wire (a late ICMP error of an earlier
+    // probe, such as a Host Unreachable 3 s after a failed ARP, would otherwise join the capture): one ping,
+    // seen on the sending node's eth0 (the wire: VXLAN/IPIP outer headers included).
     const capPairs = chosen.filter(([a, b]) => a.ns.startsWith('pod/') && b.ns.startsWith('pod/')).slice(0, topo.captures ?? 1);
     for (const [a, b] of capPairs) {
       const node = sim.pod(a.name).node!;
       const where = `${a.name} → ${b.name} (${b.ip}) captured on ${node} eth0`;
-      const p = podnetCapture(sim.ping(a.name, b.ip).traces, `node/${node}`, 'eth0');
+      const pinged = sim.ping(a.name, b.ip);
+      const p = podnetCapture(pinged.traces, `node/${node}`, 'eth0');
       let kc: string[];
       try {
-        kc = await kernelCapture(renderer.names.of(`node/${node}`), 'eth0', () => kernelPing(a, b));
+        kc = await kernelCapture(renderer.names.of(`node/${node}`), 'eth0', () => runGroups([[pingJob(a, b, firstWait(podnetPingOutcome(pinged)))]], 1), p.length);
       } catch (e) {
         say('capture', where, p.join(' ; '), `no capture: ${(e as Error).message}`);
         continue;
@@ -252,22 +255,68 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
       if (d) say('capture', where, p.join(' ; ') || '(no frame)', kc.join(' ; ') || '(no frame)');
       probes++;
     }
-    // MTU with DF: the largest packet the sender's eth0 takes, and one byte more; in order, on both sides.
-    const mtuChosen = pairs(eps, topo.mtuPairs ?? 3, (topo.seed ?? 1) + 7);
-    for (const [a, b] of mtuChosen) {
-      for (const size of [a.mtu - 28, a.mtu - 27]) {
-        const where = `${a.name} → ${b.name} (${b.ip}) ping -M do -s ${size}`;
-        const p = podnetPingOutcome(sim.ping(a.name, b.ip, { size, df: true }));
-        // Not asked twice: a Frag Needed teaches the sender a path MTU, so a second ask is another probe.
-        const kp = await kernelPing(a, b, ['-M', 'do', '-s', String(size)], '2');
-        if (kp !== p) say('ping DF', where, p, kp);
-        probes++;
+    // podnet first, in the order the probes used to run; then every kernel probe at once from one shell.
+    const predicted = chosen.map(([a, b]) => ({
+      ping: podnetPingOutcome(sim.ping(a.name, b.ip)),
+      trace: podnetTraceroute(sim.traceroute(a.name, b.ip, { maxHops: 8 }), a.ns),
+    }));
+    const first = await runGroups(chosen.flatMap(([a, b], i) => [
+      [pingJob(a, b, firstWait(predicted[i]!.ping))], [traceJob(a, b, / !H/.test(predicted[i]!.trace) ? '5' : '1')],
+    ]), concurrency);
+    lap('kernel probes');
+    let retried = 0;
+    // A probe that disagrees is asked again with a 5 s wait before it counts. Errors of a failed route
+    // lookup (net and host unreachable) are limited per sender by net.ipv4.route.error_cost/error_burst,
+    // global sysctls the oracle must not touch: such a probe is asked again 1.1 s later, when a token is
+    // back, and one sender's second asks go one after the other. Different senders' go side by side.
+    const again = new Map<string, { i: number; what: 'ping' | 'trace' }[]>();
+    chosen.forEach(([a], i) => {
+      const ask = (what: 'ping' | 'trace') => again.set(a.ns, [...(again.get(a.ns) ?? []), { i, what }]);
+      if (ranPing(first[2 * i]![0]!) !== predicted[i]!.ping) ask('ping');
+      if (ranTrace(first[2 * i + 1]![0]!) !== predicted[i]!.trace) ask('trace');
+    });
+    const second = new Map<string, string>();
+    await pool(concurrency, [...again.values()].map((asks) => async () => {
+      for (const { i, what } of asks) {
+        const [a, b] = chosen[i]!;
+        const p = what === 'ping' ? predicted[i]!.ping : predicted[i]!.trace;
+        if (/Unreachable| !/.test(p)) await sleep(1100);
+        const [r] = (await runGroups([[what === 'ping' ? pingJob(a, b, '5') : traceJob(a, b, '5')]], 1))[0]!;
+        second.set(`${what} ${i}`, what === 'ping' ? ranPing(r!) : ranTrace(r!));
       }
-    }
+    }));
+    retried = [...again.values()].reduce((s, x) => s + x.length, 0);
+    chosen.forEach(([a, b], i) => {
+      const where = `${a.name} → ${b.name} (${b.ip})`;
+      const kp = second.get(`ping ${i}`) ?? ranPing(first[2 * i]![0]!);
+      if (kp !== predicted[i]!.ping) say('ping', where, predicted[i]!.ping, kp);
+      const kt = second.get(`trace ${i}`) ?? ranTrace(first[2 * i + 1]![0]!);
+      if (kt !== predicted[i]!.trace) say('traceroute', where, predicted[i]!.trace, kt);
+      probes += 2;
+    });
+
+    lap('compared');
+    // MTU with DF: the largest packet the sender's eth0 takes, and one byte more; in order within a pair
+    // (a Frag Needed teaches the sender a path MTU). Not asked twice: a second ask is another probe. One
+    // sender's pings go one after the other, and one that should meet a route error waits 1.1 s for the
+    // sender's token first (see above); different senders' go side by side.
+    const mtuChosen = pairs(eps, topo.mtuPairs ?? 3, (topo.seed ?? 1) + 7);
+    const dfPings = mtuChosen.flatMap(([a, b]) => [a.mtu - 28, a.mtu - 27].map((size) => ({ a, b, size, p: podnetPingOutcome(sim.ping(a.name, b.ip, { size, df: true })) })));
+    const bySender = new Map<string, typeof dfPings>();
+    for (const x of dfPings) bySender.set(x.a.ns, [...(bySender.get(x.a.ns) ?? []), x]);
+    const dfGroups = [...bySender.values()];
+    const dfRan = await runGroups(dfGroups.map((g) => g.map(({ a, b, size, p }) => ({
+      ...pingJob(a, b, firstWait(p) === '5' ? '5' : '2', ['-M', 'do', '-s', String(size)]), ...(/Unreachable/.test(p) ? { delay: 1.1 } : {}),
+    }))), concurrency);
+    dfGroups.forEach((g, i) => g.forEach(({ a, b, size, p }, j) => {
+      const kp = ranPing(dfRan[i]![j]!);
+      if (kp !== p) say('ping DF', `${a.name} → ${b.name} (${b.ip}) ping -M do -s ${size}`, p, kp);
+      probes++;
+    }));
     lap('mtu');
-    return { label, disagreements: dis, probes, tables };
+    return { label, disagreements: dis, probes, tables, retried };
   } finally {
-    await run('bash', ['-c', `for n in $(ip netns list | awk '{print $1}' | grep '^${prefix}'); do ip netns del "$n"; done`], { timeoutMs: 60_000 });
+    await deleteNamespaces(prefix);
     lap('deleted');
     if (phases.length) process.stderr.write(`[timing] ${label}: ${phases.join(', ')}\n`);
   }

@@ -18,6 +18,12 @@ function render(topo: Parameters<typeof buildRecorded>[1]): Renderer {
   return r;
 }
 
+const twoRacks = () => ({
+  podCidr: '10.244.0.0/16',
+  nodeCidrMaskSize: 24,
+  underlay: { segments: [{ name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1' }, { name: 'rack-b', cidr: '192.168.2.0/24', gateway: '192.168.2.1' }] },
+});
+
 const seedLab = () => {
   const { nodes, pods, cni: _cni, ...settings } = seedLabSpec();
   return { label: 'seed lab', settings, nodes, pods };
@@ -25,8 +31,40 @@ const seedLab = () => {
 
 /** The namespace a script line runs in, or null when it names none (which must never happen). */
 function nsOfLine(shell: string): string | null {
-  const m = /^(?:ip|bridge) -n (\S+) |^ip netns (?:exec|add|del) (\S+)/.exec(shell);
-  return m ? (m[1] ?? m[2])! : null;
+  const m = /^(?:ip|bridge) -n (\S+) |^ip netns (?:add|del) (\S+)|^nsenter --net=\/run\/netns\/(\S+) /.exec(shell);
+  return m ? (m[1] ?? m[2] ?? m[3])! : null;
+}
+
+/** The recorded lines' indices in the order the script runs them (each unit names its lines' indices). */
+function scriptOrder(script: string): number[] {
+  const order: number[] = [];
+  for (const line of script.split('\n')) {
+    const nums = (x: string) => x.trim().split(' ').map(Number);
+    const m = /idx=\(([\d ]+)\)/.exec(line) ?? / chk \S+ '([\d ]+)'/.exec(line);
+    if (m) order.push(...nums(m[1]!));
+    else if (/ sh -s <<'ORACLE_EOF' \|\| fail \d+$/.test(line)) continue;
+    else {
+      const one = /ORACLE-FAILED (\d+)" >&2; exit 97; }$/.exec(line) ?? / \|\| fail (\d+)$/.exec(line);
+      if (one) order.push(Number(one[1]));
+    }
+  }
+  return order;
+}
+
+/**
+ * What a recorded line touches: `ns` whole (links), or one table of it (`ns#l3`, `ns#fdb`, `ns#sys`);
+ * `*` for a link deletion, which may take a veth peer elsewhere along.
+ */
+function touches(shell: string): string[] {
+  const ns = nsOfLine(shell)!;
+  const rest = shell.replace(/^(?:ip|bridge) -n \S+ /, '');
+  const table = /^nsenter /.test(shell) ? '#sys' : /^bridge -n \S+ fdb /.test(shell) ? '#fdb' : /^ip -n \S+ (route|neigh|addr) /.test(shell) ? '#l3' : '';
+  return [`${ns}${table}`, ...[...rest.matchAll(/\bnetns (\S+)/g)].map((x) => x[1]!), ...(/^link del /.test(rest) || /^ip netns del /.test(shell) ? ['*'] : [])];
+}
+
+function conflict(a: string[], b: string[]): boolean {
+  if (a.includes('*') || b.includes('*')) return true;
+  return a.some((x) => b.some((y) => x === y || x === y.split('#')[0] || y === x.split('#')[0]));
 }
 
 describe('rendering a recorded cluster as kernel commands', () => {
@@ -46,34 +84,42 @@ describe('rendering a recorded cluster as kernel commands', () => {
     expect(shells).toContain(`ip -n ${r.names.of('underlay')} addr add 192.168.1.1/24 dev rack-a`);
   });
 
-  it('property: the batched script runs each namespace\'s commands in the recorded order', () => {
+  it('property: the batched script runs every line once, and any two lines that touch the same namespace table in the recorded order', () => {
     fc.assert(fc.property(topologyArb(), (t) => {
       const r = render({ ...t, label: 'x' });
       const script = r.script();
-      // Rebuild per-namespace sequences from the script (batch bodies belong to their header's namespace).
-      const seen = new Map<string, string[]>();
-      let batchNs: string | null = null;
-      let batchTool = '';
-      for (const line of script.split('\n')) {
-        const head = /^(ip|bridge)(?: -n (\S+))?(?: -force)? -batch - /.exec(line);
-        if (head) { batchNs = head[2] ?? ''; batchTool = head[1]!; continue; }
-        if (line === 'ORACLE_EOF') { batchNs = null; continue; }
-        if (batchNs !== null) {
-          const key = batchNs === '' ? (/^netns add (\S+)/.exec(line)?.[1] ?? '') : batchNs;
-          seen.set(key, [...(seen.get(key) ?? []), batchNs === '' ? `ip ${line}` : `${batchTool} -n ${batchNs} ${line}`]);
-        } else if (/\|\| fail \d+$/.test(line)) {
-          const shell = line.replace(/ \|\| fail \d+$/, '');
-          const ns = nsOfLine(shell);
-          if (ns) seen.set(ns, [...(seen.get(ns) ?? []), shell]);
+      const order = scriptOrder(script);
+      expect([...order].sort((a, b) => a - b)).toEqual(r.lines.map((_, i) => i));
+      const at = new Map(order.map((i, pos) => [i, pos]));
+      const tt = r.lines.map((l) => touches(l.shell));
+      for (let i = 0; i < r.lines.length; i++) {
+        for (let j = i + 1; j < r.lines.length; j++) {
+          if (conflict(tt[i]!, tt[j]!)) expect(at.get(i)! < at.get(j)!, `${r.lines[i]!.shell}  before  ${r.lines[j]!.shell}`).toBe(true);
         }
       }
-      const want = new Map<string, string[]>();
+      // Every batch body line is the recorded command it stands for.
       for (const l of r.lines) {
-        const ns = nsOfLine(l.shell)!;
-        want.set(ns, [...(want.get(ns) ?? []), l.shell]);
+        const body = l.shell.replace(/^(?:ip|bridge) -n \S+ /, '').replace(/^nsenter --net=\S+ /, '').replace(/^ip netns add /, 'netns add ');
+        expect(script.includes(body), l.shell).toBe(true);
       }
-      expect(seen).toEqual(want);
     }), { numRuns: 15 });
+  });
+
+  it('calico without encapsulation: same-rack peers through their node address, the other rack\'s through the gateway; proxy ARP on each cali veth', () => {
+    const t = { label: 'calico', settings: twoRacks(), nodes: [{ name: 'node-1', segment: 'rack-a' }, { name: 'node-2', segment: 'rack-a' }, { name: 'node-3', segment: 'rack-b' }], pods: [{ name: 'pod-a', node: 'node-1' }, { name: 'pod-b', node: 'node-2' }, { name: 'pod-c', node: 'node-3' }] };
+    const { rec } = buildRecorded(DESIGNS.find((d) => d.name === 'calico-none')!, t);
+    const r = new Renderer(PREFIX);
+    r.underlay(createClusterState(t.settings, bare).underlay);
+    for (const x of rec.log) r.reaction(x);
+    const n1 = r.names.of('node/node-1');
+    const n3 = r.names.of('node/node-3');
+    const routes = (k: string) => r.lines.map((l) => l.shell).filter((x) => x.startsWith(`ip -n ${k} route replace `));
+    // node-2 (same rack) via its own address; node-3 (other rack) through rack-a's gateway, not onlink.
+    expect(routes(n1)).toEqual(['ip -n pno4242-t-n0 route replace 10.244.0.64/26 via 192.168.1.12 dev eth0 proto bird', 'ip -n pno4242-t-n0 route replace 10.244.0.128/26 via 192.168.1.1 dev eth0 proto bird']);
+    expect(routes(n3)).toEqual(['ip -n pno4242-t-n2 route replace 10.244.0.0/26 via 192.168.2.1 dev eth0 proto bird', 'ip -n pno4242-t-n2 route replace 10.244.0.64/26 via 192.168.2.1 dev eth0 proto bird']);
+    const veth = r.lines.map((l) => l.shell).find((x) => x.startsWith(`ip -n ${n1} link add cali`))!;
+    expect(veth).toMatch(/^ip -n pno4242-t-n0 link add cali[0-9a-f]{11} address ee:ee:ee:ee:ee:ee mtu 1500 type veth peer name eth0 /);
+    expect(r.lines.map((l) => l.shell)).toContain(`nsenter --net=/run/netns/${n1} sysctl -w net.ipv4.conf.${veth.split(' ')[5]!}.proxy_arp=1`);
   });
 
   it('a listener on the ports traceroute probes has no kernel rendering, and says so instead of being skipped', () => {

@@ -5,12 +5,13 @@
  * what the design did is its recorded actions, printed by {@link describeAction} and run as is.
  *
  * The result is one bash script: every line runs in a namespace of this topology (`ip -n NS`,
- * `bridge -n NS`, `ip netns exec NS`) and names the action it came from, so a command the kernel
- * refuses is reported against the podnet action that asked for it.
+ * `bridge -n NS`, `nsenter --net=/run/netns/NS`) and names the action it came from, so a command the
+ * kernel refuses is reported against the podnet action that asked for it.
  */
 import {
   describeAction, formatIpv4, peerEntryCommands, UNDERLAY_NS, type Action, type NsId, type PeerEntrySpec, type Route, type Underlay,
 } from '@podnet/core';
+import { inNs, NETNS_DIR } from './kernel.js';
 import type { NsSnapshot, Reaction } from './record.js';
 
 /** One line of the build script and where it came from. */
@@ -23,7 +24,10 @@ export interface ScriptLine {
    * refusal and carries on, so the build does too; the tables then show whether podnet refused the same.
    */
   readonly tolerant?: boolean;
+  /** A new namespace's own settings, its first command: the script runs them all right after creating the namespaces. */
+  readonly init?: boolean;
 }
+
 
 /** The kernel names of one topology's namespaces, both ways. */
 export class NsNames {
@@ -87,14 +91,45 @@ const routeSpecOf = (r: Route) => ({
   ...(r.type !== 'unicast' ? { type: r.type } : {}),
 });
 
-/** Shared peer sets, expanded into per-namespace commands as the kernel needs them. */
+/** How a namespace includes a peer set (`peerset.attach`): whose entries it installs, and through which gateway. */
+interface Attachment {
+  readonly ns: NsId;
+  readonly self: string;
+  readonly group?: string;
+  readonly match?: 'same' | 'other';
+  readonly via?: string;
+}
+
+/**
+ * Shared peer sets, expanded into the per-namespace commands the node agents run, as core's routing
+ * reads them (refUses, routeVia): a namespace installs every entry but its own node's; with `match` only
+ * the entries of its own group (`same`) or of the other groups (`other`); with `via` each route through
+ * that gateway instead of the entry's own next hop (BIRD's recursive next hop: not onlink). A namespace
+ * may include one set twice with different matches (calico: same-subnet peers plainly, the others through
+ * the gateway).
+ */
 class PeerSets {
-  readonly #sets = new Map<string, { dev: string; entries: Map<string, PeerEntrySpec>; attached: Map<NsId, string> }>();
+  readonly #sets = new Map<string, { dev: string; entries: Map<string, PeerEntrySpec & { readonly group?: string }>; attached: Attachment[] }>();
   #set(name: string, dev?: string) {
     let s = this.#sets.get(name);
-    if (!s) this.#sets.set(name, (s = { dev: dev ?? '?', entries: new Map(), attached: new Map() }));
+    if (!s) this.#sets.set(name, (s = { dev: dev ?? '?', entries: new Map(), attached: [] }));
     if (dev !== undefined) s.dev = dev;
     return s;
+  }
+  static #uses(at: Attachment, owner: string, group: string | undefined): boolean {
+    if (owner === at.self) return false;
+    if (at.match === undefined) return true;
+    return (group === at.group) === (at.match === 'same');
+  }
+  /** The entry as `at` installs it: its routes through the attachment's gateway when it names one. */
+  static #through(e: PeerEntrySpec, at: Attachment): PeerEntrySpec {
+    const via = at.via;
+    if (via === undefined) return e;
+    return { ...e, routes: e.routes.map(({ onlink: _onlink, ...r }) => ({ ...r, via })) };
+  }
+  #commands(dev: string, e: PeerEntrySpec & { readonly group?: string }, owner: string, verb: 'put' | 'del', only: readonly Attachment[]): { ns: NsId; command: string }[] {
+    return only.filter((at) => PeerSets.#uses(at, owner, e.group))
+      .flatMap((at) => peerEntryCommands(dev, PeerSets.#through(e, at), verb).map((command) => ({ ns: at.ns, command })));
   }
   /** The commands an action on a peer set stands for, per namespace. */
   expand(a: Action): { ns: NsId; command: string }[] {
@@ -103,27 +138,27 @@ class PeerSets {
       const s = this.#set(a.set, a.dev);
       const old = s.entries.get(a.owner);
       s.entries.set(a.owner, a);
-      for (const [ns, self] of s.attached) {
-        if (self === a.owner) continue;
-        if (old) out.push(...peerEntryCommands(s.dev, old, 'del').map((command) => ({ ns, command })));
-        out.push(...peerEntryCommands(s.dev, a, 'put').map((command) => ({ ns, command })));
-      }
+      if (old) out.push(...this.#commands(s.dev, old, a.owner, 'del', s.attached));
+      out.push(...this.#commands(s.dev, a, a.owner, 'put', s.attached));
     } else if (a.op === 'peerset.del') {
       const s = this.#set(a.set);
       const old = s.entries.get(a.owner);
       s.entries.delete(a.owner);
-      if (old) for (const [ns, self] of s.attached) if (self !== a.owner) out.push(...peerEntryCommands(s.dev, old, 'del').map((command) => ({ ns, command })));
+      if (old) out.push(...this.#commands(s.dev, old, a.owner, 'del', s.attached));
     } else if (a.op === 'peerset.attach') {
       const s = this.#set(a.set);
-      if (s.attached.has(a.ns)) return out;
-      s.attached.set(a.ns, a.self);
-      for (const [owner, e] of s.entries) if (owner !== a.self) out.push(...peerEntryCommands(s.dev, e, 'put').map((command) => ({ ns: a.ns, command })));
+      if (s.attached.some((x) => x.ns === a.ns && x.match === a.match)) return out;
+      const at: Attachment = {
+        ns: a.ns, self: a.self, ...(a.group === undefined ? {} : { group: a.group }), ...(a.match === undefined ? {} : { match: a.match }), ...(a.via === undefined ? {} : { via: a.via }),
+      };
+      s.attached.push(at);
+      for (const [owner, e] of s.entries) out.push(...this.#commands(s.dev, e, owner, 'put', [at]));
     }
     return out;
   }
   /** A namespace went away: it no longer renders any set. */
   detach(ns: NsId): void {
-    for (const s of this.#sets.values()) s.attached.delete(ns);
+    for (const s of this.#sets.values()) s.attached = s.attached.filter((x) => x.ns !== ns);
   }
 }
 
@@ -160,19 +195,20 @@ export class Renderer {
     this.names = new NsNames(prefix);
   }
 
-  #line(shell: string, origin: string, tolerant = false): void {
+  #line(shell: string, origin: string, flag?: 'tolerant' | 'init'): void {
     const m = /^ip -n (\S+) /.exec(shell);
     if (m && this.#loDown.delete(m[1]!)) this.lines.push({ shell: `ip -n ${m[1]!} link set lo up`, origin: `core creates ${this.names.idOf(m[1]!) ?? m[1]!}` });
-    this.lines.push(tolerant ? { shell, origin, tolerant } : { shell, origin });
+    this.lines.push(flag === undefined ? { shell, origin } : { shell, origin, [flag]: true });
   }
 
   /** A command as describeAction prints it, run in the kernel namespace standing for `ns`. */
   #inNs(ns: NsId, command: string, origin: string, tolerant = false): void {
     if (command.startsWith('#')) throw new NoKernelRendering(`${origin} prints as a comment ("${command}"), not a command`);
     const k = this.names.of(ns);
-    if (command.startsWith('ip ')) this.#line(`ip -n ${k} ${command.slice(3)}`, origin, tolerant);
-    else if (command.startsWith('bridge ')) this.#line(`bridge -n ${k} ${command.slice(7)}`, origin, tolerant);
-    else if (/^(sysctl|iptables) /.test(command)) this.#line(`ip netns exec ${k} ${command}`, origin);
+    const flag = tolerant ? 'tolerant' : undefined;
+    if (command.startsWith('ip ')) this.#line(`ip -n ${k} ${command.slice(3)}`, origin, flag);
+    else if (command.startsWith('bridge ')) this.#line(`bridge -n ${k} ${command.slice(7)}`, origin, flag);
+    else if (/^(sysctl|iptables) /.test(command)) this.#line(`${inNs(k).join(' ')} ${command}`, origin);
     else throw new NoKernelRendering(`${origin} prints as "${command}", which is not an ip/bridge/sysctl/iptables command`);
   }
 
@@ -183,7 +219,7 @@ export class Renderer {
     // podnet models IPv4 only: without IPv6, no router solicitations or DAD teach bridges MACs behind
     // podnet's back. ICMP errors are not rate limited in podnet (the kernel allows a burst of 6, then 1/s
     // per destination), so concurrent probes would otherwise see '*' the model cannot predict.
-    this.#line(`ip netns exec ${k} sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000 net.ipv4.ip_forward=${forward ? 1 : 0} net.ipv4.conf.all.rp_filter=${rpFilter} net.ipv4.conf.default.rp_filter=${rpFilter}`, origin);
+    this.#line(`${inNs(k).join(' ')} sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000 net.ipv4.ip_forward=${forward ? 1 : 0} net.ipv4.conf.all.rp_filter=${rpFilter} net.ipv4.conf.default.rp_filter=${rpFilter}`, origin, 'init');
     this.#loDown.add(k);
     return k;
   }
@@ -304,34 +340,31 @@ export class Renderer {
 
   /**
    * The whole script: stops at the first command the kernel refuses and names it. Starting a process
-   * costs far more than a command, so `ip` (and `bridge`) commands of one namespace run together as one
-   * `ip -n NS -batch -` (which stops at its first failure and says which line it was). A command joins
-   * an earlier batch of its namespace only when nothing since touched that namespace (or a namespace
-   * it names), so each namespace sees its commands in the recorded order; namespaces are all created
-   * first, and deleting one is a barrier for everything.
+   * costs far more than a command (10–20 ms of CPU here), so:
+   * - every namespace is created first, by one `ip -batch -`, and each new namespace's settings (its
+   *   `init` line) run right after, before anything else touches it;
+   * - `ip` (and `bridge`) commands of one namespace run together as one `ip -n NS -batch -`. A command
+   *   joins an earlier batch of its namespace only when nothing since touched that namespace (or a
+   *   namespace it names), so each namespace sees its commands in the recorded order; deleting a
+   *   namespace is a barrier for everything. A node agent's refusals (tolerant lines) do not end the build,
+   *   so a batch holding one runs with `-force` and only a refusal of another line fails the build;
+   * - consecutive `nsenter` commands of one namespace (sysctl, iptables) run in one shell there.
+   * `errFile` is a scratch file for the batches' error output (a temporary one when absent).
    */
-  script(): string {
+  script(errFile?: string): string {
+    if (errFile !== undefined && !/^\/[\w./-]+$/.test(errFile)) throw new Error(`bad error file path "${errFile}"`);
     for (const k of [...this.#loDown]) this.#line(`ip -n ${k} link set lo up`, `core creates ${this.names.idOf(k) ?? k}`);
-    type Unit = { key: string | null; head: string; body: string[]; idx: number[]; touches: Set<string> | 'all' };
-    const units: Unit[] = [{ key: 'ip|', head: 'ip', body: [], idx: [], touches: new Set() }];
+    type Unit = { key: string | null; head: string; body: string[]; idx: number[]; tol: boolean[]; touches: Set<string> | 'all' };
+    const units: Unit[] = [{ key: 'ip|', head: 'ip', body: [], idx: [], tol: [], touches: new Set() }];
+    const inits: Unit[] = [];
     const unsafe = /[$`"'|;&<>]/;
-    // Deleting a link can take its veth peer in another namespace along: such a line moves past nothing.
-    const overlaps = (a: Set<string> | 'all', b: Set<string>) => a === 'all' || (b.has('*') && a.size > 0) || [...b].some((x) => a.has(x));
-    this.lines.forEach((l, i) => {
-      const m = /^(ip|bridge) (?:-n (\S+) )?(.*)$/.exec(l.shell);
-      const add = m && m[1] === 'ip' && !m[2] ? /^netns add (\S+)$/.exec(m[3]!) : null;
-      if (add) {
-        units[0]!.body.push(m![3]!);
-        units[0]!.idx.push(i);
-        return;
-      }
-      if (!m || !m[2] || unsafe.test(m[3]!)) {
-        const exec = /^ip netns exec (\S+) /.exec(l.shell);
-        units.push({ key: null, head: l.shell, body: [], idx: [i], touches: exec ? new Set([exec[1]!]) : 'all' });
-        return;
-      }
-      const touches = new Set([m[2], ...[...m[3]!.matchAll(/\bnetns (\S+)/g)].map((x) => x[1]!), ...(/^link del /.test(m[3]!) ? ['*'] : [])]);
-      const key = `${m[1]}|${m[2]}${l.tolerant ? '|force' : ''}`;
+    // What a line touches: a namespace `k` as a whole (links come and go), or one table of it: `k#l3`
+    // (addresses, routes, neighbours), `k#fdb` (bridge and VXLAN FDBs), `k#sys` (sysctls, iptables). Two
+    // lines touching different tables of a namespace commute, so they may pass each other. Deleting a link
+    // can take its veth peer in another namespace along: such a line (`*`) moves past nothing.
+    const hits = (x: string, y: string) => x === y || x === y.split('#')[0] || y === x.split('#')[0];
+    const overlaps = (a: Set<string> | 'all', b: Set<string>) => a === 'all' || (b.has('*') && a.size > 0) || [...b].some((x) => [...a].some((y) => hits(x, y)));
+    const join = (key: string, touches: Set<string>, head: string, body: string, i: number, tol: boolean) => {
       let at = -1;
       for (let u = units.length - 1; u >= 1; u--) {
         if (units[u]!.key === key) { at = u; break; }
@@ -339,19 +372,51 @@ export class Renderer {
       }
       if (at >= 0) {
         const u = units[at]!;
-        u.body.push(m[3]!);
+        u.body.push(body);
         u.idx.push(i);
+        u.tol.push(tol);
         for (const t of touches) (u.touches as Set<string>).add(t);
-      } else units.push({ key, head: `${m[1]} -n ${m[2]}${l.tolerant ? ' -force' : ''}`, body: [m[3]!], idx: [i], touches });
+      } else units.push({ key, head, body: [body], idx: [i], tol: [tol], touches });
+    };
+    this.lines.forEach((l, i) => {
+      const exec = /^nsenter --net=\S+\/(\S+) (.*)$/.exec(l.shell);
+      if (exec) {
+        if (l.init) inits.push({ key: null, head: l.shell, body: [], idx: [i], tol: [false], touches: new Set([exec[1]!]) });
+        else join(`exec|${exec[1]!}`, new Set([`${exec[1]!}#sys`]), `nsenter --net=${NETNS_DIR}/${exec[1]!}`, exec[2]!, i, false);
+        return;
+      }
+      const m = /^(ip|bridge) (?:-n (\S+) )?(.*)$/.exec(l.shell);
+      const add = m && m[1] === 'ip' && !m[2] ? /^netns add (\S+)$/.exec(m[3]!) : null;
+      if (add) {
+        units[0]!.body.push(m![3]!);
+        units[0]!.idx.push(i);
+        units[0]!.tol.push(false);
+        return;
+      }
+      if (!m || !m[2] || unsafe.test(m[3]!)) {
+        units.push({ key: null, head: l.shell, body: [], idx: [i], tol: [false], touches: 'all' });
+        return;
+      }
+      const table = m[1] === 'bridge' ? (/^fdb /.test(m[3]!) ? '#fdb' : '') : /^(route|neigh|addr) /.test(m[3]!) ? '#l3' : '';
+      const touches = new Set([`${m[2]}${table}`, ...[...m[3]!.matchAll(/\bnetns (\S+)/g)].map((x) => x[1]!), ...(/^link del /.test(m[3]!) ? ['*'] : [])]);
+      join(`${m[1]}|${m[2]}`, touches, `${m[1]} -n ${m[2]}`, m[3]!, i, l.tolerant === true);
     });
-    const out = ['set -u', 'T=$(mktemp)', `trap 'rm -f "$T"' EXIT`, `fail() { echo "ORACLE-FAILED $1" >&2; exit 97; }`];
-    for (const u of units) {
+    const out = [
+      // Where a batch's complaints go (a file the caller made saves two programs per topology).
+      'set -u', ...(errFile === undefined ? ['T=$(mktemp)', `trap 'rm -f "$T"' EXIT`] : [`T=${errFile}`]), `fail() { echo "ORACLE-FAILED $1" >&2; exit 97; }`,
+      // After a -force batch: a refusal of a tolerant line is the agent's log line; of any other, the end.
+      'chk() { local idx=($2) tol=($3) n; for n in $(grep -o "Command failed -:[0-9]*" "$T" | cut -d: -f2); do [ "${tol[$((n - 1))]}" = 1 ] || { cat "$T" >&2; fail "${idx[$((n - 1))]}"; }; done; sed "s/^/ORACLE-REFUSED $1: /" "$T" >&2; }',
+    ];
+    const heredoc = (body: readonly string[]) => `\n${body.join('\n')}\nORACLE_EOF`;
+    for (const u of [units[0]!, ...inits, ...units.slice(1)]) {
       if (u.key === null) out.push(`${u.head} || fail ${u.idx[0]!}`);
-      else if (u.key.endsWith('|force')) {
-        // Refusals are the agent's log lines, not the end of the build.
-        out.push(`${u.head} -batch - 2>"$T" <<'ORACLE_EOF' || sed 's/^/ORACLE-REFUSED ${u.head.split(' ')[2]!}: /' "$T"\n${u.body.join('\n')}\nORACLE_EOF`);
+      else if (u.key.startsWith('exec|')) {
+        if (u.body.length === 1) out.push(`${u.head} ${u.body[0]!} || fail ${u.idx[0]!}`);
+        else out.push(`${u.head} sh -s <<'ORACLE_EOF' || fail ${u.idx[0]!}${heredoc(u.body.map((b, j) => `${b} || { echo "ORACLE-FAILED ${u.idx[j]!}" >&2; exit 97; }`))}`);
+      } else if (u.tol.some((t) => t)) {
+        out.push(`${u.head} -force -batch - 2>"$T" <<'ORACLE_EOF' || chk ${u.head.split(' ')[2]!} '${u.idx.join(' ')}' '${u.tol.map((t) => (t ? 1 : 0)).join(' ')}'${heredoc(u.body)}`);
       } else if (u.body.length) {
-        out.push(`${u.head} -batch - 2>"$T" <<'ORACLE_EOF' || { cat "$T" >&2; n=$(grep -o 'Command failed -:[0-9]*' "$T" | head -1 | cut -d: -f2); idx=(${u.idx.join(' ')}); fail \${idx[$((\${n:-1} - 1))]}; }\n${u.body.join('\n')}\nORACLE_EOF`);
+        out.push(`${u.head} -batch - 2>"$T" <<'ORACLE_EOF' || { cat "$T" >&2; n=$(grep -o 'Command failed -:[0-9]*' "$T" | head -1 | cut -d: -f2); idx=(${u.idx.join(' ')}); fail \${idx[$((\${n:-1} - 1))]}; }${heredoc(u.body)}`);
       }
     }
     return out.join('\n') + '\n';

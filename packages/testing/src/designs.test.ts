@@ -64,11 +64,23 @@ for (const checks of LEVELS) describe(`broken designs are caught, shrunk to the 
     expect(r.counterexample.kind).toBe('no-nat');
   });
 
-  it('overlappingIpam: two nodes, one pod on each, the same address twice', () => {
+  it('overlappingIpam: two nodes and one pod on the second, which its own node cannot reach', () => {
+    // Every node hands out the first node's block: on node-2, flanneld's route to that block (added when
+    // node-2 joined) comes before cni0's prefix route of the same block (added at its first pod), so, as in
+    // Linux (docs/kernel-oracle.md), node-2 sends its own pod's traffic over flannel.1 to node-1.
     const r = campaign(broken.overlappingIpam(), { numRuns: 200 });
     if (r.ok) expect.fail('not caught');
-    expect(events(r)).toEqual(['addNode', 'addNode', 'addPod', 'addPod']);
-    expect(['unique-ip', 'no-nat']).toContain(r.counterexample.kind);
+    if (checks === 'at-end') {
+      // Reachability waits for the final audit at this level, so what shrinks furthest is the address
+      // check run after every change: both nodes' cni0 take the same gateway once each wires a pod.
+      expect(events(r)).toEqual(['addNode', 'addNode', 'addPod', 'addPod']);
+      expect(r.counterexample.kind).toBe('unique-ip');
+      expect(r.counterexample.explanation).toMatch(/^unique-ip 10\.0\.0\.1 is assigned 2 times \(node\/node-1 cni0, node\/node-2 cni0\)/);
+    } else {
+      expect(events(r)).toEqual(['addNode', 'addNode', 'addPod']);
+      expect(r.counterexample.kind).toBe('node-reaches-pods');
+      expect(r.counterexample.explanation).toMatch(/^node node-2 cannot reach its pod default\/pod-1/);
+    }
   });
 
   it('mtuMismatch: two pods on two nodes and one full-size packet', () => {

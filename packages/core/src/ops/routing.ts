@@ -14,11 +14,23 @@ export function kernelRoutes(ns: NetNs): Route[] {
     if (!l.up || l.kind === 'loopback') continue;
     for (const a of l.addrs) {
       if (a.len >= 32 || a.scope === 'host' || a.noPrefixRoute) continue;
-      out.push({ dst: { addr: networkOf(a.ip, a.len), len: a.len }, via: null, dev: l.name, proto: 'kernel', scope: 'link', src: a.ip, onlink: false, metric: 0, type: 'unicast' });
+      const r: Route = { dst: { addr: networkOf(a.ip, a.len), len: a.len }, via: null, dev: l.name, proto: 'kernel', scope: 'link', src: a.ip, onlink: false, metric: 0, type: 'unicast' };
+      derived.add(r);
+      out.push(r);
     }
   }
   return out;
 }
+
+/**
+ * The prefix routes of addresses ({@link kernelRoutes}). Linux keeps the routes of one prefix and metric in
+ * the order they were added and uses the first; the prefix route of an address is appended when the
+ * address comes (or its link comes up), after any route of that prefix already there, and an `ip route
+ * add` of a prefix that has a route fails (File exists). So, of one prefix and metric, a route that was
+ * added (ns.routes, a shared peer-set route: flannel installs its own with `replace`) comes first;
+ * measured in docs/kernel-oracle.md, pinned in packages/cni/src/oracle-findings.test.ts.
+ */
+const derived = new WeakSet<Route>();
 
 /** A compiled longest-prefix table: prefix lengths longest first, each a map from network to routes. */
 interface Lpm<T> {
@@ -117,17 +129,25 @@ export function lookupRouteIn(state: ClusterState, ns: NetNs, dst: Ipv4, opts: L
     const len = lens[i]!;
     const net = networkOf(dst, len);
     const hit = local.byLen.get(len)?.get(net);
-    if (hit) for (const r of hit) if (usable(ns, r, linkOnly)) return r;
+    let best: Route | null = null;
+    // Local routes are in metric order, an added route before an address's prefix route of one metric.
+    if (hit) for (const r of hit) if (usable(ns, r, linkOnly)) { best = r; break; }
+    if (best && !derived.has(best) && peers.length === 0) return best;
     for (const p of peers) {
       const ph = p.lpm.byLen.get(len)?.get(net);
       if (ph) {
         for (const pr of ph) {
           if (!refUses(p.ref, pr.owner, pr.group)) continue;
           const r = routeVia(pr.route, p.ref.via);
-          if (usable(ns, r, linkOnly) && peerRouteInstalled(local, ns, r)) return r;
+          if (usable(ns, r, linkOnly) && peerRouteInstalled(local, ns, r)) {
+            // A peer route beats a local one of a higher metric, and a prefix route of its own metric.
+            if (!best || r.metric < best.metric || (r.metric === best.metric && derived.has(best))) best = r;
+            break;
+          }
         }
       }
     }
+    if (best) return best;
   }
   return null;
 }
@@ -254,7 +274,7 @@ function mergeLens(a: readonly number[], rest: (readonly number[])[]): number[] 
 
 /** Every route a namespace's main table holds, as `ip route` lists it (peer-set routes rendered in). */
 export function allRoutes(state: ClusterState, ns: NetNs): Route[] {
-  const out = [...ns.routes, ...kernelRoutes(ns)];
+  const out = [...ns.routes];
   const local = localLpm(ns);
   for (const ref of ns.peerSets) {
     const set = state.peerSets[ref.set];
@@ -263,6 +283,8 @@ export function allRoutes(state: ClusterState, ns: NetNs): Route[] {
       if (refUses(ref, e.owner, e.group)) for (const r0 of e.routes) { const r = routeVia(r0, ref.via); if (peerRouteInstalled(local, ns, r)) out.push(r); }
     }
   }
+  // An address's prefix route after the added routes of its prefix and metric (see `derived`).
+  out.push(...kernelRoutes(ns));
   // The kernel dumps its FIB trie in key order; one key's prefixes are kept longest first
   // (fib_insert_alias orders a leaf's aliases by suffix length): `10.244.0.0 dev cali…` is listed
   // before `blackhole 10.244.0.0/26` (measured, packages/kernel-oracle/NOTES.md).
