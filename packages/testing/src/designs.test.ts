@@ -75,7 +75,7 @@ for (const checks of LEVELS) describe(`broken designs are caught, shrunk to the 
       // check run after every change: both nodes' cni0 take the same gateway once each wires a pod.
       expect(events(r)).toEqual(['addNode', 'addNode', 'addPod', 'addPod']);
       expect(r.counterexample.kind).toBe('unique-ip');
-      expect(r.counterexample.explanation).toMatch(/^unique-ip 10\.0\.0\.1 is assigned 2 times \(node\/node-1 cni0, node\/node-2 cni0\)/);
+      expect(r.counterexample.explanation).toMatch(/^10\.0\.0\.1 is assigned 2 times \(node\/node-1 cni0, node\/node-2 cni0\)/);
     } else {
       expect(events(r)).toEqual(['addNode', 'addNode', 'addPod']);
       expect(r.counterexample.kind).toBe('node-reaches-pods');
