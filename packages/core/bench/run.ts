@@ -301,21 +301,33 @@ function podChurnSampled(s: ClusterState, nodes: number, reps: number, rnd: () =
   return { add, del, probes, ok };
 }
 
-/** Cold pings with checks and recording, each committing what it learned (on the cold state, which is kept). */
-function sendsCommitted(state: ClusterState, pool: readonly Ping[], budgetMs: number): { hopsPerSec: number; usPerSend: number; sends: number } {
-  let hops = 0;
+/**
+ * Calls `sendOne` in batches of 8 until `budgetMs` has passed; `sendOne` answers the hops it forwarded.
+ * The clock is read once per batch, so it costs nothing next to a send.
+ */
+function timedSends(budgetMs: number, sendOne: () => number): { sends: number; hops: number; ms: number } {
   let sends = 0;
+  let hops = 0;
   const t0 = performance.now();
   let now = t0;
   while (now - t0 < budgetMs) {
     for (let b = 0; b < 8; b++) {
-      const p = pool[sends % pool.length]!;
-      hops += send(state, p.from, icmpEcho(p.dst)).trace.steps.length;
+      hops += sendOne();
       sends++;
     }
     now = performance.now();
   }
-  return { hopsPerSec: (hops * 1000) / (now - t0), usPerSend: ((now - t0) * 1000) / sends, sends };
+  return { sends, hops, ms: now - t0 };
+}
+
+/** Cold pings with checks and recording, each committing what it learned (on the cold state, which is kept). */
+function sendsCommitted(state: ClusterState, pool: readonly Ping[], budgetMs: number): { hopsPerSec: number; usPerSend: number; sends: number } {
+  let i = 0;
+  const r = timedSends(budgetMs, () => {
+    const p = pool[i++ % pool.length]!;
+    return send(state, p.from, icmpEcho(p.dst)).trace.steps.length;
+  });
+  return { hopsPerSec: (r.hops * 1000) / r.ms, usPerSend: (r.ms * 1000) / r.sends, sends: r.sends };
 }
 
 function projectBuildMs(b: Pick<GrowingBuild, 'chunkSamples' | 'nodesReached' | 'totalBuildMs'>, toNodes: number): { ms: number; fit: { a: number; b: number; fromNodes: number; toNodes: number } } {
@@ -607,28 +619,19 @@ interface FwdCase {
 
 /** Runs one case for `budgetMs`, continuing its pseudo-random pair sequence. */
 function runCase(c: FwdCase, budgetMs: number, count: boolean): void {
-  let sends = 0;
-  let hops = 0;
-  const t0 = performance.now();
-  let now = t0;
-  while (now - t0 < budgetMs) {
-    for (let b = 0; b < 8; b++) {
-      const idx = c.order[c.next++ % c.order.length]!;
-      const p = c.pool[idx]!;
-      const r = send(c.state, p.from, icmpEcho(p.dst), c.opts);
-      if (c.opts.record) {
-        if (r.trace.steps.length !== c.steps[idx]) throw new Error(`non-deterministic hop count for ${p.label}: ${r.trace.steps.length} vs ${c.steps[idx]}`);
-        hops += r.trace.steps.length;
-      } else hops += c.steps[idx]!;
-      sends++;
-    }
-    now = performance.now();
-  }
+  const { sends, hops, ms } = timedSends(budgetMs, () => {
+    const idx = c.order[c.next++ % c.order.length]!;
+    const p = c.pool[idx]!;
+    const r = send(c.state, p.from, icmpEcho(p.dst), c.opts);
+    if (!c.opts.record) return c.steps[idx]!;
+    if (r.trace.steps.length !== c.steps[idx]) throw new Error(`non-deterministic hop count for ${p.label}: ${r.trace.steps.length} vs ${c.steps[idx]}`);
+    return r.trace.steps.length;
+  });
   if (count) {
     c.sends += sends;
     c.hops += hops;
-    c.ms += now - t0;
-    c.rounds.push(((now - t0) * 1e6) / hops);
+    c.ms += ms;
+    c.rounds.push((ms * 1e6) / hops);
   }
 }
 

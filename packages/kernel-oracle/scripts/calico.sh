@@ -29,24 +29,9 @@ for t in ip bridge ping traceroute iptables python3 sha1sum timeout; do
   command -v "$t" >/dev/null 2>&1 || { echo "missing tool: $t (apt-get install -y iproute2 iputils-ping traceroute)" >&2; exit 2; }
 done
 
-P="pn$$-"
-W=$(mktemp -d /tmp/calico-lab.XXXXXX)
+oracle_guard calico-lab "pn$$-"
 mkdir -p "$W/rec"
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${P}"); do ip netns del "$ns" 2>/dev/null; done
-  if ip netns list 2>/dev/null | awk '{print $1}' | grep -q "^${P}"; then echo "WARNING: namespaces with prefix ${P} remain" >&2; fi
-  rm -rf "$W"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log() { echo "[calico-lab] $*" >&2; }
-die() { echo "[calico-lab] FATAL: $*" >&2; exit 1; }
 nsn() { echo "${P}$1"; }
 X() { local ns=$1; shift; ip netns exec "$(nsn "$ns")" "$@"; }
 must() { "$@" || die "command failed: $*"; }

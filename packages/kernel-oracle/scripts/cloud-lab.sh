@@ -19,21 +19,8 @@
 oracle_start "$@"
 for t in ip ping traceroute python3 timeout; do command -v "$t" >/dev/null || { echo "missing $t (apt-get install -y iproute2 iputils-ping traceroute)" >&2; exit 2; }; done
 
-P="pn$$c-"
-W=$(mktemp -d /tmp/cloud-lab.XXXXXX)
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${P}"); do ip netns del "$ns" 2>/dev/null; done
-  if ip netns list 2>/dev/null | awk '{print $1}' | grep -q "^${P}"; then echo "WARNING: namespaces ${P}* remain" >&2; fi
-  rm -rf "$W"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+oracle_guard cloud-lab "pn$$c-"
 
-die() { echo "[cloud-lab] FATAL: $*" >&2; exit 1; }
 X() { local ns=$1; shift; ip netns exec "${P}$ns" "$@"; }
 must() { "$@" || die "command failed: $*"; }
 mkns() { must ip netns add "${P}$1"; must X "$1" ip link set lo up; }

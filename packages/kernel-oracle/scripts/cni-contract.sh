@@ -24,13 +24,7 @@ for t in ip ping traceroute python3 timeout; do
   command -v "$t" >/dev/null 2>&1 || { echo "missing tool: $t (apt-get install -y iproute2 iputils-ping traceroute)" >&2; exit 2; }
 done
 
-P="pnc$$-"
-W=$(mktemp -d /tmp/cni-contract.XXXXXX)
-cleanup() {
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${P}" || true); do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
+oracle_guard cni-contract "pnc$$-"
 
 H="${P}host"; A="${P}a"; B="${P}b"; R="${P}routes"; R2="${P}peer"
 run() { # run NS CMD... : record stdout+rc under a step name in $W

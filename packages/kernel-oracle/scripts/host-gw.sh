@@ -41,28 +41,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 PY=$(command -v python3)
 
-P="pn$$-"                     # namespace prefix unique to this run
-W=$(mktemp -d /tmp/host-gw.XXXXXX)
+oracle_guard host-gw "pn$$-"  # namespace prefix unique to this run
 mkdir -p "$W/rec"
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${P}"); do
-    ip netns del "$ns" 2>/dev/null
-  done
-  if ip netns list 2>/dev/null | awk '{print $1}' | grep -q "^${P}"; then
-    echo "WARNING: namespaces with prefix ${P} remain" >&2
-  fi
-  rm -rf "$W"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log() { echo "[host-gw] $*" >&2; }
-die() { echo "[host-gw] FATAL: $*" >&2; exit 1; }
 LAB=""                                              # current lab: a or b
 nsn() { echo "${P}${LAB}-$1"; }                     # short name -> netns name
 X() { local ns=$1; shift; ip netns exec "$(nsn "$ns")" "$@"; }

@@ -22,28 +22,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 PY=$(command -v python3)
 
-P="pn$$-"                     # namespace prefix unique to this run
-W=$(mktemp -d /tmp/mtu-mismatch.XXXXXX)
+oracle_guard mtu-mismatch "pn$$-"  # namespace prefix unique to this run
 mkdir -p "$W/rec"
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${P}"); do
-    ip netns del "$ns" 2>/dev/null
-  done
-  if ip netns list 2>/dev/null | awk '{print $1}' | grep -q "^${P}"; then
-    echo "WARNING: namespaces with prefix ${P} remain" >&2
-  fi
-  rm -rf "$W"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log() { echo "[mtu-mismatch] $*" >&2; }
-die() { echo "[mtu-mismatch] FATAL: $*" >&2; exit 1; }
 LAB=""                                              # current lab: a or b
 nsn() { echo "${P}${LAB}-$1"; }                     # short name -> netns name
 X() { local ns=$1; shift; ip netns exec "$(nsn "$ns")" "$@"; }
@@ -63,8 +44,6 @@ rec() {
   echo "$rc" >"$R/rc"
   return $rc
 }
-
-
 
 mkns() { must ip netns add "$(nsn "$1")"; must X "$1" ip link set lo up; }
 sysw() { must X "$1" sysctl -q -w "$2" >/dev/null; }

@@ -30,32 +30,16 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 PY=$(command -v python3)
 
-P="pn$$-"                     # namespace prefix unique to this run
-W=$(mktemp -d /tmp/seed-lab.XXXXXX)
+oracle_guard seed-lab "pn$$-"  # namespace prefix unique to this run
 mkdir -p "$W/rec"
 BGPIDS=()
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
+oracle_on_cleanup() {
   for pid in "${BGPIDS[@]:-}"; do
     [ -n "$pid" ] && kill "$pid" 2>/dev/null
   done
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${P}"); do
-    ip netns del "$ns" 2>/dev/null
-  done
-  if ip netns list 2>/dev/null | awk '{print $1}' | grep -q "^${P}"; then
-    echo "WARNING: namespaces with prefix ${P} remain" >&2
-  fi
-  rm -rf "$W"
-  exit $rc
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-log() { echo "[seed-lab] $*" >&2; }
-die() { echo "[seed-lab] FATAL: $*" >&2; exit 1; }
 nsn() { echo "${P}$1"; }                           # short name -> netns name
 X() { local ns=$1; shift; ip netns exec "$(nsn "$ns")" "$@"; }   # exec in ns
 must() { "$@" || die "command failed: $*"; }

@@ -3,7 +3,7 @@
  * everything first, asks the CNI design for its actions and applies them in one immer transition, so
  * a failure at any point leaves the given state exactly as it was.
  */
-import { castDraft, isDraft, original, type Draft } from 'immer';
+import { castDraft, type Draft } from 'immer';
 import { freezeIfOn, produce } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
@@ -239,9 +239,9 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   if (announceOnJoin) {
     // The joining node announces its address (gratuitous ARP, as NetworkManager and cloud images do when
     // eth0 comes up): a node or router that talked to the address's previous holder updates its entry.
-    // Scan the state as it was before this transition (plain objects, no drafts): only a node that holds
-    // a stale entry for the address is drafted, so a join costs a read of each node, not a copy of each.
-    for (const other of shardValues(baseOf(state.nodes))) {
+    // Scan the nodes as plain data (snapshot): only a node that holds a stale entry for the address is
+    // drafted, so a join costs a read of each node, not a copy of each.
+    for (const other of shardValues(snapshot(state.nodes))) {
       if (other.name === name || !holdsStale(other.host, ip, mac)) continue;
       const draft = shardGet(d.nodes, other.name)!;
       for (const l of Object.values(other.host.links)) if (l.kind === 'physical' && l.segment === seg.name) announce(draft.host, ip, mac, state.now, l.name);
@@ -469,11 +469,11 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   if (eth && ip !== null) {
     const n = shardGet(d.nodes, node.name)!;
     const mac = eth.mac as string;
-    // Read the node and its pods as they were before this transition; draft only what holds a stale entry.
-    const base = baseOf(n as Node);
-    if (holdsStale(base.host, ip, mac)) announce(n.host as Draft<NetNs>, ip, mac, state.now, null);
-    for (const key in base.pods) {
-      const other = base.pods[key]!;
+    // Read the host and the pods as plain data; draft only what holds a stale entry.
+    if (holdsStale(snapshot(n.host), ip, mac)) announce(n.host as Draft<NetNs>, ip, mac, state.now, null);
+    const pods = snapshot(n.pods);
+    for (const key in pods) {
+      const other = pods[key]!;
       if (other.netns && other.key !== pod.key && holdsStale(other.netns, ip, mac)) announce(n.pods[key]!.netns as Draft<NetNs>, ip, mac, state.now, null);
     }
   }
@@ -487,16 +487,12 @@ function req0(result: CniResult): string {
 
 /** Whether a namespace has a non-permanent neighbour entry for `ip` that an announcement would change. */
 function holdsStale(ns: NetNs, ip: Ipv4, mac: string): boolean {
-  for (const k in ns.neigh) {
-    const e = ns.neigh[k]!;
+  const neigh = snapshot(ns.neigh);
+  for (const k in neigh) {
+    const e = neigh[k]!;
     if (e.ip === ip && !e.permanent && (e.mac !== mac || e.failed)) return true;
   }
   return false;
-}
-
-/** A draft's value before the open transition (or the value itself when it is not a draft). */
-function baseOf<T>(x: T): T {
-  return isDraft(x) ? (original(x as Draft<T>) as T) : x;
 }
 
 /**
