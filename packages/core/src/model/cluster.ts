@@ -182,7 +182,7 @@ export function addNodeState(state: ClusterState, spec: NodeSpec, design: CniDes
 
 /** {@link addNodeState} inside an open transition (for batches); returns the node's name. */
 export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: CniDesign, announceOnJoin = true): string {
-  const state = d as ClusterState;
+  const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
   if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'a node spec must be an object with a name');
   const name = checkName(spec.name, 'node', true);
   if (findNode(state, name)) fail('DUPLICATE_NAME', `node "${name}" already exists`, { node: name });
@@ -248,7 +248,9 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
     }
     announce(d.underlay.router, ip, mac, state.now, seg.name);
   }
-  const r = design.nodeAdded(state, getNode(state, name));
+  // The design sees the cluster with this node in it (read through the few drafts written above).
+  const joined = snapshot(d) as ClusterState;
+  const r = design.nodeAdded(joined, getNode(joined, name));
   applyActionsToDraft(d, r.actions);
   if ('clusterState' in r) d.cni = castDraft(r.clusterState);
   if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(r.nodeState);
@@ -324,7 +326,7 @@ export function addPodState(state: ClusterState, spec: PodSpec, design: CniDesig
  * status saying why: Pending (no node fits), ContainerCreating (CNI ADD failed), Failed (OutOfpods).
  */
 export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: CniDesign, events: EventSink = []): string {
-  const state = d as ClusterState;
+  const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
   if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'a pod spec must be an object with a name');
   const namespace = checkName(spec.namespace ?? 'default', 'namespace');
   const name = checkName(spec.name, 'pod', true);
@@ -368,7 +370,7 @@ export function nonTerminatedPods(state: ClusterState, node: Node): number {
  * scheduler's message.
  */
 function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: EventSink, fresh: boolean): void {
-  const state = d as ClusterState;
+  const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
   let best: Node | null = null;
   let bestLoad = Infinity;
   let full = 0;
@@ -409,7 +411,7 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
 
 /** The kubelet takes a pod bound to its node: admission (max pods), then sandbox and CNI ADD. */
 function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean): void {
-  const state = d as ClusterState;
+  const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
   const used = nonTerminatedPods(state, snapshot(node));
   if (used >= node.maxPods) {
     const detail = `Node didn't have enough resource: pods, requested: 1, used: ${used}, capacity: ${node.maxPods}`;
