@@ -56,6 +56,17 @@ describe('bad input', () => {
     expect(() => send(sim.state, 'pod/default/nope', icmpEcho(0x0af40203))).toThrow(expect.objectContaining({ code: 'NAMESPACE_NOT_FOUND' }));
   });
 
+  it('an underlay router that is neither "linux" nor "vpc" is refused with a typed error', () => {
+    let err: unknown;
+    try {
+      createSimulator({ underlay: { segments: [{ name: 'a', cidr: '10.0.0.0/24' }], router: 'cisco' as never }, cni: flannel() });
+    } catch (e) {
+      err = e;
+    }
+    expect(isPodnetError(err, 'INVALID_ARGUMENT')).toBe(true);
+    expect((err as Error).message).toBe('underlay router must be "linux" or "vpc", not "cisco"');
+  });
+
   it('the pod CIDR running out of node blocks is a clear error', () => {
     const sim = createSimulator({ podCidr: '10.244.0.0/23', nodeCidrMaskSize: 24, cni: flannel() });
     sim.addNode({ name: 'a' });

@@ -9,7 +9,7 @@ import {
   AWS_NO_IP_MESSAGE, awsMaxPods, awsNodesPerSubnet, awsVethName, awsVpc, INSTANCE_TYPES, IPAMD_NO_IP_MESSAGE, type AwsNodeState,
 } from './aws-vpc.js';
 
-const VPC = { segments: [{ name: 'subnet-a', cidr: '10.0.0.0/16', gateway: '10.0.0.1', mtu: 9001 }, { name: 'subnet-b', cidr: '10.1.0.0/16', gateway: '10.1.0.1', mtu: 9001 }] };
+const VPC = { segments: [{ name: 'subnet-a', cidr: '10.0.0.0/16', gateway: '10.0.0.1', mtu: 9001 }, { name: 'subnet-b', cidr: '10.1.0.0/16', gateway: '10.1.0.1', mtu: 9001 }], router: 'vpc' as const };
 
 function cluster(options: Parameters<typeof awsVpc>[0], maxPods?: number): Simulator {
   const sim = createSimulator({ underlay: VPC, cni: awsVpc(options) });
@@ -186,12 +186,22 @@ describe('awsVpc: the VPC routes pod addresses natively', () => {
     expect(trace.steps.some((s) => s.kind === 'nat')).toBe(false);
   });
 
-  it('traceroute across subnets: node-1, the VPC router, node-3, the pod — the nodes, not gateways, are the hops', () => {
+  it('traceroute across subnets: node-1, node-3, the pod — the VPC router keeps the TTL and is no hop; the nodes, not gateways, are the hops', () => {
     const sim = cluster({ instanceType: 'm5.large' });
     sim.addPod({ name: 'a', node: 'node-1' });
     sim.addPod({ name: 'd', node: 'node-3' });
-    expect(sim.traceroute('a', ip(sim, 'd')).hops.map((h) => h.address)).toEqual(['10.0.0.11', '10.0.0.1', '10.1.0.11', ip(sim, 'd')]);
+    const tr = sim.traceroute('a', ip(sim, 'd'));
+    expect(tr.hops.map((h) => h.address)).toEqual(['10.0.0.11', '10.1.0.11', ip(sim, 'd')]);
     expect(sim.check().ok).toBe(true);
+    // The reply reaches a with the TTL d sent it with, less the two nodes that routed it.
+    const reply = sim.send('a', icmpEcho(parseIpv4(ip(sim, 'd')))).fates.find((f) => f.role === 'echo-reply')!;
+    expect(reply.ip?.header.ttl).toBe(62);
+    // With a Linux router between the subnets (underlay.router: 'linux', the default) it is one more hop.
+    const linux = createSimulator({ underlay: { ...VPC, router: 'linux' }, cni: awsVpc({ instanceType: 'm5.large' }) });
+    for (const [name, segment] of [['node-1', 'subnet-a'], ['node-3', 'subnet-b']] as const) linux.addNode({ name, segment });
+    linux.addPod({ name: 'a', node: 'node-1' });
+    linux.addPod({ name: 'd', node: 'node-3' });
+    expect(linux.traceroute('a', ip(linux, 'd')).hops.map((h) => h.address)).toEqual(['10.0.0.11', '10.0.0.1', '10.1.0.11', ip(linux, 'd')]);
   });
 
   it('traffic leaving the VPC is SNATed to the node\'s primary address; pod to pod never is', () => {

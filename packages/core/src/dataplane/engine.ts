@@ -593,6 +593,13 @@ class Run {
       return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, null);
     }
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, dev, route, pkt, pid, true);
+    if (ns.id === UNDERLAY_NS && this.state.underlay.vpcRouter) {
+      // A VPC's implicit router is not a hop: it forwards between subnets with the TTL as it came (AWS:
+      // traceroute between instances of two subnets shows no gateway), and so never lets it expire.
+      if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
+      this.step(pid, ns.id, dev, 'forward', () => `the VPC router forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} unchanged`, null, pkt);
+      return this.ipOutputRouted(ns, route, pkt, pid, true);
+    }
     if (h.ttl <= 1) {
       this.step(pid, ns.id, dev, 'drop', () => `TTL expires (ttl ${h.ttl}) in ${ns.id}`, null, pkt);
       this.end(pid, 'ttlExceeded', ns.id, pkt);

@@ -28,7 +28,16 @@ export interface SegmentSpec {
 export interface ClusterSettings {
   readonly podCidr?: string;
   readonly nodeCidrMaskSize?: number;
-  readonly underlay?: { readonly segments: readonly SegmentSpec[] };
+  readonly underlay?: {
+    readonly segments: readonly SegmentSpec[];
+    /**
+     * What joins the segments. `linux` (default): a router like a Linux host, which decrements the TTL,
+     * answers an expiring one with ICMP time exceeded and so is a traceroute hop. `vpc`: a cloud VPC's
+     * implicit router (the segments are the VPC's subnets), which forwards between them without
+     * decrementing the TTL: traceroute never shows it, as on AWS.
+     */
+    readonly router?: 'linux' | 'vpc';
+  };
 }
 
 /** A node to add. `ip` and `podCidr` are allocated when omitted. */
@@ -97,6 +106,8 @@ export function createClusterState(settings: ClusterSettings, design: CniDesign,
     fail('INVALID_ARGUMENT', `nodeCidrMaskSize ${String(mask)} must be an integer between the pod CIDR's /${podCidr.len} and /30`, { value: mask });
   }
   const segSpecs = settings.underlay?.segments ?? [DEFAULT_SEGMENT];
+  const routerKind = settings.underlay?.router ?? 'linux';
+  if (routerKind !== 'linux' && routerKind !== 'vpc') fail('INVALID_ARGUMENT', `underlay router must be "linux" or "vpc", not ${JSON.stringify(routerKind)}`, { value: routerKind });
   if (!Array.isArray(segSpecs) || segSpecs.length === 0) fail('INVALID_ARGUMENT', 'the underlay needs at least one segment');
   const segments: Record<string, Segment> = {};
   let router = emptyNs(UNDERLAY_NS, true);
@@ -123,7 +134,7 @@ export function createClusterState(settings: ClusterSettings, design: CniDesign,
   router = { ...router, links, nextIfindex: ifindex };
   let state: ClusterState = {
     podCidr, nodeCidrMaskSize: mask, nodes: emptyShards(), nodeCount: 0, podIndex: emptyShards(), podCount: 0,
-    cidrIndex: emptyShards(), ipIndex: emptyShards(), waiting: {}, underlay: { segments, router }, peerSets: {}, cni: null, now,
+    cidrIndex: emptyShards(), ipIndex: emptyShards(), waiting: {}, underlay: { segments, router, ...(routerKind === 'vpc' ? { vpcRouter: true as const } : {}) }, peerSets: {}, cni: null, now,
     alloc: { cidrLowFree: 0, ipLowFree: {}, mixedCidrs: false },
   };
   state = produce(state, (d) => indexNs(d, router));

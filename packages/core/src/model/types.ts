@@ -398,6 +398,11 @@ export interface Underlay {
   /** The router joining every segment: one link per segment holding the segment's gateway address. */
   readonly router: NetNs;
   /**
+   * The router is a cloud VPC's implicit router (`underlay.router: 'vpc'`): it forwards between the
+   * subnets without decrementing the TTL, so it never sends time exceeded and is no traceroute hop.
+   */
+  readonly vpcRouter?: true;
+  /**
    * cilium's tunnel map: how each node's podCIDR is reached across the underlay (prefix `a.b.c.d/len` →
    * the node to tunnel to). One for the cluster, because every node's copy is identical; it lives with the
    * underlay so that changing it counts as a change every path may depend on.
