@@ -76,6 +76,17 @@ describe('checkDesign', () => {
     expect(() => checkDesign({} as CniDesign)).toThrow(TypeError);
     expect(() => checkDesign(flannel(), { numRuns: 0 })).toThrow(RangeError);
     expect(() => checkDesign(flannel(), { maxNodes: 0 })).toThrow(RangeError);
+    expect(() => checkDesign(flannel(), { router: 'cisco' as never })).toThrow(RangeError);
+  });
+
+  it("router: 'both' draws clusters behind a Linux router and behind a VPC's, which the runs really get", () => {
+    const shapes = fc.sample(clusterShapeArb({ segments: 2, router: 'both' }), { numRuns: 40, seed: 3 });
+    const routers = new Set(shapes.map((s) => s.underlay.router ?? 'linux'));
+    expect([...routers].sort()).toEqual(['linux', 'vpc']);
+    const vpc = shapes.find((s) => s.underlay.router === 'vpc')!;
+    expect(new ClusterRun(flannel(), vpc).sim.state.underlay.vpcRouter).toBe(true);
+    // The default draws no router at all: the shapes (and seeds) of existing campaigns stay as they were.
+    expect(fc.sample(clusterShapeArb({ segments: 2 }), { numRuns: 20, seed: 3 }).every((s) => !('router' in s.underlay))).toBe(true);
   });
 });
 

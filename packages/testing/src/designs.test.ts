@@ -14,18 +14,21 @@ const LEVELS: readonly CheckLevel[] = ['every-change', 'at-end'];
 const RUNS = Number(process.env['PODNET_CAMPAIGN_RUNS'] ?? 200);
 const progress = RUNS > 1000 ? { onProgress: (p: { runs: number; numRuns: number; elapsedMs: number }) => console.log(`  ${p.runs}/${p.numRuns} runs, ${(p.elapsedMs / 1000).toFixed(0)} s`) } : {};
 
-/** Each working design with what it needs of the cluster (one L2 segment for direct routing, one node for bridge). */
+/**
+ * Each working design with what it needs of the cluster (one L2 segment for direct routing, one node for
+ * bridge); those that span segments run behind a Linux router or a cloud VPC's (`router: 'both'`).
+ */
 const WORKING: [string, () => CniDesign, CheckDesignOptions][] = [
-  ['flannel vxlan', () => flannel({ backend: 'vxlan' }), {}],
+  ['flannel vxlan', () => flannel({ backend: 'vxlan' }), { router: 'both' }],
   ['flannel host-gw (one segment: its routes need the next node on-link)', () => flannel({ backend: 'host-gw' }), { segments: 1 }],
   ['calico none (one segment, no ToR peering)', () => calico({ encapsulation: 'none' }), { segments: 1 }],
-  ['calico ipip', () => calico({ encapsulation: 'ipip' }), {}],
-  ['calico vxlan', () => calico({ encapsulation: 'vxlan' }), {}],
-  ['cilium tunnel', () => cilium({ routing: 'tunnel' }), {}],
+  ['calico ipip', () => calico({ encapsulation: 'ipip' }), { router: 'both' }],
+  ['calico vxlan', () => calico({ encapsulation: 'vxlan' }), { router: 'both' }],
+  ['cilium tunnel', () => cilium({ routing: 'tunnel' }), { router: 'both' }],
   ['cilium native (one segment: auto-direct-node-routes)', () => cilium({ routing: 'native' }), { segments: 1 }],
-  ['aws-vpc m5.large', () => awsVpc({ instanceType: 'm5.large' }), {}],
-  ['native-vpc gke', () => nativeVpc({ provider: 'gke' }), {}],
-  ['native-vpc azure', () => nativeVpc({ provider: 'azure' }), {}],
+  ['aws-vpc m5.large', () => awsVpc({ instanceType: 'm5.large' }), { router: 'both' }],
+  ['native-vpc gke', () => nativeVpc({ provider: 'gke' }), { router: 'both' }],
+  ['native-vpc azure', () => nativeVpc({ provider: 'azure' }), { router: 'both' }],
   ['bridge (single node)', () => bridge(), { maxNodes: 1 }],
 ];
 

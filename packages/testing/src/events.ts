@@ -11,7 +11,10 @@ import fc from 'fast-check';
 export interface ClusterShape extends ClusterSettings {
   readonly podCidr: string;
   readonly nodeCidrMaskSize: number;
-  readonly underlay: { readonly segments: readonly { readonly name: string; readonly cidr: string; readonly gateway: string; readonly mtu: number }[] };
+  readonly underlay: {
+    readonly segments: readonly { readonly name: string; readonly cidr: string; readonly gateway: string; readonly mtu: number }[];
+    readonly router?: 'linux' | 'vpc';
+  };
 }
 
 /** One end of a packet: a live pod, a node's host namespace, or outside the cluster (an underlay gateway). */
@@ -43,6 +46,11 @@ export type ClusterEvent =
 export interface ShapeOptions {
   /** Underlay segments to draw from (1 or 2; default 1 to 2). */
   readonly segments?: 1 | 2 | { readonly min: 1 | 2; readonly max: 1 | 2 };
+  /**
+   * What joins the segments (see `underlay.router` of the cluster spec): `linux` (default), `vpc` (a cloud
+   * VPC's router, which keeps the TTL), or `both` to draw either (shrinking towards `linux`).
+   */
+  readonly router?: 'linux' | 'vpc' | 'both';
 }
 
 /**
@@ -53,15 +61,18 @@ export interface ShapeOptions {
 export function clusterShapeArb(options: ShapeOptions = {}): fc.Arbitrary<ClusterShape> {
   const seg = options.segments ?? { min: 1, max: 2 };
   const range = typeof seg === 'number' ? { min: seg, max: seg } : seg;
-  return fc.record({
-    second: fc.integer({ min: 0, max: 255 }),
-    mask: fc.constantFrom(24, 22, 23, 25, 26),
-    segments: fc.integer({ min: range.min, max: range.max }),
-  }).map(({ second, mask, segments }) => ({
-    podCidr: `10.${second}.0.0/16`,
-    nodeCidrMaskSize: mask,
+  const router = options.router ?? 'linux';
+  if (router !== 'linux' && router !== 'vpc' && router !== 'both') throw new RangeError(`router must be linux, vpc or both, not ${String(router)}`);
+  // Only a drawn router is part of the record: shapes (and so seeds and shrunk counterexamples) of the
+  // default are what they were before routers could be chosen.
+  const shape = { second: fc.integer({ min: 0, max: 255 }), mask: fc.constantFrom(24, 22, 23, 25, 26), segments: fc.integer({ min: range.min, max: range.max }) };
+  const drawn = router === 'both' ? fc.record({ ...shape, vpc: fc.boolean() }) : fc.record(shape);
+  return drawn.map((r) => ({
+    podCidr: `10.${r.second}.0.0/16`,
+    nodeCidrMaskSize: r.mask,
     underlay: {
-      segments: Array.from({ length: segments }, (_, i) => ({ name: `rack-${'ab'[i]}`, cidr: `192.168.${i + 1}.0/24`, gateway: `192.168.${i + 1}.1`, mtu: 1500 })),
+      segments: Array.from({ length: r.segments }, (_, i) => ({ name: `rack-${'ab'[i]}`, cidr: `192.168.${i + 1}.0/24`, gateway: `192.168.${i + 1}.1`, mtu: 1500 })),
+      ...(router === 'vpc' || ('vpc' in r && r.vpc) ? { router: 'vpc' as const } : {}),
     },
   }));
 }
