@@ -59,6 +59,26 @@ describe("underlay.router: 'vpc'", () => {
     expect(crossed).toBeGreaterThan(5); // the runs did cross the router
   });
 
+  it('agrees with Linux, where a router with `iptables -t mangle -A PREROUTING -j TTL --ttl-inc 1` keeps the TTL the same way', () => {
+    // Measured (kernel 6.18, iproute2 6.1, traceroute 2.1): namespaces n1 (192.168.1.11/24) and n3
+    // (192.168.2.13/24) joined by a router r (192.168.1.1, 192.168.2.1, ip_forward=1). Without the rule:
+    // `traceroute -n 192.168.2.13` from n1 is "1 192.168.1.1, 2 192.168.2.13", the echo reply has ttl=63.
+    // With it: "1 192.168.2.13", ttl=64, `ping -t 1` gets its reply, and traceroute to 192.168.1.1 is one hop.
+    const build = (router: 'linux' | 'vpc') => createSimulator({
+      underlay: { segments: [{ name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1' }, { name: 'rack-b', cidr: '192.168.2.0/24', gateway: '192.168.2.1' }], router },
+      cni: flannel(),
+      nodes: [{ name: 'n1', ip: '192.168.1.11' }, { name: 'n3', ip: '192.168.2.13', segment: 'rack-b' }],
+    });
+    const linux = build('linux');
+    expect(linux.traceroute('n1', '192.168.2.13').hops.map((h) => h.address)).toEqual(['192.168.1.1', '192.168.2.13']);
+    expect(linux.ping('n1', '192.168.2.13').replies.map((r) => r.ttl)).toEqual([63]);
+    const vpc = build('vpc');
+    expect(vpc.traceroute('n1', '192.168.2.13').hops.map((h) => h.address)).toEqual(['192.168.2.13']);
+    expect(vpc.ping('n1', '192.168.2.13').replies.map((r) => r.ttl)).toEqual([64]);
+    expect(vpc.ping('n1', '192.168.2.13', { ttl: 1 }).ok).toBe(true);
+    expect(vpc.traceroute('n1', '192.168.1.1').hops.map((h) => h.address)).toEqual(['192.168.1.1']);
+  });
+
   it('is still a router: without a route it answers net unreachable, and host-gw across subnets stays broken', () => {
     const vpc = cluster('vpc', 'host-gw');
     // host-gw needs every node on one L2 segment: node-3's pods are unreachable from node-1's, router or not.
