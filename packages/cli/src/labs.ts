@@ -140,6 +140,9 @@ export const LABS: readonly Lab[] = [
     // The AWS VPC CNI on t3.small nodes: max pods comes from the ENI formula, as EKS's bootstrap sets it.
     spec: () => ({
       ...seedLabSpec(),
+      // A VPC subnet: jumbo frames (the ENIs' MTU, and so the pods', is 9001) and the VPC's own router,
+      // which keeps the TTL (no traceroute hop).
+      underlay: { segments: [{ name: 'subnet-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 9001 }], router: 'vpc' },
       cni: { type: 'aws-vpc', instanceType: 't3.small' },
       pods: [
         ...Array.from({ length: 18 }, (_, i) => ({ name: `web-${i}`, node: `node-${(i % 3) + 1}` })),
