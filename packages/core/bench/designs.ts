@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildClusterState, listNodes, ping, seededRandom, type ClusterSettings, type ClusterState, type CniDesign, type NodeSpec, type PodSpec } from '@podnet/core';
 import { awsVpc, calico, cilium, flannel, nativeVpc } from '@podnet/cni';
-import { ClusterRun, clusterCommands, clusterShapeArb, type CheckDesignOptions, type CheckLevel } from '@podnet/testing';
+import { ClusterRun, clusterCommands, clusterShapeArb, type CheckDesignOptions, type CheckLevel, type ClusterModel } from '@podnet/testing';
 import fc from 'fast-check';
 import { heapNow } from './lib/heap.js';
 
@@ -105,7 +105,15 @@ export interface DesignRow {
 }
 
 /** Property-test throughput at one check level. */
-export interface Throughput { runs: number; ms: number; runsPerSec: number; eventsPerSec: number; checks: CheckLevel }
+export interface Throughput {
+  runs: number; ms: number; runsPerSec: number; eventsPerSec: number; checks: CheckLevel;
+  /**
+   * Where a run's time goes, in ms per run: making the cluster (`new ClusterRun`), each kind of event
+   * (the transition, its checks and, for `send`, the packet) summed over the run, and `finish` (the full
+   * audit at `at-end`). The timers cost ~0.1 µs an event.
+   */
+  perRunMs: Record<string, number>;
+}
 
 /**
  * Property-test throughput: runs per second of sequences of exactly 20 events (fast-check commands over
@@ -118,10 +126,25 @@ export function propertyThroughput(c: DesignCase, runs: number, checks: CheckLev
   const cmds = fc.array(fc.oneof(...clusterCommands(opts)), { minLength: 20, maxLength: 20 });
   const design = c.make();
   let events = 0;
+  let phases = new Map<string, number>();
+  const add = (k: string, since: number) => phases.set(k, (phases.get(k) ?? 0) + performance.now() - since);
   const prop = fc.property(clusterShapeArb(opts), cmds, (shape, list) => {
+    let t = performance.now();
     const run = new ClusterRun(design, shape, { maxNodes: opts.maxNodes ?? 6, checks });
-    fc.modelRun(() => ({ model: {}, real: run }), list);
+    add('create', t);
+    const timed = list.map((c) => ({
+      check: (m: Readonly<ClusterModel>) => c.check(m),
+      run: (m: ClusterModel, r: ClusterRun) => {
+        const t0 = performance.now();
+        c.run(m, r);
+        add(c.event.type, t0);
+      },
+      toString: () => c.toString(),
+    }));
+    fc.modelRun(() => ({ model: {}, real: run }), timed);
+    t = performance.now();
     run.finish();
+    add('finish', t);
     events += list.length;
   });
   // A full collection first (the bench runs with --expose-gc): the 150,000-pod states built just before are
@@ -130,11 +153,13 @@ export function propertyThroughput(c: DesignCase, runs: number, checks: CheckLev
   // Warm-up (JIT), then the measured runs.
   fc.check(prop, { numRuns: Math.max(5, Math.floor(runs / 10)), seed: 99 });
   events = 0;
+  phases = new Map();
   const t = performance.now();
   const d = fc.check(prop, { numRuns: runs, seed: 1 });
   const ms = performance.now() - t;
   if (d.failed) throw new Error(`${c.name}: a property run failed during the benchmark (checks: ${checks}): ${String(d.errorInstance)}`);
-  return { runs, ms, runsPerSec: (runs * 1000) / ms, eventsPerSec: (events * 1000) / ms, checks };
+  const perRunMs = Object.fromEntries([...phases].map(([k, v]) => [k, v / runs]));
+  return { runs, ms, runsPerSec: (runs * 1000) / ms, eventsPerSec: (events * 1000) / ms, checks, perRunMs };
 }
 
 export function runDesignBench(): DesignRow[] {
@@ -191,6 +216,12 @@ function main(): void {
   const text = table.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join(' | ')).join('\n');
   process.stdout.write(`\npodnet design bench (${QUICK ? 'quick' : 'full'}) — node ${process.version}, ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}\n\n${text}\n`);
   for (const r of rows) for (const f of r.sanityFailures.slice(0, 3)) process.stdout.write(`note: ${r.design}: ping failed ${f}\n`);
+  for (const r of rows.filter((x) => x.design === 'flannel vxlan')) {
+    for (const t of [r.property, r.propertyAtEnd]) {
+      const parts = Object.entries(t.perRunMs).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`);
+      process.stdout.write(`note: ${r.design}, checks ${t.checks}: ${(1000 / t.runsPerSec).toFixed(2)} ms per run, of which (ms per run) ${parts.join(', ')}\n`);
+    }
+  }
   mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench-results', 'designs.json'), `${JSON.stringify({ schema: 'podnet-designs-bench/1', mode: QUICK ? 'quick' : 'full', rows }, null, 2)}\n`);
 }
