@@ -6,8 +6,10 @@
  * Actions carry text the way the commands do (`10.244.1.1/24`, `02:42:…`); {@link applyActions} parses
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
-import { current, isDraft, type Draft } from 'immer';
-import { produce } from '../util/immer.js';
+import type { Draft } from 'immer';
+import { produce, snapshot } from '../util/immer.js';
+
+export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
 import { macFromSeed, parseMac } from '../addr/mac.js';
 import { fail } from '../errors.js';
@@ -167,23 +169,6 @@ function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
   shardSet(d.ipIndex, key, [...owners, ownerOf(nsId, link.name, link.kind === 'physical')]);
 }
 
-/** immer's per-draft bookkeeping (immer 11: `Symbol.for('immer-state')`), read for {@link snapshot}. */
-const DRAFT_STATE = Symbol.for('immer-state');
-interface DraftState { readonly modified_: boolean; readonly base_: object; readonly copy_: object | null }
-
-/**
- * A draft's container as it stands, for loops that only look: enumerating a draft makes immer wrap every
- * value it reads in a proxy (a pod deletion enumerated the host's FDB, neighbours and links that way and
- * spent most of its time in immer), and immer's `current` deep-copies whatever is not frozen. This is the
- * draft's own shallow copy when it was modified in this transition, else its base: values the transition
- * changed are still drafts there, the rest plain. Writes still go to the draft.
- */
-export function snapshot<T extends object>(x: T): T {
-  if (!isDraft(x)) return x;
-  const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
-  if (st && typeof st.modified_ === 'boolean') return (st.modified_ && st.copy_ ? st.copy_ : st.base_) as T;
-  return current(x as Draft<T>) as T; // an immer whose bookkeeping looks different: correct, slower
-}
 
 function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
   const key = String(ip);

@@ -5,7 +5,7 @@
  * 1,000-node build). Turn freezing on with {@link setFreezing} while debugging; the test suite runs
  * with it on, so an accidental mutation fails a test.
  */
-import { Immer } from 'immer';
+import { current, Immer, isDraft, type Draft } from 'immer';
 
 const immer = new Immer({ autoFreeze: false });
 let freezing = false;
@@ -29,4 +29,22 @@ function deepFreeze(v: unknown): void {
   if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
   Object.freeze(v);
   for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+}
+
+/** immer's per-draft bookkeeping (immer 11: `Symbol.for('immer-state')`), read for {@link snapshot}. */
+const DRAFT_STATE = Symbol.for('immer-state');
+interface DraftState { readonly modified_: boolean; readonly base_: object; readonly copy_: object | null }
+
+/**
+ * A draft's container as it stands, for loops that only look: enumerating a draft makes immer wrap every
+ * value it reads in a proxy (a pod deletion enumerated the host's FDB, neighbours and links that way and
+ * spent most of its time in immer), and immer's `current` deep-copies whatever is not frozen. This is the
+ * draft's own shallow copy when it was modified in this transition, else its base: values the transition
+ * changed are still drafts there, the rest plain. Writes still go to the draft.
+ */
+export function snapshot<T extends object>(x: T): T {
+  if (!isDraft(x)) return x;
+  const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  if (st && typeof st.modified_ === 'boolean') return (st.modified_ && st.copy_ ? st.copy_ : st.base_) as T;
+  return current(x as Draft<T>) as T; // an immer whose bookkeeping looks different: correct, slower
 }
