@@ -76,3 +76,41 @@ describe('formats match real iproute2 (recorded in namespaces)', () => {
     expect(ours.map(shape)).toEqual(kernel.map((l) => shape(l).replace('link-netns NS', 'link-netnsid 0')));
   });
 });
+
+describe('ip rule and routing tables (what iproute2 6.1 printed in namespaces, kernel 6.18)', () => {
+  function debugger_(): ReturnType<typeof createSession> {
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin');
+    return s;
+  }
+
+  it('ip rule lists the kernel\'s rules and added ones; a rule without a priority gets one less than the first above 0', () => {
+    const s = debugger_();
+    expect(s.run('ip rule').stdout).toBe('0:\tfrom all lookup local\n32766:\tfrom all lookup main\n32767:\tfrom all lookup default\n');
+    for (const l of ['ip rule add from 10.0.0.5 lookup 2', 'ip rule add to 10.0.0.5 lookup main priority 512', 'ip ru add from 10.0.0.0/24 lookup 3']) expect(s.run(l).status).toBe(0);
+    expect(s.run('ip rule show').stdout).toBe([
+      '0:\tfrom all lookup local', '511:\tfrom 10.0.0.0/24 lookup 3', '512:\tfrom all to 10.0.0.5 lookup main',
+      '32765:\tfrom 10.0.0.5 lookup 2', '32766:\tfrom all lookup main', '32767:\tfrom all lookup default', '',
+    ].join('\n'));
+    expect(s.run('ip rule add from 10.0.0.5 lookup 2 priority 32765')).toMatchObject({ status: 2, stderr: 'RTNETLINK answers: File exists\n' });
+    expect(s.run('ip rule del from 10.9.9.9')).toMatchObject({ status: 2, stderr: 'RTNETLINK answers: No such file or directory\n' });
+  });
+
+  it('ip route … table N: a table of its own, in the kernel\'s order; one never made does not exist', () => {
+    const s = debugger_();
+    expect(s.run('ip route add 192.168.1.1 dev eth0 scope link table 2').status).toBe(0);
+    expect(s.run('ip route add default via 192.168.1.1 dev eth0 table 2').status).toBe(0);
+    // iproute2 ends each route line with a space; podnet's lines carry none (the other tests trim them too).
+    expect(s.run('ip route show table 2').stdout).toBe('default via 192.168.1.1 dev eth0\n192.168.1.1 dev eth0 scope link\n');
+    expect(s.run('ip route add default via 192.168.1.1 dev eth0 table 2')).toMatchObject({ status: 2, stderr: 'RTNETLINK answers: File exists\n' });
+    expect(s.run('ip route show table 9')).toMatchObject({ status: 2, stderr: 'Error: ipv4: FIB table does not exist.\nDump terminated\n' });
+    expect(s.run('ip route').stdout).not.toContain('192.168.1.1 dev eth0 scope link');
+  });
+
+  it('without --profile the debugger may look but not change the rules', () => {
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot');
+    expect(s.run('ip rule').status).toBe(0);
+    expect(s.run('ip rule add from 10.0.0.5 lookup 2')).toMatchObject({ status: 2, stderr: 'RTNETLINK answers: Operation not permitted\n' });
+  });
+});

@@ -4,7 +4,7 @@
  * model actions (`sim.apply`), with the kernel's answers when it refuses.
  */
 import {
-  formatIpv4, getNs, lookupRouteIn, parseIpv4, selectSource, hasCarrier, ipRoute, isPodnetError, netnsPath, shardValues,
+  formatIpv4, getNs, lookupRouteIn, parseIpv4, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath, shardValues,
   type Action, type ClusterState, type Link, type NetNs, type NsId, type Simulator,
 } from '@podnet/core';
 import { err, ok, type Ctx, type Output } from './types.js';
@@ -98,7 +98,7 @@ function apply(ctx: Ctx, actions: Action[], line: string, admin: boolean): Outpu
 }
 
 const OBJECTS: Record<string, string> = {};
-for (const [full, min] of [['link', 'l'], ['address', 'a'], ['addr', 'a'], ['route', 'r'], ['neighbour', 'n'], ['neighbor', 'n'], ['neigh', 'n'], ['netns', 'netns']] as const) {
+for (const [full, min] of [['link', 'l'], ['address', 'a'], ['addr', 'a'], ['route', 'r'], ['rule', 'ru'], ['neighbour', 'n'], ['neighbor', 'n'], ['neigh', 'n'], ['netns', 'netns']] as const) {
   for (let i = min.length; i <= full.length; i++) OBJECTS[full.slice(0, i)] ??= full === 'address' || full === 'addr' ? 'addr' : full.startsWith('neigh') ? 'neigh' : full;
 }
 
@@ -116,8 +116,8 @@ export function ip(ctx: Ctx, args: readonly string[], admin: boolean): Output {
     return err(`Option "${a[0]}" is unknown, try "ip -help".`, 255);
   }
   const words = a.filter((x) => !['-c', '-color'].includes(x));
-  if (words.length === 0) return err('Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { address | link | neighbour | netns | route }', 255);
-  if (words[0] === 'help') return ok('Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { address | link | neighbour | netns | route }\n');
+  if (words.length === 0) return err('Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { address | link | neighbour | netns | route | rule }', 255);
+  if (words[0] === 'help') return ok('Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { address | link | neighbour | netns | route | rule }\n');
   const obj = OBJECTS[words[0]!];
   if (!obj) return err(`Object "${words[0]}" is unknown, try "ip help".`, 1);
   const rest = words.slice(1);
@@ -127,6 +127,7 @@ export function ip(ctx: Ctx, args: readonly string[], admin: boolean): Output {
     case 'link': return ipLink(ctx, ns, rest, admin);
     case 'addr': return ipAddr(ctx, ns, rest, admin);
     case 'route': return ipRouteCmd(ctx, ns, rest, admin);
+    case 'rule': return ipRuleCmd(ctx, ns, rest, admin);
     case 'neigh': return ipNeigh(ctx, ns, rest, admin);
     default: return ipNetns(ctx);
   }
@@ -220,11 +221,25 @@ function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): O
 function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
   const cmd = rest[0];
   if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
-    let lines = ipRoute(ctx.sim.state, ns.id);
     const sel = rest.slice(1);
+    const t = sel.indexOf('table');
+    let table = 254;
+    if (t >= 0) {
+      const v = tableArg(sel[t + 1]);
+      if (typeof v !== 'number') return v;
+      table = v;
+    }
+    let lines: string[];
+    try {
+      lines = ipRoute(ctx.sim.state, ns.id, table);
+    } catch (e) {
+      if (isPodnetError(e, 'TABLE_NOT_FOUND')) return err('Error: ipv4: FIB table does not exist.\nDump terminated', 2);
+      return kernelError(e);
+    }
     for (let i = 0; i < sel.length; i++) {
       if (sel[i] === 'dev') { const d = sel[++i]; if (!d || !ns.links[d]) return err(`Cannot find device "${d ?? ''}"`, 1); lines = lines.filter((l) => l.includes(` dev ${d} `) || l.endsWith(` dev ${d}`)); }
-      else return err(`Error: argument "${sel[i]}" is wrong: unsupported selector in podnet (dev only)`, 255);
+      else if (sel[i] === 'table') i++;
+      else return err(`Error: argument "${sel[i]}" is wrong: unsupported selector in podnet (dev, table)`, 255);
     }
     return ok(lines.map((l) => `${l}\n`).join(''));
   }
@@ -252,12 +267,52 @@ function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean
     else if (w === 'proto') { spec['proto'] = v; i++; }
     else if (w === 'scope') { spec['scope'] = v; i++; }
     else if (w === 'onlink') spec['onlink'] = true;
+    else if (w === 'table') { const t = tableArg(v); if (typeof t !== 'number') return t; if (t !== 254) spec['table'] = t; i++; }
     else return err(`Error: either "to" is duplicate, or "${w}" is a garbage.`, 255);
   }
   if (op === 'route.del') {
     for (const k of ['src', 'proto', 'scope', 'onlink', 'type']) delete spec[k];
   }
   return apply(ctx, [spec as unknown as Action], `ip route ${rest.join(' ')}`, admin);
+}
+
+/** A routing table as iproute2 reads it: a number, or main / default / local (rt_tables). */
+function tableArg(v: string | undefined): number | Output {
+  const named: Record<string, number> = { main: 254, default: 253, local: 255 };
+  const n = v === undefined ? NaN : named[v] ?? (/^\d+$/.test(v) ? Number(v) : NaN);
+  if (!Number.isInteger(n) || n < 1 || n > 0xffffffff) return err(`Error: argument "${v ?? ''}" is wrong: "table" value is invalid`, 255);
+  if (n === 255) return err('Error: argument "local" is wrong: podnet does not model the local table (its routes are the namespace\'s own addresses)', 255);
+  return n;
+}
+
+/** `ip rule [show|list]`, `ip rule add|del [from P] [to P] [lookup T] [priority N]`. */
+function ipRuleCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
+  const cmd = rest[0];
+  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) return ok(ipRule(ctx.sim.state, ns.id).map((l) => `${l}\n`).join(''));
+  const op = matches(cmd, 'add') ? 'iprule.add' : matches(cmd, 'delete') || cmd === 'del' ? 'iprule.del' : null;
+  if (op === null) return err(`Command "${cmd}" is unknown, try "ip rule help".`, 255);
+  const spec: Record<string, unknown> = { op, ns: ns.id };
+  for (let i = 1; i < rest.length; i++) {
+    const w = rest[i]!;
+    const v = rest[i + 1];
+    if (w === 'from' || w === 'to') {
+      if (!v || (v !== 'all' && !/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(v))) return err(`Error: inet prefix is expected rather than "${v ?? ''}".`, 1);
+      if (v !== 'all') spec[w] = v;
+      i++;
+    } else if (w === 'lookup' || w === 'table') {
+      const t = tableArg(v);
+      if (typeof t !== 'number') return t;
+      spec['table'] = t;
+      i++;
+    } else if (w === 'priority' || w === 'preference' || w === 'pref' || w === 'prio') {
+      if (!v || !/^\d+$/.test(v)) return err(`Error: argument "${v ?? ''}" is wrong: Invalid "priority" value`, 255);
+      spec['priority'] = Number(v);
+      i++;
+    } else return err(`Error: argument "${w}" is wrong: podnet models from, to, lookup and priority`, 255);
+  }
+  // iproute2 adds a rule without "lookup" as one looking up main.
+  if (op === 'iprule.add' && spec['table'] === undefined) spec['table'] = 254;
+  return apply(ctx, [spec as unknown as Action], `ip rule ${rest.join(' ')}`, admin);
 }
 
 function routeGet(ctx: Ctx, ns: NetNs, dst: string): Output {

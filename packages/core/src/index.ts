@@ -13,10 +13,11 @@ export type { ErrorCode } from './errors.js';
 export { ERROR_HINTS, fail, isPodnetError, PodnetError } from './errors.js';
 export type { CniDesign, CniError, CniResult, DesignReaction, PodAddReaction, PodAddRequest } from './cni/contract.js';
 export type {
-  BridgeLink, ClusterState, ConntrackEntry, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, KubeEvent, Link, LinkKind,
+  BridgeLink, ClusterState, ConntrackEntry, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, IpRule, KubeEvent, Link, LinkKind,
   LoopbackLink, LxcEntry, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,
   PlacedPod, Pod, PodStatus, Route, Segment, Sysctls, TcProg, TunnelEntry, Underlay, VethLink, VxlanLink,
 } from './model/types.js';
+export { RT_TABLE_MAIN } from './model/types.js';
 export type { ClusterSettings, EventSink, Footprint, NodeSpec, PodSpec, SegmentSpec } from './model/cluster.js';
 export {
   addNodeInDraft, addNodeState, addPodInDraft, addPodState, allocateNodeCidr, buildClusterState, createClusterState, DEFAULT_SEGMENT, deletePodState, listNodes,
@@ -24,7 +25,7 @@ export {
 } from './model/cluster.js';
 export type { NsLocation } from './model/lookup.js';
 export { findNode, findNs, findPod, getNode, getNs, getPod, hostNsId, locateNs, podKeyOf, podNsId, UNDERLAY_NS } from './model/lookup.js';
-export type { Action, RouteSpec, RuleSpec, VpcAssign } from './ops/actions.js';
+export type { Action, IpRuleSpec, RouteSpec, RuleSpec, VpcAssign } from './ops/actions.js';
 export { applyActions, checkIfName, fabricKey, fabricLookup, TC_PROGRAMS } from './ops/actions.js';
 export type { RefusedRoute } from './ops/routing.js';
 export { allRoutes, isLocalAddress, kernelRoutes, lookupRouteIn, refusedPeerRouteFor, refusedPeerRoutes, selectSource } from './ops/routing.js';
@@ -42,7 +43,7 @@ export { createSimulator, diffScope, seededRandom, Simulator } from './sim/simul
 export type { Shards } from './util/shards.js';
 export { shardGet, shardKeys, shardSize, shardValues } from './util/shards.js';
 export * from './wire/index.js';
-export { bridgeFdb, formatRoute, hasCarrier, ipNeigh, ipRoute } from './query/render.js';
+export { bridgeFdb, formatRoute, hasCarrier, ipNeigh, ipRoute, ipRule } from './query/render.js';
 export { setFreezing } from './util/immer.js';
 export type { Command, DescribeOptions, PeerEntrySpec } from './ops/describe.js';
 export { describeAction, nsLabel, peerEntryCommands } from './ops/describe.js';

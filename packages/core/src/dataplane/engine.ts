@@ -525,7 +525,7 @@ class Run {
         // arp_process answers by proxy only when ip_route_input finds a unicast route for the target
         // out of another device, and that input route exists only with forwarding on (measured: no
         // answer for calico's 169.254.1.1 without a default route, nor with ip_forward = 0).
-        const r = ns.sysctl.ipForward ? lookupRouteIn(this.state, ns, arp.targetIp) : null;
+        const r = ns.sysctl.ipForward ? lookupRouteIn(this.state, ns, arp.targetIp, { src: arp.senderIp }) : null;
         proxy = r !== null && r.dev !== link.name && r.type === 'unicast';
       }
       if (!local && !proxy) {
@@ -577,11 +577,13 @@ class Run {
       return this.localDeliver(ns, dev, pkt, pid);
     }
     if (!ns.sysctl.ipForward) return this.drop(pid, ns.id, dev, 'notForwarding', `${formatIpv4(h.dst)} is not local and net.ipv4.ip_forward = 0`, pkt);
-    const route = lookupRouteIn(this.state, ns, h.dst);
+    // The packet's source selects policy routing rules (`ip rule from …`); the reverse lookup of rp_filter
+    // is the reply's flow, from the destination to the source (fib_validate_source).
+    const route = lookupRouteIn(this.state, ns, h.dst, { src: h.src });
     // rp_filter: strict (1) wants the reverse route out the interface it came in by; loose (2) any route.
     const rp = Math.max(ns.sysctl.rpFilter, 0);
     if (rp > 0) {
-      const back = lookupRouteIn(this.state, ns, h.src);
+      const back = lookupRouteIn(this.state, ns, h.src, { src: h.dst });
       if (back === null || (rp === 1 && back.dev !== dev)) return this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt);
     }
     // The input route comes first: with none (or a blackhole/unreachable one) ip_route_input hands the
@@ -630,7 +632,8 @@ class Run {
       this.step(pid, nsId, 'lo', 'local', () => `${formatIpv4(h.dst)} is local: loopback`, null, pkt);
       return this.localDeliver(ns, 'lo', pkt, pid);
     }
-    const route = lookupRouteIn(this.state, ns, h.dst);
+    // A bound source (a reply, an error, a packet sent with its source set) selects `from` rules too.
+    const route = lookupRouteIn(this.state, ns, h.dst, { src: h.src });
     if (route === null) return this.drop(pid, nsId, null, 'noRoute', `connect: Network is unreachable (no route to ${formatIpv4(h.dst)})`, pkt);
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, null, route, pkt, pid, false);
     if (h.src === 0) {

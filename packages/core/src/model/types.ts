@@ -238,6 +238,28 @@ export interface NetNs {
    * address. eBPF programs consult it instead of the route table.
    */
   readonly lxcMap?: Readonly<Record<string, LxcEntry>>;
+  /**
+   * Policy routing rules (`ip rule`) besides the kernel's three (0 local, 32766 main, 32767 default),
+   * lowest priority first. Absent: the kernel's three alone.
+   */
+  readonly ipRules?: readonly IpRule[];
+  /** Routes of tables other than main (`ip route add … table N`), by table number. */
+  readonly tables?: Readonly<Record<string, readonly Route[]>>;
+}
+
+/** The main routing table's number (`ip route … table main`). */
+export const RT_TABLE_MAIN = 254;
+
+/**
+ * A policy routing rule (`ip rule add from <from> to <to> lookup <table> priority <priority>`): a packet
+ * whose source is in `from` and destination in `to` (null: any) is looked up in `table`; when that table
+ * has no route for it, the next rule is tried.
+ */
+export interface IpRule {
+  readonly priority: number;
+  readonly from: Cidr | null;
+  readonly to: Cidr | null;
+  readonly table: number;
 }
 
 /** One entry of cilium's endpoint map. */

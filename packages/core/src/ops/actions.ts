@@ -15,8 +15,9 @@ import { macFromSeed, parseMac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
-  ClusterState, FabricEntry, IfAddr, IpOwner, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, PeerSetRef, Route, Segment, Sysctls,
+  ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, PeerSetRef, Route, Segment, Sysctls,
 } from '../model/types.js';
+import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardSet, shardValues, type Shards } from '../util/shards.js';
 import { kernelRoutes, lookupRouteIn, refUses } from './routing.js';
 
@@ -34,6 +35,18 @@ export interface RouteSpec {
   readonly type?: Route['type'];
   /** The route's MTU attribute (`mtu 1450`). */
   readonly mtu?: number;
+  /** The routing table (`table N`); default main (254). */
+  readonly table?: number;
+}
+
+/** A policy routing rule as `ip rule add|del` takes it (`from`/`to` prefixes; a bare address is a /32). */
+export interface IpRuleSpec {
+  readonly from?: string;
+  readonly to?: string;
+  /** `lookup N` (254 is main). Required to add; to delete, any rule matching the rest. */
+  readonly table?: number;
+  /** `priority P`: to add, default one less than the lowest priority above 0 (32765 when none was added). */
+  readonly priority?: number;
 }
 
 /** A netfilter rule as `iptables -t TABLE -A CHAIN …` takes it. */
@@ -65,7 +78,8 @@ export type Action =
   | { readonly op: 'addr.add'; readonly ns: NsId; readonly dev: string; readonly addr: string; readonly scope?: IfAddr['scope'] }
   | { readonly op: 'addr.del'; readonly ns: NsId; readonly dev: string; readonly addr: string }
   | ({ readonly op: 'route.add' | 'route.replace'; readonly ns: NsId } & RouteSpec)
-  | { readonly op: 'route.del'; readonly ns: NsId; readonly dst: string; readonly via?: string; readonly dev?: string; readonly metric?: number }
+  | { readonly op: 'route.del'; readonly ns: NsId; readonly dst: string; readonly via?: string; readonly dev?: string; readonly metric?: number; readonly table?: number }
+  | ({ readonly op: 'iprule.add' | 'iprule.del'; readonly ns: NsId } & IpRuleSpec)
   | { readonly op: 'neigh.add' | 'neigh.replace'; readonly ns: NsId; readonly dev: string; readonly ip: string; readonly mac: string }
   | { readonly op: 'neigh.del'; readonly ns: NsId; readonly dev: string; readonly ip: string }
   | { readonly op: 'fdb.append'; readonly ns: NsId; readonly dev: string; readonly mac: string; readonly dst?: string }
@@ -230,6 +244,8 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
 /** Routes leaving by `dev` are removed, as the kernel does when a device goes down or away (fib_sync_down_dev). */
 function flushDev(d: DState, ns: DNs, dev: string): void {
   ns.routes = ns.routes.filter((r) => r.dev !== dev);
+  const tables = ns.tables as Record<string, Route[]> | undefined;
+  if (tables) for (const t of Object.keys(tables)) if (tables[t]!.some((r) => r.dev === dev)) tables[t] = tables[t]!.filter((r) => r.dev !== dev);
   const neigh = snapshot(ns.neigh);
   for (const k in neigh) if (neigh[k]!.dev === dev) delete (ns.neigh as Record<string, unknown>)[k];
   // A device going down takes the shared peer entries that refer to it along, like their routes.
@@ -253,8 +269,10 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
     if (!link.up) fail('LINK_DOWN', `Error: Nexthop device is not up (${dev} in ${ns.id})`, { ns: ns.id, dev });
   }
   if (via !== null && !spec.onlink) {
-    // The gateway must be directly reachable: a link-scope route (a connected subnet) on that device.
-    const r = ns.peerSets.length === 0 ? connectedRoute(ns, via) : lookupRouteIn(state, ns, via, { linkScopeOnly: true, fresh: true });
+    // The gateway must be directly reachable: a link-scope route (a connected subnet) on that device, in
+    // the route's own table first, then anywhere (fib_check_nh_v4_gw falls back to a full lookup).
+    const inTable = spec.table === undefined || spec.table === RT_TABLE_MAIN ? null : connectedIn(ns, ns.tables?.[spec.table] ?? [], via);
+    const r = inTable ?? (ns.peerSets.length === 0 ? connectedRoute(ns, via) : lookupRouteIn(state, ns, via, { linkScopeOnly: true, fresh: true }));
     if (r === null || (dev !== null && r.dev !== dev)) {
       fail('INVALID_GATEWAY', `Error: Nexthop has invalid gateway (${formatIpv4(via)} is not on a subnet of ${dev ?? 'any device'} in ${ns.id})`, { ns: ns.id, via: formatIpv4(via), dev });
     }
@@ -272,14 +290,16 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
 
 /** The longest directly connected route (no gateway) holding `ip`, by a scan: what a nexthop check needs. */
 function connectedRoute(ns: NetNs, ip: number): Route | null {
+  return connectedIn(ns, [...ns.routes, ...kernelRoutes(ns)], ip);
+}
+
+function connectedIn(ns: NetNs, routes: readonly Route[], ip: number): Route | null {
   let best: Route | null = null;
-  const consider = (r: Route) => {
-    if (r.via !== null || r.type !== 'unicast' || r.dev === null || !ns.links[r.dev]?.up) return;
-    if (((ip & maskOf(r.dst.len)) >>> 0) !== r.dst.addr) return;
+  for (const r of routes) {
+    if (r.via !== null || r.type !== 'unicast' || r.dev === null || !ns.links[r.dev]?.up) continue;
+    if (((ip & maskOf(r.dst.len)) >>> 0) !== r.dst.addr) continue;
     if (best === null || r.dst.len > best.dst.len || (r.dst.len === best.dst.len && r.metric < best.metric)) best = r;
-  };
-  for (const r of ns.routes) consider(r);
-  for (const r of kernelRoutes(ns)) consider(r);
+  }
   return best;
 }
 
@@ -325,6 +345,30 @@ function resolveRule(r: RuleSpec): NfRule {
     inIf: r.inIf ?? null, outIf: r.outIf ?? null, protocol: r.protocol ?? null, dport: r.dport ?? null,
     target: r.target, to: r.to === undefined ? null : parseIpv4(r.to), toPort: null, comment: r.comment ?? null,
   };
+}
+
+/** A routing table number (`table N`): 1 to 2^32 − 1, main (254) by default; local (255) and 0 are the kernel's. */
+function tableNumber(t: unknown): number {
+  if (t === undefined) return RT_TABLE_MAIN;
+  if (!Number.isInteger(t) || (t as number) < 1 || (t as number) > 0xffffffff || t === 255) fail('INVALID_ARGUMENT', `routing table ${String(t)} must be an integer from 1 to 4294967295 other than 255 (local)`);
+  return t as number;
+}
+
+/** A rule's `from`/`to`: a prefix without host bits, or a bare address (a /32); "all" or none is any. */
+function ruleCidr(text: string | undefined): Cidr | null {
+  if (text === undefined || text === 'all') return null;
+  const c = parseCidr(text.includes('/') ? text : `${text}/32`);
+  return c.len === 0 ? null : c;
+}
+
+function sameRule(a: IpRule, b: IpRule): boolean {
+  const eq = (x: Cidr | null, y: Cidr | null) => (x === null ? y === null : y !== null && x.addr === y.addr && x.len === y.len);
+  return a.priority === b.priority && a.table === b.table && eq(a.from, b.from) && eq(a.to, b.to);
+}
+
+function describeRule(r: { priority: number | null; from: Cidr | null; to: Cidr | null; table: number | null }): string {
+  const c = (x: Cidr) => (x.len === 32 ? formatIpv4(x.addr) : formatCidr(x));
+  return [r.priority === null ? '' : `${r.priority}:`, `from ${r.from ? c(r.from) : 'all'}`, r.to ? `to ${c(r.to)}` : '', r.table === null ? '' : `lookup ${r.table === RT_TABLE_MAIN ? 'main' : r.table}`].filter(Boolean).join(' ');
 }
 
 function applyOne(d: DState, a: Action): void {
@@ -421,6 +465,18 @@ function applyOne(d: DState, a: Action): void {
     case 'route.replace': {
       const ns = draftNs(d, a.ns);
       const route = resolveRoute(d as ClusterState, ns as NetNs, a);
+      const table = tableNumber(a.table);
+      if (table !== RT_TABLE_MAIN) {
+        // Another table: only explicit routes live there (the kernel puts prefix routes in main and local).
+        const j = (ns.tables?.[table] ?? []).findIndex((r) => sameRouteKey(r as Route, route));
+        if (a.op === 'route.add' && j >= 0) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} table ${table} in ${a.ns})`, { ns: a.ns, dst: a.dst, table });
+        if (!ns.tables) ns.tables = {};
+        const tables = ns.tables as Record<string, Route[]>;
+        if (!tables[table]) tables[table] = [];
+        if (j >= 0) tables[table]![j] = route;
+        else tables[table]!.push(route);
+        return;
+      }
       const i = ns.routes.findIndex((r) => sameRouteKey(r as Route, route));
       const kernelClash = kernelRoutes(ns as NetNs).some((r) => sameRouteKey(r, route));
       if (a.op === 'route.add' && (i >= 0 || kernelClash)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
@@ -432,6 +488,16 @@ function applyOne(d: DState, a: Action): void {
       const ns = draftNs(d, a.ns);
       const dst = a.dst === 'default' ? { addr: 0, len: 0 } : parseCidr(a.dst);
       const via = a.via === undefined ? undefined : parseIpv4(a.via);
+      const table = tableNumber(a.table);
+      if (table !== RT_TABLE_MAIN) {
+        const list = ns.tables?.[table] as Route[] | undefined;
+        const j = (list ?? []).findIndex((r) => r.dst.addr === dst.addr && r.dst.len === dst.len
+          && (via === undefined || r.via === via) && (a.dev === undefined || r.dev === a.dev) && (a.metric === undefined || r.metric === a.metric));
+        if (j < 0) fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such process (no route ${a.dst} in table ${table} of ${a.ns})`, { ns: a.ns, dst: a.dst, table });
+        // The table stays (empty), as the kernel's does once created.
+        list!.splice(j, 1);
+        return;
+      }
       const i = ns.routes.findIndex((r) => r.dst.addr === dst.addr && r.dst.len === dst.len
         && (via === undefined || r.via === via) && (a.dev === undefined || r.dev === a.dev) && (a.metric === undefined || r.metric === a.metric));
       if (i < 0) {
@@ -462,6 +528,38 @@ function applyOne(d: DState, a: Action): void {
         fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such process (no route ${a.dst} in ${a.ns})`, { ns: a.ns, dst: a.dst });
       }
       ns.routes.splice(i, 1);
+      return;
+    }
+    case 'iprule.add': {
+      const ns = draftNs(d, a.ns);
+      const rules = (ns.ipRules ?? []) as readonly IpRule[];
+      if (a.table === undefined) fail('INVALID_ARGUMENT', 'ip rule add needs a table to look up ("lookup N")');
+      const table = tableNumber(a.table);
+      const from = ruleCidr(a.from);
+      const to = ruleCidr(a.to);
+      // fib_default_rule_pref: one less than the priority of the rule after "lookup local" (main's 32766 at first).
+      const priority = a.priority === undefined ? Math.max(0, Math.min(...rules.map((r) => r.priority).filter((p) => p > 0), 32766) - 1) : a.priority;
+      if (!Number.isInteger(priority) || priority < 0 || priority > 0xffffffff) fail('INVALID_ARGUMENT', `ip rule priority ${String(a.priority)} must be an integer from 0 to 4294967295`);
+      const rule: IpRule = { priority, from, to, table };
+      if (rules.some((r) => sameRule(r, rule))) fail('RULE_EXISTS', `RTNETLINK answers: File exists (rule ${describeRule(rule)} in ${a.ns})`, { ns: a.ns });
+      // After every rule of the same or a lower priority, as fib_nl_newrule inserts.
+      const at = rules.findIndex((r) => r.priority > priority);
+      if (!ns.ipRules) ns.ipRules = [];
+      if (at < 0) (ns.ipRules as IpRule[]).push(rule);
+      else (ns.ipRules as IpRule[]).splice(at, 0, rule);
+      return;
+    }
+    case 'iprule.del': {
+      const ns = draftNs(d, a.ns);
+      const rules = (ns.ipRules ?? []) as readonly IpRule[];
+      const from = a.from === undefined ? undefined : ruleCidr(a.from);
+      const to = a.to === undefined ? undefined : ruleCidr(a.to);
+      const table = a.table === undefined ? undefined : tableNumber(a.table);
+      const same = (x: Cidr | null, y: Cidr | null | undefined) => y === undefined || (x === null ? y === null : y !== null && x.addr === y.addr && x.len === y.len);
+      // The first rule, in priority order, that matches every selector given.
+      const j = rules.findIndex((r) => (a.priority === undefined || r.priority === a.priority) && same(r.from, from) && same(r.to, to) && (table === undefined || r.table === table));
+      if (j < 0) fail('RULE_NOT_FOUND', `RTNETLINK answers: No such file or directory (no rule ${describeRule({ priority: a.priority ?? null, from: from ?? null, to: to ?? null, table: table ?? null })} in ${a.ns}${from === undefined && to === undefined ? '; podnet keeps the kernel\'s rules 0, 32766 and 32767' : ''})`, { ns: a.ns });
+      (ns.ipRules as IpRule[]).splice(j, 1);
       return;
     }
     case 'neigh.add':

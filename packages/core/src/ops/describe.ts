@@ -7,7 +7,7 @@ import { netnsPath } from '../model/cluster.js';
 import { findPod } from '../model/lookup.js';
 import type { ClusterState, NsId, PeerEntry } from '../model/types.js';
 import { shardGet } from '../util/shards.js';
-import type { Action, RouteSpec, RuleSpec } from './actions.js';
+import type { Action, IpRuleSpec, RouteSpec, RuleSpec } from './actions.js';
 
 /** One command and where it runs. */
 export interface Command {
@@ -47,6 +47,16 @@ function routeCmd(verb: 'add' | 'replace' | 'del', r: RouteSpec): string {
   if (r.metric !== undefined && r.metric !== 0) parts.push('metric', String(r.metric));
   if (r.onlink) parts.push('onlink');
   if (r.mtu !== undefined) parts.push('mtu', String(r.mtu));
+  if (r.table !== undefined && r.table !== 254) parts.push('table', String(r.table));
+  return parts.join(' ');
+}
+
+function ipRuleCmd(verb: 'add' | 'del', r: IpRuleSpec): string {
+  const parts = ['ip rule', verb];
+  if (r.from !== undefined) parts.push('from', r.from);
+  if (r.to !== undefined) parts.push('to', r.to);
+  if (r.table !== undefined) parts.push('lookup', r.table === 254 ? 'main' : String(r.table));
+  if (r.priority !== undefined) parts.push('priority', String(r.priority));
   return parts.join(' ');
 }
 
@@ -153,6 +163,9 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
       return [at(a.ns, routeCmd(a.op === 'route.add' ? 'add' : 'replace', a))];
     case 'route.del':
       return [at(a.ns, routeCmd('del', a))];
+    case 'iprule.add':
+    case 'iprule.del':
+      return [at(a.ns, ipRuleCmd(a.op === 'iprule.add' ? 'add' : 'del', a))];
     case 'neigh.add':
     case 'neigh.replace':
       return [at(a.ns, `ip neigh ${a.op === 'neigh.add' ? 'add' : 'replace'} ${a.ip} lladdr ${a.mac} dev ${a.dev} nud permanent`)];

@@ -4,7 +4,7 @@
  * local addresses and preferred source selection (inet_select_addr).
  */
 import { cidrContains, networkOf, type Ipv4 } from '../addr/ipv4.js';
-import type { ClusterState, Link, NetNs, PeerSet, PeerSetRef, Route } from '../model/types.js';
+import { RT_TABLE_MAIN, type ClusterState, type Link, type NetNs, type PeerSet, type PeerSetRef, type Route } from '../model/types.js';
 import { shardValues } from '../util/shards.js';
 
 /** The routes the kernel adds for each address on an up link (`proto kernel scope link src …`). */
@@ -115,13 +115,66 @@ export interface LookupOptions {
    * transition, whose new arrays are still mutated in place (the memo keys on array identity).
    */
   readonly fresh?: boolean;
+  /**
+   * The packet's source, for policy routing rules (`ip rule … from`): a forwarded packet's source, or a
+   * local one's when it is bound. Absent or 0 (an unbound socket's first lookup) matches `from all` only.
+   */
+  readonly src?: Ipv4;
 }
 
 /**
- * Longest-prefix match in a namespace's main table, including the shared peer-set routes it includes.
- * Among routes of one prefix the lowest metric wins. Routes through a device that is down are not used.
+ * The route a packet to `dst` takes in a namespace. Without policy routing rules beyond the kernel's
+ * three: the longest-prefix match in the main table, including the shared peer-set routes it includes.
+ * With rules (`ip rule`): the rules in priority order whose `from` holds `opts.src` and whose `to` holds
+ * `dst`, each looking its table up, the first table with a route winning (main is rule 32766, the
+ * default table rule 32767); a table without a route lets the lookup go on to the next rule, as
+ * fib_rules_lookup does. Among routes of one prefix the lowest metric wins. Routes through a device that
+ * is down are not used.
  */
 export function lookupRouteIn(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions = {}): Route | null {
+  if (ns.ipRules === undefined || ns.ipRules.length === 0 || opts.linkScopeOnly) return mainLookup(state, ns, dst, opts);
+  const src = opts.src ?? 0;
+  // The kernel's own rules 32766 (main) and 32767 (default) came first, so they precede added rules of
+  // the same priority.
+  let builtin = 0;
+  const builtins = [[32766, RT_TABLE_MAIN], [32767, RT_TABLE_DEFAULT]] as const;
+  const lookup = (table: number) => (table === RT_TABLE_MAIN ? mainLookup(state, ns, dst, opts) : tableLookup(ns, table, dst));
+  for (const rule of ns.ipRules) {
+    for (; builtin < builtins.length && builtins[builtin]![0] <= rule.priority; builtin++) {
+      const r = lookup(builtins[builtin]![1]);
+      if (r) return r;
+    }
+    if (rule.from !== null && (src === 0 || !cidrContains(rule.from, src))) continue;
+    if (rule.to !== null && !cidrContains(rule.to, dst)) continue;
+    const r = lookup(rule.table);
+    if (r) return r;
+  }
+  for (; builtin < builtins.length; builtin++) {
+    const r = lookup(builtins[builtin]![1]);
+    if (r) return r;
+  }
+  return null;
+}
+
+/** The `default` table (rule 32767), empty unless something added routes to it. */
+const RT_TABLE_DEFAULT = 253;
+
+const otherTables = new WeakMap<readonly Route[], Lpm<Route>>();
+
+/** Longest-prefix match in a table other than main (explicit routes only), compiled once per table. */
+function tableLookup(ns: NetNs, table: number, dst: Ipv4): Route | null {
+  const routes = ns.tables?.[table];
+  if (!routes || routes.length === 0) return null;
+  let lpm = otherTables.get(routes);
+  if (!lpm) otherTables.set(routes, (lpm = compile([...routes].sort((a, b) => a.metric - b.metric), (r) => r.dst)));
+  for (const len of lpm.lens) {
+    const hit = lpm.byLen.get(len)?.get(networkOf(dst, len));
+    if (hit) for (const r of hit) if (usable(ns, r, false)) return r;
+  }
+  return null;
+}
+
+function mainLookup(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions): Route | null {
   const t = opts.fresh ? resolveTable(state, ns, true) : tableOf(state, ns);
   const linkOnly = opts.linkScopeOnly === true;
   const { local, peers, lens } = t;
@@ -285,10 +338,16 @@ export function allRoutes(state: ClusterState, ns: NetNs): Route[] {
   }
   // An address's prefix route after the added routes of its prefix and metric (see `derived`).
   out.push(...kernelRoutes(ns));
-  // The kernel dumps its FIB trie in key order; one key's prefixes are kept longest first
-  // (fib_insert_alias orders a leaf's aliases by suffix length): `10.244.0.0 dev cali…` is listed
-  // before `blackhole 10.244.0.0/26` (measured, packages/kernel-oracle/NOTES.md).
-  return out.sort((a, b) => (a.dst.len === 0 ? -1 : 0) - (b.dst.len === 0 ? -1 : 0) || a.dst.addr - b.dst.addr || b.dst.len - a.dst.len || a.metric - b.metric);
+  return out.sort(fibOrder);
+}
+
+/**
+ * The order the kernel dumps a table in: its FIB trie in key order, one key's prefixes longest first
+ * (fib_insert_alias orders a leaf's aliases by suffix length): `10.244.0.0 dev cali…` is listed before
+ * `blackhole 10.244.0.0/26` (measured, packages/kernel-oracle/NOTES.md).
+ */
+export function fibOrder(a: Route, b: Route): number {
+  return (a.dst.len === 0 ? -1 : 0) - (b.dst.len === 0 ? -1 : 0) || a.dst.addr - b.dst.addr || b.dst.len - a.dst.len || a.metric - b.metric;
 }
 
 const localAddrs = new WeakMap<object, ReadonlyMap<Ipv4, Link>>();

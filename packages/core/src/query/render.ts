@@ -1,8 +1,10 @@
 /** Renders model tables in iproute2's formats (`ip route`, `ip neigh`, `bridge fdb`). */
 import { formatIpv4 } from '../addr/ipv4.js';
 import { getNs } from '../model/lookup.js';
-import type { ClusterState, Link, NetNs, NsId, PeerEntry, Route } from '../model/types.js';
-import { allRoutes } from '../ops/routing.js';
+import type { Cidr } from '../addr/ipv4.js';
+import { fail } from '../errors.js';
+import { RT_TABLE_MAIN, type ClusterState, type IpRule, type Link, type NetNs, type NsId, type PeerEntry, type Route } from '../model/types.js';
+import { allRoutes, fibOrder } from '../ops/routing.js';
 import { shardValues } from '../util/shards.js';
 
 /** How long a confirmed neighbour stays REACHABLE (net.ipv4.neigh.default.base_reachable_time_ms). */
@@ -57,10 +59,35 @@ export function formatRoute(state: ClusterState, ns: NetNs, r: Route): string {
   return parts.join(' ');
 }
 
-/** `ip route show` of a namespace: one line per route of the main table. */
-export function ipRoute(state: ClusterState, nsId: NsId): string[] {
+/**
+ * `ip route show` of a namespace: one line per route of the main table, or with `table` (`ip route show
+ * table N`) of that table. Throws `TABLE_NOT_FOUND` with iproute2's words for a table that was never
+ * created (iproute2 prints "Error: ipv4: FIB table does not exist.").
+ */
+export function ipRoute(state: ClusterState, nsId: NsId, table: number = RT_TABLE_MAIN): string[] {
   const ns = getNs(state, nsId);
-  return allRoutes(state, ns).map((r) => formatRoute(state, ns, r));
+  if (table === RT_TABLE_MAIN) return allRoutes(state, ns).map((r) => formatRoute(state, ns, r));
+  const routes = ns.tables?.[table];
+  if (routes === undefined) fail('TABLE_NOT_FOUND', `Error: ipv4: FIB table does not exist (table ${table} in ${nsId})`, { ns: nsId, table });
+  return [...routes].sort(fibOrder).map((r) => formatRoute(state, ns, r));
+}
+
+/**
+ * `ip rule show` of a namespace: the kernel's three rules and those added, by priority
+ * (`1536:\tfrom 10.0.0.5 lookup 2`; a /32 prints as its address, table 254 as `main`).
+ */
+export function ipRule(state: ClusterState, nsId: NsId): string[] {
+  const ns = getNs(state, nsId);
+  const c = (x: Cidr) => (x.len === 32 ? formatIpv4(x.addr) : `${formatIpv4(x.addr)}/${x.len}`);
+  const name = (t: number) => (t === RT_TABLE_MAIN ? 'main' : t === 253 ? 'default' : t === 255 ? 'local' : String(t));
+  const rules: IpRule[] = [{ priority: 0, from: null, to: null, table: 255 }, { priority: 32766, from: null, to: null, table: RT_TABLE_MAIN }, { priority: 32767, from: null, to: null, table: 253 }];
+  // Added rules go after the kernel's of the same priority.
+  for (const r of ns.ipRules ?? []) {
+    const at = rules.findIndex((x) => x.priority > r.priority);
+    if (at < 0) rules.push(r);
+    else rules.splice(at, 0, r);
+  }
+  return rules.map((r) => `${r.priority}:\tfrom ${r.from ? c(r.from) : 'all'}${r.to ? ` to ${c(r.to)}` : ''} lookup ${name(r.table)}`);
 }
 
 /**
