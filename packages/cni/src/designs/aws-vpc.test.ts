@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
-  applyActions, createSimulator, describeAction, fabricLookup, formatIpv4, icmpEcho, isPodnetError, parseIpv4, shardSize,
+  applyActions, createSimulator, describeAction, fabricLookup, formatIpv4, icmpEcho, ipRoute, ipRule, isPodnetError, parseIpv4, shardGet, shardSize,
   type Action, type Simulator,
 } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
@@ -171,6 +171,51 @@ describe('awsVpc: what a pod gets (routed-eni-cni-plugin driver)', () => {
     expect(cmds).toContain('ip route add default via 169.254.1.1 dev eth0');
     expect(cmds.some((c) => /^ip neigh add 169\.254\.1\.1 lladdr \S+ dev eth0 nud permanent$/.test(c))).toBe(true);
     expect(cmds.some((c) => /^ip route add 10\.0\.255\.\d+\/32 dev eni[0-9a-f]{11} scope link$/.test(c))).toBe(true);
+  });
+});
+
+describe('awsVpc: secondary ENIs are NICs with their own route table (ipamd setupENINetwork, driver.go rules)', () => {
+  /** node-1 with its first ENI full (9 pods), so that the 10th pod gets an address of the second ENI. */
+  function secondEni(): { sim: Simulator; p: string } {
+    const sim = cluster({ instanceType: 'm5.large' });
+    for (let i = 0; i < 10; i++) sim.addPod({ name: `p${i}`, node: 'node-1' });
+    const eni1 = nodeState(sim, 'node-1').enis.find((e) => e.deviceIndex === 1)!;
+    const p = sim.pods().find((x) => x.node === 'node-1' && eni1.slots.includes(formatIpv4(x.ip!)))!.name;
+    return { sim, p };
+  }
+
+  it('eth1 carries the ENI\'s MAC and primary address; table 2 routes by it; main keeps eth0\'s subnet route', () => {
+    const { sim } = secondEni();
+    const eni1 = nodeState(sim, 'node-1').enis.find((e) => e.deviceIndex === 1)!;
+    const eth1 = sim.node('node-1').host.links['eth1']!;
+    expect(eth1).toMatchObject({ kind: 'physical', segment: 'subnet-a', up: true, mtu: 9001, addrs: [{ ip: parseIpv4(eni1.primary!), len: 16 }] });
+    expect(fabricLookup(sim.state.underlay.segments['subnet-a']!, parseIpv4(eni1.slots[0]!))?.mac).toBe(eth1.mac);
+    expect(ipRoute(sim.state, 'node/node-1', 2)).toEqual(['default via 10.0.0.1 dev eth1', '10.0.0.1 dev eth1 scope link']);
+    expect(ipRoute(sim.state, 'node/node-1').filter((l) => l.startsWith('10.0.0.0/16'))).toEqual(['10.0.0.0/16 dev eth0 proto kernel scope link src 10.0.0.11']);
+  });
+
+  it('a pod on eth1 sends by eth1 and is reached on eth1; its rules come and go with it', () => {
+    const { sim, p } = secondEni();
+    const pip = ip(sim, p);
+    expect(ipRule(sim.state, 'node/node-1')).toEqual(expect.arrayContaining([`512:\tfrom all to ${pip} lookup main`, `1536:\tfrom ${pip} lookup 2`]));
+    sim.addPod({ name: 'far', node: 'node-2' });
+    const t = sim.send(p, icmpEcho(parseIpv4(ip(sim, 'far'))));
+    // Out by table 2 (default via the subnet gateway on eth1), back to eth1's MAC, which the fabric gives for it.
+    const node1 = t.steps.filter((s) => s.ns === 'node/node-1' && (s.kind === 'segment' || s.kind === 'receive') && (s.dev === 'eth0' || s.dev === 'eth1'));
+    expect(new Set(node1.map((s) => s.dev))).toEqual(new Set(['eth1']));
+    expect(t.steps.find((s) => s.ns === 'node/node-1' && s.kind === 'forward')?.note).toMatch(/by default via 10\.0\.0\.1 dev eth1;/);
+    expect(t.fates.find((f) => f.role === 'echo-reply')?.disposition).toBe('delivered');
+    expect(sim.check().ok).toBe(true);
+    sim.deletePod(p);
+    expect(ipRule(sim.state, 'node/node-1').some((l) => l.includes(pip))).toBe(false);
+  });
+
+  it('removing the node detaches the ENI: eth1 leaves the subnet with it', () => {
+    const { sim } = secondEni();
+    const mac = sim.node('node-1').host.links['eth1']!.mac;
+    sim.removeNode('node-1');
+    expect(shardGet(sim.state.underlay.segments['subnet-a']!.ports, mac)).toBeUndefined();
+    expect(sim.check().ok).toBe(true);
   });
 });
 

@@ -383,8 +383,10 @@ function buildAwsVpc(options: AwsVpcOptions, env: Readonly<Record<string, string
       }
       cursor = got.cursor;
       eni.slots.push(...got.slots);
-      const base = { op: 'vpc.assign', segment: seg.name, eni: eni.id, deviceIndex: eni.deviceIndex, node: node.name, ns: ns(node.name), dev: 'eth0' } as const;
+      const dev = eniDev(eni.deviceIndex);
+      const base = { op: 'vpc.assign', segment: seg.name, eni: eni.id, deviceIndex: eni.deviceIndex, node: node.name, ns: ns(node.name), dev } as const;
       actions.push({ ...base, ...(attach ? { attach: true } : {}), ...(primaryIp !== undefined ? { primaryIp } : {}), ...(pd ? { prefixes: got.slots } : { ips: got.slots }) });
+      if (attach) actions.push(...setupEni(node, seg, dev, eni.deviceIndex, primaryIp!));
     }
     return { actions, st: { enis, assigned: st0.assigned, used: st0.used }, cs: { cursor: { ...cs0.cursor, [seg.name]: cursor } } };
   };
@@ -454,6 +456,7 @@ function buildAwsVpc(options: AwsVpcOptions, env: Readonly<Record<string, string
         { op: 'route.add', ns: p, dst: 'default', via: GATEWAY, dev: req.ifname },
         { op: 'neigh.add', ns: p, dev: req.ifname, ip: GATEWAY, mac: hostMac },
         { op: 'route.add', ns: h, dst: `${ip}/32`, dev: veth, scope: 'link' },
+        ...podRules('iprule.add', h, ip, eniOf(up.st, ip)),
       ];
       const result: CniResult = {
         cniVersion: '0.4.0',
@@ -470,6 +473,13 @@ function buildAwsVpc(options: AwsVpcOptions, env: Readonly<Record<string, string
       const actions: Action[] = node.host.links[veth] ? [{ op: 'link.del', ns: ns(node.name), name: veth }] : [];
       const ip = pod.ip === null ? undefined : formatIpv4(pod.ip);
       if (ip === undefined || st.assigned[ip] === undefined) return { actions };
+      // teardownIPBasedContainerRouteRules: the pod's rules go (those that are there).
+      const rules = node.host.ipRules ?? [];
+      for (const a of podRules('iprule.del', ns(node.name), ip, eniOf(st, ip))) {
+        const from = 'from' in a && a.from !== undefined ? parseIpv4(a.from) : null;
+        const to = 'to' in a && a.to !== undefined ? parseIpv4(a.to) : null;
+        if (rules.some((r) => r.priority === (a as { priority: number }).priority && (from === null ? r.from === null : r.from?.addr === from) && (to === null ? r.to === null : r.to?.addr === to))) actions.push(a);
+      }
       // The address goes back to the warm pool: it stays on its ENI.
       const assigned = { ...st.assigned };
       delete assigned[ip];
@@ -485,6 +495,52 @@ function buildAwsVpc(options: AwsVpcOptions, env: Readonly<Record<string, string
       };
     },
   };
+}
+
+/** The NIC an ENI is on the instance: device index N is ethN (Amazon Linux 2's names; eth0 is the primary ENI). */
+function eniDev(deviceIndex: number): string {
+  return `eth${deviceIndex}`;
+}
+
+/** ToContainerRulePriority and FromPodRulePriority of pkg/networkutils. */
+const TO_POD_RULE_PRIORITY = 512;
+const FROM_POD_RULE_PRIORITY = 1536;
+
+/**
+ * ipamd's setupENINetwork for a new ENI: the NIC up at the subnet's MTU with the ENI's primary address,
+ * route table N (device index + 1) with the subnet's gateway on-link and a default route through it, and
+ * the kernel's prefix route for the subnet on that NIC taken out of main (so main keeps eth0's).
+ */
+function setupEni(node: Node, seg: Segment, dev: string, deviceIndex: number, primaryIp: string): Action[] {
+  const h = `node/${node.name}`;
+  const gw = formatIpv4(seg.gateway);
+  const table = deviceIndex + 1;
+  const subnet = `${formatIpv4(seg.cidr.addr)}/${seg.cidr.len}`;
+  return [
+    { op: 'link.set', ns: h, name: dev, up: true, mtu: seg.mtu },
+    { op: 'addr.add', ns: h, dev, addr: `${primaryIp}/${seg.cidr.len}` },
+    { op: 'route.add', ns: h, dst: `${gw}/32`, dev, scope: 'link', table },
+    { op: 'route.add', ns: h, dst: 'default', via: gw, dev, table },
+    { op: 'route.del', ns: h, dst: subnet, dev },
+  ];
+}
+
+/** The device index of the ENI holding `ip` (a secondary address or one of a delegated /28). */
+function eniOf(st: AwsNodeState, ip: string): number {
+  const a = parseIpv4(ip);
+  for (const e of st.enis) for (const s of e.slots) if (isPrefixSlot(s) ? cidrContains(parseCidr(s), a) : s === ip) return e.deviceIndex;
+  return 0;
+}
+
+/**
+ * setupIPBasedContainerRouteRules: every pod gets `to <ip> lookup main` (priority 512), so traffic for it
+ * stays on the node whatever its source; a pod on a secondary ENI also `from <ip> lookup N` (priority
+ * 1536), so what it sends leaves by its own ENI.
+ */
+function podRules(op: 'iprule.add' | 'iprule.del', h: string, ip: string, deviceIndex: number): Action[] {
+  const out: Action[] = [{ op, ns: h, to: ip, table: 254, priority: TO_POD_RULE_PRIORITY }];
+  if (deviceIndex > 0) out.push({ op, ns: h, from: ip, table: deviceIndex + 1, priority: FROM_POD_RULE_PRIORITY });
+  return out;
 }
 
 function fabricHas(seg: Segment, ip: number): boolean {

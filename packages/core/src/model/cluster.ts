@@ -634,9 +634,10 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
     applyActionsToDraft(d, r.actions);
     if ('clusterState' in r) d.cni = castDraft(r.clusterState);
     unindexNs(d, n.host);
-    for (const seg of Object.values(d.underlay.segments)) {
-      const eth = n.host.links['eth0'];
-      if (eth) shardDelete(seg.ports, eth.mac);
+    // Every NIC of the node leaves its segment (eth0, and any a cloud attached: an ENI).
+    for (const l of Object.values(n.host.links)) {
+      const seg = l.kind === 'physical' ? d.underlay.segments[l.segment] : undefined;
+      if (seg) shardDelete(seg.ports, l.mac);
     }
     if (n.podCidr) {
       shardDelete(d.cidrIndex, formatCidr(n.podCidr));

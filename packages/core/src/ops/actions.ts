@@ -799,6 +799,14 @@ function vpcAssign(d: DState, a: VpcAssign): void {
   if (typeof a.eni !== 'string' || !/^eni-[0-9a-f]{8,17}$/.test(a.eni)) fail('INVALID_ARGUMENT', `"${String(a.eni)}" is not an ENI id (eni- and 8 to 17 hex digits)`);
   if (!Number.isInteger(a.deviceIndex) || a.deviceIndex < 0 || a.deviceIndex > 31) fail('INVALID_ARGUMENT', `device index ${String(a.deviceIndex)} is out of range (0 to 31)`);
   const ns = draftNs(d, a.ns);
+  if (a.attach && !Object.prototype.hasOwnProperty.call(ns.links, a.dev)) {
+    // The cloud hot-plugs the new ENI: the instance sees a new NIC on the subnet, down and without an
+    // address, until the node agent sets it up (ipamd's setupENINetwork).
+    checkIfName(a.dev);
+    const mac = macFromSeed(`eni|${a.eni}`);
+    addLinkTo(ns, newLink(ns, { kind: 'physical', name: a.dev, mac, mtu: seg.mtu, up: false, segment: a.segment } as never));
+    shardSet(seg.ports as Shards<{ mac: string; ns: string; dev: string }>, mac, { mac, ns: a.ns, dev: a.dev });
+  }
   const link = getLink(ns, a.dev);
   if (link.kind !== 'physical' || link.segment !== a.segment) fail('INVALID_ARGUMENT', `${a.dev} in ${a.ns} is not attached to segment ${a.segment}`, { ns: a.ns, dev: a.dev });
   if (a.primaryIp !== undefined && !a.attach) fail('INVALID_ARGUMENT', 'primaryIp is the address of an ENI being created: it needs attach');
@@ -822,10 +830,31 @@ function vpcUnassign(d: DState, a: Extract<Action, { op: 'vpc.unassign' }>): voi
   if (!seg) fail('SEGMENT_NOT_FOUND', `segment "${String(a.segment)}" does not exist`, { segment: a.segment });
   const targets = fabricTargets(seg as Segment, a.ips, a.prefixes);
   const fabric = seg.fabric as unknown as Shards<FabricEntry> | undefined;
+  let where: { ns: NsId; dev: string } | null = null;
   for (const { c, text } of targets) {
     const e = fabric ? shardGet(fabric, fabricKey(c)) : undefined;
     if (!e || e.eni !== a.eni) fail('ADDRESS_NOT_FOUND', `${text} is not assigned to ${a.eni} in subnet ${a.segment}`, { ip: text, eni: a.eni });
+    where = { ns: e.ns, dev: e.dev };
     shardDelete(fabric!, fabricKey(c));
+  }
+  if (!a.detach || where === null) return;
+  // Detached, the ENI's NIC leaves the instance (the node's primary, eth0, never is): its addresses, the
+  // routes through it in every table, its neighbours and its port on the subnet go with it.
+  const ns = findNsDraft(d, where.ns);
+  const link = ns?.links[where.dev];
+  if (!ns || !link || link.kind !== 'physical' || where.dev === 'eth0') return;
+  for (const ad of link.addrs) unindexAddr(d, ns.id, link.name, ad.ip);
+  flushDev(d, ns, link.name);
+  shardDelete(seg.ports as Shards<unknown>, link.mac);
+  delete (ns.links as Record<string, Link>)[link.name];
+}
+
+/** {@link draftNs}, or null when the namespace is gone. */
+function findNsDraft(d: DState, id: NsId): DNs | null {
+  try {
+    return draftNs(d, id);
+  } catch {
+    return null;
   }
 }
 
