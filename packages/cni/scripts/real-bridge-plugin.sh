@@ -7,7 +7,8 @@
 #      results, the links with their MTUs and masters, the addresses, routes, ip_forward and nat rules;
 #   2. CHECK of the first pod, DEL of it (twice: the second finds nothing and succeeds), what is left;
 #   3. ADD with the cni.dev example's IPAM route `{"dst": "0.0.0.0/0"}` beside isDefaultGateway, and ADD
-#      with `"subnet": ""` (what a node without a podCIDR gets): the errors.
+#      with `"subnet": ""` (what a node without a podCIDR gets): the errors;
+#   4. host-local asked for an address outside the range set (CNI_ARGS IP=10.244.5.9): the error.
 #
 #   usage: sudo bash packages/cni/scripts/real-bridge-plugin.sh OUT.json
 #   needs: the plugins' binaries in $CNI_BIN (default /usr/lib/cni: Debian's containernetworking-plugins).
@@ -77,6 +78,9 @@ state 2
 plugin 2-del-a-again DEL a file 1-add-a
 plugin 3-add-ipam-default-route ADD c ipam-default-route
 plugin 3-add-no-subnet ADD d no-subnet
+# A pinned address outside the range set (CNI_ARGS IP=…): host-local alone, as bridge runs it.
+conf file | record 4-host-local-ip-outside env CNI_COMMAND=ADD CNI_CONTAINERID=e CNI_NETNS="/var/run/netns/${P}d" CNI_IFNAME=eth0 CNI_PATH="$CNI_BIN" \
+  CNI_ARGS='IgnoreUnknown=1;IP=10.244.5.9' ip netns exec "$H" "$CNI_BIN/host-local"
 
 # The steps in name order, the kernel, and what the plugin says of its version.
 jq -s --arg kernel "$(uname -r)" --arg plugin "$("$CNI_BIN/bridge" 2>&1)" \

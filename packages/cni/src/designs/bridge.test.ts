@@ -98,6 +98,12 @@ describe(`bridge() against the real plugin (${fixture.plugin.split('\n')[0]}, ke
     expect(JSON.parse(design.cniConfig!(sim.state, node)['10-mynet.conf']!)).toMatchObject({ ipam: { ranges: [[{ subnet: '' }]] } });
     expect(design.podChecked!(sim.state, sim.pod('a'), node)).toEqual({ error: { cniVersion: '1.0.0', code: real.code, msg: real.msg } });
   });
+
+  it('a pinned address outside the node\'s range is host-local\'s "failed to allocate all requested IPs"', () => {
+    const real = JSON.parse(step('4-host-local-ip-outside').stdout) as { code: number; msg: string };
+    expect(step('4-host-local-ip-outside').rc).toBe(1);
+    expect(() => sim.addPod({ name: 'pinned', node: 'node-1', ip: '10.244.5.9' })).toThrow(expect.objectContaining({ code: 'IP_OUTSIDE_RANGE', message: `CNI ADD for pod default/pinned failed: ${real.msg}` }));
+  });
 });
 
 describe('bridge() is its node\'s file run through the CNI runtime', () => {
