@@ -9,7 +9,8 @@ import {
   fail, formatIpv4, netnsPath, sandboxId, type ClusterState, type CniDesign, type CniError, type CniResult, type DesignReaction, type Node,
   type Pod, type PodAddReaction, type PodAddRequest,
 } from '@podnet/core';
-import { parseNetworkConfig, type NetworkConfigList } from './config.js';
+import { cniError, parseNetworkConfig, type NetworkConfigList } from './config.js';
+import { textMemo } from './memo.js';
 import type { CniInvocation, IpamStores } from './plugins.js';
 import { hasRichResults } from './result.js';
 import { addNetworkList, checkNetworkList, delNetworkList } from './runtime.js';
@@ -50,6 +51,22 @@ interface ConflistNodeState {
 
 const EMPTY_NODE: ConflistNodeState = { agent: null, ipam: {} };
 
+/** A configuration read as libcni reads it, refused as a design refuses it: the list, or the CNI error. */
+function readList(text: string): NetworkConfigList | CniError {
+  const parsed = parseNetworkConfig(text);
+  if (!parsed.ok) return parsed.error;
+  return parsed.config;
+}
+
+/** A list's error out of {@link readList}, thrown as {@link fromConflist} throws it. */
+function refuse(list: NetworkConfigList | CniError): NetworkConfigList {
+  if (!('plugins' in list)) fail('CNI_CONFIG_INVALID', `CNI error ${list.code}: ${list.msg}${list.details ? ` (${list.details})` : ''}`, { cniError: list });
+  if (!hasRichResults(list.cniVersion)) {
+    fail('UNSUPPORTED', `cniVersion ${list.cniVersion}${list.text.includes('"cniVersion"') ? '' : ' (what a configuration without "cniVersion" means)'} gives results of the pre-0.3.0 shape ({ip4, dns}), which a pod's result cannot hold: set "cniVersion" to 0.3.1 or later`, { cniVersion: list.cniVersion });
+  }
+  return list;
+}
+
 /**
  * Reads a CNI configuration (a `.conflist`, or a single `.conf`) and makes it a design: CNI ADD, DEL and
  * CHECK run its plugins as libcni runs a list; `cniConfig()` returns the file as given. Throws
@@ -62,18 +79,59 @@ const EMPTY_NODE: ConflistNodeState = { agent: null, ipam: {} };
  * const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: design });
  */
 export function fromConflist(text: string, options: ConflistOptions = {}): CniDesign {
-  const parsed = parseNetworkConfig(text);
-  if (!parsed.ok) {
-    const e = parsed.error;
-    fail('CNI_CONFIG_INVALID', `CNI error ${e.code}: ${e.msg}${e.details ? ` (${e.details})` : ''}`, { cniError: e });
-  }
-  const list: NetworkConfigList = parsed.config;
-  if (!hasRichResults(list.cniVersion)) {
-    fail('UNSUPPORTED', `cniVersion ${list.cniVersion}${list.text.includes('"cniVersion"') ? '' : ' (what a configuration without "cniVersion" means)'} gives results of the pre-0.3.0 shape ({ip4, dns}), which a pod's result cannot hold: set "cniVersion" to 0.3.1 or later`, { cniVersion: list.cniVersion });
-  }
+  const list = refuse(readList(text));
   if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', 'options must be an object');
-  const agent = options.agent;
-  const fileName = options.fileName ?? `10-${list.name}.${list.format}`;
+  return listDesign(() => list, {
+    name: options.name ?? `conflist:${list.name}`,
+    fileName: options.fileName ?? `10-${list.name}.${list.format}`,
+    ...(options.agent ? { agent: options.agent } : {}),
+  });
+}
+
+/** Options of {@link fromNodeConfig}. */
+export interface NodeConfigOptions {
+  /** The design's name. */
+  readonly name: string;
+  /** The file name in /etc/cni/net.d. */
+  readonly fileName: string;
+  /** MTU pods get (for the lab's explanations). */
+  readonly podMtu?: number;
+}
+
+/**
+ * A design whose configuration file is written per node, as an installer writes one whose host-local
+ * `subnet` is the node's podCIDR: `textOf(node)` is the node's file, run as {@link fromConflist} runs
+ * its one file (the same ADD, DEL and CHECK) and returned by `cniConfig()`. Each distinct text is parsed
+ * once. A text libcni would refuse, or of a version before 0.3.0, fails that node's CNI ADD and CHECK with
+ * the CNI error (and its DEL does nothing), as the runtime would fail on that node only.
+ */
+export function fromNodeConfig(textOf: (node: Node) => string, options: NodeConfigOptions): CniDesign {
+  if (typeof textOf !== 'function') fail('INVALID_ARGUMENT', 'textOf must be a function of the node');
+  return listDesign((node) => {
+    const list = parsedMemo(textOf(node));
+    if (!('plugins' in list) || hasRichResults(list.cniVersion)) return list;
+    // podnet's refusal, not the runtime's (a Go error without a CNI code, 0 here), as fromConflist's UNSUPPORTED.
+    return cniError(list.cniVersion, 0, `cniVersion ${list.cniVersion} gives results of the pre-0.3.0 shape ({ip4, dns}), which a pod's result cannot hold`);
+  }, options, textOf);
+}
+
+const parsedMemo = textMemo(readList, 1000);
+
+/** What {@link listDesign} is told besides the node's list. */
+interface ListDesignOptions {
+  readonly name: string;
+  readonly fileName: string;
+  readonly agent?: NodeAgent;
+  readonly podMtu?: number;
+}
+
+/**
+ * The design both {@link fromConflist} and {@link fromNodeConfig} are: `listOf(node)` is the list the
+ * runtime runs on that node (or the CNI error that stops it), `textOf(node)` its file.
+ */
+function listDesign(listOf: (node: Node) => NetworkConfigList | CniError, options: ListDesignOptions, textOf?: (node: Node) => string): CniDesign {
+  const { agent, fileName } = options;
+  const podMtu = options.podMtu ?? agent?.podMtu;
   const nodeState = (node: Node): ConflistNodeState => (node.cni as ConflistNodeState | null) ?? EMPTY_NODE;
   const asAgentNode = (node: Node): Node => ({ ...node, cni: nodeState(node).agent });
   const wrap = (r: DesignReaction, base: ConflistNodeState): DesignReaction => ({
@@ -88,8 +146,8 @@ export function fromConflist(text: string, options: ConflistOptions = {}): CniDe
   });
 
   const design: CniDesign = {
-    name: options.name ?? `conflist:${list.name}`,
-    ...(agent?.podMtu === undefined ? {} : { podMtu: agent.podMtu }),
+    name: options.name,
+    ...(podMtu === undefined ? {} : { podMtu }),
     ...(agent?.clusterCreated ? { clusterCreated: (state: ClusterState) => agent.clusterCreated!(state) } : {}),
     nodeAdded(state, node): DesignReaction {
       const base = nodeState(node);
@@ -99,6 +157,8 @@ export function fromConflist(text: string, options: ConflistOptions = {}): CniDe
       return agent ? wrap(agent.nodeRemoved(state, asAgentNode(node)), nodeState(node)) : { actions: [] };
     },
     podAdded(state, req: PodAddRequest): PodAddReaction {
+      const list = listOf(req.node);
+      if (!('plugins' in list)) return { error: list };
       const st = nodeState(req.node);
       const ip = req.requestedIp === null ? null : formatIpv4(req.requestedIp);
       const r = addNetworkList(list, invocation(state, req.node, req.pod, req.containerId, req.netns, req.ifname, ip), st.ipam);
@@ -107,19 +167,24 @@ export function fromConflist(text: string, options: ConflistOptions = {}): CniDe
       return { actions: r.actions, result: r.result, nodeState: { agent: st.agent, ipam: r.stores } satisfies ConflistNodeState };
     },
     podDeleted(state, pod, node): DesignReaction {
-      const st = nodeState(node);
-      const r = delNetworkList(list, invocation(state, node, pod, sandboxId(pod), netnsPath(pod), 'eth0', null), st.ipam, (pod.cniResult as CniResult | null) ?? null);
+      const list = listOf(node);
       // A DEL that fails leaves the node as it is (kubelet would retry it); the plugins here only fail on
       // configurations that ADD refused already.
+      if (!('plugins' in list)) return { actions: [] };
+      const st = nodeState(node);
+      const r = delNetworkList(list, invocation(state, node, pod, sandboxId(pod), netnsPath(pod), 'eth0', null), st.ipam, (pod.cniResult as CniResult | null) ?? null);
       if (!r.ok) return { actions: [] };
       return { actions: r.actions, nodeState: { agent: st.agent, ipam: r.stores } satisfies ConflistNodeState };
     },
     podChecked(state, pod, node): { readonly error?: CniError } {
+      const list = listOf(node);
+      if (!('plugins' in list)) return { error: list };
       const r = checkNetworkList(list, invocation(state, node, pod, sandboxId(pod), netnsPath(pod), 'eth0', null), nodeState(node).ipam, (pod.cniResult as CniResult | null) ?? null);
       return r.ok ? {} : { error: r.error };
     },
-    cniConfig(): Record<string, string> {
-      return { [fileName]: list.text };
+    cniConfig(state, node): Record<string, string> {
+      void state;
+      return { [fileName]: textOf ? textOf(node) : (listOf(node) as NetworkConfigList).text };
     },
   };
   return design;

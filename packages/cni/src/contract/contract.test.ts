@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { flannel, flannelAgent } from '../designs/flannel.js';
 import { seedLabSpec, simulatorFromSpec } from '../spec.js';
 import { parseNetworkConfig } from './config.js';
-import { fromConflist } from './conflist-design.js';
+import { fromConflist, fromNodeConfig } from './conflist-design.js';
 import { printResult } from './result.js';
 import { addNetworkList, delNetworkList } from './runtime.js';
 
@@ -191,9 +191,11 @@ describe('plugin lists run as libcni runs them', () => {
 
   it('the cni.dev bridge example fails ADD: its IPAM default route and isDefaultGateway add the same route twice', () => {
     // calcGateways appends 0.0.0.0/0 via the gateway since the IPAM route has no gw; ConfigureIface has
-    // already added that route (via the first address's gateway): netlink answers EEXIST.
+    // already added that route (via the first address's gateway): netlink answers EEXIST. Go prints the
+    // appended route's destination, net.IPv4zero with its 16-byte mask (the real plugin's text:
+    // packages/cni/src/__fixtures__/real-bridge-plugin.json).
     const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: fromConflist(BRIDGE), nodes: [{ name: 'node-1' }] });
-    expect(failedAdd(sim, 'a')).toMatch(/ failed \(add\): failed to add route '\{0\.0\.0\.0 00000000\} via 10\.10\.0\.254 dev eth0': file exists$/);
+    expect(failedAdd(sim, 'a')).toMatch(/ failed \(add\): failed to add route '\{0\.0\.0\.0 00000000000000000000ffff00000000\} via 10\.10\.0\.254 dev eth0': file exists$/);
   });
 });
 
@@ -355,5 +357,34 @@ describe('properties of a plugin list driven by random pod churn', () => {
         for (const p of running) expect(sim.design.podChecked!(sim.state, p, sim.node('node-1'))).toEqual({});
       }
     }), { numRuns: 40 });
+  });
+});
+
+describe('fromNodeConfig: a configuration file per node', () => {
+  const text = (subnet: string, version = '1.0.0') => JSON.stringify({ cniVersion: version, name: 'mynet', type: 'bridge', isDefaultGateway: true, ipam: { type: 'host-local', ranges: [[{ subnet }]] } });
+  const twoNodes = (byNode: Record<string, string>) => createSimulator({
+    podCidr: '10.244.0.0/16', cni: fromNodeConfig((node) => byNode[node.name]!, { name: 'per-node', fileName: '10-mynet.conf' }), nodes: [{ name: 'node-1' }, { name: 'node-2' }],
+  });
+
+  it('each node runs and shows its own file', () => {
+    const sim = twoNodes({ 'node-1': text('10.10.1.0/24'), 'node-2': text('10.10.2.0/24') });
+    expect([sim.addPod({ name: 'a', node: 'node-1' }).ip, sim.addPod({ name: 'b', node: 'node-2' }).ip].map((ip) => ip === null ? null : formatCidr({ addr: ip, len: 32 }))).toEqual(['10.10.1.2/32', '10.10.2.2/32']);
+    expect(sim.design.cniConfig!(sim.state, sim.node('node-2'))).toEqual({ '10-mynet.conf': text('10.10.2.0/24') });
+    expect(sim.design.podChecked!(sim.state, sim.pod('b'), sim.node('node-2'))).toEqual({});
+    expect(() => fromNodeConfig('x' as never, { name: 'n', fileName: 'f' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('a file libcni refuses, or of a version before 0.3.0, fails ADD and CHECK on its node only; DEL there does nothing', () => {
+    const sim = twoNodes({ 'node-1': text('10.10.1.0/24'), 'node-2': '{"cniVersion": "1.0.0", "name": "my net", "type": "bridge"}' });
+    const a = sim.addPod({ name: 'a', node: 'node-1' });
+    expect(a.status.phase).toBe('Running');
+    const b = sim.addPod({ name: 'b', node: 'node-2' });
+    expect(b.status.phase).toBe('ContainerCreating');
+    expect(b.status.message).toMatch(/ failed \(add\): invalid characters found in network name: my net$/);
+    expect(sim.design.podChecked!(sim.state, a, sim.node('node-2'))).toEqual({ error: { cniVersion: '1.0.0', code: 7, msg: 'invalid characters found in network name', details: 'my net' } });
+    expect(sim.design.podDeleted(sim.state, a, sim.node('node-2'))).toEqual({ actions: [] });
+    const old = twoNodes({ 'node-1': text('10.10.1.0/24', '0.2.0'), 'node-2': text('10.10.2.0/24') });
+    expect(old.addPod({ name: 'c', node: 'node-1' }).status.message).toMatch(/cniVersion 0\.2\.0 gives results of the pre-0\.3\.0 shape/);
+    expect(old.addPod({ name: 'd', node: 'node-2' }).status.phase).toBe('Running');
   });
 });

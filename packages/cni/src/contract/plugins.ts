@@ -141,7 +141,7 @@ function execIpam(cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores
  * else the first address's (netlink.RouteAddEcmp: NLM_F_CREATE without NLM_F_EXCL, so the kernel
  * refuses only a route identical to one present — "file exists"). Answers the actions or the error.
  */
-function configureIface(inv: CniInvocation, result: CurrentResult): Action[] | string {
+function configureIface(inv: CniInvocation, result: CurrentResult, goDefault?: CurrentResult['routes'][number]): Action[] | string {
   const p = podNs(inv);
   const actions: Action[] = result.ips.map((ip) => ({ op: 'addr.add', ns: p, dev: inv.ifname, addr: ip.address }));
   const v4gw = result.ips.find((i) => i.gateway !== undefined)?.gateway;
@@ -158,8 +158,10 @@ function configureIface(inv: CniInvocation, result: CurrentResult): Action[] | s
   for (const r of result.routes) {
     const gw = r.gw ?? v4gw;
     const [ip, len] = r.dst.split('/');
-    // Go prints the route's net.IPNet value field by field.
-    const what = `failed to add route '{${ip} ${(Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0).toString(16).padStart(8, '0')}} via ${gw ?? '<nil>'} dev ${inv.ifname}'`;
+    // Go prints the route's net.IPNet value field by field: a 4-byte mask for a parsed destination, the
+    // 16-byte net.IPv4zero for the default route the bridge plugin's calcGateways builds (`goDefault`).
+    const mask = r === goDefault ? '00000000000000000000ffff00000000' : (Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0).toString(16).padStart(8, '0');
+    const what = `failed to add route '{${ip} ${mask}} via ${gw ?? '<nil>'} dev ${inv.ifname}'`;
     if (added.has(r.dst)) {
       if (added.get(r.dst) === gw) return `${what}: file exists`;
       return `${what}: podnet keeps one route per destination (the kernel would add a second one)`;
@@ -318,12 +320,14 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
       const gateway = ip.gateway ?? (isGW ? formatIpv4(((a.ip & ((0xffffffff << (32 - a.len)) >>> 0)) + 1) >>> 0) : undefined);
       return { interface: 2, address: ip.address, ...(gateway === undefined ? {} : { gateway }) };
     });
+    let goDefault: CurrentResult['routes'][number] | undefined;
     if (isDefaultGW && !routes.some((r) => r.gw !== undefined && r.dst === '0.0.0.0/0')) {
       const gw = ips.find((i) => i.gateway !== undefined)?.gateway;
-      routes.push(gw === undefined ? { dst: '0.0.0.0/0' } : { dst: '0.0.0.0/0', gw });
+      goDefault = gw === undefined ? { dst: '0.0.0.0/0' } : { dst: '0.0.0.0/0', gw };
+      routes.push(goDefault);
     }
     result = { ...result, ips, routes, dns: ipam.dns };
-    const conf2 = configureIface(inv, result);
+    const conf2 = configureIface(inv, result, goDefault);
     if (typeof conf2 === 'string') return plain(conf, conf2);
     actions.push(...conf2);
     if (isGW) {

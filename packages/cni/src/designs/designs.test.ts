@@ -160,9 +160,11 @@ describe('bridge (the CNI reference plugin with host-local)', () => {
     expect(ipRoute(sim.state, 'pod/default/a')).toEqual(['default via 10.244.0.1 dev eth0', '10.244.0.0/24 dev eth0 proto kernel scope link src 10.244.0.2']);
     const conf = JSON.parse(bridge().cniConfig!(sim.state, sim.node('node-1'))['10-mynet.conf']!) as Record<string, unknown>;
     expect(conf).toMatchObject({ cniVersion: '1.0.0', type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.0.0/24' }]] } });
-    // The reference bridge-host-local.conf's shape (keys and types), plus isGateway; one range of one subnet.
-    const ref = reference('bridge-host-local.conf') as { ipam: { ranges: unknown[][]; routes: unknown[] } };
-    expect(shape(conf)).toEqual(shape({ ...ref, isGateway: true, ipam: { ...ref.ipam, ranges: [[{ subnet: '' }]], routes: [{ dst: '' }] } }));
+    // The reference bridge-host-local.conf's shape (keys and types), plus isGateway; one range of one
+    // subnet, and no IPAM routes: its `{"dst": "0.0.0.0/0"}` beside isDefaultGateway fails the real
+    // plugin's ADD (bridge.test.ts).
+    const { routes: _routes, ...refIpam } = (reference('bridge-host-local.conf') as { ipam: Record<string, unknown> }).ipam;
+    expect(shape(conf)).toEqual(shape({ ...reference('bridge-host-local.conf'), isGateway: true, ipam: { ...refIpam, ranges: [[{ subnet: '' }]] } }));
     expect(sim.node('node-1').host.sysctl.ipForward).toBe(true);
   });
 
