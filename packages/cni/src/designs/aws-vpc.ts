@@ -13,11 +13,15 @@
  *                                ip route add default via 169.254.1.1 dev eth0
  *                                ip neigh add 169.254.1.1 lladdr <host veth MAC> dev eth0 nud permanent
  *                    on the host: ip route add <ip> dev eni… scope link
+ *                                 ip rule add to <ip> lookup main priority 512
+ *                                 (a secondary ENI's address) ip rule add from <ip> lookup <N> priority 1536
+ *   a new ENI:       ethN appears (device index N); ip link set ethN mtu <MTU> up; ip addr add <ENI ip>/<len> dev ethN
+ *                    ip route add <gw>/32 dev ethN scope link table N+1; ip route add default via <gw> dev ethN table N+1
+ *                    ip route del <subnet> dev ethN
  *
- * Simplified, and said so in docs/designs/aws-vpc.md: every ENI is modelled as the node's eth0 (a
- * secondary ENI is bookkeeping: its addresses are answered with eth0's MAC, so no eth1, no per-ENI route
- * table and no `from <pod ip> lookup <table>` rule); ipamd's warm pool is topped up in the same transition
- * as the ADD that drained it, not by a reconciler a little later; released addresses stay on their ENI.
+ * Simplified, and said so in docs/designs/aws-vpc.md: ipamd's warm pool is topped up in the same
+ * transition as the ADD that drained it, not by a reconciler a little later; released addresses stay on
+ * their ENI; no rp_filter=2 on eth0 and no CONNMARK rules.
  */
 import {
   fail, cidrContains, formatIpv4, macFromSeed, maskOf, parseCidr, parseIpv4, shardGet, type Action, type ClusterState, type CniDesign,
