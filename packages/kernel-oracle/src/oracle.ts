@@ -14,7 +14,7 @@ import {
   kernelFdb, kernelPingOutcome, kernelTraceroute, podnetPingOutcome, podnetTraceroute, tableDiff, tableLines,
 } from './compare.js';
 import { kernelCapture, podnetCapture } from './capture.js';
-import { deleteNamespaces, run, runGroups, type Feature, type NsJob, type Ran } from './kernel.js';
+import { deleteNamespaces, inNs, run, runGroups, type Feature, type NsJob, type Ran } from './kernel.js';
 import { recording } from './record.js';
 import { NoKernelRendering, Renderer } from './replay.js';
 
@@ -178,7 +178,7 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
   }
   try {
     const scratch = await mkdtemp(join(tmpdir(), 'pno-build-'));
-    const built = await run('bash', ['-c', renderer.script(join(scratch, 'err'))], { timeoutMs: 120_000 }).finally(() => rm(scratch, { recursive: true, force: true }));
+    const built = await run('sh', ['-c', renderer.script(join(scratch, 'err'))], { timeoutMs: 120_000 }).finally(() => rm(scratch, { recursive: true, force: true }));
     if (built.code !== 0) {
       const m = /ORACLE-FAILED (\d+)/.exec(built.stderr);
       const line = m ? renderer.lines[Number(m[1])] : undefined;
@@ -194,7 +194,7 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     // namespace: `ip -4 -n NS -batch -` lists routes, then `lo` (a line no route can be: it marks where
     // the routes end), then neighbours; `bridge -n NS fdb show` the FDB.
     const show = spaces.map(([id, k]) => `echo "@@@ ${id} route"; ip -4 -n ${k} -batch - <<'ORACLE_EOF'\nroute show\nlink show dev lo\nneigh show\nORACLE_EOF\necho "@@@ ${id} fdb"; bridge -n ${k} fdb show`).join('\n');
-    const shown = await run('bash', ['-c', show], { timeoutMs: 60_000 });
+    const shown = await run('sh', ['-c', show], { timeoutMs: 60_000 });
     const sections = new Map<string, string>();
     let key = '';
     for (const line of shown.stdout.split('\n')) {
@@ -246,7 +246,8 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
       const p = podnetCapture(pinged.traces, `node/${node}`, 'eth0');
       let kc: string[];
       try {
-        kc = await kernelCapture(renderer.names.of(`node/${node}`), 'eth0', () => runGroups([[pingJob(a, b, firstWait(podnetPingOutcome(pinged)))]], 1), p.length);
+        const job = pingJob(a, b, firstWait(podnetPingOutcome(pinged)));
+        kc = await kernelCapture(renderer.names.of(`node/${node}`), 'eth0', () => run(inNs(job.k)[0]!, [...inNs(job.k).slice(1), ...job.args], { timeoutMs: 30_000 }), p.length);
       } catch (e) {
         say('capture', where, p.join(' ; '), `no capture: ${(e as Error).message}`);
         continue;
@@ -276,14 +277,15 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
       if (ranTrace(first[2 * i + 1]![0]!) !== predicted[i]!.trace) ask('trace');
     });
     const second = new Map<string, string>();
-    await pool(concurrency, [...again.values()].map((asks) => async () => {
-      for (const { i, what } of asks) {
-        const [a, b] = chosen[i]!;
-        const p = what === 'ping' ? predicted[i]!.ping : predicted[i]!.trace;
-        if (/Unreachable| !/.test(p)) await sleep(1100);
-        const [r] = (await runGroups([[what === 'ping' ? pingJob(a, b, '5') : traceJob(a, b, '5')]], 1))[0]!;
-        second.set(`${what} ${i}`, what === 'ping' ? ranPing(r!) : ranTrace(r!));
-      }
+    const asked = [...again.values()];
+    const secondRan = await runGroups(asked.map((asks) => asks.map(({ i, what }) => {
+      const [a, b] = chosen[i]!;
+      const job = what === 'ping' ? pingJob(a, b, '5') : traceJob(a, b, '5');
+      return /Unreachable| !/.test(what === 'ping' ? predicted[i]!.ping : predicted[i]!.trace) ? { ...job, delay: 1.1 } : job;
+    })), concurrency);
+    asked.forEach((asks, g) => asks.forEach(({ i, what }, n) => {
+      const r = secondRan[g]![n]!;
+      second.set(`${what} ${i}`, what === 'ping' ? ranPing(r) : ranTrace(r));
     }));
     retried = [...again.values()].reduce((s, x) => s + x.length, 0);
     chosen.forEach(([a, b], i) => {

@@ -40,8 +40,13 @@ function scriptOrder(script: string): number[] {
   const order: number[] = [];
   for (const line of script.split('\n')) {
     const nums = (x: string) => x.trim().split(' ').map(Number);
-    const m = /idx=\(([\d ]+)\)/.exec(line) ?? / chk \S+ '([\d ]+)'/.exec(line);
+    const m = /pick "\$\{n:-1\}" ([\d ]+)\)"; }$/.exec(line) ?? / chk \S+ '([\d ]+)'/.exec(line);
+    const sysctl = /^S\t(\d+)\t/.exec(line);
     if (m) order.push(...nums(m[1]!));
+    else if (sysctl) {
+      // nsrun.pl steps: one per key of a `sysctl -w`, one after the other.
+      if (order[order.length - 1] !== Number(sysctl[1])) order.push(Number(sysctl[1]));
+    }
     else if (/ sh -s <<'ORACLE_EOF' \|\| fail \d+$/.test(line)) continue;
     else {
       const one = /ORACLE-FAILED (\d+)" >&2; exit 97; }$/.exec(line) ?? / \|\| fail (\d+)$/.exec(line);
@@ -100,7 +105,10 @@ describe('rendering a recorded cluster as kernel commands', () => {
       // Every batch body line is the recorded command it stands for.
       for (const l of r.lines) {
         const body = l.shell.replace(/^(?:ip|bridge) -n \S+ /, '').replace(/^nsenter --net=\S+ /, '').replace(/^ip netns add /, 'netns add ');
-        expect(script.includes(body), l.shell).toBe(true);
+        // A new namespace's settings: nsrun.pl writes each key=value of the sysctl in that namespace.
+        const init = /^nsenter --net=\/run\/netns\/(\S+) sysctl -q -w (.*)$/.exec(l.shell);
+        if (l.init && init) for (const kv of init[2]!.split(' ')) expect(script).toContain(`\t${init[1]!}\t${kv.replace('=', '\t')}\n`);
+        else expect(script.includes(body), l.shell).toBe(true);
       }
     }), { numRuns: 15 });
   });

@@ -11,7 +11,7 @@
 import {
   describeAction, formatIpv4, peerEntryCommands, UNDERLAY_NS, type Action, type NsId, type PeerEntrySpec, type Route, type Underlay,
 } from '@podnet/core';
-import { inNs, NETNS_DIR } from './kernel.js';
+import { inNs, NETNS_DIR, nsrunCommand, shellWord } from './kernel.js';
 import type { NsSnapshot, Reaction } from './record.js';
 
 /** One line of the build script and where it came from. */
@@ -28,6 +28,21 @@ export interface ScriptLine {
   readonly init?: boolean;
 }
 
+
+/**
+ * The nsrun.pl steps (kernel.ts) that stand for `command` run in kernel namespace `k` as line `idx` of the
+ * build, when it is `sysctl [-q] -w key=value…`: one write per key, in order, as sysctl makes them.
+ * Anything else gives null (it runs as itself, under nsenter).
+ */
+export function sysctlSteps(idx: number, k: string, command: string): string[] | null {
+  inNs(k);
+  const [prog, ...words] = command.trim().split(/\s+/);
+  const flags = words.filter((w) => w.startsWith('-'));
+  const pairs = words.filter((w) => !w.startsWith('-'));
+  if (prog !== 'sysctl' || !flags.includes('-w') || !flags.every((f) => f === '-w' || f === '-q') || pairs.length === 0) return null;
+  if (!pairs.every((p) => /^[\w./-]+=[\w.:/-]*$/.test(p))) return null;
+  return pairs.map((p) => `S\t${idx}\t${k}\t${p.slice(0, p.indexOf('='))}\t${p.slice(p.indexOf('=') + 1)}`);
+}
 
 /** The kernel names of one topology's namespaces, both ways. */
 export class NsNames {
@@ -356,7 +371,7 @@ export class Renderer {
     for (const k of [...this.#loDown]) this.#line(`ip -n ${k} link set lo up`, `core creates ${this.names.idOf(k) ?? k}`);
     type Unit = { key: string | null; head: string; body: string[]; idx: number[]; tol: boolean[]; touches: Set<string> | 'all' };
     const units: Unit[] = [{ key: 'ip|', head: 'ip', body: [], idx: [], tol: [], touches: new Set() }];
-    const inits: Unit[] = [];
+    const inits: string[] = [];
     const unsafe = /[$`"'|;&<>]/;
     // What a line touches: a namespace `k` as a whole (links come and go), or one table of it: `k#l3`
     // (addresses, routes, neighbours), `k#fdb` (bridge and VXLAN FDBs), `k#sys` (sysctls, iptables). Two
@@ -381,7 +396,9 @@ export class Renderer {
     this.lines.forEach((l, i) => {
       const exec = /^nsenter --net=\S+\/(\S+) (.*)$/.exec(l.shell);
       if (exec) {
-        if (l.init) inits.push({ key: null, head: l.shell, body: [], idx: [i], tol: [false], touches: new Set([exec[1]!]) });
+        const steps = l.init ? sysctlSteps(i, exec[1]!, exec[2]!) : null;
+        if (steps) inits.push(...steps);
+        else if (l.init) units.push({ key: null, head: l.shell, body: [], idx: [i], tol: [false], touches: new Set([exec[1]!]) });
         else join(`exec|${exec[1]!}`, new Set([`${exec[1]!}#sys`]), `nsenter --net=${NETNS_DIR}/${exec[1]!}`, exec[2]!, i, false);
         return;
       }
@@ -402,21 +419,28 @@ export class Renderer {
       join(`${m[1]}|${m[2]}`, touches, `${m[1]} -n ${m[2]}`, m[3]!, i, l.tolerant === true);
     });
     const out = [
-      // Where a batch's complaints go (a file the caller made saves two programs per topology).
+      // A POSIX sh script (dash starts programs for half of what bash costs). Where a batch's complaints go
+      // (a file the caller made saves two programs per topology); `pick N a1 a2 …` is aN.
       'set -u', ...(errFile === undefined ? ['T=$(mktemp)', `trap 'rm -f "$T"' EXIT`] : [`T=${errFile}`]), `fail() { echo "ORACLE-FAILED $1" >&2; exit 97; }`,
+      'pick() { shift "$1"; echo "$1"; }',
       // After a -force batch: a refusal of a tolerant line is the agent's log line; of any other, the end.
-      'chk() { local idx=($2) tol=($3) n; for n in $(grep -o "Command failed -:[0-9]*" "$T" | cut -d: -f2); do [ "${tol[$((n - 1))]}" = 1 ] || { cat "$T" >&2; fail "${idx[$((n - 1))]}"; }; done; sed "s/^/ORACLE-REFUSED $1: /" "$T" >&2; }',
+      'chk() { for n in $(grep -o "Command failed -:[0-9]*" "$T" | cut -d: -f2); do [ "$(pick "$n" $3)" = 1 ] || { cat "$T" >&2; fail "$(pick "$n" $2)"; }; done; sed "s/^/ORACLE-REFUSED $1: /" "$T" >&2; }',
     ];
     const heredoc = (body: readonly string[]) => `\n${body.join('\n')}\nORACLE_EOF`;
-    for (const u of [units[0]!, ...inits, ...units.slice(1)]) {
-      if (u.key === null) out.push(`${u.head} || fail ${u.idx[0]!}`);
+    // Every new namespace's settings come from one nsrun.pl (kernel.ts), which enters each namespace itself
+    // and writes them as sysctl does, instead of an nsenter and a sysctl per namespace; it names a failing
+    // line itself.
+    const initUnit = inits.length ? [`${nsrunCommand().map(shellWord).join(' ')} <<'ORACLE_EOF' || exit 97${heredoc(inits)}`] : [];
+    for (const u of [units[0]!, ...initUnit, ...units.slice(1)]) {
+      if (typeof u === 'string') out.push(u);
+      else if (u.key === null) out.push(`${u.head} || fail ${u.idx[0]!}`);
       else if (u.key.startsWith('exec|')) {
         if (u.body.length === 1) out.push(`${u.head} ${u.body[0]!} || fail ${u.idx[0]!}`);
         else out.push(`${u.head} sh -s <<'ORACLE_EOF' || fail ${u.idx[0]!}${heredoc(u.body.map((b, j) => `${b} || { echo "ORACLE-FAILED ${u.idx[j]!}" >&2; exit 97; }`))}`);
       } else if (u.tol.some((t) => t)) {
         out.push(`${u.head} -force -batch - 2>"$T" <<'ORACLE_EOF' || chk ${u.head.split(' ')[2]!} '${u.idx.join(' ')}' '${u.tol.map((t) => (t ? 1 : 0)).join(' ')}'${heredoc(u.body)}`);
       } else if (u.body.length) {
-        out.push(`${u.head} -batch - 2>"$T" <<'ORACLE_EOF' || { cat "$T" >&2; n=$(grep -o 'Command failed -:[0-9]*' "$T" | head -1 | cut -d: -f2); idx=(${u.idx.join(' ')}); fail \${idx[$((\${n:-1} - 1))]}; }${heredoc(u.body)}`);
+        out.push(`${u.head} -batch - 2>"$T" <<'ORACLE_EOF' || { cat "$T" >&2; n=$(grep -o 'Command failed -:[0-9]*' "$T" | head -1 | cut -d: -f2); fail "$(pick "\${n:-1}" ${u.idx.join(' ')})"; }${heredoc(u.body)}`);
       }
     }
     return out.join('\n') + '\n';
