@@ -103,7 +103,7 @@ async function main(): Promise<number> {
   const sample = o.runs > 0 ? fc.sample(topologyArb(), { seed: o.seed, numRuns: o.runs }) : [];
   for (const d of usable) {
     const mine: Job[] = [];
-    if (o.scenarios && o.path === null) for (const s of SCENARIOS) if (!s.designs || s.designs.includes(d.name)) mine.push({ design: d, topo: s.topology });
+    if (o.scenarios && o.path === null) for (const s of SCENARIOS) if (!s.designs || s.designs.includes(d.name)) mine.push({ design: d, topo: { ...s.topology, listEveryFdb: true } });
     sample.forEach((t, i) => {
       if (o.path === null || o.path === i) mine.push({ design: d, topo: { ...t, label: `generated #${i} (--seed ${o.seed} --path ${i})` }, path: i });
     });
@@ -166,7 +166,7 @@ async function main(): Promise<number> {
     const kinds = new Map<string, number>();
     for (const r of rs) for (const x of r.disagreements) kinds.set(x.kind, (kinds.get(x.kind) ?? 0) + 1);
     const g = generated.get(d.name) ?? 0;
-    process.stdout.write(`  ${d.name.padEnd(23)} ${String(g).padStart(4)} generated + ${rs.length - g} fixed topologies, ${String(rs.reduce((s, r) => s + r.probes, 0)).padStart(6)} probes, ${String(rs.reduce((s, r) => s + r.tables, 0)).padStart(5)} tables compared (${rs.reduce((s, r) => s + (r.retried ?? 0), 0)} probes asked twice), ${n} disagreements${kinds.size ? ` (${[...kinds].map(([k, c]) => `${k}: ${c}`).join(', ')})` : ''}\n`);
+    process.stdout.write(`  ${d.name.padEnd(23)} ${String(g).padStart(4)} generated + ${rs.length - g} fixed topologies, ${String(rs.reduce((s, r) => s + r.probes, 0)).padStart(6)} probes, ${String(rs.reduce((s, r) => s + r.tables, 0)).padStart(5)} tables compared (${rs.reduce((s, r) => s + (r.fdbKnownEmpty ?? 0), 0)} FDBs of veth-only namespaces not listed; ${rs.reduce((s, r) => s + (r.retried ?? 0), 0)} probes asked twice), ${n} disagreements${kinds.size ? ` (${[...kinds].map(([k, c]) => `${k}: ${c}`).join(', ')})` : ''}\n`);
   }
   for (const s of skipped) process.stdout.write(`  SKIPPED ${s}\n`);
   process.stdout.write(`  ${Math.round((Date.now() - started) / 1000)} s of wall time; CPU: ${cpuSeconds()}\n`);

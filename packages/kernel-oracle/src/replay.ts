@@ -36,12 +36,41 @@ export interface ScriptLine {
  */
 export function sysctlSteps(idx: number, k: string, command: string): string[] | null {
   inNs(k);
+  return sysctlPairs(command)?.map(([key, v]) => `S\t${idx}\t${k}\t${key}\t${v}`) ?? null;
+}
+
+/** The key=value pairs of `sysctl [-q] -w key=value…`, or null for any other command. */
+function sysctlPairs(command: string): [string, string][] | null {
   const [prog, ...words] = command.trim().split(/\s+/);
   const flags = words.filter((w) => w.startsWith('-'));
   const pairs = words.filter((w) => !w.startsWith('-'));
   if (prog !== 'sysctl' || !flags.includes('-w') || !flags.every((f) => f === '-w' || f === '-q') || pairs.length === 0) return null;
   if (!pairs.every((p) => /^[\w./-]+=[\w.:/-]*$/.test(p))) return null;
-  return pairs.map((p) => `S\t${idx}\t${k}\t${p.slice(0, p.indexOf('='))}\t${p.slice(p.indexOf('=') + 1)}`);
+  return pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]);
+}
+
+/** A sysctl key's file: procps maps a key's dots to the path's slashes, and a slash (a dot in a device name) to a dot. */
+const sysctlPath = (key: string) => `/proc/sys/${key.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'))}`;
+
+/**
+ * The shell lines that write what `sysctl -w key=value…` writes, one `echo value > /proc/sys/…` per key
+ * (the value and a newline, as sysctl writes it), for a shell already in the namespace; null for any
+ * other command.
+ */
+export function sysctlWrites(command: string): string[] | null {
+  return sysctlPairs(command)?.map(([k, v]) => `echo ${v} > ${sysctlPath(k)}`) ?? null;
+}
+
+/**
+ * True for a setting whose effect does not depend on which links exist when it is made, so it may run
+ * before or after link changes of its namespace: an iptables rule (matched by interface names when
+ * packets pass) and `net.ipv4.ip_forward` (Linux writes it to `all`, `default` and every device, so a
+ * device made afterwards copies it from `default`: the same end state in either order). Other sysctls
+ * (`conf.DEV.*` needs DEV, `conf.default.*` is copied to devices made later) keep their place.
+ */
+export function linkFree(command: string): boolean {
+  if (/^iptables /.test(command)) return true;
+  return sysctlPairs(command)?.every(([k]) => k === 'net.ipv4.ip_forward') ?? false;
 }
 
 /** The kernel names of one topology's namespaces, both ways. */
@@ -323,6 +352,27 @@ export class Renderer {
     this.names.forget(id);
   }
 
+  /**
+   * True when every line that put a link into kernel namespace `k` made a veth end there, and no `bridge`
+   * command ran there. `bridge fdb show` lists, per device, the bridge's or VXLAN device's own entries and
+   * otherwise the device's address lists (ndo_dflt_fdb_dump): its multicast groups, which the oracle drops
+   * as podnet models none, and secondary unicast addresses, which only a `bridge fdb add … self` on it or a
+   * device stacked on it (macvlan and the like) adds. So such a namespace's FDB holds no row the comparison
+   * keeps (measured: a veth up with an address lists `33:33:00:00:00:01` and `01:00:5e:00:00:01` only).
+   */
+  onlyVeths(k: string): boolean {
+    inNs(k);
+    const here = `(?:-n |netns )${k}(?=\\s|$)`;
+    for (const { shell } of this.lines) {
+      if (!new RegExp(here).test(shell) || /^ip netns (?:add|del) /.test(shell) || shell.startsWith('nsenter ')) continue;
+      if (shell.startsWith(`bridge -n ${k} `)) return false;
+      const add = /^ip -n \S+ link add /.test(shell);
+      // A link made here or with an end here: a veth; a link moved here (`link set … netns k`): anything.
+      if (add ? !/ type veth(?=\s|$)/.test(shell) : new RegExp(`netns ${k}(?=\\s|$)`).test(shell)) return false;
+    }
+    return true;
+  }
+
   /** Replays one recorded reaction. */
   reaction(r: Reaction): void {
     switch (r.kind) {
@@ -376,7 +426,10 @@ export class Renderer {
     // What a line touches: a namespace `k` as a whole (links come and go), or one table of it: `k#l3`
     // (addresses, routes, neighbours), `k#fdb` (bridge and VXLAN FDBs), `k#sys` (sysctls, iptables). Two
     // lines touching different tables of a namespace commute, so they may pass each other. Deleting a link
-    // can take its veth peer in another namespace along: such a line (`*`) moves past nothing.
+    // can take its veth peer in another namespace along: such a line (`*`) moves past nothing. Settings
+    // that do not depend on the links (iptables rules, ip_forward: see linkFree) touch only `k@sys`, which
+    // the namespace as a whole does not hit, so they may pass link changes but no other setting, which
+    // touches `k@sys` as well.
     const hits = (x: string, y: string) => x === y || x === y.split('#')[0] || y === x.split('#')[0];
     const overlaps = (a: Set<string> | 'all', b: Set<string>) => a === 'all' || (b.has('*') && a.size > 0) || [...b].some((x) => [...a].some((y) => hits(x, y)));
     const join = (key: string, touches: Set<string>, head: string, body: string, i: number, tol: boolean) => {
@@ -399,7 +452,7 @@ export class Renderer {
         const steps = l.init ? sysctlSteps(i, exec[1]!, exec[2]!) : null;
         if (steps) inits.push(...steps);
         else if (l.init) units.push({ key: null, head: l.shell, body: [], idx: [i], tol: [false], touches: new Set([exec[1]!]) });
-        else join(`exec|${exec[1]!}`, new Set([`${exec[1]!}#sys`]), `nsenter --net=${NETNS_DIR}/${exec[1]!}`, exec[2]!, i, false);
+        else join(`exec|${exec[1]!}`, new Set(linkFree(exec[2]!) ? [`${exec[1]!}@sys`] : [`${exec[1]!}#sys`, `${exec[1]!}@sys`]), `nsenter --net=${NETNS_DIR}/${exec[1]!}`, exec[2]!, i, false);
         return;
       }
       const m = /^(ip|bridge) (?:-n (\S+) )?(.*)$/.exec(l.shell);
@@ -435,8 +488,9 @@ export class Renderer {
       if (typeof u === 'string') out.push(u);
       else if (u.key === null) out.push(`${u.head} || fail ${u.idx[0]!}`);
       else if (u.key.startsWith('exec|')) {
+        // One program: as itself. More: one sh there, writing each sysctl itself (sysctlWrites).
         if (u.body.length === 1) out.push(`${u.head} ${u.body[0]!} || fail ${u.idx[0]!}`);
-        else out.push(`${u.head} sh -s <<'ORACLE_EOF' || fail ${u.idx[0]!}${heredoc(u.body.map((b, j) => `${b} || { echo "ORACLE-FAILED ${u.idx[j]!}" >&2; exit 97; }`))}`);
+        else out.push(`${u.head} sh -s <<'ORACLE_EOF' || fail ${u.idx[0]!}${heredoc(u.body.flatMap((b, j) => (sysctlWrites(b) ?? [b]).map((c) => `${c} || { echo "ORACLE-FAILED ${u.idx[j]!}" >&2; exit 97; }`)))}`);
       } else if (u.tol.some((t) => t)) {
         out.push(`${u.head} -force -batch - 2>"$T" <<'ORACLE_EOF' || chk ${u.head.split(' ')[2]!} '${u.idx.join(' ')}' '${u.tol.map((t) => (t ? 1 : 0)).join(' ')}'${heredoc(u.body)}`);
       } else if (u.body.length) {
