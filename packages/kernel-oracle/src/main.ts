@@ -3,8 +3,10 @@
  *
  *   pnpm oracle [--runs N] [--seed S] [--path I] [--design NAME]… [--concurrency C] [--no-scenarios] [--time-limit SEC] [--shrink SEC] [--require]
  *
- * --path I runs generated topology I of the seed only (as a report names it); --shrink SEC (default 120,
- * 0 for none) lets fast-check shrink the first disagreeing generated topology of each design.
+ * Defaults: --runs 100, --seed 42, --concurrency 8 (topologies at a time: each spends much of its time
+ * waiting for probes), --time-limit 1200. --path I runs generated topology I of the seed only (as a report
+ * names it); --shrink SEC (default 120, 0 for none) lets fast-check shrink the first disagreeing generated
+ * topology of each design.
  *   pnpm oracle --cleanup        remove namespaces left by oracle runs that died (prefix pno<pid>-, pid gone)
  *
  * Exit status: 0 when every comparison agreed, 1 on any disagreement (or an incomplete run), 2 on bad
@@ -19,7 +21,7 @@ import { DESIGNS, SCENARIOS, topologyArb } from './scenarios.js';
 interface Options { runs: number; seed: number; path: number | null; shrink: number; designs: string[]; concurrency: number; scenarios: boolean; timeLimit: number; require: boolean; cleanup: boolean }
 
 function parse(argv: readonly string[]): Options {
-  const o: Options = { runs: 100, seed: 42, path: null, shrink: 120, designs: [], concurrency: 2, scenarios: true, timeLimit: 600, require: false, cleanup: false };
+  const o: Options = { runs: 100, seed: 42, path: null, shrink: 120, designs: [], concurrency: 8, scenarios: true, timeLimit: 1200, require: false, cleanup: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = () => {
