@@ -60,7 +60,7 @@ export function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-/** Runs a program (never through a shell unless the program is bash), bounded by `timeoutMs`. */
+/** Runs a program (never through a shell unless the program is sh), bounded by `timeoutMs`. */
 export function run(file: string, args: readonly string[], o: { input?: string; timeoutMs?: number } = {}): Promise<Ran> {
   return new Promise((resolve) => {
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -265,7 +265,7 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
       if (d) say('capture', where, p.join(' ; ') || '(no frame)', kc.join(' ; ') || '(no frame)');
       probes++;
     }
-    // podnet first, in the order the probes used to run; then every kernel probe at once from one shell.
+    // podnet first, in the order the probes used to run; then every kernel probe at once (runGroups: one sh per sender).
     const predicted = chosen.map(([a, b]) => ({
       ping: podnetPingOutcome(sim.ping(a.name, b.ip)),
       trace: podnetTraceroute(sim.traceroute(a.name, b.ip, { maxHops: 8 }), a.ns),

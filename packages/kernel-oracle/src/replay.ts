@@ -4,7 +4,7 @@
  * every underlay segment as a namespace holding a Linux bridge, the router with one leg per segment);
  * what the design did is its recorded actions, printed by {@link describeAction} and run as is.
  *
- * The result is one bash script: every line runs in a namespace of this topology (`ip -n NS`,
+ * The result is one POSIX sh script: every line runs in a namespace of this topology (`ip -n NS`,
  * `bridge -n NS`, `nsenter --net=/run/netns/NS`) and names the action it came from, so a command the
  * kernel refuses is reported against the podnet action that asked for it.
  */
@@ -406,14 +406,15 @@ export class Renderer {
   /**
    * The whole script: stops at the first command the kernel refuses and names it. Starting a process
    * costs far more than a command (10–20 ms of CPU here), so:
-   * - every namespace is created first, by one `ip -batch -`, and each new namespace's settings (its
-   *   `init` line) run right after, before anything else touches it;
+   * - every namespace is created first, by one `ip -batch -`, and every new namespace's settings (its
+   *   `init` line) right after, before anything else touches it, all by one nsrun.pl (kernel.ts);
    * - `ip` (and `bridge`) commands of one namespace run together as one `ip -n NS -batch -`. A command
    *   joins an earlier batch of its namespace only when nothing since touched that namespace (or a
    *   namespace it names), so each namespace sees its commands in the recorded order; deleting a
    *   namespace is a barrier for everything. A node agent's refusals (tolerant lines) do not end the build,
    *   so a batch holding one runs with `-force` and only a refusal of another line fails the build;
-   * - consecutive `nsenter` commands of one namespace (sysctl, iptables) run in one shell there.
+   * - consecutive `nsenter` commands of one namespace (sysctl, iptables) run in one sh there, which
+   *   writes the sysctls itself; iptables rules and ip_forward may pass link changes (linkFree).
    * `errFile` is a scratch file for the batches' error output (a temporary one when absent).
    */
   script(errFile?: string): string {
