@@ -3,7 +3,7 @@
  * each test failed before its fix. The oracle replays flannel's actions in real namespaces and
  * compares tables and probes; these tests need no root.
  */
-import { bridgeFdb, createSimulator, ipNeigh, ipRoute } from '@podnet/core';
+import { bridgeFdb, createSimulator, formatIpv4, ipNeigh, ipRoute } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { broken } from './designs/broken.js';
 import { vtepMac } from './designs/flannel.js';
@@ -107,5 +107,18 @@ describe('ip neigh and bridge fdb renderings, as iproute2 prints them', () => {
     expect(sim.pod('pod-2').ip).toBe(sim.pod('pod-1').ip);
     expect(sim.ping('node-2', '10.8.0.2').lines[1]).toBe('64 bytes from 10.8.0.2: icmp_seq=1 ttl=63');
     expect(sim.traceroute('node-2', '10.8.0.2').hops.map((h) => h.address)).toEqual(['10.8.0.0', '10.8.0.2']);
+  });
+
+  it('traceroute to an on-link address nobody answers ARP for: the sender reports itself with !H and stops, as ping does', () => {
+    // Found by the oracle at 100 topologies per design (broken-overlapping-ipam generated #41: a pod's
+    // traceroute to a same-block address on another node); measured: `traceroute -n -w 5 -q 1 -m 8
+    // 10.9.0.77` from 10.9.0.1/24 prints ` 1  10.9.0.1  3071.707 ms !H`; podnet printed eight `*`.
+    const sim = simulatorFromSpec(seedLabSpec());
+    const ip = formatIpv4(sim.pod('pod-a').ip!);
+    const silent = ip.replace(/\.\d+$/, '.99');
+    expect(sim.ping('pod-a', silent).lines[1]).toBe(`From ${ip} icmp_seq=1 Destination Host Unreachable`);
+    const t = sim.traceroute('pod-a', silent, { maxHops: 8 });
+    expect(t.lines.slice(1)).toEqual([` 1  ${ip} !H`]);
+    expect(t.reached).toBe(false);
   });
 });

@@ -9,6 +9,7 @@ import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The namespace files `ip netns add` creates. */
 export const NETNS_DIR = '/run/netns';
@@ -21,6 +22,22 @@ export const NETNS_DIR = '/run/netns';
 export function inNs(k: string): string[] {
   if (!/^pno\d+-[0-9a-z]+-[0-9a-z]+$|^pno\d+-probe$/.test(k)) throw new Error(`not a namespace of an oracle run: "${k}"`);
   return ['nsenter', `--net=${NETNS_DIR}/${k}`];
+}
+
+/** The perl helper that writes the settings of many namespaces from one process (setns(2), then /proc/sys). */
+export const NSRUN = fileURLToPath(new URL('./nsrun.pl', import.meta.url));
+
+/** setns(2)'s number per Node architecture (x86_64, i386, arm, ppc64, s390x; the rest use the generic table). */
+const SETNS: Readonly<Record<string, number>> = { x64: 308, ia32: 346, arm: 375, ppc64: 350, s390x: 339, arm64: 268, riscv64: 268, loong64: 268 };
+
+/**
+ * The command that runs nsrun.pl. Throws where the architecture's setns number is unknown; probeFeatures
+ * reports that as namespaces being unusable, loudly.
+ */
+export function nsrunCommand(): string[] {
+  const nr = SETNS[process.arch];
+  if (nr === undefined) throw new Error(`setns(2) has no known number on ${process.arch}`);
+  return ['perl', NSRUN, String(nr)];
 }
 
 /** The namespace prefix of this run: `pno<pid>-`. */
@@ -43,7 +60,7 @@ export function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-/** Runs a program (never through a shell unless the program is bash), bounded by `timeoutMs`. */
+/** Runs a program (never through a shell unless the program is sh), bounded by `timeoutMs`. */
 export function run(file: string, args: readonly string[], o: { input?: string; timeoutMs?: number } = {}): Promise<Ran> {
   return new Promise((resolve) => {
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -139,29 +156,55 @@ export interface NsJob {
   readonly delay?: number;
 }
 
-const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+/** `w` as one shell word (quoted when it needs to be). */
+export const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+
+/** Roughly how long a job may take, in seconds: its delay and the wait it asks for (ping -W, traceroute -w). */
+function expectedSeconds(j: NsJob): number {
+  const w = j.args.findIndex((a) => a === '-W' || a === '-w');
+  return (j.delay ?? 0) + (w >= 0 ? Number(j.args[w + 1]) || 0 : 0);
+}
 
 /**
- * Runs groups of programs from one bash process: the programs of a group one after the other, the groups
- * side by side, at most `concurrency` at a time. Every program is bounded by its own options (ping's
- * -W, traceroute's -w and -m); the whole run by `timeoutMs`. A process started by bash costs a fraction of
- * one started by this (large) Node process, whose fork copies its page tables: the oracle runs a
- * topology's probes this way. Returns what each program printed, in the order given.
+ * Runs groups of programs: the programs of a group one after the other (all in one namespace), the groups
+ * side by side, about `concurrency` at a time. Every program is bounded by its own options (ping's -W,
+ * traceroute's -w and -m); the whole run by `timeoutMs`. Starting programs is what the oracle spends its
+ * time on (a fork of bash with `&` costs several ms here, an `nsenter` another exec), so each namespace
+ * gets one `sh` (dash) entered once with nsenter, which starts its programs itself: its groups are dealt
+ * to lanes (the longest expected first, each to the lane that ends soonest), a lane running its groups
+ * one after the other, and the lanes of all namespaces side by side — `concurrency` lanes shared out
+ * between the namespaces, at least one each. Returns what each program printed, in the order given.
  */
 export async function runGroups(groups: readonly (readonly NsJob[])[], concurrency: number, timeoutMs = 120_000): Promise<Ran[][]> {
   if (groups.length === 0) return [];
   const dir = await mkdtemp(join(tmpdir(), 'pno-run-'));
   try {
-    const lines = ['set -u', 'n=0'];
+    const byNs = new Map<string, number[]>();
     groups.forEach((g, i) => {
-      const body = g.map((j, k) => `${j.delay ? `sleep ${j.delay}; ` : ''}${[...inNs(j.k), ...j.args].map(shellWord).join(' ')} >${dir}/${i}.${k}.o 2>${dir}/${i}.${k}.e`).join('; ');
-      // One program runs as bash's own child; a sequence needs a subshell.
-      lines.push(g.length === 1 && !g[0]!.delay ? `${body} </dev/null &` : `{ ${body}; } </dev/null &`, `n=$((n + 1)); if [ $n -ge ${Math.max(1, concurrency)} ]; then wait -n; n=$((n - 1)); fi`);
+      const k = g[0]?.k;
+      if (k === undefined || g.some((j) => j.k !== k)) throw new Error('runGroups: a group runs in one namespace');
+      inNs(k);
+      for (const j of g) if (j.delay !== undefined && !(Number.isFinite(j.delay) && j.delay >= 0)) throw new Error(`bad delay ${j.delay}`);
+      byNs.set(k, [...(byNs.get(k) ?? []), i]);
     });
-    lines.push('wait');
-    const r = await run('bash', ['-c', lines.join('\n')], { timeoutMs });
-    return await Promise.all(groups.map((g, i) => Promise.all(g.map(async (_, k) => {
-      const read = (ext: string) => readFile(join(dir, `${i}.${k}.${ext}`), 'utf8').catch(() => '');
+    const perNs = Math.max(1, Math.ceil(Math.max(1, concurrency) / byNs.size));
+    const outer: string[] = [];
+    for (const [k, ids] of byNs) {
+      const cost = (i: number) => groups[i]!.reduce((s, j) => s + expectedSeconds(j), 0.05);
+      const lanes: { ends: number; ids: number[] }[] = Array.from({ length: Math.min(perNs, ids.length) }, () => ({ ends: 0, ids: [] }));
+      for (const i of [...ids].sort((a, b) => cost(b) - cost(a))) {
+        const lane = lanes.reduce((m, l) => (l.ends < m.ends ? l : m));
+        lane.ids.push(i);
+        lane.ends += cost(i);
+      }
+      const lane = (l: { ids: number[] }) => l.ids.flatMap((i) => groups[i]!.map((j, n) => `${j.delay ? `sleep ${j.delay}; ` : ''}${j.args.map(shellWord).join(' ')} >${dir}/${i}.${n}.o 2>${dir}/${i}.${n}.e`)).join('; ');
+      const inner = `${lanes.map((l) => (l.ids.length === 1 && groups[l.ids[0]!]!.length === 1 ? `${lane(l)} &` : `( ${lane(l)} ) &`)).join('\n')}\nwait`;
+      outer.push(`${[...inNs(k), 'sh', '-c', inner].map(shellWord).join(' ')} &`);
+    }
+    outer.push('wait');
+    const r = await run('sh', ['-c', outer.join('\n')], { timeoutMs });
+    return await Promise.all(groups.map((g, i) => Promise.all(g.map(async (_, n) => {
+      const read = (ext: string) => readFile(join(dir, `${i}.${n}.${ext}`), 'utf8').catch(() => '');
       return { code: null, stdout: await read('o'), stderr: await read('e'), timedOut: r.timedOut };
     }))));
   } finally {
@@ -222,6 +265,10 @@ export async function probeFeatures(): Promise<Map<Feature, string | true>> {
     out.set('netns', 'nsenter (util-linux) is not installed');
     return out;
   }
+  if ((await run('sh', ['-c', 'command -v perl'])).code !== 0) {
+    out.set('netns', 'perl is not installed (the oracle enters its namespaces with nsrun.pl)');
+    return out;
+  }
   const add = await run('ip', ['netns', 'add', ns]);
   if (add.code !== 0) {
     out.set('netns', `ip netns add failed: ${(add.stderr || add.stdout).trim() || `exit ${String(add.code)}`} (uid ${process.getuid?.() ?? '?'}; needs root or CAP_NET_ADMIN + CAP_SYS_ADMIN)`);
@@ -237,6 +284,19 @@ export async function probeFeatures(): Promise<Map<Feature, string | true>> {
     await run('ip', ['-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1']);
     await tryIn('vxlan', ['link', 'add', 'vx0', 'type', 'vxlan', 'id', '1', 'dev', 'e0', 'dstport', '8472']);
     await tryIn('ipip', ['link', 'add', 'ip0', 'type', 'ipip', 'local', '192.0.2.1']);
+    // nsrun.pl writes a setting of this namespace (a value no new namespace has), read back with sysctl there.
+    let wrote: Ran;
+    try {
+      const [perl, ...args] = nsrunCommand();
+      wrote = await run(perl!, args, { input: `S\t0\t${ns}\tnet.ipv4.icmp_msgs_burst\t1234\n` });
+      if (wrote.code === 0) wrote = await run('nsenter', [...inNs(ns).slice(1), 'sysctl', '-n', 'net.ipv4.icmp_msgs_burst']);
+    } catch (e) {
+      wrote = { code: 1, stdout: '', stderr: (e as Error).message, timedOut: false };
+    }
+    if (wrote.code !== 0 || wrote.stdout.trim() !== '1234') {
+      out.set('netns', `nsrun.pl could not write a setting of a namespace: ${(wrote.stderr || wrote.stdout).trim() || `exit ${String(wrote.code)}`}`);
+      return out;
+    }
     const ipt = await run('nsenter', [`--net=${NETNS_DIR}/${ns}`, 'iptables', '-t', 'nat', '-S']);
     out.set('iptables', ipt.code === 0 ? true : `iptables -t nat: ${ipt.stderr.trim() || 'not installed'}`);
   } finally {

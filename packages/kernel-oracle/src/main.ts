@@ -3,8 +3,10 @@
  *
  *   pnpm oracle [--runs N] [--seed S] [--path I] [--design NAME]… [--concurrency C] [--no-scenarios] [--time-limit SEC] [--shrink SEC] [--require]
  *
- * --path I runs generated topology I of the seed only (as a report names it); --shrink SEC (default 120,
- * 0 for none) lets fast-check shrink the first disagreeing generated topology of each design.
+ * Defaults: --runs 100, --seed 42, --concurrency 8 (topologies at a time: each spends much of its time
+ * waiting for probes), --time-limit 1200. --path I runs generated topology I of the seed only (as a report
+ * names it); --shrink SEC (default 120, 0 for none) lets fast-check shrink the first disagreeing generated
+ * topology of each design.
  *   pnpm oracle --cleanup        remove namespaces left by oracle runs that died (prefix pno<pid>-, pid gone)
  *
  * Exit status: 0 when every comparison agreed, 1 on any disagreement (or an incomplete run), 2 on bad
@@ -19,7 +21,7 @@ import { DESIGNS, SCENARIOS, topologyArb } from './scenarios.js';
 interface Options { runs: number; seed: number; path: number | null; shrink: number; designs: string[]; concurrency: number; scenarios: boolean; timeLimit: number; require: boolean; cleanup: boolean }
 
 function parse(argv: readonly string[]): Options {
-  const o: Options = { runs: 100, seed: 42, path: null, shrink: 120, designs: [], concurrency: 2, scenarios: true, timeLimit: 600, require: false, cleanup: false };
+  const o: Options = { runs: 100, seed: 42, path: null, shrink: 120, designs: [], concurrency: 8, scenarios: true, timeLimit: 1200, require: false, cleanup: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = () => {
@@ -103,7 +105,7 @@ async function main(): Promise<number> {
   const sample = o.runs > 0 ? fc.sample(topologyArb(), { seed: o.seed, numRuns: o.runs }) : [];
   for (const d of usable) {
     const mine: Job[] = [];
-    if (o.scenarios && o.path === null) for (const s of SCENARIOS) if (!s.designs || s.designs.includes(d.name)) mine.push({ design: d, topo: s.topology });
+    if (o.scenarios && o.path === null) for (const s of SCENARIOS) if (!s.designs || s.designs.includes(d.name)) mine.push({ design: d, topo: { ...s.topology, listEveryFdb: true } });
     sample.forEach((t, i) => {
       if (o.path === null || o.path === i) mine.push({ design: d, topo: { ...t, label: `generated #${i} (--seed ${o.seed} --path ${i})` }, path: i });
     });
@@ -166,7 +168,7 @@ async function main(): Promise<number> {
     const kinds = new Map<string, number>();
     for (const r of rs) for (const x of r.disagreements) kinds.set(x.kind, (kinds.get(x.kind) ?? 0) + 1);
     const g = generated.get(d.name) ?? 0;
-    process.stdout.write(`  ${d.name.padEnd(23)} ${String(g).padStart(4)} generated + ${rs.length - g} fixed topologies, ${String(rs.reduce((s, r) => s + r.probes, 0)).padStart(6)} probes, ${String(rs.reduce((s, r) => s + r.tables, 0)).padStart(5)} tables compared (${rs.reduce((s, r) => s + (r.retried ?? 0), 0)} probes asked twice), ${n} disagreements${kinds.size ? ` (${[...kinds].map(([k, c]) => `${k}: ${c}`).join(', ')})` : ''}\n`);
+    process.stdout.write(`  ${d.name.padEnd(23)} ${String(g).padStart(4)} generated + ${rs.length - g} fixed topologies, ${String(rs.reduce((s, r) => s + r.probes, 0)).padStart(6)} probes, ${String(rs.reduce((s, r) => s + r.tables, 0)).padStart(5)} tables compared (${rs.reduce((s, r) => s + (r.fdbKnownEmpty ?? 0), 0)} FDBs of veth-only namespaces not listed; ${rs.reduce((s, r) => s + (r.retried ?? 0), 0)} probes asked twice), ${n} disagreements${kinds.size ? ` (${[...kinds].map(([k, c]) => `${k}: ${c}`).join(', ')})` : ''}\n`);
   }
   for (const s of skipped) process.stdout.write(`  SKIPPED ${s}\n`);
   process.stdout.write(`  ${Math.round((Date.now() - started) / 1000)} s of wall time; CPU: ${cpuSeconds()}\n`);

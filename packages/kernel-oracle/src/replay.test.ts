@@ -4,14 +4,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildRecorded } from './oracle.js';
 import { recording } from './record.js';
-import { NoKernelRendering, Renderer } from './replay.js';
+import { linkFree, NoKernelRendering, Renderer, sysctlSteps, sysctlWrites } from './replay.js';
 import { DESIGNS, topologyArb } from './scenarios.js';
 
 const PREFIX = 'pno4242-t-';
 const bare = { name: 'bare' } as unknown as CniDesign;
 
-function render(topo: Parameters<typeof buildRecorded>[1]): Renderer {
-  const { rec } = buildRecorded(DESIGNS[0]!, topo);
+function render(topo: Parameters<typeof buildRecorded>[1], design = DESIGNS[0]!): Renderer {
+  const { rec } = buildRecorded(design, topo);
   const r = new Renderer(PREFIX);
   r.underlay(createClusterState(topo.settings, bare).underlay);
   for (const x of rec.log) r.reaction(x);
@@ -40,12 +40,18 @@ function scriptOrder(script: string): number[] {
   const order: number[] = [];
   for (const line of script.split('\n')) {
     const nums = (x: string) => x.trim().split(' ').map(Number);
-    const m = /idx=\(([\d ]+)\)/.exec(line) ?? / chk \S+ '([\d ]+)'/.exec(line);
+    const m = /pick "\$\{n:-1\}" ([\d ]+)\)"; }$/.exec(line) ?? / chk \S+ '([\d ]+)'/.exec(line);
+    const sysctl = /^S\t(\d+)\t/.exec(line);
     if (m) order.push(...nums(m[1]!));
+    else if (sysctl) {
+      // nsrun.pl steps: one per key of a `sysctl -w`, one after the other.
+      if (order[order.length - 1] !== Number(sysctl[1])) order.push(Number(sysctl[1]));
+    }
     else if (/ sh -s <<'ORACLE_EOF' \|\| fail \d+$/.test(line)) continue;
     else {
       const one = /ORACLE-FAILED (\d+)" >&2; exit 97; }$/.exec(line) ?? / \|\| fail (\d+)$/.exec(line);
-      if (one) order.push(Number(one[1]));
+      // A sysctl of several keys is one write per key inside a unit's sh.
+      if (one && order[order.length - 1] !== Number(one[1])) order.push(Number(one[1]));
     }
   }
   return order;
@@ -58,7 +64,11 @@ function scriptOrder(script: string): number[] {
 function touches(shell: string): string[] {
   const ns = nsOfLine(shell)!;
   const rest = shell.replace(/^(?:ip|bridge) -n \S+ /, '');
-  const table = /^nsenter /.test(shell) ? '#sys' : /^bridge -n \S+ fdb /.test(shell) ? '#fdb' : /^ip -n \S+ (route|neigh|addr) /.test(shell) ? '#l3' : '';
+  // Settings independent of links (iptables rules, ip_forward) touch only the settings (`@sys`); other
+  // sysctls the settings and the namespace's `#sys` table, which its link changes touch too.
+  const exec = /^nsenter --net=\S+ (.*)$/.exec(shell);
+  if (exec) return /^iptables |^sysctl -w net\.ipv4\.ip_forward=1$/.test(exec[1]!) ? [`${ns}@sys`] : [`${ns}#sys`, `${ns}@sys`];
+  const table = /^bridge -n \S+ fdb /.test(shell) ? '#fdb' : /^ip -n \S+ (route|neigh|addr) /.test(shell) ? '#l3' : '';
   return [`${ns}${table}`, ...[...rest.matchAll(/\bnetns (\S+)/g)].map((x) => x[1]!), ...(/^link del /.test(rest) || /^ip netns del /.test(shell) ? ['*'] : [])];
 }
 
@@ -84,9 +94,9 @@ describe('rendering a recorded cluster as kernel commands', () => {
     expect(shells).toContain(`ip -n ${r.names.of('underlay')} addr add 192.168.1.1/24 dev rack-a`);
   });
 
-  it('property: the batched script runs every line once, and any two lines that touch the same namespace table in the recorded order', () => {
-    fc.assert(fc.property(topologyArb(), (t) => {
-      const r = render({ ...t, label: 'x' });
+  it('property: the batched script runs every line once, and any two lines that touch the same namespace table in the recorded order (every design)', () => {
+    fc.assert(fc.property(topologyArb(), fc.constantFrom(...DESIGNS), (t, design) => {
+      const r = render({ ...t, label: 'x' }, design);
       const script = r.script();
       const order = scriptOrder(script);
       expect([...order].sort((a, b) => a - b)).toEqual(r.lines.map((_, i) => i));
@@ -100,9 +110,12 @@ describe('rendering a recorded cluster as kernel commands', () => {
       // Every batch body line is the recorded command it stands for.
       for (const l of r.lines) {
         const body = l.shell.replace(/^(?:ip|bridge) -n \S+ /, '').replace(/^nsenter --net=\S+ /, '').replace(/^ip netns add /, 'netns add ');
-        expect(script.includes(body), l.shell).toBe(true);
+        // A new namespace's settings: nsrun.pl writes each key=value of the sysctl in that namespace.
+        const init = /^nsenter --net=\/run\/netns\/(\S+) sysctl -q -w (.*)$/.exec(l.shell);
+        if (l.init && init) for (const kv of init[2]!.split(' ')) expect(script).toContain(`\t${init[1]!}\t${kv.replace('=', '\t')}\n`);
+        else expect(script.includes(body) || (sysctlWrites(body)?.every((w) => script.includes(w)) ?? false), l.shell).toBe(true);
       }
-    }), { numRuns: 15 });
+    }), { numRuns: 30 });
   });
 
   it('calico without encapsulation: same-rack peers through their node address, the other rack\'s through the gateway; proxy ARP on each cali veth', () => {
@@ -120,6 +133,34 @@ describe('rendering a recorded cluster as kernel commands', () => {
     const veth = r.lines.map((l) => l.shell).find((x) => x.startsWith(`ip -n ${n1} link add cali`))!;
     expect(veth).toMatch(/^ip -n pno4242-t-n0 link add cali[0-9a-f]{11} address ee:ee:ee:ee:ee:ee mtu 1500 type veth peer name eth0 /);
     expect(r.lines.map((l) => l.shell)).toContain(`nsenter --net=/run/netns/${n1} sysctl -w net.ipv4.conf.${veth.split(' ')[5]!}.proxy_arp=1`);
+  });
+
+  it('veth-only namespaces (whose FDB the oracle need not list): pods and the router yes; flannel nodes (cni0, flannel.1) and the segments\' bridges no; calico nodes without encapsulation yes', () => {
+    const r = render(seedLab());
+    expect(r.onlyVeths(r.names.of('pod/default/pod-a'))).toBe(true);
+    expect(r.onlyVeths(r.names.of('underlay'))).toBe(true);
+    expect(r.onlyVeths(r.names.of('node/node-1'))).toBe(false);
+    expect(r.onlyVeths(r.names.of('seg:rack-a'))).toBe(false);
+    const calico = render(seedLab(), DESIGNS.find((d) => d.name === 'calico-none')!);
+    expect(calico.onlyVeths(calico.names.of('node/node-1'))).toBe(true);
+    const vxlan = render(seedLab(), DESIGNS.find((d) => d.name === 'calico-vxlan')!);
+    expect(vxlan.onlyVeths(vxlan.names.of('node/node-1'))).toBe(false);
+  });
+
+  it('sysctls written as sysctl writes them: one file per key, a device name\'s dot spelled as a slash in the key', () => {
+    expect(sysctlWrites('sysctl -w net.ipv4.conf.flannel/1.rp_filter=0 net.ipv4.ip_forward=1')).toEqual(['echo 0 > /proc/sys/net/ipv4/conf/flannel.1/rp_filter', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+    expect(sysctlWrites('sysctl -n net.ipv4.ip_forward')).toBeNull();
+    expect(sysctlWrites('iptables -t nat -S')).toBeNull();
+    expect(sysctlSteps(3, 'pno1-a-n0', 'sysctl -q -w net.ipv4.icmp_ratelimit=0')).toEqual(['S\t3\tpno1-a-n0\tnet.ipv4.icmp_ratelimit\t0']);
+    expect(() => sysctlSteps(3, 'netns0', 'sysctl -q -w net.ipv4.icmp_ratelimit=0')).toThrow(/not a namespace of an oracle run/);
+  });
+
+  it('only iptables rules and ip_forward may pass link changes; other sysctls keep their place', () => {
+    expect(linkFree('iptables -t nat -A POSTROUTING -s 10.244.0.0/16 -j MASQUERADE')).toBe(true);
+    expect(linkFree('sysctl -w net.ipv4.ip_forward=1')).toBe(true);
+    expect(linkFree('sysctl -w net.ipv4.conf.cali1234.proxy_arp=1')).toBe(false);
+    expect(linkFree('sysctl -w net.ipv4.conf.default.rp_filter=0')).toBe(false);
+    expect(linkFree('sysctl -w net.ipv4.ip_forward=1 net.ipv4.conf.default.rp_filter=0')).toBe(false);
   });
 
   it('a listener on the ports traceroute probes has no kernel rendering, and says so instead of being skipped', () => {

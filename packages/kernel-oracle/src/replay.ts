@@ -4,14 +4,14 @@
  * every underlay segment as a namespace holding a Linux bridge, the router with one leg per segment);
  * what the design did is its recorded actions, printed by {@link describeAction} and run as is.
  *
- * The result is one bash script: every line runs in a namespace of this topology (`ip -n NS`,
+ * The result is one POSIX sh script: every line runs in a namespace of this topology (`ip -n NS`,
  * `bridge -n NS`, `nsenter --net=/run/netns/NS`) and names the action it came from, so a command the
  * kernel refuses is reported against the podnet action that asked for it.
  */
 import {
   describeAction, formatIpv4, peerEntryCommands, UNDERLAY_NS, type Action, type NsId, type PeerEntrySpec, type Route, type Underlay,
 } from '@podnet/core';
-import { inNs, NETNS_DIR } from './kernel.js';
+import { inNs, NETNS_DIR, nsrunCommand, shellWord } from './kernel.js';
 import type { NsSnapshot, Reaction } from './record.js';
 
 /** One line of the build script and where it came from. */
@@ -28,6 +28,50 @@ export interface ScriptLine {
   readonly init?: boolean;
 }
 
+
+/**
+ * The nsrun.pl steps (kernel.ts) that stand for `command` run in kernel namespace `k` as line `idx` of the
+ * build, when it is `sysctl [-q] -w key=value…`: one write per key, in order, as sysctl makes them.
+ * Anything else gives null (it runs as itself, under nsenter).
+ */
+export function sysctlSteps(idx: number, k: string, command: string): string[] | null {
+  inNs(k);
+  return sysctlPairs(command)?.map(([key, v]) => `S\t${idx}\t${k}\t${key}\t${v}`) ?? null;
+}
+
+/** The key=value pairs of `sysctl [-q] -w key=value…`, or null for any other command. */
+function sysctlPairs(command: string): [string, string][] | null {
+  const [prog, ...words] = command.trim().split(/\s+/);
+  const flags = words.filter((w) => w.startsWith('-'));
+  const pairs = words.filter((w) => !w.startsWith('-'));
+  if (prog !== 'sysctl' || !flags.includes('-w') || !flags.every((f) => f === '-w' || f === '-q') || pairs.length === 0) return null;
+  if (!pairs.every((p) => /^[\w./-]+=[\w.:/-]*$/.test(p))) return null;
+  return pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]);
+}
+
+/** A sysctl key's file: procps maps a key's dots to the path's slashes, and a slash (a dot in a device name) to a dot. */
+const sysctlPath = (key: string) => `/proc/sys/${key.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'))}`;
+
+/**
+ * The shell lines that write what `sysctl -w key=value…` writes, one `echo value > /proc/sys/…` per key
+ * (the value and a newline, as sysctl writes it), for a shell already in the namespace; null for any
+ * other command.
+ */
+export function sysctlWrites(command: string): string[] | null {
+  return sysctlPairs(command)?.map(([k, v]) => `echo ${v} > ${sysctlPath(k)}`) ?? null;
+}
+
+/**
+ * True for a setting whose effect does not depend on which links exist when it is made, so it may run
+ * before or after link changes of its namespace: an iptables rule (matched by interface names when
+ * packets pass) and `net.ipv4.ip_forward` (Linux writes it to `all`, `default` and every device, so a
+ * device made afterwards copies it from `default`: the same end state in either order). Other sysctls
+ * (`conf.DEV.*` needs DEV, `conf.default.*` is copied to devices made later) keep their place.
+ */
+export function linkFree(command: string): boolean {
+  if (/^iptables /.test(command)) return true;
+  return sysctlPairs(command)?.every(([k]) => k === 'net.ipv4.ip_forward') ?? false;
+}
 
 /** The kernel names of one topology's namespaces, both ways. */
 export class NsNames {
@@ -308,6 +352,27 @@ export class Renderer {
     this.names.forget(id);
   }
 
+  /**
+   * True when every line that put a link into kernel namespace `k` made a veth end there, and no `bridge`
+   * command ran there. `bridge fdb show` lists, per device, the bridge's or VXLAN device's own entries and
+   * otherwise the device's address lists (ndo_dflt_fdb_dump): its multicast groups, which the oracle drops
+   * as podnet models none, and secondary unicast addresses, which only a `bridge fdb add … self` on it or a
+   * device stacked on it (macvlan and the like) adds. So such a namespace's FDB holds no row the comparison
+   * keeps (measured: a veth up with an address lists `33:33:00:00:00:01` and `01:00:5e:00:00:01` only).
+   */
+  onlyVeths(k: string): boolean {
+    inNs(k);
+    const here = `(?:-n |netns )${k}(?=\\s|$)`;
+    for (const { shell } of this.lines) {
+      if (!new RegExp(here).test(shell) || /^ip netns (?:add|del) /.test(shell) || shell.startsWith('nsenter ')) continue;
+      if (shell.startsWith(`bridge -n ${k} `)) return false;
+      const add = /^ip -n \S+ link add /.test(shell);
+      // A link made here or with an end here: a veth; a link moved here (`link set … netns k`): anything.
+      if (add ? !/ type veth(?=\s|$)/.test(shell) : new RegExp(`netns ${k}(?=\\s|$)`).test(shell)) return false;
+    }
+    return true;
+  }
+
   /** Replays one recorded reaction. */
   reaction(r: Reaction): void {
     switch (r.kind) {
@@ -341,14 +406,15 @@ export class Renderer {
   /**
    * The whole script: stops at the first command the kernel refuses and names it. Starting a process
    * costs far more than a command (10–20 ms of CPU here), so:
-   * - every namespace is created first, by one `ip -batch -`, and each new namespace's settings (its
-   *   `init` line) run right after, before anything else touches it;
+   * - every namespace is created first, by one `ip -batch -`, and every new namespace's settings (its
+   *   `init` line) right after, before anything else touches it, all by one nsrun.pl (kernel.ts);
    * - `ip` (and `bridge`) commands of one namespace run together as one `ip -n NS -batch -`. A command
    *   joins an earlier batch of its namespace only when nothing since touched that namespace (or a
    *   namespace it names), so each namespace sees its commands in the recorded order; deleting a
    *   namespace is a barrier for everything. A node agent's refusals (tolerant lines) do not end the build,
    *   so a batch holding one runs with `-force` and only a refusal of another line fails the build;
-   * - consecutive `nsenter` commands of one namespace (sysctl, iptables) run in one shell there.
+   * - consecutive `nsenter` commands of one namespace (sysctl, iptables) run in one sh there, which
+   *   writes the sysctls itself; iptables rules and ip_forward may pass link changes (linkFree).
    * `errFile` is a scratch file for the batches' error output (a temporary one when absent).
    */
   script(errFile?: string): string {
@@ -356,12 +422,15 @@ export class Renderer {
     for (const k of [...this.#loDown]) this.#line(`ip -n ${k} link set lo up`, `core creates ${this.names.idOf(k) ?? k}`);
     type Unit = { key: string | null; head: string; body: string[]; idx: number[]; tol: boolean[]; touches: Set<string> | 'all' };
     const units: Unit[] = [{ key: 'ip|', head: 'ip', body: [], idx: [], tol: [], touches: new Set() }];
-    const inits: Unit[] = [];
+    const inits: string[] = [];
     const unsafe = /[$`"'|;&<>]/;
     // What a line touches: a namespace `k` as a whole (links come and go), or one table of it: `k#l3`
     // (addresses, routes, neighbours), `k#fdb` (bridge and VXLAN FDBs), `k#sys` (sysctls, iptables). Two
     // lines touching different tables of a namespace commute, so they may pass each other. Deleting a link
-    // can take its veth peer in another namespace along: such a line (`*`) moves past nothing.
+    // can take its veth peer in another namespace along: such a line (`*`) moves past nothing. Settings
+    // that do not depend on the links (iptables rules, ip_forward: see linkFree) touch only `k@sys`, which
+    // the namespace as a whole does not hit, so they may pass link changes but no other setting, which
+    // touches `k@sys` as well.
     const hits = (x: string, y: string) => x === y || x === y.split('#')[0] || y === x.split('#')[0];
     const overlaps = (a: Set<string> | 'all', b: Set<string>) => a === 'all' || (b.has('*') && a.size > 0) || [...b].some((x) => [...a].some((y) => hits(x, y)));
     const join = (key: string, touches: Set<string>, head: string, body: string, i: number, tol: boolean) => {
@@ -381,8 +450,10 @@ export class Renderer {
     this.lines.forEach((l, i) => {
       const exec = /^nsenter --net=\S+\/(\S+) (.*)$/.exec(l.shell);
       if (exec) {
-        if (l.init) inits.push({ key: null, head: l.shell, body: [], idx: [i], tol: [false], touches: new Set([exec[1]!]) });
-        else join(`exec|${exec[1]!}`, new Set([`${exec[1]!}#sys`]), `nsenter --net=${NETNS_DIR}/${exec[1]!}`, exec[2]!, i, false);
+        const steps = l.init ? sysctlSteps(i, exec[1]!, exec[2]!) : null;
+        if (steps) inits.push(...steps);
+        else if (l.init) units.push({ key: null, head: l.shell, body: [], idx: [i], tol: [false], touches: new Set([exec[1]!]) });
+        else join(`exec|${exec[1]!}`, new Set(linkFree(exec[2]!) ? [`${exec[1]!}@sys`] : [`${exec[1]!}#sys`, `${exec[1]!}@sys`]), `nsenter --net=${NETNS_DIR}/${exec[1]!}`, exec[2]!, i, false);
         return;
       }
       const m = /^(ip|bridge) (?:-n (\S+) )?(.*)$/.exec(l.shell);
@@ -402,21 +473,29 @@ export class Renderer {
       join(`${m[1]}|${m[2]}`, touches, `${m[1]} -n ${m[2]}`, m[3]!, i, l.tolerant === true);
     });
     const out = [
-      // Where a batch's complaints go (a file the caller made saves two programs per topology).
+      // A POSIX sh script (dash starts programs for half of what bash costs). Where a batch's complaints go
+      // (a file the caller made saves two programs per topology); `pick N a1 a2 …` is aN.
       'set -u', ...(errFile === undefined ? ['T=$(mktemp)', `trap 'rm -f "$T"' EXIT`] : [`T=${errFile}`]), `fail() { echo "ORACLE-FAILED $1" >&2; exit 97; }`,
+      'pick() { shift "$1"; echo "$1"; }',
       // After a -force batch: a refusal of a tolerant line is the agent's log line; of any other, the end.
-      'chk() { local idx=($2) tol=($3) n; for n in $(grep -o "Command failed -:[0-9]*" "$T" | cut -d: -f2); do [ "${tol[$((n - 1))]}" = 1 ] || { cat "$T" >&2; fail "${idx[$((n - 1))]}"; }; done; sed "s/^/ORACLE-REFUSED $1: /" "$T" >&2; }',
+      'chk() { for n in $(grep -o "Command failed -:[0-9]*" "$T" | cut -d: -f2); do [ "$(pick "$n" $3)" = 1 ] || { cat "$T" >&2; fail "$(pick "$n" $2)"; }; done; sed "s/^/ORACLE-REFUSED $1: /" "$T" >&2; }',
     ];
     const heredoc = (body: readonly string[]) => `\n${body.join('\n')}\nORACLE_EOF`;
-    for (const u of [units[0]!, ...inits, ...units.slice(1)]) {
-      if (u.key === null) out.push(`${u.head} || fail ${u.idx[0]!}`);
+    // Every new namespace's settings come from one nsrun.pl (kernel.ts), which enters each namespace itself
+    // and writes them as sysctl does, instead of an nsenter and a sysctl per namespace; it names a failing
+    // line itself.
+    const initUnit = inits.length ? [`${nsrunCommand().map(shellWord).join(' ')} <<'ORACLE_EOF' || exit 97${heredoc(inits)}`] : [];
+    for (const u of [units[0]!, ...initUnit, ...units.slice(1)]) {
+      if (typeof u === 'string') out.push(u);
+      else if (u.key === null) out.push(`${u.head} || fail ${u.idx[0]!}`);
       else if (u.key.startsWith('exec|')) {
+        // One program: as itself. More: one sh there, writing each sysctl itself (sysctlWrites).
         if (u.body.length === 1) out.push(`${u.head} ${u.body[0]!} || fail ${u.idx[0]!}`);
-        else out.push(`${u.head} sh -s <<'ORACLE_EOF' || fail ${u.idx[0]!}${heredoc(u.body.map((b, j) => `${b} || { echo "ORACLE-FAILED ${u.idx[j]!}" >&2; exit 97; }`))}`);
+        else out.push(`${u.head} sh -s <<'ORACLE_EOF' || fail ${u.idx[0]!}${heredoc(u.body.flatMap((b, j) => (sysctlWrites(b) ?? [b]).map((c) => `${c} || { echo "ORACLE-FAILED ${u.idx[j]!}" >&2; exit 97; }`)))}`);
       } else if (u.tol.some((t) => t)) {
         out.push(`${u.head} -force -batch - 2>"$T" <<'ORACLE_EOF' || chk ${u.head.split(' ')[2]!} '${u.idx.join(' ')}' '${u.tol.map((t) => (t ? 1 : 0)).join(' ')}'${heredoc(u.body)}`);
       } else if (u.body.length) {
-        out.push(`${u.head} -batch - 2>"$T" <<'ORACLE_EOF' || { cat "$T" >&2; n=$(grep -o 'Command failed -:[0-9]*' "$T" | head -1 | cut -d: -f2); idx=(${u.idx.join(' ')}); fail \${idx[$((\${n:-1} - 1))]}; }${heredoc(u.body)}`);
+        out.push(`${u.head} -batch - 2>"$T" <<'ORACLE_EOF' || { cat "$T" >&2; n=$(grep -o 'Command failed -:[0-9]*' "$T" | head -1 | cut -d: -f2); fail "$(pick "\${n:-1}" ${u.idx.join(' ')})"; }${heredoc(u.body)}`);
       }
     }
     return out.join('\n') + '\n';

@@ -164,6 +164,14 @@ export function traceroute(state: ClusterState, from: string, dst: string, o: { 
     const r = send(s, ns, udpPacket(to, 33434 + ttl - 1, { ttl, size: 32, srcPort: sport + ttl }));
     s = r.state;
     const err = r.trace.fates.find((f) => f.ns === ns && f.role === 'icmp-error' && f.disposition === 'delivered');
+    if (!err && r.trace.disposition === 'neighbourUnreachable' && r.trace.fates[0]?.ns === ns && r.trace.src !== null) {
+      // The sender's own ARP for the next hop went unanswered: Linux reports the probe unreachable from the
+      // sender itself, as ping does (` 1  10.9.0.1  3071.707 ms !H`, measured in a namespace), and stops.
+      const address = formatIpv4(r.trace.src);
+      hops.push({ ttl, address, annotation: '!H', trace: r.trace });
+      lines.push(`${String(ttl).padStart(2)}  ${address} !H`);
+      break;
+    }
     if (!err) {
       hops.push({ ttl, address: null, annotation: null, trace: r.trace });
       lines.push(`${String(ttl).padStart(2)}  *`);
