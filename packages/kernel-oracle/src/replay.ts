@@ -288,6 +288,10 @@ export class Renderer {
     for (const r of u.router.routes) {
       for (const c of describeAction({ op: 'route.add', ns: UNDERLAY_NS, ...routeSpecOf(r) })) this.#inNs(UNDERLAY_NS, c.command, 'core: a router route');
     }
+    // A VPC's router keeps the TTL (underlay.router: 'vpc'). Linux cannot forward without decrementing it,
+    // but the TTL target can add one first: the packet leaves with the TTL it came with, a TTL of 1 is
+    // forwarded, and the router never answers time exceeded (measured: traceroute no longer lists it).
+    if (u.vpcRouter) this.#inNs(UNDERLAY_NS, 'iptables -t mangle -A PREROUTING -j TTL --ttl-inc 1', 'core: a VPC router, which keeps the TTL');
   }
 
   /** A namespace core created (a node's host, a pod's), with its physical links plugged into their segments. */

@@ -28,7 +28,7 @@ export interface Scenario {
   readonly designs?: readonly string[];
 }
 
-const twoSegments = (mtuA: number, mtuB: number) => ({
+const twoSegments = (mtuA: number, mtuB: number, router: 'linux' | 'vpc' = 'linux') => ({
   podCidr: '10.244.0.0/16',
   nodeCidrMaskSize: 24,
   underlay: {
@@ -36,18 +36,19 @@ const twoSegments = (mtuA: number, mtuB: number) => ({
       { name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: mtuA },
       { name: 'rack-b', cidr: '192.168.2.0/24', gateway: '192.168.2.1', mtu: mtuB },
     ],
+    ...(router === 'vpc' ? { router } : {}),
   },
 });
 
 /** Three nodes with a pod each, two on rack-a and one on rack-b (both 1500), every pair probed. */
-const threeNodesTwoSegments = () => ({
-  settings: twoSegments(1500, 1500),
+const threeNodesTwoSegments = (router: 'linux' | 'vpc' = 'linux') => ({
+  settings: twoSegments(1500, 1500, router),
   nodes: [{ name: 'node-1', segment: 'rack-a' }, { name: 'node-2', segment: 'rack-a' }, { name: 'node-3', segment: 'rack-b' }],
   pods: [{ name: 'pod-a', node: 'node-1' }, { name: 'pod-b', node: 'node-2' }, { name: 'pod-c', node: 'node-3' }],
   maxPairs: 30, mtuPairs: 3,
 });
 
-/** The fixed scenarios: the seed lab, host-gw and calico across two segments, an MTU mismatch. */
+/** The fixed scenarios: the seed lab, host-gw and calico across two segments, two VPC subnets, an MTU mismatch. */
 export const SCENARIOS: readonly Scenario[] = [
   (() => {
     const s = seedLabSpec();
@@ -63,6 +64,11 @@ export const SCENARIOS: readonly Scenario[] = [
     // node with encapsulation none, felix's VXLAN routes, neighbours and FDB entries across the racks.
     designs: ['calico-none', 'calico-vxlan', 'calico-ipip'],
     topology: { label: 'calico across two segments', ...threeNodesTwoSegments() },
+  },
+  {
+    // underlay.router 'vpc': the router between the subnets keeps the TTL (the kernel's: TTL +1 in PREROUTING).
+    designs: ['flannel-vxlan', 'calico-vxlan'],
+    topology: { label: 'two VPC subnets (the router keeps the TTL)', ...threeNodesTwoSegments('vpc') },
   },
   {
     topology: {
