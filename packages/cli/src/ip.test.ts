@@ -114,3 +114,20 @@ describe('ip rule and routing tables (what iproute2 6.1 printed in namespaces, k
     expect(s.run('ip rule add from 10.0.0.5 lookup 2')).toMatchObject({ status: 2, stderr: 'RTNETLINK answers: Operation not permitted\n' });
   });
 });
+
+describe('ip -br (brief), as iproute2 6.1 printed it in namespaces (IPv6 left out: podnet models IPv4)', () => {
+  // Kernel: "lo               UNKNOWN        127.0.0.1/8 ::1/128 " and "eth0@if2         UP             10.244.1.4/24 fe80::…/64 "
+  it('ip -br addr in a pod: name@ifN in 16 columns, state in 14, each address followed by a space', () => {
+    const s = createSession();
+    expect(s.run('kubectl exec pod-a -- ip -br addr').stdout).toBe('lo               UNKNOWN        127.0.0.1/8 \neth0@if5         UP             10.244.1.4/24 \n');
+  });
+
+  it('ip -br link on a node: the MAC and the flags; a filter (dev) works as without -br', () => {
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot');
+    const lines = s.run('ip -br link').stdout.split('\n');
+    expect(lines[0]).toBe('lo               UNKNOWN        00:00:00:00:00:00 <LOOPBACK,UP,LOWER_UP> ');
+    expect(lines.find((l) => l.startsWith('cni0'))).toMatch(/^cni0 {13}UP {13}([0-9a-f]{2}:){5}[0-9a-f]{2} <BROADCAST,MULTICAST,UP,LOWER_UP> $/);
+    expect(s.run('ip -br -4 addr show dev cni0').stdout).toBe('cni0             UP             10.244.1.1/24 \n');
+  });
+});

@@ -64,6 +64,17 @@ function linkLines(sim: Simulator, ns: NetNs, l: Link, withMode: boolean): strin
   return [head, second];
 }
 
+/**
+ * One line of `ip -br link` / `ip -br addr`: the name (with `@ifN`) in 16 columns, the state in 14, then
+ * the MAC and flags, or the addresses, each followed by a space (iproute2 6.1; podnet has IPv4 only).
+ */
+function briefLine(sim: Simulator, ns: NetNs, l: Link, obj: 'link' | 'addr'): string {
+  const { flags, state } = flagsAndState(sim.state, ns, l);
+  const head = `${linkName(sim.state, l).padEnd(16)} ${state.padEnd(14)} `;
+  if (obj === 'link') return `${head}${l.kind === 'ipip' ? (l.local === null ? '0.0.0.0' : formatIpv4(l.local)) : l.mac} ${flags} \n`;
+  return `${head}${l.addrs.map((a) => `${formatIpv4(a.ip)}/${a.len} `).join('')}\n`;
+}
+
 function sortedLinks(ns: NetNs): Link[] {
   return Object.values(ns.links).sort((a, b) => a.ifindex - b.ifindex);
 }
@@ -115,7 +126,8 @@ export function ip(ctx: Ctx, args: readonly string[], admin: boolean): Output {
   if (a.some((x) => x.startsWith('-') && !/^-\d+$/.test(x) && !['-c', '-color', '-br', '-brief'].includes(x)) && a[0]?.startsWith('-')) {
     return err(`Option "${a[0]}" is unknown, try "ip -help".`, 255);
   }
-  const words = a.filter((x) => !['-c', '-color'].includes(x));
+  const brief = a.includes('-br') || a.includes('-brief');
+  const words = a.filter((x) => !['-c', '-color', '-br', '-brief'].includes(x));
   if (words.length === 0) return err('Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { address | link | neighbour | netns | route | rule }', 255);
   if (words[0] === 'help') return ok('Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { address | link | neighbour | netns | route | rule }\n');
   const obj = OBJECTS[words[0]!];
@@ -123,6 +135,11 @@ export function ip(ctx: Ctx, args: readonly string[], admin: boolean): Output {
   const rest = words.slice(1);
   const nsId = ctx.ns!;
   const ns = getNs(ctx.sim.state, nsId);
+  if (brief && (obj === 'link' || obj === 'addr') && (rest[0] === undefined || matches(rest[0], 'show') || matches(rest[0], 'list'))) {
+    const f = showFilter(ns, rest[0] === undefined ? [] : rest.slice(1), obj);
+    if ('status' in f) return f;
+    return ok(f.links.map((l) => briefLine(ctx.sim, ns, l, obj)).join(''));
+  }
   switch (obj) {
     case 'link': return ipLink(ctx, ns, rest, admin);
     case 'addr': return ipAddr(ctx, ns, rest, admin);
