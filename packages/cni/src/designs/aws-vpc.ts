@@ -479,11 +479,9 @@ function buildAwsVpc(options: AwsVpcOptions, env: Readonly<Record<string, string
       if (ip === undefined || st.assigned[ip] === undefined) return { actions };
       // teardownIPBasedContainerRouteRules: the pod's rules go (those that are there).
       const rules = node.host.ipRules ?? [];
-      for (const a of podRules('iprule.del', ns(node.name), ip, eniOf(st, ip))) {
-        const from = 'from' in a && a.from !== undefined ? parseIpv4(a.from) : null;
-        const to = 'to' in a && a.to !== undefined ? parseIpv4(a.to) : null;
-        if (rules.some((r) => r.priority === (a as { priority: number }).priority && (from === null ? r.from === null : r.from?.addr === from) && (to === null ? r.to === null : r.to?.addr === to))) actions.push(a);
-      }
+      const at = (x: string | undefined) => (x === undefined ? null : pod.ip);
+      actions.push(...podRules('iprule.del', ns(node.name), ip, eniOf(st, ip))
+        .filter((a) => rules.some((r) => r.priority === a.priority && (r.from?.addr ?? null) === at(a.from) && (r.to?.addr ?? null) === at(a.to))));
       // The address goes back to the warm pool: it stays on its ENI.
       const assigned = { ...st.assigned };
       delete assigned[ip];
@@ -541,8 +539,8 @@ function eniOf(st: AwsNodeState, ip: string): number {
  * stays on the node whatever its source; a pod on a secondary ENI also `from <ip> lookup N` (priority
  * 1536), so what it sends leaves by its own ENI.
  */
-function podRules(op: 'iprule.add' | 'iprule.del', h: string, ip: string, deviceIndex: number): Action[] {
-  const out: Action[] = [{ op, ns: h, to: ip, table: 254, priority: TO_POD_RULE_PRIORITY }];
+function podRules(op: 'iprule.add' | 'iprule.del', h: string, ip: string, deviceIndex: number): Extract<Action, { op: 'iprule.add' | 'iprule.del' }>[] {
+  const out: Extract<Action, { op: 'iprule.add' | 'iprule.del' }>[] = [{ op, ns: h, to: ip, table: 254, priority: TO_POD_RULE_PRIORITY }];
   if (deviceIndex > 0) out.push({ op, ns: h, from: ip, table: deviceIndex + 1, priority: FROM_POD_RULE_PRIORITY });
   return out;
 }

@@ -107,6 +107,11 @@ export function formatCidr(c: Cidr): string {
   return `${formatIpv4(c.addr)}/${c.len}`;
 }
 
+/** A prefix as iproute2 prints one in a route or a rule: a /32 as its bare address, others `a.b.c.d/len`. */
+export function formatPrefix(c: Cidr): string {
+  return c.len === 32 ? formatIpv4(c.addr) : formatCidr(c);
+}
+
 /** An address with its prefix length, as `ip addr` shows it: `10.244.1.1/24`. */
 export interface IfAddrText {
   readonly ip: Ipv4;

@@ -595,21 +595,19 @@ class Run {
       return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, null);
     }
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, dev, route, pkt, pid, true);
-    if (ns.id === UNDERLAY_NS && this.state.underlay.vpcRouter) {
-      // A VPC's implicit router is not a hop: it forwards between subnets with the TTL as it came (AWS:
-      // traceroute between instances of two subnets shows no gateway), and so never lets it expire.
-      if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
-      this.step(pid, ns.id, dev, 'forward', () => `the VPC router forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} unchanged`, null, pkt);
-      return this.ipOutputRouted(ns, route, pkt, pid, true);
-    }
-    if (h.ttl <= 1) {
+    // A VPC's implicit router is not a hop: it forwards between subnets with the TTL as it came (AWS:
+    // traceroute between instances of two subnets shows no gateway), and so never lets it expire.
+    const keepTtl = ns.id === UNDERLAY_NS && this.state.underlay.vpcRouter === true;
+    if (!keepTtl && h.ttl <= 1) {
       this.step(pid, ns.id, dev, 'drop', () => `TTL expires (ttl ${h.ttl}) in ${ns.id}`, null, pkt);
       this.end(pid, 'ttlExceeded', ns.id, pkt);
       return this.icmpError(ns, pkt, ICMP_TIME_EXCEEDED, 0, 0, null);
     }
     if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
-    const fwd = withTtl(pkt, h.ttl - 1);
-    this.step(pid, ns.id, dev, 'forward', () => `forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} → ${h.ttl - 1}`, null, fwd);
+    const fwd = keepTtl ? pkt : withTtl(pkt, h.ttl - 1);
+    this.step(pid, ns.id, dev, 'forward', () => keepTtl
+      ? `the VPC router forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} unchanged`
+      : `forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} → ${h.ttl - 1}`, null, fwd);
     this.ipOutputRouted(ns, route, fwd, pid, true);
   }
 

@@ -249,6 +249,10 @@ export interface NetNs {
 
 /** The main routing table's number (`ip route … table main`). */
 export const RT_TABLE_MAIN = 254;
+/** The `default` table (rule 32767), empty unless something adds routes to it. */
+export const RT_TABLE_DEFAULT = 253;
+/** The `local` table (rule 0): the namespace's own addresses, which podnet derives from its links. */
+export const RT_TABLE_LOCAL = 255;
 
 /**
  * A policy routing rule (`ip rule add from <from> to <to> lookup <table> priority <priority>`): a packet

@@ -19,7 +19,7 @@ import type {
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardSet, shardValues, type Shards } from '../util/shards.js';
-import { kernelRoutes, lookupRouteIn, refUses } from './routing.js';
+import { formatIpRule, kernelRoutes, lookupRouteIn, refUses } from './routing.js';
 
 /** A route as `ip route add` takes it. */
 export interface RouteSpec {
@@ -361,14 +361,9 @@ function ruleCidr(text: string | undefined): Cidr | null {
   return c.len === 0 ? null : c;
 }
 
-function sameRule(a: IpRule, b: IpRule): boolean {
-  const eq = (x: Cidr | null, y: Cidr | null) => (x === null ? y === null : y !== null && x.addr === y.addr && x.len === y.len);
-  return a.priority === b.priority && a.table === b.table && eq(a.from, b.from) && eq(a.to, b.to);
-}
-
-function describeRule(r: { priority: number | null; from: Cidr | null; to: Cidr | null; table: number | null }): string {
-  const c = (x: Cidr) => (x.len === 32 ? formatIpv4(x.addr) : formatCidr(x));
-  return [r.priority === null ? '' : `${r.priority}:`, `from ${r.from ? c(r.from) : 'all'}`, r.to ? `to ${c(r.to)}` : '', r.table === null ? '' : `lookup ${r.table === RT_TABLE_MAIN ? 'main' : r.table}`].filter(Boolean).join(' ');
+/** Whether a rule's `from`/`to` is `want`; `undefined` (a selector not given) matches anything. */
+function sameCidr(x: Cidr | null, want: Cidr | null | undefined): boolean {
+  return want === undefined || (x === null ? want === null : want !== null && x.addr === want.addr && x.len === want.len);
 }
 
 function applyOne(d: DState, a: Action): void {
@@ -541,7 +536,9 @@ function applyOne(d: DState, a: Action): void {
       const priority = a.priority === undefined ? Math.max(0, Math.min(...rules.map((r) => r.priority).filter((p) => p > 0), 32766) - 1) : a.priority;
       if (!Number.isInteger(priority) || priority < 0 || priority > 0xffffffff) fail('INVALID_ARGUMENT', `ip rule priority ${String(a.priority)} must be an integer from 0 to 4294967295`);
       const rule: IpRule = { priority, from, to, table };
-      if (rules.some((r) => sameRule(r, rule))) fail('RULE_EXISTS', `RTNETLINK answers: File exists (rule ${describeRule(rule)} in ${a.ns})`, { ns: a.ns });
+      if (rules.some((r) => r.priority === priority && r.table === table && sameCidr(r.from, from) && sameCidr(r.to, to))) {
+        fail('RULE_EXISTS', `RTNETLINK answers: File exists (rule ${formatIpRule(rule, ' ')} in ${a.ns})`, { ns: a.ns });
+      }
       // After every rule of the same or a lower priority, as fib_nl_newrule inserts.
       const at = rules.findIndex((r) => r.priority > priority);
       if (!ns.ipRules) ns.ipRules = [];
@@ -555,10 +552,9 @@ function applyOne(d: DState, a: Action): void {
       const from = a.from === undefined ? undefined : ruleCidr(a.from);
       const to = a.to === undefined ? undefined : ruleCidr(a.to);
       const table = a.table === undefined ? undefined : tableNumber(a.table);
-      const same = (x: Cidr | null, y: Cidr | null | undefined) => y === undefined || (x === null ? y === null : y !== null && x.addr === y.addr && x.len === y.len);
       // The first rule, in priority order, that matches every selector given.
-      const j = rules.findIndex((r) => (a.priority === undefined || r.priority === a.priority) && same(r.from, from) && same(r.to, to) && (table === undefined || r.table === table));
-      if (j < 0) fail('RULE_NOT_FOUND', `RTNETLINK answers: No such file or directory (no rule ${describeRule({ priority: a.priority ?? null, from: from ?? null, to: to ?? null, table: table ?? null })} in ${a.ns}${from === undefined && to === undefined ? '; podnet keeps the kernel\'s rules 0, 32766 and 32767' : ''})`, { ns: a.ns });
+      const j = rules.findIndex((r) => (a.priority === undefined || r.priority === a.priority) && sameCidr(r.from, from) && sameCidr(r.to, to) && (table === undefined || r.table === table));
+      if (j < 0) fail('RULE_NOT_FOUND', `RTNETLINK answers: No such file or directory (no rule ${formatIpRule({ priority: a.priority ?? null, from: from ?? null, to: to ?? null, table: table ?? null }, ' ')} in ${a.ns}${from === undefined && to === undefined ? '; podnet keeps the kernel\'s rules 0, 32766 and 32767' : ''})`, { ns: a.ns });
       (ns.ipRules as IpRule[]).splice(j, 1);
       return;
     }
@@ -830,19 +826,19 @@ function vpcUnassign(d: DState, a: Extract<Action, { op: 'vpc.unassign' }>): voi
   if (!seg) fail('SEGMENT_NOT_FOUND', `segment "${String(a.segment)}" does not exist`, { segment: a.segment });
   const targets = fabricTargets(seg as Segment, a.ips, a.prefixes);
   const fabric = seg.fabric as unknown as Shards<FabricEntry> | undefined;
-  let where: { ns: NsId; dev: string } | null = null;
+  let where: FabricEntry | null = null;
   for (const { c, text } of targets) {
     const e = fabric ? shardGet(fabric, fabricKey(c)) : undefined;
     if (!e || e.eni !== a.eni) fail('ADDRESS_NOT_FOUND', `${text} is not assigned to ${a.eni} in subnet ${a.segment}`, { ip: text, eni: a.eni });
-    where = { ns: e.ns, dev: e.dev };
+    where = e;
     shardDelete(fabric!, fabricKey(c));
   }
-  if (!a.detach || where === null) return;
-  // Detached, the ENI's NIC leaves the instance (the node's primary, eth0, never is): its addresses, the
-  // routes through it in every table, its neighbours and its port on the subnet go with it.
+  // Detached, a secondary ENI's NIC leaves the instance (the primary, device 0, cannot be detached): its
+  // addresses, the routes through it in every table, its neighbours and its port on the subnet go with it.
+  if (!a.detach || where === null || where.deviceIndex === 0) return;
   const ns = findNsDraft(d, where.ns);
   const link = ns?.links[where.dev];
-  if (!ns || !link || link.kind !== 'physical' || where.dev === 'eth0') return;
+  if (!ns || !link || link.kind !== 'physical') return;
   for (const ad of link.addrs) unindexAddr(d, ns.id, link.name, ad.ip);
   flushDev(d, ns, link.name);
   shardDelete(seg.ports as Shards<unknown>, link.mac);

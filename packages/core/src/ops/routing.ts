@@ -3,8 +3,10 @@
  * per table (memoized on the identity of the immutable arrays it is built from), shared peer-set routes,
  * local addresses and preferred source selection (inet_select_addr).
  */
-import { cidrContains, networkOf, type Ipv4 } from '../addr/ipv4.js';
-import { RT_TABLE_MAIN, type ClusterState, type Link, type NetNs, type PeerSet, type PeerSetRef, type Route } from '../model/types.js';
+import { cidrContains, formatPrefix, networkOf, type Cidr, type Ipv4 } from '../addr/ipv4.js';
+import {
+  RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, type ClusterState, type IpRule, type Link, type NetNs, type PeerSet, type PeerSetRef, type Route,
+} from '../model/types.js';
 import { shardValues } from '../util/shards.js';
 
 /** The routes the kernel adds for each address on an up link (`proto kernel scope link src …`). */
@@ -134,30 +136,52 @@ export interface LookupOptions {
 export function lookupRouteIn(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions = {}): Route | null {
   if (ns.ipRules === undefined || ns.ipRules.length === 0 || opts.linkScopeOnly) return mainLookup(state, ns, dst, opts);
   const src = opts.src ?? 0;
-  // The kernel's own rules 32766 (main) and 32767 (default) came first, so they precede added rules of
-  // the same priority.
-  let builtin = 0;
-  const builtins = [[32766, RT_TABLE_MAIN], [32767, RT_TABLE_DEFAULT]] as const;
-  const lookup = (table: number) => (table === RT_TABLE_MAIN ? mainLookup(state, ns, dst, opts) : tableLookup(ns, table, dst));
-  for (const rule of ns.ipRules) {
-    for (; builtin < builtins.length && builtins[builtin]![0] <= rule.priority; builtin++) {
-      const r = lookup(builtins[builtin]![1]);
-      if (r) return r;
-    }
+  for (const rule of ipRuleList(ns)) {
+    // The namespace's own addresses (the local table) are found before any route is looked up.
+    if (rule.table === RT_TABLE_LOCAL) continue;
     if (rule.from !== null && (src === 0 || !cidrContains(rule.from, src))) continue;
     if (rule.to !== null && !cidrContains(rule.to, dst)) continue;
-    const r = lookup(rule.table);
-    if (r) return r;
-  }
-  for (; builtin < builtins.length; builtin++) {
-    const r = lookup(builtins[builtin]![1]);
+    const r = rule.table === RT_TABLE_MAIN ? mainLookup(state, ns, dst, opts) : tableLookup(ns, rule.table, dst);
     if (r) return r;
   }
   return null;
 }
 
-/** The `default` table (rule 32767), empty unless something added routes to it. */
-const RT_TABLE_DEFAULT = 253;
+const KERNEL_RULES: readonly IpRule[] = [
+  { priority: 0, from: null, to: null, table: RT_TABLE_LOCAL },
+  { priority: 32766, from: null, to: null, table: RT_TABLE_MAIN },
+  { priority: 32767, from: null, to: null, table: RT_TABLE_DEFAULT },
+];
+const ruleLists = new WeakMap<readonly IpRule[], readonly IpRule[]>();
+
+/**
+ * A namespace's whole rule list in the kernel's order: its three rules (0 local, 32766 main, 32767
+ * default) and the added ones by priority, an added rule after the kernel's of the same priority (they
+ * came first, and fib_nl_newrule inserts after equal priorities). Memoized on the added rules.
+ */
+export function ipRuleList(ns: NetNs): readonly IpRule[] {
+  const added = ns.ipRules;
+  if (added === undefined || added.length === 0) return KERNEL_RULES;
+  let all = ruleLists.get(added);
+  if (!all) {
+    const out = [...KERNEL_RULES];
+    for (const r of added) {
+      const at = out.findIndex((x) => x.priority > r.priority);
+      out.splice(at < 0 ? out.length : at, 0, r);
+    }
+    ruleLists.set(added, (all = out));
+  }
+  return all;
+}
+
+/**
+ * A rule as `ip rule show` prints it (`1536:\tfrom 10.0.0.5 lookup 2`); a missing priority or table (a
+ * selector that leaves them open) is left out. `sep` goes after the priority.
+ */
+export function formatIpRule(r: { readonly priority: number | null; readonly from: Cidr | null; readonly to: Cidr | null; readonly table: number | null }, sep = '\t'): string {
+  const table = r.table === RT_TABLE_MAIN ? 'main' : r.table === RT_TABLE_DEFAULT ? 'default' : r.table === RT_TABLE_LOCAL ? 'local' : String(r.table);
+  return `${r.priority === null ? '' : `${r.priority}:${sep}`}from ${r.from ? formatPrefix(r.from) : 'all'}${r.to ? ` to ${formatPrefix(r.to)}` : ''}${r.table === null ? '' : ` lookup ${table}`}`;
+}
 
 const otherTables = new WeakMap<readonly Route[], Lpm<Route>>();
 

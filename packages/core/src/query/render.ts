@@ -1,10 +1,9 @@
 /** Renders model tables in iproute2's formats (`ip route`, `ip neigh`, `bridge fdb`). */
-import { formatIpv4 } from '../addr/ipv4.js';
+import { formatIpv4, formatPrefix } from '../addr/ipv4.js';
 import { getNs } from '../model/lookup.js';
-import type { Cidr } from '../addr/ipv4.js';
 import { fail } from '../errors.js';
-import { RT_TABLE_MAIN, type ClusterState, type IpRule, type Link, type NetNs, type NsId, type PeerEntry, type Route } from '../model/types.js';
-import { allRoutes, fibOrder } from '../ops/routing.js';
+import { RT_TABLE_MAIN, type ClusterState, type Link, type NetNs, type NsId, type PeerEntry, type Route } from '../model/types.js';
+import { allRoutes, fibOrder, formatIpRule, ipRuleList } from '../ops/routing.js';
 import { shardValues } from '../util/shards.js';
 
 /** How long a confirmed neighbour stays REACHABLE (net.ipv4.neigh.default.base_reachable_time_ms). */
@@ -45,7 +44,7 @@ export function hasCarrier(state: ClusterState, ns: NetNs, link: Link, depth = 0
 export function formatRoute(state: ClusterState, ns: NetNs, r: Route): string {
   const parts: string[] = [];
   if (r.type !== 'unicast') parts.push(r.type);
-  parts.push(r.dst.len === 0 ? 'default' : r.dst.len === 32 ? formatIpv4(r.dst.addr) : `${formatIpv4(r.dst.addr)}/${r.dst.len}`);
+  parts.push(r.dst.len === 0 ? 'default' : formatPrefix(r.dst));
   if (r.via !== null) parts.push('via', formatIpv4(r.via));
   if (r.dev !== null) parts.push('dev', r.dev);
   if (r.proto !== 'boot') parts.push('proto', r.proto);
@@ -77,17 +76,7 @@ export function ipRoute(state: ClusterState, nsId: NsId, table: number = RT_TABL
  * (`1536:\tfrom 10.0.0.5 lookup 2`; a /32 prints as its address, table 254 as `main`).
  */
 export function ipRule(state: ClusterState, nsId: NsId): string[] {
-  const ns = getNs(state, nsId);
-  const c = (x: Cidr) => (x.len === 32 ? formatIpv4(x.addr) : `${formatIpv4(x.addr)}/${x.len}`);
-  const name = (t: number) => (t === RT_TABLE_MAIN ? 'main' : t === 253 ? 'default' : t === 255 ? 'local' : String(t));
-  const rules: IpRule[] = [{ priority: 0, from: null, to: null, table: 255 }, { priority: 32766, from: null, to: null, table: RT_TABLE_MAIN }, { priority: 32767, from: null, to: null, table: 253 }];
-  // Added rules go after the kernel's of the same priority.
-  for (const r of ns.ipRules ?? []) {
-    const at = rules.findIndex((x) => x.priority > r.priority);
-    if (at < 0) rules.push(r);
-    else rules.splice(at, 0, r);
-  }
-  return rules.map((r) => `${r.priority}:\tfrom ${r.from ? c(r.from) : 'all'}${r.to ? ` to ${c(r.to)}` : ''} lookup ${name(r.table)}`);
+  return ipRuleList(getNs(state, nsId)).map((r) => formatIpRule(r));
 }
 
 /**
