@@ -4,7 +4,8 @@
  * - a failed call leaves the state (and the history) exactly as it was;
  * - the incremental verdict after every change equals a full audit of the same state.
  */
-import { ERROR_HINTS, formatIpv4, isPodnetError, type Action, type Simulator } from '@podnet/core';
+import { types } from 'node:util';
+import { ERROR_HINTS, formatIpv4, isPodnetError, setFreezing, type Action, type ClusterState, type Simulator } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { flannel } from './designs/flannel.js';
@@ -86,6 +87,51 @@ describe('simulator properties', () => {
       }),
       { numRuns: 40, seed: 20261125 },
     );
+  });
+
+  it('with freezing off (what users run): no state holds an immer draft, and no transition changes an earlier state', () => {
+    // The transitions freeze the subtrees they build (util/immer.ts markFresh) so that immer need not walk them,
+    // and read drafts as plain data (snapshot, shardPeek): a mistake there would leave a proxy in a state or
+    // write into a state that earlier history entries share.
+    const proxies = (v: unknown, seen: Set<object>): number => {
+      if (v === null || typeof v !== 'object' || seen.has(v)) return 0;
+      if (types.isProxy(v)) return 1;
+      seen.add(v);
+      let n = 0;
+      for (const k of Object.keys(v)) n += proxies((v as Record<string, unknown>)[k], seen);
+      return n;
+    };
+    setFreezing(false);
+    try {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 4 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 4 })), { minLength: 1, maxLength: 6 }), fc.array(opArb, { minLength: 1, maxLength: 10 }), (nodes, pods, ops) => {
+          const sim = createSimulator({ cni: flannel() });
+          const start: Op[] = [
+            ...Array.from({ length: nodes }, (_, i): Op => ({ t: 'addNode', n: i + 1, pin: false, bad: 'none' })),
+            ...pods.map(([name, node]): Op => ({ t: 'addPod', name, node: ((node - 1) % nodes) + 1, ip: null })),
+          ];
+          // An address taken twice re-owns an existing IP-index entry: the case where a transition could write
+          // into the array an earlier state holds.
+          const dup: Op[] = pods.map(([name], i): Op => ({ t: 'raw', kind: 'dup-addr', node: 1, other: i + 1, pod: name }));
+          const seen: { state: ClusterState; text: string }[] = [];
+          for (const op of [...start, ...dup, ...ops]) {
+            try {
+              run(sim, op);
+            } catch (e) {
+              if (!isPodnetError(e)) throw e;
+            }
+            const first = sim.nodes()[0];
+            if (first) sim.ping(first.name, '10.244.1.2', { count: 1 });
+            expect(proxies(sim.state, new Set())).toBe(0);
+            seen.push({ state: sim.state, text: JSON.stringify(sim.state) });
+          }
+          for (const { state, text } of seen) expect(JSON.stringify(state)).toBe(text);
+        }),
+        { numRuns: 30, seed: 20261126 },
+      );
+    } finally {
+      setFreezing(true);
+    }
   });
 
   it('sampled checks never report what a full audit does not (no false alarms), and are seed-deterministic', () => {

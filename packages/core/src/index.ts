@@ -20,7 +20,7 @@ export type {
 export { RT_TABLE_MAIN } from './model/types.js';
 export type { ClusterSettings, EventSink, Footprint, NodeSpec, PodSpec, SegmentSpec } from './model/cluster.js';
 export {
-  addNodeInDraft, addNodeState, addPodInDraft, addPodState, allocateNodeCidr, buildClusterState, createClusterState, DEFAULT_SEGMENT, deletePodState, listNodes,
+  addNodeInDraft, addNodeState, addPodInDraft, addPodState, allocateNodeCidr, buildClusterState, createClusterState, DEFAULT_SEGMENT, deletePodInDraft, deletePodState, listNodes,
   listPods, netnsPath, nonTerminatedPods, removeNodeState, sandboxId, settleInDraft, settleState,
 } from './model/cluster.js';
 export type { NsLocation } from './model/lookup.js';

@@ -4,7 +4,7 @@
  * a failure at any point leaves the given state exactly as it was.
  */
 import { castDraft, type Draft } from 'immer';
-import { freezeIfOn, produce } from '../util/immer.js';
+import { freezeIfOn, markFresh, produce } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
 } from '../addr/ipv4.js';
@@ -137,7 +137,9 @@ export function createClusterState(settings: ClusterSettings, design: CniDesign,
     cidrIndex: emptyShards(), ipIndex: emptyShards(), waiting: {}, underlay: { segments, router, ...(routerKind === 'vpc' ? { vpcRouter: true as const } : {}) }, peerSets: {}, cni: null, now,
     alloc: { cidrLowFree: 0, ipLowFree: {}, mixedCidrs: false },
   };
-  state = produce(state, (d) => indexNs(d, router));
+  // Nobody has seen this state yet: index the router's addresses in place.
+  indexNs(state as Draft<ClusterState>, router);
+  freezeIfOn(state);
   if (design.clusterCreated) {
     const r = design.clusterCreated(state);
     state = produce(state, (d) => {
@@ -239,7 +241,7 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   const maxPods = spec.maxPods ?? design.maxPods?.(bare) ?? 110;
   if (!Number.isInteger(maxPods) || maxPods < 0) fail('CNI_FAILED', `design ${design.name} gave node ${name} maxPods ${String(maxPods)}`);
   const node: Node = { ...bare, maxPods };
-  shardSet(d.nodes, name, castDraft(node));
+  shardSet(d.nodes, name, castDraft(markFresh(node)));
   d.nodeCount += 1;
   shardSet(d.cidrIndex, formatCidr(podCidr), name);
   if (cidrCursor !== null) d.alloc.cidrLowFree = cidrCursor;
@@ -439,7 +441,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   const listening = pod.containers.flatMap((c) => c.ports.map((p) => `${p.protocol.toLowerCase()}/${p.port}`));
   const insert = (p: Pod): Draft<Pod> => {
     const n = shardGet(d.nodes, node.name)!;
-    (n.pods as Record<string, Pod>)[p.key] = castDraft(p);
+    (n.pods as Record<string, Pod>)[p.key] = castDraft(markFresh(p));
     shardSet(d.podIndex, p.key, node.name);
     d.podCount += 1;
     if (d.waiting[p.key]) delete d.waiting[p.key];
@@ -513,10 +515,12 @@ function holdsStale(ns: NetNs, ip: Ipv4, mac: string): boolean {
  * sender's MAC (arp_process), whichever device it sits on (`onDev` restricts it). Entries are not created.
  */
 function announce(ns: Draft<NetNs>, ip: Ipv4, mac: string, now: number, onDev: string | null): void {
-  for (const [k, e] of Object.entries(ns.neigh)) {
+  const neigh = snapshot((snapshot(ns) as NetNs).neigh);
+  for (const k in neigh) {
+    const e = snapshot(neigh[k]!);
     if (e.ip !== ip || e.permanent || (onDev !== null && e.dev !== onDev)) continue;
     if (e.mac === mac && !e.failed) continue;
-    (ns.neigh as Record<string, NeighEntry>)[k] = { ...(e as NeighEntry), mac, failed: false, confirmed: now };
+    (ns.neigh as Record<string, NeighEntry>)[k] = markFresh({ ...e, mac, failed: false, confirmed: now });
   }
 }
 
@@ -574,31 +578,35 @@ function firstIp(result: CniResult): Ipv4 | null {
 /** Deletes a pod: CNI DEL, then its namespace goes (and with it the pod end of its veth). */
 export function deletePodState(state: ClusterState, ref: string, design: CniDesign): { state: ClusterState; footprint: Footprint } {
   const pod = getPod(state, ref);
+  const next = produce(state, (d) => deletePodInDraft(d, pod.key, design));
+  const wired = !state.waiting[pod.key];
+  return { state: next, footprint: wired ? { nodes: [pod.node!], podsAdded: [], podsRemoved: [pod.key], global: false } : { nodes: [], podsAdded: [], podsRemoved: [], global: false } };
+}
+
+/** {@link deletePodState} inside an open transition (for batches): the pod `key` must exist. */
+export function deletePodInDraft(d: Draft<ClusterState>, key: string, design: CniDesign): void {
+  const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
+  const pod = getPod(state, key);
   if (state.waiting[pod.key]) {
     // Never wired (its ADD failed or it never had a node): nothing for CNI DEL to undo.
-    const next = produce(state, (d) => {
-      delete d.waiting[pod.key];
-    });
-    return { state: next, footprint: { nodes: [], podsAdded: [], podsRemoved: [], global: false } };
+    delete d.waiting[pod.key];
+    return;
   }
-  const node = getNode(state, pod.node!);
-  const r = pod.hostNetwork ? { actions: [] } : design.podDeleted(state, pod, node);
-  const next = produce(state, (d) => {
-    applyActionsToDraft(d, r.actions);
-    if ('clusterState' in r) d.cni = castDraft(r.clusterState);
-    const n = shardGet(d.nodes, node.name)!;
-    if ('nodeState' in r) n.cni = castDraft(r.nodeState);
-    const p = n.pods[pod.key];
-    if (p?.netns) {
-      // The namespace disappears: veths whose peer lived in it go too, as the kernel deletes both ends.
-      removeVethsInto(d, n.host as Draft<NetNs>, podNsId(pod.key));
-      unindexNs(d, p.netns as NetNs);
-    }
-    delete (n.pods as Record<string, Pod>)[pod.key];
-    shardDelete(d.podIndex, pod.key);
-    d.podCount -= 1;
-  });
-  return { state: next, footprint: { nodes: [node.name], podsAdded: [], podsRemoved: [pod.key], global: false } };
+  const node = snapshot(getNode(state, pod.node!));
+  const r = pod.hostNetwork ? { actions: [] } : design.podDeleted(state, snapshot(pod), node);
+  applyActionsToDraft(d, r.actions);
+  if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+  const n = shardGet(d.nodes, node.name)!;
+  if ('nodeState' in r) n.cni = castDraft(r.nodeState);
+  const p = snapshot(n.pods)[pod.key];
+  if (p?.netns) {
+    // The namespace disappears: veths whose peer lived in it go too, as the kernel deletes both ends.
+    removeVethsInto(d, n.host as Draft<NetNs>, podNsId(pod.key));
+    unindexNs(d, snapshot(p.netns) as NetNs);
+  }
+  delete (n.pods as Record<string, Pod>)[pod.key];
+  shardDelete(d.podIndex, pod.key);
+  d.podCount -= 1;
 }
 
 function removeVethsInto(d: Draft<ClusterState>, host: Draft<NetNs>, nsId: string): void {
@@ -607,7 +615,8 @@ function removeVethsInto(d: Draft<ClusterState>, host: Draft<NetNs>, nsId: strin
     const l = links[name]!;
     if (l.kind === 'veth' && l.peer.ns === nsId) {
       unindexNs(d, { id: host.id, links: { [l.name]: l } } as unknown as NetNs);
-      host.routes = host.routes.filter((r) => r.dev !== l.name);
+      const routes = snapshot((snapshot(host) as NetNs).routes);
+      if (routes.some((r) => r.dev === l.name)) host.routes = castDraft(routes.filter((r) => r.dev !== l.name));
       const fdb = snapshot(host.fdb);
       for (const k in fdb) if (fdb[k]!.port === l.name) delete (host.fdb as Record<string, unknown>)[k];
       const neigh = snapshot(host.neigh);
@@ -617,25 +626,23 @@ function removeVethsInto(d: Draft<ClusterState>, host: Draft<NetNs>, nsId: strin
   }
 }
 
-/** Removes a node: its pods are deleted (CNI DEL each), the design forgets the node, the node goes. */
+/** Removes a node: its pods are deleted (CNI DEL each), the design forgets the node, the node goes. One transition. */
 export function removeNodeState(state: ClusterState, name: string, design: CniDesign): { state: ClusterState; footprint: Footprint } {
-  let s = state;
-  const node = getNode(s, name);
-  const removed: string[] = [];
-  for (const key of Object.keys(node.pods)) {
-    s = deletePodState(s, key, design).state;
-    removed.push(key);
-  }
-  const n = getNode(s, name);
-  const r = design.nodeRemoved(s, n);
-  const next = produce(s, (d) => {
+  const node = getNode(state, name);
+  const removed = Object.keys(node.pods);
+  const next = produce(state, (d) => {
+    for (const key of removed) deletePodInDraft(d, key, design);
+    const s = snapshot(d) as ClusterState;
+    const n = snapshot(getNode(s, name));
+    const r = design.nodeRemoved(s, n);
     // The pod garbage collector deletes pods bound to a node that is gone.
-    for (const w of Object.values(d.waiting)) if (w.node === name) delete d.waiting[w.key];
+    for (const w of Object.values(snapshot(d.waiting))) if (w.node === name) delete d.waiting[w.key];
     applyActionsToDraft(d, r.actions);
     if ('clusterState' in r) d.cni = castDraft(r.clusterState);
-    unindexNs(d, n.host);
+    const host = snapshot(n.host);
+    unindexNs(d, host);
     // Every NIC of the node leaves its segment (eth0, and any a cloud attached: an ENI).
-    for (const l of Object.values(n.host.links)) {
+    for (const l of Object.values(snapshot(host.links))) {
       const seg = l.kind === 'physical' ? d.underlay.segments[l.segment] : undefined;
       if (seg) shardDelete(seg.ports, l.mac);
     }
@@ -660,6 +667,8 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
  */
 export function buildClusterState(settings: ClusterSettings, design: CniDesign, nodes: readonly NodeSpec[] = [], pods: readonly PodSpec[] = [], now = 0, events: EventSink = []): ClusterState {
   if (!Array.isArray(nodes) || !Array.isArray(pods)) fail('INVALID_ARGUMENT', 'nodes and pods must be arrays');
+  // An empty cluster is what createClusterState makes (a simulator per property run starts here).
+  if (nodes.length === 0 && pods.length === 0) return createClusterState(settings, design, now);
   // The same transitions as addNode/addPod, applied in place to a fresh copy that shares nothing with
   // any other state: no proxies, no per-change copies, one freeze at the end (when freezing is on).
   const d = structuredClone(createClusterState(settings, design, now)) as Draft<ClusterState>;

@@ -6,8 +6,8 @@
  * Actions carry text the way the commands do (`10.244.1.1/24`, `02:42:…`); {@link applyActions} parses
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
-import type { Draft } from 'immer';
-import { produce, snapshot } from '../util/immer.js';
+import { castDraft, type Draft } from 'immer';
+import { markFresh, produce, snapshot } from '../util/immer.js';
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
@@ -18,7 +18,7 @@ import type {
   ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, PeerSetRef, Route, Segment, Sysctls,
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
-import { emptyShards, shardDelete, shardGet, shardSet, shardValues, type Shards } from '../util/shards.js';
+import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, type Shards } from '../util/shards.js';
 import { formatIpRule, kernelRoutes, lookupRouteIn, refUses } from './routing.js';
 
 /** A route as `ip route add` takes it. */
@@ -156,17 +156,25 @@ export function draftNs(d: DState, id: NsId): DNs {
   else if (typeof id === 'string' && id.startsWith('node/')) ns = shardGet(d.nodes, id.slice(5))?.host;
   else if (typeof id === 'string' && id.startsWith('pod/')) {
     const key = id.slice(4);
-    const node = shardGet(d.podIndex, key);
+    const node = shardPeek(d.podIndex, key);
     ns = node === undefined ? undefined : shardGet(d.nodes, node)?.pods[key]?.netns;
   }
   if (!ns) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(id)}"`, { ns: id });
   return ns;
 }
 
+/** A link of a namespace as plain data (for checks: reading it through the draft would copy the links). */
 function getLink(ns: NetNs | DNs, name: string): Link {
-  const l = Object.prototype.hasOwnProperty.call(ns.links, name) ? ns.links[name] : undefined;
+  const links = snapshot((snapshot(ns) as NetNs).links);
+  const l = Object.prototype.hasOwnProperty.call(links, name) ? links[name] : undefined;
   if (!l) fail('LINK_NOT_FOUND', `Cannot find device "${name}" in ${ns.id}`, { ns: ns.id, dev: name });
-  return l as Link;
+  return snapshot(l);
+}
+
+/** A link of a draft namespace, to change it; throws `LINK_NOT_FOUND`. */
+function draftLink(ns: DNs, name: string): Draft<Link> {
+  getLink(ns, name);
+  return ns.links[name]!;
 }
 
 /** Who owns an address configured in a namespace. */
@@ -179,17 +187,18 @@ export function ownerOf(nsId: NsId, dev: string, nodeEth0: boolean): IpOwner {
 
 function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
   const key = String(ip);
-  const owners = shardGet(d.ipIndex, key) ?? [];
-  shardSet(d.ipIndex, key, [...owners, ownerOf(nsId, link.name, link.kind === 'physical')]);
+  const owners = snapshot(shardPeek(d.ipIndex, key) ?? []);
+  shardSet(d.ipIndex, key, markFresh([...owners, ownerOf(nsId, link.name, link.kind === 'physical')]));
 }
 
 
 function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
   const key = String(ip);
-  const owners = shardGet(d.ipIndex, key);
+  const peeked = shardPeek(d.ipIndex, key);
+  const owners = peeked === undefined ? undefined : snapshot(peeked);
   if (!owners) return;
   const rest = owners.filter((o) => !(o.ns === nsId && o.dev === dev));
-  if (rest.length) shardSet(d.ipIndex, key, rest);
+  if (rest.length) shardSet(d.ipIndex, key, markFresh(rest));
   else shardDelete(d.ipIndex, key);
 }
 
@@ -221,7 +230,7 @@ function addLinkTo(ns: DNs, link: Link): void {
   if (Object.prototype.hasOwnProperty.call(ns.links, link.name)) {
     fail('LINK_EXISTS', `RTNETLINK answers: File exists (device "${link.name}" already exists in ${ns.id})`, { ns: ns.id, dev: link.name });
   }
-  (ns.links as Record<string, Link>)[link.name] = link;
+  (ns.links as Record<string, Link>)[link.name] = markFresh(link);
 }
 
 function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
@@ -231,7 +240,7 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
     if (link.kind === 'bridge' || link.name === master) fail('INVALID_ARGUMENT', `"${link.name}" cannot be a port of "${master}"`);
     if (!br.hadPorts) (ns.links[master] as Draft<Link> & { hadPorts?: boolean }).hadPorts = true;
     // The port's MAC becomes a local FDB entry of the bridge (bridge fdb shows it "master cni0 permanent").
-    (ns.fdb as Record<string, unknown>)[`${master}|${link.mac}`] = { dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 };
+    (ns.fdb as Record<string, unknown>)[`${master}|${link.mac}`] = markFresh({ dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 });
   }
   if (link.master !== null && link.master !== master) {
     const old = link.master;
@@ -243,13 +252,23 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
 
 /** Routes leaving by `dev` are removed, as the kernel does when a device goes down or away (fib_sync_down_dev). */
 function flushDev(d: DState, ns: DNs, dev: string): void {
-  ns.routes = ns.routes.filter((r) => r.dev !== dev);
-  const tables = ns.tables as Record<string, Route[]> | undefined;
-  if (tables) for (const t of Object.keys(tables)) if (tables[t]!.some((r) => r.dev === dev)) tables[t] = tables[t]!.filter((r) => r.dev !== dev);
-  const neigh = snapshot(ns.neigh);
+  // Read as plain data and write only what changes: reading a draft's child copies its container.
+  const plain = snapshot(ns) as NetNs;
+  const routes = snapshot(plain.routes);
+  if (routes.some((r) => r.dev === dev)) ns.routes = castDraft(routes.filter((r) => r.dev !== dev));
+  const tables = plain.tables === undefined ? undefined : snapshot(plain.tables);
+  if (tables) {
+    for (const t of Object.keys(tables)) {
+      const list = snapshot(tables[t]!);
+      if (list.some((r) => r.dev === dev)) (ns.tables as Record<string, Route[]>)[t] = castDraft(list.filter((r) => r.dev !== dev));
+    }
+  }
+  const neigh = snapshot(plain.neigh);
   for (const k in neigh) if (neigh[k]!.dev === dev) delete (ns.neigh as Record<string, unknown>)[k];
   // A device going down takes the shared peer entries that refer to it along, like their routes.
-  ns.peerSets = ns.peerSets.filter((r) => d.peerSets[r.set]?.dev !== dev);
+  const refs = snapshot(plain.peerSets);
+  const peerSets = snapshot(d.peerSets);
+  if (refs.some((r) => peerSets[r.set]?.dev === dev)) ns.peerSets = castDraft(refs.filter((r) => peerSets[r.set]?.dev !== dev));
 }
 
 /** Parses and validates a route spec in a namespace, with the kernel's checks on the gateway. */
@@ -382,7 +401,7 @@ function applyOne(d: DState, a: Action): void {
       } else if (a.kind === 'bridge') {
         addLinkTo(ns, newLink(ns, { kind: 'bridge', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up }));
         const br = ns.links[a.name]!;
-        (ns.fdb as Record<string, unknown>)[`${a.name}|${br.mac}`] = { dev: a.name, mac: br.mac, port: null, dst: null, permanent: true, local: true, updated: 0 };
+        (ns.fdb as Record<string, unknown>)[`${a.name}|${br.mac}`] = markFresh({ dev: a.name, mac: br.mac, port: null, dst: null, permanent: true, local: true, updated: 0 });
       } else if (a.kind === 'vxlan') {
         const v = a.vxlan;
         if (!v) fail('INVALID_ARGUMENT', 'a vxlan link needs { vni, local, dstPort, dev, learning }');
@@ -422,7 +441,7 @@ function applyOne(d: DState, a: Action): void {
     }
     case 'link.set': {
       const ns = draftNs(d, a.ns);
-      const link = getLink(ns, a.name) as Draft<Link>;
+      const link = draftLink(ns, a.name);
       if (a.mtu !== undefined) link.mtu = checkMtu(a.mtu);
       if (a.mac !== undefined) link.mac = parseMac(a.mac);
       if (a.master !== undefined) setMaster(ns, link, a.master);
@@ -434,11 +453,11 @@ function applyOne(d: DState, a: Action): void {
     }
     case 'addr.add': {
       const ns = draftNs(d, a.ns);
-      const link = getLink(ns, a.dev) as Draft<Link>;
+      const link = draftLink(ns, a.dev);
       const { ip, len } = parseIfAddr(a.addr);
       if (link.addrs.some((x) => x.ip === ip)) fail('ADDRESS_EXISTS', `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
       const scope = a.scope ?? (ip >>> 24 === 127 ? 'host' : 'global');
-      link.addrs.push({ ip, len, scope });
+      link.addrs.push(markFresh({ ip, len, scope }));
       // Only global addresses must be unique in the cluster: a link-scope one (GKE's pod gateway, the same
       // on every host veth of a node) is valid on its link alone, as the kernel allows.
       if (scope === 'global') indexAddr(d, a.ns, link as Link, ip);
@@ -446,14 +465,15 @@ function applyOne(d: DState, a: Action): void {
     }
     case 'addr.del': {
       const ns = draftNs(d, a.ns);
-      const link = getLink(ns, a.dev) as Draft<Link>;
+      const link = draftLink(ns, a.dev);
       const { ip } = parseIfAddr(a.addr);
       const i = link.addrs.findIndex((x) => x.ip === ip);
       if (i < 0) fail('ADDRESS_NOT_FOUND', `RTNETLINK answers: Cannot assign requested address (${a.addr} is not on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
       link.addrs.splice(i, 1);
       unindexAddr(d, a.ns, a.dev, ip);
       // Routes whose preferred source was this address go with it.
-      ns.routes = ns.routes.filter((r) => r.src !== ip);
+      const routes = snapshot((snapshot(ns) as NetNs).routes);
+      if (routes.some((r) => r.src === ip)) ns.routes = castDraft(routes.filter((r) => r.src !== ip));
       return;
     }
     case 'route.add':
@@ -468,15 +488,15 @@ function applyOne(d: DState, a: Action): void {
         if (!ns.tables) ns.tables = {};
         const tables = ns.tables as Record<string, Route[]>;
         if (!tables[table]) tables[table] = [];
-        if (j >= 0) tables[table]![j] = route;
-        else tables[table]!.push(route);
+        if (j >= 0) tables[table]![j] = markFresh(route);
+        else tables[table]!.push(markFresh(route));
         return;
       }
-      const i = ns.routes.findIndex((r) => sameRouteKey(r as Route, route));
+      const i = snapshot((snapshot(ns) as NetNs).routes).findIndex((r) => sameRouteKey(r, route));
       const kernelClash = kernelRoutes(ns as NetNs).some((r) => sameRouteKey(r, route));
       if (a.op === 'route.add' && (i >= 0 || kernelClash)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
-      if (i >= 0) ns.routes[i] = route;
-      else ns.routes.push(route);
+      if (i >= 0) ns.routes[i] = markFresh(route);
+      else ns.routes.push(markFresh(route));
       return;
     }
     case 'route.del': {
@@ -493,7 +513,7 @@ function applyOne(d: DState, a: Action): void {
         list!.splice(j, 1);
         return;
       }
-      const i = ns.routes.findIndex((r) => r.dst.addr === dst.addr && r.dst.len === dst.len
+      const i = snapshot((snapshot(ns) as NetNs).routes).findIndex((r) => r.dst.addr === dst.addr && r.dst.len === dst.len
         && (via === undefined || r.via === via) && (a.dev === undefined || r.dev === a.dev) && (a.metric === undefined || r.metric === a.metric));
       if (i < 0) {
         // A shared peer-set route (flannel's route to another node) is deleted here only: hide its owner.
@@ -566,7 +586,7 @@ function applyOne(d: DState, a: Action): void {
       const mac = parseMac(a.mac);
       const key = `${a.dev}|${ip}`;
       if (a.op === 'neigh.add' && ns.neigh[key]?.permanent) fail('NEIGH_EXISTS', `RTNETLINK answers: File exists (neighbour ${a.ip} on ${a.dev})`);
-      (ns.neigh as Record<string, unknown>)[key] = { dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now };
+      (ns.neigh as Record<string, unknown>)[key] = markFresh({ dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now });
       return;
     }
     case 'neigh.del': {
@@ -582,9 +602,9 @@ function applyOne(d: DState, a: Action): void {
       const mac = parseMac(a.mac);
       if (link.kind === 'vxlan') {
         if (a.dst === undefined) fail('INVALID_ARGUMENT', 'a VXLAN FDB entry needs dst (the remote VTEP)');
-        (ns.fdb as Record<string, unknown>)[`${a.dev}|${mac}`] = { dev: a.dev, mac, port: null, dst: parseIpv4(a.dst), permanent: true, local: false, updated: d.now };
+        (ns.fdb as Record<string, unknown>)[`${a.dev}|${mac}`] = markFresh({ dev: a.dev, mac, port: null, dst: parseIpv4(a.dst), permanent: true, local: false, updated: d.now });
       } else if (link.master !== null) {
-        (ns.fdb as Record<string, unknown>)[`${link.master}|${mac}`] = { dev: link.master, mac, port: a.dev, dst: null, permanent: true, local: false, updated: d.now };
+        (ns.fdb as Record<string, unknown>)[`${link.master}|${mac}`] = markFresh({ dev: link.master, mac, port: a.dev, dst: null, permanent: true, local: false, updated: d.now });
       } else fail('INVALID_ARGUMENT', `"${a.dev}" is neither a VXLAN device nor a bridge port`);
       return;
     }
@@ -605,8 +625,8 @@ function applyOne(d: DState, a: Action): void {
     case 'rule.del': {
       const ns = draftNs(d, a.ns);
       const rule = resolveRule(a.rule);
-      if (a.op === 'rule.append') ns.rules.push(rule);
-      else if (a.op === 'rule.insert') ns.rules.unshift(rule);
+      if (a.op === 'rule.append') ns.rules.push(markFresh(rule));
+      else if (a.op === 'rule.insert') ns.rules.unshift(markFresh(rule));
       else {
         const i = ns.rules.findIndex((r) => JSON.stringify(r) === JSON.stringify(rule));
         if (i < 0) fail('INVALID_ARGUMENT', 'iptables: Bad rule (does a matching rule exist in that chain?)');
@@ -640,7 +660,7 @@ function applyOne(d: DState, a: Action): void {
         (d.peerSets as Record<string, unknown>)[a.set] = { name: a.set, dev: a.dev, entries: emptyShards() };
         set = d.peerSets[a.set]!;
       } else if (set.dev !== a.dev) fail('INVALID_ARGUMENT', `peer set "${a.set}" is on ${set.dev}, not ${a.dev}`);
-      shardSet(set.entries, a.owner, entry);
+      shardSet(set.entries, a.owner, markFresh(entry));
       return;
     }
     case 'peerset.del': {
@@ -690,7 +710,7 @@ export const TC_PROGRAMS: Readonly<Record<string, string>> = {
 
 function tcAction(d: DState, a: Extract<Action, { op: 'tc.attach' | 'tc.detach' }>): void {
   const ns = draftNs(d, a.ns);
-  const link = getLink(ns, a.dev) as Draft<Link>;
+  const link = draftLink(ns, a.dev);
   if (a.direction !== 'ingress' && a.direction !== 'egress') fail('INVALID_ARGUMENT', `tc direction must be ingress or egress, not ${String(a.direction)}`);
   if (a.op === 'tc.detach') {
     if (!link.tc?.[a.direction]) fail('INVALID_ARGUMENT', `Error: no ${a.direction} filter on ${a.dev} in ${a.ns}`);
@@ -732,7 +752,7 @@ function bpfMapAction(d: DState, a: Extract<Action, { op: 'bpf.map.update' | 'bp
       entry = { ip, dev: v.dev, mac: parseMac(v.mac), host: false, identity: v.identity };
     }
     if (!ns.lxcMap) ns.lxcMap = {};
-    (ns.lxcMap as Record<string, unknown>)[key] = entry;
+    (ns.lxcMap as Record<string, unknown>)[key] = markFresh(entry);
     return;
   }
   if (a.map === 'cilium_tunnel_map') {
@@ -812,12 +832,12 @@ function vpcAssign(d: DState, a: VpcAssign): void {
   for (const { c, text } of targets) {
     const key = fabricKey(c);
     const held = shardGet(fabric, key) ?? (c.len === 32 ? fabricLookup(seg as Segment, c.addr) : undefined);
-    const ownerOfIp = c.len === 32 ? shardGet(d.ipIndex, String(c.addr))?.find((o) => o.kind !== 'pod') : undefined;
+    const ownerOfIp = c.len === 32 ? shardPeek(d.ipIndex, String(c.addr))?.find((o) => o.kind !== 'pod') : undefined;
     if (held || ownerOfIp) {
       fail('IP_IN_USE', `${text} is already assigned in subnet ${a.segment} (to ${held ? `${held.eni} of ${held.node}` : `${ownerOfIp!.kind} ${ownerOfIp!.name}`})`, { ip: text, segment: a.segment });
     }
     const kind = c.len !== 32 ? 'prefix' : text === a.primaryIp ? 'primary' : 'secondary';
-    shardSet(fabric, key, { eni: a.eni, deviceIndex: a.deviceIndex, node: a.node, ns: a.ns, dev: a.dev, mac: link.mac, kind });
+    shardSet(fabric, key, markFresh({ eni: a.eni, deviceIndex: a.deviceIndex, node: a.node, ns: a.ns, dev: a.dev, mac: link.mac, kind }));
   }
 }
 

@@ -44,6 +44,21 @@ export function shardGet<V>(s: Shards<V>, key: string): V | undefined {
   return l !== undefined && Object.prototype.hasOwnProperty.call(l, key) ? l[key] : undefined;
 }
 
+/**
+ * {@link shardGet} on a map that may be an immer draft, reading it as plain data: a read through a draft
+ * copies each level it passes (immer prepares a copy before handing out a child draft), which a lookup
+ * that writes nothing should not pay. The value is returned as it stands (a draft if it was changed in
+ * the open transition).
+ */
+export function shardPeek<V>(s: Shards<V>, key: string): V | undefined {
+  const i = shardOf(key);
+  const top = snapshot(s)[i >>> 6];
+  const l = top ? snapshot(top)[i & (FANOUT - 1)] : null;
+  if (!l) return undefined;
+  const leaf = snapshot(l);
+  return Object.prototype.hasOwnProperty.call(leaf, key) ? leaf[key] : undefined;
+}
+
 /** The leaf a key belongs in, created if needed, in a mutable (immer draft, or fresh) sharded map. */
 function writableLeaf<V>(s: Shards<V>, key: string): Record<string, V> {
   const i = shardOf(key);
