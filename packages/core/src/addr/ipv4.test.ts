@@ -1,0 +1,56 @@
+import { Address4 } from 'ip-address';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PodnetError } from '../errors.js';
+import { formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr } from './ipv4.js';
+
+/** parseCidr as it was before its fast path: ip-address validates every address first. */
+function referenceParseCidr(text: string, strict = true): Cidr {
+  const slash = text.indexOf('/');
+  const addrText = slash < 0 ? text : text.slice(0, slash);
+  if (!Address4.isValid(addrText)) throw new PodnetError('INVALID_CIDR', `"${text}" is not a prefix: "${addrText}" is not an IPv4 address`);
+  const lenText = slash < 0 ? '32' : text.slice(slash + 1);
+  if (!/^\d{1,2}$/.test(lenText) || Number(lenText) > 32) throw new PodnetError('INVALID_CIDR', `"${text}" has an invalid prefix length "${lenText}" (0 to 32)`);
+  let addr: number;
+  try {
+    addr = parseIpv4(addrText);
+  } catch {
+    throw new PodnetError('INVALID_CIDR', `"${text}" is not a prefix: "${addrText}" is not an IPv4 address`);
+  }
+  const len = Number(lenText);
+  const net = networkOf(addr, len);
+  if (net !== addr && strict) throw new PodnetError('INVALID_CIDR', `"${text}" has host bits set: the network is ${formatIpv4(net)}/${len}`);
+  return { addr: net, len };
+}
+
+function outcome(f: () => Cidr): string {
+  try {
+    return JSON.stringify(f());
+  } catch (e) {
+    return e instanceof PodnetError ? `${e.code}: ${e.message}` : `untyped: ${String(e)}`;
+  }
+}
+
+/** Texts near the grammar: octets with leading zeros, out of range, hex, spaces, missing parts, odd lengths. */
+const octet = fc.oneof(fc.integer({ min: 0, max: 255 }).map(String), fc.constantFrom('0', '00', '010', '256', '999', '0x1', '1e2', '', ' 1', '-1', '1234'));
+const prefixText = fc.oneof(
+  fc.tuple(octet, octet, octet, octet, fc.option(fc.oneof(fc.integer({ min: 0, max: 40 }).map(String), fc.constantFrom('', '08', '024', 'x', '3 ')), { nil: undefined }))
+    .map(([a, b, c, d, len]) => `${a}.${b}.${c}.${d}${len === undefined ? '' : `/${len}`}`),
+  fc.tuple(octet, octet, octet).map(([a, b, c]) => `${a}.${b}.${c}`),
+  fc.string({ maxLength: 20 }),
+);
+
+describe('parseCidr', () => {
+  it('gives what ip-address-first validation gave, value or typed error, for any text', () => {
+    fc.assert(fc.property(prefixText, fc.boolean(), (text, strict) => {
+      expect(outcome(() => parseCidr(text, { strict }))).toBe(outcome(() => referenceParseCidr(text, strict)));
+    }), { numRuns: 3000, seed: 7 });
+  });
+
+  it('reads the prefixes actions carry', () => {
+    expect(parseCidr('10.244.1.0/24')).toEqual({ addr: 0x0af40100, len: 24 });
+    expect(parseCidr('10.244.1.7')).toEqual({ addr: 0x0af40107, len: 32 });
+    expect(() => parseCidr('10.244.1.7/24')).toThrow(expect.objectContaining({ code: 'INVALID_CIDR', message: '"10.244.1.7/24" has host bits set: the network is 10.244.1.0/24' }));
+    expect(() => parseCidr('10.244.01.0/24')).toThrow(expect.objectContaining({ code: 'INVALID_CIDR' }));
+  });
+});
