@@ -87,13 +87,39 @@ function uniqueViolation(ip: string, owners: readonly IpOwner[]): Violation | nu
   };
 }
 
+/**
+ * How a probe runs. `record`: every probe records its trace. `fast`: the probe is decided without
+ * recording and recorded again only to explain a failure (a passing pair then has no transit nodes: for
+ * checks that keep failing pairs only). `transit`: as `fast`, and a passing pair keeps the nodes its
+ * packets crossed, from the namespaces the engine noted — the same record `record` makes.
+ */
+type ProbeMode = 'record' | 'fast' | 'transit';
+
+/** Whether the echo reply came back to the sender. */
+function replied(trace: Trace, fromNs: string): boolean {
+  return trace.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY);
+}
+
+/** The nodes other than the pair's own whose namespaces are in `visited` (in order of first visit). */
+function transitNodes(state: ClusterState, fromNs: string, to: PlacedPod, visited: Iterable<string>): string[] {
+  const fromNode = nodeOfNs(state, fromNs);
+  const transit = new Set<string>();
+  for (const ns of visited) {
+    const n = nodeOfNs(state, ns);
+    if (n !== null && n !== fromNode && n !== to.node) transit.add(n);
+  }
+  return [...transit];
+}
+
 /** Probes `from` → `to`'s IP with an ICMP echo; returns violations and the transit nodes crossed. */
-function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: PlacedPod, guarantee: GuaranteeName, record = true): PairRecord {
-  if (!record) {
-    // Fast path: decide without recording; record only to explain a failure.
-    const quick = send(state, fromNs, icmpEcho(to.ip!), { record: false, commit: false }).trace;
-    const replied = quick.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs);
-    if (replied && quick.violations.length === 0) return { violations: [], transit: [] };
+function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: PlacedPod, guarantee: GuaranteeName, mode: ProbeMode): PairRecord {
+  if (mode !== 'record') {
+    // Fast path: decide without recording; record only to explain a failure. Sends are deterministic and
+    // recording changes nothing of what happens, so a passing probe would pass recorded too.
+    const quick = send(state, fromNs, icmpEcho(to.ip!), { record: false, commit: false, visited: mode === 'transit' });
+    if (quick.trace.violations.length === 0 && replied(quick.trace, fromNs)) {
+      return { violations: [], transit: quick.visited ? transitNodes(state, fromNs, to, quick.visited) : [] };
+    }
   }
   const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true, commit: false });
   const violations: Violation[] = [];
@@ -104,18 +130,11 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
     const k = `${key}|${v.guarantee}`;
     if (!violations.some((x) => x.key === k)) violations.push({ guarantee: v.guarantee, key: k, where, explanation: v.explanation, trace });
   }
-  const replied = trace.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY);
-  if (!replied) violations.push(unreachable(state, trace, fromNs, fromLabel, to, guarantee, 'the request'));
-  const own = new Set([nodeOfNs(state, fromNs), to.node]);
-  const transit = new Set<string>();
-  for (const s of trace.steps) {
-    // A broadcast ARP request reaches every node of a segment; those that do not own the address only
-    // drop it, and an address changing owners is caught through the IP index, so ARP is not transit.
-    if (s.frame?.payload.kind === 'arp') continue;
-    const n = nodeOfNs(state, s.ns);
-    if (n !== null && !own.has(n)) transit.add(n);
-  }
-  return { violations, transit: [...transit] };
+  if (!replied(trace, fromNs)) violations.push(unreachable(state, trace, fromNs, fromLabel, to, guarantee, 'the request'));
+  // A broadcast ARP request reaches every node of a segment; those that do not own the address only
+  // drop it, and an address changing owners is caught through the IP index, so ARP is not transit.
+  const visited = trace.steps.filter((s) => s.frame?.payload.kind !== 'arp').map((s) => s.ns);
+  return { violations, transit: transitNodes(state, fromNs, to, visited) };
 }
 
 /** The reachability violation of a pair whose packet (`what`: "the request", "the udp packet") or its reply was lost. */
@@ -247,8 +266,23 @@ export function uniqueCheck(state: ClusterState, memory: CheckMemory, scope: Cha
   return { ...verdictOf(next), memory: next, probes: 0 };
 }
 
-/** A full audit of a state: every address, every node→own pod, every ordered pod pair. O(pods²) probes. */
-export function audit(state: ClusterState): CheckRun {
+/** Options of {@link audit}. */
+export interface AuditOptions {
+  /**
+   * Record the trace of every probe, as audits once did, instead of deciding each probe without
+   * recording and recording only those that fail. The verdict and the memory are the same (a property of
+   * the tests holds the two to it); only slower. Default false.
+   */
+  readonly recordAll?: boolean;
+}
+
+/**
+ * A full audit of a state: every address, every node→own pod, every ordered pod pair. O(pods²) probes.
+ * Throws `INVALID_ARGUMENT` when `options` is not an object.
+ */
+export function audit(state: ClusterState, options: AuditOptions = {}): CheckRun {
+  if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', `audit options must be an object, not ${String(options)}`);
+  const mode: ProbeMode = options.recordAll === true ? 'record' : 'transit';
   const unique = allUnique(state);
   const pairs = new Map<string, PairRecord>();
   const pods = probePods(state);
@@ -256,14 +290,14 @@ export function audit(state: ClusterState): CheckRun {
   for (const q of pods) {
     if (q.ip === null) continue;
     probes++;
-    const r = probePair(state, hostNsId(q.node), q.node, q, 'node-reaches-pods');
+    const r = probePair(state, hostNsId(q.node), q.node, q, 'node-reaches-pods', mode);
     if (r.violations.length || r.transit.length) pairs.set(pairKey(`node:${q.node}`, q.key), r);
   }
   for (const p of pods) {
     for (const q of pods) {
       if (p === q || q.ip === null) continue;
       probes++;
-      const r = probePair(state, podNsId(p.key), p.key, q, 'no-nat');
+      const r = probePair(state, podNsId(p.key), p.key, q, 'no-nat', mode);
       if (r.violations.length || r.transit.length) pairs.set(pairKey(p.key, q.key), r);
     }
   }
@@ -317,8 +351,8 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     const k = pairKey(from, to.key);
     if (to.ip === null) return;
     const r = from.startsWith('node:')
-      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), to, 'node-reaches-pods')
-      : probePair(state, podNsId(from), from, to, 'no-nat');
+      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), to, 'node-reaches-pods', 'transit')
+      : probePair(state, podNsId(from), from, to, 'no-nat', 'transit');
     if (r.violations.length || r.transit.length) pairs.set(k, r);
     else pairs.delete(k);
   };
@@ -420,8 +454,8 @@ export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: Ch
     const q = podOf(to);
     if (!q) continue;
     const r = from.startsWith('node:')
-      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), q, 'node-reaches-pods', false)
-      : podOf(from) ? probePair(state, podNsId(from), from, q, 'no-nat', false) : null;
+      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), q, 'node-reaches-pods', 'fast')
+      : podOf(from) ? probePair(state, podNsId(from), from, q, 'no-nat', 'fast') : null;
     if (!r) continue;
     probes++;
     if (r.violations.length) pairs.set(k, r);
