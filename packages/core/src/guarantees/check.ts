@@ -100,25 +100,36 @@ function replied(trace: Trace, fromNs: string): boolean {
   return trace.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY);
 }
 
+/** The node of a namespace in one state, memoized: a check asks for the same namespaces probe after probe. */
+type NodeOf = (ns: string) => string | null;
+function nodeLookup(state: ClusterState): NodeOf {
+  const memo = new Map<string, string | null>();
+  return (ns) => {
+    let n = memo.get(ns);
+    if (n === undefined) memo.set(ns, (n = nodeOfNs(state, ns)));
+    return n;
+  };
+}
+
 /** The nodes other than the pair's own whose namespaces are in `visited` (in order of first visit). */
-function transitNodes(state: ClusterState, fromNs: string, to: PlacedPod, visited: Iterable<string>): string[] {
-  const fromNode = nodeOfNs(state, fromNs);
+function transitNodes(nodeOf: NodeOf, fromNs: string, to: PlacedPod, visited: Iterable<string>): string[] {
+  const fromNode = nodeOf(fromNs);
   const transit = new Set<string>();
   for (const ns of visited) {
-    const n = nodeOfNs(state, ns);
+    const n = nodeOf(ns);
     if (n !== null && n !== fromNode && n !== to.node) transit.add(n);
   }
   return [...transit];
 }
 
 /** Probes `from` → `to`'s IP with an ICMP echo; returns violations and the transit nodes crossed. */
-function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: PlacedPod, guarantee: GuaranteeName, mode: ProbeMode): PairRecord {
+function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: PlacedPod, guarantee: GuaranteeName, mode: ProbeMode, nodeOf: NodeOf): PairRecord {
   if (mode !== 'record') {
     // Fast path: decide without recording; record only to explain a failure. Sends are deterministic and
     // recording changes nothing of what happens, so a passing probe would pass recorded too.
     const quick = send(state, fromNs, icmpEcho(to.ip!), { record: false, commit: false, visited: mode === 'transit' });
     if (quick.trace.violations.length === 0 && replied(quick.trace, fromNs)) {
-      return { violations: [], transit: quick.visited ? transitNodes(state, fromNs, to, quick.visited) : [] };
+      return { violations: [], transit: quick.visited ? transitNodes(nodeOf, fromNs, to, quick.visited) : [] };
     }
   }
   const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true, commit: false });
@@ -134,7 +145,7 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
   // A broadcast ARP request reaches every node of a segment; those that do not own the address only
   // drop it, and an address changing owners is caught through the IP index, so ARP is not transit.
   const visited = trace.steps.filter((s) => s.frame?.payload.kind !== 'arp').map((s) => s.ns);
-  return { violations, transit: transitNodes(state, fromNs, to, visited) };
+  return { violations, transit: transitNodes(nodeOf, fromNs, to, visited) };
 }
 
 /** The reachability violation of a pair whose packet (`what`: "the request", "the udp packet") or its reply was lost. */
@@ -225,7 +236,8 @@ function whereLost(state: ClusterState, trace: Trace, dst: number): string {
 }
 
 /** Unique-IP verdicts updated for the addresses whose owners changed (exact: one index lookup each). */
-function recheckUnique(state: ClusterState, previous: ReadonlyMap<string, Violation>, ips: readonly string[]): Map<string, Violation> {
+function recheckUnique(state: ClusterState, previous: ReadonlyMap<string, Violation>, ips: readonly string[]): ReadonlyMap<string, Violation> {
+  if (ips.length === 0) return previous; // memories are never changed once made
   const unique = new Map(previous);
   for (const ip of ips) {
     const owners = shardGet(state.ipIndex, ip);
@@ -283,6 +295,7 @@ export interface AuditOptions {
 export function audit(state: ClusterState, options: AuditOptions = {}): CheckRun {
   if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', `audit options must be an object, not ${String(options)}`);
   const mode: ProbeMode = options.recordAll === true ? 'record' : 'transit';
+  const nodeOf = nodeLookup(state);
   const unique = allUnique(state);
   const pairs = new Map<string, PairRecord>();
   const pods = probePods(state);
@@ -290,14 +303,14 @@ export function audit(state: ClusterState, options: AuditOptions = {}): CheckRun
   for (const q of pods) {
     if (q.ip === null) continue;
     probes++;
-    const r = probePair(state, hostNsId(q.node), q.node, q, 'node-reaches-pods', mode);
+    const r = probePair(state, hostNsId(q.node), q.node, q, 'node-reaches-pods', mode, nodeOf);
     if (r.violations.length || r.transit.length) pairs.set(pairKey(`node:${q.node}`, q.key), r);
   }
   for (const p of pods) {
     for (const q of pods) {
       if (p === q || q.ip === null) continue;
       probes++;
-      const r = probePair(state, podNsId(p.key), p.key, q, 'no-nat', mode);
+      const r = probePair(state, podNsId(p.key), p.key, q, 'no-nat', mode, nodeOf);
       if (r.violations.length || r.transit.length) pairs.set(pairKey(p.key, q.key), r);
     }
   }
@@ -347,12 +360,13 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n))) recheck.add(k);
     else pairs.set(k, r);
   }
+  const nodeOf = nodeLookup(state);
   const probe = (from: string, to: PlacedPod) => {
     const k = pairKey(from, to.key);
     if (to.ip === null) return;
     const r = from.startsWith('node:')
-      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), to, 'node-reaches-pods', 'transit')
-      : probePair(state, podNsId(from), from, to, 'no-nat', 'transit');
+      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), to, 'node-reaches-pods', 'transit', nodeOf)
+      : probePair(state, podNsId(from), from, to, 'no-nat', 'transit', nodeOf);
     if (r.violations.length || r.transit.length) pairs.set(k, r);
     else pairs.delete(k);
   };
@@ -449,13 +463,14 @@ export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: Ch
     }
   }
   let probes = 0;
+  const nodeOf = nodeLookup(state);
   for (const k of recheck) {
     const [from, to] = k.split('>') as [string, string];
     const q = podOf(to);
     if (!q) continue;
     const r = from.startsWith('node:')
-      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), q, 'node-reaches-pods', 'fast')
-      : podOf(from) ? probePair(state, podNsId(from), from, q, 'no-nat', 'fast') : null;
+      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), q, 'node-reaches-pods', 'fast', nodeOf)
+      : podOf(from) ? probePair(state, podNsId(from), from, q, 'no-nat', 'fast', nodeOf) : null;
     if (!r) continue;
     probes++;
     if (r.violations.length) pairs.set(k, r);
