@@ -229,6 +229,8 @@ class Run {
   exhausted = false;
   /** Namespaces of the steps taken, ARP frames excepted (`SendOptions.visited`), or null. */
   readonly visited: Set<NsId> | null = null;
+  /** The namespace last added to `visited` (steps come in runs in one namespace). */
+  lastVisited: NsId | null = null;
 
   constructor(readonly state: ClusterState, readonly maxSteps: number, readonly checks: boolean, readonly record: boolean, visited = false) {
     if (visited) this.visited = new Set();
@@ -274,7 +276,7 @@ class Run {
   step(pid: number, ns: NsId, dev: string | null, kind: StepKind, note: () => string, frame: Frame | null, ip: Ipv4Packet | null): void {
     this.stepCount++;
     if (this.record) this.steps.push(new RecordedStep(this.steps.length, pid, ns, dev, kind, note, frame, ip));
-    if (this.visited !== null && frame?.payload.kind !== 'arp') this.visited.add(ns);
+    if (this.visited !== null && ns !== this.lastVisited && frame?.payload.kind !== 'arp') this.visited.add((this.lastVisited = ns));
     if (this.checks && ip) this.checkNoNat(pid, ns, dev, ip);
   }
 

@@ -23,7 +23,7 @@ import type { Trace } from '../dataplane/types.js';
 import { findNs, hostNsId, nodeOfNs, podNsId } from '../model/lookup.js';
 import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
 import type { ClusterState, IpOwner, PlacedPod } from '../model/types.js';
-import { SHARD_COUNT, shardGet, shardKeys, shardLeaf, shardValues } from '../util/shards.js';
+import { SHARD_COUNT, shardGet, shardKeys, shardLeaf, shardLeaves, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from '../wire/packet.js';
 
 export type GuaranteeName = 'unique-ip' | 'no-nat' | 'node-reaches-pods';
@@ -112,15 +112,17 @@ function nodeLookup(state: ClusterState): NodeOf {
 }
 
 /** The nodes other than the pair's own whose namespaces are in `visited` (in order of first visit). */
-function transitNodes(nodeOf: NodeOf, fromNs: string, to: PlacedPod, visited: Iterable<string>): string[] {
+function transitNodes(nodeOf: NodeOf, fromNs: string, to: PlacedPod, visited: Iterable<string>): readonly string[] {
   const fromNode = nodeOf(fromNs);
-  const transit = new Set<string>();
+  let transit: string[] | null = null; // most pairs cross no other node: no array for them
   for (const ns of visited) {
     const n = nodeOf(ns);
-    if (n !== null && n !== fromNode && n !== to.node) transit.add(n);
+    if (n !== null && n !== fromNode && n !== to.node && !transit?.includes(n)) (transit ??= []).push(n);
   }
-  return [...transit];
+  return transit ?? NO_TRANSIT;
 }
+
+const NO_TRANSIT: readonly string[] = Object.freeze([]);
 
 /** Probes `from` → `to`'s IP with an ICMP echo; returns violations and the transit nodes crossed. */
 function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: PlacedPod, guarantee: GuaranteeName, mode: ProbeMode, nodeOf: NodeOf): PairRecord {
@@ -255,9 +257,11 @@ function pairKey(from: string, to: string): string {
 /** Unique-IP verdicts of every address of the index. */
 function allUnique(state: ClusterState): Map<string, Violation> {
   const unique = new Map<string, Violation>();
-  for (const ip of shardKeys(state.ipIndex)) {
-    const v = uniqueViolation(ip, shardGet(state.ipIndex, ip)!);
-    if (v) unique.set(ip, v);
+  for (const leaf of shardLeaves(state.ipIndex)) {
+    for (const ip in leaf) {
+      const v = uniqueViolation(ip, leaf[ip]!);
+      if (v) unique.set(ip, v);
+    }
   }
   return unique;
 }
