@@ -11,7 +11,7 @@
  * namespaces visited) gives the verdict and memory of an audit that records every probe.
  */
 import { awsVpc, broken, calico, cilium, flannel } from '@podnet/cni';
-import { audit, formatIpv4, isPodnetError, listNodes, send, icmpEcho, type Action, type CheckRun, type ClusterState, type CniDesign, type Node } from '@podnet/core';
+import { audit, buildClusterState, formatIpv4, isPodnetError, listNodes, send, icmpEcho, type Action, type CheckRun, type ClusterState, type CniDesign, type Node } from '@podnet/core';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clusterEventArb, clusterShapeArb, type ClusterEvent, type ShapeOptions } from './events.js';
@@ -178,4 +178,20 @@ describe('audit that records only failing probes gives the verdict and memory of
       }), { numRuns: 6, seed: 20261127 });
     }, 300_000);
   }
+});
+
+describe('the shell and the run take shortcuts that change nothing', () => {
+  it('an empty cluster spec gives the state buildClusterState builds; the run lists nodes and pods in order of creation', () => {
+    const num = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
+    fc.assert(fc.property(clusterShapeArb({ router: 'both' }), fc.array(clusterEventArb({ faults: true }), { maxLength: 12 }), (shape, events) => {
+      const run = new ClusterRun(flannel({ backend: 'vxlan' }), shape, { maxNodes: 4, checks: 'at-end' });
+      expect(run.sim.state).toEqual(buildClusterState(shape, run.design));
+      for (const e of events) {
+        play(run, e);
+        // What the run's view read before it kept each name's number: a sort comparing regex matches.
+        expect(run.nodes()).toEqual(run.sim.nodes().sort((a, b) => a.created - b.created || num(a.name) - num(b.name)).map((n) => n.name));
+        expect(run.pods()).toEqual(run.sim.pods().sort((a, b) => num(a.name) - num(b.name)).map((p) => p.name));
+      }
+    }), { numRuns: 30, seed: 20261128 });
+  });
 });
