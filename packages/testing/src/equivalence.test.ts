@@ -181,6 +181,19 @@ describe('audit that records only failing probes gives the verdict and memory of
 });
 
 describe('the shell and the run take shortcuts that change nothing', () => {
+  it('audit refuses options that are not an object, with a typed error', () => {
+    const state = new ClusterRun(flannel(), { podCidr: '10.0.0.0/16', nodeCidrMaskSize: 24, underlay: { segments: [{ name: 'seg-1', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 1500 }] } }).sim.state;
+    for (const bad of [null, 'all', 1]) {
+      let code: string | undefined;
+      try {
+        audit(state, bad as never);
+      } catch (e) {
+        if (isPodnetError(e)) code = e.code;
+      }
+      expect(code).toBe('INVALID_ARGUMENT');
+    }
+  });
+
   it('an empty cluster spec gives the state buildClusterState builds; the run lists nodes and pods in order of creation', () => {
     const num = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
     fc.assert(fc.property(clusterShapeArb({ router: 'both' }), fc.array(clusterEventArb({ faults: true }), { maxLength: 12 }), (shape, events) => {
