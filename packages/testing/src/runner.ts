@@ -143,7 +143,7 @@ export class ClusterRun {
       case 'removeNode': return this.#view().nodes.length > 0;
       case 'addPod': return true;
       case 'deletePod': case 'reschedulePod': return this.#view().pods.length > 0;
-      case 'send': return this.#endpoint(e.from) !== null && this.#endpoint(e.to) !== null;
+      case 'send': return this.#has(e.from) && this.#has(e.to);
       case 'fault': return this.#view().nodes.length > 0;
     }
   }
@@ -195,6 +195,11 @@ export class ClusterRun {
       case 'send': return this.#send(e);
       case 'fault': return this.#fault(e.fault, nodes);
     }
+  }
+
+  /** Whether {@link #endpoint} has one to pick (without building it). */
+  #has(ref: EndpointRef): boolean {
+    return ref.kind === 'pod' ? this.#view().running.length > 0 : ref.kind === 'node' ? this.#view().nodes.length > 0 : true;
   }
 
   /** The endpoint's name (pod or node) and address, or null when there is none to pick. */
