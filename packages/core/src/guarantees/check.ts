@@ -286,8 +286,8 @@ export function uniqueCheck(state: ClusterState, memory: CheckMemory, scope: Cha
 export interface AuditOptions {
   /**
    * Record the trace of every probe, as audits once did, instead of deciding each probe without
-   * recording and recording only those that fail. The verdict and the memory are the same (a property of
-   * the tests holds the two to it); only slower. Default false.
+   * recording and recording only those that fail. The verdict and the memory are the same — a property
+   * of the tests holds the fast path to this one. Default false.
    */
   readonly recordAll?: boolean;
 }
