@@ -11,7 +11,7 @@
  * namespaces visited) gives the verdict and memory of an audit that records every probe.
  */
 import { awsVpc, broken, calico, cilium, flannel } from '@podnet/cni';
-import { audit, buildClusterState, formatIpv4, isPodnetError, listNodes, send, icmpEcho, type Action, type CheckRun, type ClusterState, type CniDesign, type Node } from '@podnet/core';
+import { audit, buildClusterState, createSimulator, formatIpv4, isPodnetError, listNodes, send, icmpEcho, type Action, type CheckRun, type ClusterState, type CniDesign, type Node } from '@podnet/core';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clusterEventArb, clusterShapeArb, type ClusterEvent, type ShapeOptions } from './events.js';
@@ -178,6 +178,21 @@ describe('audit that records only failing probes gives the verdict and memory of
       }), { numRuns: 6, seed: 20261127 });
     }, 300_000);
   }
+});
+
+describe('pairs that pass through a third node', () => {
+  it('are re-probed when that node changes: the transit kept from the fast path', () => {
+    const sim = createSimulator({ podCidr: '10.0.0.0/16', underlay: { segments: [{ name: 'seg-1', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 1500 }] }, cni: hubAndSpoke() });
+    for (const n of ['node-1', 'node-2', 'node-3']) sim.addNode({ name: n, segment: 'seg-1' });
+    sim.addPod({ name: 'a', node: 'node-2' });
+    sim.addPod({ name: 'b', node: 'node-3' });
+    expect(sim.violations).toEqual([]);
+    // The hub stops forwarding: a and b can no longer reach each other, though neither is on the hub.
+    sim.apply({ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.ip_forward', value: 0 });
+    const full = keys(sim.check().violations);
+    expect(full).toContain('no-nat|default/a|default/b');
+    expect(keys(sim.violations)).toEqual(full);
+  });
 });
 
 describe('the shell and the run take shortcuts that change nothing', () => {
