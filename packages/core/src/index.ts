@@ -34,7 +34,7 @@ export { icmpEcho, ipv4, tcpSyn, udpPacket } from './dataplane/build.js';
 export type { SendOptions, SendResult } from './dataplane/engine.js';
 export { checkPacket, describePacket, describeRoute, innermost, send } from './dataplane/engine.js';
 export type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './dataplane/types.js';
-export type { ChangeScope, CheckMemory, CheckResult, CheckRun, GuaranteeName, Violation } from './guarantees/check.js';
+export type { AuditOptions, ChangeScope, CheckMemory, CheckResult, CheckRun, GuaranteeName, Violation } from './guarantees/check.js';
 export { audit, EMPTY_MEMORY, incrementalCheck, judgeDelivery, sampledAudit, sampledCheck, uniqueAudit, uniqueCheck } from './guarantees/check.js';
 export type { PingOptions, PingReply, PingResult, TracerouteHop, TracerouteResult } from './query/probes.js';
 export { endpointNs, ping, traceroute } from './query/probes.js';

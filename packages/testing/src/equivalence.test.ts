@@ -6,11 +6,14 @@
  * - `at-end`: the unique-IP verdict kept after each change (`uniqueCheck`) equals the audit's.
  * Each was seen to fail with the re-audit of global changes (`diffScope(…).global`) switched off, and with
  * it switched off for node joins alone.
+ *
+ * And the fast-path audit (probes decided without recording, transit nodes from the engine's note of the
+ * namespaces visited) gives the verdict and memory of an audit that records every probe.
  */
 import { awsVpc, broken, calico, cilium, flannel } from '@podnet/cni';
-import { isPodnetError, listNodes, type Action, type CniDesign } from '@podnet/core';
+import { audit, buildClusterState, createSimulator, formatIpv4, isPodnetError, listNodes, send, icmpEcho, type Action, type CheckRun, type ClusterState, type CniDesign, type Node } from '@podnet/core';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { clusterEventArb, clusterShapeArb, type ClusterEvent, type ShapeOptions } from './events.js';
 import { ClusterRun, DesignFailure } from './runner.js';
 
@@ -31,14 +34,27 @@ function wideLeases(): CniDesign {
  * breaks pairs it has no endpoint in.
  */
 function joinDropsOldestLease(): CniDesign {
+  return hostGwJoining('flannel-join-drops-oldest-lease', (actions, others) => (others.length >= 2 ? [...actions, { op: 'peerset.del', set: 'flannel', owner: others[0]!.name }] : [...actions]));
+}
+
+/**
+ * flannel host-gw where every node but the first to join reaches other nodes' pods through the first (a
+ * hub that forwards): pod pairs between two other nodes pass, through a third node — pairs whose transit
+ * the fast-path audit takes from the engine's note of namespaces visited.
+ */
+function hubAndSpoke(): CniDesign {
+  return hostGwJoining('flannel-hub-and-spoke', (actions, others) => actions.map((a) => (a.op === 'peerset.attach' && others[0] ? { ...a, via: formatIpv4(others[0].ip) } : a)));
+}
+
+/** flannel host-gw whose reaction to a join is edited, given the other nodes, oldest first. */
+function hostGwJoining(name: string, edit: (actions: readonly Action[], others: readonly Node[]) => Action[]): CniDesign {
   const f = flannel({ backend: 'host-gw' });
   return {
-    ...f, name: 'flannel-join-drops-oldest-lease',
+    ...f, name,
     nodeAdded: (s, n) => {
       const r = f.nodeAdded(s, n);
       const others = listNodes(s).filter((o) => o.name !== n.name).sort((a, b) => a.created - b.created || (a.name < b.name ? -1 : 1));
-      const drop: Action[] = others.length >= 2 ? [{ op: 'peerset.del', set: 'flannel', owner: others[0]!.name }] : [];
-      return { ...r, actions: [...r.actions, ...drop] };
+      return { ...r, actions: edit(r.actions, others) };
     },
   };
 }
@@ -49,6 +65,7 @@ const DESIGNS: [string, () => CniDesign, ShapeOptions][] = [
   ['broken: masquerade', broken.masquerade, {}],
   ['broken: overlapping IPAM', broken.overlappingIpam, {}],
   ['broken: missing routes', broken.missingRoutes, { segments: 1 }],
+  ['flannel hub and spoke', hubAndSpoke, { segments: 1 }],
   ['flannel vxlan', () => flannel({ backend: 'vxlan' }), {}],
   ['flannel host-gw', () => flannel({ backend: 'host-gw' }), { segments: 1 }],
   ['calico ipip', () => calico({ encapsulation: 'ipip' }), {}],
@@ -118,4 +135,91 @@ describe('incremental verdicts equal a full audit after every event (faults and 
       expect(broken).toBeGreaterThan(0);
     }, 300_000);
   }
+});
+
+/** A check's memory as plain values: per pair its violation keys and transit nodes; the unique-IP keys. */
+const memoryOf = (r: CheckRun) => ({
+  pairs: [...r.memory.pairs].map(([k, p]) => [k, keys(p.violations), p.transit]).sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
+  unique: [...r.memory.unique.keys()].sort(),
+});
+
+/** Namespaces of the recorded steps that carry no ARP frame, in order of first visit. */
+const stepNs = (state: ClusterState, from: string, dst: number): string[] =>
+  [...new Set(send(state, from, icmpEcho(dst), { commit: false }).trace.steps.filter((s) => s.frame?.payload.kind !== 'arp').map((s) => s.ns))];
+
+describe('audit that records only failing probes gives the verdict and memory of one that records every probe', () => {
+  // Pairs whose packets passed through a third node (a route via another node, a duplicate address):
+  // the transit the fast path takes from the engine's note of namespaces visited.
+  let transits = 0;
+  afterAll(() => expect(transits).toBeGreaterThan(0));
+  for (const [name, make, shapeOptions] of DESIGNS) {
+    it(name, () => {
+      fc.assert(fc.property(clusterShapeArb(shapeOptions), fc.integer({ min: 2, max: 3 }), fc.array(eventArb(), { minLength: 3, maxLength: 8 }), (shape, nodes, events) => {
+        const run = new ClusterRun(make(), shape, { maxNodes: 4, checks: 'at-end' });
+        const start: TestEvent[] = [];
+        for (let i = 0; i < nodes; i++) start.push({ type: 'addNode', segment: i }, { type: 'addPod', node: i });
+        for (const e of [...start, ...events]) {
+          play(run, e);
+          const state = run.sim.state;
+          const fast = audit(state);
+          const recorded = audit(state, { recordAll: true });
+          expect(fast.violations).toEqual(recorded.violations);
+          expect(memoryOf(fast)).toEqual(memoryOf(recorded));
+          expect(fast.probes).toBe(recorded.probes);
+          transits += [...recorded.memory.pairs.values()].filter((p) => p.transit.length > 0 && p.violations.length === 0).length;
+          // The engine's note of the namespaces visited is the recorded steps' namespaces, recorded or not.
+          const pods = run.sim.pods().filter((p) => p.ip !== null && p.netns);
+          for (const p of pods.slice(0, 2)) for (const q of pods.slice(-2)) {
+            const from = `pod/${p.key}`;
+            const expected = stepNs(state, from, q.ip!);
+            for (const record of [false, true]) expect([...send(state, from, icmpEcho(q.ip!), { commit: false, record, visited: true }).visited!]).toEqual(expected);
+          }
+        }
+      }), { numRuns: 6, seed: 20261127 });
+    }, 300_000);
+  }
+});
+
+describe('pairs that pass through a third node', () => {
+  it('are re-probed when that node changes: the transit kept from the fast path', () => {
+    const sim = createSimulator({ podCidr: '10.0.0.0/16', underlay: { segments: [{ name: 'seg-1', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 1500 }] }, cni: hubAndSpoke() });
+    for (const n of ['node-1', 'node-2', 'node-3']) sim.addNode({ name: n, segment: 'seg-1' });
+    sim.addPod({ name: 'a', node: 'node-2' });
+    sim.addPod({ name: 'b', node: 'node-3' });
+    expect(sim.violations).toEqual([]);
+    // The hub stops forwarding: a and b can no longer reach each other, though neither is on the hub.
+    sim.apply({ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.ip_forward', value: 0 });
+    const full = keys(sim.check().violations);
+    expect(full).toContain('no-nat|default/a|default/b');
+    expect(keys(sim.violations)).toEqual(full);
+  });
+});
+
+describe('the shell and the run take shortcuts that change nothing', () => {
+  it('audit refuses options that are not an object, with a typed error', () => {
+    const state = new ClusterRun(flannel(), { podCidr: '10.0.0.0/16', nodeCidrMaskSize: 24, underlay: { segments: [{ name: 'seg-1', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 1500 }] } }).sim.state;
+    for (const bad of [null, 'all', 1]) {
+      let code: string | undefined;
+      try {
+        audit(state, bad as never);
+      } catch (e) {
+        if (isPodnetError(e)) code = e.code;
+      }
+      expect(code).toBe('INVALID_ARGUMENT');
+    }
+  });
+
+  it('an empty cluster spec gives the state buildClusterState builds; the run lists nodes and pods in order of creation', () => {
+    const num = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
+    fc.assert(fc.property(clusterShapeArb({ router: 'both' }), fc.array(clusterEventArb({ faults: true }), { maxLength: 12 }), (shape, events) => {
+      const run = new ClusterRun(flannel({ backend: 'vxlan' }), shape, { maxNodes: 4, checks: 'at-end' });
+      expect(run.sim.state).toEqual(buildClusterState(shape, run.design));
+      for (const e of events) {
+        play(run, e);
+        // What the run's view read before it kept each name's number: a sort comparing regex matches.
+        expect(run.nodes()).toEqual(run.sim.nodes().sort((a, b) => a.created - b.created || num(a.name) - num(b.name)).map((n) => n.name));
+        expect(run.pods()).toEqual(run.sim.pods().sort((a, b) => num(a.name) - num(b.name)).map((p) => p.name));
+      }
+    }), { numRuns: 30, seed: 20261128 });
+  });
 });

@@ -41,12 +41,23 @@ export interface SendOptions {
    * (default true). Guarantee probes pass false: their verdict must not change the state.
    */
   readonly commit?: boolean;
+  /**
+   * Also note the namespaces the steps were taken in (`SendResult.visited`), recorded or not: what the
+   * guarantee checks need of a passing probe, without recording it. Default false.
+   */
+  readonly visited?: boolean;
 }
 
 /** The result of {@link send}: the trace and the state after the packet's side effects. */
 export interface SendResult {
   readonly trace: Trace;
   readonly state: ClusterState;
+  /**
+   * With `options.visited`: the namespaces where a step of the packet, or of anything it caused, was
+   * taken, in order of first visit — steps carrying an ARP frame excepted (a broadcast ARP request
+   * reaches every node of a segment). The set of `trace.steps[i].ns` over those steps when recorded.
+   */
+  readonly visited?: ReadonlySet<NsId>;
 }
 
 type Work =
@@ -216,8 +227,13 @@ class Run {
   stepCount = 0;
   ipId = 1;
   exhausted = false;
+  /** Namespaces of the steps taken, ARP frames excepted (`SendOptions.visited`), or null. */
+  readonly visited: Set<NsId> | null = null;
+  /** The namespace last added to `visited` (steps come in runs in one namespace). */
+  lastVisited: NsId | null = null;
 
-  constructor(readonly state: ClusterState, readonly maxSteps: number, readonly checks: boolean, readonly record: boolean) {
+  constructor(readonly state: ClusterState, readonly maxSteps: number, readonly checks: boolean, readonly record: boolean, visited = false) {
+    if (visited) this.visited = new Set();
     // Namespace lookups are memoized per state: every send on the same state shares them.
     let c = nsMemo.get(state);
     if (!c) nsMemo.set(state, (c = new Map()));
@@ -260,6 +276,7 @@ class Run {
   step(pid: number, ns: NsId, dev: string | null, kind: StepKind, note: () => string, frame: Frame | null, ip: Ipv4Packet | null): void {
     this.stepCount++;
     if (this.record) this.steps.push(new RecordedStep(this.steps.length, pid, ns, dev, kind, note, frame, ip));
+    if (this.visited !== null && ns !== this.lastVisited && frame?.payload.kind !== 'arp') this.visited.add((this.lastVisited = ns));
     if (this.checks && ip) this.checkNoNat(pid, ns, dev, ip);
   }
 
@@ -1176,7 +1193,7 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
   checkPacket(packet);
   const maxSteps = options.maxSteps ?? 4096;
   if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
-  const run = new Run(state, maxSteps, options.checks ?? true, options.record ?? true);
+  const run = new Run(state, maxSteps, options.checks ?? true, options.record ?? true, options.visited === true);
   const pid = run.newPacket('original', packet, from);
   run.step(pid, from, null, 'send', () => `${from} sends ${describePacket(packet)}`, null, packet);
   run.ipOutput(from, packet, pid);
@@ -1192,6 +1209,7 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
       src: first.src === 0 ? null : first.src,
     },
     state: options.commit === false ? state : run.commit(),
+    ...(run.visited !== null ? { visited: run.visited } : {}),
   };
 }
 

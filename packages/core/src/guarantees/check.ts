@@ -23,7 +23,7 @@ import type { Trace } from '../dataplane/types.js';
 import { findNs, hostNsId, nodeOfNs, podNsId } from '../model/lookup.js';
 import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
 import type { ClusterState, IpOwner, PlacedPod } from '../model/types.js';
-import { SHARD_COUNT, shardGet, shardKeys, shardLeaf, shardValues } from '../util/shards.js';
+import { SHARD_COUNT, shardGet, shardKeys, shardLeaf, shardLeaves, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from '../wire/packet.js';
 
 export type GuaranteeName = 'unique-ip' | 'no-nat' | 'node-reaches-pods';
@@ -87,13 +87,52 @@ function uniqueViolation(ip: string, owners: readonly IpOwner[]): Violation | nu
   };
 }
 
+/**
+ * How a probe runs. `record`: every probe records its trace. `fast`: the probe is decided without
+ * recording and recorded again only to explain a failure (a passing pair then has no transit nodes: for
+ * checks that keep failing pairs only). `transit`: as `fast`, and a passing pair keeps the nodes its
+ * packets crossed, from the namespaces the engine noted — the same record `record` makes.
+ */
+type ProbeMode = 'record' | 'fast' | 'transit';
+
+/** Whether the echo reply came back to the sender. */
+function replied(trace: Trace, fromNs: string): boolean {
+  return trace.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY);
+}
+
+/** The node of a namespace in one state, memoized: a check asks for the same namespaces probe after probe. */
+type NodeOf = (ns: string) => string | null;
+function nodeLookup(state: ClusterState): NodeOf {
+  const memo = new Map<string, string | null>();
+  return (ns) => {
+    let n = memo.get(ns);
+    if (n === undefined) memo.set(ns, (n = nodeOfNs(state, ns)));
+    return n;
+  };
+}
+
+/** The nodes other than the pair's own whose namespaces are in `visited` (in order of first visit). */
+function transitNodes(nodeOf: NodeOf, fromNs: string, to: PlacedPod, visited: Iterable<string>): readonly string[] {
+  const fromNode = nodeOf(fromNs);
+  let transit: string[] | null = null; // most pairs cross no other node: no array for them
+  for (const ns of visited) {
+    const n = nodeOf(ns);
+    if (n !== null && n !== fromNode && n !== to.node && !transit?.includes(n)) (transit ??= []).push(n);
+  }
+  return transit ?? NO_TRANSIT;
+}
+
+const NO_TRANSIT: readonly string[] = Object.freeze([]);
+
 /** Probes `from` → `to`'s IP with an ICMP echo; returns violations and the transit nodes crossed. */
-function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: PlacedPod, guarantee: GuaranteeName, record = true): PairRecord {
-  if (!record) {
-    // Fast path: decide without recording; record only to explain a failure.
-    const quick = send(state, fromNs, icmpEcho(to.ip!), { record: false, commit: false }).trace;
-    const replied = quick.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs);
-    if (replied && quick.violations.length === 0) return { violations: [], transit: [] };
+function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: PlacedPod, guarantee: GuaranteeName, mode: ProbeMode, nodeOf: NodeOf): PairRecord {
+  if (mode !== 'record') {
+    // Fast path: decide without recording; record only to explain a failure. Sends are deterministic and
+    // recording changes nothing of what happens, so a passing probe would pass recorded too.
+    const quick = send(state, fromNs, icmpEcho(to.ip!), { record: false, commit: false, visited: mode === 'transit' });
+    if (quick.trace.violations.length === 0 && replied(quick.trace, fromNs)) {
+      return { violations: [], transit: quick.visited ? transitNodes(nodeOf, fromNs, to, quick.visited) : [] };
+    }
   }
   const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true, commit: false });
   const violations: Violation[] = [];
@@ -104,18 +143,11 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
     const k = `${key}|${v.guarantee}`;
     if (!violations.some((x) => x.key === k)) violations.push({ guarantee: v.guarantee, key: k, where, explanation: v.explanation, trace });
   }
-  const replied = trace.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY);
-  if (!replied) violations.push(unreachable(state, trace, fromNs, fromLabel, to, guarantee, 'the request'));
-  const own = new Set([nodeOfNs(state, fromNs), to.node]);
-  const transit = new Set<string>();
-  for (const s of trace.steps) {
-    // A broadcast ARP request reaches every node of a segment; those that do not own the address only
-    // drop it, and an address changing owners is caught through the IP index, so ARP is not transit.
-    if (s.frame?.payload.kind === 'arp') continue;
-    const n = nodeOfNs(state, s.ns);
-    if (n !== null && !own.has(n)) transit.add(n);
-  }
-  return { violations, transit: [...transit] };
+  if (!replied(trace, fromNs)) violations.push(unreachable(state, trace, fromNs, fromLabel, to, guarantee, 'the request'));
+  // A broadcast ARP request reaches every node of a segment; those that do not own the address only
+  // drop it, and an address changing owners is caught through the IP index, so ARP is not transit.
+  const visited = trace.steps.filter((s) => s.frame?.payload.kind !== 'arp').map((s) => s.ns);
+  return { violations, transit: transitNodes(nodeOf, fromNs, to, visited) };
 }
 
 /** The reachability violation of a pair whose packet (`what`: "the request", "the udp packet") or its reply was lost. */
@@ -206,7 +238,8 @@ function whereLost(state: ClusterState, trace: Trace, dst: number): string {
 }
 
 /** Unique-IP verdicts updated for the addresses whose owners changed (exact: one index lookup each). */
-function recheckUnique(state: ClusterState, previous: ReadonlyMap<string, Violation>, ips: readonly string[]): Map<string, Violation> {
+function recheckUnique(state: ClusterState, previous: ReadonlyMap<string, Violation>, ips: readonly string[]): ReadonlyMap<string, Violation> {
+  if (ips.length === 0) return previous; // memories are never changed once made
   const unique = new Map(previous);
   for (const ip of ips) {
     const owners = shardGet(state.ipIndex, ip);
@@ -224,9 +257,11 @@ function pairKey(from: string, to: string): string {
 /** Unique-IP verdicts of every address of the index. */
 function allUnique(state: ClusterState): Map<string, Violation> {
   const unique = new Map<string, Violation>();
-  for (const ip of shardKeys(state.ipIndex)) {
-    const v = uniqueViolation(ip, shardGet(state.ipIndex, ip)!);
-    if (v) unique.set(ip, v);
+  for (const leaf of shardLeaves(state.ipIndex)) {
+    for (const ip in leaf) {
+      const v = uniqueViolation(ip, leaf[ip]!);
+      if (v) unique.set(ip, v);
+    }
   }
   return unique;
 }
@@ -247,8 +282,24 @@ export function uniqueCheck(state: ClusterState, memory: CheckMemory, scope: Cha
   return { ...verdictOf(next), memory: next, probes: 0 };
 }
 
-/** A full audit of a state: every address, every node→own pod, every ordered pod pair. O(pods²) probes. */
-export function audit(state: ClusterState): CheckRun {
+/** Options of {@link audit}. */
+export interface AuditOptions {
+  /**
+   * Record the trace of every probe, as audits once did, instead of deciding each probe without
+   * recording and recording only those that fail. The verdict and the memory are the same — a property
+   * of the tests holds the fast path to this one. Default false.
+   */
+  readonly recordAll?: boolean;
+}
+
+/**
+ * A full audit of a state: every address, every node→own pod, every ordered pod pair. O(pods²) probes.
+ * Throws `INVALID_ARGUMENT` when `options` is not an object.
+ */
+export function audit(state: ClusterState, options: AuditOptions = {}): CheckRun {
+  if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', `audit options must be an object, not ${String(options)}`);
+  const mode: ProbeMode = options.recordAll === true ? 'record' : 'transit';
+  const nodeOf = nodeLookup(state);
   const unique = allUnique(state);
   const pairs = new Map<string, PairRecord>();
   const pods = probePods(state);
@@ -256,14 +307,14 @@ export function audit(state: ClusterState): CheckRun {
   for (const q of pods) {
     if (q.ip === null) continue;
     probes++;
-    const r = probePair(state, hostNsId(q.node), q.node, q, 'node-reaches-pods');
+    const r = probePair(state, hostNsId(q.node), q.node, q, 'node-reaches-pods', mode, nodeOf);
     if (r.violations.length || r.transit.length) pairs.set(pairKey(`node:${q.node}`, q.key), r);
   }
   for (const p of pods) {
     for (const q of pods) {
       if (p === q || q.ip === null) continue;
       probes++;
-      const r = probePair(state, podNsId(p.key), p.key, q, 'no-nat');
+      const r = probePair(state, podNsId(p.key), p.key, q, 'no-nat', mode, nodeOf);
       if (r.violations.length || r.transit.length) pairs.set(pairKey(p.key, q.key), r);
     }
   }
@@ -313,12 +364,13 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n))) recheck.add(k);
     else pairs.set(k, r);
   }
+  const nodeOf = nodeLookup(state);
   const probe = (from: string, to: PlacedPod) => {
     const k = pairKey(from, to.key);
     if (to.ip === null) return;
     const r = from.startsWith('node:')
-      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), to, 'node-reaches-pods')
-      : probePair(state, podNsId(from), from, to, 'no-nat');
+      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), to, 'node-reaches-pods', 'transit', nodeOf)
+      : probePair(state, podNsId(from), from, to, 'no-nat', 'transit', nodeOf);
     if (r.violations.length || r.transit.length) pairs.set(k, r);
     else pairs.delete(k);
   };
@@ -415,13 +467,14 @@ export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: Ch
     }
   }
   let probes = 0;
+  const nodeOf = nodeLookup(state);
   for (const k of recheck) {
     const [from, to] = k.split('>') as [string, string];
     const q = podOf(to);
     if (!q) continue;
     const r = from.startsWith('node:')
-      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), q, 'node-reaches-pods', false)
-      : podOf(from) ? probePair(state, podNsId(from), from, q, 'no-nat', false) : null;
+      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), q, 'node-reaches-pods', 'fast', nodeOf)
+      : podOf(from) ? probePair(state, podNsId(from), from, q, 'no-nat', 'fast', nodeOf) : null;
     if (!r) continue;
     probes++;
     if (r.violations.length) pairs.set(k, r);
