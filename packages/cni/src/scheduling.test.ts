@@ -2,7 +2,7 @@
  * Scheduling and pod status, as a user of the lab sees them: the scheduler's and the kubelet's
  * messages, pods that wait and are placed or wired once something frees up.
  */
-import { createSimulator } from '@podnet/core';
+import { createSimulator, settleState } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { flannel } from './designs/flannel.js';
 
@@ -13,6 +13,18 @@ const cluster = (nodes: { name: string; maxPods?: number }[], mask = 24) => {
 };
 
 describe('the scheduler', () => {
+  it('retries waiting pods without rewriting them when nothing changed: the state stays the same object', () => {
+    const sim = cluster([{ name: 'n1', maxPods: 1 }]);
+    sim.addPod({ name: 'a' });
+    sim.addPod({ name: 'b' });
+    expect(sim.pod('b').status.phase).toBe('Pending');
+    expect(settleState(sim.state, sim.design)).toBe(sim.state);
+    const before = sim.pod('b');
+    sim.apply({ op: 'sysctl.set', ns: 'node/n1', key: 'net.ipv4.ip_forward', value: 1 });
+    expect(sim.pod('b')).toBe(before);
+    expect(sim.events('b').filter((e) => e.reason === 'FailedScheduling')).toHaveLength(1);
+  });
+
   it('places a pod without a node on the least loaded node, ties by name', () => {
     const sim = cluster([{ name: 'n1' }, { name: 'n2' }, { name: 'n3' }]);
     sim.addPod({ name: 'x', node: 'n1' });

@@ -414,8 +414,12 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
       : `0/${state.nodeCount} nodes are available: ${why.join(', ')}. preemption: 0/${state.nodeCount} nodes are available: ${preempt.join(', ')}.`;
     const status: PodStatus = { phase: 'Pending', reason: 'Unschedulable', message };
     // The scheduler retries: report again only when the reason changed.
-    if (fresh || d.waiting[pod.key]?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedScheduling', from: 'default-scheduler', pod: pod.key, message, time: state.now });
-    d.waiting[pod.key] = castDraft({ ...pod, node: null, status });
+    const prev = fresh ? undefined : waitingOf(d)[pod.key];
+    // The scheduler retries: report again only when the reason changed; an unchanged pod is not rewritten
+    // (a retry that changes nothing leaves the state as it was).
+    if (prev?.node === null && prev.status.phase === 'Pending' && prev.status.message === message) return;
+    if (prev?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedScheduling', from: 'default-scheduler', pod: pod.key, message, time: state.now });
+    d.waiting[pod.key] = castDraft(markFresh({ ...pod, node: null, status }));
     return;
   }
   events.push({ type: 'Normal', reason: 'Scheduled', from: 'default-scheduler', pod: pod.key, message: `Successfully assigned ${pod.key} to ${best.name}`, time: state.now });
@@ -444,7 +448,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     (n.pods as Record<string, Pod>)[p.key] = castDraft(markFresh(p));
     shardSet(d.podIndex, p.key, node.name);
     d.podCount += 1;
-    if (d.waiting[p.key]) delete d.waiting[p.key];
+    if (waitingOf(d)[p.key]) delete d.waiting[p.key];
     return n.pods[p.key]!;
   };
   if (pod.hostNetwork) {
@@ -466,8 +470,10 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     }
     const plugin = pluginOf(state, design, node);
     const message = `Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "${sandboxId(pod)}": plugin type="${plugin.type}" name="${plugin.name}" failed (add): ${cniText}`;
-    if (fresh || d.waiting[pod.key]?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedCreatePodSandBox', from: 'kubelet', pod: pod.key, message, time: state.now });
-    d.waiting[pod.key] = castDraft({ ...pod, netns: null, cniResult: r.error, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } });
+    const prev = fresh ? undefined : waitingOf(d)[pod.key];
+    if (prev?.node === pod.node && prev.status.phase === 'ContainerCreating' && prev.status.message === message) return;
+    if (prev?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedCreatePodSandBox', from: 'kubelet', pod: pod.key, message, time: state.now });
+    d.waiting[pod.key] = castDraft(markFresh({ ...pod, netns: null, cniResult: r.error, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } }));
     return;
   }
   const ip = firstIp(r.result);
@@ -556,18 +562,22 @@ function hasRetriable(state: ClusterState): boolean {
 
 /** {@link settleState} inside an open transition. */
 export function settleInDraft(d: Draft<ClusterState>, design: CniDesign, events: EventSink = []): void {
-  const state = d as ClusterState;
-  const queue = Object.values(state.waiting).filter((w) => w.status.phase !== 'Failed')
+  const queue = Object.values(waitingOf(d)).filter((w) => w.status.phase !== 'Failed')
     .sort((a, b) => a.created - b.created || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (const w of queue) {
-    const pod = (d as ClusterState).waiting[w.key];
+    const pod = waitingOf(d)[w.key];
     if (!pod) continue;
-    if (pod.node === null) schedule(d, pod, design, events, false);
+    if (pod.node === null) schedule(d, snapshot(pod), design, events, false);
     else {
-      const node = findNode(state, pod.node);
-      if (node) runPod(d, pod, node, design, events, false);
+      const node = findNode(snapshot(d) as ClusterState, pod.node);
+      if (node) runPod(d, snapshot(pod), snapshot(node), design, events, false);
     }
   }
+}
+
+/** The waiting pods of a transition as plain data (reading them through the draft would copy them). */
+function waitingOf(d: Draft<ClusterState>): Readonly<Record<string, Pod>> {
+  return snapshot((snapshot(d) as ClusterState).waiting);
 }
 
 function firstIp(result: CniResult): Ipv4 | null {
