@@ -157,16 +157,19 @@ function configureIface(inv: CniInvocation, result: CurrentResult, goDefault?: C
   const added = new Map<string, string | undefined>();
   for (const r of result.routes) {
     const gw = r.gw ?? v4gw;
-    const [ip, len] = r.dst.split('/');
-    // Go prints the route's net.IPNet value field by field: a 4-byte mask for a parsed destination, the
-    // 16-byte net.IPv4zero for the default route the bridge plugin's calcGateways builds (`goDefault`).
-    const mask = r === goDefault ? '00000000000000000000ffff00000000' : (Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0).toString(16).padStart(8, '0');
-    const what = `failed to add route '{${ip} ${mask}} via ${gw ?? '<nil>'} dev ${inv.ifname}'`;
+    // The route as the error prints it (built only for an error): Go prints the route's net.IPNet value
+    // field by field, a 4-byte mask for a parsed destination, the 16-byte net.IPv4zero for the default
+    // route the bridge plugin's calcGateways builds (`goDefault`).
+    const what = (): string => {
+      const [ip, len] = r.dst.split('/');
+      const mask = r === goDefault ? '00000000000000000000ffff00000000' : (Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0).toString(16).padStart(8, '0');
+      return `failed to add route '{${ip} ${mask}} via ${gw ?? '<nil>'} dev ${inv.ifname}'`;
+    };
     if (added.has(r.dst)) {
-      if (added.get(r.dst) === gw) return `${what}: file exists`;
-      return `${what}: podnet keeps one route per destination (the kernel would add a second one)`;
+      if (added.get(r.dst) === gw) return `${what()}: file exists`;
+      return `${what()}: podnet keeps one route per destination (the kernel would add a second one)`;
     }
-    if (gw !== undefined && !onLink(gw)) return `${what}: network is unreachable`;
+    if (gw !== undefined && !onLink(gw)) return `${what()}: network is unreachable`;
     added.set(r.dst, gw);
     actions.push({ op: 'route.add', ns: p, dst: r.dst === '0.0.0.0/0' ? 'default' : r.dst, ...(gw === undefined ? {} : { via: gw }), dev: inv.ifname });
   }
@@ -269,6 +272,12 @@ function kernelPrefixes(ns: NetNs): { dst: { addr: number; len: number } }[] {
   return out;
 }
 
+/** Bridge fields podnet refuses when set (code 2), and why. */
+const BRIDGE_UNMODELLED = [
+  ['vlan', 'podnet does not model bridge VLAN filtering'], ['vlanTrunk', 'podnet does not model bridge VLAN filtering'],
+  ['macspoofchk', 'podnet does not model the nftables MAC spoof check'],
+] as const;
+
 const bridge: Plugin = (cmd, conf, inv, stores) => {
   const brName = typeof conf['bridge'] === 'string' && conf['bridge'] !== '' ? conf['bridge'] : 'cni0';
   const isLayer3 = typeof (conf['ipam'] as Record<string, unknown> | undefined)?.['type'] === 'string';
@@ -287,7 +296,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     return ok(null, actions, s);
   }
   if (cmd === 'CHECK') return bridgeCheck(conf, inv, stores, brName, isLayer3);
-  for (const [key, why] of [['vlan', 'podnet does not model bridge VLAN filtering'], ['vlanTrunk', 'podnet does not model bridge VLAN filtering'], ['macspoofchk', 'podnet does not model the nftables MAC spoof check']] as const) {
+  for (const [key, why] of BRIDGE_UNMODELLED) {
     const v = conf[key];
     if (v !== undefined && v !== 0 && v !== false && !(Array.isArray(v) && v.length === 0)) return unsupported(conf, key, v, why);
   }
@@ -478,14 +487,17 @@ export interface FlannelSubnetEnv {
 /** Where flanneld writes it, and the flannel plugin reads it (`subnetFile`). */
 export const SUBNET_ENV = '/run/flannel/subnet.env';
 
-const envMemo = textMemo((key) => {
-  const nl = key.indexOf('\n');
-  return parseSubnetEnvOnce(key.slice(0, nl), key.slice(nl + 1));
-});
+/** One memo per path (in practice one: /run/flannel/subnet.env), keyed by the text itself. */
+const envMemos = new Map<string, (text: string) => FlannelSubnetEnv | { error: string }>();
 
 /** Parses a subnet.env; the missing keys are named as the plugin names them. Memoized on the text. */
 export function parseSubnetEnv(path: string, text: string): FlannelSubnetEnv | { error: string } {
-  return envMemo(`${path}\n${text}`);
+  let memo = envMemos.get(path);
+  if (memo === undefined) {
+    if (envMemos.size >= 100) envMemos.clear();
+    envMemos.set(path, (memo = textMemo((t) => parseSubnetEnvOnce(path, t))));
+  }
+  return memo(text);
 }
 
 function parseSubnetEnvOnce(path: string, text: string): FlannelSubnetEnv | { error: string } {

@@ -20,7 +20,7 @@
  */
 import { textMemo } from '../contract/memo.js';
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseIpv4, type Cidr, type CniError, type Ipv4 } from '@podnet/core';
-import { withEntry } from '../util/record.js';
+import { withEntry, withoutEntries } from '../util/record.js';
 
 /** One canonical range of a range set (every field filled in, as Range.Canonicalize leaves it). */
 export interface HostLocalRange {
@@ -194,16 +194,31 @@ export function allocateOnSubnet(
   return got;
 }
 
-/** `IP=10.1.1.5` out of CNI_ARGS (`K=V;K=V`), as types.LoadArgs reads it into IPAMEnvArgs. */
-function envIp(args: string): Ipv4 | null | IpamError {
-  for (const pair of args.split(';')) {
-    const [k, v] = pair.split('=', 2);
-    if (k === 'IP' && v !== undefined) {
-      const ip = ip4(v);
-      return ip === null ? { error: `ARGS: error parsing value of "IP": invalid IP address: ${v}` } : ip;
+/**
+ * The value of the first `IP=` pair of CNI_ARGS (`K=V;K=V`), as types.LoadArgs reads it into
+ * IPAMEnvArgs: the text between `IP=` and the next `=` or `;`. Scanned in place: every ADD passes
+ * CNI_ARGS, and splitting it made a string and an array per pair.
+ */
+export function envIpText(args: string): string | null {
+  for (let at = 0; at <= args.length;) {
+    const end = args.indexOf(';', at);
+    const stop = end < 0 ? args.length : end;
+    if (stop - at >= 3 && args.startsWith('IP=', at)) {
+      const eq = args.indexOf('=', at + 3);
+      return args.slice(at + 3, eq < 0 || eq > stop ? stop : eq);
     }
+    if (end < 0) break;
+    at = end + 1;
   }
   return null;
+}
+
+/** `IP=10.1.1.5` out of CNI_ARGS, parsed. */
+function envIp(args: string): Ipv4 | null | IpamError {
+  const v = envIpText(args);
+  if (v === null) return null;
+  const ip = ip4(v);
+  return ip === null ? { error: `ARGS: error parsing value of "IP": invalid IP address: ${v}` } : ip;
 }
 
 /**
@@ -231,8 +246,14 @@ export function loadHostLocalConfig(
   const e1 = listIps(args?.cni?.ips) ?? listIps(rc.ips);
   if (e1) return e1;
   const loaded = loadRanges(ipam, cniVersion, rc.ipRanges);
-  return isError(loaded) ? loaded : { ...loaded, requested };
+  if (isError(loaded)) return loaded;
+  if (requested.length > 0) return { ...loaded, requested };
+  // Nothing requested (every ADD that lets IPAM choose): the same configuration object each time.
+  let conf = unrequested.get(loaded);
+  if (conf === undefined) unrequested.set(loaded, (conf = { ...loaded, requested: [] }));
+  return conf;
 }
+const unrequested = new WeakMap<Omit<HostLocalConfig, 'requested'>, HostLocalConfig>();
 
 /** The ranges and routes of a configuration, memoized on its text: every ADD on a node reads the same. */
 const loadRanges = (ipam: Readonly<Record<string, unknown>>, cniVersion: string, ipRanges: unknown): Omit<HostLocalConfig, 'requested'> | IpamError => {
@@ -299,13 +320,59 @@ function loadRangesOnce(ipam: Readonly<Record<string, unknown>>, cniVersion: str
 
 const sameOwner = (o: HostLocalOwner, id: string, ifname: string): boolean => o.id === id && o.ifname === ifname;
 
+/**
+ * Which addresses of an `allocated` record each container holds (container id → addresses, in the
+ * record's order): ADD's duplicate check and DEL read one container's entries instead of scanning the
+ * node's. It is derived data, kept beside the immutable record and never in it: built by one scan the
+ * first time a record is asked, and handed on to the record that ADD or DEL makes out of it (the
+ * index is moved, not shared, so an index always describes exactly the record it is filed under; the
+ * record left behind, if it is used again — undo, a failed ADD — is scanned again).
+ */
+type OwnerIndex = Map<string, string[]>;
+const ownerIndexes = new WeakMap<object, OwnerIndex>();
+
+function ownerIndex(allocated: HostLocalStore['allocated']): OwnerIndex {
+  let ix = ownerIndexes.get(allocated);
+  if (ix === undefined) {
+    ix = new Map();
+    for (const key in allocated) {
+      const id = allocated[key]!.id;
+      const keys = ix.get(id);
+      if (keys === undefined) ix.set(id, [key]);
+      else keys.push(key);
+    }
+    ownerIndexes.set(allocated, ix);
+  }
+  return ix;
+}
+
+/** The addresses (id, ifname) holds, in the record's order. */
+function heldBy(allocated: HostLocalStore['allocated'], id: string, ifname: string): string[] {
+  const keys = ownerIndex(allocated).get(id);
+  return keys === undefined ? [] : keys.filter((k) => allocated[k]!.ifname === ifname);
+}
+
+/** `allocated` with one more address (not held before), its index handed on. */
+function allocatedWith(allocated: HostLocalStore['allocated'], key: string, owner: HostLocalOwner): HostLocalStore['allocated'] {
+  const out = withEntry(allocated, key, owner);
+  const ix = ownerIndexes.get(allocated);
+  if (ix !== undefined && allocated[key] === undefined) {
+    ownerIndexes.delete(allocated);
+    const keys = ix.get(owner.id);
+    if (keys === undefined) ix.set(owner.id, [key]);
+    else keys.push(key);
+    ownerIndexes.set(out, ix);
+  }
+  return out;
+}
+
 /** One address of a range set for (id, ifname): IPAllocator.Get. */
 export function allocateFromSet(
   set: RangeSet, store: HostLocalStore, rangeId: number, id: string, ifname: string, requested: Ipv4 | null,
 ): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } | IpamError {
   const reserve = (ip: Ipv4, range: HostLocalRange) => ({
     ip, range,
-    store: { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: withEntry(store.allocated, formatIpv4(ip), { id, ifname }) },
+    store: { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: allocatedWith(store.allocated, formatIpv4(ip), { id, ifname }) },
   });
   if (requested !== null) {
     const r = set.find((x) => rangeContains(x, requested));
@@ -318,10 +385,8 @@ export function allocateFromSet(
   }
   // Duplicate allocation is not allowed by the spec: the same (container, interface) already holds an
   // address of this set.
-  for (const key in store.allocated) {
-    if (sameOwner(store.allocated[key]!, id, ifname) && set.some((x) => rangeContains(x, parseIpv4(key)))) {
-      return { error: `${key} has been allocated to ${id}, duplicate allocation is not allowed` };
-    }
+  for (const key of heldBy(store.allocated, id, ifname)) {
+    if (set.some((x) => rangeContains(x, parseIpv4(key)))) return { error: `${key} has been allocated to ${id}, duplicate allocation is not allowed` };
   }
   // GetIter: start after the last reserved address when the set still holds it, else at the first
   // range's start; Next walks each range to its end, moves to the next range (wrapping) and stops when
@@ -385,17 +450,21 @@ export function hostLocalAdd(
 
 /** host-local DEL: releases what (id, ifname) holds. Idempotent, as CNI DEL must be. */
 export function hostLocalDel(store: HostLocalStore, id: string, ifname: string): HostLocalStore {
-  let changed = false;
-  const allocated: Record<string, HostLocalOwner> = {};
-  for (const key in store.allocated) {
-    if (sameOwner(store.allocated[key]!, id, ifname)) changed = true;
-    else allocated[key] = store.allocated[key]!;
-  }
-  return changed ? { lastReserved: store.lastReserved, allocated } : store;
+  const held = heldBy(store.allocated, id, ifname);
+  if (held.length === 0) return store;
+  const allocated = withoutEntries(store.allocated, (_k, o) => sameOwner(o, id, ifname));
+  // Hand the index on, without the released addresses.
+  const ix = ownerIndexes.get(store.allocated)!;
+  ownerIndexes.delete(store.allocated);
+  const rest = ix.get(id)!.filter((k) => !held.includes(k));
+  if (rest.length === 0) ix.delete(id);
+  else ix.set(id, rest);
+  ownerIndexes.set(allocated, ix);
+  return { lastReserved: store.lastReserved, allocated };
 }
 
 /** host-local CHECK: at least one address is held by the container, whatever it is. */
 export function hostLocalCheck(store: HostLocalStore, id: string, ifname: string): IpamError | null {
-  for (const key in store.allocated) if (sameOwner(store.allocated[key]!, id, ifname)) return null;
+  if (heldBy(store.allocated, id, ifname).length > 0) return null;
   return { error: `host-local: Failed to find address added by container ${id}` };
 }
