@@ -106,9 +106,15 @@ function mtuOf(conf: PluginInput): number {
   return typeof m === 'number' && m > 0 ? m : 1500;
 }
 
+/** The store's directory, once per configuration object (flannel's delegate is one object per node). */
+const storeKeys = new WeakMap<PluginInput, string>();
 const storeKey = (conf: PluginInput): string => {
-  const ipam = (conf['ipam'] ?? {}) as Record<string, unknown>;
-  return `${typeof ipam['dataDir'] === 'string' ? ipam['dataDir'] : '/var/lib/cni/networks'}/${conf.name}`;
+  let key = storeKeys.get(conf);
+  if (key === undefined) {
+    const ipam = (conf['ipam'] ?? {}) as Record<string, unknown>;
+    storeKeys.set(conf, (key = `${typeof ipam['dataDir'] === 'string' ? ipam['dataDir'] : '/var/lib/cni/networks'}/${conf.name}`));
+  }
+  return key;
 };
 
 /** host-local, called directly or delegated to by bridge, ptp (ipam.ExecAdd/ExecDel/ExecCheck). */
@@ -343,9 +349,10 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
       for (const ip of ips) {
         if (ip.gateway === undefined) continue;
         const want = withMask(ip.gateway, ip.address);
-        const have = existing?.addrs.filter((a) => a.scope !== 'host') ?? [];
         const wantIp = ifAddr(want);
-        if (have.some((a) => a.ip === wantIp.ip && a.len === wantIp.len) || actions.some((a) => a.op === 'addr.add' && a.ns === h && a.dev === brName && a.addr === want)) continue;
+        const addrs = existing?.addrs ?? [];
+        if (addrs.some((a) => a.scope !== 'host' && a.ip === wantIp.ip && a.len === wantIp.len) || actions.some((a) => a.op === 'addr.add' && a.ns === h && a.dev === brName && a.addr === want)) continue;
+        const have = addrs.filter((a) => a.scope !== 'host');
         if (have.length > 0) {
           if (!bool(conf, 'forceAddress')) return plain(conf, `failed to set bridge addr: "${brName}" already has an IP address different from ${want}`);
           for (const a of have) actions.push({ op: 'addr.del', ns: h, dev: brName, addr: `${formatIpv4(a.ip)}/${a.len}` });

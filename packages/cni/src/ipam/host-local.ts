@@ -321,67 +321,91 @@ function loadRangesOnce(ipam: Readonly<Record<string, unknown>>, cniVersion: str
 const sameOwner = (o: HostLocalOwner, id: string, ifname: string): boolean => o.id === id && o.ifname === ifname;
 
 /**
- * Which addresses of an `allocated` record each container holds (container id → addresses, in the
- * record's order): ADD's duplicate check and DEL read one container's entries instead of scanning the
- * node's. It is derived data, kept beside the immutable record and never in it: built by one scan the
- * first time a record is asked, and handed on to the record that ADD or DEL makes out of it (the
- * index is moved, not shared, so an index always describes exactly the record it is filed under; the
- * record left behind, if it is used again — undo, a failed ADD — is scanned again).
+ * An index of an `allocated` record: which addresses each container holds (container id → addresses,
+ * in the record's order) and which addresses are taken, as numbers. ADD's duplicate check and DEL read
+ * one container's entries instead of scanning the node's, and ADD tests a candidate address without
+ * building its text. It is derived data, kept beside the immutable record and never in it: built by
+ * one scan the first time a record is read, and handed on to the record that ADD or DEL makes out of
+ * it. The index is moved, not shared, so it always describes exactly the record it is filed under; the
+ * record left behind, if it is read again (undo, a failed ADD), is scanned again. Stores are immutable
+ * (immer freezes them in the cluster state): a record changed in place after it was read would not be
+ * seen.
  */
-type OwnerIndex = Map<string, string[]>;
-const ownerIndexes = new WeakMap<object, OwnerIndex>();
+interface StoreIndex {
+  readonly owners: Map<string, string[]>;
+  /** The keys that are addresses as host-local writes them (formatIpv4 of a number). */
+  readonly taken: Set<Ipv4>;
+}
+const storeIndexes = new WeakMap<object, StoreIndex>();
 
-function ownerIndex(allocated: HostLocalStore['allocated']): OwnerIndex {
-  let ix = ownerIndexes.get(allocated);
+/** The number a key stands for when it is an address as host-local writes it, else null. */
+function keyIp(key: string): Ipv4 | null {
+  const ip = ip4(key);
+  return ip !== null && formatIpv4(ip) === key ? ip : null;
+}
+
+function storeIndex(allocated: HostLocalStore['allocated']): StoreIndex {
+  let ix = storeIndexes.get(allocated);
   if (ix === undefined) {
-    ix = new Map();
+    ix = { owners: new Map(), taken: new Set() };
     for (const key in allocated) {
-      const id = allocated[key]!.id;
-      const keys = ix.get(id);
-      if (keys === undefined) ix.set(id, [key]);
+      const owner = allocated[key];
+      if (owner === undefined) continue;
+      const keys = ix.owners.get(owner.id);
+      if (keys === undefined) ix.owners.set(owner.id, [key]);
       else keys.push(key);
+      const ip = keyIp(key);
+      if (ip !== null) ix.taken.add(ip);
     }
-    ownerIndexes.set(allocated, ix);
+    storeIndexes.set(allocated, ix);
   }
   return ix;
 }
 
 /** The addresses (id, ifname) holds, in the record's order. */
 function heldBy(allocated: HostLocalStore['allocated'], id: string, ifname: string): string[] {
-  const keys = ownerIndex(allocated).get(id);
+  const keys = storeIndex(allocated).owners.get(id);
   return keys === undefined ? [] : keys.filter((k) => allocated[k]!.ifname === ifname);
 }
 
-/** `allocated` with one more address (not held before), its index handed on. */
-function allocatedWith(allocated: HostLocalStore['allocated'], key: string, owner: HostLocalOwner): HostLocalStore['allocated'] {
+/** Whether an address is taken: `allocated[formatIpv4(ip)] !== undefined`. */
+function isTaken(allocated: HostLocalStore['allocated'], ip: Ipv4): boolean {
+  return storeIndex(allocated).taken.has(ip);
+}
+
+/** `allocated` with `ip` (not taken before) held by `owner`, its index handed on. */
+function allocatedWith(allocated: HostLocalStore['allocated'], ip: Ipv4, owner: HostLocalOwner): HostLocalStore['allocated'] {
+  const key = formatIpv4(ip);
   const out = withEntry(allocated, key, owner);
-  const ix = ownerIndexes.get(allocated);
+  const ix = storeIndexes.get(allocated);
   if (ix !== undefined && allocated[key] === undefined) {
-    ownerIndexes.delete(allocated);
-    const keys = ix.get(owner.id);
-    if (keys === undefined) ix.set(owner.id, [key]);
+    storeIndexes.delete(allocated);
+    const keys = ix.owners.get(owner.id);
+    if (keys === undefined) ix.owners.set(owner.id, [key]);
     else keys.push(key);
-    ownerIndexes.set(out, ix);
+    ix.taken.add(ip);
+    storeIndexes.set(out, ix);
   }
   return out;
+}
+
+/** The store with `ip` of range set `rangeId` taken by (id, ifname). */
+function reserveIn(store: HostLocalStore, rangeId: number, ip: Ipv4, range: HostLocalRange, id: string, ifname: string): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } {
+  return { ip, range, store: { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: allocatedWith(store.allocated, ip, { id, ifname }) } };
 }
 
 /** One address of a range set for (id, ifname): IPAllocator.Get. */
 export function allocateFromSet(
   set: RangeSet, store: HostLocalStore, rangeId: number, id: string, ifname: string, requested: Ipv4 | null,
 ): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } | IpamError {
-  const reserve = (ip: Ipv4, range: HostLocalRange) => ({
-    ip, range,
-    store: { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: allocatedWith(store.allocated, formatIpv4(ip), { id, ifname }) },
-  });
   if (requested !== null) {
     const r = set.find((x) => rangeContains(x, requested));
     if (!r) return { error: `${formatIpv4(requested)} not in range set ${rangeSetText(set)}` };
     if (requested === r.gateway) return { error: `requested ip ${formatIpv4(requested)} is subnet's gateway` };
-    if (store.allocated[formatIpv4(requested)] !== undefined) {
+    if (isTaken(store.allocated, requested)) {
       return { error: `requested IP address ${formatIpv4(requested)} is not available in range set ${rangeSetText(set)}` };
     }
-    return reserve(requested, r);
+    return reserveIn(store, rangeId, requested, r, id, ifname);
   }
   // Duplicate allocation is not allowed by the spec: the same (container, interface) already holds an
   // address of this set.
@@ -402,7 +426,8 @@ export function allocateFromSet(
     }
   }
   let start: Ipv4 | null = null;
-  const total = set.reduce((n, r) => n + (r.rangeEnd - r.rangeStart + 1), 0);
+  let total = 0;
+  for (const r of set) total += r.rangeEnd - r.rangeStart + 1;
   for (let step = 0; step <= total; step++) {
     let r = set[idx]!;
     if (cur === null) cur = r.rangeStart;
@@ -414,7 +439,7 @@ export function allocateFromSet(
     if (start === null) start = cur;
     else if (cur === start) break;
     if (cur === r.gateway) continue;
-    if (store.allocated[formatIpv4(cur)] === undefined) return reserve(cur, r);
+    if (!isTaken(store.allocated, cur)) return reserveIn(store, rangeId, cur, r, id, ifname);
   }
   return { error: `no IP addresses available in range set: ${rangeSetText(set)}` };
 }
@@ -432,7 +457,7 @@ export interface HostLocalResult {
 export function hostLocalAdd(
   conf: HostLocalConfig, store: HostLocalStore, id: string, ifname: string,
 ): { result: HostLocalResult; store: HostLocalStore } | IpamError {
-  const pending = [...conf.requested];
+  const pending = conf.requested.length === 0 ? [] : [...conf.requested];
   const ips: { address: string; gateway: string }[] = [];
   let s = store;
   for (let idx = 0; idx < conf.ranges.length; idx++) {
@@ -454,12 +479,16 @@ export function hostLocalDel(store: HostLocalStore, id: string, ifname: string):
   if (held.length === 0) return store;
   const allocated = withoutEntries(store.allocated, (_k, o) => sameOwner(o, id, ifname));
   // Hand the index on, without the released addresses.
-  const ix = ownerIndexes.get(store.allocated)!;
-  ownerIndexes.delete(store.allocated);
-  const rest = ix.get(id)!.filter((k) => !held.includes(k));
-  if (rest.length === 0) ix.delete(id);
-  else ix.set(id, rest);
-  ownerIndexes.set(allocated, ix);
+  const ix = storeIndexes.get(store.allocated)!;
+  storeIndexes.delete(store.allocated);
+  const rest = ix.owners.get(id)!.filter((k) => !held.includes(k));
+  if (rest.length === 0) ix.owners.delete(id);
+  else ix.owners.set(id, rest);
+  for (const k of held) {
+    const ip = keyIp(k);
+    if (ip !== null) ix.taken.delete(ip);
+  }
+  storeIndexes.set(allocated, ix);
   return { lastReserved: store.lastReserved, allocated };
 }
 
