@@ -17,10 +17,41 @@ export interface Cidr {
 
 const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
+/**
+ * Four decimal octets (0–255, no leading zeros) separated by dots, read in one pass: the number, or -1
+ * for any other text (which {@link parseIpv4} then refuses with its message).
+ */
+function scanDotted(text: string): number {
+  const end = text.length;
+  let n = 0;
+  let i = 0;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (i >= end || text.charCodeAt(i) !== 46) return -1;
+      i++;
+    }
+    const start = i;
+    let octet = 0;
+    for (; i < end && i - start < 4; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      octet = octet * 10 + (c - 48);
+    }
+    const digits = i - start;
+    if (digits === 0 || digits > 3 || octet > 255 || (digits > 1 && text.charCodeAt(start) === 48)) return -1;
+    n = n * 256 + octet;
+  }
+  return i === end ? n : -1;
+}
+
 /** Parses dotted-quad IPv4 text. Throws `INVALID_IP`. */
 export function parseIpv4(text: string): Ipv4 {
   // Our own strict parse (four decimal octets, no leading zeros) is on every action's path; ip-address
   // validates the prefixes users write (parseCidr), where its wider grammar gives better messages.
+  if (typeof text === 'string') {
+    const n = scanDotted(text);
+    if (n >= 0) return n;
+  }
   const m = typeof text === 'string' ? DOTTED.exec(text) : null;
   if (!m) fail('INVALID_IP', `"${String(text)}" is not an IPv4 address`, { value: text });
   let n = 0;
