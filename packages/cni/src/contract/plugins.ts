@@ -152,13 +152,20 @@ function configureIface(inv: CniInvocation, result: CurrentResult, goDefault?: C
   const actions: Action[] = result.ips.map((ip) => ({ op: 'addr.add', ns: p, dev: inv.ifname, addr: ip.address }));
   const v4gw = result.ips.find((i) => i.gateway !== undefined)?.gateway;
   // The container has only the addresses just added: a gateway must lie in one of their prefixes.
+  // Routes mostly share one gateway: the last answer is kept, and the addresses are parsed once.
+  let nets: { ip: number; len: number }[] | null = null;
+  let lastGw: string | null = null;
+  let lastOnLink = false;
   const onLink = (gw: string): boolean => {
+    if (gw === lastGw) return lastOnLink;
     const g = parseIpv4(gw);
-    return result.ips.some((ip) => {
-      const a = ifAddr(ip.address);
+    nets ??= result.ips.map((ip) => ifAddr(ip.address));
+    lastGw = gw;
+    lastOnLink = nets.some((a) => {
       const m = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
       return ((a.ip & m) >>> 0) === ((g & m) >>> 0);
     });
+    return lastOnLink;
   };
   const added = new Map<string, string | undefined>();
   for (const r of result.routes) {
@@ -230,6 +237,12 @@ function vethPair(inv: CniInvocation, mtu: number, master?: string): { actions: 
     host: { name: veth, mac: hostMac },
     cont: { name: inv.ifname, mac: contMac, sandbox: inv.netns },
   };
+}
+
+/** `10.244.1.4/24` → `10.244.1.1`: the first address of the prefix (calcGateways' default gateway). */
+function firstHost(address: string): string {
+  const a = ifAddr(address);
+  return formatIpv4(((a.ip & ((0xffffffff << (32 - a.len)) >>> 0)) + 1) >>> 0);
 }
 
 /** `10.244.1.4/24` → `10.244.1.1/24` style: the gateway with the address's mask. */
@@ -331,8 +344,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     // the bridge is one; isDefaultGateway adds a default route unless IPAM gave one with a gateway.
     const routes = [...ipam.routes];
     const ips = ipam.ips.map((ip) => {
-      const a = ifAddr(ip.address);
-      const gateway = ip.gateway ?? (isGW ? formatIpv4(((a.ip & ((0xffffffff << (32 - a.len)) >>> 0)) + 1) >>> 0) : undefined);
+      const gateway = ip.gateway ?? (isGW ? firstHost(ip.address) : undefined);
       return { interface: 2, address: ip.address, ...(gateway === undefined ? {} : { gateway }) };
     });
     let goDefault: CurrentResult['routes'][number] | undefined;

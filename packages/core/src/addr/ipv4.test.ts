@@ -1,7 +1,8 @@
+import { Address4 } from 'ip-address';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isPodnetError } from '../errors.js';
-import { formatIpv4, parseIpv4 } from './ipv4.js';
+import { formatIpv4, parseCidr, parseIpv4 } from './ipv4.js';
 
 /** The parse as first written: the dotted-quad pattern, then each octet checked. */
 function reference(text: string): number | string {
@@ -38,6 +39,16 @@ describe('parseIpv4', () => {
   it('reads back every address it formats', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (n) => {
       expect(parseIpv4(formatIpv4(n))).toBe(n);
+    }));
+  });
+});
+
+describe('parseCidr', () => {
+  it('takes every address parseIpv4 reads without asking ip-address, which agrees', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }), (n, len) => {
+      const text = formatIpv4(n);
+      expect(Address4.isValid(text)).toBe(true);
+      expect(parseCidr(`${text}/${len}`, { strict: false })).toEqual({ addr: len === 0 ? 0 : (n & ((0xffffffff << (32 - len)) >>> 0)) >>> 0, len });
     }));
   });
 });

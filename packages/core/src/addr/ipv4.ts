@@ -114,7 +114,8 @@ export function parseCidr(text: string, options: { strict?: boolean } = {}): Cid
   if (typeof text !== 'string') fail('INVALID_CIDR', `${String(text)} is not a prefix`, { value: text });
   const slash = text.indexOf('/');
   const addrText = slash < 0 ? text : text.slice(0, slash);
-  if (!Address4.isValid(addrText)) fail('INVALID_CIDR', `"${text}" is not a prefix: "${addrText}" is not an IPv4 address`, { value: text });
+  // A plain dotted quad (what every action carries) is valid to ip-address too: only other texts ask it.
+  if (scanDotted(addrText) < 0 && !Address4.isValid(addrText)) fail('INVALID_CIDR', `"${text}" is not a prefix: "${addrText}" is not an IPv4 address`, { value: text });
   const lenText = slash < 0 ? '32' : text.slice(slash + 1);
   if (!/^\d{1,2}$/.test(lenText) || Number(lenText) > 32) {
     fail('INVALID_CIDR', `"${text}" has an invalid prefix length "${lenText}" (0 to 32)`, { value: text });
