@@ -327,9 +327,8 @@ const sameOwner = (o: HostLocalOwner, id: string, ifname: string): boolean => o.
  * building its text. It is derived data, kept beside the immutable record and never in it: built by
  * one scan the first time a record is read, and handed on to the record that ADD or DEL makes out of
  * it. The index is moved, not shared, so it always describes exactly the record it is filed under; the
- * record left behind, if it is read again (undo, a failed ADD), is scanned again. Stores are immutable
- * (immer freezes them in the cluster state): a record changed in place after it was read would not be
- * seen.
+ * record left behind, if it is read again (undo, a failed ADD), is scanned again. Stores are immutable,
+ * as all design state is: a record changed in place after it was read would not be seen.
  */
 interface StoreIndex {
   readonly owners: Map<string, string[]>;
