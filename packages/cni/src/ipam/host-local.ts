@@ -331,7 +331,8 @@ const sameOwner = (o: HostLocalOwner, id: string, ifname: string): boolean => o.
  * as all design state is: a record changed in place after it was read would not be seen.
  */
 interface StoreIndex {
-  readonly owners: Map<string, string[]>;
+  /** Container id → its address, or its addresses when it holds several (one is the rule: no array then). */
+  readonly owners: Map<string, string | string[]>;
   /** The keys that are addresses as host-local writes them (formatIpv4 of a number). */
   readonly taken: Set<Ipv4>;
 }
@@ -350,9 +351,7 @@ function storeIndex(allocated: HostLocalStore['allocated']): StoreIndex {
     for (const key in allocated) {
       const owner = allocated[key];
       if (owner === undefined) continue;
-      const keys = ix.owners.get(owner.id);
-      if (keys === undefined) ix.owners.set(owner.id, [key]);
-      else keys.push(key);
+      addOwned(ix.owners, owner.id, key);
       const ip = keyIp(key);
       if (ip !== null) ix.taken.add(ip);
     }
@@ -361,10 +360,22 @@ function storeIndex(allocated: HostLocalStore['allocated']): StoreIndex {
   return ix;
 }
 
+function addOwned(owners: StoreIndex['owners'], id: string, key: string): void {
+  const held = owners.get(id);
+  if (held === undefined) owners.set(id, key);
+  else if (typeof held === 'string') owners.set(id, [held, key]);
+  else held.push(key);
+}
+
+/** The addresses a container holds (any interface), in the record's order. */
+function ownedBy(owners: StoreIndex['owners'], id: string): readonly string[] {
+  const held = owners.get(id);
+  return held === undefined ? [] : typeof held === 'string' ? [held] : held;
+}
+
 /** The addresses (id, ifname) holds, in the record's order. */
 function heldBy(allocated: HostLocalStore['allocated'], id: string, ifname: string): string[] {
-  const keys = storeIndex(allocated).owners.get(id);
-  return keys === undefined ? [] : keys.filter((k) => allocated[k]!.ifname === ifname);
+  return ownedBy(storeIndex(allocated).owners, id).filter((k) => allocated[k]!.ifname === ifname);
 }
 
 /** Whether an address is taken: `allocated[formatIpv4(ip)] !== undefined`. */
@@ -379,9 +390,7 @@ function allocatedWith(allocated: HostLocalStore['allocated'], ip: Ipv4, owner: 
   const ix = storeIndexes.get(allocated);
   if (ix !== undefined && allocated[key] === undefined) {
     storeIndexes.delete(allocated);
-    const keys = ix.owners.get(owner.id);
-    if (keys === undefined) ix.owners.set(owner.id, [key]);
-    else keys.push(key);
+    addOwned(ix.owners, owner.id, key);
     ix.taken.add(ip);
     storeIndexes.set(out, ix);
   }
@@ -480,9 +489,9 @@ export function hostLocalDel(store: HostLocalStore, id: string, ifname: string):
   // Hand the index on, without the released addresses.
   const ix = storeIndexes.get(store.allocated)!;
   storeIndexes.delete(store.allocated);
-  const rest = ix.owners.get(id)!.filter((k) => !held.includes(k));
+  const rest = ownedBy(ix.owners, id).filter((k) => !held.includes(k));
   if (rest.length === 0) ix.owners.delete(id);
-  else ix.owners.set(id, rest);
+  else ix.owners.set(id, rest.length === 1 ? rest[0]! : rest);
   for (const k of held) {
     const ip = keyIp(k);
     if (ip !== null) ix.taken.delete(ip);
