@@ -106,9 +106,15 @@ function mtuOf(conf: PluginInput): number {
   return typeof m === 'number' && m > 0 ? m : 1500;
 }
 
+/** The store's directory, once per configuration object (flannel's delegate is one object per node). */
+const storeKeys = new WeakMap<PluginInput, string>();
 const storeKey = (conf: PluginInput): string => {
-  const ipam = (conf['ipam'] ?? {}) as Record<string, unknown>;
-  return `${typeof ipam['dataDir'] === 'string' ? ipam['dataDir'] : '/var/lib/cni/networks'}/${conf.name}`;
+  let key = storeKeys.get(conf);
+  if (key === undefined) {
+    const ipam = (conf['ipam'] ?? {}) as Record<string, unknown>;
+    storeKeys.set(conf, (key = `${typeof ipam['dataDir'] === 'string' ? ipam['dataDir'] : '/var/lib/cni/networks'}/${conf.name}`));
+  }
+  return key;
 };
 
 /** host-local, called directly or delegated to by bridge, ptp (ipam.ExecAdd/ExecDel/ExecCheck). */
@@ -146,27 +152,37 @@ function configureIface(inv: CniInvocation, result: CurrentResult, goDefault?: C
   const actions: Action[] = result.ips.map((ip) => ({ op: 'addr.add', ns: p, dev: inv.ifname, addr: ip.address }));
   const v4gw = result.ips.find((i) => i.gateway !== undefined)?.gateway;
   // The container has only the addresses just added: a gateway must lie in one of their prefixes.
+  // Routes mostly share one gateway: the last answer is kept, and the addresses are parsed once.
+  let nets: { ip: number; len: number }[] | null = null;
+  let lastGw: string | null = null;
+  let lastOnLink = false;
   const onLink = (gw: string): boolean => {
+    if (gw === lastGw) return lastOnLink;
     const g = parseIpv4(gw);
-    return result.ips.some((ip) => {
-      const a = ifAddr(ip.address);
+    nets ??= result.ips.map((ip) => ifAddr(ip.address));
+    lastGw = gw;
+    lastOnLink = nets.some((a) => {
       const m = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
       return ((a.ip & m) >>> 0) === ((g & m) >>> 0);
     });
+    return lastOnLink;
   };
   const added = new Map<string, string | undefined>();
   for (const r of result.routes) {
     const gw = r.gw ?? v4gw;
-    const [ip, len] = r.dst.split('/');
-    // Go prints the route's net.IPNet value field by field: a 4-byte mask for a parsed destination, the
-    // 16-byte net.IPv4zero for the default route the bridge plugin's calcGateways builds (`goDefault`).
-    const mask = r === goDefault ? '00000000000000000000ffff00000000' : (Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0).toString(16).padStart(8, '0');
-    const what = `failed to add route '{${ip} ${mask}} via ${gw ?? '<nil>'} dev ${inv.ifname}'`;
+    // The route as the error prints it (built only for an error): Go prints the route's net.IPNet value
+    // field by field, a 4-byte mask for a parsed destination, the 16-byte net.IPv4zero for the default
+    // route the bridge plugin's calcGateways builds (`goDefault`).
+    const what = (): string => {
+      const [ip, len] = r.dst.split('/');
+      const mask = r === goDefault ? '00000000000000000000ffff00000000' : (Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0).toString(16).padStart(8, '0');
+      return `failed to add route '{${ip} ${mask}} via ${gw ?? '<nil>'} dev ${inv.ifname}'`;
+    };
     if (added.has(r.dst)) {
-      if (added.get(r.dst) === gw) return `${what}: file exists`;
-      return `${what}: podnet keeps one route per destination (the kernel would add a second one)`;
+      if (added.get(r.dst) === gw) return `${what()}: file exists`;
+      return `${what()}: podnet keeps one route per destination (the kernel would add a second one)`;
     }
-    if (gw !== undefined && !onLink(gw)) return `${what}: network is unreachable`;
+    if (gw !== undefined && !onLink(gw)) return `${what()}: network is unreachable`;
     added.set(r.dst, gw);
     actions.push({ op: 'route.add', ns: p, dst: r.dst === '0.0.0.0/0' ? 'default' : r.dst, ...(gw === undefined ? {} : { via: gw }), dev: inv.ifname });
   }
@@ -223,6 +239,12 @@ function vethPair(inv: CniInvocation, mtu: number, master?: string): { actions: 
   };
 }
 
+/** `10.244.1.4/24` → `10.244.1.1`: the first address of the prefix (calcGateways' default gateway). */
+function firstHost(address: string): string {
+  const a = ifAddr(address);
+  return formatIpv4(((a.ip & ((0xffffffff << (32 - a.len)) >>> 0)) + 1) >>> 0);
+}
+
 /** `10.244.1.4/24` → `10.244.1.1/24` style: the gateway with the address's mask. */
 const withMask = (gw: string, address: string): string => `${gw}/${address.split('/')[1]}`;
 
@@ -269,6 +291,12 @@ function kernelPrefixes(ns: NetNs): { dst: { addr: number; len: number } }[] {
   return out;
 }
 
+/** Bridge fields podnet refuses when set (code 2), and why. */
+const BRIDGE_UNMODELLED = [
+  ['vlan', 'podnet does not model bridge VLAN filtering'], ['vlanTrunk', 'podnet does not model bridge VLAN filtering'],
+  ['macspoofchk', 'podnet does not model the nftables MAC spoof check'],
+] as const;
+
 const bridge: Plugin = (cmd, conf, inv, stores) => {
   const brName = typeof conf['bridge'] === 'string' && conf['bridge'] !== '' ? conf['bridge'] : 'cni0';
   const isLayer3 = typeof (conf['ipam'] as Record<string, unknown> | undefined)?.['type'] === 'string';
@@ -287,7 +315,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     return ok(null, actions, s);
   }
   if (cmd === 'CHECK') return bridgeCheck(conf, inv, stores, brName, isLayer3);
-  for (const [key, why] of [['vlan', 'podnet does not model bridge VLAN filtering'], ['vlanTrunk', 'podnet does not model bridge VLAN filtering'], ['macspoofchk', 'podnet does not model the nftables MAC spoof check']] as const) {
+  for (const [key, why] of BRIDGE_UNMODELLED) {
     const v = conf[key];
     if (v !== undefined && v !== 0 && v !== false && !(Array.isArray(v) && v.length === 0)) return unsupported(conf, key, v, why);
   }
@@ -316,8 +344,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     // the bridge is one; isDefaultGateway adds a default route unless IPAM gave one with a gateway.
     const routes = [...ipam.routes];
     const ips = ipam.ips.map((ip) => {
-      const a = ifAddr(ip.address);
-      const gateway = ip.gateway ?? (isGW ? formatIpv4(((a.ip & ((0xffffffff << (32 - a.len)) >>> 0)) + 1) >>> 0) : undefined);
+      const gateway = ip.gateway ?? (isGW ? firstHost(ip.address) : undefined);
       return { interface: 2, address: ip.address, ...(gateway === undefined ? {} : { gateway }) };
     });
     let goDefault: CurrentResult['routes'][number] | undefined;
@@ -334,9 +361,10 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
       for (const ip of ips) {
         if (ip.gateway === undefined) continue;
         const want = withMask(ip.gateway, ip.address);
-        const have = existing?.addrs.filter((a) => a.scope !== 'host') ?? [];
         const wantIp = ifAddr(want);
-        if (have.some((a) => a.ip === wantIp.ip && a.len === wantIp.len) || actions.some((a) => a.op === 'addr.add' && a.ns === h && a.dev === brName && a.addr === want)) continue;
+        const addrs = existing?.addrs ?? [];
+        if (addrs.some((a) => a.scope !== 'host' && a.ip === wantIp.ip && a.len === wantIp.len) || actions.some((a) => a.op === 'addr.add' && a.ns === h && a.dev === brName && a.addr === want)) continue;
+        const have = addrs.filter((a) => a.scope !== 'host');
         if (have.length > 0) {
           if (!bool(conf, 'forceAddress')) return plain(conf, `failed to set bridge addr: "${brName}" already has an IP address different from ${want}`);
           for (const a of have) actions.push({ op: 'addr.del', ns: h, dev: brName, addr: `${formatIpv4(a.ip)}/${a.len}` });
@@ -478,14 +506,17 @@ export interface FlannelSubnetEnv {
 /** Where flanneld writes it, and the flannel plugin reads it (`subnetFile`). */
 export const SUBNET_ENV = '/run/flannel/subnet.env';
 
-const envMemo = textMemo((key) => {
-  const nl = key.indexOf('\n');
-  return parseSubnetEnvOnce(key.slice(0, nl), key.slice(nl + 1));
-});
+/** One memo per path (in practice one: /run/flannel/subnet.env), keyed by the text itself. */
+const envMemos = new Map<string, (text: string) => FlannelSubnetEnv | { error: string }>();
 
 /** Parses a subnet.env; the missing keys are named as the plugin names them. Memoized on the text. */
 export function parseSubnetEnv(path: string, text: string): FlannelSubnetEnv | { error: string } {
-  return envMemo(`${path}\n${text}`);
+  let memo = envMemos.get(path);
+  if (memo === undefined) {
+    if (envMemos.size >= 100) envMemos.clear();
+    envMemos.set(path, (memo = textMemo((t) => parseSubnetEnvOnce(path, t))));
+  }
+  return memo(text);
 }
 
 function parseSubnetEnvOnce(path: string, text: string): FlannelSubnetEnv | { error: string } {

@@ -110,6 +110,8 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
       { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: podCidr, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment: 'flanneld masq: pods to the outside' } },
     ];
   };
+  /** The last subnet.env written per lease (keyed by the node's podCIDR object), with the numbers it was written from. */
+  const leases = new WeakMap<Cidr, { net: number; netLen: number; addr: number; len: number; mtu: number; files: Readonly<Record<string, string>> }>();
   return {
     name: 'flanneld',
     podMtu: 1500 - (mistake?.overheadForgotten ? 0 : overhead),
@@ -149,12 +151,19 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
     nodeRemoved(state, node): DesignReaction {
       return { actions: state.peerSets[PEERSET] && !mistake?.noPeerRoutes ? [{ op: 'peerset.del', set: PEERSET, owner: node.name }] : [] };
     },
-    files(state, node): Record<string, string> {
+    files(state, node): Readonly<Record<string, string>> {
       // flanneld writes the node's lease: the subnet with its first address, the MTU pods get.
       const subnet = mistake?.ipamSubnet?.(state) ?? node.podCidr!;
-      return {
-        [SUBNET_ENV]: `FLANNEL_NETWORK=${formatCidr(state.podCidr)}\nFLANNEL_SUBNET=${formatIpv4((subnet.addr + 1) >>> 0)}/${subnet.len}\nFLANNEL_MTU=${podMtu(state, node)}\nFLANNEL_IPMASQ=${ipMasq}\n`,
-      };
+      const mtu = podMtu(state, node);
+      // Every CNI ADD on the node reads the file: the same numbers give the same file (the same text,
+      // which the plugin's parse memo then finds without rebuilding it).
+      const last = leases.get(subnet);
+      if (last && last.net === state.podCidr.addr && last.netLen === state.podCidr.len && last.addr === subnet.addr && last.len === subnet.len && last.mtu === mtu) return last.files;
+      const files = Object.freeze({
+        [SUBNET_ENV]: `FLANNEL_NETWORK=${formatCidr(state.podCidr)}\nFLANNEL_SUBNET=${formatIpv4((subnet.addr + 1) >>> 0)}/${subnet.len}\nFLANNEL_MTU=${mtu}\nFLANNEL_IPMASQ=${ipMasq}\n`,
+      });
+      leases.set(subnet, { net: state.podCidr.addr, netLen: state.podCidr.len, addr: subnet.addr, len: subnet.len, mtu, files });
+      return files;
     },
   };
 }

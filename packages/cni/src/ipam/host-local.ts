@@ -20,7 +20,7 @@
  */
 import { textMemo } from '../contract/memo.js';
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseIpv4, type Cidr, type CniError, type Ipv4 } from '@podnet/core';
-import { withEntry } from '../util/record.js';
+import { withEntry, withoutEntries } from '../util/record.js';
 
 /** One canonical range of a range set (every field filled in, as Range.Canonicalize leaves it). */
 export interface HostLocalRange {
@@ -194,16 +194,31 @@ export function allocateOnSubnet(
   return got;
 }
 
-/** `IP=10.1.1.5` out of CNI_ARGS (`K=V;K=V`), as types.LoadArgs reads it into IPAMEnvArgs. */
-function envIp(args: string): Ipv4 | null | IpamError {
-  for (const pair of args.split(';')) {
-    const [k, v] = pair.split('=', 2);
-    if (k === 'IP' && v !== undefined) {
-      const ip = ip4(v);
-      return ip === null ? { error: `ARGS: error parsing value of "IP": invalid IP address: ${v}` } : ip;
+/**
+ * The value of the first `IP=` pair of CNI_ARGS (`K=V;K=V`), as types.LoadArgs reads it into
+ * IPAMEnvArgs: the text between `IP=` and the next `=` or `;`. Scanned in place: every ADD passes
+ * CNI_ARGS, and splitting it made a string and an array per pair.
+ */
+export function envIpText(args: string): string | null {
+  for (let at = 0; at <= args.length;) {
+    const end = args.indexOf(';', at);
+    const stop = end < 0 ? args.length : end;
+    if (stop - at >= 3 && args.startsWith('IP=', at)) {
+      const eq = args.indexOf('=', at + 3);
+      return args.slice(at + 3, eq < 0 || eq > stop ? stop : eq);
     }
+    if (end < 0) break;
+    at = end + 1;
   }
   return null;
+}
+
+/** `IP=10.1.1.5` out of CNI_ARGS, parsed. */
+function envIp(args: string): Ipv4 | null | IpamError {
+  const v = envIpText(args);
+  if (v === null) return null;
+  const ip = ip4(v);
+  return ip === null ? { error: `ARGS: error parsing value of "IP": invalid IP address: ${v}` } : ip;
 }
 
 /**
@@ -231,8 +246,14 @@ export function loadHostLocalConfig(
   const e1 = listIps(args?.cni?.ips) ?? listIps(rc.ips);
   if (e1) return e1;
   const loaded = loadRanges(ipam, cniVersion, rc.ipRanges);
-  return isError(loaded) ? loaded : { ...loaded, requested };
+  if (isError(loaded)) return loaded;
+  if (requested.length > 0) return { ...loaded, requested };
+  // Nothing requested (every ADD that lets IPAM choose): the same configuration object each time.
+  let conf = unrequested.get(loaded);
+  if (conf === undefined) unrequested.set(loaded, (conf = { ...loaded, requested: [] }));
+  return conf;
 }
+const unrequested = new WeakMap<Omit<HostLocalConfig, 'requested'>, HostLocalConfig>();
 
 /** The ranges and routes of a configuration, memoized on its text: every ADD on a node reads the same. */
 const loadRanges = (ipam: Readonly<Record<string, unknown>>, cniVersion: string, ipRanges: unknown): Omit<HostLocalConfig, 'requested'> | IpamError => {
@@ -299,29 +320,105 @@ function loadRangesOnce(ipam: Readonly<Record<string, unknown>>, cniVersion: str
 
 const sameOwner = (o: HostLocalOwner, id: string, ifname: string): boolean => o.id === id && o.ifname === ifname;
 
+/**
+ * An index of an `allocated` record: which addresses each container holds (container id → addresses,
+ * in the record's order) and which addresses are taken, as numbers. ADD's duplicate check and DEL read
+ * one container's entries instead of scanning the node's, and ADD tests a candidate address without
+ * building its text. It is derived data, kept beside the immutable record and never in it: built by
+ * one scan the first time a record is read, and handed on to the record that ADD or DEL makes out of
+ * it. The index is moved, not shared, so it always describes exactly the record it is filed under; the
+ * record left behind, if it is read again (undo, a failed ADD), is scanned again. Stores are immutable,
+ * as all design state is: a record changed in place after it was read would not be seen.
+ */
+interface StoreIndex {
+  /** Container id → its address, or its addresses when it holds several (one is the rule: no array then). */
+  readonly owners: Map<string, string | string[]>;
+  /** The keys that are addresses as host-local writes them (formatIpv4 of a number). */
+  readonly taken: Set<Ipv4>;
+}
+const storeIndexes = new WeakMap<object, StoreIndex>();
+
+/** The number a key stands for when it is an address as host-local writes it, else null. */
+function keyIp(key: string): Ipv4 | null {
+  const ip = ip4(key);
+  return ip !== null && formatIpv4(ip) === key ? ip : null;
+}
+
+function storeIndex(allocated: HostLocalStore['allocated']): StoreIndex {
+  let ix = storeIndexes.get(allocated);
+  if (ix === undefined) {
+    ix = { owners: new Map(), taken: new Set() };
+    for (const key in allocated) {
+      const owner = allocated[key];
+      if (owner === undefined) continue;
+      addOwned(ix.owners, owner.id, key);
+      const ip = keyIp(key);
+      if (ip !== null) ix.taken.add(ip);
+    }
+    storeIndexes.set(allocated, ix);
+  }
+  return ix;
+}
+
+function addOwned(owners: StoreIndex['owners'], id: string, key: string): void {
+  const held = owners.get(id);
+  if (held === undefined) owners.set(id, key);
+  else if (typeof held === 'string') owners.set(id, [held, key]);
+  else held.push(key);
+}
+
+/** The addresses a container holds (any interface), in the record's order. */
+function ownedBy(owners: StoreIndex['owners'], id: string): readonly string[] {
+  const held = owners.get(id);
+  return held === undefined ? [] : typeof held === 'string' ? [held] : held;
+}
+
+/** The addresses (id, ifname) holds, in the record's order. */
+function heldBy(allocated: HostLocalStore['allocated'], id: string, ifname: string): string[] {
+  return ownedBy(storeIndex(allocated).owners, id).filter((k) => allocated[k]!.ifname === ifname);
+}
+
+/** Whether an address is taken: `allocated[formatIpv4(ip)] !== undefined`. */
+function isTaken(allocated: HostLocalStore['allocated'], ip: Ipv4): boolean {
+  return storeIndex(allocated).taken.has(ip);
+}
+
+/** `allocated` with `ip` (not taken before) held by `owner`, its index handed on. */
+function allocatedWith(allocated: HostLocalStore['allocated'], ip: Ipv4, owner: HostLocalOwner): HostLocalStore['allocated'] {
+  const key = formatIpv4(ip);
+  const out = withEntry(allocated, key, owner);
+  const ix = storeIndexes.get(allocated);
+  if (ix !== undefined && allocated[key] === undefined) {
+    storeIndexes.delete(allocated);
+    addOwned(ix.owners, owner.id, key);
+    ix.taken.add(ip);
+    storeIndexes.set(out, ix);
+  }
+  return out;
+}
+
+/** The store with `ip` of range set `rangeId` taken by (id, ifname). */
+function reserveIn(store: HostLocalStore, rangeId: number, ip: Ipv4, range: HostLocalRange, id: string, ifname: string): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } {
+  return { ip, range, store: { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: allocatedWith(store.allocated, ip, { id, ifname }) } };
+}
+
 /** One address of a range set for (id, ifname): IPAllocator.Get. */
 export function allocateFromSet(
   set: RangeSet, store: HostLocalStore, rangeId: number, id: string, ifname: string, requested: Ipv4 | null,
 ): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } | IpamError {
-  const reserve = (ip: Ipv4, range: HostLocalRange) => ({
-    ip, range,
-    store: { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: withEntry(store.allocated, formatIpv4(ip), { id, ifname }) },
-  });
   if (requested !== null) {
     const r = set.find((x) => rangeContains(x, requested));
     if (!r) return { error: `${formatIpv4(requested)} not in range set ${rangeSetText(set)}` };
     if (requested === r.gateway) return { error: `requested ip ${formatIpv4(requested)} is subnet's gateway` };
-    if (store.allocated[formatIpv4(requested)] !== undefined) {
+    if (isTaken(store.allocated, requested)) {
       return { error: `requested IP address ${formatIpv4(requested)} is not available in range set ${rangeSetText(set)}` };
     }
-    return reserve(requested, r);
+    return reserveIn(store, rangeId, requested, r, id, ifname);
   }
   // Duplicate allocation is not allowed by the spec: the same (container, interface) already holds an
   // address of this set.
-  for (const key in store.allocated) {
-    if (sameOwner(store.allocated[key]!, id, ifname) && set.some((x) => rangeContains(x, parseIpv4(key)))) {
-      return { error: `${key} has been allocated to ${id}, duplicate allocation is not allowed` };
-    }
+  for (const key of heldBy(store.allocated, id, ifname)) {
+    if (set.some((x) => rangeContains(x, parseIpv4(key)))) return { error: `${key} has been allocated to ${id}, duplicate allocation is not allowed` };
   }
   // GetIter: start after the last reserved address when the set still holds it, else at the first
   // range's start; Next walks each range to its end, moves to the next range (wrapping) and stops when
@@ -337,7 +434,8 @@ export function allocateFromSet(
     }
   }
   let start: Ipv4 | null = null;
-  const total = set.reduce((n, r) => n + (r.rangeEnd - r.rangeStart + 1), 0);
+  let total = 0;
+  for (const r of set) total += r.rangeEnd - r.rangeStart + 1;
   for (let step = 0; step <= total; step++) {
     let r = set[idx]!;
     if (cur === null) cur = r.rangeStart;
@@ -349,7 +447,7 @@ export function allocateFromSet(
     if (start === null) start = cur;
     else if (cur === start) break;
     if (cur === r.gateway) continue;
-    if (store.allocated[formatIpv4(cur)] === undefined) return reserve(cur, r);
+    if (!isTaken(store.allocated, cur)) return reserveIn(store, rangeId, cur, r, id, ifname);
   }
   return { error: `no IP addresses available in range set: ${rangeSetText(set)}` };
 }
@@ -367,7 +465,7 @@ export interface HostLocalResult {
 export function hostLocalAdd(
   conf: HostLocalConfig, store: HostLocalStore, id: string, ifname: string,
 ): { result: HostLocalResult; store: HostLocalStore } | IpamError {
-  const pending = [...conf.requested];
+  const pending = conf.requested.length === 0 ? [] : [...conf.requested];
   const ips: { address: string; gateway: string }[] = [];
   let s = store;
   for (let idx = 0; idx < conf.ranges.length; idx++) {
@@ -385,17 +483,25 @@ export function hostLocalAdd(
 
 /** host-local DEL: releases what (id, ifname) holds. Idempotent, as CNI DEL must be. */
 export function hostLocalDel(store: HostLocalStore, id: string, ifname: string): HostLocalStore {
-  let changed = false;
-  const allocated: Record<string, HostLocalOwner> = {};
-  for (const key in store.allocated) {
-    if (sameOwner(store.allocated[key]!, id, ifname)) changed = true;
-    else allocated[key] = store.allocated[key]!;
+  const held = heldBy(store.allocated, id, ifname);
+  if (held.length === 0) return store;
+  const allocated = withoutEntries(store.allocated, (_k, o) => sameOwner(o, id, ifname));
+  // Hand the index on, without the released addresses.
+  const ix = storeIndexes.get(store.allocated)!;
+  storeIndexes.delete(store.allocated);
+  const rest = ownedBy(ix.owners, id).filter((k) => !held.includes(k));
+  if (rest.length === 0) ix.owners.delete(id);
+  else ix.owners.set(id, rest.length === 1 ? rest[0]! : rest);
+  for (const k of held) {
+    const ip = keyIp(k);
+    if (ip !== null) ix.taken.delete(ip);
   }
-  return changed ? { lastReserved: store.lastReserved, allocated } : store;
+  storeIndexes.set(allocated, ix);
+  return { lastReserved: store.lastReserved, allocated };
 }
 
 /** host-local CHECK: at least one address is held by the container, whatever it is. */
 export function hostLocalCheck(store: HostLocalStore, id: string, ifname: string): IpamError | null {
-  for (const key in store.allocated) if (sameOwner(store.allocated[key]!, id, ifname)) return null;
+  if (heldBy(store.allocated, id, ifname).length > 0) return null;
   return { error: `host-local: Failed to find address added by container ${id}` };
 }

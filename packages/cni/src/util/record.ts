@@ -1,13 +1,25 @@
 /**
- * A copy of a record with one entry set. `{ ...r, [key]: value }` does the same, but V8 compiles a
- * spread with a computed key to its slow generic path (measured: 3.5 µs against 0.4 µs for a 16-entry
- * record); host-local does this at every CNI ADD, so it was 7% of a 150,000-pod build.
+ * A copy of a record with one entry set: what `{ ...r, [key]: value }` means, for the stores a CNI
+ * ADD replaces (host-local's addresses, the AWS VPC CNI's assignments).
+ *
+ * The copy has no prototype. Every node's store has its own keys (its pods' addresses), and V8 gives a
+ * plain object a hidden class per key set it sees: a store per node of a 5,000-node cluster made
+ * thousands of hidden classes, and copying through them (`Object.assign`, a spread) was 9 µs per ADD, a
+ * third of the ADD. A prototype-less object is a hash table from the start (copying it costs what its
+ * entries cost), and it has no `__proto__` setter to step around. The record reads as any record:
+ * `r[key]`, `Object.keys`, `for…in`, JSON and `toEqual` see the same entries in the same order.
  */
 export function withEntry<V>(record: Readonly<Record<string, V>>, key: string | number, value: V): Record<string, V> {
-  // Object.assign sets `__proto__` through the prototype setter where a spread defines the key: keep the
-  // spread's meaning for that one key.
-  if (key === '__proto__' || Object.prototype.hasOwnProperty.call(record, '__proto__')) return { ...record, [key]: value };
-  const out: Record<string, V> = Object.assign({}, record);
+  const out = Object.create(null) as Record<string, V>;
+  for (const k in record) out[k] = record[k]!;
+  // A spread defines the key; on a prototype-less object, assigning `__proto__` defines it too.
   out[key] = value;
+  return out;
+}
+
+/** A copy of a record without the entries `drop` picks (same order, no prototype, as {@link withEntry}). */
+export function withoutEntries<V>(record: Readonly<Record<string, V>>, drop: (key: string, value: V) => boolean): Record<string, V> {
+  const out = Object.create(null) as Record<string, V>;
+  for (const k in record) if (!drop(k, record[k]!)) out[k] = record[k]!;
   return out;
 }

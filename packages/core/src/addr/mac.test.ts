@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isMulticastMac, parseMac } from './mac.js';
+import { isMulticastMac, macFromSeed, parseMac } from './mac.js';
 
 describe('isMulticastMac', () => {
   it('is the low bit of the first octet, for every MAC in either case', () => {
@@ -15,5 +15,29 @@ describe('isMulticastMac', () => {
     expect(isMulticastMac(parseMac('01:00:5e:00:00:01'))).toBe(true);
     expect(isMulticastMac(parseMac('33:33:00:00:00:01'))).toBe(true);
     expect(isMulticastMac(parseMac('0a:58:0a:f4:01:04'))).toBe(false);
+  });
+});
+
+describe('macFromSeed', () => {
+  /** FNV-1a in two lanes, the bytes printed with toString(16) (how it was written first). */
+  const reference = (seed: string): string => {
+    let h1 = 0x811c9dc5;
+    let h2 = 0x01000193;
+    for (let i = 0; i < seed.length; i++) {
+      const c = seed.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+    }
+    return [((h1 >>> 24) & 0xfe) | 0x02, (h1 >>> 16) & 255, (h1 >>> 8) & 255, h1 & 255, (h2 >>> 8) & 255, h2 & 255].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  };
+
+  it('gives every seed the MAC it always gave: a locally administered unicast address', () => {
+    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 80 }), (seed) => {
+      const mac = macFromSeed(seed);
+      expect(mac).toBe(reference(seed));
+      expect(parseMac(mac)).toBe(mac);
+      expect(isMulticastMac(mac)).toBe(false);
+    }), { numRuns: 1000 });
+    expect(macFromSeed('flannel.1|node-1')).toBe(reference('flannel.1|node-1'));
   });
 });

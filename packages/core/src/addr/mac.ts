@@ -1,5 +1,6 @@
 /** MAC addresses: kept as canonical lower-case `aa:bb:cc:dd:ee:ff` strings, compared by identity. */
 import { fail } from '../errors.js';
+import { hex8 } from '../util/hex.js';
 
 /** A canonical MAC address string. */
 export type Mac = string;
@@ -38,8 +39,7 @@ export function macFromSeed(seed: string): Mac {
     h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
   }
   // First octet: locally administered (bit 1 set), unicast (bit 0 clear), as eth_random_addr() does.
-  const bytes = [((h1 >>> 24) & 0xfe) | 0x02, (h1 >>> 16) & 255, (h1 >>> 8) & 255, h1 & 255, (h2 >>> 8) & 255, h2 & 255];
-  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+  return `${hex8(((h1 >>> 24) & 0xfe) | 0x02)}:${hex8(h1 >>> 16)}:${hex8(h1 >>> 8)}:${hex8(h1)}:${hex8(h2 >>> 8)}:${hex8(h2)}`;
 }
 
 /** Six bytes of a MAC, for emitting frames. */

@@ -13,6 +13,7 @@ import type { CniDesign, CniResult } from '../cni/contract.js';
 import { fail, PodnetError } from '../errors.js';
 import { applyActionsToDraft, checkIfName, indexNs, snapshot, unindexNs } from '../ops/actions.js';
 import { emptyShards, shardDelete, shardGet, shardSet, shardValues } from '../util/shards.js';
+import { hex32 } from '../util/hex.js';
 import { findNode, findPod, getNode, getPod, hostNsId, podKeyOf, podNsId, UNDERLAY_NS } from './lookup.js';
 import type { ClusterState, Container, KubeEvent, Link, NeighEntry, NetNs, Node, Pod, PodStatus, Segment, Sysctls } from './types.js';
 
@@ -276,7 +277,7 @@ function fnvHex(s: string, len: number): string {
   for (let round = 0; out.length < len; round++) {
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
     h = Math.imul(h ^ round, 0x01000193);
-    out += (h >>> 0).toString(16).padStart(8, '0');
+    out += hex32(h);
   }
   return out.slice(0, len);
 }
