@@ -14,7 +14,7 @@ import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
-import type { ClusterState, ConntrackEntry, FdbEntry, Link, LxcEntry, NeighEntry, NetNs, NfRule, NsId, PeerSet, Route, TcProg, TunnelEntry } from '../model/types.js';
+import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, NsId, PeerSet, Route, TcProg, TunnelEntry } from '../model/types.js';
 import { isLocalAddress, lookupRouteIn, refUses, selectSource } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
 import { shardGet, shardValues } from '../util/shards.js';
@@ -106,7 +106,14 @@ function withAddrs(p: Ipv4Packet, src: Ipv4, dst: Ipv4): Ipv4Packet {
 }
 
 const nsMemo = new WeakMap<ClusterState, Map<NsId, NetNs | undefined>>();
-const podIpMemo = new WeakMap<object, Map<Ipv4, boolean>>();
+/**
+ * The owners of an address (the cluster's ipIndex) by number, memoized on the immutable index: the index is
+ * keyed by the address as a string, and at 150,000 pods building that string and finding it among the
+ * index's keys was a fifth of a hop's cost (every delivery asks, for the unique-owner check).
+ */
+const ownersMemo = new WeakMap<object, Map<Ipv4, readonly IpOwner[] | null>>();
+/** Whether an address has a pod among its owners, memoized on the owner list. */
+const podOwned = new WeakMap<readonly IpOwner[], boolean>();
 const tunnelMemo = new WeakMap<object, readonly Link[]>();
 const tunnelIdx = new WeakMap<object, { lens: number[]; byLen: Map<number, Map<number, TunnelEntry>> }>();
 
@@ -212,6 +219,7 @@ class Run {
    */
   readonly fragCap = new Map<number, number>();
   readonly nsCache: Map<NsId, NetNs | undefined>;
+  ownersCache: Map<Ipv4, readonly IpOwner[] | null> | null = null;
   nextPid = 1;
   stepCount = 0;
   ipId = 1;
@@ -234,15 +242,27 @@ class Run {
     return n;
   }
 
-  isPodIp(ip: Ipv4): boolean {
-    let m = podIpMemo.get(this.state.ipIndex);
-    if (!m) podIpMemo.set(this.state.ipIndex, (m = new Map()));
-    let v = m.get(ip);
-    if (v === undefined) {
-      const owners = shardGet(this.state.ipIndex, String(ip));
-      v = owners !== undefined && owners.some((o) => o.kind === 'pod');
-      m.set(ip, v);
+  /** The owners of an address in the cluster's ipIndex (null when nobody has it). */
+  owners(ip: Ipv4): readonly IpOwner[] | null {
+    let m = this.ownersCache;
+    if (m === null) {
+      m = ownersMemo.get(this.state.ipIndex) ?? null;
+      if (m === null) ownersMemo.set(this.state.ipIndex, (m = new Map()));
+      this.ownersCache = m;
     }
+    let o = m.get(ip);
+    if (o === undefined) {
+      o = shardGet(this.state.ipIndex, String(ip)) ?? null;
+      m.set(ip, o);
+    }
+    return o;
+  }
+
+  isPodIp(ip: Ipv4): boolean {
+    const owners = this.owners(ip);
+    if (owners === null) return false;
+    let v = podOwned.get(owners);
+    if (v === undefined) podOwned.set(owners, (v = owners.some((o) => o.kind === 'pod')));
     return v;
   }
 
@@ -424,7 +444,7 @@ class Run {
         this.queue.push({ t: 'rx', ns: ns.id, dev: link.name, frame: reply, pid: rpid });
         return;
       }
-      const owners = shardGet(this.state.ipIndex, String(target)) ?? [];
+      const owners = this.owners(target) ?? [];
       this.step(pid, ns.id, link.name, 'segment', () => `broadcast on underlay segment ${seg.name}: who-has ${formatIpv4(target)}`, frame, null);
       let reached = false;
       for (const o of owners) {
@@ -792,8 +812,8 @@ class Run {
 
   /** Guarantee 1 at delivery: the namespace taking a packet for a pod IP is that IP's only owner. */
   checkUniqueAtDelivery(ns: NetNs, pkt: Ipv4Packet, pid: number): void {
-    const owners = shardGet(this.state.ipIndex, String(pkt.header.dst));
-    if (owners && owners.length > 1 && owners.some((o) => o.kind === 'pod')) {
+    const owners = this.owners(pkt.header.dst);
+    if (owners !== null && owners.length > 1 && this.isPodIp(pkt.header.dst)) {
       this.violations.push({
         guarantee: 'unique-ip', step: this.stepCount,
         explanation: `${formatIpv4(pkt.header.dst)} is assigned ${owners.length} times (${owners.map((o) => `${o.ns} ${o.dev}`).join(', ')}); this packet was delivered in ${ns.id}, which may not be the pod its sender meant`,
@@ -1172,11 +1192,12 @@ export function describeRoute(r: Route): string {
  * nothing is left in flight.
  */
 export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, options: SendOptions = {}): SendResult {
-  if (!findNs(state, from)) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(from)}" to send from`, { ns: from });
-  checkPacket(packet);
   const maxSteps = options.maxSteps ?? 4096;
-  if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
   const run = new Run(state, maxSteps, options.checks ?? true, options.record ?? true);
+  // Through the run's namespace memo (shared by every send on this state), not a fresh findNs.
+  if (typeof from !== 'string' || !run.ns(from)) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(from)}" to send from`, { ns: from });
+  checkPacket(packet);
+  if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
   const pid = run.newPacket('original', packet, from);
   run.step(pid, from, null, 'send', () => `${from} sends ${describePacket(packet)}`, null, packet);
   run.ipOutput(from, packet, pid);
