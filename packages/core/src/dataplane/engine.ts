@@ -188,13 +188,38 @@ function peerFdb(set: PeerSet): Map<Mac, { owner: string; group: string | undefi
 interface NsView {
   neigh: Map<string, Map<Ipv4, NeighEntry>> | null;
   fdb: Map<string, Map<Mac, FdbEntry>> | null;
-  local: ReadonlyMap<Ipv4, Link> | null;
+  /** The namespace's local addresses (of up links), as a list when it is short, else the map. */
+  readonly localList: readonly Ipv4[] | null;
+  readonly localMap: ReadonlyMap<Ipv4, Link> | null;
+  /** No netfilter rules, no conntrack entries, no path MTU exceptions: the checks most hops skip. */
+  readonly noRules: boolean;
+  readonly noConntrack: boolean;
+  readonly noPmtu: boolean;
   /** The peer sets the namespace includes, resolved in `peerSetsOf` (a cluster's `peerSets`). */
   peerSetsOf: object | null;
   peers: readonly { readonly ref: PeerSetRef; readonly set: PeerSet }[];
 }
 
 const views = new WeakMap<NetNs, NsView>();
+
+/** Up to this many local addresses are kept as a list (a namespace has a handful; a scan beats a hash). */
+const LOCAL_LIST_MAX = 8;
+
+function makeView(ns: NetNs): NsView {
+  const local = localAddressMap(ns);
+  let noPmtu = true;
+  for (const _ in ns.pmtu) {
+    noPmtu = false;
+    break;
+  }
+  return {
+    neigh: null, fdb: null,
+    localList: local.size <= LOCAL_LIST_MAX ? [...local.keys()] : null,
+    localMap: local.size <= LOCAL_LIST_MAX ? null : local,
+    noRules: ns.rules.length === 0, noConntrack: ns.conntrack.length === 0, noPmtu,
+    peerSetsOf: null, peers: [],
+  };
+}
 
 /** A step whose words are written only when someone reads them (most probes never do). */
 class RecordedStep implements Step {
@@ -257,7 +282,7 @@ class Run {
   view(ns: NetNs): NsView {
     if (ns === this.#lastNs) return this.#lastView!;
     let v = views.get(ns);
-    if (v === undefined) views.set(ns, (v = { neigh: null, fdb: null, local: null, peerSetsOf: null, peers: [] }));
+    if (v === undefined) views.set(ns, (v = makeView(ns)));
     this.#lastNs = ns;
     this.#lastView = v;
     return v;
@@ -281,7 +306,7 @@ class Run {
   isLocal(ns: NetNs, ip: Ipv4): boolean {
     if (ip >>> 24 === 127) return ns.links['lo']?.up === true;
     const v = this.view(ns);
-    return (v.local ??= localAddressMap(ns)).has(ip);
+    return v.localList !== null ? v.localList.includes(ip) : v.localMap!.has(ip);
   }
 
   ns(id: NsId): NetNs | undefined {
@@ -369,13 +394,8 @@ class Run {
   pmtu(ns: NetNs, dst: Ipv4): number | null {
     let e: { mtu: number; expires: number } | undefined;
     if (this.pmtuUpd.size !== 0) e = this.pmtuUpd.get(ns.id)?.get(String(dst));
-    if (e === undefined) {
-      // Most namespaces have no exception at all: skip the number-to-string key.
-      for (const _ in ns.pmtu) {
-        e = ns.pmtu[String(dst)];
-        break;
-      }
-    }
+    // Most namespaces have no exception at all: skip the number-to-string key.
+    if (e === undefined && !this.view(ns).noPmtu) e = ns.pmtu[String(dst)];
     return e && e.expires > this.state.now ? e.mtu : null;
   }
 
@@ -1056,7 +1076,7 @@ class Run {
    * which most packets never meet.
    */
   seeFlow(ns: NetNs, pkt: Ipv4Packet): void {
-    if (ns.rules.length === 0 || !translates(ns.rules)) return;
+    if (this.view(ns).noRules || !translates(ns.rules)) return;
     this.flows.push({ ns: ns.id, pkt });
   }
 
@@ -1070,7 +1090,7 @@ class Run {
   }
 
   natRule(ns: NetNs, chain: 'PREROUTING' | 'POSTROUTING', pkt: Ipv4Packet, inIf: string | null, outIf: string | null): NfRule | null {
-    if (ns.rules.length === 0) return null;
+    if (this.view(ns).noRules) return null;
     let rule: NfRule | null = null;
     for (const r of ns.rules) {
       if (r.table === 'nat' && r.chain === chain && this.matches(r, pkt, inIf, outIf)) {
@@ -1099,7 +1119,7 @@ class Run {
 
   /** Runs a filter chain; true when the packet was dropped or rejected. */
   filterVerdict(ns: NetNs, chain: 'INPUT' | 'FORWARD' | 'OUTPUT', pkt: Ipv4Packet, inIf: string | null, outIf: string | null, pid: number): boolean {
-    if (ns.rules.length === 0) return false;
+    if (this.view(ns).noRules) return false;
     for (const r of ns.rules) {
       if (r.table !== 'filter' || r.chain !== chain || !this.matches(r, pkt, inIf, outIf)) continue;
       if (r.target === 'ACCEPT') return false;
@@ -1118,7 +1138,7 @@ class Run {
 
   conntrackReverse(ns: NetNs, pkt: Ipv4Packet, pid: number): Ipv4Packet {
     const upd = this.ctUpd.size === 0 ? undefined : this.ctUpd.get(ns.id);
-    if (ns.conntrack.length === 0 && upd === undefined) return pkt;
+    if (upd === undefined && this.view(ns).noConntrack) return pkt;
     const all = upd === undefined ? ns.conntrack : [...ns.conntrack, ...upd];
     const h = pkt.header;
     const proto = h.protocol;
