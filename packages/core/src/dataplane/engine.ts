@@ -9,15 +9,15 @@
  * effects (ARP entries learned, bridge FDB entries learned, conntrack entries). Side effects are
  * collected in an overlay while the packet travels and committed in one immer transition at the end.
  */
-import { produce } from '../util/immer.js';
+import { markFresh, produce } from '../util/immer.js';
 import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
-import type { ClusterState, ConntrackEntry, FdbEntry, Link, LxcEntry, NeighEntry, NetNs, NfRule, NsId, PeerSet, Route, TcProg, TunnelEntry } from '../model/types.js';
-import { isLocalAddress, lookupRouteIn, refUses, selectSource } from '../ops/routing.js';
+import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, NsId, PeerSet, PeerSetRef, Route, TcProg, TunnelEntry } from '../model/types.js';
+import { localAddressMap, lookupRouteIn, refUses, selectSource } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
-import { shardGet, shardValues } from '../util/shards.js';
+import { shardGet, shardPeek, shardValues } from '../util/shards.js';
 import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
   ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PKT_FILTERED, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED,
@@ -61,7 +61,8 @@ export interface SendResult {
 }
 
 type Work =
-  | { t: 'rx'; ns: NsId; dev: string; frame: Frame; pid: number }
+  /** `n` is the namespace when the sender had it at hand (undefined: resolve `ns`). */
+  | { t: 'rx'; ns: NsId; n: NetNs | undefined; dev: string; frame: Frame; pid: number }
   | { t: 'out'; ns: NsId; pkt: Ipv4Packet; pid: number }
   | { t: 'ip'; ns: NsId; dev: string; pkt: Ipv4Packet; pid: number };
 
@@ -117,7 +118,14 @@ function withAddrs(p: Ipv4Packet, src: Ipv4, dst: Ipv4): Ipv4Packet {
 }
 
 const nsMemo = new WeakMap<ClusterState, Map<NsId, NetNs | undefined>>();
-const podIpMemo = new WeakMap<object, Map<Ipv4, boolean>>();
+/**
+ * The owners of an address (the cluster's ipIndex) by number, memoized on the immutable index: the index is
+ * keyed by the address as a string, and at 150,000 pods building that string and finding it among the
+ * index's keys was a fifth of a hop's cost (every delivery asks, for the unique-owner check).
+ */
+const ownersMemo = new WeakMap<object, Map<Ipv4, readonly IpOwner[] | null>>();
+/** Whether an address has a pod among its owners, memoized on the owner list. */
+const podOwned = new WeakMap<readonly IpOwner[], boolean>();
 const tunnelMemo = new WeakMap<object, readonly Link[]>();
 const tunnelIdx = new WeakMap<object, { lens: number[]; byLen: Map<number, Map<number, TunnelEntry>> }>();
 
@@ -182,6 +190,48 @@ function peerFdb(set: PeerSet): Map<Mac, { owner: string; group: string | undefi
   return m;
 }
 
+/**
+ * What the forwarding path reads of one namespace, found through one memo on the namespace (immutable):
+ * its neighbour and FDB indexes, its local addresses and the peer sets it includes. Each of those has its
+ * own memo, keyed on the part of the namespace it is built from; at 150,000 pods, where a hop's namespace
+ * is rarely in the CPU cache, reaching each through its own WeakMap cost more than the lookup itself.
+ */
+interface NsView {
+  neigh: Map<string, Map<Ipv4, NeighEntry>> | null;
+  fdb: Map<string, Map<Mac, FdbEntry>> | null;
+  /** The namespace's local addresses (of up links), as a list when it is short, else the map. */
+  readonly localList: readonly Ipv4[] | null;
+  readonly localMap: ReadonlyMap<Ipv4, Link> | null;
+  /** No netfilter rules, no conntrack entries, no path MTU exceptions: the checks most hops skip. */
+  readonly noRules: boolean;
+  readonly noConntrack: boolean;
+  readonly noPmtu: boolean;
+  /** The peer sets the namespace includes, resolved in `peerSetsOf` (a cluster's `peerSets`). */
+  peerSetsOf: object | null;
+  peers: readonly { readonly ref: PeerSetRef; readonly set: PeerSet }[];
+}
+
+const views = new WeakMap<NetNs, NsView>();
+
+/** Up to this many local addresses are kept as a list (a namespace has a handful; a scan beats a hash). */
+const LOCAL_LIST_MAX = 8;
+
+function makeView(ns: NetNs): NsView {
+  const local = localAddressMap(ns);
+  let noPmtu = true;
+  for (const _ in ns.pmtu) {
+    noPmtu = false;
+    break;
+  }
+  return {
+    neigh: null, fdb: null,
+    localList: local.size <= LOCAL_LIST_MAX ? [...local.keys()] : null,
+    localMap: local.size <= LOCAL_LIST_MAX ? null : local,
+    noRules: ns.rules.length === 0, noConntrack: ns.conntrack.length === 0, noPmtu,
+    peerSetsOf: null, peers: [],
+  };
+}
+
 /** A step whose words are written only when someone reads them (most probes never do). */
 class RecordedStep implements Step {
   #note: (() => string) | string;
@@ -223,6 +273,7 @@ class Run {
    */
   readonly fragCap = new Map<number, number>();
   readonly nsCache: Map<NsId, NetNs | undefined>;
+  ownersCache: Map<Ipv4, readonly IpOwner[] | null> | null = null;
   nextPid = 1;
   stepCount = 0;
   ipId = 1;
@@ -240,6 +291,40 @@ class Run {
     this.nsCache = c;
   }
 
+  #lastNs: NetNs | null = null;
+  #lastView: NsView | null = null;
+
+  /** The namespace's {@link NsView} (the last one asked for is kept: consecutive steps share a namespace). */
+  view(ns: NetNs): NsView {
+    if (ns === this.#lastNs) return this.#lastView!;
+    let v = views.get(ns);
+    if (v === undefined) views.set(ns, (v = makeView(ns)));
+    this.#lastNs = ns;
+    this.#lastView = v;
+    return v;
+  }
+
+  /** The peer sets a namespace includes that exist in this state, with the refs that include them. */
+  peers(ns: NetNs, v: NsView): readonly { readonly ref: PeerSetRef; readonly set: PeerSet }[] {
+    if (v.peerSetsOf !== this.state.peerSets) {
+      const out: { ref: PeerSetRef; set: PeerSet }[] = [];
+      for (const ref of ns.peerSets) {
+        const set = this.state.peerSets[ref.set];
+        if (set) out.push({ ref, set });
+      }
+      v.peers = out;
+      v.peerSetsOf = this.state.peerSets;
+    }
+    return v.peers;
+  }
+
+  /** Whether `ip` is local to the namespace (as routing.ts isLocalAddress says), through its view. */
+  isLocal(ns: NetNs, ip: Ipv4): boolean {
+    if (ip >>> 24 === 127) return ns.links['lo']?.up === true;
+    const v = this.view(ns);
+    return v.localList !== null ? v.localList.includes(ip) : v.localMap!.has(ip);
+  }
+
   ns(id: NsId): NetNs | undefined {
     const cache = this.nsCache;
     let n = cache.get(id);
@@ -250,15 +335,27 @@ class Run {
     return n;
   }
 
-  isPodIp(ip: Ipv4): boolean {
-    let m = podIpMemo.get(this.state.ipIndex);
-    if (!m) podIpMemo.set(this.state.ipIndex, (m = new Map()));
-    let v = m.get(ip);
-    if (v === undefined) {
-      const owners = shardGet(this.state.ipIndex, String(ip));
-      v = owners !== undefined && owners.some((o) => o.kind === 'pod');
-      m.set(ip, v);
+  /** The owners of an address in the cluster's ipIndex (null when nobody has it). */
+  owners(ip: Ipv4): readonly IpOwner[] | null {
+    let m = this.ownersCache;
+    if (m === null) {
+      m = ownersMemo.get(this.state.ipIndex) ?? null;
+      if (m === null) ownersMemo.set(this.state.ipIndex, (m = new Map()));
+      this.ownersCache = m;
     }
+    let o = m.get(ip);
+    if (o === undefined) {
+      o = shardGet(this.state.ipIndex, String(ip)) ?? null;
+      m.set(ip, o);
+    }
+    return o;
+  }
+
+  isPodIp(ip: Ipv4): boolean {
+    const owners = this.owners(ip);
+    if (owners === null) return false;
+    let v = podOwned.get(owners);
+    if (v === undefined) podOwned.set(owners, (v = owners.some((o) => o.kind === 'pod')));
     return v;
   }
 
@@ -314,13 +411,8 @@ class Run {
   pmtu(ns: NetNs, dst: Ipv4): number | null {
     let e: { mtu: number; expires: number } | undefined;
     if (this.pmtuUpd.size !== 0) e = this.pmtuUpd.get(ns.id)?.get(String(dst));
-    if (e === undefined) {
-      // Most namespaces have no exception at all: skip the number-to-string key.
-      for (const _ in ns.pmtu) {
-        e = ns.pmtu[String(dst)];
-        break;
-      }
-    }
+    // Most namespaces have no exception at all: skip the number-to-string key.
+    if (e === undefined && !this.view(ns).noPmtu) e = ns.pmtu[String(dst)];
     return e && e.expires > this.state.now ? e.mtu : null;
   }
 
@@ -331,11 +423,12 @@ class Run {
       const o = this.neighUpd.get(ns.id)?.get(ARP_DEV_KEY(dev, ip));
       if (o) return o;
     }
-    const e = byDev(ns.neigh, neighIdx, (n) => n.ip).get(dev)?.get(ip);
+    const v = this.view(ns);
+    const e = (v.neigh ??= byDev(ns.neigh, neighIdx, (n) => n.ip)).get(dev)?.get(ip);
     if (e) return e;
-    for (const ref of ns.peerSets) {
-      const set = this.state.peerSets[ref.set];
-      if (!set || set.dev !== dev) continue;
+    if (ns.peerSets.length === 0) return undefined;
+    for (const { ref, set } of this.peers(ns, v)) {
+      if (set.dev !== dev) continue;
       const hit = peerNeigh(set).get(ip);
       if (hit && refUses(ref, hit.owner, hit.group, false)) return { mac: hit.mac, permanent: true, failed: false };
     }
@@ -356,12 +449,13 @@ class Run {
       const o = this.fdbUpd.get(ns.id)?.get(`${dev}|${mac}`);
       if (o) return o;
     }
-    const e = byDev(ns.fdb, fdbIdx, (f) => f.mac).get(dev)?.get(mac);
+    const v = this.view(ns);
+    const e = (v.fdb ??= byDev(ns.fdb, fdbIdx, (f) => f.mac)).get(dev)?.get(mac);
     // Dynamic bridge entries age out after 300 s (the bridge's default ageing_time).
     if (e && (e.permanent || this.state.now - e.updated <= 300_000)) return e;
-    for (const ref of ns.peerSets) {
-      const set = this.state.peerSets[ref.set];
-      if (!set || set.dev !== dev) continue;
+    if (ns.peerSets.length === 0) return undefined;
+    for (const { ref, set } of this.peers(ns, v)) {
+      if (set.dev !== dev) continue;
       const hit = peerFdb(set).get(mac);
       if (hit && refUses(ref, hit.owner, hit.group, false)) return { port: null, dst: hit.dst, local: false };
     }
@@ -379,8 +473,8 @@ class Run {
 
   // ---- link layer ----
 
-  xmit(nsId: NsId, dev: string, frame: Frame, pid: number): void {
-    const ns = this.ns(nsId)!;
+  xmit(ns: NetNs, dev: string, frame: Frame, pid: number): void {
+    const nsId = ns.id;
     const link = ns.links[dev];
     const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
     if (!link || !link.up) return this.drop(pid, nsId, dev, 'linkDown', `${dev} is down`, ip, frame);
@@ -398,7 +492,7 @@ class Run {
         const peer = peerNs?.links[link.peer.name];
         if (!peer || !peer.up) return this.drop(pid, nsId, dev, 'linkDown', `veth peer ${link.peer.name} is down (NO-CARRIER)`, ip, frame);
         this.step(pid, nsId, dev, 'veth', () => `crosses the veth pair ${dev} → ${link.peer.ns} ${link.peer.name}`, frame, ip);
-        this.queue.push({ t: 'rx', ns: link.peer.ns, dev: link.peer.name, frame, pid });
+        this.queue.push({ t: 'rx', ns: link.peer.ns, n: peerNs, dev: link.peer.name, frame, pid });
         return;
       }
       case 'physical':
@@ -406,7 +500,7 @@ class Run {
       case 'vxlan':
         return this.vxlanEncap(ns, link, frame, pid);
       case 'loopback':
-        this.queue.push({ t: 'rx', ns: nsId, dev, frame, pid });
+        this.queue.push({ t: 'rx', ns: nsId, n: ns, dev, frame, pid });
         return;
       case 'ipip':
         return this.drop(pid, nsId, dev, 'notForUs', 'an IPIP device carries IP, not Ethernet frames', ip, frame);
@@ -438,10 +532,10 @@ class Run {
         };
         const rpid = this.newPacket('arp', null, UNDERLAY_NS);
         this.step(rpid, UNDERLAY_NS, seg.name, 'arp-reply', () => `VPC fabric: ${formatIpv4(target)} is-at ${fab.mac} (${fab.eni}, ${fab.kind === 'prefix' ? 'in a delegated /28' : `a ${fab.kind} address`})`, reply, null);
-        this.queue.push({ t: 'rx', ns: ns.id, dev: link.name, frame: reply, pid: rpid });
+        this.queue.push({ t: 'rx', ns: ns.id, n: ns, dev: link.name, frame: reply, pid: rpid });
         return;
       }
-      const owners = shardGet(this.state.ipIndex, String(target)) ?? [];
+      const owners = this.owners(target) ?? [];
       this.step(pid, ns.id, link.name, 'segment', () => `broadcast on underlay segment ${seg.name}: who-has ${formatIpv4(target)}`, frame, null);
       let reached = false;
       for (const o of owners) {
@@ -451,7 +545,7 @@ class Run {
         for (const l of Object.values(owner.links)) {
           if (l.kind === 'physical' && l.segment === seg.name) {
             reached = true;
-            this.queue.push({ t: 'rx', ns: o.ns, dev: l.name, frame, pid });
+            this.queue.push({ t: 'rx', ns: o.ns, n: owner, dev: l.name, frame, pid });
           }
         }
       }
@@ -462,14 +556,14 @@ class Run {
       this.step(pid, ns.id, link.name, 'segment', () => `broadcast on underlay segment ${seg.name}`, frame, ip);
       for (const port of shardValues(seg.ports)) {
         if (port.ns === ns.id && port.dev === link.name) continue;
-        this.queue.push({ t: 'rx', ns: port.ns, dev: port.dev, frame, pid });
+        this.queue.push({ t: 'rx', ns: port.ns, n: undefined, dev: port.dev, frame, pid });
       }
       return;
     }
     const port = shardGet(seg.ports, dst);
     if (!port) return this.drop(pid, ns.id, link.name, 'notForUs', `nothing on segment ${seg.name} has MAC ${dst}`, ip, frame);
     this.step(pid, ns.id, link.name, 'segment', () => `underlay segment ${seg.name} carries it to ${port.ns} ${port.dev}`, frame, ip);
-    this.queue.push({ t: 'rx', ns: port.ns, dev: port.dev, frame, pid });
+    this.queue.push({ t: 'rx', ns: port.ns, n: undefined, dev: port.dev, frame, pid });
   }
 
   /** Bridge forwarding: known unicast to its port, broadcast/unknown flooded, local MACs delivered up. */
@@ -478,7 +572,7 @@ class Run {
     const dst = frame.eth.dst;
     const flood = (why: string) => {
       this.step(pid, ns.id, br.name, 'bridge-flood', () => `${br.name} floods (${why}) to every port but the one it came in by`, frame, ip);
-      for (const l of Object.values(ns.links)) if (l.master === br.name && l.name !== inPort && l.up) this.xmit(ns.id, l.name, frame, pid);
+      for (const l of Object.values(ns.links)) if (l.master === br.name && l.name !== inPort && l.up) this.xmit(ns, l.name, frame, pid);
     };
     if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
       flood('broadcast');
@@ -494,13 +588,13 @@ class Run {
     if (e && e.port !== null) {
       if (e.port === inPort) return this.drop(pid, ns.id, br.name, 'notForUs', `FDB says ${dst} is behind the port it came in by`, ip, frame);
       this.step(pid, ns.id, br.name, 'bridge-forward', () => `${br.name} FDB: ${dst} is on port ${e.port}`, frame, ip);
-      return this.xmit(ns.id, e.port, frame, pid);
+      return this.xmit(ns, e.port, frame, pid);
     }
     flood(`unknown unicast ${dst}`);
   }
 
-  rx(nsId: NsId, dev: string, frame: Frame, pid: number): void {
-    const ns = this.ns(nsId);
+  rx(nsId: NsId, known: NetNs | undefined, dev: string, frame: Frame, pid: number): void {
+    const ns = known ?? this.ns(nsId);
     const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
     if (!ns) return this.drop(pid, nsId, dev, 'linkDown', `namespace ${nsId} is gone`, ip, frame);
     const link = ns.links[dev];
@@ -536,7 +630,7 @@ class Run {
 
   arpInput(ns: NetNs, link: Link, arp: ArpPacket, pid: number): void {
     if (arp.op === 1) {
-      const local = isLocalAddress(ns, arp.targetIp);
+      const local = this.isLocal(ns, arp.targetIp);
       let proxy = false;
       if (!local && ns.sysctl.proxyArp[link.name]) {
         // arp_process answers by proxy only when ip_route_input finds a unicast route for the target
@@ -558,7 +652,7 @@ class Run {
       };
       const rpid = this.newPacket('arp', null, ns.id);
       this.step(rpid, ns.id, link.name, 'arp-reply', () => `${proxy ? 'proxy ARP: ' : ''}${formatIpv4(arp.targetIp)} is-at ${link.mac}`, reply, null);
-      this.xmit(ns.id, link.name, reply, rpid);
+      this.xmit(ns, link.name, reply, rpid);
       return;
     }
     // A reply: update the entry and send what waited for it.
@@ -570,7 +664,7 @@ class Run {
     this.pending.delete(key);
     for (const it of p.items) {
       this.step(it.pid, ns.id, link.name, 'neighbour', () => `${formatIpv4(arp.senderIp)} resolved to ${arp.senderMac}: the queued packet goes`, null, it.pkt);
-      this.xmit(ns.id, link.name, { eth: { dst: arp.senderMac, src: link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt }, it.pid);
+      this.xmit(ns, link.name, { eth: { dst: arp.senderMac, src: link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt }, it.pid);
     }
   }
 
@@ -589,7 +683,7 @@ class Run {
       pkt = withAddrs(pkt, pkt.header.src, to);
     }
     const h = pkt.header;
-    if (isLocalAddress(ns, h.dst) || h.dst === 0xffffffff) {
+    if (this.isLocal(ns, h.dst) || h.dst === 0xffffffff) {
       if (this.filterVerdict(ns, 'INPUT', pkt, dev, null, pid)) return;
       return this.localDeliver(ns, dev, pkt, pid);
     }
@@ -641,7 +735,7 @@ class Run {
     if (!ns) return this.drop(pid, nsId, null, 'linkDown', `namespace ${nsId} is gone`, pkt0);
     let pkt = pkt0;
     const h = pkt.header;
-    if (isLocalAddress(ns, h.dst)) {
+    if (this.isLocal(ns, h.dst)) {
       const src = h.src === 0 ? h.dst : h.src;
       pkt = withAddrs(pkt, src, h.dst);
       this.step(pid, nsId, 'lo', 'local', () => `${formatIpv4(h.dst)} is local: loopback`, null, pkt);
@@ -711,7 +805,7 @@ class Run {
       const mac = n.mac;
       const out: Frame = { eth: { dst: mac, src: link.mac, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
       this.step(pid, ns.id, dev, 'transmit', () => `${dev} sends to ${formatIpv4(nexthop)} at ${mac}`, out, pkt);
-      return this.xmit(ns.id, dev, out, pid);
+      return this.xmit(ns, dev, out, pid);
     }
     // Resolve: queue the packet and broadcast an ARP request (one per neighbour, as the kernel does).
     const key = `${ns.id}|${dev}|${nexthop}`;
@@ -728,7 +822,7 @@ class Run {
     };
     const apid = this.newPacket('arp', null, ns.id);
     this.step(apid, ns.id, dev, 'arp-request', () => `who-has ${formatIpv4(nexthop)} tell ${formatIpv4(src)}`, req, null);
-    this.xmit(ns.id, dev, req, apid);
+    this.xmit(ns, dev, req, apid);
   }
 
   localDeliver(ns: NetNs, dev: string, pkt: Ipv4Packet, pid: number): void {
@@ -746,7 +840,7 @@ class Run {
         this.queue.push({ t: 'out', ns: ns.id, pkt: reply, pid: rpid });
         return;
       }
-      if (pl.type === ICMP_DEST_UNREACH && pl.code === ICMP_FRAG_NEEDED && pl.data.kind === 'ipv4' && isLocalAddress(ns, pl.data.header.src)) {
+      if (pl.type === ICMP_DEST_UNREACH && pl.code === ICMP_FRAG_NEEDED && pl.data.kind === 'ipv4' && this.isLocal(ns, pl.data.header.src)) {
         // The sender learns the path MTU for that destination (a route exception, 600 s).
         const mtu = pl.rest & 0xffff;
         const dstKey = String(pl.data.header.dst);
@@ -768,7 +862,7 @@ class Run {
           const dcap = this.fragCap.get(pid);
           if (dcap !== undefined) this.fragCap.set(pid, dcap - (VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN));
           this.step(pid, ns.id, vx.name, 'vxlan-decap', () => `UDP ${pl.dstPort} VNI ${vni}: ${vx.name} decapsulates the inner frame`, inner, inner.payload.kind === 'ipv4' ? inner.payload : null);
-          this.queue.push({ t: 'rx', ns: ns.id, dev: vx.name, frame: inner, pid });
+          this.queue.push({ t: 'rx', ns: ns.id, n: ns, dev: vx.name, frame: inner, pid });
           return;
         }
       }
@@ -809,8 +903,8 @@ class Run {
 
   /** Guarantee 1 at delivery: the namespace taking a packet for a pod IP is that IP's only owner. */
   checkUniqueAtDelivery(ns: NetNs, pkt: Ipv4Packet, pid: number): void {
-    const owners = shardGet(this.state.ipIndex, String(pkt.header.dst));
-    if (owners && owners.length > 1 && owners.some((o) => o.kind === 'pod')) {
+    const owners = this.owners(pkt.header.dst);
+    if (owners !== null && owners.length > 1 && this.isPodIp(pkt.header.dst)) {
       this.violations.push({
         guarantee: 'unique-ip', step: this.stepCount,
         explanation: `${formatIpv4(pkt.header.dst)} is assigned ${owners.length} times (${owners.map((o) => `${o.ns} ${o.dev}`).join(', ')}); this packet was delivered in ${ns.id}, which may not be the pod its sender meant`,
@@ -877,7 +971,7 @@ class Run {
       this.end(pid, 'delivered', ns.id, null);
       const rpid = this.newPacket('arp', null, ns.id);
       this.step(rpid, ns.id, link.name, 'arp-reply', () => `${prog.sec} (${prog.obj}) answers ARP: ${formatIpv4(p.targetIp)} is-at ${link.mac}`, reply, null);
-      this.xmit(ns.id, link.name, reply, rpid);
+      this.xmit(ns, link.name, reply, rpid);
       return true;
     }
     if (p.kind !== 'ipv4') return false;
@@ -947,7 +1041,7 @@ class Run {
     }
     const fwd = withTtl(pkt, ttl - 1);
     this.step(pid, ns.id, link.name, 'bpf-redirect', () => `${prog.sec} (${prog.obj}): cilium_lxc has ${formatIpv4(pkt.header.dst)} → redirect to ${dev}, no route lookup; TTL ${ttl} → ${ttl - 1}`, null, fwd);
-    this.xmit(ns.id, dev, { eth: { dst: ep.mac!, src: out.mac, ethertype: ETHERTYPE_IPV4 }, payload: fwd }, pid);
+    this.xmit(ns, dev, { eth: { dst: ep.mac!, src: out.mac, ethertype: ETHERTYPE_IPV4 }, payload: fwd }, pid);
     return true;
   }
 
@@ -999,7 +1093,7 @@ class Run {
    * which most packets never meet.
    */
   seeFlow(ns: NetNs, pkt: Ipv4Packet): void {
-    if (ns.rules.length === 0 || !translates(ns.rules)) return;
+    if (this.view(ns).noRules || !translates(ns.rules)) return;
     this.flows.push({ ns: ns.id, pkt });
   }
 
@@ -1013,7 +1107,7 @@ class Run {
   }
 
   natRule(ns: NetNs, chain: 'PREROUTING' | 'POSTROUTING', pkt: Ipv4Packet, inIf: string | null, outIf: string | null): NfRule | null {
-    if (ns.rules.length === 0) return null;
+    if (this.view(ns).noRules) return null;
     let rule: NfRule | null = null;
     for (const r of ns.rules) {
       if (r.table === 'nat' && r.chain === chain && this.matches(r, pkt, inIf, outIf)) {
@@ -1042,12 +1136,12 @@ class Run {
 
   /** Runs a filter chain; true when the packet was dropped or rejected. */
   filterVerdict(ns: NetNs, chain: 'INPUT' | 'FORWARD' | 'OUTPUT', pkt: Ipv4Packet, inIf: string | null, outIf: string | null, pid: number): boolean {
-    if (ns.rules.length === 0) return false;
+    if (this.view(ns).noRules) return false;
     for (const r of ns.rules) {
       if (r.table !== 'filter' || r.chain !== chain || !this.matches(r, pkt, inIf, outIf)) continue;
       if (r.target === 'ACCEPT') return false;
       this.drop(pid, ns.id, inIf ?? outIf, 'filtered', `filter ${chain} ${r.target}${r.comment ? ` (${r.comment})` : ''}`, pkt);
-      if (r.target === 'REJECT') this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, isLocalAddress(ns, pkt.header.dst) ? pkt.header.dst : null);
+      if (r.target === 'REJECT') this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, this.isLocal(ns, pkt.header.dst) ? pkt.header.dst : null);
       return true;
     }
     return false;
@@ -1061,7 +1155,7 @@ class Run {
 
   conntrackReverse(ns: NetNs, pkt: Ipv4Packet, pid: number): Ipv4Packet {
     const upd = this.ctUpd.size === 0 ? undefined : this.ctUpd.get(ns.id);
-    if (ns.conntrack.length === 0 && upd === undefined) return pkt;
+    if (upd === undefined && this.view(ns).noConntrack) return pkt;
     const all = upd === undefined ? ns.conntrack : [...ns.conntrack, ...upd];
     const h = pkt.header;
     const proto = h.protocol;
@@ -1102,7 +1196,7 @@ class Run {
           break;
         }
         const w = this.queue.shift()!;
-        if (w.t === 'rx') this.rx(w.ns, w.dev, w.frame, w.pid);
+        if (w.t === 'rx') this.rx(w.ns, w.n, w.dev, w.frame, w.pid);
         else if (w.t === 'out') this.ipOutput(w.ns, w.pkt, w.pid);
         else {
           const ns = this.ns(w.ns);
@@ -1135,15 +1229,16 @@ class Run {
         else if (id.startsWith('node/')) ns = shardGet(d.nodes, id.slice(5))?.host;
         else {
           const key = id.slice(4);
-          const node = shardGet(d.podIndex, key);
+          const node = shardPeek(d.podIndex, key); // a read: through the draft it would copy the index
           ns = node === undefined ? undefined : shardGet(d.nodes, node)?.pods[key]?.netns;
         }
         if (ns) f(ns as never);
       };
-      for (const [id, m] of this.neighUpd) touch(id, (ns) => { for (const [k, v] of m) ns.neigh[k] = v; });
-      for (const [id, m] of this.fdbUpd) touch(id, (ns) => { for (const [k, v] of m) ns.fdb[k] = v; });
-      for (const [id, l] of this.ctUpd) touch(id, (ns) => { ns.conntrack.push(...l); });
-      for (const [id, m] of this.pmtuUpd) touch(id, (ns) => { for (const [k, v] of m) ns.pmtu[k] = v; });
+      // The learned entries are new values: marked fresh, immer does not walk them (see util/immer.ts).
+      for (const [id, m] of this.neighUpd) touch(id, (ns) => { for (const [k, v] of m) ns.neigh[k] = markFresh(v); });
+      for (const [id, m] of this.fdbUpd) touch(id, (ns) => { for (const [k, v] of m) ns.fdb[k] = markFresh(v); });
+      for (const [id, l] of this.ctUpd) touch(id, (ns) => { ns.conntrack.push(...l.map(markFresh)); });
+      for (const [id, m] of this.pmtuUpd) touch(id, (ns) => { for (const [k, v] of m) ns.pmtu[k] = markFresh(v); });
     });
   }
 }
@@ -1189,11 +1284,12 @@ export function describeRoute(r: Route): string {
  * nothing is left in flight.
  */
 export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, options: SendOptions = {}): SendResult {
-  if (!findNs(state, from)) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(from)}" to send from`, { ns: from });
-  checkPacket(packet);
   const maxSteps = options.maxSteps ?? 4096;
-  if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
   const run = new Run(state, maxSteps, options.checks ?? true, options.record ?? true, options.visited === true);
+  // Through the run's namespace memo (shared by every send on this state), not a fresh findNs.
+  if (typeof from !== 'string' || !run.ns(from)) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(from)}" to send from`, { ns: from });
+  checkPacket(packet);
+  if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
   const pid = run.newPacket('original', packet, from);
   run.step(pid, from, null, 'send', () => `${from} sends ${describePacket(packet)}`, null, packet);
   run.ipOutput(from, packet, pid);

@@ -1,0 +1,107 @@
+/**
+ * The route lookup's memo (answers kept per compiled table, see ROUTE_MEMO_SIZE) against the lookup
+ * compiled afresh (`fresh: true`, which uses no memo), on random tables: local routes and addresses, a
+ * shared peer set included with or without a group match, hidden owners and a recursive gateway, policy
+ * rules with a second table, and versions of the namespace and the peer sets that share objects (a link
+ * going down, a peer entry added), asked in random order for more destinations than the memo holds.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Cidr } from '../addr/ipv4.js';
+import type { ClusterState, IfAddr, IpRule, Link, NetNs, PeerEntry, PeerSet, PeerSetRef, Route } from '../model/types.js';
+import { emptyShards, shardSet } from '../util/shards.js';
+import { lookupRouteIn, ROUTE_MEMO_SIZE } from './routing.js';
+
+const DEVS = ['eth0', 'd1', 'd2'] as const;
+/** A small address space (10.0.0.0/14) so that random destinations meet random prefixes. */
+const ip = (n: number) => (0x0a000000 + n) >>> 0;
+const ipArb = fc.integer({ min: 0, max: 0x3ffff }).map(ip);
+const prefixArb: fc.Arbitrary<Cidr> = fc.tuple(ipArb, fc.constantFrom(0, 8, 14, 16, 20, 24, 28, 32)).map(([a, len]) => ({ addr: len === 0 ? 0 : (a & (0xffffffff << (32 - len))) >>> 0, len }));
+
+const routeArb: fc.Arbitrary<Route> = fc.record({
+  dst: prefixArb,
+  via: fc.option(ipArb, { nil: null }),
+  dev: fc.constantFrom<string | null>(...DEVS, 'gone', null),
+  scope: fc.constantFrom<Route['scope']>('global', 'link'),
+  onlink: fc.boolean(),
+  metric: fc.constantFrom(0, 0, 100),
+  type: fc.constantFrom<Route['type']>('unicast', 'unicast', 'unicast', 'blackhole', 'unreachable'),
+}).map((r) => ({ ...r, dev: r.type === 'unicast' ? r.dev ?? 'eth0' : null, proto: 'static', src: null }));
+
+const addrArb: fc.Arbitrary<IfAddr> = fc.record({ ip: ipArb, len: fc.constantFrom(14, 16, 24, 28, 32), scope: fc.constantFrom<IfAddr['scope']>('global', 'global', 'link') });
+
+const link = (name: string, up: boolean, addrs: readonly IfAddr[]): Link =>
+  ({ kind: name === 'lo' ? 'loopback' : 'veth', name, ifindex: 1, mtu: 1500, mac: '02:00:00:00:00:01', up, addrs, master: null, peer: { ns: 'x', name: 'y' } }) as Link;
+
+const entryArb: fc.Arbitrary<PeerEntry> = fc.record({
+  owner: fc.constantFrom('n1', 'n2', 'n3', 'n4'),
+  group: fc.option(fc.constantFrom('a', 'b'), { nil: undefined }),
+  routes: fc.array(routeArb, { maxLength: 4 }),
+}).map((e) => ({ ...e, neigh: [], fdb: [] }));
+
+const refArb: fc.Arbitrary<PeerSetRef> = fc.record({
+  self: fc.constantFrom('n1', 'n2'),
+  hidden: fc.option(fc.subarray(['n2', 'n3', 'n4']), { nil: undefined }),
+  group: fc.constantFrom('a', 'b'),
+  match: fc.option(fc.constantFrom<'same' | 'other'>('same', 'other'), { nil: undefined }),
+  via: fc.option(ipArb, { nil: undefined }),
+}).map((r) => ({ ...r, set: 'ps' }));
+
+function peerSet(entries: readonly PeerEntry[]): PeerSet {
+  const s = emptyShards<PeerEntry>();
+  entries.forEach((e, i) => shardSet(s, `${e.owner}-${i}`, e));
+  return { name: 'ps', dev: 'd2', entries: s };
+}
+
+const stateOf = (set: PeerSet | null) => ({ peerSets: set === null ? {} : { ps: set } }) as unknown as ClusterState;
+
+describe('route lookup memo', () => {
+  it('answers what a lookup compiled afresh answers, over namespace and peer-set versions that share objects', () => {
+    fc.assert(
+      fc.property(
+        fc.array(routeArb, { maxLength: 12 }),
+        fc.array(fc.tuple(fc.constantFrom(...DEVS), fc.boolean(), fc.array(addrArb, { maxLength: 2 })), { maxLength: 4 }),
+        fc.option(refArb, { nil: null }),
+        fc.array(entryArb, { maxLength: 6 }),
+        entryArb,
+        fc.option(fc.tuple(prefixArb, fc.array(routeArb, { maxLength: 3 })), { nil: null }),
+        // A destination is random, or in one of the prefixes (local, peer, the added entry's, the rule's).
+        fc.array(fc.tuple(fc.nat(3), fc.option(ipArb, { nil: null }), fc.nat(), fc.nat(255), fc.option(ipArb, { nil: undefined })), { minLength: 1, maxLength: ROUTE_MEMO_SIZE + 50 }),
+        (routes, linkSpecs, ref, entries, extra, policy, queries) => {
+          const links: Record<string, Link> = { lo: link('lo', true, [{ ip: 0x7f000001, len: 8, scope: 'host' }]) };
+          for (const [name, up, addrs] of linkSpecs) links[name] = link(name, up, addrs);
+          const ipRules: IpRule[] | undefined = policy === null ? undefined : [{ priority: 100, from: policy[0], to: null, table: 100 }];
+          const ns: NetNs = {
+            id: 'node/n1', links, routes, neigh: {}, fdb: {}, rules: [], conntrack: [], listening: [], pmtu: {}, nextIfindex: 10,
+            sysctl: { ipForward: true, rpFilter: 0, proxyArp: {} },
+            peerSets: ref === null ? [] : [ref],
+            ...(policy === null ? {} : { ipRules, tables: { 100: policy[1] } }),
+          };
+          // A second version of the namespace: the same routes and refs, eth0 toggled (new links object).
+          const eth0 = links['eth0'] ?? link('eth0', false, []);
+          const ns2: NetNs = { ...ns, links: { ...links, eth0: { ...eth0, up: !eth0.up } } };
+          // Two versions of the peer sets: one more entry in the second.
+          const s1 = stateOf(ref === null ? null : peerSet(entries));
+          const s2 = stateOf(ref === null ? null : peerSet([...entries, extra]));
+          const versions: [ClusterState, NetNs][] = [[s1, ns], [s2, ns], [s1, ns2], [s2, ns2]];
+          const prefixes = [...routes, ...entries.flatMap((e) => e.routes), ...extra.routes, ...(policy?.[1] ?? [])].map((r) => r.dst);
+          if (policy !== null) prefixes.push(policy[0]);
+          for (const [v, random, pick, offset, src] of queries) {
+            const near = prefixes[pick % Math.max(1, prefixes.length)];
+            const dst = random ?? (near === undefined ? ip(offset) : (near.addr + offset) >>> 0);
+            // The same destination in every version, starting with a random one, so that each finds
+            // the memo warmed by others that share its objects.
+            for (let k = 0; k < versions.length; k++) {
+              const [state, n] = versions[(v + k) % versions.length]!;
+              const opts = src === undefined ? {} : { src };
+              const got = lookupRouteIn(state, n, dst, opts);
+              const want = lookupRouteIn(state, n, dst, { ...opts, fresh: true });
+              expect(got).toEqual(want);
+            }
+          }
+        },
+      ),
+      { numRuns: 60, seed: 20261126 },
+    );
+  });
+});
