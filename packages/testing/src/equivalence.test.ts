@@ -46,9 +46,54 @@ function hubAndSpoke(): CniDesign {
   return hostGwJoining('flannel-hub-and-spoke', (actions, others) => actions.map((a) => (a.op === 'peerset.attach' && others[0] ? { ...a, via: formatIpv4(others[0].ip) } : a)));
 }
 
+/**
+ * flannel host-gw whose joining node's lease also claims the first pod of the oldest node (a /32 in its
+ * entry, more specific than that node's /24): the join takes over pairs it has no endpoint in — what the
+ * scope of a join must see through its peer entry's routes (guarantees/scope.ts), not through its owner.
+ */
+function joinClaimsAPod(): CniDesign {
+  return hostGwJoining('flannel-join-claims-a-pod', (actions, others) => {
+    const pod = others.flatMap((o) => Object.values(o.pods)).find((p) => p.ip !== null);
+    if (!pod) return [...actions];
+    return actions.map((a) => (a.op === 'peerset.put' && a.routes[0] ? { ...a, routes: [...a.routes, { ...a.routes[0], dst: `${formatIpv4(pod.ip!)}/32` }] } : a));
+  });
+}
+
+/**
+ * flannel VXLAN whose joining node's entry also answers for the oldest node's VTEP address (flannel.1's
+ * .0) with its own MAC, from the third node on: the other nodes' packets for the oldest node's pods go to
+ * the newcomer — a join that changes a neighbour lookup of paths it has no endpoint in.
+ */
+function joinClaimsANeighbour(): CniDesign {
+  // From the third node on, so that the pairs it breaks were passing before it joined.
+  return flannelJoining('vxlan', 'flannel-join-claims-a-neighbour', (actions, others) => {
+    const oldest = others[0];
+    if (others.length < 2 || !oldest?.podCidr) return [...actions];
+    return actions.map((a) => (a.op === 'peerset.put' && a.neigh[0] ? { ...a, neigh: [...a.neigh, { ip: formatIpv4(oldest.podCidr!.addr), mac: a.neigh[0].mac }] } : a));
+  });
+}
+
+/**
+ * flannel VXLAN whose joining node's entry, from the third node on, also sends the oldest node's flannel.1
+ * MAC to the newcomer's VTEP: an FDB entry that changes where the other nodes' frames for the oldest node
+ * go — a join reaching paths it has no endpoint in through a MAC.
+ */
+function joinClaimsAMac(): CniDesign {
+  return flannelJoining('vxlan', 'flannel-join-claims-a-mac', (actions, others) => {
+    const mac = others[0]?.host.links['flannel.1']?.mac;
+    if (others.length < 2 || mac === undefined) return [...actions];
+    return actions.map((a) => (a.op === 'peerset.put' && a.fdb[0] ? { ...a, fdb: [{ mac, dst: a.fdb[0].dst }, ...a.fdb] } : a));
+  });
+}
+
 /** flannel host-gw whose reaction to a join is edited, given the other nodes, oldest first. */
 function hostGwJoining(name: string, edit: (actions: readonly Action[], others: readonly Node[]) => Action[]): CniDesign {
-  const f = flannel({ backend: 'host-gw' });
+  return flannelJoining('host-gw', name, edit);
+}
+
+/** flannel whose reaction to a join is edited, given the other nodes, oldest first. */
+function flannelJoining(backend: 'host-gw' | 'vxlan', name: string, edit: (actions: readonly Action[], others: readonly Node[]) => Action[]): CniDesign {
+  const f = flannel({ backend });
   return {
     ...f, name,
     nodeAdded: (s, n) => {
@@ -62,6 +107,9 @@ function hostGwJoining(name: string, edit: (actions: readonly Action[], others: 
 const DESIGNS: [string, () => CniDesign, ShapeOptions][] = [
   ['broken: wide leases', wideLeases, { segments: 1 }],
   ['broken: a join drops the oldest lease', joinDropsOldestLease, { segments: 1 }],
+  ['broken: a join claims a pod', joinClaimsAPod, { segments: 1 }],
+  ['broken: a join claims a neighbour', joinClaimsANeighbour, {}],
+  ['broken: a join claims a MAC', joinClaimsAMac, {}],
   ['broken: masquerade', broken.masquerade, {}],
   ['broken: overlapping IPAM', broken.overlappingIpam, {}],
   ['broken: missing routes', broken.missingRoutes, { segments: 1 }],

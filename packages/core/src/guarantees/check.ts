@@ -25,6 +25,7 @@ import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
 import type { ClusterState, IpOwner, PlacedPod } from '../model/types.js';
 import { SHARD_COUNT, shardGet, shardKeys, shardLeaf, shardLeaves, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from '../wire/packet.js';
+import type { ChangeScope } from './scope.js';
 
 export type GuaranteeName = 'unique-ip' | 'no-nat' | 'node-reaches-pods';
 
@@ -329,15 +330,7 @@ function verdictOf(m: CheckMemory): CheckResult {
   return { ok: violations.length === 0, violations };
 }
 
-/** What a change touched, as the incremental checker needs it. */
-export interface ChangeScope {
-  /** Nodes whose namespaces (host or pods) changed. */
-  readonly nodes: readonly string[];
-  /** Addresses (decimal strings) whose ownership changed. */
-  readonly ips: readonly string[];
-  /** The change may affect every path: re-audit everything. */
-  readonly global: boolean;
-}
+export type { ChangeScope } from './scope.js';
 
 /**
  * Re-checks what a change can have affected and returns the same verdict a full {@link audit} of

@@ -20,7 +20,7 @@ import type { ClusterState, KubeEvent, Node, Pod } from '../model/types.js';
 import { applyActions, type Action } from '../ops/actions.js';
 import { endpointNs, ping, traceroute, type PingOptions, type PingResult, type TracerouteResult } from '../query/probes.js';
 import type { Ipv4Packet } from '../wire/packet.js';
-import { shardDiffKeys } from '../util/shards.js';
+import { changeScope, type ChangeScope } from '../guarantees/scope.js';
 
 /** Everything that builds a simulator: cluster settings, the design, and optionally nodes and pods. */
 export interface SimulatorSpec extends ClusterSettings {
@@ -89,12 +89,12 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** What changed between two states: touched nodes, re-owned addresses, and whether it is global. */
-export function diffScope(a: ClusterState, b: ClusterState): { nodes: string[]; ips: string[]; global: boolean } {
-  const nodes = shardDiffKeys(a.nodes, b.nodes);
-  const ips = shardDiffKeys(a.ipIndex, b.ipIndex);
-  const global = a.underlay !== b.underlay || a.peerSets !== b.peerSets || a.nodeCount !== b.nodeCount;
-  return { nodes, ips, global };
+/**
+ * What changed between two states: touched nodes, re-owned addresses, and whether the change can reach a
+ * path between endpoints on nodes it did not touch (see guarantees/scope.ts).
+ */
+export function diffScope(a: ClusterState, b: ClusterState): ChangeScope {
+  return changeScope(a, b);
 }
 
 /** A simulated cluster. Create one with {@link createSimulator}. */

@@ -1,0 +1,125 @@
+/**
+ * What a change can have affected, for the incremental checks: the nodes whose namespaces changed, the
+ * addresses whose owners changed, and whether the change can reach a path between endpoints on nodes it
+ * did not touch (`global`: then every pair is probed again).
+ *
+ * A change to the underlay or to a shared peer set used to be global as such. A node joining or leaving
+ * changes both — a port on its segment, its entry in the design's peer set — so every join and leave
+ * re-probed every pair (O(pods²) probes for one node). Such a change is now global only when it can reach
+ * a path it has no endpoint in:
+ * - the underlay: the router, a fabric, the tunnel map, a segment's own settings; a segment port that
+ *   belongs to a namespace of an untouched node;
+ * - a peer set: an entry of an untouched owner; an entry (before or after) whose route holds an address
+ *   an untouched namespace owns (a packet to or from it is looked up there); a neighbour entry for an
+ *   address that is a gateway of some route an untouched source installs, or that an untouched namespace
+ *   owns; a neighbour or FDB entry whose MAC an untouched source resolves to.
+ * Everything else a probe between untouched endpoints looks up lives in namespaces of untouched nodes,
+ * which the change left as they were. The property that holds this to a full audit after every event,
+ * with designs whose joins reach into other nodes' paths, is in packages/testing/src/equivalence.test.ts.
+ */
+import { cidrContains, type Cidr } from '../addr/ipv4.js';
+import { locateNs } from '../model/lookup.js';
+import type { ClusterState, NetNs, NsId, PeerEntry } from '../model/types.js';
+import { shardDiffKeys, shardGet, shardKeys, shardValues } from '../util/shards.js';
+
+/** What a change touched, as the incremental checker needs it. */
+export interface ChangeScope {
+  /** Nodes whose namespaces (host or pods) changed. */
+  readonly nodes: readonly string[];
+  /** Addresses (decimal strings) whose ownership changed. */
+  readonly ips: readonly string[];
+  /** The change may affect every path: re-audit everything. */
+  readonly global: boolean;
+}
+
+/** The scope of the change from `a` to `b` (see the module comment). */
+export function changeScope(a: ClusterState, b: ClusterState): ChangeScope {
+  const nodes = shardDiffKeys(a.nodes, b.nodes);
+  const ips = shardDiffKeys(a.ipIndex, b.ipIndex);
+  return { nodes, ips, global: reachesOthers(a, b, new Set(nodes)) };
+}
+
+function reachesOthers(a: ClusterState, b: ClusterState, touched: ReadonlySet<string>): boolean {
+  if (a.underlay === b.underlay && a.peerSets === b.peerSets) return false;
+  if (a.podCidr !== b.podCidr && (a.podCidr.addr !== b.podCidr.addr || a.podCidr.len !== b.podCidr.len)) return true;
+  // A namespace is touched when it belongs to a touched node, in the state before or after.
+  const nsTouched = (id: NsId): boolean => {
+    for (const s of [a, b]) {
+      const loc = locateNs(s, id);
+      if (loc && loc.kind !== 'underlay' && touched.has(loc.node)) return true;
+    }
+    return false;
+  };
+  if (a.underlay !== b.underlay) {
+    const ua = a.underlay;
+    const ub = b.underlay;
+    if (ua.router !== ub.router || ua.tunnelMap !== ub.tunnelMap || ua.vpcRouter !== ub.vpcRouter) return true;
+    for (const name of new Set([...Object.keys(ua.segments), ...Object.keys(ub.segments)])) {
+      const sa = ua.segments[name];
+      const sb = ub.segments[name];
+      if (sa === sb) continue;
+      if (!sa || !sb || sa.cidr !== sb.cidr || sa.gateway !== sb.gateway || sa.mtu !== sb.mtu || sa.fabric !== sb.fabric) return true;
+      for (const mac of shardDiffKeys(sa.ports, sb.ports)) {
+        for (const p of [shardGet(sa.ports, mac), shardGet(sb.ports, mac)]) if (p && !nsTouched(p.ns)) return true;
+      }
+    }
+  }
+  if (a.peerSets === b.peerSets) return false;
+  const changed: PeerEntry[] = [];
+  for (const name of new Set([...Object.keys(a.peerSets), ...Object.keys(b.peerSets)])) {
+    const pa = a.peerSets[name];
+    const pb = b.peerSets[name];
+    if (pa === pb) continue;
+    if (!pa || !pb || pa.dev !== pb.dev) return true;
+    for (const owner of shardDiffKeys(pa.entries, pb.entries)) {
+      if (!touched.has(owner)) return true;
+      for (const e of [shardGet(pa.entries, owner), shardGet(pb.entries, owner)]) if (e) changed.push(e);
+    }
+  }
+  return changed.length > 0 && peerChangeReaches(a, b, changed, touched, nsTouched);
+}
+
+/** Whether changed peer entries (of touched owners) can change a lookup a path between untouched endpoints makes. */
+function peerChangeReaches(a: ClusterState, b: ClusterState, changed: readonly PeerEntry[], touched: ReadonlySet<string>, nsTouched: (id: NsId) => boolean): boolean {
+  const prefixes: Cidr[] = changed.flatMap((e) => e.routes.map((r) => r.dst));
+  const neighIps = new Set<number>(changed.flatMap((e) => e.neigh.map((n) => n.ip)));
+  const macs = new Set<string>([...changed.flatMap((e) => e.neigh.map((n) => n.mac)), ...changed.flatMap((e) => e.fdb.map((f) => f.mac))]);
+  for (const s of [a, b]) {
+    // Addresses untouched namespaces own: destinations and sources of their packets, and direct next hops.
+    for (const key of shardKeys(s.ipIndex)) {
+      const owners = shardGet(s.ipIndex, key)!;
+      if (owners.every((o) => nsTouched(o.ns))) continue;
+      const ip = Number(key);
+      if (neighIps.has(ip) || prefixes.some((p) => cidrContains(p, ip))) return true;
+    }
+    // Gateways and MACs the untouched namespaces that include a peer set use, and the untouched owners' entries.
+    for (const ns of namespaces(s)) {
+      if (ns.peerSets.length === 0 || nsTouched(ns.id)) continue;
+      for (const r of ns.routes) if (r.via !== null && neighIps.has(r.via)) return true;
+      for (const list of Object.values(ns.tables ?? {})) for (const r of list) if (r.via !== null && neighIps.has(r.via)) return true;
+      for (const ref of ns.peerSets) if (ref.via !== undefined && neighIps.has(ref.via)) return true;
+      for (const k in ns.neigh) if (ns.neigh[k]!.mac !== null && macs.has(ns.neigh[k]!.mac!)) return true;
+      for (const k in ns.fdb) if (macs.has(ns.fdb[k]!.mac)) return true;
+    }
+    for (const set of Object.values(s.peerSets)) {
+      for (const e of shardValues(set.entries)) {
+        if (touched.has(e.owner)) continue;
+        for (const r of e.routes) if (r.via !== null && neighIps.has(r.via)) return true;
+        for (const n of e.neigh) if (macs.has(n.mac)) return true;
+        for (const f of e.fdb) if (macs.has(f.mac)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+function* namespaces(s: ClusterState): IterableIterator<NetNs> {
+  yield s.underlay.router;
+  for (const n of shardValues(s.nodes)) {
+    yield n.host;
+    for (const k in n.pods) {
+      const p = n.pods[k]!;
+      if (p.netns) yield p.netns;
+    }
+  }
+}
