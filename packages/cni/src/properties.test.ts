@@ -90,9 +90,8 @@ describe('simulator properties', () => {
   });
 
   it('with freezing off (what users run): no state holds an immer draft, and no transition changes an earlier state', () => {
-    // The transitions freeze the subtrees they build (util/immer.ts markFresh) so that immer need not walk them,
-    // and read drafts as plain data (snapshot, shardPeek): a mistake there would leave a proxy in a state or
-    // write into a state that earlier history entries share.
+    // The transitions read drafts as plain data (snapshot, shardPeek) to spare immer's copies: a mistake there
+    // would leave a proxy in a state or write into a state that earlier history entries share.
     const proxies = (v: unknown, seen: Set<object>): number => {
       if (v === null || typeof v !== 'object' || seen.has(v)) return 0;
       if (types.isProxy(v)) return 1;

@@ -13,6 +13,23 @@ const cluster = (nodes: { name: string; maxPods?: number }[], mask = 24) => {
 };
 
 describe('the scheduler', () => {
+  it('a sandbox retry that fails the same way keeps the pod; one that fails with another error object records it', () => {
+    const f = flannel();
+    // A CNI error whose code changes with time but whose message does not.
+    const design = { ...f, name: 'flaky', podAdded: (s: { now: number }) => ({ error: { cniVersion: '1.0.0', code: s.now < 10_000 ? 11 : 999, msg: 'no IP addresses available' } }) } as unknown as typeof f;
+    const sim = createSimulator({ cni: design });
+    sim.addNode({ name: 'n1' });
+    sim.addPod({ name: 'a' });
+    const first = sim.pod('a');
+    expect(first.status.phase).toBe('ContainerCreating');
+    sim.cordon('n1');
+    expect(sim.pod('a')).toBe(first);
+    sim.advance(20_000);
+    sim.uncordon('n1');
+    expect((sim.pod('a').cniResult as { code: number }).code).toBe(999);
+    expect(sim.events('a').filter((e) => e.reason === 'FailedCreatePodSandBox')).toHaveLength(1);
+  });
+
   it('retries waiting pods without rewriting them when nothing changed: the state stays the same object', () => {
     const sim = cluster([{ name: 'n1', maxPods: 1 }]);
     sim.addPod({ name: 'a' });

@@ -9,7 +9,7 @@
  * effects (ARP entries learned, bridge FDB entries learned, conntrack entries). Side effects are
  * collected in an overlay while the packet travels and committed in one immer transition at the end.
  */
-import { markFresh, produce } from '../util/immer.js';
+import { produce } from '../util/immer.js';
 import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
@@ -1234,11 +1234,10 @@ class Run {
         }
         if (ns) f(ns as never);
       };
-      // The learned entries are new values: marked fresh, immer does not walk them (see util/immer.ts).
-      for (const [id, m] of this.neighUpd) touch(id, (ns) => { for (const [k, v] of m) ns.neigh[k] = markFresh(v); });
-      for (const [id, m] of this.fdbUpd) touch(id, (ns) => { for (const [k, v] of m) ns.fdb[k] = markFresh(v); });
-      for (const [id, l] of this.ctUpd) touch(id, (ns) => { ns.conntrack.push(...l.map(markFresh)); });
-      for (const [id, m] of this.pmtuUpd) touch(id, (ns) => { for (const [k, v] of m) ns.pmtu[k] = markFresh(v); });
+      for (const [id, m] of this.neighUpd) touch(id, (ns) => { for (const [k, v] of m) ns.neigh[k] = v; });
+      for (const [id, m] of this.fdbUpd) touch(id, (ns) => { for (const [k, v] of m) ns.fdb[k] = v; });
+      for (const [id, l] of this.ctUpd) touch(id, (ns) => { ns.conntrack.push(...l); });
+      for (const [id, m] of this.pmtuUpd) touch(id, (ns) => { for (const [k, v] of m) ns.pmtu[k] = v; });
     });
   }
 }

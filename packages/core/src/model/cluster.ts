@@ -4,7 +4,7 @@
  * a failure at any point leaves the given state exactly as it was.
  */
 import { castDraft, type Draft } from 'immer';
-import { freezeIfOn, markFresh, produce } from '../util/immer.js';
+import { freezeIfOn, produce } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
 } from '../addr/ipv4.js';
@@ -242,7 +242,7 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   const maxPods = spec.maxPods ?? design.maxPods?.(bare) ?? 110;
   if (!Number.isInteger(maxPods) || maxPods < 0) fail('CNI_FAILED', `design ${design.name} gave node ${name} maxPods ${String(maxPods)}`);
   const node: Node = { ...bare, maxPods };
-  shardSet(d.nodes, name, castDraft(markFresh(node)));
+  shardSet(d.nodes, name, castDraft(node));
   d.nodeCount += 1;
   shardSet(d.cidrIndex, formatCidr(podCidr), name);
   if (cidrCursor !== null) d.alloc.cidrLowFree = cidrCursor;
@@ -420,7 +420,7 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
     // (a retry that changes nothing leaves the state as it was).
     if (prev?.node === null && prev.status.phase === 'Pending' && prev.status.message === message) return;
     if (prev?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedScheduling', from: 'default-scheduler', pod: pod.key, message, time: state.now });
-    d.waiting[pod.key] = castDraft(markFresh({ ...pod, node: null, status }));
+    d.waiting[pod.key] = castDraft({ ...pod, node: null, status });
     return;
   }
   events.push({ type: 'Normal', reason: 'Scheduled', from: 'default-scheduler', pod: pod.key, message: `Successfully assigned ${pod.key} to ${best.name}`, time: state.now });
@@ -446,7 +446,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   const listening = pod.containers.flatMap((c) => c.ports.map((p) => `${p.protocol.toLowerCase()}/${p.port}`));
   const insert = (p: Pod): Draft<Pod> => {
     const n = shardGet(d.nodes, node.name)!;
-    (n.pods as Record<string, Pod>)[p.key] = castDraft(markFresh(p));
+    (n.pods as Record<string, Pod>)[p.key] = castDraft(p);
     shardSet(d.podIndex, p.key, node.name);
     d.podCount += 1;
     if (waitingOf(d)[p.key]) delete d.waiting[p.key];
@@ -472,9 +472,10 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     const plugin = pluginOf(state, design, node);
     const message = `Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "${sandboxId(pod)}": plugin type="${plugin.type}" name="${plugin.name}" failed (add): ${cniText}`;
     const prev = fresh ? undefined : waitingOf(d)[pod.key];
-    if (prev?.node === pod.node && prev.status.phase === 'ContainerCreating' && prev.status.message === message) return;
+    // The same failure again (the error object too: its code and version are not in the message) changes nothing.
+    if (prev?.node === pod.node && prev.status.phase === 'ContainerCreating' && prev.status.message === message && JSON.stringify(prev.cniResult) === JSON.stringify(r.error)) return;
     if (prev?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedCreatePodSandBox', from: 'kubelet', pod: pod.key, message, time: state.now });
-    d.waiting[pod.key] = castDraft(markFresh({ ...pod, netns: null, cniResult: r.error, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } }));
+    d.waiting[pod.key] = castDraft({ ...pod, netns: null, cniResult: r.error, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } });
     return;
   }
   const ip = firstIp(r.result);
@@ -527,7 +528,7 @@ function announce(ns: Draft<NetNs>, ip: Ipv4, mac: string, now: number, onDev: s
     const e = snapshot(neigh[k]!);
     if (e.ip !== ip || e.permanent || (onDev !== null && e.dev !== onDev)) continue;
     if (e.mac === mac && !e.failed) continue;
-    (ns.neigh as Record<string, NeighEntry>)[k] = markFresh({ ...e, mac, failed: false, confirmed: now });
+    (ns.neigh as Record<string, NeighEntry>)[k] = { ...e, mac, failed: false, confirmed: now };
   }
 }
 

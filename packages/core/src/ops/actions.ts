@@ -7,7 +7,7 @@
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
 import { castDraft, type Draft } from 'immer';
-import { markFresh, produce, snapshot } from '../util/immer.js';
+import { produce, snapshot } from '../util/immer.js';
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
@@ -188,7 +188,7 @@ export function ownerOf(nsId: NsId, dev: string, nodeEth0: boolean): IpOwner {
 function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
   const key = String(ip);
   const owners = snapshot(shardPeek(d.ipIndex, key) ?? []);
-  shardSet(d.ipIndex, key, markFresh([...owners, ownerOf(nsId, link.name, link.kind === 'physical')]));
+  shardSet(d.ipIndex, key, [...owners, ownerOf(nsId, link.name, link.kind === 'physical')]);
 }
 
 
@@ -198,7 +198,7 @@ function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
   const owners = peeked === undefined ? undefined : snapshot(peeked);
   if (!owners) return;
   const rest = owners.filter((o) => !(o.ns === nsId && o.dev === dev));
-  if (rest.length) shardSet(d.ipIndex, key, markFresh(rest));
+  if (rest.length) shardSet(d.ipIndex, key, rest);
   else shardDelete(d.ipIndex, key);
 }
 
@@ -230,7 +230,7 @@ function addLinkTo(ns: DNs, link: Link): void {
   if (Object.prototype.hasOwnProperty.call(ns.links, link.name)) {
     fail('LINK_EXISTS', `RTNETLINK answers: File exists (device "${link.name}" already exists in ${ns.id})`, { ns: ns.id, dev: link.name });
   }
-  (ns.links as Record<string, Link>)[link.name] = markFresh(link);
+  (ns.links as Record<string, Link>)[link.name] = link;
 }
 
 function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
@@ -240,7 +240,7 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
     if (link.kind === 'bridge' || link.name === master) fail('INVALID_ARGUMENT', `"${link.name}" cannot be a port of "${master}"`);
     if (!br.hadPorts) (ns.links[master] as Draft<Link> & { hadPorts?: boolean }).hadPorts = true;
     // The port's MAC becomes a local FDB entry of the bridge (bridge fdb shows it "master cni0 permanent").
-    (ns.fdb as Record<string, unknown>)[`${master}|${link.mac}`] = markFresh({ dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 });
+    (ns.fdb as Record<string, unknown>)[`${master}|${link.mac}`] = { dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 };
   }
   if (link.master !== null && link.master !== master) {
     const old = link.master;
@@ -401,7 +401,7 @@ function applyOne(d: DState, a: Action): void {
       } else if (a.kind === 'bridge') {
         addLinkTo(ns, newLink(ns, { kind: 'bridge', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up }));
         const br = ns.links[a.name]!;
-        (ns.fdb as Record<string, unknown>)[`${a.name}|${br.mac}`] = markFresh({ dev: a.name, mac: br.mac, port: null, dst: null, permanent: true, local: true, updated: 0 });
+        (ns.fdb as Record<string, unknown>)[`${a.name}|${br.mac}`] = { dev: a.name, mac: br.mac, port: null, dst: null, permanent: true, local: true, updated: 0 };
       } else if (a.kind === 'vxlan') {
         const v = a.vxlan;
         if (!v) fail('INVALID_ARGUMENT', 'a vxlan link needs { vni, local, dstPort, dev, learning }');
@@ -457,7 +457,7 @@ function applyOne(d: DState, a: Action): void {
       const { ip, len } = parseIfAddr(a.addr);
       if (link.addrs.some((x) => x.ip === ip)) fail('ADDRESS_EXISTS', `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
       const scope = a.scope ?? (ip >>> 24 === 127 ? 'host' : 'global');
-      link.addrs.push(markFresh({ ip, len, scope }));
+      link.addrs.push({ ip, len, scope });
       // Only global addresses must be unique in the cluster: a link-scope one (GKE's pod gateway, the same
       // on every host veth of a node) is valid on its link alone, as the kernel allows.
       if (scope === 'global') indexAddr(d, a.ns, link as Link, ip);
@@ -488,15 +488,15 @@ function applyOne(d: DState, a: Action): void {
         if (!ns.tables) ns.tables = {};
         const tables = ns.tables as Record<string, Route[]>;
         if (!tables[table]) tables[table] = [];
-        if (j >= 0) tables[table]![j] = markFresh(route);
-        else tables[table]!.push(markFresh(route));
+        if (j >= 0) tables[table]![j] = route;
+        else tables[table]!.push(route);
         return;
       }
       const i = snapshot((snapshot(ns) as NetNs).routes).findIndex((r) => sameRouteKey(r, route));
       const kernelClash = kernelRoutes(ns as NetNs).some((r) => sameRouteKey(r, route));
       if (a.op === 'route.add' && (i >= 0 || kernelClash)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
-      if (i >= 0) ns.routes[i] = markFresh(route);
-      else ns.routes.push(markFresh(route));
+      if (i >= 0) ns.routes[i] = route;
+      else ns.routes.push(route);
       return;
     }
     case 'route.del': {
@@ -586,7 +586,7 @@ function applyOne(d: DState, a: Action): void {
       const mac = parseMac(a.mac);
       const key = `${a.dev}|${ip}`;
       if (a.op === 'neigh.add' && ns.neigh[key]?.permanent) fail('NEIGH_EXISTS', `RTNETLINK answers: File exists (neighbour ${a.ip} on ${a.dev})`);
-      (ns.neigh as Record<string, unknown>)[key] = markFresh({ dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now });
+      (ns.neigh as Record<string, unknown>)[key] = { dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now };
       return;
     }
     case 'neigh.del': {
@@ -602,9 +602,9 @@ function applyOne(d: DState, a: Action): void {
       const mac = parseMac(a.mac);
       if (link.kind === 'vxlan') {
         if (a.dst === undefined) fail('INVALID_ARGUMENT', 'a VXLAN FDB entry needs dst (the remote VTEP)');
-        (ns.fdb as Record<string, unknown>)[`${a.dev}|${mac}`] = markFresh({ dev: a.dev, mac, port: null, dst: parseIpv4(a.dst), permanent: true, local: false, updated: d.now });
+        (ns.fdb as Record<string, unknown>)[`${a.dev}|${mac}`] = { dev: a.dev, mac, port: null, dst: parseIpv4(a.dst), permanent: true, local: false, updated: d.now };
       } else if (link.master !== null) {
-        (ns.fdb as Record<string, unknown>)[`${link.master}|${mac}`] = markFresh({ dev: link.master, mac, port: a.dev, dst: null, permanent: true, local: false, updated: d.now });
+        (ns.fdb as Record<string, unknown>)[`${link.master}|${mac}`] = { dev: link.master, mac, port: a.dev, dst: null, permanent: true, local: false, updated: d.now };
       } else fail('INVALID_ARGUMENT', `"${a.dev}" is neither a VXLAN device nor a bridge port`);
       return;
     }
@@ -625,8 +625,8 @@ function applyOne(d: DState, a: Action): void {
     case 'rule.del': {
       const ns = draftNs(d, a.ns);
       const rule = resolveRule(a.rule);
-      if (a.op === 'rule.append') ns.rules.push(markFresh(rule));
-      else if (a.op === 'rule.insert') ns.rules.unshift(markFresh(rule));
+      if (a.op === 'rule.append') ns.rules.push(rule);
+      else if (a.op === 'rule.insert') ns.rules.unshift(rule);
       else {
         const i = ns.rules.findIndex((r) => JSON.stringify(r) === JSON.stringify(rule));
         if (i < 0) fail('INVALID_ARGUMENT', 'iptables: Bad rule (does a matching rule exist in that chain?)');
@@ -660,7 +660,7 @@ function applyOne(d: DState, a: Action): void {
         (d.peerSets as Record<string, unknown>)[a.set] = { name: a.set, dev: a.dev, entries: emptyShards() };
         set = d.peerSets[a.set]!;
       } else if (set.dev !== a.dev) fail('INVALID_ARGUMENT', `peer set "${a.set}" is on ${set.dev}, not ${a.dev}`);
-      shardSet(set.entries, a.owner, markFresh(entry));
+      shardSet(set.entries, a.owner, entry);
       return;
     }
     case 'peerset.del': {
@@ -752,7 +752,7 @@ function bpfMapAction(d: DState, a: Extract<Action, { op: 'bpf.map.update' | 'bp
       entry = { ip, dev: v.dev, mac: parseMac(v.mac), host: false, identity: v.identity };
     }
     if (!ns.lxcMap) ns.lxcMap = {};
-    (ns.lxcMap as Record<string, unknown>)[key] = markFresh(entry);
+    (ns.lxcMap as Record<string, unknown>)[key] = entry;
     return;
   }
   if (a.map === 'cilium_tunnel_map') {
@@ -837,7 +837,7 @@ function vpcAssign(d: DState, a: VpcAssign): void {
       fail('IP_IN_USE', `${text} is already assigned in subnet ${a.segment} (to ${held ? `${held.eni} of ${held.node}` : `${ownerOfIp!.kind} ${ownerOfIp!.name}`})`, { ip: text, segment: a.segment });
     }
     const kind = c.len !== 32 ? 'prefix' : text === a.primaryIp ? 'primary' : 'secondary';
-    shardSet(fabric, key, markFresh({ eni: a.eni, deviceIndex: a.deviceIndex, node: a.node, ns: a.ns, dev: a.dev, mac: link.mac, kind }));
+    shardSet(fabric, key, { eni: a.eni, deviceIndex: a.deviceIndex, node: a.node, ns: a.ns, dev: a.dev, mac: link.mac, kind });
   }
 }
 

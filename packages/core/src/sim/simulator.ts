@@ -177,7 +177,8 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   }
 
   /**
-   * Makes `next` the current state, re-checking what changed. A change is a new history entry; what
+   * Makes `next` the current state, re-checking what changed. A change is a new history entry (a state that
+   * did not change makes none); what
    * traffic teaches (ARP, FDB, conntrack) amends the current entry instead, so undo steps over changes,
    * not pings. Violations new in this verdict carry `cause` and are emitted once.
    */

@@ -10,54 +10,8 @@ import { current, Immer, isDraft, type Draft } from 'immer';
 const immer = new Immer({ autoFreeze: false });
 let freezing = false;
 
-/** Values built in the open transition (see {@link markFresh}), or null outside one. */
-let fresh: object[] | null = null;
-
-/**
- * immer's produce (without automatic freezing unless {@link setFreezing} turned it on), plus one thing:
- * the new subtrees a transition inserted and marked with {@link markFresh} are frozen when its recipe
- * returns, before immer finalises. immer walks every new (unfrozen) value assigned into a draft, all the
- * way down, looking for drafts to replace; a pod with its namespace and CNI result is ~100 objects, and
- * that walk was a quarter of adding a pod. A frozen value is known to hold no draft and is skipped.
- */
-export function produce<T>(base: T, recipe: (draft: Draft<T>) => void): T {
-  const outer = fresh;
-  fresh = [];
-  try {
-    return immer.produce(base, (d: Draft<T>) => {
-      recipe(d);
-      for (const v of fresh!) seal(v);
-    });
-  } finally {
-    fresh = outer;
-  }
-}
-
-/**
- * Marks a value just built and inserted into the open transition's draft, to be frozen when the recipe
- * returns (see {@link produce}); outside a transition (a bulk build mutating a fresh copy) it does
- * nothing. The value may still be written in the same transition: it is frozen only at its end.
- */
-export function markFresh<T>(value: T): T {
-  if (fresh !== null && value !== null && typeof value === 'object') fresh.push(value as object);
-  return value;
-}
-
-/**
- * Deep-freezes what holds no draft; true when `v` is now frozen (or not an object). A container that
- * holds a draft is left unfrozen, so that immer still finds the draft and replaces it with its result.
- * Objects already frozen (shared with an earlier state) are not entered again.
- */
-function seal(v: unknown): boolean {
-  if (v === null || typeof v !== 'object') return true;
-  if (isDraft(v)) return false;
-  if (Object.isFrozen(v)) return true;
-  let clean = true;
-  const o = v as Record<string, unknown>;
-  for (const k in o) if (!seal(o[k])) clean = false;
-  if (clean) Object.freeze(v);
-  return clean;
-}
+/** immer's produce, without automatic freezing unless {@link setFreezing} turned it on. */
+export const produce: Immer['produce'] = immer.produce;
 
 /** Deep-freeze every state podnet produces from now on (slower; for debugging and tests). */
 export function setFreezing(on: boolean): void {

@@ -9,7 +9,7 @@
  * leaves, so walking one costs what it holds, not 4,096 empty leaves (which made every walk of a 6-node
  * cluster cost ~0.4 ms).
  */
-import { markFresh, snapshot } from './immer.js';
+import { snapshot } from './immer.js';
 
 const FANOUT = 64;
 /** Number of leaves. */
@@ -65,15 +65,14 @@ function writableLeaf<V>(s: Shards<V>, key: string): Record<string, V> {
   const m = s as (Top<V> | null)[];
   let top = m[i >>> 6];
   if (!top) {
-    // New containers are marked fresh: frozen when the transition ends, so immer does not walk them.
-    top = markFresh(new Array<Leaf<V> | null>(FANOUT).fill(null));
+    top = new Array<Leaf<V> | null>(FANOUT).fill(null);
     m[i >>> 6] = top;
     top = m[i >>> 6]!; // the draft of what was just assigned, under immer
   }
   const t = top as (Leaf<V> | null)[];
   let l = t[i & (FANOUT - 1)];
   if (!l) {
-    t[i & (FANOUT - 1)] = markFresh({});
+    t[i & (FANOUT - 1)] = {};
     l = t[i & (FANOUT - 1)]!;
   }
   return l as Record<string, V>;
