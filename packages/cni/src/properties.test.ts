@@ -58,16 +58,20 @@ function run(sim: Simulator, op: Op): void {
   }
 }
 
+/** A valid start (nodes, then pods on them) so that most random calls act on something. */
+function startOps(nodes: number, pods: readonly (readonly [number, number])[]): Op[] {
+  return [
+    ...Array.from({ length: nodes }, (_, i): Op => ({ t: 'addNode', n: i + 1, pin: false, bad: 'none' })),
+    ...pods.map(([name, node]): Op => ({ t: 'addPod', name, node: ((node - 1) % nodes) + 1, ip: null })),
+  ];
+}
+
 describe('simulator properties', () => {
   it('random valid and invalid calls: typed errors, no partial change, incremental verdict = full audit', () => {
     fc.assert(
       fc.property(fc.integer({ min: 2, max: 4 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 4 })), { minLength: 2, maxLength: 6 }), fc.array(opArb, { minLength: 1, maxLength: 10 }), (nodes, pods, ops) => {
         const sim = createSimulator({ cni: flannel() });
-        // A valid start (nodes, then pods on them) so that most random calls act on something.
-        const start: Op[] = [
-          ...Array.from({ length: nodes }, (_, i): Op => ({ t: 'addNode', n: i + 1, pin: false, bad: 'none' })),
-          ...pods.map(([name, node]): Op => ({ t: 'addPod', name, node: ((node - 1) % nodes) + 1, ip: null })),
-        ];
+        const start = startOps(nodes, pods);
         for (const op of [...start, ...ops]) {
           const before = sim.state;
           const history = sim.history().length;
@@ -105,10 +109,7 @@ describe('simulator properties', () => {
       fc.assert(
         fc.property(fc.integer({ min: 1, max: 4 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 4 })), { minLength: 1, maxLength: 6 }), fc.array(opArb, { minLength: 1, maxLength: 10 }), (nodes, pods, ops) => {
           const sim = createSimulator({ cni: flannel() });
-          const start: Op[] = [
-            ...Array.from({ length: nodes }, (_, i): Op => ({ t: 'addNode', n: i + 1, pin: false, bad: 'none' })),
-            ...pods.map(([name, node]): Op => ({ t: 'addPod', name, node: ((node - 1) % nodes) + 1, ip: null })),
-          ];
+          const start = startOps(nodes, pods);
           // An address taken twice re-owns an existing IP-index entry: the case where a transition could write
           // into the array an earlier state holds.
           const dup: Op[] = pods.map(([name], i): Op => ({ t: 'raw', kind: 'dup-addr', node: 1, other: i + 1, pod: name }));
@@ -138,10 +139,7 @@ describe('simulator properties', () => {
       fc.property(fc.integer({ min: 2, max: 4 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 4 })), { minLength: 2, maxLength: 6 }), fc.array(opArb, { minLength: 1, maxLength: 8 }), (nodes, pods, ops) => {
         const make = () => createSimulator({ cni: flannel(), checks: 'sampled', sample: 2, seed: 99 });
         const sims = [make(), make()];
-        const start: Op[] = [
-          ...Array.from({ length: nodes }, (_, i): Op => ({ t: 'addNode', n: i + 1, pin: false, bad: 'none' })),
-          ...pods.map(([name, node]): Op => ({ t: 'addPod', name, node: ((node - 1) % nodes) + 1, ip: null })),
-        ];
+        const start = startOps(nodes, pods);
         for (const op of [...start, ...ops]) {
           for (const sim of sims) {
             try {

@@ -20,7 +20,7 @@
 import { cidrContains, type Cidr } from '../addr/ipv4.js';
 import { locateNs } from '../model/lookup.js';
 import type { ClusterState, NetNs, NsId, PeerEntry } from '../model/types.js';
-import { shardDiffKeys, shardGet, shardKeys, shardValues } from '../util/shards.js';
+import { shardDiffKeys, shardGet, shardLeaves, shardValues } from '../util/shards.js';
 
 /** What a change touched, as the incremental checker needs it. */
 export interface ChangeScope {
@@ -41,7 +41,6 @@ export function changeScope(a: ClusterState, b: ClusterState): ChangeScope {
 
 function reachesOthers(a: ClusterState, b: ClusterState, touched: ReadonlySet<string>): boolean {
   if (a.underlay === b.underlay && a.peerSets === b.peerSets) return false;
-  if (a.podCidr !== b.podCidr && (a.podCidr.addr !== b.podCidr.addr || a.podCidr.len !== b.podCidr.len)) return true;
   // A namespace is touched when it belongs to a touched node, in the state before or after.
   const nsTouched = (id: NsId): boolean => {
     for (const s of [a, b]) {
@@ -86,11 +85,12 @@ function peerChangeReaches(a: ClusterState, b: ClusterState, changed: readonly P
   const macs = new Set<string>([...changed.flatMap((e) => e.neigh.map((n) => n.mac)), ...changed.flatMap((e) => e.fdb.map((f) => f.mac))]);
   for (const s of [a, b]) {
     // Addresses untouched namespaces own: destinations and sources of their packets, and direct next hops.
-    for (const key of shardKeys(s.ipIndex)) {
-      const owners = shardGet(s.ipIndex, key)!;
-      if (owners.every((o) => nsTouched(o.ns))) continue;
-      const ip = Number(key);
-      if (neighIps.has(ip) || prefixes.some((p) => cidrContains(p, ip))) return true;
+    for (const leaf of shardLeaves(s.ipIndex)) {
+      for (const key in leaf) {
+        if (leaf[key]!.every((o) => nsTouched(o.ns))) continue;
+        const ip = Number(key);
+        if (neighIps.has(ip) || prefixes.some((p) => cidrContains(p, ip))) return true;
+      }
     }
     // Gateways and MACs the untouched namespaces that include a peer set use, and the untouched owners' entries.
     for (const ns of namespaces(s)) {

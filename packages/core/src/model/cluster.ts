@@ -4,7 +4,7 @@
  * a failure at any point leaves the given state exactly as it was.
  */
 import { castDraft, type Draft } from 'immer';
-import { freezeIfOn, produce } from '../util/immer.js';
+import { freezeIfOn, peek, produce } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
 } from '../addr/ipv4.js';
@@ -414,7 +414,6 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
       ? 'no nodes available to schedule pods'
       : `0/${state.nodeCount} nodes are available: ${why.join(', ')}. preemption: 0/${state.nodeCount} nodes are available: ${preempt.join(', ')}.`;
     const status: PodStatus = { phase: 'Pending', reason: 'Unschedulable', message };
-    // The scheduler retries: report again only when the reason changed.
     const prev = fresh ? undefined : waitingOf(d)[pod.key];
     // The scheduler retries: report again only when the reason changed; an unchanged pod is not rewritten
     // (a retry that changes nothing leaves the state as it was).
@@ -523,7 +522,7 @@ function holdsStale(ns: NetNs, ip: Ipv4, mac: string): boolean {
  * sender's MAC (arp_process), whichever device it sits on (`onDev` restricts it). Entries are not created.
  */
 function announce(ns: Draft<NetNs>, ip: Ipv4, mac: string, now: number, onDev: string | null): void {
-  const neigh = snapshot((snapshot(ns) as NetNs).neigh);
+  const neigh = peek(ns as NetNs, 'neigh');
   for (const k in neigh) {
     const e = snapshot(neigh[k]!);
     if (e.ip !== ip || e.permanent || (onDev !== null && e.dev !== onDev)) continue;
@@ -579,7 +578,7 @@ export function settleInDraft(d: Draft<ClusterState>, design: CniDesign, events:
 
 /** The waiting pods of a transition as plain data (reading them through the draft would copy them). */
 function waitingOf(d: Draft<ClusterState>): Readonly<Record<string, Pod>> {
-  return snapshot((snapshot(d) as ClusterState).waiting);
+  return peek(d as ClusterState, 'waiting');
 }
 
 function firstIp(result: CniResult): Ipv4 | null {
@@ -627,7 +626,7 @@ function removeVethsInto(d: Draft<ClusterState>, host: Draft<NetNs>, nsId: strin
     const l = links[name]!;
     if (l.kind === 'veth' && l.peer.ns === nsId) {
       unindexNs(d, { id: host.id, links: { [l.name]: l } } as unknown as NetNs);
-      const routes = snapshot((snapshot(host) as NetNs).routes);
+      const routes = peek(host as NetNs, 'routes');
       if (routes.some((r) => r.dev === l.name)) host.routes = castDraft(routes.filter((r) => r.dev !== l.name));
       const fdb = snapshot(host.fdb);
       for (const k in fdb) if (fdb[k]!.port === l.name) delete (host.fdb as Record<string, unknown>)[k];
@@ -648,7 +647,7 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
     const n = snapshot(getNode(s, name));
     const r = design.nodeRemoved(s, n);
     // The pod garbage collector deletes pods bound to a node that is gone.
-    for (const w of Object.values(snapshot(d.waiting))) if (w.node === name) delete d.waiting[w.key];
+    for (const w of Object.values(waitingOf(d))) if (w.node === name) delete d.waiting[w.key];
     applyActionsToDraft(d, r.actions);
     if ('clusterState' in r) d.cni = castDraft(r.clusterState);
     const host = snapshot(n.host);

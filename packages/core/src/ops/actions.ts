@@ -7,7 +7,7 @@
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
 import { castDraft, type Draft } from 'immer';
-import { produce, snapshot } from '../util/immer.js';
+import { peek, produce, snapshot } from '../util/immer.js';
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
@@ -165,7 +165,7 @@ export function draftNs(d: DState, id: NsId): DNs {
 
 /** A link of a namespace as plain data (for checks: reading it through the draft would copy the links). */
 function getLink(ns: NetNs | DNs, name: string): Link {
-  const links = snapshot((snapshot(ns) as NetNs).links);
+  const links = peek(ns as NetNs, 'links');
   const l = Object.prototype.hasOwnProperty.call(links, name) ? links[name] : undefined;
   if (!l) fail('LINK_NOT_FOUND', `Cannot find device "${name}" in ${ns.id}`, { ns: ns.id, dev: name });
   return snapshot(l);
@@ -194,10 +194,9 @@ function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
 
 function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
   const key = String(ip);
-  const peeked = shardPeek(d.ipIndex, key);
-  const owners = peeked === undefined ? undefined : snapshot(peeked);
+  const owners = shardPeek(d.ipIndex, key);
   if (!owners) return;
-  const rest = owners.filter((o) => !(o.ns === nsId && o.dev === dev));
+  const rest = snapshot(owners).filter((o) => !(o.ns === nsId && o.dev === dev));
   if (rest.length) shardSet(d.ipIndex, key, rest);
   else shardDelete(d.ipIndex, key);
 }
@@ -253,20 +252,20 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
 /** Routes leaving by `dev` are removed, as the kernel does when a device goes down or away (fib_sync_down_dev). */
 function flushDev(d: DState, ns: DNs, dev: string): void {
   // Read as plain data and write only what changes: reading a draft's child copies its container.
-  const plain = snapshot(ns) as NetNs;
-  const routes = snapshot(plain.routes);
+  const plain = ns as NetNs;
+  const routes = peek(plain, 'routes');
   if (routes.some((r) => r.dev === dev)) ns.routes = castDraft(routes.filter((r) => r.dev !== dev));
-  const tables = plain.tables === undefined ? undefined : snapshot(plain.tables);
+  const tables = peek(plain, 'tables');
   if (tables) {
     for (const t of Object.keys(tables)) {
       const list = snapshot(tables[t]!);
       if (list.some((r) => r.dev === dev)) (ns.tables as Record<string, Route[]>)[t] = castDraft(list.filter((r) => r.dev !== dev));
     }
   }
-  const neigh = snapshot(plain.neigh);
+  const neigh = peek(plain, 'neigh');
   for (const k in neigh) if (neigh[k]!.dev === dev) delete (ns.neigh as Record<string, unknown>)[k];
   // A device going down takes the shared peer entries that refer to it along, like their routes.
-  const refs = snapshot(plain.peerSets);
+  const refs = peek(plain, 'peerSets');
   const peerSets = snapshot(d.peerSets);
   if (refs.some((r) => peerSets[r.set]?.dev === dev)) ns.peerSets = castDraft(refs.filter((r) => peerSets[r.set]?.dev !== dev));
 }
@@ -472,7 +471,7 @@ function applyOne(d: DState, a: Action): void {
       link.addrs.splice(i, 1);
       unindexAddr(d, a.ns, a.dev, ip);
       // Routes whose preferred source was this address go with it.
-      const routes = snapshot((snapshot(ns) as NetNs).routes);
+      const routes = peek(ns as NetNs, 'routes');
       if (routes.some((r) => r.src === ip)) ns.routes = castDraft(routes.filter((r) => r.src !== ip));
       return;
     }
@@ -492,7 +491,7 @@ function applyOne(d: DState, a: Action): void {
         else tables[table]!.push(route);
         return;
       }
-      const i = snapshot((snapshot(ns) as NetNs).routes).findIndex((r) => sameRouteKey(r, route));
+      const i = peek(ns as NetNs, 'routes').findIndex((r) => sameRouteKey(r, route));
       const kernelClash = kernelRoutes(ns as NetNs).some((r) => sameRouteKey(r, route));
       if (a.op === 'route.add' && (i >= 0 || kernelClash)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
       if (i >= 0) ns.routes[i] = route;
@@ -513,7 +512,7 @@ function applyOne(d: DState, a: Action): void {
         list!.splice(j, 1);
         return;
       }
-      const i = snapshot((snapshot(ns) as NetNs).routes).findIndex((r) => r.dst.addr === dst.addr && r.dst.len === dst.len
+      const i = peek(ns as NetNs, 'routes').findIndex((r) => r.dst.addr === dst.addr && r.dst.len === dst.len
         && (via === undefined || r.via === via) && (a.dev === undefined || r.dev === a.dev) && (a.metric === undefined || r.metric === a.metric));
       if (i < 0) {
         // A shared peer-set route (flannel's route to another node) is deleted here only: hide its owner.

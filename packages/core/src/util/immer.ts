@@ -48,3 +48,13 @@ export function snapshot<T extends object>(x: T): T {
   if (st && typeof st.modified_ === 'boolean') return (st.modified_ && st.copy_ ? st.copy_ : st.base_) as T;
   return current(x as Draft<T>) as T; // an immer whose bookkeeping looks different: correct, slower
 }
+
+/**
+ * A field of a draft read as plain data: the field of its {@link snapshot}, itself snapshotted (a child the
+ * transition changed is still a draft in the parent's copy). Reads through the draft would make immer
+ * copy the parent first.
+ */
+export function peek<T extends object, K extends keyof T>(x: T, key: K): T[K] {
+  const v = snapshot(x)[key];
+  return (v !== null && typeof v === 'object' ? snapshot(v) : v) as T[K];
+}
