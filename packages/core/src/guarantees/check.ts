@@ -278,7 +278,7 @@ export function uniqueAudit(state: ClusterState): CheckRun {
 }
 
 /** {@link uniqueAudit} after a change: only the addresses whose owners changed are looked at again. */
-export function uniqueCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope): CheckRun {
+export function uniqueCheck(state: ClusterState, memory: CheckMemory, scope: Pick<ChangeScope, 'ips'>): CheckRun {
   const next = { pairs: new Map<string, PairRecord>(), unique: recheckUnique(state, memory.unique, scope.ips) };
   return { ...verdictOf(next), memory: next, probes: 0 };
 }

@@ -35,8 +35,15 @@ export interface ChangeScope {
 /** The scope of the change from `a` to `b` (see the module comment). */
 export function changeScope(a: ClusterState, b: ClusterState): ChangeScope {
   const nodes = shardDiffKeys(a.nodes, b.nodes);
-  const ips = shardDiffKeys(a.ipIndex, b.ipIndex);
-  return { nodes, ips, global: reachesOthers(a, b, new Set(nodes)) };
+  return { nodes, ips: changedIps(a, b), global: reachesOthers(a, b, new Set(nodes)) };
+}
+
+/**
+ * The addresses (decimal strings) whose ownership changed from `a` to `b`: all the unique-IP check needs
+ * of a change, without judging whether it is global (a walk of the whole state when nodes join or leave).
+ */
+export function changedIps(a: ClusterState, b: ClusterState): string[] {
+  return shardDiffKeys(a.ipIndex, b.ipIndex);
 }
 
 function reachesOthers(a: ClusterState, b: ClusterState, touched: ReadonlySet<string>): boolean {

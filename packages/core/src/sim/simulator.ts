@@ -20,7 +20,7 @@ import type { ClusterState, KubeEvent, Node, Pod } from '../model/types.js';
 import { applyActions, type Action } from '../ops/actions.js';
 import { endpointNs, ping, traceroute, type PingOptions, type PingResult, type TracerouteResult } from '../query/probes.js';
 import type { Ipv4Packet } from '../wire/packet.js';
-import { changeScope, type ChangeScope } from '../guarantees/scope.js';
+import { changedIps, changeScope, type ChangeScope } from '../guarantees/scope.js';
 
 /** Everything that builds a simulator: cluster settings, the design, and optionally nodes and pods. */
 export interface SimulatorSpec extends ClusterSettings {
@@ -168,8 +168,9 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   }
 
   #recheck(next: ClusterState, memory: CheckMemory): CheckResult & { memory: CheckMemory } {
+    // The unique-IP check needs only the addresses whose owners changed, not whether the change is global.
+    if (this.checks === 'unique-ip') return uniqueCheck(next, memory, { ips: changedIps(this.#cur.state, next) });
     const scope = diffScope(this.#cur.state, next);
-    if (this.checks === 'unique-ip') return uniqueCheck(next, memory, scope);
     return this.checks === 'sampled' ? sampledCheck(next, memory, scope, this.sample, this.random) : incrementalCheck(next, memory, scope);
   }
 
