@@ -64,7 +64,9 @@ type Work =
   /** `n` is the namespace when the sender had it at hand (undefined: resolve `ns`). */
   | { t: 'rx'; ns: NsId; n: NetNs | undefined; dev: string; frame: Frame; pid: number }
   | { t: 'out'; ns: NsId; pkt: Ipv4Packet; pid: number }
-  | { t: 'ip'; ns: NsId; dev: string; pkt: Ipv4Packet; pid: number };
+  | { t: 'ip'; ns: NsId; dev: string; pkt: Ipv4Packet; pid: number }
+  /** A flooded ARP request reaching a namespace that will drop it, not followed step by step (see {@link FloodPort}). */
+  | { t: 'sink'; ns: NsId; pid: number };
 
 interface PacketInfo {
   role: string;
@@ -209,9 +211,29 @@ interface NsView {
   /** The peer sets the namespace includes, resolved in `peerSetsOf` (a cluster's `peerSets`). */
   peerSetsOf: object | null;
   peers: readonly { readonly ref: PeerSetRef; readonly set: PeerSet }[];
+  /** The namespace's physical links, by the segment they are on (made when an ARP request first asks). */
+  nics: Map<string, readonly Link[]> | null;
 }
 
 const views = new WeakMap<NetNs, NsView>();
+
+/**
+ * A bridge port, as a broadcast flood sees it. A bridge floods a broadcast ARP request to every port; on
+ * cni0 with 30 pods that is 30 veth crossings, each received and dropped by a pod that does not own the
+ * target — 90 % of the steps of a cold probe. When nothing is recorded, a copy whose far end will drop it
+ * is not followed: its two steps (the veth crossing, the receive) are counted and its packet ends
+ * `notForUs` in queue order, exactly as when followed. `sink` says whether the far end drops every request
+ * it does not own: a veth whose peer is up, with no tc program, no bridge master and no proxy ARP on it (the
+ * far end's state is kept here and compared by identity at each use). A property holds unrecorded sends to
+ * recorded ones (packages/cni/src/flood-sink.test.ts).
+ */
+interface FloodPort {
+  readonly link: Link;
+  readonly sink: { readonly id: NsId; readonly ns: NetNs; readonly local: ReadonlySet<Ipv4>; readonly loUp: boolean } | null;
+}
+
+/** A namespace's bridge ports by bridge, in the order a flood visits them (the namespace's link order). */
+const floodPlans = new WeakMap<NetNs, Map<string, readonly FloodPort[]>>();
 
 /** Up to this many local addresses are kept as a list (a namespace has a handful; a scan beats a hash). */
 const LOCAL_LIST_MAX = 8;
@@ -228,7 +250,7 @@ function makeView(ns: NetNs): NsView {
     localList: local.size <= LOCAL_LIST_MAX ? [...local.keys()] : null,
     localMap: local.size <= LOCAL_LIST_MAX ? null : local,
     noRules: ns.rules.length === 0, noConntrack: ns.conntrack.length === 0, noPmtu,
-    peerSetsOf: null, peers: [],
+    peerSetsOf: null, peers: [], nics: null,
   };
 }
 
@@ -316,6 +338,17 @@ class Run {
       v.peerSetsOf = this.state.peerSets;
     }
     return v.peers;
+  }
+
+  /** The namespace's physical links by segment, in link order, through its view. */
+  nics(ns: NetNs): Map<string, readonly Link[]> {
+    const v = this.view(ns);
+    if (v.nics === null) {
+      const m = new Map<string, Link[]>();
+      for (const l of Object.values(ns.links)) if (l.kind === 'physical') (m.get(l.segment) ?? m.set(l.segment, []).get(l.segment)!).push(l);
+      v.nics = m;
+    }
+    return v.nics;
   }
 
   /** Whether `ip` is local to the namespace (as routing.ts isLocalAddress says), through its view. */
@@ -542,11 +575,9 @@ class Run {
         if (o.ns === ns.id) continue;
         const owner = this.ns(o.ns);
         if (!owner) continue;
-        for (const l of Object.values(owner.links)) {
-          if (l.kind === 'physical' && l.segment === seg.name) {
-            reached = true;
-            this.queue.push({ t: 'rx', ns: o.ns, n: owner, dev: l.name, frame, pid });
-          }
+        for (const l of this.nics(owner).get(seg.name) ?? []) {
+          reached = true;
+          this.queue.push({ t: 'rx', ns: o.ns, n: owner, dev: l.name, frame, pid });
         }
       }
       if (!reached) this.end(pid, 'notForUs', ns.id, null);
@@ -572,6 +603,7 @@ class Run {
     const dst = frame.eth.dst;
     const flood = (why: string) => {
       this.step(pid, ns.id, br.name, 'bridge-flood', () => `${br.name} floods (${why}) to every port but the one it came in by`, frame, ip);
+      if (dst === BROADCAST_MAC && !this.record && frame.payload.kind === 'arp' && frame.payload.op === 1) return this.floodArpRequest(ns, br, inPort, frame, frame.payload.targetIp, pid);
       for (const l of Object.values(ns.links)) if (l.master === br.name && l.name !== inPort && l.up) this.xmit(ns, l.name, frame, pid);
     };
     if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
@@ -591,6 +623,43 @@ class Run {
       return this.xmit(ns, e.port, frame, pid);
     }
     flood(`unknown unicast ${dst}`);
+  }
+
+  /**
+   * An unrecorded broadcast ARP request flooded by a bridge: what `flood` does, except that a copy to a
+   * {@link FloodPort} sink that does not own the target is counted, not followed.
+   */
+  floodArpRequest(ns: NetNs, br: Link, inPort: string | null, frame: Frame, target: Ipv4, pid: number): void {
+    let plans = floodPlans.get(ns);
+    if (plans === undefined) floodPlans.set(ns, (plans = new Map()));
+    let ports = plans.get(br.name);
+    if (ports === undefined) plans.set(br.name, (ports = this.floodPorts(ns, br)));
+    for (const p of ports) {
+      if (p.link.name === inPort) continue;
+      const s = p.sink;
+      if (s !== null && this.ns(s.id) === s.ns && !(target >>> 24 === 127 ? s.loUp : s.local.has(target))) {
+        this.stepCount++; // the veth crossing (a step with an ARP frame: nothing visited, nothing checked)
+        this.queue.push({ t: 'sink', ns: s.id, pid });
+      } else this.xmit(ns, p.link.name, frame, pid);
+    }
+  }
+
+  floodPorts(ns: NetNs, br: Link): FloodPort[] {
+    const out: FloodPort[] = [];
+    for (const l of Object.values(ns.links)) {
+      if (l.master !== br.name || !l.up) continue;
+      let sink: FloodPort['sink'] = null;
+      if (l.kind === 'veth' && !l.tc?.egress) {
+        const peerNs = this.ns(l.peer.ns);
+        const peer = peerNs?.links[l.peer.name];
+        if (peerNs && peer && peer.up && !peer.tc?.ingress && peer.master === null && !peerNs.sysctl.proxyArp[peer.name]) {
+          const v = this.view(peerNs);
+          sink = { id: l.peer.ns, ns: peerNs, local: new Set(v.localList ?? v.localMap!.keys()), loUp: peerNs.links['lo']?.up === true };
+        }
+      }
+      out.push({ link: l, sink });
+    }
+    return out;
   }
 
   rx(nsId: NsId, known: NetNs | undefined, dev: string, frame: Frame, pid: number): void {
@@ -1191,13 +1260,16 @@ class Run {
       while (this.queue.length) {
         if (this.stepCount >= this.maxSteps) {
           this.exhausted = true;
-          for (const w of this.queue) this.end(w.pid, 'loop', w.ns, w.t === 'rx' ? (w.frame.payload.kind === 'ipv4' ? w.frame.payload : null) : w.pkt);
+          for (const w of this.queue) this.end(w.pid, 'loop', w.ns, w.t === 'rx' ? (w.frame.payload.kind === 'ipv4' ? w.frame.payload : null) : w.t === 'sink' ? null : w.pkt);
           this.queue.length = 0;
           break;
         }
         const w = this.queue.shift()!;
         if (w.t === 'rx') this.rx(w.ns, w.n, w.dev, w.frame, w.pid);
-        else if (w.t === 'out') this.ipOutput(w.ns, w.pkt, w.pid);
+        else if (w.t === 'sink') {
+          this.stepCount++; // the receive; then arp_process drops a request for an address it does not own
+          this.end(w.pid, 'notForUs', w.ns, null);
+        } else if (w.t === 'out') this.ipOutput(w.ns, w.pkt, w.pid);
         else {
           const ns = this.ns(w.ns);
           if (ns) this.ipInput(ns, w.dev, w.pkt, w.pid);

@@ -1,0 +1,113 @@
+/**
+ * A send that records nothing (what the guarantee checks' probes do) does not follow a flooded ARP request
+ * into the namespaces that will drop it: it counts their steps and ends their copies `notForUs` (engine.ts,
+ * FloodPort). Whatever the state — ports down, a pod answering by proxy ARP or owning another's address,
+ * cold or warm neighbour tables, a step budget running out mid-flood — an unrecorded send must answer
+ * exactly what the recorded send answers: the same fates in the same order, disposition, hop violations,
+ * visited namespaces and committed state.
+ */
+import { createSimulator, formatIpv4, hostNsId, icmpEcho, isPodnetError, podNsId, send, type Action, type CniDesign, type Ipv4, type Simulator } from '@podnet/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bridge } from './designs/bridge.js';
+import { flannel } from './designs/flannel.js';
+
+type Fault = 'pod-bridge' | 'pod-proxy-arp' | 'pod-eth0-down' | 'pod-eth0-up' | 'port-down' | 'dup-pod-ip' | 'dup-gateway' | 'ping';
+
+const faultArb = fc.record({
+  kind: fc.constantFrom<Fault>('pod-bridge', 'pod-proxy-arp', 'pod-eth0-down', 'pod-eth0-down', 'pod-eth0-up', 'port-down', 'dup-pod-ip', 'dup-gateway', 'ping', 'ping'),
+  a: fc.nat(), b: fc.nat(),
+});
+
+function fault(sim: Simulator, f: { kind: Fault; a: number; b: number }): void {
+  const pods = sim.pods().filter((p) => p.ip !== null);
+  if (pods.length === 0) return;
+  const p = pods[f.a % pods.length]!;
+  const q = pods[f.b % pods.length]!;
+  const ns = podNsId(p.key);
+  const gw = sim.nodes().find((n) => n.name === q.node)?.podCidr;
+  const actions: Record<Fault, Action | Action[] | null> = {
+    // eth0 enslaved to a bridge inside the pod: a request it receives goes up through br0, not eth0.
+    'pod-bridge': [{ op: 'link.add', ns, name: 'br0', kind: 'bridge', up: true }, { op: 'link.set', ns, name: 'eth0', master: 'br0' }],
+    'pod-proxy-arp': { op: 'sysctl.set', ns, key: 'net.ipv4.conf.eth0.proxy_arp', value: 1 },
+    'pod-eth0-down': { op: 'link.set', ns, name: 'eth0', up: false },
+    'pod-eth0-up': { op: 'link.set', ns, name: 'eth0', up: true },
+    // The host side of the pod's veth (named after the pod's sandbox; found by its peer).
+    'port-down': (() => {
+      const host = sim.nodes().find((n) => n.name === p.node)?.host;
+      const port = host && Object.values(host.links).find((l) => l.kind === 'veth' && l.peer.ns === ns);
+      return port ? { op: 'link.set', ns: hostNsId(p.node), name: port.name, up: false } : null;
+    })(),
+    'dup-pod-ip': p.key === q.key ? null : { op: 'addr.add', ns, dev: 'eth0', addr: `${formatIpv4(q.ip!)}/32` },
+    'dup-gateway': gw ? { op: 'addr.add', ns, dev: 'eth0', addr: `${formatIpv4(gw.addr + 1)}/32` } : null,
+    ping: null,
+  };
+  const a = actions[f.kind];
+  if (a) for (const x of Array.isArray(a) ? a : [a]) sim.apply(x);
+  else if (f.kind === 'ping') sim.send(ns, icmpEcho(q.ip!));
+}
+
+/** What a send answers besides its recorded steps, as plain data. */
+function answer(r: ReturnType<typeof send>): string {
+  const { steps: _steps, ...trace } = r.trace;
+  return JSON.stringify({ trace, state: r.state, visited: [...(r.visited ?? [])] });
+}
+
+const designs: [string, () => CniDesign][] = [['flannel VXLAN', () => flannel()], ['flannel host-gw', () => flannel({ backend: 'host-gw' })], ['bridge', () => bridge()]];
+
+describe('unrecorded floods', () => {
+  for (const [name, design] of designs) {
+    it(`${name}: a send without recording answers what the recorded send answers`, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 6 }), fc.array(faultArb, { maxLength: 5 }),
+          fc.array(fc.tuple(fc.boolean(), fc.nat(), fc.nat(), fc.option(fc.integer({ min: 1, max: 120 }), { nil: undefined })), { minLength: 1, maxLength: 6 }),
+          (nodes, podsPerNode, faults, probes) => {
+            const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: design(), checks: 'off' });
+            for (let i = 1; i <= nodes; i++) sim.addNode({ name: `node-${i}` });
+            for (let i = 0; i < nodes * podsPerNode; i++) sim.addPod({ name: `pod-${i}`, node: `node-${(i % nodes) + 1}` });
+            for (const f of faults) {
+              try {
+                fault(sim, f);
+              } catch (e) {
+                if (!isPodnetError(e)) throw e;
+              }
+            }
+            const pods = sim.pods().filter((p) => p.ip !== null);
+            // From a pod (its request floods the other ports) or a node (cni0 floods every port).
+            const fromPods = pods.map((p) => podNsId(p.key));
+            const fromHosts = sim.nodes().map((n) => hostNsId(n.name));
+            // Pods, nodes, each node's gateway, and an address nobody has (ARP goes unanswered).
+            const to: Ipv4[] = [...pods.map((p) => p.ip!), ...sim.nodes().flatMap((n) => [n.ip, ...(n.podCidr ? [n.podCidr.addr + 1, n.podCidr.addr + 200] : [])])];
+            for (const [host, a, b, maxSteps] of probes) {
+              const from = host || fromPods.length === 0 ? fromHosts : fromPods;
+              const f = from[a % from.length]!;
+              const dst = to[b % to.length]!;
+              const opts = { visited: true, ...(maxSteps === undefined ? {} : { maxSteps }) };
+              const recorded = send(sim.state, f, icmpEcho(dst), { ...opts, record: true });
+              const fast = send(sim.state, f, icmpEcho(dst), { ...opts, record: false });
+              expect(answer(fast), `${f} → ${formatIpv4(dst)} maxSteps ${String(maxSteps)}`).toBe(answer(recorded));
+            }
+          },
+        ),
+        { numRuns: 60, seed: 20261126 },
+      );
+    });
+  }
+
+  it('a pod that answers by proxy ARP is followed, not counted as a sink', () => {
+    // Pin the case the shortcut must leave alone: with proxy_arp on its eth0 and forwarding on, a pod
+    // answers a request for an address it routes elsewhere, and the requester caches its MAC.
+    const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: flannel(), checks: 'off' });
+    sim.addNode({ name: 'node-1' });
+    const a = sim.addPod({ name: 'a', node: 'node-1' });
+    sim.addPod({ name: 'b', node: 'node-1' });
+    const ns = podNsId(a.key);
+    sim.apply({ op: 'sysctl.set', ns, key: 'net.ipv4.conf.eth0.proxy_arp', value: 1 });
+    sim.apply({ op: 'sysctl.set', ns, key: 'net.ipv4.ip_forward', value: 1 });
+    const unowned = sim.nodes()[0]!.podCidr!.addr + 200;
+    const fates = (record: boolean) => send(sim.state, hostNsId('node-1'), icmpEcho(unowned), { record }).trace.fates.map((f) => `${f.role} ${f.disposition} ${f.ns}`);
+    expect(fates(false)).toEqual(fates(true));
+    expect(fates(false).filter((f) => f.startsWith('arp') && f.includes(ns))).not.toEqual([]);
+  });
+});
