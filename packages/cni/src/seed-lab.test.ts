@@ -111,6 +111,9 @@ describe('the seed lab (flannel VXLAN, three nodes, pods A–F)', () => {
     expect(r.errors).toEqual([]);
     const routerDrop = r.traces[0]!.fates.find((f) => f.packet === 1)!;
     expect(routerDrop).toMatchObject({ disposition: 'noRoute', ns: 'underlay' });
+    // Not even built: icmp_send finds no route back before it makes the error.
+    expect(r.traces[0]!.fates.filter((f) => f.role === 'icmp-error')).toEqual([]);
+    expect(r.traces[0]!.steps.filter((s) => s.kind === 'icmp-error')).toEqual([]);
     expect(sim.violations.map((v) => v.guarantee)).toContain('no-nat');
     expect(sim.violations.some((v) => v.where.from === 'default/pod-a' && v.where.to === 'default/pod-c')).toBe(true);
     // The full audit agrees with the incremental verdict.

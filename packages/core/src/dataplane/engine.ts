@@ -14,7 +14,7 @@ import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
-import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, NsId, PeerSet, PeerSetRef, Route, TcProg, TunnelEntry } from '../model/types.js';
+import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, TcProg, TunnelEntry } from '../model/types.js';
 import { localAddressMap, lookupRouteIn, refUses, selectSource } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
 import { shardGet, shardPeek, shardValues } from '../util/shards.js';
@@ -220,20 +220,23 @@ const views = new WeakMap<NetNs, NsView>();
 /**
  * A bridge port, as a broadcast flood sees it. A bridge floods a broadcast ARP request to every port; on
  * cni0 with 30 pods that is 30 veth crossings, each received and dropped by a pod that does not own the
- * target — 90 % of the steps of a cold probe. When nothing is recorded, a copy whose far end will drop it
- * is not followed: its two steps (the veth crossing, the receive) are counted and its packet ends
- * `notForUs` in queue order, exactly as when followed. `sink` says whether the far end drops every request
- * it does not own: a veth whose peer is up, with no tc program, no bridge master and no proxy ARP on it (the
- * far end's state is kept here and compared by identity at each use). A property holds unrecorded sends to
- * recorded ones (packages/cni/src/flood-sink.test.ts).
+ * target — 120 of the 177 steps of a cold probe between two such nodes. When nothing is recorded, a copy
+ * whose far end will drop it is not followed: its two steps (the veth crossing, the receive) are counted
+ * and its packet ends `notForUs` in queue order, exactly as when followed. `sink` is set when the far end
+ * is a pod of the same node and a plain endpoint — its veth end up, with no tc program, no bridge master and
+ * no proxy ARP — with the addresses local to it (what `isLocal` answers). A property holds unrecorded sends
+ * to recorded ones (packages/cni/src/flood-sink.test.ts).
  */
 interface FloodPort {
   readonly link: Link;
-  readonly sink: { readonly id: NsId; readonly ns: NetNs; readonly local: ReadonlySet<Ipv4>; readonly loUp: boolean } | null;
+  readonly sink: { readonly id: NsId; readonly local: readonly Ipv4[]; readonly loUp: boolean } | null;
 }
 
-/** A namespace's bridge ports by bridge, in the order a flood visits them (the namespace's link order). */
-const floodPlans = new WeakMap<NetNs, Map<string, readonly FloodPort[]>>();
+/**
+ * Flood plans by node, then by bridge. A plan reads the host namespace and the node's pods, all inside the
+ * node object: a node that did not change keeps its plan from state to state without looking at its pods.
+ */
+const floodPlans = new WeakMap<Node, Map<string, readonly FloodPort[]>>();
 
 /** Up to this many local addresses are kept as a list (a namespace has a handful; a scan beats a hash). */
 const LOCAL_LIST_MAX = 8;
@@ -603,7 +606,7 @@ class Run {
     const dst = frame.eth.dst;
     const flood = (why: string) => {
       this.step(pid, ns.id, br.name, 'bridge-flood', () => `${br.name} floods (${why}) to every port but the one it came in by`, frame, ip);
-      if (dst === BROADCAST_MAC && !this.record && frame.payload.kind === 'arp' && frame.payload.op === 1) return this.floodArpRequest(ns, br, inPort, frame, frame.payload.targetIp, pid);
+      if (dst === BROADCAST_MAC && !this.record && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, inPort, frame, frame.payload.targetIp, pid)) return;
       for (const l of Object.values(ns.links)) if (l.master === br.name && l.name !== inPort && l.up) this.xmit(ns, l.name, frame, pid);
     };
     if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
@@ -626,35 +629,43 @@ class Run {
   }
 
   /**
-   * An unrecorded broadcast ARP request flooded by a bridge: what `flood` does, except that a copy to a
-   * {@link FloodPort} sink that does not own the target is counted, not followed.
+   * An unrecorded broadcast ARP request flooded by a bridge of a node's host namespace: what `flood` does,
+   * except that a copy to a {@link FloodPort} sink that does not own the target is counted, not followed.
+   * False (nothing done) for a bridge elsewhere.
    */
-  floodArpRequest(ns: NetNs, br: Link, inPort: string | null, frame: Frame, target: Ipv4, pid: number): void {
-    let plans = floodPlans.get(ns);
-    if (plans === undefined) floodPlans.set(ns, (plans = new Map()));
+  floodArpRequest(ns: NetNs, br: Link, inPort: string | null, frame: Frame, target: Ipv4, pid: number): boolean {
+    const node = ns.id.startsWith('node/') ? shardGet(this.state.nodes, ns.id.slice(5)) : undefined;
+    if (node === undefined || node.host !== ns) return false;
+    let plans = floodPlans.get(node);
+    if (plans === undefined) floodPlans.set(node, (plans = new Map()));
     let ports = plans.get(br.name);
-    if (ports === undefined) plans.set(br.name, (ports = this.floodPorts(ns, br)));
+    if (ports === undefined) plans.set(br.name, (ports = this.floodPorts(node, br)));
     for (const p of ports) {
       if (p.link.name === inPort) continue;
       const s = p.sink;
-      if (s !== null && this.ns(s.id) === s.ns && !(target >>> 24 === 127 ? s.loUp : s.local.has(target))) {
+      if (s !== null && !(target >>> 24 === 127 ? s.loUp : s.local.includes(target))) {
         this.stepCount++; // the veth crossing (a step with an ARP frame: nothing visited, nothing checked)
         this.queue.push({ t: 'sink', ns: s.id, pid });
       } else this.xmit(ns, p.link.name, frame, pid);
     }
+    return true;
   }
 
-  floodPorts(ns: NetNs, br: Link): FloodPort[] {
+  floodPorts(node: Node, br: Link): FloodPort[] {
     const out: FloodPort[] = [];
-    for (const l of Object.values(ns.links)) {
+    for (const l of Object.values(node.host.links)) {
       if (l.master !== br.name || !l.up) continue;
       let sink: FloodPort['sink'] = null;
-      if (l.kind === 'veth' && !l.tc?.egress) {
-        const peerNs = this.ns(l.peer.ns);
-        const peer = peerNs?.links[l.peer.name];
-        if (peerNs && peer && peer.up && !peer.tc?.ingress && peer.master === null && !peerNs.sysctl.proxyArp[peer.name]) {
-          const v = this.view(peerNs);
-          sink = { id: l.peer.ns, ns: peerNs, local: new Set(v.localList ?? v.localMap!.keys()), loUp: peerNs.links['lo']?.up === true };
+      const far = l.kind === 'veth' && !l.tc?.egress && l.peer.ns.startsWith('pod/') ? l.peer : null;
+      const peerNs = far === null ? undefined : node.pods[far.ns.slice(4)]?.netns;
+      // The pod's namespace is what the run finds for its id: a pod key names one pod of one node (the pod
+      // index points at the node whose pods hold it).
+      if (far !== null && peerNs) {
+        const peer = peerNs.links[far.name];
+        if (peer && peer.up && !peer.tc?.ingress && peer.master === null && !peerNs.sysctl.proxyArp[peer.name]) {
+          const local: Ipv4[] = [];
+          for (const x of Object.values(peerNs.links)) if (x.up) for (const a of x.addrs) local.push(a.ip);
+          sink = { id: far.ns, local, loUp: peerNs.links['lo']?.up === true };
         }
       }
       out.push({ link: l, sink });
@@ -990,6 +1001,13 @@ class Run {
   icmpError(ns: NetNs, orig: Ipv4Packet, type: number, code: number, mtu: number, fixedSrc: Ipv4 | null): void {
     const op = orig.payload;
     if (op.kind === 'icmp' && op.type !== ICMP_ECHO_REQUEST && op.type !== ICMP_ECHO_REPLY) return;
+    // icmp_send routes the error before it builds it (icmp_route_lookup): with no route back to the sender,
+    // or an unreachable or prohibit one, nothing is sent at all (measured: a router without a route back
+    // to a pod stays silent; packages/kernel-oracle/NOTES.md).
+    if (!this.isLocal(ns, orig.header.src)) {
+      const back = lookupRouteIn(this.state, ns, orig.header.src, { src: fixedSrc ?? 0 });
+      if (back === null || back.type === 'unreachable' || back.type === 'prohibit') return;
+    }
     const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: icmpErrorQuote(orig) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
     const epid = this.newPacket('icmp-error', null, ns.id);
     this.step(epid, ns.id, null, 'icmp-error', () => `sends ICMP ${icmpName(type, code)}${mtu ? ` (mtu ${mtu})` : ''} to ${formatIpv4(orig.header.src)}`, null, err);
