@@ -5,13 +5,18 @@
  * - `every-change`: the simulator's incremental verdict equals `audit` of the same state;
  * - `at-end`: the unique-IP verdict kept after each change (`uniqueCheck`) equals the audit's.
  * Each was seen to fail with the re-audit of global changes (`diffScope(…).global`) switched off, and with
- * it switched off for node joins alone.
+ * it switched off for node joins alone; `every-change` also fails (five designs) when a change of the
+ * router's neighbours alone (`routerNeigh`, which the sequences make: a wrong MAC for a node, and back)
+ * does not re-probe the pairs whose packets crossed the router.
  *
  * And the fast-path audit (probes decided without recording, transit nodes from the engine's note of the
  * namespaces visited) gives the verdict and memory of an audit that records every probe.
  */
 import { awsVpc, broken, calico, cilium, flannel } from '@podnet/cni';
-import { audit, buildClusterState, createSimulator, formatIpv4, isPodnetError, listNodes, send, icmpEcho, type Action, type CheckRun, type ClusterState, type CniDesign, type Node } from '@podnet/core';
+import {
+  audit, buildClusterState, cidrContains, createSimulator, diffScope, formatIpv4, icmpEcho, isPodnetError, listNodes, locateNs, send, shardGet, shardKeys, shardValues,
+  type Action, type CheckRun, type ClusterState, type CniDesign, type NetNs, type Node, type PeerEntry, type Shards,
+} from '@podnet/core';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clusterEventArb, clusterShapeArb, type ClusterEvent, type ShapeOptions } from './events.js';
@@ -127,14 +132,34 @@ const DESIGNS: [string, () => CniDesign, ShapeOptions][] = [
  * set may change: the scope the checker must treat as global.
  */
 type LeaseLost = { readonly type: 'leaseLost'; readonly node: number };
-type TestEvent = ClusterEvent | LeaseLost;
+/**
+ * The underlay router's neighbour entry for a node's address set to a MAC no one has (or put back): a
+ * change of the router's neighbours alone, which breaks or mends exactly the paths that cross the router
+ * to that node — what the scope of such a change (`routerNeigh`) counts on.
+ */
+type RouterNeigh = { readonly type: 'routerNeigh'; readonly node: number; readonly wrong: boolean };
+type TestEvent = ClusterEvent | LeaseLost | RouterNeigh;
 const eventArb = (): fc.Arbitrary<TestEvent> => fc.oneof(
   { weight: 6, arbitrary: clusterEventArb({ faults: true }) },
   { weight: 2, arbitrary: fc.nat({ max: 15 }).map((node): TestEvent => ({ type: 'leaseLost', node })) },
+  { weight: 1, arbitrary: fc.record({ node: fc.nat({ max: 15 }), wrong: fc.boolean() }).map((r): TestEvent => ({ type: 'routerNeigh', ...r })) },
 );
 
 /** Plays an event; a broken promise is what faults are for here, so it is noted, not fatal. */
 function play(run: ClusterRun, e: TestEvent): void {
+  if (e.type === 'routerNeigh') {
+    const nodes = run.nodes();
+    if (nodes.length === 0) return;
+    const node = run.sim.node(nodes[e.node % nodes.length]!);
+    const eth0 = node.host.links['eth0'];
+    if (!eth0) return;
+    try {
+      run.sim.apply({ op: 'neigh.replace', ns: 'underlay', dev: node.segment, ip: formatIpv4(node.ip), mac: e.wrong ? '02:00:00:00:99:99' : eth0.mac });
+    } catch (err) {
+      if (!isPodnetError(err)) throw err;
+    }
+    return;
+  }
   if (e.type === 'leaseLost') {
     const set = Object.keys(run.sim.state.peerSets).sort()[0];
     const nodes = run.nodes();
@@ -269,5 +294,129 @@ describe('the shell and the run take shortcuts that change nothing', () => {
         expect(run.pods()).toEqual(run.sim.pods().sort((a, b) => num(a.name) - num(b.name)).map((p) => p.name));
       }
     }), { numRuns: 30, seed: 20261128 });
+  });
+});
+
+/**
+ * What guarantees/scope.ts decided before it stopped asking the state after a change about what it shares
+ * with the state before (and before a change of the router's neighbours alone stopped being global): every
+ * question asked of both states in full. The scope must judge every change as this does.
+ */
+function referenceGlobal(a: ClusterState, b: ClusterState, touched: ReadonlySet<string>): boolean {
+  if (a.underlay === b.underlay && a.peerSets === b.peerSets) return false;
+  const nsTouched = (id: string): boolean => [a, b].some((s) => { const loc = locateNs(s, id); return loc !== null && loc.kind !== 'underlay' && touched.has(loc.node); });
+  const diff = <V>(x: Shards<V>, y: Shards<V>): string[] => [...new Set([...shardKeys(x), ...shardKeys(y)])].filter((k) => shardGet(x, k) !== shardGet(y, k));
+  const names = (x: object, y: object): string[] => [...new Set([...Object.keys(x), ...Object.keys(y)])];
+  if (a.underlay !== b.underlay) {
+    const [ua, ub] = [a.underlay, b.underlay];
+    if (ua.router !== ub.router || ua.tunnelMap !== ub.tunnelMap || ua.vpcRouter !== ub.vpcRouter) return true;
+    const segmentReaches = (name: string): boolean => {
+      const [sa, sb] = [ua.segments[name], ub.segments[name]];
+      if (sa === sb) return false;
+      if (!sa || !sb || (['cidr', 'gateway', 'mtu', 'fabric'] as const).some((k) => sa[k] !== sb[k])) return true;
+      return diff(sa.ports, sb.ports).some((mac) => [sa, sb].some((seg) => { const p = shardGet(seg.ports, mac); return p !== undefined && !nsTouched(p.ns); }));
+    };
+    if (names(ua.segments, ub.segments).some(segmentReaches)) return true;
+  }
+  if (a.peerSets === b.peerSets) return false;
+  const changed: PeerEntry[] = [];
+  for (const name of names(a.peerSets, b.peerSets)) {
+    const [pa, pb] = [a.peerSets[name], b.peerSets[name]];
+    if (pa === pb) continue;
+    if (!pa || !pb || pa.dev !== pb.dev) return true;
+    const owners = diff(pa.entries, pb.entries);
+    if (owners.some((o) => !touched.has(o))) return true;
+    changed.push(...owners.flatMap((o) => [shardGet(pa.entries, o), shardGet(pb.entries, o)]).filter((e): e is PeerEntry => e !== undefined));
+  }
+  if (changed.length === 0) return false;
+  const prefixes = changed.flatMap((e) => e.routes.map((r) => r.dst));
+  const neighIps = new Set(changed.flatMap((e) => e.neigh.map((n) => n.ip)));
+  const macs = new Set([...changed.flatMap((e) => e.neigh.map((n) => n.mac)), ...changed.flatMap((e) => e.fdb.map((f) => f.mac))]);
+  for (const s of [a, b]) {
+    for (const key of shardKeys(s.ipIndex)) {
+      if (shardGet(s.ipIndex, key)!.every((o) => nsTouched(o.ns))) continue;
+      const ip = Number(key);
+      if (neighIps.has(ip) || prefixes.some((p) => cidrContains(p, ip))) return true;
+    }
+    const all: NetNs[] = [s.underlay.router];
+    for (const n of shardValues(s.nodes)) {
+      all.push(n.host);
+      for (const p of Object.values(n.pods)) if (p.netns) all.push(p.netns);
+    }
+    for (const ns of all) {
+      if (ns.peerSets.length === 0 || nsTouched(ns.id)) continue;
+      for (const r of [...ns.routes, ...Object.values(ns.tables ?? {}).flat()]) if (r.via !== null && neighIps.has(r.via)) return true;
+      for (const ref of ns.peerSets) if (ref.via !== undefined && neighIps.has(ref.via)) return true;
+      for (const n of Object.values(ns.neigh)) if (n.mac !== null && macs.has(n.mac)) return true;
+      for (const f of Object.values(ns.fdb)) if (macs.has(f.mac)) return true;
+    }
+    for (const set of Object.values(s.peerSets)) {
+      for (const e of shardValues(set.entries)) {
+        if (touched.has(e.owner)) continue;
+        if (e.routes.some((r) => r.via !== null && neighIps.has(r.via)) || e.neigh.some((n) => macs.has(n.mac)) || e.fdb.some((f) => macs.has(f.mac))) return true;
+      }
+    }
+  }
+  return false;
+}
+
+describe('the scope of a change', () => {
+  it('is what asking both states about everything decides; a change of the router\'s neighbours alone is marked as such', () => {
+    let routerNeigh = 0;
+    let joinsReachingOthers = 0;
+    for (const [, make, shapeOptions] of DESIGNS) {
+      fc.assert(fc.property(clusterShapeArb(shapeOptions), fc.array(eventArb(), { minLength: 4, maxLength: 14 }), (shape, events) => {
+        const run = new ClusterRun(make(), shape, { maxNodes: 4, checks: 'at-end' });
+        const start: TestEvent[] = [{ type: 'addNode', segment: 0 }, { type: 'addPod', node: 0 }, { type: 'addNode', segment: 1 }, { type: 'addPod', node: 1 }];
+        let prev = run.sim.state;
+        for (const e of [...start, ...events]) {
+          play(run, e);
+          const next = run.sim.state;
+          const scope = diffScope(prev, next);
+          const touched = [...shardKeys(prev.nodes), ...shardKeys(next.nodes)].filter((n) => shardGet(prev.nodes, n) !== shardGet(next.nodes, n));
+          expect(new Set(scope.nodes)).toEqual(new Set(touched));
+          expect(scope.global).toBe(referenceGlobal(prev, next, new Set(touched)));
+          if (scope.global && e.type === 'addNode' && prev.nodeCount > 0) joinsReachingOthers++;
+          if (scope.routerNeigh) {
+            routerNeigh++;
+            const ra = prev.underlay.router as unknown as Record<string, unknown>;
+            const rb = next.underlay.router as unknown as Record<string, unknown>;
+            expect(Object.keys({ ...ra, ...rb }).filter((k) => ra[k] !== rb[k])).toEqual(['neigh']);
+            // Without the router's change, the change would not be global.
+            expect(referenceGlobal(prev, { ...next, underlay: { ...next.underlay, router: prev.underlay.router } }, new Set(touched))).toBe(false);
+          }
+          prev = next;
+        }
+      }), { numRuns: 10, seed: 20261129 });
+    }
+    // The property saw both shortcuts' cases, or it is idle.
+    expect(routerNeigh).toBeGreaterThan(0);
+    expect(joinsReachingOthers).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('of the router\'s neighbours alone re-probes the pairs whose packets crossed the router, and no others', () => {
+    const sim = createSimulator({
+      podCidr: '10.244.0.0/16', cni: flannel({ backend: 'vxlan' }),
+      underlay: { segments: [{ name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 1500 }, { name: 'rack-b', cidr: '192.168.2.0/24', gateway: '192.168.2.1', mtu: 1500 }] },
+    });
+    sim.addNode({ name: 'node-1', segment: 'rack-a', ip: '192.168.1.11' });
+    sim.addNode({ name: 'node-2', segment: 'rack-a', ip: '192.168.1.12' });
+    sim.addNode({ name: 'node-3', segment: 'rack-b', ip: '192.168.2.13' });
+    for (const [pod, node] of [['a', 'node-1'], ['b', 'node-2'], ['c', 'node-3']] as const) sim.addPod({ name: pod, node });
+    expect(sim.violations).toEqual([]);
+    // The router learns a wrong MAC for node-3: what crosses from rack-a to rack-b is lost; a ↔ b stays.
+    const before = sim.state;
+    sim.apply({ op: 'neigh.replace', ns: 'underlay', dev: 'rack-b', ip: '192.168.2.13', mac: '02:00:00:00:99:99' });
+    const scope = diffScope(before, sim.state);
+    expect(scope).toMatchObject({ nodes: [], global: true, routerNeigh: true });
+    const full = keys(sim.check().violations);
+    expect(full).toContain('no-nat|default/a|default/c');
+    expect(full).toContain('no-nat|default/c|default/b');
+    expect(full.some((k) => k.includes('default/a|default/b') || k.includes('default/b|default/a'))).toBe(false);
+    expect(keys(sim.violations)).toEqual(full);
+    // Put back: the pairs that crossed the router pass again, and the verdict follows.
+    sim.apply({ op: 'neigh.replace', ns: 'underlay', dev: 'rack-b', ip: '192.168.2.13', mac: sim.node('node-3').host.links['eth0']!.mac });
+    expect(keys(sim.violations)).toEqual(keys(sim.check().violations));
+    expect(sim.violations).toEqual([]);
   });
 });

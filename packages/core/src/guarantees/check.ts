@@ -20,7 +20,7 @@ import { icmpEcho } from '../dataplane/build.js';
 import { describeRoute, send } from '../dataplane/engine.js';
 import { fail } from '../errors.js';
 import type { Trace } from '../dataplane/types.js';
-import { findNs, hostNsId, nodeOfNs, podNsId } from '../model/lookup.js';
+import { findNs, hostNsId, nodeOfNs, podNsId, UNDERLAY_NS } from '../model/lookup.js';
 import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
 import type { ClusterState, IpOwner, PlacedPod } from '../model/types.js';
 import { SHARD_COUNT, shardGet, shardKeys, shardLeaf, shardLeaves, shardValues } from '../util/shards.js';
@@ -55,10 +55,17 @@ export interface CheckRun extends CheckResult {
   readonly probes: number;
 }
 
-/** What a probe taught us about a pair: its violations, and the nodes its packets crossed. */
+/** What a probe taught us about a pair: its violations, the nodes its packets crossed, and whether they crossed the underlay router. */
 interface PairRecord {
   readonly violations: readonly Violation[];
   readonly transit: readonly string[];
+  /** A packet of the probe (ARP frames aside) took a step in the underlay router (see ChangeScope.routerNeigh). */
+  readonly router?: true;
+}
+
+/** Whether a pair must be remembered between checks: it fails, or a change elsewhere can change it. */
+function worthKeeping(r: PairRecord): boolean {
+  return r.violations.length > 0 || r.transit.length > 0 || r.router === true;
 }
 
 /** The incremental checker's memory between changes: failing pairs and pairs with transit nodes. */
@@ -132,7 +139,9 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
     // recording changes nothing of what happens, so a passing probe would pass recorded too.
     const quick = send(state, fromNs, icmpEcho(to.ip!), { record: false, commit: false, visited: mode === 'transit' });
     if (quick.trace.violations.length === 0 && replied(quick.trace, fromNs)) {
-      return { violations: [], transit: quick.visited ? transitNodes(nodeOf, fromNs, to, quick.visited) : [] };
+      if (!quick.visited) return { violations: [], transit: [] };
+      const transit = transitNodes(nodeOf, fromNs, to, quick.visited);
+      return quick.visited.has(UNDERLAY_NS) ? { violations: [], transit, router: true } : { violations: [], transit };
     }
   }
   const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true, commit: false });
@@ -148,7 +157,8 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
   // A broadcast ARP request reaches every node of a segment; those that do not own the address only
   // drop it, and an address changing owners is caught through the IP index, so ARP is not transit.
   const visited = trace.steps.filter((s) => s.frame?.payload.kind !== 'arp').map((s) => s.ns);
-  return { violations, transit: transitNodes(nodeOf, fromNs, to, visited) };
+  const transit = transitNodes(nodeOf, fromNs, to, visited);
+  return visited.includes(UNDERLAY_NS) ? { violations, transit, router: true } : { violations, transit };
 }
 
 /** The reachability violation of a pair whose packet (`what`: "the request", "the udp packet") or its reply was lost. */
@@ -309,14 +319,14 @@ export function audit(state: ClusterState, options: AuditOptions = {}): CheckRun
     if (q.ip === null) continue;
     probes++;
     const r = probePair(state, hostNsId(q.node), q.node, q, 'node-reaches-pods', mode, nodeOf);
-    if (r.violations.length || r.transit.length) pairs.set(pairKey(`node:${q.node}`, q.key), r);
+    if (worthKeeping(r)) pairs.set(pairKey(`node:${q.node}`, q.key), r);
   }
   for (const p of pods) {
     for (const q of pods) {
       if (p === q || q.ip === null) continue;
       probes++;
       const r = probePair(state, podNsId(p.key), p.key, q, 'no-nat', mode, nodeOf);
-      if (r.violations.length || r.transit.length) pairs.set(pairKey(p.key, q.key), r);
+      if (worthKeeping(r)) pairs.set(pairKey(p.key, q.key), r);
     }
   }
   const memory = { pairs, unique };
@@ -337,8 +347,9 @@ export type { ChangeScope } from './scope.js';
  * `state` would. `memory` is what the previous check returned.
  */
 export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope): CheckRun {
-  if (scope.global) return audit(state);
+  if (scope.global && scope.routerNeigh !== true) return audit(state);
   const touched = new Set(scope.nodes);
+  const routerChanged = scope.routerNeigh === true;
   const unique = recheckUnique(state, memory.unique, scope.ips);
   const pods = probePods(state);
   const byKey = new Map(pods.map((p) => [p.key, p]));
@@ -354,7 +365,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     const fromNode = from.startsWith('node:') ? from.slice(5) : byKey.get(from)?.node;
     const toPod = byKey.get(to);
     if (fromNode === undefined || !toPod) continue;
-    if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n))) recheck.add(k);
+    if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true)) recheck.add(k);
     else pairs.set(k, r);
   }
   const nodeOf = nodeLookup(state);
@@ -364,7 +375,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     const r = from.startsWith('node:')
       ? probePair(state, hostNsId(from.slice(5)), from.slice(5), to, 'node-reaches-pods', 'transit', nodeOf)
       : probePair(state, podNsId(from), from, to, 'no-nat', 'transit', nodeOf);
-    if (r.violations.length || r.transit.length) pairs.set(k, r);
+    if (worthKeeping(r)) pairs.set(k, r);
     else pairs.delete(k);
   };
   const touchedPods = pods.filter(touchedPod);

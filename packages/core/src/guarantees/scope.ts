@@ -19,7 +19,7 @@
  */
 import { cidrContains, type Cidr } from '../addr/ipv4.js';
 import { locateNs } from '../model/lookup.js';
-import type { ClusterState, NetNs, NsId, PeerEntry } from '../model/types.js';
+import type { ClusterState, IpOwner, NetNs, NsId, PeerEntry } from '../model/types.js';
 import { shardDiffKeys, shardGet, shardLeaves, shardValues } from '../util/shards.js';
 
 /** What a change touched, as the incremental checker needs it. */
@@ -28,14 +28,39 @@ export interface ChangeScope {
   readonly nodes: readonly string[];
   /** Addresses (decimal strings) whose ownership changed. */
   readonly ips: readonly string[];
-  /** The change may affect every path: re-audit everything. */
+  /** The change may affect every path: re-audit everything (but see `routerNeigh`). */
   readonly global: boolean;
+  /**
+   * Set (with `global`) when the change is global only because the underlay router's neighbour table
+   * changed — what traffic to or through it taught — and nothing else of the router did. The router reads
+   * its neighbour table only to send a packet on, a step the engine notes as a visit of its namespace
+   * (ARP frames aside: the router answers ARP from its addresses, proxy_arp and routes, never from its
+   * neighbours). So a probe that did not step in the router before the change reads nothing the change
+   * changed, and runs as it did: only the pairs whose probes crossed the router, and those the rest of the
+   * scope names, can have changed. The incremental check re-probes those; a sampled check still takes the
+   * change as global.
+   */
+  readonly routerNeigh?: true;
 }
 
 /** The scope of the change from `a` to `b` (see the module comment). */
 export function changeScope(a: ClusterState, b: ClusterState): ChangeScope {
   const nodes = shardDiffKeys(a.nodes, b.nodes);
-  return { nodes, ips: changedIps(a, b), global: reachesOthers(a, b, new Set(nodes)) };
+  const ips = changedIps(a, b);
+  const touched = new Set(nodes);
+  const ra = a.underlay.router;
+  const rb = b.underlay.router;
+  if (ra !== rb && onlyNeighDiffers(ra, rb) && !reachesOthers(a, b, touched, ips, true)) return { nodes, ips, global: true, routerNeigh: true };
+  return { nodes, ips, global: reachesOthers(a, b, touched, ips, false) };
+}
+
+/** Whether two versions of a namespace differ in their neighbour table alone. */
+function onlyNeighDiffers(x: NetNs, y: NetNs): boolean {
+  const rx = x as unknown as Readonly<Record<string, unknown>>;
+  const ry = y as unknown as Readonly<Record<string, unknown>>;
+  for (const k in rx) if (k !== 'neigh' && rx[k] !== ry[k]) return false;
+  for (const k in ry) if (!(k in rx)) return false;
+  return true;
 }
 
 /**
@@ -46,20 +71,27 @@ export function changedIps(a: ClusterState, b: ClusterState): string[] {
   return shardDiffKeys(a.ipIndex, b.ipIndex);
 }
 
-function reachesOthers(a: ClusterState, b: ClusterState, touched: ReadonlySet<string>): boolean {
+/** Whether the change reaches a path it has no endpoint in; `neighOfRouter`: a change of the router's neighbours alone is not counted. */
+function reachesOthers(a: ClusterState, b: ClusterState, touched: ReadonlySet<string>, ips: readonly string[], neighOfRouter: boolean): boolean {
   if (a.underlay === b.underlay && a.peerSets === b.peerSets) return false;
-  // A namespace is touched when it belongs to a touched node, in the state before or after.
+  // A namespace is touched when it belongs to a touched node, in the state before or after (memoized: the
+  // walk below asks for the same namespaces address after address).
+  const memo = new Map<NsId, boolean>();
   const nsTouched = (id: NsId): boolean => {
+    let t = memo.get(id);
+    if (t !== undefined) return t;
+    t = false;
     for (const s of [a, b]) {
       const loc = locateNs(s, id);
-      if (loc && loc.kind !== 'underlay' && touched.has(loc.node)) return true;
+      if (loc && loc.kind !== 'underlay' && touched.has(loc.node)) t = true;
     }
-    return false;
+    memo.set(id, t);
+    return t;
   };
   if (a.underlay !== b.underlay) {
     const ua = a.underlay;
     const ub = b.underlay;
-    if (ua.router !== ub.router || ua.tunnelMap !== ub.tunnelMap || ua.vpcRouter !== ub.vpcRouter) return true;
+    if ((ua.router !== ub.router && !neighOfRouter) || ua.tunnelMap !== ub.tunnelMap || ua.vpcRouter !== ub.vpcRouter) return true;
     for (const name of new Set([...Object.keys(ua.segments), ...Object.keys(ub.segments)])) {
       const sa = ua.segments[name];
       const sb = ub.segments[name];
@@ -82,51 +114,60 @@ function reachesOthers(a: ClusterState, b: ClusterState, touched: ReadonlySet<st
       for (const e of [shardGet(pa.entries, owner), shardGet(pb.entries, owner)]) if (e) changed.push(e);
     }
   }
-  return changed.length > 0 && peerChangeReaches(a, b, changed, touched, nsTouched);
+  return changed.length > 0 && peerChangeReaches(a, b, changed, touched, nsTouched, ips);
 }
 
-/** Whether changed peer entries (of touched owners) can change a lookup a path between untouched endpoints makes. */
-function peerChangeReaches(a: ClusterState, b: ClusterState, changed: readonly PeerEntry[], touched: ReadonlySet<string>, nsTouched: (id: NsId) => boolean): boolean {
+/**
+ * Whether changed peer entries (of touched owners) can change a lookup a path between untouched endpoints
+ * makes. Every question below is asked of both states, but what the two states share is asked once: each
+ * answer depends only on the object asked about (an address's owners, a namespace, a peer entry) and on
+ * `nsTouched`, which already looks at both states. So `b` is asked only about what differs from `a`: the
+ * addresses whose owners changed (`ips`), the router if it changed, the nodes that changed — which are
+ * the touched nodes, whose namespaces are all skipped — and no peer entry (an entry of an untouched owner
+ * that differs made the change global before this is called).
+ */
+function peerChangeReaches(a: ClusterState, b: ClusterState, changed: readonly PeerEntry[], touched: ReadonlySet<string>, nsTouched: (id: NsId) => boolean, ips: readonly string[]): boolean {
   const prefixes: Cidr[] = changed.flatMap((e) => e.routes.map((r) => r.dst));
   const neighIps = new Set<number>(changed.flatMap((e) => e.neigh.map((n) => n.ip)));
   const macs = new Set<string>([...changed.flatMap((e) => e.neigh.map((n) => n.mac)), ...changed.flatMap((e) => e.fdb.map((f) => f.mac))]);
-  for (const s of [a, b]) {
-    // Addresses untouched namespaces own: destinations and sources of their packets, and direct next hops.
-    for (const leaf of shardLeaves(s.ipIndex)) {
-      for (const key in leaf) {
-        if (leaf[key]!.every((o) => nsTouched(o.ns))) continue;
-        const ip = Number(key);
-        if (neighIps.has(ip) || prefixes.some((p) => cidrContains(p, ip))) return true;
-      }
+  // Addresses untouched namespaces own: destinations and sources of their packets, and direct next hops.
+  const ownedReached = (key: string, owners: readonly IpOwner[]): boolean => {
+    if (owners.every((o) => nsTouched(o.ns))) return false;
+    const ip = Number(key);
+    return neighIps.has(ip) || prefixes.some((p) => cidrContains(p, ip));
+  };
+  // Gateways and MACs the untouched namespaces that include a peer set use.
+  const nsReached = (ns: NetNs): boolean => {
+    if (ns.peerSets.length === 0 || nsTouched(ns.id)) return false;
+    for (const r of ns.routes) if (r.via !== null && neighIps.has(r.via)) return true;
+    for (const list of Object.values(ns.tables ?? {})) for (const r of list) if (r.via !== null && neighIps.has(r.via)) return true;
+    for (const ref of ns.peerSets) if (ref.via !== undefined && neighIps.has(ref.via)) return true;
+    for (const k in ns.neigh) if (ns.neigh[k]!.mac !== null && macs.has(ns.neigh[k]!.mac!)) return true;
+    for (const k in ns.fdb) if (macs.has(ns.fdb[k]!.mac)) return true;
+    return false;
+  };
+  for (const leaf of shardLeaves(a.ipIndex)) for (const key in leaf) if (ownedReached(key, leaf[key]!)) return true;
+  for (const key of ips) {
+    const owners = shardGet(b.ipIndex, key);
+    if (owners && ownedReached(key, owners)) return true;
+  }
+  if (nsReached(a.underlay.router) || (b.underlay.router !== a.underlay.router && nsReached(b.underlay.router))) return true;
+  for (const n of shardValues(a.nodes)) {
+    if (touched.has(n.name)) continue; // every namespace of a touched node is touched
+    if (nsReached(n.host)) return true;
+    for (const k in n.pods) {
+      const p = n.pods[k]!;
+      if (p.netns && nsReached(p.netns)) return true;
     }
-    // Gateways and MACs the untouched namespaces that include a peer set use, and the untouched owners' entries.
-    for (const ns of namespaces(s)) {
-      if (ns.peerSets.length === 0 || nsTouched(ns.id)) continue;
-      for (const r of ns.routes) if (r.via !== null && neighIps.has(r.via)) return true;
-      for (const list of Object.values(ns.tables ?? {})) for (const r of list) if (r.via !== null && neighIps.has(r.via)) return true;
-      for (const ref of ns.peerSets) if (ref.via !== undefined && neighIps.has(ref.via)) return true;
-      for (const k in ns.neigh) if (ns.neigh[k]!.mac !== null && macs.has(ns.neigh[k]!.mac!)) return true;
-      for (const k in ns.fdb) if (macs.has(ns.fdb[k]!.mac)) return true;
-    }
-    for (const set of Object.values(s.peerSets)) {
-      for (const e of shardValues(set.entries)) {
-        if (touched.has(e.owner)) continue;
-        for (const r of e.routes) if (r.via !== null && neighIps.has(r.via)) return true;
-        for (const n of e.neigh) if (macs.has(n.mac)) return true;
-        for (const f of e.fdb) if (macs.has(f.mac)) return true;
-      }
+  }
+  // The untouched owners' entries.
+  for (const set of Object.values(a.peerSets)) {
+    for (const e of shardValues(set.entries)) {
+      if (touched.has(e.owner)) continue;
+      for (const r of e.routes) if (r.via !== null && neighIps.has(r.via)) return true;
+      for (const n of e.neigh) if (macs.has(n.mac)) return true;
+      for (const f of e.fdb) if (macs.has(f.mac)) return true;
     }
   }
   return false;
-}
-
-function* namespaces(s: ClusterState): IterableIterator<NetNs> {
-  yield s.underlay.router;
-  for (const n of shardValues(s.nodes)) {
-    yield n.host;
-    for (const k in n.pods) {
-      const p = n.pods[k]!;
-      if (p.netns) yield p.netns;
-    }
-  }
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { produce } from './immer.js';
-import { emptyShards, shardDelete, shardGet, shardKeys, shardLeaves, shardSet, shardSize, type Shards } from './shards.js';
+import { emptyShards, shardDelete, shardDiffKeys, shardGet, shardKeys, shardLeaves, shardOf, shardSet, shardSize, shardValues, type Shards } from './shards.js';
 
 type Op = { readonly set: string; readonly value: number } | { readonly del: string };
 // Few keys, so that deletes hit keys that are there.
@@ -44,5 +44,33 @@ describe('sharded maps', () => {
     for (let i = 0; i < 500; i++) shardSet(s, `node-${i}`, i);
     for (let i = 0; i < 500; i++) shardDelete(s, `node-${i}`);
     expect(s).toEqual(emptyShards<number>());
+  });
+
+  it('walk their leaves in the order of the leaf numbers, whatever order the keys came in (the order runs and seeds rest on)', () => {
+    fc.assert(fc.property(ops, fc.boolean(), (list, viaImmer) => {
+      let s = emptyShards<number>();
+      for (const op of list) {
+        if (viaImmer) s = produce(s, (d) => apply(d as Shards<number>, op));
+        else apply(s, op);
+      }
+      const numbers = [...shardLeaves(s)].map((l) => shardOf(Object.keys(l)[0]!));
+      expect(numbers).toEqual([...numbers].sort((x, y) => x - y));
+      expect(new Set(numbers).size).toBe(numbers.length);
+      // Keys and values walk the same leaves in the same order.
+      expect([...shardKeys(s)].map((k) => shardGet(s, k))).toEqual([...shardValues(s)]);
+      expect([...shardKeys(s)].map((k) => shardOf(k))).toEqual([...shardKeys(s)].map((k) => shardOf(k)).sort((x, y) => x - y));
+    }));
+  });
+
+  it('tell which keys differ between two versions, in the order of their leaves', () => {
+    fc.assert(fc.property(ops, ops, (first, then) => {
+      const a = produce(emptyShards<number>(), (d) => { for (const op of first) apply(d as Shards<number>, op); });
+      const b = produce(a, (d) => { for (const op of then) apply(d as Shards<number>, op); });
+      const all = new Set([...shardKeys(a), ...shardKeys(b)]);
+      const differ = [...all].filter((k) => shardGet(a, k) !== shardGet(b, k) || (shardGet(a, k) === undefined) !== (shardGet(b, k) === undefined));
+      const got = shardDiffKeys(a, b);
+      expect(new Set(got)).toEqual(new Set(differ));
+      expect(got.map((k) => shardOf(k))).toEqual(got.map((k) => shardOf(k)).sort((x, y) => x - y));
+    }));
   });
 });

@@ -2,12 +2,14 @@
  * A persistent map split two levels deep (64 × 64 leaves), so that no single object in the immutable
  * state holds more than a few dozen entries at 150,000 pods. immer copies an object when one of its
  * entries changes, and walks the children of every copy it finalises: with one level of 256 shards a pod
- * change copied and walked a 600-key shard of each index; with 64 × 64 it copies two 64-slot arrays and a
- * leaf of about n/4096 entries.
+ * change copied and walked a 600-key shard of each index; with 64 × 64 it copies the 64-slot top array,
+ * one top and a leaf of about n/4096 entries.
  *
- * Both levels are created on first use (`null` until then): a small cluster's maps hold a handful of
- * leaves, so walking one costs what it holds, not 4,096 empty leaves (which made every walk of a 6-node
- * cluster cost ~0.4 ms).
+ * Leaves and tops are created on first use and dropped when emptied. A top is a sparse object from leaf
+ * number to leaf (only the leaves that exist), not a 64-slot array: a small cluster's map holds a handful
+ * of leaves, each in a top of its own, and a walk visited all 64 slots of every top that held one (a
+ * 6-node cluster's IP index: ~1,600 slots for ~30 addresses, on every walk of it). Integer keys enumerate
+ * in ascending order, so walks keep the order of the slot arrays they replace.
  */
 import { snapshot } from './immer.js';
 
@@ -16,7 +18,8 @@ const FANOUT = 64;
 export const SHARD_COUNT = FANOUT * FANOUT;
 
 type Leaf<V> = Readonly<Record<string, V>>;
-type Top<V> = readonly (Leaf<V> | null)[];
+/** Leaf number (0–63 within the top) → leaf; only leaves that exist are keys. */
+type Top<V> = Readonly<Record<number, Leaf<V>>>;
 
 /** A sharded map from string keys to values. Plain data: put it in an immer tree. */
 export type Shards<V> = readonly (Top<V> | null)[];
@@ -65,12 +68,11 @@ function writableLeaf<V>(s: Shards<V>, key: string): Record<string, V> {
   const m = s as (Top<V> | null)[];
   let top = m[i >>> 6];
   if (!top) {
-    top = new Array<Leaf<V> | null>(FANOUT).fill(null);
-    m[i >>> 6] = top;
+    m[i >>> 6] = {};
     top = m[i >>> 6]!; // the draft of what was just assigned, under immer
   }
-  const t = top as (Leaf<V> | null)[];
-  let l = t[i & (FANOUT - 1)];
+  const t = top as Record<number, Leaf<V>>;
+  let l: Leaf<V> | undefined = t[i & (FANOUT - 1)];
   if (!l) {
     t[i & (FANOUT - 1)] = {};
     l = t[i & (FANOUT - 1)]!;
@@ -92,29 +94,33 @@ export function shardDelete<V>(s: Shards<V>, key: string): void {
   const i = shardOf(key);
   const l = shardLeaf(s, i);
   if (l === undefined || !Object.prototype.hasOwnProperty.call(l, key)) return;
-  const top = s[i >>> 6] as (Leaf<V> | null)[];
+  const top = s[i >>> 6] as Record<number, Leaf<V>>;
   const leaf = top[i & (FANOUT - 1)] as Record<string, V>;
   delete leaf[key];
   for (const _ in leaf) return;
-  top[i & (FANOUT - 1)] = null;
-  // Read the top as plain data: iterating a draft array would make a proxy of every leaf it holds.
-  for (const other of snapshot(top)) if (other) return;
+  delete top[i & (FANOUT - 1)];
+  // Read the top as plain data: enumerating a draft makes immer look at what it holds.
+  for (const _ in snapshot(top)) return;
   (s as (Top<V> | null)[])[i >>> 6] = null;
 }
 
 /** Every leaf that exists, in a fixed order. */
 export function* shardLeaves<V>(s: Shards<V>): IterableIterator<Leaf<V>> {
-  for (const top of s) if (top) for (const l of top) if (l) yield l;
+  for (const top of s) if (top) for (const j in top) yield top[j as unknown as number]!;
 }
 
 /** Every value, in no particular order. */
 export function* shardValues<V>(s: Shards<V>): IterableIterator<V> {
-  for (const top of s) if (top) for (const l of top) if (l) for (const k in l) yield l[k]!;
+  for (const top of s) {
+    if (top) for (const j in top) { const l = top[j as unknown as number]!; for (const k in l) yield l[k]!; }
+  }
 }
 
 /** Every key, in no particular order. */
 export function* shardKeys<V>(s: Shards<V>): IterableIterator<string> {
-  for (const top of s) if (top) for (const l of top) if (l) for (const k in l) yield k;
+  for (const top of s) {
+    if (top) for (const j in top) for (const k in top[j as unknown as number]) yield k;
+  }
 }
 
 /** Number of entries (walks every leaf: O(n)). */
