@@ -271,15 +271,26 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   return name;
 }
 
+/**
+ * `len` hex digits of FNV-1a rounds over `s`. The digits are joined, not appended: `+=` makes a rope of
+ * string pieces (and `slice` a view into it) that a pod's state would keep, ten small objects in place of
+ * one string (a netns path was 480 bytes).
+ */
 function fnvHex(s: string, len: number): string {
-  let out = '';
+  const parts: string[] = [];
   let h = 0x811c9dc5;
-  for (let round = 0; out.length < len; round++) {
+  for (let round = 0; round * 8 < len; round++) {
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
     h = Math.imul(h ^ round, 0x01000193);
-    out += hex32(h);
+    parts.push(hex32(h));
   }
-  return out.slice(0, len);
+  const out = parts.join('');
+  return out.length === len ? out : out.slice(0, len);
+}
+
+/** 32 hex digits as a UUID's text: 8-4-4-4-12, one flat string. */
+function uuidText(h: string): string {
+  return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20, 32)].join('-');
 }
 
 /** The container ID the runtime gives a pod's sandbox (deterministic here). */
@@ -293,8 +304,7 @@ let lastSandbox = { seed: '', id: '' };
 
 /** The pod's netns path, as containerd names them (`/var/run/netns/cni-<uuid>`). */
 export function netnsPath(pod: { uid: string }): string {
-  const h = fnvHex(pod.uid, 32);
-  return `/var/run/netns/cni-${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  return ['/var/run/netns/cni-', uuidText(fnvHex(pod.uid, 32))].join('');
 }
 
 function normaliseContainers(spec: PodSpec): Container[] {
@@ -338,8 +348,10 @@ export function addPodState(state: ClusterState, spec: PodSpec, design: CniDesig
  * malformed spec, a taken name, an unknown node, an address that is taken or that the design's IPAM
  * refuses) throws and changes nothing. What Kubernetes would only report leaves the pod waiting with a
  * status saying why: Pending (no node fits), ContainerCreating (CNI ADD failed), Failed (OutOfpods).
+ * `announceArp: false` skips the new pod's gratuitous ARP to its node's namespaces: only for a state the
+ * dataplane never ran on (no learnt neighbour entry to update), as {@link buildClusterState} builds.
  */
-export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: CniDesign, events: EventSink = []): string {
+export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: CniDesign, events: EventSink = [], announceArp = true): string {
   const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
   if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'a pod spec must be an object with a name');
   const namespace = checkName(spec.namespace ?? 'default', 'namespace');
@@ -360,14 +372,14 @@ export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: Cni
       if (w.requestedIp === ip) fail('IP_IN_USE', `pod IP ${spec.ip} is already requested by pod ${w.key} (${w.status.phase})`, { ip: spec.ip, owner: w.key });
     }
   }
-  const uid = fnvHex(`uid|${key}|${state.now}|${state.podCount}|${Object.keys(state.waiting).length}`, 32).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+  const uid = uuidText(fnvHex(`uid|${key}|${state.now}|${state.podCount}|${Object.keys(state.waiting).length}`, 32));
   const pod: Pod = {
     namespace, name, key, uid, node: null, ip: null, hostNetwork, containers, netns: null,
     cniResult: null, status: { phase: 'Pending' }, labels: { ...(spec.labels ?? {}) }, created: state.now,
     requestedIp: spec.ip === undefined ? null : parseIpv4(spec.ip),
   };
-  if (bound) admit(d, pod, bound, design, events, true);
-  else schedule(d, pod, design, events, true);
+  if (bound) admit(d, pod, bound, design, events, true, announceArp);
+  else schedule(d, pod, design, events, true, announceArp);
   return key;
 }
 
@@ -383,7 +395,7 @@ export function nonTerminatedPods(state: ClusterState, node: Node): number {
  * the least loaded first (NodeResourcesFit's LeastAllocated, ties by name). None → Pending with the
  * scheduler's message.
  */
-function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: EventSink, fresh: boolean): void {
+function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: EventSink, fresh: boolean, announceArp: boolean): void {
   const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
   let best: Node | null = null;
   let bestLoad = Infinity;
@@ -423,11 +435,11 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
     return;
   }
   events.push({ type: 'Normal', reason: 'Scheduled', from: 'default-scheduler', pod: pod.key, message: `Successfully assigned ${pod.key} to ${best.name}`, time: state.now });
-  admit(d, { ...pod, node: best.name }, best, design, events, fresh);
+  admit(d, { ...pod, node: best.name }, best, design, events, fresh, announceArp);
 }
 
 /** The kubelet takes a pod bound to its node: admission (max pods), then sandbox and CNI ADD. */
-function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean): void {
+function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean, announceArp: boolean): void {
   const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
   const used = nonTerminatedPods(state, snapshot(node));
   if (used >= node.maxPods) {
@@ -436,11 +448,11 @@ function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, 
     d.waiting[pod.key] = castDraft({ ...pod, node: node.name, status: { phase: 'Failed', reason: 'OutOfpods', message: `Pod was rejected: ${detail}` } });
     return;
   }
-  runPod(d, { ...pod, node: node.name }, node, design, events, fresh);
+  runPod(d, { ...pod, node: node.name }, node, design, events, fresh, announceArp);
 }
 
 /** The sandbox is made and the design's CNI ADD wires it; on failure the pod waits in ContainerCreating. */
-function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean): void {
+function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean, announceArp: boolean): void {
   const state = d as ClusterState;
   const listening = pod.containers.flatMap((c) => c.ports.map((p) => `${p.protocol.toLowerCase()}/${p.port}`));
   const insert = (p: Pod): Draft<Pod> => {
@@ -486,7 +498,9 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   p.cniResult = castDraft(r.result);
   p.status = { phase: 'Running' };
   // The bridge and ptp plugins send a gratuitous ARP from the new interface: whoever on the node held an
-  // entry for the address (a previous pod's, with its MAC) now has this pod's.
+  // entry for the address (a previous pod's, with its MAC) now has this pod's. Only entries the dataplane
+  // learnt can be stale (actions make permanent ones): a cluster being built has none, and skips the look.
+  if (!announceArp) return;
   const eth = p.netns?.links[req0(r.result)] ?? Object.values(p.netns?.links ?? {}).find((l) => l.kind !== 'loopback' && l.addrs.length > 0);
   if (eth && ip !== null) {
     const n = shardGet(d.nodes, node.name)!;
@@ -561,17 +575,17 @@ function hasRetriable(state: ClusterState): boolean {
   return false;
 }
 
-/** {@link settleState} inside an open transition. */
-export function settleInDraft(d: Draft<ClusterState>, design: CniDesign, events: EventSink = []): void {
+/** {@link settleState} inside an open transition (`announceArp` as for {@link addPodInDraft}). */
+export function settleInDraft(d: Draft<ClusterState>, design: CniDesign, events: EventSink = [], announceArp = true): void {
   const queue = Object.values(waitingOf(d)).filter((w) => w.status.phase !== 'Failed')
     .sort((a, b) => a.created - b.created || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (const w of queue) {
     const pod = waitingOf(d)[w.key];
     if (!pod) continue;
-    if (pod.node === null) schedule(d, snapshot(pod), design, events, false);
+    if (pod.node === null) schedule(d, snapshot(pod), design, events, false, announceArp);
     else {
       const node = findNode(snapshot(d) as ClusterState, pod.node);
-      if (node) runPod(d, snapshot(pod), snapshot(node), design, events, false);
+      if (node) runPod(d, snapshot(pod), snapshot(node), design, events, false, announceArp);
     }
   }
 }
@@ -683,10 +697,11 @@ export function buildClusterState(settings: ClusterSettings, design: CniDesign, 
   // The same transitions as addNode/addPod, applied in place to a fresh copy that shares nothing with
   // any other state: no proxies, no per-change copies, one freeze at the end (when freezing is on).
   const d = structuredClone(createClusterState(settings, design, now)) as Draft<ClusterState>;
-  // A fresh cluster has no neighbour entries for a joining node to update: skip the announcements.
+  // A fresh cluster has no neighbour entries for a joining node or a new pod to update (only the dataplane
+  // learns entries that can go stale): skip the announcements.
   for (const n of nodes) addNodeInDraft(d, n, design, false);
-  for (const p of pods) addPodInDraft(d, p, design, events);
-  settleInDraft(d, design, events);
+  for (const p of pods) addPodInDraft(d, p, design, events, false);
+  settleInDraft(d, design, events, false);
   return freezeIfOn(d as ClusterState);
 }
 
