@@ -375,13 +375,21 @@ export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: Cni
   const uid = uuidText(fnvHex(`uid|${key}|${state.now}|${state.podCount}|${Object.keys(state.waiting).length}`, 32));
   const pod: Pod = {
     namespace, name, key, uid, node: null, ip: null, hostNetwork, containers, netns: null,
-    cniResult: null, status: { phase: 'Pending' }, labels: { ...(spec.labels ?? {}) }, created: state.now,
+    cniResult: null, status: { phase: 'Pending' }, labels: spec.labels === undefined || spec.labels === null ? NO_LABELS : { ...spec.labels }, created: state.now,
     requestedIp: spec.ip === undefined ? null : parseIpv4(spec.ip),
   };
   if (bound) admit(d, pod, bound, design, events, true, announceArp);
   else schedule(d, pod, design, events, true, announceArp);
   return key;
 }
+
+/**
+ * Values every running pod, or every pod without labels, holds: one shared object each rather than one
+ * per pod (a built cluster keeps 150,000). States are immutable, so sharing them is safe; frozen, so
+ * an in-place write fails loudly.
+ */
+const RUNNING: PodStatus = Object.freeze({ phase: 'Running' });
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Pods on a node that count against its max-pods: running ones and those waiting for their sandbox. */
 export function nonTerminatedPods(state: ClusterState, node: Node): number {
@@ -464,7 +472,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     return n.pods[p.key]!;
   };
   if (pod.hostNetwork) {
-    insert({ ...pod, ip: node.ip, status: { phase: 'Running' } });
+    insert({ ...pod, ip: node.ip, status: RUNNING });
     return;
   }
   const netns: NetNs = { ...emptyNs(podNsId(pod.key), false), listening };
@@ -496,7 +504,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   if ('nodeState' in r) shardGet(d.nodes, node.name)!.cni = castDraft(r.nodeState);
   p.ip = ip;
   p.cniResult = castDraft(r.result);
-  p.status = { phase: 'Running' };
+  p.status = RUNNING;
   // The bridge and ptp plugins send a gratuitous ARP from the new interface: whoever on the node held an
   // entry for the address (a previous pod's, with its MAC) now has this pod's. Only entries the dataplane
   // learnt can be stale (actions make permanent ones): a cluster being built has none, and skips the look.
