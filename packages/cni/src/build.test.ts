@@ -3,7 +3,7 @@
  * then each pod, one transition at a time gives — and fail the same way on a bad spec.
  */
 import {
-  addNodeState, addPodState, buildClusterState, createClusterState, isPodnetError, type ClusterSettings, type CniDesign, type NodeSpec, type PodSpec,
+  addNodeState, addPodState, buildClusterState, createClusterState, isPodnetError, type Action, type ClusterSettings, type CniDesign, type NodeSpec, type PodSpec,
 } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -103,5 +103,50 @@ describe('buildClusterState', () => {
     );
     // Most runs must compare built states (the seed gives 105 of 120), not just equal errors.
     expect(built).toBeGreaterThan(80);
+  });
+
+  it('gives each namespace its own copy of what new namespaces share, at its first change, in bulk as one at a time', () => {
+    // New namespaces share lo, the default sysctls and empty tables (frozen); a design changing them in a
+    // pod's or a node's namespace must change that namespace only. Every action below writes one of them.
+    const extras = (pod: string, node: string): Action[] => {
+      const ns = `pod/default/${pod}`;
+      const host = `node/${node}`;
+      return [
+        { op: 'addr.add', ns, dev: 'lo', addr: '127.0.0.2/8' },
+        { op: 'link.set', ns, name: 'lo', mtu: 1500 },
+        { op: 'addr.del', ns, dev: 'lo', addr: '127.0.0.1/8' },
+        { op: 'sysctl.set', ns, key: 'net.ipv4.conf.eth0.proxy_arp', value: 1 },
+        { op: 'sysctl.set', ns, key: 'net.ipv4.conf.all.rp_filter', value: 2 },
+        { op: 'rule.append', ns, rule: { table: 'filter', chain: 'INPUT', protocol: 'tcp', dport: 9000, target: 'DROP' } },
+        { op: 'listen', ns, protocol: 'tcp', port: 8080 },
+        { op: 'neigh.add', ns, dev: 'eth0', ip: '10.244.99.1', mac: '02:00:00:00:00:01' },
+        { op: 'sysctl.set', ns: host, key: 'net.ipv4.conf.all.rp_filter', value: 1 },
+      ];
+    };
+    const withExtras = (picks: readonly (readonly number[])[]): CniDesign => {
+      const base = flannel();
+      let n = 0;
+      return {
+        ...base,
+        podAdded(state, req) {
+          const r = base.podAdded(state, req);
+          if ('error' in r) return r;
+          const all = extras(req.pod.name, req.node.name);
+          const more = (picks[n++ % picks.length] ?? []).map((i) => all[i % all.length]!);
+          return { ...r, actions: [...r.actions, ...new Set(more)] };
+        },
+      };
+    };
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 8 }), fc.array(fc.uniqueArray(fc.nat({ max: 8 }), { maxLength: 4 }), { minLength: 1, maxLength: 8 }), (n, p, picks) => {
+        const nodes: NodeSpec[] = Array.from({ length: n }, (_, i) => ({ name: `node-${i}` }));
+        const pods: PodSpec[] = Array.from({ length: p }, (_, i) => ({ name: `pod-${i}`, node: `node-${i % n}` }));
+        const a = outcome(() => buildClusterState(settings, withExtras(picks), nodes, pods));
+        const b = outcome(() => sequential(nodes, pods, withExtras(picks)));
+        expect(a).toEqual(b);
+        expect('ok' in a).toBe(true);
+      }),
+      { numRuns: 60, seed: 5 },
+    );
   });
 });

@@ -86,8 +86,16 @@ const unsupported = (conf: PluginInput, key: string, value: unknown, why: string
   ok: false, error: cniError(conf.cniVersion, CNI_ERROR_CODES.UNSUPPORTED_FIELD, `unsupported field in network configuration: "${key}": ${JSON.stringify(value)}`, why),
 });
 
-const hostNs = (inv: CniInvocation) => `node/${inv.node.name}`;
-const podNs = (inv: CniInvocation) => `pod/${inv.podKey}`;
+/**
+ * The namespace id `prefix + name`, taken from the namespace when it is that one: the id string the
+ * model already holds, not one more copy of it in every action and link a pod keeps.
+ */
+const nsIdOf = (ns: NetNs | null | undefined, prefix: string, name: string): string => {
+  const id = ns?.id;
+  return id !== undefined && id.length === prefix.length + name.length && id.startsWith(prefix) && id.endsWith(name) ? id : `${prefix}${name}`;
+};
+const hostNs = (inv: CniInvocation) => nsIdOf(inv.node.host, 'node/', inv.node.name);
+const podNs = (inv: CniInvocation) => nsIdOf(inv.podNetns, 'pod/', inv.podKey);
 const linkOf = (ns: NetNs | null | undefined, name: string): Link | undefined => (ns && Object.prototype.hasOwnProperty.call(ns.links, name) ? ns.links[name] : undefined);
 
 /** The host-side veth name (ip.RandomVethName picks `veth` + 8 random hex digits; derived from the pod here). */

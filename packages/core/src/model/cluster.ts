@@ -89,10 +89,44 @@ export function checkName(name: unknown, what: string, subdomain = false): strin
   return name;
 }
 
-function emptyNs(id: string, forward: boolean): NetNs {
-  const sysctl: Sysctls = { ipForward: forward, rpFilter: 0, proxyArp: {} };
-  const lo: Link = { kind: 'loopback', name: 'lo', ifindex: 1, mtu: 65536, mac: '00:00:00:00:00:00', up: true, addrs: [{ ip: 0x7f000001, len: 8, scope: 'host' }], master: null };
-  return { id, links: { lo }, routes: [], neigh: {}, fdb: {}, sysctl, rules: [], conntrack: [], peerSets: [], listening: [], pmtu: {}, nextIfindex: 2 };
+const newLo = (): Link => ({ kind: 'loopback', name: 'lo', ifindex: 1, mtu: 65536, mac: '00:00:00:00:00:00', up: true, addrs: [{ ip: 0x7f000001, len: 8, scope: 'host' }], master: null });
+const newSysctl = (forward: boolean): Sysctls => ({ ipForward: forward, rpFilter: 0, proxyArp: {} });
+
+/**
+ * What a new namespace holds until an action changes it: lo, the default sysctls, empty tables. Every pod
+ * and node namespace shares these, frozen, instead of owning a dozen small objects that a built cluster
+ * keeps per pod. States are immutable: under immer a write copies as always, and a transition applied in
+ * place (buildClusterState) gets its own copy at the first write (ops/actions.ts `writable`).
+ */
+const PRISTINE = (() => {
+  const lo = newLo();
+  Object.freeze(lo.addrs[0]);
+  Object.freeze(lo.addrs);
+  const sysctl = [newSysctl(false), newSysctl(true)].map((s) => Object.freeze({ ...s, proxyArp: Object.freeze({}) }));
+  return { lo: Object.freeze(lo), sysctl, table: Object.freeze({}), list: Object.freeze([]) as readonly never[] };
+})();
+
+/**
+ * A namespace with lo only. `shared: false` gives it parts of its own: the cluster's first state is
+ * copied with structuredClone by buildClusterState, which would make one writable object of parts that
+ * were shared.
+ */
+function emptyNs(id: string, forward: boolean, shared = true): NetNs {
+  if (!shared) {
+    return { id, links: { lo: newLo() }, routes: [], neigh: {}, fdb: {}, sysctl: newSysctl(forward), rules: [], conntrack: [], peerSets: [], listening: [], pmtu: {}, nextIfindex: 2 };
+  }
+  const { lo, table, list } = PRISTINE;
+  // Filled into an empty object, whose spare in-object slots take the next links (a pod's eth0) without
+  // a separate property store.
+  const links: Record<string, Link> = {};
+  links['lo'] = lo;
+  return { id, links, routes: list, neigh: table, fdb: table, sysctl: PRISTINE.sysctl[forward ? 1 : 0]!, rules: list, conntrack: list, peerSets: list, listening: list, pmtu: table, nextIfindex: 2 };
+}
+
+/** The listening sockets a pod's containers declare, as its namespace holds them (shared when none). */
+function listeningOf(pod: Pod): readonly string[] {
+  const out = pod.containers.flatMap((c) => c.ports.map((p) => `${p.protocol.toLowerCase()}/${p.port}`));
+  return out.length === 0 ? PRISTINE.list : out;
 }
 
 /** The default underlay: one segment, 192.168.1.0/24, gateway .1, MTU 1500. */
@@ -111,7 +145,7 @@ export function createClusterState(settings: ClusterSettings, design: CniDesign,
   if (routerKind !== 'linux' && routerKind !== 'vpc') fail('INVALID_ARGUMENT', `underlay router must be "linux" or "vpc", not ${JSON.stringify(routerKind)}`, { value: routerKind });
   if (!Array.isArray(segSpecs) || segSpecs.length === 0) fail('INVALID_ARGUMENT', 'the underlay needs at least one segment');
   const segments: Record<string, Segment> = {};
-  let router = emptyNs(UNDERLAY_NS, true);
+  let router = emptyNs(UNDERLAY_NS, true, false);
   const links: Record<string, Link> = { ...router.links };
   let ifindex = 2;
   for (const s of segSpecs) {
@@ -307,8 +341,12 @@ export function netnsPath(pod: { uid: string }): string {
   return ['/var/run/netns/cni-', uuidText(fnvHex(pod.uid, 32))].join('');
 }
 
-function normaliseContainers(spec: PodSpec): Container[] {
-  const list = spec.containers ?? [{ name: 'app' }];
+/** The containers of a pod that declares none: one `app` container, shared (frozen) by every such pod. */
+const DEFAULT_CONTAINERS: readonly Container[] = Object.freeze([Object.freeze({ name: 'app', image: 'registry.k8s.io/pause:3.10', ports: PRISTINE.list })]);
+
+function normaliseContainers(spec: PodSpec): readonly Container[] {
+  if (spec.containers === undefined || spec.containers === null) return DEFAULT_CONTAINERS;
+  const list = spec.containers;
   if (!Array.isArray(list) || list.length === 0) fail('INVALID_ARGUMENT', `pod ${spec.name} needs at least one container`);
   const names = new Set<string>();
   const bound = new Map<string, string>();
@@ -329,7 +367,7 @@ function normaliseContainers(spec: PodSpec): Container[] {
       bound.set(k, c.name);
       return { port, protocol } as const;
     });
-    return { name: c.name, image: c.image ?? 'registry.k8s.io/pause:3.10', ports };
+    return { name: c.name, image: c.image ?? 'registry.k8s.io/pause:3.10', ports: ports.length === 0 ? PRISTINE.list : ports };
   });
 }
 
@@ -462,7 +500,6 @@ function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, 
 /** The sandbox is made and the design's CNI ADD wires it; on failure the pod waits in ContainerCreating. */
 function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean, announceArp: boolean): void {
   const state = d as ClusterState;
-  const listening = pod.containers.flatMap((c) => c.ports.map((p) => `${p.protocol.toLowerCase()}/${p.port}`));
   const insert = (p: Pod): Draft<Pod> => {
     const n = shardGet(d.nodes, node.name)!;
     (n.pods as Record<string, Pod>)[p.key] = castDraft(p);
@@ -475,7 +512,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     insert({ ...pod, ip: node.ip, status: RUNNING });
     return;
   }
-  const netns: NetNs = { ...emptyNs(podNsId(pod.key), false), listening };
+  const netns: NetNs = { ...emptyNs(podNsId(pod.key), false), listening: listeningOf(pod) };
   const sandbox: Pod = { ...pod, netns, status: { phase: 'ContainerCreating' } };
   // CNI ADD sees the cluster as it is, plus the sandbox the runtime made; its actions are applied in the
   // same transition that adds the pod.

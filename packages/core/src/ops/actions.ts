@@ -6,7 +6,7 @@
  * Actions carry text the way the commands do (`10.244.1.1/24`, `02:42:…`); {@link applyActions} parses
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
-import { castDraft, type Draft } from 'immer';
+import { castDraft, isDraft, type Draft } from 'immer';
 import { peek, produce, snapshot } from '../util/immer.js';
 
 export { snapshot };
@@ -174,7 +174,24 @@ function getLink(ns: NetNs | DNs, name: string): Link {
 /** A link of a draft namespace, to change it; throws `LINK_NOT_FOUND`. */
 function draftLink(ns: DNs, name: string): Draft<Link> {
   getLink(ns, name);
-  return ns.links[name]!;
+  return writable(ns.links as Record<string, Draft<Link>>, name);
+}
+
+/**
+ * `parent[key]`, to be changed in place. A new namespace shares its untouched parts (lo, the default
+ * sysctls, empty tables) with every other one, frozen (model/cluster.ts): under immer the draft copies
+ * on write as always; in a transition applied in place (buildClusterState) the first write here gives
+ * the namespace its own copy. Every in-place write to those parts goes through here; the rest replace
+ * them whole (route and address lists) or only delete entries that exist (which a shared part has none of).
+ */
+function writable<T extends object, K extends keyof T>(parent: T, key: K): T[K] {
+  const v = parent[key];
+  if (v !== null && typeof v === 'object' && Object.isFrozen(v) && !isDraft(v)) {
+    const copy = (Array.isArray(v) ? v.slice() : { ...v }) as T[K];
+    parent[key] = copy;
+    return copy;
+  }
+  return v;
 }
 
 /** Who owns an address configured in a namespace. */
@@ -236,8 +253,11 @@ function newVeth(ns: DNs, name: string, mac: string | undefined, mtu: number | u
   ns.nextIfindex = ifindex + 1;
   const m = mtu === undefined ? 1500 : checkMtu(mtu);
   const hw = mac === undefined ? macFromSeed(`${ns.id}|${name}|${ifindex}`) : parseMac(mac);
-  return { kind: 'veth', name, mac: hw, mtu: m, up: up ?? false, peer, ifindex, addrs: [], master: null };
+  return { kind: 'veth', name, mac: hw, mtu: m, up: up ?? false, peer, ifindex, addrs: NO_ADDRS, master: null };
 }
+
+/** A new link's empty address list, shared (frozen): addr.add and addr.del replace the list, never change it. */
+const NO_ADDRS: Link['addrs'] = Object.freeze([]);
 
 function addLinkTo(ns: DNs, link: Link): void {
   if (Object.prototype.hasOwnProperty.call(ns.links, link.name)) {
@@ -253,7 +273,7 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
     if (link.kind === 'bridge' || link.name === master) fail('INVALID_ARGUMENT', `"${link.name}" cannot be a port of "${master}"`);
     if (!br.hadPorts) (ns.links[master] as Draft<Link> & { hadPorts?: boolean }).hadPorts = true;
     // The port's MAC becomes a local FDB entry of the bridge (bridge fdb shows it "master cni0 permanent").
-    (ns.fdb as Record<string, unknown>)[`${master}|${link.mac}`] = { dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 };
+    (writable(ns, 'fdb') as Record<string, unknown>)[`${master}|${link.mac}`] = { dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 };
   }
   if (link.master !== null && link.master !== master) {
     const old = link.master;
@@ -287,7 +307,7 @@ function flushDev(d: DState, ns: DNs, dev: string): void {
 /** Parses and validates a route spec in a namespace, with the kernel's checks on the gateway. */
 export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): Route {
   if (typeof spec.dst !== 'string') fail('INVALID_CIDR', `route destination ${String(spec.dst)} is not a prefix`);
-  const dst: Cidr = spec.dst === 'default' ? { addr: 0, len: 0 } : parseCidr(spec.dst);
+  const dst: Cidr = spec.dst === 'default' ? DEFAULT_DST : parseCidr(spec.dst);
   const type = spec.type ?? 'unicast';
   if (!['unicast', 'blackhole', 'unreachable', 'prohibit'].includes(type)) fail('INVALID_ARGUMENT', `unknown route type "${type}"`);
   const via = spec.via === undefined ? null : parseIpv4(spec.via);
@@ -317,8 +337,13 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
   }
   const scope = spec.scope ?? (via === null ? 'link' : 'global');
   if (spec.mtu !== undefined) checkMtu(spec.mtu);
-  return { dst, via, dev, proto: spec.proto ?? 'boot', scope, src, onlink: spec.onlink ?? false, metric, type, ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}) };
+  const route: Route = { dst, via, dev, proto: spec.proto ?? 'boot', scope, src, onlink: spec.onlink ?? false, metric, type };
+  // A literal without a conditional spread: the spread made every route hold its fields outside the object.
+  return spec.mtu === undefined ? route : { ...route, mtu: spec.mtu };
 }
+
+/** The default route's destination, one frozen object for every route that has it (routes are immutable). */
+const DEFAULT_DST: Cidr = Object.freeze({ addr: 0, len: 0 });
 
 /**
  * The longest directly connected route (no gateway) holding `ip`, by a scan: what a nexthop check needs.
@@ -380,19 +405,19 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
   const v = String(value);
   if (key === 'net.ipv4.ip_forward' || key === 'net.ipv4.conf.all.forwarding') {
     if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
-    (ns.sysctl as Draft<Sysctls>).ipForward = v === '1';
+    (writable(ns, 'sysctl') as Draft<Sysctls>).ipForward = v === '1';
     return;
   }
   if (key === 'net.ipv4.conf.all.rp_filter') {
     if (!['0', '1', '2'].includes(v)) fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0, 1 or 2, not "${v}"`);
-    (ns.sysctl as Draft<Sysctls>).rpFilter = Number(v) as 0 | 1 | 2;
+    (writable(ns, 'sysctl') as Draft<Sysctls>).rpFilter = Number(v) as 0 | 1 | 2;
     return;
   }
   const m = /^net\.ipv4\.conf\.([^.]+)\.proxy_arp$/.exec(key);
   if (m) {
     if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
     getLink(ns, m[1]!);
-    (ns.sysctl.proxyArp as Record<string, boolean>)[m[1]!] = v === '1';
+    (writable(writable(ns, 'sysctl'), 'proxyArp') as Record<string, boolean>)[m[1]!] = v === '1';
     return;
   }
   fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter and net.ipv4.conf.<dev>.proxy_arp`, { key });
@@ -451,7 +476,7 @@ function applyOne(d: DState, a: Action): void {
       } else if (a.kind === 'bridge') {
         addLinkTo(ns, newLink(ns, { kind: 'bridge', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up }));
         const br = ns.links[a.name]!;
-        (ns.fdb as Record<string, unknown>)[`${a.name}|${br.mac}`] = { dev: a.name, mac: br.mac, port: null, dst: null, permanent: true, local: true, updated: 0 };
+        (writable(ns, 'fdb') as Record<string, unknown>)[`${a.name}|${br.mac}`] = { dev: a.name, mac: br.mac, port: null, dst: null, permanent: true, local: true, updated: 0 };
       } else if (a.kind === 'vxlan') {
         const v = a.vxlan;
         if (!v) fail('INVALID_ARGUMENT', 'a vxlan link needs { vni, local, dstPort, dev, learning }');
@@ -521,7 +546,7 @@ function applyOne(d: DState, a: Action): void {
       const { ip } = parseIfAddr(a.addr);
       const i = link.addrs.findIndex((x) => x.ip === ip);
       if (i < 0) fail('ADDRESS_NOT_FOUND', `RTNETLINK answers: Cannot assign requested address (${a.addr} is not on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
-      link.addrs.splice(i, 1);
+      link.addrs = castDraft(peek(link as Link, 'addrs').filter((_, j) => j !== i)); // a new list: lo's is shared
       unindexAddr(d, a.ns, a.dev, ip);
       // Routes whose preferred source was this address go with it.
       const routes = peek(ns as NetNs, 'routes');
@@ -547,7 +572,7 @@ function applyOne(d: DState, a: Action): void {
       const i = peek(ns as NetNs, 'routes').findIndex((r) => sameRouteKey(r, route));
       const kernelClash = hasKernelRoute(ns as NetNs, route.dst, route.metric);
       if (a.op === 'route.add' && (i >= 0 || kernelClash)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
-      if (i >= 0) ns.routes[i] = route;
+      if (i >= 0) writable(ns, 'routes')[i] = route;
       else ns.routes = castDraft(peek(ns as NetNs, 'routes').concat([route])); // exact size, as addr.add's
       return;
     }
@@ -594,7 +619,7 @@ function applyOne(d: DState, a: Action): void {
         }
         fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such process (no route ${a.dst} in ${a.ns})`, { ns: a.ns, dst: a.dst });
       }
-      ns.routes.splice(i, 1);
+      writable(ns, 'routes').splice(i, 1);
       return;
     }
     case 'iprule.add': {
@@ -638,7 +663,7 @@ function applyOne(d: DState, a: Action): void {
       const mac = parseMac(a.mac);
       const key = `${a.dev}|${ip}`;
       if (a.op === 'neigh.add' && ns.neigh[key]?.permanent) fail('NEIGH_EXISTS', `RTNETLINK answers: File exists (neighbour ${a.ip} on ${a.dev})`);
-      (ns.neigh as Record<string, unknown>)[key] = { dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now };
+      (writable(ns, 'neigh') as Record<string, unknown>)[key] = { dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now };
       return;
     }
     case 'neigh.del': {
@@ -654,9 +679,9 @@ function applyOne(d: DState, a: Action): void {
       const mac = parseMac(a.mac);
       if (link.kind === 'vxlan') {
         if (a.dst === undefined) fail('INVALID_ARGUMENT', 'a VXLAN FDB entry needs dst (the remote VTEP)');
-        (ns.fdb as Record<string, unknown>)[`${a.dev}|${mac}`] = { dev: a.dev, mac, port: null, dst: parseIpv4(a.dst), permanent: true, local: false, updated: d.now };
+        (writable(ns, 'fdb') as Record<string, unknown>)[`${a.dev}|${mac}`] = { dev: a.dev, mac, port: null, dst: parseIpv4(a.dst), permanent: true, local: false, updated: d.now };
       } else if (link.master !== null) {
-        (ns.fdb as Record<string, unknown>)[`${link.master}|${mac}`] = { dev: link.master, mac, port: a.dev, dst: null, permanent: true, local: false, updated: d.now };
+        (writable(ns, 'fdb') as Record<string, unknown>)[`${link.master}|${mac}`] = { dev: link.master, mac, port: a.dev, dst: null, permanent: true, local: false, updated: d.now };
       } else fail('INVALID_ARGUMENT', `"${a.dev}" is neither a VXLAN device nor a bridge port`);
       return;
     }
@@ -677,12 +702,12 @@ function applyOne(d: DState, a: Action): void {
     case 'rule.del': {
       const ns = draftNs(d, a.ns);
       const rule = resolveRule(a.rule);
-      if (a.op === 'rule.append') ns.rules.push(rule);
-      else if (a.op === 'rule.insert') ns.rules.unshift(rule);
+      if (a.op === 'rule.append') writable(ns, 'rules').push(rule);
+      else if (a.op === 'rule.insert') writable(ns, 'rules').unshift(rule);
       else {
         const i = ns.rules.findIndex((r) => JSON.stringify(r) === JSON.stringify(rule));
         if (i < 0) fail('INVALID_ARGUMENT', 'iptables: Bad rule (does a matching rule exist in that chain?)');
-        ns.rules.splice(i, 1);
+        writable(ns, 'rules').splice(i, 1);
       }
       return;
     }
@@ -691,7 +716,7 @@ function applyOne(d: DState, a: Action): void {
       if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535) fail('INVALID_ARGUMENT', `port ${String(a.port)} is out of range`);
       const key = `${a.protocol}/${a.port}`;
       if (ns.listening.includes(key)) fail('PORT_CONFLICT', `bind: address already in use (${key} in ${a.ns})`);
-      ns.listening.push(key);
+      writable(ns, 'listening').push(key);
       return;
     }
     case 'peerset.put': {
@@ -731,7 +756,7 @@ function applyOne(d: DState, a: Action): void {
       const via = a.via === undefined ? undefined : parseIpv4(a.via);
       // One namespace may include a set twice with different matches (same group plainly, other groups by a gateway).
       if (!ns.peerSets.some((r) => r.set === a.set && r.match === a.match)) {
-        ns.peerSets.push({
+        writable(ns, 'peerSets').push({
           set: a.set, self: a.self, ...(a.group === undefined ? {} : { group: a.group }), ...(a.match === undefined ? {} : { match: a.match }), ...(via === undefined ? {} : { via }),
         });
       }
