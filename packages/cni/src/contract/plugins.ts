@@ -308,6 +308,22 @@ const BRIDGE_UNMODELLED = [
   ['macspoofchk', 'podnet does not model the nftables MAC spoof check'],
 ] as const;
 
+/**
+ * Result entries every pod of a node gets alike (the bridge's interface, the default route via its
+ * gateway): the last one made is handed out again while it fits, frozen, rather than one more object
+ * for every pod's stored result.
+ */
+let lastIface: { readonly name: string; readonly mac: string } = Object.freeze({ name: '', mac: '' });
+function bridgeIface(name: string, mac: string): { readonly name: string; readonly mac: string } {
+  if (lastIface.name !== name || lastIface.mac !== mac) lastIface = Object.freeze({ name, mac });
+  return lastIface;
+}
+let lastDefault: CurrentResult['routes'][number] = Object.freeze({ dst: '0.0.0.0/0' });
+function defaultVia(gw: string | undefined): CurrentResult['routes'][number] {
+  if (lastDefault.gw !== gw) lastDefault = Object.freeze(gw === undefined ? { dst: '0.0.0.0/0' } : { dst: '0.0.0.0/0', gw });
+  return lastDefault;
+}
+
 const bridge: Plugin = (cmd, conf, inv, stores) => {
   const brName = typeof conf['bridge'] === 'string' && conf['bridge'] !== '' ? conf['bridge'] : 'cni0';
   const isLayer3 = typeof (conf['ipam'] as Record<string, unknown> | undefined)?.['type'] === 'string';
@@ -343,7 +359,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
   if (!existing) actions.push({ op: 'link.add', ns: h, name: brName, kind: 'bridge', mtu, mac: brMac }, { op: 'link.set', ns: h, name: brName, up: true });
   const pair = vethPair(inv, mtu, brName);
   actions.push(...pair.actions);
-  let result: CurrentResult = { interfaces: [{ name: brName, mac: brMac }, pair.host, pair.cont], ips: [], routes: [], dns: {} };
+  let result: CurrentResult = { interfaces: [bridgeIface(brName, brMac), pair.host, pair.cont], ips: [], routes: [], dns: {} };
   let s = stores;
   if (isLayer3) {
     const r = execIpam('ADD', conf, inv, stores);
@@ -362,7 +378,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     let goDefault: CurrentResult['routes'][number] | undefined;
     if (isDefaultGW && !routes.some((r) => r.gw !== undefined && r.dst === '0.0.0.0/0')) {
       const gw = ips.find((i) => i.gateway !== undefined)?.gateway;
-      goDefault = gw === undefined ? { dst: '0.0.0.0/0' } : { dst: '0.0.0.0/0', gw };
+      goDefault = defaultVia(gw);
       routes = routes.concat([goDefault]);
     }
     result = { ...result, ips, routes, dns: ipam.dns };

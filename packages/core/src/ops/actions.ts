@@ -307,7 +307,7 @@ function flushDev(d: DState, ns: DNs, dev: string): void {
 /** Parses and validates a route spec in a namespace, with the kernel's checks on the gateway. */
 export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): Route {
   if (typeof spec.dst !== 'string') fail('INVALID_CIDR', `route destination ${String(spec.dst)} is not a prefix`);
-  const dst: Cidr = spec.dst === 'default' ? DEFAULT_DST : parseCidr(spec.dst);
+  const dst: Cidr = spec.dst === 'default' ? DEFAULT_DST : routeDst(spec.dst);
   const type = spec.type ?? 'unicast';
   if (!['unicast', 'blackhole', 'unreachable', 'prohibit'].includes(type)) fail('INVALID_ARGUMENT', `unknown route type "${type}"`);
   const via = spec.via === undefined ? null : parseIpv4(spec.via);
@@ -341,6 +341,16 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
   // A literal without a conditional spread: the spread made every route hold its fields outside the object.
   return spec.mtu === undefined ? route : { ...route, mtu: spec.mtu };
 }
+
+/**
+ * A route's parsed destination: the last one parsed is handed out again for the same text, frozen (every
+ * pod of a flannel cluster has a route to the cluster's pod CIDR: one object, not one per pod).
+ */
+function routeDst(text: string): Cidr {
+  if (text !== lastDst.text) lastDst = { text, dst: Object.freeze(parseCidr(text)) };
+  return lastDst.dst;
+}
+let lastDst: { readonly text: string | null; readonly dst: Cidr } = { text: null, dst: Object.freeze({ addr: 0, len: 0 }) };
 
 /** The default route's destination, one frozen object for every route that has it (routes are immutable). */
 const DEFAULT_DST: Cidr = Object.freeze({ addr: 0, len: 0 });
