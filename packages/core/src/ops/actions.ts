@@ -149,8 +149,16 @@ function checkMtu(mtu: unknown): number {
 type DState = Draft<ClusterState>;
 type DNs = Draft<NetNs>;
 
+/**
+ * The namespace an action list last looked up, while the list is being applied: a pod's CNI ADD names
+ * its namespace in four actions out of five, and each lookup hashed the pod's key twice. Actions never
+ * create or remove a namespace, so within one list an id keeps naming the same one.
+ */
+const listNs: { d: DState | null; id: NsId; ns: DNs | null } = { d: null, id: '', ns: null };
+
 /** The namespace with this id inside a draft; throws `NAMESPACE_NOT_FOUND`. */
 export function draftNs(d: DState, id: NsId): DNs {
+  if (listNs.d === d && listNs.id === id) return listNs.ns!;
   let ns: DNs | undefined | null;
   if (id === UNDERLAY_NS) ns = d.underlay.router;
   else if (typeof id === 'string' && id.startsWith('node/')) ns = shardGet(d.nodes, id.slice(5))?.host;
@@ -160,7 +168,24 @@ export function draftNs(d: DState, id: NsId): DNs {
     ns = node === undefined ? undefined : shardGet(d.nodes, node)?.pods[key]?.netns;
   }
   if (!ns) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(id)}"`, { ns: id });
+  if (listNs.d === d) {
+    listNs.id = id;
+    listNs.ns = ns;
+  }
   return ns;
+}
+
+/** Applies each action of a list in order, with {@link listNs} remembering namespaces meanwhile. */
+function applyList(d: DState, actions: readonly Action[]): void {
+  listNs.d = d;
+  listNs.ns = null;
+  listNs.id = '';
+  try {
+    for (const a of actions) applyOne(d, a);
+  } finally {
+    listNs.d = null;
+    listNs.ns = null;
+  }
 }
 
 /** A link of a namespace as plain data (for checks: reading it through the draft would copy the links). */
@@ -968,12 +993,10 @@ function findNsDraft(d: DState, id: NsId): DNs | null {
 export function applyActions(state: ClusterState, actions: readonly Action[]): ClusterState {
   if (!Array.isArray(actions)) fail('INVALID_ARGUMENT', 'actions must be an array');
   if (actions.length === 0) return state;
-  return produce(state, (d) => {
-    for (const a of actions) applyOne(d, a);
-  });
+  return produce(state, (d) => applyList(d, actions));
 }
 
 /** Applies actions to a draft already open (for callers batching many changes in one transition). */
 export function applyActionsToDraft(d: DState, actions: readonly Action[]): void {
-  for (const a of actions) applyOne(d, a);
+  applyList(d, actions);
 }
