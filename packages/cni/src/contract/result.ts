@@ -62,8 +62,7 @@ export function printResult(result: CurrentResult, version: string): CniResult |
 function versioned(ip: CniResult['ips'][number]): CniResult['ips'][number] {
   const out: Record<string, unknown> = {};
   out['version'] = ip.address.includes(':') ? '6' : '4';
-  for (const k in ip) out[k] = (ip as unknown as Record<string, unknown>)[k];
-  return out as unknown as CniResult['ips'][number];
+  return Object.assign(out, ip) as unknown as CniResult['ips'][number];
 }
 
 /** A stored result read back in the current shape (current.NewResultFromResult): `version` dropped. */

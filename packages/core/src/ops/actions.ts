@@ -212,7 +212,14 @@ function draftLink(ns: DNs, name: string): Draft<Link> {
 function writable<T extends object, K extends keyof T>(parent: T, key: K): T[K] {
   const v = parent[key];
   if (v !== null && typeof v === 'object' && Object.isFrozen(v) && !isDraft(v)) {
-    const copy = (Array.isArray(v) ? v.slice() : { ...v }) as T[K];
+    // Filled in, not spread: a spread of a frozen object takes V8's slow path (and the parts are mostly empty).
+    let copy: T[K];
+    if (Array.isArray(v)) copy = v.slice() as T[K];
+    else {
+      const o: Record<string, unknown> = {};
+      for (const k in v) o[k] = (v as Record<string, unknown>)[k];
+      copy = o as T[K];
+    }
     parent[key] = copy;
     return copy;
   }
@@ -230,10 +237,18 @@ export function ownerOf(nsId: NsId, dev: string, nodeEth0: boolean): IpOwner {
 function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
   const key = String(ip);
   const owners = snapshot(shardPeek(d.ipIndex, key) ?? []);
-  // concat, not a spread and an element: that reserves ~17 slots, which every indexed address would keep.
-  shardSet(d.ipIndex, key, owners.concat([ownerOf(nsId, link.name, link.kind === 'physical')]));
+  shardSet(d.ipIndex, key, withItem(owners, ownerOf(nsId, link.name, link.kind === 'physical')));
 }
 
+
+/**
+ * A copy of a list with one more item, at its exact size: a push, or a spread with an element, reserves
+ * ~17 slots, which a built cluster keeps in every pod's address and route lists and IP index entries. An
+ * empty list (often the shared frozen one, which concat copies slowly) gives a literal.
+ */
+function withItem<T>(list: readonly T[], item: T): T[] {
+  return list.length === 0 ? [item] : list.concat([item]);
+}
 
 function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
   const key = String(ip);
@@ -334,7 +349,7 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
   if (typeof spec.dst !== 'string') fail('INVALID_CIDR', `route destination ${String(spec.dst)} is not a prefix`);
   const dst: Cidr = spec.dst === 'default' ? DEFAULT_DST : routeDst(spec.dst);
   const type = spec.type ?? 'unicast';
-  if (!['unicast', 'blackhole', 'unreachable', 'prohibit'].includes(type)) fail('INVALID_ARGUMENT', `unknown route type "${type}"`);
+  if (!ROUTE_TYPES.includes(type)) fail('INVALID_ARGUMENT', `unknown route type "${type}"`);
   const via = spec.via === undefined ? null : parseIpv4(spec.via);
   const src = spec.src === undefined ? null : parseIpv4(spec.src);
   const metric = spec.metric ?? 0;
@@ -458,11 +473,15 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
   fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter and net.ipv4.conf.<dev>.proxy_arp`, { key });
 }
 
+const NF_CHAINS: readonly NfChain[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+const NAT_TARGETS: readonly string[] = ['MASQUERADE', 'SNAT', 'DNAT', 'ACCEPT'];
+const FILTER_TARGETS: readonly string[] = ['ACCEPT', 'DROP', 'REJECT'];
+const ROUTE_TYPES: readonly string[] = ['unicast', 'blackhole', 'unreachable', 'prohibit'];
+
 function resolveRule(r: RuleSpec): NfRule {
   if (r.table !== 'nat' && r.table !== 'filter') fail('INVALID_ARGUMENT', `iptables: unknown table "${String(r.table)}"`);
-  const chains: NfChain[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
-  if (!chains.includes(r.chain)) fail('INVALID_ARGUMENT', `iptables: unknown chain "${String(r.chain)}"`);
-  const targets = r.table === 'nat' ? ['MASQUERADE', 'SNAT', 'DNAT', 'ACCEPT'] : ['ACCEPT', 'DROP', 'REJECT'];
+  if (!NF_CHAINS.includes(r.chain)) fail('INVALID_ARGUMENT', `iptables: unknown chain "${String(r.chain)}"`);
+  const targets = r.table === 'nat' ? NAT_TARGETS : FILTER_TARGETS;
   if (!targets.includes(r.target)) fail('INVALID_ARGUMENT', `iptables: target ${String(r.target)} is not valid in table ${r.table}`);
   if ((r.target === 'SNAT' || r.target === 'DNAT') && r.to === undefined) fail('INVALID_ARGUMENT', `iptables: ${r.target} needs --to`);
   for (const dev of [r.inIf, r.outIf]) if (dev !== undefined) checkIfName(dev);
@@ -518,7 +537,9 @@ function applyOne(d: DState, a: Action): void {
         if (!Number.isInteger(v.vni) || v.vni < 0 || v.vni > 0xffffff) fail('INVALID_ARGUMENT', `VNI ${String(v.vni)} is out of range (0 to 16777215)`);
         if (!Number.isInteger(v.dstPort) || v.dstPort < 1 || v.dstPort > 65535) fail('INVALID_ARGUMENT', `dstport ${String(v.dstPort)} is out of range`);
         getLink(ns, v.dev);
-        addLinkTo(ns, newLink(ns, { kind: 'vxlan', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up, vni: v.vni, local: parseIpv4(v.local), dstPort: v.dstPort, dev: v.dev, learning: v.learning, ...(v.external ? { external: true } : {}) } as never));
+        const fields: Record<string, unknown> = { kind: 'vxlan', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up, vni: v.vni, local: parseIpv4(v.local), dstPort: v.dstPort, dev: v.dev, learning: v.learning };
+        if (v.external) fields['external'] = true; // not a conditional spread: that copied the literal slowly
+        addLinkTo(ns, newLink(ns, fields as never));
       } else if (a.kind === 'ipip') {
         addLinkTo(ns, newLink(ns, { kind: 'ipip', name: a.name, mac: '00:00:00:00:00:00', mtu: a.mtu ?? 1480, up: a.up, local: a.ipip?.local ? parseIpv4(a.ipip.local) : null } as never));
       } else {
@@ -567,9 +588,7 @@ function applyOne(d: DState, a: Action): void {
       const { ip, len } = parseIfAddr(a.addr);
       if (link.addrs.some((x) => x.ip === ip)) fail('ADDRESS_EXISTS', `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
       const scope = a.scope ?? (ip >>> 24 === 127 ? 'host' : 'global');
-      // A new array of the exact size (concat: a push, or a spread with an element, reserves ~17 slots,
-      // which a built cluster would keep for every pod's eth0).
-      link.addrs = castDraft(peek(link as Link, 'addrs').concat([{ ip, len, scope }]));
+      link.addrs = castDraft(withItem(peek(link as Link, 'addrs'), { ip, len, scope }));
       // Only global addresses must be unique in the cluster: a link-scope one (GKE's pod gateway, the same
       // on every host veth of a node) is valid on its link alone, as the kernel allows.
       if (scope === 'global') indexAddr(d, a.ns, link as Link, ip);
@@ -608,7 +627,7 @@ function applyOne(d: DState, a: Action): void {
       const kernelClash = hasKernelRoute(ns as NetNs, route.dst, route.metric);
       if (a.op === 'route.add' && (i >= 0 || kernelClash)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
       if (i >= 0) writable(ns, 'routes')[i] = route;
-      else ns.routes = castDraft(peek(ns as NetNs, 'routes').concat([route])); // exact size, as addr.add's
+      else ns.routes = castDraft(withItem(peek(ns as NetNs, 'routes'), route));
       return;
     }
     case 'route.del': {
