@@ -86,8 +86,16 @@ const unsupported = (conf: PluginInput, key: string, value: unknown, why: string
   ok: false, error: cniError(conf.cniVersion, CNI_ERROR_CODES.UNSUPPORTED_FIELD, `unsupported field in network configuration: "${key}": ${JSON.stringify(value)}`, why),
 });
 
-const hostNs = (inv: CniInvocation) => `node/${inv.node.name}`;
-const podNs = (inv: CniInvocation) => `pod/${inv.podKey}`;
+/**
+ * The namespace id `prefix + name`, taken from the namespace when it is that one: the id string the
+ * model already holds, not one more copy of it in every action and link a pod keeps.
+ */
+const nsIdOf = (ns: NetNs | null | undefined, prefix: string, name: string): string => {
+  const id = ns?.id;
+  return id !== undefined && id.length === prefix.length + name.length && id.startsWith(prefix) && id.endsWith(name) ? id : `${prefix}${name}`;
+};
+const hostNs = (inv: CniInvocation) => nsIdOf(inv.node.host, 'node/', inv.node.name);
+const podNs = (inv: CniInvocation) => nsIdOf(inv.podNetns, 'pod/', inv.podKey);
 const linkOf = (ns: NetNs | null | undefined, name: string): Link | undefined => (ns && Object.prototype.hasOwnProperty.call(ns.links, name) ? ns.links[name] : undefined);
 
 /** The host-side veth name (ip.RandomVethName picks `veth` + 8 random hex digits; derived from the pod here). */
@@ -132,8 +140,11 @@ const hostLocal: Plugin = (cmd, conf, inv, stores) => {
   }
   const got = hostLocalAdd(loaded, store, inv.containerId, inv.ifname);
   if ('error' in got) return plain(conf, got.error);
-  return ok({ interfaces: [], ips: got.result.ips, routes: got.result.routes, dns: {} }, [], withEntry(stores, key, got.store));
+  return ok({ interfaces: [], ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], withEntry(stores, key, got.store));
 };
+
+/** host-local's empty DNS section: one shared (frozen) object, which every pod's result holds. */
+const NO_DNS: CurrentResult['dns'] = Object.freeze({});
 
 /** Runs the IPAM plugin a main plugin names (the ipam section's `type`). */
 function execIpam(cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores: IpamStores): PluginOutcome {
@@ -297,6 +308,22 @@ const BRIDGE_UNMODELLED = [
   ['macspoofchk', 'podnet does not model the nftables MAC spoof check'],
 ] as const;
 
+/**
+ * Result entries every pod of a node gets alike (the bridge's interface, the default route via its
+ * gateway): the last one made is handed out again while it fits, frozen, rather than one more object
+ * for every pod's stored result.
+ */
+let lastIface: { readonly name: string; readonly mac: string } = Object.freeze({ name: '', mac: '' });
+function bridgeIface(name: string, mac: string): { readonly name: string; readonly mac: string } {
+  if (lastIface.name !== name || lastIface.mac !== mac) lastIface = Object.freeze({ name, mac });
+  return lastIface;
+}
+let lastDefault: CurrentResult['routes'][number] = Object.freeze({ dst: '0.0.0.0/0' });
+function defaultVia(gw: string | undefined): CurrentResult['routes'][number] {
+  if (lastDefault.gw !== gw) lastDefault = Object.freeze(gw === undefined ? { dst: '0.0.0.0/0' } : { dst: '0.0.0.0/0', gw });
+  return lastDefault;
+}
+
 const bridge: Plugin = (cmd, conf, inv, stores) => {
   const brName = typeof conf['bridge'] === 'string' && conf['bridge'] !== '' ? conf['bridge'] : 'cni0';
   const isLayer3 = typeof (conf['ipam'] as Record<string, unknown> | undefined)?.['type'] === 'string';
@@ -332,7 +359,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
   if (!existing) actions.push({ op: 'link.add', ns: h, name: brName, kind: 'bridge', mtu, mac: brMac }, { op: 'link.set', ns: h, name: brName, up: true });
   const pair = vethPair(inv, mtu, brName);
   actions.push(...pair.actions);
-  let result: CurrentResult = { interfaces: [{ name: brName, mac: brMac }, pair.host, pair.cont], ips: [], routes: [], dns: {} };
+  let result: CurrentResult = { interfaces: [bridgeIface(brName, brMac), pair.host, pair.cont], ips: [], routes: [], dns: {} };
   let s = stores;
   if (isLayer3) {
     const r = execIpam('ADD', conf, inv, stores);
@@ -342,7 +369,8 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     if (ipam.ips.length === 0) return plain(conf, 'IPAM plugin returned missing IP config');
     // calcGateways: every address is on the container interface (index 2); a gateway is filled in when
     // the bridge is one; isDefaultGateway adds a default route unless IPAM gave one with a gateway.
-    const routes = [...ipam.routes];
+    // Built at its exact size (every pod's result keeps it): a copy that is pushed onto reserves ~17 slots.
+    let routes: CurrentResult['routes'] = ipam.routes.slice();
     const ips = ipam.ips.map((ip) => {
       const gateway = ip.gateway ?? (isGW ? firstHost(ip.address) : undefined);
       return { interface: 2, address: ip.address, ...(gateway === undefined ? {} : { gateway }) };
@@ -350,8 +378,8 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     let goDefault: CurrentResult['routes'][number] | undefined;
     if (isDefaultGW && !routes.some((r) => r.gw !== undefined && r.dst === '0.0.0.0/0')) {
       const gw = ips.find((i) => i.gateway !== undefined)?.gateway;
-      goDefault = gw === undefined ? { dst: '0.0.0.0/0' } : { dst: '0.0.0.0/0', gw };
-      routes.push(goDefault);
+      goDefault = defaultVia(gw);
+      routes = routes.concat([goDefault]);
     }
     result = { ...result, ips, routes, dns: ipam.dns };
     const conf2 = configureIface(inv, result, goDefault);

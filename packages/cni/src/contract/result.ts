@@ -49,10 +49,20 @@ export function printResult(result: CurrentResult, version: string): CniResult |
   return {
     cniVersion: version,
     interfaces: result.interfaces,
-    ips: result.ips.map((ip) => (withVersion ? { version: ip.address.includes(':') ? '6' as const : '4' as const, ...ip } : ip)),
+    ips: result.ips.map((ip) => (withVersion ? versioned(ip) : ip)),
     routes: result.routes,
     dns: result.dns,
   };
+}
+
+/**
+ * `{ version, ...ip }`, filled into an empty object: a literal with a spread keeps every field after the
+ * first outside the object, one more allocation in every pod's stored result.
+ */
+function versioned(ip: CniResult['ips'][number]): CniResult['ips'][number] {
+  const out: Record<string, unknown> = {};
+  out['version'] = ip.address.includes(':') ? '6' : '4';
+  return Object.assign(out, ip) as unknown as CniResult['ips'][number];
 }
 
 /** A stored result read back in the current shape (current.NewResultFromResult): `version` dropped. */

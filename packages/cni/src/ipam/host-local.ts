@@ -475,11 +475,21 @@ export function hostLocalAdd(
     const got = allocateFromSet(set, s, idx, id, ifname, requested);
     if (isError(got)) return { error: `failed to allocate for range ${idx}: ${got.error}` };
     s = got.store;
-    ips.push({ address: `${formatIpv4(got.ip)}/${got.range.subnet.len}`, gateway: formatIpv4(got.range.gateway) });
+    ips.push({ address: `${formatIpv4(got.ip)}/${got.range.subnet.len}`, gateway: gatewayText(got.range.gateway) });
   }
   if (pending.length > 0) return { error: `failed to allocate all requested IPs: ${pending.map(formatIpv4).join(' ')}` };
   return { result: { ips, routes: conf.routes }, store: s };
 }
+
+/**
+ * A range's gateway as text: the last one written is handed out again for the same address, so the
+ * results of a node's pods share one string rather than keeping one each.
+ */
+function gatewayText(gw: Ipv4): string {
+  if (gw !== lastGateway.ip) lastGateway = { ip: gw, text: formatIpv4(gw) };
+  return lastGateway.text;
+}
+let lastGateway: { readonly ip: Ipv4 | null; readonly text: string } = { ip: null, text: '' };
 
 /** host-local DEL: releases what (id, ifname) holds. Idempotent, as CNI DEL must be. */
 export function hostLocalDel(store: HostLocalStore, id: string, ifname: string): HostLocalStore {

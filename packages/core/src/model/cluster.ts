@@ -89,10 +89,44 @@ export function checkName(name: unknown, what: string, subdomain = false): strin
   return name;
 }
 
-function emptyNs(id: string, forward: boolean): NetNs {
-  const sysctl: Sysctls = { ipForward: forward, rpFilter: 0, proxyArp: {} };
-  const lo: Link = { kind: 'loopback', name: 'lo', ifindex: 1, mtu: 65536, mac: '00:00:00:00:00:00', up: true, addrs: [{ ip: 0x7f000001, len: 8, scope: 'host' }], master: null };
-  return { id, links: { lo }, routes: [], neigh: {}, fdb: {}, sysctl, rules: [], conntrack: [], peerSets: [], listening: [], pmtu: {}, nextIfindex: 2 };
+const newLo = (): Link => ({ kind: 'loopback', name: 'lo', ifindex: 1, mtu: 65536, mac: '00:00:00:00:00:00', up: true, addrs: [{ ip: 0x7f000001, len: 8, scope: 'host' }], master: null });
+const newSysctl = (forward: boolean): Sysctls => ({ ipForward: forward, rpFilter: 0, proxyArp: {} });
+
+/**
+ * What a new namespace holds until an action changes it: lo, the default sysctls, empty tables. Every pod
+ * and node namespace shares these, frozen, instead of owning a dozen small objects that a built cluster
+ * keeps per pod. States are immutable: under immer a write copies as always, and a transition applied in
+ * place (buildClusterState) gets its own copy at the first write (ops/actions.ts `writable`).
+ */
+const PRISTINE = (() => {
+  const lo = newLo();
+  Object.freeze(lo.addrs[0]);
+  Object.freeze(lo.addrs);
+  const sysctl = [newSysctl(false), newSysctl(true)].map((s) => Object.freeze({ ...s, proxyArp: Object.freeze({}) }));
+  return { lo: Object.freeze(lo), sysctl, table: Object.freeze({}), list: Object.freeze([]) as readonly never[] };
+})();
+
+/**
+ * A namespace with lo only. `shared: false` gives it parts of its own: the cluster's first state is
+ * copied with structuredClone by buildClusterState, which would make one writable object of parts that
+ * were shared.
+ */
+function emptyNs(id: string, forward: boolean, shared = true): NetNs {
+  if (!shared) {
+    return { id, links: { lo: newLo() }, routes: [], neigh: {}, fdb: {}, sysctl: newSysctl(forward), rules: [], conntrack: [], peerSets: [], listening: [], pmtu: {}, nextIfindex: 2 };
+  }
+  const { lo, table, list } = PRISTINE;
+  // Filled into an empty object, whose spare in-object slots take the next links (a pod's eth0) without
+  // a separate property store.
+  const links: Record<string, Link> = {};
+  links['lo'] = lo;
+  return { id, links, routes: list, neigh: table, fdb: table, sysctl: PRISTINE.sysctl[forward ? 1 : 0]!, rules: list, conntrack: list, peerSets: list, listening: list, pmtu: table, nextIfindex: 2 };
+}
+
+/** The listening sockets a pod's containers declare, as its namespace holds them (shared when none). */
+function listeningOf(pod: Pod): readonly string[] {
+  const out = pod.containers.flatMap((c) => c.ports.map((p) => `${p.protocol.toLowerCase()}/${p.port}`));
+  return out.length === 0 ? PRISTINE.list : out;
 }
 
 /** The default underlay: one segment, 192.168.1.0/24, gateway .1, MTU 1500. */
@@ -111,7 +145,7 @@ export function createClusterState(settings: ClusterSettings, design: CniDesign,
   if (routerKind !== 'linux' && routerKind !== 'vpc') fail('INVALID_ARGUMENT', `underlay router must be "linux" or "vpc", not ${JSON.stringify(routerKind)}`, { value: routerKind });
   if (!Array.isArray(segSpecs) || segSpecs.length === 0) fail('INVALID_ARGUMENT', 'the underlay needs at least one segment');
   const segments: Record<string, Segment> = {};
-  let router = emptyNs(UNDERLAY_NS, true);
+  let router = emptyNs(UNDERLAY_NS, true, false);
   const links: Record<string, Link> = { ...router.links };
   let ifindex = 2;
   for (const s of segSpecs) {
@@ -271,15 +305,26 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   return name;
 }
 
+/**
+ * `len` hex digits of FNV-1a rounds over `s`. The digits are joined, not appended: `+=` makes a rope of
+ * string pieces (and `slice` a view into it) that a pod's state would keep, ten small objects in place of
+ * one string (a netns path was 480 bytes).
+ */
 function fnvHex(s: string, len: number): string {
-  let out = '';
+  const parts: string[] = [];
   let h = 0x811c9dc5;
-  for (let round = 0; out.length < len; round++) {
+  for (let round = 0; round * 8 < len; round++) {
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
     h = Math.imul(h ^ round, 0x01000193);
-    out += hex32(h);
+    parts.push(hex32(h));
   }
-  return out.slice(0, len);
+  const out = parts.join('');
+  return out.length === len ? out : out.slice(0, len);
+}
+
+/** 32 hex digits as a UUID's text: 8-4-4-4-12, one flat string. */
+function uuidText(h: string): string {
+  return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20, 32)].join('-');
 }
 
 /** The container ID the runtime gives a pod's sandbox (deterministic here). */
@@ -293,12 +338,15 @@ let lastSandbox = { seed: '', id: '' };
 
 /** The pod's netns path, as containerd names them (`/var/run/netns/cni-<uuid>`). */
 export function netnsPath(pod: { uid: string }): string {
-  const h = fnvHex(pod.uid, 32);
-  return `/var/run/netns/cni-${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  return ['/var/run/netns/cni-', uuidText(fnvHex(pod.uid, 32))].join('');
 }
 
-function normaliseContainers(spec: PodSpec): Container[] {
-  const list = spec.containers ?? [{ name: 'app' }];
+/** The containers of a pod that declares none: one `app` container, shared (frozen) by every such pod. */
+const DEFAULT_CONTAINERS: readonly Container[] = Object.freeze([Object.freeze({ name: 'app', image: 'registry.k8s.io/pause:3.10', ports: PRISTINE.list })]);
+
+function normaliseContainers(spec: PodSpec): readonly Container[] {
+  if (spec.containers === undefined || spec.containers === null) return DEFAULT_CONTAINERS;
+  const list = spec.containers;
   if (!Array.isArray(list) || list.length === 0) fail('INVALID_ARGUMENT', `pod ${spec.name} needs at least one container`);
   const names = new Set<string>();
   const bound = new Map<string, string>();
@@ -319,7 +367,7 @@ function normaliseContainers(spec: PodSpec): Container[] {
       bound.set(k, c.name);
       return { port, protocol } as const;
     });
-    return { name: c.name, image: c.image ?? 'registry.k8s.io/pause:3.10', ports };
+    return { name: c.name, image: c.image ?? 'registry.k8s.io/pause:3.10', ports: ports.length === 0 ? PRISTINE.list : ports };
   });
 }
 
@@ -338,8 +386,10 @@ export function addPodState(state: ClusterState, spec: PodSpec, design: CniDesig
  * malformed spec, a taken name, an unknown node, an address that is taken or that the design's IPAM
  * refuses) throws and changes nothing. What Kubernetes would only report leaves the pod waiting with a
  * status saying why: Pending (no node fits), ContainerCreating (CNI ADD failed), Failed (OutOfpods).
+ * `announceArp: false` skips the new pod's gratuitous ARP to its node's namespaces: only for a state the
+ * dataplane never ran on (no learnt neighbour entry to update), as {@link buildClusterState} builds.
  */
-export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: CniDesign, events: EventSink = []): string {
+export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: CniDesign, events: EventSink = [], announceArp = true): string {
   const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
   if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'a pod spec must be an object with a name');
   const namespace = checkName(spec.namespace ?? 'default', 'namespace');
@@ -360,16 +410,24 @@ export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: Cni
       if (w.requestedIp === ip) fail('IP_IN_USE', `pod IP ${spec.ip} is already requested by pod ${w.key} (${w.status.phase})`, { ip: spec.ip, owner: w.key });
     }
   }
-  const uid = fnvHex(`uid|${key}|${state.now}|${state.podCount}|${Object.keys(state.waiting).length}`, 32).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+  const uid = uuidText(fnvHex(`uid|${key}|${state.now}|${state.podCount}|${Object.keys(state.waiting).length}`, 32));
   const pod: Pod = {
     namespace, name, key, uid, node: null, ip: null, hostNetwork, containers, netns: null,
-    cniResult: null, status: { phase: 'Pending' }, labels: { ...(spec.labels ?? {}) }, created: state.now,
+    cniResult: null, status: { phase: 'Pending' }, labels: spec.labels === undefined || spec.labels === null ? NO_LABELS : { ...spec.labels }, created: state.now,
     requestedIp: spec.ip === undefined ? null : parseIpv4(spec.ip),
   };
-  if (bound) admit(d, pod, bound, design, events, true);
-  else schedule(d, pod, design, events, true);
+  if (bound) admit(d, pod, bound, design, events, true, announceArp);
+  else schedule(d, pod, design, events, true, announceArp);
   return key;
 }
+
+/**
+ * Values every running pod, or every pod without labels, holds: one shared object each rather than one
+ * per pod (a built cluster keeps 150,000). States are immutable, so sharing them is safe; frozen, so
+ * an in-place write fails loudly.
+ */
+const RUNNING: PodStatus = Object.freeze({ phase: 'Running' });
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Pods on a node that count against its max-pods: running ones and those waiting for their sandbox. */
 export function nonTerminatedPods(state: ClusterState, node: Node): number {
@@ -383,7 +441,7 @@ export function nonTerminatedPods(state: ClusterState, node: Node): number {
  * the least loaded first (NodeResourcesFit's LeastAllocated, ties by name). None → Pending with the
  * scheduler's message.
  */
-function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: EventSink, fresh: boolean): void {
+function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: EventSink, fresh: boolean, announceArp: boolean): void {
   const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
   let best: Node | null = null;
   let bestLoad = Infinity;
@@ -423,11 +481,11 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
     return;
   }
   events.push({ type: 'Normal', reason: 'Scheduled', from: 'default-scheduler', pod: pod.key, message: `Successfully assigned ${pod.key} to ${best.name}`, time: state.now });
-  admit(d, { ...pod, node: best.name }, best, design, events, fresh);
+  admit(d, { ...pod, node: best.name }, best, design, events, fresh, announceArp);
 }
 
 /** The kubelet takes a pod bound to its node: admission (max pods), then sandbox and CNI ADD. */
-function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean): void {
+function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean, announceArp: boolean): void {
   const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
   const used = nonTerminatedPods(state, snapshot(node));
   if (used >= node.maxPods) {
@@ -436,13 +494,12 @@ function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, 
     d.waiting[pod.key] = castDraft({ ...pod, node: node.name, status: { phase: 'Failed', reason: 'OutOfpods', message: `Pod was rejected: ${detail}` } });
     return;
   }
-  runPod(d, { ...pod, node: node.name }, node, design, events, fresh);
+  runPod(d, { ...pod, node: node.name }, node, design, events, fresh, announceArp);
 }
 
 /** The sandbox is made and the design's CNI ADD wires it; on failure the pod waits in ContainerCreating. */
-function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean): void {
+function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean, announceArp: boolean): void {
   const state = d as ClusterState;
-  const listening = pod.containers.flatMap((c) => c.ports.map((p) => `${p.protocol.toLowerCase()}/${p.port}`));
   const insert = (p: Pod): Draft<Pod> => {
     const n = shardGet(d.nodes, node.name)!;
     (n.pods as Record<string, Pod>)[p.key] = castDraft(p);
@@ -452,10 +509,10 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     return n.pods[p.key]!;
   };
   if (pod.hostNetwork) {
-    insert({ ...pod, ip: node.ip, status: { phase: 'Running' } });
+    insert({ ...pod, ip: node.ip, status: RUNNING });
     return;
   }
-  const netns: NetNs = { ...emptyNs(podNsId(pod.key), false), listening };
+  const netns: NetNs = { ...emptyNs(podNsId(pod.key), false), listening: listeningOf(pod) };
   const sandbox: Pod = { ...pod, netns, status: { phase: 'ContainerCreating' } };
   // CNI ADD sees the cluster as it is, plus the sandbox the runtime made; its actions are applied in the
   // same transition that adds the pod.
@@ -484,9 +541,11 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   if ('nodeState' in r) shardGet(d.nodes, node.name)!.cni = castDraft(r.nodeState);
   p.ip = ip;
   p.cniResult = castDraft(r.result);
-  p.status = { phase: 'Running' };
+  p.status = RUNNING;
   // The bridge and ptp plugins send a gratuitous ARP from the new interface: whoever on the node held an
-  // entry for the address (a previous pod's, with its MAC) now has this pod's.
+  // entry for the address (a previous pod's, with its MAC) now has this pod's. Only entries the dataplane
+  // learnt can be stale (actions make permanent ones): a cluster being built has none, and skips the look.
+  if (!announceArp) return;
   const eth = p.netns?.links[req0(r.result)] ?? Object.values(p.netns?.links ?? {}).find((l) => l.kind !== 'loopback' && l.addrs.length > 0);
   if (eth && ip !== null) {
     const n = shardGet(d.nodes, node.name)!;
@@ -561,17 +620,17 @@ function hasRetriable(state: ClusterState): boolean {
   return false;
 }
 
-/** {@link settleState} inside an open transition. */
-export function settleInDraft(d: Draft<ClusterState>, design: CniDesign, events: EventSink = []): void {
+/** {@link settleState} inside an open transition (`announceArp` as for {@link addPodInDraft}). */
+export function settleInDraft(d: Draft<ClusterState>, design: CniDesign, events: EventSink = [], announceArp = true): void {
   const queue = Object.values(waitingOf(d)).filter((w) => w.status.phase !== 'Failed')
     .sort((a, b) => a.created - b.created || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (const w of queue) {
     const pod = waitingOf(d)[w.key];
     if (!pod) continue;
-    if (pod.node === null) schedule(d, snapshot(pod), design, events, false);
+    if (pod.node === null) schedule(d, snapshot(pod), design, events, false, announceArp);
     else {
       const node = findNode(snapshot(d) as ClusterState, pod.node);
-      if (node) runPod(d, snapshot(pod), snapshot(node), design, events, false);
+      if (node) runPod(d, snapshot(pod), snapshot(node), design, events, false, announceArp);
     }
   }
 }
@@ -683,10 +742,11 @@ export function buildClusterState(settings: ClusterSettings, design: CniDesign, 
   // The same transitions as addNode/addPod, applied in place to a fresh copy that shares nothing with
   // any other state: no proxies, no per-change copies, one freeze at the end (when freezing is on).
   const d = structuredClone(createClusterState(settings, design, now)) as Draft<ClusterState>;
-  // A fresh cluster has no neighbour entries for a joining node to update: skip the announcements.
+  // A fresh cluster has no neighbour entries for a joining node or a new pod to update (only the dataplane
+  // learns entries that can go stale): skip the announcements.
   for (const n of nodes) addNodeInDraft(d, n, design, false);
-  for (const p of pods) addPodInDraft(d, p, design, events);
-  settleInDraft(d, design, events);
+  for (const p of pods) addPodInDraft(d, p, design, events, false);
+  settleInDraft(d, design, events, false);
   return freezeIfOn(d as ClusterState);
 }
 

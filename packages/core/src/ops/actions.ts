@@ -6,7 +6,7 @@
  * Actions carry text the way the commands do (`10.244.1.1/24`, `02:42:…`); {@link applyActions} parses
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
-import { castDraft, type Draft } from 'immer';
+import { castDraft, isDraft, type Draft } from 'immer';
 import { peek, produce, snapshot } from '../util/immer.js';
 
 export { snapshot };
@@ -19,7 +19,7 @@ import type {
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, type Shards } from '../util/shards.js';
-import { formatIpRule, kernelRoutes, lookupRouteIn, refUses } from './routing.js';
+import { formatIpRule, lookupRouteIn, refUses } from './routing.js';
 
 /** A route as `ip route add` takes it. */
 export interface RouteSpec {
@@ -149,8 +149,16 @@ function checkMtu(mtu: unknown): number {
 type DState = Draft<ClusterState>;
 type DNs = Draft<NetNs>;
 
+/**
+ * The namespace an action list last looked up, while the list is being applied: a pod's CNI ADD names
+ * its namespace in four actions out of five, and each lookup hashed the pod's key twice. Actions never
+ * create or remove a namespace, so within one list an id keeps naming the same one.
+ */
+const listNs: { d: DState | null; id: NsId; ns: DNs | null } = { d: null, id: '', ns: null };
+
 /** The namespace with this id inside a draft; throws `NAMESPACE_NOT_FOUND`. */
 export function draftNs(d: DState, id: NsId): DNs {
+  if (listNs.d === d && listNs.id === id) return listNs.ns!;
   let ns: DNs | undefined | null;
   if (id === UNDERLAY_NS) ns = d.underlay.router;
   else if (typeof id === 'string' && id.startsWith('node/')) ns = shardGet(d.nodes, id.slice(5))?.host;
@@ -160,7 +168,24 @@ export function draftNs(d: DState, id: NsId): DNs {
     ns = node === undefined ? undefined : shardGet(d.nodes, node)?.pods[key]?.netns;
   }
   if (!ns) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(id)}"`, { ns: id });
+  if (listNs.d === d) {
+    listNs.id = id;
+    listNs.ns = ns;
+  }
   return ns;
+}
+
+/** Applies each action of a list in order, with {@link listNs} remembering namespaces meanwhile. */
+function applyList(d: DState, actions: readonly Action[]): void {
+  listNs.d = d;
+  listNs.ns = null;
+  listNs.id = '';
+  try {
+    for (const a of actions) applyOne(d, a);
+  } finally {
+    listNs.d = null;
+    listNs.ns = null;
+  }
 }
 
 /** A link of a namespace as plain data (for checks: reading it through the draft would copy the links). */
@@ -174,7 +199,31 @@ function getLink(ns: NetNs | DNs, name: string): Link {
 /** A link of a draft namespace, to change it; throws `LINK_NOT_FOUND`. */
 function draftLink(ns: DNs, name: string): Draft<Link> {
   getLink(ns, name);
-  return ns.links[name]!;
+  return writable(ns.links as Record<string, Draft<Link>>, name);
+}
+
+/**
+ * `parent[key]`, to be changed in place. A new namespace shares its untouched parts (lo, the default
+ * sysctls, empty tables) with every other one, frozen (model/cluster.ts): under immer the draft copies
+ * on write as always; in a transition applied in place (buildClusterState) the first write here gives
+ * the namespace its own copy. Every in-place write to those parts goes through here; the rest replace
+ * them whole (route and address lists) or only delete entries that exist (which a shared part has none of).
+ */
+function writable<T extends object, K extends keyof T>(parent: T, key: K): T[K] {
+  const v = parent[key];
+  if (v !== null && typeof v === 'object' && Object.isFrozen(v) && !isDraft(v)) {
+    // Filled in, not spread: a spread of a frozen object takes V8's slow path (and the parts are mostly empty).
+    let copy: T[K];
+    if (Array.isArray(v)) copy = v.slice() as T[K];
+    else {
+      const o: Record<string, unknown> = {};
+      for (const k in v) o[k] = (v as Record<string, unknown>)[k];
+      copy = o as T[K];
+    }
+    parent[key] = copy;
+    return copy;
+  }
+  return v;
 }
 
 /** Who owns an address configured in a namespace. */
@@ -188,9 +237,18 @@ export function ownerOf(nsId: NsId, dev: string, nodeEth0: boolean): IpOwner {
 function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
   const key = String(ip);
   const owners = snapshot(shardPeek(d.ipIndex, key) ?? []);
-  shardSet(d.ipIndex, key, [...owners, ownerOf(nsId, link.name, link.kind === 'physical')]);
+  shardSet(d.ipIndex, key, withItem(owners, ownerOf(nsId, link.name, link.kind === 'physical')));
 }
 
+
+/**
+ * A copy of a list with one more item, at its exact size: a push, or a spread with an element, reserves
+ * ~17 slots, which a built cluster keeps in every pod's address and route lists and IP index entries. An
+ * empty list (often the shared frozen one, which concat copies slowly) gives a literal.
+ */
+function withItem<T>(list: readonly T[], item: T): T[] {
+  return list.length === 0 ? [item] : list.concat([item]);
+}
 
 function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
   const key = String(ip);
@@ -225,6 +283,22 @@ function newLink(ns: DNs, fields: Omit<Link, 'ifindex' | 'addrs' | 'master' | 'm
   return l as unknown as Link;
 }
 
+/**
+ * A new veth end: {@link newLink}'s result, built as one literal (the same fields, in the same order):
+ * completing a literal adds properties outside the object, one more allocation per link, and a built
+ * cluster has two veth ends per pod.
+ */
+function newVeth(ns: DNs, name: string, mac: string | undefined, mtu: number | undefined, up: boolean | undefined, peer: { ns: NsId; name: string }): Link {
+  const ifindex = ns.nextIfindex;
+  ns.nextIfindex = ifindex + 1;
+  const m = mtu === undefined ? 1500 : checkMtu(mtu);
+  const hw = mac === undefined ? macFromSeed(`${ns.id}|${name}|${ifindex}`) : parseMac(mac);
+  return { kind: 'veth', name, mac: hw, mtu: m, up: up ?? false, peer, ifindex, addrs: NO_ADDRS, master: null };
+}
+
+/** A new link's empty address list, shared (frozen): addr.add and addr.del replace the list, never change it. */
+const NO_ADDRS: Link['addrs'] = Object.freeze([]);
+
 function addLinkTo(ns: DNs, link: Link): void {
   if (Object.prototype.hasOwnProperty.call(ns.links, link.name)) {
     fail('LINK_EXISTS', `RTNETLINK answers: File exists (device "${link.name}" already exists in ${ns.id})`, { ns: ns.id, dev: link.name });
@@ -239,7 +313,7 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
     if (link.kind === 'bridge' || link.name === master) fail('INVALID_ARGUMENT', `"${link.name}" cannot be a port of "${master}"`);
     if (!br.hadPorts) (ns.links[master] as Draft<Link> & { hadPorts?: boolean }).hadPorts = true;
     // The port's MAC becomes a local FDB entry of the bridge (bridge fdb shows it "master cni0 permanent").
-    (ns.fdb as Record<string, unknown>)[`${master}|${link.mac}`] = { dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 };
+    (writable(ns, 'fdb') as Record<string, unknown>)[`${master}|${link.mac}`] = { dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 };
   }
   if (link.master !== null && link.master !== master) {
     const old = link.master;
@@ -273,9 +347,9 @@ function flushDev(d: DState, ns: DNs, dev: string): void {
 /** Parses and validates a route spec in a namespace, with the kernel's checks on the gateway. */
 export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): Route {
   if (typeof spec.dst !== 'string') fail('INVALID_CIDR', `route destination ${String(spec.dst)} is not a prefix`);
-  const dst: Cidr = spec.dst === 'default' ? { addr: 0, len: 0 } : parseCidr(spec.dst);
+  const dst: Cidr = spec.dst === 'default' ? DEFAULT_DST : routeDst(spec.dst);
   const type = spec.type ?? 'unicast';
-  if (!['unicast', 'blackhole', 'unreachable', 'prohibit'].includes(type)) fail('INVALID_ARGUMENT', `unknown route type "${type}"`);
+  if (!ROUTE_TYPES.includes(type)) fail('INVALID_ARGUMENT', `unknown route type "${type}"`);
   const via = spec.via === undefined ? null : parseIpv4(spec.via);
   const src = spec.src === undefined ? null : parseIpv4(spec.src);
   const metric = spec.metric ?? 0;
@@ -303,12 +377,64 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
   }
   const scope = spec.scope ?? (via === null ? 'link' : 'global');
   if (spec.mtu !== undefined) checkMtu(spec.mtu);
-  return { dst, via, dev, proto: spec.proto ?? 'boot', scope, src, onlink: spec.onlink ?? false, metric, type, ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}) };
+  const route: Route = { dst, via, dev, proto: spec.proto ?? 'boot', scope, src, onlink: spec.onlink ?? false, metric, type };
+  // A literal without a conditional spread: the spread made every route hold its fields outside the object.
+  return spec.mtu === undefined ? route : { ...route, mtu: spec.mtu };
 }
 
-/** The longest directly connected route (no gateway) holding `ip`, by a scan: what a nexthop check needs. */
-function connectedRoute(ns: NetNs, ip: number): Route | null {
-  return connectedIn(ns, [...ns.routes, ...kernelRoutes(ns)], ip);
+/**
+ * A route's parsed destination: the last one parsed is handed out again for the same text, frozen (every
+ * pod of a flannel cluster has a route to the cluster's pod CIDR: one object, not one per pod).
+ */
+function routeDst(text: string): Cidr {
+  if (text !== lastDst.text) lastDst = { text, dst: Object.freeze(parseCidr(text)) };
+  return lastDst.dst;
+}
+let lastDst: { readonly text: string | null; readonly dst: Cidr } = { text: null, dst: Object.freeze({ addr: 0, len: 0 }) };
+
+/** The default route's destination, one frozen object for every route that has it (routes are immutable). */
+const DEFAULT_DST: Cidr = Object.freeze({ addr: 0, len: 0 });
+
+/**
+ * The longest directly connected route (no gateway) holding `ip`, by a scan: what a nexthop check needs.
+ * The namespace's routes come first, then the kernel's prefix routes of its addresses (the order
+ * `[...routes, ...kernelRoutes(ns)]` has), scanned in place: building every prefix route of the namespace
+ * for one look was a tenth of a pod's CNI ADD. Of a kernel route only its device is answered.
+ */
+function connectedRoute(ns: NetNs, ip: number): Pick<Route, 'dev'> | null {
+  let best: Pick<Route, 'dev'> | null = connectedIn(ns, peek(ns, 'routes'), ip);
+  let bestLen = best === null ? -1 : (best as Route).dst.len;
+  let bestMetric = best === null ? 0 : (best as Route).metric;
+  const links = peek(ns, 'links');
+  for (const name in links) {
+    const l = snapshot(links[name]!);
+    if (!l.up || l.kind === 'loopback') continue;
+    for (const a of snapshot(l.addrs)) {
+      if (a.len >= 32 || a.scope === 'host' || a.noPrefixRoute) continue;
+      // A kernel route: metric 0, on an up link; kept when longer, or as long with a lower metric.
+      if (networkOf(ip, a.len) !== networkOf(a.ip, a.len)) continue;
+      if (best === null || a.len > bestLen || (a.len === bestLen && 0 < bestMetric)) {
+        best = { dev: l.name };
+        bestLen = a.len;
+        bestMetric = 0;
+      }
+    }
+  }
+  return best;
+}
+
+/** Whether the kernel holds a prefix route of `dst` at `metric` (one of {@link kernelRoutes}), scanned in place. */
+function hasKernelRoute(ns: NetNs, dst: Cidr, metric: number): boolean {
+  if (metric !== 0 || dst.len >= 32) return false;
+  const links = peek(ns, 'links');
+  for (const name in links) {
+    const l = snapshot(links[name]!);
+    if (!l.up || l.kind === 'loopback') continue;
+    for (const a of snapshot(l.addrs)) {
+      if (a.len === dst.len && a.scope !== 'host' && !a.noPrefixRoute && networkOf(a.ip, a.len) === dst.addr) return true;
+    }
+  }
+  return false;
 }
 
 function connectedIn(ns: NetNs, routes: readonly Route[], ip: number): Route | null {
@@ -329,29 +455,33 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
   const v = String(value);
   if (key === 'net.ipv4.ip_forward' || key === 'net.ipv4.conf.all.forwarding') {
     if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
-    (ns.sysctl as Draft<Sysctls>).ipForward = v === '1';
+    (writable(ns, 'sysctl') as Draft<Sysctls>).ipForward = v === '1';
     return;
   }
   if (key === 'net.ipv4.conf.all.rp_filter') {
     if (!['0', '1', '2'].includes(v)) fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0, 1 or 2, not "${v}"`);
-    (ns.sysctl as Draft<Sysctls>).rpFilter = Number(v) as 0 | 1 | 2;
+    (writable(ns, 'sysctl') as Draft<Sysctls>).rpFilter = Number(v) as 0 | 1 | 2;
     return;
   }
   const m = /^net\.ipv4\.conf\.([^.]+)\.proxy_arp$/.exec(key);
   if (m) {
     if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
     getLink(ns, m[1]!);
-    (ns.sysctl.proxyArp as Record<string, boolean>)[m[1]!] = v === '1';
+    (writable(writable(ns, 'sysctl'), 'proxyArp') as Record<string, boolean>)[m[1]!] = v === '1';
     return;
   }
   fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter and net.ipv4.conf.<dev>.proxy_arp`, { key });
 }
 
+const NF_CHAINS: readonly NfChain[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+const NAT_TARGETS: readonly string[] = ['MASQUERADE', 'SNAT', 'DNAT', 'ACCEPT'];
+const FILTER_TARGETS: readonly string[] = ['ACCEPT', 'DROP', 'REJECT'];
+const ROUTE_TYPES: readonly string[] = ['unicast', 'blackhole', 'unreachable', 'prohibit'];
+
 function resolveRule(r: RuleSpec): NfRule {
   if (r.table !== 'nat' && r.table !== 'filter') fail('INVALID_ARGUMENT', `iptables: unknown table "${String(r.table)}"`);
-  const chains: NfChain[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
-  if (!chains.includes(r.chain)) fail('INVALID_ARGUMENT', `iptables: unknown chain "${String(r.chain)}"`);
-  const targets = r.table === 'nat' ? ['MASQUERADE', 'SNAT', 'DNAT', 'ACCEPT'] : ['ACCEPT', 'DROP', 'REJECT'];
+  if (!NF_CHAINS.includes(r.chain)) fail('INVALID_ARGUMENT', `iptables: unknown chain "${String(r.chain)}"`);
+  const targets = r.table === 'nat' ? NAT_TARGETS : FILTER_TARGETS;
   if (!targets.includes(r.target)) fail('INVALID_ARGUMENT', `iptables: target ${String(r.target)} is not valid in table ${r.table}`);
   if ((r.target === 'SNAT' || r.target === 'DNAT') && r.to === undefined) fail('INVALID_ARGUMENT', `iptables: ${r.target} needs --to`);
   for (const dev of [r.inIf, r.outIf]) if (dev !== undefined) checkIfName(dev);
@@ -395,19 +525,21 @@ function applyOne(d: DState, a: Action): void {
         checkIfName(a.peer.name);
         const peerNs = draftNs(d, a.peer.ns);
         if (peerNs === ns && a.peer.name === a.name) fail('LINK_EXISTS', `veth peer name equals "${a.name}"`);
-        addLinkTo(ns, newLink(ns, { kind: 'veth', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up, peer: { ns: a.peer.ns, name: a.peer.name } } as never));
-        addLinkTo(peerNs, newLink(peerNs, { kind: 'veth', name: a.peer.name, mac: a.peer.mac, mtu: a.peer.mtu ?? a.mtu, up: a.peer.up, peer: { ns: a.ns, name: a.name } } as never));
+        addLinkTo(ns, newVeth(ns, a.name, a.mac, a.mtu, a.up, { ns: a.peer.ns, name: a.peer.name }));
+        addLinkTo(peerNs, newVeth(peerNs, a.peer.name, a.peer.mac, a.peer.mtu ?? a.mtu, a.peer.up, { ns: a.ns, name: a.name }));
       } else if (a.kind === 'bridge') {
         addLinkTo(ns, newLink(ns, { kind: 'bridge', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up }));
         const br = ns.links[a.name]!;
-        (ns.fdb as Record<string, unknown>)[`${a.name}|${br.mac}`] = { dev: a.name, mac: br.mac, port: null, dst: null, permanent: true, local: true, updated: 0 };
+        (writable(ns, 'fdb') as Record<string, unknown>)[`${a.name}|${br.mac}`] = { dev: a.name, mac: br.mac, port: null, dst: null, permanent: true, local: true, updated: 0 };
       } else if (a.kind === 'vxlan') {
         const v = a.vxlan;
         if (!v) fail('INVALID_ARGUMENT', 'a vxlan link needs { vni, local, dstPort, dev, learning }');
         if (!Number.isInteger(v.vni) || v.vni < 0 || v.vni > 0xffffff) fail('INVALID_ARGUMENT', `VNI ${String(v.vni)} is out of range (0 to 16777215)`);
         if (!Number.isInteger(v.dstPort) || v.dstPort < 1 || v.dstPort > 65535) fail('INVALID_ARGUMENT', `dstport ${String(v.dstPort)} is out of range`);
         getLink(ns, v.dev);
-        addLinkTo(ns, newLink(ns, { kind: 'vxlan', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up, vni: v.vni, local: parseIpv4(v.local), dstPort: v.dstPort, dev: v.dev, learning: v.learning, ...(v.external ? { external: true } : {}) } as never));
+        const fields: Record<string, unknown> = { kind: 'vxlan', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up, vni: v.vni, local: parseIpv4(v.local), dstPort: v.dstPort, dev: v.dev, learning: v.learning };
+        if (v.external) fields['external'] = true; // not a conditional spread: that copied the literal slowly
+        addLinkTo(ns, newLink(ns, fields as never));
       } else if (a.kind === 'ipip') {
         addLinkTo(ns, newLink(ns, { kind: 'ipip', name: a.name, mac: '00:00:00:00:00:00', mtu: a.mtu ?? 1480, up: a.up, local: a.ipip?.local ? parseIpv4(a.ipip.local) : null } as never));
       } else {
@@ -456,7 +588,7 @@ function applyOne(d: DState, a: Action): void {
       const { ip, len } = parseIfAddr(a.addr);
       if (link.addrs.some((x) => x.ip === ip)) fail('ADDRESS_EXISTS', `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
       const scope = a.scope ?? (ip >>> 24 === 127 ? 'host' : 'global');
-      link.addrs.push({ ip, len, scope });
+      link.addrs = castDraft(withItem(peek(link as Link, 'addrs'), { ip, len, scope }));
       // Only global addresses must be unique in the cluster: a link-scope one (GKE's pod gateway, the same
       // on every host veth of a node) is valid on its link alone, as the kernel allows.
       if (scope === 'global') indexAddr(d, a.ns, link as Link, ip);
@@ -468,7 +600,7 @@ function applyOne(d: DState, a: Action): void {
       const { ip } = parseIfAddr(a.addr);
       const i = link.addrs.findIndex((x) => x.ip === ip);
       if (i < 0) fail('ADDRESS_NOT_FOUND', `RTNETLINK answers: Cannot assign requested address (${a.addr} is not on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
-      link.addrs.splice(i, 1);
+      link.addrs = castDraft(peek(link as Link, 'addrs').filter((_, j) => j !== i)); // a new list: lo's is shared
       unindexAddr(d, a.ns, a.dev, ip);
       // Routes whose preferred source was this address go with it.
       const routes = peek(ns as NetNs, 'routes');
@@ -492,10 +624,10 @@ function applyOne(d: DState, a: Action): void {
         return;
       }
       const i = peek(ns as NetNs, 'routes').findIndex((r) => sameRouteKey(r, route));
-      const kernelClash = kernelRoutes(ns as NetNs).some((r) => sameRouteKey(r, route));
+      const kernelClash = hasKernelRoute(ns as NetNs, route.dst, route.metric);
       if (a.op === 'route.add' && (i >= 0 || kernelClash)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
-      if (i >= 0) ns.routes[i] = route;
-      else ns.routes.push(route);
+      if (i >= 0) writable(ns, 'routes')[i] = route;
+      else ns.routes = castDraft(withItem(peek(ns as NetNs, 'routes'), route));
       return;
     }
     case 'route.del': {
@@ -541,7 +673,7 @@ function applyOne(d: DState, a: Action): void {
         }
         fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such process (no route ${a.dst} in ${a.ns})`, { ns: a.ns, dst: a.dst });
       }
-      ns.routes.splice(i, 1);
+      writable(ns, 'routes').splice(i, 1);
       return;
     }
     case 'iprule.add': {
@@ -585,7 +717,7 @@ function applyOne(d: DState, a: Action): void {
       const mac = parseMac(a.mac);
       const key = `${a.dev}|${ip}`;
       if (a.op === 'neigh.add' && ns.neigh[key]?.permanent) fail('NEIGH_EXISTS', `RTNETLINK answers: File exists (neighbour ${a.ip} on ${a.dev})`);
-      (ns.neigh as Record<string, unknown>)[key] = { dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now };
+      (writable(ns, 'neigh') as Record<string, unknown>)[key] = { dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now };
       return;
     }
     case 'neigh.del': {
@@ -601,9 +733,9 @@ function applyOne(d: DState, a: Action): void {
       const mac = parseMac(a.mac);
       if (link.kind === 'vxlan') {
         if (a.dst === undefined) fail('INVALID_ARGUMENT', 'a VXLAN FDB entry needs dst (the remote VTEP)');
-        (ns.fdb as Record<string, unknown>)[`${a.dev}|${mac}`] = { dev: a.dev, mac, port: null, dst: parseIpv4(a.dst), permanent: true, local: false, updated: d.now };
+        (writable(ns, 'fdb') as Record<string, unknown>)[`${a.dev}|${mac}`] = { dev: a.dev, mac, port: null, dst: parseIpv4(a.dst), permanent: true, local: false, updated: d.now };
       } else if (link.master !== null) {
-        (ns.fdb as Record<string, unknown>)[`${link.master}|${mac}`] = { dev: link.master, mac, port: a.dev, dst: null, permanent: true, local: false, updated: d.now };
+        (writable(ns, 'fdb') as Record<string, unknown>)[`${link.master}|${mac}`] = { dev: link.master, mac, port: a.dev, dst: null, permanent: true, local: false, updated: d.now };
       } else fail('INVALID_ARGUMENT', `"${a.dev}" is neither a VXLAN device nor a bridge port`);
       return;
     }
@@ -624,12 +756,12 @@ function applyOne(d: DState, a: Action): void {
     case 'rule.del': {
       const ns = draftNs(d, a.ns);
       const rule = resolveRule(a.rule);
-      if (a.op === 'rule.append') ns.rules.push(rule);
-      else if (a.op === 'rule.insert') ns.rules.unshift(rule);
+      if (a.op === 'rule.append') writable(ns, 'rules').push(rule);
+      else if (a.op === 'rule.insert') writable(ns, 'rules').unshift(rule);
       else {
         const i = ns.rules.findIndex((r) => JSON.stringify(r) === JSON.stringify(rule));
         if (i < 0) fail('INVALID_ARGUMENT', 'iptables: Bad rule (does a matching rule exist in that chain?)');
-        ns.rules.splice(i, 1);
+        writable(ns, 'rules').splice(i, 1);
       }
       return;
     }
@@ -638,7 +770,7 @@ function applyOne(d: DState, a: Action): void {
       if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535) fail('INVALID_ARGUMENT', `port ${String(a.port)} is out of range`);
       const key = `${a.protocol}/${a.port}`;
       if (ns.listening.includes(key)) fail('PORT_CONFLICT', `bind: address already in use (${key} in ${a.ns})`);
-      ns.listening.push(key);
+      writable(ns, 'listening').push(key);
       return;
     }
     case 'peerset.put': {
@@ -678,7 +810,7 @@ function applyOne(d: DState, a: Action): void {
       const via = a.via === undefined ? undefined : parseIpv4(a.via);
       // One namespace may include a set twice with different matches (same group plainly, other groups by a gateway).
       if (!ns.peerSets.some((r) => r.set === a.set && r.match === a.match)) {
-        ns.peerSets.push({
+        writable(ns, 'peerSets').push({
           set: a.set, self: a.self, ...(a.group === undefined ? {} : { group: a.group }), ...(a.match === undefined ? {} : { match: a.match }), ...(via === undefined ? {} : { via }),
         });
       }
@@ -880,12 +1012,10 @@ function findNsDraft(d: DState, id: NsId): DNs | null {
 export function applyActions(state: ClusterState, actions: readonly Action[]): ClusterState {
   if (!Array.isArray(actions)) fail('INVALID_ARGUMENT', 'actions must be an array');
   if (actions.length === 0) return state;
-  return produce(state, (d) => {
-    for (const a of actions) applyOne(d, a);
-  });
+  return produce(state, (d) => applyList(d, actions));
 }
 
 /** Applies actions to a draft already open (for callers batching many changes in one transition). */
 export function applyActionsToDraft(d: DState, actions: readonly Action[]): void {
-  for (const a of actions) applyOne(d, a);
+  applyList(d, actions);
 }
