@@ -138,15 +138,38 @@ type LeaseLost = { readonly type: 'leaseLost'; readonly node: number };
  * to that node — what the scope of such a change (`routerNeigh`) counts on.
  */
 type RouterNeigh = { readonly type: 'routerNeigh'; readonly node: number; readonly wrong: boolean };
-type TestEvent = ClusterEvent | LeaseLost | RouterNeigh;
+/**
+ * A pod claims an address of a node's host (`ip addr add <node-2's cni0 address>/32 dev eth0` typed in a
+ * pod, a lab fault): the address's owners change, and every probe whose reply goes back to it — a node's
+ * probes leave from one of its own addresses — meets two owners at delivery, on a node the change did not
+ * touch.
+ */
+type Claim = { readonly type: 'claim'; readonly pod: number; readonly node: number; readonly addr: number };
+type TestEvent = ClusterEvent | LeaseLost | RouterNeigh | Claim;
 const eventArb = (): fc.Arbitrary<TestEvent> => fc.oneof(
   { weight: 6, arbitrary: clusterEventArb({ faults: true }) },
   { weight: 2, arbitrary: fc.nat({ max: 15 }).map((node): TestEvent => ({ type: 'leaseLost', node })) },
   { weight: 1, arbitrary: fc.record({ node: fc.nat({ max: 15 }), wrong: fc.boolean() }).map((r): TestEvent => ({ type: 'routerNeigh', ...r })) },
+  { weight: 1, arbitrary: fc.record({ pod: fc.nat({ max: 15 }), node: fc.nat({ max: 15 }), addr: fc.nat({ max: 7 }) }).map((r): TestEvent => ({ type: 'claim', ...r })) },
 );
 
 /** Plays an event; a broken promise is what faults are for here, so it is noted, not fatal. */
 function play(run: ClusterRun, e: TestEvent): void {
+  if (e.type === 'claim') {
+    const pods = run.sim.pods().filter((p) => p.netns !== null && p.netns.links['eth0'] !== undefined);
+    const nodes = run.nodes();
+    if (pods.length === 0 || nodes.length === 0) return;
+    const pod = pods[e.pod % pods.length]!;
+    const host = run.sim.node(nodes[e.node % nodes.length]!).host;
+    const addrs = Object.values(host.links).flatMap((l) => l.addrs.filter((a) => a.scope === 'global').map((a) => a.ip));
+    if (addrs.length === 0) return;
+    try {
+      run.sim.apply({ op: 'addr.add', ns: pod.netns!.id, dev: 'eth0', addr: `${formatIpv4(addrs[e.addr % addrs.length]!)}/32` });
+    } catch (err) {
+      if (!isPodnetError(err)) throw err;
+    }
+    return;
+  }
   if (e.type === 'routerNeigh') {
     const nodes = run.nodes();
     if (nodes.length === 0) return;

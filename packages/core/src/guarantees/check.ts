@@ -350,6 +350,19 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   if (scope.global && scope.routerNeigh !== true) return audit(state);
   const touched = new Set(scope.nodes);
   const routerChanged = scope.routerNeigh === true;
+  const nodeOf = nodeLookup(state);
+  // A node that owns an address whose owners changed is touched too, though its namespaces did not change:
+  // its probes leave from one of its own addresses (its bridge's, say), their replies come back to it, and
+  // delivery checks that the address has one owner — a pod claiming node-2's cni0 address breaks node-2's
+  // probes. (An owner that lost or gained the address changed its own namespace: it is in scope.nodes.)
+  // An address the underlay shares is answered for on the segment: judged again everywhere.
+  for (const ip of scope.ips) {
+    for (const o of shardGet(state.ipIndex, ip) ?? []) {
+      const n = nodeOf(o.ns);
+      if (n === null) return audit(state);
+      touched.add(n);
+    }
+  }
   const unique = recheckUnique(state, memory.unique, scope.ips);
   const pods = probePods(state);
   const byKey = new Map(pods.map((p) => [p.key, p]));
@@ -368,7 +381,6 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true)) recheck.add(k);
     else pairs.set(k, r);
   }
-  const nodeOf = nodeLookup(state);
   const probe = (from: string, to: PlacedPod) => {
     const k = pairKey(from, to.key);
     if (to.ip === null) return;

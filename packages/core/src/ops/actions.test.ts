@@ -71,10 +71,14 @@ describe('applyActions', () => {
         if (good.length >= 4) long++;
         // A list that also holds an action that fails fails with that action's error, as the same
         // actions one list each do when they reach it.
-        const bad: Action = { op: 'route.add', ns: NS[at % NS.length]!, dst: '10.200.0.0/16', dev: 'missing0' };
+        // Either a missing device in a namespace that exists, or a namespace id that names none — the
+        // empty id too, which a list's memory of the namespace it last looked up must not answer.
+        const [bad, code]: [Action, string] = at % 3 === 0
+          ? [{ op: 'listen', ns: ['', 'pod/none'][at % 2]!, protocol: 'tcp', port: 80 }, 'NAMESPACE_NOT_FOUND']
+          : [{ op: 'route.add', ns: NS[at % NS.length]!, dst: '10.200.0.0/16', dev: 'missing0' }, 'LINK_NOT_FOUND'];
         const list = [...good.slice(0, at % (good.length + 1)), bad, ...good.slice(at % (good.length + 1))];
         const whole = outcome(() => applyActions(start, list));
-        expect(whole).toEqual({ code: 'LINK_NOT_FOUND' });
+        expect(whole).toEqual({ code });
         expect(whole).toEqual(outcome(() => list.reduce((s, a) => applyActions(s, [a]), start)));
       }),
       { numRuns: 200, seed: 3 },

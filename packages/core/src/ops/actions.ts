@@ -158,7 +158,8 @@ const listNs: { d: DState | null; id: NsId; ns: DNs | null } = { d: null, id: ''
 
 /** The namespace with this id inside a draft; throws `NAMESPACE_NOT_FOUND`. */
 export function draftNs(d: DState, id: NsId): DNs {
-  if (listNs.d === d && listNs.id === id) return listNs.ns!;
+  // A hit needs a namespace remembered: the list starts with none (an id of '' must still fail below).
+  if (listNs.d === d && listNs.ns !== null && listNs.id === id) return listNs.ns;
   let ns: DNs | undefined | null;
   if (id === UNDERLAY_NS) ns = d.underlay.router;
   else if (typeof id === 'string' && id.startsWith('node/')) ns = shardGet(d.nodes, id.slice(5))?.host;
