@@ -229,7 +229,7 @@ const views = new WeakMap<NetNs, NsView>();
  */
 interface FloodPort {
   readonly link: Link;
-  readonly sink: { readonly id: NsId; readonly local: readonly Ipv4[]; readonly loUp: boolean } | null;
+  readonly sink: { readonly id: NsId; readonly local: ReadonlyMap<Ipv4, Link>; readonly loUp: boolean } | null;
 }
 
 /**
@@ -643,7 +643,7 @@ class Run {
     for (const p of ports) {
       if (p.link.name === inPort) continue;
       const s = p.sink;
-      if (s !== null && !(target >>> 24 === 127 ? s.loUp : s.local.includes(target))) {
+      if (s !== null && !(target >>> 24 === 127 ? s.loUp : s.local.has(target))) {
         this.stepCount++; // the veth crossing (a step with an ARP frame: nothing visited, nothing checked)
         this.queue.push({ t: 'sink', ns: s.id, pid });
       } else this.xmit(ns, p.link.name, frame, pid);
@@ -663,9 +663,7 @@ class Run {
       if (far !== null && peerNs) {
         const peer = peerNs.links[far.name];
         if (peer && peer.up && !peer.tc?.ingress && peer.master === null && !peerNs.sysctl.proxyArp[peer.name]) {
-          const local: Ipv4[] = [];
-          for (const x of Object.values(peerNs.links)) if (x.up) for (const a of x.addrs) local.push(a.ip);
-          sink = { id: far.ns, local, loUp: peerNs.links['lo']?.up === true };
+          sink = { id: far.ns, local: localAddressMap(peerNs), loUp: peerNs.links['lo']?.up === true };
         }
       }
       out.push({ link: l, sink });

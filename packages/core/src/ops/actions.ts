@@ -19,7 +19,7 @@ import type {
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, type Shards } from '../util/shards.js';
-import { formatIpRule, lookupRouteIn, refUses } from './routing.js';
+import { formatIpRule, givesPrefixRoute, lookupRouteIn, refUses } from './routing.js';
 
 /** A route as `ip route add` takes it. */
 export interface RouteSpec {
@@ -409,9 +409,8 @@ function connectedRoute(ns: NetNs, ip: number): Pick<Route, 'dev'> | null {
   const links = peek(ns, 'links');
   for (const name in links) {
     const l = snapshot(links[name]!);
-    if (!l.up || l.kind === 'loopback') continue;
     for (const a of snapshot(l.addrs)) {
-      if (a.len >= 32 || a.scope === 'host' || a.noPrefixRoute) continue;
+      if (!givesPrefixRoute(l, a)) continue;
       // A kernel route: metric 0, on an up link; kept when longer, or as long with a lower metric.
       if (networkOf(ip, a.len) !== networkOf(a.ip, a.len)) continue;
       if (best === null || a.len > bestLen || (a.len === bestLen && 0 < bestMetric)) {
@@ -430,9 +429,8 @@ function hasKernelRoute(ns: NetNs, dst: Cidr, metric: number): boolean {
   const links = peek(ns, 'links');
   for (const name in links) {
     const l = snapshot(links[name]!);
-    if (!l.up || l.kind === 'loopback') continue;
     for (const a of snapshot(l.addrs)) {
-      if (a.len === dst.len && a.scope !== 'host' && !a.noPrefixRoute && networkOf(a.ip, a.len) === dst.addr) return true;
+      if (a.len === dst.len && givesPrefixRoute(l, a) && networkOf(a.ip, a.len) === dst.addr) return true;
     }
   }
   return false;

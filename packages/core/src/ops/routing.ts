@@ -5,17 +5,21 @@
  */
 import { cidrContains, formatPrefix, networkOf, type Cidr, type Ipv4 } from '../addr/ipv4.js';
 import {
-  RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, type ClusterState, type IpRule, type Link, type NetNs, type PeerSet, type PeerSetRef, type Route,
+  RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, type ClusterState, type IfAddr, type IpRule, type Link, type NetNs, type PeerSet, type PeerSetRef, type Route,
 } from '../model/types.js';
 import { shardValues } from '../util/shards.js';
+
+/** Whether the kernel adds a prefix route for this address of this link (see {@link kernelRoutes}). */
+export function givesPrefixRoute(l: Link, a: IfAddr): boolean {
+  return l.up && l.kind !== 'loopback' && a.len < 32 && a.scope !== 'host' && a.noPrefixRoute !== true;
+}
 
 /** The routes the kernel adds for each address on an up link (`proto kernel scope link src …`). */
 export function kernelRoutes(ns: NetNs): Route[] {
   const out: Route[] = [];
   for (const l of Object.values(ns.links)) {
-    if (!l.up || l.kind === 'loopback') continue;
     for (const a of l.addrs) {
-      if (a.len >= 32 || a.scope === 'host' || a.noPrefixRoute) continue;
+      if (!givesPrefixRoute(l, a)) continue;
       const r: Route = { dst: { addr: networkOf(a.ip, a.len), len: a.len }, via: null, dev: l.name, proto: 'kernel', scope: 'link', src: a.ip, onlink: false, metric: 0, type: 'unicast' };
       derived.add(r);
       out.push(r);
