@@ -14,6 +14,7 @@ import { fail, PodnetError } from '../errors.js';
 import { applyActionsToDraft, checkIfName, indexNs, snapshot, unindexNs } from '../ops/actions.js';
 import { emptyShards, shardDelete, shardGet, shardSet, shardValues } from '../util/shards.js';
 import { hex32 } from '../util/hex.js';
+import { dict } from '../util/dict.js';
 import { findNode, findPod, getNode, getPod, hostNsId, podKeyOf, podNsId, UNDERLAY_NS } from './lookup.js';
 import type { ClusterState, Container, KubeEvent, Link, NeighEntry, NetNs, Node, Pod, PodStatus, Segment, Sysctls } from './types.js';
 
@@ -103,7 +104,7 @@ const PRISTINE = (() => {
   Object.freeze(lo.addrs[0]);
   Object.freeze(lo.addrs);
   const sysctl = [newSysctl(false), newSysctl(true)].map((s) => Object.freeze({ ...s, proxyArp: Object.freeze({}) }));
-  return { lo: Object.freeze(lo), sysctl, table: Object.freeze({}), list: Object.freeze([]) as readonly never[] };
+  return { lo: Object.freeze(lo), sysctl, table: Object.freeze(dict<never>()), list: Object.freeze([]) as readonly never[] };
 })();
 
 /**
@@ -113,7 +114,7 @@ const PRISTINE = (() => {
  */
 function emptyNs(id: string, forward: boolean, shared = true): NetNs {
   if (!shared) {
-    return { id, links: { lo: newLo() }, routes: [], neigh: {}, fdb: {}, sysctl: newSysctl(forward), rules: [], conntrack: [], peerSets: [], listening: [], pmtu: {}, nextIfindex: 2 };
+    return { id, links: { lo: newLo() }, routes: [], neigh: dict(), fdb: dict(), sysctl: newSysctl(forward), rules: [], conntrack: [], peerSets: [], listening: [], pmtu: dict(), nextIfindex: 2 };
   }
   const { lo, table, list } = PRISTINE;
   // Filled into an empty object, whose spare in-object slots take the next links (a pod's eth0) without
@@ -269,10 +270,10 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   const base = emptyNs(nsId, true);
   const eth0: Link = { kind: 'physical', name: 'eth0', ifindex: 2, mtu: seg.mtu, mac, up: true, addrs: [{ ip, len: seg.cidr.len, scope: 'global' }], master: null, segment: seg.name };
   const host: NetNs = {
-    ...base, links: { ...base.links, eth0 }, nextIfindex: 3,
+    ...base, links: dict({ ...base.links, eth0 }), nextIfindex: 3,
     routes: [{ dst: { addr: 0, len: 0 }, via: seg.gateway, dev: 'eth0', proto: 'boot', scope: 'global', src: null, onlink: false, metric: 0, type: 'unicast' }],
   };
-  const bare: Node = { name, ip, segment: seg.name, podCidr, host, pods: {}, cni: null, maxPods: 110, created: state.now };
+  const bare: Node = { name, ip, segment: seg.name, podCidr, host, pods: dict(), cni: null, maxPods: 110, created: state.now };
   const maxPods = spec.maxPods ?? design.maxPods?.(bare) ?? 110;
   if (!Number.isInteger(maxPods) || maxPods < 0) fail('CNI_FAILED', `design ${design.name} gave node ${name} maxPods ${String(maxPods)}`);
   const node: Node = { ...bare, maxPods };

@@ -19,6 +19,7 @@ import type {
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, type Shards } from '../util/shards.js';
+import { dict } from '../util/dict.js';
 import { formatIpRule, givesPrefixRoute, lookupRouteIn, refUses } from './routing.js';
 
 /** A route as `ip route add` takes it. */
@@ -217,7 +218,8 @@ function writable<T extends object, K extends keyof T>(parent: T, key: K): T[K] 
     let copy: T[K];
     if (Array.isArray(v)) copy = v.slice() as T[K];
     else {
-      const o: Record<string, unknown> = {};
+      // A dictionary stays one (util/dict.ts): the empty tables are.
+      const o: Record<string, unknown> = Object.getPrototypeOf(v) === null ? dict() : {};
       for (const k in v) o[k] = (v as Record<string, unknown>)[k];
       copy = o as T[K];
     }

@@ -11,6 +11,7 @@
  * 6-node cluster's IP index: ~1,600 slots for ~30 addresses, on every walk of it). Integer keys enumerate
  * in ascending order, so walks keep the order of the slot arrays they replace.
  */
+import { dict } from './dict.js';
 import { snapshot } from './immer.js';
 
 const FANOUT = 64;
@@ -74,7 +75,7 @@ function writableLeaf<V>(s: Shards<V>, key: string): Record<string, V> {
   const t = top as Record<number, Leaf<V>>;
   let l: Leaf<V> | undefined = t[i & (FANOUT - 1)];
   if (!l) {
-    t[i & (FANOUT - 1)] = {};
+    t[i & (FANOUT - 1)] = dict<V>();
     l = t[i & (FANOUT - 1)]!;
   }
   return l as Record<string, V>;
