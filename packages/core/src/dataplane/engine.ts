@@ -229,7 +229,8 @@ const views = new WeakMap<NetNs, NsView>();
  */
 interface FloodPort {
   readonly link: Link;
-  readonly sink: { readonly id: NsId; readonly local: ReadonlyMap<Ipv4, Link>; readonly loUp: boolean } | null;
+  /** A plain pod endpoint: its local addresses as a list when few (see localList), else as the map. */
+  readonly sink: { readonly id: NsId; readonly list: readonly Ipv4[] | null; readonly map: ReadonlyMap<Ipv4, Link> | null; readonly loUp: boolean } | null;
 }
 
 /**
@@ -241,8 +242,28 @@ const floodPlans = new WeakMap<Node, Map<string, readonly FloodPort[]>>();
 /** Up to this many local addresses are kept as a list (a namespace has a handful; a scan beats a hash). */
 const LOCAL_LIST_MAX = 8;
 
+/**
+ * The namespace's local addresses in the order {@link localAddressMap} keys them, when there are at most
+ * {@link LOCAL_LIST_MAX}; else null. Read off the links without building (and memoizing) the map: a cold
+ * probe reads a few dozen namespaces for the first time (a flood plan reads every pod behind a bridge).
+ */
+function localList(ns: NetNs): Ipv4[] | null {
+  const out: Ipv4[] = [];
+  const links = ns.links;
+  for (const k in links) {
+    const l = links[k]!;
+    if (!l.up) continue;
+    for (const a of l.addrs) {
+      if (out.includes(a.ip)) continue;
+      if (out.length === LOCAL_LIST_MAX) return null;
+      out.push(a.ip);
+    }
+  }
+  return out;
+}
+
 function makeView(ns: NetNs): NsView {
-  const local = localAddressMap(ns);
+  const list = localList(ns);
   let noPmtu = true;
   for (const _ in ns.pmtu) {
     noPmtu = false;
@@ -250,8 +271,8 @@ function makeView(ns: NetNs): NsView {
   }
   return {
     neigh: null, fdb: null,
-    localList: local.size <= LOCAL_LIST_MAX ? [...local.keys()] : null,
-    localMap: local.size <= LOCAL_LIST_MAX ? null : local,
+    localList: list,
+    localMap: list === null ? localAddressMap(ns) : null,
     noRules: ns.rules.length === 0, noConntrack: ns.conntrack.length === 0, noPmtu,
     peerSetsOf: null, peers: [], nics: null,
   };
@@ -643,7 +664,7 @@ class Run {
     for (const p of ports) {
       if (p.link.name === inPort) continue;
       const s = p.sink;
-      if (s !== null && !(target >>> 24 === 127 ? s.loUp : s.local.has(target))) {
+      if (s !== null && !(target >>> 24 === 127 ? s.loUp : s.list !== null ? s.list.includes(target) : s.map!.has(target))) {
         this.stepCount++; // the veth crossing (a step with an ARP frame: nothing visited, nothing checked)
         this.queue.push({ t: 'sink', ns: s.id, pid });
       } else this.xmit(ns, p.link.name, frame, pid);
@@ -663,7 +684,8 @@ class Run {
       if (far !== null && peerNs) {
         const peer = peerNs.links[far.name];
         if (peer && peer.up && !peer.tc?.ingress && peer.master === null && !peerNs.sysctl.proxyArp[peer.name]) {
-          sink = { id: far.ns, local: localAddressMap(peerNs), loUp: peerNs.links['lo']?.up === true };
+          const list = localList(peerNs);
+          sink = { id: far.ns, list, map: list === null ? localAddressMap(peerNs) : null, loUp: peerNs.links['lo']?.up === true };
         }
       }
       out.push({ link: l, sink });
