@@ -98,7 +98,8 @@ export function shardDelete<V>(s: Shards<V>, key: string): void {
   const top = s[i >>> 6] as Record<number, Leaf<V>>;
   const leaf = top[i & (FANOUT - 1)] as Record<string, V>;
   delete leaf[key];
-  for (const _ in leaf) return;
+  // Emptiness read on the plain copy: a for…in over a draft asks the proxy for every key's descriptor.
+  for (const _ in snapshot(leaf)) return;
   delete top[i & (FANOUT - 1)];
   // Read the top as plain data: enumerating a draft makes immer look at what it holds.
   for (const _ in snapshot(top)) return;
