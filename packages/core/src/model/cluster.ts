@@ -11,7 +11,7 @@ import {
 import { macFromSeed } from '../addr/mac.js';
 import type { CniDesign, CniResult } from '../cni/contract.js';
 import { fail, PodnetError } from '../errors.js';
-import { applyActionsToDraft, checkIfName, indexNs, snapshot, unindexNs } from '../ops/actions.js';
+import { applyActionsToDraft, checkIfName, indexNs, newTable, snapshot, unindexNs } from '../ops/actions.js';
 import { emptyShards, shardDelete, shardGet, shardSet, shardValues } from '../util/shards.js';
 import { hex32 } from '../util/hex.js';
 import { findNode, findPod, getNode, getPod, hostNsId, podKeyOf, podNsId, UNDERLAY_NS } from './lookup.js';
@@ -268,11 +268,15 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   const mac = macFromSeed(`${nsId}|eth0`);
   const base = emptyNs(nsId, true);
   const eth0: Link = { kind: 'physical', name: 'eth0', ifindex: 2, mtu: seg.mtu, mac, up: true, addrs: [{ ip, len: seg.cidr.len, scope: 'global' }], master: null, segment: seg.name };
+  // The host's links, a table: past lo, eth0 and the design's devices its keys are its pods' veth names.
+  const links = newTable<Link>();
+  links['lo'] = base.links['lo']!;
+  links['eth0'] = eth0;
   const host: NetNs = {
-    ...base, links: { ...base.links, eth0 }, nextIfindex: 3,
+    ...base, links, nextIfindex: 3,
     routes: [{ dst: { addr: 0, len: 0 }, via: seg.gateway, dev: 'eth0', proto: 'boot', scope: 'global', src: null, onlink: false, metric: 0, type: 'unicast' }],
   };
-  const bare: Node = { name, ip, segment: seg.name, podCidr, host, pods: {}, cni: null, maxPods: 110, created: state.now };
+  const bare: Node = { name, ip, segment: seg.name, podCidr, host, pods: newTable(), cni: null, maxPods: 110, created: state.now };
   const maxPods = spec.maxPods ?? design.maxPods?.(bare) ?? 110;
   if (!Number.isInteger(maxPods) || maxPods < 0) fail('CNI_FAILED', `design ${design.name} gave node ${name} maxPods ${String(maxPods)}`);
   const node: Node = { ...bare, maxPods };

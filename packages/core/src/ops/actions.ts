@@ -217,7 +217,8 @@ function writable<T extends object, K extends keyof T>(parent: T, key: K): T[K] 
     let copy: T[K];
     if (Array.isArray(v)) copy = v.slice() as T[K];
     else {
-      const o: Record<string, unknown> = {};
+      // A table keyed by device and address (neighbours, FDB) starts as a hash table (see newTable).
+      const o: Record<string, unknown> = key === 'fdb' || key === 'neigh' ? newTable() : {};
       for (const k in v) o[k] = (v as Record<string, unknown>)[k];
       copy = o as T[K];
     }
@@ -225,6 +226,18 @@ function writable<T extends object, K extends keyof T>(parent: T, key: K): T[K] 
     return copy;
   }
   return v;
+}
+
+/**
+ * An empty record for a table whose keys differ from one namespace to the next (a node's pods, its links,
+ * FDB and neighbour entries): an object without a prototype, which V8 keeps as a hash table from the
+ * start. A plain `{}` gets a new hidden class for every key added to it, and keys unique to one node
+ * made hundreds of thousands of them in a large build, each created, looked up and collected. It reads
+ * as any record (`r[k]`, `for…in`, `Object.keys`, JSON, immer's copies keep the prototype-less form);
+ * it has no `__proto__` accessor and no inherited methods, and no code calls any on these tables.
+ */
+export function newTable<V>(): Record<string, V> {
+  return Object.create(null) as Record<string, V>;
 }
 
 /** Who owns an address configured in a namespace. */
@@ -249,6 +262,30 @@ function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
  */
 function withItem<T>(list: readonly T[], item: T): T[] {
   return list.length === 0 ? [item] : list.concat([item]);
+}
+
+/**
+ * What `route add` of a route to a shared (frozen) list gives, remembered per list: every pod of a node
+ * adds the same routes to the same empty table (flannel's pod CIDR and default route via the node's
+ * gateway), so its pods share one frozen list and its frozen routes instead of keeping three objects
+ * each. Only frozen lists are keys: a list a transition may still change in place (a `writable` copy)
+ * could then stand for other routes. The answer is the same list of equal routes `withItem` would give.
+ */
+const routeLists = new WeakMap<readonly Route[], { readonly route: Route; readonly list: readonly Route[] }>();
+
+function withRoute(list: readonly Route[], route: Route): readonly Route[] {
+  if (!Object.isFrozen(list) || isDraft(list)) return withItem(list, route);
+  const last = routeLists.get(list);
+  if (last !== undefined && sameRoute(last.route, route)) return last.list;
+  const next = Object.freeze(withItem(list, Object.freeze(route)));
+  routeLists.set(list, { route, list: next });
+  return next;
+}
+
+/** Two routes with the same fields (the parsed values resolveRoute makes). */
+export function sameRoute(a: Route, b: Route): boolean {
+  return a.dst.addr === b.dst.addr && a.dst.len === b.dst.len && a.via === b.via && a.dev === b.dev && a.proto === b.proto
+    && a.scope === b.scope && a.src === b.src && a.onlink === b.onlink && a.metric === b.metric && a.type === b.type && a.mtu === b.mtu;
 }
 
 function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
@@ -626,7 +663,7 @@ function applyOne(d: DState, a: Action): void {
       const kernelClash = hasKernelRoute(ns as NetNs, route.dst, route.metric);
       if (a.op === 'route.add' && (i >= 0 || kernelClash)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
       if (i >= 0) writable(ns, 'routes')[i] = route;
-      else ns.routes = castDraft(withItem(peek(ns as NetNs, 'routes'), route));
+      else ns.routes = castDraft(withRoute(peek(ns as NetNs, 'routes'), route));
       return;
     }
     case 'route.del': {
