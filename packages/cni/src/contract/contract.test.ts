@@ -387,4 +387,25 @@ describe('fromNodeConfig: a configuration file per node', () => {
     expect(old.addPod({ name: 'c', node: 'node-1' }).status.message).toMatch(/cniVersion 0\.2\.0 gives results of the pre-0\.3\.0 shape/);
     expect(old.addPod({ name: 'd', node: 'node-2' }).status.phase).toBe('Running');
   });
+
+  it('every pod\'s result lists its own node\'s IPAM routes, in whatever order pods of different nodes are added', () => {
+    // Results of consecutive pods share one route list while their routes are the same (plugins.ts sharedRoutes).
+    const variants = [
+      [{ dst: '10.50.0.0/16' }],
+      [{ dst: '10.50.0.0/16' }, { dst: '10.60.0.0/16', gw: '10.10.1.9' }],
+      [{ dst: '10.70.0.0/16' }, { dst: '10.60.0.0/16', gw: '10.10.2.9' }],
+      [],
+    ];
+    const conf = (i: number) => JSON.stringify({ cniVersion: '1.0.0', name: 'mynet', type: 'bridge', ipam: { type: 'host-local', ranges: [[{ subnet: `10.10.${i}.0/24` }]], routes: variants[i] } });
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 3 }), { minLength: 1, maxLength: 12 }), (onNode) => {
+        const sim = createSimulator({
+          podCidr: '10.244.0.0/16', cni: fromNodeConfig((node) => conf(Number(node.name.slice(5))), { name: 'per-node', fileName: '10-mynet.conf' }),
+          nodes: [0, 1, 2, 3].map((i) => ({ name: `node-${i}` })), pods: onNode.map((n, i) => ({ name: `p${i}`, node: `node-${n}` })),
+        });
+        onNode.forEach((n, i) => expect((sim.pod(`p${i}`).cniResult as CniResult).routes).toEqual(variants[n]));
+      }),
+      { numRuns: 60, seed: 3 },
+    );
+  });
 });

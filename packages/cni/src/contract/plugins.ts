@@ -324,6 +324,17 @@ function defaultVia(gw: string | undefined): CurrentResult['routes'][number] {
   return lastDefault;
 }
 
+/**
+ * A result's route list, the last one handed out again (frozen) while it holds the same routes: the pods of
+ * a node get the same routes (IPAM's and the default route, each one shared object), so their results can
+ * share the list too rather than keep one each.
+ */
+let lastRoutes: CurrentResult['routes'] = Object.freeze([]);
+function sharedRoutes(routes: CurrentResult['routes']): CurrentResult['routes'] {
+  if (routes.length !== lastRoutes.length || routes.some((r, i) => r !== lastRoutes[i])) lastRoutes = Object.freeze(routes);
+  return lastRoutes;
+}
+
 const bridge: Plugin = (cmd, conf, inv, stores) => {
   const brName = typeof conf['bridge'] === 'string' && conf['bridge'] !== '' ? conf['bridge'] : 'cni0';
   const isLayer3 = typeof (conf['ipam'] as Record<string, unknown> | undefined)?.['type'] === 'string';
@@ -381,7 +392,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
       goDefault = defaultVia(gw);
       routes = routes.concat([goDefault]);
     }
-    result = { ...result, ips, routes, dns: ipam.dns };
+    result = { ...result, ips, routes: sharedRoutes(routes), dns: ipam.dns };
     const conf2 = configureIface(inv, result, goDefault);
     if (typeof conf2 === 'string') return plain(conf, conf2);
     actions.push(...conf2);
