@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { flannel, flannelAgent } from '../designs/flannel.js';
 import { seedLabSpec, simulatorFromSpec } from '../spec.js';
-import { parseNetworkConfig } from './config.js';
+import { parseNetworkConfig, versionAtLeast } from './config.js';
 import { fromConflist, fromNodeConfig } from './conflist-design.js';
 import { printResult } from './result.js';
 import { addNetworkList, delNetworkList } from './runtime.js';
@@ -357,6 +357,25 @@ describe('properties of a plugin list driven by random pod churn', () => {
         for (const p of running) expect(sim.design.podChecked!(sim.state, p, sim.node('node-1'))).toEqual({});
       }
     }), { numRuns: 40 });
+  });
+});
+
+describe('versionAtLeast', () => {
+  it('compares dotted triples numerically, whatever was asked before (its answers are remembered)', () => {
+    const part = fc.constantFrom('0', '1', '2', '10', 'x');
+    const version = fc.tuple(part, part, part).map((t) => t.join('.'));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(version, version), { minLength: 1, maxLength: 30 }), (pairs) => {
+        for (const [v, min] of pairs) {
+          const a = v.split('.').map(Number);
+          const b = min.split('.').map(Number);
+          const valid = [...a, ...b].every((n) => Number.isInteger(n));
+          const d = a.map((n, i) => n - b[i]!).find((x) => x !== 0) ?? 0;
+          expect(versionAtLeast(v, min)).toBe(valid && d >= 0);
+        }
+      }),
+      { numRuns: 100, seed: 7 },
+    );
   });
 });
 
