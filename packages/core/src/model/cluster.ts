@@ -111,7 +111,7 @@ const PRISTINE = (() => {
  * copied with structuredClone by buildClusterState, which would make one writable object of parts that
  * were shared.
  */
-function emptyNs(id: string, forward: boolean, shared = true): NetNs {
+function emptyNs(id: string, forward: boolean, shared = true, listening: readonly string[] = PRISTINE.list): NetNs {
   if (!shared) {
     return { id, links: { lo: newLo() }, routes: [], neigh: {}, fdb: {}, sysctl: newSysctl(forward), rules: [], conntrack: [], peerSets: [], listening: [], pmtu: {}, nextIfindex: 2 };
   }
@@ -120,11 +120,12 @@ function emptyNs(id: string, forward: boolean, shared = true): NetNs {
   // a separate property store.
   const links: Record<string, Link> = {};
   links['lo'] = lo;
-  return { id, links, routes: list, neigh: table, fdb: table, sysctl: PRISTINE.sysctl[forward ? 1 : 0]!, rules: list, conntrack: list, peerSets: list, listening: list, pmtu: table, nextIfindex: 2 };
+  return { id, links, routes: list, neigh: table, fdb: table, sysctl: PRISTINE.sysctl[forward ? 1 : 0]!, rules: list, conntrack: list, peerSets: list, listening, pmtu: table, nextIfindex: 2 };
 }
 
 /** The listening sockets a pod's containers declare, as its namespace holds them (shared when none). */
 function listeningOf(pod: Pod): readonly string[] {
+  if (pod.containers === DEFAULT_CONTAINERS) return PRISTINE.list;
   const out = pod.containers.flatMap((c) => c.ports.map((p) => `${p.protocol.toLowerCase()}/${p.port}`));
   return out.length === 0 ? PRISTINE.list : out;
 }
@@ -516,7 +517,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     insert({ ...pod, ip: node.ip, status: RUNNING });
     return;
   }
-  const netns: NetNs = { ...emptyNs(podNsId(pod.key), false), listening: listeningOf(pod) };
+  const netns = emptyNs(podNsId(pod.key), false, true, listeningOf(pod));
   const sandbox: Pod = { ...pod, netns, status: { phase: 'ContainerCreating' } };
   // CNI ADD sees the cluster as it is, plus the sandbox the runtime made; its actions are applied in the
   // same transition that adds the pod.
