@@ -3,7 +3,7 @@
  * then each pod, one transition at a time gives — and fail the same way on a bad spec.
  */
 import {
-  addNodeState, addPodState, buildClusterState, createClusterState, getPod, isPodnetError, type Action, type ClusterSettings, type CniDesign, type NodeSpec, type PodSpec,
+  addNodeState, addPodState, buildClusterState, createClusterState, getNode, getPod, isPodnetError, nonTerminatedPods, type Action, type ClusterSettings, type CniDesign, type NodeSpec, type PodSpec,
 } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -151,6 +151,27 @@ describe('buildClusterState', () => {
         expect('ok' in a).toBe(true);
       }),
       { numRuns: 60, seed: 5 },
+    );
+  });
+
+  it('admits and schedules against each node\'s max pods as one transition per pod does (remembered pod counts)', () => {
+    // A node's pod count is remembered per pods record and kept as a bulk build adds pods in place; the
+    // sequential build (immer drafts) counts afresh. Small max-pods make the count decide: OutOfpods,
+    // Pending, and where the scheduler puts a pod.
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 3 }), { minLength: 1, maxLength: 3 }), fc.array(fc.option(fc.nat({ max: 2 }), { nil: undefined }), { minLength: 1, maxLength: 12 }), (maxPods, on) => {
+        const nodes: NodeSpec[] = maxPods.map((m, i) => ({ name: `node-${i}`, maxPods: m }));
+        const pods: PodSpec[] = on.map((n, i) => (n === undefined || n >= nodes.length ? { name: `pod-${i}` } : { name: `pod-${i}`, node: `node-${n}` }));
+        const bulk = buildClusterState(settings, flannel(), nodes, pods);
+        expect(bulk).toEqual(sequential(nodes, pods));
+        nodes.forEach((n) => {
+          const node = getNode(bulk, n.name);
+          expect(nonTerminatedPods(bulk, node)).toBe(Object.keys(node.pods).length);
+          expect(Object.keys(node.pods).length).toBeLessThanOrEqual(n.maxPods!);
+        });
+        expect(Object.keys(bulk.waiting).length + bulk.podCount).toBe(pods.length);
+      }),
+      { numRuns: 100, seed: 13 },
     );
   });
 

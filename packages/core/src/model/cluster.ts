@@ -3,7 +3,7 @@
  * everything first, asks the CNI design for its actions and applies them in one immer transition, so
  * a failure at any point leaves the given state exactly as it was.
  */
-import { castDraft, type Draft } from 'immer';
+import { castDraft, isDraft, type Draft } from 'immer';
 import { freezeIfOn, peek, produce } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
@@ -434,9 +434,32 @@ export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: Cni
 const RUNNING: PodStatus = Object.freeze({ phase: 'Running' });
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
+/**
+ * How many pods a node's `pods` record holds, counted once per record: `Object.keys` of a record of a
+ * node's pods (a hash table, see newTable) collects and sorts its keys, at every pod admitted. States are
+ * immutable, so a record's count never changes, except in the transitions podnet applies in place
+ * (buildClusterState), where {@link countPodChange} keeps it. An immer draft is counted, not remembered.
+ */
+const podCounts = new WeakMap<object, number>();
+
+function podCountOf(pods: Node['pods']): number {
+  let n = podCounts.get(pods);
+  if (n === undefined) {
+    n = Object.keys(pods).length;
+    if (!isDraft(pods)) podCounts.set(pods, n);
+  }
+  return n;
+}
+
+/** A pod key added to (+1) or removed from (−1) a node's `pods` record in place: its count follows. */
+function countPodChange(pods: object, delta: 1 | -1): void {
+  const n = podCounts.get(pods);
+  if (n !== undefined) podCounts.set(pods, n + delta);
+}
+
 /** Pods on a node that count against its max-pods: running ones and those waiting for their sandbox. */
 export function nonTerminatedPods(state: ClusterState, node: Node): number {
-  let n = Object.keys(node.pods).length;
+  let n = podCountOf(node.pods);
   for (const w of Object.values(state.waiting)) if (w.node === node.name && w.status.phase === 'ContainerCreating') n += 1;
   return n;
 }
@@ -507,7 +530,11 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   const state = d as ClusterState;
   const insert = (p: Pod): Draft<Pod> => {
     const n = shardGet(d.nodes, node.name)!;
+    const had = snapshot(n.pods);
+    const isNew = !Object.prototype.hasOwnProperty.call(had, p.key);
     (n.pods as Record<string, Pod>)[p.key] = castDraft(p);
+    // Written in place (not a new copy of the record): its remembered count follows.
+    if (isNew && snapshot(n.pods) === had) countPodChange(had, 1);
     shardSet(d.podIndex, p.key, node.name);
     d.podCount += 1;
     if (waitingOf(d)[p.key]) delete d.waiting[p.key];
@@ -679,7 +706,10 @@ export function deletePodInDraft(d: Draft<ClusterState>, key: string, design: Cn
     removeVethsInto(d, n.host as Draft<NetNs>, podNsId(pod.key));
     unindexNs(d, snapshot(p.netns) as NetNs);
   }
+  const had = snapshot(n.pods);
+  const present = Object.prototype.hasOwnProperty.call(had, pod.key);
   delete (n.pods as Record<string, Pod>)[pod.key];
+  if (present && snapshot(n.pods) === had) countPodChange(had, -1);
   shardDelete(d.podIndex, pod.key);
   d.podCount -= 1;
 }
