@@ -282,10 +282,19 @@ function withRoute(list: readonly Route[], route: Route): readonly Route[] {
   return next;
 }
 
-/** Two routes with the same fields (the parsed values resolveRoute makes). */
-export function sameRoute(a: Route, b: Route): boolean {
-  return a.dst.addr === b.dst.addr && a.dst.len === b.dst.len && a.via === b.via && a.dev === b.dev && a.proto === b.proto
-    && a.scope === b.scope && a.src === b.src && a.onlink === b.onlink && a.metric === b.metric && a.type === b.type && a.mtu === b.mtu;
+/**
+ * Two routes with the same fields: the same destination, and every other field the same value (a field
+ * added to Route later is compared too; one holding an object never matches, which only forgoes sharing).
+ */
+function sameRoute(a: Route, b: Route): boolean {
+  if (a.dst.addr !== b.dst.addr || a.dst.len !== b.dst.len) return false;
+  let fields = 0;
+  for (const k in a) {
+    fields += 1;
+    if (k !== 'dst' && a[k as keyof Route] !== b[k as keyof Route]) return false;
+  }
+  for (const _ in b) fields -= 1;
+  return fields === 0;
 }
 
 function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
