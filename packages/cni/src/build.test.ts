@@ -3,7 +3,7 @@
  * then each pod, one transition at a time gives — and fail the same way on a bad spec.
  */
 import {
-  addNodeState, addPodState, buildClusterState, createClusterState, isPodnetError, type Action, type ClusterSettings, type CniDesign, type NodeSpec, type PodSpec,
+  addNodeState, addPodState, buildClusterState, createClusterState, getNode, getPod, isPodnetError, nonTerminatedPods, type Action, type ClusterSettings, type CniDesign, type NodeSpec, type PodSpec,
 } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -121,6 +121,10 @@ describe('buildClusterState', () => {
         { op: 'listen', ns, protocol: 'tcp', port: 8080 },
         { op: 'neigh.add', ns, dev: 'eth0', ip: '10.244.99.1', mac: '02:00:00:00:00:01' },
         { op: 'sysctl.set', ns: host, key: 'net.ipv4.conf.all.rp_filter', value: 1 },
+        // A node's pods share one frozen route list (actions.ts withRoute): these change it in place.
+        { op: 'route.replace', ns, dst: 'default', dev: 'eth0' },
+        { op: 'route.del', ns, dst: '10.244.0.0/16' },
+        { op: 'route.add', ns, dst: '10.99.0.0/16', dev: 'eth0' },
       ];
     };
     const withExtras = (picks: readonly (readonly number[])[]): CniDesign => {
@@ -138,7 +142,7 @@ describe('buildClusterState', () => {
       };
     };
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 8 }), fc.array(fc.uniqueArray(fc.nat({ max: 8 }), { maxLength: 4 }), { minLength: 1, maxLength: 8 }), (n, p, picks) => {
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 8 }), fc.array(fc.uniqueArray(fc.nat({ max: 11 }), { maxLength: 4 }), { minLength: 1, maxLength: 8 }), (n, p, picks) => {
         const nodes: NodeSpec[] = Array.from({ length: n }, (_, i) => ({ name: `node-${i}` }));
         const pods: PodSpec[] = Array.from({ length: p }, (_, i) => ({ name: `pod-${i}`, node: `node-${i % n}` }));
         const a = outcome(() => buildClusterState(settings, withExtras(picks), nodes, pods));
@@ -147,6 +151,73 @@ describe('buildClusterState', () => {
         expect('ok' in a).toBe(true);
       }),
       { numRuns: 60, seed: 5 },
+    );
+  });
+
+  it('admits and schedules against each node\'s max pods as one transition per pod does (remembered pod counts)', () => {
+    // A node's pod count is remembered per pods record and kept as a bulk build adds pods in place; the
+    // sequential build (immer drafts) counts afresh. Small max-pods make the count decide: OutOfpods,
+    // Pending, and where the scheduler puts a pod.
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 3 }), { minLength: 1, maxLength: 3 }), fc.array(fc.option(fc.nat({ max: 2 }), { nil: undefined }), { minLength: 1, maxLength: 12 }), (maxPods, on) => {
+        const nodes: NodeSpec[] = maxPods.map((m, i) => ({ name: `node-${i}`, maxPods: m }));
+        const pods: PodSpec[] = on.map((n, i) => (n === undefined || n >= nodes.length ? { name: `pod-${i}` } : { name: `pod-${i}`, node: `node-${n}` }));
+        const bulk = buildClusterState(settings, flannel(), nodes, pods);
+        expect(bulk).toEqual(sequential(nodes, pods));
+        nodes.forEach((n) => {
+          const node = getNode(bulk, n.name);
+          expect(nonTerminatedPods(bulk, node)).toBe(Object.keys(node.pods).length);
+          expect(Object.keys(node.pods).length).toBeLessThanOrEqual(n.maxPods!);
+        });
+        expect(Object.keys(bulk.waiting).length + bulk.podCount).toBe(pods.length);
+      }),
+      { numRuns: 100, seed: 13 },
+    );
+  });
+
+  it('gives every pod the routes it added, whatever its node\'s other pods added (shared route lists)', () => {
+    // Pods of a node share a frozen route list while they add the same routes; a remembered list must
+    // never stand for different routes. The routes expected are spelled out here, not taken from the model.
+    type Extra = { dst: string; via?: string; onlink?: boolean; metric: number; proto?: string; mtu?: number };
+    const extraArb = fc.record({
+      // Few values, so that pods of a node often add routes that differ in one field only.
+      dst: fc.constantFrom('10.96.0.0/12', '10.244.0.0/16'),
+      gw: fc.constantFrom(undefined, '10.9.9.9', '10.9.9.8'),
+      metric: fc.constantFrom(1, 7),
+      proto: fc.constantFrom(undefined, 'static'),
+      mtu: fc.constantFrom(undefined, 1400, 1300),
+    }).map(({ dst, gw, metric, proto, mtu }): Extra => ({
+      dst, metric, ...(gw === undefined ? {} : { via: gw, onlink: true }), ...(proto === undefined ? {} : { proto }), ...(mtu === undefined ? {} : { mtu }),
+    }));
+    const perPod = fc.uniqueArray(extraArb, { maxLength: 3, selector: (e) => `${e.dst}|${e.metric}` });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 }), fc.array(perPod, { minLength: 1, maxLength: 10 }), (n, extras) => {
+        const base = flannel();
+        const design: CniDesign = {
+          ...base,
+          podAdded(state, req) {
+            const r = base.podAdded(state, req);
+            if ('error' in r) return r;
+            const mine = extras[Number(req.pod.name.slice(4))]!;
+            return { ...r, actions: [...r.actions, ...mine.map((e): Action => ({ op: 'route.add', ns: `pod/default/${req.pod.name}`, dev: 'eth0', ...e }))] };
+          },
+        };
+        const nodes: NodeSpec[] = Array.from({ length: n }, (_, i) => ({ name: `node-${i}` }));
+        const pods: PodSpec[] = extras.map((_, i) => ({ name: `pod-${i}`, node: `node-${i % n}` }));
+        const bulk = buildClusterState(settings, design, nodes, pods);
+        expect(bulk).toEqual(sequential(nodes, pods, design));
+        const ip = (t: string) => t.split('.').reduce((a, b) => a * 256 + Number(b), 0);
+        extras.forEach((mine, i) => {
+          const routes = getPod(bulk, `pod-${i}`).netns!.routes;
+          expect(routes.length).toBe(2 + mine.length);
+          expect(routes.slice(2)).toEqual(mine.map((e) => ({
+            dst: { addr: ip(e.dst.split('/')[0]!), len: Number(e.dst.split('/')[1]) }, via: e.via === undefined ? null : ip(e.via), dev: 'eth0',
+            proto: e.proto ?? 'boot', scope: e.via === undefined ? 'link' : 'global', src: null, onlink: e.onlink ?? false, metric: e.metric,
+            type: 'unicast', ...(e.mtu === undefined ? {} : { mtu: e.mtu }),
+          })));
+        });
+      }),
+      { numRuns: 150, seed: 11 },
     );
   });
 });

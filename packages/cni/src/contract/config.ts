@@ -14,7 +14,6 @@
  * and are reported here under 7 with libcni's text.
  */
 import type { CniError } from '@podnet/core';
-import { textMemo } from './memo.js';
 
 /** The CNI spec versions the reference plugins support (pkg/version All). */
 export const SUPPORTED_CNI_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
@@ -77,15 +76,26 @@ function cmpVersion(a: string, b: string): number | null {
   return 0;
 }
 
-const atLeastMemo = textMemo((key) => {
-  const [version, min] = key.split('>=') as [string, string];
-  const c = cmpVersion(version, min);
-  return c !== null && c >= 0;
-}, 1000);
+/**
+ * Answers by minimum, then by version (a CNI ADD asks three or four times): keyed by the two texts as
+ * given, without building a `version>=min` text to look up each time. Bounded like textMemo.
+ */
+const atLeastMemo = new Map<string, Map<string, boolean>>();
 
 /** True when `version` is at least `min` (both dotted triples). */
 export function versionAtLeast(version: string, min: string): boolean {
-  return atLeastMemo(`${version}>=${min}`);
+  let byVersion = atLeastMemo.get(min);
+  if (byVersion === undefined) {
+    if (atLeastMemo.size >= 100) atLeastMemo.clear();
+    atLeastMemo.set(min, (byVersion = new Map()));
+  }
+  let v = byVersion.get(version);
+  if (v === undefined) {
+    if (byVersion.size >= 1000) byVersion.clear();
+    const c = cmpVersion(version, min);
+    byVersion.set(version, (v = c !== null && c >= 0));
+  }
+  return v;
 }
 
 /** A CNI error object. */

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { flannel, flannelAgent } from '../designs/flannel.js';
 import { seedLabSpec, simulatorFromSpec } from '../spec.js';
-import { parseNetworkConfig } from './config.js';
+import { parseNetworkConfig, versionAtLeast } from './config.js';
 import { fromConflist, fromNodeConfig } from './conflist-design.js';
 import { printResult } from './result.js';
 import { addNetworkList, delNetworkList } from './runtime.js';
@@ -360,6 +360,25 @@ describe('properties of a plugin list driven by random pod churn', () => {
   });
 });
 
+describe('versionAtLeast', () => {
+  it('compares dotted triples numerically, whatever was asked before (its answers are remembered)', () => {
+    const part = fc.constantFrom('0', '1', '2', '10', 'x');
+    const version = fc.tuple(part, part, part).map((t) => t.join('.'));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(version, version), { minLength: 1, maxLength: 30 }), (pairs) => {
+        for (const [v, min] of pairs) {
+          const a = v.split('.').map(Number);
+          const b = min.split('.').map(Number);
+          const valid = [...a, ...b].every((n) => Number.isInteger(n));
+          const d = a.map((n, i) => n - b[i]!).find((x) => x !== 0) ?? 0;
+          expect(versionAtLeast(v, min)).toBe(valid && d >= 0);
+        }
+      }),
+      { numRuns: 100, seed: 7 },
+    );
+  });
+});
+
 describe('fromNodeConfig: a configuration file per node', () => {
   const text = (subnet: string, version = '1.0.0') => JSON.stringify({ cniVersion: version, name: 'mynet', type: 'bridge', isDefaultGateway: true, ipam: { type: 'host-local', ranges: [[{ subnet }]] } });
   const twoNodes = (byNode: Record<string, string>) => createSimulator({
@@ -386,5 +405,26 @@ describe('fromNodeConfig: a configuration file per node', () => {
     const old = twoNodes({ 'node-1': text('10.10.1.0/24', '0.2.0'), 'node-2': text('10.10.2.0/24') });
     expect(old.addPod({ name: 'c', node: 'node-1' }).status.message).toMatch(/cniVersion 0\.2\.0 gives results of the pre-0\.3\.0 shape/);
     expect(old.addPod({ name: 'd', node: 'node-2' }).status.phase).toBe('Running');
+  });
+
+  it('every pod\'s result lists its own node\'s IPAM routes, in whatever order pods of different nodes are added', () => {
+    // Results of consecutive pods share one route list while their routes are the same (plugins.ts sharedRoutes).
+    const variants = [
+      [{ dst: '10.50.0.0/16' }],
+      [{ dst: '10.50.0.0/16' }, { dst: '10.60.0.0/16', gw: '10.10.1.9' }],
+      [{ dst: '10.70.0.0/16' }, { dst: '10.60.0.0/16', gw: '10.10.2.9' }],
+      [],
+    ];
+    const conf = (i: number) => JSON.stringify({ cniVersion: '1.0.0', name: 'mynet', type: 'bridge', ipam: { type: 'host-local', ranges: [[{ subnet: `10.10.${i}.0/24` }]], routes: variants[i] } });
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 3 }), { minLength: 1, maxLength: 12 }), (onNode) => {
+        const sim = createSimulator({
+          podCidr: '10.244.0.0/16', cni: fromNodeConfig((node) => conf(Number(node.name.slice(5))), { name: 'per-node', fileName: '10-mynet.conf' }),
+          nodes: [0, 1, 2, 3].map((i) => ({ name: `node-${i}` })), pods: onNode.map((n, i) => ({ name: `p${i}`, node: `node-${n}` })),
+        });
+        onNode.forEach((n, i) => expect((sim.pod(`p${i}`).cniResult as CniResult).routes).toEqual(variants[n]));
+      }),
+      { numRuns: 60, seed: 3 },
+    );
   });
 });

@@ -178,26 +178,33 @@ function configureIface(inv: CniInvocation, result: CurrentResult, goDefault?: C
     });
     return lastOnLink;
   };
-  const added = new Map<string, string | undefined>();
-  for (const r of result.routes) {
+  const routes = result.routes;
+  for (let k = 0; k < routes.length; k++) {
+    const r = routes[k]!;
     const gw = r.gw ?? v4gw;
-    // The route as the error prints it (built only for an error): Go prints the route's net.IPNet value
-    // field by field, a 4-byte mask for a parsed destination, the 16-byte net.IPv4zero for the default
-    // route the bridge plugin's calcGateways builds (`goDefault`).
-    const what = (): string => {
-      const [ip, len] = r.dst.split('/');
-      const mask = r === goDefault ? '00000000000000000000ffff00000000' : (Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0).toString(16).padStart(8, '0');
-      return `failed to add route '{${ip} ${mask}} via ${gw ?? '<nil>'} dev ${inv.ifname}'`;
-    };
-    if (added.has(r.dst)) {
-      if (added.get(r.dst) === gw) return `${what()}: file exists`;
-      return `${what()}: podnet keeps one route per destination (the kernel would add a second one)`;
+    // A route to a destination an earlier route of the list has (a scan: lists hold a few routes).
+    let j = 0;
+    while (j < k && routes[j]!.dst !== r.dst) j++;
+    if (j < k) {
+      if ((routes[j]!.gw ?? v4gw) === gw) return `${routeText(r, gw, inv, goDefault)}: file exists`;
+      return `${routeText(r, gw, inv, goDefault)}: podnet keeps one route per destination (the kernel would add a second one)`;
     }
-    if (gw !== undefined && !onLink(gw)) return `${what()}: network is unreachable`;
-    added.set(r.dst, gw);
-    actions.push({ op: 'route.add', ns: p, dst: r.dst === '0.0.0.0/0' ? 'default' : r.dst, ...(gw === undefined ? {} : { via: gw }), dev: inv.ifname });
+    if (gw !== undefined && !onLink(gw)) return `${routeText(r, gw, inv, goDefault)}: network is unreachable`;
+    const dst = r.dst === '0.0.0.0/0' ? 'default' : r.dst;
+    actions.push(gw === undefined ? { op: 'route.add', ns: p, dst, dev: inv.ifname } : { op: 'route.add', ns: p, dst, via: gw, dev: inv.ifname });
   }
   return actions;
+}
+
+/**
+ * A route as configureIface's errors print it: Go prints the route's net.IPNet value field by field, a
+ * 4-byte mask for a parsed destination, the 16-byte net.IPv4zero for the default route the bridge
+ * plugin's calcGateways builds (`goDefault`).
+ */
+function routeText(r: CurrentResult['routes'][number], gw: string | undefined, inv: CniInvocation, goDefault: CurrentResult['routes'][number] | undefined): string {
+  const [ip, len] = r.dst.split('/');
+  const mask = r === goDefault ? '00000000000000000000ffff00000000' : (Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0).toString(16).padStart(8, '0');
+  return `failed to add route '{${ip} ${mask}} via ${gw ?? '<nil>'} dev ${inv.ifname}'`;
 }
 
 /** ip.SetupIPMasq: traffic from the container to its own subnet stays, the rest (but multicast) is masqueraded. */
@@ -324,6 +331,17 @@ function defaultVia(gw: string | undefined): CurrentResult['routes'][number] {
   return lastDefault;
 }
 
+/**
+ * A result's route list, the last one handed out again (frozen) while it holds the same routes: the pods of
+ * a node get the same routes (IPAM's and the default route, each one shared object), so their results can
+ * share the list too rather than keep one each.
+ */
+let lastRoutes: CurrentResult['routes'] = Object.freeze([]);
+function sharedRoutes(routes: CurrentResult['routes']): CurrentResult['routes'] {
+  if (routes.length !== lastRoutes.length || routes.some((r, i) => r !== lastRoutes[i])) lastRoutes = Object.freeze(routes);
+  return lastRoutes;
+}
+
 const bridge: Plugin = (cmd, conf, inv, stores) => {
   const brName = typeof conf['bridge'] === 'string' && conf['bridge'] !== '' ? conf['bridge'] : 'cni0';
   const isLayer3 = typeof (conf['ipam'] as Record<string, unknown> | undefined)?.['type'] === 'string';
@@ -373,7 +391,8 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     let routes: CurrentResult['routes'] = ipam.routes.slice();
     const ips = ipam.ips.map((ip) => {
       const gateway = ip.gateway ?? (isGW ? firstHost(ip.address) : undefined);
-      return { interface: 2, address: ip.address, ...(gateway === undefined ? {} : { gateway }) };
+      // Two literals, not a conditional spread (which builds each object on V8's slow path).
+      return gateway === undefined ? { interface: 2, address: ip.address } : { interface: 2, address: ip.address, gateway };
     });
     let goDefault: CurrentResult['routes'][number] | undefined;
     if (isDefaultGW && !routes.some((r) => r.gw !== undefined && r.dst === '0.0.0.0/0')) {
@@ -381,7 +400,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
       goDefault = defaultVia(gw);
       routes = routes.concat([goDefault]);
     }
-    result = { ...result, ips, routes, dns: ipam.dns };
+    result = { ...result, ips, routes: sharedRoutes(routes), dns: ipam.dns };
     const conf2 = configureIface(inv, result, goDefault);
     if (typeof conf2 === 'string') return plain(conf, conf2);
     actions.push(...conf2);

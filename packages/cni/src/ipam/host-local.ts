@@ -335,6 +335,12 @@ interface StoreIndex {
   readonly owners: Map<string, string | string[]>;
   /** The keys that are addresses as host-local writes them (formatIpv4 of a number). */
   readonly taken: Set<Ipv4>;
+  /**
+   * Every key of the record, in its order: ADD copies the record through this list. Enumerating the
+   * record (`for…in` over a prototype-less object) collects and sorts its keys first, and made the copy
+   * twice as slow; a node's pods copy it once each.
+   */
+  keys: string[];
 }
 const storeIndexes = new WeakMap<object, StoreIndex>();
 
@@ -347,8 +353,9 @@ function keyIp(key: string): Ipv4 | null {
 function storeIndex(allocated: HostLocalStore['allocated']): StoreIndex {
   let ix = storeIndexes.get(allocated);
   if (ix === undefined) {
-    ix = { owners: new Map(), taken: new Set() };
+    ix = { owners: new Map(), taken: new Set(), keys: [] };
     for (const key in allocated) {
+      ix.keys.push(key);
       const owner = allocated[key];
       if (owner === undefined) continue;
       addOwned(ix.owners, owner.id, key);
@@ -386,14 +393,18 @@ function isTaken(allocated: HostLocalStore['allocated'], ip: Ipv4): boolean {
 /** `allocated` with `ip` (not taken before) held by `owner`, its index handed on. */
 function allocatedWith(allocated: HostLocalStore['allocated'], ip: Ipv4, owner: HostLocalOwner): HostLocalStore['allocated'] {
   const key = formatIpv4(ip);
-  const out = withEntry(allocated, key, owner);
   const ix = storeIndexes.get(allocated);
-  if (ix !== undefined && allocated[key] === undefined) {
-    storeIndexes.delete(allocated);
-    addOwned(ix.owners, owner.id, key);
-    ix.taken.add(ip);
-    storeIndexes.set(out, ix);
-  }
+  if (ix === undefined || allocated[key] !== undefined) return withEntry(allocated, key, owner);
+  // withEntry's copy (the same entries in the same order, no prototype), through the index's key list.
+  const out = Object.create(null) as Record<string, HostLocalOwner>;
+  const keys = ix.keys;
+  for (let i = 0; i < keys.length; i++) out[keys[i]!] = allocated[keys[i]!]!;
+  out[key] = owner;
+  storeIndexes.delete(allocated);
+  addOwned(ix.owners, owner.id, key);
+  ix.taken.add(ip);
+  keys.push(key);
+  storeIndexes.set(out, ix);
   return out;
 }
 
@@ -506,6 +517,7 @@ export function hostLocalDel(store: HostLocalStore, id: string, ifname: string):
     const ip = keyIp(k);
     if (ip !== null) ix.taken.delete(ip);
   }
+  ix.keys = ix.keys.filter((k) => !held.includes(k));
   storeIndexes.set(allocated, ix);
   return { lastReserved: store.lastReserved, allocated };
 }

@@ -3,7 +3,7 @@
  * everything first, asks the CNI design for its actions and applies them in one immer transition, so
  * a failure at any point leaves the given state exactly as it was.
  */
-import { castDraft, type Draft } from 'immer';
+import { castDraft, isDraft, type Draft } from 'immer';
 import { freezeIfOn, peek, produce } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
@@ -112,7 +112,7 @@ const PRISTINE = (() => {
  * copied with structuredClone by buildClusterState, which would make one writable object of parts that
  * were shared.
  */
-function emptyNs(id: string, forward: boolean, shared = true): NetNs {
+function emptyNs(id: string, forward: boolean, shared = true, listening: readonly string[] = PRISTINE.list): NetNs {
   if (!shared) {
     return { id, links: { lo: newLo() }, routes: [], neigh: dict(), fdb: dict(), sysctl: newSysctl(forward), rules: [], conntrack: [], peerSets: [], listening: [], pmtu: dict(), nextIfindex: 2 };
   }
@@ -121,11 +121,12 @@ function emptyNs(id: string, forward: boolean, shared = true): NetNs {
   // a separate property store.
   const links: Record<string, Link> = {};
   links['lo'] = lo;
-  return { id, links, routes: list, neigh: table, fdb: table, sysctl: PRISTINE.sysctl[forward ? 1 : 0]!, rules: list, conntrack: list, peerSets: list, listening: list, pmtu: table, nextIfindex: 2 };
+  return { id, links, routes: list, neigh: table, fdb: table, sysctl: PRISTINE.sysctl[forward ? 1 : 0]!, rules: list, conntrack: list, peerSets: list, listening, pmtu: table, nextIfindex: 2 };
 }
 
 /** The listening sockets a pod's containers declare, as its namespace holds them (shared when none). */
 function listeningOf(pod: Pod): readonly string[] {
+  if (pod.containers === DEFAULT_CONTAINERS) return PRISTINE.list;
   const out = pod.containers.flatMap((c) => c.ports.map((p) => `${p.protocol.toLowerCase()}/${p.port}`));
   return out.length === 0 ? PRISTINE.list : out;
 }
@@ -269,8 +270,12 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   const mac = macFromSeed(`${nsId}|eth0`);
   const base = emptyNs(nsId, true);
   const eth0: Link = { kind: 'physical', name: 'eth0', ifindex: 2, mtu: seg.mtu, mac, up: true, addrs: [{ ip, len: seg.cidr.len, scope: 'global' }], master: null, segment: seg.name };
+  // The host's links, a table: past lo, eth0 and the design's devices its keys are its pods' veth names.
+  const links = dict<Link>();
+  links['lo'] = base.links['lo']!;
+  links['eth0'] = eth0;
   const host: NetNs = {
-    ...base, links: dict({ ...base.links, eth0 }), nextIfindex: 3,
+    ...base, links, nextIfindex: 3,
     routes: [{ dst: { addr: 0, len: 0 }, via: seg.gateway, dev: 'eth0', proto: 'boot', scope: 'global', src: null, onlink: false, metric: 0, type: 'unicast' }],
   };
   const bare: Node = { name, ip, segment: seg.name, podCidr, host, pods: dict(), cni: null, maxPods: 110, created: state.now };
@@ -430,9 +435,32 @@ export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: Cni
 const RUNNING: PodStatus = Object.freeze({ phase: 'Running' });
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
+/**
+ * How many pods a node's `pods` record holds, counted once per record: `Object.keys` of a record of a
+ * node's pods (a dictionary, util/dict.ts) collects and sorts its keys, at every pod admitted. States are
+ * immutable, so a record's count never changes, except in the transitions podnet applies in place
+ * (buildClusterState), where {@link countPodChange} keeps it. An immer draft is counted, not remembered.
+ */
+const podCounts = new WeakMap<object, number>();
+
+function podCountOf(pods: Node['pods']): number {
+  let n = podCounts.get(pods);
+  if (n === undefined) {
+    n = Object.keys(pods).length;
+    if (!isDraft(pods)) podCounts.set(pods, n);
+  }
+  return n;
+}
+
+/** A pod key added to (+1) or removed from (−1) a node's `pods` record in place: its count follows. */
+function countPodChange(pods: object, delta: 1 | -1): void {
+  const n = podCounts.get(pods);
+  if (n !== undefined) podCounts.set(pods, n + delta);
+}
+
 /** Pods on a node that count against its max-pods: running ones and those waiting for their sandbox. */
 export function nonTerminatedPods(state: ClusterState, node: Node): number {
-  let n = Object.keys(node.pods).length;
+  let n = podCountOf(node.pods);
   for (const w of Object.values(state.waiting)) if (w.node === node.name && w.status.phase === 'ContainerCreating') n += 1;
   return n;
 }
@@ -503,7 +531,11 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   const state = d as ClusterState;
   const insert = (p: Pod): Draft<Pod> => {
     const n = shardGet(d.nodes, node.name)!;
+    const had = snapshot(n.pods);
+    const isNew = !Object.prototype.hasOwnProperty.call(had, p.key);
     (n.pods as Record<string, Pod>)[p.key] = castDraft(p);
+    // Written in place (not a new copy of the record): its remembered count follows.
+    if (isNew && snapshot(n.pods) === had) countPodChange(had, 1);
     shardSet(d.podIndex, p.key, node.name);
     d.podCount += 1;
     if (waitingOf(d)[p.key]) delete d.waiting[p.key];
@@ -513,7 +545,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     insert({ ...pod, ip: node.ip, status: RUNNING });
     return;
   }
-  const netns: NetNs = { ...emptyNs(podNsId(pod.key), false), listening: listeningOf(pod) };
+  const netns = emptyNs(podNsId(pod.key), false, true, listeningOf(pod));
   const sandbox: Pod = { ...pod, netns, status: { phase: 'ContainerCreating' } };
   // CNI ADD sees the cluster as it is, plus the sandbox the runtime made; its actions are applied in the
   // same transition that adds the pod.
@@ -675,7 +707,10 @@ export function deletePodInDraft(d: Draft<ClusterState>, key: string, design: Cn
     removeVethsInto(d, n.host as Draft<NetNs>, podNsId(pod.key));
     unindexNs(d, snapshot(p.netns) as NetNs);
   }
+  const had = snapshot(n.pods);
+  const present = Object.prototype.hasOwnProperty.call(had, pod.key);
   delete (n.pods as Record<string, Pod>)[pod.key];
+  if (present && snapshot(n.pods) === had) countPodChange(had, -1);
   shardDelete(d.podIndex, pod.key);
   d.podCount -= 1;
 }

@@ -253,6 +253,39 @@ function withItem<T>(list: readonly T[], item: T): T[] {
   return list.length === 0 ? [item] : list.concat([item]);
 }
 
+/**
+ * What `route add` of a route to a shared (frozen) list gives, remembered per list: every pod of a node
+ * adds the same routes to the same empty table (flannel's pod CIDR and default route via the node's
+ * gateway), so its pods share one frozen list and its frozen routes instead of keeping three objects
+ * each. Only frozen lists are keys: a list a transition may still change in place (a `writable` copy)
+ * could then stand for other routes. The answer is the same list of equal routes `withItem` would give.
+ */
+const routeLists = new WeakMap<readonly Route[], { readonly route: Route; readonly list: readonly Route[] }>();
+
+function withRoute(list: readonly Route[], route: Route): readonly Route[] {
+  if (!Object.isFrozen(list) || isDraft(list)) return withItem(list, route);
+  const last = routeLists.get(list);
+  if (last !== undefined && sameRoute(last.route, route)) return last.list;
+  const next = Object.freeze(withItem(list, Object.freeze(route)));
+  routeLists.set(list, { route, list: next });
+  return next;
+}
+
+/**
+ * Two routes with the same fields: the same destination, and every other field the same value (a field
+ * added to Route later is compared too; one holding an object never matches, which only forgoes sharing).
+ */
+function sameRoute(a: Route, b: Route): boolean {
+  if (a.dst.addr !== b.dst.addr || a.dst.len !== b.dst.len) return false;
+  let fields = 0;
+  for (const k in a) {
+    fields += 1;
+    if (k !== 'dst' && a[k as keyof Route] !== b[k as keyof Route]) return false;
+  }
+  for (const _ in b) fields -= 1;
+  return fields === 0;
+}
+
 function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
   const key = String(ip);
   const owners = shardPeek(d.ipIndex, key);
@@ -628,7 +661,7 @@ function applyOne(d: DState, a: Action): void {
       const kernelClash = hasKernelRoute(ns as NetNs, route.dst, route.metric);
       if (a.op === 'route.add' && (i >= 0 || kernelClash)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
       if (i >= 0) writable(ns, 'routes')[i] = route;
-      else ns.routes = castDraft(withItem(peek(ns as NetNs, 'routes'), route));
+      else ns.routes = castDraft(withRoute(peek(ns as NetNs, 'routes'), route));
       return;
     }
     case 'route.del': {
