@@ -289,6 +289,8 @@ export function uniqueAudit(state: ClusterState): CheckRun {
 
 /** {@link uniqueAudit} after a change: only the addresses whose owners changed are looked at again. */
 export function uniqueCheck(state: ClusterState, memory: CheckMemory, scope: Pick<ChangeScope, 'ips'>): CheckRun {
+  // No address changed owners (what a packet teaches ARP and FDB tables): the memory stands as it is.
+  if (scope.ips.length === 0 && memory.pairs.size === 0) return { ...verdictOf(memory), memory, probes: 0 };
   const next = { pairs: new Map<string, PairRecord>(), unique: recheckUnique(state, memory.unique, scope.ips) };
   return { ...verdictOf(next), memory: next, probes: 0 };
 }
@@ -309,7 +311,20 @@ export interface AuditOptions {
  */
 export function audit(state: ClusterState, options: AuditOptions = {}): CheckRun {
   if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', `audit options must be an object, not ${String(options)}`);
-  const mode: ProbeMode = options.recordAll === true ? 'record' : 'transit';
+  return auditWith(state, options.recordAll === true ? 'record' : 'transit');
+}
+
+/**
+ * The verdict of a full {@link audit}, without the memory an incremental check would go on from: a passing
+ * probe is decided without recording and without noting the namespaces it crossed (what a verdict alone
+ * needs: `Simulator.check()`). The same violations, in the same order, as `audit(state)`.
+ */
+export function auditVerdict(state: ClusterState): CheckResult {
+  const r = auditWith(state, 'fast');
+  return { ok: r.ok, violations: r.violations };
+}
+
+function auditWith(state: ClusterState, mode: ProbeMode): CheckRun {
   const nodeOf = nodeLookup(state);
   const unique = allUnique(state);
   const pairs = new Map<string, PairRecord>();

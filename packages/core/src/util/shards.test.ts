@@ -117,6 +117,12 @@ describe('sharded maps', () => {
       }
       expect(s).toEqual(plain);
       expect([...shardKeys(s)]).toEqual([...shardKeys(plain)]);
+      // What differs from the start, found leaf by leaf, in the order of the leaves.
+      const all = new Set([...shardKeys(start), ...shardKeys(s)]);
+      const got = shardDiffKeys(start, s);
+      expect(new Set(got)).toEqual(new Set([...all].filter((k) => shardGet(start, k) !== shardGet(s, k))));
+      expect(got.length).toBe(new Set(got).size);
+      expect(got.map(shardOf)).toEqual(got.map(shardOf).sort((x, y) => x - y));
       // The state the transitions started from is as it was.
       expect(new Set(shardKeys(start))).toEqual(new Set(first.reduce((m, op) => ('set' in op ? m.add(op.set) : (m.delete(op.del), m)), new Set<string>())));
     }));

@@ -175,7 +175,15 @@ export function shardDiffKeys<V>(a: Shards<V>, b: Shards<V>): string[] {
     const ta = a[i] ?? null;
     const tb = b[i] ?? null;
     if (ta === tb) continue;
-    for (let j = 0; j < FANOUT; j++) {
+    // The leaf numbers either top holds, merged in ascending order (a top holds a few of its 64: looking
+    // each of the 64 up missed in a sparse object most of the time).
+    const ka = ta ? leafNumbers(ta) : NO_NUMBERS;
+    const kb = tb ? leafNumbers(tb) : NO_NUMBERS;
+    let p = 0;
+    let q = 0;
+    while (p < ka.length || q < kb.length) {
+      const j = q >= kb.length || (p < ka.length && ka[p]! < kb[q]!) ? ka[p++]! : kb[q++]!;
+      if (p < ka.length && ka[p] === j) p++;
       const x: Leaf<V> = ta?.[j] ?? NO_LEAF;
       const y: Leaf<V> = tb?.[j] ?? NO_LEAF;
       if (x === y) continue;
@@ -183,5 +191,14 @@ export function shardDiffKeys<V>(a: Shards<V>, b: Shards<V>): string[] {
       for (const k in x) if (!(k in y)) out.push(k);
     }
   }
+  return out;
+}
+
+const NO_NUMBERS: readonly number[] = Object.freeze([]);
+
+/** The leaf numbers a top holds, ascending. */
+function leafNumbers<V>(top: Top<V>): number[] {
+  const out: number[] = [];
+  for (const j of Object.keys(top)) out.push(+j);
   return out;
 }
