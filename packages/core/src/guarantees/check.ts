@@ -350,8 +350,9 @@ function auditWith(state: ClusterState, mode: ProbeMode): CheckRun {
 
 function verdictOf(m: CheckMemory): CheckResult {
   const violations: Violation[] = [...m.unique.values()];
-  for (const r of m.pairs.values()) violations.push(...r.violations);
-  violations.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  // Most remembered pairs pass (kept for the nodes or the router they crossed): a loop, not a spread per pair.
+  for (const r of m.pairs.values()) if (r.violations.length > 0) for (const v of r.violations) violations.push(v);
+  if (violations.length > 1) violations.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { ok: violations.length === 0, violations };
 }
 
@@ -386,14 +387,19 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   const ipSet = new Set(scope.ips);
   const touchedPod = (p: PlacedPod | undefined): boolean => p !== undefined && (touched.has(p.node) || (p.ip !== null && ipSet.has(String(p.ip))));
   const pairs = new Map<string, PairRecord>();
-  const recheck = new Set<string>();
+  // Pairs to probe again, by key: the sender and the destination pod's key, so no key is split twice.
+  const recheck = new Map<string, readonly [string, string]>();
+  const again = (from: string, to: string): void => {
+    const k = pairKey(from, to);
+    if (!recheck.has(k)) recheck.set(k, [from, to]);
+  };
   // Keep what no touched node could change; re-probe pairs that failed or crossed a touched node.
   for (const [k, r] of memory.pairs) {
     const [from, to] = k.split('>') as [string, string];
     const fromNode = from.startsWith('node:') ? from.slice(5) : byKey.get(from)?.node;
     const toPod = byKey.get(to);
     if (fromNode === undefined || !toPod) continue;
-    if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true)) recheck.add(k);
+    if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true)) recheck.set(k, [from, to]);
     else pairs.set(k, r);
   }
   const probe = (from: string, to: PlacedPod) => {
@@ -406,17 +412,16 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     else pairs.delete(k);
   };
   const touchedPods = pods.filter(touchedPod);
-  for (const q of touchedPods) recheck.add(pairKey(`node:${q.node}`, q.key));
+  for (const q of touchedPods) again(`node:${q.node}`, q.key);
   for (const p of touchedPods) {
     for (const q of pods) {
       if (p === q) continue;
-      recheck.add(pairKey(p.key, q.key));
-      recheck.add(pairKey(q.key, p.key));
+      again(p.key, q.key);
+      again(q.key, p.key);
     }
   }
   let probes = 0;
-  for (const k of recheck) {
-    const [from, to] = k.split('>') as [string, string];
+  for (const [from, to] of recheck.values()) {
     const q = byKey.get(to);
     if (!q || q.ip === null) continue;
     if (!from.startsWith('node:') && !byKey.has(from)) continue;
