@@ -11,7 +11,6 @@
  * 6-node cluster's IP index: ~1,600 slots for ~30 addresses, on every walk of it). Integer keys enumerate
  * in ascending order, so walks keep the order of the slot arrays they replace.
  */
-import { isDraft } from 'immer';
 import { snapshot } from './immer.js';
 
 const FANOUT = 64;
@@ -42,12 +41,8 @@ export function shardLeaf<V>(s: Shards<V>, i: number): Leaf<V> | undefined {
   return s[i >>> 6]?.[i & (FANOUT - 1)] ?? undefined;
 }
 
-/**
- * Looks a key up; `undefined` when absent. On an immer draft the value is returned as a draft (to write
- * into); an absent key is found absent on the plain data, without drafting the levels it passes.
- */
+/** Looks a key up; `undefined` when absent. On an immer draft the value is a draft (to write into). */
 export function shardGet<V>(s: Shards<V>, key: string): V | undefined {
-  if (isDraft(s) && shardPeek(s, key) === undefined) return undefined;
   const l = shardLeaf(s, shardOf(key));
   return l !== undefined && Object.prototype.hasOwnProperty.call(l, key) ? l[key] : undefined;
 }
