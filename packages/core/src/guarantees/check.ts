@@ -284,15 +284,15 @@ function allUnique(state: ClusterState): Map<string, Violation> {
  */
 export function uniqueAudit(state: ClusterState): CheckRun {
   const memory = { pairs: new Map<string, PairRecord>(), unique: allUnique(state) };
-  return { ...verdictOf(memory), memory, probes: 0 };
+  return runOf(memory, 0);
 }
 
 /** {@link uniqueAudit} after a change: only the addresses whose owners changed are looked at again. */
 export function uniqueCheck(state: ClusterState, memory: CheckMemory, scope: Pick<ChangeScope, 'ips'>): CheckRun {
   // No address changed owners (what a packet teaches ARP and FDB tables): the memory stands as it is.
-  if (scope.ips.length === 0 && memory.pairs.size === 0) return { ...verdictOf(memory), memory, probes: 0 };
+  if (scope.ips.length === 0 && memory.pairs.size === 0) return runOf(memory, 0);
   const next = { pairs: new Map<string, PairRecord>(), unique: recheckUnique(state, memory.unique, scope.ips) };
-  return { ...verdictOf(next), memory: next, probes: 0 };
+  return runOf(next, 0);
 }
 
 /** Options of {@link audit}. */
@@ -345,11 +345,18 @@ function auditWith(state: ClusterState, mode: ProbeMode): CheckRun {
     }
   }
   const memory = { pairs, unique };
-  return { ...verdictOf(memory), memory, probes };
+  return runOf(memory, probes);
+}
+
+/** A check's result: the verdict of its memory, the memory, and the probes it took. */
+function runOf(memory: CheckMemory, probes: number): CheckRun {
+  const v = verdictOf(memory);
+  return { ok: v.ok, violations: v.violations, memory, probes };
 }
 
 function verdictOf(m: CheckMemory): CheckResult {
-  const violations: Violation[] = [...m.unique.values()];
+  const violations: Violation[] = [];
+  for (const v of m.unique.values()) violations.push(v);
   // Most remembered pairs pass (kept for the nodes or the router they crossed): a loop, not a spread per pair.
   for (const r of m.pairs.values()) if (r.violations.length > 0) for (const v of r.violations) violations.push(v);
   if (violations.length > 1) violations.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -429,7 +436,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     probes++;
   }
   const next = { pairs, unique };
-  return { ...verdictOf(next), memory: next, probes };
+  return runOf(next, probes);
 }
 
 /** A running pod with an IP picked by `random` without listing every pod (O(1) in cluster size). */
@@ -517,7 +524,7 @@ export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: Ch
     else pairs.delete(k);
   }
   const next = { pairs, unique };
-  return { ...verdictOf(next), memory: next, probes };
+  return runOf(next, probes);
 }
 
 /** {@link sampledCheck} of a whole state: every address exactly, reachability for a seeded sample of pods. */
