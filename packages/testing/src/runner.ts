@@ -4,8 +4,8 @@
  * design promised the sender. A broken promise is thrown as a {@link DesignFailure}.
  */
 import {
-  createSimulator, formatIpv4, icmpEcho, isPodnetError, judgeDelivery, lookupRouteIn, tcpSyn, udpPacket,
-  type CniDesign, type Ipv4Packet, type Pod, type Simulator, type Trace, type Violation,
+  createSimulator, formatIpv4, icmpEcho, isPodnetError, judgeDelivery, lookupRouteIn, shardValues, tcpSyn, udpPacket,
+  type CniDesign, type Ipv4Packet, type Node, type Pod, type Simulator, type Trace, type Violation,
 } from '@podnet/core';
 import type { ClusterEvent, ClusterShape, EndpointRef, Fault } from './events.js';
 
@@ -111,12 +111,20 @@ export class ClusterRun {
   #view(): { readonly nodes: string[]; readonly pods: string[]; readonly running: Pod[] } {
     const state = this.sim.state;
     if (this.#viewOf === state && this.#viewCache) return this.#viewCache;
-    // Sorted by the number in the name (the order of creation: the run names them), ties by key or name as
-    // the simulator lists them; the number is read once per entry, not once per comparison.
-    const all = byNumber(this.sim.pods(), () => 0);
+    // Sorted by the number in the name (the order of creation: the run names them), ties by key or name —
+    // the order the simulator lists them in, so one sort of the state's own lists gives what sorting its
+    // sorted lists again gave. The number is read once per entry, not once per comparison.
+    const pods: Pod[] = [];
+    const nodes: Node[] = [];
+    for (const n of shardValues(state.nodes)) {
+      nodes.push(n);
+      for (const k in n.pods) pods.push(n.pods[k]!);
+    }
+    for (const k in state.waiting) pods.push(state.waiting[k]!);
+    const all = byNumber(pods, () => 0, (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     this.#viewOf = state;
     this.#viewCache = {
-      nodes: byNumber(this.sim.nodes(), (n) => n.created).map((n) => n.name),
+      nodes: byNumber(nodes, (n) => n.created, (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((n) => n.name),
       pods: all.map((p) => p.name),
       running: all.filter((p) => p.status.phase === 'Running' && p.ip !== null && !p.hostNetwork),
     };
@@ -294,9 +302,9 @@ function num(name: string): number {
   return i === name.length ? 0 : Number(name.slice(i));
 }
 
-/** `list` (already in its tie order) sorted by `first`, then by the number its names end with; stable. */
-function byNumber<T extends { readonly name: string }>(list: readonly T[], first: (x: T) => number): T[] {
-  return list.map((x) => ({ x, a: first(x), b: num(x.name) })).sort((p, q) => p.a - q.a || p.b - q.b).map((e) => e.x);
+/** `list` sorted by `first`, then by the number its names end with, then by `tie` (a total order). */
+function byNumber<T extends { readonly name: string }>(list: readonly T[], first: (x: T) => number, tie: (x: T, y: T) => number): T[] {
+  return list.map((x) => ({ x, a: first(x), b: num(x.name) })).sort((p, q) => p.a - q.a || p.b - q.b || tie(p.x, q.x)).map((e) => e.x);
 }
 
 function describePod(p: { node: string | null; ip: number | null; status: { phase: string; message?: string } }): string {

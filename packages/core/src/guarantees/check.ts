@@ -284,13 +284,15 @@ function allUnique(state: ClusterState): Map<string, Violation> {
  */
 export function uniqueAudit(state: ClusterState): CheckRun {
   const memory = { pairs: new Map<string, PairRecord>(), unique: allUnique(state) };
-  return { ...verdictOf(memory), memory, probes: 0 };
+  return runOf(memory, 0);
 }
 
 /** {@link uniqueAudit} after a change: only the addresses whose owners changed are looked at again. */
 export function uniqueCheck(state: ClusterState, memory: CheckMemory, scope: Pick<ChangeScope, 'ips'>): CheckRun {
+  // No address changed owners (what a packet teaches ARP and FDB tables): the memory stands as it is.
+  if (scope.ips.length === 0 && memory.pairs.size === 0) return runOf(memory, 0);
   const next = { pairs: new Map<string, PairRecord>(), unique: recheckUnique(state, memory.unique, scope.ips) };
-  return { ...verdictOf(next), memory: next, probes: 0 };
+  return runOf(next, 0);
 }
 
 /** Options of {@link audit}. */
@@ -309,7 +311,20 @@ export interface AuditOptions {
  */
 export function audit(state: ClusterState, options: AuditOptions = {}): CheckRun {
   if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', `audit options must be an object, not ${String(options)}`);
-  const mode: ProbeMode = options.recordAll === true ? 'record' : 'transit';
+  return auditWith(state, options.recordAll === true ? 'record' : 'transit');
+}
+
+/**
+ * The verdict of a full {@link audit}, without the memory an incremental check would go on from: a passing
+ * probe is decided without recording and without noting the namespaces it crossed (what a verdict alone
+ * needs: `Simulator.check()`). The same violations, in the same order, as `audit(state)`.
+ */
+export function auditVerdict(state: ClusterState): CheckResult {
+  const r = auditWith(state, 'fast');
+  return { ok: r.ok, violations: r.violations };
+}
+
+function auditWith(state: ClusterState, mode: ProbeMode): CheckRun {
   const nodeOf = nodeLookup(state);
   const unique = allUnique(state);
   const pairs = new Map<string, PairRecord>();
@@ -330,13 +345,21 @@ export function audit(state: ClusterState, options: AuditOptions = {}): CheckRun
     }
   }
   const memory = { pairs, unique };
-  return { ...verdictOf(memory), memory, probes };
+  return runOf(memory, probes);
+}
+
+/** A check's result: the verdict of its memory, the memory, and the probes it took. */
+function runOf(memory: CheckMemory, probes: number): CheckRun {
+  const v = verdictOf(memory);
+  return { ok: v.ok, violations: v.violations, memory, probes };
 }
 
 function verdictOf(m: CheckMemory): CheckResult {
-  const violations: Violation[] = [...m.unique.values()];
-  for (const r of m.pairs.values()) violations.push(...r.violations);
-  violations.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const violations: Violation[] = [];
+  for (const v of m.unique.values()) violations.push(v);
+  // Most remembered pairs pass (kept for the nodes or the router they crossed): a loop, not a spread per pair.
+  for (const r of m.pairs.values()) if (r.violations.length > 0) for (const v of r.violations) violations.push(v);
+  if (violations.length > 1) violations.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { ok: violations.length === 0, violations };
 }
 
@@ -371,14 +394,19 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   const ipSet = new Set(scope.ips);
   const touchedPod = (p: PlacedPod | undefined): boolean => p !== undefined && (touched.has(p.node) || (p.ip !== null && ipSet.has(String(p.ip))));
   const pairs = new Map<string, PairRecord>();
-  const recheck = new Set<string>();
+  // Pairs to probe again, by key: the sender and the destination pod's key, so no key is split twice.
+  const recheck = new Map<string, readonly [string, string]>();
+  const again = (from: string, to: string): void => {
+    const k = pairKey(from, to);
+    if (!recheck.has(k)) recheck.set(k, [from, to]);
+  };
   // Keep what no touched node could change; re-probe pairs that failed or crossed a touched node.
   for (const [k, r] of memory.pairs) {
     const [from, to] = k.split('>') as [string, string];
     const fromNode = from.startsWith('node:') ? from.slice(5) : byKey.get(from)?.node;
     const toPod = byKey.get(to);
     if (fromNode === undefined || !toPod) continue;
-    if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true)) recheck.add(k);
+    if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true)) recheck.set(k, [from, to]);
     else pairs.set(k, r);
   }
   const probe = (from: string, to: PlacedPod) => {
@@ -391,17 +419,16 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     else pairs.delete(k);
   };
   const touchedPods = pods.filter(touchedPod);
-  for (const q of touchedPods) recheck.add(pairKey(`node:${q.node}`, q.key));
+  for (const q of touchedPods) again(`node:${q.node}`, q.key);
   for (const p of touchedPods) {
     for (const q of pods) {
       if (p === q) continue;
-      recheck.add(pairKey(p.key, q.key));
-      recheck.add(pairKey(q.key, p.key));
+      again(p.key, q.key);
+      again(q.key, p.key);
     }
   }
   let probes = 0;
-  for (const k of recheck) {
-    const [from, to] = k.split('>') as [string, string];
+  for (const [from, to] of recheck.values()) {
     const q = byKey.get(to);
     if (!q || q.ip === null) continue;
     if (!from.startsWith('node:') && !byKey.has(from)) continue;
@@ -409,7 +436,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     probes++;
   }
   const next = { pairs, unique };
-  return { ...verdictOf(next), memory: next, probes };
+  return runOf(next, probes);
 }
 
 /** A running pod with an IP picked by `random` without listing every pod (O(1) in cluster size). */
@@ -497,7 +524,7 @@ export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: Ch
     else pairs.delete(k);
   }
   const next = { pairs, unique };
-  return { ...verdictOf(next), memory: next, probes };
+  return runOf(next, probes);
 }
 
 /** {@link sampledCheck} of a whole state: every address exactly, reachability for a seeded sample of pods. */

@@ -131,10 +131,12 @@ function peerChangeReaches(a: ClusterState, b: ClusterState, changed: readonly P
   const neighIps = new Set<number>(changed.flatMap((e) => e.neigh.map((n) => n.ip)));
   const macs = new Set<string>([...changed.flatMap((e) => e.neigh.map((n) => n.mac)), ...changed.flatMap((e) => e.fdb.map((f) => f.mac))]);
   // Addresses untouched namespaces own: destinations and sources of their packets, and direct next hops.
+  // The address test first: it is arithmetic, and it clears almost every address (the changed entries
+  // route the touched nodes' blocks), so few owners are located in both states.
   const ownedReached = (key: string, owners: readonly IpOwner[]): boolean => {
-    if (owners.every((o) => nsTouched(o.ns))) return false;
     const ip = Number(key);
-    return neighIps.has(ip) || prefixes.some((p) => cidrContains(p, ip));
+    if (!neighIps.has(ip) && !prefixes.some((p) => cidrContains(p, ip))) return false;
+    return !owners.every((o) => nsTouched(o.ns));
   };
   // Gateways and MACs the untouched namespaces that include a peer set use.
   const nsReached = (ns: NetNs): boolean => {
@@ -146,7 +148,8 @@ function peerChangeReaches(a: ClusterState, b: ClusterState, changed: readonly P
     for (const k in ns.fdb) if (macs.has(ns.fdb[k]!.mac)) return true;
     return false;
   };
-  for (const leaf of shardLeaves(a.ipIndex)) for (const key in leaf) if (ownedReached(key, leaf[key]!)) return true;
+  // Object.keys, not for-in: the index's keys are numbers, which for-in turns into strings one by one.
+  for (const leaf of shardLeaves(a.ipIndex)) for (const key of Object.keys(leaf)) if (ownedReached(key, leaf[key]!)) return true;
   for (const key of ips) {
     const owners = shardGet(b.ipIndex, key);
     if (owners && ownedReached(key, owners)) return true;

@@ -9,7 +9,7 @@ import type { CniDesign } from '../cni/contract.js';
 import { send as sendPacket } from '../dataplane/engine.js';
 import type { Step, Trace } from '../dataplane/types.js';
 import { fail, PodnetError } from '../errors.js';
-import { audit, EMPTY_MEMORY, incrementalCheck, sampledAudit, sampledCheck, uniqueAudit, uniqueCheck, type CheckMemory, type CheckResult, type Violation } from '../guarantees/check.js';
+import { audit, auditVerdict, EMPTY_MEMORY, incrementalCheck, sampledAudit, sampledCheck, uniqueAudit, uniqueCheck, type CheckMemory, type CheckResult, type Violation } from '../guarantees/check.js';
 import {
   addNodeState, addPodState, buildClusterState, deletePodState, listNodes, listPods, nonTerminatedPods, removeNodeState, settleState,
   type ClusterSettings, type EventSink, type NodeSpec, type PodSpec,
@@ -186,14 +186,19 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     let fresh: Violation[] = [];
     if (this.checks !== 'off') {
       const r = this.#recheck(next, memory);
-      const known = new Map(this.#verdict.violations.map((v) => [v.key, v]));
-      fresh = r.violations.filter((v) => !known.has(v.key)).map((v) => ({ ...v, cause: label }));
-      if (fresh.length && this.onViolation === 'throw' && !amend) {
-        throw new PodnetError('GUARANTEE_VIOLATED', `${label} breaks the network model: ${fresh[0]!.explanation}`, { violations: fresh, change: label });
-      }
-      const freshByKey = new Map(fresh.map((v) => [v.key, v]));
       memory = r.memory;
-      this.#verdict = { ok: r.ok, violations: r.violations.map((v) => freshByKey.get(v.key) ?? known.get(v.key) ?? v) };
+      if (r.violations.length === 0) {
+        // Nothing broken (most changes): nothing fresh, nothing to match with the verdict before.
+        this.#verdict = { ok: r.ok, violations: r.violations };
+      } else {
+        const known = new Map(this.#verdict.violations.map((v) => [v.key, v]));
+        fresh = r.violations.filter((v) => !known.has(v.key)).map((v) => ({ ...v, cause: label }));
+        if (fresh.length && this.onViolation === 'throw' && !amend) {
+          throw new PodnetError('GUARANTEE_VIOLATED', `${label} breaks the network model: ${fresh[0]!.explanation}`, { violations: fresh, change: label });
+        }
+        const freshByKey = new Map(fresh.map((v) => [v.key, v]));
+        this.#verdict = { ok: r.ok, violations: r.violations.map((v) => freshByKey.get(v.key) ?? known.get(v.key) ?? v) };
+      }
     }
     if (amend) this.#cur = { state: next, design, label: this.#cur.label, memory };
     else {
@@ -363,8 +368,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
 
   /** A full audit of the current state: every guarantee, every pair. */
   check(): CheckResult {
-    const r = audit(this.state);
-    return { ok: r.ok, violations: r.violations };
+    return auditVerdict(this.state);
   }
 
   /** Goes back one change. */

@@ -43,10 +43,12 @@ interface DraftState { readonly modified_: boolean; readonly base_: object; read
  * changed are still drafts there, the rest plain. Writes still go to the draft.
  */
 export function snapshot<T extends object>(x: T): T {
-  if (!isDraft(x)) return x;
+  // One read of the draft marker (what immer's isDraft reads too): through a draft it is a call of the
+  // proxy's trap, and snapshot runs on every level of every lookup that only looks.
   const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
-  if (st && typeof st.modified_ === 'boolean') return (st.modified_ && st.copy_ ? st.copy_ : st.base_) as T;
-  return current(x as Draft<T>) as T; // an immer whose bookkeeping looks different: correct, slower
+  if (!st) return x;
+  if (typeof st.modified_ === 'boolean') return (st.modified_ && st.copy_ ? st.copy_ : st.base_) as T;
+  return isDraft(x) ? current(x as Draft<T>) as T : x; // an immer whose bookkeeping looks different: correct, slower
 }
 
 /**

@@ -42,7 +42,7 @@ export function shardLeaf<V>(s: Shards<V>, i: number): Leaf<V> | undefined {
   return s[i >>> 6]?.[i & (FANOUT - 1)] ?? undefined;
 }
 
-/** Looks a key up; `undefined` when absent. */
+/** Looks a key up; `undefined` when absent. On an immer draft the value is a draft (to write into). */
 export function shardGet<V>(s: Shards<V>, key: string): V | undefined {
   const l = shardLeaf(s, shardOf(key));
   return l !== undefined && Object.prototype.hasOwnProperty.call(l, key) ? l[key] : undefined;
@@ -63,66 +63,102 @@ export function shardPeek<V>(s: Shards<V>, key: string): V | undefined {
   return Object.prototype.hasOwnProperty.call(leaf, key) ? leaf[key] : undefined;
 }
 
-/** The leaf a key belongs in, created if needed, in a mutable (immer draft, or fresh) sharded map. */
-function writableLeaf<V>(s: Shards<V>, key: string): Record<string, V> {
-  const i = shardOf(key);
-  const m = s as (Top<V> | null)[];
-  let top = m[i >>> 6];
-  if (!top) {
-    m[i >>> 6] = {};
-    top = m[i >>> 6]!; // the draft of what was just assigned, under immer
-  }
-  const t = top as Record<number, Leaf<V>>;
-  let l: Leaf<V> | undefined = t[i & (FANOUT - 1)];
-  if (!l) {
-    t[i & (FANOUT - 1)] = dict<V>();
-    l = t[i & (FANOUT - 1)]!;
-  }
-  return l as Record<string, V>;
-}
-
-/** Sets a key in a mutable (immer draft, or fresh) sharded map. */
+/**
+ * Sets a key in a mutable (immer draft, or fresh) sharded map. What is missing on the way (a top, a leaf)
+ * is made with the entry already in it, in one write: looked up on the plain data first, so no draft is
+ * made of a level that is only replaced, and immer has one new value to finalise, not three.
+ */
 export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
-  writableLeaf(s, key)[key] = value;
+  const i = shardOf(key);
+  const t = i >>> 6;
+  const j = i & (FANOUT - 1);
+  const m = s as (Top<V> | null)[];
+  const top = snapshot(m)[t];
+  if (!top) {
+    m[t] = { [j]: leafOf(key, value) };
+    return;
+  }
+  if (!snapshot(top)[j]) {
+    (m[t] as Record<number, Leaf<V>>)[j] = leafOf(key, value);
+    return;
+  }
+  ((m[t] as Record<number, Leaf<V>>)[j] as Record<string, V>)[key] = value;
 }
 
 /**
  * Deletes a key from a mutable (immer draft, or fresh) sharded map. A leaf left empty goes back to `null`,
  * and a top left without leaves too: a walk costs what the map holds now, not every leaf it ever had (a
- * simulator that added and removed 500 differently named nodes walked 503 leaves for its 3).
+ * simulator that added and removed 500 differently named nodes walked 503 leaves for its 3). Each level is
+ * read as plain data first: an absent key drafts nothing, and a leaf or top that would be left empty is
+ * dropped from its parent without being drafted itself.
  */
 export function shardDelete<V>(s: Shards<V>, key: string): void {
   const i = shardOf(key);
-  const l = shardLeaf(s, i);
-  if (l === undefined || !Object.prototype.hasOwnProperty.call(l, key)) return;
-  const top = s[i >>> 6] as Record<number, Leaf<V>>;
-  const leaf = top[i & (FANOUT - 1)] as Record<string, V>;
-  delete leaf[key];
-  // Emptiness read on the plain copy: a for…in over a draft asks the proxy for every key's descriptor.
-  for (const _ in snapshot(leaf)) return;
-  delete top[i & (FANOUT - 1)];
-  // Read the top as plain data: enumerating a draft makes immer look at what it holds.
-  for (const _ in snapshot(top)) return;
-  (s as (Top<V> | null)[])[i >>> 6] = null;
+  const t = i >>> 6;
+  const j = i & (FANOUT - 1);
+  const m = s as (Top<V> | null)[];
+  const top = snapshot(m)[t];
+  if (!top) return;
+  const plainTop = snapshot(top);
+  const l = plainTop[j];
+  if (!l) return;
+  const leaf = snapshot(l);
+  if (!Object.prototype.hasOwnProperty.call(leaf, key)) return;
+  if (!soleKey(leaf)) {
+    delete ((m[t] as Record<number, Leaf<V>>)[j] as Record<string, V>)[key];
+    return;
+  }
+  if (soleKey(plainTop)) m[t] = null;
+  else delete (m[t] as Record<number, Leaf<V>>)[j];
 }
 
-/** Every leaf that exists, in a fixed order. */
-export function* shardLeaves<V>(s: Shards<V>): IterableIterator<Leaf<V>> {
-  for (const top of s) if (top) for (const j in top) yield top[j as unknown as number]!;
+/** A new leaf holding one entry: a dictionary (util/dict.ts), as every leaf is. */
+function leafOf<V>(key: string, value: V): Leaf<V> {
+  const l = dict<V>();
+  l[key] = value;
+  return l;
+}
+
+/** Whether a plain object has exactly one key. */
+function soleKey(o: object): boolean {
+  let n = 0;
+  for (const _ in o) if (++n > 1) return false;
+  return n === 1;
+}
+
+/**
+ * Every leaf that exists, in a fixed order. The walks collect into an array and hand out its iterator: a
+ * generator's resume per entry cost more than the entry (a 6-node map walked in twice the time).
+ */
+export function shardLeaves<V>(s: Shards<V>): IterableIterator<Leaf<V>> {
+  const out: Leaf<V>[] = [];
+  // A top's keys are leaf numbers: Object.values gives them in ascending order, as for-in does, without
+  // turning each number into a string and back.
+  for (let t = 0; t < s.length; t++) {
+    const top = s[t];
+    if (top) for (const l of Object.values(top)) out.push(l);
+  }
+  return out.values();
 }
 
 /** Every value, in no particular order. */
-export function* shardValues<V>(s: Shards<V>): IterableIterator<V> {
-  for (const top of s) {
-    if (top) for (const j in top) { const l = top[j as unknown as number]!; for (const k in l) yield l[k]!; }
+export function shardValues<V>(s: Shards<V>): IterableIterator<V> {
+  const out: V[] = [];
+  for (let t = 0; t < s.length; t++) {
+    const top = s[t];
+    if (top) for (const l of Object.values(top)) for (const k in l) out.push(l[k]!);
   }
+  return out.values();
 }
 
 /** Every key, in no particular order. */
-export function* shardKeys<V>(s: Shards<V>): IterableIterator<string> {
-  for (const top of s) {
-    if (top) for (const j in top) for (const k in top[j as unknown as number]) yield k;
+export function shardKeys<V>(s: Shards<V>): IterableIterator<string> {
+  const out: string[] = [];
+  for (let t = 0; t < s.length; t++) {
+    const top = s[t];
+    if (top) for (const l of Object.values(top)) for (const k in l) out.push(k);
   }
+  return out.values();
 }
 
 /** Number of entries (walks every leaf: O(n)). */
@@ -142,7 +178,15 @@ export function shardDiffKeys<V>(a: Shards<V>, b: Shards<V>): string[] {
     const ta = a[i] ?? null;
     const tb = b[i] ?? null;
     if (ta === tb) continue;
-    for (let j = 0; j < FANOUT; j++) {
+    // The leaf numbers either top holds, merged in ascending order (a top holds a few of its 64: looking
+    // each of the 64 up missed in a sparse object most of the time).
+    const ka = ta ? leafNumbers(ta) : NO_NUMBERS;
+    const kb = tb ? leafNumbers(tb) : NO_NUMBERS;
+    let p = 0;
+    let q = 0;
+    while (p < ka.length || q < kb.length) {
+      const j = q >= kb.length || (p < ka.length && ka[p]! < kb[q]!) ? ka[p++]! : kb[q++]!;
+      if (p < ka.length && ka[p] === j) p++;
       const x: Leaf<V> = ta?.[j] ?? NO_LEAF;
       const y: Leaf<V> = tb?.[j] ?? NO_LEAF;
       if (x === y) continue;
@@ -150,5 +194,14 @@ export function shardDiffKeys<V>(a: Shards<V>, b: Shards<V>): string[] {
       for (const k in x) if (!(k in y)) out.push(k);
     }
   }
+  return out;
+}
+
+const NO_NUMBERS: readonly number[] = Object.freeze([]);
+
+/** The leaf numbers a top holds, ascending. */
+function leafNumbers<V>(top: Top<V>): number[] {
+  const out: number[] = [];
+  for (const j of Object.keys(top)) out.push(+j);
   return out;
 }
