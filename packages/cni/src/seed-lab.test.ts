@@ -1,4 +1,4 @@
-import { createSimulator, ipRoute, isPodnetError, type Simulator } from '@podnet/core';
+import { createSimulator, icmpEcho, ipRoute, parseIpv4, isPodnetError, type Simulator } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { flannel } from './designs/flannel.js';
 import { seedLabSpec, simulatorFromSpec } from './spec.js';
@@ -165,5 +165,41 @@ describe('the seed lab (flannel VXLAN, three nodes, pods A–F)', () => {
     const sim2 = seed();
     sim2.apply({ op: 'rule.append', ns: 'node/node-1', rule: { table: 'nat', chain: 'POSTROUTING', src: '10.244.1.0/24', outIf: 'flannel.1', target: 'MASQUERADE' } });
     void sim2;
+  });
+});
+
+describe('sim.send without recording', () => {
+  it('answers what the recorded send answers, without steps, and leaves the same state', () => {
+    const pairs: [string, string][] = [['pod-a', '10.244.2.3'], ['node-1', '10.244.1.4'], ['pod-c', '10.244.3.9'], ['pod-a', '10.244.9.9']];
+    for (const [from, dst] of pairs) {
+      const rec = seed();
+      const quiet = seed();
+      const hops: unknown[] = [];
+      quiet.on('hop', (s) => hops.push(s));
+      const a = rec.send(from, icmpEcho(parseIpv4(dst)));
+      const b = quiet.send(from, icmpEcho(parseIpv4(dst)), { record: false });
+      expect(b.steps).toEqual([]);
+      expect(hops).toEqual([]);
+      expect(a.steps.length).toBeGreaterThan(0);
+      const { steps: _a, ...ra } = a;
+      const { steps: _b, ...rb } = b;
+      expect(JSON.stringify(rb)).toBe(JSON.stringify(ra));
+      expect(JSON.stringify(quiet.state)).toBe(JSON.stringify(rec.state));
+    }
+  });
+
+  it('refuses options that are not { record: boolean }, and changes nothing', () => {
+    const sim = seed();
+    const before = sim.state;
+    for (const bad of [null, 'no', { record: 'false' }]) {
+      let err: unknown;
+      try {
+        sim.send('pod-a', icmpEcho(parseIpv4('10.244.2.3')), bad as never);
+      } catch (e) {
+        err = e;
+      }
+      expect(isPodnetError(err) && err.code).toBe('INVALID_ARGUMENT');
+      expect(sim.state).toBe(before);
+    }
   });
 });

@@ -4,7 +4,7 @@
  * design promised the sender. A broken promise is thrown as a {@link DesignFailure}.
  */
 import {
-  createSimulator, formatIpv4, icmpEcho, isPodnetError, judgeDelivery, lookupRouteIn, shardValues, tcpSyn, udpPacket,
+  createSimulator, endpointNs, formatIpv4, icmpEcho, isPodnetError, judgeDelivery, lookupRouteIn, send as sendPacket, shardValues, tcpSyn, udpPacket,
   type CniDesign, type Ipv4Packet, type Node, type Pod, type Simulator, type Trace, type Violation,
 } from '@podnet/core';
 import type { ClusterEvent, ClusterShape, EndpointRef, Fault } from './events.js';
@@ -247,21 +247,36 @@ export class ClusterRun {
     const packet: Ipv4Packet = e.protocol === 'icmp'
       ? icmpEcho(dst, big ? { size: from.mtu - 28 } : {})
       : e.protocol === 'udp' ? udpPacket(dst, 33434, big ? { size: from.mtu - 28, df: true } : {}) : tcpSyn(dst, 8080);
-    const trace = this.sim.send(from.name, packet);
+    // Sent unrecorded (the same fates, verdict and state, without steps); a failure is reported with the
+    // trace of the same send replayed recorded on the state it left from.
+    const before = this.sim.state;
+    const sender = from.name;
+    const trace = this.sim.send(sender, packet, { record: false });
+    const recorded = (): Trace => sendPacket(before, endpointNs(before, sender), packet, { commit: false }).trace;
     const text = `send ${e.protocol}${big ? ` ${from.mtu} bytes DF` : ''} ${from.name} → ${to.name ?? 'outside'} (${formatIpv4(dst)}): ${trace.disposition}`;
     this.log.push(text);
     const hv = trace.violations[0];
-    if (hv) throw new DesignFailure(hv.guarantee, hv.explanation, [...this.log], trace, null);
+    if (hv) {
+      const full = recorded();
+      const rv = full.violations[0] ?? hv;
+      throw new DesignFailure(rv.guarantee, rv.explanation, [...this.log], full, null);
+    }
     if (big && from.pod && to.pod && trace.disposition === 'fragmentationNeeded') {
-      throw new DesignFailure('mtu', `${from.name} was given MTU ${from.mtu}, but a ${from.mtu}-byte packet with DF set to ${to.name} (${formatIpv4(dst)}) did not get through: ${lastNote(trace)}`, [...this.log], trace, null);
+      const full = recorded();
+      throw new DesignFailure('mtu', `${from.name} was given MTU ${from.mtu}, but a ${from.mtu}-byte packet with DF set to ${to.name} (${formatIpv4(dst)}) did not get through: ${lastNote(full)}`, [...this.log], full, null);
     }
     // A packet from a pod to a pod, or from a node to its own pod, must arrive and be answered, whatever its
     // protocol (the probes are ICMP echoes only). At the `at-end` level these packets are the only probes
     // between changes. A full-size packet too large for the path is the MTU promise's business, judged
     // above between pods: a node's own MTU promises nothing.
     if (to.pod && to.name !== null && !(big && trace.disposition === 'fragmentationNeeded')) {
-      const v = judgeDelivery(this.sim.state, from.pod ? this.sim.pod(from.name).key : from.name, this.sim.pod(to.name).key, trace);
-      if (v) throw new DesignFailure(v.guarantee, v.explanation, [...this.log], trace, v);
+      const fromKey = from.pod ? this.sim.pod(from.name).key : from.name;
+      const toKey = this.sim.pod(to.name).key;
+      if (judgeDelivery(this.sim.state, fromKey, toKey, trace)) {
+        const full = recorded();
+        const v = judgeDelivery(this.sim.state, fromKey, toKey, full)!;
+        throw new DesignFailure(v.guarantee, v.explanation, [...this.log], full, v);
+      }
     }
     this.log.pop();
     return text;

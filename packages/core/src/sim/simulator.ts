@@ -330,10 +330,17 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     this.#change(next, label ?? `apply ${list.map((a) => a.op).join(', ')}`, []);
   }
 
-  /** Sends one IPv4 packet from a pod or node; returns its trace. Committed: ARP/FDB learning stays. */
-  send(from: string, packet: Ipv4Packet): Trace {
+  /**
+   * Sends one IPv4 packet from a pod or node; returns its trace. Committed: ARP/FDB learning stays.
+   * `record: false` keeps only the fates, the disposition and the hop violations (no steps, so `hop`
+   * listeners hear nothing): the same verdict and the same state, for a caller that reads steps only when
+   * something went wrong, and can then replay the send recorded on the state it was sent from.
+   */
+  send(from: string, packet: Ipv4Packet, options: { readonly record?: boolean } = {}): Trace {
+    if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', 'send options must be an object, e.g. { record: false }');
+    if (options.record !== undefined && typeof options.record !== 'boolean') fail('INVALID_ARGUMENT', `record must be true or false, not ${String(options.record)}`);
     const ns = endpointNs(this.state, from);
-    const r = sendPacket(this.state, ns, packet);
+    const r = sendPacket(this.state, ns, packet, { record: options.record ?? true });
     this.#afterTraffic(r.state, [r.trace], `send from ${from}`);
     return r.trace;
   }
