@@ -131,3 +131,29 @@ describe('ip -br (brief), as iproute2 6.1 printed it in namespaces (IPv6 left ou
     expect(s.run('ip -br -4 addr show dev cni0').stdout).toBe('cni0             UP             10.244.1.1/24 \n');
   });
 });
+
+describe('a device name that is a member of every object (constructor, toString, __proto__) names no device', () => {
+  // The host namespace's links became a prototype-less record (core util/dict.ts) while a pod's stayed a
+  // plain object: `ns.links[name]` then found `constructor` in a pod but not on the node. Both say what
+  // the kernel says of a device that does not exist.
+  const names = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__'];
+  const shells = {
+    pod: (s: ReturnType<typeof createSession>, line: string) => s.run(`kubectl exec pod-a -- ${line}`),
+    node: (s: ReturnType<typeof createSession>, line: string) => {
+      if (s.place.kind === 'client') s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin');
+      return s.run(line);
+    },
+  };
+  for (const [where, run] of Object.entries(shells)) {
+    it(`in a ${where}: ip link show, ip route show dev, ip link set, sysctl, tcpdump -i`, () => {
+      const s = createSession();
+      for (const name of names) {
+        expect(run(s, `ip link show ${name}`)).toEqual({ stdout: '', stderr: `Device "${name}" does not exist.\n`, status: 1 });
+        expect(run(s, `ip route show dev ${name}`).stderr).toBe(`Cannot find device "${name}"\n`);
+        expect(run(s, `sysctl net.ipv4.conf.${name}.proxy_arp`).stderr).toBe(`sysctl: cannot stat /proc/sys/net/ipv4/conf/${name}/proxy_arp: No such file or directory\n`);
+        expect(run(s, `tcpdump -i ${name} -c 1`).stderr).toContain(`tcpdump: ${name}: No such device exists`);
+      }
+      if (where === 'node') expect(run(s, 'ip link set constructor up')).toEqual({ stdout: '', stderr: 'Cannot find device "constructor"\n', status: 1 });
+    });
+  }
+});

@@ -9,6 +9,14 @@ import {
 } from '@podnet/core';
 import { err, ok, type Ctx, type Output } from './types.js';
 
+/**
+ * The namespace's link of that name, or undefined. Own entries only: a record's members (`constructor`,
+ * `toString`, `__proto__`) are not devices, and a namespace's links may or may not have a prototype.
+ */
+export function linkNamed(ns: NetNs, name: string): Link | undefined {
+  return Object.prototype.hasOwnProperty.call(ns.links, name) ? ns.links[name] : undefined;
+}
+
 /** Neighbour entries older than this are shown STALE (net.ipv4.neigh.default.base_reachable_time_ms = 30 s). */
 const REACHABLE_MS = 30_000;
 
@@ -160,11 +168,11 @@ function showFilter(ns: NetNs, rest: readonly string[], object: string): { links
       if (kind === null) return err(`Error: argument "${t ?? ''}" is wrong: "type" value is invalid`, 255);
       links = links.filter((l) => l.kind === kind);
     } else if (w === 'up') links = links.filter((l) => l.up);
-    else if (w === 'master') { const m = rest[++i]; if (!m || !ns.links[m]) return err(`Device "${m ?? ''}" does not exist.`, 1); links = links.filter((l) => l.master === m); }
+    else if (w === 'master') { const m = rest[++i]; if (!m || !linkNamed(ns, m)) return err(`Device "${m ?? ''}" does not exist.`, 1); links = links.filter((l) => l.master === m); }
     else {
       const dev = w === 'dev' ? rest[++i] : w;
       if (dev === undefined) return err(`Command line is not complete. Try option "help"`, 255);
-      const l = ns.links[dev];
+      const l = linkNamed(ns, dev);
       if (!l) return err(`Device "${dev}" does not exist.`, 1);
       links = links.filter((x) => x === l);
     }
@@ -185,14 +193,14 @@ function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): O
     if (rest[i] === 'dev') i++;
     const dev = rest[i++];
     if (dev === undefined) return err('Not enough information: "dev" argument is required.', 255);
-    if (!ns.links[dev]) return err(`Cannot find device "${dev}"`, 1);
+    if (!linkNamed(ns, dev)) return err(`Cannot find device "${dev}"`, 1);
     const action: { op: 'link.set'; ns: NsId; name: string; up?: boolean; mtu?: number; master?: string | null; mac?: string } = { op: 'link.set', ns: ns.id, name: dev };
     for (; i < rest.length; i++) {
       const w = rest[i]!;
       if (w === 'up') action.up = true;
       else if (w === 'down') action.up = false;
       else if (w === 'mtu') { const v = rest[++i]; if (!v || !/^\d+$/.test(v)) return err(`Error: argument "${v ?? ''}" is wrong: Invalid "mtu" value`, 255); action.mtu = Number(v); }
-      else if (w === 'master') { const m = rest[++i]; if (!m || !ns.links[m]) return err(`Device does not exist`, 1); action.master = m; }
+      else if (w === 'master') { const m = rest[++i]; if (!m || !linkNamed(ns, m)) return err(`Device does not exist`, 1); action.master = m; }
       else if (w === 'nomaster') action.master = null;
       else if (w === 'address') { const m = rest[++i]; if (!m) return err('Command line is not complete. Try option "help"', 255); action.mac = m; }
       else return err(`Error: either "dev" is duplicate, or "${w}" is a garbage.`, 255);
@@ -202,7 +210,7 @@ function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): O
   if (matches(cmd, 'delete') || cmd === 'del') {
     const dev = rest[1] === 'dev' ? rest[2] : rest[1];
     if (dev === undefined) return err('Not enough information: "dev" argument is required.', 255);
-    if (!ns.links[dev]) return err(`Cannot find device "${dev}"`, 1);
+    if (!linkNamed(ns, dev)) return err(`Cannot find device "${dev}"`, 1);
     return apply(ctx, [{ op: 'link.del', ns: ns.id, name: dev }], `ip link ${rest.join(' ')}`, admin);
   }
   if (cmd === 'help') return ok('Usage: ip link show [ DEVICE | type TYPE ]\n       ip link set DEVICE { up | down | mtu MTU | master DEVICE | nomaster | address LLADDR }\n       ip link delete DEVICE\n');
@@ -225,7 +233,7 @@ function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): O
     for (let i = 2; i < rest.length; i++) if (rest[i] === 'dev') dev = rest[++i];
     if (addr === undefined) return err('Not enough information: "dev" argument is required.', 255);
     if (dev === undefined) return err('Not enough information: "dev" argument is required.', 255);
-    if (!ns.links[dev]) return err(`Cannot find device "${dev}"`, 1);
+    if (!linkNamed(ns, dev)) return err(`Cannot find device "${dev}"`, 1);
     if (!/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(addr)) return err(`Error: inet prefix is expected rather than "${addr}".`, 1);
     const full = addr.includes('/') ? addr : `${addr}/32`;
     const action: Action = matches(cmd, 'add') ? { op: 'addr.add', ns: ns.id, dev, addr: full } : { op: 'addr.del', ns: ns.id, dev, addr: full };
@@ -254,7 +262,7 @@ function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean
       return kernelError(e);
     }
     for (let i = 0; i < sel.length; i++) {
-      if (sel[i] === 'dev') { const d = sel[++i]; if (!d || !ns.links[d]) return err(`Cannot find device "${d ?? ''}"`, 1); lines = lines.filter((l) => l.includes(` dev ${d} `) || l.endsWith(` dev ${d}`)); }
+      if (sel[i] === 'dev') { const d = sel[++i]; if (!d || !linkNamed(ns, d)) return err(`Cannot find device "${d ?? ''}"`, 1); lines = lines.filter((l) => l.includes(` dev ${d} `) || l.endsWith(` dev ${d}`)); }
       else if (sel[i] === 'table') i++;
       else return err(`Error: argument "${sel[i]}" is wrong: unsupported selector in podnet (dev, table)`, 255);
     }
@@ -278,7 +286,7 @@ function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean
     const w = rest[i]!;
     const v = rest[i + 1];
     if (w === 'via') { if (!v || !/^\d+\.\d+\.\d+\.\d+$/.test(v)) return err(`Error: inet address is expected rather than "${v ?? ''}".`, 1); spec['via'] = v; i++; }
-    else if (w === 'dev') { if (!v || !ns.links[v]) return err(`Cannot find device "${v ?? ''}"`, 1); spec['dev'] = v; i++; }
+    else if (w === 'dev') { if (!v || !linkNamed(ns, v)) return err(`Cannot find device "${v ?? ''}"`, 1); spec['dev'] = v; i++; }
     else if (w === 'src') { spec['src'] = v; i++; }
     else if (w === 'metric' || w === 'preference') { if (!v || !/^\d+$/.test(v)) return err(`Error: argument "${v ?? ''}" is wrong: "metric" value is invalid`, 255); spec['metric'] = Number(v); i++; }
     else if (w === 'proto') { spec['proto'] = v; i++; }
@@ -370,7 +378,7 @@ function ipNeigh(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): 
     let lines = neighLines(ctx, ns);
     const sel = rest.slice(1);
     for (let i = 0; i < sel.length; i++) {
-      if (sel[i] === 'dev') { const d = sel[++i]; if (!d || !ns.links[d]) return err(`Cannot find device "${d ?? ''}"`, 1); lines = lines.filter((l) => l.includes(` dev ${d} `)); }
+      if (sel[i] === 'dev') { const d = sel[++i]; if (!d || !linkNamed(ns, d)) return err(`Cannot find device "${d ?? ''}"`, 1); lines = lines.filter((l) => l.includes(` dev ${d} `)); }
       else lines = lines.filter((l) => l.startsWith(`${sel[i]} `));
     }
     return ok(lines.map((l) => `${l}\n`).join(''));
@@ -386,7 +394,7 @@ function ipNeigh(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): 
     else if (rest[i] === 'nud') i++;
   }
   if (!addr || !dev) return err('Device and destination are required arguments.', 255);
-  if (!ns.links[dev]) return err(`Cannot find device "${dev}"`, 1);
+  if (!linkNamed(ns, dev)) return err(`Cannot find device "${dev}"`, 1);
   if (op !== 'neigh.del' && !mac) return err('Error: lladdr is required (podnet models permanent entries only).', 255);
   const action = (op === 'neigh.del' ? { op, ns: ns.id, dev, ip: addr } : { op, ns: ns.id, dev, ip: addr, mac: mac! }) as Action;
   return apply(ctx, [action], `ip neigh ${rest.join(' ')}`, admin);

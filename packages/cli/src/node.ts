@@ -4,6 +4,7 @@
  */
 import { formatCidr, formatIpv4, netnsPath, type NetNs, type Pod, type Simulator } from '@podnet/core';
 import { humanDuration, rfc3339 } from './format.js';
+import { linkNamed } from './ip.js';
 import { containerId } from './kube.js';
 import { err, ok, type Output, type Place } from './types.js';
 
@@ -93,7 +94,7 @@ function sysctlValue(ns: NetNs, key: string): string | null {
   if (key === 'net.ipv4.ip_forward') return ns.sysctl.ipForward ? '1' : '0';
   if (key === 'net.ipv4.conf.all.rp_filter') return String(ns.sysctl.rpFilter);
   const m = /^net\.ipv4\.conf\.([^.]+)\.proxy_arp$/.exec(key);
-  if (m && (ns.links[m[1]!] || m[1] === 'all' || m[1] === 'default')) return ns.sysctl.proxyArp[m[1]!] ? '1' : '0';
+  if (m && (linkNamed(ns, m[1]!) || m[1] === 'all' || m[1] === 'default')) return Object.prototype.hasOwnProperty.call(ns.sysctl.proxyArp, m[1]!) && ns.sysctl.proxyArp[m[1]!] ? '1' : '0';
   return null;
 }
 

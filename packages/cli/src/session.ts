@@ -8,7 +8,7 @@ import {
 } from '@podnet/core';
 import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
 import { SIM_EPOCH_MS } from './format.js';
-import { bridge, ip } from './ip.js';
+import { bridge, ip, linkNamed } from './ip.js';
 import { installNodeAgents, nodeAgentSpecs } from './kube.js';
 import { findLab, LABS, type Lab } from './labs.js';
 import { eksctl } from './eksctl.js';
@@ -413,7 +413,7 @@ export class Session implements KubectlHost {
     }
     const ns = getNs(this.#sim.state, ctx.ns!);
     const device = dev ?? Object.values(ns.links).filter((l) => l.kind !== 'loopback' && l.up).sort((a, b) => a.ifindex - b.ifindex)[0]?.name ?? 'lo';
-    if (device !== 'any' && !ns.links[device]) return err(`tcpdump: ${device}: No such device exists\n(SIOCGIFHWADDR: No such device)`, 1);
+    if (device !== 'any' && !linkNamed(ns, device)) return err(`tcpdump: ${device}: No such device exists\n(SIOCGIFHWADDR: No such device)`, 1);
     if (device === 'any' && write !== null) return err('tcpdump: podnet writes Ethernet captures only: pick one interface (-i eth0) with -w', 1);
     let filter: Filter;
     try { filter = parseFilter(expr); } catch (e) {

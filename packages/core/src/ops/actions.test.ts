@@ -87,3 +87,21 @@ describe('applyActions', () => {
     expect(long).toBeGreaterThan(80);
   });
 });
+
+describe('an interface named __proto__', () => {
+  const startJson = JSON.stringify(start);
+  // A host namespace's links are a prototype-less record (util/dict.ts), the underlay's and a pod's a
+  // plain object: the name used to add a key to the first and throw immer's bare Error on the others.
+  it('is refused with a typed error in every namespace, as a device and as a veth peer, and nothing changes', () => {
+    const adds: Action[] = [
+      ...NS.map((ns): Action => ({ op: 'link.add', ns, name: '__proto__', kind: 'bridge' })),
+      ...NS.map((ns): Action => ({ op: 'link.add', ns: 'node/node-a', name: 'v9', kind: 'veth', peer: { ns, name: '__proto__' } })),
+    ];
+    for (const a of adds) {
+      let caught: unknown;
+      try { applyActions(start, [a]); } catch (e) { caught = e; }
+      expect(isPodnetError(caught) && caught.code).toBe('UNSUPPORTED');
+    }
+    expect(JSON.stringify(start)).toBe(startJson);
+  });
+});

@@ -137,6 +137,10 @@ export function checkIfName(name: unknown): string {
   if (typeof name !== 'string' || !IFNAME_RE.test(name) || name === '.' || name === '..') {
     fail('INVALID_IFNAME', `"${String(name)}" is not a valid interface name`, { value: name });
   }
+  // Linux takes it, but a namespace's links (and the records keyed by device, sysctl.proxyArp) are
+  // objects: in a plain one the name sets the prototype (immer then throws a bare Error), in a
+  // prototype-less one it is a key. Refused alike everywhere rather than half-working on some.
+  if (name === '__proto__') fail('UNSUPPORTED', 'podnet does not model an interface named "__proto__" (Linux allows it)', { value: name });
   return name;
 }
 
