@@ -203,3 +203,31 @@ describe('sim.send without recording', () => {
     }
   });
 });
+
+describe('a device named like a member of every object', () => {
+  // pod-a gets a veth `constructor` to pod-b and a /32 out eth0 for 10.99.0.77: proxy ARP on `constructor`
+  // would answer pod-b's request for it. Off unless set, as for any device.
+  const build = (proxyArp: boolean): Simulator => {
+    const sim = seed();
+    const a = 'pod/default/pod-a';
+    const b = 'pod/default/pod-b';
+    sim.apply([
+      { op: 'link.add', ns: a, name: 'constructor', kind: 'veth', peer: { ns: b, name: 'toString' } },
+      { op: 'addr.add', ns: a, dev: 'constructor', addr: '10.99.0.1/24' },
+      { op: 'addr.add', ns: b, dev: 'toString', addr: '10.99.0.2/24' },
+      { op: 'link.set', ns: a, name: 'constructor', up: true },
+      { op: 'link.set', ns: b, name: 'toString', up: true },
+      { op: 'route.add', ns: a, dst: '10.99.0.77/32', dev: 'eth0' },
+      { op: 'sysctl.set', ns: a, key: 'net.ipv4.ip_forward', value: 1 },
+      ...(proxyArp ? [{ op: 'sysctl.set' as const, ns: a, key: 'net.ipv4.conf.constructor.proxy_arp', value: 1 }] : []),
+    ]);
+    return sim;
+  };
+  const answered = (sim: Simulator): boolean =>
+    sim.send('pod-b', icmpEcho(parseIpv4('10.99.0.77'))).steps.some((s) => s.note.startsWith('proxy ARP'));
+
+  it('has proxy_arp off until it is set', () => {
+    expect(answered(build(false))).toBe(false);
+    expect(answered(build(true))).toBe(true);
+  });
+});

@@ -239,6 +239,15 @@ interface FloodPort {
  */
 const floodPlans = new WeakMap<Node, Map<string, readonly FloodPort[]>>();
 
+/**
+ * net.ipv4.conf.<dev>.proxy_arp, read as an own entry: a device named `constructor` or `toString` has it
+ * off unless set (a plain record would answer with the member it inherits).
+ */
+function proxyArpOn(ns: NetNs, dev: string): boolean {
+  const p = ns.sysctl.proxyArp;
+  return Object.prototype.hasOwnProperty.call(p, dev) && p[dev] === true;
+}
+
 /** Up to this many local addresses are kept as a list (a namespace has a handful; a scan beats a hash). */
 const LOCAL_LIST_MAX = 8;
 
@@ -683,7 +692,7 @@ class Run {
       // index points at the node whose pods hold it).
       if (far !== null && peerNs) {
         const peer = peerNs.links[far.name];
-        if (peer && peer.up && !peer.tc?.ingress && peer.master === null && !peerNs.sysctl.proxyArp[peer.name]) {
+        if (peer && peer.up && !peer.tc?.ingress && peer.master === null && !proxyArpOn(peerNs, peer.name)) {
           const list = localList(peerNs);
           sink = { id: far.ns, list, map: list === null ? localAddressMap(peerNs) : null, loUp: peerNs.links['lo']?.up === true };
         }
@@ -732,7 +741,7 @@ class Run {
     if (arp.op === 1) {
       const local = this.isLocal(ns, arp.targetIp);
       let proxy = false;
-      if (!local && ns.sysctl.proxyArp[link.name]) {
+      if (!local && proxyArpOn(ns, link.name)) {
         // arp_process answers by proxy only when ip_route_input finds a unicast route for the target
         // out of another device, and that input route exists only with forwarding on (measured: no
         // answer for calico's 169.254.1.1 without a default route, nor with ip_forward = 0).
