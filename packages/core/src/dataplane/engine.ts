@@ -202,8 +202,7 @@ interface NsView {
   neigh: Map<string, Map<Ipv4, NeighEntry>> | null;
   fdb: Map<string, Map<Mac, FdbEntry>> | null;
   /** The namespace's local addresses (of up links), as a list when it is short, else the map. */
-  readonly localList: readonly Ipv4[] | null;
-  readonly localMap: ReadonlyMap<Ipv4, Link> | null;
+  readonly local: LocalAddrs;
   /** No netfilter rules, no conntrack entries, no path MTU exceptions: the checks most hops skip. */
   readonly noRules: boolean;
   readonly noConntrack: boolean;
@@ -229,8 +228,8 @@ const views = new WeakMap<NetNs, NsView>();
  */
 interface FloodPort {
   readonly link: Link;
-  /** A plain pod endpoint: its local addresses as a list when few (see localList), else as the map. */
-  readonly sink: { readonly id: NsId; readonly list: readonly Ipv4[] | null; readonly map: ReadonlyMap<Ipv4, Link> | null; readonly loUp: boolean } | null;
+  /** A plain pod endpoint, with the addresses local to it. */
+  readonly sink: { readonly id: NsId; readonly local: LocalAddrs } | null;
 }
 
 /**
@@ -271,8 +270,26 @@ function localList(ns: NetNs): Ipv4[] | null {
   return out;
 }
 
-function makeView(ns: NetNs): NsView {
+/** A namespace's local addresses (what routing.ts isLocalAddress answers), read once. */
+interface LocalAddrs {
+  /** The addresses as a list when there are few (see localList), else null and `map` holds them. */
+  readonly list: readonly Ipv4[] | null;
+  readonly map: ReadonlyMap<Ipv4, Link> | null;
+  /** Whether lo is up: 127/8 is local then. */
+  readonly loUp: boolean;
+}
+
+function localAddrs(ns: NetNs): LocalAddrs {
   const list = localList(ns);
+  return { list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true };
+}
+
+function isLocalIn(l: LocalAddrs, ip: Ipv4): boolean {
+  if (ip >>> 24 === 127) return l.loUp;
+  return l.list !== null ? l.list.includes(ip) : l.map!.has(ip);
+}
+
+function makeView(ns: NetNs): NsView {
   let noPmtu = true;
   for (const _ in ns.pmtu) {
     noPmtu = false;
@@ -280,8 +297,7 @@ function makeView(ns: NetNs): NsView {
   }
   return {
     neigh: null, fdb: null,
-    localList: list,
-    localMap: list === null ? localAddressMap(ns) : null,
+    local: localAddrs(ns),
     noRules: ns.rules.length === 0, noConntrack: ns.conntrack.length === 0, noPmtu,
     peerSetsOf: null, peers: [], nics: null,
   };
@@ -386,9 +402,7 @@ class Run {
 
   /** Whether `ip` is local to the namespace (as routing.ts isLocalAddress says), through its view. */
   isLocal(ns: NetNs, ip: Ipv4): boolean {
-    if (ip >>> 24 === 127) return ns.links['lo']?.up === true;
-    const v = this.view(ns);
-    return v.localList !== null ? v.localList.includes(ip) : v.localMap!.has(ip);
+    return isLocalIn(this.view(ns).local, ip);
   }
 
   ns(id: NsId): NetNs | undefined {
@@ -673,7 +687,7 @@ class Run {
     for (const p of ports) {
       if (p.link.name === inPort) continue;
       const s = p.sink;
-      if (s !== null && !(target >>> 24 === 127 ? s.loUp : s.list !== null ? s.list.includes(target) : s.map!.has(target))) {
+      if (s !== null && !isLocalIn(s.local, target)) {
         this.stepCount++; // the veth crossing (a step with an ARP frame: nothing visited, nothing checked)
         this.queue.push({ t: 'sink', ns: s.id, pid });
       } else this.xmit(ns, p.link.name, frame, pid);
@@ -693,8 +707,7 @@ class Run {
       if (far !== null && peerNs) {
         const peer = peerNs.links[far.name];
         if (peer && peer.up && !peer.tc?.ingress && peer.master === null && !proxyArpOn(peerNs, peer.name)) {
-          const list = localList(peerNs);
-          sink = { id: far.ns, list, map: list === null ? localAddressMap(peerNs) : null, loUp: peerNs.links['lo']?.up === true };
+          sink = { id: far.ns, local: localAddrs(peerNs) };
         }
       }
       out.push({ link: l, sink });
