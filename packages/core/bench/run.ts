@@ -580,6 +580,23 @@ function crossNodePairs(pods: readonly Pod[], count: number | 'all', rnd: () => 
   return out;
 }
 
+/**
+ * The seed lab's shape inside a big cluster: the first two pods of three nodes spread over it (the first,
+ * the middle and the last node), so its flows cross the same devices as the seed lab's.
+ */
+function seedLikePods(state: ClusterState, nodes: number): Pod[] {
+  const picked = new Set([nodeName(0), nodeName(Math.floor(nodes / 2)), nodeName(nodes - 1)]);
+  const out: Pod[] = [];
+  const perNode = new Map<string, number>();
+  for (const p of listPods(state)) {
+    if (!picked.has(p.node) || p.ip === null || (perNode.get(p.node) ?? 0) >= 2) continue;
+    perNode.set(p.node, (perNode.get(p.node) ?? 0) + 1);
+    out.push(p);
+  }
+  if (out.length !== 6) throw new Error(`seed-lab flows: expected 6 pods on 3 nodes, found ${out.length}`);
+  return out;
+}
+
 /** Sends one echo per pair, keeping what each taught (ARP, FDB): the steady state of a live cluster. */
 function warmArp(state: ClusterState, pool: readonly Ping[]): ClusterState {
   let s = state;
@@ -847,12 +864,19 @@ async function main(): Promise<void> {
   const bigLabel = `${fmtInt(bulk.nodes)} nodes`;
   const bigPool = crossNodePairs(listPods(bulk.state), CFG.pairPool, rnd);
   const bigFwd = forwardingCases(bigLabel, bulk.state, bigPool, rnd);
+  // The seed lab's traffic (6 pods on 3 nodes, every cross-node pair) inside the big cluster: the same
+  // flows, the same hops once ARP is warm (cold, an ARP request floods 30 bridge ports there, not 2),
+  // only the cluster around them bigger. Against the seed lab this isolates
+  // what a hop's own work costs at scale; the random pairs above also change the working set (1,000
+  // pairs over thousands of nodes do not fit in the CPU caches), so their ratio adds memory latency.
+  const sameLabel = `${bigLabel}, seed-lab flows`;
+  const sameFwd = forwardingCases(sameLabel, bulk.state, crossNodePairs(seedLikePods(bulk.state, bulk.nodes), 'all', rnd), rnd);
   notePeak('forwarding set-up');
   // Live heap while forwarding: the bulk-built state and its ARP-warmed successor (they share structure).
   const fwdLiveHeap = heapNow();
   log(`forwarding: live heap after GC ${fwdLiveHeap === null ? '?' : fmtMiB(fwdLiveHeap)} (both ${bigLabel} states, the seed lab, code)`);
   const fwdT0 = performance.now();
-  const fwd = await measureForwarding([...seedFwd.cases, ...bigFwd.cases], CFG.fwdRounds);
+  const fwd = await measureForwarding([...seedFwd.cases, ...bigFwd.cases, ...sameFwd.cases], CFG.fwdRounds);
   const fwdGc = await gcBetween(fwdT0, performance.now());
   log(`forwarding: GC ${fmtGc(fwdGc)}`);
   notePeak('forwarding');
@@ -1005,7 +1029,7 @@ async function main(): Promise<void> {
     rows.push({ metric: `incremental build ${fmtInt(TARGET_NODES)} nodes / ${fmtInt(TARGET_PODS)} pods (PROJECTED, not built)`, value: `${fmtS(projection.ms)} projected`, target: '', result: '' });
   }
 
-  sec(`== 2. forwarding: ICMP echo pod → pod across nodes, random pairs (seeded), ≥ ${fmtS(CFG.fwdMeasureMs)} each ==`);
+  sec(`== 2. forwarding: ICMP echo pod → pod across nodes, random pairs (seeded) and the seed lab's flows inside the big cluster, ≥ ${fmtS(CFG.fwdMeasureMs)} each ==`);
   for (const r of fwd) {
     const checked = r.checks;
     rows.push({
@@ -1014,17 +1038,22 @@ async function main(): Promise<void> {
       target: checked ? `≥ ${fmtInt(TARGETS.hopsPerSec)} hops/s` : '', result: checked ? verdict(r.hopsPerSec >= TARGETS.hopsPerSec) : '',
     });
   }
-  for (const arp of ['warm', 'cold'] as const) {
-    const a = pick('seed lab', arp, true, true);
-    const b = pick(bigLabel, arp, true, true);
-    const ratio = b.nsPerHop / a.nsPerHop;
-    const best = b.bestRoundNsPerHop / a.bestRoundNsPerHop;
-    rows.push({
-      metric: `per-hop cost ${bigLabel} / seed lab (ARP ${arp}, checks+record on)`,
-      value: `${ratio.toFixed(2)}× (${b.nsPerHop.toFixed(0)} vs ${a.nsPerHop.toFixed(0)} ns); best rounds ${best.toFixed(2)}×`,
-      target: `≤ ${TARGETS.perHopRatio}× (at ${fmtInt(TARGET_PODS)} pods)`,
-      result: bulk.pods >= TARGET_PODS ? verdict(ratio <= TARGETS.perHopRatio) : `${verdict(ratio <= TARGETS.perHopRatio)} at ${fmtInt(bulk.pods)} pods`,
-    });
+  // Two readings of "per-hop cost at 150,000 pods against 6 pods": the seed lab's own flows inside the
+  // big cluster (one variable changed: the cluster's size), and random pairs over the whole cluster
+  // (the working set grows too, and memory latency with it). Both are judged against the target.
+  for (const [label, flows] of [[sameLabel, 'the seed lab\'s 24 flows'], [bigLabel, `${fmtInt(CFG.pairPool)} random pairs`]] as const) {
+    for (const arp of ['warm', 'cold'] as const) {
+      const a = pick('seed lab', arp, true, true);
+      const b = pick(label, arp, true, true);
+      const ratio = b.nsPerHop / a.nsPerHop;
+      const best = b.bestRoundNsPerHop / a.bestRoundNsPerHop;
+      rows.push({
+        metric: `per-hop cost ${bigLabel} / seed lab, ${flows} (ARP ${arp}, checks+record on)`,
+        value: `${ratio.toFixed(2)}× (${b.nsPerHop.toFixed(0)} vs ${a.nsPerHop.toFixed(0)} ns); best rounds ${best.toFixed(2)}×`,
+        target: `≤ ${TARGETS.perHopRatio}× (at ${fmtInt(TARGET_PODS)} pods)`,
+        result: bulk.pods >= TARGET_PODS ? verdict(ratio <= TARGETS.perHopRatio) : `${verdict(ratio <= TARGETS.perHopRatio)} at ${fmtInt(bulk.pods)} pods`,
+      });
+    }
   }
   rows.push({ metric: `live heap while forwarding (after GC: ${bigLabel} as built + ARP-warmed, seed lab)`, value: fwdLiveHeap === null ? 'n/a' : fmtMiB(fwdLiveHeap), target: '', result: '' });
   rows.push({ metric: `GC during the forwarding measurement (all cases, interleaved)`, value: fmtGc(fwdGc), target: '', result: '' });
@@ -1078,7 +1107,7 @@ async function main(): Promise<void> {
   if (!targetBuildMeasured) notes.push(`the ${fmtInt(TARGET_NODES)}-node bulk build is not run in this mode (largest: ${fmtInt(largestBulk.nodes)} nodes); its time is projected as a + b·n fitted over the bulk builds (a = ${bulkFit.a.toFixed(1)} ms, b = ${bulkFit.b.toFixed(3)} ms per node with its pods), its heap as the node-only heap plus pods × bytes per pod at ${fmtInt(largestBulk.nodes)} nodes.`);
   if (grow.nodesReached < TARGET_NODES) notes.push(`the incremental build (secondary) did not reach ${fmtInt(TARGET_NODES)} nodes: ${grow.completed ? `this mode builds only up to ${fmtInt(grow.nodesReached)} nodes` : `it stopped at ${fmtInt(grow.nodesReached)} nodes after ${fmtS(grow.totalBuildMs)}, its time budget`}. Its projection integrates a linear fit of the cost of one node with its pods, t(n) = a + b·n with a = ${projection.fit.a.toFixed(1)} ms, b = ${projection.fit.b.toFixed(4)} ms per node already built (fitted over nodes ${fmtInt(projection.fit.fromNodes)}–${fmtInt(projection.fit.toNodes)}, where t(n) reached ${(projection.fit.a + projection.fit.b * projection.fit.toNodes).toFixed(0)} ms).`);
   if (lastInc) notes.push(`incremental check memory after the audit at ${lastInc.pods} pods (it keeps failing pairs and pairs with transit nodes only): ${fmtInt(lastInc.memoryPairs)} pairs, ${fmtInt(lastInc.memoryPairsWithTransit)} with "transit" nodes${lastInc.memoryPairsWithTransit ? ` (mean ${lastInc.meanTransitNodes.toFixed(1)})` : ''}${transitShare > 0.5 ? ', so a change on any node re-probes almost every pair' : ', so a change re-probes only the pairs of the touched node (2 × pods on it × all pods)'}. Projections at scale multiply the exact re-probe count by the cost of one cold probe measured at ${fmtInt(bulk.pods)} pods (${fmtUs(usPerProbeAtScale)}); a lower bound, as probes get dearer with more nodes.`);
-  const failed = Object.entries({ ...Object.fromEntries(Object.entries(seedFwd.failures).map(([k, v]) => [`seed ${k}`, v])), ...Object.fromEntries(Object.entries(bigFwd.failures).map(([k, v]) => [`big ${k}`, v])) }).filter(([, v]) => v.length);
+  const failed = Object.entries({ ...Object.fromEntries(Object.entries(seedFwd.failures).map(([k, v]) => [`seed ${k}`, v])), ...Object.fromEntries(Object.entries(bigFwd.failures).map(([k, v]) => [`big ${k}`, v])), ...Object.fromEntries(Object.entries(sameFwd.failures).map(([k, v]) => [`big seed-lab flows ${k}`, v])) }).filter(([, v]) => v.length);
   for (const [k, v] of failed) notes.push(`forwarding ${k}: ${v.length} pings did not get a clean reply, e.g. ${v[0]}`);
   const out = [header, '', table, '', ...notes.map((n) => `note: ${n}`)].join('\n');
   process.stdout.write(`\n${out}\n`);
@@ -1099,7 +1128,7 @@ async function main(): Promise<void> {
       target: { nodes: TARGET_NODES, pods: TARGET_PODS, buildMs: targetBuildMs, buildMeasured: targetBuildMeasured, heapBytes: targetHeap, heapMeasured: targetHeapMeasured, bulkFit: targetBuildMeasured ? null : bulkFit },
     },
     memory: { peakHeapTotalBytes: heapPeak.heapTotalBytes, peakHeapTotalAt: heapPeak.at, heapSizeLimitBytes: peakLimit, maxRssBytes },
-    forwarding: { liveHeapBytes: fwdLiveHeap, gc: fwdGc, results: fwd, committed, failures: { seed: seedFwd.failures, big: bigFwd.failures }, pools: { seed: seedPool.length, big: bigPool.length } },
+    forwarding: { liveHeapBytes: fwdLiveHeap, gc: fwdGc, results: fwd, committed, failures: { seed: seedFwd.failures, big: bigFwd.failures, bigSeedFlows: sameFwd.failures }, pools: { seed: seedPool.length, big: bigPool.length, bigSeedFlows: 24 } },
     podChurn: {
       nodes: bulk.nodes, pods: bulk.pods, state: 'bulk build', gc: churnGc, addUs: churn.add, deleteUs: churn.del, add: addStats, delete: delStats,
       samplesDuringBuild: grow.latency, fit: { add: addFit, delete: delFit }, projectedAtTargetPods: { addUs: addAtTarget, deleteUs: delAtTarget, measured: bulk.pods >= TARGET_PODS },
