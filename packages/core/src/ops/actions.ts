@@ -7,7 +7,7 @@
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { peek, produce, snapshot } from '../util/immer.js';
+import { madeHere, peek, snapshot, transition } from '../util/immer.js';
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
@@ -244,7 +244,7 @@ export function ownerOf(nsId: NsId, dev: string, nodeEth0: boolean): IpOwner {
 function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
   const key = String(ip);
   const owners = snapshot(shardPeek(d.ipIndex, key) ?? []);
-  shardSet(d.ipIndex, key, withItem(owners, ownerOf(nsId, link.name, link.kind === 'physical')));
+  shardSet(d.ipIndex, key, madeHere(withItem(owners, ownerOf(nsId, link.name, link.kind === 'physical'))));
 }
 
 
@@ -295,7 +295,7 @@ function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
   const owners = shardPeek(d.ipIndex, key);
   if (!owners) return;
   const rest = snapshot(owners).filter((o) => !(o.ns === nsId && o.dev === dev));
-  if (rest.length) shardSet(d.ipIndex, key, rest);
+  if (rest.length) shardSet(d.ipIndex, key, madeHere(rest));
   else shardDelete(d.ipIndex, key);
 }
 
@@ -343,7 +343,7 @@ function addLinkTo(ns: DNs, link: Link): void {
   if (Object.prototype.hasOwnProperty.call(ns.links, link.name)) {
     fail('LINK_EXISTS', `RTNETLINK answers: File exists (device "${link.name}" already exists in ${ns.id})`, { ns: ns.id, dev: link.name });
   }
-  (ns.links as Record<string, Link>)[link.name] = link;
+  (ns.links as Record<string, Link>)[link.name] = madeHere(link);
 }
 
 function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
@@ -1050,7 +1050,7 @@ function findNsDraft(d: DState, id: NsId): DNs | null {
 export function applyActions(state: ClusterState, actions: readonly Action[]): ClusterState {
   if (!Array.isArray(actions)) fail('INVALID_ARGUMENT', 'actions must be an array');
   if (actions.length === 0) return state;
-  return produce(state, (d) => applyList(d, actions));
+  return transition(state, (d) => applyList(d, actions));
 }
 
 /** Applies actions to a draft already open (for callers batching many changes in one transition). */

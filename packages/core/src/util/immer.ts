@@ -25,6 +25,65 @@ export function freezeIfOn<T>(value: T): T {
   return value;
 }
 
+/**
+ * The records the open {@link transition} built (plain objects, not drafts), sealed when its recipe ends;
+ * null outside one (the in-place build of buildClusterState seals nothing).
+ */
+let made: object[] | null = null;
+
+/**
+ * Registers a value the open transition put into the state, built from plain data (no draft inside): it is
+ * frozen when the recipe ends. immer, finalising with autoFreeze off, walks every new value a draft was given
+ * (every key, recursively) only to find drafts nested inside it, and skips a frozen one: a new node or pod
+ * record with its namespace, links, routes and CNI result was ~420 objects walked per property run. Outside
+ * a transition it does nothing. A value that could hold a draft (a {@link snapshot} of a changed container)
+ * must not be registered: with freezing on (the test suite) sealing checks that and throws.
+ */
+export function madeHere<T extends object>(value: T): T {
+  if (made !== null) made.push(value);
+  return value;
+}
+
+/**
+ * immer's produce for podnet's transitions: what the recipe registered with {@link madeHere} is frozen
+ * (shallowly; deeply when freezing is on, as immer would have) before immer finalises the draft.
+ */
+export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) => void): T {
+  return produce(base, (d: Draft<T>) => {
+    const outer = made;
+    const mine: object[] = [];
+    made = mine;
+    try {
+      recipe(d);
+    } finally {
+      made = outer;
+    }
+    for (let i = 0; i < mine.length; i++) seal(mine[i]!);
+  });
+}
+
+function seal(v: object): void {
+  if (!freezing) {
+    Object.freeze(v);
+    return;
+  }
+  const at = draftInside(v, '');
+  if (at !== null) throw new Error(`podnet internal error: a value registered with madeHere holds an immer draft at ${at || '(itself)'}`);
+  deepFreeze(v);
+}
+
+/** Where a draft is nested in a plain value (a path), or null. */
+function draftInside(v: unknown, path: string): string | null {
+  if (v === null || typeof v !== 'object') return null;
+  if (isDraft(v)) return path;
+  if (Object.isFrozen(v)) return null;
+  for (const k of Object.keys(v)) {
+    const at = draftInside((v as Record<string, unknown>)[k], `${path}.${k}`);
+    if (at !== null) return at;
+  }
+  return null;
+}
+
 function deepFreeze(v: unknown): void {
   if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
   Object.freeze(v);
