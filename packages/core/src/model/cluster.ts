@@ -288,7 +288,7 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   if (cidrCursor !== null) d.alloc.cidrLowFree = cidrCursor;
   if (ipCursor !== null) (d.alloc.ipLowFree as Record<string, number>)[seg.name] = ipCursor;
   if (mixed) d.alloc.mixedCidrs = true;
-  shardSet(d.underlay.segments[seg.name]!.ports, mac, { mac, ns: nsId, dev: 'eth0' });
+  shardSet(d.underlay.segments[seg.name]!.ports, mac, madeHere({ mac, ns: nsId, dev: 'eth0' }));
   indexNs(d, host);
   if (announceOnJoin) {
     // The joining node announces its address (gratuitous ARP, as NetworkManager and cloud images do when
@@ -306,8 +306,8 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   const joined = snapshot(d) as ClusterState;
   const r = design.nodeAdded(joined, getNode(joined, name));
   applyActionsToDraft(d, r.actions);
-  if ('clusterState' in r) d.cni = castDraft(r.clusterState);
-  if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(r.nodeState);
+  if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
+  if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(madeHere(r.nodeState));
   return name;
 }
 
@@ -570,8 +570,8 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   const ip = firstIp(r.result);
   const p = insert(sandbox);
   applyActionsToDraft(d, r.actions);
-  if ('clusterState' in r) d.cni = castDraft(r.clusterState);
-  if ('nodeState' in r) shardGet(d.nodes, node.name)!.cni = castDraft(r.nodeState);
+  if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
+  if ('nodeState' in r) shardGet(d.nodes, node.name)!.cni = castDraft(madeHere(r.nodeState));
   p.ip = ip;
   p.cniResult = castDraft(r.result);
   p.status = RUNNING;
@@ -698,9 +698,9 @@ export function deletePodInDraft(d: Draft<ClusterState>, key: string, design: Cn
   const node = snapshot(getNode(state, pod.node!));
   const r = pod.hostNetwork ? { actions: [] } : design.podDeleted(state, snapshot(pod), node);
   applyActionsToDraft(d, r.actions);
-  if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+  if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
   const n = shardGet(d.nodes, node.name)!;
-  if ('nodeState' in r) n.cni = castDraft(r.nodeState);
+  if ('nodeState' in r) n.cni = castDraft(madeHere(r.nodeState));
   const p = snapshot(n.pods)[pod.key];
   if (p?.netns) {
     // The namespace disappears: veths whose peer lived in it go too, as the kernel deletes both ends.
@@ -744,7 +744,7 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
     // The pod garbage collector deletes pods bound to a node that is gone.
     for (const w of Object.values(waitingOf(d))) if (w.node === name) delete d.waiting[w.key];
     applyActionsToDraft(d, r.actions);
-    if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+    if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
     const host = snapshot(n.host);
     unindexNs(d, host);
     // Every NIC of the node leaves its segment (eth0, and any a cloud attached: an ENI).

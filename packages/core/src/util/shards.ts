@@ -12,7 +12,7 @@
  * in ascending order, so walks keep the order of the slot arrays they replace.
  */
 import { dict } from './dict.js';
-import { snapshot } from './immer.js';
+import { madeHere, snapshot } from './immer.js';
 
 const FANOUT = 64;
 /** Number of leaves. */
@@ -75,7 +75,7 @@ export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
   const m = s as (Top<V> | null)[];
   const top = snapshot(m)[t];
   if (!top) {
-    m[t] = { [j]: leafOf(key, value) };
+    m[t] = madeHere({ [j]: leafOf(key, value) });
     return;
   }
   if (!snapshot(top)[j]) {
@@ -112,11 +112,15 @@ export function shardDelete<V>(s: Shards<V>, key: string): void {
   else delete (m[t] as Record<number, Leaf<V>>)[j];
 }
 
-/** A new leaf holding one entry: a dictionary (util/dict.ts), as every leaf is. */
+/**
+ * A new leaf holding one entry: a dictionary (util/dict.ts), as every leaf is. In a transition it is
+ * sealed with its top when the transition ends (util/immer.ts madeHere), so immer does not walk it: the
+ * values a sharded map is given are plain (new records, strings, sealed lists), never drafts.
+ */
 function leafOf<V>(key: string, value: V): Leaf<V> {
   const l = dict<V>();
   l[key] = value;
-  return l;
+  return madeHere(l);
 }
 
 /** Whether a plain object has exactly one key. */
