@@ -12,7 +12,7 @@ import { macFromSeed } from '../addr/mac.js';
 import type { CniDesign, CniResult } from '../cni/contract.js';
 import { fail, PodnetError } from '../errors.js';
 import { applyActionsToDraft, checkIfName, indexNs, snapshot, unindexNs } from '../ops/actions.js';
-import { emptyShards, shardDelete, shardGet, shardSet, shardValues } from '../util/shards.js';
+import { emptyShards, shardDelete, shardGet, shardPeekValues, shardSet, shardValues } from '../util/shards.js';
 import { hex32 } from '../util/hex.js';
 import { dict } from '../util/dict.js';
 import { findNode, findPod, getNode, getPod, hostNsId, podKeyOf, podNsId, UNDERLAY_NS } from './lookup.js';
@@ -295,7 +295,7 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
     // eth0 comes up): a node or router that talked to the address's previous holder updates its entry.
     // Scan the nodes as plain data (snapshot): only a node that holds a stale entry for the address is
     // drafted, so a join costs a read of each node, not a copy of each.
-    for (const other of shardValues(snapshot(state.nodes))) {
+    for (const other of shardPeekValues(state.nodes)) {
       if (other.name === name || !holdsStale(other.host, ip, mac)) continue;
       const draft = shardGet(d.nodes, other.name)!;
       for (const l of Object.values(other.host.links)) if (l.kind === 'physical' && l.segment === seg.name) announce(draft.host, ip, mac, state.now, l.name);
@@ -476,7 +476,8 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
   let bestLoad = Infinity;
   let full = 0;
   let cordoned = 0;
-  for (const n of shardValues(state.nodes)) {
+  // The nodes as plain data: after a first pod of the transition was placed, the nodes are a draft.
+  for (const n of shardPeekValues(state.nodes)) {
     // NodeUnschedulable: a cordoned node is not a candidate (UnschedulableAndUnresolvable).
     if (n.unschedulable) {
       cordoned += 1;

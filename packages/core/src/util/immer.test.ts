@@ -66,8 +66,8 @@ describe('transition and madeHere', () => {
     return out;
   }
 
-  /** The ops, with each number set as a new one-key record `{ v }`, registered with madeHere when `seal`. */
-  function play(d: Tree, list: readonly Op[], seal: boolean): void {
+  /** The ops, with each number set as a new one-key record `{ v }`, registered with madeHere when `register`. */
+  function play(d: Tree, list: readonly Op[], register: boolean): void {
     for (const op of list) {
       if (op.value === null) apply(d, op);
       else {
@@ -75,7 +75,7 @@ describe('transition and madeHere', () => {
         let cur = d;
         for (const k of op.path.slice(0, -1)) cur = cur[k] as Tree;
         const rec = { v: op.value } as Tree;
-        cur[op.path[op.path.length - 1]!] = seal ? madeHere(rec) : rec;
+        cur[op.path[op.path.length - 1]!] = register ? madeHere(rec) : rec;
       }
     }
   }
