@@ -4,7 +4,7 @@
  * a failure at any point leaves the given state exactly as it was.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { freezeIfOn, peek, produce } from '../util/immer.js';
+import { freezeIfOn, madeHere, peek, produce, transition } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
 } from '../addr/ipv4.js';
@@ -12,7 +12,7 @@ import { macFromSeed } from '../addr/mac.js';
 import type { CniDesign, CniResult } from '../cni/contract.js';
 import { fail, PodnetError } from '../errors.js';
 import { applyActionsToDraft, checkIfName, indexNs, snapshot, unindexNs } from '../ops/actions.js';
-import { emptyShards, shardDelete, shardGet, shardSet, shardValues } from '../util/shards.js';
+import { emptyShards, shardDelete, shardGet, shardPeekValues, shardSet, shardValues } from '../util/shards.js';
 import { hex32 } from '../util/hex.js';
 import { dict } from '../util/dict.js';
 import { findNode, findPod, getNode, getPod, hostNsId, podKeyOf, podNsId, UNDERLAY_NS } from './lookup.js';
@@ -224,7 +224,7 @@ function allocateNodeIp(state: ClusterState, seg: Segment): Ipv4 {
 /** Adds a node: host namespace with lo and eth0 on its segment, default route, podCIDR; then the design. */
 export function addNodeState(state: ClusterState, spec: NodeSpec, design: CniDesign): { state: ClusterState; node: Node; footprint: Footprint } {
   let name = '';
-  const next = produce(state, (d) => {
+  const next = transition(state, (d) => {
     name = addNodeInDraft(d, spec, design);
   });
   return { state: next, node: getNode(next, name), footprint: { nodes: [name], podsAdded: [], podsRemoved: [], global: true } };
@@ -282,20 +282,20 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   const maxPods = spec.maxPods ?? design.maxPods?.(bare) ?? 110;
   if (!Number.isInteger(maxPods) || maxPods < 0) fail('CNI_FAILED', `design ${design.name} gave node ${name} maxPods ${String(maxPods)}`);
   const node: Node = { ...bare, maxPods };
-  shardSet(d.nodes, name, castDraft(node));
+  shardSet(d.nodes, name, castDraft(madeHere(node)));
   d.nodeCount += 1;
   shardSet(d.cidrIndex, formatCidr(podCidr), name);
   if (cidrCursor !== null) d.alloc.cidrLowFree = cidrCursor;
   if (ipCursor !== null) (d.alloc.ipLowFree as Record<string, number>)[seg.name] = ipCursor;
   if (mixed) d.alloc.mixedCidrs = true;
-  shardSet(d.underlay.segments[seg.name]!.ports, mac, { mac, ns: nsId, dev: 'eth0' });
+  shardSet(d.underlay.segments[seg.name]!.ports, mac, madeHere({ mac, ns: nsId, dev: 'eth0' }));
   indexNs(d, host);
   if (announceOnJoin) {
     // The joining node announces its address (gratuitous ARP, as NetworkManager and cloud images do when
     // eth0 comes up): a node or router that talked to the address's previous holder updates its entry.
     // Scan the nodes as plain data (snapshot): only a node that holds a stale entry for the address is
     // drafted, so a join costs a read of each node, not a copy of each.
-    for (const other of shardValues(snapshot(state.nodes))) {
+    for (const other of shardPeekValues(state.nodes)) {
       if (other.name === name || !holdsStale(other.host, ip, mac)) continue;
       const draft = shardGet(d.nodes, other.name)!;
       for (const l of Object.values(other.host.links)) if (l.kind === 'physical' && l.segment === seg.name) announce(draft.host, ip, mac, state.now, l.name);
@@ -306,8 +306,8 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   const joined = snapshot(d) as ClusterState;
   const r = design.nodeAdded(joined, getNode(joined, name));
   applyActionsToDraft(d, r.actions);
-  if ('clusterState' in r) d.cni = castDraft(r.clusterState);
-  if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(r.nodeState);
+  if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
+  if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(madeHere(r.nodeState));
   return name;
 }
 
@@ -380,7 +380,7 @@ function normaliseContainers(spec: PodSpec): readonly Container[] {
 /** Adds a pod: scheduled (unless it names its node), admitted by the kubelet, wired by the design's CNI ADD. */
 export function addPodState(state: ClusterState, spec: PodSpec, design: CniDesign, events: EventSink = []): { state: ClusterState; pod: Pod; footprint: Footprint } {
   let key = '';
-  const next = produce(state, (d) => {
+  const next = transition(state, (d) => {
     key = addPodInDraft(d, spec, design, events);
   });
   const pod = getPod(next, key);
@@ -476,7 +476,8 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
   let bestLoad = Infinity;
   let full = 0;
   let cordoned = 0;
-  for (const n of shardValues(state.nodes)) {
+  // The nodes as plain data: after a first pod of the transition was placed, the nodes are a draft.
+  for (const n of shardPeekValues(state.nodes)) {
     // NodeUnschedulable: a cordoned node is not a candidate (UnschedulableAndUnresolvable).
     if (n.unschedulable) {
       cordoned += 1;
@@ -506,7 +507,7 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
     // (a retry that changes nothing leaves the state as it was).
     if (prev?.node === null && prev.status.phase === 'Pending' && prev.status.message === message) return;
     if (prev?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedScheduling', from: 'default-scheduler', pod: pod.key, message, time: state.now });
-    d.waiting[pod.key] = castDraft({ ...pod, node: null, status });
+    d.waiting[pod.key] = castDraft(madeHere({ ...pod, node: null, status }));
     return;
   }
   events.push({ type: 'Normal', reason: 'Scheduled', from: 'default-scheduler', pod: pod.key, message: `Successfully assigned ${pod.key} to ${best.name}`, time: state.now });
@@ -520,7 +521,7 @@ function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, 
   if (used >= node.maxPods) {
     const detail = `Node didn't have enough resource: pods, requested: 1, used: ${used}, capacity: ${node.maxPods}`;
     events.push({ type: 'Warning', reason: 'OutOfpods', from: 'kubelet', pod: pod.key, message: detail, time: state.now });
-    d.waiting[pod.key] = castDraft({ ...pod, node: node.name, status: { phase: 'Failed', reason: 'OutOfpods', message: `Pod was rejected: ${detail}` } });
+    d.waiting[pod.key] = castDraft(madeHere({ ...pod, node: node.name, status: { phase: 'Failed', reason: 'OutOfpods', message: `Pod was rejected: ${detail}` } }));
     return;
   }
   runPod(d, { ...pod, node: node.name }, node, design, events, fresh, announceArp);
@@ -533,7 +534,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     const n = shardGet(d.nodes, node.name)!;
     const had = snapshot(n.pods);
     const isNew = !Object.prototype.hasOwnProperty.call(had, p.key);
-    (n.pods as Record<string, Pod>)[p.key] = castDraft(p);
+    (n.pods as Record<string, Pod>)[p.key] = castDraft(madeHere(p));
     // Written in place (not a new copy of the record): its remembered count follows.
     if (isNew && snapshot(n.pods) === had) countPodChange(had, 1);
     shardSet(d.podIndex, p.key, node.name);
@@ -564,14 +565,14 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     // The same failure again (the error object too: its code and version are not in the message) changes nothing.
     if (prev?.node === pod.node && prev.status.phase === 'ContainerCreating' && prev.status.message === message && JSON.stringify(prev.cniResult) === JSON.stringify(r.error)) return;
     if (prev?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedCreatePodSandBox', from: 'kubelet', pod: pod.key, message, time: state.now });
-    d.waiting[pod.key] = castDraft({ ...pod, netns: null, cniResult: r.error, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } });
+    d.waiting[pod.key] = castDraft(madeHere({ ...pod, netns: null, cniResult: r.error, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } }));
     return;
   }
   const ip = firstIp(r.result);
   const p = insert(sandbox);
   applyActionsToDraft(d, r.actions);
-  if ('clusterState' in r) d.cni = castDraft(r.clusterState);
-  if ('nodeState' in r) shardGet(d.nodes, node.name)!.cni = castDraft(r.nodeState);
+  if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
+  if ('nodeState' in r) shardGet(d.nodes, node.name)!.cni = castDraft(madeHere(r.nodeState));
   p.ip = ip;
   p.cniResult = castDraft(r.result);
   p.status = RUNNING;
@@ -645,7 +646,7 @@ function pluginOf(state: ClusterState, design: CniDesign, node: Node): { type: s
  */
 export function settleState(state: ClusterState, design: CniDesign, events: EventSink = []): ClusterState {
   if (!hasRetriable(state)) return state;
-  return produce(state, (d) => settleInDraft(d, design, events));
+  return transition(state, (d) => settleInDraft(d, design, events));
 }
 
 function hasRetriable(state: ClusterState): boolean {
@@ -681,7 +682,7 @@ function firstIp(result: CniResult): Ipv4 | null {
 /** Deletes a pod: CNI DEL, then its namespace goes (and with it the pod end of its veth). */
 export function deletePodState(state: ClusterState, ref: string, design: CniDesign): { state: ClusterState; footprint: Footprint } {
   const pod = getPod(state, ref);
-  const next = produce(state, (d) => deletePodInDraft(d, pod.key, design));
+  const next = transition(state, (d) => deletePodInDraft(d, pod.key, design));
   const wired = !state.waiting[pod.key];
   return { state: next, footprint: wired ? { nodes: [pod.node!], podsAdded: [], podsRemoved: [pod.key], global: false } : { nodes: [], podsAdded: [], podsRemoved: [], global: false } };
 }
@@ -698,9 +699,9 @@ export function deletePodInDraft(d: Draft<ClusterState>, key: string, design: Cn
   const node = snapshot(getNode(state, pod.node!));
   const r = pod.hostNetwork ? { actions: [] } : design.podDeleted(state, snapshot(pod), node);
   applyActionsToDraft(d, r.actions);
-  if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+  if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
   const n = shardGet(d.nodes, node.name)!;
-  if ('nodeState' in r) n.cni = castDraft(r.nodeState);
+  if ('nodeState' in r) n.cni = castDraft(madeHere(r.nodeState));
   const p = snapshot(n.pods)[pod.key];
   if (p?.netns) {
     // The namespace disappears: veths whose peer lived in it go too, as the kernel deletes both ends.
@@ -736,7 +737,7 @@ function removeVethsInto(d: Draft<ClusterState>, host: Draft<NetNs>, nsId: strin
 export function removeNodeState(state: ClusterState, name: string, design: CniDesign): { state: ClusterState; footprint: Footprint } {
   const node = getNode(state, name);
   const removed = Object.keys(node.pods);
-  const next = produce(state, (d) => {
+  const next = transition(state, (d) => {
     for (const key of removed) deletePodInDraft(d, key, design);
     const s = snapshot(d) as ClusterState;
     const n = snapshot(getNode(s, name));
@@ -744,7 +745,7 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
     // The pod garbage collector deletes pods bound to a node that is gone.
     for (const w of Object.values(waitingOf(d))) if (w.node === name) delete d.waiting[w.key];
     applyActionsToDraft(d, r.actions);
-    if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+    if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
     const host = snapshot(n.host);
     unindexNs(d, host);
     // Every NIC of the node leaves its segment (eth0, and any a cloud attached: an ENI).

@@ -7,7 +7,7 @@
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { peek, produce, snapshot } from '../util/immer.js';
+import { madeHere, peek, snapshot, transition } from '../util/immer.js';
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
@@ -244,7 +244,7 @@ export function ownerOf(nsId: NsId, dev: string, nodeEth0: boolean): IpOwner {
 function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
   const key = String(ip);
   const owners = snapshot(shardPeek(d.ipIndex, key) ?? []);
-  shardSet(d.ipIndex, key, withItem(owners, ownerOf(nsId, link.name, link.kind === 'physical')));
+  shardSet(d.ipIndex, key, madeHere(withItem(owners, ownerOf(nsId, link.name, link.kind === 'physical'))));
 }
 
 
@@ -295,7 +295,7 @@ function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
   const owners = shardPeek(d.ipIndex, key);
   if (!owners) return;
   const rest = snapshot(owners).filter((o) => !(o.ns === nsId && o.dev === dev));
-  if (rest.length) shardSet(d.ipIndex, key, rest);
+  if (rest.length) shardSet(d.ipIndex, key, madeHere(rest));
   else shardDelete(d.ipIndex, key);
 }
 
@@ -343,7 +343,7 @@ function addLinkTo(ns: DNs, link: Link): void {
   if (Object.prototype.hasOwnProperty.call(ns.links, link.name)) {
     fail('LINK_EXISTS', `RTNETLINK answers: File exists (device "${link.name}" already exists in ${ns.id})`, { ns: ns.id, dev: link.name });
   }
-  (ns.links as Record<string, Link>)[link.name] = link;
+  (ns.links as Record<string, Link>)[link.name] = madeHere(link);
 }
 
 function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
@@ -353,7 +353,7 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
     if (link.kind === 'bridge' || link.name === master) fail('INVALID_ARGUMENT', `"${link.name}" cannot be a port of "${master}"`);
     if (!br.hadPorts) (ns.links[master] as Draft<Link> & { hadPorts?: boolean }).hadPorts = true;
     // The port's MAC becomes a local FDB entry of the bridge (bridge fdb shows it "master cni0 permanent").
-    (writable(ns, 'fdb') as Record<string, unknown>)[`${master}|${link.mac}`] = { dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 };
+    (writable(ns, 'fdb') as Record<string, unknown>)[`${master}|${link.mac}`] = madeHere({ dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 });
   }
   if (link.master !== null && link.master !== master) {
     const old = link.master;
@@ -568,7 +568,7 @@ function applyOne(d: DState, a: Action): void {
       } else if (a.kind === 'bridge') {
         addLinkTo(ns, newLink(ns, { kind: 'bridge', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up }));
         const br = ns.links[a.name]!;
-        (writable(ns, 'fdb') as Record<string, unknown>)[`${a.name}|${br.mac}`] = { dev: a.name, mac: br.mac, port: null, dst: null, permanent: true, local: true, updated: 0 };
+        (writable(ns, 'fdb') as Record<string, unknown>)[`${a.name}|${br.mac}`] = madeHere({ dev: a.name, mac: br.mac, port: null, dst: null, permanent: true, local: true, updated: 0 });
       } else if (a.kind === 'vxlan') {
         const v = a.vxlan;
         if (!v) fail('INVALID_ARGUMENT', 'a vxlan link needs { vni, local, dstPort, dev, learning }');
@@ -626,7 +626,7 @@ function applyOne(d: DState, a: Action): void {
       const { ip, len } = parseIfAddr(a.addr);
       if (link.addrs.some((x) => x.ip === ip)) fail('ADDRESS_EXISTS', `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
       const scope = a.scope ?? (ip >>> 24 === 127 ? 'host' : 'global');
-      link.addrs = castDraft(withItem(peek(link as Link, 'addrs'), { ip, len, scope }));
+      link.addrs = castDraft(madeHere(withItem(peek(link as Link, 'addrs'), { ip, len, scope })));
       // Only global addresses must be unique in the cluster: a link-scope one (GKE's pod gateway, the same
       // on every host veth of a node) is valid on its link alone, as the kernel allows.
       if (scope === 'global') indexAddr(d, a.ns, link as Link, ip);
@@ -665,7 +665,7 @@ function applyOne(d: DState, a: Action): void {
       const kernelClash = hasKernelRoute(ns as NetNs, route.dst, route.metric);
       if (a.op === 'route.add' && (i >= 0 || kernelClash)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
       if (i >= 0) writable(ns, 'routes')[i] = route;
-      else ns.routes = castDraft(withRoute(peek(ns as NetNs, 'routes'), route));
+      else ns.routes = castDraft(madeHere(withRoute(peek(ns as NetNs, 'routes'), route)));
       return;
     }
     case 'route.del': {
@@ -755,7 +755,7 @@ function applyOne(d: DState, a: Action): void {
       const mac = parseMac(a.mac);
       const key = `${a.dev}|${ip}`;
       if (a.op === 'neigh.add' && ns.neigh[key]?.permanent) fail('NEIGH_EXISTS', `RTNETLINK answers: File exists (neighbour ${a.ip} on ${a.dev})`);
-      (writable(ns, 'neigh') as Record<string, unknown>)[key] = { dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now };
+      (writable(ns, 'neigh') as Record<string, unknown>)[key] = madeHere({ dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now });
       return;
     }
     case 'neigh.del': {
@@ -771,9 +771,9 @@ function applyOne(d: DState, a: Action): void {
       const mac = parseMac(a.mac);
       if (link.kind === 'vxlan') {
         if (a.dst === undefined) fail('INVALID_ARGUMENT', 'a VXLAN FDB entry needs dst (the remote VTEP)');
-        (writable(ns, 'fdb') as Record<string, unknown>)[`${a.dev}|${mac}`] = { dev: a.dev, mac, port: null, dst: parseIpv4(a.dst), permanent: true, local: false, updated: d.now };
+        (writable(ns, 'fdb') as Record<string, unknown>)[`${a.dev}|${mac}`] = madeHere({ dev: a.dev, mac, port: null, dst: parseIpv4(a.dst), permanent: true, local: false, updated: d.now });
       } else if (link.master !== null) {
-        (writable(ns, 'fdb') as Record<string, unknown>)[`${link.master}|${mac}`] = { dev: link.master, mac, port: a.dev, dst: null, permanent: true, local: false, updated: d.now };
+        (writable(ns, 'fdb') as Record<string, unknown>)[`${link.master}|${mac}`] = madeHere({ dev: link.master, mac, port: a.dev, dst: null, permanent: true, local: false, updated: d.now });
       } else fail('INVALID_ARGUMENT', `"${a.dev}" is neither a VXLAN device nor a bridge port`);
       return;
     }
@@ -826,10 +826,10 @@ function applyOne(d: DState, a: Action): void {
       };
       let set = d.peerSets[a.set];
       if (!set) {
-        (d.peerSets as Record<string, unknown>)[a.set] = { name: a.set, dev: a.dev, entries: emptyShards() };
+        (d.peerSets as Record<string, unknown>)[a.set] = madeHere({ name: a.set, dev: a.dev, entries: emptyShards() });
         set = d.peerSets[a.set]!;
       } else if (set.dev !== a.dev) fail('INVALID_ARGUMENT', `peer set "${a.set}" is on ${set.dev}, not ${a.dev}`);
-      shardSet(set.entries, a.owner, entry);
+      shardSet(set.entries, a.owner, madeHere(entry));
       return;
     }
     case 'peerset.del': {
@@ -936,7 +936,7 @@ function bpfMapAction(d: DState, a: Extract<Action, { op: 'bpf.map.update' | 'bp
     if (v === null || typeof v !== 'object' || typeof v.owner !== 'string') fail('INVALID_ARGUMENT', 'a cilium_tunnel_map value is { endpoint, owner }');
     const endpoint = parseIpv4(v.endpoint);
     if (!d.underlay.tunnelMap) d.underlay.tunnelMap = emptyShards() as never;
-    shardSet(d.underlay.tunnelMap as Shards<unknown>, key, { prefix, endpoint, owner: v.owner });
+    shardSet(d.underlay.tunnelMap as Shards<unknown>, key, madeHere({ prefix, endpoint, owner: v.owner }));
     return;
   }
   fail('UNSUPPORTED', `podnet does not model the BPF map "${String((a as { map: unknown }).map)}" (cilium_lxc, cilium_tunnel_map)`);
@@ -990,7 +990,7 @@ function vpcAssign(d: DState, a: VpcAssign): void {
     checkIfName(a.dev);
     const mac = macFromSeed(`eni|${a.eni}`);
     addLinkTo(ns, newLink(ns, { kind: 'physical', name: a.dev, mac, mtu: seg.mtu, up: false, segment: a.segment } as never));
-    shardSet(seg.ports as Shards<{ mac: string; ns: string; dev: string }>, mac, { mac, ns: a.ns, dev: a.dev });
+    shardSet(seg.ports as Shards<{ mac: string; ns: string; dev: string }>, mac, madeHere({ mac, ns: a.ns, dev: a.dev }));
   }
   const link = getLink(ns, a.dev);
   if (link.kind !== 'physical' || link.segment !== a.segment) fail('INVALID_ARGUMENT', `${a.dev} in ${a.ns} is not attached to segment ${a.segment}`, { ns: a.ns, dev: a.dev });
@@ -1006,7 +1006,7 @@ function vpcAssign(d: DState, a: VpcAssign): void {
       fail('IP_IN_USE', `${text} is already assigned in subnet ${a.segment} (to ${held ? `${held.eni} of ${held.node}` : `${ownerOfIp!.kind} ${ownerOfIp!.name}`})`, { ip: text, segment: a.segment });
     }
     const kind = c.len !== 32 ? 'prefix' : text === a.primaryIp ? 'primary' : 'secondary';
-    shardSet(fabric, key, { eni: a.eni, deviceIndex: a.deviceIndex, node: a.node, ns: a.ns, dev: a.dev, mac: link.mac, kind });
+    shardSet(fabric, key, madeHere({ eni: a.eni, deviceIndex: a.deviceIndex, node: a.node, ns: a.ns, dev: a.dev, mac: link.mac, kind }));
   }
 }
 
@@ -1050,7 +1050,7 @@ function findNsDraft(d: DState, id: NsId): DNs | null {
 export function applyActions(state: ClusterState, actions: readonly Action[]): ClusterState {
   if (!Array.isArray(actions)) fail('INVALID_ARGUMENT', 'actions must be an array');
   if (actions.length === 0) return state;
-  return produce(state, (d) => applyList(d, actions));
+  return transition(state, (d) => applyList(d, actions));
 }
 
 /** Applies actions to a draft already open (for callers batching many changes in one transition). */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { current, isDraft } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { peek, produce, snapshot } from './immer.js';
+import { madeHere, peek, produce, setFreezing, snapshot, transition } from './immer.js';
 
 type Tree = { [k: string]: Tree | number };
 type Op = { readonly path: readonly string[]; readonly value: number | null };
@@ -49,5 +49,75 @@ describe('snapshot and peek', () => {
         }
       });
     }));
+  });
+});
+
+describe('transition and madeHere', () => {
+  /** The `{ v }` records of a tree (read as plain data when it is a draft). */
+  function collect(t: unknown): object[] {
+    const out: object[] = [];
+    const walk = (x: unknown): void => {
+      if (x === null || typeof x !== 'object') return;
+      const plain = snapshot(x);
+      if (Object.keys(plain).length === 1 && typeof (plain as { v?: unknown }).v === 'number') out.push(plain);
+      for (const k of Object.keys(plain)) walk((plain as Record<string, unknown>)[k]);
+    };
+    walk(t);
+    return out;
+  }
+
+  /** The ops, with each number set as a new one-key record `{ v }`, registered with madeHere when `register`. */
+  function play(d: Tree, list: readonly Op[], register: boolean): void {
+    for (const op of list) {
+      if (op.value === null) apply(d, op);
+      else {
+        apply(d, { path: op.path, value: 0 });
+        let cur = d;
+        for (const k of op.path.slice(0, -1)) cur = cur[k] as Tree;
+        const rec = { v: op.value } as Tree;
+        cur[op.path[op.path.length - 1]!] = register ? madeHere(rec) : rec;
+      }
+    }
+  }
+
+  it('give the state produce gives, holding the registered records as they were built (freezing off and on)', () => {
+    for (const on of [false, true]) {
+      setFreezing(on);
+      try {
+        fc.assert(fc.property(ops, ops, (first, then) => {
+          const base = produce({} as Tree, (d) => play(d, first, false));
+          const want = produce(base, (d) => play(d, then, false));
+          const registered: unknown[] = [];
+          const got = transition(base, (d) => {
+            play(d, then, true);
+            registered.push(...collect(d));
+          });
+          expect(got).toEqual(want);
+          // The records still in the result are the objects the recipe built (immer copies nothing new),
+          // frozen exactly when freezing is on.
+          for (const r of collect(got)) {
+            if (!registered.includes(r)) continue;
+            expect(Object.isFrozen(r)).toBe(on);
+          }
+          expect(collect(got).every((r) => registered.includes(r) || collect(base).includes(r))).toBe(true);
+        }));
+      } finally {
+        setFreezing(true);
+      }
+    }
+  });
+
+  it('refuse a registered value that holds a draft (with freezing on, as in the test suite), changing nothing', () => {
+    const base: Tree = { a: { b: 1 } };
+    expect(() => transition(base, (d) => {
+      d['c'] = madeHere({ inner: d['a'] as Tree });
+    })).toThrow(/holds an immer draft at \.inner/);
+    expect(base).toEqual({ a: { b: 1 } });
+  });
+
+  it('do nothing outside a transition, nor in a later one', () => {
+    const rec = madeHere({ v: 1 });
+    transition({ a: 1 } as Tree, (d) => { d['a'] = 2; });
+    expect(Object.isFrozen(rec)).toBe(false);
   });
 });

@@ -25,15 +25,82 @@ export function freezeIfOn<T>(value: T): T {
   return value;
 }
 
+/**
+ * The values the open {@link transition} built (plain, no draft inside), handed to immer as already
+ * handled when its recipe ends; null outside one (the in-place build of buildClusterState registers nothing).
+ */
+let made: object[] | null = null;
+
+/**
+ * Registers a value the open transition put into the state, built from plain data (no draft inside).
+ * immer, finalising with autoFreeze off, walks every new value a draft was given (every key, recursively)
+ * only to find drafts nested inside it and put their final values in their place: a new node or pod record
+ * with its namespace, links, routes and CNI result, new shard leaves, IP-index lists and table entries were
+ * ~420 objects walked per flannel property run. immer skips a value its scope has already handled: a
+ * registered value is added to that set when the recipe ends, and is not walked. Nothing is frozen or
+ * copied; the state is the same. Outside a transition it does nothing; a draft or a primitive is let
+ * through as it is. A value that could hold a draft (a {@link snapshot} of a changed container) must not
+ * be registered: immer would leave the draft in the state. With freezing on (the test suite) the
+ * transition checks every registered value for one and throws.
+ */
+export function madeHere<T>(value: T): T {
+  // A draft is immer's to finalise; a primitive has nothing to walk.
+  if (made !== null && value !== null && typeof value === 'object' && !(value as Record<symbol, unknown>)[DRAFT_STATE]) made.push(value);
+  return value;
+}
+
+/**
+ * immer's produce for podnet's transitions: what the recipe registered with {@link madeHere} is marked as
+ * handled in immer's scope before immer finalises the draft (when the scope is not where immer 11 keeps it,
+ * nothing is marked: immer walks the values, as plain produce does).
+ */
+export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) => void): T {
+  return produce(base, (d: Draft<T>) => {
+    const outer = made;
+    const mine: object[] = [];
+    made = mine;
+    try {
+      recipe(d);
+    } finally {
+      made = outer;
+    }
+    if (mine.length === 0) return;
+    if (freezing) {
+      for (const v of mine) {
+        const at = draftInside(v, '');
+        if (at !== null) throw new Error(`podnet internal error: a value registered with madeHere holds an immer draft at ${at || '(itself)'}`);
+      }
+    }
+    const handled = (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE]?.scope_?.handledSet_;
+    if (handled instanceof Set) for (let i = 0; i < mine.length; i++) handled.add(mine[i]!);
+  });
+}
+
+/** Where a draft is nested in a plain value (a path), or null. */
+function draftInside(v: unknown, path: string): string | null {
+  if (v === null || typeof v !== 'object') return null;
+  if (isDraft(v)) return path;
+  if (Object.isFrozen(v)) return null;
+  for (const k of Object.keys(v)) {
+    const at = draftInside((v as Record<string, unknown>)[k], `${path}.${k}`);
+    if (at !== null) return at;
+  }
+  return null;
+}
+
 function deepFreeze(v: unknown): void {
   if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
   Object.freeze(v);
   for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
 }
 
-/** immer's per-draft bookkeeping (immer 11: `Symbol.for('immer-state')`), read for {@link snapshot}. */
+/** immer's per-draft bookkeeping (immer 11: `Symbol.for('immer-state')`), read for {@link snapshot} and {@link transition}. */
 const DRAFT_STATE = Symbol.for('immer-state');
-interface DraftState { readonly modified_: boolean; readonly base_: object; readonly copy_: object | null }
+interface DraftState {
+  readonly modified_: boolean; readonly base_: object; readonly copy_: object | null;
+  /** The produce call's scope: `handledSet_` holds the new values immer has already walked (or need not). */
+  readonly scope_?: { readonly handledSet_?: unknown };
+}
 
 /**
  * A draft's container as it stands, for loops that only look: enumerating a draft makes immer wrap every

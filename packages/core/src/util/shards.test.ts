@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { current, isDraft } from 'immer';
 import { produce } from './immer.js';
-import { emptyShards, shardDelete, shardDiffKeys, shardGet, shardKeys, shardLeaves, shardOf, shardSet, shardSize, shardValues, type Shards } from './shards.js';
+import { emptyShards, shardDelete, shardDiffKeys, shardGet, shardKeys, shardLeaves, shardOf, shardPeekValues, shardSet, shardSize, shardValues, type Shards } from './shards.js';
 
 type Op = { readonly set: string; readonly value: number } | { readonly del: string };
 // Few keys, so that deletes hit keys that are there.
@@ -36,6 +37,29 @@ describe('sharded maps', () => {
       expect(leaves).toBeLessThanOrEqual(model.size);
       expect(tops).toBeLessThanOrEqual(leaves);
       for (const l of shardLeaves(s)) expect(Object.keys(l).length).toBeGreaterThan(0);
+    }));
+  });
+
+  it('read as plain data (shardPeekValues) give what the draft holds, in shardValues order, drafting nothing', () => {
+    type Rec = { n: number; tag?: number };
+    fc.assert(fc.property(ops, ops, fc.array(key, { maxLength: 6 }), (first, then, touched) => {
+      const base = produce(emptyShards<Rec>(), (d) => {
+        for (const op of first) if ('set' in op) shardSet(d as Shards<Rec>, op.set, { n: op.value }); else shardDelete(d as Shards<Rec>, op.del);
+      });
+      expect(shardPeekValues(base)).toEqual([...shardValues(base)]);
+      produce(base, (d) => {
+        const s = d as Shards<Rec>;
+        for (const op of then) if ('set' in op) shardSet(s, op.set, { n: op.value }); else shardDelete(s, op.del);
+        // Values changed through the draft (drafted records), beside new ones and untouched ones.
+        for (const k of touched) { const v = shardGet(s, k); if (v) v.tag = 1; }
+        const want = current(s);
+        const drafts = (d as unknown as Record<symbol, { scope_: { drafts_: unknown[] } }>)[Symbol.for('immer-state')]!.scope_.drafts_.length;
+        const got = shardPeekValues(s);
+        expect(got).toEqual([...shardValues(want)]);
+        for (const v of got) expect(isDraft(v)).toBe(false);
+        // No proxy was made to read them.
+        expect((d as unknown as Record<symbol, { scope_: { drafts_: unknown[] } }>)[Symbol.for('immer-state')]!.scope_.drafts_.length).toBe(drafts);
+      });
     }));
   });
 

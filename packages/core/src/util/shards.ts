@@ -12,7 +12,7 @@
  * in ascending order, so walks keep the order of the slot arrays they replace.
  */
 import { dict } from './dict.js';
-import { snapshot } from './immer.js';
+import { madeHere, snapshot } from './immer.js';
 
 const FANOUT = 64;
 /** Number of leaves. */
@@ -75,7 +75,7 @@ export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
   const m = s as (Top<V> | null)[];
   const top = snapshot(m)[t];
   if (!top) {
-    m[t] = { [j]: leafOf(key, value) };
+    m[t] = madeHere({ [j]: leafOf(key, value) });
     return;
   }
   if (!snapshot(top)[j]) {
@@ -112,11 +112,15 @@ export function shardDelete<V>(s: Shards<V>, key: string): void {
   else delete (m[t] as Record<number, Leaf<V>>)[j];
 }
 
-/** A new leaf holding one entry: a dictionary (util/dict.ts), as every leaf is. */
+/**
+ * A new leaf holding one entry: a dictionary (util/dict.ts), as every leaf is. In a transition it is
+ * registered with madeHere (util/immer.ts), as a new top is, so immer does not walk it when it finalises:
+ * the values a sharded map is given are plain (new records, strings, lists built from plain data), never drafts.
+ */
 function leafOf<V>(key: string, value: V): Leaf<V> {
   const l = dict<V>();
   l[key] = value;
-  return l;
+  return madeHere(l);
 }
 
 /** Whether a plain object has exactly one key. */
@@ -149,6 +153,29 @@ export function shardValues<V>(s: Shards<V>): IterableIterator<V> {
     if (top) for (const l of Object.values(top)) for (const k in l) out.push(l[k]!);
   }
   return out.values();
+}
+
+/**
+ * {@link shardValues} of a map that may be an immer draft, read as plain data: every level and every value
+ * through {@link snapshot}, in the same order. Walking a draft with shardValues makes immer wrap each top,
+ * leaf and value it passes in a proxy (and copy each level): scheduling a second waiting pod in one
+ * transition drafted every node that way. A value the transition changed is its draft's own copy.
+ */
+export function shardPeekValues<V>(s: Shards<V>): V[] {
+  const out: V[] = [];
+  const tops = snapshot(s);
+  for (let t = 0; t < tops.length; t++) {
+    const top = tops[t];
+    if (!top) continue;
+    for (const l of Object.values(snapshot(top))) {
+      const leaf = snapshot(l);
+      for (const k in leaf) {
+        const v = leaf[k]!;
+        out.push(v !== null && typeof v === 'object' ? snapshot(v) : v);
+      }
+    }
+  }
+  return out;
 }
 
 /** Every key, in no particular order. */
