@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { current, isDraft } from 'immer';
 import { produce } from './immer.js';
-import { emptyShards, shardDelete, shardDiffKeys, shardGet, shardKeys, shardLeaves, shardOf, shardPeekValues, shardSet, shardSize, shardValues, type Shards } from './shards.js';
+import { emptyShards, SHARD_FANOUT, shardDelete, shardDiffKeys, shardGet, shardKeys, shardLeaves, shardOf, shardPeekValues, shardSet, shardSize, shardValues, type Shards } from './shards.js';
 
 type Op = { readonly set: string; readonly value: number } | { readonly del: string };
 // Few keys, so that deletes hit keys that are there.
@@ -110,7 +110,7 @@ describe('sharded maps', () => {
     }
     const full = [...byLeaf.entries()].filter(([, l]) => l.length >= 3);
     const [leafA, a] = full[0]!;
-    const sameTop = [...byLeaf.entries()].filter(([i, l]) => i !== leafA && i >>> 6 === leafA >>> 6 && l.length >= 2).slice(0, 2);
+    const sameTop = [...byLeaf.entries()].filter(([i, l]) => i !== leafA && Math.floor(i / SHARD_FANOUT) === Math.floor(leafA / SHARD_FANOUT) && l.length >= 2).slice(0, 2);
     const pool = [...a.slice(0, 3), ...sameTop.flatMap(([, l]) => l.slice(0, 2)), 'node-1', 'node-2', 'node-3'];
     const key = fc.constantFrom(...pool);
     const ops = fc.array(fc.oneof(key.map((k) => ({ del: k }) as Op), fc.record({ set: key, value: fc.integer() }) as fc.Arbitrary<Op>), { maxLength: 60 });

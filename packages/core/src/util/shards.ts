@@ -1,21 +1,26 @@
 /**
- * A persistent map split two levels deep (64 × 64 leaves), so that no single object in the immutable
- * state holds more than a few dozen entries at 150,000 pods. immer copies an object when one of its
- * entries changes, and walks the children of every copy it finalises: with one level of 256 shards a pod
- * change copied and walked a 600-key shard of each index; with 64 × 64 it copies the 64-slot top array,
- * one top and a leaf of about n/4096 entries.
+ * A persistent map split two levels deep (128 × 128 leaves), so that no single object in the immutable
+ * state holds more than a few entries at 150,000 pods. immer copies an object when one of its entries
+ * changes: with one level of 256 shards a pod change copied a 600-key shard of each index; with 128 × 128
+ * it copies the 128-slot first level, one top and a leaf of about n/16,384 entries.
  *
- * Leaves and tops are created on first use and dropped when emptied. A top is a 64-slot array (null where
- * no leaf is), which a write copies with one `slice`. It was a sparse object from leaf number to leaf for a
- * while, so that a small cluster's walks would not visit 64 slots per top; but V8 copies an object's
- * integer-keyed entries one by one through its generic path (~11 µs for a full top of 64, measured on
- * Node 20, against ~40 ns for a 64-slot array), and every pod add or delete at 150,000 pods copies two
- * full tops. Walking a top's 64 slots costs less than that one copy.
+ * Leaves are dictionaries (util/dict.ts), and a dictionary's copy costs per key, reading each key from
+ * memory: at 150,000 pods a 64 × 64 map's leaves held ~38 keys, and copying the IP index's and the pod
+ * index's leaf cost a pod add or delete ~15% of its time (5,000 nodes × 30 pods, in-process A/B: add 677 →
+ * 579 µs, delete 451 → 390 µs CPU median with 128 × 128; heap +1.7%). Tops are arrays, copied with one
+ * `slice` (~40 ns for 64 slots), never objects keyed by leaf number: V8 copies an object's integer keys one
+ * by one (~11 µs for a full top of 64, Node 20). A small cluster's walk visits 128 slots per top it has,
+ * which costs less than one such copy.
+ *
+ * Leaves and tops are created on first use and dropped when emptied (null where none is).
  */
 import { dict } from './dict.js';
 import { madeHere, snapshot } from './immer.js';
 
-const FANOUT = 64;
+const BITS = 7;
+/** Slots per level: a top holds this many leaves, the map this many tops. */
+export const SHARD_FANOUT = 1 << BITS;
+const FANOUT = SHARD_FANOUT;
 /** Number of leaves. */
 export const SHARD_COUNT = FANOUT * FANOUT;
 
@@ -40,7 +45,7 @@ export function shardOf(key: string): number {
 
 /** The leaf with this index, or undefined when it was never created. */
 export function shardLeaf<V>(s: Shards<V>, i: number): Leaf<V> | undefined {
-  return s[i >>> 6]?.[i & (FANOUT - 1)] ?? undefined;
+  return s[i >>> BITS]?.[i & (FANOUT - 1)] ?? undefined;
 }
 
 /** Looks a key up; `undefined` when absent. On an immer draft the value is a draft (to write into). */
@@ -57,7 +62,7 @@ export function shardGet<V>(s: Shards<V>, key: string): V | undefined {
  */
 export function shardPeek<V>(s: Shards<V>, key: string): V | undefined {
   const i = shardOf(key);
-  const top = snapshot(s)[i >>> 6];
+  const top = snapshot(s)[i >>> BITS];
   const l = top ? snapshot(top)[i & (FANOUT - 1)] : null;
   if (!l) return undefined;
   const leaf = snapshot(l);
@@ -71,7 +76,7 @@ export function shardPeek<V>(s: Shards<V>, key: string): V | undefined {
  */
 export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
   const i = shardOf(key);
-  const t = i >>> 6;
+  const t = i >>> BITS;
   const j = i & (FANOUT - 1);
   const m = s as (Top<V> | null)[];
   const top = snapshot(m)[t];
@@ -97,7 +102,7 @@ export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
  */
 export function shardDelete<V>(s: Shards<V>, key: string): void {
   const i = shardOf(key);
-  const t = i >>> 6;
+  const t = i >>> BITS;
   const j = i & (FANOUT - 1);
   const m = s as (Top<V> | null)[];
   const top = snapshot(m)[t];
