@@ -362,6 +362,33 @@ function makeView(ns: NetNs): NsView {
   };
 }
 
+/**
+ * What a run learned of one kind of table (neighbours, bridge FDB), per namespace: by table key in the
+ * order learned, which is the order a commit writes them in, and by device then address for the lookups
+ * every hop makes — without building a `dev|address` key string for each (a table key names one device
+ * and one address: neither an address nor a MAC holds a `|`).
+ */
+class Learned<K, E> {
+  readonly byNs = new Map<NsId, { readonly keyed: Map<string, E>; readonly index: Map<string, Map<K, E>> }>();
+
+  get size(): number {
+    return this.byNs.size;
+  }
+
+  get(ns: NsId, dev: string, k: K): E | undefined {
+    return this.byNs.get(ns)?.index.get(dev)?.get(k);
+  }
+
+  set(ns: NsId, dev: string, k: K, key: string, e: E): void {
+    let t = this.byNs.get(ns);
+    if (t === undefined) this.byNs.set(ns, (t = { keyed: new Map(), index: new Map() }));
+    t.keyed.set(key, e);
+    let d = t.index.get(dev);
+    if (d === undefined) t.index.set(dev, (d = new Map()));
+    d.set(k, e);
+  }
+}
+
 /** A step whose words are written only when someone reads them (most probes never do). */
 class RecordedStep implements Step {
   #note: (() => string) | string;
@@ -386,8 +413,8 @@ class Run {
   readonly queue: Work[] = [];
   readonly info = new Map<number, PacketInfo>();
   readonly pending = new Map<string, Pending>();
-  readonly neighUpd = new Map<NsId, Map<string, NeighEntry>>();
-  readonly fdbUpd = new Map<NsId, Map<string, FdbEntry>>();
+  readonly neighUpd = new Learned<Ipv4, NeighEntry>();
+  readonly fdbUpd = new Learned<Mac, FdbEntry>();
   readonly ctUpd = new Map<NsId, ConntrackEntry[]>();
   /**
    * Flows this run has seen, per namespace with nat rules (original direction, as the first packet
@@ -577,7 +604,7 @@ class Run {
 
   neigh(ns: NetNs, dev: string, ip: Ipv4): NeighEntry | { mac: Mac; permanent: true; failed: false } | undefined {
     if (this.neighUpd.size !== 0) {
-      const o = this.neighUpd.get(ns.id)?.get(ARP_DEV_KEY(dev, ip));
+      const o = this.neighUpd.get(ns.id, dev, ip);
       if (o) return o;
     }
     const v = this.view(ns);
@@ -593,17 +620,14 @@ class Run {
   }
 
   learnNeigh(ns: NetNs, dev: string, ip: Ipv4, mac: Mac | null, failed = false): void {
-    const key = ARP_DEV_KEY(dev, ip);
     const cur = this.neigh(ns, dev, ip);
     if (cur && cur.permanent) return;
-    let m = this.neighUpd.get(ns.id);
-    if (!m) this.neighUpd.set(ns.id, (m = new Map()));
-    m.set(key, { dev, ip, mac, permanent: false, failed, confirmed: this.state.now });
+    this.neighUpd.set(ns.id, dev, ip, ARP_DEV_KEY(dev, ip), { dev, ip, mac, permanent: false, failed, confirmed: this.state.now });
   }
 
   fdb(ns: NetNs, dev: string, mac: Mac): { port: string | null; dst: Ipv4 | null; local: boolean } | undefined {
     if (this.fdbUpd.size !== 0) {
-      const o = this.fdbUpd.get(ns.id)?.get(`${dev}|${mac}`);
+      const o = this.fdbUpd.get(ns.id, dev, mac);
       if (o) return o;
     }
     const v = this.view(ns);
@@ -623,9 +647,7 @@ class Run {
     const cur = this.fdb(ns, bridge, mac);
     if (cur && (cur.local || ('permanent' in cur && (cur as FdbEntry).permanent))) return;
     if (cur && cur.port === port) return;
-    let m = this.fdbUpd.get(ns.id);
-    if (!m) this.fdbUpd.set(ns.id, (m = new Map()));
-    m.set(`${bridge}|${mac}`, { dev: bridge, mac, port, dst: null, permanent: false, local: false, updated: this.state.now });
+    this.fdbUpd.set(ns.id, bridge, mac, `${bridge}|${mac}`, { dev: bridge, mac, port, dst: null, permanent: false, local: false, updated: this.state.now });
   }
 
   // ---- link layer ----
@@ -1491,8 +1513,8 @@ class Run {
         }
         if (ns) f(ns as never);
       };
-      for (const [id, m] of this.neighUpd) touch(id, (ns) => { for (const [k, v] of m) ns.neigh[k] = v; });
-      for (const [id, m] of this.fdbUpd) touch(id, (ns) => { for (const [k, v] of m) ns.fdb[k] = v; });
+      for (const [id, t] of this.neighUpd.byNs) touch(id, (ns) => { for (const [k, v] of t.keyed) ns.neigh[k] = v; });
+      for (const [id, t] of this.fdbUpd.byNs) touch(id, (ns) => { for (const [k, v] of t.keyed) ns.fdb[k] = v; });
       for (const [id, l] of this.ctUpd) touch(id, (ns) => { ns.conntrack.push(...l); });
       for (const [id, m] of this.pmtuUpd) touch(id, (ns) => { for (const [k, v] of m) ns.pmtu[k] = v; });
     });
