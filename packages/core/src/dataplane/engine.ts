@@ -92,7 +92,6 @@ interface Pending {
 
 const EPHEMERAL_LOW = 32768;
 const EPHEMERAL_SPAN = 61000 - 32768;
-const ARP_DEV_KEY = (dev: string, ip: Ipv4) => `${dev}|${ip}`;
 
 /** The innermost IPv4 header of a packet (through VXLAN and IPIP). */
 export function innermost(p: Ipv4Packet): Ipv4Packet {
@@ -363,13 +362,14 @@ function makeView(ns: NetNs): NsView {
 }
 
 /**
- * What a run learned of one kind of table (neighbours, bridge FDB), per namespace: by table key in the
- * order learned, which is the order a commit writes them in, and by device then address for the lookups
- * every hop makes — without building a `dev|address` key string for each (a table key names one device
- * and one address: neither an address nor a MAC holds a `|`).
+ * What a run learned of one kind of table (neighbours, bridge FDB), per namespace: by device then address,
+ * for the lookups every hop makes, and the (device, address) pairs in the order first learned, which is
+ * the order a commit writes the entries in (under their table keys `dev|address`) — without building a key
+ * string for each lookup. A table key names one device and one address (neither an address nor a MAC
+ * holds a `|`), so this answers what a map by table key answered.
  */
-class Learned<K, E> {
-  readonly byNs = new Map<NsId, { readonly keyed: Map<string, E>; readonly index: Map<string, Map<K, E>> }>();
+class Learned<K extends string | number, E> {
+  readonly byNs = new Map<NsId, { readonly index: Map<string, Map<K, E>>; readonly devs: string[]; readonly keys: K[] }>();
 
   get size(): number {
     return this.byNs.size;
@@ -379,14 +379,71 @@ class Learned<K, E> {
     return this.byNs.get(ns)?.index.get(dev)?.get(k);
   }
 
-  set(ns: NsId, dev: string, k: K, key: string, e: E): void {
+  set(ns: NsId, dev: string, k: K, e: E): void {
     let t = this.byNs.get(ns);
-    if (t === undefined) this.byNs.set(ns, (t = { keyed: new Map(), index: new Map() }));
-    t.keyed.set(key, e);
+    if (t === undefined) this.byNs.set(ns, (t = { index: new Map(), devs: [], keys: [] }));
     let d = t.index.get(dev);
     if (d === undefined) t.index.set(dev, (d = new Map()));
+    if (!d.has(k)) {
+      t.devs.push(dev);
+      t.keys.push(k);
+    }
     d.set(k, e);
   }
+
+  /** Writes what was learned in `id` into a table (keyed `dev|address`), in the order first learned. */
+  commit(id: NsId, table: Record<string, E>): void {
+    const t = this.byNs.get(id)!;
+    for (let i = 0; i < t.devs.length; i++) table[`${t.devs[i]!}|${t.keys[i]!}`] = t.index.get(t.devs[i]!)!.get(t.keys[i]!)!;
+  }
+}
+
+/**
+ * ARP resolutions a run waits for, by namespace, device and next hop (what a map keyed
+ * `ns|dev|nexthop` held, without building that string at every hop), in the order they began.
+ */
+class Pendings {
+  readonly #order = new Set<Pending>();
+  readonly #index = new Map<NsId, Map<string, Map<Ipv4, Pending>>>();
+
+  get size(): number {
+    return this.#order.size;
+  }
+
+  get(ns: NsId, dev: string, nexthop: Ipv4): Pending | undefined {
+    return this.#index.get(ns)?.get(dev)?.get(nexthop);
+  }
+
+  add(p: Pending): void {
+    let n = this.#index.get(p.ns);
+    if (n === undefined) this.#index.set(p.ns, (n = new Map()));
+    let d = n.get(p.dev);
+    if (d === undefined) n.set(p.dev, (d = new Map()));
+    d.set(p.nexthop, p);
+    this.#order.add(p);
+  }
+
+  delete(p: Pending): void {
+    this.#index.get(p.ns)?.get(p.dev)?.delete(p.nexthop);
+    this.#order.delete(p);
+  }
+
+  /** Every wait, in the order they began; none is left. */
+  take(): Pending[] {
+    const out = [...this.#order];
+    this.#order.clear();
+    this.#index.clear();
+    return out;
+  }
+}
+
+/** The route a next hop is resolved with: `route` without its gateway (for the ARP request's source), per route. */
+const gatewayless = new WeakMap<Route, Route>();
+
+function withoutVia(route: Route): Route {
+  let r = gatewayless.get(route);
+  if (r === undefined) gatewayless.set(route, (r = { ...route, via: null }));
+  return r;
 }
 
 /** A step whose words are written only when someone reads them (most probes never do). */
@@ -412,7 +469,7 @@ class Run {
   readonly violations: HopViolation[] = [];
   readonly queue: Work[] = [];
   readonly info = new Map<number, PacketInfo>();
-  readonly pending = new Map<string, Pending>();
+  readonly pending = new Pendings();
   readonly neighUpd = new Learned<Ipv4, NeighEntry>();
   readonly fdbUpd = new Learned<Mac, FdbEntry>();
   readonly ctUpd = new Map<NsId, ConntrackEntry[]>();
@@ -622,7 +679,7 @@ class Run {
   learnNeigh(ns: NetNs, dev: string, ip: Ipv4, mac: Mac | null, failed = false): void {
     const cur = this.neigh(ns, dev, ip);
     if (cur && cur.permanent) return;
-    this.neighUpd.set(ns.id, dev, ip, ARP_DEV_KEY(dev, ip), { dev, ip, mac, permanent: false, failed, confirmed: this.state.now });
+    this.neighUpd.set(ns.id, dev, ip, { dev, ip, mac, permanent: false, failed, confirmed: this.state.now });
   }
 
   fdb(ns: NetNs, dev: string, mac: Mac): { port: string | null; dst: Ipv4 | null; local: boolean } | undefined {
@@ -647,7 +704,7 @@ class Run {
     const cur = this.fdb(ns, bridge, mac);
     if (cur && (cur.local || ('permanent' in cur && (cur as FdbEntry).permanent))) return;
     if (cur && cur.port === port) return;
-    this.fdbUpd.set(ns.id, bridge, mac, `${bridge}|${mac}`, { dev: bridge, mac, port, dst: null, permanent: false, local: false, updated: this.state.now });
+    this.fdbUpd.set(ns.id, bridge, mac, { dev: bridge, mac, port, dst: null, permanent: false, local: false, updated: this.state.now });
   }
 
   // ---- link layer ----
@@ -908,10 +965,9 @@ class Run {
     // A reply: update the entry and send what waited for it.
     this.learnNeigh(ns, link.name, arp.senderIp, arp.senderMac);
     this.end(pid, 'delivered', ns.id, null);
-    const key = `${ns.id}|${link.name}|${arp.senderIp}`;
-    const p = this.pending.get(key);
+    const p = this.pending.get(ns.id, link.name, arp.senderIp);
     if (!p) return;
-    this.pending.delete(key);
+    this.pending.delete(p);
     for (const it of p.items) {
       this.step(it.pid, ns.id, link.name, 'neighbour', () => `${formatIpv4(arp.senderIp)} resolved to ${arp.senderMac}: the queued packet goes`, null, it.pkt);
       this.xmit(ns, link.name, { eth: { dst: arp.senderMac, src: link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt }, it.pid);
@@ -1058,14 +1114,13 @@ class Run {
       return this.xmit(ns, dev, out, pid);
     }
     // Resolve: queue the packet and broadcast an ARP request (one per neighbour, as the kernel does).
-    const key = `${ns.id}|${dev}|${nexthop}`;
-    const p = this.pending.get(key);
+    const p = this.pending.get(ns.id, dev, nexthop);
     if (p) {
       p.items.push({ pkt, pid, forwarded });
       return;
     }
-    this.pending.set(key, { ns: ns.id, dev, nexthop, items: [{ pkt, pid, forwarded }] });
-    const src = selectSource(ns, { ...route, via: null }, nexthop) ?? 0;
+    this.pending.add({ ns: ns.id, dev, nexthop, items: [{ pkt, pid, forwarded }] });
+    const src = selectSource(ns, withoutVia(route), nexthop) ?? 0;
     const req: Frame = {
       eth: { dst: BROADCAST_MAC, src: link.mac, ethertype: ETHERTYPE_ARP },
       payload: { kind: 'arp', op: 1, senderMac: link.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: nexthop },
@@ -1485,8 +1540,7 @@ class Run {
       if (this.pending.size === 0 || this.exhausted) break;
       // Nobody answered ARP: the entries go FAILED and the queued packets are dropped; a router tells
       // the sender with ICMP host unreachable, a local sender sees "Destination Host Unreachable".
-      const waits = [...this.pending.values()];
-      this.pending.clear();
+      const waits = this.pending.take();
       for (const p of waits) {
         const ns = this.ns(p.ns)!;
         this.learnNeigh(ns, p.dev, p.nexthop, null, true);
@@ -1513,8 +1567,8 @@ class Run {
         }
         if (ns) f(ns as never);
       };
-      for (const [id, t] of this.neighUpd.byNs) touch(id, (ns) => { for (const [k, v] of t.keyed) ns.neigh[k] = v; });
-      for (const [id, t] of this.fdbUpd.byNs) touch(id, (ns) => { for (const [k, v] of t.keyed) ns.fdb[k] = v; });
+      for (const id of this.neighUpd.byNs.keys()) touch(id, (ns) => this.neighUpd.commit(id, ns.neigh));
+      for (const id of this.fdbUpd.byNs.keys()) touch(id, (ns) => this.fdbUpd.commit(id, ns.fdb));
       for (const [id, l] of this.ctUpd) touch(id, (ns) => { ns.conntrack.push(...l); });
       for (const [id, m] of this.pmtuUpd) touch(id, (ns) => { for (const [k, v] of m) ns.pmtu[k] = v; });
     });
