@@ -249,8 +249,14 @@ interface FloodPlan {
   readonly unique: boolean;
   /** The sink's namespace id at each position, or null where the copy is followed. */
   readonly sinks: readonly (NsId | null)[];
-  /** The sinks' local addresses (outside 127/8) → the positions of the sinks that hold them. */
-  readonly owned: ReadonlyMap<Ipv4, readonly number[]>;
+  /**
+   * The sinks' local addresses outside 127/8, with at the same index the position of the sink that holds
+   * each (in port order): a flood scans them for its target. A pod has one or two, so a plan holds about as
+   * many as it has ports, in two flat arrays of small integers (a map made at each first visit of a node
+   * cost more to fill than these cost to scan).
+   */
+  readonly ownedIps: readonly Ipv4[];
+  readonly ownedAt: readonly number[];
   /** Each position's sink's lo state (127/8 is local to it when up). */
   readonly loUp: readonly boolean[];
 }
@@ -261,10 +267,18 @@ interface FloodPlan {
  */
 const floodPlans = new WeakMap<Node, Map<string, FloodPlan>>();
 
+/** The positions of the sinks of a plan that hold `target` (outside 127/8), or null when none does. */
+function ownersIn(plan: FloodPlan, target: Ipv4): number[] | null {
+  const ips = plan.ownedIps;
+  let out: number[] | null = null;
+  for (let j = 0; j < ips.length; j++) if (ips[j] === target) (out ??= []).push(plan.ownedAt[j]!);
+  return out;
+}
+
 /** Whether `target` is local to the sink at `i` of a plan (what `isLocalIn(sink.local, target)` answers). */
-function sinkOwns(plan: FloodPlan, i: number, target: Ipv4, owners: readonly number[] | undefined): boolean {
+function sinkOwns(plan: FloodPlan, i: number, target: Ipv4, owners: readonly number[] | null): boolean {
   if (target >>> 24 === 127) return plan.loUp[i]!;
-  return owners !== undefined && owners.includes(i);
+  return owners !== null && owners.includes(i);
 }
 
 /**
@@ -843,7 +857,7 @@ class Run {
     if (plan === undefined) plans.set(br.name, (plan = this.floodPlan(node, br)));
     const { names, sinks } = plan;
     const skip = inPort === null ? -1 : plan.index.get(inPort) ?? -1;
-    const owners = target >>> 24 === 127 ? undefined : plan.owned.get(target);
+    const owners = target >>> 24 === 127 ? null : ownersIn(plan, target);
     let run: NsId[] | null = null;
     for (let i = 0; i < names.length; i++) {
       if (i === skip || (!plan.unique && names[i] === inPort)) continue;
@@ -864,7 +878,8 @@ class Run {
     const names: string[] = [];
     const index = new Map<string, number>();
     const sinks: (NsId | null)[] = [];
-    const owned = new Map<Ipv4, number[]>();
+    const ownedIps: Ipv4[] = [];
+    const ownedAt: number[] = [];
     const loUp: boolean[] = [];
     let pods: ReadonlyMap<string, NetNs> | null = null;
     for (const l of linkList(node.host)) {
@@ -891,13 +906,12 @@ class Run {
         if (!pl.up) continue;
         for (const a of pl.addrs) {
           if (a.ip >>> 24 === 127) continue;
-          const at = owned.get(a.ip);
-          if (at === undefined) owned.set(a.ip, [i]);
-          else if (at[at.length - 1] !== i) at.push(i);
+          ownedIps.push(a.ip);
+          ownedAt.push(i);
         }
       }
     }
-    return { names, index, unique: index.size === names.length, sinks, owned, loUp };
+    return { names, index, unique: index.size === names.length, sinks, ownedIps, ownedAt, loUp };
   }
 
   rx(nsId: NsId, known: NetNs | undefined, dev: string, frame: Frame, pid: number): void {
