@@ -484,8 +484,10 @@ export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: Ch
     const n = shardGet(state.nodes, name);
     if (!n) continue;
     let taken = 0;
-    for (const p of Object.values(n.pods)) {
+    // for-in, not Object.values: the same order, without listing 30 values to take the first.
+    for (const k in n.pods) {
       if (taken >= perNode) break;
+      const p = n.pods[k]!;
       if (podOf(p.key)) { focus.set(p.key, p); taken++; }
     }
   }
