@@ -68,7 +68,7 @@ type Work =
   | { t: 'ip'; ns: NsId; dev: string; pkt: Ipv4Packet; pid: number }
   /**
    * Copies of a flooded ARP request reaching namespaces that will drop them, one after the other, not
-   * followed step by step (see {@link FloodSink}): each is one receive step and ends `notForUs` there.
+   * followed step by step (see {@link FloodPlan}): each is one receive step and ends `notForUs` there.
    */
   | { t: 'sinks'; ids: NsId[]; pid: number };
 
@@ -222,24 +222,18 @@ interface NsView {
 const views = new WeakMap<NetNs, NsView>();
 
 /**
- * A bridge port, as a broadcast flood sees it. A bridge floods a broadcast ARP request to every port; on
- * cni0 with 30 pods that is 30 veth crossings, each received and dropped by a pod that does not own the
- * target — 120 of the 177 steps of a cold probe between two such nodes. When nothing is recorded, a copy
- * whose far end will drop it is not followed: its two steps (the veth crossing, the receive) are counted
- * and its packet ends `notForUs` in queue order, exactly as when followed. A port's far end is a sink when
- * it is a pod of the same node and a plain endpoint — its veth end up, with no tc program, no bridge master
- * and no proxy ARP — with the addresses local to it (what `isLocal` answers). A property holds unrecorded
- * sends to recorded ones (packages/cni/src/flood-sink.test.ts).
- */
-interface FloodSink {
-  readonly id: NsId;
-  readonly local: LocalAddrs;
-}
-
-/**
- * A bridge's ports as a flood reads them, in link order, in flat arrays: a flood of a node whose plan is
- * made but no longer in the CPU cache (most floods of a sampled check at 150,000 pods) reads a few arrays
- * and two maps instead of four objects per port.
+ * A bridge's ports as an unrecorded flood of an ARP request reads them. A bridge floods a broadcast ARP
+ * request to every port; on cni0 with 30 pods that is 30 veth crossings, each received and dropped by a pod
+ * that does not own the target — 120 of the 177 steps of a cold probe between two such nodes. When nothing
+ * is recorded, a copy whose far end will drop it is not followed: its two steps (the veth crossing, the
+ * receive) are counted and its packet ends `notForUs` in queue order, exactly as when followed. A port's far
+ * end is a *sink* when it is a pod of the same node and a plain endpoint — its veth end up, with no tc
+ * program, no bridge master and no proxy ARP — and the copy is dropped when the target is not local to it
+ * (what `isLocal` answers). A property holds unrecorded sends to recorded ones
+ * (packages/cni/src/flood-sink.test.ts).
+ *
+ * The plan is in flat arrays, in link order: a flood of a node whose plan is made but no longer in the CPU
+ * cache (most floods of a sampled check at 150,000 pods) reads a few arrays instead of four objects per port.
  */
 interface FloodPlan {
   /** Port names, in the order the bridge floods (its host's link order). */
@@ -305,7 +299,7 @@ function podNetns(node: Node): ReadonlyMap<string, NetNs> {
 
 /**
  * Whether a pod namespace is a plain endpoint as the far end of a bridge port, by its end `name` of the
- * veth: that end up, with no tc program, no bridge master and no proxy ARP (see {@link FloodSink}).
+ * veth: that end up, with no tc program, no bridge master and no proxy ARP (a sink: see {@link FloodPlan}).
  */
 function plainEnd(peerNs: NetNs, name: string): boolean {
   const peer = peerNs.links[name];
@@ -326,8 +320,8 @@ const LOCAL_LIST_MAX = 8;
 
 /**
  * The namespace's local addresses in the order {@link localAddressMap} keys them, when there are at most
- * {@link LOCAL_LIST_MAX}; else null. Read off the links without building (and memoizing) the map: a cold
- * probe reads a few dozen namespaces for the first time (a flood plan reads every pod behind a bridge).
+ * {@link LOCAL_LIST_MAX}; else null. Read off the namespace's link list (the one its kernel routes, NICs and
+ * tunnels are read from) without building the map: a cold probe reads several namespaces for the first time.
  */
 function localList(ns: NetNs): Ipv4[] | null {
   const out: Ipv4[] = [];
@@ -844,7 +838,7 @@ class Run {
 
   /**
    * An unrecorded broadcast ARP request flooded by a bridge of a node's host namespace: what `flood` does,
-   * except that a copy to a {@link FloodSink} that does not own the target is counted, not followed; the
+   * except that a copy to a sink ({@link FloodPlan}) that does not own the target is counted, not followed; the
    * copies of a run of consecutive sinks go in the queue as one item. False (nothing done) for a bridge
    * elsewhere.
    */
