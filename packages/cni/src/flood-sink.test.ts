@@ -102,6 +102,32 @@ describe('unrecorded floods', () => {
     });
   }
 
+  it('a step budget that runs out at any step of a flood ends the same fates unrecorded as recorded', () => {
+    // The sinks of one flood go in the queue as runs (engine.ts, FloodPlan): a budget running out inside a
+    // run must end the rest of it, and what follows, exactly as the copies followed one by one end.
+    const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: flannel(), checks: 'off' });
+    sim.addNode({ name: 'node-1' });
+    sim.addNode({ name: 'node-2' });
+    for (let i = 0; i < 12; i++) sim.addPod({ name: `pod-${i}`, node: `node-${(i % 2) + 1}` });
+    const pods = sim.pods();
+    // To pods on the same node and across nodes, and to an address of the node's pod subnet nobody has
+    // (every copy is a sink: the run is the last item in the queue, and the ARP entry goes FAILED after it).
+    const unowned = sim.nodes()[0]!.podCidr!.addr + 200;
+    const cases: [string, Ipv4][] = [
+      [hostNsId('node-1'), pods[4]!.ip!], [podNsId(pods[0]!.key), pods[5]!.ip!], [podNsId(pods[2]!.key), pods[6]!.ip!],
+      [hostNsId('node-1'), unowned], [podNsId(pods[0]!.key), unowned],
+    ];
+    for (const [from, dst] of cases) {
+      const full = send(sim.state, from, icmpEcho(dst), { record: true }).trace.steps.length;
+      expect(full).toBeGreaterThan(10);
+      for (let maxSteps = 1; maxSteps <= full + 1; maxSteps++) {
+        const opts = { visited: true, maxSteps };
+        expect(answer(send(sim.state, from, icmpEcho(dst), { ...opts, record: false })), `${from} → ${formatIpv4(dst)} maxSteps ${maxSteps}`)
+          .toBe(answer(send(sim.state, from, icmpEcho(dst), { ...opts, record: true })));
+      }
+    }
+  });
+
   it('a pod that answers by proxy ARP is followed, not counted as a sink', () => {
     // Pin the case the shortcut must leave alone: with proxy_arp on its eth0 and forwarding on, a pod
     // answers a request for an address it routes out another device (arp_process).

@@ -25,6 +25,7 @@ import {
   UDP_HEADER_LEN, VXLAN_HEADER_LEN, frameLength, ipv4PayloadLength, type ArpPacket, type Frame, type Ipv4Header, type Ipv4Packet,
 } from '../wire/packet.js';
 import { ipv4 } from './build.js';
+import { linkList } from './links.js';
 import { icmpErrorQuote } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
 
@@ -65,8 +66,11 @@ type Work =
   | { t: 'rx'; ns: NsId; n: NetNs | undefined; dev: string; frame: Frame; pid: number }
   | { t: 'out'; ns: NsId; pkt: Ipv4Packet; pid: number }
   | { t: 'ip'; ns: NsId; dev: string; pkt: Ipv4Packet; pid: number }
-  /** A flooded ARP request reaching a namespace that will drop it, not followed step by step (see {@link FloodPort}). */
-  | { t: 'sink'; ns: NsId; pid: number };
+  /**
+   * Copies of a flooded ARP request reaching namespaces that will drop them, one after the other, not
+   * followed step by step (see {@link FloodPlan}): each is one receive step and ends `notForUs` there.
+   */
+  | { t: 'sinks'; ids: NsId[]; pid: number };
 
 interface PacketInfo {
   role: string;
@@ -88,7 +92,6 @@ interface Pending {
 
 const EPHEMERAL_LOW = 32768;
 const EPHEMERAL_SPAN = 61000 - 32768;
-const ARP_DEV_KEY = (dev: string, ip: Ipv4) => `${dev}|${ip}`;
 
 /** The innermost IPv4 header of a packet (through VXLAN and IPIP). */
 export function innermost(p: Ipv4Packet): Ipv4Packet {
@@ -120,6 +123,8 @@ function withAddrs(p: Ipv4Packet, src: Ipv4, dst: Ipv4): Ipv4Packet {
 }
 
 const nsMemo = new WeakMap<ClusterState, Map<NsId, NetNs | undefined>>();
+/** The node of a host namespace id, per state (a flood asks for it at every broadcast on a bridge). */
+const nodeMemo = new WeakMap<ClusterState, Map<NsId, Node | undefined>>();
 /**
  * The owners of an address (the cluster's ipIndex) by number, memoized on the immutable index: the index is
  * keyed by the address as a string, and at 150,000 pods building that string and finding it among the
@@ -134,7 +139,7 @@ const tunnelIdx = new WeakMap<object, { lens: number[]; byLen: Map<number, Map<n
 /** The VXLAN and IPIP devices of a namespace (memoized on its links). */
 function tunnels(ns: NetNs): readonly Link[] {
   let t = tunnelMemo.get(ns.links);
-  if (!t) tunnelMemo.set(ns.links, (t = Object.values(ns.links).filter((l) => l.kind === 'vxlan' || l.kind === 'ipip')));
+  if (!t) tunnelMemo.set(ns.links, (t = linkList(ns).filter((l) => l.kind === 'vxlan' || l.kind === 'ipip')));
   return t;
 }
 
@@ -217,26 +222,89 @@ interface NsView {
 const views = new WeakMap<NetNs, NsView>();
 
 /**
- * A bridge port, as a broadcast flood sees it. A bridge floods a broadcast ARP request to every port; on
- * cni0 with 30 pods that is 30 veth crossings, each received and dropped by a pod that does not own the
- * target — 120 of the 177 steps of a cold probe between two such nodes. When nothing is recorded, a copy
- * whose far end will drop it is not followed: its two steps (the veth crossing, the receive) are counted
- * and its packet ends `notForUs` in queue order, exactly as when followed. `sink` is set when the far end
- * is a pod of the same node and a plain endpoint — its veth end up, with no tc program, no bridge master and
- * no proxy ARP — with the addresses local to it (what `isLocal` answers). A property holds unrecorded sends
- * to recorded ones (packages/cni/src/flood-sink.test.ts).
+ * A bridge's ports as an unrecorded flood of an ARP request reads them. A bridge floods a broadcast ARP
+ * request to every port; on cni0 with 30 pods that is 30 veth crossings, each received and dropped by a pod
+ * that does not own the target — 120 of the 177 steps of a cold probe between two such nodes. When nothing
+ * is recorded, a copy whose far end will drop it is not followed: its two steps (the veth crossing, the
+ * receive) are counted and its packet ends `notForUs` in queue order, exactly as when followed. A port's far
+ * end is a *sink* when it is a pod of the same node and a plain endpoint — its veth end up, with no tc
+ * program, no bridge master and no proxy ARP — and the copy is dropped when the target is not local to it
+ * (what `isLocal` answers). A property holds unrecorded sends to recorded ones
+ * (packages/cni/src/flood-sink.test.ts).
+ *
+ * The plan is in flat arrays, in link order: a flood of a node whose plan is made but no longer in the CPU
+ * cache (most floods of a sampled check at 150,000 pods) reads a few arrays instead of four objects per port.
  */
-interface FloodPort {
-  readonly link: Link;
-  /** A plain pod endpoint, with the addresses local to it. */
-  readonly sink: { readonly id: NsId; readonly local: LocalAddrs } | null;
+interface FloodPlan {
+  /** Port names, in the order the bridge floods (its host's link order). */
+  readonly names: readonly string[];
+  /** Position of each port name (the first, when two ports share a name: `unique` is then false). */
+  readonly index: ReadonlyMap<string, number>;
+  readonly unique: boolean;
+  /** The sink's namespace id at each position, or null where the copy is followed. */
+  readonly sinks: readonly (NsId | null)[];
+  /**
+   * The sinks' local addresses outside 127/8, with at the same index the position of the sink that holds
+   * each (in port order): a flood scans them for its target. A pod has one or two, so a plan holds about as
+   * many as it has ports, in two flat arrays of small integers (a map made at each first visit of a node
+   * cost more to fill than these cost to scan).
+   */
+  readonly ownedIps: readonly Ipv4[];
+  readonly ownedAt: readonly number[];
+  /** Each position's sink's lo state (127/8 is local to it when up). */
+  readonly loUp: readonly boolean[];
 }
 
 /**
  * Flood plans by node, then by bridge. A plan reads the host namespace and the node's pods, all inside the
  * node object: a node that did not change keeps its plan from state to state without looking at its pods.
  */
-const floodPlans = new WeakMap<Node, Map<string, readonly FloodPort[]>>();
+const floodPlans = new WeakMap<Node, Map<string, FloodPlan>>();
+
+/** The positions of the sinks of a plan that hold `target` (outside 127/8), or null when none does. */
+function ownersIn(plan: FloodPlan, target: Ipv4): number[] | null {
+  const ips = plan.ownedIps;
+  let out: number[] | null = null;
+  for (let j = 0; j < ips.length; j++) if (ips[j] === target) (out ??= []).push(plan.ownedAt[j]!);
+  return out;
+}
+
+/** Whether `target` is local to the sink at `i` of a plan (what `isLocalIn(sink.local, target)` answers). */
+function sinkOwns(plan: FloodPlan, i: number, target: Ipv4, owners: readonly number[] | null): boolean {
+  if (target >>> 24 === 127) return plan.loUp[i]!;
+  return owners !== null && owners.includes(i);
+}
+
+/**
+ * A node's pod namespaces by pod key, memoized on its pods record: what `node.pods[key]?.netns` answers,
+ * without a keyed lookup by a string made for it (V8 looks such a string up in its string table, which at
+ * 150,000 pods is rarely in the CPU cache: it was the costliest line of a flood plan). The keys the record
+ * enumerates are its own, as that lookup's hits are.
+ */
+const podNetnsMemo = new WeakMap<object, ReadonlyMap<string, NetNs>>();
+
+function podNetns(node: Node): ReadonlyMap<string, NetNs> {
+  let m = podNetnsMemo.get(node.pods);
+  if (m === undefined) {
+    const mm = new Map<string, NetNs>();
+    const pods = node.pods;
+    for (const k of Object.keys(pods)) {
+      const ns = pods[k]!.netns;
+      if (ns) mm.set(k, ns);
+    }
+    podNetnsMemo.set(pods, (m = mm));
+  }
+  return m;
+}
+
+/**
+ * Whether a pod namespace is a plain endpoint as the far end of a bridge port, by its end `name` of the
+ * veth: that end up, with no tc program, no bridge master and no proxy ARP (a sink: see {@link FloodPlan}).
+ */
+function plainEnd(peerNs: NetNs, name: string): boolean {
+  const peer = peerNs.links[name];
+  return peer !== undefined && peer.up && !peer.tc?.ingress && peer.master === null && !proxyArpOn(peerNs, peer.name);
+}
 
 /**
  * net.ipv4.conf.<dev>.proxy_arp, read as an own entry: a device named `constructor` or `toString` has it
@@ -252,14 +320,12 @@ const LOCAL_LIST_MAX = 8;
 
 /**
  * The namespace's local addresses in the order {@link localAddressMap} keys them, when there are at most
- * {@link LOCAL_LIST_MAX}; else null. Read off the links without building (and memoizing) the map: a cold
- * probe reads a few dozen namespaces for the first time (a flood plan reads every pod behind a bridge).
+ * {@link LOCAL_LIST_MAX}; else null. Read off the namespace's link list (the one its kernel routes, NICs and
+ * tunnels are read from) without building the map: a cold probe reads several namespaces for the first time.
  */
 function localList(ns: NetNs): Ipv4[] | null {
   const out: Ipv4[] = [];
-  const links = ns.links;
-  for (const k in links) {
-    const l = links[k]!;
+  for (const l of linkList(ns)) {
     if (!l.up) continue;
     for (const a of l.addrs) {
       if (out.includes(a.ip)) continue;
@@ -303,6 +369,91 @@ function makeView(ns: NetNs): NsView {
   };
 }
 
+/**
+ * What a run learned of one kind of table (neighbours, bridge FDB), per namespace: by device then address,
+ * for the lookups every hop makes, and the (device, address) pairs in the order first learned, which is
+ * the order a commit writes the entries in (under their table keys `dev|address`) — without building a key
+ * string for each lookup. A table key names one device and one address (neither an address nor a MAC
+ * holds a `|`), so this answers what a map by table key answered.
+ */
+class Learned<K extends string | number, E> {
+  readonly byNs = new Map<NsId, { readonly index: Map<string, Map<K, E>>; readonly devs: string[]; readonly keys: K[] }>();
+
+  get size(): number {
+    return this.byNs.size;
+  }
+
+  get(ns: NsId, dev: string, k: K): E | undefined {
+    return this.byNs.get(ns)?.index.get(dev)?.get(k);
+  }
+
+  set(ns: NsId, dev: string, k: K, e: E): void {
+    let t = this.byNs.get(ns);
+    if (t === undefined) this.byNs.set(ns, (t = { index: new Map(), devs: [], keys: [] }));
+    let d = t.index.get(dev);
+    if (d === undefined) t.index.set(dev, (d = new Map()));
+    if (!d.has(k)) {
+      t.devs.push(dev);
+      t.keys.push(k);
+    }
+    d.set(k, e);
+  }
+
+  /** Writes what was learned in `id` into a table (keyed `dev|address`), in the order first learned. */
+  commit(id: NsId, table: Record<string, E>): void {
+    const t = this.byNs.get(id)!;
+    for (let i = 0; i < t.devs.length; i++) table[`${t.devs[i]!}|${t.keys[i]!}`] = t.index.get(t.devs[i]!)!.get(t.keys[i]!)!;
+  }
+}
+
+/**
+ * ARP resolutions a run waits for, by namespace, device and next hop (what a map keyed
+ * `ns|dev|nexthop` held, without building that string at every hop), in the order they began.
+ */
+class Pendings {
+  readonly #order = new Set<Pending>();
+  readonly #index = new Map<NsId, Map<string, Map<Ipv4, Pending>>>();
+
+  get size(): number {
+    return this.#order.size;
+  }
+
+  get(ns: NsId, dev: string, nexthop: Ipv4): Pending | undefined {
+    return this.#index.get(ns)?.get(dev)?.get(nexthop);
+  }
+
+  add(p: Pending): void {
+    let n = this.#index.get(p.ns);
+    if (n === undefined) this.#index.set(p.ns, (n = new Map()));
+    let d = n.get(p.dev);
+    if (d === undefined) n.set(p.dev, (d = new Map()));
+    d.set(p.nexthop, p);
+    this.#order.add(p);
+  }
+
+  delete(p: Pending): void {
+    this.#index.get(p.ns)?.get(p.dev)?.delete(p.nexthop);
+    this.#order.delete(p);
+  }
+
+  /** Every wait, in the order they began; none is left. */
+  take(): Pending[] {
+    const out = [...this.#order];
+    this.#order.clear();
+    this.#index.clear();
+    return out;
+  }
+}
+
+/** The route a next hop is resolved with: `route` without its gateway (for the ARP request's source), per route. */
+const gatewayless = new WeakMap<Route, Route>();
+
+function withoutVia(route: Route): Route {
+  let r = gatewayless.get(route);
+  if (r === undefined) gatewayless.set(route, (r = { ...route, via: null }));
+  return r;
+}
+
 /** A step whose words are written only when someone reads them (most probes never do). */
 class RecordedStep implements Step {
   #note: (() => string) | string;
@@ -326,9 +477,9 @@ class Run {
   readonly violations: HopViolation[] = [];
   readonly queue: Work[] = [];
   readonly info = new Map<number, PacketInfo>();
-  readonly pending = new Map<string, Pending>();
-  readonly neighUpd = new Map<NsId, Map<string, NeighEntry>>();
-  readonly fdbUpd = new Map<NsId, Map<string, FdbEntry>>();
+  readonly pending = new Pendings();
+  readonly neighUpd = new Learned<Ipv4, NeighEntry>();
+  readonly fdbUpd = new Learned<Mac, FdbEntry>();
   readonly ctUpd = new Map<NsId, ConntrackEntry[]>();
   /**
    * Flows this run has seen, per namespace with nat rules (original direction, as the first packet
@@ -360,6 +511,24 @@ class Run {
     let c = nsMemo.get(state);
     if (!c) nsMemo.set(state, (c = new Map()));
     this.nsCache = c;
+  }
+
+  #nodeCache: Map<NsId, Node | undefined> | null = null;
+
+  /** The node whose host namespace has this id (`node/<name>`), or undefined. */
+  hostNode(id: NsId): Node | undefined {
+    let m = this.#nodeCache;
+    if (m === null) {
+      m = nodeMemo.get(this.state) ?? null;
+      if (m === null) nodeMemo.set(this.state, (m = new Map()));
+      this.#nodeCache = m;
+    }
+    let n = m.get(id);
+    if (n === undefined && !m.has(id)) {
+      n = id.startsWith('node/') ? shardGet(this.state.nodes, id.slice(5)) : undefined;
+      m.set(id, n);
+    }
+    return n;
   }
 
   #lastNs: NetNs | null = null;
@@ -394,7 +563,7 @@ class Run {
     const v = this.view(ns);
     if (v.nics === null) {
       const m = new Map<string, Link[]>();
-      for (const l of Object.values(ns.links)) if (l.kind === 'physical') (m.get(l.segment) ?? m.set(l.segment, []).get(l.segment)!).push(l);
+      for (const l of linkList(ns)) if (l.kind === 'physical') (m.get(l.segment) ?? m.set(l.segment, []).get(l.segment)!).push(l);
       v.nics = m;
     }
     return v.nics;
@@ -500,7 +669,7 @@ class Run {
 
   neigh(ns: NetNs, dev: string, ip: Ipv4): NeighEntry | { mac: Mac; permanent: true; failed: false } | undefined {
     if (this.neighUpd.size !== 0) {
-      const o = this.neighUpd.get(ns.id)?.get(ARP_DEV_KEY(dev, ip));
+      const o = this.neighUpd.get(ns.id, dev, ip);
       if (o) return o;
     }
     const v = this.view(ns);
@@ -516,17 +685,14 @@ class Run {
   }
 
   learnNeigh(ns: NetNs, dev: string, ip: Ipv4, mac: Mac | null, failed = false): void {
-    const key = ARP_DEV_KEY(dev, ip);
     const cur = this.neigh(ns, dev, ip);
     if (cur && cur.permanent) return;
-    let m = this.neighUpd.get(ns.id);
-    if (!m) this.neighUpd.set(ns.id, (m = new Map()));
-    m.set(key, { dev, ip, mac, permanent: false, failed, confirmed: this.state.now });
+    this.neighUpd.set(ns.id, dev, ip, { dev, ip, mac, permanent: false, failed, confirmed: this.state.now });
   }
 
   fdb(ns: NetNs, dev: string, mac: Mac): { port: string | null; dst: Ipv4 | null; local: boolean } | undefined {
     if (this.fdbUpd.size !== 0) {
-      const o = this.fdbUpd.get(ns.id)?.get(`${dev}|${mac}`);
+      const o = this.fdbUpd.get(ns.id, dev, mac);
       if (o) return o;
     }
     const v = this.view(ns);
@@ -546,9 +712,7 @@ class Run {
     const cur = this.fdb(ns, bridge, mac);
     if (cur && (cur.local || ('permanent' in cur && (cur as FdbEntry).permanent))) return;
     if (cur && cur.port === port) return;
-    let m = this.fdbUpd.get(ns.id);
-    if (!m) this.fdbUpd.set(ns.id, (m = new Map()));
-    m.set(`${bridge}|${mac}`, { dev: bridge, mac, port, dst: null, permanent: false, local: false, updated: this.state.now });
+    this.fdbUpd.set(ns.id, bridge, mac, { dev: bridge, mac, port, dst: null, permanent: false, local: false, updated: this.state.now });
   }
 
   // ---- link layer ----
@@ -651,7 +815,7 @@ class Run {
     const flood = (why: string) => {
       this.step(pid, ns.id, br.name, 'bridge-flood', () => `${br.name} floods (${why}) to every port but the one it came in by`, frame, ip);
       if (dst === BROADCAST_MAC && !this.record && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, inPort, frame, frame.payload.targetIp, pid)) return;
-      for (const l of Object.values(ns.links)) if (l.master === br.name && l.name !== inPort && l.up) this.xmit(ns, l.name, frame, pid);
+      for (const l of linkList(ns)) if (l.master === br.name && l.name !== inPort && l.up) this.xmit(ns, l.name, frame, pid);
     };
     if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
       flood('broadcast');
@@ -674,45 +838,74 @@ class Run {
 
   /**
    * An unrecorded broadcast ARP request flooded by a bridge of a node's host namespace: what `flood` does,
-   * except that a copy to a {@link FloodPort} sink that does not own the target is counted, not followed.
-   * False (nothing done) for a bridge elsewhere.
+   * except that a copy to a sink ({@link FloodPlan}) that does not own the target is counted, not followed; the
+   * copies of a run of consecutive sinks go in the queue as one item. False (nothing done) for a bridge
+   * elsewhere.
    */
   floodArpRequest(ns: NetNs, br: Link, inPort: string | null, frame: Frame, target: Ipv4, pid: number): boolean {
-    const node = ns.id.startsWith('node/') ? shardGet(this.state.nodes, ns.id.slice(5)) : undefined;
+    const node = this.hostNode(ns.id);
     if (node === undefined || node.host !== ns) return false;
     let plans = floodPlans.get(node);
     if (plans === undefined) floodPlans.set(node, (plans = new Map()));
-    let ports = plans.get(br.name);
-    if (ports === undefined) plans.set(br.name, (ports = this.floodPorts(node, br)));
-    for (const p of ports) {
-      if (p.link.name === inPort) continue;
-      const s = p.sink;
-      if (s !== null && !isLocalIn(s.local, target)) {
+    let plan = plans.get(br.name);
+    if (plan === undefined) plans.set(br.name, (plan = this.floodPlan(node, br)));
+    const { names, sinks } = plan;
+    const skip = inPort === null ? -1 : plan.index.get(inPort) ?? -1;
+    const owners = target >>> 24 === 127 ? null : ownersIn(plan, target);
+    let run: NsId[] | null = null;
+    for (let i = 0; i < names.length; i++) {
+      if (i === skip || (!plan.unique && names[i] === inPort)) continue;
+      const id = sinks[i]!;
+      if (id !== null && !sinkOwns(plan, i, target, owners)) {
         this.stepCount++; // the veth crossing (a step with an ARP frame: nothing visited, nothing checked)
-        this.queue.push({ t: 'sink', ns: s.id, pid });
-      } else this.xmit(ns, p.link.name, frame, pid);
+        if (run === null) this.queue.push({ t: 'sinks', ids: (run = []), pid });
+        run.push(id);
+      } else {
+        run = null;
+        this.xmit(ns, names[i]!, frame, pid);
+      }
     }
     return true;
   }
 
-  floodPorts(node: Node, br: Link): FloodPort[] {
-    const out: FloodPort[] = [];
-    for (const l of Object.values(node.host.links)) {
+  floodPlan(node: Node, br: Link): FloodPlan {
+    const names: string[] = [];
+    const index = new Map<string, number>();
+    const sinks: (NsId | null)[] = [];
+    const ownedIps: Ipv4[] = [];
+    const ownedAt: number[] = [];
+    const loUp: boolean[] = [];
+    let pods: ReadonlyMap<string, NetNs> | null = null;
+    for (const l of linkList(node.host)) {
       if (l.master !== br.name || !l.up) continue;
-      let sink: FloodPort['sink'] = null;
+      const i = names.length;
+      names.push(l.name);
+      if (!index.has(l.name)) index.set(l.name, i);
       const far = l.kind === 'veth' && !l.tc?.egress && l.peer.ns.startsWith('pod/') ? l.peer : null;
-      const peerNs = far === null ? undefined : node.pods[far.ns.slice(4)]?.netns;
       // The pod's namespace is what the run finds for its id: a pod key names one pod of one node (the pod
       // index points at the node whose pods hold it).
-      if (far !== null && peerNs) {
-        const peer = peerNs.links[far.name];
-        if (peer && peer.up && !peer.tc?.ingress && peer.master === null && !proxyArpOn(peerNs, peer.name)) {
-          sink = { id: far.ns, local: localAddrs(peerNs) };
+      const peerNs = far === null ? undefined : (pods ??= podNetns(node)).get(far.ns.slice(4));
+      if (far === null || peerNs === undefined || !plainEnd(peerNs, far.name)) {
+        sinks.push(null);
+        loUp.push(false);
+        continue;
+      }
+      sinks.push(far.ns);
+      // The addresses local to the sink (what isLocal answers: those of its up links; 127/8 when lo is up),
+      // read here once: most pods behind a bridge are never visited, so no view of theirs is made.
+      loUp.push(peerNs.links['lo']?.up === true);
+      const links = peerNs.links;
+      for (const k in links) {
+        const pl = links[k]!;
+        if (!pl.up) continue;
+        for (const a of pl.addrs) {
+          if (a.ip >>> 24 === 127) continue;
+          ownedIps.push(a.ip);
+          ownedAt.push(i);
         }
       }
-      out.push({ link: l, sink });
     }
-    return out;
+    return { names, index, unique: index.size === names.length, sinks, ownedIps, ownedAt, loUp };
   }
 
   rx(nsId: NsId, known: NetNs | undefined, dev: string, frame: Frame, pid: number): void {
@@ -780,10 +973,9 @@ class Run {
     // A reply: update the entry and send what waited for it.
     this.learnNeigh(ns, link.name, arp.senderIp, arp.senderMac);
     this.end(pid, 'delivered', ns.id, null);
-    const key = `${ns.id}|${link.name}|${arp.senderIp}`;
-    const p = this.pending.get(key);
+    const p = this.pending.get(ns.id, link.name, arp.senderIp);
     if (!p) return;
-    this.pending.delete(key);
+    this.pending.delete(p);
     for (const it of p.items) {
       this.step(it.pid, ns.id, link.name, 'neighbour', () => `${formatIpv4(arp.senderIp)} resolved to ${arp.senderMac}: the queued packet goes`, null, it.pkt);
       this.xmit(ns, link.name, { eth: { dst: arp.senderMac, src: link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt }, it.pid);
@@ -930,14 +1122,13 @@ class Run {
       return this.xmit(ns, dev, out, pid);
     }
     // Resolve: queue the packet and broadcast an ARP request (one per neighbour, as the kernel does).
-    const key = `${ns.id}|${dev}|${nexthop}`;
-    const p = this.pending.get(key);
+    const p = this.pending.get(ns.id, dev, nexthop);
     if (p) {
       p.items.push({ pkt, pid, forwarded });
       return;
     }
-    this.pending.set(key, { ns: ns.id, dev, nexthop, items: [{ pkt, pid, forwarded }] });
-    const src = selectSource(ns, { ...route, via: null }, nexthop) ?? 0;
+    this.pending.add({ ns: ns.id, dev, nexthop, items: [{ pkt, pid, forwarded }] });
+    const src = selectSource(ns, withoutVia(route), nexthop) ?? 0;
     const req: Frame = {
       eth: { dst: BROADCAST_MAC, src: link.mac, ethertype: ETHERTYPE_ARP },
       payload: { kind: 'arp', op: 1, senderMac: link.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: nexthop },
@@ -1315,21 +1506,40 @@ class Run {
 
   // ---- the loop ----
 
+  /**
+   * A run of flood sinks, as that many queue items one after the other: each is a receive step and ends
+   * the request `notForUs` in its namespace (arp_process drops a request for an address it does not own).
+   * When the step budget runs out in the middle, the rest go back to the head of the queue, where the loop
+   * ends them as it ends every item left.
+   */
+  sinks(ids: NsId[], pid: number): void {
+    for (let i = 0; i < ids.length; i++) {
+      if (i > 0 && this.stepCount >= this.maxSteps) {
+        this.queue.unshift({ t: 'sinks', ids: ids.slice(i), pid });
+        return;
+      }
+      this.stepCount++;
+      // A packet's first end is its fate: after this run's first, the others change nothing.
+      if (i === 0) this.end(pid, 'notForUs', ids[0]!, null);
+    }
+  }
+
   run(): void {
     for (;;) {
       while (this.queue.length) {
         if (this.stepCount >= this.maxSteps) {
           this.exhausted = true;
-          for (const w of this.queue) this.end(w.pid, 'loop', w.ns, w.t === 'rx' ? (w.frame.payload.kind === 'ipv4' ? w.frame.payload : null) : w.t === 'sink' ? null : w.pkt);
+          for (const w of this.queue) {
+            if (w.t === 'sinks') for (const id of w.ids) this.end(w.pid, 'loop', id, null);
+            else this.end(w.pid, 'loop', w.ns, w.t === 'rx' ? (w.frame.payload.kind === 'ipv4' ? w.frame.payload : null) : w.pkt);
+          }
           this.queue.length = 0;
           break;
         }
         const w = this.queue.shift()!;
         if (w.t === 'rx') this.rx(w.ns, w.n, w.dev, w.frame, w.pid);
-        else if (w.t === 'sink') {
-          this.stepCount++; // the receive; then arp_process drops a request for an address it does not own
-          this.end(w.pid, 'notForUs', w.ns, null);
-        } else if (w.t === 'out') this.ipOutput(w.ns, w.pkt, w.pid);
+        else if (w.t === 'sinks') this.sinks(w.ids, w.pid);
+        else if (w.t === 'out') this.ipOutput(w.ns, w.pkt, w.pid);
         else {
           const ns = this.ns(w.ns);
           if (ns) this.ipInput(ns, w.dev, w.pkt, w.pid);
@@ -1338,8 +1548,7 @@ class Run {
       if (this.pending.size === 0 || this.exhausted) break;
       // Nobody answered ARP: the entries go FAILED and the queued packets are dropped; a router tells
       // the sender with ICMP host unreachable, a local sender sees "Destination Host Unreachable".
-      const waits = [...this.pending.values()];
-      this.pending.clear();
+      const waits = this.pending.take();
       for (const p of waits) {
         const ns = this.ns(p.ns)!;
         this.learnNeigh(ns, p.dev, p.nexthop, null, true);
@@ -1366,8 +1575,8 @@ class Run {
         }
         if (ns) f(ns as never);
       };
-      for (const [id, m] of this.neighUpd) touch(id, (ns) => { for (const [k, v] of m) ns.neigh[k] = v; });
-      for (const [id, m] of this.fdbUpd) touch(id, (ns) => { for (const [k, v] of m) ns.fdb[k] = v; });
+      for (const id of this.neighUpd.byNs.keys()) touch(id, (ns) => this.neighUpd.commit(id, ns.neigh));
+      for (const id of this.fdbUpd.byNs.keys()) touch(id, (ns) => this.fdbUpd.commit(id, ns.fdb));
       for (const [id, l] of this.ctUpd) touch(id, (ns) => { ns.conntrack.push(...l); });
       for (const [id, m] of this.pmtuUpd) touch(id, (ns) => { for (const [k, v] of m) ns.pmtu[k] = v; });
     });

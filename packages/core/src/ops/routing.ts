@@ -7,6 +7,7 @@ import { cidrContains, formatPrefix, networkOf, type Cidr, type Ipv4 } from '../
 import {
   RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, type ClusterState, type IfAddr, type IpRule, type Link, type NetNs, type PeerSet, type PeerSetRef, type Route,
 } from '../model/types.js';
+import { linkList } from '../dataplane/links.js';
 import { shardValues } from '../util/shards.js';
 
 /** Whether the kernel adds a prefix route for this address of this link (see {@link kernelRoutes}). */
@@ -16,8 +17,13 @@ export function givesPrefixRoute(l: Link, a: IfAddr): boolean {
 
 /** The routes the kernel adds for each address on an up link (`proto kernel scope link src …`). */
 export function kernelRoutes(ns: NetNs): Route[] {
+  return kernelRoutesOf(Object.values(ns.links));
+}
+
+/** {@link kernelRoutes} of a list of links (the memoized tables pass dataplane/links.ts's list). */
+function kernelRoutesOf(links: readonly Link[]): Route[] {
   const out: Route[] = [];
-  for (const l of Object.values(ns.links)) {
+  for (const l of links) {
     for (const a of l.addrs) {
       if (!givesPrefixRoute(l, a)) continue;
       const r: Route = { dst: { addr: networkOf(a.ip, a.len), len: a.len }, via: null, dev: l.name, proto: 'kernel', scope: 'link', src: a.ip, onlink: false, metric: 0, type: 'unicast' };
@@ -65,7 +71,7 @@ function localLpm(ns: NetNs): Lpm<Route> {
   if (!inner) localTables.set(ns.routes, (inner = new WeakMap()));
   let lpm = inner.get(ns.links);
   if (!lpm) {
-    const all = [...ns.routes, ...kernelRoutes(ns)].sort((a, b) => a.metric - b.metric);
+    const all = [...ns.routes, ...kernelRoutesOf(linkList(ns))].sort((a, b) => a.metric - b.metric);
     inner.set(ns.links, (lpm = compile(all, (r) => r.dst)));
   }
   return lpm;
@@ -417,7 +423,7 @@ export function localAddressMap(ns: NetNs): ReadonlyMap<Ipv4, Link> {
   let m = localAddrs.get(ns.links);
   if (!m) {
     const mm = new Map<Ipv4, Link>();
-    for (const l of Object.values(ns.links)) if (l.up) for (const a of l.addrs) mm.set(a.ip, l);
+    for (const l of linkList(ns)) if (l.up) for (const a of l.addrs) mm.set(a.ip, l);
     localAddrs.set(ns.links, (m = mm));
   }
   return m;
