@@ -78,7 +78,10 @@ export const EMPTY_MEMORY: CheckMemory = { pairs: new Map(), unique: new Map() }
 
 function probePods(state: ClusterState): PlacedPod[] {
   const out: PlacedPod[] = [];
-  for (const n of shardValues(state.nodes)) for (const p of Object.values(n.pods)) if (!p.hostNetwork && p.status.phase === 'Running') out.push(p);
+  for (const n of shardValues(state.nodes)) {
+    const pods = n.pods;
+    for (const k in pods) { const p = pods[k]!; if (!p.hostNetwork && p.status.phase === 'Running') out.push(p); }
+  }
   return out.sort((a, b) => (a.key < b.key ? -1 : 1));
 }
 
@@ -268,8 +271,11 @@ function pairKey(from: string, to: string): string {
 /** Unique-IP verdicts of every address of the index. */
 function allUnique(state: ClusterState): Map<string, Violation> {
   const unique = new Map<string, Violation>();
+  // Object.keys, not for-in: the index's keys are integer-like, which for-in turns into strings one by one.
   for (const leaf of shardLeaves(state.ipIndex)) {
-    for (const ip in leaf) {
+    const ips = Object.keys(leaf);
+    for (let i = 0; i < ips.length; i++) {
+      const ip = ips[i]!;
       const v = uniqueViolation(ip, leaf[ip]!);
       if (v) unique.set(ip, v);
     }
@@ -388,7 +394,8 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   }
   const unique = recheckUnique(state, memory.unique, scope.ips);
   const pods = probePods(state);
-  const byKey = new Map(pods.map((p) => [p.key, p]));
+  const byKey = new Map<string, PlacedPod>();
+  for (const p of pods) byKey.set(p.key, p);
   // A pod whose address changed owners is touched too: the per-hop unique-owner check of every probe
   // to it reads the IP index.
   const ipSet = new Set(scope.ips);
@@ -409,8 +416,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true)) recheck.set(k, [from, to]);
     else pairs.set(k, r);
   }
-  const probe = (from: string, to: PlacedPod) => {
-    const k = pairKey(from, to.key);
+  const probe = (k: string, from: string, to: PlacedPod) => {
     if (to.ip === null) return;
     const r = from.startsWith('node:')
       ? probePair(state, hostNsId(from.slice(5)), from.slice(5), to, 'node-reaches-pods', 'transit', nodeOf)
@@ -428,11 +434,11 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     }
   }
   let probes = 0;
-  for (const [from, to] of recheck.values()) {
+  for (const [k, [from, to]] of recheck) {
     const q = byKey.get(to);
     if (!q || q.ip === null) continue;
     if (!from.startsWith('node:') && !byKey.has(from)) continue;
-    probe(from, q);
+    probe(k, from, q);
     probes++;
   }
   const next = { pairs, unique };

@@ -127,15 +127,21 @@ function reachesOthers(a: ClusterState, b: ClusterState, touched: ReadonlySet<st
  * that differs made the change global before this is called).
  */
 function peerChangeReaches(a: ClusterState, b: ClusterState, changed: readonly PeerEntry[], touched: ReadonlySet<string>, nsTouched: (id: NsId) => boolean, ips: readonly string[]): boolean {
-  const prefixes: Cidr[] = changed.flatMap((e) => e.routes.map((r) => r.dst));
-  const neighIps = new Set<number>(changed.flatMap((e) => e.neigh.map((n) => n.ip)));
-  const macs = new Set<string>([...changed.flatMap((e) => e.neigh.map((n) => n.mac)), ...changed.flatMap((e) => e.fdb.map((f) => f.mac))]);
+  // Plain loops, not flatMap and spreads: this runs on every join and leave.
+  const prefixes: Cidr[] = [];
+  const neighIps = new Set<number>();
+  const macs = new Set<string>();
+  for (const e of changed) {
+    for (const r of e.routes) prefixes.push(r.dst);
+    for (const n of e.neigh) { neighIps.add(n.ip); macs.add(n.mac); }
+    for (const f of e.fdb) macs.add(f.mac);
+  }
   // Addresses untouched namespaces own: destinations and sources of their packets, and direct next hops.
   // The address test first: it is arithmetic, and it clears almost every address (the changed entries
   // route the touched nodes' blocks), so few owners are located in both states.
   const ownedReached = (key: string, owners: readonly IpOwner[]): boolean => {
     const ip = Number(key);
-    if (!neighIps.has(ip) && !prefixes.some((p) => cidrContains(p, ip))) return false;
+    if (!neighIps.has(ip) && !inSomePrefix(prefixes, ip)) return false;
     return !owners.every((o) => nsTouched(o.ns));
   };
   // Gateways and MACs the untouched namespaces that include a peer set use.
@@ -172,5 +178,11 @@ function peerChangeReaches(a: ClusterState, b: ClusterState, changed: readonly P
       for (const f of e.fdb) if (macs.has(f.mac)) return true;
     }
   }
+  return false;
+}
+
+/** Whether `ip` is in one of `prefixes` (a loop, not `some` with a closure per address of the index). */
+function inSomePrefix(prefixes: readonly Cidr[], ip: number): boolean {
+  for (let i = 0; i < prefixes.length; i++) if (cidrContains(prefixes[i]!, ip)) return true;
   return false;
 }
