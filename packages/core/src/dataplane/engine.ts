@@ -238,9 +238,6 @@ const views = new WeakMap<NetNs, NsView>();
 interface FloodPlan {
   /** Port names, in the order the bridge floods (its host's link order). */
   readonly names: readonly string[];
-  /** Position of each port name (the first, when two ports share a name: `unique` is then false). */
-  readonly index: ReadonlyMap<string, number>;
-  readonly unique: boolean;
   /** The sink's namespace id at each position, or null where the copy is followed. */
   readonly sinks: readonly (NsId | null)[];
   /**
@@ -850,11 +847,10 @@ class Run {
     let plan = plans.get(br.name);
     if (plan === undefined) plans.set(br.name, (plan = this.floodPlan(node, br)));
     const { names, sinks } = plan;
-    const skip = inPort === null ? -1 : plan.index.get(inPort) ?? -1;
     const owners = target >>> 24 === 127 ? null : ownersIn(plan, target);
     let run: NsId[] | null = null;
     for (let i = 0; i < names.length; i++) {
-      if (i === skip || (!plan.unique && names[i] === inPort)) continue;
+      if (names[i] === inPort) continue;
       const id = sinks[i]!;
       if (id !== null && !sinkOwns(plan, i, target, owners)) {
         this.stepCount++; // the veth crossing (a step with an ARP frame: nothing visited, nothing checked)
@@ -870,7 +866,6 @@ class Run {
 
   floodPlan(node: Node, br: Link): FloodPlan {
     const names: string[] = [];
-    const index = new Map<string, number>();
     const sinks: (NsId | null)[] = [];
     const ownedIps: Ipv4[] = [];
     const ownedAt: number[] = [];
@@ -880,7 +875,6 @@ class Run {
       if (l.master !== br.name || !l.up) continue;
       const i = names.length;
       names.push(l.name);
-      if (!index.has(l.name)) index.set(l.name, i);
       const far = l.kind === 'veth' && !l.tc?.egress && l.peer.ns.startsWith('pod/') ? l.peer : null;
       // The pod's namespace is what the run finds for its id: a pod key names one pod of one node (the pod
       // index points at the node whose pods hold it).
@@ -905,7 +899,7 @@ class Run {
         }
       }
     }
-    return { names, index, unique: index.size === names.length, sinks, ownedIps, ownedAt, loUp };
+    return { names, sinks, ownedIps, ownedAt, loUp };
   }
 
   rx(nsId: NsId, known: NetNs | undefined, dev: string, frame: Frame, pid: number): void {

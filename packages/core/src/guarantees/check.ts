@@ -268,6 +268,18 @@ function pairKey(from: string, to: string): string {
   return `${from}>${to}`;
 }
 
+/**
+ * Pairs to probe, by key, each with its sender (a pod key or `node:<name>`) and destination pod key as the
+ * pods gave them: a key split again would be a new string, and a pod looked up by a new string costs V8 a
+ * probe of its string table, rarely in the CPU cache at 150,000 pods.
+ */
+class PairQueue extends Map<string, readonly [string, string]> {
+  add(from: string, to: string): void {
+    const k = pairKey(from, to);
+    if (!this.has(k)) this.set(k, [from, to]);
+  }
+}
+
 /** Unique-IP verdicts of every address of the index. */
 function allUnique(state: ClusterState): Map<string, Violation> {
   const unique = new Map<string, Violation>();
@@ -401,12 +413,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   const ipSet = new Set(scope.ips);
   const touchedPod = (p: PlacedPod | undefined): boolean => p !== undefined && (touched.has(p.node) || (p.ip !== null && ipSet.has(String(p.ip))));
   const pairs = new Map<string, PairRecord>();
-  // Pairs to probe again, by key: the sender and the destination pod's key, so no key is split twice.
-  const recheck = new Map<string, readonly [string, string]>();
-  const again = (from: string, to: string): void => {
-    const k = pairKey(from, to);
-    if (!recheck.has(k)) recheck.set(k, [from, to]);
-  };
+  const recheck = new PairQueue();
   // Keep what no touched node could change; re-probe pairs that failed or crossed a touched node.
   for (const [k, r] of memory.pairs) {
     const [from, to] = k.split('>') as [string, string];
@@ -425,12 +432,12 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     else pairs.delete(k);
   };
   const touchedPods = pods.filter(touchedPod);
-  for (const q of touchedPods) again(`node:${q.node}`, q.key);
+  for (const q of touchedPods) recheck.add(`node:${q.node}`, q.key);
   for (const p of touchedPods) {
     for (const q of pods) {
       if (p === q) continue;
-      again(p.key, q.key);
-      again(q.key, p.key);
+      recheck.add(p.key, q.key);
+      recheck.add(q.key, p.key);
     }
   }
   let probes = 0;
@@ -499,29 +506,22 @@ export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: Ch
   }
   if (scope.global) for (let i = 0; i < sample; i++) { const p = randomPod(state, random); if (p) focus.set(p.key, p); }
   const pairs = new Map<string, PairRecord>();
-  // The pairs to probe, by key, each with its sender (a pod key or `node:<name>`) and destination pod key
-  // taken from the pods themselves: a key split again would be a new string, and a pod looked up by a new
-  // string costs V8 a probe of its string table, rarely in the CPU cache at 150,000 pods.
-  const recheck = new Map<string, readonly [string, string]>();
-  const again = (from: string, to: string): void => {
-    const k = pairKey(from, to);
-    if (!recheck.has(k)) recheck.set(k, [from, to]);
-  };
+  const recheck = new PairQueue();
   for (const [k, r] of memory.pairs) {
     const [from, to] = k.split('>') as [string, string];
     const toPod = podOf(to);
     const fromNode = from.startsWith('node:') ? from.slice(5) : podOf(from)?.node;
     if (!toPod || fromNode === undefined) continue;
-    if (r.violations.length && (scope.global || touched.has(fromNode) || touched.has(toPod.node) || focus.has(to) || focus.has(from))) again(from, to);
+    if (r.violations.length && (scope.global || touched.has(fromNode) || touched.has(toPod.node) || focus.has(to) || focus.has(from))) recheck.add(from, to);
     else pairs.set(k, r);
   }
   for (const p of focus.values()) {
-    again(`node:${p.node}`, p.key);
+    recheck.add(`node:${p.node}`, p.key);
     for (let i = 0; i < sample; i++) {
       const q = randomPod(state, random);
       if (!q || q.key === p.key) continue;
-      again(p.key, q.key);
-      again(q.key, p.key);
+      recheck.add(p.key, q.key);
+      recheck.add(q.key, p.key);
     }
   }
   let probes = 0;

@@ -150,25 +150,22 @@ function soleKey(o: object): boolean {
  * generator's resume per entry cost more than the entry (a 6-node map walked in twice the time).
  */
 export function shardLeaves<V>(s: Shards<V>): IterableIterator<Leaf<V>> {
+  return leafList(s).values();
+}
+
+function leafList<V>(s: Shards<V>): Leaf<V>[] {
   const out: Leaf<V>[] = [];
   for (let t = 0; t < s.length; t++) {
     const top = s[t];
     if (top) for (let j = 0; j < top.length; j++) { const l = top[j]; if (l) out.push(l); }
   }
-  return out.values();
+  return out;
 }
 
 /** Every value, in no particular order. */
 export function shardValues<V>(s: Shards<V>): IterableIterator<V> {
   const out: V[] = [];
-  for (let t = 0; t < s.length; t++) {
-    const top = s[t];
-    if (!top) continue;
-    for (let j = 0; j < top.length; j++) {
-      const l = top[j];
-      if (l) for (const k in l) out.push(l[k]!);
-    }
-  }
+  for (const l of leafList(s)) for (const k in l) out.push(l[k]!);
   return out.values();
 }
 
@@ -201,21 +198,14 @@ export function shardPeekValues<V>(s: Shards<V>): V[] {
 /** Every key, in no particular order. */
 export function shardKeys<V>(s: Shards<V>): IterableIterator<string> {
   const out: string[] = [];
-  for (let t = 0; t < s.length; t++) {
-    const top = s[t];
-    if (!top) continue;
-    for (let j = 0; j < top.length; j++) {
-      const l = top[j];
-      if (l) for (const k in l) out.push(k);
-    }
-  }
+  for (const l of leafList(s)) for (const k in l) out.push(k);
   return out.values();
 }
 
 /** Number of entries (walks every leaf: O(n)). */
 export function shardSize<V>(s: Shards<V>): number {
   let n = 0;
-  for (const l of shardLeaves(s)) n += Object.keys(l).length;
+  for (const l of leafList(s)) n += Object.keys(l).length;
   return n;
 }
 
