@@ -252,6 +252,13 @@ interface FloodPlan {
   readonly ownedAt: readonly number[];
   /** Each position's sink's lo state (127/8 is local to it when up). */
   readonly loUp: readonly boolean[];
+  /**
+   * At each position whose far end is a pod of the node, that pod's namespace id and namespace (else null):
+   * a copy that is followed crosses to it, and the run finds it here instead of through the cluster's pod
+   * index (a lookup by a key string made for it, rarely in the CPU cache at 150,000 pods).
+   */
+  readonly farIds: readonly (NsId | null)[];
+  readonly farNs: readonly (NetNs | null)[];
 }
 
 /**
@@ -868,6 +875,8 @@ class Run {
         run.push(id);
       } else {
         run = null;
+        const far = plan.farIds[i]!;
+        if (far !== null && !this.nsCache.has(far)) this.nsCache.set(far, plan.farNs[i]!);
         this.xmit(ns, names[i]!, frame, pid);
       }
     }
@@ -880,6 +889,8 @@ class Run {
     const ownedIps: Ipv4[] = [];
     const ownedAt: number[] = [];
     const loUp: boolean[] = [];
+    const farIds: (NsId | null)[] = [];
+    const farNs: (NetNs | null)[] = [];
     let byKey: ReadonlyMap<string, NetNs> | null = null;
     // A node's bridge ports and its pods are made in the same order: the next port's far end is first
     // looked for as the next pod, which costs no map of the node's pods (see podNetns).
@@ -900,6 +911,8 @@ class Run {
           next++;
         } else peerNs = (byKey ??= podNetns(node)).get(far.ns.slice(4));
       }
+      farIds.push(peerNs === undefined ? null : far!.ns);
+      farNs.push(peerNs ?? null);
       if (far === null || peerNs === undefined || !plainEnd(peerNs, far.name)) {
         sinks.push(null);
         loUp.push(false);
@@ -920,7 +933,7 @@ class Run {
         }
       }
     }
-    return { names, sinks, ownedIps, ownedAt, loUp };
+    return { names, sinks, ownedIps, ownedAt, loUp, farIds, farNs };
   }
 
   rx(nsId: NsId, known: NetNs | undefined, dev: string, frame: Frame, pid: number): void {

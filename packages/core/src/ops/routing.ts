@@ -119,7 +119,18 @@ const localTables = new WeakMap<object, { readonly routes: readonly Route[]; rea
 
 /** A namespace's own main table: its added routes, then its address prefix routes, in metric order. */
 function ownTable(routes: readonly Route[], kernel: readonly Route[]): Lpm<Route> {
-  return compile([...routes, ...kernel].sort((a, b) => a.metric - b.metric), (r) => r.dst, kernel);
+  const all: Route[] = [];
+  let ordered = true;
+  for (const list of [routes, kernel]) {
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      if (all.length !== 0 && r.metric < all[all.length - 1]!.metric) ordered = false;
+      all.push(r);
+    }
+  }
+  // A stable sort of routes already in metric order (most tables: every metric 0) leaves them as they are.
+  if (!ordered) all.sort((a, b) => a.metric - b.metric);
+  return compile(all, (r) => r.dst, kernel);
 }
 
 /** A route of a namespace's own table that is an address's prefix route. */
