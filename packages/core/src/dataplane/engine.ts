@@ -25,7 +25,7 @@ import {
   UDP_HEADER_LEN, VXLAN_HEADER_LEN, frameLength, ipv4PayloadLength, type ArpPacket, type Frame, type Ipv4Header, type Ipv4Packet,
 } from '../wire/packet.js';
 import { ipv4 } from './build.js';
-import { linkList } from './links.js';
+import { linkList, podKeys } from './links.js';
 import { icmpErrorQuote } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
 
@@ -133,15 +133,8 @@ const nodeMemo = new WeakMap<ClusterState, Map<NsId, Node | undefined>>();
 const ownersMemo = new WeakMap<object, Map<Ipv4, readonly IpOwner[] | null>>();
 /** Whether an address has a pod among its owners, memoized on the owner list. */
 const podOwned = new WeakMap<readonly IpOwner[], boolean>();
-const tunnelMemo = new WeakMap<object, readonly Link[]>();
 const tunnelIdx = new WeakMap<object, { lens: number[]; byLen: Map<number, Map<number, TunnelEntry>> }>();
 
-/** The VXLAN and IPIP devices of a namespace (memoized on its links). */
-function tunnels(ns: NetNs): readonly Link[] {
-  let t = tunnelMemo.get(ns.links);
-  if (!t) tunnelMemo.set(ns.links, (t = linkList(ns).filter((l) => l.kind === 'vxlan' || l.kind === 'ipip')));
-  return t;
-}
 
 const translating = new WeakMap<readonly NfRule[], boolean>();
 
@@ -152,24 +145,31 @@ function translates(rules: readonly NfRule[]): boolean {
   return t;
 }
 
-const neighIdx = new WeakMap<object, Map<string, Map<Ipv4, NeighEntry>>>();
-const fdbIdx = new WeakMap<object, Map<string, Map<Mac, FdbEntry>>>();
+const neighIdx = new WeakMap<object, ReadonlyMap<string, ReadonlyMap<Ipv4, NeighEntry>>>();
+/** The index of an empty table (never written: a lookup in it finds nothing). */
+const NO_ENTRIES: ReadonlyMap<string, never> = new Map<string, never>();
+const fdbIdx = new WeakMap<object, ReadonlyMap<string, ReadonlyMap<Mac, FdbEntry>>>();
 
 /**
  * A namespace's neighbour or FDB table (keyed `dev|address`) indexed by device, then address: memoized
  * on the table object, which is immutable, so a lookup builds no key string (every hop does several).
  */
-function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<string, E>>, memo: WeakMap<object, Map<string, Map<K, E>>>, keyOf: (e: E) => K): Map<string, Map<K, E>> {
+function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<string, E>>, memo: WeakMap<object, ReadonlyMap<string, ReadonlyMap<K, E>>>, keyOf: (e: E) => K): ReadonlyMap<string, ReadonlyMap<K, E>> {
   let m = memo.get(table);
   if (!m) {
-    m = new Map();
-    for (const k in table) {
-      const e = table[k]!;
-      let d = m.get(e.dev);
-      if (!d) m.set(e.dev, (d = new Map()));
+    // Object.keys, not for-in: the tables are dictionaries (util/dict.ts), which for-in enumerates slowly.
+    const keys = Object.keys(table);
+    // Most namespaces a probe meets for the first time have no neighbour yet: one shared empty index for
+    // them, not an entry of the (large) memo per table.
+    if (keys.length === 0) return NO_ENTRIES;
+    const idx = new Map<string, Map<K, E>>();
+    for (let i = 0; i < keys.length; i++) {
+      const e = table[keys[i]!]!;
+      let d = idx.get(e.dev);
+      if (!d) idx.set(e.dev, (d = new Map()));
       d.set(keyOf(e), e);
     }
-    memo.set(table, m);
+    memo.set(table, (m = idx));
   }
   return m;
 }
@@ -204,8 +204,8 @@ function peerFdb(set: PeerSet): Map<Mac, { owner: string; group: string | undefi
  * is rarely in the CPU cache, reaching each through its own WeakMap cost more than the lookup itself.
  */
 interface NsView {
-  neigh: Map<string, Map<Ipv4, NeighEntry>> | null;
-  fdb: Map<string, Map<Mac, FdbEntry>> | null;
+  neigh: ReadonlyMap<string, ReadonlyMap<Ipv4, NeighEntry>> | null;
+  fdb: ReadonlyMap<string, ReadonlyMap<Mac, FdbEntry>> | null;
   /** The namespace's local addresses (of up links), as a list when it is short, else the map. */
   readonly local: LocalAddrs;
   /** No netfilter rules, no conntrack entries, no path MTU exceptions: the checks most hops skip. */
@@ -217,6 +217,8 @@ interface NsView {
   peers: readonly { readonly ref: PeerSetRef; readonly set: PeerSet }[];
   /** The namespace's physical links, by the segment they are on (made when an ARP request first asks). */
   nics: Map<string, readonly Link[]> | null;
+  /** Its VXLAN and IPIP devices, in link order (made when a packet is first delivered to it). */
+  tunnels: readonly Link[] | null;
 }
 
 const views = new WeakMap<NetNs, NsView>();
@@ -250,6 +252,13 @@ interface FloodPlan {
   readonly ownedAt: readonly number[];
   /** Each position's sink's lo state (127/8 is local to it when up). */
   readonly loUp: readonly boolean[];
+  /**
+   * At each position whose far end is a pod of the node, that pod's namespace id and namespace (else null):
+   * a copy that is followed crosses to it, and the run finds it here instead of through the cluster's pod
+   * index (a lookup by a key string made for it, rarely in the CPU cache at 150,000 pods).
+   */
+  readonly farIds: readonly (NsId | null)[];
+  readonly farNs: readonly (NetNs | null)[];
 }
 
 /**
@@ -285,7 +294,7 @@ function podNetns(node: Node): ReadonlyMap<string, NetNs> {
   if (m === undefined) {
     const mm = new Map<string, NetNs>();
     const pods = node.pods;
-    for (const k of Object.keys(pods)) {
+    for (const k of podKeys(node)) {
       const ns = pods[k]!.netns;
       if (ns) mm.set(k, ns);
     }
@@ -362,7 +371,7 @@ function makeView(ns: NetNs): NsView {
     neigh: null, fdb: null,
     local: localAddrs(ns),
     noRules: ns.rules.length === 0, noConntrack: ns.conntrack.length === 0, noPmtu,
-    peerSetsOf: null, peers: [], nics: null,
+    peerSetsOf: null, peers: [], nics: null, tunnels: null,
   };
 }
 
@@ -446,6 +455,8 @@ class Pendings {
 const gatewayless = new WeakMap<Route, Route>();
 
 function withoutVia(route: Route): Route {
+  // A route without a gateway is its own (selectSource reads its fields alone): no copy, no memo entry.
+  if (route.via === null) return route;
   let r = gatewayless.get(route);
   if (r === undefined) gatewayless.set(route, (r = { ...route, via: null }));
   return r;
@@ -564,6 +575,12 @@ class Run {
       v.nics = m;
     }
     return v.nics;
+  }
+
+  /** The namespace's VXLAN and IPIP devices, through its view (not a memo of their own: one entry less per namespace). */
+  tunnels(ns: NetNs): readonly Link[] {
+    const v = this.view(ns);
+    return (v.tunnels ??= linkList(ns).filter((l) => l.kind === 'vxlan' || l.kind === 'ipip'));
   }
 
   /** Whether `ip` is local to the namespace (as routing.ts isLocalAddress says), through its view. */
@@ -858,6 +875,8 @@ class Run {
         run.push(id);
       } else {
         run = null;
+        const far = plan.farIds[i]!;
+        if (far !== null && !this.nsCache.has(far)) this.nsCache.set(far, plan.farNs[i]!);
         this.xmit(ns, names[i]!, frame, pid);
       }
     }
@@ -870,7 +889,13 @@ class Run {
     const ownedIps: Ipv4[] = [];
     const ownedAt: number[] = [];
     const loUp: boolean[] = [];
-    let pods: ReadonlyMap<string, NetNs> | null = null;
+    const farIds: (NsId | null)[] = [];
+    const farNs: (NetNs | null)[] = [];
+    let byKey: ReadonlyMap<string, NetNs> | null = null;
+    // A node's bridge ports and its pods are made in the same order: the next port's far end is first
+    // looked for as the next pod, which costs no map of the node's pods (see podNetns).
+    const keys = podKeys(node);
+    let next = 0;
     for (const l of linkList(node.host)) {
       if (l.master !== br.name || !l.up) continue;
       const i = names.length;
@@ -878,7 +903,16 @@ class Run {
       const far = l.kind === 'veth' && !l.tc?.egress && l.peer.ns.startsWith('pod/') ? l.peer : null;
       // The pod's namespace is what the run finds for its id: a pod key names one pod of one node (the pod
       // index points at the node whose pods hold it).
-      const peerNs = far === null ? undefined : (pods ??= podNetns(node)).get(far.ns.slice(4));
+      let peerNs: NetNs | undefined;
+      if (far !== null) {
+        const k = keys[next];
+        if (k !== undefined && far.ns.length === k.length + 4 && far.ns.endsWith(k)) {
+          peerNs = node.pods[k]!.netns ?? undefined;
+          next++;
+        } else peerNs = (byKey ??= podNetns(node)).get(far.ns.slice(4));
+      }
+      farIds.push(peerNs === undefined ? null : far!.ns);
+      farNs.push(peerNs ?? null);
       if (far === null || peerNs === undefined || !plainEnd(peerNs, far.name)) {
         sinks.push(null);
         loUp.push(false);
@@ -899,7 +933,7 @@ class Run {
         }
       }
     }
-    return { names, sinks, ownedIps, ownedAt, loUp };
+    return { names, sinks, ownedIps, ownedAt, loUp, farIds, farNs };
   }
 
   rx(nsId: NsId, known: NetNs | undefined, dev: string, frame: Frame, pid: number): void {
@@ -1163,7 +1197,7 @@ class Run {
     if (pl.kind === 'udp') {
       if (pl.payload.kind === 'vxlan') {
         const vni = pl.payload.vni;
-        const vx = tunnels(ns).find((l) => l.kind === 'vxlan' && l.dstPort === pl.dstPort && (l.external === true || l.vni === vni) && l.up);
+        const vx = this.tunnels(ns).find((l) => l.kind === 'vxlan' && l.dstPort === pl.dstPort && (l.external === true || l.vni === vni) && l.up);
         if (vx) {
           const inner = pl.payload.inner;
           const dcap = this.fragCap.get(pid);
@@ -1193,7 +1227,7 @@ class Run {
       return;
     }
     if (pl.kind === 'ipv4' && h.protocol === IPPROTO_IPIP) {
-      const tun = tunnels(ns).find((l) => l.kind === 'ipip' && l.up);
+      const tun = this.tunnels(ns).find((l) => l.kind === 'ipip' && l.up);
       if (tun) {
         const ccap = this.fragCap.get(pid);
         if (ccap !== undefined) this.fragCap.set(pid, ccap - IPV4_HEADER_LEN);

@@ -18,6 +18,7 @@
 import { formatIpv4 } from '../addr/ipv4.js';
 import { icmpEcho } from '../dataplane/build.js';
 import { describeRoute, send } from '../dataplane/engine.js';
+import { podKeys } from '../dataplane/links.js';
 import { fail } from '../errors.js';
 import type { Trace } from '../dataplane/types.js';
 import { findNs, hostNsId, nodeOfNs, podNsId, UNDERLAY_NS } from '../model/lookup.js';
@@ -461,7 +462,7 @@ function randomPod(state: ClusterState, random: () => number): PlacedPod | null 
     const names = Object.keys(shard);
     if (names.length === 0) continue;
     const node = shard[names[Math.floor(random() * names.length)]!]!;
-    const keys = Object.keys(node.pods);
+    const keys = podKeys(node);
     if (keys.length === 0) continue;
     const p = node.pods[keys[Math.floor(random() * keys.length)]!]!;
     if (!p.hostNetwork && p.status.phase === 'Running' && p.ip !== null) return p;
@@ -479,10 +480,15 @@ function randomPod(state: ClusterState, random: () => number): PlacedPod | null 
  */
 export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope, sample: number, random: () => number): CheckRun {
   const unique = recheckUnique(state, memory.unique, scope.ips);
+  // Memoized: a pair's pods are asked for again when it is queued and probed (two index lookups each).
+  const pods = new Map<string, PlacedPod | undefined>();
   const podOf = (key: string): PlacedPod | undefined => {
+    if (pods.has(key)) return pods.get(key);
     const n = shardGet(state.podIndex, key);
-    const p = n === undefined ? undefined : shardGet(state.nodes, n)?.pods[key];
-    return p && !p.hostNetwork && p.status.phase === 'Running' && p.ip !== null ? p : undefined;
+    const p0 = n === undefined ? undefined : shardGet(state.nodes, n)?.pods[key];
+    const p = p0 && !p0.hostNetwork && p0.status.phase === 'Running' && p0.ip !== null ? p0 : undefined;
+    pods.set(key, p);
+    return p;
   };
   // The pods to look at: those whose address changed owners, and (up to `sample`) pods of each touched node.
   const focus = new Map<string, PlacedPod>();

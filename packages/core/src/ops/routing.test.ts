@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { Cidr } from '../addr/ipv4.js';
 import type { ClusterState, IfAddr, IpRule, Link, NetNs, PeerEntry, PeerSet, PeerSetRef, Route } from '../model/types.js';
 import { emptyShards, shardSet } from '../util/shards.js';
-import { lookupRouteIn, ROUTE_MEMO_SIZE } from './routing.js';
+import { LPM_ROWS_MAX, lookupRouteIn, ROUTE_MEMO_SIZE } from './routing.js';
 
 const DEVS = ['eth0', 'd1', 'd2'] as const;
 /** A small address space (10.0.0.0/14) so that random destinations meet random prefixes. */
@@ -102,6 +102,41 @@ describe('route lookup memo', () => {
         },
       ),
       { numRuns: 60, seed: 20261126 },
+    );
+  });
+
+  it('a small table (a list of rows, no memo) answers what the same routes compiled into maps answer', () => {
+    // Padding of prefixes outside the queried space (192.168/16, while every destination, gateway and
+    // address is in 10.0.0.0/14) turns the same table into maps: it can change no answer, so any
+    // difference is the small form's.
+    const padding: Route[] = Array.from({ length: LPM_ROWS_MAX + 1 }, (_, i) => ({
+      dst: { addr: (0xc0a80000 + (i << 8)) >>> 0, len: 24 }, via: null, dev: 'eth0', proto: 'static', scope: 'link', src: null, onlink: false, metric: 0, type: 'unicast',
+    }));
+    fc.assert(
+      fc.property(
+        fc.array(routeArb, { maxLength: 4 }),
+        fc.array(fc.tuple(fc.constantFrom(...DEVS), fc.boolean(), fc.array(addrArb, { maxLength: 2 })), { maxLength: 2 }),
+        fc.option(refArb, { nil: null }),
+        fc.array(entryArb, { maxLength: 4 }),
+        fc.array(fc.tuple(fc.option(ipArb, { nil: null }), fc.nat(), fc.nat(255), fc.option(ipArb, { nil: undefined })), { minLength: 1, maxLength: 40 }),
+        (routes, linkSpecs, ref, entries, queries) => {
+          const links: Record<string, Link> = { lo: link('lo', true, [{ ip: 0x7f000001, len: 8, scope: 'host' }]) };
+          for (const [name, up, addrs] of linkSpecs) links[name] = link(name, up, addrs);
+          const base = { id: 'node/n1', neigh: {}, fdb: {}, rules: [], conntrack: [], listening: [], pmtu: {}, nextIfindex: 10, sysctl: { ipForward: true, rpFilter: 0, proxyArp: {} }, peerSets: ref === null ? [] : [ref] };
+          const small: NetNs = { ...base, links, routes };
+          const large: NetNs = { ...base, links: { ...links }, routes: [...routes, ...padding] };
+          const state = stateOf(ref === null ? null : peerSet(entries));
+          const prefixes = [...routes, ...entries.flatMap((e) => e.routes)].map((r) => r.dst);
+          for (const [random, pick, offset, src] of queries) {
+            const near = prefixes[pick % Math.max(1, prefixes.length)];
+            const dst = random ?? (near === undefined ? ip(offset) : (near.addr + offset) >>> 0);
+            const opts = src === undefined ? {} : { src };
+            expect(lookupRouteIn(state, small, dst, opts)).toEqual(lookupRouteIn(state, large, dst, opts));
+            expect(lookupRouteIn(state, small, dst, { ...opts, linkScopeOnly: true })).toEqual(lookupRouteIn(state, large, dst, { ...opts, linkScopeOnly: true }));
+          }
+        },
+      ),
+      { numRuns: 200, seed: 20261126 },
     );
   });
 });

@@ -26,31 +26,68 @@ function kernelRoutesOf(links: readonly Link[]): Route[] {
   for (const l of links) {
     for (const a of l.addrs) {
       if (!givesPrefixRoute(l, a)) continue;
-      const r: Route = { dst: { addr: networkOf(a.ip, a.len), len: a.len }, via: null, dev: l.name, proto: 'kernel', scope: 'link', src: a.ip, onlink: false, metric: 0, type: 'unicast' };
-      derived.add(r);
-      out.push(r);
+      out.push({ dst: { addr: networkOf(a.ip, a.len), len: a.len }, via: null, dev: l.name, proto: 'kernel', scope: 'link', src: a.ip, onlink: false, metric: 0, type: 'unicast' });
     }
   }
   return out;
 }
 
-/**
- * The prefix routes of addresses ({@link kernelRoutes}). Linux keeps the routes of one prefix and metric in
- * the order they were added and uses the first; the prefix route of an address is appended when the
- * address comes (or its link comes up), after any route of that prefix already there, and an `ip route
- * add` of a prefix that has a route fails (File exists). So, of one prefix and metric, a route that was
- * added (ns.routes, a shared peer-set route: flannel installs its own with `replace`) comes first;
- * measured in docs/kernel-oracle.md, pinned in packages/cni/src/oracle-findings.test.ts.
+/*
+ * The prefix routes of addresses ({@link kernelRoutes}): a compiled own table keeps its own (`kernel`; a
+ * weak set of every prefix route ever made cost an entry per route and a probe of that large set per
+ * lookup). Linux keeps the routes of one prefix and metric in the order they were added and uses the
+ * first; the prefix route of an address is appended when the address comes (or its link comes up), after
+ * any route of that prefix already there, and an `ip route add` of a prefix that has a route fails (File
+ * exists). So, of one prefix and metric, a route that was added (ns.routes, a shared peer-set route:
+ * flannel installs its own with `replace`) comes first; measured in docs/kernel-oracle.md, pinned in
+ * packages/cni/src/oracle-findings.test.ts.
  */
-const derived = new WeakSet<Route>();
 
-/** A compiled longest-prefix table: prefix lengths longest first, each a map from network to routes. */
+/**
+ * A compiled longest-prefix table: prefix lengths longest first, and the items of each (length, network)
+ * in their order — in maps (length → network → items), or for a small table in a flat list of rows
+ * scanned in order. A pod's table has two or three routes, and most of the tables a sampled check at
+ * 150,000 pods compiles are met for the first time and read a handful of times: two maps per table (and
+ * one per prefix length), kept for as long as the namespace lives, cost more to make and to collect than
+ * the scans they save.
+ */
 interface Lpm<T> {
   readonly lens: readonly number[];
-  readonly byLen: ReadonlyMap<number, ReadonlyMap<number, readonly T[]>>;
+  /** Length → network → items; null for a small table (see `rows`). */
+  readonly byLen: ReadonlyMap<number, ReadonlyMap<number, readonly T[]>> | null;
+  /** A small table's (length, network, items) rows, in order of first item; null when `byLen` is set. */
+  readonly rows: readonly LpmRow<T>[] | null;
+  /** Of a namespace's own table: the address prefix routes among its items (see {@link kernelRoutes}). */
+  readonly kernel: readonly T[];
 }
 
-function compile<T>(items: Iterable<T>, dstOf: (t: T) => { addr: number; len: number }): Lpm<T> {
+const NO_KERNEL: readonly never[] = Object.freeze([]);
+
+interface LpmRow<T> {
+  readonly len: number;
+  readonly net: number;
+  readonly items: T[];
+}
+
+/** Up to this many items a table is compiled into rows rather than maps. */
+export const LPM_ROWS_MAX = 8;
+
+function compile<T>(items: readonly T[], dstOf: (t: T) => { addr: number; len: number }, kernel: readonly T[] = NO_KERNEL): Lpm<T> {
+  if (items.length <= LPM_ROWS_MAX) {
+    const rows: LpmRow<T>[] = [];
+    const lens: number[] = [];
+    for (const t of items) {
+      const { addr, len } = dstOf(t);
+      let row: LpmRow<T> | undefined;
+      for (const r of rows) if (r.len === len && r.net === addr) { row = r; break; }
+      if (row) row.items.push(t);
+      else {
+        rows.push({ len, net: addr, items: [t] });
+        if (!lens.includes(len)) lens.push(len);
+      }
+    }
+    return { lens: lens.sort((a, b) => b - a), byLen: null, rows, kernel };
+  }
   const byLen = new Map<number, Map<number, T[]>>();
   for (const t of items) {
     const { addr, len } = dstOf(t);
@@ -60,20 +97,53 @@ function compile<T>(items: Iterable<T>, dstOf: (t: T) => { addr: number; len: nu
     if (list) list.push(t);
     else m.set(addr, [t]);
   }
-  return { lens: [...byLen.keys()].sort((a, b) => b - a), byLen };
+  return { lens: [...byLen.keys()].sort((a, b) => b - a), byLen, rows: null, kernel };
 }
 
-const localTables = new WeakMap<readonly Route[], WeakMap<object, Lpm<Route>>>();
+/** The items of a compiled table with this prefix length and network, in order; undefined when none. */
+function lpmAt<T>(lpm: Lpm<T>, len: number, net: number): readonly T[] | undefined {
+  const rows = lpm.rows;
+  if (rows === null) return lpm.byLen!.get(len)?.get(net);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (r.len === len && r.net === net) return r.items;
+  }
+  return undefined;
+}
+
+/**
+ * Compiled own tables, memoized on the links record with the routes they were compiled with (one memo
+ * entry per namespace, not a memo per routes array holding one per links record: a pod has its own links).
+ */
+const localTables = new WeakMap<object, { readonly routes: readonly Route[]; readonly lpm: Lpm<Route> }>();
+
+/** A namespace's own main table: its added routes, then its address prefix routes, in metric order. */
+function ownTable(routes: readonly Route[], kernel: readonly Route[]): Lpm<Route> {
+  const all: Route[] = [];
+  let ordered = true;
+  for (const list of [routes, kernel]) {
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      if (all.length !== 0 && r.metric < all[all.length - 1]!.metric) ordered = false;
+      all.push(r);
+    }
+  }
+  // A stable sort of routes already in metric order (most tables: every metric 0) leaves them as they are.
+  if (!ordered) all.sort((a, b) => a.metric - b.metric);
+  return compile(all, (r) => r.dst, kernel);
+}
+
+/** A route of a namespace's own table that is an address's prefix route. */
+function isKernel(local: Lpm<Route>, r: Route): boolean {
+  return local.kernel.length !== 0 && local.kernel.includes(r);
+}
 
 /** The namespace's own main table (explicit + kernel routes), compiled and memoized. */
 function localLpm(ns: NetNs): Lpm<Route> {
-  let inner = localTables.get(ns.routes);
-  if (!inner) localTables.set(ns.routes, (inner = new WeakMap()));
-  let lpm = inner.get(ns.links);
-  if (!lpm) {
-    const all = [...ns.routes, ...kernelRoutesOf(linkList(ns))].sort((a, b) => a.metric - b.metric);
-    inner.set(ns.links, (lpm = compile(all, (r) => r.dst)));
-  }
+  const hit = localTables.get(ns.links);
+  if (hit !== undefined && hit.routes === ns.routes) return hit.lpm;
+  const lpm = ownTable(ns.routes, kernelRoutesOf(linkList(ns)));
+  localTables.set(ns.links, { routes: ns.routes, lpm });
   return lpm;
 }
 
@@ -202,7 +272,7 @@ function tableLookup(ns: NetNs, table: number, dst: Ipv4): Route | null {
   let lpm = otherTables.get(routes);
   if (!lpm) otherTables.set(routes, (lpm = compile([...routes].sort((a, b) => a.metric - b.metric), (r) => r.dst)));
   for (const len of lpm.lens) {
-    const hit = lpm.byLen.get(len)?.get(networkOf(dst, len));
+    const hit = lpmAt(lpm, len, networkOf(dst, len));
     if (hit) for (const r of hit) if (usable(ns, r, false)) return r;
   }
   return null;
@@ -222,6 +292,8 @@ function mainLookup(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptio
   const entry = tableOf(state, ns);
   if (opts.linkScopeOnly === true) return lpmLookup(entry.table, ns, dst, true);
   const memo = entry.memo;
+  // A small table of the namespace's own routes alone (a pod's): its walk reads no more than a memo would.
+  if (memo === null) return lpmLookup(entry.table, ns, dst, false);
   let r = memo.get(dst);
   if (r === undefined) {
     r = lpmLookup(entry.table, ns, dst, false);
@@ -237,20 +309,20 @@ function lpmLookup(t: Table, ns: NetNs, dst: Ipv4, linkOnly: boolean): Route | n
   for (let i = 0; i < lens.length; i++) {
     const len = lens[i]!;
     const net = networkOf(dst, len);
-    const hit = local.byLen.get(len)?.get(net);
+    const hit = lpmAt(local, len, net);
     let best: Route | null = null;
     // Local routes are in metric order, an added route before an address's prefix route of one metric.
     if (hit) for (const r of hit) if (usable(ns, r, linkOnly)) { best = r; break; }
-    if (best && !derived.has(best) && peers.length === 0) return best;
+    if (best && peers.length === 0) return best;
     for (const p of peers) {
-      const ph = p.lpm.byLen.get(len)?.get(net);
+      const ph = lpmAt(p.lpm, len, net);
       if (ph) {
         for (const pr of ph) {
           if (!refUses(p.ref, pr.owner, pr.group)) continue;
           const r = routeVia(pr.route, p.ref.via);
           if (usable(ns, r, linkOnly) && peerRouteInstalled(local, ns, r)) {
             // A peer route beats a local one of a higher metric, and a prefix route of its own metric.
-            if (!best || r.metric < best.metric || (r.metric === best.metric && derived.has(best))) best = r;
+            if (!best || r.metric < best.metric || (r.metric === best.metric && isKernel(local, best))) best = r;
             break;
           }
         }
@@ -280,7 +352,7 @@ function gatewayOnLink(local: Lpm<Route>, ns: NetNs, gw: Ipv4, dev: string): boo
   if (link === undefined || !link.up) return false;
   if (localAddressMap(ns).get(gw) === link) return true;
   for (const len of local.lens) {
-    const hit = local.byLen.get(len)?.get(networkOf(gw, len));
+    const hit = lpmAt(local, len, networkOf(gw, len));
     if (hit) for (const x of hit) if (x.via === null && x.type === 'unicast' && x.scope !== 'global' && x.dev === dev) return true;
   }
   return false;
@@ -334,7 +406,7 @@ export function refusedPeerRouteFor(state: ClusterState, ns: NetNs, dst: Ipv4): 
   for (const len of t.lens) {
     const net = networkOf(dst, len);
     for (const p of t.peers) {
-      const ph = p.lpm.byLen.get(len)?.get(net);
+      const ph = lpmAt(p.lpm, len, net);
       if (ph) for (const pr of ph) if (refUses(p.ref, pr.owner, pr.group) && !peerRouteInstalled(t.local, ns, routeVia(pr.route, p.ref.via))) return refused(p.name, pr.owner, routeVia(pr.route, p.ref.via));
     }
   }
@@ -358,7 +430,8 @@ interface Table {
 interface TableEntry {
   readonly peerSets: object;
   readonly table: Table;
-  readonly memo: Map<Ipv4, Route | null>;
+  /** Null for a small table without peer-set routes (see mainLookup). */
+  readonly memo: Map<Ipv4, Route | null> | null;
 }
 
 const tables = new WeakMap<NetNs, TableEntry>();
@@ -370,13 +443,14 @@ const tables = new WeakMap<NetNs, TableEntry>();
 function tableOf(state: ClusterState, ns: NetNs): TableEntry {
   const hit = tables.get(ns);
   if (hit && hit.peerSets === state.peerSets) return hit;
-  const entry: TableEntry = { peerSets: state.peerSets, table: resolveTable(state, ns, false), memo: new Map() };
+  const table = resolveTable(state, ns, false);
+  const entry: TableEntry = { peerSets: state.peerSets, table, memo: table.peers.length === 0 && table.local.rows !== null ? null : new Map() };
   tables.set(ns, entry);
   return entry;
 }
 
 function resolveTable(state: ClusterState, ns: NetNs, fresh: boolean): Table {
-  const local = fresh ? compile([...ns.routes, ...kernelRoutes(ns)].sort((a, b) => a.metric - b.metric), (r) => r.dst) : localLpm(ns);
+  const local = fresh ? ownTable(ns.routes, kernelRoutes(ns)) : localLpm(ns);
   const peers: { name: string; lpm: Lpm<PeerRoute>; ref: PeerSetRef }[] = [];
   for (const ref of ns.peerSets) {
     const set = state.peerSets[ref.set];
@@ -402,7 +476,7 @@ export function allRoutes(state: ClusterState, ns: NetNs): Route[] {
       if (refUses(ref, e.owner, e.group)) for (const r0 of e.routes) { const r = routeVia(r0, ref.via); if (peerRouteInstalled(local, ns, r)) out.push(r); }
     }
   }
-  // An address's prefix route after the added routes of its prefix and metric (see `derived`).
+  // An address's prefix route after the added routes of its prefix and metric (see `ownTable`).
   out.push(...kernelRoutes(ns));
   return out.sort(fibOrder);
 }
