@@ -140,7 +140,8 @@ const hostLocal: Plugin = (cmd, conf, inv, stores) => {
   }
   const got = hostLocalAdd(loaded, store, inv.containerId, inv.ifname);
   if ('error' in got) return plain(conf, got.error);
-  return ok({ interfaces: [], ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], withEntry(stores, key, got.store));
+  // A store extended in place (a cluster being built) is already where it was.
+  return ok({ interfaces: [], ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], got.store === stores[key] ? stores : withEntry(stores, key, got.store));
 };
 
 /** host-local's empty DNS section: one shared (frozen) object, which every pod's result holds. */

@@ -410,7 +410,70 @@ function allocatedWith(allocated: HostLocalStore['allocated'], ip: Ipv4, owner: 
 
 /** The store with `ip` of range set `rangeId` taken by (id, ifname). */
 function reserveIn(store: HostLocalStore, rangeId: number, ip: Ipv4, range: HostLocalRange, id: string, ifname: string): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } {
-  return { ip, range, store: { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: allocatedWith(store.allocated, ip, { id, ifname }) } };
+  const owner = { id, ifname };
+  if (inPlace !== null && storeBuilds.get(store) === inPlace.build) return { ip, range, store: reserveInPlace(store, inPlace.undo, rangeId, ip, owner) };
+  const next: HostLocalStore = { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: allocatedWith(store.allocated, ip, owner) };
+  // A store made while a build runs holds records of its own (two fresh copies): the build's later ADDs may extend it.
+  if (inPlace !== null) storeBuilds.set(next, inPlace.build);
+  return { ip, range, store: next };
+}
+
+/**
+ * The build (its state object) each store was made in, while {@link extendingInPlace} ran it. A store made
+ * in the build that runs now is reachable from that build's state alone, whose states in between nobody
+ * sees: its ADDs extend it in place instead of copying a record that grows with the node's pods (a copy per
+ * pod made a node's ADDs quadratic in its pods). Any other store, the shared empty one included, is copied.
+ */
+const storeBuilds = new WeakMap<HostLocalStore, object>();
+
+/** The build ADDs run for now, and how to take back what they reserved in place (last first). */
+let inPlace: { readonly build: object; readonly undo: (() => void)[] } | null = null;
+
+/** {@link reserveIn} on a store of the running build: the records gain the entry, the store stays the same object. */
+function reserveInPlace(store: HostLocalStore, undo: (() => void)[], rangeId: number, ip: Ipv4, owner: HostLocalOwner): HostLocalStore {
+  const key = formatIpv4(ip);
+  const allocated = store.allocated as Record<string, HostLocalOwner>;
+  const lastReserved = store.lastReserved as Record<string, Ipv4>;
+  const ix = storeIndex(allocated);
+  const before = lastReserved[rangeId];
+  // Only a free address is reserved (isTaken said so): the key is new, and comes last in the record.
+  allocated[key] = owner;
+  lastReserved[rangeId] = ip;
+  addOwned(ix.owners, owner.id, key);
+  ix.taken.add(ip);
+  ix.keys.push(key);
+  undo.push(() => {
+    delete allocated[key];
+    if (before === undefined) delete lastReserved[rangeId];
+    else lastReserved[rangeId] = before;
+    const held = ownedBy(ix.owners, owner.id).filter((k) => k !== key);
+    if (held.length === 0) ix.owners.delete(owner.id);
+    else ix.owners.set(owner.id, held.length === 1 ? held[0]! : held);
+    ix.taken.delete(ip);
+    ix.keys.pop();
+  });
+  return store;
+}
+
+/**
+ * Runs `add` (a CNI ADD of a cluster being built, `build` its state) letting host-local extend the stores
+ * made in that build in place; when `failed` says the ADD failed, or it throws, every address it reserved
+ * so is released again, so a failed ADD leaves the stores exactly as they were (host-local's own rollback,
+ * and the runtime's DEL after a failed ADD). Outside it, every ADD copies the store it changes.
+ */
+export function extendingInPlace<T>(build: object, add: () => T, failed: (outcome: T) => boolean): T {
+  const outer = inPlace;
+  const run = { build, undo: [] as (() => void)[] };
+  inPlace = run;
+  let done = false;
+  try {
+    const out = add();
+    done = !failed(out);
+    return out;
+  } finally {
+    inPlace = outer;
+    if (!done) for (let i = run.undo.length - 1; i >= 0; i--) run.undo[i]!();
+  }
 }
 
 /** One address of a range set for (id, ifname): IPAllocator.Get. */

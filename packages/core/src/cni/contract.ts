@@ -46,6 +46,14 @@ export interface PodAddRequest {
   readonly containerId: string;
   /** An address the caller pins (CNI_ARGS IP=…), or null to let IPAM choose. */
   readonly requestedIp: Ipv4 | null;
+  /**
+   * True when this ADD is one step of a cluster built in one transition (`buildClusterState`): the states
+   * between its steps are never seen and share nothing with any other state, and the state the design is
+   * given is the same object at every step of the build. A design may then extend in place what it made
+   * earlier in the same build (its IPAM store) instead of copying it, provided an ADD that fails leaves it
+   * exactly as it was. Absent or false: the design's state is shared with earlier states and never changed.
+   */
+  readonly inBuild?: boolean;
 }
 
 /** The answer to a CNI ADD: a result, or an error (the pod then never runs). */

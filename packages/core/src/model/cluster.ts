@@ -552,7 +552,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   // same transition that adds the pod.
   // The design reads plain data, not drafts: a draft wraps every value read in a proxy, and host-local
   // copying its store through one cost more than the rest of the ADD.
-  const r = design.podAdded(snapshot(d) as ClusterState, { pod: sandbox, node: snapshot(node), ifname: 'eth0', netns: netnsPath(pod), containerId: sandboxId(pod), requestedIp: pod.requestedIp });
+  const r = design.podAdded(snapshot(d) as ClusterState, { pod: sandbox, node: snapshot(node), ifname: 'eth0', netns: netnsPath(pod), containerId: sandboxId(pod), requestedIp: pod.requestedIp, inBuild: builds.has(d) });
   if ('error' in r) {
     const cniText = `${r.error.msg}${r.error.details ? `: ${r.error.details}` : ''}`;
     if (fresh && pod.requestedIp !== null) {
@@ -779,6 +779,7 @@ export function buildClusterState(settings: ClusterSettings, design: CniDesign, 
   // The same transitions as addNode/addPod, applied in place to a fresh copy that shares nothing with
   // any other state: no proxies, no per-change copies, one freeze at the end (when freezing is on).
   const d = structuredClone(createClusterState(settings, design, now)) as Draft<ClusterState>;
+  builds.add(d);
   // A fresh cluster has no neighbour entries for a joining node or a new pod to update (only the dataplane
   // learns entries that can go stale): skip the announcements.
   for (const n of nodes) addNodeInDraft(d, n, design, false);
@@ -786,6 +787,9 @@ export function buildClusterState(settings: ClusterSettings, design: CniDesign, 
   settleInDraft(d, design, events, false);
   return freezeIfOn(d as ClusterState);
 }
+
+/** The states {@link buildClusterState} is building in place: a design's CNI ADD is told so (`inBuild`). */
+const builds = new WeakSet<object>();
 
 /** Nodes sorted by name. */
 export function listNodes(state: ClusterState): Node[] {
