@@ -102,7 +102,14 @@ const linkOf = (ns: NetNs | null | undefined, name: string): Link | undefined =>
 export function vethName(podKey: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < podKey.length; i++) h = Math.imul(h ^ podKey.charCodeAt(i), 0x01000193);
-  return `veth${(h >>> 0).toString(16).padStart(8, '0')}`;
+  // One flat string (the host link's name and key, kept per pod), not `veth` + toString + padStart pieces.
+  return String.fromCharCode(118, 101, 116, 104, hexCode(h >>> 28), hexCode(h >>> 24), hexCode(h >>> 20), hexCode(h >>> 16), hexCode(h >>> 12), hexCode(h >>> 8), hexCode(h >>> 4), hexCode(h));
+}
+
+/** The char code of the lower-case hex digit of `x`'s low four bits. */
+function hexCode(x: number): number {
+  const d = x & 15;
+  return d < 10 ? 48 + d : 87 + d;
 }
 
 function bool(conf: PluginInput, key: string): boolean {
@@ -248,11 +255,13 @@ function vethPair(inv: CniInvocation, mtu: number, master?: string): { actions: 
   const veth = vethName(inv.podKey);
   const hostMac = macFromSeed(`${veth}|${inv.podUid}`);
   const contMac = macFromSeed(`${inv.ifname}|${inv.podKey}|${inv.podUid}`);
+  const peer = { ns: podNs(inv), name: inv.ifname, mac: contMac, mtu, up: true };
+  // Two literals, not a conditional spread (which builds the object on V8's slow path).
+  const add: Action = master
+    ? { op: 'link.add', ns: hostNs(inv), name: veth, kind: 'veth', mtu, mac: hostMac, master, up: true, peer }
+    : { op: 'link.add', ns: hostNs(inv), name: veth, kind: 'veth', mtu, mac: hostMac, up: true, peer };
   return {
-    actions: [{
-      op: 'link.add', ns: hostNs(inv), name: veth, kind: 'veth', mtu, mac: hostMac, ...(master ? { master } : {}), up: true,
-      peer: { ns: podNs(inv), name: inv.ifname, mac: contMac, mtu, up: true },
-    }],
+    actions: [add],
     host: { name: veth, mac: hostMac },
     cont: { name: inv.ifname, mac: contMac, sandbox: inv.netns },
   };
@@ -266,6 +275,23 @@ function firstHost(address: string): string {
 
 /** `10.244.1.4/24` → `10.244.1.1/24` style: the gateway with the address's mask. */
 const withMask = (gw: string, address: string): string => `${gw}/${address.split('/')[1]}`;
+
+/**
+ * {@link withMask}, with its address and length parsed: the last answer is handed out again for the same
+ * gateway and mask (every pod of a node asks for its bridge's address; the text and its parse were made anew).
+ */
+function gatewayAddr(gw: string, address: string): { readonly text: string; readonly ip: number; readonly len: number } {
+  const at = address.indexOf('/') + 1;
+  const end = address.indexOf('/', at);
+  const n = (end < 0 ? address.length : end) - at;
+  const last = lastGatewayAddr;
+  if (at > 0 && last !== null && last.gw === gw && last.lenText.length === n && address.startsWith(last.lenText, at)) return last.addr;
+  const text = withMask(gw, address);
+  const addr = { text, ...ifAddr(text) };
+  lastGatewayAddr = { gw, lenText: address.slice(at, at + n), addr };
+  return addr;
+}
+let lastGatewayAddr: { readonly gw: string; readonly lenText: string; readonly addr: ReturnType<typeof gatewayAddr> } | null = null;
 
 /** netlink's Addr.String and types.Route.String, as CHECK's messages print them. */
 function goRoute(r: { dst: string; gw?: string }): string {
@@ -361,9 +387,10 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     return ok(null, actions, s);
   }
   if (cmd === 'CHECK') return bridgeCheck(conf, inv, stores, brName, isLayer3);
-  for (const [key, why] of BRIDGE_UNMODELLED) {
+  for (let i = 0; i < BRIDGE_UNMODELLED.length; i++) {
+    const key = BRIDGE_UNMODELLED[i]![0];
     const v = conf[key];
-    if (v !== undefined && v !== 0 && v !== false && !(Array.isArray(v) && v.length === 0)) return unsupported(conf, key, v, why);
+    if (v !== undefined && v !== 0 && v !== false && !(Array.isArray(v) && v.length === 0)) return unsupported(conf, key, v, BRIDGE_UNMODELLED[i]![1]);
   }
   const isDefaultGW = bool(conf, 'isDefaultGateway');
   const isGW = bool(conf, 'isGateway') || isDefaultGW;
@@ -408,8 +435,8 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     if (isGW) {
       for (const ip of ips) {
         if (ip.gateway === undefined) continue;
-        const want = withMask(ip.gateway, ip.address);
-        const wantIp = ifAddr(want);
+        const wantIp = gatewayAddr(ip.gateway, ip.address);
+        const want = wantIp.text;
         const addrs = existing?.addrs ?? [];
         if (addrs.some((a) => a.scope !== 'host' && a.ip === wantIp.ip && a.len === wantIp.len) || actions.some((a) => a.op === 'addr.add' && a.ns === h && a.dev === brName && a.addr === want)) continue;
         const have = addrs.filter((a) => a.scope !== 'host');

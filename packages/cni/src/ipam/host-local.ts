@@ -377,12 +377,16 @@ function addOwned(owners: StoreIndex['owners'], id: string, key: string): void {
 /** The addresses a container holds (any interface), in the record's order. */
 function ownedBy(owners: StoreIndex['owners'], id: string): readonly string[] {
   const held = owners.get(id);
-  return held === undefined ? [] : typeof held === 'string' ? [held] : held;
+  return held === undefined ? NONE : typeof held === 'string' ? [held] : held;
 }
+const NONE: readonly string[] = Object.freeze([]);
 
 /** The addresses (id, ifname) holds, in the record's order. */
-function heldBy(allocated: HostLocalStore['allocated'], id: string, ifname: string): string[] {
-  return ownedBy(storeIndex(allocated).owners, id).filter((k) => allocated[k]!.ifname === ifname);
+function heldBy(allocated: HostLocalStore['allocated'], id: string, ifname: string): readonly string[] {
+  // Every ADD asks, and a new container holds nothing: no list is made for that.
+  const held = storeIndex(allocated).owners.get(id);
+  if (held === undefined) return NONE;
+  return (typeof held === 'string' ? [held] : held).filter((k) => allocated[k]!.ifname === ifname);
 }
 
 /** Whether an address is taken: `allocated[formatIpv4(ip)] !== undefined`. */

@@ -18,6 +18,22 @@ describe('isMulticastMac', () => {
   });
 });
 
+describe('parseMac', () => {
+  it('accepts six hex pairs in either case as the lower-case MAC, and refuses the rest with INVALID_MAC', () => {
+    // A canonical MAC is taken as it is (a scan by hand); any other text goes through the regular expression.
+    const hex = fc.constantFrom(...'0123456789abcdefABCDEFgG:- '.split(''));
+    fc.assert(fc.property(fc.oneof(
+      fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 6, maxLength: 6 }).chain((o) => fc.constantFrom(':', '-', '').map((sep) => o.map((b) => b.toString(16).padStart(2, '0')).join(sep))),
+      fc.string({ unit: hex, minLength: 15, maxLength: 19 }),
+    ), fc.boolean(), (text, upper) => {
+      const t = upper ? text.toUpperCase() : text;
+      const valid = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(t.toLowerCase());
+      if (valid) expect(parseMac(t)).toBe(t.toLowerCase());
+      else expect(() => parseMac(t)).toThrow(expect.objectContaining({ code: 'INVALID_MAC' }));
+    }), { numRuns: 2000 });
+  });
+});
+
 describe('macFromSeed', () => {
   /** FNV-1a in two lanes, the bytes printed with toString(16) (how it was written first). */
   const reference = (seed: string): string => {

@@ -1,6 +1,5 @@
 /** MAC addresses: kept as canonical lower-case `aa:bb:cc:dd:ee:ff` strings, compared by identity. */
 import { fail } from '../errors.js';
-import { hex8 } from '../util/hex.js';
 
 /** A canonical MAC address string. */
 export type Mac = string;
@@ -12,8 +11,23 @@ export const ZERO_MAC: Mac = '00:00:00:00:00:00';
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
+/**
+ * Whether `text` is a MAC already in canonical form (six lower-case hex pairs joined by colons): what
+ * {@link macFromSeed} makes and most actions carry. Checked by hand: `toLowerCase` then the regular
+ * expression made a copy of every MAC a pod's veth pair gets.
+ */
+function isCanonicalMac(text: string): boolean {
+  if (text.length !== 17) return false;
+  for (let i = 0; i < 17; i++) {
+    const c = text.charCodeAt(i);
+    if (i % 3 === 2 ? c !== 58 : !((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
 /** Validates and canonicalises a MAC address. Throws `INVALID_MAC`. */
 export function parseMac(text: string): Mac {
+  if (typeof text === 'string' && isCanonicalMac(text)) return text;
   const lower = typeof text === 'string' ? text.toLowerCase() : '';
   if (!MAC_RE.test(lower)) fail('INVALID_MAC', `"${String(text)}" is not a MAC address`, { value: text });
   return lower;
@@ -39,7 +53,19 @@ export function macFromSeed(seed: string): Mac {
     h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
   }
   // First octet: locally administered (bit 1 set), unicast (bit 0 clear), as eth_random_addr() does.
-  return `${hex8(((h1 >>> 24) & 0xfe) | 0x02)}:${hex8(h1 >>> 16)}:${hex8(h1 >>> 8)}:${hex8(h1)}:${hex8(h2 >>> 8)}:${hex8(h2)}`;
+  // One flat string of char codes: a template of six pieces is a rope of ten, which the links and CNI
+  // results of every pod kept (and parseMac copied).
+  const a = ((h1 >>> 24) & 0xfe) | 0x02;
+  return String.fromCharCode(
+    digit(a >>> 4), digit(a), 58, digit(h1 >>> 20), digit(h1 >>> 16), 58, digit(h1 >>> 12), digit(h1 >>> 8), 58,
+    digit(h1 >>> 4), digit(h1), 58, digit(h2 >>> 12), digit(h2 >>> 8), 58, digit(h2 >>> 4), digit(h2),
+  );
+}
+
+/** The char code of the lower-case hex digit of `x`'s low four bits. */
+function digit(x: number): number {
+  const d = x & 15;
+  return d < 10 ? 48 + d : 87 + d;
 }
 
 /** Six bytes of a MAC, for emitting frames. */
