@@ -404,7 +404,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
   const brMac = existing?.mac ?? macFromSeed(`${brName}|${inv.node.name}`);
   if (!existing) actions.push({ op: 'link.add', ns: h, name: brName, kind: 'bridge', mtu, mac: brMac }, { op: 'link.set', ns: h, name: brName, up: true });
   const pair = vethPair(inv, mtu, brName);
-  actions.push(...pair.actions);
+  for (let i = 0; i < pair.actions.length; i++) actions.push(pair.actions[i]!);
   let result: CurrentResult = { interfaces: [bridgeIface(brName, brMac), pair.host, pair.cont], ips: [], routes: [], dns: {} };
   let s = stores;
   if (isLayer3) {
@@ -431,7 +431,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     result = { ...result, ips, routes: sharedRoutes(routes), dns: ipam.dns };
     const conf2 = configureIface(inv, result, goDefault);
     if (typeof conf2 === 'string') return plain(conf, conf2);
-    actions.push(...conf2);
+    for (let i = 0; i < conf2.length; i++) actions.push(conf2[i]!);
     if (isGW) {
       for (const ip of ips) {
         if (ip.gateway === undefined) continue;

@@ -22,6 +22,8 @@ export type ListOutcome =
   | { readonly ok: true; readonly result: CniResult | null; readonly actions: readonly Action[]; readonly stores: IpamStores }
   | { readonly ok: false; readonly error: CniError; readonly plugin: string };
 
+const NO_ACTIONS: readonly Action[] = Object.freeze([]);
+
 /** Each plugin's input without a prevResult, built once per list: it is the same for every pod. */
 const bareInputs = new WeakMap<NetworkConfigList, PluginInput[]>();
 
@@ -73,11 +75,12 @@ export function addNetworkList(list: NetworkConfigList, inv: CniInvocation, stor
   if (invalid) return { ok: false, error: invalid, plugin: list.plugins[0]!.type };
   let prev: CurrentResult | null = null;
   let s = stores;
-  const actions: Action[] = [];
+  // Mostly one plugin acts (the chained ones pass the result on): its list is the list's, not copied.
+  let actions: readonly Action[] = NO_ACTIONS;
   for (let i = 0; i < list.plugins.length; i++) {
     const r = execPlugin('ADD', input(list, i, prev), inv, s);
     if (!r.ok) return { ok: false, error: r.error, plugin: list.plugins[i]!.type };
-    actions.push(...r.actions);
+    if (r.actions.length > 0) actions = actions.length === 0 ? r.actions : actions.concat(r.actions);
     s = r.stores;
     prev = r.result;
   }

@@ -228,9 +228,14 @@ function envIp(args: string): Ipv4 | null | IpamError {
 export function loadHostLocalConfig(
   ipam: Readonly<Record<string, unknown>>, cniVersion: string, cniArgs = '', plugin: Readonly<Record<string, unknown>> = {},
 ): HostLocalConfig | IpamError {
-  const requested: Ipv4[] = [];
   const fromEnv = envIp(cniArgs);
   if (isError(fromEnv)) return fromEnv;
+  // What most ADDs are (no address asked for anywhere): the remembered configuration, nothing built.
+  if (fromEnv === null && plugin['args'] === undefined && plugin['runtimeConfig'] === undefined) {
+    const loaded = loadRanges(ipam, cniVersion, undefined);
+    return isError(loaded) ? loaded : unrequestedConf(loaded);
+  }
+  const requested: Ipv4[] = [];
   if (fromEnv !== null) requested.push(fromEnv);
   const listIps = (v: unknown): IpamError | null => {
     if (!Array.isArray(v)) return null;
@@ -248,7 +253,11 @@ export function loadHostLocalConfig(
   const loaded = loadRanges(ipam, cniVersion, rc.ipRanges);
   if (isError(loaded)) return loaded;
   if (requested.length > 0) return { ...loaded, requested };
-  // Nothing requested (every ADD that lets IPAM choose): the same configuration object each time.
+  return unrequestedConf(loaded);
+}
+
+/** Nothing requested (every ADD that lets IPAM choose): the same configuration object each time. */
+function unrequestedConf(loaded: Omit<HostLocalConfig, 'requested'>): HostLocalConfig {
   let conf = unrequested.get(loaded);
   if (conf === undefined) unrequested.set(loaded, (conf = { ...loaded, requested: [] }));
   return conf;
@@ -415,10 +424,10 @@ function allocatedWith(allocated: HostLocalStore['allocated'], ip: Ipv4, owner: 
 /** The store with `ip` of range set `rangeId` taken by (id, ifname). */
 function reserveIn(store: HostLocalStore, rangeId: number, ip: Ipv4, range: HostLocalRange, id: string, ifname: string): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } {
   const owner = { id, ifname };
-  if (inPlace !== null && storeBuilds.get(store) === inPlace.build) return { ip, range, store: reserveInPlace(store, inPlace.undo, rangeId, ip, owner) };
+  if (inPlace !== null && storeBuilds.get(store) === inPlace) return { ip, range, store: reserveInPlace(store, rangeId, ip, owner) };
   const next: HostLocalStore = { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: allocatedWith(store.allocated, ip, owner) };
   // A store made while a build runs holds records of its own (two fresh copies): the build's later ADDs may extend it.
-  if (inPlace !== null) storeBuilds.set(next, inPlace.build);
+  if (inPlace !== null) storeBuilds.set(next, inPlace);
   return { ip, range, store: next };
 }
 
@@ -430,33 +439,60 @@ function reserveIn(store: HostLocalStore, rangeId: number, ip: Ipv4, range: Host
  */
 const storeBuilds = new WeakMap<HostLocalStore, object>();
 
-/** The build ADDs run for now, and how to take back what they reserved in place (last first). */
-let inPlace: { readonly build: object; readonly undo: (() => void)[] } | null = null;
+/** The build whose ADDs run now, or null. */
+let inPlace: object | null = null;
+
+/**
+ * What ADDs of the running build reserved in place, to take back when one fails: per reservation, the
+ * store, its range set index, the last reserved address there before (or undefined), the address's key,
+ * the address, and its owner's container id. Flat and reused, so a reservation allocates no undo record.
+ */
+const journal: unknown[] = [];
+/** How much of {@link journal} is in use (the array is never shortened: V8 gave up its storage at every `length = 0`). */
+let journalEnd = 0;
+const JOURNAL_STRIDE = 6;
 
 /** {@link reserveIn} on a store of the running build: the records gain the entry, the store stays the same object. */
-function reserveInPlace(store: HostLocalStore, undo: (() => void)[], rangeId: number, ip: Ipv4, owner: HostLocalOwner): HostLocalStore {
+function reserveInPlace(store: HostLocalStore, rangeId: number, ip: Ipv4, owner: HostLocalOwner): HostLocalStore {
   const key = formatIpv4(ip);
   const allocated = store.allocated as Record<string, HostLocalOwner>;
   const lastReserved = store.lastReserved as Record<string, Ipv4>;
   const ix = storeIndex(allocated);
-  const before = lastReserved[rangeId];
+  const at = journalEnd;
+  journal[at] = store;
+  journal[at + 1] = rangeId;
+  journal[at + 2] = lastReserved[rangeId];
+  journal[at + 3] = key;
+  journal[at + 4] = ip;
+  journal[at + 5] = owner.id;
+  journalEnd = at + JOURNAL_STRIDE;
   // Only a free address is reserved (isTaken said so): the key is new, and comes last in the record.
   allocated[key] = owner;
   lastReserved[rangeId] = ip;
   addOwned(ix.owners, owner.id, key);
   ix.taken.add(ip);
   ix.keys.push(key);
-  undo.push(() => {
-    delete allocated[key];
-    if (before === undefined) delete lastReserved[rangeId];
-    else lastReserved[rangeId] = before;
-    const held = ownedBy(ix.owners, owner.id).filter((k) => k !== key);
-    if (held.length === 0) ix.owners.delete(owner.id);
-    else ix.owners.set(owner.id, held.length === 1 ? held[0]! : held);
-    ix.taken.delete(ip);
-    ix.keys.pop();
-  });
   return store;
+}
+
+/** Takes back the reservation journalled at `at` (the last one its store got). */
+function unreserve(at: number): void {
+  const store = journal[at] as HostLocalStore;
+  const rangeId = journal[at + 1] as number;
+  const before = journal[at + 2] as Ipv4 | undefined;
+  const key = journal[at + 3] as string;
+  const id = journal[at + 5] as string;
+  const allocated = store.allocated as Record<string, HostLocalOwner>;
+  const lastReserved = store.lastReserved as Record<string, Ipv4>;
+  const ix = storeIndex(allocated);
+  delete allocated[key];
+  if (before === undefined) delete lastReserved[rangeId];
+  else lastReserved[rangeId] = before;
+  const held = ownedBy(ix.owners, id).filter((k) => k !== key);
+  if (held.length === 0) ix.owners.delete(id);
+  else ix.owners.set(id, held.length === 1 ? held[0]! : held);
+  ix.taken.delete(journal[at + 4] as Ipv4);
+  ix.keys.pop();
 }
 
 /**
@@ -467,8 +503,8 @@ function reserveInPlace(store: HostLocalStore, undo: (() => void)[], rangeId: nu
  */
 export function extendingInPlace<T>(build: object, add: () => T, failed: (outcome: T) => boolean): T {
   const outer = inPlace;
-  const run = { build, undo: [] as (() => void)[] };
-  inPlace = run;
+  const mark = journalEnd;
+  inPlace = build;
   let done = false;
   try {
     const out = add();
@@ -476,7 +512,13 @@ export function extendingInPlace<T>(build: object, add: () => T, failed: (outcom
     return out;
   } finally {
     inPlace = outer;
-    if (!done) for (let i = run.undo.length - 1; i >= 0; i--) run.undo[i]!();
+    if (!done) for (let at = journalEnd - JOURNAL_STRIDE; at >= mark; at -= JOURNAL_STRIDE) unreserve(at);
+    // A nested run that succeeded keeps its entries for the run around it, which may still fail.
+    if (!done || outer === null) {
+      // Entries past the end hold nothing: the stores they named may go.
+      journal.fill(undefined, mark, journalEnd);
+      journalEnd = mark;
+    }
   }
 }
 
@@ -495,7 +537,9 @@ export function allocateFromSet(
   }
   // Duplicate allocation is not allowed by the spec: the same (container, interface) already holds an
   // address of this set.
-  for (const key of heldBy(store.allocated, id, ifname)) {
+  const held = heldBy(store.allocated, id, ifname);
+  for (let k = 0; k < held.length; k++) {
+    const key = held[k]!;
     if (set.some((x) => rangeContains(x, parseIpv4(key)))) return { error: `${key} has been allocated to ${id}, duplicate allocation is not allowed` };
   }
   // GetIter: start after the last reserved address when the set still holds it, else at the first
@@ -513,7 +557,7 @@ export function allocateFromSet(
   }
   let start: Ipv4 | null = null;
   let total = 0;
-  for (const r of set) total += r.rangeEnd - r.rangeStart + 1;
+  for (let k = 0; k < set.length; k++) total += set[k]!.rangeEnd - set[k]!.rangeStart + 1;
   for (let step = 0; step <= total; step++) {
     let r = set[idx]!;
     if (cur === null) cur = r.rangeStart;
@@ -530,6 +574,9 @@ export function allocateFromSet(
   return { error: `no IP addresses available in range set: ${rangeSetText(set)}` };
 }
 
+/** No requested address: never added to (pending only loses entries, and only when it has some). */
+const NO_IPS: Ipv4[] = [];
+
 /** What host-local's ADD prints (an IPAM result: no interfaces). */
 export interface HostLocalResult {
   readonly ips: readonly { readonly address: string; readonly gateway: string }[];
@@ -543,12 +590,12 @@ export interface HostLocalResult {
 export function hostLocalAdd(
   conf: HostLocalConfig, store: HostLocalStore, id: string, ifname: string,
 ): { result: HostLocalResult; store: HostLocalStore } | IpamError {
-  const pending = conf.requested.length === 0 ? [] : [...conf.requested];
+  const pending: Ipv4[] = conf.requested.length === 0 ? NO_IPS : [...conf.requested];
   const ips: { address: string; gateway: string }[] = [];
   let s = store;
   for (let idx = 0; idx < conf.ranges.length; idx++) {
     const set = conf.ranges[idx]!;
-    const k = pending.findIndex((ip) => set.some((r) => rangeContains(r, ip)));
+    const k = pending.length === 0 ? -1 : pending.findIndex((ip) => set.some((r) => rangeContains(r, ip)));
     const requested = k >= 0 ? pending.splice(k, 1)[0]! : null;
     const got = allocateFromSet(set, s, idx, id, ifname, requested);
     if (isError(got)) return { error: `failed to allocate for range ${idx}: ${got.error}` };

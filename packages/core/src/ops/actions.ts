@@ -187,7 +187,7 @@ function applyList(d: DState, actions: readonly Action[]): void {
   listNs.ns = null;
   listNs.id = '';
   try {
-    for (const a of actions) applyOne(d, a);
+    for (let i = 0; i < actions.length; i++) applyOne(d, actions[i]!);
   } finally {
     listNs.d = null;
     listNs.ns = null;
@@ -448,7 +448,11 @@ function connectedRoute(ns: NetNs, ip: number): Pick<Route, 'dev'> | null {
   const links = peek(ns, 'links');
   for (const name in links) {
     const l = snapshot(links[name]!);
-    for (const a of snapshot(l.addrs)) {
+    // Indexed loops here and in hasKernelRoute: a for…of made an iterator result per address (two route
+    // adds per pod ADD scan the pod's links).
+    const addrs = snapshot(l.addrs);
+    for (let i = 0; i < addrs.length; i++) {
+      const a = addrs[i]!;
       if (!givesPrefixRoute(l, a)) continue;
       // A kernel route: metric 0, on an up link; kept when longer, or as long with a lower metric.
       if (networkOf(ip, a.len) !== networkOf(a.ip, a.len)) continue;
@@ -468,7 +472,9 @@ function hasKernelRoute(ns: NetNs, dst: Cidr, metric: number): boolean {
   const links = peek(ns, 'links');
   for (const name in links) {
     const l = snapshot(links[name]!);
-    for (const a of snapshot(l.addrs)) {
+    const addrs = snapshot(l.addrs);
+    for (let i = 0; i < addrs.length; i++) {
+      const a = addrs[i]!;
       if (a.len === dst.len && givesPrefixRoute(l, a) && networkOf(a.ip, a.len) === dst.addr) return true;
     }
   }
@@ -477,7 +483,8 @@ function hasKernelRoute(ns: NetNs, dst: Cidr, metric: number): boolean {
 
 function connectedIn(ns: NetNs, routes: readonly Route[], ip: number): Route | null {
   let best: Route | null = null;
-  for (const r of routes) {
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i]!;
     if (r.via !== null || r.type !== 'unicast' || r.dev === null || !ns.links[r.dev]?.up) continue;
     if (((ip & maskOf(r.dst.len)) >>> 0) !== r.dst.addr) continue;
     if (best === null || r.dst.len > best.dst.len || (r.dst.len === best.dst.len && r.metric < best.metric)) best = r;
