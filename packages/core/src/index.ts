@@ -8,7 +8,7 @@ export {
   parseCidr, parseIfAddr, parseIpv4,
 } from './addr/ipv4.js';
 export type { Mac } from './addr/mac.js';
-export { BROADCAST_MAC, isMulticastMac, macFromSeed, parseMac } from './addr/mac.js';
+export { BROADCAST_MAC, isMulticastMac, macFromSeed, macFromSeeds, parseMac } from './addr/mac.js';
 export type { ErrorCode } from './errors.js';
 export { ERROR_HINTS, fail, isPodnetError, PodnetError } from './errors.js';
 export type { CniDesign, CniError, CniResult, DesignReaction, PodAddReaction, PodAddRequest } from './cni/contract.js';

@@ -19,7 +19,7 @@
  * bandwidth's shaping, tuning's sysctls): see docs/cni-contract.md.
  */
 import {
-  formatIpv4, macFromSeed, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
+  formatIpv4, macFromSeed, macFromSeeds, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
 } from '@podnet/core';
 import {
   EMPTY_HOST_LOCAL, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfig, type HostLocalStore,
@@ -148,11 +148,13 @@ const hostLocal: Plugin = (cmd, conf, inv, stores) => {
   const got = hostLocalAdd(loaded, store, inv.containerId, inv.ifname);
   if ('error' in got) return plain(conf, got.error);
   // A store extended in place (a cluster being built) is already where it was.
-  return ok({ interfaces: [], ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], got.store === stores[key] ? stores : withEntry(stores, key, got.store));
+  return ok({ interfaces: NO_INTERFACES, ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], got.store === stores[key] ? stores : withEntry(stores, key, got.store));
 };
 
 /** host-local's empty DNS section: one shared (frozen) object, which every pod's result holds. */
 const NO_DNS: CurrentResult['dns'] = Object.freeze({});
+/** host-local's interfaces (an IPAM result has none), shared likewise. */
+const NO_INTERFACES: CurrentResult['interfaces'] = Object.freeze([]);
 
 /** Runs the IPAM plugin a main plugin names (the ipam section's `type`). */
 function execIpam(cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores: IpamStores): PluginOutcome {
@@ -168,24 +170,16 @@ function execIpam(cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores
  */
 function configureIface(inv: CniInvocation, result: CurrentResult, goDefault?: CurrentResult['routes'][number]): Action[] | string {
   const p = podNs(inv);
-  const actions: Action[] = result.ips.map((ip) => ({ op: 'addr.add', ns: p, dev: inv.ifname, addr: ip.address }));
-  const v4gw = result.ips.find((i) => i.gateway !== undefined)?.gateway;
-  // The container has only the addresses just added: a gateway must lie in one of their prefixes.
-  // Routes mostly share one gateway: the last answer is kept, and the addresses are parsed once.
-  let nets: { ip: number; len: number }[] | null = null;
+  const ips = result.ips;
+  const actions: Action[] = [];
+  let v4gw: string | undefined;
+  for (let i = 0; i < ips.length; i++) {
+    actions.push({ op: 'addr.add', ns: p, dev: inv.ifname, addr: ips[i]!.address });
+    if (v4gw === undefined) v4gw = ips[i]!.gateway;
+  }
+  // Routes mostly share one gateway: the last answer is kept (loops, not closures: every pod ADD runs this).
   let lastGw: string | null = null;
   let lastOnLink = false;
-  const onLink = (gw: string): boolean => {
-    if (gw === lastGw) return lastOnLink;
-    const g = parseIpv4(gw);
-    nets ??= result.ips.map((ip) => ifAddr(ip.address));
-    lastGw = gw;
-    lastOnLink = nets.some((a) => {
-      const m = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
-      return ((a.ip & m) >>> 0) === ((g & m) >>> 0);
-    });
-    return lastOnLink;
-  };
   const routes = result.routes;
   for (let k = 0; k < routes.length; k++) {
     const r = routes[k]!;
@@ -197,11 +191,26 @@ function configureIface(inv: CniInvocation, result: CurrentResult, goDefault?: C
       if ((routes[j]!.gw ?? v4gw) === gw) return `${routeText(r, gw, inv, goDefault)}: file exists`;
       return `${routeText(r, gw, inv, goDefault)}: podnet keeps one route per destination (the kernel would add a second one)`;
     }
-    if (gw !== undefined && !onLink(gw)) return `${routeText(r, gw, inv, goDefault)}: network is unreachable`;
+    if (gw !== undefined && gw !== lastGw) {
+      lastGw = gw;
+      lastOnLink = onLinkOf(gw, ips);
+    }
+    if (gw !== undefined && !lastOnLink) return `${routeText(r, gw, inv, goDefault)}: network is unreachable`;
     const dst = r.dst === '0.0.0.0/0' ? 'default' : r.dst;
     actions.push(gw === undefined ? { op: 'route.add', ns: p, dst, dev: inv.ifname } : { op: 'route.add', ns: p, dst, via: gw, dev: inv.ifname });
   }
   return actions;
+}
+
+/** The container has only the addresses just added: a gateway must lie in one of their prefixes. */
+function onLinkOf(gw: string, ips: CurrentResult['ips']): boolean {
+  const g = parseIpv4(gw);
+  for (let i = 0; i < ips.length; i++) {
+    const a = ifAddr(ips[i]!.address);
+    const m = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
+    if (((a.ip & m) >>> 0) === ((g & m) >>> 0)) return true;
+  }
+  return false;
 }
 
 /**
@@ -253,8 +262,8 @@ function vethExists(conf: PluginInput, inv: CniInvocation): PluginOutcome | null
 
 function vethPair(inv: CniInvocation, mtu: number, master?: string): { actions: Action[]; host: { name: string; mac: string }; cont: { name: string; mac: string; sandbox: string } } {
   const veth = vethName(inv.podKey);
-  const hostMac = macFromSeed(`${veth}|${inv.podUid}`);
-  const contMac = macFromSeed(`${inv.ifname}|${inv.podKey}|${inv.podUid}`);
+  const hostMac = macFromSeeds(veth, inv.podUid);
+  const contMac = macFromSeeds(inv.ifname, inv.podKey, inv.podUid);
   const peer = { ns: podNs(inv), name: inv.ifname, mac: contMac, mtu, up: true };
   // Two literals, not a conditional spread (which builds the object on V8's slow path).
   const add: Action = master
@@ -364,9 +373,31 @@ function defaultVia(gw: string | undefined): CurrentResult['routes'][number] {
  * share the list too rather than keep one each.
  */
 let lastRoutes: CurrentResult['routes'] = Object.freeze([]);
-function sharedRoutes(routes: CurrentResult['routes']): CurrentResult['routes'] {
-  if (routes.length !== lastRoutes.length || routes.some((r, i) => r !== lastRoutes[i])) lastRoutes = Object.freeze(routes);
+/** The list of `routes` and then `extra` (when given), as {@link lastRoutes} when it holds the same: built only when not. */
+function sharedRoutes(routes: CurrentResult['routes'], extra: CurrentResult['routes'][number] | undefined): CurrentResult['routes'] {
+  const n = routes.length;
+  let same = lastRoutes.length === n + (extra === undefined ? 0 : 1) && (extra === undefined || lastRoutes[n] === extra);
+  for (let i = 0; same && i < n; i++) same = routes[i] === lastRoutes[i];
+  // Built at its exact size (every pod's result keeps it): a copy that is pushed onto reserves ~17 slots.
+  if (!same) lastRoutes = Object.freeze(extra === undefined ? routes.slice() : routes.concat([extra]));
   return lastRoutes;
+}
+
+const NO_ADDRS: Link['addrs'] = Object.freeze([]);
+
+/** Whether the bridge holds the address (host-scope ones aside): a loop, not a closure per pod ADD. */
+function bridgeHas(addrs: Link['addrs'], want: { readonly ip: number; readonly len: number }): boolean {
+  for (let i = 0; i < addrs.length; i++) if (addrs[i]!.scope !== 'host' && addrs[i]!.ip === want.ip && addrs[i]!.len === want.len) return true;
+  return false;
+}
+
+/** Whether the actions so far add `addr` to `dev` in `ns`. */
+function adds(actions: readonly Action[], ns: string, dev: string, addr: string): boolean {
+  for (let i = 0; i < actions.length; i++) {
+    const a = actions[i]!;
+    if (a.op === 'addr.add' && a.ns === ns && a.dev === dev && a.addr === addr) return true;
+  }
+  return false;
 }
 
 const bridge: Plugin = (cmd, conf, inv, stores) => {
@@ -405,7 +436,8 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
   if (!existing) actions.push({ op: 'link.add', ns: h, name: brName, kind: 'bridge', mtu, mac: brMac }, { op: 'link.set', ns: h, name: brName, up: true });
   const pair = vethPair(inv, mtu, brName);
   for (let i = 0; i < pair.actions.length; i++) actions.push(pair.actions[i]!);
-  let result: CurrentResult = { interfaces: [bridgeIface(brName, brMac), pair.host, pair.cont], ips: [], routes: [], dns: {} };
+  const interfaces = [bridgeIface(brName, brMac), pair.host, pair.cont];
+  let result: CurrentResult;
   let s = stores;
   if (isLayer3) {
     const r = execIpam('ADD', conf, inv, stores);
@@ -415,20 +447,17 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     if (ipam.ips.length === 0) return plain(conf, 'IPAM plugin returned missing IP config');
     // calcGateways: every address is on the container interface (index 2); a gateway is filled in when
     // the bridge is one; isDefaultGateway adds a default route unless IPAM gave one with a gateway.
-    // Built at its exact size (every pod's result keeps it): a copy that is pushed onto reserves ~17 slots.
-    let routes: CurrentResult['routes'] = ipam.routes.slice();
     const ips = ipam.ips.map((ip) => {
       const gateway = ip.gateway ?? (isGW ? firstHost(ip.address) : undefined);
       // Two literals, not a conditional spread (which builds each object on V8's slow path).
       return gateway === undefined ? { interface: 2, address: ip.address } : { interface: 2, address: ip.address, gateway };
     });
     let goDefault: CurrentResult['routes'][number] | undefined;
-    if (isDefaultGW && !routes.some((r) => r.gw !== undefined && r.dst === '0.0.0.0/0')) {
+    if (isDefaultGW && !ipam.routes.some((r) => r.gw !== undefined && r.dst === '0.0.0.0/0')) {
       const gw = ips.find((i) => i.gateway !== undefined)?.gateway;
       goDefault = defaultVia(gw);
-      routes = routes.concat([goDefault]);
     }
-    result = { ...result, ips, routes: sharedRoutes(routes), dns: ipam.dns };
+    result = { interfaces, ips, routes: sharedRoutes(ipam.routes, goDefault), dns: ipam.dns };
     const conf2 = configureIface(inv, result, goDefault);
     if (typeof conf2 === 'string') return plain(conf, conf2);
     for (let i = 0; i < conf2.length; i++) actions.push(conf2[i]!);
@@ -437,8 +466,8 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
         if (ip.gateway === undefined) continue;
         const wantIp = gatewayAddr(ip.gateway, ip.address);
         const want = wantIp.text;
-        const addrs = existing?.addrs ?? [];
-        if (addrs.some((a) => a.scope !== 'host' && a.ip === wantIp.ip && a.len === wantIp.len) || actions.some((a) => a.op === 'addr.add' && a.ns === h && a.dev === brName && a.addr === want)) continue;
+        const addrs = existing?.addrs ?? NO_ADDRS;
+        if (bridgeHas(addrs, wantIp) || adds(actions, h, brName, want)) continue;
         const have = addrs.filter((a) => a.scope !== 'host');
         if (have.length > 0) {
           if (!bool(conf, 'forceAddress')) return plain(conf, `failed to set bridge addr: "${brName}" already has an IP address different from ${want}`);
@@ -449,7 +478,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
       if (!inv.node.host.sysctl.ipForward) actions.push({ op: 'sysctl.set', ns: h, key: 'net.ipv4.ip_forward', value: 1 });
     }
     if (bool(conf, 'ipMasq')) actions.push(...ipMasqRules(inv, conf, result));
-  }
+  } else result = { interfaces, ips: [], routes: [], dns: {} };
   // Use DNS settings of the configuration when given, else what IPAM said.
   const dns = conf['dns'] as CurrentResult['dns'] | undefined;
   if (dns && Object.keys(dns).length > 0) result = { ...result, dns };

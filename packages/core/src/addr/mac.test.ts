@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isMulticastMac, macFromSeed, parseMac } from './mac.js';
+import { isMulticastMac, macFromSeed, macFromSeeds, parseMac } from './mac.js';
 
 describe('isMulticastMac', () => {
   it('is the low bit of the first octet, for every MAC in either case', () => {
@@ -55,5 +55,13 @@ describe('macFromSeed', () => {
       expect(isMulticastMac(mac)).toBe(false);
     }), { numRuns: 1000 });
     expect(macFromSeed('flannel.1|node-1')).toBe(reference('flannel.1|node-1'));
+  });
+
+  it('of parts is the MAC of the parts joined by |', () => {
+    const part = fc.string({ unit: 'grapheme', maxLength: 30 });
+    fc.assert(fc.property(part, part, fc.option(part, { nil: undefined }), (a, b, c) => {
+      expect(macFromSeeds(a, b, c)).toBe(reference(c === undefined ? `${a}|${b}` : `${a}|${b}|${c}`));
+      expect(macFromSeed(a)).toBe(reference(a));
+    }), { numRuns: 1000 });
   });
 });

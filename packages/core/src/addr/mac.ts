@@ -45,13 +45,55 @@ export function isMulticastMac(mac: Mac): boolean {
  * simulation stands in for the kernel's random `eth_random_addr()`: same seed, same MAC.
  */
 export function macFromSeed(seed: string): Mac {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193;
-  for (let i = 0; i < seed.length; i++) {
-    const c = seed.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  seedHash(seed);
+  return hashedMac();
+}
+
+/**
+ * {@link macFromSeed} of the parts joined by `|` (`macFromSeeds('veth1', 'uid')` is
+ * `macFromSeed('veth1|uid')`), without building the joined text: a pod's veth pair asks for two.
+ */
+export function macFromSeeds(first: string, second: string, third?: string): Mac {
+  seedHash(first);
+  seedMore(124);
+  seedMore(second);
+  if (third !== undefined) {
+    seedMore(124);
+    seedMore(third);
   }
+  return hashedMac();
+}
+
+/** The two FNV-1a lanes of the seed read so far. */
+let h1 = 0;
+let h2 = 0;
+
+function seedHash(s: string): void {
+  h1 = 0x811c9dc5;
+  h2 = 0x01000193;
+  seedMore(s);
+}
+
+/** More of the seed: a string, or one char code. */
+function seedMore(s: string | number): void {
+  if (typeof s === 'number') {
+    h1 = Math.imul(h1 ^ s, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ s, 0x5bd1e995) >>> 0;
+    return;
+  }
+  let a = h1;
+  let b = h2;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x5bd1e995) >>> 0;
+  }
+  h1 = a;
+  h2 = b;
+}
+
+/** The MAC of the seed hashed last. */
+function hashedMac(): Mac {
   // First octet: locally administered (bit 1 set), unicast (bit 0 clear), as eth_random_addr() does.
   // One flat string of char codes: a template of six pieces is a rope of ten, which the links and CNI
   // results of every pod kept (and parseMac copied).
