@@ -27,7 +27,7 @@ import {
 import { CNI_ERROR_CODES, cniError, goType } from './config.js';
 import { textMemo } from './memo.js';
 import type { CurrentResult } from './result.js';
-import { withEntry } from '../util/record.js';
+import { withEntry, withKey } from '../util/record.js';
 
 /** Where and for whom a plugin runs: the CNI_* environment plus what it can see of the node. */
 export interface CniInvocation {
@@ -676,17 +676,16 @@ function flannelDelegateOnce(conf: PluginInput, env: FlannelSubnetEnv): PluginIn
   if ('name' in d) return '\'delegate\' dictionary must not have \'name\' field, it\'ll be set by flannel';
   if ('ipam' in d) return '\'delegate\' dictionary must not have \'ipam\' field, it\'ll be set by flannel';
   const ipamIn = (conf['ipam'] ?? {}) as Record<string, unknown>;
-  const out: Record<string, unknown> = { ...d, name: conf.name };
+  const out = withKey<unknown>(d, 'name', conf.name);
   if (!('type' in out)) out['type'] = 'bridge';
   if (!('ipMasq' in out)) out['ipMasq'] = !env.ipMasq;
   if (!('mtu' in out)) out['mtu'] = env.mtu;
   if (out['type'] === 'bridge' && !('isGateway' in out)) out['isGateway'] = true;
   out['cniVersion'] = conf.cniVersion;
-  out['ipam'] = {
-    ...ipamIn, type: ipamIn['type'] ?? 'host-local',
-    ranges: [[{ subnet: env.subnet }]],
-    routes: [...(Array.isArray(ipamIn['routes']) ? ipamIn['routes'] : []), { dst: env.network }],
-  };
+  const ipam = withKey<unknown>(ipamIn, 'type', ipamIn['type'] ?? 'host-local');
+  ipam['ranges'] = [[{ subnet: env.subnet }]];
+  ipam['routes'] = [...(Array.isArray(ipamIn['routes']) ? ipamIn['routes'] : []), { dst: env.network }];
+  out['ipam'] = ipam;
   if (conf['runtimeConfig'] !== undefined) out['runtimeConfig'] = conf['runtimeConfig'];
   return out as PluginInput;
 }
