@@ -52,6 +52,8 @@ export interface PodAddRequest {
    * given is the same object at every step of the build. A design may then extend in place what it made
    * earlier in the same build (its IPAM store) instead of copying it, provided an ADD that fails leaves it
    * exactly as it was. Absent or false: the design's state is shared with earlier states and never changed.
+   * A design that hands the request on to another one and may then answer other than it did (an error, or
+   * without its node state) must hand it on with `inBuild: false`: the inner design's changes would stay.
    */
   readonly inBuild?: boolean;
 }
