@@ -266,22 +266,24 @@ describe('buildClusterState', () => {
     expect(ran).toBeGreaterThan(20);
   });
 
-  it('leaves the stores alone when a wrapping design refuses what its inner design added, handing it on with inBuild false', () => {
-    // A design that turns an inner success into an error must not let the inner one extend its stores in place.
-    const refusing = (every: number): CniDesign => {
+  it('leaves the stores alone when a wrapping design refuses what its inner design added, handing the request on as it is', () => {
+    // A design that turns an inner success into an error: what the inner one extended in place is taken back.
+    // Or keeps the inner result but not its node state (the store as it was before this ADD).
+    const refusing = (every: number, how: 'error' | 'no node state'): CniDesign => {
       const base = flannel();
       return {
         ...base,
         podAdded(state, req) {
-          const r = base.podAdded(state, { ...req, inBuild: false });
-          return Number(req.pod.name.slice(4)) % every === 0 && !('error' in r) ? { error: { cniVersion: '0.3.1', code: 999, msg: 'refused by the wrapper' } } : r;
+          const r = base.podAdded(state, req);
+          if (Number(req.pod.name.slice(4)) % every !== 0 || 'error' in r) return r;
+          return how === 'error' ? { error: { cniVersion: '0.3.1', code: 999, msg: 'refused by the wrapper' } } : { actions: r.actions, result: r.result };
         },
       };
     };
-    fc.assert(fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 2, max: 4 }), (n, p, every) => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 2, max: 4 }), fc.constantFrom('error' as const, 'no node state' as const), (n, p, every, how) => {
       const nodes: NodeSpec[] = Array.from({ length: n }, (_, i) => ({ name: `node-${i}` }));
       const pods: PodSpec[] = Array.from({ length: p }, (_, i) => ({ name: `pod-${i}`, node: `node-${i % n}` }));
-      expect(buildClusterState(settings, refusing(every), nodes, pods)).toEqual(sequential(nodes, pods, refusing(every)));
-    }), { numRuns: 40, seed: 4 });
+      expect(buildClusterState(settings, refusing(every, how), nodes, pods)).toEqual(sequential(nodes, pods, refusing(every, how)));
+    }), { numRuns: 60, seed: 4 });
   });
 });

@@ -165,8 +165,8 @@ function listDesign(listOf: (node: Node) => NetworkConfigList | CniError, option
       const inv = invocation(state, req.node, req.pod, req.containerId, req.netns, req.ifname, ip);
       // In a build, host-local extends the stores it made in this build in place; an ADD that fails (or
       // answers no result) takes its reservations back.
-      const r = req.inBuild === true
-        ? extendingInPlace(state, () => addNetworkList(list, inv, st.ipam), (x) => !x.ok || x.result === null)
+      const r = req.inBuild !== undefined
+        ? extendingInPlace(state, req.inBuild, () => addNetworkList(list, inv, st.ipam), (x) => !x.ok || x.result === null)
         : addNetworkList(list, inv, st.ipam);
       if (!r.ok) return { error: r.error };
       if (r.result === null) return { error: { cniVersion: list.cniVersion, code: 0, msg: `plugin type="${list.plugins.at(-1)!.type}" returned no result` } };

@@ -19,7 +19,7 @@
  * per node, immutable, replaced on every change.
  */
 import { textMemo } from '../contract/memo.js';
-import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseIpv4, type Cidr, type CniError, type Ipv4 } from '@podnet/core';
+import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseIpv4, type BuildStep, type Cidr, type CniError, type Ipv4 } from '@podnet/core';
 import { withEntry, withoutEntries } from '../util/record.js';
 
 /** One canonical range of a range set (every field filled in, as Range.Canonicalize leaves it). */
@@ -475,13 +475,13 @@ function reserveInPlace(store: HostLocalStore, rangeId: number, ip: Ipv4, owner:
   return store;
 }
 
-/** Takes back the reservation journalled at `at` (the last one its store got). */
-function unreserve(at: number): void {
-  const store = journal[at] as HostLocalStore;
-  const rangeId = journal[at + 1] as number;
-  const before = journal[at + 2] as Ipv4 | undefined;
-  const key = journal[at + 3] as string;
-  const id = journal[at + 5] as string;
+/** Takes back the reservation journalled in `j` at `at` (the last one its store got). */
+function unreserve(j: readonly unknown[], at: number): void {
+  const store = j[at] as HostLocalStore;
+  const rangeId = j[at + 1] as number;
+  const before = j[at + 2] as Ipv4 | undefined;
+  const key = j[at + 3] as string;
+  const id = j[at + 5] as string;
   const allocated = store.allocated as Record<string, HostLocalOwner>;
   const lastReserved = store.lastReserved as Record<string, Ipv4>;
   const ix = storeIndex(allocated);
@@ -491,17 +491,24 @@ function unreserve(at: number): void {
   const held = ownedBy(ix.owners, id).filter((k) => k !== key);
   if (held.length === 0) ix.owners.delete(id);
   else ix.owners.set(id, held.length === 1 ? held[0]! : held);
-  ix.taken.delete(journal[at + 4] as Ipv4);
+  ix.taken.delete(j[at + 4] as Ipv4);
   ix.keys.pop();
 }
 
+/** Takes back the reservations journalled in `j` from `from` on, last first. */
+function unreserveFrom(j: readonly unknown[], from: number, end: number): void {
+  for (let at = end - JOURNAL_STRIDE; at >= from; at -= JOURNAL_STRIDE) unreserve(j, at);
+}
+
 /**
- * Runs `add` (a CNI ADD of a cluster being built, `build` its state) letting host-local extend the stores
- * made in that build in place; when `failed` says the ADD failed, or it throws, every address it reserved
- * so is released again, so a failed ADD leaves the stores exactly as they were (host-local's own rollback,
- * and the runtime's DEL after a failed ADD). Outside it, every ADD copies the store it changes.
+ * Runs `add` (a CNI ADD of a cluster being built, `build` its state, `step` that ADD) letting host-local
+ * extend the stores made in that build in place. When `failed` says the ADD failed, or it throws, every
+ * address it reserved so is released again (host-local's own rollback, and the runtime's DEL after a
+ * failed ADD); when it succeeded, how to release them is handed to `step`, which does it if the ADD's
+ * final answer (after any design wrapping this one) is a failure. Either way a failed ADD leaves the
+ * stores exactly as they were. Outside it, every ADD copies the store it changes.
  */
-export function extendingInPlace<T>(build: object, add: () => T, failed: (outcome: T) => boolean): T {
+export function extendingInPlace<T>(build: object, step: BuildStep, add: () => T, failed: (outcome: T) => boolean): T {
   const outer = inPlace;
   const mark = journalEnd;
   inPlace = build;
@@ -512,7 +519,11 @@ export function extendingInPlace<T>(build: object, add: () => T, failed: (outcom
     return out;
   } finally {
     inPlace = outer;
-    if (!done) for (let at = journalEnd - JOURNAL_STRIDE; at >= mark; at -= JOURNAL_STRIDE) unreserve(at);
+    if (!done) unreserveFrom(journal, mark, journalEnd);
+    else if (outer === null && journalEnd > mark) {
+      const mine = journal.slice(mark, journalEnd);
+      step.undoOnFailure(() => unreserveFrom(mine, 0, mine.length));
+    }
     // A nested run that succeeded keeps its entries for the run around it, which may still fail.
     if (!done || outer === null) {
       // Entries past the end hold nothing: the stores they named may go.
