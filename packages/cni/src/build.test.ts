@@ -12,6 +12,7 @@ import { bridge } from './designs/bridge.js';
 import { calico } from './designs/calico.js';
 import { cilium } from './designs/cilium.js';
 import { flannel } from './designs/flannel.js';
+import { fromConflist } from './contract/conflist-design.js';
 import { nativeVpc } from './designs/native-vpc.js';
 
 const settings = { podCidr: '10.244.0.0/16', nodeCidrMaskSize: 24 };
@@ -219,5 +220,70 @@ describe('buildClusterState', () => {
       }),
       { numRuns: 150, seed: 11 },
     );
+  });
+
+  it('takes back what host-local reserved in place when a CNI ADD of the build fails, as a failed ADD one at a time leaves nothing', () => {
+    // A build lets host-local extend the stores it made in that build in place (no copy per pod); a failed
+    // ADD must leave them as they were. Two ways to fail after an address was reserved: host-local's second
+    // range set is full (one address in a /30), or a plugin after bridge is not in CNI_PATH.
+    const list = (plugins: unknown[]) => JSON.stringify({ cniVersion: '1.0.0', name: 'net', plugins });
+    const hostLocal = { type: 'host-local', ranges: [[{ subnet: '10.1.0.0/24' }], [{ subnet: '10.2.0.0/30' }]] };
+    const designs: Record<string, () => CniDesign> = {
+      'second range set full': () => fromConflist(list([{ type: 'bridge', bridge: 'cni0', isGateway: true, ipam: hostLocal }])),
+      'later plugin missing': () => fromConflist(list([{ type: 'bridge', bridge: 'cni0', isGateway: true, ipam: { type: 'host-local', subnet: '10.1.0.0/24' } }, { type: 'no-such-plugin' }])),
+    };
+    let failed = 0;
+    let ran = 0;
+    fc.assert(
+      fc.property(fc.constantFrom(...Object.keys(designs)), fc.integer({ min: 1, max: 2 }), fc.array(fc.record({ at: fc.nat({ max: 1 }), pin: fc.integer({ min: 0, max: 24 }) }), { minLength: 1, maxLength: 7 }), (name, n, specs) => {
+        const nodes: NodeSpec[] = Array.from({ length: n }, (_, i) => ({ name: `node-${i}` }));
+        const pods: PodSpec[] = specs.map((p, i) => ({ name: `pod-${i}`, node: `node-${p.at % n}`, ...(p.pin >= 2 && p.pin <= 6 ? { ip: `10.1.0.${p.pin}` } : {}) }));
+        const a = outcome(() => buildClusterState(settings, designs[name]!(), nodes, pods));
+        const b = outcome(() => sequential(nodes, pods, designs[name]!()));
+        expect(a).toEqual(b);
+        if (!('ok' in a)) return;
+        const state = a.ok as ReturnType<typeof buildClusterState>;
+        failed += Object.values(state.waiting).filter((w) => w.status.phase === 'ContainerCreating').length;
+        ran += state.podCount;
+        // What the stores hold is exactly what the running pods got.
+        for (const node of nodes) {
+          const stores = (getNode(state, node.name).cni as { ipam: Record<string, { allocated: Record<string, unknown> }> } | null)?.ipam ?? {};
+          const held = Object.values(stores).flatMap((st) => Object.keys(st.allocated)).sort();
+          const running = Object.values(getNode(state, node.name).pods).flatMap((p) => (p.cniResult?.ips ?? []).map((ip) => ip.address.split('/')[0]!)).sort();
+          expect(held).toEqual(running);
+        }
+        // The built state is shared from now on: an ADD after the build copies the stores it extends.
+        const before = JSON.stringify(state);
+        const design = designs[name]!();
+        outcome(() => addPodState(state, { name: 'later', node: 'node-0' }, design));
+        outcome(() => buildClusterState(settings, design, nodes, pods));
+        expect(JSON.stringify(state)).toBe(before);
+      }),
+      { numRuns: 80, seed: 3 },
+    );
+    // Both kinds of failure, and successes, must have happened.
+    expect(failed).toBeGreaterThan(20);
+    expect(ran).toBeGreaterThan(20);
+  });
+
+  it('leaves the stores alone when a wrapping design refuses what its inner design added, handing the request on as it is', () => {
+    // A design that turns an inner success into an error: what the inner one extended in place is taken back.
+    // Or keeps the inner result but not its node state (the store as it was before this ADD).
+    const refusing = (every: number, how: 'error' | 'no node state'): CniDesign => {
+      const base = flannel();
+      return {
+        ...base,
+        podAdded(state, req) {
+          const r = base.podAdded(state, req);
+          if (Number(req.pod.name.slice(4)) % every !== 0 || 'error' in r) return r;
+          return how === 'error' ? { error: { cniVersion: '0.3.1', code: 999, msg: 'refused by the wrapper' } } : { actions: r.actions, result: r.result };
+        },
+      };
+    };
+    fc.assert(fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 2, max: 4 }), fc.constantFrom('error' as const, 'no node state' as const), (n, p, every, how) => {
+      const nodes: NodeSpec[] = Array.from({ length: n }, (_, i) => ({ name: `node-${i}` }));
+      const pods: PodSpec[] = Array.from({ length: p }, (_, i) => ({ name: `pod-${i}`, node: `node-${i % n}` }));
+      expect(buildClusterState(settings, refusing(every, how), nodes, pods)).toEqual(sequential(nodes, pods, refusing(every, how)));
+    }), { numRuns: 60, seed: 4 });
   });
 });

@@ -8,10 +8,10 @@ export {
   parseCidr, parseIfAddr, parseIpv4,
 } from './addr/ipv4.js';
 export type { Mac } from './addr/mac.js';
-export { BROADCAST_MAC, isMulticastMac, macFromSeed, parseMac } from './addr/mac.js';
+export { BROADCAST_MAC, isMulticastMac, macFromSeed, macFromSeeds, parseMac } from './addr/mac.js';
 export type { ErrorCode } from './errors.js';
 export { ERROR_HINTS, fail, isPodnetError, PodnetError } from './errors.js';
-export type { CniDesign, CniError, CniResult, DesignReaction, PodAddReaction, PodAddRequest } from './cni/contract.js';
+export type { BuildStep, CniDesign, CniError, CniResult, DesignReaction, PodAddReaction, PodAddRequest } from './cni/contract.js';
 export type {
   BridgeLink, ClusterState, ConntrackEntry, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, IpRule, KubeEvent, Link, LinkKind,
   LoopbackLink, LxcEntry, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,

@@ -9,6 +9,7 @@ import {
   fail, formatIpv4, netnsPath, sandboxId, type ClusterState, type CniDesign, type CniError, type CniResult, type DesignReaction, type Node,
   type Pod, type PodAddReaction, type PodAddRequest,
 } from '@podnet/core';
+import { extendingInPlace } from '../ipam/host-local.js';
 import { cniError, parseNetworkConfig, type NetworkConfigList } from './config.js';
 import { textMemo } from './memo.js';
 import type { CniInvocation, IpamStores } from './plugins.js';
@@ -161,10 +162,15 @@ function listDesign(listOf: (node: Node) => NetworkConfigList | CniError, option
       if (!('plugins' in list)) return { error: list };
       const st = nodeState(req.node);
       const ip = req.requestedIp === null ? null : formatIpv4(req.requestedIp);
-      const r = addNetworkList(list, invocation(state, req.node, req.pod, req.containerId, req.netns, req.ifname, ip), st.ipam);
+      const inv = invocation(state, req.node, req.pod, req.containerId, req.netns, req.ifname, ip);
+      // In a build, host-local extends the stores it made in this build in place; an ADD that fails (or
+      // answers no result) takes its reservations back.
+      const r = req.inBuild !== undefined
+        ? extendingInPlace(state, req.inBuild, () => addNetworkList(list, inv, st.ipam), (x) => !x.ok || x.result === null)
+        : addNetworkList(list, inv, st.ipam);
       if (!r.ok) return { error: r.error };
       if (r.result === null) return { error: { cniVersion: list.cniVersion, code: 0, msg: `plugin type="${list.plugins.at(-1)!.type}" returned no result` } };
-      return { actions: r.actions, result: r.result, nodeState: { agent: st.agent, ipam: r.stores } satisfies ConflistNodeState };
+      return { actions: r.actions, result: r.result, nodeState: r.stores === st.ipam && st !== EMPTY_NODE ? st : { agent: st.agent, ipam: r.stores } satisfies ConflistNodeState };
     },
     podDeleted(state, pod, node): DesignReaction {
       const list = listOf(node);

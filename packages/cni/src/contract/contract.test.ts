@@ -8,6 +8,7 @@ import { seedLabSpec, simulatorFromSpec } from '../spec.js';
 import { parseNetworkConfig, versionAtLeast } from './config.js';
 import { fromConflist, fromNodeConfig } from './conflist-design.js';
 import { printResult } from './result.js';
+import { vethName } from './plugins.js';
 import { addNetworkList, delNetworkList } from './runtime.js';
 
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../__fixtures__/reference/${name}`, import.meta.url)), 'utf8');
@@ -220,6 +221,23 @@ describe('bridge with host-local ranges', () => {
     expect(sim.ping('node-1', '10.10.1.20').ok).toBe(true);
   });
 
+  it('gives each bridge its gateway with its own range\'s mask, whatever bridges of other masks got before', () => {
+    // The bridge's address text and parse are remembered for the last gateway and mask asked: clusters
+    // whose ranges share a gateway but not a mask must still each get their own (the kernel would refuse
+    // a pod whose bridge holds another address: "already has an IP address different from").
+    const conf = (len: number) => fromConflist(JSON.stringify({ cniVersion: '1.0.0', name: 'net', plugins: [{ type: 'bridge', bridge: 'br0', isGateway: true,
+      ipam: { type: 'host-local', ranges: [[{ subnet: len === 16 ? '10.1.0.0/16' : len === 24 ? '10.1.0.0/24' : '10.1.0.0/20', gateway: '10.1.0.1' }]] } }] }));
+    fc.assert(fc.property(fc.array(fc.constantFrom(16, 20, 24), { minLength: 1, maxLength: 12 }), (order) => {
+      const sims = new Map<number, Simulator>();
+      order.forEach((len, i) => {
+        let sim = sims.get(len);
+        if (!sim) sims.set(len, (sim = createSimulator({ podCidr: '10.244.0.0/16', cni: conf(len), nodes: [{ name: 'node-1' }] })));
+        expect(sim.addPod({ name: `p${i}`, node: 'node-1' }).status.phase).toBe('Running');
+      });
+      for (const [len, sim] of sims) expect(sim.node('node-1').host.links['br0']!.addrs.map((a) => `${a.ip}/${a.len}`)).toEqual([`${(10 << 24) + (1 << 16) + 1}/${len}`]);
+    }), { numRuns: 40, seed: 9 });
+  });
+
   it('DEL is idempotent: deleting twice, or what was never added, succeeds and changes nothing more', () => {
     const sim = oneNode(fromConflist(BRIDGE_OK), ['a']);
     const design = sim.design;
@@ -357,6 +375,19 @@ describe('properties of a plugin list driven by random pod churn', () => {
         for (const p of running) expect(sim.design.podChecked!(sim.state, p, sim.node('node-1'))).toEqual({});
       }
     }), { numRuns: 40 });
+  });
+});
+
+describe('vethName', () => {
+  it('is `veth` and eight hex digits of FNV-1a over the pod key, as it always was', () => {
+    const reference = (key: string): string => {
+      let h = 0x811c9dc5;
+      for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+      return `veth${(h >>> 0).toString(16).padStart(8, '0')}`;
+    };
+    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 60 }), (key) => {
+      expect(vethName(key)).toBe(reference(key));
+    }), { numRuns: 1000 });
   });
 });
 

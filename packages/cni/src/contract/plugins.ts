@@ -19,7 +19,7 @@
  * bandwidth's shaping, tuning's sysctls): see docs/cni-contract.md.
  */
 import {
-  formatIpv4, macFromSeed, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
+  formatIpv4, macFromSeed, macFromSeeds, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
 } from '@podnet/core';
 import {
   EMPTY_HOST_LOCAL, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfig, type HostLocalStore,
@@ -27,7 +27,7 @@ import {
 import { CNI_ERROR_CODES, cniError, goType } from './config.js';
 import { textMemo } from './memo.js';
 import type { CurrentResult } from './result.js';
-import { withEntry } from '../util/record.js';
+import { withEntry, withKey } from '../util/record.js';
 
 /** Where and for whom a plugin runs: the CNI_* environment plus what it can see of the node. */
 export interface CniInvocation {
@@ -102,7 +102,14 @@ const linkOf = (ns: NetNs | null | undefined, name: string): Link | undefined =>
 export function vethName(podKey: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < podKey.length; i++) h = Math.imul(h ^ podKey.charCodeAt(i), 0x01000193);
-  return `veth${(h >>> 0).toString(16).padStart(8, '0')}`;
+  // One flat string (the host link's name and key, kept per pod), not `veth` + toString + padStart pieces.
+  return String.fromCharCode(118, 101, 116, 104, hexCode(h >>> 28), hexCode(h >>> 24), hexCode(h >>> 20), hexCode(h >>> 16), hexCode(h >>> 12), hexCode(h >>> 8), hexCode(h >>> 4), hexCode(h));
+}
+
+/** The char code of the lower-case hex digit of `x`'s low four bits. */
+function hexCode(x: number): number {
+  const d = x & 15;
+  return d < 10 ? 48 + d : 87 + d;
 }
 
 function bool(conf: PluginInput, key: string): boolean {
@@ -140,11 +147,14 @@ const hostLocal: Plugin = (cmd, conf, inv, stores) => {
   }
   const got = hostLocalAdd(loaded, store, inv.containerId, inv.ifname);
   if ('error' in got) return plain(conf, got.error);
-  return ok({ interfaces: [], ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], withEntry(stores, key, got.store));
+  // A store extended in place (a cluster being built) is already where it was.
+  return ok({ interfaces: NO_INTERFACES, ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], got.store === stores[key] ? stores : withEntry(stores, key, got.store));
 };
 
 /** host-local's empty DNS section: one shared (frozen) object, which every pod's result holds. */
 const NO_DNS: CurrentResult['dns'] = Object.freeze({});
+/** host-local's interfaces (an IPAM result has none), shared likewise. */
+const NO_INTERFACES: CurrentResult['interfaces'] = Object.freeze([]);
 
 /** Runs the IPAM plugin a main plugin names (the ipam section's `type`). */
 function execIpam(cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores: IpamStores): PluginOutcome {
@@ -160,24 +170,16 @@ function execIpam(cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores
  */
 function configureIface(inv: CniInvocation, result: CurrentResult, goDefault?: CurrentResult['routes'][number]): Action[] | string {
   const p = podNs(inv);
-  const actions: Action[] = result.ips.map((ip) => ({ op: 'addr.add', ns: p, dev: inv.ifname, addr: ip.address }));
-  const v4gw = result.ips.find((i) => i.gateway !== undefined)?.gateway;
-  // The container has only the addresses just added: a gateway must lie in one of their prefixes.
-  // Routes mostly share one gateway: the last answer is kept, and the addresses are parsed once.
-  let nets: { ip: number; len: number }[] | null = null;
+  const ips = result.ips;
+  const actions: Action[] = [];
+  let v4gw: string | undefined;
+  for (let i = 0; i < ips.length; i++) {
+    actions.push({ op: 'addr.add', ns: p, dev: inv.ifname, addr: ips[i]!.address });
+    if (v4gw === undefined) v4gw = ips[i]!.gateway;
+  }
+  // Routes mostly share one gateway: the last answer is kept (loops, not closures: every pod ADD runs this).
   let lastGw: string | null = null;
   let lastOnLink = false;
-  const onLink = (gw: string): boolean => {
-    if (gw === lastGw) return lastOnLink;
-    const g = parseIpv4(gw);
-    nets ??= result.ips.map((ip) => ifAddr(ip.address));
-    lastGw = gw;
-    lastOnLink = nets.some((a) => {
-      const m = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
-      return ((a.ip & m) >>> 0) === ((g & m) >>> 0);
-    });
-    return lastOnLink;
-  };
   const routes = result.routes;
   for (let k = 0; k < routes.length; k++) {
     const r = routes[k]!;
@@ -189,11 +191,26 @@ function configureIface(inv: CniInvocation, result: CurrentResult, goDefault?: C
       if ((routes[j]!.gw ?? v4gw) === gw) return `${routeText(r, gw, inv, goDefault)}: file exists`;
       return `${routeText(r, gw, inv, goDefault)}: podnet keeps one route per destination (the kernel would add a second one)`;
     }
-    if (gw !== undefined && !onLink(gw)) return `${routeText(r, gw, inv, goDefault)}: network is unreachable`;
+    if (gw !== undefined && gw !== lastGw) {
+      lastGw = gw;
+      lastOnLink = onLinkOf(gw, ips);
+    }
+    if (gw !== undefined && !lastOnLink) return `${routeText(r, gw, inv, goDefault)}: network is unreachable`;
     const dst = r.dst === '0.0.0.0/0' ? 'default' : r.dst;
     actions.push(gw === undefined ? { op: 'route.add', ns: p, dst, dev: inv.ifname } : { op: 'route.add', ns: p, dst, via: gw, dev: inv.ifname });
   }
   return actions;
+}
+
+/** The container has only the addresses just added: a gateway must lie in one of their prefixes. */
+function onLinkOf(gw: string, ips: CurrentResult['ips']): boolean {
+  const g = parseIpv4(gw);
+  for (let i = 0; i < ips.length; i++) {
+    const a = ifAddr(ips[i]!.address);
+    const m = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
+    if (((a.ip & m) >>> 0) === ((g & m) >>> 0)) return true;
+  }
+  return false;
 }
 
 /**
@@ -245,13 +262,15 @@ function vethExists(conf: PluginInput, inv: CniInvocation): PluginOutcome | null
 
 function vethPair(inv: CniInvocation, mtu: number, master?: string): { actions: Action[]; host: { name: string; mac: string }; cont: { name: string; mac: string; sandbox: string } } {
   const veth = vethName(inv.podKey);
-  const hostMac = macFromSeed(`${veth}|${inv.podUid}`);
-  const contMac = macFromSeed(`${inv.ifname}|${inv.podKey}|${inv.podUid}`);
+  const hostMac = macFromSeeds(veth, inv.podUid);
+  const contMac = macFromSeeds(inv.ifname, inv.podKey, inv.podUid);
+  const peer = { ns: podNs(inv), name: inv.ifname, mac: contMac, mtu, up: true };
+  // Two literals, not a conditional spread (which builds the object on V8's slow path).
+  const add: Action = master
+    ? { op: 'link.add', ns: hostNs(inv), name: veth, kind: 'veth', mtu, mac: hostMac, master, up: true, peer }
+    : { op: 'link.add', ns: hostNs(inv), name: veth, kind: 'veth', mtu, mac: hostMac, up: true, peer };
   return {
-    actions: [{
-      op: 'link.add', ns: hostNs(inv), name: veth, kind: 'veth', mtu, mac: hostMac, ...(master ? { master } : {}), up: true,
-      peer: { ns: podNs(inv), name: inv.ifname, mac: contMac, mtu, up: true },
-    }],
+    actions: [add],
     host: { name: veth, mac: hostMac },
     cont: { name: inv.ifname, mac: contMac, sandbox: inv.netns },
   };
@@ -265,6 +284,23 @@ function firstHost(address: string): string {
 
 /** `10.244.1.4/24` → `10.244.1.1/24` style: the gateway with the address's mask. */
 const withMask = (gw: string, address: string): string => `${gw}/${address.split('/')[1]}`;
+
+/**
+ * {@link withMask}, with its address and length parsed: the last answer is handed out again for the same
+ * gateway and mask (every pod of a node asks for its bridge's address; the text and its parse were made anew).
+ */
+function gatewayAddr(gw: string, address: string): { readonly text: string; readonly ip: number; readonly len: number } {
+  const at = address.indexOf('/') + 1;
+  const end = address.indexOf('/', at);
+  const n = (end < 0 ? address.length : end) - at;
+  const last = lastGatewayAddr;
+  if (at > 0 && last !== null && last.gw === gw && last.lenText.length === n && address.startsWith(last.lenText, at)) return last.addr;
+  const text = withMask(gw, address);
+  const addr = { text, ...ifAddr(text) };
+  lastGatewayAddr = { gw, lenText: address.slice(at, at + n), addr };
+  return addr;
+}
+let lastGatewayAddr: { readonly gw: string; readonly lenText: string; readonly addr: ReturnType<typeof gatewayAddr> } | null = null;
 
 /** netlink's Addr.String and types.Route.String, as CHECK's messages print them. */
 function goRoute(r: { dst: string; gw?: string }): string {
@@ -337,9 +373,31 @@ function defaultVia(gw: string | undefined): CurrentResult['routes'][number] {
  * share the list too rather than keep one each.
  */
 let lastRoutes: CurrentResult['routes'] = Object.freeze([]);
-function sharedRoutes(routes: CurrentResult['routes']): CurrentResult['routes'] {
-  if (routes.length !== lastRoutes.length || routes.some((r, i) => r !== lastRoutes[i])) lastRoutes = Object.freeze(routes);
+/** The list of `routes` and then `extra` (when given), as {@link lastRoutes} when it holds the same: built only when not. */
+function sharedRoutes(routes: CurrentResult['routes'], extra: CurrentResult['routes'][number] | undefined): CurrentResult['routes'] {
+  const n = routes.length;
+  let same = lastRoutes.length === n + (extra === undefined ? 0 : 1) && (extra === undefined || lastRoutes[n] === extra);
+  for (let i = 0; same && i < n; i++) same = routes[i] === lastRoutes[i];
+  // Built at its exact size (every pod's result keeps it): a copy that is pushed onto reserves ~17 slots.
+  if (!same) lastRoutes = Object.freeze(extra === undefined ? routes.slice() : routes.concat([extra]));
   return lastRoutes;
+}
+
+const NO_ADDRS: Link['addrs'] = Object.freeze([]);
+
+/** Whether the bridge holds the address (host-scope ones aside): a loop, not a closure per pod ADD. */
+function bridgeHas(addrs: Link['addrs'], want: { readonly ip: number; readonly len: number }): boolean {
+  for (let i = 0; i < addrs.length; i++) if (addrs[i]!.scope !== 'host' && addrs[i]!.ip === want.ip && addrs[i]!.len === want.len) return true;
+  return false;
+}
+
+/** Whether the actions so far add `addr` to `dev` in `ns`. */
+function adds(actions: readonly Action[], ns: string, dev: string, addr: string): boolean {
+  for (let i = 0; i < actions.length; i++) {
+    const a = actions[i]!;
+    if (a.op === 'addr.add' && a.ns === ns && a.dev === dev && a.addr === addr) return true;
+  }
+  return false;
 }
 
 const bridge: Plugin = (cmd, conf, inv, stores) => {
@@ -360,9 +418,10 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     return ok(null, actions, s);
   }
   if (cmd === 'CHECK') return bridgeCheck(conf, inv, stores, brName, isLayer3);
-  for (const [key, why] of BRIDGE_UNMODELLED) {
+  for (let i = 0; i < BRIDGE_UNMODELLED.length; i++) {
+    const key = BRIDGE_UNMODELLED[i]![0];
     const v = conf[key];
-    if (v !== undefined && v !== 0 && v !== false && !(Array.isArray(v) && v.length === 0)) return unsupported(conf, key, v, why);
+    if (v !== undefined && v !== 0 && v !== false && !(Array.isArray(v) && v.length === 0)) return unsupported(conf, key, v, BRIDGE_UNMODELLED[i]![1]);
   }
   const isDefaultGW = bool(conf, 'isDefaultGateway');
   const isGW = bool(conf, 'isGateway') || isDefaultGW;
@@ -376,8 +435,9 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
   const brMac = existing?.mac ?? macFromSeed(`${brName}|${inv.node.name}`);
   if (!existing) actions.push({ op: 'link.add', ns: h, name: brName, kind: 'bridge', mtu, mac: brMac }, { op: 'link.set', ns: h, name: brName, up: true });
   const pair = vethPair(inv, mtu, brName);
-  actions.push(...pair.actions);
-  let result: CurrentResult = { interfaces: [bridgeIface(brName, brMac), pair.host, pair.cont], ips: [], routes: [], dns: {} };
+  for (let i = 0; i < pair.actions.length; i++) actions.push(pair.actions[i]!);
+  const interfaces = [bridgeIface(brName, brMac), pair.host, pair.cont];
+  let result: CurrentResult;
   let s = stores;
   if (isLayer3) {
     const r = execIpam('ADD', conf, inv, stores);
@@ -387,30 +447,27 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     if (ipam.ips.length === 0) return plain(conf, 'IPAM plugin returned missing IP config');
     // calcGateways: every address is on the container interface (index 2); a gateway is filled in when
     // the bridge is one; isDefaultGateway adds a default route unless IPAM gave one with a gateway.
-    // Built at its exact size (every pod's result keeps it): a copy that is pushed onto reserves ~17 slots.
-    let routes: CurrentResult['routes'] = ipam.routes.slice();
     const ips = ipam.ips.map((ip) => {
       const gateway = ip.gateway ?? (isGW ? firstHost(ip.address) : undefined);
       // Two literals, not a conditional spread (which builds each object on V8's slow path).
       return gateway === undefined ? { interface: 2, address: ip.address } : { interface: 2, address: ip.address, gateway };
     });
     let goDefault: CurrentResult['routes'][number] | undefined;
-    if (isDefaultGW && !routes.some((r) => r.gw !== undefined && r.dst === '0.0.0.0/0')) {
+    if (isDefaultGW && !ipam.routes.some((r) => r.gw !== undefined && r.dst === '0.0.0.0/0')) {
       const gw = ips.find((i) => i.gateway !== undefined)?.gateway;
       goDefault = defaultVia(gw);
-      routes = routes.concat([goDefault]);
     }
-    result = { ...result, ips, routes: sharedRoutes(routes), dns: ipam.dns };
+    result = { interfaces, ips, routes: sharedRoutes(ipam.routes, goDefault), dns: ipam.dns };
     const conf2 = configureIface(inv, result, goDefault);
     if (typeof conf2 === 'string') return plain(conf, conf2);
-    actions.push(...conf2);
+    for (let i = 0; i < conf2.length; i++) actions.push(conf2[i]!);
     if (isGW) {
       for (const ip of ips) {
         if (ip.gateway === undefined) continue;
-        const want = withMask(ip.gateway, ip.address);
-        const wantIp = ifAddr(want);
-        const addrs = existing?.addrs ?? [];
-        if (addrs.some((a) => a.scope !== 'host' && a.ip === wantIp.ip && a.len === wantIp.len) || actions.some((a) => a.op === 'addr.add' && a.ns === h && a.dev === brName && a.addr === want)) continue;
+        const wantIp = gatewayAddr(ip.gateway, ip.address);
+        const want = wantIp.text;
+        const addrs = existing?.addrs ?? NO_ADDRS;
+        if (bridgeHas(addrs, wantIp) || adds(actions, h, brName, want)) continue;
         const have = addrs.filter((a) => a.scope !== 'host');
         if (have.length > 0) {
           if (!bool(conf, 'forceAddress')) return plain(conf, `failed to set bridge addr: "${brName}" already has an IP address different from ${want}`);
@@ -421,7 +478,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
       if (!inv.node.host.sysctl.ipForward) actions.push({ op: 'sysctl.set', ns: h, key: 'net.ipv4.ip_forward', value: 1 });
     }
     if (bool(conf, 'ipMasq')) actions.push(...ipMasqRules(inv, conf, result));
-  }
+  } else result = { interfaces, ips: [], routes: [], dns: {} };
   // Use DNS settings of the configuration when given, else what IPAM said.
   const dns = conf['dns'] as CurrentResult['dns'] | undefined;
   if (dns && Object.keys(dns).length > 0) result = { ...result, dns };
@@ -619,17 +676,16 @@ function flannelDelegateOnce(conf: PluginInput, env: FlannelSubnetEnv): PluginIn
   if ('name' in d) return '\'delegate\' dictionary must not have \'name\' field, it\'ll be set by flannel';
   if ('ipam' in d) return '\'delegate\' dictionary must not have \'ipam\' field, it\'ll be set by flannel';
   const ipamIn = (conf['ipam'] ?? {}) as Record<string, unknown>;
-  const out: Record<string, unknown> = { ...d, name: conf.name };
+  const out = withKey<unknown>(d, 'name', conf.name);
   if (!('type' in out)) out['type'] = 'bridge';
   if (!('ipMasq' in out)) out['ipMasq'] = !env.ipMasq;
   if (!('mtu' in out)) out['mtu'] = env.mtu;
   if (out['type'] === 'bridge' && !('isGateway' in out)) out['isGateway'] = true;
   out['cniVersion'] = conf.cniVersion;
-  out['ipam'] = {
-    ...ipamIn, type: ipamIn['type'] ?? 'host-local',
-    ranges: [[{ subnet: env.subnet }]],
-    routes: [...(Array.isArray(ipamIn['routes']) ? ipamIn['routes'] : []), { dst: env.network }],
-  };
+  const ipam = withKey<unknown>(ipamIn, 'type', ipamIn['type'] ?? 'host-local');
+  ipam['ranges'] = [[{ subnet: env.subnet }]];
+  ipam['routes'] = [...(Array.isArray(ipamIn['routes']) ? ipamIn['routes'] : []), { dst: env.network }];
+  out['ipam'] = ipam;
   if (conf['runtimeConfig'] !== undefined) out['runtimeConfig'] = conf['runtimeConfig'];
   return out as PluginInput;
 }

@@ -16,11 +16,14 @@ import type { Action, CniError, CniResult } from '@podnet/core';
 import { cniError, versionAtLeast, type NetworkConfigList } from './config.js';
 import { execPlugin, type CniCommand, type CniInvocation, type IpamStores, type PluginInput } from './plugins.js';
 import { currentOf, printResult, type CurrentResult } from './result.js';
+import { withKey } from '../util/record.js';
 
 /** What a list run answers: the actions, the IPAM stores after it, and for ADD the list's result. */
 export type ListOutcome =
   | { readonly ok: true; readonly result: CniResult | null; readonly actions: readonly Action[]; readonly stores: IpamStores }
   | { readonly ok: false; readonly error: CniError; readonly plugin: string };
+
+const NO_ACTIONS: readonly Action[] = Object.freeze([]);
 
 /** Each plugin's input without a prevResult, built once per list: it is the same for every pod. */
 const bareInputs = new WeakMap<NetworkConfigList, PluginInput[]>();
@@ -33,9 +36,9 @@ function input(list: NetworkConfigList, i: number, prev: CurrentResult | null): 
   let cached = bareInputs.get(list);
   if (!cached) bareInputs.set(list, (cached = []));
   const bare = (cached[i] ??= build(list, i));
-  // A spread of the cached input with one literal key is V8's fast clone; the rest-pattern that drops
-  // the file's prevResult is not, so it runs once per list.
-  return prev === null ? bare : { ...bare, prevResult: prev };
+  // The rest-pattern that drops the file's prevResult runs once per list; the copy that gains prevResult
+  // is withKey's (a spread gaining a key is V8's slow path).
+  return prev === null ? bare : withKey<unknown>(bare, 'prevResult', prev) as PluginInput;
 }
 
 function build(list: NetworkConfigList, i: number): PluginInput {
@@ -69,11 +72,12 @@ export function addNetworkList(list: NetworkConfigList, inv: CniInvocation, stor
   if (invalid) return { ok: false, error: invalid, plugin: list.plugins[0]!.type };
   let prev: CurrentResult | null = null;
   let s = stores;
-  const actions: Action[] = [];
+  // Mostly one plugin acts (the chained ones pass the result on): its list is the list's, not copied.
+  let actions: readonly Action[] = NO_ACTIONS;
   for (let i = 0; i < list.plugins.length; i++) {
     const r = execPlugin('ADD', input(list, i, prev), inv, s);
     if (!r.ok) return { ok: false, error: r.error, plugin: list.plugins[i]!.type };
-    actions.push(...r.actions);
+    if (r.actions.length > 0) actions = actions.length === 0 ? r.actions : actions.concat(r.actions);
     s = r.stores;
     prev = r.result;
   }

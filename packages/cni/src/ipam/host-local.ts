@@ -19,7 +19,7 @@
  * per node, immutable, replaced on every change.
  */
 import { textMemo } from '../contract/memo.js';
-import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseIpv4, type Cidr, type CniError, type Ipv4 } from '@podnet/core';
+import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseIpv4, type BuildStep, type Cidr, type CniError, type Ipv4 } from '@podnet/core';
 import { withEntry, withoutEntries } from '../util/record.js';
 
 /** One canonical range of a range set (every field filled in, as Range.Canonicalize leaves it). */
@@ -228,9 +228,14 @@ function envIp(args: string): Ipv4 | null | IpamError {
 export function loadHostLocalConfig(
   ipam: Readonly<Record<string, unknown>>, cniVersion: string, cniArgs = '', plugin: Readonly<Record<string, unknown>> = {},
 ): HostLocalConfig | IpamError {
-  const requested: Ipv4[] = [];
   const fromEnv = envIp(cniArgs);
   if (isError(fromEnv)) return fromEnv;
+  // What most ADDs are (no address asked for anywhere): the remembered configuration, nothing built.
+  if (fromEnv === null && plugin['args'] === undefined && plugin['runtimeConfig'] === undefined) {
+    const loaded = loadRanges(ipam, cniVersion, undefined);
+    return isError(loaded) ? loaded : unrequestedConf(loaded);
+  }
+  const requested: Ipv4[] = [];
   if (fromEnv !== null) requested.push(fromEnv);
   const listIps = (v: unknown): IpamError | null => {
     if (!Array.isArray(v)) return null;
@@ -248,7 +253,11 @@ export function loadHostLocalConfig(
   const loaded = loadRanges(ipam, cniVersion, rc.ipRanges);
   if (isError(loaded)) return loaded;
   if (requested.length > 0) return { ...loaded, requested };
-  // Nothing requested (every ADD that lets IPAM choose): the same configuration object each time.
+  return unrequestedConf(loaded);
+}
+
+/** Nothing requested (every ADD that lets IPAM choose): the same configuration object each time. */
+function unrequestedConf(loaded: Omit<HostLocalConfig, 'requested'>): HostLocalConfig {
   let conf = unrequested.get(loaded);
   if (conf === undefined) unrequested.set(loaded, (conf = { ...loaded, requested: [] }));
   return conf;
@@ -377,12 +386,16 @@ function addOwned(owners: StoreIndex['owners'], id: string, key: string): void {
 /** The addresses a container holds (any interface), in the record's order. */
 function ownedBy(owners: StoreIndex['owners'], id: string): readonly string[] {
   const held = owners.get(id);
-  return held === undefined ? [] : typeof held === 'string' ? [held] : held;
+  return held === undefined ? NONE : typeof held === 'string' ? [held] : held;
 }
+const NONE: readonly string[] = Object.freeze([]);
 
 /** The addresses (id, ifname) holds, in the record's order. */
-function heldBy(allocated: HostLocalStore['allocated'], id: string, ifname: string): string[] {
-  return ownedBy(storeIndex(allocated).owners, id).filter((k) => allocated[k]!.ifname === ifname);
+function heldBy(allocated: HostLocalStore['allocated'], id: string, ifname: string): readonly string[] {
+  // Every ADD asks, and a new container holds nothing: no list is made for that.
+  const held = storeIndex(allocated).owners.get(id);
+  if (held === undefined) return NONE;
+  return (typeof held === 'string' ? [held] : held).filter((k) => allocated[k]!.ifname === ifname);
 }
 
 /** Whether an address is taken: `allocated[formatIpv4(ip)] !== undefined`. */
@@ -410,7 +423,114 @@ function allocatedWith(allocated: HostLocalStore['allocated'], ip: Ipv4, owner: 
 
 /** The store with `ip` of range set `rangeId` taken by (id, ifname). */
 function reserveIn(store: HostLocalStore, rangeId: number, ip: Ipv4, range: HostLocalRange, id: string, ifname: string): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } {
-  return { ip, range, store: { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: allocatedWith(store.allocated, ip, { id, ifname }) } };
+  const owner = { id, ifname };
+  if (inPlace !== null && storeBuilds.get(store) === inPlace) return { ip, range, store: reserveInPlace(store, rangeId, ip, owner) };
+  const next: HostLocalStore = { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: allocatedWith(store.allocated, ip, owner) };
+  // A store made while a build runs holds records of its own (two fresh copies): the build's later ADDs may extend it.
+  if (inPlace !== null) storeBuilds.set(next, inPlace);
+  return { ip, range, store: next };
+}
+
+/**
+ * The build (its state object) each store was made in, while {@link extendingInPlace} ran it. A store made
+ * in the build that runs now is reachable from that build's state alone, whose states in between nobody
+ * sees: its ADDs extend it in place instead of copying a record that grows with the node's pods (a copy per
+ * pod made a node's ADDs quadratic in its pods). Any other store, the shared empty one included, is copied.
+ */
+const storeBuilds = new WeakMap<HostLocalStore, object>();
+
+/** The build whose ADDs run now, or null. */
+let inPlace: object | null = null;
+
+/**
+ * What ADDs of the running build reserved in place, to take back when one fails: per reservation, the
+ * store, its range set index, the last reserved address there before (or undefined), the address's key,
+ * the address, and its owner's container id. Flat and reused, so a reservation allocates no undo record.
+ */
+const journal: unknown[] = [];
+/** How much of {@link journal} is in use (the array is never shortened: V8 gave up its storage at every `length = 0`). */
+let journalEnd = 0;
+const JOURNAL_STRIDE = 6;
+
+/** {@link reserveIn} on a store of the running build: the records gain the entry, the store stays the same object. */
+function reserveInPlace(store: HostLocalStore, rangeId: number, ip: Ipv4, owner: HostLocalOwner): HostLocalStore {
+  const key = formatIpv4(ip);
+  const allocated = store.allocated as Record<string, HostLocalOwner>;
+  const lastReserved = store.lastReserved as Record<string, Ipv4>;
+  const ix = storeIndex(allocated);
+  const at = journalEnd;
+  journal[at] = store;
+  journal[at + 1] = rangeId;
+  journal[at + 2] = lastReserved[rangeId];
+  journal[at + 3] = key;
+  journal[at + 4] = ip;
+  journal[at + 5] = owner.id;
+  journalEnd = at + JOURNAL_STRIDE;
+  // Only a free address is reserved (isTaken said so): the key is new, and comes last in the record.
+  allocated[key] = owner;
+  lastReserved[rangeId] = ip;
+  addOwned(ix.owners, owner.id, key);
+  ix.taken.add(ip);
+  ix.keys.push(key);
+  return store;
+}
+
+/** Takes back the reservation journalled in `j` at `at` (the last one its store got). */
+function unreserve(j: readonly unknown[], at: number): void {
+  const store = j[at] as HostLocalStore;
+  const rangeId = j[at + 1] as number;
+  const before = j[at + 2] as Ipv4 | undefined;
+  const key = j[at + 3] as string;
+  const id = j[at + 5] as string;
+  const allocated = store.allocated as Record<string, HostLocalOwner>;
+  const lastReserved = store.lastReserved as Record<string, Ipv4>;
+  const ix = storeIndex(allocated);
+  delete allocated[key];
+  if (before === undefined) delete lastReserved[rangeId];
+  else lastReserved[rangeId] = before;
+  const held = ownedBy(ix.owners, id).filter((k) => k !== key);
+  if (held.length === 0) ix.owners.delete(id);
+  else ix.owners.set(id, held.length === 1 ? held[0]! : held);
+  ix.taken.delete(j[at + 4] as Ipv4);
+  ix.keys.pop();
+}
+
+/** Takes back the reservations journalled in `j` from `from` on, last first. */
+function unreserveFrom(j: readonly unknown[], from: number, end: number): void {
+  for (let at = end - JOURNAL_STRIDE; at >= from; at -= JOURNAL_STRIDE) unreserve(j, at);
+}
+
+/**
+ * Runs `add` (a CNI ADD of a cluster being built, `build` its state, `step` that ADD) letting host-local
+ * extend the stores made in that build in place. When `failed` says the ADD failed, or it throws, every
+ * address it reserved so is released again (host-local's own rollback, and the runtime's DEL after a
+ * failed ADD); when it succeeded, how to release them is handed to `step`, which does it if the ADD's
+ * final answer (after any design wrapping this one) is a failure. Either way a failed ADD leaves the
+ * stores exactly as they were. Outside it, every ADD copies the store it changes.
+ */
+export function extendingInPlace<T>(build: object, step: BuildStep, add: () => T, failed: (outcome: T) => boolean): T {
+  const outer = inPlace;
+  const mark = journalEnd;
+  inPlace = build;
+  let done = false;
+  try {
+    const out = add();
+    done = !failed(out);
+    return out;
+  } finally {
+    inPlace = outer;
+    if (!done) unreserveFrom(journal, mark, journalEnd);
+    else if (outer === null && journalEnd > mark) {
+      const mine = journal.slice(mark, journalEnd);
+      step.undoOnFailure(() => unreserveFrom(mine, 0, mine.length));
+    }
+    // A nested run that succeeded keeps its entries for the run around it, which may still fail.
+    if (!done || outer === null) {
+      // Entries past the end hold nothing: the stores they named may go.
+      journal.fill(undefined, mark, journalEnd);
+      journalEnd = mark;
+    }
+  }
 }
 
 /** One address of a range set for (id, ifname): IPAllocator.Get. */
@@ -428,7 +548,9 @@ export function allocateFromSet(
   }
   // Duplicate allocation is not allowed by the spec: the same (container, interface) already holds an
   // address of this set.
-  for (const key of heldBy(store.allocated, id, ifname)) {
+  const held = heldBy(store.allocated, id, ifname);
+  for (let k = 0; k < held.length; k++) {
+    const key = held[k]!;
     if (set.some((x) => rangeContains(x, parseIpv4(key)))) return { error: `${key} has been allocated to ${id}, duplicate allocation is not allowed` };
   }
   // GetIter: start after the last reserved address when the set still holds it, else at the first
@@ -446,7 +568,7 @@ export function allocateFromSet(
   }
   let start: Ipv4 | null = null;
   let total = 0;
-  for (const r of set) total += r.rangeEnd - r.rangeStart + 1;
+  for (let k = 0; k < set.length; k++) total += set[k]!.rangeEnd - set[k]!.rangeStart + 1;
   for (let step = 0; step <= total; step++) {
     let r = set[idx]!;
     if (cur === null) cur = r.rangeStart;
@@ -463,6 +585,9 @@ export function allocateFromSet(
   return { error: `no IP addresses available in range set: ${rangeSetText(set)}` };
 }
 
+/** No requested address: never added to (pending only loses entries, and only when it has some). */
+const NO_IPS: Ipv4[] = [];
+
 /** What host-local's ADD prints (an IPAM result: no interfaces). */
 export interface HostLocalResult {
   readonly ips: readonly { readonly address: string; readonly gateway: string }[];
@@ -476,20 +601,28 @@ export interface HostLocalResult {
 export function hostLocalAdd(
   conf: HostLocalConfig, store: HostLocalStore, id: string, ifname: string,
 ): { result: HostLocalResult; store: HostLocalStore } | IpamError {
-  const pending = conf.requested.length === 0 ? [] : [...conf.requested];
+  const pending: Ipv4[] = conf.requested.length === 0 ? NO_IPS : [...conf.requested];
   const ips: { address: string; gateway: string }[] = [];
   let s = store;
   for (let idx = 0; idx < conf.ranges.length; idx++) {
     const set = conf.ranges[idx]!;
-    const k = pending.findIndex((ip) => set.some((r) => rangeContains(r, ip)));
+    const k = pending.length === 0 ? -1 : pending.findIndex((ip) => set.some((r) => rangeContains(r, ip)));
     const requested = k >= 0 ? pending.splice(k, 1)[0]! : null;
     const got = allocateFromSet(set, s, idx, id, ifname, requested);
     if (isError(got)) return { error: `failed to allocate for range ${idx}: ${got.error}` };
     s = got.store;
-    ips.push({ address: `${formatIpv4(got.ip)}/${got.range.subnet.len}`, gateway: gatewayText(got.range.gateway) });
+    ips.push({ address: addressText(got.ip, got.range.subnet.len), gateway: gatewayText(got.range.gateway) });
   }
   if (pending.length > 0) return { error: `failed to allocate all requested IPs: ${pending.map(formatIpv4).join(' ')}` };
   return { result: { ips, routes: conf.routes }, store: s };
+}
+
+/**
+ * `a.b.c.d/len`, as one flat string: every pod's result keeps it, and a template of that length is a rope
+ * of three or four strings (V8 joins pieces of 13 characters or more by reference).
+ */
+function addressText(ip: Ipv4, len: number): string {
+  return [formatIpv4(ip), '/', len].join('');
 }
 
 /**

@@ -2,7 +2,7 @@ import { Address4 } from 'ip-address';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isPodnetError, PodnetError } from '../errors.js';
-import { formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr } from './ipv4.js';
+import { formatIpv4, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from './ipv4.js';
 
 /** The parse as first written: the dotted-quad pattern, then each octet checked. */
 function reference(text: string): number | string {
@@ -92,6 +92,24 @@ describe('parseCidr', () => {
     fc.assert(fc.property(prefixText, fc.boolean(), (text, strict) => {
       expect(outcome(() => parseCidr(text, { strict }))).toBe(outcome(() => referenceParseCidr(text, strict)));
     }), { numRuns: 3000, seed: 7 });
+  });
+
+  it('reads an interface address (host bits kept) as the prefix parse and parseIpv4 read it, or fails as they fail', () => {
+    const reference = (text: string) => {
+      const { len } = referenceParseCidr(text, false);
+      const slash = text.indexOf('/');
+      return { ip: parseIpv4(slash < 0 ? text : text.slice(0, slash)), len };
+    };
+    const result = (f: () => unknown): string => {
+      try {
+        return JSON.stringify(f());
+      } catch (e) {
+        return e instanceof PodnetError ? `${e.code}: ${e.message}` : `untyped: ${String(e)}`;
+      }
+    };
+    fc.assert(fc.property(prefixText, (text) => {
+      expect(result(() => parseIfAddr(text))).toBe(result(() => reference(text)));
+    }), { numRuns: 3000, seed: 8 });
   });
 
   it('reads the prefixes actions carry', () => {

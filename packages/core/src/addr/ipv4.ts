@@ -21,8 +21,7 @@ const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
  * Four decimal octets (0–255, no leading zeros) separated by dots, read in one pass: the number, or -1
  * for any other text (which {@link parseIpv4} then refuses with its message).
  */
-function scanDotted(text: string): number {
-  const end = text.length;
+function scanDotted(text: string, end = text.length): number {
   let n = 0;
   let i = 0;
   for (let part = 0; part < 4; part++) {
@@ -111,6 +110,45 @@ export function cidr(addr: Ipv4, len: number): Cidr {
  * Kubernetes and the CNI plugins reject them; without it, they are cleared. A bare address is a /32.
  */
 export function parseCidr(text: string, options: { strict?: boolean } = {}): Cidr {
+  // What actions carry (`a.b.c.d/len`) read in one pass; anything else, and every error, below.
+  const len = typeof text === 'string' ? scanPrefix(text) : -1;
+  if (len >= 0) {
+    const addr = scanned;
+    const net = networkOf(addr, len);
+    if (net === addr || options.strict === false) return { addr: net, len };
+  }
+  return parseCidrText(text, options);
+}
+
+/** The address {@link scanPrefix} read last. */
+let scanned = 0;
+
+/**
+ * `a.b.c.d/len` (four octets as {@link scanDotted} reads them, a length of one or two digits up to 32) or a
+ * bare dotted quad (a /32): the length, with the address left in {@link scanned}; -1 for any other text.
+ */
+function scanPrefix(text: string): number {
+  const slash = text.indexOf('/');
+  const end = slash < 0 ? text.length : slash;
+  const addr = scanDotted(text, end);
+  if (addr < 0) return -1;
+  let len = 32;
+  if (slash >= 0) {
+    const digits = text.length - slash - 1;
+    if (digits < 1 || digits > 2) return -1;
+    len = 0;
+    for (let i = slash + 1; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) return -1;
+      len = len * 10 + (c - 48);
+    }
+    if (len > 32) return -1;
+  }
+  scanned = addr;
+  return len;
+}
+
+function parseCidrText(text: string, options: { strict?: boolean }): Cidr {
   if (typeof text !== 'string') fail('INVALID_CIDR', `${String(text)} is not a prefix`, { value: text });
   const slash = text.indexOf('/');
   const addrText = slash < 0 ? text : text.slice(0, slash);
@@ -152,6 +190,8 @@ export interface IfAddrText {
 
 /** Parses `a.b.c.d/len` keeping host bits (an interface address). */
 export function parseIfAddr(text: string): IfAddrText {
+  const len = typeof text === 'string' ? scanPrefix(text) : -1;
+  if (len >= 0) return { ip: scanned, len };
   const c = parseCidr(text, { strict: false });
   const slash = text.indexOf('/');
   return { ip: parseIpv4(slash < 0 ? text : text.slice(0, slash)), len: c.len };

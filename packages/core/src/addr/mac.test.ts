@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isMulticastMac, macFromSeed, parseMac } from './mac.js';
+import { isMulticastMac, macFromSeed, macFromSeeds, parseMac } from './mac.js';
 
 describe('isMulticastMac', () => {
   it('is the low bit of the first octet, for every MAC in either case', () => {
@@ -15,6 +15,22 @@ describe('isMulticastMac', () => {
     expect(isMulticastMac(parseMac('01:00:5e:00:00:01'))).toBe(true);
     expect(isMulticastMac(parseMac('33:33:00:00:00:01'))).toBe(true);
     expect(isMulticastMac(parseMac('0a:58:0a:f4:01:04'))).toBe(false);
+  });
+});
+
+describe('parseMac', () => {
+  it('accepts six hex pairs in either case as the lower-case MAC, and refuses the rest with INVALID_MAC', () => {
+    // A canonical MAC is taken as it is (a scan by hand); any other text goes through the regular expression.
+    const hex = fc.constantFrom(...'0123456789abcdefABCDEFgG:- '.split(''));
+    fc.assert(fc.property(fc.oneof(
+      fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 6, maxLength: 6 }).chain((o) => fc.constantFrom(':', '-', '').map((sep) => o.map((b) => b.toString(16).padStart(2, '0')).join(sep))),
+      fc.string({ unit: hex, minLength: 15, maxLength: 19 }),
+    ), fc.boolean(), (text, upper) => {
+      const t = upper ? text.toUpperCase() : text;
+      const valid = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(t.toLowerCase());
+      if (valid) expect(parseMac(t)).toBe(t.toLowerCase());
+      else expect(() => parseMac(t)).toThrow(expect.objectContaining({ code: 'INVALID_MAC' }));
+    }), { numRuns: 2000 });
   });
 });
 
@@ -39,5 +55,13 @@ describe('macFromSeed', () => {
       expect(isMulticastMac(mac)).toBe(false);
     }), { numRuns: 1000 });
     expect(macFromSeed('flannel.1|node-1')).toBe(reference('flannel.1|node-1'));
+  });
+
+  it('of parts is the MAC of the parts joined by |', () => {
+    const part = fc.string({ unit: 'grapheme', maxLength: 30 });
+    fc.assert(fc.property(part, part, fc.option(part, { nil: undefined }), (a, b, c) => {
+      expect(macFromSeeds(a, b, c)).toBe(reference(c === undefined ? `${a}|${b}` : `${a}|${b}|${c}`));
+      expect(macFromSeed(a)).toBe(reference(a));
+    }), { numRuns: 1000 });
   });
 });

@@ -46,6 +46,23 @@ export interface PodAddRequest {
   readonly containerId: string;
   /** An address the caller pins (CNI_ARGS IP=…), or null to let IPAM choose. */
   readonly requestedIp: Ipv4 | null;
+  /**
+   * Present when this ADD is one step of a cluster built in one transition (`buildClusterState`): the states
+   * between its steps are never seen and share nothing with any other state, and the state the design is
+   * given is the same object at every step of the build. A design may then extend in place what it made
+   * earlier in the same build (its IPAM store) instead of copying it, registering with
+   * {@link BuildStep.undoOnFailure} how to take each such change back. podnet takes them back, last first,
+   * when the ADD's final answer is an error, has no node state, or throws: a design that hands the request
+   * on to another one and then answers otherwise needs to do nothing more. Absent: the design's state is
+   * shared with earlier states and is never changed in place.
+   */
+  readonly inBuild?: BuildStep | undefined;
+}
+
+/** One CNI ADD of a cluster being built in place (see {@link PodAddRequest.inBuild}). */
+export interface BuildStep {
+  /** Registers how to take back a change made in place, should the ADD's final answer be a failure. */
+  undoOnFailure(undo: () => void): void;
 }
 
 /** The answer to a CNI ADD: a result, or an error (the pod then never runs). */

@@ -9,7 +9,7 @@ import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
 } from '../addr/ipv4.js';
 import { macFromSeed } from '../addr/mac.js';
-import type { CniDesign, CniResult } from '../cni/contract.js';
+import type { BuildStep, CniDesign, CniResult, PodAddReaction, PodAddRequest } from '../cni/contract.js';
 import { fail, PodnetError } from '../errors.js';
 import { applyActionsToDraft, checkIfName, indexNs, snapshot, unindexNs } from '../ops/actions.js';
 import { emptyShards, shardDelete, shardGet, shardPeekValues, shardSet, shardValues } from '../util/shards.js';
@@ -552,7 +552,9 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   // same transition that adds the pod.
   // The design reads plain data, not drafts: a draft wraps every value read in a proxy, and host-local
   // copying its store through one cost more than the rest of the ADD.
-  const r = design.podAdded(snapshot(d) as ClusterState, { pod: sandbox, node: snapshot(node), ifname: 'eth0', netns: netnsPath(pod), containerId: sandboxId(pod), requestedIp: pod.requestedIp });
+  const step = builds.has(d) ? new BuildUndo() : null;
+  const req: PodAddRequest = { pod: sandbox, node: snapshot(node), ifname: 'eth0', netns: netnsPath(pod), containerId: sandboxId(pod), requestedIp: pod.requestedIp, inBuild: step ?? undefined };
+  const r = step === null ? design.podAdded(snapshot(d) as ClusterState, req) : step.add(design, snapshot(d) as ClusterState, req);
   if ('error' in r) {
     const cniText = `${r.error.msg}${r.error.details ? `: ${r.error.details}` : ''}`;
     if (fresh && pod.requestedIp !== null) {
@@ -779,12 +781,48 @@ export function buildClusterState(settings: ClusterSettings, design: CniDesign, 
   // The same transitions as addNode/addPod, applied in place to a fresh copy that shares nothing with
   // any other state: no proxies, no per-change copies, one freeze at the end (when freezing is on).
   const d = structuredClone(createClusterState(settings, design, now)) as Draft<ClusterState>;
+  builds.add(d);
   // A fresh cluster has no neighbour entries for a joining node or a new pod to update (only the dataplane
   // learns entries that can go stale): skip the announcements.
   for (const n of nodes) addNodeInDraft(d, n, design, false);
   for (const p of pods) addPodInDraft(d, p, design, events, false);
   settleInDraft(d, design, events, false);
   return freezeIfOn(d as ClusterState);
+}
+
+/** The states {@link buildClusterState} is building in place: a design's CNI ADD is told so (`inBuild`). */
+const builds = new WeakSet<object>();
+
+/**
+ * One CNI ADD of a cluster being built in place: the design may change in place what it made earlier in
+ * the build, registering how to undo it; what the ADD's final answer does not keep (an error, no node
+ * state, a throw) is undone here, whatever designs wrapped the one that changed it.
+ */
+class BuildUndo implements BuildStep {
+  readonly #undos: (() => void)[] = [];
+
+  undoOnFailure(undo: () => void): void {
+    if (typeof undo !== 'function') fail('INVALID_ARGUMENT', 'undoOnFailure needs a function');
+    this.#undos.push(undo);
+  }
+
+  add(design: CniDesign, state: ClusterState, req: PodAddRequest): PodAddReaction {
+    let r: PodAddReaction;
+    try {
+      r = design.podAdded(state, req);
+    } catch (e) {
+      this.#undo();
+      throw e;
+    }
+    if ('error' in r || !('nodeState' in r)) this.#undo();
+    return r;
+  }
+
+  #undo(): void {
+    const u = this.#undos;
+    for (let i = u.length - 1; i >= 0; i--) u[i]!();
+    u.length = 0;
+  }
 }
 
 /** Nodes sorted by name. */

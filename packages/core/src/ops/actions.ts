@@ -186,20 +186,39 @@ function applyList(d: DState, actions: readonly Action[]): void {
   listNs.d = d;
   listNs.ns = null;
   listNs.id = '';
+  plainList = !isDraft(d);
   try {
-    for (const a of actions) applyOne(d, a);
+    for (let i = 0; i < actions.length; i++) applyOne(d, actions[i]!);
   } finally {
     listNs.d = null;
     listNs.ns = null;
+    plainList = false;
   }
+}
+
+/**
+ * True while an action list is applied to a state that is no immer draft (a cluster built in place,
+ * buildClusterState): nothing in it is a draft, so the reads below need not ask. `snapshot` and `peek` look
+ * immer's symbol up on every object they are given, a hash probe on a dictionary, several times per action.
+ */
+let plainList = false;
+
+/** {@link snapshot}, skipped while {@link plainList}. */
+function snap<T extends object>(x: T): T {
+  return plainList ? x : snapshot(x);
+}
+
+/** {@link peek}, skipped while {@link plainList}. */
+function look<T extends object, K extends keyof T>(x: T, key: K): T[K] {
+  return plainList ? x[key] : peek(x, key);
 }
 
 /** A link of a namespace as plain data (for checks: reading it through the draft would copy the links). */
 function getLink(ns: NetNs | DNs, name: string): Link {
-  const links = peek(ns as NetNs, 'links');
+  const links = look(ns as NetNs, 'links');
   const l = Object.prototype.hasOwnProperty.call(links, name) ? links[name] : undefined;
   if (!l) fail('LINK_NOT_FOUND', `Cannot find device "${name}" in ${ns.id}`, { ns: ns.id, dev: name });
-  return snapshot(l);
+  return snap(l);
 }
 
 /** A link of a draft namespace, to change it; throws `LINK_NOT_FOUND`. */
@@ -241,9 +260,11 @@ export function ownerOf(nsId: NsId, dev: string, nodeEth0: boolean): IpOwner {
   return nodeEth0 ? { kind: 'node', name: node, ns: nsId, dev } : { kind: 'gateway', name: `${node}/${dev}`, ns: nsId, dev };
 }
 
+const NO_OWNERS: readonly IpOwner[] = Object.freeze([]);
+
 function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
   const key = String(ip);
-  const owners = snapshot(shardPeek(d.ipIndex, key) ?? []);
+  const owners = snap(shardPeek(d.ipIndex, key) ?? NO_OWNERS);
   shardSet(d.ipIndex, key, madeHere(withItem(owners, ownerOf(nsId, link.name, link.kind === 'physical'))));
 }
 
@@ -442,13 +463,17 @@ const DEFAULT_DST: Cidr = Object.freeze({ addr: 0, len: 0 });
  * for one look was a tenth of a pod's CNI ADD. Of a kernel route only its device is answered.
  */
 function connectedRoute(ns: NetNs, ip: number): Pick<Route, 'dev'> | null {
-  let best: Pick<Route, 'dev'> | null = connectedIn(ns, peek(ns, 'routes'), ip);
+  let best: Pick<Route, 'dev'> | null = connectedIn(ns, look(ns, 'routes'), ip);
   let bestLen = best === null ? -1 : (best as Route).dst.len;
   let bestMetric = best === null ? 0 : (best as Route).metric;
-  const links = peek(ns, 'links');
+  const links = look(ns, 'links');
   for (const name in links) {
-    const l = snapshot(links[name]!);
-    for (const a of snapshot(l.addrs)) {
+    const l = snap(links[name]!);
+    // Indexed loops here and in hasKernelRoute: a for…of made an iterator result per address (two route
+    // adds per pod ADD scan the pod's links).
+    const addrs = snap(l.addrs);
+    for (let i = 0; i < addrs.length; i++) {
+      const a = addrs[i]!;
       if (!givesPrefixRoute(l, a)) continue;
       // A kernel route: metric 0, on an up link; kept when longer, or as long with a lower metric.
       if (networkOf(ip, a.len) !== networkOf(a.ip, a.len)) continue;
@@ -465,10 +490,12 @@ function connectedRoute(ns: NetNs, ip: number): Pick<Route, 'dev'> | null {
 /** Whether the kernel holds a prefix route of `dst` at `metric` (one of {@link kernelRoutes}), scanned in place. */
 function hasKernelRoute(ns: NetNs, dst: Cidr, metric: number): boolean {
   if (metric !== 0 || dst.len >= 32) return false;
-  const links = peek(ns, 'links');
+  const links = look(ns, 'links');
   for (const name in links) {
-    const l = snapshot(links[name]!);
-    for (const a of snapshot(l.addrs)) {
+    const l = snap(links[name]!);
+    const addrs = snap(l.addrs);
+    for (let i = 0; i < addrs.length; i++) {
+      const a = addrs[i]!;
       if (a.len === dst.len && givesPrefixRoute(l, a) && networkOf(a.ip, a.len) === dst.addr) return true;
     }
   }
@@ -477,7 +504,8 @@ function hasKernelRoute(ns: NetNs, dst: Cidr, metric: number): boolean {
 
 function connectedIn(ns: NetNs, routes: readonly Route[], ip: number): Route | null {
   let best: Route | null = null;
-  for (const r of routes) {
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i]!;
     if (r.via !== null || r.type !== 'unicast' || r.dev === null || !ns.links[r.dev]?.up) continue;
     if (((ip & maskOf(r.dst.len)) >>> 0) !== r.dst.addr) continue;
     if (best === null || r.dst.len > best.dst.len || (r.dst.len === best.dst.len && r.metric < best.metric)) best = r;
@@ -626,7 +654,7 @@ function applyOne(d: DState, a: Action): void {
       const { ip, len } = parseIfAddr(a.addr);
       if (link.addrs.some((x) => x.ip === ip)) fail('ADDRESS_EXISTS', `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
       const scope = a.scope ?? (ip >>> 24 === 127 ? 'host' : 'global');
-      link.addrs = castDraft(madeHere(withItem(peek(link as Link, 'addrs'), { ip, len, scope })));
+      link.addrs = castDraft(madeHere(withItem(look(link as Link, 'addrs'), { ip, len, scope })));
       // Only global addresses must be unique in the cluster: a link-scope one (GKE's pod gateway, the same
       // on every host veth of a node) is valid on its link alone, as the kernel allows.
       if (scope === 'global') indexAddr(d, a.ns, link as Link, ip);
@@ -661,11 +689,11 @@ function applyOne(d: DState, a: Action): void {
         else tables[table]!.push(route);
         return;
       }
-      const i = peek(ns as NetNs, 'routes').findIndex((r) => sameRouteKey(r, route));
+      const i = look(ns as NetNs, 'routes').findIndex((r) => sameRouteKey(r, route));
       const kernelClash = hasKernelRoute(ns as NetNs, route.dst, route.metric);
       if (a.op === 'route.add' && (i >= 0 || kernelClash)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
       if (i >= 0) writable(ns, 'routes')[i] = route;
-      else ns.routes = castDraft(madeHere(withRoute(peek(ns as NetNs, 'routes'), route)));
+      else ns.routes = castDraft(madeHere(withRoute(look(ns as NetNs, 'routes'), route)));
       return;
     }
     case 'route.del': {
