@@ -57,12 +57,15 @@ export function madeHere<T>(value: T): T {
 export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) => void): T {
   return produce(base, (d: Draft<T>) => {
     const outer = made;
+    const outerReads = reads;
     const mine: object[] = [];
     made = mine;
+    reads = OPEN;
     try {
       recipe(d);
     } finally {
       made = outer;
+      reads = outerReads;
     }
     if (mine.length === 0) return;
     if (freezing) {
@@ -74,6 +77,34 @@ export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) 
     const handled = (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE]?.scope_?.handledSet_;
     if (handled instanceof Set) for (let i = 0; i < mine.length; i++) handled.add(mine[i]!);
   });
+}
+
+/** No read remembered yet in the open transition (the memo is made at the first). */
+const OPEN = new Map<object, Map<string, unknown>>();
+/** {@link draftReads}' memo: null outside a {@link transition}, {@link OPEN} until its first entry. */
+let reads: Map<object, Map<string, unknown>> | null = null;
+
+/**
+ * The open {@link transition}'s memo of values read by key out of draft containers (a sharded map's
+ * `shardGet`): container draft → key → what the read gave (a draft, or a value the transition put there).
+ * Reading the same key again through the draft levels costs immer a trap per level (a pod's CNI ADD read
+ * its node through `nodes` four times: the pod inserted, the namespace of each action, the announcement);
+ * the memo answers without them. Whoever writes the container's key drops its entry. Null outside a
+ * transition: the memo, and the drafts in it, end with the transition.
+ */
+export function draftReads(): Map<object, Map<string, unknown>> | null {
+  if (reads === OPEN) reads = new Map();
+  return reads;
+}
+
+/** {@link draftReads}' entries for one container, if any (without making the memo). */
+export function draftReadsOf(container: object): Map<string, unknown> | undefined {
+  return reads === null || reads === OPEN ? undefined : reads.get(container);
+}
+
+/** Whether a value is an immer draft (one read of its marker; a proxy's trap on a draft). */
+export function isDraftValue(x: object): boolean {
+  return (x as unknown as Record<symbol, unknown>)[DRAFT_STATE] !== undefined;
 }
 
 /** Where a draft is nested in a plain value (a path), or null. */
