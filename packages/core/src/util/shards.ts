@@ -15,7 +15,7 @@
  * Leaves and tops are created on first use and dropped when emptied (null where none is).
  */
 import { dict } from './dict.js';
-import { draftReads, draftReadsOf, isDraftValue, madeHere, snapshot } from './immer.js';
+import { forgetRead, inTransition, isDraftValue, madeHere, readsOf, rememberRead, snapshot } from './immer.js';
 
 const BITS = 7;
 /** Slots per level: a top holds this many leaves, the map this many tops. */
@@ -50,13 +50,12 @@ export function shardLeaf<V>(s: Shards<V>, i: number): Leaf<V> | undefined {
 
 /**
  * Looks a key up; `undefined` when absent. On an immer draft the value is a draft (to write into). In a
- * {@link transition}, what a draft map gave is remembered (util/immer.ts `draftReads`) until
+ * {@link transition}, what a draft map gave is remembered (util/immer.ts `rememberRead`) until
  * {@link shardSet} or {@link shardDelete} writes the key: reading it again skips immer's traps on the
  * levels (a pod's CNI ADD read its node four times).
  */
 export function shardGet<V>(s: Shards<V>, key: string): V | undefined {
-  const memo = draftReads();
-  const known = memo === null ? undefined : memo.get(s);
+  const known = readsOf(s);
   if (known !== undefined) {
     const v = known.get(key);
     if (v !== undefined) return v as V;
@@ -65,16 +64,8 @@ export function shardGet<V>(s: Shards<V>, key: string): V | undefined {
   const v = l !== undefined && Object.prototype.hasOwnProperty.call(l, key) ? l[key] : undefined;
   // Remembered for a draft map only: a plain map read in a transition is the state before it, or a level
   // made in it, which a write changes in place.
-  if (memo !== null && v !== undefined && isDraftValue(s)) {
-    if (known !== undefined) known.set(key, v);
-    else memo.set(s, new Map([[key, v]]));
-  }
+  if (v !== undefined && inTransition() && isDraftValue(s)) rememberRead(s, key, v);
   return v;
-}
-
-/** A write of `key` in a map: what {@link shardGet} remembered of it is forgotten. */
-function forget(s: object, key: string): void {
-  draftReadsOf(s)?.delete(key);
 }
 
 /**
@@ -98,7 +89,7 @@ export function shardPeek<V>(s: Shards<V>, key: string): V | undefined {
  * made of a level that is only replaced, and immer has one new value to finalise, not three.
  */
 export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
-  forget(s, key);
+  forgetRead(s, key);
   const i = shardOf(key);
   const t = i >>> BITS;
   const j = i & (FANOUT - 1);
@@ -125,7 +116,7 @@ export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
  * dropped from its parent without being drafted itself.
  */
 export function shardDelete<V>(s: Shards<V>, key: string): void {
-  forget(s, key);
+  forgetRead(s, key);
   const i = shardOf(key);
   const t = i >>> BITS;
   const j = i & (FANOUT - 1);
