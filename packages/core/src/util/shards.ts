@@ -55,16 +55,26 @@ export function shardLeaf<V>(s: Shards<V>, i: number): Leaf<V> | undefined {
  * levels (a pod's CNI ADD read its node four times).
  */
 export function shardGet<V>(s: Shards<V>, key: string): V | undefined {
+  // Outside a transition (the engine, the checks, a cluster built in place) the lookup is all there is.
+  return inTransition() ? shardGetRemembered(s, key) : lookup(s, key);
+}
+
+function lookup<V>(s: Shards<V>, key: string): V | undefined {
+  const l = shardLeaf(s, shardOf(key));
+  return l !== undefined && Object.prototype.hasOwnProperty.call(l, key) ? l[key] : undefined;
+}
+
+/** {@link shardGet} in a transition: a draft map's answer is remembered until the key is written. */
+function shardGetRemembered<V>(s: Shards<V>, key: string): V | undefined {
   const known = readsOf(s);
   if (known !== undefined) {
     const v = known.get(key);
     if (v !== undefined) return v as V;
   }
-  const l = shardLeaf(s, shardOf(key));
-  const v = l !== undefined && Object.prototype.hasOwnProperty.call(l, key) ? l[key] : undefined;
+  const v = lookup(s, key);
   // Remembered for a draft map only: a plain map read in a transition is the state before it, or a level
   // made in it, which a write changes in place.
-  if (v !== undefined && inTransition() && isDraftValue(s)) rememberRead(s, key, v);
+  if (v !== undefined && isDraftValue(s)) rememberRead(s, key, v);
   return v;
 }
 
