@@ -300,7 +300,8 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
       const draft = shardGet(d.nodes, other.name)!;
       for (const l of Object.values(other.host.links)) if (l.kind === 'physical' && l.segment === seg.name) announce(draft.host, ip, mac, state.now, l.name);
     }
-    announce(d.underlay.router, ip, mac, state.now, seg.name);
+    // The router too is drafted only when it holds such an entry (a join where it talked to nobody's old address drafts nothing).
+    if (holdsStale(state.underlay.router, ip, mac)) announce(d.underlay.router, ip, mac, state.now, seg.name);
   }
   // The design sees the cluster with this node in it (read through the few drafts written above).
   const joined = snapshot(d) as ClusterState;
@@ -461,17 +462,22 @@ function countPodChange(pods: object, delta: 1 | -1): void {
 /** Pods on a node that count against its max-pods: running ones and those waiting for their sandbox. */
 export function nonTerminatedPods(state: ClusterState, node: Node): number {
   let n = podCountOf(node.pods);
-  for (const w of Object.values(state.waiting)) if (w.node === node.name && w.status.phase === 'ContainerCreating') n += 1;
+  // As plain data: scheduling reads a transition's state, whose waiting pods are a draft once one was placed
+  // (walking the draft drafted every waiting pod it passed).
+  const waiting = snapshot(state.waiting);
+  for (const k in waiting) {
+    const w = waiting[k]!;
+    if (w.node === node.name && w.status.phase === 'ContainerCreating') n += 1;
+  }
   return n;
 }
 
 /**
- * kube-scheduler's decision for a pod without a node: the nodes with room (pods < allocatable pods),
- * the least loaded first (NodeResourcesFit's LeastAllocated, ties by name). None → Pending with the
- * scheduler's message.
+ * kube-scheduler's choice for a pod without a node, which depends on the nodes alone (not on the pod):
+ * the nodes with room (pods < allocatable pods), the least loaded first (NodeResourcesFit's
+ * LeastAllocated, ties by name); none → the scheduler's message for the pods it leaves Pending.
  */
-function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: EventSink, fresh: boolean, announceArp: boolean): void {
-  const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
+function placement(state: ClusterState): { readonly node: Node; readonly message: null } | { readonly node: null; readonly message: string } {
   let best: Node | null = null;
   let bestLoad = Infinity;
   let full = 0;
@@ -494,13 +500,21 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
       bestLoad = load;
     }
   }
+  if (best !== null) return { node: best, message: null };
+  // The scheduler's FitError: reasons counted per node and sorted as strings (sort.Strings), then PostFilter's.
+  const why = [...(cordoned ? [`${cordoned} node(s) were unschedulable`] : []), ...(full ? [`${full} Too many pods`] : [])].sort();
+  const preempt = [...(cordoned ? [`${cordoned} Preemption is not helpful for scheduling`] : []), ...(full ? [`${full} No preemption victims found for incoming pod`] : [])].sort();
+  const message = state.nodeCount === 0
+    ? 'no nodes available to schedule pods'
+    : `0/${state.nodeCount} nodes are available: ${why.join(', ')}. preemption: 0/${state.nodeCount} nodes are available: ${preempt.join(', ')}.`;
+  return { node: null, message };
+}
+
+/** kube-scheduler's decision for a pod without a node ({@link placement}): bound and admitted, or left Pending. */
+function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: EventSink, fresh: boolean, announceArp: boolean): void {
+  const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
+  const { node: best, message } = placement(state);
   if (best === null) {
-    // The scheduler's FitError: reasons counted per node and sorted as strings (sort.Strings), then PostFilter's.
-    const why = [...(cordoned ? [`${cordoned} node(s) were unschedulable`] : []), ...(full ? [`${full} Too many pods`] : [])].sort();
-    const preempt = [...(cordoned ? [`${cordoned} Preemption is not helpful for scheduling`] : []), ...(full ? [`${full} No preemption victims found for incoming pod`] : [])].sort();
-    const message = state.nodeCount === 0
-      ? 'no nodes available to schedule pods'
-      : `0/${state.nodeCount} nodes are available: ${why.join(', ')}. preemption: 0/${state.nodeCount} nodes are available: ${preempt.join(', ')}.`;
     const status: PodStatus = { phase: 'Pending', reason: 'Unschedulable', message };
     const prev = fresh ? undefined : waitingOf(d)[pod.key];
     // The scheduler retries: report again only when the reason changed; an unchanged pod is not rewritten
@@ -647,12 +661,29 @@ function pluginOf(state: ClusterState, design: CniDesign, node: Node): { type: s
  * pods is returned as it is.
  */
 export function settleState(state: ClusterState, design: CniDesign, events: EventSink = []): ClusterState {
-  if (!hasRetriable(state)) return state;
+  if (!retryChangesSomething(state)) return state;
   return transition(state, (d) => settleInDraft(d, design, events));
 }
 
-function hasRetriable(state: ClusterState): boolean {
-  for (const w of Object.values(state.waiting)) if (w.status.phase !== 'Failed') return true;
+/**
+ * Whether retrying the waiting pods can change anything. Not when none is retriable (all Failed), nor
+ * when every retriable one is Pending with the message the scheduler would give it again: placement
+ * depends on the nodes, not on the pod, so no pod is placed and none is rewritten or reported (what
+ * {@link schedule} does for each, in a transition that would change nothing). A pod added before any
+ * node waits that way through every change until a node joins; the transition for nothing was ~10% of
+ * a flannel property run. A pod waiting for its sandbox (ContainerCreating) is always retried: CNI ADD
+ * can succeed now.
+ */
+function retryChangesSomething(state: ClusterState): boolean {
+  let pending: string | null | undefined;
+  const waiting = state.waiting;
+  for (const k in waiting) {
+    const w = waiting[k]!;
+    if (w.status.phase === 'Failed') continue;
+    if (w.node !== null || w.status.phase !== 'Pending') return true;
+    if (pending === undefined) pending = placement(state).message;
+    if (pending === null || w.status.message !== pending) return true;
+  }
   return false;
 }
 
@@ -758,11 +789,14 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
     if (n.podCidr) {
       shardDelete(d.cidrIndex, formatCidr(n.podCidr));
       // A freed block (or address) below the cursor becomes the lowest free one again.
-      if (n.podCidr.len === d.nodeCidrMaskSize && cidrContains(d.podCidr, n.podCidr.addr)) {
-        d.alloc.cidrLowFree = Math.min(d.alloc.cidrLowFree, (n.podCidr.addr - d.podCidr.addr) / 2 ** (32 - d.nodeCidrMaskSize));
+      // Read as plain data: through the draft, the pod CIDR and the cursors were drafted even when unchanged.
+      const podCidr = peek(d as ClusterState, 'podCidr');
+      if (n.podCidr.len === d.nodeCidrMaskSize && cidrContains(podCidr, n.podCidr.addr)) {
+        const low = Math.min(peek(d as ClusterState, 'alloc').cidrLowFree, (n.podCidr.addr - podCidr.addr) / 2 ** (32 - d.nodeCidrMaskSize));
+        if (low !== peek(d as ClusterState, 'alloc').cidrLowFree) d.alloc.cidrLowFree = low;
       }
     }
-    const cur = d.alloc.ipLowFree[n.segment];
+    const cur = peek(d as ClusterState, 'alloc').ipLowFree[n.segment];
     if (cur !== undefined && n.ip < cur) (d.alloc.ipLowFree as Record<string, number>)[n.segment] = n.ip;
     shardDelete(d.nodes, name);
     d.nodeCount -= 1;

@@ -57,12 +57,15 @@ export function madeHere<T>(value: T): T {
 export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) => void): T {
   return produce(base, (d: Draft<T>) => {
     const outer = made;
+    const outerReads = reads;
     const mine: object[] = [];
     made = mine;
+    reads = OPEN;
     try {
       recipe(d);
     } finally {
       made = outer;
+      reads = outerReads;
     }
     if (mine.length === 0) return;
     if (freezing) {
@@ -74,6 +77,47 @@ export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) 
     const handled = (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE]?.scope_?.handledSet_;
     if (handled instanceof Set) for (let i = 0; i < mine.length; i++) handled.add(mine[i]!);
   });
+}
+
+/** {@link rememberRead}'s memo: null outside a {@link transition}, {@link OPEN} until its first entry. */
+let reads: Map<object, Map<string, unknown>> | null = null;
+/** No read remembered yet in the open transition (the memo is made at the first). */
+const OPEN = new Map<object, Map<string, unknown>>();
+
+/**
+ * The open {@link transition}'s memo of values read by key out of draft containers (a sharded map's
+ * `shardGet`): container draft → key → what the read gave (a draft, or a value the transition put there).
+ * Reading the same key again through the draft levels costs immer a trap per level (a pod's CNI ADD read
+ * its node through `nodes` four times: the pod inserted, the namespace of each action, the announcement);
+ * the memo answers without them. Whoever writes the container's key forgets it ({@link forgetRead}).
+ * Outside a transition nothing is remembered: the memo, and the drafts in it, end with the transition.
+ */
+export function rememberRead(container: object, key: string, value: unknown): void {
+  if (reads === null) return;
+  if (reads === OPEN) reads = new Map();
+  const known = reads.get(container);
+  if (known !== undefined) known.set(key, value);
+  else reads.set(container, new Map([[key, value]]));
+}
+
+/** What {@link rememberRead} remembered of a container in the open transition, if anything. */
+export function readsOf(container: object): Map<string, unknown> | undefined {
+  return reads === null || reads === OPEN ? undefined : reads.get(container);
+}
+
+/** A write of `key` in a container: what {@link rememberRead} remembered of it is forgotten. */
+export function forgetRead(container: object, key: string): void {
+  if (reads !== null && reads !== OPEN) reads.get(container)?.delete(key);
+}
+
+/** Whether a {@link transition} is open (reads of drafts are remembered). */
+export function inTransition(): boolean {
+  return reads !== null;
+}
+
+/** Whether a value is an immer draft (one read of its marker; a proxy's trap on a draft). */
+export function isDraftValue(x: object): boolean {
+  return (x as unknown as Record<symbol, unknown>)[DRAFT_STATE] !== undefined;
 }
 
 /** Where a draft is nested in a plain value (a path), or null. */

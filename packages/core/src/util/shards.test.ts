@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { current, isDraft } from 'immer';
-import { produce } from './immer.js';
+import { inTransition, produce, transition } from './immer.js';
 import { emptyShards, SHARD_FANOUT, shardDelete, shardDiffKeys, shardGet, shardKeys, shardLeaves, shardOf, shardPeekValues, shardSet, shardSize, shardValues, type Shards } from './shards.js';
 
 type Op = { readonly set: string; readonly value: number } | { readonly del: string };
@@ -162,5 +162,50 @@ describe('sharded maps', () => {
       // The state the transitions started from is as it was.
       expect(new Set(shardKeys(start))).toEqual(new Set(first.reduce((m, op) => ('set' in op ? m.add(op.set) : (m.delete(op.del), m)), new Set<string>())));
     }));
+  });
+  it('in a transition, a key read again gives what it gave (remembered), a written key is read anew, and writes into what a read gave land in the new state', () => {
+    type Rec = { n: number; marks: number };
+    type Step = { readonly get: string; readonly mark: boolean } | Op;
+    // Four keys, so that a key is read, written and read again within a few steps.
+    const few = fc.integer({ min: 0, max: 3 }).map((i) => `node-${i}`);
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({ get: few, mark: fc.boolean() }),
+      fc.record({ get: few, mark: fc.boolean() }),
+      few.map((k) => ({ del: k }) as Op),
+      fc.record({ set: few, value: fc.integer() }) as fc.Arbitrary<Op>,
+    );
+    fc.assert(fc.property(ops, fc.array(step, { maxLength: 60 }), (first, steps) => {
+      const base = produce(emptyShards<Rec>(), (d) => {
+        for (const op of first) if ('set' in op) shardSet(d as Shards<Rec>, op.set, { n: op.value, marks: 0 }); else shardDelete(d as Shards<Rec>, op.del);
+      });
+      const before = JSON.stringify([...shardKeys(base)].map((k) => [k, shardGet(base, k)]));
+      const model = new Map<string, Rec>([...shardKeys(base)].map((k) => [k, { ...shardGet(base, k)! }]));
+      const next = transition({ m: base }, (d) => {
+        const s = d.m as Shards<Rec>;
+        const gave = new Map<string, Rec>();
+        for (const st of steps) {
+          if ('get' in st) {
+            const v = shardGet(s, st.get);
+            const want = model.get(st.get);
+            if (want === undefined) expect(v).toBeUndefined();
+            else expect({ ...v! }).toEqual(want);
+            // The same key read twice with no write between gives the same object (the same draft).
+            if (gave.has(st.get)) expect(v).toBe(gave.get(st.get));
+            if (v !== undefined) gave.set(st.get, v);
+            if (v !== undefined && st.mark) { v.marks += 1; want!.marks += 1; }
+          } else {
+            const k = 'set' in st ? st.set : st.del;
+            gave.delete(k);
+            if ('set' in st) { shardSet(s, k, { n: st.value, marks: 0 }); model.set(k, { n: st.value, marks: 0 }); }
+            else { shardDelete(s, k); model.delete(k); }
+          }
+        }
+        expect(inTransition()).toBe(true);
+      });
+      expect(new Map([...shardKeys(next.m)].map((k) => [k, { ...shardGet(next.m, k)! }]))).toEqual(model);
+      // The state it started from is unchanged; outside a transition nothing is remembered.
+      expect(JSON.stringify([...shardKeys(base)].map((k) => [k, shardGet(base, k)]))).toBe(before);
+      expect(inTransition()).toBe(false);
+    }), { numRuns: 300 });
   });
 });

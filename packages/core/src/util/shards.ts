@@ -15,7 +15,7 @@
  * Leaves and tops are created on first use and dropped when emptied (null where none is).
  */
 import { dict } from './dict.js';
-import { madeHere, snapshot } from './immer.js';
+import { forgetRead, inTransition, isDraftValue, madeHere, readsOf, rememberRead, snapshot } from './immer.js';
 
 const BITS = 7;
 /** Slots per level: a top holds this many leaves, the map this many tops. */
@@ -48,10 +48,34 @@ export function shardLeaf<V>(s: Shards<V>, i: number): Leaf<V> | undefined {
   return s[i >>> BITS]?.[i & (FANOUT - 1)] ?? undefined;
 }
 
-/** Looks a key up; `undefined` when absent. On an immer draft the value is a draft (to write into). */
+/**
+ * Looks a key up; `undefined` when absent. On an immer draft the value is a draft (to write into). In a
+ * {@link transition}, what a draft map gave is remembered (util/immer.ts `rememberRead`) until
+ * {@link shardSet} or {@link shardDelete} writes the key: reading it again skips immer's traps on the
+ * levels (a pod's CNI ADD read its node four times).
+ */
 export function shardGet<V>(s: Shards<V>, key: string): V | undefined {
+  // Outside a transition (the engine, the checks, a cluster built in place) the lookup is all there is.
+  return inTransition() ? shardGetRemembered(s, key) : lookup(s, key);
+}
+
+function lookup<V>(s: Shards<V>, key: string): V | undefined {
   const l = shardLeaf(s, shardOf(key));
   return l !== undefined && Object.prototype.hasOwnProperty.call(l, key) ? l[key] : undefined;
+}
+
+/** {@link shardGet} in a transition: a draft map's answer is remembered until the key is written. */
+function shardGetRemembered<V>(s: Shards<V>, key: string): V | undefined {
+  const known = readsOf(s);
+  if (known !== undefined) {
+    const v = known.get(key);
+    if (v !== undefined) return v as V;
+  }
+  const v = lookup(s, key);
+  // Remembered for a draft map only: a plain map read in a transition is the state before it, or a level
+  // made in it, which a write changes in place.
+  if (v !== undefined && isDraftValue(s)) rememberRead(s, key, v);
+  return v;
 }
 
 /**
@@ -75,6 +99,7 @@ export function shardPeek<V>(s: Shards<V>, key: string): V | undefined {
  * made of a level that is only replaced, and immer has one new value to finalise, not three.
  */
 export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
+  forgetRead(s, key);
   const i = shardOf(key);
   const t = i >>> BITS;
   const j = i & (FANOUT - 1);
@@ -101,6 +126,7 @@ export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
  * dropped from its parent without being drafted itself.
  */
 export function shardDelete<V>(s: Shards<V>, key: string): void {
+  forgetRead(s, key);
   const i = shardOf(key);
   const t = i >>> BITS;
   const j = i & (FANOUT - 1);
