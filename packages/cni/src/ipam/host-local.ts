@@ -424,10 +424,10 @@ function allocatedWith(allocated: HostLocalStore['allocated'], ip: Ipv4, owner: 
 /** The store with `ip` of range set `rangeId` taken by (id, ifname). */
 function reserveIn(store: HostLocalStore, rangeId: number, ip: Ipv4, range: HostLocalRange, id: string, ifname: string): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } {
   const owner = { id, ifname };
-  if (inPlace !== null && storeBuilds.get(store) === inPlace) return { ip, range, store: reserveInPlace(store, rangeId, ip, owner) };
+  if (inPlace !== null && storeBuilds.get(store) === inPlace.build) return { ip, range, store: reserveInPlace(inPlace.journal, store, rangeId, ip, owner) };
   const next: HostLocalStore = { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: allocatedWith(store.allocated, ip, owner) };
   // A store made while a build runs holds records of its own (two fresh copies): the build's later ADDs may extend it.
-  if (inPlace !== null) storeBuilds.set(next, inPlace);
+  if (inPlace !== null) storeBuilds.set(next, inPlace.build);
   return { ip, range, store: next };
 }
 
@@ -439,33 +439,21 @@ function reserveIn(store: HostLocalStore, rangeId: number, ip: Ipv4, range: Host
  */
 const storeBuilds = new WeakMap<HostLocalStore, object>();
 
-/** The build whose ADDs run now, or null. */
-let inPlace: object | null = null;
-
 /**
- * What ADDs of the running build reserved in place, to take back when one fails: per reservation, the
- * store, its range set index, the last reserved address there before (or undefined), the address's key,
- * the address, and its owner's container id. Flat and reused, so a reservation allocates no undo record.
+ * The build whose ADD runs now (null outside one), with what that ADD reserved in place so far, to take
+ * back if it fails: per reservation, six entries — the store, its range set index, the last reserved
+ * address there before (or undefined), the address's key, the address, and its owner's container id.
  */
-const journal: unknown[] = [];
-/** How much of {@link journal} is in use (the array is never shortened: V8 gave up its storage at every `length = 0`). */
-let journalEnd = 0;
+let inPlace: { readonly build: object; readonly journal: unknown[] } | null = null;
 const JOURNAL_STRIDE = 6;
 
 /** {@link reserveIn} on a store of the running build: the records gain the entry, the store stays the same object. */
-function reserveInPlace(store: HostLocalStore, rangeId: number, ip: Ipv4, owner: HostLocalOwner): HostLocalStore {
+function reserveInPlace(journal: unknown[], store: HostLocalStore, rangeId: number, ip: Ipv4, owner: HostLocalOwner): HostLocalStore {
   const key = formatIpv4(ip);
   const allocated = store.allocated as Record<string, HostLocalOwner>;
   const lastReserved = store.lastReserved as Record<string, Ipv4>;
   const ix = storeIndex(allocated);
-  const at = journalEnd;
-  journal[at] = store;
-  journal[at + 1] = rangeId;
-  journal[at + 2] = lastReserved[rangeId];
-  journal[at + 3] = key;
-  journal[at + 4] = ip;
-  journal[at + 5] = owner.id;
-  journalEnd = at + JOURNAL_STRIDE;
+  journal.push(store, rangeId, lastReserved[rangeId], key, ip, owner.id);
   // Only a free address is reserved (isTaken said so): the key is new, and comes last in the record.
   allocated[key] = owner;
   lastReserved[rangeId] = ip;
@@ -510,8 +498,8 @@ function unreserveFrom(j: readonly unknown[], from: number, end: number): void {
  */
 export function extendingInPlace<T>(build: object, step: BuildStep, add: () => T, failed: (outcome: T) => boolean): T {
   const outer = inPlace;
-  const mark = journalEnd;
-  inPlace = build;
+  const run = { build, journal: [] as unknown[] };
+  inPlace = run;
   let done = false;
   try {
     const out = add();
@@ -519,17 +507,11 @@ export function extendingInPlace<T>(build: object, step: BuildStep, add: () => T
     return out;
   } finally {
     inPlace = outer;
-    if (!done) unreserveFrom(journal, mark, journalEnd);
-    else if (outer === null && journalEnd > mark) {
-      const mine = journal.slice(mark, journalEnd);
-      step.undoOnFailure(() => unreserveFrom(mine, 0, mine.length));
-    }
-    // A nested run that succeeded keeps its entries for the run around it, which may still fail.
-    if (!done || outer === null) {
-      // Entries past the end hold nothing: the stores they named may go.
-      journal.fill(undefined, mark, journalEnd);
-      journalEnd = mark;
-    }
+    const j = run.journal;
+    if (!done) unreserveFrom(j, 0, j.length);
+    // A nested run that succeeded leaves its reservations to the run around it, which may still fail.
+    else if (outer !== null) outer.journal.push(...j);
+    else if (j.length !== 0) step.undoOnFailure(() => unreserveFrom(j, 0, j.length));
   }
 }
 
