@@ -816,11 +816,16 @@ export function buildClusterState(settings: ClusterSettings, design: CniDesign, 
   // any other state: no proxies, no per-change copies, one freeze at the end (when freezing is on).
   const d = structuredClone(createClusterState(settings, design, now)) as Draft<ClusterState>;
   builds.add(d);
-  // A fresh cluster has no neighbour entries for a joining node or a new pod to update (only the dataplane
-  // learns entries that can go stale): skip the announcements.
-  for (const n of nodes) addNodeInDraft(d, n, design, false);
-  for (const p of pods) addPodInDraft(d, p, design, events, false);
-  settleInDraft(d, design, events, false);
+  try {
+    // A fresh cluster has no neighbour entries for a joining node or a new pod to update (only the dataplane
+    // learns entries that can go stale): skip the announcements.
+    for (const n of nodes) addNodeInDraft(d, n, design, false);
+    for (const p of pods) addPodInDraft(d, p, design, events, false);
+    settleInDraft(d, design, events, false);
+  } finally {
+    // Built: from now on the state is shared, and no ADD may change it in place.
+    builds.delete(d);
+  }
   return freezeIfOn(d as ClusterState);
 }
 
