@@ -6,9 +6,11 @@
  * state unchanged then.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isPodnetError } from '../errors.js';
 import { addNodeState, createClusterState } from '../model/cluster.js';
+import { getNs } from '../model/lookup.js';
+import { shardGet } from '../util/shards.js';
 import type { CniDesign } from '../cni/contract.js';
 import type { ClusterState } from '../model/types.js';
 import { applyActions, type Action } from './actions.js';
@@ -103,5 +105,73 @@ describe('an interface named __proto__', () => {
       expect(isPodnetError(caught) && caught.code).toBe('UNSUPPORTED');
     }
     expect(JSON.stringify(start)).toBe(startJson);
+  });
+});
+
+/**
+ * immer makes a draft (a proxy, finalised at the end) of every object read through the draft, written or
+ * not: a veth deletion read its peer, the peer's addresses, an FDB and the cluster's peer sets that way
+ * without changing them. Counted by watching the proxies immer creates (its drafts' bookkeeping, the same
+ * `modified_` that util/immer.ts's snapshot reads): after the transition every one must have been written.
+ */
+describe('deleting a veth', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  /** Applies the actions, returning the state and how many drafts were made and how many were never written. */
+  const counted = (s: ClusterState, actions: Action[]): { state: ClusterState; drafts: number; unwritten: number } => {
+    const states: { modified_: boolean }[] = [];
+    const revocable = Proxy.revocable;
+    vi.spyOn(Proxy, 'revocable').mockImplementation((target, handler) => {
+      states.push((Array.isArray(target) ? target[0] : target) as { modified_: boolean });
+      return revocable(target, handler);
+    });
+    const state = applyActions(s, actions);
+    vi.restoreAllMocks();
+    return { state, drafts: states.length, unwritten: states.filter((x) => x.modified_ !== true).length };
+  };
+
+  const veths = (s: ClusterState): [string, string][] => NS.flatMap((ns) => Object.values(getNs(s, ns).links).filter((l) => l.kind === 'veth').map((l): [string, string] => [ns, l.name]));
+
+  it('takes both ends, their addresses, FDB entries and attached peer routes, and drafts only what it writes', () => {
+    const wired = applyActions(start, [
+      { op: 'link.add', ns: 'node/node-a', name: 'br0', kind: 'bridge', up: true },
+      { op: 'link.add', ns: 'node/node-a', name: 'v0', kind: 'veth', up: true, master: 'br0', peer: { ns: 'node/node-b', name: 'v1', up: true } },
+      { op: 'addr.add', ns: 'node/node-a', dev: 'v0', addr: '10.7.0.1/24' },
+      { op: 'addr.add', ns: 'node/node-b', dev: 'v1', addr: '10.7.0.2/24' },
+      { op: 'peerset.put', set: 'peers', dev: 'v0', owner: 'x', routes: [{ dst: '10.9.0.0/24', via: '10.7.0.2' }], neigh: [], fdb: [] },
+      { op: 'peerset.attach', ns: 'node/node-a', set: 'peers', self: 'node-a' },
+    ]);
+    expect(getNs(wired, 'node/node-a').peerSets).toHaveLength(1);
+    const { state, unwritten } = counted(wired, [{ op: 'link.del', ns: 'node/node-b', name: 'v1' }]);
+    expect(unwritten).toBe(0);
+    const a = getNs(state, 'node/node-a');
+    expect(Object.keys(a.links).sort()).toEqual(['br0', 'eth0', 'lo']);
+    expect(Object.keys(getNs(state, 'node/node-b').links).sort()).toEqual(['eth0', 'lo']);
+    expect(Object.values(a.fdb).map((e) => e.port)).toEqual([null]); // the bridge's own entry stays
+    expect(a.peerSets).toEqual([]);
+    expect(shardGet(state.ipIndex, String(0x0a070001))).toBeUndefined();
+    expect(shardGet(state.ipIndex, String(0x0a070002))).toBeUndefined();
+    // What the deletion does not touch is shared with the state before it.
+    expect(state.peerSets).toBe(wired.peerSets);
+  });
+
+  it('writes every draft it makes, from either end, on random namespaces', () => {
+    let deleted = 0;
+    fc.assert(
+      fc.property(fc.array(actionArb, { minLength: 4, maxLength: 20 }), (raw) => {
+        const s = raw.reduce((acc, a) => {
+          const r = outcome(() => applyActions(acc, [a]));
+          return 'state' in r ? r.state : acc;
+        }, start);
+        for (const [ns, name] of veths(s)) {
+          const { drafts, unwritten } = counted(s, [{ op: 'link.del', ns, name }]);
+          expect(drafts).toBeGreaterThan(0);
+          expect(unwritten).toBe(0);
+          deleted++;
+        }
+      }),
+      { numRuns: 100, seed: 5 },
+    );
+    expect(deleted).toBeGreaterThan(50);
   });
 });

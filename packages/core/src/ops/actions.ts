@@ -400,8 +400,11 @@ function flushDev(d: DState, ns: DNs, dev: string): void {
   const neigh = peek(plain, 'neigh');
   for (const k in neigh) if (neigh[k]!.dev === dev) delete (ns.neigh as Record<string, unknown>)[k];
   // A device going down takes the shared peer entries that refer to it along, like their routes.
+  // The cluster's sets are only looked at (through the draft, `d.peerSets` was a draft of its own, never
+  // written, on every pod deletion), and not at all when the namespace attaches none (a pod's).
   const refs = peek(plain, 'peerSets');
-  const peerSets = snapshot(d.peerSets);
+  if (refs.length === 0) return;
+  const peerSets = look(d as ClusterState, 'peerSets');
   if (refs.some((r) => peerSets[r.set]?.dev === dev)) ns.peerSets = castDraft(refs.filter((r) => peerSets[r.set]?.dev !== dev));
 }
 
@@ -621,7 +624,8 @@ function applyOne(d: DState, a: Action): void {
       const drop = (n: DNs, l: Link): void => {
         for (const ad of l.addrs) unindexAddr(d, n.id, l.name, ad.ip);
         flushDev(d, n, l.name);
-        const fdb = snapshot(n.fdb);
+        // Looked at as plain data: `n.fdb` made a draft of a table that has nothing to delete (a pod's).
+        const fdb = look(n as NetNs, 'fdb');
         for (const k in fdb) if (fdb[k]!.dev === l.name || fdb[k]!.port === l.name) delete (n.fdb as Record<string, unknown>)[k];
         const links = snapshot(n.links);
         for (const name in links) if (links[name]!.master === l.name) (n.links[name] as Draft<Link>).master = null;
@@ -630,9 +634,12 @@ function applyOne(d: DState, a: Action): void {
       drop(ns, link);
       if (link.kind === 'veth') {
         // Deleting one end of a veth pair deletes the other (the pair is one object in the kernel).
+        // The peer is read as plain data: through `peerNs.links` it, and its address list, became drafts
+        // that nothing writes (drop deletes the link from its namespace, it does not change it).
         const peerNs = draftNs(d, link.peer.ns);
-        const peer = peerNs.links[link.peer.name];
-        if (peer) drop(peerNs, peer as Link);
+        const peerLinks = look(peerNs as NetNs, 'links');
+        const peer = Object.prototype.hasOwnProperty.call(peerLinks, link.peer.name) ? peerLinks[link.peer.name] : undefined;
+        if (peer) drop(peerNs, snap(peer));
       }
       return;
     }
