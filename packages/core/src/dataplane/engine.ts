@@ -9,7 +9,7 @@
  * effects (ARP entries learned, bridge FDB entries learned, conntrack entries). Side effects are
  * collected in an overlay while the packet travels and committed in one immer transition at the end.
  */
-import { produce } from '../util/immer.js';
+import { peek, produce } from '../util/immer.js';
 import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
@@ -1598,7 +1598,7 @@ class Run {
         else if (id.startsWith('node/')) ns = shardGet(d.nodes, id.slice(5))?.host;
         else {
           const key = id.slice(4);
-          const node = shardPeek(d.podIndex, key); // a read: through the draft it would copy the index
+          const node = shardPeek(peek(d as ClusterState, 'podIndex'), key); // a read: through the draft it would draft the index
           ns = node === undefined ? undefined : shardGet(d.nodes, node)?.pods[key]?.netns;
         }
         if (ns) f(ns as never);

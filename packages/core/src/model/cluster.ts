@@ -12,7 +12,7 @@ import { macFromSeed } from '../addr/mac.js';
 import type { BuildStep, CniDesign, CniResult, PodAddReaction, PodAddRequest } from '../cni/contract.js';
 import { fail, PodnetError } from '../errors.js';
 import { applyActionsToDraft, checkIfName, indexNs, snapshot, unindexNs } from '../ops/actions.js';
-import { emptyShards, shardDelete, shardGet, shardPeekValues, shardSet, shardValues } from '../util/shards.js';
+import { emptyShards, shardDelete, shardGet, shardPeek, shardPeekValues, shardSet, shardValues } from '../util/shards.js';
 import { hex32 } from '../util/hex.js';
 import { dict } from '../util/dict.js';
 import { findNode, findPod, getNode, getPod, hostNsId, podKeyOf, podNsId, UNDERLAY_NS } from './lookup.js';
@@ -723,7 +723,7 @@ export function deletePodState(state: ClusterState, ref: string, design: CniDesi
 /** {@link deletePodState} inside an open transition (for batches): the pod `key` must exist. */
 export function deletePodInDraft(d: Draft<ClusterState>, key: string, design: CniDesign): void {
   const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
-  const pod = getPod(state, key);
+  const pod = peekPod(state, podKeyOf(key)) ?? getPod(state, key);
   if (state.waiting[pod.key]) {
     // Never wired (its ADD failed or it never had a node): nothing for CNI DEL to undo.
     delete d.waiting[pod.key];
@@ -747,6 +747,19 @@ export function deletePodInDraft(d: Draft<ClusterState>, key: string, design: Cn
   if (present && snapshot(n.pods) === had) countPodChange(had, -1);
   shardDelete(d.podIndex, pod.key);
   d.podCount -= 1;
+}
+
+/**
+ * A pod of a transition's state read as plain data, or undefined: once a pod of the transition was deleted,
+ * the pod index is a draft, and a lookup through it drafts the levels it passes (a node's removal deletes
+ * its pods one by one).
+ */
+function peekPod(state: ClusterState, key: string): Pod | undefined {
+  const node = shardPeek(state.podIndex, key);
+  if (node === undefined) return snapshot(state.waiting)[key];
+  const n = shardPeek(state.nodes, node);
+  const p = n === undefined ? undefined : snapshot(snapshot(n).pods)[key];
+  return p === undefined ? undefined : snapshot(p);
 }
 
 function removeVethsInto(d: Draft<ClusterState>, host: Draft<NetNs>, nsId: string): void {
