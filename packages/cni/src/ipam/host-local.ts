@@ -424,7 +424,7 @@ function allocatedWith(allocated: HostLocalStore['allocated'], ip: Ipv4, owner: 
 /** The store with `ip` of range set `rangeId` taken by (id, ifname). */
 function reserveIn(store: HostLocalStore, rangeId: number, ip: Ipv4, range: HostLocalRange, id: string, ifname: string): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } {
   const owner = { id, ifname };
-  if (inPlace !== null && storeBuilds.get(store) === inPlace.build) return { ip, range, store: reserveInPlace(inPlace.journal, store, rangeId, ip, owner) };
+  if (inPlace !== null && storeBuilds.get(store) === inPlace.build) return { ip, range, store: reserveInPlace(inPlace.undo, store, rangeId, ip, owner) };
   const next: HostLocalStore = { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: allocatedWith(store.allocated, ip, owner) };
   // A store made while a build runs holds records of its own (two fresh copies): the build's later ADDs may extend it.
   if (inPlace !== null) storeBuilds.set(next, inPlace.build);
@@ -439,53 +439,38 @@ function reserveIn(store: HostLocalStore, rangeId: number, ip: Ipv4, range: Host
  */
 const storeBuilds = new WeakMap<HostLocalStore, object>();
 
-/**
- * The build whose ADD runs now (null outside one), with what that ADD reserved in place so far, to take
- * back if it fails: per reservation, six entries — the store, its range set index, the last reserved
- * address there before (or undefined), the address's key, the address, and its owner's container id.
- */
-let inPlace: { readonly build: object; readonly journal: unknown[] } | null = null;
-const JOURNAL_STRIDE = 6;
+/** The build whose ADD runs now (null outside one), with how to take back, last first, what that ADD reserved in place so far. */
+let inPlace: { readonly build: object; readonly undo: (() => void)[] } | null = null;
 
 /** {@link reserveIn} on a store of the running build: the records gain the entry, the store stays the same object. */
-function reserveInPlace(journal: unknown[], store: HostLocalStore, rangeId: number, ip: Ipv4, owner: HostLocalOwner): HostLocalStore {
+function reserveInPlace(undo: (() => void)[], store: HostLocalStore, rangeId: number, ip: Ipv4, owner: HostLocalOwner): HostLocalStore {
   const key = formatIpv4(ip);
   const allocated = store.allocated as Record<string, HostLocalOwner>;
   const lastReserved = store.lastReserved as Record<string, Ipv4>;
   const ix = storeIndex(allocated);
-  journal.push(store, rangeId, lastReserved[rangeId], key, ip, owner.id);
+  const before = lastReserved[rangeId];
   // Only a free address is reserved (isTaken said so): the key is new, and comes last in the record.
   allocated[key] = owner;
   lastReserved[rangeId] = ip;
   addOwned(ix.owners, owner.id, key);
   ix.taken.add(ip);
   ix.keys.push(key);
+  undo.push(() => {
+    delete allocated[key];
+    if (before === undefined) delete lastReserved[rangeId];
+    else lastReserved[rangeId] = before;
+    const held = ownedBy(ix.owners, owner.id).filter((k) => k !== key);
+    if (held.length === 0) ix.owners.delete(owner.id);
+    else ix.owners.set(owner.id, held.length === 1 ? held[0]! : held);
+    ix.taken.delete(ip);
+    ix.keys.pop();
+  });
   return store;
 }
 
-/** Takes back the reservation journalled in `j` at `at` (the last one its store got). */
-function unreserve(j: readonly unknown[], at: number): void {
-  const store = j[at] as HostLocalStore;
-  const rangeId = j[at + 1] as number;
-  const before = j[at + 2] as Ipv4 | undefined;
-  const key = j[at + 3] as string;
-  const id = j[at + 5] as string;
-  const allocated = store.allocated as Record<string, HostLocalOwner>;
-  const lastReserved = store.lastReserved as Record<string, Ipv4>;
-  const ix = storeIndex(allocated);
-  delete allocated[key];
-  if (before === undefined) delete lastReserved[rangeId];
-  else lastReserved[rangeId] = before;
-  const held = ownedBy(ix.owners, id).filter((k) => k !== key);
-  if (held.length === 0) ix.owners.delete(id);
-  else ix.owners.set(id, held.length === 1 ? held[0]! : held);
-  ix.taken.delete(j[at + 4] as Ipv4);
-  ix.keys.pop();
-}
-
-/** Takes back the reservations journalled in `j` from `from` on, last first. */
-function unreserveFrom(j: readonly unknown[], from: number, end: number): void {
-  for (let at = end - JOURNAL_STRIDE; at >= from; at -= JOURNAL_STRIDE) unreserve(j, at);
+/** Runs the undos, last first. */
+function undoAll(undo: readonly (() => void)[]): void {
+  for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
 }
 
 /**
@@ -498,8 +483,8 @@ function unreserveFrom(j: readonly unknown[], from: number, end: number): void {
  */
 export function extendingInPlace<T>(build: object, step: BuildStep, add: () => T, failed: (outcome: T) => boolean): T {
   const outer = inPlace;
-  const run = { build, journal: [] as unknown[] };
-  inPlace = run;
+  const undo: (() => void)[] = [];
+  inPlace = { build, undo };
   let done = false;
   try {
     const out = add();
@@ -507,11 +492,10 @@ export function extendingInPlace<T>(build: object, step: BuildStep, add: () => T
     return out;
   } finally {
     inPlace = outer;
-    const j = run.journal;
-    if (!done) unreserveFrom(j, 0, j.length);
+    if (!done) undoAll(undo);
     // A nested run that succeeded leaves its reservations to the run around it, which may still fail.
-    else if (outer !== null) outer.journal.push(...j);
-    else if (j.length !== 0) step.undoOnFailure(() => unreserveFrom(j, 0, j.length));
+    else if (outer !== null) outer.undo.push(...undo);
+    else if (undo.length !== 0) step.undoOnFailure(() => undoAll(undo));
   }
 }
 

@@ -1,5 +1,6 @@
 /** MAC addresses: kept as canonical lower-case `aa:bb:cc:dd:ee:ff` strings, compared by identity. */
 import { fail } from '../errors.js';
+import { hexDigitCode as digit } from '../util/hex.js';
 
 /** A canonical MAC address string. */
 export type Mac = string;
@@ -102,12 +103,6 @@ function hashedMac(): Mac {
     digit(a >>> 4), digit(a), 58, digit(h1 >>> 20), digit(h1 >>> 16), 58, digit(h1 >>> 12), digit(h1 >>> 8), 58,
     digit(h1 >>> 4), digit(h1), 58, digit(h2 >>> 12), digit(h2 >>> 8), 58, digit(h2 >>> 4), digit(h2),
   );
-}
-
-/** The char code of the lower-case hex digit of `x`'s low four bits. */
-function digit(x: number): number {
-  const d = x & 15;
-  return d < 10 ? 48 + d : 87 + d;
 }
 
 /** Six bytes of a MAC, for emitting frames. */

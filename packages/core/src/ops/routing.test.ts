@@ -55,6 +55,23 @@ function peerSet(entries: readonly PeerEntry[]): PeerSet {
 
 const stateOf = (set: PeerSet | null) => ({ peerSets: set === null ? {} : { ps: set } }) as unknown as ClusterState;
 
+/** A host namespace with lo, the links drawn (name, up, addresses), these routes and the peer set attached (or none). */
+function nsOf(linkSpecs: readonly (readonly [string, boolean, readonly IfAddr[]])[], routes: Route[], ref: PeerSetRef | null): NetNs {
+  const links: Record<string, Link> = { lo: link('lo', true, [{ ip: 0x7f000001, len: 8, scope: 'host' }]) };
+  for (const [name, up, addrs] of linkSpecs) links[name] = link(name, up, addrs);
+  return {
+    id: 'node/n1', links, routes, neigh: {}, fdb: {}, rules: [], conntrack: [], listening: [], pmtu: {}, nextIfindex: 10,
+    sysctl: { ipForward: true, rpFilter: 0, proxyArp: {} },
+    peerSets: ref === null ? [] : [ref],
+  };
+}
+
+/** A destination: `random`, or an address `offset` into the prefix `pick` selects (any address when there is none). */
+function destination(prefixes: readonly { addr: number }[], random: number | null, pick: number, offset: number): number {
+  const near = prefixes[pick % Math.max(1, prefixes.length)];
+  return random ?? (near === undefined ? ip(offset) : (near.addr + offset) >>> 0);
+}
+
 describe('route lookup memo', () => {
   it('answers what a lookup compiled afresh answers, over namespace and peer-set versions that share objects', () => {
     fc.assert(
@@ -68,15 +85,9 @@ describe('route lookup memo', () => {
         // A destination is random, or in one of the prefixes (local, peer, the added entry's, the rule's).
         fc.array(fc.tuple(fc.nat(3), fc.option(ipArb, { nil: null }), fc.nat(), fc.nat(255), fc.option(ipArb, { nil: undefined })), { minLength: 1, maxLength: ROUTE_MEMO_SIZE + 50 }),
         (routes, linkSpecs, ref, entries, extra, policy, queries) => {
-          const links: Record<string, Link> = { lo: link('lo', true, [{ ip: 0x7f000001, len: 8, scope: 'host' }]) };
-          for (const [name, up, addrs] of linkSpecs) links[name] = link(name, up, addrs);
           const ipRules: IpRule[] | undefined = policy === null ? undefined : [{ priority: 100, from: policy[0], to: null, table: 100 }];
-          const ns: NetNs = {
-            id: 'node/n1', links, routes, neigh: {}, fdb: {}, rules: [], conntrack: [], listening: [], pmtu: {}, nextIfindex: 10,
-            sysctl: { ipForward: true, rpFilter: 0, proxyArp: {} },
-            peerSets: ref === null ? [] : [ref],
-            ...(policy === null ? {} : { ipRules, tables: { 100: policy[1] } }),
-          };
+          const ns: NetNs = { ...nsOf(linkSpecs, routes, ref), ...(policy === null ? {} : { ipRules, tables: { 100: policy[1] } }) };
+          const links = ns.links;
           // A second version of the namespace: the same routes and refs, eth0 toggled (new links object).
           const eth0 = links['eth0'] ?? link('eth0', false, []);
           const ns2: NetNs = { ...ns, links: { ...links, eth0: { ...eth0, up: !eth0.up } } };
@@ -87,8 +98,7 @@ describe('route lookup memo', () => {
           const prefixes = [...routes, ...entries.flatMap((e) => e.routes), ...extra.routes, ...(policy?.[1] ?? [])].map((r) => r.dst);
           if (policy !== null) prefixes.push(policy[0]);
           for (const [v, random, pick, offset, src] of queries) {
-            const near = prefixes[pick % Math.max(1, prefixes.length)];
-            const dst = random ?? (near === undefined ? ip(offset) : (near.addr + offset) >>> 0);
+            const dst = destination(prefixes, random, pick, offset);
             // The same destination in every version, starting with a random one, so that each finds
             // the memo warmed by others that share its objects.
             for (let k = 0; k < versions.length; k++) {
@@ -120,16 +130,12 @@ describe('route lookup memo', () => {
         fc.array(entryArb, { maxLength: 4 }),
         fc.array(fc.tuple(fc.option(ipArb, { nil: null }), fc.nat(), fc.nat(255), fc.option(ipArb, { nil: undefined })), { minLength: 1, maxLength: 40 }),
         (routes, linkSpecs, ref, entries, queries) => {
-          const links: Record<string, Link> = { lo: link('lo', true, [{ ip: 0x7f000001, len: 8, scope: 'host' }]) };
-          for (const [name, up, addrs] of linkSpecs) links[name] = link(name, up, addrs);
-          const base = { id: 'node/n1', neigh: {}, fdb: {}, rules: [], conntrack: [], listening: [], pmtu: {}, nextIfindex: 10, sysctl: { ipForward: true, rpFilter: 0, proxyArp: {} }, peerSets: ref === null ? [] : [ref] };
-          const small: NetNs = { ...base, links, routes };
-          const large: NetNs = { ...base, links: { ...links }, routes: [...routes, ...padding] };
+          const small = nsOf(linkSpecs, routes, ref);
+          const large: NetNs = { ...small, links: { ...small.links }, routes: [...routes, ...padding] };
           const state = stateOf(ref === null ? null : peerSet(entries));
           const prefixes = [...routes, ...entries.flatMap((e) => e.routes)].map((r) => r.dst);
           for (const [random, pick, offset, src] of queries) {
-            const near = prefixes[pick % Math.max(1, prefixes.length)];
-            const dst = random ?? (near === undefined ? ip(offset) : (near.addr + offset) >>> 0);
+            const dst = destination(prefixes, random, pick, offset);
             const opts = src === undefined ? {} : { src };
             expect(lookupRouteIn(state, small, dst, opts)).toEqual(lookupRouteIn(state, large, dst, opts));
             expect(lookupRouteIn(state, small, dst, { ...opts, linkScopeOnly: true })).toEqual(lookupRouteIn(state, large, dst, { ...opts, linkScopeOnly: true }));

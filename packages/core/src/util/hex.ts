@@ -16,3 +16,9 @@ export function hex8(b: number): string {
 export function hex32(u: number): string {
   return BYTE[(u >>> 24) & 255]! + BYTE[(u >>> 16) & 255]! + BYTE[(u >>> 8) & 255]! + BYTE[u & 255]!;
 }
+
+/** The char code of the lower-case hex digit of `x`'s low four bits (for strings built with `String.fromCharCode`). */
+export function hexDigitCode(x: number): number {
+  const d = x & 15;
+  return d < 10 ? 48 + d : 87 + d;
+}
