@@ -113,16 +113,16 @@ export class ClusterRun {
     if (this.#viewOf === state && this.#viewCache) return this.#viewCache;
     // Sorted by the number in the name (the order of creation: the run names them), ties by key or name —
     // the order the simulator lists them in, so one sort of the state's own lists gives what sorting its
-    // sorted lists again gave. A few entries each: an insertion sort on keys read once per entry.
+    // sorted lists again gave. The number is read once per entry, not once per comparison.
     const pods: Pod[] = [];
-    const podNums: number[] = [];
     const nodes: Node[] = [];
-    const nodeNums: number[] = [];
     for (const n of shardValues(state.nodes)) {
-      insertNode(nodes, nodeNums, n);
-      for (const k in n.pods) insertPod(pods, podNums, n.pods[k]!);
+      nodes.push(n);
+      for (const k in n.pods) pods.push(n.pods[k]!);
     }
-    for (const k in state.waiting) insertPod(pods, podNums, state.waiting[k]!);
+    for (const k in state.waiting) pods.push(state.waiting[k]!);
+    sortByNumber(pods, noFirst, keyBefore);
+    sortByNumber(nodes, createdAt, nameBefore);
     const names: string[] = [];
     const running: Pod[] = [];
     for (const p of pods) {
@@ -330,32 +330,46 @@ function num(name: string): number {
   return i === name.length ? 0 : Number(name.slice(i));
 }
 
-/** Inserts a pod into `list` (sorted by the number its name ends with, then by key); `nums` runs beside it. */
-function insertPod(list: Pod[], nums: number[], p: Pod): void {
-  const b = num(p.name);
-  let i = list.length;
-  while (i > 0 && (nums[i - 1]! > b || (nums[i - 1] === b && list[i - 1]!.key > p.key))) {
-    list[i] = list[i - 1]!;
-    nums[i] = nums[i - 1]!;
-    i--;
-  }
-  list[i] = p;
-  nums[i] = b;
-}
+const noFirst = (): number => 0;
+const keyBefore = (a: Pod, b: Pod): boolean => a.key < b.key;
+const createdAt = (n: Node): number => n.created;
+const nameBefore = (a: Node, b: Node): boolean => a.name < b.name;
 
-/** Inserts a node into `list` (sorted by creation, then by the number its name ends with, then by name). */
-function insertNode(list: Node[], nums: number[], n: Node): void {
-  const b = num(n.name);
-  let i = list.length;
-  while (i > 0) {
-    const m = list[i - 1]!;
-    if (m.created < n.created || (m.created === n.created && (nums[i - 1]! < b || (nums[i - 1] === b && m.name <= n.name)))) break;
-    list[i] = m;
-    nums[i] = nums[i - 1]!;
-    i--;
+/**
+ * Sorts `list` in place by `first`, then by the number its names end with, then by `before` (a total order),
+ * each key read once per entry. A run's lists are short (a pod per event at most): an insertion sort, with
+ * no closure or record per entry; a long list goes to Array.prototype.sort.
+ */
+function sortByNumber<T extends { readonly name: string }>(list: T[], first: (x: T) => number, before: (x: T, y: T) => boolean): void {
+  const n = list.length;
+  const a = new Array<number>(n);
+  const b = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    a[i] = first(list[i]!);
+    b[i] = num(list[i]!.name);
   }
-  list[i] = n;
-  nums[i] = b;
+  const less = (x: T, ax: number, bx: number, y: T, ay: number, by: number): boolean => ax < ay || (ax === ay && (bx < by || (bx === by && before(x, y))));
+  if (n > 64) {
+    const order = list.map((_, i) => i).sort((i, j) => (less(list[i]!, a[i]!, b[i]!, list[j]!, a[j]!, b[j]!) ? -1 : 1));
+    const sorted = order.map((i) => list[i]!);
+    for (let i = 0; i < n; i++) list[i] = sorted[i]!;
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const x = list[i]!;
+    const ax = a[i]!;
+    const bx = b[i]!;
+    let j = i;
+    while (j > 0 && less(x, ax, bx, list[j - 1]!, a[j - 1]!, b[j - 1]!)) {
+      list[j] = list[j - 1]!;
+      a[j] = a[j - 1]!;
+      b[j] = b[j - 1]!;
+      j--;
+    }
+    list[j] = x;
+    a[j] = ax;
+    b[j] = bx;
+  }
 }
 
 function describePod(p: { node: string | null; ip: number | null; status: { phase: string; message?: string } }): string {
