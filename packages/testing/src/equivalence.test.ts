@@ -320,6 +320,18 @@ describe('the shell and the run take shortcuts that change nothing', () => {
       }
     }), { numRuns: 30, seed: 20261128 });
   });
+
+  it('lists more pods than its insertion sort takes (over 64) in order of creation too', () => {
+    const num = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
+    const shape = { podCidr: '10.0.0.0/16', nodeCidrMaskSize: 24, underlay: { segments: [{ name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 1500 }] } };
+    const run = new ClusterRun(flannel({ backend: 'vxlan' }), shape, { maxNodes: 3, checks: 'at-end' });
+    for (let i = 0; i < 3; i++) play(run, { type: 'addNode', segment: 0 });
+    for (let i = 0; i < 80; i++) play(run, { type: 'addPod', node: i % 3 });
+    for (let i = 0; i < 5; i++) play(run, { type: 'reschedulePod', pod: 7 * i });
+    const pods = run.pods();
+    expect(pods.length).toBeGreaterThan(64);
+    expect(pods).toEqual(run.sim.pods().sort((a, b) => num(a.name) - num(b.name)).map((p) => p.name));
+  });
 });
 
 /**

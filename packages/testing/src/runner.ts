@@ -121,13 +121,16 @@ export class ClusterRun {
       for (const k in n.pods) pods.push(n.pods[k]!);
     }
     for (const k in state.waiting) pods.push(state.waiting[k]!);
-    const all = byNumber(pods, () => 0, (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    sortByNumber(pods, noFirst, keyBefore);
+    sortByNumber(nodes, createdAt, nameBefore);
+    const names: string[] = [];
+    const running: Pod[] = [];
+    for (const p of pods) {
+      names.push(p.name);
+      if (p.status.phase === 'Running' && p.ip !== null && !p.hostNetwork) running.push(p);
+    }
     this.#viewOf = state;
-    this.#viewCache = {
-      nodes: byNumber(nodes, (n) => n.created, (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((n) => n.name),
-      pods: all.map((p) => p.name),
-      running: all.filter((p) => p.status.phase === 'Running' && p.ip !== null && !p.hostNetwork),
-    };
+    this.#viewCache = { nodes: nodes.map((n) => n.name), pods: names, running };
     return this.#viewCache;
   }
 
@@ -211,22 +214,22 @@ export class ClusterRun {
   }
 
   /** The endpoint's name (pod or node) and address, or null when there is none to pick. */
-  #endpoint(ref: EndpointRef): { name: string | null; ip: number; mtu: number; pod: boolean } | null {
+  #endpoint(ref: EndpointRef): Endpoint | null {
     if (ref.kind === 'pod') {
       const running = this.#view().running;
       if (running.length === 0) return null;
       const p = running[ref.index % running.length]!;
-      return { name: p.name, ip: p.ip!, mtu: p.netns?.links['eth0']?.mtu ?? 1500, pod: true };
+      return { name: p.name, ip: p.ip!, mtu: p.netns?.links['eth0']?.mtu ?? 1500, pod: p };
     }
     if (ref.kind === 'node') {
       const nodes = this.#view().nodes;
       if (nodes.length === 0) return null;
       const n = this.sim.node(nodes[ref.index % nodes.length]!);
-      return { name: n.name, ip: n.ip, mtu: n.host.links['eth0']?.mtu ?? 1500, pod: false };
+      return { name: n.name, ip: n.ip, mtu: n.host.links['eth0']?.mtu ?? 1500, pod: null };
     }
     const segs = Object.values(this.sim.state.underlay.segments);
     const s = segs[ref.index % segs.length]!;
-    return { name: null, ip: s.gateway, mtu: s.mtu, pod: false };
+    return { name: null, ip: s.gateway, mtu: s.mtu, pod: null };
   }
 
   #send(e: Extract<ClusterEvent, { type: 'send' }>): string {
@@ -238,10 +241,10 @@ export class ClusterRun {
     const big = e.size === 'mtu' && e.protocol !== 'tcp';
     const dst = to.ip;
     // The MTU the sender was given for this destination: its device's, or the route's (`mtu 1450` on the
-    // route, as cilium installs it), whichever is smaller — what its stack sizes packets by.
-    if (from.pod) {
-      const ns = this.sim.pod(from.name).netns;
-      const route = ns ? lookupRouteIn(this.sim.state, ns, dst) : null;
+    // route, as cilium installs it), whichever is smaller — what its stack sizes packets by. Only a
+    // full-size packet reads it (its size, the text, the MTU promise).
+    if (big && from.pod?.netns) {
+      const route = lookupRouteIn(this.sim.state, from.pod.netns, dst);
       if (route?.mtu != null && route.mtu < from.mtu) from.mtu = route.mtu;
     }
     const packet: Ipv4Packet = e.protocol === 'icmp'
@@ -269,9 +272,10 @@ export class ClusterRun {
     // protocol (the probes are ICMP echoes only). At the `at-end` level these packets are the only probes
     // between changes. A full-size packet too large for the path is the MTU promise's business, judged
     // above between pods: a node's own MTU promises nothing.
-    if (to.pod && to.name !== null && !(big && trace.disposition === 'fragmentationNeeded')) {
-      const fromKey = from.pod ? this.sim.pod(from.name).key : from.name;
-      const toKey = this.sim.pod(to.name).key;
+    if (to.pod && !(big && trace.disposition === 'fragmentationNeeded')) {
+      // The pods as the view listed them before the send: a packet moves no pod.
+      const fromKey = from.pod ? from.pod.key : from.name;
+      const toKey = to.pod.key;
       if (judgeDelivery(this.sim.state, fromKey, toKey, trace)) {
         const full = recorded();
         const v = judgeDelivery(this.sim.state, fromKey, toKey, full)!;
@@ -310,6 +314,15 @@ export class ClusterRun {
   }
 }
 
+/** One end of a packet the run sends: its name (null outside the cluster), address, MTU, and pod. */
+interface Endpoint {
+  readonly name: string | null;
+  readonly ip: number;
+  mtu: number;
+  /** The pod (as the view of the state the packet leaves from lists it), null for a node or outside. */
+  readonly pod: Pod | null;
+}
+
 /** The number a name ends with (`pod-12` → 12), or 0. */
 function num(name: string): number {
   let i = name.length;
@@ -317,9 +330,46 @@ function num(name: string): number {
   return i === name.length ? 0 : Number(name.slice(i));
 }
 
-/** `list` sorted by `first`, then by the number its names end with, then by `tie` (a total order). */
-function byNumber<T extends { readonly name: string }>(list: readonly T[], first: (x: T) => number, tie: (x: T, y: T) => number): T[] {
-  return list.map((x) => ({ x, a: first(x), b: num(x.name) })).sort((p, q) => p.a - q.a || p.b - q.b || tie(p.x, q.x)).map((e) => e.x);
+const noFirst = (): number => 0;
+const keyBefore = (a: Pod, b: Pod): boolean => a.key < b.key;
+const createdAt = (n: Node): number => n.created;
+const nameBefore = (a: Node, b: Node): boolean => a.name < b.name;
+
+/**
+ * Sorts `list` in place by `first`, then by the number its names end with, then by `before` (a total order),
+ * each key read once per entry. A run's lists are short (a pod per event at most): an insertion sort, with
+ * no closure or record per entry; a long list goes to Array.prototype.sort.
+ */
+function sortByNumber<T extends { readonly name: string }>(list: T[], first: (x: T) => number, before: (x: T, y: T) => boolean): void {
+  const n = list.length;
+  const a = new Array<number>(n);
+  const b = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    a[i] = first(list[i]!);
+    b[i] = num(list[i]!.name);
+  }
+  const less = (x: T, ax: number, bx: number, y: T, ay: number, by: number): boolean => ax < ay || (ax === ay && (bx < by || (bx === by && before(x, y))));
+  if (n > 64) {
+    const order = list.map((_, i) => i).sort((i, j) => (less(list[i]!, a[i]!, b[i]!, list[j]!, a[j]!, b[j]!) ? -1 : 1));
+    const sorted = order.map((i) => list[i]!);
+    for (let i = 0; i < n; i++) list[i] = sorted[i]!;
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const x = list[i]!;
+    const ax = a[i]!;
+    const bx = b[i]!;
+    let j = i;
+    while (j > 0 && less(x, ax, bx, list[j - 1]!, a[j - 1]!, b[j - 1]!)) {
+      list[j] = list[j - 1]!;
+      a[j] = a[j - 1]!;
+      b[j] = b[j - 1]!;
+      j--;
+    }
+    list[j] = x;
+    a[j] = ax;
+    b[j] = bx;
+  }
 }
 
 function describePod(p: { node: string | null; ip: number | null; status: { phase: string; message?: string } }): string {

@@ -9,7 +9,8 @@
  * effects (ARP entries learned, bridge FDB entries learned, conntrack entries). Side effects are
  * collected in an overlay while the packet travels and committed in one immer transition at the end.
  */
-import { peek, produce } from '../util/immer.js';
+import { madeHere, peek, snapshot, transition } from '../util/immer.js';
+import { dict } from '../util/dict.js';
 import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
@@ -405,10 +406,15 @@ class Learned<K extends string | number, E> {
     d.set(k, e);
   }
 
-  /** Writes what was learned in `id` into a table (keyed `dev|address`), in the order first learned. */
-  commit(id: NsId, table: Record<string, E>): void {
+  /**
+   * A copy of a table (keyed `dev|address`) with what was learned in `id` written into it, in the order
+   * first learned: a key already there keeps its place, a new one comes last.
+   */
+  into(id: NsId, table: Readonly<Record<string, E>>): Record<string, E> {
     const t = this.byNs.get(id)!;
-    for (let i = 0; i < t.devs.length; i++) table[`${t.devs[i]!}|${t.keys[i]!}`] = t.index.get(t.devs[i]!)!.get(t.keys[i]!)!;
+    const out = copyTable(table);
+    for (let i = 0; i < t.devs.length; i++) out[`${t.devs[i]!}|${t.keys[i]!}`] = t.index.get(t.devs[i]!)!.get(t.keys[i]!)!;
+    return out;
   }
 }
 
@@ -1588,27 +1594,49 @@ class Run {
     }
   }
 
-  /** Commits what the packet taught the namespaces (ARP, FDB, conntrack) in one transition. */
+  /**
+   * Commits what the packet taught the namespaces (ARP, FDB, conntrack, path MTU) in one transition. Each
+   * namespace is drafted once, whatever it learned (its node's draft is remembered by the transition), and
+   * each table it learned into is given as a new value: the table as it was plus what was learned, in the
+   * order first learned — what writing the entries one by one into the table's draft made, without a draft
+   * of the table (immer would copy it just the same, and then finalise it).
+   */
   commit(): ClusterState {
     if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd.size === 0 && this.pmtuUpd.size === 0) return this.state;
-    return produce(this.state, (d) => {
-      const touch = (id: NsId, f: (ns: { neigh: Record<string, NeighEntry>; fdb: Record<string, FdbEntry>; conntrack: ConntrackEntry[]; pmtu: Record<string, { mtu: number; expires: number }> }) => void) => {
-        let ns: unknown;
+    const ids = new Set<NsId>(this.neighUpd.byNs.keys());
+    for (const id of this.fdbUpd.byNs.keys()) ids.add(id);
+    for (const id of this.ctUpd.keys()) ids.add(id);
+    for (const id of this.pmtuUpd.keys()) ids.add(id);
+    return transition(this.state, (d) => {
+      for (const id of ids) {
+        let ns: { neigh: NetNs['neigh']; fdb: NetNs['fdb']; conntrack: NetNs['conntrack']; pmtu: NetNs['pmtu'] } | undefined;
         if (id === UNDERLAY_NS) ns = d.underlay.router;
         else if (id.startsWith('node/')) ns = shardGet(d.nodes, id.slice(5))?.host;
         else {
           const key = id.slice(4);
           const node = shardPeek(peek(d as ClusterState, 'podIndex'), key); // a read: through the draft it would draft the index
-          ns = node === undefined ? undefined : shardGet(d.nodes, node)?.pods[key]?.netns;
+          ns = node === undefined ? undefined : shardGet(d.nodes, node)?.pods[key]?.netns ?? undefined;
         }
-        if (ns) f(ns as never);
-      };
-      for (const id of this.neighUpd.byNs.keys()) touch(id, (ns) => this.neighUpd.commit(id, ns.neigh));
-      for (const id of this.fdbUpd.byNs.keys()) touch(id, (ns) => this.fdbUpd.commit(id, ns.fdb));
-      for (const [id, l] of this.ctUpd) touch(id, (ns) => { ns.conntrack.push(...l); });
-      for (const [id, m] of this.pmtuUpd) touch(id, (ns) => { for (const [k, v] of m) ns.pmtu[k] = v; });
+        if (!ns) continue;
+        const was = snapshot(ns);
+        if (this.neighUpd.byNs.has(id)) ns.neigh = madeHere(this.neighUpd.into(id, was.neigh));
+        if (this.fdbUpd.byNs.has(id)) ns.fdb = madeHere(this.fdbUpd.into(id, was.fdb));
+        const ct = this.ctUpd.get(id);
+        if (ct !== undefined) ns.conntrack = madeHere([...was.conntrack, ...ct]);
+        const pm = this.pmtuUpd.get(id);
+        if (pm !== undefined) {
+          const next = copyTable(was.pmtu);
+          for (const [k, v] of pm) next[k] = v;
+          ns.pmtu = madeHere(next);
+        }
+      }
     });
   }
+}
+
+/** A shallow copy of a table (a dictionary stays one: util/dict.ts), to add entries to. */
+function copyTable<E>(table: Readonly<Record<string, E>>): Record<string, E> {
+  return Object.getPrototypeOf(table) === null ? dict(table) : { ...table };
 }
 
 /** The transport part of a conntrack tuple; `reverse` gives what the reply will carry. */
