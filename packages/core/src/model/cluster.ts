@@ -221,6 +221,23 @@ function allocateNodeIp(state: ClusterState, seg: Segment): Ipv4 {
   return fail('IP_EXHAUSTED', `segment ${seg.name} (${formatCidr(seg.cidr)}) has no free address for another node`);
 }
 
+/**
+ * Moves the allocation cursors: `cidrLowFree` to `cidr`, `ipLowFree[segment]` to `ip` (each unless null),
+ * and marks mixed node CIDR sizes. The record is replaced by a new one (it holds three fields and a small
+ * record per segment), not written through the draft: that drafted the record and its segment cursors,
+ * two of a node join's fourteen drafts.
+ */
+function setAlloc(d: Draft<ClusterState>, cidr: number | null, segment: string, ip: number | null, mixed: boolean): void {
+  const alloc = peek(d as ClusterState, 'alloc');
+  let ipLowFree = alloc.ipLowFree;
+  if (ip !== null && ipLowFree[segment] !== ip) ipLowFree = { ...ipLowFree, [segment]: ip };
+  const cidrLowFree = cidr ?? alloc.cidrLowFree;
+  const mixedCidrs = mixed || alloc.mixedCidrs;
+  // Unchanged, the record stays (a write of the same values through the draft changed nothing either).
+  if (cidrLowFree === alloc.cidrLowFree && ipLowFree === alloc.ipLowFree && mixedCidrs === alloc.mixedCidrs) return;
+  d.alloc = madeHere({ cidrLowFree, ipLowFree, mixedCidrs });
+}
+
 /** Adds a node: host namespace with lo and eth0 on its segment, default route, podCIDR; then the design. */
 export function addNodeState(state: ClusterState, spec: NodeSpec, design: CniDesign): { state: ClusterState; node: Node; footprint: Footprint } {
   let name = '';
@@ -285,9 +302,7 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   shardSet(d.nodes, name, castDraft(madeHere(node)));
   d.nodeCount += 1;
   shardSet(d.cidrIndex, formatCidr(podCidr), name);
-  if (cidrCursor !== null) d.alloc.cidrLowFree = cidrCursor;
-  if (ipCursor !== null) (d.alloc.ipLowFree as Record<string, number>)[seg.name] = ipCursor;
-  if (mixed) d.alloc.mixedCidrs = true;
+  if (cidrCursor !== null || ipCursor !== null || mixed) setAlloc(d, cidrCursor, seg.name, ipCursor, mixed);
   shardSet(d.underlay.segments[seg.name]!.ports, mac, madeHere({ mac, ns: nsId, dev: 'eth0' }));
   indexNs(d, host);
   if (announceOnJoin) {
@@ -472,6 +487,19 @@ export function nonTerminatedPods(state: ClusterState, node: Node): number {
   return n;
 }
 
+/** How many pods wait for their sandbox (ContainerCreating) on each node; null when none does. */
+function sandboxesWaiting(state: ClusterState): Map<string, number> | null {
+  let out: Map<string, number> | null = null;
+  const waiting = snapshot(state.waiting);
+  for (const k in waiting) {
+    const w = waiting[k]!;
+    if (w.node === null || w.status.phase !== 'ContainerCreating') continue;
+    out ??= new Map();
+    out.set(w.node, (out.get(w.node) ?? 0) + 1);
+  }
+  return out;
+}
+
 /**
  * kube-scheduler's choice for a pod without a node, which depends on the nodes alone (not on the pod):
  * the nodes with room (pods < allocatable pods), the least loaded first (NodeResourcesFit's
@@ -482,6 +510,7 @@ function placement(state: ClusterState): { readonly node: Node; readonly message
   let bestLoad = Infinity;
   let full = 0;
   let cordoned = 0;
+  const creating = sandboxesWaiting(state);
   // The nodes as plain data: after a first pod of the transition was placed, the nodes are a draft.
   for (const n of shardPeekValues(state.nodes)) {
     // NodeUnschedulable: a cordoned node is not a candidate (UnschedulableAndUnresolvable).
@@ -489,7 +518,8 @@ function placement(state: ClusterState): { readonly node: Node; readonly message
       cordoned += 1;
       continue;
     }
-    const used = nonTerminatedPods(state, n);
+    // nonTerminatedPods, with the waiting pods walked once for every node rather than once per node.
+    const used = podCountOf(n.pods) + (creating?.get(n.name) ?? 0);
     if (used >= n.maxPods) {
       full += 1;
       continue;
@@ -799,18 +829,21 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
       const seg = l.kind === 'physical' ? d.underlay.segments[l.segment] : undefined;
       if (seg) shardDelete(seg.ports, l.mac);
     }
+    // A freed block (or address) below the cursor becomes the lowest free one again.
+    // Read as plain data: through the draft, the pod CIDR and the cursors were drafted even when unchanged.
+    const alloc = peek(d as ClusterState, 'alloc');
+    let cidrLow: number | null = null;
     if (n.podCidr) {
       shardDelete(d.cidrIndex, formatCidr(n.podCidr));
-      // A freed block (or address) below the cursor becomes the lowest free one again.
-      // Read as plain data: through the draft, the pod CIDR and the cursors were drafted even when unchanged.
       const podCidr = peek(d as ClusterState, 'podCidr');
-      if (n.podCidr.len === d.nodeCidrMaskSize && cidrContains(podCidr, n.podCidr.addr)) {
-        const low = Math.min(peek(d as ClusterState, 'alloc').cidrLowFree, (n.podCidr.addr - podCidr.addr) / 2 ** (32 - d.nodeCidrMaskSize));
-        if (low !== peek(d as ClusterState, 'alloc').cidrLowFree) d.alloc.cidrLowFree = low;
+      if (n.podCidr.len === s.nodeCidrMaskSize && cidrContains(podCidr, n.podCidr.addr)) {
+        const low = Math.min(alloc.cidrLowFree, (n.podCidr.addr - podCidr.addr) / 2 ** (32 - s.nodeCidrMaskSize));
+        if (low !== alloc.cidrLowFree) cidrLow = low;
       }
     }
-    const cur = peek(d as ClusterState, 'alloc').ipLowFree[n.segment];
-    if (cur !== undefined && n.ip < cur) (d.alloc.ipLowFree as Record<string, number>)[n.segment] = n.ip;
+    const cur = alloc.ipLowFree[n.segment];
+    const ipLow = cur !== undefined && n.ip < cur ? n.ip : null;
+    if (cidrLow !== null || ipLow !== null) setAlloc(d, cidrLow, n.segment, ipLow, false);
     shardDelete(d.nodes, name);
     d.nodeCount -= 1;
   });

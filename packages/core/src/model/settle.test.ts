@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CniDesign } from '../cni/contract.js';
 import { produce } from '../util/immer.js';
-import { addNodeState, addPodState, createClusterState, deletePodState, listNodes, listPods, removeNodeState, settleInDraft, settleState } from './cluster.js';
+import { addNodeState, addPodState, createClusterState, deletePodState, listNodes, listPods, nonTerminatedPods, removeNodeState, settleInDraft, settleState } from './cluster.js';
 import { setUnschedulableState } from './reconfigure.js';
 import type { ClusterState, KubeEvent } from './types.js';
 
@@ -74,5 +74,34 @@ describe('settleState', () => {
     // Both outcomes were reached (the property is not vacuous).
     expect(skipped).toBeGreaterThan(50);
     expect(changed).toBeGreaterThan(50);
+  });
+});
+
+describe('the scheduler', () => {
+  it('places a pod on the node with the lowest share of nonTerminatedPods (ties by name), or leaves it Pending counting the full nodes', () => {
+    // The scheduler counts the pods waiting for their sandbox on every node in one walk: the same counts,
+    // node by node, as nonTerminatedPods gives (states with ContainerCreating pods on bad- nodes, full and cordoned nodes).
+    let placed = 0;
+    let pending = 0;
+    fc.assert(fc.property(fc.array(op, { maxLength: 25 }), (ops) => {
+      let s = createClusterState({}, design);
+      for (const o of ops) s = settleState(step(s, o), design);
+      const open = listNodes(s).filter((n) => !n.unschedulable);
+      const room = open.filter((n) => nonTerminatedPods(s, n) < n.maxPods);
+      const load = (n: (typeof room)[number]): number => (n.maxPods === 0 ? 1 : nonTerminatedPods(s, n) / n.maxPods);
+      const best = room.reduce<(typeof room)[number] | null>((b, n) => (b === null || load(n) < load(b) ? n : b), null);
+      const r = addPodState(s, { name: 'probe' }, design);
+      if (best === null) {
+        pending++;
+        expect(r.pod.node).toBeNull();
+        const full = open.length;
+        if (listNodes(s).length > 0 && full > 0) expect(r.pod.status.message).toContain(`${full} Too many pods`);
+      } else {
+        placed++;
+        expect(r.pod.node).toBe(best.name);
+      }
+    }), { numRuns: 300, seed: 11 });
+    expect(placed).toBeGreaterThan(50);
+    expect(pending).toBeGreaterThan(20);
   });
 });

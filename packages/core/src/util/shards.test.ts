@@ -103,6 +103,29 @@ describe('sharded maps', () => {
     fc.assert(diffsExactly(ops));
   });
 
+  it('make the same prototype-less leaf for a decimal key (the IP index\'s, built another way) as for any key', () => {
+    const decimal = fc.oneof(fc.nat({ max: 0xffffffff }).map(String), fc.constantFrom('0', '00', '01', '4294967294', '4294967295', '4294967296', '99999999999', '1.5', '-1', '1e3'));
+    fc.assert(fc.property(fc.array(fc.oneof(decimal, key), { minLength: 1, maxLength: 30 }), fc.boolean(), (keys, viaImmer) => {
+      let s = emptyShards<number>();
+      const model = new Map<string, number>();
+      keys.forEach((k, i) => {
+        model.set(k, i);
+        if (viaImmer) s = produce(s, (d) => shardSet(d as Shards<number>, k, i));
+        else shardSet(s, k, i);
+      });
+      for (const leaf of shardLeaves(s)) {
+        expect(Object.getPrototypeOf(leaf)).toBeNull();
+        // The entries a dictionary given the same keys in the same order holds, in the same order.
+        const ref = Object.create(null) as Record<string, number>;
+        for (const k of keys) if (Object.prototype.hasOwnProperty.call(leaf, k)) ref[k] = model.get(k)!;
+        expect(Object.keys(leaf)).toEqual(Object.keys(ref));
+        expect(JSON.stringify(leaf)).toBe(JSON.stringify(ref));
+      }
+      for (const [k, v] of model) expect(shardGet(s, k)).toBe(v);
+      expect(shardSize(s)).toBe(model.size);
+    }));
+  });
+
   it('tell which keys differ when the keys are decimal addresses, as the IP index keys are', () => {
     // Integer-like keys are stored by V8 as elements, not named properties: the diff reads them with
     // Object.keys, and must return them as the strings they were set with.
