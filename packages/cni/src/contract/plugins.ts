@@ -22,7 +22,7 @@ import {
   formatIpv4, macFromSeed, macFromSeeds, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
 } from '@podnet/core';
 import {
-  EMPTY_HOST_LOCAL, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfig, type HostLocalStore,
+  EMPTY_HOST_LOCAL, envIpText, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfigFor, type HostLocalStore,
 } from '../ipam/host-local.js';
 import { CNI_ERROR_CODES, cniError, goType } from './config.js';
 import { textMemo } from './memo.js';
@@ -49,6 +49,53 @@ export interface CniInvocation {
   readonly args: string;
   /** Files on the node that plugins read (path → content), e.g. /run/flannel/subnet.env. */
   readonly files: Readonly<Record<string, string>>;
+}
+
+/**
+ * The invocation a conflist design makes for a pod's ADD, DEL or CHECK. CNI_ARGS (`args`) is built when
+ * read: host-local asks {@link cniArgsIpText} for its `IP=` value, which this invocation answers from the
+ * request when no value of the pairs before it holds a `;` (only such a value could start one more pair),
+ * so the ~200-character text a pod ADD used to build and scan is never made.
+ * @internal
+ */
+export class PodInvocation implements CniInvocation {
+  readonly #namespace: string;
+  readonly #name: string;
+  readonly #requested: string | null;
+  #args: string | null = null;
+
+  constructor(
+    readonly state: ClusterState, readonly node: Node, pod: { readonly namespace: string; readonly name: string; readonly key: string; readonly uid: string; readonly netns: NetNs | null },
+    readonly containerId: string, readonly netns: string, readonly ifname: string, requested: string | null, readonly files: Readonly<Record<string, string>>,
+  ) {
+    this.podKey = pod.key;
+    this.podUid = pod.uid;
+    this.podNetns = pod.netns;
+    this.#namespace = pod.namespace;
+    this.#name = pod.name;
+    this.#requested = requested;
+  }
+
+  readonly podKey: string;
+  readonly podUid: string;
+  readonly podNetns: NetNs | null;
+
+  get args(): string {
+    return (this.#args ??= `IgnoreUnknown=1;K8S_POD_NAMESPACE=${this.#namespace};K8S_POD_NAME=${this.#name};K8S_POD_INFRA_CONTAINER_ID=${this.containerId};K8S_POD_UID=${this.podUid}${this.#requested === null ? '' : `;IP=${this.#requested}`}`);
+  }
+
+  /** `envIpText(this.args)`, from the parts when they say it alone. */
+  ipText(): string | null {
+    const r = this.#requested;
+    const plain = this.#namespace.indexOf(';') < 0 && this.#name.indexOf(';') < 0 && this.containerId.indexOf(';') < 0 && this.podUid.indexOf(';') < 0
+      && (r === null || (r.indexOf(';') < 0 && r.indexOf('=') < 0));
+    return plain ? r : envIpText(this.args);
+  }
+}
+
+/** The value of CNI_ARGS' first `IP=` pair ({@link envIpText}), without building the text of a {@link PodInvocation}. */
+export function cniArgsIpText(inv: CniInvocation): string | null {
+  return inv instanceof PodInvocation ? inv.ipText() : envIpText(inv.args);
 }
 
 /** IPAM stores of the node, by data directory and network name (`/var/lib/cni/networks/<name>`). */
@@ -136,7 +183,7 @@ const storeKey = (conf: PluginInput): string => {
 const hostLocal: Plugin = (cmd, conf, inv, stores) => {
   const ipam = conf['ipam'];
   if (ipam === null || typeof ipam !== 'object') return plain(conf, 'IPAM config missing \'ipam\' key');
-  const loaded = loadHostLocalConfig(ipam as Record<string, unknown>, conf.cniVersion, inv.args, conf);
+  const loaded = loadHostLocalConfigFor(ipam as Record<string, unknown>, conf.cniVersion, cniArgsIpText(inv), conf);
   if ('error' in loaded) return plain(conf, loaded.error);
   const key = storeKey(conf);
   const store = stores[key] ?? EMPTY_HOST_LOCAL;
@@ -593,11 +640,28 @@ const loopback: Plugin = (cmd, conf, inv, stores) => {
 };
 
 /** portmap, bandwidth, tuning: chained plugins that hand `prevResult` on (their own effects are not modelled). */
-const passThrough = (name: string): Plugin => (cmd, conf, _inv, stores) => {
-  if (cmd !== 'ADD') return ok(null, [], stores);
-  if (!conf.prevResult) return plain(conf, name === 'tuning' ? 'Required prevResult missing' : 'must be called as chained plugin');
-  return ok(conf.prevResult, [], stores);
+const passThrough = (name: string): Plugin => {
+  const run: Plugin = (cmd, conf, _inv, stores) => {
+    if (cmd !== 'ADD') return ok(null, [], stores);
+    if (!conf.prevResult) return plain(conf, name === 'tuning' ? 'Required prevResult missing' : 'must be called as chained plugin');
+    return ok(conf.prevResult, [], stores);
+  };
+  PASSES_ON.add(run);
+  return run;
 };
+/** The plugins {@link passThrough} made. */
+const PASSES_ON = new WeakSet<Plugin>();
+
+/**
+ * Whether the plugin `type` names, run for ADD with a `prevResult`, answers that result, no actions and the
+ * stores as they were, whatever else its configuration and the invocation hold: a list run then hands the
+ * result on without building the plugin's input (a copy of its configuration gaining `prevResult`, at every
+ * pod ADD of a list that ends in portmap). The same function {@link execPlugin} would run decides it.
+ */
+export function passesOnAdd(type: string): boolean {
+  const run = Object.prototype.hasOwnProperty.call(PLUGINS, type) ? PLUGINS[type] : undefined;
+  return run !== undefined && PASSES_ON.has(run);
+}
 
 /** The subnet.env flanneld writes, parsed as the flannel plugin parses it (loadFlannelSubnetEnv). */
 export interface FlannelSubnetEnv {
