@@ -84,3 +84,28 @@ describe('CNI_ARGS of a pod invocation', () => {
     expect((s.pod('b').cniResult as CniResult).ips[0]!.address).not.toBe('10.244.0.77/24');
   });
 });
+
+describe('what bridge and host-local read of a configuration, once per configuration object', () => {
+  it('answers an ADD with a configuration seen before as with a fresh copy of it', () => {
+    const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: flannel(), nodes: [{ name: 'node-1' }], pods: [] });
+    const node = sim.node('node-1');
+    const confArb = fc.record({
+      type: fc.constant('bridge'), name: fc.constant('net'), cniVersion: fc.constantFrom('0.3.1', '1.0.0'),
+      bridge: fc.option(fc.constantFrom('cni0', 'br1', ''), { nil: undefined }),
+      isGateway: fc.option(fc.boolean(), { nil: undefined }), isDefaultGateway: fc.option(fc.boolean(), { nil: undefined }),
+      hairpinMode: fc.option(fc.boolean(), { nil: undefined }), promiscMode: fc.option(fc.boolean(), { nil: undefined }),
+      vlan: fc.option(fc.constantFrom(0, 5), { nil: undefined }), mtu: fc.option(fc.constantFrom(1400, 9000), { nil: undefined }),
+      ipam: fc.option(fc.record({ type: fc.constant('host-local'), ranges: fc.constantFrom([[{ subnet: '10.22.0.0/24' }]], [[{ subnet: '10.23.0.0/30' }]], [[{ subnet: 'bad' }]]) }), { nil: undefined }),
+    }, { requiredKeys: ['type', 'name', 'cniVersion'] });
+    fc.assert(fc.property(fc.array(confArb, { minLength: 1, maxLength: 4 }), fc.constantFrom('', 'IgnoreUnknown=1;IP=10.22.0.9'), (confs, args) => {
+      const inv: CniInvocation = { state: sim.state, node, podKey: 'default/x', podUid: 'u-1', podNetns: null, containerId: 'abc', netns: '/var/run/netns/x', ifname: 'eth0', args, files: {} };
+      for (const c of confs) {
+        const seen = c as PluginInput;
+        const first = execPlugin('ADD', seen, inv, {});
+        expect(execPlugin('ADD', seen, inv, {})).toEqual(first);
+        expect(execPlugin('ADD', structuredClone(seen), inv, {})).toEqual(first);
+        expect(execPlugin('ADD', { ...seen, prevResult: { interfaces: [], ips: [], routes: [], dns: {} } } as PluginInput, inv, {})).toEqual(first);
+      }
+    }), { numRuns: 150, seed: 3 });
+  });
+});

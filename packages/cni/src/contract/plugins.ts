@@ -22,7 +22,7 @@ import {
   formatIpv4, macFromSeed, macFromSeeds, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
 } from '@podnet/core';
 import {
-  EMPTY_HOST_LOCAL, envIpText, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfigFor, type HostLocalStore,
+  EMPTY_HOST_LOCAL, envIpText, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfigFor, type HostLocalConfig, type HostLocalStore, type IpamError,
 } from '../ipam/host-local.js';
 import { CNI_ERROR_CODES, cniError, goType } from './config.js';
 import { textMemo } from './memo.js';
@@ -179,13 +179,29 @@ const storeKey = (conf: PluginInput): string => {
   return key;
 };
 
+/**
+ * What host-local reads of a configuration when CNI_ARGS asks for no address: its loaded configuration (or
+ * the error) and its store's directory, once per configuration object as {@link bridgeSettings}.
+ */
+const hostLocalPlans = new WeakMap<PluginInput, { readonly loaded: HostLocalConfig | IpamError; readonly key: string }>();
+function hostLocalPlan(conf: PluginInput, ipam: Readonly<Record<string, unknown>>): { readonly loaded: HostLocalConfig | IpamError; readonly key: string } {
+  let plan = hostLocalPlans.get(conf);
+  if (plan === undefined) {
+    plan = { loaded: loadHostLocalConfigFor(ipam, conf.cniVersion, null, conf), key: storeKey(conf) };
+    if (conf.prevResult === undefined) hostLocalPlans.set(conf, plan);
+  }
+  return plan;
+}
+
 /** host-local, called directly or delegated to by bridge, ptp (ipam.ExecAdd/ExecDel/ExecCheck). */
 const hostLocal: Plugin = (cmd, conf, inv, stores) => {
   const ipam = conf['ipam'];
   if (ipam === null || typeof ipam !== 'object') return plain(conf, 'IPAM config missing \'ipam\' key');
-  const loaded = loadHostLocalConfigFor(ipam as Record<string, unknown>, conf.cniVersion, cniArgsIpText(inv), conf);
+  const ipText = cniArgsIpText(inv);
+  const plan = ipText === null ? hostLocalPlan(conf, ipam as Record<string, unknown>) : null;
+  const loaded = plan !== null ? plan.loaded : loadHostLocalConfigFor(ipam as Record<string, unknown>, conf.cniVersion, ipText, conf);
   if ('error' in loaded) return plain(conf, loaded.error);
-  const key = storeKey(conf);
+  const key = plan !== null ? plan.key : storeKey(conf);
   const store = stores[key] ?? EMPTY_HOST_LOCAL;
   if (cmd === 'DEL') return ok(null, [], withEntry(stores, key, hostLocalDel(store, inv.containerId, inv.ifname)));
   if (cmd === 'CHECK') {
@@ -447,9 +463,47 @@ function adds(actions: readonly Action[], ns: string, dev: string, addr: string)
   return false;
 }
 
-const bridge: Plugin = (cmd, conf, inv, stores) => {
+/** What the bridge plugin reads of its configuration: the same for every pod ADD given that configuration. */
+interface BridgeSettings {
+  readonly brName: string;
+  readonly isLayer3: boolean;
+  /** The ADD's refusal of the configuration itself (a field podnet does not model, hairpin with promiscuous mode), or null. */
+  readonly refused: ((conf: PluginInput) => PluginOutcome) | null;
+  readonly isDefaultGW: boolean;
+  readonly isGW: boolean;
+  readonly mtu: number;
+}
+
+function readBridgeSettings(conf: PluginInput): BridgeSettings {
   const brName = typeof conf['bridge'] === 'string' && conf['bridge'] !== '' ? conf['bridge'] : 'cni0';
   const isLayer3 = typeof (conf['ipam'] as Record<string, unknown> | undefined)?.['type'] === 'string';
+  let refused: BridgeSettings['refused'] = null;
+  for (let i = 0; i < BRIDGE_UNMODELLED.length && refused === null; i++) {
+    const [key, why] = BRIDGE_UNMODELLED[i]!;
+    const v = conf[key];
+    if (v !== undefined && v !== 0 && v !== false && !(Array.isArray(v) && v.length === 0)) refused = (c) => unsupported(c, key, v, why);
+  }
+  const isDefaultGW = bool(conf, 'isDefaultGateway');
+  const isGW = bool(conf, 'isGateway') || isDefaultGW;
+  if (refused === null && bool(conf, 'hairpinMode') && bool(conf, 'promiscMode')) refused = (c) => plain(c, 'cannot set hairpin mode and promiscuous mode at the same time');
+  return { brName, isLayer3, refused, isDefaultGW, isGW, mtu: mtuOf(conf) };
+}
+
+/**
+ * {@link readBridgeSettings}, once per configuration object (flannel's delegate is one per node, a list's
+ * first plugin one per list); a configuration carrying a prevResult is a copy made for one run, read as it comes.
+ */
+const bridgeSettingsMemo = new WeakMap<PluginInput, BridgeSettings>();
+function bridgeSettings(conf: PluginInput): BridgeSettings {
+  if (conf.prevResult !== undefined) return readBridgeSettings(conf);
+  let b = bridgeSettingsMemo.get(conf);
+  if (b === undefined) bridgeSettingsMemo.set(conf, (b = readBridgeSettings(conf)));
+  return b;
+}
+
+const bridge: Plugin = (cmd, conf, inv, stores) => {
+  const settings = bridgeSettings(conf);
+  const { brName, isLayer3 } = settings;
   const h = hostNs(inv);
   if (cmd === 'DEL') {
     // Idempotent: a missing namespace or interface is not an error; IPAM is released in any case.
@@ -465,15 +519,8 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     return ok(null, actions, s);
   }
   if (cmd === 'CHECK') return bridgeCheck(conf, inv, stores, brName, isLayer3);
-  for (let i = 0; i < BRIDGE_UNMODELLED.length; i++) {
-    const key = BRIDGE_UNMODELLED[i]![0];
-    const v = conf[key];
-    if (v !== undefined && v !== 0 && v !== false && !(Array.isArray(v) && v.length === 0)) return unsupported(conf, key, v, BRIDGE_UNMODELLED[i]![1]);
-  }
-  const isDefaultGW = bool(conf, 'isDefaultGateway');
-  const isGW = bool(conf, 'isGateway') || isDefaultGW;
-  if (bool(conf, 'hairpinMode') && bool(conf, 'promiscMode')) return plain(conf, 'cannot set hairpin mode and promiscuous mode at the same time');
-  const mtu = mtuOf(conf);
+  if (settings.refused !== null) return settings.refused(conf);
+  const { isDefaultGW, isGW, mtu } = settings;
   const existing = linkOf(inv.node.host, brName);
   if (existing && existing.kind !== 'bridge') return plain(conf, `failed to create bridge "${brName}": "${brName}" already exists but is not a bridge`);
   const dup = vethExists(conf, inv);
