@@ -229,12 +229,12 @@ function execIpam(cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores
 /**
  * ipam.ConfigureIface: the container's addresses, then the result's routes, each via its own gateway or
  * else the first address's (netlink.RouteAddEcmp: NLM_F_CREATE without NLM_F_EXCL, so the kernel
- * refuses only a route identical to one present — "file exists"). Answers the actions or the error.
+ * refuses only a route identical to one present — "file exists"). Appends the actions to `actions` (the
+ * plugin's own list: no list of its own to copy over) and answers null, or answers the error.
  */
-function configureIface(inv: CniInvocation, result: CurrentResult, goDefault?: CurrentResult['routes'][number]): Action[] | string {
+function configureIface(inv: CniInvocation, result: CurrentResult, actions: Action[], goDefault?: CurrentResult['routes'][number]): string | null {
   const p = podNs(inv);
   const ips = result.ips;
-  const actions: Action[] = [];
   let v4gw: string | undefined;
   for (let i = 0; i < ips.length; i++) {
     actions.push({ op: 'addr.add', ns: p, dev: inv.ifname, addr: ips[i]!.address });
@@ -262,7 +262,7 @@ function configureIface(inv: CniInvocation, result: CurrentResult, goDefault?: C
     const dst = r.dst === '0.0.0.0/0' ? 'default' : r.dst;
     actions.push(gw === undefined ? { op: 'route.add', ns: p, dst, dev: inv.ifname } : { op: 'route.add', ns: p, dst, via: gw, dev: inv.ifname });
   }
-  return actions;
+  return null;
 }
 
 /** The container has only the addresses just added: a gateway must lie in one of their prefixes. */
@@ -323,7 +323,8 @@ function vethExists(conf: PluginInput, inv: CniInvocation): PluginOutcome | null
   return linkOf(inv.podNetns, inv.ifname) ? plain(conf, `container veth name provided (${inv.ifname}) already exists`) : null;
 }
 
-function vethPair(inv: CniInvocation, mtu: number, master?: string): { actions: Action[]; host: { name: string; mac: string }; cont: { name: string; mac: string; sandbox: string } } {
+/** The veth pair's `link.add`, appended to `actions`, and the result's entries of its two ends. */
+function vethPair(inv: CniInvocation, mtu: number, actions: Action[], master?: string): { host: { name: string; mac: string }; cont: { name: string; mac: string; sandbox: string } } {
   const veth = vethName(inv.podKey);
   const hostMac = macFromSeeds(veth, inv.podUid);
   const contMac = macFromSeeds(inv.ifname, inv.podKey, inv.podUid);
@@ -332,8 +333,8 @@ function vethPair(inv: CniInvocation, mtu: number, master?: string): { actions: 
   const add: Action = master
     ? { op: 'link.add', ns: hostNs(inv), name: veth, kind: 'veth', mtu, mac: hostMac, master, up: true, peer }
     : { op: 'link.add', ns: hostNs(inv), name: veth, kind: 'veth', mtu, mac: hostMac, up: true, peer };
+  actions.push(add);
   return {
-    actions: [add],
     host: { name: veth, mac: hostMac },
     cont: { name: inv.ifname, mac: contMac, sandbox: inv.netns },
   };
@@ -528,8 +529,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
   const actions: Action[] = [];
   const brMac = existing?.mac ?? macFromSeed(`${brName}|${inv.node.name}`);
   if (!existing) actions.push({ op: 'link.add', ns: h, name: brName, kind: 'bridge', mtu, mac: brMac }, { op: 'link.set', ns: h, name: brName, up: true });
-  const pair = vethPair(inv, mtu, brName);
-  for (let i = 0; i < pair.actions.length; i++) actions.push(pair.actions[i]!);
+  const pair = vethPair(inv, mtu, actions, brName);
   const interfaces = [bridgeIface(brName, brMac), pair.host, pair.cont];
   let result: CurrentResult;
   let s = stores;
@@ -552,9 +552,8 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
       goDefault = defaultVia(gw);
     }
     result = { interfaces, ips, routes: sharedRoutes(ipam.routes, goDefault), dns: ipam.dns };
-    const conf2 = configureIface(inv, result, goDefault);
-    if (typeof conf2 === 'string') return plain(conf, conf2);
-    for (let i = 0; i < conf2.length; i++) actions.push(conf2[i]!);
+    const refused = configureIface(inv, result, actions, goDefault);
+    if (refused !== null) return plain(conf, refused);
     if (isGW) {
       for (const ip of ips) {
         if (ip.gateway === undefined) continue;
@@ -645,13 +644,12 @@ const ptp: Plugin = (cmd, conf, inv, stores) => {
   const dup = vethExists(conf, inv);
   if (dup) return dup;
   const mtu = mtuOf(conf);
-  const pair = vethPair(inv, mtu);
+  const actions: Action[] = [];
+  const pair = vethPair(inv, mtu, actions);
   let result: CurrentResult = { interfaces: [pair.host, pair.cont], ips: ipam.ips.map((ip) => ({ interface: 1, ...ip })), routes: ipam.routes, dns: ipam.dns };
-  const actions: Action[] = [...pair.actions];
   if (!inv.node.host.sysctl.ipForward) actions.push({ op: 'sysctl.set', ns: h, key: 'net.ipv4.ip_forward', value: 1 });
-  const configured = configureIface(inv, result);
-  if (typeof configured === 'string') return plain(conf, configured);
-  actions.push(...configured);
+  const refused = configureIface(inv, result, actions);
+  if (refused !== null) return plain(conf, refused);
   for (const ip of result.ips) {
     const { ip: addr, len } = ifAddr(ip.address);
     const src = formatIpv4(addr);
