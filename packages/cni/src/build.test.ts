@@ -16,6 +16,13 @@ import { fromConflist } from './contract/conflist-design.js';
 import { nativeVpc } from './designs/native-vpc.js';
 
 const settings = { podCidr: '10.244.0.0/16', nodeCidrMaskSize: 24 };
+const CHAINED = JSON.stringify({
+  cniVersion: '0.4.0', name: 'chain',
+  plugins: [
+    { type: 'bridge', isGateway: true, ipMasq: true, ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.0.0/16' }]] } },
+    { type: 'tuning' }, { type: 'bandwidth' }, { type: 'portmap', capabilities: { portMappings: true } },
+  ],
+});
 
 function sequential(nodes: readonly NodeSpec[], pods: readonly PodSpec[], d: CniDesign = flannel(), spec: ClusterSettings = settings) {
   let s = createClusterState(spec, d);
@@ -73,6 +80,8 @@ describe('buildClusterState', () => {
       ['cilium tunnel', () => cilium(), settings], ['cilium native', () => cilium({ routing: 'native' }), settings],
       ['bridge', () => bridge({ ipMasq: true }), settings], ['native-vpc gke', () => nativeVpc({ provider: 'gke' }), settings],
       ['aws-vpc', () => awsVpc({ instanceType: 't3.medium' }), vpc],
+      // A list whose chained plugins only hand the result on (the runtime skips them without building their input).
+      ['conflist bridge + tuning, bandwidth, portmap', () => fromConflist(CHAINED), settings],
     ];
     const specArb = fc.tuple(
       fc.constantFrom(...designs),

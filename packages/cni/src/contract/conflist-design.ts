@@ -12,7 +12,7 @@ import {
 import { extendingInPlace } from '../ipam/host-local.js';
 import { cniError, parseNetworkConfig, type NetworkConfigList } from './config.js';
 import { textMemo } from './memo.js';
-import type { CniInvocation, IpamStores } from './plugins.js';
+import { PodInvocation, type CniInvocation, type IpamStores } from './plugins.js';
 import { hasRichResults } from './result.js';
 import { addNetworkList, checkNetworkList, delNetworkList } from './runtime.js';
 
@@ -140,11 +140,9 @@ function listDesign(listOf: (node: Node) => NetworkConfigList | CniError, option
     ...('clusterState' in r ? { clusterState: r.clusterState } : {}),
     nodeState: { agent: 'nodeState' in r ? r.nodeState : base.agent, ipam: base.ipam } satisfies ConflistNodeState,
   });
-  const invocation = (state: ClusterState, node: Node, pod: Pod, containerId: string, netns: string, ifname: string, requested: string | null): CniInvocation => ({
-    state, node, podKey: pod.key, podUid: pod.uid, podNetns: pod.netns, containerId, netns, ifname,
-    args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${containerId};K8S_POD_UID=${pod.uid}${requested === null ? '' : `;IP=${requested}`}`,
-    files: agent?.files?.(state, asAgentNode(node)) ?? {},
-  });
+  // CNI_ARGS is `IgnoreUnknown=1;K8S_POD_NAMESPACE=…;K8S_POD_NAME=…;K8S_POD_INFRA_CONTAINER_ID=…;K8S_POD_UID=…[;IP=…]`, built when read.
+  const invocation = (state: ClusterState, node: Node, pod: Pod, containerId: string, netns: string, ifname: string, requested: string | null): CniInvocation =>
+    new PodInvocation(state, node, pod, containerId, netns, ifname, requested, agent?.files?.(state, asAgentNode(node)) ?? {});
 
   const design: CniDesign = {
     name: options.name,

@@ -22,7 +22,7 @@ import {
   formatIpv4, macFromSeed, macFromSeeds, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
 } from '@podnet/core';
 import {
-  EMPTY_HOST_LOCAL, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfig, type HostLocalStore,
+  EMPTY_HOST_LOCAL, envIpText, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfigFor, type HostLocalConfig, type HostLocalStore, type IpamError,
 } from '../ipam/host-local.js';
 import { CNI_ERROR_CODES, cniError, goType } from './config.js';
 import { textMemo } from './memo.js';
@@ -49,6 +49,53 @@ export interface CniInvocation {
   readonly args: string;
   /** Files on the node that plugins read (path → content), e.g. /run/flannel/subnet.env. */
   readonly files: Readonly<Record<string, string>>;
+}
+
+/**
+ * The invocation a conflist design makes for a pod's ADD, DEL or CHECK. CNI_ARGS (`args`) is built when
+ * read: host-local asks {@link cniArgsIpText} for its `IP=` value, which this invocation answers from the
+ * request when no value of the pairs before it holds a `;` (only such a value could start one more pair),
+ * so the ~200-character text a pod ADD used to build and scan is never made.
+ * @internal
+ */
+export class PodInvocation implements CniInvocation {
+  readonly #namespace: string;
+  readonly #name: string;
+  readonly #requested: string | null;
+  #args: string | null = null;
+
+  constructor(
+    readonly state: ClusterState, readonly node: Node, pod: { readonly namespace: string; readonly name: string; readonly key: string; readonly uid: string; readonly netns: NetNs | null },
+    readonly containerId: string, readonly netns: string, readonly ifname: string, requested: string | null, readonly files: Readonly<Record<string, string>>,
+  ) {
+    this.podKey = pod.key;
+    this.podUid = pod.uid;
+    this.podNetns = pod.netns;
+    this.#namespace = pod.namespace;
+    this.#name = pod.name;
+    this.#requested = requested;
+  }
+
+  readonly podKey: string;
+  readonly podUid: string;
+  readonly podNetns: NetNs | null;
+
+  get args(): string {
+    return (this.#args ??= `IgnoreUnknown=1;K8S_POD_NAMESPACE=${this.#namespace};K8S_POD_NAME=${this.#name};K8S_POD_INFRA_CONTAINER_ID=${this.containerId};K8S_POD_UID=${this.podUid}${this.#requested === null ? '' : `;IP=${this.#requested}`}`);
+  }
+
+  /** `envIpText(this.args)`, from the parts when they say it alone. */
+  ipText(): string | null {
+    const r = this.#requested;
+    const plain = this.#namespace.indexOf(';') < 0 && this.#name.indexOf(';') < 0 && this.containerId.indexOf(';') < 0 && this.podUid.indexOf(';') < 0
+      && (r === null || (r.indexOf(';') < 0 && r.indexOf('=') < 0));
+    return plain ? r : envIpText(this.args);
+  }
+}
+
+/** The value of CNI_ARGS' first `IP=` pair ({@link envIpText}), without building the text of a {@link PodInvocation}. */
+export function cniArgsIpText(inv: CniInvocation): string | null {
+  return inv instanceof PodInvocation ? inv.ipText() : envIpText(inv.args);
 }
 
 /** IPAM stores of the node, by data directory and network name (`/var/lib/cni/networks/<name>`). */
@@ -132,13 +179,29 @@ const storeKey = (conf: PluginInput): string => {
   return key;
 };
 
+/**
+ * What host-local reads of a configuration when CNI_ARGS asks for no address: its loaded configuration (or
+ * the error) and its store's directory, once per configuration object as {@link bridgeSettings}.
+ */
+const hostLocalPlans = new WeakMap<PluginInput, { readonly loaded: HostLocalConfig | IpamError; readonly key: string }>();
+function hostLocalPlan(conf: PluginInput, ipam: Readonly<Record<string, unknown>>): { readonly loaded: HostLocalConfig | IpamError; readonly key: string } {
+  let plan = hostLocalPlans.get(conf);
+  if (plan === undefined) {
+    plan = { loaded: loadHostLocalConfigFor(ipam, conf.cniVersion, null, conf), key: storeKey(conf) };
+    if (conf.prevResult === undefined) hostLocalPlans.set(conf, plan);
+  }
+  return plan;
+}
+
 /** host-local, called directly or delegated to by bridge, ptp (ipam.ExecAdd/ExecDel/ExecCheck). */
 const hostLocal: Plugin = (cmd, conf, inv, stores) => {
   const ipam = conf['ipam'];
   if (ipam === null || typeof ipam !== 'object') return plain(conf, 'IPAM config missing \'ipam\' key');
-  const loaded = loadHostLocalConfig(ipam as Record<string, unknown>, conf.cniVersion, inv.args, conf);
+  const ipText = cniArgsIpText(inv);
+  const plan = ipText === null ? hostLocalPlan(conf, ipam as Record<string, unknown>) : null;
+  const loaded = plan !== null ? plan.loaded : loadHostLocalConfigFor(ipam as Record<string, unknown>, conf.cniVersion, ipText, conf);
   if ('error' in loaded) return plain(conf, loaded.error);
-  const key = storeKey(conf);
+  const key = plan !== null ? plan.key : storeKey(conf);
   const store = stores[key] ?? EMPTY_HOST_LOCAL;
   if (cmd === 'DEL') return ok(null, [], withEntry(stores, key, hostLocalDel(store, inv.containerId, inv.ifname)));
   if (cmd === 'CHECK') {
@@ -166,12 +229,12 @@ function execIpam(cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores
 /**
  * ipam.ConfigureIface: the container's addresses, then the result's routes, each via its own gateway or
  * else the first address's (netlink.RouteAddEcmp: NLM_F_CREATE without NLM_F_EXCL, so the kernel
- * refuses only a route identical to one present — "file exists"). Answers the actions or the error.
+ * refuses only a route identical to one present — "file exists"). Appends the actions to `actions` (the
+ * plugin's own list: no list of its own to copy over) and answers null, or answers the error.
  */
-function configureIface(inv: CniInvocation, result: CurrentResult, goDefault?: CurrentResult['routes'][number]): Action[] | string {
+function configureIface(inv: CniInvocation, result: CurrentResult, actions: Action[], goDefault?: CurrentResult['routes'][number]): string | null {
   const p = podNs(inv);
   const ips = result.ips;
-  const actions: Action[] = [];
   let v4gw: string | undefined;
   for (let i = 0; i < ips.length; i++) {
     actions.push({ op: 'addr.add', ns: p, dev: inv.ifname, addr: ips[i]!.address });
@@ -199,7 +262,7 @@ function configureIface(inv: CniInvocation, result: CurrentResult, goDefault?: C
     const dst = r.dst === '0.0.0.0/0' ? 'default' : r.dst;
     actions.push(gw === undefined ? { op: 'route.add', ns: p, dst, dev: inv.ifname } : { op: 'route.add', ns: p, dst, via: gw, dev: inv.ifname });
   }
-  return actions;
+  return null;
 }
 
 /** The container has only the addresses just added: a gateway must lie in one of their prefixes. */
@@ -260,7 +323,8 @@ function vethExists(conf: PluginInput, inv: CniInvocation): PluginOutcome | null
   return linkOf(inv.podNetns, inv.ifname) ? plain(conf, `container veth name provided (${inv.ifname}) already exists`) : null;
 }
 
-function vethPair(inv: CniInvocation, mtu: number, master?: string): { actions: Action[]; host: { name: string; mac: string }; cont: { name: string; mac: string; sandbox: string } } {
+/** The veth pair's `link.add`, appended to `actions`, and the result's entries of its two ends. */
+function vethPair(inv: CniInvocation, mtu: number, actions: Action[], master?: string): { host: { name: string; mac: string }; cont: { name: string; mac: string; sandbox: string } } {
   const veth = vethName(inv.podKey);
   const hostMac = macFromSeeds(veth, inv.podUid);
   const contMac = macFromSeeds(inv.ifname, inv.podKey, inv.podUid);
@@ -269,8 +333,8 @@ function vethPair(inv: CniInvocation, mtu: number, master?: string): { actions: 
   const add: Action = master
     ? { op: 'link.add', ns: hostNs(inv), name: veth, kind: 'veth', mtu, mac: hostMac, master, up: true, peer }
     : { op: 'link.add', ns: hostNs(inv), name: veth, kind: 'veth', mtu, mac: hostMac, up: true, peer };
+  actions.push(add);
   return {
-    actions: [add],
     host: { name: veth, mac: hostMac },
     cont: { name: inv.ifname, mac: contMac, sandbox: inv.netns },
   };
@@ -400,9 +464,47 @@ function adds(actions: readonly Action[], ns: string, dev: string, addr: string)
   return false;
 }
 
-const bridge: Plugin = (cmd, conf, inv, stores) => {
+/** What the bridge plugin reads of its configuration: the same for every pod ADD given that configuration. */
+interface BridgeSettings {
+  readonly brName: string;
+  readonly isLayer3: boolean;
+  /** The ADD's refusal of the configuration itself (a field podnet does not model, hairpin with promiscuous mode), or null. */
+  readonly refused: ((conf: PluginInput) => PluginOutcome) | null;
+  readonly isDefaultGW: boolean;
+  readonly isGW: boolean;
+  readonly mtu: number;
+}
+
+function readBridgeSettings(conf: PluginInput): BridgeSettings {
   const brName = typeof conf['bridge'] === 'string' && conf['bridge'] !== '' ? conf['bridge'] : 'cni0';
   const isLayer3 = typeof (conf['ipam'] as Record<string, unknown> | undefined)?.['type'] === 'string';
+  let refused: BridgeSettings['refused'] = null;
+  for (let i = 0; i < BRIDGE_UNMODELLED.length && refused === null; i++) {
+    const [key, why] = BRIDGE_UNMODELLED[i]!;
+    const v = conf[key];
+    if (v !== undefined && v !== 0 && v !== false && !(Array.isArray(v) && v.length === 0)) refused = (c) => unsupported(c, key, v, why);
+  }
+  const isDefaultGW = bool(conf, 'isDefaultGateway');
+  const isGW = bool(conf, 'isGateway') || isDefaultGW;
+  if (refused === null && bool(conf, 'hairpinMode') && bool(conf, 'promiscMode')) refused = (c) => plain(c, 'cannot set hairpin mode and promiscuous mode at the same time');
+  return { brName, isLayer3, refused, isDefaultGW, isGW, mtu: mtuOf(conf) };
+}
+
+/**
+ * {@link readBridgeSettings}, once per configuration object (flannel's delegate is one per node, a list's
+ * first plugin one per list); a configuration carrying a prevResult is a copy made for one run, read as it comes.
+ */
+const bridgeSettingsMemo = new WeakMap<PluginInput, BridgeSettings>();
+function bridgeSettings(conf: PluginInput): BridgeSettings {
+  if (conf.prevResult !== undefined) return readBridgeSettings(conf);
+  let b = bridgeSettingsMemo.get(conf);
+  if (b === undefined) bridgeSettingsMemo.set(conf, (b = readBridgeSettings(conf)));
+  return b;
+}
+
+const bridge: Plugin = (cmd, conf, inv, stores) => {
+  const settings = bridgeSettings(conf);
+  const { brName, isLayer3 } = settings;
   const h = hostNs(inv);
   if (cmd === 'DEL') {
     // Idempotent: a missing namespace or interface is not an error; IPAM is released in any case.
@@ -418,15 +520,8 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     return ok(null, actions, s);
   }
   if (cmd === 'CHECK') return bridgeCheck(conf, inv, stores, brName, isLayer3);
-  for (let i = 0; i < BRIDGE_UNMODELLED.length; i++) {
-    const key = BRIDGE_UNMODELLED[i]![0];
-    const v = conf[key];
-    if (v !== undefined && v !== 0 && v !== false && !(Array.isArray(v) && v.length === 0)) return unsupported(conf, key, v, BRIDGE_UNMODELLED[i]![1]);
-  }
-  const isDefaultGW = bool(conf, 'isDefaultGateway');
-  const isGW = bool(conf, 'isGateway') || isDefaultGW;
-  if (bool(conf, 'hairpinMode') && bool(conf, 'promiscMode')) return plain(conf, 'cannot set hairpin mode and promiscuous mode at the same time');
-  const mtu = mtuOf(conf);
+  if (settings.refused !== null) return settings.refused(conf);
+  const { isDefaultGW, isGW, mtu } = settings;
   const existing = linkOf(inv.node.host, brName);
   if (existing && existing.kind !== 'bridge') return plain(conf, `failed to create bridge "${brName}": "${brName}" already exists but is not a bridge`);
   const dup = vethExists(conf, inv);
@@ -434,8 +529,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
   const actions: Action[] = [];
   const brMac = existing?.mac ?? macFromSeed(`${brName}|${inv.node.name}`);
   if (!existing) actions.push({ op: 'link.add', ns: h, name: brName, kind: 'bridge', mtu, mac: brMac }, { op: 'link.set', ns: h, name: brName, up: true });
-  const pair = vethPair(inv, mtu, brName);
-  for (let i = 0; i < pair.actions.length; i++) actions.push(pair.actions[i]!);
+  const pair = vethPair(inv, mtu, actions, brName);
   const interfaces = [bridgeIface(brName, brMac), pair.host, pair.cont];
   let result: CurrentResult;
   let s = stores;
@@ -458,9 +552,8 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
       goDefault = defaultVia(gw);
     }
     result = { interfaces, ips, routes: sharedRoutes(ipam.routes, goDefault), dns: ipam.dns };
-    const conf2 = configureIface(inv, result, goDefault);
-    if (typeof conf2 === 'string') return plain(conf, conf2);
-    for (let i = 0; i < conf2.length; i++) actions.push(conf2[i]!);
+    const refused = configureIface(inv, result, actions, goDefault);
+    if (refused !== null) return plain(conf, refused);
     if (isGW) {
       for (const ip of ips) {
         if (ip.gateway === undefined) continue;
@@ -551,13 +644,12 @@ const ptp: Plugin = (cmd, conf, inv, stores) => {
   const dup = vethExists(conf, inv);
   if (dup) return dup;
   const mtu = mtuOf(conf);
-  const pair = vethPair(inv, mtu);
+  const actions: Action[] = [];
+  const pair = vethPair(inv, mtu, actions);
   let result: CurrentResult = { interfaces: [pair.host, pair.cont], ips: ipam.ips.map((ip) => ({ interface: 1, ...ip })), routes: ipam.routes, dns: ipam.dns };
-  const actions: Action[] = [...pair.actions];
   if (!inv.node.host.sysctl.ipForward) actions.push({ op: 'sysctl.set', ns: h, key: 'net.ipv4.ip_forward', value: 1 });
-  const configured = configureIface(inv, result);
-  if (typeof configured === 'string') return plain(conf, configured);
-  actions.push(...configured);
+  const refused = configureIface(inv, result, actions);
+  if (refused !== null) return plain(conf, refused);
   for (const ip of result.ips) {
     const { ip: addr, len } = ifAddr(ip.address);
     const src = formatIpv4(addr);
@@ -593,11 +685,28 @@ const loopback: Plugin = (cmd, conf, inv, stores) => {
 };
 
 /** portmap, bandwidth, tuning: chained plugins that hand `prevResult` on (their own effects are not modelled). */
-const passThrough = (name: string): Plugin => (cmd, conf, _inv, stores) => {
-  if (cmd !== 'ADD') return ok(null, [], stores);
-  if (!conf.prevResult) return plain(conf, name === 'tuning' ? 'Required prevResult missing' : 'must be called as chained plugin');
-  return ok(conf.prevResult, [], stores);
+const passThrough = (name: string): Plugin => {
+  const run: Plugin = (cmd, conf, _inv, stores) => {
+    if (cmd !== 'ADD') return ok(null, [], stores);
+    if (!conf.prevResult) return plain(conf, name === 'tuning' ? 'Required prevResult missing' : 'must be called as chained plugin');
+    return ok(conf.prevResult, [], stores);
+  };
+  PASSES_ON.add(run);
+  return run;
 };
+/** The plugins {@link passThrough} made. */
+const PASSES_ON = new WeakSet<Plugin>();
+
+/**
+ * Whether the plugin `type` names, run for ADD with a `prevResult`, answers that result, no actions and the
+ * stores as they were, whatever else its configuration and the invocation hold: a list run then hands the
+ * result on without building the plugin's input (a copy of its configuration gaining `prevResult`, at every
+ * pod ADD of a list that ends in portmap). The same function {@link execPlugin} would run decides it.
+ */
+export function passesOnAdd(type: string): boolean {
+  const run = Object.prototype.hasOwnProperty.call(PLUGINS, type) ? PLUGINS[type] : undefined;
+  return run !== undefined && PASSES_ON.has(run);
+}
 
 /** The subnet.env flanneld writes, parsed as the flannel plugin parses it (loadFlannelSubnetEnv). */
 export interface FlannelSubnetEnv {

@@ -14,7 +14,7 @@
  */
 import type { Action, CniError, CniResult } from '@podnet/core';
 import { cniError, versionAtLeast, type NetworkConfigList } from './config.js';
-import { execPlugin, type CniCommand, type CniInvocation, type IpamStores, type PluginInput } from './plugins.js';
+import { execPlugin, passesOnAdd, type CniCommand, type CniInvocation, type IpamStores, type PluginInput } from './plugins.js';
 import { currentOf, printResult, type CurrentResult } from './result.js';
 import { withKey } from '../util/record.js';
 
@@ -75,6 +75,8 @@ export function addNetworkList(list: NetworkConfigList, inv: CniInvocation, stor
   // Mostly one plugin acts (the chained ones pass the result on): its list is the list's, not copied.
   let actions: readonly Action[] = NO_ACTIONS;
   for (let i = 0; i < list.plugins.length; i++) {
+    // A chained plugin that hands prevResult on (portmap, bandwidth, tuning): its answer, without its input.
+    if (prev !== null && passesOnAdd(list.plugins[i]!.type)) continue;
     const r = execPlugin('ADD', input(list, i, prev), inv, s);
     if (!r.ok) return { ok: false, error: r.error, plugin: list.plugins[i]!.type };
     if (r.actions.length > 0) actions = actions.length === 0 ? r.actions : actions.concat(r.actions);

@@ -213,9 +213,8 @@ export function envIpText(args: string): string | null {
   return null;
 }
 
-/** `IP=10.1.1.5` out of CNI_ARGS, parsed. */
-function envIp(args: string): Ipv4 | null | IpamError {
-  const v = envIpText(args);
+/** `IP=10.1.1.5` out of CNI_ARGS (its text, {@link envIpText}), parsed. */
+function envIp(v: string | null): Ipv4 | null | IpamError {
   if (v === null) return null;
   const ip = ip4(v);
   return ip === null ? { error: `ARGS: error parsing value of "IP": invalid IP address: ${v}` } : ip;
@@ -228,7 +227,14 @@ function envIp(args: string): Ipv4 | null | IpamError {
 export function loadHostLocalConfig(
   ipam: Readonly<Record<string, unknown>>, cniVersion: string, cniArgs = '', plugin: Readonly<Record<string, unknown>> = {},
 ): HostLocalConfig | IpamError {
-  const fromEnv = envIp(cniArgs);
+  return loadHostLocalConfigFor(ipam, cniVersion, envIpText(cniArgs), plugin);
+}
+
+/** {@link loadHostLocalConfig} given the `IP=` value of CNI_ARGS ({@link envIpText}) rather than CNI_ARGS. */
+export function loadHostLocalConfigFor(
+  ipam: Readonly<Record<string, unknown>>, cniVersion: string, argsIpText: string | null, plugin: Readonly<Record<string, unknown>>,
+): HostLocalConfig | IpamError {
+  const fromEnv = envIp(argsIpText);
   if (isError(fromEnv)) return fromEnv;
   // What most ADDs are (no address asked for anywhere): the remembered configuration, nothing built.
   if (fromEnv === null && plugin['args'] === undefined && plugin['runtimeConfig'] === undefined) {
