@@ -25,6 +25,7 @@ import {
   UDP_HEADER_LEN, VXLAN_HEADER_LEN, frameLength, ipv4PayloadLength, type ArpPacket, type Frame, type Ipv4Header, type Ipv4Packet,
 } from '../wire/packet.js';
 import { ipv4 } from './build.js';
+import { Learned, Pendings } from './learned.js';
 import { linkList, podKeys } from './links.js';
 import { icmpErrorQuote } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
@@ -83,12 +84,6 @@ interface PacketInfo {
   fate?: PacketFate;
 }
 
-interface Pending {
-  ns: NsId;
-  dev: string;
-  nexthop: Ipv4;
-  items: { pkt: Ipv4Packet; pid: number; forwarded: boolean }[];
-}
 
 const EPHEMERAL_LOW = 32768;
 const EPHEMERAL_SPAN = 61000 - 32768;
@@ -173,6 +168,10 @@ function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<str
   }
   return m;
 }
+
+/** The address a neighbour entry is for, and the MAC of an FDB entry (one function each, not one per lookup). */
+const neighAddr = (n: NeighEntry): Ipv4 => n.ip;
+const fdbMac = (f: FdbEntry): Mac => f.mac;
 
 const peerNeighIdx = new WeakMap<object, Map<Ipv4, { owner: string; group: string | undefined; mac: Mac }>>();
 const peerFdbIdx = new WeakMap<object, Map<Mac, { owner: string; group: string | undefined; dst: Ipv4 }>>();
@@ -294,7 +293,9 @@ function podNetns(node: Node): ReadonlyMap<string, NetNs> {
   if (m === undefined) {
     const mm = new Map<string, NetNs>();
     const pods = node.pods;
-    for (const k of podKeys(node)) {
+    const keys = podKeys(node);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
       const ns = pods[k]!.netns;
       if (ns) mm.set(k, ns);
     }
@@ -331,12 +332,16 @@ const LOCAL_LIST_MAX = 8;
  */
 function localList(ns: NetNs): Ipv4[] | null {
   const out: Ipv4[] = [];
-  for (const l of linkList(ns)) {
+  const links = linkList(ns);
+  for (let i = 0; i < links.length; i++) {
+    const l = links[i]!;
     if (!l.up) continue;
-    for (const a of l.addrs) {
-      if (out.includes(a.ip)) continue;
+    const addrs = l.addrs;
+    for (let j = 0; j < addrs.length; j++) {
+      const ip = addrs[j]!.ip;
+      if (out.includes(ip)) continue;
       if (out.length === LOCAL_LIST_MAX) return null;
-      out.push(a.ip);
+      out.push(ip);
     }
   }
   return out;
@@ -375,82 +380,6 @@ function makeView(ns: NetNs): NsView {
   };
 }
 
-/**
- * What a run learned of one kind of table (neighbours, bridge FDB), per namespace: by device then address,
- * for the lookups every hop makes, and the (device, address) pairs in the order first learned, which is
- * the order a commit writes the entries in (under their table keys `dev|address`) — without building a key
- * string for each lookup. A table key names one device and one address (neither an address nor a MAC
- * holds a `|`), so this answers what a map by table key answered.
- */
-class Learned<K extends string | number, E> {
-  readonly byNs = new Map<NsId, { readonly index: Map<string, Map<K, E>>; readonly devs: string[]; readonly keys: K[] }>();
-
-  get size(): number {
-    return this.byNs.size;
-  }
-
-  get(ns: NsId, dev: string, k: K): E | undefined {
-    return this.byNs.get(ns)?.index.get(dev)?.get(k);
-  }
-
-  set(ns: NsId, dev: string, k: K, e: E): void {
-    let t = this.byNs.get(ns);
-    if (t === undefined) this.byNs.set(ns, (t = { index: new Map(), devs: [], keys: [] }));
-    let d = t.index.get(dev);
-    if (d === undefined) t.index.set(dev, (d = new Map()));
-    if (!d.has(k)) {
-      t.devs.push(dev);
-      t.keys.push(k);
-    }
-    d.set(k, e);
-  }
-
-  /** Writes what was learned in `id` into a table (keyed `dev|address`), in the order first learned. */
-  commit(id: NsId, table: Record<string, E>): void {
-    const t = this.byNs.get(id)!;
-    for (let i = 0; i < t.devs.length; i++) table[`${t.devs[i]!}|${t.keys[i]!}`] = t.index.get(t.devs[i]!)!.get(t.keys[i]!)!;
-  }
-}
-
-/**
- * ARP resolutions a run waits for, by namespace, device and next hop (what a map keyed
- * `ns|dev|nexthop` held, without building that string at every hop), in the order they began.
- */
-class Pendings {
-  readonly #order = new Set<Pending>();
-  readonly #index = new Map<NsId, Map<string, Map<Ipv4, Pending>>>();
-
-  get size(): number {
-    return this.#order.size;
-  }
-
-  get(ns: NsId, dev: string, nexthop: Ipv4): Pending | undefined {
-    return this.#index.get(ns)?.get(dev)?.get(nexthop);
-  }
-
-  add(p: Pending): void {
-    let n = this.#index.get(p.ns);
-    if (n === undefined) this.#index.set(p.ns, (n = new Map()));
-    let d = n.get(p.dev);
-    if (d === undefined) n.set(p.dev, (d = new Map()));
-    d.set(p.nexthop, p);
-    this.#order.add(p);
-  }
-
-  delete(p: Pending): void {
-    this.#index.get(p.ns)?.get(p.dev)?.delete(p.nexthop);
-    this.#order.delete(p);
-  }
-
-  /** Every wait, in the order they began; none is left. */
-  take(): Pending[] {
-    const out = [...this.#order];
-    this.#order.clear();
-    this.#index.clear();
-    return out;
-  }
-}
-
 /** The route a next hop is resolved with: `route` without its gateway (for the ARP request's source), per route. */
 const gatewayless = new WeakMap<Route, Route>();
 
@@ -484,11 +413,13 @@ class Run {
   readonly steps: Step[] = [];
   readonly violations: HopViolation[] = [];
   readonly queue: Work[] = [];
-  readonly info = new Map<number, PacketInfo>();
+  /** Each packet's info, at its pid − 1 (pids are handed out from 1 in order). */
+  readonly info: PacketInfo[] = [];
   readonly pending = new Pendings();
   readonly neighUpd = new Learned<Ipv4, NeighEntry>();
   readonly fdbUpd = new Learned<Mac, FdbEntry>();
-  readonly ctUpd = new Map<NsId, ConntrackEntry[]>();
+  /** Conntrack entries made, by namespace (null until the first: most runs make none; so pmtuUpd and fragCap). */
+  ctUpd: Map<NsId, ConntrackEntry[]> | null = null;
   /**
    * Flows this run has seen, per namespace with nat rules (original direction, as the first packet
    * arrived or was sent). The kernel's nat table sees only a connection's first packet: a reply (or a
@@ -496,12 +427,12 @@ class Run {
    * reply travel in one run, so the run's memory is enough.
    */
   readonly flows: { ns: NsId; pkt: Ipv4Packet }[] = [];
-  readonly pmtuUpd = new Map<NsId, Map<string, { mtu: number; expires: number }>>();
+  pmtuUpd: Map<NsId, Map<string, { mtu: number; expires: number }>> | null = null;
   /**
    * A packet the kernel fragmented is followed whole; this is the size of its largest fragment (of the
    * outermost header), so later MTU checks see what the wire carries.
    */
-  readonly fragCap = new Map<number, number>();
+  fragCap: Map<number, number> | null = null;
   readonly nsCache: Map<NsId, NetNs | undefined>;
   ownersCache: Map<Ipv4, readonly IpOwner[] | null> | null = null;
   nextPid = 1;
@@ -556,7 +487,9 @@ class Run {
   peers(ns: NetNs, v: NsView): readonly { readonly ref: PeerSetRef; readonly set: PeerSet }[] {
     if (v.peerSetsOf !== this.state.peerSets) {
       const out: { ref: PeerSetRef; set: PeerSet }[] = [];
-      for (const ref of ns.peerSets) {
+      const refs = ns.peerSets;
+      for (let i = 0; i < refs.length; i++) {
+        const ref = refs[i]!;
         const set = this.state.peerSets[ref.set];
         if (set) out.push({ ref, set });
       }
@@ -571,7 +504,11 @@ class Run {
     const v = this.view(ns);
     if (v.nics === null) {
       const m = new Map<string, Link[]>();
-      for (const l of linkList(ns)) if (l.kind === 'physical') (m.get(l.segment) ?? m.set(l.segment, []).get(l.segment)!).push(l);
+      const links = linkList(ns);
+      for (let i = 0; i < links.length; i++) {
+        const l = links[i]!;
+        if (l.kind === 'physical') (m.get(l.segment) ?? m.set(l.segment, []).get(l.segment)!).push(l);
+      }
       v.nics = m;
     }
     return v.nics;
@@ -625,24 +562,24 @@ class Run {
   newPacket(role: string, pkt: Ipv4Packet | null, origin: NsId): number {
     const pid = this.nextPid++;
     const inner = pkt ? innermost(pkt) : null;
-    this.info.set(pid, {
+    this.info[pid - 1] = {
       role, origin,
       src: inner?.header.src ?? 0, dst: inner?.header.dst ?? 0,
       podToPod: inner !== null && inner.header.src !== 0 && this.isPodIp(inner.header.src) && this.isPodIp(inner.header.dst),
-    });
+    };
     return pid;
   }
 
-  step(pid: number, ns: NsId, dev: string | null, kind: StepKind, note: () => string, frame: Frame | null, ip: Ipv4Packet | null): void {
+  step(pid: number, ns: NsId, dev: string | null, kind: StepKind, note: (() => string) | null, frame: Frame | null, ip: Ipv4Packet | null): void {
     this.stepCount++;
-    if (this.record) this.steps.push(new RecordedStep(this.steps.length, pid, ns, dev, kind, note, frame, ip));
+    if (this.record) this.steps.push(new RecordedStep(this.steps.length, pid, ns, dev, kind, note!, frame, ip));
     if (this.visited !== null && ns !== this.lastVisited && frame?.payload.kind !== 'arp') this.visited.add((this.lastVisited = ns));
     if (this.checks && ip) this.checkNoNat(pid, ns, dev, ip);
   }
 
   /** Guarantee 2 at every hop: a pod-to-pod packet keeps the sender's pod IP as its (inner) source. */
   checkNoNat(pid: number, ns: NsId, dev: string | null, ip: Ipv4Packet): void {
-    const info = this.info.get(pid);
+    const info = this.info[pid - 1];
     if (!info || !info.podToPod) return;
     const inner = innermost(ip);
     if (inner.header.src !== info.src) {
@@ -655,25 +592,25 @@ class Run {
   }
 
   end(pid: number, disposition: Disposition, ns: NsId, ip: Ipv4Packet | null): void {
-    const info = this.info.get(pid);
+    const info = this.info[pid - 1];
     if (info && !info.fate) info.fate = { packet: pid, disposition, ns, role: info.role, ip };
   }
 
   drop(pid: number, ns: NsId, dev: string | null, d: Disposition, why: string, ip: Ipv4Packet | null, frame: Frame | null = null): void {
-    this.step(pid, ns, dev, 'drop', () => `${d}: ${why}`, frame, ip);
+    this.step(pid, ns, dev, 'drop', this.record ? (() => `${d}: ${why}`) : null, frame, ip);
     this.end(pid, d, ns, ip);
   }
 
   /** The largest IP packet of this packet's fragments (its length when it was not fragmented). */
   wireLen(pid: number, pkt: Ipv4Packet): number {
-    const cap = this.fragCap.get(pid);
+    const cap = this.fragCap?.get(pid);
     return cap === undefined ? pkt.header.totalLength : Math.min(cap, pkt.header.totalLength);
   }
 
   /** The path MTU exception for `dst` in a namespace, if one is live. */
   pmtu(ns: NetNs, dst: Ipv4): number | null {
     let e: { mtu: number; expires: number } | undefined;
-    if (this.pmtuUpd.size !== 0) e = this.pmtuUpd.get(ns.id)?.get(String(dst));
+    if (this.pmtuUpd !== null) e = this.pmtuUpd.get(ns.id)?.get(String(dst));
     // Most namespaces have no exception at all: skip the number-to-string key.
     if (e === undefined && !this.view(ns).noPmtu) e = ns.pmtu[String(dst)];
     return e && e.expires > this.state.now ? e.mtu : null;
@@ -687,10 +624,12 @@ class Run {
       if (o) return o;
     }
     const v = this.view(ns);
-    const e = (v.neigh ??= byDev(ns.neigh, neighIdx, (n) => n.ip)).get(dev)?.get(ip);
+    const e = (v.neigh ??= byDev(ns.neigh, neighIdx, neighAddr)).get(dev)?.get(ip);
     if (e) return e;
     if (ns.peerSets.length === 0) return undefined;
-    for (const { ref, set } of this.peers(ns, v)) {
+    const peers = this.peers(ns, v);
+    for (let i = 0; i < peers.length; i++) {
+      const { ref, set } = peers[i]!;
       if (set.dev !== dev) continue;
       const hit = peerNeigh(set).get(ip);
       if (hit && refUses(ref, hit.owner, hit.group, false)) return { mac: hit.mac, permanent: true, failed: false };
@@ -710,11 +649,13 @@ class Run {
       if (o) return o;
     }
     const v = this.view(ns);
-    const e = (v.fdb ??= byDev(ns.fdb, fdbIdx, (f) => f.mac)).get(dev)?.get(mac);
+    const e = (v.fdb ??= byDev(ns.fdb, fdbIdx, fdbMac)).get(dev)?.get(mac);
     // Dynamic bridge entries age out after 300 s (the bridge's default ageing_time).
     if (e && (e.permanent || this.state.now - e.updated <= 300_000)) return e;
     if (ns.peerSets.length === 0) return undefined;
-    for (const { ref, set } of this.peers(ns, v)) {
+    const peers = this.peers(ns, v);
+    for (let i = 0; i < peers.length; i++) {
+      const { ref, set } = peers[i]!;
       if (set.dev !== dev) continue;
       const hit = peerFdb(set).get(mac);
       if (hit && refUses(ref, hit.owner, hit.group, false)) return { port: null, dst: hit.dst, local: false };
@@ -749,7 +690,7 @@ class Run {
         const peerNs = this.ns(link.peer.ns);
         const peer = peerNs?.links[link.peer.name];
         if (!peer || !peer.up) return this.drop(pid, nsId, dev, 'linkDown', `veth peer ${link.peer.name} is down (NO-CARRIER)`, ip, frame);
-        this.step(pid, nsId, dev, 'veth', () => `crosses the veth pair ${dev} → ${link.peer.ns} ${link.peer.name}`, frame, ip);
+        this.step(pid, nsId, dev, 'veth', this.record ? (() => `crosses the veth pair ${dev} → ${link.peer.ns} ${link.peer.name}`) : null, frame, ip);
         this.queue.push({ t: 'rx', ns: link.peer.ns, n: peerNs, dev: link.peer.name, frame, pid });
         return;
       }
@@ -782,34 +723,37 @@ class Run {
         // A VPC fabric answers ARP itself for every address it assigned to an ENI (the instance never
         // sees the request): the reply carries the ENI's MAC, and frames for that MAC go to the ENI.
         const req = frame.payload;
-        this.step(pid, ns.id, link.name, 'segment', () => `on ${seg.name} (a VPC subnet) the fabric takes who-has ${formatIpv4(target)}: assigned to ${fab.eni} of ${fab.node}`, frame, null);
+        this.step(pid, ns.id, link.name, 'segment', this.record ? (() => `on ${seg.name} (a VPC subnet) the fabric takes who-has ${formatIpv4(target)}: assigned to ${fab.eni} of ${fab.node}`) : null, frame, null);
         this.end(pid, 'delivered', UNDERLAY_NS, null);
         const reply: Frame = {
           eth: { dst: req.senderMac, src: fab.mac, ethertype: ETHERTYPE_ARP },
           payload: { kind: 'arp', op: 2, senderMac: fab.mac, senderIp: target, targetMac: req.senderMac, targetIp: req.senderIp },
         };
         const rpid = this.newPacket('arp', null, UNDERLAY_NS);
-        this.step(rpid, UNDERLAY_NS, seg.name, 'arp-reply', () => `VPC fabric: ${formatIpv4(target)} is-at ${fab.mac} (${fab.eni}, ${fab.kind === 'prefix' ? 'in a delegated /28' : `a ${fab.kind} address`})`, reply, null);
+        this.step(rpid, UNDERLAY_NS, seg.name, 'arp-reply', this.record ? (() => `VPC fabric: ${formatIpv4(target)} is-at ${fab.mac} (${fab.eni}, ${fab.kind === 'prefix' ? 'in a delegated /28' : `a ${fab.kind} address`})`) : null, reply, null);
         this.queue.push({ t: 'rx', ns: ns.id, n: ns, dev: link.name, frame: reply, pid: rpid });
         return;
       }
       const owners = this.owners(target) ?? [];
-      this.step(pid, ns.id, link.name, 'segment', () => `broadcast on underlay segment ${seg.name}: who-has ${formatIpv4(target)}`, frame, null);
+      this.step(pid, ns.id, link.name, 'segment', this.record ? (() => `broadcast on underlay segment ${seg.name}: who-has ${formatIpv4(target)}`) : null, frame, null);
       let reached = false;
-      for (const o of owners) {
+      for (let i = 0; i < owners.length; i++) {
+        const o = owners[i]!;
         if (o.ns === ns.id) continue;
         const owner = this.ns(o.ns);
         if (!owner) continue;
-        for (const l of this.nics(owner).get(seg.name) ?? []) {
+        const nics = this.nics(owner).get(seg.name);
+        if (nics === undefined) continue;
+        for (let j = 0; j < nics.length; j++) {
           reached = true;
-          this.queue.push({ t: 'rx', ns: o.ns, n: owner, dev: l.name, frame, pid });
+          this.queue.push({ t: 'rx', ns: o.ns, n: owner, dev: nics[j]!.name, frame, pid });
         }
       }
       if (!reached) this.end(pid, 'notForUs', ns.id, null);
       return;
     }
     if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
-      this.step(pid, ns.id, link.name, 'segment', () => `broadcast on underlay segment ${seg.name}`, frame, ip);
+      this.step(pid, ns.id, link.name, 'segment', this.record ? (() => `broadcast on underlay segment ${seg.name}`) : null, frame, ip);
       for (const port of shardValues(seg.ports)) {
         if (port.ns === ns.id && port.dev === link.name) continue;
         this.queue.push({ t: 'rx', ns: port.ns, n: undefined, dev: port.dev, frame, pid });
@@ -818,7 +762,7 @@ class Run {
     }
     const port = shardGet(seg.ports, dst);
     if (!port) return this.drop(pid, ns.id, link.name, 'notForUs', `nothing on segment ${seg.name} has MAC ${dst}`, ip, frame);
-    this.step(pid, ns.id, link.name, 'segment', () => `underlay segment ${seg.name} carries it to ${port.ns} ${port.dev}`, frame, ip);
+    this.step(pid, ns.id, link.name, 'segment', this.record ? (() => `underlay segment ${seg.name} carries it to ${port.ns} ${port.dev}`) : null, frame, ip);
     this.queue.push({ t: 'rx', ns: port.ns, n: undefined, dev: port.dev, frame, pid });
   }
 
@@ -826,28 +770,35 @@ class Run {
   bridgeForward(ns: NetNs, br: Link, inPort: string | null, frame: Frame, pid: number): void {
     const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
     const dst = frame.eth.dst;
-    const flood = (why: string) => {
-      this.step(pid, ns.id, br.name, 'bridge-flood', () => `${br.name} floods (${why}) to every port but the one it came in by`, frame, ip);
-      if (dst === BROADCAST_MAC && !this.record && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, inPort, frame, frame.payload.targetIp, pid)) return;
-      for (const l of linkList(ns)) if (l.master === br.name && l.name !== inPort && l.up) this.xmit(ns, l.name, frame, pid);
-    };
     if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
-      flood('broadcast');
+      this.flood(ns, br, inPort, frame, ip, pid, false);
       if (inPort !== null) this.l2Up(ns, br, frame, pid);
       return;
     }
     const e = this.fdb(ns, br.name, dst);
     if (e && e.local) {
       if (inPort === null) return this.drop(pid, ns.id, br.name, 'notForUs', `frame to the bridge's own MAC sent by itself`, ip, frame);
-      this.step(pid, ns.id, br.name, 'bridge-local', () => `destination ${dst} is ${br.name}'s own: delivered up to the host`, frame, ip);
+      this.step(pid, ns.id, br.name, 'bridge-local', this.record ? (() => `destination ${dst} is ${br.name}'s own: delivered up to the host`) : null, frame, ip);
       return this.l2Up(ns, br, frame, pid);
     }
     if (e && e.port !== null) {
       if (e.port === inPort) return this.drop(pid, ns.id, br.name, 'notForUs', `FDB says ${dst} is behind the port it came in by`, ip, frame);
-      this.step(pid, ns.id, br.name, 'bridge-forward', () => `${br.name} FDB: ${dst} is on port ${e.port}`, frame, ip);
+      this.step(pid, ns.id, br.name, 'bridge-forward', this.record ? (() => `${br.name} FDB: ${dst} is on port ${e.port}`) : null, frame, ip);
       return this.xmit(ns, e.port, frame, pid);
     }
-    flood(`unknown unicast ${dst}`);
+    this.flood(ns, br, inPort, frame, ip, pid, true);
+  }
+
+  /** A bridge floods a frame (a broadcast, or an `unknown` unicast) to every up port but the one it came in by. */
+  flood(ns: NetNs, br: Link, inPort: string | null, frame: Frame, ip: Ipv4Packet | null, pid: number, unknown: boolean): void {
+    const dst = frame.eth.dst;
+    this.step(pid, ns.id, br.name, 'bridge-flood', this.record ? (() => `${br.name} floods (${unknown ? `unknown unicast ${dst}` : 'broadcast'}) to every port but the one it came in by`) : null, frame, ip);
+    if (dst === BROADCAST_MAC && !this.record && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, inPort, frame, frame.payload.targetIp, pid)) return;
+    const links = linkList(ns);
+    for (let i = 0; i < links.length; i++) {
+      const l = links[i]!;
+      if (l.master === br.name && l.name !== inPort && l.up) this.xmit(ns, l.name, frame, pid);
+    }
   }
 
   /**
@@ -896,7 +847,9 @@ class Run {
     // looked for as the next pod, which costs no map of the node's pods (see podNetns).
     const keys = podKeys(node);
     let next = 0;
-    for (const l of linkList(node.host)) {
+    const hostLinks = linkList(node.host);
+    for (let h = 0; h < hostLinks.length; h++) {
+      const l = hostLinks[h]!;
       if (l.master !== br.name || !l.up) continue;
       const i = names.length;
       names.push(l.name);
@@ -926,9 +879,11 @@ class Run {
       for (const k in links) {
         const pl = links[k]!;
         if (!pl.up) continue;
-        for (const a of pl.addrs) {
-          if (a.ip >>> 24 === 127) continue;
-          ownedIps.push(a.ip);
+        const addrs = pl.addrs;
+        for (let j = 0; j < addrs.length; j++) {
+          const ip = addrs[j]!.ip;
+          if (ip >>> 24 === 127) continue;
+          ownedIps.push(ip);
           ownedAt.push(i);
         }
       }
@@ -942,7 +897,7 @@ class Run {
     if (!ns) return this.drop(pid, nsId, dev, 'linkDown', `namespace ${nsId} is gone`, ip, frame);
     const link = ns.links[dev];
     if (!link || !link.up) return this.drop(pid, nsId, dev, 'linkDown', `${dev} is down`, ip, frame);
-    this.step(pid, nsId, dev, 'receive', () => `${dev} receives a frame ${frame.eth.src} → ${frame.eth.dst}`, frame, ip);
+    this.step(pid, nsId, dev, 'receive', this.record ? (() => `${dev} receives a frame ${frame.eth.src} → ${frame.eth.dst}`) : null, frame, ip);
     if (link.tc?.ingress && this.tcRun(ns, link, link.tc.ingress, frame, pid)) return;
     if (link.master !== null) {
       const br = ns.links[link.master];
@@ -951,7 +906,7 @@ class Run {
         const known = this.fdb(ns, br.name, frame.eth.src);
         if (!known || known.port !== dev) {
           this.learnFdb(ns, br.name, frame.eth.src, dev);
-          this.step(pid, nsId, br.name, 'bridge-learn', () => `${br.name} learns ${frame.eth.src} is on port ${dev}`, frame, ip);
+          this.step(pid, nsId, br.name, 'bridge-learn', this.record ? (() => `${br.name} learns ${frame.eth.src} is on port ${dev}`) : null, frame, ip);
         }
       }
       return this.bridgeForward(ns, br, dev, frame, pid);
@@ -994,7 +949,7 @@ class Run {
         payload: { kind: 'arp', op: 2, senderMac: link.mac, senderIp: arp.targetIp, targetMac: arp.senderMac, targetIp: arp.senderIp },
       };
       const rpid = this.newPacket('arp', null, ns.id);
-      this.step(rpid, ns.id, link.name, 'arp-reply', () => `${proxy ? 'proxy ARP: ' : ''}${formatIpv4(arp.targetIp)} is-at ${link.mac}`, reply, null);
+      this.step(rpid, ns.id, link.name, 'arp-reply', this.record ? (() => `${proxy ? 'proxy ARP: ' : ''}${formatIpv4(arp.targetIp)} is-at ${link.mac}`) : null, reply, null);
       this.xmit(ns, link.name, reply, rpid);
       return;
     }
@@ -1005,7 +960,7 @@ class Run {
     if (!p) return;
     this.pending.delete(p);
     for (const it of p.items) {
-      this.step(it.pid, ns.id, link.name, 'neighbour', () => `${formatIpv4(arp.senderIp)} resolved to ${arp.senderMac}: the queued packet goes`, null, it.pkt);
+      this.step(it.pid, ns.id, link.name, 'neighbour', this.record ? (() => `${formatIpv4(arp.senderIp)} resolved to ${arp.senderMac}: the queued packet goes`) : null, null, it.pkt);
       this.xmit(ns, link.name, { eth: { dst: arp.senderMac, src: link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt }, it.pid);
     }
   }
@@ -1020,7 +975,7 @@ class Run {
     this.seeFlow(ns, pkt);
     if (dnat && dnat.target === 'DNAT' && dnat.to !== null) {
       const to = dnat.to;
-      this.step(pid, ns.id, dev, 'nat', () => `PREROUTING DNAT ${formatIpv4(pkt.header.dst)} → ${formatIpv4(to)}`, null, pkt);
+      this.step(pid, ns.id, dev, 'nat', this.record ? (() => `PREROUTING DNAT ${formatIpv4(pkt.header.dst)} → ${formatIpv4(to)}`) : null, null, pkt);
       this.recordCt(ns, pkt, pkt.header.src, to);
       pkt = withAddrs(pkt, pkt.header.src, to);
     }
@@ -1043,7 +998,7 @@ class Run {
     // packet to ip_error before ip_forward ever looks at the TTL — a router without a route to a pod
     // answers a TTL-1 probe with "net unreachable", not "time exceeded" (measured, traceroute !N).
     if (route === null) {
-      this.step(pid, ns.id, dev, 'drop', () => `no route to ${formatIpv4(h.dst)} in ${ns.id}`, null, pkt);
+      this.step(pid, ns.id, dev, 'drop', this.record ? (() => `no route to ${formatIpv4(h.dst)} in ${ns.id}`) : null, null, pkt);
       this.end(pid, 'noRoute', ns.id, pkt);
       return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, null);
     }
@@ -1052,15 +1007,15 @@ class Run {
     // traceroute between instances of two subnets shows no gateway), and so never lets it expire.
     const keepTtl = ns.id === UNDERLAY_NS && this.state.underlay.vpcRouter === true;
     if (!keepTtl && h.ttl <= 1) {
-      this.step(pid, ns.id, dev, 'drop', () => `TTL expires (ttl ${h.ttl}) in ${ns.id}`, null, pkt);
+      this.step(pid, ns.id, dev, 'drop', this.record ? (() => `TTL expires (ttl ${h.ttl}) in ${ns.id}`) : null, null, pkt);
       this.end(pid, 'ttlExceeded', ns.id, pkt);
       return this.icmpError(ns, pkt, ICMP_TIME_EXCEEDED, 0, 0, null);
     }
     if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
     const fwd = keepTtl ? pkt : withTtl(pkt, h.ttl - 1);
-    this.step(pid, ns.id, dev, 'forward', () => keepTtl
+    this.step(pid, ns.id, dev, 'forward', this.record ? (() => keepTtl
       ? `the VPC router forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} unchanged`
-      : `forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} → ${h.ttl - 1}`, null, fwd);
+      : `forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} → ${h.ttl - 1}`) : null, null, fwd);
     this.ipOutputRouted(ns, route, fwd, pid, true);
   }
 
@@ -1080,7 +1035,7 @@ class Run {
     if (this.isLocal(ns, h.dst)) {
       const src = h.src === 0 ? h.dst : h.src;
       pkt = withAddrs(pkt, src, h.dst);
-      this.step(pid, nsId, 'lo', 'local', () => `${formatIpv4(h.dst)} is local: loopback`, null, pkt);
+      this.step(pid, nsId, 'lo', 'local', this.record ? (() => `${formatIpv4(h.dst)} is local: loopback`) : null, null, pkt);
       return this.localDeliver(ns, 'lo', pkt, pid);
     }
     // A bound source (a reply, an error, a packet sent with its source set) selects `from` rules too.
@@ -1091,7 +1046,7 @@ class Run {
       const src = selectSource(ns, route, h.dst);
       if (src === null) return this.drop(pid, nsId, route.dev, 'noRoute', `no source address for ${formatIpv4(h.dst)}`, pkt);
       pkt = withAddrs(pkt, src, h.dst);
-      const info = this.info.get(pid);
+      const info = this.info[pid - 1];
       if (info && info.src === 0) {
         info.src = src;
         info.podToPod = this.isPodIp(src) && this.isPodIp(h.dst);
@@ -1099,7 +1054,7 @@ class Run {
     }
     const out = pkt;
     this.seeFlow(ns, out);
-    this.step(pid, nsId, route.dev, 'route', () => `route lookup: ${describeRoute(route)} (src ${formatIpv4(out.header.src)})`, null, out);
+    this.step(pid, nsId, route.dev, 'route', this.record ? (() => `route lookup: ${describeRoute(route)} (src ${formatIpv4(out.header.src)})`) : null, null, out);
     if (this.filterVerdict(ns, 'OUTPUT', out, null, route.dev, pid)) return;
     this.ipOutputRouted(ns, route, out, pid, false);
   }
@@ -1126,8 +1081,8 @@ class Run {
       }
       // Without DF the kernel fragments; podnet follows the packet whole and remembers its largest
       // fragment, so MTU checks further on see the fragments' size.
-      this.fragCap.set(pid, mtu - ((mtu - IPV4_HEADER_LEN) % 8));
-      this.step(pid, ns.id, dev, 'transmit', () => `${size} bytes exceed MTU ${mtu} without DF: the kernel fragments it (podnet follows it whole)`, null, pkt);
+      (this.fragCap ??= new Map()).set(pid, mtu - ((mtu - IPV4_HEADER_LEN) % 8));
+      this.step(pid, ns.id, dev, 'transmit', this.record ? (() => `${size} bytes exceed MTU ${mtu} without DF: the kernel fragments it (podnet follows it whole)`) : null, null, pkt);
     }
     const sn = this.natRule(ns, 'POSTROUTING', pkt, null, dev);
     if (sn && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) {
@@ -1136,7 +1091,7 @@ class Run {
         const before = pkt;
         this.recordCt(ns, pkt, to, pkt.header.dst);
         pkt = withAddrs(pkt, to, pkt.header.dst);
-        this.step(pid, ns.id, dev, 'nat', () => `POSTROUTING ${sn.target}: source ${formatIpv4(before.header.src)} → ${formatIpv4(to)}`, null, pkt);
+        this.step(pid, ns.id, dev, 'nat', this.record ? (() => `POSTROUTING ${sn.target}: source ${formatIpv4(before.header.src)} → ${formatIpv4(to)}`) : null, null, pkt);
       }
     }
     const nexthop = route.via ?? pkt.header.dst;
@@ -1146,7 +1101,7 @@ class Run {
     if (n && n.mac !== null && !n.failed) {
       const mac = n.mac;
       const out: Frame = { eth: { dst: mac, src: link.mac, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
-      this.step(pid, ns.id, dev, 'transmit', () => `${dev} sends to ${formatIpv4(nexthop)} at ${mac}`, out, pkt);
+      this.step(pid, ns.id, dev, 'transmit', this.record ? (() => `${dev} sends to ${formatIpv4(nexthop)} at ${mac}`) : null, out, pkt);
       return this.xmit(ns, dev, out, pid);
     }
     // Resolve: queue the packet and broadcast an ARP request (one per neighbour, as the kernel does).
@@ -1162,7 +1117,7 @@ class Run {
       payload: { kind: 'arp', op: 1, senderMac: link.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: nexthop },
     };
     const apid = this.newPacket('arp', null, ns.id);
-    this.step(apid, ns.id, dev, 'arp-request', () => `who-has ${formatIpv4(nexthop)} tell ${formatIpv4(src)}`, req, null);
+    this.step(apid, ns.id, dev, 'arp-request', this.record ? (() => `who-has ${formatIpv4(nexthop)} tell ${formatIpv4(src)}`) : null, req, null);
     this.xmit(ns, dev, req, apid);
   }
 
@@ -1172,12 +1127,12 @@ class Run {
     if (this.checks) this.checkUniqueAtDelivery(ns, pkt, pid);
     if (pl.kind === 'icmp') {
       if (pl.type === ICMP_ECHO_REQUEST) {
-        this.step(pid, ns.id, dev, 'deliver', () => `echo request for ${formatIpv4(h.dst)} delivered in ${ns.id}`, null, pkt);
+        this.step(pid, ns.id, dev, 'deliver', this.record ? (() => `echo request for ${formatIpv4(h.dst)} delivered in ${ns.id}`) : null, null, pkt);
         this.end(pid, 'delivered', ns.id, pkt);
         // The kernel answers from its ICMP socket, which never sets DF (icmp_sk_init: IP_PMTUDISC_DONT).
         const reply = ipv4(h.src, { ...pl, type: ICMP_ECHO_REPLY }, IPPROTO_ICMP, { src: h.dst, ttl: 64, id: this.ipId++, df: false });
         const rpid = this.newPacket('echo-reply', reply, ns.id);
-        this.step(rpid, ns.id, null, 'reply', () => `echo reply ${formatIpv4(h.dst)} → ${formatIpv4(h.src)}`, null, reply);
+        this.step(rpid, ns.id, null, 'reply', this.record ? (() => `echo reply ${formatIpv4(h.dst)} → ${formatIpv4(h.src)}`) : null, null, reply);
         this.queue.push({ t: 'out', ns: ns.id, pkt: reply, pid: rpid });
         return;
       }
@@ -1186,12 +1141,13 @@ class Run {
         const mtu = pl.rest & 0xffff;
         const dstKey = String(pl.data.header.dst);
         if (mtu >= 552) {
-          let m = this.pmtuUpd.get(ns.id);
-          if (!m) this.pmtuUpd.set(ns.id, (m = new Map()));
+          const upd = (this.pmtuUpd ??= new Map());
+          let m = upd.get(ns.id);
+          if (!m) upd.set(ns.id, (m = new Map()));
           m.set(dstKey, { mtu, expires: this.state.now + 600_000 });
         }
       }
-      this.step(pid, ns.id, dev, 'deliver', () => `ICMP type ${pl.type} code ${pl.code} from ${formatIpv4(h.src)} delivered in ${ns.id}`, null, pkt);
+      this.step(pid, ns.id, dev, 'deliver', this.record ? (() => `ICMP type ${pl.type} code ${pl.code} from ${formatIpv4(h.src)} delivered in ${ns.id}`) : null, null, pkt);
       return this.end(pid, 'delivered', ns.id, pkt);
     }
     if (pl.kind === 'udp') {
@@ -1200,15 +1156,15 @@ class Run {
         const vx = this.tunnels(ns).find((l) => l.kind === 'vxlan' && l.dstPort === pl.dstPort && (l.external === true || l.vni === vni) && l.up);
         if (vx) {
           const inner = pl.payload.inner;
-          const dcap = this.fragCap.get(pid);
-          if (dcap !== undefined) this.fragCap.set(pid, dcap - (VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN));
-          this.step(pid, ns.id, vx.name, 'vxlan-decap', () => `UDP ${pl.dstPort} VNI ${vni}: ${vx.name} decapsulates the inner frame`, inner, inner.payload.kind === 'ipv4' ? inner.payload : null);
+          const dcap = this.fragCap?.get(pid);
+          if (dcap !== undefined) this.fragCap!.set(pid, dcap - (VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN));
+          this.step(pid, ns.id, vx.name, 'vxlan-decap', this.record ? (() => `UDP ${pl.dstPort} VNI ${vni}: ${vx.name} decapsulates the inner frame`) : null, inner, inner.payload.kind === 'ipv4' ? inner.payload : null);
           this.queue.push({ t: 'rx', ns: ns.id, n: ns, dev: vx.name, frame: inner, pid });
           return;
         }
       }
       if (ns.listening.includes(`udp/${pl.dstPort}`)) {
-        this.step(pid, ns.id, dev, 'deliver', () => `UDP ${pl.dstPort} delivered to a socket in ${ns.id}`, null, pkt);
+        this.step(pid, ns.id, dev, 'deliver', this.record ? (() => `UDP ${pl.dstPort} delivered to a socket in ${ns.id}`) : null, null, pkt);
         return this.end(pid, 'delivered', ns.id, pkt);
       }
       this.drop(pid, ns.id, dev, 'portUnreachable', `nothing listens on UDP ${pl.dstPort} in ${ns.id}`, pkt);
@@ -1216,7 +1172,7 @@ class Run {
     }
     if (pl.kind === 'tcp') {
       if (ns.listening.includes(`tcp/${pl.dstPort}`)) {
-        this.step(pid, ns.id, dev, 'deliver', () => `TCP ${pl.dstPort} delivered to a listening socket in ${ns.id}`, null, pkt);
+        this.step(pid, ns.id, dev, 'deliver', this.record ? (() => `TCP ${pl.dstPort} delivered to a listening socket in ${ns.id}`) : null, null, pkt);
         return this.end(pid, 'delivered', ns.id, pkt);
       }
       if (pl.flags & TCP_RST) return this.end(pid, 'delivered', ns.id, pkt);
@@ -1229,16 +1185,16 @@ class Run {
     if (pl.kind === 'ipv4' && h.protocol === IPPROTO_IPIP) {
       const tun = this.tunnels(ns).find((l) => l.kind === 'ipip' && l.up);
       if (tun) {
-        const ccap = this.fragCap.get(pid);
-        if (ccap !== undefined) this.fragCap.set(pid, ccap - IPV4_HEADER_LEN);
-        this.step(pid, ns.id, tun.name, 'ipip-decap', () => `${tun.name} decapsulates IPIP from ${formatIpv4(h.src)}`, null, pl);
+        const ccap = this.fragCap?.get(pid);
+        if (ccap !== undefined) this.fragCap!.set(pid, ccap - IPV4_HEADER_LEN);
+        this.step(pid, ns.id, tun.name, 'ipip-decap', this.record ? (() => `${tun.name} decapsulates IPIP from ${formatIpv4(h.src)}`) : null, null, pl);
         this.queue.push({ t: 'ip', ns: ns.id, dev: tun.name, pkt: pl, pid });
         return;
       }
       this.drop(pid, ns.id, dev, 'portUnreachable', `IPIP from ${formatIpv4(h.src)} but no tunnel device is up`, pkt);
       return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, 2, 0, h.dst);
     }
-    this.step(pid, ns.id, dev, 'deliver', () => `protocol ${h.protocol} delivered in ${ns.id}`, null, pkt);
+    this.step(pid, ns.id, dev, 'deliver', this.record ? (() => `protocol ${h.protocol} delivered in ${ns.id}`) : null, null, pkt);
     this.end(pid, 'delivered', ns.id, pkt);
   }
 
@@ -1271,7 +1227,7 @@ class Run {
     }
     const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: icmpErrorQuote(orig) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
     const epid = this.newPacket('icmp-error', null, ns.id);
-    this.step(epid, ns.id, null, 'icmp-error', () => `sends ICMP ${icmpName(type, code)}${mtu ? ` (mtu ${mtu})` : ''} to ${formatIpv4(orig.header.src)}`, null, err);
+    this.step(epid, ns.id, null, 'icmp-error', this.record ? (() => `sends ICMP ${icmpName(type, code)}${mtu ? ` (mtu ${mtu})` : ''} to ${formatIpv4(orig.header.src)}`) : null, null, err);
     this.queue.push({ t: 'out', ns: ns.id, pkt: err, pid: epid });
   }
 
@@ -1286,18 +1242,18 @@ class Run {
     if (inner) { mix(inner.header.src); mix(inner.header.dst); mix(inner.header.protocol); } else mix(0x0806);
     const srcPort = EPHEMERAL_LOW + ((hsh >>> 0) % EPHEMERAL_SPAN);
     const outer = ipv4(e.dst, { kind: 'udp', srcPort, dstPort: link.dstPort, payload: { kind: 'vxlan', vni: link.vni, inner: frame } }, IPPROTO_UDP, { src: link.local, ttl: 64, id: this.ipId++, df: false });
-    const vcap = this.fragCap.get(pid);
-    if (vcap !== undefined) this.fragCap.set(pid, vcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
-    this.step(pid, ns.id, link.name, 'vxlan-encap', () => `${link.name} encapsulates: VXLAN VNI ${link.vni}, UDP ${srcPort} → ${link.dstPort}, outer ${formatIpv4(link.local)} → ${formatIpv4(e.dst!)} (+${UDP_HEADER_LEN + VXLAN_HEADER_LEN + IPV4_HEADER_LEN + 14} bytes)`, null, outer);
+    const vcap = this.fragCap?.get(pid);
+    if (vcap !== undefined) this.fragCap!.set(pid, vcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
+    this.step(pid, ns.id, link.name, 'vxlan-encap', this.record ? (() => `${link.name} encapsulates: VXLAN VNI ${link.vni}, UDP ${srcPort} → ${link.dstPort}, outer ${formatIpv4(link.local)} → ${formatIpv4(e.dst!)} (+${UDP_HEADER_LEN + VXLAN_HEADER_LEN + IPV4_HEADER_LEN + 14} bytes)`) : null, null, outer);
     this.ipOutput(ns.id, outer, pid);
   }
 
   ipipEncap(ns: NetNs, link: Link & { kind: 'ipip' }, route: Route, pkt: Ipv4Packet, pid: number): void {
     if (route.via === null) return this.drop(pid, ns.id, link.name, 'noRoute', `${link.name} needs a gateway (the remote tunnel end) on the route`, pkt);
     const outer = ipv4(route.via, pkt, IPPROTO_IPIP, { src: link.local ?? 0, ttl: 64, id: this.ipId++, df: pkt.header.df });
-    const icap = this.fragCap.get(pid);
-    if (icap !== undefined) this.fragCap.set(pid, icap + IPV4_HEADER_LEN);
-    this.step(pid, ns.id, link.name, 'ipip-encap', () => `${link.name} encapsulates IP in IP towards ${formatIpv4(route.via!)}`, null, outer);
+    const icap = this.fragCap?.get(pid);
+    if (icap !== undefined) this.fragCap!.set(pid, icap + IPV4_HEADER_LEN);
+    this.step(pid, ns.id, link.name, 'ipip-encap', this.record ? (() => `${link.name} encapsulates IP in IP towards ${formatIpv4(route.via!)}`) : null, null, outer);
     this.ipOutput(ns.id, outer, pid);
   }
 
@@ -1318,7 +1274,7 @@ class Run {
       };
       this.end(pid, 'delivered', ns.id, null);
       const rpid = this.newPacket('arp', null, ns.id);
-      this.step(rpid, ns.id, link.name, 'arp-reply', () => `${prog.sec} (${prog.obj}) answers ARP: ${formatIpv4(p.targetIp)} is-at ${link.mac}`, reply, null);
+      this.step(rpid, ns.id, link.name, 'arp-reply', this.record ? (() => `${prog.sec} (${prog.obj}) answers ARP: ${formatIpv4(p.targetIp)} is-at ${link.mac}`) : null, reply, null);
       this.xmit(ns, link.name, reply, rpid);
       return true;
     }
@@ -1330,7 +1286,7 @@ class Run {
     if (prog.sec === 'cil_from_netdev') return false;
     if (prog.sec === 'cil_from_overlay') {
       // The inner frame is for this node: up the stack, whatever its MAC said.
-      this.step(pid, ns.id, link.name, 'bpf', () => `${prog.sec} (${prog.obj}): ${formatIpv4(pkt.header.dst)} is not a local endpoint: to the stack`, frame, pkt);
+      this.step(pid, ns.id, link.name, 'bpf', this.record ? (() => `${prog.sec} (${prog.obj}): ${formatIpv4(pkt.header.dst)} is not a local endpoint: to the stack`) : null, frame, pkt);
       this.ipInput(ns, link.name, pkt, pid);
       return true;
     }
@@ -1388,7 +1344,7 @@ class Run {
       return true;
     }
     const fwd = withTtl(pkt, ttl - 1);
-    this.step(pid, ns.id, link.name, 'bpf-redirect', () => `${prog.sec} (${prog.obj}): cilium_lxc has ${formatIpv4(pkt.header.dst)} → redirect to ${dev}, no route lookup; TTL ${ttl} → ${ttl - 1}`, null, fwd);
+    this.step(pid, ns.id, link.name, 'bpf-redirect', this.record ? (() => `${prog.sec} (${prog.obj}): cilium_lxc has ${formatIpv4(pkt.header.dst)} → redirect to ${dev}, no route lookup; TTL ${ttl} → ${ttl - 1}`) : null, null, fwd);
     this.xmit(ns, dev, { eth: { dst: ep.mac!, src: out.mac, ethertype: ETHERTYPE_IPV4 }, payload: fwd }, pid);
     return true;
   }
@@ -1411,9 +1367,9 @@ class Run {
     const srcPort = EPHEMERAL_LOW + ((hsh >>> 0) % EPHEMERAL_SPAN);
     const inner: Frame = { eth: { dst: frame.eth.dst, src: frame.eth.src, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
     const outer = ipv4(t.endpoint, { kind: 'udp', srcPort, dstPort: encap.dstPort, payload: { kind: 'vxlan', vni, inner } }, IPPROTO_UDP, { src: 0, ttl: 64, id: this.ipId++, df: false });
-    const fcap = this.fragCap.get(pid);
-    if (fcap !== undefined) this.fragCap.set(pid, fcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
-    this.step(pid, ns.id, link.name, 'vxlan-encap', () => `${prog.sec} (${prog.obj}): cilium_tunnel_map has ${formatIpv4(t.prefix.addr)}/${t.prefix.len} → ${formatIpv4(t.endpoint)}: ${encap.name} encapsulates, VXLAN VNI ${vni} (source identity), UDP ${srcPort} → ${encap.dstPort}`, null, outer);
+    const fcap = this.fragCap?.get(pid);
+    if (fcap !== undefined) this.fragCap!.set(pid, fcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
+    this.step(pid, ns.id, link.name, 'vxlan-encap', this.record ? (() => `${prog.sec} (${prog.obj}): cilium_tunnel_map has ${formatIpv4(t.prefix.addr)}/${t.prefix.len} → ${formatIpv4(t.endpoint)}: ${encap.name} encapsulates, VXLAN VNI ${vni} (source identity), UDP ${srcPort} → ${encap.dstPort}`) : null, null, outer);
     this.ipOutput(ns.id, outer, pid);
     return true;
   }
@@ -1496,13 +1452,14 @@ class Run {
   }
 
   recordCt(ns: NetNs, pkt: Ipv4Packet, newSrc: Ipv4, newDst: Ipv4): void {
-    let l = this.ctUpd.get(ns.id);
-    if (!l) this.ctUpd.set(ns.id, (l = []));
+    const upd = (this.ctUpd ??= new Map());
+    let l = upd.get(ns.id);
+    if (!l) upd.set(ns.id, (l = []));
     l.push({ protocol: pkt.header.protocol, origSrc: pkt.header.src, origDst: pkt.header.dst, replySrc: newDst, replyDst: newSrc, replyL4: l4Key(pkt, true), created: this.state.now });
   }
 
   conntrackReverse(ns: NetNs, pkt: Ipv4Packet, pid: number): Ipv4Packet {
-    const upd = this.ctUpd.size === 0 ? undefined : this.ctUpd.get(ns.id);
+    const upd = this.ctUpd === null ? undefined : this.ctUpd.get(ns.id);
     if (upd === undefined && this.view(ns).noConntrack) return pkt;
     const all = upd === undefined ? ns.conntrack : [...ns.conntrack, ...upd];
     const h = pkt.header;
@@ -1516,7 +1473,7 @@ class Run {
         if (q.header.src === c.replyDst && q.header.dst === c.replySrc && q.header.protocol === c.protocol && l4Key(q, true) === c.replyL4) {
           const quoted = withAddrs(q, c.origSrc, q.header.dst);
           const out: Ipv4Packet = { ...pkt, header: { ...h, dst: c.origSrc }, payload: { ...pl, data: quoted } };
-          this.step(pid, ns.id, null, 'nat', () => `conntrack: ICMP error related to a translated flow goes back to ${formatIpv4(c.origSrc)}`, null, out);
+          this.step(pid, ns.id, null, 'nat', this.record ? (() => `conntrack: ICMP error related to a translated flow goes back to ${formatIpv4(c.origSrc)}`) : null, null, out);
           return out;
         }
       }
@@ -1525,7 +1482,7 @@ class Run {
     for (const c of all) {
       if (c.replySrc === h.src && c.replyDst === h.dst && c.protocol === proto && c.replyL4 === l4Key(pkt, false)) {
         const out = withAddrs(pkt, c.origDst, c.origSrc);
-        this.step(pid, ns.id, null, 'nat', () => `conntrack: reply translated back ${formatIpv4(h.src)}→${formatIpv4(h.dst)} becomes ${formatIpv4(c.origDst)}→${formatIpv4(c.origSrc)}`, null, out);
+        this.step(pid, ns.id, null, 'nat', this.record ? (() => `conntrack: reply translated back ${formatIpv4(h.src)}→${formatIpv4(h.dst)} becomes ${formatIpv4(c.origDst)}→${formatIpv4(c.origSrc)}`) : null, null, out);
         return out;
       }
     }
@@ -1590,7 +1547,7 @@ class Run {
 
   /** Commits what the packet taught the namespaces (ARP, FDB, conntrack) in one transition. */
   commit(): ClusterState {
-    if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd.size === 0 && this.pmtuUpd.size === 0) return this.state;
+    if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd === null && this.pmtuUpd === null) return this.state;
     return produce(this.state, (d) => {
       const touch = (id: NsId, f: (ns: { neigh: Record<string, NeighEntry>; fdb: Record<string, FdbEntry>; conntrack: ConntrackEntry[]; pmtu: Record<string, { mtu: number; expires: number }> }) => void) => {
         let ns: unknown;
@@ -1603,10 +1560,10 @@ class Run {
         }
         if (ns) f(ns as never);
       };
-      for (const id of this.neighUpd.byNs.keys()) touch(id, (ns) => this.neighUpd.commit(id, ns.neigh));
-      for (const id of this.fdbUpd.byNs.keys()) touch(id, (ns) => this.fdbUpd.commit(id, ns.fdb));
-      for (const [id, l] of this.ctUpd) touch(id, (ns) => { ns.conntrack.push(...l); });
-      for (const [id, m] of this.pmtuUpd) touch(id, (ns) => { for (const [k, v] of m) ns.pmtu[k] = v; });
+      for (const id of this.neighUpd.namespaces()) touch(id, (ns) => this.neighUpd.commit(id, ns.neigh));
+      for (const id of this.fdbUpd.namespaces()) touch(id, (ns) => this.fdbUpd.commit(id, ns.fdb));
+      for (const [id, l] of this.ctUpd ?? []) touch(id, (ns) => { ns.conntrack.push(...l); });
+      for (const [id, m] of this.pmtuUpd ?? []) touch(id, (ns) => { for (const [k, v] of m) ns.pmtu[k] = v; });
     });
   }
 }
@@ -1659,11 +1616,11 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
   checkPacket(packet);
   if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
   const pid = run.newPacket('original', packet, from);
-  run.step(pid, from, null, 'send', () => `${from} sends ${describePacket(packet)}`, null, packet);
+  run.step(pid, from, null, 'send', run.record ? (() => `${from} sends ${describePacket(packet)}`) : null, null, packet);
   run.ipOutput(from, packet, pid);
   run.run();
-  const fates = [...run.info.values()].map((i) => i.fate ?? { packet: 0, disposition: 'loop' as Disposition, ns: from, role: i.role, ip: null });
-  const first = run.info.get(1)!;
+  const fates = run.info.map((i) => i.fate ?? { packet: 0, disposition: 'loop' as Disposition, ns: from, role: i.role, ip: null });
+  const first = run.info[0]!;
   return {
     trace: {
       steps: run.steps,

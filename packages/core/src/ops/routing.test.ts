@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { Cidr } from '../addr/ipv4.js';
 import type { ClusterState, IfAddr, IpRule, Link, NetNs, PeerEntry, PeerSet, PeerSetRef, Route } from '../model/types.js';
 import { emptyShards, shardSet } from '../util/shards.js';
-import { LPM_ROWS_MAX, lookupRouteIn, ROUTE_MEMO_SIZE } from './routing.js';
+import { LPM_ROWS_MAX, lookupRouteIn, mergedLens, ROUTE_MEMO_SIZE } from './routing.js';
 
 const DEVS = ['eth0', 'd1', 'd2'] as const;
 /** A small address space (10.0.0.0/14) so that random destinations meet random prefixes. */
@@ -143,6 +143,22 @@ describe('route lookup memo', () => {
         },
       ),
       { numRuns: 200, seed: 20261126 },
+    );
+  });
+});
+
+describe('prefix lengths of a table', () => {
+  it('merges tables\' lengths as a Set of them sorted longest first does, into one shared list per set', () => {
+    const lens = fc.array(fc.uniqueArray(fc.integer({ min: 0, max: 32 }), { maxLength: 33 }), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(lens, (lists) => {
+        const merged = mergedLens(lists);
+        expect(merged).toEqual([...new Set(lists.flat())].sort((a, b) => b - a));
+        // Another tables' lists with the same lengths (reversed) share the list.
+        expect(mergedLens([lists.flat().reverse()])).toBe(merged);
+        expect(Object.isFrozen(merged)).toBe(true);
+      }),
+      { numRuns: 300, seed: 20261126 },
     );
   });
 });
