@@ -15,7 +15,7 @@ import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.j
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, TcProg, TunnelEntry } from '../model/types.js';
-import { localAddressMap, lookupRouteIn, refUses, selectSource } from '../ops/routing.js';
+import { localAddressMap, lookupRouteFrom, refUses, selectSource } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
 import { shardGet, shardPeek, shardValues } from '../util/shards.js';
 import {
@@ -391,6 +391,37 @@ function withoutVia(route: Route): Route {
   return r;
 }
 
+/**
+ * A step's note, made only when the run records: `text` of the values given, when read. A note written
+ * as an arrow over the caller's variables (or `this`) makes V8 give every call of the caller a context
+ * object holding them, recorded or not — and an unrecorded probe takes most steps. `text` must use its
+ * parameters alone.
+ */
+function note<T extends unknown[]>(text: (...values: T) => string, ...values: T): () => string {
+  return () => text(...values);
+}
+
+/** The up VXLAN device of a namespace's tunnels that takes UDP `port` with VNI `vni`, if any. */
+function vxlanFor(tunnels: readonly Link[], port: number, vni: number): (Link & { kind: 'vxlan' }) | undefined {
+  for (let i = 0; i < tunnels.length; i++) {
+    const l = tunnels[i]!;
+    if (l.kind === 'vxlan' && l.dstPort === port && (l.external === true || l.vni === vni) && l.up) return l;
+  }
+  return undefined;
+}
+
+/** One round of the outer UDP source port's hash (`vxlanEncap`). */
+function mix(hsh: number, v: number): number {
+  const h = Math.imul(hsh ^ v, 0x5bd1e995) >>> 0;
+  return h ^ (h >>> 15);
+}
+
+/** The first up IPIP device of a namespace's tunnels, if any. */
+function ipipUp(tunnels: readonly Link[]): Link | undefined {
+  for (let i = 0; i < tunnels.length; i++) if (tunnels[i]!.kind === 'ipip' && tunnels[i]!.up) return tunnels[i];
+  return undefined;
+}
+
 /** A step whose words are written only when someone reads them (most probes never do). */
 class RecordedStep implements Step {
   #note: (() => string) | string;
@@ -597,7 +628,7 @@ class Run {
   }
 
   drop(pid: number, ns: NsId, dev: string | null, d: Disposition, why: string, ip: Ipv4Packet | null, frame: Frame | null = null): void {
-    this.step(pid, ns, dev, 'drop', this.record ? (() => `${d}: ${why}`) : null, frame, ip);
+    this.step(pid, ns, dev, 'drop', this.record ? note((dd, w) => `${dd}: ${w}`, d, why) : null, frame, ip);
     this.end(pid, d, ns, ip);
   }
 
@@ -690,7 +721,7 @@ class Run {
         const peerNs = this.ns(link.peer.ns);
         const peer = peerNs?.links[link.peer.name];
         if (!peer || !peer.up) return this.drop(pid, nsId, dev, 'linkDown', `veth peer ${link.peer.name} is down (NO-CARRIER)`, ip, frame);
-        this.step(pid, nsId, dev, 'veth', this.record ? (() => `crosses the veth pair ${dev} → ${link.peer.ns} ${link.peer.name}`) : null, frame, ip);
+        this.step(pid, nsId, dev, 'veth', this.record ? note((d, p) => `crosses the veth pair ${d} → ${p.ns} ${p.name}`, dev, link.peer) : null, frame, ip);
         this.queue.push({ t: 'rx', ns: link.peer.ns, n: peerNs, dev: link.peer.name, frame, pid });
         return;
       }
@@ -723,19 +754,19 @@ class Run {
         // A VPC fabric answers ARP itself for every address it assigned to an ENI (the instance never
         // sees the request): the reply carries the ENI's MAC, and frames for that MAC go to the ENI.
         const req = frame.payload;
-        this.step(pid, ns.id, link.name, 'segment', this.record ? (() => `on ${seg.name} (a VPC subnet) the fabric takes who-has ${formatIpv4(target)}: assigned to ${fab.eni} of ${fab.node}`) : null, frame, null);
+        this.step(pid, ns.id, link.name, 'segment', this.record ? note((n, t, f) => `on ${n} (a VPC subnet) the fabric takes who-has ${formatIpv4(t)}: assigned to ${f.eni} of ${f.node}`, seg.name, target, fab) : null, frame, null);
         this.end(pid, 'delivered', UNDERLAY_NS, null);
         const reply: Frame = {
           eth: { dst: req.senderMac, src: fab.mac, ethertype: ETHERTYPE_ARP },
           payload: { kind: 'arp', op: 2, senderMac: fab.mac, senderIp: target, targetMac: req.senderMac, targetIp: req.senderIp },
         };
         const rpid = this.newPacket('arp', null, UNDERLAY_NS);
-        this.step(rpid, UNDERLAY_NS, seg.name, 'arp-reply', this.record ? (() => `VPC fabric: ${formatIpv4(target)} is-at ${fab.mac} (${fab.eni}, ${fab.kind === 'prefix' ? 'in a delegated /28' : `a ${fab.kind} address`})`) : null, reply, null);
+        this.step(rpid, UNDERLAY_NS, seg.name, 'arp-reply', this.record ? note((t, f) => `VPC fabric: ${formatIpv4(t)} is-at ${f.mac} (${f.eni}, ${f.kind === 'prefix' ? 'in a delegated /28' : `a ${f.kind} address`})`, target, fab) : null, reply, null);
         this.queue.push({ t: 'rx', ns: ns.id, n: ns, dev: link.name, frame: reply, pid: rpid });
         return;
       }
       const owners = this.owners(target) ?? [];
-      this.step(pid, ns.id, link.name, 'segment', this.record ? (() => `broadcast on underlay segment ${seg.name}: who-has ${formatIpv4(target)}`) : null, frame, null);
+      this.step(pid, ns.id, link.name, 'segment', this.record ? note((n, t) => `broadcast on underlay segment ${n}: who-has ${formatIpv4(t)}`, seg.name, target) : null, frame, null);
       let reached = false;
       for (let i = 0; i < owners.length; i++) {
         const o = owners[i]!;
@@ -753,7 +784,7 @@ class Run {
       return;
     }
     if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
-      this.step(pid, ns.id, link.name, 'segment', this.record ? (() => `broadcast on underlay segment ${seg.name}`) : null, frame, ip);
+      this.step(pid, ns.id, link.name, 'segment', this.record ? note((n) => `broadcast on underlay segment ${n}`, seg.name) : null, frame, ip);
       for (const port of shardValues(seg.ports)) {
         if (port.ns === ns.id && port.dev === link.name) continue;
         this.queue.push({ t: 'rx', ns: port.ns, n: undefined, dev: port.dev, frame, pid });
@@ -762,7 +793,7 @@ class Run {
     }
     const port = shardGet(seg.ports, dst);
     if (!port) return this.drop(pid, ns.id, link.name, 'notForUs', `nothing on segment ${seg.name} has MAC ${dst}`, ip, frame);
-    this.step(pid, ns.id, link.name, 'segment', this.record ? (() => `underlay segment ${seg.name} carries it to ${port.ns} ${port.dev}`) : null, frame, ip);
+    this.step(pid, ns.id, link.name, 'segment', this.record ? note((n, pt) => `underlay segment ${n} carries it to ${pt.ns} ${pt.dev}`, seg.name, port) : null, frame, ip);
     this.queue.push({ t: 'rx', ns: port.ns, n: undefined, dev: port.dev, frame, pid });
   }
 
@@ -778,12 +809,12 @@ class Run {
     const e = this.fdb(ns, br.name, dst);
     if (e && e.local) {
       if (inPort === null) return this.drop(pid, ns.id, br.name, 'notForUs', `frame to the bridge's own MAC sent by itself`, ip, frame);
-      this.step(pid, ns.id, br.name, 'bridge-local', this.record ? (() => `destination ${dst} is ${br.name}'s own: delivered up to the host`) : null, frame, ip);
+      this.step(pid, ns.id, br.name, 'bridge-local', this.record ? note((m, b) => `destination ${m} is ${b}'s own: delivered up to the host`, dst, br.name) : null, frame, ip);
       return this.l2Up(ns, br, frame, pid);
     }
     if (e && e.port !== null) {
       if (e.port === inPort) return this.drop(pid, ns.id, br.name, 'notForUs', `FDB says ${dst} is behind the port it came in by`, ip, frame);
-      this.step(pid, ns.id, br.name, 'bridge-forward', this.record ? (() => `${br.name} FDB: ${dst} is on port ${e.port}`) : null, frame, ip);
+      this.step(pid, ns.id, br.name, 'bridge-forward', this.record ? note((b, m, pt) => `${b} FDB: ${m} is on port ${pt}`, br.name, dst, e.port) : null, frame, ip);
       return this.xmit(ns, e.port, frame, pid);
     }
     this.flood(ns, br, inPort, frame, ip, pid, true);
@@ -792,7 +823,7 @@ class Run {
   /** A bridge floods a frame (a broadcast, or an `unknown` unicast) to every up port but the one it came in by. */
   flood(ns: NetNs, br: Link, inPort: string | null, frame: Frame, ip: Ipv4Packet | null, pid: number, unknown: boolean): void {
     const dst = frame.eth.dst;
-    this.step(pid, ns.id, br.name, 'bridge-flood', this.record ? (() => `${br.name} floods (${unknown ? `unknown unicast ${dst}` : 'broadcast'}) to every port but the one it came in by`) : null, frame, ip);
+    this.step(pid, ns.id, br.name, 'bridge-flood', this.record ? note((b, u, m) => `${b} floods (${u ? `unknown unicast ${m}` : 'broadcast'}) to every port but the one it came in by`, br.name, unknown, dst) : null, frame, ip);
     if (dst === BROADCAST_MAC && !this.record && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, inPort, frame, frame.payload.targetIp, pid)) return;
     const links = linkList(ns);
     for (let i = 0; i < links.length; i++) {
@@ -897,7 +928,7 @@ class Run {
     if (!ns) return this.drop(pid, nsId, dev, 'linkDown', `namespace ${nsId} is gone`, ip, frame);
     const link = ns.links[dev];
     if (!link || !link.up) return this.drop(pid, nsId, dev, 'linkDown', `${dev} is down`, ip, frame);
-    this.step(pid, nsId, dev, 'receive', this.record ? (() => `${dev} receives a frame ${frame.eth.src} → ${frame.eth.dst}`) : null, frame, ip);
+    this.step(pid, nsId, dev, 'receive', this.record ? note((d, e) => `${d} receives a frame ${e.src} → ${e.dst}`, dev, frame.eth) : null, frame, ip);
     if (link.tc?.ingress && this.tcRun(ns, link, link.tc.ingress, frame, pid)) return;
     if (link.master !== null) {
       const br = ns.links[link.master];
@@ -906,7 +937,7 @@ class Run {
         const known = this.fdb(ns, br.name, frame.eth.src);
         if (!known || known.port !== dev) {
           this.learnFdb(ns, br.name, frame.eth.src, dev);
-          this.step(pid, nsId, br.name, 'bridge-learn', this.record ? (() => `${br.name} learns ${frame.eth.src} is on port ${dev}`) : null, frame, ip);
+          this.step(pid, nsId, br.name, 'bridge-learn', this.record ? note((b, m, d) => `${b} learns ${m} is on port ${d}`, br.name, frame.eth.src, dev) : null, frame, ip);
         }
       }
       return this.bridgeForward(ns, br, dev, frame, pid);
@@ -934,7 +965,7 @@ class Run {
         // arp_process answers by proxy only when ip_route_input finds a unicast route for the target
         // out of another device, and that input route exists only with forwarding on (measured: no
         // answer for calico's 169.254.1.1 without a default route, nor with ip_forward = 0).
-        const r = ns.sysctl.ipForward ? lookupRouteIn(this.state, ns, arp.targetIp, { src: arp.senderIp }) : null;
+        const r = ns.sysctl.ipForward ? lookupRouteFrom(this.state, ns, arp.targetIp, arp.senderIp) : null;
         proxy = r !== null && r.dev !== link.name && r.type === 'unicast';
       }
       if (!local && !proxy) {
@@ -949,7 +980,7 @@ class Run {
         payload: { kind: 'arp', op: 2, senderMac: link.mac, senderIp: arp.targetIp, targetMac: arp.senderMac, targetIp: arp.senderIp },
       };
       const rpid = this.newPacket('arp', null, ns.id);
-      this.step(rpid, ns.id, link.name, 'arp-reply', this.record ? (() => `${proxy ? 'proxy ARP: ' : ''}${formatIpv4(arp.targetIp)} is-at ${link.mac}`) : null, reply, null);
+      this.step(rpid, ns.id, link.name, 'arp-reply', this.record ? note((px, t, m) => `${px ? 'proxy ARP: ' : ''}${formatIpv4(t)} is-at ${m}`, proxy, arp.targetIp, link.mac) : null, reply, null);
       this.xmit(ns, link.name, reply, rpid);
       return;
     }
@@ -960,7 +991,7 @@ class Run {
     if (!p) return;
     this.pending.delete(p);
     for (const it of p.items) {
-      this.step(it.pid, ns.id, link.name, 'neighbour', this.record ? (() => `${formatIpv4(arp.senderIp)} resolved to ${arp.senderMac}: the queued packet goes`) : null, null, it.pkt);
+      this.step(it.pid, ns.id, link.name, 'neighbour', this.record ? note((a, m) => `${formatIpv4(a)} resolved to ${m}: the queued packet goes`, arp.senderIp, arp.senderMac) : null, null, it.pkt);
       this.xmit(ns, link.name, { eth: { dst: arp.senderMac, src: link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt }, it.pid);
     }
   }
@@ -975,7 +1006,7 @@ class Run {
     this.seeFlow(ns, pkt);
     if (dnat && dnat.target === 'DNAT' && dnat.to !== null) {
       const to = dnat.to;
-      this.step(pid, ns.id, dev, 'nat', this.record ? (() => `PREROUTING DNAT ${formatIpv4(pkt.header.dst)} → ${formatIpv4(to)}`) : null, null, pkt);
+      this.step(pid, ns.id, dev, 'nat', this.record ? note((a, b) => `PREROUTING DNAT ${formatIpv4(a)} → ${formatIpv4(b)}`, pkt.header.dst, to) : null, null, pkt);
       this.recordCt(ns, pkt, pkt.header.src, to);
       pkt = withAddrs(pkt, pkt.header.src, to);
     }
@@ -987,18 +1018,18 @@ class Run {
     if (!ns.sysctl.ipForward) return this.drop(pid, ns.id, dev, 'notForwarding', `${formatIpv4(h.dst)} is not local and net.ipv4.ip_forward = 0`, pkt);
     // The packet's source selects policy routing rules (`ip rule from …`); the reverse lookup of rp_filter
     // is the reply's flow, from the destination to the source (fib_validate_source).
-    const route = lookupRouteIn(this.state, ns, h.dst, { src: h.src });
+    const route = lookupRouteFrom(this.state, ns, h.dst, h.src);
     // rp_filter: strict (1) wants the reverse route out the interface it came in by; loose (2) any route.
     const rp = Math.max(ns.sysctl.rpFilter, 0);
     if (rp > 0) {
-      const back = lookupRouteIn(this.state, ns, h.src, { src: h.dst });
+      const back = lookupRouteFrom(this.state, ns, h.src, h.dst);
       if (back === null || (rp === 1 && back.dev !== dev)) return this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt);
     }
     // The input route comes first: with none (or a blackhole/unreachable one) ip_route_input hands the
     // packet to ip_error before ip_forward ever looks at the TTL — a router without a route to a pod
     // answers a TTL-1 probe with "net unreachable", not "time exceeded" (measured, traceroute !N).
     if (route === null) {
-      this.step(pid, ns.id, dev, 'drop', this.record ? (() => `no route to ${formatIpv4(h.dst)} in ${ns.id}`) : null, null, pkt);
+      this.step(pid, ns.id, dev, 'drop', this.record ? note((a, n) => `no route to ${formatIpv4(a)} in ${n}`, h.dst, ns.id) : null, null, pkt);
       this.end(pid, 'noRoute', ns.id, pkt);
       return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, null);
     }
@@ -1007,15 +1038,15 @@ class Run {
     // traceroute between instances of two subnets shows no gateway), and so never lets it expire.
     const keepTtl = ns.id === UNDERLAY_NS && this.state.underlay.vpcRouter === true;
     if (!keepTtl && h.ttl <= 1) {
-      this.step(pid, ns.id, dev, 'drop', this.record ? (() => `TTL expires (ttl ${h.ttl}) in ${ns.id}`) : null, null, pkt);
+      this.step(pid, ns.id, dev, 'drop', this.record ? note((t, n) => `TTL expires (ttl ${t}) in ${n}`, h.ttl, ns.id) : null, null, pkt);
       this.end(pid, 'ttlExceeded', ns.id, pkt);
       return this.icmpError(ns, pkt, ICMP_TIME_EXCEEDED, 0, 0, null);
     }
     if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
     const fwd = keepTtl ? pkt : withTtl(pkt, h.ttl - 1);
-    this.step(pid, ns.id, dev, 'forward', this.record ? (() => keepTtl
-      ? `the VPC router forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} unchanged`
-      : `forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} → ${h.ttl - 1}`) : null, null, fwd);
+    this.step(pid, ns.id, dev, 'forward', this.record ? note((k, hh, r) => k
+      ? `the VPC router forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} unchanged`
+      : `forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} → ${hh.ttl - 1}`, keepTtl, h, route) : null, null, fwd);
     this.ipOutputRouted(ns, route, fwd, pid, true);
   }
 
@@ -1035,11 +1066,11 @@ class Run {
     if (this.isLocal(ns, h.dst)) {
       const src = h.src === 0 ? h.dst : h.src;
       pkt = withAddrs(pkt, src, h.dst);
-      this.step(pid, nsId, 'lo', 'local', this.record ? (() => `${formatIpv4(h.dst)} is local: loopback`) : null, null, pkt);
+      this.step(pid, nsId, 'lo', 'local', this.record ? note((a) => `${formatIpv4(a)} is local: loopback`, h.dst) : null, null, pkt);
       return this.localDeliver(ns, 'lo', pkt, pid);
     }
     // A bound source (a reply, an error, a packet sent with its source set) selects `from` rules too.
-    const route = lookupRouteIn(this.state, ns, h.dst, { src: h.src });
+    const route = lookupRouteFrom(this.state, ns, h.dst, h.src);
     if (route === null) return this.drop(pid, nsId, null, 'noRoute', `connect: Network is unreachable (no route to ${formatIpv4(h.dst)})`, pkt);
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, null, route, pkt, pid, false);
     if (h.src === 0) {
@@ -1054,7 +1085,7 @@ class Run {
     }
     const out = pkt;
     this.seeFlow(ns, out);
-    this.step(pid, nsId, route.dev, 'route', this.record ? (() => `route lookup: ${describeRoute(route)} (src ${formatIpv4(out.header.src)})`) : null, null, out);
+    this.step(pid, nsId, route.dev, 'route', this.record ? note((r, a) => `route lookup: ${describeRoute(r)} (src ${formatIpv4(a)})`, route, out.header.src) : null, null, out);
     if (this.filterVerdict(ns, 'OUTPUT', out, null, route.dev, pid)) return;
     this.ipOutputRouted(ns, route, out, pid, false);
   }
@@ -1082,7 +1113,7 @@ class Run {
       // Without DF the kernel fragments; podnet follows the packet whole and remembers its largest
       // fragment, so MTU checks further on see the fragments' size.
       (this.fragCap ??= new Map()).set(pid, mtu - ((mtu - IPV4_HEADER_LEN) % 8));
-      this.step(pid, ns.id, dev, 'transmit', this.record ? (() => `${size} bytes exceed MTU ${mtu} without DF: the kernel fragments it (podnet follows it whole)`) : null, null, pkt);
+      this.step(pid, ns.id, dev, 'transmit', this.record ? note((n, m) => `${n} bytes exceed MTU ${m} without DF: the kernel fragments it (podnet follows it whole)`, size, mtu) : null, null, pkt);
     }
     const sn = this.natRule(ns, 'POSTROUTING', pkt, null, dev);
     if (sn && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) {
@@ -1091,7 +1122,7 @@ class Run {
         const before = pkt;
         this.recordCt(ns, pkt, to, pkt.header.dst);
         pkt = withAddrs(pkt, to, pkt.header.dst);
-        this.step(pid, ns.id, dev, 'nat', this.record ? (() => `POSTROUTING ${sn.target}: source ${formatIpv4(before.header.src)} → ${formatIpv4(to)}`) : null, null, pkt);
+        this.step(pid, ns.id, dev, 'nat', this.record ? note((t, a, b) => `POSTROUTING ${t}: source ${formatIpv4(a)} → ${formatIpv4(b)}`, sn.target, before.header.src, to) : null, null, pkt);
       }
     }
     const nexthop = route.via ?? pkt.header.dst;
@@ -1101,7 +1132,7 @@ class Run {
     if (n && n.mac !== null && !n.failed) {
       const mac = n.mac;
       const out: Frame = { eth: { dst: mac, src: link.mac, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
-      this.step(pid, ns.id, dev, 'transmit', this.record ? (() => `${dev} sends to ${formatIpv4(nexthop)} at ${mac}`) : null, out, pkt);
+      this.step(pid, ns.id, dev, 'transmit', this.record ? note((d, a, m) => `${d} sends to ${formatIpv4(a)} at ${m}`, dev, nexthop, mac) : null, out, pkt);
       return this.xmit(ns, dev, out, pid);
     }
     // Resolve: queue the packet and broadcast an ARP request (one per neighbour, as the kernel does).
@@ -1117,7 +1148,7 @@ class Run {
       payload: { kind: 'arp', op: 1, senderMac: link.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: nexthop },
     };
     const apid = this.newPacket('arp', null, ns.id);
-    this.step(apid, ns.id, dev, 'arp-request', this.record ? (() => `who-has ${formatIpv4(nexthop)} tell ${formatIpv4(src)}`) : null, req, null);
+    this.step(apid, ns.id, dev, 'arp-request', this.record ? note((a, b) => `who-has ${formatIpv4(a)} tell ${formatIpv4(b)}`, nexthop, src) : null, req, null);
     this.xmit(ns, dev, req, apid);
   }
 
@@ -1127,12 +1158,12 @@ class Run {
     if (this.checks) this.checkUniqueAtDelivery(ns, pkt, pid);
     if (pl.kind === 'icmp') {
       if (pl.type === ICMP_ECHO_REQUEST) {
-        this.step(pid, ns.id, dev, 'deliver', this.record ? (() => `echo request for ${formatIpv4(h.dst)} delivered in ${ns.id}`) : null, null, pkt);
+        this.step(pid, ns.id, dev, 'deliver', this.record ? note((a, n) => `echo request for ${formatIpv4(a)} delivered in ${n}`, h.dst, ns.id) : null, null, pkt);
         this.end(pid, 'delivered', ns.id, pkt);
         // The kernel answers from its ICMP socket, which never sets DF (icmp_sk_init: IP_PMTUDISC_DONT).
         const reply = ipv4(h.src, { ...pl, type: ICMP_ECHO_REPLY }, IPPROTO_ICMP, { src: h.dst, ttl: 64, id: this.ipId++, df: false });
         const rpid = this.newPacket('echo-reply', reply, ns.id);
-        this.step(rpid, ns.id, null, 'reply', this.record ? (() => `echo reply ${formatIpv4(h.dst)} → ${formatIpv4(h.src)}`) : null, null, reply);
+        this.step(rpid, ns.id, null, 'reply', this.record ? note((a, b) => `echo reply ${formatIpv4(a)} → ${formatIpv4(b)}`, h.dst, h.src) : null, null, reply);
         this.queue.push({ t: 'out', ns: ns.id, pkt: reply, pid: rpid });
         return;
       }
@@ -1147,24 +1178,24 @@ class Run {
           m.set(dstKey, { mtu, expires: this.state.now + 600_000 });
         }
       }
-      this.step(pid, ns.id, dev, 'deliver', this.record ? (() => `ICMP type ${pl.type} code ${pl.code} from ${formatIpv4(h.src)} delivered in ${ns.id}`) : null, null, pkt);
+      this.step(pid, ns.id, dev, 'deliver', this.record ? note((t, c, a, n) => `ICMP type ${t} code ${c} from ${formatIpv4(a)} delivered in ${n}`, pl.type, pl.code, h.src, ns.id) : null, null, pkt);
       return this.end(pid, 'delivered', ns.id, pkt);
     }
     if (pl.kind === 'udp') {
       if (pl.payload.kind === 'vxlan') {
         const vni = pl.payload.vni;
-        const vx = this.tunnels(ns).find((l) => l.kind === 'vxlan' && l.dstPort === pl.dstPort && (l.external === true || l.vni === vni) && l.up);
+        const vx = vxlanFor(this.tunnels(ns), pl.dstPort, vni);
         if (vx) {
           const inner = pl.payload.inner;
           const dcap = this.fragCap?.get(pid);
           if (dcap !== undefined) this.fragCap!.set(pid, dcap - (VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN));
-          this.step(pid, ns.id, vx.name, 'vxlan-decap', this.record ? (() => `UDP ${pl.dstPort} VNI ${vni}: ${vx.name} decapsulates the inner frame`) : null, inner, inner.payload.kind === 'ipv4' ? inner.payload : null);
+          this.step(pid, ns.id, vx.name, 'vxlan-decap', this.record ? note((pt, v, d) => `UDP ${pt} VNI ${v}: ${d} decapsulates the inner frame`, pl.dstPort, vni, vx.name) : null, inner, inner.payload.kind === 'ipv4' ? inner.payload : null);
           this.queue.push({ t: 'rx', ns: ns.id, n: ns, dev: vx.name, frame: inner, pid });
           return;
         }
       }
       if (ns.listening.includes(`udp/${pl.dstPort}`)) {
-        this.step(pid, ns.id, dev, 'deliver', this.record ? (() => `UDP ${pl.dstPort} delivered to a socket in ${ns.id}`) : null, null, pkt);
+        this.step(pid, ns.id, dev, 'deliver', this.record ? note((pt, n) => `UDP ${pt} delivered to a socket in ${n}`, pl.dstPort, ns.id) : null, null, pkt);
         return this.end(pid, 'delivered', ns.id, pkt);
       }
       this.drop(pid, ns.id, dev, 'portUnreachable', `nothing listens on UDP ${pl.dstPort} in ${ns.id}`, pkt);
@@ -1172,7 +1203,7 @@ class Run {
     }
     if (pl.kind === 'tcp') {
       if (ns.listening.includes(`tcp/${pl.dstPort}`)) {
-        this.step(pid, ns.id, dev, 'deliver', this.record ? (() => `TCP ${pl.dstPort} delivered to a listening socket in ${ns.id}`) : null, null, pkt);
+        this.step(pid, ns.id, dev, 'deliver', this.record ? note((pt, n) => `TCP ${pt} delivered to a listening socket in ${n}`, pl.dstPort, ns.id) : null, null, pkt);
         return this.end(pid, 'delivered', ns.id, pkt);
       }
       if (pl.flags & TCP_RST) return this.end(pid, 'delivered', ns.id, pkt);
@@ -1183,18 +1214,18 @@ class Run {
       return;
     }
     if (pl.kind === 'ipv4' && h.protocol === IPPROTO_IPIP) {
-      const tun = this.tunnels(ns).find((l) => l.kind === 'ipip' && l.up);
+      const tun = ipipUp(this.tunnels(ns));
       if (tun) {
         const ccap = this.fragCap?.get(pid);
         if (ccap !== undefined) this.fragCap!.set(pid, ccap - IPV4_HEADER_LEN);
-        this.step(pid, ns.id, tun.name, 'ipip-decap', this.record ? (() => `${tun.name} decapsulates IPIP from ${formatIpv4(h.src)}`) : null, null, pl);
+        this.step(pid, ns.id, tun.name, 'ipip-decap', this.record ? note((d, a) => `${d} decapsulates IPIP from ${formatIpv4(a)}`, tun.name, h.src) : null, null, pl);
         this.queue.push({ t: 'ip', ns: ns.id, dev: tun.name, pkt: pl, pid });
         return;
       }
       this.drop(pid, ns.id, dev, 'portUnreachable', `IPIP from ${formatIpv4(h.src)} but no tunnel device is up`, pkt);
       return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, 2, 0, h.dst);
     }
-    this.step(pid, ns.id, dev, 'deliver', this.record ? (() => `protocol ${h.protocol} delivered in ${ns.id}`) : null, null, pkt);
+    this.step(pid, ns.id, dev, 'deliver', this.record ? note((pr, n) => `protocol ${pr} delivered in ${n}`, h.protocol, ns.id) : null, null, pkt);
     this.end(pid, 'delivered', ns.id, pkt);
   }
 
@@ -1222,7 +1253,7 @@ class Run {
     // or an unreachable or prohibit one, nothing is sent at all (measured: a router without a route back
     // to a pod stays silent; packages/kernel-oracle/NOTES.md).
     if (!this.isLocal(ns, orig.header.src)) {
-      const back = lookupRouteIn(this.state, ns, orig.header.src, { src: fixedSrc ?? 0 });
+      const back = lookupRouteFrom(this.state, ns, orig.header.src, fixedSrc ?? 0);
       if (back === null || back.type === 'unreachable' || back.type === 'prohibit') return;
     }
     const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: icmpErrorQuote(orig) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
@@ -1237,14 +1268,12 @@ class Run {
     if (!e || e.dst === null) return this.drop(pid, ns.id, link.name, 'vxlanNoDestination', `${link.name} has no FDB entry for ${frame.eth.dst}: nowhere to tunnel it`, ip, frame);
     const inner = ip ?? null;
     // The outer UDP source port is a hash of the inner flow within the local port range (udp_flow_src_port).
-    let hsh = 0x9747b28c;
-    const mix = (v: number) => { hsh = Math.imul(hsh ^ v, 0x5bd1e995) >>> 0; hsh ^= hsh >>> 15; };
-    if (inner) { mix(inner.header.src); mix(inner.header.dst); mix(inner.header.protocol); } else mix(0x0806);
+    const hsh = inner ? mix(mix(mix(0x9747b28c, inner.header.src), inner.header.dst), inner.header.protocol) : mix(0x9747b28c, 0x0806);
     const srcPort = EPHEMERAL_LOW + ((hsh >>> 0) % EPHEMERAL_SPAN);
     const outer = ipv4(e.dst, { kind: 'udp', srcPort, dstPort: link.dstPort, payload: { kind: 'vxlan', vni: link.vni, inner: frame } }, IPPROTO_UDP, { src: link.local, ttl: 64, id: this.ipId++, df: false });
     const vcap = this.fragCap?.get(pid);
     if (vcap !== undefined) this.fragCap!.set(pid, vcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
-    this.step(pid, ns.id, link.name, 'vxlan-encap', this.record ? (() => `${link.name} encapsulates: VXLAN VNI ${link.vni}, UDP ${srcPort} → ${link.dstPort}, outer ${formatIpv4(link.local)} → ${formatIpv4(e.dst!)} (+${UDP_HEADER_LEN + VXLAN_HEADER_LEN + IPV4_HEADER_LEN + 14} bytes)`) : null, null, outer);
+    this.step(pid, ns.id, link.name, 'vxlan-encap', this.record ? note((l, pt, d) => `${l.name} encapsulates: VXLAN VNI ${l.vni}, UDP ${pt} → ${l.dstPort}, outer ${formatIpv4(l.local)} → ${formatIpv4(d)} (+${UDP_HEADER_LEN + VXLAN_HEADER_LEN + IPV4_HEADER_LEN + 14} bytes)`, link, srcPort, e.dst) : null, null, outer);
     this.ipOutput(ns.id, outer, pid);
   }
 

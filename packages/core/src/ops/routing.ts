@@ -232,6 +232,18 @@ export function lookupRouteIn(state: ClusterState, ns: NetNs, dst: Ipv4, opts: L
   return null;
 }
 
+const NO_OPTIONS: LookupOptions = Object.freeze({});
+
+/**
+ * {@link lookupRouteIn} of a packet whose source is `src` (`{ src }`), without an options object per
+ * lookup: the forwarding path looks a route up at every hop. Without rules beyond the kernel's three the
+ * source selects nothing and the main table answers alone.
+ */
+export function lookupRouteFrom(state: ClusterState, ns: NetNs, dst: Ipv4, src: Ipv4): Route | null {
+  if (ns.ipRules === undefined || ns.ipRules.length === 0) return mainLookup(state, ns, dst, NO_OPTIONS);
+  return lookupRouteIn(state, ns, dst, { src });
+}
+
 const KERNEL_RULES: readonly IpRule[] = [
   { priority: 0, from: null, to: null, table: RT_TABLE_LOCAL },
   { priority: 32766, from: null, to: null, table: RT_TABLE_MAIN },
