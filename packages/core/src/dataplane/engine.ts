@@ -70,8 +70,10 @@ type Work =
   /**
    * Copies of a flooded ARP request reaching namespaces that will drop them, one after the other, not
    * followed step by step (see {@link FloodPlan}): each is one receive step and ends `notForUs` there.
+   * They are the sinks of a plan's positions `from` to `to` − 1, but `skip` (the port the request came
+   * in by, or −1): a range, not a list of namespaces made per flood.
    */
-  | { t: 'sinks'; ids: NsId[]; pid: number };
+  | { t: 'sinks'; plan: FloodPlan; from: number; to: number; skip: number; pid: number };
 
 interface PacketInfo {
   role: string;
@@ -847,14 +849,17 @@ class Run {
     if (plan === undefined) plans.set(br.name, (plan = this.floodPlan(node, br)));
     const { names, sinks } = plan;
     const owners = target >>> 24 === 127 ? null : ownersIn(plan, target);
-    let run: NsId[] | null = null;
+    let run: (Work & { t: 'sinks' }) | null = null;
     for (let i = 0; i < names.length; i++) {
-      if (names[i] === inPort) continue;
+      if (names[i] === inPort) {
+        if (run !== null) run.skip = i;
+        continue;
+      }
       const id = sinks[i]!;
       if (id !== null && !sinkOwns(plan, i, target, owners)) {
         this.stepCount++; // the veth crossing (a step with an ARP frame: nothing visited, nothing checked)
-        if (run === null) this.queue.push({ t: 'sinks', ids: (run = []), pid });
-        run.push(id);
+        if (run === null) this.queue.push((run = { t: 'sinks', plan, from: i, to: i + 1, skip: -1, pid }));
+        else run.to = i + 1;
       } else {
         run = null;
         const far = plan.farIds[i]!;
@@ -1526,15 +1531,17 @@ class Run {
    * When the step budget runs out in the middle, the rest go back to the head of the queue, where the loop
    * ends them as it ends every item left.
    */
-  sinks(ids: NsId[], pid: number): void {
-    for (let i = 0; i < ids.length; i++) {
-      if (i > 0 && this.stepCount >= this.maxSteps) {
-        this.queue.unshift({ t: 'sinks', ids: ids.slice(i), pid });
+  sinks(w: Work & { t: 'sinks' }): void {
+    const { plan, to, skip, pid } = w;
+    for (let i = w.from; i < to; i++) {
+      if (i === skip) continue;
+      if (i > w.from && this.stepCount >= this.maxSteps) {
+        this.queue.unshift({ t: 'sinks', plan, from: i, to, skip, pid });
         return;
       }
       this.stepCount++;
       // A packet's first end is its fate: after this run's first, the others change nothing.
-      if (i === 0) this.end(pid, 'notForUs', ids[0]!, null);
+      if (i === w.from) this.end(pid, 'notForUs', plan.sinks[i]!, null);
     }
   }
 
@@ -1544,7 +1551,9 @@ class Run {
         if (this.stepCount >= this.maxSteps) {
           this.exhausted = true;
           for (const w of this.queue) {
-            if (w.t === 'sinks') for (const id of w.ids) this.end(w.pid, 'loop', id, null);
+            if (w.t === 'sinks') {
+              for (let i = w.from; i < w.to; i++) if (i !== w.skip) this.end(w.pid, 'loop', w.plan.sinks[i]!, null);
+            }
             else this.end(w.pid, 'loop', w.ns, w.t === 'rx' ? (w.frame.payload.kind === 'ipv4' ? w.frame.payload : null) : w.pkt);
           }
           this.queue.length = 0;
@@ -1552,7 +1561,7 @@ class Run {
         }
         const w = this.queue.shift()!;
         if (w.t === 'rx') this.rx(w.ns, w.n, w.dev, w.frame, w.pid);
-        else if (w.t === 'sinks') this.sinks(w.ids, w.pid);
+        else if (w.t === 'sinks') this.sinks(w);
         else if (w.t === 'out') this.ipOutput(w.ns, w.pkt, w.pid);
         else {
           const ns = this.ns(w.ns);
