@@ -15,7 +15,7 @@ import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.j
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, TcProg, TunnelEntry } from '../model/types.js';
-import { localAddressMap, lookupRouteFrom, refUses, selectSource } from '../ops/routing.js';
+import { localAddressMap, lookupRouteFrom, refUses, selectSource, type RouteSlot } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
 import { shardGet, shardPeek, shardValues } from '../util/shards.js';
 import {
@@ -220,6 +220,8 @@ interface NsView {
   nics: Map<string, readonly Link[]> | null;
   /** Its VXLAN and IPIP devices, in link order (made when a packet is first delivered to it). */
   tunnels: readonly Link[] | null;
+  /** Its compiled main table, found through the view (see routing.ts RouteSlot). */
+  readonly routes: RouteSlot;
 }
 
 const views = new WeakMap<NetNs, NsView>();
@@ -378,7 +380,7 @@ function makeView(ns: NetNs): NsView {
     neigh: null, fdb: null,
     local: localAddrs(ns),
     noRules: ns.rules.length === 0, noConntrack: ns.conntrack.length === 0, noPmtu,
-    peerSetsOf: null, peers: [], nics: null, tunnels: null,
+    peerSetsOf: null, peers: [], nics: null, tunnels: null, routes: { table: null },
   };
 }
 
@@ -970,7 +972,7 @@ class Run {
         // arp_process answers by proxy only when ip_route_input finds a unicast route for the target
         // out of another device, and that input route exists only with forwarding on (measured: no
         // answer for calico's 169.254.1.1 without a default route, nor with ip_forward = 0).
-        const r = ns.sysctl.ipForward ? lookupRouteFrom(this.state, ns, arp.targetIp, arp.senderIp) : null;
+        const r = ns.sysctl.ipForward ? lookupRouteFrom(this.state, ns, arp.targetIp, arp.senderIp, this.view(ns).routes) : null;
         proxy = r !== null && r.dev !== link.name && r.type === 'unicast';
       }
       if (!local && !proxy) {
@@ -1023,11 +1025,11 @@ class Run {
     if (!ns.sysctl.ipForward) return this.drop(pid, ns.id, dev, 'notForwarding', `${formatIpv4(h.dst)} is not local and net.ipv4.ip_forward = 0`, pkt);
     // The packet's source selects policy routing rules (`ip rule from …`); the reverse lookup of rp_filter
     // is the reply's flow, from the destination to the source (fib_validate_source).
-    const route = lookupRouteFrom(this.state, ns, h.dst, h.src);
+    const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns).routes);
     // rp_filter: strict (1) wants the reverse route out the interface it came in by; loose (2) any route.
     const rp = Math.max(ns.sysctl.rpFilter, 0);
     if (rp > 0) {
-      const back = lookupRouteFrom(this.state, ns, h.src, h.dst);
+      const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns).routes);
       if (back === null || (rp === 1 && back.dev !== dev)) return this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt);
     }
     // The input route comes first: with none (or a blackhole/unreachable one) ip_route_input hands the
@@ -1075,7 +1077,7 @@ class Run {
       return this.localDeliver(ns, 'lo', pkt, pid);
     }
     // A bound source (a reply, an error, a packet sent with its source set) selects `from` rules too.
-    const route = lookupRouteFrom(this.state, ns, h.dst, h.src);
+    const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns).routes);
     if (route === null) return this.drop(pid, nsId, null, 'noRoute', `connect: Network is unreachable (no route to ${formatIpv4(h.dst)})`, pkt);
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, null, route, pkt, pid, false);
     if (h.src === 0) {
@@ -1258,7 +1260,7 @@ class Run {
     // or an unreachable or prohibit one, nothing is sent at all (measured: a router without a route back
     // to a pod stays silent; packages/kernel-oracle/NOTES.md).
     if (!this.isLocal(ns, orig.header.src)) {
-      const back = lookupRouteFrom(this.state, ns, orig.header.src, fixedSrc ?? 0);
+      const back = lookupRouteFrom(this.state, ns, orig.header.src, fixedSrc ?? 0, this.view(ns).routes);
       if (back === null || back.type === 'unreachable' || back.type === 'prohibit') return;
     }
     const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: icmpErrorQuote(orig) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });

@@ -239,9 +239,19 @@ const NO_OPTIONS: LookupOptions = Object.freeze({});
  * lookup: the forwarding path looks a route up at every hop. Without rules beyond the kernel's three the
  * source selects nothing and the main table answers alone.
  */
-export function lookupRouteFrom(state: ClusterState, ns: NetNs, dst: Ipv4, src: Ipv4): Route | null {
-  if (ns.ipRules === undefined || ns.ipRules.length === 0) return mainLookup(state, ns, dst, NO_OPTIONS);
+export function lookupRouteFrom(state: ClusterState, ns: NetNs, dst: Ipv4, src: Ipv4, slot?: RouteSlot): Route | null {
+  if (ns.ipRules === undefined || ns.ipRules.length === 0) return mainLookup(state, ns, dst, NO_OPTIONS, slot);
   return lookupRouteIn(state, ns, dst, { src });
+}
+
+/**
+ * Where a caller that keeps its own per-namespace record (the engine's view of a namespace) keeps the
+ * namespace's compiled main table for {@link lookupRouteFrom}: the table is then found through that record,
+ * not through this module's memo of every namespace's table (a probe of a large weak map per lookup, its
+ * line rarely in the CPU cache at 150,000 pods). Start it as `{ table: null }`, one per namespace object.
+ */
+export interface RouteSlot {
+  table: TableEntry | null;
 }
 
 const KERNEL_RULES: readonly IpRule[] = [
@@ -304,9 +314,14 @@ function tableLookup(ns: NetNs, table: number, dst: Ipv4): Route | null {
  */
 export const ROUTE_MEMO_SIZE = 256;
 
-function mainLookup(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions): Route | null {
+function mainLookup(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions, slot?: RouteSlot): Route | null {
   if (opts.fresh) return lpmLookup(resolveTable(state, ns, true), ns, dst, opts.linkScopeOnly === true);
-  const entry = tableOf(state, ns);
+  let entry: TableEntry;
+  if (slot === undefined) entry = tableOf(state, ns);
+  else {
+    const held = slot.table;
+    entry = held !== null && held.peerSets === state.peerSets ? held : (slot.table = tableOf(state, ns));
+  }
   if (opts.linkScopeOnly === true) return lpmLookup(entry.table, ns, dst, true);
   const memo = entry.memo;
   // A small table of the namespace's own routes alone (a pod's): its walk reads no more than a memo would.
@@ -446,7 +461,7 @@ interface Table {
 }
 
 /** A compiled main table and the answers of lookups made in it (destination → route or null). */
-interface TableEntry {
+export interface TableEntry {
   readonly peerSets: object;
   readonly table: Table;
   /** Null for a small table without peer-set routes (see mainLookup). */
