@@ -10,13 +10,12 @@
  * collected in an overlay while the packet travels and committed in one immer transition at the end.
  */
 import { madeHere, peek, snapshot, transition } from '../util/immer.js';
-import { dict } from '../util/dict.js';
 import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, TcProg, TunnelEntry } from '../model/types.js';
-import { localAddressMap, lookupRouteIn, refUses, selectSource } from '../ops/routing.js';
+import { localAddressMap, lookupRouteFrom, refUses, selectSource, type RouteSlot } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
 import { shardGet, shardPeek, shardValues } from '../util/shards.js';
 import {
@@ -26,6 +25,7 @@ import {
   UDP_HEADER_LEN, VXLAN_HEADER_LEN, frameLength, ipv4PayloadLength, type ArpPacket, type Frame, type Ipv4Header, type Ipv4Packet,
 } from '../wire/packet.js';
 import { ipv4 } from './build.js';
+import { copyTable, Learned, Pendings } from './learned.js';
 import { linkList, podKeys } from './links.js';
 import { icmpErrorQuote } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
@@ -70,8 +70,10 @@ type Work =
   /**
    * Copies of a flooded ARP request reaching namespaces that will drop them, one after the other, not
    * followed step by step (see {@link FloodPlan}): each is one receive step and ends `notForUs` there.
+   * They are the sinks of a plan's positions `from` to `to` − 1, but `skip` (the port the request came
+   * in by, or −1): a range, not a list of namespaces made per flood.
    */
-  | { t: 'sinks'; ids: NsId[]; pid: number };
+  | { t: 'sinks'; plan: FloodPlan; from: number; to: number; skip: number; pid: number };
 
 interface PacketInfo {
   role: string;
@@ -84,12 +86,6 @@ interface PacketInfo {
   fate?: PacketFate;
 }
 
-interface Pending {
-  ns: NsId;
-  dev: string;
-  nexthop: Ipv4;
-  items: { pkt: Ipv4Packet; pid: number; forwarded: boolean }[];
-}
 
 const EPHEMERAL_LOW = 32768;
 const EPHEMERAL_SPAN = 61000 - 32768;
@@ -175,6 +171,10 @@ function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<str
   return m;
 }
 
+/** The address a neighbour entry is for, and the MAC of an FDB entry (one function each, not one per lookup). */
+const neighAddr = (n: NeighEntry): Ipv4 => n.ip;
+const fdbMac = (f: FdbEntry): Mac => f.mac;
+
 const peerNeighIdx = new WeakMap<object, Map<Ipv4, { owner: string; group: string | undefined; mac: Mac }>>();
 const peerFdbIdx = new WeakMap<object, Map<Mac, { owner: string; group: string | undefined; dst: Ipv4 }>>();
 
@@ -220,6 +220,8 @@ interface NsView {
   nics: Map<string, readonly Link[]> | null;
   /** Its VXLAN and IPIP devices, in link order (made when a packet is first delivered to it). */
   tunnels: readonly Link[] | null;
+  /** Its compiled main table, found through the view (see routing.ts RouteSlot). */
+  readonly routes: RouteSlot;
 }
 
 const views = new WeakMap<NetNs, NsView>();
@@ -295,7 +297,9 @@ function podNetns(node: Node): ReadonlyMap<string, NetNs> {
   if (m === undefined) {
     const mm = new Map<string, NetNs>();
     const pods = node.pods;
-    for (const k of podKeys(node)) {
+    const keys = podKeys(node);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
       const ns = pods[k]!.netns;
       if (ns) mm.set(k, ns);
     }
@@ -332,12 +336,16 @@ const LOCAL_LIST_MAX = 8;
  */
 function localList(ns: NetNs): Ipv4[] | null {
   const out: Ipv4[] = [];
-  for (const l of linkList(ns)) {
+  const links = linkList(ns);
+  for (let i = 0; i < links.length; i++) {
+    const l = links[i]!;
     if (!l.up) continue;
-    for (const a of l.addrs) {
-      if (out.includes(a.ip)) continue;
+    const addrs = l.addrs;
+    for (let j = 0; j < addrs.length; j++) {
+      const ip = addrs[j]!.ip;
+      if (out.includes(ip)) continue;
       if (out.length === LOCAL_LIST_MAX) return null;
-      out.push(a.ip);
+      out.push(ip);
     }
   }
   return out;
@@ -372,89 +380,8 @@ function makeView(ns: NetNs): NsView {
     neigh: null, fdb: null,
     local: localAddrs(ns),
     noRules: ns.rules.length === 0, noConntrack: ns.conntrack.length === 0, noPmtu,
-    peerSetsOf: null, peers: [], nics: null, tunnels: null,
+    peerSetsOf: null, peers: [], nics: null, tunnels: null, routes: { table: null },
   };
-}
-
-/**
- * What a run learned of one kind of table (neighbours, bridge FDB), per namespace: by device then address,
- * for the lookups every hop makes, and the (device, address) pairs in the order first learned, which is
- * the order a commit writes the entries in (under their table keys `dev|address`) — without building a key
- * string for each lookup. A table key names one device and one address (neither an address nor a MAC
- * holds a `|`), so this answers what a map by table key answered.
- */
-class Learned<K extends string | number, E> {
-  readonly byNs = new Map<NsId, { readonly index: Map<string, Map<K, E>>; readonly devs: string[]; readonly keys: K[] }>();
-
-  get size(): number {
-    return this.byNs.size;
-  }
-
-  get(ns: NsId, dev: string, k: K): E | undefined {
-    return this.byNs.get(ns)?.index.get(dev)?.get(k);
-  }
-
-  set(ns: NsId, dev: string, k: K, e: E): void {
-    let t = this.byNs.get(ns);
-    if (t === undefined) this.byNs.set(ns, (t = { index: new Map(), devs: [], keys: [] }));
-    let d = t.index.get(dev);
-    if (d === undefined) t.index.set(dev, (d = new Map()));
-    if (!d.has(k)) {
-      t.devs.push(dev);
-      t.keys.push(k);
-    }
-    d.set(k, e);
-  }
-
-  /**
-   * A copy of a table (keyed `dev|address`) with what was learned in `id` written into it, in the order
-   * first learned: a key already there keeps its place, a new one comes last.
-   */
-  into(id: NsId, table: Readonly<Record<string, E>>): Record<string, E> {
-    const t = this.byNs.get(id)!;
-    const out = copyTable(table);
-    for (let i = 0; i < t.devs.length; i++) out[`${t.devs[i]!}|${t.keys[i]!}`] = t.index.get(t.devs[i]!)!.get(t.keys[i]!)!;
-    return out;
-  }
-}
-
-/**
- * ARP resolutions a run waits for, by namespace, device and next hop (what a map keyed
- * `ns|dev|nexthop` held, without building that string at every hop), in the order they began.
- */
-class Pendings {
-  readonly #order = new Set<Pending>();
-  readonly #index = new Map<NsId, Map<string, Map<Ipv4, Pending>>>();
-
-  get size(): number {
-    return this.#order.size;
-  }
-
-  get(ns: NsId, dev: string, nexthop: Ipv4): Pending | undefined {
-    return this.#index.get(ns)?.get(dev)?.get(nexthop);
-  }
-
-  add(p: Pending): void {
-    let n = this.#index.get(p.ns);
-    if (n === undefined) this.#index.set(p.ns, (n = new Map()));
-    let d = n.get(p.dev);
-    if (d === undefined) n.set(p.dev, (d = new Map()));
-    d.set(p.nexthop, p);
-    this.#order.add(p);
-  }
-
-  delete(p: Pending): void {
-    this.#index.get(p.ns)?.get(p.dev)?.delete(p.nexthop);
-    this.#order.delete(p);
-  }
-
-  /** Every wait, in the order they began; none is left. */
-  take(): Pending[] {
-    const out = [...this.#order];
-    this.#order.clear();
-    this.#index.clear();
-    return out;
-  }
 }
 
 /** The route a next hop is resolved with: `route` without its gateway (for the ARP request's source), per route. */
@@ -466,6 +393,37 @@ function withoutVia(route: Route): Route {
   let r = gatewayless.get(route);
   if (r === undefined) gatewayless.set(route, (r = { ...route, via: null }));
   return r;
+}
+
+/**
+ * A step's note, made only when the run records: `text` of the values given, when read. A note written
+ * as an arrow over the caller's variables (or `this`) makes V8 give every call of the caller a context
+ * object holding them, recorded or not — and an unrecorded probe takes most steps. `text` must use its
+ * parameters alone.
+ */
+function note<T extends unknown[]>(text: (...values: T) => string, ...values: T): () => string {
+  return () => text(...values);
+}
+
+/** The up VXLAN device of a namespace's tunnels that takes UDP `port` with VNI `vni`, if any. */
+function vxlanFor(tunnels: readonly Link[], port: number, vni: number): (Link & { kind: 'vxlan' }) | undefined {
+  for (let i = 0; i < tunnels.length; i++) {
+    const l = tunnels[i]!;
+    if (l.kind === 'vxlan' && l.dstPort === port && (l.external === true || l.vni === vni) && l.up) return l;
+  }
+  return undefined;
+}
+
+/** One round of the outer UDP source port's hash (`vxlanEncap`). */
+function mix(hsh: number, v: number): number {
+  const h = Math.imul(hsh ^ v, 0x5bd1e995) >>> 0;
+  return h ^ (h >>> 15);
+}
+
+/** The first up IPIP device of a namespace's tunnels, if any. */
+function ipipUp(tunnels: readonly Link[]): Link | undefined {
+  for (let i = 0; i < tunnels.length; i++) if (tunnels[i]!.kind === 'ipip' && tunnels[i]!.up) return tunnels[i];
+  return undefined;
 }
 
 /** A step whose words are written only when someone reads them (most probes never do). */
@@ -490,11 +448,13 @@ class Run {
   readonly steps: Step[] = [];
   readonly violations: HopViolation[] = [];
   readonly queue: Work[] = [];
-  readonly info = new Map<number, PacketInfo>();
+  /** Each packet's info, at its pid − 1 (pids are handed out from 1 in order). */
+  readonly info: PacketInfo[] = [];
   readonly pending = new Pendings();
   readonly neighUpd = new Learned<Ipv4, NeighEntry>();
   readonly fdbUpd = new Learned<Mac, FdbEntry>();
-  readonly ctUpd = new Map<NsId, ConntrackEntry[]>();
+  /** Conntrack entries made, by namespace (null until the first: most runs make none; so pmtuUpd and fragCap). */
+  ctUpd: Map<NsId, ConntrackEntry[]> | null = null;
   /**
    * Flows this run has seen, per namespace with nat rules (original direction, as the first packet
    * arrived or was sent). The kernel's nat table sees only a connection's first packet: a reply (or a
@@ -502,12 +462,12 @@ class Run {
    * reply travel in one run, so the run's memory is enough.
    */
   readonly flows: { ns: NsId; pkt: Ipv4Packet }[] = [];
-  readonly pmtuUpd = new Map<NsId, Map<string, { mtu: number; expires: number }>>();
+  pmtuUpd: Map<NsId, Map<string, { mtu: number; expires: number }>> | null = null;
   /**
    * A packet the kernel fragmented is followed whole; this is the size of its largest fragment (of the
    * outermost header), so later MTU checks see what the wire carries.
    */
-  readonly fragCap = new Map<number, number>();
+  fragCap: Map<number, number> | null = null;
   readonly nsCache: Map<NsId, NetNs | undefined>;
   ownersCache: Map<Ipv4, readonly IpOwner[] | null> | null = null;
   nextPid = 1;
@@ -562,7 +522,9 @@ class Run {
   peers(ns: NetNs, v: NsView): readonly { readonly ref: PeerSetRef; readonly set: PeerSet }[] {
     if (v.peerSetsOf !== this.state.peerSets) {
       const out: { ref: PeerSetRef; set: PeerSet }[] = [];
-      for (const ref of ns.peerSets) {
+      const refs = ns.peerSets;
+      for (let i = 0; i < refs.length; i++) {
+        const ref = refs[i]!;
         const set = this.state.peerSets[ref.set];
         if (set) out.push({ ref, set });
       }
@@ -577,7 +539,11 @@ class Run {
     const v = this.view(ns);
     if (v.nics === null) {
       const m = new Map<string, Link[]>();
-      for (const l of linkList(ns)) if (l.kind === 'physical') (m.get(l.segment) ?? m.set(l.segment, []).get(l.segment)!).push(l);
+      const links = linkList(ns);
+      for (let i = 0; i < links.length; i++) {
+        const l = links[i]!;
+        if (l.kind === 'physical') (m.get(l.segment) ?? m.set(l.segment, []).get(l.segment)!).push(l);
+      }
       v.nics = m;
     }
     return v.nics;
@@ -631,24 +597,24 @@ class Run {
   newPacket(role: string, pkt: Ipv4Packet | null, origin: NsId): number {
     const pid = this.nextPid++;
     const inner = pkt ? innermost(pkt) : null;
-    this.info.set(pid, {
+    this.info[pid - 1] = {
       role, origin,
       src: inner?.header.src ?? 0, dst: inner?.header.dst ?? 0,
       podToPod: inner !== null && inner.header.src !== 0 && this.isPodIp(inner.header.src) && this.isPodIp(inner.header.dst),
-    });
+    };
     return pid;
   }
 
-  step(pid: number, ns: NsId, dev: string | null, kind: StepKind, note: () => string, frame: Frame | null, ip: Ipv4Packet | null): void {
+  step(pid: number, ns: NsId, dev: string | null, kind: StepKind, note: (() => string) | null, frame: Frame | null, ip: Ipv4Packet | null): void {
     this.stepCount++;
-    if (this.record) this.steps.push(new RecordedStep(this.steps.length, pid, ns, dev, kind, note, frame, ip));
+    if (this.record) this.steps.push(new RecordedStep(this.steps.length, pid, ns, dev, kind, note!, frame, ip));
     if (this.visited !== null && ns !== this.lastVisited && frame?.payload.kind !== 'arp') this.visited.add((this.lastVisited = ns));
     if (this.checks && ip) this.checkNoNat(pid, ns, dev, ip);
   }
 
   /** Guarantee 2 at every hop: a pod-to-pod packet keeps the sender's pod IP as its (inner) source. */
   checkNoNat(pid: number, ns: NsId, dev: string | null, ip: Ipv4Packet): void {
-    const info = this.info.get(pid);
+    const info = this.info[pid - 1];
     if (!info || !info.podToPod) return;
     const inner = innermost(ip);
     if (inner.header.src !== info.src) {
@@ -661,25 +627,25 @@ class Run {
   }
 
   end(pid: number, disposition: Disposition, ns: NsId, ip: Ipv4Packet | null): void {
-    const info = this.info.get(pid);
+    const info = this.info[pid - 1];
     if (info && !info.fate) info.fate = { packet: pid, disposition, ns, role: info.role, ip };
   }
 
   drop(pid: number, ns: NsId, dev: string | null, d: Disposition, why: string, ip: Ipv4Packet | null, frame: Frame | null = null): void {
-    this.step(pid, ns, dev, 'drop', () => `${d}: ${why}`, frame, ip);
+    this.step(pid, ns, dev, 'drop', this.record ? note((dd, w) => `${dd}: ${w}`, d, why) : null, frame, ip);
     this.end(pid, d, ns, ip);
   }
 
   /** The largest IP packet of this packet's fragments (its length when it was not fragmented). */
   wireLen(pid: number, pkt: Ipv4Packet): number {
-    const cap = this.fragCap.get(pid);
+    const cap = this.fragCap?.get(pid);
     return cap === undefined ? pkt.header.totalLength : Math.min(cap, pkt.header.totalLength);
   }
 
   /** The path MTU exception for `dst` in a namespace, if one is live. */
   pmtu(ns: NetNs, dst: Ipv4): number | null {
     let e: { mtu: number; expires: number } | undefined;
-    if (this.pmtuUpd.size !== 0) e = this.pmtuUpd.get(ns.id)?.get(String(dst));
+    if (this.pmtuUpd !== null) e = this.pmtuUpd.get(ns.id)?.get(String(dst));
     // Most namespaces have no exception at all: skip the number-to-string key.
     if (e === undefined && !this.view(ns).noPmtu) e = ns.pmtu[String(dst)];
     return e && e.expires > this.state.now ? e.mtu : null;
@@ -693,10 +659,12 @@ class Run {
       if (o) return o;
     }
     const v = this.view(ns);
-    const e = (v.neigh ??= byDev(ns.neigh, neighIdx, (n) => n.ip)).get(dev)?.get(ip);
+    const e = (v.neigh ??= byDev(ns.neigh, neighIdx, neighAddr)).get(dev)?.get(ip);
     if (e) return e;
     if (ns.peerSets.length === 0) return undefined;
-    for (const { ref, set } of this.peers(ns, v)) {
+    const peers = this.peers(ns, v);
+    for (let i = 0; i < peers.length; i++) {
+      const { ref, set } = peers[i]!;
       if (set.dev !== dev) continue;
       const hit = peerNeigh(set).get(ip);
       if (hit && refUses(ref, hit.owner, hit.group, false)) return { mac: hit.mac, permanent: true, failed: false };
@@ -716,11 +684,13 @@ class Run {
       if (o) return o;
     }
     const v = this.view(ns);
-    const e = (v.fdb ??= byDev(ns.fdb, fdbIdx, (f) => f.mac)).get(dev)?.get(mac);
+    const e = (v.fdb ??= byDev(ns.fdb, fdbIdx, fdbMac)).get(dev)?.get(mac);
     // Dynamic bridge entries age out after 300 s (the bridge's default ageing_time).
     if (e && (e.permanent || this.state.now - e.updated <= 300_000)) return e;
     if (ns.peerSets.length === 0) return undefined;
-    for (const { ref, set } of this.peers(ns, v)) {
+    const peers = this.peers(ns, v);
+    for (let i = 0; i < peers.length; i++) {
+      const { ref, set } = peers[i]!;
       if (set.dev !== dev) continue;
       const hit = peerFdb(set).get(mac);
       if (hit && refUses(ref, hit.owner, hit.group, false)) return { port: null, dst: hit.dst, local: false };
@@ -755,7 +725,7 @@ class Run {
         const peerNs = this.ns(link.peer.ns);
         const peer = peerNs?.links[link.peer.name];
         if (!peer || !peer.up) return this.drop(pid, nsId, dev, 'linkDown', `veth peer ${link.peer.name} is down (NO-CARRIER)`, ip, frame);
-        this.step(pid, nsId, dev, 'veth', () => `crosses the veth pair ${dev} → ${link.peer.ns} ${link.peer.name}`, frame, ip);
+        this.step(pid, nsId, dev, 'veth', this.record ? note((d, p) => `crosses the veth pair ${d} → ${p.ns} ${p.name}`, dev, link.peer) : null, frame, ip);
         this.queue.push({ t: 'rx', ns: link.peer.ns, n: peerNs, dev: link.peer.name, frame, pid });
         return;
       }
@@ -788,34 +758,37 @@ class Run {
         // A VPC fabric answers ARP itself for every address it assigned to an ENI (the instance never
         // sees the request): the reply carries the ENI's MAC, and frames for that MAC go to the ENI.
         const req = frame.payload;
-        this.step(pid, ns.id, link.name, 'segment', () => `on ${seg.name} (a VPC subnet) the fabric takes who-has ${formatIpv4(target)}: assigned to ${fab.eni} of ${fab.node}`, frame, null);
+        this.step(pid, ns.id, link.name, 'segment', this.record ? note((n, t, f) => `on ${n} (a VPC subnet) the fabric takes who-has ${formatIpv4(t)}: assigned to ${f.eni} of ${f.node}`, seg.name, target, fab) : null, frame, null);
         this.end(pid, 'delivered', UNDERLAY_NS, null);
         const reply: Frame = {
           eth: { dst: req.senderMac, src: fab.mac, ethertype: ETHERTYPE_ARP },
           payload: { kind: 'arp', op: 2, senderMac: fab.mac, senderIp: target, targetMac: req.senderMac, targetIp: req.senderIp },
         };
         const rpid = this.newPacket('arp', null, UNDERLAY_NS);
-        this.step(rpid, UNDERLAY_NS, seg.name, 'arp-reply', () => `VPC fabric: ${formatIpv4(target)} is-at ${fab.mac} (${fab.eni}, ${fab.kind === 'prefix' ? 'in a delegated /28' : `a ${fab.kind} address`})`, reply, null);
+        this.step(rpid, UNDERLAY_NS, seg.name, 'arp-reply', this.record ? note((t, f) => `VPC fabric: ${formatIpv4(t)} is-at ${f.mac} (${f.eni}, ${f.kind === 'prefix' ? 'in a delegated /28' : `a ${f.kind} address`})`, target, fab) : null, reply, null);
         this.queue.push({ t: 'rx', ns: ns.id, n: ns, dev: link.name, frame: reply, pid: rpid });
         return;
       }
       const owners = this.owners(target) ?? [];
-      this.step(pid, ns.id, link.name, 'segment', () => `broadcast on underlay segment ${seg.name}: who-has ${formatIpv4(target)}`, frame, null);
+      this.step(pid, ns.id, link.name, 'segment', this.record ? note((n, t) => `broadcast on underlay segment ${n}: who-has ${formatIpv4(t)}`, seg.name, target) : null, frame, null);
       let reached = false;
-      for (const o of owners) {
+      for (let i = 0; i < owners.length; i++) {
+        const o = owners[i]!;
         if (o.ns === ns.id) continue;
         const owner = this.ns(o.ns);
         if (!owner) continue;
-        for (const l of this.nics(owner).get(seg.name) ?? []) {
+        const nics = this.nics(owner).get(seg.name);
+        if (nics === undefined) continue;
+        for (let j = 0; j < nics.length; j++) {
           reached = true;
-          this.queue.push({ t: 'rx', ns: o.ns, n: owner, dev: l.name, frame, pid });
+          this.queue.push({ t: 'rx', ns: o.ns, n: owner, dev: nics[j]!.name, frame, pid });
         }
       }
       if (!reached) this.end(pid, 'notForUs', ns.id, null);
       return;
     }
     if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
-      this.step(pid, ns.id, link.name, 'segment', () => `broadcast on underlay segment ${seg.name}`, frame, ip);
+      this.step(pid, ns.id, link.name, 'segment', this.record ? note((n) => `broadcast on underlay segment ${n}`, seg.name) : null, frame, ip);
       for (const port of shardValues(seg.ports)) {
         if (port.ns === ns.id && port.dev === link.name) continue;
         this.queue.push({ t: 'rx', ns: port.ns, n: undefined, dev: port.dev, frame, pid });
@@ -824,7 +797,7 @@ class Run {
     }
     const port = shardGet(seg.ports, dst);
     if (!port) return this.drop(pid, ns.id, link.name, 'notForUs', `nothing on segment ${seg.name} has MAC ${dst}`, ip, frame);
-    this.step(pid, ns.id, link.name, 'segment', () => `underlay segment ${seg.name} carries it to ${port.ns} ${port.dev}`, frame, ip);
+    this.step(pid, ns.id, link.name, 'segment', this.record ? note((n, pt) => `underlay segment ${n} carries it to ${pt.ns} ${pt.dev}`, seg.name, port) : null, frame, ip);
     this.queue.push({ t: 'rx', ns: port.ns, n: undefined, dev: port.dev, frame, pid });
   }
 
@@ -832,28 +805,35 @@ class Run {
   bridgeForward(ns: NetNs, br: Link, inPort: string | null, frame: Frame, pid: number): void {
     const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
     const dst = frame.eth.dst;
-    const flood = (why: string) => {
-      this.step(pid, ns.id, br.name, 'bridge-flood', () => `${br.name} floods (${why}) to every port but the one it came in by`, frame, ip);
-      if (dst === BROADCAST_MAC && !this.record && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, inPort, frame, frame.payload.targetIp, pid)) return;
-      for (const l of linkList(ns)) if (l.master === br.name && l.name !== inPort && l.up) this.xmit(ns, l.name, frame, pid);
-    };
     if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
-      flood('broadcast');
+      this.flood(ns, br, inPort, frame, ip, pid, false);
       if (inPort !== null) this.l2Up(ns, br, frame, pid);
       return;
     }
     const e = this.fdb(ns, br.name, dst);
     if (e && e.local) {
       if (inPort === null) return this.drop(pid, ns.id, br.name, 'notForUs', `frame to the bridge's own MAC sent by itself`, ip, frame);
-      this.step(pid, ns.id, br.name, 'bridge-local', () => `destination ${dst} is ${br.name}'s own: delivered up to the host`, frame, ip);
+      this.step(pid, ns.id, br.name, 'bridge-local', this.record ? note((m, b) => `destination ${m} is ${b}'s own: delivered up to the host`, dst, br.name) : null, frame, ip);
       return this.l2Up(ns, br, frame, pid);
     }
     if (e && e.port !== null) {
       if (e.port === inPort) return this.drop(pid, ns.id, br.name, 'notForUs', `FDB says ${dst} is behind the port it came in by`, ip, frame);
-      this.step(pid, ns.id, br.name, 'bridge-forward', () => `${br.name} FDB: ${dst} is on port ${e.port}`, frame, ip);
+      this.step(pid, ns.id, br.name, 'bridge-forward', this.record ? note((b, m, pt) => `${b} FDB: ${m} is on port ${pt}`, br.name, dst, e.port) : null, frame, ip);
       return this.xmit(ns, e.port, frame, pid);
     }
-    flood(`unknown unicast ${dst}`);
+    this.flood(ns, br, inPort, frame, ip, pid, true);
+  }
+
+  /** A bridge floods a frame (a broadcast, or an `unknown` unicast) to every up port but the one it came in by. */
+  flood(ns: NetNs, br: Link, inPort: string | null, frame: Frame, ip: Ipv4Packet | null, pid: number, unknown: boolean): void {
+    const dst = frame.eth.dst;
+    this.step(pid, ns.id, br.name, 'bridge-flood', this.record ? note((b, u, m) => `${b} floods (${u ? `unknown unicast ${m}` : 'broadcast'}) to every port but the one it came in by`, br.name, unknown, dst) : null, frame, ip);
+    if (dst === BROADCAST_MAC && !this.record && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, inPort, frame, frame.payload.targetIp, pid)) return;
+    const links = linkList(ns);
+    for (let i = 0; i < links.length; i++) {
+      const l = links[i]!;
+      if (l.master === br.name && l.name !== inPort && l.up) this.xmit(ns, l.name, frame, pid);
+    }
   }
 
   /**
@@ -871,14 +851,17 @@ class Run {
     if (plan === undefined) plans.set(br.name, (plan = this.floodPlan(node, br)));
     const { names, sinks } = plan;
     const owners = target >>> 24 === 127 ? null : ownersIn(plan, target);
-    let run: NsId[] | null = null;
+    let run: (Work & { t: 'sinks' }) | null = null;
     for (let i = 0; i < names.length; i++) {
-      if (names[i] === inPort) continue;
+      if (names[i] === inPort) {
+        if (run !== null) run.skip = i;
+        continue;
+      }
       const id = sinks[i]!;
       if (id !== null && !sinkOwns(plan, i, target, owners)) {
         this.stepCount++; // the veth crossing (a step with an ARP frame: nothing visited, nothing checked)
-        if (run === null) this.queue.push({ t: 'sinks', ids: (run = []), pid });
-        run.push(id);
+        if (run === null) this.queue.push((run = { t: 'sinks', plan, from: i, to: i + 1, skip: -1, pid }));
+        else run.to = i + 1;
       } else {
         run = null;
         const far = plan.farIds[i]!;
@@ -902,7 +885,9 @@ class Run {
     // looked for as the next pod, which costs no map of the node's pods (see podNetns).
     const keys = podKeys(node);
     let next = 0;
-    for (const l of linkList(node.host)) {
+    const hostLinks = linkList(node.host);
+    for (let h = 0; h < hostLinks.length; h++) {
+      const l = hostLinks[h]!;
       if (l.master !== br.name || !l.up) continue;
       const i = names.length;
       names.push(l.name);
@@ -932,9 +917,11 @@ class Run {
       for (const k in links) {
         const pl = links[k]!;
         if (!pl.up) continue;
-        for (const a of pl.addrs) {
-          if (a.ip >>> 24 === 127) continue;
-          ownedIps.push(a.ip);
+        const addrs = pl.addrs;
+        for (let j = 0; j < addrs.length; j++) {
+          const ip = addrs[j]!.ip;
+          if (ip >>> 24 === 127) continue;
+          ownedIps.push(ip);
           ownedAt.push(i);
         }
       }
@@ -948,7 +935,7 @@ class Run {
     if (!ns) return this.drop(pid, nsId, dev, 'linkDown', `namespace ${nsId} is gone`, ip, frame);
     const link = ns.links[dev];
     if (!link || !link.up) return this.drop(pid, nsId, dev, 'linkDown', `${dev} is down`, ip, frame);
-    this.step(pid, nsId, dev, 'receive', () => `${dev} receives a frame ${frame.eth.src} → ${frame.eth.dst}`, frame, ip);
+    this.step(pid, nsId, dev, 'receive', this.record ? note((d, e) => `${d} receives a frame ${e.src} → ${e.dst}`, dev, frame.eth) : null, frame, ip);
     if (link.tc?.ingress && this.tcRun(ns, link, link.tc.ingress, frame, pid)) return;
     if (link.master !== null) {
       const br = ns.links[link.master];
@@ -957,7 +944,7 @@ class Run {
         const known = this.fdb(ns, br.name, frame.eth.src);
         if (!known || known.port !== dev) {
           this.learnFdb(ns, br.name, frame.eth.src, dev);
-          this.step(pid, nsId, br.name, 'bridge-learn', () => `${br.name} learns ${frame.eth.src} is on port ${dev}`, frame, ip);
+          this.step(pid, nsId, br.name, 'bridge-learn', this.record ? note((b, m, d) => `${b} learns ${m} is on port ${d}`, br.name, frame.eth.src, dev) : null, frame, ip);
         }
       }
       return this.bridgeForward(ns, br, dev, frame, pid);
@@ -985,7 +972,7 @@ class Run {
         // arp_process answers by proxy only when ip_route_input finds a unicast route for the target
         // out of another device, and that input route exists only with forwarding on (measured: no
         // answer for calico's 169.254.1.1 without a default route, nor with ip_forward = 0).
-        const r = ns.sysctl.ipForward ? lookupRouteIn(this.state, ns, arp.targetIp, { src: arp.senderIp }) : null;
+        const r = ns.sysctl.ipForward ? lookupRouteFrom(this.state, ns, arp.targetIp, arp.senderIp, this.view(ns).routes) : null;
         proxy = r !== null && r.dev !== link.name && r.type === 'unicast';
       }
       if (!local && !proxy) {
@@ -1000,7 +987,7 @@ class Run {
         payload: { kind: 'arp', op: 2, senderMac: link.mac, senderIp: arp.targetIp, targetMac: arp.senderMac, targetIp: arp.senderIp },
       };
       const rpid = this.newPacket('arp', null, ns.id);
-      this.step(rpid, ns.id, link.name, 'arp-reply', () => `${proxy ? 'proxy ARP: ' : ''}${formatIpv4(arp.targetIp)} is-at ${link.mac}`, reply, null);
+      this.step(rpid, ns.id, link.name, 'arp-reply', this.record ? note((px, t, m) => `${px ? 'proxy ARP: ' : ''}${formatIpv4(t)} is-at ${m}`, proxy, arp.targetIp, link.mac) : null, reply, null);
       this.xmit(ns, link.name, reply, rpid);
       return;
     }
@@ -1011,7 +998,7 @@ class Run {
     if (!p) return;
     this.pending.delete(p);
     for (const it of p.items) {
-      this.step(it.pid, ns.id, link.name, 'neighbour', () => `${formatIpv4(arp.senderIp)} resolved to ${arp.senderMac}: the queued packet goes`, null, it.pkt);
+      this.step(it.pid, ns.id, link.name, 'neighbour', this.record ? note((a, m) => `${formatIpv4(a)} resolved to ${m}: the queued packet goes`, arp.senderIp, arp.senderMac) : null, null, it.pkt);
       this.xmit(ns, link.name, { eth: { dst: arp.senderMac, src: link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt }, it.pid);
     }
   }
@@ -1026,7 +1013,7 @@ class Run {
     this.seeFlow(ns, pkt);
     if (dnat && dnat.target === 'DNAT' && dnat.to !== null) {
       const to = dnat.to;
-      this.step(pid, ns.id, dev, 'nat', () => `PREROUTING DNAT ${formatIpv4(pkt.header.dst)} → ${formatIpv4(to)}`, null, pkt);
+      this.step(pid, ns.id, dev, 'nat', this.record ? note((a, b) => `PREROUTING DNAT ${formatIpv4(a)} → ${formatIpv4(b)}`, pkt.header.dst, to) : null, null, pkt);
       this.recordCt(ns, pkt, pkt.header.src, to);
       pkt = withAddrs(pkt, pkt.header.src, to);
     }
@@ -1038,18 +1025,18 @@ class Run {
     if (!ns.sysctl.ipForward) return this.drop(pid, ns.id, dev, 'notForwarding', `${formatIpv4(h.dst)} is not local and net.ipv4.ip_forward = 0`, pkt);
     // The packet's source selects policy routing rules (`ip rule from …`); the reverse lookup of rp_filter
     // is the reply's flow, from the destination to the source (fib_validate_source).
-    const route = lookupRouteIn(this.state, ns, h.dst, { src: h.src });
+    const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns).routes);
     // rp_filter: strict (1) wants the reverse route out the interface it came in by; loose (2) any route.
     const rp = Math.max(ns.sysctl.rpFilter, 0);
     if (rp > 0) {
-      const back = lookupRouteIn(this.state, ns, h.src, { src: h.dst });
+      const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns).routes);
       if (back === null || (rp === 1 && back.dev !== dev)) return this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt);
     }
     // The input route comes first: with none (or a blackhole/unreachable one) ip_route_input hands the
     // packet to ip_error before ip_forward ever looks at the TTL — a router without a route to a pod
     // answers a TTL-1 probe with "net unreachable", not "time exceeded" (measured, traceroute !N).
     if (route === null) {
-      this.step(pid, ns.id, dev, 'drop', () => `no route to ${formatIpv4(h.dst)} in ${ns.id}`, null, pkt);
+      this.step(pid, ns.id, dev, 'drop', this.record ? note((a, n) => `no route to ${formatIpv4(a)} in ${n}`, h.dst, ns.id) : null, null, pkt);
       this.end(pid, 'noRoute', ns.id, pkt);
       return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, null);
     }
@@ -1058,15 +1045,15 @@ class Run {
     // traceroute between instances of two subnets shows no gateway), and so never lets it expire.
     const keepTtl = ns.id === UNDERLAY_NS && this.state.underlay.vpcRouter === true;
     if (!keepTtl && h.ttl <= 1) {
-      this.step(pid, ns.id, dev, 'drop', () => `TTL expires (ttl ${h.ttl}) in ${ns.id}`, null, pkt);
+      this.step(pid, ns.id, dev, 'drop', this.record ? note((t, n) => `TTL expires (ttl ${t}) in ${n}`, h.ttl, ns.id) : null, null, pkt);
       this.end(pid, 'ttlExceeded', ns.id, pkt);
       return this.icmpError(ns, pkt, ICMP_TIME_EXCEEDED, 0, 0, null);
     }
     if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
     const fwd = keepTtl ? pkt : withTtl(pkt, h.ttl - 1);
-    this.step(pid, ns.id, dev, 'forward', () => keepTtl
-      ? `the VPC router forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} unchanged`
-      : `forwards to ${formatIpv4(h.dst)} by ${describeRoute(route)}; TTL ${h.ttl} → ${h.ttl - 1}`, null, fwd);
+    this.step(pid, ns.id, dev, 'forward', this.record ? note((k, hh, r) => k
+      ? `the VPC router forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} unchanged`
+      : `forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} → ${hh.ttl - 1}`, keepTtl, h, route) : null, null, fwd);
     this.ipOutputRouted(ns, route, fwd, pid, true);
   }
 
@@ -1086,18 +1073,18 @@ class Run {
     if (this.isLocal(ns, h.dst)) {
       const src = h.src === 0 ? h.dst : h.src;
       pkt = withAddrs(pkt, src, h.dst);
-      this.step(pid, nsId, 'lo', 'local', () => `${formatIpv4(h.dst)} is local: loopback`, null, pkt);
+      this.step(pid, nsId, 'lo', 'local', this.record ? note((a) => `${formatIpv4(a)} is local: loopback`, h.dst) : null, null, pkt);
       return this.localDeliver(ns, 'lo', pkt, pid);
     }
     // A bound source (a reply, an error, a packet sent with its source set) selects `from` rules too.
-    const route = lookupRouteIn(this.state, ns, h.dst, { src: h.src });
+    const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns).routes);
     if (route === null) return this.drop(pid, nsId, null, 'noRoute', `connect: Network is unreachable (no route to ${formatIpv4(h.dst)})`, pkt);
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, null, route, pkt, pid, false);
     if (h.src === 0) {
       const src = selectSource(ns, route, h.dst);
       if (src === null) return this.drop(pid, nsId, route.dev, 'noRoute', `no source address for ${formatIpv4(h.dst)}`, pkt);
       pkt = withAddrs(pkt, src, h.dst);
-      const info = this.info.get(pid);
+      const info = this.info[pid - 1];
       if (info && info.src === 0) {
         info.src = src;
         info.podToPod = this.isPodIp(src) && this.isPodIp(h.dst);
@@ -1105,7 +1092,7 @@ class Run {
     }
     const out = pkt;
     this.seeFlow(ns, out);
-    this.step(pid, nsId, route.dev, 'route', () => `route lookup: ${describeRoute(route)} (src ${formatIpv4(out.header.src)})`, null, out);
+    this.step(pid, nsId, route.dev, 'route', this.record ? note((r, a) => `route lookup: ${describeRoute(r)} (src ${formatIpv4(a)})`, route, out.header.src) : null, null, out);
     if (this.filterVerdict(ns, 'OUTPUT', out, null, route.dev, pid)) return;
     this.ipOutputRouted(ns, route, out, pid, false);
   }
@@ -1132,8 +1119,8 @@ class Run {
       }
       // Without DF the kernel fragments; podnet follows the packet whole and remembers its largest
       // fragment, so MTU checks further on see the fragments' size.
-      this.fragCap.set(pid, mtu - ((mtu - IPV4_HEADER_LEN) % 8));
-      this.step(pid, ns.id, dev, 'transmit', () => `${size} bytes exceed MTU ${mtu} without DF: the kernel fragments it (podnet follows it whole)`, null, pkt);
+      (this.fragCap ??= new Map()).set(pid, mtu - ((mtu - IPV4_HEADER_LEN) % 8));
+      this.step(pid, ns.id, dev, 'transmit', this.record ? note((n, m) => `${n} bytes exceed MTU ${m} without DF: the kernel fragments it (podnet follows it whole)`, size, mtu) : null, null, pkt);
     }
     const sn = this.natRule(ns, 'POSTROUTING', pkt, null, dev);
     if (sn && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) {
@@ -1142,7 +1129,7 @@ class Run {
         const before = pkt;
         this.recordCt(ns, pkt, to, pkt.header.dst);
         pkt = withAddrs(pkt, to, pkt.header.dst);
-        this.step(pid, ns.id, dev, 'nat', () => `POSTROUTING ${sn.target}: source ${formatIpv4(before.header.src)} → ${formatIpv4(to)}`, null, pkt);
+        this.step(pid, ns.id, dev, 'nat', this.record ? note((t, a, b) => `POSTROUTING ${t}: source ${formatIpv4(a)} → ${formatIpv4(b)}`, sn.target, before.header.src, to) : null, null, pkt);
       }
     }
     const nexthop = route.via ?? pkt.header.dst;
@@ -1152,7 +1139,7 @@ class Run {
     if (n && n.mac !== null && !n.failed) {
       const mac = n.mac;
       const out: Frame = { eth: { dst: mac, src: link.mac, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
-      this.step(pid, ns.id, dev, 'transmit', () => `${dev} sends to ${formatIpv4(nexthop)} at ${mac}`, out, pkt);
+      this.step(pid, ns.id, dev, 'transmit', this.record ? note((d, a, m) => `${d} sends to ${formatIpv4(a)} at ${m}`, dev, nexthop, mac) : null, out, pkt);
       return this.xmit(ns, dev, out, pid);
     }
     // Resolve: queue the packet and broadcast an ARP request (one per neighbour, as the kernel does).
@@ -1168,7 +1155,7 @@ class Run {
       payload: { kind: 'arp', op: 1, senderMac: link.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: nexthop },
     };
     const apid = this.newPacket('arp', null, ns.id);
-    this.step(apid, ns.id, dev, 'arp-request', () => `who-has ${formatIpv4(nexthop)} tell ${formatIpv4(src)}`, req, null);
+    this.step(apid, ns.id, dev, 'arp-request', this.record ? note((a, b) => `who-has ${formatIpv4(a)} tell ${formatIpv4(b)}`, nexthop, src) : null, req, null);
     this.xmit(ns, dev, req, apid);
   }
 
@@ -1178,12 +1165,12 @@ class Run {
     if (this.checks) this.checkUniqueAtDelivery(ns, pkt, pid);
     if (pl.kind === 'icmp') {
       if (pl.type === ICMP_ECHO_REQUEST) {
-        this.step(pid, ns.id, dev, 'deliver', () => `echo request for ${formatIpv4(h.dst)} delivered in ${ns.id}`, null, pkt);
+        this.step(pid, ns.id, dev, 'deliver', this.record ? note((a, n) => `echo request for ${formatIpv4(a)} delivered in ${n}`, h.dst, ns.id) : null, null, pkt);
         this.end(pid, 'delivered', ns.id, pkt);
         // The kernel answers from its ICMP socket, which never sets DF (icmp_sk_init: IP_PMTUDISC_DONT).
         const reply = ipv4(h.src, { ...pl, type: ICMP_ECHO_REPLY }, IPPROTO_ICMP, { src: h.dst, ttl: 64, id: this.ipId++, df: false });
         const rpid = this.newPacket('echo-reply', reply, ns.id);
-        this.step(rpid, ns.id, null, 'reply', () => `echo reply ${formatIpv4(h.dst)} → ${formatIpv4(h.src)}`, null, reply);
+        this.step(rpid, ns.id, null, 'reply', this.record ? note((a, b) => `echo reply ${formatIpv4(a)} → ${formatIpv4(b)}`, h.dst, h.src) : null, null, reply);
         this.queue.push({ t: 'out', ns: ns.id, pkt: reply, pid: rpid });
         return;
       }
@@ -1192,29 +1179,30 @@ class Run {
         const mtu = pl.rest & 0xffff;
         const dstKey = String(pl.data.header.dst);
         if (mtu >= 552) {
-          let m = this.pmtuUpd.get(ns.id);
-          if (!m) this.pmtuUpd.set(ns.id, (m = new Map()));
+          const upd = (this.pmtuUpd ??= new Map());
+          let m = upd.get(ns.id);
+          if (!m) upd.set(ns.id, (m = new Map()));
           m.set(dstKey, { mtu, expires: this.state.now + 600_000 });
         }
       }
-      this.step(pid, ns.id, dev, 'deliver', () => `ICMP type ${pl.type} code ${pl.code} from ${formatIpv4(h.src)} delivered in ${ns.id}`, null, pkt);
+      this.step(pid, ns.id, dev, 'deliver', this.record ? note((t, c, a, n) => `ICMP type ${t} code ${c} from ${formatIpv4(a)} delivered in ${n}`, pl.type, pl.code, h.src, ns.id) : null, null, pkt);
       return this.end(pid, 'delivered', ns.id, pkt);
     }
     if (pl.kind === 'udp') {
       if (pl.payload.kind === 'vxlan') {
         const vni = pl.payload.vni;
-        const vx = this.tunnels(ns).find((l) => l.kind === 'vxlan' && l.dstPort === pl.dstPort && (l.external === true || l.vni === vni) && l.up);
+        const vx = vxlanFor(this.tunnels(ns), pl.dstPort, vni);
         if (vx) {
           const inner = pl.payload.inner;
-          const dcap = this.fragCap.get(pid);
-          if (dcap !== undefined) this.fragCap.set(pid, dcap - (VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN));
-          this.step(pid, ns.id, vx.name, 'vxlan-decap', () => `UDP ${pl.dstPort} VNI ${vni}: ${vx.name} decapsulates the inner frame`, inner, inner.payload.kind === 'ipv4' ? inner.payload : null);
+          const dcap = this.fragCap?.get(pid);
+          if (dcap !== undefined) this.fragCap!.set(pid, dcap - (VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN));
+          this.step(pid, ns.id, vx.name, 'vxlan-decap', this.record ? note((pt, v, d) => `UDP ${pt} VNI ${v}: ${d} decapsulates the inner frame`, pl.dstPort, vni, vx.name) : null, inner, inner.payload.kind === 'ipv4' ? inner.payload : null);
           this.queue.push({ t: 'rx', ns: ns.id, n: ns, dev: vx.name, frame: inner, pid });
           return;
         }
       }
       if (ns.listening.includes(`udp/${pl.dstPort}`)) {
-        this.step(pid, ns.id, dev, 'deliver', () => `UDP ${pl.dstPort} delivered to a socket in ${ns.id}`, null, pkt);
+        this.step(pid, ns.id, dev, 'deliver', this.record ? note((pt, n) => `UDP ${pt} delivered to a socket in ${n}`, pl.dstPort, ns.id) : null, null, pkt);
         return this.end(pid, 'delivered', ns.id, pkt);
       }
       this.drop(pid, ns.id, dev, 'portUnreachable', `nothing listens on UDP ${pl.dstPort} in ${ns.id}`, pkt);
@@ -1222,7 +1210,7 @@ class Run {
     }
     if (pl.kind === 'tcp') {
       if (ns.listening.includes(`tcp/${pl.dstPort}`)) {
-        this.step(pid, ns.id, dev, 'deliver', () => `TCP ${pl.dstPort} delivered to a listening socket in ${ns.id}`, null, pkt);
+        this.step(pid, ns.id, dev, 'deliver', this.record ? note((pt, n) => `TCP ${pt} delivered to a listening socket in ${n}`, pl.dstPort, ns.id) : null, null, pkt);
         return this.end(pid, 'delivered', ns.id, pkt);
       }
       if (pl.flags & TCP_RST) return this.end(pid, 'delivered', ns.id, pkt);
@@ -1233,18 +1221,18 @@ class Run {
       return;
     }
     if (pl.kind === 'ipv4' && h.protocol === IPPROTO_IPIP) {
-      const tun = this.tunnels(ns).find((l) => l.kind === 'ipip' && l.up);
+      const tun = ipipUp(this.tunnels(ns));
       if (tun) {
-        const ccap = this.fragCap.get(pid);
-        if (ccap !== undefined) this.fragCap.set(pid, ccap - IPV4_HEADER_LEN);
-        this.step(pid, ns.id, tun.name, 'ipip-decap', () => `${tun.name} decapsulates IPIP from ${formatIpv4(h.src)}`, null, pl);
+        const ccap = this.fragCap?.get(pid);
+        if (ccap !== undefined) this.fragCap!.set(pid, ccap - IPV4_HEADER_LEN);
+        this.step(pid, ns.id, tun.name, 'ipip-decap', this.record ? note((d, a) => `${d} decapsulates IPIP from ${formatIpv4(a)}`, tun.name, h.src) : null, null, pl);
         this.queue.push({ t: 'ip', ns: ns.id, dev: tun.name, pkt: pl, pid });
         return;
       }
       this.drop(pid, ns.id, dev, 'portUnreachable', `IPIP from ${formatIpv4(h.src)} but no tunnel device is up`, pkt);
       return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, 2, 0, h.dst);
     }
-    this.step(pid, ns.id, dev, 'deliver', () => `protocol ${h.protocol} delivered in ${ns.id}`, null, pkt);
+    this.step(pid, ns.id, dev, 'deliver', this.record ? note((pr, n) => `protocol ${pr} delivered in ${n}`, h.protocol, ns.id) : null, null, pkt);
     this.end(pid, 'delivered', ns.id, pkt);
   }
 
@@ -1272,12 +1260,12 @@ class Run {
     // or an unreachable or prohibit one, nothing is sent at all (measured: a router without a route back
     // to a pod stays silent; packages/kernel-oracle/NOTES.md).
     if (!this.isLocal(ns, orig.header.src)) {
-      const back = lookupRouteIn(this.state, ns, orig.header.src, { src: fixedSrc ?? 0 });
+      const back = lookupRouteFrom(this.state, ns, orig.header.src, fixedSrc ?? 0, this.view(ns).routes);
       if (back === null || back.type === 'unreachable' || back.type === 'prohibit') return;
     }
     const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: icmpErrorQuote(orig) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
     const epid = this.newPacket('icmp-error', null, ns.id);
-    this.step(epid, ns.id, null, 'icmp-error', () => `sends ICMP ${icmpName(type, code)}${mtu ? ` (mtu ${mtu})` : ''} to ${formatIpv4(orig.header.src)}`, null, err);
+    this.step(epid, ns.id, null, 'icmp-error', this.record ? (() => `sends ICMP ${icmpName(type, code)}${mtu ? ` (mtu ${mtu})` : ''} to ${formatIpv4(orig.header.src)}`) : null, null, err);
     this.queue.push({ t: 'out', ns: ns.id, pkt: err, pid: epid });
   }
 
@@ -1287,23 +1275,21 @@ class Run {
     if (!e || e.dst === null) return this.drop(pid, ns.id, link.name, 'vxlanNoDestination', `${link.name} has no FDB entry for ${frame.eth.dst}: nowhere to tunnel it`, ip, frame);
     const inner = ip ?? null;
     // The outer UDP source port is a hash of the inner flow within the local port range (udp_flow_src_port).
-    let hsh = 0x9747b28c;
-    const mix = (v: number) => { hsh = Math.imul(hsh ^ v, 0x5bd1e995) >>> 0; hsh ^= hsh >>> 15; };
-    if (inner) { mix(inner.header.src); mix(inner.header.dst); mix(inner.header.protocol); } else mix(0x0806);
+    const hsh = inner ? mix(mix(mix(0x9747b28c, inner.header.src), inner.header.dst), inner.header.protocol) : mix(0x9747b28c, 0x0806);
     const srcPort = EPHEMERAL_LOW + ((hsh >>> 0) % EPHEMERAL_SPAN);
     const outer = ipv4(e.dst, { kind: 'udp', srcPort, dstPort: link.dstPort, payload: { kind: 'vxlan', vni: link.vni, inner: frame } }, IPPROTO_UDP, { src: link.local, ttl: 64, id: this.ipId++, df: false });
-    const vcap = this.fragCap.get(pid);
-    if (vcap !== undefined) this.fragCap.set(pid, vcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
-    this.step(pid, ns.id, link.name, 'vxlan-encap', () => `${link.name} encapsulates: VXLAN VNI ${link.vni}, UDP ${srcPort} → ${link.dstPort}, outer ${formatIpv4(link.local)} → ${formatIpv4(e.dst!)} (+${UDP_HEADER_LEN + VXLAN_HEADER_LEN + IPV4_HEADER_LEN + 14} bytes)`, null, outer);
+    const vcap = this.fragCap?.get(pid);
+    if (vcap !== undefined) this.fragCap!.set(pid, vcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
+    this.step(pid, ns.id, link.name, 'vxlan-encap', this.record ? note((l, pt, d) => `${l.name} encapsulates: VXLAN VNI ${l.vni}, UDP ${pt} → ${l.dstPort}, outer ${formatIpv4(l.local)} → ${formatIpv4(d)} (+${UDP_HEADER_LEN + VXLAN_HEADER_LEN + IPV4_HEADER_LEN + 14} bytes)`, link, srcPort, e.dst) : null, null, outer);
     this.ipOutput(ns.id, outer, pid);
   }
 
   ipipEncap(ns: NetNs, link: Link & { kind: 'ipip' }, route: Route, pkt: Ipv4Packet, pid: number): void {
     if (route.via === null) return this.drop(pid, ns.id, link.name, 'noRoute', `${link.name} needs a gateway (the remote tunnel end) on the route`, pkt);
     const outer = ipv4(route.via, pkt, IPPROTO_IPIP, { src: link.local ?? 0, ttl: 64, id: this.ipId++, df: pkt.header.df });
-    const icap = this.fragCap.get(pid);
-    if (icap !== undefined) this.fragCap.set(pid, icap + IPV4_HEADER_LEN);
-    this.step(pid, ns.id, link.name, 'ipip-encap', () => `${link.name} encapsulates IP in IP towards ${formatIpv4(route.via!)}`, null, outer);
+    const icap = this.fragCap?.get(pid);
+    if (icap !== undefined) this.fragCap!.set(pid, icap + IPV4_HEADER_LEN);
+    this.step(pid, ns.id, link.name, 'ipip-encap', this.record ? (() => `${link.name} encapsulates IP in IP towards ${formatIpv4(route.via!)}`) : null, null, outer);
     this.ipOutput(ns.id, outer, pid);
   }
 
@@ -1324,7 +1310,7 @@ class Run {
       };
       this.end(pid, 'delivered', ns.id, null);
       const rpid = this.newPacket('arp', null, ns.id);
-      this.step(rpid, ns.id, link.name, 'arp-reply', () => `${prog.sec} (${prog.obj}) answers ARP: ${formatIpv4(p.targetIp)} is-at ${link.mac}`, reply, null);
+      this.step(rpid, ns.id, link.name, 'arp-reply', this.record ? (() => `${prog.sec} (${prog.obj}) answers ARP: ${formatIpv4(p.targetIp)} is-at ${link.mac}`) : null, reply, null);
       this.xmit(ns, link.name, reply, rpid);
       return true;
     }
@@ -1336,7 +1322,7 @@ class Run {
     if (prog.sec === 'cil_from_netdev') return false;
     if (prog.sec === 'cil_from_overlay') {
       // The inner frame is for this node: up the stack, whatever its MAC said.
-      this.step(pid, ns.id, link.name, 'bpf', () => `${prog.sec} (${prog.obj}): ${formatIpv4(pkt.header.dst)} is not a local endpoint: to the stack`, frame, pkt);
+      this.step(pid, ns.id, link.name, 'bpf', this.record ? (() => `${prog.sec} (${prog.obj}): ${formatIpv4(pkt.header.dst)} is not a local endpoint: to the stack`) : null, frame, pkt);
       this.ipInput(ns, link.name, pkt, pid);
       return true;
     }
@@ -1394,7 +1380,7 @@ class Run {
       return true;
     }
     const fwd = withTtl(pkt, ttl - 1);
-    this.step(pid, ns.id, link.name, 'bpf-redirect', () => `${prog.sec} (${prog.obj}): cilium_lxc has ${formatIpv4(pkt.header.dst)} → redirect to ${dev}, no route lookup; TTL ${ttl} → ${ttl - 1}`, null, fwd);
+    this.step(pid, ns.id, link.name, 'bpf-redirect', this.record ? (() => `${prog.sec} (${prog.obj}): cilium_lxc has ${formatIpv4(pkt.header.dst)} → redirect to ${dev}, no route lookup; TTL ${ttl} → ${ttl - 1}`) : null, null, fwd);
     this.xmit(ns, dev, { eth: { dst: ep.mac!, src: out.mac, ethertype: ETHERTYPE_IPV4 }, payload: fwd }, pid);
     return true;
   }
@@ -1417,9 +1403,9 @@ class Run {
     const srcPort = EPHEMERAL_LOW + ((hsh >>> 0) % EPHEMERAL_SPAN);
     const inner: Frame = { eth: { dst: frame.eth.dst, src: frame.eth.src, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
     const outer = ipv4(t.endpoint, { kind: 'udp', srcPort, dstPort: encap.dstPort, payload: { kind: 'vxlan', vni, inner } }, IPPROTO_UDP, { src: 0, ttl: 64, id: this.ipId++, df: false });
-    const fcap = this.fragCap.get(pid);
-    if (fcap !== undefined) this.fragCap.set(pid, fcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
-    this.step(pid, ns.id, link.name, 'vxlan-encap', () => `${prog.sec} (${prog.obj}): cilium_tunnel_map has ${formatIpv4(t.prefix.addr)}/${t.prefix.len} → ${formatIpv4(t.endpoint)}: ${encap.name} encapsulates, VXLAN VNI ${vni} (source identity), UDP ${srcPort} → ${encap.dstPort}`, null, outer);
+    const fcap = this.fragCap?.get(pid);
+    if (fcap !== undefined) this.fragCap!.set(pid, fcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
+    this.step(pid, ns.id, link.name, 'vxlan-encap', this.record ? (() => `${prog.sec} (${prog.obj}): cilium_tunnel_map has ${formatIpv4(t.prefix.addr)}/${t.prefix.len} → ${formatIpv4(t.endpoint)}: ${encap.name} encapsulates, VXLAN VNI ${vni} (source identity), UDP ${srcPort} → ${encap.dstPort}`) : null, null, outer);
     this.ipOutput(ns.id, outer, pid);
     return true;
   }
@@ -1502,13 +1488,14 @@ class Run {
   }
 
   recordCt(ns: NetNs, pkt: Ipv4Packet, newSrc: Ipv4, newDst: Ipv4): void {
-    let l = this.ctUpd.get(ns.id);
-    if (!l) this.ctUpd.set(ns.id, (l = []));
+    const upd = (this.ctUpd ??= new Map());
+    let l = upd.get(ns.id);
+    if (!l) upd.set(ns.id, (l = []));
     l.push({ protocol: pkt.header.protocol, origSrc: pkt.header.src, origDst: pkt.header.dst, replySrc: newDst, replyDst: newSrc, replyL4: l4Key(pkt, true), created: this.state.now });
   }
 
   conntrackReverse(ns: NetNs, pkt: Ipv4Packet, pid: number): Ipv4Packet {
-    const upd = this.ctUpd.size === 0 ? undefined : this.ctUpd.get(ns.id);
+    const upd = this.ctUpd === null ? undefined : this.ctUpd.get(ns.id);
     if (upd === undefined && this.view(ns).noConntrack) return pkt;
     const all = upd === undefined ? ns.conntrack : [...ns.conntrack, ...upd];
     const h = pkt.header;
@@ -1522,7 +1509,7 @@ class Run {
         if (q.header.src === c.replyDst && q.header.dst === c.replySrc && q.header.protocol === c.protocol && l4Key(q, true) === c.replyL4) {
           const quoted = withAddrs(q, c.origSrc, q.header.dst);
           const out: Ipv4Packet = { ...pkt, header: { ...h, dst: c.origSrc }, payload: { ...pl, data: quoted } };
-          this.step(pid, ns.id, null, 'nat', () => `conntrack: ICMP error related to a translated flow goes back to ${formatIpv4(c.origSrc)}`, null, out);
+          this.step(pid, ns.id, null, 'nat', this.record ? (() => `conntrack: ICMP error related to a translated flow goes back to ${formatIpv4(c.origSrc)}`) : null, null, out);
           return out;
         }
       }
@@ -1531,7 +1518,7 @@ class Run {
     for (const c of all) {
       if (c.replySrc === h.src && c.replyDst === h.dst && c.protocol === proto && c.replyL4 === l4Key(pkt, false)) {
         const out = withAddrs(pkt, c.origDst, c.origSrc);
-        this.step(pid, ns.id, null, 'nat', () => `conntrack: reply translated back ${formatIpv4(h.src)}→${formatIpv4(h.dst)} becomes ${formatIpv4(c.origDst)}→${formatIpv4(c.origSrc)}`, null, out);
+        this.step(pid, ns.id, null, 'nat', this.record ? (() => `conntrack: reply translated back ${formatIpv4(h.src)}→${formatIpv4(h.dst)} becomes ${formatIpv4(c.origDst)}→${formatIpv4(c.origSrc)}`) : null, null, out);
         return out;
       }
     }
@@ -1546,15 +1533,17 @@ class Run {
    * When the step budget runs out in the middle, the rest go back to the head of the queue, where the loop
    * ends them as it ends every item left.
    */
-  sinks(ids: NsId[], pid: number): void {
-    for (let i = 0; i < ids.length; i++) {
-      if (i > 0 && this.stepCount >= this.maxSteps) {
-        this.queue.unshift({ t: 'sinks', ids: ids.slice(i), pid });
+  sinks(w: Work & { t: 'sinks' }): void {
+    const { plan, to, skip, pid } = w;
+    for (let i = w.from; i < to; i++) {
+      if (i === skip) continue;
+      if (i > w.from && this.stepCount >= this.maxSteps) {
+        this.queue.unshift({ t: 'sinks', plan, from: i, to, skip, pid });
         return;
       }
       this.stepCount++;
       // A packet's first end is its fate: after this run's first, the others change nothing.
-      if (i === 0) this.end(pid, 'notForUs', ids[0]!, null);
+      if (i === w.from) this.end(pid, 'notForUs', plan.sinks[i]!, null);
     }
   }
 
@@ -1564,7 +1553,9 @@ class Run {
         if (this.stepCount >= this.maxSteps) {
           this.exhausted = true;
           for (const w of this.queue) {
-            if (w.t === 'sinks') for (const id of w.ids) this.end(w.pid, 'loop', id, null);
+            if (w.t === 'sinks') {
+              for (let i = w.from; i < w.to; i++) if (i !== w.skip) this.end(w.pid, 'loop', w.plan.sinks[i]!, null);
+            }
             else this.end(w.pid, 'loop', w.ns, w.t === 'rx' ? (w.frame.payload.kind === 'ipv4' ? w.frame.payload : null) : w.pkt);
           }
           this.queue.length = 0;
@@ -1572,7 +1563,7 @@ class Run {
         }
         const w = this.queue.shift()!;
         if (w.t === 'rx') this.rx(w.ns, w.n, w.dev, w.frame, w.pid);
-        else if (w.t === 'sinks') this.sinks(w.ids, w.pid);
+        else if (w.t === 'sinks') this.sinks(w);
         else if (w.t === 'out') this.ipOutput(w.ns, w.pkt, w.pid);
         else {
           const ns = this.ns(w.ns);
@@ -1602,11 +1593,13 @@ class Run {
    * of the table (immer would copy it just the same, and then finalise it).
    */
   commit(): ClusterState {
-    if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd.size === 0 && this.pmtuUpd.size === 0) return this.state;
-    const ids = new Set<NsId>(this.neighUpd.byNs.keys());
-    for (const id of this.fdbUpd.byNs.keys()) ids.add(id);
-    for (const id of this.ctUpd.keys()) ids.add(id);
-    for (const id of this.pmtuUpd.keys()) ids.add(id);
+    if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd === null && this.pmtuUpd === null) return this.state;
+    const neighIds = new Set<NsId>(this.neighUpd.namespaces());
+    const fdbIds = new Set<NsId>(this.fdbUpd.namespaces());
+    const ids = new Set<NsId>(neighIds);
+    for (const id of fdbIds) ids.add(id);
+    if (this.ctUpd !== null) for (const id of this.ctUpd.keys()) ids.add(id);
+    if (this.pmtuUpd !== null) for (const id of this.pmtuUpd.keys()) ids.add(id);
     return transition(this.state, (d) => {
       for (const id of ids) {
         let ns: { neigh: NetNs['neigh']; fdb: NetNs['fdb']; conntrack: NetNs['conntrack']; pmtu: NetNs['pmtu'] } | undefined;
@@ -1619,11 +1612,11 @@ class Run {
         }
         if (!ns) continue;
         const was = snapshot(ns);
-        if (this.neighUpd.byNs.has(id)) ns.neigh = madeHere(this.neighUpd.into(id, was.neigh));
-        if (this.fdbUpd.byNs.has(id)) ns.fdb = madeHere(this.fdbUpd.into(id, was.fdb));
-        const ct = this.ctUpd.get(id);
+        if (neighIds.has(id)) ns.neigh = madeHere(this.neighUpd.into(id, was.neigh));
+        if (fdbIds.has(id)) ns.fdb = madeHere(this.fdbUpd.into(id, was.fdb));
+        const ct = this.ctUpd?.get(id);
         if (ct !== undefined) ns.conntrack = madeHere([...was.conntrack, ...ct]);
-        const pm = this.pmtuUpd.get(id);
+        const pm = this.pmtuUpd?.get(id);
         if (pm !== undefined) {
           const next = copyTable(was.pmtu);
           for (const [k, v] of pm) next[k] = v;
@@ -1632,11 +1625,6 @@ class Run {
       }
     });
   }
-}
-
-/** A shallow copy of a table (a dictionary stays one: util/dict.ts), to add entries to. */
-function copyTable<E>(table: Readonly<Record<string, E>>): Record<string, E> {
-  return Object.getPrototypeOf(table) === null ? dict(table) : { ...table };
 }
 
 /** The transport part of a conntrack tuple; `reverse` gives what the reply will carry. */
@@ -1687,11 +1675,11 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
   checkPacket(packet);
   if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
   const pid = run.newPacket('original', packet, from);
-  run.step(pid, from, null, 'send', () => `${from} sends ${describePacket(packet)}`, null, packet);
+  run.step(pid, from, null, 'send', run.record ? (() => `${from} sends ${describePacket(packet)}`) : null, null, packet);
   run.ipOutput(from, packet, pid);
   run.run();
-  const fates = [...run.info.values()].map((i) => i.fate ?? { packet: 0, disposition: 'loop' as Disposition, ns: from, role: i.role, ip: null });
-  const first = run.info.get(1)!;
+  const fates = run.info.map((i) => i.fate ?? { packet: 0, disposition: 'loop' as Disposition, ns: from, role: i.role, ip: null });
+  const first = run.info[0]!;
   return {
     trace: {
       steps: run.steps,

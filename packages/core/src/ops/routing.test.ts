@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { Cidr } from '../addr/ipv4.js';
 import type { ClusterState, IfAddr, IpRule, Link, NetNs, PeerEntry, PeerSet, PeerSetRef, Route } from '../model/types.js';
 import { emptyShards, shardSet } from '../util/shards.js';
-import { LPM_ROWS_MAX, lookupRouteIn, ROUTE_MEMO_SIZE } from './routing.js';
+import { LPM_ROWS_MAX, lookupRouteFrom, lookupRouteIn, mergedLens, ROUTE_MEMO_SIZE, type RouteSlot } from './routing.js';
 
 const DEVS = ['eth0', 'd1', 'd2'] as const;
 /** A small address space (10.0.0.0/14) so that random destinations meet random prefixes. */
@@ -95,6 +95,8 @@ describe('route lookup memo', () => {
           const s1 = stateOf(ref === null ? null : peerSet(entries));
           const s2 = stateOf(ref === null ? null : peerSet([...entries, extra]));
           const versions: [ClusterState, NetNs][] = [[s1, ns], [s2, ns], [s1, ns2], [s2, ns2]];
+          // A caller's slot per namespace object (the engine keeps one in its view), shared by both peer-set versions.
+          const slots = new Map<NetNs, RouteSlot>([[ns, { table: null }], [ns2, { table: null }]]);
           const prefixes = [...routes, ...entries.flatMap((e) => e.routes), ...extra.routes, ...(policy?.[1] ?? [])].map((r) => r.dst);
           if (policy !== null) prefixes.push(policy[0]);
           for (const [v, random, pick, offset, src] of queries) {
@@ -107,6 +109,8 @@ describe('route lookup memo', () => {
               const got = lookupRouteIn(state, n, dst, opts);
               const want = lookupRouteIn(state, n, dst, { ...opts, fresh: true });
               expect(got).toEqual(want);
+              // By source, through the namespace's slot: what lookupRouteIn answers with { src }.
+              expect(lookupRouteFrom(state, n, dst, src ?? 0, slots.get(n))).toEqual(want);
             }
           }
         },
@@ -143,6 +147,38 @@ describe('route lookup memo', () => {
         },
       ),
       { numRuns: 200, seed: 20261126 },
+    );
+  });
+});
+
+describe('route lookup through a caller\'s slot', () => {
+  it('follows the peer sets: a slot filled under one version of them does not answer for another', () => {
+    const up: readonly IfAddr[] = [{ ip: ip(1), len: 24, scope: 'global' }];
+    const ref: PeerSetRef = { set: 'ps', self: 'n1' };
+    const route: Route = { dst: { addr: ip(0x10000), len: 16 }, via: null, dev: 'eth0', proto: 'static', scope: 'link', src: null, onlink: false, metric: 0, type: 'unicast' };
+    const ns = nsOf([['eth0', true, up]], [], ref);
+    const without = stateOf(peerSet([]));
+    const withRoute = stateOf(peerSet([{ owner: 'n2', routes: [route], neigh: [], fdb: [] }]));
+    const slot: RouteSlot = { table: null };
+    const dst = ip(0x10005);
+    expect(lookupRouteFrom(without, ns, dst, 0, slot)).toBeNull();
+    expect(lookupRouteFrom(withRoute, ns, dst, 0, slot)).toEqual(route);
+    expect(lookupRouteFrom(without, ns, dst, 0, slot)).toBeNull();
+  });
+});
+
+describe('prefix lengths of a table', () => {
+  it('merges tables\' lengths as a Set of them sorted longest first does, into one shared list per set', () => {
+    const lens = fc.array(fc.uniqueArray(fc.integer({ min: 0, max: 32 }), { maxLength: 33 }), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(lens, (lists) => {
+        const merged = mergedLens(lists);
+        expect(merged).toEqual([...new Set(lists.flat())].sort((a, b) => b - a));
+        // Another tables' lists with the same lengths (reversed) share the list.
+        expect(mergedLens([lists.flat().reverse()])).toBe(merged);
+        expect(Object.isFrozen(merged)).toBe(true);
+      }),
+      { numRuns: 300, seed: 20261126 },
     );
   });
 });

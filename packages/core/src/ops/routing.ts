@@ -23,8 +23,11 @@ export function kernelRoutes(ns: NetNs): Route[] {
 /** {@link kernelRoutes} of a list of links (the memoized tables pass dataplane/links.ts's list). */
 function kernelRoutesOf(links: readonly Link[]): Route[] {
   const out: Route[] = [];
-  for (const l of links) {
-    for (const a of l.addrs) {
+  for (let i = 0; i < links.length; i++) {
+    const l = links[i]!;
+    const addrs = l.addrs;
+    for (let j = 0; j < addrs.length; j++) {
+      const a = addrs[j]!;
       if (!givesPrefixRoute(l, a)) continue;
       out.push({ dst: { addr: networkOf(a.ip, a.len), len: a.len }, via: null, dev: l.name, proto: 'kernel', scope: 'link', src: a.ip, onlink: false, metric: 0, type: 'unicast' });
     }
@@ -76,17 +79,18 @@ function compile<T>(items: readonly T[], dstOf: (t: T) => { addr: number; len: n
   if (items.length <= LPM_ROWS_MAX) {
     const rows: LpmRow<T>[] = [];
     const lens: number[] = [];
-    for (const t of items) {
+    for (let i = 0; i < items.length; i++) {
+      const t = items[i]!;
       const { addr, len } = dstOf(t);
       let row: LpmRow<T> | undefined;
-      for (const r of rows) if (r.len === len && r.net === addr) { row = r; break; }
+      for (let j = 0; j < rows.length; j++) if (rows[j]!.len === len && rows[j]!.net === addr) { row = rows[j]; break; }
       if (row) row.items.push(t);
       else {
         rows.push({ len, net: addr, items: [t] });
         if (!lens.includes(len)) lens.push(len);
       }
     }
-    return { lens: lens.sort((a, b) => b - a), byLen: null, rows, kernel };
+    return { lens: lensOf(lensBits(lens)), byLen: null, rows, kernel };
   }
   const byLen = new Map<number, Map<number, T[]>>();
   for (const t of items) {
@@ -121,7 +125,8 @@ const localTables = new WeakMap<object, { readonly routes: readonly Route[]; rea
 function ownTable(routes: readonly Route[], kernel: readonly Route[]): Lpm<Route> {
   const all: Route[] = [];
   let ordered = true;
-  for (const list of [routes, kernel]) {
+  for (let k = 0; k < 2; k++) {
+    const list = k === 0 ? routes : kernel;
     for (let i = 0; i < list.length; i++) {
       const r = list[i]!;
       if (all.length !== 0 && r.metric < all[all.length - 1]!.metric) ordered = false;
@@ -227,6 +232,28 @@ export function lookupRouteIn(state: ClusterState, ns: NetNs, dst: Ipv4, opts: L
   return null;
 }
 
+const NO_OPTIONS: LookupOptions = Object.freeze({});
+
+/**
+ * {@link lookupRouteIn} of a packet whose source is `src` (`{ src }`), without an options object per
+ * lookup: the forwarding path looks a route up at every hop. Without rules beyond the kernel's three the
+ * source selects nothing and the main table answers alone.
+ */
+export function lookupRouteFrom(state: ClusterState, ns: NetNs, dst: Ipv4, src: Ipv4, slot?: RouteSlot): Route | null {
+  if (ns.ipRules === undefined || ns.ipRules.length === 0) return mainLookup(state, ns, dst, NO_OPTIONS, slot);
+  return lookupRouteIn(state, ns, dst, { src });
+}
+
+/**
+ * Where a caller that keeps its own per-namespace record (the engine's view of a namespace) keeps the
+ * namespace's compiled main table for {@link lookupRouteFrom}: the table is then found through that record,
+ * not through this module's memo of every namespace's table (a probe of a large weak map per lookup, its
+ * line rarely in the CPU cache at 150,000 pods). Start it as `{ table: null }`, one per namespace object.
+ */
+export interface RouteSlot {
+  table: TableEntry | null;
+}
+
 const KERNEL_RULES: readonly IpRule[] = [
   { priority: 0, from: null, to: null, table: RT_TABLE_LOCAL },
   { priority: 32766, from: null, to: null, table: RT_TABLE_MAIN },
@@ -287,9 +314,14 @@ function tableLookup(ns: NetNs, table: number, dst: Ipv4): Route | null {
  */
 export const ROUTE_MEMO_SIZE = 256;
 
-function mainLookup(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions): Route | null {
+function mainLookup(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions, slot?: RouteSlot): Route | null {
   if (opts.fresh) return lpmLookup(resolveTable(state, ns, true), ns, dst, opts.linkScopeOnly === true);
-  const entry = tableOf(state, ns);
+  let entry: TableEntry;
+  if (slot === undefined) entry = tableOf(state, ns);
+  else {
+    const held = slot.table;
+    entry = held !== null && held.peerSets === state.peerSets ? held : (slot.table = tableOf(state, ns));
+  }
   if (opts.linkScopeOnly === true) return lpmLookup(entry.table, ns, dst, true);
   const memo = entry.memo;
   // A small table of the namespace's own routes alone (a pod's): its walk reads no more than a memo would.
@@ -312,12 +344,14 @@ function lpmLookup(t: Table, ns: NetNs, dst: Ipv4, linkOnly: boolean): Route | n
     const hit = lpmAt(local, len, net);
     let best: Route | null = null;
     // Local routes are in metric order, an added route before an address's prefix route of one metric.
-    if (hit) for (const r of hit) if (usable(ns, r, linkOnly)) { best = r; break; }
+    if (hit) for (let j = 0; j < hit.length; j++) if (usable(ns, hit[j]!, linkOnly)) { best = hit[j]!; break; }
     if (best && peers.length === 0) return best;
-    for (const p of peers) {
+    for (let k = 0; k < peers.length; k++) {
+      const p = peers[k]!;
       const ph = lpmAt(p.lpm, len, net);
       if (ph) {
-        for (const pr of ph) {
+        for (let j = 0; j < ph.length; j++) {
+          const pr = ph[j]!;
           if (!refUses(p.ref, pr.owner, pr.group)) continue;
           const r = routeVia(pr.route, p.ref.via);
           if (usable(ns, r, linkOnly) && peerRouteInstalled(local, ns, r)) {
@@ -427,7 +461,7 @@ interface Table {
 }
 
 /** A compiled main table and the answers of lookups made in it (destination → route or null). */
-interface TableEntry {
+export interface TableEntry {
   readonly peerSets: object;
   readonly table: Table;
   /** Null for a small table without peer-set routes (see mainLookup). */
@@ -452,17 +486,63 @@ function tableOf(state: ClusterState, ns: NetNs): TableEntry {
 function resolveTable(state: ClusterState, ns: NetNs, fresh: boolean): Table {
   const local = fresh ? ownTable(ns.routes, kernelRoutes(ns)) : localLpm(ns);
   const peers: { name: string; lpm: Lpm<PeerRoute>; ref: PeerSetRef }[] = [];
-  for (const ref of ns.peerSets) {
+  const refs = ns.peerSets;
+  for (let i = 0; i < refs.length; i++) {
+    const ref = refs[i]!;
     const set = state.peerSets[ref.set];
     if (set) peers.push({ name: set.name, lpm: fresh ? compilePeers(set) : peerLpm(set), ref });
   }
-  return { local, peers, lens: peers.length === 0 ? local.lens : mergeLens(local.lens, peers.map((p) => p.lpm.lens)) };
+  if (peers.length === 0) return { local, peers, lens: local.lens };
+  const lists = [local.lens];
+  for (let i = 0; i < peers.length; i++) lists.push(peers[i]!.lpm.lens);
+  return { local, peers, lens: mergedLens(lists) };
 }
 
-function mergeLens(a: readonly number[], rest: (readonly number[])[]): number[] {
-  const s = new Set(a);
-  for (const r of rest) for (const l of r) s.add(l);
-  return [...s].sort((x, y) => y - x);
+/**
+ * The prefix lengths (0–32) of several tables, each once, longest first: one shared frozen list for each
+ * set of lengths (what a Set of them, spread and sorted, holds). Exported for its test.
+ */
+export function mergedLens(lists: readonly (readonly number[])[]): readonly number[] {
+  let bits = 0;
+  for (let i = 0; i < lists.length; i++) bits = orBits(bits, lensBits(lists[i]!));
+  return lensOf(bits);
+}
+
+/*
+ * A table's prefix lengths (0–32, longest first) as one number: bit `len` set for each, bit 32 as 2^32
+ * (a double holds 2^33 − 1 exactly). A host's main table merges its own lengths with its peer sets', the
+ * same lengths on every node: the merged list is one shared frozen array per set of lengths, not a Set, a
+ * spread and a sort per host met.
+ */
+function lensBits(lens: readonly number[]): number {
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < lens.length; i++) {
+    const l = lens[i]!;
+    if (l === 32) hi = 1;
+    else lo |= 1 << l;
+  }
+  return hi * 2 ** 32 + (lo >>> 0);
+}
+
+function orBits(a: number, b: number): number {
+  const hi = Math.floor(a / 2 ** 32) | Math.floor(b / 2 ** 32);
+  return hi * 2 ** 32 + (((a % 2 ** 32) | (b % 2 ** 32)) >>> 0);
+}
+
+const lensLists = new Map<number, readonly number[]>();
+
+/** The prefix lengths of {@link lensBits}, longest first: one frozen list per set of lengths. */
+function lensOf(bits: number): readonly number[] {
+  let out = lensLists.get(bits);
+  if (out === undefined) {
+    const list: number[] = [];
+    if (bits >= 2 ** 32) list.push(32);
+    const lo = bits % 2 ** 32;
+    for (let l = 31; l >= 0; l--) if ((lo >>> l) & 1) list.push(l);
+    lensLists.set(bits, (out = Object.freeze(list)));
+  }
+  return out;
 }
 
 /** Every route a namespace's main table holds, as `ip route` lists it (peer-set routes rendered in). */

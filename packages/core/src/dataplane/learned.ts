@@ -1,0 +1,149 @@
+/**
+ * What a run keeps while a packet travels: what it learned (neighbour and FDB entries, committed at the
+ * end) and the ARP resolutions it waits for. A probe learns and waits for a handful, so both are flat
+ * lists scanned in order rather than maps per namespace and device (see {@link Learned}).
+ */
+import type { Ipv4 } from '../addr/ipv4.js';
+import { dict } from '../util/dict.js';
+import type { NsId } from '../model/types.js';
+import type { Ipv4Packet } from '../wire/packet.js';
+
+/** An ARP resolution a run waits for, with the packets queued behind it. */
+export interface Pending {
+  ns: NsId;
+  dev: string;
+  nexthop: Ipv4;
+  items: { pkt: Ipv4Packet; pid: number; forwarded: boolean }[];
+}
+
+/**
+ * What a run learned of one kind of table (neighbours, bridge FDB): entries by namespace, device and
+ * address, in the order first learned, which is the order a commit writes them in (under their table keys
+ * `dev|address`) — without building a key string for each lookup. A table key names one device and one
+ * address (neither an address nor a MAC holds a `|`), so this answers what a map by table key answered.
+ *
+ * A probe learns a handful of entries (a neighbour or two per namespace it resolves in, the FDB entries
+ * of the bridges it crosses): flat lists scanned in order, not a map per namespace and device — three
+ * maps per entry learned were a sixth of what a sampled check allocates, and every allocation brings the
+ * next scavenge of a 150,000-pod heap nearer. Past {@link LEARNED_LIST_MAX} entries (a long run, a
+ * flood answered by many) the lookups go through an index by namespace, device and address, made then.
+ */
+export class Learned<K extends string | number, E> {
+  readonly #ns: NsId[] = [];
+  readonly #devs: string[] = [];
+  readonly #keys: K[] = [];
+  readonly #entries: E[] = [];
+  #index: Map<NsId, Map<string, Map<K, number>>> | null = null;
+
+  get size(): number {
+    return this.#ns.length;
+  }
+
+  /** The position of (ns, dev, k) in the lists, or -1. */
+  #at(ns: NsId, dev: string, k: K): number {
+    if (this.#index !== null) return this.#index.get(ns)?.get(dev)?.get(k) ?? -1;
+    const keys = this.#keys;
+    for (let i = 0; i < keys.length; i++) if (keys[i] === k && this.#ns[i] === ns && this.#devs[i] === dev) return i;
+    return -1;
+  }
+
+  #indexAt(i: number): void {
+    const idx = this.#index!;
+    const ns = this.#ns[i]!;
+    let n = idx.get(ns);
+    if (n === undefined) idx.set(ns, (n = new Map()));
+    let d = n.get(this.#devs[i]!);
+    if (d === undefined) n.set(this.#devs[i]!, (d = new Map()));
+    d.set(this.#keys[i]!, i);
+  }
+
+  get(ns: NsId, dev: string, k: K): E | undefined {
+    const i = this.#at(ns, dev, k);
+    return i < 0 ? undefined : this.#entries[i];
+  }
+
+  set(ns: NsId, dev: string, k: K, e: E): void {
+    const i = this.#at(ns, dev, k);
+    if (i >= 0) {
+      this.#entries[i] = e;
+      return;
+    }
+    this.#ns.push(ns);
+    this.#devs.push(dev);
+    this.#keys.push(k);
+    this.#entries.push(e);
+    if (this.#index !== null) this.#indexAt(this.#ns.length - 1);
+    else if (this.#ns.length > LEARNED_LIST_MAX) {
+      this.#index = new Map();
+      for (let j = 0; j < this.#ns.length; j++) this.#indexAt(j);
+    }
+  }
+
+  /** The namespaces that learned something, in the order they first did. */
+  namespaces(): NsId[] {
+    const out: NsId[] = [];
+    for (const ns of this.#ns) if (!out.includes(ns)) out.push(ns);
+    return out;
+  }
+
+  /** Writes what was learned in `id` into a table (keyed `dev|address`), in the order first learned. */
+  commit(id: NsId, table: Record<string, E>): void {
+    for (let i = 0; i < this.#ns.length; i++) if (this.#ns[i] === id) table[`${this.#devs[i]!}|${this.#keys[i]!}`] = this.#entries[i]!;
+  }
+
+  /**
+   * A copy of a table with what was learned in `id` written into it ({@link commit} on a copy): a key
+   * already there keeps its place, a new one comes last. A send's commit gives the table this new value
+   * rather than writing the entries through a draft of it.
+   */
+  into(id: NsId, table: Readonly<Record<string, E>>): Record<string, E> {
+    const out = copyTable(table);
+    this.commit(id, out);
+    return out;
+  }
+}
+
+/** A shallow copy of a table (a dictionary stays one: util/dict.ts), to add entries to. */
+export function copyTable<E>(table: Readonly<Record<string, E>>): Record<string, E> {
+  return Object.getPrototypeOf(table) === null ? dict(table) : { ...table };
+}
+
+/** Entries a {@link Learned} keeps in flat lists before it indexes them. */
+export const LEARNED_LIST_MAX = 32;
+
+/**
+ * ARP resolutions a run waits for, by namespace, device and next hop (what a map keyed
+ * `ns|dev|nexthop` held, without building that string at every hop), in the order they began. A run
+ * waits for a few at a time: a list scanned in order (a map per namespace and device, and a set, cost
+ * more to make than the scans they saved).
+ */
+export class Pendings {
+  readonly #list: Pending[] = [];
+
+  get size(): number {
+    return this.#list.length;
+  }
+
+  get(ns: NsId, dev: string, nexthop: Ipv4): Pending | undefined {
+    const l = this.#list;
+    for (let i = 0; i < l.length; i++) {
+      const p = l[i]!;
+      if (p.nexthop === nexthop && p.ns === ns && p.dev === dev) return p;
+    }
+    return undefined;
+  }
+
+  add(p: Pending): void {
+    this.#list.push(p);
+  }
+
+  delete(p: Pending): void {
+    const i = this.#list.indexOf(p);
+    if (i >= 0) this.#list.splice(i, 1);
+  }
+
+  /** Every wait, in the order they began; none is left. */
+  take(): Pending[] {
+    return this.#list.splice(0, this.#list.length);
+  }
+}
