@@ -396,13 +396,30 @@ function withoutVia(route: Route): Route {
 }
 
 /**
- * A step's note, made only when the run records: `text` of the values given, when read. A note written
- * as an arrow over the caller's variables (or `this`) makes V8 give every call of the caller a context
- * object holding them, recorded or not — and an unrecorded probe takes most steps. `text` must use its
- * parameters alone.
+ * A step's note as the run records it: a text over its own parameters and the values to write it from,
+ * written when someone reads it. Made only when the run records, by {@link note}. A note written as an
+ * arrow over the caller's variables (or `this`) makes V8 give every call of the caller a context object
+ * holding them, recorded or not — and an unrecorded probe takes most steps; a closure over the values,
+ * made here, cost a recorded step three allocations more than this record does.
  */
-function note<T extends unknown[]>(text: (...values: T) => string, ...values: T): () => string {
-  return () => text(...values);
+class Note {
+  constructor(
+    readonly text: (a: never, b: never, c: never, d: never) => string,
+    readonly a: unknown, readonly b: unknown, readonly c: unknown, readonly d: unknown,
+  ) {}
+
+  write(): string {
+    return (this.text as (a: unknown, b: unknown, c: unknown, d: unknown) => string)(this.a, this.b, this.c, this.d);
+  }
+}
+
+/** A step's {@link Note}: `text` must use its parameters alone (the values are taken now, written later). */
+function note<A>(text: (a: A) => string, a: A): Note;
+function note<A, B>(text: (a: A, b: B) => string, a: A, b: B): Note;
+function note<A, B, C>(text: (a: A, b: B, c: C) => string, a: A, b: B, c: C): Note;
+function note<A, B, C, D>(text: (a: A, b: B, c: C, d: D) => string, a: A, b: B, c: C, d: D): Note;
+function note(text: (a: never, b: never, c: never, d: never) => string, a?: unknown, b?: unknown, c?: unknown, d?: unknown): Note {
+  return new Note(text, a, b, c, d);
 }
 
 /** The up VXLAN device of a namespace's tunnels that takes UDP `port` with VNI `vni`, if any. */
@@ -428,16 +445,17 @@ function ipipUp(tunnels: readonly Link[]): Link | undefined {
 
 /** A step whose words are written only when someone reads them (most probes never do). */
 class RecordedStep implements Step {
-  #note: (() => string) | string;
+  #note: Note | (() => string) | string;
   constructor(
     readonly index: number, readonly packet: number, readonly ns: NsId, readonly dev: string | null,
-    readonly kind: StepKind, note: () => string, readonly frame: Frame | null, readonly ip: Ipv4Packet | null,
+    readonly kind: StepKind, note: Note | (() => string), readonly frame: Frame | null, readonly ip: Ipv4Packet | null,
   ) {
     this.#note = note;
   }
   get note(): string {
-    if (typeof this.#note !== 'string') this.#note = this.#note();
-    return this.#note;
+    const n = this.#note;
+    if (typeof n === 'string') return n;
+    return (this.#note = typeof n === 'function' ? n() : n.write());
   }
   toJSON(): Step {
     return { index: this.index, packet: this.packet, ns: this.ns, dev: this.dev, kind: this.kind, note: this.note, frame: this.frame, ip: this.ip };
@@ -605,7 +623,7 @@ class Run {
     return pid;
   }
 
-  step(pid: number, ns: NsId, dev: string | null, kind: StepKind, note: (() => string) | null, frame: Frame | null, ip: Ipv4Packet | null): void {
+  step(pid: number, ns: NsId, dev: string | null, kind: StepKind, note: Note | (() => string) | null, frame: Frame | null, ip: Ipv4Packet | null): void {
     this.stepCount++;
     if (this.record) this.steps.push(new RecordedStep(this.steps.length, pid, ns, dev, kind, note!, frame, ip));
     if (this.visited !== null && ns !== this.lastVisited && frame?.payload.kind !== 'arp') this.visited.add((this.lastVisited = ns));
