@@ -397,10 +397,10 @@ function withoutVia(route: Route): Route {
 
 /**
  * A step's note as the run records it: a text over its own parameters and the values to write it from,
- * written when someone reads it. Made only when the run records, by {@link note}. A note written as an
- * arrow over the caller's variables (or `this`) makes V8 give every call of the caller a context object
- * holding them, recorded or not — and an unrecorded probe takes most steps; a closure over the values,
- * made here, cost a recorded step three allocations more than this record does.
+ * taken when the step is made and written when someone reads the note. Made only when the run records,
+ * by {@link note}. A note written as an arrow over the caller's variables (or `this`) would make V8 give
+ * every call of the caller a context object holding them, recorded or not — and an unrecorded probe takes
+ * most steps — and would read the values when the note is read (after a DNAT, the rewritten packet).
  */
 class Note {
   constructor(
@@ -431,7 +431,7 @@ function vxlanFor(tunnels: readonly Link[], port: number, vni: number): (Link & 
   return undefined;
 }
 
-/** One round of the outer UDP source port's hash (`vxlanEncap`). */
+/** One round of the outer UDP source port's hash (`vxlanEncap`, `bpfEncap`). */
 function mix(hsh: number, v: number): number {
   const h = Math.imul(hsh ^ v, 0x5bd1e995) >>> 0;
   return h ^ (h >>> 15);
@@ -445,17 +445,17 @@ function ipipUp(tunnels: readonly Link[]): Link | undefined {
 
 /** A step whose words are written only when someone reads them (most probes never do). */
 class RecordedStep implements Step {
-  #note: Note | (() => string) | string;
+  #note: Note | string;
   constructor(
     readonly index: number, readonly packet: number, readonly ns: NsId, readonly dev: string | null,
-    readonly kind: StepKind, note: Note | (() => string), readonly frame: Frame | null, readonly ip: Ipv4Packet | null,
+    readonly kind: StepKind, note: Note, readonly frame: Frame | null, readonly ip: Ipv4Packet | null,
   ) {
     this.#note = note;
   }
   get note(): string {
     const n = this.#note;
     if (typeof n === 'string') return n;
-    return (this.#note = typeof n === 'function' ? n() : n.write());
+    return (this.#note = n.write());
   }
   toJSON(): Step {
     return { index: this.index, packet: this.packet, ns: this.ns, dev: this.dev, kind: this.kind, note: this.note, frame: this.frame, ip: this.ip };
@@ -623,7 +623,7 @@ class Run {
     return pid;
   }
 
-  step(pid: number, ns: NsId, dev: string | null, kind: StepKind, note: Note | (() => string) | null, frame: Frame | null, ip: Ipv4Packet | null): void {
+  step(pid: number, ns: NsId, dev: string | null, kind: StepKind, note: Note | null, frame: Frame | null, ip: Ipv4Packet | null): void {
     this.stepCount++;
     if (this.record) this.steps.push(new RecordedStep(this.steps.length, pid, ns, dev, kind, note!, frame, ip));
     if (this.visited !== null && ns !== this.lastVisited && frame?.payload.kind !== 'arp') this.visited.add((this.lastVisited = ns));
@@ -1283,7 +1283,7 @@ class Run {
     }
     const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: icmpErrorQuote(orig) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
     const epid = this.newPacket('icmp-error', null, ns.id);
-    this.step(epid, ns.id, null, 'icmp-error', this.record ? (() => `sends ICMP ${icmpName(type, code)}${mtu ? ` (mtu ${mtu})` : ''} to ${formatIpv4(orig.header.src)}`) : null, null, err);
+    this.step(epid, ns.id, null, 'icmp-error', this.record ? note((t, c, m, a) => `sends ICMP ${icmpName(t, c)}${m ? ` (mtu ${m})` : ''} to ${formatIpv4(a)}`, type, code, mtu, orig.header.src) : null, null, err);
     this.queue.push({ t: 'out', ns: ns.id, pkt: err, pid: epid });
   }
 
@@ -1307,7 +1307,7 @@ class Run {
     const outer = ipv4(route.via, pkt, IPPROTO_IPIP, { src: link.local ?? 0, ttl: 64, id: this.ipId++, df: pkt.header.df });
     const icap = this.fragCap?.get(pid);
     if (icap !== undefined) this.fragCap!.set(pid, icap + IPV4_HEADER_LEN);
-    this.step(pid, ns.id, link.name, 'ipip-encap', this.record ? (() => `${link.name} encapsulates IP in IP towards ${formatIpv4(route.via!)}`) : null, null, outer);
+    this.step(pid, ns.id, link.name, 'ipip-encap', this.record ? note((d, v) => `${d} encapsulates IP in IP towards ${formatIpv4(v)}`, link.name, route.via) : null, null, outer);
     this.ipOutput(ns.id, outer, pid);
   }
 
@@ -1328,7 +1328,7 @@ class Run {
       };
       this.end(pid, 'delivered', ns.id, null);
       const rpid = this.newPacket('arp', null, ns.id);
-      this.step(rpid, ns.id, link.name, 'arp-reply', this.record ? (() => `${prog.sec} (${prog.obj}) answers ARP: ${formatIpv4(p.targetIp)} is-at ${link.mac}`) : null, reply, null);
+      this.step(rpid, ns.id, link.name, 'arp-reply', this.record ? note((pg, t, m) => `${pg.sec} (${pg.obj}) answers ARP: ${formatIpv4(t)} is-at ${m}`, prog, p.targetIp, link.mac) : null, reply, null);
       this.xmit(ns, link.name, reply, rpid);
       return true;
     }
@@ -1340,7 +1340,7 @@ class Run {
     if (prog.sec === 'cil_from_netdev') return false;
     if (prog.sec === 'cil_from_overlay') {
       // The inner frame is for this node: up the stack, whatever its MAC said.
-      this.step(pid, ns.id, link.name, 'bpf', this.record ? (() => `${prog.sec} (${prog.obj}): ${formatIpv4(pkt.header.dst)} is not a local endpoint: to the stack`) : null, frame, pkt);
+      this.step(pid, ns.id, link.name, 'bpf', this.record ? note((pg, a) => `${pg.sec} (${pg.obj}): ${formatIpv4(a)} is not a local endpoint: to the stack`, prog, pkt.header.dst) : null, frame, pkt);
       this.ipInput(ns, link.name, pkt, pid);
       return true;
     }
@@ -1398,7 +1398,7 @@ class Run {
       return true;
     }
     const fwd = withTtl(pkt, ttl - 1);
-    this.step(pid, ns.id, link.name, 'bpf-redirect', this.record ? (() => `${prog.sec} (${prog.obj}): cilium_lxc has ${formatIpv4(pkt.header.dst)} → redirect to ${dev}, no route lookup; TTL ${ttl} → ${ttl - 1}`) : null, null, fwd);
+    this.step(pid, ns.id, link.name, 'bpf-redirect', this.record ? note((pg, a, d, t) => `${pg.sec} (${pg.obj}): cilium_lxc has ${formatIpv4(a)} → redirect to ${d}, no route lookup; TTL ${t} → ${t - 1}`, prog, pkt.header.dst, dev, ttl) : null, null, fwd);
     this.xmit(ns, dev, { eth: { dst: ep.mac!, src: out.mac, ethertype: ETHERTYPE_IPV4 }, payload: fwd }, pid);
     return true;
   }
@@ -1415,15 +1415,13 @@ class Run {
     }
     const src = ns.lxcMap?.[String(pkt.header.src)];
     const vni = src && !src.host ? src.identity : 1;
-    let hsh = 0x9747b28c;
-    const mix = (v: number) => { hsh = Math.imul(hsh ^ v, 0x5bd1e995) >>> 0; hsh ^= hsh >>> 15; };
-    mix(pkt.header.src); mix(pkt.header.dst); mix(pkt.header.protocol);
+    const hsh = mix(mix(mix(0x9747b28c, pkt.header.src), pkt.header.dst), pkt.header.protocol);
     const srcPort = EPHEMERAL_LOW + ((hsh >>> 0) % EPHEMERAL_SPAN);
     const inner: Frame = { eth: { dst: frame.eth.dst, src: frame.eth.src, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
     const outer = ipv4(t.endpoint, { kind: 'udp', srcPort, dstPort: encap.dstPort, payload: { kind: 'vxlan', vni, inner } }, IPPROTO_UDP, { src: 0, ttl: 64, id: this.ipId++, df: false });
     const fcap = this.fragCap?.get(pid);
     if (fcap !== undefined) this.fragCap!.set(pid, fcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
-    this.step(pid, ns.id, link.name, 'vxlan-encap', this.record ? (() => `${prog.sec} (${prog.obj}): cilium_tunnel_map has ${formatIpv4(t.prefix.addr)}/${t.prefix.len} → ${formatIpv4(t.endpoint)}: ${encap.name} encapsulates, VXLAN VNI ${vni} (source identity), UDP ${srcPort} → ${encap.dstPort}`) : null, null, outer);
+    this.step(pid, ns.id, link.name, 'vxlan-encap', this.record ? note((pg, tt, e, [v, sp]) => `${pg.sec} (${pg.obj}): cilium_tunnel_map has ${formatIpv4(tt.prefix.addr)}/${tt.prefix.len} → ${formatIpv4(tt.endpoint)}: ${e.name} encapsulates, VXLAN VNI ${v} (source identity), UDP ${sp} → ${e.dstPort}`, prog, t, encap, [vni, srcPort] as const) : null, null, outer);
     this.ipOutput(ns.id, outer, pid);
     return true;
   }
@@ -1527,7 +1525,7 @@ class Run {
         if (q.header.src === c.replyDst && q.header.dst === c.replySrc && q.header.protocol === c.protocol && l4Key(q, true) === c.replyL4) {
           const quoted = withAddrs(q, c.origSrc, q.header.dst);
           const out: Ipv4Packet = { ...pkt, header: { ...h, dst: c.origSrc }, payload: { ...pl, data: quoted } };
-          this.step(pid, ns.id, null, 'nat', this.record ? (() => `conntrack: ICMP error related to a translated flow goes back to ${formatIpv4(c.origSrc)}`) : null, null, out);
+          this.step(pid, ns.id, null, 'nat', this.record ? note((a) => `conntrack: ICMP error related to a translated flow goes back to ${formatIpv4(a)}`, c.origSrc) : null, null, out);
           return out;
         }
       }
@@ -1536,7 +1534,7 @@ class Run {
     for (const c of all) {
       if (c.replySrc === h.src && c.replyDst === h.dst && c.protocol === proto && c.replyL4 === l4Key(pkt, false)) {
         const out = withAddrs(pkt, c.origDst, c.origSrc);
-        this.step(pid, ns.id, null, 'nat', this.record ? (() => `conntrack: reply translated back ${formatIpv4(h.src)}→${formatIpv4(h.dst)} becomes ${formatIpv4(c.origDst)}→${formatIpv4(c.origSrc)}`) : null, null, out);
+        this.step(pid, ns.id, null, 'nat', this.record ? note((hh, cc) => `conntrack: reply translated back ${formatIpv4(hh.src)}→${formatIpv4(hh.dst)} becomes ${formatIpv4(cc.origDst)}→${formatIpv4(cc.origSrc)}`, h, c) : null, null, out);
         return out;
       }
     }
@@ -1693,7 +1691,7 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
   checkPacket(packet);
   if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
   const pid = run.newPacket('original', packet, from);
-  run.step(pid, from, null, 'send', run.record ? (() => `${from} sends ${describePacket(packet)}`) : null, null, packet);
+  run.step(pid, from, null, 'send', run.record ? note((f, pk) => `${f} sends ${describePacket(pk)}`, from, packet) : null, null, packet);
   run.ipOutput(from, packet, pid);
   run.run();
   const fates = run.info.map((i) => i.fate ?? { packet: 0, disposition: 'loop' as Disposition, ns: from, role: i.role, ip: null });

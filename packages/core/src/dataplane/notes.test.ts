@@ -4,21 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { formatIpv4 } from '../addr/ipv4.js';
-import type { CniDesign } from '../cni/contract.js';
+import { bare } from '../cni/testing/bare.js';
 import { addNodeState, createClusterState } from '../model/cluster.js';
 import { getNs } from '../model/lookup.js';
 import { applyActions } from '../ops/actions.js';
 import { icmpEcho } from './build.js';
 import { send } from './engine.js';
-
-/** A design that wires nothing: two node hosts on one underlay segment. */
-const bare: CniDesign = {
-  name: 'bare',
-  nodeAdded: () => ({ actions: [] }),
-  nodeRemoved: () => ({ actions: [] }),
-  podAdded: () => ({ error: { cniVersion: '1.0.0', code: 999, msg: 'bare wires no pods' } }),
-  podDeleted: () => ({ actions: [] }),
-};
 
 describe('step notes', () => {
   it('a DNAT step names the destination before and after the rewrite', () => {

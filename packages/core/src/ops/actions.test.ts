@@ -11,18 +11,9 @@ import { isPodnetError } from '../errors.js';
 import { addNodeState, createClusterState } from '../model/cluster.js';
 import { getNs } from '../model/lookup.js';
 import { shardGet } from '../util/shards.js';
-import type { CniDesign } from '../cni/contract.js';
+import { bare } from '../cni/testing/bare.js';
 import type { ClusterState } from '../model/types.js';
 import { applyActions, type Action } from './actions.js';
-
-/** A design that wires nothing: the namespaces are the nodes' hosts and the underlay, changed by the lists. */
-const bare: CniDesign = {
-  name: 'bare',
-  nodeAdded: () => ({ actions: [] }),
-  nodeRemoved: () => ({ actions: [] }),
-  podAdded: () => ({ error: { cniVersion: '1.0.0', code: 999, msg: 'bare wires no pods' } }),
-  podDeleted: () => ({ actions: [] }),
-};
 
 const start: ClusterState = ['a', 'b'].reduce((s, n) => addNodeState(s, { name: `node-${n}` }, bare).state, createClusterState({ podCidr: '10.244.0.0/16' }, bare));
 

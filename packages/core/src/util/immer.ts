@@ -115,11 +115,6 @@ export function inTransition(): boolean {
   return reads !== null;
 }
 
-/** Whether a value is an immer draft (one read of its marker; a proxy's trap on a draft). */
-export function isDraftValue(x: object): boolean {
-  return (x as unknown as Record<symbol, unknown>)[DRAFT_STATE] !== undefined;
-}
-
 /** Where a draft is nested in a plain value (a path), or null. */
 function draftInside(v: unknown, path: string): string | null {
   if (v === null || typeof v !== 'object') return null;

@@ -14,8 +14,9 @@
  *
  * Leaves and tops are created on first use and dropped when emptied (null where none is).
  */
+import { isDraft } from 'immer';
 import { dict } from './dict.js';
-import { forgetRead, inTransition, isDraftValue, madeHere, readsOf, rememberRead, snapshot } from './immer.js';
+import { forgetRead, inTransition, madeHere, readsOf, rememberRead, snapshot } from './immer.js';
 
 const BITS = 7;
 /** Slots per level: a top holds this many leaves, the map this many tops. */
@@ -74,7 +75,7 @@ function shardGetRemembered<V>(s: Shards<V>, key: string): V | undefined {
   const v = lookup(s, key);
   // Remembered for a draft map only: a plain map read in a transition is the state before it, or a level
   // made in it, which a write changes in place.
-  if (v !== undefined && isDraftValue(s)) rememberRead(s, key, v);
+  if (v !== undefined && isDraft(s)) rememberRead(s, key, v);
   return v;
 }
 
