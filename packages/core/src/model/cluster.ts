@@ -433,7 +433,8 @@ export function addPodState(state: ClusterState, spec: PodSpec, design: CniDesig
 export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: CniDesign, events: EventSink = [], announceArp = true): string {
   const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
   if (spec === null || typeof spec !== 'object') fail('INVALID_ARGUMENT', 'a pod spec must be an object with a name');
-  const namespace = checkName(spec.namespace ?? 'default', 'namespace');
+  // The default namespace is a valid name: no pattern to test (one of two per pod).
+  const namespace = spec.namespace === undefined || spec.namespace === null ? 'default' : checkName(spec.namespace, 'namespace');
   const name = checkName(spec.name, 'pod', true);
   const key = `${namespace}/${name}`;
   if (findPod(state, key)) fail('DUPLICATE_NAME', `pod "${key}" already exists`, { pod: key });
@@ -452,8 +453,9 @@ export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: Cni
     }
   }
   const uid = fnvUuid(`uid|${key}|${state.now}|${state.podCount}|${Object.keys(state.waiting).length}`);
+  // A pod that names its node is bound from the start: admit's copy that binds it returns it as it is.
   const pod: Pod = {
-    namespace, name, key, uid, node: null, ip: null, hostNetwork, containers, netns: null,
+    namespace, name, key, uid, node: bound === null ? null : bound.name, ip: null, hostNetwork, containers, netns: null,
     cniResult: null, status: { phase: 'Pending' }, labels: spec.labels === undefined || spec.labels === null ? NO_LABELS : { ...spec.labels }, created: state.now,
     requestedIp: spec.ip === undefined ? null : parseIpv4(spec.ip),
   };
@@ -468,6 +470,8 @@ export function addPodInDraft(d: Draft<ClusterState>, spec: PodSpec, design: Cni
  * an in-place write fails loudly.
  */
 const RUNNING: PodStatus = Object.freeze({ phase: 'Running' });
+/** A sandbox's status while its CNI ADD runs (replaced when the ADD answers). */
+const CREATING: PodStatus = Object.freeze({ phase: 'ContainerCreating' });
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
@@ -587,7 +591,7 @@ function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, 
     d.waiting[pod.key] = castDraft(madeHere({ ...pod, node: node.name, status: { phase: 'Failed', reason: 'OutOfpods', message: `Pod was rejected: ${detail}` } }));
     return;
   }
-  runPod(d, { ...pod, node: node.name }, node, design, events, fresh, announceArp);
+  runPod(d, pod.node === node.name ? pod : { ...pod, node: node.name }, node, design, events, fresh, announceArp);
 }
 
 /** The sandbox is made and the design's CNI ADD wires it; on failure the pod waits in ContainerCreating. */
@@ -613,7 +617,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     return;
   }
   const netns = emptyNs(podNsId(pod.key), false, true, listeningOf(pod));
-  const sandbox: Pod = { ...pod, netns, status: { phase: 'ContainerCreating' } };
+  const sandbox: Pod = { ...pod, netns, status: CREATING };
   // CNI ADD sees the cluster as it is, plus the sandbox the runtime made; its actions are applied in the
   // same transition that adds the pod.
   // The design reads plain data, not drafts: a draft wraps every value read in a proxy, and host-local
@@ -762,7 +766,9 @@ function waitingOf(d: Draft<ClusterState>): Readonly<Record<string, Pod>> {
 
 function firstIp(result: CniResult): Ipv4 | null {
   const a = result.ips[0]?.address;
-  return a === undefined ? null : parseIpv4(a.split('/')[0]!);
+  if (a === undefined) return null;
+  const slash = a.indexOf('/');
+  return parseIpv4(slash < 0 ? a : a.slice(0, slash));
 }
 
 /** Deletes a pod: CNI DEL, then its namespace goes (and with it the pod end of its veth). */
