@@ -280,7 +280,8 @@ const NO_OWNERS: readonly IpOwner[] = Object.freeze([]);
 
 function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
   const key = String(ip);
-  const owners = snap(shardPeek(d.ipIndex, key) ?? NO_OWNERS);
+  // On plain data (a build) a lookup is all there is: shardPeek asks each level whether it is a draft.
+  const owners = plainList ? shardGet(d.ipIndex, key) ?? NO_OWNERS : snapshot(shardPeek(d.ipIndex, key) ?? NO_OWNERS);
   shardSet(d.ipIndex, key, madeHere(withItem(owners, ownerOf(nsId, link.name, link.kind === 'physical'))));
 }
 
