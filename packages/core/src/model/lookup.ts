@@ -75,7 +75,7 @@ export function findPod(state: ClusterState, ref: string): Pod | undefined {
   if (typeof ref !== 'string') return undefined;
   const key = podKeyOf(ref);
   const node = shardGet(state.podIndex, key);
-  return node === undefined ? state.waiting[key] : shardGet(state.nodes, node)?.pods[key];
+  return node === undefined ? (Object.prototype.hasOwnProperty.call(state.waiting, key) ? state.waiting[key] : undefined) : shardGet(state.nodes, node)?.pods[key];
 }
 
 /** The pod with this key; throws `POD_NOT_FOUND`. */
