@@ -62,6 +62,7 @@ export interface RunOptions {
 
 /** One simulated cluster going through events (the "real system" of fast-check's model-based tests). */
 export class ClusterRun {
+  /** The simulator the events play on. It keeps no undo history (`undoLimit: 0`): a run only goes forward. */
   readonly sim: Simulator;
   readonly log: string[] = [];
   readonly maxNodes: number;
@@ -73,7 +74,9 @@ export class ClusterRun {
     this.maxNodes = options.maxNodes ?? 6;
     this.checks = options.checks ?? 'every-change';
     if (this.checks !== 'every-change' && this.checks !== 'at-end') throw new RangeError(`checks must be every-change or at-end, not ${String(options.checks)}`);
-    this.sim = createSimulator({ ...shape, cni: design, onViolation: 'record', checks: this.checks === 'every-change' ? 'incremental' : 'unique-ip' });
+    // No undo: a run only goes forward (finish() plays the events again on a fresh run). Kept for undo,
+    // every state of the run stayed alive until its end; dropped, each dies young.
+    this.sim = createSimulator({ ...shape, cni: design, onViolation: 'record', checks: this.checks === 'every-change' ? 'incremental' : 'unique-ip', undoLimit: 0 });
   }
 
   /**

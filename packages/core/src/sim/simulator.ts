@@ -42,6 +42,13 @@ export interface SimulatorSpec extends ClusterSettings {
   readonly checks?: 'incremental' | 'sampled' | 'unique-ip' | 'off';
   /** Peers per pod in `sampled` mode (default 4). */
   readonly sample?: number;
+  /**
+   * How many changes {@link Simulator.undo} can step back over (default: every one). Each change kept holds
+   * its state, and the checks' memory of it, alive: a caller that never undoes (a property test's run, as
+   * @podnet/testing plays it) passes 0, and each state it leaves becomes garbage at once. `history()`
+   * lists the labels of the changes kept, and the current one.
+   */
+  readonly undoLimit?: number;
 }
 
 /** Events the simulator emits. */
@@ -102,6 +109,8 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   readonly onViolation: 'record' | 'throw' | 'emit';
   readonly checks: 'incremental' | 'sampled' | 'unique-ip' | 'off';
   readonly sample: number;
+  /** Changes kept for {@link Simulator.undo} (see {@link SimulatorSpec.undoLimit}). */
+  readonly undoLimit: number;
   /** Seeded random numbers in [0, 1): the only randomness podnet uses. */
   readonly random: () => number;
   #past: Entry[] = [];
@@ -120,6 +129,8 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     if (!['incremental', 'sampled', 'unique-ip', 'off'].includes(this.checks)) fail('INVALID_ARGUMENT', `checks must be incremental, sampled, unique-ip or off, not ${String(spec.checks)}`);
     this.sample = spec.sample ?? 4;
     if (!Number.isInteger(this.sample) || this.sample < 1 || this.sample > 1000) fail('INVALID_ARGUMENT', `sample must be an integer from 1 to 1000, not ${String(spec.sample)}`);
+    this.undoLimit = spec.undoLimit ?? Infinity;
+    if (!(Number.isInteger(this.undoLimit) || this.undoLimit === Infinity) || this.undoLimit < 0) fail('INVALID_ARGUMENT', `undoLimit must be a non-negative integer, not ${String(spec.undoLimit)}`);
     this.random = seededRandom(spec.seed ?? 1);
     // Build the whole spec in one transition without checking each step, then audit once: the same
     // verdict, far less work.
@@ -202,12 +213,19 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     }
     if (amend) this.#cur = { state: next, design, label: this.#cur.label, memory };
     else {
-      this.#past.push(this.#cur);
+      this.#keep(this.#cur);
       this.#future = [];
       this.#cur = { state: next, design, label, memory };
     }
     this.emit('change', { label, state: next });
     for (const v of fresh) this.emit('violation', v);
+  }
+
+  /** Keeps an entry for undo, dropping the oldest beyond {@link undoLimit}. */
+  #keep(entry: Entry): void {
+    if (this.undoLimit === 0) return;
+    this.#past.push(entry);
+    if (this.#past.length > this.undoLimit) this.#past.shift();
   }
 
   /**
@@ -392,13 +410,13 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   redo(): void {
     const next = this.#future.pop();
     if (!next) fail('NOTHING_TO_REDO', 'nothing to redo');
-    this.#past.push(this.#cur);
+    this.#keep(this.#cur);
     this.#cur = next;
     this.#verdict = this.checks === 'off' ? this.#verdict : this.#fullCheck(next.state);
     this.emit('change', { label: `redo`, state: next.state });
   }
 
-  /** Labels of the changes so far, oldest first (the current state last). */
+  /** Labels of the changes so far, oldest first (the current state last): those {@link undoLimit} kept. */
   history(): string[] {
     return [...this.#past.map((e) => e.label), this.#cur.label];
   }
