@@ -589,8 +589,9 @@ function seedLikePods(state: ClusterState, nodes: number): Pod[] {
   const out: Pod[] = [];
   const perNode = new Map<string, number>();
   for (const p of listPods(state)) {
-    if (!picked.has(p.node) || p.ip === null || (perNode.get(p.node) ?? 0) >= 2) continue;
-    perNode.set(p.node, (perNode.get(p.node) ?? 0) + 1);
+    const node = p.node;
+    if (node === null || !picked.has(node) || p.ip === null || (perNode.get(node) ?? 0) >= 2) continue;
+    perNode.set(node, (perNode.get(node) ?? 0) + 1);
     out.push(p);
   }
   if (out.length !== 6) throw new Error(`seed-lab flows: expected 6 pods on 3 nodes, found ${out.length}`);

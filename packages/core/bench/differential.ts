@@ -1,0 +1,205 @@
+/**
+ * `pnpm differential <base-dir> [<dir>] [--seqs=25] [--seed=7]`: does a change keep what a user sees?
+ *
+ * A performance change must not change behaviour. This plays the same random clusters on two builds of
+ * podnet (repository roots with `pnpm build` done: e.g. a worktree of the commit before, made with
+ * `git worktree add --detach ../base <commit> && cd ../base && pnpm install --frozen-lockfile && pnpm build`,
+ * and this checkout; `<dir>` defaults to this checkout) and compares, for every design of @podnet/cni (the
+ * working ones and the broken ones) at both check levels of @podnet/testing:
+ *
+ * - after every event of `--seqs` random sequences (15–30 events; half of them with faults, which break
+ *   every design soon): how the event read, or its error (a DesignFailure's kind, explanation and events; a
+ *   PodnetError's code and message; anything else is reported as UNTYPED), and the simulator's violations;
+ * - at the end of each sequence: the full audit's verdict, every pod (node, phase, IP), `ip route`,
+ *   `ip rule`, `ip neigh` and `bridge fdb` of every namespace, and recorded `ping -c 2` and traceroute
+ *   traces (every step's note) between up to six endpoint pairs;
+ * - checkDesign's counterexample of each broken design (its text), at both levels.
+ *
+ * A canonical JSON of each final state is compared too and reported apart: a change of representation
+ * shows there without being a change of behaviour. The sequences are generated once, with the first
+ * build's arbitraries. Exits 1 on any behaviour difference, printing the first three per design.
+ * ~90 s for the default 25 sequences per design and level (750 sequences).
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ClusterEvent, ClusterShape, ShapeOptions } from '@podnet/testing';
+
+type Core = typeof import('@podnet/core');
+type Cni = typeof import('@podnet/cni');
+type Testing = typeof import('@podnet/testing');
+type Fc = typeof import('fast-check');
+interface Build { readonly core: Core; readonly cni: Cni; readonly testing: Testing }
+type Design = ReturnType<Cni['flannel']>;
+
+const flag = (name: string, dflt: number): number => {
+  const v = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const n = v === undefined ? dflt : Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${String(v)}`);
+  return n;
+};
+const dirs = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+if (dirs.length < 1 || dirs.length > 2) {
+  process.stderr.write('usage: pnpm differential <base-dir> [<dir>] [--seqs=25] [--seed=7]\n');
+  process.exit(2);
+}
+const [dirA, dirB] = [resolve(dirs[0]!), resolve(dirs[1] ?? '.')];
+const SEQS = flag('seqs', 25);
+const SEED = flag('seed', 7);
+
+async function load(root: string): Promise<Build> {
+  const imp = (pkg: string): Promise<unknown> => import(pathToFileURL(`${root}/packages/${pkg}/dist/index.js`).href);
+  return { core: (await imp('core')) as Core, cni: (await imp('cni')) as Cni, testing: (await imp('testing')) as Testing };
+}
+const A = await load(dirA);
+const B = await load(dirB);
+const fc = ((await import(pathToFileURL(`${dirA}/node_modules/fast-check/lib/fast-check.js`).href)) as { default: Fc }).default;
+
+type Options = ShapeOptions & { readonly maxNodes?: number };
+const DESIGNS: readonly [string, (b: Build) => Design, Options][] = [
+  ['flannel vxlan', (b) => b.cni.flannel({ backend: 'vxlan' }), { router: 'both' }],
+  ['flannel host-gw', (b) => b.cni.flannel({ backend: 'host-gw' }), { segments: 1 }],
+  ['calico none', (b) => b.cni.calico({ encapsulation: 'none' }), { segments: 1 }],
+  ['calico ipip', (b) => b.cni.calico({ encapsulation: 'ipip' }), { router: 'both' }],
+  ['calico vxlan', (b) => b.cni.calico({ encapsulation: 'vxlan' }), { router: 'both' }],
+  ['cilium tunnel', (b) => b.cni.cilium({ routing: 'tunnel' }), { router: 'both' }],
+  ['cilium native', (b) => b.cni.cilium({ routing: 'native' }), { segments: 1 }],
+  ['aws-vpc m5.large', (b) => b.cni.awsVpc({ instanceType: 'm5.large' }), { router: 'both' }],
+  ['native-vpc gke', (b) => b.cni.nativeVpc({ provider: 'gke' }), { router: 'both' }],
+  ['native-vpc azure', (b) => b.cni.nativeVpc({ provider: 'azure' }), { router: 'both' }],
+  ['bridge', (b) => b.cni.bridge(), { maxNodes: 1 }],
+  ['broken missingRoutes', (b) => b.cni.broken.missingRoutes(), { segments: 1 }],
+  ['broken masquerade', (b) => b.cni.broken.masquerade(), {}],
+  ['broken overlappingIpam', (b) => b.cni.broken.overlappingIpam(), {}],
+  ['broken mtuMismatch', (b) => b.cni.broken.mtuMismatch(), {}],
+];
+const LEVELS = ['every-change', 'at-end'] as const;
+
+/** Plain data with sorted keys, maps and sets as sorted entries: equal states print equal. */
+function canonical(v: unknown, path = new Set<unknown>()): unknown {
+  if (v === null || typeof v !== 'object') return typeof v === 'bigint' ? String(v) : v;
+  if (path.has(v)) return '[cycle]';
+  path.add(v);
+  try {
+    if (ArrayBuffer.isView(v)) return Array.from(v as Uint8Array);
+    if (v instanceof Map) return [...v].map(([k, x]) => [String(k), canonical(x, path)] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    if (v instanceof Set) return [...v].map((x) => JSON.stringify(canonical(x, path))).sort();
+    if (Array.isArray(v)) return v.map((x) => canonical(x, path));
+    const o: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) o[k] = canonical((v as Record<string, unknown>)[k], path);
+    return o;
+  } finally {
+    path.delete(v);
+  }
+}
+
+function errorText(e: unknown): string {
+  const x = e as { name?: string; kind?: string; explanation?: string; events?: readonly string[]; code?: string; message?: string; trace?: { disposition?: string } | null; stack?: string };
+  if (x?.name === 'DesignFailure') return `DesignFailure ${x.kind}: ${x.explanation} | events: ${x.events?.join(' ; ')} | trace: ${x.trace?.disposition ?? null}`;
+  if (typeof x?.code === 'string') return `PodnetError ${x.code}: ${x.message}`;
+  return `UNTYPED ${String(x?.stack ?? e)}`;
+}
+
+/** What a user sees of one sequence on one build, as lines; and the final state's canonical JSON. */
+function observe(b: Build, design: Design, shape: ClusterShape, events: readonly ClusterEvent[], checks: (typeof LEVELS)[number], maxNodes: number): { lines: string[]; state: string } {
+  const { core, testing } = b;
+  const lines: string[] = [];
+  let run: InstanceType<Testing['ClusterRun']>;
+  try {
+    run = new testing.ClusterRun(design, shape, { maxNodes, checks });
+  } catch (e) {
+    return { lines: [`create: ${errorText(e)}`], state: '' };
+  }
+  let failed = false;
+  for (const e of events) {
+    if (!run.canPlay(e)) { lines.push('skip'); continue; }
+    try {
+      lines.push(run.play(e));
+    } catch (err) {
+      lines.push(errorText(err));
+      failed = true;
+      break;
+    }
+    lines.push(`violations: ${run.sim.violations.map((v) => v.key).join(',')}`);
+  }
+  if (!failed) {
+    try { run.finish(); lines.push('finish ok'); } catch (err) { lines.push(`finish: ${errorText(err)}`); }
+  }
+  let state = run.sim.state;
+  const verdict = run.sim.check();
+  lines.push(`audit ${verdict.ok} ${verdict.violations.map((v) => `${v.key} ${v.explanation}`).join(' || ')}`);
+  const nodes = core.listNodes(state);
+  const pods = core.listPods(state);
+  for (const p of pods) lines.push(`pod ${p.name} ${p.node ?? '-'} ${p.status.phase} ${p.ip === null ? '-' : core.formatIpv4(p.ip)}`);
+  const nsIds = [core.UNDERLAY_NS, ...nodes.map((n) => core.hostNsId(n.name)), ...pods.map((p) => core.podNsId(p.key)).filter((id) => core.locateNs(state, id))];
+  const views = [['route', core.ipRoute], ['rule', core.ipRule], ['neigh', core.ipNeigh], ['fdb', core.bridgeFdb]] as const;
+  for (const id of nsIds) {
+    for (const [what, view] of views) {
+      try { lines.push(`${id} ${what}: ${view(state, id).join(' / ')}`); } catch (e) { lines.push(`${id} ${what}: ${errorText(e)}`); }
+    }
+  }
+  const running = pods.filter((p) => p.status.phase === 'Running' && p.ip !== null);
+  const ends = [...running.map((p) => ({ name: p.name, ip: p.ip! })), ...nodes.map((n) => ({ name: n.name, ip: n.ip }))];
+  for (let i = 0; i < Math.min(6, ends.length * ends.length); i++) {
+    const from = ends[(i * 7) % ends.length]!;
+    const to = core.formatIpv4(ends[(i * 3 + 1) % ends.length]!.ip);
+    try {
+      const p = core.ping(state, from.name, to, { count: 2 });
+      state = p.state;
+      lines.push(`ping ${from.name} ${to}: ${p.result.lines.join(' / ')}`);
+      for (const t of p.result.traces) lines.push(...testing.formatTrace(t));
+      const tr = core.traceroute(state, from.name, to);
+      state = tr.state;
+      lines.push(`traceroute ${from.name} ${to}: ${tr.result.lines.join(' / ')}`);
+      for (const h of tr.result.hops) lines.push(...testing.formatTrace(h.trace));
+    } catch (e) {
+      lines.push(`probe ${from.name} ${to}: ${errorText(e)}`);
+    }
+  }
+  return { lines, state: JSON.stringify(canonical(state)) };
+}
+
+let behaviour = 0;
+let representation = 0;
+let sequences = 0;
+for (const [name, make, options] of DESIGNS) {
+  const maxNodes = options.maxNodes ?? 6;
+  const shapes = fc.sample(A.testing.clusterShapeArb(options), { seed: SEED, numRuns: SEQS });
+  const lists = [true, false].map((faults) =>
+    fc.sample(fc.array(A.testing.clusterEventArb({ ...options, faults }), { minLength: 15, maxLength: 30 }), { seed: SEED + 1, numRuns: SEQS }));
+  let diffs = 0;
+  let stateDiffs = 0;
+  let observed = 0;
+  for (const checks of LEVELS) {
+    for (let i = 0; i < SEQS; i++) {
+      const events = lists[i % 2]![i]!;
+      const a = observe(A, make(A), shapes[i]!, events, checks, maxNodes);
+      const b = observe(B, make(B), shapes[i]!, events, checks, maxNodes);
+      observed += a.lines.length;
+      const at = a.lines.findIndex((l, j) => l !== b.lines[j]);
+      const first = at >= 0 ? at : a.lines.length !== b.lines.length ? Math.min(a.lines.length, b.lines.length) : -1;
+      if (first >= 0) {
+        diffs++;
+        if (diffs <= 3) process.stdout.write(`DIFF ${name}, ${checks}, sequence ${i}, line ${first}:\n  A: ${a.lines[first]}\n  B: ${b.lines[first]}\n`);
+      }
+      if (a.state !== b.state) stateDiffs++;
+    }
+  }
+  let cex = '';
+  if (name.startsWith('broken')) {
+    for (const checks of LEVELS) {
+      const ta = String(A.testing.checkDesign(make(A), { ...options, checks, numRuns: 200 }));
+      const tb = String(B.testing.checkDesign(make(B), { ...options, checks, numRuns: 200 }));
+      if (ta !== tb) {
+        diffs++;
+        process.stdout.write(`DIFF ${name}, ${checks}: counterexample text\n--- A\n${ta.slice(0, 1500)}\n--- B\n${tb.slice(0, 1500)}\n`);
+      }
+      cex += `; counterexample (${checks}) ${ta === tb ? 'same' : 'DIFFERENT'}, ${ta.length} B`;
+    }
+  }
+  sequences += LEVELS.length * SEQS;
+  behaviour += diffs;
+  representation += stateDiffs;
+  process.stdout.write(`${name}: ${LEVELS.length * SEQS} sequences, ${observed} observations, ${diffs} behaviour differences, ${stateDiffs} final states with another canonical JSON${cex}\n`);
+}
+process.stdout.write(`SUMMARY: ${sequences} sequences over ${DESIGNS.length} designs × ${LEVELS.length} levels; ${behaviour} behaviour differences; ${representation} canonical-state differences\n`);
+process.exit(behaviour > 0 ? 1 : 0);
