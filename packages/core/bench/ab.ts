@@ -1,0 +1,162 @@
+/**
+ * `pnpm ab <base-dir> [<dir>] --what=bulk|property|sampled [--nodes=N] [--rounds=R] [--checks=every-change|at-end]`:
+ * how much faster (or slower) a change made podnet, measured the only way this machine allows.
+ *
+ * The machine's speed drifts up to 3× between runs of the same code, so two separate runs cannot compare two
+ * builds. This loads both builds' compiled `dist/` (repository roots with `pnpm build` done; `<dir>` defaults
+ * to this checkout) into one process and alternates them in ABBA order, so drift and the second-runner's
+ * advantage (~5–10 % here) fall on both alike. Each round gives the CPU time of each build
+ * (`process.cpuUsage()`, which counts the GC's helper threads too); it prints the medians and the geometric
+ * mean of the per-round ratios B/A (below 1: B is faster).
+ *
+ * - `bulk`: `buildClusterState` of flannel VXLAN, `--nodes` nodes × 30 pods (default 2,000), one build per
+ *   round and side, a full GC before each.
+ * - `property`: @podnet/testing runs of flannel VXLAN (20 events, ≤ 6 nodes) at `--checks` (default at-end),
+ *   50 runs per round and side after 300 warm-up runs each.
+ * - `sampled`: on one bulk-built state per build (`--nodes`, default 2,000), a pod added on a random node with
+ *   the simulator's sampled check (sample 4), then deleted with its check, 50 per round and side (the same
+ *   nodes on both sides); each round's figure is the median of its 50 (a scavenge of a heap holding two large
+ *   states lands on a few of them). Noisy: give it ≥ 12 rounds.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+type Core = typeof import('@podnet/core');
+type Cni = typeof import('@podnet/cni');
+type Testing = typeof import('@podnet/testing');
+type Fc = typeof import('fast-check');
+interface Build { readonly core: Core; readonly cni: Cni; readonly testing: Testing; readonly fc: Fc }
+
+const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const int = (name: string, dflt: number): number => {
+  const v = arg(name);
+  const n = v === undefined ? dflt : Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${String(v)}`);
+  return n;
+};
+const dirs = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const what = arg('what');
+if (dirs.length < 1 || dirs.length > 2 || (what !== 'bulk' && what !== 'property' && what !== 'sampled')) {
+  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|sampled [--nodes=N] [--rounds=R] [--checks=every-change|at-end]\n');
+  process.exit(2);
+}
+const checksArg = arg('checks') ?? 'at-end';
+if (checksArg !== 'at-end' && checksArg !== 'every-change') throw new Error(`--checks must be at-end or every-change, not ${checksArg}`);
+const checks: 'at-end' | 'every-change' = checksArg;
+const ROUNDS = int('rounds', what === 'bulk' ? 4 : 8);
+const NODES = int('nodes', 2000);
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+async function load(root: string): Promise<Build> {
+  const imp = (path: string): Promise<unknown> => import(pathToFileURL(`${root}/${path}`).href);
+  return {
+    core: (await imp('packages/core/dist/index.js')) as Core,
+    cni: (await imp('packages/cni/dist/index.js')) as Cni,
+    testing: (await imp('packages/testing/dist/index.js')) as Testing,
+    fc: ((await imp('node_modules/fast-check/lib/fast-check.js')) as { default: Fc }).default,
+  };
+}
+const builds = { A: await load(resolve(dirs[0]!)), B: await load(resolve(dirs[1] ?? '.')) };
+
+const median = (x: readonly number[]): number => { const s = [...x].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+
+/** CPU milliseconds of `f`, all threads. */
+function cpu(f: () => void): number {
+  const c = process.cpuUsage();
+  f();
+  const d = process.cpuUsage(c);
+  return (d.user + d.system) / 1000;
+}
+
+const SETTINGS = { podCidr: '10.0.0.0/8', nodeCidrMaskSize: 24, underlay: { segments: [{ name: 'dc', cidr: '172.16.0.0/16', gateway: '172.16.0.1', mtu: 1500 }] } };
+function specs(nodes: number): { nodes: { name: string }[]; pods: { name: string; node: string }[] } {
+  const ns: { name: string }[] = [];
+  const ps: { name: string; node: string }[] = [];
+  for (let i = 0; i < nodes; i++) {
+    ns.push({ name: `node-${i}` });
+    for (let j = 0; j < 30; j++) ps.push({ name: `p-${i}-${j}`, node: `node-${i}` });
+  }
+  return { nodes: ns, pods: ps };
+}
+
+/** One measurement per side and round: named CPU figures (ms). */
+type Side = (b: Build, round: number) => Record<string, number>;
+
+function bulkSide(): Side {
+  const s = specs(NODES);
+  return (b) => {
+    gc();
+    const design = b.cni.flannel();
+    return { build: cpu(() => b.core.buildClusterState(SETTINGS, design, s.nodes, s.pods)) };
+  };
+}
+
+function propertySide(): Side {
+  const make = (b: Build) => {
+    const design = b.cni.flannel({ backend: 'vxlan' });
+    const cmds = b.fc.array(b.fc.oneof(...b.testing.clusterCommands({})), { minLength: 20, maxLength: 20 });
+    const prop = b.fc.property(b.testing.clusterShapeArb({}), cmds, (shape, list) => {
+      const run = new b.testing.ClusterRun(design, shape, { maxNodes: 6, checks });
+      b.fc.modelRun(() => ({ model: {}, real: run }), list);
+      run.finish();
+    });
+    b.fc.check(prop, { numRuns: 300, seed: 99 });
+    return prop;
+  };
+  const props = new Map([[builds.A, make(builds.A)], [builds.B, make(builds.B)]]);
+  return (b, round) => {
+    const prop = props.get(b)!;
+    let failed = false;
+    const ms = cpu(() => { failed = b.fc.check(prop, { numRuns: 50, seed: 1000 + round }).failed; });
+    if (failed) throw new Error('a property run failed during the A/B');
+    return { 'ms per run': ms / 50 };
+  };
+}
+
+function sampledSide(): Side {
+  const s = specs(NODES);
+  const states = new Map<Build, ReturnType<Core['buildClusterState']>>();
+  for (const b of [builds.A, builds.B]) states.set(b, b.core.buildClusterState(SETTINGS, b.cni.flannel(), s.nodes, s.pods));
+  gc();
+  return (b, round) => {
+    const { core } = b;
+    const state = states.get(b)!;
+    const design = b.cni.flannel();
+    const random = core.seededRandom(round + 1);
+    const add: number[] = [];
+    const del: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const node = `node-${Math.floor(random() * NODES)}`;
+      let a: ReturnType<Core['addPodState']> | undefined;
+      let memory = core.EMPTY_MEMORY;
+      add.push(cpu(() => {
+        a = core.addPodState(state, { name: `ab-${round}-${i}`, node }, design);
+        memory = core.sampledCheck(a.state, core.EMPTY_MEMORY, core.diffScope(state, a.state), 4, random).memory;
+      }));
+      del.push(cpu(() => {
+        const d = core.deletePodState(a!.state, a!.pod.key, design);
+        core.sampledCheck(d.state, memory, core.diffScope(a!.state, d.state), 4, random);
+      }));
+    }
+    // Medians, not sums: a scavenge of a heap holding two large states lands on a few operations.
+    return { 'add + check µs (median of 50)': median(add) * 1000, 'delete + check µs (median of 50)': median(del) * 1000 };
+  };
+}
+
+const side: Side = what === 'bulk' ? bulkSide() : what === 'property' ? propertySide() : sampledSide();
+// One warm-up round per side (JIT), then ABBA rounds.
+side(builds.A, 0);
+side(builds.B, 0);
+const got: { A: Record<string, number>[]; B: Record<string, number>[] } = { A: [], B: [] };
+for (let r = 1; r <= ROUNDS; r++) {
+  const order = r % 2 === 1 ? (['A', 'B'] as const) : (['B', 'A'] as const);
+  for (const k of order) got[k].push(side(builds[k], r));
+  process.stderr.write(`round ${r}/${ROUNDS}\n`);
+}
+process.stdout.write(`${what}${what === 'property' ? ` (${checks})` : ` (${NODES} nodes)`}, ${ROUNDS} rounds ABBA, CPU; A = ${resolve(dirs[0]!)}, B = ${resolve(dirs[1] ?? '.')}\n`);
+for (const key of Object.keys(got.A[0]!)) {
+  const a = got.A.map((x) => x[key]!);
+  const b = got.B.map((x) => x[key]!);
+  const ratio = Math.exp(a.reduce((s, v, i) => s + Math.log(b[i]! / v), 0) / a.length);
+  process.stdout.write(`  ${key}: A median ${median(a).toFixed(2)}, B median ${median(b).toFixed(2)}; B/A per round (geometric mean) ×${ratio.toFixed(3)}\n`);
+}
