@@ -18,45 +18,21 @@
  *   nodes on both sides); each round's figure is the median of its 50 (a scavenge of a heap holding two large
  *   states lands on a few of them). Noisy: give it ≥ 12 rounds.
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirArgs, flag, loadBuild, positiveFlag, type Build, type Core } from './lib/builds.js';
 
-type Core = typeof import('@podnet/core');
-type Cni = typeof import('@podnet/cni');
-type Testing = typeof import('@podnet/testing');
-type Fc = typeof import('fast-check');
-interface Build { readonly core: Core; readonly cni: Cni; readonly testing: Testing; readonly fc: Fc }
-
-const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const int = (name: string, dflt: number): number => {
-  const v = arg(name);
-  const n = v === undefined ? dflt : Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${String(v)}`);
-  return n;
-};
-const dirs = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const what = arg('what');
+const dirs = dirArgs();
+const what = flag('what');
 if (dirs.length < 1 || dirs.length > 2 || (what !== 'bulk' && what !== 'property' && what !== 'sampled')) {
   process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|sampled [--nodes=N] [--rounds=R] [--checks=every-change|at-end]\n');
   process.exit(2);
 }
-const checksArg = arg('checks') ?? 'at-end';
+const checksArg = flag('checks') ?? 'at-end';
 if (checksArg !== 'at-end' && checksArg !== 'every-change') throw new Error(`--checks must be at-end or every-change, not ${checksArg}`);
 const checks: 'at-end' | 'every-change' = checksArg;
-const ROUNDS = int('rounds', what === 'bulk' ? 4 : 8);
-const NODES = int('nodes', 2000);
+const ROUNDS = positiveFlag('rounds', what === 'bulk' ? 4 : 8);
+const NODES = positiveFlag('nodes', 2000);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-
-async function load(root: string): Promise<Build> {
-  const imp = (path: string): Promise<unknown> => import(pathToFileURL(`${root}/${path}`).href);
-  return {
-    core: (await imp('packages/core/dist/index.js')) as Core,
-    cni: (await imp('packages/cni/dist/index.js')) as Cni,
-    testing: (await imp('packages/testing/dist/index.js')) as Testing,
-    fc: ((await imp('node_modules/fast-check/lib/fast-check.js')) as { default: Fc }).default,
-  };
-}
-const builds = { A: await load(resolve(dirs[0]!)), B: await load(resolve(dirs[1] ?? '.')) };
+const builds = { A: await loadBuild(dirs[0]!), B: await loadBuild(dirs[1] ?? '.') };
 
 const median = (x: readonly number[]): number => { const s = [...x].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 
@@ -153,7 +129,7 @@ for (let r = 1; r <= ROUNDS; r++) {
   for (const k of order) got[k].push(side(builds[k], r));
   process.stderr.write(`round ${r}/${ROUNDS}\n`);
 }
-process.stdout.write(`${what}${what === 'property' ? ` (${checks})` : ` (${NODES} nodes)`}, ${ROUNDS} rounds ABBA, CPU; A = ${resolve(dirs[0]!)}, B = ${resolve(dirs[1] ?? '.')}\n`);
+process.stdout.write(`${what}${what === 'property' ? ` (${checks})` : ` (${NODES} nodes)`}, ${ROUNDS} rounds ABBA, CPU; A = ${builds.A.root}, B = ${builds.B.root}\n`);
 for (const key of Object.keys(got.A[0]!)) {
   const a = got.A.map((x) => x[key]!);
   const b = got.B.map((x) => x[key]!);

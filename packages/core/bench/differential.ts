@@ -20,39 +20,22 @@
  * build's arbitraries. Exits 1 on any behaviour difference, printing the first three per design.
  * ~90 s for the default 25 sequences per design and level (750 sequences).
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { ClusterEvent, ClusterShape, ShapeOptions } from '@podnet/testing';
+import { dirArgs, loadBuild, positiveFlag, type Build, type Cni, type Testing } from './lib/builds.js';
 
-type Core = typeof import('@podnet/core');
-type Cni = typeof import('@podnet/cni');
-type Testing = typeof import('@podnet/testing');
-type Fc = typeof import('fast-check');
-interface Build { readonly core: Core; readonly cni: Cni; readonly testing: Testing }
 type Design = ReturnType<Cni['flannel']>;
 
-const flag = (name: string, dflt: number): number => {
-  const v = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const n = v === undefined ? dflt : Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${String(v)}`);
-  return n;
-};
-const dirs = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const dirs = dirArgs();
 if (dirs.length < 1 || dirs.length > 2) {
   process.stderr.write('usage: pnpm differential <base-dir> [<dir>] [--seqs=25] [--seed=7]\n');
   process.exit(2);
 }
-const [dirA, dirB] = [resolve(dirs[0]!), resolve(dirs[1] ?? '.')];
-const SEQS = flag('seqs', 25);
-const SEED = flag('seed', 7);
-
-async function load(root: string): Promise<Build> {
-  const imp = (pkg: string): Promise<unknown> => import(pathToFileURL(`${root}/packages/${pkg}/dist/index.js`).href);
-  return { core: (await imp('core')) as Core, cni: (await imp('cni')) as Cni, testing: (await imp('testing')) as Testing };
-}
-const A = await load(dirA);
-const B = await load(dirB);
-const fc = ((await import(pathToFileURL(`${dirA}/node_modules/fast-check/lib/fast-check.js`).href)) as { default: Fc }).default;
+const SEQS = positiveFlag('seqs', 25);
+const SEED = positiveFlag('seed', 7);
+const A = await loadBuild(dirs[0]!);
+const B = await loadBuild(dirs[1] ?? '.');
+// The sequences are generated once, with the first build's fast-check and arbitraries.
+const fc = A.fc;
 
 type Options = ShapeOptions & { readonly maxNodes?: number };
 const DESIGNS: readonly [string, (b: Build) => Design, Options][] = [

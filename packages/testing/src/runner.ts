@@ -338,41 +338,11 @@ const keyBefore = (a: Pod, b: Pod): boolean => a.key < b.key;
 const createdAt = (n: Node): number => n.created;
 const nameBefore = (a: Node, b: Node): boolean => a.name < b.name;
 
-/**
- * Sorts `list` in place by `first`, then by the number its names end with, then by `before` (a total order),
- * each key read once per entry. A run's lists are short (a pod per event at most): an insertion sort, with
- * no closure or record per entry; a long list goes to Array.prototype.sort.
- */
+/** Sorts `list` in place by `first`, then by the number its names end with, then by `before` (a total order). */
 function sortByNumber<T extends { readonly name: string }>(list: T[], first: (x: T) => number, before: (x: T, y: T) => boolean): void {
-  const n = list.length;
-  const a = new Array<number>(n);
-  const b = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    a[i] = first(list[i]!);
-    b[i] = num(list[i]!.name);
-  }
-  const less = (x: T, ax: number, bx: number, y: T, ay: number, by: number): boolean => ax < ay || (ax === ay && (bx < by || (bx === by && before(x, y))));
-  if (n > 64) {
-    const order = list.map((_, i) => i).sort((i, j) => (less(list[i]!, a[i]!, b[i]!, list[j]!, a[j]!, b[j]!) ? -1 : 1));
-    const sorted = order.map((i) => list[i]!);
-    for (let i = 0; i < n; i++) list[i] = sorted[i]!;
-    return;
-  }
-  for (let i = 1; i < n; i++) {
-    const x = list[i]!;
-    const ax = a[i]!;
-    const bx = b[i]!;
-    let j = i;
-    while (j > 0 && less(x, ax, bx, list[j - 1]!, a[j - 1]!, b[j - 1]!)) {
-      list[j] = list[j - 1]!;
-      a[j] = a[j - 1]!;
-      b[j] = b[j - 1]!;
-      j--;
-    }
-    list[j] = x;
-    a[j] = ax;
-    b[j] = bx;
-  }
+  const keyed = list.map((x) => ({ x, a: first(x), b: num(x.name) }));
+  keyed.sort((p, q) => p.a - q.a || p.b - q.b || (before(p.x, q.x) ? -1 : before(q.x, p.x) ? 1 : 0));
+  for (let i = 0; i < keyed.length; i++) list[i] = keyed[i]!.x;
 }
 
 function describePod(p: { node: string | null; ip: number | null; status: { phase: string; message?: string } }): string {

@@ -168,37 +168,40 @@ function mtuOf(conf: PluginInput): number {
   return typeof m === 'number' && m > 0 ? m : 1500;
 }
 
-/** The store's directory, once per configuration object (flannel's delegate is one object per node). */
-const storeKeys = new WeakMap<PluginInput, string>();
-const storeKey = (conf: PluginInput): string => {
-  let key = storeKeys.get(conf);
-  if (key === undefined) {
-    const ipam = (conf['ipam'] ?? {}) as Record<string, unknown>;
-    storeKeys.set(conf, (key = `${typeof ipam['dataDir'] === 'string' ? ipam['dataDir'] : '/var/lib/cni/networks'}/${conf.name}`));
-  }
-  return key;
-};
+/**
+ * `read` of a configuration, once per configuration object (flannel's delegate is one per node, a list's
+ * plugin one per list); a configuration carrying a prevResult is a copy made for one run, read as it comes.
+ */
+function perConfig<T>(read: (conf: PluginInput) => T): (conf: PluginInput) => T {
+  const memo = new WeakMap<PluginInput, T>();
+  return (conf) => {
+    if (conf.prevResult !== undefined) return read(conf);
+    let v = memo.get(conf);
+    if (v === undefined) memo.set(conf, (v = read(conf)));
+    return v;
+  };
+}
+
+/** The store's directory. */
+const storeKey = perConfig((conf): string => {
+  const ipam = (conf['ipam'] ?? {}) as Record<string, unknown>;
+  return `${typeof ipam['dataDir'] === 'string' ? ipam['dataDir'] : '/var/lib/cni/networks'}/${conf.name}`;
+});
 
 /**
- * What host-local reads of a configuration when CNI_ARGS asks for no address: its loaded configuration (or
- * the error) and its store's directory, once per configuration object as {@link bridgeSettings}.
+ * What host-local reads of a configuration (whose `ipam` is an object) when CNI_ARGS asks for no address:
+ * its loaded configuration (or the error) and its store's directory.
  */
-const hostLocalPlans = new WeakMap<PluginInput, { readonly loaded: HostLocalConfig | IpamError; readonly key: string }>();
-function hostLocalPlan(conf: PluginInput, ipam: Readonly<Record<string, unknown>>): { readonly loaded: HostLocalConfig | IpamError; readonly key: string } {
-  let plan = hostLocalPlans.get(conf);
-  if (plan === undefined) {
-    plan = { loaded: loadHostLocalConfigFor(ipam, conf.cniVersion, null, conf), key: storeKey(conf) };
-    if (conf.prevResult === undefined) hostLocalPlans.set(conf, plan);
-  }
-  return plan;
-}
+const hostLocalPlan = perConfig((conf): { readonly loaded: HostLocalConfig | IpamError; readonly key: string } => (
+  { loaded: loadHostLocalConfigFor(conf['ipam'] as Record<string, unknown>, conf.cniVersion, null, conf), key: storeKey(conf) }
+));
 
 /** host-local, called directly or delegated to by bridge, ptp (ipam.ExecAdd/ExecDel/ExecCheck). */
 const hostLocal: Plugin = (cmd, conf, inv, stores) => {
   const ipam = conf['ipam'];
   if (ipam === null || typeof ipam !== 'object') return plain(conf, 'IPAM config missing \'ipam\' key');
   const ipText = cniArgsIpText(inv);
-  const plan = ipText === null ? hostLocalPlan(conf, ipam as Record<string, unknown>) : null;
+  const plan = ipText === null ? hostLocalPlan(conf) : null;
   const loaded = plan !== null ? plan.loaded : loadHostLocalConfigFor(ipam as Record<string, unknown>, conf.cniVersion, ipText, conf);
   if ('error' in loaded) return plain(conf, loaded.error);
   const key = plan !== null ? plan.key : storeKey(conf);
@@ -490,17 +493,8 @@ function readBridgeSettings(conf: PluginInput): BridgeSettings {
   return { brName, isLayer3, refused, isDefaultGW, isGW, mtu: mtuOf(conf) };
 }
 
-/**
- * {@link readBridgeSettings}, once per configuration object (flannel's delegate is one per node, a list's
- * first plugin one per list); a configuration carrying a prevResult is a copy made for one run, read as it comes.
- */
-const bridgeSettingsMemo = new WeakMap<PluginInput, BridgeSettings>();
-function bridgeSettings(conf: PluginInput): BridgeSettings {
-  if (conf.prevResult !== undefined) return readBridgeSettings(conf);
-  let b = bridgeSettingsMemo.get(conf);
-  if (b === undefined) bridgeSettingsMemo.set(conf, (b = readBridgeSettings(conf)));
-  return b;
-}
+/** {@link readBridgeSettings}, once per configuration object ({@link perConfig}). */
+const bridgeSettings = perConfig(readBridgeSettings);
 
 const bridge: Plugin = (cmd, conf, inv, stores) => {
   const settings = bridgeSettings(conf);

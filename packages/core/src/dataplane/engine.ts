@@ -9,15 +9,15 @@
  * effects (ARP entries learned, bridge FDB entries learned, conntrack entries). Side effects are
  * collected in an overlay while the packet travels and committed in one immer transition at the end.
  */
-import { madeHere, peek, snapshot, transition } from '../util/immer.js';
+import { madeHere, snapshot, transition } from '../util/immer.js';
 import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, TcProg, TunnelEntry } from '../model/types.js';
 import { localAddressMap, lookupRouteFrom, refUses, selectSource, type RouteSlot } from '../ops/routing.js';
-import { fabricLookup } from '../ops/actions.js';
-import { shardGet, shardPeek, shardValues } from '../util/shards.js';
+import { fabricLookup, findDraftNs } from '../ops/actions.js';
+import { shardGet, shardValues } from '../util/shards.js';
 import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
   ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PKT_FILTERED, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED,
@@ -1618,14 +1618,7 @@ class Run {
     if (this.pmtuUpd !== null) for (const id of this.pmtuUpd.keys()) ids.add(id);
     return transition(this.state, (d) => {
       for (const id of ids) {
-        let ns: { neigh: NetNs['neigh']; fdb: NetNs['fdb']; conntrack: NetNs['conntrack']; pmtu: NetNs['pmtu'] } | undefined;
-        if (id === UNDERLAY_NS) ns = d.underlay.router;
-        else if (id.startsWith('node/')) ns = shardGet(d.nodes, id.slice(5))?.host;
-        else {
-          const key = id.slice(4);
-          const node = shardPeek(peek(d as ClusterState, 'podIndex'), key); // a read: through the draft it would draft the index
-          ns = node === undefined ? undefined : shardGet(d.nodes, node)?.pods[key]?.netns ?? undefined;
-        }
+        const ns = findDraftNs(d, id);
         if (!ns) continue;
         const was = snapshot(ns);
         if (neighIds.has(id)) ns.neigh = madeHere(this.neighUpd.into(id, was.neigh));

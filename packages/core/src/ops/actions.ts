@@ -175,13 +175,13 @@ export function draftNs(d: DState, id: NsId): DNs {
   return ns;
 }
 
-/** The namespace with this id inside a draft, found by its id, or undefined. */
-function findDraftNs(d: DState, id: NsId): DNs | undefined {
+/** The namespace with this id inside a draft (or a state being built in place), or undefined. */
+export function findDraftNs(d: DState, id: NsId): DNs | undefined {
   if (id === UNDERLAY_NS) return d.underlay.router;
   if (typeof id === 'string' && id.startsWith('node/')) return shardGet(d.nodes, id.slice(5))?.host;
   if (typeof id === 'string' && id.startsWith('pod/')) {
     const key = id.slice(4);
-    const node = shardPeek(d.podIndex, key);
+    const node = shardPeek(peek(d as ClusterState, 'podIndex'), key); // a read: through the draft it would draft the index
     return node === undefined ? undefined : shardGet(d.nodes, node)?.pods[key]?.netns ?? undefined;
   }
   return undefined;
