@@ -1,5 +1,5 @@
 /**
- * `pnpm ab <base-dir> [<dir>] --what=bulk|property|sampled [--nodes=N] [--rounds=R] [--checks=every-change|at-end]`:
+ * `pnpm ab <base-dir> [<dir>] --what=bulk|property|sampled|churn [--nodes=N] [--rounds=R] [--checks=every-change|at-end]`:
  * how much faster (or slower) a change made podnet, measured the only way this machine allows.
  *
  * The machine's speed drifts up to 3× between runs of the same code, so two separate runs cannot compare two
@@ -17,13 +17,14 @@
  *   the simulator's sampled check (sample 4), then deleted with its check, 50 per round and side (the same
  *   nodes on both sides); each round's figure is the median of its 50 (a scavenge of a heap holding two large
  *   states lands on a few of them). Noisy: give it ≥ 12 rounds.
+ * - `churn`: `sampled` without the checks: the add and delete transitions alone.
  */
 import { dirArgs, flag, loadBuild, positiveFlag, type Build, type Core } from './lib/builds.js';
 
 const dirs = dirArgs();
 const what = flag('what');
-if (dirs.length < 1 || dirs.length > 2 || (what !== 'bulk' && what !== 'property' && what !== 'sampled')) {
-  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|sampled [--nodes=N] [--rounds=R] [--checks=every-change|at-end]\n');
+if (dirs.length < 1 || dirs.length > 2 || (what !== 'bulk' && what !== 'property' && what !== 'sampled' && what !== 'churn')) {
+  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|sampled|churn [--nodes=N] [--rounds=R] [--checks=every-change|at-end]\n');
   process.exit(2);
 }
 const checksArg = flag('checks') ?? 'at-end';
@@ -89,7 +90,7 @@ function propertySide(): Side {
   };
 }
 
-function sampledSide(): Side {
+function sampledSide(checked = true): Side {
   const s = specs(NODES);
   const states = new Map<Build, ReturnType<Core['buildClusterState']>>();
   for (const b of [builds.A, builds.B]) states.set(b, b.core.buildClusterState(SETTINGS, b.cni.flannel(), s.nodes, s.pods));
@@ -107,19 +108,20 @@ function sampledSide(): Side {
       let memory = core.EMPTY_MEMORY;
       add.push(cpu(() => {
         a = core.addPodState(state, { name: `ab-${round}-${i}`, node }, design);
-        memory = core.sampledCheck(a.state, core.EMPTY_MEMORY, core.diffScope(state, a.state), 4, random).memory;
+        if (checked) memory = core.sampledCheck(a.state, core.EMPTY_MEMORY, core.diffScope(state, a.state), 4, random).memory;
       }));
       del.push(cpu(() => {
         const d = core.deletePodState(a!.state, a!.pod.key, design);
-        core.sampledCheck(d.state, memory, core.diffScope(a!.state, d.state), 4, random);
+        if (checked) core.sampledCheck(d.state, memory, core.diffScope(a!.state, d.state), 4, random);
       }));
     }
     // Medians, not sums: a scavenge of a heap holding two large states lands on a few operations.
-    return { 'add + check µs (median of 50)': median(add) * 1000, 'delete + check µs (median of 50)': median(del) * 1000 };
+    const check = checked ? ' + check' : '';
+    return { [`add${check} µs (median of 50)`]: median(add) * 1000, [`delete${check} µs (median of 50)`]: median(del) * 1000 };
   };
 }
 
-const side: Side = what === 'bulk' ? bulkSide() : what === 'property' ? propertySide() : sampledSide();
+const side: Side = what === 'bulk' ? bulkSide() : what === 'property' ? propertySide() : sampledSide(what === 'sampled');
 // One warm-up round per side (JIT), then ABBA rounds.
 side(builds.A, 0);
 side(builds.B, 0);

@@ -4,7 +4,7 @@
  * a failure at any point leaves the given state exactly as it was.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { freezeIfOn, madeHere, peek, produce, transition } from '../util/immer.js';
+import { dictDraft, freezeIfOn, madeHere, peek, produce, transition } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
 } from '../addr/ipv4.js';
@@ -604,7 +604,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     // the write. A new key looked up before its first write as a property name is looked up in V8's string
     // table, ~0.3 µs a miss; the two looks were 3% of a flannel bulk build.
     const isNew = fresh || !Object.prototype.hasOwnProperty.call(had, p.key);
-    (n.pods as Record<string, Pod>)[p.key] = castDraft(madeHere(p));
+    (dictDraft(n.pods) as Record<string, Pod>)[p.key] = castDraft(madeHere(p));
     // Written in place (not a new copy of the record): its remembered count follows.
     if (isNew && snapshot(n.pods) === had) countPodChange(had, 1);
     shardSet(d.podIndex, p.key, node.name);
@@ -802,7 +802,7 @@ export function deletePodInDraft(d: Draft<ClusterState>, key: string, design: Cn
   }
   const had = snapshot(n.pods);
   const present = Object.prototype.hasOwnProperty.call(had, pod.key);
-  delete (n.pods as Record<string, Pod>)[pod.key];
+  delete (dictDraft(n.pods) as Record<string, Pod>)[pod.key];
   if (present && snapshot(n.pods) === had) countPodChange(had, -1);
   shardDelete(d.podIndex, pod.key);
   d.podCount -= 1;
@@ -830,10 +830,10 @@ function removeVethsInto(d: Draft<ClusterState>, host: Draft<NetNs>, nsId: strin
       const routes = peek(host as NetNs, 'routes');
       if (routes.some((r) => r.dev === l.name)) host.routes = castDraft(routes.filter((r) => r.dev !== l.name));
       const fdb = snapshot(host.fdb);
-      for (const k in fdb) if (fdb[k]!.port === l.name) delete (host.fdb as Record<string, unknown>)[k];
+      for (const k in fdb) if (fdb[k]!.port === l.name) delete (dictDraft(host.fdb) as Record<string, unknown>)[k];
       const neigh = snapshot(host.neigh);
-      for (const k in neigh) if (neigh[k]!.dev === l.name) delete (host.neigh as Record<string, unknown>)[k];
-      delete (host.links as Record<string, Link>)[l.name];
+      for (const k in neigh) if (neigh[k]!.dev === l.name) delete (dictDraft(host.neigh) as Record<string, unknown>)[k];
+      delete (dictDraft(host.links) as Record<string, Link>)[l.name];
     }
   }
 }

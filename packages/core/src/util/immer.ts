@@ -133,12 +133,41 @@ function deepFreeze(v: unknown): void {
   for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
 }
 
-/** immer's per-draft bookkeeping (immer 11: `Symbol.for('immer-state')`), read for {@link snapshot} and {@link transition}. */
+/** immer's per-draft bookkeeping (immer 11: `Symbol.for('immer-state')`), read for {@link snapshot}, {@link transition} and {@link dictDraft}. */
 const DRAFT_STATE = Symbol.for('immer-state');
 interface DraftState {
-  readonly modified_: boolean; readonly base_: object; readonly copy_: object | null;
-  /** The produce call's scope: `handledSet_` holds the new values immer has already walked (or need not). */
-  readonly scope_?: { readonly handledSet_?: unknown };
+  readonly modified_: boolean; readonly base_: object; copy_: object | null;
+  /** 0 for an object draft (1 an array, 2 a Map, 3 a Set). */
+  readonly type_?: number;
+  /** Keys assigned (true) or deleted (false); made with the copy (immer's `prepareCopy`). */
+  assigned_?: Map<string, boolean>;
+  /** The produce call's scope: `handledSet_` holds the new values immer has already walked (or need not); `immer_` the instance. */
+  readonly scope_?: { readonly handledSet_?: unknown; readonly immer_?: { readonly useStrictShallowCopy_?: unknown } };
+}
+
+/**
+ * A draft of a dictionary (util/dict.ts) about to be written: immer's copy of it, made here when immer has
+ * not made it yet, the way immer's `prepareCopy` would (the copy and an empty record of assigned keys), only
+ * faster. immer copies a prototype-less object with `Object.assign(Object.create(null), base)`, which V8
+ * runs key by key through its generic path; reading the keys once (`Object.keys`) and storing each is the same
+ * copy (the same entries, in the same order) at less CPU: ~5 → ~1.6 µs for a 34-key record warm,
+ * ~8 → ~6 µs cold. A pod add or delete at 150,000 pods copies three such records (the node's pods, its host's
+ * links and FDB, ~30 keys each), ~20 % of its time. Anything else (not a draft, already copied, not a
+ * dictionary, an immer whose bookkeeping looks different) is left to immer. Returns the draft.
+ */
+export function dictDraft<T extends object>(x: T): T {
+  // Outside a transition (a cluster built in place) nothing is a draft: no need to look.
+  if (reads === null) return x;
+  const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  if (st === undefined || st.copy_ !== null || st.type_ !== 0 || st.assigned_ !== undefined || st.scope_?.immer_?.useStrictShallowCopy_ !== false) return x;
+  const base = st.base_ as Record<string, unknown>;
+  if (Object.getPrototypeOf(base) !== null) return x;
+  const copy = Object.create(null) as Record<string, unknown>;
+  const keys = Object.keys(base);
+  for (let i = 0; i < keys.length; i++) { const k = keys[i]!; copy[k] = base[k]; }
+  st.assigned_ = new Map();
+  st.copy_ = copy;
+  return x;
 }
 
 /**

@@ -16,7 +16,7 @@
  */
 import { isDraft } from 'immer';
 import { dict } from './dict.js';
-import { forgetRead, inTransition, madeHere, readsOf, rememberRead, snapshot } from './immer.js';
+import { dictDraft, forgetRead, inTransition, madeHere, readsOf, rememberRead, snapshot } from './immer.js';
 
 const BITS = 7;
 /** Slots per level: a top holds this many leaves, the map this many tops. */
@@ -72,10 +72,16 @@ function shardGetRemembered<V>(s: Shards<V>, key: string): V | undefined {
     const v = known.get(key);
     if (v !== undefined) return v as V;
   }
-  const v = lookup(s, key);
   // Remembered for a draft map only: a plain map read in a transition is the state before it, or a level
   // made in it, which a write changes in place.
-  if (v !== undefined && isDraft(s)) rememberRead(s, key, v);
+  if (!isDraft(s)) return lookup(s, key);
+  // Reading an object through a draft leaf makes immer copy the leaf (not a primitive): dictDraft copies it
+  // the faster way.
+  const l = shardLeaf(s, shardOf(key));
+  if (l === undefined || !Object.prototype.hasOwnProperty.call(l, key)) return undefined;
+  const plain = snapshot(l)[key];
+  const v = plain !== null && typeof plain === 'object' ? dictDraft(l)[key] : plain;
+  if (v !== undefined) rememberRead(s, key, v);
   return v;
 }
 
@@ -116,7 +122,7 @@ export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
     (m[t] as (Leaf<V> | null)[])[j] = leafOf(key, value);
     return;
   }
-  ((m[t] as (Leaf<V> | null)[])[j] as Record<string, V>)[key] = value;
+  (dictDraft((m[t] as (Leaf<V> | null)[])[j]!) as Record<string, V>)[key] = value;
 }
 
 /**
@@ -140,7 +146,7 @@ export function shardDelete<V>(s: Shards<V>, key: string): void {
   const leaf = snapshot(l);
   if (!Object.prototype.hasOwnProperty.call(leaf, key)) return;
   if (!soleKey(leaf)) {
-    delete ((m[t] as (Leaf<V> | null)[])[j] as Record<string, V>)[key];
+    delete (dictDraft((m[t] as (Leaf<V> | null)[])[j]!) as Record<string, V>)[key];
     return;
   }
   if (soleLeaf(plainTop)) m[t] = null;
