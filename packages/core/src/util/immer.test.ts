@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { current, isDraft } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { madeHere, peek, produce, setFreezing, snapshot, transition } from './immer.js';
+import { dictDraft, madeHere, peek, produce, setFreezing, snapshot, transition } from './immer.js';
 
 type Tree = { [k: string]: Tree | number };
 type Op = { readonly path: readonly string[]; readonly value: number | null };
@@ -119,5 +119,38 @@ describe('transition and madeHere', () => {
     const rec = madeHere({ v: 1 });
     transition({ a: 1 } as Tree, (d) => { d['a'] = 2; });
     expect(Object.isFrozen(rec)).toBe(false);
+  });
+});
+
+describe('dictDraft', () => {
+  /** A tree of dictionaries (prototype-less, as util/dict.ts makes them), with integer-like keys too. */
+  const dictName = fc.constantFrom('a', 'b', 'c', '7', '12');
+  const dictOps = fc.array(fc.record({ path: fc.array(dictName, { minLength: 1, maxLength: 3 }), value: fc.option(fc.integer(), { nil: null }) }), { maxLength: 30 });
+  function applyDict(t: Tree, op: Op, viaDictDraft: boolean): void {
+    let cur = t;
+    for (const k of op.path.slice(0, -1)) {
+      if (typeof cur[k] !== 'object') cur[k] = Object.create(null) as Tree;
+      cur = (viaDictDraft ? dictDraft(cur[k] as Tree) : cur[k]) as Tree;
+    }
+    const last = op.path[op.path.length - 1]!;
+    if (op.value === null) delete cur[last];
+    else cur[last] = op.value;
+  }
+  it('gives the state immer gives, keys in the same order, and leaves the base as it was', () => {
+    fc.assert(fc.property(dictOps, dictOps, fc.boolean(), (first, then, frozen) => {
+      setFreezing(frozen);
+      try {
+        const base = Object.create(null) as Tree;
+        for (const op of first) applyDict(base, op, false);
+        const before = JSON.stringify(base);
+        const mine = transition(base, (d) => { for (const op of then) applyDict(dictDraft(d), op, true); });
+        const theirs = produce(base, (d) => { for (const op of then) applyDict(d, op, false); });
+        expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
+        expect(JSON.stringify(base)).toBe(before);
+        expect(mine).toEqual(theirs);
+      } finally {
+        setFreezing(true);
+      }
+    }));
   });
 });
