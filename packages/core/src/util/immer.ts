@@ -79,6 +79,23 @@ export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) 
   });
 }
 
+/**
+ * Runs `f` on a draft of `base` whose changes are thrown away, inside the open transition: for a part of the
+ * state the transition removes (a deleted pod's namespace), which actions must still change exactly as they
+ * would (the same checks, the same errors, their effects elsewhere written through the transition's draft),
+ * but whose drafts immer need not finalise into a state that drops them. `base` must be plain (no draft
+ * inside); nothing `f` reads from the draft may be kept after it returns (the draft is revoked).
+ */
+export function scratchDraft<T extends object, R>(base: T, f: (draft: Draft<T>) => R): R {
+  const draft = immer.createDraft(base);
+  try {
+    return f(draft);
+  } finally {
+    // Finishing the draft ends its scope (immer keeps the current one); its result is dropped.
+    immer.finishDraft(draft);
+  }
+}
+
 /** {@link rememberRead}'s memo: null outside a {@link transition}, {@link OPEN} until its first entry. */
 let reads: Map<object, Map<string, unknown>> | null = null;
 /** No read remembered yet in the open transition (the memo is made at the first). */
