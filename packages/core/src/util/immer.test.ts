@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { current, isDraft } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { dictDraft, madeHere, peek, produce, setFreezing, snapshot, transition } from './immer.js';
+import { dictDraft, madeHere, peek, produce, scratchDraft, setFreezing, snapshot, transition } from './immer.js';
 
 type Tree = { [k: string]: Tree | number };
 type Op = { readonly path: readonly string[]; readonly value: number | null };
@@ -152,5 +152,46 @@ describe('dictDraft', () => {
         setFreezing(true);
       }
     }));
+  });
+});
+
+describe('scratchDraft', () => {
+  type S = { gone: { a: number; list: number[]; inner: { b: number } }; kept: { n: number; seen: number[] } };
+  const base = (): S => ({ gone: { a: 1, list: [1, 2], inner: { b: 2 } }, kept: { n: 0, seen: [] } });
+  it('changes what it is given in a draft thrown away, while the transition writes elsewhere as usual', () => {
+    for (const frozen of [false, true]) {
+      setFreezing(frozen);
+      try {
+        const s = base();
+        const before = JSON.stringify(s);
+        const next = transition(s, (d) => {
+          const seen = scratchDraft(s.gone, (g) => {
+            g.a = 5;
+            g.list.push(3);
+            g.inner.b = 7;
+            d.kept.n = g.a + g.inner.b;
+            return snapshot(g.list).slice();
+          });
+          d.kept.seen = seen;
+        });
+        expect(JSON.stringify(s)).toBe(before);
+        expect(next.gone).toBe(s.gone);
+        expect(next.kept).toEqual({ n: 12, seen: [1, 2, 3] });
+      } finally {
+        setFreezing(true);
+      }
+    }
+  });
+  it('leaves immer as it was when what it runs throws: the transition fails, the next one works', () => {
+    const s = base();
+    expect(() => transition(s, (d) => {
+      d.kept.n = 1;
+      scratchDraft(s.gone, (g) => { g.a = 9; throw new Error('refused'); });
+    })).toThrow('refused');
+    expect(s.kept.n).toBe(0);
+    expect(s.gone.a).toBe(1);
+    const next = produce(s, (d) => { d.gone.inner.b = 3; });
+    expect(next.gone.inner.b).toBe(3);
+    expect(s.gone.inner.b).toBe(2);
   });
 });
