@@ -176,7 +176,7 @@ export function dictDraft<T extends object>(x: T): T {
   // Outside a transition (a cluster built in place) nothing is a draft: no need to look.
   if (reads === null) return x;
   const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
-  if (st === undefined || st.copy_ !== null || st.type_ !== 0 || st.assigned_ !== undefined || st.scope_?.immer_?.useStrictShallowCopy_ !== false) return x;
+  if (st === undefined || st.copy_ !== null || st.type_ !== 0 || !('assigned_' in st) || st.assigned_ !== undefined || st.scope_?.immer_?.useStrictShallowCopy_ !== false) return x;
   const base = st.base_ as Record<string, unknown>;
   if (Object.getPrototypeOf(base) !== null) return x;
   const copy = Object.create(null) as Record<string, unknown>;
