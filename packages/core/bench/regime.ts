@@ -9,12 +9,13 @@
  * makes. `pnpm bench` and `pnpm ab --what=sampled` start from a fresh bulk-built state and probe a few
  * thousand random nodes of 5,000: their figure lies between the two regimes measured here. Two states of
  * `--nodes` × 30 pods (flannel VXLAN, default 5,000) are built; on one, each node's first pod probes the
- * next node's first pod once. Then rounds alternate (ABBA) between them, 50 pod adds (each with its sampled
+ * next node's first pod once (lib/meet.ts). Then rounds alternate (ABBA) between them, 50 pod adds (each with its sampled
  * check, sample 4) and deletes (with theirs) per round and state, on the same random nodes; it prints CPU
  * medians of the per-round medians, and the time spent in GC pauses per add + delete on each.
  */
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { dirArgs, loadBuild, positiveFlag, type Core } from './lib/builds.js';
+import { meetEveryNode } from './lib/meet.js';
 
 const NODES = positiveFlag('nodes', 5000);
 const ROUNDS = positiveFlag('rounds', 12);
@@ -34,11 +35,7 @@ function build(): State {
 }
 
 const states = { fresh: build(), probed: build() };
-for (let i = 0; i < NODES; i++) {
-  const key = `default/p-${(i + 1) % NODES}-0`;
-  const to = core.shardGet(states.probed.nodes, core.shardGet(states.probed.podIndex, key)!)!.pods[key]!;
-  core.send(states.probed, `pod/default/p-${i}-0`, core.icmpEcho(to.ip!), { record: false, commit: false });
-}
+meetEveryNode(core, states.probed);
 (globalThis as { gc?: () => void }).gc?.();
 
 const pauses: { at: number; ms: number }[] = [];
