@@ -155,6 +155,23 @@ describe('dictDraft', () => {
   });
 });
 
+describe('dictDraft on the immer podnet pins', () => {
+  it('makes the copy itself (else it stepped aside, and pod adds and deletes lost their faster copy)', () => {
+    const base = { t: Object.assign(Object.create(null) as Record<string, number>, { x: 1, y: 2 }) };
+    const state = (v: object): { copy_: object | null } => (v as Record<symbol, { copy_: object | null }>)[Symbol.for('immer-state')]!;
+    let copied: object | null = null;
+    const next = transition(base, (d) => {
+      expect(state(d.t).copy_).toBeNull();
+      const t = dictDraft(d.t);
+      copied = state(d.t).copy_; // before any write: immer would have made its own copy at the write
+      t.z = 3;
+    });
+    expect(copied).not.toBeNull();
+    expect(Object.getPrototypeOf(copied)).toBeNull();
+    expect(Object.keys(next.t)).toEqual(['x', 'y', 'z']);
+  });
+});
+
 describe('scratchDraft', () => {
   type S = { gone: { a: number; list: number[]; inner: { b: number } }; kept: { n: number; seen: number[] } };
   const base = (): S => ({ gone: { a: 1, list: [1, 2], inner: { b: 2 } }, kept: { n: 0, seen: [] } });
