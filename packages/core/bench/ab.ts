@@ -1,5 +1,5 @@
 /**
- * `pnpm ab <base-dir> [<dir>] --what=bulk|property|sampled|churn [--nodes=N] [--rounds=R] [--checks=every-change|at-end]`:
+ * `pnpm ab <base-dir> [<dir>] --what=bulk|property|sampled|churn [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met]`:
  * how much faster (or slower) a change made podnet, measured the only way this machine allows.
  *
  * The machine's speed drifts up to 3× between runs of the same code, so two separate runs cannot compare two
@@ -16,15 +16,18 @@
  * - `sampled`: on one bulk-built state per build (`--nodes`, default 2,000), a pod added on a random node with
  *   the simulator's sampled check (sample 4), then deleted with its check, 50 per round and side (the same
  *   nodes on both sides); each round's figure is the median of its 50 (a scavenge of a heap holding two large
- *   states lands on a few of them). Noisy: give it ≥ 12 rounds.
+ *   states lands on a few of them). Noisy: give it ≥ 12 rounds. With `--met`, each state's every node is first
+ *   probed once (lib/meet.ts), as in a session that has run a while (regime.ts's second regime): a change
+ *   to what a touched node's tables cost shows there, not hidden behind first visits of sampled nodes.
  * - `churn`: `sampled` without the checks: the add and delete transitions alone.
  */
 import { dirArgs, flag, loadBuild, positiveFlag, type Build, type Core } from './lib/builds.js';
+import { meetEveryNode } from './lib/meet.js';
 
 const dirs = dirArgs();
 const what = flag('what');
 if (dirs.length < 1 || dirs.length > 2 || (what !== 'bulk' && what !== 'property' && what !== 'sampled' && what !== 'churn')) {
-  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|sampled|churn [--nodes=N] [--rounds=R] [--checks=every-change|at-end]\n');
+  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|sampled|churn [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met]\n');
   process.exit(2);
 }
 const checksArg = flag('checks') ?? 'at-end';
@@ -94,6 +97,7 @@ function sampledSide(checked = true): Side {
   const s = specs(NODES);
   const states = new Map<Build, ReturnType<Core['buildClusterState']>>();
   for (const b of [builds.A, builds.B]) states.set(b, b.core.buildClusterState(SETTINGS, b.cni.flannel(), s.nodes, s.pods));
+  if (process.argv.includes('--met')) for (const b of [builds.A, builds.B]) meetEveryNode(b.core, states.get(b)!);
   gc();
   return (b, round) => {
     const { core } = b;
