@@ -17,12 +17,12 @@
  *   the simulator's sampled check (sample 4), then deleted with its check, 50 per round and side (the same
  *   nodes on both sides); each round's figure is the median of its 50 (a scavenge of a heap holding two large
  *   states lands on a few of them). Noisy: give it ≥ 12 rounds. With `--met`, each state's every node is first
- *   probed once (lib/meet.ts), as in a session that has run a while (regime.ts's second regime): a change
+ *   probed once (lib/churn.ts), as in a session that has run a while (regime.ts's second regime): a change
  *   to what a touched node's tables cost shows there, not hidden behind first visits of sampled nodes.
  * - `churn`: `sampled` without the checks: the add and delete transitions alone.
  */
 import { dirArgs, flag, loadBuild, positiveFlag, type Build, type Core } from './lib/builds.js';
-import { meetEveryNode } from './lib/meet.js';
+import { churn, meetEveryNode, SETTINGS, specs } from './lib/churn.js';
 
 const dirs = dirArgs();
 const what = flag('what');
@@ -46,17 +46,6 @@ function cpu(f: () => void): number {
   f();
   const d = process.cpuUsage(c);
   return (d.user + d.system) / 1000;
-}
-
-const SETTINGS = { podCidr: '10.0.0.0/8', nodeCidrMaskSize: 24, underlay: { segments: [{ name: 'dc', cidr: '172.16.0.0/16', gateway: '172.16.0.1', mtu: 1500 }] } };
-function specs(nodes: number): { nodes: { name: string }[]; pods: { name: string; node: string }[] } {
-  const ns: { name: string }[] = [];
-  const ps: { name: string; node: string }[] = [];
-  for (let i = 0; i < nodes; i++) {
-    ns.push({ name: `node-${i}` });
-    for (let j = 0; j < 30; j++) ps.push({ name: `p-${i}-${j}`, node: `node-${i}` });
-  }
-  return { nodes: ns, pods: ps };
 }
 
 /** One measurement per side and round: named CPU figures (ms). */
@@ -100,28 +89,11 @@ function sampledSide(checked = true): Side {
   if (process.argv.includes('--met')) for (const b of [builds.A, builds.B]) meetEveryNode(b.core, states.get(b)!);
   gc();
   return (b, round) => {
-    const { core } = b;
     const state = states.get(b)!;
-    const design = b.cni.flannel();
-    const random = core.seededRandom(round + 1);
-    const add: number[] = [];
-    const del: number[] = [];
-    for (let i = 0; i < 50; i++) {
-      const node = `node-${Math.floor(random() * NODES)}`;
-      let a: ReturnType<Core['addPodState']> | undefined;
-      let memory = core.EMPTY_MEMORY;
-      add.push(cpu(() => {
-        a = core.addPodState(state, { name: `ab-${round}-${i}`, node }, design);
-        if (checked) memory = core.sampledCheck(a.state, core.EMPTY_MEMORY, core.diffScope(state, a.state), 4, random).memory;
-      }));
-      del.push(cpu(() => {
-        const d = core.deletePodState(a!.state, a!.pod.key, design);
-        if (checked) core.sampledCheck(d.state, memory, core.diffScope(a!.state, d.state), 4, random);
-      }));
-    }
+    const { add, del } = churn(b.core, b.cni.flannel(), state, NODES, 50, b.core.seededRandom(round + 1), `ab-${round}`, checked);
     // Medians, not sums: a scavenge of a heap holding two large states lands on a few operations.
     const check = checked ? ' + check' : '';
-    return { [`add${check} µs (median of 50)`]: median(add) * 1000, [`delete${check} µs (median of 50)`]: median(del) * 1000 };
+    return { [`add${check} µs (median of 50)`]: median(add), [`delete${check} µs (median of 50)`]: median(del) };
   };
 }
 

@@ -9,29 +9,23 @@
  * makes. `pnpm bench` and `pnpm ab --what=sampled` start from a fresh bulk-built state and probe a few
  * thousand random nodes of 5,000: their figure lies between the two regimes measured here. Two states of
  * `--nodes` × 30 pods (flannel VXLAN, default 5,000) are built; on one, each node's first pod probes the
- * next node's first pod once (lib/meet.ts). Then rounds alternate (ABBA) between them, 50 pod adds (each with its sampled
+ * next node's first pod once (lib/churn.ts). Then rounds alternate (ABBA) between them, 50 pod adds (each with its sampled
  * check, sample 4) and deletes (with theirs) per round and state, on the same random nodes; it prints CPU
  * medians of the per-round medians, and the time spent in GC pauses per add + delete on each.
  */
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { dirArgs, loadBuild, positiveFlag, type Core } from './lib/builds.js';
-import { meetEveryNode } from './lib/meet.js';
+import { churn, meetEveryNode, SETTINGS, specs } from './lib/churn.js';
 
 const NODES = positiveFlag('nodes', 5000);
 const ROUNDS = positiveFlag('rounds', 12);
 const { core, cni, root } = await loadBuild(dirArgs()[0] ?? '.');
-const SETTINGS = { podCidr: '10.0.0.0/8', nodeCidrMaskSize: 24, underlay: { segments: [{ name: 'dc', cidr: '172.16.0.0/16', gateway: '172.16.0.1', mtu: 1500 }] } };
 const design = cni.flannel();
 type State = ReturnType<Core['buildClusterState']>;
 
 function build(): State {
-  const nodes: { name: string }[] = [];
-  const pods: { name: string; node: string }[] = [];
-  for (let i = 0; i < NODES; i++) {
-    nodes.push({ name: `node-${i}` });
-    for (let j = 0; j < 30; j++) pods.push({ name: `p-${i}-${j}`, node: `node-${i}` });
-  }
-  return core.buildClusterState(SETTINGS, design, nodes, pods);
+  const s = specs(NODES);
+  return core.buildClusterState(SETTINGS, design, s.nodes, s.pods);
 }
 
 const states = { fresh: build(), probed: build() };
@@ -43,28 +37,12 @@ new PerformanceObserver((list) => { for (const e of list.getEntries()) pauses.pu
 const spans: { k: keyof typeof states; from: number; to: number }[] = [];
 const median = (x: readonly number[]): number => { const s = [...x].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 const got = { fresh: { add: [] as number[], del: [] as number[] }, probed: { add: [] as number[], del: [] as number[] } };
-const cpuUs = (f: () => void): number => { const c = process.cpuUsage(); f(); const d = process.cpuUsage(c); return d.user + d.system; };
 
 for (let round = 0; round <= ROUNDS; round++) {
   for (const k of round % 2 === 1 ? (['fresh', 'probed'] as const) : (['probed', 'fresh'] as const)) {
     const state = states[k];
-    const random = core.seededRandom(round + 1);
-    const add: number[] = [];
-    const del: number[] = [];
     const from = performance.now();
-    for (let i = 0; i < 50; i++) {
-      const node = `node-${Math.floor(random() * NODES)}`;
-      let a: ReturnType<Core['addPodState']> | undefined;
-      let memory = core.EMPTY_MEMORY;
-      add.push(cpuUs(() => {
-        a = core.addPodState(state, { name: `rg-${round}-${i}`, node }, design);
-        memory = core.sampledCheck(a.state, core.EMPTY_MEMORY, core.diffScope(state, a.state), 4, random).memory;
-      }));
-      del.push(cpuUs(() => {
-        const d = core.deletePodState(a!.state, a!.pod.key, design);
-        core.sampledCheck(d.state, memory, core.diffScope(a!.state, d.state), 4, random);
-      }));
-    }
+    const { add, del } = churn(core, design, state, NODES, 50, core.seededRandom(round + 1), `rg-${round}`);
     // Round 0 warms the JIT on both states and is not counted.
     if (round === 0) continue;
     spans.push({ k, from, to: performance.now() });

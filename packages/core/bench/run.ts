@@ -34,7 +34,7 @@ import {
 } from '@podnet/core';
 import { flannel, seedLabSpec, simulatorFromSpec } from '@podnet/cni';
 import { heapNow } from './lib/heap.js';
-import { meetEveryNode } from './lib/meet.js';
+import { meetEveryNode } from './lib/churn.js';
 import { formatSummary, startProfile, stopProfile, type ProfileSummary } from './lib/profile.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -905,7 +905,7 @@ async function main(): Promise<void> {
   const sAdd = stats(sampled.add);
   const sDel = stats(sampled.del);
   log(`pod churn with sampled checks: add median ${fmtUs(sAdd.median)}; delete median ${fmtUs(sDel.median)}; ${stats(sampled.probes).median} probes per change`);
-  // The same on the same state once every node has been met (a long session's memos; see lib/meet.ts):
+  // The same on the same state once every node has been met (a long session's memos; see lib/churn.ts):
   // the rows above start nearly fresh and meet ~30 % of the nodes, so they pay first visits a session
   // that has run a while no longer pays.
   const met = meetEveryNode({ shardValues, send, icmpEcho }, bulk.state);
