@@ -22,7 +22,7 @@
  * - `churn`: `sampled` without the checks: the add and delete transitions alone.
  */
 import { dirArgs, flag, loadBuild, positiveFlag, type Build, type Core } from './lib/builds.js';
-import { churn, meetEveryNode, SETTINGS, specs } from './lib/churn.js';
+import { churn, cpuUs, median, meetEveryNode, SETTINGS, specs } from './lib/churn.js';
 
 const dirs = dirArgs();
 const what = flag('what');
@@ -38,15 +38,8 @@ const NODES = positiveFlag('nodes', 2000);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const builds = { A: await loadBuild(dirs[0]!), B: await loadBuild(dirs[1] ?? '.') };
 
-const median = (x: readonly number[]): number => { const s = [...x].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
-
 /** CPU milliseconds of `f`, all threads. */
-function cpu(f: () => void): number {
-  const c = process.cpuUsage();
-  f();
-  const d = process.cpuUsage(c);
-  return (d.user + d.system) / 1000;
-}
+const cpu = (f: () => void): number => cpuUs(f) / 1000;
 
 /** One measurement per side and round: named CPU figures (ms). */
 type Side = (b: Build, round: number) => Record<string, number>;

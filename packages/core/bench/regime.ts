@@ -15,7 +15,7 @@
  */
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { dirArgs, loadBuild, positiveFlag, type Core } from './lib/builds.js';
-import { churn, meetEveryNode, SETTINGS, specs } from './lib/churn.js';
+import { churn, median, meetEveryNode, SETTINGS, specs } from './lib/churn.js';
 
 const NODES = positiveFlag('nodes', 5000);
 const ROUNDS = positiveFlag('rounds', 12);
@@ -35,7 +35,6 @@ meetEveryNode(core, states.probed);
 const pauses: { at: number; ms: number }[] = [];
 new PerformanceObserver((list) => { for (const e of list.getEntries()) pauses.push({ at: e.startTime, ms: e.duration }); }).observe({ entryTypes: ['gc'] });
 const spans: { k: keyof typeof states; from: number; to: number }[] = [];
-const median = (x: readonly number[]): number => { const s = [...x].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 const got = { fresh: { add: [] as number[], del: [] as number[] }, probed: { add: [] as number[], del: [] as number[] } };
 
 for (let round = 0; round <= ROUNDS; round++) {

@@ -21,6 +21,13 @@ export function specs(nodes: number): { nodes: { name: string }[]; pods: { name:
   return { nodes: ns, pods: ps };
 }
 
+/** The median of `x` (the mean of the middle two when their number is even). */
+export function median(x: readonly number[]): number {
+  const s = [...x].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 /** CPU microseconds of `f`, all threads. */
 export function cpuUs(f: () => void): number {
   const c = process.cpuUsage();
