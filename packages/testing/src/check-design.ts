@@ -60,16 +60,29 @@ export type CheckDesignResult =
   | { readonly ok: true; readonly runs: number; readonly seed: number }
   | { readonly ok: false; readonly runs: number; readonly seed: number; readonly path: string; readonly replayPath: string; readonly counterexample: Counterexample; toString(): string };
 
-/** Runs a campaign against a design. Deterministic: the same seed gives the same runs and counterexample. */
-export function checkDesign(design: CniDesign, options: CheckDesignOptions = {}): CheckDesignResult {
-  if (!design || typeof design.podAdded !== 'function') throw new TypeError('checkDesign needs a CNI design, e.g. flannel() from @podnet/cni');
-  const seed = options.seed ?? 1;
+/**
+ * Throws the RangeError or TypeError {@link checkDesign} would for these options (run counts, node limit,
+ * check level, and what the shape and event arbitraries reject), without running anything.
+ */
+export function validateCampaign(options: Omit<CheckDesignOptions, 'onProgress'>): void {
   const numRuns = options.numRuns ?? 100;
   const maxNodes = options.maxNodes ?? 6;
   if (!Number.isInteger(numRuns) || numRuns < 1) throw new RangeError(`numRuns must be a positive integer, not ${String(options.numRuns)}`);
   if (!Number.isInteger(maxNodes) || maxNodes < 1 || maxNodes > 64) throw new RangeError(`maxNodes must be an integer from 1 to 64, not ${String(options.maxNodes)}`);
   const checks = options.checks ?? 'every-change';
   if (checks !== 'every-change' && checks !== 'at-end') throw new RangeError(`checks must be every-change or at-end, not ${String(options.checks)}`);
+  clusterShapeArb(options);
+  clusterCommands(options);
+}
+
+/** Runs a campaign against a design. Deterministic: the same seed gives the same runs and counterexample. */
+export function checkDesign(design: CniDesign, options: CheckDesignOptions = {}): CheckDesignResult {
+  if (!design || typeof design.podAdded !== 'function') throw new TypeError('checkDesign needs a CNI design, e.g. flannel() from @podnet/cni');
+  validateCampaign(options);
+  const seed = options.seed ?? 1;
+  const numRuns = options.numRuns ?? 100;
+  const maxNodes = options.maxNodes ?? 6;
+  const checks = options.checks ?? 'every-change';
   const every = options.progressEvery ?? 100;
   const t0 = performance.now();
   let runs = 0;

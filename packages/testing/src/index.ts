@@ -9,5 +9,7 @@ export { ClusterCommand, clusterCommands, clusterEventsArb } from './commands.js
 export type { CheckLevel, FailureKind, RunOptions } from './runner.js';
 export { ClusterRun, DesignFailure } from './runner.js';
 export type { CheckDesignOptions, CheckDesignResult, Counterexample } from './check-design.js';
-export { checkDesign, formatCounterexample } from './check-design.js';
+export { checkDesign, formatCounterexample, validateCampaign } from './check-design.js';
 export { formatTrace } from './format.js';
+export type { ChunkOutcome, DesignSource, ParallelCheckOptions, ParallelCheckResult } from './parallel.js';
+export { checkDesignParallel, chunkSeed, loadDesign, runChunk } from './parallel.js';
