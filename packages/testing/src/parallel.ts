@@ -157,7 +157,9 @@ interface Task { readonly index: number; readonly numRuns: number }
  */
 export async function checkDesignParallel(source: DesignSource, options: ParallelCheckOptions = {}): Promise<ParallelCheckResult> {
   checkSource(source);
-  const { workers: w, chunkRuns: cr, onProgress, ...chunkOptions } = options;
+  // A replay path belongs to one chunk's campaign (replay it with checkDesign); it is not passed on.
+  const { workers: w, chunkRuns: cr, onProgress, ...rest } = options as ParallelCheckOptions & { path?: unknown; replayPath?: unknown };
+  const { path: _path, replayPath: _replayPath, ...chunkOptions } = rest;
   const numRuns = options.numRuns ?? 100;
   const chunkRuns = cr ?? 500;
   const seed = options.seed ?? 1;
@@ -230,6 +232,7 @@ export async function checkDesignParallel(source: DesignSource, options: Paralle
         const wk = new Worker(url, { workerData: { source, options: chunkOptions }, execArgv: workerExecArgv() });
         pool.push(wk);
         wk.on('message', (m: { type: 'done'; index: number; outcome: ChunkOutcome } | { type: 'error'; message: string; name: string }) => {
+          if (closed) return;
           if (m.type === 'error') {
             const E = m.name === 'RangeError' ? RangeError : TypeError;
             close(new E(m.message));
