@@ -284,9 +284,9 @@ class PairQueue extends Map<string, readonly [string, string]> {
 /** Unique-IP verdicts of every address of the index. */
 function allUnique(state: ClusterState): Map<string, Violation> {
   const unique = new Map<string, Violation>();
-  // A leaf is `[key, value, key, value, …]` (util/shards.ts).
+  // A leaf is `[tag, key, value, tag, key, value, …]` (util/shards.ts).
   for (const leaf of shardLeaves(state.ipIndex)) {
-    for (let i = 0; i < leaf.length; i += 2) {
+    for (let i = 1; i < leaf.length; i += 3) {
       const ip = leaf[i] as string;
       const v = uniqueViolation(ip, leaf[i + 1] as readonly IpOwner[]);
       if (v) unique.set(ip, v);
@@ -458,10 +458,10 @@ function randomPod(state: ClusterState, random: () => number): PlacedPod | null 
     const i = Math.floor(random() * SHARD_COUNT);
     const shard = shardLeaf(state.nodes, i);
     if (shard === undefined) continue;
-    // A leaf is `[name, node, name, node, …]` (util/shards.ts): the same draw as a key by position.
-    const count = shard.length >> 1;
+    // A leaf is `[tag, name, node, tag, name, node, …]` (util/shards.ts): the same draw as a key by position.
+    const count = shard.length / 3;
     if (count === 0) continue;
-    const node = shard[2 * Math.floor(random() * count) + 1] as Node;
+    const node = shard[3 * Math.floor(random() * count) + 2] as Node;
     const keys = podKeys(node);
     if (keys.length === 0) continue;
     const p = node.pods[keys[Math.floor(random() * keys.length)]!]!;

@@ -77,7 +77,7 @@ describe('sharded maps', () => {
         if (viaImmer) s = produce(s, (d) => apply(d as Shards<number>, op));
         else apply(s, op);
       }
-      const numbers = [...shardLeaves(s)].map((l) => shardOf(l[0] as string));
+      const numbers = [...shardLeaves(s)].map((l) => shardOf(l[1] as string));
       expect(numbers).toEqual([...numbers].sort((x, y) => x - y));
       expect(new Set(numbers).size).toBe(numbers.length);
       // Keys and values walk the same leaves in the same order.
@@ -116,9 +116,9 @@ describe('sharded maps', () => {
       for (const leaf of shardLeaves(s)) {
         // The entries a dictionary given the same keys in the same order holds, in the same order.
         const ref = Object.create(null) as Record<string, number>;
-        const mine = new Set(leaf.filter((_, i) => i % 2 === 0));
+        const mine = new Set(leaf.filter((_, i) => i % 3 === 1));
         for (const k of keys) if (mine.has(k)) ref[k] = model.get(k)!;
-        expect(leaf).toEqual(Object.entries(ref).flat());
+        expect(leaf.filter((_, i) => i % 3 !== 0)).toEqual(Object.entries(ref).flat());
       }
       for (const [k, v] of model) expect(shardGet(s, k)).toBe(v);
       expect(shardSize(s)).toBe(model.size);
@@ -179,7 +179,7 @@ describe('sharded maps', () => {
         const want = Object.entries(model).flat();
         const leaves = [...shardLeaves(s)];
         expect(leaves.length).toBe(want.length === 0 ? 0 : 1);
-        if (want.length > 0) expect(leaves[0]).toEqual(want);
+        if (want.length > 0) expect(leaves[0]!.filter((_, i) => i % 3 !== 0)).toEqual(want);
         expect(s).toEqual(plain);
       }
     }), { numRuns: 300 });
