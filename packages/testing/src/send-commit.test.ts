@@ -31,17 +31,18 @@ function namespaces(s: ClusterState): Map<string, NetNs> {
 /** Where a namespace sits in a state: the keys from the root down to it (shard levels included). */
 function pathOf(s: ClusterState, id: string): (string | number)[] | null {
   if (s.underlay.router.id === id) return ['underlay', 'router'];
-  const tops = s.nodes as unknown as readonly (readonly (Readonly<Record<string, Node>> | null)[] | null)[];
+  // A shard leaf is `[tag, name, node, …]` (core's util/shards.ts): a node sits at its name's position + 1.
+  const tops = s.nodes as unknown as readonly (readonly (readonly (number | string | Node)[] | null)[] | null)[];
   for (let t = 0; t < tops.length; t++) {
     const top = tops[t];
     if (!top) continue;
     for (let j = 0; j < top.length; j++) {
       const leaf = top[j];
       if (!leaf) continue;
-      for (const name of Object.keys(leaf)) {
-        const n = leaf[name]!;
-        if (n.host.id === id) return ['nodes', t, j, name, 'host'];
-        for (const k of Object.keys(n.pods)) if (n.pods[k]!.netns?.id === id) return ['nodes', t, j, name, 'pods', k, 'netns'];
+      for (let i = 2; i < leaf.length; i += 3) {
+        const n = leaf[i] as Node;
+        if (n.host.id === id) return ['nodes', t, j, i, 'host'];
+        for (const k of Object.keys(n.pods)) if (n.pods[k]!.netns?.id === id) return ['nodes', t, j, i, 'pods', k, 'netns'];
       }
     }
   }

@@ -23,7 +23,7 @@ import { fail } from '../errors.js';
 import type { Trace } from '../dataplane/types.js';
 import { findNs, hostNsId, nodeOfNs, podNsId, UNDERLAY_NS } from '../model/lookup.js';
 import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
-import type { ClusterState, IpOwner, PlacedPod } from '../model/types.js';
+import type { ClusterState, IpOwner, Node, PlacedPod } from '../model/types.js';
 import { SHARD_COUNT, shardGet, shardKeys, shardLeaf, shardLeaves, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from '../wire/packet.js';
 import type { ChangeScope } from './scope.js';
@@ -284,12 +284,11 @@ class PairQueue extends Map<string, readonly [string, string]> {
 /** Unique-IP verdicts of every address of the index. */
 function allUnique(state: ClusterState): Map<string, Violation> {
   const unique = new Map<string, Violation>();
-  // Object.keys, not for-in: the index's keys are integer-like, which for-in turns into strings one by one.
+  // A leaf is `[tag, key, value, tag, key, value, …]` (util/shards.ts).
   for (const leaf of shardLeaves(state.ipIndex)) {
-    const ips = Object.keys(leaf);
-    for (let i = 0; i < ips.length; i++) {
-      const ip = ips[i]!;
-      const v = uniqueViolation(ip, leaf[ip]!);
+    for (let i = 1; i < leaf.length; i += 3) {
+      const ip = leaf[i] as string;
+      const v = uniqueViolation(ip, leaf[i + 1] as readonly IpOwner[]);
       if (v) unique.set(ip, v);
     }
   }
@@ -459,9 +458,10 @@ function randomPod(state: ClusterState, random: () => number): PlacedPod | null 
     const i = Math.floor(random() * SHARD_COUNT);
     const shard = shardLeaf(state.nodes, i);
     if (shard === undefined) continue;
-    const names = Object.keys(shard);
-    if (names.length === 0) continue;
-    const node = shard[names[Math.floor(random() * names.length)]!]!;
+    // A leaf is `[tag, name, node, tag, name, node, …]` (util/shards.ts): the same draw as a key by position.
+    const count = shard.length / 3;
+    if (count === 0) continue;
+    const node = shard[3 * Math.floor(random() * count) + 2] as Node;
     const keys = podKeys(node);
     if (keys.length === 0) continue;
     const p = node.pods[keys[Math.floor(random() * keys.length)]!]!;

@@ -154,8 +154,8 @@ function peerChangeReaches(a: ClusterState, b: ClusterState, changed: readonly P
     for (const k in ns.fdb) if (macs.has(ns.fdb[k]!.mac)) return true;
     return false;
   };
-  // Object.keys, not for-in: the index's keys are numbers, which for-in turns into strings one by one.
-  for (const leaf of shardLeaves(a.ipIndex)) for (const key of Object.keys(leaf)) if (ownedReached(key, leaf[key]!)) return true;
+  // A leaf is `[tag, key, value, tag, key, value, …]` (util/shards.ts).
+  for (const leaf of shardLeaves(a.ipIndex)) for (let i = 1; i < leaf.length; i += 3) if (ownedReached(leaf[i] as string, leaf[i + 1] as readonly IpOwner[])) return true;
   for (const key of ips) {
     const owners = shardGet(b.ipIndex, key);
     if (owners && ownedReached(key, owners)) return true;

@@ -204,6 +204,110 @@ export function snapshot<T extends object>(x: T): T {
 }
 
 /**
+ * A field of a container as the open transition holds it: a child read through the draft (or written) is
+ * its draft, kept in the draft's own copy even while nothing has been written ({@link snapshot} gives the
+ * base then, whose field is plain); else the plain value. A plain container's field is read as it is. With
+ * an immer whose bookkeeping looks different the field is read through the draft (a draft comes back).
+ */
+export function held<T extends object, K extends keyof T>(x: T, key: K): T[K] {
+  const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  if (st === undefined || typeof st.modified_ !== 'boolean') return x[key];
+  return ((st.copy_ ?? st.base_) as T)[key];
+}
+
+/**
+ * What the state before the open transition held at `x[key]` when `x` is a draft (the base's field);
+ * undefined for a plain container (made in the transition, or outside one).
+ */
+export function baseField<T extends object, K extends keyof T>(x: T, key: K): T[K] | undefined {
+  const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  return st === undefined ? undefined : (st.base_ as T)[key];
+}
+
+/**
+ * Turns a plain array the open transition put at `parent[key]` in place of the base's array (a changed copy
+ * of it, holding some of its elements) into the base array's draft holding the same elements, and returns
+ * that draft: immer hands out a draft of a base element only through a draft of the array it sits in
+ * ({@link elementDraft}). The base array is put back and read through the parent's draft (immer drafts it);
+ * one write through the proxy (the length) has immer copy it and mark it changed; the copy is then given
+ * the elements, which are plain (the base's, and values the transition registered with {@link madeHere} or
+ * that need no walk), so immer is not given them to walk. `parent` must be a draft whose base holds an
+ * array at `key`.
+ */
+export function redraft<T>(parent: (readonly T[] | null)[], key: number, content: readonly T[]): T[] {
+  const base = baseField(parent, key)!;
+  parent[key] = base;
+  const d = parent[key] as T[];
+  const st = (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  if (st === undefined || st.type_ !== 1 || typeof st.modified_ !== 'boolean') {
+    // An immer whose bookkeeping looks different: element by element through the proxy (correct, slower).
+    for (let i = 0; i < content.length; i++) d[i] = content[i]!;
+    d.length = content.length;
+    return d;
+  }
+  d.length = base.length + 1;
+  const copy = st.copy_ as T[];
+  copy.length = content.length;
+  for (let i = 0; i < content.length; i++) copy[i] = content[i]!;
+  return d;
+}
+
+/**
+ * `Array.prototype.splice` on an array draft (or a plain array), for what it costs on a plain array: through
+ * immer's proxy every element moved is a trap or two (~17 µs to insert or remove a pair in a 20-slot array,
+ * immer 11, where a push costs ~2.5 µs). One write through the proxy (the new length) has immer prepare its
+ * copy (a `slice`) and mark the draft changed; the elements after the cut are moved within that copy; the
+ * new items are written through the proxy, so immer handles them as any value it is given (immer finds a
+ * child draft that moved when it finalises). Anything else (a plain array, an immer whose bookkeeping looks
+ * different) is spliced as it is.
+ */
+export function spliceDraft<T>(d: T[], at: number, deleteCount: number, ...items: T[]): void {
+  const st = (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  if (st === undefined || st.type_ !== 1 || typeof st.modified_ !== 'boolean') {
+    d.splice(at, deleteCount, ...items);
+    return;
+  }
+  const src = (st.copy_ ?? st.base_) as T[];
+  const length = src.length - deleteCount + items.length;
+  if (length !== src.length) {
+    const tail = src.slice(at + deleteCount);
+    d.length = length;
+    const copy = st.copy_ as T[];
+    for (let i = 0; i < tail.length; i++) copy[at + items.length + i] = tail[i]!;
+    // Cleared, so that the write below is not skipped as "unchanged" and immer handles the item.
+    for (let i = 0; i < items.length; i++) copy[at + i] = undefined as T;
+  }
+  for (let i = 0; i < items.length; i++) d[at + i] = items[i]!;
+}
+
+/**
+ * An element of an array draft as immer hands it out (a draft, to write into), also when {@link spliceDraft}
+ * moved it: immer drafts an element only at the index it had in the base, and returns one found elsewhere as
+ * it is (the base's own object, which a write would change in the previous state). Such an element is read
+ * through the proxy at its base index once, so that immer makes its draft (which immer finds where it now
+ * is when it finalises), and the draft is put where the element is. An element put there in the open
+ * transition, or anything not an object, is returned as it is.
+ */
+export function elementDraft<T>(d: readonly T[], i: number): T {
+  const v = d[i]!;
+  if (v === null || typeof v !== 'object') return v;
+  const st = (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  if (st === undefined || st.type_ !== 1 || !st.modified_ || st.copy_ === null || (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return v;
+  const q = (st.base_ as T[]).indexOf(v);
+  if (q < 0) return v;
+  const copy = st.copy_ as T[];
+  // The base index may lie past the copy's end (the copy is shorter): the length is put back after.
+  const length = copy.length;
+  const there = copy[q]!;
+  copy[q] = v;
+  const draft = d[q]!;
+  copy[q] = there;
+  copy.length = length;
+  copy[i] = draft;
+  return draft;
+}
+
+/**
  * A field of a draft read as plain data: the field of its {@link snapshot}, itself snapshotted (a child the
  * transition changed is still a draft in the parent's copy). Reads through the draft would make immer
  * copy the parent first.
