@@ -292,7 +292,14 @@ export function elementDraft<T>(d: readonly T[], i: number): T {
   const v = d[i]!;
   if (v === null || typeof v !== 'object') return v;
   const st = (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
-  if (st === undefined || st.type_ !== 1 || !st.modified_ || st.copy_ === null || (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return v;
+  if (st === undefined) return v;
+  // Unlike the other fast paths here, this one has no slower correct way round: an element that moved is
+  // the previous state's own object, which a caller would change in place. So an immer whose array drafts
+  // look different stops the transition instead of letting it corrupt the state it came from.
+  if (st.type_ !== 1 || typeof st.modified_ !== 'boolean' || !('copy_' in st) || !Array.isArray(st.base_)) {
+    throw new Error('podnet internal error: this immer\'s array drafts are not the ones podnet was built for (immer 11.2.10); install the immer version @podnet/core pins');
+  }
+  if (!st.modified_ || st.copy_ === null || (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return v;
   const q = (st.base_ as T[]).indexOf(v);
   if (q < 0) return v;
   const copy = st.copy_ as T[];
