@@ -4,7 +4,8 @@
  * bad input is refused before any worker starts. The workers run the built dist/worker.js (the test
  * command builds first).
  */
-import { broken, flannel } from '@podnet/cni';
+import { fileURLToPath } from 'node:url';
+import { broken, calico, flannel } from '@podnet/cni';
 import { describe, expect, it } from 'vitest';
 import { checkDesign } from './check-design.js';
 import { checkDesignParallel, chunkSeed, loadDesign } from './parallel.js';
@@ -53,6 +54,10 @@ describe('checkDesignParallel', () => {
   it('loads a design by module and export, a factory with its arguments, or a dotted name', async () => {
     expect((await loadDesign({ module: '@podnet/cni', export: 'flannel', args: [{ backend: 'host-gw' }] })).name).toBe(flannel({ backend: 'host-gw' }).name);
     expect((await loadDesign(MISSING_ROUTES)).name).toBe(broken.missingRoutes().name);
+    // A module of one's own, by absolute path or file: URL (here the built @podnet/cni).
+    const built = new URL('../../cni/dist/index.js', import.meta.url);
+    expect((await loadDesign({ module: fileURLToPath(built), export: 'calico', args: [{ encapsulation: 'ipip' }] })).name).toBe(calico({ encapsulation: 'ipip' }).name);
+    expect((await loadDesign({ module: built.href, export: 'flannel' })).name).toBe(flannel().name);
   });
 
   it('refuses bad input before any worker starts, with what was wrong and a hint', async () => {

@@ -12,7 +12,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CniDesign, Step, Trace } from '@podnet/core';
 import { checkDesign, formatCounterexample, validateCampaign, type CheckDesignOptions, type CheckDesignResult, type Counterexample } from './check-design.js';
 
@@ -98,7 +99,7 @@ function plainTrace(t: Trace | null): Trace | null {
  */
 export async function loadDesign(source: DesignSource): Promise<CniDesign> {
   checkSource(source);
-  const spec = source.module.startsWith('/') ? `file://${source.module}` : source.module;
+  const spec = isAbsolute(source.module) ? pathToFileURL(source.module).href : source.module;
   let mod: Record<string, unknown>;
   try {
     mod = await import(spec) as Record<string, unknown>;
