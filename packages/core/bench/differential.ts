@@ -57,13 +57,32 @@ const DESIGNS: readonly [string, (b: Build) => Design, Options][] = [
 ];
 const LEVELS = ['every-change', 'at-end'] as const;
 
-/** Plain data with sorted keys, maps and sets as sorted entries: equal states print equal. */
+/**
+ * Whether a value is a sharded map (util/shards.ts): 128 slots, each null or a top of 128 slots, each null
+ * or a leaf. Leaves have been dictionaries and are now arrays of `[tag, key, value, …]` entries; the
+ * canonical form reads either as its entries in their order, so that two builds keeping the same entries
+ * in different leaf representations print the same.
+ */
+function isShards(v: unknown): v is (unknown[] | null)[] {
+  return Array.isArray(v) && v.length === 128 && v.every((t) => t === null || (Array.isArray(t) && t.length === 128 && t.every((l) => l === null || typeof l === 'object')));
+}
+
+/** A leaf's entries in their order, `[key, value]` each, from either representation. */
+function leafEntries(l: unknown): [string, unknown][] {
+  if (!Array.isArray(l)) return Object.keys(l as object).map((k) => [k, (l as Record<string, unknown>)[k]]);
+  const out: [string, unknown][] = [];
+  for (let i = 0; i + 2 < l.length; i += 3) out.push([l[i + 1] as string, l[i + 2]]);
+  return out;
+}
+
+/** Plain data with sorted keys, maps and sets as sorted entries, sharded maps as their entries: equal states print equal. */
 function canonical(v: unknown, path = new Set<unknown>()): unknown {
   if (v === null || typeof v !== 'object') return typeof v === 'bigint' ? String(v) : v;
   if (path.has(v)) return '[cycle]';
   path.add(v);
   try {
     if (ArrayBuffer.isView(v)) return Array.from(v as Uint8Array);
+    if (isShards(v)) return v.map((top) => (top === null ? null : (top as unknown[]).map((l) => (l === null ? null : canonical(leafEntries(l), path)))));
     if (v instanceof Map) return [...v].map(([k, x]) => [String(k), canonical(x, path)] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     if (v instanceof Set) return [...v].map((x) => JSON.stringify(canonical(x, path))).sort();
     if (Array.isArray(v)) return v.map((x) => canonical(x, path));
