@@ -12,6 +12,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CniDesign, Step, Trace } from '@podnet/core';
@@ -170,11 +171,11 @@ export async function checkDesignParallel(source: DesignSource, options: Paralle
   // The rest of the options are checked here as checkDesign checks them, before any worker starts.
   validateCampaign(chunkOptions);
   const chunks = Math.ceil(numRuns / chunkRuns);
-  const os = await import('node:os');
   // One core fewer than the machine has: a campaign thread keeps more than one core busy (V8 collects and
   // compiles on background threads), so on 2 cores a second worker only slows the first (bench:parallel).
-  const workers = w ?? Math.max(1, Math.min(chunks, os.availableParallelism() - 1));
+  const workers = w ?? Math.max(1, Math.min(chunks, availableParallelism() - 1));
   if (!Number.isInteger(workers) || workers < 0 || workers > 256) throw new RangeError(`workers must be an integer from 0 to 256, not ${String(w)}`);
+  const used = Math.min(workers, chunks);
   const tasks: Task[] = Array.from({ length: chunks }, (_, i) => ({ index: i, numRuns: Math.min(chunkRuns, numRuns - i * chunkRuns) }));
   const outcomes: (ChunkOutcome | undefined)[] = new Array(chunks);
   const t0 = performance.now();
@@ -229,7 +230,7 @@ export async function checkDesignParallel(source: DesignSource, options: Paralle
         close(e);
         return;
       }
-      for (let k = 0; k < Math.min(workers, chunks); k++) {
+      for (let k = 0; k < used; k++) {
         const wk = new Worker(url, { workerData: { source, options: chunkOptions }, execArgv: workerExecArgv() });
         pool.push(wk);
         wk.on('message', (m: { type: 'done'; index: number; outcome: ChunkOutcome } | { type: 'error'; message: string; name: string }) => {
@@ -251,7 +252,6 @@ export async function checkDesignParallel(source: DesignSource, options: Paralle
   }
 
   const f = firstFailure();
-  const used = workers === 0 ? 0 : Math.min(workers, chunks);
   if (f === -1) return { ok: true, runs: runsDone, seed, chunks, workers: used };
   const o = outcomes[f] as Extract<ChunkOutcome, { ok: false }>;
   let runs = o.runs;

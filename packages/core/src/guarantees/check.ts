@@ -23,8 +23,8 @@ import { fail } from '../errors.js';
 import type { Trace } from '../dataplane/types.js';
 import { findNs, hostNsId, nodeOfNs, podNsId, UNDERLAY_NS } from '../model/lookup.js';
 import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
-import type { ClusterState, IpOwner, Node, PlacedPod } from '../model/types.js';
-import { SHARD_COUNT, shardGet, shardKeys, shardLeaf, shardLeaves, shardValues } from '../util/shards.js';
+import type { ClusterState, IpOwner, PlacedPod } from '../model/types.js';
+import { SHARD_COUNT, shardGet, shardKeys, shardLeafSize, shardLeafValue, shardSome, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from '../wire/packet.js';
 import type { ChangeScope } from './scope.js';
 
@@ -284,14 +284,11 @@ class PairQueue extends Map<string, readonly [string, string]> {
 /** Unique-IP verdicts of every address of the index. */
 function allUnique(state: ClusterState): Map<string, Violation> {
   const unique = new Map<string, Violation>();
-  // A leaf is `[tag, key, value, tag, key, value, …]` (util/shards.ts).
-  for (const leaf of shardLeaves(state.ipIndex)) {
-    for (let i = 1; i < leaf.length; i += 3) {
-      const ip = leaf[i] as string;
-      const v = uniqueViolation(ip, leaf[i + 1] as readonly IpOwner[]);
-      if (v) unique.set(ip, v);
-    }
-  }
+  shardSome(state.ipIndex, (ip, owners) => {
+    const v = uniqueViolation(ip, owners);
+    if (v) unique.set(ip, v);
+    return false;
+  });
   return unique;
 }
 
@@ -456,12 +453,9 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
 function randomPod(state: ClusterState, random: () => number): PlacedPod | null {
   for (let attempt = 0; attempt < 32; attempt++) {
     const i = Math.floor(random() * SHARD_COUNT);
-    const shard = shardLeaf(state.nodes, i);
-    if (shard === undefined) continue;
-    // A leaf is `[tag, name, node, tag, name, node, …]` (util/shards.ts): the same draw as a key by position.
-    const count = shard.length / 3;
+    const count = shardLeafSize(state.nodes, i);
     if (count === 0) continue;
-    const node = shard[3 * Math.floor(random() * count) + 2] as Node;
+    const node = shardLeafValue(state.nodes, i, Math.floor(random() * count));
     const keys = podKeys(node);
     if (keys.length === 0) continue;
     const p = node.pods[keys[Math.floor(random() * keys.length)]!]!;

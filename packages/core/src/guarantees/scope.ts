@@ -20,7 +20,7 @@
 import { cidrContains, type Cidr } from '../addr/ipv4.js';
 import { locateNs } from '../model/lookup.js';
 import type { ClusterState, IpOwner, NetNs, NsId, PeerEntry } from '../model/types.js';
-import { shardDiffKeys, shardGet, shardLeaves, shardValues } from '../util/shards.js';
+import { shardDiffKeys, shardGet, shardSome, shardValues } from '../util/shards.js';
 
 /** What a change touched, as the incremental checker needs it. */
 export interface ChangeScope {
@@ -154,8 +154,7 @@ function peerChangeReaches(a: ClusterState, b: ClusterState, changed: readonly P
     for (const k in ns.fdb) if (macs.has(ns.fdb[k]!.mac)) return true;
     return false;
   };
-  // A leaf is `[tag, key, value, tag, key, value, …]` (util/shards.ts).
-  for (const leaf of shardLeaves(a.ipIndex)) for (let i = 1; i < leaf.length; i += 3) if (ownedReached(leaf[i] as string, leaf[i + 1] as readonly IpOwner[])) return true;
+  if (shardSome(a.ipIndex, ownedReached)) return true;
   for (const key of ips) {
     const owners = shardGet(b.ipIndex, key);
     if (owners && ownedReached(key, owners)) return true;

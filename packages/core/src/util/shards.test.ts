@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { current, isDraft } from 'immer';
 import { inTransition, produce, transition } from './immer.js';
-import { emptyShards, SHARD_FANOUT, shardDelete, shardDiffKeys, shardGet, shardKeys, shardLeaves, shardOf, shardPeekValues, shardSet, shardSize, shardValues, type Shards } from './shards.js';
+import { emptyShards, SHARD_COUNT, SHARD_FANOUT, shardDelete, shardDiffKeys, shardGet, shardKeys, shardLeafSize, shardLeafValue, shardLeaves, shardOf, shardPeekValues, shardSet, shardSize, shardSome, shardValues, type Shards } from './shards.js';
 
 type Op = { readonly set: string; readonly value: number } | { readonly del: string };
 // Few keys, so that deletes hit keys that are there.
@@ -60,6 +60,24 @@ describe('sharded maps', () => {
         // No proxy was made to read them.
         expect((d as unknown as Record<symbol, { scope_: { drafts_: unknown[] } }>)[Symbol.for('immer-state')]!.scope_.drafts_.length).toBe(drafts);
       });
+    }));
+  });
+
+  it('shardSome visits every entry once in walk order and stops at the first true; leaf size and value read each leaf by position', () => {
+    fc.assert(fc.property(ops, fc.nat({ max: 20 }), (list, stopAt) => {
+      const s = emptyShards<number>();
+      for (const op of list) apply(s, op);
+      const seen: [string, number][] = [];
+      expect(shardSome(s, (k, v) => { seen.push([k, v]); return false; })).toBe(false);
+      const keys = [...shardKeys(s)];
+      expect(seen.map(([k]) => k)).toEqual(keys);
+      expect(seen.map(([, v]) => v)).toEqual([...shardValues(s)]);
+      let calls = 0;
+      expect(shardSome(s, () => ++calls > stopAt)).toBe(keys.length > stopAt);
+      expect(calls).toBe(Math.min(keys.length, stopAt + 1));
+      const byPosition: number[] = [];
+      for (let i = 0; i < SHARD_COUNT; i++) for (let n = 0; n < shardLeafSize(s, i); n++) byPosition.push(shardLeafValue(s, i, n));
+      expect(byPosition).toEqual([...shardValues(s)]);
     }));
   });
 

@@ -353,6 +353,26 @@ export function shardPeekValues<V>(s: Shards<V>): V[] {
   return out;
 }
 
+/**
+ * Calls `f` with each key and value, leaf by leaf in a fixed order (without listing them first), and stops
+ * at the first call that returns true; answers whether one did.
+ */
+export function shardSome<V>(s: Shards<V>, f: (key: string, value: V) => boolean): boolean {
+  for (const l of leafList(s)) for (let i = 1; i < l.length; i += 3) if (f(l[i] as string, l[i + 1] as V)) return true;
+  return false;
+}
+
+/** The entries in leaf number `i`, 0 when it holds none (for a draw by position, with {@link shardLeafValue}). */
+export function shardLeafSize<V>(s: Shards<V>, i: number): number {
+  const l = shardLeaf(s, i);
+  return l === undefined ? 0 : l.length / 3;
+}
+
+/** The value of entry `n` (0 ≤ n < {@link shardLeafSize}) of leaf number `i`, in the order walks give. */
+export function shardLeafValue<V>(s: Shards<V>, i: number, n: number): V {
+  return shardLeaf(s, i)![3 * n + 2] as V;
+}
+
 /** Every key, in no particular order. */
 export function shardKeys<V>(s: Shards<V>): IterableIterator<string> {
   const out: string[] = [];
