@@ -1,5 +1,5 @@
 /**
- * `pnpm ab <base-dir> [<dir>] --what=bulk|property|sampled|churn [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met]`:
+ * `pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met]`:
  * how much faster (or slower) a change made podnet, measured the only way this machine allows.
  *
  * The machine's speed drifts up to 3× between runs of the same code, so two separate runs cannot compare two
@@ -13,6 +13,11 @@
  *   round and side, a full GC before each.
  * - `property`: @podnet/testing runs of flannel VXLAN (20 events, ≤ 6 nodes) at `--checks` (default at-end),
  *   50 runs per round and side after 300 warm-up runs each.
+ * - `checks`: the exact level's checks alone, without the transitions' noise: @podnet/testing runs as in
+ *   `property` played at `at-end`, each change checked beside the simulator as `every-change` checks it
+ *   (`diffScope` and `incrementalCheck`, CPU of those calls only), then the same check again on the same state
+ *   (every table the engine builds on a first visit already built): `cold` is what a run pays, `again` its
+ *   warm part. 50 runs per round and side after 300 warm-up runs each.
  * - `sampled`: on one bulk-built state per build (`--nodes`, default 2,000), a pod added on a random node with
  *   the simulator's sampled check (sample 4), then deleted with its check, 50 per round and side (the same
  *   nodes on both sides); each round's figure is the median of its 50 (a scavenge of a heap holding two large
@@ -26,8 +31,8 @@ import { churn, cpuUs, median, meetEveryNode, SETTINGS, specs } from './lib/chur
 
 const dirs = dirArgs();
 const what = flag('what');
-if (dirs.length < 1 || dirs.length > 2 || (what !== 'bulk' && what !== 'property' && what !== 'sampled' && what !== 'churn')) {
-  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|sampled|churn [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met]\n');
+if (dirs.length < 1 || dirs.length > 2 || (what !== 'bulk' && what !== 'property' && what !== 'checks' && what !== 'sampled' && what !== 'churn')) {
+  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met]\n');
   process.exit(2);
 }
 const checksArg = flag('checks') ?? 'at-end';
@@ -75,6 +80,44 @@ function propertySide(): Side {
   };
 }
 
+function checksSide(): Side {
+  const make = (b: Build) => {
+    let cold = 0;
+    let again = 0;
+    const design = b.cni.flannel({ backend: 'vxlan' });
+    const cmds = b.fc.array(b.fc.oneof(...b.testing.clusterCommands({})), { minLength: 20, maxLength: 20 });
+    const prop = b.fc.property(b.testing.clusterShapeArb({}), cmds, (shape, list) => {
+      const run = new b.testing.ClusterRun(design, shape, { maxNodes: 6, checks: 'at-end' });
+      let state = run.sim.state;
+      let memory = b.core.audit(state).memory;
+      run.sim.on('change', (e) => {
+        let t = process.cpuUsage();
+        const scope = b.core.diffScope(state, e.state);
+        const before = memory;
+        memory = b.core.incrementalCheck(e.state, before, scope).memory;
+        let u = process.cpuUsage(t);
+        cold += u.user + u.system;
+        t = process.cpuUsage();
+        b.core.incrementalCheck(e.state, before, b.core.diffScope(state, e.state));
+        u = process.cpuUsage(t);
+        again += u.user + u.system;
+        state = e.state;
+      });
+      b.fc.modelRun(() => ({ model: {}, real: run }), list);
+    });
+    b.fc.check(prop, { numRuns: 300, seed: 99 });
+    return { prop, take: () => { const r = { cold, again }; cold = 0; again = 0; return r; } };
+  };
+  const props = new Map([[builds.A, make(builds.A)], [builds.B, make(builds.B)]]);
+  return (b, round) => {
+    const p = props.get(b)!;
+    p.take();
+    if (b.fc.check(p.prop, { numRuns: 50, seed: 1000 + round }).failed) throw new Error('a property run failed during the A/B');
+    const { cold, again } = p.take();
+    return { 'checks ms per run (cold)': cold / 50 / 1000, 'the same checks again': again / 50 / 1000 };
+  };
+}
+
 function sampledSide(checked = true): Side {
   const s = specs(NODES);
   const states = new Map<Build, ReturnType<Core['buildClusterState']>>();
@@ -90,7 +133,7 @@ function sampledSide(checked = true): Side {
   };
 }
 
-const side: Side = what === 'bulk' ? bulkSide() : what === 'property' ? propertySide() : sampledSide(what === 'sampled');
+const side: Side = what === 'bulk' ? bulkSide() : what === 'property' ? propertySide() : what === 'checks' ? checksSide() : sampledSide(what === 'sampled');
 // One warm-up round per side (JIT), then ABBA rounds.
 side(builds.A, 0);
 side(builds.B, 0);
@@ -100,7 +143,7 @@ for (let r = 1; r <= ROUNDS; r++) {
   for (const k of order) got[k].push(side(builds[k], r));
   process.stderr.write(`round ${r}/${ROUNDS}\n`);
 }
-process.stdout.write(`${what}${what === 'property' ? ` (${checks})` : ` (${NODES} nodes)`}, ${ROUNDS} rounds ABBA, CPU; A = ${builds.A.root}, B = ${builds.B.root}\n`);
+process.stdout.write(`${what}${what === 'property' ? ` (${checks})` : what === 'checks' ? '' : ` (${NODES} nodes)`}, ${ROUNDS} rounds ABBA, CPU; A = ${builds.A.root}, B = ${builds.B.root}\n`);
 for (const key of Object.keys(got.A[0]!)) {
   const a = got.A.map((x) => x[key]!);
   const b = got.B.map((x) => x[key]!);
