@@ -14,10 +14,10 @@ import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
-import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, TcProg, TunnelEntry } from '../model/types.js';
+import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, Segment, TcProg, TunnelEntry } from '../model/types.js';
 import { localAddressMap, lookupRouteFrom, refUses, selectSource, type RouteSlot } from '../ops/routing.js';
 import { fabricLookup, findDraftNs } from '../ops/actions.js';
-import { shardGet, shardValues } from '../util/shards.js';
+import { shardGet, shardValues, type Shards } from '../util/shards.js';
 import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
   ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PKT_FILTERED, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED,
@@ -81,6 +81,11 @@ interface PacketInfo {
   src: Ipv4;
   dst: Ipv4;
   podToPod: boolean;
+  /**
+   * The packet object the no-NAT check last passed (see {@link Run.checkNoNat}): a packet crosses most hops
+   * (veth, bridge, transmit, receive) as the same object, whose verdict cannot change.
+   */
+  checked: Ipv4Packet | null;
   /** Created here; an error about it goes to the local socket, not on the wire. */
   origin: NsId;
   fate?: PacketFate;
@@ -131,6 +136,22 @@ const ownersMemo = new WeakMap<object, Map<Ipv4, readonly IpOwner[] | null>>();
 /** Whether an address has a pod among its owners, memoized on the owner list. */
 const podOwned = new WeakMap<readonly IpOwner[], boolean>();
 const tunnelIdx = new WeakMap<object, { lens: number[]; byLen: Map<number, Map<number, TunnelEntry>> }>();
+
+type SegmentPort = Segment['ports'] extends Shards<infer P> ? P : never;
+/**
+ * Where a segment delivers a unicast frame, by destination MAC, memoized on the segment's (immutable) ports:
+ * the ports are a sharded map keyed by the MAC string, and hashing that string and walking two shard levels
+ * at every underlay crossing was ~5% of a warm probe between two nodes (two crossings per echo).
+ */
+const segmentPorts = new WeakMap<object, Map<Mac, SegmentPort | null>>();
+
+function segmentPort(seg: Segment, mac: Mac): SegmentPort | null {
+  let m = segmentPorts.get(seg.ports);
+  if (m === undefined) segmentPorts.set(seg.ports, (m = new Map()));
+  let p = m.get(mac);
+  if (p === undefined) m.set(mac, (p = shardGet(seg.ports, mac) ?? null));
+  return p;
+}
 
 
 const translating = new WeakMap<readonly NfRule[], boolean>();
@@ -203,12 +224,14 @@ function peerFdb(set: PeerSet): Map<Mac, { owner: string; group: string | undefi
  * its neighbour and FDB indexes, its local addresses and the peer sets it includes. Each of those has its
  * own memo, keyed on the part of the namespace it is built from; at 150,000 pods, where a hop's namespace
  * is rarely in the CPU cache, reaching each through its own WeakMap cost more than the lookup itself.
+ *
+ * The view is itself the namespace's local addresses ({@link LocalAddrs}) and the slot of its compiled main
+ * table (routing.ts RouteSlot), not two more objects it points to: a cold probe at 150,000 pods makes a
+ * view for each namespace it meets first, and each object it keeps is one more for the scavenger to copy.
  */
-interface NsView {
+interface NsView extends LocalAddrs, RouteSlot {
   neigh: ReadonlyMap<string, ReadonlyMap<Ipv4, NeighEntry>> | null;
   fdb: ReadonlyMap<string, ReadonlyMap<Mac, FdbEntry>> | null;
-  /** The namespace's local addresses (of up links), as a list when it is short, else the map. */
-  readonly local: LocalAddrs;
   /** No netfilter rules, no conntrack entries, no path MTU exceptions: the checks most hops skip. */
   readonly noRules: boolean;
   readonly noConntrack: boolean;
@@ -220,9 +243,10 @@ interface NsView {
   nics: Map<string, readonly Link[]> | null;
   /** Its VXLAN and IPIP devices, in link order (made when a packet is first delivered to it). */
   tunnels: readonly Link[] | null;
-  /** Its compiled main table, found through the view (see routing.ts RouteSlot). */
-  readonly routes: RouteSlot;
 }
+
+/** The peer sets of a view not yet resolved (or of a namespace that includes none), shared. */
+const NO_PEERS: readonly never[] = Object.freeze([]);
 
 const views = new WeakMap<NetNs, NsView>();
 
@@ -278,7 +302,7 @@ function ownersIn(plan: FloodPlan, target: Ipv4): number[] | null {
   return out;
 }
 
-/** Whether `target` is local to the sink at `i` of a plan (what `isLocalIn(sink.local, target)` answers). */
+/** Whether `target` is local to the sink at `i` of a plan (what `isLocalIn(view of the sink, target)` answers). */
 function sinkOwns(plan: FloodPlan, i: number, target: Ipv4, owners: readonly number[] | null): boolean {
   if (target >>> 24 === 127) return plan.loUp[i]!;
   return owners !== null && owners.includes(i);
@@ -351,18 +375,13 @@ function localList(ns: NetNs): Ipv4[] | null {
   return out;
 }
 
-/** A namespace's local addresses (what routing.ts isLocalAddress answers), read once. */
+/** A namespace's local addresses (of up links; what routing.ts isLocalAddress answers), read once. */
 interface LocalAddrs {
   /** The addresses as a list when there are few (see localList), else null and `map` holds them. */
   readonly list: readonly Ipv4[] | null;
   readonly map: ReadonlyMap<Ipv4, Link> | null;
   /** Whether lo is up: 127/8 is local then. */
   readonly loUp: boolean;
-}
-
-function localAddrs(ns: NetNs): LocalAddrs {
-  const list = localList(ns);
-  return { list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true };
 }
 
 function isLocalIn(l: LocalAddrs, ip: Ipv4): boolean {
@@ -376,11 +395,12 @@ function makeView(ns: NetNs): NsView {
     noPmtu = false;
     break;
   }
+  const list = localList(ns);
   return {
     neigh: null, fdb: null,
-    local: localAddrs(ns),
+    list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true,
     noRules: ns.rules.length === 0, noConntrack: ns.conntrack.length === 0, noPmtu,
-    peerSetsOf: null, peers: [], nics: null, tunnels: null, routes: { table: null },
+    peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, table: null,
   };
 }
 
@@ -575,7 +595,7 @@ class Run {
 
   /** Whether `ip` is local to the namespace (as routing.ts isLocalAddress says), through its view. */
   isLocal(ns: NetNs, ip: Ipv4): boolean {
-    return isLocalIn(this.view(ns).local, ip);
+    return isLocalIn(this.view(ns), ip);
   }
 
   ns(id: NsId): NetNs | undefined {
@@ -619,6 +639,7 @@ class Run {
       role, origin,
       src: inner?.header.src ?? 0, dst: inner?.header.dst ?? 0,
       podToPod: inner !== null && inner.header.src !== 0 && this.isPodIp(inner.header.src) && this.isPodIp(inner.header.dst),
+      checked: null,
     };
     return pid;
   }
@@ -633,7 +654,7 @@ class Run {
   /** Guarantee 2 at every hop: a pod-to-pod packet keeps the sender's pod IP as its (inner) source. */
   checkNoNat(pid: number, ns: NsId, dev: string | null, ip: Ipv4Packet): void {
     const info = this.info[pid - 1];
-    if (!info || !info.podToPod) return;
+    if (!info || !info.podToPod || info.checked === ip) return;
     const inner = innermost(ip);
     if (inner.header.src !== info.src) {
       this.violations.push({
@@ -641,7 +662,7 @@ class Run {
         explanation: `a packet from pod IP ${formatIpv4(info.src)} to pod IP ${formatIpv4(info.dst)} carries source ${formatIpv4(inner.header.src)} at ${ns}${dev ? ` ${dev}` : ''}: its source was rewritten (NAT), so the receiver cannot see who sent it`,
       });
       info.podToPod = false; // report once per packet
-    }
+    } else info.checked = ip;
   }
 
   end(pid: number, disposition: Disposition, ns: NsId, ip: Ipv4Packet | null): void {
@@ -813,7 +834,7 @@ class Run {
       }
       return;
     }
-    const port = shardGet(seg.ports, dst);
+    const port = segmentPort(seg, dst);
     if (!port) return this.drop(pid, ns.id, link.name, 'notForUs', `nothing on segment ${seg.name} has MAC ${dst}`, ip, frame);
     this.step(pid, ns.id, link.name, 'segment', this.record ? note((n, pt) => `underlay segment ${n} carries it to ${pt.ns} ${pt.dev}`, seg.name, port) : null, frame, ip);
     this.queue.push({ t: 'rx', ns: port.ns, n: undefined, dev: port.dev, frame, pid });
@@ -990,7 +1011,7 @@ class Run {
         // arp_process answers by proxy only when ip_route_input finds a unicast route for the target
         // out of another device, and that input route exists only with forwarding on (measured: no
         // answer for calico's 169.254.1.1 without a default route, nor with ip_forward = 0).
-        const r = ns.sysctl.ipForward ? lookupRouteFrom(this.state, ns, arp.targetIp, arp.senderIp, this.view(ns).routes) : null;
+        const r = ns.sysctl.ipForward ? lookupRouteFrom(this.state, ns, arp.targetIp, arp.senderIp, this.view(ns)) : null;
         proxy = r !== null && r.dev !== link.name && r.type === 'unicast';
       }
       if (!local && !proxy) {
@@ -1043,11 +1064,11 @@ class Run {
     if (!ns.sysctl.ipForward) return this.drop(pid, ns.id, dev, 'notForwarding', `${formatIpv4(h.dst)} is not local and net.ipv4.ip_forward = 0`, pkt);
     // The packet's source selects policy routing rules (`ip rule from …`); the reverse lookup of rp_filter
     // is the reply's flow, from the destination to the source (fib_validate_source).
-    const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns).routes);
+    const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
     // rp_filter: strict (1) wants the reverse route out the interface it came in by; loose (2) any route.
     const rp = Math.max(ns.sysctl.rpFilter, 0);
     if (rp > 0) {
-      const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns).routes);
+      const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns));
       if (back === null || (rp === 1 && back.dev !== dev)) return this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt);
     }
     // The input route comes first: with none (or a blackhole/unreachable one) ip_route_input hands the
@@ -1095,7 +1116,7 @@ class Run {
       return this.localDeliver(ns, 'lo', pkt, pid);
     }
     // A bound source (a reply, an error, a packet sent with its source set) selects `from` rules too.
-    const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns).routes);
+    const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
     if (route === null) return this.drop(pid, nsId, null, 'noRoute', `connect: Network is unreachable (no route to ${formatIpv4(h.dst)})`, pkt);
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, null, route, pkt, pid, false);
     if (h.src === 0) {
@@ -1278,7 +1299,7 @@ class Run {
     // or an unreachable or prohibit one, nothing is sent at all (measured: a router without a route back
     // to a pod stays silent; packages/kernel-oracle/NOTES.md).
     if (!this.isLocal(ns, orig.header.src)) {
-      const back = lookupRouteFrom(this.state, ns, orig.header.src, fixedSrc ?? 0, this.view(ns).routes);
+      const back = lookupRouteFrom(this.state, ns, orig.header.src, fixedSrc ?? 0, this.view(ns));
       if (back === null || back.type === 'unreachable' || back.type === 'prohibit') return;
     }
     const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: icmpErrorQuote(orig) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
