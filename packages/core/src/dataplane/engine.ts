@@ -141,48 +141,25 @@ type SegmentPort = Segment['ports'] extends Shards<infer P> ? P : never;
 /**
  * Where a segment delivers a unicast frame, by destination MAC, memoized on the segment's (immutable) ports:
  * the ports are a sharded map keyed by the MAC string, and hashing that string and walking two shard levels
- * at every underlay crossing was ~5% of a warm probe between two nodes (two crossings per echo).
+ * at every underlay crossing was ~5% of a warm probe between two nodes (two crossings per echo). Up to
+ * {@link SEGMENT_MEMO_SIZE} MACs, then the memo starts again: at 5,000 nodes a sampled check's probes cross
+ * between nodes met for the first time, and a memo of every MAC asked would grow with the cluster, filled
+ * mostly with MACs asked once.
  */
 const segmentPorts = new WeakMap<object, Map<Mac, SegmentPort | null>>();
+
+const SEGMENT_MEMO_SIZE = 256;
 
 function segmentPort(seg: Segment, mac: Mac): SegmentPort | null {
   let m = segmentPorts.get(seg.ports);
   if (m === undefined) segmentPorts.set(seg.ports, (m = new Map()));
   let p = m.get(mac);
-  if (p === undefined) m.set(mac, (p = shardGet(seg.ports, mac) ?? null));
-  return p;
-}
-
-/**
- * A namespace's netfilter rules as the hooks read them: each chain's rules of its table, in order, and
- * whether a nat rule rewrites addresses. A host with flanneld's masquerade rules met every packet it
- * forwarded with a scan of all its rules at PREROUTING, at POSTROUTING and at FORWARD, each rule read for
- * its table and chain (~5% of a warm probe between two nodes).
- */
-interface RuleChains {
-  readonly PREROUTING: readonly NfRule[];
-  readonly POSTROUTING: readonly NfRule[];
-  readonly INPUT: readonly NfRule[];
-  readonly FORWARD: readonly NfRule[];
-  readonly OUTPUT: readonly NfRule[];
-  readonly translates: boolean;
-}
-
-const ruleChains = new WeakMap<readonly NfRule[], RuleChains>();
-
-/** The {@link RuleChains} of a rule list (memoized on the immutable list): nat's PREROUTING and POSTROUTING, filter's INPUT, FORWARD and OUTPUT. */
-function chainsOf(rules: readonly NfRule[]): RuleChains {
-  let c = ruleChains.get(rules);
-  if (c === undefined) {
-    const of = (table: NfRule['table'], chain: NfRule['chain']) => rules.filter((r) => r.table === table && r.chain === chain);
-    c = {
-      PREROUTING: of('nat', 'PREROUTING'), POSTROUTING: of('nat', 'POSTROUTING'),
-      INPUT: of('filter', 'INPUT'), FORWARD: of('filter', 'FORWARD'), OUTPUT: of('filter', 'OUTPUT'),
-      translates: rules.some((r) => r.table === 'nat' && r.target !== 'ACCEPT'),
-    };
-    ruleChains.set(rules, c);
+  if (p === undefined) {
+    p = shardGet(seg.ports, mac) ?? null;
+    if (m.size >= SEGMENT_MEMO_SIZE) m.clear();
+    m.set(mac, p);
   }
-  return c;
+  return p;
 }
 
 const neighIdx = new WeakMap<object, ReadonlyMap<string, ReadonlyMap<Ipv4, NeighEntry>>>();
@@ -256,8 +233,11 @@ interface NsView extends LocalAddrs, RouteSlot {
   fdb: ReadonlyMap<string, ReadonlyMap<Mac, FdbEntry>> | null;
   /** No netfilter rules, no conntrack entries, no path MTU exceptions: the checks most hops skip. */
   readonly noRules: boolean;
-  /** Its rules by chain, when it has rules (made when a hook first reads them). */
-  chains: RuleChains | null;
+  /**
+   * Whether a nat rule of its rules rewrites addresses (see {@link Run.seeFlow}), read when first asked: at
+   * every IP input and output of a namespace with rules (a WeakMap on the rule list was asked each time).
+   */
+  translates: boolean | null;
   readonly noConntrack: boolean;
   readonly noPmtu: boolean;
   /** The peer sets the namespace includes, resolved in `peerSetsOf` (a cluster's `peerSets`). */
@@ -423,7 +403,7 @@ function makeView(ns: NetNs): NsView {
   return {
     neigh: null, fdb: null,
     list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true,
-    noRules: ns.rules.length === 0, chains: null, noConntrack: ns.conntrack.length === 0, noPmtu,
+    noRules: ns.rules.length === 0, translates: null, noConntrack: ns.conntrack.length === 0, noPmtu,
     peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, table: null,
   };
 }
@@ -1129,9 +1109,12 @@ class Run {
     if (forwarded) this.icmpError(ns, pkt, ICMP_DEST_UNREACH, route.type === 'prohibit' ? ICMP_PKT_FILTERED : ICMP_HOST_UNREACH, 0, null);
   }
 
-  /** A locally generated packet: route, choose the source, OUTPUT and POSTROUTING, then the neighbour. */
-  ipOutput(nsId: NsId, pkt0: Ipv4Packet, pid: number): void {
-    const ns = this.ns(nsId);
+  /**
+   * A locally generated packet: route, choose the source, OUTPUT and POSTROUTING, then the neighbour. `known`
+   * is the namespace when the caller has it at hand (an encapsulation sends from where it is).
+   */
+  ipOutput(nsId: NsId, pkt0: Ipv4Packet, pid: number, known?: NetNs): void {
+    const ns = known ?? this.ns(nsId);
     if (!ns) return this.drop(pid, nsId, null, 'linkDown', `namespace ${nsId} is gone`, pkt0);
     let pkt = pkt0;
     const h = pkt.header;
@@ -1346,7 +1329,7 @@ class Run {
     const vcap = this.fragCap?.get(pid);
     if (vcap !== undefined) this.fragCap!.set(pid, vcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
     this.step(pid, ns.id, link.name, 'vxlan-encap', this.record ? note((l, pt, d) => `${l.name} encapsulates: VXLAN VNI ${l.vni}, UDP ${pt} → ${l.dstPort}, outer ${formatIpv4(l.local)} → ${formatIpv4(d)} (+${UDP_HEADER_LEN + VXLAN_HEADER_LEN + IPV4_HEADER_LEN + 14} bytes)`, link, srcPort, e.dst) : null, null, outer);
-    this.ipOutput(ns.id, outer, pid);
+    this.ipOutput(ns.id, outer, pid, ns);
   }
 
   ipipEncap(ns: NetNs, link: Link & { kind: 'ipip' }, route: Route, pkt: Ipv4Packet, pid: number): void {
@@ -1355,7 +1338,7 @@ class Run {
     const icap = this.fragCap?.get(pid);
     if (icap !== undefined) this.fragCap!.set(pid, icap + IPV4_HEADER_LEN);
     this.step(pid, ns.id, link.name, 'ipip-encap', this.record ? note((d, v) => `${d} encapsulates IP in IP towards ${formatIpv4(v)}`, link.name, route.via) : null, null, outer);
-    this.ipOutput(ns.id, outer, pid);
+    this.ipOutput(ns.id, outer, pid, ns);
   }
 
   // ---- eBPF programs on tc hooks (cilium's datapath) ----
@@ -1469,7 +1452,7 @@ class Run {
     const fcap = this.fragCap?.get(pid);
     if (fcap !== undefined) this.fragCap!.set(pid, fcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
     this.step(pid, ns.id, link.name, 'vxlan-encap', this.record ? note((pg, tt, e, [v, sp]) => `${pg.sec} (${pg.obj}): cilium_tunnel_map has ${formatIpv4(tt.prefix.addr)}/${tt.prefix.len} → ${formatIpv4(tt.endpoint)}: ${e.name} encapsulates, VXLAN VNI ${v} (source identity), UDP ${sp} → ${e.dstPort}`, prog, t, encap, [vni, srcPort] as const) : null, null, outer);
-    this.ipOutput(ns.id, outer, pid);
+    this.ipOutput(ns.id, outer, pid, ns);
     return true;
   }
 
@@ -1496,15 +1479,9 @@ class Run {
    * which most packets never meet.
    */
   seeFlow(ns: NetNs, pkt: Ipv4Packet): void {
-    const chains = this.chains(ns);
-    if (chains === null || !chains.translates) return;
-    this.flows.push({ ns: ns.id, pkt });
-  }
-
-  /** The namespace's rules by chain, through its view; null when it has none. */
-  chains(ns: NetNs): RuleChains | null {
     const v = this.view(ns);
-    return v.noRules ? null : (v.chains ??= chainsOf(ns.rules));
+    if (v.noRules || !(v.translates ??= ns.rules.some((r) => r.table === 'nat' && r.target !== 'ACCEPT'))) return;
+    this.flows.push({ ns: ns.id, pkt });
   }
 
   /** Whether this run saw, in `ns`, a packet of the flow `(proto, src, dst, l4)` in its original direction. */
@@ -1517,13 +1494,11 @@ class Run {
   }
 
   natRule(ns: NetNs, chain: 'PREROUTING' | 'POSTROUTING', pkt: Ipv4Packet, inIf: string | null, outIf: string | null): NfRule | null {
-    const chains = this.chains(ns);
-    if (chains === null) return null;
+    if (this.view(ns).noRules) return null;
     let rule: NfRule | null = null;
-    const rules = chain === 'PREROUTING' ? chains.PREROUTING : chains.POSTROUTING;
-    for (let i = 0; i < rules.length; i++) {
-      if (this.matches(rules[i]!, pkt, inIf, outIf)) {
-        rule = rules[i]!;
+    for (const r of ns.rules) {
+      if (r.table === 'nat' && r.chain === chain && this.matches(r, pkt, inIf, outIf)) {
+        rule = r;
         break;
       }
     }
@@ -1548,12 +1523,9 @@ class Run {
 
   /** Runs a filter chain; true when the packet was dropped or rejected. */
   filterVerdict(ns: NetNs, chain: 'INPUT' | 'FORWARD' | 'OUTPUT', pkt: Ipv4Packet, inIf: string | null, outIf: string | null, pid: number): boolean {
-    const chains = this.chains(ns);
-    if (chains === null) return false;
-    const rules = chain === 'FORWARD' ? chains.FORWARD : chain === 'INPUT' ? chains.INPUT : chains.OUTPUT;
-    for (let i = 0; i < rules.length; i++) {
-      const r = rules[i]!;
-      if (!this.matches(r, pkt, inIf, outIf)) continue;
+    if (this.view(ns).noRules) return false;
+    for (const r of ns.rules) {
+      if (r.table !== 'filter' || r.chain !== chain || !this.matches(r, pkt, inIf, outIf)) continue;
       if (r.target === 'ACCEPT') return false;
       this.drop(pid, ns.id, inIf ?? outIf, 'filtered', `filter ${chain} ${r.target}${r.comment ? ` (${r.comment})` : ''}`, pkt);
       if (r.target === 'REJECT') this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, this.isLocal(ns, pkt.header.dst) ? pkt.header.dst : null);
