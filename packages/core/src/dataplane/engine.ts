@@ -408,17 +408,6 @@ function makeView(ns: NetNs): NsView {
   };
 }
 
-/** The route a next hop is resolved with: `route` without its gateway (for the ARP request's source), per route. */
-const gatewayless = new WeakMap<Route, Route>();
-
-function withoutVia(route: Route): Route {
-  // A route without a gateway is its own (selectSource reads its fields alone): no copy, no memo entry.
-  if (route.via === null) return route;
-  let r = gatewayless.get(route);
-  if (r === undefined) gatewayless.set(route, (r = { ...route, via: null }));
-  return r;
-}
-
 /**
  * A step's note as the run records it: a text over its own parameters and the values to write it from,
  * taken when the step is made and written when someone reads the note. Made only when the run records,
@@ -1197,7 +1186,9 @@ class Run {
       return;
     }
     this.pending.add({ ns: ns.id, dev, nexthop, items: [{ pkt, pid, forwarded }] });
-    const src = selectSource(ns, withoutVia(route), nexthop) ?? 0;
+    // The request's source for the next hop, by the route's src, device and scope: selectSource's target,
+    // `route.via ?? dst`, is the next hop itself.
+    const src = selectSource(ns, route, nexthop) ?? 0;
     const req: Frame = {
       eth: { dst: BROADCAST_MAC, src: link.mac, ethertype: ETHERTYPE_ARP },
       payload: { kind: 'arp', op: 1, senderMac: link.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: nexthop },
