@@ -1,5 +1,5 @@
 /**
- * `pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met]`:
+ * `pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn|probe [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met]`:
  * how much faster (or slower) a change made podnet, measured the only way this machine allows.
  *
  * The machine's speed drifts up to 3× between runs of the same code, so two separate runs cannot compare two
@@ -25,20 +25,25 @@
  *   probed once (lib/churn.ts), as in a session that has run a while (regime.ts's second regime): a change
  *   to what a touched node's tables cost shows there, not hidden behind first visits of sampled nodes.
  * - `churn`: `sampled` without the checks: the add and delete transitions alone.
+ * - `probe`: one packet through the model, on the seed lab (`seedLabSpec`): every cross-node pod pair three
+ *   times per round and side, as a warm probe (ARP learned, unrecorded, nothing committed), a cold probe, a
+ *   cold recorded send, and a cold recorded send whose learning is committed (what `sim.ping` does); CPU µs
+ *   per send. A round is ~1 ms: give it ≥ 300 rounds. Many short alternated rounds resolve a few percent on
+ *   this machine where a few long ones do not (per-hop changes of the engine were measured so).
  */
 import { dirArgs, flag, loadBuild, positiveFlag, type Build, type Core } from './lib/builds.js';
 import { churn, cpuUs, median, meetEveryNode, SETTINGS, specs } from './lib/churn.js';
 
 const dirs = dirArgs();
 const what = flag('what');
-if (dirs.length < 1 || dirs.length > 2 || (what !== 'bulk' && what !== 'property' && what !== 'checks' && what !== 'sampled' && what !== 'churn')) {
-  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met]\n');
+if (dirs.length < 1 || dirs.length > 2 || (what !== 'bulk' && what !== 'property' && what !== 'checks' && what !== 'sampled' && what !== 'churn' && what !== 'probe')) {
+  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn|probe [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met]\n');
   process.exit(2);
 }
 const checksArg = flag('checks') ?? 'at-end';
 if (checksArg !== 'at-end' && checksArg !== 'every-change') throw new Error(`--checks must be at-end or every-change, not ${checksArg}`);
 const checks: 'at-end' | 'every-change' = checksArg;
-const ROUNDS = positiveFlag('rounds', what === 'bulk' ? 4 : 8);
+const ROUNDS = positiveFlag('rounds', what === 'bulk' ? 4 : what === 'probe' ? 300 : 8);
 const NODES = positiveFlag('nodes', 2000);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const builds = { A: await loadBuild(dirs[0]!), B: await loadBuild(dirs[1] ?? '.') };
@@ -133,7 +138,31 @@ function sampledSide(checked = true): Side {
   };
 }
 
-const side: Side = what === 'bulk' ? bulkSide() : what === 'property' ? propertySide() : what === 'checks' ? checksSide() : sampledSide(what === 'sampled');
+function probeSide(): Side {
+  const make = (b: Build) => {
+    const sim = b.cni.simulatorFromSpec(b.cni.seedLabSpec());
+    const pairs: [string, number][] = [];
+    for (const p of sim.pods()) for (const q of sim.pods()) if (p.node !== q.node && q.ip !== null) pairs.push([b.core.endpointNs(sim.state, p.name), q.ip]);
+    let warm = sim.state;
+    for (const [from, ip] of pairs) warm = b.core.send(warm, from, b.core.icmpEcho(ip)).state;
+    return { cold: sim.state, warm, pairs };
+  };
+  const labs = new Map([[builds.A, make(builds.A)], [builds.B, make(builds.B)]]);
+  return (b) => {
+    const { cold, warm, pairs } = labs.get(b)!;
+    const c = b.core;
+    /** CPU µs per send of `f` over every pair, three times. */
+    const each = (f: (from: string, ip: number) => void): number => (cpu(() => { for (let r = 0; r < 3; r++) for (const [from, ip] of pairs) f(from, ip); }) * 1000) / (3 * pairs.length);
+    return {
+      'warm probe µs': each((from, ip) => c.send(warm, from, c.icmpEcho(ip), { record: false, commit: false })),
+      'cold probe µs': each((from, ip) => c.send(cold, from, c.icmpEcho(ip), { record: false, commit: false })),
+      'cold recorded µs': each((from, ip) => c.send(cold, from, c.icmpEcho(ip), { commit: false })),
+      'cold recorded + commit µs': each((from, ip) => c.send(cold, from, c.icmpEcho(ip))),
+    };
+  };
+}
+
+const side: Side = what === 'bulk' ? bulkSide() : what === 'property' ? propertySide() : what === 'checks' ? checksSide() : what === 'probe' ? probeSide() : sampledSide(what === 'sampled');
 // One warm-up round per side (JIT), then ABBA rounds.
 side(builds.A, 0);
 side(builds.B, 0);
@@ -143,7 +172,7 @@ for (let r = 1; r <= ROUNDS; r++) {
   for (const k of order) got[k].push(side(builds[k], r));
   process.stderr.write(`round ${r}/${ROUNDS}\n`);
 }
-process.stdout.write(`${what}${what === 'property' ? ` (${checks})` : what === 'checks' ? '' : ` (${NODES} nodes)`}, ${ROUNDS} rounds ABBA, CPU; A = ${builds.A.root}, B = ${builds.B.root}\n`);
+process.stdout.write(`${what}${what === 'property' ? ` (${checks})` : what === 'checks' ? '' : what === 'probe' ? ' (seed lab)' : ` (${NODES} nodes)`}, ${ROUNDS} rounds ABBA, CPU; A = ${builds.A.root}, B = ${builds.B.root}\n`);
 for (const key of Object.keys(got.A[0]!)) {
   const a = got.A.map((x) => x[key]!);
   const b = got.B.map((x) => x[key]!);

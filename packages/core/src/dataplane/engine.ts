@@ -14,10 +14,10 @@ import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
-import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, TcProg, TunnelEntry } from '../model/types.js';
+import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, Segment, TcProg, TunnelEntry } from '../model/types.js';
 import { localAddressMap, lookupRouteFrom, refUses, selectSource, type RouteSlot } from '../ops/routing.js';
 import { fabricLookup, findDraftNs } from '../ops/actions.js';
-import { shardGet, shardValues } from '../util/shards.js';
+import { shardGet, shardValues, type Shards } from '../util/shards.js';
 import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
   ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PKT_FILTERED, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED,
@@ -81,6 +81,11 @@ interface PacketInfo {
   src: Ipv4;
   dst: Ipv4;
   podToPod: boolean;
+  /**
+   * The packet object the no-NAT check last passed (see {@link Run.checkNoNat}): a packet crosses most hops
+   * (veth, bridge, transmit, receive) as the same object, whose verdict cannot change.
+   */
+  checked: Ipv4Packet | null;
   /** Created here; an error about it goes to the local socket, not on the wire. */
   origin: NsId;
   fate?: PacketFate;
@@ -132,14 +137,29 @@ const ownersMemo = new WeakMap<object, Map<Ipv4, readonly IpOwner[] | null>>();
 const podOwned = new WeakMap<readonly IpOwner[], boolean>();
 const tunnelIdx = new WeakMap<object, { lens: number[]; byLen: Map<number, Map<number, TunnelEntry>> }>();
 
+type SegmentPort = Segment['ports'] extends Shards<infer P> ? P : never;
+/**
+ * Where a segment delivers a unicast frame, by destination MAC, memoized on the segment's (immutable) ports:
+ * the ports are a sharded map keyed by the MAC string, and hashing that string and walking two shard levels
+ * at every underlay crossing was ~5% of a warm probe between two nodes (two crossings per echo). Up to
+ * {@link SEGMENT_MEMO_SIZE} MACs, then the memo starts again: at 5,000 nodes a sampled check's probes cross
+ * between nodes met for the first time, and a memo of every MAC asked would grow with the cluster, filled
+ * mostly with MACs asked once.
+ */
+const segmentPorts = new WeakMap<object, Map<Mac, SegmentPort | null>>();
 
-const translating = new WeakMap<readonly NfRule[], boolean>();
+const SEGMENT_MEMO_SIZE = 256;
 
-/** Whether a rule list has a nat rule that rewrites addresses (memoized on the immutable list). */
-function translates(rules: readonly NfRule[]): boolean {
-  let t = translating.get(rules);
-  if (t === undefined) translating.set(rules, (t = rules.some((r) => r.table === 'nat' && r.target !== 'ACCEPT')));
-  return t;
+function segmentPort(seg: Segment, mac: Mac): SegmentPort | null {
+  let m = segmentPorts.get(seg.ports);
+  if (m === undefined) segmentPorts.set(seg.ports, (m = new Map()));
+  let p = m.get(mac);
+  if (p === undefined) {
+    p = shardGet(seg.ports, mac) ?? null;
+    if (m.size >= SEGMENT_MEMO_SIZE) m.clear();
+    m.set(mac, p);
+  }
+  return p;
 }
 
 const neighIdx = new WeakMap<object, ReadonlyMap<string, ReadonlyMap<Ipv4, NeighEntry>>>();
@@ -203,14 +223,21 @@ function peerFdb(set: PeerSet): Map<Mac, { owner: string; group: string | undefi
  * its neighbour and FDB indexes, its local addresses and the peer sets it includes. Each of those has its
  * own memo, keyed on the part of the namespace it is built from; at 150,000 pods, where a hop's namespace
  * is rarely in the CPU cache, reaching each through its own WeakMap cost more than the lookup itself.
+ *
+ * The view is itself the namespace's local addresses ({@link LocalAddrs}) and the slot of its compiled main
+ * table (routing.ts RouteSlot), not two more objects it points to: a cold probe at 150,000 pods makes a
+ * view for each namespace it meets first, and each object it keeps is one more for the scavenger to copy.
  */
-interface NsView {
+interface NsView extends LocalAddrs, RouteSlot {
   neigh: ReadonlyMap<string, ReadonlyMap<Ipv4, NeighEntry>> | null;
   fdb: ReadonlyMap<string, ReadonlyMap<Mac, FdbEntry>> | null;
-  /** The namespace's local addresses (of up links), as a list when it is short, else the map. */
-  readonly local: LocalAddrs;
   /** No netfilter rules, no conntrack entries, no path MTU exceptions: the checks most hops skip. */
   readonly noRules: boolean;
+  /**
+   * Whether a nat rule of its rules rewrites addresses (see {@link Run.seeFlow}), read when first asked: at
+   * every IP input and output of a namespace with rules (a WeakMap on the rule list was asked each time).
+   */
+  translates: boolean | null;
   readonly noConntrack: boolean;
   readonly noPmtu: boolean;
   /** The peer sets the namespace includes, resolved in `peerSetsOf` (a cluster's `peerSets`). */
@@ -220,9 +247,10 @@ interface NsView {
   nics: Map<string, readonly Link[]> | null;
   /** Its VXLAN and IPIP devices, in link order (made when a packet is first delivered to it). */
   tunnels: readonly Link[] | null;
-  /** Its compiled main table, found through the view (see routing.ts RouteSlot). */
-  readonly routes: RouteSlot;
 }
+
+/** The peer sets of a view not yet resolved (or of a namespace that includes none), shared. */
+const NO_PEERS: readonly never[] = Object.freeze([]);
 
 const views = new WeakMap<NetNs, NsView>();
 
@@ -278,7 +306,7 @@ function ownersIn(plan: FloodPlan, target: Ipv4): number[] | null {
   return out;
 }
 
-/** Whether `target` is local to the sink at `i` of a plan (what `isLocalIn(sink.local, target)` answers). */
+/** Whether `target` is local to the sink at `i` of a plan (what `isLocalIn(view of the sink, target)` answers). */
 function sinkOwns(plan: FloodPlan, i: number, target: Ipv4, owners: readonly number[] | null): boolean {
   if (target >>> 24 === 127) return plan.loUp[i]!;
   return owners !== null && owners.includes(i);
@@ -351,18 +379,13 @@ function localList(ns: NetNs): Ipv4[] | null {
   return out;
 }
 
-/** A namespace's local addresses (what routing.ts isLocalAddress answers), read once. */
+/** A namespace's local addresses (of up links; what routing.ts isLocalAddress answers), read once. */
 interface LocalAddrs {
   /** The addresses as a list when there are few (see localList), else null and `map` holds them. */
   readonly list: readonly Ipv4[] | null;
   readonly map: ReadonlyMap<Ipv4, Link> | null;
   /** Whether lo is up: 127/8 is local then. */
   readonly loUp: boolean;
-}
-
-function localAddrs(ns: NetNs): LocalAddrs {
-  const list = localList(ns);
-  return { list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true };
 }
 
 function isLocalIn(l: LocalAddrs, ip: Ipv4): boolean {
@@ -376,23 +399,13 @@ function makeView(ns: NetNs): NsView {
     noPmtu = false;
     break;
   }
+  const list = localList(ns);
   return {
     neigh: null, fdb: null,
-    local: localAddrs(ns),
-    noRules: ns.rules.length === 0, noConntrack: ns.conntrack.length === 0, noPmtu,
-    peerSetsOf: null, peers: [], nics: null, tunnels: null, routes: { table: null },
+    list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true,
+    noRules: ns.rules.length === 0, translates: null, noConntrack: ns.conntrack.length === 0, noPmtu,
+    peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, table: null,
   };
-}
-
-/** The route a next hop is resolved with: `route` without its gateway (for the ARP request's source), per route. */
-const gatewayless = new WeakMap<Route, Route>();
-
-function withoutVia(route: Route): Route {
-  // A route without a gateway is its own (selectSource reads its fields alone): no copy, no memo entry.
-  if (route.via === null) return route;
-  let r = gatewayless.get(route);
-  if (r === undefined) gatewayless.set(route, (r = { ...route, via: null }));
-  return r;
 }
 
 /**
@@ -465,7 +478,9 @@ class RecordedStep implements Step {
 class Run {
   readonly steps: Step[] = [];
   readonly violations: HopViolation[] = [];
+  /** The work to do, in order; the items before `head` are done (taken by index: `shift` moved the rest each time). */
   readonly queue: Work[] = [];
+  head = 0;
   /** Each packet's info, at its pid − 1 (pids are handed out from 1 in order). */
   readonly info: PacketInfo[] = [];
   readonly pending = new Pendings();
@@ -575,7 +590,7 @@ class Run {
 
   /** Whether `ip` is local to the namespace (as routing.ts isLocalAddress says), through its view. */
   isLocal(ns: NetNs, ip: Ipv4): boolean {
-    return isLocalIn(this.view(ns).local, ip);
+    return isLocalIn(this.view(ns), ip);
   }
 
   ns(id: NsId): NetNs | undefined {
@@ -619,6 +634,7 @@ class Run {
       role, origin,
       src: inner?.header.src ?? 0, dst: inner?.header.dst ?? 0,
       podToPod: inner !== null && inner.header.src !== 0 && this.isPodIp(inner.header.src) && this.isPodIp(inner.header.dst),
+      checked: null,
     };
     return pid;
   }
@@ -633,7 +649,7 @@ class Run {
   /** Guarantee 2 at every hop: a pod-to-pod packet keeps the sender's pod IP as its (inner) source. */
   checkNoNat(pid: number, ns: NsId, dev: string | null, ip: Ipv4Packet): void {
     const info = this.info[pid - 1];
-    if (!info || !info.podToPod) return;
+    if (!info || !info.podToPod || info.checked === ip) return;
     const inner = innermost(ip);
     if (inner.header.src !== info.src) {
       this.violations.push({
@@ -641,7 +657,7 @@ class Run {
         explanation: `a packet from pod IP ${formatIpv4(info.src)} to pod IP ${formatIpv4(info.dst)} carries source ${formatIpv4(inner.header.src)} at ${ns}${dev ? ` ${dev}` : ''}: its source was rewritten (NAT), so the receiver cannot see who sent it`,
       });
       info.podToPod = false; // report once per packet
-    }
+    } else info.checked = ip;
   }
 
   end(pid: number, disposition: Disposition, ns: NsId, ip: Ipv4Packet | null): void {
@@ -813,7 +829,7 @@ class Run {
       }
       return;
     }
-    const port = shardGet(seg.ports, dst);
+    const port = segmentPort(seg, dst);
     if (!port) return this.drop(pid, ns.id, link.name, 'notForUs', `nothing on segment ${seg.name} has MAC ${dst}`, ip, frame);
     this.step(pid, ns.id, link.name, 'segment', this.record ? note((n, pt) => `underlay segment ${n} carries it to ${pt.ns} ${pt.dev}`, seg.name, port) : null, frame, ip);
     this.queue.push({ t: 'rx', ns: port.ns, n: undefined, dev: port.dev, frame, pid });
@@ -990,7 +1006,7 @@ class Run {
         // arp_process answers by proxy only when ip_route_input finds a unicast route for the target
         // out of another device, and that input route exists only with forwarding on (measured: no
         // answer for calico's 169.254.1.1 without a default route, nor with ip_forward = 0).
-        const r = ns.sysctl.ipForward ? lookupRouteFrom(this.state, ns, arp.targetIp, arp.senderIp, this.view(ns).routes) : null;
+        const r = ns.sysctl.ipForward ? lookupRouteFrom(this.state, ns, arp.targetIp, arp.senderIp, this.view(ns)) : null;
         proxy = r !== null && r.dev !== link.name && r.type === 'unicast';
       }
       if (!local && !proxy) {
@@ -1043,11 +1059,11 @@ class Run {
     if (!ns.sysctl.ipForward) return this.drop(pid, ns.id, dev, 'notForwarding', `${formatIpv4(h.dst)} is not local and net.ipv4.ip_forward = 0`, pkt);
     // The packet's source selects policy routing rules (`ip rule from …`); the reverse lookup of rp_filter
     // is the reply's flow, from the destination to the source (fib_validate_source).
-    const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns).routes);
+    const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
     // rp_filter: strict (1) wants the reverse route out the interface it came in by; loose (2) any route.
     const rp = Math.max(ns.sysctl.rpFilter, 0);
     if (rp > 0) {
-      const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns).routes);
+      const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns));
       if (back === null || (rp === 1 && back.dev !== dev)) return this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt);
     }
     // The input route comes first: with none (or a blackhole/unreachable one) ip_route_input hands the
@@ -1082,9 +1098,12 @@ class Run {
     if (forwarded) this.icmpError(ns, pkt, ICMP_DEST_UNREACH, route.type === 'prohibit' ? ICMP_PKT_FILTERED : ICMP_HOST_UNREACH, 0, null);
   }
 
-  /** A locally generated packet: route, choose the source, OUTPUT and POSTROUTING, then the neighbour. */
-  ipOutput(nsId: NsId, pkt0: Ipv4Packet, pid: number): void {
-    const ns = this.ns(nsId);
+  /**
+   * A locally generated packet: route, choose the source, OUTPUT and POSTROUTING, then the neighbour. `known`
+   * is the namespace when the caller has it at hand (an encapsulation sends from where it is).
+   */
+  ipOutput(nsId: NsId, pkt0: Ipv4Packet, pid: number, known?: NetNs): void {
+    const ns = known ?? this.ns(nsId);
     if (!ns) return this.drop(pid, nsId, null, 'linkDown', `namespace ${nsId} is gone`, pkt0);
     let pkt = pkt0;
     const h = pkt.header;
@@ -1095,7 +1114,7 @@ class Run {
       return this.localDeliver(ns, 'lo', pkt, pid);
     }
     // A bound source (a reply, an error, a packet sent with its source set) selects `from` rules too.
-    const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns).routes);
+    const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
     if (route === null) return this.drop(pid, nsId, null, 'noRoute', `connect: Network is unreachable (no route to ${formatIpv4(h.dst)})`, pkt);
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, null, route, pkt, pid, false);
     if (h.src === 0) {
@@ -1167,7 +1186,9 @@ class Run {
       return;
     }
     this.pending.add({ ns: ns.id, dev, nexthop, items: [{ pkt, pid, forwarded }] });
-    const src = selectSource(ns, withoutVia(route), nexthop) ?? 0;
+    // The request's source for the next hop, by the route's src, device and scope: selectSource's target,
+    // `route.via ?? dst`, is the next hop itself.
+    const src = selectSource(ns, route, nexthop) ?? 0;
     const req: Frame = {
       eth: { dst: BROADCAST_MAC, src: link.mac, ethertype: ETHERTYPE_ARP },
       payload: { kind: 'arp', op: 1, senderMac: link.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: nexthop },
@@ -1278,7 +1299,7 @@ class Run {
     // or an unreachable or prohibit one, nothing is sent at all (measured: a router without a route back
     // to a pod stays silent; packages/kernel-oracle/NOTES.md).
     if (!this.isLocal(ns, orig.header.src)) {
-      const back = lookupRouteFrom(this.state, ns, orig.header.src, fixedSrc ?? 0, this.view(ns).routes);
+      const back = lookupRouteFrom(this.state, ns, orig.header.src, fixedSrc ?? 0, this.view(ns));
       if (back === null || back.type === 'unreachable' || back.type === 'prohibit') return;
     }
     const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: icmpErrorQuote(orig) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
@@ -1299,7 +1320,7 @@ class Run {
     const vcap = this.fragCap?.get(pid);
     if (vcap !== undefined) this.fragCap!.set(pid, vcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
     this.step(pid, ns.id, link.name, 'vxlan-encap', this.record ? note((l, pt, d) => `${l.name} encapsulates: VXLAN VNI ${l.vni}, UDP ${pt} → ${l.dstPort}, outer ${formatIpv4(l.local)} → ${formatIpv4(d)} (+${UDP_HEADER_LEN + VXLAN_HEADER_LEN + IPV4_HEADER_LEN + 14} bytes)`, link, srcPort, e.dst) : null, null, outer);
-    this.ipOutput(ns.id, outer, pid);
+    this.ipOutput(ns.id, outer, pid, ns);
   }
 
   ipipEncap(ns: NetNs, link: Link & { kind: 'ipip' }, route: Route, pkt: Ipv4Packet, pid: number): void {
@@ -1308,7 +1329,7 @@ class Run {
     const icap = this.fragCap?.get(pid);
     if (icap !== undefined) this.fragCap!.set(pid, icap + IPV4_HEADER_LEN);
     this.step(pid, ns.id, link.name, 'ipip-encap', this.record ? note((d, v) => `${d} encapsulates IP in IP towards ${formatIpv4(v)}`, link.name, route.via) : null, null, outer);
-    this.ipOutput(ns.id, outer, pid);
+    this.ipOutput(ns.id, outer, pid, ns);
   }
 
   // ---- eBPF programs on tc hooks (cilium's datapath) ----
@@ -1422,7 +1443,7 @@ class Run {
     const fcap = this.fragCap?.get(pid);
     if (fcap !== undefined) this.fragCap!.set(pid, fcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
     this.step(pid, ns.id, link.name, 'vxlan-encap', this.record ? note((pg, tt, e, [v, sp]) => `${pg.sec} (${pg.obj}): cilium_tunnel_map has ${formatIpv4(tt.prefix.addr)}/${tt.prefix.len} → ${formatIpv4(tt.endpoint)}: ${e.name} encapsulates, VXLAN VNI ${v} (source identity), UDP ${sp} → ${e.dstPort}`, prog, t, encap, [vni, srcPort] as const) : null, null, outer);
-    this.ipOutput(ns.id, outer, pid);
+    this.ipOutput(ns.id, outer, pid, ns);
     return true;
   }
 
@@ -1449,7 +1470,8 @@ class Run {
    * which most packets never meet.
    */
   seeFlow(ns: NetNs, pkt: Ipv4Packet): void {
-    if (this.view(ns).noRules || !translates(ns.rules)) return;
+    const v = this.view(ns);
+    if (v.noRules || !(v.translates ??= ns.rules.some((r) => r.table === 'nat' && r.target !== 'ACCEPT'))) return;
     this.flows.push({ ns: ns.id, pkt });
   }
 
@@ -1554,7 +1576,8 @@ class Run {
     for (let i = w.from; i < to; i++) {
       if (i === skip) continue;
       if (i > w.from && this.stepCount >= this.maxSteps) {
-        this.queue.unshift({ t: 'sinks', plan, from: i, to, skip, pid });
+        // Back at the head of the queue: in the slot this item was taken from.
+        this.queue[--this.head] = { t: 'sinks', plan, from: i, to, skip, pid };
         return;
       }
       this.stepCount++;
@@ -1565,19 +1588,21 @@ class Run {
 
   run(): void {
     for (;;) {
-      while (this.queue.length) {
+      const queue = this.queue;
+      while (this.head < queue.length) {
         if (this.stepCount >= this.maxSteps) {
           this.exhausted = true;
-          for (const w of this.queue) {
+          for (let q = this.head; q < queue.length; q++) {
+            const w = queue[q]!;
             if (w.t === 'sinks') {
               for (let i = w.from; i < w.to; i++) if (i !== w.skip) this.end(w.pid, 'loop', w.plan.sinks[i]!, null);
             }
             else this.end(w.pid, 'loop', w.ns, w.t === 'rx' ? (w.frame.payload.kind === 'ipv4' ? w.frame.payload : null) : w.pkt);
           }
-          this.queue.length = 0;
+          this.head = queue.length;
           break;
         }
-        const w = this.queue.shift()!;
+        const w = queue[this.head++]!;
         if (w.t === 'rx') this.rx(w.ns, w.n, w.dev, w.frame, w.pid);
         else if (w.t === 'sinks') this.sinks(w);
         else if (w.t === 'out') this.ipOutput(w.ns, w.pkt, w.pid);

@@ -29,66 +29,70 @@ export interface Pending {
  * flood answered by many) the lookups go through an index by namespace, device and address, made then.
  */
 export class Learned<K extends string | number, E> {
-  readonly #ns: NsId[] = [];
-  readonly #devs: string[] = [];
-  readonly #keys: K[] = [];
-  readonly #entries: E[] = [];
+  /**
+   * The entries as rows of four in one flat list: namespace, device, address, entry. One list, not one per
+   * column: a run makes two of these whether it learns anything or not (most probes of a warm cluster
+   * learn nothing), and each list is an allocation per send.
+   */
+  readonly #rows: unknown[] = [];
   #index: Map<NsId, Map<string, Map<K, number>>> | null = null;
 
   get size(): number {
-    return this.#ns.length;
+    return this.#rows.length >> 2;
   }
 
-  /** The position of (ns, dev, k) in the lists, or -1. */
+  /** The position of (ns, dev, k)'s row in the list (a multiple of 4), or -1. */
   #at(ns: NsId, dev: string, k: K): number {
     if (this.#index !== null) return this.#index.get(ns)?.get(dev)?.get(k) ?? -1;
-    const keys = this.#keys;
-    for (let i = 0; i < keys.length; i++) if (keys[i] === k && this.#ns[i] === ns && this.#devs[i] === dev) return i;
+    const rows = this.#rows;
+    for (let i = 0; i < rows.length; i += 4) if (rows[i + 2] === k && rows[i] === ns && rows[i + 1] === dev) return i;
     return -1;
   }
 
   #indexAt(i: number): void {
     const idx = this.#index!;
-    const ns = this.#ns[i]!;
+    const rows = this.#rows;
+    const ns = rows[i] as NsId;
     let n = idx.get(ns);
     if (n === undefined) idx.set(ns, (n = new Map()));
-    let d = n.get(this.#devs[i]!);
-    if (d === undefined) n.set(this.#devs[i]!, (d = new Map()));
-    d.set(this.#keys[i]!, i);
+    const dev = rows[i + 1] as string;
+    let d = n.get(dev);
+    if (d === undefined) n.set(dev, (d = new Map()));
+    d.set(rows[i + 2] as K, i);
   }
 
   get(ns: NsId, dev: string, k: K): E | undefined {
     const i = this.#at(ns, dev, k);
-    return i < 0 ? undefined : this.#entries[i];
+    return i < 0 ? undefined : this.#rows[i + 3] as E;
   }
 
   set(ns: NsId, dev: string, k: K, e: E): void {
     const i = this.#at(ns, dev, k);
+    const rows = this.#rows;
     if (i >= 0) {
-      this.#entries[i] = e;
+      rows[i + 3] = e;
       return;
     }
-    this.#ns.push(ns);
-    this.#devs.push(dev);
-    this.#keys.push(k);
-    this.#entries.push(e);
-    if (this.#index !== null) this.#indexAt(this.#ns.length - 1);
-    else if (this.#ns.length > LEARNED_LIST_MAX) {
+    rows.push(ns, dev, k, e);
+    if (this.#index !== null) this.#indexAt(rows.length - 4);
+    else if (rows.length > LEARNED_LIST_MAX * 4) {
       this.#index = new Map();
-      for (let j = 0; j < this.#ns.length; j++) this.#indexAt(j);
+      for (let j = 0; j < rows.length; j += 4) this.#indexAt(j);
     }
   }
 
   /** The namespaces that learned something, in the order they first did. */
   namespaces(): NsId[] {
     const out: NsId[] = [];
-    for (const ns of this.#ns) if (!out.includes(ns)) out.push(ns);
+    const rows = this.#rows;
+    for (let i = 0; i < rows.length; i += 4) if (!out.includes(rows[i] as NsId)) out.push(rows[i] as NsId);
     return out;
   }
 
   /** Writes what was learned in `id` into a table (keyed `dev|address`), in the order first learned. */
   commit(id: NsId, table: Record<string, E>): void {
-    for (let i = 0; i < this.#ns.length; i++) if (this.#ns[i] === id) table[`${this.#devs[i]!}|${this.#keys[i]!}`] = this.#entries[i]!;
+    const rows = this.#rows;
+    for (let i = 0; i < rows.length; i += 4) if (rows[i] === id) table[`${rows[i + 1] as string}|${rows[i + 2] as K}`] = rows[i + 3] as E;
   }
 
   /**
