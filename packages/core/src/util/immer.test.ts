@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { current, isDraft } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { dictDraft, madeHere, peek, produce, scratchDraft, setFreezing, snapshot, transition } from './immer.js';
+import { dictDraft, madeHere, peek, produce, scratchDraft, setFreezing, snapshot, transition, writeSlot } from './immer.js';
 
 type Tree = { [k: string]: Tree | number };
 type Op = { readonly path: readonly string[]; readonly value: number | null };
@@ -210,5 +210,41 @@ describe('scratchDraft', () => {
     const next = produce(s, (d) => { d.gone.inner.b = 3; });
     expect(next.gone.inner.b).toBe(3);
     expect(s.gone.inner.b).toBe(2);
+  });
+});
+
+describe('writeSlot', () => {
+  // Arrays of arrays (a sharded map's levels): a write puts a new inner array (registered, as the maps'
+  // levels are) or null into a slot of the outer array or of an inner one, read through the draft first or not.
+  type Grid = { readonly g: (number[] | null)[] };
+  type W = { readonly outer: boolean; readonly i: number; readonly j: number; readonly v: number | null; readonly read: boolean };
+  const w: fc.Arbitrary<W> = fc.record({ outer: fc.boolean(), i: fc.nat({ max: 3 }), j: fc.nat({ max: 2 }), v: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }), read: fc.boolean() });
+  const make = (v: number | null): number[] | null => (v === null ? null : [v, v + 1]);
+  it('gives the state immer gives through its set trap, marks the parents changed, and leaves the base as it was', () => {
+    fc.assert(fc.property(fc.array(w, { maxLength: 4 }), fc.array(w, { maxLength: 12 }), fc.boolean(), (first, then, frozen) => {
+      setFreezing(frozen);
+      try {
+        const play = (d: { g: (number[] | null)[] }, list: readonly W[], mine: boolean): void => {
+          for (const op of list) {
+            const set = <T>(a: T[], k: number, x: T): void => { if (mine) writeSlot(a, k, x); else a[k] = x; };
+            if (op.read) void d.g[op.i]?.[0];
+            const inner = d.g[op.i];
+            if (op.outer || !inner) set(d.g, op.i, madeHere(make(op.v)));
+            else set(inner as unknown as (number[] | null)[], op.j, madeHere(make(op.v)));
+          }
+        };
+        const base = produce({ g: [null, [1, 2], null, [3]] } as Grid, (d) => play(d as { g: (number[] | null)[] }, first, false));
+        const before = JSON.stringify(base);
+        const mine = transition(base, (d) => play(d as { g: (number[] | null)[] }, then, true));
+        const theirs = produce(base, (d) => play(d as { g: (number[] | null)[] }, then, false));
+        expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
+        expect(JSON.stringify(base)).toBe(before);
+        // Nothing written, or only what was there: the state itself comes back, as from immer.
+        expect(mine === base).toBe(theirs === base);
+        for (let i = 0; i < 4; i++) expect(mine.g[i] === base.g[i]).toBe(theirs.g[i] === base.g[i]);
+      } finally {
+        setFreezing(true);
+      }
+    }));
   });
 });

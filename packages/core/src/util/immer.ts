@@ -188,6 +188,38 @@ export function dictDraft<T extends object>(x: T): T {
 }
 
 /**
+ * `d[i] = value` on an array draft, as immer's `set` trap does it (immer's copy made if it has none, the draft
+ * and its parents marked changed, the slot written and recorded as assigned), without the trap: Node loads
+ * immer's development build (its package exports give it for `import`; the production build is not
+ * exported), whose array `set` trap reads `process.env.NODE_ENV` (a C++ interceptor in Node) and runs
+ * `parseInt` on every write, ~0.3 µs each; a sharded map's first level and its tops are written so on every
+ * key set in a small cluster (a new top), ~1 % of a property run in that trap alone. `value` must be plain
+ * data the open transition registered with {@link madeHere} (immer is not asked to walk it), or null. Outside
+ * a transition, on an immer whose bookkeeping looks different, or on a plain array, it is written as it is
+ * (through the trap for a draft).
+ */
+export function writeSlot<T>(d: T[], i: number, value: T): void {
+  const st = (d as unknown as Record<symbol, (DraftState & { parent_?: unknown }) | undefined>)[DRAFT_STATE];
+  if (st === undefined || reads === null || st.type_ !== 1 || typeof st.modified_ !== 'boolean' || !('assigned_' in st) || !('parent_' in st)) {
+    d[i] = value;
+    return;
+  }
+  if (!st.modified_) {
+    if ((st.copy_ ?? st.base_ as T[])[i as keyof object] === value) return;
+    if (st.copy_ === null) {
+      st.assigned_ = new Map();
+      st.copy_ = (st.base_ as T[]).slice();
+    }
+    // immer's markChanged: this draft and each parent up to the first already changed.
+    for (let s: { modified_: boolean; parent_?: unknown } | undefined = st as { modified_: boolean; parent_?: unknown }; s !== undefined && !s.modified_; s = s.parent_ as typeof s) s.modified_ = true;
+  }
+  const copy = st.copy_ as T[];
+  if (copy[i] === value) return;
+  copy[i] = value;
+  st.assigned_!.set(String(i), true);
+}
+
+/**
  * A draft's container as it stands, for loops that only look: enumerating a draft makes immer wrap every
  * value it reads in a proxy (a pod deletion enumerated the host's FDB, neighbours and links that way and
  * spent most of its time in immer), and immer's `current` deep-copies whatever is not frozen. This is the

@@ -203,6 +203,55 @@ describe('sharded maps', () => {
     }), { numRuns: 300 });
   });
 
+  it('leave the previous state as it was when a transition writes leaves of one top and reads drafts out of it (tops are copied by hand, then drafted to read)', () => {
+    // Keys in three leaves of one top (two each), and one in another top: a write copies the top, a read
+    // that hands out a draft turns the copy into the top's draft, a write after that goes through it.
+    const first = shardOf('pod-0');
+    const top = Math.floor(first / SHARD_FANOUT);
+    const byLeaf = new Map<number, string[]>();
+    for (let i = 0; i < 400000 && [...byLeaf.values()].filter((l) => l.length >= 2).length < 3; i++) {
+      const k = `pod-${i}`;
+      const at = shardOf(k);
+      if (Math.floor(at / SHARD_FANOUT) !== top) continue;
+      byLeaf.set(at, [...(byLeaf.get(at) ?? []), k]);
+    }
+    const pool = [...[...byLeaf.values()].filter((l) => l.length >= 2).flatMap((l) => l.slice(0, 2)), ...['node-1', 'node-2'].filter((k) => Math.floor(shardOf(k) / SHARD_FANOUT) !== top).slice(0, 1)];
+    expect(pool.length).toBeGreaterThanOrEqual(7);
+    type Rec = { n: number; marks: number };
+    type Step = { readonly get: string } | { readonly every: true } | Op;
+    const k = fc.constantFrom(...pool);
+    const step: fc.Arbitrary<Step> = fc.oneof(k.map((get) => ({ get })), fc.constant({ every: true as const }), k.map((del) => ({ del }) as Op), fc.record({ set: k, value: fc.integer() }) as fc.Arbitrary<Op>, fc.record({ set: k, value: fc.integer() }) as fc.Arbitrary<Op>);
+    fc.assert(fc.property(fc.array(fc.array(step, { maxLength: 10 }), { maxLength: 10 }), fc.boolean(), (transitions, viaTransition) => {
+      let s = emptyShards<Rec>();
+      const plain = emptyShards<Rec>();
+      for (const steps of transitions) {
+        const before = JSON.stringify(s);
+        const prev = s;
+        const change = (f: (d: Shards<Rec>) => void): Shards<Rec> => (viaTransition ? transition({ m: s }, (d) => f(d.m as Shards<Rec>)).m : produce(s, (d) => f(d as Shards<Rec>)));
+        s = change((d) => {
+          for (const st of steps) {
+            if ('get' in st) {
+              const v = shardGet(d, st.get);
+              expect(v && { ...v }).toEqual(shardGet(plain, st.get) && { ...shardGet(plain, st.get)! });
+              if (v !== undefined) { v.marks += 1; shardGet(plain, st.get)!.marks += 1; }
+            } else if ('every' in st) {
+              for (const v of shardValues(d)) v.marks += 1;
+              for (const v of shardValues(plain)) v.marks += 1;
+            } else if ('set' in st) {
+              shardSet(d, st.set, { n: st.value, marks: 0 });
+              shardSet(plain, st.set, { n: st.value, marks: 0 });
+            } else {
+              shardDelete(d, st.del);
+              shardDelete(plain, st.del);
+            }
+          }
+        });
+        expect(JSON.stringify(prev)).toBe(before);
+        expect(s).toEqual(plain);
+      }
+    }), { numRuns: 300 });
+  });
+
   it('tell which keys differ when the keys are decimal addresses, as the IP index keys are', () => {
     // Integer-like keys are stored by V8 as elements, not named properties: the diff reads them with
     // Object.keys, and must return them as the strings they were set with.

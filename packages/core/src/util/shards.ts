@@ -25,7 +25,7 @@
  * Leaves and tops are created on first use and dropped when emptied (null where none is).
  */
 import { isDraft } from 'immer';
-import { baseField, elementDraft, forgetRead, held, inTransition, madeHere, readsOf, redraft, rememberRead, snapshot, spliceDraft } from './immer.js';
+import { baseField, elementDraft, forgetRead, held, inTransition, madeHere, readsOf, redraft, rememberRead, snapshot, spliceDraft, writeSlot } from './immer.js';
 
 const BITS = 7;
 /** Slots per level: a top holds this many leaves, the map this many tops. */
@@ -137,14 +137,21 @@ function shardGetRemembered<V>(s: Shards<V>, key: string): V | undefined {
   // primitive as it is.
   const h = hashOf(key);
   const i = h & (SHARD_COUNT - 1);
-  const top = s[i >>> BITS] as (Leaf<V> | null)[] | null;
-  const l = top?.[i & (FANOUT - 1)];
+  const t = i >>> BITS;
+  const j = i & (FANOUT - 1);
+  let top = s[t] as (Leaf<V> | null)[] | null;
+  let l = top?.[j];
   if (!l) return undefined;
   const plain = snapshot(l);
   const p = find(plain, key, tagOf(h));
   if (p < 0) return undefined;
   const pv = plain[p + 2] as V;
-  const v = pv !== null && typeof pv === 'object' ? elementDraft(leafToRead(top!, i & (FANOUT - 1), l, pv), p + 2) as V : pv;
+  let v = pv;
+  if (pv !== null && typeof pv === 'object') {
+    const read = topToRead(s, t, top!, j, pv);
+    if (read !== top) { top = read; l = read[j]!; }
+    v = elementDraft(leafToRead(top!, j, l, pv), p + 2) as V;
+  }
   if (v !== undefined) rememberRead(s, key, v);
   return v;
 }
@@ -182,14 +189,15 @@ export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
   if (!top) {
     const fresh = emptyLevel<Leaf<V>>();
     fresh[j] = madeHere([tagOf(h), key, value]);
-    m[t] = madeHere(fresh);
+    writeSlot(m, t, madeHere(fresh));
     return;
   }
-  if (!snapshot(top)[j]) {
-    (m[t] as (Leaf<V> | null)[])[j] = madeHere([tagOf(h), key, value]);
+  const w = topToWrite(m, t);
+  if (!snapshot(w)[j]) {
+    writeSlot(w, j, madeHere([tagOf(h), key, value]));
     return;
   }
-  writeLeaf(m[t] as (Leaf<V> | null)[], j, tagOf(h), key, value, false);
+  writeLeaf(w, j, baseField(m, t)?.[j], tagOf(h), key, value, false);
 }
 
 /**
@@ -214,11 +222,48 @@ export function shardDelete<V>(s: Shards<V>, key: string): void {
   const leaf = snapshot(l);
   if (find(leaf, key, tagOf(h)) < 0) return;
   if (leaf.length > 3) {
-    writeLeaf(m[t] as (Leaf<V> | null)[], j, tagOf(h), key, undefined, true);
+    writeLeaf(topToWrite(m, t), j, baseField(m, t)?.[j], tagOf(h), key, undefined, true);
     return;
   }
-  if (soleLeaf(plainTop)) m[t] = null;
-  else (m[t] as (Leaf<V> | null)[])[j] = null;
+  if (soleLeaf(plainTop)) writeSlot(m, t, null);
+  else writeSlot(topToWrite(m, t), j, null);
+}
+
+/**
+ * The top at slot `t` of a mutable map, to write into. A top shared with the state before the open
+ * transition, and not drafted in it, is replaced by a copy (one `slice`), registered with madeHere
+ * (util/immer.ts) as leaves are (see {@link writeLeaf}): writing a leaf through the top's draft cost an
+ * immer proxy, its copy, and a call of its array `set` trap, which in immer's development build (the one Node
+ * loads: immer's package exports give it for `import`) reads `process.env.NODE_ENV` and runs `parseInt` on
+ * every write (~0.3 µs; 3.8 % self of a flannel addNode in those traps). With copied tops, and the map's and
+ * tops' slots written with writeSlot (no trap), a pod add at 5,000 nodes costs ×0.94 and a delete ×0.94
+ * (`pnpm ab --what=churn`, in-process, both orders). A top the transition has drafted (a
+ * leaf read through it, which may hold drafts) is written through its draft; a top made in this transition
+ * (new, or such a copy), or any top outside one, is changed where it is. A read that wants drafts out of a
+ * copied top turns it into a draft first ({@link topToRead}).
+ */
+function topToWrite<V>(m: (Top<V> | null)[], t: number): (Leaf<V> | null)[] {
+  const top = held(m, t) as (Leaf<V> | null)[];
+  if (isDraft(top) || baseField(m, t) !== top) return top;
+  const w = top.slice();
+  writeSlot(m, t, madeHere(w));
+  return w;
+}
+
+/**
+ * The top `top` (as the map `m` hands it out at slot `t`), read to hand out a draft of value `v` of its leaf
+ * `j`: a plain top the open transition made as a copy of the previous state's ({@link topToWrite}) holds
+ * that state's leaves, whose values immer drafts only through a draft of the top. When `v` is one of the
+ * previous leaf's values, the copy becomes the previous top's draft holding the same leaves (util/immer.ts
+ * `redraft`), which is returned (read the leaf from it again). Otherwise `top` itself: a draft, or a copy
+ * whose value `v` was put there in this transition (plain, written where it is), as happens when a
+ * transition sets a key and reads it back.
+ */
+function topToRead<V>(m: Shards<V>, t: number, top: (Leaf<V> | null)[], j: number, v: V): (Leaf<V> | null)[] {
+  if (isDraft(top)) return top;
+  const base = baseField(m, t)?.[j];
+  if (base === undefined || base === null || base.indexOf(v) < 0) return top;
+  return redraft(m as (Top<V> | null)[], t, top);
 }
 
 /**
@@ -232,9 +277,11 @@ export function shardDelete<V>(s: Shards<V>, key: string): void {
  * value read through it, which may be changing) is written through its draft: a copy would drop the value's
  * draft. A leaf made in this transition (new, or such a copy), or any leaf outside one (a cluster built in
  * place), is changed where it is. A read that wants a draft of a value a copy took from the previous state
- * turns the copy into a draft first ({@link leafToRead}).
+ * turns the copy into a draft first ({@link leafToRead}). `base` is the previous state's leaf at that place
+ * (read from the map's base: the top may be a plain copy, see {@link topToWrite}); undefined for a map made in
+ * the transition or outside one.
  */
-function writeLeaf<V>(top: (Leaf<V> | null)[], j: number, tag: number, key: string, value: V | undefined, del: boolean): void {
+function writeLeaf<V>(top: (Leaf<V> | null)[], j: number, base: Leaf<V> | null | undefined, tag: number, key: string, value: V | undefined, del: boolean): void {
   const l = held(top, j)! as (number | string | V)[];
   if (isDraft(l)) {
     // Positions are read from the plain leaf: through a draft each read is a trap.
@@ -245,12 +292,12 @@ function writeLeaf<V>(top: (Leaf<V> | null)[], j: number, tag: number, key: stri
     else spliceDraft(l, insertAt(plain, key), 0, tag, key, value!);
     return;
   }
-  const w = baseField(top, j) === l ? l.slice() : l;
+  const w = base === l ? l.slice() : l;
   const p = find(w, key, tag);
   if (del) w.splice(p, 3);
   else if (p >= 0) w[p + 2] = value!;
   else w.splice(insertAt(w, key), 0, tag, key, value!);
-  if (w !== l) top[j] = madeHere(w);
+  if (w !== l) writeSlot(top, j, madeHere(w));
 }
 
 /**
@@ -328,14 +375,19 @@ export function shardValues<V>(s: Shards<V>): IterableIterator<V> {
   const out: V[] = [];
   if (isDraft(s)) {
     for (let t = 0; t < s.length; t++) {
-      const top = s[t] as (Leaf<V> | null)[] | null;
-      if (!top) continue;
+      const first = s[t] as (Leaf<V> | null)[] | null;
+      if (!first) continue;
+      let top = first;
       for (let j = 0; j < top.length; j++) {
         let l = top[j];
         if (!l) continue;
         for (let i = 2; i < l.length; i += 3) {
           const v = l[i] as V;
-          if (v !== null && typeof v === 'object') l = leafToRead(top, j, l, v);
+          if (v !== null && typeof v === 'object') {
+            const read = topToRead(s, t, top, j, v);
+            if (read !== top) { top = read; l = read[j]!; }
+            l = leafToRead(top, j, l, v);
+          }
           out.push(elementDraft(l, i) as V);
         }
       }
