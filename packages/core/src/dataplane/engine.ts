@@ -9,14 +9,14 @@
  * effects (ARP entries learned, bridge FDB entries learned, conntrack entries). Side effects are
  * collected in an overlay while the packet travels and committed in one immer transition at the end.
  */
-import { madeHere, snapshot, transition } from '../util/immer.js';
+import { madeHere, transition } from '../util/immer.js';
 import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, Segment, TcProg, TunnelEntry } from '../model/types.js';
 import { localAddressMap, lookupRouteFrom, refUses, selectSource, type RouteSlot } from '../ops/routing.js';
-import { fabricLookup, findDraftNs } from '../ops/actions.js';
+import { fabricLookup, replaceDraftNs } from '../ops/actions.js';
 import { shardGet, shardValues, type Shards } from '../util/shards.js';
 import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
@@ -1628,10 +1628,11 @@ class Run {
 
   /**
    * Commits what the packet taught the namespaces (ARP, FDB, conntrack, path MTU) in one transition. Each
-   * namespace is drafted once, whatever it learned (its node's draft is remembered by the transition), and
-   * each table it learned into is given as a new value: the table as it was plus what was learned, in the
-   * order first learned — what writing the entries one by one into the table's draft made, without a draft
-   * of the table (immer would copy it just the same, and then finalise it).
+   * namespace that learned something is given as a new object, whatever it learned (written once into its
+   * node's or pod's draft; the node's draft is remembered by the transition), and each table it learned into
+   * as a new value: the table as it was plus what was learned, in the order first learned — what writing the
+   * entries one by one into the table's draft made, without a draft of the table or of the namespace (immer
+   * would copy them just the same, and then finalise them).
    */
   commit(): ClusterState {
     if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd === null && this.pmtuUpd === null) return this.state;
@@ -1643,19 +1644,25 @@ class Run {
     if (this.pmtuUpd !== null) for (const id of this.pmtuUpd.keys()) ids.add(id);
     return transition(this.state, (d) => {
       for (const id of ids) {
-        const ns = findDraftNs(d, id);
-        if (!ns) continue;
-        const was = snapshot(ns);
-        if (neighIds.has(id)) ns.neigh = madeHere(this.neighUpd.into(id, was.neigh));
-        if (fdbIds.has(id)) ns.fdb = madeHere(this.fdbUpd.into(id, was.fdb));
-        const ct = this.ctUpd?.get(id);
-        if (ct !== undefined) ns.conntrack = madeHere([...was.conntrack, ...ct]);
-        const pm = this.pmtuUpd?.get(id);
-        if (pm !== undefined) {
-          const next = copyTable(was.pmtu);
-          for (const [k, v] of pm) next[k] = v;
-          ns.pmtu = madeHere(next);
-        }
+        // A new namespace object, not a draft of it (ops/actions.ts replaceDraftNs): a committed send on the
+        // seed lab ×0.92 (`pnpm ab --what=probe`, cold recorded + commit, both orders).
+        replaceDraftNs(d, id, (was) => {
+          const ct = this.ctUpd?.get(id);
+          const pm = this.pmtuUpd?.get(id);
+          let pmtu = was.pmtu;
+          if (pm !== undefined) {
+            const next = copyTable(was.pmtu);
+            for (const [k, v] of pm) next[k] = v;
+            pmtu = madeHere(next);
+          }
+          return {
+            ...was,
+            neigh: neighIds.has(id) ? madeHere(this.neighUpd.into(id, was.neigh)) : was.neigh,
+            fdb: fdbIds.has(id) ? madeHere(this.fdbUpd.into(id, was.fdb)) : was.fdb,
+            conntrack: ct !== undefined ? madeHere([...was.conntrack, ...ct]) : was.conntrack,
+            pmtu,
+          };
+        });
       }
     });
   }
