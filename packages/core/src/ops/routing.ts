@@ -248,7 +248,9 @@ export function lookupRouteFrom(state: ClusterState, ns: NetNs, dst: Ipv4, src: 
  * Where a caller that keeps its own per-namespace record (the engine's view of a namespace) keeps the
  * namespace's compiled main table for {@link lookupRouteFrom}: the table is then found through that record,
  * not through this module's memo of every namespace's table (a probe of a large weak map per lookup, its
- * line rarely in the CPU cache at 150,000 pods). Start it as `{ table: null }`, one per namespace object.
+ * line rarely in the CPU cache at 150,000 pods), and kept there alone: the record is itself memoized per
+ * namespace, and an insert into that large weak map was 30 % of the self time of a table's first compile
+ * (a weak map's entries cost the scavenger too). Start it as `{ table: null }`, one per namespace object.
  */
 export interface RouteSlot {
   table: TableEntry | null;
@@ -320,7 +322,7 @@ function mainLookup(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptio
   if (slot === undefined) entry = tableOf(state, ns);
   else {
     const held = slot.table;
-    entry = held !== null && held.peerSets === state.peerSets ? held : (slot.table = tableOf(state, ns));
+    entry = held !== null && held.peerSets === state.peerSets ? held : (slot.table = newEntry(state, ns));
   }
   if (opts.linkScopeOnly === true) return lpmLookup(entry.table, ns, dst, true);
   const memo = entry.memo;
@@ -477,10 +479,15 @@ const tables = new WeakMap<NetNs, TableEntry>();
 function tableOf(state: ClusterState, ns: NetNs): TableEntry {
   const hit = tables.get(ns);
   if (hit && hit.peerSets === state.peerSets) return hit;
-  const table = resolveTable(state, ns, false);
-  const entry: TableEntry = { peerSets: state.peerSets, table, memo: table.peers.length === 0 && table.local.rows !== null ? null : new Map() };
+  const entry = newEntry(state, ns);
   tables.set(ns, entry);
   return entry;
+}
+
+/** A namespace's main table compiled for `state` (its own routes through their memo), not memoized itself. */
+function newEntry(state: ClusterState, ns: NetNs): TableEntry {
+  const table = resolveTable(state, ns, false);
+  return { peerSets: state.peerSets, table, memo: table.peers.length === 0 && table.local.rows !== null ? null : new Map() };
 }
 
 function resolveTable(state: ClusterState, ns: NetNs, fresh: boolean): Table {
