@@ -18,6 +18,22 @@ function live(s: Shards<number>): { leaves: number; tops: number } {
   return { leaves: [...shardLeaves(s)].length, tops: s.filter((t) => t !== null).length };
 }
 
+/**
+ * Plays lists of steps on a sharded map, each list in one change (podnet's transition, or immer's plain
+ * produce), checking after each that the previous state was left as it was; `after` looks at the new one.
+ */
+function playChanges<V, S>(transitions: readonly (readonly S[])[], viaTransition: boolean, step: (d: Shards<V>, st: S) => void, after: (s: Shards<V>) => void): void {
+  let s = emptyShards<V>();
+  for (const steps of transitions) {
+    const before = JSON.stringify(s);
+    const prev = s;
+    const apply = (d: Shards<V>): void => { for (const st of steps) step(d, st); };
+    s = viaTransition ? transition({ m: s }, (d) => apply(d.m as Shards<V>)).m : produce(s, (d) => apply(d as Shards<V>));
+    expect(JSON.stringify(prev)).toBe(before);
+    after(s);
+  }
+}
+
 describe('sharded maps', () => {
   it('hold what a Map holds, and keep no leaf or top that holds nothing (in place and through immer drafts)', () => {
     fc.assert(fc.property(ops, fc.boolean(), (list, viaImmer) => {
@@ -163,43 +179,35 @@ describe('sharded maps', () => {
       shardSet(plain, key, { ...p, marks: p.marks + 1 });
     };
     fc.assert(fc.property(fc.array(fc.array(step, { maxLength: 8 }), { maxLength: 12 }), fc.boolean(), (transitions, viaTransition) => {
-      let s = emptyShards<Rec>();
       const plain = emptyShards<Rec>();
       const model = Object.create(null) as Record<string, Rec>;
-      for (const steps of transitions) {
-        const before = JSON.stringify(s);
-        const prev = s;
-        // A podnet transition (reads remembered, new values registered) or immer's produce.
-        const change = (f: (d: Shards<Rec>) => void): Shards<Rec> => (viaTransition ? transition({ m: s }, (d) => f(d.m as Shards<Rec>)).m : produce(s, (d) => f(d as Shards<Rec>)));
-        s = change((d) => {
-          for (const st of steps) {
-            if ('get' in st) {
-              // A read hands out what the caller may write into: the new state gets it, the old one not.
-              const v = shardGet(d, st.get);
-              expect(v && { ...v }).toEqual(model[st.get] && { ...model[st.get]! });
-              if (v !== undefined) { v.marks += 1; mark(plain, model, st.get); }
-            } else if ('every' in st) {
-              // Every value, through the draft: each one the caller may write into.
-              for (const v of shardValues(d)) v.marks += 1;
-              for (const key of Object.keys(model)) mark(plain, model, key);
-            } else if ('set' in st) {
-              shardSet(d, st.set, { n: st.value, marks: 0 });
-              shardSet(plain, st.set, { n: st.value, marks: 0 });
-              model[st.set] = { n: st.value, marks: 0 };
-            } else {
-              shardDelete(d, st.del);
-              shardDelete(plain, st.del);
-              delete model[st.del];
-            }
-          }
-        });
-        expect(JSON.stringify(prev)).toBe(before);
+      // Each list of steps in a podnet transition (reads remembered, new values registered) or immer's produce.
+      playChanges<Rec, Step>(transitions, viaTransition, (d, st) => {
+        if ('get' in st) {
+          // A read hands out what the caller may write into: the new state gets it, the old one not.
+          const v = shardGet(d, st.get);
+          expect(v && { ...v }).toEqual(model[st.get] && { ...model[st.get]! });
+          if (v !== undefined) { v.marks += 1; mark(plain, model, st.get); }
+        } else if ('every' in st) {
+          // Every value, through the draft: each one the caller may write into.
+          for (const v of shardValues(d)) v.marks += 1;
+          for (const key of Object.keys(model)) mark(plain, model, key);
+        } else if ('set' in st) {
+          shardSet(d, st.set, { n: st.value, marks: 0 });
+          shardSet(plain, st.set, { n: st.value, marks: 0 });
+          model[st.set] = { n: st.value, marks: 0 };
+        } else {
+          shardDelete(d, st.del);
+          shardDelete(plain, st.del);
+          delete model[st.del];
+        }
+      }, (s) => {
         const want = Object.entries(model).flat();
         const leaves = [...shardLeaves(s)];
         expect(leaves.length).toBe(want.length === 0 ? 0 : 1);
         if (want.length > 0) expect(leaves[0]!.filter((_, i) => i % 3 !== 0)).toEqual(want);
         expect(s).toEqual(plain);
-      }
+      });
     }), { numRuns: 300 });
   });
 
@@ -222,33 +230,23 @@ describe('sharded maps', () => {
     const k = fc.constantFrom(...pool);
     const step: fc.Arbitrary<Step> = fc.oneof(k.map((get) => ({ get })), fc.constant({ every: true as const }), k.map((del) => ({ del }) as Op), fc.record({ set: k, value: fc.integer() }) as fc.Arbitrary<Op>, fc.record({ set: k, value: fc.integer() }) as fc.Arbitrary<Op>);
     fc.assert(fc.property(fc.array(fc.array(step, { maxLength: 10 }), { maxLength: 10 }), fc.boolean(), (transitions, viaTransition) => {
-      let s = emptyShards<Rec>();
       const plain = emptyShards<Rec>();
-      for (const steps of transitions) {
-        const before = JSON.stringify(s);
-        const prev = s;
-        const change = (f: (d: Shards<Rec>) => void): Shards<Rec> => (viaTransition ? transition({ m: s }, (d) => f(d.m as Shards<Rec>)).m : produce(s, (d) => f(d as Shards<Rec>)));
-        s = change((d) => {
-          for (const st of steps) {
-            if ('get' in st) {
-              const v = shardGet(d, st.get);
-              expect(v && { ...v }).toEqual(shardGet(plain, st.get) && { ...shardGet(plain, st.get)! });
-              if (v !== undefined) { v.marks += 1; shardGet(plain, st.get)!.marks += 1; }
-            } else if ('every' in st) {
-              for (const v of shardValues(d)) v.marks += 1;
-              for (const v of shardValues(plain)) v.marks += 1;
-            } else if ('set' in st) {
-              shardSet(d, st.set, { n: st.value, marks: 0 });
-              shardSet(plain, st.set, { n: st.value, marks: 0 });
-            } else {
-              shardDelete(d, st.del);
-              shardDelete(plain, st.del);
-            }
-          }
-        });
-        expect(JSON.stringify(prev)).toBe(before);
-        expect(s).toEqual(plain);
-      }
+      playChanges<Rec, Step>(transitions, viaTransition, (d, st) => {
+        if ('get' in st) {
+          const v = shardGet(d, st.get);
+          expect(v && { ...v }).toEqual(shardGet(plain, st.get) && { ...shardGet(plain, st.get)! });
+          if (v !== undefined) { v.marks += 1; shardGet(plain, st.get)!.marks += 1; }
+        } else if ('every' in st) {
+          for (const v of shardValues(d)) v.marks += 1;
+          for (const v of shardValues(plain)) v.marks += 1;
+        } else if ('set' in st) {
+          shardSet(d, st.set, { n: st.value, marks: 0 });
+          shardSet(plain, st.set, { n: st.value, marks: 0 });
+        } else {
+          shardDelete(d, st.del);
+          shardDelete(plain, st.del);
+        }
+      }, (s) => expect(s).toEqual(plain));
     }), { numRuns: 300 });
   });
 
