@@ -31,7 +31,7 @@
  *   per send. A round is ~1 ms: give it ≥ 300 rounds. Many short alternated rounds resolve a few percent on
  *   this machine where a few long ones do not (per-hop changes of the engine were measured so).
  */
-import { dirArgs, flag, loadBuild, positiveFlag, type Build, type Core } from './lib/builds.js';
+import { dirArgs, flag, loadBuild, positiveFlag, type Build, type Core, type Testing } from './lib/builds.js';
 import { churn, cpuUs, median, meetEveryNode, SETTINGS, specs } from './lib/churn.js';
 
 const dirs = dirArgs();
@@ -63,36 +63,41 @@ function bulkSide(): Side {
   };
 }
 
+type Run = InstanceType<Testing['ClusterRun']>;
+
+/**
+ * The property the bench's property rows play: @podnet/testing runs of flannel VXLAN (20 events, ≤ 6 nodes)
+ * at `level`, warmed up by 300 runs. `watch` sees each run before its events; `finish` ends each with its
+ * final audit.
+ */
+function flannelProperty(b: Build, level: 'at-end' | 'every-change', finish: boolean, watch: (run: Run) => void = () => {}) {
+  const design = b.cni.flannel({ backend: 'vxlan' });
+  const cmds = b.fc.array(b.fc.oneof(...b.testing.clusterCommands({})), { minLength: 20, maxLength: 20 });
+  const prop = b.fc.property(b.testing.clusterShapeArb({}), cmds, (shape, list) => {
+    const run = new b.testing.ClusterRun(design, shape, { maxNodes: 6, checks: level });
+    watch(run);
+    b.fc.modelRun(() => ({ model: {}, real: run }), list);
+    if (finish) run.finish();
+  });
+  b.fc.check(prop, { numRuns: 300, seed: 99 });
+  return prop;
+}
+
+/** 50 runs of a round's seed. */
+function playRound(b: Build, prop: ReturnType<typeof flannelProperty>, round: number): void {
+  if (b.fc.check(prop, { numRuns: 50, seed: 1000 + round }).failed) throw new Error('a property run failed during the A/B');
+}
+
 function propertySide(): Side {
-  const make = (b: Build) => {
-    const design = b.cni.flannel({ backend: 'vxlan' });
-    const cmds = b.fc.array(b.fc.oneof(...b.testing.clusterCommands({})), { minLength: 20, maxLength: 20 });
-    const prop = b.fc.property(b.testing.clusterShapeArb({}), cmds, (shape, list) => {
-      const run = new b.testing.ClusterRun(design, shape, { maxNodes: 6, checks });
-      b.fc.modelRun(() => ({ model: {}, real: run }), list);
-      run.finish();
-    });
-    b.fc.check(prop, { numRuns: 300, seed: 99 });
-    return prop;
-  };
-  const props = new Map([[builds.A, make(builds.A)], [builds.B, make(builds.B)]]);
-  return (b, round) => {
-    const prop = props.get(b)!;
-    let failed = false;
-    const ms = cpu(() => { failed = b.fc.check(prop, { numRuns: 50, seed: 1000 + round }).failed; });
-    if (failed) throw new Error('a property run failed during the A/B');
-    return { 'ms per run': ms / 50 };
-  };
+  const props = new Map([[builds.A, flannelProperty(builds.A, checks, true)], [builds.B, flannelProperty(builds.B, checks, true)]]);
+  return (b, round) => ({ 'ms per run': cpu(() => playRound(b, props.get(b)!, round)) / 50 });
 }
 
 function checksSide(): Side {
   const make = (b: Build) => {
     let cold = 0;
     let again = 0;
-    const design = b.cni.flannel({ backend: 'vxlan' });
-    const cmds = b.fc.array(b.fc.oneof(...b.testing.clusterCommands({})), { minLength: 20, maxLength: 20 });
-    const prop = b.fc.property(b.testing.clusterShapeArb({}), cmds, (shape, list) => {
-      const run = new b.testing.ClusterRun(design, shape, { maxNodes: 6, checks: 'at-end' });
+    const prop = flannelProperty(b, 'at-end', false, (run) => {
       let state = run.sim.state;
       let memory = b.core.audit(state).memory;
       run.sim.on('change', (e) => {
@@ -108,16 +113,14 @@ function checksSide(): Side {
         again += u.user + u.system;
         state = e.state;
       });
-      b.fc.modelRun(() => ({ model: {}, real: run }), list);
     });
-    b.fc.check(prop, { numRuns: 300, seed: 99 });
     return { prop, take: () => { const r = { cold, again }; cold = 0; again = 0; return r; } };
   };
   const props = new Map([[builds.A, make(builds.A)], [builds.B, make(builds.B)]]);
   return (b, round) => {
     const p = props.get(b)!;
     p.take();
-    if (b.fc.check(p.prop, { numRuns: 50, seed: 1000 + round }).failed) throw new Error('a property run failed during the A/B');
+    playRound(b, p.prop, round);
     const { cold, again } = p.take();
     return { 'checks ms per run (cold)': cold / 50 / 1000, 'the same checks again': again / 50 / 1000 };
   };

@@ -15,7 +15,7 @@ import { macFromSeed, parseMac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
-  ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, PeerSetRef, Route, Segment, Sysctls,
+  ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, Pod, PeerSetRef, Route, Segment, Sysctls,
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, type Shards } from '../util/shards.js';
@@ -179,14 +179,16 @@ export function draftNs(d: DState, id: NsId): DNs {
 export function findDraftNs(d: DState, id: NsId): DNs | undefined {
   if (id === UNDERLAY_NS) return d.underlay.router;
   if (typeof id === 'string' && id.startsWith('node/')) return shardGet(d.nodes, id.slice(5))?.host;
-  if (typeof id === 'string' && id.startsWith('pod/')) {
-    const key = id.slice(4);
-    const node = shardPeek(peek(d as ClusterState, 'podIndex'), key); // a read: through the draft it would draft the index
-    const pods = node === undefined ? undefined : shardGet(d.nodes, node)?.pods;
-    // Reading the pod through the draft makes immer copy the node's pods: dictDraft copies them the faster way.
-    return pods === undefined ? undefined : dictDraft(pods)[key]?.netns ?? undefined;
-  }
+  if (typeof id === 'string' && id.startsWith('pod/')) return draftPod(d, id.slice(4))?.netns ?? undefined;
   return undefined;
+}
+
+/** The pod with this key inside a draft (or a state being built in place), or undefined. */
+function draftPod(d: DState, key: string): Draft<Pod> | undefined {
+  const node = shardPeek(peek(d as ClusterState, 'podIndex'), key); // a read: through the draft it would draft the index
+  const pods = node === undefined ? undefined : shardGet(d.nodes, node)?.pods;
+  // Reading the pod through the draft makes immer copy the node's pods: dictDraft copies them the faster way.
+  return pods === undefined ? undefined : dictDraft(pods)[key];
 }
 
 /**
@@ -205,13 +207,8 @@ export function replaceDraftNs(d: DState, id: NsId, next: (was: NetNs) => NetNs)
   let field: string;
   if (id === UNDERLAY_NS) { parent = d.underlay as unknown as Record<string, unknown>; field = 'router'; }
   else if (typeof id === 'string' && id.startsWith('node/')) { parent = shardGet(d.nodes, id.slice(5)) as unknown as Record<string, unknown> | undefined; field = 'host'; }
-  else if (typeof id === 'string' && id.startsWith('pod/')) {
-    const key = id.slice(4);
-    const node = shardPeek(peek(d as ClusterState, 'podIndex'), key);
-    const pods = node === undefined ? undefined : shardGet(d.nodes, node)?.pods;
-    parent = pods === undefined ? undefined : dictDraft(pods)[key] as unknown as Record<string, unknown> | undefined;
-    field = 'netns';
-  } else return false;
+  else if (typeof id === 'string' && id.startsWith('pod/')) { parent = draftPod(d, id.slice(4)) as unknown as Record<string, unknown> | undefined; field = 'netns'; }
+  else return false;
   if (parent === undefined) return false;
   const cur = held(parent, field) as NetNs | null | undefined;
   if (cur === null || cur === undefined) return false;
