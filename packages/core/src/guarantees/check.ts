@@ -508,10 +508,11 @@ export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: Ch
     const n = shardGet(state.nodes, name);
     if (!n) continue;
     let taken = 0;
-    // for-in, not Object.values: the same order, without listing 30 values to take the first.
-    for (const k in n.pods) {
-      if (taken >= perNode) break;
-      const p = n.pods[k]!;
+    // The node's memoized keys (the for-in order), not a for-in: a for-in over a dictionary collects its
+    // keys afresh, and the probes of this node's pods read the same list for its bridge's flood plan.
+    const keys = podKeys(n);
+    for (let i = 0; i < keys.length && taken < perNode; i++) {
+      const p = n.pods[keys[i]!]!;
       if (probed(p)) { held(p); focus.set(p.key, p); taken++; }
     }
   }
