@@ -449,6 +449,11 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   return runOf(next, probes);
 }
 
+/** Whether a sampled check probes to and from this pod: running, with an IP, in a namespace of its own. */
+function probed(p: PlacedPod): boolean {
+  return !p.hostNetwork && p.status.phase === 'Running' && p.ip !== null;
+}
+
 /** A running pod with an IP picked by `random` without listing every pod (O(1) in cluster size). */
 function randomPod(state: ClusterState, random: () => number): PlacedPod | null {
   for (let attempt = 0; attempt < 32; attempt++) {
@@ -459,7 +464,7 @@ function randomPod(state: ClusterState, random: () => number): PlacedPod | null 
     const keys = podKeys(node);
     if (keys.length === 0) continue;
     const p = node.pods[keys[Math.floor(random() * keys.length)]!]!;
-    if (!p.hostNetwork && p.status.phase === 'Running' && p.ip !== null) return p;
+    if (probed(p)) return p;
   }
   return null;
 }
@@ -474,15 +479,21 @@ function randomPod(state: ClusterState, random: () => number): PlacedPod | null 
  */
 export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope, sample: number, random: () => number): CheckRun {
   const unique = recheckUnique(state, memory.unique, scope.ips);
-  // Memoized: a pair's pods are asked for again when it is queued and probed (two index lookups each).
+  // Memoized: a pair's pods are asked for again when it is queued and probed (two index lookups each). A pod
+  // the check already holds from its node's record (a random peer, a touched node's pod) is entered as it is:
+  // the pod index names that node for it, so the lookups would find the same record — at 150,000 pods two
+  // hashed lookups of keys rarely in the CPU cache, for each of the 4 random peers.
   const pods = new Map<string, PlacedPod | undefined>();
   const podOf = (key: string): PlacedPod | undefined => {
     if (pods.has(key)) return pods.get(key);
     const n = shardGet(state.podIndex, key);
     const p0 = n === undefined ? undefined : shardGet(state.nodes, n)?.pods[key];
-    const p = p0 && !p0.hostNetwork && p0.status.phase === 'Running' && p0.ip !== null ? p0 : undefined;
+    const p = p0 && probed(p0) ? p0 : undefined;
     pods.set(key, p);
     return p;
+  };
+  const held = (p: PlacedPod): void => {
+    pods.set(p.key, p);
   };
   // The pods to look at: those whose address changed owners, and (up to `sample`) pods of each touched node.
   const focus = new Map<string, PlacedPod>();
@@ -497,14 +508,15 @@ export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: Ch
     const n = shardGet(state.nodes, name);
     if (!n) continue;
     let taken = 0;
-    // for-in, not Object.values: the same order, without listing 30 values to take the first.
-    for (const k in n.pods) {
-      if (taken >= perNode) break;
-      const p = n.pods[k]!;
-      if (podOf(p.key)) { focus.set(p.key, p); taken++; }
+    // The node's memoized keys (the for-in order), not a for-in: a for-in over a dictionary collects its
+    // keys afresh, and the probes of this node's pods read the same list for its bridge's flood plan.
+    const keys = podKeys(n);
+    for (let i = 0; i < keys.length && taken < perNode; i++) {
+      const p = n.pods[keys[i]!]!;
+      if (probed(p)) { held(p); focus.set(p.key, p); taken++; }
     }
   }
-  if (scope.global) for (let i = 0; i < sample; i++) { const p = randomPod(state, random); if (p) focus.set(p.key, p); }
+  if (scope.global) for (let i = 0; i < sample; i++) { const p = randomPod(state, random); if (p) { held(p); focus.set(p.key, p); } }
   const pairs = new Map<string, PairRecord>();
   const recheck = new PairQueue();
   for (const [k, r] of memory.pairs) {
@@ -520,6 +532,7 @@ export function sampledCheck(state: ClusterState, memory: CheckMemory, scope: Ch
     for (let i = 0; i < sample; i++) {
       const q = randomPod(state, random);
       if (!q || q.key === p.key) continue;
+      held(q);
       recheck.add(p.key, q.key);
       recheck.add(q.key, p.key);
     }
