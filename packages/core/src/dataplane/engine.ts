@@ -408,31 +408,66 @@ function makeView(ns: NetNs): NsView {
   };
 }
 
-/**
- * A step's note as the run records it: a text over its own parameters and the values to write it from,
- * taken when the step is made and written when someone reads the note. Made only when the run records,
- * by {@link note}. A note written as an arrow over the caller's variables (or `this`) would make V8 give
- * every call of the caller a context object holding them, recorded or not — and an unrecorded probe takes
- * most steps — and would read the values when the note is read (after a DNAT, the rewritten packet).
- */
-class Note {
-  constructor(
-    readonly text: (a: never, b: never, c: never, d: never) => string,
-    readonly a: unknown, readonly b: unknown, readonly c: unknown, readonly d: unknown,
-  ) {}
+/** A note's text: it uses its own parameters alone (the values are taken when the step is made). */
+type NoteText = (a: never, b: never, c: never, d: never) => string;
 
-  write(): string {
-    return (this.text as (a: unknown, b: unknown, c: unknown, d: unknown) => string)(this.a, this.b, this.c, this.d);
+/**
+ * A step's note as the run records it, which is the recorded step itself: a text over its own parameters
+ * and the values to write it from, taken when the step is made and written when someone reads the note.
+ * Made only when the run records, by {@link note}, and completed by {@link Run.step} (index, packet,
+ * namespace, …): one object per recorded step, where a note apart from its step was a second allocation
+ * at every recorded hop. A note written as an arrow over the caller's variables (or `this`) would make V8
+ * give every call of the caller a context object holding them, recorded or not — and an unrecorded probe
+ * takes most steps — and would read the values when the note is read (after a DNAT, the rewritten packet).
+ */
+class RecordedStep implements Step {
+  index = 0;
+  packet = 0;
+  ns: NsId = '';
+  dev: string | null = null;
+  kind: StepKind = 'send';
+  frame: Frame | null = null;
+  ip: Ipv4Packet | null = null;
+  #text: NoteText | null;
+  #a: unknown;
+  #b: unknown;
+  #c: unknown;
+  #d: unknown;
+  #note = '';
+
+  constructor(text: NoteText, a: unknown, b: unknown, c: unknown, d: unknown) {
+    this.#text = text;
+    this.#a = a;
+    this.#b = b;
+    this.#c = c;
+    this.#d = d;
+  }
+
+  /** The note in words, written when first read. */
+  get note(): string {
+    const text = this.#text as ((a: unknown, b: unknown, c: unknown, d: unknown) => string) | null;
+    if (text !== null) {
+      this.#note = text(this.#a, this.#b, this.#c, this.#d);
+      this.#text = this.#a = this.#b = this.#c = this.#d = null;
+    }
+    return this.#note;
+  }
+
+  toJSON(): Step {
+    return { index: this.index, packet: this.packet, ns: this.ns, dev: this.dev, kind: this.kind, note: this.note, frame: this.frame, ip: this.ip };
   }
 }
+
+/** The note of a step about to be taken (see {@link RecordedStep}). */
+type Note = RecordedStep;
 
 /** A step's {@link Note}: `text` must use its parameters alone (the values are taken now, written later). */
 function note<A>(text: (a: A) => string, a: A): Note;
 function note<A, B>(text: (a: A, b: B) => string, a: A, b: B): Note;
 function note<A, B, C>(text: (a: A, b: B, c: C) => string, a: A, b: B, c: C): Note;
 function note<A, B, C, D>(text: (a: A, b: B, c: C, d: D) => string, a: A, b: B, c: C, d: D): Note;
-function note(text: (a: never, b: never, c: never, d: never) => string, a?: unknown, b?: unknown, c?: unknown, d?: unknown): Note {
-  return new Note(text, a, b, c, d);
+function note(text: NoteText, a?: unknown, b?: unknown, c?: unknown, d?: unknown): Note {
+  return new RecordedStep(text, a, b, c, d);
 }
 
 /** The up VXLAN device of a namespace's tunnels that takes UDP `port` with VNI `vni`, if any. */
@@ -454,25 +489,6 @@ function mix(hsh: number, v: number): number {
 function ipipUp(tunnels: readonly Link[]): Link | undefined {
   for (let i = 0; i < tunnels.length; i++) if (tunnels[i]!.kind === 'ipip' && tunnels[i]!.up) return tunnels[i];
   return undefined;
-}
-
-/** A step whose words are written only when someone reads them (most probes never do). */
-class RecordedStep implements Step {
-  #note: Note | string;
-  constructor(
-    readonly index: number, readonly packet: number, readonly ns: NsId, readonly dev: string | null,
-    readonly kind: StepKind, note: Note, readonly frame: Frame | null, readonly ip: Ipv4Packet | null,
-  ) {
-    this.#note = note;
-  }
-  get note(): string {
-    const n = this.#note;
-    if (typeof n === 'string') return n;
-    return (this.#note = n.write());
-  }
-  toJSON(): Step {
-    return { index: this.index, packet: this.packet, ns: this.ns, dev: this.dev, kind: this.kind, note: this.note, frame: this.frame, ip: this.ip };
-  }
 }
 
 class Run {
@@ -641,7 +657,17 @@ class Run {
 
   step(pid: number, ns: NsId, dev: string | null, kind: StepKind, note: Note | null, frame: Frame | null, ip: Ipv4Packet | null): void {
     this.stepCount++;
-    if (this.record) this.steps.push(new RecordedStep(this.steps.length, pid, ns, dev, kind, note!, frame, ip));
+    if (this.record) {
+      const s = note!;
+      s.index = this.steps.length;
+      s.packet = pid;
+      s.ns = ns;
+      s.dev = dev;
+      s.kind = kind;
+      s.frame = frame;
+      s.ip = ip;
+      this.steps.push(s);
+    }
     if (this.visited !== null && ns !== this.lastVisited && frame?.payload.kind !== 'arp') this.visited.add((this.lastVisited = ns));
     if (this.checks && ip) this.checkNoNat(pid, ns, dev, ip);
   }
