@@ -131,10 +131,24 @@ const nodeMemo = new WeakMap<ClusterState, Map<NsId, Node | undefined>>();
  * The owners of an address (the cluster's ipIndex) by number, memoized on the immutable index: the index is
  * keyed by the address as a string, and at 150,000 pods building that string and finding it among the
  * index's keys was a fifth of a hop's cost (every delivery asks, for the unique-owner check).
+ *
+ * One record per address holds what the hop checks ask (the owners, whether a pod is among them, whether
+ * there are several), keyed by the address as a signed 32-bit integer: between random pod pairs at 150,000
+ * pods most of these lookups miss the CPU cache, and an address above 127.255.255.255 (every node's underlay
+ * address) as a key is a heap number read at each probe, and a second memo on the owner list (pod or not) a
+ * second hash lookup per address.
  */
-const ownersMemo = new WeakMap<object, Map<Ipv4, readonly IpOwner[] | null>>();
-/** Whether an address has a pod among its owners, memoized on the owner list. */
-const podOwned = new WeakMap<readonly IpOwner[], boolean>();
+const ownersMemo = new WeakMap<object, Map<number, Owned | null>>();
+
+/** An address's owners, and what the hop checks ask of them. */
+interface Owned {
+  readonly owners: readonly IpOwner[];
+  /** Whether a pod is among them. */
+  readonly pod: boolean;
+  /** Whether there is more than one. */
+  readonly shared: boolean;
+}
+
 const tunnelIdx = new WeakMap<object, { lens: number[]; byLen: Map<number, Map<number, TunnelEntry>> }>();
 
 type SegmentPort = Segment['ports'] extends Shards<infer P> ? P : never;
@@ -518,7 +532,7 @@ class Run {
    */
   fragCap: Map<number, number> | null = null;
   readonly nsCache: Map<NsId, NetNs | undefined>;
-  ownersCache: Map<Ipv4, readonly IpOwner[] | null> | null = null;
+  ownersCache: Map<number, Owned | null> | null = null;
   nextPid = 1;
   stepCount = 0;
   ipId = 1;
@@ -619,28 +633,31 @@ class Run {
     return n;
   }
 
-  /** The owners of an address in the cluster's ipIndex (null when nobody has it). */
-  owners(ip: Ipv4): readonly IpOwner[] | null {
+  /** The owners of an address in the cluster's ipIndex, with what the checks ask of them (null when nobody has it). */
+  owned(ip: Ipv4): Owned | null {
     let m = this.ownersCache;
     if (m === null) {
       m = ownersMemo.get(this.state.ipIndex) ?? null;
       if (m === null) ownersMemo.set(this.state.ipIndex, (m = new Map()));
       this.ownersCache = m;
     }
-    let o = m.get(ip);
+    const key = ip | 0;
+    let o = m.get(key);
     if (o === undefined) {
-      o = shardGet(this.state.ipIndex, String(ip)) ?? null;
-      m.set(ip, o);
+      const owners = shardGet(this.state.ipIndex, String(ip));
+      o = owners === undefined ? null : { owners, pod: owners.some((x) => x.kind === 'pod'), shared: owners.length > 1 };
+      m.set(key, o);
     }
     return o;
   }
 
+  /** The owners of an address in the cluster's ipIndex (null when nobody has it). */
+  owners(ip: Ipv4): readonly IpOwner[] | null {
+    return this.owned(ip)?.owners ?? null;
+  }
+
   isPodIp(ip: Ipv4): boolean {
-    const owners = this.owners(ip);
-    if (owners === null) return false;
-    let v = podOwned.get(owners);
-    if (v === undefined) podOwned.set(owners, (v = owners.some((o) => o.kind === 'pod')));
-    return v;
+    return this.owned(ip)?.pod === true;
   }
 
   newPacket(role: string, pkt: Ipv4Packet | null, origin: NsId): number {
@@ -1303,11 +1320,12 @@ class Run {
 
   /** Guarantee 1 at delivery: the namespace taking a packet for a pod IP is that IP's only owner. */
   checkUniqueAtDelivery(ns: NetNs, pkt: Ipv4Packet, pid: number): void {
-    const owners = this.owners(pkt.header.dst);
-    if (owners !== null && owners.length > 1 && this.isPodIp(pkt.header.dst)) {
+    const o = this.owned(pkt.header.dst);
+    if (o !== null && o.shared && o.pod) {
+      const owners = o.owners;
       this.violations.push({
         guarantee: 'unique-ip', step: this.stepCount,
-        explanation: `${formatIpv4(pkt.header.dst)} is assigned ${owners.length} times (${owners.map((o) => `${o.ns} ${o.dev}`).join(', ')}); this packet was delivered in ${ns.id}, which may not be the pod its sender meant`,
+        explanation: `${formatIpv4(pkt.header.dst)} is assigned ${owners.length} times (${owners.map((x) => `${x.ns} ${x.dev}`).join(', ')}); this packet was delivered in ${ns.id}, which may not be the pod its sender meant`,
       });
     }
     void pid;
