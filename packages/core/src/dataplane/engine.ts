@@ -176,16 +176,31 @@ function segmentPort(seg: Segment, mac: Mac): SegmentPort | null {
   return p;
 }
 
-const neighIdx = new WeakMap<object, ReadonlyMap<string, ReadonlyMap<Ipv4, NeighEntry>>>();
+/**
+ * A neighbour or FDB table's index (see {@link byDev}): by device, then address; or, for a small table, its
+ * (device, address, entry) triples in one flat list, scanned.
+ */
+type DevIndex<K, E> = ReadonlyMap<string, ReadonlyMap<K, E>> | readonly (string | K | E)[];
+
+const neighIdx = new WeakMap<object, DevIndex<Ipv4, NeighEntry>>();
 /** The index of an empty table (never written: a lookup in it finds nothing). */
-const NO_ENTRIES: ReadonlyMap<string, never> = new Map<string, never>();
-const fdbIdx = new WeakMap<object, ReadonlyMap<string, ReadonlyMap<Mac, FdbEntry>>>();
+const NO_ENTRIES: readonly never[] = Object.freeze([]);
+const fdbIdx = new WeakMap<object, DevIndex<Mac, FdbEntry>>();
+
+/**
+ * Up to this many entries a table is indexed as a flat list: a pod's neighbour table holds its gateway, a
+ * node's a few pods and nodes. Between random pod pairs at 150,000 pods a lookup's table is rarely in the
+ * CPU cache, and the two maps of the device-then-address index (each a map object and its hash table) were
+ * four waits on memory before the entry, where the list is one (its strings are the devices' own names,
+ * compared by reference).
+ */
+const FLAT_INDEX_MAX = 8;
 
 /**
  * A namespace's neighbour or FDB table (keyed `dev|address`) indexed by device, then address: memoized
  * on the table object, which is immutable, so a lookup builds no key string (every hop does several).
  */
-function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<string, E>>, memo: WeakMap<object, ReadonlyMap<string, ReadonlyMap<K, E>>>, keyOf: (e: E) => K): ReadonlyMap<string, ReadonlyMap<K, E>> {
+function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<string, E>>, memo: WeakMap<object, DevIndex<K, E>>, keyOf: (e: E) => K): DevIndex<K, E> {
   let m = memo.get(table);
   if (!m) {
     // Object.keys, not for-in: the tables are dictionaries (util/dict.ts), which for-in enumerates slowly.
@@ -193,6 +208,21 @@ function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<str
     // Most namespaces a probe meets for the first time have no neighbour yet: one shared empty index for
     // them, not an entry of the (large) memo per table.
     if (keys.length === 0) return NO_ENTRIES;
+    if (keys.length <= FLAT_INDEX_MAX) {
+      const flat: (string | K | E)[] = [];
+      for (let i = 0; i < keys.length; i++) {
+        const e = table[keys[i]!]!;
+        const k = keyOf(e);
+        // A later entry of one (device, address) replaces an earlier one, as in the maps.
+        let j = 0;
+        while (j < flat.length && !(flat[j] === e.dev && flat[j + 1] === k)) j += 3;
+        flat[j] = e.dev;
+        flat[j + 1] = k;
+        flat[j + 2] = e;
+      }
+      memo.set(table, (m = flat));
+      return m;
+    }
     const idx = new Map<string, Map<K, E>>();
     for (let i = 0; i < keys.length; i++) {
       const e = table[keys[i]!]!;
@@ -203,6 +233,13 @@ function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<str
     memo.set(table, (m = idx));
   }
   return m;
+}
+
+/** The entry of a table's index for `dev` and `key`, if any. */
+function devGet<K, E>(idx: DevIndex<K, E>, dev: string, key: K): E | undefined {
+  if (!Array.isArray(idx)) return (idx as ReadonlyMap<string, ReadonlyMap<K, E>>).get(dev)?.get(key);
+  for (let i = 0; i < idx.length; i += 3) if (idx[i] === dev && idx[i + 1] === key) return idx[i + 2] as E;
+  return undefined;
 }
 
 /** The address a neighbour entry is for, and the MAC of an FDB entry (one function each, not one per lookup). */
@@ -243,8 +280,8 @@ function peerFdb(set: PeerSet): Map<Mac, { owner: string; group: string | undefi
  * view for each namespace it meets first, and each object it keeps is one more for the scavenger to copy.
  */
 interface NsView extends LocalAddrs, RouteSlot {
-  neigh: ReadonlyMap<string, ReadonlyMap<Ipv4, NeighEntry>> | null;
-  fdb: ReadonlyMap<string, ReadonlyMap<Mac, FdbEntry>> | null;
+  neigh: DevIndex<Ipv4, NeighEntry> | null;
+  fdb: DevIndex<Mac, FdbEntry> | null;
   /** No netfilter rules, no conntrack entries, no path MTU exceptions: the checks most hops skip. */
   readonly noRules: boolean;
   /**
@@ -736,7 +773,7 @@ class Run {
       if (o) return o;
     }
     const v = this.view(ns);
-    const e = (v.neigh ??= byDev(ns.neigh, neighIdx, neighAddr)).get(dev)?.get(ip);
+    const e = devGet(v.neigh ??= byDev(ns.neigh, neighIdx, neighAddr), dev, ip);
     if (e) return e;
     if (ns.peerSets.length === 0) return undefined;
     const peers = this.peers(ns, v);
@@ -761,7 +798,7 @@ class Run {
       if (o) return o;
     }
     const v = this.view(ns);
-    const e = (v.fdb ??= byDev(ns.fdb, fdbIdx, fdbMac)).get(dev)?.get(mac);
+    const e = devGet(v.fdb ??= byDev(ns.fdb, fdbIdx, fdbMac), dev, mac);
     // Dynamic bridge entries age out after 300 s (the bridge's default ageing_time).
     if (e && (e.permanent || this.state.now - e.updated <= 300_000)) return e;
     if (ns.peerSets.length === 0) return undefined;
