@@ -1,5 +1,5 @@
 /**
- * `pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn|probe [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met]`:
+ * `pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn|probe|pairs [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met] [--pool=N]`:
  * how much faster (or slower) a change made podnet, measured the only way this machine allows.
  *
  * The machine's speed drifts up to 3× between runs of the same code, so two separate runs cannot compare two
@@ -36,8 +36,8 @@ import { churn, cpuUs, median, meetEveryNode, SETTINGS, specs } from './lib/chur
 
 const dirs = dirArgs();
 const what = flag('what');
-if (dirs.length < 1 || dirs.length > 2 || (what !== 'bulk' && what !== 'property' && what !== 'checks' && what !== 'sampled' && what !== 'churn' && what !== 'probe')) {
-  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn|probe [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met]\n');
+if (dirs.length < 1 || dirs.length > 2 || (what !== 'bulk' && what !== 'property' && what !== 'checks' && what !== 'sampled' && what !== 'churn' && what !== 'probe' && what !== 'pairs')) {
+  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn|probe|pairs [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met] [--pool=N]\n');
   process.exit(2);
 }
 const checksArg = flag('checks') ?? 'at-end';
@@ -165,7 +165,42 @@ function probeSide(): Side {
   };
 }
 
-const side: Side = what === 'bulk' ? bulkSide() : what === 'property' ? propertySide() : what === 'checks' ? checksSide() : what === 'probe' ? probeSide() : sampledSide(what === 'sampled');
+function pairsSide(): Side {
+  const s = specs(NODES);
+  const POOL = positiveFlag('pool', 1000);
+  const SENDS = 2000;
+  // The pairs by pod key, drawn once: the same pods on both sides.
+  const random = builds.A.core.seededRandom(1234);
+  const keys: [string, string][] = [];
+  while (keys.length < POOL) {
+    const a = Math.floor(random() * s.pods.length);
+    const b = Math.floor(random() * s.pods.length);
+    if (s.pods[a]!.node !== s.pods[b]!.node) keys.push([`default/${s.pods[a]!.name}`, `default/${s.pods[b]!.name}`]);
+  }
+  const order = Array.from({ length: SENDS }, () => Math.floor(random() * POOL));
+  const make = (b: Build) => {
+    const c = b.core;
+    let state = c.buildClusterState(SETTINGS, b.cni.flannel(), s.nodes, s.pods);
+    const ip = new Map(c.listPods(state).map((p) => [p.key, p.ip!]));
+    const pairs = keys.map(([from, to]) => ({ from: c.podNsId(from), dst: ip.get(to)! }));
+    for (const p of pairs) state = c.send(state, p.from, c.icmpEcho(p.dst)).state;
+    let hops = 0;
+    for (const i of order) hops += c.send(state, pairs[i]!.from, c.icmpEcho(pairs[i]!.dst), { commit: false }).trace.steps.length;
+    return { state, pairs, hops };
+  };
+  const sides = new Map([[builds.A, make(builds.A)], [builds.B, make(builds.B)]]);
+  if (sides.get(builds.A)!.hops !== sides.get(builds.B)!.hops) throw new Error(`the builds take different hops: ${sides.get(builds.A)!.hops} vs ${sides.get(builds.B)!.hops}`);
+  gc();
+  return (b) => {
+    const { state, pairs, hops } = sides.get(b)!;
+    const c = b.core;
+    const opts = { checks: true, record: true, commit: false } as const;
+    const ms = cpu(() => { for (const i of order) c.send(state, pairs[i]!.from, c.icmpEcho(pairs[i]!.dst), opts); });
+    return { 'ns per hop': (ms * 1e6) / hops, 'µs per send': (ms * 1000) / SENDS };
+  };
+}
+
+const side: Side = what === 'bulk' ? bulkSide() : what === 'property' ? propertySide() : what === 'checks' ? checksSide() : what === 'probe' ? probeSide() : what === 'pairs' ? pairsSide() : sampledSide(what === 'sampled');
 // One warm-up round per side (JIT), then ABBA rounds.
 side(builds.A, 0);
 side(builds.B, 0);
@@ -175,7 +210,7 @@ for (let r = 1; r <= ROUNDS; r++) {
   for (const k of order) got[k].push(side(builds[k], r));
   process.stderr.write(`round ${r}/${ROUNDS}\n`);
 }
-process.stdout.write(`${what}${what === 'property' ? ` (${checks})` : what === 'checks' ? '' : what === 'probe' ? ' (seed lab)' : ` (${NODES} nodes)`}, ${ROUNDS} rounds ABBA, CPU; A = ${builds.A.root}, B = ${builds.B.root}\n`);
+process.stdout.write(`${what}${what === 'property' ? ` (${checks})` : what === 'checks' ? '' : what === 'probe' ? ' (seed lab)' : what === 'pairs' ? ` (${NODES} nodes, warm, checks + record)` : ` (${NODES} nodes)`}, ${ROUNDS} rounds ABBA, CPU; A = ${builds.A.root}, B = ${builds.B.root}\n`);
 for (const key of Object.keys(got.A[0]!)) {
   const a = got.A.map((x) => x[key]!);
   const b = got.B.map((x) => x[key]!);

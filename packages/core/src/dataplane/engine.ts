@@ -131,10 +131,24 @@ const nodeMemo = new WeakMap<ClusterState, Map<NsId, Node | undefined>>();
  * The owners of an address (the cluster's ipIndex) by number, memoized on the immutable index: the index is
  * keyed by the address as a string, and at 150,000 pods building that string and finding it among the
  * index's keys was a fifth of a hop's cost (every delivery asks, for the unique-owner check).
+ *
+ * One record per address holds what the hop checks ask (the owners, whether a pod is among them, whether
+ * there are several), keyed by the address as a signed 32-bit integer: between random pod pairs at 150,000
+ * pods most of these lookups miss the CPU cache, and an address above 127.255.255.255 (every node's underlay
+ * address) as a key is a heap number read at each probe, and a second memo on the owner list (pod or not) a
+ * second hash lookup per address.
  */
-const ownersMemo = new WeakMap<object, Map<Ipv4, readonly IpOwner[] | null>>();
-/** Whether an address has a pod among its owners, memoized on the owner list. */
-const podOwned = new WeakMap<readonly IpOwner[], boolean>();
+const ownersMemo = new WeakMap<object, Map<number, Owned | null>>();
+
+/** An address's owners, and what the hop checks ask of them. */
+interface Owned {
+  readonly owners: readonly IpOwner[];
+  /** Whether a pod is among them. */
+  readonly pod: boolean;
+  /** Whether there is more than one. */
+  readonly shared: boolean;
+}
+
 const tunnelIdx = new WeakMap<object, { lens: number[]; byLen: Map<number, Map<number, TunnelEntry>> }>();
 
 type SegmentPort = Segment['ports'] extends Shards<infer P> ? P : never;
@@ -142,13 +156,16 @@ type SegmentPort = Segment['ports'] extends Shards<infer P> ? P : never;
  * Where a segment delivers a unicast frame, by destination MAC, memoized on the segment's (immutable) ports:
  * the ports are a sharded map keyed by the MAC string, and hashing that string and walking two shard levels
  * at every underlay crossing was ~5% of a warm probe between two nodes (two crossings per echo). Up to
- * {@link SEGMENT_MEMO_SIZE} MACs, then the memo starts again: at 5,000 nodes a sampled check's probes cross
- * between nodes met for the first time, and a memo of every MAC asked would grow with the cluster, filled
- * mostly with MACs asked once.
+ * {@link SEGMENT_MEMO_SIZE} MACs, then the memo starts again (a bound on what it holds beyond the ports: MACs
+ * asked that nothing on the segment has). That is more than the nodes of the largest cluster the targets
+ * name (5,000): with 256, traffic between 1,000 random pod pairs there (some 2,000 node MACs) started the memo
+ * again every ~100 sends and most crossings walked the shards; the sampled checks, whose probes cross
+ * between nodes met for the first time and fill the memo with MACs asked once, measured the same with both
+ * sizes (`pnpm ab --what=sampled`).
  */
 const segmentPorts = new WeakMap<object, Map<Mac, SegmentPort | null>>();
 
-const SEGMENT_MEMO_SIZE = 256;
+const SEGMENT_MEMO_SIZE = 8192;
 
 function segmentPort(seg: Segment, mac: Mac): SegmentPort | null {
   let m = segmentPorts.get(seg.ports);
@@ -162,16 +179,31 @@ function segmentPort(seg: Segment, mac: Mac): SegmentPort | null {
   return p;
 }
 
-const neighIdx = new WeakMap<object, ReadonlyMap<string, ReadonlyMap<Ipv4, NeighEntry>>>();
+/**
+ * A neighbour or FDB table's index (see {@link byDev}): by device, then address; or, for a small table, its
+ * (device, address, entry) triples in one flat list, scanned.
+ */
+type DevIndex<K, E> = ReadonlyMap<string, ReadonlyMap<K, E>> | readonly (string | K | E)[];
+
+const neighIdx = new WeakMap<object, DevIndex<Ipv4, NeighEntry>>();
 /** The index of an empty table (never written: a lookup in it finds nothing). */
-const NO_ENTRIES: ReadonlyMap<string, never> = new Map<string, never>();
-const fdbIdx = new WeakMap<object, ReadonlyMap<string, ReadonlyMap<Mac, FdbEntry>>>();
+const NO_ENTRIES: readonly never[] = Object.freeze([]);
+const fdbIdx = new WeakMap<object, DevIndex<Mac, FdbEntry>>();
+
+/**
+ * Up to this many entries a table is indexed as a flat list: a pod's neighbour table holds its gateway, a
+ * node's a few pods and nodes. Between random pod pairs at 150,000 pods a lookup's table is rarely in the
+ * CPU cache, and the two maps of the device-then-address index (each a map object and its hash table) were
+ * four waits on memory before the entry, where the list is one (its strings are the devices' own names,
+ * compared by reference).
+ */
+const FLAT_INDEX_MAX = 8;
 
 /**
  * A namespace's neighbour or FDB table (keyed `dev|address`) indexed by device, then address: memoized
  * on the table object, which is immutable, so a lookup builds no key string (every hop does several).
  */
-function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<string, E>>, memo: WeakMap<object, ReadonlyMap<string, ReadonlyMap<K, E>>>, keyOf: (e: E) => K): ReadonlyMap<string, ReadonlyMap<K, E>> {
+function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<string, E>>, memo: WeakMap<object, DevIndex<K, E>>, keyOf: (e: E) => K): DevIndex<K, E> {
   let m = memo.get(table);
   if (!m) {
     // Object.keys, not for-in: the tables are dictionaries (util/dict.ts), which for-in enumerates slowly.
@@ -179,6 +211,21 @@ function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<str
     // Most namespaces a probe meets for the first time have no neighbour yet: one shared empty index for
     // them, not an entry of the (large) memo per table.
     if (keys.length === 0) return NO_ENTRIES;
+    if (keys.length <= FLAT_INDEX_MAX) {
+      const flat: (string | K | E)[] = [];
+      for (let i = 0; i < keys.length; i++) {
+        const e = table[keys[i]!]!;
+        const k = keyOf(e);
+        // A later entry of one (device, address) replaces an earlier one, as in the maps.
+        let j = 0;
+        while (j < flat.length && !(flat[j] === e.dev && flat[j + 1] === k)) j += 3;
+        flat[j] = e.dev;
+        flat[j + 1] = k;
+        flat[j + 2] = e;
+      }
+      memo.set(table, (m = flat));
+      return m;
+    }
     const idx = new Map<string, Map<K, E>>();
     for (let i = 0; i < keys.length; i++) {
       const e = table[keys[i]!]!;
@@ -189,6 +236,13 @@ function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<str
     memo.set(table, (m = idx));
   }
   return m;
+}
+
+/** The entry of a table's index for `dev` and `key`, if any. */
+function devGet<K, E>(idx: DevIndex<K, E>, dev: string, key: K): E | undefined {
+  if (!Array.isArray(idx)) return (idx as ReadonlyMap<string, ReadonlyMap<K, E>>).get(dev)?.get(key);
+  for (let i = 0; i < idx.length; i += 3) if (idx[i] === dev && idx[i + 1] === key) return idx[i + 2] as E;
+  return undefined;
 }
 
 /** The address a neighbour entry is for, and the MAC of an FDB entry (one function each, not one per lookup). */
@@ -229,8 +283,8 @@ function peerFdb(set: PeerSet): Map<Mac, { owner: string; group: string | undefi
  * view for each namespace it meets first, and each object it keeps is one more for the scavenger to copy.
  */
 interface NsView extends LocalAddrs, RouteSlot {
-  neigh: ReadonlyMap<string, ReadonlyMap<Ipv4, NeighEntry>> | null;
-  fdb: ReadonlyMap<string, ReadonlyMap<Mac, FdbEntry>> | null;
+  neigh: DevIndex<Ipv4, NeighEntry> | null;
+  fdb: DevIndex<Mac, FdbEntry> | null;
   /** No netfilter rules, no conntrack entries, no path MTU exceptions: the checks most hops skip. */
   readonly noRules: boolean;
   /**
@@ -408,31 +462,66 @@ function makeView(ns: NetNs): NsView {
   };
 }
 
-/**
- * A step's note as the run records it: a text over its own parameters and the values to write it from,
- * taken when the step is made and written when someone reads the note. Made only when the run records,
- * by {@link note}. A note written as an arrow over the caller's variables (or `this`) would make V8 give
- * every call of the caller a context object holding them, recorded or not — and an unrecorded probe takes
- * most steps — and would read the values when the note is read (after a DNAT, the rewritten packet).
- */
-class Note {
-  constructor(
-    readonly text: (a: never, b: never, c: never, d: never) => string,
-    readonly a: unknown, readonly b: unknown, readonly c: unknown, readonly d: unknown,
-  ) {}
+/** A note's text: it uses its own parameters alone (the values are taken when the step is made). */
+type NoteText = (a: never, b: never, c: never, d: never) => string;
 
-  write(): string {
-    return (this.text as (a: unknown, b: unknown, c: unknown, d: unknown) => string)(this.a, this.b, this.c, this.d);
+/**
+ * A step's note as the run records it, which is the recorded step itself: a text over its own parameters
+ * and the values to write it from, taken when the step is made and written when someone reads the note.
+ * Made only when the run records, by {@link note}, and completed by {@link Run.step} (index, packet,
+ * namespace, …): one object per recorded step, where a note apart from its step was a second allocation
+ * at every recorded hop. A note written as an arrow over the caller's variables (or `this`) would make V8
+ * give every call of the caller a context object holding them, recorded or not — and an unrecorded probe
+ * takes most steps — and would read the values when the note is read (after a DNAT, the rewritten packet).
+ */
+class RecordedStep implements Step {
+  index = 0;
+  packet = 0;
+  ns: NsId = '';
+  dev: string | null = null;
+  kind: StepKind = 'send';
+  frame: Frame | null = null;
+  ip: Ipv4Packet | null = null;
+  #text: NoteText | null;
+  #a: unknown;
+  #b: unknown;
+  #c: unknown;
+  #d: unknown;
+  #note = '';
+
+  constructor(text: NoteText, a: unknown, b: unknown, c: unknown, d: unknown) {
+    this.#text = text;
+    this.#a = a;
+    this.#b = b;
+    this.#c = c;
+    this.#d = d;
+  }
+
+  /** The note in words, written when first read. */
+  get note(): string {
+    const text = this.#text as ((a: unknown, b: unknown, c: unknown, d: unknown) => string) | null;
+    if (text !== null) {
+      this.#note = text(this.#a, this.#b, this.#c, this.#d);
+      this.#text = this.#a = this.#b = this.#c = this.#d = null;
+    }
+    return this.#note;
+  }
+
+  toJSON(): Step {
+    return { index: this.index, packet: this.packet, ns: this.ns, dev: this.dev, kind: this.kind, note: this.note, frame: this.frame, ip: this.ip };
   }
 }
+
+/** The note of a step about to be taken (see {@link RecordedStep}). */
+type Note = RecordedStep;
 
 /** A step's {@link Note}: `text` must use its parameters alone (the values are taken now, written later). */
 function note<A>(text: (a: A) => string, a: A): Note;
 function note<A, B>(text: (a: A, b: B) => string, a: A, b: B): Note;
 function note<A, B, C>(text: (a: A, b: B, c: C) => string, a: A, b: B, c: C): Note;
 function note<A, B, C, D>(text: (a: A, b: B, c: C, d: D) => string, a: A, b: B, c: C, d: D): Note;
-function note(text: (a: never, b: never, c: never, d: never) => string, a?: unknown, b?: unknown, c?: unknown, d?: unknown): Note {
-  return new Note(text, a, b, c, d);
+function note(text: NoteText, a?: unknown, b?: unknown, c?: unknown, d?: unknown): Note {
+  return new RecordedStep(text, a, b, c, d);
 }
 
 /** The up VXLAN device of a namespace's tunnels that takes UDP `port` with VNI `vni`, if any. */
@@ -454,25 +543,6 @@ function mix(hsh: number, v: number): number {
 function ipipUp(tunnels: readonly Link[]): Link | undefined {
   for (let i = 0; i < tunnels.length; i++) if (tunnels[i]!.kind === 'ipip' && tunnels[i]!.up) return tunnels[i];
   return undefined;
-}
-
-/** A step whose words are written only when someone reads them (most probes never do). */
-class RecordedStep implements Step {
-  #note: Note | string;
-  constructor(
-    readonly index: number, readonly packet: number, readonly ns: NsId, readonly dev: string | null,
-    readonly kind: StepKind, note: Note, readonly frame: Frame | null, readonly ip: Ipv4Packet | null,
-  ) {
-    this.#note = note;
-  }
-  get note(): string {
-    const n = this.#note;
-    if (typeof n === 'string') return n;
-    return (this.#note = n.write());
-  }
-  toJSON(): Step {
-    return { index: this.index, packet: this.packet, ns: this.ns, dev: this.dev, kind: this.kind, note: this.note, frame: this.frame, ip: this.ip };
-  }
 }
 
 class Run {
@@ -502,7 +572,7 @@ class Run {
    */
   fragCap: Map<number, number> | null = null;
   readonly nsCache: Map<NsId, NetNs | undefined>;
-  ownersCache: Map<Ipv4, readonly IpOwner[] | null> | null = null;
+  ownersCache: Map<number, Owned | null> | null = null;
   nextPid = 1;
   stepCount = 0;
   ipId = 1;
@@ -603,28 +673,31 @@ class Run {
     return n;
   }
 
-  /** The owners of an address in the cluster's ipIndex (null when nobody has it). */
-  owners(ip: Ipv4): readonly IpOwner[] | null {
+  /** The owners of an address in the cluster's ipIndex, with what the checks ask of them (null when nobody has it). */
+  owned(ip: Ipv4): Owned | null {
     let m = this.ownersCache;
     if (m === null) {
       m = ownersMemo.get(this.state.ipIndex) ?? null;
       if (m === null) ownersMemo.set(this.state.ipIndex, (m = new Map()));
       this.ownersCache = m;
     }
-    let o = m.get(ip);
+    const key = ip | 0;
+    let o = m.get(key);
     if (o === undefined) {
-      o = shardGet(this.state.ipIndex, String(ip)) ?? null;
-      m.set(ip, o);
+      const owners = shardGet(this.state.ipIndex, String(ip));
+      o = owners === undefined ? null : { owners, pod: owners.some((x) => x.kind === 'pod'), shared: owners.length > 1 };
+      m.set(key, o);
     }
     return o;
   }
 
+  /** The owners of an address in the cluster's ipIndex (null when nobody has it). */
+  owners(ip: Ipv4): readonly IpOwner[] | null {
+    return this.owned(ip)?.owners ?? null;
+  }
+
   isPodIp(ip: Ipv4): boolean {
-    const owners = this.owners(ip);
-    if (owners === null) return false;
-    let v = podOwned.get(owners);
-    if (v === undefined) podOwned.set(owners, (v = owners.some((o) => o.kind === 'pod')));
-    return v;
+    return this.owned(ip)?.pod === true;
   }
 
   newPacket(role: string, pkt: Ipv4Packet | null, origin: NsId): number {
@@ -641,7 +714,17 @@ class Run {
 
   step(pid: number, ns: NsId, dev: string | null, kind: StepKind, note: Note | null, frame: Frame | null, ip: Ipv4Packet | null): void {
     this.stepCount++;
-    if (this.record) this.steps.push(new RecordedStep(this.steps.length, pid, ns, dev, kind, note!, frame, ip));
+    if (this.record) {
+      const s = note!;
+      s.index = this.steps.length;
+      s.packet = pid;
+      s.ns = ns;
+      s.dev = dev;
+      s.kind = kind;
+      s.frame = frame;
+      s.ip = ip;
+      this.steps.push(s);
+    }
     if (this.visited !== null && ns !== this.lastVisited && frame?.payload.kind !== 'arp') this.visited.add((this.lastVisited = ns));
     if (this.checks && ip) this.checkNoNat(pid, ns, dev, ip);
   }
@@ -693,7 +776,7 @@ class Run {
       if (o) return o;
     }
     const v = this.view(ns);
-    const e = (v.neigh ??= byDev(ns.neigh, neighIdx, neighAddr)).get(dev)?.get(ip);
+    const e = devGet(v.neigh ??= byDev(ns.neigh, neighIdx, neighAddr), dev, ip);
     if (e) return e;
     if (ns.peerSets.length === 0) return undefined;
     const peers = this.peers(ns, v);
@@ -718,7 +801,7 @@ class Run {
       if (o) return o;
     }
     const v = this.view(ns);
-    const e = (v.fdb ??= byDev(ns.fdb, fdbIdx, fdbMac)).get(dev)?.get(mac);
+    const e = devGet(v.fdb ??= byDev(ns.fdb, fdbIdx, fdbMac), dev, mac);
     // Dynamic bridge entries age out after 300 s (the bridge's default ageing_time).
     if (e && (e.permanent || this.state.now - e.updated <= 300_000)) return e;
     if (ns.peerSets.length === 0) return undefined;
@@ -1277,11 +1360,12 @@ class Run {
 
   /** Guarantee 1 at delivery: the namespace taking a packet for a pod IP is that IP's only owner. */
   checkUniqueAtDelivery(ns: NetNs, pkt: Ipv4Packet, pid: number): void {
-    const owners = this.owners(pkt.header.dst);
-    if (owners !== null && owners.length > 1 && this.isPodIp(pkt.header.dst)) {
+    const o = this.owned(pkt.header.dst);
+    if (o !== null && o.shared && o.pod) {
+      const owners = o.owners;
       this.violations.push({
         guarantee: 'unique-ip', step: this.stepCount,
-        explanation: `${formatIpv4(pkt.header.dst)} is assigned ${owners.length} times (${owners.map((o) => `${o.ns} ${o.dev}`).join(', ')}); this packet was delivered in ${ns.id}, which may not be the pod its sender meant`,
+        explanation: `${formatIpv4(pkt.header.dst)} is assigned ${owners.length} times (${owners.map((x) => `${x.ns} ${x.dev}`).join(', ')}); this packet was delivered in ${ns.id}, which may not be the pod its sender meant`,
       });
     }
     void pid;
