@@ -619,15 +619,17 @@ function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, 
 function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean, announceArp: boolean): void {
   const state = d as ClusterState;
   const insert = (p: Pod): Draft<Pod> => {
-    const n = shardGet(d.nodes, node.name)!;
-    const had = snapshot(n.pods);
+    // The node's pods read once: through the node's draft each read is a get trap (~0.1–0.2 µs in immer's
+    // development build), and the three reads below give the same draft.
+    const pods = shardGet(d.nodes, node.name)!.pods;
+    const had = snapshot(pods);
     // A fresh pod (addPodInDraft's, whose key no pod has) is in neither record: the key's first use is
     // the write. A new key looked up before its first write as a property name is looked up in V8's string
     // table, ~0.3 µs a miss; the two looks were 3% of a flannel bulk build.
     const isNew = fresh || !Object.prototype.hasOwnProperty.call(had, p.key);
-    (dictDraft(n.pods) as Record<string, Pod>)[p.key] = castDraft(madeHere(p));
+    (dictDraft(pods) as Record<string, Pod>)[p.key] = castDraft(madeHere(p));
     // Written in place (not a new copy of the record): its remembered count follows.
-    if (isNew && snapshot(n.pods) === had) countPodChange(had, 1);
+    if (isNew && snapshot(pods) === had) countPodChange(had, 1);
     shardSet(d.podIndex, p.key, node.name);
     d.podCount += 1;
     if (!fresh && Object.prototype.hasOwnProperty.call(waitingOf(d), p.key)) delete d.waiting[p.key];
@@ -836,10 +838,11 @@ export function deletePodInDraft(d: Draft<ClusterState>, key: string, design: Cn
     removeVethsInto(d, n.host as Draft<NetNs>, podNsId(pod.key));
     if (scratch === null) unindexNs(d, snapshot(snapshot(n.pods)[pod.key]!.netns!) as NetNs);
   }
-  const had = snapshot(n.pods);
+  const pods = n.pods; // read once: each read through the node's draft is a get trap giving the same draft
+  const had = snapshot(pods);
   const present = Object.prototype.hasOwnProperty.call(had, pod.key);
-  delete (dictDraft(n.pods) as Record<string, Pod>)[pod.key];
-  if (present && snapshot(n.pods) === had) countPodChange(had, -1);
+  delete (dictDraft(pods) as Record<string, Pod>)[pod.key];
+  if (present && snapshot(pods) === had) countPodChange(had, -1);
   shardDelete(d.podIndex, pod.key);
   d.podCount -= 1;
 }
