@@ -868,9 +868,11 @@ function removeVethsInto(d: Draft<ClusterState>, host: Draft<NetNs>, nsId: strin
       unindexNs(d, { id: host.id, links: { [l.name]: l } } as unknown as NetNs);
       const routes = peek(host as NetNs, 'routes');
       if (routes.some((r) => r.dev === l.name)) host.routes = castDraft(routes.filter((r) => r.dev !== l.name));
-      const fdb = snapshot(host.fdb);
+      // Looked at as plain data, drafted only to delete: through `host.neigh` every pod deletion made a draft
+      // of the host's neighbour table, which has no entry on a pod's veth (flannel's, bridge's).
+      const fdb = peek(host as NetNs, 'fdb');
       for (const k in fdb) if (fdb[k]!.port === l.name) delete (dictDraft(host.fdb) as Record<string, unknown>)[k];
-      const neigh = snapshot(host.neigh);
+      const neigh = peek(host as NetNs, 'neigh');
       for (const k in neigh) if (neigh[k]!.dev === l.name) delete (dictDraft(host.neigh) as Record<string, unknown>)[k];
       delete (dictDraft(host.links) as Record<string, Link>)[l.name];
     }
