@@ -7,7 +7,7 @@ import { cidrContains, formatPrefix, networkOf, type Cidr, type Ipv4 } from '../
 import {
   RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, type ClusterState, type IfAddr, type IpRule, type Link, type NetNs, type PeerSet, type PeerSetRef, type Route,
 } from '../model/types.js';
-import { linkList } from '../dataplane/links.js';
+import { linkList, linksMemo } from '../dataplane/links.js';
 import { shardValues } from '../util/shards.js';
 
 /** Whether the kernel adds a prefix route for this address of this link (see {@link kernelRoutes}). */
@@ -114,12 +114,6 @@ function at(lpm: Lpm<Dst>, t: Dst, len: number, net: number): boolean {
   return lpm.items === null || (t.dst.len === len && t.dst.addr === net);
 }
 
-/**
- * Compiled own tables, memoized on the links record with the routes they were compiled with (one memo
- * entry per namespace, not a memo per routes array holding one per links record: a pod has its own links).
- */
-const localTables = new WeakMap<object, { readonly routes: readonly Route[]; readonly lpm: Lpm<Route> }>();
-
 /** A namespace's own main table: its added routes, then its address prefix routes, in metric order. */
 function ownTable(routes: readonly Route[], kernel: readonly Route[]): Lpm<Route> {
   const all: Route[] = [];
@@ -142,12 +136,17 @@ function isKernel(local: Lpm<Route>, r: Route): boolean {
   return local.kernel.length !== 0 && local.kernel.includes(r);
 }
 
-/** The namespace's own main table (explicit + kernel routes), compiled and memoized. */
+/**
+ * The namespace's own main table (explicit + kernel routes), compiled and memoized on the links record with
+ * the routes it was compiled with (dataplane/links.ts linksMemo: the memo entry the link list already has,
+ * not one more per namespace; a pod has its own links).
+ */
 function localLpm(ns: NetNs): Lpm<Route> {
-  const hit = localTables.get(ns.links);
-  if (hit !== undefined && hit.routes === ns.routes) return hit.lpm;
-  const lpm = ownTable(ns.routes, kernelRoutesOf(linkList(ns)));
-  localTables.set(ns.links, { routes: ns.routes, lpm });
+  const m = linksMemo(ns);
+  if (m.ownRoutes === ns.routes) return m.ownTable as Lpm<Route>;
+  const lpm = ownTable(ns.routes, kernelRoutesOf(m.list));
+  m.ownRoutes = ns.routes;
+  m.ownTable = lpm;
   return lpm;
 }
 
