@@ -53,7 +53,8 @@ function kernelRoutesOf(links: readonly Link[]): Route[] {
  * and most of the tables a sampled check at 150,000 pods compiles are met for the first time and read a
  * handful of times: two maps per table (and one per prefix length), kept for as long as the namespace
  * lives, cost more to make and to collect than the scans they save; so did a row object and an items list
- * per prefix (half of a small table's compile: a small table is now the list it was compiled from).
+ * per prefix (half of a small table's compile): a small table is the list it was compiled from, with its
+ * items' prefixes in one flat list of numbers (a walk reads them there, not through each item's `dst`).
  */
 interface Lpm<T extends Dst> {
   readonly lens: readonly number[];
@@ -61,6 +62,8 @@ interface Lpm<T extends Dst> {
   readonly byLen: ReadonlyMap<number, ReadonlyMap<number, readonly T[]>> | null;
   /** A small table's items in order (those of one prefix in their order); null when `byLen` is set. */
   readonly items: readonly T[] | null;
+  /** A small table's item `i`'s prefix length at `2i`, its network at `2i + 1`; null when `byLen` is set. */
+  readonly prefixes: readonly number[] | null;
   /** Of a namespace's own table: the address prefix routes among its items (see {@link kernelRoutes}). */
   readonly kernel: readonly T[];
 }
@@ -81,12 +84,15 @@ function compile<T extends Dst>(items: readonly T[], kernel: readonly T[] = NO_K
     // The lengths as lensBits has them (bit `len`; 32 as 2^32).
     let lo = 0;
     let hi = 0;
+    const prefixes = new Array<number>(items.length * 2);
     for (let i = 0; i < items.length; i++) {
-      const l = items[i]!.dst.len;
-      if (l === 32) hi = 1;
-      else lo |= 1 << l;
+      const { addr, len } = items[i]!.dst;
+      prefixes[2 * i] = len;
+      prefixes[2 * i + 1] = addr;
+      if (len === 32) hi = 1;
+      else lo |= 1 << len;
     }
-    return { lens: lensOf(hi * 2 ** 32 + (lo >>> 0)), byLen: null, items, kernel };
+    return { lens: lensOf(hi * 2 ** 32 + (lo >>> 0)), byLen: null, items, prefixes, kernel };
   }
   const byLen = new Map<number, Map<number, T[]>>();
   for (const t of items) {
@@ -97,7 +103,7 @@ function compile<T extends Dst>(items: readonly T[], kernel: readonly T[] = NO_K
     if (list) list.push(t);
     else m.set(addr, [t]);
   }
-  return { lens: [...byLen.keys()].sort((a, b) => b - a), byLen, items: null, kernel };
+  return { lens: [...byLen.keys()].sort((a, b) => b - a), byLen, items: null, prefixes: null, kernel };
 }
 
 /**
@@ -109,9 +115,10 @@ function lpmAt<T extends Dst>(lpm: Lpm<T>, len: number, net: number): readonly T
   return lpm.items ?? lpm.byLen!.get(len)?.get(net);
 }
 
-/** Whether an item of {@link lpmAt}'s list has that prefix (every item of a table in maps does). */
-function at(lpm: Lpm<Dst>, t: Dst, len: number, net: number): boolean {
-  return lpm.items === null || (t.dst.len === len && t.dst.addr === net);
+/** Whether the item at `j` of {@link lpmAt}'s list has that prefix (every item of a table in maps does). */
+function at(lpm: Lpm<Dst>, j: number, len: number, net: number): boolean {
+  const p = lpm.prefixes;
+  return p === null || (p[2 * j] === len && p[2 * j + 1] === net);
 }
 
 /** A namespace's own main table: its added routes, then its address prefix routes, in metric order. */
@@ -303,7 +310,7 @@ function tableLookup(ns: NetNs, table: number, dst: Ipv4): Route | null {
   for (const len of lpm.lens) {
     const net = networkOf(dst, len);
     const hit = lpmAt(lpm, len, net);
-    if (hit) for (const r of hit) if (at(lpm, r, len, net) && usable(ns, r, false)) return r;
+    if (hit) for (let j = 0; j < hit.length; j++) if (at(lpm, j, len, net) && usable(ns, hit[j]!, false)) return hit[j]!;
   }
   return null;
 }
@@ -347,15 +354,16 @@ function lpmLookup(t: Table, ns: NetNs, dst: Ipv4, linkOnly: boolean): Route | n
     const hit = lpmAt(local, len, net);
     let best: Route | null = null;
     // Local routes are in metric order, an added route before an address's prefix route of one metric.
-    if (hit) for (let j = 0; j < hit.length; j++) if (at(local, hit[j]!, len, net) && usable(ns, hit[j]!, linkOnly)) { best = hit[j]!; break; }
+    if (hit) for (let j = 0; j < hit.length; j++) if (at(local, j, len, net) && usable(ns, hit[j]!, linkOnly)) { best = hit[j]!; break; }
     if (best && peers.length === 0) return best;
     for (let k = 0; k < peers.length; k++) {
       const p = peers[k]!;
       const ph = lpmAt(p.lpm, len, net);
       if (ph) {
         for (let j = 0; j < ph.length; j++) {
+          if (!at(p.lpm, j, len, net)) continue;
           const pr = ph[j]!;
-          if (!at(p.lpm, pr, len, net) || !refUses(p.ref, pr.owner, pr.group)) continue;
+          if (!refUses(p.ref, pr.owner, pr.group)) continue;
           const r = routeVia(pr.route, p.ref.via);
           if (usable(ns, r, linkOnly) && peerRouteInstalled(local, ns, r)) {
             // A peer route beats a local one of a higher metric, and a prefix route of its own metric.
@@ -391,9 +399,14 @@ function gatewayOnLink(local: Lpm<Route>, ns: NetNs, gw: Ipv4, dev: string): boo
   for (const len of local.lens) {
     const net = networkOf(gw, len);
     const hit = lpmAt(local, len, net);
-    if (hit) for (const x of hit) if (at(local, x, len, net) && x.via === null && x.type === 'unicast' && x.scope !== 'global' && x.dev === dev) return true;
+    if (hit) for (let j = 0; j < hit.length; j++) if (at(local, j, len, net) && isConnected(hit[j]!, dev)) return true;
   }
   return false;
+}
+
+/** A gateway-less link route through `dev` (what makes a gateway directly connected there). */
+function isConnected(x: Route, dev: string): boolean {
+  return x.via === null && x.type === 'unicast' && x.scope !== 'global' && x.dev === dev;
 }
 
 /** A shared peer-set route the kernel refused in one namespace, with what the kernel answered. */
@@ -445,7 +458,12 @@ export function refusedPeerRouteFor(state: ClusterState, ns: NetNs, dst: Ipv4): 
     const net = networkOf(dst, len);
     for (const p of t.peers) {
       const ph = lpmAt(p.lpm, len, net);
-      if (ph) for (const pr of ph) if (at(p.lpm, pr, len, net) && refUses(p.ref, pr.owner, pr.group) && !peerRouteInstalled(t.local, ns, routeVia(pr.route, p.ref.via))) return refused(p.name, pr.owner, routeVia(pr.route, p.ref.via));
+      if (ph) {
+        for (let j = 0; j < ph.length; j++) {
+          const pr = ph[j]!;
+          if (at(p.lpm, j, len, net) && refUses(p.ref, pr.owner, pr.group) && !peerRouteInstalled(t.local, ns, routeVia(pr.route, p.ref.via))) return refused(p.name, pr.owner, routeVia(pr.route, p.ref.via));
+        }
+      }
     }
   }
   return null;
