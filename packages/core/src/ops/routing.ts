@@ -84,11 +84,10 @@ function compile<T extends Dst>(items: readonly T[], kernel: readonly T[] = NO_K
     // The lengths as lensBits has them (bit `len`; 32 as 2^32).
     let lo = 0;
     let hi = 0;
-    const prefixes = new Array<number>(items.length * 2);
+    const prefixes: number[] = [];
     for (let i = 0; i < items.length; i++) {
       const { addr, len } = items[i]!.dst;
-      prefixes[2 * i] = len;
-      prefixes[2 * i + 1] = addr;
+      prefixes.push(len, addr);
       if (len === 32) hi = 1;
       else lo |= 1 << len;
     }
@@ -325,7 +324,7 @@ function tableLookup(ns: NetNs, table: number, dst: Ipv4): Route | null {
 export const ROUTE_MEMO_SIZE = 256;
 
 function mainLookup(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions, slot?: RouteSlot): Route | null {
-  if (opts.fresh) return lpmLookup(resolveTable(state, ns, true), ns, dst, opts.linkScopeOnly === true);
+  if (opts.fresh) return lpmLookup(freshTable(state, ns), ns, dst, opts.linkScopeOnly === true);
   let entry: TableEntry;
   if (slot === undefined) entry = tableOf(state, ns);
   else {
@@ -492,8 +491,11 @@ export interface TableEntry extends Table {
   readonly memo: Map<Ipv4, Route | null> | null;
 }
 
-/** The peer sets of a table that includes none, shared. */
-const NO_PEER_TABLES: Table['peers'] = Object.freeze([]);
+/**
+ * The peer sets of a table that includes none, shared: not frozen (never written), so that every table's
+ * list has the elements kind of the lists built for the others, which every lookup reads.
+ */
+const NO_PEER_TABLES: Table['peers'] = [];
 
 const tables = new WeakMap<NetNs, TableEntry>();
 
@@ -516,10 +518,14 @@ function newEntry(state: ClusterState, ns: NetNs): TableEntry {
   return { local, peers, lens: lensWith(local, peers), peerSets: state.peerSets, memo: peers.length === 0 && local.items !== null ? null : new Map() };
 }
 
-function resolveTable(state: ClusterState, ns: NetNs, fresh: boolean): Table {
-  const local = fresh ? ownTable(ns.routes, kernelRoutes(ns)) : localLpm(ns);
-  const peers = peerTablesOf(state, ns, fresh);
-  return { local, peers, lens: lensWith(local, peers) };
+/**
+ * A namespace's main table compiled afresh (no memo: see LookupOptions.fresh), shaped as a {@link TableEntry}
+ * without a memo, so that the walk of a table sees one shape of table whoever compiled it.
+ */
+function freshTable(state: ClusterState, ns: NetNs): TableEntry {
+  const local = ownTable(ns.routes, kernelRoutes(ns));
+  const peers = peerTablesOf(state, ns, true);
+  return { local, peers, lens: lensWith(local, peers), peerSets: state.peerSets, memo: null };
 }
 
 /** The compiled tables of the peer sets a namespace includes that exist in `state`. */
