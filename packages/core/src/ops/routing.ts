@@ -347,6 +347,25 @@ function mainLookup(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptio
 /** The longest-prefix walk of a compiled main table (the lookup {@link mainLookup} memoizes). */
 function lpmLookup(t: Table, ns: NetNs, dst: Ipv4, linkOnly: boolean): Route | null {
   const { local, peers, lens } = t;
+  const pre = local.prefixes;
+  if (peers.length === 0 && pre !== null) {
+    // A small own table alone (a pod's, walked at every hop without a memo): one pass over its items for
+    // the longest prefix holding `dst` with a usable route, the first of that prefix in order — what the
+    // walk by length below answers (two prefixes of one length cannot both hold `dst`), without reading
+    // every item once per length.
+    const items = local.items!;
+    let best: Route | null = null;
+    let bestLen = -1;
+    for (let j = 0; j < items.length; j++) {
+      const len = pre[2 * j]!;
+      if (len <= bestLen || networkOf(dst, len) !== pre[2 * j + 1]) continue;
+      if (usable(ns, items[j]!, linkOnly)) {
+        best = items[j]!;
+        bestLen = len;
+      }
+    }
+    return best;
+  }
   for (let i = 0; i < lens.length; i++) {
     const len = lens[i]!;
     const net = networkOf(dst, len);
