@@ -21,7 +21,7 @@
  * - `sampled`: on one bulk-built state per build (`--nodes`, default 2,000), a pod added on a random node with
  *   the simulator's sampled check (sample 4), then deleted with its check, 50 per round and side (the same
  *   nodes on both sides); each round's figure is the median of its 50 (a scavenge of a heap holding two large
- *   states lands on a few of them). Noisy: give it ≥ 12 rounds. With `--met`, each state's every node is first
+ *   states lands on a few of them); the add's check is also given alone. Noisy: give it ≥ 12 rounds. With `--met`, each state's every node is first
  *   probed once (lib/churn.ts), as in a session that has run a while (regime.ts's second regime): a change
  *   to what a touched node's tables cost shows there, not hidden behind first visits of sampled nodes.
  * - `churn`: `sampled` without the checks: the add and delete transitions alone.
@@ -134,10 +134,13 @@ function sampledSide(checked = true): Side {
   gc();
   return (b, round) => {
     const state = states.get(b)!;
-    const { add, del } = churn(b.core, b.cni.flannel(), state, NODES, 50, b.core.seededRandom(round + 1), `ab-${round}`, checked);
+    const { add, del, addCheck } = churn(b.core, b.cni.flannel(), state, NODES, 50, b.core.seededRandom(round + 1), `ab-${round}`, checked);
     // Medians, not sums: a scavenge of a heap holding two large states lands on a few operations.
     const check = checked ? ' + check' : '';
-    return { [`add${check} µs (median of 50)`]: median(add), [`delete${check} µs (median of 50)`]: median(del) };
+    const out = { [`add${check} µs (median of 50)`]: median(add), [`delete${check} µs (median of 50)`]: median(del) };
+    // The check alone (diffScope and sampledCheck), inside the add's figure: what a probe's first visits cost.
+    if (checked) out['the add\'s check alone µs (median of 50)'] = median(addCheck);
+    return out;
   };
 }
 

@@ -39,25 +39,27 @@ export function cpuUs(f: () => void): number {
 /**
  * `count` pods added on random nodes of `state` (of `nodes` nodes, drawn with `random`) and deleted again,
  * each change followed by its sampled check (sample 4, as the simulator's `checks: 'sampled'`) unless
- * `checked` is false: the CPU µs of each add (with its check) and each delete (with its check).
+ * `checked` is false: the CPU µs of each add (with its check) and each delete (with its check), and of each
+ * add's check alone (`addCheck`, empty unless checked).
  */
-export function churn(core: Core, design: ReturnType<Cni['flannel']>, state: State, nodes: number, count: number, random: () => number, tag: string, checked = true): { add: number[]; del: number[] } {
+export function churn(core: Core, design: ReturnType<Cni['flannel']>, state: State, nodes: number, count: number, random: () => number, tag: string, checked = true): { add: number[]; del: number[]; addCheck: number[] } {
   const add: number[] = [];
   const del: number[] = [];
+  const addCheck: number[] = [];
   for (let i = 0; i < count; i++) {
     const node = `node-${Math.floor(random() * nodes)}`;
     let a: ReturnType<Core['addPodState']> | undefined;
     let memory = core.EMPTY_MEMORY;
     add.push(cpuUs(() => {
       a = core.addPodState(state, { name: `${tag}-${i}`, node }, design);
-      if (checked) memory = core.sampledCheck(a.state, core.EMPTY_MEMORY, core.diffScope(state, a.state), 4, random).memory;
+      if (checked) addCheck.push(cpuUs(() => { memory = core.sampledCheck(a!.state, core.EMPTY_MEMORY, core.diffScope(state, a!.state), 4, random).memory; }));
     }));
     del.push(cpuUs(() => {
       const d = core.deletePodState(a!.state, a!.pod.key, design);
       if (checked) core.sampledCheck(d.state, memory, core.diffScope(a!.state, d.state), 4, random);
     }));
   }
-  return { add, del };
+  return { add, del, addCheck };
 }
 
 /**

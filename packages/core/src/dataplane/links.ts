@@ -8,25 +8,44 @@
  * would keep the list it had when first asked (the engine and the memoized route tables read committed
  * states only).
  */
-import type { Link, NetNs, Node } from '../model/types.js';
-
-const lists = new WeakMap<object, readonly Link[]>();
+import type { Link, NetNs, Node, Route } from '../model/types.js';
 
 /**
- * The links of a namespace in `Object.values` order (what a for-in over the record visits), memoized on
- * the record. Built from `Object.keys`, whose keys are already internalized strings: on a dictionary it
- * is the cheaper way to the values.
+ * What is memoized on a links record: its list, and where ops/routing.ts keeps the namespace's own main
+ * table, compiled with `routes` (its address prefix routes come from these links). One memo entry per links
+ * record for both, not one each: a sampled check at 150,000 pods meets most of its namespaces for the first
+ * time, and each weak map entry is one more for the scavenger to walk.
  */
-export function linkList(ns: NetNs): readonly Link[] {
+export interface LinksMemo {
+  readonly list: readonly Link[];
+  /** The routes `ownTable` was compiled with (null until routing.ts compiles it). */
+  ownRoutes: readonly Route[] | null;
+  /** routing.ts's compiled own table, opaque here. */
+  ownTable: unknown;
+}
+
+const lists = new WeakMap<object, LinksMemo>();
+
+/**
+ * The memo of a namespace's links record (see {@link LinksMemo}); its list is in `Object.values` order
+ * (what a for-in over the record visits), built from `Object.keys`, whose keys are already internalized
+ * strings: on a dictionary it is the cheaper way to the values.
+ */
+export function linksMemo(ns: NetNs): LinksMemo {
   const links = ns.links;
-  let l = lists.get(links);
-  if (l === undefined) {
+  let m = lists.get(links);
+  if (m === undefined) {
     const keys = Object.keys(links);
     const out = new Array<Link>(keys.length);
     for (let i = 0; i < keys.length; i++) out[i] = links[keys[i]!]!;
-    lists.set(links, (l = out));
+    lists.set(links, (m = { list: out, ownRoutes: null, ownTable: null }));
   }
-  return l;
+  return m;
+}
+
+/** The links of a namespace in `Object.values` order, memoized on the record (see {@link linksMemo}). */
+export function linkList(ns: NetNs): readonly Link[] {
+  return linksMemo(ns).list;
 }
 
 const podKeyLists = new WeakMap<object, readonly string[]>();

@@ -119,7 +119,7 @@ describe('route lookup memo', () => {
     );
   });
 
-  it('a small table (a list of rows, no memo) answers what the same routes compiled into maps answer', () => {
+  it('a small table (its list of routes, no memo) answers what the same routes compiled into maps answer', () => {
     // Padding of prefixes outside the queried space (192.168/16, while every destination, gateway and
     // address is in 10.0.0.0/14) turns the same table into maps: it can change no answer, so any
     // difference is the small form's.

@@ -7,7 +7,7 @@ import { cidrContains, formatPrefix, networkOf, type Cidr, type Ipv4 } from '../
 import {
   RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, type ClusterState, type IfAddr, type IpRule, type Link, type NetNs, type PeerSet, type PeerSetRef, type Route,
 } from '../model/types.js';
-import { linkList } from '../dataplane/links.js';
+import { linkList, linksMemo } from '../dataplane/links.js';
 import { shardValues } from '../util/shards.js';
 
 /** Whether the kernel adds a prefix route for this address of this link (see {@link kernelRoutes}). */
@@ -48,78 +48,77 @@ function kernelRoutesOf(links: readonly Link[]): Route[] {
 
 /**
  * A compiled longest-prefix table: prefix lengths longest first, and the items of each (length, network)
- * in their order — in maps (length → network → items), or for a small table in a flat list of rows
- * scanned in order. A pod's table has two or three routes, and most of the tables a sampled check at
- * 150,000 pods compiles are met for the first time and read a handful of times: two maps per table (and
- * one per prefix length), kept for as long as the namespace lives, cost more to make and to collect than
- * the scans they save.
+ * in their order — in maps (length → network → items), or for a small table as the list of its items
+ * itself, each matched by its destination as the table is walked. A pod's table has two or three routes,
+ * and most of the tables a sampled check at 150,000 pods compiles are met for the first time and read a
+ * handful of times: two maps per table (and one per prefix length), kept for as long as the namespace
+ * lives, cost more to make and to collect than the scans they save; so did a row object and an items list
+ * per prefix (half of a small table's compile): a small table is the list it was compiled from, with its
+ * items' prefixes in one flat list of numbers (a walk reads them there, not through each item's `dst`).
  */
-interface Lpm<T> {
+interface Lpm<T extends Dst> {
   readonly lens: readonly number[];
-  /** Length → network → items; null for a small table (see `rows`). */
+  /** Length → network → items; null for a small table (see `items`). */
   readonly byLen: ReadonlyMap<number, ReadonlyMap<number, readonly T[]>> | null;
-  /** A small table's (length, network, items) rows, in order of first item; null when `byLen` is set. */
-  readonly rows: readonly LpmRow<T>[] | null;
+  /** A small table's items in order (those of one prefix in their order); null when `byLen` is set. */
+  readonly items: readonly T[] | null;
+  /** A small table's item `i`'s prefix length at `2i`, its network at `2i + 1`; null when `byLen` is set. */
+  readonly prefixes: readonly number[] | null;
   /** Of a namespace's own table: the address prefix routes among its items (see {@link kernelRoutes}). */
   readonly kernel: readonly T[];
 }
 
-const NO_KERNEL: readonly never[] = Object.freeze([]);
-
-interface LpmRow<T> {
-  readonly len: number;
-  readonly net: number;
-  readonly items: T[];
+/** What a table is compiled over: items with a destination prefix (a route, a peer-set route). */
+interface Dst {
+  readonly dst: { readonly addr: number; readonly len: number };
 }
 
-/** Up to this many items a table is compiled into rows rather than maps. */
+const NO_KERNEL: readonly never[] = Object.freeze([]);
+
+/** Up to this many items a table is compiled into a list rather than maps. */
 export const LPM_ROWS_MAX = 8;
 
-function compile<T>(items: readonly T[], dstOf: (t: T) => { addr: number; len: number }, kernel: readonly T[] = NO_KERNEL): Lpm<T> {
+/** `items` compiled (kept as they are when few: the caller hands over a list it no longer changes). */
+function compile<T extends Dst>(items: readonly T[], kernel: readonly T[] = NO_KERNEL): Lpm<T> {
   if (items.length <= LPM_ROWS_MAX) {
-    const rows: LpmRow<T>[] = [];
-    const lens: number[] = [];
+    // The lengths as lensBits has them (bit `len`; 32 as 2^32).
+    let lo = 0;
+    let hi = 0;
+    const prefixes: number[] = [];
     for (let i = 0; i < items.length; i++) {
-      const t = items[i]!;
-      const { addr, len } = dstOf(t);
-      let row: LpmRow<T> | undefined;
-      for (let j = 0; j < rows.length; j++) if (rows[j]!.len === len && rows[j]!.net === addr) { row = rows[j]; break; }
-      if (row) row.items.push(t);
-      else {
-        rows.push({ len, net: addr, items: [t] });
-        if (!lens.includes(len)) lens.push(len);
-      }
+      const { addr, len } = items[i]!.dst;
+      prefixes.push(len, addr);
+      if (len === 32) hi = 1;
+      else lo |= 1 << len;
     }
-    return { lens: lensOf(lensBits(lens)), byLen: null, rows, kernel };
+    return { lens: lensOf(hi * 2 ** 32 + (lo >>> 0)), byLen: null, items, prefixes, kernel };
   }
   const byLen = new Map<number, Map<number, T[]>>();
   for (const t of items) {
-    const { addr, len } = dstOf(t);
+    const { addr, len } = t.dst;
     let m = byLen.get(len);
     if (!m) byLen.set(len, (m = new Map()));
     const list = m.get(addr);
     if (list) list.push(t);
     else m.set(addr, [t]);
   }
-  return { lens: [...byLen.keys()].sort((a, b) => b - a), byLen, rows: null, kernel };
-}
-
-/** The items of a compiled table with this prefix length and network, in order; undefined when none. */
-function lpmAt<T>(lpm: Lpm<T>, len: number, net: number): readonly T[] | undefined {
-  const rows = lpm.rows;
-  if (rows === null) return lpm.byLen!.get(len)?.get(net);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    if (r.len === len && r.net === net) return r.items;
-  }
-  return undefined;
+  return { lens: [...byLen.keys()].sort((a, b) => b - a), byLen, items: null, prefixes: null, kernel };
 }
 
 /**
- * Compiled own tables, memoized on the links record with the routes they were compiled with (one memo
- * entry per namespace, not a memo per routes array holding one per links record: a pod has its own links).
+ * The items of a compiled table to look at for this prefix length and network, in order: of a table in
+ * maps, those with that prefix (undefined when none); of a small table, all of its items, of which only
+ * those {@link at} that prefix count. A list of the matching items would be an allocation per lookup.
  */
-const localTables = new WeakMap<object, { readonly routes: readonly Route[]; readonly lpm: Lpm<Route> }>();
+function lpmAt<T extends Dst>(lpm: Lpm<T>, len: number, net: number): readonly T[] | undefined {
+  return lpm.items ?? lpm.byLen!.get(len)?.get(net);
+}
+
+/** Whether the item at `j` of {@link lpmAt}'s list has that prefix (every item of a table in maps does). */
+function at(lpm: Lpm<Dst>, j: number, len: number, net: number): boolean {
+  const p = lpm.prefixes;
+  return p === null || (p[2 * j] === len && p[2 * j + 1] === net);
+}
 
 /** A namespace's own main table: its added routes, then its address prefix routes, in metric order. */
 function ownTable(routes: readonly Route[], kernel: readonly Route[]): Lpm<Route> {
@@ -135,7 +134,7 @@ function ownTable(routes: readonly Route[], kernel: readonly Route[]): Lpm<Route
   }
   // A stable sort of routes already in metric order (most tables: every metric 0) leaves them as they are.
   if (!ordered) all.sort((a, b) => a.metric - b.metric);
-  return compile(all, (r) => r.dst, kernel);
+  return compile(all, kernel);
 }
 
 /** A route of a namespace's own table that is an address's prefix route. */
@@ -143,12 +142,17 @@ function isKernel(local: Lpm<Route>, r: Route): boolean {
   return local.kernel.length !== 0 && local.kernel.includes(r);
 }
 
-/** The namespace's own main table (explicit + kernel routes), compiled and memoized. */
+/**
+ * The namespace's own main table (explicit + kernel routes), compiled and memoized on the links record with
+ * the routes it was compiled with (dataplane/links.ts linksMemo: the memo entry the link list already has,
+ * not one more per namespace; a pod has its own links).
+ */
 function localLpm(ns: NetNs): Lpm<Route> {
-  const hit = localTables.get(ns.links);
-  if (hit !== undefined && hit.routes === ns.routes) return hit.lpm;
-  const lpm = ownTable(ns.routes, kernelRoutesOf(linkList(ns)));
-  localTables.set(ns.links, { routes: ns.routes, lpm });
+  const m = linksMemo(ns);
+  if (m.ownRoutes === ns.routes) return m.ownTable as Lpm<Route>;
+  const lpm = ownTable(ns.routes, kernelRoutesOf(m.list));
+  m.ownRoutes = ns.routes;
+  m.ownTable = lpm;
   return lpm;
 }
 
@@ -156,6 +160,8 @@ interface PeerRoute {
   readonly owner: string;
   readonly group: string | undefined;
   readonly route: Route;
+  /** The route's destination (what a table is compiled over). */
+  readonly dst: Route['dst'];
 }
 
 /**
@@ -183,8 +189,8 @@ const peerTables = new WeakMap<object, Lpm<PeerRoute>>();
 
 function compilePeers(set: PeerSet): Lpm<PeerRoute> {
   const items: PeerRoute[] = [];
-  for (const e of shardValues(set.entries)) for (const r of e.routes) items.push({ owner: e.owner, group: e.group, route: r });
-  return compile(items, (p) => p.route.dst);
+  for (const e of shardValues(set.entries)) for (const r of e.routes) items.push({ owner: e.owner, group: e.group, route: r, dst: r.dst });
+  return compile(items);
 }
 
 function peerLpm(set: PeerSet): Lpm<PeerRoute> {
@@ -299,10 +305,11 @@ function tableLookup(ns: NetNs, table: number, dst: Ipv4): Route | null {
   const routes = ns.tables?.[table];
   if (!routes || routes.length === 0) return null;
   let lpm = otherTables.get(routes);
-  if (!lpm) otherTables.set(routes, (lpm = compile([...routes].sort((a, b) => a.metric - b.metric), (r) => r.dst)));
+  if (!lpm) otherTables.set(routes, (lpm = compile([...routes].sort((a, b) => a.metric - b.metric))));
   for (const len of lpm.lens) {
-    const hit = lpmAt(lpm, len, networkOf(dst, len));
-    if (hit) for (const r of hit) if (usable(ns, r, false)) return r;
+    const net = networkOf(dst, len);
+    const hit = lpmAt(lpm, len, net);
+    if (hit) for (let j = 0; j < hit.length; j++) if (at(lpm, j, len, net) && usable(ns, hit[j]!, false)) return hit[j]!;
   }
   return null;
 }
@@ -317,20 +324,20 @@ function tableLookup(ns: NetNs, table: number, dst: Ipv4): Route | null {
 export const ROUTE_MEMO_SIZE = 256;
 
 function mainLookup(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions, slot?: RouteSlot): Route | null {
-  if (opts.fresh) return lpmLookup(resolveTable(state, ns, true), ns, dst, opts.linkScopeOnly === true);
+  if (opts.fresh) return lpmLookup(freshTable(state, ns), ns, dst, opts.linkScopeOnly === true);
   let entry: TableEntry;
   if (slot === undefined) entry = tableOf(state, ns);
   else {
     const held = slot.table;
     entry = held !== null && held.peerSets === state.peerSets ? held : (slot.table = newEntry(state, ns));
   }
-  if (opts.linkScopeOnly === true) return lpmLookup(entry.table, ns, dst, true);
+  if (opts.linkScopeOnly === true) return lpmLookup(entry, ns, dst, true);
   const memo = entry.memo;
   // A small table of the namespace's own routes alone (a pod's): its walk reads no more than a memo would.
-  if (memo === null) return lpmLookup(entry.table, ns, dst, false);
+  if (memo === null) return lpmLookup(entry, ns, dst, false);
   let r = memo.get(dst);
   if (r === undefined) {
-    r = lpmLookup(entry.table, ns, dst, false);
+    r = lpmLookup(entry, ns, dst, false);
     if (memo.size >= ROUTE_MEMO_SIZE) memo.clear();
     memo.set(dst, r);
   }
@@ -340,19 +347,39 @@ function mainLookup(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptio
 /** The longest-prefix walk of a compiled main table (the lookup {@link mainLookup} memoizes). */
 function lpmLookup(t: Table, ns: NetNs, dst: Ipv4, linkOnly: boolean): Route | null {
   const { local, peers, lens } = t;
+  const pre = local.prefixes;
+  if (peers.length === 0 && pre !== null) {
+    // A small own table alone (a pod's, walked at every hop without a memo): one pass over its items for
+    // the longest prefix holding `dst` with a usable route, the first of that prefix in order — what the
+    // walk by length below answers (two prefixes of one length cannot both hold `dst`), without reading
+    // every item once per length.
+    const items = local.items!;
+    let best: Route | null = null;
+    let bestLen = -1;
+    for (let j = 0; j < items.length; j++) {
+      const len = pre[2 * j]!;
+      if (len <= bestLen || networkOf(dst, len) !== pre[2 * j + 1]) continue;
+      if (usable(ns, items[j]!, linkOnly)) {
+        best = items[j]!;
+        bestLen = len;
+      }
+    }
+    return best;
+  }
   for (let i = 0; i < lens.length; i++) {
     const len = lens[i]!;
     const net = networkOf(dst, len);
     const hit = lpmAt(local, len, net);
     let best: Route | null = null;
     // Local routes are in metric order, an added route before an address's prefix route of one metric.
-    if (hit) for (let j = 0; j < hit.length; j++) if (usable(ns, hit[j]!, linkOnly)) { best = hit[j]!; break; }
+    if (hit) for (let j = 0; j < hit.length; j++) if (at(local, j, len, net) && usable(ns, hit[j]!, linkOnly)) { best = hit[j]!; break; }
     if (best && peers.length === 0) return best;
     for (let k = 0; k < peers.length; k++) {
       const p = peers[k]!;
       const ph = lpmAt(p.lpm, len, net);
       if (ph) {
         for (let j = 0; j < ph.length; j++) {
+          if (!at(p.lpm, j, len, net)) continue;
           const pr = ph[j]!;
           if (!refUses(p.ref, pr.owner, pr.group)) continue;
           const r = routeVia(pr.route, p.ref.via);
@@ -388,10 +415,16 @@ function gatewayOnLink(local: Lpm<Route>, ns: NetNs, gw: Ipv4, dev: string): boo
   if (link === undefined || !link.up) return false;
   if (localAddressMap(ns).get(gw) === link) return true;
   for (const len of local.lens) {
-    const hit = lpmAt(local, len, networkOf(gw, len));
-    if (hit) for (const x of hit) if (x.via === null && x.type === 'unicast' && x.scope !== 'global' && x.dev === dev) return true;
+    const net = networkOf(gw, len);
+    const hit = lpmAt(local, len, net);
+    if (hit) for (let j = 0; j < hit.length; j++) if (at(local, j, len, net) && isConnected(hit[j]!, dev)) return true;
   }
   return false;
+}
+
+/** A gateway-less link route through `dev` (what makes a gateway directly connected there). */
+function isConnected(x: Route, dev: string): boolean {
+  return x.via === null && x.type === 'unicast' && x.scope !== 'global' && x.dev === dev;
 }
 
 /** A shared peer-set route the kernel refused in one namespace, with what the kernel answered. */
@@ -438,12 +471,17 @@ export function refusedPeerRoutes(state: ClusterState, ns: NetNs): RefusedRoute[
 
 /** The refused peer-set route that would have carried `dst` in this namespace (longest prefix), or null. */
 export function refusedPeerRouteFor(state: ClusterState, ns: NetNs, dst: Ipv4): RefusedRoute | null {
-  const t = tableOf(state, ns).table;
+  const t = tableOf(state, ns);
   for (const len of t.lens) {
     const net = networkOf(dst, len);
     for (const p of t.peers) {
       const ph = lpmAt(p.lpm, len, net);
-      if (ph) for (const pr of ph) if (refUses(p.ref, pr.owner, pr.group) && !peerRouteInstalled(t.local, ns, routeVia(pr.route, p.ref.via))) return refused(p.name, pr.owner, routeVia(pr.route, p.ref.via));
+      if (ph) {
+        for (let j = 0; j < ph.length; j++) {
+          const pr = ph[j]!;
+          if (at(p.lpm, j, len, net) && refUses(p.ref, pr.owner, pr.group) && !peerRouteInstalled(t.local, ns, routeVia(pr.route, p.ref.via))) return refused(p.name, pr.owner, routeVia(pr.route, p.ref.via));
+        }
+      }
     }
   }
   return null;
@@ -462,13 +500,21 @@ interface Table {
   readonly lens: readonly number[];
 }
 
-/** A compiled main table and the answers of lookups made in it (destination → route or null). */
-export interface TableEntry {
+/**
+ * A compiled main table and the answers of lookups made in it (destination → route or null): one object,
+ * not an entry holding a table (a sampled check at 150,000 pods compiles a dozen tables per probe).
+ */
+export interface TableEntry extends Table {
   readonly peerSets: object;
-  readonly table: Table;
   /** Null for a small table without peer-set routes (see mainLookup). */
   readonly memo: Map<Ipv4, Route | null> | null;
 }
+
+/**
+ * The peer sets of a table that includes none, shared: not frozen (never written), so that every table's
+ * list has the elements kind of the lists built for the others, which every lookup reads.
+ */
+const NO_PEER_TABLES: Table['peers'] = [];
 
 const tables = new WeakMap<NetNs, TableEntry>();
 
@@ -486,23 +532,40 @@ function tableOf(state: ClusterState, ns: NetNs): TableEntry {
 
 /** A namespace's main table compiled for `state` (its own routes through their memo), not memoized itself. */
 function newEntry(state: ClusterState, ns: NetNs): TableEntry {
-  const table = resolveTable(state, ns, false);
-  return { peerSets: state.peerSets, table, memo: table.peers.length === 0 && table.local.rows !== null ? null : new Map() };
+  const local = localLpm(ns);
+  const peers = peerTablesOf(state, ns, false);
+  return { local, peers, lens: lensWith(local, peers), peerSets: state.peerSets, memo: peers.length === 0 && local.items !== null ? null : new Map() };
 }
 
-function resolveTable(state: ClusterState, ns: NetNs, fresh: boolean): Table {
-  const local = fresh ? ownTable(ns.routes, kernelRoutes(ns)) : localLpm(ns);
-  const peers: { name: string; lpm: Lpm<PeerRoute>; ref: PeerSetRef }[] = [];
+/**
+ * A namespace's main table compiled afresh (no memo: see LookupOptions.fresh), shaped as a {@link TableEntry}
+ * without a memo, so that the walk of a table sees one shape of table whoever compiled it.
+ */
+function freshTable(state: ClusterState, ns: NetNs): TableEntry {
+  const local = ownTable(ns.routes, kernelRoutes(ns));
+  const peers = peerTablesOf(state, ns, true);
+  return { local, peers, lens: lensWith(local, peers), peerSets: state.peerSets, memo: null };
+}
+
+/** The compiled tables of the peer sets a namespace includes that exist in `state`. */
+function peerTablesOf(state: ClusterState, ns: NetNs, fresh: boolean): Table['peers'] {
   const refs = ns.peerSets;
+  if (refs.length === 0) return NO_PEER_TABLES;
+  const peers: { name: string; lpm: Lpm<PeerRoute>; ref: PeerSetRef }[] = [];
   for (let i = 0; i < refs.length; i++) {
     const ref = refs[i]!;
     const set = state.peerSets[ref.set];
     if (set) peers.push({ name: set.name, lpm: fresh ? compilePeers(set) : peerLpm(set), ref });
   }
-  if (peers.length === 0) return { local, peers, lens: local.lens };
+  return peers;
+}
+
+/** The prefix lengths of a main table: its own and its peer sets'. */
+function lensWith(local: Lpm<Route>, peers: Table['peers']): readonly number[] {
+  if (peers.length === 0) return local.lens;
   const lists = [local.lens];
   for (let i = 0; i < peers.length; i++) lists.push(peers[i]!.lpm.lens);
-  return { local, peers, lens: mergedLens(lists) };
+  return mergedLens(lists);
 }
 
 /**
