@@ -13,6 +13,8 @@
  * - at the end of each sequence: the full audit's verdict, every pod (node, phase, IP), `ip route`,
  *   `ip rule`, `ip neigh` and `bridge fdb` of every namespace, and recorded `ping -c 2` and traceroute
  *   traces (every step's note) between up to six endpoint pairs;
+ * - at the every-change level, also the simulator's `sampled` check level (sample 4, seeded per sequence)
+ *   on the same states after every event: its violations and how many probes it ran;
  * - checkDesign's counterexample of each broken design (its text), at both levels.
  *
  * A canonical JSON of each final state is compared too and reported apart: a change of representation
@@ -102,7 +104,7 @@ function errorText(e: unknown): string {
 }
 
 /** What a user sees of one sequence on one build, as lines; and the final state's canonical JSON. */
-function observe(b: Build, design: Design, shape: ClusterShape, events: readonly ClusterEvent[], checks: (typeof LEVELS)[number], maxNodes: number): { lines: string[]; state: string } {
+function observe(b: Build, design: Design, shape: ClusterShape, events: readonly ClusterEvent[], checks: (typeof LEVELS)[number], maxNodes: number, seed: number): { lines: string[]; state: string } {
   const { core, testing } = b;
   const lines: string[] = [];
   let run: InstanceType<Testing['ClusterRun']>;
@@ -111,6 +113,11 @@ function observe(b: Build, design: Design, shape: ClusterShape, events: readonly
   } catch (e) {
     return { lines: [`create: ${errorText(e)}`], state: '' };
   }
+  // At the every-change level the same states also go through the simulator's `sampled` level (sample 4,
+  // a seeded random source per sequence), which the runs themselves never use: its verdict and probe count
+  // after each change, from its own memory chain.
+  const random = core.seededRandom(seed);
+  let sampled = checks === 'every-change' ? { prev: run.sim.state, memory: core.sampledAudit(run.sim.state, 4, random).memory } : null;
   let failed = false;
   for (const e of events) {
     if (!run.canPlay(e)) { lines.push('skip'); continue; }
@@ -122,6 +129,12 @@ function observe(b: Build, design: Design, shape: ClusterShape, events: readonly
       break;
     }
     lines.push(`violations: ${run.sim.violations.map((v) => v.key).join(',')}`);
+    if (sampled !== null) {
+      const now = run.sim.state;
+      const r = core.sampledCheck(now, sampled.memory, core.diffScope(sampled.prev, now), 4, random);
+      sampled = { prev: now, memory: r.memory };
+      lines.push(`sampled: ${r.violations.map((v) => v.key).join(',')} (${r.probes} probes)`);
+    }
   }
   if (!failed) {
     try { run.finish(); lines.push('finish ok'); } catch (err) { lines.push(`finish: ${errorText(err)}`); }
@@ -174,8 +187,8 @@ for (const [name, make, options] of DESIGNS) {
   for (const checks of LEVELS) {
     for (let i = 0; i < SEQS; i++) {
       const events = lists[i % 2]![i]!;
-      const a = observe(A, make(A), shapes[i]!, events, checks, maxNodes);
-      const b = observe(B, make(B), shapes[i]!, events, checks, maxNodes);
+      const a = observe(A, make(A), shapes[i]!, events, checks, maxNodes, SEED + i);
+      const b = observe(B, make(B), shapes[i]!, events, checks, maxNodes, SEED + i);
       observed += a.lines.length;
       const at = a.lines.findIndex((l, j) => l !== b.lines[j]);
       const first = at >= 0 ? at : a.lines.length !== b.lines.length ? Math.min(a.lines.length, b.lines.length) : -1;
