@@ -324,7 +324,7 @@ function tableLookup(ns: NetNs, table: number, dst: Ipv4): Route | null {
 export const ROUTE_MEMO_SIZE = 256;
 
 function mainLookup(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions, slot?: RouteSlot): Route | null {
-  if (opts.fresh) return lpmLookup(freshTable(state, ns), ns, dst, opts.linkScopeOnly === true);
+  if (opts.fresh) return lpmLookup(newEntry(state, ns, true), ns, dst, opts.linkScopeOnly === true);
   let entry: TableEntry;
   if (slot === undefined) entry = tableOf(state, ns);
   else {
@@ -530,21 +530,16 @@ function tableOf(state: ClusterState, ns: NetNs): TableEntry {
   return entry;
 }
 
-/** A namespace's main table compiled for `state` (its own routes through their memo), not memoized itself. */
-function newEntry(state: ClusterState, ns: NetNs): TableEntry {
-  const local = localLpm(ns);
-  const peers = peerTablesOf(state, ns, false);
-  return { local, peers, lens: lensWith(local, peers), peerSets: state.peerSets, memo: peers.length === 0 && local.items !== null ? null : new Map() };
-}
-
 /**
- * A namespace's main table compiled afresh (no memo: see LookupOptions.fresh), shaped as a {@link TableEntry}
- * without a memo, so that the walk of a table sees one shape of table whoever compiled it.
+ * A namespace's main table compiled for `state`, not memoized itself: its own routes through their memo, or
+ * with `fresh` all of it compiled afresh and without a lookup memo (see LookupOptions.fresh). Either way one
+ * shape of {@link TableEntry}, so that the walk of a table sees one shape whoever compiled it.
  */
-function freshTable(state: ClusterState, ns: NetNs): TableEntry {
-  const local = ownTable(ns.routes, kernelRoutes(ns));
-  const peers = peerTablesOf(state, ns, true);
-  return { local, peers, lens: lensWith(local, peers), peerSets: state.peerSets, memo: null };
+function newEntry(state: ClusterState, ns: NetNs, fresh = false): TableEntry {
+  const local = fresh ? ownTable(ns.routes, kernelRoutes(ns)) : localLpm(ns);
+  const peers = peerTablesOf(state, ns, fresh);
+  const memo = fresh || (peers.length === 0 && local.items !== null) ? null : new Map<Ipv4, Route | null>();
+  return { local, peers, lens: lensWith(local, peers), peerSets: state.peerSets, memo };
 }
 
 /** The compiled tables of the peer sets a namespace includes that exist in `state`. */
