@@ -77,13 +77,14 @@ export interface CheckMemory {
 
 export const EMPTY_MEMORY: CheckMemory = { pairs: new Map(), unique: new Map() };
 
-function probePods(state: ClusterState): PlacedPod[] {
+/** The pods probes go to and from: running, in a namespace of their own; sorted by key unless `sorted` is false. */
+function probePods(state: ClusterState, sorted = true): PlacedPod[] {
   const out: PlacedPod[] = [];
   for (const n of shardValues(state.nodes)) {
     const pods = n.pods;
     for (const k in pods) { const p = pods[k]!; if (!p.hostNetwork && p.status.phase === 'Running') out.push(p); }
   }
-  return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+  return sorted ? out.sort((a, b) => (a.key < b.key ? -1 : 1)) : out;
 }
 
 function uniqueViolation(ip: string, owners: readonly IpOwner[]): Violation | null {
@@ -402,48 +403,62 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     }
   }
   const unique = recheckUnique(state, memory.unique, scope.ips);
-  const pods = probePods(state);
+  // In the state's walk order, unsorted: the order pairs are probed in changes no verdict (each probe is a
+  // function of the state alone) and the verdict's violations are sorted by key.
+  const pods = probePods(state, false);
   const byKey = new Map<string, PlacedPod>();
   for (const p of pods) byKey.set(p.key, p);
   // A pod whose address changed owners is touched too: the per-hop unique-owner check of every probe
   // to it reads the IP index.
   const ipSet = new Set(scope.ips);
   const touchedPod = (p: PlacedPod | undefined): boolean => p !== undefined && (touched.has(p.node) || (p.ip !== null && ipSet.has(String(p.ip))));
+  const touchedPods = new Set(pods.filter(touchedPod));
   const pairs = new Map<string, PairRecord>();
-  const recheck = new PairQueue();
+  // Remembered pairs to probe again that the pairs of the touched pods below do not include (each once: the
+  // memory's keys are distinct).
+  const again: (readonly [string, string])[] = [];
   // Keep what no touched node could change; re-probe pairs that failed or crossed a touched node.
   for (const [k, r] of memory.pairs) {
     const [from, to] = k.split('>') as [string, string];
-    const fromNode = from.startsWith('node:') ? from.slice(5) : byKey.get(from)?.node;
+    const node = from.startsWith('node:');
+    const fromPod = node ? undefined : byKey.get(from);
+    const fromNode = node ? from.slice(5) : fromPod?.node;
     const toPod = byKey.get(to);
     if (fromNode === undefined || !toPod) continue;
-    if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true)) recheck.set(k, [from, to]);
-    else pairs.set(k, r);
-  }
-  const probe = (k: string, from: string, to: PlacedPod) => {
-    if (to.ip === null) return;
-    const r = from.startsWith('node:')
-      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), to, 'node-reaches-pods', 'transit', nodeOf)
-      : probePair(state, podNsId(from), from, to, 'no-nat', 'transit', nodeOf);
-    if (worthKeeping(r)) pairs.set(k, r);
-    else pairs.delete(k);
-  };
-  const touchedPods = pods.filter(touchedPod);
-  for (const q of touchedPods) recheck.add(`node:${q.node}`, q.key);
-  for (const p of touchedPods) {
-    for (const q of pods) {
-      if (p === q) continue;
-      recheck.add(p.key, q.key);
-      recheck.add(q.key, p.key);
-    }
+    const toTouched = touchedPods.has(toPod);
+    if (r.violations.length || touched.has(fromNode) || toTouched || touchedPod(fromPod) || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true)) {
+      // The touched pods' pairs: every pod pair with a touched end, and each touched pod's node to it.
+      const covered = node ? toTouched && fromNode === toPod.node : toTouched || touchedPods.has(fromPod!);
+      if (!covered) again.push([from, to]);
+    } else pairs.set(k, r);
   }
   let probes = 0;
-  for (const [k, [from, to]] of recheck) {
-    const q = byKey.get(to);
-    if (!q || q.ip === null) continue;
-    if (!from.startsWith('node:') && !byKey.has(from)) continue;
-    probe(k, from, q);
+  /**
+   * Probes one pair (`from` a pod key or a node name, with its namespace) and keeps what a later check
+   * needs. Its key is made only then: few pairs are worth keeping, and no pair is probed twice, so none
+   * has a record to drop.
+   */
+  const probe = (fromNs: string, from: string, to: PlacedPod, guarantee: GuaranteeName): void => {
+    if (to.ip === null) return;
     probes++;
+    const r = probePair(state, fromNs, from, to, guarantee, 'transit', nodeOf);
+    if (worthKeeping(r)) pairs.set(pairKey(guarantee === 'node-reaches-pods' ? `node:${from}` : from, to.key), r);
+  };
+  for (const [from, to] of again) {
+    const q = byKey.get(to)!;
+    if (from.startsWith('node:')) probe(hostNsId(from.slice(5)), from.slice(5), q, 'node-reaches-pods');
+    else probe(podNsId(from), from, q, 'no-nat');
+  }
+  // Each pair of the touched pods once, without a queue: a pair with two touched ends is probed from its
+  // sender's side of the loop.
+  for (const q of touchedPods) probe(hostNsId(q.node), q.node, q, 'node-reaches-pods');
+  for (const p of touchedPods) {
+    const pNs = podNsId(p.key);
+    for (const q of pods) {
+      if (p === q) continue;
+      probe(pNs, p.key, q, 'no-nat');
+      if (!touchedPods.has(q)) probe(podNsId(q.key), q.key, p, 'no-nat');
+    }
   }
   const next = { pairs, unique };
   return runOf(next, probes);
