@@ -110,7 +110,12 @@ type ProbeMode = 'record' | 'fast' | 'transit';
 
 /** Whether the echo reply came back to the sender. */
 function replied(trace: Trace, fromNs: string): boolean {
-  return trace.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY);
+  const fates = trace.fates;
+  for (let i = 0; i < fates.length; i++) {
+    const f = fates[i]!;
+    if (f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY) return true;
+  }
+  return false;
 }
 
 /** The node of a namespace in one state, memoized: a check asks for the same namespaces probe after probe. */
@@ -137,16 +142,26 @@ function transitNodes(nodeOf: NodeOf, fromNs: string, to: PlacedPod, visited: It
 
 const NO_TRANSIT: readonly string[] = Object.freeze([]);
 
+/**
+ * The record of a passing probe that crossed no other node and not the router (most probes): one frozen
+ * record for all of them, as no record is ever written to, instead of two arrays and an object per probe.
+ */
+const PASSED: PairRecord = Object.freeze({ violations: Object.freeze([]) as readonly Violation[], transit: NO_TRANSIT });
+
+/** The options of an unrecorded probe, by whether it notes the namespaces it crossed (one object each, not one per probe). */
+const QUICK = { fast: Object.freeze({ record: false, commit: false, visited: false }), transit: Object.freeze({ record: false, commit: false, visited: true }) } as const;
+
 /** Probes `from` → `to`'s IP with an ICMP echo; returns violations and the transit nodes crossed. */
 function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: PlacedPod, guarantee: GuaranteeName, mode: ProbeMode, nodeOf: NodeOf): PairRecord {
   if (mode !== 'record') {
     // Fast path: decide without recording; record only to explain a failure. Sends are deterministic and
     // recording changes nothing of what happens, so a passing probe would pass recorded too.
-    const quick = send(state, fromNs, icmpEcho(to.ip!), { record: false, commit: false, visited: mode === 'transit' });
+    const quick = send(state, fromNs, icmpEcho(to.ip!), QUICK[mode]);
     if (quick.trace.violations.length === 0 && replied(quick.trace, fromNs)) {
-      if (!quick.visited) return { violations: [], transit: [] };
+      if (!quick.visited) return PASSED;
       const transit = transitNodes(nodeOf, fromNs, to, quick.visited);
-      return quick.visited.has(UNDERLAY_NS) ? { violations: [], transit, router: true } : { violations: [], transit };
+      if (quick.visited.has(UNDERLAY_NS)) return { violations: PASSED.violations, transit, router: true };
+      return transit.length === 0 ? PASSED : { violations: PASSED.violations, transit };
     }
   }
   const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true, commit: false });
