@@ -77,13 +77,14 @@ export interface CheckMemory {
 
 export const EMPTY_MEMORY: CheckMemory = { pairs: new Map(), unique: new Map() };
 
-function probePods(state: ClusterState): PlacedPod[] {
+/** The pods probes go to and from: running, in a namespace of their own; sorted by key unless `sorted` is false. */
+function probePods(state: ClusterState, sorted = true): PlacedPod[] {
   const out: PlacedPod[] = [];
   for (const n of shardValues(state.nodes)) {
     const pods = n.pods;
     for (const k in pods) { const p = pods[k]!; if (!p.hostNetwork && p.status.phase === 'Running') out.push(p); }
   }
-  return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+  return sorted ? out.sort((a, b) => (a.key < b.key ? -1 : 1)) : out;
 }
 
 function uniqueViolation(ip: string, owners: readonly IpOwner[]): Violation | null {
@@ -109,7 +110,12 @@ type ProbeMode = 'record' | 'fast' | 'transit';
 
 /** Whether the echo reply came back to the sender. */
 function replied(trace: Trace, fromNs: string): boolean {
-  return trace.fates.some((f) => f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY);
+  const fates = trace.fates;
+  for (let i = 0; i < fates.length; i++) {
+    const f = fates[i]!;
+    if (f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY) return true;
+  }
+  return false;
 }
 
 /** The node of a namespace in one state, memoized: a check asks for the same namespaces probe after probe. */
@@ -136,16 +142,26 @@ function transitNodes(nodeOf: NodeOf, fromNs: string, to: PlacedPod, visited: It
 
 const NO_TRANSIT: readonly string[] = Object.freeze([]);
 
+/**
+ * The record of a passing probe that crossed no other node and not the router (most probes): one frozen
+ * record for all of them, as no record is ever written to, instead of two arrays and an object per probe.
+ */
+const PASSED: PairRecord = Object.freeze({ violations: Object.freeze([]) as readonly Violation[], transit: NO_TRANSIT });
+
+/** The options of an unrecorded probe, by whether it notes the namespaces it crossed (one object each, not one per probe). */
+const QUICK = { fast: Object.freeze({ record: false, commit: false, visited: false }), transit: Object.freeze({ record: false, commit: false, visited: true }) } as const;
+
 /** Probes `from` → `to`'s IP with an ICMP echo; returns violations and the transit nodes crossed. */
 function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: PlacedPod, guarantee: GuaranteeName, mode: ProbeMode, nodeOf: NodeOf): PairRecord {
   if (mode !== 'record') {
     // Fast path: decide without recording; record only to explain a failure. Sends are deterministic and
     // recording changes nothing of what happens, so a passing probe would pass recorded too.
-    const quick = send(state, fromNs, icmpEcho(to.ip!), { record: false, commit: false, visited: mode === 'transit' });
+    const quick = send(state, fromNs, icmpEcho(to.ip!), QUICK[mode]);
     if (quick.trace.violations.length === 0 && replied(quick.trace, fromNs)) {
-      if (!quick.visited) return { violations: [], transit: [] };
+      if (!quick.visited) return PASSED;
       const transit = transitNodes(nodeOf, fromNs, to, quick.visited);
-      return quick.visited.has(UNDERLAY_NS) ? { violations: [], transit, router: true } : { violations: [], transit };
+      if (quick.visited.has(UNDERLAY_NS)) return { violations: PASSED.violations, transit, router: true };
+      return transit.length === 0 ? PASSED : { violations: PASSED.violations, transit };
     }
   }
   const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true, commit: false });
@@ -402,48 +418,62 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     }
   }
   const unique = recheckUnique(state, memory.unique, scope.ips);
-  const pods = probePods(state);
+  // In the state's walk order, unsorted: the order pairs are probed in changes no verdict (each probe is a
+  // function of the state alone) and the verdict's violations are sorted by key.
+  const pods = probePods(state, false);
   const byKey = new Map<string, PlacedPod>();
   for (const p of pods) byKey.set(p.key, p);
   // A pod whose address changed owners is touched too: the per-hop unique-owner check of every probe
   // to it reads the IP index.
   const ipSet = new Set(scope.ips);
   const touchedPod = (p: PlacedPod | undefined): boolean => p !== undefined && (touched.has(p.node) || (p.ip !== null && ipSet.has(String(p.ip))));
+  const touchedPods = new Set(pods.filter(touchedPod));
   const pairs = new Map<string, PairRecord>();
-  const recheck = new PairQueue();
+  // Remembered pairs to probe again that the pairs of the touched pods below do not include (each once: the
+  // memory's keys are distinct).
+  const again: (readonly [string, string])[] = [];
   // Keep what no touched node could change; re-probe pairs that failed or crossed a touched node.
   for (const [k, r] of memory.pairs) {
     const [from, to] = k.split('>') as [string, string];
-    const fromNode = from.startsWith('node:') ? from.slice(5) : byKey.get(from)?.node;
+    const node = from.startsWith('node:');
+    const fromPod = node ? undefined : byKey.get(from);
+    const fromNode = node ? from.slice(5) : fromPod?.node;
     const toPod = byKey.get(to);
     if (fromNode === undefined || !toPod) continue;
-    if (r.violations.length || touched.has(fromNode) || touchedPod(toPod) || touchedPod(byKey.get(from)) || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true)) recheck.set(k, [from, to]);
-    else pairs.set(k, r);
-  }
-  const probe = (k: string, from: string, to: PlacedPod) => {
-    if (to.ip === null) return;
-    const r = from.startsWith('node:')
-      ? probePair(state, hostNsId(from.slice(5)), from.slice(5), to, 'node-reaches-pods', 'transit', nodeOf)
-      : probePair(state, podNsId(from), from, to, 'no-nat', 'transit', nodeOf);
-    if (worthKeeping(r)) pairs.set(k, r);
-    else pairs.delete(k);
-  };
-  const touchedPods = pods.filter(touchedPod);
-  for (const q of touchedPods) recheck.add(`node:${q.node}`, q.key);
-  for (const p of touchedPods) {
-    for (const q of pods) {
-      if (p === q) continue;
-      recheck.add(p.key, q.key);
-      recheck.add(q.key, p.key);
-    }
+    const toTouched = touchedPods.has(toPod);
+    if (r.violations.length || touched.has(fromNode) || toTouched || touchedPod(fromPod) || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true)) {
+      // The touched pods' pairs: every pod pair with a touched end, and each touched pod's node to it.
+      const covered = node ? toTouched && fromNode === toPod.node : toTouched || touchedPods.has(fromPod!);
+      if (!covered) again.push([from, to]);
+    } else pairs.set(k, r);
   }
   let probes = 0;
-  for (const [k, [from, to]] of recheck) {
-    const q = byKey.get(to);
-    if (!q || q.ip === null) continue;
-    if (!from.startsWith('node:') && !byKey.has(from)) continue;
-    probe(k, from, q);
+  /**
+   * Probes one pair (`from` a pod key or a node name, with its namespace) and keeps what a later check
+   * needs. Its key is made only then: few pairs are worth keeping, and no pair is probed twice, so none
+   * has a record to drop.
+   */
+  const probe = (fromNs: string, from: string, to: PlacedPod, guarantee: GuaranteeName): void => {
+    if (to.ip === null) return;
     probes++;
+    const r = probePair(state, fromNs, from, to, guarantee, 'transit', nodeOf);
+    if (worthKeeping(r)) pairs.set(pairKey(guarantee === 'node-reaches-pods' ? `node:${from}` : from, to.key), r);
+  };
+  for (const [from, to] of again) {
+    const q = byKey.get(to)!;
+    if (from.startsWith('node:')) probe(hostNsId(from.slice(5)), from.slice(5), q, 'node-reaches-pods');
+    else probe(podNsId(from), from, q, 'no-nat');
+  }
+  // Each pair of the touched pods once, without a queue: a pair with two touched ends is probed from its
+  // sender's side of the loop.
+  for (const q of touchedPods) probe(hostNsId(q.node), q.node, q, 'node-reaches-pods');
+  for (const p of touchedPods) {
+    const pNs = podNsId(p.key);
+    for (const q of pods) {
+      if (p === q) continue;
+      probe(pNs, p.key, q, 'no-nat');
+      if (!touchedPods.has(q)) probe(podNsId(q.key), q.key, p, 'no-nat');
+    }
   }
   const next = { pairs, unique };
   return runOf(next, probes);
