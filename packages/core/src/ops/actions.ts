@@ -317,9 +317,10 @@ const NO_OWNERS: readonly IpOwner[] = Object.freeze([]);
 
 function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
   const key = String(ip);
+  const index = d.ipIndex; // read once: through the transition's draft each read is a trap
   // On plain data (a build) a lookup is all there is: shardPeek asks each level whether it is a draft.
-  const owners = plainList ? shardGet(d.ipIndex, key) ?? NO_OWNERS : snapshot(shardPeek(d.ipIndex, key) ?? NO_OWNERS);
-  shardSet(d.ipIndex, key, madeHere(withItem(owners, ownerOf(nsId, link.name, link.kind === 'physical'))));
+  const owners = plainList ? shardGet(index, key) ?? NO_OWNERS : snapshot(shardPeek(index, key) ?? NO_OWNERS);
+  shardSet(index, key, madeHere(withItem(owners, ownerOf(nsId, link.name, link.kind === 'physical'))));
 }
 
 
@@ -367,11 +368,12 @@ function sameRoute(a: Route, b: Route): boolean {
 
 function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
   const key = String(ip);
-  const owners = shardPeek(d.ipIndex, key);
+  const index = d.ipIndex; // read once: through the transition's draft each read is a trap
+  const owners = shardPeek(index, key);
   if (!owners) return;
   const rest = snapshot(owners).filter((o) => !(o.ns === nsId && o.dev === dev));
-  if (rest.length) shardSet(d.ipIndex, key, madeHere(rest));
-  else shardDelete(d.ipIndex, key);
+  if (rest.length) shardSet(index, key, madeHere(rest));
+  else shardDelete(index, key);
 }
 
 /** Removes a whole namespace's addresses from the IP index (used when a pod or node goes away). */
@@ -415,10 +417,11 @@ function newVeth(ns: DNs, name: string, mac: string | undefined, mtu: number | u
 const NO_ADDRS: Link['addrs'] = Object.freeze([]);
 
 function addLinkTo(ns: DNs, link: Link): void {
-  if (Object.prototype.hasOwnProperty.call(ns.links, link.name)) {
+  const links = ns.links; // read once: through a namespace's draft each read is a trap
+  if (Object.prototype.hasOwnProperty.call(links, link.name)) {
     fail('LINK_EXISTS', `RTNETLINK answers: File exists (device "${link.name}" already exists in ${ns.id})`, { ns: ns.id, dev: link.name });
   }
-  (dictDraft(ns.links) as Record<string, Link>)[link.name] = madeHere(link);
+  (dictDraft(links) as Record<string, Link>)[link.name] = madeHere(link);
 }
 
 function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
