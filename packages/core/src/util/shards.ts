@@ -296,7 +296,13 @@ function writeLeaf<V>(top: (Leaf<V> | null)[], j: number, base: Leaf<V> | null |
   const p = find(w, key, tag);
   if (del) w.splice(p, 3);
   else if (p >= 0) w[p + 2] = value!;
-  else w.splice(insertAt(w, key), 0, tag, key, value!);
+  else {
+    const at = insertAt(w, key);
+    // A push when the key goes last (the usual case, see insertAt): splice is a generic builtin that also
+    // makes the array of what it removed.
+    if (at === w.length) w.push(tag, key, value!);
+    else w.splice(at, 0, tag, key, value!);
+  }
   if (w !== l) writeSlot(top, j, madeHere(w));
 }
 
@@ -316,15 +322,20 @@ function leafToRead<V>(top: (Leaf<V> | null)[], j: number, l: Leaf<V>, v: V): Le
 
 /**
  * Where a new key goes in a leaf: an integer-like key before the first key that is not one or is a larger
- * number, any other key last; the order V8 enumerates a dictionary's keys in.
+ * number, any other key last; the order V8 enumerates a dictionary's keys in. The leaf's keys that go after
+ * an integer-like key (the others, and the larger numbers) are its last ones, so they are counted from the
+ * end: the IP index's keys come mostly in ascending order (a node's addresses are handed out so, and nodes
+ * in turn), and a scan from the front checked every key of the leaf for being a number (~1 % of a bulk
+ * build in isIndexKey) to put the new one last. With the push below, a 2,000-node flannel bulk build cost
+ * ×0.96–1.0 (`pnpm ab --what=bulk`, in-process, both orders).
  */
 function insertAt<V>(l: Leaf<V>, key: string): number {
   if (!isIndexKey(key)) return l.length;
-  let i = 0;
-  for (; i < l.length; i += 3) {
-    const k = l[i + 1] as string;
+  let i = l.length;
+  for (; i > 0; i -= 3) {
+    const k = l[i - 2] as string;
     // Canonical decimals: a shorter one is smaller; of equal length the string order is the numeric one.
-    if (!isIndexKey(k) || k.length > key.length || (k.length === key.length && k > key)) break;
+    if (isIndexKey(k) && (k.length < key.length || (k.length === key.length && k < key))) break;
   }
   return i;
 }
