@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { flannel } from '../designs/flannel.js';
 import { envIpText } from '../ipam/host-local.js';
 import { parseNetworkConfig, type NetworkConfigList } from './config.js';
-import { cniArgsIpText, execPlugin, PodInvocation, type CniInvocation, type IpamStores, type PluginInput } from './plugins.js';
+import { cniArgsIpText, execPlugin, flannelDelegate, parseSubnetEnv, PodInvocation, SUBNET_ENV, type CniInvocation, type IpamStores, type PluginInput } from './plugins.js';
 import { printResult, type CurrentResult } from './result.js';
 import { addNetworkList, type ListOutcome } from './runtime.js';
 
@@ -107,5 +107,41 @@ describe('what bridge and host-local read of a configuration, once per configura
         expect(execPlugin('ADD', { ...seen, prevResult: { interfaces: [], ips: [], routes: [], dns: {} } } as PluginInput, inv, {})).toEqual(first);
       }
     }), { numRuns: 150, seed: 3 });
+  });
+});
+
+describe("flannel's delegate, whose host-local plan is filed when it is made", () => {
+  it('answers ADD and DEL as a fresh copy of it, read through its text, does', () => {
+    const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: flannel(), nodes: [{ name: 'node-1' }], pods: [] });
+    const node = sim.node('node-1');
+    const arb = fc.record({
+      octets: fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })),
+      len: fc.constantFrom(16, 24, 28, 30, 31),
+      version: fc.constantFrom('0.3.1', '1.0.0'),
+      delegate: fc.constantFrom('plain', 'gateway', 'args', 'ptp'),
+      ipam: fc.option(fc.constantFrom({}, { routes: [{ dst: '192.168.0.0/16' }] }, { dataDir: '/tmp/ipam' }), { nil: undefined }),
+      runtimeConfig: fc.boolean(),
+      name: fc.constantFrom('cbr0', 'net'),
+    });
+    let added = 0;
+    fc.assert(fc.property(arb, ({ octets: [a, b], len, version, delegate: kind, ipam, runtimeConfig: rc, name }) => {
+      // Requested addresses inside the node's subnet (but for the smallest ones), so that most ADDs allocate.
+      const delegate = kind === 'gateway' ? { hairpinMode: true, isDefaultGateway: true } : kind === 'args' ? { args: { cni: { ips: [`10.${a}.${b}.5`] } } } : kind === 'ptp' ? { type: 'ptp' } : {};
+      const runtimeConfig = rc ? { ips: [`10.${a}.${b}.6/${len}`] } : undefined;
+      const text = `FLANNEL_NETWORK=10.0.0.0/8\nFLANNEL_SUBNET=10.${a}.${b}.1/${len}\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n`;
+      const conf = { type: 'flannel', name, cniVersion: version, delegate, ...(ipam ? { ipam } : {}), ...(runtimeConfig ? { runtimeConfig } : {}) } as PluginInput;
+      const env = parseSubnetEnv(SUBNET_ENV, text);
+      if ('error' in env) throw new Error(env.error);
+      const d = flannelDelegate(conf, env);
+      if (typeof d === 'string') throw new Error(d);
+      const inv: CniInvocation = { state: sim.state, node, podKey: 'default/x', podUid: 'u-1', podNetns: null, containerId: 'abc', netns: '/var/run/netns/x', ifname: 'eth0', args: '', files: { [SUBNET_ENV]: text } };
+      const add = execPlugin('ADD', d, inv, {});
+      expect(add).toEqual(execPlugin('ADD', structuredClone(d), inv, {}));
+      if (!add.ok) return;
+      added++;
+      expect(execPlugin('DEL', d, inv, add.stores)).toEqual(execPlugin('DEL', structuredClone(d), inv, add.stores));
+    }), { numRuns: 200, seed: 7 });
+    // Most delegates must have allocated, not stopped at an error.
+    expect(added).toBeGreaterThan(50);
   });
 });

@@ -237,10 +237,7 @@ export function loadHostLocalConfigFor(
   const fromEnv = envIp(argsIpText);
   if (isError(fromEnv)) return fromEnv;
   // What most ADDs are (no address asked for anywhere): the remembered configuration, nothing built.
-  if (fromEnv === null && plugin['args'] === undefined && plugin['runtimeConfig'] === undefined) {
-    const loaded = loadRanges(ipam, cniVersion, undefined);
-    return isError(loaded) ? loaded : unrequestedConf(loaded);
-  }
+  if (fromEnv === null && plugin['args'] === undefined && plugin['runtimeConfig'] === undefined) return loadRanges(ipam, cniVersion, undefined);
   const requested: Ipv4[] = [];
   if (fromEnv !== null) requested.push(fromEnv);
   const listIps = (v: unknown): IpamError | null => {
@@ -259,19 +256,14 @@ export function loadHostLocalConfigFor(
   const loaded = loadRanges(ipam, cniVersion, rc.ipRanges);
   if (isError(loaded)) return loaded;
   if (requested.length > 0) return { ...loaded, requested };
-  return unrequestedConf(loaded);
+  return loaded;
 }
 
-/** Nothing requested (every ADD that lets IPAM choose): the same configuration object each time. */
-function unrequestedConf(loaded: Omit<HostLocalConfig, 'requested'>): HostLocalConfig {
-  let conf = unrequested.get(loaded);
-  if (conf === undefined) unrequested.set(loaded, (conf = { ...loaded, requested: [] }));
-  return conf;
-}
-const unrequested = new WeakMap<Omit<HostLocalConfig, 'requested'>, HostLocalConfig>();
-
-/** The ranges and routes of a configuration, memoized on its text: every ADD on a node reads the same. */
-const loadRanges = (ipam: Readonly<Record<string, unknown>>, cniVersion: string, ipRanges: unknown): Omit<HostLocalConfig, 'requested'> | IpamError => {
+/**
+ * The configuration with nothing requested (every ADD that lets IPAM choose), memoized on its text: every ADD
+ * on a node reads the same, and is handed the same configuration object.
+ */
+const loadRanges = (ipam: Readonly<Record<string, unknown>>, cniVersion: string, ipRanges: unknown): HostLocalConfig | IpamError => {
   if (ipRanges !== undefined) return rangesMemo(JSON.stringify([cniVersion, ipam, ipRanges]));
   // The same ipam object (a plugin config held by its list, or flannel's delegate per node) is read at every
   // ADD: remember its answer by identity before paying for its text.
@@ -281,13 +273,25 @@ const loadRanges = (ipam: Readonly<Record<string, unknown>>, cniVersion: string,
   if (r === undefined) byVersion.set(cniVersion, (r = rangesMemo(JSON.stringify([cniVersion, ipam, null]))));
   return r;
 };
-const rangesById = new WeakMap<object, Map<string, Omit<HostLocalConfig, 'requested'> | IpamError>>();
+const rangesById = new WeakMap<object, Map<string, HostLocalConfig | IpamError>>();
+
+/**
+ * {@link loadHostLocalConfig} of an `ipam` section built of strings, plain objects and arrays alone (JSON's
+ * values, as JSON.parse would give them back), with nothing requested and no `args` or `runtimeConfig`: the
+ * section read as it is, as its text would read. For a section podnet builds itself from text it parsed
+ * (flannel's delegate, one per node), whose text would be found in no memo again (its subnet is the node's).
+ * @internal
+ */
+export function loadPlainHostLocalConfig(ipam: Readonly<Record<string, unknown>>, cniVersion: string): HostLocalConfig | IpamError {
+  return loadRangesOnce(ipam, cniVersion, null);
+}
 const rangesMemo = textMemo((key) => {
   const [cniVersion, ipam, ipRanges] = JSON.parse(key) as [string, Record<string, unknown>, unknown];
   return loadRangesOnce(ipam, cniVersion, ipRanges);
 });
 
-function loadRangesOnce(ipam: Readonly<Record<string, unknown>>, cniVersion: string, ipRanges: unknown): Omit<HostLocalConfig, 'requested'> | IpamError {
+/** The configuration of an `ipam` section (and `runtimeConfig.ipRanges`) with nothing requested. */
+function loadRangesOnce(ipam: Readonly<Record<string, unknown>>, cniVersion: string, ipRanges: unknown): HostLocalConfig | IpamError {
   const rawSets: unknown[] = [];
   if (Array.isArray(ipRanges)) rawSets.push(...(ipRanges as unknown[]));
   if (ipam['subnet'] !== undefined) rawSets.push([{ subnet: ipam['subnet'], rangeStart: ipam['rangeStart'], rangeEnd: ipam['rangeEnd'], gateway: ipam['gateway'] }]);
@@ -330,7 +334,7 @@ function loadRangesOnce(ipam: Readonly<Record<string, unknown>>, cniVersion: str
       routes.push(o.gw === undefined ? { dst: `${formatIpv4(networkOf(d.ip, d.len))}/${d.len}` } : { dst: `${formatIpv4(networkOf(d.ip, d.len))}/${d.len}`, gw: String(o.gw) });
     }
   }
-  return { ranges, routes };
+  return { ranges, routes, requested: [] };
 }
 
 const sameOwner = (o: HostLocalOwner, id: string, ifname: string): boolean => o.id === id && o.ifname === ifname;
@@ -366,6 +370,8 @@ function keyIp(key: string): Ipv4 | null {
 }
 
 function storeIndex(allocated: HostLocalStore['allocated']): StoreIndex {
+  // The shared empty record (a node's first ADD): an index of its own each time, handed on, never filed under it.
+  if (allocated === EMPTY_HOST_LOCAL.allocated) return { owners: new Map(), taken: new Set(), keys: [] };
   let ix = storeIndexes.get(allocated);
   if (ix === undefined) {
     ix = { owners: new Map(), taken: new Set(), keys: [] };
@@ -398,22 +404,21 @@ const NONE: readonly string[] = Object.freeze([]);
 
 /** The addresses (id, ifname) holds, in the record's order. */
 function heldBy(allocated: HostLocalStore['allocated'], id: string, ifname: string): readonly string[] {
+  return heldIn(storeIndex(allocated), allocated, id, ifname);
+}
+
+/** {@link heldBy} through the record's index `ix`, already at hand. */
+function heldIn(ix: StoreIndex, allocated: HostLocalStore['allocated'], id: string, ifname: string): readonly string[] {
   // Every ADD asks, and a new container holds nothing: no list is made for that.
-  const held = storeIndex(allocated).owners.get(id);
+  const held = ix.owners.get(id);
   if (held === undefined) return NONE;
   return (typeof held === 'string' ? [held] : held).filter((k) => allocated[k]!.ifname === ifname);
 }
 
-/** Whether an address is taken: `allocated[formatIpv4(ip)] !== undefined`. */
-function isTaken(allocated: HostLocalStore['allocated'], ip: Ipv4): boolean {
-  return storeIndex(allocated).taken.has(ip);
-}
-
-/** `allocated` with `ip` (not taken before) held by `owner`, its index handed on. */
-function allocatedWith(allocated: HostLocalStore['allocated'], ip: Ipv4, owner: HostLocalOwner): HostLocalStore['allocated'] {
-  const key = formatIpv4(ip);
-  const ix = storeIndexes.get(allocated);
-  if (ix === undefined || allocated[key] !== undefined) return withEntry(allocated, key, owner);
+/** `allocated` (indexed by `ix`) with `ip` (not taken before) held by `owner`, its index handed on. */
+function allocatedWith(allocated: HostLocalStore['allocated'], ix: StoreIndex, ip: Ipv4, owner: HostLocalOwner): HostLocalStore['allocated'] {
+  const key = keyText(ip);
+  if (allocated[key] !== undefined) return withEntry(allocated, key, owner);
   // withEntry's copy (the same entries in the same order, no prototype), through the index's key list.
   const out = Object.create(null) as Record<string, HostLocalOwner>;
   const keys = ix.keys;
@@ -427,11 +432,11 @@ function allocatedWith(allocated: HostLocalStore['allocated'], ip: Ipv4, owner: 
   return out;
 }
 
-/** The store with `ip` of range set `rangeId` taken by (id, ifname). */
-function reserveIn(store: HostLocalStore, rangeId: number, ip: Ipv4, range: HostLocalRange, id: string, ifname: string): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } {
+/** The store (its record indexed by `ix`) with `ip` of range set `rangeId` taken by (id, ifname). */
+function reserveIn(store: HostLocalStore, ix: StoreIndex, rangeId: number, ip: Ipv4, range: HostLocalRange, id: string, ifname: string): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } {
   const owner = { id, ifname };
-  if (inPlace !== null && storeBuilds.get(store) === inPlace.build) return { ip, range, store: reserveInPlace(inPlace.undo, store, rangeId, ip, owner) };
-  const next: HostLocalStore = { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: allocatedWith(store.allocated, ip, owner) };
+  if (inPlace !== null && storeBuilds.get(store) === inPlace.build) return { ip, range, store: reserveInPlace(inPlace.undo, store, ix, rangeId, ip, owner) };
+  const next: HostLocalStore = { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: allocatedWith(store.allocated, ix, ip, owner) };
   // A store made while a build runs holds records of its own (two fresh copies): the build's later ADDs may extend it.
   if (inPlace !== null) storeBuilds.set(next, inPlace.build);
   return { ip, range, store: next };
@@ -460,13 +465,12 @@ function lastReservedIn(store: HostLocalStore, rangeId: number): Ipv4 | undefine
 }
 
 /** {@link reserveIn} on a store of the running build: the records gain the entry, the store stays the same object. */
-function reserveInPlace(undo: (() => void)[], store: HostLocalStore, rangeId: number, ip: Ipv4, owner: HostLocalOwner): HostLocalStore {
-  const key = formatIpv4(ip);
+function reserveInPlace(undo: (() => void)[], store: HostLocalStore, ix: StoreIndex, rangeId: number, ip: Ipv4, owner: HostLocalOwner): HostLocalStore {
+  const key = keyText(ip);
   const allocated = store.allocated as Record<string, HostLocalOwner>;
   const lastReserved = store.lastReserved as Record<string, Ipv4>;
-  const ix = storeIndex(allocated);
   const before = lastReservedIn(store, rangeId);
-  // Only a free address is reserved (isTaken said so): the key is new, and comes last in the record.
+  // Only a free address is reserved (its index said so): the key is new, and comes last in the record.
   allocated[key] = owner;
   lastReserved[rangeId] = ip;
   addOwned(ix.owners, owner.id, key);
@@ -524,14 +528,17 @@ export function allocateFromSet(
     const r = set.find((x) => rangeContains(x, requested));
     if (!r) return { error: `${formatIpv4(requested)} not in range set ${rangeSetText(set)}` };
     if (requested === r.gateway) return { error: `requested ip ${formatIpv4(requested)} is subnet's gateway` };
-    if (isTaken(store.allocated, requested)) {
+    const ix = storeIndex(store.allocated);
+    if (ix.taken.has(requested)) {
       return { error: `requested IP address ${formatIpv4(requested)} is not available in range set ${rangeSetText(set)}` };
     }
-    return reserveIn(store, rangeId, requested, r, id, ifname);
+    return reserveIn(store, ix, rangeId, requested, r, id, ifname);
   }
+  // The record's index, read once: the duplicate check, every candidate and the reservation use it.
+  const ix = storeIndex(store.allocated);
   // Duplicate allocation is not allowed by the spec: the same (container, interface) already holds an
   // address of this set.
-  const held = heldBy(store.allocated, id, ifname);
+  const held = heldIn(ix, store.allocated, id, ifname);
   for (let k = 0; k < held.length; k++) {
     const key = held[k]!;
     if (set.some((x) => rangeContains(x, parseIpv4(key)))) return { error: `${key} has been allocated to ${id}, duplicate allocation is not allowed` };
@@ -563,7 +570,7 @@ export function allocateFromSet(
     if (start === null) start = cur;
     else if (cur === start) break;
     if (cur === r.gateway) continue;
-    if (!isTaken(store.allocated, cur)) return reserveIn(store, rangeId, cur, r, id, ifname);
+    if (!ix.taken.has(cur)) return reserveIn(store, ix, rangeId, cur, r, id, ifname);
   }
   return { error: `no IP addresses available in range set: ${rangeSetText(set)}` };
 }
@@ -605,8 +612,19 @@ export function hostLocalAdd(
  * of three or four strings (V8 joins pieces of 13 characters or more by reference).
  */
 function addressText(ip: Ipv4, len: number): string {
-  return [formatIpv4(ip), '/', len].join('');
+  return [ip === lastKeyIp ? lastKeyText : formatIpv4(ip), '/', len].join('');
 }
+
+/**
+ * The record's key of an address being reserved (formatIpv4), kept as the last one made: the ADD's result
+ * prints the same address next ({@link addressText}), from this text rather than formatting it again.
+ */
+function keyText(ip: Ipv4): string {
+  lastKeyIp = ip;
+  return (lastKeyText = formatIpv4(ip));
+}
+let lastKeyIp: Ipv4 | null = null;
+let lastKeyText = '';
 
 /**
  * A range's gateway as text: the last one written is handed out again for the same address, so the
