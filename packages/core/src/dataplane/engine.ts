@@ -1748,7 +1748,8 @@ class Run {
       if (router) (d.underlay as { router: NetNs }).router = madeHere(this.learnedNs(UNDERLAY_NS, state.underlay.router, neighIds, fdbIds));
       for (const [name, nsIds] of byNode) {
         const node = shardGet(state.nodes, name);
-        if (node !== undefined) shardSet(d.nodes, name, madeHere(this.learnedNode(node, nsIds, neighIds, fdbIds)));
+        const next = node === undefined ? node : this.learnedNode(node, nsIds, neighIds, fdbIds);
+        if (next !== node) shardSet(d.nodes, name, madeHere(next!));
       }
     });
   }
