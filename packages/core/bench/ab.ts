@@ -28,8 +28,10 @@
  * - `probe`: one packet through the model, on the seed lab (`seedLabSpec`): every cross-node pod pair three
  *   times per round and side, as a warm probe (ARP learned, unrecorded, nothing committed), a cold probe, a
  *   cold recorded send, and a cold recorded send whose learning is committed (what `sim.ping` does); CPU µs
- *   per send. A round is ~1 ms: give it ≥ 300 rounds. Many short alternated rounds resolve a few percent on
- *   this machine where a few long ones do not (per-hop changes of the engine were measured so).
+ *   per send. `chained`: every pair once, unrecorded and committed, each send on the state the one before
+ *   left (as a property run's sends go): the namespaces earlier sends taught are met for the first time. A
+ *   round is ~1 ms: give it ≥ 300 rounds. Many short alternated rounds resolve a few percent on this machine
+ *   where a few long ones do not (per-hop changes of the engine were measured so).
  */
 import { dirArgs, flag, loadBuild, positiveFlag, type Build, type Core, type Testing } from './lib/builds.js';
 import { churn, cpuUs, median, meetEveryNode, SETTINGS, specs } from './lib/churn.js';
@@ -159,11 +161,14 @@ function probeSide(): Side {
     const c = b.core;
     /** CPU µs per send of `f` over every pair, three times. */
     const each = (f: (from: string, ip: number) => void): number => (cpu(() => { for (let r = 0; r < 3; r++) for (const [from, ip] of pairs) f(from, ip); }) * 1000) / (3 * pairs.length);
+    /** CPU µs per send of every pair sent unrecorded and committed in turn, each on the state the one before left. */
+    const chained = (): number => (cpu(() => { let s = cold; for (const [from, ip] of pairs) s = c.send(s, from, c.icmpEcho(ip), { record: false }).state; }) * 1000) / pairs.length;
     return {
       'warm probe µs': each((from, ip) => c.send(warm, from, c.icmpEcho(ip), { record: false, commit: false })),
       'cold probe µs': each((from, ip) => c.send(cold, from, c.icmpEcho(ip), { record: false, commit: false })),
       'cold recorded µs': each((from, ip) => c.send(cold, from, c.icmpEcho(ip), { commit: false })),
       'cold recorded + commit µs': each((from, ip) => c.send(cold, from, c.icmpEcho(ip))),
+      'chained µs': chained(),
     };
   };
 }

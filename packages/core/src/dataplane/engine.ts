@@ -16,8 +16,8 @@ import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, Segment, TcProg, TunnelEntry } from '../model/types.js';
 import { localAddressMap, lookupRouteFrom, refUses, selectSource, type RouteSlot } from '../ops/routing.js';
-import { fabricLookup, replaceDraftNs } from '../ops/actions.js';
-import { shardGet, shardValues, type Shards } from '../util/shards.js';
+import { fabricLookup } from '../ops/actions.js';
+import { shardGet, shardSet, shardValues, type Shards } from '../util/shards.js';
 import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
   ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PKT_FILTERED, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED,
@@ -1712,11 +1712,15 @@ class Run {
 
   /**
    * Commits what the packet taught the namespaces (ARP, FDB, conntrack, path MTU) in one transition. Each
-   * namespace that learned something is given as a new object, whatever it learned (written once into its
-   * node's or pod's draft; the node's draft is remembered by the transition), and each table it learned into
-   * as a new value: the table as it was plus what was learned, in the order first learned — what writing the
-   * entries one by one into the table's draft made, without a draft of the table or of the namespace (immer
-   * would copy them just the same, and then finalise them).
+   * namespace that learned something is given as a new object, whatever it learned, and each table it learned
+   * into as a new value: the table as it was plus what was learned, in the order first learned — what writing
+   * the entries one by one into the table's draft made, without a draft of the table or of the namespace.
+   *
+   * The namespaces are grouped by node, and each node that holds one is written once into the nodes map as a
+   * new record ({@link learnedNode}): its host namespace and the pods that learned replaced, the rest shared.
+   * Reaching each namespace through drafts (the nodes map's top and leaf, the node, its pods record, the pod,
+   * each an immer proxy with its copy) was ~70 % of a committed send's commit, itself twice the send on the
+   * seed lab; a sharded map's `shardSet` writes the leaf as a copy, without a proxy below the map.
    */
   commit(): ClusterState {
     if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd === null && this.pmtuUpd === null) return this.state;
@@ -1726,29 +1730,66 @@ class Run {
     for (const id of fdbIds) ids.add(id);
     if (this.ctUpd !== null) for (const id of this.ctUpd.keys()) ids.add(id);
     if (this.pmtuUpd !== null) for (const id of this.pmtuUpd.keys()) ids.add(id);
-    return transition(this.state, (d) => {
-      for (const id of ids) {
-        // A new namespace object, not a draft of it (ops/actions.ts replaceDraftNs): a committed send on the
-        // seed lab ×0.92 (`pnpm ab --what=probe`, cold recorded + commit, both orders).
-        replaceDraftNs(d, id, (was) => {
-          const ct = this.ctUpd?.get(id);
-          const pm = this.pmtuUpd?.get(id);
-          let pmtu = was.pmtu;
-          if (pm !== undefined) {
-            const next = copyTable(was.pmtu);
-            for (const [k, v] of pm) next[k] = v;
-            pmtu = madeHere(next);
-          }
-          return {
-            ...was,
-            neigh: neighIds.has(id) ? madeHere(this.neighUpd.into(id, was.neigh)) : was.neigh,
-            fdb: fdbIds.has(id) ? madeHere(this.fdbUpd.into(id, was.fdb)) : was.fdb,
-            conntrack: ct !== undefined ? madeHere([...was.conntrack, ...ct]) : was.conntrack,
-            pmtu,
-          };
-        });
+    const state = this.state;
+    // Node name → the ids of its namespaces that learned (its host's, its pods'), in the order first learned.
+    const byNode = new Map<string, NsId[]>();
+    let router = false;
+    for (const id of ids) {
+      let node: string | undefined;
+      if (id === UNDERLAY_NS) router = true;
+      else if (id.startsWith('node/')) node = id.slice(5);
+      else if (id.startsWith('pod/')) node = shardGet(state.podIndex, id.slice(4));
+      if (node === undefined) continue;
+      const l = byNode.get(node);
+      if (l === undefined) byNode.set(node, [id]);
+      else l.push(id);
+    }
+    return transition(state, (d) => {
+      if (router) (d.underlay as { router: NetNs }).router = madeHere(this.learnedNs(UNDERLAY_NS, state.underlay.router, neighIds, fdbIds));
+      for (const [name, nsIds] of byNode) {
+        const node = shardGet(state.nodes, name);
+        const next = node === undefined ? node : this.learnedNode(node, nsIds, neighIds, fdbIds);
+        if (next !== node) shardSet(d.nodes, name, madeHere(next!));
       }
     });
+  }
+
+  /** A node with what its namespaces `ids` learned ({@link learnedNs}): a new record, or the node when none of them is there. */
+  learnedNode(node: Node, ids: readonly NsId[], neighIds: ReadonlySet<NsId>, fdbIds: ReadonlySet<NsId>): Node {
+    let host = node.host;
+    let pods: Record<string, Node['pods'][string]> | null = null;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (id.startsWith('node/')) {
+        host = madeHere(this.learnedNs(id, host, neighIds, fdbIds));
+        continue;
+      }
+      const key = id.slice(4);
+      const pod = node.pods[key];
+      if (pod === undefined || !pod.netns) continue;
+      pods ??= madeHere(copyTable(node.pods));
+      pods[key] = madeHere({ ...pod, netns: madeHere(this.learnedNs(id, pod.netns, neighIds, fdbIds)) });
+    }
+    return host === node.host && pods === null ? node : { ...node, host, pods: pods ?? node.pods };
+  }
+
+  /** The namespace `was` (whose id is `id`) with what it learned: new tables, each registered with madeHere. */
+  learnedNs(id: NsId, was: NetNs, neighIds: ReadonlySet<NsId>, fdbIds: ReadonlySet<NsId>): NetNs {
+    const ct = this.ctUpd?.get(id);
+    const pm = this.pmtuUpd?.get(id);
+    let pmtu = was.pmtu;
+    if (pm !== undefined) {
+      const next = copyTable(was.pmtu);
+      for (const [k, v] of pm) next[k] = v;
+      pmtu = madeHere(next);
+    }
+    return {
+      ...was,
+      neigh: neighIds.has(id) ? madeHere(this.neighUpd.into(id, was.neigh)) : was.neigh,
+      fdb: fdbIds.has(id) ? madeHere(this.fdbUpd.into(id, was.fdb)) : was.fdb,
+      conntrack: ct !== undefined ? madeHere([...was.conntrack, ...ct]) : was.conntrack,
+      pmtu,
+    };
   }
 }
 

@@ -8,14 +8,12 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isPodnetError } from '../errors.js';
-import { addNodeState, addPodState, createClusterState } from '../model/cluster.js';
+import { addNodeState, createClusterState } from '../model/cluster.js';
 import { getNs } from '../model/lookup.js';
 import { shardGet } from '../util/shards.js';
 import { bare } from '../cni/testing/bare.js';
-import type { CniDesign } from '../cni/contract.js';
 import type { ClusterState } from '../model/types.js';
-import { madeHere, transition } from '../util/immer.js';
-import { applyActions, findDraftNs, replaceDraftNs, type Action } from './actions.js';
+import { applyActions, type Action } from './actions.js';
 
 const start: ClusterState = ['a', 'b'].reduce((s, n) => addNodeState(s, { name: `node-${n}` }, bare).state, createClusterState({ podCidr: '10.244.0.0/16' }, bare));
 
@@ -166,35 +164,5 @@ describe('deleting a veth', () => {
       { numRuns: 100, seed: 5 },
     );
     expect(deleted).toBeGreaterThan(50);
-  });
-});
-
-describe('replaceDraftNs', () => {
-  it('puts the new namespace in place of the one named (drafted already or not), leaving the previous state and the other namespaces as they were', () => {
-    // bare's CNI ADD fails (the pod gets no namespace): a design whose ADD succeeds without wiring anything.
-    const inert: CniDesign = { ...bare, podAdded: () => ({ actions: [], result: { cniVersion: '1.0.0', interfaces: [], ips: [], routes: [], dns: {} } }) };
-    const withPod = addPodState(start, { name: 'p', node: 'node-a' }, inert);
-    const s = withPod.state;
-    const podNs = `pod/${withPod.pod.key}`;
-    const ids = ['node/node-a', 'node/node-b', 'underlay', podNs];
-    const before = JSON.stringify(s);
-    for (const id of ids) {
-      for (const drafted of [false, true]) {
-        const entry = { dev: 'eth0', ip: 0x0a000009, mac: null, permanent: false, failed: true };
-        const next = transition(s, (d) => {
-          // A namespace changed earlier in the transition is changed through its draft.
-          if (drafted) findDraftNs(d, id)!.listening = ['tcp/1'];
-          expect(replaceDraftNs(d, id, (was) => ({ ...was, neigh: madeHere({ ...was.neigh, 'eth0|10.0.0.9': entry }) }))).toBe(true);
-          expect(replaceDraftNs(d, 'pod/default/none', (was) => was)).toBe(false);
-        });
-        const ns = getNs(next, id);
-        const was = getNs(s, id);
-        expect(ns.neigh).toEqual({ ...was.neigh, 'eth0|10.0.0.9': entry });
-        expect(ns.listening).toEqual(drafted ? ['tcp/1'] : was.listening);
-        expect(Object.keys(ns)).toEqual(Object.keys(was));
-        for (const other of ids) if (other !== id) expect(getNs(next, other)).toBe(getNs(s, other));
-        expect(JSON.stringify(s)).toBe(before);
-      }
-    }
   });
 });

@@ -191,38 +191,6 @@ function draftPod(d: DState, key: string): Draft<Pod> | undefined {
   return pods === undefined ? undefined : dictDraft(pods)[key];
 }
 
-/**
- * Puts `next(was)` in place of the namespace with this id inside a draft (or a state being built in place),
- * where `was` is the namespace as it stands; false when there is none. `next` returns a new namespace built
- * from `was` (its fields kept, some given new values the caller registered with `madeHere` where they are
- * new containers): the new namespace is put into its pod's or node's draft as a value immer does not walk,
- * and the namespace itself is not drafted. Committing what a packet taught (`sim.ping`, every `send` of a
- * property run) drafted each namespace it touched only to give it two or three new tables: ~55 % of a
- * committed send is immer, about half of it drafting the path down to the namespace and finalising it; a
- * new namespace object is one write into its parent's draft. A namespace the open transition has drafted
- * already (a draft of it may be held elsewhere) is changed through that draft instead, field by field.
- */
-export function replaceDraftNs(d: DState, id: NsId, next: (was: NetNs) => NetNs): boolean {
-  let parent: Record<string, unknown> | undefined;
-  let field: string;
-  if (id === UNDERLAY_NS) { parent = d.underlay as unknown as Record<string, unknown>; field = 'router'; }
-  else if (typeof id === 'string' && id.startsWith('node/')) { parent = shardGet(d.nodes, id.slice(5)) as unknown as Record<string, unknown> | undefined; field = 'host'; }
-  else if (typeof id === 'string' && id.startsWith('pod/')) { parent = draftPod(d, id.slice(4)) as unknown as Record<string, unknown> | undefined; field = 'netns'; }
-  else return false;
-  if (parent === undefined) return false;
-  const cur = held(parent, field) as NetNs | null | undefined;
-  if (cur === null || cur === undefined) return false;
-  if (!isDraft(cur)) {
-    parent[field] = madeHere(next(cur));
-    return true;
-  }
-  const was = snapshot(cur);
-  const now = next(was) as unknown as Record<string, unknown>;
-  const ns = cur as unknown as Record<string, unknown>;
-  for (const k of Object.keys(now)) if (now[k] !== (was as unknown as Record<string, unknown>)[k]) ns[k] = now[k];
-  return true;
-}
-
 /** The namespace of `known` with this id, or undefined. */
 function knownNs(known: readonly DNs[], id: NsId): DNs | undefined {
   for (let i = 0; i < known.length; i++) if (known[i]!.id === id) return known[i];
