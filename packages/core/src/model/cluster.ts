@@ -6,7 +6,7 @@
 import { castDraft, isDraft, type Draft } from 'immer';
 import { dictDraft, freezeIfOn, madeHere, peek, produce, scratchDraft, transition } from '../util/immer.js';
 import {
-  cidrContains, cidrOverlaps, cidrSize, formatCidr, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
+  cidrContains, cidrOverlaps, cidrSize, formatCidr, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
 } from '../addr/ipv4.js';
 import { macFromSeed } from '../addr/mac.js';
 import type { BuildStep, CniDesign, CniResult, PodAddReaction, PodAddRequest } from '../cni/contract.js';
@@ -192,10 +192,9 @@ export function allocateNodeCidr(state: ClusterState): Cidr {
   const size = 2 ** (32 - state.nodeCidrMaskSize);
   const count = cidrSize(state.podCidr) / size;
   for (let i = state.alloc.cidrLowFree; i < count; i++) {
-    const addr = (state.podCidr.addr + i * size) >>> 0;
-    if (shardGet(state.cidrIndex, `${formatIpv4(addr)}/${state.nodeCidrMaskSize}`) === undefined && !overlapsAnyNodeCidr(state, { addr, len: state.nodeCidrMaskSize })) {
-      return { addr, len: state.nodeCidrMaskSize };
-    }
+    const c = { addr: (state.podCidr.addr + i * size) >>> 0, len: state.nodeCidrMaskSize };
+    // The block's own key is the first thing looked for (it was formatted and looked up twice).
+    if (overlapsAnyNodeCidr(state, c) === null) return c;
   }
   return fail('CIDR_EXHAUSTED', `the pod CIDR ${formatCidr(state.podCidr)} has no free /${state.nodeCidrMaskSize} block left for another node`);
 }
