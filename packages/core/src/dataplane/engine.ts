@@ -13,7 +13,7 @@ import { madeHere, transition } from '../util/immer.js';
 import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
-import { findNs, UNDERLAY_NS } from '../model/lookup.js';
+import { findNs, locateNs, UNDERLAY_NS } from '../model/lookup.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, Segment, TcProg, TunnelEntry } from '../model/types.js';
 import { localAddressMap, lookupRouteFrom, refUses, selectSource, type RouteSlot } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
@@ -1731,46 +1731,40 @@ class Run {
     if (this.ctUpd !== null) for (const id of this.ctUpd.keys()) ids.add(id);
     if (this.pmtuUpd !== null) for (const id of this.pmtuUpd.keys()) ids.add(id);
     const state = this.state;
-    // Node name → the ids of its namespaces that learned (its host's, its pods'), in the order first learned.
-    const byNode = new Map<string, NsId[]>();
+    // Node name → its namespaces that learned (its host's, its pods'), in the order first learned; one that
+    // is no longer there is skipped.
+    const byNode = new Map<string, Learner[]>();
     let router = false;
     for (const id of ids) {
-      let node: string | undefined;
-      if (id === UNDERLAY_NS) router = true;
-      else if (id.startsWith('node/')) node = id.slice(5);
-      else if (id.startsWith('pod/')) node = shardGet(state.podIndex, id.slice(4));
-      if (node === undefined) continue;
-      const l = byNode.get(node);
-      if (l === undefined) byNode.set(node, [id]);
-      else l.push(id);
+      const at = locateNs(state, id);
+      if (at === null) continue;
+      if (at.kind === 'underlay') { router = true; continue; }
+      const l = byNode.get(at.node);
+      const learner = { id, pod: at.kind === 'pod' ? at.pod : null };
+      if (l === undefined) byNode.set(at.node, [learner]);
+      else l.push(learner);
     }
     return transition(state, (d) => {
       if (router) (d.underlay as { router: NetNs }).router = madeHere(this.learnedNs(UNDERLAY_NS, state.underlay.router, neighIds, fdbIds));
-      for (const [name, nsIds] of byNode) {
-        const node = shardGet(state.nodes, name);
-        const next = node === undefined ? node : this.learnedNode(node, nsIds, neighIds, fdbIds);
-        if (next !== node) shardSet(d.nodes, name, madeHere(next!));
-      }
+      for (const [name, learners] of byNode) shardSet(d.nodes, name, madeHere(this.learnedNode(shardGet(state.nodes, name)!, learners, neighIds, fdbIds)));
     });
   }
 
-  /** A node with what its namespaces `ids` learned ({@link learnedNs}): a new record, or the node when none of them is there. */
-  learnedNode(node: Node, ids: readonly NsId[], neighIds: ReadonlySet<NsId>, fdbIds: ReadonlySet<NsId>): Node {
+  /** A node with what its namespaces `learners` learned ({@link learnedNs}): a new record. */
+  learnedNode(node: Node, learners: readonly Learner[], neighIds: ReadonlySet<NsId>, fdbIds: ReadonlySet<NsId>): Node {
     let host = node.host;
     let pods: Record<string, Node['pods'][string]> | null = null;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      if (id.startsWith('node/')) {
+    for (let i = 0; i < learners.length; i++) {
+      const { id, pod: key } = learners[i]!;
+      if (key === null) {
         host = madeHere(this.learnedNs(id, host, neighIds, fdbIds));
         continue;
       }
-      const key = id.slice(4);
-      const pod = node.pods[key];
-      if (pod === undefined || !pod.netns) continue;
+      const pod = node.pods[key]!;
       pods ??= madeHere(copyTable(node.pods));
-      pods[key] = madeHere({ ...pod, netns: madeHere(this.learnedNs(id, pod.netns, neighIds, fdbIds)) });
+      pods[key] = madeHere({ ...pod, netns: madeHere(this.learnedNs(id, pod.netns!, neighIds, fdbIds)) });
     }
-    return host === node.host && pods === null ? node : { ...node, host, pods: pods ?? node.pods };
+    return { ...node, host, pods: pods ?? node.pods };
   }
 
   /** The namespace `was` (whose id is `id`) with what it learned: new tables, each registered with madeHere. */
@@ -1791,6 +1785,12 @@ class Run {
       pmtu,
     };
   }
+}
+
+/** A namespace that learned from a packet, on its node ({@link Run.commit}): its id, and its pod's key (null for the host's). */
+interface Learner {
+  readonly id: NsId;
+  readonly pod: string | null;
 }
 
 /** The transport part of a conntrack tuple; `reverse` gives what the reply will carry. */

@@ -430,8 +430,8 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   const touchedPods = new Set(pods.filter(touchedPod));
   const pairs = new Map<string, PairRecord>();
   // Remembered pairs to probe again that the pairs of the touched pods below do not include (each once: the
-  // memory's keys are distinct).
-  const again: (readonly [string, string])[] = [];
+  // memory's keys are distinct), as probe()'s arguments.
+  const again: (readonly [fromNs: string, from: string, to: PlacedPod, guarantee: GuaranteeName])[] = [];
   // Keep what no touched node could change; re-probe pairs that failed or crossed a touched node.
   for (const [k, r] of memory.pairs) {
     const [from, to] = k.split('>') as [string, string];
@@ -441,10 +441,11 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     const toPod = byKey.get(to);
     if (fromNode === undefined || !toPod) continue;
     const toTouched = touchedPods.has(toPod);
-    if (r.violations.length || touched.has(fromNode) || toTouched || touchedPod(fromPod) || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true)) {
+    const fromTouched = fromPod !== undefined && touchedPods.has(fromPod);
+    if (r.violations.length || touched.has(fromNode) || toTouched || fromTouched || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true)) {
       // The touched pods' pairs: every pod pair with a touched end, and each touched pod's node to it.
-      const covered = node ? toTouched && fromNode === toPod.node : toTouched || touchedPods.has(fromPod!);
-      if (!covered) again.push([from, to]);
+      if (node ? toTouched && fromNode === toPod.node : toTouched || fromTouched) continue;
+      again.push(node ? [hostNsId(fromNode), fromNode, toPod, 'node-reaches-pods'] : [podNsId(from), from, toPod, 'no-nat']);
     } else pairs.set(k, r);
   }
   let probes = 0;
@@ -459,11 +460,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     const r = probePair(state, fromNs, from, to, guarantee, 'transit', nodeOf);
     if (worthKeeping(r)) pairs.set(pairKey(guarantee === 'node-reaches-pods' ? `node:${from}` : from, to.key), r);
   };
-  for (const [from, to] of again) {
-    const q = byKey.get(to)!;
-    if (from.startsWith('node:')) probe(hostNsId(from.slice(5)), from.slice(5), q, 'node-reaches-pods');
-    else probe(podNsId(from), from, q, 'no-nat');
-  }
+  for (const [fromNs, from, to, guarantee] of again) probe(fromNs, from, to, guarantee);
   // Each pair of the touched pods once, without a queue: a pair with two touched ends is probed from its
   // sender's side of the loop.
   for (const q of touchedPods) probe(hostNsId(q.node), q.node, q, 'node-reaches-pods');

@@ -805,17 +805,18 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
   const dst = a.dst === 'default' ? { addr: 0, len: 0 } : parseCidr(a.dst);
   const via = a.via === undefined ? undefined : parseIpv4(a.via);
   const table = tableNumber(a.table);
+  // The route the command names: its prefix, and each selector it gives (via, dev, metric).
+  const named = (r: Route): boolean => r.dst.addr === dst.addr && r.dst.len === dst.len
+    && (via === undefined || r.via === via) && (a.dev === undefined || r.dev === a.dev) && (a.metric === undefined || r.metric === a.metric);
   if (table !== RT_TABLE_MAIN) {
     const list = ns.tables?.[table] as Route[] | undefined;
-    const j = (list ?? []).findIndex((r) => r.dst.addr === dst.addr && r.dst.len === dst.len
-      && (via === undefined || r.via === via) && (a.dev === undefined || r.dev === a.dev) && (a.metric === undefined || r.metric === a.metric));
+    const j = (list ?? []).findIndex(named);
     if (j < 0) fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such process (no route ${a.dst} in table ${table} of ${a.ns})`, { ns: a.ns, dst: a.dst, table });
     // The table stays (empty), as the kernel's does once created.
     list!.splice(j, 1);
     return;
   }
-  const i = peek(ns as NetNs, 'routes').findIndex((r) => r.dst.addr === dst.addr && r.dst.len === dst.len
-    && (via === undefined || r.via === via) && (a.dev === undefined || r.dev === a.dev) && (a.metric === undefined || r.metric === a.metric));
+  const i = peek(ns as NetNs, 'routes').findIndex(named);
   if (i < 0) {
     // A shared peer-set route (flannel's route to another node) is deleted here only: hide its owner.
     for (const ref of ns.peerSets) {
