@@ -220,6 +220,55 @@ export function writeSlot<T>(d: T[], i: number, value: T): void {
 }
 
 /**
+ * `d[key] = value` on an object draft (a namespace, a link, a table), as immer's `set` trap does it (immer's
+ * copy made if it has none, the draft and its parents marked changed, the field written and recorded as
+ * assigned), without the trap: the trap looks the key up along the prototype chain for a setter, and for an
+ * object value pushes a closure that immer runs when it finalises, only to find the value handled (values
+ * registered with {@link madeHere}). A pod's CNI ADD sets ~8 fields of drafts (the host's next ifindex, its
+ * new veth end and the bridge's FDB entry, the bridge's first-port mark). `value` must be a primitive, or plain
+ * data the open transition registered with {@link madeHere} (with freezing on, the transition's test mode, an
+ * object not registered throws). Outside a transition, on a plain object, or on a draft whose copy immer would
+ * make differently (not a plain object nor a dictionary, or an immer whose bookkeeping looks different) it
+ * is written as it is (through the trap for a draft).
+ */
+export function writeField<T extends object, K extends keyof T & string>(d: T, key: K, value: T[K]): void {
+  const st = (d as unknown as Record<symbol, (DraftState & { parent_?: unknown }) | undefined>)[DRAFT_STATE];
+  if (st === undefined || reads === null || st.type_ !== 0 || typeof st.modified_ !== 'boolean' || !('assigned_' in st) || !('parent_' in st) || key === '__proto__') {
+    d[key] = value;
+    return;
+  }
+  if (freezing && value !== null && typeof value === 'object' && !made!.includes(value)) {
+    throw new Error(`podnet internal error: writeField was given a value the transition did not register with madeHere (at ${key})`);
+  }
+  if (!st.modified_) {
+    // immer's trap: a write of the value the field holds changes nothing (and copies nothing).
+    const src = (st.copy_ ?? st.base_) as Record<string, unknown>;
+    if (Object.is(src[key], value) && (value !== undefined || Object.prototype.hasOwnProperty.call(st.base_, key))) return;
+    if (st.copy_ === null) {
+      const proto = Object.getPrototypeOf(st.base_);
+      if (proto === null) dictDraft(d);
+      else if (proto === Object.prototype && st.assigned_ === undefined && st.scope_?.immer_?.useStrictShallowCopy_ === false) {
+        // immer's shallowCopy of a plain object (not strict): a spread.
+        st.assigned_ = new Map();
+        st.copy_ = { ...st.base_ };
+      }
+      if (st.copy_ === null) {
+        d[key] = value;
+        return;
+      }
+    }
+    // immer's markChanged: this draft and each parent up to the first already changed.
+    for (let s: { modified_: boolean; parent_?: unknown } | undefined = st as { modified_: boolean; parent_?: unknown }; s !== undefined && !s.modified_; s = s.parent_ as typeof s) s.modified_ = true;
+  }
+  const copy = st.copy_ as Record<string, unknown>;
+  // immer's test here is `===` (and NaN for NaN), not Object.is.
+  const cur = copy[key];
+  if ((cur === value && (value !== undefined || Object.prototype.hasOwnProperty.call(copy, key))) || (Number.isNaN(value) && Number.isNaN(cur))) return;
+  copy[key] = value;
+  st.assigned_!.set(key, true);
+}
+
+/**
  * A draft's container as it stands, for loops that only look: enumerating a draft makes immer wrap every
  * value it reads in a proxy (a pod deletion enumerated the host's FDB, neighbours and links that way and
  * spent most of its time in immer), and immer's `current` deep-copies whatever is not frozen. This is the
