@@ -252,7 +252,7 @@ function look<T extends object, K extends keyof T>(x: T, key: K): T[K] {
 
 /**
  * `o[key] = value` without immer's `set` trap (util/immer.ts writeField); a plain store while {@link plainList}.
- * `value` is a primitive or registered with madeHere.
+ * `value` is a primitive or plain data holding no draft (immer does not walk it, so it needs no madeHere).
  */
 function put<T extends object, K extends keyof T & string>(o: T, key: K, value: T[K]): void {
   if (plainList) o[key] = value;
@@ -426,7 +426,7 @@ function addLinkTo(ns: DNs, link: Link): void {
   if (Object.prototype.hasOwnProperty.call(links, link.name)) {
     fail('LINK_EXISTS', `RTNETLINK answers: File exists (device "${link.name}" already exists in ${ns.id})`, { ns: ns.id, dev: link.name });
   }
-  put(links as Record<string, Link>, link.name, madeHere(link));
+  put(links as Record<string, Link>, link.name, link);
 }
 
 function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
@@ -436,7 +436,7 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
     if (link.kind === 'bridge' || link.name === master) fail('INVALID_ARGUMENT', `"${link.name}" cannot be a port of "${master}"`);
     if (!br.hadPorts) put(ns.links[master] as Draft<Link> & { hadPorts?: boolean }, 'hadPorts', true);
     // The port's MAC becomes a local FDB entry of the bridge (bridge fdb shows it "master cni0 permanent").
-    put(writable(ns, 'fdb') as Record<string, unknown>, `${master}|${link.mac}`, madeHere({ dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 }));
+    put(writable(ns, 'fdb') as Record<string, unknown>, `${master}|${link.mac}`, { dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 });
   }
   if (link.master !== null && link.master !== master) {
     const old = link.master;
@@ -728,7 +728,7 @@ function linkAdd(d: DState, a: Extract<Action, { op: 'link.add' }>): void {
   } else if (a.kind === 'bridge') {
     link = newLink(ns, { kind: 'bridge', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up });
     addLinkTo(ns, link);
-    put(writable(ns, 'fdb') as Record<string, unknown>, `${a.name}|${link.mac}`, madeHere({ dev: a.name, mac: link.mac, port: null, dst: null, permanent: true, local: true, updated: 0 }));
+    put(writable(ns, 'fdb') as Record<string, unknown>, `${a.name}|${link.mac}`, { dev: a.name, mac: link.mac, port: null, dst: null, permanent: true, local: true, updated: 0 });
   } else if (a.kind === 'vxlan') {
     const v = a.vxlan;
     if (!v) fail('INVALID_ARGUMENT', 'a vxlan link needs { vni, local, dstPort, dev, learning }');
@@ -792,7 +792,7 @@ function addrAdd(d: DState, a: Extract<Action, { op: 'addr.add' }>): void {
   const { ip, len } = parseIfAddr(a.addr);
   if (link.addrs.some((x) => x.ip === ip)) fail('ADDRESS_EXISTS', `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
   const scope = a.scope ?? (ip >>> 24 === 127 ? 'host' : 'global');
-  put(link, 'addrs', castDraft(madeHere(withItem(look(link as Link, 'addrs'), { ip, len, scope }))));
+  put(link, 'addrs', castDraft(withItem(look(link as Link, 'addrs'), { ip, len, scope })));
   // Only global addresses must be unique in the cluster: a link-scope one (GKE's pod gateway, the same
   // on every host veth of a node) is valid on its link alone, as the kernel allows.
   if (scope === 'global') indexAddr(d, a.ns, link as Link, ip);
@@ -834,7 +834,7 @@ function routeAdd(d: DState, a: Extract<Action, { op: 'route.add' | 'route.repla
   const kernelClash = hasKernelRoute(ns as NetNs, route.dst, route.metric);
   if (a.op === 'route.add' && (i >= 0 || kernelClash)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
   if (i >= 0) writable(ns, 'routes')[i] = route;
-  else put(ns, 'routes', castDraft(madeHere(withRoute(routes, route))));
+  else put(ns, 'routes', castDraft(withRoute(routes, route)));
 }
 
 function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
@@ -924,7 +924,7 @@ function neighAdd(d: DState, a: Extract<Action, { op: 'neigh.add' | 'neigh.repla
   const mac = parseMac(a.mac);
   const key = `${a.dev}|${ip}`;
   if (a.op === 'neigh.add' && ns.neigh[key]?.permanent) fail('NEIGH_EXISTS', `RTNETLINK answers: File exists (neighbour ${a.ip} on ${a.dev})`);
-  put(writable(ns, 'neigh') as Record<string, unknown>, key, madeHere({ dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now }));
+  put(writable(ns, 'neigh') as Record<string, unknown>, key, { dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now });
 }
 
 function neighDel(d: DState, a: Extract<Action, { op: 'neigh.del' }>): void {
