@@ -325,7 +325,7 @@ function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
   const index = d.ipIndex; // read once: through the transition's draft each read is a trap
   // On plain data (a build) a lookup is all there is: shardPeek asks each level whether it is a draft.
   const owners = plainList ? shardGet(index, key) ?? NO_OWNERS : snapshot(shardPeek(index, key) ?? NO_OWNERS);
-  shardSet(index, key, madeHere(withItem(owners, ownerOf(nsId, link.name, link.kind === 'physical'))));
+  shardSet(index, key, withItem(owners, ownerOf(nsId, link.name, link.kind === 'physical')));
 }
 
 
@@ -377,7 +377,7 @@ function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
   const owners = shardPeek(index, key);
   if (!owners) return;
   const rest = snapshot(owners).filter((o) => !(o.ns === nsId && o.dev === dev));
-  if (rest.length) shardSet(index, key, madeHere(rest));
+  if (rest.length) shardSet(index, key, rest);
   else shardDelete(index, key);
 }
 
@@ -993,7 +993,7 @@ function peersetPut(d: DState, a: Extract<Action, { op: 'peerset.put' }>): void 
     (d.peerSets as Record<string, unknown>)[a.set] = madeHere({ name: a.set, dev: a.dev, entries: emptyShards() });
     set = d.peerSets[a.set]!;
   } else if (set.dev !== a.dev) fail('INVALID_ARGUMENT', `peer set "${a.set}" is on ${set.dev}, not ${a.dev}`);
-  shardSet(set.entries, a.owner, madeHere(entry));
+  shardSet(set.entries, a.owner, entry);
 }
 
 function peersetDel(d: DState, a: Extract<Action, { op: 'peerset.del' }>): void {
@@ -1085,7 +1085,7 @@ function bpfMapAction(d: DState, a: Extract<Action, { op: 'bpf.map.update' | 'bp
     if (v === null || typeof v !== 'object' || typeof v.owner !== 'string') fail('INVALID_ARGUMENT', 'a cilium_tunnel_map value is { endpoint, owner }');
     const endpoint = parseIpv4(v.endpoint);
     if (!d.underlay.tunnelMap) d.underlay.tunnelMap = emptyShards() as never;
-    shardSet(d.underlay.tunnelMap as Shards<unknown>, key, madeHere({ prefix, endpoint, owner: v.owner }));
+    shardSet(d.underlay.tunnelMap as Shards<unknown>, key, { prefix, endpoint, owner: v.owner });
     return;
   }
   fail('UNSUPPORTED', `podnet does not model the BPF map "${String((a as { map: unknown }).map)}" (cilium_lxc, cilium_tunnel_map)`);
@@ -1139,7 +1139,7 @@ function vpcAssign(d: DState, a: VpcAssign): void {
     checkIfName(a.dev);
     const mac = macFromSeed(`eni|${a.eni}`);
     addLinkTo(ns, newLink(ns, { kind: 'physical', name: a.dev, mac, mtu: seg.mtu, up: false, segment: a.segment } as never));
-    shardSet(seg.ports as Shards<{ mac: string; ns: string; dev: string }>, mac, madeHere({ mac, ns: a.ns, dev: a.dev }));
+    shardSet(seg.ports as Shards<{ mac: string; ns: string; dev: string }>, mac, { mac, ns: a.ns, dev: a.dev });
   }
   const link = getLink(ns, a.dev);
   if (link.kind !== 'physical' || link.segment !== a.segment) fail('INVALID_ARGUMENT', `${a.dev} in ${a.ns} is not attached to segment ${a.segment}`, { ns: a.ns, dev: a.dev });
@@ -1155,7 +1155,7 @@ function vpcAssign(d: DState, a: VpcAssign): void {
       fail('IP_IN_USE', `${text} is already assigned in subnet ${a.segment} (to ${held ? `${held.eni} of ${held.node}` : `${ownerOfIp!.kind} ${ownerOfIp!.name}`})`, { ip: text, segment: a.segment });
     }
     const kind = c.len !== 32 ? 'prefix' : text === a.primaryIp ? 'primary' : 'secondary';
-    shardSet(fabric, key, madeHere({ eni: a.eni, deviceIndex: a.deviceIndex, node: a.node, ns: a.ns, dev: a.dev, mac: link.mac, kind }));
+    shardSet(fabric, key, { eni: a.eni, deviceIndex: a.deviceIndex, node: a.node, ns: a.ns, dev: a.dev, mac: link.mac, kind });
   }
 }
 

@@ -25,7 +25,7 @@
  * Leaves and tops are created on first use and dropped when emptied (null where none is).
  */
 import { isDraft } from 'immer';
-import { baseField, elementDraft, forgetRead, held, inTransition, readsOf, redraft, rememberRead, snapshot, spliceDraft, writeSlot } from './immer.js';
+import { baseField, elementDraft, forgetRead, held, inTransition, madeHere, readsOf, redraft, rememberRead, snapshot, spliceDraft, writeSlot } from './immer.js';
 
 const BITS = 7;
 /** Slots per level: a top holds this many leaves, the map this many tops. */
@@ -176,7 +176,9 @@ export function shardPeek<V>(s: Shards<V>, key: string): V | undefined {
 /**
  * Sets a key in a mutable (immer draft, or fresh) sharded map. What is missing on the way (a top, a leaf)
  * is made with the entry already in it, in one write: looked up on the plain data first, so no draft is
- * made of a level that is only replaced, and immer has one new value to finalise, not three.
+ * made of a level that is only replaced, and immer has one new value to finalise, not three. `value` is plain
+ * data (no draft inside) and needs no madeHere (util/immer.ts): written around immer's traps it is never
+ * walked, and written through them (a leaf the transition drafted) it is registered here.
  */
 export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
   forgetRead(s, key);
@@ -287,9 +289,10 @@ function writeLeaf<V>(top: (Leaf<V> | null)[], j: number, base: Leaf<V> | null |
     // Positions are read from the plain leaf: through a draft each read is a trap.
     const plain = snapshot(l);
     const p = find(plain, key, tag);
+    // Written through immer, the value is registered (util/immer.ts madeHere), so that immer does not walk it.
     if (del) spliceDraft(l, p, 3);
-    else if (p >= 0) l[p + 2] = value!;
-    else spliceDraft(l, insertAt(plain, key), 0, tag, key, value!);
+    else if (p >= 0) l[p + 2] = madeHere(value!);
+    else spliceDraft(l, insertAt(plain, key), 0, tag, key, madeHere(value!));
     return;
   }
   const w = base === l ? l.slice() : l;
