@@ -1,5 +1,5 @@
 /**
- * `pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn|probe|pairs [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met] [--pool=N]`:
+ * `pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn|probe|pairs|transitions [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met] [--pool=N]`:
  * how much faster (or slower) a change made podnet, measured the only way this machine allows.
  *
  * The machine's speed drifts up to 3× between runs of the same code, so two separate runs cannot compare two
@@ -32,14 +32,18 @@
  *   left (as a property run's sends go): the namespaces earlier sends taught are met for the first time. A
  *   round is ~1 ms: give it ≥ 300 rounds. Many short alternated rounds resolve a few percent on this machine
  *   where a few long ones do not (per-hop changes of the engine were measured so).
+ * - `transitions`: the model's transitions alone, each applied 2,000 times per round and side to one 3-node
+ *   flannel VXLAN state with 3 pods: a pod added (`addPodState`), a node added, a pod deleted, a node removed;
+ *   CPU µs each. What a property run's events cost in immer and the actions, without the simulator's shell,
+ *   the checks and a run's variety of states; give it ≥ 20 rounds.
  */
 import { dirArgs, flag, loadBuild, positiveFlag, type Build, type Core, type Testing } from './lib/builds.js';
 import { churn, cpuUs, median, meetEveryNode, SETTINGS, specs } from './lib/churn.js';
 
 const dirs = dirArgs();
 const what = flag('what');
-if (dirs.length < 1 || dirs.length > 2 || (what !== 'bulk' && what !== 'property' && what !== 'checks' && what !== 'sampled' && what !== 'churn' && what !== 'probe' && what !== 'pairs')) {
-  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn|probe|pairs [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met] [--pool=N]\n');
+if (dirs.length < 1 || dirs.length > 2 || (what !== 'bulk' && what !== 'property' && what !== 'checks' && what !== 'sampled' && what !== 'churn' && what !== 'probe' && what !== 'pairs' && what !== 'transitions')) {
+  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn|probe|pairs|transitions [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met] [--pool=N]\n');
   process.exit(2);
 }
 const checksArg = flag('checks') ?? 'at-end';
@@ -208,7 +212,31 @@ function pairsSide(): Side {
   };
 }
 
-const side: Side = what === 'bulk' ? bulkSide() : what === 'property' ? propertySide() : what === 'checks' ? checksSide() : what === 'probe' ? probeSide() : what === 'pairs' ? pairsSide() : sampledSide(what === 'sampled');
+/** See `transitions` above. */
+function transitionsSide(): Side {
+  const N = 2000;
+  const make = (b: Build) => {
+    const c = b.core;
+    const design = b.cni.flannel({ backend: 'vxlan' });
+    const sim = c.createSimulator({ cni: design, checks: 'off', nodes: [{ name: 'a' }, { name: 'b' }, { name: 'c' }], pods: [{ name: 'p1', node: 'a' }, { name: 'p2', node: 'b' }, { name: 'p3', node: 'a' }] });
+    const s = sim.state;
+    const each: Record<string, () => unknown> = {
+      'addPod µs': () => c.addPodState(s, { name: 'q', node: 'a' }, design, []),
+      'addNode µs': () => c.addNodeState(s, { name: 'd' }, design),
+      'deletePod µs': () => c.deletePodState(s, 'p1', design),
+      'removeNode µs': () => c.removeNodeState(s, 'b', design),
+    };
+    return each;
+  };
+  const sides = new Map([[builds.A, make(builds.A)], [builds.B, make(builds.B)]]);
+  return (b) => {
+    const out: Record<string, number> = {};
+    for (const [k, f] of Object.entries(sides.get(b)!)) out[k] = cpuUs(() => { for (let i = 0; i < N; i++) f(); }) / N;
+    return out;
+  };
+}
+
+const side: Side = what === 'transitions' ? transitionsSide() : what === 'bulk' ? bulkSide() : what === 'property' ? propertySide() : what === 'checks' ? checksSide() : what === 'probe' ? probeSide() : what === 'pairs' ? pairsSide() : sampledSide(what === 'sampled');
 // One warm-up round per side (JIT), then ABBA rounds.
 side(builds.A, 0);
 side(builds.B, 0);
@@ -218,7 +246,7 @@ for (let r = 1; r <= ROUNDS; r++) {
   for (const k of order) got[k].push(side(builds[k], r));
   process.stderr.write(`round ${r}/${ROUNDS}\n`);
 }
-process.stdout.write(`${what}${what === 'property' ? ` (${checks})` : what === 'checks' ? '' : what === 'probe' ? ' (seed lab)' : what === 'pairs' ? ` (${NODES} nodes, warm, checks + record)` : ` (${NODES} nodes)`}, ${ROUNDS} rounds ABBA, CPU; A = ${builds.A.root}, B = ${builds.B.root}\n`);
+process.stdout.write(`${what}${what === 'property' ? ` (${checks})` : what === 'checks' ? '' : what === 'probe' ? ' (seed lab)' : what === 'transitions' ? ' (3-node flannel VXLAN)' : what === 'pairs' ? ` (${NODES} nodes, warm, checks + record)` : ` (${NODES} nodes)`}, ${ROUNDS} rounds ABBA, CPU; A = ${builds.A.root}, B = ${builds.B.root}\n`);
 for (const key of Object.keys(got.A[0]!)) {
   const a = got.A.map((x) => x[key]!);
   const b = got.B.map((x) => x[key]!);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { current, isDraft } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { dictDraft, madeHere, peek, produce, scratchDraft, setFreezing, snapshot, transition, writeSlot } from './immer.js';
+import { dictDraft, madeHere, peek, produce, scratchDraft, setFreezing, snapshot, transition, writeField, writeSlot } from './immer.js';
 
 type Tree = { [k: string]: Tree | number };
 type Op = { readonly path: readonly string[]; readonly value: number | null };
@@ -229,8 +229,10 @@ describe('writeSlot', () => {
             const set = <T>(a: T[], k: number, x: T): void => { if (mine) writeSlot(a, k, x); else a[k] = x; };
             if (op.read) void d.g[op.i]?.[0];
             const inner = d.g[op.i];
-            if (op.outer || !inner) set(d.g, op.i, madeHere(make(op.v)));
-            else set(inner as unknown as (number[] | null)[], op.j, madeHere(make(op.v)));
+            // What writeSlot is given needs no registration (immer does not walk it); what the trap is given is registered.
+            const v = mine ? make(op.v) : madeHere(make(op.v));
+            if (op.outer || !inner) set(d.g, op.i, v);
+            else set(inner as unknown as (number[] | null)[], op.j, v);
           }
         };
         const base = produce({ g: [null, [1, 2], null, [3]] } as Grid, (d) => play(d as { g: (number[] | null)[] }, first, false));
@@ -246,5 +248,54 @@ describe('writeSlot', () => {
         setFreezing(true);
       }
     }));
+  });
+});
+
+describe('writeField', () => {
+  // Objects of objects, plain and prototype-less (a namespace and its tables): a write puts a number, undefined,
+  // or a new object (registered) into a field of the outer object or of an inner one, read through the draft first or not.
+  type Obj = Record<string, unknown>;
+  type W = { readonly outer: boolean; readonly dict: boolean; readonly k: string; readonly v: number | 'obj' | 'undefined' | 'nan'; readonly read: boolean };
+  const w: fc.Arbitrary<W> = fc.record({
+    outer: fc.boolean(), dict: fc.boolean(), k: fc.constantFrom('a', 'b', 'c', 'n'),
+    v: fc.oneof(fc.integer({ min: 0, max: 2 }), fc.constantFrom('obj' as const, 'undefined' as const, 'nan' as const)), read: fc.boolean(),
+  });
+  const value = (v: W['v']): unknown => (v === 'obj' ? { x: 1 } : v === 'undefined' ? undefined : v === 'nan' ? Number.NaN : v);
+  const base0 = (): Obj => {
+    const t = Object.create(null) as Obj;
+    t['a'] = 1;
+    t['n'] = Number.NaN;
+    return { a: 0, b: { z: 1 }, p: { a: 1, q: { y: 2 } }, t };
+  };
+  it('gives the state immer gives through its set trap, marks the parents changed, and leaves the base as it was', () => {
+    fc.assert(fc.property(fc.array(w, { maxLength: 12 }), fc.boolean(), (then, frozen) => {
+      setFreezing(frozen);
+      try {
+        const play = (d: Obj, mine: boolean): void => {
+          for (const op of then) {
+            const set = (o: Obj, k: string, x: unknown): void => { if (mine) writeField(o, k, x); else o[k] = x; };
+            const inner = (op.dict ? d['t'] : d['p']) as Obj;
+            if (op.read) void inner['q'];
+            set(op.outer ? d : inner, op.k, value(op.v));
+          }
+        };
+        const base = produce(base0(), () => undefined);
+        const before = JSON.stringify(base);
+        const mine = transition(base, (d) => play(d, true));
+        const theirs = produce(base, (d) => play(d, false));
+        expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
+        expect(Object.keys(mine)).toEqual(Object.keys(theirs));
+        expect(JSON.stringify(base)).toBe(before);
+        // Nothing written, or only what was there: the state itself comes back, as from immer.
+        expect(mine === base).toBe(theirs === base);
+        for (const k of ['b', 'p', 't']) expect(mine[k] === base[k]).toBe(theirs[k] === base[k]);
+        expect(Object.getPrototypeOf(mine['t'])).toBe(null);
+      } finally {
+        setFreezing(true);
+      }
+    }));
+  });
+  it('refuses, with freezing on, an object holding a draft', () => {
+    expect(() => transition({ a: { b: 1 }, e: { f: 2 } } as Obj, (d) => writeField(d['a'] as Obj, 'c', { x: d['e'] }))).toThrow(/holds an immer draft at \.x/);
   });
 });

@@ -194,9 +194,9 @@ export function dictDraft<T extends object>(x: T): T {
  * exported), whose array `set` trap reads `process.env.NODE_ENV` (a C++ interceptor in Node) and runs
  * `parseInt` on every write, ~0.3 µs each; a sharded map's first level and its tops are written so on every
  * key set in a small cluster (a new top), ~1 % of a property run in that trap alone. `value` must be plain
- * data the open transition registered with {@link madeHere} (immer is not asked to walk it), or null. Outside
- * a transition, on an immer whose bookkeeping looks different, or on a plain array, it is written as it is
- * (through the trap for a draft).
+ * data holding no draft, or null: immer walks only what its traps were given, so the value needs no
+ * {@link madeHere} (see {@link written}). Outside a transition, on an immer whose bookkeeping looks different,
+ * or on a plain array, it is written as it is (through the trap for a draft: immer walks it then).
  */
 export function writeSlot<T>(d: T[], i: number, value: T): void {
   const st = (d as unknown as Record<symbol, (DraftState & { parent_?: unknown }) | undefined>)[DRAFT_STATE];
@@ -217,6 +217,66 @@ export function writeSlot<T>(d: T[], i: number, value: T): void {
   if (copy[i] === value) return;
   copy[i] = value;
   st.assigned_!.set(String(i), true);
+  written(value);
+}
+
+/**
+ * A value {@link writeSlot} or {@link writeField} put into a draft without its trap. immer finds the values to
+ * walk (for drafts nested in them) through its `set` trap, which registers each: one written without it is
+ * never walked, so it need not be registered with {@link madeHere} either (registered values are added to
+ * immer's handled set when the recipe ends, a Set insertion each: ~2.5 % of a flannel addNode's transition
+ * for its sharded maps' new tops and leaves). It must hold no draft, as a registered value: with freezing on
+ * (the test suite) it is registered anyway, so that the transition checks it for one.
+ */
+function written(value: unknown): void {
+  if (freezing && made !== null && value !== null && typeof value === 'object') made.push(value);
+}
+
+/**
+ * `d[key] = value` on an object draft (a namespace, a link, a table), as immer's `set` trap does it (immer's
+ * copy made if it has none, the draft and its parents marked changed, the field written and recorded as
+ * assigned), without the trap: the trap looks the key up along the prototype chain for a setter, and for an
+ * object value pushes a closure that immer runs when it finalises, only to find the value handled (values
+ * registered with {@link madeHere}). A pod's CNI ADD sets ~8 fields of drafts (the host's next ifindex, its
+ * new veth end and the bridge's FDB entry, the bridge's first-port mark). `value` must be a primitive, or plain
+ * data holding no draft (it needs no {@link madeHere}: see {@link written}). Outside a transition, on a plain
+ * object, or on a draft whose copy immer would make differently (not a plain object nor a dictionary, or an
+ * immer whose bookkeeping looks different) it is written as it is (through the trap for a draft: immer walks
+ * it then).
+ */
+export function writeField<T extends object, K extends keyof T & string>(d: T, key: K, value: T[K]): void {
+  const st = (d as unknown as Record<symbol, (DraftState & { parent_?: unknown }) | undefined>)[DRAFT_STATE];
+  if (st === undefined || reads === null || st.type_ !== 0 || typeof st.modified_ !== 'boolean' || !('assigned_' in st) || !('parent_' in st) || key === '__proto__') {
+    d[key] = value;
+    return;
+  }
+  if (!st.modified_) {
+    // immer's trap: a write of the value the field holds changes nothing (and copies nothing).
+    const src = (st.copy_ ?? st.base_) as Record<string, unknown>;
+    if (Object.is(src[key], value) && (value !== undefined || Object.prototype.hasOwnProperty.call(st.base_, key))) return;
+    if (st.copy_ === null) {
+      const proto = Object.getPrototypeOf(st.base_);
+      if (proto === null) dictDraft(d);
+      else if (proto === Object.prototype && st.assigned_ === undefined && st.scope_?.immer_?.useStrictShallowCopy_ === false) {
+        // immer's shallowCopy of a plain object (not strict): a spread.
+        st.assigned_ = new Map();
+        st.copy_ = { ...st.base_ };
+      }
+      if (st.copy_ === null) {
+        d[key] = value;
+        return;
+      }
+    }
+    // immer's markChanged: this draft and each parent up to the first already changed.
+    for (let s: { modified_: boolean; parent_?: unknown } | undefined = st as { modified_: boolean; parent_?: unknown }; s !== undefined && !s.modified_; s = s.parent_ as typeof s) s.modified_ = true;
+  }
+  const copy = st.copy_ as Record<string, unknown>;
+  // immer's test here is `===` (and NaN for NaN), not Object.is.
+  const cur = copy[key];
+  if ((cur === value && (value !== undefined || Object.prototype.hasOwnProperty.call(copy, key))) || (Number.isNaN(value) && Number.isNaN(cur))) return;
+  copy[key] = value;
+  st.assigned_!.set(key, true);
+  written(value);
 }
 
 /**

@@ -176,7 +176,9 @@ export function shardPeek<V>(s: Shards<V>, key: string): V | undefined {
 /**
  * Sets a key in a mutable (immer draft, or fresh) sharded map. What is missing on the way (a top, a leaf)
  * is made with the entry already in it, in one write: looked up on the plain data first, so no draft is
- * made of a level that is only replaced, and immer has one new value to finalise, not three.
+ * made of a level that is only replaced, and immer has one new value to finalise, not three. `value` is plain
+ * data (no draft inside) and needs no madeHere (util/immer.ts): written around immer's traps it is never
+ * walked, and written through them (a leaf the transition drafted) it is registered here.
  */
 export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
   forgetRead(s, key);
@@ -188,13 +190,13 @@ export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
   const top = snapshot(m)[t];
   if (!top) {
     const fresh = emptyLevel<Leaf<V>>();
-    fresh[j] = madeHere([tagOf(h), key, value]);
-    writeSlot(m, t, madeHere(fresh));
+    fresh[j] = [tagOf(h), key, value];
+    writeSlot(m, t, fresh);
     return;
   }
   const w = topToWrite(m, t);
   if (!snapshot(w)[j]) {
-    writeSlot(w, j, madeHere([tagOf(h), key, value]));
+    writeSlot(w, j, [tagOf(h), key, value]);
     return;
   }
   writeLeaf(w, j, baseField(m, t)?.[j], tagOf(h), key, value, false);
@@ -231,8 +233,8 @@ export function shardDelete<V>(s: Shards<V>, key: string): void {
 
 /**
  * The top at slot `t` of a mutable map, to write into. A top shared with the state before the open
- * transition, and not drafted in it, is replaced by a copy (one `slice`), registered with madeHere
- * (util/immer.ts) as leaves are (see {@link writeLeaf}): writing a leaf through the top's draft cost an
+ * transition, and not drafted in it, is replaced by a copy (one `slice`), put in place with writeSlot
+ * (util/immer.ts) as leaves are (see {@link writeLeaf}), which immer does not walk: writing a leaf through the top's draft cost an
  * immer proxy, its copy, and a call of its array `set` trap, which in immer's development build (the one Node
  * loads: immer's package exports give it for `import`) reads `process.env.NODE_ENV` and runs `parseInt` on
  * every write (~0.3 µs; 3.8 % self of a flannel addNode in those traps). With copied tops, and the map's and
@@ -246,7 +248,7 @@ function topToWrite<V>(m: (Top<V> | null)[], t: number): (Leaf<V> | null)[] {
   const top = held(m, t) as (Leaf<V> | null)[];
   if (isDraft(top) || baseField(m, t) !== top) return top;
   const w = top.slice();
-  writeSlot(m, t, madeHere(w));
+  writeSlot(m, t, w);
   return w;
 }
 
@@ -269,7 +271,7 @@ function topToRead<V>(m: Shards<V>, t: number, top: (Leaf<V> | null)[], j: numbe
 /**
  * Sets (or deletes) a key in the existing leaf `top[j]` of a mutable top. A leaf shared with the state before
  * the open transition, and not drafted in it, is replaced by a changed copy (one `slice` and a splice),
- * registered with madeHere (util/immer.ts) so immer does not walk it when it finalises: the values a sharded
+ * put in place with writeSlot (util/immer.ts), so immer does not walk it when it finalises: the values a sharded
  * map is given are plain (new records, strings, lists built from plain data), never drafts, and the ones
  * copied along are the previous state's. Writing through the leaf's draft instead (immer copies an array
  * draft with a `slice` too) cost a pod add ~4 % more in proxy traps (in-process A/B, 5,000 nodes:
@@ -287,9 +289,10 @@ function writeLeaf<V>(top: (Leaf<V> | null)[], j: number, base: Leaf<V> | null |
     // Positions are read from the plain leaf: through a draft each read is a trap.
     const plain = snapshot(l);
     const p = find(plain, key, tag);
+    // Written through immer, the value is registered (util/immer.ts madeHere), so that immer does not walk it.
     if (del) spliceDraft(l, p, 3);
-    else if (p >= 0) l[p + 2] = value!;
-    else spliceDraft(l, insertAt(plain, key), 0, tag, key, value!);
+    else if (p >= 0) l[p + 2] = madeHere(value!);
+    else spliceDraft(l, insertAt(plain, key), 0, tag, key, madeHere(value!));
     return;
   }
   const w = base === l ? l.slice() : l;
@@ -303,7 +306,7 @@ function writeLeaf<V>(top: (Leaf<V> | null)[], j: number, base: Leaf<V> | null |
     if (at === w.length) w.push(tag, key, value!);
     else w.splice(at, 0, tag, key, value!);
   }
-  if (w !== l) writeSlot(top, j, madeHere(w));
+  if (w !== l) writeSlot(top, j, w);
 }
 
 /**
