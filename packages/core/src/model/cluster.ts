@@ -317,9 +317,9 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
     // The router too is drafted only when it holds such an entry (a join where it talked to nobody's old address drafts nothing).
     if (holdsStale(state.underlay.router, ip, mac)) announce(d.underlay.router, ip, mac, state.now, seg.name);
   }
-  // The design sees the cluster with this node in it (read through the few drafts written above).
-  const joined = snapshot(d) as ClusterState;
-  const r = design.nodeAdded(joined, getNode(joined, name));
+  // The design sees the cluster with this node in it (read through the few drafts written above), and the
+  // node as that state holds it: the record written above, as it is (not looked up again by name).
+  const r = design.nodeAdded(snapshot(d) as ClusterState, node);
   applyActionsToDraft(d, r.actions);
   if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
   if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(madeHere(r.nodeState));
