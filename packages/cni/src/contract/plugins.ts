@@ -22,7 +22,7 @@ import {
   formatIpv4, macFromSeed, macFromSeeds, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
 } from '@podnet/core';
 import {
-  EMPTY_HOST_LOCAL, envIpText, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfigFor, loadPlainHostLocalConfig, type HostLocalConfig, type HostLocalStore, type IpamError,
+  EMPTY_HOST_LOCAL, envIpText, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfigFor, loadSubnetHostLocalConfig, type HostLocalConfig, type HostLocalStore, type IpamError,
 } from '../ipam/host-local.js';
 import { CNI_ERROR_CODES, cniError, goType } from './config.js';
 import { textMemo } from './memo.js';
@@ -828,14 +828,15 @@ function flannelDelegateOnce(conf: PluginInput, env: FlannelSubnetEnv): PluginIn
   if (conf['runtimeConfig'] !== undefined) out['runtimeConfig'] = conf['runtimeConfig'];
   const delegate = out as PluginInput;
   // No ipam section (kube-flannel's conflist), nothing the delegate's host-local reads besides it: its section
-  // is made of the subnet.env's texts alone, and its plan is filed now, read as it is (hostLocalPlan would read
-  // it through its JSON text: a new node's first ADD paid ~2 µs for the text and its parse, and two weak-map
-  // entries). A fresh node's first ADD (freshab, in-process, both orders): x0.81 / base x1.59 swapped with the
-  // plan's other savings.
+  // is made of the subnet.env's texts alone, and its plan is filed now, made of their numbers (hostLocalPlan
+  // would read it through its JSON text: a new node's first ADD paid ~2 µs for the text and its parse, and two
+  // weak-map entries). A fresh node's first ADD (freshab, in-process, both orders): x0.81 / base x1.59 swapped
+  // with the plan's other savings.
   if ((conf['ipam'] === undefined || conf['ipam'] === null) && delegate['args'] === undefined && delegate['runtimeConfig'] === undefined
     && typeof env.subnet === 'string' && typeof env.network === 'string' && typeof conf.name === 'string' && typeof conf.cniVersion === 'string') {
     const key = `/var/lib/cni/networks/${conf.name}`;
-    readings.set(delegate, { storeKey: key, hostLocalPlan: { loaded: loadPlainHostLocalConfig(ipam, conf.cniVersion), key }, bridgeSettings: undefined });
+    const loaded = loadSubnetHostLocalConfig(ipam, conf.cniVersion, env.subnet, env.network);
+    readings.set(delegate, { storeKey: key, hostLocalPlan: { loaded, key }, bridgeSettings: undefined });
   }
   return delegate;
 }
