@@ -19,7 +19,7 @@
  * bandwidth's shaping, tuning's sysctls): see docs/cni-contract.md.
  */
 import {
-  formatIpv4, macFromSeed, macFromSeeds, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
+  formatIpv4, macFromSeed, macFromSeeds, netnsPath, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
 } from '@podnet/core';
 import {
   EMPTY_HOST_LOCAL, envIpText, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfigFor, loadSubnetHostLocalConfig, type HostLocalConfig, type HostLocalStore, type IpamError,
@@ -55,7 +55,9 @@ export interface CniInvocation {
  * The invocation a conflist design makes for a pod's ADD, DEL or CHECK. CNI_ARGS (`args`) is built when
  * read: host-local asks {@link cniArgsIpText} for its `IP=` value, which this invocation answers from the
  * request when no value of the pairs before it holds a `;` (only such a value could start one more pair),
- * so the ~200-character text a pod ADD used to build and scan is never made.
+ * so the ~200-character text a pod ADD used to build and scan is never made. CNI_NETNS given as null is the
+ * pod's own path (`netnsPath(pod)`), made when read: no plugin's DEL reads it, and a DEL made it (four
+ * FNV-1a rounds over the pod's UID) for every pod deleted.
  * @internal
  */
 export class PodInvocation implements CniInvocation {
@@ -63,10 +65,11 @@ export class PodInvocation implements CniInvocation {
   readonly #name: string;
   readonly #requested: string | null;
   #args: string | null = null;
+  #netns: string | null;
 
   constructor(
     readonly state: ClusterState, readonly node: Node, pod: { readonly namespace: string; readonly name: string; readonly key: string; readonly uid: string; readonly netns: NetNs | null },
-    readonly containerId: string, readonly netns: string, readonly ifname: string, requested: string | null, readonly files: Readonly<Record<string, string>>,
+    readonly containerId: string, netns: string | null, readonly ifname: string, requested: string | null, readonly files: Readonly<Record<string, string>>,
   ) {
     this.podKey = pod.key;
     this.podUid = pod.uid;
@@ -74,11 +77,16 @@ export class PodInvocation implements CniInvocation {
     this.#namespace = pod.namespace;
     this.#name = pod.name;
     this.#requested = requested;
+    this.#netns = netns;
   }
 
   readonly podKey: string;
   readonly podUid: string;
   readonly podNetns: NetNs | null;
+
+  get netns(): string {
+    return (this.#netns ??= netnsPath({ uid: this.podUid }));
+  }
 
   get args(): string {
     return (this.#args ??= `IgnoreUnknown=1;K8S_POD_NAMESPACE=${this.#namespace};K8S_POD_NAME=${this.#name};K8S_POD_INFRA_CONTAINER_ID=${this.containerId};K8S_POD_UID=${this.podUid}${this.#requested === null ? '' : `;IP=${this.#requested}`}`);
