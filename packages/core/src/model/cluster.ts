@@ -799,7 +799,8 @@ function firstIp(result: CniResult): Ipv4 | null {
 /** Deletes a pod: CNI DEL, then its namespace goes (and with it the pod end of its veth). */
 export function deletePodState(state: ClusterState, ref: string, design: CniDesign): { state: ClusterState; footprint: Footprint } {
   const pod = getPod(state, ref);
-  const next = transition(state, (d) => deletePodInDraft(d, pod.key, design));
+  // The pod found here is the transition's at its start: not looked up again by key.
+  const next = transition(state, (d) => deletePodOf(d, state, pod, design));
   const wired = !state.waiting[pod.key];
   return { state: next, footprint: wired ? { nodes: [pod.node!], podsAdded: [], podsRemoved: [pod.key], global: false } : { nodes: [], podsAdded: [], podsRemoved: [], global: false } };
 }
@@ -807,7 +808,11 @@ export function deletePodState(state: ClusterState, ref: string, design: CniDesi
 /** {@link deletePodState} inside an open transition (for batches): the pod `key` must exist. */
 export function deletePodInDraft(d: Draft<ClusterState>, key: string, design: CniDesign): void {
   const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
-  const pod = peekPod(state, podKeyOf(key)) ?? getPod(state, key);
+  deletePodOf(d, state, peekPod(state, podKeyOf(key)) ?? getPod(state, key), design);
+}
+
+/** {@link deletePodInDraft} of `pod` as `state` holds it (the transition's state, read as plain data). */
+function deletePodOf(d: Draft<ClusterState>, state: ClusterState, pod: Pod, design: CniDesign): void {
   if (state.waiting[pod.key]) {
     // Never wired (its ADD failed or it never had a node): nothing for CNI DEL to undo.
     delete d.waiting[pod.key];
