@@ -6,7 +6,7 @@
  * no path to each other, which is the truth for a plain bridge or ptp network, and the guarantees say so.
  */
 import {
-  fail, formatIpv4, netnsPath, sandboxId, type ClusterState, type CniDesign, type CniError, type CniResult, type DesignReaction, type Node,
+  fail, formatIpv4, sandboxId, type ClusterState, type CniDesign, type CniError, type CniResult, type DesignReaction, type Node,
   type Pod, type PodAddReaction, type PodAddRequest,
 } from '@podnet/core';
 import { extendingInPlace } from '../ipam/host-local.js';
@@ -135,13 +135,14 @@ function listDesign(listOf: (node: Node) => NetworkConfigList | CniError, option
   const podMtu = options.podMtu ?? agent?.podMtu;
   const nodeState = (node: Node): ConflistNodeState => (node.cni as ConflistNodeState | null) ?? EMPTY_NODE;
   const asAgentNode = (node: Node): Node => ({ ...node, cni: nodeState(node).agent });
-  const wrap = (r: DesignReaction, base: ConflistNodeState): DesignReaction => ({
-    actions: r.actions,
-    ...('clusterState' in r ? { clusterState: r.clusterState } : {}),
-    nodeState: { agent: 'nodeState' in r ? r.nodeState : base.agent, ipam: base.ipam } satisfies ConflistNodeState,
-  });
+  const wrap = (r: DesignReaction, base: ConflistNodeState): DesignReaction => {
+    const nodeState: ConflistNodeState = { agent: 'nodeState' in r ? r.nodeState : base.agent, ipam: base.ipam };
+    // Two literals, not a conditional spread (a literal gaining keys through a spread is V8's slow path).
+    return 'clusterState' in r ? { actions: r.actions, clusterState: r.clusterState, nodeState } : { actions: r.actions, nodeState };
+  };
   // CNI_ARGS is `IgnoreUnknown=1;K8S_POD_NAMESPACE=…;K8S_POD_NAME=…;K8S_POD_INFRA_CONTAINER_ID=…;K8S_POD_UID=…[;IP=…]`, built when read.
-  const invocation = (state: ClusterState, node: Node, pod: Pod, containerId: string, netns: string, ifname: string, requested: string | null): CniInvocation =>
+  // CNI_NETNS null: the pod's own path, made when a plugin reads it.
+  const invocation = (state: ClusterState, node: Node, pod: Pod, containerId: string, netns: string | null, ifname: string, requested: string | null): CniInvocation =>
     new PodInvocation(state, node, pod, containerId, netns, ifname, requested, agent?.files?.(state, asAgentNode(node)) ?? {});
 
   const design: CniDesign = {
@@ -176,14 +177,14 @@ function listDesign(listOf: (node: Node) => NetworkConfigList | CniError, option
       // configurations that ADD refused already.
       if (!('plugins' in list)) return { actions: [] };
       const st = nodeState(node);
-      const r = delNetworkList(list, invocation(state, node, pod, sandboxId(pod), netnsPath(pod), 'eth0', null), st.ipam, (pod.cniResult as CniResult | null) ?? null);
+      const r = delNetworkList(list, invocation(state, node, pod, sandboxId(pod), null, 'eth0', null), st.ipam, (pod.cniResult as CniResult | null) ?? null);
       if (!r.ok) return { actions: [] };
       return { actions: r.actions, nodeState: { agent: st.agent, ipam: r.stores } satisfies ConflistNodeState };
     },
     podChecked(state, pod, node): { readonly error?: CniError } {
       const list = listOf(node);
       if (!('plugins' in list)) return { error: list };
-      const r = checkNetworkList(list, invocation(state, node, pod, sandboxId(pod), netnsPath(pod), 'eth0', null), nodeState(node).ipam, (pod.cniResult as CniResult | null) ?? null);
+      const r = checkNetworkList(list, invocation(state, node, pod, sandboxId(pod), null, 'eth0', null), nodeState(node).ipam, (pod.cniResult as CniResult | null) ?? null);
       return r.ok ? {} : { error: r.error };
     },
     cniConfig(state, node): Record<string, string> {

@@ -19,10 +19,10 @@
  * bandwidth's shaping, tuning's sysctls): see docs/cni-contract.md.
  */
 import {
-  formatIpv4, macFromSeed, macFromSeeds, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
+  formatIpv4, macFromSeed, macFromSeeds, netnsPath, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
 } from '@podnet/core';
 import {
-  EMPTY_HOST_LOCAL, envIpText, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfigFor, loadPlainHostLocalConfig, type HostLocalConfig, type HostLocalStore, type IpamError,
+  EMPTY_HOST_LOCAL, envIpText, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfigFor, loadSubnetHostLocalConfig, type HostLocalConfig, type HostLocalStore, type IpamError,
 } from '../ipam/host-local.js';
 import { CNI_ERROR_CODES, cniError, goType } from './config.js';
 import { textMemo } from './memo.js';
@@ -55,7 +55,9 @@ export interface CniInvocation {
  * The invocation a conflist design makes for a pod's ADD, DEL or CHECK. CNI_ARGS (`args`) is built when
  * read: host-local asks {@link cniArgsIpText} for its `IP=` value, which this invocation answers from the
  * request when no value of the pairs before it holds a `;` (only such a value could start one more pair),
- * so the ~200-character text a pod ADD used to build and scan is never made.
+ * so the ~200-character text a pod ADD used to build and scan is never made. CNI_NETNS given as null is the
+ * pod's own path (`netnsPath(pod)`), made when read: no plugin's DEL reads it, and a DEL made it (four
+ * FNV-1a rounds over the pod's UID) for every pod deleted.
  * @internal
  */
 export class PodInvocation implements CniInvocation {
@@ -63,10 +65,11 @@ export class PodInvocation implements CniInvocation {
   readonly #name: string;
   readonly #requested: string | null;
   #args: string | null = null;
+  #netns: string | null;
 
   constructor(
     readonly state: ClusterState, readonly node: Node, pod: { readonly namespace: string; readonly name: string; readonly key: string; readonly uid: string; readonly netns: NetNs | null },
-    readonly containerId: string, readonly netns: string, readonly ifname: string, requested: string | null, readonly files: Readonly<Record<string, string>>,
+    readonly containerId: string, netns: string | null, readonly ifname: string, requested: string | null, readonly files: Readonly<Record<string, string>>,
   ) {
     this.podKey = pod.key;
     this.podUid = pod.uid;
@@ -74,11 +77,16 @@ export class PodInvocation implements CniInvocation {
     this.#namespace = pod.namespace;
     this.#name = pod.name;
     this.#requested = requested;
+    this.#netns = netns;
   }
 
   readonly podKey: string;
   readonly podUid: string;
   readonly podNetns: NetNs | null;
+
+  get netns(): string {
+    return (this.#netns ??= netnsPath({ uid: this.podUid }));
+  }
 
   get args(): string {
     return (this.#args ??= `IgnoreUnknown=1;K8S_POD_NAMESPACE=${this.#namespace};K8S_POD_NAME=${this.#name};K8S_POD_INFRA_CONTAINER_ID=${this.containerId};K8S_POD_UID=${this.podUid}${this.#requested === null ? '' : `;IP=${this.#requested}`}`);
@@ -368,21 +376,32 @@ function firstHost(address: string): string {
 const withMask = (gw: string, address: string): string => `${gw}/${address.split('/')[1]}`;
 
 /**
- * {@link withMask}, with its address and length parsed: the last answer is handed out again for the same
- * gateway and mask (every pod of a node asks for its bridge's address; the text and its parse were made anew).
+ * {@link withMask}'s address and prefix length as numbers, without its text: a node's bridge mostly holds the
+ * address already, and only an action or an error needs the text. The pods of a run's nodes come in turns, so
+ * the last answer remembered (the text, its parse and a spread of the parse into a new object) rarely fitted:
+ * that was ~12 % of the self time under a CNI ADD in small-cluster runs.
  */
-function gatewayAddr(gw: string, address: string): { readonly text: string; readonly ip: number; readonly len: number } {
+function gatewayAddr(gw: string, address: string): { readonly ip: number; readonly len: number } {
   const at = address.indexOf('/') + 1;
-  const end = address.indexOf('/', at);
-  const n = (end < 0 ? address.length : end) - at;
-  const last = lastGatewayAddr;
-  if (at > 0 && last !== null && last.gw === gw && last.lenText.length === n && address.startsWith(last.lenText, at)) return last.addr;
-  const text = withMask(gw, address);
-  const addr = { text, ...ifAddr(text) };
-  lastGatewayAddr = { gw, lenText: address.slice(at, at + n), addr };
-  return addr;
+  const n = address.length - at;
+  // host-local's `a.b.c.d/len`: one slash, then one or two digits (what Number reads of them).
+  const d0 = address.charCodeAt(at) - 48;
+  const d1 = n === 2 ? address.charCodeAt(at + 1) - 48 : 0;
+  if (at > 0 && (n === 1 || n === 2) && d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9) return { ip: gatewayIp(gw), len: n === 1 ? d0 : d0 * 10 + d1 };
+  return ifAddr(withMask(gw, address));
 }
-let lastGatewayAddr: { readonly gw: string; readonly lenText: string; readonly addr: ReturnType<typeof gatewayAddr> } | null = null;
+
+/** `parseIpv4(gw)`, the last answer handed out again (a node's gateway text is one string, host-local's). */
+function gatewayIp(gw: string): number {
+  if (gw !== lastGw) {
+    const ip = parseIpv4(gw);
+    lastGw = gw;
+    lastGwIp = ip;
+  }
+  return lastGwIp;
+}
+let lastGw: string | null = null;
+let lastGwIp = 0;
 
 /** netlink's Addr.String and types.Route.String, as CHECK's messages print them. */
 function goRoute(r: { dst: string; gw?: string }): string {
@@ -566,10 +585,10 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     if (isGW) {
       for (const ip of ips) {
         if (ip.gateway === undefined) continue;
-        const wantIp = gatewayAddr(ip.gateway, ip.address);
-        const want = wantIp.text;
         const addrs = existing?.addrs ?? NO_ADDRS;
-        if (bridgeHas(addrs, wantIp) || adds(actions, h, brName, want)) continue;
+        if (bridgeHas(addrs, gatewayAddr(ip.gateway, ip.address))) continue;
+        const want = withMask(ip.gateway, ip.address);
+        if (adds(actions, h, brName, want)) continue;
         const have = addrs.filter((a) => a.scope !== 'host');
         if (have.length > 0) {
           if (!bool(conf, 'forceAddress')) return plain(conf, `failed to set bridge addr: "${brName}" already has an IP address different from ${want}`);
@@ -817,14 +836,15 @@ function flannelDelegateOnce(conf: PluginInput, env: FlannelSubnetEnv): PluginIn
   if (conf['runtimeConfig'] !== undefined) out['runtimeConfig'] = conf['runtimeConfig'];
   const delegate = out as PluginInput;
   // No ipam section (kube-flannel's conflist), nothing the delegate's host-local reads besides it: its section
-  // is made of the subnet.env's texts alone, and its plan is filed now, read as it is (hostLocalPlan would read
-  // it through its JSON text: a new node's first ADD paid ~2 µs for the text and its parse, and two weak-map
-  // entries). A fresh node's first ADD (freshab, in-process, both orders): x0.81 / base x1.59 swapped with the
-  // plan's other savings.
+  // is made of the subnet.env's texts alone, and its plan is filed now, made of their numbers (hostLocalPlan
+  // would read it through its JSON text: a new node's first ADD paid ~2 µs for the text and its parse, and two
+  // weak-map entries). A fresh node's first ADD (freshab, in-process, both orders): x0.81 / base x1.59 swapped
+  // with the plan's other savings.
   if ((conf['ipam'] === undefined || conf['ipam'] === null) && delegate['args'] === undefined && delegate['runtimeConfig'] === undefined
     && typeof env.subnet === 'string' && typeof env.network === 'string' && typeof conf.name === 'string' && typeof conf.cniVersion === 'string') {
     const key = `/var/lib/cni/networks/${conf.name}`;
-    readings.set(delegate, { storeKey: key, hostLocalPlan: { loaded: loadPlainHostLocalConfig(ipam, conf.cniVersion), key }, bridgeSettings: undefined });
+    const loaded = loadSubnetHostLocalConfig(ipam, conf.cniVersion, env.subnet, env.network);
+    readings.set(delegate, { storeKey: key, hostLocalPlan: { loaded, key }, bridgeSettings: undefined });
   }
   return delegate;
 }

@@ -2,7 +2,8 @@ import { formatIpv4, parseIpv4 } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  EMPTY_HOST_LOCAL, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfig, type HostLocalConfig, type HostLocalStore,
+  canonicalRange, defaultRange, EMPTY_HOST_LOCAL, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfig, loadPlainHostLocalConfig,
+  loadSubnetHostLocalConfig, type HostLocalConfig, type HostLocalStore,
 } from './host-local.js';
 
 const load = (ipam: Record<string, unknown>, args = '', plugin: Record<string, unknown> = {}, v = '1.0.0'): HostLocalConfig => {
@@ -174,5 +175,17 @@ describe('host-local properties', () => {
       expect(r.rangeStart).toBe(net + 1);
       expect(r.rangeEnd).toBe(parseIpv4(formatIpv4(net + 2 ** (32 - len) - 2)));
     }));
+  });
+
+  it("makes a subnet's default range, and flannel's delegate section, from numbers as from their texts", () => {
+    // Any address and length (host bits, /31, /32 included); texts that are networks, or not, or not CIDRs.
+    const raw = fc.record({ addr: fc.integer({ min: 0, max: 0xffffffff }), len: fc.integer({ min: 0, max: 32 }) });
+    const cidr = fc.oneof(raw, raw.map(({ addr, len }) => ({ addr: len === 0 ? 0 : (addr & ((0xffffffff << (32 - len)) >>> 0)) >>> 0, len })));
+    const text = fc.oneof(cidr.map((c) => `${formatIpv4(c.addr)}/${c.len}`), fc.constantFrom('10.1.0.0/16', '10.1.0.0/016', '10.1.0.0', 'x/8', ''));
+    fc.assert(fc.property(cidr, text, text, (c, subnet, route) => {
+      expect(defaultRange(c)).toEqual(canonicalRange({ subnet: `${formatIpv4(c.addr)}/${c.len}` }));
+      const ipam = { type: 'host-local', ranges: [[{ subnet }]], routes: [{ dst: route }] };
+      expect(loadSubnetHostLocalConfig(ipam, '0.3.1', subnet, route)).toEqual(loadPlainHostLocalConfig(ipam, '0.3.1'));
+    }), { numRuns: 500 });
   });
 });

@@ -19,7 +19,7 @@
  * per node, immutable, replaced on every change.
  */
 import { textMemo } from '../contract/memo.js';
-import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseIpv4, type BuildStep, type Cidr, type CniError, type Ipv4 } from '@podnet/core';
+import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIpv4, type BuildStep, type Cidr, type CniError, type Ipv4 } from '@podnet/core';
 import { withEntry, withoutEntries } from '../util/record.js';
 
 /** One canonical range of a range set (every field filled in, as Range.Canonicalize leaves it). */
@@ -175,7 +175,53 @@ export function canonicalRangeSet(raw: unknown): RangeSet | IpamError {
 
 /** The range a subnet gives with host-local's defaults (`{"subnet": "…"}`), e.g. a node's podCIDR. */
 export function defaultRange(subnet: Cidr, gateway?: Ipv4): HostLocalRange | IpamError {
+  if (gateway === undefined && isAllocatable(subnet)) return subnetRange(subnet);
   return canonicalRange({ subnet: formatCidr(subnet), ...(gateway === undefined ? {} : { gateway: formatIpv4(gateway) }) });
+}
+
+/**
+ * Whether {@link canonicalRange} takes `{"subnet": formatCidr(subnet)}` as it is: a network address (no host
+ * bits) of a prefix host-local allocates from (/30 or larger). Anything else goes through it, for its error.
+ */
+function isAllocatable(subnet: Cidr): boolean {
+  const { addr, len } = subnet;
+  return Number.isInteger(len) && len >= 0 && len <= 30 && Number.isInteger(addr) && addr >= 0 && addr <= 0xffffffff && networkOf(addr, len) === addr;
+}
+
+/**
+ * What {@link canonicalRange} makes of an {@link isAllocatable} subnet, made from its numbers: a node's
+ * podCIDR was formatted only to be scanned back (every ADD of a design on allocateOnSubnet, every node's
+ * first flannel ADD).
+ */
+function subnetRange(subnet: Cidr): HostLocalRange {
+  const addr = subnet.addr;
+  const broadcast = (addr | ~maskOf(subnet.len)) >>> 0;
+  return { subnet: { addr, len: subnet.len }, gateway: (addr + 1) >>> 0, rangeStart: (addr + 1) >>> 0, rangeEnd: (broadcast - 1) >>> 0 };
+}
+
+/**
+ * {@link loadPlainHostLocalConfig} of the section `ipam`, which is `{ type, ranges: [[{ subnet }]], routes:
+ * [{ dst: route }] }` (flannel's delegate for kube-flannel's conflist): when both texts are network texts
+ * as host-local prints them back, the range is made of the subnet's numbers and the route is the text
+ * given; else the section is loaded. A new node's first ADD scanned, checked and canonicalised the two
+ * texts subnet.env's parse had just printed.
+ * @internal
+ */
+export function loadSubnetHostLocalConfig(ipam: Readonly<Record<string, unknown>>, cniVersion: string, subnet: string, route: string): HostLocalConfig | IpamError {
+  const sub = networkText(subnet);
+  if (sub === null || !isAllocatable(sub) || networkText(route) === null) return loadPlainHostLocalConfig(ipam, cniVersion);
+  return { ranges: [[subnetRange(sub)]], routes: [{ dst: route }], requested: [] };
+}
+
+/** The network a text names when it is one as host-local prints it (`formatCidr` of a network), else null. */
+function networkText(text: string): Cidr | null {
+  let c: Cidr;
+  try {
+    c = parseCidr(text);
+  } catch {
+    return null;
+  }
+  return formatCidr(c) === text ? c : null;
 }
 
 /**

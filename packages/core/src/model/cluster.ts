@@ -317,9 +317,9 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
     // The router too is drafted only when it holds such an entry (a join where it talked to nobody's old address drafts nothing).
     if (holdsStale(state.underlay.router, ip, mac)) announce(d.underlay.router, ip, mac, state.now, seg.name);
   }
-  // The design sees the cluster with this node in it (read through the few drafts written above).
-  const joined = snapshot(d) as ClusterState;
-  const r = design.nodeAdded(joined, getNode(joined, name));
+  // The design sees the cluster with this node in it (read through the few drafts written above), and the
+  // node as that state holds it: the record written above, as it is (not looked up again by name).
+  const r = design.nodeAdded(snapshot(d) as ClusterState, node);
   applyActionsToDraft(d, r.actions);
   if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
   if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(madeHere(r.nodeState));
@@ -799,7 +799,8 @@ function firstIp(result: CniResult): Ipv4 | null {
 /** Deletes a pod: CNI DEL, then its namespace goes (and with it the pod end of its veth). */
 export function deletePodState(state: ClusterState, ref: string, design: CniDesign): { state: ClusterState; footprint: Footprint } {
   const pod = getPod(state, ref);
-  const next = transition(state, (d) => deletePodInDraft(d, pod.key, design));
+  // The pod found here is the transition's at its start: not looked up again by key.
+  const next = transition(state, (d) => deletePodOf(d, state, pod, design));
   const wired = !state.waiting[pod.key];
   return { state: next, footprint: wired ? { nodes: [pod.node!], podsAdded: [], podsRemoved: [pod.key], global: false } : { nodes: [], podsAdded: [], podsRemoved: [], global: false } };
 }
@@ -807,7 +808,11 @@ export function deletePodState(state: ClusterState, ref: string, design: CniDesi
 /** {@link deletePodState} inside an open transition (for batches): the pod `key` must exist. */
 export function deletePodInDraft(d: Draft<ClusterState>, key: string, design: CniDesign): void {
   const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
-  const pod = peekPod(state, podKeyOf(key)) ?? getPod(state, key);
+  deletePodOf(d, state, peekPod(state, podKeyOf(key)) ?? getPod(state, key), design);
+}
+
+/** {@link deletePodInDraft} of `pod` as `state` holds it (the transition's state, read as plain data). */
+function deletePodOf(d: Draft<ClusterState>, state: ClusterState, pod: Pod, design: CniDesign): void {
   if (state.waiting[pod.key]) {
     // Never wired (its ADD failed or it never had a node): nothing for CNI DEL to undo.
     delete d.waiting[pod.key];
