@@ -17,7 +17,7 @@ import { findNs, locateNs, UNDERLAY_NS } from '../model/lookup.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, Segment, TcProg, TunnelEntry } from '../model/types.js';
 import { localAddressMap, lookupRouteFrom, refUses, selectSource, type RouteSlot } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
-import { shardGet, shardSet, shardValues, type Shards } from '../util/shards.js';
+import { shardGet, shardReplaced, shardValues, type Shards } from '../util/shards.js';
 import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
   ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PKT_FILTERED, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED,
@@ -1716,11 +1716,17 @@ class Run {
    * into as a new value: the table as it was plus what was learned, in the order first learned — what writing
    * the entries one by one into the table's draft made, without a draft of the table or of the namespace.
    *
-   * The namespaces are grouped by node, and each node that holds one is written once into the nodes map as a
-   * new record ({@link learnedNode}): its host namespace and the pods that learned replaced, the rest shared.
-   * Reaching each namespace through drafts (the nodes map's top and leaf, the node, its pods record, the pod,
-   * each an immer proxy with its copy) was ~70 % of a committed send's commit, itself twice the send on the
-   * seed lab; a sharded map's `shardSet` writes the leaf as a copy, without a proxy below the map.
+   * The namespaces are grouped by node, and each node that holds one is given as a new record
+   * ({@link learnedNode}): its host namespace and the pods that learned replaced, the rest shared. Reaching each
+   * namespace through drafts (the nodes map's top and leaf, the node, its pods record, the pod, each an immer
+   * proxy with its copy) was ~70 % of a committed send's commit, itself twice the send on the seed lab. The
+   * new nodes map is made outside the transition (util/shards.ts `shardReplaced`: the map's first level, the
+   * node's top and its leaf copied, what `shardSet` through the map's draft made), and the transition only
+   * gives the state (and, when the router learned, the underlay) its new values: through a draft of the nodes
+   * map, immer's proxies of it and their finalisation were ~15 % of a committed cold send on the seed lab
+   * (`pnpm ab --what=probe`, cold recorded + commit ×0.86–0.88, both orders). The state itself stays immer's
+   * copy: a commit that also built the state object by hand (a spread of it) made property runs ~6–9 % slower
+   * (in-process, both orders; the sends themselves were faster), for a reason not found.
    */
   commit(): ClusterState {
     if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd === null && this.pmtuUpd === null) return this.state;
@@ -1744,9 +1750,12 @@ class Run {
       if (l === undefined) byNode.set(at.node, [learner]);
       else l.push(learner);
     }
+    let nodes = state.nodes;
+    for (const [name, learners] of byNode) nodes = shardReplaced(nodes, name, this.learnedNode(shardGet(state.nodes, name)!, learners, neighIds, fdbIds));
+    const routerNs = router ? this.learnedNs(UNDERLAY_NS, state.underlay.router, neighIds, fdbIds) : null;
     return transition(state, (d) => {
-      if (router) (d.underlay as { router: NetNs }).router = madeHere(this.learnedNs(UNDERLAY_NS, state.underlay.router, neighIds, fdbIds));
-      for (const [name, learners] of byNode) shardSet(d.nodes, name, madeHere(this.learnedNode(shardGet(state.nodes, name)!, learners, neighIds, fdbIds)));
+      if (routerNs !== null) (d.underlay as { router: NetNs }).router = madeHere(routerNs);
+      (d as { nodes: ClusterState['nodes'] }).nodes = madeHere(nodes);
     });
   }
 
@@ -1757,17 +1766,20 @@ class Run {
     for (let i = 0; i < learners.length; i++) {
       const { id, pod: key } = learners[i]!;
       if (key === null) {
-        host = madeHere(this.learnedNs(id, host, neighIds, fdbIds));
+        host = this.learnedNs(id, host, neighIds, fdbIds);
         continue;
       }
       const pod = node.pods[key]!;
-      pods ??= madeHere(copyTable(node.pods));
-      pods[key] = madeHere({ ...pod, netns: madeHere(this.learnedNs(id, pod.netns!, neighIds, fdbIds)) });
+      pods ??= copyTable(node.pods);
+      pods[key] = { ...pod, netns: this.learnedNs(id, pod.netns!, neighIds, fdbIds) };
     }
     return { ...node, host, pods: pods ?? node.pods };
   }
 
-  /** The namespace `was` (whose id is `id`) with what it learned: new tables, each registered with madeHere. */
+  /**
+   * The namespace `was` (whose id is `id`) with what it learned: new tables. Made outside the transition, of
+   * plain data: the value that holds it (the new nodes map, the router) is registered with madeHere.
+   */
   learnedNs(id: NsId, was: NetNs, neighIds: ReadonlySet<NsId>, fdbIds: ReadonlySet<NsId>): NetNs {
     const ct = this.ctUpd?.get(id);
     const pm = this.pmtuUpd?.get(id);
@@ -1775,13 +1787,13 @@ class Run {
     if (pm !== undefined) {
       const next = copyTable(was.pmtu);
       for (const [k, v] of pm) next[k] = v;
-      pmtu = madeHere(next);
+      pmtu = next;
     }
     return {
       ...was,
-      neigh: neighIds.has(id) ? madeHere(this.neighUpd.into(id, was.neigh)) : was.neigh,
-      fdb: fdbIds.has(id) ? madeHere(this.fdbUpd.into(id, was.fdb)) : was.fdb,
-      conntrack: ct !== undefined ? madeHere([...was.conntrack, ...ct]) : was.conntrack,
+      neigh: neighIds.has(id) ? this.neighUpd.into(id, was.neigh) : was.neigh,
+      fdb: fdbIds.has(id) ? this.fdbUpd.into(id, was.fdb) : was.fdb,
+      conntrack: ct !== undefined ? [...was.conntrack, ...ct] : was.conntrack,
       pmtu,
     };
   }

@@ -232,6 +232,30 @@ export function shardDelete<V>(s: Shards<V>, key: string): void {
 }
 
 /**
+ * A new map: `s` with the value of `key`, which it holds, replaced by `value` — its first level, the key's
+ * top and its leaf copied (one `slice` each), the rest shared. For a plain (committed) map, outside a
+ * transition: the engine's commit of what a packet taught gives a node a new record this way, without an
+ * immer draft of the map (dataplane/engine.ts `Run.commit`). Throws when `key` is absent.
+ */
+export function shardReplaced<V>(s: Shards<V>, key: string, value: V): Shards<V> {
+  const h = hashOf(key);
+  const i = h & (SHARD_COUNT - 1);
+  const t = i >>> BITS;
+  const j = i & (FANOUT - 1);
+  const top = s[t];
+  const l = top?.[j];
+  const p = l ? find(l, key, tagOf(h)) : -1;
+  if (p < 0) throw new Error(`podnet internal error: shardReplaced of a key the map does not hold (${key})`);
+  const leaf = l!.slice();
+  leaf[p + 2] = value;
+  const nextTop = top!.slice();
+  nextTop[j] = leaf;
+  const next = s.slice();
+  next[t] = nextTop;
+  return next;
+}
+
+/**
  * The top at slot `t` of a mutable map, to write into. A top shared with the state before the open
  * transition, and not drafted in it, is replaced by a copy (one `slice`), put in place with writeSlot
  * (util/immer.ts) as leaves are (see {@link writeLeaf}), which immer does not walk: writing a leaf through the top's draft cost an
