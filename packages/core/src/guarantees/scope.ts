@@ -41,6 +41,14 @@ export interface ChangeScope {
    * change as global.
    */
   readonly routerNeigh?: true;
+  /**
+   * Set (the namespaces of the pods taken away) when the change took pods off one node and did nothing
+   * else a probe reads (see {@link departedPods}). A probe between pods that stay reads what it read before,
+   * less those pods: it runs as it did unless one of its packets (ARP frames aside) took a step in their
+   * namespaces, so the incremental check re-probes only the pairs that did, and those that fail, instead of
+   * every pair of the node's pods. A sampled check ignores it.
+   */
+  readonly departed?: readonly NsId[];
 }
 
 /** The scope of the change from `a` to `b` (see the module comment). */
@@ -51,7 +59,94 @@ export function changeScope(a: ClusterState, b: ClusterState): ChangeScope {
   const ra = a.underlay.router;
   const rb = b.underlay.router;
   if (ra !== rb && onlyNeighDiffers(ra, rb) && !reachesOthers(a, b, touched, ips, true)) return { nodes, ips, global: true, routerNeigh: true };
-  return { nodes, ips, global: reachesOthers(a, b, touched, ips, false) };
+  const global = reachesOthers(a, b, touched, ips, false);
+  const departed = global || nodes.length !== 1 ? null : departedPods(a, b, nodes[0]!, ips);
+  return departed === null ? { nodes, ips, global } : { nodes, ips, global, departed };
+}
+
+/**
+ * The namespaces of the pods a change took off `name` when that is all it did that a probe reads, else
+ * null. What a probe between pods that stay (or from a node to one) reads of the change's node is then what
+ * it read before, less the departed pods: their namespaces, their addresses (which nobody owns after), the
+ * host's bridge ports to them and those ports' FDB entries. Every other field of the node's record (its
+ * `cni` state aside, which forwarding never reads), of its host namespace, and of the state outside the
+ * node (underlay, peer sets) is the same object. So a probe runs as before until one of its packets meets
+ * what is gone:
+ * - a frame sent to a departed namespace, through a port's FDB entry, a flood, or a route: a step there,
+ *   noted unless the frame is ARP. A bridge's ports are its only ways there, as a port may carry no
+ *   address, route, tc program or FDB entry the host's routes could send to (each checked below).
+ * - an ARP request flooded there: a departed namespace answers only for an address (its own, or by proxy
+ *   ARP) whose packets then go to it — a noted step — unless another answer came first, which is then the
+ *   one they follow either way; what its answer taught the run's tables is read only by frames to its MAC.
+ *   Without it, the probe takes fewer steps, never more.
+ * - a frame to a departed port's own MAC (the host's local FDB entry for it): a port of a bridge answers no
+ *   ARP (the bridge does, with its own MAC), so only a neighbour entry the state holds, or a link of the
+ *   same MAC answering for itself, could name that MAC: none may, in the host or a staying pod of the node,
+ *   nor a peer set they include for the bridge.
+ * The property holding this to a full audit is in packages/testing/src/equivalence.test.ts.
+ */
+function departedPods(a: ClusterState, b: ClusterState, name: string, ips: readonly string[]): NsId[] | null {
+  // The clock too: entries age by it (ARP, FDB, path MTU).
+  if (a.underlay !== b.underlay || a.peerSets !== b.peerSets || a.now !== b.now) return null;
+  const na = shardGet(a.nodes, name);
+  const nb = shardGet(b.nodes, name);
+  if (!na || !nb) return null;
+  for (const k in na) if (k !== 'pods' && k !== 'cni' && k !== 'host' && (na as unknown as Record<string, unknown>)[k] !== (nb as unknown as Record<string, unknown>)[k]) return null;
+  for (const k in nb) if (!(k in na)) return null;
+  const departed: NsId[] = [];
+  for (const k in nb.pods) if (na.pods[k] !== nb.pods[k]) return null;
+  for (const k in na.pods) if (!(k in nb.pods)) departed.push(`pod/${k}`);
+  if (departed.length === 0) return null;
+  // Their addresses: owned by departed namespaces before, by nobody after.
+  for (const ip of ips) {
+    if ((shardGet(b.ipIndex, ip)?.length ?? 0) > 0) return null;
+    for (const o of shardGet(a.ipIndex, ip) ?? []) if (!departed.includes(o.ns)) return null;
+  }
+  const ha = na.host;
+  const hb = nb.host;
+  if (ha !== hb) {
+    for (const k in ha) if (k !== 'links' && k !== 'fdb' && (ha as unknown as Record<string, unknown>)[k] !== (hb as unknown as Record<string, unknown>)[k]) return null;
+    for (const k in hb) if (!(k in ha)) return null;
+    // Removed links: bridge ports to departed pods, with nothing the host could route to.
+    const ports = new Set<string>();
+    const macs = new Set<string>();
+    const bridges = new Set<string>();
+    for (const k in hb.links) if (ha.links[k] !== hb.links[k]) return null;
+    for (const k in ha.links) {
+      if (k in hb.links) continue;
+      const l = ha.links[k]!;
+      if (l.kind !== 'veth' || l.master === null || l.addrs.length > 0 || l.tc || !departed.includes(l.peer.ns)) return null;
+      ports.add(l.name);
+      macs.add(l.mac);
+      bridges.add(l.master);
+    }
+    for (const k in hb.fdb) if (ha.fdb[k] !== hb.fdb[k]) return null;
+    // After the links: the MACs of the departed ports are known.
+    for (const k in ha.fdb) {
+      if (k in hb.fdb) continue;
+      const e = ha.fdb[k]!;
+      // An entry of a departed port: frames to its MAC went to that port — or, for a local entry (the port's
+      // own MAC, nothing else), up to the host.
+      if (e.port === null || !ports.has(e.port) || (e.local && !macs.has(e.mac))) return null;
+    }
+    if (ports.size > 0) {
+      for (const r of ha.routes) if (r.dev !== null && ports.has(r.dev)) return null;
+      for (const list of Object.values(ha.tables ?? {})) for (const r of list) if (r.dev !== null && ports.has(r.dev)) return null;
+      const namesMac = (ns: NetNs): boolean => {
+        for (const k in ns.links) if (macs.has(ns.links[k]!.mac)) return true;
+        for (const k in ns.neigh) { const m = ns.neigh[k]!.mac; if (m !== null && macs.has(m)) return true; }
+        for (const ref of ns.peerSets) {
+          const set = a.peerSets[ref.set];
+          if (set && bridges.has(set.dev)) return true;
+        }
+        return false;
+      };
+      // The host as it is after (its links without the departed ports; the rest is the same objects).
+      if (namesMac(hb)) return null;
+      for (const k in nb.pods) { const p = nb.pods[k]!; if (p.netns && namesMac(p.netns)) return null; }
+    }
+  }
+  return departed;
 }
 
 /** Whether two versions of a namespace differ in their neighbour table alone. */
