@@ -134,17 +134,6 @@ function nodeLookup(state: ClusterState): NodeOf {
   };
 }
 
-/** The nodes other than the pair's own whose namespaces are in `visited` (in order of first visit). */
-function transitNodes(nodeOf: NodeOf, fromNs: string, to: PlacedPod, visited: Iterable<string>): readonly string[] {
-  const fromNode = nodeOf(fromNs);
-  let transit: string[] | null = null; // most pairs cross no other node: no array for them
-  for (const ns of visited) {
-    const n = nodeOf(ns);
-    if (n !== null && n !== fromNode && n !== to.node && !transit?.includes(n)) (transit ??= []).push(n);
-  }
-  return transit ?? NO_TRANSIT;
-}
-
 const NO_TRANSIT: readonly string[] = Object.freeze([]);
 
 /**
@@ -188,16 +177,23 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
  * pair's own. A passing probe that crossed none of them (most) is {@link PASSED}.
  */
 function footprint(nodeOf: NodeOf, fromNs: NsId, to: PlacedPod, visited: Iterable<NsId>, violations: readonly Violation[]): PairRecord {
-  const transit = transitNodes(nodeOf, fromNs, to, visited);
+  const fromNode = nodeOf(fromNs);
+  // Most pairs cross no other node and no other pod: no array for them.
+  let transit: string[] | null = null;
   let router = false;
   let strays: NsId[] | null = null;
   for (const ns of visited) {
-    if (ns === UNDERLAY_NS) router = true;
+    if (ns === UNDERLAY_NS) {
+      router = true;
+      continue;
+    }
+    const n = nodeOf(ns);
+    if (n !== null && n !== fromNode && n !== to.node && !transit?.includes(n)) (transit ??= []).push(n);
     // `pod/<key>`: the destination's namespace is told by its key, without a string made for it per probe.
-    else if (ns.startsWith('pod/') && ns !== fromNs && !(ns.length === to.key.length + 4 && ns.endsWith(to.key)) && !strays?.includes(ns)) (strays ??= []).push(ns);
+    if (ns.startsWith('pod/') && ns !== fromNs && !(ns.length === to.key.length + 4 && ns.endsWith(to.key)) && !strays?.includes(ns)) (strays ??= []).push(ns);
   }
-  if (violations.length === 0 && transit.length === 0 && !router && strays === null) return PASSED;
-  const r: { violations: readonly Violation[]; transit: readonly string[]; router?: true; strays?: readonly NsId[] } = { violations, transit };
+  if (violations.length === 0 && transit === null && !router && strays === null) return PASSED;
+  const r: { violations: readonly Violation[]; transit: readonly string[]; router?: true; strays?: readonly NsId[] } = { violations, transit: transit ?? NO_TRANSIT };
   if (router) r.router = true;
   if (strays !== null) r.strays = strays;
   return r;
