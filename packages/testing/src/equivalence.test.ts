@@ -318,20 +318,17 @@ describe('pods taken away', () => {
     expect(memory.pairs.get('default/a>default/b')?.strays).toEqual(['pod/default/m']);
     // c leaves: no probe stepped in its namespace, none is taken again, and the verdict is the audit's.
     sim.deletePod('c');
-    const scope = diffScope(before, sim.state);
-    expect(scope.departed).toEqual(['pod/default/c']);
-    const quiet = incrementalCheck(sim.state, memory, scope);
+    const quiet = incrementalCheck(sim.state, memory, diffScope(before, sim.state));
     expect(quiet.probes).toBe(0);
     expect(keys(quiet.violations)).toEqual(keys(audit(sim.state).violations));
   });
 
   it('break the pairs that went through them: a→b once m is gone (fails when the pairs that strayed are not re-probed)', () => {
     const sim = throughAPod();
-    const scopeOf = diffScope(sim.state, sim.state);
-    expect(scopeOf.departed).toBeUndefined();
     const before = sim.state;
     sim.deletePod('m');
-    expect(diffScope(before, sim.state).departed).toEqual(['pod/default/m']);
+    // a→b and b→a alone are probed again: the pairs whose probes stepped in m's namespace (b→a's reply too).
+    expect(incrementalCheck(sim.state, audit(before).memory, diffScope(before, sim.state)).probes).toBe(2);
     const full = keys(sim.check().violations);
     expect(full).toContain('no-nat|default/a|default/b');
     expect(keys(sim.violations)).toEqual(full);
@@ -343,7 +340,11 @@ describe('pods taken away', () => {
     sim.apply({ op: 'route.add', ns: 'node/node-1', dst: '10.99.0.0/24', dev: port.name });
     const before = sim.state;
     sim.deletePod('c');
-    expect(diffScope(before, sim.state).departed).toBeUndefined();
+    // node-1 is touched as a node: its pods a and m are probed again from node-1 (2) and with every other
+    // pod, both ways (a↔m, a↔b, m↔b: 6).
+    const r = incrementalCheck(sim.state, audit(before).memory, diffScope(before, sim.state));
+    expect(r.probes).toBe(8);
+    expect(keys(r.violations)).toEqual(keys(audit(sim.state).violations));
   });
 });
 
