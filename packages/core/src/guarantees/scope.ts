@@ -18,6 +18,7 @@
  * with designs whose joins reach into other nodes' paths, is in packages/testing/src/equivalence.test.ts.
  */
 import { cidrContains, type Cidr } from '../addr/ipv4.js';
+import { podKeys } from '../dataplane/links.js';
 import { locateNs } from '../model/lookup.js';
 import type { ClusterState, IpOwner, NetNs, NsId, PeerEntry } from '../model/types.js';
 import { shardDiffKeys, shardGet, shardSome, shardValues } from '../util/shards.js';
@@ -94,12 +95,16 @@ export function departedPods(a: ClusterState, b: ClusterState, scope: ChangeScop
   const na = shardGet(a.nodes, name);
   const nb = shardGet(b.nodes, name);
   if (!na || !nb) return null;
+  // Fewer pods after, first: most changes of one node (a pod added, what a packet taught) end here, with
+  // the node's memoized pod keys (~8 µs a change went through the walks below in every-change runs).
+  const keysA = podKeys(na);
+  const keysB = podKeys(nb);
+  if (keysB.length >= keysA.length) return null;
   for (const k in na) if (k !== 'pods' && k !== 'cni' && k !== 'host' && (na as unknown as Record<string, unknown>)[k] !== (nb as unknown as Record<string, unknown>)[k]) return null;
   for (const k in nb) if (!(k in na)) return null;
+  for (let i = 0; i < keysB.length; i++) if (na.pods[keysB[i]!] !== nb.pods[keysB[i]!]) return null;
   const departed: NsId[] = [];
-  for (const k in nb.pods) if (na.pods[k] !== nb.pods[k]) return null;
-  for (const k in na.pods) if (!(k in nb.pods)) departed.push(`pod/${k}`);
-  if (departed.length === 0) return null;
+  for (let i = 0; i < keysA.length; i++) if (!(keysA[i]! in nb.pods)) departed.push(`pod/${keysA[i]!}`);
   // Their addresses: owned by departed namespaces before, by nobody after.
   for (const ip of ips) {
     if ((shardGet(b.ipIndex, ip)?.length ?? 0) > 0) return null;
@@ -146,7 +151,7 @@ export function departedPods(a: ClusterState, b: ClusterState, scope: ChangeScop
       };
       // The host as it is after (its links without the departed ports; the rest is the same objects).
       if (namesMac(hb)) return null;
-      for (const k in nb.pods) { const p = nb.pods[k]!; if (p.netns && namesMac(p.netns)) return null; }
+      for (let i = 0; i < keysB.length; i++) { const p = nb.pods[keysB[i]!]!; if (p.netns && namesMac(p.netns)) return null; }
     }
   }
   return departed;
