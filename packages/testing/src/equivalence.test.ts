@@ -14,7 +14,7 @@
  */
 import { awsVpc, broken, calico, cilium, flannel } from '@podnet/cni';
 import {
-  audit, buildClusterState, cidrContains, createSimulator, diffScope, formatIpv4, icmpEcho, isPodnetError, listNodes, locateNs, send, shardGet, shardKeys, shardValues,
+  audit, buildClusterState, cidrContains, createSimulator, diffScope, formatIpv4, icmpEcho, incrementalCheck, isPodnetError, listNodes, locateNs, send, shardGet, shardKeys, shardValues,
   type Action, type CheckRun, type ClusterState, type CniDesign, type NetNs, type Node, type PeerEntry, type Shards,
 } from '@podnet/core';
 import fc from 'fast-check';
@@ -233,9 +233,9 @@ describe('incremental verdicts equal a full audit after every event (faults and 
   }
 });
 
-/** A check's memory as plain values: per pair its violation keys and transit nodes; the unique-IP keys. */
+/** A check's memory as plain values: per pair its violation keys, transit nodes, router crossing and stray pod namespaces; the unique-IP keys. */
 const memoryOf = (r: CheckRun) => ({
-  pairs: [...r.memory.pairs].map(([k, p]) => [k, keys(p.violations), p.transit]).sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
+  pairs: [...r.memory.pairs].map(([k, p]) => [k, keys(p.violations), p.transit, p.router ?? false, p.strays ?? []]).sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
   unique: [...r.memory.unique.keys()].sort(),
 });
 
@@ -290,6 +290,61 @@ describe('pairs that pass through a third node', () => {
     const full = keys(sim.check().violations);
     expect(full).toContain('no-nat|default/a|default/b');
     expect(keys(sim.violations)).toEqual(full);
+  });
+});
+
+describe('pods taken away', () => {
+  /**
+   * node-1 runs a and m, node-2 runs b; a reaches b through m (a route of a's via m's address, m forwarding):
+   * a→b's probe steps in m's namespace, a pod that is neither of its ends.
+   */
+  const throughAPod = () => {
+    const sim = createSimulator({ podCidr: '10.244.0.0/16', underlay: { segments: [{ name: 'seg-1', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 1500 }] }, cni: flannel() });
+    for (const n of ['node-1', 'node-2']) sim.addNode({ name: n, segment: 'seg-1' });
+    const a = sim.addPod({ name: 'a', node: 'node-1' });
+    const m = sim.addPod({ name: 'm', node: 'node-1' });
+    const b = sim.addPod({ name: 'b', node: 'node-2' });
+    sim.addPod({ name: 'c', node: 'node-1' });
+    sim.apply({ op: 'sysctl.set', ns: 'pod/default/m', key: 'net.ipv4.ip_forward', value: 1 });
+    sim.apply({ op: 'route.add', ns: 'pod/default/a', dst: `${formatIpv4(b.ip!)}/32`, via: formatIpv4(m.ip!), dev: 'eth0' });
+    expect(sim.violations).toEqual([]);
+    return sim;
+  };
+
+  it('re-probe only the pairs whose probes stepped in their namespaces, and the pairs that fail', () => {
+    const sim = throughAPod();
+    const before = sim.state;
+    const memory = audit(before).memory;
+    expect(memory.pairs.get('default/a>default/b')?.strays).toEqual(['pod/default/m']);
+    // c leaves: no probe stepped in its namespace, none is taken again, and the verdict is the audit's.
+    sim.deletePod('c');
+    const quiet = incrementalCheck(sim.state, memory, diffScope(before, sim.state));
+    expect(quiet.probes).toBe(0);
+    expect(keys(quiet.violations)).toEqual(keys(audit(sim.state).violations));
+  });
+
+  it('break the pairs that went through them: a→b once m is gone (fails when the pairs that strayed are not re-probed)', () => {
+    const sim = throughAPod();
+    const before = sim.state;
+    sim.deletePod('m');
+    // a→b and b→a alone are probed again: the pairs whose probes stepped in m's namespace (b→a's reply too).
+    expect(incrementalCheck(sim.state, audit(before).memory, diffScope(before, sim.state)).probes).toBe(2);
+    const full = keys(sim.check().violations);
+    expect(full).toContain('no-nat|default/a|default/b');
+    expect(keys(sim.violations)).toEqual(full);
+  });
+
+  it('are an ordinary change when the host keeps something of them: a route to their port', () => {
+    const sim = throughAPod();
+    const port = Object.values(sim.node('node-1').host.links).find((l) => l.kind === 'veth' && l.peer.ns === 'pod/default/c')!;
+    sim.apply({ op: 'route.add', ns: 'node/node-1', dst: '10.99.0.0/24', dev: port.name });
+    const before = sim.state;
+    sim.deletePod('c');
+    // node-1 is touched as a node: its pods a and m are probed again from node-1 (2) and with every other
+    // pod, both ways (a↔m, a↔b, m↔b: 6).
+    const r = incrementalCheck(sim.state, audit(before).memory, diffScope(before, sim.state));
+    expect(r.probes).toBe(8);
+    expect(keys(r.violations)).toEqual(keys(audit(sim.state).violations));
   });
 });
 

@@ -23,10 +23,10 @@ import { fail } from '../errors.js';
 import type { Trace } from '../dataplane/types.js';
 import { findNs, hostNsId, nodeOfNs, podNsId, UNDERLAY_NS } from '../model/lookup.js';
 import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
-import type { ClusterState, IpOwner, PlacedPod } from '../model/types.js';
+import type { ClusterState, IpOwner, NsId, PlacedPod } from '../model/types.js';
 import { SHARD_COUNT, shardGet, shardKeys, shardLeafSize, shardLeafValue, shardSome, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from '../wire/packet.js';
-import type { ChangeScope } from './scope.js';
+import { departedPods, type ChangeScope } from './scope.js';
 
 export type GuaranteeName = 'unique-ip' | 'no-nat' | 'node-reaches-pods';
 
@@ -62,11 +62,16 @@ interface PairRecord {
   readonly transit: readonly string[];
   /** A packet of the probe (ARP frames aside) took a step in the underlay router (see ChangeScope.routerNeigh). */
   readonly router?: true;
+  /**
+   * Pod namespaces other than the pair's own in which a packet of the probe (ARP frames aside) took a step,
+   * in order of first visit: what decides whether taking a pod away can change the pair (departedPods in scope.ts).
+   */
+  readonly strays?: readonly NsId[];
 }
 
 /** Whether a pair must be remembered between checks: it fails, or a change elsewhere can change it. */
 function worthKeeping(r: PairRecord): boolean {
-  return r.violations.length > 0 || r.transit.length > 0 || r.router === true;
+  return r.violations.length > 0 || r.transit.length > 0 || r.router === true || r.strays !== undefined;
 }
 
 /** The incremental checker's memory between changes: failing pairs and pairs with transit nodes. */
@@ -129,17 +134,6 @@ function nodeLookup(state: ClusterState): NodeOf {
   };
 }
 
-/** The nodes other than the pair's own whose namespaces are in `visited` (in order of first visit). */
-function transitNodes(nodeOf: NodeOf, fromNs: string, to: PlacedPod, visited: Iterable<string>): readonly string[] {
-  const fromNode = nodeOf(fromNs);
-  let transit: string[] | null = null; // most pairs cross no other node: no array for them
-  for (const ns of visited) {
-    const n = nodeOf(ns);
-    if (n !== null && n !== fromNode && n !== to.node && !transit?.includes(n)) (transit ??= []).push(n);
-  }
-  return transit ?? NO_TRANSIT;
-}
-
 const NO_TRANSIT: readonly string[] = Object.freeze([]);
 
 /**
@@ -159,9 +153,7 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
     const quick = send(state, fromNs, icmpEcho(to.ip!), QUICK[mode]);
     if (quick.trace.violations.length === 0 && replied(quick.trace, fromNs)) {
       if (!quick.visited) return PASSED;
-      const transit = transitNodes(nodeOf, fromNs, to, quick.visited);
-      if (quick.visited.has(UNDERLAY_NS)) return { violations: PASSED.violations, transit, router: true };
-      return transit.length === 0 ? PASSED : { violations: PASSED.violations, transit };
+      return footprint(nodeOf, fromNs, to, quick.visited, PASSED.violations);
     }
   }
   const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true, commit: false });
@@ -176,9 +168,35 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
   if (!replied(trace, fromNs)) violations.push(unreachable(state, trace, fromNs, fromLabel, to, guarantee, 'the request'));
   // A broadcast ARP request reaches every node of a segment; those that do not own the address only
   // drop it, and an address changing owners is caught through the IP index, so ARP is not transit.
-  const visited = trace.steps.filter((s) => s.frame?.payload.kind !== 'arp').map((s) => s.ns);
-  const transit = transitNodes(nodeOf, fromNs, to, visited);
-  return visited.includes(UNDERLAY_NS) ? { violations, transit, router: true } : { violations, transit };
+  return footprint(nodeOf, fromNs, to, trace.steps.filter((s) => s.frame?.payload.kind !== 'arp').map((s) => s.ns), violations);
+}
+
+/**
+ * The record of a probe with these violations whose packets (ARP frames aside) took steps in the namespaces
+ * `visited`: the nodes other than the pair's own, whether the router, and the pod namespaces other than the
+ * pair's own. A passing probe that crossed none of them (most) is {@link PASSED}.
+ */
+function footprint(nodeOf: NodeOf, fromNs: NsId, to: PlacedPod, visited: Iterable<NsId>, violations: readonly Violation[]): PairRecord {
+  const fromNode = nodeOf(fromNs);
+  // Most pairs cross no other node and no other pod: no array for them.
+  let transit: string[] | null = null;
+  let router = false;
+  let strays: NsId[] | null = null;
+  for (const ns of visited) {
+    if (ns === UNDERLAY_NS) {
+      router = true;
+      continue;
+    }
+    const n = nodeOf(ns);
+    if (n !== null && n !== fromNode && n !== to.node && !transit?.includes(n)) (transit ??= []).push(n);
+    // `pod/<key>`: the destination's namespace is told by its key, without a string made for it per probe.
+    if (ns.startsWith('pod/') && ns !== fromNs && !(ns.length === to.key.length + 4 && ns.endsWith(to.key)) && !strays?.includes(ns)) (strays ??= []).push(ns);
+  }
+  if (violations.length === 0 && transit === null && !router && strays === null) return PASSED;
+  const r: { violations: readonly Violation[]; transit: readonly string[]; router?: true; strays?: readonly NsId[] } = { violations, transit: transit ?? NO_TRANSIT };
+  if (router) r.router = true;
+  if (strays !== null) r.strays = strays;
+  return r;
 }
 
 /** The reachability violation of a pair whose packet (`what`: "the request", "the udp packet") or its reply was lost. */
@@ -368,10 +386,11 @@ function auditWith(state: ClusterState, mode: ProbeMode): CheckRun {
     if (worthKeeping(r)) pairs.set(pairKey(`node:${q.node}`, q.key), r);
   }
   for (const p of pods) {
+    const pNs = podNsId(p.key); // once per sender, not per pair
     for (const q of pods) {
       if (p === q || q.ip === null) continue;
       probes++;
-      const r = probePair(state, podNsId(p.key), p.key, q, 'no-nat', mode, nodeOf);
+      const r = probePair(state, pNs, p.key, q, 'no-nat', mode, nodeOf);
       if (worthKeeping(r)) pairs.set(pairKey(p.key, q.key), r);
     }
   }
@@ -402,7 +421,12 @@ export type { ChangeScope } from './scope.js';
  */
 export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope): CheckRun {
   if (scope.global && scope.routerNeigh !== true) return audit(state);
-  const touched = new Set(scope.nodes);
+  // Pods taken away, and nothing else (departedPods): their node is not touched; a pair can change only if
+  // it fails, or its probe stepped in one of their namespaces. (A deletePod re-probed every pair of its
+  // node's pods: 3.1 probes per deletePod in every-change property runs of flannel VXLAN, now none.)
+  const departed = scope.from === undefined ? null : departedPods(scope.from, state, scope);
+  const gone = departed === null ? null : new Set(departed);
+  const touched = new Set(gone === null ? scope.nodes : []);
   const routerChanged = scope.routerNeigh === true;
   const nodeOf = nodeLookup(state);
   // A node that owns an address whose owners changed is touched too, though its namespaces did not change:
@@ -442,7 +466,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     if (fromNode === undefined || !toPod) continue;
     const toTouched = touchedPods.has(toPod);
     const fromTouched = fromPod !== undefined && touchedPods.has(fromPod);
-    if (r.violations.length || touched.has(fromNode) || toTouched || fromTouched || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true)) {
+    if (r.violations.length || touched.has(fromNode) || toTouched || fromTouched || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true) || (gone !== null && r.strays !== undefined && r.strays.some((ns) => gone.has(ns)))) {
       // The touched pods' pairs: every pod pair with a touched end, and each touched pod's node to it.
       if (node ? toTouched && fromNode === toPod.node : toTouched || fromTouched) continue;
       again.push(node ? [hostNsId(fromNode), fromNode, toPod, 'node-reaches-pods'] : [podNsId(from), from, toPod, 'no-nat']);
