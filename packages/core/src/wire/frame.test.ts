@@ -4,7 +4,7 @@ import { parseIpv4 as ip } from '../addr/ipv4.js';
 import { emitFrame, icmpErrorQuote, packetBytesHex, parseFrame } from './frame.js';
 import { ICMP_QUOTE_MAX, REJECT_QUOTE_MAX } from './icmp.js';
 import { frameLength, type Frame, type IcmpMessage, type Ipv4Packet, type UdpDatagram } from './packet.js';
-import { frameArb, withBytes } from './testing/arbitraries.js';
+import { frameArb, ipv4PacketArb, withBytes } from './testing/arbitraries.js';
 
 const MAC_A = '02:42:0a:f4:01:04';
 const MAC_B = '02:42:0a:f4:01:01';
@@ -75,6 +75,25 @@ describe('emitFrame / parseFrame', () => {
     const unreachable: IcmpMessage = { kind: 'icmp', type: 3, code: 3, rest: 0, data: small };
     const f = ipFrame(packet('10.244.2.3', '10.244.1.4', unreachable, 1, 8 + 128));
     expect(parseFrame(emitFrame(f), { verifyChecksums: true })).toEqual(withBytes(f));
+  });
+
+  it('quote what the emitted datagram holds, at and around the limit too (one that fits is not emitted to measure it)', () => {
+    /** The quote as the emitted bytes make it: the datagram itself when they fit, else its header and the first bytes. */
+    const reference = (p: Ipv4Packet, max: number): Ipv4Packet => {
+      const bytes = emitFrame(ipFrame(p)).subarray(14);
+      return bytes.length <= max ? p : { kind: 'ipv4', header: p.header, payload: { kind: 'raw', length: max - 20, bytes: bytes.slice(20, max) } };
+    };
+    const max = fc.constantFrom(ICMP_QUOTE_MAX, REJECT_QUOTE_MAX, 20, 28, 64);
+    // UDP datagrams of max − 3 … max + 3 bytes, and generated datagrams of every kind (ICMP errors quoting others among them).
+    const around = max.chain((m) => fc.tuple(fc.integer({ min: Math.max(28, m - 3), max: Math.max(28, m) + 3 }).map((n) => packet('10.244.1.4', '10.244.2.3', { ...bigUdp, payload: { kind: 'raw', length: n - 28 } }, 17, n - 20)), fc.constant(m)));
+    fc.assert(
+      fc.property(fc.oneof(around, fc.tuple(ipv4PacketArb(), max)), ([p, m]) => {
+        const want = reference(p, m);
+        if (want === p) expect(icmpErrorQuote(p, m)).toBe(p);
+        else expect(icmpErrorQuote(p, m)).toEqual(want);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('quote 536 bytes for the iptables REJECT target when asked', () => {

@@ -34,6 +34,7 @@ import {
   IPPROTO_TCP,
   IPPROTO_UDP,
   IPV4_HEADER_LEN,
+  ipv4PayloadLength,
   type Frame,
   type IcmpMessage,
   type Ipv4Header,
@@ -157,13 +158,20 @@ function rawBytes(raw: RawPayload, what: string): Uint8Array {
  * in `max`, otherwise its header (Total Length unchanged) and the first `max − 20` payload bytes as a
  * raw payload, exactly what {@link parseFrame} returns for the emitted error. `max` is
  * {@link ICMP_QUOTE_MAX} (548) for errors from the IP stack, `REJECT_QUOTE_MAX` (536) for the
- * iptables REJECT target. Throws `INVALID_PACKET` if `original` cannot be emitted, `INVALID_ARGUMENT`
- * if `max` cannot hold the IPv4 header.
+ * iptables REJECT target. Throws `INVALID_PACKET` if `original` must be cut and cannot be emitted, or if
+ * its Total Length is not what it emits (one that fits is not emitted: a field out of range in it, which
+ * `send` does not accept in a header, is found when the error is emitted), `INVALID_ARGUMENT` if `max`
+ * cannot hold the IPv4 header.
  */
 export function icmpErrorQuote(original: Ipv4Packet, max: number = ICMP_QUOTE_MAX): Ipv4Packet {
   if (!Number.isInteger(max) || max < IPV4_HEADER_LEN) {
     fail('INVALID_ARGUMENT', `quote size ${max} cannot hold the ${IPV4_HEADER_LEN}-byte IPv4 header`, { max });
   }
+  // A datagram whose Total Length is what its parts add up to (its emitted size, computed without emitting
+  // it) and fits is quoted whole: emitting it only to measure it was ~90 % of an ICMP error's cost in a
+  // property run (~0.7 % of the run). Any other is emitted, and cut or refused by what that finds.
+  const total = original.header.totalLength;
+  if (total <= max && IPV4_HEADER_LEN + ipv4PayloadLength(original.payload) === total) return original;
   const bytes = emitPacket(original, true);
   if (bytes.length <= max) return original;
   return { kind: 'ipv4', header: original.header, payload: { kind: 'raw', length: max - IPV4_HEADER_LEN, bytes: copy(bytes, IPV4_HEADER_LEN, max) } };
