@@ -27,7 +27,7 @@ import {
 import { ipv4 } from './build.js';
 import { copyTable, Learned, Pendings } from './learned.js';
 import { linkList, podKeys } from './links.js';
-import { icmpErrorQuote } from '../wire/frame.js';
+import { quoteForwarded } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
 
 /** Options of {@link send}. */
@@ -1386,7 +1386,7 @@ class Run {
       const back = lookupRouteFrom(this.state, ns, orig.header.src, fixedSrc ?? 0, this.view(ns));
       if (back === null || back.type === 'unreachable' || back.type === 'prohibit') return;
     }
-    const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: icmpErrorQuote(orig) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
+    const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: quoteForwarded(orig) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
     const epid = this.newPacket('icmp-error', null, ns.id);
     this.step(epid, ns.id, null, 'icmp-error', this.record ? note((t, c, m, a) => `sends ICMP ${icmpName(t, c)}${m ? ` (mtu ${m})` : ''} to ${formatIpv4(a)}`, type, code, mtu, orig.header.src) : null, null, err);
     this.queue.push({ t: 'out', ns: ns.id, pkt: err, pid: epid });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseIpv4 as ip } from '../addr/ipv4.js';
-import { emitFrame, icmpErrorQuote, packetBytesHex, parseFrame } from './frame.js';
+import { emitFrame, icmpErrorQuote, packetBytesHex, parseFrame, quoteForwarded } from './frame.js';
 import { ICMP_QUOTE_MAX, REJECT_QUOTE_MAX } from './icmp.js';
 import { frameLength, type Frame, type IcmpMessage, type Ipv4Packet, type UdpDatagram } from './packet.js';
 import { frameArb, ipv4PacketArb, withBytes } from './testing/arbitraries.js';
@@ -77,7 +77,7 @@ describe('emitFrame / parseFrame', () => {
     expect(parseFrame(emitFrame(f), { verifyChecksums: true })).toEqual(withBytes(f));
   });
 
-  it('quote what the emitted datagram holds, at and around the limit too (one that fits is not emitted to measure it)', () => {
+  it('quote what the emitted datagram holds, at and around the limit too (the engine\'s quote of a datagram that fits does not emit it to measure it)', () => {
     /** The quote as the emitted bytes make it: the datagram itself when they fit, else its header and the first bytes. */
     const reference = (p: Ipv4Packet, max: number): Ipv4Packet => {
       const bytes = emitFrame(ipFrame(p)).subarray(14);
@@ -89,11 +89,18 @@ describe('emitFrame / parseFrame', () => {
     fc.assert(
       fc.property(fc.oneof(around, fc.tuple(ipv4PacketArb(), max)), ([p, m]) => {
         const want = reference(p, m);
-        if (want === p) expect(icmpErrorQuote(p, m)).toBe(p);
-        else expect(icmpErrorQuote(p, m)).toEqual(want);
+        for (const quote of [icmpErrorQuote, quoteForwarded]) {
+          if (want === p) expect(quote(p, m)).toBe(p);
+          else expect(quote(p, m)).toEqual(want);
+        }
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('refuse, as a public function, to quote a datagram that fits but cannot be emitted', () => {
+    const bad = packet('10.244.1.4', '10.244.2.3', { ...bigUdp, srcPort: 70000, payload: { kind: 'raw', length: 100 } }, 17, 108);
+    expect(() => icmpErrorQuote(bad)).toThrow(expect.objectContaining({ code: 'INVALID_PACKET' }));
   });
 
   it('quote 536 bytes for the iptables REJECT target when asked', () => {
