@@ -824,19 +824,23 @@ function deletePodOf(d: Draft<ClusterState>, state: ClusterState, pod: Pod, desi
   const held = snapshot(snapshot(node.pods))[pod.key];
   const netns = held?.netns ?? null;
   const scratch = netns !== null && !isDraft(held) ? netns : null;
+  // The node read once, before the actions: its host is handed to them (a CNI DEL deletes the pod's veth,
+  // whose host end the action list would otherwise find by id through the nodes' shards).
+  const n = shardGet(d.nodes, node.name)!;
   if (scratch !== null) {
     // The namespace disappears with the pod: the DEL's actions change it in a draft of its own, thrown
     // away after, and its remaining addresses leave the IP index from there. Through the transition's
     // draft, the pod record, its namespace and their tables were drafts immer finalised into a state
     // that drops them, and the pod's removal from its node's pods made immer look for the pod's draft
     // in every pod of the node (30 at 150,000 pods, each cold in memory).
+    // The namespace is the list's `gone` one: a link deleted in it is left there, its addresses leaving
+    // the IP index with the namespace's others just after.
     scratchDraft(scratch, (ns) => {
-      applyActionsToDraft(d, r.actions, [ns]);
+      applyActionsToDraft(d, r.actions, [ns, n.host as Draft<NetNs>], ns);
       unindexNs(d, snapshot(ns) as NetNs);
     });
-  } else applyActionsToDraft(d, r.actions);
+  } else applyActionsToDraft(d, r.actions, [n.host as Draft<NetNs>]);
   if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
-  const n = shardGet(d.nodes, node.name)!;
   if ('nodeState' in r) n.cni = castDraft(madeHere(r.nodeState));
   if (netns !== null) {
     // The namespace disappears: veths whose peer lived in it go too, as the kernel deletes both ends.
