@@ -4,7 +4,7 @@
  * a failure at any point leaves the given state exactly as it was.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { dictDraft, freezeIfOn, peek, produce, scratchDraft, transition, writeField } from '../util/immer.js';
+import { dictDraft, freezeIfOn, lazyScratchDraft, peek, produce, transition, writeField } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
 } from '../addr/ipv4.js';
@@ -839,9 +839,11 @@ function deletePodOf(d: Draft<ClusterState>, state: ClusterState, pod: Pod, desi
     // in every pod of the node (30 at 150,000 pods, each cold in memory).
     // The namespace is the list's `gone` one: a link deleted in it is left there, its addresses leaving
     // the IP index with the namespace's others just after.
-    scratchDraft(scratch, (ns) => {
-      applyActionsToDraft(d, r.actions, [ns, n.host as Draft<NetNs>], ns);
-      unindexNs(d, snapshot(ns) as NetNs);
+    // Its draft is made only if an action writes it (a DEL mostly deletes the veth and leaves it as it is).
+    lazyScratchDraft(scratch, (open) => {
+      let ns: Draft<NetNs> | null = null;
+      applyActionsToDraft(d, r.actions, [n.host as Draft<NetNs>], { plain: scratch, draft: () => (ns ??= open()) });
+      unindexNs(d, ns === null ? scratch : snapshot(ns) as NetNs);
     });
   } else applyActionsToDraft(d, r.actions, [n.host as Draft<NetNs>]);
   if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));

@@ -173,13 +173,36 @@ const listNs: { d: DState | null; id: NsId; ns: DNs | null; prevId: NsId; prev: 
  * none does, the link's addresses leave the IP index with the rest of the namespace's (the caller's
  * `unindexNs`), which is all of the deletion that outlives the namespace.
  */
-const goneNs: { ns: DNs | null; pending: string[] } = { ns: null, pending: [] };
+const goneNs: { gone: GoneNs | null; ns: DNs | null; pending: string[] } = { gone: null, ns: null, pending: [] };
+
+/**
+ * A namespace an action list's caller removes once the list is applied ({@link applyActionsToDraft}): as it
+ * stands (plain data), and its draft to write into, made when first asked for (only when an action writes it).
+ */
+export interface GoneNs {
+  readonly plain: NetNs;
+  readonly draft: () => DNs;
+}
 
 /** The namespace with this id inside a draft; throws `NAMESPACE_NOT_FOUND`. */
 export function draftNs(d: DState, id: NsId): DNs {
-  const ns = lookNs(d, id);
-  if (ns === goneNs.ns && goneNs.pending.length > 0) dropPending(d, ns);
-  return ns;
+  const gone = goneNs.gone;
+  if (gone !== null && id === gone.plain.id) {
+    const ns = (goneNs.ns ??= gone.draft());
+    if (goneNs.pending.length > 0) dropPending(d, ns);
+    return ns;
+  }
+  return lookNs(d, id);
+}
+
+/**
+ * {@link draftNs} for a look only: the {@link goneNs} as it stands (its draft if made, else plain) when no
+ * deletion in it is pending, so that `link.del` notes a link there without drafting the namespace.
+ */
+function nsToLook(d: DState, id: NsId): DNs {
+  const gone = goneNs.gone;
+  if (gone !== null && id === gone.plain.id && goneNs.pending.length === 0) return goneNs.ns ?? (gone.plain as DNs);
+  return draftNs(d, id);
 }
 
 /** {@link draftNs} without the links deleted in the {@link goneNs} being removed first. */
@@ -238,14 +261,14 @@ function knownNs(known: readonly DNs[], id: NsId): DNs | undefined {
 }
 
 /** Applies each action of a list in order, with {@link listNs} remembering namespaces meanwhile. */
-function applyList(d: DState, actions: readonly Action[], known: readonly DNs[] = NO_NS, gone: DNs | null = null): void {
+function applyList(d: DState, actions: readonly Action[], known: readonly DNs[] = NO_NS, gone: GoneNs | null = null): void {
   listNs.d = d;
   listNs.ns = null;
   listNs.id = '';
   listNs.prev = null;
   listNs.prevId = '';
   listNs.known = known;
-  goneNs.ns = gone;
+  goneNs.gone = gone;
   plainList = !isDraft(d);
   try {
     for (let i = 0; i < actions.length; i++) applyOne(d, actions[i]!);
@@ -255,6 +278,7 @@ function applyList(d: DState, actions: readonly Action[], known: readonly DNs[] 
     listNs.prev = null;
     listNs.known = NO_NS;
     // Links still pending go with the namespace.
+    goneNs.gone = null;
     goneNs.ns = null;
     if (goneNs.pending.length > 0) goneNs.pending = [];
     plainList = false;
@@ -779,7 +803,7 @@ function linkAdd(d: DState, a: Extract<Action, { op: 'link.add' }>): void {
 }
 
 function linkDel(d: DState, a: Extract<Action, { op: 'link.del' }>): void {
-  const ns = draftNs(d, a.ns);
+  const ns = nsToLook(d, a.ns);
   const link = getLink(ns, a.name);
   if (link.kind === 'loopback' || link.kind === 'physical') fail('UNSUPPORTED', `Operation not supported: cannot delete ${link.kind} device "${a.name}"`);
   dropOrNote(d, ns, link);
@@ -787,16 +811,16 @@ function linkDel(d: DState, a: Extract<Action, { op: 'link.del' }>): void {
     // Deleting one end of a veth pair deletes the other (the pair is one object in the kernel).
     // The peer is read as plain data: through `peerNs.links` it, and its address list, became drafts
     // that nothing writes (drop deletes the link from its namespace, it does not change it).
-    const peerNs = draftNs(d, link.peer.ns);
+    const peerNs = nsToLook(d, link.peer.ns);
     const peerLinks = look(peerNs as NetNs, 'links');
     const peer = Object.prototype.hasOwnProperty.call(peerLinks, link.peer.name) ? peerLinks[link.peer.name] : undefined;
     if (peer) dropOrNote(d, peerNs, snap(peer));
   }
 }
 
-/** {@link dropLink}, or in the {@link goneNs} (whose deletions before are done: draftNs gave it) only noted. */
+/** {@link dropLink}, or in the {@link goneNs} (as {@link nsToLook} gave it: nothing pending before) only noted. */
 function dropOrNote(d: DState, n: DNs, l: Link): void {
-  if (n === goneNs.ns) goneNs.pending.push(l.name);
+  if (goneNs.gone !== null && n.id === goneNs.gone.plain.id) goneNs.pending.push(l.name);
   else dropLink(d, n, l);
 }
 
@@ -1244,11 +1268,12 @@ export function applyActions(state: ClusterState, actions: readonly Action[]): C
  * Applies actions to a draft already open (for callers batching many changes in one transition). `known`
  * are namespaces of the draft the caller holds, which the actions naming them use without a look-up: a pod's
  * CNI ADD names its node's and its own, and finding them by id (the id cut, hashed into the node and pod
- * indexes, the new key looked up in V8's string table) was ~3% of a flannel bulk build. `gone`, one of
- * `known`, is a namespace the caller removes once the list is applied (a deleted pod's): a link the list
+ * indexes, the new key looked up in V8's string table) was ~3% of a flannel bulk build. `gone` is a
+ * namespace the caller removes once the list is applied (a deleted pod's), named by its id: a link the list
  * deletes in it may be left there (see {@link goneNs}), so the caller must take the namespace as the list
- * leaves it out of the IP index (unindexNs) and throw it away; every action sees it as it would without.
+ * leaves it (its draft if the list made one, else as it was) out of the IP index (unindexNs) and throw it
+ * away; every action sees it as it would without.
  */
-export function applyActionsToDraft(d: DState, actions: readonly Action[], known: readonly Draft<NetNs>[] = NO_NS, gone: Draft<NetNs> | null = null): void {
+export function applyActionsToDraft(d: DState, actions: readonly Action[], known: readonly Draft<NetNs>[] = NO_NS, gone: GoneNs | null = null): void {
   applyList(d, actions, known, gone);
 }
