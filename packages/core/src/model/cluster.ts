@@ -4,7 +4,7 @@
  * a failure at any point leaves the given state exactly as it was.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { dictDraft, freezeIfOn, madeHere, peek, produce, scratchDraft, transition } from '../util/immer.js';
+import { dictDraft, freezeIfOn, lazyScratchDraft, peek, produce, transition, writeField } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
 } from '../addr/ipv4.js';
@@ -234,7 +234,7 @@ function setAlloc(d: Draft<ClusterState>, cidr: number | null, segment: string, 
   const mixedCidrs = mixed || alloc.mixedCidrs;
   // Unchanged, the record stays (a write of the same values through the draft changed nothing either).
   if (cidrLowFree === alloc.cidrLowFree && ipLowFree === alloc.ipLowFree && mixedCidrs === alloc.mixedCidrs) return;
-  d.alloc = madeHere({ cidrLowFree, ipLowFree, mixedCidrs });
+  writeField(d, 'alloc', { cidrLowFree, ipLowFree, mixedCidrs });
 }
 
 /** Adds a node: host namespace with lo and eth0 on its segment, default route, podCIDR; then the design. */
@@ -298,11 +298,11 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   const maxPods = spec.maxPods ?? design.maxPods?.(bare) ?? 110;
   if (!Number.isInteger(maxPods) || maxPods < 0) fail('CNI_FAILED', `design ${design.name} gave node ${name} maxPods ${String(maxPods)}`);
   const node: Node = { ...bare, maxPods };
-  shardSet(d.nodes, name, castDraft(madeHere(node)));
-  d.nodeCount += 1;
+  shardSet(d.nodes, name, castDraft(node));
+  writeField(d, 'nodeCount', state.nodeCount + 1);
   shardSet(d.cidrIndex, formatCidr(podCidr), name);
   if (cidrCursor !== null || ipCursor !== null || mixed) setAlloc(d, cidrCursor, seg.name, ipCursor, mixed);
-  shardSet(d.underlay.segments[seg.name]!.ports, mac, madeHere({ mac, ns: nsId, dev: 'eth0' }));
+  shardSet(d.underlay.segments[seg.name]!.ports, mac, { mac, ns: nsId, dev: 'eth0' });
   indexNs(d, host);
   if (announceOnJoin) {
     // The joining node announces its address (gratuitous ARP, as NetworkManager and cloud images do when
@@ -321,8 +321,8 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   // node as that state holds it: the record written above, as it is (not looked up again by name).
   const r = design.nodeAdded(snapshot(d) as ClusterState, node);
   applyActionsToDraft(d, r.actions);
-  if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
-  if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(madeHere(r.nodeState));
+  if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
+  if ('nodeState' in r) writeField(shardGet(d.nodes, name)!, 'cni', castDraft(r.nodeState));
   return name;
 }
 
@@ -595,7 +595,7 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
     // (a retry that changes nothing leaves the state as it was).
     if (prev?.node === null && prev.status.phase === 'Pending' && prev.status.message === message) return;
     if (prev?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedScheduling', from: 'default-scheduler', pod: pod.key, message, time: state.now });
-    d.waiting[pod.key] = castDraft(madeHere({ ...pod, node: null, status }));
+    writeField(d.waiting, pod.key, castDraft({ ...pod, node: null, status }));
     return;
   }
   events.push({ type: 'Normal', reason: 'Scheduled', from: 'default-scheduler', pod: pod.key, message: `Successfully assigned ${pod.key} to ${best.name}`, time: state.now });
@@ -609,7 +609,7 @@ function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, 
   if (used >= node.maxPods) {
     const detail = `Node didn't have enough resource: pods, requested: 1, used: ${used}, capacity: ${node.maxPods}`;
     events.push({ type: 'Warning', reason: 'OutOfpods', from: 'kubelet', pod: pod.key, message: detail, time: state.now });
-    d.waiting[pod.key] = castDraft(madeHere({ ...pod, node: node.name, status: { phase: 'Failed', reason: 'OutOfpods', message: `Pod was rejected: ${detail}` } }));
+    writeField(d.waiting, pod.key, castDraft({ ...pod, node: node.name, status: { phase: 'Failed', reason: 'OutOfpods', message: `Pod was rejected: ${detail}` } }));
     return;
   }
   runPod(d, pod.node === node.name ? pod : { ...pod, node: node.name }, node, design, events, fresh, announceArp);
@@ -618,20 +618,23 @@ function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, 
 /** The sandbox is made and the design's CNI ADD wires it; on failure the pod waits in ContainerCreating. */
 function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean, announceArp: boolean): void {
   const state = d as ClusterState;
+  // The node's draft, read once: each read through the nodes' shards is a lookup, then a get trap per level.
+  let nd: Draft<Node> | undefined;
+  const nodeDraft = (): Draft<Node> => (nd ??= shardGet(d.nodes, node.name)!);
   const insert = (p: Pod): Draft<Pod> => {
     // The node's pods read once: through the node's draft each read is a get trap (~0.1–0.2 µs in immer's
     // development build), and the three reads below give the same draft.
-    const pods = shardGet(d.nodes, node.name)!.pods;
+    const pods = nodeDraft().pods;
     const had = snapshot(pods);
     // A fresh pod (addPodInDraft's, whose key no pod has) is in neither record: the key's first use is
     // the write. A new key looked up before its first write as a property name is looked up in V8's string
     // table, ~0.3 µs a miss; the two looks were 3% of a flannel bulk build.
     const isNew = fresh || !Object.prototype.hasOwnProperty.call(had, p.key);
-    (dictDraft(pods) as Record<string, Pod>)[p.key] = castDraft(madeHere(p));
+    writeField(pods as Record<string, Draft<Pod>>, p.key, castDraft(p));
     // Written in place (not a new copy of the record): its remembered count follows.
     if (isNew && snapshot(pods) === had) countPodChange(had, 1);
     shardSet(d.podIndex, p.key, node.name);
-    d.podCount += 1;
+    writeField(d, 'podCount', peek(d as ClusterState, 'podCount') + 1);
     if (!fresh && Object.prototype.hasOwnProperty.call(waitingOf(d), p.key)) delete d.waiting[p.key];
     // `p` itself, not read back through the pods' draft: a new object, registered above, which immer's get
     // trap would hand back as it is after two traps (isPlainObject and a look at the base on each).
@@ -662,15 +665,17 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     // The same failure again (the error object too: its code and version are not in the message) changes nothing.
     if (prev?.node === pod.node && prev.status.phase === 'ContainerCreating' && prev.status.message === message && JSON.stringify(prev.cniResult) === JSON.stringify(r.error)) return;
     if (prev?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedCreatePodSandBox', from: 'kubelet', pod: pod.key, message, time: state.now });
-    d.waiting[pod.key] = castDraft(madeHere({ ...pod, netns: null, cniResult: r.error, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } }));
+    writeField(d.waiting, pod.key, castDraft({ ...pod, netns: null, cniResult: r.error, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } }));
     return;
   }
   const ip = firstIp(r.result);
   const p = insert(sandbox);
-  // In a build (the state is plain data) the ADD's actions are given the two namespaces they mostly name.
-  applyActionsToDraft(d, r.actions, step === null ? undefined : [shardGet(d.nodes, node.name)!.host, p.netns!]);
-  if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
-  if ('nodeState' in r) shardGet(d.nodes, node.name)!.cni = castDraft(madeHere(r.nodeState));
+  // The ADD's actions are given the two namespaces they mostly name: the node's host and the pod's own
+  // (plain: a new pod's, made above), which they would otherwise find by id through the nodes' shards.
+  const n = nodeDraft();
+  applyActionsToDraft(d, r.actions, [n.host, p.netns!]);
+  if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
+  if ('nodeState' in r) writeField(n, 'cni', castDraft(r.nodeState));
   p.ip = ip;
   p.cniResult = castDraft(r.result);
   p.status = RUNNING;
@@ -680,7 +685,6 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   if (!announceArp) return;
   const eth = p.netns?.links[req0(r.result)] ?? Object.values(p.netns?.links ?? {}).find((l) => l.kind !== 'loopback' && l.addrs.length > 0);
   if (eth && ip !== null) {
-    const n = shardGet(d.nodes, node.name)!;
     const mac = eth.mac as string;
     // Read the host and the pods as plain data; draft only what holds a stale entry.
     if (holdsStale(snapshot(n.host), ip, mac)) announce(n.host as Draft<NetNs>, ip, mac, state.now, null);
@@ -824,20 +828,26 @@ function deletePodOf(d: Draft<ClusterState>, state: ClusterState, pod: Pod, desi
   const held = snapshot(snapshot(node.pods))[pod.key];
   const netns = held?.netns ?? null;
   const scratch = netns !== null && !isDraft(held) ? netns : null;
+  // The node read once, before the actions: its host is handed to them (a CNI DEL deletes the pod's veth,
+  // whose host end the action list would otherwise find by id through the nodes' shards).
+  const n = shardGet(d.nodes, node.name)!;
   if (scratch !== null) {
     // The namespace disappears with the pod: the DEL's actions change it in a draft of its own, thrown
     // away after, and its remaining addresses leave the IP index from there. Through the transition's
     // draft, the pod record, its namespace and their tables were drafts immer finalised into a state
     // that drops them, and the pod's removal from its node's pods made immer look for the pod's draft
     // in every pod of the node (30 at 150,000 pods, each cold in memory).
-    scratchDraft(scratch, (ns) => {
-      applyActionsToDraft(d, r.actions, [ns]);
-      unindexNs(d, snapshot(ns) as NetNs);
+    // The namespace is the list's `gone` one: a link deleted in it is left there, its addresses leaving
+    // the IP index with the namespace's others just after.
+    // Its draft is made only if an action writes it (a DEL mostly deletes the veth and leaves it as it is).
+    lazyScratchDraft(scratch, (open) => {
+      let ns: Draft<NetNs> | null = null;
+      applyActionsToDraft(d, r.actions, [n.host as Draft<NetNs>], { plain: scratch, draft: () => (ns ??= open()) });
+      unindexNs(d, ns === null ? scratch : snapshot(ns) as NetNs);
     });
-  } else applyActionsToDraft(d, r.actions);
-  if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
-  const n = shardGet(d.nodes, node.name)!;
-  if ('nodeState' in r) n.cni = castDraft(madeHere(r.nodeState));
+  } else applyActionsToDraft(d, r.actions, [n.host as Draft<NetNs>]);
+  if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
+  if ('nodeState' in r) writeField(n, 'cni', castDraft(r.nodeState));
   if (netns !== null) {
     // The namespace disappears: veths whose peer lived in it go too, as the kernel deletes both ends.
     removeVethsInto(d, n.host as Draft<NetNs>, podNsId(pod.key));
@@ -849,7 +859,7 @@ function deletePodOf(d: Draft<ClusterState>, state: ClusterState, pod: Pod, desi
   delete (dictDraft(pods) as Record<string, Pod>)[pod.key];
   if (present && snapshot(pods) === had) countPodChange(had, -1);
   shardDelete(d.podIndex, pod.key);
-  d.podCount -= 1;
+  writeField(d, 'podCount', peek(d as ClusterState, 'podCount') - 1);
 }
 
 /**
@@ -896,7 +906,7 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
     // The pod garbage collector deletes pods bound to a node that is gone.
     for (const w of Object.values(waitingOf(d))) if (w.node === name) delete d.waiting[w.key];
     applyActionsToDraft(d, r.actions);
-    if ('clusterState' in r) d.cni = castDraft(madeHere(r.clusterState));
+    if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
     const host = snapshot(n.host);
     unindexNs(d, host);
     // Every NIC of the node leaves its segment (eth0, and any a cloud attached: an ENI).
@@ -920,7 +930,7 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
     const ipLow = cur !== undefined && n.ip < cur ? n.ip : null;
     if (cidrLow !== null || ipLow !== null) setAlloc(d, cidrLow, n.segment, ipLow, false);
     shardDelete(d.nodes, name);
-    d.nodeCount -= 1;
+    writeField(d, 'nodeCount', peek(d as ClusterState, 'nodeCount') - 1);
   });
   return { state: next, footprint: { nodes: [name], podsAdded: [], podsRemoved: removed, global: true } };
 }

@@ -87,12 +87,21 @@ export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) 
  * inside); nothing `f` reads from the draft may be kept after it returns (the draft is revoked).
  */
 export function scratchDraft<T extends object, R>(base: T, f: (draft: Draft<T>) => R): R {
-  const draft = immer.createDraft(base);
+  return lazyScratchDraft(base, (open) => f(open()));
+}
+
+/**
+ * {@link scratchDraft} whose draft is made only if `f` asks for it (`open`, the same draft each call): a
+ * deleted pod's CNI DEL mostly only looks at the pod's namespace (model/cluster.ts), and a draft made and
+ * never written is one immer proxies and revokes for nothing.
+ */
+export function lazyScratchDraft<T extends object, R>(base: T, f: (open: () => Draft<T>) => R): R {
+  let draft: Draft<T> | null = null;
   try {
-    return f(draft);
+    return f(() => (draft ??= immer.createDraft(base)));
   } finally {
     // Finishing the draft ends its scope (immer keeps the current one); its result is dropped.
-    immer.finishDraft(draft);
+    if (draft !== null) immer.finishDraft(draft);
   }
 }
 
