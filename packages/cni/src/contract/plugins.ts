@@ -205,11 +205,14 @@ function perConfig<K extends keyof Readings>(name: K, read: (conf: PluginInput) 
   };
 }
 
-/** The store's directory. */
-const storeKey = perConfig('storeKey', (conf): string => {
+/** The store's directory: `ipam.dataDir` (host-local's default /var/lib/cni/networks), then the network's name. */
+function storeDir(conf: PluginInput): string {
   const ipam = (conf['ipam'] ?? {}) as Record<string, unknown>;
   return `${typeof ipam['dataDir'] === 'string' ? ipam['dataDir'] : '/var/lib/cni/networks'}/${conf.name}`;
-});
+}
+
+/** {@link storeDir}, once per configuration object. */
+const storeKey = perConfig('storeKey', storeDir);
 
 /**
  * What host-local reads of a configuration (whose `ipam` is an object) when CNI_ARGS asks for no address:
@@ -842,7 +845,7 @@ function flannelDelegateOnce(conf: PluginInput, env: FlannelSubnetEnv): PluginIn
   // with the plan's other savings.
   if ((conf['ipam'] === undefined || conf['ipam'] === null) && delegate['args'] === undefined && delegate['runtimeConfig'] === undefined
     && typeof env.subnet === 'string' && typeof env.network === 'string' && typeof conf.name === 'string' && typeof conf.cniVersion === 'string') {
-    const key = `/var/lib/cni/networks/${conf.name}`;
+    const key = storeDir(delegate);
     const loaded = loadSubnetHostLocalConfig(ipam, conf.cniVersion, env.subnet, env.network);
     readings.set(delegate, { storeKey: key, hostLocalPlan: { loaded, key }, bridgeSettings: undefined });
   }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { current, isDraft } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { dictDraft, madeHere, peek, produce, scratchDraft, setFreezing, snapshot, transition, writeField, writeSlot } from './immer.js';
+import { dictDraft, lazyScratchDraft, madeHere, peek, produce, setFreezing, snapshot, transition, writeField, writeSlot } from './immer.js';
 
 type Tree = { [k: string]: Tree | number };
 type Op = { readonly path: readonly string[]; readonly value: number | null };
@@ -172,7 +172,7 @@ describe('dictDraft on the immer podnet pins', () => {
   });
 });
 
-describe('scratchDraft', () => {
+describe('lazyScratchDraft', () => {
   type S = { gone: { a: number; list: number[]; inner: { b: number } }; kept: { n: number; seen: number[] } };
   const base = (): S => ({ gone: { a: 1, list: [1, 2], inner: { b: 2 } }, kept: { n: 0, seen: [] } });
   it('changes what it is given in a draft thrown away, while the transition writes elsewhere as usual', () => {
@@ -182,7 +182,8 @@ describe('scratchDraft', () => {
         const s = base();
         const before = JSON.stringify(s);
         const next = transition(s, (d) => {
-          const seen = scratchDraft(s.gone, (g) => {
+          const seen = lazyScratchDraft(s.gone, (open) => {
+            const g = open();
             g.a = 5;
             g.list.push(3);
             g.inner.b = 7;
@@ -203,7 +204,7 @@ describe('scratchDraft', () => {
     const s = base();
     expect(() => transition(s, (d) => {
       d.kept.n = 1;
-      scratchDraft(s.gone, (g) => { g.a = 9; throw new Error('refused'); });
+      lazyScratchDraft(s.gone, (open) => { open().a = 9; throw new Error('refused'); });
     })).toThrow('refused');
     expect(s.kept.n).toBe(0);
     expect(s.gone.a).toBe(1);

@@ -80,20 +80,14 @@ export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) 
 }
 
 /**
- * Runs `f` on a draft of `base` whose changes are thrown away, inside the open transition: for a part of the
+ * Runs `f` with a draft of `base` whose changes are thrown away, inside the open transition: for a part of the
  * state the transition removes (a deleted pod's namespace), which actions must still change exactly as they
  * would (the same checks, the same errors, their effects elsewhere written through the transition's draft),
- * but whose drafts immer need not finalise into a state that drops them. `base` must be plain (no draft
- * inside); nothing `f` reads from the draft may be kept after it returns (the draft is revoked).
- */
-export function scratchDraft<T extends object, R>(base: T, f: (draft: Draft<T>) => R): R {
-  return lazyScratchDraft(base, (open) => f(open()));
-}
-
-/**
- * {@link scratchDraft} whose draft is made only if `f` asks for it (`open`, the same draft each call): a
- * deleted pod's CNI DEL mostly only looks at the pod's namespace (model/cluster.ts), and a draft made and
- * never written is one immer proxies and revokes for nothing.
+ * but whose drafts immer need not finalise into a state that drops them. The draft is made only if `f` asks
+ * for it (`open`, the same draft each call): a deleted pod's CNI DEL mostly only looks at the pod's namespace
+ * (model/cluster.ts), and a draft made and never written is one immer proxies and revokes for nothing. `base`
+ * must be plain (no draft inside); nothing `f` reads from the draft may be kept after it returns (the draft
+ * is revoked).
  */
 export function lazyScratchDraft<T extends object, R>(base: T, f: (open: () => Draft<T>) => R): R {
   let draft: Draft<T> | null = null;
