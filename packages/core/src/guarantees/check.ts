@@ -289,14 +289,17 @@ function whereLost(state: ClusterState, trace: Trace, dst: number): string {
 /** Unique-IP verdicts updated for the addresses whose owners changed (exact: one index lookup each). */
 function recheckUnique(state: ClusterState, previous: ReadonlyMap<string, Violation>, ips: readonly string[]): ReadonlyMap<string, Violation> {
   if (ips.length === 0) return previous; // memories are never changed once made
-  const unique = new Map(previous);
+  // Copied when there is something to keep or to write, not before: most states have no duplicate address,
+  // and a change that moves addresses then copied an empty map (every pod or node added or taken away, at
+  // both check levels).
+  let unique: Map<string, Violation> | null = previous.size === 0 ? null : new Map(previous);
   for (const ip of ips) {
     const owners = shardGet(state.ipIndex, ip);
     const v = owners ? uniqueViolation(ip, owners) : null;
-    if (v) unique.set(ip, v);
-    else unique.delete(ip);
+    if (v) (unique ??= new Map()).set(ip, v);
+    else unique?.delete(ip);
   }
-  return unique;
+  return unique ?? previous;
 }
 
 function pairKey(from: string, to: string): string {
@@ -340,7 +343,8 @@ export function uniqueAudit(state: ClusterState): CheckRun {
 export function uniqueCheck(state: ClusterState, memory: CheckMemory, scope: Pick<ChangeScope, 'ips'>): CheckRun {
   // No address changed owners (what a packet teaches ARP and FDB tables): the memory stands as it is.
   if (scope.ips.length === 0 && memory.pairs.size === 0) return runOf(memory, 0);
-  const next = { pairs: new Map<string, PairRecord>(), unique: recheckUnique(state, memory.unique, scope.ips) };
+  // An empty pairs map is kept as it is (memories are never changed once made), not made again per change.
+  const next = { pairs: memory.pairs.size === 0 ? memory.pairs : new Map<string, PairRecord>(), unique: recheckUnique(state, memory.unique, scope.ips) };
   return runOf(next, 0);
 }
 

@@ -94,7 +94,8 @@ export function departedPods(a: ClusterState, b: ClusterState, scope: ChangeScop
   if (a.underlay !== b.underlay || a.peerSets !== b.peerSets || a.now !== b.now) return null;
   const na = shardGet(a.nodes, name);
   const nb = shardGet(b.nodes, name);
-  if (!na || !nb) return null;
+  // The same pods (what a packet taught, most often): none departed, without listing them.
+  if (!na || !nb || na.pods === nb.pods) return null;
   // Fewer pods after, first: most changes of one node (a pod added, what a packet taught) end here, with
   // the node's memoized pod keys (~8 µs a change went through the walks below in every-change runs).
   const keysA = podKeys(na);
