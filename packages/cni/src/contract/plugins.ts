@@ -538,8 +538,8 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
   const { brName, isLayer3 } = settings;
   const h = hostNs(inv);
   if (cmd === 'DEL') {
-    // Idempotent: a missing namespace or interface is not an error; IPAM is released in any case.
-    const addrs = podAddrs(inv);
+    // Idempotent: a missing namespace or interface is not an error; IPAM is released in any case. The
+    // container's addresses (read before anything is removed: nothing here changes the node) only for ipMasq's teardown.
     const actions: Action[] = linkOf(inv.podNetns, inv.ifname) ? [{ op: 'link.del', ns: podNs(inv), name: inv.ifname }] : [];
     let s = stores;
     if (isLayer3) {
@@ -547,7 +547,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
       if (!r.ok) return r;
       s = r.stores;
     }
-    if (isLayer3 && bool(conf, 'ipMasq')) actions.push(...ipMasqTeardown(inv, conf, addrs));
+    if (isLayer3 && bool(conf, 'ipMasq')) actions.push(...ipMasqTeardown(inv, conf, podAddrs(inv)));
     return ok(null, actions, s);
   }
   if (cmd === 'CHECK') return bridgeCheck(conf, inv, stores, brName, isLayer3);

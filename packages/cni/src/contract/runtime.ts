@@ -89,7 +89,7 @@ export function addNetworkList(list: NetworkConfigList, inv: CniInvocation, stor
 /** libcni DelNetworkList: reverse order, the ADD's result as prevResult from 0.4.0 on. */
 export function delNetworkList(list: NetworkConfigList, inv: CniInvocation, stores: IpamStores, added: CniResult | null): ListOutcome {
   const prev = added && versionAtLeast(list.cniVersion, '0.4.0') ? currentOf(added) : null;
-  return runEach('DEL', list, inv, stores, prev, [...list.plugins.keys()].reverse());
+  return runEach('DEL', list, inv, stores, prev, order(list.plugins.length, true));
 }
 
 /** libcni CheckNetworkList. */
@@ -100,10 +100,23 @@ export function checkNetworkList(list: NetworkConfigList, inv: CniInvocation, st
   }
   if (list.disableCheck) return { ok: true, result: null, actions: [], stores };
   if (!added) return { ok: false, error: cniError(list.cniVersion, 0, `failed to get network "${list.name}" cached result: no cached result`), plugin: '' };
-  return runEach('CHECK', list, inv, stores, currentOf(added), [...list.plugins.keys()]);
+  return runEach('CHECK', list, inv, stores, currentOf(added), order(list.plugins.length, false));
 }
 
-function runEach(cmd: CniCommand, list: NetworkConfigList, inv: CniInvocation, stores: IpamStores, prev: CurrentResult | null, order: number[]): ListOutcome {
+/** The plugins' indexes 0 … n − 1, or reversed: one frozen list per length and direction, not two arrays per pod DEL. */
+function order(n: number, reversed: boolean): readonly number[] {
+  const lists = reversed ? REVERSED : FORWARD;
+  let o = lists[n];
+  if (o === undefined) {
+    const keys = Array.from({ length: n }, (_, i) => i);
+    lists[n] = o = Object.freeze(reversed ? keys.reverse() : keys);
+  }
+  return o;
+}
+const FORWARD: (readonly number[])[] = [];
+const REVERSED: (readonly number[])[] = [];
+
+function runEach(cmd: CniCommand, list: NetworkConfigList, inv: CniInvocation, stores: IpamStores, prev: CurrentResult | null, order: readonly number[]): ListOutcome {
   const invalid = validateInvocation(cmd, inv, list.cniVersion);
   if (invalid) return { ok: false, error: invalid, plugin: list.plugins[order[0]!]!.type };
   let s = stores;
