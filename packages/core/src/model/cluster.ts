@@ -498,16 +498,21 @@ const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 /**
  * How many pods a node's `pods` record holds, counted once per record: `Object.keys` of a record of a
  * node's pods (a dictionary, util/dict.ts) collects and sorts its keys, at every pod admitted. States are
- * immutable, so a record's count never changes, except in the transitions podnet applies in place
- * (buildClusterState), where {@link countPodChange} keeps it. An immer draft is counted, not remembered.
+ * immutable, so a record's count never changes, except where a record is written in place: in the
+ * transitions podnet applies in place (buildClusterState), and in an open transition's own copy of a
+ * drafted record (what {@link snapshot} gives), which {@link runPod} and {@link deletePodOf} write key by
+ * key; {@link countPodChange} keeps the count of either. A draft is counted as that copy (or its base),
+ * never through the proxy: the pods placed on a joining node made its record a draft after the first, and
+ * counting it through immer's traps at each next placement was ~1 % of a flannel property run.
  */
 const podCounts = new WeakMap<object, number>();
 
 function podCountOf(pods: Node['pods']): number {
-  let n = podCounts.get(pods);
+  const plain = snapshot(pods);
+  let n = podCounts.get(plain);
   if (n === undefined) {
-    n = Object.keys(pods).length;
-    if (!isDraft(pods)) podCounts.set(pods, n);
+    n = Object.keys(plain).length;
+    podCounts.set(plain, n);
   }
   return n;
 }
