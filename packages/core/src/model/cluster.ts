@@ -246,6 +246,21 @@ export function addNodeState(state: ClusterState, spec: NodeSpec, design: CniDes
   return { state: next, node: getNode(next, name), footprint: { nodes: [name], podsAdded: [], podsRemoved: [], global: true } };
 }
 
+/**
+ * {@link addNodeState}, then {@link settleState} (the pods waiting for a node placed on it), in one
+ * transition: what a node joining the simulator's cluster does, with the same state and events as the two
+ * one after the other. A second transition redrafted and finalised again what the join had just written
+ * (the root, the nodes' shards down to the new node) for each join that placed a waiting pod.
+ */
+export function addNodeSettledState(state: ClusterState, spec: NodeSpec, design: CniDesign, events: EventSink = []): { state: ClusterState; node: Node } {
+  let name = '';
+  const next = transition(state, (d) => {
+    name = addNodeInDraft(d, spec, design);
+    if (retryChangesSomething(snapshot(d) as ClusterState)) settleInDraft(d, design, events);
+  });
+  return { state: next, node: getNode(next, name) };
+}
+
 /** {@link addNodeState} inside an open transition (for batches); returns the node's name. */
 export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: CniDesign, announceOnJoin = true): string {
   const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
