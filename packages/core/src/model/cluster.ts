@@ -246,6 +246,21 @@ export function addNodeState(state: ClusterState, spec: NodeSpec, design: CniDes
   return { state: next, node: getNode(next, name), footprint: { nodes: [name], podsAdded: [], podsRemoved: [], global: true } };
 }
 
+/**
+ * {@link addNodeState}, then {@link settleState} (the pods waiting for a node placed on it), in one
+ * transition: what a node joining the simulator's cluster does, with the same state and events as the two
+ * one after the other. A second transition redrafted and finalised again what the join had just written
+ * (the root, the nodes' shards down to the new node) for each join that placed a waiting pod.
+ */
+export function addNodeSettledState(state: ClusterState, spec: NodeSpec, design: CniDesign, events: EventSink = []): { state: ClusterState; node: Node } {
+  let name = '';
+  const next = transition(state, (d) => {
+    name = addNodeInDraft(d, spec, design);
+    if (retryChangesSomething(snapshot(d) as ClusterState)) settleInDraft(d, design, events);
+  });
+  return { state: next, node: getNode(next, name) };
+}
+
 /** {@link addNodeState} inside an open transition (for batches); returns the node's name. */
 export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: CniDesign, announceOnJoin = true): string {
   const state = snapshot(d) as ClusterState; // reads as plain data: a draft proxies and copies what it reads
@@ -498,16 +513,21 @@ const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 /**
  * How many pods a node's `pods` record holds, counted once per record: `Object.keys` of a record of a
  * node's pods (a dictionary, util/dict.ts) collects and sorts its keys, at every pod admitted. States are
- * immutable, so a record's count never changes, except in the transitions podnet applies in place
- * (buildClusterState), where {@link countPodChange} keeps it. An immer draft is counted, not remembered.
+ * immutable, so a record's count never changes, except where a record is written in place: in the
+ * transitions podnet applies in place (buildClusterState), and in an open transition's own copy of a
+ * drafted record (what {@link snapshot} gives), which {@link runPod} and {@link deletePodOf} write key by
+ * key; {@link countPodChange} keeps the count of either. A draft is counted as that copy (or its base),
+ * never through the proxy: the pods placed on a joining node made its record a draft after the first, and
+ * counting it through immer's traps at each next placement was ~1 % of a flannel property run.
  */
 const podCounts = new WeakMap<object, number>();
 
 function podCountOf(pods: Node['pods']): number {
-  let n = podCounts.get(pods);
+  const plain = snapshot(pods);
+  let n = podCounts.get(plain);
   if (n === undefined) {
-    n = Object.keys(pods).length;
-    if (!isDraft(pods)) podCounts.set(pods, n);
+    n = Object.keys(plain).length;
+    podCounts.set(plain, n);
   }
   return n;
 }

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CniDesign } from '../cni/contract.js';
 import { produce } from '../util/immer.js';
-import { addNodeState, addPodState, createClusterState, deletePodState, listNodes, listPods, nonTerminatedPods, removeNodeState, settleInDraft, settleState } from './cluster.js';
+import { addNodeSettledState, addNodeState, addPodState, createClusterState, deletePodState, listNodes, listPods, nonTerminatedPods, removeNodeState, settleInDraft, settleState } from './cluster.js';
 import { setUnschedulableState } from './reconfigure.js';
 import type { ClusterState, KubeEvent } from './types.js';
 
@@ -74,6 +74,27 @@ describe('settleState', () => {
     // Both outcomes were reached (the property is not vacuous).
     expect(skipped).toBeGreaterThan(50);
     expect(changed).toBeGreaterThan(50);
+  });
+});
+
+describe('addNodeSettledState', () => {
+  it('gives what addNodeState, then settleState, give: the same state and events (a join and its settle in one transition)', () => {
+    let placedOnJoin = 0;
+    fc.assert(fc.property(fc.array(op, { maxLength: 25 }), fc.boolean(), fc.integer({ min: 0, max: 3 }), (ops, bad, maxPods) => {
+      let s = createClusterState({}, design);
+      for (const o of ops) s = settleState(step(s, o), design);
+      const spec = { name: `${bad ? 'bad' : 'ok'}-${++counter}`, maxPods };
+      const oneEvents: KubeEvent[] = [];
+      const twoEvents: KubeEvent[] = [];
+      const one = addNodeSettledState(s, spec, design, oneEvents);
+      const two = settleState(addNodeState(s, spec, design).state, design, twoEvents);
+      expect(one.state).toEqual(two);
+      expect(oneEvents).toEqual(twoEvents);
+      expect(one.node).toEqual(listNodes(two).find((n) => n.name === spec.name));
+      if (listPods(one.state).some((p) => p.node === spec.name)) placedOnJoin++;
+    }), { numRuns: 300, seed: 13 });
+    // Joins that placed waiting pods were reached (the property is not vacuous).
+    expect(placedOnJoin).toBeGreaterThan(20);
   });
 });
 

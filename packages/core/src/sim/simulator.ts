@@ -11,7 +11,7 @@ import type { Step, Trace } from '../dataplane/types.js';
 import { fail, PodnetError } from '../errors.js';
 import { audit, auditVerdict, EMPTY_MEMORY, incrementalCheck, sampledAudit, sampledCheck, uniqueAudit, uniqueCheck, type CheckMemory, type CheckResult, type Violation } from '../guarantees/check.js';
 import {
-  addNodeState, addPodState, buildClusterState, deletePodState, listNodes, listPods, nonTerminatedPods, removeNodeState, settleState,
+  addNodeSettledState, addPodState, buildClusterState, deletePodState, listNodes, listPods, nonTerminatedPods, removeNodeState, settleState,
   type ClusterSettings, type EventSink, type NodeSpec, type PodSpec,
 } from '../model/cluster.js';
 import { findNode, findPod, getNode, getPod, nodeOfNs } from '../model/lookup.js';
@@ -247,8 +247,11 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
 
   /** Adds a node (its podCIDR and IP allocated when not given); Pending pods that fit on it are placed. */
   addNode(spec: NodeSpec): Node {
-    const r = addNodeState(this.state, spec, this.design);
-    this.#change(r.state, `addNode ${r.node.name}`, []);
+    // The join and the settle #change would do after it, in one transition.
+    const events: EventSink = [];
+    const r = addNodeSettledState(this.state, spec, this.design, events);
+    this.#commit(r.state, `addNode ${r.node.name}`);
+    this.#record(events);
     return getNode(this.state, r.node.name);
   }
 
