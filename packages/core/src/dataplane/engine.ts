@@ -26,7 +26,7 @@ import {
 } from '../wire/packet.js';
 import { ipv4 } from './build.js';
 import { copyTable, Learned, Pendings } from './learned.js';
-import { linkList, podKeys } from './links.js';
+import { linkList, linksMemo, podKeys } from './links.js';
 import { quoteForwarded } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
 
@@ -301,6 +301,9 @@ interface NsView extends LocalAddrs, RouteSlot {
   nics: Map<string, readonly Link[]> | null;
   /** Its VXLAN and IPIP devices, in link order (made when a packet is first delivered to it). */
   tunnels: readonly Link[] | null;
+  /** The namespace's routes and peer-set refs, which its `table` and `peers` were made with (see makeView). */
+  readonly routes: readonly Route[];
+  readonly refs: readonly PeerSetRef[];
 }
 
 /** The peer sets of a view not yet resolved (or of a namespace that includes none), shared. */
@@ -447,19 +450,44 @@ function isLocalIn(l: LocalAddrs, ip: Ipv4): boolean {
   return l.list !== null ? l.list.includes(ip) : l.map!.has(ip);
 }
 
+/**
+ * A namespace's view. What is read off its links (local addresses, NICs, tunnels) and, while its routes and
+ * peer-set refs are the same, its compiled main table with the answers of lookups made in it and its peer
+ * sets, is taken from the view last made for a namespace with the same links record (links.ts
+ * LinksMemo.view): those depend on nothing else (routing.ts reads a namespace's links alone to judge a
+ * route usable). A send's commit and most transitions give a namespace a new object with new tables and the
+ * same links, and each of its views was made afresh: its local list, and its table compiled again with an
+ * empty memo, at the first send on every new state of a property run.
+ */
 function makeView(ns: NetNs): NsView {
   let noPmtu = true;
   for (const _ in ns.pmtu) {
     noPmtu = false;
     break;
   }
-  const list = localList(ns);
-  return {
-    neigh: null, fdb: null,
-    list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true,
-    noRules: ns.rules.length === 0, translates: null, noConntrack: ns.conntrack.length === 0, noPmtu,
-    peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, table: null,
-  };
+  const lm = linksMemo(ns);
+  const prev = lm.view as NsView | null;
+  let v: NsView;
+  if (prev === null) {
+    const list = localList(ns);
+    v = {
+      neigh: null, fdb: null,
+      list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true,
+      noRules: ns.rules.length === 0, translates: null, noConntrack: ns.conntrack.length === 0, noPmtu,
+      peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, table: null, routes: ns.routes, refs: ns.peerSets,
+    };
+  } else {
+    const same = prev.routes === ns.routes && prev.refs === ns.peerSets;
+    v = {
+      neigh: null, fdb: null,
+      list: prev.list, map: prev.map, loUp: prev.loUp,
+      noRules: ns.rules.length === 0, translates: null, noConntrack: ns.conntrack.length === 0, noPmtu,
+      peerSetsOf: same ? prev.peerSetsOf : null, peers: same ? prev.peers : NO_PEERS, nics: prev.nics, tunnels: prev.tunnels,
+      table: same ? prev.table : null, routes: ns.routes, refs: ns.peerSets,
+    };
+  }
+  lm.view = v;
+  return v;
 }
 
 /** A note's text: it uses its own parameters alone (the values are taken when the step is made). */
