@@ -301,7 +301,10 @@ interface NsView extends LocalAddrs, RouteSlot {
   nics: Map<string, readonly Link[]> | null;
   /** Its VXLAN and IPIP devices, in link order (made when a packet is first delivered to it). */
   tunnels: readonly Link[] | null;
-  /** The namespace it is the view of. */
+  /**
+   * The namespace it is the view of. Kept on the links record's memo (see Run.view), the view keeps it alive
+   * while the links record lives: at most one earlier version of a namespace per links record.
+   */
   readonly ns: NetNs;
   /** The namespace's routes and peer-set refs, which its `table` and `peers` were made with (see makeView). */
   readonly routes: readonly Route[];
