@@ -26,7 +26,7 @@ import {
 } from '../wire/packet.js';
 import { ipv4 } from './build.js';
 import { copyTable, Learned, Pendings } from './learned.js';
-import { linkList, podKeys } from './links.js';
+import { linkList, linksMemo, podKeys } from './links.js';
 import { quoteForwarded } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
 
@@ -301,12 +301,18 @@ interface NsView extends LocalAddrs, RouteSlot {
   nics: Map<string, readonly Link[]> | null;
   /** Its VXLAN and IPIP devices, in link order (made when a packet is first delivered to it). */
   tunnels: readonly Link[] | null;
+  /**
+   * The namespace it is the view of. Kept on the links record's memo (see Run.view), the view keeps it alive
+   * while the links record lives: at most one earlier version of a namespace per links record.
+   */
+  readonly ns: NetNs;
+  /** The namespace's routes and peer-set refs, which its `table` and `peers` were made with (see makeView). */
+  readonly routes: readonly Route[];
+  readonly refs: readonly PeerSetRef[];
 }
 
 /** The peer sets of a view not yet resolved (or of a namespace that includes none), shared. */
 const NO_PEERS: readonly never[] = Object.freeze([]);
-
-const views = new WeakMap<NetNs, NsView>();
 
 /**
  * A bridge's ports as an unrecorded flood of an ARP request reads them. A bridge floods a broadcast ARP
@@ -447,18 +453,37 @@ function isLocalIn(l: LocalAddrs, ip: Ipv4): boolean {
   return l.list !== null ? l.list.includes(ip) : l.map!.has(ip);
 }
 
-function makeView(ns: NetNs): NsView {
+/**
+ * A namespace's view. What is read off its links (local addresses, NICs, tunnels) and, while its routes and
+ * peer-set refs are the same, its compiled main table with the answers of lookups made in it and its peer
+ * sets, is taken from `prev`, the view last made for a namespace with the same links record (links.ts
+ * LinksMemo.view): those depend on nothing else (routing.ts reads a namespace's links alone to judge a
+ * route usable). A send's commit and most transitions give a namespace a new object with new tables and the
+ * same links, and each of its views was made afresh: its local list, and its table compiled again with an
+ * empty memo, at the first send on every new state of a property run.
+ */
+function makeView(ns: NetNs, prev: NsView | null): NsView {
   let noPmtu = true;
   for (const _ in ns.pmtu) {
     noPmtu = false;
     break;
   }
-  const list = localList(ns);
+  if (prev === null) {
+    const list = localList(ns);
+    return {
+      ns, neigh: null, fdb: null,
+      list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true,
+      noRules: ns.rules.length === 0, translates: null, noConntrack: ns.conntrack.length === 0, noPmtu,
+      peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, table: null, routes: ns.routes, refs: ns.peerSets,
+    };
+  }
+  const same = prev.routes === ns.routes && prev.refs === ns.peerSets;
   return {
-    neigh: null, fdb: null,
-    list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true,
-    noRules: ns.rules.length === 0, translates: null, noConntrack: ns.conntrack.length === 0, noPmtu,
-    peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, table: null,
+    ns, neigh: prev.ns.neigh === ns.neigh ? prev.neigh : null, fdb: prev.ns.fdb === ns.fdb ? prev.fdb : null,
+    list: prev.list, map: prev.map, loUp: prev.loUp,
+    noRules: ns.rules.length === 0, translates: prev.ns.rules === ns.rules ? prev.translates : null, noConntrack: ns.conntrack.length === 0, noPmtu,
+    peerSetsOf: same ? prev.peerSetsOf : null, peers: same ? prev.peers : NO_PEERS, nics: prev.nics, tunnels: prev.tunnels,
+    table: same ? prev.table : null, routes: ns.routes, refs: ns.peerSets,
   };
 }
 
@@ -614,8 +639,13 @@ class Run {
   /** The namespace's {@link NsView} (the last one asked for is kept: consecutive steps share a namespace). */
   view(ns: NetNs): NsView {
     if (ns === this.#lastNs) return this.#lastView!;
-    let v = views.get(ns);
-    if (v === undefined) views.set(ns, (v = makeView(ns)));
+    // The view is kept on the links record's memo (links.ts), not in a weak map of its own keyed on the
+    // namespace: an insert into that map (V8 gives the new namespace object an identity hash, then adds an
+    // ephemeron) was most of a view's first making, ~5 % of a send in property runs, where most namespaces
+    // a send meets are new objects. A namespace sharing its links with the one last viewed makes its own.
+    const lm = linksMemo(ns);
+    let v = lm.view as NsView | null;
+    if (v === null || v.ns !== ns) lm.view = v = makeView(ns, v);
     this.#lastNs = ns;
     this.#lastView = v;
     return v;

@@ -22,6 +22,11 @@ export interface LinksMemo {
   ownRoutes: readonly Route[] | null;
   /** routing.ts's compiled own table, opaque here. */
   ownTable: unknown;
+  /**
+   * The engine's view (engine.ts NsView) last made for a namespace with these links, opaque here: a namespace
+   * that changed in its tables but not its links (what a send's commit makes) takes its links' part from it.
+   */
+  view: unknown;
 }
 
 const lists = new WeakMap<object, LinksMemo>();
@@ -38,7 +43,7 @@ export function linksMemo(ns: NetNs): LinksMemo {
     const keys = Object.keys(links);
     const out = new Array<Link>(keys.length);
     for (let i = 0; i < keys.length; i++) out[i] = links[keys[i]!]!;
-    lists.set(links, (m = { list: out, ownRoutes: null, ownTable: null }));
+    lists.set(links, (m = { list: out, ownRoutes: null, ownTable: null, view: null }));
   }
   return m;
 }
