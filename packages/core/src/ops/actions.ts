@@ -7,7 +7,7 @@
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { dictDraft, entryToWrite, held, madeHere, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
+import { dictDraft, entryToWrite, held, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
@@ -15,7 +15,7 @@ import { macFromSeed, parseMac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
-  ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, Pod, PeerSetRef, Route, Segment, Sysctls,
+  ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, Route, Segment, Sysctls,
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, type Shards } from '../util/shards.js';
@@ -963,7 +963,7 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
   if (i < 0) {
     // A shared peer-set route (flannel's route to another node) is deleted here only: hide its owner.
     for (const ref of ns.peerSets) {
-      const set = d.peerSets[ref.set];
+      const set = look(d as ClusterState, 'peerSets')[ref.set];
       if (!set || (a.dev !== undefined && a.dev !== set.dev)) continue;
       for (const e of shardValues(set.entries as Shards<PeerEntry>)) {
         if (!refUses(ref as PeerSetRef, e.owner, e.group)) continue;
@@ -1099,23 +1099,36 @@ function peersetPut(d: DState, a: Extract<Action, { op: 'peerset.put' }>): void 
     neigh: a.neigh.map((n) => ({ ip: parseIpv4(n.ip), mac: parseMac(n.mac) })),
     fdb: a.fdb.map((f) => ({ mac: parseMac(f.mac), dst: parseIpv4(f.dst) })),
   };
-  let set = d.peerSets[a.set];
-  if (!set) {
-    (d.peerSets as Record<string, unknown>)[a.set] = madeHere({ name: a.set, dev: a.dev, entries: emptyShards() });
-    set = d.peerSets[a.set]!;
-  } else if (set.dev !== a.dev) fail('INVALID_ARGUMENT', `peer set "${a.set}" is on ${set.dev}, not ${a.dev}`);
-  shardSet(set.entries, a.owner, entry);
+  const had = look(d as ClusterState, 'peerSets')[a.set];
+  if (!had) put(peerSetsToWrite(d), a.set, { name: a.set, dev: a.dev, entries: emptyShards<PeerEntry>() });
+  else if (had.dev !== a.dev) fail('INVALID_ARGUMENT', `peer set "${a.set}" is on ${had.dev}, not ${a.dev}`);
+  shardSet(entriesToWrite(d, a.set), a.owner, entry);
+}
+
+/**
+ * The cluster's peer sets, to add a set to (util/immer.ts tableToWrite): a plain copy of the previous
+ * state's table in a transition that has not drafted it. A node's join puts its entry into a set and a
+ * removal deletes it: through the state's draft the table, the set and its entries' first level were three
+ * immer proxies (of a flannel join's eleven draft levels).
+ */
+function peerSetsToWrite(d: DState): Record<string, PeerSet> {
+  return tableToWrite(d as ClusterState, 'peerSets') as Record<string, PeerSet>;
+}
+
+/** The entries of the peer set `name` (which exists), to set and delete owners in: copied on write as {@link peerSetsToWrite}. */
+function entriesToWrite(d: DState, name: string): Shards<PeerEntry> {
+  const set = entryToWrite(d as ClusterState, 'peerSets', name) as PeerSet;
+  return tableToWrite(set, 'entries') as Shards<PeerEntry>;
 }
 
 function peersetDel(d: DState, a: Extract<Action, { op: 'peerset.del' }>): void {
-  const set = d.peerSets[a.set];
-  if (!set) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
-  shardDelete(set.entries, a.owner);
+  if (!look(d as ClusterState, 'peerSets')[a.set]) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
+  shardDelete(entriesToWrite(d, a.set), a.owner);
 }
 
 function peersetAttach(d: DState, a: Extract<Action, { op: 'peerset.attach' }>): void {
   const ns = draftNs(d, a.ns);
-  const set = d.peerSets[a.set];
+  const set = look(d as ClusterState, 'peerSets')[a.set];
   if (!set) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
   getLink(ns, set.dev);
   if (a.match !== undefined && (a.match !== 'same' && a.match !== 'other')) fail('INVALID_ARGUMENT', `peer set match must be "same" or "other", not ${String(a.match)}`);

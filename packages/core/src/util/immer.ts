@@ -312,6 +312,15 @@ export function tableToWrite<T extends object, K extends keyof T & string>(d: T,
   if (st === undefined || reads === null || typeof st.modified_ !== 'boolean') {
     const v = d[key];
     if (v === null || typeof v !== 'object') return v;
+    // A plain copy of a previous-state container (an entry entryToWrite copied) still holds that state's
+    // tables: copied on write too.
+    const from = st === undefined && copies !== null ? copies.get(d) as T | undefined : undefined;
+    if (from !== undefined && from[key] === v) {
+      const copy = copyTable(v);
+      d[key] = copy;
+      copies!.set(copy, v);
+      return copy;
+    }
     if (Object.isFrozen(v) && !isDraft(v)) {
       const copy = copyTable(v);
       d[key] = copy;
@@ -338,6 +347,8 @@ export function tableToWrite<T extends object, K extends keyof T & string>(d: T,
  * returned; one made in the transition is returned as it is. Undefined when the table has no such entry.
  * A pod's CNI ADD marks its bridge's first port, and a deletion clears the master of the links on the
  * deleted one, so: without them the host's links need no draft of their own (see {@link tableToWrite}).
+ * A copied entry's own tables are copied on write in turn ({@link tableToWrite} of the copy): a peer set's
+ * sharded entries, in a set the cluster's peer-set table holds.
  */
 export function entryToWrite<T extends object, K extends keyof T & string>(d: T, key: K, name: string): object | undefined {
   const table = tableToWrite(d, key) as unknown as Record<string, object | undefined>;
@@ -346,9 +357,12 @@ export function entryToWrite<T extends object, K extends keyof T & string>(d: T,
   const e = table[name];
   if (e === null || typeof e !== 'object') return e;
   const prev = baseField(d, key) as Record<string, unknown> | undefined;
-  if ((prev !== undefined && prev !== null && prev[name] === e) || Object.isFrozen(e)) {
+  const shared = prev !== undefined && prev !== null && prev[name] === e;
+  if (shared || Object.isFrozen(e)) {
     const copy = Object.getPrototypeOf(e) === null ? copyTable(e) : { ...e };
     table[name] = copy;
+    // Registered, so that its own tables are copied on write (tableToWrite) and baseField answers for it.
+    if (shared && reads !== null) (copies ??= new Map()).set(copy, e);
     return copy;
   }
   return e;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { current, isDraft } from 'immer';
-import { inTransition, produce, tableToWrite, transition } from './immer.js';
+import { entryToWrite, inTransition, produce, tableToWrite, transition } from './immer.js';
 import { emptyShards, SHARD_COUNT, SHARD_FANOUT, shardDelete, shardDiffKeys, shardGet, shardKeys, shardLeafSize, shardLeafValue, shardLeaves, shardOf, shardPeekValues, shardSet, shardSize, shardSome, shardValues, type Shards } from './shards.js';
 
 type Op = { readonly set: string; readonly value: number } | { readonly del: string };
@@ -387,6 +387,33 @@ describe('a sharded map copied plain in a transition (util/immer.ts tableToWrite
       expect(JSON.stringify(start)).toBe(before);
       // Untouched tops and leaves are shared with the previous state, as immer shares them.
       for (let t = 0; t < SHARD_FANOUT; t++) expect(mine.m[t] === start.m[t]).toBe(theirs.m[t] === start.m[t]);
+    }));
+  });
+  it('nested: the entries of a copied entry of a copied table (a peer set\'s) end as through drafts, the previous state untouched', () => {
+    const key = fc.constantFrom(...sharingPool());
+    const ops = fc.array(fc.record({ op: fc.oneof(key.map((k) => ({ del: k }) as Op), fc.record({ set: key, value: fc.integer() }) as fc.Arbitrary<Op>), copy: fc.boolean(), set: fc.constantFrom('x', 'y') }), { maxLength: 30 });
+    type S = { sets: Record<string, { name: string; entries: Shards<number> }> };
+    fc.assert(fc.property(ops, ops, (first, list) => {
+      const start = produce({ sets: { x: { name: 'x', entries: emptyShards<number>() }, y: { name: 'y', entries: emptyShards<number>() } } } as S, (d) => {
+        for (const { op, set } of first) apply(d.sets[set]!.entries, op);
+      });
+      const before = JSON.stringify(start);
+      // Through the drafts until the first write through the copies, then through the copies only: once the
+      // table is a plain copy, its entries read through the state's draft are the previous state's (the rule
+      // the callers keep: every write of such an entry goes through entryToWrite).
+      const play = (mine: boolean) => (d: S): void => {
+        let copied = false;
+        for (const { op, copy, set } of list) {
+          copied ||= mine && copy;
+          const m = copied ? tableToWrite(entryToWrite(d, 'sets', set) as S['sets'][string], 'entries') : d.sets[set]!.entries;
+          apply(m, op);
+        }
+      };
+      const mine = transition(start, play(true));
+      const theirs = produce(start, play(false));
+      expect(mine).toEqual(theirs);
+      for (const k of ['x', 'y']) expect([...shardKeys(mine.sets[k]!.entries)]).toEqual([...shardKeys(theirs.sets[k]!.entries)]);
+      expect(JSON.stringify(start)).toBe(before);
     }));
   });
 });
