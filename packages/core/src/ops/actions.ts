@@ -7,7 +7,7 @@
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { dictDraft, held, madeHere, peek, snapshot, transition, writeField } from '../util/immer.js';
+import { dictDraft, entryToWrite, held, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
@@ -15,7 +15,7 @@ import { macFromSeed, parseMac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
-  ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, Pod, PeerSetRef, Route, Segment, Sysctls,
+  ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, Route, Segment, Sysctls,
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, type Shards } from '../util/shards.js';
@@ -326,10 +326,28 @@ function getLink(ns: NetNs | DNs, name: string): Link {
   return snap(l);
 }
 
-/** A link of a draft namespace, to change it; throws `LINK_NOT_FOUND`. */
+/**
+ * A link of a draft namespace, to change it (util/immer.ts entryToWrite: a copy of the previous state's link
+ * in the links table the transition copied, or immer's draft where the table is drafted); throws `LINK_NOT_FOUND`.
+ */
 function draftLink(ns: DNs, name: string): Draft<Link> {
   getLink(ns, name);
-  return writable(dictDraft(ns.links) as Record<string, Draft<Link>>, name);
+  return linkToWrite(ns, name);
+}
+
+/**
+ * The links of a namespace, to add or delete links (util/immer.ts tableToWrite): in a draft namespace whose
+ * links the transition has not drafted, a plain copy, put in place once. A pod's CNI ADD adds its host's veth
+ * end and a deletion removes it: through the draft the links table was an immer proxy, its copy, a
+ * finalisation callback and a revocation. Every change of a link goes through {@link linkToWrite}.
+ */
+function linksToWrite(ns: DNs): Record<string, Link> {
+  return tableToWrite(ns as NetNs, 'links') as Record<string, Link>;
+}
+
+/** The link `name` (which exists) of a namespace, to change in place (util/immer.ts entryToWrite). */
+function linkToWrite(ns: DNs, name: string): Draft<Link> {
+  return entryToWrite(ns as NetNs, 'links', name) as Draft<Link>;
 }
 
 /**
@@ -376,20 +394,38 @@ const NO_OWNERS: readonly IpOwner[] = Object.freeze([]);
 
 function indexAddr(d: DState, nsId: NsId, link: Link, ip: number): void {
   const key = String(ip);
-  const index = d.ipIndex; // read once: through the transition's draft each read is a trap
+  const index = ipIndexToWrite(d);
   // On plain data (a build) a lookup is all there is: shardPeek asks each level whether it is a draft.
   const owners = plainList ? shardGet(index, key) ?? NO_OWNERS : snapshot(shardPeek(index, key) ?? NO_OWNERS);
   shardSet(index, key, withItem(owners, ownerOf(nsId, link.name, link.kind === 'physical')));
 }
 
+/**
+ * The cluster's IP index, to set and delete keys in: in a transition that has not drafted it, a plain copy
+ * of its first level (util/immer.ts tableToWrite), whose tops and leaves util/shards.ts copies on write as it
+ * does under a draft; its values (owner lists) are only ever replaced. Through the state's draft the first
+ * level was an immer proxy (a finalisation callback, a revocation) on every pod add and delete.
+ */
+function ipIndexToWrite(d: DState): Shards<readonly IpOwner[]> {
+  return tableToWrite(d as ClusterState, 'ipIndex');
+}
+
 
 /**
  * A copy of a list with one more item, at its exact size: a push, or a spread with an element, reserves
- * ~17 slots, which a built cluster keeps in every pod's address and route lists and IP index entries. An
- * empty list (often the shared frozen one, which concat copies slowly) gives a literal.
+ * ~17 slots, which a built cluster keeps in every pod's address and route lists and IP index entries. A
+ * list of up to three items (the usual: an empty one, often the shared frozen one, a pod's first route or
+ * address) gives a literal, which is packed and exact too: `concat` is a generic builtin, ~250 ns for a
+ * short list where the literal takes ~40 (Node 20, micro-benchmark); it was half of a `route add`'s list work.
  */
 function withItem<T>(list: readonly T[], item: T): T[] {
-  return list.length === 0 ? [item] : list.concat([item]);
+  switch (list.length) {
+    case 0: return [item];
+    case 1: return [list[0]!, item];
+    case 2: return [list[0]!, list[1]!, item];
+    case 3: return [list[0]!, list[1]!, list[2]!, item];
+    default: return list.concat([item]);
+  }
 }
 
 /**
@@ -398,15 +434,22 @@ function withItem<T>(list: readonly T[], item: T): T[] {
  * gateway), so its pods share one frozen list and its frozen routes instead of keeping three objects
  * each. Only frozen lists are keys: a list a transition may still change in place (a `writable` copy)
  * could then stand for other routes. The answer is the same list of equal routes `withItem` would give.
+ * The last {@link ROUTE_MEMO} answers are kept per list, the latest first: with one, pods added in turn on
+ * different nodes (a property run's, a scheduler's spread) each missed it (every node's gateway differs),
+ * and made and froze two lists and a route each.
  */
-const routeLists = new WeakMap<readonly Route[], { readonly route: Route; readonly list: readonly Route[] }>();
+const routeLists = new WeakMap<readonly Route[], { readonly route: Route; readonly list: readonly Route[] }[]>();
+const ROUTE_MEMO = 8;
 
 function withRoute(list: readonly Route[], route: Route): readonly Route[] {
   if (!Object.isFrozen(list) || isDraft(list)) return withItem(list, route);
-  const last = routeLists.get(list);
-  if (last !== undefined && sameRoute(last.route, route)) return last.list;
+  let memo = routeLists.get(list);
+  if (memo !== undefined) {
+    for (let i = 0; i < memo.length; i++) if (sameRoute(memo[i]!.route, route)) return memo[i]!.list;
+  } else routeLists.set(list, (memo = []));
   const next = Object.freeze(withItem(list, Object.freeze(route)));
-  routeLists.set(list, { route, list: next });
+  if (memo.length === ROUTE_MEMO) memo.pop();
+  memo.unshift({ route, list: next });
   return next;
 }
 
@@ -427,9 +470,9 @@ function sameRoute(a: Route, b: Route): boolean {
 
 function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
   const key = String(ip);
-  const index = d.ipIndex; // read once: through the transition's draft each read is a trap
-  const owners = shardPeek(index, key);
+  const owners = shardPeek(look(d as ClusterState, 'ipIndex'), key);
   if (!owners) return;
+  const index = ipIndexToWrite(d);
   const rest = snapshot(owners).filter((o) => !(o.ns === nsId && o.dev === dev));
   if (rest.length) shardSet(index, key, rest);
   else shardDelete(index, key);
@@ -437,12 +480,12 @@ function unindexAddr(d: DState, nsId: NsId, dev: string, ip: number): void {
 
 /** Removes a whole namespace's addresses from the IP index (used when a pod or node goes away). */
 export function unindexNs(d: DState, ns: NetNs): void {
-  for (const l of Object.values(snapshot(ns.links))) for (const a of l.addrs) if (a.scope === 'global') unindexAddr(d, ns.id, l.name, a.ip);
+  for (const l of Object.values(peek(ns, 'links'))) for (const a of l.addrs) if (a.scope === 'global') unindexAddr(d, ns.id, l.name, a.ip);
 }
 
 /** Adds a whole namespace's addresses to the IP index. */
 export function indexNs(d: DState, ns: NetNs): void {
-  for (const l of Object.values(snapshot(ns.links))) for (const a of l.addrs) if (a.scope === 'global') indexAddr(d, ns.id, l, a.ip);
+  for (const l of Object.values(peek(ns, 'links'))) for (const a of l.addrs) if (a.scope === 'global') indexAddr(d, ns.id, l, a.ip);
 }
 
 function newLink(ns: DNs, fields: Omit<Link, 'ifindex' | 'addrs' | 'master' | 'mac' | 'up' | 'mtu'> & { mac?: string | undefined; mtu?: number | undefined; up?: boolean | undefined; master?: string | undefined }): Link {
@@ -476,11 +519,10 @@ function newVeth(ns: DNs, name: string, mac: string | undefined, mtu: number | u
 const NO_ADDRS: Link['addrs'] = Object.freeze([]);
 
 function addLinkTo(ns: DNs, link: Link): void {
-  const links = ns.links; // read once: through a namespace's draft each read is a trap
-  if (Object.prototype.hasOwnProperty.call(links, link.name)) {
+  if (Object.prototype.hasOwnProperty.call(look(ns as NetNs, 'links'), link.name)) {
     fail('LINK_EXISTS', `RTNETLINK answers: File exists (device "${link.name}" already exists in ${ns.id})`, { ns: ns.id, dev: link.name });
   }
-  put(links as Record<string, Link>, link.name, link);
+  put(linksToWrite(ns), link.name, link);
 }
 
 function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
@@ -488,14 +530,14 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
     const br = getLink(ns, master);
     if (br.kind !== 'bridge') fail('NOT_A_BRIDGE', `"${master}" is a ${br.kind}, not a bridge`, { ns: ns.id, dev: master });
     if (link.kind === 'bridge' || link.name === master) fail('INVALID_ARGUMENT', `"${link.name}" cannot be a port of "${master}"`);
-    if (!br.hadPorts) put(ns.links[master] as Draft<Link> & { hadPorts?: boolean }, 'hadPorts', true);
+    if (!br.hadPorts) put(linkToWrite(ns, master) as Draft<Link> & { hadPorts?: boolean }, 'hadPorts', true);
     // The port's MAC becomes a local FDB entry of the bridge (bridge fdb shows it "master cni0 permanent").
-    put(writable(ns, 'fdb') as Record<string, unknown>, `${master}|${link.mac}`, { dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 });
+    put(tableToWrite(ns, 'fdb') as Record<string, unknown>, `${master}|${link.mac}`, { dev: master, mac: link.mac, port: link.name, dst: null, permanent: true, local: true, updated: 0 });
   }
   if (link.master !== null && link.master !== master) {
     const old = link.master;
-    const fdb = snapshot(ns.fdb);
-    for (const k in fdb) if (fdb[k]!.dev === old && fdb[k]!.port === link.name) delete (ns.fdb as Record<string, unknown>)[k];
+    const fdb = look(ns as NetNs, 'fdb');
+    for (const k in fdb) if (fdb[k]!.dev === old && fdb[k]!.port === link.name) delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[k];
   }
   put(link, 'master', master);
 }
@@ -514,7 +556,7 @@ function flushDev(d: DState, ns: DNs, dev: string): void {
     }
   }
   const neigh = peek(plain, 'neigh');
-  for (const k in neigh) if (neigh[k]!.dev === dev) delete (ns.neigh as Record<string, unknown>)[k];
+  for (const k in neigh) if (neigh[k]!.dev === dev) delete (tableToWrite(ns, 'neigh') as Record<string, unknown>)[k];
   // A device going down takes the shared peer entries that refer to it along, like their routes.
   // The cluster's sets are only looked at (through the draft, `d.peerSets` was a draft of its own, never
   // written, on every pod deletion), and not at all when the namespace attaches none (a pod's).
@@ -552,7 +594,7 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
   }
   if (via !== null && spec.onlink && dev === null) fail('INVALID_ARGUMENT', 'an onlink route needs a device (dev)');
   if (dev === null) fail('INVALID_ARGUMENT', `route to ${formatCidr(dst)} needs a device or a gateway`);
-  if (src !== null && !Object.values(snapshot(ns.links)).some((l) => l.addrs.some((a) => a.ip === src))) {
+  if (src !== null && !Object.values(peek(ns, 'links')).some((l) => l.addrs.some((a) => a.ip === src))) {
     fail('INVALID_ARGUMENT', `Error: Invalid prefsrc address (${formatIpv4(src)} is not configured in ${ns.id})`);
   }
   const scope = spec.scope ?? (via === null ? 'link' : 'global');
@@ -623,9 +665,11 @@ function hasKernelRoute(ns: NetNs, dst: Cidr, metric: number): boolean {
 
 function connectedIn(ns: NetNs, routes: readonly Route[], ip: number): Route | null {
   let best: Route | null = null;
+  // Read as plain data: through a namespace's draft `ns.links` drafts the table.
+  const links = routes.length === 0 ? null : look(ns, 'links');
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i]!;
-    if (r.via !== null || r.type !== 'unicast' || r.dev === null || !ns.links[r.dev]?.up) continue;
+    if (r.via !== null || r.type !== 'unicast' || r.dev === null || !links![r.dev]?.up) continue;
     if (((ip & maskOf(r.dst.len)) >>> 0) !== r.dst.addr) continue;
     if (best === null || r.dst.len > best.dst.len || (r.dst.len === best.dst.len && r.metric < best.metric)) best = r;
   }
@@ -782,7 +826,7 @@ function linkAdd(d: DState, a: Extract<Action, { op: 'link.add' }>): void {
   } else if (a.kind === 'bridge') {
     link = newLink(ns, { kind: 'bridge', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up });
     addLinkTo(ns, link);
-    put(writable(ns, 'fdb') as Record<string, unknown>, `${a.name}|${link.mac}`, { dev: a.name, mac: link.mac, port: null, dst: null, permanent: true, local: true, updated: 0 });
+    put(tableToWrite(ns, 'fdb') as Record<string, unknown>, `${a.name}|${link.mac}`, { dev: a.name, mac: link.mac, port: null, dst: null, permanent: true, local: true, updated: 0 });
   } else if (a.kind === 'vxlan') {
     const v = a.vxlan;
     if (!v) fail('INVALID_ARGUMENT', 'a vxlan link needs { vni, local, dstPort, dev, learning }');
@@ -830,10 +874,10 @@ function dropLink(d: DState, n: DNs, l: Link): void {
   flushDev(d, n, l.name);
   // Looked at as plain data: `n.fdb` made a draft of a table that has nothing to delete (a pod's).
   const fdb = look(n as NetNs, 'fdb');
-  for (const k in fdb) if (fdb[k]!.dev === l.name || fdb[k]!.port === l.name) delete (dictDraft(n.fdb) as Record<string, unknown>)[k];
-  const links = snapshot(n.links);
-  for (const name in links) if (links[name]!.master === l.name) (n.links[name] as Draft<Link>).master = null;
-  delete (dictDraft(n.links) as Record<string, Link>)[l.name];
+  for (const k in fdb) if (fdb[k]!.dev === l.name || fdb[k]!.port === l.name) delete (tableToWrite(n, 'fdb') as Record<string, unknown>)[k];
+  const links = look(n as NetNs, 'links');
+  for (const name in links) if (links[name]!.master === l.name) put(linkToWrite(n, name), 'master', null);
+  delete linksToWrite(n)[l.name];
 }
 
 function linkSet(d: DState, a: Extract<Action, { op: 'link.set' }>): void {
@@ -919,7 +963,7 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
   if (i < 0) {
     // A shared peer-set route (flannel's route to another node) is deleted here only: hide its owner.
     for (const ref of ns.peerSets) {
-      const set = d.peerSets[ref.set];
+      const set = look(d as ClusterState, 'peerSets')[ref.set];
       if (!set || (a.dev !== undefined && a.dev !== set.dev)) continue;
       for (const e of shardValues(set.entries as Shards<PeerEntry>)) {
         if (!refUses(ref as PeerSetRef, e.owner, e.group)) continue;
@@ -932,11 +976,16 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
     // A derived kernel prefix route can be deleted too (fib_table_delete does not care who added it):
     // the address stays and loses its prefix route.
     if (via === undefined) {
-      for (const l of Object.values(ns.links)) {
+      const links = look(ns as NetNs, 'links');
+      for (const name in links) {
+        const l = snap(links[name]!);
         if (!l.up || l.kind === 'loopback' || (a.dev !== undefined && a.dev !== l.name)) continue;
-        const ad = l.addrs.find((x) => x.len === dst.len && x.len < 32 && x.scope !== 'host' && !x.noPrefixRoute && networkOf(x.ip, x.len) === dst.addr);
-        if (ad && (a.metric === undefined || a.metric === 0)) {
-          (ad as Draft<IfAddr>).noPrefixRoute = true;
+        const addrs = snap(l.addrs).map((x) => snap(x));
+        const i = addrs.findIndex((x) => x.len === dst.len && x.len < 32 && x.scope !== 'host' && !x.noPrefixRoute && networkOf(x.ip, x.len) === dst.addr);
+        if (i >= 0 && (a.metric === undefined || a.metric === 0)) {
+          // A new list with a new address (the link's may be the previous state's, or shared).
+          addrs[i] = { ...addrs[i]!, noPrefixRoute: true };
+          put(linkToWrite(ns, name), 'addrs', castDraft(addrs));
           return;
         }
       }
@@ -985,15 +1034,15 @@ function neighAdd(d: DState, a: Extract<Action, { op: 'neigh.add' | 'neigh.repla
   const ip = parseIpv4(a.ip);
   const mac = parseMac(a.mac);
   const key = `${a.dev}|${ip}`;
-  if (a.op === 'neigh.add' && ns.neigh[key]?.permanent) fail('NEIGH_EXISTS', `RTNETLINK answers: File exists (neighbour ${a.ip} on ${a.dev})`);
-  put(writable(ns, 'neigh') as Record<string, unknown>, key, { dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now });
+  if (a.op === 'neigh.add' && look(ns as NetNs, 'neigh')[key]?.permanent) fail('NEIGH_EXISTS', `RTNETLINK answers: File exists (neighbour ${a.ip} on ${a.dev})`);
+  put(tableToWrite(ns, 'neigh') as Record<string, unknown>, key, { dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now });
 }
 
 function neighDel(d: DState, a: Extract<Action, { op: 'neigh.del' }>): void {
   const ns = draftNs(d, a.ns);
   const key = `${a.dev}|${parseIpv4(a.ip)}`;
-  if (!ns.neigh[key]) fail('NEIGH_NOT_FOUND', `RTNETLINK answers: No such file or directory (neighbour ${a.ip} on ${a.dev})`);
-  delete (ns.neigh as Record<string, unknown>)[key];
+  if (!look(ns as NetNs, 'neigh')[key]) fail('NEIGH_NOT_FOUND', `RTNETLINK answers: No such file or directory (neighbour ${a.ip} on ${a.dev})`);
+  delete (tableToWrite(ns, 'neigh') as Record<string, unknown>)[key];
 }
 
 function fdbAppend(d: DState, a: Extract<Action, { op: 'fdb.append' }>): void {
@@ -1002,9 +1051,9 @@ function fdbAppend(d: DState, a: Extract<Action, { op: 'fdb.append' }>): void {
   const mac = parseMac(a.mac);
   if (link.kind === 'vxlan') {
     if (a.dst === undefined) fail('INVALID_ARGUMENT', 'a VXLAN FDB entry needs dst (the remote VTEP)');
-    (writable(ns, 'fdb') as Record<string, unknown>)[`${a.dev}|${mac}`] = madeHere({ dev: a.dev, mac, port: null, dst: parseIpv4(a.dst), permanent: true, local: false, updated: d.now });
+    put(tableToWrite(ns, 'fdb') as Record<string, unknown>, `${a.dev}|${mac}`, { dev: a.dev, mac, port: null, dst: parseIpv4(a.dst), permanent: true, local: false, updated: d.now });
   } else if (link.master !== null) {
-    (writable(ns, 'fdb') as Record<string, unknown>)[`${link.master}|${mac}`] = madeHere({ dev: link.master, mac, port: a.dev, dst: null, permanent: true, local: false, updated: d.now });
+    put(tableToWrite(ns, 'fdb') as Record<string, unknown>, `${link.master}|${mac}`, { dev: link.master, mac, port: a.dev, dst: null, permanent: true, local: false, updated: d.now });
   } else fail('INVALID_ARGUMENT', `"${a.dev}" is neither a VXLAN device nor a bridge port`);
 }
 
@@ -1013,8 +1062,8 @@ function fdbDel(d: DState, a: Extract<Action, { op: 'fdb.del' }>): void {
   const link = getLink(ns, a.dev);
   const mac = parseMac(a.mac);
   const key = link.kind === 'vxlan' ? `${a.dev}|${mac}` : `${link.master ?? a.dev}|${mac}`;
-  if (!ns.fdb[key]) fail('FDB_NOT_FOUND', `RTNETLINK answers: No such file or directory (fdb ${a.mac} dev ${a.dev})`);
-  delete (ns.fdb as Record<string, unknown>)[key];
+  if (!look(ns as NetNs, 'fdb')[key]) fail('FDB_NOT_FOUND', `RTNETLINK answers: No such file or directory (fdb ${a.mac} dev ${a.dev})`);
+  delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[key];
 }
 
 function ruleAction(d: DState, a: Extract<Action, { op: 'rule.append' | 'rule.insert' | 'rule.del' }>): void {
@@ -1050,23 +1099,36 @@ function peersetPut(d: DState, a: Extract<Action, { op: 'peerset.put' }>): void 
     neigh: a.neigh.map((n) => ({ ip: parseIpv4(n.ip), mac: parseMac(n.mac) })),
     fdb: a.fdb.map((f) => ({ mac: parseMac(f.mac), dst: parseIpv4(f.dst) })),
   };
-  let set = d.peerSets[a.set];
-  if (!set) {
-    (d.peerSets as Record<string, unknown>)[a.set] = madeHere({ name: a.set, dev: a.dev, entries: emptyShards() });
-    set = d.peerSets[a.set]!;
-  } else if (set.dev !== a.dev) fail('INVALID_ARGUMENT', `peer set "${a.set}" is on ${set.dev}, not ${a.dev}`);
-  shardSet(set.entries, a.owner, entry);
+  const had = look(d as ClusterState, 'peerSets')[a.set];
+  if (!had) put(peerSetsToWrite(d), a.set, { name: a.set, dev: a.dev, entries: emptyShards<PeerEntry>() });
+  else if (had.dev !== a.dev) fail('INVALID_ARGUMENT', `peer set "${a.set}" is on ${had.dev}, not ${a.dev}`);
+  shardSet(entriesToWrite(d, a.set), a.owner, entry);
+}
+
+/**
+ * The cluster's peer sets, to add a set to (util/immer.ts tableToWrite): a plain copy of the previous
+ * state's table in a transition that has not drafted it. A node's join puts its entry into a set and a
+ * removal deletes it: through the state's draft the table, the set and its entries' first level were three
+ * immer proxies (of a flannel join's eleven draft levels).
+ */
+function peerSetsToWrite(d: DState): Record<string, PeerSet> {
+  return tableToWrite(d as ClusterState, 'peerSets') as Record<string, PeerSet>;
+}
+
+/** The entries of the peer set `name` (which exists), to set and delete owners in: copied on write as {@link peerSetsToWrite}. */
+function entriesToWrite(d: DState, name: string): Shards<PeerEntry> {
+  const set = entryToWrite(d as ClusterState, 'peerSets', name) as PeerSet;
+  return tableToWrite(set, 'entries') as Shards<PeerEntry>;
 }
 
 function peersetDel(d: DState, a: Extract<Action, { op: 'peerset.del' }>): void {
-  const set = d.peerSets[a.set];
-  if (!set) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
-  shardDelete(set.entries, a.owner);
+  if (!look(d as ClusterState, 'peerSets')[a.set]) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
+  shardDelete(entriesToWrite(d, a.set), a.owner);
 }
 
 function peersetAttach(d: DState, a: Extract<Action, { op: 'peerset.attach' }>): void {
   const ns = draftNs(d, a.ns);
-  const set = d.peerSets[a.set];
+  const set = look(d as ClusterState, 'peerSets')[a.set];
   if (!set) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
   getLink(ns, set.dev);
   if (a.match !== undefined && (a.match !== 'same' && a.match !== 'other')) fail('INVALID_ARGUMENT', `peer set match must be "same" or "other", not ${String(a.match)}`);
@@ -1195,7 +1257,7 @@ function vpcAssign(d: DState, a: VpcAssign): void {
   if (typeof a.eni !== 'string' || !/^eni-[0-9a-f]{8,17}$/.test(a.eni)) fail('INVALID_ARGUMENT', `"${String(a.eni)}" is not an ENI id (eni- and 8 to 17 hex digits)`);
   if (!Number.isInteger(a.deviceIndex) || a.deviceIndex < 0 || a.deviceIndex > 31) fail('INVALID_ARGUMENT', `device index ${String(a.deviceIndex)} is out of range (0 to 31)`);
   const ns = draftNs(d, a.ns);
-  if (a.attach && !Object.prototype.hasOwnProperty.call(ns.links, a.dev)) {
+  if (a.attach && !Object.prototype.hasOwnProperty.call(look(ns as NetNs, 'links'), a.dev)) {
     // The cloud hot-plugs the new ENI: the instance sees a new NIC on the subnet, down and without an
     // address, until the node agent sets it up (ipamd's setupENINetwork).
     checkIfName(a.dev);
@@ -1212,7 +1274,7 @@ function vpcAssign(d: DState, a: VpcAssign): void {
   for (const { c, text } of targets) {
     const key = fabricKey(c);
     const held = shardGet(fabric, key) ?? (c.len === 32 ? fabricLookup(seg as Segment, c.addr) : undefined);
-    const ownerOfIp = c.len === 32 ? shardPeek(d.ipIndex, String(c.addr))?.find((o) => o.kind !== 'pod') : undefined;
+    const ownerOfIp = c.len === 32 ? shardPeek(look(d as ClusterState, 'ipIndex'), String(c.addr))?.find((o) => o.kind !== 'pod') : undefined;
     if (held || ownerOfIp) {
       fail('IP_IN_USE', `${text} is already assigned in subnet ${a.segment} (to ${held ? `${held.eni} of ${held.node}` : `${ownerOfIp!.kind} ${ownerOfIp!.name}`})`, { ip: text, segment: a.segment });
     }
@@ -1237,12 +1299,13 @@ function vpcUnassign(d: DState, a: Extract<Action, { op: 'vpc.unassign' }>): voi
   // addresses, the routes through it in every table, its neighbours and its port on the subnet go with it.
   if (!a.detach || where === null || where.deviceIndex === 0) return;
   const ns = findNsDraft(d, where.ns);
-  const link = ns?.links[where.dev];
+  const links = ns ? look(ns as NetNs, 'links') : null;
+  const link = links !== null && Object.prototype.hasOwnProperty.call(links, where.dev) ? snap(links[where.dev]!) : undefined;
   if (!ns || !link || link.kind !== 'physical') return;
   for (const ad of link.addrs) unindexAddr(d, ns.id, link.name, ad.ip);
   flushDev(d, ns, link.name);
   shardDelete(seg.ports as Shards<unknown>, link.mac);
-  delete (ns.links as Record<string, Link>)[link.name];
+  delete linksToWrite(ns)[link.name];
 }
 
 /** {@link draftNs}, or null when the namespace is gone. */

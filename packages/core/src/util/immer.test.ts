@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { current, isDraft } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { dictDraft, lazyScratchDraft, madeHere, peek, produce, setFreezing, snapshot, transition, writeField, writeSlot } from './immer.js';
+import { dictDraft, lazyScratchDraft, madeHere, peek, produce, setFreezing, snapshot, tableToWrite, transition, writeField, writeSlot } from './immer.js';
 
 type Tree = { [k: string]: Tree | number };
 type Op = { readonly path: readonly string[]; readonly value: number | null };
@@ -298,5 +298,79 @@ describe('writeField', () => {
   });
   it('refuses, with freezing on, an object holding a draft', () => {
     expect(() => transition({ a: { b: 1 }, e: { f: 2 } } as Obj, (d) => writeField(d['a'] as Obj, 'c', { x: d['e'] }))).toThrow(/holds an immer draft at \.x/);
+  });
+});
+
+describe('tableToWrite', () => {
+  // A namespace-like object holding tables (a dictionary, a plain record, a frozen shared empty one) whose
+  // entries are replaced whole or deleted, each table reached through tableToWrite, through the draft, or
+  // read first through the draft (so that immer has drafted it), in any mix within one transition.
+  type Obj = Record<string, unknown>;
+  type T = { readonly table: 'd' | 'p' | 'e'; readonly k: string; readonly del: boolean; readonly how: 'mine' | 'trap' | 'read' };
+  const t: fc.Arbitrary<T> = fc.record({
+    table: fc.constantFrom('d' as const, 'p' as const, 'e' as const), k: fc.constantFrom('a', 'b', '7', '12'), del: fc.boolean(),
+    how: fc.constantFrom('mine' as const, 'trap' as const, 'read' as const),
+  });
+  const EMPTY = Object.freeze(Object.create(null) as Obj);
+  const base0 = (): Obj => {
+    const d = Object.create(null) as Obj;
+    d['b'] = { v: 1 };
+    d['12'] = { v: 2 };
+    return { n: 1, d, p: { a: { v: 3 } }, e: EMPTY };
+  };
+  it('gives the state immer gives, keys in the same order, sharing the untouched entries, and leaves the base as it was', () => {
+    fc.assert(fc.property(fc.array(t, { maxLength: 12 }), fc.boolean(), (then, frozen) => {
+      setFreezing(frozen);
+      try {
+        let n = 0;
+        const play = (d: Obj, mine: boolean): void => {
+          n = 0;
+          for (const op of then) {
+            let table: Obj;
+            if (mine && op.how === 'mine') table = tableToWrite(d, op.table) as Obj;
+            else {
+              if (op.how === 'read') void (d[op.table] as Obj)['b'];
+              table = d[op.table] as Obj;
+              if (Object.isFrozen(table) && !isDraft(table)) d[op.table] = table = Object.create(null) as Obj;
+            }
+            if (op.del) delete table[op.k];
+            else table[op.k] = { w: (n += 1) };
+          }
+        };
+        const base = produce(base0(), () => undefined);
+        const before = JSON.stringify(base);
+        const mine = transition(base, (d) => play(d, true));
+        const theirs = produce(base, (d) => play(d, false));
+        for (const k of ['d', 'p', 'e']) {
+          expect(JSON.stringify(mine[k])).toBe(JSON.stringify(theirs[k]));
+          expect(Object.keys(mine[k] as Obj)).toEqual(Object.keys(theirs[k] as Obj));
+          expect(Object.getPrototypeOf(mine[k])).toBe(Object.getPrototypeOf(theirs[k]));
+          const b = base[k] as Obj, m = mine[k] as Obj;
+          for (const e in m) if (JSON.stringify(m[e]) === JSON.stringify(b[e])) expect(m[e]).toBe(b[e]);
+        }
+        expect(JSON.stringify(base)).toBe(before);
+        expect(base['e']).toBe(EMPTY);
+      } finally {
+        setFreezing(true);
+      }
+    }));
+  });
+  it('copies a table the transition has not drafted, once, and writes a drafted one through its draft', () => {
+    const base = { t: Object.assign(Object.create(null) as Record<string, object>, { x: { v: 1 } }), u: { y: { v: 2 } } };
+    const next = transition(base, (d) => {
+      const t = tableToWrite(d, 't');
+      expect(isDraft(t)).toBe(false);
+      expect(tableToWrite(d, 't')).toBe(t);
+      t['z'] = { v: 3 };
+      void d.u.y;
+      expect(isDraft(tableToWrite(d, 'u'))).toBe(true);
+      delete tableToWrite(d, 'u')['y'];
+    });
+    expect(Object.keys(next.t)).toEqual(['x', 'z']);
+    expect(Object.getPrototypeOf(next.t)).toBeNull();
+    expect(next.t['x']).toBe(base.t['x']);
+    expect(next.u).toEqual({});
+    expect(Object.keys(base.t)).toEqual(['x']);
+    expect(Object.keys(base.u)).toEqual(['y']);
   });
 });

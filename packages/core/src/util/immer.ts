@@ -58,14 +58,17 @@ export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) 
   return produce(base, (d: Draft<T>) => {
     const outer = made;
     const outerReads = reads;
+    const outerCopies = copies;
     const mine: object[] = [];
     made = mine;
     reads = OPEN;
+    copies = null;
     try {
       recipe(d);
     } finally {
       made = outer;
       reads = outerReads;
+      copies = outerCopies;
     }
     if (mine.length === 0) return;
     if (freezing) {
@@ -98,6 +101,12 @@ export function lazyScratchDraft<T extends object, R>(base: T, f: (open: () => D
     if (draft !== null) immer.finishDraft(draft);
   }
 }
+
+/**
+ * The open {@link transition}'s plain copies of the previous state's containers ({@link tableToWrite}): copy →
+ * the container copied, for {@link baseField}. Null until the first (and outside a transition).
+ */
+let copies: Map<object, object> | null = null;
 
 /** {@link rememberRead}'s memo: null outside a {@link transition}, {@link OPEN} until its first entry. */
 let reads: Map<object, Map<string, unknown>> | null = null;
@@ -283,6 +292,97 @@ export function writeField<T extends object, K extends keyof T & string>(d: T, k
 }
 
 /**
+ * The table at `d[key]` (a record whose entries are only ever replaced whole or deleted, never changed in
+ * place: a namespace's neighbours and FDB; or a sharded map of such values, util/shards.ts, whose levels
+ * below the first are copied on write by {@link baseField}'s answer for the copy), to set or delete entries
+ * in directly. When `d` is a draft whose
+ * field still holds the previous state's table (not drafted, not replaced), a shallow copy of it (the same
+ * entries in the same order, a dictionary's prototype kept) is put there with {@link writeField} and
+ * returned: plain, made here, changed in place from now on, and never walked by immer (its entries are
+ * the previous state's, or plain values written into it). Through the draft the table cost an immer proxy,
+ * its copy, a finalisation callback and a revocation (a pod's CNI ADD writes its host's FDB once, a
+ * deletion deletes from it once). A table already drafted is written through its draft (a copy would drop
+ * what was written there); one made in the transition is returned as it is; outside a transition (or on a
+ * plain `d`) the table is returned as it is unless it is frozen (a shared empty table), which is copied and
+ * put in place. An entry of the table must never be changed in place but through {@link entryToWrite}: a
+ * copy's entries are the previous state's own objects.
+ */
+export function tableToWrite<T extends object, K extends keyof T & string>(d: T, key: K): T[K] {
+  const st = (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  if (st === undefined || reads === null || typeof st.modified_ !== 'boolean') {
+    const v = d[key];
+    if (v === null || typeof v !== 'object') return v;
+    // A plain copy of a previous-state container (an entry entryToWrite copied) still holds that state's
+    // tables: copied on write too.
+    const from = st === undefined && copies !== null ? copies.get(d) as T | undefined : undefined;
+    if (from !== undefined && from[key] === v) {
+      const copy = copyTable(v);
+      d[key] = copy;
+      copies!.set(copy, v);
+      return copy;
+    }
+    if (Object.isFrozen(v) && !isDraft(v)) {
+      const copy = copyTable(v);
+      d[key] = copy;
+      return copy;
+    }
+    return dictDraft(v);
+  }
+  const v = ((st.copy_ ?? st.base_) as T)[key];
+  if (v === null || typeof v !== 'object') return v;
+  if ((v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return dictDraft(v);
+  const prev = (st.base_ as T)[key];
+  // Made in this transition (already a copy): changed where it is.
+  if (v !== prev && !Object.isFrozen(v)) return v;
+  const copy = copyTable(v);
+  writeField(d, key, copy);
+  if (v === prev) (copies ??= new Map()).set(copy, v);
+  return copy;
+}
+
+/**
+ * The entry `name` of the table at `d[key]` (see {@link tableToWrite}, which gives the table), to change in
+ * place (a namespace's link): through a drafted table, immer's draft of it; in a plain table, an entry the
+ * previous state holds at that place (or a frozen one, shared) is replaced by a shallow copy, which is
+ * returned; one made in the transition is returned as it is. Undefined when the table has no such entry.
+ * A pod's CNI ADD marks its bridge's first port, and a deletion clears the master of the links on the
+ * deleted one, so: without them the host's links need no draft of their own (see {@link tableToWrite}).
+ * A copied entry's own tables are copied on write in turn ({@link tableToWrite} of the copy): a peer set's
+ * sharded entries, in a set the cluster's peer-set table holds.
+ */
+export function entryToWrite<T extends object, K extends keyof T & string>(d: T, key: K, name: string): object | undefined {
+  const table = tableToWrite(d, key) as unknown as Record<string, object | undefined>;
+  if ((table as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return table[name];
+  if (!Object.prototype.hasOwnProperty.call(table, name)) return undefined;
+  const e = table[name];
+  if (e === null || typeof e !== 'object') return e;
+  const prev = baseField(d, key) as Record<string, unknown> | undefined;
+  const shared = prev !== undefined && prev !== null && prev[name] === e;
+  if (shared || Object.isFrozen(e)) {
+    const copy = Object.getPrototypeOf(e) === null ? copyTable(e) : { ...e };
+    table[name] = copy;
+    // Registered, so that its own tables are copied on write (tableToWrite) and baseField answers for it.
+    if (shared && reads !== null) (copies ??= new Map()).set(copy, e);
+    return copy;
+  }
+  return e;
+}
+
+/**
+ * A shallow copy of a table, key by key in order (a dictionary stays one; an array is sliced; a frozen one's
+ * copy is not frozen). The keys are read once (`Object.keys`), as {@link dictDraft} does: a for…in over a
+ * dictionary has no enum cache.
+ */
+function copyTable<V>(v: V): V {
+  if (Array.isArray(v)) return v.slice() as V;
+  const src = v as Record<string, unknown>;
+  const out: Record<string, unknown> = Object.getPrototypeOf(src) === null ? Object.create(null) as Record<string, unknown> : {};
+  const keys = Object.keys(src);
+  for (let i = 0; i < keys.length; i++) { const k = keys[i]!; out[k] = src[k]; }
+  return out as V;
+}
+
+/**
  * A draft's container as it stands, for loops that only look: enumerating a draft makes immer wrap every
  * value it reads in a proxy (a pod deletion enumerated the host's FDB, neighbours and links that way and
  * spent most of its time in immer), and immer's `current` deep-copies whatever is not frozen. This is the
@@ -311,12 +411,15 @@ export function held<T extends object, K extends keyof T>(x: T, key: K): T[K] {
 }
 
 /**
- * What the state before the open transition held at `x[key]` when `x` is a draft (the base's field);
- * undefined for a plain container (made in the transition, or outside one).
+ * What the state before the open transition held at `x[key]` when `x` is a draft (the base's field), or a
+ * plain copy {@link tableToWrite} made of one of its containers (the copied container's field); undefined
+ * for another plain container (made in the transition, or outside one).
  */
 export function baseField<T extends object, K extends keyof T>(x: T, key: K): T[K] | undefined {
   const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
-  return st === undefined ? undefined : (st.base_ as T)[key];
+  if (st !== undefined) return (st.base_ as T)[key];
+  const copied = copies === null ? undefined : copies.get(x) as T | undefined;
+  return copied === undefined ? undefined : copied[key];
 }
 
 /**

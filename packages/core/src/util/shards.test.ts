@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { current, isDraft } from 'immer';
-import { inTransition, produce, transition } from './immer.js';
+import { entryToWrite, inTransition, produce, tableToWrite, transition } from './immer.js';
 import { emptyShards, SHARD_COUNT, SHARD_FANOUT, shardDelete, shardDiffKeys, shardGet, shardKeys, shardLeafSize, shardLeafValue, shardLeaves, shardOf, shardPeekValues, shardSet, shardSize, shardSome, shardValues, type Shards } from './shards.js';
 
 type Op = { readonly set: string; readonly value: number } | { readonly del: string };
@@ -32,6 +32,24 @@ function playChanges<V, S>(transitions: readonly (readonly S[])[], viaTransition
     expect(JSON.stringify(prev)).toBe(before);
     after(s);
   }
+}
+
+/**
+ * Keys that share leaves and tops (16 random names almost never do): three in one leaf, two in another leaf
+ * of the same top, two in a third leaf of that top, and a few alone.
+ */
+function sharingPool(): string[] {
+  const byLeaf = new Map<number, string[]>();
+  for (let i = 0; byLeaf.size < 4096 && i < 40000; i++) {
+    const k = `pod-${i}`;
+    const list = byLeaf.get(shardOf(k)) ?? [];
+    list.push(k);
+    byLeaf.set(shardOf(k), list);
+  }
+  const full = [...byLeaf.entries()].filter(([, l]) => l.length >= 3);
+  const [leafA, a] = full[0]!;
+  const sameTop = [...byLeaf.entries()].filter(([i, l]) => i !== leafA && Math.floor(i / SHARD_FANOUT) === Math.floor(leafA / SHARD_FANOUT) && l.length >= 2).slice(0, 2);
+  return [...a.slice(0, 3), ...sameTop.flatMap(([, l]) => l.slice(0, 2)), 'node-1', 'node-2', 'node-3'];
 }
 
 describe('sharded maps', () => {
@@ -258,20 +276,7 @@ describe('sharded maps', () => {
   });
 
   it('give the same map, and the same answers on the way, whether many changes share one immer transition or are made in place', () => {
-    // Keys that share leaves and tops (16 random names almost never do): three in one leaf, two in another
-    // leaf of the same top, two in a third leaf of that top, and a few alone.
-    const byLeaf = new Map<number, string[]>();
-    for (let i = 0; byLeaf.size < 4096 && i < 40000; i++) {
-      const k = `pod-${i}`;
-      const list = byLeaf.get(shardOf(k)) ?? [];
-      list.push(k);
-      byLeaf.set(shardOf(k), list);
-    }
-    const full = [...byLeaf.entries()].filter(([, l]) => l.length >= 3);
-    const [leafA, a] = full[0]!;
-    const sameTop = [...byLeaf.entries()].filter(([i, l]) => i !== leafA && Math.floor(i / SHARD_FANOUT) === Math.floor(leafA / SHARD_FANOUT) && l.length >= 2).slice(0, 2);
-    const pool = [...a.slice(0, 3), ...sameTop.flatMap(([, l]) => l.slice(0, 2)), 'node-1', 'node-2', 'node-3'];
-    const key = fc.constantFrom(...pool);
+    const key = fc.constantFrom(...sharingPool());
     const ops = fc.array(fc.oneof(key.map((k) => ({ del: k }) as Op), fc.record({ set: key, value: fc.integer() }) as fc.Arbitrary<Op>), { maxLength: 60 });
     // shardSet, shardDelete and shardGet look at a draft's plain data before they draft a level: a leaf
     // made, changed or emptied earlier in the same transition must be seen as it stands.
@@ -354,5 +359,61 @@ describe('sharded maps', () => {
       expect(JSON.stringify([...shardKeys(base)].map((k) => [k, shardGet(base, k)]))).toBe(before);
       expect(inTransition()).toBe(false);
     }), { numRuns: 300 });
+  });
+});
+
+describe('a sharded map copied plain in a transition (util/immer.ts tableToWrite)', () => {
+  it('ends as the map a draft of it ends as, with the same answers on the way, its tops and leaves copied on write: the previous state is left as it was', () => {
+    const key = fc.constantFrom(...sharingPool());
+    const ops = fc.array(fc.oneof(key.map((k) => ({ del: k }) as Op), fc.record({ set: key, value: fc.integer() }) as fc.Arbitrary<Op>), { maxLength: 40 });
+    fc.assert(fc.property(ops, fc.array(fc.record({ op: ops.map((l) => l[0]), copy: fc.boolean() }).filter((x) => x.op !== undefined), { maxLength: 30 }), (first, list) => {
+      const start = produce({ m: emptyShards<number>(), n: 0 }, (d) => { for (const op of first) apply(d.m as Shards<number>, op); });
+      const before = JSON.stringify(start);
+      // Each step writes through the plain copy (made at the first such step) or through the draft, as it
+      // would find the map: once copied, the state's field holds the copy.
+      const play = (mine: boolean) => (d: { m: Shards<number>; n: number }): void => {
+        for (const { op, copy } of list) {
+          const m = mine && copy ? tableToWrite(d, 'm') : d.m;
+          const k = 'set' in op! ? op.set : op!.del;
+          d.n = (shardGet(m, k) ?? 0) + d.n;
+          apply(m as Shards<number>, op!);
+          d.n = (shardGet(m, k) ?? 0) + d.n;
+        }
+      };
+      const mine = transition(start, play(true));
+      const theirs = produce(start, play(false));
+      expect(mine).toEqual(theirs);
+      expect([...shardKeys(mine.m)]).toEqual([...shardKeys(theirs.m)]);
+      expect(JSON.stringify(start)).toBe(before);
+      // Untouched tops and leaves are shared with the previous state, as immer shares them.
+      for (let t = 0; t < SHARD_FANOUT; t++) expect(mine.m[t] === start.m[t]).toBe(theirs.m[t] === start.m[t]);
+    }));
+  });
+  it('nested: the entries of a copied entry of a copied table (a peer set\'s) end as through drafts, the previous state untouched', () => {
+    const key = fc.constantFrom(...sharingPool());
+    const ops = fc.array(fc.record({ op: fc.oneof(key.map((k) => ({ del: k }) as Op), fc.record({ set: key, value: fc.integer() }) as fc.Arbitrary<Op>), copy: fc.boolean(), set: fc.constantFrom('x', 'y') }), { maxLength: 30 });
+    type S = { sets: Record<string, { name: string; entries: Shards<number> }> };
+    fc.assert(fc.property(ops, ops, (first, list) => {
+      const start = produce({ sets: { x: { name: 'x', entries: emptyShards<number>() }, y: { name: 'y', entries: emptyShards<number>() } } } as S, (d) => {
+        for (const { op, set } of first) apply(d.sets[set]!.entries, op);
+      });
+      const before = JSON.stringify(start);
+      // Through the drafts until the first write through the copies, then through the copies only: once the
+      // table is a plain copy, its entries read through the state's draft are the previous state's (the rule
+      // the callers keep: every write of such an entry goes through entryToWrite).
+      const play = (mine: boolean) => (d: S): void => {
+        let copied = false;
+        for (const { op, copy, set } of list) {
+          copied ||= mine && copy;
+          const m = copied ? tableToWrite(entryToWrite(d, 'sets', set) as S['sets'][string], 'entries') : d.sets[set]!.entries;
+          apply(m, op);
+        }
+      };
+      const mine = transition(start, play(true));
+      const theirs = produce(start, play(false));
+      expect(mine).toEqual(theirs);
+      for (const k of ['x', 'y']) expect([...shardKeys(mine.sets[k]!.entries)]).toEqual([...shardKeys(theirs.sets[k]!.entries)]);
+      expect(JSON.stringify(start)).toBe(before);
+    }));
   });
 });
