@@ -4,14 +4,14 @@
  * a failure at any point leaves the given state exactly as it was.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { dictDraft, freezeIfOn, lazyScratchDraft, peek, produce, transition, writeField } from '../util/immer.js';
+import { dictDraft, entryDraft, freezeIfOn, held as heldField, lazyScratchDraft, peek, produce, tableToWrite, transition, writeField } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
 } from '../addr/ipv4.js';
 import { macFromSeed } from '../addr/mac.js';
 import type { BuildStep, CniDesign, CniResult, PodAddReaction, PodAddRequest } from '../cni/contract.js';
 import { fail, PodnetError } from '../errors.js';
-import { applyActionsToDraft, checkIfName, indexNs, snapshot, unindexNs } from '../ops/actions.js';
+import { applyActionsToDraft, checkIfName, indexNs, segmentTableToWrite, segmentToWrite, snapshot, unindexNs } from '../ops/actions.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardPeekValues, shardSet, shardValues } from '../util/shards.js';
 import { hexDigitCode } from '../util/hex.js';
 import { dict } from '../util/dict.js';
@@ -315,9 +315,9 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   const node: Node = { ...bare, maxPods };
   shardSet(d.nodes, name, castDraft(node));
   writeField(d, 'nodeCount', state.nodeCount + 1);
-  shardSet(d.cidrIndex, formatCidr(podCidr), name);
+  shardSet(tableToWrite(d as ClusterState, 'cidrIndex'), formatCidr(podCidr), name);
   if (cidrCursor !== null || ipCursor !== null || mixed) setAlloc(d, cidrCursor, seg.name, ipCursor, mixed);
-  shardSet(d.underlay.segments[seg.name]!.ports, mac, { mac, ns: nsId, dev: 'eth0' });
+  shardSet(segmentTableToWrite(segmentToWrite(d, seg.name)!, 'ports'), mac, { mac, ns: nsId, dev: 'eth0' });
   indexNs(d, host);
   if (announceOnJoin) {
     // The joining node announces its address (gratuitous ARP, as NetworkManager and cloud images do when
@@ -515,8 +515,9 @@ const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
  * node's pods (a dictionary, util/dict.ts) collects and sorts its keys, at every pod admitted. States are
  * immutable, so a record's count never changes, except where a record is written in place: in the
  * transitions podnet applies in place (buildClusterState), and in an open transition's own copy of a
- * drafted record (what {@link snapshot} gives), which {@link runPod} and {@link deletePodOf} write key by
- * key; {@link countPodChange} keeps the count of either. A draft is counted as that copy (or its base),
+ * record (a plain copy put in place, or a drafted record's copy: what {@link snapshot} gives), which
+ * {@link runPod} and {@link deletePodOf} write key by key, counting the record written from the count of the
+ * one it was before. A draft is counted as that copy (or its base),
  * never through the proxy: the pods placed on a joining node made its record a draft after the first, and
  * counting it through immer's traps at each next placement was ~1 % of a flannel property run.
  */
@@ -532,10 +533,13 @@ function podCountOf(pods: Node['pods']): number {
   return n;
 }
 
-/** A pod key added to (+1) or removed from (−1) a node's `pods` record in place: its count follows. */
-function countPodChange(pods: object, delta: 1 | -1): void {
-  const n = podCounts.get(pods);
-  if (n !== undefined) podCounts.set(pods, n + delta);
+/**
+ * A pod of a node in an open transition, as a draft to change (its namespace): the node's `pods` record is a
+ * plain copy once a pod was added or deleted (see {@link runPod}), whose previous pods immer drafts only
+ * through a draft of the record (util/immer.ts entryDraft). A pod the transition made is plain, as it is.
+ */
+function podDraft(n: Draft<Node>, key: string): Draft<Pod> {
+  return entryDraft(n as Node, 'pods', key) as Draft<Pod>;
 }
 
 /** Pods on a node that count against its max-pods: running ones and those waiting for their sandbox. */
@@ -615,7 +619,7 @@ function schedule(d: Draft<ClusterState>, pod: Pod, design: CniDesign, events: E
     // (a retry that changes nothing leaves the state as it was).
     if (prev?.node === null && prev.status.phase === 'Pending' && prev.status.message === message) return;
     if (prev?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedScheduling', from: 'default-scheduler', pod: pod.key, message, time: state.now });
-    writeField(d.waiting, pod.key, castDraft({ ...pod, node: null, status }));
+    waitingToWrite(d)[pod.key] = { ...pod, node: null, status };
     return;
   }
   events.push({ type: 'Normal', reason: 'Scheduled', from: 'default-scheduler', pod: pod.key, message: `Successfully assigned ${pod.key} to ${best.name}`, time: state.now });
@@ -629,7 +633,7 @@ function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, 
   if (used >= node.maxPods) {
     const detail = `Node didn't have enough resource: pods, requested: 1, used: ${used}, capacity: ${node.maxPods}`;
     events.push({ type: 'Warning', reason: 'OutOfpods', from: 'kubelet', pod: pod.key, message: detail, time: state.now });
-    writeField(d.waiting, pod.key, castDraft({ ...pod, node: node.name, status: { phase: 'Failed', reason: 'OutOfpods', message: `Pod was rejected: ${detail}` } }));
+    waitingToWrite(d)[pod.key] = { ...pod, node: node.name, status: { phase: 'Failed', reason: 'OutOfpods', message: `Pod was rejected: ${detail}` } };
     return;
   }
   runPod(d, pod.node === node.name ? pod : { ...pod, node: node.name }, node, design, events, fresh, announceArp);
@@ -642,20 +646,22 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   let nd: Draft<Node> | undefined;
   const nodeDraft = (): Draft<Node> => (nd ??= shardGet(d.nodes, node.name)!);
   const insert = (p: Pod): Draft<Pod> => {
-    // The node's pods read once: through the node's draft each read is a get trap (~0.1–0.2 µs in immer's
-    // development build), and the three reads below give the same draft.
-    const pods = nodeDraft().pods;
-    const had = snapshot(pods);
+    // The node's pods as a plain copy put in place (util/immer.ts tableToWrite), not an immer draft: a
+    // pod's namespace is changed later in the transition through entryDraft (model podDraft).
+    const n = nodeDraft();
+    const had = snapshot(heldField(n, 'pods'));
     // A fresh pod (addPodInDraft's, whose key no pod has) is in neither record: the key's first use is
     // the write. A new key looked up before its first write as a property name is looked up in V8's string
     // table, ~0.3 µs a miss; the two looks were 3% of a flannel bulk build.
     const isNew = fresh || !Object.prototype.hasOwnProperty.call(had, p.key);
-    writeField(pods as Record<string, Draft<Pod>>, p.key, castDraft(p));
-    // Written in place (not a new copy of the record): its remembered count follows.
-    if (isNew && snapshot(pods) === had) countPodChange(had, 1);
-    shardSet(d.podIndex, p.key, node.name);
+    const count = podCounts.get(had);
+    const pods = tableToWrite(n, 'pods') as Record<string, Draft<Pod>>;
+    writeField(pods, p.key, castDraft(p));
+    // The record written (the same, changed in place, or its copy): its count follows.
+    if (count !== undefined) podCounts.set(snapshot(pods), isNew ? count + 1 : count);
+    shardSet(tableToWrite(d as ClusterState, 'podIndex'), p.key, node.name);
     writeField(d, 'podCount', peek(d as ClusterState, 'podCount') + 1);
-    if (!fresh && Object.prototype.hasOwnProperty.call(waitingOf(d), p.key)) delete d.waiting[p.key];
+    if (!fresh && Object.prototype.hasOwnProperty.call(waitingOf(d), p.key)) delete waitingToWrite(d)[p.key];
     // `p` itself, not read back through the pods' draft: a new object, registered above, which immer's get
     // trap would hand back as it is after two traps (isPlainObject and a look at the base on each).
     return castDraft(p);
@@ -685,7 +691,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     // The same failure again (the error object too: its code and version are not in the message) changes nothing.
     if (prev?.node === pod.node && prev.status.phase === 'ContainerCreating' && prev.status.message === message && JSON.stringify(prev.cniResult) === JSON.stringify(r.error)) return;
     if (prev?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedCreatePodSandBox', from: 'kubelet', pod: pod.key, message, time: state.now });
-    writeField(d.waiting, pod.key, castDraft({ ...pod, netns: null, cniResult: r.error, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } }));
+    waitingToWrite(d)[pod.key] = { ...pod, netns: null, cniResult: r.error, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } };
     return;
   }
   const ip = firstIp(r.result);
@@ -711,7 +717,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     const pods = snapshot(n.pods);
     for (const key in pods) {
       const other = pods[key]!;
-      if (other.netns && other.key !== pod.key && holdsStale(other.netns, ip, mac)) announce(n.pods[key]!.netns as Draft<NetNs>, ip, mac, state.now, null);
+      if (other.netns && other.key !== pod.key && holdsStale(other.netns, ip, mac)) announce(podDraft(n, key).netns as Draft<NetNs>, ip, mac, state.now, null);
     }
   }
 }
@@ -808,6 +814,14 @@ export function settleInDraft(d: Draft<ClusterState>, design: CniDesign, events:
   }
 }
 
+/**
+ * The waiting pods of a transition, to set and delete keys in (util/immer.ts tableToWrite): a plain copy put
+ * in place the first time, not an immer draft. Its entries are pods, only ever replaced whole.
+ */
+function waitingToWrite(d: Draft<ClusterState>): Record<string, Pod> {
+  return tableToWrite(d as ClusterState, 'waiting') as Record<string, Pod>;
+}
+
 /** The waiting pods of a transition as plain data (reading them through the draft would copy them). */
 function waitingOf(d: Draft<ClusterState>): Readonly<Record<string, Pod>> {
   return peek(d as ClusterState, 'waiting');
@@ -839,7 +853,7 @@ export function deletePodInDraft(d: Draft<ClusterState>, key: string, design: Cn
 function deletePodOf(d: Draft<ClusterState>, state: ClusterState, pod: Pod, design: CniDesign): void {
   if (state.waiting[pod.key]) {
     // Never wired (its ADD failed or it never had a node): nothing for CNI DEL to undo.
-    delete d.waiting[pod.key];
+    delete waitingToWrite(d)[pod.key];
     return;
   }
   const node = snapshot(getNode(state, pod.node!));
@@ -873,12 +887,14 @@ function deletePodOf(d: Draft<ClusterState>, state: ClusterState, pod: Pod, desi
     removeVethsInto(d, n.host as Draft<NetNs>, podNsId(pod.key));
     if (scratch === null) unindexNs(d, snapshot(snapshot(n.pods)[pod.key]!.netns!) as NetNs);
   }
-  const pods = n.pods; // read once: each read through the node's draft is a get trap giving the same draft
-  const had = snapshot(pods);
+  // The node's pods as a plain copy put in place (util/immer.ts tableToWrite), not an immer draft.
+  const had = snapshot(heldField(n, 'pods'));
   const present = Object.prototype.hasOwnProperty.call(had, pod.key);
-  delete (dictDraft(pods) as Record<string, Pod>)[pod.key];
-  if (present && snapshot(pods) === had) countPodChange(had, -1);
-  shardDelete(d.podIndex, pod.key);
+  const count = podCounts.get(had);
+  const pods = tableToWrite(n as Node, 'pods') as Record<string, Pod>;
+  delete pods[pod.key];
+  if (count !== undefined) podCounts.set(snapshot(pods), present ? count - 1 : count);
+  shardDelete(tableToWrite(d as ClusterState, 'podIndex'), pod.key);
   writeField(d, 'podCount', peek(d as ClusterState, 'podCount') - 1);
 }
 
@@ -924,22 +940,22 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
     const n = snapshot(getNode(s, name));
     const r = design.nodeRemoved(s, n);
     // The pod garbage collector deletes pods bound to a node that is gone.
-    for (const w of Object.values(waitingOf(d))) if (w.node === name) delete d.waiting[w.key];
+    for (const w of Object.values(waitingOf(d))) if (w.node === name) delete waitingToWrite(d)[w.key];
     applyActionsToDraft(d, r.actions);
     if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
     const host = snapshot(n.host);
     unindexNs(d, host);
     // Every NIC of the node leaves its segment (eth0, and any a cloud attached: an ENI).
     for (const l of Object.values(snapshot(host.links))) {
-      const seg = l.kind === 'physical' ? d.underlay.segments[l.segment] : undefined;
-      if (seg) shardDelete(seg.ports, l.mac);
+      const seg = l.kind === 'physical' ? segmentToWrite(d, l.segment) : undefined;
+      if (seg) shardDelete(segmentTableToWrite(seg, 'ports'), l.mac);
     }
     // A freed block (or address) below the cursor becomes the lowest free one again.
     // Read as plain data: through the draft, the pod CIDR and the cursors were drafted even when unchanged.
     const alloc = peek(d as ClusterState, 'alloc');
     let cidrLow: number | null = null;
     if (n.podCidr) {
-      shardDelete(d.cidrIndex, formatCidr(n.podCidr));
+      shardDelete(tableToWrite(d as ClusterState, 'cidrIndex'), formatCidr(n.podCidr));
       const podCidr = peek(d as ClusterState, 'podCidr');
       if (n.podCidr.len === s.nodeCidrMaskSize && cidrContains(podCidr, n.podCidr.addr)) {
         const low = Math.min(alloc.cidrLowFree, (n.podCidr.addr - podCidr.addr) / 2 ** (32 - s.nodeCidrMaskSize));

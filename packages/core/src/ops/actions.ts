@@ -7,7 +7,7 @@
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { dictDraft, entryToWrite, held, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
+import { dictDraft, entryDraft, entryToWrite, held, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
@@ -15,7 +15,7 @@ import { macFromSeed, parseMac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
-  ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, Route, Segment, Sysctls,
+  ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, Route, Segment, Sysctls,
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, type Shards } from '../util/shards.js';
@@ -249,9 +249,10 @@ export function findDraftNs(d: DState, id: NsId): DNs | undefined {
 /** The pod with this key inside a draft (or a state being built in place), or undefined. */
 function draftPod(d: DState, key: string): Draft<Pod> | undefined {
   const node = shardPeek(peek(d as ClusterState, 'podIndex'), key); // a read: through the draft it would draft the index
-  const pods = node === undefined ? undefined : shardGet(d.nodes, node)?.pods;
-  // Reading the pod through the draft makes immer copy the node's pods: dictDraft copies them the faster way.
-  return pods === undefined ? undefined : dictDraft(pods)[key];
+  const n = node === undefined ? undefined : shardGet(d.nodes, node);
+  // The pod's draft also when the node's pods are a plain copy made in the transition (util/immer.ts
+  // entryDraft); through a drafted record, dictDraft copies it the faster way than immer.
+  return n === undefined ? undefined : entryDraft(n as Node, 'pods', key) as Draft<Pod> | undefined;
 }
 
 /** The namespace of `known` with this id, or undefined. */
@@ -1251,8 +1252,23 @@ function fabricTargets(seg: Segment, ips: readonly string[] | undefined, prefixe
   return out;
 }
 
+/**
+ * A segment of the underlay, to change (its ports and its fabric, sharded maps to write through
+ * {@link segmentTableToWrite}), or undefined: in a transition, the underlay's segments table and the segment
+ * are plain copies put in place (util/immer.ts entryToWrite), not immer drafts; a node's join and removal
+ * write its NIC's port this way. The underlay itself stays a draft (its router is changed deep down).
+ */
+export function segmentToWrite(d: DState, name: string): Segment | undefined {
+  return entryToWrite(d.underlay as ClusterState['underlay'], 'segments', name) as Segment | undefined;
+}
+
+/** A sharded table of a segment {@link segmentToWrite} gave, to set and delete keys in (util/immer.ts tableToWrite). */
+export function segmentTableToWrite<K extends 'ports' | 'fabric'>(seg: Segment, key: K): NonNullable<Segment[K]> {
+  return tableToWrite(seg, key) as NonNullable<Segment[K]>;
+}
+
 function vpcAssign(d: DState, a: VpcAssign): void {
-  const seg = d.underlay.segments[a.segment] as Draft<Segment> | undefined;
+  const seg = segmentToWrite(d, a.segment) as Draft<Segment> | undefined;
   if (!seg) fail('SEGMENT_NOT_FOUND', `segment "${String(a.segment)}" does not exist`, { segment: a.segment });
   if (typeof a.eni !== 'string' || !/^eni-[0-9a-f]{8,17}$/.test(a.eni)) fail('INVALID_ARGUMENT', `"${String(a.eni)}" is not an ENI id (eni- and 8 to 17 hex digits)`);
   if (!Number.isInteger(a.deviceIndex) || a.deviceIndex < 0 || a.deviceIndex > 31) fail('INVALID_ARGUMENT', `device index ${String(a.deviceIndex)} is out of range (0 to 31)`);
@@ -1263,14 +1279,14 @@ function vpcAssign(d: DState, a: VpcAssign): void {
     checkIfName(a.dev);
     const mac = macFromSeed(`eni|${a.eni}`);
     addLinkTo(ns, newLink(ns, { kind: 'physical', name: a.dev, mac, mtu: seg.mtu, up: false, segment: a.segment } as never));
-    shardSet(seg.ports as Shards<{ mac: string; ns: string; dev: string }>, mac, { mac, ns: a.ns, dev: a.dev });
+    shardSet(segmentTableToWrite(seg as Segment, 'ports'), mac, { mac, ns: a.ns, dev: a.dev });
   }
   const link = getLink(ns, a.dev);
   if (link.kind !== 'physical' || link.segment !== a.segment) fail('INVALID_ARGUMENT', `${a.dev} in ${a.ns} is not attached to segment ${a.segment}`, { ns: a.ns, dev: a.dev });
   if (a.primaryIp !== undefined && !a.attach) fail('INVALID_ARGUMENT', 'primaryIp is the address of an ENI being created: it needs attach');
   const targets = fabricTargets(seg as Segment, a.primaryIp === undefined ? a.ips : [a.primaryIp, ...(a.ips ?? [])], a.prefixes);
   if (!seg.fabric) seg.fabric = emptyShards() as never;
-  const fabric = seg.fabric as unknown as Shards<FabricEntry>;
+  const fabric = segmentTableToWrite(seg as Segment, 'fabric');
   for (const { c, text } of targets) {
     const key = fabricKey(c);
     const held = shardGet(fabric, key) ?? (c.len === 32 ? fabricLookup(seg as Segment, c.addr) : undefined);
@@ -1284,10 +1300,10 @@ function vpcAssign(d: DState, a: VpcAssign): void {
 }
 
 function vpcUnassign(d: DState, a: Extract<Action, { op: 'vpc.unassign' }>): void {
-  const seg = d.underlay.segments[a.segment] as Draft<Segment> | undefined;
+  const seg = segmentToWrite(d, a.segment) as Draft<Segment> | undefined;
   if (!seg) fail('SEGMENT_NOT_FOUND', `segment "${String(a.segment)}" does not exist`, { segment: a.segment });
   const targets = fabricTargets(seg as Segment, a.ips, a.prefixes);
-  const fabric = seg.fabric as unknown as Shards<FabricEntry> | undefined;
+  const fabric = seg.fabric === undefined ? undefined : segmentTableToWrite(seg as Segment, 'fabric');
   let where: FabricEntry | null = null;
   for (const { c, text } of targets) {
     const e = fabric ? shardGet(fabric, fabricKey(c)) : undefined;
@@ -1304,7 +1320,7 @@ function vpcUnassign(d: DState, a: Extract<Action, { op: 'vpc.unassign' }>): voi
   if (!ns || !link || link.kind !== 'physical') return;
   for (const ad of link.addrs) unindexAddr(d, ns.id, link.name, ad.ip);
   flushDev(d, ns, link.name);
-  shardDelete(seg.ports as Shards<unknown>, link.mac);
+  shardDelete(segmentTableToWrite(seg as Segment, 'ports'), link.mac);
   delete linksToWrite(ns)[link.name];
 }
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { current, isDraft } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { dictDraft, lazyScratchDraft, madeHere, peek, produce, setFreezing, snapshot, tableToWrite, transition, writeField, writeSlot } from './immer.js';
+import { dictDraft, entryDraft, lazyScratchDraft, madeHere, peek, produce, setFreezing, snapshot, tableToWrite, transition, writeField, writeSlot } from './immer.js';
 
 type Tree = { [k: string]: Tree | number };
 type Op = { readonly path: readonly string[]; readonly value: number | null };
@@ -372,5 +372,67 @@ describe('tableToWrite', () => {
     expect(next.u).toEqual({});
     expect(Object.keys(base.t)).toEqual(['x']);
     expect(Object.keys(base.u)).toEqual(['y']);
+  });
+});
+
+describe('entryDraft', () => {
+  // A node-like object holding a dictionary of entries with tables of their own (pods and their namespaces):
+  // keys set and deleted through tableToWrite (a plain copy) or through the draft, and entries changed deep
+  // down through entryDraft, in any mix within one transition; immer's own drafts give the reference.
+  type Obj = Record<string, unknown>;
+  type E = { readonly op: 'set' | 'del' | 'deep'; readonly k: string; readonly mine: boolean };
+  const e: fc.Arbitrary<E> = fc.record({ op: fc.constantFrom('set' as const, 'del' as const, 'deep' as const), k: fc.constantFrom('a', 'b', 'c'), mine: fc.boolean() });
+  const base0 = (): Obj => {
+    const t = Object.create(null) as Obj;
+    t['b'] = { v: 1, inner: { w: 0 } };
+    t['d'] = { v: 2, inner: { w: 0 } };
+    t['a'] = { v: 3, inner: { w: 0 } };
+    return { name: 'n', t };
+  };
+  it('gives the state immer gives (keys in the same order, untouched entries shared), deep writes into a previous entry included, and leaves the base as it was', () => {
+    fc.assert(fc.property(fc.array(e, { maxLength: 12 }), fc.boolean(), (ops, frozen) => {
+      setFreezing(frozen);
+      try {
+        let n = 0;
+        const play = (d: Obj, mine: boolean): void => {
+          n = 0;
+          for (const o of ops) {
+            n += 1;
+            if (o.op === 'deep') {
+              const x = (mine ? entryDraft(d, 't', o.k) : (d['t'] as Obj)[o.k]) as { inner: { w: number } } | undefined;
+              if (x !== undefined) x.inner.w = n;
+              continue;
+            }
+            const table = (mine && o.mine ? tableToWrite(d, 't') : d['t']) as Obj;
+            if (o.op === 'del') delete table[o.k];
+            else table[o.k] = { v: 10 + n, inner: { w: n } };
+          }
+        };
+        const base = produce(base0(), () => undefined);
+        const before = JSON.stringify(base);
+        const mine = transition(base, (d) => play(d, true));
+        const theirs = produce(base, (d) => play(d, false));
+        expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
+        expect(Object.keys(mine['t'] as Obj)).toEqual(Object.keys(theirs['t'] as Obj));
+        const b = base['t'] as Obj, m = mine['t'] as Obj;
+        for (const k in m) if (JSON.stringify(m[k]) === JSON.stringify(b[k])) expect(m[k]).toBe(b[k]);
+        expect(JSON.stringify(base)).toBe(before);
+      } finally {
+        setFreezing(true);
+      }
+    }));
+  });
+  it('keeps a key deleted and set again in the copy last, as immer does, when the copy is drafted again', () => {
+    const base = produce(base0(), () => undefined);
+    const play = (d: Obj, mine: boolean): void => {
+      const t = (mine ? tableToWrite(d, 't') : d['t']) as Obj;
+      delete t['b'];
+      t['b'] = { v: 9, inner: { w: 9 } };
+      ((mine ? entryDraft(d, 't', 'a') : t['a']) as { inner: { w: number } }).inner.w = 5;
+    };
+    const mine = transition(base, (d) => play(d, true));
+    expect(Object.keys(mine['t'] as Obj)).toEqual(['d', 'a', 'b']);
+    expect(JSON.stringify(mine)).toBe(JSON.stringify(produce(base, (d) => play(d, false))));
+    expect(((base['t'] as Obj)['a'] as { inner: { w: number } }).inner.w).toBe(0);
   });
 });

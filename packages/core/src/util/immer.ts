@@ -369,6 +369,59 @@ export function entryToWrite<T extends object, K extends keyof T & string>(d: T,
 }
 
 /**
+ * The entry `name` of the table at `d[key]`, as a draft to change anywhere inside (not only its own fields, as
+ * {@link entryToWrite} gives): a node's pod, whose namespace actions change deep down (routing tables, rules).
+ * Through a drafted table (or one the transition has not touched, drafted here), immer's draft of the entry.
+ * In a plain copy {@link tableToWrite} made (a pod added or deleted before in the transition), an entry made in
+ * the transition is plain and returned as it is; one the previous state holds there can only be drafted
+ * through a draft of the table: the copy is turned back into the previous table's draft holding the same
+ * entries in the same order ({@link redraftTable}), which hands out the entry's draft. Outside a transition
+ * (or on a plain `d`) the entry as it is. Undefined when the table has no such entry.
+ */
+export function entryDraft<T extends object, K extends keyof T & string>(d: T, key: K, name: string): unknown {
+  const st = (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  if (st === undefined || reads === null || typeof st.modified_ !== 'boolean') return (d[key] as Record<string, unknown> | undefined)?.[name];
+  const v = ((st.copy_ ?? st.base_) as T)[key] as Record<string, unknown> | null | undefined;
+  if (v === null || v === undefined || typeof v !== 'object') return undefined;
+  const prev = (st.base_ as T)[key] as Record<string, unknown> | null | undefined;
+  if ((v as Record<symbol, unknown>)[DRAFT_STATE] === undefined && v !== prev) {
+    if (!Object.prototype.hasOwnProperty.call(v, name)) return undefined;
+    const e = v[name];
+    if (prev === null || prev === undefined || e === null || typeof e !== 'object' || prev[name] !== e) return e;
+    return (redraftTable(d, key, v, prev) as Record<string, unknown>)[name];
+  }
+  const table = dictDraft(d[key] as Record<string, unknown>);
+  return Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
+}
+
+/**
+ * The plain copy `content` the open transition put at `d[key]` in place of the previous state's table `base`
+ * (see {@link tableToWrite}) turned into `base`'s draft holding the same entries in the same order, which is
+ * returned: immer hands out a draft of a previous entry only through a draft of its table ({@link redraft}
+ * does this for a sharded map's arrays). `base` is put back (immer drafts it when it is read through `d`);
+ * the entries that differ are written into the draft around immer's traps ({@link writeField}: they are
+ * plain, the previous state's or made in the transition), those gone are deleted; when the order differs
+ * (a key deleted and set again) every key is written again in `content`'s order.
+ */
+function redraftTable<T extends object, K extends keyof T & string>(d: T, key: K, content: Record<string, unknown>, base: Record<string, unknown>): Record<string, unknown> {
+  writeField(d, key, base as T[K]);
+  const draft = dictDraft(d[key] as Record<string, unknown>);
+  const keys = Object.keys(content);
+  const baseKeys = Object.keys(base);
+  let i = 0;
+  let inOrder = true;
+  for (let b = 0; b < baseKeys.length; b++) {
+    const k = baseKeys[b]!;
+    if (!Object.prototype.hasOwnProperty.call(content, k)) delete draft[k];
+    else if (keys[i++] !== k) inOrder = false;
+  }
+  for (let j = i; j < keys.length && inOrder; j++) if (Object.prototype.hasOwnProperty.call(base, keys[j]!)) inOrder = false;
+  if (!inOrder) for (const k of keys) delete draft[k];
+  for (const k of keys) if (!inOrder || content[k] !== base[k]) writeField(draft, k, content[k]);
+  return draft;
+}
+
+/**
  * A shallow copy of a table, key by key in order (a dictionary stays one; an array is sliced; a frozen one's
  * copy is not frozen). The keys are read once (`Object.keys`), as {@link dictDraft} does: a for…in over a
  * dictionary has no enum cache.
