@@ -30,7 +30,8 @@
  *   cold recorded send, and a cold recorded send whose learning is committed (what `sim.ping` does); CPU µs
  *   per send. `chained`: every pair once, unrecorded and committed, each send on the state the one before
  *   left (as a property run's sends go): the namespaces earlier sends taught are met for the first time.
- *   `TTL exceeded`: a warm probe sent with TTL 1, answered by an ICMP error from the sender's node. A
+ *   `TTL exceeded`: a warm probe sent with TTL 1, answered by an ICMP error from the sender's node. `big UDP
+ *   unreachable`: 1,400 bytes with DF to a closed port, a port unreachable quoting 548 of them comes back. A
  *   round is ~1 ms: give it ≥ 300 rounds. Many short alternated rounds resolve a few percent on this machine
  *   where a few long ones do not (per-hop changes of the engine were measured so).
  * - `transitions`: the model's transitions alone, each applied 2,000 times per round and side to one 3-node
@@ -176,6 +177,8 @@ function probeSide(): Side {
       'chained µs': chained(),
       // An ICMP error: the echo sent with TTL 1 expires at the sender's node (warm, unrecorded, nothing committed).
       'TTL exceeded µs': each((from, ip) => { const e = c.icmpEcho(ip); c.send(warm, from, { ...e, header: { ...e.header, ttl: 1 } }, { record: false, commit: false }); }),
+      // A property run's big UDP send: 1,400 bytes with DF to a closed port, answered by a port unreachable that quotes its first 548 bytes.
+      'big UDP unreachable µs': each((from, ip) => c.send(warm, from, c.udpPacket(ip, 33434, { size: 1400, df: true }), { record: false, commit: false })),
     };
   };
 }

@@ -84,9 +84,22 @@ export class Learned<K extends string | number, E> {
   /** The namespaces that learned something, in the order they first did. */
   namespaces(): NsId[] {
     const out: NsId[] = [];
+    this.addNamespaces(out);
+    return out;
+  }
+
+  /** Adds to `out` the namespaces that learned something and are not in it yet, in the order they first did. */
+  addNamespaces(out: NsId[]): void {
     const rows = this.#rows;
     for (let i = 0; i < rows.length; i += 4) if (!out.includes(rows[i] as NsId)) out.push(rows[i] as NsId);
-    return out;
+  }
+
+  /** Whether namespace `id` learned something. */
+  has(id: NsId): boolean {
+    if (this.#index !== null) return this.#index.has(id);
+    const rows = this.#rows;
+    for (let i = 0; i < rows.length; i += 4) if (rows[i] === id) return true;
+    return false;
   }
 
   /** Writes what was learned in `id` into a table (keyed `dev|address`), in the order first learned. */

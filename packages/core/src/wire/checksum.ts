@@ -42,7 +42,12 @@ export function onesComplementSum(bytes: Uint8Array, initial = 0): number {
  * internetChecksum(Uint8Array.of(0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7)) === 0x220d;
  */
 export function internetChecksum(bytes: Uint8Array, initial = 0): number {
-  return ~onesComplementSum(bytes, initial) & 0xffff;
+  return checksumOfSum(onesComplementSum(bytes, initial));
+}
+
+/** The Internet checksum of data whose one's complement sum (of 16-bit words, folded or not) is `sum`. */
+export function checksumOfSum(sum: number): number {
+  return ~fold(sum) & 0xffff;
 }
 
 /** The one's complement sum of the IPv4 pseudo-header for UDP and TCP checksums. */

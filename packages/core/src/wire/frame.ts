@@ -23,6 +23,7 @@
 import { fail } from '../errors.js';
 import { emitArp, parseArp } from './arp.js';
 import { concat, copy, hex4, uint, within } from './bytes.js';
+import { onesComplementSum } from './checksum.js';
 import { emitEthernet, parseEthernet } from './ethernet.js';
 import { ICMP_QUOTE_MAX, emitIcmp, isIcmpError, parseIcmp } from './icmp.js';
 import { emitIpv4, emitIpv4Header, parseIpv4, parseIpv4Header } from './ipv4.js';
@@ -34,16 +35,18 @@ import {
   IPPROTO_TCP,
   IPPROTO_UDP,
   IPV4_HEADER_LEN,
+  UDP_HEADER_LEN,
   ipv4PayloadLength,
   type Frame,
   type IcmpMessage,
   type Ipv4Header,
   type Ipv4Packet,
   type RawPayload,
+  type UdpDatagram,
   type VxlanPayload,
 } from './packet.js';
 import { emitTcp, parseTcp } from './tcp.js';
-import { emitUdp, parseUdp } from './udp.js';
+import { emitUdp, parseUdp, writeUdpHeader } from './udp.js';
 import { VXLAN_PORT_IANA, VXLAN_PORT_LINUX, emitVxlan, parseVxlan } from './vxlan.js';
 
 /** How {@link parseFrame} decodes what headers alone do not say. */
@@ -179,7 +182,29 @@ export function quoteForwarded(original: Ipv4Packet, max: number = ICMP_QUOTE_MA
   checkQuoteMax(max);
   const total = original.header.totalLength;
   if (total <= max && IPV4_HEADER_LEN + ipv4PayloadLength(original.payload) === total) return original;
+  const payload = original.payload;
+  if (total > max && payload.kind === 'udp' && payload.payload.kind === 'raw') {
+    const cut = udpQuote(original.header, payload, payload.payload, max - IPV4_HEADER_LEN);
+    if (cut !== undefined) return { kind: 'ipv4', header: original.header, payload: { kind: 'raw', length: cut.length, bytes: cut } };
+  }
   return icmpErrorQuote(original, max);
+}
+
+/**
+ * The first `room` bytes of a UDP datagram with a raw payload, as {@link emitUdp} would emit it, built
+ * without emitting the datagram: the header, its checksum summed over the whole payload in place, then
+ * the payload's first bytes (zeros when it has none). Runner sends of big DF datagrams were emitted in
+ * full only to cut this quote (~5 % of a send in property runs). `undefined` when the datagram's sizes
+ * do not add up (then {@link icmpErrorQuote} says why).
+ */
+function udpQuote(header: Ipv4Header, udp: UdpDatagram, raw: RawPayload, room: number): Uint8Array | undefined {
+  const bytes = raw.bytes;
+  if (IPV4_HEADER_LEN + UDP_HEADER_LEN + raw.length !== header.totalLength || (bytes !== undefined && bytes.length !== raw.length)) return undefined;
+  const out = new Uint8Array(Math.max(room, UDP_HEADER_LEN));
+  writeUdpHeader(out, udp, raw.length, bytes === undefined ? 0 : onesComplementSum(bytes), header);
+  if (room < UDP_HEADER_LEN) return out.slice(0, room);
+  if (bytes !== undefined) out.set(bytes.subarray(0, room - UDP_HEADER_LEN), UDP_HEADER_LEN);
+  return out;
 }
 
 function checkQuoteMax(max: number): void {

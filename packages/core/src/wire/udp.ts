@@ -15,8 +15,8 @@
  */
 import { IPPROTO_UDP, UDP_HEADER_LEN, type UdpDatagram } from './packet.js';
 import { fail } from '../errors.js';
-import { type Parsed, concat, copy, hex4, need, uint, view } from './bytes.js';
-import { type PseudoHeader, internetChecksum, pseudoHeaderSum } from './checksum.js';
+import { type Parsed, copy, hex4, need, uint, view } from './bytes.js';
+import { type PseudoHeader, checksumOfSum, internetChecksum, onesComplementSum, pseudoHeaderSum } from './checksum.js';
 
 /** The UDP header fields: a {@link UdpDatagram} without its payload. Length is derived. */
 export type UdpHeader = Pick<UdpDatagram, 'srcPort' | 'dstPort'>;
@@ -32,18 +32,35 @@ export interface UdpEmitOptions extends PseudoHeader {
  * configured with `udpcsum` (`ip link add … type vxlan … udpcsum`), and so does podnet for VXLAN.
  */
 export function emitUdp(header: UdpHeader, payload: Uint8Array, options: UdpEmitOptions): Uint8Array {
-  const length = uint(UDP_HEADER_LEN + payload.length, 16, 'UDP length');
-  const head = new Uint8Array(UDP_HEADER_LEN);
-  const v = view(head);
-  v.setUint16(0, uint(header.srcPort, 16, 'UDP source port'));
-  v.setUint16(2, uint(header.dstPort, 16, 'UDP destination port'));
-  v.setUint16(4, length);
-  const out = concat(head, payload);
-  if (options.checksum !== false) {
-    const sum = internetChecksum(out, pseudoHeaderSum(uint(options.src, 32, 'UDP pseudo-header source'), uint(options.dst, 32, 'UDP pseudo-header destination'), IPPROTO_UDP, length));
-    view(out).setUint16(6, sum === 0 ? 0xffff : sum);
-  }
+  const out = new Uint8Array(UDP_HEADER_LEN + payload.length);
+  writeUdpHeader(out, header, payload.length, options.checksum === false ? 0 : onesComplementSum(payload), options);
+  out.set(payload, UDP_HEADER_LEN);
   return out;
+}
+
+/**
+ * Writes into `out[0, 8)` the header {@link emitUdp} emits before a payload of `payloadLength` bytes
+ * whose one's complement sum ({@link onesComplementSum}) is `payloadSum`: what an ICMP error's quote
+ * of a big datagram needs, without building the datagram.
+ */
+export function writeUdpHeader(out: Uint8Array, header: UdpHeader, payloadLength: number, payloadSum: number, options: UdpEmitOptions): void {
+  const length = uint(UDP_HEADER_LEN + payloadLength, 16, 'UDP length');
+  const src = uint(header.srcPort, 16, 'UDP source port');
+  const dst = uint(header.dstPort, 16, 'UDP destination port');
+  out[0] = src >>> 8;
+  out[1] = src & 0xff;
+  out[2] = dst >>> 8;
+  out[3] = dst & 0xff;
+  out[4] = length >>> 8;
+  out[5] = length & 0xff;
+  let sum = 0;
+  if (options.checksum !== false) {
+    // The header's words (its checksum field counting as 0) added to the pseudo-header's and the payload's.
+    sum = checksumOfSum(pseudoHeaderSum(uint(options.src, 32, 'UDP pseudo-header source'), uint(options.dst, 32, 'UDP pseudo-header destination'), IPPROTO_UDP, length) + payloadSum + src + dst + length);
+    if (sum === 0) sum = 0xffff;
+  }
+  out[6] = sum >>> 8;
+  out[7] = sum & 0xff;
 }
 
 /**
