@@ -145,3 +145,22 @@ describe("flannel's delegate, whose host-local plan is filed when it is made", (
     expect(added).toBeGreaterThan(50);
   });
 });
+
+describe("the flannel plugin's subnet.env, remembered on the files record it was read from", () => {
+  it('reads the text the record holds now, whatever it was asked before', () => {
+    const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: flannel(), nodes: [{ name: 'node-1' }], pods: [] });
+    const node = sim.node('node-1');
+    const files: Record<string, string> = { [SUBNET_ENV]: 'FLANNEL_NETWORK=10.0.0.0/8\nFLANNEL_SUBNET=10.1.2.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n' };
+    const inv: CniInvocation = { state: sim.state, node, podKey: 'default/x', podUid: 'u-1', podNetns: null, containerId: 'abc', netns: '/var/run/netns/x', ifname: 'eth0', args: '', files };
+    const conf = { type: 'flannel', name: 'cbr0', cniVersion: '0.3.1', delegate: {} } as PluginInput;
+    const first = execPlugin('ADD', conf, inv, {});
+    expect(first.ok && first.result?.ips[0]?.address).toBe('10.1.2.2/24');
+    expect(execPlugin('ADD', conf, inv, {})).toEqual(first);
+    files[SUBNET_ENV] = 'FLANNEL_NETWORK=10.0.0.0/8\nFLANNEL_SUBNET=10.7.0.1/16\nFLANNEL_MTU=1400\nFLANNEL_IPMASQ=true\n';
+    const second = execPlugin('ADD', conf, inv, {});
+    expect(second.ok && second.result?.ips[0]?.address).toBe('10.7.0.2/16');
+    files[SUBNET_ENV] = 'FLANNEL_NETWORK=10.0.0.0/8\n';
+    const broken = execPlugin('ADD', conf, inv, {});
+    expect(broken.ok ? '' : broken.error.msg).toContain('is missing FLANNEL_SUBNET');
+  });
+});

@@ -803,6 +803,23 @@ function parseSubnetEnvOnce(path: string, text: string): FlannelSubnetEnv | { er
   return { network: network!, subnet: subnet!, mtu: mtu!, ipMasq: v['FLANNEL_IPMASQ'] === 'true' };
 }
 
+/** {@link parseSubnetEnv}'s answers by the files record the text was read from (flanneld's, frozen, one per lease). */
+const envByFiles = new WeakMap<Readonly<Record<string, string>>, { readonly path: string; readonly text: string; readonly env: FlannelSubnetEnv | { error: string } }>();
+
+/**
+ * The subnet.env `files[path]` (= `text`) parsed, remembered on the record: flanneld hands every ADD on a node
+ * the same frozen record, and in a property campaign the same record to the nodes of every run with that lease,
+ * so one identity lookup answers where parseSubnetEnv's last-answer test misses (pods placed across nodes)
+ * and its text memo hashed the text (~0.6 % of a steady at-end run).
+ */
+function subnetEnvOf(files: Readonly<Record<string, string>>, path: string, text: string): FlannelSubnetEnv | { error: string } {
+  const known = envByFiles.get(files);
+  if (known !== undefined && known.path === path && known.text === text) return known.env;
+  const env = parseSubnetEnv(path, text);
+  envByFiles.set(files, { path, text, env });
+  return env;
+}
+
 /**
  * The configuration flannel hands its delegate (doCmdAdd and getDelegateIPAM): the `delegate` object
  * plus name, type `bridge`, ipMasq = not FLANNEL_IPMASQ, mtu = FLANNEL_MTU, isGateway for a bridge,
@@ -862,7 +879,7 @@ const flannel: Plugin = (cmd, conf, inv, stores) => {
     // without the file there is nothing flannel could have delegated: nothing to undo.
     return cmd === 'DEL' ? ok(null, [], stores) : plain(conf, `open ${path}: no such file or directory`);
   }
-  const env = parseSubnetEnv(path, text);
+  const env = subnetEnvOf(inv.files, path, text);
   if ('error' in env) return cmd === 'DEL' ? ok(null, [], stores) : plain(conf, env.error);
   const delegate = flannelDelegate(conf, env);
   if (typeof delegate === 'string') return plain(conf, delegate);
