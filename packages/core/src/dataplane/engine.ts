@@ -25,7 +25,8 @@ import {
   UDP_HEADER_LEN, VXLAN_HEADER_LEN, frameLength, ipv4PayloadLength, type ArpPacket, type Frame, type Ipv4Header, type Ipv4Packet,
 } from '../wire/packet.js';
 import { ipv4 } from './build.js';
-import { copyTable, Learned, Pendings } from './learned.js';
+import { Learned, Pendings } from './learned.js';
+import { copyRecord } from '../util/dict.js';
 import { linkList, linksMemo, podKeys } from './links.js';
 import { quoteForwarded } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
@@ -1814,7 +1815,7 @@ class Run {
         continue;
       }
       const pod = node.pods[key]!;
-      pods ??= copyTable(node.pods);
+      pods ??= copyRecord(node.pods);
       pods[key] = { ...pod, netns: this.learnedNs(id, pod.netns!) };
     }
     return { ...node, host, pods: pods ?? node.pods };
@@ -1829,7 +1830,7 @@ class Run {
     const pm = this.pmtuUpd?.get(id);
     let pmtu = was.pmtu;
     if (pm !== undefined) {
-      const next = copyTable(was.pmtu);
+      const next = copyRecord(was.pmtu);
       for (const [k, v] of pm) next[k] = v;
       pmtu = next;
     }

@@ -4,7 +4,7 @@
  * lists scanned in order rather than maps per namespace and device (see {@link Learned}).
  */
 import type { Ipv4 } from '../addr/ipv4.js';
-import { dict } from '../util/dict.js';
+import { copyRecord } from '../util/dict.js';
 import type { NsId } from '../model/types.js';
 import type { Ipv4Packet } from '../wire/packet.js';
 
@@ -114,7 +114,7 @@ export class Learned<K extends string | number, E> {
    * rather than writing the entries through a draft of it.
    */
   into(id: NsId, table: Readonly<Record<string, E>>): Record<string, E> {
-    const out = copyTable(table);
+    const out = copyRecord(table);
     this.commit(id, out);
     return out;
   }
@@ -149,10 +149,6 @@ function tableKey(dev: string, k: string | number): string {
   return key;
 }
 
-/** A shallow copy of a table (a dictionary stays one: util/dict.ts), to add entries to. */
-export function copyTable<E>(table: Readonly<Record<string, E>>): Record<string, E> {
-  return Object.getPrototypeOf(table) === null ? dict(table) : { ...table };
-}
 
 /** Entries a {@link Learned} keeps in flat lists before it indexes them. */
 export const LEARNED_LIST_MAX = 32;

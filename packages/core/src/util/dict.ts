@@ -13,6 +13,14 @@
  */
 export function dict<V>(entries?: Readonly<Record<string, V>>): Record<string, V> {
   const out = Object.create(null) as Record<string, V>;
-  if (entries !== undefined) for (const k in entries) out[k] = entries[k]!;
+  if (entries === undefined) return out;
+  // Object.keys, not for-in: a for-in over a dictionary has no enum cache (the copy was slower by a tenth to a quarter).
+  const keys = Object.keys(entries);
+  for (let i = 0; i < keys.length; i++) { const k = keys[i]!; out[k] = entries[k]!; }
   return out;
+}
+
+/** A shallow copy of a record: a dictionary stays one ({@link dict}), a plain object is spread. */
+export function copyRecord<R extends object>(r: R): { -readonly [K in keyof R]: R[K] } {
+  return (Object.getPrototypeOf(r) === null ? dict(r as Readonly<Record<string, unknown>>) : { ...r }) as { -readonly [K in keyof R]: R[K] };
 }

@@ -6,6 +6,7 @@
  * with it on, so an accidental mutation fails a test.
  */
 import { current, Immer, isDraft, type Draft } from 'immer';
+import { copyRecord, dict } from './dict.js';
 
 const immer = new Immer({ autoFreeze: false });
 let freezing = false;
@@ -191,11 +192,8 @@ export function dictDraft<T extends object>(x: T): T {
   if (st === undefined || st.copy_ !== null || st.type_ !== 0 || !('assigned_' in st) || st.assigned_ !== undefined || st.scope_?.immer_?.useStrictShallowCopy_ !== false) return x;
   const base = st.base_ as Record<string, unknown>;
   if (Object.getPrototypeOf(base) !== null) return x;
-  const copy = Object.create(null) as Record<string, unknown>;
-  const keys = Object.keys(base);
-  for (let i = 0; i < keys.length; i++) { const k = keys[i]!; copy[k] = base[k]; }
   st.assigned_ = new Map();
-  st.copy_ = copy;
+  st.copy_ = dict(base);
   return x;
 }
 
@@ -359,7 +357,7 @@ export function entryToWrite<T extends object, K extends keyof T & string>(d: T,
   const prev = baseField(d, key) as Record<string, unknown> | undefined;
   const shared = prev !== undefined && prev !== null && prev[name] === e;
   if (shared || Object.isFrozen(e)) {
-    const copy = Object.getPrototypeOf(e) === null ? copyTable(e) : { ...e };
+    const copy = copyRecord(e);
     table[name] = copy;
     // Registered, so that its own tables are copied on write (tableToWrite) and baseField answers for it.
     if (shared && reads !== null) (copies ??= new Map()).set(copy, e);
@@ -422,17 +420,11 @@ function redraftTable<T extends object, K extends keyof T & string>(d: T, key: K
 }
 
 /**
- * A shallow copy of a table, key by key in order (a dictionary stays one; an array is sliced; a frozen one's
- * copy is not frozen). The keys are read once (`Object.keys`), as {@link dictDraft} does: a for…in over a
- * dictionary has no enum cache.
+ * A shallow copy of a table, in order (an array is sliced; a record copied by util/dict.ts copyRecord, a
+ * dictionary staying one; a frozen one's copy is not frozen).
  */
 function copyTable<V>(v: V): V {
-  if (Array.isArray(v)) return v.slice() as V;
-  const src = v as Record<string, unknown>;
-  const out: Record<string, unknown> = Object.getPrototypeOf(src) === null ? Object.create(null) as Record<string, unknown> : {};
-  const keys = Object.keys(src);
-  for (let i = 0; i < keys.length; i++) { const k = keys[i]!; out[k] = src[k]; }
-  return out as V;
+  return (Array.isArray(v) ? v.slice() : copyRecord(v as object)) as V;
 }
 
 /**
