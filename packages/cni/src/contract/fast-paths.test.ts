@@ -164,6 +164,28 @@ describe("the flannel plugin's subnet.env, remembered on the files record it was
     const broken = execPlugin('ADD', conf, inv, {});
     expect(broken.ok ? '' : broken.error.msg).toContain('is missing FLANNEL_SUBNET');
   });
+
+  it('delegates as the configuration it runs with says, whatever configuration read the record before', () => {
+    const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: flannel(), nodes: [{ name: 'node-1' }], pods: [] });
+    const node = sim.node('node-1');
+    const text = 'FLANNEL_NETWORK=10.0.0.0/8\nFLANNEL_SUBNET=10.1.2.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n';
+    const files = Object.freeze({ [SUBNET_ENV]: text });
+    const inv = (f: Readonly<Record<string, string>>): CniInvocation => ({ state: sim.state, node, podKey: 'default/x', podUid: 'u-1', podNetns: null, containerId: 'abc', netns: '/var/run/netns/x', ifname: 'eth0', args: '', files: f });
+    const confs = [
+      { type: 'flannel', name: 'cbr0', cniVersion: '0.3.1', delegate: {} },
+      { type: 'flannel', name: 'cbr0', cniVersion: '0.3.1', delegate: { bridge: 'br9', mtu: 1400 } },
+      { type: 'flannel', name: 'cbr0', cniVersion: '0.3.1', delegate: { name: 'refused' } },
+    ] as PluginInput[];
+    for (const conf of [...confs, ...confs]) {
+      // The same record each time, against a record of the same text never read before.
+      expect(execPlugin('ADD', conf, inv(files), {})).toEqual(execPlugin('ADD', conf, inv({ [SUBNET_ENV]: text }), {}));
+    }
+    const [plainConf, br9] = confs;
+    const a = execPlugin('ADD', plainConf!, inv(files), {});
+    const b = execPlugin('ADD', br9!, inv(files), {});
+    expect(a.ok && a.result?.interfaces[0]?.name).toBe('cni0');
+    expect(b.ok && b.result?.interfaces[0]?.name).toBe('br9');
+  });
 });
 
 describe("a conflist design's agent", () => {
