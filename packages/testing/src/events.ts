@@ -54,6 +54,12 @@ export interface ShapeOptions {
 }
 
 /**
+ * The underlay segments a shape draws from, in order: one object each, shared by every shape (a shape is
+ * read, never changed; each run's simulator parses its own copy of the spec).
+ */
+const SEGMENTS: readonly ClusterShape['underlay']['segments'][number][] = [0, 1].map((i) => Object.freeze({ name: `rack-${'ab'[i]}`, cidr: `192.168.${i + 1}.0/24`, gateway: `192.168.${i + 1}.1`, mtu: 1500 }));
+
+/**
  * Cluster shapes: a /16 pod CIDR (10.x.0.0/16), node blocks of /22 to /26, one or two underlay segments
  * (192.168.1.0/24 and 192.168.2.0/24 behind one router), MTU 1500. Shrinks towards 10.0.0.0/16, /24 and
  * one segment.
@@ -67,14 +73,12 @@ export function clusterShapeArb(options: ShapeOptions = {}): fc.Arbitrary<Cluste
   // default are what they were before routers could be chosen.
   const shape = { second: fc.integer({ min: 0, max: 255 }), mask: fc.constantFrom(24, 22, 23, 25, 26), segments: fc.integer({ min: range.min, max: range.max }) };
   const drawn = router === 'both' ? fc.record({ ...shape, vpc: fc.boolean() }) : fc.record(shape);
-  return drawn.map((r) => ({
-    podCidr: `10.${r.second}.0.0/16`,
-    nodeCidrMaskSize: r.mask,
-    underlay: {
-      segments: Array.from({ length: r.segments }, (_, i) => ({ name: `rack-${'ab'[i]}`, cidr: `192.168.${i + 1}.0/24`, gateway: `192.168.${i + 1}.1`, mtu: 1500 })),
-      ...(router === 'vpc' || ('vpc' in r && r.vpc) ? { router: 'vpc' as const } : {}),
-    },
-  }));
+  return drawn.map((r): ClusterShape => {
+    const segments = SEGMENTS.slice(0, r.segments);
+    // Two literals, not a conditional spread (a literal gaining keys through a spread is V8's slow path; every run draws a shape).
+    const underlay = router === 'vpc' || ('vpc' in r && r.vpc) ? { segments, router: 'vpc' as const } : { segments };
+    return { podCidr: `10.${r.second}.0.0/16`, nodeCidrMaskSize: r.mask, underlay };
+  });
 }
 
 /** Options of {@link clusterEventArb}. */
@@ -103,7 +107,8 @@ export const eventArbs = {
     from: endpointArb, to: endpointArb,
     protocol: fc.constantFrom('icmp' as const, 'udp' as const, 'tcp' as const),
     size: fc.constantFrom('small' as const, 'mtu' as const),
-  }).map((s): ClusterEvent => ({ type: 'send', ...s })),
+  // Its fields written out, in the record's order, not spread after `type` (a literal gaining keys through a spread is V8's slow path).
+  }).map((s): ClusterEvent => ({ type: 'send', from: s.from, to: s.to, protocol: s.protocol, size: s.size })),
   fault: fc.oneof(
     fc.record({ node: index, link: index }).map(({ node, link }): Fault => ({ kind: 'linkDown', node, link })),
     fc.record({ node: index, route: index }).map(({ node, route }): Fault => ({ kind: 'routeDel', node, route })),

@@ -110,29 +110,18 @@ export class ClusterRun {
   readonly #played: ClusterEvent[] = [];
 
   /**
-   * The lists events pick from, computed once per state: several are asked for per event (can it play,
-   * which node, which pod), and a state never changes.
+   * The lists events pick from, made once per state: several are asked for per event (can it play, which
+   * node, which pod), and a state never changes. The pods only when an event asks for them (see {@link View}).
    */
   #view(): View {
     const state = this.sim.state;
     if (this.#viewOf === state && this.#viewCache) return this.#viewCache;
-    // Sorted by the number in the name (the order of creation: the run names them), ties by key or name —
-    // the order the simulator lists them in, so one sort of the state's own lists gives what sorting its
-    // sorted lists again gave. The number is read once per entry, not once per comparison.
-    const pods: Pod[] = [];
+    // Sorted by creation time, then by the number in the name, ties by name: the order the simulator lists them in.
     const nodes: Node[] = [];
-    for (const n of shardValues(state.nodes)) {
-      nodes.push(n);
-      for (const k in n.pods) pods.push(n.pods[k]!);
-    }
-    for (const k in state.waiting) pods.push(state.waiting[k]!);
-    sortByNumber(pods, null, keyBefore);
+    for (const n of shardValues(state.nodes)) nodes.push(n);
     sortByNumber(nodes, createdAt, nameBefore);
-    const running: Pod[] = [];
-    for (const p of pods) if (p.status.phase === 'Running' && p.ip !== null && !p.hostNetwork) running.push(p);
     this.#viewOf = state;
-    this.#viewCache = { nodes, pods, running };
-    return this.#viewCache;
+    return (this.#viewCache = new View(nodes, state.waiting));
   }
 
   #viewOf: unknown = null;
@@ -319,11 +308,45 @@ export class ClusterRun {
  * What events pick from in one state: its nodes and pods (waiting ones included) in order of creation, and the
  * running pods a packet can go to or from. The state's own objects, not their names: the name lists were ~17 MB
  * per 1,000 at-end runs (heap sampling), and a node picked is the node `sim.node(name)` looked up again.
+ *
+ * The pods are gathered and sorted when first asked for: of a property run's events only a pod's deletion or
+ * rescheduling and a packet read them, and a node joining, a node leaving or a pod added (most events) made a
+ * new state whose pods were listed for nothing.
  */
-interface View {
-  readonly nodes: readonly Node[];
-  readonly pods: readonly Pod[];
-  readonly running: readonly Pod[];
+class View {
+  readonly #waiting: Readonly<Record<string, Pod>>;
+  #pods: readonly Pod[] | null = null;
+  #running: readonly Pod[] | null = null;
+
+  constructor(readonly nodes: readonly Node[], waiting: Readonly<Record<string, Pod>>) {
+    this.#waiting = waiting;
+  }
+
+  /** Every pod, waiting ones included, by the number in its name (the order of creation: the run names them), ties by key. */
+  get pods(): readonly Pod[] {
+    if (this.#pods !== null) return this.#pods;
+    const pods: Pod[] = [];
+    // Object.keys, not for…in: a node's pods and the waiting pods are dictionaries, which for…in enumerates
+    // with a lookup per key (there is no enum cache for a dictionary).
+    for (let i = 0; i < this.nodes.length; i++) {
+      const placed = this.nodes[i]!.pods;
+      const keys = Object.keys(placed);
+      for (let j = 0; j < keys.length; j++) pods.push(placed[keys[j]!]!);
+    }
+    const waiting = this.#waiting;
+    const keys = Object.keys(waiting);
+    for (let j = 0; j < keys.length; j++) pods.push(waiting[keys[j]!]!);
+    sortByNumber(pods, null, keyBefore);
+    return (this.#pods = pods);
+  }
+
+  /** The running pods that have an address of their own (not the node's), in the order of {@link pods}. */
+  get running(): readonly Pod[] {
+    if (this.#running !== null) return this.#running;
+    const running: Pod[] = [];
+    for (const p of this.pods) if (p.status.phase === 'Running' && p.ip !== null && !p.hostNetwork) running.push(p);
+    return (this.#running = running);
+  }
 }
 
 /** One end of a packet the run sends: its name (null outside the cluster), address, MTU, and pod. */

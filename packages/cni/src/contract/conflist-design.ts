@@ -52,6 +52,22 @@ interface ConflistNodeState {
 
 const EMPTY_NODE: ConflistNodeState = { agent: null, ipam: {} };
 
+/**
+ * The node with `cni` set to `cni` (`{ ...node, cni }`), each of Node's fields written out. The model's node
+ * records come in several hidden classes for the same fields (8 in a flannel property campaign: records made by
+ * a spread, by immer's copies, with fields whose representation was generalised), and a spread of objects of
+ * more than four classes is V8's generic copy: this copy, made at every CNI ADD, DEL, join and leave of a
+ * conflist design with an agent, was ~0.6 % of a steady at-end property run's self time. A literal is one
+ * class. `conflist-design.test.ts` holds it to the spread (a field added to Node and not here fails it).
+ */
+function withCni(node: Node, cni: unknown): Node {
+  const { name, ip, segment, podCidr, host, pods, maxPods, created, unschedulable } = node;
+  // Two literals, not a conditional spread: `unschedulable` is a key only when the node has one.
+  return unschedulable === undefined
+    ? { name, ip, segment, podCidr, host, pods, cni, maxPods, created }
+    : { name, ip, segment, podCidr, host, pods, cni, maxPods, created, unschedulable };
+}
+
 /** A configuration read as libcni reads it, refused as a design refuses it: the list, or the CNI error. */
 function readList(text: string): NetworkConfigList | CniError {
   const parsed = parseNetworkConfig(text);
@@ -134,7 +150,7 @@ function listDesign(listOf: (node: Node) => NetworkConfigList | CniError, option
   const { agent, fileName } = options;
   const podMtu = options.podMtu ?? agent?.podMtu;
   const nodeState = (node: Node): ConflistNodeState => (node.cni as ConflistNodeState | null) ?? EMPTY_NODE;
-  const asAgentNode = (node: Node): Node => ({ ...node, cni: nodeState(node).agent });
+  const asAgentNode = (node: Node): Node => withCni(node, nodeState(node).agent);
   const wrap = (r: DesignReaction, base: ConflistNodeState): DesignReaction => {
     const nodeState: ConflistNodeState = { agent: 'nodeState' in r ? r.nodeState : base.agent, ipam: base.ipam };
     // Two literals, not a conditional spread (a literal gaining keys through a spread is V8's slow path).

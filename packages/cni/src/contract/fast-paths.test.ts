@@ -2,12 +2,13 @@
  * The list runtime's shortcuts answer what the plain way answers: a chained plugin that hands prevResult on
  * is skipped without building its input, and a pod's CNI_ARGS is not built to find its `IP=` pair.
  */
-import { createSimulator, type CniResult } from '@podnet/core';
+import { createSimulator, type CniDesign, type CniResult, type Node } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { flannel } from '../designs/flannel.js';
 import { envIpText } from '../ipam/host-local.js';
 import { parseNetworkConfig, type NetworkConfigList } from './config.js';
+import { fromConflist, type NodeAgent } from './conflist-design.js';
 import { cniArgsIpText, execPlugin, flannelDelegate, parseSubnetEnv, PodInvocation, SUBNET_ENV, type CniInvocation, type IpamStores, type PluginInput } from './plugins.js';
 import { printResult, type CurrentResult } from './result.js';
 import { addNetworkList, type ListOutcome } from './runtime.js';
@@ -162,5 +163,66 @@ describe("the flannel plugin's subnet.env, remembered on the files record it was
     files[SUBNET_ENV] = 'FLANNEL_NETWORK=10.0.0.0/8\n';
     const broken = execPlugin('ADD', conf, inv, {});
     expect(broken.ok ? '' : broken.error.msg).toContain('is missing FLANNEL_SUBNET');
+  });
+
+  it('delegates as the configuration it runs with says, whatever configuration read the record before', () => {
+    const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: flannel(), nodes: [{ name: 'node-1' }], pods: [] });
+    const node = sim.node('node-1');
+    const text = 'FLANNEL_NETWORK=10.0.0.0/8\nFLANNEL_SUBNET=10.1.2.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n';
+    const files = Object.freeze({ [SUBNET_ENV]: text });
+    const inv = (f: Readonly<Record<string, string>>): CniInvocation => ({ state: sim.state, node, podKey: 'default/x', podUid: 'u-1', podNetns: null, containerId: 'abc', netns: '/var/run/netns/x', ifname: 'eth0', args: '', files: f });
+    const confs = [
+      { type: 'flannel', name: 'cbr0', cniVersion: '0.3.1', delegate: {} },
+      { type: 'flannel', name: 'cbr0', cniVersion: '0.3.1', delegate: { bridge: 'br9', mtu: 1400 } },
+      { type: 'flannel', name: 'cbr0', cniVersion: '0.3.1', delegate: { name: 'refused' } },
+    ] as PluginInput[];
+    for (const conf of [...confs, ...confs]) {
+      // The same record each time, against a record of the same text never read before.
+      expect(execPlugin('ADD', conf, inv(files), {})).toEqual(execPlugin('ADD', conf, inv({ [SUBNET_ENV]: text }), {}));
+    }
+    const [plainConf, br9] = confs;
+    const a = execPlugin('ADD', plainConf!, inv(files), {});
+    const b = execPlugin('ADD', br9!, inv(files), {});
+    expect(a.ok && a.result?.interfaces[0]?.name).toBe('cni0');
+    expect(b.ok && b.result?.interfaces[0]?.name).toBe('br9');
+  });
+});
+
+describe("a conflist design's agent", () => {
+  it('sees the node the design was given, with its own state as `cni`, as a spread of it gives', () => {
+    /** The node each design call was given (as it was then: a build writes its records in place), then what the agent saw of it. */
+    const given: Node[] = [];
+    const seen: Node[] = [];
+    const agent: NodeAgent = {
+      name: 'watcher',
+      nodeAdded: (_s, node) => { seen.push({ ...node }); return { actions: [], nodeState: `agent of ${node.name}` }; },
+      nodeRemoved: (_s, node) => { seen.push({ ...node }); return { actions: [] }; },
+      files: (_s, node) => { seen.push({ ...node }); return {}; },
+    };
+    const inner = fromConflist(JSON.stringify({ cniVersion: '0.3.1', name: 'net', plugins: [{ type: 'bridge', ipam: { type: 'host-local', subnet: '10.22.0.0/16' } }] }), { agent });
+    const design: CniDesign = {
+      ...inner,
+      nodeAdded: (s, n) => { given.push({ ...n }); return inner.nodeAdded(s, n); },
+      nodeRemoved: (s, n) => { given.push({ ...n }); return inner.nodeRemoved(s, n); },
+      podAdded: (s, q) => { given.push({ ...q.node }); return inner.podAdded(s, q); },
+      podDeleted: (s, p, n) => { given.push({ ...n }); return inner.podDeleted(s, p, n); },
+    };
+    const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: design, nodes: [{ name: 'node-1' }, { name: 'node-2' }], pods: [{ name: 'a', node: 'node-1' }] });
+    sim.cordon('node-2');
+    sim.addPod({ name: 'b', node: 'node-2' });
+    sim.deletePod('a');
+    sim.removeNode('node-2');
+    // Joins, b's ADD on the cordoned node, a's DEL, then the removal: b's DEL and the leave.
+    expect(seen.map((n) => n.name)).toEqual(['node-1', 'node-2', 'node-1', 'node-2', 'node-1', 'node-2', 'node-2']);
+    expect(seen).toHaveLength(given.length);
+    for (let i = 0; i < seen.length; i++) {
+      const g = given[i]!;
+      const want = { ...g, cni: (g.cni as { agent: unknown } | null)?.agent ?? null };
+      // The same keys in the same order (a cordoned node's `unschedulable` included), the same values (the very
+      // objects: compared one by one, since a value may hold drafts of a transition that has ended).
+      expect(Object.keys(seen[i]!)).toEqual(Object.keys(want));
+      for (const k of Object.keys(want) as (keyof Node)[]) expect(seen[i]![k]).toBe(want[k]);
+    }
+    expect(seen.at(-1)!.unschedulable).toBe(true);
   });
 });

@@ -25,7 +25,6 @@ import {
   EMPTY_HOST_LOCAL, envIpText, hostLocalAdd, hostLocalCheck, hostLocalDel, loadHostLocalConfigFor, loadSubnetHostLocalConfig, type HostLocalConfig, type HostLocalStore, type IpamError,
 } from '../ipam/host-local.js';
 import { CNI_ERROR_CODES, cniError, goType } from './config.js';
-import { textMemo } from './memo.js';
 import type { CurrentResult } from './result.js';
 import { withEntry, withKey } from '../util/record.js';
 
@@ -750,30 +749,8 @@ export interface FlannelSubnetEnv {
 /** Where flanneld writes it, and the flannel plugin reads it (`subnetFile`). */
 export const SUBNET_ENV = '/run/flannel/subnet.env';
 
-/** One memo per path (in practice one: /run/flannel/subnet.env), keyed by the text itself. */
-const envMemos = new Map<string, (text: string) => FlannelSubnetEnv | { error: string }>();
-
-/** Parses a subnet.env; the missing keys are named as the plugin names them. Memoized on the text. */
+/** Parses a subnet.env; the missing keys are named as the plugin names them. */
 export function parseSubnetEnv(path: string, text: string): FlannelSubnetEnv | { error: string } {
-  // Every pod ADD on a node reads the same text (flanneld's file for the node's lease, one string), and a
-  // node's pods come in a row in a build: the last answer first, by a comparison that is one pointer test
-  // for the same string. The memo's Map lookup (a map of one text per node) was ~2 % self of a 2,000-node
-  // flannel bulk build's profile, 0.16 % with this; why the lookup cost that much was not pinned down (a
-  // lookup of such texts in a micro-benchmark takes 20–45 ns).
-  const last = lastEnv;
-  if (last !== null && last.text === text && last.path === path) return last.env;
-  let memo = envMemos.get(path);
-  if (memo === undefined) {
-    if (envMemos.size >= 100) envMemos.clear();
-    envMemos.set(path, (memo = textMemo((t) => parseSubnetEnvOnce(path, t))));
-  }
-  const env = memo(text);
-  lastEnv = { path, text, env };
-  return env;
-}
-let lastEnv: { readonly path: string; readonly text: string; readonly env: FlannelSubnetEnv | { error: string } } | null = null;
-
-function parseSubnetEnvOnce(path: string, text: string): FlannelSubnetEnv | { error: string } {
   const v: Record<string, string> = {};
   for (const line of text.split('\n')) {
     const i = line.indexOf('=');
@@ -803,40 +780,13 @@ function parseSubnetEnvOnce(path: string, text: string): FlannelSubnetEnv | { er
   return { network: network!, subnet: subnet!, mtu: mtu!, ipMasq: v['FLANNEL_IPMASQ'] === 'true' };
 }
 
-/** {@link parseSubnetEnv}'s answers by the files record the text was read from (flanneld's, frozen, one per lease). */
-const envByFiles = new WeakMap<Readonly<Record<string, string>>, { readonly path: string; readonly text: string; readonly env: FlannelSubnetEnv | { error: string } }>();
-
-/**
- * The subnet.env `files[path]` (= `text`) parsed, remembered on the record: flanneld hands every ADD on a node
- * the same frozen record, and in a property campaign the same record to the nodes of every run with that lease,
- * so one identity lookup answers where parseSubnetEnv's last-answer test misses (pods placed across nodes)
- * and its text memo hashed the text (~0.6 % of a steady at-end run).
- */
-function subnetEnvOf(files: Readonly<Record<string, string>>, path: string, text: string): FlannelSubnetEnv | { error: string } {
-  const known = envByFiles.get(files);
-  if (known !== undefined && known.path === path && known.text === text) return known.env;
-  const env = parseSubnetEnv(path, text);
-  envByFiles.set(files, { path, text, env });
-  return env;
-}
-
 /**
  * The configuration flannel hands its delegate (doCmdAdd and getDelegateIPAM): the `delegate` object
  * plus name, type `bridge`, ipMasq = not FLANNEL_IPMASQ, mtu = FLANNEL_MTU, isGateway for a bridge,
- * cniVersion, and host-local IPAM on the node's subnet with a route to the flannel network.
+ * cniVersion, and host-local IPAM on the node's subnet with a route to the flannel network; or why flannel
+ * refuses the configuration.
  */
-/** flannelDelegate's answers by configuration and subnet.env (both memoized upstream, so identity is stable per node). */
-const delegateMemo = new WeakMap<PluginInput, WeakMap<FlannelSubnetEnv, PluginInput | string>>();
-
 export function flannelDelegate(conf: PluginInput, env: FlannelSubnetEnv): PluginInput | string {
-  let byEnv = delegateMemo.get(conf);
-  if (!byEnv) delegateMemo.set(conf, (byEnv = new WeakMap()));
-  let out = byEnv.get(env);
-  if (out === undefined) byEnv.set(env, (out = flannelDelegateOnce(conf, env)));
-  return out;
-}
-
-function flannelDelegateOnce(conf: PluginInput, env: FlannelSubnetEnv): PluginInput | string {
   const d = (conf['delegate'] ?? {}) as Record<string, unknown>;
   if (typeof d !== 'object' || Array.isArray(d)) return `failed to load netconf: json: cannot unmarshal ${goType(d)} into Go struct field NetConf.delegate of type map[string]interface {}`;
   if ('type' in d && typeof d['type'] !== 'string') return '\'delegate\' dictionary, if present, must have (string) \'type\' field';
@@ -869,6 +819,35 @@ function flannelDelegateOnce(conf: PluginInput, env: FlannelSubnetEnv): PluginIn
   return delegate;
 }
 
+/** What the flannel plugin made of a node's files: the subnet.env it read, parsed, and the delegate it made of it for `conf` (null when the file is refused). */
+interface FlannelReading {
+  readonly path: string;
+  readonly text: string;
+  readonly env: FlannelSubnetEnv | { error: string };
+  readonly conf: PluginInput;
+  readonly delegate: PluginInput | string | null;
+}
+
+/**
+ * The flannel plugin's one memo: what it made of a files record, by the record. flanneld hands every ADD and DEL
+ * on a node the same frozen record, and the nodes of every property run with the same lease numbers the same
+ * record (flannel.ts keeps it per lease): one identity lookup finds the parsed file and the delegate, whose
+ * host-local plan is filed on it (a delegate made anew for every pod would be read anew). It replaces three: a
+ * weak map of records to parses, parseSubnetEnv's memo of texts (with its last answer), and a two-level weak map
+ * of delegates by configuration and parse. The record's text and the configuration are compared, so a record
+ * changed in place, or read for another configuration, is read again.
+ */
+const flannelReadings = new WeakMap<Readonly<Record<string, string>>, FlannelReading>();
+
+function flannelReading(files: Readonly<Record<string, string>>, path: string, text: string, conf: PluginInput): FlannelReading {
+  const known = flannelReadings.get(files);
+  if (known !== undefined && known.text === text && known.conf === conf && known.path === path) return known;
+  const env = parseSubnetEnv(path, text);
+  const read: FlannelReading = { path, text, env, conf, delegate: 'error' in env ? null : flannelDelegate(conf, env) };
+  flannelReadings.set(files, read);
+  return read;
+}
+
 const flannel: Plugin = (cmd, conf, inv, stores) => {
   // CHECK is a TODO in the flannel plugin: it answers success without looking.
   if (cmd === 'CHECK') return ok(null, [], stores);
@@ -879,9 +858,9 @@ const flannel: Plugin = (cmd, conf, inv, stores) => {
     // without the file there is nothing flannel could have delegated: nothing to undo.
     return cmd === 'DEL' ? ok(null, [], stores) : plain(conf, `open ${path}: no such file or directory`);
   }
-  const env = subnetEnvOf(inv.files, path, text);
-  if ('error' in env) return cmd === 'DEL' ? ok(null, [], stores) : plain(conf, env.error);
-  const delegate = flannelDelegate(conf, env);
+  const read = flannelReading(inv.files, path, text, conf);
+  if (read.delegate === null) return cmd === 'DEL' ? ok(null, [], stores) : plain(conf, (read.env as { error: string }).error);
+  const delegate = read.delegate;
   if (typeof delegate === 'string') return plain(conf, delegate);
   const run = PLUGINS[delegate.type];
   if (!run) return plain(conf, `failed to delegate add: failed to find plugin "${delegate.type}" in path [${CNI_PATH.join(' ')}]`);

@@ -67,7 +67,7 @@ export interface FlannelMistake {
 }
 
 const VXLAN_OVERHEAD = 50;
-/** Lease addresses {@link flannelAgent} keeps the written subnet.env of (the plugin's parse memo keeps as many texts). */
+/** Lease addresses {@link flannelAgent} keeps the written subnet.env of. */
 const LEASE_LIMIT = 20_000;
 
 /** A subnet.env flanneld wrote for a lease (its address is the key), with the other numbers it was written from. */
@@ -132,9 +132,10 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
    * The subnet.env written per lease, by the lease's address, with the numbers it was written from. Keyed by
    * numbers, not by the node's podCIDR object: the clusters of a property run are new objects, their leases
    * the same few numbers, and the same numbers give the same record and text in this cluster and the next.
-   * The plugin's memos then find that text without hashing and parsing a new copy of it and build its
-   * delegate again (steady-state at-end property runs: parseSubnetEnv, flannelDelegate and this ~1.7 % of a
-   * run, mostly those three misses). Cleared when it holds {@link LEASE_LIMIT} addresses.
+   * The plugin's memo, by the record, then finds what it read of it and the delegate it made, instead of
+   * parsing the text and building the delegate again (steady-state at-end property runs: parseSubnetEnv,
+   * flannelDelegate and this were ~1.7 % of a run, mostly those misses). Cleared when it holds
+   * {@link LEASE_LIMIT} addresses.
    */
   const leases = new Map<number, Lease[]>();
   return {
@@ -180,8 +181,8 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
       // flanneld writes the node's lease: the subnet with its first address, the MTU pods get.
       const subnet = mistake?.ipamSubnet?.(state) ?? node.podCidr!;
       const mtu = podMtu(state, node);
-      // Every CNI ADD on the node reads the file: the same numbers give the same file (the same text,
-      // which the plugin's parse memo then finds without rebuilding it).
+      // Every CNI ADD on the node reads the file: the same numbers give the same record (which the plugin's
+      // memo then finds without reading it again).
       const net = state.podCidr;
       let written = leases.get(subnet.addr);
       if (written !== undefined) {

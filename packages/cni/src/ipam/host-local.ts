@@ -388,10 +388,11 @@ function loadRangesOnce(ipam: Readonly<Record<string, unknown>>, cniVersion: str
  * in the record's order) and which addresses are taken, as numbers. ADD's duplicate check and DEL read
  * one container's entries instead of scanning the node's, and ADD tests a candidate address without
  * building its text. It is derived data, kept beside the immutable record and never in it: built by
- * one scan the first time a record is read, and handed on to the record that ADD or DEL makes out of
- * it. The index is moved, not shared, so it always describes exactly the record it is filed under; the
- * record left behind, if it is read again (undo, a failed ADD), is scanned again. Stores are immutable,
- * as all design state is: a record changed in place after it was read would not be seen.
+ * one scan the first time a store is read, and handed on to the store that ADD or DEL makes out of
+ * it ({@link MadeStore}). The index is moved, not shared, so it always describes exactly the record of
+ * the store that holds it; the store left behind, if it is read again (undo, a failed ADD), is scanned
+ * again. Stores are immutable, as all design state is: a record changed in place after it was read would
+ * not be seen.
  */
 interface StoreIndex {
   /** Container id → its address, or its addresses when it holds several (one is the rule: no array then). */
@@ -405,7 +406,46 @@ interface StoreIndex {
    */
   keys: string[];
 }
-const storeIndexes = new WeakMap<object, StoreIndex>();
+
+/**
+ * A store host-local made (every store but the shared empty one and copies made elsewhere), holding its
+ * record's {@link StoreIndex} and the build it was made in ({@link extendingInPlace}). Both are private
+ * fields: the store reads as the plain {@link HostLocalStore} it is (its two records, for `JSON`,
+ * `structuredClone` and `toEqual` alike), immer treats it as a value it neither drafts nor walks, and
+ * a field is written even when the store is frozen. They were kept in two weak maps, the index under its
+ * record: moving it to the next record, a delete and a set of a new key at every ADD and DEL, cost more
+ * than copying the record (~1–2 µs against ~0.3–1 µs in a micro-benchmark; the ADD's record copy, whose
+ * self time held the maps' work, was ~5 µs per ADD in steady at-end property runs).
+ */
+class MadeStore implements HostLocalStore {
+  #ix: StoreIndex | null;
+  readonly #build: object | null;
+
+  constructor(readonly lastReserved: HostLocalStore['lastReserved'], readonly allocated: HostLocalStore['allocated'], ix: StoreIndex | null, build: object | null) {
+    this.#ix = ix;
+    this.#build = build;
+  }
+
+  /** The index `store` holds (of its record), or null: none kept yet, moved on, or a store host-local did not make. */
+  static indexOf(store: HostLocalStore): StoreIndex | null {
+    return store instanceof MadeStore ? store.#ix : null;
+  }
+
+  /** Keeps `ix` (of its record) on `store` when host-local made it, else nothing. */
+  static keep(store: HostLocalStore, ix: StoreIndex | null): void {
+    if (store instanceof MadeStore) store.#ix = ix;
+  }
+
+  /**
+   * The build `store` was made in, while {@link extendingInPlace} ran it (null for any other store). A store
+   * made in the build that runs now is reachable from that build's state alone, whose states in between nobody
+   * sees: its ADDs extend it in place instead of copying a record that grows with the node's pods (a copy per
+   * pod made a node's ADDs quadratic in its pods). Any other store, the shared empty one included, is copied.
+   */
+  static buildOf(store: HostLocalStore): object | null {
+    return store instanceof MadeStore ? store.#build : null;
+  }
+}
 
 /** The number a key stands for when it is an address as host-local writes it, else null. */
 function keyIp(key: string): Ipv4 | null {
@@ -413,22 +453,21 @@ function keyIp(key: string): Ipv4 | null {
   return ip !== null && formatIpv4(ip) === key ? ip : null;
 }
 
-function storeIndex(allocated: HostLocalStore['allocated']): StoreIndex {
-  // The shared empty record (a node's first ADD): an index of its own each time, handed on, never filed under it.
-  if (allocated === EMPTY_HOST_LOCAL.allocated) return { owners: new Map(), taken: new Set(), keys: [] };
-  let ix = storeIndexes.get(allocated);
-  if (ix === undefined) {
-    ix = { owners: new Map(), taken: new Set(), keys: [] };
-    for (const key in allocated) {
-      ix.keys.push(key);
-      const owner = allocated[key];
-      if (owner === undefined) continue;
-      addOwned(ix.owners, owner.id, key);
-      const ip = keyIp(key);
-      if (ip !== null) ix.taken.add(ip);
-    }
-    storeIndexes.set(allocated, ix);
+/** The index of the store's record: the one the store holds, else built by a scan (and kept on a store host-local made). */
+function storeIndex(store: HostLocalStore): StoreIndex {
+  let ix = MadeStore.indexOf(store);
+  if (ix !== null) return ix;
+  ix = { owners: new Map(), taken: new Set(), keys: [] };
+  const allocated = store.allocated;
+  for (const key in allocated) {
+    ix.keys.push(key);
+    const owner = allocated[key];
+    if (owner === undefined) continue;
+    addOwned(ix.owners, owner.id, key);
+    const ip = keyIp(key);
+    if (ip !== null) ix.taken.add(ip);
   }
+  MadeStore.keep(store, ix);
   return ix;
 }
 
@@ -447,8 +486,8 @@ function ownedBy(owners: StoreIndex['owners'], id: string): readonly string[] {
 const NONE: readonly string[] = Object.freeze([]);
 
 /** The addresses (id, ifname) holds, in the record's order. */
-function heldBy(allocated: HostLocalStore['allocated'], id: string, ifname: string): readonly string[] {
-  return heldIn(storeIndex(allocated), allocated, id, ifname);
+function heldBy(store: HostLocalStore, id: string, ifname: string): readonly string[] {
+  return heldIn(storeIndex(store), store.allocated, id, ifname);
 }
 
 /** {@link heldBy} through the record's index `ix`, already at hand. */
@@ -459,40 +498,29 @@ function heldIn(ix: StoreIndex, allocated: HostLocalStore['allocated'], id: stri
   return (typeof held === 'string' ? [held] : held).filter((k) => allocated[k]!.ifname === ifname);
 }
 
-/** `allocated` (indexed by `ix`) with `ip` (not taken before) held by `owner`, its index handed on. */
-function allocatedWith(allocated: HostLocalStore['allocated'], ix: StoreIndex, ip: Ipv4, owner: HostLocalOwner): HostLocalStore['allocated'] {
+/** The store (its record indexed by `ix`) with `ip` of range set `rangeId` taken by (id, ifname); `ix` moves to the new store. */
+function reserveIn(store: HostLocalStore, ix: StoreIndex, rangeId: number, ip: Ipv4, range: HostLocalRange, id: string, ifname: string): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } {
+  const owner = { id, ifname };
+  if (inPlace !== null && MadeStore.buildOf(store) === inPlace.build) return { ip, range, store: reserveInPlace(inPlace.undo, store, ix, rangeId, ip, owner) };
+  const lastReserved = withEntry(store.lastReserved, rangeId, ip);
+  const allocated = store.allocated;
   const key = keyText(ip);
-  if (allocated[key] !== undefined) return withEntry(allocated, key, owner);
+  // A store made while a build runs holds records of its own (two fresh copies): the build's later ADDs may extend it.
+  const build = inPlace === null ? null : inPlace.build;
+  // Only a free address is reserved (its index said so). Should the record hold its key all the same, withEntry
+  // copies it, and the copy's index is left to a scan (`ix` stays with the record it describes).
+  if (allocated[key] !== undefined) return { ip, range, store: new MadeStore(lastReserved, withEntry(allocated, key, owner), null, build) };
   // withEntry's copy (the same entries in the same order, no prototype), through the index's key list.
   const out = Object.create(null) as Record<string, HostLocalOwner>;
   const keys = ix.keys;
   for (let i = 0; i < keys.length; i++) out[keys[i]!] = allocated[keys[i]!]!;
   out[key] = owner;
-  storeIndexes.delete(allocated);
+  MadeStore.keep(store, null);
   addOwned(ix.owners, owner.id, key);
   ix.taken.add(ip);
   keys.push(key);
-  storeIndexes.set(out, ix);
-  return out;
+  return { ip, range, store: new MadeStore(lastReserved, out, ix, build) };
 }
-
-/** The store (its record indexed by `ix`) with `ip` of range set `rangeId` taken by (id, ifname). */
-function reserveIn(store: HostLocalStore, ix: StoreIndex, rangeId: number, ip: Ipv4, range: HostLocalRange, id: string, ifname: string): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } {
-  const owner = { id, ifname };
-  if (inPlace !== null && storeBuilds.get(store) === inPlace.build) return { ip, range, store: reserveInPlace(inPlace.undo, store, ix, rangeId, ip, owner) };
-  const next: HostLocalStore = { lastReserved: withEntry(store.lastReserved, rangeId, ip), allocated: allocatedWith(store.allocated, ix, ip, owner) };
-  // A store made while a build runs holds records of its own (two fresh copies): the build's later ADDs may extend it.
-  if (inPlace !== null) storeBuilds.set(next, inPlace.build);
-  return { ip, range, store: next };
-}
-
-/**
- * The build (its state object) each store was made in, while {@link extendingInPlace} ran it. A store made
- * in the build that runs now is reachable from that build's state alone, whose states in between nobody
- * sees: its ADDs extend it in place instead of copying a record that grows with the node's pods (a copy per
- * pod made a node's ADDs quadratic in its pods). Any other store, the shared empty one included, is copied.
- */
-const storeBuilds = new WeakMap<HostLocalStore, object>();
 
 /** The build whose ADD runs now (null outside one), with how to take back, last first, what that ADD reserved in place so far. */
 let inPlace: { readonly build: object; readonly undo: (() => void)[] } | null = null;
@@ -572,14 +600,14 @@ export function allocateFromSet(
     const r = set.find((x) => rangeContains(x, requested));
     if (!r) return { error: `${formatIpv4(requested)} not in range set ${rangeSetText(set)}` };
     if (requested === r.gateway) return { error: `requested ip ${formatIpv4(requested)} is subnet's gateway` };
-    const ix = storeIndex(store.allocated);
+    const ix = storeIndex(store);
     if (ix.taken.has(requested)) {
       return { error: `requested IP address ${formatIpv4(requested)} is not available in range set ${rangeSetText(set)}` };
     }
     return reserveIn(store, ix, rangeId, requested, r, id, ifname);
   }
   // The record's index, read once: the duplicate check, every candidate and the reservation use it.
-  const ix = storeIndex(store.allocated);
+  const ix = storeIndex(store);
   // Duplicate allocation is not allowed by the spec: the same (container, interface) already holds an
   // address of this set.
   const held = heldIn(ix, store.allocated, id, ifname);
@@ -682,10 +710,10 @@ let lastGateway: { readonly ip: Ipv4 | null; readonly text: string } = { ip: nul
 
 /** host-local DEL: releases what (id, ifname) holds. Idempotent, as CNI DEL must be. */
 export function hostLocalDel(store: HostLocalStore, id: string, ifname: string): HostLocalStore {
-  const ix = storeIndex(store.allocated);
+  const ix = storeIndex(store);
   const held = heldIn(ix, store.allocated, id, ifname);
   if (held.length === 0) return store;
-  // The copy without the released keys goes through the index's key list, as ADD's copy does (allocatedWith):
+  // The copy without the released keys goes through the index's key list, as ADD's copy does (reserveIn):
   // enumerating the prototype-less record and filtering it through a callback made each pod DEL's copy
   // (and its key list's) about twice what this costs.
   const allocated = Object.create(null) as Record<string, HostLocalOwner>;
@@ -697,7 +725,7 @@ export function hostLocalDel(store: HostLocalStore, id: string, ifname: string):
     keys.push(k);
   }
   // Hand the index on, without the released addresses.
-  storeIndexes.delete(store.allocated);
+  MadeStore.keep(store, null);
   const rest = ownedBy(ix.owners, id).filter((k) => !held.includes(k));
   if (rest.length === 0) ix.owners.delete(id);
   else ix.owners.set(id, rest.length === 1 ? rest[0]! : rest);
@@ -706,12 +734,11 @@ export function hostLocalDel(store: HostLocalStore, id: string, ifname: string):
     if (ip !== null) ix.taken.delete(ip);
   }
   ix.keys = keys;
-  storeIndexes.set(allocated, ix);
-  return { lastReserved: store.lastReserved, allocated };
+  return new MadeStore(store.lastReserved, allocated, ix, null);
 }
 
 /** host-local CHECK: at least one address is held by the container, whatever it is. */
 export function hostLocalCheck(store: HostLocalStore, id: string, ifname: string): IpamError | null {
-  if (heldBy(store.allocated, id, ifname).length > 0) return null;
+  if (heldBy(store, id, ifname).length > 0) return null;
   return { error: `host-local: Failed to find address added by container ${id}` };
 }
