@@ -7,9 +7,9 @@
  *
  * `send` is a pure function of its inputs: it returns the trace and the state after the packet's side
  * effects (ARP entries learned, bridge FDB entries learned, conntrack entries). Side effects are
- * collected in an overlay while the packet travels and committed in one immer transition at the end.
+ * collected in an overlay while the packet travels and committed into a new state at the end.
  */
-import { madeHere, transition } from '../util/immer.js';
+import { freezeIfOn } from '../util/immer.js';
 import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
@@ -1742,7 +1742,7 @@ class Run {
   }
 
   /**
-   * Commits what the packet taught the namespaces (ARP, FDB, conntrack, path MTU) in one transition. Each
+   * Commits what the packet taught the namespaces (ARP, FDB, conntrack, path MTU) into a new state. Each
    * namespace that learned something is given as a new object, whatever it learned, and each table it learned
    * into as a new value: the table as it was plus what was learned, in the order first learned — what writing
    * the entries one by one into the table's draft made, without a draft of the table or of the namespace.
@@ -1751,13 +1751,21 @@ class Run {
    * ({@link learnedNode}): its host namespace and the pods that learned replaced, the rest shared. Reaching each
    * namespace through drafts (the nodes map's top and leaf, the node, its pods record, the pod, each an immer
    * proxy with its copy) was ~70 % of a committed send's commit, itself twice the send on the seed lab. The
-   * new nodes map is made outside the transition (util/shards.ts `shardReplaced`: the map's first level, the
-   * node's top and its leaf copied, what `shardSet` through the map's draft made), and the transition only
-   * gives the state (and, when the router learned, the underlay) its new values: through a draft of the nodes
-   * map, immer's proxies of it and their finalisation were ~15 % of a committed cold send on the seed lab
-   * (`pnpm ab --what=probe`, cold recorded + commit ×0.86–0.88, both orders). The state itself stays immer's
-   * copy: a commit that also built the state object by hand (a spread of it) made property runs ~6–9 % slower
-   * (in-process, both orders; the sends themselves were faster), for a reason not found.
+   * new nodes map is made by util/shards.ts `shardReplaced` (the map's first level, the node's top and its leaf
+   * copied, what `shardSet` through the map's draft made): through a draft of the nodes map, immer's proxies of
+   * it and their finalisation were ~15 % of a committed cold send on the seed lab. The state (and, when the
+   * router learned, the underlay) is copied with the field replaced, as immer's produce copies it, without a
+   * produce: its scope, root proxy, set traps and finalisation were ~1.5 µs of a commit's ~8 µs (seed lab,
+   * `pnpm ab --what=probe`, cold recorded + commit ×0.85–0.88, both orders).
+   *
+   * Every copy here keeps the hidden class (V8 map) its original has, or the one the model gives such objects:
+   * code reading states, nodes and namespaces is fast while it meets one map per kind of object. A spread
+   * `{ ...x }` at a site of its own gives V8 a map of that site's own for a source made by an object literal
+   * (V8 11's CloneObjectIC), so every state a send committed had a second map, and every reader of states went
+   * polymorphic and was deoptimized again: property runs were 8–10 % slower (both orders), though the sends
+   * were faster. The records are copied by util/dict.ts `copyRecord` (whose spread, shared by most copies of
+   * the model, keeps the state's map: one map for states in a flannel property run, as with immer), and a
+   * namespace is written as the object literal the model makes namespaces with ({@link learnedNs}).
    */
   commit(): ClusterState {
     if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd === null && this.pmtuUpd === null) return this.state;
@@ -1798,10 +1806,17 @@ class Run {
       nodes = shardReplaced(nodes, name, this.learnedNode(node, learners));
     }
     const routerNs = router ? this.learnedNs(UNDERLAY_NS, state.underlay.router) : null;
-    return transition(state, (d) => {
-      if (routerNs !== null) (d.underlay as { router: NetNs }).router = madeHere(routerNs);
-      (d as { nodes: ClusterState['nodes'] }).nodes = madeHere(nodes);
-    });
+    // Every learner gone (as immer's produce, which returns its base when nothing changed).
+    if (nodes === state.nodes && routerNs === null) return state;
+    // immer's copies, made as immer makes them: a spread, then the field written.
+    const next = copyRecord(state) as { -readonly [K in keyof ClusterState]: ClusterState[K] };
+    next.nodes = nodes;
+    if (routerNs !== null) {
+      const underlay = copyRecord(state.underlay) as { -readonly [K in keyof ClusterState['underlay']]: ClusterState['underlay'][K] };
+      underlay.router = routerNs;
+      next.underlay = underlay;
+    }
+    return freezeIfOn(next);
   }
 
   /** A node with what its namespaces `learners` learned ({@link learnedNs}): a new record. */
@@ -1816,14 +1831,22 @@ class Run {
       }
       const pod = node.pods[key]!;
       pods ??= copyRecord(node.pods);
-      pods[key] = { ...pod, netns: this.learnedNs(id, pod.netns!) };
+      const next = copyRecord(pod);
+      next.netns = this.learnedNs(id, pod.netns!);
+      pods[key] = next;
     }
-    return { ...node, host, pods: pods ?? node.pods };
+    const next = copyRecord(node);
+    next.host = host;
+    if (pods !== null) next.pods = pods;
+    return next;
   }
 
   /**
-   * The namespace `was` (whose id is `id`) with what it learned: new tables. Made outside the transition, of
-   * plain data: the value that holds it (the new nodes map, the router) is registered with madeHere.
+   * The namespace `was` (whose id is `id`) with what it learned: new tables. Written as the object literal
+   * model/cluster.ts makes a namespace with (`emptyNs`: the same keys in the same order), so that V8 gives it
+   * that literal's map: a pod's namespace then has one map whether a send taught it something or not (a
+   * spread gave the ones a send committed a map of their own; see {@link commit}). Keep the keys in step with
+   * `emptyNs` (the keys' order is the state's too: testing's send-commit test holds it to the namespace's).
    */
   learnedNs(id: NsId, was: NetNs): NetNs {
     const ct = this.ctUpd?.get(id);
@@ -1834,12 +1857,32 @@ class Run {
       for (const [k, v] of pm) next[k] = v;
       pmtu = next;
     }
+    const neigh = this.neighUpd.has(id) ? this.neighUpd.into(id, was.neigh) : was.neigh;
+    const fdb = this.fdbUpd.has(id) ? this.fdbUpd.into(id, was.fdb) : was.fdb;
+    const conntrack = ct !== undefined ? [...was.conntrack, ...ct] : was.conntrack;
+    if (was.lxcMap !== undefined || was.ipRules !== undefined || was.tables !== undefined) {
+      // A namespace with optional fields (cilium's, policy routing's) has a map of its own anyway: copied
+      // as it is, its keys in their order.
+      const next = copyRecord(was);
+      next.neigh = neigh;
+      next.fdb = fdb;
+      next.conntrack = conntrack;
+      next.pmtu = pmtu;
+      return next;
+    }
     return {
-      ...was,
-      neigh: this.neighUpd.has(id) ? this.neighUpd.into(id, was.neigh) : was.neigh,
-      fdb: this.fdbUpd.has(id) ? this.fdbUpd.into(id, was.fdb) : was.fdb,
-      conntrack: ct !== undefined ? [...was.conntrack, ...ct] : was.conntrack,
+      id: was.id,
+      links: was.links,
+      routes: was.routes,
+      neigh,
+      fdb,
+      sysctl: was.sysctl,
+      rules: was.rules,
+      conntrack,
+      peerSets: was.peerSets,
+      listening: was.listening,
       pmtu,
+      nextIfindex: was.nextIfindex,
     };
   }
 }
