@@ -89,7 +89,7 @@ interface PacketInfo {
   checked: Ipv4Packet | null;
   /** Created here; an error about it goes to the local socket, not on the wire. */
   origin: NsId;
-  fate?: PacketFate;
+  fate: PacketFate | undefined;
 }
 
 
@@ -250,24 +250,33 @@ function devGet<K, E>(idx: DevIndex<K, E>, dev: string, key: K): E | undefined {
 const neighAddr = (n: NeighEntry): Ipv4 => n.ip;
 const fdbMac = (f: FdbEntry): Mac => f.mac;
 
-const peerNeighIdx = new WeakMap<object, Map<Ipv4, { owner: string; group: string | undefined; mac: Mac }>>();
-const peerFdbIdx = new WeakMap<object, Map<Mac, { owner: string; group: string | undefined; dst: Ipv4 }>>();
+/**
+ * A peer set's neighbour entry, with its owner and group, and itself the answer a lookup gives for it (a
+ * permanent entry): {@link Run.neigh} returns it as it is, where it made an answer object per lookup (one per
+ * VXLAN hop).
+ */
+interface PeerNeigh { readonly owner: string; readonly group: string | undefined; readonly mac: Mac; readonly permanent: true; readonly failed: false }
+/** A peer set's FDB entry, with its owner and group, and itself the answer {@link Run.fdb} gives for it (see {@link PeerNeigh}). */
+interface PeerFdb { readonly owner: string; readonly group: string | undefined; readonly port: null; readonly dst: Ipv4; readonly local: false }
 
-function peerNeigh(set: PeerSet): Map<Ipv4, { owner: string; group: string | undefined; mac: Mac }> {
+const peerNeighIdx = new WeakMap<object, Map<Ipv4, PeerNeigh>>();
+const peerFdbIdx = new WeakMap<object, Map<Mac, PeerFdb>>();
+
+function peerNeigh(set: PeerSet): Map<Ipv4, PeerNeigh> {
   let m = peerNeighIdx.get(set.entries);
   if (!m) {
     m = new Map();
-    for (const e of shardValues(set.entries)) for (const n of e.neigh) m.set(n.ip, { owner: e.owner, group: e.group, mac: n.mac });
+    for (const e of shardValues(set.entries)) for (const n of e.neigh) m.set(n.ip, { owner: e.owner, group: e.group, mac: n.mac, permanent: true, failed: false });
     peerNeighIdx.set(set.entries, m);
   }
   return m;
 }
 
-function peerFdb(set: PeerSet): Map<Mac, { owner: string; group: string | undefined; dst: Ipv4 }> {
+function peerFdb(set: PeerSet): Map<Mac, PeerFdb> {
   let m = peerFdbIdx.get(set.entries);
   if (!m) {
     m = new Map();
-    for (const e of shardValues(set.entries)) for (const f of e.fdb) m.set(f.mac, { owner: e.owner, group: e.group, dst: f.dst });
+    for (const e of shardValues(set.entries)) for (const f of e.fdb) m.set(f.mac, { owner: e.owner, group: e.group, port: null, dst: f.dst, local: false });
     peerFdbIdx.set(set.entries, m);
   }
   return m;
@@ -739,6 +748,8 @@ class Run {
       src: inner?.header.src ?? 0, dst: inner?.header.dst ?? 0,
       podToPod: inner !== null && inner.header.src !== 0 && this.isPodIp(inner.header.src) && this.isPodIp(inner.header.dst),
       checked: null,
+      // Present from the start, so that a packet's info keeps its hidden class when it ends.
+      fate: undefined,
     };
     return pid;
   }
@@ -801,7 +812,7 @@ class Run {
 
   // ---- neighbour and FDB tables (with the overlay of what this run learned) ----
 
-  neigh(ns: NetNs, dev: string, ip: Ipv4): NeighEntry | { mac: Mac; permanent: true; failed: false } | undefined {
+  neigh(ns: NetNs, dev: string, ip: Ipv4): NeighEntry | PeerNeigh | undefined {
     if (this.neighUpd.size !== 0) {
       const o = this.neighUpd.get(ns.id, dev, ip);
       if (o) return o;
@@ -815,7 +826,7 @@ class Run {
       const { ref, set } = peers[i]!;
       if (set.dev !== dev) continue;
       const hit = peerNeigh(set).get(ip);
-      if (hit && refUses(ref, hit.owner, hit.group, false)) return { mac: hit.mac, permanent: true, failed: false };
+      if (hit && refUses(ref, hit.owner, hit.group, false)) return hit;
     }
     return undefined;
   }
@@ -826,7 +837,7 @@ class Run {
     this.neighUpd.set(ns.id, dev, ip, { dev, ip, mac, permanent: false, failed, confirmed: this.state.now });
   }
 
-  fdb(ns: NetNs, dev: string, mac: Mac): { port: string | null; dst: Ipv4 | null; local: boolean } | undefined {
+  fdb(ns: NetNs, dev: string, mac: Mac): FdbEntry | PeerFdb | undefined {
     if (this.fdbUpd.size !== 0) {
       const o = this.fdbUpd.get(ns.id, dev, mac);
       if (o) return o;
@@ -841,7 +852,7 @@ class Run {
       const { ref, set } = peers[i]!;
       if (set.dev !== dev) continue;
       const hit = peerFdb(set).get(mac);
-      if (hit && refUses(ref, hit.owner, hit.group, false)) return { port: null, dst: hit.dst, local: false };
+      if (hit && refUses(ref, hit.owner, hit.group, false)) return hit;
     }
     return undefined;
   }
