@@ -1,11 +1,11 @@
 /**
- * What a packet teaches (ARP and FDB entries, conntrack, path MTU exceptions) is committed in one immer
- * transition that gives each table it learned into as a new value, the table as it was plus the learned
+ * What a packet teaches (ARP and FDB entries, conntrack, path MTU exceptions) is committed into a new state
+ * that gives each table it learned into as a new value, the table as it was plus the learned
  * entries (dataplane/engine.ts `commit`), rather than writing them one by one into a draft of the table.
  * Held here to that reference on generated sequences with packets and faults (MTU changes make path MTU
  * exceptions, the masquerading design conntrack entries): the reference takes the state before a send,
  * drafts the namespaces the send changed and writes, entry by entry, what differs after it — the same
- * state must come out, with the same key order in every table, and every namespace the send left alone
+ * state must come out, with the same key order in every table and namespace, and every namespace the send left alone
  * must be the very object it was (structural sharing).
  */
 import { broken, calico, cilium, flannel } from '@podnet/cni';
@@ -136,6 +136,7 @@ describe('a send commits what it learned as writing each entry into its table wo
             const g = got.get(id)!;
             expect(g === was.get(id)).toBe(r === was.get(id));
             for (const t of TABLES) expect(Object.keys(g[t])).toEqual(Object.keys(r[t]));
+            expect(Object.keys(g)).toEqual(Object.keys(r));
           }
           for (const n of shardValues(ref.nodes)) {
             const old = [...shardValues(before.nodes)].find((x) => x.name === n.name);

@@ -7,9 +7,9 @@
  *
  * `send` is a pure function of its inputs: it returns the trace and the state after the packet's side
  * effects (ARP entries learned, bridge FDB entries learned, conntrack entries). Side effects are
- * collected in an overlay while the packet travels and committed in one immer transition at the end.
+ * collected in an overlay while the packet travels and committed into a new state at the end.
  */
-import { madeHere, transition } from '../util/immer.js';
+import { freezeIfOn } from '../util/immer.js';
 import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
@@ -89,7 +89,7 @@ interface PacketInfo {
   checked: Ipv4Packet | null;
   /** Created here; an error about it goes to the local socket, not on the wire. */
   origin: NsId;
-  fate?: PacketFate;
+  fate: PacketFate | undefined;
 }
 
 
@@ -250,24 +250,33 @@ function devGet<K, E>(idx: DevIndex<K, E>, dev: string, key: K): E | undefined {
 const neighAddr = (n: NeighEntry): Ipv4 => n.ip;
 const fdbMac = (f: FdbEntry): Mac => f.mac;
 
-const peerNeighIdx = new WeakMap<object, Map<Ipv4, { owner: string; group: string | undefined; mac: Mac }>>();
-const peerFdbIdx = new WeakMap<object, Map<Mac, { owner: string; group: string | undefined; dst: Ipv4 }>>();
+/**
+ * A peer set's neighbour entry, with its owner and group, and itself the answer a lookup gives for it (a
+ * permanent entry): {@link Run.neigh} returns it as it is, where it made an answer object per lookup (one per
+ * VXLAN hop).
+ */
+interface PeerNeigh { readonly owner: string; readonly group: string | undefined; readonly mac: Mac; readonly permanent: true; readonly failed: false }
+/** A peer set's FDB entry, with its owner and group, and itself the answer {@link Run.fdb} gives for it (see {@link PeerNeigh}). */
+interface PeerFdb { readonly owner: string; readonly group: string | undefined; readonly port: null; readonly dst: Ipv4; readonly local: false }
 
-function peerNeigh(set: PeerSet): Map<Ipv4, { owner: string; group: string | undefined; mac: Mac }> {
+const peerNeighIdx = new WeakMap<object, Map<Ipv4, PeerNeigh>>();
+const peerFdbIdx = new WeakMap<object, Map<Mac, PeerFdb>>();
+
+function peerNeigh(set: PeerSet): Map<Ipv4, PeerNeigh> {
   let m = peerNeighIdx.get(set.entries);
   if (!m) {
     m = new Map();
-    for (const e of shardValues(set.entries)) for (const n of e.neigh) m.set(n.ip, { owner: e.owner, group: e.group, mac: n.mac });
+    for (const e of shardValues(set.entries)) for (const n of e.neigh) m.set(n.ip, { owner: e.owner, group: e.group, mac: n.mac, permanent: true, failed: false });
     peerNeighIdx.set(set.entries, m);
   }
   return m;
 }
 
-function peerFdb(set: PeerSet): Map<Mac, { owner: string; group: string | undefined; dst: Ipv4 }> {
+function peerFdb(set: PeerSet): Map<Mac, PeerFdb> {
   let m = peerFdbIdx.get(set.entries);
   if (!m) {
     m = new Map();
-    for (const e of shardValues(set.entries)) for (const f of e.fdb) m.set(f.mac, { owner: e.owner, group: e.group, dst: f.dst });
+    for (const e of shardValues(set.entries)) for (const f of e.fdb) m.set(f.mac, { owner: e.owner, group: e.group, port: null, dst: f.dst, local: false });
     peerFdbIdx.set(set.entries, m);
   }
   return m;
@@ -739,6 +748,8 @@ class Run {
       src: inner?.header.src ?? 0, dst: inner?.header.dst ?? 0,
       podToPod: inner !== null && inner.header.src !== 0 && this.isPodIp(inner.header.src) && this.isPodIp(inner.header.dst),
       checked: null,
+      // Present from the start, so that a packet's info keeps its hidden class when it ends.
+      fate: undefined,
     };
     return pid;
   }
@@ -801,7 +812,7 @@ class Run {
 
   // ---- neighbour and FDB tables (with the overlay of what this run learned) ----
 
-  neigh(ns: NetNs, dev: string, ip: Ipv4): NeighEntry | { mac: Mac; permanent: true; failed: false } | undefined {
+  neigh(ns: NetNs, dev: string, ip: Ipv4): NeighEntry | PeerNeigh | undefined {
     if (this.neighUpd.size !== 0) {
       const o = this.neighUpd.get(ns.id, dev, ip);
       if (o) return o;
@@ -815,7 +826,7 @@ class Run {
       const { ref, set } = peers[i]!;
       if (set.dev !== dev) continue;
       const hit = peerNeigh(set).get(ip);
-      if (hit && refUses(ref, hit.owner, hit.group, false)) return { mac: hit.mac, permanent: true, failed: false };
+      if (hit && refUses(ref, hit.owner, hit.group, false)) return hit;
     }
     return undefined;
   }
@@ -826,7 +837,7 @@ class Run {
     this.neighUpd.set(ns.id, dev, ip, { dev, ip, mac, permanent: false, failed, confirmed: this.state.now });
   }
 
-  fdb(ns: NetNs, dev: string, mac: Mac): { port: string | null; dst: Ipv4 | null; local: boolean } | undefined {
+  fdb(ns: NetNs, dev: string, mac: Mac): FdbEntry | PeerFdb | undefined {
     if (this.fdbUpd.size !== 0) {
       const o = this.fdbUpd.get(ns.id, dev, mac);
       if (o) return o;
@@ -841,7 +852,7 @@ class Run {
       const { ref, set } = peers[i]!;
       if (set.dev !== dev) continue;
       const hit = peerFdb(set).get(mac);
-      if (hit && refUses(ref, hit.owner, hit.group, false)) return { port: null, dst: hit.dst, local: false };
+      if (hit && refUses(ref, hit.owner, hit.group, false)) return hit;
     }
     return undefined;
   }
@@ -1742,7 +1753,7 @@ class Run {
   }
 
   /**
-   * Commits what the packet taught the namespaces (ARP, FDB, conntrack, path MTU) in one transition. Each
+   * Commits what the packet taught the namespaces (ARP, FDB, conntrack, path MTU) into a new state. Each
    * namespace that learned something is given as a new object, whatever it learned, and each table it learned
    * into as a new value: the table as it was plus what was learned, in the order first learned — what writing
    * the entries one by one into the table's draft made, without a draft of the table or of the namespace.
@@ -1751,13 +1762,21 @@ class Run {
    * ({@link learnedNode}): its host namespace and the pods that learned replaced, the rest shared. Reaching each
    * namespace through drafts (the nodes map's top and leaf, the node, its pods record, the pod, each an immer
    * proxy with its copy) was ~70 % of a committed send's commit, itself twice the send on the seed lab. The
-   * new nodes map is made outside the transition (util/shards.ts `shardReplaced`: the map's first level, the
-   * node's top and its leaf copied, what `shardSet` through the map's draft made), and the transition only
-   * gives the state (and, when the router learned, the underlay) its new values: through a draft of the nodes
-   * map, immer's proxies of it and their finalisation were ~15 % of a committed cold send on the seed lab
-   * (`pnpm ab --what=probe`, cold recorded + commit ×0.86–0.88, both orders). The state itself stays immer's
-   * copy: a commit that also built the state object by hand (a spread of it) made property runs ~6–9 % slower
-   * (in-process, both orders; the sends themselves were faster), for a reason not found.
+   * new nodes map is made by util/shards.ts `shardReplaced` (the map's first level, the node's top and its leaf
+   * copied, what `shardSet` through the map's draft made): through a draft of the nodes map, immer's proxies of
+   * it and their finalisation were ~15 % of a committed cold send on the seed lab. The state (and, when the
+   * router learned, the underlay) is copied with the field replaced, as immer's produce copies it, without a
+   * produce: its scope, root proxy, set traps and finalisation were ~1.5 µs of a commit's ~8 µs (seed lab,
+   * `pnpm ab --what=probe`, cold recorded + commit ×0.85–0.88, both orders).
+   *
+   * Every copy here keeps the hidden class (V8 map) its original has, or the one the model gives such objects:
+   * code reading states, nodes and namespaces is fast while it meets one map per kind of object. A spread
+   * `{ ...x }` at a site of its own gives V8 a map of that site's own for a source made by an object literal
+   * (V8 11's CloneObjectIC), so every state a send committed had a second map, and every reader of states went
+   * polymorphic and was deoptimized again: property runs were 8–10 % slower (both orders), though the sends
+   * were faster. The records are copied by util/dict.ts `copyRecord` (whose spread, shared by most copies of
+   * the model, keeps the state's map: one map for states in a flannel property run, as with immer), and a
+   * namespace is written as the object literal the model makes namespaces with ({@link learnedNs}).
    */
   commit(): ClusterState {
     if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd === null && this.pmtuUpd === null) return this.state;
@@ -1798,10 +1817,17 @@ class Run {
       nodes = shardReplaced(nodes, name, this.learnedNode(node, learners));
     }
     const routerNs = router ? this.learnedNs(UNDERLAY_NS, state.underlay.router) : null;
-    return transition(state, (d) => {
-      if (routerNs !== null) (d.underlay as { router: NetNs }).router = madeHere(routerNs);
-      (d as { nodes: ClusterState['nodes'] }).nodes = madeHere(nodes);
-    });
+    // Every learner gone (as immer's produce, which returns its base when nothing changed).
+    if (nodes === state.nodes && routerNs === null) return state;
+    // immer's copies, made as immer makes them: a spread, then the field written.
+    const next = copyRecord(state) as { -readonly [K in keyof ClusterState]: ClusterState[K] };
+    next.nodes = nodes;
+    if (routerNs !== null) {
+      const underlay = copyRecord(state.underlay) as { -readonly [K in keyof ClusterState['underlay']]: ClusterState['underlay'][K] };
+      underlay.router = routerNs;
+      next.underlay = underlay;
+    }
+    return freezeIfOn(next);
   }
 
   /** A node with what its namespaces `learners` learned ({@link learnedNs}): a new record. */
@@ -1816,14 +1842,22 @@ class Run {
       }
       const pod = node.pods[key]!;
       pods ??= copyRecord(node.pods);
-      pods[key] = { ...pod, netns: this.learnedNs(id, pod.netns!) };
+      const next = copyRecord(pod);
+      next.netns = this.learnedNs(id, pod.netns!);
+      pods[key] = next;
     }
-    return { ...node, host, pods: pods ?? node.pods };
+    const next = copyRecord(node);
+    next.host = host;
+    if (pods !== null) next.pods = pods;
+    return next;
   }
 
   /**
-   * The namespace `was` (whose id is `id`) with what it learned: new tables. Made outside the transition, of
-   * plain data: the value that holds it (the new nodes map, the router) is registered with madeHere.
+   * The namespace `was` (whose id is `id`) with what it learned: new tables. Written as the object literal
+   * model/cluster.ts makes a namespace with (`emptyNs`: the same keys in the same order), so that V8 gives it
+   * that literal's map: a pod's namespace then has one map whether a send taught it something or not (a
+   * spread gave the ones a send committed a map of their own; see {@link commit}). Keep the keys in step with
+   * `emptyNs` (the keys' order is the state's too: testing's send-commit test holds it to the namespace's).
    */
   learnedNs(id: NsId, was: NetNs): NetNs {
     const ct = this.ctUpd?.get(id);
@@ -1834,12 +1868,32 @@ class Run {
       for (const [k, v] of pm) next[k] = v;
       pmtu = next;
     }
+    const neigh = this.neighUpd.has(id) ? this.neighUpd.into(id, was.neigh) : was.neigh;
+    const fdb = this.fdbUpd.has(id) ? this.fdbUpd.into(id, was.fdb) : was.fdb;
+    const conntrack = ct !== undefined ? [...was.conntrack, ...ct] : was.conntrack;
+    if (was.lxcMap !== undefined || was.ipRules !== undefined || was.tables !== undefined) {
+      // A namespace with optional fields (cilium's, policy routing's) has a map of its own anyway: copied
+      // as it is, its keys in their order.
+      const next = copyRecord(was);
+      next.neigh = neigh;
+      next.fdb = fdb;
+      next.conntrack = conntrack;
+      next.pmtu = pmtu;
+      return next;
+    }
     return {
-      ...was,
-      neigh: this.neighUpd.has(id) ? this.neighUpd.into(id, was.neigh) : was.neigh,
-      fdb: this.fdbUpd.has(id) ? this.fdbUpd.into(id, was.fdb) : was.fdb,
-      conntrack: ct !== undefined ? [...was.conntrack, ...ct] : was.conntrack,
+      id: was.id,
+      links: was.links,
+      routes: was.routes,
+      neigh,
+      fdb,
+      sysctl: was.sysctl,
+      rules: was.rules,
+      conntrack,
+      peerSets: was.peerSets,
+      listening: was.listening,
       pmtu,
+      nextIfindex: was.nextIfindex,
     };
   }
 }
