@@ -7,7 +7,7 @@
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { dictDraft, entryDraft, entryToWrite, held, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
+import { dictDraft, entryDraft, entryToWrite, fieldDraft, held, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
@@ -18,7 +18,7 @@ import type {
   ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, Route, Segment, Sysctls,
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
-import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, type Shards } from '../util/shards.js';
+import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, shardValueToWrite, type Shards } from '../util/shards.js';
 import { dict } from '../util/dict.js';
 import { formatIpRule, givesPrefixRoute, lookupRouteIn, refUses } from './routing.js';
 
@@ -238,10 +238,29 @@ function dropPending(d: DState, ns: DNs): void {
   for (const name of names) dropLink(d, ns, snap(look(ns as NetNs, 'links')[name]!));
 }
 
+/**
+ * The node `name` of a transition's state, to change (its fields, its pods through util/immer.ts
+ * tableToWrite and entryDraft, its host through {@link hostToWrite}), or undefined: in a transition a plain
+ * copy in the nodes' sharded map, whose first level, top and leaf are copied on write (util/shards.ts
+ * shardValueToWrite), not immer drafts. Outside a transition (a build in place, a plain produce) the node
+ * as the map hands it out (a draft through a draft).
+ */
+export function nodeToWrite(d: DState, name: string): Draft<Node> | undefined {
+  return shardValueToWrite(tableToWrite(d as ClusterState, 'nodes'), name) as Draft<Node> | undefined;
+}
+
+/** The host namespace of a node {@link nodeToWrite} gave, as a draft to change anywhere inside (util/immer.ts fieldDraft). */
+export function hostToWrite(n: Draft<Node>): DNs {
+  return fieldDraft(n as Node, 'host') as DNs;
+}
+
 /** The namespace with this id inside a draft (or a state being built in place), or undefined. */
 export function findDraftNs(d: DState, id: NsId): DNs | undefined {
   if (id === UNDERLAY_NS) return d.underlay.router;
-  if (typeof id === 'string' && id.startsWith('node/')) return shardGet(d.nodes, id.slice(5))?.host;
+  if (typeof id === 'string' && id.startsWith('node/')) {
+    const n = nodeToWrite(d, id.slice(5));
+    return n === undefined ? undefined : hostToWrite(n);
+  }
   if (typeof id === 'string' && id.startsWith('pod/')) return draftPod(d, id.slice(4))?.netns ?? undefined;
   return undefined;
 }
@@ -249,7 +268,7 @@ export function findDraftNs(d: DState, id: NsId): DNs | undefined {
 /** The pod with this key inside a draft (or a state being built in place), or undefined. */
 function draftPod(d: DState, key: string): Draft<Pod> | undefined {
   const node = shardPeek(peek(d as ClusterState, 'podIndex'), key); // a read: through the draft it would draft the index
-  const n = node === undefined ? undefined : shardGet(d.nodes, node);
+  const n = node === undefined ? undefined : nodeToWrite(d, node);
   // The pod's draft also when the node's pods are a plain copy made in the transition (util/immer.ts
   // entryDraft); through a drafted record, dictDraft copies it the faster way than immer.
   return n === undefined ? undefined : entryDraft(n as Node, 'pods', key) as Draft<Pod> | undefined;
