@@ -4,7 +4,7 @@
  * a failure at any point leaves the given state exactly as it was.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { dictDraft, entryDraft, freezeIfOn, held as heldField, lazyScratchDraft, peek, produce, tableToWrite, transition, writeField } from '../util/immer.js';
+import { entryDraft, freezeIfOn, held as heldField, lazyScratchDraft, peek, produce, tableToWrite, transition, writeField } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
 } from '../addr/ipv4.js';
@@ -748,7 +748,7 @@ function announce(ns: Draft<NetNs>, ip: Ipv4, mac: string, now: number, onDev: s
     const e = snapshot(neigh[k]!);
     if (e.ip !== ip || e.permanent || (onDev !== null && e.dev !== onDev)) continue;
     if (e.mac === mac && !e.failed) continue;
-    (ns.neigh as Record<string, NeighEntry>)[k] = { ...e, mac, failed: false, confirmed: now };
+    (tableToWrite(ns as NetNs, 'neigh') as Record<string, NeighEntry>)[k] = { ...e, mac, failed: false, confirmed: now };
   }
 }
 
@@ -922,10 +922,10 @@ function removeVethsInto(d: Draft<ClusterState>, host: Draft<NetNs>, nsId: strin
       // Looked at as plain data, drafted only to delete: through `host.neigh` every pod deletion made a draft
       // of the host's neighbour table, which has no entry on a pod's veth (flannel's, bridge's).
       const fdb = peek(host as NetNs, 'fdb');
-      for (const k in fdb) if (fdb[k]!.port === l.name) delete (dictDraft(host.fdb) as Record<string, unknown>)[k];
+      for (const k in fdb) if (fdb[k]!.port === l.name) delete (tableToWrite(host as NetNs, 'fdb') as Record<string, unknown>)[k];
       const neigh = peek(host as NetNs, 'neigh');
-      for (const k in neigh) if (neigh[k]!.dev === l.name) delete (dictDraft(host.neigh) as Record<string, unknown>)[k];
-      delete (dictDraft(host.links) as Record<string, Link>)[l.name];
+      for (const k in neigh) if (neigh[k]!.dev === l.name) delete (tableToWrite(host as NetNs, 'neigh') as Record<string, unknown>)[k];
+      delete (tableToWrite(host as NetNs, 'links') as Record<string, Link>)[l.name];
     }
   }
 }

@@ -7,7 +7,7 @@
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { dictDraft, entryDraft, entryToWrite, fieldDraft, held, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
+import { baseField, dictDraft, entryDraft, entryToWrite, fieldToWrite, held, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
@@ -249,9 +249,13 @@ export function nodeToWrite(d: DState, name: string): Draft<Node> | undefined {
   return shardValueToWrite(tableToWrite(d as ClusterState, 'nodes'), name) as Draft<Node> | undefined;
 }
 
-/** The host namespace of a node {@link nodeToWrite} gave, as a draft to change anywhere inside (util/immer.ts fieldDraft). */
+/**
+ * The host namespace of a node {@link nodeToWrite} gave, to change: in a transition a plain copy in the node's
+ * copy (util/immer.ts fieldToWrite), whose tables, lists and links actions copy on write in turn
+ * ({@link writable}, tableToWrite, {@link linkToWrite}); through a draft node, immer's draft.
+ */
 export function hostToWrite(n: Draft<Node>): DNs {
-  return fieldDraft(n as Node, 'host') as DNs;
+  return fieldToWrite(n as Node, 'host') as DNs;
 }
 
 /** The namespace with this id inside a draft (or a state being built in place), or undefined. */
@@ -398,8 +402,12 @@ function writable<T extends object, K extends keyof T>(parent: T, key: K): T[K] 
     parent[key] = copy;
     return copy;
   }
+  if (v === null || typeof v !== 'object') return v;
+  // A plain copy of a previous state's namespace (a node's host, hostToWrite) holds that state's parts:
+  // copied on write (util/immer.ts tableToWrite), as a frozen one is above.
+  if (!plainList && !isDraft(parent) && baseField(parent, key) === v) return tableToWrite(parent as T & object, key as K & string);
   // A dictionary draft (a table) is copied the faster way (util/immer.ts dictDraft).
-  return v !== null && typeof v === 'object' ? dictDraft(v) : v;
+  return dictDraft(v);
 }
 
 /** Who owns an address configured in a namespace. */
@@ -572,7 +580,7 @@ function flushDev(d: DState, ns: DNs, dev: string): void {
   if (tables) {
     for (const t of Object.keys(tables)) {
       const list = snapshot(tables[t]!);
-      if (list.some((r) => r.dev === dev)) (ns.tables as Record<string, Route[]>)[t] = castDraft(list.filter((r) => r.dev !== dev));
+      if (list.some((r) => r.dev === dev)) (tableToWrite(plain, 'tables') as Record<string, Route[]>)[t] = list.filter((r) => r.dev !== dev);
     }
   }
   const neigh = peek(plain, 'neigh');
@@ -943,13 +951,16 @@ function routeAdd(d: DState, a: Extract<Action, { op: 'route.add' | 'route.repla
   const table = tableNumber(a.table);
   if (table !== RT_TABLE_MAIN) {
     // Another table: only explicit routes live there (the kernel puts prefix routes in main and local).
-    const j = (ns.tables?.[table] ?? []).findIndex((r) => sameRouteKey(r as Route, route));
+    // Read as plain data; the tables and the list written copied on write (a host namespace is a plain copy).
+    const held = look(ns as NetNs, 'tables')?.[table];
+    const j = (held === undefined ? [] : snap(held)).findIndex((r) => sameRouteKey(r, route));
     if (a.op === 'route.add' && j >= 0) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} table ${table} in ${a.ns})`, { ns: a.ns, dst: a.dst, table });
-    if (!ns.tables) ns.tables = {};
-    const tables = ns.tables as Record<string, Route[]>;
+    if (!look(ns as NetNs, 'tables')) put(ns as NetNs, 'tables', {});
+    const tables = tableToWrite(ns as NetNs, 'tables') as Record<string, Route[]>;
     if (!tables[table]) tables[table] = [];
-    if (j >= 0) tables[table]![j] = route;
-    else tables[table]!.push(route);
+    const list = tableToWrite(tables, String(table));
+    if (j >= 0) list[j] = route;
+    else list.push(route);
     return;
   }
   const routes = look(ns as NetNs, 'routes');
@@ -972,23 +983,26 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
   const named = (r: Route): boolean => r.dst.addr === dst.addr && r.dst.len === dst.len
     && (via === undefined || r.via === via) && (a.dev === undefined || r.dev === a.dev) && (a.metric === undefined || r.metric === a.metric);
   if (table !== RT_TABLE_MAIN) {
-    const list = ns.tables?.[table] as Route[] | undefined;
-    const j = (list ?? []).findIndex(named);
+    const held = look(ns as NetNs, 'tables')?.[table];
+    const j = (held === undefined ? [] : snap(held)).findIndex(named);
     if (j < 0) fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such process (no route ${a.dst} in table ${table} of ${a.ns})`, { ns: a.ns, dst: a.dst, table });
     // The table stays (empty), as the kernel's does once created.
-    list!.splice(j, 1);
+    tableToWrite(tableToWrite(ns as NetNs, 'tables') as Record<string, Route[]>, String(table)).splice(j, 1);
     return;
   }
   const i = peek(ns as NetNs, 'routes').findIndex(named);
   if (i < 0) {
     // A shared peer-set route (flannel's route to another node) is deleted here only: hide its owner.
-    for (const ref of ns.peerSets) {
+    const refs = look(ns as NetNs, 'peerSets');
+    for (let r = 0; r < refs.length; r++) {
+      const ref = snap(refs[r]!);
       const set = look(d as ClusterState, 'peerSets')[ref.set];
       if (!set || (a.dev !== undefined && a.dev !== set.dev)) continue;
-      for (const e of shardValues(set.entries as Shards<PeerEntry>)) {
-        if (!refUses(ref as PeerSetRef, e.owner, e.group)) continue;
-        if (e.routes.some((r) => r.dst.addr === dst.addr && r.dst.len === dst.len && (via === undefined || r.via === via))) {
-          ref.hidden = [...(ref.hidden ?? []), e.owner];
+      for (const e of shardValues(snap(set).entries)) {
+        if (!refUses(ref, e.owner, e.group)) continue;
+        if (e.routes.some((x) => x.dst.addr === dst.addr && x.dst.len === dst.len && (via === undefined || x.via === via))) {
+          // The reference replaced by a changed copy (the list copied on write, writable): the namespace may be a plain copy.
+          (writable(ns, 'peerSets') as PeerSetRef[])[r] = { ...ref, hidden: [...(ref.hidden ?? []), e.owner] };
           return;
         }
       }
@@ -1017,7 +1031,7 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
 
 function ipRuleAdd(d: DState, a: Extract<Action, { op: 'iprule.add' | 'iprule.del' }>): void {
   const ns = draftNs(d, a.ns);
-  const rules = (ns.ipRules ?? []) as readonly IpRule[];
+  const rules = (look(ns as NetNs, 'ipRules') ?? []) as readonly IpRule[];
   if (a.table === undefined) fail('INVALID_ARGUMENT', 'ip rule add needs a table to look up ("lookup N")');
   const table = tableNumber(a.table);
   const from = ruleCidr(a.from);
@@ -1031,21 +1045,22 @@ function ipRuleAdd(d: DState, a: Extract<Action, { op: 'iprule.add' | 'iprule.de
   }
   // After every rule of the same or a lower priority, as fib_nl_newrule inserts.
   const at = rules.findIndex((r) => r.priority > priority);
-  if (!ns.ipRules) ns.ipRules = [];
-  if (at < 0) (ns.ipRules as IpRule[]).push(rule);
-  else (ns.ipRules as IpRule[]).splice(at, 0, rule);
+  if (!look(ns as NetNs, 'ipRules')) put(ns as NetNs, 'ipRules', []);
+  const list = writable(ns, 'ipRules') as IpRule[];
+  if (at < 0) list.push(rule);
+  else list.splice(at, 0, rule);
 }
 
 function ipRuleDel(d: DState, a: Extract<Action, { op: 'iprule.add' | 'iprule.del' }>): void {
   const ns = draftNs(d, a.ns);
-  const rules = (ns.ipRules ?? []) as readonly IpRule[];
+  const rules = (look(ns as NetNs, 'ipRules') ?? []) as readonly IpRule[];
   const from = a.from === undefined ? undefined : ruleCidr(a.from);
   const to = a.to === undefined ? undefined : ruleCidr(a.to);
   const table = a.table === undefined ? undefined : tableNumber(a.table);
   // The first rule, in priority order, that matches every selector given.
   const j = rules.findIndex((r) => (a.priority === undefined || r.priority === a.priority) && sameCidr(r.from, from) && sameCidr(r.to, to) && (table === undefined || r.table === table));
   if (j < 0) fail('RULE_NOT_FOUND', `RTNETLINK answers: No such file or directory (no rule ${formatIpRule({ priority: a.priority ?? null, from: from ?? null, to: to ?? null, table: table ?? null }, ' ')} in ${a.ns}${from === undefined && to === undefined ? '; podnet keeps the kernel\'s rules 0, 32766 and 32767' : ''})`, { ns: a.ns });
-  (ns.ipRules as IpRule[]).splice(j, 1);
+  (writable(ns, 'ipRules') as IpRule[]).splice(j, 1);
 }
 
 function neighAdd(d: DState, a: Extract<Action, { op: 'neigh.add' | 'neigh.replace' }>): void {
@@ -1199,8 +1214,8 @@ function bpfMapAction(d: DState, a: Extract<Action, { op: 'bpf.map.update' | 'bp
     const ip = parseIpv4(a.key);
     const key = String(ip);
     if (a.op === 'bpf.map.delete') {
-      if (!ns.lxcMap?.[key]) fail('MAP_KEY_NOT_FOUND', `Error: key ${a.key} not found in cilium_lxc of ${a.ns}`, { key: a.key });
-      delete (ns.lxcMap as Record<string, unknown>)[key];
+      if (!look(ns as NetNs, 'lxcMap')?.[key]) fail('MAP_KEY_NOT_FOUND', `Error: key ${a.key} not found in cilium_lxc of ${a.ns}`, { key: a.key });
+      delete (tableToWrite(ns as NetNs, 'lxcMap') as Record<string, unknown>)[key];
       return;
     }
     const v = a.value;
@@ -1213,8 +1228,8 @@ function bpfMapAction(d: DState, a: Extract<Action, { op: 'bpf.map.update' | 'bp
       getLink(ns, v.dev);
       entry = { ip, dev: v.dev, mac: parseMac(v.mac), host: false, identity: v.identity };
     }
-    if (!ns.lxcMap) ns.lxcMap = {};
-    (ns.lxcMap as Record<string, unknown>)[key] = entry;
+    if (!look(ns as NetNs, 'lxcMap')) put(ns as NetNs, 'lxcMap', {});
+    (tableToWrite(ns as NetNs, 'lxcMap') as Record<string, unknown>)[key] = entry;
     return;
   }
   if (a.map === 'cilium_tunnel_map') {

@@ -157,6 +157,27 @@ export function fieldDraft<T extends object, K extends keyof T & string>(x: T, k
 }
 
 /**
+ * The record at `x[key]` (a namespace), to change in place: its own fields written as they are, its tables
+ * through {@link tableToWrite}, their entries through {@link entryToWrite}, never in place otherwise. Through
+ * a draft `x`, immer's draft of it. In a plain container the open transition made as a copy of a previous
+ * state's ({@link copyToWrite}: model/cluster.ts's node), a record that state holds there (or a frozen one,
+ * shared) is replaced by its copy ({@link copyToWrite}, put back when it ends holding what it held), which
+ * is returned; one made in the transition as it is. A node's host namespace was an immer draft of its own
+ * ({@link fieldDraft}): a scope, a proxy, traps on every field written, finalisation. Outside a transition
+ * (or for a primitive) `x[key]` as it is. `x` must be a draft or a container the open transition made.
+ */
+export function fieldToWrite<T extends object, K extends keyof T & string>(x: T, key: K): T[K] {
+  const v = x[key];
+  if (reads === null || v === null || typeof v !== 'object') return v;
+  if ((x as Record<symbol, unknown>)[DRAFT_STATE] !== undefined || (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return v;
+  const prev = copies === null ? undefined : (copies.get(x) as T | undefined)?.[key];
+  if (prev !== v && !Object.isFrozen(v)) return v;
+  const copy = copyToWrite(v as T[K] & object, (b, c) => { if (x[key] === c) x[key] = b; });
+  x[key] = copy;
+  return copy;
+}
+
+/**
  * A shallow copy of `v`, a previous state's container (a record: a dictionary stays one), registered as its
  * copy in the open transition ({@link baseField} answers for it, its tables are copied on write by
  * {@link tableToWrite}, its objects drafted by {@link fieldDraft}). The caller puts it in the place of `v`
