@@ -144,7 +144,7 @@ function finishDetached(list: unknown[]): void {
  * draft already there (one made so before) as it is. Outside a transition, or for a primitive, `x[key]`.
  * `x` must be a draft or a container the open transition made (written in place).
  */
-export function fieldDraft<T extends object, K extends keyof T & string>(x: T, key: K): T[K] {
+function fieldDraft<T extends object, K extends keyof T & string>(x: T, key: K): T[K] {
   const v = x[key];
   if (reads === null || v === null || typeof v !== 'object') return v;
   if ((x as Record<symbol, unknown>)[DRAFT_STATE] !== undefined || (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return v;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { current, isDraft } from 'immer';
-import { entryDraft, entryToWrite, fieldDraft, inTransition, produce, setFreezing, tableToWrite, transition } from './immer.js';
+import { entryDraft, entryToWrite, fieldToWrite, inTransition, produce, setFreezing, tableToWrite, transition } from './immer.js';
 import { emptyShards, SHARD_COUNT, SHARD_FANOUT, shardDelete, shardDiffKeys, shardGet, shardKeys, shardLeafSize, shardLeafValue, shardLeaves, shardOf, shardPeekValues, shardSet, shardSize, shardSome, shardValues, shardValueToWrite, type Shards } from './shards.js';
 
 type Op = { readonly set: string; readonly value: number } | { readonly del: string };
@@ -416,13 +416,13 @@ describe('a sharded map copied plain in a transition (util/immer.ts tableToWrite
       expect(JSON.stringify(start)).toBe(before);
     }));
   });
-  it('a value written in place (shardValueToWrite: a node), its tables (tableToWrite), and objects deep inside it and its entries drafted on their own (fieldDraft, entryDraft) end as through immer\'s drafts, the previous state untouched', () => {
+  it('a value written in place (shardValueToWrite: a node), its tables (tableToWrite), a record in it copied on write (fieldToWrite) and the insides of its entries drafted on their own (entryDraft) end as through immer\'s drafts, the previous state untouched', () => {
     type Pod = { netns: { w: number } };
     type N = { name: string; v: number; host: { inner: { w: number }; t: Record<string, number> }; pods: Record<string, Pod> };
     type S = { nodes: Shards<N>; n: number };
-    type O = { readonly op: 'field' | 'host' | 'pod' | 'podset' | 'poddel' | 'set' | 'del'; readonly k: string; readonly p: string; readonly copy: boolean };
+    type O = { readonly op: 'field' | 'hostdeep' | 'hostfield' | 'hosttable' | 'pod' | 'podset' | 'poddel' | 'set' | 'del'; readonly k: string; readonly p: string; readonly copy: boolean };
     const o: fc.Arbitrary<O> = fc.record({
-      op: fc.constantFrom('field' as const, 'host' as const, 'pod' as const, 'podset' as const, 'poddel' as const, 'set' as const, 'del' as const),
+      op: fc.constantFrom('field' as const, 'hostdeep' as const, 'hostfield' as const, 'hosttable' as const, 'pod' as const, 'podset' as const, 'poddel' as const, 'set' as const, 'del' as const),
       k: fc.constantFrom(...sharingPool().slice(0, 6)), p: fc.constantFrom('a', 'b', 'c'), copy: fc.boolean(),
     });
     const node = (name: string, w: number): N => {
@@ -456,7 +456,14 @@ describe('a sharded map copied plain in a transition (util/immer.ts tableToWrite
             const nd = (copied ? shardValueToWrite(m, x.k) : shardGet(m, x.k))!;
             const w = n % 3;
             if (x.op === 'field') nd.v = w;
-            else if (x.op === 'host') (copied ? fieldDraft(nd, 'host') : nd.host).inner.w = w;
+            // The host as a plain copy (fieldToWrite): its own fields replaced (a record in it by a changed copy),
+            // its tables written through tableToWrite.
+            else if (x.op === 'hostdeep') {
+              const h = copied ? fieldToWrite(nd, 'host') : nd.host;
+              h.inner = { ...h.inner, w };
+            }
+            else if (x.op === 'hostfield') (copied ? fieldToWrite(nd, 'host') : nd.host).inner = { w };
+            else if (x.op === 'hosttable') (copied ? tableToWrite(fieldToWrite(nd, 'host'), 't') : nd.host.t)[x.p] = w;
             else if (x.op === 'pod') {
               const p = (copied ? entryDraft(nd, 'pods', x.p) : nd.pods[x.p]) as Pod | undefined;
               if (p !== undefined) p.netns.w = w;

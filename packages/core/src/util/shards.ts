@@ -204,7 +204,7 @@ export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
 
 /**
  * The value of `key` in a mutable map, to change in place (its own fields, its tables through
- * util/immer.ts `tableToWrite`, the objects it holds through `fieldDraft`): in a transition, on a plain map
+ * util/immer.ts `tableToWrite`, the records it holds through `fieldToWrite`, its entries through `entryDraft`): in a transition, on a plain map
  * (the first level copied by `tableToWrite`, or made in the transition), a value the previous state holds is
  * replaced by its copy (util/immer.ts `copyToWrite`), put in the key's leaf, which is copied on write as
  * {@link shardSet} does, with its top; a value made in the transition is returned as it is. Through immer's
