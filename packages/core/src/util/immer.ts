@@ -133,12 +133,12 @@ function finishDetached(list: unknown[]): void {
 }
 
 /**
- * The object at `x[key]`, as a draft to change anywhere inside (deep down, as actions change a host's
- * namespace). Through a draft `x`, immer's draft of it. In a plain copy the open transition made of a
+ * The object at `x[key]`, as a draft to change anywhere inside (deep down, as actions change a pod's
+ * namespace: {@link entryDraft}). Through a draft `x`, immer's draft of it. In a plain copy the open transition made of a
  * previous state's container ({@link tableToWrite}, {@link copyToWrite}), a value that previous state holds
  * there (or a frozen one, shared) can only be drafted through a draft of its parent, and so on up to the
- * root: a node's host reached through the nodes' sharded map was five drafts (the map, a top, a leaf, the
- * node, the host), each an immer proxy, a copy, finalisation and revocation. Instead it gets a draft of its
+ * root: a pod reached through the nodes' sharded map was five drafts (the map, a top, a leaf, the
+ * node, its pods), each an immer proxy, a copy, finalisation and revocation. Instead it gets a draft of its
  * own (immer's `createDraft`, a scope of its own), put in its place and finished when the transition's recipe
  * returns: its result is put back there. A value made in the transition (plain) is returned as it is, and a
  * draft already there (one made so before) as it is. Outside a transition, or for a primitive, `x[key]`.
