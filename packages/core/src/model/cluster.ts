@@ -11,7 +11,7 @@ import {
 import { macFromSeed } from '../addr/mac.js';
 import type { BuildStep, CniDesign, CniResult, PodAddReaction, PodAddRequest } from '../cni/contract.js';
 import { fail, PodnetError } from '../errors.js';
-import { applyActionsToDraft, checkIfName, hostToWrite, indexNs, nodeToWrite, segmentTableToWrite, segmentToWrite, snapshot, unindexNs } from '../ops/actions.js';
+import { applyActionsToDraft, checkIfName, hostToWrite, indexNs, nodeToWrite, routerToWrite, segmentTableToWrite, segmentToWrite, snapshot, unindexNs } from '../ops/actions.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardPeekValues, shardSet, shardValues } from '../util/shards.js';
 import { hexDigitCode } from '../util/hex.js';
 import { dict } from '../util/dict.js';
@@ -330,7 +330,7 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
       for (const l of Object.values(other.host.links)) if (l.kind === 'physical' && l.segment === seg.name) announce(host, ip, mac, state.now, l.name);
     }
     // The router too is drafted only when it holds such an entry (a join where it talked to nobody's old address drafts nothing).
-    if (holdsStale(state.underlay.router, ip, mac)) announce(d.underlay.router, ip, mac, state.now, seg.name);
+    if (holdsStale(state.underlay.router, ip, mac)) announce(routerToWrite(d), ip, mac, state.now, seg.name);
   }
   // The design sees the cluster with this node in it (read through the few drafts written above), and the
   // node as that state holds it: the record written above, as it is (not looked up again by name).

@@ -258,9 +258,25 @@ export function hostToWrite(n: Draft<Node>): DNs {
   return fieldToWrite(n as Node, 'host') as DNs;
 }
 
+/**
+ * The cluster's underlay, to change: in a transition a plain copy put in place of the previous state's
+ * (util/immer.ts fieldToWrite, put back when it ends unchanged), whose segments, router namespace
+ * ({@link routerToWrite}) and tunnel map are copied on write in turn. A node's join and removal write their
+ * segment's ports: through the state's draft the underlay was an immer draft of its own. Outside a
+ * transition as it is (a draft in a plain produce).
+ */
+export function underlayToWrite(d: DState): ClusterState['underlay'] {
+  return fieldToWrite(d as ClusterState, 'underlay');
+}
+
+/** The underlay's router namespace, to change (a plain copy in the underlay's, as a node's host: {@link hostToWrite}). */
+export function routerToWrite(d: DState): DNs {
+  return fieldToWrite(underlayToWrite(d), 'router') as DNs;
+}
+
 /** The namespace with this id inside a draft (or a state being built in place), or undefined. */
 export function findDraftNs(d: DState, id: NsId): DNs | undefined {
-  if (id === UNDERLAY_NS) return d.underlay.router;
+  if (id === UNDERLAY_NS) return routerToWrite(d);
   if (typeof id === 'string' && id.startsWith('node/')) {
     const n = nodeToWrite(d, id.slice(5));
     return n === undefined ? undefined : hostToWrite(n);
@@ -1236,15 +1252,17 @@ function bpfMapAction(d: DState, a: Extract<Action, { op: 'bpf.map.update' | 'bp
     const prefix = parseCidr(a.key);
     const key = formatCidr(prefix);
     if (a.op === 'bpf.map.delete') {
-      if (!d.underlay.tunnelMap || !shardGet(d.underlay.tunnelMap as Shards<unknown>, key)) fail('MAP_KEY_NOT_FOUND', `Error: key ${a.key} not found in cilium_tunnel_map`, { key: a.key });
-      shardDelete(d.underlay.tunnelMap as Shards<unknown>, key);
+      const map = look(look(d as ClusterState, 'underlay'), 'tunnelMap');
+      if (!map || !shardPeek(map, key)) fail('MAP_KEY_NOT_FOUND', `Error: key ${a.key} not found in cilium_tunnel_map`, { key: a.key });
+      shardDelete(tableToWrite(underlayToWrite(d), 'tunnelMap') as Shards<unknown>, key);
       return;
     }
     const v = a.value;
     if (v === null || typeof v !== 'object' || typeof v.owner !== 'string') fail('INVALID_ARGUMENT', 'a cilium_tunnel_map value is { endpoint, owner }');
     const endpoint = parseIpv4(v.endpoint);
-    if (!d.underlay.tunnelMap) d.underlay.tunnelMap = emptyShards() as never;
-    shardSet(d.underlay.tunnelMap as Shards<unknown>, key, { prefix, endpoint, owner: v.owner });
+    const underlay = underlayToWrite(d);
+    if (!look(underlay, 'tunnelMap')) put(underlay, 'tunnelMap', emptyShards() as never);
+    shardSet(tableToWrite(underlay, 'tunnelMap') as Shards<unknown>, key, { prefix, endpoint, owner: v.owner });
     return;
   }
   fail('UNSUPPORTED', `podnet does not model the BPF map "${String((a as { map: unknown }).map)}" (cilium_lxc, cilium_tunnel_map)`);
@@ -1293,7 +1311,7 @@ function fabricTargets(seg: Segment, ips: readonly string[] | undefined, prefixe
  * write its NIC's port this way. The underlay itself stays a draft (its router is changed deep down).
  */
 export function segmentToWrite(d: DState, name: string): Segment | undefined {
-  return entryToWrite(d.underlay as ClusterState['underlay'], 'segments', name) as Segment | undefined;
+  return entryToWrite(underlayToWrite(d), 'segments', name) as Segment | undefined;
 }
 
 /** A sharded table of a segment {@link segmentToWrite} gave, to set and delete keys in (util/immer.ts tableToWrite). */

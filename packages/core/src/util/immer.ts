@@ -159,21 +159,24 @@ function fieldDraft<T extends object, K extends keyof T & string>(x: T, key: K):
 /**
  * The record at `x[key]` (a namespace), to change in place: its own fields written as they are, its tables
  * through {@link tableToWrite}, their entries through {@link entryToWrite}, never in place otherwise. Through
- * a draft `x`, immer's draft of it. In a plain container the open transition made as a copy of a previous
- * state's ({@link copyToWrite}: model/cluster.ts's node), a record that state holds there (or a frozen one,
- * shared) is replaced by its copy ({@link copyToWrite}, put back when it ends holding what it held), which
- * is returned; one made in the transition as it is. A node's host namespace was an immer draft of its own
+ * a draft `x` (the state's: its underlay) whose field the transition has not drafted, or in a plain container the
+ * open transition made as a copy of a previous state's ({@link copyToWrite}: model/cluster.ts's node), a
+ * record the previous state holds there (or a frozen one, shared) is replaced by its copy ({@link copyToWrite},
+ * put back when it ends holding what it held), which is returned; one drafted or made in the transition as
+ * it is. A node's host namespace was an immer draft of its own
  * ({@link fieldDraft}): a scope, a proxy, traps on every field written, finalisation. Outside a transition
  * (or for a primitive) `x[key]` as it is. `x` must be a draft or a container the open transition made.
  */
 export function fieldToWrite<T extends object, K extends keyof T & string>(x: T, key: K): T[K] {
-  const v = x[key];
-  if (reads === null || v === null || typeof v !== 'object') return v;
-  if ((x as Record<symbol, unknown>)[DRAFT_STATE] !== undefined || (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return v;
-  const prev = copies === null ? undefined : (copies.get(x) as T | undefined)?.[key];
+  const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  if (st !== undefined && (reads === null || typeof st.modified_ !== 'boolean')) return x[key];
+  const v = st === undefined ? x[key] : ((st.copy_ ?? st.base_) as T)[key];
+  if (reads === null || v === null || typeof v !== 'object' || (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return v;
+  const prev = st !== undefined ? (st.base_ as T)[key] : copies === null ? undefined : (copies.get(x) as T | undefined)?.[key];
   if (prev !== v && !Object.isFrozen(v)) return v;
-  const copy = copyToWrite(v as T[K] & object, (b, c) => { if (x[key] === c) x[key] = b; });
-  x[key] = copy;
+  // Put in place around immer's traps (writeField): a plain copy holding no draft, which immer need not walk.
+  const copy = copyToWrite(v as T[K] & object, (b, c) => { if (held(x, key) === c) writeField(x, key, b as T[K]); });
+  writeField(x, key, copy);
   return copy;
 }
 
