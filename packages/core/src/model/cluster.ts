@@ -4,14 +4,14 @@
  * a failure at any point leaves the given state exactly as it was.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { dictDraft, entryDraft, freezeIfOn, held as heldField, lazyScratchDraft, peek, produce, tableToWrite, transition, writeField } from '../util/immer.js';
+import { entryDraft, freezeIfOn, held as heldField, lazyScratchDraft, peek, produce, tableToWrite, transition, writeField } from '../util/immer.js';
 import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
 } from '../addr/ipv4.js';
 import { macFromSeed } from '../addr/mac.js';
 import type { BuildStep, CniDesign, CniResult, PodAddReaction, PodAddRequest } from '../cni/contract.js';
 import { fail, PodnetError } from '../errors.js';
-import { applyActionsToDraft, checkIfName, indexNs, segmentTableToWrite, segmentToWrite, snapshot, unindexNs } from '../ops/actions.js';
+import { applyActionsToDraft, checkIfName, hostToWrite, indexNs, nodeToWrite, routerToWrite, segmentTableToWrite, segmentToWrite, snapshot, unindexNs } from '../ops/actions.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardPeekValues, shardSet, shardValues } from '../util/shards.js';
 import { hexDigitCode } from '../util/hex.js';
 import { dict } from '../util/dict.js';
@@ -313,7 +313,7 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   const maxPods = spec.maxPods ?? design.maxPods?.(bare) ?? 110;
   if (!Number.isInteger(maxPods) || maxPods < 0) fail('CNI_FAILED', `design ${design.name} gave node ${name} maxPods ${String(maxPods)}`);
   const node: Node = { ...bare, maxPods };
-  shardSet(d.nodes, name, castDraft(node));
+  shardSet(tableToWrite(d as ClusterState, 'nodes'), name, castDraft(node));
   writeField(d, 'nodeCount', state.nodeCount + 1);
   shardSet(tableToWrite(d as ClusterState, 'cidrIndex'), formatCidr(podCidr), name);
   if (cidrCursor !== null || ipCursor !== null || mixed) setAlloc(d, cidrCursor, seg.name, ipCursor, mixed);
@@ -326,18 +326,18 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
     // drafted, so a join costs a read of each node, not a copy of each.
     for (const other of shardPeekValues(state.nodes)) {
       if (other.name === name || !holdsStale(other.host, ip, mac)) continue;
-      const draft = shardGet(d.nodes, other.name)!;
-      for (const l of Object.values(other.host.links)) if (l.kind === 'physical' && l.segment === seg.name) announce(draft.host, ip, mac, state.now, l.name);
+      const host = hostToWrite(nodeToWrite(d, other.name)!);
+      for (const l of Object.values(other.host.links)) if (l.kind === 'physical' && l.segment === seg.name) announce(host, ip, mac, state.now, l.name);
     }
     // The router too is drafted only when it holds such an entry (a join where it talked to nobody's old address drafts nothing).
-    if (holdsStale(state.underlay.router, ip, mac)) announce(d.underlay.router, ip, mac, state.now, seg.name);
+    if (holdsStale(state.underlay.router, ip, mac)) announce(routerToWrite(d), ip, mac, state.now, seg.name);
   }
   // The design sees the cluster with this node in it (read through the few drafts written above), and the
   // node as that state holds it: the record written above, as it is (not looked up again by name).
   const r = design.nodeAdded(snapshot(d) as ClusterState, node);
   applyActionsToDraft(d, r.actions);
   if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
-  if ('nodeState' in r) writeField(shardGet(d.nodes, name)!, 'cni', castDraft(r.nodeState));
+  if ('nodeState' in r) writeField(nodeToWrite(d, name)!, 'cni', castDraft(r.nodeState));
   return name;
 }
 
@@ -642,9 +642,9 @@ function admit(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, 
 /** The sandbox is made and the design's CNI ADD wires it; on failure the pod waits in ContainerCreating. */
 function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean, announceArp: boolean): void {
   const state = d as ClusterState;
-  // The node's draft, read once: each read through the nodes' shards is a lookup, then a get trap per level.
+  // The node to write (a plain copy, ops/actions.ts nodeToWrite), found once: each is a lookup in the nodes' shards.
   let nd: Draft<Node> | undefined;
-  const nodeDraft = (): Draft<Node> => (nd ??= shardGet(d.nodes, node.name)!);
+  const nodeDraft = (): Draft<Node> => (nd ??= nodeToWrite(d, node.name)!);
   const insert = (p: Pod): Draft<Pod> => {
     // The node's pods as a plain copy put in place (util/immer.ts tableToWrite), not an immer draft: a
     // pod's namespace is changed later in the transition through entryDraft (model podDraft).
@@ -699,7 +699,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   // The ADD's actions are given the two namespaces they mostly name: the node's host and the pod's own
   // (plain: a new pod's, made above), which they would otherwise find by id through the nodes' shards.
   const n = nodeDraft();
-  applyActionsToDraft(d, r.actions, [n.host, p.netns!]);
+  applyActionsToDraft(d, r.actions, [hostToWrite(n), p.netns!]);
   if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
   if ('nodeState' in r) writeField(n, 'cni', castDraft(r.nodeState));
   p.ip = ip;
@@ -713,7 +713,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   if (eth && ip !== null) {
     const mac = eth.mac as string;
     // Read the host and the pods as plain data; draft only what holds a stale entry.
-    if (holdsStale(snapshot(n.host), ip, mac)) announce(n.host as Draft<NetNs>, ip, mac, state.now, null);
+    if (holdsStale(snapshot(n.host), ip, mac)) announce(hostToWrite(n), ip, mac, state.now, null);
     const pods = snapshot(n.pods);
     for (const key in pods) {
       const other = pods[key]!;
@@ -748,7 +748,7 @@ function announce(ns: Draft<NetNs>, ip: Ipv4, mac: string, now: number, onDev: s
     const e = snapshot(neigh[k]!);
     if (e.ip !== ip || e.permanent || (onDev !== null && e.dev !== onDev)) continue;
     if (e.mac === mac && !e.failed) continue;
-    (ns.neigh as Record<string, NeighEntry>)[k] = { ...e, mac, failed: false, confirmed: now };
+    (tableToWrite(ns as NetNs, 'neigh') as Record<string, NeighEntry>)[k] = { ...e, mac, failed: false, confirmed: now };
   }
 }
 
@@ -864,7 +864,7 @@ function deletePodOf(d: Draft<ClusterState>, state: ClusterState, pod: Pod, desi
   const scratch = netns !== null && !isDraft(held) ? netns : null;
   // The node read once, before the actions: its host is handed to them (a CNI DEL deletes the pod's veth,
   // whose host end the action list would otherwise find by id through the nodes' shards).
-  const n = shardGet(d.nodes, node.name)!;
+  const n = nodeToWrite(d, node.name)!;
   if (scratch !== null) {
     // The namespace disappears with the pod: the DEL's actions change it in a draft of its own, thrown
     // away after, and its remaining addresses leave the IP index from there. Through the transition's
@@ -876,15 +876,15 @@ function deletePodOf(d: Draft<ClusterState>, state: ClusterState, pod: Pod, desi
     // Its draft is made only if an action writes it (a DEL mostly deletes the veth and leaves it as it is).
     lazyScratchDraft(scratch, (open) => {
       let ns: Draft<NetNs> | null = null;
-      applyActionsToDraft(d, r.actions, [n.host as Draft<NetNs>], { plain: scratch, draft: () => (ns ??= open()) });
+      applyActionsToDraft(d, r.actions, [hostToWrite(n)], { plain: scratch, draft: () => (ns ??= open()) });
       unindexNs(d, ns === null ? scratch : snapshot(ns) as NetNs);
     });
-  } else applyActionsToDraft(d, r.actions, [n.host as Draft<NetNs>]);
+  } else applyActionsToDraft(d, r.actions, [hostToWrite(n)]);
   if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
   if ('nodeState' in r) writeField(n, 'cni', castDraft(r.nodeState));
   if (netns !== null) {
     // The namespace disappears: veths whose peer lived in it go too, as the kernel deletes both ends.
-    removeVethsInto(d, n.host as Draft<NetNs>, podNsId(pod.key));
+    removeVethsInto(d, hostToWrite(n), podNsId(pod.key));
     if (scratch === null) unindexNs(d, snapshot(snapshot(n.pods)[pod.key]!.netns!) as NetNs);
   }
   // The node's pods as a plain copy put in place (util/immer.ts tableToWrite), not an immer draft.
@@ -922,10 +922,10 @@ function removeVethsInto(d: Draft<ClusterState>, host: Draft<NetNs>, nsId: strin
       // Looked at as plain data, drafted only to delete: through `host.neigh` every pod deletion made a draft
       // of the host's neighbour table, which has no entry on a pod's veth (flannel's, bridge's).
       const fdb = peek(host as NetNs, 'fdb');
-      for (const k in fdb) if (fdb[k]!.port === l.name) delete (dictDraft(host.fdb) as Record<string, unknown>)[k];
+      for (const k in fdb) if (fdb[k]!.port === l.name) delete (tableToWrite(host as NetNs, 'fdb') as Record<string, unknown>)[k];
       const neigh = peek(host as NetNs, 'neigh');
-      for (const k in neigh) if (neigh[k]!.dev === l.name) delete (dictDraft(host.neigh) as Record<string, unknown>)[k];
-      delete (dictDraft(host.links) as Record<string, Link>)[l.name];
+      for (const k in neigh) if (neigh[k]!.dev === l.name) delete (tableToWrite(host as NetNs, 'neigh') as Record<string, unknown>)[k];
+      delete (tableToWrite(host as NetNs, 'links') as Record<string, Link>)[l.name];
     }
   }
 }
@@ -965,7 +965,7 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
     const cur = alloc.ipLowFree[n.segment];
     const ipLow = cur !== undefined && n.ip < cur ? n.ip : null;
     if (cidrLow !== null || ipLow !== null) setAlloc(d, cidrLow, n.segment, ipLow, false);
-    shardDelete(d.nodes, name);
+    shardDelete(tableToWrite(d as ClusterState, 'nodes'), name);
     writeField(d, 'nodeCount', peek(d as ClusterState, 'nodeCount') - 1);
   });
   return { state: next, footprint: { nodes: [name], podsAdded: [], podsRemoved: removed, global: true } };

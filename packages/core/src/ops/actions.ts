@@ -7,7 +7,7 @@
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { dictDraft, entryDraft, entryToWrite, held, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
+import { baseField, dictDraft, entryDraft, entryToWrite, fieldToWrite, held, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
@@ -18,7 +18,7 @@ import type {
   ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, Route, Segment, Sysctls,
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
-import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, type Shards } from '../util/shards.js';
+import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, shardValueToWrite, type Shards } from '../util/shards.js';
 import { dict } from '../util/dict.js';
 import { formatIpRule, givesPrefixRoute, lookupRouteIn, refUses } from './routing.js';
 
@@ -238,10 +238,49 @@ function dropPending(d: DState, ns: DNs): void {
   for (const name of names) dropLink(d, ns, snap(look(ns as NetNs, 'links')[name]!));
 }
 
+/**
+ * The node `name` of a transition's state, to change (its fields, its pods through util/immer.ts
+ * tableToWrite and entryDraft, its host through {@link hostToWrite}), or undefined: in a transition a plain
+ * copy in the nodes' sharded map, whose first level, top and leaf are copied on write (util/shards.ts
+ * shardValueToWrite), not immer drafts. Outside a transition (a build in place, a plain produce) the node
+ * as the map hands it out (a draft through a draft).
+ */
+export function nodeToWrite(d: DState, name: string): Draft<Node> | undefined {
+  return shardValueToWrite(tableToWrite(d as ClusterState, 'nodes'), name) as Draft<Node> | undefined;
+}
+
+/**
+ * The host namespace of a node {@link nodeToWrite} gave, to change: in a transition a plain copy in the node's
+ * copy (util/immer.ts fieldToWrite), whose tables, lists and links actions copy on write in turn
+ * ({@link writable}, tableToWrite, {@link linkToWrite}); through a draft node, immer's draft.
+ */
+export function hostToWrite(n: Draft<Node>): DNs {
+  return fieldToWrite(n as Node, 'host') as DNs;
+}
+
+/**
+ * The cluster's underlay, to change: in a transition a plain copy put in place of the previous state's
+ * (util/immer.ts fieldToWrite, put back when it ends unchanged), whose segments, router namespace
+ * ({@link routerToWrite}) and tunnel map are copied on write in turn. A node's join and removal write their
+ * segment's ports: through the state's draft the underlay was an immer draft of its own. Outside a
+ * transition as it is (a draft in a plain produce).
+ */
+export function underlayToWrite(d: DState): ClusterState['underlay'] {
+  return fieldToWrite(d as ClusterState, 'underlay');
+}
+
+/** The underlay's router namespace, to change (a plain copy in the underlay's, as a node's host: {@link hostToWrite}). */
+export function routerToWrite(d: DState): DNs {
+  return fieldToWrite(underlayToWrite(d), 'router') as DNs;
+}
+
 /** The namespace with this id inside a draft (or a state being built in place), or undefined. */
 export function findDraftNs(d: DState, id: NsId): DNs | undefined {
-  if (id === UNDERLAY_NS) return d.underlay.router;
-  if (typeof id === 'string' && id.startsWith('node/')) return shardGet(d.nodes, id.slice(5))?.host;
+  if (id === UNDERLAY_NS) return routerToWrite(d);
+  if (typeof id === 'string' && id.startsWith('node/')) {
+    const n = nodeToWrite(d, id.slice(5));
+    return n === undefined ? undefined : hostToWrite(n);
+  }
   if (typeof id === 'string' && id.startsWith('pod/')) return draftPod(d, id.slice(4))?.netns ?? undefined;
   return undefined;
 }
@@ -249,7 +288,7 @@ export function findDraftNs(d: DState, id: NsId): DNs | undefined {
 /** The pod with this key inside a draft (or a state being built in place), or undefined. */
 function draftPod(d: DState, key: string): Draft<Pod> | undefined {
   const node = shardPeek(peek(d as ClusterState, 'podIndex'), key); // a read: through the draft it would draft the index
-  const n = node === undefined ? undefined : shardGet(d.nodes, node);
+  const n = node === undefined ? undefined : nodeToWrite(d, node);
   // The pod's draft also when the node's pods are a plain copy made in the transition (util/immer.ts
   // entryDraft); through a drafted record, dictDraft copies it the faster way than immer.
   return n === undefined ? undefined : entryDraft(n as Node, 'pods', key) as Draft<Pod> | undefined;
@@ -379,8 +418,12 @@ function writable<T extends object, K extends keyof T>(parent: T, key: K): T[K] 
     parent[key] = copy;
     return copy;
   }
+  if (v === null || typeof v !== 'object') return v;
+  // A plain copy of a previous state's namespace (a node's host, hostToWrite) holds that state's parts:
+  // copied on write (util/immer.ts tableToWrite), as a frozen one is above.
+  if (!plainList && !isDraft(parent) && baseField(parent, key) === v) return tableToWrite(parent as T & object, key as K & string);
   // A dictionary draft (a table) is copied the faster way (util/immer.ts dictDraft).
-  return v !== null && typeof v === 'object' ? dictDraft(v) : v;
+  return dictDraft(v);
 }
 
 /** Who owns an address configured in a namespace. */
@@ -553,7 +596,7 @@ function flushDev(d: DState, ns: DNs, dev: string): void {
   if (tables) {
     for (const t of Object.keys(tables)) {
       const list = snapshot(tables[t]!);
-      if (list.some((r) => r.dev === dev)) (ns.tables as Record<string, Route[]>)[t] = castDraft(list.filter((r) => r.dev !== dev));
+      if (list.some((r) => r.dev === dev)) (tableToWrite(plain, 'tables') as Record<string, Route[]>)[t] = list.filter((r) => r.dev !== dev);
     }
   }
   const neigh = peek(plain, 'neigh');
@@ -924,13 +967,16 @@ function routeAdd(d: DState, a: Extract<Action, { op: 'route.add' | 'route.repla
   const table = tableNumber(a.table);
   if (table !== RT_TABLE_MAIN) {
     // Another table: only explicit routes live there (the kernel puts prefix routes in main and local).
-    const j = (ns.tables?.[table] ?? []).findIndex((r) => sameRouteKey(r as Route, route));
+    // Read as plain data; the tables and the list written copied on write (a host namespace is a plain copy).
+    const held = look(ns as NetNs, 'tables')?.[table];
+    const j = (held === undefined ? [] : snap(held)).findIndex((r) => sameRouteKey(r, route));
     if (a.op === 'route.add' && j >= 0) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} table ${table} in ${a.ns})`, { ns: a.ns, dst: a.dst, table });
-    if (!ns.tables) ns.tables = {};
-    const tables = ns.tables as Record<string, Route[]>;
+    if (!look(ns as NetNs, 'tables')) put(ns as NetNs, 'tables', {});
+    const tables = tableToWrite(ns as NetNs, 'tables') as Record<string, Route[]>;
     if (!tables[table]) tables[table] = [];
-    if (j >= 0) tables[table]![j] = route;
-    else tables[table]!.push(route);
+    const list = tableToWrite(tables, String(table));
+    if (j >= 0) list[j] = route;
+    else list.push(route);
     return;
   }
   const routes = look(ns as NetNs, 'routes');
@@ -953,23 +999,26 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
   const named = (r: Route): boolean => r.dst.addr === dst.addr && r.dst.len === dst.len
     && (via === undefined || r.via === via) && (a.dev === undefined || r.dev === a.dev) && (a.metric === undefined || r.metric === a.metric);
   if (table !== RT_TABLE_MAIN) {
-    const list = ns.tables?.[table] as Route[] | undefined;
-    const j = (list ?? []).findIndex(named);
+    const held = look(ns as NetNs, 'tables')?.[table];
+    const j = (held === undefined ? [] : snap(held)).findIndex(named);
     if (j < 0) fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such process (no route ${a.dst} in table ${table} of ${a.ns})`, { ns: a.ns, dst: a.dst, table });
     // The table stays (empty), as the kernel's does once created.
-    list!.splice(j, 1);
+    tableToWrite(tableToWrite(ns as NetNs, 'tables') as Record<string, Route[]>, String(table)).splice(j, 1);
     return;
   }
   const i = peek(ns as NetNs, 'routes').findIndex(named);
   if (i < 0) {
     // A shared peer-set route (flannel's route to another node) is deleted here only: hide its owner.
-    for (const ref of ns.peerSets) {
+    const refs = look(ns as NetNs, 'peerSets');
+    for (let r = 0; r < refs.length; r++) {
+      const ref = snap(refs[r]!);
       const set = look(d as ClusterState, 'peerSets')[ref.set];
       if (!set || (a.dev !== undefined && a.dev !== set.dev)) continue;
-      for (const e of shardValues(set.entries as Shards<PeerEntry>)) {
-        if (!refUses(ref as PeerSetRef, e.owner, e.group)) continue;
-        if (e.routes.some((r) => r.dst.addr === dst.addr && r.dst.len === dst.len && (via === undefined || r.via === via))) {
-          ref.hidden = [...(ref.hidden ?? []), e.owner];
+      for (const e of shardValues(snap(set).entries)) {
+        if (!refUses(ref, e.owner, e.group)) continue;
+        if (e.routes.some((x) => x.dst.addr === dst.addr && x.dst.len === dst.len && (via === undefined || x.via === via))) {
+          // The reference replaced by a changed copy (the list copied on write, writable): the namespace may be a plain copy.
+          (writable(ns, 'peerSets') as PeerSetRef[])[r] = { ...ref, hidden: [...(ref.hidden ?? []), e.owner] };
           return;
         }
       }
@@ -998,7 +1047,7 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
 
 function ipRuleAdd(d: DState, a: Extract<Action, { op: 'iprule.add' | 'iprule.del' }>): void {
   const ns = draftNs(d, a.ns);
-  const rules = (ns.ipRules ?? []) as readonly IpRule[];
+  const rules = (look(ns as NetNs, 'ipRules') ?? []) as readonly IpRule[];
   if (a.table === undefined) fail('INVALID_ARGUMENT', 'ip rule add needs a table to look up ("lookup N")');
   const table = tableNumber(a.table);
   const from = ruleCidr(a.from);
@@ -1012,21 +1061,22 @@ function ipRuleAdd(d: DState, a: Extract<Action, { op: 'iprule.add' | 'iprule.de
   }
   // After every rule of the same or a lower priority, as fib_nl_newrule inserts.
   const at = rules.findIndex((r) => r.priority > priority);
-  if (!ns.ipRules) ns.ipRules = [];
-  if (at < 0) (ns.ipRules as IpRule[]).push(rule);
-  else (ns.ipRules as IpRule[]).splice(at, 0, rule);
+  if (!look(ns as NetNs, 'ipRules')) put(ns as NetNs, 'ipRules', []);
+  const list = writable(ns, 'ipRules') as IpRule[];
+  if (at < 0) list.push(rule);
+  else list.splice(at, 0, rule);
 }
 
 function ipRuleDel(d: DState, a: Extract<Action, { op: 'iprule.add' | 'iprule.del' }>): void {
   const ns = draftNs(d, a.ns);
-  const rules = (ns.ipRules ?? []) as readonly IpRule[];
+  const rules = (look(ns as NetNs, 'ipRules') ?? []) as readonly IpRule[];
   const from = a.from === undefined ? undefined : ruleCidr(a.from);
   const to = a.to === undefined ? undefined : ruleCidr(a.to);
   const table = a.table === undefined ? undefined : tableNumber(a.table);
   // The first rule, in priority order, that matches every selector given.
   const j = rules.findIndex((r) => (a.priority === undefined || r.priority === a.priority) && sameCidr(r.from, from) && sameCidr(r.to, to) && (table === undefined || r.table === table));
   if (j < 0) fail('RULE_NOT_FOUND', `RTNETLINK answers: No such file or directory (no rule ${formatIpRule({ priority: a.priority ?? null, from: from ?? null, to: to ?? null, table: table ?? null }, ' ')} in ${a.ns}${from === undefined && to === undefined ? '; podnet keeps the kernel\'s rules 0, 32766 and 32767' : ''})`, { ns: a.ns });
-  (ns.ipRules as IpRule[]).splice(j, 1);
+  (writable(ns, 'ipRules') as IpRule[]).splice(j, 1);
 }
 
 function neighAdd(d: DState, a: Extract<Action, { op: 'neigh.add' | 'neigh.replace' }>): void {
@@ -1180,8 +1230,8 @@ function bpfMapAction(d: DState, a: Extract<Action, { op: 'bpf.map.update' | 'bp
     const ip = parseIpv4(a.key);
     const key = String(ip);
     if (a.op === 'bpf.map.delete') {
-      if (!ns.lxcMap?.[key]) fail('MAP_KEY_NOT_FOUND', `Error: key ${a.key} not found in cilium_lxc of ${a.ns}`, { key: a.key });
-      delete (ns.lxcMap as Record<string, unknown>)[key];
+      if (!look(ns as NetNs, 'lxcMap')?.[key]) fail('MAP_KEY_NOT_FOUND', `Error: key ${a.key} not found in cilium_lxc of ${a.ns}`, { key: a.key });
+      delete (tableToWrite(ns as NetNs, 'lxcMap') as Record<string, unknown>)[key];
       return;
     }
     const v = a.value;
@@ -1194,23 +1244,25 @@ function bpfMapAction(d: DState, a: Extract<Action, { op: 'bpf.map.update' | 'bp
       getLink(ns, v.dev);
       entry = { ip, dev: v.dev, mac: parseMac(v.mac), host: false, identity: v.identity };
     }
-    if (!ns.lxcMap) ns.lxcMap = {};
-    (ns.lxcMap as Record<string, unknown>)[key] = entry;
+    if (!look(ns as NetNs, 'lxcMap')) put(ns as NetNs, 'lxcMap', {});
+    (tableToWrite(ns as NetNs, 'lxcMap') as Record<string, unknown>)[key] = entry;
     return;
   }
   if (a.map === 'cilium_tunnel_map') {
     const prefix = parseCidr(a.key);
     const key = formatCidr(prefix);
     if (a.op === 'bpf.map.delete') {
-      if (!d.underlay.tunnelMap || !shardGet(d.underlay.tunnelMap as Shards<unknown>, key)) fail('MAP_KEY_NOT_FOUND', `Error: key ${a.key} not found in cilium_tunnel_map`, { key: a.key });
-      shardDelete(d.underlay.tunnelMap as Shards<unknown>, key);
+      const map = look(look(d as ClusterState, 'underlay'), 'tunnelMap');
+      if (!map || !shardPeek(map, key)) fail('MAP_KEY_NOT_FOUND', `Error: key ${a.key} not found in cilium_tunnel_map`, { key: a.key });
+      shardDelete(tableToWrite(underlayToWrite(d), 'tunnelMap') as Shards<unknown>, key);
       return;
     }
     const v = a.value;
     if (v === null || typeof v !== 'object' || typeof v.owner !== 'string') fail('INVALID_ARGUMENT', 'a cilium_tunnel_map value is { endpoint, owner }');
     const endpoint = parseIpv4(v.endpoint);
-    if (!d.underlay.tunnelMap) d.underlay.tunnelMap = emptyShards() as never;
-    shardSet(d.underlay.tunnelMap as Shards<unknown>, key, { prefix, endpoint, owner: v.owner });
+    const underlay = underlayToWrite(d);
+    if (!look(underlay, 'tunnelMap')) put(underlay, 'tunnelMap', emptyShards() as never);
+    shardSet(tableToWrite(underlay, 'tunnelMap') as Shards<unknown>, key, { prefix, endpoint, owner: v.owner });
     return;
   }
   fail('UNSUPPORTED', `podnet does not model the BPF map "${String((a as { map: unknown }).map)}" (cilium_lxc, cilium_tunnel_map)`);
@@ -1259,7 +1311,7 @@ function fabricTargets(seg: Segment, ips: readonly string[] | undefined, prefixe
  * write its NIC's port this way. The underlay itself stays a draft (its router is changed deep down).
  */
 export function segmentToWrite(d: DState, name: string): Segment | undefined {
-  return entryToWrite(d.underlay as ClusterState['underlay'], 'segments', name) as Segment | undefined;
+  return entryToWrite(underlayToWrite(d), 'segments', name) as Segment | undefined;
 }
 
 /** A sharded table of a segment {@link segmentToWrite} gave, to set and delete keys in (util/immer.ts tableToWrite). */

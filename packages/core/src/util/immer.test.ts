@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { current, isDraft } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { dictDraft, entryDraft, lazyScratchDraft, madeHere, peek, produce, setFreezing, snapshot, tableToWrite, transition, writeField, writeSlot } from './immer.js';
+import { dictDraft, entryDraft, fieldToWrite, lazyScratchDraft, madeHere, peek, produce, setFreezing, snapshot, tableToWrite, transition, writeField, writeSlot } from './immer.js';
 
 type Tree = { [k: string]: Tree | number };
 type Op = { readonly path: readonly string[]; readonly value: number | null };
@@ -434,5 +434,49 @@ describe('entryDraft', () => {
     expect(Object.keys(mine['t'] as Obj)).toEqual(['d', 'a', 'b']);
     expect(JSON.stringify(mine)).toBe(JSON.stringify(produce(base, (d) => play(d, false))));
     expect(((base['t'] as Obj)['a'] as { inner: { w: number } }).inner.w).toBe(0);
+  });
+});
+
+describe('fieldToWrite', () => {
+  // An underlay-like record of the state's draft: its own fields, a table, and a record in it with a table of
+  // its own (the router), written through plain copies (fieldToWrite, tableToWrite) from the first step that
+  // copies on, through immer's drafts before; immer's own drafts give the reference.
+  type U = { n: number; segs: Record<string, number>; r: { f: number; t: Record<string, number> } };
+  type S = { u: U; other: { x: number } };
+  type O = { readonly op: 'n' | 'seg' | 'f' | 't'; readonly k: string; readonly v: number; readonly copy: boolean };
+  const o: fc.Arbitrary<O> = fc.record({ op: fc.constantFrom('n' as const, 'seg' as const, 'f' as const, 't' as const), k: fc.constantFrom('a', 'b'), v: fc.integer({ min: 0, max: 2 }), copy: fc.boolean() });
+  it('gives the state immer gives (a record of the state\'s draft and one in it copied on write), the previous state untouched, and keeps a record written only with what it held as it was', () => {
+    fc.assert(fc.property(fc.array(o, { maxLength: 12 }), fc.boolean(), (ops, frozen) => {
+      setFreezing(frozen);
+      try {
+        const base = produce({ u: { n: 0, segs: { a: 0 }, r: { f: 0, t: { a: 1 } } }, other: { x: 1 } } as S, () => undefined);
+        const before = JSON.stringify(base);
+        const play = (mine: boolean) => (d: S): void => {
+          let copied = false;
+          let step = 0;
+          for (const x of ops) {
+            copied ||= mine && x.copy;
+            step += 1;
+            const u = copied ? fieldToWrite(d, 'u') : d.u;
+            // Fields are written small values, some what they hold (a record so written stays as it was);
+            // table entries only new ones, as actions write them (a table copied is a change).
+            if (x.op === 'n') u.n = x.v;
+            else if (x.op === 'seg') (copied ? tableToWrite(u, 'segs') : u.segs)[x.k] = 10 * step + x.v;
+            else if (x.op === 'f') (copied ? fieldToWrite(u, 'r') : u.r).f = x.v;
+            else (copied ? tableToWrite(fieldToWrite(u, 'r'), 't') : u.r.t)[x.k] = 10 * step + x.v;
+          }
+        };
+        const mine = transition(base, play(true));
+        const theirs = produce(base, play(false));
+        expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
+        expect(JSON.stringify(base)).toBe(before);
+        expect(isDraft(mine.u) || isDraft(mine.u.r)).toBe(false);
+        if (theirs.u === base.u) expect(mine.u).toBe(base.u);
+        if (theirs.u.r === base.u.r) expect(mine.u.r).toBe(base.u.r);
+        expect(mine.other).toBe(base.other);
+      } finally {
+        setFreezing(true);
+      }
+    }));
   });
 });

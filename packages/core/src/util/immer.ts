@@ -60,16 +60,24 @@ export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) 
     const outer = made;
     const outerReads = reads;
     const outerCopies = copies;
+    const outerDetached = detached;
+    const outerUnwritten = unwritten;
     const mine: object[] = [];
     made = mine;
     reads = OPEN;
     copies = null;
+    detached = null;
+    unwritten = null;
     try {
       recipe(d);
+      if (detached !== null) finishDetached(detached);
+      if (unwritten !== null) putBackUnwritten(unwritten);
     } finally {
       made = outer;
       reads = outerReads;
       copies = outerCopies;
+      detached = outerDetached;
+      unwritten = outerUnwritten;
     }
     if (mine.length === 0) return;
     if (freezing) {
@@ -101,6 +109,121 @@ export function lazyScratchDraft<T extends object, R>(base: T, f: (open: () => D
     // Finishing the draft ends its scope (immer keeps the current one); its result is dropped.
     if (draft !== null) immer.finishDraft(draft);
   }
+}
+
+/**
+ * The open {@link transition}'s detached drafts ({@link fieldDraft}): container, key, draft, in threes, in the
+ * order made. Null until the first (and outside a transition).
+ */
+let detached: unknown[] | null = null;
+
+/**
+ * Ends the detached drafts of a transition whose recipe returned: each draft's result (immer's finalised
+ * copy, or its base when nothing was written) is put where the draft was, the last made first. Their
+ * containers are plain copies the transition made (written in place), never walked by immer's finalisation.
+ */
+function finishDetached(list: unknown[]): void {
+  for (let i = list.length - 3; i >= 0; i -= 3) {
+    const container = list[i] as Record<string, unknown>;
+    const key = list[i + 1] as string;
+    const draft = list[i + 2] as object;
+    const result = immer.finishDraft(draft);
+    if (container[key] === draft) container[key] = result;
+  }
+}
+
+/**
+ * The object at `x[key]`, as a draft to change anywhere inside (deep down, as actions change a pod's
+ * namespace: {@link entryDraft}). Through a draft `x`, immer's draft of it. In a plain copy the open transition made of a
+ * previous state's container ({@link tableToWrite}, {@link copyToWrite}), a value that previous state holds
+ * there (or a frozen one, shared) can only be drafted through a draft of its parent, and so on up to the
+ * root: a pod reached through the nodes' sharded map was five drafts (the map, a top, a leaf, the
+ * node, its pods), each an immer proxy, a copy, finalisation and revocation. Instead it gets a draft of its
+ * own (immer's `createDraft`, a scope of its own), put in its place and finished when the transition's recipe
+ * returns: its result is put back there. A value made in the transition (plain) is returned as it is, and a
+ * draft already there (one made so before) as it is. Outside a transition, or for a primitive, `x[key]`.
+ * `x` must be a draft or a container the open transition made (written in place).
+ */
+function fieldDraft<T extends object, K extends keyof T & string>(x: T, key: K): T[K] {
+  const v = x[key];
+  if (reads === null || v === null || typeof v !== 'object') return v;
+  if ((x as Record<symbol, unknown>)[DRAFT_STATE] !== undefined || (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return v;
+  const prev = copies === null ? undefined : (copies.get(x) as T | undefined)?.[key];
+  if (prev !== v && !Object.isFrozen(v)) return v;
+  const draft = immer.createDraft(v as object) as T[K];
+  x[key] = draft;
+  (detached ??= []).push(x, key, draft);
+  return draft;
+}
+
+/**
+ * The record at `x[key]` (a namespace), to change in place: its own fields written as they are, its tables
+ * through {@link tableToWrite}, their entries through {@link entryToWrite}, never in place otherwise. Through
+ * a draft `x` (the state's: its underlay) whose field the transition has not drafted, or in a plain container the
+ * open transition made as a copy of a previous state's ({@link copyToWrite}: model/cluster.ts's node), a
+ * record the previous state holds there (or a frozen one, shared) is replaced by its copy ({@link copyToWrite},
+ * put back when it ends holding what it held), which is returned; one drafted or made in the transition as
+ * it is. A node's host namespace was an immer draft of its own
+ * ({@link fieldDraft}): a scope, a proxy, traps on every field written, finalisation. Outside a transition
+ * (or for a primitive) `x[key]` as it is. `x` must be a draft or a container the open transition made.
+ */
+export function fieldToWrite<T extends object, K extends keyof T & string>(x: T, key: K): T[K] {
+  const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  if (st !== undefined && (reads === null || typeof st.modified_ !== 'boolean')) return x[key];
+  const v = st === undefined ? x[key] : ((st.copy_ ?? st.base_) as T)[key];
+  if (reads === null || v === null || typeof v !== 'object' || (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return v;
+  const prev = st !== undefined ? (st.base_ as T)[key] : copies === null ? undefined : (copies.get(x) as T | undefined)?.[key];
+  if (prev !== v && !Object.isFrozen(v)) return v;
+  // Put in place around immer's traps (writeField): a plain copy holding no draft, which immer need not walk.
+  const copy = copyToWrite(v as T[K] & object, (b, c) => { if (held(x, key) === c) writeField(x, key, b as T[K]); });
+  writeField(x, key, copy);
+  return copy;
+}
+
+/**
+ * A shallow copy of `v`, a previous state's container (a record: a dictionary stays one), registered as its
+ * copy in the open transition ({@link baseField} answers for it, its tables are copied on write by
+ * {@link tableToWrite}, its objects drafted by {@link fieldDraft}). The caller puts it in the place of `v`
+ * in a container the transition made, and gives `putBack`, which puts `v` back there in its place: when the
+ * transition's recipe returns with the copy holding what `v` holds (every field the same value), as immer
+ * keeps a draft nothing was written into, `putBack(v, copy)` is called, so that the new state shares `v`
+ * (a change's scope, guarantees/scope.ts, tells changed nodes by identity). Outside a transition a plain copy.
+ */
+export function copyToWrite<T extends object>(v: T, putBack: (base: T, copy: T) => void): T {
+  const copy = copyRecord(v) as T;
+  if (reads !== null) {
+    (copies ??= new Map()).set(copy, v);
+    (unwritten ??= []).push(copy, v, putBack);
+  }
+  return copy;
+}
+
+/**
+ * The open {@link transition}'s copies made by {@link copyToWrite} and {@link entryDraft}: copy, base, put-back, in
+ * threes, in the order made. Null until the first (and outside a transition).
+ */
+let unwritten: unknown[] | null = null;
+
+/**
+ * The copies of a transition whose recipe returned that hold what their base holds, put back as their base,
+ * the last made first (a copy inside a copy, a node's pods in its node, is put back before its container is
+ * compared). After {@link finishDetached}: a detached draft nothing was written into ends as its base.
+ */
+function putBackUnwritten(list: unknown[]): void {
+  for (let i = list.length - 3; i >= 0; i -= 3) {
+    const copy = list[i] as Record<string, unknown>;
+    const base = list[i + 1] as Record<string, unknown>;
+    if (sameFields(copy, base)) (list[i + 2] as (b: unknown, c: unknown) => void)(base, copy);
+  }
+}
+
+/** Whether two records hold the same keys in the same order, each with the same value. */
+function sameFields(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || a[ka[i]!] !== b[ka[i]!]) return false;
+  return true;
 }
 
 /**
@@ -373,11 +496,26 @@ export function entryToWrite<T extends object, K extends keyof T & string>(d: T,
  * In a plain copy {@link tableToWrite} made (a pod added or deleted before in the transition), an entry made in
  * the transition is plain and returned as it is; one the previous state holds there can only be drafted
  * through a draft of the table: the copy is turned back into the previous table's draft holding the same
- * entries in the same order ({@link redraftTable}), which hands out the entry's draft. Outside a transition
- * (or on a plain `d`) the entry as it is. Undefined when the table has no such entry.
+ * entries in the same order ({@link redraftTable}), which hands out the entry's draft. On a plain `d` the
+ * transition made (a copy of a previous state's container, {@link copyToWrite}), the table is copied on
+ * write and the entry drafted on its own ({@link fieldDraft}). Outside a transition the entry as it is. Undefined when the table has no such entry.
  */
 export function entryDraft<T extends object, K extends keyof T & string>(d: T, key: K, name: string): unknown {
   const st = (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  if (st === undefined && reads !== null) {
+    // A plain container the transition made (a copy: model/cluster.ts's node): the table copied on write,
+    // the entry given a draft of its own when the previous state holds it (fieldDraft).
+    const t = d[key] as Record<string, unknown> | null | undefined;
+    if (t === null || t === undefined || typeof t !== 'object' || !Object.prototype.hasOwnProperty.call(t, name)) return undefined;
+    const from = copies === null ? undefined : copies.get(d) as T | undefined;
+    const table = tableToWrite(d, key) as Record<string, unknown>;
+    // A table copied here for a draft of an entry only, which may be written or not: put back as it was
+    // when it ends as it was (see copyToWrite).
+    if (table !== t && from !== undefined && from[key] === t) {
+      (unwritten ??= []).push(table, t, (b: unknown, c: unknown) => { if (d[key] === c) d[key] = b as T[K]; });
+    }
+    return fieldDraft(table, name);
+  }
   if (st === undefined || reads === null || typeof st.modified_ !== 'boolean') return (d[key] as Record<string, unknown> | undefined)?.[name];
   const v = ((st.copy_ ?? st.base_) as T)[key] as Record<string, unknown> | null | undefined;
   if (v === null || v === undefined || typeof v !== 'object') return undefined;

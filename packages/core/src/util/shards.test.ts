@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { current, isDraft } from 'immer';
-import { entryToWrite, inTransition, produce, tableToWrite, transition } from './immer.js';
-import { emptyShards, SHARD_COUNT, SHARD_FANOUT, shardDelete, shardDiffKeys, shardGet, shardKeys, shardLeafSize, shardLeafValue, shardLeaves, shardOf, shardPeekValues, shardSet, shardSize, shardSome, shardValues, type Shards } from './shards.js';
+import { entryDraft, entryToWrite, fieldToWrite, inTransition, produce, setFreezing, tableToWrite, transition } from './immer.js';
+import { emptyShards, SHARD_COUNT, SHARD_FANOUT, shardDelete, shardDiffKeys, shardGet, shardKeys, shardLeafSize, shardLeafValue, shardLeaves, shardOf, shardPeekValues, shardSet, shardSize, shardSome, shardValues, shardValueToWrite, type Shards } from './shards.js';
 
 type Op = { readonly set: string; readonly value: number } | { readonly del: string };
 // Few keys, so that deletes hit keys that are there.
@@ -414,6 +414,82 @@ describe('a sharded map copied plain in a transition (util/immer.ts tableToWrite
       expect(mine).toEqual(theirs);
       for (const k of ['x', 'y']) expect([...shardKeys(mine.sets[k]!.entries)]).toEqual([...shardKeys(theirs.sets[k]!.entries)]);
       expect(JSON.stringify(start)).toBe(before);
+    }));
+  });
+  it('a value written in place (shardValueToWrite: a node), its tables (tableToWrite), a record in it copied on write (fieldToWrite) and the insides of its entries drafted on their own (entryDraft) end as through immer\'s drafts, the previous state untouched', () => {
+    type Pod = { netns: { w: number } };
+    type N = { name: string; v: number; host: { inner: { w: number }; t: Record<string, number> }; pods: Record<string, Pod> };
+    type S = { nodes: Shards<N>; n: number };
+    type O = { readonly op: 'field' | 'hostdeep' | 'hostfield' | 'hosttable' | 'pod' | 'podset' | 'poddel' | 'set' | 'del'; readonly k: string; readonly p: string; readonly copy: boolean };
+    const o: fc.Arbitrary<O> = fc.record({
+      op: fc.constantFrom('field' as const, 'hostdeep' as const, 'hostfield' as const, 'hosttable' as const, 'pod' as const, 'podset' as const, 'poddel' as const, 'set' as const, 'del' as const),
+      k: fc.constantFrom(...sharingPool().slice(0, 6)), p: fc.constantFrom('a', 'b', 'c'), copy: fc.boolean(),
+    });
+    const node = (name: string, w: number): N => {
+      const pods = Object.create(null) as Record<string, Pod>;
+      pods['b'] = { netns: { w } };
+      pods['a'] = { netns: { w: w + 1 } };
+      return { name, v: w, host: { inner: { w }, t: { x: w } }, pods };
+    };
+    fc.assert(fc.property(fc.array(o, { maxLength: 10 }), fc.array(o, { maxLength: 20 }), fc.boolean(), (first, list, frozen) => {
+      setFreezing(frozen);
+      try {
+        const start = produce({ nodes: emptyShards<N>(), n: 0 } as S, (d) => {
+          for (const x of first) if (x.op === 'set') shardSet(d.nodes, x.k, node(x.k, 1));
+        });
+        const before = JSON.stringify(start);
+        // Through the drafts until the first step that copies, then through the copies only (the rule the
+        // callers keep: once the map is a plain copy, every node to change is reached through shardValueToWrite).
+        const play = (mine: boolean) => (d: S): void => {
+          let copied = false;
+          let n = 0;
+          for (const x of list) {
+            n += 1;
+            copied ||= mine && x.copy;
+            const m = copied ? tableToWrite(d, 'nodes') : d.nodes;
+            if (x.op === 'set') { shardSet(m, x.k, node(x.k, n)); continue; }
+            if (x.op === 'del') { shardDelete(m, x.k); continue; }
+            // Values written are small, so that some write what is there already: immer keeps such a node as
+            // it was, and so must the copies. A key is deleted only where it is (as the callers do).
+            const held = shardPeekValues(m).find((v) => v.name === x.k);
+            if (held === undefined || (x.op === 'poddel' && !Object.prototype.hasOwnProperty.call(held.pods, x.p))) continue;
+            const nd = (copied ? shardValueToWrite(m, x.k) : shardGet(m, x.k))!;
+            const w = n % 3;
+            if (x.op === 'field') nd.v = w;
+            // The host as a plain copy (fieldToWrite): its own fields replaced (a record in it by a changed copy),
+            // its tables written through tableToWrite.
+            else if (x.op === 'hostdeep') {
+              const h = copied ? fieldToWrite(nd, 'host') : nd.host;
+              h.inner = { ...h.inner, w };
+            }
+            else if (x.op === 'hostfield') (copied ? fieldToWrite(nd, 'host') : nd.host).inner = { w };
+            else if (x.op === 'hosttable') (copied ? tableToWrite(fieldToWrite(nd, 'host'), 't') : nd.host.t)[x.p] = w;
+            else if (x.op === 'pod') {
+              const p = (copied ? entryDraft(nd, 'pods', x.p) : nd.pods[x.p]) as Pod | undefined;
+              if (p !== undefined) p.netns.w = w;
+            }
+            else if (x.op === 'podset') (copied ? tableToWrite(nd, 'pods') : nd.pods)[x.p] = { netns: { w } };
+            else delete (copied ? tableToWrite(nd, 'pods') : nd.pods)[x.p];
+            d.n += (copied ? shardValueToWrite(m, x.k) : shardGet(m, x.k)) === nd ? 1 : 0;
+          }
+        };
+        const mine = transition(start, play(true));
+        const theirs = produce(start, play(false));
+        expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
+        expect(JSON.stringify(start)).toBe(before);
+        for (const k of shardKeys(mine.nodes)) {
+          const a = shardGet(mine.nodes, k)!, b = shardGet(start.nodes, k);
+          expect(isDraft(a) || isDraft(a.host) || Object.values(a.pods).some((p) => isDraft(p))).toBe(false);
+          // A node the transition did not change (or wrote only what it held) is the previous state's, as immer
+          // leaves it; so are its pods. (One changed and changed back is too, where immer makes a new one.)
+          const t = shardGet(theirs.nodes, k)!;
+          if (t === b) expect(a).toBe(b);
+          if (b !== undefined && t.pods === b.pods) expect(a.pods).toBe(b.pods);
+          expect(Object.keys(a.pods)).toEqual(Object.keys(shardGet(theirs.nodes, k)!.pods));
+        }
+      } finally {
+        setFreezing(true);
+      }
     }));
   });
 });

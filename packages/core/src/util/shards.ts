@@ -25,7 +25,7 @@
  * Leaves and tops are created on first use and dropped when emptied (null where none is).
  */
 import { isDraft } from 'immer';
-import { baseField, elementDraft, forgetRead, held, inTransition, madeHere, readsOf, redraft, rememberRead, snapshot, spliceDraft, writeSlot } from './immer.js';
+import { baseField, copyToWrite, elementDraft, forgetRead, held, inTransition, madeHere, readsOf, redraft, rememberRead, snapshot, spliceDraft, writeSlot } from './immer.js';
 
 const BITS = 7;
 /** Slots per level: a top holds this many leaves, the map this many tops. */
@@ -200,6 +200,43 @@ export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
     return;
   }
   writeLeaf(w, j, baseField(m, t)?.[j], tagOf(h), key, value, false);
+}
+
+/**
+ * The value of `key` in a mutable map, to change in place (its own fields, its tables through
+ * util/immer.ts `tableToWrite`, the records it holds through `fieldToWrite`, its entries through `entryDraft`): in a transition, on a plain map
+ * (the first level copied by `tableToWrite`, or made in the transition), a value the previous state holds is
+ * replaced by its copy (util/immer.ts `copyToWrite`), put in the key's leaf, which is copied on write as
+ * {@link shardSet} does, with its top; a value made in the transition is returned as it is. Through immer's
+ * drafts a node's write was four of a pod add's six drafts (the map, a top, a leaf, the node). On a draft
+ * map, or outside a transition, what {@link shardGet} gives (immer's draft, or the value as it is).
+ * Undefined when the map has no such key.
+ */
+export function shardValueToWrite<V extends object>(s: Shards<V>, key: string): V | undefined {
+  if (!inTransition() || isDraft(s)) return shardGet(s, key);
+  const h = hashOf(key);
+  const i = h & (SHARD_COUNT - 1);
+  const t = i >>> BITS;
+  const j = i & (FANOUT - 1);
+  const m = s as (Top<V> | null)[];
+  const l = m[t]?.[j];
+  if (!l) return undefined;
+  const tag = tagOf(h);
+  const p = find(l, key, tag);
+  if (p < 0) return undefined;
+  const v = l[p + 2] as V;
+  if (isDraft(v)) return v;
+  const base = baseField(m, t)?.[j];
+  const q = base ? find(base, key, tag) : -1;
+  if ((q < 0 || base![q + 2] !== v) && !Object.isFrozen(v)) return v;
+  const copy = copyToWrite(v, (b, c) => {
+    // The key's leaf is the transition's own by now (a copy): the value is put back in place.
+    const now = m[t]?.[j] as (number | string | V)[] | null | undefined;
+    const at = now ? find(now, key, tag) : -1;
+    if (at >= 0 && now![at + 2] === c) now![at + 2] = b;
+  });
+  writeLeaf(topToWrite(m, t), j, base, tag, key, copy, false);
+  return copy;
 }
 
 /**
