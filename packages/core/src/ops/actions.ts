@@ -7,7 +7,7 @@
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { baseField, dictDraft, entryDraft, entryToWrite, fieldToWrite, held, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
+import { baseField, dictDraft, entryDraft, entryToWrite, fieldToWrite, held, inTransition, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
@@ -309,7 +309,9 @@ function applyList(d: DState, actions: readonly Action[], known: readonly DNs[] 
   listNs.prevId = '';
   listNs.known = known;
   goneNs.gone = gone;
-  plainList = !isDraft(d);
+  // In a transition the root is a plain copy (util/immer.ts transition) but drafts are made below it (a pod's
+  // namespace, entryDraft): only a list applied outside one is plain throughout.
+  plainList = !inTransition() && !isDraft(d);
   try {
     for (let i = 0; i < actions.length; i++) applyOne(d, actions[i]!);
   } finally {
@@ -328,7 +330,7 @@ function applyList(d: DState, actions: readonly Action[], known: readonly DNs[] 
 const NO_NS: readonly DNs[] = Object.freeze([]);
 
 /**
- * True while an action list is applied to a state that is no immer draft (a cluster built in place,
+ * True while an action list is applied outside a transition to a state that is no immer draft (a cluster built in place,
  * buildClusterState): nothing in it is a draft, so the reads below need not ask. `snapshot` and `peek` look
  * immer's symbol up on every object they are given, a hash probe on a dictionary, several times per action.
  */

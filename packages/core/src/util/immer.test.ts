@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { current, isDraft } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { dictDraft, entryDraft, fieldToWrite, lazyScratchDraft, madeHere, peek, produce, setFreezing, snapshot, tableToWrite, transition, writeField, writeSlot } from './immer.js';
+import { dictDraft, draftTransition, entryDraft, fieldToWrite, lazyScratchDraft, madeHere, peek, produce, setFreezing, snapshot, tableToWrite, transition, writeField, writeSlot } from './immer.js';
 
 type Tree = { [k: string]: Tree | number };
 type Op = { readonly path: readonly string[]; readonly value: number | null };
@@ -34,7 +34,7 @@ function through(t: Tree): unknown {
 }
 
 describe('snapshot and peek', () => {
-  it('read a draft as it stands — what immer\'s current copies — at any point of a transition, and give plain data back as it is', () => {
+  it('read a draft as it stands — what immer\'s current copies — at any point of a draftTransition, and give plain data back as it is', () => {
     fc.assert(fc.property(ops, ops, (first, then) => {
       const base: Tree = {};
       for (const op of first) apply(base, op);
@@ -88,7 +88,7 @@ describe('transition and madeHere', () => {
           const base = produce({} as Tree, (d) => play(d, first, false));
           const want = produce(base, (d) => play(d, then, false));
           const registered: unknown[] = [];
-          const got = transition(base, (d) => {
+          const got = draftTransition(base, (d) => {
             play(d, then, true);
             registered.push(...collect(d));
           });
@@ -109,15 +109,15 @@ describe('transition and madeHere', () => {
 
   it('refuse a registered value that holds a draft (with freezing on, as in the test suite), changing nothing', () => {
     const base: Tree = { a: { b: 1 } };
-    expect(() => transition(base, (d) => {
+    expect(() => draftTransition(base, (d) => {
       d['c'] = madeHere({ inner: d['a'] as Tree });
     })).toThrow(/holds an immer draft at \.inner/);
     expect(base).toEqual({ a: { b: 1 } });
   });
 
-  it('do nothing outside a transition, nor in a later one', () => {
+  it('do nothing outside a draftTransition, nor in a later one', () => {
     const rec = madeHere({ v: 1 });
-    transition({ a: 1 } as Tree, (d) => { d['a'] = 2; });
+    draftTransition({ a: 1 } as Tree, (d) => { d['a'] = 2; });
     expect(Object.isFrozen(rec)).toBe(false);
   });
 });
@@ -143,7 +143,7 @@ describe('dictDraft', () => {
         const base = Object.create(null) as Tree;
         for (const op of first) applyDict(base, op, false);
         const before = JSON.stringify(base);
-        const mine = transition(base, (d) => { for (const op of then) applyDict(dictDraft(d), op, true); });
+        const mine = draftTransition(base, (d) => { for (const op of then) applyDict(dictDraft(d), op, true); });
         const theirs = produce(base, (d) => { for (const op of then) applyDict(d, op, false); });
         expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
         expect(JSON.stringify(base)).toBe(before);
@@ -160,7 +160,7 @@ describe('dictDraft on the immer podnet pins', () => {
     const base = { t: Object.assign(Object.create(null) as Record<string, number>, { x: 1, y: 2 }) };
     const state = (v: object): { copy_: object | null } => (v as Record<symbol, { copy_: object | null }>)[Symbol.for('immer-state')]!;
     let copied: object | null = null;
-    const next = transition(base, (d) => {
+    const next = draftTransition(base, (d) => {
       expect(state(d.t).copy_).toBeNull();
       const t = dictDraft(d.t);
       copied = state(d.t).copy_; // before any write: immer would have made its own copy at the write
@@ -181,7 +181,7 @@ describe('lazyScratchDraft', () => {
       try {
         const s = base();
         const before = JSON.stringify(s);
-        const next = transition(s, (d) => {
+        const next = draftTransition(s, (d) => {
           const seen = lazyScratchDraft(s.gone, (open) => {
             const g = open();
             g.a = 5;
@@ -202,7 +202,7 @@ describe('lazyScratchDraft', () => {
   });
   it('leaves immer as it was when what it runs throws: the transition fails, the next one works', () => {
     const s = base();
-    expect(() => transition(s, (d) => {
+    expect(() => draftTransition(s, (d) => {
       d.kept.n = 1;
       lazyScratchDraft(s.gone, (open) => { open().a = 9; throw new Error('refused'); });
     })).toThrow('refused');
@@ -238,7 +238,7 @@ describe('writeSlot', () => {
         };
         const base = produce({ g: [null, [1, 2], null, [3]] } as Grid, (d) => play(d as { g: (number[] | null)[] }, first, false));
         const before = JSON.stringify(base);
-        const mine = transition(base, (d) => play(d as { g: (number[] | null)[] }, then, true));
+        const mine = draftTransition(base, (d) => play(d as { g: (number[] | null)[] }, then, true));
         const theirs = produce(base, (d) => play(d as { g: (number[] | null)[] }, then, false));
         expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
         expect(JSON.stringify(base)).toBe(before);
@@ -282,7 +282,7 @@ describe('writeField', () => {
         };
         const base = produce(base0(), () => undefined);
         const before = JSON.stringify(base);
-        const mine = transition(base, (d) => play(d, true));
+        const mine = draftTransition(base, (d) => play(d, true));
         const theirs = produce(base, (d) => play(d, false));
         expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
         expect(Object.keys(mine)).toEqual(Object.keys(theirs));
@@ -297,7 +297,7 @@ describe('writeField', () => {
     }));
   });
   it('refuses, with freezing on, an object holding a draft', () => {
-    expect(() => transition({ a: { b: 1 }, e: { f: 2 } } as Obj, (d) => writeField(d['a'] as Obj, 'c', { x: d['e'] }))).toThrow(/holds an immer draft at \.x/);
+    expect(() => draftTransition({ a: { b: 1 }, e: { f: 2 } } as Obj, (d) => writeField(d['a'] as Obj, 'c', { x: d['e'] }))).toThrow(/holds an immer draft at \.x/);
   });
 });
 
@@ -339,7 +339,7 @@ describe('tableToWrite', () => {
         };
         const base = produce(base0(), () => undefined);
         const before = JSON.stringify(base);
-        const mine = transition(base, (d) => play(d, true));
+        const mine = draftTransition(base, (d) => play(d, true));
         const theirs = produce(base, (d) => play(d, false));
         for (const k of ['d', 'p', 'e']) {
           expect(JSON.stringify(mine[k])).toBe(JSON.stringify(theirs[k]));
@@ -357,7 +357,7 @@ describe('tableToWrite', () => {
   });
   it('copies a table the transition has not drafted, once, and writes a drafted one through its draft', () => {
     const base = { t: Object.assign(Object.create(null) as Record<string, object>, { x: { v: 1 } }), u: { y: { v: 2 } } };
-    const next = transition(base, (d) => {
+    const next = draftTransition(base, (d) => {
       const t = tableToWrite(d, 't');
       expect(isDraft(t)).toBe(false);
       expect(tableToWrite(d, 't')).toBe(t);
@@ -410,7 +410,7 @@ describe('entryDraft', () => {
         };
         const base = produce(base0(), () => undefined);
         const before = JSON.stringify(base);
-        const mine = transition(base, (d) => play(d, true));
+        const mine = draftTransition(base, (d) => play(d, true));
         const theirs = produce(base, (d) => play(d, false));
         expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
         expect(Object.keys(mine['t'] as Obj)).toEqual(Object.keys(theirs['t'] as Obj));
@@ -430,7 +430,7 @@ describe('entryDraft', () => {
       t['b'] = { v: 9, inner: { w: 9 } };
       ((mine ? entryDraft(d, 't', 'a') : t['a']) as { inner: { w: number } }).inner.w = 5;
     };
-    const mine = transition(base, (d) => play(d, true));
+    const mine = draftTransition(base, (d) => play(d, true));
     expect(Object.keys(mine['t'] as Obj)).toEqual(['d', 'a', 'b']);
     expect(JSON.stringify(mine)).toBe(JSON.stringify(produce(base, (d) => play(d, false))));
     expect(((base['t'] as Obj)['a'] as { inner: { w: number } }).inner.w).toBe(0);
@@ -466,7 +466,7 @@ describe('fieldToWrite', () => {
             else (copied ? tableToWrite(fieldToWrite(u, 'r'), 't') : u.r.t)[x.k] = 10 * step + x.v;
           }
         };
-        const mine = transition(base, play(true));
+        const mine = draftTransition(base, play(true));
         const theirs = produce(base, play(false));
         expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
         expect(JSON.stringify(base)).toBe(before);
@@ -474,6 +474,63 @@ describe('fieldToWrite', () => {
         if (theirs.u === base.u) expect(mine.u).toBe(base.u);
         if (theirs.u.r === base.u.r) expect(mine.u.r).toBe(base.u.r);
         expect(mine.other).toBe(base.other);
+      } finally {
+        setFreezing(true);
+      }
+    }));
+  });
+});
+
+describe('transition (the root copied, no draft of it)', () => {
+  // A state-like root: a record copied on write (fieldToWrite) with a table, a table (tableToWrite) whose
+  // entries are changed on their own (entryToWrite-like through entryDraft, deep inside), and a field written
+  // whole (writeField). immer's produce, writing the same through its root draft, gives the reference.
+  type P = { netns: { w: number; t: Record<string, number> } };
+  type S = { u: { n: number; t: Record<string, number> }; pods: Record<string, P>; count: number; other: { x: number } };
+  type O = { readonly op: 'n' | 'ut' | 'pod' | 'podt' | 'add' | 'del' | 'count' | 'same'; readonly k: 'a' | 'b' | 'c'; readonly v: number };
+  const o: fc.Arbitrary<O> = fc.record({ op: fc.constantFrom('n' as const, 'ut' as const, 'pod' as const, 'podt' as const, 'add' as const, 'del' as const, 'count' as const, 'same' as const), k: fc.constantFrom('a' as const, 'b' as const, 'c' as const), v: fc.integer({ min: 0, max: 2 }) });
+  const start = (): S => ({ u: { n: 0, t: { a: 1 } }, pods: { a: { netns: { w: 0, t: { a: 0 } } }, b: { netns: { w: 1, t: {} } } }, count: 2, other: { x: 1 } });
+  it('gives the state immer gives, the previous state untouched, what it did not change shared, the base itself when nothing changed, frozen when freezing is on', () => {
+    fc.assert(fc.property(fc.array(o, { maxLength: 12 }), fc.boolean(), fc.boolean(), (ops, frozen, fails) => {
+      setFreezing(frozen);
+      try {
+        const base = produce(start(), () => undefined);
+        const before = JSON.stringify(base);
+        const play = (mine: boolean) => (d: S): void => {
+          let step = 0;
+          for (const x of ops) {
+            step += 1;
+            if (x.op === 'n') (mine ? fieldToWrite(d, 'u') : d.u).n = x.v;
+            else if (x.op === 'ut') (mine ? tableToWrite(fieldToWrite(d, 'u'), 't') : d.u.t)[x.k] = 10 * step + x.v;
+            else if (x.op === 'pod' || x.op === 'podt') {
+              const p = (mine ? entryDraft(d, 'pods', x.k) : d.pods[x.k]) as P | undefined;
+              if (p === undefined) continue;
+              if (x.op === 'pod') p.netns.w = x.v;
+              else p.netns.t[x.k] = 10 * step + x.v;
+            } else if (x.op === 'add') (mine ? tableToWrite(d, 'pods') : d.pods)[x.k] = { netns: { w: step, t: {} } };
+            // Only a key there is deleted, as actions do (a table copied is a change).
+            else if (x.op === 'del') { if (x.k in d.pods) delete (mine ? tableToWrite(d, 'pods') : d.pods)[x.k]; }
+            else if (x.op === 'count') { if (mine) writeField(d, 'count', x.v); else d.count = x.v; }
+            // A read that writes nothing: the record copied, then put back as it was.
+            else if (mine) void fieldToWrite(d, 'u');
+          }
+          if (fails) throw new Error('bad input');
+        };
+        if (fails) {
+          expect(() => transition(base, play(true))).toThrow('bad input');
+          expect(JSON.stringify(base)).toBe(before);
+          return;
+        }
+        const mine = transition(base, play(true));
+        const theirs = produce(base, play(false));
+        expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
+        expect(JSON.stringify(base)).toBe(before);
+        expect(isDraft(mine)).toBe(false);
+        for (const p of Object.values(mine.pods)) expect(isDraft(p) || isDraft(p.netns)).toBe(false);
+        if (theirs === base) expect(mine).toBe(base);
+        for (const k of ['u', 'pods', 'other'] as const) if (theirs[k] === base[k]) expect(mine[k]).toBe(base[k]);
+        for (const k of Object.keys(theirs.pods)) if (theirs.pods[k] === base.pods[k]) expect(mine.pods[k]).toBe(base.pods[k]);
+        if (mine !== base) expect(Object.isFrozen(mine) && Object.isFrozen(mine.pods) && Object.isFrozen(mine.u)).toBe(frozen);
       } finally {
         setFreezing(true);
       }

@@ -51,11 +51,14 @@ export function madeHere<T>(value: T): T {
 }
 
 /**
- * immer's produce for podnet's transitions: what the recipe registered with {@link madeHere} is marked as
- * handled in immer's scope before immer finalises the draft (when the scope is not where immer 11 keeps it,
- * nothing is marked: immer walks the values, as plain produce does).
+ * immer's produce with podnet's transition bookkeeping open (the put-in-place rules below, the read memo,
+ * detached drafts): the transition before {@link transition} copied the root itself, kept for recipes that
+ * write through a draft of the root (`d.a.b = …` anywhere inside), which {@link transition} does not allow.
+ * What the recipe registered with {@link madeHere} is marked as handled in immer's scope before immer
+ * finalises the draft. util/immer.test.ts and util/shards.test.ts check the rules' fast paths on immer's
+ * drafts through it, against immer's own traps.
  */
-export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) => void): T {
+export function draftTransition<T extends object>(base: T, recipe: (draft: Draft<T>) => void): T {
   return produce(base, (d: Draft<T>) => {
     const outer = made;
     const outerReads = reads;
@@ -89,6 +92,59 @@ export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) 
     const handled = (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE]?.scope_?.handledSet_;
     if (handled instanceof Set) for (let i = 0; i < mine.length; i++) handled.add(mine[i]!);
   });
+}
+
+/**
+ * A transition of a podnet state: `recipe` changes `d`, a plain shallow copy of `base` (util/dict.ts
+ * copyRecord, the copy immer's drafts make, so states keep one V8 hidden class), and returns nothing; the new
+ * state is `d`, or `base` itself when `d` ends holding what `base` holds (as immer returns the base of a draft
+ * nothing was written into). The root is registered as a copy of `base` ({@link copyToWrite}'s bookkeeping),
+ * so every write goes through the put-in-place rules below: the root's tables copied on write
+ * ({@link tableToWrite}), its records ({@link fieldToWrite}, util/shards.ts `shardValueToWrite`) and their
+ * entries ({@link entryToWrite}) copied, an object to change anywhere inside drafted on its own
+ * ({@link fieldDraft}, {@link entryDraft}: a pod's namespace) and finished when the recipe returns, an
+ * unchanged copy put back as its base. Since those rules made the root the only immer draft of a flannel
+ * transition, immer's produce around it cost a scope, a root proxy whose get and set traps ran on every
+ * `d.x` read and write, and its finalisation (a walk of the root's changed fields) for nothing the rules
+ * above did not already do. An error thrown by the recipe drops the copy: `base` is untouched (nothing of
+ * it is written in place). With freezing on (the test suite) the new state is deep-frozen, as immer would,
+ * and every value registered with {@link madeHere} or written around immer's traps is checked for a draft.
+ */
+export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) => void): T {
+  const outer = made;
+  const outerReads = reads;
+  const outerCopies = copies;
+  const outerDetached = detached;
+  const outerUnwritten = unwritten;
+  const mine: object[] = [];
+  const root = copyRecord(base) as T;
+  made = mine;
+  reads = OPEN;
+  copies = new Map([[root as object, base as object]]);
+  detached = null;
+  unwritten = null;
+  try {
+    recipe(root as Draft<T>);
+    if (detached !== null) finishDetached(detached);
+    if (unwritten !== null) putBackUnwritten(unwritten);
+  } finally {
+    made = outer;
+    reads = outerReads;
+    copies = outerCopies;
+    detached = outerDetached;
+    unwritten = outerUnwritten;
+  }
+  if (sameFields(root as Record<string, unknown>, base as Record<string, unknown>)) return base;
+  if (freezing) {
+    for (const v of mine) {
+      const at = draftInside(v, '');
+      if (at !== null) throw new Error(`podnet internal error: a value registered with madeHere holds an immer draft at ${at || '(itself)'}`);
+    }
+    const at = draftInside(root, '');
+    if (at !== null) throw new Error(`podnet internal error: a transition's new state holds an immer draft at ${at}`);
+    deepFreeze(root);
+  }
+  return root;
 }
 
 /**

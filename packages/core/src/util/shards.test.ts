@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { current, isDraft } from 'immer';
-import { entryDraft, entryToWrite, fieldToWrite, inTransition, produce, setFreezing, tableToWrite, transition } from './immer.js';
+import { entryDraft, entryToWrite, fieldToWrite, inTransition, produce, setFreezing, tableToWrite, draftTransition } from './immer.js';
 import { emptyShards, SHARD_COUNT, SHARD_FANOUT, shardDelete, shardDiffKeys, shardGet, shardKeys, shardLeafSize, shardLeafValue, shardLeaves, shardOf, shardPeekValues, shardSet, shardSize, shardSome, shardValues, shardValueToWrite, type Shards } from './shards.js';
 
 type Op = { readonly set: string; readonly value: number } | { readonly del: string };
@@ -19,7 +19,7 @@ function live(s: Shards<number>): { leaves: number; tops: number } {
 }
 
 /**
- * Plays lists of steps on a sharded map, each list in one change (podnet's transition, or immer's plain
+ * Plays lists of steps on a sharded map, each list in one change (podnet's draftTransition, or immer's plain
  * produce), checking after each that the previous state was left as it was; `after` looks at the new one.
  */
 function playChanges<V, S>(transitions: readonly (readonly S[])[], viaTransition: boolean, step: (d: Shards<V>, st: S) => void, after: (s: Shards<V>) => void): void {
@@ -28,7 +28,7 @@ function playChanges<V, S>(transitions: readonly (readonly S[])[], viaTransition
     const before = JSON.stringify(s);
     const prev = s;
     const apply = (d: Shards<V>): void => { for (const st of steps) step(d, st); };
-    s = viaTransition ? transition({ m: s }, (d) => apply(d.m as Shards<V>)).m : produce(s, (d) => apply(d as Shards<V>));
+    s = viaTransition ? draftTransition({ m: s }, (d) => apply(d.m as Shards<V>)).m : produce(s, (d) => apply(d as Shards<V>));
     expect(JSON.stringify(prev)).toBe(before);
     after(s);
   }
@@ -315,7 +315,7 @@ describe('sharded maps', () => {
       expect(new Set(shardKeys(start))).toEqual(new Set(first.reduce((m, op) => ('set' in op ? m.add(op.set) : (m.delete(op.del), m)), new Set<string>())));
     }));
   });
-  it('in a transition, a key read again gives what it gave (remembered), a written key is read anew, and writes into what a read gave land in the new state', () => {
+  it('in a draftTransition, a key read again gives what it gave (remembered), a written key is read anew, and writes into what a read gave land in the new state', () => {
     type Rec = { n: number; marks: number };
     type Step = { readonly get: string; readonly mark: boolean } | Op;
     // Four keys, so that a key is read, written and read again within a few steps.
@@ -332,7 +332,7 @@ describe('sharded maps', () => {
       });
       const before = JSON.stringify([...shardKeys(base)].map((k) => [k, shardGet(base, k)]));
       const model = new Map<string, Rec>([...shardKeys(base)].map((k) => [k, { ...shardGet(base, k)! }]));
-      const next = transition({ m: base }, (d) => {
+      const next = draftTransition({ m: base }, (d) => {
         const s = d.m as Shards<Rec>;
         const gave = new Map<string, Rec>();
         for (const st of steps) {
@@ -380,7 +380,7 @@ describe('a sharded map copied plain in a transition (util/immer.ts tableToWrite
           d.n = (shardGet(m, k) ?? 0) + d.n;
         }
       };
-      const mine = transition(start, play(true));
+      const mine = draftTransition(start, play(true));
       const theirs = produce(start, play(false));
       expect(mine).toEqual(theirs);
       expect([...shardKeys(mine.m)]).toEqual([...shardKeys(theirs.m)]);
@@ -409,7 +409,7 @@ describe('a sharded map copied plain in a transition (util/immer.ts tableToWrite
           apply(m, op);
         }
       };
-      const mine = transition(start, play(true));
+      const mine = draftTransition(start, play(true));
       const theirs = produce(start, play(false));
       expect(mine).toEqual(theirs);
       for (const k of ['x', 'y']) expect([...shardKeys(mine.sets[k]!.entries)]).toEqual([...shardKeys(theirs.sets[k]!.entries)]);
@@ -473,7 +473,7 @@ describe('a sharded map copied plain in a transition (util/immer.ts tableToWrite
             d.n += (copied ? shardValueToWrite(m, x.k) : shardGet(m, x.k)) === nd ? 1 : 0;
           }
         };
-        const mine = transition(start, play(true));
+        const mine = draftTransition(start, play(true));
         const theirs = produce(start, play(false));
         expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
         expect(JSON.stringify(start)).toBe(before);
