@@ -9,7 +9,10 @@ import { flannel } from './index.js';
 
 afterEach(() => vi.restoreAllMocks());
 
-/** Runs `f`, returning its value and how many drafts it made and left unwritten. */
+/**
+ * Runs `f`, returning its value and how many drafts it made and left unwritten. That immer makes its drafts
+ * with Proxy.revocable (so a count of 0 below means no draft) is checked in core's ops/actions.test.ts.
+ */
 function counted<T>(f: () => T): { value: T; drafts: number; unwritten: number } {
   const states: { modified_: boolean }[] = [];
   const revocable = Proxy.revocable;

@@ -6,6 +6,7 @@
  * state unchanged then.
  */
 import fc from 'fast-check';
+import { produce } from 'immer';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isPodnetError } from '../errors.js';
 import { addNodeState, createClusterState } from '../model/cluster.js';
@@ -120,6 +121,22 @@ describe('deleting a veth', () => {
     vi.restoreAllMocks();
     return { state, drafts: states.length, unwritten: states.filter((x) => x.modified_ !== true).length };
   };
+
+  it('counts the drafts immer makes (the counter the zero-draft checks below rely on)', () => {
+    const states: unknown[] = [];
+    const revocable = Proxy.revocable;
+    vi.spyOn(Proxy, 'revocable').mockImplementation((target, handler) => {
+      states.push(target);
+      return revocable(target, handler);
+    });
+    const next = produce(start, (d) => {
+      d.podCount = d.podCount + 1;
+    });
+    vi.restoreAllMocks();
+    expect(next.podCount).toBe(start.podCount + 1);
+    // If immer stopped making its drafts with Proxy.revocable, every zero-draft check here would pass vacuously.
+    expect(states.length).toBeGreaterThan(0);
+  });
 
   const veths = (s: ClusterState): [string, string][] => NS.flatMap((ns) => Object.values(getNs(s, ns).links).filter((l) => l.kind === 'veth').map((l): [string, string] => [ns, l.name]));
 
