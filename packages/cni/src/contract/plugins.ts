@@ -26,7 +26,7 @@ import {
 } from '../ipam/host-local.js';
 import { CNI_ERROR_CODES, cniError, goType } from './config.js';
 import type { CurrentResult } from './result.js';
-import { withEntry, withKey } from '../util/record.js';
+import { withKey } from '../util/record.js';
 
 /** Where and for whom a plugin runs: the CNI_* environment plus what it can see of the node. */
 export interface CniInvocation {
@@ -231,7 +231,7 @@ const hostLocal: Plugin = (cmd, conf, inv, stores) => {
   if ('error' in loaded) return plain(conf, loaded.error);
   const key = plan !== null ? plan.key : storeKey(conf);
   const store = stores[key] ?? EMPTY_HOST_LOCAL;
-  if (cmd === 'DEL') return ok(null, [], withEntry(stores, key, hostLocalDel(store, inv.containerId, inv.ifname)));
+  if (cmd === 'DEL') return ok(null, [], withStore(stores, key, hostLocalDel(store, inv.containerId, inv.ifname)));
   if (cmd === 'CHECK') {
     const e = hostLocalCheck(store, inv.containerId, inv.ifname);
     return e ? plain(conf, e.error) : ok(null, [], stores);
@@ -239,8 +239,20 @@ const hostLocal: Plugin = (cmd, conf, inv, stores) => {
   const got = hostLocalAdd(loaded, store, inv.containerId, inv.ifname);
   if ('error' in got) return plain(conf, got.error);
   // A store extended in place (a cluster being built) is already where it was.
-  return ok({ interfaces: NO_INTERFACES, ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], got.store === stores[key] ? stores : withEntry(stores, key, got.store));
+  return ok({ interfaces: NO_INTERFACES, ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], got.store === stores[key] ? stores : withStore(stores, key, got.store));
 };
+
+/**
+ * `stores` with the store of directory `key` replaced, as a spread: a plain object. Its keys are store
+ * directories, the same one or few on every node of a design (one hidden class, not one per node as a
+ * record of addresses would make), and never a key an `Object.prototype` holds (a directory has a `/`).
+ * The prototype-less copy util/record's withEntry makes enumerated the record through for…in's generic path
+ * (~0.12–0.14 µs against ~0.04–0.06 µs for a copy of one key, micro-benchmark, Node 22) at every pod ADD
+ * and DEL.
+ */
+function withStore(stores: IpamStores, key: string, store: HostLocalStore): IpamStores {
+  return { ...stores, [key]: store };
+}
 
 /** host-local's empty DNS section: one shared (frozen) object, which every pod's result holds. */
 const NO_DNS: CurrentResult['dns'] = Object.freeze({});
