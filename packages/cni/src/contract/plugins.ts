@@ -189,6 +189,14 @@ interface Readings {
 const readings = new WeakMap<PluginInput, Readings>();
 
 /**
+ * The configuration read last and its {@link Readings}: a bridge ADD asks for its settings, then its host-local
+ * for the plan, of the same delegate, and a node's next ADD for the same again; the weak map is asked only
+ * when the configuration changes.
+ */
+let lastConf: PluginInput | null = null;
+let lastReadings: Readings | undefined;
+
+/**
  * `read` of a configuration, once per configuration object (flannel's delegate is one per node, a list's
  * plugin one per list), kept as its reading `name`; a configuration carrying a prevResult is a copy made for
  * one run, read as it comes.
@@ -196,8 +204,10 @@ const readings = new WeakMap<PluginInput, Readings>();
 function perConfig<K extends keyof Readings>(name: K, read: (conf: PluginInput) => NonNullable<Readings[K]>): (conf: PluginInput) => NonNullable<Readings[K]> {
   return (conf) => {
     if (conf.prevResult !== undefined) return read(conf);
-    let r = readings.get(conf);
+    let r = conf === lastConf ? lastReadings : readings.get(conf);
     if (r === undefined) readings.set(conf, (r = { storeKey: undefined, hostLocalPlan: undefined, bridgeSettings: undefined }));
+    lastConf = conf;
+    lastReadings = r;
     let v = r[name];
     if (v === undefined) r[name] = v = read(conf);
     return v as NonNullable<Readings[K]>;
