@@ -26,7 +26,7 @@ import {
 } from '../ipam/host-local.js';
 import { CNI_ERROR_CODES, cniError, goType } from './config.js';
 import type { CurrentResult } from './result.js';
-import { withEntry, withKey } from '../util/record.js';
+import { withKey } from '../util/record.js';
 
 /** Where and for whom a plugin runs: the CNI_* environment plus what it can see of the node. */
 export interface CniInvocation {
@@ -189,6 +189,14 @@ interface Readings {
 const readings = new WeakMap<PluginInput, Readings>();
 
 /**
+ * The configuration read last and its {@link Readings}: a bridge ADD asks for its settings, then its host-local
+ * for the plan, of the same delegate, and a node's next ADD for the same again; the weak map is asked only
+ * when the configuration changes.
+ */
+let lastConf: PluginInput | null = null;
+let lastReadings: Readings | undefined;
+
+/**
  * `read` of a configuration, once per configuration object (flannel's delegate is one per node, a list's
  * plugin one per list), kept as its reading `name`; a configuration carrying a prevResult is a copy made for
  * one run, read as it comes.
@@ -196,8 +204,10 @@ const readings = new WeakMap<PluginInput, Readings>();
 function perConfig<K extends keyof Readings>(name: K, read: (conf: PluginInput) => NonNullable<Readings[K]>): (conf: PluginInput) => NonNullable<Readings[K]> {
   return (conf) => {
     if (conf.prevResult !== undefined) return read(conf);
-    let r = readings.get(conf);
+    let r = conf === lastConf ? lastReadings : readings.get(conf);
     if (r === undefined) readings.set(conf, (r = { storeKey: undefined, hostLocalPlan: undefined, bridgeSettings: undefined }));
+    lastConf = conf;
+    lastReadings = r;
     let v = r[name];
     if (v === undefined) r[name] = v = read(conf);
     return v as NonNullable<Readings[K]>;
@@ -231,7 +241,7 @@ const hostLocal: Plugin = (cmd, conf, inv, stores) => {
   if ('error' in loaded) return plain(conf, loaded.error);
   const key = plan !== null ? plan.key : storeKey(conf);
   const store = stores[key] ?? EMPTY_HOST_LOCAL;
-  if (cmd === 'DEL') return ok(null, [], withEntry(stores, key, hostLocalDel(store, inv.containerId, inv.ifname)));
+  if (cmd === 'DEL') return ok(null, [], withStore(stores, key, hostLocalDel(store, inv.containerId, inv.ifname)));
   if (cmd === 'CHECK') {
     const e = hostLocalCheck(store, inv.containerId, inv.ifname);
     return e ? plain(conf, e.error) : ok(null, [], stores);
@@ -239,8 +249,23 @@ const hostLocal: Plugin = (cmd, conf, inv, stores) => {
   const got = hostLocalAdd(loaded, store, inv.containerId, inv.ifname);
   if ('error' in got) return plain(conf, got.error);
   // A store extended in place (a cluster being built) is already where it was.
-  return ok({ interfaces: NO_INTERFACES, ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], got.store === stores[key] ? stores : withEntry(stores, key, got.store));
+  return ok({ interfaces: NO_INTERFACES, ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], got.store === stores[key] ? stores : withStore(stores, key, got.store));
 };
+
+/**
+ * `stores` with the store of directory `key` replaced, as a plain object's copy. Its keys are store
+ * directories, the same one or few on every node of a design (one hidden class, not one per node as a
+ * record of addresses would make), and never a key an `Object.prototype` holds (a directory has a `/`).
+ * The prototype-less copy util/record's withEntry makes enumerated the record through for…in's generic path
+ * (~0.12–0.14 µs against ~0.02 µs for this copy of one key, micro-benchmark, Node 22) at every pod ADD
+ * and DEL.
+ */
+function withStore(stores: IpamStores, key: string, store: HostLocalStore): IpamStores {
+  // A copy, then the write: a spread gaining a computed key was ~60–120 ns, this ~20.
+  const out = { ...stores };
+  out[key] = store;
+  return out;
+}
 
 /** host-local's empty DNS section: one shared (frozen) object, which every pod's result holds. */
 const NO_DNS: CurrentResult['dns'] = Object.freeze({});

@@ -502,7 +502,7 @@ function heldIn(ix: StoreIndex, allocated: HostLocalStore['allocated'], id: stri
 function reserveIn(store: HostLocalStore, ix: StoreIndex, rangeId: number, ip: Ipv4, range: HostLocalRange, id: string, ifname: string): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } {
   const owner = { id, ifname };
   if (inPlace !== null && MadeStore.buildOf(store) === inPlace.build) return { ip, range, store: reserveInPlace(inPlace.undo, store, ix, rangeId, ip, owner) };
-  const lastReserved = withEntry(store.lastReserved, rangeId, ip);
+  const lastReserved = withLastReserved(store.lastReserved, rangeId, ip);
   const allocated = store.allocated;
   const key = keyText(ip);
   // A store made while a build runs holds records of its own (two fresh copies): the build's later ADDs may extend it.
@@ -520,6 +520,21 @@ function reserveIn(store: HostLocalStore, ix: StoreIndex, rangeId: number, ip: I
   ix.taken.add(ip);
   keys.push(key);
   return { ip, range, store: new MadeStore(lastReserved, out, ix, build) };
+}
+
+/**
+ * `lastReserved` with range set `rangeId`'s entry set to `ip`, as a plain object's copy, not the
+ * prototype-less copy {@link withEntry} makes of `allocated`. Its keys are range set indices ("0", rarely
+ * "1"), elements rather than named properties: the same few on every node, with none of the hidden classes
+ * per key set that `allocated` would make, and no key an `Object.prototype` holds. A prototype-less copy
+ * enumerated its one element through for…in's generic path and wrote it into a hash table: ~0.3–0.9 µs
+ * against ~0.03 µs for this copy (micro-benchmark, Node 22), at every pod ADD outside a build.
+ */
+function withLastReserved(record: HostLocalStore['lastReserved'], rangeId: number, ip: Ipv4): HostLocalStore['lastReserved'] {
+  // A copy, then the write: a spread gaining a computed key was ~80 ns (~150 from the empty record), this ~30.
+  const out = { ...record };
+  out[rangeId] = ip;
+  return out;
 }
 
 /** The build whose ADD runs now (null outside one), with how to take back, last first, what that ADD reserved in place so far. */
