@@ -11,8 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { flannel } from '@podnet/cni';
-import { ClusterRun, clusterCommands, clusterShapeArb, type CheckLevel } from '@podnet/testing';
+import type { CheckLevel } from '@podnet/testing';
+import { flannelProperty } from './lib/property.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const arg = (k: string, d: string): string => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3) ?? d;
@@ -24,13 +24,7 @@ interface One { checks: CheckLevel; wallRunsPerSec: number; cpuRunsPerSec: numbe
 
 /** One measurement, in this process: warm-up, then `runs` measured runs. */
 function measure(checks: CheckLevel): One {
-  const design = flannel({ backend: 'vxlan' });
-  const cmds = fc.array(fc.oneof(...clusterCommands({})), { minLength: 20, maxLength: 20 });
-  const prop = fc.property(clusterShapeArb({}), cmds, (shape, list) => {
-    const run = new ClusterRun(design, shape, { maxNodes: 6, checks });
-    fc.modelRun(() => ({ model: {}, real: run }), list);
-    run.finish();
-  });
+  const prop = flannelProperty(checks);
   fc.check(prop, { numRuns: warmup, seed: 7 });
   const c0 = process.cpuUsage();
   const t0 = performance.now();

@@ -15,8 +15,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flannel } from '@podnet/cni';
-import { ClusterRun, clusterCommands, clusterShapeArb, type CheckLevel } from '@podnet/testing';
+import type { CheckLevel } from '@podnet/testing';
+import { flannelProperty } from './lib/property.js';
 import fc from 'fast-check';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -30,13 +30,7 @@ if (checks !== 'at-end' && checks !== 'every-change') throw new RangeError(`--ch
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gcAt >= 0 && !gc) throw new Error('--gc-at needs node --expose-gc (pnpm bench:warmup passes it)');
 
-const design = flannel({ backend: 'vxlan' });
-const cmds = fc.array(fc.oneof(...clusterCommands({})), { minLength: 20, maxLength: 20 });
-const prop = fc.property(clusterShapeArb({}), cmds, (shape, list) => {
-  const run = new ClusterRun(design, shape, { maxNodes: 6, checks });
-  fc.modelRun(() => ({ model: {}, real: run }), list);
-  run.finish();
-});
+const prop = flannelProperty(checks);
 
 const rows: { window: number; firstRun: number; runsPerSec: number; gc: boolean }[] = [];
 for (let w = 0; w < windows; w++) {

@@ -51,6 +51,36 @@ export function madeHere<T>(value: T): T {
 }
 
 /**
+ * Runs `body` with a transition's bookkeeping open — what it registers with {@link madeHere} goes to `mine`, a
+ * fresh read memo, `rootCopies` as the copies made so far (the root's, or none under immer's root draft), no
+ * detached drafts or put-backs yet — then finishes the detached drafts and puts unchanged copies back; the
+ * enclosing transition's bookkeeping is restored after, also when `body` throws.
+ */
+function withBookkeeping(mine: object[], rootCopies: Map<object, object> | null, body: () => void): void {
+  const outer = made;
+  const outerReads = reads;
+  const outerCopies = copies;
+  const outerDetached = detached;
+  const outerUnwritten = unwritten;
+  made = mine;
+  reads = OPEN;
+  copies = rootCopies;
+  detached = null;
+  unwritten = null;
+  try {
+    body();
+    if (detached !== null) finishDetached(detached);
+    if (unwritten !== null) putBackUnwritten(unwritten);
+  } finally {
+    made = outer;
+    reads = outerReads;
+    copies = outerCopies;
+    detached = outerDetached;
+    unwritten = outerUnwritten;
+  }
+}
+
+/**
  * immer's produce with podnet's transition bookkeeping open (the put-in-place rules below, the read memo,
  * detached drafts): the transition before {@link transition} copied the root itself, kept for recipes that
  * write through a draft of the root (`d.a.b = …` anywhere inside), which {@link transition} does not allow.
@@ -60,28 +90,8 @@ export function madeHere<T>(value: T): T {
  */
 export function draftTransition<T extends object>(base: T, recipe: (draft: Draft<T>) => void): T {
   return produce(base, (d: Draft<T>) => {
-    const outer = made;
-    const outerReads = reads;
-    const outerCopies = copies;
-    const outerDetached = detached;
-    const outerUnwritten = unwritten;
     const mine: object[] = [];
-    made = mine;
-    reads = OPEN;
-    copies = null;
-    detached = null;
-    unwritten = null;
-    try {
-      recipe(d);
-      if (detached !== null) finishDetached(detached);
-      if (unwritten !== null) putBackUnwritten(unwritten);
-    } finally {
-      made = outer;
-      reads = outerReads;
-      copies = outerCopies;
-      detached = outerDetached;
-      unwritten = outerUnwritten;
-    }
+    withBookkeeping(mine, null, () => recipe(d));
     if (mine.length === 0) return;
     if (freezing) {
       for (const v of mine) {
@@ -111,29 +121,9 @@ export function draftTransition<T extends object>(base: T, recipe: (draft: Draft
  * and every value registered with {@link madeHere} or written around immer's traps is checked for a draft.
  */
 export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) => void): T {
-  const outer = made;
-  const outerReads = reads;
-  const outerCopies = copies;
-  const outerDetached = detached;
-  const outerUnwritten = unwritten;
   const mine: object[] = [];
   const root = copyRecord(base) as T;
-  made = mine;
-  reads = OPEN;
-  copies = new Map([[root as object, base as object]]);
-  detached = null;
-  unwritten = null;
-  try {
-    recipe(root as Draft<T>);
-    if (detached !== null) finishDetached(detached);
-    if (unwritten !== null) putBackUnwritten(unwritten);
-  } finally {
-    made = outer;
-    reads = outerReads;
-    copies = outerCopies;
-    detached = outerDetached;
-    unwritten = outerUnwritten;
-  }
+  withBookkeeping(mine, new Map([[root as object, base as object]]), () => recipe(root as Draft<T>));
   if (sameFields(root as Record<string, unknown>, base as Record<string, unknown>)) return base;
   if (freezing) {
     for (const v of mine) {
