@@ -7,7 +7,7 @@
  * and validates every field, and applies a whole list atomically: on the first error nothing changes.
  */
 import { castDraft, isDraft, type Draft } from 'immer';
-import { baseField, dictDraft, entryDraft, entryToWrite, fieldToWrite, held, inTransition, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
+import { baseField, dictDraft, entryDraft, entryToWrite, fieldToWrite, held, inTransition, isDraftHere, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
@@ -401,7 +401,7 @@ function linkToWrite(ns: DNs, name: string): Draft<Link> {
  */
 function writable<T extends object, K extends keyof T>(parent: T, key: K): T[K] {
   const v = parent[key];
-  if (v !== null && typeof v === 'object' && Object.isFrozen(v) && !isDraft(v)) {
+  if (v !== null && typeof v === 'object' && Object.isFrozen(v) && !isDraftHere(v)) {
     // Filled in, not spread: a spread of a frozen object takes V8's slow path (and the parts are mostly empty).
     let copy: T[K];
     if (Array.isArray(v)) {
@@ -423,7 +423,7 @@ function writable<T extends object, K extends keyof T>(parent: T, key: K): T[K] 
   if (v === null || typeof v !== 'object') return v;
   // A plain copy of a previous state's namespace (a node's host, hostToWrite) holds that state's parts:
   // copied on write (util/immer.ts tableToWrite), as a frozen one is above.
-  if (!plainList && !isDraft(parent) && baseField(parent, key) === v) return tableToWrite(parent as T & object, key as K & string);
+  if (!plainList && !isDraftHere(parent) && baseField(parent, key) === v) return tableToWrite(parent as T & object, key as K & string);
   // A dictionary draft (a table) is copied the faster way (util/immer.ts dictDraft).
   return dictDraft(v);
 }
@@ -488,7 +488,7 @@ const routeLists = new WeakMap<readonly Route[], { readonly route: Route; readon
 const ROUTE_MEMO = 8;
 
 function withRoute(list: readonly Route[], route: Route): readonly Route[] {
-  if (!Object.isFrozen(list) || isDraft(list)) return withItem(list, route);
+  if (!Object.isFrozen(list) || isDraftHere(list)) return withItem(list, route);
   let memo = routeLists.get(list);
   if (memo !== undefined) {
     for (let i = 0; i < memo.length; i++) if (sameRoute(memo[i]!.route, route)) return memo[i]!.list;

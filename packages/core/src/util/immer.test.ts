@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { current, isDraft } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { dictDraft, draftTransition, entryDraft, fieldToWrite, lazyScratchDraft, madeHere, peek, produce, setFreezing, snapshot, tableToWrite, transition, writeField, writeSlot } from './immer.js';
+import { dictDraft, draftTransition, entryDraft, fieldToWrite, held, lazyScratchDraft, madeHere, peek, produce, setFreezing, snapshot, tableToWrite, transition, writeField, writeSlot } from './immer.js';
 
 type Tree = { [k: string]: Tree | number };
 type Op = { readonly path: readonly string[]; readonly value: number | null };
@@ -478,6 +478,30 @@ describe('fieldToWrite', () => {
         setFreezing(true);
       }
     }));
+  });
+});
+
+describe('transition: draft tests before and after its first draft', () => {
+  // A transition answers the draft tests without looking until it makes a draft (entryDraft of a previous
+  // state's entry, lazyScratchDraft's open): from then on snapshot and held must see drafts as drafts.
+  type S = { pods: Record<string, { netns: { w: number } }>; gone: { w: number } };
+  const start = (): S => ({ pods: { a: { netns: { w: 0 } } }, gone: { w: 1 } });
+  it('reads a draft made by entryDraft or lazyScratchDraft as plain data, and gives the state immer gives', () => {
+    const base = produce(start(), () => undefined);
+    let seen: unknown[] = [];
+    const next = transition(base, (d) => {
+      expect(snapshot(d)).toBe(d);
+      const p = entryDraft(d, 'pods', 'a') as S['pods'][string];
+      expect(isDraft(p)).toBe(true);
+      p.netns.w = 5;
+      const plain = snapshot(p);
+      expect(isDraft(plain)).toBe(false);
+      expect(plain.netns).not.toBe(base.pods['a']!.netns);
+      seen = [isDraft(held(d.pods, 'a')), lazyScratchDraft(base.gone, (open) => { open().w = 7; return isDraft(snapshot(open())) || snapshot(open()).w; })];
+    });
+    expect(seen).toEqual([true, 7]);
+    expect(JSON.stringify(next)).toBe(JSON.stringify(produce(base, (d) => { d.pods['a']!.netns.w = 5; })));
+    expect(base.pods['a']!.netns.w).toBe(0);
   });
 });
 

@@ -46,7 +46,7 @@ let made: object[] | null = null;
  */
 export function madeHere<T>(value: T): T {
   // A draft is immer's to finalise; a primitive has nothing to walk.
-  if (made !== null && value !== null && typeof value === 'object' && !(value as Record<symbol, unknown>)[DRAFT_STATE]) made.push(value);
+  if (made !== null && value !== null && typeof value === 'object' && (noDrafts || !(value as Record<symbol, unknown>)[DRAFT_STATE])) made.push(value);
   return value;
 }
 
@@ -56,13 +56,15 @@ export function madeHere<T>(value: T): T {
  * detached drafts or put-backs yet — then finishes the detached drafts and puts unchanged copies back; the
  * enclosing transition's bookkeeping is restored after, also when `body` throws.
  */
-function withBookkeeping(mine: object[], rootCopies: Map<object, object> | null, body: () => void): void {
+function withBookkeeping(mine: object[], rootCopies: Map<object, object> | null, plain: boolean, body: () => void): void {
   const outer = made;
+  const outerPlain = noDrafts;
   const outerReads = reads;
   const outerCopies = copies;
   const outerDetached = detached;
   const outerUnwritten = unwritten;
   made = mine;
+  noDrafts = plain;
   reads = OPEN;
   copies = rootCopies;
   detached = null;
@@ -73,6 +75,7 @@ function withBookkeeping(mine: object[], rootCopies: Map<object, object> | null,
     if (unwritten !== null) putBackUnwritten(unwritten);
   } finally {
     made = outer;
+    noDrafts = outerPlain;
     reads = outerReads;
     copies = outerCopies;
     detached = outerDetached;
@@ -91,7 +94,7 @@ function withBookkeeping(mine: object[], rootCopies: Map<object, object> | null,
 export function draftTransition<T extends object>(base: T, recipe: (draft: Draft<T>) => void): T {
   return produce(base, (d: Draft<T>) => {
     const mine: object[] = [];
-    withBookkeeping(mine, null, () => recipe(d));
+    withBookkeeping(mine, null, false, () => recipe(d));
     if (mine.length === 0) return;
     if (freezing) {
       for (const v of mine) {
@@ -123,7 +126,9 @@ export function draftTransition<T extends object>(base: T, recipe: (draft: Draft
 export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) => void): T {
   const mine: object[] = [];
   const root = copyRecord(base) as T;
-  withBookkeeping(mine, new Map([[root as object, base as object]]), () => recipe(root as Draft<T>));
+  // Without a draft open around it (none outside a transition), a plain base gives a transition with none.
+  const plain = (made === null || noDrafts) && (base as Record<symbol, unknown>)[DRAFT_STATE] === undefined;
+  withBookkeeping(mine, new Map([[root as object, base as object]]), plain, () => recipe(root as Draft<T>));
   if (sameFields(root as Record<string, unknown>, base as Record<string, unknown>)) return base;
   if (freezing) {
     for (const v of mine) {
@@ -150,7 +155,13 @@ export function transition<T extends object>(base: T, recipe: (draft: Draft<T>) 
 export function lazyScratchDraft<T extends object, R>(base: T, f: (open: () => Draft<T>) => R): R {
   let draft: Draft<T> | null = null;
   try {
-    return f(() => (draft ??= immer.createDraft(base)));
+    return f(() => {
+      if (draft === null) {
+        noDrafts = false;
+        draft = immer.createDraft(base);
+      }
+      return draft;
+    });
   } finally {
     // Finishing the draft ends its scope (immer keeps the current one); its result is dropped.
     if (draft !== null) immer.finishDraft(draft);
@@ -196,6 +207,7 @@ function fieldDraft<T extends object, K extends keyof T & string>(x: T, key: K):
   if ((x as Record<symbol, unknown>)[DRAFT_STATE] !== undefined || (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return v;
   const prev = copies === null ? undefined : (copies.get(x) as T | undefined)?.[key];
   if (prev !== v && !Object.isFrozen(v)) return v;
+  noDrafts = false;
   const draft = immer.createDraft(v as object) as T[K];
   x[key] = draft;
   (detached ??= []).push(x, key, draft);
@@ -214,10 +226,10 @@ function fieldDraft<T extends object, K extends keyof T & string>(x: T, key: K):
  * (or for a primitive) `x[key]` as it is. `x` must be a draft or a container the open transition made.
  */
 export function fieldToWrite<T extends object, K extends keyof T & string>(x: T, key: K): T[K] {
-  const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  const st = noDrafts ? undefined : (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
   if (st !== undefined && (reads === null || typeof st.modified_ !== 'boolean')) return x[key];
   const v = st === undefined ? x[key] : ((st.copy_ ?? st.base_) as T)[key];
-  if (reads === null || v === null || typeof v !== 'object' || (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return v;
+  if (reads === null || v === null || typeof v !== 'object' || (!noDrafts && (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined)) return v;
   const prev = st !== undefined ? (st.base_ as T)[key] : copies === null ? undefined : (copies.get(x) as T | undefined)?.[key];
   if (prev !== v && !Object.isFrozen(v)) return v;
   // Put in place around immer's traps (writeField): a plain copy holding no draft, which immer need not walk.
@@ -263,8 +275,15 @@ function putBackUnwritten(list: unknown[]): void {
   }
 }
 
-/** Whether two records hold the same keys in the same order, each with the same value. */
+/**
+ * Whether two records hold the same keys in the same order, each with the same value. A copy written into
+ * (the usual end of a transition's root and of its copies) differs in a value: found by a `for…in`, which on
+ * a plain record reads V8's enum cache and allocates nothing, before the two `Object.keys` arrays of the
+ * full check (~3 % of what a flannel transition allocated, for its root and each node copied). Records
+ * here are plain objects and dictionaries (util/dict.ts): nothing enumerable is inherited.
+ */
 function sameFields(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  for (const k in a) if (a[k] !== b[k]) return false;
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
@@ -277,6 +296,17 @@ function sameFields(a: Record<string, unknown>, b: Record<string, unknown>): boo
  * the container copied, for {@link baseField}. Null until the first (and outside a transition).
  */
 let copies: Map<object, object> | null = null;
+
+/**
+ * Whether the open transition can hold no immer draft: a {@link transition} (its root a plain copy, its
+ * base plain) before its first draft ({@link fieldDraft}, {@link lazyScratchDraft}), as a flannel one stays
+ * to its end. Every value it reaches is then plain, and the draft tests ({@link snapshot}, {@link held},
+ * {@link baseField}, {@link isDraftHere}, the put-in-place rules) answer without looking for immer's
+ * marker, a symbol looked up on every container of every level read or written (snapshot alone was ~4 %
+ * self of the model's transitions). False outside a transition (a draft of immer's produce may be
+ * anywhere) and in a {@link draftTransition}.
+ */
+let noDrafts = false;
 
 /** {@link rememberRead}'s memo: null outside a {@link transition}, {@link OPEN} until its first entry. */
 let reads: Map<object, Map<string, unknown>> | null = null;
@@ -307,6 +337,14 @@ export function readsOf(container: object): Map<string, unknown> | undefined {
 /** A write of `key` in a container: what {@link rememberRead} remembered of it is forgotten. */
 export function forgetRead(container: object, key: string): void {
   if (reads !== null && reads !== OPEN) reads.get(container)?.delete(key);
+}
+
+/**
+ * immer's `isDraft`, answered without looking when the open transition holds no draft ({@link noDrafts}):
+ * for the draft tests util/shards.ts and ops/actions.ts run on every level they read or write.
+ */
+export function isDraftHere(v: unknown): boolean {
+  return !noDrafts && isDraft(v);
 }
 
 /** Whether a {@link transition} is open (reads of drafts are remembered). */
@@ -357,7 +395,7 @@ interface DraftState {
 export function dictDraft<T extends object>(x: T): T {
   // Outside a transition (a cluster built in place) nothing is a draft: no need to look.
   if (reads === null) return x;
-  const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  const st = noDrafts ? undefined : (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
   if (st === undefined || st.copy_ !== null || st.type_ !== 0 || !('assigned_' in st) || st.assigned_ !== undefined || st.scope_?.immer_?.useStrictShallowCopy_ !== false) return x;
   const base = st.base_ as Record<string, unknown>;
   if (Object.getPrototypeOf(base) !== null) return x;
@@ -378,7 +416,7 @@ export function dictDraft<T extends object>(x: T): T {
  * or on a plain array, it is written as it is (through the trap for a draft: immer walks it then).
  */
 export function writeSlot<T>(d: T[], i: number, value: T): void {
-  const st = (d as unknown as Record<symbol, (DraftState & { parent_?: unknown }) | undefined>)[DRAFT_STATE];
+  const st = noDrafts ? undefined : (d as unknown as Record<symbol, (DraftState & { parent_?: unknown }) | undefined>)[DRAFT_STATE];
   if (st === undefined || reads === null || st.type_ !== 1 || typeof st.modified_ !== 'boolean' || !('assigned_' in st) || !('parent_' in st)) {
     d[i] = value;
     return;
@@ -424,7 +462,7 @@ function written(value: unknown): void {
  * it then).
  */
 export function writeField<T extends object, K extends keyof T & string>(d: T, key: K, value: T[K]): void {
-  const st = (d as unknown as Record<symbol, (DraftState & { parent_?: unknown }) | undefined>)[DRAFT_STATE];
+  const st = noDrafts ? undefined : (d as unknown as Record<symbol, (DraftState & { parent_?: unknown }) | undefined>)[DRAFT_STATE];
   if (st === undefined || reads === null || st.type_ !== 0 || typeof st.modified_ !== 'boolean' || !('assigned_' in st) || !('parent_' in st) || key === '__proto__') {
     d[key] = value;
     return;
@@ -475,7 +513,7 @@ export function writeField<T extends object, K extends keyof T & string>(d: T, k
  * copy's entries are the previous state's own objects.
  */
 export function tableToWrite<T extends object, K extends keyof T & string>(d: T, key: K): T[K] {
-  const st = (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  const st = noDrafts ? undefined : (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
   if (st === undefined || reads === null || typeof st.modified_ !== 'boolean') {
     const v = d[key];
     if (v === null || typeof v !== 'object') return v;
@@ -488,7 +526,7 @@ export function tableToWrite<T extends object, K extends keyof T & string>(d: T,
       copies!.set(copy, v);
       return copy;
     }
-    if (Object.isFrozen(v) && !isDraft(v)) {
+    if (Object.isFrozen(v) && !isDraftHere(v)) {
       const copy = copyTable(v);
       d[key] = copy;
       return copy;
@@ -519,7 +557,7 @@ export function tableToWrite<T extends object, K extends keyof T & string>(d: T,
  */
 export function entryToWrite<T extends object, K extends keyof T & string>(d: T, key: K, name: string): object | undefined {
   const table = tableToWrite(d, key) as unknown as Record<string, object | undefined>;
-  if ((table as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return table[name];
+  if (!noDrafts && (table as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return table[name];
   if (!Object.prototype.hasOwnProperty.call(table, name)) return undefined;
   const e = table[name];
   if (e === null || typeof e !== 'object') return e;
@@ -547,7 +585,7 @@ export function entryToWrite<T extends object, K extends keyof T & string>(d: T,
  * write and the entry drafted on its own ({@link fieldDraft}). Outside a transition the entry as it is. Undefined when the table has no such entry.
  */
 export function entryDraft<T extends object, K extends keyof T & string>(d: T, key: K, name: string): unknown {
-  const st = (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  const st = noDrafts ? undefined : (d as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
   if (st === undefined && reads !== null) {
     // A plain container the transition made (a copy: model/cluster.ts's node): the table copied on write,
     // the entry given a draft of its own when the previous state holds it (fieldDraft).
@@ -621,6 +659,7 @@ function copyTable<V>(v: V): V {
 export function snapshot<T extends object>(x: T): T {
   // One read of the draft marker (what immer's isDraft reads too): through a draft it is a call of the
   // proxy's trap, and snapshot runs on every level of every lookup that only looks.
+  if (noDrafts) return x;
   const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
   if (!st) return x;
   if (typeof st.modified_ === 'boolean') return (st.modified_ && st.copy_ ? st.copy_ : st.base_) as T;
@@ -634,6 +673,7 @@ export function snapshot<T extends object>(x: T): T {
  * an immer whose bookkeeping looks different the field is read through the draft (a draft comes back).
  */
 export function held<T extends object, K extends keyof T>(x: T, key: K): T[K] {
+  if (noDrafts) return x[key];
   const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
   if (st === undefined || typeof st.modified_ !== 'boolean') return x[key];
   return ((st.copy_ ?? st.base_) as T)[key];
@@ -645,7 +685,7 @@ export function held<T extends object, K extends keyof T>(x: T, key: K): T[K] {
  * for another plain container (made in the transition, or outside one).
  */
 export function baseField<T extends object, K extends keyof T>(x: T, key: K): T[K] | undefined {
-  const st = (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
+  const st = noDrafts ? undefined : (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
   if (st !== undefined) return (st.base_ as T)[key];
   const copied = copies === null ? undefined : copies.get(x) as T | undefined;
   return copied === undefined ? undefined : copied[key];

@@ -25,7 +25,7 @@
  * Leaves and tops are created on first use and dropped when emptied (null where none is).
  */
 import { isDraft } from 'immer';
-import { baseField, copyToWrite, elementDraft, forgetRead, held, inTransition, madeHere, readsOf, redraft, rememberRead, snapshot, spliceDraft, writeSlot } from './immer.js';
+import { baseField, copyToWrite, elementDraft, forgetRead, held, inTransition, isDraftHere, madeHere, readsOf, redraft, rememberRead, snapshot, spliceDraft, writeSlot } from './immer.js';
 
 const BITS = 7;
 /** Slots per level: a top holds this many leaves, the map this many tops. */
@@ -131,7 +131,7 @@ function shardGetRemembered<V>(s: Shards<V>, key: string): V | undefined {
   }
   // Remembered for a draft map only: a plain map read in a transition is the state before it, or a level
   // made in it, which a write changes in place.
-  if (!isDraft(s)) return lookup(s, key);
+  if (!isDraftHere(s)) return lookup(s, key);
   // The key is looked for in the plain leaf; an object value is read through the draft leaf (immer copies
   // the leaf with one slice and hands out the value's draft; elementDraft, where a write moved it), a
   // primitive as it is.
@@ -213,7 +213,7 @@ export function shardSet<V>(s: Shards<V>, key: string, value: V): void {
  * Undefined when the map has no such key.
  */
 export function shardValueToWrite<V extends object>(s: Shards<V>, key: string): V | undefined {
-  if (!inTransition() || isDraft(s)) return shardGet(s, key);
+  if (!inTransition() || isDraftHere(s)) return shardGet(s, key);
   const h = hashOf(key);
   const i = h & (SHARD_COUNT - 1);
   const t = i >>> BITS;
@@ -225,7 +225,7 @@ export function shardValueToWrite<V extends object>(s: Shards<V>, key: string): 
   const p = find(l, key, tag);
   if (p < 0) return undefined;
   const v = l[p + 2] as V;
-  if (isDraft(v)) return v;
+  if (isDraftHere(v)) return v;
   const base = baseField(m, t)?.[j];
   const q = base ? find(base, key, tag) : -1;
   if ((q < 0 || base![q + 2] !== v) && !Object.isFrozen(v)) return v;
@@ -307,7 +307,7 @@ export function shardReplaced<V>(s: Shards<V>, key: string, value: V): Shards<V>
  */
 function topToWrite<V>(m: (Top<V> | null)[], t: number): (Leaf<V> | null)[] {
   const top = held(m, t) as (Leaf<V> | null)[];
-  if (isDraft(top) || baseField(m, t) !== top) return top;
+  if (isDraftHere(top) || baseField(m, t) !== top) return top;
   const w = top.slice();
   writeSlot(m, t, w);
   return w;
@@ -323,7 +323,7 @@ function topToWrite<V>(m: (Top<V> | null)[], t: number): (Leaf<V> | null)[] {
  * transition sets a key and reads it back.
  */
 function topToRead<V>(m: Shards<V>, t: number, top: (Leaf<V> | null)[], j: number, v: V): (Leaf<V> | null)[] {
-  if (isDraft(top)) return top;
+  if (isDraftHere(top)) return top;
   const base = baseField(m, t)?.[j];
   if (base === undefined || base === null || base.indexOf(v) < 0) return top;
   return redraft(m as (Top<V> | null)[], t, top);
@@ -346,7 +346,7 @@ function topToRead<V>(m: Shards<V>, t: number, top: (Leaf<V> | null)[], j: numbe
  */
 function writeLeaf<V>(top: (Leaf<V> | null)[], j: number, base: Leaf<V> | null | undefined, tag: number, key: string, value: V | undefined, del: boolean): void {
   const l = held(top, j)! as (number | string | V)[];
-  if (isDraft(l)) {
+  if (isDraftHere(l)) {
     // Positions are read from the plain leaf: through a draft each read is a trap.
     const plain = snapshot(l);
     const p = find(plain, key, tag);
@@ -378,7 +378,7 @@ function writeLeaf<V>(top: (Leaf<V> | null)[], j: number, base: Leaf<V> | null |
  * Otherwise the leaf as the draft hands it out.
  */
 function leafToRead<V>(top: (Leaf<V> | null)[], j: number, l: Leaf<V>, v: V): Leaf<V> {
-  if (isDraft(l)) return l;
+  if (isDraftHere(l)) return l;
   const base = baseField(top, j);
   if (base === undefined || base === null || base === l || base.indexOf(v) < 0) return l;
   return redraft(top, j, l);
@@ -448,7 +448,7 @@ function leafList<V>(s: Shards<V>): Leaf<V>[] {
 /** Every value, in no particular order. On an immer draft each object value is a draft (to write into). */
 export function shardValues<V>(s: Shards<V>): IterableIterator<V> {
   const out: V[] = [];
-  if (isDraft(s)) {
+  if (isDraftHere(s)) {
     for (let t = 0; t < s.length; t++) {
       const first = s[t] as (Leaf<V> | null)[] | null;
       if (!first) continue;
