@@ -204,7 +204,7 @@ function finishDetached(list: unknown[]): void {
 function fieldDraft<T extends object, K extends keyof T & string>(x: T, key: K): T[K] {
   const v = x[key];
   if (reads === null || v === null || typeof v !== 'object') return v;
-  if ((x as Record<symbol, unknown>)[DRAFT_STATE] !== undefined || (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined) return v;
+  if (!noDrafts && ((x as Record<symbol, unknown>)[DRAFT_STATE] !== undefined || (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined)) return v;
   const prev = copies === null ? undefined : (copies.get(x) as T | undefined)?.[key];
   if (prev !== v && !Object.isFrozen(v)) return v;
   noDrafts = false;
