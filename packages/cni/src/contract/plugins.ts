@@ -164,6 +164,23 @@ export function vethName(podKey: string): string {
   return String.fromCharCode(118, 101, 116, 104, hexCode(h >>> 28), hexCode(h >>> 24), hexCode(h >>> 20), hexCode(h >>> 16), hexCode(h >>> 12), hexCode(h >>> 8), hexCode(h >>> 4), hexCode(h));
 }
 
+/**
+ * {@link vethName}, one string per pod key: the host end's name becomes a key of the host's links table, and a
+ * text used as a key before is found at once, where a fresh one goes through V8's string table on the runtime's
+ * slow path (see host-local's keyText). A property campaign's runs name the same few pods again and again.
+ * Cleared when it holds {@link VETH_NAME_LIMIT} keys.
+ */
+function keptVethName(podKey: string): string {
+  let name = VETH_NAMES.get(podKey);
+  if (name === undefined) {
+    if (VETH_NAMES.size >= VETH_NAME_LIMIT) VETH_NAMES.clear();
+    VETH_NAMES.set(podKey, (name = vethName(podKey)));
+  }
+  return name;
+}
+const VETH_NAMES = new Map<string, string>();
+const VETH_NAME_LIMIT = 65_536;
+
 /** The char code of the lower-case hex digit of `x`'s low four bits. */
 function hexCode(x: number): number {
   const d = x & 15;
@@ -379,7 +396,7 @@ function vethExists(conf: PluginInput, inv: CniInvocation): PluginOutcome | null
 
 /** The veth pair's `link.add`, appended to `actions`, and the result's entries of its two ends. */
 function vethPair(inv: CniInvocation, mtu: number, actions: Action[], master?: string): { host: { name: string; mac: string }; cont: { name: string; mac: string; sandbox: string } } {
-  const veth = vethName(inv.podKey);
+  const veth = keptVethName(inv.podKey);
   const hostMac = macFromSeeds(veth, inv.podUid);
   const contMac = macFromSeeds(inv.ifname, inv.podKey, inv.podUid);
   const peer = { ns: podNs(inv), name: inv.ifname, mac: contMac, mtu, up: true };
