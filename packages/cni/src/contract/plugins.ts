@@ -119,7 +119,11 @@ export type PluginInput = Readonly<Record<string, unknown>> & { readonly type: s
 /** A CNI command. */
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK';
 
-type Plugin = (cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores: IpamStores) => PluginOutcome;
+/**
+ * A plugin. `known` is the {@link Readings} of `conf` when the caller holds them already (flannel's memo entry
+ * for its delegate): the plugin reads them there rather than looking the configuration up.
+ */
+type Plugin = (cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores: IpamStores, known?: Readings) => PluginOutcome;
 
 /** The directories libcni searches, as kubelet and containerd configure them. */
 export const CNI_PATH = ['/opt/cni/bin'] as const;
@@ -160,6 +164,23 @@ export function vethName(podKey: string): string {
   return String.fromCharCode(118, 101, 116, 104, hexCode(h >>> 28), hexCode(h >>> 24), hexCode(h >>> 20), hexCode(h >>> 16), hexCode(h >>> 12), hexCode(h >>> 8), hexCode(h >>> 4), hexCode(h));
 }
 
+/**
+ * {@link vethName}, one string per pod key: the host end's name becomes a key of the host's links table, and a
+ * text used as a key before is found at once, where a fresh one goes through V8's string table on the runtime's
+ * slow path (see host-local's keyText). A property campaign's runs name the same few pods again and again.
+ * Cleared when it holds {@link VETH_NAME_LIMIT} keys.
+ */
+function keptVethName(podKey: string): string {
+  let name = VETH_NAMES.get(podKey);
+  if (name === undefined) {
+    if (VETH_NAMES.size >= VETH_NAME_LIMIT) VETH_NAMES.clear();
+    VETH_NAMES.set(podKey, (name = vethName(podKey)));
+  }
+  return name;
+}
+const VETH_NAMES = new Map<string, string>();
+const VETH_NAME_LIMIT = 65_536;
+
 /** The char code of the lower-case hex digit of `x`'s low four bits. */
 function hexCode(x: number): number {
   const d = x & 15;
@@ -188,26 +209,23 @@ interface Readings {
  */
 const readings = new WeakMap<PluginInput, Readings>();
 
-/**
- * The configuration read last and its {@link Readings}: a bridge ADD asks for its settings, then its host-local
- * for the plan, of the same delegate, and a node's next ADD for the same again; the weak map is asked only
- * when the configuration changes.
- */
-let lastConf: PluginInput | null = null;
-let lastReadings: Readings | undefined;
+/** The {@link Readings} of a configuration without a prevResult, made (empty) the first time it is asked for. */
+function readingsOf(conf: PluginInput): Readings {
+  let r = readings.get(conf);
+  if (r === undefined) readings.set(conf, (r = { storeKey: undefined, hostLocalPlan: undefined, bridgeSettings: undefined }));
+  return r;
+}
 
 /**
  * `read` of a configuration, once per configuration object (flannel's delegate is one per node, a list's
- * plugin one per list), kept as its reading `name`; a configuration carrying a prevResult is a copy made for
- * one run, read as it comes.
+ * plugin one per list), kept as its reading `name` in `known` (the configuration's readings, when the caller
+ * holds them) or else in the weak map; a configuration carrying a prevResult is a copy made for one run, read
+ * as it comes.
  */
-function perConfig<K extends keyof Readings>(name: K, read: (conf: PluginInput) => NonNullable<Readings[K]>): (conf: PluginInput) => NonNullable<Readings[K]> {
-  return (conf) => {
+function perConfig<K extends keyof Readings>(name: K, read: (conf: PluginInput) => NonNullable<Readings[K]>): (conf: PluginInput, known?: Readings) => NonNullable<Readings[K]> {
+  return (conf, known) => {
     if (conf.prevResult !== undefined) return read(conf);
-    let r = conf === lastConf ? lastReadings : readings.get(conf);
-    if (r === undefined) readings.set(conf, (r = { storeKey: undefined, hostLocalPlan: undefined, bridgeSettings: undefined }));
-    lastConf = conf;
-    lastReadings = r;
+    const r = known ?? readingsOf(conf);
     let v = r[name];
     if (v === undefined) r[name] = v = read(conf);
     return v as NonNullable<Readings[K]>;
@@ -232,14 +250,14 @@ const hostLocalPlan = perConfig('hostLocalPlan', (conf): { readonly loaded: Host
 ));
 
 /** host-local, called directly or delegated to by bridge, ptp (ipam.ExecAdd/ExecDel/ExecCheck). */
-const hostLocal: Plugin = (cmd, conf, inv, stores) => {
+const hostLocal: Plugin = (cmd, conf, inv, stores, known) => {
   const ipam = conf['ipam'];
   if (ipam === null || typeof ipam !== 'object') return plain(conf, 'IPAM config missing \'ipam\' key');
   const ipText = cniArgsIpText(inv);
-  const plan = ipText === null ? hostLocalPlan(conf) : null;
+  const plan = ipText === null ? hostLocalPlan(conf, known) : null;
   const loaded = plan !== null ? plan.loaded : loadHostLocalConfigFor(ipam as Record<string, unknown>, conf.cniVersion, ipText, conf);
   if ('error' in loaded) return plain(conf, loaded.error);
-  const key = plan !== null ? plan.key : storeKey(conf);
+  const key = plan !== null ? plan.key : storeKey(conf, known);
   const store = stores[key] ?? EMPTY_HOST_LOCAL;
   if (cmd === 'DEL') return ok(null, [], withStore(stores, key, hostLocalDel(store, inv.containerId, inv.ifname)));
   if (cmd === 'CHECK') {
@@ -273,10 +291,10 @@ const NO_DNS: CurrentResult['dns'] = Object.freeze({});
 const NO_INTERFACES: CurrentResult['interfaces'] = Object.freeze([]);
 
 /** Runs the IPAM plugin a main plugin names (the ipam section's `type`). */
-function execIpam(cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores: IpamStores): PluginOutcome {
+function execIpam(cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores: IpamStores, known?: Readings): PluginOutcome {
   const type = ((conf['ipam'] ?? {}) as Record<string, unknown>)['type'];
   if (type !== 'host-local') return plain(conf, `failed to find plugin "${String(type)}" in path [${CNI_PATH.join(' ')}]`);
-  return hostLocal(cmd, conf, inv, stores);
+  return hostLocal(cmd, conf, inv, stores, known);
 }
 
 /**
@@ -378,7 +396,7 @@ function vethExists(conf: PluginInput, inv: CniInvocation): PluginOutcome | null
 
 /** The veth pair's `link.add`, appended to `actions`, and the result's entries of its two ends. */
 function vethPair(inv: CniInvocation, mtu: number, actions: Action[], master?: string): { host: { name: string; mac: string }; cont: { name: string; mac: string; sandbox: string } } {
-  const veth = vethName(inv.podKey);
+  const veth = keptVethName(inv.podKey);
   const hostMac = macFromSeeds(veth, inv.podUid);
   const contMac = macFromSeeds(inv.ifname, inv.podKey, inv.podUid);
   const peer = { ns: podNs(inv), name: inv.ifname, mac: contMac, mtu, up: true };
@@ -557,8 +575,8 @@ function readBridgeSettings(conf: PluginInput): BridgeSettings {
 /** {@link readBridgeSettings}, once per configuration object ({@link perConfig}). */
 const bridgeSettings = perConfig('bridgeSettings', readBridgeSettings);
 
-const bridge: Plugin = (cmd, conf, inv, stores) => {
-  const settings = bridgeSettings(conf);
+const bridge: Plugin = (cmd, conf, inv, stores, known) => {
+  const settings = bridgeSettings(conf, known);
   const { brName, isLayer3 } = settings;
   const h = hostNs(inv);
   if (cmd === 'DEL') {
@@ -567,14 +585,14 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
     const actions: Action[] = linkOf(inv.podNetns, inv.ifname) ? [{ op: 'link.del', ns: podNs(inv), name: inv.ifname }] : [];
     let s = stores;
     if (isLayer3) {
-      const r = execIpam('DEL', conf, inv, stores);
+      const r = execIpam('DEL', conf, inv, stores, known);
       if (!r.ok) return r;
       s = r.stores;
     }
     if (isLayer3 && bool(conf, 'ipMasq')) actions.push(...ipMasqTeardown(inv, conf, podAddrs(inv)));
     return ok(null, actions, s);
   }
-  if (cmd === 'CHECK') return bridgeCheck(conf, inv, stores, brName, isLayer3);
+  if (cmd === 'CHECK') return bridgeCheck(conf, inv, stores, brName, isLayer3, known);
   if (settings.refused !== null) return settings.refused(conf);
   const { isDefaultGW, isGW, mtu } = settings;
   const existing = linkOf(inv.node.host, brName);
@@ -589,7 +607,7 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
   let result: CurrentResult;
   let s = stores;
   if (isLayer3) {
-    const r = execIpam('ADD', conf, inv, stores);
+    const r = execIpam('ADD', conf, inv, stores, known);
     if (!r.ok) return r;
     s = r.stores;
     const ipam = r.result!;
@@ -633,10 +651,10 @@ const bridge: Plugin = (cmd, conf, inv, stores) => {
   return ok(result, actions, s);
 };
 
-function bridgeCheck(conf: PluginInput, inv: CniInvocation, stores: IpamStores, brName: string, isLayer3: boolean): PluginOutcome {
+function bridgeCheck(conf: PluginInput, inv: CniInvocation, stores: IpamStores, brName: string, isLayer3: boolean, known: Readings | undefined): PluginOutcome {
   if (!inv.podNetns) return plain(conf, `failed to open netns "${inv.netns}": unknown FS magic on "${inv.netns}": 0`);
   if (isLayer3) {
-    const r = execIpam('CHECK', conf, inv, stores);
+    const r = execIpam('CHECK', conf, inv, stores, known);
     if (!r.ok) return r;
   }
   const prev = conf.prevResult;
@@ -667,11 +685,11 @@ function bridgeCheck(conf: PluginInput, inv: CniInvocation, stores: IpamStores, 
   return e ?? ok(null, [], stores);
 }
 
-const ptp: Plugin = (cmd, conf, inv, stores) => {
+const ptp: Plugin = (cmd, conf, inv, stores, known) => {
   const h = hostNs(inv);
   const p = podNs(inv);
   if (cmd === 'DEL') {
-    const r = execIpam('DEL', conf, inv, stores);
+    const r = execIpam('DEL', conf, inv, stores, known);
     if (!r.ok) return r;
     const addrs = podAddrs(inv);
     const actions: Action[] = linkOf(inv.podNetns, inv.ifname) ? [{ op: 'link.del', ns: p, name: inv.ifname }] : [];
@@ -680,7 +698,7 @@ const ptp: Plugin = (cmd, conf, inv, stores) => {
   }
   if (cmd === 'CHECK') {
     if (!inv.podNetns) return plain(conf, `failed to open netns "${inv.netns}": unknown FS magic on "${inv.netns}": 0`);
-    const r = execIpam('CHECK', conf, inv, stores);
+    const r = execIpam('CHECK', conf, inv, stores, known);
     if (!r.ok) return r;
     const prev = conf.prevResult;
     if (!prev) return plain(conf, 'ptp: Required prevResult missing');
@@ -692,7 +710,7 @@ const ptp: Plugin = (cmd, conf, inv, stores) => {
     if (cont.mac && cont.mac !== l.mac) return plain(conf, `ptp: Interface ${cont.name} Mac ${cont.mac} doesn't match container Mac: ${l.mac}`);
     return validateContainerIpsAndRoutes(inv, conf, prev) ?? ok(null, [], stores);
   }
-  const r = execIpam('ADD', conf, inv, stores);
+  const r = execIpam('ADD', conf, inv, stores, known);
   if (!r.ok) return r;
   const ipam = r.result!;
   if (ipam.ips.length === 0) return plain(conf, 'IPAM plugin returned missing IP config');
@@ -844,20 +862,25 @@ export function flannelDelegate(conf: PluginInput, env: FlannelSubnetEnv): Plugi
   return delegate;
 }
 
-/** What the flannel plugin made of a node's files: the subnet.env it read, parsed, and the delegate it made of it for `conf` (null when the file is refused). */
+/**
+ * What the flannel plugin made of a node's files: the subnet.env it read, parsed, the delegate it made of it for
+ * `conf` (null when the file is refused) and that delegate's {@link Readings} (null when there is none).
+ */
 interface FlannelReading {
   readonly path: string;
   readonly text: string;
   readonly env: FlannelSubnetEnv | { error: string };
   readonly conf: PluginInput;
   readonly delegate: PluginInput | string | null;
+  readonly readings: Readings | null;
 }
 
 /**
  * The flannel plugin's one memo: what it made of a files record, by the record. flanneld hands every ADD and DEL
  * on a node the same frozen record, and the nodes of every property run with the same lease numbers the same
- * record (flannel.ts keeps it per lease): one identity lookup finds the parsed file and the delegate, whose
- * host-local plan is filed on it (a delegate made anew for every pod would be read anew). It replaces three: a
+ * record (flannel.ts keeps it per lease): one identity lookup finds the parsed file, the delegate and the
+ * delegate's readings (its bridge settings and host-local plan), which the delegate's plugins are handed rather
+ * than look up (a delegate made anew for every pod would be read anew). It replaces three: a
  * weak map of records to parses, parseSubnetEnv's memo of texts (with its last answer), and a two-level weak map
  * of delegates by configuration and parse. The record's text and the configuration are compared, so a record
  * changed in place, or read for another configuration, is read again.
@@ -868,7 +891,8 @@ function flannelReading(files: Readonly<Record<string, string>>, path: string, t
   const known = flannelReadings.get(files);
   if (known !== undefined && known.text === text && known.conf === conf && known.path === path) return known;
   const env = parseSubnetEnv(path, text);
-  const read: FlannelReading = { path, text, env, conf, delegate: 'error' in env ? null : flannelDelegate(conf, env) };
+  const delegate = 'error' in env ? null : flannelDelegate(conf, env);
+  const read: FlannelReading = { path, text, env, conf, delegate, readings: delegate === null || typeof delegate === 'string' ? null : readingsOf(delegate) };
   flannelReadings.set(files, read);
   return read;
 }
@@ -889,7 +913,8 @@ const flannel: Plugin = (cmd, conf, inv, stores) => {
   if (typeof delegate === 'string') return plain(conf, delegate);
   const run = PLUGINS[delegate.type];
   if (!run) return plain(conf, `failed to delegate add: failed to find plugin "${delegate.type}" in path [${CNI_PATH.join(' ')}]`);
-  const r = run(cmd, delegate, inv, stores);
+  // The delegate's readings are the entry's: its plugin reads them there, not through the weak map.
+  const r = run(cmd, delegate, inv, stores, read.readings!);
   // delegateAdd wraps the delegate's error in a plain one ("failed to delegate add: …", code 999).
   if (!r.ok && cmd === 'ADD') return plain(conf, `failed to delegate add: ${r.error.msg}${r.error.details ? `; ${r.error.details}` : ''}`);
   return r;

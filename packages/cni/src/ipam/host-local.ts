@@ -504,7 +504,7 @@ function reserveIn(store: HostLocalStore, ix: StoreIndex, rangeId: number, ip: I
   if (inPlace !== null && MadeStore.buildOf(store) === inPlace.build) return { ip, range, store: reserveInPlace(inPlace.undo, store, ix, rangeId, ip, owner) };
   const lastReserved = withLastReserved(store.lastReserved, rangeId, ip);
   const allocated = store.allocated;
-  const key = keyText(ip);
+  const key = keyText(ip, true);
   // A store made while a build runs holds records of its own (two fresh copies): the build's later ADDs may extend it.
   const build = inPlace === null ? null : inPlace.build;
   // Only a free address is reserved (its index said so). Should the record hold its key all the same, withEntry
@@ -553,7 +553,7 @@ function lastReservedIn(store: HostLocalStore, rangeId: number): Ipv4 | undefine
 
 /** {@link reserveIn} on a store of the running build: the records gain the entry, the store stays the same object. */
 function reserveInPlace(undo: (() => void)[], store: HostLocalStore, ix: StoreIndex, rangeId: number, ip: Ipv4, owner: HostLocalOwner): HostLocalStore {
-  const key = keyText(ip);
+  const key = keyText(ip, false);
   const allocated = store.allocated as Record<string, HostLocalOwner>;
   const lastReserved = store.lastReserved as Record<string, Ipv4>;
   const before = lastReservedIn(store, rangeId);
@@ -704,14 +704,35 @@ function addressText(ip: Ipv4, len: number): string {
 
 /**
  * The record's key of an address being reserved (formatIpv4), kept as the last one made: the ADD's result
- * prints the same address next ({@link addressText}), from this text rather than formatting it again.
+ * prints the same address next ({@link addressText}), from this text rather than formatting it again. With
+ * `kept` (an ADD outside a build), the text is the one {@link KEY_TEXTS} holds for the address; a build
+ * reserves each address once, and formats it.
  */
-function keyText(ip: Ipv4): string {
+function keyText(ip: Ipv4, kept: boolean): string {
+  let text = kept ? KEY_TEXTS.get(ip) : undefined;
+  if (text === undefined) {
+    text = formatIpv4(ip);
+    if (kept) {
+      if (KEY_TEXTS.size >= KEY_TEXT_LIMIT) KEY_TEXTS.clear();
+      KEY_TEXTS.set(ip, text);
+    }
+  }
   lastKeyIp = ip;
-  return (lastKeyText = formatIpv4(ip));
+  return (lastKeyText = text);
 }
 let lastKeyIp: Ipv4 | null = null;
 let lastKeyText = '';
+
+/**
+ * The record keys made so far, by address: one string per address, handed out again whenever it is reserved
+ * again. A property name is an internalized string: a fresh text written as a key of the prototype-less record
+ * (and read there first, to see it is free) goes through V8's string table on the runtime's slow path each
+ * time, while a text used as a key before is found at once. That write was ~3/4 of reserveIn's self time
+ * (line ticks, an ADD on a 3-node state repeated), and a property campaign's runs reserve the same few
+ * addresses again and again. Cleared when it holds {@link KEY_TEXT_LIMIT} addresses, so memory stays bounded.
+ */
+const KEY_TEXTS = new Map<Ipv4, string>();
+const KEY_TEXT_LIMIT = 65_536;
 
 /**
  * A range's gateway as text: the last one written is handed out again for the same address, so the
