@@ -125,9 +125,17 @@ function withAddrs(p: Ipv4Packet, src: Ipv4, dst: Ipv4): Ipv4Packet {
   return { kind: 'ipv4', header: header(p.header, p.header.ttl, src, dst), payload: p.payload };
 }
 
-const nsMemo = new WeakMap<ClusterState, Map<NsId, NetNs | undefined>>();
-/** The node of a host namespace id, per state (a flood asks for it at every broadcast on a bridge). */
-const nodeMemo = new WeakMap<ClusterState, Map<NsId, Node | undefined>>();
+/**
+ * What the engine memoizes per state: its namespaces by id, and the node of a host namespace id (a flood
+ * asks for it at every broadcast on a bridge; made on the first ask). One weak map entry per state for both,
+ * not one each: a check probes each new state, and a weak map insert (an identity hash for the state, an
+ * ephemeron for the scavenger to walk) cost more than the map it holds.
+ */
+interface StateMemo {
+  readonly ns: Map<NsId, NetNs | undefined>;
+  nodes: Map<NsId, Node | undefined> | null;
+}
+const stateMemo = new WeakMap<ClusterState, StateMemo>();
 /**
  * The owners of an address (the cluster's ipIndex) by number, memoized on the immutable index: the index is
  * keyed by the address as a string, and at 150,000 pods building that string and finding it among the
@@ -201,8 +209,12 @@ const fdbIdx = new WeakMap<object, DevIndex<Mac, FdbEntry>>();
 const FLAT_INDEX_MAX = 8;
 
 /**
- * A namespace's neighbour or FDB table (keyed `dev|address`) indexed by device, then address: memoized
- * on the table object, which is immutable, so a lookup builds no key string (every hop does several).
+ * A namespace's neighbour or FDB table (keyed `dev|address`) indexed by device, then address, so a lookup
+ * builds no key string (every hop does several). The index is kept in the namespace's view (NsView `neigh`,
+ * `fdb`), which a namespace with the same table hands on to the next; a large table's index is memoized on
+ * the table object (immutable) too. A small one's is not: in flannel property runs at every-change, 1 of 23
+ * asks per run found a small table's index in that memo, and each of the ~10 others inserted one (an
+ * identity hash for the table, an ephemeron for the scavenger) to build a list of a few entries again.
  */
 function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<string, E>>, memo: WeakMap<object, DevIndex<K, E>>, keyOf: (e: E) => K): DevIndex<K, E> {
   let m = memo.get(table);
@@ -224,8 +236,7 @@ function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<str
         flat[j + 1] = k;
         flat[j + 2] = e;
       }
-      memo.set(table, (m = flat));
-      return m;
+      return flat;
     }
     const idx = new Map<string, Map<K, E>>();
     for (let i = 0; i < keys.length; i++) {
@@ -319,6 +330,13 @@ interface NsView extends LocalAddrs, RouteSlot {
   /** The namespace's routes and peer-set refs, which its `table` and `peers` were made with (see makeView). */
   readonly routes: readonly Route[];
   readonly refs: readonly PeerSetRef[];
+  /**
+   * For a node's host namespace: its bridges' flood plans (see {@link FloodPlan}) by bridge name, made with
+   * the node's pods record `floodPods` (a plan reads the host namespace, which is this view's, and the pods).
+   * Null until a flood first asks.
+   */
+  floodPods: object | null;
+  floodPlans: Map<string, FloodPlan> | null;
 }
 
 /** The peer sets of a view not yet resolved (or of a namespace that includes none), shared. */
@@ -362,11 +380,6 @@ interface FloodPlan {
   readonly farNs: readonly (NetNs | null)[];
 }
 
-/**
- * Flood plans by node, then by bridge. A plan reads the host namespace and the node's pods, all inside the
- * node object: a node that did not change keeps its plan from state to state without looking at its pods.
- */
-const floodPlans = new WeakMap<Node, Map<string, FloodPlan>>();
 
 /** The positions of the sinks of a plan that hold `target` (outside 127/8), or null when none does. */
 function ownersIn(plan: FloodPlan, target: Ipv4): number[] | null {
@@ -485,6 +498,7 @@ function makeView(ns: NetNs, prev: NsView | null): NsView {
       list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true,
       noRules: ns.rules.length === 0, translates: null, noConntrack: ns.conntrack.length === 0, noPmtu,
       peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, table: null, routes: ns.routes, refs: ns.peerSets,
+      floodPods: null, floodPlans: null,
     };
   }
   const same = prev.routes === ns.routes && prev.refs === ns.peerSets;
@@ -494,6 +508,7 @@ function makeView(ns: NetNs, prev: NsView | null): NsView {
     noRules: ns.rules.length === 0, translates: prev.ns.rules === ns.rules ? prev.translates : null, noConntrack: ns.conntrack.length === 0, noPmtu,
     peerSetsOf: same ? prev.peerSetsOf : null, peers: same ? prev.peers : NO_PEERS, nics: prev.nics, tunnels: prev.tunnels,
     table: same ? prev.table : null, routes: ns.routes, refs: ns.peerSets,
+    floodPods: null, floodPlans: null,
   };
 }
 
@@ -606,6 +621,8 @@ class Run {
    * outermost header), so later MTU checks see what the wire carries.
    */
   fragCap: Map<number, number> | null = null;
+  /** The state's memo (see {@link StateMemo}), shared by every send on this state. */
+  readonly memo: StateMemo;
   readonly nsCache: Map<NsId, NetNs | undefined>;
   ownersCache: Map<number, Owned | null> | null = null;
   nextPid = 1;
@@ -620,21 +637,15 @@ class Run {
   constructor(readonly state: ClusterState, readonly maxSteps: number, readonly checks: boolean, readonly record: boolean, visited = false) {
     if (visited) this.visited = new Set();
     // Namespace lookups are memoized per state: every send on the same state shares them.
-    let c = nsMemo.get(state);
-    if (!c) nsMemo.set(state, (c = new Map()));
-    this.nsCache = c;
+    let c = stateMemo.get(state);
+    if (c === undefined) stateMemo.set(state, (c = { ns: new Map(), nodes: null }));
+    this.memo = c;
+    this.nsCache = c.ns;
   }
-
-  #nodeCache: Map<NsId, Node | undefined> | null = null;
 
   /** The node whose host namespace has this id (`node/<name>`), or undefined. */
   hostNode(id: NsId): Node | undefined {
-    let m = this.#nodeCache;
-    if (m === null) {
-      m = nodeMemo.get(this.state) ?? null;
-      if (m === null) nodeMemo.set(this.state, (m = new Map()));
-      this.#nodeCache = m;
-    }
+    const m = (this.memo.nodes ??= new Map());
     let n = m.get(id);
     if (n === undefined && !m.has(id)) {
       n = id.startsWith('node/') ? shardGet(this.state.nodes, id.slice(5)) : undefined;
@@ -1004,8 +1015,16 @@ class Run {
   floodArpRequest(ns: NetNs, br: Link, inPort: string | null, frame: Frame, target: Ipv4, pid: number): boolean {
     const node = this.hostNode(ns.id);
     if (node === undefined || node.host !== ns) return false;
-    let plans = floodPlans.get(node);
-    if (plans === undefined) floodPlans.set(node, (plans = new Map()));
+    // The plans are kept in the host namespace's view with the pods record they read (no weak map on the
+    // node: a node is a new object after every change on it, and an insert per node met was ~7 a property
+    // run at every-change, each an identity hash and an ephemeron for the scavenger): a host namespace and
+    // pods that did not change keep their plans from state to state.
+    const v = this.view(ns);
+    let plans = v.floodPlans;
+    if (plans === null || v.floodPods !== node.pods) {
+      v.floodPods = node.pods;
+      v.floodPlans = plans = new Map();
+    }
     let plan = plans.get(br.name);
     if (plan === undefined) plans.set(br.name, (plan = this.floodPlan(node, br)));
     const { names, sinks } = plan;
@@ -1968,6 +1987,42 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
     state: options.commit === false ? state : run.commit(),
     ...(run.visited !== null ? { visited: run.visited } : {}),
   };
+}
+
+/** What a check's probe reads of its send (see {@link probeSend}). */
+export interface ProbeOutcome {
+  readonly violations: readonly HopViolation[];
+  /** Whether an echo reply was delivered back in the sending namespace. */
+  readonly replied: boolean;
+  /** The namespaces of the steps taken, ARP frames excepted, when asked for; else null. */
+  readonly visited: ReadonlySet<NsId> | null;
+}
+
+/**
+ * The checks' probe: the run of `send(state, from, packet, { record: false, commit: false, visited })`, and
+ * only what a probe that passes reads of it — the hop violations, whether the echo reply came back to `from`
+ * (a fate the trace would hold: role `echo-reply`, delivered in `from`, an ICMP echo reply), the namespaces
+ * visited — without the trace, its fates list and the result a passing probe never reads (most probes pass;
+ * one that fails is sent again recorded, through {@link send}). Internal to the checks, which build `packet`
+ * themselves (`icmpEcho`): it is not validated again, but `from` must name a namespace.
+ */
+export function probeSend(state: ClusterState, from: NsId, packet: Ipv4Packet, visited: boolean): ProbeOutcome {
+  const run = new Run(state, 4096, true, false, visited);
+  if (typeof from !== 'string' || !run.ns(from)) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(from)}" to send from`, { ns: from });
+  const pid = run.newPacket('original', packet, from);
+  run.step(pid, from, null, 'send', null, null, packet);
+  run.ipOutput(from, packet, pid);
+  run.run();
+  let replied = false;
+  const info = run.info;
+  for (let i = 0; i < info.length; i++) {
+    const f = info[i]!.fate;
+    if (f !== undefined && f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === from && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY) {
+      replied = true;
+      break;
+    }
+  }
+  return { violations: run.violations, replied, visited: run.visited };
 }
 
 const isU = (v: unknown, max: number): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;

@@ -17,7 +17,7 @@
  */
 import { formatIpv4 } from '../addr/ipv4.js';
 import { icmpEcho } from '../dataplane/build.js';
-import { describeRoute, send } from '../dataplane/engine.js';
+import { describeRoute, probeSend, send } from '../dataplane/engine.js';
 import { podKeys } from '../dataplane/links.js';
 import { fail } from '../errors.js';
 import type { Trace } from '../dataplane/types.js';
@@ -142,17 +142,15 @@ const NO_TRANSIT: readonly string[] = Object.freeze([]);
  */
 const PASSED: PairRecord = Object.freeze({ violations: Object.freeze([]) as readonly Violation[], transit: NO_TRANSIT });
 
-/** The options of an unrecorded probe, by whether it notes the namespaces it crossed (one object each, not one per probe). */
-const QUICK = { fast: Object.freeze({ record: false, commit: false, visited: false }), transit: Object.freeze({ record: false, commit: false, visited: true }) } as const;
-
 /** Probes `from` → `to`'s IP with an ICMP echo; returns violations and the transit nodes crossed. */
 function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: PlacedPod, guarantee: GuaranteeName, mode: ProbeMode, nodeOf: NodeOf): PairRecord {
   if (mode !== 'record') {
     // Fast path: decide without recording; record only to explain a failure. Sends are deterministic and
     // recording changes nothing of what happens, so a passing probe would pass recorded too.
-    const quick = send(state, fromNs, icmpEcho(to.ip!), QUICK[mode]);
-    if (quick.trace.violations.length === 0 && replied(quick.trace, fromNs)) {
-      if (!quick.visited) return PASSED;
+    // probeSend is that unrecorded send, read without its trace (`replied` is what replied() would answer).
+    const quick = probeSend(state, fromNs, icmpEcho(to.ip!), mode === 'transit');
+    if (quick.violations.length === 0 && quick.replied) {
+      if (quick.visited === null) return PASSED;
       return footprint(nodeOf, fromNs, to, quick.visited, PASSED.violations);
     }
   }
