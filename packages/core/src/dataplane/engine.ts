@@ -1958,6 +1958,25 @@ export function describeRoute(r: Route): string {
   return `${dst}${r.via !== null ? ` via ${formatIpv4(r.via)}` : ''} dev ${r.dev}${r.onlink ? ' onlink' : ''}`;
 }
 
+/** `run`, whose sender `from` must be a namespace of its state (else NAMESPACE_NOT_FOUND). */
+function sender(run: Run, from: NsId): Run {
+  // Through the run's namespace memo (shared by every send on this state), not a fresh findNs.
+  if (typeof from !== 'string' || !run.ns(from)) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(from)}" to send from`, { ns: from });
+  return run;
+}
+
+/**
+ * Plays `run`: `packet` sent from `from` ({@link sender}), to the end of every packet it leads to. One
+ * start for {@link send} and {@link probeSend}, so a probe is exactly the run a send makes.
+ */
+function play(run: Run, from: NsId, packet: Ipv4Packet): Run {
+  const pid = run.newPacket('original', packet, from);
+  run.step(pid, from, null, 'send', run.record ? note((f, pk) => `${f} sends ${describePacket(pk)}`, from, packet) : null, null, packet);
+  run.ipOutput(from, packet, pid);
+  run.run();
+  return run;
+}
+
 /**
  * Sends one IPv4 packet from a namespace, as a local socket would (the route chooses the source when
  * `packet.header.src` is 0), and follows it and everything it causes (ARP, replies, ICMP errors) until
@@ -1965,15 +1984,10 @@ export function describeRoute(r: Route): string {
  */
 export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, options: SendOptions = {}): SendResult {
   const maxSteps = options.maxSteps ?? 4096;
-  const run = new Run(state, maxSteps, options.checks ?? true, options.record ?? true, options.visited === true);
-  // Through the run's namespace memo (shared by every send on this state), not a fresh findNs.
-  if (typeof from !== 'string' || !run.ns(from)) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(from)}" to send from`, { ns: from });
+  const run = sender(new Run(state, maxSteps, options.checks ?? true, options.record ?? true, options.visited === true), from);
   checkPacket(packet);
   if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
-  const pid = run.newPacket('original', packet, from);
-  run.step(pid, from, null, 'send', run.record ? note((f, pk) => `${f} sends ${describePacket(pk)}`, from, packet) : null, null, packet);
-  run.ipOutput(from, packet, pid);
-  run.run();
+  play(run, from, packet);
   const fates = run.info.map((i) => i.fate ?? { packet: 0, disposition: 'loop' as Disposition, ns: from, role: i.role, ip: null });
   const first = run.info[0]!;
   return {
@@ -2007,12 +2021,7 @@ export interface ProbeOutcome {
  * themselves (`icmpEcho`): it is not validated again, but `from` must name a namespace.
  */
 export function probeSend(state: ClusterState, from: NsId, packet: Ipv4Packet, visited: boolean): ProbeOutcome {
-  const run = new Run(state, 4096, true, false, visited);
-  if (typeof from !== 'string' || !run.ns(from)) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(from)}" to send from`, { ns: from });
-  const pid = run.newPacket('original', packet, from);
-  run.step(pid, from, null, 'send', null, null, packet);
-  run.ipOutput(from, packet, pid);
-  run.run();
+  const run = play(sender(new Run(state, 4096, true, false, visited), from), from, packet);
   let replied = false;
   const info = run.info;
   for (let i = 0; i < info.length; i++) {
