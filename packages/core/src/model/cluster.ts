@@ -386,6 +386,8 @@ const netnsHashes: number[] = [0, 0, 0, 0];
  * processor runs both chains at once; the hashes, and so the texts, are those each makes alone.
  */
 function podIds(pod: { key: string; created: number; uid: string }): void {
+  const last = lastSandbox;
+  if (pod.key === last.key && pod.uid === last.uid && pod.created === last.created && pod.uid === lastNetns.uid) return;
   const u0 = seedBar(seedPart(pod.key, 0));
   const nu = pod.uid.length;
   const n = seedPart(String(pod.created), seedBar(seedPart(pod.uid, u0)));
