@@ -161,7 +161,7 @@ type DNs = Draft<NetNs>;
  * create or remove a namespace, so within one list an id keeps naming the same one. `known` are the
  * namespaces the list's caller handed over (applyActionsToDraft).
  */
-const listNs: { d: DState | null; id: NsId; ns: DNs | null; prevId: NsId; prev: DNs | null; known: readonly DNs[] } = { d: null, id: '', ns: null, prevId: '', prev: null, known: [] };
+const listNs: { d: DState | null; id: NsId; ns: DNs | null; prevId: NsId; prev: DNs | null; known: readonly DNs[]; pod: string | null } = { d: null, id: '', ns: null, prevId: '', prev: null, known: [], pod: null };
 
 /**
  * The namespace the list's caller removes once the list is applied (a deleted pod's, {@link applyActionsToDraft}'s
@@ -301,8 +301,9 @@ function knownNs(known: readonly DNs[], id: NsId): DNs | undefined {
 }
 
 /** Applies each action of a list in order, with {@link listNs} remembering namespaces meanwhile. */
-function applyList(d: DState, actions: readonly Action[], known: readonly DNs[] = NO_NS, gone: GoneNs | null = null): void {
+function applyList(d: DState, actions: readonly Action[], known: readonly DNs[] = NO_NS, gone: GoneNs | null = null, pod: string | null = null): void {
   listNs.d = d;
+  listNs.pod = pod;
   listNs.ns = null;
   listNs.id = '';
   listNs.prev = null;
@@ -319,6 +320,7 @@ function applyList(d: DState, actions: readonly Action[], known: readonly DNs[] 
     listNs.ns = null;
     listNs.prev = null;
     listNs.known = NO_NS;
+    listNs.pod = null;
     // Links still pending go with the namespace.
     goneNs.gone = null;
     goneNs.ns = null;
@@ -431,9 +433,20 @@ function writable<T extends object, K extends keyof T>(parent: T, key: K): T[K] 
 /** Who owns an address configured in a namespace. */
 export function ownerOf(nsId: NsId, dev: string, nodeEth0: boolean): IpOwner {
   if (nsId === UNDERLAY_NS) return { kind: 'router', name: 'underlay', ns: nsId, dev };
-  if (nsId.startsWith('pod/')) return { kind: 'pod', name: nsId.slice(4), ns: nsId, dev };
+  if (nsId.startsWith('pod/')) return { kind: 'pod', name: podKeyIn(nsId), ns: nsId, dev };
   const node = nsId.slice(5);
   return nodeEth0 ? { kind: 'node', name: node, ns: nsId, dev } : { kind: 'gateway', name: `${node}/${dev}`, ns: nsId, dev };
+}
+
+/**
+ * The pod key a pod namespace's id names (`pod/<key>`): the key of the pod whose ADD or DEL the action list
+ * applies ({@link applyActionsToDraft}'s `pod`) when the id is that pod's, else the id cut. The owner the IP
+ * index keeps of a pod's address holds the pod's own key string, not a copy made per address (a sliced string
+ * that a built cluster kept per pod, and the young-generation GC copied twice on its way to the old one).
+ */
+function podKeyIn(nsId: NsId): string {
+  const key = listNs.pod;
+  return key !== null && nsId.length === key.length + 4 && nsId.endsWith(key) ? key : nsId.slice(4);
 }
 
 const NO_OWNERS: readonly IpOwner[] = Object.freeze([]);
@@ -1405,8 +1418,9 @@ export function applyActions(state: ClusterState, actions: readonly Action[]): C
  * namespace the caller removes once the list is applied (a deleted pod's), named by its id: a link the list
  * deletes in it may be left there (see {@link goneNs}), so the caller must take the namespace as the list
  * leaves it (its draft if the list made one, else as it was) out of the IP index (unindexNs) and throw it
- * away; every action sees it as it would without.
+ * away; every action sees it as it would without. `pod` is the key of the pod whose CNI ADD or DEL the list is
+ * (the IP index's owners of its addresses then hold that string: {@link podKeyIn}).
  */
-export function applyActionsToDraft(d: DState, actions: readonly Action[], known: readonly Draft<NetNs>[] = NO_NS, gone: GoneNs | null = null): void {
-  applyList(d, actions, known, gone);
+export function applyActionsToDraft(d: DState, actions: readonly Action[], known: readonly Draft<NetNs>[] = NO_NS, gone: GoneNs | null = null, pod: string | null = null): void {
+  applyList(d, actions, known, gone, pod);
 }
