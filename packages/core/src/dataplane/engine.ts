@@ -14,6 +14,7 @@ import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
+import { netNsRecord } from '../model/netns.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, Segment, TcProg, TunnelEntry } from '../model/types.js';
 import { localAddressMap, lookupRouteFrom, refUses, selectSource, type RouteSlot } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
@@ -1795,7 +1796,7 @@ class Run {
    * polymorphic and was deoptimized again: property runs were 8–10 % slower (both orders), though the sends
    * were faster. The records are copied by util/dict.ts `copyRecord` (whose spread, shared by most copies of
    * the model, keeps the state's map: one map for states in a flannel property run, as with immer), and a
-   * namespace is written as the object literal the model makes namespaces with ({@link learnedNs}).
+   * namespace is made by the model's one namespace maker (model/netns.ts; {@link learnedNs}).
    */
   commit(): ClusterState {
     if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd === null && this.pmtuUpd === null) return this.state;
@@ -1872,11 +1873,11 @@ class Run {
   }
 
   /**
-   * The namespace `was` (whose id is `id`) with what it learned: new tables. Written as the object literal
-   * model/cluster.ts makes a namespace with (`emptyNs`: the same keys in the same order), so that V8 gives it
-   * that literal's map: a pod's namespace then has one map whether a send taught it something or not (a
-   * spread gave the ones a send committed a map of their own; see {@link commit}). Keep the keys in step with
-   * `emptyNs` (the keys' order is the state's too: testing's send-commit test holds it to the namespace's).
+   * The namespace `was` (whose id is `id`) with what it learned: new tables. Made by model/netns.ts
+   * `netNsRecord`, as model/cluster.ts's `emptyNs` makes a namespace, so that V8 gives both one map: a pod's
+   * namespace then has one map whether a send taught it something or not (a spread gave the ones a send
+   * committed a map of their own; see {@link commit}). testing's send-commit test holds the keys' order to
+   * the namespace's.
    */
   learnedNs(id: NsId, was: NetNs): NetNs {
     const ct = this.ctUpd?.get(id);
@@ -1900,20 +1901,7 @@ class Run {
       next.pmtu = pmtu;
       return next;
     }
-    return {
-      id: was.id,
-      links: was.links,
-      routes: was.routes,
-      neigh,
-      fdb,
-      sysctl: was.sysctl,
-      rules: was.rules,
-      conntrack,
-      peerSets: was.peerSets,
-      listening: was.listening,
-      pmtu,
-      nextIfindex: was.nextIfindex,
-    };
+    return netNsRecord(was.id, was.links, was.routes, neigh, fdb, was.sysctl, was.rules, conntrack, was.peerSets, was.listening, pmtu, was.nextIfindex);
   }
 }
 

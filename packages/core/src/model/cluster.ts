@@ -16,6 +16,7 @@ import { emptyShards, shardDelete, shardGet, shardPeek, shardPeekValues, shardSe
 import { hexDigitCode } from '../util/hex.js';
 import { dict } from '../util/dict.js';
 import { findNode, findPod, getNode, getPod, hostNsId, podKeyOf, podNsId, UNDERLAY_NS } from './lookup.js';
+import { netNsRecord } from './netns.js';
 import type { ClusterState, Container, KubeEvent, Link, NeighEntry, NetNs, Node, Pod, PodStatus, Segment, Sysctls } from './types.js';
 
 /** An underlay segment as the cluster spec declares it. */
@@ -114,14 +115,14 @@ const PRISTINE = (() => {
  */
 function emptyNs(id: string, forward: boolean, shared = true, listening: readonly string[] = PRISTINE.list): NetNs {
   if (!shared) {
-    return { id, links: { lo: newLo() }, routes: [], neigh: dict(), fdb: dict(), sysctl: newSysctl(forward), rules: [], conntrack: [], peerSets: [], listening: [], pmtu: dict(), nextIfindex: 2 };
+    return netNsRecord(id, { lo: newLo() }, [], dict(), dict(), newSysctl(forward), [], [], [], [], dict(), 2);
   }
   const { lo, table, list } = PRISTINE;
   // Filled into an empty object, whose spare in-object slots take the next links (a pod's eth0) without
   // a separate property store.
   const links: Record<string, Link> = {};
   links['lo'] = lo;
-  return { id, links, routes: list, neigh: table, fdb: table, sysctl: PRISTINE.sysctl[forward ? 1 : 0]!, rules: list, conntrack: list, peerSets: list, listening, pmtu: table, nextIfindex: 2 };
+  return netNsRecord(id, links, list, table, table, PRISTINE.sysctl[forward ? 1 : 0]!, list, list, list, listening, table, 2);
 }
 
 /** The listening sockets a pod's containers declare, as its namespace holds them (shared when none). */
@@ -383,9 +384,10 @@ const netnsHashes: number[] = [0, 0, 0, 0];
  * their last answers: a CNI ADD asks for both. Each is a chain of FNV-1a steps, each step waiting on the one
  * before (a multiply's latency): the netns path's four rounds over the pod's UID (which the sandbox ID's
  * seed holds, `<key>|<uid>|<created>`) are stepped beside the sandbox ID's first four rounds, so that the
- * processor runs both chains at once; the hashes, and so the texts, are those each makes alone.
+ * processor runs both chains at once; the hashes, and so the texts, are those each makes alone (exported for
+ * model/ids.test.ts, which holds them to that; not part of the package's API).
  */
-function podIds(pod: { key: string; created: number; uid: string }): void {
+export function podIds(pod: { key: string; created: number; uid: string }): void {
   const last = lastSandbox;
   if (pod.key === last.key && pod.uid === last.uid && pod.created === last.created && pod.uid === lastNetns.uid) return;
   const u0 = seedBar(seedPart(pod.key, 0));

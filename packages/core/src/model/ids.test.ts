@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { netnsPath, sandboxId } from './cluster.js';
+import { createSimulator } from '../sim/simulator.js';
+import { netnsPath, podIds, sandboxId } from './cluster.js';
 
 /** FNV-1a over the seed, once per 8 hex digits, each round printed with toString(16) (how it was written first). */
 function reference(s: string, len: number): string {
@@ -24,4 +25,33 @@ describe('sandbox IDs and netns paths', () => {
       expect(netnsPath({ uid })).toBe(`/var/run/netns/cni-${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`);
     }), { numRuns: 500 });
   });
+
+  it('are the same when a pod add makes both side by side (podIds) as when each is made alone', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 40 }), fc.uuid(), fc.nat(), (key, uid, created) => {
+      const pod = { key, uid, created };
+      podIds(pod);
+      // Both now answer from what podIds made: the interleaved chains must give each one's own hashes.
+      expect(sandboxId(pod)).toBe(reference(`${key}|${uid}|${created}`, 64));
+      const h = reference(uid, 32);
+      expect(netnsPath(pod)).toBe(`/var/run/netns/cni-${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`);
+    }), { numRuns: 500 });
+  });
 });
+
+describe('a pod\'s record', () => {
+  it('has the same fields, in the same order, whether its sandbox was made at once or once it was scheduled later', async () => {
+    const { flannel } = await import('@podnet/cni');
+    // pod-b waits, Pending, for a node and is placed when one joins (a copy of the waiting record); pod-a is
+    // placed at once (the fresh sandbox's literal). A field the literal forgot would be missing from pod-a only.
+    const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: flannel({ backend: 'vxlan' }) });
+    sim.addPod({ name: 'pod-b', labels: { app: 'b' } });
+    expect(sim.pod('pod-b').node).toBeNull();
+    sim.addNode({ name: 'node-1' });
+    sim.addPod({ name: 'pod-a', node: 'node-1', labels: { app: 'a' } });
+    const a = sim.pod('pod-a');
+    const b = sim.pod('pod-b');
+    expect(b.status).toBe(a.status);
+    expect(Object.keys(a)).toEqual(Object.keys(b));
+  });
+});
+
