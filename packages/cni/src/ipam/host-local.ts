@@ -541,6 +541,14 @@ function withLastReserved(record: HostLocalStore['lastReserved'], rangeId: numbe
 let inPlace: { readonly build: object; readonly undo: (() => void)[] } | null = null;
 
 /**
+ * Whether a bulk build's CNI ADD is running ({@link extendingInPlace}): a build adds each pod once, so what is
+ * kept to be found again by a later ADD (host-local's key texts, the plugins' veth names) is not kept then.
+ */
+export function inBuild(): boolean {
+  return inPlace !== null;
+}
+
+/**
  * `store.lastReserved[rangeId]`, read only where the record holds the key. A node's first ADD reads it from
  * a record without it (an element past the end), which V8's optimised code does not expect: allocateFromSet
  * was thrown out of optimised code and compiled again 46 times in a 2,000-node build (`--trace-deopt`,
