@@ -26,7 +26,8 @@ import {
 } from '../ipam/host-local.js';
 import { CNI_ERROR_CODES, cniError, goType } from './config.js';
 import type { CurrentResult } from './result.js';
-import { withKey } from '../util/record.js';
+import { withKey, withSet } from '../util/record.js';
+import { textMemo } from './memo.js';
 
 /** Where and for whom a plugin runs: the CNI_* environment plus what it can see of the node. */
 export interface CniInvocation {
@@ -168,20 +169,13 @@ export function vethName(podKey: string): string {
  * {@link vethName}, one string per pod key: the host end's name becomes a key of the host's links table, and a
  * text used as a key before is found at once, where a fresh one goes through V8's string table on the runtime's
  * slow path (see host-local's keyText). A property campaign's runs name the same few pods again and again.
- * Cleared when it holds {@link VETH_NAME_LIMIT} keys. Not kept during a bulk build, which names each pod once:
+ * Bounded (textMemo, 65,536 keys). Not kept during a bulk build, which names each pod once:
  * the map's misses and inserts were 4 % of a 5,000-node build.
  */
 function keptVethName(podKey: string): string {
-  if (inBuild()) return vethName(podKey);
-  let name = VETH_NAMES.get(podKey);
-  if (name === undefined) {
-    if (VETH_NAMES.size >= VETH_NAME_LIMIT) VETH_NAMES.clear();
-    VETH_NAMES.set(podKey, (name = vethName(podKey)));
-  }
-  return name;
+  return inBuild() ? vethName(podKey) : vethNames(podKey);
 }
-const VETH_NAMES = new Map<string, string>();
-const VETH_NAME_LIMIT = 65_536;
+const vethNames = textMemo(vethName, 65_536);
 
 /** The char code of the lower-case hex digit of `x`'s low four bits. */
 function hexCode(x: number): number {
@@ -261,7 +255,7 @@ const hostLocal: Plugin = (cmd, conf, inv, stores, known) => {
   if ('error' in loaded) return plain(conf, loaded.error);
   const key = plan !== null ? plan.key : storeKey(conf, known);
   const store = stores[key] ?? EMPTY_HOST_LOCAL;
-  if (cmd === 'DEL') return ok(null, [], withStore(stores, key, hostLocalDel(store, inv.containerId, inv.ifname)));
+  if (cmd === 'DEL') return ok(null, [], withSet(stores, key, hostLocalDel(store, inv.containerId, inv.ifname)));
   if (cmd === 'CHECK') {
     const e = hostLocalCheck(store, inv.containerId, inv.ifname);
     return e ? plain(conf, e.error) : ok(null, [], stores);
@@ -269,23 +263,9 @@ const hostLocal: Plugin = (cmd, conf, inv, stores, known) => {
   const got = hostLocalAdd(loaded, store, inv.containerId, inv.ifname);
   if ('error' in got) return plain(conf, got.error);
   // A store extended in place (a cluster being built) is already where it was.
-  return ok({ interfaces: NO_INTERFACES, ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], got.store === stores[key] ? stores : withStore(stores, key, got.store));
+  return ok({ interfaces: NO_INTERFACES, ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], got.store === stores[key] ? stores : withSet(stores, key, got.store));
 };
 
-/**
- * `stores` with the store of directory `key` replaced, as a plain object's copy. Its keys are store
- * directories, the same one or few on every node of a design (one hidden class, not one per node as a
- * record of addresses would make), and never a key an `Object.prototype` holds (a directory has a `/`).
- * The prototype-less copy util/record's withEntry makes enumerated the record through for…in's generic path
- * (~0.12–0.14 µs against ~0.02 µs for this copy of one key, micro-benchmark, Node 22) at every pod ADD
- * and DEL.
- */
-function withStore(stores: IpamStores, key: string, store: HostLocalStore): IpamStores {
-  // A copy, then the write: a spread gaining a computed key was ~60–120 ns, this ~20.
-  const out = { ...stores };
-  out[key] = store;
-  return out;
-}
 
 /** host-local's empty DNS section: one shared (frozen) object, which every pod's result holds. */
 const NO_DNS: CurrentResult['dns'] = Object.freeze({});

@@ -20,7 +20,7 @@
  */
 import { textMemo } from '../contract/memo.js';
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIpv4, type BuildStep, type Cidr, type CniError, type Ipv4 } from '@podnet/core';
-import { withEntry } from '../util/record.js';
+import { withEntry, withSet } from '../util/record.js';
 
 /** One canonical range of a range set (every field filled in, as Range.Canonicalize leaves it). */
 export interface HostLocalRange {
@@ -502,7 +502,7 @@ function heldIn(ix: StoreIndex, allocated: HostLocalStore['allocated'], id: stri
 function reserveIn(store: HostLocalStore, ix: StoreIndex, rangeId: number, ip: Ipv4, range: HostLocalRange, id: string, ifname: string): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } {
   const owner = { id, ifname };
   if (inPlace !== null && MadeStore.buildOf(store) === inPlace.build) return { ip, range, store: reserveInPlace(inPlace.undo, store, ix, rangeId, ip, owner) };
-  const lastReserved = withLastReserved(store.lastReserved, rangeId, ip);
+  const lastReserved = withSet(store.lastReserved, rangeId, ip);
   const allocated = store.allocated;
   const key = keyText(ip, true);
   // A store made while a build runs holds records of its own (two fresh copies): the build's later ADDs may extend it.
@@ -522,20 +522,6 @@ function reserveIn(store: HostLocalStore, ix: StoreIndex, rangeId: number, ip: I
   return { ip, range, store: new MadeStore(lastReserved, out, ix, build) };
 }
 
-/**
- * `lastReserved` with range set `rangeId`'s entry set to `ip`, as a plain object's copy, not the
- * prototype-less copy {@link withEntry} makes of `allocated`. Its keys are range set indices ("0", rarely
- * "1"), elements rather than named properties: the same few on every node, with none of the hidden classes
- * per key set that `allocated` would make, and no key an `Object.prototype` holds. A prototype-less copy
- * enumerated its one element through for…in's generic path and wrote it into a hash table: ~0.3–0.9 µs
- * against ~0.03 µs for this copy (micro-benchmark, Node 22), at every pod ADD outside a build.
- */
-function withLastReserved(record: HostLocalStore['lastReserved'], rangeId: number, ip: Ipv4): HostLocalStore['lastReserved'] {
-  // A copy, then the write: a spread gaining a computed key was ~80 ns (~150 from the empty record), this ~30.
-  const out = { ...record };
-  out[rangeId] = ip;
-  return out;
-}
 
 /** The build whose ADD runs now (null outside one), with how to take back, last first, what that ADD reserved in place so far. */
 let inPlace: { readonly build: object; readonly undo: (() => void)[] } | null = null;
@@ -713,20 +699,12 @@ function addressText(ip: Ipv4, len: number): string {
 /**
  * The record's key of an address being reserved (formatIpv4), kept as the last one made: the ADD's result
  * prints the same address next ({@link addressText}), from this text rather than formatting it again. With
- * `kept` (an ADD outside a build), the text is the one {@link KEY_TEXTS} holds for the address; a build
+ * `kept` (an ADD outside a build), the text is the one {@link keyTexts} holds for the address; a build
  * reserves each address once, and formats it.
  */
 function keyText(ip: Ipv4, kept: boolean): string {
-  let text = kept ? KEY_TEXTS.get(ip) : undefined;
-  if (text === undefined) {
-    text = formatIpv4(ip);
-    if (kept) {
-      if (KEY_TEXTS.size >= KEY_TEXT_LIMIT) KEY_TEXTS.clear();
-      KEY_TEXTS.set(ip, text);
-    }
-  }
   lastKeyIp = ip;
-  return (lastKeyText = text);
+  return (lastKeyText = kept ? keyTexts(ip) : formatIpv4(ip));
 }
 let lastKeyIp: Ipv4 | null = null;
 let lastKeyText = '';
@@ -737,10 +715,9 @@ let lastKeyText = '';
  * (and read there first, to see it is free) goes through V8's string table on the runtime's slow path each
  * time, while a text used as a key before is found at once. That write was ~3/4 of reserveIn's self time
  * (line ticks, an ADD on a 3-node state repeated), and a property campaign's runs reserve the same few
- * addresses again and again. Cleared when it holds {@link KEY_TEXT_LIMIT} addresses, so memory stays bounded.
+ * addresses again and again. Bounded (textMemo, 65,536 addresses).
  */
-const KEY_TEXTS = new Map<Ipv4, string>();
-const KEY_TEXT_LIMIT = 65_536;
+const keyTexts = textMemo<string, Ipv4>(formatIpv4, 65_536);
 
 /**
  * A range's gateway as text: the last one written is handed out again for the same address, so the

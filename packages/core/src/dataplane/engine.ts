@@ -2012,14 +2012,19 @@ export function probeSend(state: ClusterState, from: NsId, packet: Ipv4Packet, v
   const run = play(sender(new Run(state, 4096, true, false, visited), from), from, packet);
   let replied = false;
   const info = run.info;
-  for (let i = 0; i < info.length; i++) {
+  for (let i = 0; i < info.length && !replied; i++) {
     const f = info[i]!.fate;
-    if (f !== undefined && f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === from && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY) {
-      replied = true;
-      break;
-    }
+    replied = f !== undefined && repliedWith(f, from);
   }
   return { violations: run.violations, replied, visited: run.visited };
+}
+
+/**
+ * Whether `fate` is an echo reply delivered back in `from` (an ICMP echo reply): what tells a check's probe
+ * from `from` was answered, read off a trace's fates (guarantees/check.ts) or a probe's run ({@link probeSend}).
+ */
+export function repliedWith(fate: PacketFate, from: NsId): boolean {
+  return fate.role === 'echo-reply' && fate.disposition === 'delivered' && fate.ns === from && fate.ip?.payload.kind === 'icmp' && fate.ip.payload.type === ICMP_ECHO_REPLY;
 }
 
 const isU = (v: unknown, max: number): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;

@@ -17,7 +17,7 @@
  */
 import { formatIpv4 } from '../addr/ipv4.js';
 import { icmpEcho } from '../dataplane/build.js';
-import { describeRoute, probeSend, send } from '../dataplane/engine.js';
+import { describeRoute, probeSend, repliedWith, send } from '../dataplane/engine.js';
 import { podKeys } from '../dataplane/links.js';
 import { fail } from '../errors.js';
 import type { Trace } from '../dataplane/types.js';
@@ -25,7 +25,7 @@ import { findNs, hostNsId, nodeOfNs, podNsId, UNDERLAY_NS } from '../model/looku
 import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
 import type { ClusterState, IpOwner, NsId, PlacedPod } from '../model/types.js';
 import { SHARD_COUNT, shardGet, shardKeys, shardLeafSize, shardLeafValue, shardSome, shardValues } from '../util/shards.js';
-import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from '../wire/packet.js';
+import { ICMP_ECHO_REQUEST } from '../wire/packet.js';
 import { departedPods, type ChangeScope } from './scope.js';
 
 export type GuaranteeName = 'unique-ip' | 'no-nat' | 'node-reaches-pods';
@@ -116,10 +116,7 @@ type ProbeMode = 'record' | 'fast' | 'transit';
 /** Whether the echo reply came back to the sender. */
 function replied(trace: Trace, fromNs: string): boolean {
   const fates = trace.fates;
-  for (let i = 0; i < fates.length; i++) {
-    const f = fates[i]!;
-    if (f.role === 'echo-reply' && f.disposition === 'delivered' && f.ns === fromNs && f.ip?.payload.kind === 'icmp' && f.ip.payload.type === ICMP_ECHO_REPLY) return true;
-  }
+  for (let i = 0; i < fates.length; i++) if (repliedWith(fates[i]!, fromNs)) return true;
   return false;
 }
 

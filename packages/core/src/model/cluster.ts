@@ -351,22 +351,10 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
  */
 function fnvText(out: number[], n: number, len: number, at: number, uuid: boolean): string {
   let h = 0x811c9dc5;
+  let k = 0;
   for (let round = 0; round * 8 < len; round++) {
     for (let i = 0; i < n; i++) h = Math.imul(h ^ seedCodes[i]!, 0x01000193);
     h = Math.imul(h ^ round, 0x01000193);
-    roundHashes[round] = h;
-  }
-  return hexText(out, roundHashes, len, at, uuid);
-}
-
-/**
- * The text of `out` after writing into it, from `at`, the char codes of `len` hex digits of `hashes` (eight
- * per hash, high first), with the dashes of a UUID's 8-4-4-4-12 text when `uuid` (see {@link fnvText}).
- */
-function hexText(out: number[], hashes: readonly number[], len: number, at: number, uuid: boolean): string {
-  let k = 0;
-  for (let round = 0; k < len; round++) {
-    const h = hashes[round]!;
     for (let shift = 28; shift >= 0 && k < len; shift -= 4, k++) {
       if (uuid && (k === 8 || k === 12 || k === 16 || k === 20)) out[at++] = 45;
       out[at++] = hexDigitCode(h >>> shift);
@@ -374,45 +362,6 @@ function hexText(out: number[], hashes: readonly number[], len: number, at: numb
   }
   return String.fromCharCode.apply(null, out);
 }
-
-/** Each round's hash of the identifier being made ({@link fnvText}); those of the netns path made beside a sandbox ID in {@link netnsHashes}. */
-const roundHashes: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
-const netnsHashes: number[] = [0, 0, 0, 0];
-
-/**
- * A pod's sandbox ID and netns path ({@link sandboxId}, {@link netnsPath}), made together and remembered as
- * their last answers: a CNI ADD asks for both. Each is a chain of FNV-1a steps, each step waiting on the one
- * before (a multiply's latency): the netns path's four rounds over the pod's UID (which the sandbox ID's
- * seed holds, `<key>|<uid>|<created>`) are stepped beside the sandbox ID's first four rounds, so that the
- * processor runs both chains at once; the hashes, and so the texts, are those each makes alone (exported for
- * model/ids.test.ts, which holds them to that; not part of the package's API).
- */
-export function podIds(pod: { key: string; created: number; uid: string }): void {
-  const last = lastSandbox;
-  if (pod.key === last.key && pod.uid === last.uid && pod.created === last.created && pod.uid === lastNetns.uid) return;
-  const u0 = seedBar(seedPart(pod.key, 0));
-  const nu = pod.uid.length;
-  const n = seedPart(String(pod.created), seedBar(seedPart(pod.uid, u0)));
-  let a = 0x811c9dc5;
-  let b = 0x811c9dc5;
-  for (let round = 0; round < 8; round++) {
-    let i = 0;
-    if (round < 4) {
-      for (; i < nu; i++) {
-        a = Math.imul(a ^ seedCodes[i]!, 0x01000193);
-        b = Math.imul(b ^ seedCodes[u0 + i]!, 0x01000193);
-      }
-      b = Math.imul(b ^ round, 0x01000193);
-      netnsHashes[round] = b;
-    }
-    for (; i < n; i++) a = Math.imul(a ^ seedCodes[i]!, 0x01000193);
-    a = Math.imul(a ^ round, 0x01000193);
-    roundHashes[round] = a;
-  }
-  lastSandbox = { key: pod.key, uid: pod.uid, created: pod.created, id: hexText(sandboxCodes, roundHashes, 64, 0, false) };
-  lastNetns = { uid: pod.uid, path: hexText(netnsCodes, netnsHashes, 32, NETNS_PREFIX.length, true) };
-}
-
 /**
  * Scratch char codes of the identifiers, one array per kind, each as long as its identifier (module-wide: an
  * identifier is made in one go). One array for all, cut to each identifier's length before being read, was
@@ -465,11 +414,8 @@ let lastSandbox: { readonly key: string; readonly uid: string; readonly created:
 
 /** The pod's netns path, as containerd names them (`/var/run/netns/cni-<uuid>`). */
 export function netnsPath(pod: { uid: string }): string {
-  if (pod.uid === lastNetns.uid) return lastNetns.path;
   return fnvText(netnsCodes, seedPart(pod.uid, 0), 32, NETNS_PREFIX.length, true);
 }
-/** The last netns path {@link podIds} made, by the UID it was made of. */
-let lastNetns: { readonly uid: string; readonly path: string } = { uid: '', path: '' };
 const NETNS_PREFIX = '/var/run/netns/cni-';
 for (let i = 0; i < NETNS_PREFIX.length; i++) netnsCodes[i] = NETNS_PREFIX.charCodeAt(i);
 
@@ -746,7 +692,6 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   // The design reads plain data, not drafts: a draft wraps every value read in a proxy, and host-local
   // copying its store through one cost more than the rest of the ADD.
   const step = builds.has(d) ? new BuildUndo() : null;
-  podIds(pod);
   const req: PodAddRequest = { pod: sandbox, node: snapshot(node), ifname: 'eth0', netns: netnsPath(pod), containerId: sandboxId(pod), requestedIp: pod.requestedIp, inBuild: step ?? undefined };
   const r = step === null ? design.podAdded(snapshot(d) as ClusterState, req) : step.add(design, snapshot(d) as ClusterState, req);
   if ('error' in r) {
