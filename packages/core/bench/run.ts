@@ -894,12 +894,18 @@ async function main(): Promise<void> {
   // pairs over thousands of nodes do not fit in the CPU caches), so their ratio adds memory latency.
   const sameLabel = `${bigLabel}, seed-lab flows`;
   const sameFwd = forwardingCases(sameLabel, bulk.state, crossNodePairs(seedLikePods(bulk.state, bulk.nodes), 'all', rnd), rnd);
+  // Random pairs over the whole cluster, as many as the seed lab has flows (24): the pairs' endpoints spread
+  // over thousands of nodes as the 1,000 pairs' do, but as many distinct flows in flight as the 6-pod cluster
+  // can have. Between the seed-lab flows (the same few nodes) and the 1,000 pairs (a working set 40× the seed
+  // lab's), it tells a cost that grows with the cluster from one that grows with the flows (`pnpm bench:pool`).
+  const fewLabel = `${bigLabel}, ${seedPool.length} random pairs`;
+  const fewFwd = forwardingCases(fewLabel, bulk.state, crossNodePairs(listPods(bulk.state), seedPool.length, rnd), rnd);
   notePeak('forwarding set-up');
   // Live heap while forwarding: the bulk-built state and its ARP-warmed successor (they share structure).
   const fwdLiveHeap = heapNow();
   log(`forwarding: live heap after GC ${fwdLiveHeap === null ? '?' : fmtMiB(fwdLiveHeap)} (both ${bigLabel} states, the seed lab, code)`);
   const fwdT0 = performance.now();
-  const fwd = await measureForwarding([...seedFwd.cases, ...bigFwd.cases, ...sameFwd.cases], CFG.fwdRounds);
+  const fwd = await measureForwarding([...seedFwd.cases, ...bigFwd.cases, ...sameFwd.cases, ...fewFwd.cases], CFG.fwdRounds);
   const fwdGc = await gcBetween(fwdT0, performance.now());
   log(`forwarding: GC ${fmtGc(fwdGc)}`);
   notePeak('forwarding');
@@ -1070,10 +1076,11 @@ async function main(): Promise<void> {
       target: checked ? `≥ ${fmtInt(TARGETS.hopsPerSec)} hops/s` : '', result: checked ? verdict(r.hopsPerSec >= TARGETS.hopsPerSec) : '',
     });
   }
-  // Two readings of "per-hop cost at 150,000 pods against 6 pods": the seed lab's own flows inside the
-  // big cluster (one variable changed: the cluster's size), and random pairs over the whole cluster
-  // (the working set grows too, and memory latency with it). Both are judged against the target.
-  for (const [label, flows] of [[sameLabel, 'the seed lab\'s 24 flows'], [bigLabel, `${fmtInt(CFG.pairPool)} random pairs`]] as const) {
+  // Three readings of "per-hop cost at 150,000 pods against 6 pods": the seed lab's own flows inside the
+  // big cluster (one variable changed: the cluster's size); as many random pairs over the whole cluster as
+  // the seed lab has flows (the endpoints spread over the cluster, the flows in flight as many); and 1,000
+  // random pairs (the working set grows too, and memory latency with it). All three are judged.
+  for (const [label, flows] of [[sameLabel, 'the seed lab\'s 24 flows'], [fewLabel, `${seedPool.length} random pairs`], [bigLabel, `${fmtInt(CFG.pairPool)} random pairs`]] as const) {
     for (const arp of ['warm', 'cold'] as const) {
       const a = pick('seed lab', arp, true, true);
       const b = pick(label, arp, true, true);
@@ -1140,7 +1147,7 @@ async function main(): Promise<void> {
   if (!targetBuildMeasured) notes.push(`the ${fmtInt(TARGET_NODES)}-node bulk build is not run in this mode (largest: ${fmtInt(largestBulk.nodes)} nodes); its time is projected as a + b·n fitted over the bulk builds (a = ${bulkFit.a.toFixed(1)} ms, b = ${bulkFit.b.toFixed(3)} ms per node with its pods), its heap as the node-only heap plus pods × bytes per pod at ${fmtInt(largestBulk.nodes)} nodes.`);
   if (grow.nodesReached < TARGET_NODES) notes.push(`the incremental build (secondary) did not reach ${fmtInt(TARGET_NODES)} nodes: ${grow.completed ? `this mode builds only up to ${fmtInt(grow.nodesReached)} nodes` : `it stopped at ${fmtInt(grow.nodesReached)} nodes after ${fmtS(grow.totalBuildMs)}, its time budget`}. Its projection integrates a linear fit of the cost of one node with its pods, t(n) = a + b·n with a = ${projection.fit.a.toFixed(1)} ms, b = ${projection.fit.b.toFixed(4)} ms per node already built (fitted over nodes ${fmtInt(projection.fit.fromNodes)}–${fmtInt(projection.fit.toNodes)}, where t(n) reached ${(projection.fit.a + projection.fit.b * projection.fit.toNodes).toFixed(0)} ms).`);
   if (lastInc) notes.push(`incremental check memory after the audit at ${lastInc.pods} pods (it keeps failing pairs and pairs with transit nodes only): ${fmtInt(lastInc.memoryPairs)} pairs, ${fmtInt(lastInc.memoryPairsWithTransit)} with "transit" nodes${lastInc.memoryPairsWithTransit ? ` (mean ${lastInc.meanTransitNodes.toFixed(1)})` : ''}${transitShare > 0.5 ? ', so a change on any node re-probes almost every pair' : ', so a change re-probes only the pairs of the touched node (2 × pods on it × all pods)'}. Projections at scale multiply the exact re-probe count by the cost of one cold probe measured at ${fmtInt(bulk.pods)} pods (${fmtUs(usPerProbeAtScale)}); a lower bound, as probes get dearer with more nodes.`);
-  const failed = Object.entries({ ...Object.fromEntries(Object.entries(seedFwd.failures).map(([k, v]) => [`seed ${k}`, v])), ...Object.fromEntries(Object.entries(bigFwd.failures).map(([k, v]) => [`big ${k}`, v])), ...Object.fromEntries(Object.entries(sameFwd.failures).map(([k, v]) => [`big seed-lab flows ${k}`, v])) }).filter(([, v]) => v.length);
+  const failed = Object.entries({ ...Object.fromEntries(Object.entries(seedFwd.failures).map(([k, v]) => [`seed ${k}`, v])), ...Object.fromEntries(Object.entries(bigFwd.failures).map(([k, v]) => [`big ${k}`, v])), ...Object.fromEntries(Object.entries(sameFwd.failures).map(([k, v]) => [`big seed-lab flows ${k}`, v])), ...Object.fromEntries(Object.entries(fewFwd.failures).map(([k, v]) => [`big few random pairs ${k}`, v])) }).filter(([, v]) => v.length);
   for (const [k, v] of failed) notes.push(`forwarding ${k}: ${v.length} pings did not get a clean reply, e.g. ${v[0]}`);
   const out = [header, '', table, '', ...notes.map((n) => `note: ${n}`)].join('\n');
   process.stdout.write(`\n${out}\n`);
@@ -1161,7 +1168,7 @@ async function main(): Promise<void> {
       target: { nodes: TARGET_NODES, pods: TARGET_PODS, buildMs: targetBuildMs, buildMeasured: targetBuildMeasured, heapBytes: targetHeap, heapMeasured: targetHeapMeasured, bulkFit: targetBuildMeasured ? null : bulkFit },
     },
     memory: { peakHeapTotalBytes: heapPeak.heapTotalBytes, peakHeapTotalAt: heapPeak.at, heapSizeLimitBytes: peakLimit, maxRssBytes },
-    forwarding: { liveHeapBytes: fwdLiveHeap, gc: fwdGc, results: fwd, committed, failures: { seed: seedFwd.failures, big: bigFwd.failures, bigSeedFlows: sameFwd.failures }, pools: { seed: seedPool.length, big: bigPool.length, bigSeedFlows: 24 } },
+    forwarding: { liveHeapBytes: fwdLiveHeap, gc: fwdGc, results: fwd, committed, failures: { seed: seedFwd.failures, big: bigFwd.failures, bigSeedFlows: sameFwd.failures, bigFewPairs: fewFwd.failures }, pools: { seed: seedPool.length, big: bigPool.length, bigSeedFlows: 24, bigFewPairs: seedPool.length } },
     podChurn: {
       nodes: bulk.nodes, pods: bulk.pods, state: 'bulk build', gc: churnGc, addUs: churn.add, deleteUs: churn.del, add: addStats, delete: delStats,
       samplesDuringBuild: grow.latency, fit: { add: addFit, delete: delFit }, projectedAtTargetPods: { addUs: addAtTarget, deleteUs: delAtTarget, measured: bulk.pods >= TARGET_PODS },
