@@ -16,7 +16,7 @@ import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import { netNsRecord } from '../model/netns.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, Segment, TcProg, TunnelEntry } from '../model/types.js';
-import { localAddressMap, lookupRouteFrom, refUses, selectSource, type RouteSlot } from '../ops/routing.js';
+import { localAddressMap, lookupRouteFrom, peerL2, refUses, selectSource, type PeerFdb, type PeerNeigh, type RouteSlot } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
 import { shardGet, shardReplaced, shardValues, type Shards } from '../util/shards.js';
 import {
@@ -261,38 +261,6 @@ function devGet<K, E>(idx: DevIndex<K, E>, dev: string, key: K): E | undefined {
 /** The address a neighbour entry is for, and the MAC of an FDB entry (one function each, not one per lookup). */
 const neighAddr = (n: NeighEntry): Ipv4 => n.ip;
 const fdbMac = (f: FdbEntry): Mac => f.mac;
-
-/**
- * A peer set's neighbour entry, with its owner and group, and itself the answer a lookup gives for it (a
- * permanent entry): {@link Run.neigh} returns it as it is, where it made an answer object per lookup (one per
- * VXLAN hop).
- */
-interface PeerNeigh { readonly owner: string; readonly group: string | undefined; readonly mac: Mac; readonly permanent: true; readonly failed: false }
-/** A peer set's FDB entry, with its owner and group, and itself the answer {@link Run.fdb} gives for it (see {@link PeerNeigh}). */
-interface PeerFdb { readonly owner: string; readonly group: string | undefined; readonly port: null; readonly dst: Ipv4; readonly local: false }
-
-const peerNeighIdx = new WeakMap<object, Map<Ipv4, PeerNeigh>>();
-const peerFdbIdx = new WeakMap<object, Map<Mac, PeerFdb>>();
-
-function peerNeigh(set: PeerSet): Map<Ipv4, PeerNeigh> {
-  let m = peerNeighIdx.get(set.entries);
-  if (!m) {
-    m = new Map();
-    for (const e of shardValues(set.entries)) for (const n of e.neigh) m.set(n.ip, { owner: e.owner, group: e.group, mac: n.mac, permanent: true, failed: false });
-    peerNeighIdx.set(set.entries, m);
-  }
-  return m;
-}
-
-function peerFdb(set: PeerSet): Map<Mac, PeerFdb> {
-  let m = peerFdbIdx.get(set.entries);
-  if (!m) {
-    m = new Map();
-    for (const e of shardValues(set.entries)) for (const f of e.fdb) m.set(f.mac, { owner: e.owner, group: e.group, port: null, dst: f.dst, local: false });
-    peerFdbIdx.set(set.entries, m);
-  }
-  return m;
-}
 
 /**
  * What the forwarding path reads of one namespace, found through one memo on the namespace (immutable):
@@ -837,7 +805,7 @@ class Run {
     for (let i = 0; i < peers.length; i++) {
       const { ref, set } = peers[i]!;
       if (set.dev !== dev) continue;
-      const hit = peerNeigh(set).get(ip);
+      const hit = peerL2(set).neigh.get(ip);
       if (hit && refUses(ref, hit.owner, hit.group, false)) return hit;
     }
     return undefined;
@@ -863,7 +831,7 @@ class Run {
     for (let i = 0; i < peers.length; i++) {
       const { ref, set } = peers[i]!;
       if (set.dev !== dev) continue;
-      const hit = peerFdb(set).get(mac);
+      const hit = peerL2(set).fdb.get(mac);
       if (hit && refUses(ref, hit.owner, hit.group, false)) return hit;
     }
     return undefined;

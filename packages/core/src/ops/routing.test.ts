@@ -9,8 +9,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Cidr } from '../addr/ipv4.js';
 import type { ClusterState, IfAddr, IpRule, Link, NetNs, PeerEntry, PeerSet, PeerSetRef, Route } from '../model/types.js';
-import { emptyShards, shardSet } from '../util/shards.js';
-import { LPM_ROWS_MAX, lookupRouteFrom, lookupRouteIn, mergedLens, ROUTE_MEMO_SIZE, type RouteSlot } from './routing.js';
+import { produce } from '../util/immer.js';
+import { emptyShards, shardDelete, shardSet, shardValues, type Shards } from '../util/shards.js';
+import { LPM_ROWS_MAX, lookupRouteFrom, lookupRouteIn, mergedLens, peerL2, ROUTE_MEMO_SIZE, type RouteSlot } from './routing.js';
 
 const DEVS = ['eth0', 'd1', 'd2'] as const;
 /** A small address space (10.0.0.0/14) so that random destinations meet random prefixes. */
@@ -182,3 +183,61 @@ describe('prefix lengths of a table', () => {
     );
   });
 });
+
+describe('a large peer set\'s index handed on from an earlier version', () => {
+  /** A flannel-like entry of owner `n<i>`: a /24 route, a neighbour and an FDB entry, drawn from small spaces so that some entries share keys. */
+  const bigEntryArb = (owners: number): fc.Arbitrary<PeerEntry> => fc.record({
+    i: fc.nat(owners - 1),
+    net: fc.nat(owners * 600),
+    len: fc.constantFrom(24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 16),
+    mac: fc.nat(owners * 600),
+    dst: fc.nat(owners * 2),
+    group: fc.option(fc.constantFrom('a', 'b'), { nil: undefined }),
+  }).map(({ i, net, len, mac, dst, group }) => {
+    const addr = len === 24 ? ip(net << 8) : ip(i << 16);
+    const m = `02:00:00:${(mac >> 16).toString(16).padStart(2, '0')}:${((mac >> 8) & 255).toString(16).padStart(2, '0')}:${(mac & 255).toString(16).padStart(2, '0')}`;
+    const route: Route = { dst: { addr, len }, via: addr, dev: 'd2', proto: 'boot', scope: 'global', src: null, onlink: true, metric: 0, type: 'unicast' };
+    return { owner: `n${i}`, group, routes: [route], neigh: [{ ip: addr, mac: m }], fdb: [{ mac: m, dst: ip(0x30000 + dst) }] };
+  });
+
+  it('answers route, neighbour and FDB lookups as the index made afresh of the same entries', () => {
+    const owners = 100;
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(bigEntryArb(owners), { selector: (e) => e.owner, minLength: 70, maxLength: 100 }),
+        // Changes: an owner's entry replaced (or added), or deleted.
+        fc.array(fc.tuple(fc.boolean(), bigEntryArb(owners)), { maxLength: 30 }),
+        fc.array(fc.tuple(fc.nat(owners * 600), fc.nat(255)), { minLength: 1, maxLength: 40 }),
+        (first, changes, queries) => {
+          const base = produce(emptyShards<PeerEntry>(), (d) => { for (const e of first) shardSet(d as Shards<PeerEntry>, e.owner, e); });
+          const next = produce(base, (d) => {
+            for (const [del, e] of changes) if (del) shardDelete(d as Shards<PeerEntry>, e.owner); else shardSet(d as Shards<PeerEntry>, e.owner, e);
+          });
+          const name = `handed-${handedRuns++}`;
+          const before = peerL2({ name, dev: 'd2', entries: base });
+          const got = peerL2({ name, dev: 'd2', entries: next });
+          // The same entries in objects of their own, under a name no index was made of: made afresh.
+          const copy = produce(emptyShards<PeerEntry>(), (d) => { for (const e of shardValues(next)) shardSet(d as Shards<PeerEntry>, e.owner, e); });
+          const want = peerL2({ name: `${name}-afresh`, dev: 'd2', entries: copy });
+          expect(before.entries).toBe(base);
+          expect(got.size).toBe(want.size);
+          expect(got.routes).toBe(want.routes);
+          expect(got.plain).toBe(want.plain);
+          expect(got.lpm).toEqual(want.lpm);
+          expect(got.neigh).toEqual(want.neigh);
+          expect(got.fdb).toEqual(want.fdb);
+          // The route answers too (a host including the set): what a lookup compiled afresh answers.
+          const ns = nsOf([['d2', true, [{ ip: ip(0x30001), len: 14, scope: 'global' }]]], [], { set: 'ps', self: 'n0' });
+          const state = stateOf({ name: 'ps', dev: 'd2', entries: next });
+          for (const [net, host] of queries) {
+            const dst = (ip(net << 8) + (host & 255)) >>> 0;
+            expect(lookupRouteIn(state, ns, dst)).toEqual(lookupRouteIn(state, ns, dst, { fresh: true }));
+            expect(got.neigh.get(dst)).toEqual(want.neigh.get(dst));
+          }
+        },
+      ),
+      { numRuns: 150, seed: 20261128 },
+    );
+  });
+});
+let handedRuns = 0;

@@ -4,11 +4,12 @@
  * local addresses and preferred source selection (inet_select_addr).
  */
 import { cidrContains, formatPrefix, networkOf, type Cidr, type Ipv4 } from '../addr/ipv4.js';
+import type { Mac } from '../addr/mac.js';
 import {
-  RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, type ClusterState, type IfAddr, type IpRule, type Link, type NetNs, type PeerSet, type PeerSetRef, type Route,
+  RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, type ClusterState, type IfAddr, type IpRule, type Link, type NetNs, type PeerEntry, type PeerSet, type PeerSetRef, type Route,
 } from '../model/types.js';
 import { linkList, linksMemo } from '../dataplane/links.js';
-import { shardValues } from '../util/shards.js';
+import { shardDiffKeys, shardGet, shardValues } from '../util/shards.js';
 
 /** Whether the kernel adds a prefix route for this address of this link (see {@link kernelRoutes}). */
 export function givesPrefixRoute(l: Link, a: IfAddr): boolean {
@@ -56,7 +57,7 @@ function kernelRoutesOf(links: readonly Link[]): Route[] {
  * per prefix (half of a small table's compile): a small table is the list it was compiled from, with its
  * items' prefixes in one flat list of numbers (a walk reads them there, not through each item's `dst`).
  */
-interface Lpm<T extends Dst> {
+export interface Lpm<T extends Dst> {
   readonly lens: readonly number[];
   /** Length → network → items; null for a small table (see `items`). */
   readonly byLen: ReadonlyMap<number, ReadonlyMap<number, readonly T[]>> | null;
@@ -69,7 +70,7 @@ interface Lpm<T extends Dst> {
 }
 
 /** What a table is compiled over: items with a destination prefix (a route, a peer-set route). */
-interface Dst {
+export interface Dst {
   readonly dst: { readonly addr: number; readonly len: number };
 }
 
@@ -94,7 +95,10 @@ function compile<T extends Dst>(items: readonly T[], kernel: readonly T[] = NO_K
     return { lens: lensOf(hi * 2 ** 32 + (lo >>> 0)), byLen: null, items, prefixes, kernel };
   }
   const byLen = new Map<number, Map<number, T[]>>();
-  for (const t of items) {
+  // An indexed loop: a peer set's table (5,000 items at 5,000 nodes) is compiled once per version of the
+  // set, mostly in code V8 has not optimized yet, where a `for…of` is an iterator call per item.
+  for (let i = 0; i < items.length; i++) {
+    const t = items[i]!;
     const { addr, len } = t.dst;
     let m = byLen.get(len);
     if (!m) byLen.set(len, (m = new Map()));
@@ -156,7 +160,7 @@ function localLpm(ns: NetNs): Lpm<Route> {
   return lpm;
 }
 
-interface PeerRoute {
+export interface PeerRoute {
   readonly owner: string;
   readonly group: string | undefined;
   readonly route: Route;
@@ -185,18 +189,225 @@ export function routeVia(r: Route, via: Ipv4 | undefined): Route {
   if (!out) m.set(via, (out = { ...r, via, onlink: false, scope: 'global' }));
   return out;
 }
-const peerTables = new WeakMap<object, Lpm<PeerRoute>>();
 
-function compilePeers(set: PeerSet): Lpm<PeerRoute> {
-  const items: PeerRoute[] = [];
-  for (const e of shardValues(set.entries)) for (const r of e.routes) items.push({ owner: e.owner, group: e.group, route: r, dst: r.dst });
-  return compile(items);
+/**
+ * A peer set's neighbour entry, with its owner and group, and itself the answer the engine's neighbour lookup
+ * gives for it (a permanent entry): returned as it is, where an answer object was made per lookup (one per
+ * VXLAN hop).
+ */
+export interface PeerNeigh { readonly owner: string; readonly group: string | undefined; readonly mac: Mac; readonly permanent: true; readonly failed: false }
+/** A peer set's FDB entry, with its owner and group, and itself the answer the engine's FDB lookup gives for it (see {@link PeerNeigh}). */
+export interface PeerFdb { readonly owner: string; readonly group: string | undefined; readonly port: null; readonly dst: Ipv4; readonly local: false }
+
+/**
+ * What is read of one version of a peer set (its `entries`, immutable): its routes compiled, and its
+ * neighbour and FDB entries by address and by MAC (the engine's VXLAN hops).
+ */
+export interface PeerIndex {
+  /** The entries it was made of. */
+  readonly entries: PeerSet['entries'];
+  /** How many entries they are, and how many routes they hold. */
+  readonly size: number;
+  readonly routes: number;
+  readonly lpm: Lpm<PeerRoute>;
+  /** {@link NO_NEIGH} and {@link NO_FDB} until first asked for (see {@link peerL2}). */
+  neigh: ReadonlyMap<Ipv4, PeerNeigh>;
+  fdb: ReadonlyMap<Mac, PeerFdb>;
+  /**
+   * No two entries share a route prefix, a neighbour address or a MAC: where some do, the one walked last
+   * wins, which an index made from another version's by the entries that changed would not know.
+   */
+  plain: boolean;
 }
 
-function peerLpm(set: PeerSet): Lpm<PeerRoute> {
-  let lpm = peerTables.get(set.entries);
-  if (!lpm) peerTables.set(set.entries, (lpm = compilePeers(set)));
-  return lpm;
+const peerIndexes = new WeakMap<object, PeerIndex>();
+
+/**
+ * Above this many entries a peer set's neighbour and FDB indexes are made in the walk that compiles its
+ * routes; a smaller set's when first asked for, as each was before (a property run's sets of ≤ 6 entries
+ * change at every node event, and not every version is asked for its neighbours).
+ */
+const PEER_WALK_ALL = 64;
+
+/**
+ * The last large index made (or handed on) of each peer set name, weakly held: the one the next version's is
+ * made from. A set changes with every node added or removed, each change with a new `entries`.
+ */
+const lastIndexes = new Map<string, WeakRef<PeerIndex>>();
+
+/**
+ * A peer set's {@link PeerIndex}, memoized on its entries. The first packet through a version of a set pays
+ * a walk over every node's entry (5,000 at 5,000 nodes), in code V8 has mostly not optimized yet (a version's
+ * index is made once) over objects rarely in the CPU cache: at 5,000 nodes the three walks it was (the
+ * table, then the neighbour index, then the FDB index) were ~90 % of a first ping's 17–45 ms, their cost per
+ * entry 2–5 times what it is at 1,500 nodes. A large set's three are made in one walk; and where the last
+ * large index made of the set's name is of a version that differs from this one by a few entries (a node
+ * added or removed since), this one is made from it instead (see {@link handedOn}), as it would be afresh.
+ */
+export function peerIndex(set: PeerSet): PeerIndex {
+  let x = peerIndexes.get(set.entries);
+  if (x === undefined) {
+    const last = lastIndexes.size === 0 ? undefined : lastIndexes.get(set.name)?.deref();
+    x = (last !== undefined ? handedOn(set, last) : null) ?? indexPeers(set, true);
+    peerIndexes.set(set.entries, x);
+    if (x.lpm.byLen !== null && x.neigh !== NO_NEIGH) lastIndexes.set(set.name, new WeakRef(x));
+  }
+  return x;
+}
+
+/** The neighbour and FDB indexes of a {@link PeerIndex} not made yet: shared empty maps, so the fields hold maps only. */
+const NO_NEIGH: ReadonlyMap<Ipv4, PeerNeigh> = new Map<Ipv4, PeerNeigh>();
+const NO_FDB: ReadonlyMap<Mac, PeerFdb> = new Map<Mac, PeerFdb>();
+
+/** {@link peerIndex} with its neighbour and FDB indexes made (asked at every VXLAN hop: the memo first). */
+export function peerL2(set: PeerSet): PeerIndex {
+  const x = peerIndexes.get(set.entries);
+  return x !== undefined && x.neigh !== NO_NEIGH ? x : withL2(peerIndex(set), set);
+}
+
+/** `x` (the index of `set`) with its neighbour and FDB indexes made, if they were not. */
+function withL2(x: PeerIndex, set: PeerSet): PeerIndex {
+  if (x.neigh === NO_NEIGH) {
+    const neigh = new Map<Ipv4, PeerNeigh>();
+    const fdb = new Map<Mac, PeerFdb>();
+    for (const e of shardValues(set.entries)) if (!putL2(neigh, fdb, e)) x.plain = false;
+    x.neigh = neigh;
+    x.fdb = fdb;
+  }
+  return x;
+}
+
+/**
+ * Puts entry `e`'s neighbour and FDB entries into the maps, one of a key already there replacing it (the
+ * entry walked last wins); false when one was (told by the maps' sizes, not a lookup per entry).
+ */
+function putL2(neigh: Map<Ipv4, PeerNeigh>, fdb: Map<Mac, PeerFdb>, e: PeerEntry): boolean {
+  const n0 = neigh.size;
+  const f0 = fdb.size;
+  const ns = e.neigh;
+  for (let j = 0; j < ns.length; j++) neigh.set(ns[j]!.ip, { owner: e.owner, group: e.group, mac: ns[j]!.mac, permanent: true, failed: false });
+  const fs = e.fdb;
+  for (let j = 0; j < fs.length; j++) fdb.set(fs[j]!.mac, { owner: e.owner, group: e.group, port: null, dst: fs[j]!.dst, local: false });
+  return neigh.size === n0 + ns.length && fdb.size === f0 + fs.length;
+}
+
+/**
+ * A peer set's {@link PeerIndex} made afresh: its routes compiled, and with `l2` its neighbour and FDB
+ * indexes in the same walk when the set has more than {@link PEER_WALK_ALL} entries (else not made yet).
+ */
+function indexPeers(set: PeerSet, l2: boolean): PeerIndex {
+  const items: PeerRoute[] = [];
+  const entries = Array.from(shardValues(set.entries));
+  const size = entries.length;
+  const neigh = l2 && size > PEER_WALK_ALL ? new Map<Ipv4, PeerNeigh>() : null;
+  const fdb = neigh !== null ? new Map<Mac, PeerFdb>() : null;
+  let routes = 0;
+  let plain = true;
+  for (let i = 0; i < size; i++) {
+    const e = entries[i]!;
+    const rs = e.routes;
+    routes += rs.length;
+    for (let j = 0; j < rs.length; j++) items.push({ owner: e.owner, group: e.group, route: rs[j]!, dst: rs[j]!.dst });
+    if (neigh !== null && !putL2(neigh, fdb!, e)) plain = false;
+  }
+  const table = compile(items);
+  if (table.byLen !== null) {
+    // One item per prefix: as many prefixes as routes.
+    let n = 0;
+    for (const m of table.byLen.values()) n += m.size;
+    if (n !== items.length) plain = false;
+  }
+  return { entries: set.entries, size, routes, lpm: table, neigh: neigh ?? NO_NEIGH, fdb: fdb ?? NO_FDB, plain };
+}
+
+/** The routes, neighbour and FDB entries of one peer entry written into (or out of) a handed-on index. */
+interface PeerDelta {
+  readonly byLen: Map<number, ReadonlyMap<number, readonly PeerRoute[]>>;
+  /** The prefix lengths whose map is already this index's own copy. */
+  readonly own: Set<number>;
+  readonly neigh: Map<Ipv4, PeerNeigh>;
+  readonly fdb: Map<Mac, PeerFdb>;
+}
+
+/** `d`'s map of prefix length `len`, copied from the earlier index's the first time it is written. */
+function ownLen(d: PeerDelta, len: number): Map<number, readonly PeerRoute[]> {
+  const m = d.byLen.get(len);
+  if (m !== undefined && d.own.has(len)) return m as Map<number, readonly PeerRoute[]>;
+  const copy = new Map(m);
+  d.byLen.set(len, copy);
+  d.own.add(len);
+  return copy;
+}
+
+/** Takes entry `e`'s routes, neighbour and FDB entries out of `d`: false when one is not there as `e`'s. */
+function takeOut(d: PeerDelta, e: PeerEntry): boolean {
+  for (let j = 0; j < e.routes.length; j++) {
+    const r = e.routes[j]!;
+    const m = ownLen(d, r.dst.len);
+    const list = m.get(r.dst.addr);
+    if (list === undefined || list.length !== 1 || list[0]!.route !== r) return false;
+    m.delete(r.dst.addr);
+    if (m.size === 0) d.byLen.delete(r.dst.len);
+  }
+  for (let j = 0; j < e.neigh.length; j++) {
+    const n = e.neigh[j]!;
+    const v = d.neigh.get(n.ip);
+    if (v === undefined || v.owner !== e.owner || v.mac !== n.mac) return false;
+    d.neigh.delete(n.ip);
+  }
+  for (let j = 0; j < e.fdb.length; j++) {
+    const f = e.fdb[j]!;
+    const v = d.fdb.get(f.mac);
+    if (v === undefined || v.owner !== e.owner || v.dst !== f.dst) return false;
+    d.fdb.delete(f.mac);
+  }
+  return true;
+}
+
+/** Puts entry `e`'s routes, neighbour and FDB entries into `d`: false when one's key is already taken. */
+function putIn(d: PeerDelta, e: PeerEntry): boolean {
+  for (let j = 0; j < e.routes.length; j++) {
+    const r = e.routes[j]!;
+    const m = ownLen(d, r.dst.len);
+    if (m.has(r.dst.addr)) return false;
+    m.set(r.dst.addr, [{ owner: e.owner, group: e.group, route: r, dst: r.dst }]);
+  }
+  return putL2(d.neigh, d.fdb, e);
+}
+
+/**
+ * `set`'s index made from `before`'s (an earlier version of it) by the entries that changed: the maps copied
+ * (a copy inside V8, no walk of the entries' scattered objects) and the changed entries taken out and put in.
+ * After a node joins a 5,000-node cluster, its first packet through flannel's set paid a walk of every
+ * entry (10–25 ms); this is ~1 ms. Null where the result might not be what {@link indexPeers} makes of
+ * `set`: a small table (a list, not maps), two entries sharing a key (see PeerIndex.plain), or a quarter
+ * of the entries changed (then the walk costs no more).
+ */
+function handedOn(set: PeerSet, before: PeerIndex): PeerIndex | null {
+  const lpm = before.lpm;
+  if (!before.plain || lpm.byLen === null || before.neigh === NO_NEIGH || before.entries === set.entries) return null;
+  const owners = shardDiffKeys(before.entries, set.entries);
+  if (owners.length * 4 > before.size) return null;
+  const d: PeerDelta = { byLen: new Map(lpm.byLen), own: new Set(), neigh: new Map(before.neigh), fdb: new Map(before.fdb) };
+  let size = before.size;
+  let routes = before.routes;
+  for (let i = 0; i < owners.length; i++) {
+    const was = shardGet(before.entries, owners[i]!);
+    const now = shardGet(set.entries, owners[i]!);
+    if (was !== undefined) {
+      if (!takeOut(d, was)) return null;
+      size--;
+      routes -= was.routes.length;
+    }
+    if (now !== undefined) {
+      if (!putIn(d, now)) return null;
+      size++;
+      routes += now.routes.length;
+    }
+  }
+  if (routes <= LPM_ROWS_MAX) return null;
+  const table: Lpm<PeerRoute> = { lens: [...d.byLen.keys()].sort((a, b) => b - a), byLen: d.byLen, items: null, prefixes: null, kernel: NO_KERNEL };
+  return { entries: set.entries, size, routes, lpm: table, neigh: d.neigh, fdb: d.fdb, plain: true };
 }
 
 /** Options of {@link lookupRouteIn}. */
@@ -550,7 +761,7 @@ function peerTablesOf(state: ClusterState, ns: NetNs, fresh: boolean): Table['pe
   for (let i = 0; i < refs.length; i++) {
     const ref = refs[i]!;
     const set = state.peerSets[ref.set];
-    if (set) peers.push({ name: set.name, lpm: fresh ? compilePeers(set) : peerLpm(set), ref });
+    if (set) peers.push({ name: set.name, lpm: (fresh ? indexPeers(set, false) : peerIndex(set)).lpm, ref });
   }
   return peers;
 }
