@@ -227,7 +227,11 @@ function fieldDraft<T extends object, K extends keyof T & string>(x: T, key: K):
  */
 export function fieldToWrite<T extends object, K extends keyof T & string>(x: T, key: K): T[K] {
   const st = noDrafts ? undefined : (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
-  if (st !== undefined && (reads === null || typeof st.modified_ !== 'boolean')) return x[key];
+  // An immer draft nothing has been written into yet has its field drafted by immer, not replaced by a copy:
+  // a copy written into it marks it (and its parents) changed for good, so a copy put back unwritten at the
+  // end still left a new record where immer keeps the old one (fast-check found it: a field set to what it
+  // held through the draft, then a field of its record copied and set to what it held).
+  if (st !== undefined && (reads === null || st.modified_ !== true)) return x[key];
   const v = st === undefined ? x[key] : ((st.copy_ ?? st.base_) as T)[key];
   if (reads === null || v === null || typeof v !== 'object' || (!noDrafts && (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined)) return v;
   const prev = st !== undefined ? (st.base_ as T)[key] : copies === null ? undefined : (copies.get(x) as T | undefined)?.[key];
