@@ -418,6 +418,21 @@ interface FirstPing {
   readonly ms: number;
 }
 
+/**
+ * The first ping across the cluster after each of `joins` nodes joins it, one after another (a session adding
+ * nodes): each join makes a new version of flannel's peer set, whose routes, neighbours and FDB entries the
+ * ping's VXLAN hops read (ops/routing.ts peerIndex). CPU ms of each ping (firstPing's), in order.
+ */
+function pingsAfterJoins(s: ClusterState, nodes: number, joins: number): FirstPing[] {
+  const out: FirstPing[] = [];
+  let cur = s;
+  for (let i = 0; i < joins; i++) {
+    cur = addNodeState(cur, { name: `joined-${i}` }, design).state;
+    out.push(firstPing(cur, nodes));
+  }
+  return out;
+}
+
 /** Adds a pod on the first and on the last node of `s` (not kept) and pings from one to the other. */
 function firstPing(s: ClusterState, nodes: number): FirstPing {
   const a = addPodState(s, { name: 'first-a', node: nodeName(0) }, design);
@@ -878,6 +893,8 @@ async function main(): Promise<void> {
   // The incremental build's own projection (secondary, information only).
   const projection = projectBuildMs(grow, TARGET_NODES);
 
+  const joinPings = pingsAfterJoins(bulk.state, bulk.nodes, 7);
+
   // ---- 2. forwarding
   const rnd = mulberry32(1234);
   const sim = simulatorFromSpec(seedLabSpec());
@@ -1018,6 +1035,12 @@ async function main(): Promise<void> {
       target: 'delivered + reply', result: verdict(fp.disposition === 'delivered' && fp.replied && fp.violations === 0),
     });
   }
+  const joinMs = joinPings.map((p) => p.ms);
+  rows.push({
+    metric: `first ping (cold ARP) node-0 → node-${fmtInt(bulk.nodes - 1)} after a node joins the bulk-built ${fmtInt(bulk.nodes)} nodes (${joinPings.length} joins in a row)`,
+    value: `median ${stats(joinMs).median.toFixed(1)} ms (${joinMs.map((m) => m.toFixed(1)).join(', ')})`,
+    target: 'delivered + reply', result: verdict(joinPings.every((fp) => fp.disposition === 'delivered' && fp.replied && fp.violations === 0)),
+  });
   rows.push({ metric: `empty cluster state (createClusterState): heap after GC, in every figure above`, value: nodeOnly.emptyHeapBytes === null ? 'n/a' : fmtMiB(nodeOnly.emptyHeapBytes), target: '', result: '' });
   // Below ~1 MiB a heap difference is mostly measurement noise (compiled code, feedback vectors).
   const flatNodes = perSize.filter((p) => p.bytesPerNode !== null && p.bytesPerNode * p.nodes >= MiB);
@@ -1158,7 +1181,7 @@ async function main(): Promise<void> {
     schema: 'podnet-bench/2', mode: CFG.mode, profiled: PROFILE, machine: machine(), config: { ...CFG, targetNodes: TARGET_NODES, podsPerNode: PODS_PER_NODE, settings: SETTINGS },
     targets: TARGETS,
     build: {
-      bulk: { points: bulk.points, nodes: bulk.nodes, pods: bulk.pods },
+      bulk: { points: bulk.points, nodes: bulk.nodes, pods: bulk.pods, firstPingsAfterJoins: joinPings },
       incremental: {
         completed: grow.completed, nodesReached: grow.nodesReached, podsReached: grow.podsReached, totalBuildMs: grow.totalBuildMs,
         baselineHeapBytes: grow.baselineHeap, points: grow.points, chunkSamples: grow.chunkSamples, projection: { targetNodes: TARGET_NODES, buildMs: projection.ms, fit: projection.fit },
