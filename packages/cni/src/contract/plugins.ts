@@ -26,7 +26,7 @@ import {
 } from '../ipam/host-local.js';
 import { CNI_ERROR_CODES, cniError, goType } from './config.js';
 import type { CurrentResult } from './result.js';
-import { withKey, withSet } from '../util/record.js';
+import { withKey } from '../util/record.js';
 import { textMemo } from './memo.js';
 
 /** Where and for whom a plugin runs: the CNI_* environment plus what it can see of the node. */
@@ -255,7 +255,7 @@ const hostLocal: Plugin = (cmd, conf, inv, stores, known) => {
   if ('error' in loaded) return plain(conf, loaded.error);
   const key = plan !== null ? plan.key : storeKey(conf, known);
   const store = stores[key] ?? EMPTY_HOST_LOCAL;
-  if (cmd === 'DEL') return ok(null, [], withSet(stores, key, hostLocalDel(store, inv.containerId, inv.ifname)));
+  if (cmd === 'DEL') return ok(null, [], withKey(stores, key, hostLocalDel(store, inv.containerId, inv.ifname)));
   if (cmd === 'CHECK') {
     const e = hostLocalCheck(store, inv.containerId, inv.ifname);
     return e ? plain(conf, e.error) : ok(null, [], stores);
@@ -263,7 +263,7 @@ const hostLocal: Plugin = (cmd, conf, inv, stores, known) => {
   const got = hostLocalAdd(loaded, store, inv.containerId, inv.ifname);
   if ('error' in got) return plain(conf, got.error);
   // A store extended in place (a cluster being built) is already where it was.
-  return ok({ interfaces: NO_INTERFACES, ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], got.store === stores[key] ? stores : withSet(stores, key, got.store));
+  return ok({ interfaces: NO_INTERFACES, ips: got.result.ips, routes: got.result.routes, dns: NO_DNS }, [], got.store === stores[key] ? stores : withKey(stores, key, got.store));
 };
 
 

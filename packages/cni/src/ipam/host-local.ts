@@ -20,7 +20,7 @@
  */
 import { textMemo } from '../contract/memo.js';
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIpv4, type BuildStep, type Cidr, type CniError, type Ipv4 } from '@podnet/core';
-import { withEntry, withSet } from '../util/record.js';
+import { withEntry, withKey } from '../util/record.js';
 
 /** One canonical range of a range set (every field filled in, as Range.Canonicalize leaves it). */
 export interface HostLocalRange {
@@ -502,7 +502,7 @@ function heldIn(ix: StoreIndex, allocated: HostLocalStore['allocated'], id: stri
 function reserveIn(store: HostLocalStore, ix: StoreIndex, rangeId: number, ip: Ipv4, range: HostLocalRange, id: string, ifname: string): { ip: Ipv4; range: HostLocalRange; store: HostLocalStore } {
   const owner = { id, ifname };
   if (inPlace !== null && MadeStore.buildOf(store) === inPlace.build) return { ip, range, store: reserveInPlace(inPlace.undo, store, ix, rangeId, ip, owner) };
-  const lastReserved = withSet(store.lastReserved, rangeId, ip);
+  const lastReserved = withKey(store.lastReserved, rangeId, ip);
   const allocated = store.allocated;
   const key = keyText(ip, true);
   // A store made while a build runs holds records of its own (two fresh copies): the build's later ADDs may extend it.

@@ -18,29 +18,18 @@ export function withEntry<V>(record: Readonly<Record<string, V>>, key: string | 
 }
 
 /**
- * `{ ...object, [key]: value }` for a plain object (a parsed configuration), with a prototype like the
- * spread's. A spread that gains a key the object lacks takes V8's slow path (~1.5 µs on Node 20, where a copy
- * then a write costs ~50 ns), and every pod ADD copies a plugin's configuration to hand it its prevResult.
- * `Object.assign` would run the `__proto__` setter for an own `__proto__` key (JSON.parse makes one): such an
- * object is spread, as before.
+ * `{ ...object, [key]: value }` for a plain object, with a prototype like the spread's: a parsed configuration
+ * (every pod ADD copies a plugin's to hand it its prevResult), and the records whose keys are the same few on
+ * every node — host-local's `lastReserved` (range set indices), the plugins' IPAM stores (store directories):
+ * one hidden class for all of them, not one per key set as a record of addresses would make ({@link withEntry}
+ * is for those). A spread that gains a key the object lacks takes V8's slow path (~1.5 µs on Node 20, where a
+ * copy then a write costs ~20–50 ns), and the prototype-less copy withEntry makes enumerates such a record
+ * through for…in's generic path (~0.12–0.9 µs, micro-benchmarks, Node 22). `Object.assign` would run the
+ * `__proto__` setter for an own `__proto__` key (JSON.parse makes one): such an object is spread, as before.
  */
-export function withKey<V>(object: Readonly<Record<string, V>>, key: string, value: V): Record<string, V> {
+export function withKey<V>(object: Readonly<Record<string, V>>, key: string | number, value: V): Record<string, V> {
   if (Object.prototype.hasOwnProperty.call(object, '__proto__') || key === '__proto__') return { ...object, [key]: value };
   const out = Object.assign({}, object) as Record<string, V>;
-  out[key] = value;
-  return out;
-}
-
-/**
- * `{ ...record, [key]: value }` for a plain-object record whose keys are the same few on every node and never
- * a key an `Object.prototype` holds: host-local's `lastReserved` (range set indices, "0", rarely "1") and the
- * plugins' IPAM stores (store directories, which hold a `/`). One hidden class for all of them, not one per
- * key set as a record of addresses would make ({@link withEntry} is for those). A copy, then the write: a
- * spread gaining a computed key was ~60–150 ns, this ~20–30, and the prototype-less copy withEntry makes
- * enumerated such a record through for…in's generic path (~0.12–0.9 µs, micro-benchmarks, Node 22).
- */
-export function withSet<V>(record: Readonly<Record<string, V>>, key: string | number, value: V): Record<string, V> {
-  const out = { ...record };
   out[key] = value;
   return out;
 }

@@ -1914,6 +1914,9 @@ export function describeRoute(r: Route): string {
   return `${dst}${r.via !== null ? ` via ${formatIpv4(r.via)}` : ''} dev ${r.dev}${r.onlink ? ' onlink' : ''}`;
 }
 
+/** A send's step budget unless it names one ({@link SendOptions.maxSteps}), and every probe's. */
+const MAX_STEPS = 4096;
+
 /** `run`, whose sender `from` must be a namespace of its state (else NAMESPACE_NOT_FOUND). */
 function sender(run: Run, from: NsId): Run {
   // Through the run's namespace memo (shared by every send on this state), not a fresh findNs.
@@ -1939,7 +1942,7 @@ function play(run: Run, from: NsId, packet: Ipv4Packet): Run {
  * nothing is left in flight.
  */
 export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, options: SendOptions = {}): SendResult {
-  const maxSteps = options.maxSteps ?? 4096;
+  const maxSteps = options.maxSteps ?? MAX_STEPS;
   const run = sender(new Run(state, maxSteps, options.checks ?? true, options.record ?? true, options.visited === true), from);
   checkPacket(packet);
   if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
@@ -1977,7 +1980,7 @@ export interface ProbeOutcome {
  * themselves (`icmpEcho`): it is not validated again, but `from` must name a namespace.
  */
 export function probeSend(state: ClusterState, from: NsId, packet: Ipv4Packet, visited: boolean): ProbeOutcome {
-  const run = play(sender(new Run(state, 4096, true, false, visited), from), from, packet);
+  const run = play(sender(new Run(state, MAX_STEPS, true, false, visited), from), from, packet);
   let replied = false;
   const info = run.info;
   for (let i = 0; i < info.length && !replied; i++) {

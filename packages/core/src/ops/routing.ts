@@ -106,6 +106,11 @@ function compile<T extends Dst>(items: readonly T[], kernel: readonly T[] = NO_K
     if (list) list.push(t);
     else m.set(addr, [t]);
   }
+  return mapTable(byLen, kernel);
+}
+
+/** A table in maps ({@link Lpm}): its prefix lengths, longest first, are its maps' keys. */
+function mapTable<T extends Dst>(byLen: ReadonlyMap<number, ReadonlyMap<number, readonly T[]>>, kernel: readonly T[]): Lpm<T> {
   return { lens: [...byLen.keys()].sort((a, b) => b - a), byLen, items: null, prefixes: null, kernel };
 }
 
@@ -307,7 +312,7 @@ function indexPeers(set: PeerSet, l2: boolean): PeerIndex {
     const e = entries[i]!;
     const rs = e.routes;
     routes += rs.length;
-    for (let j = 0; j < rs.length; j++) items.push({ owner: e.owner, group: e.group, route: rs[j]!, dst: rs[j]!.dst });
+    for (let j = 0; j < rs.length; j++) items.push(peerRoute(e, rs[j]!));
     if (neigh !== null && !putL2(neigh, fdb!, e)) plain = false;
   }
   const table = compile(items);
@@ -318,6 +323,11 @@ function indexPeers(set: PeerSet, l2: boolean): PeerIndex {
     if (n !== items.length) plain = false;
   }
   return { entries: set.entries, size, routes, lpm: table, neigh: neigh ?? NO_NEIGH, fdb: fdb ?? NO_FDB, plain };
+}
+
+/** Route `r` of peer entry `e` as a peer table holds it (a fresh walk and a handed-on index alike). */
+function peerRoute(e: PeerEntry, r: Route): PeerRoute {
+  return { owner: e.owner, group: e.group, route: r, dst: r.dst };
 }
 
 /** The routes, neighbour and FDB entries of one peer entry written into (or out of) a handed-on index. */
@@ -370,7 +380,7 @@ function putIn(d: PeerDelta, e: PeerEntry): boolean {
     const r = e.routes[j]!;
     const m = ownLen(d, r.dst.len);
     if (m.has(r.dst.addr)) return false;
-    m.set(r.dst.addr, [{ owner: e.owner, group: e.group, route: r, dst: r.dst }]);
+    m.set(r.dst.addr, [peerRoute(e, r)]);
   }
   return putL2(d.neigh, d.fdb, e);
 }
@@ -385,7 +395,7 @@ function putIn(d: PeerDelta, e: PeerEntry): boolean {
  */
 function handedOn(set: PeerSet, before: PeerIndex): PeerIndex | null {
   const lpm = before.lpm;
-  if (!before.plain || lpm.byLen === null || before.neigh === NO_NEIGH || before.entries === set.entries) return null;
+  if (!before.plain || lpm.byLen === null || before.neigh === NO_NEIGH) return null;
   const owners = shardDiffKeys(before.entries, set.entries);
   if (owners.length * 4 > before.size) return null;
   const d: PeerDelta = { byLen: new Map(lpm.byLen), own: new Set(), neigh: new Map(before.neigh), fdb: new Map(before.fdb) };
@@ -406,8 +416,7 @@ function handedOn(set: PeerSet, before: PeerIndex): PeerIndex | null {
     }
   }
   if (routes <= LPM_ROWS_MAX) return null;
-  const table: Lpm<PeerRoute> = { lens: [...d.byLen.keys()].sort((a, b) => b - a), byLen: d.byLen, items: null, prefixes: null, kernel: NO_KERNEL };
-  return { entries: set.entries, size, routes, lpm: table, neigh: d.neigh, fdb: d.fdb, plain: true };
+  return { entries: set.entries, size, routes, lpm: mapTable(d.byLen, NO_KERNEL), neigh: d.neigh, fdb: d.fdb, plain: true };
 }
 
 /** Options of {@link lookupRouteIn}. */

@@ -217,20 +217,19 @@ function fieldDraft<T extends object, K extends keyof T & string>(x: T, key: K):
 /**
  * The record at `x[key]` (a namespace), to change in place: its own fields written as they are, its tables
  * through {@link tableToWrite}, their entries through {@link entryToWrite}, never in place otherwise. Through
- * a draft `x` (the state's: its underlay) whose field the transition has not drafted, or in a plain container the
+ * an immer draft `x` already written into whose field the transition has not drafted, or in a plain container the
  * open transition made as a copy of a previous state's ({@link copyToWrite}: model/cluster.ts's node), a
  * record the previous state holds there (or a frozen one, shared) is replaced by its copy ({@link copyToWrite},
  * put back when it ends holding what it held), which is returned; one drafted or made in the transition as
- * it is. A node's host namespace was an immer draft of its own
+ * it is. Through an immer draft nothing was written into yet, immer drafts the field (`x[key]`): a copy written
+ * into it would mark it changed for good. A node's host namespace was an immer draft of its own
  * ({@link fieldDraft}): a scope, a proxy, traps on every field written, finalisation. Outside a transition
  * (or for a primitive) `x[key]` as it is. `x` must be a draft or a container the open transition made.
  */
 export function fieldToWrite<T extends object, K extends keyof T & string>(x: T, key: K): T[K] {
   const st = noDrafts ? undefined : (x as unknown as Record<symbol, DraftState | undefined>)[DRAFT_STATE];
-  // An immer draft nothing has been written into yet has its field drafted by immer, not replaced by a copy:
-  // a copy written into it marks it (and its parents) changed for good, so a copy put back unwritten at the
-  // end still left a new record where immer keeps the old one (fast-check found it: a field set to what it
-  // held through the draft, then a field of its record copied and set to what it held).
+  // An untouched immer draft: a copy put back unwritten at the end still left a new record where immer keeps
+  // the old one (fast-check found it: immer.test.ts's fieldToWrite property, its `examples`).
   if (st !== undefined && (reads === null || st.modified_ !== true)) return x[key];
   const v = st === undefined ? x[key] : ((st.copy_ ?? st.base_) as T)[key];
   if (reads === null || v === null || typeof v !== 'object' || (!noDrafts && (v as Record<symbol, unknown>)[DRAFT_STATE] !== undefined)) return v;
