@@ -170,14 +170,15 @@ export function createProject(dir: string, packed: readonly Packed[]): void {
 
 /**
  * Installs the project from the pnpm store the workspace's install filled, without the network
- * (`--offline`). Only if the store or the metadata cache lacks something (a CI machine's first run may
- * have no metadata cache) does it try again allowing the network for what is missing (`--prefer-offline`),
- * and it says so in `note`.
+ * (`--offline`). The packages are always in the store, but their registry metadata may not be: a
+ * `--frozen-lockfile` install (CI's, on a fresh machine) fetches tarballs only, and pnpm's offline
+ * resolution then fails ("Failed to resolve fast-check@4.10.2 in package mirror"). In that case, and only
+ * then, it tries again with `--prefer-offline` (the network for what the cache lacks) and says so in
+ * `note`. A real install problem fails both ways.
  */
 export function install(dir: string): Ran & { readonly note: string | null } {
   const offline = pnpm(['install', '--offline'], dir);
   if (offline.status === 0) return { ...offline, note: null };
-  if (!/ERR_PNPM_NO_OFFLINE|offline/i.test(offline.stdout + offline.stderr)) return { ...offline, note: null };
   const online = pnpm(['install', '--prefer-offline'], dir);
   return { ...online, note: `pnpm install --offline failed, so --prefer-offline was used:\n${offline.stdout}${offline.stderr}` };
 }
