@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ancestorNodeModules, bundleForBrowser, createProject, install, nodeGlobalUses, pack, packageProblems, PUBLISHED, readmeSnippets, ROOT, run,
-  runInChromium, tsc, type Packed, type Ran, type ReadmeSnippet,
+  runInChromium, tsc, userEnv, type Packed, type Ran, type ReadmeSnippet,
 } from './consumer.js';
 
 const CHROMIUM = process.env['PODNET_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -101,6 +101,11 @@ describe('podnet as an npm user gets it', () => {
     expect(lines[0]).toMatch(/^NAME +READY +STATUS +RESTARTS +AGE +IP +NODE/);
     expect(lines[1]).toBe(POD_A_WIDE);
     expect(lines.filter((l) => l.startsWith('pod-'))).toHaveLength(6);
+    // Where the user's project has tsx (here: NODE_PATH lends the workspace's), the installed binary still
+    // runs its dist/, not the sources it ships through that tsx (which it did before it looked for node_modules).
+    const withTsx = run(join(project, 'node_modules', '.bin', 'podnet'), ['-c', 'kubectl get pods -o wide'], project, { ...userEnv(), NODE_PATH: join(ROOT, 'node_modules') });
+    expect(withTsx.stderr).toBe('');
+    expect(withTsx.stdout).toBe(r.stdout);
   });
 
   it('type-checks a strict TypeScript consumer against the installed .d.ts files, moduleResolution NodeNext', () => {
