@@ -1,4 +1,4 @@
-// Runs every TypeScript snippet of README.md, docs/*.md and docs/designs/*.md and prints what each printed.
+// Runs every TypeScript snippet of README.md, docs/*.md, docs/designs/*.md and packages/*/README.md and prints what each printed.
 import { documents, extractSnippets, runSnippet } from './snippets.js';
 
 for (const doc of documents()) {

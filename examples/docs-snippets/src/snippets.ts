@@ -1,5 +1,5 @@
 /**
- * Runs the TypeScript snippets of README.md, docs/*.md and docs/designs/*.md exactly as written. A ```ts block runs as
+ * Runs the TypeScript snippets of README.md, docs/*.md, docs/designs/*.md and each published package's README.md exactly as written. A ```ts block runs as
  * its own module; when the next block is a ```text block, that is the output the snippet must print.
  * Blocks in any other language (```text, ```sh, ```json…) are not run.
  */
@@ -21,10 +21,16 @@ export interface Snippet {
   readonly expected: string | null;
 }
 
-/** The documents whose snippets must run: the README and every page under docs/, sub-folders included. */
+/** The published packages, whose README is what npm shows. */
+export const PUBLISHED = ['core', 'cni', 'testing', 'cli'] as const;
+
+/**
+ * The documents whose snippets must run: the README, every page under docs/ (sub-folders included) and
+ * the README of each published package (examples/npm-consumer also runs those from the packed tarballs).
+ */
 export function documents(): string[] {
   const docs = (readdirSync(join(root, 'docs'), { recursive: true }) as string[]).filter((f) => f.endsWith('.md')).sort().map((f) => join(root, 'docs', f));
-  return [join(root, 'README.md'), ...docs];
+  return [join(root, 'README.md'), ...docs, ...PUBLISHED.map((p) => join(root, 'packages', p, 'README.md'))];
 }
 
 /** The ```ts snippets of one markdown file, each with the ```text block right after it if any. */

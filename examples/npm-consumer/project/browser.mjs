@@ -1,0 +1,16 @@
+// The browser entry: bundled by esbuild (platform 'browser') from the installed packages and run in
+// Chromium. Any error, thrown or logged, fails the test; the result is handed to the test on window.
+import { createSession } from '@podnet/cli';
+import { runSeedLab } from './seed-lab.mjs';
+
+try {
+  const lab = runSeedLab();
+  // The lab shell's library has no I/O either: a browser terminal drives it as the binary does.
+  const shell = createSession().run('kubectl get pods -o wide');
+  const result = { ...lab, kubectl: shell.stdout.split('\n').slice(0, 2), status: shell.status };
+  window.podnetResult = result;
+  document.getElementById('out').textContent = JSON.stringify(result, null, 2);
+} catch (e) {
+  window.podnetResult = { error: String((e && e.stack) || e) };
+  throw e;
+}
