@@ -32,6 +32,14 @@ for (const name of ['@podnet/core', '@podnet/cni', '@podnet/testing', '@podnet/c
   assert.match(url, /\/node_modules\/.*\/dist\/index\.js$/, `${name} resolved to ${url}`);
   console.log(`resolved ${name} ${url.replace(/^.*\/node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '')}`);
 }
+// CommonJS code can require() the packages too (Node 20.19+ loads ES modules through require; the exports'
+// "default" condition lets it), and gets the very module an import gets.
+const required = ['@podnet/core', '@podnet/cni', '@podnet/testing', '@podnet/cli'].map((name) => require(name));
+assert.equal(required[0].createSimulator, (await import('@podnet/core')).createSimulator);
+assert.equal(required[1].flannel, flannel);
+assert.equal(required[2].checkDesign, checkDesign);
+assert.equal(required[3].createSession, createSession);
+console.log('require ok');
 // The workspace's tooling is out of reach (nothing above this project has a node_modules with it)…
 for (const name of ['tsx', 'vitest', 'typescript']) assert.throws(() => require.resolve(name), { code: 'MODULE_NOT_FOUND' }, name);
 // …and so is every dependency a package did not declare (pnpm without hoisting): @podnet/cni may not

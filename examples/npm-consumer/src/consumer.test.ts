@@ -77,7 +77,7 @@ describe('podnet as an npm user gets it', () => {
     for (const dir of PUBLISHED) expect(existsSync(join(project, 'node_modules', '@podnet', dir, 'dist', 'index.js')), dir).toBe(true);
   });
 
-  it('runs the seed lab, checkDesign and the lab shell from a plain Node ESM script (no loader, no source condition)', () => {
+  it('runs the seed lab, checkDesign and the lab shell from a plain Node ESM script (no loader, no source condition), and require() gets the same modules', () => {
     const r = run(process.execPath, ['app.mjs'], project);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -90,6 +90,7 @@ describe('podnet as an npm user gets it', () => {
       `session ${POD_A_WIDE}`,
     ]);
     expect(lines.filter((l) => l.startsWith('resolved '))).toEqual(PUBLISHED.map((d) => `resolved @podnet/${d} @podnet/${d}/dist/index.js`));
+    expect(lines).toContain('require ok');
     expect(lines.at(-1)).toBe('isolated ok');
   });
 
