@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { flannel } from '@podnet/cni';
-import { checkDesign } from '@podnet/testing';
+import { checkDesign, checkDesignParallel } from '@podnet/testing';
 import { createSession } from '@podnet/cli';
 import { runSeedLab } from './seed-lab.mjs';
 
@@ -18,6 +18,8 @@ console.log(`check ${JSON.stringify(lab.check)}`);
 const r = checkDesign(flannel(), { numRuns: 25 });
 assert.deepEqual(r, { ok: true, runs: 25, seed: 1 });
 console.log(`checkDesign ${JSON.stringify(r)}`);
+// Node's entry has the worker-thread runner too (a browser build's does not).
+assert.equal(typeof checkDesignParallel, 'function');
 
 // The lab shell as a library.
 const out = createSession().run('kubectl get pods -o wide');

@@ -3,3 +3,4 @@
 export * as core from '@podnet/core';
 export * as cni from '@podnet/cni';
 export * as cli from '@podnet/cli';
+export * as testing from '@podnet/testing';

@@ -133,13 +133,16 @@ describe('podnet as an npm user gets it', () => {
     expect(snippets.filter((s) => s.expected !== null).length).toBeGreaterThanOrEqual(PUBLISHED.length);
   });
 
-  it.skipIf(!HAVE_CHROMIUM && !REQUIRE_BROWSER)('bundles core, cni and cli for the browser with esbuild and runs the seed lab in headless Chromium', async () => {
+  it.skipIf(!HAVE_CHROMIUM && !REQUIRE_BROWSER)('bundles core, cni, cli and testing for the browser with esbuild and runs the seed lab and a checkDesign campaign in headless Chromium', async () => {
     expect(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium); PODNET_REQUIRE_BROWSER or CI forbids skipping`).toBe(true);
     const bundle = await bundleForBrowser(project, 'browser.mjs');
     // The bundle is made of the installed dist/ files, not the workspace's sources.
     const ours = bundle.inputs.filter((f) => f.includes('@podnet/'));
     expect(ours.length).toBeGreaterThan(0);
-    expect(ours.every((f) => /^node_modules\/.*@podnet\/(core|cni|cli)\/dist\/.*\.js$/.test(f)), ours.join('\n')).toBe(true);
+    expect(ours.every((f) => /^node_modules\/.*@podnet\/(core|cni|cli|testing)\/dist\/.*\.js$/.test(f)), ours.join('\n')).toBe(true);
+    // @podnet/testing's browser entry, without the worker-thread runner.
+    expect(ours.some((f) => f.endsWith('@podnet/testing/dist/portable.js')), ours.join('\n')).toBe(true);
+    expect(ours.some((f) => /@podnet\/testing\/dist\/(index|parallel)\.js$/.test(f)), ours.join('\n')).toBe(false);
     // Node's globals used anywhere in the three packages' exports, reached by the page or not (soft: the
     // page runs and reports too).
     expect.soft(await nodeGlobalUses((await bundleForBrowser(project, 'everything.mjs', true)).js), 'Node globals in the bundle').toEqual([]);
@@ -150,6 +153,7 @@ describe('podnet as an npm user gets it', () => {
       ping: true,
       check: { ok: true, violations: [] },
       status: 0,
+      design: { ok: true, runs: 10, seed: 1 },
     });
     expect((page.result as { kubectl: string[] }).kubectl[1]).toBe(POD_A_WIDE);
   }, 120_000);

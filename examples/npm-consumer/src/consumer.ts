@@ -243,18 +243,34 @@ const NODE_GLOBALS = new Set(['process', 'Buffer', 'require', 'module', 'exports
  * Where a bundle uses a Node-only global (process, Buffer, require, __dirname…), as `name: the code
  * around it`: what the page's run may not reach. Give it a bundle made with `minify` (every local binding
  * renamed, so a name left is a global). Parsed with TypeScript's parser: strings, comments and property
- * names are not uses, and a guarded `typeof process` is allowed.
+ * names are not uses, and neither is `typeof process` nor a use guarded by it (`typeof Buffer < "u" ? Buffer.isBuffer : …`).
  */
 export async function nodeGlobalUses(minifiedJs: string): Promise<string[]> {
   const ts = (await import('typescript')).default;
   const sf = ts.createSourceFile('bundle.js', minifiedJs, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
   const uses: string[] = [];
+  /** Whether `expr` tests `typeof name` somewhere (`typeof Buffer < "u"`, `typeof process !== 'undefined'`…). */
+  const testsTypeof = (expr: import('typescript').Node, name: string): boolean =>
+    (ts.isTypeOfExpression(expr) && ts.isIdentifier(expr.expression) && expr.expression.text === name) || (ts.forEachChild(expr, (c) => testsTypeof(c, name) || undefined) ?? false);
+  /**
+   * Whether a use runs only where the global exists: in the taken branch of a `?:`, an `if` or the right of
+   * an `&&` whose test asks `typeof` of that very name (a dependency's `typeof Buffer < "u" ? Buffer.isBuffer : void 0`).
+   */
+  const guarded = (id: import('typescript').Identifier): boolean => {
+    for (let n: import('typescript').Node = id; n.parent !== undefined; n = n.parent) {
+      const p = n.parent;
+      if (ts.isConditionalExpression(p) && p.whenTrue === n && testsTypeof(p.condition, id.text)) return true;
+      if (ts.isIfStatement(p) && p.thenStatement === n && testsTypeof(p.expression, id.text)) return true;
+      if (ts.isBinaryExpression(p) && p.operatorToken.kind === ts.SyntaxKind.AmpersandAmpersandToken && p.right === n && testsTypeof(p.left, id.text)) return true;
+    }
+    return false;
+  };
   const visit = (node: import('typescript').Node): void => {
     if (ts.isIdentifier(node) && NODE_GLOBALS.has(node.text)) {
       const p = node.parent;
       const isName = (ts.isPropertyAccessExpression(p) && p.name === node)
         || ((ts.isPropertyAssignment(p) || ts.isMethodDeclaration(p) || ts.isPropertyDeclaration(p) || ts.isGetAccessorDeclaration(p) || ts.isSetAccessorDeclaration(p)) && p.name === node);
-      if (!isName && !ts.isTypeOfExpression(p)) {
+      if (!isName && !ts.isTypeOfExpression(p) && !guarded(node)) {
         const at = node.getStart(sf);
         uses.push(`${node.text}: …${minifiedJs.slice(Math.max(0, at - 60), at + 40)}…`);
       }
