@@ -6,7 +6,7 @@
  * The browser test needs Chromium (/usr/bin/chromium, or PODNET_CHROMIUM). Without it the test is skipped
  * with a message, except where PODNET_REQUIRE_BROWSER=1 or CI is set (.ci/run sets the first): there it fails.
  */
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +115,19 @@ describe('podnet as an npm user gets it', () => {
     const r = run(process.execPath, [join('out', 'consumer.js')], project);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('duplicate pod: DUPLICATE_NAME\n10.244.1.4 true delivered 6 true 0 null\n');
+  });
+
+  it('ships declarations an older TypeScript reads: no typed array with a buffer type argument (5.7+ only)', () => {
+    const generic: string[] = [];
+    for (const dir of PUBLISHED) {
+      const dist = join(project, 'node_modules', '@podnet', dir, 'dist');
+      for (const f of readdirSync(dist, { recursive: true }) as string[]) {
+        if (!f.endsWith('.d.ts')) continue;
+        const m = readFileSync(join(dist, f), 'utf8').match(/\b\w*(Array|DataView)<\w*ArrayBuffer\w*>/g);
+        if (m) generic.push(`${dir}/dist/${f}: ${m.join(', ')}`);
+      }
+    }
+    expect(generic).toEqual([]);
   });
 
   it('type-checks the same consumer with moduleResolution Bundler', () => {

@@ -64,7 +64,7 @@ export class Session implements KubectlHost {
   /** Node groups `eksctl create nodegroup` made: name → its nodes. */
   readonly nodegroups = new Map<string, readonly string[]>();
   /** Files commands wrote (`tcpdump -w`): path → bytes. The caller decides where they go. */
-  readonly files = new Map<string, Uint8Array>();
+  readonly files: Map<string, Uint8Array> = new Map();
   /** True once `exit` left the last shell. */
   exited = false;
   readonly #stack: Frame[] = [{ place: { kind: 'client' } }];
