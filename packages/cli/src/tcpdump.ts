@@ -15,10 +15,11 @@ export type Filter =
   | { readonly k: 'and' | 'or'; readonly a: Filter; readonly b: Filter }
   | { readonly k: 'not'; readonly a: Filter }
   | { readonly k: 'proto'; readonly p: 'icmp' | 'udp' | 'tcp' | 'arp' | 'ip' }
-  | { readonly k: 'host'; readonly dir: Dir; readonly ip: number }
-  | { readonly k: 'net'; readonly dir: Dir; readonly addr: number; readonly len: number }
-  | { readonly k: 'port'; readonly dir: Dir; readonly proto: 'udp' | 'tcp' | null; readonly port: number };
-type Dir = 'src' | 'dst' | 'any';
+  | { readonly k: 'host'; readonly dir: FilterDirection; readonly ip: number }
+  | { readonly k: 'net'; readonly dir: FilterDirection; readonly addr: number; readonly len: number }
+  | { readonly k: 'port'; readonly dir: FilterDirection; readonly proto: 'udp' | 'tcp' | null; readonly port: number };
+/** Which address or port of a packet a `host`, `net` or `port` primitive matches: `src`, `dst` or either. */
+export type FilterDirection = 'src' | 'dst' | 'any';
 
 /** A filter tcpdump would reject, with its wording. */
 export class FilterError extends Error {}
@@ -35,7 +36,7 @@ export function parseFilter(words: readonly string[]): Filter {
     if (t === undefined) syntax();
     if (t === '(') { const f = or(); if (toks[i++] !== ')') syntax(); return f; }
     if (t === 'not' || t === '!') return { k: 'not', a: primary() };
-    let dir: Dir = 'any';
+    let dir: FilterDirection = 'any';
     let word = t!;
     if (word === 'src' || word === 'dst') { dir = word; word = toks[i++] ?? syntax(); if (word === 'or' || word === 'and') { word = toks[i++] ?? syntax(); } }
     let proto: 'udp' | 'tcp' | null = null;

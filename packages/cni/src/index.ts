@@ -9,13 +9,13 @@ export type { NetworkConfigList, ParsedNetworkConfig, PluginConfig } from './con
 export { CNI_ERROR_CODES, parseNetworkConfig, SUPPORTED_CNI_VERSIONS } from './contract/config.js';
 export type { ConflistOptions, NodeAgent } from './contract/conflist-design.js';
 export { fromConflist } from './contract/conflist-design.js';
-export type { CniCommand, CniInvocation, FlannelSubnetEnv, IpamStores, PluginInput, PluginOutcome } from './contract/plugins.js';
+export type { CniCommand, CniInvocation, FlannelSubnetEnv, IpamStores, Plugin, PluginInput, PluginOutcome } from './contract/plugins.js';
 export { CNI_PATH, execPlugin, flannelDelegate, parseSubnetEnv, PLUGINS, SUBNET_ENV, vethName } from './contract/plugins.js';
 export type { CurrentResult, LegacyResult } from './contract/result.js';
 export { currentOf, printResult } from './contract/result.js';
 export type { ListOutcome } from './contract/runtime.js';
 export { addNetworkList, checkNetworkList, delNetworkList, validateInvocation } from './contract/runtime.js';
-export type { FlannelOptions } from './designs/flannel.js';
+export type { FlannelMistake, FlannelOptions } from './designs/flannel.js';
 export { flannel, FLANNEL_CONFLIST, flannelAgent, flanneldLog, flannelNetConf, vtepMac } from './designs/flannel.js';
 export type { HostLocalConfig, HostLocalOwner, HostLocalRange, HostLocalResult, HostLocalStore, IpamError, IpamRoute, RangeSet } from './ipam/host-local.js';
 export {

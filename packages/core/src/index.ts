@@ -27,7 +27,7 @@ export type { NsLocation } from './model/lookup.js';
 export { findNode, findNs, findPod, getNode, getNs, getPod, hostNsId, locateNs, podKeyOf, podNsId, UNDERLAY_NS } from './model/lookup.js';
 export type { Action, IpRuleSpec, RouteSpec, RuleSpec, VpcAssign } from './ops/actions.js';
 export { applyActions, checkIfName, fabricKey, fabricLookup, TC_PROGRAMS } from './ops/actions.js';
-export type { RefusedRoute } from './ops/routing.js';
+export type { LookupOptions, RefusedRoute } from './ops/routing.js';
 export { allRoutes, isLocalAddress, kernelRoutes, lookupRouteIn, refusedPeerRouteFor, refusedPeerRoutes, selectSource } from './ops/routing.js';
 export type { IpOptions } from './dataplane/build.js';
 export { icmpEcho, ipv4, tcpSyn, udpPacket } from './dataplane/build.js';

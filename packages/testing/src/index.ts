@@ -6,5 +6,5 @@
  * worker-thread runner, `checkDesignParallel` and its helpers, which need Node.
  */
 export * from './portable.js';
-export type { ChunkOutcome, DesignSource, ParallelCheckOptions, ParallelCheckResult } from './parallel.js';
+export type { ChunkOptions, ChunkOutcome, DesignSource, ParallelCheckOptions, ParallelCheckResult } from './parallel.js';
 export { checkDesignParallel, chunkSeed, loadDesign, runChunk } from './parallel.js';

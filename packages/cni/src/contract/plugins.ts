@@ -121,10 +121,10 @@ export type PluginInput = Readonly<Record<string, unknown>> & { readonly type: s
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK';
 
 /**
- * A plugin. `known` is the {@link Readings} of `conf` when the caller holds them already (flannel's memo entry
+ * A plugin. `known` is the `Readings` of `conf` when the caller holds them already (flannel's memo entry
  * for its delegate): the plugin reads them there rather than looking the configuration up.
  */
-type Plugin = (cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores: IpamStores, known?: Readings) => PluginOutcome;
+export type Plugin = (cmd: CniCommand, conf: PluginInput, inv: CniInvocation, stores: IpamStores, known?: Readings) => PluginOutcome;
 
 /** The directories libcni searches, as kubelet and containerd configure them. */
 export const CNI_PATH = ['/opt/cni/bin'] as const;

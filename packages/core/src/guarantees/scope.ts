@@ -43,8 +43,8 @@ export interface ChangeScope {
    */
   readonly routerNeigh?: true;
   /**
-   * The state the change left from, when the scope was taken from the two states ({@link changeScope}): the
-   * incremental check looks at it again to tell a change that only took pods away ({@link departedPods}).
+   * The state the change left from, when the scope was taken from the two states (`changeScope`): the
+   * incremental check looks at it again to tell a change that only took pods away (`departedPods`).
    * Kept rather than judged here: a sampled check has no use for it, and at 5,000 nodes judging it costs
    * ~30 µs of dictionary lookups rarely in the CPU cache (diffScope of a delete: ~2.5 µs without).
    */

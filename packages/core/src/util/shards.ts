@@ -104,8 +104,8 @@ function find<V>(l: Leaf<V>, key: string, tag: number): number {
 
 /**
  * Looks a key up; `undefined` when absent. On an immer draft the value is a draft (to write into). In a
- * {@link transition}, what a draft map gave is remembered (util/immer.ts `rememberRead`) until
- * {@link shardSet} or {@link shardDelete} writes the key: reading it again skips immer's traps on the
+ * `transition`, what a draft map gave is remembered (util/immer.ts `rememberRead`) until
+ * `shardSet` or `shardDelete` writes the key: reading it again skips immer's traps on the
  * levels (a pod's CNI ADD read its node four times).
  */
 export function shardGet<V>(s: Shards<V>, key: string): V | undefined {
