@@ -38,7 +38,15 @@ export function documents(): string[] {
 
 /** The ```ts snippets of one markdown file, each with the ```text block right after it if any. */
 export function extractSnippets(file: string): Snippet[] {
-  const lines = readFileSync(file, 'utf8').split('\n');
+  return snippetsIn(readFileSync(file, 'utf8'), (line) => `${relative(root, file)}:${line}`);
+}
+
+/**
+ * The ```ts snippets of a markdown text, each with its output block, `where` naming each by the line of its
+ * opening fence (examples/npm-consumer reads the packed READMEs with it).
+ */
+export function snippetsIn(markdown: string, where: (line: number) => string): Snippet[] {
+  const lines = markdown.split('\n');
   const blocks: { lang: string; line: number; end: number; body: string }[] = [];
   for (let i = 0; i < lines.length; i++) {
     const open = /^```(\S*)\s*$/.exec(lines[i]!);
@@ -55,7 +63,7 @@ export function extractSnippets(file: string): Snippet[] {
     const between = next ? lines.slice(b.end + 1, next.line - 1).join('\n') : '';
     // The output block counts only when nothing but blank lines or a short "prints:"-style line separates them.
     const adjacent = next !== undefined && next.lang === 'text' && between.split('\n').filter((l) => l.trim() !== '').length <= 1;
-    out.push({ where: `${relative(root, file)}:${b.line}`, code: b.body, expected: adjacent ? next.body : null });
+    out.push({ where: where(b.line), code: b.body, expected: adjacent ? next.body : null });
   });
   return out;
 }

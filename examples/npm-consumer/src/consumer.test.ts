@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ancestorNodeModules, bundleForBrowser, createProject, install, nodeGlobalUses, pack, packageProblems, PUBLISHED, readmeSnippets, ROOT, run,
-  runInChromium, tsc, userEnv, type Packed, type Ran, type ReadmeSnippet,
+  ancestorNodeModules, bundleForBrowser, createProject, install, nodeGlobalUses, pack, packageProblems, PUBLISHED, ROOT, run,
+  runInChromium, tsc, userEnv, type Packed, type Ran,
 } from './consumer.js';
+import { snippetsIn, type Snippet } from '../../docs-snippets/src/snippets.js';
 
 const CHROMIUM = process.env['PODNET_CHROMIUM'] ?? '/usr/bin/chromium';
 const REQUIRE_BROWSER = process.env['PODNET_REQUIRE_BROWSER'] === '1' || (process.env['CI'] ?? '') !== '';
@@ -29,7 +30,7 @@ let work = '';
 let project = '';
 let packed: Packed[] = [];
 let installed: Ran & { readonly note: string | null };
-let snippets: (ReadmeSnippet & { readonly pkg: string })[] = [];
+let snippets: (Snippet & { readonly pkg: string })[] = [];
 let nodeNext: Ran;
 let bundler: Ran;
 
@@ -45,9 +46,9 @@ beforeAll(() => {
   // type-checked with the rest, then run from what tsc emitted.
   snippets = PUBLISHED.flatMap((dir) => {
     const file = join(project, 'node_modules', '@podnet', dir, 'README.md');
-    return existsSync(file) ? readmeSnippets(readFileSync(file, 'utf8'), `readme-${dir}`).map((s) => ({ ...s, pkg: dir })) : [];
+    return existsSync(file) ? snippetsIn(readFileSync(file, 'utf8'), (line) => `readme-${dir}-${line}`).map((s) => ({ ...s, pkg: dir })) : [];
   });
-  for (const s of snippets) writeFileSync(join(project, `${s.name}.ts`), `${s.code}\n`);
+  for (const s of snippets) writeFileSync(join(project, `${s.where}.ts`), `${s.code}\n`);
   nodeNext = tsc(project, 'tsconfig.nodenext.json');
   bundler = tsc(project, 'tsconfig.bundler.json');
 }, 240_000);
@@ -138,10 +139,10 @@ describe('podnet as an npm user gets it', () => {
   it('runs each package README\'s example, from the README in the tarball, compiled by tsc, and prints what the README says', () => {
     expect(new Set(snippets.map((s) => s.pkg))).toEqual(new Set(PUBLISHED));
     for (const s of snippets) {
-      const r = run(process.execPath, [join('out', `${s.name}.js`)], project);
-      expect(r.stderr, s.name).toBe('');
-      expect(r.status, s.name).toBe(0);
-      if (s.expected !== null) expect(r.stdout.replace(/\n$/, ''), s.name).toBe(s.expected);
+      const r = run(process.execPath, [join('out', `${s.where}.js`)], project);
+      expect(r.stderr, s.where).toBe('');
+      expect(r.status, s.where).toBe(0);
+      if (s.expected !== null) expect(r.stdout.replace(/\n$/, ''), s.where).toBe(s.expected);
     }
     expect(snippets.filter((s) => s.expected !== null).length).toBeGreaterThanOrEqual(PUBLISHED.length);
   });

@@ -10,15 +10,16 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, parse as parsePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PUBLISHED } from '../../docs-snippets/src/snippets.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The consumer project's files (copied into the temporary project as they are). */
-export const TEMPLATE = join(here, '..', 'project');
+const TEMPLATE = join(here, '..', 'project');
 /** The repository root. */
 export const ROOT = join(here, '..', '..', '..');
 
-/** The packages published to npm, in dependency order (packages/<dir>). */
-export const PUBLISHED = ['core', 'cni', 'testing', 'cli'] as const;
+export { PUBLISHED };
+/** A package published to npm (packages/<dir>). */
 export type PackageDir = (typeof PUBLISHED)[number];
 
 /** What a finished command printed. */
@@ -55,14 +56,15 @@ export function run(cmd: string, args: readonly string[], cwd: string, env: Node
  * The pnpm that runs this test (`pnpm test` sets npm_execpath; CI runs pnpm through npx, so it may not be
  * on PATH), else the one on PATH. The command and the arguments that come before pnpm's own.
  */
-export function pnpmCommand(): [string, string[]] {
+function pnpmCommand(): [string, string[]] {
   const exec = process.env['npm_execpath'];
   const isPnpm = (process.env['npm_config_user_agent'] ?? '').startsWith('pnpm/') && exec !== undefined && existsSync(exec);
   if (!isPnpm) return ['pnpm', []];
   return /\.[cm]?js$/.test(exec) ? [process.execPath, [exec]] : [exec, []];
 }
 
-export function pnpm(args: readonly string[], cwd: string): Ran {
+/** Runs pnpm (see {@link pnpmCommand}) with `args` in `cwd`, in a user's environment. */
+function pnpm(args: readonly string[], cwd: string): Ran {
   const [cmd, pre] = pnpmCommand();
   return run(cmd, [...pre, ...args], cwd);
 }
@@ -99,7 +101,7 @@ export function pack(dir: PackageDir, dest: string): Packed {
 }
 
 /** Every file an `exports` map (or `bin`) of a manifest points at, with the condition path that leads there. */
-export function exportTargets(manifest: Record<string, unknown>): { readonly where: string; readonly file: string }[] {
+function exportTargets(manifest: Record<string, unknown>): { readonly where: string; readonly file: string }[] {
   const out: { where: string; file: string }[] = [];
   const walk = (v: unknown, where: string): void => {
     if (typeof v === 'string') out.push({ where, file: v.replace(/^\.\//, '') });
@@ -194,25 +196,6 @@ export function ancestorNodeModules(dir: string): string[] {
   }
 }
 
-/** A ```ts block of a README and the ```text block right after it (what it prints), if any. */
-export interface ReadmeSnippet {
-  readonly name: string;
-  readonly code: string;
-  readonly expected: string | null;
-}
-
-/** The ```ts snippets of a markdown text, by the rule docs-snippets uses. */
-export function readmeSnippets(markdown: string, prefix: string): ReadmeSnippet[] {
-  const blocks = [...markdown.matchAll(/^```(\S*)\n([\s\S]*?)^```$/gm)].map((m) => ({ lang: m[1]!, body: m[2]!.replace(/\n$/, ''), at: m.index, end: m.index + m[0].length }));
-  return blocks.flatMap((b, k) => {
-    if (b.lang !== 'ts') return [];
-    const next = blocks[k + 1];
-    const between = next === undefined ? '' : markdown.slice(b.end, next.at);
-    const adjacent = next !== undefined && next.lang === 'text' && between.split('\n').filter((l) => l.trim() !== '').length <= 1;
-    return [{ name: `${prefix}-${k}`, code: b.body, expected: adjacent ? next.body : null }];
-  });
-}
-
 /** The TypeScript compiler of the repository (5.9), run on one of the project's tsconfig files. */
 export function tsc(dir: string, tsconfig: string): Ran {
   return run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', tsconfig, '--pretty', 'false'], dir);
@@ -285,7 +268,6 @@ export async function nodeGlobalUses(minifiedJs: string): Promise<string[]> {
 export interface PageRun {
   readonly result: unknown;
   readonly errors: readonly string[];
-  readonly browser: string;
 }
 
 /**
@@ -316,7 +298,7 @@ export async function runInChromium(executablePath: string, html: string, bundle
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForFunction(() => (globalThis as { podnetResult?: unknown }).podnetResult !== undefined, null, { timeout: 30_000 });
     const result = await page.evaluate(() => (globalThis as { podnetResult?: unknown }).podnetResult);
-    return { result, errors, browser: browser.version() };
+    return { result, errors };
   } finally {
     await browser.close();
     await new Promise((ok) => server.close(ok));
