@@ -432,19 +432,60 @@ export function bridge(ctx: Ctx, args: readonly string[]): Output {
     }
     return ok(out.map((x) => `${x}\n`).join(''));
   }
-  if (matches(obj, 'fdb')) {
-    const out: string[] = [];
-    for (const l of sortedLinks(ns)) if (l.master) out.push(`${l.mac} dev ${l.name} master ${l.master} permanent`);
-    for (const e of Object.values(ns.fdb)) {
-      if (e.dst !== null) out.push(`${e.mac} dev ${e.dev} dst ${formatIpv4(e.dst)} self${e.permanent ? ' permanent' : ''}`);
-      else if (e.port !== null && !e.local) out.push(`${e.mac} dev ${e.port} master ${e.dev}${e.permanent ? ' permanent' : ''}`);
-    }
-    for (const ref of ns.peerSets) {
-      const set = ctx.sim.state.peerSets[ref.set];
-      if (!set) continue;
-      for (const e of shardValues(set.entries)) if (e.owner !== ref.self) for (const f of e.fdb) out.push(`${f.mac} dev ${set.dev} dst ${formatIpv4(f.dst)} self permanent`);
-    }
-    return ok(out.map((x) => `${x}\n`).join(''));
-  }
+  if (matches(obj, 'fdb')) return ok(bridgeFdbLines(ctx.sim.state, ns).map((x) => `${x}\n`).join(''));
   return err(`Object "${obj}" is unknown, try "bridge help".`, 255);
+}
+
+/** The IPv4 all-hosts group (224.0.0.1) as a multicast MAC: every IPv4 device joins it when set up. */
+const ALL_HOSTS_MAC = '01:00:5e:00:00:01';
+/** 224.0.0.106, the IGMP multicast-router-discovery group a snooping bridge joins when it opens. */
+const ALL_SNOOPERS_MAC = '01:00:5e:00:00:6a';
+
+/**
+ * `bridge fdb show` as the kernel dumps it (measured on Linux 6.18 with iproute2 6.1, a flannel-like node
+ * built by hand): device by device in ifindex order. A bridge port lists its bridge's entries for it
+ * first (newest first: learned pod MACs before the port's own `permanent` MAC), then its own `self`
+ * multicast addresses; a bridge lists its `self` multicast addresses, then its own MAC (`dev cni0 master
+ * cni0 permanent`, unless a port has that MAC); a VXLAN device lists its remote VTEPs, newest first. Up
+ * Ethernet devices (not VXLAN) show the IPv4 groups they joined: `01:00:5e:00:00:01 dev eth0 self
+ * permanent` (224.0.0.1) and on a bridge also 224.0.0.106 first; they leave them when set down. IPv6's
+ * `33:33:…` rows are not printed (podnet is IPv4 only). Learned entries older than the bridge's
+ * ageing time (300 s) are gone.
+ */
+function bridgeFdbLines(state: ClusterState, ns: NetNs): string[] {
+  const out: string[] = [];
+  const entries = Object.values(ns.fdb);
+  const live = (e: (typeof entries)[number]) => e.permanent || state.now - e.updated <= 300_000;
+  const selfGroups = (l: Link): string[] => {
+    if (!l.up || l.kind === 'loopback' || l.kind === 'vxlan' || l.kind === 'ipip') return [];
+    return [...(l.kind === 'bridge' ? [ALL_SNOOPERS_MAC] : []), ALL_HOSTS_MAC].map((m) => `${m} dev ${l.name} self permanent`);
+  };
+  for (const l of sortedLinks(ns)) {
+    if (l.master) {
+      for (const e of entries.filter((x) => x.dev === l.master && x.port === l.name && x.dst === null && live(x)).reverse()) {
+        out.push(`${e.mac} dev ${l.name} master ${e.dev}${e.local ? ' permanent' : e.permanent ? ' static' : ''}`);
+      }
+    }
+    if (l.kind === 'bridge') {
+      out.push(...selfGroups(l));
+      const ports = new Set(sortedLinks(ns).filter((x) => x.master === l.name).map((x) => x.mac));
+      for (const e of entries.filter((x) => x.dev === l.name && x.port === null && x.dst === null && x.local).reverse()) {
+        if (!ports.has(e.mac)) out.push(`${e.mac} dev ${l.name} master ${l.name} permanent`);
+      }
+      continue;
+    }
+    if (l.kind === 'vxlan') {
+      const rows: string[] = [];
+      for (const e of entries) if (e.dev === l.name && e.dst !== null) rows.push(`${e.mac} dev ${e.dev} dst ${formatIpv4(e.dst)} self${e.permanent ? ' permanent' : ''}`);
+      for (const ref of ns.peerSets) {
+        const set = state.peerSets[ref.set];
+        if (!set || set.dev !== l.name) continue;
+        for (const e of shardValues(set.entries)) if (e.owner !== ref.self) for (const f of e.fdb) rows.push(`${f.mac} dev ${set.dev} dst ${formatIpv4(f.dst)} self permanent`);
+      }
+      out.push(...rows.reverse());
+      continue;
+    }
+    out.push(...selfGroups(l));
+  }
+  return out;
 }
