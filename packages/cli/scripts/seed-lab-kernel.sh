@@ -57,6 +57,7 @@ pod pf 3 veth18fd3321 aa:88:d6:c9:95:7b c2:4a:66:4f:26:35 10.244.3.9
 sleep 1
 PA="ip netns exec ${P}pa"; N1=${P}n1
 echo "== ip -d link show (node-1)"; ip -n $N1 -d link show
+echo "== ip -d link show (pod-a)"; ip -n ${P}pa -d link show
 echo "== ip -br addr (node-1)"; ip -n $N1 -br addr
 echo "== ip route get 10.244.2.3 (node-1)"; ip -n $N1 route get 10.244.2.3
 echo "== ping -c 3 10.244.2.3 (pod-a)"; $PA ping -c 3 10.244.2.3

@@ -7,6 +7,8 @@
  * What podnet leaves out on purpose is removed from the real lines before comparing, and named where it
  * happens: round-trip times and `, time Nms` (no latency model), iproute2's trailing spaces, IPv6.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSession } from './index.js';
 
@@ -184,5 +186,60 @@ describe('bridge fdb show as the kernel dumps it', () => {
   it('inside a pod: the pod\'s eth0 joined 224.0.0.1', () => {
     // Kernel: # ip netns exec POD-A bridge fdb show  ->  01:00:5e:00:00:01 dev eth0 self permanent
     expect(createSession().run('kubectl exec pod-a -- bridge fdb show').stdout).toBe('01:00:5e:00:00:01 dev eth0 self permanent\n');
+  });
+});
+
+describe('ip -d link show: the details line of each kind', () => {
+  /** Real `ip -d link show` (src/__fixtures__/seed-lab-ip-d.txt), by section, as line pairs per device. */
+  const real = (() => {
+    const sections = new Map<string, string[]>();
+    let cur: string[] = [];
+    for (const line of readFileSync(join(__dirname, '__fixtures__', 'seed-lab-ip-d.txt'), 'utf8').split('\n')) {
+      const m = /^== (.*?) \(/.exec(line);
+      if (m) sections.set(line.slice(3), (cur = []));
+      else if (line) cur.push(line);
+    }
+    return [...sections.values()];
+  })();
+  /** One device's lines (its header to the next header). */
+  const device = (lines: readonly string[], name: string) => {
+    const at = lines.findIndex((l) => new RegExp(`^\\d+: ${name.replace('.', '\\.')}[:@]`).test(l));
+    const end = lines.findIndex((l, i) => i > at && /^\d+: /.test(l));
+    return lines.slice(at, end < 0 ? undefined : end);
+  };
+  /** What differs between the two runs by nature: the netns's name, timers that run. */
+  const shape = (l: string) => l.replace(/link-netns \S+/, 'link-netns NS').replace(/(forward_delay_timer|gc_timer) +\d+\.\d\d/, '$1 T');
+
+  it('lo, flannel.1 (vxlan), cni0 (bridge) and a pod\'s port (veth + bridge_slave) on node-1, and a pod\'s eth0', () => {
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot');
+    const ours = s.run('ip -d link show').stdout.split('\n').slice(0, -1);
+    const [node, pod, nic] = real;
+    expect(device(ours, 'lo')).toEqual(device(node!, 'lo'));
+    // flannel.1 inherits its TSO limit from its underlay: a veth where it was measured, a virtio NIC
+    // (65536) in podnet's nodes.
+    expect(device(ours, 'flannel.1').map(shape)).toEqual(device(node!, 'flannel.1').map((l) => shape(l).replace('tso_max_size 524280', 'tso_max_size 65536')));
+    expect(device(ours, 'cni0').map(shape)).toEqual(device(node!, 'cni0').map(shape));
+    expect(device(ours, 'veth19fd34b4').map(shape)).toEqual(device(node!, 'veth19fd34b4').map(shape));
+    expect(device(ours, 'veth1cfd396d').map(shape)).toEqual(device(node!, 'veth1cfd396d').map(shape));
+    // The node's NIC: the virtio line (the measuring machine's mtu, qdisc, MAC and ifindex differ), without
+    // the parent bus and device podnet does not model.
+    const virtio = device(nic!, 'eth0').map((l) => l.replace(/^\d+: /, '2: ').replace(/mtu \d+ qdisc \S+/, 'mtu 1500 qdisc fq_codel')
+      .replace(/ether \S+/, 'ether 0a:33:c8:d9:e8:39').replace(/parentbus \S+ parentdev \S+ $/, ''));
+    expect(device(ours, 'eth0')).toEqual(virtio);
+    // The pod's eth0 sees the host's namespace unnamed (link-netnsid 0), where the hand-built one is named.
+    s.run('exit');
+    const podEth0 = s.run('kubectl exec pod-a -- ip -d link show eth0').stdout.split('\n').slice(0, -1);
+    expect(podEth0.map((l) => l.replace('link-netnsid 0', 'link-netns NS'))).toEqual(device(pod!, 'eth0').map(shape));
+  });
+
+  it('a port set down is `disabled`; -d also details ip addr', () => {
+    // Kernel: `ip link set veth1cfd396d down`, then `ip -d link show veth1cfd396d`:
+    //   bridge_slave state disabled priority 32 cost 2 hairpin on …
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=netadmin');
+    s.run('ip link set veth1cfd396d down');
+    expect(s.run('ip -d link show veth1cfd396d').stdout).toContain('\n    bridge_slave state disabled priority 32 cost 2 hairpin on ');
+    expect(s.run('ip -d addr show dev flannel.1').stdout.split('\n')[2]).toMatch(/^ {4}vxlan id 1 local 192\.168\.1\.11 dev eth0 srcport 0 0 dstport 8472 nolearning /);
   });
 });
