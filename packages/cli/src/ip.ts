@@ -52,7 +52,24 @@ function linkName(state: ClusterState, l: Link): string {
   return l.name;
 }
 
-function linkLines(sim: Simulator, ns: NetNs, l: Link, withMode: boolean, details = false): string[] {
+/**
+ * Whether iproute2 can name other namespaces here. It names a peer's namespace by looking for it in
+ * /var/run/netns; in the `kubectl debug node` pod that directory is the container's own, empty one (the
+ * node's is under /host), so it prints the namespace's id instead (`link-netnsid 1`, measured with the
+ * node's /var/run/netns hidden by an empty mount), `ip netns` lists nothing and `ip netns exec` finds
+ * nothing. After `chroot /host` the node's directory is there.
+ */
+function namesNetns(ctx: Ctx): boolean {
+  return !(ctx.place.kind === 'node' && ctx.place.debug);
+}
+
+/** The host namespace's ids for its pods' namespaces (`ip netns` prints them): in creation order from 0. */
+function podNsids(sim: Simulator, node: string): { key: string; netns: string; id: number }[] {
+  const pods = Object.values(sim.node(node).pods).filter((p) => p.netns).sort((a, b) => a.created - b.created || (a.key < b.key ? -1 : 1));
+  return pods.map((p, id) => ({ key: p.key, netns: netnsPath(p).split('/').pop()!, id }));
+}
+
+function linkLines(sim: Simulator, ns: NetNs, l: Link, withMode: boolean, details = false, names = true): string[] {
   const state = sim.state;
   const { flags, state: oper } = flagsAndState(state, ns, l);
   const qdisc = l.kind === 'physical' ? 'fq_codel' : 'noqueue';
@@ -66,7 +83,9 @@ function linkLines(sim: Simulator, ns: NetNs, l: Link, withMode: boolean, detail
     if (l.kind === 'veth') {
       const name = peerNetns(sim, l.peer.ns);
       // A pod's namespace is named (containerd mounts it under /var/run/netns); the host's is not, seen from a pod.
-      second += name !== null ? ` link-netns ${name}` : ' link-netnsid 0';
+      const id = !names && name !== null && ns.id.startsWith('node/')
+        ? podNsids(sim, ns.id.slice(5)).find((x) => `pod/${x.key}` === l.peer.ns)?.id : undefined;
+      second += name !== null && names ? ` link-netns ${name}` : ` link-netnsid ${id ?? 0}`;
     }
   }
   return details ? [head, ...detailLines(sim, ns, l, second)] : [head, second];
@@ -222,6 +241,12 @@ export function ip(ctx: Ctx, args: readonly string[], admin: boolean): Output {
   }
 }
 
+/** Whether `ip ARGS` is `ip netns exec …` (which runs a command, so the session runs it). */
+export function isNetnsExec(args: readonly string[]): boolean {
+  const words = args.filter((x) => x !== '-4');
+  return OBJECTS[words[0] ?? ''] === 'netns' && words[1] === 'exec';
+}
+
 function showFilter(ns: NetNs, rest: readonly string[], object: string): { links: Link[] } | Output {
   let links = sortedLinks(ns);
   for (let i = 0; i < rest.length; i++) {
@@ -250,7 +275,7 @@ function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, de
   if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
     const f = showFilter(ns, cmd === undefined ? [] : rest.slice(1), 'link');
     if ('status' in f) return f;
-    return ok(f.links.flatMap((l) => linkLines(ctx.sim, ns, l, true, details)).map((x) => `${x}\n`).join(''));
+    return ok(f.links.flatMap((l) => linkLines(ctx.sim, ns, l, true, details, namesNetns(ctx))).map((x) => `${x}\n`).join(''));
   }
   if (matches(cmd, 'set')) {
     let i = 1;
@@ -286,7 +311,7 @@ function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, de
   if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
     const f = showFilter(ns, cmd === undefined ? [] : rest.slice(1), 'addr');
     if ('status' in f) return f;
-    return ok(f.links.flatMap((l) => [...linkLines(ctx.sim, ns, l, false, details), ...addrLines(l)]).map((x) => `${x}\n`).join(''));
+    return ok(f.links.flatMap((l) => [...linkLines(ctx.sim, ns, l, false, details, namesNetns(ctx)), ...addrLines(l)]).map((x) => `${x}\n`).join(''));
   }
   if (matches(cmd, 'add') || matches(cmd, 'delete') || cmd === 'del') {
     const addr = rest[1];
@@ -462,11 +487,10 @@ function ipNeigh(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): 
 }
 
 function ipNetns(ctx: Ctx): Output {
-  // `ip netns` lists /var/run/netns: on a node, containerd's pod namespaces (newest first, as ip lists them).
-  if (ctx.place.kind !== 'node') return ok();
-  const node = ctx.sim.node(ctx.place.node);
-  const pods = Object.values(node.pods).filter((p) => p.netns).sort((a, b) => b.created - a.created || (a.key < b.key ? 1 : -1));
-  return ok(pods.map((p, i) => `${netnsPath(p).split('/').pop()} (id: ${pods.length - 1 - i})\n`).join(''));
+  // `ip netns` lists /var/run/netns: on a node, containerd's pod namespaces (newest first, as ip lists them);
+  // in the debug pod the directory is the container's, empty.
+  if (ctx.place.kind !== 'node' || !namesNetns(ctx)) return ok();
+  return ok(podNsids(ctx.sim, ctx.place.node).reverse().map((p) => `${p.netns} (id: ${p.id})\n`).join(''));
 }
 
 /** `bridge link [show]` and `bridge fdb [show]`. */

@@ -213,6 +213,7 @@ describe('ip -d link show: the details line of each kind', () => {
   it('lo, flannel.1 (vxlan), cni0 (bridge) and a pod\'s port (veth + bridge_slave) on node-1, and a pod\'s eth0', () => {
     const s = createSession();
     s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot');
+    s.run('chroot /host');
     const ours = s.run('ip -d link show').stdout.split('\n').slice(0, -1);
     const [node, pod, nic] = real;
     expect(device(ours, 'lo')).toEqual(device(node!, 'lo'));
@@ -229,6 +230,7 @@ describe('ip -d link show: the details line of each kind', () => {
     expect(device(ours, 'eth0')).toEqual(virtio);
     // The pod's eth0 sees the host's namespace unnamed (link-netnsid 0), where the hand-built one is named.
     s.run('exit');
+    s.run('exit');
     const podEth0 = s.run('kubectl exec pod-a -- ip -d link show eth0').stdout.split('\n').slice(0, -1);
     expect(podEth0.map((l) => l.replace('link-netnsid 0', 'link-netns NS'))).toEqual(device(pod!, 'eth0').map(shape));
   });
@@ -241,5 +243,43 @@ describe('ip -d link show: the details line of each kind', () => {
     s.run('ip link set veth1cfd396d down');
     expect(s.run('ip -d link show veth1cfd396d').stdout).toContain('\n    bridge_slave state disabled priority 32 cost 2 hairpin on ');
     expect(s.run('ip -d addr show dev flannel.1').stdout.split('\n')[2]).toMatch(/^ {4}vxlan id 1 local 192\.168\.1\.11 dev eth0 srcport 0 0 dstport 8472 nolearning /);
+  });
+});
+
+describe('the debug pod cannot name the pods\' namespaces; the node can', () => {
+  // Kernel: node-1's namespace with /var/run/netns hidden by an empty tmpfs (the debug pod's view: its
+  // /var/run/netns is the container's; the node's is under /host):
+  //   # ip link show type veth        ->  … link-netnsid 1   (… link-netns lab28-pa with the directory)
+  //   # ip netns                      ->  (nothing, exit 0)
+  //   # ip netns exec lab28-pa ip -br addr  ->  Cannot open network namespace "lab28-pa": No such file or directory (exit 255)
+  // and with the directory: `ip netns exec lab28-pa ip -br addr` runs there; `ip netns exec` ->
+  // "No netns name specified" (1); `ip netns exec NAME` -> "No command specified" (1); without
+  // CAP_SYS_ADMIN -> 'setting the network namespace "lab28-pa" failed: Operation not permitted' (255).
+  const NS = 'cni-9b4b2bd3-00c8-562e-6521-fd6c27e3a3a9';
+
+  it('in the debug pod: link-netnsid N, an empty ip netns, ip netns exec finds nothing', () => {
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin');
+    expect(s.run('ip link show veth1cfd396d').stdout.split('\n')[1]).toBe('    link/ether e2:a6:53:4e:40:3a brd ff:ff:ff:ff:ff:ff link-netnsid 1');
+    expect(s.run('ip netns')).toMatchObject({ stdout: '', status: 0 });
+    expect(s.run(`ip netns exec ${NS} ip -br addr`)).toMatchObject({ stderr: `Cannot open network namespace "${NS}": No such file or directory\n`, status: 255 });
+  });
+
+  it('on the node (chroot /host): names, ip netns exec runs the command in the pod\'s namespace', () => {
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin');
+    s.run('chroot /host');
+    expect(s.run('ip link show veth19fd34b4').stdout.split('\n')[1]).toBe(`    link/ether 7a:0d:09:3b:59:ad brd ff:ff:ff:ff:ff:ff link-netns ${NS}`);
+    expect(s.run(`ip netns exec ${NS} ip -br addr`).stdout).toBe('lo               UNKNOWN        127.0.0.1/8 \neth0@if5         UP             10.244.1.4/24 \n');
+    expect(s.run('ip netns exec')).toMatchObject({ stderr: 'No netns name specified\n', status: 1 });
+    expect(s.run(`ip netns exec ${NS}`)).toMatchObject({ stderr: 'No command specified\n', status: 1 });
+    expect(s.run('ip netns exec nosuch ip a')).toMatchObject({ stderr: 'Cannot open network namespace "nosuch": No such file or directory\n', status: 255 });
+  });
+
+  it('without privileges setns is refused', () => {
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot');
+    s.run('chroot /host');
+    expect(s.run(`ip netns exec ${NS} ip -br addr`)).toMatchObject({ stderr: `setting the network namespace "${NS}" failed: Operation not permitted\n`, status: 255 });
   });
 });

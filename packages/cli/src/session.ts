@@ -8,7 +8,7 @@ import {
 } from '@podnet/core';
 import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
 import { SIM_EPOCH_MS } from './format.js';
-import { bridge, ip, linkNamed } from './ip.js';
+import { bridge, ip, isNetnsExec, linkNamed } from './ip.js';
 import { installNodeAgents, nodeAgentSpecs } from './kube.js';
 import { findLab, LABS, type Lab } from './labs.js';
 import { eksctl } from './eksctl.js';
@@ -231,7 +231,7 @@ export class Session implements KubectlHost {
     const nsObj = getNs(this.#sim.state, ns!);
     const admin = place.kind === 'node' && place.admin;
     switch (cmd) {
-      case 'ip': return ip(ctx, args, admin);
+      case 'ip': return isNetnsExec(args) ? this.#netnsExec(frame, args.slice(args.indexOf('exec') + 1), stdin, piped, background) : ip(ctx, args, admin);
       case 'bridge': return bridge(ctx, args);
       case 'ping': return this.#ping(ctx, args);
       case 'traceroute': return this.#traceroute(ctx, args);
@@ -345,6 +345,22 @@ export class Session implements KubectlHost {
     if (rest.length) return this.#command(rest, next, stdin, piped, background);
     this.#stack.push(next);
     return ok();
+  }
+
+  /**
+   * `ip netns exec NAME CMD…`: CMD in the namespace /var/run/netns/NAME, as nsenter runs it (iproute2's
+   * words, measured: a name it cannot open, then setns(2) without CAP_SYS_ADMIN). In the debug pod
+   * /var/run/netns is the container's own: `chroot /host` first, or nsenter the path under /host.
+   */
+  #netnsExec(frame: Frame, args: readonly string[], stdin: string, piped: boolean, background: boolean): Output {
+    const [name, ...cmd] = args;
+    if (name === undefined) return err('No netns name specified', 1);
+    if (cmd.length === 0) return err('No command specified', 1);
+    const p = frame.place;
+    const pod = p.kind === 'node' && !p.debug ? podByNetnsPath(this.#sim, p.node, `/var/run/netns/${name}`) : undefined;
+    if (p.kind !== 'node' || !pod || !pod.netns) return err(`Cannot open network namespace "${name}": No such file or directory`, 255);
+    if (!p.admin) return err(`setting the network namespace "${name}" failed: Operation not permitted`, 255);
+    return this.#command(cmd, { place: p, netns: { id: podNsId(pod.key), name } }, stdin, piped, background);
   }
 
   #endpoint(ns: NsId): string {
