@@ -283,3 +283,14 @@ describe('the debug pod cannot name the pods\' namespaces; the node can', () => 
     expect(s.run(`ip netns exec ${NS} ip -br addr`)).toMatchObject({ stderr: `setting the network namespace "${NS}" failed: Operation not permitted\n`, status: 255 });
   });
 });
+
+describe('tools of the netshoot image podnet does not model say so', () => {
+  it('iptables on a node: not "command not found" (netshoot has it), and where to look instead', () => {
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot');
+    const r = s.run('iptables -t nat -L -n');
+    expect(r.status).toBe(127);
+    expect(r.stderr).toBe("bash: iptables: not modelled by podnet (the netshoot image has it): podnet applies the CNI's NAT rules but does not list them; see their effect with tcpdump on the receiving pod (the source address it shows)\n");
+    expect(s.run('nosuchtool').stderr).toBe('bash: nosuchtool: command not found\n');
+  });
+});

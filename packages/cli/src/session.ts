@@ -53,6 +53,13 @@ interface Job {
   captured: number;
 }
 
+/** Tools of the netshoot image podnet does not model, with where to look instead. */
+const UNMODELLED: Readonly<Record<string, string>> = (() => {
+  const nat = 'podnet applies the CNI\'s NAT rules but does not list them; see their effect with tcpdump on the receiving pod (the source address it shows)';
+  const sockets = 'podnet has no sockets or applications; ping, traceroute and tcpdump show what reaches a pod';
+  return { iptables: nat, 'iptables-save': nat, 'iptables-legacy': nat, 'iptables-nft': nat, nft: nat, conntrack: nat, ss: sockets, netstat: sockets, curl: sockets, wget: sockets, nc: sockets, dig: 'podnet has no DNS: use addresses', nslookup: 'podnet has no DNS: use addresses', arp: 'use `ip neigh`', ifconfig: 'use `ip addr`', route: 'use `ip route`', brctl: 'use `bridge link` and `bridge fdb`', ethtool: 'use `ip -d link`' };
+})();
+
 /** Commands each place offers (for `help` and tab completion). */
 const CLIENT_COMMANDS = ['kubectl', 'eksctl', 'lab', 'podnet'];
 const NET_COMMANDS = ['ip', 'bridge', 'ping', 'traceroute', 'tcpdump', 'sysctl', 'nsenter', 'ls', 'cat', 'hostname', 'exit'];
@@ -248,6 +255,9 @@ export class Session implements KubectlHost {
       case 'kubectl':
         return err('bash: kubectl: command not found', 127);
     }
+    // netshoot has these, so "command not found" would send a student looking for a package to install.
+    const unmodelled = UNMODELLED[cmd];
+    if (unmodelled !== undefined) return err(`bash: ${cmd}: not modelled by podnet (the netshoot image has it): ${unmodelled}`, 127);
     return err(`bash: ${cmd}: command not found`, 127);
   }
 
