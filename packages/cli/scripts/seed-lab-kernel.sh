@@ -79,7 +79,8 @@ ip -n $N1 route del 10.244.3.0/24
 echo "== ping -c 3 -W 1 10.244.3.9 (pod-a, default gateway drops)"; $PA ping -c 3 -W 1 10.244.3.9
 for q in 3 2 1; do echo "== traceroute -n -q $q -m 3 -w 1 10.244.3.9"; $PA traceroute -n -q $q -m 3 -w 1 10.244.3.9; done
 echo "== traceroute -q 11 / -q 0 / -q x"; traceroute -q 11 10.244.3.9; traceroute -q 0 10.244.3.9; traceroute -q x 10.244.3.9
-ip -n $N1 route add unreachable 10.244.3.0/24
+ip -n $N1 route add unreachable 10.244.3.0/24; ip -n $N1 route add blackhole 10.9.2.0/24; ip -n $N1 route add prohibit 10.9.3.0/24
+echo "== ip route get 10.9.2.1 / 10.9.3.1 (blackhole, prohibit)"; ip -n $N1 route get 10.9.2.1; ip -n $N1 route get 10.9.3.1
 echo "== ip route get 10.244.3.9 (unreachable route)"; ip -n $N1 route get 10.244.3.9
 echo "== traceroute -n 10.244.3.9 (unreachable route)"; $PA traceroute -n 10.244.3.9
 ip -n $N1 route del unreachable 10.244.3.0/24; ip -n $N1 route del default

@@ -431,7 +431,12 @@ function routeGet(ctx: Ctx, ns: NetNs, dst: string): Output {
   const local = Object.values(ns.links).some((l) => l.addrs.some((x) => x.ip === target));
   if (local) return ok(`local ${dst} dev lo src ${dst} uid 0 \n    cache <local> \n`);
   const best = lookupRouteIn(ctx.sim.state, ns, target);
-  if (!best || best.type !== 'unicast') return err('RTNETLINK answers: Network is unreachable', 2);
+  // The kernel answers with the route type's error (fib_props): measured `ip route get` through an
+  // unreachable, a blackhole and a prohibit route, and with no route at all.
+  if (!best) return err('RTNETLINK answers: Network is unreachable', 2);
+  if (best.type === 'unreachable') return err('RTNETLINK answers: No route to host', 2);
+  if (best.type === 'blackhole') return err('RTNETLINK answers: Invalid argument', 2);
+  if (best.type === 'prohibit') return err('RTNETLINK answers: Permission denied', 2);
   const src = selectSource(ns, best, target);
   const pm = ns.pmtu[String(target)];
   const via = best.via !== null ? ` via ${formatIpv4(best.via)}` : '';

@@ -294,3 +294,18 @@ describe('tools of the netshoot image podnet does not model say so', () => {
     expect(s.run('nosuchtool').stderr).toBe('bash: nosuchtool: command not found\n');
   });
 });
+
+describe('ip route get through a route that is not unicast', () => {
+  it('answers with the route type\'s error, as the kernel does', () => {
+    // Kernel, on node-1: ip route add unreachable 10.9.1.0/24; … blackhole 10.9.2.0/24; … prohibit
+    // 10.9.3.0/24; then `ip route get` to each and, the default route deleted, to an address no route covers:
+    //   RTNETLINK answers: No route to host / Invalid argument / Permission denied / Network is unreachable (exit 2)
+    const { s } = onNode1('ip route add unreachable 10.9.1.0/24', 'ip route add blackhole 10.9.2.0/24', 'ip route add prohibit 10.9.3.0/24');
+    const get = (d: string) => s.run(`ip route get ${d}`);
+    expect(get('10.9.1.1')).toMatchObject({ stderr: 'RTNETLINK answers: No route to host\n', status: 2 });
+    expect(get('10.9.2.1')).toMatchObject({ stderr: 'RTNETLINK answers: Invalid argument\n', status: 2 });
+    expect(get('10.9.3.1')).toMatchObject({ stderr: 'RTNETLINK answers: Permission denied\n', status: 2 });
+    s.run('ip route del default');
+    expect(get('10.9.9.9')).toMatchObject({ stderr: 'RTNETLINK answers: Network is unreachable\n', status: 2 });
+  });
+});
