@@ -12,7 +12,7 @@ export { evaluateJsonPath, JsonPathError } from './jsonpath.js';
 export type { CniDaemonSet } from './kube.js';
 export type { KubectlHost } from './kubectl.js';
 export { cniDaemonSet } from './kube.js';
-export type { Filter, FilterDirection } from './tcpdump.js';
+export type { Filter, FilterDirection, PrintOptions } from './tcpdump.js';
 export { describeFrame, FilterError, matchFilter, parseFilter } from './tcpdump.js';
 export { humanDuration, tabwrite } from './format.js';
 export type { Lab, LabVerdict } from './labs.js';

@@ -34,7 +34,8 @@ function onNode(lines: string[]) {
 
 describe('formats match real iproute2 (recorded in namespaces)', () => {
   it('ip link show type veth: a host-side veth on cni0', () => {
-    const [ours] = onNode(['ip link show type veth']);
+    // On the node itself (chroot /host), where iproute2 finds the namespaces' names in /var/run/netns.
+    const [, ours] = onNode(['chroot /host', 'ip link show type veth']);
     const kernel = real.get('ip link show type veth')!.filter((l) => !l.includes('eth0@'));
     const kernelVeth = kernel.findIndex((l) => l.includes('veth1234'));
     expect(ours!.slice(0, 2).map(shape)).toEqual(kernel.slice(kernelVeth, kernelVeth + 2).map(shape));

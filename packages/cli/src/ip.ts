@@ -52,7 +52,24 @@ function linkName(state: ClusterState, l: Link): string {
   return l.name;
 }
 
-function linkLines(sim: Simulator, ns: NetNs, l: Link, withMode: boolean): string[] {
+/**
+ * Whether iproute2 can name other namespaces here. It names a peer's namespace by looking for it in
+ * /var/run/netns; in the `kubectl debug node` pod that directory is the container's own, empty one (the
+ * node's is under /host), so it prints the namespace's id instead (`link-netnsid 1`, measured with the
+ * node's /var/run/netns hidden by an empty mount), `ip netns` lists nothing and `ip netns exec` finds
+ * nothing. After `chroot /host` the node's directory is there.
+ */
+function namesNetns(ctx: Ctx): boolean {
+  return !(ctx.place.kind === 'node' && ctx.place.debug);
+}
+
+/** The host namespace's ids for its pods' namespaces (`ip netns` prints them): in creation order from 0. */
+function podNsids(sim: Simulator, node: string): { key: string; netns: string; id: number }[] {
+  const pods = Object.values(sim.node(node).pods).filter((p) => p.netns).sort((a, b) => a.created - b.created || (a.key < b.key ? -1 : 1));
+  return pods.map((p, id) => ({ key: p.key, netns: netnsPath(p).split('/').pop()!, id }));
+}
+
+function linkLines(sim: Simulator, ns: NetNs, l: Link, withMode: boolean, details = false, names = true): string[] {
   const state = sim.state;
   const { flags, state: oper } = flagsAndState(state, ns, l);
   const qdisc = l.kind === 'physical' ? 'fq_codel' : 'noqueue';
@@ -66,10 +83,75 @@ function linkLines(sim: Simulator, ns: NetNs, l: Link, withMode: boolean): strin
     if (l.kind === 'veth') {
       const name = peerNetns(sim, l.peer.ns);
       // A pod's namespace is named (containerd mounts it under /var/run/netns); the host's is not, seen from a pod.
-      second += name !== null ? ` link-netns ${name}` : ' link-netnsid 0';
+      const id = !names && name !== null && ns.id.startsWith('node/')
+        ? podNsids(sim, ns.id.slice(5)).find((x) => `pod/${x.key}` === l.peer.ns)?.id : undefined;
+      second += name !== null && names ? ` link-netns ${name}` : ` link-netnsid ${id ?? 0}`;
     }
   }
-  return [head, second];
+  return details ? [head, ...detailLines(sim, ns, l, second)] : [head, second];
+}
+
+/** The largest TSO packet a device accepts: a VXLAN device inherits its underlay's (netif_inherit_tso_max). */
+function tsoMax(ns: NetNs, l: Link): number {
+  if (l.kind === 'physical') return 65536;
+  if (l.kind === 'vxlan') {
+    const under = l.external === true ? undefined : linkNamed(ns, l.dev);
+    return under === undefined ? 65536 : tsoMax(ns, under);
+  }
+  return 524280;
+}
+
+/** `iproute2`'s timers (`%4i.%.2i`, seconds and hundredths). */
+function timer(ms: number): string {
+  const cs = Math.max(0, Math.floor(ms / 10));
+  return `${String(Math.floor(cs / 100)).padStart(4)}.${String(cs % 100).padStart(2, '0')}`;
+}
+
+/** Whether the node's CNI configuration asks the bridge plugin for hairpin mode on its ports. */
+function hairpin(sim: Simulator, ns: NetNs): boolean {
+  if (!ns.id.startsWith('node/')) return false;
+  let confs: Readonly<Record<string, string>>;
+  try { confs = sim.cniConfig(ns.id.slice(5)); } catch { return false; }
+  const found = (v: unknown): boolean => typeof v === 'object' && v !== null
+    && (('hairpinMode' in v && (v as { hairpinMode: unknown }).hairpinMode === true) || Object.values(v).some(found));
+  return Object.values(confs).some((text) => { try { return found(JSON.parse(text)); } catch { return false; } });
+}
+
+/**
+ * `ip -d link`: the link/ether line goes on with promiscuity, allmulti and the MTU range, then a line
+ * for the device's kind and one for its bridge port, then the generic attributes (measured with
+ * iproute2 6.1 on Linux 6.18 for each kind the seed lab has; a virtio NIC for the node's eth0, without
+ * its `parentbus`/`parentdev`). A veth has a queue per possible CPU of its host: podnet prints 2, the
+ * count where it was measured. Bridge timers are those of a bridge up for minutes: all idle but the
+ * FDB garbage collector, due when the oldest learned entry ages out (300 s) or every 300 s.
+ */
+function detailLines(sim: Simulator, ns: NetNs, l: Link, second: string): string[] {
+  const port = l.master === null ? undefined : linkNamed(ns, l.master);
+  const promisc = port?.kind === 'bridge' ? 1 : 0;
+  const range = l.kind === 'loopback' ? 'minmtu 0 maxmtu 0' : 'minmtu 68 maxmtu 65535';
+  const lines = [`${second} promiscuity ${promisc}  allmulti ${promisc} ${range} `];
+  const queues = l.kind === 'veth' ? 2 : 1;
+  const tail = `addrgenmode eui64 numtxqueues ${queues} numrxqueues ${queues} gso_max_size 65536 gso_max_segs 65535 tso_max_size ${tsoMax(ns, l)} tso_max_segs 65535 gro_max_size 65536 `;
+  const id = (b: Link) => `8000.${b.mac}`;
+  if (l.kind === 'veth') lines.push('    veth ');
+  else if (l.kind === 'vxlan') {
+    const where = l.external === true ? 'external id 0 ' : `id ${l.vni} local ${formatIpv4(l.local)} dev ${l.dev} `;
+    lines.push(`    vxlan ${where}srcport 0 0 dstport ${l.dstPort} ${l.learning ? '' : 'nolearning '}ttl auto ageing 300 udpcsum noudp6zerocsumtx noudp6zerocsumrx `);
+  } else if (l.kind === 'bridge') {
+    const now = sim.state.now;
+    const learned = Object.values(ns.fdb).filter((e) => e.dev === l.name && !e.permanent && now - e.updated <= 300_000);
+    const gc = learned.length > 0 ? Math.min(...learned.map((e) => e.updated + 300_000)) - now : 300_000 - (now % 300_000);
+    lines.push(`    bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time 30000 stp_state 0 priority 32768 vlan_filtering 0 bridge_id ${id(l)} designated_root ${id(l)} root_port 0 root_path_cost 0 topology_change 0 topology_change_detected 0 hello_timer ${timer(0)} tcn_timer ${timer(0)} topology_change_timer ${timer(0)} gc_timer ${timer(gc)} group_fwd_mask 0 group_address 01:80:c2:00:00:00 mcast_snooping 1 no_linklocal_learn 0 mcast_vlan_snooping 0 mcast_router 1 mcast_query_use_ifaddr 0 mcast_querier 0 mcast_hash_elasticity 16 mcast_hash_max 4096 mcast_last_member_count 2 mcast_startup_query_count 2 mcast_last_member_interval 100 mcast_membership_interval 26000 mcast_querier_interval 25500 mcast_query_interval 12500 mcast_query_response_interval 1000 mcast_startup_query_interval 3124 mcast_stats_enabled 0 mcast_igmp_version 2 mcast_mld_version 1 nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0 `);
+  }
+  if (port?.kind === 'bridge') {
+    // Ports are numbered from 1 in the order they joined the bridge (podnet: by ifindex).
+    const no = sortedLinks(ns).filter((x) => x.master === port.name).indexOf(l) + 1;
+    const hex = (0x8000 + no).toString(16);
+    const fwd = l.up && hasCarrier(sim.state, ns, l) ? 'forwarding' : 'disabled';
+    lines.push(`    bridge_slave state ${fwd} priority 32 cost 2 hairpin ${hairpin(sim, ns) ? 'on' : 'off'} guard off root_block off fastleave off learning on flood on port_id 0x${hex} port_no 0x${no.toString(16)} designated_port ${0x8000 + no} designated_cost 0 designated_bridge ${id(port)} designated_root ${id(port)} hold_timer ${timer(0)} message_age_timer ${timer(0)} forward_delay_timer ${timer(0)} topology_change_ack 0 config_pending 0 proxy_arp off proxy_arp_wifi off mcast_router 1 mcast_fast_leave off mcast_flood on bcast_flood on mcast_to_unicast off neigh_suppress off group_fwd_mask 0 group_fwd_mask_str 0x0 vlan_tunnel off isolated off locked off `);
+  }
+  lines[lines.length - 1] += tail;
+  return lines;
 }
 
 /**
@@ -130,6 +212,7 @@ function matches(word: string | undefined, full: string, min = 1): boolean {
  * the namespace (CAP_NET_ADMIN): a pod may not, nor a node debug pod without `--profile=sysadmin`.
  */
 export function ip(ctx: Ctx, args: readonly string[], admin: boolean): Output {
+  const details = args.includes('-d') || args.includes('-details');
   const a = args.filter((x) => x !== '-4' && x !== '-d' && x !== '-details');
   if (a.some((x) => x.startsWith('-') && !/^-\d+$/.test(x) && !['-c', '-color', '-br', '-brief'].includes(x)) && a[0]?.startsWith('-')) {
     return err(`Option "${a[0]}" is unknown, try "ip -help".`, 255);
@@ -149,13 +232,19 @@ export function ip(ctx: Ctx, args: readonly string[], admin: boolean): Output {
     return ok(f.links.map((l) => briefLine(ctx.sim, ns, l, obj)).join(''));
   }
   switch (obj) {
-    case 'link': return ipLink(ctx, ns, rest, admin);
-    case 'addr': return ipAddr(ctx, ns, rest, admin);
+    case 'link': return ipLink(ctx, ns, rest, admin, details);
+    case 'addr': return ipAddr(ctx, ns, rest, admin, details);
     case 'route': return ipRouteCmd(ctx, ns, rest, admin);
     case 'rule': return ipRuleCmd(ctx, ns, rest, admin);
     case 'neigh': return ipNeigh(ctx, ns, rest, admin);
     default: return ipNetns(ctx);
   }
+}
+
+/** Whether `ip ARGS` is `ip netns exec …` (which runs a command, so the session runs it). */
+export function isNetnsExec(args: readonly string[]): boolean {
+  const words = args.filter((x) => x !== '-4');
+  return OBJECTS[words[0] ?? ''] === 'netns' && words[1] === 'exec';
 }
 
 function showFilter(ns: NetNs, rest: readonly string[], object: string): { links: Link[] } | Output {
@@ -181,12 +270,12 @@ function showFilter(ns: NetNs, rest: readonly string[], object: string): { links
   return { links };
 }
 
-function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
+function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false): Output {
   const cmd = rest[0];
   if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
     const f = showFilter(ns, cmd === undefined ? [] : rest.slice(1), 'link');
     if ('status' in f) return f;
-    return ok(f.links.flatMap((l) => linkLines(ctx.sim, ns, l, true)).map((x) => `${x}\n`).join(''));
+    return ok(f.links.flatMap((l) => linkLines(ctx.sim, ns, l, true, details, namesNetns(ctx))).map((x) => `${x}\n`).join(''));
   }
   if (matches(cmd, 'set')) {
     let i = 1;
@@ -217,15 +306,12 @@ function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): O
   return err(`Command "${cmd}" is unknown, try "ip link help".`, 255);
 }
 
-function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
+function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false): Output {
   const cmd = rest[0];
   if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
     const f = showFilter(ns, cmd === undefined ? [] : rest.slice(1), 'addr');
     if ('status' in f) return f;
-    return ok(f.links.flatMap((l) => {
-      const [head, second] = linkLines(ctx.sim, ns, l, false);
-      return [head!, second!, ...addrLines(l)];
-    }).map((x) => `${x}\n`).join(''));
+    return ok(f.links.flatMap((l) => [...linkLines(ctx.sim, ns, l, false, details, namesNetns(ctx)), ...addrLines(l)]).map((x) => `${x}\n`).join(''));
   }
   if (matches(cmd, 'add') || matches(cmd, 'delete') || cmd === 'del') {
     const addr = rest[1];
@@ -345,7 +431,12 @@ function routeGet(ctx: Ctx, ns: NetNs, dst: string): Output {
   const local = Object.values(ns.links).some((l) => l.addrs.some((x) => x.ip === target));
   if (local) return ok(`local ${dst} dev lo src ${dst} uid 0 \n    cache <local> \n`);
   const best = lookupRouteIn(ctx.sim.state, ns, target);
-  if (!best || best.type !== 'unicast') return err('RTNETLINK answers: Network is unreachable', 2);
+  // The kernel answers with the route type's error (fib_props): measured `ip route get` through an
+  // unreachable, a blackhole and a prohibit route, and with no route at all.
+  if (!best) return err('RTNETLINK answers: Network is unreachable', 2);
+  if (best.type === 'unreachable') return err('RTNETLINK answers: No route to host', 2);
+  if (best.type === 'blackhole') return err('RTNETLINK answers: Invalid argument', 2);
+  if (best.type === 'prohibit') return err('RTNETLINK answers: Permission denied', 2);
   const src = selectSource(ns, best, target);
   const pm = ns.pmtu[String(target)];
   const via = best.via !== null ? ` via ${formatIpv4(best.via)}` : '';
@@ -401,11 +492,10 @@ function ipNeigh(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): 
 }
 
 function ipNetns(ctx: Ctx): Output {
-  // `ip netns` lists /var/run/netns: on a node, containerd's pod namespaces (newest first, as ip lists them).
-  if (ctx.place.kind !== 'node') return ok();
-  const node = ctx.sim.node(ctx.place.node);
-  const pods = Object.values(node.pods).filter((p) => p.netns).sort((a, b) => b.created - a.created || (a.key < b.key ? 1 : -1));
-  return ok(pods.map((p, i) => `${netnsPath(p).split('/').pop()} (id: ${pods.length - 1 - i})\n`).join(''));
+  // `ip netns` lists /var/run/netns: on a node, containerd's pod namespaces (newest first, as ip lists them);
+  // in the debug pod the directory is the container's, empty.
+  if (ctx.place.kind !== 'node' || !namesNetns(ctx)) return ok();
+  return ok(podNsids(ctx.sim, ctx.place.node).reverse().map((p) => `${p.netns} (id: ${p.id})\n`).join(''));
 }
 
 /** `bridge link [show]` and `bridge fdb [show]`. */
@@ -432,19 +522,60 @@ export function bridge(ctx: Ctx, args: readonly string[]): Output {
     }
     return ok(out.map((x) => `${x}\n`).join(''));
   }
-  if (matches(obj, 'fdb')) {
-    const out: string[] = [];
-    for (const l of sortedLinks(ns)) if (l.master) out.push(`${l.mac} dev ${l.name} master ${l.master} permanent`);
-    for (const e of Object.values(ns.fdb)) {
-      if (e.dst !== null) out.push(`${e.mac} dev ${e.dev} dst ${formatIpv4(e.dst)} self${e.permanent ? ' permanent' : ''}`);
-      else if (e.port !== null && !e.local) out.push(`${e.mac} dev ${e.port} master ${e.dev}${e.permanent ? ' permanent' : ''}`);
-    }
-    for (const ref of ns.peerSets) {
-      const set = ctx.sim.state.peerSets[ref.set];
-      if (!set) continue;
-      for (const e of shardValues(set.entries)) if (e.owner !== ref.self) for (const f of e.fdb) out.push(`${f.mac} dev ${set.dev} dst ${formatIpv4(f.dst)} self permanent`);
-    }
-    return ok(out.map((x) => `${x}\n`).join(''));
-  }
+  if (matches(obj, 'fdb')) return ok(bridgeFdbLines(ctx.sim.state, ns).map((x) => `${x}\n`).join(''));
   return err(`Object "${obj}" is unknown, try "bridge help".`, 255);
+}
+
+/** The IPv4 all-hosts group (224.0.0.1) as a multicast MAC: every IPv4 device joins it when set up. */
+const ALL_HOSTS_MAC = '01:00:5e:00:00:01';
+/** 224.0.0.106, the IGMP multicast-router-discovery group a snooping bridge joins when it opens. */
+const ALL_SNOOPERS_MAC = '01:00:5e:00:00:6a';
+
+/**
+ * `bridge fdb show` as the kernel dumps it (measured on Linux 6.18 with iproute2 6.1, a flannel-like node
+ * built by hand): device by device in ifindex order. A bridge port lists its bridge's entries for it
+ * first (newest first: learned pod MACs before the port's own `permanent` MAC), then its own `self`
+ * multicast addresses; a bridge lists its `self` multicast addresses, then its own MAC (`dev cni0 master
+ * cni0 permanent`, unless a port has that MAC); a VXLAN device lists its remote VTEPs, newest first. Up
+ * Ethernet devices (not VXLAN) show the IPv4 groups they joined: `01:00:5e:00:00:01 dev eth0 self
+ * permanent` (224.0.0.1) and on a bridge also 224.0.0.106 first; they leave them when set down. IPv6's
+ * `33:33:…` rows are not printed (podnet is IPv4 only). Learned entries older than the bridge's
+ * ageing time (300 s) are gone.
+ */
+function bridgeFdbLines(state: ClusterState, ns: NetNs): string[] {
+  const out: string[] = [];
+  const entries = Object.values(ns.fdb);
+  const live = (e: (typeof entries)[number]) => e.permanent || state.now - e.updated <= 300_000;
+  const selfGroups = (l: Link): string[] => {
+    if (!l.up || l.kind === 'loopback' || l.kind === 'vxlan' || l.kind === 'ipip') return [];
+    return [...(l.kind === 'bridge' ? [ALL_SNOOPERS_MAC] : []), ALL_HOSTS_MAC].map((m) => `${m} dev ${l.name} self permanent`);
+  };
+  for (const l of sortedLinks(ns)) {
+    if (l.master) {
+      for (const e of entries.filter((x) => x.dev === l.master && x.port === l.name && x.dst === null && live(x)).reverse()) {
+        out.push(`${e.mac} dev ${l.name} master ${e.dev}${e.local ? ' permanent' : e.permanent ? ' static' : ''}`);
+      }
+    }
+    if (l.kind === 'bridge') {
+      out.push(...selfGroups(l));
+      const ports = new Set(sortedLinks(ns).filter((x) => x.master === l.name).map((x) => x.mac));
+      for (const e of entries.filter((x) => x.dev === l.name && x.port === null && x.dst === null && x.local).reverse()) {
+        if (!ports.has(e.mac)) out.push(`${e.mac} dev ${l.name} master ${l.name} permanent`);
+      }
+      continue;
+    }
+    if (l.kind === 'vxlan') {
+      const rows: string[] = [];
+      for (const e of entries) if (e.dev === l.name && e.dst !== null) rows.push(`${e.mac} dev ${e.dev} dst ${formatIpv4(e.dst)} self${e.permanent ? ' permanent' : ''}`);
+      for (const ref of ns.peerSets) {
+        const set = state.peerSets[ref.set];
+        if (!set || set.dev !== l.name) continue;
+        for (const e of shardValues(set.entries)) if (e.owner !== ref.self) for (const f of e.fdb) rows.push(`${f.mac} dev ${set.dev} dst ${formatIpv4(f.dst)} self permanent`);
+      }
+      out.push(...rows.reverse());
+      continue;
+    }
+    out.push(...selfGroups(l));
+  }
+  return out;
 }

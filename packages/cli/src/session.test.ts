@@ -86,7 +86,9 @@ describe('the lesson, command by command, on the seed lab', () => {
     const veth = out[2]!.stdout.trimEnd().split('\n');
     expect(veth).toHaveLength(4);
     expect(veth[0]).toMatch(/^\d+: veth[0-9a-f]{8}@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue master cni0 state UP mode DEFAULT group default qlen 1000$/);
-    expect(veth[1]).toMatch(/^    link\/ether ([0-9a-f]{2}:){5}[0-9a-f]{2} brd ff:ff:ff:ff:ff:ff link-netns cni-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    // In the debug pod iproute2 cannot name the pods' namespaces (/var/run/netns is the container's): ids.
+    expect(veth[1]).toMatch(/^    link\/ether ([0-9a-f]{2}:){5}[0-9a-f]{2} brd ff:ff:ff:ff:ff:ff link-netnsid 0$/);
+    expect(veth[3]).toMatch(/ link-netnsid 1$/);
     expect(out[3]!.stdout.trimEnd().split('\n').map((l) => l.replace(/^\d+: veth\w+@/, 'N: vethX@'))).toEqual([
       'N: vethX@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 master cni0 state forwarding priority 32 cost 2',
       'N: vethX@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 master cni0 state forwarding priority 32 cost 2',

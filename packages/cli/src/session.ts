@@ -8,7 +8,7 @@ import {
 } from '@podnet/core';
 import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
 import { SIM_EPOCH_MS } from './format.js';
-import { bridge, ip, linkNamed } from './ip.js';
+import { bridge, ip, isNetnsExec, linkNamed } from './ip.js';
 import { installNodeAgents, nodeAgentSpecs } from './kube.js';
 import { findLab, LABS, type Lab } from './labs.js';
 import { eksctl } from './eksctl.js';
@@ -47,9 +47,18 @@ interface Job {
   readonly bridgeMacs: ReadonlySet<string>;
   readonly count: number | null;
   readonly write: string | null;
+  /** `-e`: print each frame's link-level header. */
+  readonly link: boolean;
   readonly records: PcapRecord[];
   captured: number;
 }
+
+/** Tools of the netshoot image podnet does not model, with where to look instead. */
+const UNMODELLED: Readonly<Record<string, string>> = (() => {
+  const nat = 'podnet applies the CNI\'s NAT rules but does not list them; see their effect with tcpdump on the receiving pod (the source address it shows)';
+  const sockets = 'podnet has no sockets or applications; ping, traceroute and tcpdump show what reaches a pod';
+  return { iptables: nat, 'iptables-save': nat, 'iptables-legacy': nat, 'iptables-nft': nat, nft: nat, conntrack: nat, ss: sockets, netstat: sockets, curl: sockets, wget: sockets, nc: sockets, dig: 'podnet has no DNS: use addresses', nslookup: 'podnet has no DNS: use addresses', arp: 'use `ip neigh`', ifconfig: 'use `ip addr`', route: 'use `ip route`', brctl: 'use `bridge link` and `bridge fdb`', ethtool: 'use `ip -d link`' };
+})();
 
 /** Commands each place offers (for `help` and tab completion). */
 const CLIENT_COMMANDS = ['kubectl', 'eksctl', 'lab', 'podnet'];
@@ -229,7 +238,7 @@ export class Session implements KubectlHost {
     const nsObj = getNs(this.#sim.state, ns!);
     const admin = place.kind === 'node' && place.admin;
     switch (cmd) {
-      case 'ip': return ip(ctx, args, admin);
+      case 'ip': return isNetnsExec(args) ? this.#netnsExec(frame, args.slice(args.indexOf('exec') + 1), stdin, piped, background) : ip(ctx, args, admin);
       case 'bridge': return bridge(ctx, args);
       case 'ping': return this.#ping(ctx, args);
       case 'traceroute': return this.#traceroute(ctx, args);
@@ -246,6 +255,9 @@ export class Session implements KubectlHost {
       case 'kubectl':
         return err('bash: kubectl: command not found', 127);
     }
+    // netshoot has these, so "command not found" would send a student looking for a package to install.
+    const unmodelled = UNMODELLED[cmd];
+    if (unmodelled !== undefined) return err(`bash: ${cmd}: not modelled by podnet (the netshoot image has it): ${unmodelled}`, 127);
     return err(`bash: ${cmd}: command not found`, 127);
   }
 
@@ -345,6 +357,22 @@ export class Session implements KubectlHost {
     return ok();
   }
 
+  /**
+   * `ip netns exec NAME CMD…`: CMD in the namespace /var/run/netns/NAME, as nsenter runs it (iproute2's
+   * words, measured: a name it cannot open, then setns(2) without CAP_SYS_ADMIN). In the debug pod
+   * /var/run/netns is the container's own: `chroot /host` first, or nsenter the path under /host.
+   */
+  #netnsExec(frame: Frame, args: readonly string[], stdin: string, piped: boolean, background: boolean): Output {
+    const [name, ...cmd] = args;
+    if (name === undefined) return err('No netns name specified', 1);
+    if (cmd.length === 0) return err('No command specified', 1);
+    const p = frame.place;
+    const pod = p.kind === 'node' && !p.debug ? podByNetnsPath(this.#sim, p.node, `/var/run/netns/${name}`) : undefined;
+    if (p.kind !== 'node' || !pod || !pod.netns) return err(`Cannot open network namespace "${name}": No such file or directory`, 255);
+    if (!p.admin) return err(`setting the network namespace "${name}" failed: Operation not permitted`, 255);
+    return this.#command(cmd, { place: p, netns: { id: podNsId(pod.key), name } }, stdin, piped, background);
+  }
+
   #endpoint(ns: NsId): string {
     return ns.startsWith('node/') ? ns.slice(5) : ns.slice(4);
   }
@@ -375,16 +403,34 @@ export class Session implements KubectlHost {
     const lines = [...r.lines];
     // Without -c ping runs until interrupted: the lab shell sends four and stops as Ctrl-C would.
     if (count === null && lines.length > 2) lines.splice(lines.length - 3, 0, '^C');
+    if (r.transmitted > 0 && r.received === 0) {
+      // iputils ends the summary with a second line: the rtt figures (podnet has none: no latency model)
+      // and `pipe N` when more than one request was unanswered at once. With nothing received there are
+      // no rtt figures, so the line is `pipe N` or empty. A failed ARP answers the requests it held only
+      // after its three solicitations (~3 s), when four requests have left at ping's 1 s interval:
+      // measured (iputils 20221126) pipe 2, 3, 4, 4 for -c 2, 3, 4, 5; errors that come back at once
+      // (an unreachable route) and silent losses leave an empty line.
+      const delayed = r.traces.some((t) => t.disposition === 'neighbourUnreachable');
+      const pipe = delayed ? Math.min(r.transmitted, 4) : 1;
+      lines.push(pipe > 1 ? `pipe ${pipe}` : '');
+    }
     return { stdout: `${lines.join('\n')}\n`, stderr: '', status: r.ok ? 0 : r.transmitted === 0 ? 2 : 1 };
   }
 
   #traceroute(ctx: Ctx, args: readonly string[]): Output {
     let max = 30;
+    let probes = 3;
     let dst: string | undefined;
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
       if (a === '-m') { const v = args[++i]; if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 255) return err(`max hops cannot be more than 255`, 2); max = Number(v); }
-      else if (a === '-q' || a === '-w' || a === '-p' || a === '-f') i++;
+      else if (a === '-q') {
+        // traceroute(8) sends -q probes per hop (default 3) and prints one `*` for each that got no answer.
+        const v = args[++i];
+        if (v === undefined || !/^\d+$/.test(v)) return err(`Cannot handle \`-q' option with arg \`${v ?? ''}' (argc ${i + 1})`, 2);
+        if (Number(v) < 1 || Number(v) > 10) return err('no more than 10 probes per hop', 2);
+        probes = Number(v);
+      } else if (a === '-w' || a === '-p' || a === '-f') i++;
       else if (a === '-n' || a === '-I' || a === '-4') continue;
       else if (a.startsWith('-')) return err(`Bad option \`${a}' (argc ${i + 1})`, 2);
       else dst = a;
@@ -393,13 +439,19 @@ export class Session implements KubectlHost {
     if (!/^\d+\.\d+\.\d+\.\d+$/.test(dst)) return err(`${dst}: Name or service not known\nCannot handle "host" cmdline arg \`${dst}' on position 1 (argc ${args.length})`, 2);
     this.#spacing = 1;
     const r = this.#sim.traceroute(this.#endpoint(ctx.ns!), dst, { maxHops: max });
-    return ok(`${r.lines.join('\n')}\n`);
+    // The model sends one probe per hop; a hop where it got no answer is `*` for each of the -q probes
+    // (` 2  * * *` by default, measured with traceroute 2.1.2 in namespaces).
+    const stars = Array.from({ length: probes }, () => '*').join(' ');
+    const lines = r.lines.map((l, i) => (i > 0 && r.hops[i - 1]?.address === null ? `${String(r.hops[i - 1]!.ttl).padStart(2)}  ${stars}` : l));
+    return ok(`${lines.join('\n')}\n`);
   }
 
   #tcpdump(ctx: Ctx, args: readonly string[], words: readonly string[], background: boolean): Output {
     let dev: string | null = null;
     let count: number | null = null;
     let write: string | null = null;
+    let link = false;
+    let verbose = false;
     const expr: string[] = [];
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
@@ -407,7 +459,7 @@ export class Session implements KubectlHost {
       else if (a.startsWith('-i') && a.length > 2) dev = a.slice(2);
       else if (a === '-c') { const v = args[++i]; if (!v || !/^\d+$/.test(v) || Number(v) < 1) return err(`tcpdump: invalid packet count ${v ?? ''}`, 1); count = Number(v); }
       else if (a === '-w') { write = args[++i] ?? null; if (write === null) return err("tcpdump: option requires an argument -- 'w'", 1); }
-      else if (/^-[nvlqetN]+$/.test(a)) continue;
+      else if (/^-[nvlqetN]+$/.test(a)) { if (a.includes('e')) link = true; if (a.includes('v')) verbose = true; }
       else if (a.startsWith('-')) return err(`tcpdump: invalid option -- '${a.slice(1, 2)}'\nUsage: tcpdump [-AbdDefhHIJKlLnNOpqStuUvxX#] [ -B size ] [ -c count ] [ --count ]\n\t\t[ -C file_size ] [ -E algo:secret ] [ -F file ] [ -G seconds ]\n\t\t[ -i interface ] [ --immediate-mode ] [ -j tstamptype ]\n\t\t[ -M secret ] [ --number ] [ --print ] [ -Q in|out|inout ]\n\t\t[ -r file ] [ -s snaplen ] [ -T type ] [ --version ]\n\t\t[ -V file ] [ -w file ] [ -W filecount ] [ -y datalinktype ]\n\t\t[ -z postrotate-command ] [ -Z user ]\n\t\t[ --time-stamp-precision precision ] [ --micro ] [ --nano ]\n\t\t[ expression ]`, 1);
       else expr.push(a);
     }
@@ -423,9 +475,14 @@ export class Session implements KubectlHost {
     const id = (this.#jobs.at(-1)?.id ?? 0) + 1;
     const text = words.map(quoteWord).join(' ');
     const bridgeMacs = new Set(Object.values(ns.links).filter((l) => l.kind === 'bridge').map((l) => l.mac));
-    this.#jobs.push({ id, text, ns: ns.id, dev: device, filter, bridgeMacs, count, write, records: [], captured: 0 });
-    const link = device === 'any' ? 'LINUX_SLL2 (Linux cooked v2)' : 'EN10MB (Ethernet)';
-    const listening = `${write === null ? 'tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n' : ''}listening on ${device}, link-type ${link}, snapshot length 262144 bytes\n`;
+    this.#jobs.push({ id, text, ns: ns.id, dev: device, filter, bridgeMacs, count, write, link, records: [], captured: 0 });
+    const linkType = device === 'any' ? 'LINUX_SLL2 (Linux cooked v2)' : 'EN10MB (Ethernet)';
+    // tcpdump.c: without -v and -w it says verbose output is suppressed; otherwise it prefixes the listening
+    // line with its name (measured for -v and -w). podnet does not decode -v's fields, and says so rather
+    // than print -v's lines without them.
+    const listening = `${!verbose && write === null ? 'tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n' : 'tcpdump: '}`
+      + `listening on ${device}, link-type ${linkType}, snapshot length 262144 bytes\n`
+      + (verbose && write === null ? 'podnet: -v is not modelled: packets print as without -v (no IP header fields)\n' : '');
     const started = background ? `[${id}] ${4200 + id}\n` : '';
     const note = background ? '' : `podnet: tcpdump keeps capturing as job [${id}] while you type, as in a second terminal: traffic you send now prints here; \`fg\` or \`kill %${id}\` stops it\n`;
     return { stdout: started, stderr: listening + note, status: 0 };
@@ -441,7 +498,7 @@ export class Session implements KubectlHost {
         const t = at + step.index * 0.01;
         job.captured++;
         if (job.write !== null) job.records.push({ timestampMs: SIM_EPOCH_MS + t, frame });
-        else this.#pending.out.push({ t, text: `${captureLine(t, frame)}\n` });
+        else this.#pending.out.push({ t, text: `${captureLine(t, frame, { link: job.link })}\n` });
         if (job.count !== null && job.captured >= job.count) {
           this.#finish(job, 'Done');
           break;

@@ -165,42 +165,61 @@ function icmpText(p: Ipv4Packet): string {
   return `ICMP type-#${m.type}, length ${len}`;
 }
 
-/** One frame as `tcpdump -n` prints it (after the timestamp); VXLAN's inner frame on a second line. */
-export function describeFrame(frame: Frame): string {
+/** How tcpdump was asked to print: `-e` adds each frame's link-level header. */
+export interface PrintOptions {
+  /** `-e`: the MAC addresses, the ethertype and the frame length before the packet. */
+  readonly link?: boolean;
+}
+
+/**
+ * One frame as `tcpdump -n` prints it (after the timestamp); VXLAN's inner frame on a second line. With
+ * `-e` the line starts with the link-level header and tcpdump drops its `IP ` / `ARP, ` protocol labels,
+ * inner packets' too (measured, tcpdump 4.99 on a veth: `22:9c:f0:70:80:78 > 12:aa:a8:05:ca:6b,
+ * ethertype IPv4 (0x0800), length 98: 10.244.1.4 > 10.244.2.3: ICMP echo request, …`).
+ */
+export function describeFrame(frame: Frame, o: PrintOptions = {}): string {
+  const link = o.link === true;
   if (frame.payload.kind === 'arp') {
     const a = frame.payload;
+    const head = link ? `${frame.eth.src} > ${frame.eth.dst}, ethertype ARP (0x0806), length ${14 + 28}: ` : 'ARP, ';
     return a.op === 1
-      ? `ARP, Request who-has ${formatIpv4(a.targetIp)} tell ${formatIpv4(a.senderIp)}, length 28`
-      : `ARP, Reply ${formatIpv4(a.senderIp)} is-at ${a.senderMac}, length 28`;
+      ? `${head}Request who-has ${formatIpv4(a.targetIp)} tell ${formatIpv4(a.senderIp)}, length 28`
+      : `${head}Reply ${formatIpv4(a.senderIp)} is-at ${a.senderMac}, length 28`;
   }
-  const p = frame.payload;
+  const head = link ? `${frame.eth.src} > ${frame.eth.dst}, ethertype IPv4 (0x0800), length ${14 + frame.payload.header.totalLength}: ` : '';
+  return head + describeIp(frame.payload, o);
+}
+
+/** An IPv4 packet as tcpdump's ip_print prints it (`IP ` only without -e). */
+function describeIp(p: Ipv4Packet, o: PrintOptions): string {
+  const label = o.link === true ? '' : 'IP ';
   const src = formatIpv4(p.header.src);
   const dst = formatIpv4(p.header.dst);
   const l4 = p.payload;
-  if (l4.kind === 'icmp') return `IP ${src} > ${dst}: ${icmpText(p)}`;
+  if (l4.kind === 'icmp') return `${label}${src} > ${dst}: ${icmpText(p)}`;
   if (l4.kind === 'udp') {
-    const head = `IP ${src}.${l4.srcPort} > ${dst}.${l4.dstPort}:`;
+    const head = `${label}${src}.${l4.srcPort} > ${dst}.${l4.dstPort}:`;
     if (l4.payload.kind === 'vxlan') {
       // tcpdump decodes UDP 4789 as VXLAN and 8472 (the Linux default flannel uses) as OTV, the protocol
       // IANA assigned that port to; both headers carry the I flag and a 24-bit ID.
-      const inner = describeFrame(l4.payload.inner);
-      const label = l4.dstPort === 4789 || l4.srcPort === 4789
+      const inner = describeFrame(l4.payload.inner, o);
+      const vx = l4.dstPort === 4789 || l4.srcPort === 4789
         ? `VXLAN, flags [I] (0x08), vni ${l4.payload.vni}`
         : `OTV, flags [I] (0x08), overlay 0, instance ${l4.payload.vni}`;
-      return `${head} ${label}\n${inner}`;
+      return `${head} ${vx}\n${inner}`;
     }
     return `${head} UDP, length ${l4.payload.length}`;
   }
   if (l4.kind === 'tcp') {
     const f = l4.flags;
     const flags = `${f & 0x02 ? 'S' : ''}${f & 0x01 ? 'F' : ''}${f & 0x04 ? 'R' : ''}${f & 0x08 ? 'P' : ''}${f & 0x10 ? '.' : ''}` || 'none';
-    return `IP ${src}.${l4.srcPort} > ${dst}.${l4.dstPort}: Flags [${flags}], seq ${l4.seq}, win ${l4.window}, length ${l4.payload.length}`;
+    return `${label}${src}.${l4.srcPort} > ${dst}.${l4.dstPort}: Flags [${flags}], seq ${l4.seq}, win ${l4.window}, length ${l4.payload.length}`;
   }
-  if (l4.kind === 'ipv4') return `IP ${src} > ${dst}: ${describeFrame({ eth: frame.eth, payload: l4 }).replace(/^IP /, 'IP ')}`;
-  return `IP ${src} > ${dst}: ip-proto-${p.header.protocol} ${l4.length}`;
+  if (l4.kind === 'ipv4') return `${label}${src} > ${dst}: ${describeIp(l4, o)}`;
+  return `${label}${src} > ${dst}: ip-proto-${p.header.protocol} ${l4.length}`;
 }
 
 /** A capture line: the time of day and the frame, as `tcpdump -n` prints it. */
-export function captureLine(timeMs: number, frame: Frame): string {
-  return `${timeOfDay(timeMs)} ${describeFrame(frame)}`;
+export function captureLine(timeMs: number, frame: Frame, o: PrintOptions = {}): string {
+  return `${timeOfDay(timeMs)} ${describeFrame(frame, o)}`;
 }
