@@ -74,7 +74,7 @@ describe('bug 1: the host end of the veth has no gateway address (ptp puts it th
       expect(last.note).toBe('neighbourUnreachable: no ARP reply for 10.0.0.1 on eth0');
       // …and the counterexample says why, which the trace alone does not: the node got the request and kept quiet.
       expect(r.counterexample.why).toEqual([
-        'nobody answered ARP for 10.0.0.1 sent by pod/default/pod-1 on eth0: node/node-1 received it on vethc9fcb6c4, holds no address 10.0.0.1, and has proxy_arp off there',
+        'nobody answered ARP for 10.0.0.1 sent by pod/default/pod-1 on eth0: node/node-1 received it on vethc9fcb6c4, holds no address 10.0.0.1, and has proxy_arp off on vethc9fcb6c4',
       ]);
     }
   });

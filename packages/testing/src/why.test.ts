@@ -2,7 +2,7 @@
  * What a counterexample says beyond its trace: why an ARP request went unanswered, and where a pod that
  * waited went once a node joined.
  */
-import { flannel } from '@podnet/cni';
+import { bridge, flannel } from '@podnet/cni';
 import { formatIpv4, hostNsId, podNsId, type Action, type CniDesign } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { checkDesign } from './check-design.js';
@@ -48,7 +48,7 @@ describe('why: an ARP request nobody answered', () => {
     if (r.ok) throw new Error('not caught');
     expect(r.counterexample.trace!.steps.at(-1)!.note).toBe('neighbourUnreachable: no ARP reply for 10.0.0.1 on eth0');
     expect(r.counterexample.why).toEqual([
-      'nobody answered ARP for 10.0.0.1 sent by pod/default/pod-1 on eth0: node/node-1 received it on veth1, holds no address 10.0.0.1, and has proxy_arp off there',
+      'nobody answered ARP for 10.0.0.1 sent by pod/default/pod-1 on eth0: node/node-1 received it on veth1, holds no address 10.0.0.1, and has proxy_arp off on veth1',
     ]);
     expect(r.toString()).toContain('\nwhy: nobody answered ARP for 10.0.0.1 sent by pod/default/pod-1 on eth0: node/node-1 received it on veth1');
   });
@@ -57,6 +57,26 @@ describe('why: an ARP request nobody answered', () => {
     for (const fix of ['address', 'proxy-arp'] as const) {
       expect(checkDesign(tinyPtp(fix), { numRuns: 50, maxNodes: 1, segments: 1 }).ok).toBe(true);
     }
+  });
+
+  it('on a bridge port, the bridge is where the host answers: its proxy_arp is the one named', () => {
+    // bridge() with the gateway address left off cni0 (a route to the pods through cni0 instead, so the node still reaches them).
+    const b = bridge();
+    const noGateway: CniDesign = {
+      ...b, name: 'bridge-without-gateway-address',
+      podAdded: (s, req) => {
+        const r = b.podAdded(s, req);
+        if ('error' in r) return r;
+        const actions = r.actions.filter((a) => !(a.op === 'addr.add' && a.dev === 'cni0'));
+        const route: Action = { op: 'route.add', ns: hostNsId(req.node.name), dst: '10.0.0.0/24', dev: 'cni0' };
+        return { ...r, actions: actions.length < r.actions.length ? [...actions, route] : actions };
+      },
+    };
+    const r = checkDesign(noGateway, { numRuns: 50, maxNodes: 1, segments: 1 });
+    if (r.ok) throw new Error('not caught');
+    expect(r.counterexample.why).toEqual([
+      'nobody answered ARP for 10.0.0.1 sent by pod/default/pod-1 on eth0: node/node-1 received it on vethc9fcb6c4, a port of cni0, holds no address 10.0.0.1, and has proxy_arp off on cni0',
+    ]);
   });
 
   it('says nothing when every ARP request was answered', () => {

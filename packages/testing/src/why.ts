@@ -33,10 +33,12 @@ export function explainTrace(state: ClusterState, trace: Trace): string[] {
     const why = reached.map((t) => {
       const ns = findNs(state, t.ns);
       if (!ns || t.dev === null) return `${t.ns} received it`;
-      const link = ns.links[t.dev];
-      if (link?.master) return `${t.ns} received it on ${t.dev}, a port of ${link.master}`;
-      if (isLocalAddress(ns, target)) return `${t.ns} received it on ${t.dev} and holds ${ip}`;
-      return `${t.ns} received it on ${t.dev}, holds no address ${ip}, and has proxy_arp ${ns.sysctl.proxyArp[t.dev] ? 'on' : 'off'} there`;
+      // A bridge port hands the request up through the bridge: the bridge device is where the host answers.
+      const master = ns.links[t.dev]?.master ?? null;
+      const dev = master ?? t.dev;
+      const got = master ? `${t.ns} received it on ${t.dev}, a port of ${master},` : `${t.ns} received it on ${t.dev},`;
+      if (isLocalAddress(ns, target)) return `${got} and holds ${ip}`;
+      return `${got} holds no address ${ip}, and has proxy_arp ${ns.sysctl.proxyArp[dev] ? 'on' : 'off'} on ${dev}`;
     });
     out.push(`${where}: ${why.join('; ')}`);
   });
