@@ -4,13 +4,13 @@
  * counterexample replays from its seed and path.
  */
 import { flannel } from '@podnet/cni';
-import type { Action, CniDesign } from '@podnet/core';
+import { hostNsId, type Action, type CniDesign } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkDesign } from './check-design.js';
 import { clusterCommands } from './commands.js';
 import { clusterShapeArb } from './events.js';
-import { ClusterRun, DesignFailure } from './runner.js';
+import { ClusterRun, DesignFailure, DesignThrew } from './runner.js';
 
 /** flannel whose nodes never start using the other nodes' routes (flanneld that never synced its leases). */
 function withoutPeerRoutes(): CniDesign {
@@ -56,6 +56,8 @@ describe('checkDesign', () => {
     if (r.ok) throw new Error('not caught');
     expect(r.counterexample.kind).toBe('mtu');
     expect(r.counterexample.explanation).toMatch(/was given MTU 1500, but a 1500-byte packet with DF set to pod-\d+ .* did not get through/);
+    // It names where it died and the MTU there (it ended with the sender's "ICMP type 3 code 4 … delivered").
+    expect(r.counterexample.explanation).toMatch(/did not get through: node\/node-\d+ dropped it: fragmentationNeeded: 1500 bytes with DF exceed flannel\.1's MTU 1450: ICMP fragmentation needed$/);
     expect(r.counterexample.trace?.disposition).toBe('fragmentationNeeded');
     expect(r.counterexample.events.at(-1)).toMatch(/^send (icmp|udp) 1500 bytes DF pod-\d+ → pod-\d+/);
     expect(r.counterexample.events.length).toBeLessThanOrEqual(5);
@@ -195,5 +197,69 @@ describe('the commands in fast-check\'s own shape', () => {
     expect(() => fc.assert(fc.property(clusterShapeArb(), fc.commands(clusterCommands(), { maxCommands: 20 }), (shape, cmds) => {
       fc.modelRun(() => ({ model: {}, real: new ClusterRun(withoutPeerRoutes(), shape) }), cmds);
     }), { numRuns: 100, seed: 1 })).toThrow(/addNode node-1 \(rack-a\)|addNode node-1 \(rack-b\)/);
+  });
+});
+
+describe('a design that throws', () => {
+  /** flannel whose node agent also adds a route through a gateway on no subnet of the node (the kernel refuses it). */
+  const offLinkRoute = (): CniDesign => {
+    const f = flannel();
+    return { ...f, name: 'flannel-off-link-route', nodeAdded: (s, n) => { const r = f.nodeAdded(s, n); return { ...r, actions: [...r.actions, { op: 'route.add', ns: hostNsId(n.name), dst: '10.99.0.0/16', via: '172.16.0.1' }] }; } };
+  };
+
+  it('names the event that threw, last, and the error with its code and hint (the events were lost: "shrunk to 0 events")', () => {
+    const r = checkDesign(offLinkRoute(), { numRuns: 100 });
+    if (r.ok) throw new Error('not caught');
+    expect(r.counterexample.kind).toBe('error');
+    expect(r.counterexample.events).toEqual(['addNode node-1 (rack-a) → threw']);
+    expect(r.counterexample.explanation).toBe('INVALID_GATEWAY: Error: Nexthop has invalid gateway (172.16.0.1 is not on a subnet of any device in node/node-1)\nhint: A gateway must be reachable on the link: on a directly connected subnet, or add "onlink".');
+    expect(r.toString().split('\n').slice(0, 5)).toEqual([
+      'flannel-off-link-route breaks the network model (found after 2 runs, shrunk to 1 event)',
+      'cluster: pod CIDR 10.0.0.0/16, /24 per node, underlay rack-a 192.168.1.0/24',
+      'events:',
+      '  1. addNode node-1 (rack-a) → threw',
+      'broken: error: INVALID_GATEWAY: Error: Nexthop has invalid gateway (172.16.0.1 is not on a subnet of any device in node/node-1)',
+    ]);
+  });
+
+  it('a bug in the design\'s own code: the events before it, and where it threw', () => {
+    const f = flannel();
+    const buggy: CniDesign = { ...f, name: 'flannel-typo', podDeleted: () => { throw new TypeError('pod.netns.links is not iterable'); } };
+    const r = checkDesign(buggy, { numRuns: 100 });
+    if (r.ok) throw new Error('not caught');
+    expect(r.counterexample.events).toEqual(['addNode node-1 (rack-a)', 'addPod pod-1 → node-1 10.0.0.2', 'reschedulePod pod-1 as pod-2 → threw']);
+    expect(r.counterexample.explanation).toMatch(/^TypeError: pod\.netns\.links is not iterable \(at .*podDeleted .*check-design\.test\.ts:\d+:\d+\)\)$/);
+    // In a property of one's own, the error fast-check reports says it too, and carries what was thrown.
+    let thrown: unknown;
+    try {
+      fc.assert(fc.property(clusterShapeArb(), fc.commands(clusterCommands(), { maxCommands: 20 }), (shape, cmds) => {
+        fc.modelRun(() => ({ model: {}, real: new ClusterRun(buggy, shape) }), cmds);
+      }), { numRuns: 100, seed: 1 });
+    } catch (e) { thrown = e; }
+    const cause = (thrown as Error).cause;
+    expect(cause).toBeInstanceOf(DesignThrew);
+    expect((cause as DesignThrew).message).toMatch(/^(deletePod pod-1|reschedulePod pod-1 as pod-2) → threw: TypeError: pod\.netns\.links is not iterable/);
+    expect((cause as DesignThrew).cause).toBeInstanceOf(TypeError);
+  });
+});
+
+describe('the printed verdict', () => {
+  it('a passing one prints as a sentence too (it printed "[object Object]"), and still equals its three fields', () => {
+    const r = checkDesign(flannel(), { numRuns: 20, checks: 'at-end' });
+    expect(r).toEqual({ ok: true, runs: 20, seed: 1 });
+    expect(`${r}`).toBe('flannel-vxlan keeps the network model over 20 runs (seed 1, checks: at-end)');
+    expect(Object.keys(r)).toEqual(['ok', 'runs', 'seed']);
+  });
+
+  it('a replay says it is one (it said "found after 1 run", whatever the campaign had needed)', () => {
+    const r = checkDesign(withoutPeerRoutes(), { numRuns: 100, seed: 7 });
+    if (r.ok) throw new Error('not caught');
+    expect(r.toString().split('\n')[0]).toMatch(/found after \d+ runs, shrunk to 4 events\)$/);
+    const replay = checkDesign(withoutPeerRoutes(), { seed: 7, path: r.path, replayPath: r.replayPath });
+    if (replay.ok) throw new Error('replay passed');
+    expect(replay.toString().split('\n')[0]).toBe('flannel-without-peer-routes breaks the network model (replayed from its seed and path: 4 events)');
+    expect(replay.toString().split('\n').slice(1)).toEqual(r.toString().split('\n').slice(1));
+    const fixed = checkDesign(flannel(), { seed: 7, path: r.path, replayPath: r.replayPath });
+    expect(String(fixed)).toBe(`flannel-vxlan: the counterexample at seed 7, path '${r.path}' no longer fails`);
   });
 });

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { clusterCommands } from './commands.js';
 import { clusterShapeArb, type ClusterShape, type EventOptions, type ShapeOptions } from './events.js';
 import { formatTrace } from './format.js';
-import { ClusterRun, DesignFailure, type CheckLevel, type FailureKind } from './runner.js';
+import { ClusterRun, DesignFailure, DesignThrew, describeThrown, type CheckLevel, type FailureKind } from './runner.js';
 
 /** Options of {@link checkDesign}. */
 export interface CheckDesignOptions extends EventOptions, ShapeOptions {
@@ -41,7 +41,11 @@ export interface Counterexample {
   readonly shape: ClusterShape;
   /** The events as they ran, with the names they resolved to; the one that failed last. */
   readonly events: readonly string[];
-  /** What broke: a guarantee, the MTU, or `error` when the design threw on a valid event. */
+  /**
+   * What broke: a guarantee, the MTU, or `error` when the design threw on a valid event (or the simulator
+   * refused the actions it answered with): then `events` end with that event, marked `→ threw`, and
+   * `explanation` gives the error's code, message and hint.
+   */
   readonly kind: FailureKind | 'error';
   readonly explanation: string;
   /**
@@ -53,11 +57,13 @@ export interface Counterexample {
   readonly violation: Violation | null;
   /** The packet that showed it, hop by hop. */
   readonly trace: Trace | null;
+  /** What the trace leaves unsaid (an ARP request nobody answered, and why), one line each; often empty. */
+  readonly why: readonly string[];
 }
 
 /** The verdict of {@link checkDesign}. */
 export type CheckDesignResult =
-  | { readonly ok: true; readonly runs: number; readonly seed: number }
+  | { readonly ok: true; readonly runs: number; readonly seed: number; /** `<design> keeps the network model over N runs (seed S)` (not enumerable). */ toString(): string }
   | { readonly ok: false; readonly runs: number; readonly seed: number; readonly path: string; readonly replayPath: string; readonly counterexample: Counterexample; toString(): string };
 
 /**
@@ -105,26 +111,40 @@ export function checkDesign(design: CniDesign, options: CheckDesignOptions = {})
     },
   );
   const details = fc.check(prop, { seed, numRuns, ...(options.path !== undefined ? { path: options.path } : {}) });
-  if (!details.failed || details.counterexample === null) return { ok: true, runs: details.numRuns, seed };
+  if (!details.failed || details.counterexample === null) {
+    // A verdict that prints as one, as the failed one does (`String(r)`, a template literal), without
+    // changing what console.log or toEqual see: toString is not enumerable.
+    const ok = { ok: true as const, runs: details.numRuns, seed };
+    const level = checks === 'at-end' ? ', checks: at-end' : '';
+    const text = options.path !== undefined
+      ? `${design.name}: the counterexample at seed ${seed}, path '${options.path}' no longer fails${level}`
+      : `${design.name} keeps the network model over ${details.numRuns} run${details.numRuns === 1 ? '' : 's'} (seed ${seed}${level})`;
+    return Object.defineProperty(ok, 'toString', { value: () => text, enumerable: false });
+  }
   const [shape, cmds] = details.counterexample;
   const replayPath = /replayPath="([^"]*)"/.exec(String(cmds))?.[1] ?? '';
   const err = details.errorInstance;
   const cx: Counterexample = err instanceof DesignFailure
-    ? { shape, events: err.events, kind: err.kind, explanation: err.explanation, found: err.atEnd ? 'end-of-sequence' : 'after-event', violation: err.violation, trace: err.trace }
-    : { shape, events: [], kind: 'error', explanation: err instanceof Error ? `${err.name}: ${err.message}` : String(err), found: 'after-event', violation: null, trace: null };
+    ? { shape, events: err.events, kind: err.kind, explanation: err.explanation, found: err.atEnd ? 'end-of-sequence' : 'after-event', violation: err.violation, trace: err.trace, why: err.why }
+    : err instanceof DesignThrew
+      ? { shape, events: err.events, kind: 'error', explanation: describeThrown(err.cause), found: 'after-event', violation: null, trace: null, why: [] }
+      : { shape, events: [], kind: 'error', explanation: describeThrown(err), found: 'after-event', violation: null, trace: null, why: [] };
   const path = details.counterexamplePath ?? '';
   const result = {
     ok: false as const, runs: details.numRuns, seed, path, replayPath, counterexample: cx,
-    toString: () => formatCounterexample(design.name, { seed, path, replayPath, checks }, details.numRuns, cx),
+    toString: () => formatCounterexample(design.name, { seed, path, replayPath, checks, replayed: options.path !== undefined }, details.numRuns, cx),
   };
   return result;
 }
 
 /** The counterexample as a person reads it: cluster, events, what broke, the packet, how to replay. */
-export function formatCounterexample(design: string, replay: { readonly seed: number; readonly path: string; readonly replayPath: string; readonly checks?: CheckLevel }, runs: number, cx: Counterexample): string {
+export function formatCounterexample(design: string, replay: { readonly seed: number; readonly path: string; readonly replayPath: string; readonly checks?: CheckLevel; readonly replayed?: boolean }, runs: number, cx: Counterexample): string {
   const segs = cx.shape.underlay.segments.map((s) => `${s.name} ${s.cidr}`).join(', ');
+  const events = `${cx.events.length} event${cx.events.length === 1 ? '' : 's'}`;
+  // A replay runs the counterexample once: "found after 1 run" would read as a different campaign's verdict.
+  const how = replay.replayed ? `replayed from its seed and path: ${events}` : `found after ${runs} run${runs === 1 ? '' : 's'}, shrunk to ${events}`;
   const lines = [
-    `${design} breaks the network model (found after ${runs} run${runs === 1 ? '' : 's'}, shrunk to ${cx.events.length} event${cx.events.length === 1 ? '' : 's'})`,
+    `${design} breaks the network model (${how})`,
     `cluster: pod CIDR ${cx.shape.podCidr}, /${cx.shape.nodeCidrMaskSize} per node, underlay ${segs}`,
     'events:',
     ...cx.events.map((e, i) => `  ${i + 1}. ${e}`),
@@ -132,6 +152,8 @@ export function formatCounterexample(design: string, replay: { readonly seed: nu
   ];
   if (cx.found === 'end-of-sequence') lines.push('found by: the full audit at the end of the sequence (checks: at-end), then located by playing it again with exact checks');
   if (cx.trace) lines.push('trace:', ...formatTrace(cx.trace).map((l) => `  ${l}`));
+  // `?? []`: a counterexample made before `why` existed (or by hand) prints as it did.
+  for (const w of cx.why ?? []) lines.push(`why: ${w}`);
   const level = replay.checks === 'at-end' ? `, checks: 'at-end'` : '';
   lines.push(`replay: checkDesign(design, { seed: ${replay.seed}, path: '${replay.path}', replayPath: '${replay.replayPath}'${level} })`);
   return lines.join('\n');

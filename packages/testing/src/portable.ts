@@ -9,7 +9,7 @@ export { clusterEventArb, clusterShapeArb, eventArbs } from './events.js';
 export type { ClusterModel } from './commands.js';
 export { ClusterCommand, clusterCommands, clusterEventsArb } from './commands.js';
 export type { CheckLevel, FailureKind, RunOptions } from './runner.js';
-export { ClusterRun, DesignFailure } from './runner.js';
+export { ClusterRun, DesignFailure, DesignThrew, describeThrown } from './runner.js';
 export type { CheckDesignOptions, CheckDesignResult, Counterexample } from './check-design.js';
 export { checkDesign, formatCounterexample, validateCampaign } from './check-design.js';
 export { formatTrace } from './format.js';

@@ -4,10 +4,11 @@
  * design promised the sender. A broken promise is thrown as a {@link DesignFailure}.
  */
 import {
-  createSimulator, endpointNs, formatIpv4, icmpEcho, isPodnetError, judgeDelivery, lookupRouteIn, send as sendPacket, shardValues, tcpSyn, udpPacket,
+  createSimulator, endpointNs, findPod, formatIpv4, icmpEcho, isPodnetError, judgeDelivery, lookupRouteIn, send as sendPacket, shardValues, tcpSyn, udpPacket,
   type CniDesign, type Ipv4Packet, type Node, type Pod, type Simulator, type Trace, type Violation,
 } from '@podnet/core';
 import type { ClusterEvent, ClusterShape, EndpointRef, Fault } from './events.js';
+import { explainTrace } from './why.js';
 
 /** What a failure is about: one of the three guarantees, or the MTU a pod was given. */
 export type FailureKind = Violation['guarantee'] | 'mtu';
@@ -27,9 +28,45 @@ export class DesignFailure extends Error {
      * sequence again with `every-change` checks: `events` stop at the event after which it first shows).
      */
     readonly atEnd = false,
+    /**
+     * What the trace leaves unsaid, one line each: an ARP request nobody answered, where it went and why
+     * each namespace that got it kept quiet (no such address, proxy_arp off). Empty when nothing is to add.
+     */
+    readonly why: readonly string[] = [],
   ) {
     super(`${kind}: ${explanation}${atEnd ? ' (found by the full audit at the end of the sequence)' : ''}`);
   }
+}
+
+/**
+ * A design (or the simulator refusing what it asked for) threw while an event played: not a broken promise
+ * but a crash, e.g. `INVALID_GATEWAY` for a route via an address on no connected subnet. It carries the
+ * events played so far, the one that threw last (marked `→ threw`), so a counterexample shows what led to it.
+ */
+export class DesignThrew extends Error {
+  override readonly name = 'DesignThrew';
+  constructor(
+    /** The events played so far, described with the names they resolved to; the one that threw last. */
+    readonly events: readonly string[],
+    /** What was thrown. */
+    override readonly cause: unknown,
+  ) {
+    super(`${events.at(-1) ?? 'an event'}: ${describeThrown(cause)}`);
+  }
+}
+
+/**
+ * What was thrown, in words: a PodnetError with its code and hint (`INVALID_GATEWAY: Error: Nexthop has
+ * invalid gateway (…)` and how to fix it), any other error with its name and the first frame of its stack (a
+ * bug in the design's own code: where it is).
+ */
+export function describeThrown(e: unknown): string {
+  if (isPodnetError(e)) return `${e.code}: ${e.message}${e.hint ? `\nhint: ${e.hint}` : ''}`;
+  if (e instanceof Error) {
+    const frame = e.stack?.split('\n').find((l) => l.trimStart().startsWith('at '))?.trim();
+    return `${e.name}: ${e.message}${frame ? ` (${frame})` : ''}`;
+  }
+  return String(e);
 }
 
 /**
@@ -99,11 +136,11 @@ export class ClusterRun {
       for (const e of this.#played) if (exact.canPlay(e)) exact.play(e);
     } catch (err) {
       if (!(err instanceof DesignFailure)) throw err;
-      throw new DesignFailure(err.kind, err.explanation, err.events, err.trace, err.violation, true);
+      throw new DesignFailure(err.kind, err.explanation, err.events, err.trace, err.violation, true, err.why);
     }
     // The exact checks after the last event give the audit's verdict (incrementalCheck ≡ audit): not reached
     // unless that equivalence breaks, and then the audit's verdict stands.
-    throw new DesignFailure(v.guarantee, v.explanation, [...this.log], v.trace ?? null, v, true);
+    throw new DesignFailure(v.guarantee, v.explanation, [...this.log], v.trace ?? null, v, true, v.trace ? explainTrace(this.sim.state, v.trace) : []);
   }
 
   /** The events played so far, as given (to play them again). */
@@ -152,11 +189,43 @@ export class ClusterRun {
   /** Plays one event, then judges it; returns how it read (`addPod pod-3 → node-2`). */
   play(e: ClusterEvent): string {
     this.#played.push(e);
-    const text = this.#apply(e);
+    const nextNode = this.#nextNode;
+    const nextPod = this.#nextPod;
+    let text: string;
+    try {
+      text = this.#apply(e);
+    } catch (err) {
+      // A broken promise with a packet: add what the trace leaves unsaid, read from the state it failed in.
+      if (err instanceof DesignFailure && err.trace && err.why.length === 0) {
+        const why = explainTrace(this.sim.state, err.trace);
+        if (why.length > 0) throw new DesignFailure(err.kind, err.explanation, err.events, err.trace, err.violation, err.atEnd, why);
+      }
+      if (err instanceof DesignFailure || err instanceof DesignThrew) throw err;
+      // The failing event was never logged: name it from what it was about to do.
+      throw new DesignThrew([...this.log, `${this.#intent(e, nextNode, nextPod)} → threw`], err);
+    }
     this.log.push(text);
     const v = this.sim.violations[0];
-    if (v) throw new DesignFailure(v.guarantee, v.explanation, [...this.log], v.trace ?? null, v);
+    if (v) throw new DesignFailure(v.guarantee, v.explanation, [...this.log], v.trace ?? null, v, false, v.trace ? explainTrace(this.sim.state, v.trace) : []);
     return text;
+  }
+
+  /** How an event reads before it runs (the names it resolves to), for one that throws part way. */
+  #intent(e: ClusterEvent, nextNode: number, nextPod: number): string {
+    const nodes = this.#view().nodes;
+    const at = <T>(list: readonly T[], i: number): T | undefined => list.length === 0 ? undefined : list[i % list.length];
+    switch (e.type) {
+      case 'addNode': return `addNode node-${nextNode} (${at(this.shape.underlay.segments, e.segment)?.name ?? '?'})`;
+      case 'removeNode': return `removeNode ${at(nodes, e.node)?.name ?? '?'}`;
+      case 'addPod': {
+        const node = e.node === null ? undefined : at(nodes, e.node)?.name;
+        return `addPod pod-${nextPod}${node ? ` on ${node}` : ''}`;
+      }
+      case 'deletePod': return `deletePod ${at(this.#view().pods, e.pod)?.name ?? '?'}`;
+      case 'reschedulePod': return `reschedulePod ${at(this.#view().pods, e.pod)?.name ?? '?'} as pod-${nextPod}`;
+      case 'send': return `send ${e.protocol}${e.size === 'mtu' ? ' (full size, DF)' : ''} ${e.from.kind} #${e.from.index} → ${e.to.kind} #${e.to.index}`;
+      case 'fault': return `fault ${e.fault.kind} on ${at(nodes, e.fault.node)?.name ?? '?'}`;
+    }
   }
 
   #apply(e: ClusterEvent): string {
@@ -167,13 +236,15 @@ export class ClusterRun {
         const segs = this.shape.underlay.segments;
         const segment = at(segs, e.segment).name;
         const name = `node-${this.#nextNode++}`;
+        const waiting = this.sim.state.waiting;
         this.sim.addNode({ name, segment });
-        return `addNode ${name} (${segment})`;
+        return `addNode ${name} (${segment})${this.#placedSince(waiting)}`;
       }
       case 'removeNode': {
         const name = at(nodes, e.node).name;
+        const waiting = this.sim.state.waiting;
         this.sim.removeNode(name);
-        return `removeNode ${name}`;
+        return `removeNode ${name}${this.#placedSince(waiting)}`;
       }
       case 'addPod': {
         const name = `pod-${this.#nextPod++}`;
@@ -183,8 +254,9 @@ export class ClusterRun {
       }
       case 'deletePod': {
         const name = at(this.#view().pods, e.pod).name;
+        const waiting = this.sim.state.waiting;
         this.sim.deletePod(name);
-        return `deletePod ${name}`;
+        return `deletePod ${name}${this.#placedSince(waiting)}`;
       }
       case 'reschedulePod': {
         const old = at(this.#view().pods, e.pod).name;
@@ -196,6 +268,21 @@ export class ClusterRun {
       case 'send': return this.#send(e);
       case 'fault': return this.#fault(e.fault, nodes);
     }
+  }
+
+  /**
+   * The pods that were waiting before a change and run now (`; pod-1 scheduled → node-1 10.0.0.2`): a node
+   * joining or room freed places them in the same change, and a counterexample whose pod was added while
+   * it waited would otherwise never say where that pod went and with which address.
+   */
+  #placedSince(waiting: Readonly<Record<string, Pod>>): string {
+    let out = '';
+    for (const key in waiting) {
+      if (this.sim.state.waiting[key] !== undefined) continue;
+      const p = findPod(this.sim.state, key);
+      if (p?.node != null) out += `; ${p.name} scheduled → ${describePod(p)}`;
+    }
+    return out;
   }
 
   /** Whether {@link #endpoint} has one to pick (without building it). */
@@ -256,7 +343,7 @@ export class ClusterRun {
     }
     if (big && from.pod && to.pod && trace.disposition === 'fragmentationNeeded') {
       const full = recorded();
-      throw new DesignFailure('mtu', `${from.name} was given MTU ${from.mtu}, but a ${from.mtu}-byte packet with DF set to ${to.name} (${formatIpv4(dst)}) did not get through: ${lastNote(full)}`, [...this.log], full, null);
+      throw new DesignFailure('mtu', `${from.name} was given MTU ${from.mtu}, but a ${from.mtu}-byte packet with DF set to ${to.name} (${formatIpv4(dst)}) did not get through: ${whereDropped(full)}`, [...this.log], full, null);
     }
     // A packet from a pod to a pod, or from a node to its own pod, must arrive and be answered, whatever its
     // protocol (the probes are ICMP echoes only). At the `at-end` level these packets are the only probes
@@ -431,6 +518,17 @@ function bySlot<T extends { readonly name: string }>(list: T[]): boolean {
 function describePod(p: { node: string | null; ip: number | null; status: { phase: string; message?: string } }): string {
   if (p.status.phase === 'Running') return `${p.node} ${p.ip === null ? '' : formatIpv4(p.ip)}`.trim();
   return p.status.phase;
+}
+
+/**
+ * Where the packet died, for the MTU promise: the namespace and the kernel's words at the first drop
+ * (`node/node-1 dropped it: fragmentationNeeded: 9000 bytes with DF exceed eth0's MTU 1500: …`). The last
+ * step is only the ICMP error arriving back at the sender (`ICMP type 3 code 4 … delivered`), which names
+ * neither the device nor its MTU.
+ */
+function whereDropped(trace: Trace): string {
+  const drop = trace.steps.find((s) => s.kind === 'drop' && s.packet === 1);
+  return drop ? `${drop.ns} dropped it: ${drop.note}` : lastNote(trace);
 }
 
 function lastNote(trace: Trace): string {
