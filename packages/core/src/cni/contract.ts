@@ -52,7 +52,8 @@ export interface PodAddRequest {
    * given is the same object at every step of the build. A design may then extend in place what it made
    * earlier in the same build (its IPAM store) instead of copying it, registering with
    * {@link BuildStep.undoOnFailure} how to take each such change back. podnet takes them back, last first,
-   * when the ADD's final answer is an error, has no node state, or throws: a design that hands the request
+   * when the ADD's final answer is an error, has no node state, gives the pod's interface no address (the
+   * sandbox then fails, see {@link PodAddReaction}), or throws: a design that hands the request
    * on to another one and then answers otherwise needs to do nothing more. Absent: the design's state is
    * shared with earlier states and is never changed in place.
    */
@@ -65,7 +66,12 @@ export interface BuildStep {
   undoOnFailure(undo: () => void): void;
 }
 
-/** The answer to a CNI ADD: a result, or an error (the pod then never runs). */
+/**
+ * The answer to a CNI ADD: a result, or an error (the pod then never runs). The pod's IP is the first address
+ * the result gives the pod's interface (`eth0`): an entry of `ips` whose `interface` indexes an interface of that
+ * name, or that names no interface. A result with none fails the sandbox as containerd fails it ("failed to find
+ * network info for sandbox"): the pod waits in ContainerCreating and nothing the ADD did is kept.
+ */
 export type PodAddReaction = (DesignReaction & { readonly result: CniResult }) | { readonly error: CniError };
 
 /** A CNI design. Every method is pure: it reads the state it is given and returns actions. */

@@ -9,7 +9,7 @@ import {
   cidrContains, cidrOverlaps, cidrSize, formatCidr, networkOf, parseCidr, parseIpv4, type Cidr, type Ipv4,
 } from '../addr/ipv4.js';
 import { macFromSeed } from '../addr/mac.js';
-import type { BuildStep, CniDesign, CniResult, PodAddReaction, PodAddRequest } from '../cni/contract.js';
+import type { BuildStep, CniDesign, CniError, CniResult, PodAddReaction, PodAddRequest } from '../cni/contract.js';
 import { fail, PodnetError } from '../errors.js';
 import { applyActionsToDraft, checkIfName, hostToWrite, indexNs, nodeToWrite, routerToWrite, segmentTableToWrite, segmentToWrite, snapshot, unindexNs } from '../ops/actions.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardPeekValues, shardSet, shardValues } from '../util/shards.js';
@@ -694,6 +694,18 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   const step = builds.has(d) ? new BuildUndo() : null;
   const req: PodAddRequest = { pod: sandbox, node: snapshot(node), ifname: 'eth0', netns: netnsPath(pod), containerId: sandboxId(pod), requestedIp: pod.requestedIp, inBuild: step ?? undefined };
   const r = step === null ? design.podAdded(snapshot(d) as ClusterState, req) : step.add(design, snapshot(d) as ClusterState, req);
+  /**
+   * The sandbox failed (`why`, after containerd's "failed to setup network for sandbox"): the pod waits in
+   * ContainerCreating, the kubelet reports it once, and nothing the ADD asked for is kept.
+   */
+  const failed = (why: string, record: CniResult | CniError): void => {
+    const message = `Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "${sandboxId(pod)}": ${why}`;
+    const prev = fresh ? undefined : waitingOf(d)[pod.key];
+    // The same failure again (the error object too: its code and version are not in the message) changes nothing.
+    if (prev?.node === pod.node && prev.status.phase === 'ContainerCreating' && prev.status.message === message && JSON.stringify(prev.cniResult) === JSON.stringify(record)) return;
+    if (prev?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedCreatePodSandBox', from: 'kubelet', pod: pod.key, message, time: state.now });
+    waitingToWrite(d)[pod.key] = { ...pod, netns: null, cniResult: record, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } };
+  };
   if ('error' in r) {
     const cniText = `${r.error.msg}${r.error.details ? `: ${r.error.details}` : ''}`;
     if (fresh && pod.requestedIp !== null) {
@@ -701,15 +713,18 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
       throw new PodnetError('IP_OUTSIDE_RANGE', `CNI ADD for pod ${pod.key} failed: ${cniText}`, { pod: pod.key, cniError: r.error });
     }
     const plugin = pluginOf(state, design, node);
-    const message = `Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "${sandboxId(pod)}": plugin type="${plugin.type}" name="${plugin.name}" failed (add): ${cniText}`;
-    const prev = fresh ? undefined : waitingOf(d)[pod.key];
-    // The same failure again (the error object too: its code and version are not in the message) changes nothing.
-    if (prev?.node === pod.node && prev.status.phase === 'ContainerCreating' && prev.status.message === message && JSON.stringify(prev.cniResult) === JSON.stringify(r.error)) return;
-    if (prev?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedCreatePodSandBox', from: 'kubelet', pod: pod.key, message, time: state.now });
-    waitingToWrite(d)[pod.key] = { ...pod, netns: null, cniResult: r.error, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } };
+    failed(`plugin type="${plugin.type}" name="${plugin.name}" failed (add): ${cniText}`, r.error);
     return;
   }
-  const ip = firstIp(r.result);
+  const ip = podIpOf(r.result, req.ifname);
+  if (ip === undefined) {
+    step?.discard();
+    // containerd takes the pod's IP from the addresses the result gives the sandbox's default interface
+    // (go-cni's createResult: an address without `interface` counts for it) and fails the sandbox when there
+    // are none; it then tears the network down again (CNI DEL), so nothing the ADD did stays.
+    failed(`failed to find network info for sandbox "${sandboxId(pod)}"`, r.result);
+    return;
+  }
   const p = insert(sandbox);
   // The ADD's actions are given the two namespaces they mostly name: the node's host and the pod's own
   // (plain: a new pod's, made above), which they would otherwise find by id through the nodes' shards.
@@ -842,11 +857,18 @@ function waitingOf(d: Draft<ClusterState>): Readonly<Record<string, Pod>> {
   return peek(d as ClusterState, 'waiting');
 }
 
-function firstIp(result: CniResult): Ipv4 | null {
-  const a = result.ips[0]?.address;
-  if (a === undefined) return null;
-  const slash = a.indexOf('/');
-  return parseIpv4(slash < 0 ? a : a.slice(0, slash));
+/**
+ * The pod's IP as containerd picks it from an ADD result: the first of the addresses the result gives the
+ * default interface `ifname` (those naming it by index, and those naming no interface), or undefined when
+ * there is none — the sandbox then fails ("failed to find network info for sandbox").
+ */
+function podIpOf(result: CniResult, ifname: string): Ipv4 | undefined {
+  for (const a of result.ips) {
+    if (a.interface !== undefined && result.interfaces[a.interface]?.name !== ifname) continue;
+    const slash = a.address.indexOf('/');
+    return parseIpv4(slash < 0 ? a.address : a.address.slice(0, slash));
+  }
+  return undefined;
 }
 
 /** Deletes a pod: CNI DEL, then its namespace goes (and with it the pod end of its veth). */
@@ -1037,6 +1059,11 @@ class BuildUndo implements BuildStep {
     }
     if ('error' in r || !('nodeState' in r)) this.#undo();
     return r;
+  }
+
+  /** Undoes what the design did in place for an ADD that succeeded but whose sandbox failed after all. */
+  discard(): void {
+    this.#undo();
   }
 
   #undo(): void {

@@ -52,7 +52,8 @@ function designWith(del: readonly Action[]): CniDesign {
         { op: 'route.add', ns: HOST, dst: '10.1.0.5/32', dev: 'vp0' },
         { op: 'neigh.add', ns: POD, dev: 'eth1', ip: '10.2.0.1', mac: '02:00:00:00:00:01' },
       ],
-      result: { cniVersion: '1.0.0', interfaces: [], ips: [], routes: [], dns: {} },
+      // eth0's address: containerd fails a sandbox whose result gives its eth0 none.
+      result: { cniVersion: '1.0.0', interfaces: [], ips: [{ address: '10.1.0.5/24' }], routes: [], dns: {} },
     }),
   };
 }

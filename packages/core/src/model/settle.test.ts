@@ -20,7 +20,7 @@ const design: CniDesign = {
   podDeleted: () => ({ actions: [] }),
   podAdded: (_s, req) => req.node.name.startsWith('bad-')
     ? { error: { cniVersion: '1.0.0', code: 11, msg: 'no IP addresses available' } }
-    : { actions: [], result: { cniVersion: '1.0.0', interfaces: [], ips: [], routes: [], dns: {} } },
+    : { actions: [], result: { cniVersion: '1.0.0', interfaces: [], ips: [{ address: '192.0.2.1/32' }], routes: [], dns: {} } },
 };
 
 type Op =
