@@ -93,7 +93,12 @@ export interface CniDesign {
   nodeRemoved(state: ClusterState, node: Node): DesignReaction;
   /** CNI ADD. */
   podAdded(state: ClusterState, req: PodAddRequest): PodAddReaction;
-  /** CNI DEL: best effort and idempotent. */
+  /**
+   * CNI DEL: best effort and idempotent. It answers what the plugin itself undoes (IPAM releasing the address,
+   * rules and routes it added elsewhere); the runtime then deletes the pod's namespace, and with it, as the
+   * kernel does, every veth with an end in it (both ends), the routes through those devices and the neighbour
+   * and FDB entries on them. A DEL need not delete the veth or the host's /32 route through it.
+   */
   podDeleted(state: ClusterState, pod: Pod, node: Node): DesignReaction;
   /**
    * CNI CHECK for a running pod, as the runtime runs it (libcni CheckNetworkList): each plugin of the
