@@ -8,7 +8,7 @@ import { humanDuration, kubeSuffix, rfc3339, tabwrite } from './format.js';
 import { evaluateJsonPath, JsonPathError } from './jsonpath.js';
 import { cordon, drain } from './drain.js';
 import { DAEMONSET_WORDS, describeDaemonSets, getDaemonSets, setEnv } from './daemonsets.js';
-import { KUBE_VERSION, NODE_OS, nodeObject, podObject, podStatusText } from './kube.js';
+import { containerId, KUBE_VERSION, NODE_OS, nodeObject, podObject, podStatusText } from './kube.js';
 import { err, ok, type Output, type Place } from './types.js';
 
 /** What kubectl needs from the shell around it: run a command elsewhere, or move the terminal there. */
@@ -248,6 +248,27 @@ function get(host: KubectlHost, f: Flags): Output {
   return { stdout, stderr, status };
 }
 
+/** A line of kubectl describe's tabwriter: its first cell and the rest, or a line without a tab. */
+type Tabbed = string | readonly [string, string];
+
+/**
+ * Go's text/tabwriter as kubectl describe uses it (minwidth 0, padding 2, one tabbed column here): each run
+ * of consecutive tabbed lines pads its first cells to the widest of them plus 2; a line without a tab ends
+ * the run. Trailing spaces stay, as tabwriter leaves them.
+ */
+function tabBlocks(lines: readonly Tabbed[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < lines.length;) {
+    const l = lines[i]!;
+    if (typeof l === 'string') { out.push(l); i++; continue; }
+    let j = i;
+    let width = 0;
+    for (; j < lines.length && typeof lines[j] !== 'string'; j++) width = Math.max(width, (lines[j] as readonly [string, string])[0].length);
+    for (; i < j; i++) { const [cell, rest] = lines[i] as readonly [string, string]; out.push(`${cell.padEnd(width + 2)}${rest}`); }
+  }
+  return out;
+}
+
 function pad(label: string, value: string, width = 18): string {
   return `${label}${' '.repeat(Math.max(1, width - label.length))}${value}`;
 }
@@ -302,15 +323,39 @@ function describe(host: KubectlHost, f: Flags): Output {
         ...(p.ip === null ? [pad('IPs:', '<none>')] : ['IPs:', `  IP:  ${formatIpv4(p.ip)}`]),
         'Containers:',
       );
+      // kubectl writes the rest through one tabwriter (padding 2): consecutive lines with a tab share the
+      // width of their first column, and a line without one (`Args:`, a container's name) starts afresh.
+      const lines: Tabbed[] = [];
+      const started = new Date(Date.parse(rfc3339(p.created))).toUTCString().replace('GMT', '+0000');
+      // The kubelet reports its containers once the pod is on a node, unless it rejected the pod (Failed).
+      const hasStatus = p.node !== null && p.status.phase !== 'Failed';
       for (const c of p.containers) {
-        out.push(`  ${c.name}:`, `    Image:         ${c.image}`);
-        if (c.ports.length) out.push(`    Port:          ${c.ports.map((x) => `${x.port}/${x.protocol}`).join(', ')}`);
-        if (meta?.args.length) out.push('    Args:', ...meta.args.map((a) => `      ${a}`));
-        out.push(running ? '    State:          Running' : '    State:          Waiting', ...(running ? [`      Started:      ${new Date(Date.parse(rfc3339(p.created))).toUTCString().replace('GMT', '+0000')}`] : p.node !== null ? ['      Reason:       ContainerCreating'] : []));
-        out.push(`    Ready:          ${running ? 'True' : 'False'}`, '    Restart Count:  0');
+        lines.push(`  ${c.name}:`);
+        if (hasStatus) lines.push(['    Container ID:', running ? `containerd://${containerId(p, c.name)}` : '']);
+        lines.push(['    Image:', c.image]);
+        // podnet pulls no images: the image ID is the reference the runtime was given (crictl inspect's imageRef).
+        if (hasStatus) lines.push(['    Image ID:', running ? c.image : '']);
+        const ports = c.ports.map((x) => `${x.port}/${x.protocol}`);
+        const hostPorts = c.ports.map((x) => `0/${x.protocol}`);
+        lines.push([ports.length > 1 ? '    Ports:' : '    Port:', ports.join(', ') || '<none>']);
+        lines.push([hostPorts.length > 1 ? '    Host Ports:' : '    Host Port:', hostPorts.join(', ') || '<none>']);
+        if (meta?.args.length) lines.push('    Args:', ...meta.args.map((a) => `      ${a}`));
+        if (hasStatus) {
+          lines.push(['    State:', running ? 'Running' : 'Waiting'], running ? ['      Started:', started] : ['      Reason:', 'ContainerCreating']);
+          lines.push(['    Ready:', running ? 'True' : 'False'], ['    Restart Count:', '0']);
+        }
+        lines.push(['    Environment:', '<none>'], ['    Mounts:', '<none>']);
       }
-      out.push('Conditions:', '  Type              Status', `  PodScheduled      ${p.node !== null ? 'True' : 'False'} `);
-      if (p.node !== null) out.push(`  Ready             ${running ? 'True' : 'False'} `);
+      // The kubelet's conditions (1.29+: PodReadyToStartContainers first) once the pod is on a node; the
+      // scheduler's PodScheduled alone before; a pod the kubelet rejected keeps only the scheduler's.
+      const conditions: [string, boolean][] = p.node === null || p.status.phase === 'Failed'
+        ? [['PodScheduled', p.node !== null]]
+        : [['PodReadyToStartContainers', running], ['Initialized', true], ['Ready', running], ['ContainersReady', running], ['PodScheduled', true]];
+      lines.push('Conditions:', ['  Type', 'Status'], ...conditions.map(([t, v]): Tabbed => [`  ${t} `, `${v ? 'True' : 'False'} `]));
+      // podnet models no volumes, resource requests, node selectors or taints of its own; every pod gets the
+      // two tolerations the DefaultTolerationSeconds admission plugin adds.
+      lines.push(['Volumes:', '<none>'], ['QoS Class:', 'BestEffort'], ['Node-Selectors:', '<none>'],
+        ['Tolerations:', 'node.kubernetes.io/not-ready:NoExecute op=Exists for 300s'], ['', 'node.kubernetes.io/unreachable:NoExecute op=Exists for 300s']);
       const events = sim.events(p.key).map((e) => ({ type: e.type, reason: e.reason, time: e.time, from: e.from, message: e.message }));
       if (running && p.node !== null) {
         // What the kubelet records once the sandbox is up (podnet has no image pulls: images are present).
@@ -322,8 +367,9 @@ function describe(host: KubectlHost, f: Flags): Output {
           );
         }
       }
-      if (events.length === 0) out.push('Events:                      <none>');
-      else {
+      if (events.length === 0) lines.push(['Events:', '<none>']);
+      out.push(...tabBlocks(lines));
+      if (events.length > 0) {
         out.push('Events:');
         const rows = [['Type', 'Reason', 'Age', 'From', 'Message'], ['----', '------', '----', '----', '-------']];
         for (const e of events) rows.push([e.type, e.reason, humanDuration(sim.now() - e.time), e.from, e.message]);

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readPcap } from '@podnet/core';
+import { createSimulator, readPcap } from '@podnet/core';
+import { flannel } from '@podnet/cni';
 import { createSession } from './index.js';
 
 /** Runs lines in order on one session; returns each line's output. */
@@ -135,6 +136,54 @@ describe('the lesson, command by command, on the seed lab', () => {
     const pod = s.run('kubectl describe pod big').stdout;
     expect(pod).toMatch(/Node: +node-\d\/192\.168\.1\.1\d/);
     expect(pod).toMatch(/Normal +Scheduled +0s +default-scheduler +Successfully assigned default\/big to node-\d/);
+  });
+});
+
+describe('kubectl describe pod in kubectl\'s layout (staging/src/k8s.io/kubectl/pkg/describe/describe.go)', () => {
+  // describe.go writes through one text/tabwriter with padding 2: runs of lines with a tab share the width of
+  // their first cell, and a line without a tab (a container's name, `Args:`) ends a run. So with no args the
+  // container's values sit 2 past `    Restart Count:` (column 20), as `    Container ID:   containerd://…`
+  // shows on a real cluster; `Args:` splits the run (Container ID…Host Port at 19, State…Mounts at 20).
+  it('a running pod: Container ID, Image ID, Port/Host Port, Environment, Mounts; the kubelet\'s five conditions; QoS, tolerations', () => {
+    const out = createSession().run('kubectl describe pod pod-a').stdout;
+    expect(out).toMatch(/\nContainers:\n  app:\n    Container ID:   containerd:\/\/[0-9a-f]{64}\n    Image:          registry\.k8s\.io\/pause:3\.10\n    Image ID:       registry\.k8s\.io\/pause:3\.10\n    Port:           <none>\n    Host Port:      <none>\n    State:          Running\n      Started:      .*\n    Ready:          True\n    Restart Count:  0\n    Environment:    <none>\n    Mounts:         <none>\n/);
+    expect(out).toContain([
+      'Conditions:',
+      '  Type                        Status',
+      '  PodReadyToStartContainers   True ',
+      '  Initialized                 True ',
+      '  Ready                       True ',
+      '  ContainersReady             True ',
+      '  PodScheduled                True ',
+      'Volumes:                      <none>',
+      'QoS Class:                    BestEffort',
+      'Node-Selectors:               <none>',
+      'Tolerations:                  node.kubernetes.io/not-ready:NoExecute op=Exists for 300s',
+      '                              node.kubernetes.io/unreachable:NoExecute op=Exists for 300s',
+      'Events:',
+    ].join('\n'));
+  });
+
+  it('Args split the run; a pod waiting for its sandbox shows empty IDs, Waiting/ContainerCreating and its conditions False', () => {
+    const s = createSession();
+    s.run('kubectl run netcheck --image=nicolaka/netshoot --restart=Never -- sleep 3600');
+    expect(s.run('kubectl describe pod netcheck').stdout).toMatch(/    Container ID:  containerd:\/\/[0-9a-f]{64}\n    Image:         nicolaka\/netshoot\n(.*\n){3}    Args:\n      sleep\n      3600\n    State:          Running\n/);
+    // A /30 leaves host-local one address after the gateway: the second pod's sandbox fails.
+    const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: flannel({ backend: 'vxlan' }), nodes: [{ name: 'node-1', podCidr: '10.244.1.0/30' }], pods: [{ name: 'a', node: 'node-1' }, { name: 'b', node: 'node-1' }] });
+    const out = createSession({ sim, agents: false }).run('kubectl describe pod b').stdout;
+    expect(out).toContain('Status:           Pending\n');
+    expect(out).toContain(['    Container ID:   ', '    Image:          registry.k8s.io/pause:3.10', '    Image ID:       ', '    Port:           <none>', '    Host Port:      <none>',
+      '    State:          Waiting', '      Reason:       ContainerCreating', '    Ready:          False'].join('\n'));
+    expect(out).toContain(['  PodReadyToStartContainers   False ', '  Initialized                 True ', '  Ready                       False ', '  ContainersReady             False ', '  PodScheduled                True '].join('\n'));
+    expect(out).toMatch(/Warning +FailedCreatePodSandBox .*no IP addresses available/);
+  });
+
+  it('a pod no node can take has the scheduler\'s condition alone', () => {
+    const sim = createSimulator({ podCidr: '10.244.0.0/16', cni: flannel({ backend: 'vxlan' }), pods: [{ name: 'a' }] });
+    const out = createSession({ sim, agents: false }).run('kubectl describe pod a').stdout;
+    expect(out).toContain('Node:             <none>\n');
+    expect(out).not.toContain('Container ID:');
+    expect(out).toContain(['Conditions:', '  Type           Status', '  PodScheduled   False ', 'Volumes:         <none>'].join('\n'));
   });
 });
 
