@@ -20,7 +20,7 @@ import type {
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, shardValueToWrite, type Shards } from '../util/shards.js';
 import { dict } from '../util/dict.js';
-import { formatIpRule, givesPrefixRoute, lookupRouteIn, refUses } from './routing.js';
+import { formatIpRule, givesPrefixRoute, lookupRouteIn, refUses, sharedRouteIn } from './routing.js';
 
 /** A route as `ip route add` takes it. */
 export interface RouteSpec {
@@ -1000,9 +1000,43 @@ function routeAdd(d: DState, a: Extract<Action, { op: 'route.add' | 'route.repla
   while (i < routes.length && !sameRouteKey(routes[i]!, route)) i += 1;
   if (i === routes.length) i = -1;
   const kernelClash = hasKernelRoute(ns as NetNs, route.dst, route.metric);
-  if (a.op === 'route.add' && (i >= 0 || kernelClash)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
+  // A shared peer-set route (flannel's to another node) is in this table too: `ip route add` of its prefix
+  // and metric is refused, and `ip route replace` replaces it here alone (its owner hidden in this namespace,
+  // as `ip route del` does). Measured (kernel 6.18): on a node with `10.244.3.0/24 via 10.244.3.0 dev
+  // flannel.1 onlink`, `ip route add unreachable 10.244.3.0/24` → "RTNETLINK answers: File exists";
+  // `ip route replace 10.244.3.0/24 dev eth0` leaves only `10.244.3.0/24 dev eth0 scope link`.
+  // Not while a cluster is built in place (plainList): its peer sets change in place, so no index of them can be
+  // kept, and walking them for every route a pod's ADD adds on its host (calico's /32s) is O(nodes) a pod; the
+  // designs' own routes never share a prefix and metric with a shared route.
+  const shared = i < 0 && !plainList ? sharedRouteOf(d, ns, route) : null;
+  if (a.op === 'route.add' && (i >= 0 || kernelClash || shared !== null)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
+  if (shared !== null) {
+    const ref = snap(look(ns as NetNs, 'peerSets')[shared.ref]!);
+    (writable(ns, 'peerSets') as PeerSetRef[])[shared.ref] = { ...ref, hidden: [...(ref.hidden ?? []), shared.owner] };
+  }
   if (i >= 0) writable(ns, 'routes')[i] = route;
   else put(ns, 'routes', castDraft(withRoute(routes, route)));
+}
+
+/**
+ * The shared peer-set route with `route`'s prefix and metric in a namespace's main table, as the index of the
+ * namespace's reference to its set and the entry's owner; null when none. A set this transition has not
+ * changed (no draft, frozen) is looked up in its memoized index; one it is changing is walked.
+ */
+function sharedRouteOf(d: DState, ns: DNs, route: Route): { readonly ref: number; readonly owner: string } | null {
+  const refs = look(ns as NetNs, 'peerSets');
+  if (refs.length === 0) return null;
+  const sets = look(d as ClusterState, 'peerSets');
+  for (let r = 0; r < refs.length; r++) {
+    const ref = snap(refs[r]!);
+    const held = sets[ref.set];
+    if (held === undefined) continue;
+    const set = snap(held);
+    const indexed = !isDraft(held) && !isDraft(set.entries) && Object.isFrozen(set.entries);
+    const owner = sharedRouteIn(indexed ? set : { ...set, entries: snap(set.entries) }, ref, snap(ns as NetNs), route.dst, route.metric, indexed);
+    if (owner !== null) return { ref: r, owner };
+  }
+  return null;
 }
 
 function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
@@ -1021,8 +1055,15 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
     tableToWrite(tableToWrite(ns as NetNs, 'tables') as Record<string, Route[]>, String(table)).splice(j, 1);
     return;
   }
-  const i = peek(ns as NetNs, 'routes').findIndex(named);
-  if (i < 0) {
+  // The kernel deletes the matching route of the lowest metric (fib_table_delete walks the prefix's routes in
+  // metric order): an own route, a shared peer-set route or an address's prefix route, whichever that is.
+  // Measured: with `10.244.3.0/24 dev eth0` (metric 0) and `unreachable 10.244.3.0/24 metric 5`, `ip route del
+  // 10.244.3.0/24` took the first and left the second, whatever order they were added in.
+  const routes = peek(ns as NetNs, 'routes');
+  let i = -1;
+  for (let k = 0; k < routes.length; k++) if (named(routes[k]!) && (i < 0 || routes[k]!.metric < routes[i]!.metric)) i = k;
+  const ownMetric = i < 0 ? Infinity : routes[i]!.metric;
+  if (ownMetric > 0) {
     // A shared peer-set route (flannel's route to another node) is deleted here only: hide its owner.
     const refs = look(ns as NetNs, 'peerSets');
     for (let r = 0; r < refs.length; r++) {
@@ -1031,7 +1072,7 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
       if (!set || (a.dev !== undefined && a.dev !== set.dev)) continue;
       for (const e of shardValues(snap(set).entries)) {
         if (!refUses(ref, e.owner, e.group)) continue;
-        if (e.routes.some((x) => x.dst.addr === dst.addr && x.dst.len === dst.len && (via === undefined || x.via === via))) {
+        if (e.routes.some((x) => x.dst.addr === dst.addr && x.dst.len === dst.len && (via === undefined || x.via === via) && (a.metric === undefined || x.metric === a.metric) && x.metric < ownMetric)) {
           // The reference replaced by a changed copy (the list copied on write, writable): the namespace may be a plain copy.
           (writable(ns, 'peerSets') as PeerSetRef[])[r] = { ...ref, hidden: [...(ref.hidden ?? []), e.owner] };
           return;
@@ -1046,16 +1087,16 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
         const l = snap(links[name]!);
         if (!l.up || l.kind === 'loopback' || (a.dev !== undefined && a.dev !== l.name)) continue;
         const addrs = snap(l.addrs).map((x) => snap(x));
-        const i = addrs.findIndex((x) => x.len === dst.len && x.len < 32 && x.scope !== 'host' && !x.noPrefixRoute && networkOf(x.ip, x.len) === dst.addr);
-        if (i >= 0 && (a.metric === undefined || a.metric === 0)) {
+        const j = addrs.findIndex((x) => x.len === dst.len && x.len < 32 && x.scope !== 'host' && !x.noPrefixRoute && networkOf(x.ip, x.len) === dst.addr);
+        if (j >= 0 && (a.metric === undefined || a.metric === 0)) {
           // A new list with a new address (the link's may be the previous state's, or shared).
-          addrs[i] = { ...addrs[i]!, noPrefixRoute: true };
+          addrs[j] = { ...addrs[j]!, noPrefixRoute: true };
           put(linkToWrite(ns, name), 'addrs', castDraft(addrs));
           return;
         }
       }
     }
-    fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such process (no route ${a.dst} in ${a.ns})`, { ns: a.ns, dst: a.dst });
+    if (i < 0) fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such process (no route ${a.dst} in ${a.ns})`, { ns: a.ns, dst: a.dst });
   }
   writable(ns, 'routes').splice(i, 1);
 }

@@ -647,6 +647,32 @@ function isConnected(x: Route, dev: string): boolean {
   return x.via === null && x.type === 'unicast' && x.scope !== 'global' && x.dev === dev;
 }
 
+/**
+ * The owner of the shared route of `set` that this namespace (through `ref`) has in its main table with exactly
+ * this prefix and metric — the kernel's key for `ip route add`'s "File exists" and for what `ip route replace`
+ * replaces — or null. `indexed`: the set is immutable (a finalized state's), so its memoized index may be read
+ * (one lookup); otherwise (a set a transition is changing) its entries are walked.
+ */
+export function sharedRouteIn(set: PeerSet, ref: PeerSetRef, ns: NetNs, dst: { readonly addr: number; readonly len: number }, metric: number, indexed: boolean): string | null {
+  let local: Lpm<Route> | null = null;
+  const installed = (owner: string, group: string | undefined, route: Route): boolean => {
+    if (!refUses(ref, owner, group)) return false;
+    const r = routeVia(route, ref.via);
+    // Compiled afresh, not through the links memo: `ns` may be a namespace the transition is still changing.
+    return r.metric === metric && peerRouteInstalled((local ??= ownTable(ns.routes, kernelRoutes(ns))), ns, r);
+  };
+  if (indexed) {
+    const lpm = peerIndex(set).lpm;
+    const hit = lpmAt(lpm, dst.len, dst.addr);
+    if (hit) for (let j = 0; j < hit.length; j++) if (at(lpm, j, dst.len, dst.addr) && installed(hit[j]!.owner, hit[j]!.group, hit[j]!.route)) return hit[j]!.owner;
+    return null;
+  }
+  for (const e of shardValues(set.entries)) {
+    for (const r of e.routes) if (r.dst.addr === dst.addr && r.dst.len === dst.len && installed(e.owner, e.group, r)) return e.owner;
+  }
+  return null;
+}
+
 /** A shared peer-set route the kernel refused in one namespace, with what the kernel answered. */
 export interface RefusedRoute {
   /** The peer set and the node whose entry it is. */
