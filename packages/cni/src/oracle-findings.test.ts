@@ -62,6 +62,43 @@ describe('disagreements with the kernel the oracle found, fixed', () => {
   });
 });
 
+describe('faults the oracle applies after the build (kernel-oracle src/faults.ts), fixed', () => {
+  // Measured in two namespaces wired as flanneld wires two nodes (flannel.1 `vxlan id 1 … nolearning`, the
+  // peer's permanent neighbour, FDB entry and onlink route; kernel 6.18, iproute2 6.1):
+  //   ip route del 10.244.2.0/24 via 10.244.2.0 dev flannel.1
+  //     → ip neigh: 10.244.2.0 dev flannel.1 lladdr 0e:00:00:00:00:02 PERMANENT (still there)
+  //       bridge fdb show dev flannel.1: 0e:00:00:00:00:02 dst 192.168.1.12 self permanent (still there)
+  //   ip neigh del 10.244.2.0 dev flannel.1 → accepted, gone from ip neigh;
+  //     ping 10.244.2.0 → From 10.244.1.0 icmp_seq=1 Destination Host Unreachable (no ARP answer on flannel.1)
+  //   bridge fdb del 0e:00:00:00:00:02 dev flannel.1 → accepted, gone from bridge fdb show
+  it('ip neigh del of a flannel peer\'s VTEP neighbour is accepted on that node alone, and ARP for it then fails', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'neigh.del', ns: 'node/node-1', ip: '10.244.2.0', dev: 'flannel.1' });
+    expect(ipNeigh(sim.state, 'node/node-1')).toEqual([`10.244.3.0 dev flannel.1 lladdr ${vtepMac('node-3')} PERMANENT`]);
+    expect(ipNeigh(sim.state, 'node/node-3')).toContain(`10.244.2.0 dev flannel.1 lladdr ${vtepMac('node-2')} PERMANENT`);
+    // Gone now: a second delete is refused, as the kernel's is.
+    expect(() => sim.apply({ op: 'neigh.del', ns: 'node/node-1', ip: '10.244.2.0', dev: 'flannel.1' })).toThrow(/No such file or directory/);
+    expect(sim.ping('node-1', '10.244.2.0').lines).toContain('From 10.244.1.0 icmp_seq=1 Destination Host Unreachable');
+  });
+
+  it('bridge fdb del of a flannel peer\'s VXLAN entry is accepted on that node alone', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'fdb.del', ns: 'node/node-1', mac: vtepMac('node-3'), dev: 'flannel.1' });
+    expect(bridgeFdb(sim.state, 'node/node-1').filter((l) => l.includes(' dst '))).toEqual([`${vtepMac('node-2')} dev flannel.1 dst 192.168.1.12 self permanent`]);
+    expect(bridgeFdb(sim.state, 'node/node-2').filter((l) => l.includes(' dst '))).toContain(`${vtepMac('node-3')} dev flannel.1 dst 192.168.1.13 self permanent`);
+    expect(sim.ping('node-1', '10.244.3.0').lines).toContain('1 packets transmitted, 0 received, 100% packet loss');
+    expect(sim.ping('node-1', '10.244.2.0').lines).toContain('1 packets transmitted, 1 received, 0% packet loss');
+  });
+
+  it('ip route del of a flannel peer\'s route leaves its neighbour and FDB entries (separate tables in the kernel)', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'route.del', ns: 'node/node-1', dst: '10.244.2.0/24', via: '10.244.2.0', dev: 'flannel.1' });
+    expect(ipRoute(sim.state, 'node/node-1')).not.toContain('10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink');
+    expect(ipNeigh(sim.state, 'node/node-1')).toContain(`10.244.2.0 dev flannel.1 lladdr ${vtepMac('node-2')} PERMANENT`);
+    expect(bridgeFdb(sim.state, 'node/node-1')).toContain(`${vtepMac('node-2')} dev flannel.1 dst 192.168.1.12 self permanent`);
+  });
+});
+
 describe('ip neigh and bridge fdb renderings, as iproute2 prints them', () => {
   it('a flannel node lists the other nodes\' VTEPs as permanent neighbours and FDB entries, its bridge and ports as permanent', () => {
     const sim = simulatorFromSpec(seedLabSpec());

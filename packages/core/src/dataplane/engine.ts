@@ -806,7 +806,7 @@ class Run {
       const { ref, set } = peers[i]!;
       if (set.dev !== dev) continue;
       const hit = peerL2(set).neigh.get(ip);
-      if (hit && refUses(ref, hit.owner, hit.group, false)) return hit;
+      if (hit && refUses(ref, hit.owner, hit.group, false) && (ref.hiddenNeigh === undefined || !ref.hiddenNeigh.includes(`${hit.owner} ${ip}`))) return hit;
     }
     return undefined;
   }
@@ -832,7 +832,7 @@ class Run {
       const { ref, set } = peers[i]!;
       if (set.dev !== dev) continue;
       const hit = peerL2(set).fdb.get(mac);
-      if (hit && refUses(ref, hit.owner, hit.group, false)) return hit;
+      if (hit && refUses(ref, hit.owner, hit.group, false) && (ref.hiddenFdb === undefined || !ref.hiddenFdb.includes(`${hit.owner} ${mac}`))) return hit;
     }
     return undefined;
   }

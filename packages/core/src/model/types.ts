@@ -195,6 +195,14 @@ export interface PeerSetRef {
   /** Owners whose routes were deleted here (`ip route del` of a shared route): not used or shown. */
   readonly hidden?: readonly string[];
   /**
+   * Neighbour entries deleted here (`ip neigh del` of a shared one), as `OWNER IP` (the address as a
+   * number): not used or shown. The kernel keeps a node's routes, neighbours and FDB entries in separate
+   * tables, so deleting one leaves the others.
+   */
+  readonly hiddenNeigh?: readonly string[];
+  /** FDB entries deleted here (`bridge fdb del` of a shared one), as `OWNER MAC`: not used or shown. */
+  readonly hiddenFdb?: readonly string[];
+  /**
    * This namespace's group (for calico: its node's subnet). With `match`, only entries whose
    * {@link PeerEntry.group} is the `same` as this one, or an `other` one, are used here: how calico's
    * CrossSubnet mode sends same-subnet peers plain routes and the others tunnel routes, without storing

@@ -1104,9 +1104,36 @@ function neighAdd(d: DState, a: Extract<Action, { op: 'neigh.add' | 'neigh.repla
   put(tableToWrite(ns, 'neigh') as Record<string, unknown>, key, { dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now });
 }
 
+/**
+ * A shared peer-set entry's neighbour (`kind` 'neigh', `key` the address) or FDB entry (`fdb`, the MAC) on
+ * `dev` that namespace `ns` uses, deleted here only: its owner's entry is hidden in this namespace's
+ * reference, as `ip neigh del` or `bridge fdb del` on a node removes flanneld's entry from that node alone.
+ * The owner's route and other entries stay (the kernel's tables are separate). False when none is there.
+ */
+function hidePeerL2(d: DState, ns: DNs, dev: string, kind: 'neigh' | 'fdb', key: number | string): boolean {
+  const refs = look(ns as NetNs, 'peerSets');
+  for (let r = 0; r < refs.length; r++) {
+    const ref = snap(refs[r]!);
+    const set = look(d as ClusterState, 'peerSets')[ref.set];
+    if (!set || set.dev !== dev) continue;
+    const field = kind === 'neigh' ? 'hiddenNeigh' : 'hiddenFdb';
+    for (const e of shardValues(snap(set).entries)) {
+      if (!refUses(ref, e.owner, e.group, false)) continue;
+      const has = kind === 'neigh' ? e.neigh.some((n) => n.ip === key) : e.fdb.some((f) => f.mac === key);
+      const tag = `${e.owner} ${key}`;
+      if (!has || ref[field]?.includes(tag)) continue;
+      // The reference replaced by a changed copy (the list copied on write): the namespace may be a plain copy.
+      (writable(ns as NetNs, 'peerSets') as PeerSetRef[])[r] = { ...ref, [field]: [...(ref[field] ?? []), tag] };
+      return true;
+    }
+  }
+  return false;
+}
+
 function neighDel(d: DState, a: Extract<Action, { op: 'neigh.del' }>): void {
   const ns = draftNs(d, a.ns);
   const key = `${a.dev}|${parseIpv4(a.ip)}`;
+  if (!look(ns as NetNs, 'neigh')[key] && hidePeerL2(d, ns, a.dev, 'neigh', parseIpv4(a.ip))) return;
   if (!look(ns as NetNs, 'neigh')[key]) fail('NEIGH_NOT_FOUND', `RTNETLINK answers: No such file or directory (neighbour ${a.ip} on ${a.dev})`);
   delete (tableToWrite(ns, 'neigh') as Record<string, unknown>)[key];
 }
@@ -1128,6 +1155,7 @@ function fdbDel(d: DState, a: Extract<Action, { op: 'fdb.del' }>): void {
   const link = getLink(ns, a.dev);
   const mac = parseMac(a.mac);
   const key = link.kind === 'vxlan' ? `${a.dev}|${mac}` : `${link.master ?? a.dev}|${mac}`;
+  if (!look(ns as NetNs, 'fdb')[key] && link.kind === 'vxlan' && hidePeerL2(d, ns, a.dev, 'fdb', mac)) return;
   if (!look(ns as NetNs, 'fdb')[key]) fail('FDB_NOT_FOUND', `RTNETLINK answers: No such file or directory (fdb ${a.mac} dev ${a.dev})`);
   delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[key];
 }
