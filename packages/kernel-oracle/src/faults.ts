@@ -103,11 +103,13 @@ export function faultActions(sim: Simulator, f: FaultPick): Action[] | null {
     }
     case 'forwardOff':
       return [{ op: 'sysctl.set', ns, key: 'net.ipv4.ip_forward', value: 0 }];
-    case 'forwardDrop':
-      // What is forwarded in from, or out to, the underlay. Not a bare `-A FORWARD -j DROP`: with
-      // br_netfilter (which Kubernetes nodes load, bridge-nf-call-iptables=1) that also drops frames
-      // bridged between two pods of a node, which podnet does not model (docs/kernel-oracle.md, "Open").
-      return [{ op: 'rule.append', ns, rule: { table: 'filter', chain: 'FORWARD', ...(f.item % 2 === 0 ? { inIf: 'eth0' } : { outIf: 'eth0' }), target: 'DROP' } }];
+    case 'forwardDrop': {
+      // Everything forwarded, or what comes in from (goes out to) the underlay. (With br_netfilter, which
+      // the oracle switches off, the bare rule would also drop frames bridged between two pods of a node:
+      // see docs/kernel-oracle.md.)
+      const which = f.item % 3;
+      return [{ op: 'rule.append', ns, rule: { table: 'filter', chain: 'FORWARD', ...(which === 1 ? { inIf: 'eth0' } : which === 2 ? { outIf: 'eth0' } : {}), target: 'DROP' } }];
+    }
   }
 }
 

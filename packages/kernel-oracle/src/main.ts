@@ -6,7 +6,7 @@
  * --faults F: F generated topologies per design (besides the --runs ones) get 1–3 faults after the build
  * (faults.ts: links down, bounced or re-MTU'd, routes, neighbours, FDB entries deleted, ip_forward off,
  * FORWARD -j DROP); --fault-path I runs faulted topology I of the seed only.
- * Defaults: --runs 100, --faults 20, --seed 42, --concurrency 8 (topologies at a time: each spends much of its time
+ * Defaults: --runs 100, --faults 10, --seed 42, --concurrency 8 (topologies at a time: each spends much of its time
  * waiting for probes), --time-limit 1200. --path I runs generated topology I of the seed only (as a report
  * names it); --shrink SEC (default 120, 0 for none) lets fast-check shrink the first disagreeing generated
  * topology of each design.
@@ -24,7 +24,7 @@ import { DESIGNS, faultedTopologyArb, SCENARIOS, topologyArb } from './scenarios
 interface Options { runs: number; faults: number; faultPath: number | null; seed: number; path: number | null; shrink: number; designs: string[]; concurrency: number; scenarios: boolean; timeLimit: number; require: boolean; cleanup: boolean }
 
 function parse(argv: readonly string[]): Options {
-  const o: Options = { runs: 100, faults: 20, faultPath: null, seed: 42, path: null, shrink: 120, designs: [], concurrency: 8, scenarios: true, timeLimit: 1200, require: false, cleanup: false };
+  const o: Options = { runs: 100, faults: 10, faultPath: null, seed: 42, path: null, shrink: 120, designs: [], concurrency: 8, scenarios: true, timeLimit: 1200, require: false, cleanup: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = () => {

@@ -11,7 +11,7 @@
 import {
   describeAction, formatIpv4, peerEntryCommands, UNDERLAY_NS, type Action, type NsId, type PeerEntrySpec, type Route, type Underlay,
 } from '@podnet/core';
-import { inNs, NETNS_DIR, nsrunCommand, shellWord } from './kernel.js';
+import { BRIDGE_NF, inNs, NETNS_DIR, nsrunCommand, shellWord } from './kernel.js';
 import type { NsSnapshot, Reaction } from './record.js';
 
 /** One line of the build script and where it came from. */
@@ -268,8 +268,12 @@ export class Renderer {
     this.#line(`ip netns add ${k}`, origin);
     // podnet models IPv4 only: without IPv6, no router solicitations or DAD teach bridges MACs behind
     // podnet's back. ICMP errors are not rate limited in podnet (the kernel allows a burst of 6, then 1/s
-    // per destination), so concurrent probes would otherwise see '*' the model cannot predict.
-    this.#line(`${inNs(k).join(' ')} sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000 net.ipv4.ip_forward=${forward ? 1 : 0} net.ipv4.conf.all.rp_filter=${rpFilter} net.ipv4.conf.default.rp_filter=${rpFilter}`, origin, 'init');
+    // per destination), so concurrent probes would otherwise see '*' the model cannot predict. Where
+    // br_netfilter is loaded, frames bridged between two ports of cni0 would pass iptables (FORWARD,
+    // a MASQUERADE in POSTROUTING), which podnet does not model: off (see docs/kernel-oracle.md). So are
+    // ICMP redirects, which a node sends when it forwards a packet back out of the interface it came in by
+    // (a pod whose on-link route was deleted, sending to a neighbour through its gateway); podnet sends none.
+    this.#line(`${inNs(k).join(' ')} sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000 net.ipv4.ip_forward=${forward ? 1 : 0} net.ipv4.conf.all.rp_filter=${rpFilter} net.ipv4.conf.default.rp_filter=${rpFilter} net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0${BRIDGE_NF ? ' net.bridge.bridge-nf-call-iptables=0' : ''}`, origin, 'init');
     this.#loDown.add(k);
     return k;
   }

@@ -108,15 +108,29 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
     }
     const d = r.trace.disposition;
     const local = r.trace.fates[0];
+    // The sender's own route lookup refused the request (connect(2) fails), not that of a packet carrying
+    // it (a VXLAN or IPIP outer packet whose underlay route is gone is dropped silently: measured, `ip link
+    // set eth0 down` under flannel.1 and a ping through it got no reply, no error).
+    const refusedHere = local?.ns === ns && local.role === 'original' && ownLookup(r.trace, to);
     if (d === 'fragmentationNeeded' && local?.ns === ns) {
       const note = r.trace.steps.filter((st) => st.kind === 'drop').pop()?.note ?? '';
       const m = /mtu=(\d+)/.exec(note);
       errors.push({ seq, from: null, message: `local error: message too long, mtu=${m?.[1] ?? '?'}` });
       lines.push(`ping: local error: message too long, mtu=${m?.[1] ?? '?'}`);
-    } else if (d === 'noRoute' && local?.ns === ns) {
+    } else if (d === 'noRoute' && refusedHere) {
       errors.push({ seq, from: null, message: 'connect: Network is unreachable' });
       lines.length = 0;
       lines.push('ping: connect: Network is unreachable');
+      return { result: { ok: false, transmitted: 0, received: 0, replies, errors, traces, lines }, state: s };
+    } else if ((d === 'blackhole' || d === 'hostUnreachable') && refusedHere) {
+      // The sender's own route is a blackhole or unreachable one: connect(2) fails and nothing is sent
+      // (ip_route_output: -EINVAL, -EHOSTUNREACH). Measured in a namespace with `ip route add blackhole
+      // 10.1.0.0/26` and `ip route add unreachable 10.2.0.0/26`: `ping: connect: Invalid argument` and
+      // `ping: connect: No route to host` (traceroute: `connect: …` the same), exit 2.
+      const message = d === 'blackhole' ? 'connect: Invalid argument' : 'connect: No route to host';
+      errors.push({ seq, from: null, message });
+      lines.length = 0;
+      lines.push(`ping: ${message}`);
       return { result: { ok: false, transmitted: 0, received: 0, replies, errors, traces, lines }, state: s };
     } else if (d === 'neighbourUnreachable' && local?.ns === ns && r.trace.src !== null) {
       errors.push({ seq, from: formatIpv4(r.trace.src), message: 'Destination Host Unreachable' });
@@ -127,6 +141,18 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   lines.push('', `--- ${dst} ping statistics ---`,
     `${count} packets transmitted, ${replies.length} received${errors.length ? `, +${errors.length} errors` : ''}, ${loss}% packet loss`);
   return { result: { ok: replies.length === count, transmitted: count, received: replies.length, replies, errors, traces, lines }, state: s };
+}
+
+/**
+ * Whether the packet that ended the trace is the one sent to `to`, not an outer packet carrying it: the
+ * last drop's packet is addressed to `to` (a trace recorded without steps answers yes).
+ */
+function ownLookup(t: Trace, to: Ipv4): boolean {
+  for (let i = t.steps.length - 1; i >= 0; i--) {
+    const st = t.steps[i]!;
+    if (st.kind === 'drop') return st.ip === null || st.ip.header.dst === to;
+  }
+  return true;
 }
 
 /** One hop of a traceroute: the address that answered, or null where traceroute prints `*`. */

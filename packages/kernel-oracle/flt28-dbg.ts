@@ -1,0 +1,10 @@
+import fc from 'fast-check';
+import { buildRecorded } from './src/oracle.js';
+import { DESIGNS, faultedTopologyArb } from './src/scenarios.js';
+const [design, seed, path] = process.argv.slice(2);
+const t = fc.sample(faultedTopologyArb(), { seed: Number(seed), numRuns: Number(path) + 1 })[Number(path)]!;
+const { sim, faults } = buildRecorded(DESIGNS.find((d) => d.name === design)!, { ...t, label: 'x' });
+console.log(faults);
+(globalThis as any).sim = sim;
+const cmd = process.argv[5];
+if (cmd) console.log(eval(cmd));
