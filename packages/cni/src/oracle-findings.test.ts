@@ -217,6 +217,32 @@ describe('faults the oracle applies after the build (kernel-oracle src/faults.ts
     expect(() => sim.apply({ op: 'route.add', ns: 'node/node-2', dst: '10.99.0.0/24', via: '192.168.1.13', dev: 'eth0' })).toThrow();
   });
 
+  it('an ICMP error about the VXLAN packet carrying a ping is not the ping\'s answer (the tunnel hears it)', () => {
+    // The oracle (broken-overlapping-ipam, faulted #16 of seed 31): node-4 → a pod behind node-1's VXLAN
+    // route, with `ip link set flannel.1 down` on node-1 (nothing listens on UDP 8472 there): the kernel's
+    // ping printed no reply and traceroute `* * * * * * * *`; podnet printed `From 192.168.1.11 Destination
+    // Port Unreachable`, an error quoting the outer UDP packet, which only the VXLAN socket hears.
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'flannel.1', up: false });
+    const podA = formatIpv4(sim.pod('pod-a').ip!);
+    expect(sim.ping('node-2', podA).lines).toContain('1 packets transmitted, 0 received, 100% packet loss');
+    expect(sim.traceroute('node-2', podA, { maxHops: 3 }).lines.slice(1)).toEqual([' 1  *', ' 2  *', ' 3  *']);
+    // A port unreachable about the probe itself still ends a traceroute.
+    expect(sim.traceroute('node-2', '192.168.1.11', { maxHops: 3 }).lines.slice(1)).toEqual([' 1  192.168.1.11']);
+  });
+
+  it('a VXLAN device takes no MTU above its underlay device\'s less 50 (the kernel refuses it)', () => {
+    // Measured over a 1500 eth0: `ip link set flannel.1 mtu 1450` accepted, `mtu 1451` and `mtu 9000` refused
+    // (`RTNETLINK answers: Invalid argument`). The oracle: calico-vxlan, faulted #20 of seed 31 (kernel refused).
+    const sim = simulatorFromSpec(seedLabSpec());
+    expect(() => sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'flannel.1', mtu: 1451 })).toThrow(/RTNETLINK answers: Invalid argument/);
+    expect(sim.node('node-1').host.links['flannel.1']!.mtu).toBe(1450);
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'flannel.1', mtu: 1280 });
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'eth0', mtu: 9000 });
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'flannel.1', mtu: 8950 });
+    expect(sim.node('node-1').host.links['flannel.1']!.mtu).toBe(8950);
+  });
+
   it('ip route del of a flannel peer\'s route leaves its neighbour and FDB entries (separate tables in the kernel)', () => {
     const sim = simulatorFromSpec(seedLabSpec());
     sim.apply({ op: 'route.del', ns: 'node/node-1', dst: '10.244.2.0/24', via: '10.244.2.0', dev: 'flannel.1' });

@@ -100,7 +100,7 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
       lines.push(`${reply.ip!.header.totalLength - IPV4_HEADER_LEN} bytes from ${formatIpv4(reply.ip!.header.src)}: icmp_seq=${seq} ttl=${reply.ip!.header.ttl}`);
       continue;
     }
-    const err = back.find((f) => f.role === 'icmp-error');
+    const err = back.find((f) => f.role === 'icmp-error' && aboutOwnPacket(f.ip!, (q) => q.kind === 'icmp'));
     if (err) {
       errors.push({ seq, from: formatIpv4(err.ip!.header.src), message: errorText(err.ip!) });
       lines.push(`From ${formatIpv4(err.ip!.header.src)} icmp_seq=${seq} ${errorText(err.ip!)}`);
@@ -141,6 +141,19 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   lines.push('', `--- ${dst} ping statistics ---`,
     `${count} packets transmitted, ${replies.length} received${errors.length ? `, +${errors.length} errors` : ''}, ${loss}% packet loss`);
   return { result: { ok: replies.length === count, transmitted: count, received: replies.length, replies, errors, traces, lines }, state: s };
+}
+
+/**
+ * Whether an ICMP error quotes the probe's own packet (`own` tests the quoted transport header), not an
+ * outer VXLAN or IPIP packet that carried it: a socket hears only errors about its own packets; one about
+ * a tunnel's packet goes to the tunnel (vxlan_err_lookup). The oracle: a node's ping through a VXLAN
+ * route to a node whose `flannel.1` was down got no reply from the kernel, where podnet took the port
+ * unreachable about the outer UDP packet as the ping's answer. A quote cut before its transport header counts.
+ */
+function aboutOwnPacket(err: Ipv4Packet, own: (quoted: Ipv4Packet['payload']) => boolean): boolean {
+  const p = err.payload;
+  if (p.kind !== 'icmp' || p.data.kind !== 'ipv4') return true;
+  return p.data.payload.kind === 'raw' || own(p.data.payload);
 }
 
 /**
@@ -189,7 +202,8 @@ export function traceroute(state: ClusterState, from: string, dst: string, o: { 
   for (let ttl = 1; ttl <= maxHops; ttl++) {
     const r = send(s, ns, udpPacket(to, 33434 + ttl - 1, { ttl, size: 32, srcPort: sport + ttl }));
     s = r.state;
-    const err = r.trace.fates.find((f) => f.ns === ns && f.role === 'icmp-error' && f.disposition === 'delivered');
+    const dport = 33434 + ttl - 1;
+    const err = r.trace.fates.find((f) => f.ns === ns && f.role === 'icmp-error' && f.disposition === 'delivered' && aboutOwnPacket(f.ip!, (q) => q.kind === 'udp' && q.dstPort === dport));
     if (!err && r.trace.disposition === 'neighbourUnreachable' && r.trace.fates[0]?.ns === ns && r.trace.src !== null) {
       // The sender's own ARP for the next hop went unanswered: Linux reports the probe unreachable from the
       // sender itself, as ping does (` 1  10.9.0.1  3071.707 ms !H`, measured in a namespace), and stops.
