@@ -49,6 +49,12 @@ describe('faults after the build', () => {
     expect(got['forwardDrop']).toEqual([{ op: 'rule.append', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', inIf: 'eth0', target: 'DROP' } }]);
   });
 
+  it('refuses a fault that is not one', () => {
+    const { sim } = buildRecorded(flannelVxlan, seedLab());
+    expect(() => faultActions(sim, { kind: 'unplug' as never, ns: 0, item: 0 })).toThrow(/needs a kind/);
+    expect(() => faultActions(sim, { kind: 'linkDown', ns: -1, item: 0 })).toThrow(/non-negative integers/);
+  });
+
   it('a fault is replayed after the build, in the namespace it hit, as describeAction prints it', () => {
     const { r, faults } = render({ ...seedLab(), faults: [{ kind: 'linkDown', ns: 0, item: 2 }, { kind: 'forwardOff', ns: 1, item: 0 }] });
     expect(faults).toEqual(['ip link set flannel.1 down [node/node-1]', 'sysctl -w net.ipv4.ip_forward=0 [node/node-2]']);

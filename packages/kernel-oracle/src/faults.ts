@@ -54,6 +54,8 @@ const after = (line: string, word: string): string | undefined => {
  * on (a namespace without routes, neighbours or FDB entries).
  */
 export function faultActions(sim: Simulator, f: FaultPick): Action[] | null {
+  if (f === null || typeof f !== 'object' || !FAULT_KINDS.includes(f.kind)) throw new TypeError(`a fault needs a kind (${FAULT_KINDS.join(', ')})`);
+  if (![f.ns, f.item].every((n) => Number.isInteger(n) && n >= 0)) throw new TypeError(`a fault's ns and item are non-negative integers, not ${String(f.ns)} and ${String(f.item)}`);
   const nodes = sim.nodes().map((n) => `node/${n.name}` as NsId);
   const pods = sim.pods().filter((p) => p.status.phase === 'Running' && p.netns !== null).map((p) => `pod/${p.key}` as NsId);
   const spaces = [...nodes, ...pods];
