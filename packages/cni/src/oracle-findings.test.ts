@@ -172,6 +172,21 @@ describe('faults the oracle applies after the build (kernel-oracle src/faults.ts
     expect(sim.ping('node-2', podC, { size: 1372, df: true }).lines).toContain('1 packets transmitted, 1 received, 0% packet loss');
   });
 
+  it('a frame may exceed the MTU of the device it crosses by VLAN_HLEN (4 bytes), and a bridge port\'s drop is silent, not a local error', () => {
+    // Measured: a veth end at `mtu 1400` took pings of 1400 and 1404 bytes and dropped 1405. The oracle
+    // (faulted #16 of seed 47, every design): after `ip link set cni0 mtu 9000` on node-1, `ping -M do -s
+    // 1473` from node-1 to its pod got `reply … bytes=1481` (a 1501-byte packet into the pod's 1500 veth);
+    // podnet printed `local error: message too long, mtu=?` (the port's drop read as the sender's).
+    const sim = simulatorFromSpec(hostGwLabSpec());
+    const podA = formatIpv4(sim.pod('pod-a').ip!);
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'cni0', mtu: 9000 });
+    expect(sim.ping('node-1', podA, { size: 1473, df: true }).lines).toContain('1 packets transmitted, 1 received, 0% packet loss');
+    expect(sim.ping('node-1', podA, { size: 1476, df: true }).lines).toContain('1 packets transmitted, 1 received, 0% packet loss');
+    const over = sim.ping('node-1', podA, { size: 1477, df: true }).lines;
+    expect(over).toContain('1 packets transmitted, 0 received, 100% packet loss');
+    expect(over.some((l) => l.includes('local error'))).toBe(false);
+  });
+
   it('a VXLAN device keeps its carrier when its underlay device goes down; what it carries is dropped silently', () => {
     // Measured (flannel.1 over a veth eth0): after `ip link set eth0 down`, `ip link show flannel.1` reads
     // `<BROADCAST,MULTICAST,UP,LOWER_UP>`, `ip route` lists `10.244.2.0/24 via 10.244.2.0 dev flannel.1

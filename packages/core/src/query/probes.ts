@@ -112,9 +112,11 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
     // it (a VXLAN or IPIP outer packet whose underlay route is gone is dropped silently: measured, `ip link
     // set eth0 down` under flannel.1 and a ping through it got no reply, no error).
     const refusedHere = local?.ns === ns && local.role === 'original' && ownLookup(r.trace, to);
-    if (d === 'fragmentationNeeded' && local?.ns === ns) {
-      const note = r.trace.steps.filter((st) => st.kind === 'drop').pop()?.note ?? '';
-      const m = /mtu=(\d+)/.exec(note);
+    const note = d === 'fragmentationNeeded' && local?.ns === ns ? r.trace.steps.filter((st) => st.kind === 'drop').pop()?.note ?? '' : '';
+    const m = /local error: message too long, mtu=(\d+)/.exec(note);
+    // Only the sender's own MTU check fails sendmsg; a bridge port of the sender's namespace that drops
+    // the frame (larger than the port's MTU) does so silently: no reply (the oracle, faulted #16 of seed 47).
+    if (d === 'fragmentationNeeded' && local?.ns === ns && (m !== null || r.trace.steps.length === 0)) {
       errors.push({ seq, from: null, message: `local error: message too long, mtu=${m?.[1] ?? '?'}` });
       lines.push(`ping: local error: message too long, mtu=${m?.[1] ?? '?'}`);
     } else if (d === 'noRoute' && refusedHere) {
