@@ -15,6 +15,15 @@ describe('reading what the kernel tools print', () => {
     expect(kernelTraceroute('', 'connect: Network is unreachable\n')).toBe('connect: Network is unreachable');
   });
 
+  it('the sender\'s own route refusing: connect(2) fails (measured with blackhole and unreachable routes)', () => {
+    // ip route add blackhole 10.1.0.0/26; unreachable 10.2.0.0/26 (kernel 6.18, iputils 20221126, traceroute 2.1.2).
+    expect(kernelPingOutcome('', 'ping: connect: Invalid argument\n')).toBe('connect: Invalid argument');
+    expect(kernelPingOutcome('', 'ping: connect: No route to host\n')).toBe('connect: No route to host');
+    const header = 'traceroute to 10.1.0.1 (10.1.0.1), 8 hops max, 60 byte packets';
+    expect(kernelTraceroute(header, '\nconnect: Invalid argument')).toBe('connect: Invalid argument');
+    expect(kernelTraceroute(header, '\nconnect: No route to host')).toBe('connect: No route to host');
+  });
+
   it('tables: trailing spaces dropped, multicast FDB rows dropped, order kept for routes only', () => {
     expect(tableLines('default via 192.168.1.1 dev eth0 \n\n')).toEqual(['default via 192.168.1.1 dev eth0']);
     expect(kernelFdb('33:33:00:00:00:01 dev cni0 self permanent\n01:00:5e:00:00:01 dev cni0 self permanent\n0a:58:0a:f4:01:01 dev cni0 master cni0 permanent \n'))

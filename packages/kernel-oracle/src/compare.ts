@@ -14,7 +14,7 @@ export function kernelPingOutcome(stdout: string, stderr: string): string {
     const e = /^From ([\d.]+) icmp_seq=\d+ (.*?)\s*$/.exec(line);
     if (e) return `From ${e[1]} ${e[2]}`;
   }
-  const local = /ping: (local error: message too long, mtu=\d+|connect: Network is unreachable)/.exec(`${stdout}\n${stderr}`);
+  const local = /ping: (local error: message too long, mtu=\d+|connect: [^\n]*?)\s*$/m.exec(`${stdout}\n${stderr}`);
   if (local) return local[1]!;
   return 'no reply';
 }
@@ -30,7 +30,11 @@ export function podnetPingOutcome(r: PingResult): string {
 
 /** traceroute's hops as `addr[ !X]` or `*`, space separated; or its local error. */
 export function kernelTraceroute(stdout: string, stderr: string): string {
-  if (/connect: Network is unreachable|send: Network is unreachable/.test(stderr)) return 'connect: Network is unreachable';
+  if (/send: Network is unreachable/.test(stderr)) return 'connect: Network is unreachable';
+  // The sender's own route refuses: connect(2) fails (a blackhole route: Invalid argument; unreachable: No
+  // route to host; no route: Network is unreachable) and traceroute prints only its header.
+  const refused = /^connect: ([^\n]*?)\s*$/m.exec(stderr);
+  if (refused) return `connect: ${refused[1]!}`;
   const hops: string[] = [];
   for (const line of stdout.split('\n')) {
     const m = /^\s*(\d+)\s+(.*?)\s*$/.exec(line);
@@ -49,8 +53,17 @@ export function kernelTraceroute(stdout: string, stderr: string): string {
 /** The same from podnet's traceroute. */
 export function podnetTraceroute(r: TracerouteResult, sourceNs: string): string {
   const first = r.hops[0];
-  if (first && first.address === null && first.trace.disposition === 'noRoute' && first.trace.fates[0]?.ns === sourceNs && r.hops.every((h) => h.address === null)) {
-    return 'connect: Network is unreachable';
+  // The last drop's packet: the probe itself, or an outer (VXLAN, IPIP) packet carrying it, whose failed
+  // route lookup the kernel takes silently.
+  const dropped = first ? [...first.trace.steps].reverse().find((st) => st.kind === 'drop') : undefined;
+  const probe = first?.trace.steps.find((st) => st.packet === 1 && st.ip !== null)?.ip;
+  const own = dropped === undefined || dropped.ip === null || probe === undefined || probe === null || dropped.ip.header.dst === probe.header.dst;
+  if (first && own && first.address === null && first.trace.fates[0]?.ns === sourceNs && r.hops.every((h) => h.address === null)) {
+    // podnet's traceroute prints `*` where the sender's own route refuses; traceroute(8) fails in connect(2).
+    const d = first.trace.disposition;
+    if (d === 'noRoute') return 'connect: Network is unreachable';
+    if (d === 'blackhole') return 'connect: Invalid argument';
+    if (d === 'hostUnreachable') return 'connect: No route to host';
   }
   return r.hops.map((h) => (h.address === null ? '*' : `${h.address}${h.annotation ? ` ${h.annotation}` : ''}`)).join(' ');
 }

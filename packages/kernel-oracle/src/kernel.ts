@@ -5,7 +5,7 @@
  * `bridge -n NS` or `nsenter --net=/run/netns/NS`.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,13 @@ export function nsrunCommand(): string[] {
   if (nr === undefined) throw new Error(`setns(2) has no known number on ${process.arch}`);
   return ['perl', NSRUN, String(nr)];
 }
+
+/**
+ * Whether br_netfilter is loaded (its sysctls exist; since Linux 5.3 each network namespace has its own, 1
+ * in a new one): bridged IPv4 frames then pass iptables (`net.bridge.bridge-nf-call-iptables`), which podnet
+ * does not model, so the oracle switches it off in its namespaces (replay.ts). Only read here.
+ */
+export const BRIDGE_NF = existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables');
 
 /** The namespace prefix of this run: `pno<pid>-`. */
 export const RUN_PREFIX = `pno${process.pid}-`;

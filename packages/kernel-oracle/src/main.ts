@@ -1,9 +1,12 @@
 /**
  * The kernel oracle's command line.
  *
- *   pnpm oracle [--runs N] [--seed S] [--path I] [--design NAME]… [--concurrency C] [--no-scenarios] [--time-limit SEC] [--shrink SEC] [--require]
+ *   pnpm oracle [--runs N] [--faults F] [--seed S] [--path I | --fault-path I] [--design NAME]… [--concurrency C] [--no-scenarios] [--time-limit SEC] [--shrink SEC] [--require]
  *
- * Defaults: --runs 100, --seed 42, --concurrency 8 (topologies at a time: each spends much of its time
+ * --faults F: F generated topologies per design (besides the --runs ones) get 1–3 faults after the build
+ * (faults.ts: links down, bounced or re-MTU'd, routes, neighbours, FDB entries deleted, ip_forward off,
+ * FORWARD -j DROP); --fault-path I runs faulted topology I of the seed only.
+ * Defaults: --runs 100, --faults 10, --seed 42, --concurrency 8 (topologies at a time: each spends much of its time
  * waiting for probes), --time-limit 1200. --path I runs generated topology I of the seed only (as a report
  * names it); --shrink SEC (default 120, 0 for none) lets fast-check shrink the first disagreeing generated
  * topology of each design.
@@ -16,12 +19,12 @@
 import fc from 'fast-check';
 import { cleanupDeadRuns, installCleanup, probeFeatures, RUN_PREFIX, type Feature } from './kernel.js';
 import { childCpuMs, pool, runTopology, type Disagreement, type OracleDesign, type Topology, type TopologyResult } from './oracle.js';
-import { DESIGNS, SCENARIOS, topologyArb } from './scenarios.js';
+import { DESIGNS, faultedTopologyArb, SCENARIOS, topologyArb } from './scenarios.js';
 
-interface Options { runs: number; seed: number; path: number | null; shrink: number; designs: string[]; concurrency: number; scenarios: boolean; timeLimit: number; require: boolean; cleanup: boolean }
+interface Options { runs: number; faults: number; faultPath: number | null; seed: number; path: number | null; shrink: number; designs: string[]; concurrency: number; scenarios: boolean; timeLimit: number; require: boolean; cleanup: boolean }
 
 function parse(argv: readonly string[]): Options {
-  const o: Options = { runs: 100, seed: 42, path: null, shrink: 120, designs: [], concurrency: 8, scenarios: true, timeLimit: 1200, require: false, cleanup: false };
+  const o: Options = { runs: 100, faults: 10, faultPath: null, seed: 42, path: null, shrink: 120, designs: [], concurrency: 8, scenarios: true, timeLimit: 1200, require: false, cleanup: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = () => {
@@ -32,6 +35,8 @@ function parse(argv: readonly string[]): Options {
     if (a === '--runs') o.runs = num();
     else if (a === '--seed') o.seed = num();
     else if (a === '--path') o.path = num();
+    else if (a === '--faults') o.faults = num();
+    else if (a === '--fault-path') o.faultPath = num();
     else if (a === '--shrink') o.shrink = num();
     else if (a === '--concurrency') o.concurrency = Math.max(1, num());
     else if (a === '--time-limit') o.timeLimit = num();
@@ -42,6 +47,7 @@ function parse(argv: readonly string[]): Options {
     else if (a === '--') continue;
     else throw new Error(`unknown option ${a}`);
   }
+  if (o.path !== null && o.faultPath !== null) throw new Error('--path and --fault-path each name one topology: give one of them');
   for (const d of o.designs) if (!DESIGNS.some((x) => x.name === d)) throw new Error(`unknown design "${d}" (known: ${DESIGNS.map((x) => x.name).join(', ')})`);
   return o;
 }
@@ -99,15 +105,20 @@ async function main(): Promise<number> {
   }
   if (skipped.length) loud(['DESIGNS SKIPPED (the kernel here lacks what their rendering needs; NOT compared):', ...skipped]);
 
-  process.stdout.write(`kernel-oracle: prefix ${RUN_PREFIX}, seed ${o.seed}, ${o.runs} generated topologies per design, ${o.concurrency} at a time\n`);
-  type Job = { design: OracleDesign; topo: Topology; path?: number };
+  process.stdout.write(`kernel-oracle: prefix ${RUN_PREFIX}, seed ${o.seed}, ${o.runs} generated and ${o.faults} faulted topologies per design, ${o.concurrency} at a time\n`);
+  type Job = { design: OracleDesign; topo: Topology; path?: number; faulted?: boolean };
+  const one = o.path !== null || o.faultPath !== null;
   const perDesign: Job[][] = [];
-  const sample = o.runs > 0 ? fc.sample(topologyArb(), { seed: o.seed, numRuns: o.runs }) : [];
+  const sample = o.runs > 0 && o.faultPath === null ? fc.sample(topologyArb(), { seed: o.seed, numRuns: o.path === null ? o.runs : Math.max(o.runs, o.path + 1) }) : [];
+  const faultedSample = o.path === null && (o.faults > 0 || o.faultPath !== null) ? fc.sample(faultedTopologyArb(), { seed: o.seed, numRuns: o.faultPath === null ? o.faults : o.faultPath + 1 }) : [];
   for (const d of usable) {
     const mine: Job[] = [];
-    if (o.scenarios && o.path === null) for (const s of SCENARIOS) if (!s.designs || s.designs.includes(d.name)) mine.push({ design: d, topo: { ...s.topology, listEveryFdb: true } });
+    if (o.scenarios && !one) for (const s of SCENARIOS) if (!s.designs || s.designs.includes(d.name)) mine.push({ design: d, topo: { ...s.topology, listEveryFdb: true } });
     sample.forEach((t, i) => {
-      if (o.path === null || o.path === i) mine.push({ design: d, topo: { ...t, label: `generated #${i} (--seed ${o.seed} --path ${i})` }, path: i });
+      if (o.faultPath === null && (o.path === null || o.path === i)) mine.push({ design: d, topo: { ...t, label: `generated #${i} (--seed ${o.seed} --path ${i})` }, path: i });
+    });
+    faultedSample.forEach((t, i) => {
+      if (o.faultPath === null || o.faultPath === i) mine.push({ design: d, topo: { ...t, label: `faulted #${i} (--seed ${o.seed} --fault-path ${i})` }, path: i, faulted: true });
     });
     perDesign.push(mine);
   }
@@ -127,35 +138,39 @@ async function main(): Promise<number> {
     done++;
     if (r.disagreements.length) process.stdout.write(`${r.disagreements.map(show).join('\n')}\n`);
     if (done % 10 === 0) process.stdout.write(`  … ${done}/${jobs.length} topologies (${Math.round((Date.now() - started) / 1000)} s)\n`);
-    return { design: j.design.name, r, path: j.path };
+    return { design: j.design.name, r, path: j.path, faulted: j.faulted === true };
   }));
   const generated = new Map<string, number>();
+  const faultedRun = new Map<string, number>();
   for (const x of all) {
     if (!x) continue;
     results.set(x.design, [...(results.get(x.design) ?? []), x.r]);
-    if (x.path !== undefined) generated.set(x.design, (generated.get(x.design) ?? 0) + 1);
+    if (x.path !== undefined && !x.faulted) generated.set(x.design, (generated.get(x.design) ?? 0) + 1);
+    if (x.faulted) faultedRun.set(x.design, (faultedRun.get(x.design) ?? 0) + 1);
   }
 
   // The first failing generated topology of each design, shrunk by fast-check to a smallest one that
   // still disagrees (each try is a kernel run; bounded by --shrink seconds).
-  for (const d of usable) {
-    const first = all.find((x) => x && x.design === d.name && x.path !== undefined && x.r.disagreements.length > 0);
+  for (const d of usable) for (const fam of [false, true]) {
+    const first = all.find((x) => x && x.design === d.name && x.path !== undefined && x.faulted === fam && x.r.disagreements.length > 0);
     if (!first || o.shrink === 0) continue;
+    const flag = fam ? '--fault-path' : '--path';
+    const arb = fam ? faultedTopologyArb() : topologyArb();
     // Shrinking stays within --time-limit too.
     const budget = Math.min(o.shrink * 1000, deadline - Date.now());
     if (budget < 5000) {
-      process.stdout.write(`\nnot shrinking ${d.name} generated #${first.path!}: the time limit is reached (replay it with --seed ${o.seed} --path ${first.path!})\n`);
+      process.stdout.write(`\nnot shrinking ${d.name} ${fam ? 'faulted' : 'generated'} #${first.path!}: the time limit is reached (replay it with --seed ${o.seed} ${flag} ${first.path!})\n`);
       continue;
     }
-    process.stdout.write(`\nshrinking ${d.name} generated #${first.path!} (up to ${Math.round(budget / 1000)} s)…\n`);
+    process.stdout.write(`\nshrinking ${d.name} ${fam ? 'faulted' : 'generated'} #${first.path!} (up to ${Math.round(budget / 1000)} s)…\n`);
     let tries = 0;
-    const out = await fc.check(fc.asyncProperty(topologyArb(), async (t) => {
+    const out = await fc.check(fc.asyncProperty(arb, async (t) => {
       const r = await runTopology(d, { ...t, label: `shrink ${tries}` }, `${RUN_PREFIX}z${(tries++).toString(36)}-`);
       return r.disagreements.length === 0;
     }), { seed: o.seed, path: String(first.path!), numRuns: 1, interruptAfterTimeLimit: budget, markInterruptAsFailure: false });
     if (out.failed && out.counterexample) {
       const [t] = out.counterexample;
-      process.stdout.write(`smallest disagreeing topology after ${tries} kernel runs (replay: --seed ${o.seed} --path ${first.path!}):\n${JSON.stringify({ settings: t.settings, nodes: t.nodes, pods: t.pods, churn: t.churn }, null, 1)}\n`);
+      process.stdout.write(`smallest disagreeing topology after ${tries} kernel runs (replay: --seed ${o.seed} ${flag} ${first.path!}):\n${JSON.stringify({ settings: t.settings, nodes: t.nodes, pods: t.pods, churn: t.churn, ...(t.faults ? { faults: t.faults } : {}) }, null, 1)}\n`);
     } else process.stdout.write(`shrinking stopped after ${tries} kernel runs without a smaller case${out.interrupted ? ' (time limit)' : ''}\n`);
   }
 
@@ -168,15 +183,18 @@ async function main(): Promise<number> {
     const kinds = new Map<string, number>();
     for (const r of rs) for (const x of r.disagreements) kinds.set(x.kind, (kinds.get(x.kind) ?? 0) + 1);
     const g = generated.get(d.name) ?? 0;
-    process.stdout.write(`  ${d.name.padEnd(23)} ${String(g).padStart(4)} generated + ${rs.length - g} fixed topologies, ${String(rs.reduce((s, r) => s + r.probes, 0)).padStart(6)} probes, ${String(rs.reduce((s, r) => s + r.tables, 0)).padStart(5)} tables compared (${rs.reduce((s, r) => s + (r.fdbKnownEmpty ?? 0), 0)} FDBs of veth-only namespaces not listed; ${rs.reduce((s, r) => s + (r.retried ?? 0), 0)} probes asked twice), ${n} disagreements${kinds.size ? ` (${[...kinds].map(([k, c]) => `${k}: ${c}`).join(', ')})` : ''}\n`);
+    const fl = faultedRun.get(d.name) ?? 0;
+    process.stdout.write(`  ${d.name.padEnd(23)} ${String(g).padStart(4)} generated + ${fl} faulted + ${rs.length - g - fl} fixed topologies, ${String(rs.reduce((s, r) => s + r.probes, 0)).padStart(6)} probes, ${String(rs.reduce((s, r) => s + r.tables, 0)).padStart(5)} tables compared (${rs.reduce((s, r) => s + (r.fdbKnownEmpty ?? 0), 0)} FDBs of veth-only namespaces not listed; ${rs.reduce((s, r) => s + (r.retried ?? 0), 0)} probes asked twice), ${n} disagreements${kinds.size ? ` (${[...kinds].map(([k, c]) => `${k}: ${c}`).join(', ')})` : ''}\n`);
   }
   for (const s of skipped) process.stdout.write(`  SKIPPED ${s}\n`);
   process.stdout.write(`  ${Math.round((Date.now() - started) / 1000)} s of wall time; CPU: ${cpuSeconds()}\n`);
   if (timedOut) {
-    const expected = o.path === null ? o.runs : 1;
+    const expected = o.faultPath !== null ? 0 : o.path === null ? o.runs : 1;
+    const expectedFaulted = o.path !== null ? 0 : o.faultPath === null ? o.faults : 1;
     loud([
       `TIME LIMIT (${o.timeLimit} s) reached: ${jobs.length - done} topologies NOT compared; this run is INCOMPLETE.`,
       ...usable.filter((d) => (generated.get(d.name) ?? 0) < expected).map((d) => `${d.name}: ${generated.get(d.name) ?? 0} of ${expected} generated topologies compared`),
+      ...usable.filter((d) => (faultedRun.get(d.name) ?? 0) < expectedFaulted).map((d) => `${d.name}: ${faultedRun.get(d.name) ?? 0} of ${expectedFaulted} faulted topologies compared`),
     ]);
     return 1;
   }

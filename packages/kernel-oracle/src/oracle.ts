@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  createClusterState, createSimulator, formatIpv4, ipNeigh, ipRoute, bridgeFdb, seededRandom, UNDERLAY_NS,
+  createClusterState, createSimulator, describeAction, formatIpv4, ipNeigh, ipRoute, bridgeFdb, seededRandom, UNDERLAY_NS,
   type CniDesign, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator,
 } from '@podnet/core';
 import {
@@ -15,6 +15,7 @@ import {
 } from './compare.js';
 import { kernelCapture, podnetCapture } from './capture.js';
 import { deleteNamespaces, inNs, run, runGroups, type Feature, type NsJob, type Ran } from './kernel.js';
+import { applyFault, type FaultPick } from './faults.js';
 import { recording } from './record.js';
 import { NoKernelRendering, Renderer } from './replay.js';
 
@@ -42,6 +43,11 @@ export interface Topology {
   readonly nodes: readonly NodeSpec[];
   readonly pods: readonly PodSpec[];
   readonly churn?: readonly Churn[];
+  /**
+   * Faults applied after the build and the churn (faults.ts), to podnet with `Simulator.apply` and to the
+   * kernel as `describeAction` prints them; the tables and probes are then compared as after any build.
+   */
+  readonly faults?: readonly FaultPick[];
   /** Ordered pairs probed: all when there are no more than this many, a seeded sample of this many beyond. */
   readonly maxPairs?: number;
   /** Pairs probed with MTU-sized DF pings. */
@@ -127,7 +133,17 @@ export function buildRecorded(design: OracleDesign, topo: Topology) {
       rec.rollback(mark);
     }
   }
-  return { rec, sim };
+  // Faults, as a person types them on the built cluster: each command podnet refuses is replayed too, and
+  // the kernel must refuse it as well.
+  const faults: string[] = [];
+  for (const f of topo.faults ?? []) {
+    for (const x of applyFault(sim, f)) {
+      const what = x.actions.flatMap((a) => describeAction(a).map((c) => `${c.command} [${c.ns ?? "?"}]`)).join('; ');
+      faults.push(`${what}${x.ok ? '' : ' (refused)'}`);
+      rec.log.push(x.ok ? { kind: 'fault', what, actions: x.actions } : { kind: 'fault', what, actions: x.actions, refused: x.error });
+    }
+  }
+  return { rec, sim, faults };
 }
 
 interface Endpoint { readonly name: string; readonly ns: string; readonly ip: string; readonly mtu: number }
@@ -156,7 +172,7 @@ function pairs(eps: readonly Endpoint[], max: number, seed: number): [Endpoint, 
 
 /** Runs one topology against the kernel; `prefix` is the namespace prefix it may use (and removes). */
 export async function runTopology(design: OracleDesign, topo: Topology, prefix: string, concurrency = 12): Promise<TopologyResult> {
-  const label = `${design.name} ${topo.label}`;
+  let label = `${design.name} ${topo.label}`;
   const dis: Disagreement[] = [];
   const say = (kind: string, where: string, podnet: string, kernel: string) => dis.push({ topology: label, kind, where, podnet, kernel });
   let built0: ReturnType<typeof buildRecorded>;
@@ -167,7 +183,9 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     say('podnet refused', 'building the cluster', (e as Error).message, 'not built');
     return { label, disagreements: dis, probes: 0, tables: 0 };
   }
-  const { rec, sim } = built0;
+  const { rec, sim, faults } = built0;
+  const faulted = faults.length > 0;
+  if (faulted) label = `${label} after faults: ${faults.join(' ; ')}`;
   const t0 = Date.now();
   const phases: string[] = [];
   const c0 = childCpuMs();
@@ -194,9 +212,16 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     const fdbKnownEmpty = new Set(topo.listEveryFdb ? [] : spaces.filter(([id, k]) => bridgeFdb(sim.state, id).length === 0 && renderer.onlyVeths(k)).map(([id]) => id));
     const show = spaces.map(([id, k]) => `echo "@@@ ${id} route"; ip -4 -n ${k} -batch - <<'ORACLE_EOF'\nroute show\nlink show dev lo\nneigh show\nORACLE_EOF${fdbKnownEmpty.has(id) ? '' : `\necho "@@@ ${id} fdb"; bridge -n ${k} fdb show`}`).join('\n');
     // A link losing carrier reaches routes through linkwatch, which delays such events up to a second.
-    const settle = rec.log.some((r) => r.kind === 'podDeleted' || r.kind === 'nodeRemoved') ? 'sleep 1.2\n' : '';
+    // Faults change links (down, up, MTU) and routes: the same wait.
+    const settle = rec.log.some((r) => r.kind === 'podDeleted' || r.kind === 'nodeRemoved' || r.kind === 'fault') ? 'sleep 1.2\n' : '';
     const scratch = await mkdtemp(join(tmpdir(), 'pno-build-'));
     const built = await run('sh', ['-c', `${renderer.script(join(scratch, 'err'))}${settle}${show}\n`], { timeoutMs: 120_000 }).finally(() => rm(scratch, { recursive: true, force: true }));
+    const accepted = /ORACLE-ACCEPTED (\d+)/.exec(built.stderr);
+    if (built.code !== 0 && accepted) {
+      const line = renderer.lines[Number(accepted[1])];
+      say('fault refused', line ? line.shell : '(build script)', line ? `refused: ${line.origin}` : 'refused a fault', 'accepted it');
+      return { label, disagreements: dis, probes: 0, tables: 0 };
+    }
     if (built.code !== 0) {
       const m = /ORACLE-FAILED (\d+)/.exec(built.stderr);
       const line = m ? renderer.lines[Number(m[1])] : undefined;
@@ -247,7 +272,10 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     // Captures first, while nothing else of this topology is on the wire (a late ICMP error of an earlier
     // probe, such as a Host Unreachable 3 s after a failed ARP, would otherwise join the capture): one ping,
     // seen on the sending node's eth0 (the wire: VXLAN/IPIP outer headers included).
-    const capPairs = chosen.filter(([a, b]) => a.ns.startsWith('pod/') && b.ns.startsWith('pod/')).slice(0, topo.captures ?? 1);
+    // After a fault, not where the node's eth0 is down: tcpdump cannot open a device that is down ("That
+    // device is not up"), so there is no wire to compare.
+    const wireUp = (pod: string) => sim.node(sim.pod(pod).node!).host.links['eth0']?.up === true;
+    const capPairs = chosen.filter(([a, b]) => a.ns.startsWith('pod/') && b.ns.startsWith('pod/') && wireUp(a.name)).slice(0, topo.captures ?? 1);
     for (const [a, b] of capPairs) {
       const node = sim.pod(a.name).node!;
       const where = `${a.name} → ${b.name} (${b.ip}) captured on ${node} eth0`;

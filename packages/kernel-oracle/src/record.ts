@@ -32,7 +32,12 @@ export type Reaction =
   | { readonly kind: 'nodeAdded'; readonly node: string; readonly host: NsSnapshot; readonly actions: readonly Action[] }
   | { readonly kind: 'nodeRemoved'; readonly node: string; readonly actions: readonly Action[] }
   | { readonly kind: 'podAdded'; readonly pod: string; readonly node: string; readonly netns: NsSnapshot | null; readonly actions: readonly Action[] }
-  | { readonly kind: 'podDeleted'; readonly pod: string; readonly node: string; readonly actions: readonly Action[] };
+  | { readonly kind: 'podDeleted'; readonly pod: string; readonly node: string; readonly actions: readonly Action[] }
+  /**
+   * A fault applied after the build (faults.ts): raw actions as a person types them. `refused` is podnet's
+   * error when it refused them (the state unchanged): the kernel must refuse them too.
+   */
+  | { readonly kind: 'fault'; readonly what: string; readonly actions: readonly Action[]; readonly refused?: string };
 
 /** Copies what core created in a namespace out of a (possibly draft) value. */
 export function snapshotNs(ns: NetNs): NsSnapshot {

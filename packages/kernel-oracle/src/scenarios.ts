@@ -5,6 +5,7 @@
 import { bridge, broken, calico, flannel, seedLabSpec } from '@podnet/cni';
 import { clusterShapeArb } from '@podnet/testing';
 import fc from 'fast-check';
+import { faultsArb } from './faults.js';
 import type { Churn, OracleDesign, Topology } from './oracle.js';
 
 /** Every design the oracle renders, and the kernel features each needs. */
@@ -86,6 +87,18 @@ export const SCENARIOS: readonly Scenario[] = [
  * deleted or a node removed (so CNI DEL and a node leaving are replayed too).
  */
 export function topologyArb(): fc.Arbitrary<Omit<Topology, 'label'>> {
+  return plainArb();
+}
+
+/**
+ * The same topologies, then 1–3 faults (faults.ts) applied to the running cluster: links down, bounced or
+ * given another MTU, routes, neighbours and FDB entries deleted, forwarding off, FORWARD dropping.
+ */
+export function faultedTopologyArb(): fc.Arbitrary<Omit<Topology, 'label'>> {
+  return fc.tuple(plainArb(), faultsArb(3)).map(([t, faults]) => ({ ...t, faults }));
+}
+
+function plainArb(): fc.Arbitrary<Omit<Topology, 'label'>> {
   return fc.record({
     shape: clusterShapeArb(),
     nodes: fc.array(fc.record({ segment: fc.nat({ max: 1 }), pods: fc.nat({ max: 4 }) }), { minLength: 1, maxLength: 4 }),

@@ -440,6 +440,14 @@ interface LocalAddrs {
   readonly loUp: boolean;
 }
 
+/**
+ * is_skb_forwardable (what a veth's receiving end and a bridge port's egress check) lets a frame through
+ * up to the device's MTU plus its header plus VLAN_HLEN: 4 bytes more than the MTU at the IP layer.
+ * Measured: a veth end at `mtu 1400` took 1400- and 1404-byte pings and dropped 1405; a 1501-byte packet
+ * crossed a `cni0` at 9000 into a pod's 1500 veth (the oracle, faulted #16 of seed 47).
+ */
+const VLAN_SLACK = 4;
+
 function isLocalIn(l: LocalAddrs, ip: Ipv4): boolean {
   if (ip >>> 24 === 127) return l.loUp;
   return l.list !== null ? l.list.includes(ip) : l.map!.has(ip);
@@ -806,7 +814,7 @@ class Run {
       const { ref, set } = peers[i]!;
       if (set.dev !== dev) continue;
       const hit = peerL2(set).neigh.get(ip);
-      if (hit && refUses(ref, hit.owner, hit.group, false)) return hit;
+      if (hit && refUses(ref, hit.owner, hit.group, false) && (ref.hiddenNeigh === undefined || !ref.hiddenNeigh.includes(`${hit.owner} ${ip}`))) return hit;
     }
     return undefined;
   }
@@ -832,7 +840,7 @@ class Run {
       const { ref, set } = peers[i]!;
       if (set.dev !== dev) continue;
       const hit = peerL2(set).fdb.get(mac);
-      if (hit && refUses(ref, hit.owner, hit.group, false)) return hit;
+      if (hit && refUses(ref, hit.owner, hit.group, false) && (ref.hiddenFdb === undefined || !ref.hiddenFdb.includes(`${hit.owner} ${mac}`))) return hit;
     }
     return undefined;
   }
@@ -858,7 +866,7 @@ class Run {
       case 'veth': {
         // A bridge does not fragment: a frame larger than the port's MTU is dropped silently
         // (br_dev_queue_push_xmit, is_skb_forwardable).
-        if (link.master !== null && ip && this.wireLen(pid, ip) > link.mtu) {
+        if (link.master !== null && ip && this.wireLen(pid, ip) > link.mtu + VLAN_SLACK) {
           return this.drop(pid, nsId, dev, 'fragmentationNeeded', `${this.wireLen(pid, ip)} bytes exceed bridge port ${dev}'s MTU ${link.mtu}: the bridge drops it silently (no ICMP)`, ip, frame);
         }
         const peerNs = this.ns(link.peer.ns);
@@ -1082,6 +1090,13 @@ class Run {
     if (!ns) return this.drop(pid, nsId, dev, 'linkDown', `namespace ${nsId} is gone`, ip, frame);
     const link = ns.links[dev];
     if (!link || !link.up) return this.drop(pid, nsId, dev, 'linkDown', `${dev} is down`, ip, frame);
+    // A frame larger than the receiving end's MTU is dropped as it arrives, without an ICMP error: a veth's
+    // (veth_xmit → __dev_forward_skb → is_skb_forwardable, counted as the peer's RX dropped), a NIC's
+    // (an oversized frame). Measured: a 1500-byte ping with DF to a veth end set to `mtu 1400` got no reply
+    // and `ip -s link` of that end counted 1 dropped; 1400 bytes got through.
+    if (ip !== null && (link.kind === 'veth' || link.kind === 'physical') && this.wireLen(pid, ip) > link.mtu + VLAN_SLACK) {
+      return this.drop(pid, nsId, dev, 'fragmentationNeeded', `a ${this.wireLen(pid, ip)}-byte packet exceeds ${dev}'s MTU ${link.mtu}: dropped as it arrives (no ICMP)`, ip, frame);
+    }
     this.step(pid, nsId, dev, 'receive', this.record ? note((d, e) => `${d} receives a frame ${e.src} → ${e.dst}`, dev, frame.eth) : null, frame, ip);
     if (link.tc?.ingress && this.tcRun(ns, link, link.tc.ingress, frame, pid)) return;
     if (link.master !== null) {
@@ -1196,8 +1211,12 @@ class Run {
       this.end(pid, 'ttlExceeded', ns.id, pkt);
       return this.icmpError(ns, pkt, ICMP_TIME_EXCEEDED, 0, 0, null);
     }
-    if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
     const fwd = keepTtl ? pkt : withTtl(pkt, h.ttl - 1);
+    // ip_forward checks the MTU (and answers Frag Needed) before the FORWARD hook: measured, with
+    // `iptables -A FORWARD -j DROP` on a node, a pod's 1500-byte DF packet to flannel.1 (1450) still got
+    // `Frag needed and DF set (mtu = 1450)` from that node.
+    if (this.mtuCheck(ns, route, fwd, pid, true, true)) return;
+    if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
     this.step(pid, ns.id, dev, 'forward', this.record ? note((k, hh, r) => k
       ? `the VPC router forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} unchanged`
       : `forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} → ${hh.ttl - 1}`, keepTtl, h, route) : null, null, fwd);
@@ -1247,12 +1266,16 @@ class Run {
     this.ipOutputRouted(ns, route, out, pid, false);
   }
 
-  /** After routing: MTU/DF, POSTROUTING, then tunnel or neighbour. */
-  ipOutputRouted(ns: NetNs, route: Route, pkt0: Ipv4Packet, pid: number, forwarded: boolean): void {
-    let pkt = pkt0;
+  /**
+   * The MTU that applies to a packet leaving by `route`: the device's, or the route's `mtu`, or a smaller
+   * path MTU learned for the destination (local packets only). With DF a larger packet is dropped (Frag
+   * Needed when forwarded, a local error otherwise); without, it is fragmented (not when `dfOnly`: the
+   * forward path's early check, which leaves the fragmenting to the output path). True when it was dropped.
+   */
+  mtuCheck(ns: NetNs, route: Route, pkt: Ipv4Packet, pid: number, forwarded: boolean, dfOnly = false): boolean {
     const dev = route.dev!;
     const link = ns.links[dev];
-    if (!link || !link.up) return this.drop(pid, ns.id, dev, 'linkDown', `${dev} is down`, pkt);
+    if (!link) return false;
     // The MTU that applies: the device's, or a smaller path MTU learned for this destination (local only).
     const learned = forwarded ? null : this.pmtu(ns, pkt.header.dst);
     // The route's own MTU attribute, when set, caps the device's (ip route … mtu 1450).
@@ -1265,13 +1288,24 @@ class Run {
           ? `${size} bytes with DF exceed ${dev}'s MTU ${mtu}: ICMP fragmentation needed`
           : `local error: message too long, mtu=${mtu}`, pkt);
         if (forwarded) this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, null);
-        return;
+        return true;
       }
+      if (dfOnly) return false;
       // Without DF the kernel fragments; podnet follows the packet whole and remembers its largest
       // fragment, so MTU checks further on see the fragments' size.
       (this.fragCap ??= new Map()).set(pid, mtu - ((mtu - IPV4_HEADER_LEN) % 8));
       this.step(pid, ns.id, dev, 'transmit', this.record ? note((n, m) => `${n} bytes exceed MTU ${m} without DF: the kernel fragments it (podnet follows it whole)`, size, mtu) : null, null, pkt);
     }
+    return false;
+  }
+
+  /** After routing: MTU/DF (a forwarded packet's was checked before FORWARD), POSTROUTING, then tunnel or neighbour. */
+  ipOutputRouted(ns: NetNs, route: Route, pkt0: Ipv4Packet, pid: number, forwarded: boolean): void {
+    let pkt = pkt0;
+    const dev = route.dev!;
+    const link = ns.links[dev];
+    if (!link || !link.up) return this.drop(pid, ns.id, dev, 'linkDown', `${dev} is down`, pkt);
+    if (this.mtuCheck(ns, route, pkt, pid, forwarded)) return;
     const sn = this.natRule(ns, 'POSTROUTING', pkt, null, dev);
     if (sn && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) {
       const to = sn.target === 'SNAT' ? sn.to! : selectSource(ns, route, pkt.header.dst);

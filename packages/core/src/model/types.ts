@@ -73,6 +73,12 @@ export interface BridgeLink extends LinkBase {
    * `linkdown`; once ports came, it has carrier only while one of them has.
    */
   readonly hadPorts?: boolean;
+  /**
+   * Whether its MTU was set with `ip link set BR mtu N`. Until then the kernel keeps a bridge's MTU at the
+   * smallest of its ports' whenever a port joins, leaves or changes its MTU (br_mtu_auto_adjust,
+   * net/bridge/br_if.c); the MTU given to `ip link add BR mtu N type bridge` does not count as set.
+   */
+  readonly mtuSetByUser?: boolean;
 }
 /** A VXLAN device (`ip link add flannel.1 type vxlan id 1 local … dev eth0 dstport 8472 nolearning`). */
 export interface VxlanLink extends LinkBase {
@@ -192,8 +198,20 @@ export interface PeerSetRef {
   readonly set: string;
   /** This namespace's own node: its own entry is not rendered or used here. */
   readonly self: string;
-  /** Owners whose routes were deleted here (`ip route del` of a shared route): not used or shown. */
+  /**
+   * Owners whose routes were deleted here (`ip route del` of a shared route, or the set's device going
+   * down, which takes its routes and neighbours but not its permanent FDB entries): not used or shown.
+   */
   readonly hidden?: readonly string[];
+  /**
+   * Neighbour entries deleted here (`ip neigh del` of a shared one), as `OWNER IP` (the address as a
+   * number): not used or shown. The kernel keeps a node's routes, neighbours and FDB entries in separate
+   * tables, so deleting one leaves the others.
+   */
+  readonly hiddenNeigh?: readonly string[];
+  /** FDB entries deleted here (`bridge fdb del` of a shared one), as `OWNER MAC`: not used or shown. */
+  readonly hiddenFdb?: readonly string[];
+
   /**
    * This namespace's group (for calico: its node's subnet). With `match`, only entries whose
    * {@link PeerEntry.group} is the `same` as this one, or an `other` one, are used here: how calico's

@@ -598,11 +598,32 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
     const fdb = look(ns as NetNs, 'fdb');
     for (const k in fdb) if (fdb[k]!.dev === old && fdb[k]!.port === link.name) delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[k];
   }
+  const old = link.master;
   put(link, 'master', master);
+  if (master !== null) bridgeMtuAutoAdjust(ns, master);
+  if (old !== null && old !== master) bridgeMtuAutoAdjust(ns, old);
+}
+
+/**
+ * The kernel's br_mtu_auto_adjust (net/bridge/br_if.c): unless its MTU was set by hand, a bridge takes the
+ * smallest MTU of its ports whenever one joins, leaves or changes its MTU. Measured (kernel 6.18): a bridge
+ * made with `mtu 1450` went to 1500 when a 1500 port joined, to 1400 when a port was set to 1400, back to
+ * 1500 when that port went to 9000; after `ip link set cni0 mtu 1300` ports changed nothing. No ports: as is.
+ */
+function bridgeMtuAutoAdjust(ns: DNs, bridge: string): void {
+  const links = look(ns as NetNs, 'links');
+  const br = links[bridge];
+  if (br === undefined || br.kind !== 'bridge' || br.mtuSetByUser) return;
+  let min = Infinity;
+  for (const name in links) {
+    const l = links[name]!;
+    if (l.master === bridge && l.mtu < min) min = l.mtu;
+  }
+  if (min !== Infinity && min !== br.mtu) put(linkToWrite(ns, bridge), 'mtu', min);
 }
 
 /** Routes leaving by `dev` are removed, as the kernel does when a device goes down or away (fib_sync_down_dev). */
-function flushDev(d: DState, ns: DNs, dev: string): void {
+function flushDev(d: DState, ns: DNs, dev: string, deleting = true): void {
   // Read as plain data and write only what changes: reading a draft's child copies its container.
   const plain = ns as NetNs;
   const routes = peek(plain, 'routes');
@@ -622,7 +643,31 @@ function flushDev(d: DState, ns: DNs, dev: string): void {
   const refs = peek(plain, 'peerSets');
   if (refs.length === 0) return;
   const peerSets = look(d as ClusterState, 'peerSets');
-  if (refs.some((r) => peerSets[r.set]?.dev === dev)) ns.peerSets = castDraft(refs.filter((r) => peerSets[r.set]?.dev !== dev));
+  if (!refs.some((r) => peerSets[r.set]?.dev === dev)) return;
+  // Deleted, the device takes all of them. Down, its FDB entries stay: a VXLAN device going down flushes
+  // only the entries that are not permanent (vxlan_stop → vxlan_flush(vxlan, false)), and the agents' are.
+  // Measured (kernel 6.18): after `ip link set flannel.1 down` (and up again) `bridge fdb show dev
+  // flannel.1` still lists `… dst 192.168.1.12 self permanent`; the neighbours and routes on it are gone.
+  // The reference stays, with the routes and neighbours of the entries there now hidden, so the agent's
+  // later changes to the set still reach it: a node leaving takes its FDB entry (the kernel deletes one on a
+  // device that is down), a node joining adds its FDB entry and neighbour (accepted on a device that is down,
+  // measured) and its route (refused while the device is down: not modelled, the route is shown).
+  if (deleting) {
+    ns.peerSets = castDraft(refs.filter((r) => peerSets[r.set]?.dev !== dev));
+    return;
+  }
+  ns.peerSets = castDraft(refs.map((ref) => {
+    const set = peerSets[ref.set];
+    if (set === undefined || set.dev !== dev) return ref;
+    const hidden = [...(ref.hidden ?? [])];
+    const hiddenNeigh = [...(ref.hiddenNeigh ?? [])];
+    for (const e of shardValues(snap(set).entries)) {
+      if (!refUses(ref, e.owner, e.group, false)) continue;
+      if (!hidden.includes(e.owner)) hidden.push(e.owner);
+      for (const n of e.neigh) if (!hiddenNeigh.includes(`${e.owner} ${n.ip}`)) hiddenNeigh.push(`${e.owner} ${n.ip}`);
+    }
+    return { ...ref, hidden, hiddenNeigh };
+  }));
 }
 
 /** Parses and validates a route spec in a namespace, with the kernel's checks on the gateway. */
@@ -937,16 +982,31 @@ function dropLink(d: DState, n: DNs, l: Link): void {
   const links = look(n as NetNs, 'links');
   for (const name in links) if (links[name]!.master === l.name) put(linkToWrite(n, name), 'master', null);
   delete linksToWrite(n)[l.name];
+  // A port leaving its bridge (br_del_if): the bridge's MTU follows the ports that are left.
+  if (l.master !== null) bridgeMtuAutoAdjust(n, l.master);
 }
 
 function linkSet(d: DState, a: Extract<Action, { op: 'link.set' }>): void {
   const ns = draftNs(d, a.ns);
   const link = draftLink(ns, a.name);
-  if (a.mtu !== undefined) link.mtu = checkMtu(a.mtu);
+  if (a.mtu !== undefined) {
+    checkMtu(a.mtu);
+    // A VXLAN device takes at most its underlay device's MTU less the 50 bytes it adds (vxlan_change_mtu).
+    // Measured over a 1500 eth0: `ip link set flannel.1 mtu 1450` accepted, 1451 and 9000 refused with
+    // `RTNETLINK answers: Invalid argument`; once eth0 was 9000, 8950 was accepted (and stayed when eth0
+    // went back to 1500).
+    if (link.kind === 'vxlan') {
+      const lower = ns.links[link.dev];
+      if (lower !== undefined && a.mtu > lower.mtu - 50) fail('INVALID_ARGUMENT', `RTNETLINK answers: Invalid argument (MTU ${a.mtu} on ${a.name}: at most ${lower.mtu - 50}, ${link.dev}'s ${lower.mtu} less the 50 bytes VXLAN adds)`, { ns: a.ns, dev: a.name, value: a.mtu });
+    }
+    link.mtu = a.mtu;
+    if (link.kind === 'bridge') put(link as Draft<Link> & { mtuSetByUser?: boolean }, 'mtuSetByUser', true);
+    else if (link.master !== null && a.master === undefined) bridgeMtuAutoAdjust(ns, link.master);
+  }
   if (a.mac !== undefined) link.mac = parseMac(a.mac);
   if (a.master !== undefined) setMaster(ns, link, a.master);
   if (a.up !== undefined) {
-    if (a.up === false && link.up) flushDev(d, ns, a.name);
+    if (a.up === false && link.up) flushDev(d, ns, a.name, false);
     link.up = a.up;
   }
 }
@@ -1145,9 +1205,36 @@ function neighAdd(d: DState, a: Extract<Action, { op: 'neigh.add' | 'neigh.repla
   put(tableToWrite(ns, 'neigh') as Record<string, unknown>, key, { dev: a.dev, ip, mac, permanent: true, failed: false, confirmed: d.now });
 }
 
+/**
+ * A shared peer-set entry's neighbour (`kind` 'neigh', `key` the address) or FDB entry (`fdb`, the MAC) on
+ * `dev` that namespace `ns` uses, deleted here only: its owner's entry is hidden in this namespace's
+ * reference, as `ip neigh del` or `bridge fdb del` on a node removes flanneld's entry from that node alone.
+ * The owner's route and other entries stay (the kernel's tables are separate). False when none is there.
+ */
+function hidePeerL2(d: DState, ns: DNs, dev: string, kind: 'neigh' | 'fdb', key: number | string): boolean {
+  const refs = look(ns as NetNs, 'peerSets');
+  for (let r = 0; r < refs.length; r++) {
+    const ref = snap(refs[r]!);
+    const set = look(d as ClusterState, 'peerSets')[ref.set];
+    if (!set || set.dev !== dev) continue;
+    const field = kind === 'neigh' ? 'hiddenNeigh' : 'hiddenFdb';
+    for (const e of shardValues(snap(set).entries)) {
+      if (!refUses(ref, e.owner, e.group, false)) continue;
+      const has = kind === 'neigh' ? e.neigh.some((n) => n.ip === key) : e.fdb.some((f) => f.mac === key);
+      const tag = `${e.owner} ${key}`;
+      if (!has || ref[field]?.includes(tag)) continue;
+      // The reference replaced by a changed copy (the list copied on write): the namespace may be a plain copy.
+      (writable(ns as NetNs, 'peerSets') as PeerSetRef[])[r] = { ...ref, [field]: [...(ref[field] ?? []), tag] };
+      return true;
+    }
+  }
+  return false;
+}
+
 function neighDel(d: DState, a: Extract<Action, { op: 'neigh.del' }>): void {
   const ns = draftNs(d, a.ns);
   const key = `${a.dev}|${parseIpv4(a.ip)}`;
+  if (!look(ns as NetNs, 'neigh')[key] && hidePeerL2(d, ns, a.dev, 'neigh', parseIpv4(a.ip))) return;
   if (!look(ns as NetNs, 'neigh')[key]) fail('NEIGH_NOT_FOUND', `RTNETLINK answers: No such file or directory (neighbour ${a.ip} on ${a.dev})`);
   delete (tableToWrite(ns, 'neigh') as Record<string, unknown>)[key];
 }
@@ -1169,6 +1256,7 @@ function fdbDel(d: DState, a: Extract<Action, { op: 'fdb.del' }>): void {
   const link = getLink(ns, a.dev);
   const mac = parseMac(a.mac);
   const key = link.kind === 'vxlan' ? `${a.dev}|${mac}` : `${link.master ?? a.dev}|${mac}`;
+  if (!look(ns as NetNs, 'fdb')[key] && link.kind === 'vxlan' && hidePeerL2(d, ns, a.dev, 'fdb', mac)) return;
   if (!look(ns as NetNs, 'fdb')[key]) fail('FDB_NOT_FOUND', `RTNETLINK answers: No such file or directory (fdb ${a.mac} dev ${a.dev})`);
   delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[key];
 }

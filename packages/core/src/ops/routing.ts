@@ -627,7 +627,22 @@ function lpmLookup(t: Table, ns: NetNs, dst: Ipv4, linkOnly: boolean): Route | n
  */
 function peerRouteInstalled(local: Lpm<Route>, ns: NetNs, r: Route): boolean {
   if (r.via === null || r.onlink || r.dev === null) return true;
-  return gatewayOnLink(local, ns, r.via, r.dev);
+  return gatewayOnLink(local, ns, r.via, r.dev) || gatewayBehindDeletedPrefix(ns, r.via, r.dev);
+}
+
+/**
+ * Whether `gw` is in the subnet of an address on `dev` whose prefix route was deleted (`ip route del
+ * 192.168.1.0/24 dev eth0`). The kernel checks a gateway only when a route is added: one added while the
+ * prefix route was there stays, and is used (measured: `10.5.0.128/26 via 192.168.1.13 dev eth0 proto bird`
+ * kept after the delete, `ip route get 10.5.0.129` through it; one added afterwards is refused, `Nexthop has
+ * invalid gateway`). The agents' routes come with the node, before any such fault; podnet keeps them all
+ * (a peer joining after the delete is not told apart).
+ */
+function gatewayBehindDeletedPrefix(ns: NetNs, gw: Ipv4, dev: string): boolean {
+  const link = ns.links[dev];
+  if (link === undefined || !link.up) return false;
+  for (const a of link.addrs) if (a.noPrefixRoute === true && a.len < 32 && networkOf(gw, a.len) === networkOf(a.ip, a.len)) return true;
+  return false;
 }
 
 function gatewayOnLink(local: Lpm<Route>, ns: NetNs, gw: Ipv4, dev: string): boolean {

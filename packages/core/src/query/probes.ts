@@ -100,7 +100,7 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
       lines.push(`${reply.ip!.header.totalLength - IPV4_HEADER_LEN} bytes from ${formatIpv4(reply.ip!.header.src)}: icmp_seq=${seq} ttl=${reply.ip!.header.ttl}`);
       continue;
     }
-    const err = back.find((f) => f.role === 'icmp-error');
+    const err = back.find((f) => f.role === 'icmp-error' && aboutOwnPacket(f.ip!, (q) => q.kind === 'icmp'));
     if (err) {
       errors.push({ seq, from: formatIpv4(err.ip!.header.src), message: errorText(err.ip!) });
       lines.push(`From ${formatIpv4(err.ip!.header.src)} icmp_seq=${seq} ${errorText(err.ip!)}`);
@@ -108,15 +108,31 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
     }
     const d = r.trace.disposition;
     const local = r.trace.fates[0];
-    if (d === 'fragmentationNeeded' && local?.ns === ns) {
-      const note = r.trace.steps.filter((st) => st.kind === 'drop').pop()?.note ?? '';
-      const m = /mtu=(\d+)/.exec(note);
+    // The sender's own route lookup refused the request (connect(2) fails), not that of a packet carrying
+    // it (a VXLAN or IPIP outer packet whose underlay route is gone is dropped silently: measured, `ip link
+    // set eth0 down` under flannel.1 and a ping through it got no reply, no error).
+    const refusedHere = local?.ns === ns && local.role === 'original' && ownLookup(r.trace, to);
+    const note = d === 'fragmentationNeeded' && local?.ns === ns ? r.trace.steps.filter((st) => st.kind === 'drop').pop()?.note ?? '' : '';
+    const m = /local error: message too long, mtu=(\d+)/.exec(note);
+    // Only the sender's own MTU check fails sendmsg; a bridge port of the sender's namespace that drops
+    // the frame (larger than the port's MTU) does so silently: no reply (the oracle, faulted #16 of seed 47).
+    if (d === 'fragmentationNeeded' && local?.ns === ns && (m !== null || r.trace.steps.length === 0)) {
       errors.push({ seq, from: null, message: `local error: message too long, mtu=${m?.[1] ?? '?'}` });
       lines.push(`ping: local error: message too long, mtu=${m?.[1] ?? '?'}`);
-    } else if (d === 'noRoute' && local?.ns === ns) {
+    } else if (d === 'noRoute' && refusedHere) {
       errors.push({ seq, from: null, message: 'connect: Network is unreachable' });
       lines.length = 0;
       lines.push('ping: connect: Network is unreachable');
+      return { result: { ok: false, transmitted: 0, received: 0, replies, errors, traces, lines }, state: s };
+    } else if ((d === 'blackhole' || d === 'hostUnreachable') && refusedHere) {
+      // The sender's own route is a blackhole or unreachable one: connect(2) fails and nothing is sent
+      // (ip_route_output: -EINVAL, -EHOSTUNREACH). Measured in a namespace with `ip route add blackhole
+      // 10.1.0.0/26` and `ip route add unreachable 10.2.0.0/26`: `ping: connect: Invalid argument` and
+      // `ping: connect: No route to host` (traceroute: `connect: …` the same), exit 2.
+      const message = d === 'blackhole' ? 'connect: Invalid argument' : 'connect: No route to host';
+      errors.push({ seq, from: null, message });
+      lines.length = 0;
+      lines.push(`ping: ${message}`);
       return { result: { ok: false, transmitted: 0, received: 0, replies, errors, traces, lines }, state: s };
     } else if (d === 'neighbourUnreachable' && local?.ns === ns && r.trace.src !== null) {
       errors.push({ seq, from: formatIpv4(r.trace.src), message: 'Destination Host Unreachable' });
@@ -127,6 +143,31 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   lines.push('', `--- ${dst} ping statistics ---`,
     `${count} packets transmitted, ${replies.length} received${errors.length ? `, +${errors.length} errors` : ''}, ${loss}% packet loss`);
   return { result: { ok: replies.length === count, transmitted: count, received: replies.length, replies, errors, traces, lines }, state: s };
+}
+
+/**
+ * Whether an ICMP error quotes the probe's own packet (`own` tests the quoted transport header), not an
+ * outer VXLAN or IPIP packet that carried it: a socket hears only errors about its own packets; one about
+ * a tunnel's packet goes to the tunnel (vxlan_err_lookup). The oracle: a node's ping through a VXLAN
+ * route to a node whose `flannel.1` was down got no reply from the kernel, where podnet took the port
+ * unreachable about the outer UDP packet as the ping's answer. A quote cut before its transport header counts.
+ */
+function aboutOwnPacket(err: Ipv4Packet, own: (quoted: Ipv4Packet['payload']) => boolean): boolean {
+  const p = err.payload;
+  if (p.kind !== 'icmp' || p.data.kind !== 'ipv4') return true;
+  return p.data.payload.kind === 'raw' || own(p.data.payload);
+}
+
+/**
+ * Whether the packet that ended the trace is the one sent to `to`, not an outer packet carrying it: the
+ * last drop's packet is addressed to `to` (a trace recorded without steps answers yes).
+ */
+function ownLookup(t: Trace, to: Ipv4): boolean {
+  for (let i = t.steps.length - 1; i >= 0; i--) {
+    const st = t.steps[i]!;
+    if (st.kind === 'drop') return st.ip === null || st.ip.header.dst === to;
+  }
+  return true;
 }
 
 /** One hop of a traceroute: the address that answered, or null where traceroute prints `*`. */
@@ -163,7 +204,8 @@ export function traceroute(state: ClusterState, from: string, dst: string, o: { 
   for (let ttl = 1; ttl <= maxHops; ttl++) {
     const r = send(s, ns, udpPacket(to, 33434 + ttl - 1, { ttl, size: 32, srcPort: sport + ttl }));
     s = r.state;
-    const err = r.trace.fates.find((f) => f.ns === ns && f.role === 'icmp-error' && f.disposition === 'delivered');
+    const dport = 33434 + ttl - 1;
+    const err = r.trace.fates.find((f) => f.ns === ns && f.role === 'icmp-error' && f.disposition === 'delivered' && aboutOwnPacket(f.ip!, (q) => q.kind === 'udp' && q.dstPort === dport));
     if (!err && r.trace.disposition === 'neighbourUnreachable' && r.trace.fates[0]?.ns === ns && r.trace.src !== null) {
       // The sender's own ARP for the next hop went unanswered: Linux reports the probe unreachable from the
       // sender itself, as ping does (` 1  10.9.0.1  3071.707 ms !H`, measured in a namespace), and stops.

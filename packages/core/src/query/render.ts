@@ -9,13 +9,22 @@ import { shardValues } from '../util/shards.js';
 /** How long a confirmed neighbour stays REACHABLE (net.ipv4.neigh.default.base_reachable_time_ms). */
 const REACHABLE_MS = 30_000;
 
-/** The shared peer-set entries a namespace renders (every owner's but its own and hidden ones). */
+/**
+ * The shared peer-set entries a namespace renders (every owner's but its own), with the neighbour and FDB
+ * entries deleted here left out. A deleted shared route (`hidden`) leaves the owner's neighbour and FDB
+ * entries, as the kernel's separate tables do and as the engine uses them.
+ */
 function peerEntries(state: ClusterState, ns: NetNs) {
-  const out: { dev: string; entry: PeerEntry }[] = [];
+  const out: { dev: string; neigh: PeerEntry['neigh']; fdb: PeerEntry['fdb'] }[] = [];
   for (const ref of ns.peerSets) {
     const set = state.peerSets[ref.set];
     if (!set) continue;
-    for (const e of shardValues(set.entries)) if (e.owner !== ref.self && !ref.hidden?.includes(e.owner)) out.push({ dev: set.dev, entry: e });
+    for (const e of shardValues(set.entries)) {
+      if (e.owner === ref.self) continue;
+      const neigh = ref.hiddenNeigh === undefined ? e.neigh : e.neigh.filter((n) => !ref.hiddenNeigh!.includes(`${e.owner} ${n.ip}`));
+      const fdb = ref.hiddenFdb === undefined ? e.fdb : e.fdb.filter((f) => !ref.hiddenFdb!.includes(`${e.owner} ${f.mac}`));
+      out.push({ dev: set.dev, neigh, fdb });
+    }
   }
   return out;
 }
@@ -34,7 +43,9 @@ export function hasCarrier(state: ClusterState, ns: NetNs, link: Link, depth = 0
       if (depth > 2) return false;
       return Object.values(ns.links).some((l) => l.master === link.name && hasCarrier(state, ns, l, depth + 1));
     case 'vxlan':
-      return ns.links[link.dev]?.up === true;
+      // A VXLAN device keeps its carrier when its underlay device goes down (measured: `ip link set eth0
+      // down` under flannel.1 leaves it `UP,LOWER_UP` and its routes without `linkdown`).
+      return true;
     default:
       return true;
   }
@@ -92,7 +103,7 @@ export function ipNeigh(state: ClusterState, nsId: NsId): string[] {
     if (e.failed || e.mac === null) out.push(`${formatIpv4(e.ip)} dev ${e.dev} ${e.failed ? 'FAILED' : 'INCOMPLETE'}`);
     else out.push(`${formatIpv4(e.ip)} dev ${e.dev} lladdr ${e.mac} ${e.permanent ? 'PERMANENT' : state.now - e.confirmed < REACHABLE_MS ? 'REACHABLE' : 'STALE'}`);
   }
-  for (const { dev, entry } of peerEntries(state, ns)) for (const n of entry.neigh) out.push(`${formatIpv4(n.ip)} dev ${dev} lladdr ${n.mac} PERMANENT`);
+  for (const { dev, neigh } of peerEntries(state, ns)) for (const n of neigh) out.push(`${formatIpv4(n.ip)} dev ${dev} lladdr ${n.mac} PERMANENT`);
   return out;
 }
 
@@ -115,6 +126,6 @@ export function bridgeFdb(state: ClusterState, nsId: NsId): string[] {
       out.push(`${e.mac} dev ${e.port} master ${e.dev}${e.local ? ' permanent' : e.permanent ? ' static' : ''}`);
     }
   }
-  for (const { dev, entry } of peerEntries(state, ns)) for (const f of entry.fdb) out.push(`${f.mac} dev ${dev} dst ${formatIpv4(f.dst)} self permanent`);
+  for (const { dev, fdb } of peerEntries(state, ns)) for (const f of fdb) out.push(`${f.mac} dev ${dev} dst ${formatIpv4(f.dst)} self permanent`);
   return out;
 }

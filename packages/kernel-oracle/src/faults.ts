@@ -1,0 +1,137 @@
+/**
+ * Faults: what a student in a lab (or @podnet/testing's fault events) does to a running cluster — a link
+ * taken down (or down and up again), its MTU changed, a route, a neighbour or an FDB entry deleted,
+ * forwarding switched off, every forwarded packet dropped by iptables. Each is drawn as indexes and
+ * resolved against the state it is applied to (like the testing package's events), so every drawn
+ * sequence is valid by construction and shrinking an index towards 0 keeps it valid. A fault becomes the
+ * raw actions the lab shell and `Simulator.apply` take; the kernel replays them as `describeAction`
+ * prints them.
+ */
+import { bridgeFdb, ipNeigh, ipRoute, isPodnetError, type Action, type NsId, type Simulator } from '@podnet/core';
+import fc from 'fast-check';
+
+/** The kinds of fault, each a command a person types on a node or in a pod. */
+export const FAULT_KINDS = ['linkDown', 'linkBounce', 'mtu', 'routeDel', 'forwardOff', 'neighDel', 'fdbDel', 'forwardDrop'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/**
+ * One fault, as indexes: the namespace (nodes' hosts first, then running pods, modulo their number; the
+ * node-wide ones — forwarding, iptables — among nodes only) and the item in it (a link, a route, a
+ * neighbour, an FDB entry, modulo their number).
+ */
+export interface FaultPick {
+  readonly kind: FaultKind;
+  readonly ns: number;
+  readonly item: number;
+  /** For `mtu`: the new MTU. */
+  readonly mtu?: number;
+}
+
+/** MTUs a fault sets: below, at and above what the designs use (9000 is more than VXLAN over 1500 allows). */
+export const FAULT_MTUS = [1280, 1400, 1450, 9000] as const;
+
+/** Faults after the build: 1 to `max` of them, any kind, on any namespace. */
+export function faultsArb(max = 3): fc.Arbitrary<FaultPick[]> {
+  const pick = fc.record({ kind: fc.constantFrom(...FAULT_KINDS), ns: fc.nat({ max: 15 }), item: fc.nat({ max: 31 }), mtu: fc.constantFrom(...FAULT_MTUS) })
+    .map(({ kind, ns, item, mtu }): FaultPick => (kind === 'mtu' ? { kind, ns, item, mtu } : { kind, ns, item }));
+  return fc.array(pick, { minLength: 1, maxLength: max });
+}
+
+/** Where a fault landed: its actions as applied, or refused by podnet (with the error), or nothing to pick. */
+export type AppliedFault =
+  | { readonly ok: true; readonly actions: readonly Action[] }
+  | { readonly ok: false; readonly actions: readonly Action[]; readonly error: string };
+
+/** The first word after `word` in a table line (`dev cni0` → `cni0`). */
+const after = (line: string, word: string): string | undefined => {
+  const w = line.trim().split(/\s+/);
+  const i = w.indexOf(word);
+  return i >= 0 ? w[i + 1] : undefined;
+};
+
+/**
+ * The actions a fault stands for in the simulator's current state, or null when it has nothing to act
+ * on (a namespace without routes, neighbours or FDB entries).
+ */
+export function faultActions(sim: Simulator, f: FaultPick): Action[] | null {
+  if (f === null || typeof f !== 'object' || !FAULT_KINDS.includes(f.kind)) throw new TypeError(`a fault needs a kind (${FAULT_KINDS.join(', ')})`);
+  if (![f.ns, f.item].every((n) => Number.isInteger(n) && n >= 0)) throw new TypeError(`a fault's ns and item are non-negative integers, not ${String(f.ns)} and ${String(f.item)}`);
+  const nodes = sim.nodes().map((n) => `node/${n.name}` as NsId);
+  const pods = sim.pods().filter((p) => p.status.phase === 'Running' && p.netns !== null).map((p) => `pod/${p.key}` as NsId);
+  const spaces = [...nodes, ...pods];
+  if (spaces.length === 0) return null;
+  const ns = (f.kind === 'forwardOff' || f.kind === 'forwardDrop' ? nodes : spaces)[f.ns % (f.kind === 'forwardOff' || f.kind === 'forwardDrop' ? nodes.length : spaces.length)]!;
+  if (ns === undefined) return null;
+  const nsObj = ns.startsWith('node/') ? sim.node(ns.slice(5)).host : sim.pod(ns.slice(4)).netns!;
+  const links = Object.keys(nsObj.links).filter((l) => l !== 'lo').sort();
+  const nth = <T>(xs: readonly T[]): T | null => (xs.length === 0 ? null : xs[f.item % xs.length]!);
+  switch (f.kind) {
+    case 'linkDown': {
+      const name = nth(links);
+      return name === null ? null : [{ op: 'link.set', ns, name, up: false }];
+    }
+    case 'linkBounce': {
+      const name = nth(links);
+      return name === null ? null : [{ op: 'link.set', ns, name, up: false }, { op: 'link.set', ns, name, up: true }];
+    }
+    case 'mtu': {
+      const name = nth(links);
+      return name === null ? null : [{ op: 'link.set', ns, name, mtu: f.mtu ?? 1400 }];
+    }
+    case 'routeDel': {
+      const line = nth(ipRoute(sim.state, ns));
+      if (line === null) return null;
+      const w = line.trim().split(/\s+/);
+      const dst = w[0] === 'blackhole' || w[0] === 'unreachable' || w[0] === 'prohibit' ? w[1]! : w[0]!;
+      const via = after(line, 'via');
+      const dev = after(line, 'dev');
+      const metric = after(line, 'metric');
+      return [{ op: 'route.del', ns, dst, ...(via ? { via } : {}), ...(dev ? { dev } : {}), ...(metric ? { metric: Number(metric) } : {}) }];
+    }
+    case 'neighDel': {
+      const line = nth(ipNeigh(sim.state, ns));
+      if (line === null) return null;
+      const dev = after(line, 'dev');
+      return dev === undefined ? null : [{ op: 'neigh.del', ns, ip: line.trim().split(/\s+/)[0]!, dev }];
+    }
+    case 'fdbDel': {
+      // Entries a person or an agent added (VXLAN `dst` entries, `static` ones). Not a device's own MAC
+      // (`permanent` alone: the bridge's, a port's), whose deletion podnet does not model (see "Open" in
+      // docs/kernel-oracle.md).
+      const line = nth(bridgeFdb(sim.state, ns).filter((l) => / dst | static$/.test(l)));
+      if (line === null) return null;
+      const dev = after(line, 'dev');
+      return dev === undefined ? null : [{ op: 'fdb.del', ns, mac: line.trim().split(/\s+/)[0]!, dev }];
+    }
+    case 'forwardOff':
+      return [{ op: 'sysctl.set', ns, key: 'net.ipv4.ip_forward', value: 0 }];
+    case 'forwardDrop': {
+      // Everything forwarded, or what comes in from (goes out to) the underlay. (With br_netfilter, which
+      // the oracle switches off, the bare rule would also drop frames bridged between two pods of a node:
+      // see docs/kernel-oracle.md.)
+      const which = f.item % 3;
+      return [{ op: 'rule.append', ns, rule: { table: 'filter', chain: 'FORWARD', ...(which === 1 ? { inIf: 'eth0' } : which === 2 ? { outIf: 'eth0' } : {}), target: 'DROP' } }];
+    }
+  }
+}
+
+/**
+ * Applies a fault to the simulator, one action at a time as a person types them: each that podnet
+ * refuses (a PodnetError) leaves the state as it was and is reported with its error, the kernel then
+ * being expected to refuse it too. Returns one entry per command typed.
+ */
+export function applyFault(sim: Simulator, f: FaultPick): AppliedFault[] {
+  const actions = faultActions(sim, f);
+  if (actions === null) return [];
+  const out: AppliedFault[] = [];
+  for (const a of actions) {
+    try {
+      sim.apply(a, `fault ${f.kind}`);
+      out.push({ ok: true, actions: [a] });
+    } catch (e) {
+      if (!isPodnetError(e)) throw e;
+      out.push({ ok: false, actions: [a], error: e.message });
+    }
+  }
+  return out;
+}
