@@ -12,6 +12,7 @@ import type { Action } from '../ops/actions.js';
 import { applyActions } from '../ops/actions.js';
 import { PodnetError } from '../errors.js';
 import { addNodeState, addPodState, createClusterState, deletePodState } from './cluster.js';
+import { findNs } from './lookup.js';
 import type { ClusterState } from './types.js';
 
 const POD = 'pod/default/p';
@@ -77,5 +78,34 @@ describe('deletePodState', () => {
       const want = outcome(() => deletePodState(applyActions(s, del), 'default/p', designWith([])).state);
       expect(got).toEqual(want);
     }), { numRuns: 300 });
+  });
+});
+
+describe('a pod deleted without its DEL deleting the veth', () => {
+  it('takes the host end out of its bridge, whose MTU follows the ports left (br_del_if → br_mtu_auto_adjust)', () => {
+    // Measured (kernel 6.18): a bridge at 1400 because one port was set to 1400 went back to 1500 when that
+    // port's peer namespace was deleted (the veth pair goes with it).
+    const design: CniDesign = {
+      name: 'bridged',
+      nodeAdded: (_s, n) => ({ actions: [{ op: 'link.add', ns: `node/${n.name}`, name: 'br0', kind: 'bridge', up: true }] }),
+      nodeRemoved: () => ({ actions: [] }),
+      podDeleted: () => ({ actions: [] }),
+      podAdded: (_s, req) => ({
+        actions: [
+          { op: 'link.add', ns: HOST, name: `vp-${req.pod.name}`, kind: 'veth', up: true, master: 'br0', peer: { ns: `pod/${req.pod.key}`, name: 'eth0', up: true } },
+          { op: 'addr.add', ns: `pod/${req.pod.key}`, dev: 'eth0', addr: `10.1.0.${req.pod.name === 'a' ? 5 : 6}/24` },
+        ],
+        result: { cniVersion: '1.0.0', interfaces: [], ips: [{ address: `10.1.0.${req.pod.name === 'a' ? 5 : 6}/24` }], routes: [], dns: {} },
+      }),
+    };
+    let s = addNodeState(createClusterState({}, design), { name: 'n1' }, design).state;
+    s = addPodState(s, { name: 'a', node: 'n1' }, design).state;
+    s = addPodState(s, { name: 'b', node: 'n1' }, design).state;
+    s = applyActions(s, [{ op: 'link.set', ns: HOST, name: 'vp-a', mtu: 1400 }]);
+    const br0 = (st: ClusterState) => findNs(st, HOST)!.links['br0']!.mtu;
+    expect(br0(s)).toBe(1400);
+    s = deletePodState(s, 'default/a', design).state;
+    expect(findNs(s, HOST)!.links['vp-a']).toBeUndefined();
+    expect(br0(s)).toBe(1500);
   });
 });

@@ -610,7 +610,7 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
  * made with `mtu 1450` went to 1500 when a 1500 port joined, to 1400 when a port was set to 1400, back to
  * 1500 when that port went to 9000; after `ip link set cni0 mtu 1300` ports changed nothing. No ports: as is.
  */
-function bridgeMtuAutoAdjust(ns: DNs, bridge: string): void {
+export function bridgeMtuAutoAdjust(ns: DNs, bridge: string): void {
   const links = look(ns as NetNs, 'links');
   const br = links[bridge];
   if (br === undefined || br.kind !== 'bridge' || br.mtuSetByUser) return;
