@@ -600,7 +600,7 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
   }
   const old = link.master;
   put(link, 'master', master);
-  if (master !== null) bridgeMtuAutoAdjust(ns, master);
+  if (master !== null) bridgeMtuAutoAdjust(ns, master, link.mtu);
   if (old !== null && old !== master) bridgeMtuAutoAdjust(ns, old);
 }
 
@@ -610,10 +610,18 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
  * made with `mtu 1450` went to 1500 when a 1500 port joined, to 1400 when a port was set to 1400, back to
  * 1500 when that port went to 9000; after `ip link set cni0 mtu 1300` ports changed nothing. No ports: as is.
  */
-export function bridgeMtuAutoAdjust(ns: DNs, bridge: string): void {
+export function bridgeMtuAutoAdjust(ns: DNs, bridge: string, joining?: number): void {
   const links = look(ns as NetNs, 'links');
   const br = links[bridge];
   if (br === undefined || br.kind !== 'bridge' || br.mtuSetByUser) return;
+  // A port joining with the bridge's MTU changes nothing: the bridge is at its ports' smallest already (every
+  // change of its ports comes through here), or has no other port. The common case (each pod's veth joining
+  // cni0), without a walk over the namespace's links; one with a smaller MTU sets it at once.
+  if (joining === br.mtu) return;
+  if (joining !== undefined && joining < br.mtu) {
+    put(linkToWrite(ns, bridge), 'mtu', joining);
+    return;
+  }
   let min = Infinity;
   for (const name in links) {
     const l = links[name]!;
