@@ -11,7 +11,7 @@ import {
 import { macFromSeed } from '../addr/mac.js';
 import type { BuildStep, CniDesign, CniError, CniResult, PodAddReaction, PodAddRequest } from '../cni/contract.js';
 import { fail, PodnetError } from '../errors.js';
-import { applyActionsToDraft, bridgeMtuAutoAdjust, checkIfName, hostToWrite, indexNs, nodeToWrite, routerToWrite, segmentTableToWrite, segmentToWrite, snapshot, unindexNs } from '../ops/actions.js';
+import { type Action, applyActionsToDraft, bridgeMtuAutoAdjust, checkIfName, hostToWrite, indexNs, nodeToWrite, routerToWrite, segmentTableToWrite, segmentToWrite, snapshot, unindexNs } from '../ops/actions.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardPeekValues, shardSet, shardValues } from '../util/shards.js';
 import { hexDigitCode } from '../util/hex.js';
 import { dict } from '../util/dict.js';
@@ -181,7 +181,7 @@ export function createClusterState(settings: ClusterSettings, design: CniDesign,
   if (design.clusterCreated) {
     const r = design.clusterCreated(state);
     state = produce(state, (d) => {
-      applyActionsToDraft(d, r.actions);
+      applyReaction('clusterCreated', 'the cluster', () => applyActionsToDraft(d, r.actions), r.actions);
       if ('clusterState' in r) d.cni = castDraft(r.clusterState);
     });
   }
@@ -336,7 +336,7 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   // The design sees the cluster with this node in it (read through the few drafts written above), and the
   // node as that state holds it: the record written above, as it is (not looked up again by name).
   const r = design.nodeAdded(snapshot(d) as ClusterState, node);
-  applyActionsToDraft(d, r.actions);
+  applyReaction('nodeAdded', node.name, () => applyActionsToDraft(d, r.actions), r.actions);
   if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
   if ('nodeState' in r) writeField(nodeToWrite(d, name)!, 'cni', castDraft(r.nodeState));
   return name;
@@ -729,7 +729,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   // The ADD's actions are given the two namespaces they mostly name: the node's host and the pod's own
   // (plain: a new pod's, made above), which they would otherwise find by id through the nodes' shards.
   const n = nodeDraft();
-  applyActionsToDraft(d, r.actions, [hostToWrite(n), p.netns!], null, p.key);
+  applyReaction('podAdded (CNI ADD)', p.key, () => applyActionsToDraft(d, r.actions, [hostToWrite(n), p.netns!], null, p.key), r.actions);
   if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
   if ('nodeState' in r) writeField(n, 'cni', castDraft(r.nodeState));
   p.ip = ip;
@@ -749,6 +749,23 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
       const other = pods[key]!;
       if (other.netns && other.key !== pod.key && holdsStale(other.netns, ip, mac)) announce(podDraft(n, key).netns as Draft<NetNs>, ip, mac, state.now, null);
     }
+  }
+}
+
+/**
+ * Applies a design's reaction (`hook` for `subject`: "nodeAdded for node-2"); an action the kernel would refuse
+ * throws its error again with the hook, the action's place in the list and what it was in front of the
+ * kernel's words, so that a design author sees which of the design's actions failed, not only why.
+ */
+function applyReaction(hook: string, subject: string, apply: () => void, actions: readonly Action[]): void {
+  try {
+    apply();
+  } catch (e) {
+    if (!(e instanceof PodnetError) || typeof e.details['actionIndex'] !== 'number' || e.details['hook'] !== undefined) throw e;
+    const i = e.details['actionIndex'];
+    const a = actions[i];
+    const what = a === undefined ? '' : ` (${a.op}${'ns' in a && typeof a.ns === 'string' ? ` in ${a.ns}` : ''})`;
+    throw new PodnetError(e.code, `${hook} for ${subject}: action ${i + 1} of ${actions.length}${what} was refused: ${e.message}`, { ...e.details, hook, subject }, e.hint);
   }
 }
 
@@ -913,10 +930,10 @@ function deletePodOf(d: Draft<ClusterState>, state: ClusterState, pod: Pod, desi
     // Its draft is made only if an action writes it (a DEL mostly deletes the veth and leaves it as it is).
     lazyScratchDraft(scratch, (open) => {
       let ns: Draft<NetNs> | null = null;
-      applyActionsToDraft(d, r.actions, [hostToWrite(n)], { plain: scratch, draft: () => (ns ??= open()) });
+      applyReaction('podDeleted (CNI DEL)', pod.key, () => applyActionsToDraft(d, r.actions, [hostToWrite(n)], { plain: scratch, draft: () => (ns ??= open()) }), r.actions);
       unindexNs(d, ns === null ? scratch : snapshot(ns) as NetNs);
     });
-  } else applyActionsToDraft(d, r.actions, [hostToWrite(n)]);
+  } else applyReaction('podDeleted (CNI DEL)', pod.key, () => applyActionsToDraft(d, r.actions, [hostToWrite(n)]), r.actions);
   if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
   if ('nodeState' in r) writeField(n, 'cni', castDraft(r.nodeState));
   if (netns !== null) {
@@ -981,7 +998,7 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
     const r = design.nodeRemoved(s, n);
     // The pod garbage collector deletes pods bound to a node that is gone.
     for (const w of Object.values(waitingOf(d))) if (w.node === name) delete waitingToWrite(d)[w.key];
-    applyActionsToDraft(d, r.actions);
+    applyReaction('nodeRemoved', name, () => applyActionsToDraft(d, r.actions), r.actions);
     if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
     const host = snapshot(n.host);
     unindexNs(d, host);

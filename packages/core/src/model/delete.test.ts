@@ -63,7 +63,8 @@ function outcome(f: () => ClusterState): { state: ClusterState } | { error: stri
   try {
     return { state: f() };
   } catch (e) {
-    if (e instanceof PodnetError) return { error: `${e.code}: ${e.message}` };
+    // The kernel's words: a DEL's refused action is named with its hook and place ("podDeleted (CNI DEL) for pod …: action 2 of 3 … was refused: …").
+    if (e instanceof PodnetError) return { error: `${e.code}: ${e.message.replace(/^.*? was refused: /, '')}` };
     throw e;
   }
 }

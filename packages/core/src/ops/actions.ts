@@ -12,7 +12,7 @@ import { baseField, dictDraft, entryDraft, entryToWrite, fieldToWrite, held, inT
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
 import { macFromSeed, parseMac } from '../addr/mac.js';
-import { fail } from '../errors.js';
+import { fail, PodnetError } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
   ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, Route, Segment, Sysctls,
@@ -313,8 +313,14 @@ function applyList(d: DState, actions: readonly Action[], known: readonly DNs[] 
   // In a transition the root is a plain copy (util/immer.ts transition) but drafts are made below it (a pod's
   // namespace, entryDraft): only a list applied outside one is plain throughout.
   plainList = !inTransition() && !isDraft(d);
+  let i = 0;
   try {
-    for (let i = 0; i < actions.length; i++) applyOne(d, actions[i]!);
+    for (; i < actions.length; i++) applyOne(d, actions[i]!);
+  } catch (e) {
+    // Which action of the list was refused (`actionIndex`, `action`): a design author, or a lab script, learns
+    // which of its actions the kernel would refuse, not only why.
+    if (e instanceof PodnetError && e.details['actionIndex'] === undefined) throw new PodnetError(e.code, e.message, { ...e.details, actionIndex: i, action: actions[i] }, e.hint);
+    throw e;
   } finally {
     listNs.d = null;
     listNs.ns = null;
