@@ -189,8 +189,6 @@ export class ClusterRun {
   /** Plays one event, then judges it; returns how it read (`addPod pod-3 → node-2`). */
   play(e: ClusterEvent): string {
     this.#played.push(e);
-    const nextNode = this.#nextNode;
-    const nextPod = this.#nextPod;
     let text: string;
     try {
       text = this.#apply(e);
@@ -202,7 +200,7 @@ export class ClusterRun {
       }
       if (err instanceof DesignFailure || err instanceof DesignThrew) throw err;
       // The failing event was never logged: name it from what it was about to do.
-      throw new DesignThrew([...this.log, `${this.#intent(e, nextNode, nextPod)} → threw`], err);
+      throw new DesignThrew([...this.log, `${this.#doing} → threw`], err);
     }
     this.log.push(text);
     const v = this.sim.violations[0];
@@ -210,23 +208,11 @@ export class ClusterRun {
     return text;
   }
 
-  /** How an event reads before it runs (the names it resolves to), for one that throws part way. */
-  #intent(e: ClusterEvent, nextNode: number, nextPod: number): string {
-    const nodes = this.#view().nodes;
-    const at = <T>(list: readonly T[], i: number): T | undefined => list.length === 0 ? undefined : list[i % list.length];
-    switch (e.type) {
-      case 'addNode': return `addNode node-${nextNode} (${at(this.shape.underlay.segments, e.segment)?.name ?? '?'})`;
-      case 'removeNode': return `removeNode ${at(nodes, e.node)?.name ?? '?'}`;
-      case 'addPod': {
-        const node = e.node === null ? undefined : at(nodes, e.node)?.name;
-        return `addPod pod-${nextPod}${node ? ` on ${node}` : ''}`;
-      }
-      case 'deletePod': return `deletePod ${at(this.#view().pods, e.pod)?.name ?? '?'}`;
-      case 'reschedulePod': return `reschedulePod ${at(this.#view().pods, e.pod)?.name ?? '?'} as pod-${nextPod}`;
-      case 'send': return `send ${e.protocol}${e.size === 'mtu' ? ' (full size, DF)' : ''} ${e.from.kind} #${e.from.index} → ${e.to.kind} #${e.to.index}`;
-      case 'fault': return `fault ${e.fault.kind} on ${at(nodes, e.fault.node)?.name ?? '?'}`;
-    }
-  }
+  /**
+   * What the event being played was about to do, set by {@link #apply} before it changes anything (`addNode
+   * node-3 (rack-a)`): how a {@link DesignThrew} names the event that threw part way.
+   */
+  #doing = '';
 
   #apply(e: ClusterEvent): string {
     const nodes = this.#view().nodes;
@@ -237,36 +223,45 @@ export class ClusterRun {
         const segment = at(segs, e.segment).name;
         const name = `node-${this.#nextNode++}`;
         const waiting = this.sim.state.waiting;
+        this.#doing = `addNode ${name} (${segment})`;
         this.sim.addNode({ name, segment });
-        return `addNode ${name} (${segment})${this.#placedSince(waiting)}`;
+        return `${this.#doing}${this.#placedSince(waiting)}`;
       }
       case 'removeNode': {
         const name = at(nodes, e.node).name;
         const waiting = this.sim.state.waiting;
+        this.#doing = `removeNode ${name}`;
         this.sim.removeNode(name);
-        return `removeNode ${name}${this.#placedSince(waiting)}`;
+        return `${this.#doing}${this.#placedSince(waiting)}`;
       }
       case 'addPod': {
         const name = `pod-${this.#nextPod++}`;
         const node = e.node === null || nodes.length === 0 ? undefined : at(nodes, e.node).name;
+        this.#doing = `addPod ${name}${node ? ` on ${node}` : ''}`;
         const p = this.sim.addPod(node === undefined ? { name } : { name, node });
-        return `addPod ${name}${node ? ` on ${node}` : ''} → ${describePod(p)}`;
+        return `${this.#doing} → ${describePod(p)}`;
       }
       case 'deletePod': {
         const name = at(this.#view().pods, e.pod).name;
         const waiting = this.sim.state.waiting;
+        this.#doing = `deletePod ${name}`;
         this.sim.deletePod(name);
-        return `deletePod ${name}${this.#placedSince(waiting)}`;
+        return `${this.#doing}${this.#placedSince(waiting)}`;
       }
       case 'reschedulePod': {
         const old = at(this.#view().pods, e.pod).name;
-        this.sim.deletePod(old);
         const name = `pod-${this.#nextPod++}`;
+        this.#doing = `reschedulePod ${old} as ${name}`;
+        this.sim.deletePod(old);
         const p = this.sim.addPod({ name });
-        return `reschedulePod ${old} as ${name} → ${describePod(p)}`;
+        return `${this.#doing} → ${describePod(p)}`;
       }
-      case 'send': return this.#send(e);
-      case 'fault': return this.#fault(e.fault, nodes);
+      case 'send':
+        this.#doing = `send ${e.protocol}${e.size === 'mtu' ? ' (full size, DF)' : ''} ${e.from.kind} #${e.from.index} → ${e.to.kind} #${e.to.index}`;
+        return this.#send(e);
+      case 'fault':
+        this.#doing = `fault ${e.fault.kind} on ${nodes.length === 0 ? '?' : at(nodes, e.fault.node).name}`;
+        return this.#fault(e.fault, nodes);
     }
   }
 

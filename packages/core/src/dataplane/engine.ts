@@ -448,6 +448,12 @@ interface LocalAddrs {
  */
 const VLAN_SLACK = 4;
 
+/** What an MTU check found: the packet fits, was dropped (DF), or is larger (fragmented, or to fragment). */
+const MTU_FITS = 0;
+const MTU_DROPPED = 1;
+const MTU_OVER = 2;
+type MtuFit = typeof MTU_FITS | typeof MTU_DROPPED | typeof MTU_OVER;
+
 function isLocalIn(l: LocalAddrs, ip: Ipv4): boolean {
   if (ip >>> 24 === 127) return l.loUp;
   return l.list !== null ? l.list.includes(ip) : l.map!.has(ip);
@@ -1215,12 +1221,13 @@ class Run {
     // ip_forward checks the MTU (and answers Frag Needed) before the FORWARD hook: measured, with
     // `iptables -A FORWARD -j DROP` on a node, a pod's 1500-byte DF packet to flannel.1 (1450) still got
     // `Frag needed and DF set (mtu = 1450)` from that node.
-    if (this.mtuCheck(ns, route, fwd, pid, true, true)) return;
+    const fit = this.mtuCheck(ns, route, fwd, pid, true, true);
+    if (fit === MTU_DROPPED) return;
     if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
     this.step(pid, ns.id, dev, 'forward', this.record ? note((k, hh, r) => k
       ? `the VPC router forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} unchanged`
       : `forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} → ${hh.ttl - 1}`, keepTtl, h, route) : null, null, fwd);
-    this.ipOutputRouted(ns, route, fwd, pid, true);
+    this.ipOutputRouted(ns, route, fwd, pid, true, fit === MTU_FITS);
   }
 
   routeTypeDrop(ns: NetNs, dev: string | null, route: Route, pkt: Ipv4Packet, pid: number, forwarded: boolean): void {
@@ -1270,12 +1277,13 @@ class Run {
    * The MTU that applies to a packet leaving by `route`: the device's, or the route's `mtu`, or a smaller
    * path MTU learned for the destination (local packets only). With DF a larger packet is dropped (Frag
    * Needed when forwarded, a local error otherwise); without, it is fragmented (not when `dfOnly`: the
-   * forward path's early check, which leaves the fragmenting to the output path). True when it was dropped.
+   * forward path's early check, which leaves the fragmenting to the output path). Says whether the packet
+   * fits, was dropped, or is larger (fragmented, or left to fragment when `dfOnly`).
    */
-  mtuCheck(ns: NetNs, route: Route, pkt: Ipv4Packet, pid: number, forwarded: boolean, dfOnly = false): boolean {
+  mtuCheck(ns: NetNs, route: Route, pkt: Ipv4Packet, pid: number, forwarded: boolean, dfOnly = false): MtuFit {
     const dev = route.dev!;
     const link = ns.links[dev];
-    if (!link) return false;
+    if (!link) return MTU_OVER;
     // The MTU that applies: the device's, or a smaller path MTU learned for this destination (local only).
     const learned = forwarded ? null : this.pmtu(ns, pkt.header.dst);
     // The route's own MTU attribute, when set, caps the device's (ip route … mtu 1450).
@@ -1288,24 +1296,28 @@ class Run {
           ? `${size} bytes with DF exceed ${dev}'s MTU ${mtu}: ICMP fragmentation needed`
           : `local error: message too long, mtu=${mtu}`, pkt);
         if (forwarded) this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, null);
-        return true;
+        return MTU_DROPPED;
       }
-      if (dfOnly) return false;
+      if (dfOnly) return MTU_OVER;
       // Without DF the kernel fragments; podnet follows the packet whole and remembers its largest
       // fragment, so MTU checks further on see the fragments' size.
       (this.fragCap ??= new Map()).set(pid, mtu - ((mtu - IPV4_HEADER_LEN) % 8));
       this.step(pid, ns.id, dev, 'transmit', this.record ? note((n, m) => `${n} bytes exceed MTU ${m} without DF: the kernel fragments it (podnet follows it whole)`, size, mtu) : null, null, pkt);
+      return MTU_OVER;
     }
-    return false;
+    return MTU_FITS;
   }
 
-  /** After routing: MTU/DF (a forwarded packet's was checked before FORWARD), POSTROUTING, then tunnel or neighbour. */
-  ipOutputRouted(ns: NetNs, route: Route, pkt0: Ipv4Packet, pid: number, forwarded: boolean): void {
+  /**
+   * After routing: MTU/DF, POSTROUTING, then tunnel or neighbour. `fits`: the forward path found before FORWARD
+   * that the packet fits (only a larger one without DF is looked at again here, to be fragmented).
+   */
+  ipOutputRouted(ns: NetNs, route: Route, pkt0: Ipv4Packet, pid: number, forwarded: boolean, fits = false): void {
     let pkt = pkt0;
     const dev = route.dev!;
     const link = ns.links[dev];
     if (!link || !link.up) return this.drop(pid, ns.id, dev, 'linkDown', `${dev} is down`, pkt);
-    if (this.mtuCheck(ns, route, pkt, pid, forwarded)) return;
+    if (!fits && this.mtuCheck(ns, route, pkt, pid, forwarded) === MTU_DROPPED) return;
     const sn = this.natRule(ns, 'POSTROUTING', pkt, null, dev);
     if (sn && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) {
       const to = sn.target === 'SNAT' ? sn.to! : selectSource(ns, route, pkt.header.dst);

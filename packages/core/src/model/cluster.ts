@@ -11,7 +11,7 @@ import {
 import { macFromSeed } from '../addr/mac.js';
 import type { BuildStep, CniDesign, CniError, CniResult, PodAddReaction, PodAddRequest } from '../cni/contract.js';
 import { fail, PodnetError } from '../errors.js';
-import { type Action, applyActionsToDraft, bridgeMtuAutoAdjust, checkIfName, hostToWrite, indexNs, nodeToWrite, routerToWrite, segmentTableToWrite, segmentToWrite, snapshot, unindexNs } from '../ops/actions.js';
+import { applyActionsToDraft, bridgeMtuAutoAdjust, checkIfName, hostToWrite, indexNs, nodeToWrite, routerToWrite, segmentTableToWrite, segmentToWrite, snapshot, unindexNs } from '../ops/actions.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardPeekValues, shardSet, shardValues } from '../util/shards.js';
 import { hexDigitCode } from '../util/hex.js';
 import { dict } from '../util/dict.js';
@@ -181,7 +181,7 @@ export function createClusterState(settings: ClusterSettings, design: CniDesign,
   if (design.clusterCreated) {
     const r = design.clusterCreated(state);
     state = produce(state, (d) => {
-      applyReaction('clusterCreated', 'the cluster', () => applyActionsToDraft(d, r.actions), r.actions);
+      applyActionsToDraft(d, r.actions, undefined, null, null, 'clusterCreated', 'the cluster');
       if ('clusterState' in r) d.cni = castDraft(r.clusterState);
     });
   }
@@ -336,7 +336,7 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   // The design sees the cluster with this node in it (read through the few drafts written above), and the
   // node as that state holds it: the record written above, as it is (not looked up again by name).
   const r = design.nodeAdded(snapshot(d) as ClusterState, node);
-  applyReaction('nodeAdded', node.name, () => applyActionsToDraft(d, r.actions), r.actions);
+  applyActionsToDraft(d, r.actions, undefined, null, null, 'nodeAdded', node.name);
   if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
   if ('nodeState' in r) writeField(nodeToWrite(d, name)!, 'cni', castDraft(r.nodeState));
   return name;
@@ -654,6 +654,19 @@ function sandboxOf(pod: Pod, netns: NetNs): Pod {
   };
 }
 
+/**
+ * A pod's sandbox failed (`why`, after containerd's "failed to setup network for sandbox"): the pod waits in
+ * ContainerCreating, the kubelet reports it once, and nothing the ADD asked for is kept.
+ */
+function sandboxFailed(d: Draft<ClusterState>, pod: Pod, fresh: boolean, events: EventSink, why: string, record: CniResult | CniError): void {
+  const message = `Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "${sandboxId(pod)}": ${why}`;
+  const prev = fresh ? undefined : waitingOf(d)[pod.key];
+  // The same failure again (the error object too: its code and version are not in the message) changes nothing.
+  if (prev?.node === pod.node && prev.status.phase === 'ContainerCreating' && prev.status.message === message && JSON.stringify(prev.cniResult) === JSON.stringify(record)) return;
+  if (prev?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedCreatePodSandBox', from: 'kubelet', pod: pod.key, message, time: (d as ClusterState).now });
+  waitingToWrite(d)[pod.key] = { ...pod, netns: null, cniResult: record, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } };
+}
+
 /** The sandbox is made and the design's CNI ADD wires it; on failure the pod waits in ContainerCreating. */
 function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign, events: EventSink, fresh: boolean, announceArp: boolean): void {
   const state = d as ClusterState;
@@ -694,18 +707,6 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
   const step = builds.has(d) ? new BuildUndo() : null;
   const req: PodAddRequest = { pod: sandbox, node: snapshot(node), ifname: 'eth0', netns: netnsPath(pod), containerId: sandboxId(pod), requestedIp: pod.requestedIp, inBuild: step ?? undefined };
   const r = step === null ? design.podAdded(snapshot(d) as ClusterState, req) : step.add(design, snapshot(d) as ClusterState, req);
-  /**
-   * The sandbox failed (`why`, after containerd's "failed to setup network for sandbox"): the pod waits in
-   * ContainerCreating, the kubelet reports it once, and nothing the ADD asked for is kept.
-   */
-  const failed = (why: string, record: CniResult | CniError): void => {
-    const message = `Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "${sandboxId(pod)}": ${why}`;
-    const prev = fresh ? undefined : waitingOf(d)[pod.key];
-    // The same failure again (the error object too: its code and version are not in the message) changes nothing.
-    if (prev?.node === pod.node && prev.status.phase === 'ContainerCreating' && prev.status.message === message && JSON.stringify(prev.cniResult) === JSON.stringify(record)) return;
-    if (prev?.status.message !== message) events.push({ type: 'Warning', reason: 'FailedCreatePodSandBox', from: 'kubelet', pod: pod.key, message, time: state.now });
-    waitingToWrite(d)[pod.key] = { ...pod, netns: null, cniResult: record, status: { phase: 'ContainerCreating', reason: 'FailedCreatePodSandBox', message } };
-  };
   if ('error' in r) {
     const cniText = `${r.error.msg}${r.error.details ? `: ${r.error.details}` : ''}`;
     if (fresh && pod.requestedIp !== null) {
@@ -713,7 +714,7 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
       throw new PodnetError('IP_OUTSIDE_RANGE', `CNI ADD for pod ${pod.key} failed: ${cniText}`, { pod: pod.key, cniError: r.error });
     }
     const plugin = pluginOf(state, design, node);
-    failed(`plugin type="${plugin.type}" name="${plugin.name}" failed (add): ${cniText}`, r.error);
+    sandboxFailed(d, pod, fresh, events, `plugin type="${plugin.type}" name="${plugin.name}" failed (add): ${cniText}`, r.error);
     return;
   }
   const ip = podIpOf(r.result, req.ifname);
@@ -722,14 +723,14 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
     // containerd takes the pod's IP from the addresses the result gives the sandbox's default interface
     // (go-cni's createResult: an address without `interface` counts for it) and fails the sandbox when there
     // are none; it then tears the network down again (CNI DEL), so nothing the ADD did stays.
-    failed(`failed to find network info for sandbox "${sandboxId(pod)}"`, r.result);
+    sandboxFailed(d, pod, fresh, events, `failed to find network info for sandbox "${sandboxId(pod)}"`, r.result);
     return;
   }
   const p = insert(sandbox);
   // The ADD's actions are given the two namespaces they mostly name: the node's host and the pod's own
   // (plain: a new pod's, made above), which they would otherwise find by id through the nodes' shards.
   const n = nodeDraft();
-  applyReaction('podAdded (CNI ADD)', p.key, () => applyActionsToDraft(d, r.actions, [hostToWrite(n), p.netns!], null, p.key), r.actions);
+  applyActionsToDraft(d, r.actions, [hostToWrite(n), p.netns!], null, p.key, 'podAdded (CNI ADD)', p.key);
   if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
   if ('nodeState' in r) writeField(n, 'cni', castDraft(r.nodeState));
   p.ip = ip;
@@ -749,23 +750,6 @@ function runPod(d: Draft<ClusterState>, pod: Pod, node: Node, design: CniDesign,
       const other = pods[key]!;
       if (other.netns && other.key !== pod.key && holdsStale(other.netns, ip, mac)) announce(podDraft(n, key).netns as Draft<NetNs>, ip, mac, state.now, null);
     }
-  }
-}
-
-/**
- * Applies a design's reaction (`hook` for `subject`: "nodeAdded for node-2"); an action the kernel would refuse
- * throws its error again with the hook, the action's place in the list and what it was in front of the
- * kernel's words, so that a design author sees which of the design's actions failed, not only why.
- */
-function applyReaction(hook: string, subject: string, apply: () => void, actions: readonly Action[]): void {
-  try {
-    apply();
-  } catch (e) {
-    if (!(e instanceof PodnetError) || typeof e.details['actionIndex'] !== 'number' || e.details['hook'] !== undefined) throw e;
-    const i = e.details['actionIndex'];
-    const a = actions[i];
-    const what = a === undefined ? '' : ` (${a.op}${'ns' in a && typeof a.ns === 'string' ? ` in ${a.ns}` : ''})`;
-    throw new PodnetError(e.code, `${hook} for ${subject}: action ${i + 1} of ${actions.length}${what} was refused: ${e.message}`, { ...e.details, hook, subject }, e.hint);
   }
 }
 
@@ -930,10 +914,10 @@ function deletePodOf(d: Draft<ClusterState>, state: ClusterState, pod: Pod, desi
     // Its draft is made only if an action writes it (a DEL mostly deletes the veth and leaves it as it is).
     lazyScratchDraft(scratch, (open) => {
       let ns: Draft<NetNs> | null = null;
-      applyReaction('podDeleted (CNI DEL)', pod.key, () => applyActionsToDraft(d, r.actions, [hostToWrite(n)], { plain: scratch, draft: () => (ns ??= open()) }), r.actions);
+      applyActionsToDraft(d, r.actions, [hostToWrite(n)], { plain: scratch, draft: () => (ns ??= open()) }, null, 'podDeleted (CNI DEL)', pod.key);
       unindexNs(d, ns === null ? scratch : snapshot(ns) as NetNs);
     });
-  } else applyReaction('podDeleted (CNI DEL)', pod.key, () => applyActionsToDraft(d, r.actions, [hostToWrite(n)]), r.actions);
+  } else applyActionsToDraft(d, r.actions, [hostToWrite(n)], null, null, 'podDeleted (CNI DEL)', pod.key);
   if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
   if ('nodeState' in r) writeField(n, 'cni', castDraft(r.nodeState));
   if (netns !== null) {
@@ -998,7 +982,7 @@ export function removeNodeState(state: ClusterState, name: string, design: CniDe
     const r = design.nodeRemoved(s, n);
     // The pod garbage collector deletes pods bound to a node that is gone.
     for (const w of Object.values(waitingOf(d))) if (w.node === name) delete waitingToWrite(d)[w.key];
-    applyReaction('nodeRemoved', name, () => applyActionsToDraft(d, r.actions), r.actions);
+    applyActionsToDraft(d, r.actions, undefined, null, null, 'nodeRemoved', name);
     if ('clusterState' in r) writeField(d, 'cni', castDraft(r.clusterState));
     const host = snapshot(n.host);
     unindexNs(d, host);

@@ -301,7 +301,7 @@ function knownNs(known: readonly DNs[], id: NsId): DNs | undefined {
 }
 
 /** Applies each action of a list in order, with {@link listNs} remembering namespaces meanwhile. */
-function applyList(d: DState, actions: readonly Action[], known: readonly DNs[] = NO_NS, gone: GoneNs | null = null, pod: string | null = null): void {
+function applyList(d: DState, actions: readonly Action[], known: readonly DNs[] = NO_NS, gone: GoneNs | null = null, pod: string | null = null, hook: string | null = null, subject = ''): void {
   listNs.d = d;
   listNs.pod = pod;
   listNs.ns = null;
@@ -318,9 +318,13 @@ function applyList(d: DState, actions: readonly Action[], known: readonly DNs[] 
     for (; i < actions.length; i++) applyOne(d, actions[i]!);
   } catch (e) {
     // Which action of the list was refused (`actionIndex`, `action`): a design author, or a lab script, learns
-    // which of its actions the kernel would refuse, not only why.
-    if (e instanceof PodnetError && e.details['actionIndex'] === undefined) throw new PodnetError(e.code, e.message, { ...e.details, actionIndex: i, action: actions[i] }, e.hint);
-    throw e;
+    // which of its actions the kernel would refuse, not only why. A design's reaction (`hook` for `subject`:
+    // nodeAdded for node-2) is named in front of the kernel's words.
+    if (!(e instanceof PodnetError) || e.details['actionIndex'] !== undefined) throw e;
+    const a = actions[i]!;
+    if (hook === null) throw new PodnetError(e.code, e.message, { ...e.details, actionIndex: i, action: a }, e.hint);
+    const where = 'ns' in a && typeof a.ns === 'string' ? ` in ${a.ns}` : '';
+    throw new PodnetError(e.code, `${hook} for ${subject}: action ${i + 1} of ${actions.length} (${a.op}${where}) was refused: ${e.message}`, { ...e.details, actionIndex: i, action: a, hook, subject }, e.hint);
   } finally {
     listNs.d = null;
     listNs.ns = null;
@@ -1084,10 +1088,7 @@ function routeAdd(d: DState, a: Extract<Action, { op: 'route.add' | 'route.repla
   // designs' own routes never share a prefix and metric with a shared route.
   const shared = i < 0 && !plainList ? sharedRouteOf(d, ns, route) : null;
   if (a.op === 'route.add' && (i >= 0 || kernelClash || shared !== null)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
-  if (shared !== null) {
-    const ref = snap(look(ns as NetNs, 'peerSets')[shared.ref]!);
-    (writable(ns, 'peerSets') as PeerSetRef[])[shared.ref] = { ...ref, hidden: [...(ref.hidden ?? []), shared.owner] };
-  }
+  if (shared !== null) hideInRef(ns, shared.ref, snap(look(ns as NetNs, 'peerSets')[shared.ref]!), 'hidden', shared.owner);
   if (i >= 0) writable(ns, 'routes')[i] = route;
   else put(ns, 'routes', castDraft(withRoute(routes, route)));
 }
@@ -1147,8 +1148,7 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
       for (const e of shardValues(snap(set).entries)) {
         if (!refUses(ref, e.owner, e.group)) continue;
         if (e.routes.some((x) => x.dst.addr === dst.addr && x.dst.len === dst.len && (via === undefined || x.via === via) && (a.metric === undefined || x.metric === a.metric) && x.metric < ownMetric)) {
-          // The reference replaced by a changed copy (the list copied on write, writable): the namespace may be a plain copy.
-          (writable(ns, 'peerSets') as PeerSetRef[])[r] = { ...ref, hidden: [...(ref.hidden ?? []), e.owner] };
+          hideInRef(ns, r, ref, 'hidden', e.owner);
           return;
         }
       }
@@ -1220,6 +1220,15 @@ function neighAdd(d: DState, a: Extract<Action, { op: 'neigh.add' | 'neigh.repla
 }
 
 /**
+ * Hides one thing of a shared peer set in this namespace only (`hidden`: an owner's routes; `hiddenNeigh`,
+ * `hiddenFdb`: one of its neighbour or FDB entries), as a deletion on one node does. The namespace's reference
+ * `r` is replaced by a changed copy (the list copied on write): the namespace may be a plain copy.
+ */
+function hideInRef(ns: DNs, r: number, ref: PeerSetRef, field: 'hidden' | 'hiddenNeigh' | 'hiddenFdb', tag: string): void {
+  (writable(ns as NetNs, 'peerSets') as PeerSetRef[])[r] = { ...ref, [field]: [...(ref[field] ?? []), tag] };
+}
+
+/**
  * A shared peer-set entry's neighbour (`kind` 'neigh', `key` the address) or FDB entry (`fdb`, the MAC) on
  * `dev` that namespace `ns` uses, deleted here only: its owner's entry is hidden in this namespace's
  * reference, as `ip neigh del` or `bridge fdb del` on a node removes flanneld's entry from that node alone.
@@ -1237,8 +1246,7 @@ function hidePeerL2(d: DState, ns: DNs, dev: string, kind: 'neigh' | 'fdb', key:
       const has = kind === 'neigh' ? e.neigh.some((n) => n.ip === key) : e.fdb.some((f) => f.mac === key);
       const tag = `${e.owner} ${key}`;
       if (!has || ref[field]?.includes(tag)) continue;
-      // The reference replaced by a changed copy (the list copied on write): the namespace may be a plain copy.
-      (writable(ns as NetNs, 'peerSets') as PeerSetRef[])[r] = { ...ref, [field]: [...(ref[field] ?? []), tag] };
+      hideInRef(ns, r, ref, field, tag);
       return true;
     }
   }
@@ -1564,6 +1572,6 @@ export function applyActions(state: ClusterState, actions: readonly Action[]): C
  * away; every action sees it as it would without. `pod` is the key of the pod whose CNI ADD or DEL the list is
  * (the IP index's owners of its addresses then hold that string: {@link podKeyIn}).
  */
-export function applyActionsToDraft(d: DState, actions: readonly Action[], known: readonly Draft<NetNs>[] = NO_NS, gone: GoneNs | null = null, pod: string | null = null): void {
-  applyList(d, actions, known, gone, pod);
+export function applyActionsToDraft(d: DState, actions: readonly Action[], known: readonly Draft<NetNs>[] = NO_NS, gone: GoneNs | null = null, pod: string | null = null, hook: string | null = null, subject = ''): void {
+  applyList(d, actions, known, gone, pod, hook, subject);
 }
