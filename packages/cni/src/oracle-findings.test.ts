@@ -3,9 +3,10 @@
  * each test failed before its fix. The oracle replays flannel's actions in real namespaces and
  * compares tables and probes; these tests need no root.
  */
-import { bridgeFdb, createSimulator, formatIpv4, ipNeigh, ipRoute, parseIpv4 } from '@podnet/core';
+import { bridgeFdb, createSimulator, formatIpv4, ipNeigh, ipRoute, isLocalAddress, lookupRouteIn, parseIpv4, selectSource } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { broken } from './designs/broken.js';
+import { calico } from './designs/calico.js';
 import { vtepMac } from './designs/flannel.js';
 import { hostGwLabSpec, seedLabSpec, simulatorFromSpec } from './spec.js';
 
@@ -325,5 +326,69 @@ describe('ip neigh and bridge fdb renderings, as iproute2 prints them', () => {
     const t = sim.traceroute('pod-a', silent, { maxHops: 8 });
     expect(t.lines.slice(1)).toEqual([` 1  ${ip} !H`]);
     expect(t.reached).toBe(false);
+  });
+});
+
+describe('the addresses of a device that is down (kern29)', () => {
+  // Measured in namespaces (kernel 6.18, iproute2 6.1; `kn29-…`): A has d1 10.1.0.1/24 (to B), d2 10.2.0.1/24
+  // (to C, whose default route is via 10.2.0.1) and d3 with no address (to D, `10.3.0.5 dev d3 scope link`).
+  // After `ip -n kn29-a link set d1 down`:
+  //   ip route show table local   → `local 10.1.0.1 dev d1 proto kernel scope host src 10.1.0.1` stays; the
+  //                                 `broadcast 10.1.0.255 dev d1` line goes, and so does `10.1.0.0/24 dev d1`
+  //   ip route get 10.1.0.1       → `local 10.1.0.1 dev lo src 10.1.0.1 uid 0` / `cache <local>`
+  //   ping 10.1.0.1 (in A)        → `64 bytes from 10.1.0.1: icmp_seq=1 ttl=64`
+  //   ping 10.1.0.1 (in C)        → `64 bytes from 10.1.0.1: icmp_seq=1 ttl=64` (also with -t 1: never forwarded)
+  //   C: ip route add 10.1.0.1/32 dev eth0; ping 10.1.0.1 → answered; C's neighbour 10.1.0.1 has d2's MAC
+  //   ip route get 10.3.0.5       → `10.3.0.5 dev d3 src 10.1.0.1` (d1's address, though d1 is down)
+  //   ip addr add 10.1.0.1/24 dev d1 while d1 is down → the `local` line is there too
+  //   ip addr add 10.77.0.1/32 dev lo → `ip route get 10.3.0.5` says `src 10.77.0.1` (lo is the first device)
+  // The oracle: every flannel- and bridge-based design, faulted #11 of seed 47 (`ip link set eth0 down` on
+  // node-1): a pod's ping to node-1's eth0 address got `reply from 192.168.2.11 ttl=64` where podnet said
+  // `From 10.6.0.1 Destination Net Unreachable`; calico-none's node-1 → its own pod got no reply where podnet
+  // said `connect: Network is unreachable`.
+  const eth0Down = () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'eth0', up: false });
+    return sim;
+  };
+
+  it('stays local: a pod\'s ping to it and the node\'s own are answered, its prefix route is gone', () => {
+    const sim = eth0Down();
+    expect(ipRoute(sim.state, 'node/node-1')).not.toContain('192.168.1.0/24 dev eth0 proto kernel scope link src 192.168.1.11');
+    expect(isLocalAddress(sim.node('node-1').host, parseIpv4('192.168.1.11'))).toBe(true);
+    expect(sim.ping('pod-a', '192.168.1.11').lines[1]).toBe('64 bytes from 192.168.1.11: icmp_seq=1 ttl=64');
+    expect(sim.ping('node-1', '192.168.1.11').lines[1]).toBe('64 bytes from 192.168.1.11: icmp_seq=1 ttl=64');
+    // Another address of that subnet has no route now.
+    expect(sim.ping('node-1', '192.168.1.12').lines).toEqual(['ping: connect: Network is unreachable']);
+  });
+
+  it('is answered for in ARP on another device (arp_ignore 0)', () => {
+    const sim = eth0Down();
+    // pod-a asks for 192.168.1.11 on its own link: the request crosses cni0 to node-1, which answers.
+    sim.apply({ op: 'route.add', ns: 'pod/default/pod-a', dst: '192.168.1.11/32', dev: 'eth0', scope: 'link' });
+    expect(sim.ping('pod-a', '192.168.1.11').lines[1]).toBe('64 bytes from 192.168.1.11: icmp_seq=1 ttl=64');
+    expect(ipNeigh(sim.state, 'pod/default/pod-a')).toContain(`192.168.1.11 dev eth0 lladdr ${sim.node('node-1').host.links['cni0']!.mac} REACHABLE`);
+  });
+
+  it('is a source inet_select_addr picks (a calico node\'s ping to its pod leaves from eth0\'s address) and lo comes first', () => {
+    const sim = createSimulator({
+      podCidr: '10.6.0.0/16', cni: calico({ encapsulation: 'none' }),
+      underlay: { segments: [{ name: 'rack-a', cidr: '192.168.2.0/24', gateway: '192.168.2.1' }] },
+      nodes: [{ name: 'node-1', segment: 'rack-a' }], pods: [{ name: 'pod-1', node: 'node-1' }],
+    });
+    const pod = sim.pod('pod-1').ip!;
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'eth0', up: false });
+    const host = sim.node('node-1').host;
+    const route = lookupRouteIn(sim.state, host, pod)!;
+    expect(route.via).toBeNull();
+    expect(formatIpv4(selectSource(host, route, pod)!)).toBe(formatIpv4(sim.node('node-1').ip));
+    // The request reaches the pod; its reply waits for 169.254.1.1, which the node's proxy ARP no longer
+    // answers (its route there, the default via eth0, is down): no reply, as in the kernel.
+    const r = sim.ping('node-1', formatIpv4(pod));
+    expect(r.ok).toBe(false);
+    expect(r.lines[r.lines.length - 1]).toBe('1 packets transmitted, 0 received, 100% packet loss');
+    sim.apply({ op: 'addr.add', ns: 'node/node-1', dev: 'lo', addr: '10.77.0.1/32' });
+    const lo = sim.node('node-1').host;
+    expect(formatIpv4(selectSource(lo, lookupRouteIn(sim.state, lo, pod)!, pod)!)).toBe('10.77.0.1');
   });
 });

@@ -418,9 +418,8 @@ function localList(ns: NetNs): Ipv4[] | null {
   const out: Ipv4[] = [];
   const links = linkList(ns);
   for (let i = 0; i < links.length; i++) {
-    const l = links[i]!;
-    if (!l.up) continue;
-    const addrs = l.addrs;
+    // Every device's addresses, up or down: see routing.ts localAddressMap (the local table keeps them).
+    const addrs = links[i]!.addrs;
     for (let j = 0; j < addrs.length; j++) {
       const ip = addrs[j]!.ip;
       if (out.includes(ip)) continue;
@@ -431,7 +430,7 @@ function localList(ns: NetNs): Ipv4[] | null {
   return out;
 }
 
-/** A namespace's local addresses (of up links; what routing.ts isLocalAddress answers), read once. */
+/** A namespace's local addresses (of every link, up or down; what routing.ts isLocalAddress answers), read once. */
 interface LocalAddrs {
   /** The addresses as a list when there are few (see localList), else null and `map` holds them. */
   readonly list: readonly Ipv4[] | null;
@@ -1071,14 +1070,12 @@ class Run {
         continue;
       }
       sinks.push(far.ns);
-      // The addresses local to the sink (what isLocal answers: those of its up links; 127/8 when lo is up),
-      // read here once: most pods behind a bridge are never visited, so no view of theirs is made.
+      // The addresses local to the sink (what isLocal answers: those of its links, up or down; 127/8 when
+      // lo is up), read here once: most pods behind a bridge are never visited, so no view of theirs is made.
       loUp.push(peerNs.links['lo']?.up === true);
       const links = peerNs.links;
       for (const k in links) {
-        const pl = links[k]!;
-        if (!pl.up) continue;
-        const addrs = pl.addrs;
+        const addrs = links[k]!.addrs;
         for (let j = 0; j < addrs.length; j++) {
           const ip = addrs[j]!.ip;
           if (ip >>> 24 === 127) continue;

@@ -898,18 +898,29 @@ export function fibOrder(a: Route, b: Route): number {
 
 const localAddrs = new WeakMap<object, ReadonlyMap<Ipv4, Link>>();
 
-/** Addresses this namespace owns (the local table): address → link. Only links that are up. */
+/**
+ * Addresses this namespace owns (the local table): address → link, of every link, up or down. The kernel
+ * adds an address's `local` route when the address is added, whatever the device's state (fib_add_ifaddr
+ * returns after it when the device is not up), and a device going down kills the nexthops of its prefix and
+ * broadcast routes but not of its local ones (fib_sync_down_dev skips nexthops of scope host unless forced:
+ * only when the last address goes or the device is unregistered). Measured (kernel 6.18, `kn29-…`
+ * namespaces): after `ip link set d1 down`, `ip route show table local` still lists `local 10.1.0.1 dev d1
+ * proto kernel scope host src 10.1.0.1` (the `broadcast 10.1.0.255` line and the prefix route are gone),
+ * `ip route get 10.1.0.1` answers `local 10.1.0.1 dev lo`, a ping to it from the namespace itself and from
+ * another one routed through it gets `64 bytes from 10.1.0.1: … ttl=64`, and an ARP request for it arriving
+ * on another device is answered (arp_ignore 0); an address added to a device that is down is local too.
+ */
 export function localAddressMap(ns: NetNs): ReadonlyMap<Ipv4, Link> {
   let m = localAddrs.get(ns.links);
   if (!m) {
     const mm = new Map<Ipv4, Link>();
-    for (const l of linkList(ns)) if (l.up) for (const a of l.addrs) mm.set(a.ip, l);
+    for (const l of linkList(ns)) for (const a of l.addrs) mm.set(a.ip, l);
     localAddrs.set(ns.links, (m = mm));
   }
   return m;
 }
 
-/** True when `ip` is local to the namespace (127/8 always, on an up loopback). */
+/** True when `ip` is local to the namespace: an address of any of its links, up or down (see {@link localAddressMap}); 127/8 on an up loopback. */
 export function isLocalAddress(ns: NetNs, ip: Ipv4): boolean {
   if (ip >>> 24 === 127) return ns.links['lo']?.up === true;
   return localAddressMap(ns).has(ip);
@@ -920,7 +931,11 @@ export function isLocalAddress(ns: NetNs, ip: Ipv4): boolean {
  * inet_select_addr): the route's `src` if set; else an address of `dev` (global, or link-scope too for a
  * link-scope route) whose subnet holds the
  * destination (or the gateway); else the first global address of `dev`; else the first global address
- * of any other up link.
+ * of the namespace's links in ifindex order, `lo` first, up or down: inet_select_addr walks every device
+ * (for_each_netdev) without looking at its state, and in_dev_select_addr skips link- and host-scope
+ * addresses. Measured (kernel 6.18, `kn29-…` namespaces): with `10.3.0.5 dev d3 scope link` and no address
+ * on d3, `ip route get 10.3.0.5` says `src 10.1.0.1`, the address of d1, which is down; with only
+ * `169.254.7.7/16 scope link` elsewhere it gives no `src`; with `10.77.0.1/32` added to `lo`, `src 10.77.0.1`.
  */
 export function selectSource(ns: NetNs, route: Route, dst: Ipv4): Ipv4 | null {
   if (route.src !== null) return route.src;
@@ -935,9 +950,9 @@ export function selectSource(ns: NetNs, route: Route, dst: Ipv4): Ipv4 | null {
     if (inSubnet) return inSubnet.ip;
     if (g[0]) return g[0].ip;
   }
-  for (const l of Object.values(ns.links)) {
-    if (!l.up || l.kind === 'loopback') continue;
-    const g = globals(l);
+  const links = linkList(ns);
+  for (let i = 0; i < links.length; i++) {
+    const g = globals(links[i]!);
     if (g[0]) return g[0].ip;
   }
   return null;
