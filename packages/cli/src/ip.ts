@@ -438,9 +438,14 @@ function routeGet(ctx: Ctx, ns: NetNs, dst: string): Output {
   if (best.type === 'blackhole') return err('RTNETLINK answers: Invalid argument', 2);
   if (best.type === 'prohibit') return err('RTNETLINK answers: Permission denied', 2);
   const src = selectSource(ns, best, target);
-  const pm = ns.pmtu[String(target)];
-  const via = best.via !== null ? ` via ${formatIpv4(best.via)}` : '';
-  const cache = pm && pm.expires > ctx.sim.now() ? `    cache expires ${Math.ceil((pm.expires - ctx.sim.now()) / 1000)}sec mtu ${pm.mtu} ` : '    cache ';
+  const live = ns.pmtu[String(target)];
+  const pm = live && live.expires > ctx.sim.now() ? live : undefined;
+  // A gateway an ICMP redirect taught, on this route's next hop: measured `10.0.0.3 via 10.0.0.3 dev eth0
+  // src 10.0.0.2 uid 0` / `cache <redirected> expires 298sec` (the engine's `redirected`).
+  const redirected = pm?.gw !== undefined && best.via !== null && pm.via === best.via && pm.dev === best.dev ? pm.gw : null;
+  const gw = redirected ?? best.via;
+  const via = gw !== null ? ` via ${formatIpv4(gw)}` : '';
+  const cache = pm ? `    cache ${redirected !== null ? '<redirected> ' : ''}expires ${Math.ceil((pm.expires - ctx.sim.now()) / 1000)}sec ${pm.mtu > 0 ? `mtu ${pm.mtu} ` : ''}` : '    cache ';
   return ok(`${dst}${via} dev ${best.dev ?? ''}${src !== null ? ` src ${formatIpv4(src)}` : ''} uid 0 \n${cache}\n`);
 }
 

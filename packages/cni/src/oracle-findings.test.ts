@@ -392,3 +392,86 @@ describe('the addresses of a device that is down (kern29)', () => {
     expect(formatIpv4(selectSource(lo, lookupRouteIn(sim.state, lo, pod)!, pod)!)).toBe('10.77.0.1');
   });
 });
+
+describe('ICMP redirects (kern29)', () => {
+  // Measured in namespaces (kernel 6.18; `kn29-…`): H 10.0.0.2/24, R 10.0.0.1/24 (ip_forward=1) and T
+  // 10.0.0.3/24 on one bridge; H's prefix route deleted, `10.0.0.1 dev eth0 scope link` and `default via
+  // 10.0.0.1` added. New namespaces have all/default/eth0 `send_redirects = 1`, `accept_redirects = 1`;
+  // after `ip_forward=1`, R's `all.accept_redirects = 0` (default and eth0 stay 1).
+  //   H: ping -c 4 -i 0.5 10.0.0.3 → `From 10.0.0.1: icmp_seq=1 Redirect Host(New nexthop: 10.0.0.3)`,
+  //      `64 bytes from 10.0.0.3: icmp_seq=1 ttl=64`, the same for seq 2, then seq 3 and 4 without a redirect;
+  //      tcpdump on R: `10.0.0.1 > 10.0.0.2: ICMP redirect 10.0.0.3 to host 10.0.0.3, length 92` quoting the
+  //      request with ttl 63, sent before the forwarded request;
+  //   H: ip route get 10.0.0.3 → `10.0.0.3 via 10.0.0.3 dev eth0 src 10.0.0.2 uid 0` / `cache <redirected>
+  //      expires 298sec`; `ip route` unchanged.
+  //   T: ping -c 3 10.0.0.2 (fresh) → ttl=63, then ttl=64, ttl=64 (H learnt T's MAC from T's ARP request,
+  //      so the first redirect already made the exception).
+  //   R with only all.send_redirects=0: still redirects (2 of 2); with eth0's too: none.
+  //   H with ip_forward=1: 20 pings at 0.2 s → 7 redirects (R's per-sender limit), no exception.
+  // The oracle: seed 23 faulted #13 needed `send_redirects=0` in every namespace until podnet sent them.
+  const onLinkRouteDeleted = () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'route.del', ns: 'pod/default/pod-a', dst: '10.244.1.0/24', dev: 'eth0' });
+    return sim;
+  };
+  const reachedAt = (sim: ReturnType<typeof simulatorFromSpec>, from: string, to: string) => {
+    const t = sim.ping(from, to).traces[0]!;
+    return t.steps.filter((s) => s.packet === 1 && s.kind === 'deliver').map((s) => s.ip!.header.ttl);
+  };
+
+  it('a node forwarding back out of cni0 redirects the pod, which goes direct after the second (ARP for the new next hop first)', () => {
+    const sim = onLinkRouteDeleted();
+    expect(sim.ping('pod-a', '10.244.1.5').lines.slice(1, 3)).toEqual([
+      'From 10.244.1.1: icmp_seq=1 Redirect Host(New nexthop: 10.244.1.5)',
+      '64 bytes from 10.244.1.5: icmp_seq=1 ttl=64',
+    ]);
+    // The first redirect only started ARP for 10.244.1.5: no exception yet.
+    expect(Object.keys(sim.pod('pod-a').netns!.pmtu)).toEqual([]);
+    expect(ipNeigh(sim.state, 'pod/default/pod-a').some((l) => l.startsWith('10.244.1.5 dev eth0 lladdr '))).toBe(true);
+    expect(sim.ping('pod-a', '10.244.1.5').lines[1]).toBe('From 10.244.1.1: icmp_seq=1 Redirect Host(New nexthop: 10.244.1.5)');
+    const ex = sim.pod('pod-a').netns!.pmtu[String(parseIpv4('10.244.1.5'))]!;
+    expect([formatIpv4(ex.gw!), formatIpv4(ex.via!), ex.dev, ex.mtu, ex.expires - sim.state.now]).toEqual(['10.244.1.5', '10.244.1.1', 'eth0', 0, 300_000]);
+    expect(sim.ping('pod-a', '10.244.1.5').lines[1]).toBe('64 bytes from 10.244.1.5: icmp_seq=1 ttl=64');
+    expect(reachedAt(sim, 'pod-a', '10.244.1.5')).toEqual([64]);
+    expect(ipRoute(sim.state, 'pod/default/pod-a')).toEqual(['default via 10.244.1.1 dev eth0', '10.244.0.0/16 via 10.244.1.1 dev eth0']);
+    // The exception lasts net.ipv4.route.gc_timeout (300 s).
+    sim.advance(300_001);
+    expect(reachedAt(sim, 'pod-a', '10.244.1.5')).toEqual([63]);
+  });
+
+  it('the redirect quotes the packet as forwarded (TTL already decremented) and the neighbour the sender knows makes the exception at once', () => {
+    const sim = onLinkRouteDeleted();
+    // pod-b's request teaches pod-a pod-b's MAC (ARP); pod-a's reply goes through node-1, which redirects it.
+    const r = sim.ping('pod-b', '10.244.1.4');
+    expect(r.lines[1]).toBe('64 bytes from 10.244.1.4: icmp_seq=1 ttl=63');
+    const redirect = r.traces[0]!.steps.find((s) => s.kind === 'icmp-error')!;
+    const icmp = redirect.ip!.payload as { type: number; code: number; rest: number; data: { header: { ttl: number; dst: number } } };
+    expect([icmp.type, icmp.code, formatIpv4(icmp.rest), icmp.data.header.ttl, formatIpv4(icmp.data.header.dst), redirect.ip!.header.df]).toEqual([5, 1, '10.244.1.5', 63, '10.244.1.5', false]);
+    expect(sim.ping('pod-b', '10.244.1.4').lines[1]).toBe('64 bytes from 10.244.1.4: icmp_seq=1 ttl=64');
+  });
+
+  it('send_redirects: all OR the device; a forwarding sender ignores redirects (all.accept_redirects follows ip_forward)', () => {
+    const off = onLinkRouteDeleted();
+    off.apply({ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.conf.all.send_redirects', value: '0' });
+    expect(off.ping('pod-a', '10.244.1.5').lines[1]).toMatch(/Redirect Host/);
+    off.apply({ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.conf.cni0.send_redirects', value: '0' });
+    expect(off.ping('pod-a', '10.244.1.5').lines[1]).toBe('64 bytes from 10.244.1.5: icmp_seq=1 ttl=64');
+    expect(reachedAt(off, 'pod-a', '10.244.1.5')).toEqual([63]);
+    const fwd = onLinkRouteDeleted();
+    fwd.apply({ op: 'sysctl.set', ns: 'pod/default/pod-a', key: 'net.ipv4.ip_forward', value: '1' });
+    for (let i = 0; i < 3; i++) expect(fwd.ping('pod-a', '10.244.1.5').lines[1]).toMatch(/Redirect Host/);
+    expect(reachedAt(fwd, 'pod-a', '10.244.1.5')).toEqual([63]);
+    // Writing all.accept_redirects=1 after ip_forward makes a forwarding sender take them (all AND device).
+    fwd.apply({ op: 'sysctl.set', ns: 'pod/default/pod-a', key: 'net.ipv4.conf.all.accept_redirects', value: '1' });
+    fwd.ping('pod-a', '10.244.1.5');
+    expect(reachedAt(fwd, 'pod-a', '10.244.1.5')).toEqual([64]);
+    expect(() => fwd.apply({ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.conf.nope0.send_redirects', value: '0' })).toThrow(/nope0/);
+    expect(() => fwd.apply({ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.conf.all.send_redirects', value: '2' })).toThrow(/takes 0 or 1/);
+  });
+
+  it('traceroute does not hear a redirect (udp_err gives it to the routing code): the gateway, then the target', () => {
+    // Measured: `traceroute -n -w 1 -q 1 -m 4 10.0.0.3` from H prints ` 1  10.0.0.1` and ` 2  10.0.0.3`.
+    const sim = onLinkRouteDeleted();
+    expect(sim.traceroute('pod-a', '10.244.1.5', { maxHops: 4 }).lines.slice(1)).toEqual([' 1  10.244.1.1', ' 2  10.244.1.5']);
+  });
+});

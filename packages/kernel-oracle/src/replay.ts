@@ -262,7 +262,7 @@ export class Renderer {
     else throw new NoKernelRendering(`${origin} prints as "${command}", which is not an ip/bridge/sysctl/iptables command`);
   }
 
-  #newNs(id: string, forward: boolean, rpFilter: number, segmentIndex?: number): string {
+  #newNs(id: string, forward: boolean, rpFilter: number, segmentIndex?: number, redirects = true): string {
     const k = this.names.assign(id, segmentIndex);
     const origin = `core creates ${id}`;
     this.#line(`ip netns add ${k}`, origin);
@@ -270,17 +270,17 @@ export class Renderer {
     // podnet's back. ICMP errors are not rate limited in podnet (the kernel allows a burst of 6, then 1/s
     // per destination), so concurrent probes would otherwise see '*' the model cannot predict. Where
     // br_netfilter is loaded, frames bridged between two ports of cni0 would pass iptables (FORWARD,
-    // a MASQUERADE in POSTROUTING), which podnet does not model: off (see docs/kernel-oracle.md). So are
-    // ICMP redirects, which a node sends when it forwards a packet back out of the interface it came in by
-    // (a pod whose on-link route was deleted, sending to a neighbour through its gateway); podnet sends none.
-    this.#line(`${inNs(k).join(' ')} sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000 net.ipv4.ip_forward=${forward ? 1 : 0} net.ipv4.conf.all.rp_filter=${rpFilter} net.ipv4.conf.default.rp_filter=${rpFilter} net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0${BRIDGE_NF ? ' net.bridge.bridge-nf-call-iptables=0' : ''}`, origin, 'init');
+    // a MASQUERADE in POSTROUTING), which podnet does not model: off (see docs/kernel-oracle.md). ICMP
+    // redirects stay on, as podnet sends and takes them, except in a VPC's router: podnet's stands for a
+    // cloud's implicit router, which sends none.
+    this.#line(`${inNs(k).join(' ')} sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000 net.ipv4.ip_forward=${forward ? 1 : 0} net.ipv4.conf.all.rp_filter=${rpFilter} net.ipv4.conf.default.rp_filter=${rpFilter}${redirects ? '' : ' net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0'}${BRIDGE_NF ? ' net.bridge.bridge-nf-call-iptables=0' : ''}`, origin, 'init');
     this.#loDown.add(k);
     return k;
   }
 
   /** The underlay: a bridge per segment (an L2 switch), and the router with a leg on each. */
   underlay(u: Underlay): void {
-    const router = this.#newNs(UNDERLAY_NS, u.router.sysctl.ipForward, u.router.sysctl.rpFilter);
+    const router = this.#newNs(UNDERLAY_NS, u.router.sysctl.ipForward, u.router.sysctl.rpFilter, undefined, u.vpcRouter !== true);
     let i = 0;
     for (const seg of Object.values(u.segments)) {
       this.#segIndex.set(seg.name, i);

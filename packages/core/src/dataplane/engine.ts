@@ -15,13 +15,13 @@ import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.j
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import { netNsRecord } from '../model/netns.js';
-import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, Segment, TcProg, TunnelEntry } from '../model/types.js';
+import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry } from '../model/types.js';
 import { localAddressMap, lookupRouteFrom, peerL2, refUses, selectSource, type PeerFdb, type PeerNeigh, type RouteSlot } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
 import { shardGet, shardReplaced, shardValues, type Shards } from '../util/shards.js';
 import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
-  ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PKT_FILTERED, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED,
+  ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PKT_FILTERED, ICMP_PORT_UNREACH, ICMP_REDIRECT, ICMP_REDIR_HOST, ICMP_TIME_EXCEEDED,
   IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, TCP_ACK, TCP_RST, TCP_SYN,
   UDP_HEADER_LEN, VXLAN_HEADER_LEN, frameLength, ipv4PayloadLength, type ArpPacket, type Frame, type Ipv4Header, type Ipv4Packet,
 } from '../wire/packet.js';
@@ -447,6 +447,27 @@ interface LocalAddrs {
  */
 const VLAN_SLACK = 4;
 
+/** How long a redirected gateway is kept (net.ipv4.route.gc_timeout, 300 s; `ip route get` said `expires 298sec`). */
+const REDIRECT_EXPIRES = 300_000;
+
+/** IN_DEV_TX_REDIRECTS: `all` OR the device's send_redirects (both 1 unless set; see RedirectSysctls). */
+function sendsRedirects(s: Sysctls, dev: string): boolean {
+  const r = s.redirects;
+  if (r === undefined || r.sendAll) return true;
+  return !Object.prototype.hasOwnProperty.call(r.send, dev) || r.send[dev] === true;
+}
+
+/**
+ * IN_DEV_RX_REDIRECTS: on a forwarding device `all` AND the device's accept_redirects, elsewhere either;
+ * `all` is the opposite of ip_forward unless set since (a namespace with ip_forward=1 ignores redirects).
+ */
+function acceptsRedirects(s: Sysctls, dev: string): boolean {
+  const r = s.redirects;
+  const all = r === undefined || r.acceptAll === null ? !s.ipForward : r.acceptAll;
+  const own = r === undefined || !Object.prototype.hasOwnProperty.call(r.accept, dev) || r.accept[dev] === true;
+  return s.ipForward ? all && own : all || own;
+}
+
 /** What an MTU check found: the packet fits, was dropped (DF), or is larger (fragmented, or to fragment). */
 const MTU_FITS = 0;
 const MTU_DROPPED = 1;
@@ -597,7 +618,7 @@ class Run {
    * reply travel in one run, so the run's memory is enough.
    */
   readonly flows: { ns: NsId; pkt: Ipv4Packet }[] = [];
-  pmtuUpd: Map<NsId, Map<string, { mtu: number; expires: number }>> | null = null;
+  pmtuUpd: Map<NsId, Map<string, RouteException>> | null = null;
   /**
    * A packet the kernel fragmented is followed whole; this is the size of its largest fragment (of the
    * outermost header), so later MTU checks see what the wire carries.
@@ -794,13 +815,39 @@ class Run {
     return cap === undefined ? pkt.header.totalLength : Math.min(cap, pkt.header.totalLength);
   }
 
-  /** The path MTU exception for `dst` in a namespace, if one is live. */
-  pmtu(ns: NetNs, dst: Ipv4): number | null {
-    let e: { mtu: number; expires: number } | undefined;
+  /** The route exception for `dst` in a namespace (path MTU, redirected gateway), if one is live. */
+  exception(ns: NetNs, dst: Ipv4): RouteException | null {
+    let e: RouteException | undefined;
     if (this.pmtuUpd !== null) e = this.pmtuUpd.get(ns.id)?.get(String(dst));
     // Most namespaces have no exception at all: skip the number-to-string key.
     if (e === undefined && !this.view(ns).noPmtu) e = ns.pmtu[String(dst)];
-    return e && e.expires > this.state.now ? e.mtu : null;
+    return e !== undefined && e.expires > this.state.now ? e : null;
+  }
+
+  /** The path MTU exception for `dst` in a namespace, if one is live. */
+  pmtu(ns: NetNs, dst: Ipv4): number | null {
+    const e = this.exception(ns, dst);
+    return e !== null && e.mtu > 0 ? e.mtu : null;
+  }
+
+  /**
+   * The gateway an ICMP redirect taught the namespace for `dst`, when `route` (what the FIB lookup found)
+   * is the one whose next hop the exception hangs on: same device, same gateway (the kernel keeps an
+   * exception on the fib_nh of the route that was redirected, shared by the routes with those attributes).
+   */
+  redirected(ns: NetNs, dst: Ipv4, route: Route): Ipv4 | null {
+    if (route.via === null || (this.pmtuUpd === null && this.view(ns).noPmtu)) return null;
+    const e = this.exception(ns, dst);
+    return e !== null && e.gw !== undefined && e.via === route.via && e.dev === route.dev ? e.gw : null;
+  }
+
+  /** Records a route exception for `dst` in a namespace, keeping what the live one had that `e` leaves out. */
+  setException(ns: NetNs, dst: Ipv4, e: RouteException): void {
+    const prev = this.exception(ns, dst);
+    const upd = (this.pmtuUpd ??= new Map());
+    let m = upd.get(ns.id);
+    if (!m) upd.set(ns.id, (m = new Map()));
+    m.set(String(dst), prev === null ? e : { ...prev, ...e, mtu: e.mtu > 0 ? e.mtu : prev.mtu });
   }
 
   // ---- neighbour and FDB tables (with the overlay of what this run learned) ----
@@ -1220,6 +1267,8 @@ class Run {
     // `Frag needed and DF set (mtu = 1450)` from that node.
     const fit = this.mtuCheck(ns, route, fwd, pid, true, true);
     if (fit === MTU_DROPPED) return;
+    // ip_forward sends its ICMP redirect after the MTU check and the TTL decrement, before the FORWARD hook.
+    if (route.dev === dev && !keepTtl && sendsRedirects(ns.sysctl, dev)) this.sendRedirect(ns, dev, route, fwd);
     if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
     this.step(pid, ns.id, dev, 'forward', this.record ? note((k, hh, r) => k
       ? `the VPC router forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} unchanged`
@@ -1250,9 +1299,12 @@ class Run {
       return this.localDeliver(ns, 'lo', pkt, pid);
     }
     // A bound source (a reply, an error, a packet sent with its source set) selects `from` rules too.
-    const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
+    let route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
     if (route === null) return this.drop(pid, nsId, null, 'noRoute', `connect: Network is unreachable (no route to ${formatIpv4(h.dst)})`, pkt);
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, null, route, pkt, pid, false);
+    // A gateway an ICMP redirect taught (a route exception, `cache <redirected>`) replaces the route's.
+    const redirectedTo = this.redirected(ns, h.dst, route);
+    if (redirectedTo !== null) route = { ...route, via: redirectedTo };
     if (h.src === 0) {
       const src = selectSource(ns, route, h.dst);
       if (src === null) return this.drop(pid, nsId, route.dev, 'noRoute', `no source address for ${formatIpv4(h.dst)}`, pkt);
@@ -1372,14 +1424,9 @@ class Run {
       if (pl.type === ICMP_DEST_UNREACH && pl.code === ICMP_FRAG_NEEDED && pl.data.kind === 'ipv4' && this.isLocal(ns, pl.data.header.src)) {
         // The sender learns the path MTU for that destination (a route exception, 600 s).
         const mtu = pl.rest & 0xffff;
-        const dstKey = String(pl.data.header.dst);
-        if (mtu >= 552) {
-          const upd = (this.pmtuUpd ??= new Map());
-          let m = upd.get(ns.id);
-          if (!m) upd.set(ns.id, (m = new Map()));
-          m.set(dstKey, { mtu, expires: this.state.now + 600_000 });
-        }
+        if (mtu >= 552) this.setException(ns, pl.data.header.dst, { mtu, expires: this.state.now + 600_000 });
       }
+      if (pl.type === ICMP_REDIRECT && pl.data.kind === 'ipv4' && this.isLocal(ns, pl.data.header.src)) this.acceptRedirect(ns, dev, pkt, pl.data, pl.code, pl.rest >>> 0);
       this.step(pid, ns.id, dev, 'deliver', this.record ? note((t, c, a, n) => `ICMP type ${t} code ${c} from ${formatIpv4(a)} delivered in ${n}`, pl.type, pl.code, h.src, ns.id) : null, null, pkt);
       return this.end(pid, 'delivered', ns.id, pkt);
     }
@@ -1449,6 +1496,71 @@ class Run {
    * ICMP error). Its source is `fixedSrc` when the error is about a packet for a local address, else the
    * address the reply route prefers (icmp_send with saddr 0).
    */
+  /**
+   * A packet forwarded back out of the device it came in by, from a sender on that device's link: the
+   * kernel tells the sender to go to the next hop itself (ICMP redirect, host; __mkroute_input marks the
+   * packet when the reverse route to its source is a direct one through that device, shared_media being 1
+   * by default; ip_forward sends it). Measured (kernel 6.18, `kn29-…` namespaces on one bridge: H
+   * 10.0.0.2 with `default via 10.0.0.1`, R 10.0.0.1 forwarding, T 10.0.0.3): tcpdump on R shows the
+   * request in, `10.0.0.1 > 10.0.0.2: ICMP redirect 10.0.0.3 to host 10.0.0.3, length 92` (quoting the
+   * request with its TTL already 63, no DF), then the request out. Not modelled: the per-sender limit
+   * (inet_peer: redirect k+1 only 20 ms << k after redirect k, none after 9 until 20 s of silence).
+   */
+  sendRedirect(ns: NetNs, dev: string, route: Route, fwd: Ipv4Packet): void {
+    const h = fwd.header;
+    const op = fwd.payload;
+    if (op.kind === 'icmp' && op.type !== ICMP_ECHO_REQUEST && op.type !== ICMP_ECHO_REPLY) return;
+    const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns));
+    if (back === null || back.type !== 'unicast' || back.dev !== dev || back.via !== null) return;
+    const gw = route.via ?? h.dst;
+    const msg = ipv4(h.src, { kind: 'icmp', type: ICMP_REDIRECT, code: ICMP_REDIR_HOST, rest: gw >>> 0, data: quoteForwarded(fwd) }, IPPROTO_ICMP, { src: 0, ttl: 64, id: this.ipId++ });
+    const epid = this.newPacket('icmp-error', null, ns.id);
+    this.step(epid, ns.id, dev, 'icmp-error', this.record ? note((a, g, d) => `forwards back out of ${d}, by which ${formatIpv4(a)} is on-link: sends ICMP redirect (host) to ${formatIpv4(a)}, new next hop ${formatIpv4(g)}`, h.src, gw, dev) : null, null, msg);
+    this.queue.push({ t: 'out', ns: ns.id, pkt: msg, pid: epid });
+  }
+
+  /**
+   * An ICMP redirect about a packet this namespace sent (__ip_do_redirect): taken when accept_redirects
+   * allows it on the device it came in by, its sender is the gateway the namespace's route for the quoted
+   * destination uses, and the new gateway is a plain unicast address other than that one. The exception is
+   * made only once the new gateway's neighbour entry is valid; before that the redirect starts ARP for it
+   * (neigh_event_send). Measured (the setup of {@link sendRedirect}): pings 1 and 2 were both redirected,
+   * ping 3 went direct; `ip route get 10.0.0.3` then printed `10.0.0.3 via 10.0.0.3 dev eth0 src 10.0.0.2
+   * uid 0` / `cache <redirected> expires 298sec` (net.ipv4.route.gc_timeout, 300 s), `ip route` unchanged.
+   */
+  acceptRedirect(ns: NetNs, dev: string, pkt: Ipv4Packet, quoted: Ipv4Packet, code: number, newGw: Ipv4): void {
+    if (!acceptsRedirects(ns.sysctl, dev) || (code & 7) > 3) return;
+    const q = quoted.header;
+    const oldGw = pkt.header.src;
+    const rt = lookupRouteFrom(this.state, ns, q.dst, q.src, this.view(ns));
+    if (rt === null || rt.type !== 'unicast' || rt.dev === null || rt.via === null) return;
+    if ((this.redirected(ns, q.dst, rt) ?? rt.via) !== oldGw) return;
+    if (newGw === oldGw || newGw === 0 || newGw === 0xffffffff || newGw >>> 28 === 14 || newGw >>> 24 === 0) return;
+    // shared_media (1 by default): the new gateway must be a unicast address (inet_addr_type), not a local one.
+    if (this.isLocal(ns, newGw)) return;
+    const toGw = lookupRouteFrom(this.state, ns, newGw, 0, this.view(ns));
+    if (toGw === null || toGw.type !== 'unicast') return;
+    const n = this.neigh(ns, rt.dev, newGw);
+    if (n === undefined || n.mac === null || n.failed) return this.solicit(ns, rt.dev, newGw);
+    this.setException(ns, q.dst, { mtu: 0, expires: this.state.now + REDIRECT_EXPIRES, gw: newGw, via: rt.via, dev: rt.dev });
+  }
+
+  /** An ARP request for `target` on `dev` with nothing queued behind it (neigh_event_send of a new entry). */
+  solicit(ns: NetNs, dev: string, target: Ipv4): void {
+    const link = ns.links[dev];
+    if (link === undefined || !link.up || this.pending.get(ns.id, dev, target)) return;
+    this.pending.add({ ns: ns.id, dev, nexthop: target, items: [] });
+    // arp_solicit without a packet: inet_select_addr(dev, target, RT_SCOPE_LINK).
+    const src = selectSource(ns, { dst: { addr: target, len: 32 }, via: null, dev, proto: 'kernel', scope: 'link', src: null, onlink: false, metric: 0, type: 'unicast' }, target) ?? 0;
+    const req: Frame = {
+      eth: { dst: BROADCAST_MAC, src: link.mac, ethertype: ETHERTYPE_ARP },
+      payload: { kind: 'arp', op: 1, senderMac: link.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: target },
+    };
+    const apid = this.newPacket('arp', null, ns.id);
+    this.step(apid, ns.id, dev, 'arp-request', this.record ? note((a, b) => `who-has ${formatIpv4(a)} tell ${formatIpv4(b)}`, target, src) : null, req, null);
+    this.xmit(ns, dev, req, apid);
+  }
+
   icmpError(ns: NetNs, orig: Ipv4Packet, type: number, code: number, mtu: number, fixedSrc: Ipv4 | null): void {
     const op = orig.payload;
     if (op.kind === 'icmp' && op.type !== ICMP_ECHO_REQUEST && op.type !== ICMP_ECHO_REPLY) return;

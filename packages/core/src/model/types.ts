@@ -156,6 +156,35 @@ export interface Sysctls {
   readonly rpFilter: 0 | 1 | 2;
   /** net.ipv4.conf.<dev>.proxy_arp = 1 */
   readonly proxyArp: Readonly<Record<string, boolean>>;
+  /** ICMP redirect settings; absent while every one is at the kernel's default (see {@link RedirectSysctls}). */
+  readonly redirects?: RedirectSysctls;
+}
+
+/**
+ * `net.ipv4.conf.{all,default,<dev>}.send_redirects` and `accept_redirects`. A device takes `default`'s
+ * value when it is made (the per-device records hold those that differ from 1). The kernel sends a
+ * redirect when `all` OR the device's `send_redirects` is 1 (IN_DEV_TX_REDIRECTS), and accepts one on a
+ * forwarding device when `all` AND the device's `accept_redirects` are 1, on any other when either is
+ * (IN_DEV_RX_REDIRECTS). Writing `ip_forward` sets `all.accept_redirects` to its opposite
+ * (inet_forward_change; measured: 0 after `ip_forward=1`, while `default` and `eth0` stay 1).
+ */
+export interface RedirectSysctls {
+  readonly sendAll: boolean;
+  readonly sendDefault: boolean;
+  readonly send: Readonly<Record<string, boolean>>;
+  /** null: the opposite of ip_forward, as the last write of ip_forward left it. */
+  readonly acceptAll: boolean | null;
+  readonly acceptDefault: boolean;
+  readonly accept: Readonly<Record<string, boolean>>;
+}
+
+/** A route exception (see NetNs.pmtu). */
+export interface RouteException {
+  readonly mtu: number;
+  readonly expires: number;
+  readonly gw?: number;
+  readonly via?: number;
+  readonly dev?: string;
 }
 
 /** Netfilter hook a rule lives in. */
@@ -245,11 +274,14 @@ export interface NetNs {
   /** Ports something listens on in this namespace, as `proto/port` (`udp/8081`, `tcp/8080`). */
   readonly listening: readonly string[];
   /**
-   * Path MTU exceptions learned from ICMP fragmentation-needed (`ip route get` shows them as
-   * `cache expires …sec mtu N`): destination (decimal IPv4) → MTU and expiry (simulated ms). Kept
-   * for net.ipv4.route.mtu_expires = 600 s.
+   * Route exceptions (the kernel's fib_nh_exception, one per destination): path MTUs learned from ICMP
+   * fragmentation-needed (`ip route get` shows them as `cache expires …sec mtu N`; kept for
+   * net.ipv4.route.mtu_expires = 600 s) and gateways learned from ICMP redirects (`cache <redirected>
+   * expires …sec`; net.ipv4.route.gc_timeout = 300 s): destination (decimal IPv4) → MTU (0: none learned),
+   * expiry (simulated ms) and, for a redirect, the new gateway `gw` and the route's gateway `via` and
+   * device `dev` it replaces (the exception hangs on that next hop).
    */
-  readonly pmtu: Readonly<Record<string, { readonly mtu: number; readonly expires: number }>>;
+  readonly pmtu: Readonly<Record<string, RouteException>>;
   readonly nextIfindex: number;
   /**
    * cilium's endpoint map (`cilium_lxc`, pinned per node): decimal IPv4 → the local endpoint or host

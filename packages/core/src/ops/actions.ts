@@ -15,7 +15,7 @@ import { macFromSeed, parseMac } from '../addr/mac.js';
 import { fail, PodnetError } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
-  ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, Route, Segment, Sysctls,
+  ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, Segment, Sysctls,
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, shardValueToWrite, type Shards } from '../util/shards.js';
@@ -592,6 +592,13 @@ function addLinkTo(ns: DNs, link: Link): void {
     fail('LINK_EXISTS', `RTNETLINK answers: File exists (device "${link.name}" already exists in ${ns.id})`, { ns: ns.id, dev: link.name });
   }
   put(linksToWrite(ns), link.name, link);
+  // A new device takes conf.default's redirect settings (the records hold the devices whose value is 0).
+  const r = look(look(ns as NetNs, 'sysctl'), 'redirects');
+  if (r !== undefined && (!r.sendDefault || !r.acceptDefault || Object.prototype.hasOwnProperty.call(r.send, link.name) || Object.prototype.hasOwnProperty.call(r.accept, link.name))) {
+    const w = writable(writable(ns, 'sysctl'), 'redirects') as Draft<RedirectSysctls>;
+    (writable(w, 'send') as Record<string, boolean>)[link.name] = r.sendDefault;
+    (writable(w, 'accept') as Record<string, boolean>)[link.name] = r.acceptDefault;
+  }
 }
 
 function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
@@ -807,6 +814,27 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
   if (key === 'net.ipv4.ip_forward' || key === 'net.ipv4.conf.all.forwarding') {
     if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
     (writable(ns, 'sysctl') as Draft<Sysctls>).ipForward = v === '1';
+    // inet_forward_change: all.accept_redirects becomes the opposite of forwarding.
+    const r = look(look(ns as NetNs, 'sysctl'), 'redirects');
+    if (r !== undefined && r.acceptAll !== null) put(writable(writable(ns, 'sysctl'), 'redirects') as Draft<RedirectSysctls>, 'acceptAll', null);
+    return;
+  }
+  const red = /^net\.ipv4\.conf\.([^.]+)\.(send|accept)_redirects$/.exec(key);
+  if (red) {
+    if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
+    const [, dev, kind] = red as unknown as [string, string, 'send' | 'accept'];
+    if (dev !== 'all' && dev !== 'default') getLink(ns, dev);
+    const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
+    if (sys.redirects === undefined) sys.redirects = { sendAll: true, sendDefault: true, send: {}, acceptAll: null, acceptDefault: true, accept: {} };
+    const r = writable(sys, 'redirects') as Draft<RedirectSysctls>;
+    const on = v === '1';
+    if (dev === 'all') {
+      if (kind === 'send') r.sendAll = on;
+      else r.acceptAll = on;
+    } else if (dev === 'default') {
+      if (kind === 'send') r.sendDefault = on;
+      else r.acceptDefault = on;
+    } else (writable(r, kind) as Record<string, boolean>)[dev] = on;
     return;
   }
   if (key === 'net.ipv4.conf.all.rp_filter') {
@@ -821,7 +849,7 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     (writable(writable(ns, 'sysctl'), 'proxyArp') as Record<string, boolean>)[m[1]!] = v === '1';
     return;
   }
-  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter and net.ipv4.conf.<dev>.proxy_arp`, { key });
+  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter, net.ipv4.conf.<dev>.proxy_arp and net.ipv4.conf.{all,default,<dev>}.{send,accept}_redirects`, { key });
 }
 
 const NF_CHAINS: readonly NfChain[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
@@ -1000,6 +1028,13 @@ function dropLink(d: DState, n: DNs, l: Link): void {
   const links = look(n as NetNs, 'links');
   for (const name in links) if (links[name]!.master === l.name) put(linkToWrite(n, name), 'master', null);
   delete linksToWrite(n)[l.name];
+  // Its conf.<dev> redirect settings go with it (a device made later under that name takes conf.default's).
+  const r = look(look(n as NetNs, 'sysctl'), 'redirects');
+  if (r !== undefined && (Object.prototype.hasOwnProperty.call(r.send, l.name) || Object.prototype.hasOwnProperty.call(r.accept, l.name))) {
+    const w = writable(writable(n, 'sysctl'), 'redirects') as Draft<RedirectSysctls>;
+    delete (writable(w, 'send') as Record<string, boolean>)[l.name];
+    delete (writable(w, 'accept') as Record<string, boolean>)[l.name];
+  }
   // A port leaving its bridge (br_del_if): the bridge's MTU follows the ports that are left.
   if (l.master !== null) bridgeMtuAutoAdjust(n, l.master);
 }

@@ -920,7 +920,7 @@ export function localAddressMap(ns: NetNs): ReadonlyMap<Ipv4, Link> {
   return m;
 }
 
-/** True when `ip` is local to the namespace: an address of any of its links, up or down (see {@link localAddressMap}); 127/8 on an up loopback. */
+/** True when `ip` is local to the namespace: an address of any of its links, up or down (the kernel keeps their `local` routes while a device is down); 127/8 on an up loopback. */
 export function isLocalAddress(ns: NetNs, ip: Ipv4): boolean {
   if (ip >>> 24 === 127) return ns.links['lo']?.up === true;
   return localAddressMap(ns).has(ip);

@@ -9,7 +9,7 @@ import type { Trace } from '../dataplane/types.js';
 import { fail } from '../errors.js';
 import { findNode, findPod, hostNsId, podNsId } from '../model/lookup.js';
 import type { ClusterState, NsId } from '../model/types.js';
-import { ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED, IPV4_HEADER_LEN, type Ipv4Packet } from '../wire/packet.js';
+import { ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_PORT_UNREACH, ICMP_REDIRECT, ICMP_TIME_EXCEEDED, IPV4_HEADER_LEN, type Ipv4Packet } from '../wire/packet.js';
 
 /** Resolves a probe source: a pod (`name` or `namespace/name`) or a node (its host namespace). */
 export function endpointNs(state: ClusterState, from: string): NsId {
@@ -95,12 +95,21 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
     traces.push(r.trace);
     const back = r.trace.fates.filter((f) => f.ns === ns && f.disposition === 'delivered' && f.ip?.payload.kind === 'icmp' && f.role !== 'original');
     const reply = back.find((f) => f.ip!.payload.kind === 'icmp' && (f.ip!.payload as { type: number }).type === ICMP_ECHO_REPLY);
+    // ping's raw socket hears a redirect about its request and prints it, not as an error (iputils: the
+    // statistics count no error for it). Measured: `From 10.0.0.1: icmp_seq=1 Redirect Host(New nexthop:
+    // 10.0.0.3)`, then `64 bytes from 10.0.0.3: icmp_seq=1 ttl=64`.
+    for (const f of back) {
+      const p = f.ip!.payload;
+      if (f.role === 'icmp-error' && p.kind === 'icmp' && p.type === ICMP_REDIRECT && aboutOwnPacket(f.ip!, (q) => q.kind === 'icmp')) {
+        lines.push(`From ${formatIpv4(f.ip!.header.src)}: icmp_seq=${seq} Redirect ${p.code === 0 ? 'Network' : 'Host'}(New nexthop: ${formatIpv4(p.rest >>> 0)})`);
+      }
+    }
     if (reply) {
       replies.push({ seq, from: formatIpv4(reply.ip!.header.src), ttl: reply.ip!.header.ttl, bytes: reply.ip!.header.totalLength - IPV4_HEADER_LEN });
       lines.push(`${reply.ip!.header.totalLength - IPV4_HEADER_LEN} bytes from ${formatIpv4(reply.ip!.header.src)}: icmp_seq=${seq} ttl=${reply.ip!.header.ttl}`);
       continue;
     }
-    const err = back.find((f) => f.role === 'icmp-error' && aboutOwnPacket(f.ip!, (q) => q.kind === 'icmp'));
+    const err = back.find((f) => f.role === 'icmp-error' && !isRedirect(f.ip!) && aboutOwnPacket(f.ip!, (q) => q.kind === 'icmp'));
     if (err) {
       errors.push({ seq, from: formatIpv4(err.ip!.header.src), message: errorText(err.ip!) });
       lines.push(`From ${formatIpv4(err.ip!.header.src)} icmp_seq=${seq} ${errorText(err.ip!)}`);
@@ -143,6 +152,11 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   lines.push('', `--- ${dst} ping statistics ---`,
     `${count} packets transmitted, ${replies.length} received${errors.length ? `, +${errors.length} errors` : ''}, ${loss}% packet loss`);
   return { result: { ok: replies.length === count, transmitted: count, received: replies.length, replies, errors, traces, lines }, state: s };
+}
+
+/** Whether a packet is an ICMP redirect (which the engine sends with the errors' role). */
+function isRedirect(p: Ipv4Packet): boolean {
+  return p.payload.kind === 'icmp' && p.payload.type === ICMP_REDIRECT;
 }
 
 /**
@@ -205,7 +219,9 @@ export function traceroute(state: ClusterState, from: string, dst: string, o: { 
     const r = send(s, ns, udpPacket(to, 33434 + ttl - 1, { ttl, size: 32, srcPort: sport + ttl }));
     s = r.state;
     const dport = 33434 + ttl - 1;
-    const err = r.trace.fates.find((f) => f.ns === ns && f.role === 'icmp-error' && f.disposition === 'delivered' && aboutOwnPacket(f.ip!, (q) => q.kind === 'udp' && q.dstPort === dport));
+    // A redirect does not reach traceroute: udp_err hands it to the routing code (ipv4_sk_redirect), not
+    // to the socket's error queue.
+    const err = r.trace.fates.find((f) => f.ns === ns && f.role === 'icmp-error' && f.disposition === 'delivered' && !isRedirect(f.ip!) && aboutOwnPacket(f.ip!, (q) => q.kind === 'udp' && q.dstPort === dport));
     if (!err && r.trace.disposition === 'neighbourUnreachable' && r.trace.fates[0]?.ns === ns && r.trace.src !== null) {
       // The sender's own ARP for the next hop went unanswered: Linux reports the probe unreachable from the
       // sender itself, as ping does (` 1  10.9.0.1  3071.707 ms !H`, measured in a namespace), and stops.

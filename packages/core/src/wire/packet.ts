@@ -74,6 +74,10 @@ export const ICMP_ECHO_REPLY = 0;
 export const ICMP_DEST_UNREACH = 3;
 export const ICMP_ECHO_REQUEST = 8;
 export const ICMP_TIME_EXCEEDED = 11;
+/** Redirect (RFC 792): the sender should use the gateway in the header's second word for that destination. */
+export const ICMP_REDIRECT = 5;
+/** Redirect code: for the host (the code Linux sends, ip_rt_send_redirect). */
+export const ICMP_REDIR_HOST = 1;
 /** Destination-unreachable codes (RFC 792, RFC 1122). */
 export const ICMP_NET_UNREACH = 0;
 export const ICMP_HOST_UNREACH = 1;
