@@ -475,3 +475,30 @@ describe('ICMP redirects (kern29)', () => {
     expect(sim.traceroute('pod-a', '10.244.1.5', { maxHops: 4 }).lines.slice(1)).toEqual([' 1  10.244.1.1', ' 2  10.244.1.5']);
   });
 });
+
+describe('ICMP redirects in a forwarding loop (kern29)', () => {
+  it('one redirect per router and sender in a send (the kernel\'s per-sender limit), printed after the error but for the last request', () => {
+    // Measured (kernel 6.18; `kn29-…`, icmp_ratelimit=0 as the oracle sets it): A 10.0.0.2 with
+    // `10.99.0.0/16 via 10.0.0.1`, B 10.0.0.1 and C 10.0.0.3 forwarding it to each other, one bridge;
+    // A: ping -n -c 3 -i 0.3 10.99.0.1 →
+    //   From 10.0.0.3 icmp_seq=1 Time to live exceeded
+    //   From 10.0.0.1: icmp_seq=1 Redirect Host(New nexthop: 10.0.0.3)
+    //   From 10.0.0.3: icmp_seq=1 Redirect Host(New nexthop: 10.0.0.1)
+    //   (the same three for seq 2)
+    //   From 10.0.0.3 icmp_seq=3 Time to live exceeded
+    // nstat: IcmpOutRedirects 3 on B and on C (one per request, though the loop passed each 31 times).
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply([
+      { op: 'route.add', ns: 'node/node-2', dst: '10.99.0.0/16', via: '192.168.1.11' },
+      { op: 'route.add', ns: 'node/node-1', dst: '10.99.0.0/16', via: '192.168.1.1' },
+      { op: 'route.add', ns: 'underlay', dst: '10.99.0.0/16', via: '192.168.1.11' },
+    ]);
+    expect(sim.ping('node-2', '10.99.0.1', { count: 2 }).lines.slice(1, 6)).toEqual([
+      'From 192.168.1.1 icmp_seq=1 Time to live exceeded',
+      'From 192.168.1.11: icmp_seq=1 Redirect Host(New nexthop: 192.168.1.1)',
+      'From 192.168.1.1: icmp_seq=1 Redirect Host(New nexthop: 192.168.1.11)',
+      'From 192.168.1.1 icmp_seq=2 Time to live exceeded',
+      '',
+    ]);
+  });
+});

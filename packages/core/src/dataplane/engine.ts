@@ -619,6 +619,8 @@ class Run {
    */
   readonly flows: { ns: NsId; pkt: Ipv4Packet }[] = [];
   pmtuUpd: Map<NsId, Map<string, RouteException>> | null = null;
+  /** The namespaces that sent a redirect in this run, each with the sender it went to (`ns|address`); null until the first. */
+  redirectsSent: string[] | null = null;
   /**
    * A packet the kernel fragmented is followed whole; this is the size of its largest fragment (of the
    * outermost header), so later MTU checks see what the wire carries.
@@ -1503,8 +1505,12 @@ class Run {
    * by default; ip_forward sends it). Measured (kernel 6.18, `kn29-…` namespaces on one bridge: H
    * 10.0.0.2 with `default via 10.0.0.1`, R 10.0.0.1 forwarding, T 10.0.0.3): tcpdump on R shows the
    * request in, `10.0.0.1 > 10.0.0.2: ICMP redirect 10.0.0.3 to host 10.0.0.3, length 92` (quoting the
-   * request with its TTL already 63, no DF), then the request out. Not modelled: the per-sender limit
-   * (inet_peer: redirect k+1 only 20 ms << k after redirect k, none after 9 until 20 s of silence).
+   * request with its TTL already 63, no DF), then the request out. The kernel limits redirects per sender
+   * (inet_peer: redirect k+1 only 20 ms << k after redirect k, none after 9 until 20 s of silence;
+   * measured, 20 pings 0.2 s apart from a sender that ignores them got 7). podnet has no time within a
+   * send, so it keeps the part a send can see: one redirect per namespace and sender in a send (a
+   * forwarding loop through one hairpin, which the kernel's limit cuts to one, or the later probes of a
+   * burst); separate sends each get one, as pings a second apart do.
    */
   sendRedirect(ns: NetNs, dev: string, route: Route, fwd: Ipv4Packet): void {
     const h = fwd.header;
@@ -1512,6 +1518,10 @@ class Run {
     if (op.kind === 'icmp' && op.type !== ICMP_ECHO_REQUEST && op.type !== ICMP_ECHO_REPLY) return;
     const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns));
     if (back === null || back.type !== 'unicast' || back.dev !== dev || back.via !== null) return;
+    const key = `${ns.id}|${h.src}`;
+    const sent = (this.redirectsSent ??= []);
+    if (sent.includes(key)) return;
+    sent.push(key);
     const gw = route.via ?? h.dst;
     const msg = ipv4(h.src, { kind: 'icmp', type: ICMP_REDIRECT, code: ICMP_REDIR_HOST, rest: gw >>> 0, data: quoteForwarded(fwd) }, IPPROTO_ICMP, { src: 0, ttl: 64, id: this.ipId++ });
     const epid = this.newPacket('icmp-error', null, ns.id);

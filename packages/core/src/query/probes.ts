@@ -97,22 +97,31 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
     const reply = back.find((f) => f.ip!.payload.kind === 'icmp' && (f.ip!.payload as { type: number }).type === ICMP_ECHO_REPLY);
     // ping's raw socket hears a redirect about its request and prints it, not as an error (iputils: the
     // statistics count no error for it). Measured: `From 10.0.0.1: icmp_seq=1 Redirect Host(New nexthop:
-    // 10.0.0.3)`, then `64 bytes from 10.0.0.3: icmp_seq=1 ttl=64`.
+    // 10.0.0.3)`, then `64 bytes from 10.0.0.3: icmp_seq=1 ttl=64`. An error about the same request is read
+    // first (ping drains the socket's error queue before its receive queue), and after the last request's
+    // error ping exits before it reads them: measured, a forwarding loop between two routers on the sender's
+    // link (`ping -c 3`): `From 10.0.0.3 icmp_seq=1 Time to live exceeded`, the two redirects, the same for
+    // seq 2, then only `From 10.0.0.3 icmp_seq=3 Time to live exceeded` (with `-c 1`, no redirect line).
+    const redirects: string[] = [];
     for (const f of back) {
       const p = f.ip!.payload;
       if (f.role === 'icmp-error' && p.kind === 'icmp' && p.type === ICMP_REDIRECT && aboutOwnPacket(f.ip!, (q) => q.kind === 'icmp')) {
-        lines.push(`From ${formatIpv4(f.ip!.header.src)}: icmp_seq=${seq} Redirect ${p.code === 0 ? 'Network' : 'Host'}(New nexthop: ${formatIpv4(p.rest >>> 0)})`);
+        redirects.push(`From ${formatIpv4(f.ip!.header.src)}: icmp_seq=${seq} Redirect ${p.code === 0 ? 'Network' : 'Host'}(New nexthop: ${formatIpv4(p.rest >>> 0)})`);
       }
     }
     if (reply) {
+      lines.push(...redirects);
       replies.push({ seq, from: formatIpv4(reply.ip!.header.src), ttl: reply.ip!.header.ttl, bytes: reply.ip!.header.totalLength - IPV4_HEADER_LEN });
       lines.push(`${reply.ip!.header.totalLength - IPV4_HEADER_LEN} bytes from ${formatIpv4(reply.ip!.header.src)}: icmp_seq=${seq} ttl=${reply.ip!.header.ttl}`);
       continue;
     }
+    // After an error about the request, its redirects, but none after the last request's error.
+    const late = seq < count ? redirects : [];
+    const errorsBefore = errors.length;
     const err = back.find((f) => f.role === 'icmp-error' && !isRedirect(f.ip!) && aboutOwnPacket(f.ip!, (q) => q.kind === 'icmp'));
     if (err) {
       errors.push({ seq, from: formatIpv4(err.ip!.header.src), message: errorText(err.ip!) });
-      lines.push(`From ${formatIpv4(err.ip!.header.src)} icmp_seq=${seq} ${errorText(err.ip!)}`);
+      lines.push(`From ${formatIpv4(err.ip!.header.src)} icmp_seq=${seq} ${errorText(err.ip!)}`, ...late);
       continue;
     }
     const d = r.trace.disposition;
@@ -147,6 +156,7 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
       errors.push({ seq, from: formatIpv4(r.trace.src), message: 'Destination Host Unreachable' });
       lines.push(`From ${formatIpv4(r.trace.src)} icmp_seq=${seq} Destination Host Unreachable`);
     }
+    lines.push(...(errors.length === errorsBefore ? redirects : late));
   }
   const loss = Math.round(((count - replies.length) / count) * 100);
   lines.push('', `--- ${dst} ping statistics ---`,
