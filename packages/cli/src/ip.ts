@@ -445,7 +445,7 @@ function routeGet(ctx: Ctx, ns: NetNs, dst: string): Output {
   const redirected = pm?.gw !== undefined && best.via !== null && pm.via === best.via && pm.dev === best.dev ? pm.gw : null;
   const gw = redirected ?? best.via;
   const via = gw !== null ? ` via ${formatIpv4(gw)}` : '';
-  const cache = pm ? `    cache ${redirected !== null ? '<redirected> ' : ''}expires ${Math.ceil((pm.expires - ctx.sim.now()) / 1000)}sec ${pm.mtu > 0 ? `mtu ${pm.mtu} ` : ''}` : '    cache ';
+  const cache = pm && (pm.mtu > 0 || redirected !== null) ? `    cache ${redirected !== null ? '<redirected> ' : ''}expires ${Math.ceil((pm.expires - ctx.sim.now()) / 1000)}sec ${pm.mtu > 0 ? `mtu ${pm.mtu} ` : ''}` : '    cache ';
   return ok(`${dst}${via} dev ${best.dev ?? ''}${src !== null ? ` src ${formatIpv4(src)}` : ''} uid 0 \n${cache}\n`);
 }
 
