@@ -502,3 +502,28 @@ describe('ICMP redirects in a forwarding loop (kern29)', () => {
     ]);
   });
 });
+
+describe('an ARP failure of a tunnel\'s outer packet (kern29)', () => {
+  it('is not the probe\'s: ping hears nothing and traceroute prints `*`', () => {
+    // The oracle (seed 23, faulted #4, broken-overlapping-ipam; on main before this change too): node-2
+    // routes its own pod's address to node-1's VTEP (flannel's route came first), node-1's `eth0` is down:
+    // node-2's ARP for 192.168.1.11 fails. The kernel: `ping` no reply, `traceroute` `* * * * * * * *`
+    // (arp_error_report's host unreachable goes to the VXLAN socket, the outer packet's sender); podnet
+    // printed `From 10.5.0.128 Destination Host Unreachable` and `10.5.0.128 !H`.
+    const sim = createSimulator({
+      podCidr: '10.0.0.0/16', nodeCidrMaskSize: 24, cni: broken.overlappingIpam(),
+      underlay: { segments: [{ name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1' }] },
+      nodes: [{ name: 'node-1', segment: 'rack-a' }, { name: 'node-2', segment: 'rack-a' }],
+      pods: [{ name: 'pod-2-1', node: 'node-2' }],
+    });
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'eth0', up: false });
+    const to = formatIpv4(sim.pod('pod-2-1').ip!);
+    const r = sim.ping('node-2', to);
+    expect(r.traces[0]!.disposition).toBe('neighbourUnreachable');
+    expect(r.errors).toEqual([]);
+    expect(r.lines[1]).toBe('');
+    expect(sim.traceroute('node-2', to, { maxHops: 3 }).lines.slice(1)).toEqual([' 1  *', ' 2  *', ' 3  *']);
+    // The probe's own next hop unanswered still is (the case ping and traceroute report).
+    expect(sim.ping('node-2', '192.168.1.11').lines[1]).toBe('From 192.168.1.12 icmp_seq=1 Destination Host Unreachable');
+  });
+});
