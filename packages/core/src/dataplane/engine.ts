@@ -610,6 +610,8 @@ class Run {
   ownersCache: Map<number, Owned | null> | null = null;
   nextPid = 1;
   stepCount = 0;
+  /** Floods by bridges so far (each sends a copy to every up port but one: what a port more would cost). */
+  floods = 0;
   ipId = 1;
   exhausted = false;
   /** Namespaces of the steps taken, ARP frames excepted (`SendOptions.visited`), or null. */
@@ -980,6 +982,7 @@ class Run {
   /** A bridge floods a frame (a broadcast, or an `unknown` unicast) to every up port but the one it came in by. */
   flood(ns: NetNs, br: Link, inPort: string | null, frame: Frame, ip: Ipv4Packet | null, pid: number, unknown: boolean): void {
     const dst = frame.eth.dst;
+    this.floods++;
     this.step(pid, ns.id, br.name, 'bridge-flood', this.record ? note((b, u, m) => `${b} floods (${u ? `unknown unicast ${m}` : 'broadcast'}) to every port but the one it came in by`, br.name, unknown, dst) : null, frame, ip);
     if (dst === BROADCAST_MAC && !this.record && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, inPort, frame, frame.payload.targetIp, pid)) return;
     const links = linkList(ns);
@@ -1962,6 +1965,8 @@ export function describeRoute(r: Route): string {
 
 /** A send's step budget unless it names one ({@link SendOptions.maxSteps}), and every probe's. */
 const MAX_STEPS = 4096;
+/** The step budget of a check's probe ({@link probeSend}): a probe that needs more ends as a `loop`. */
+export const PROBE_MAX_STEPS = MAX_STEPS;
 
 /** `run`, whose sender `from` must be a namespace of its state (else NAMESPACE_NOT_FOUND). */
 function sender(run: Run, from: NsId): Run {
@@ -2015,6 +2020,10 @@ export interface ProbeOutcome {
   readonly replied: boolean;
   /** The namespaces of the steps taken, ARP frames excepted, when asked for; else null. */
   readonly visited: ReadonlySet<NsId> | null;
+  /** Steps the run took, of the {@link PROBE_MAX_STEPS} a probe may take. */
+  readonly steps: number;
+  /** Floods by bridges in the run: a port added to a bridge would cost each of them one copy more. */
+  readonly floods: number;
 }
 
 /**
@@ -2033,7 +2042,7 @@ export function probeSend(state: ClusterState, from: NsId, packet: Ipv4Packet, v
     const f = info[i]!.fate;
     replied = f !== undefined && repliedWith(f, from);
   }
-  return { violations: run.violations, replied, visited: run.visited };
+  return { violations: run.violations, replied, visited: run.visited, steps: run.stepCount, floods: run.floods };
 }
 
 /**

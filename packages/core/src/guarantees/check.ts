@@ -17,7 +17,7 @@
  */
 import { formatIpv4 } from '../addr/ipv4.js';
 import { icmpEcho } from '../dataplane/build.js';
-import { describeRoute, probeSend, repliedWith, send } from '../dataplane/engine.js';
+import { describeRoute, PROBE_MAX_STEPS, probeSend, repliedWith, send } from '../dataplane/engine.js';
 import { podKeys } from '../dataplane/links.js';
 import { fail } from '../errors.js';
 import type { Trace } from '../dataplane/types.js';
@@ -26,7 +26,7 @@ import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
 import type { ClusterState, IpOwner, NsId, PlacedPod } from '../model/types.js';
 import { SHARD_COUNT, shardGet, shardKeys, shardLeafSize, shardLeafValue, shardSome, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REQUEST } from '../wire/packet.js';
-import { departedPods, type ChangeScope } from './scope.js';
+import { arrivedPods, departedPods, MAX_ARRIVING_PORTS, type ChangeScope } from './scope.js';
 
 export type GuaranteeName = 'unique-ip' | 'no-nat' | 'node-reaches-pods';
 
@@ -67,11 +67,18 @@ interface PairRecord {
    * in order of first visit: what decides whether taking a pod away can change the pair (departedPods in scope.ts).
    */
   readonly strays?: readonly NsId[];
+  /**
+   * How many more ports the bridges its packets were flooded on could have before the probe would run out of
+   * steps (each port a copy more per flood, {@link COPY_STEPS} steps at most each): kept only when fewer than
+   * {@link MAX_ARRIVING_PORTS}, for a pod's arrival to know which passing probes it must run again
+   * (arrivedPods in scope.ts). Almost no probe comes near its budget.
+   */
+  readonly slack?: number;
 }
 
 /** Whether a pair must be remembered between checks: it fails, or a change elsewhere can change it. */
 function worthKeeping(r: PairRecord): boolean {
-  return r.violations.length > 0 || r.transit.length > 0 || r.router === true || r.strays !== undefined;
+  return r.violations.length > 0 || r.transit.length > 0 || r.router === true || r.strays !== undefined || r.slack !== undefined;
 }
 
 /** The incremental checker's memory between changes: failing pairs and pairs with transit nodes. */
@@ -148,7 +155,7 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
     const quick = probeSend(state, fromNs, icmpEcho(to.ip!), mode === 'transit');
     if (quick.violations.length === 0 && quick.replied) {
       if (quick.visited === null) return PASSED;
-      return footprint(nodeOf, fromNs, to, quick.visited, PASSED.violations);
+      return footprint(nodeOf, fromNs, to, quick.visited, PASSED.violations, slackOf(quick.steps, quick.floods));
     }
   }
   const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true, commit: false });
@@ -163,7 +170,22 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
   if (!replied(trace, fromNs)) violations.push(unreachable(state, trace, fromNs, fromLabel, to, guarantee, 'the request'));
   // A broadcast ARP request reaches every node of a segment; those that do not own the address only
   // drop it, and an address changing owners is caught through the IP index, so ARP is not transit.
-  return footprint(nodeOf, fromNs, to, trace.steps.filter((s) => s.frame?.payload.kind !== 'arp').map((s) => s.ns), violations);
+  let floods = 0;
+  for (const s of trace.steps) if (s.kind === 'bridge-flood') floods++;
+  return footprint(nodeOf, fromNs, to, trace.steps.filter((s) => s.frame?.payload.kind !== 'arp').map((s) => s.ns), violations, slackOf(trace.steps.length, floods));
+}
+
+/**
+ * The most steps a copy of a flooded frame takes in a namespace that drops it: the veth crossing, its arrival,
+ * the drop. A port added to a bridge costs each flood there at most that many steps more.
+ */
+const COPY_STEPS = 4;
+
+/** A probe's {@link PairRecord.slack}: undefined when it could absorb {@link MAX_ARRIVING_PORTS} ports more. */
+function slackOf(steps: number, floods: number): number | undefined {
+  if (floods === 0) return undefined;
+  const slack = Math.floor((PROBE_MAX_STEPS - steps) / (COPY_STEPS * floods));
+  return slack < MAX_ARRIVING_PORTS ? Math.max(0, slack) : undefined;
 }
 
 /**
@@ -171,7 +193,7 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
  * `visited`: the nodes other than the pair's own, whether the router, and the pod namespaces other than the
  * pair's own. A passing probe that crossed none of them (most) is {@link PASSED}.
  */
-function footprint(nodeOf: NodeOf, fromNs: NsId, to: PlacedPod, visited: Iterable<NsId>, violations: readonly Violation[]): PairRecord {
+function footprint(nodeOf: NodeOf, fromNs: NsId, to: PlacedPod, visited: Iterable<NsId>, violations: readonly Violation[], slack: number | undefined): PairRecord {
   const fromNode = nodeOf(fromNs);
   // Most pairs cross no other node and no other pod: no array for them.
   let transit: string[] | null = null;
@@ -187,10 +209,11 @@ function footprint(nodeOf: NodeOf, fromNs: NsId, to: PlacedPod, visited: Iterabl
     // `pod/<key>`: the destination's namespace is told by its key, without a string made for it per probe.
     if (ns.startsWith('pod/') && ns !== fromNs && !(ns.length === to.key.length + 4 && ns.endsWith(to.key)) && !strays?.includes(ns)) (strays ??= []).push(ns);
   }
-  if (violations.length === 0 && transit === null && !router && strays === null) return PASSED;
-  const r: { violations: readonly Violation[]; transit: readonly string[]; router?: true; strays?: readonly NsId[] } = { violations, transit: transit ?? NO_TRANSIT };
+  if (violations.length === 0 && transit === null && !router && strays === null && slack === undefined) return PASSED;
+  const r: { violations: readonly Violation[]; transit: readonly string[]; router?: true; strays?: readonly NsId[]; slack?: number } = { violations, transit: transit ?? NO_TRANSIT };
   if (router) r.router = true;
   if (strays !== null) r.strays = strays;
+  if (slack !== undefined) r.slack = slack;
   return r;
 }
 
@@ -425,7 +448,11 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   // node's pods: 3.1 probes per deletePod in every-change property runs of flannel VXLAN, now none.)
   const departed = scope.from === undefined ? null : departedPods(scope.from, state, scope);
   const gone = departed === null ? null : new Set(departed);
-  const touched = new Set(gone === null ? scope.nodes : []);
+  // Pods brought onto a node, and nothing else a probe of the pods that were there reads (arrivedPods): their
+  // node is not touched; the new pods are (their addresses changed owners), and a pair is probed again only if
+  // it fails, or its probe was flooded near its step budget on bridges that now have more ports.
+  const arrival = departed === null && scope.from !== undefined ? arrivedPods(scope.from, state, scope) : null;
+  const touched = new Set(gone === null && arrival === null ? scope.nodes : []);
   const routerChanged = scope.routerNeigh === true;
   const nodeOf = nodeLookup(state);
   // A node that owns an address whose owners changed is touched too, though its namespaces did not change:
@@ -433,7 +460,8 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   // delivery checks that the address has one owner — a pod claiming node-2's cni0 address breaks node-2's
   // probes. (An owner that lost or gained the address changed its own namespace: it is in scope.nodes.)
   // An address the underlay shares is answered for on the segment: judged again everywhere.
-  for (const ip of scope.ips) {
+  // (The addresses pods brought are theirs alone, new, and no probe of the node's other pods leaves from one.)
+  if (arrival === null) for (const ip of scope.ips) {
     for (const o of shardGet(state.ipIndex, ip) ?? []) {
       const n = nodeOf(o.ns);
       if (n === null) return audit(state);
@@ -465,7 +493,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     if (fromNode === undefined || !toPod) continue;
     const toTouched = touchedPods.has(toPod);
     const fromTouched = fromPod !== undefined && touchedPods.has(fromPod);
-    if (r.violations.length || touched.has(fromNode) || toTouched || fromTouched || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true) || (gone !== null && r.strays !== undefined && r.strays.some((ns) => gone.has(ns)))) {
+    if (r.violations.length || touched.has(fromNode) || toTouched || fromTouched || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true) || (gone !== null && r.strays !== undefined && r.strays.some((ns) => gone.has(ns))) || (arrival !== null && r.slack !== undefined && r.slack < arrival.ports)) {
       // The touched pods' pairs: every pod pair with a touched end, and each touched pod's node to it.
       if (node ? toTouched && fromNode === toPod.node : toTouched || fromTouched) continue;
       again.push(node ? [hostNsId(fromNode), fromNode, toPod, 'node-reaches-pods'] : [podNsId(from), from, toPod, 'no-nat']);
