@@ -77,6 +77,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let lab: string | null = null;
   let start = 0;
   const labs: Lab[] = [];
+  let labFile: string | null = null;
   if (argv[0] === 'lab') {
     // podnet lab list|hint|check print and exit; podnet lab start N opens the shell (or runs -c) in the lab.
     const sub = argv[1] ?? 'list';
@@ -87,6 +88,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       try {
         const own = labFromFile(parse(readFileSync(ref, 'utf8')));
         labs.push(own);
+        labFile = ref;
         ref = own.name;
       } catch (e) {
         process.stderr.write(`podnet: ${ref}: ${(e as Error).message}\n${isPodnetError(e) ? `hint: ${e.hint}\n` : ''}`);
@@ -116,7 +118,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const spec = scenario === null ? undefined : (parse(readFileSync(scenario, 'utf8')) as ClusterSpecJson);
     session = createSession({ ...(spec === undefined ? {} : { spec }), ...(labs.length ? { labs } : {}) });
   } catch (e) {
-    process.stderr.write(`podnet: ${scenario ?? 'seed lab'}: ${(e as Error).message}\n`);
+    process.stderr.write(`podnet: ${labFile ?? scenario ?? 'seed lab'}: ${(e as Error).message}\n`);
     return 1;
   }
   if (lab !== null) {
