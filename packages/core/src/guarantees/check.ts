@@ -23,7 +23,7 @@ import { fail } from '../errors.js';
 import type { Trace } from '../dataplane/types.js';
 import { findNs, hostNsId, nodeOfNs, podNsId, UNDERLAY_NS } from '../model/lookup.js';
 import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
-import type { ClusterState, IpOwner, NsId, PlacedPod } from '../model/types.js';
+import type { ClusterState, IpOwner, Node, NsId, PlacedPod } from '../model/types.js';
 import { SHARD_COUNT, shardGet, shardKeys, shardLeafSize, shardLeafValue, shardSome, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REQUEST } from '../wire/packet.js';
 import { arrivedPods, departedPods, MAX_ARRIVING_PORTS, type ChangeScope } from './scope.js';
@@ -89,14 +89,26 @@ export interface CheckMemory {
 
 export const EMPTY_MEMORY: CheckMemory = { pairs: new Map(), unique: new Map() };
 
-/** The pods probes go to and from: running, in a namespace of their own; sorted by key unless `sorted` is false. */
+/** Whether probes go to and from this pod: running, in a namespace of its own. */
+function probedPod(p: PlacedPod): boolean {
+  return !p.hostNetwork && p.status.phase === 'Running';
+}
+
+/** The pods probes go to and from ({@link probedPod}); sorted by key unless `sorted` is false. */
 function probePods(state: ClusterState, sorted = true): PlacedPod[] {
   const out: PlacedPod[] = [];
   for (const n of shardValues(state.nodes)) {
     const pods = n.pods;
-    for (const k in pods) { const p = pods[k]!; if (!p.hostNetwork && p.status.phase === 'Running') out.push(p); }
+    for (const k in pods) { const p = pods[k]!; if (probedPod(p)) out.push(p); }
   }
   return sorted ? out.sort((a, b) => (a.key < b.key ? -1 : 1)) : out;
+}
+
+/** The pod of this key that probes go to and from, through the pod index, or undefined. */
+function podByKey(state: ClusterState, key: string): PlacedPod | undefined {
+  const n = shardGet(state.podIndex, key);
+  const p = n === undefined ? undefined : shardGet(state.nodes, n)?.pods[key];
+  return p !== undefined && probedPod(p) ? p : undefined;
 }
 
 function uniqueViolation(ip: string, owners: readonly IpOwner[]): Violation | null {
@@ -469,16 +481,31 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     }
   }
   const unique = recheckUnique(state, memory.unique, scope.ips);
-  // In the state's walk order, unsorted: the order pairs are probed in changes no verdict (each probe is a
-  // function of the state alone) and the verdict's violations are sorted by key.
-  const pods = probePods(state, false);
-  const byKey = new Map<string, PlacedPod>();
-  for (const p of pods) byKey.set(p.key, p);
-  // A pod whose address changed owners is touched too: the per-hop unique-owner check of every probe
-  // to it reads the IP index.
+  // The touched pods, found without walking every pod (at 150,000 pods a walk and a map of them were most of
+  // a delete's exact check, which probes nothing): the pods of the touched nodes, and a pod whose address
+  // changed owners — the per-hop unique-owner check of every probe to it reads the IP index. Such a pod owns
+  // that address, or lost it, which changed its namespace: its node is among the scope's nodes.
   const ipSet = new Set(scope.ips);
-  const touchedPod = (p: PlacedPod | undefined): boolean => p !== undefined && (touched.has(p.node) || (p.ip !== null && ipSet.has(String(p.ip))));
-  const touchedPods = new Set(pods.filter(touchedPod));
+  const touchedPods = new Set<PlacedPod>();
+  const addTouched = (n: Node | undefined, all: boolean): void => {
+    if (n === undefined) return;
+    const keys = podKeys(n);
+    for (let i = 0; i < keys.length; i++) {
+      const p = n.pods[keys[i]!]!;
+      if (probedPod(p) && (all || (p.ip !== null && ipSet.has(String(p.ip))))) touchedPods.add(p);
+    }
+  };
+  for (const name of touched) addTouched(shardGet(state.nodes, name), true);
+  if (ipSet.size > 0) {
+    for (const name of scope.nodes) if (!touched.has(name)) addTouched(shardGet(state.nodes, name), false);
+    for (const ip of scope.ips) {
+      for (const o of shardGet(state.ipIndex, ip) ?? []) {
+        if (o.kind !== 'pod') continue;
+        const p = podByKey(state, o.name);
+        if (p !== undefined && p.ip !== null && String(p.ip) === ip) touchedPods.add(p);
+      }
+    }
+  }
   const pairs = new Map<string, PairRecord>();
   // Remembered pairs to probe again that the pairs of the touched pods below do not include (each once: the
   // memory's keys are distinct), as probe()'s arguments.
@@ -487,9 +514,9 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   for (const [k, r] of memory.pairs) {
     const [from, to] = k.split('>') as [string, string];
     const node = from.startsWith('node:');
-    const fromPod = node ? undefined : byKey.get(from);
+    const fromPod = node ? undefined : podByKey(state, from);
     const fromNode = node ? from.slice(5) : fromPod?.node;
-    const toPod = byKey.get(to);
+    const toPod = podByKey(state, to);
     if (fromNode === undefined || !toPod) continue;
     const toTouched = touchedPods.has(toPod);
     const fromTouched = fromPod !== undefined && touchedPods.has(fromPod);
@@ -513,7 +540,10 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   };
   for (const [fromNs, from, to, guarantee] of again) probe(fromNs, from, to, guarantee);
   // Each pair of the touched pods once, without a queue: a pair with two touched ends is probed from its
-  // sender's side of the loop.
+  // sender's side of the loop. Every pod, in the state's walk order, only when there is a touched pod: the
+  // order pairs are probed in changes no verdict (each probe is a function of the state alone) and the
+  // verdict's violations are sorted by key.
+  const pods = touchedPods.size === 0 ? [] : probePods(state, false);
   for (const q of touchedPods) probe(hostNsId(q.node), q.node, q, 'node-reaches-pods');
   for (const p of touchedPods) {
     const pNs = podNsId(p.key);
