@@ -118,3 +118,40 @@ describe('a pod arriving on a node', () => {
     expectOldPairsCaught(sim);
   });
 });
+
+describe('a pod whose address another pod answers for', () => {
+  /**
+   * node-1 runs q and w, node-2 runs p. q drops its own address and w takes it (`ip addr add <q's IP>/32 dev
+   * eth0` in w): p's probes to q's address are answered by w. The check finds the pods a change touched
+   * without walking every pod; q, which no longer holds its address, is found through what its pairs crossed.
+   */
+  const answeredByW = () => {
+    const sim = createSimulator({ cni: flannel() });
+    sim.addNode({ name: 'node-1' });
+    sim.addNode({ name: 'node-2' });
+    const q = sim.addPod({ name: 'q', node: 'node-1' });
+    sim.addPod({ name: 'w', node: 'node-1' });
+    sim.addPod({ name: 'p', node: 'node-2' });
+    const ip = formatIpv4(q.ip!);
+    sim.apply([
+      { op: 'addr.del', ns: 'pod/default/q', dev: 'eth0', addr: `${ip}/24` },
+      { op: 'addr.add', ns: 'pod/default/w', dev: 'eth0', addr: `${ip}/32` },
+    ]);
+    expect(keys(sim.violations)).toBe(keys(sim.check().violations));
+    return { sim, ip };
+  };
+
+  it('w deleted: the pairs to q\'s address fail, and the check says so', () => {
+    const { sim } = answeredByW();
+    sim.deletePod('w');
+    expect(keys(sim.violations)).toBe(keys(sim.check().violations));
+    expect(sim.violations.some((v) => v.where.from === 'default/p' && v.where.to === 'default/q')).toBe(true);
+  });
+
+  it('w gives the address back: the same', () => {
+    const { sim, ip } = answeredByW();
+    sim.apply({ op: 'addr.del', ns: 'pod/default/w', dev: 'eth0', addr: `${ip}/32` });
+    expect(keys(sim.violations)).toBe(keys(sim.check().violations));
+    expect(sim.violations.some((v) => v.where.from === 'default/p' && v.where.to === 'default/q')).toBe(true);
+  });
+});
