@@ -993,7 +993,7 @@ class Run {
   brNfIdle(ns: NetNs): boolean {
     if (!ns.sysctl.bridgeNfCallIptables) return true;
     const v = this.view(ns);
-    return v.noRules && v.noConntrack && (this.ctUpd === null || !this.ctUpd.has(ns.id));
+    return (v.noRules || brHooks(ns.rules) === 0) && v.noConntrack && (this.ctUpd === null || !this.ctUpd.has(ns.id));
   }
 
   /**
@@ -1007,9 +1007,11 @@ class Run {
    */
   brNfForward(ns: NetNs, br: Link, frame: Frame, ip: Ipv4Packet, pid: number, prerouted: boolean): Frame | null {
     if (!prerouted && this.brNfPrerouting(ns, br, frame, ip, pid)) return null;
+    const hooks = brHooks(ns.rules);
+    if (hooks === 0) return frame;
     this.seeFlow(ns, ip);
-    if (this.filterVerdict(ns, 'FORWARD', ip, br.name, br.name, pid)) return null;
-    const sn = this.natRule(ns, 'POSTROUTING', ip, null, br.name);
+    if ((hooks & BR_FORWARD) !== 0 && this.filterVerdict(ns, 'FORWARD', ip, br.name, br.name, pid)) return null;
+    const sn = (hooks & BR_SNAT) !== 0 ? this.natRule(ns, 'POSTROUTING', ip, null, br.name) : null;
     if (sn === null || (sn.target !== 'MASQUERADE' && sn.target !== 'SNAT')) return frame;
     // MASQUERADE takes inet_select_addr(the bridge, the destination): measured, a same-node ping through a
     // `-s 10.244.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE` reached the other pod from 10.244.1.1 (cni0's).
@@ -1035,7 +1037,7 @@ class Run {
    * untranslated, it is translated once. True when it was handed up.
    */
   brNfPrerouting(ns: NetNs, br: Link, frame: Frame, ip: Ipv4Packet, pid: number): boolean {
-    const dnat = this.natRule(ns, 'PREROUTING', ip, br.name, null);
+    const dnat = (brHooks(ns.rules) & BR_DNAT) !== 0 ? this.natRule(ns, 'PREROUTING', ip, br.name, null) : null;
     if (this.ctReplyOf(ns, ip) === null && (dnat === null || dnat.target !== 'DNAT' || dnat.to === null)) return false;
     this.step(pid, ns.id, br.name, 'bridge-local', this.record ? note((b) => `br_netfilter: PREROUTING of ${b} changes the destination, so the bridge hands the packet to the IP layer to be routed`, br.name) : null, frame, ip);
     this.ipInput(ns, br.name, ip, pid);
@@ -2056,6 +2058,32 @@ class Run {
     }
     return netNsRecord(was.id, was.links, was.routes, neigh, fdb, was.sysctl, was.rules, conntrack, was.peerSets, was.listening, pmtu, was.nextIfindex);
   }
+}
+
+/** br_netfilter hooks a namespace's rules can act in ({@link brHooks}): a DNAT in nat PREROUTING, a filter FORWARD rule, a MASQUERADE or SNAT in nat POSTROUTING. */
+const BR_DNAT = 1;
+const BR_FORWARD = 2;
+const BR_SNAT = 4;
+const brHooksMemo = new WeakMap<readonly NfRule[], number>();
+
+/**
+ * Which of the hooks a bridged frame passes a rule list can act in (BR_* bits), memoized on the list (rule
+ * lists are immutable and shared from state to state): a flannel node, whose only nat rules are in
+ * POSTROUTING, costs a bridged frame no look at PREROUTING or FORWARD.
+ */
+function brHooks(rules: readonly NfRule[]): number {
+  if (rules.length === 0) return 0;
+  let m = brHooksMemo.get(rules);
+  if (m === undefined) {
+    m = 0;
+    for (const r of rules) {
+      if (r.table === 'filter' && r.chain === 'FORWARD') m |= BR_FORWARD;
+      else if (r.table === 'nat' && r.chain === 'PREROUTING' && r.target === 'DNAT') m |= BR_DNAT;
+      else if (r.table === 'nat' && r.chain === 'POSTROUTING' && (r.target === 'MASQUERADE' || r.target === 'SNAT')) m |= BR_SNAT;
+    }
+    brHooksMemo.set(rules, m);
+  }
+  return m;
 }
 
 /** A namespace that learned from a packet, on its node ({@link Run.commit}): its id, and its pod's key (null for the host's). */
