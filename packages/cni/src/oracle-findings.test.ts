@@ -405,6 +405,24 @@ describe('br_netfilter: IPv4 frames bridged between two ports of cni0 pass iptab
   });
 });
 
+describe('br_netfilter and DNAT of a bridged frame', () => {
+  it('a DNAT in PREROUTING sends a bridged frame to another pod of the node, bridged again (TTL unchanged); the reply stays bridged, its source translated back', () => {
+    // Measured (bn29-n with cni0 10.244.1.1/24 and pods 10.244.1.2, .3, .4 on it): `iptables -t nat -A
+    // PREROUTING -d 10.244.1.3 -p icmp -j DNAT --to-destination 10.244.1.4`, then `ping -c1 10.244.1.3` from
+    // 10.244.1.2: tcpdump in .4 `ttl 64 … 10.244.1.2 > 10.244.1.4: ICMP echo request`, and the sender
+    // `64 bytes from 10.244.1.3: icmp_seq=1 ttl=64`; with ip_forward=0 on the node no reply.
+    const spec = seedLabSpec();
+    const sim = simulatorFromSpec({ ...spec, pods: [...spec.pods!, { name: 'pod-g', node: 'node-1', ip: '10.244.1.6' }] });
+    sim.apply({ op: 'rule.append', ns: 'node/node-1', rule: { table: 'nat', chain: 'PREROUTING', dst: '10.244.1.5', protocol: 'icmp', target: 'DNAT', to: '10.244.1.6' } });
+    const t = sim.ping('pod-a', '10.244.1.5');
+    expect(t.lines).toContain('64 bytes from 10.244.1.5: icmp_seq=1 ttl=64');
+    const req = t.traces[0]!.steps.find((s) => s.kind === 'deliver' && s.packet === 1)!;
+    expect([req.ns, formatIpv4(req.ip!.header.src), formatIpv4(req.ip!.header.dst), req.ip!.header.ttl]).toEqual(['pod/default/pod-g', '10.244.1.4', '10.244.1.6', 64]);
+    sim.apply({ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.ip_forward', value: '0' });
+    expect(sim.ping('pod-a', '10.244.1.5').ok).toBe(false);
+  });
+});
+
 describe('the quote of an ICMP error about a de-NATed reply', () => {
   it('is the reply as it arrived, before conntrack translated it back (nf_nat_icmp_reply_translation)', () => {
     // The oracle (broken-masquerade, faulted #1 of seed 31, `capture` on node-4's eth0): node-4 masquerades

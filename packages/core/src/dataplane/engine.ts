@@ -1005,8 +1005,17 @@ class Run {
    * modelled. Returns the frame to forward, rewritten by a MASQUERADE or SNAT, or null when it was consumed:
    * dropped or rejected by FORWARD, or handed to the IP layer because PREROUTING changed its destination.
    */
-  brNfForward(ns: NetNs, br: Link, frame: Frame, ip: Ipv4Packet, pid: number, prerouted: boolean): Frame | null {
-    if (!prerouted && this.brNfPrerouting(ns, br, frame, ip, pid)) return null;
+  brNfForward(ns: NetNs, br: Link, frame0: Frame, ip0: Ipv4Packet, pid: number, prerouted: boolean): Frame | null {
+    let frame = frame0;
+    let ip = ip0;
+    if (!prerouted) {
+      const pre = this.brNfPrerouting(ns, br, frame, ip, pid);
+      if (pre === null) return null;
+      if (pre !== ip) {
+        ip = pre;
+        frame = { eth: frame.eth, payload: ip };
+      }
+    }
     const hooks = brHooks(ns.rules);
     if (hooks === 0) return frame;
     this.seeFlow(ns, ip);
@@ -1034,14 +1043,19 @@ class Run {
    * masqueraded source) or a DNAT rule changes makes br_nf_pre_routing_finish route the packet
    * (ip_route_input): it leaves the bridge path, for the host or back to the bridge (bridged DNAT, see
    * {@link brNfBridgedDnat}). The IP layer does that translation itself (ipInput's PREROUTING): handed up
-   * untranslated, it is translated once. True when it was handed up.
+   * untranslated, it is translated once; null then. A reply whose source alone conntrack translates back (to
+   * a DNATed flow's original destination) stays bridged, translated: that packet is returned (measured:
+   * with `-t nat -A PREROUTING -d 10.244.1.3 -p icmp -j DNAT --to-destination 10.244.1.4` on the node, a pod's
+   * ping to 10.244.1.3 reached 10.244.1.4 with ttl 64 and got `64 bytes from 10.244.1.3: … ttl=64`).
    */
-  brNfPrerouting(ns: NetNs, br: Link, frame: Frame, ip: Ipv4Packet, pid: number): boolean {
-    const dnat = (brHooks(ns.rules) & BR_DNAT) !== 0 ? this.natRule(ns, 'PREROUTING', ip, br.name, null) : null;
-    if (this.ctReplyOf(ns, ip) === null && (dnat === null || dnat.target !== 'DNAT' || dnat.to === null)) return false;
+  brNfPrerouting(ns: NetNs, br: Link, frame: Frame, ip: Ipv4Packet, pid: number): Ipv4Packet | null {
+    const c = this.ctReplyOf(ns, ip);
+    if (c !== null && c.origSrc === ip.header.dst) return this.conntrackReverse(ns, ip, pid);
+    const dnat = c === null && (brHooks(ns.rules) & BR_DNAT) !== 0 ? this.natRule(ns, 'PREROUTING', ip, br.name, null) : null;
+    if (c === null && (dnat === null || dnat.target !== 'DNAT' || dnat.to === null)) return ip;
     this.step(pid, ns.id, br.name, 'bridge-local', this.record ? note((b) => `br_netfilter: PREROUTING of ${b} changes the destination, so the bridge hands the packet to the IP layer to be routed`, br.name) : null, frame, ip);
     this.ipInput(ns, br.name, ip, pid);
-    return true;
+    return null;
   }
 
   /**
