@@ -17,3 +17,5 @@ export { describeFrame, FilterError, matchFilter, parseFilter } from './tcpdump.
 export { humanDuration, tabwrite } from './format.js';
 export type { Lab, LabVerdict } from './labs.js';
 export { findLab, LABS } from './labs.js';
+export type { LabCheckSpec, LabFile } from './labfile.js';
+export { labFromFile } from './labfile.js';

@@ -32,7 +32,7 @@ function runningPods(sim: Simulator, namespace = 'default') {
 }
 
 /** Pings from one pod per node to one pod on every other node; each line says what happened. */
-function crossNodePings(sim: Simulator, size?: number): { ok: boolean; lines: string[] } {
+export function crossNodePings(sim: Simulator, size?: number): { ok: boolean; lines: string[] } {
   const pods = runningPods(sim);
   const perNode = new Map<string, (typeof pods)[number]>();
   for (const p of pods) if (!perNode.has(p.node!)) perNode.set(p.node!, p);
@@ -53,7 +53,8 @@ function crossNodePings(sim: Simulator, size?: number): { ok: boolean; lines: st
   return { ok, lines };
 }
 
-function auditLines(sim: Simulator): { ok: boolean; lines: string[] } {
+/** The full audit of the three guarantees as `lab check` lines (the first five violations). */
+export function auditLines(sim: Simulator): { ok: boolean; lines: string[] } {
   const a = sim.check();
   return { ok: a.ok, lines: a.ok ? ['ok   the three guarantees hold (full audit: unique IPs, pod ↔ pod without NAT, node → its pods)'] : a.violations.slice(0, 5).map((v) => `FAIL [${v.guarantee}] ${v.explanation}`) };
 }

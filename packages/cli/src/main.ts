@@ -8,6 +8,9 @@ import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'yaml';
 import type { ClusterSpecJson } from '@podnet/cni';
+import { isPodnetError } from '@podnet/core';
+import { labFromFile } from './labfile.js';
+import type { Lab } from './labs.js';
 import { createSession, type Session } from './session.js';
 
 /** The lesson's commands, in its order: what `podnet --tour` (and `pnpm lab` without a terminal) shows. */
@@ -32,12 +35,13 @@ export const LESSON_TOUR: readonly string[] = [
 ];
 
 const USAGE = `usage: podnet [--scenario FILE] [--tour] [-c COMMAND]...
-       podnet lab list | podnet lab start N [-c COMMAND]...
+       podnet lab list | podnet lab start N|FILE [-c COMMAND]...
 
   (no -c)          open the lab shell (on a terminal), or run the lines read from stdin
   -c COMMAND       run COMMAND; repeat to run several on the same cluster, in order
   --scenario FILE  the cluster: a YAML or JSON spec (default: the lesson's seed lab)
   --tour           run the lesson's commands, showing each with its prompt
+  lab start FILE   a lab of your own: a YAML or JSON lab file (docs/lab-shell.md, "Write your own lab")
   -h, --help       this help
 `;
 
@@ -72,11 +76,26 @@ export async function main(argv: readonly string[]): Promise<number> {
   let tour = false;
   let lab: string | null = null;
   let start = 0;
+  const labs: Lab[] = [];
+  let labFile: string | null = null;
   if (argv[0] === 'lab') {
     // podnet lab list|hint|check print and exit; podnet lab start N opens the shell (or runs -c) in the lab.
     const sub = argv[1] ?? 'list';
     const takesRef = sub === 'start';
-    lab = ['lab', sub, ...(takesRef && argv[2] !== undefined ? [argv[2]] : [])].join(' ');
+    let ref = takesRef ? argv[2] : undefined;
+    // podnet lab start FILE: a lab of your own, from a YAML or JSON file.
+    if (ref !== undefined && /\.(ya?ml|json)$/i.test(ref)) {
+      try {
+        const own = labFromFile(parse(readFileSync(ref, 'utf8')));
+        labs.push(own);
+        labFile = ref;
+        ref = own.name;
+      } catch (e) {
+        process.stderr.write(`podnet: ${ref}: ${(e as Error).message}\n${isPodnetError(e) ? `hint: ${e.hint}\n` : ''}`);
+        return 1;
+      }
+    }
+    lab = ['lab', sub, ...(ref !== undefined ? [ref] : [])].join(' ');
     start = takesRef ? 3 : 2;
     if (sub !== 'start') {
       const r = createSession().run(lab);
@@ -97,9 +116,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   let session: Session;
   try {
     const spec = scenario === null ? undefined : (parse(readFileSync(scenario, 'utf8')) as ClusterSpecJson);
-    session = createSession(spec === undefined ? {} : { spec });
+    session = createSession({ ...(spec === undefined ? {} : { spec }), ...(labs.length ? { labs } : {}) });
   } catch (e) {
-    process.stderr.write(`podnet: ${scenario ?? 'seed lab'}: ${(e as Error).message}\n`);
+    process.stderr.write(`podnet: ${labFile ?? scenario ?? 'seed lab'}: ${(e as Error).message}\n`);
     return 1;
   }
   if (lab !== null) {

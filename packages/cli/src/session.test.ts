@@ -251,6 +251,18 @@ describe('changing a node as a student would break it', () => {
   });
 });
 
+describe('sysctl net.bridge.bridge-nf-call-iptables (br_netfilter)', () => {
+  it('is 1 on a node, as br_netfilter leaves it in a new namespace; sysctl -w takes 0 or 1', () => {
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin');
+    expect(s.run('sysctl net.bridge.bridge-nf-call-iptables').stdout).toBe('net.bridge.bridge-nf-call-iptables = 1\n');
+    expect(s.run('sysctl -a').stdout).toContain('net.bridge.bridge-nf-call-iptables = 1\n');
+    expect(s.run('sysctl -w net.bridge.bridge-nf-call-iptables=2').stderr).toBe('sysctl: setting key "net.bridge.bridge-nf-call-iptables": Invalid argument\n');
+    expect(s.run('sysctl -w net.bridge.bridge-nf-call-iptables=0').stdout).toBe('net.bridge.bridge-nf-call-iptables = 0\n');
+    expect(s.run('sysctl -n net.bridge.bridge-nf-call-iptables').stdout).toBe('0\n');
+  });
+});
+
 describe('tcpdump -w writes a pcap tshark decodes', () => {
   const tshark = (() => { try { execFileSync('tshark', ['-v'], { stdio: 'ignore' }); return true; } catch { return false; } })();
 

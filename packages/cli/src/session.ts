@@ -4,13 +4,13 @@
  * line and returns what a terminal would show; it does no I/O, so a browser terminal can use it as is.
  */
 import {
-  getNs, hostNsId, isPodnetError, podNsId, writePcap, type NsId, type PcapRecord, type Simulator, type Trace,
+  fail, getNs, hostNsId, isPodnetError, podNsId, writePcap, type NsId, type PcapRecord, type Simulator, type Trace,
 } from '@podnet/core';
 import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
 import { SIM_EPOCH_MS } from './format.js';
 import { bridge, ip, isNetnsExec, linkNamed } from './ip.js';
 import { installNodeAgents, nodeAgentSpecs } from './kube.js';
-import { findLab, LABS, type Lab } from './labs.js';
+import { LABS, type Lab } from './labs.js';
 import { eksctl } from './eksctl.js';
 import { kubectl, type KubectlHost } from './kubectl.js';
 import { cat, crictl, ls, podByNetnsPath, sysctl } from './node.js';
@@ -29,6 +29,12 @@ export interface SessionOptions {
   readonly agents?: boolean;
   /** How long the cluster has been up when the session starts, in ms (default 10 minutes): what AGE shows. */
   readonly uptimeMs?: number;
+  /**
+   * Labs of your own, listed and started after the built-in ones: {@link Lab} objects, or what a lab file
+   * holds ({@link labFromFile} turns one into a Lab). A lab with id 0 takes the next free number. Names and
+   * numbers must not repeat (`INVALID_LAB`).
+   */
+  readonly labs?: readonly Lab[];
 }
 
 interface Frame {
@@ -86,11 +92,19 @@ export class Session implements KubectlHost {
   #background = false;
   #quiet = false;
   #labState: { lab: Lab; hints: number } | undefined;
+  /** The built-in labs, then the session's own. */
+  readonly #labs: readonly Lab[];
   readonly #listener = (t: Trace) => this.#onTrace(t);
 
   constructor(options: SessionOptions = {}) {
+    this.#labs = withLabs(options.labs);
     this.#sim = options.sim ?? buildCluster(options.spec ?? seedLabSpec(), options.agents ?? true);
     this.#attach(this.#sim, options);
+  }
+
+  /** The labs this session offers (`lab list`): the built-in ones, then those of {@link SessionOptions.labs}. */
+  get labs(): readonly Lab[] {
+    return this.#labs;
   }
 
   #attach(sim: Simulator, options: SessionOptions): void {
@@ -266,10 +280,10 @@ export class Session implements KubectlHost {
     const [sub, ref] = args;
     const current = this.#labState;
     if (sub === undefined || sub === 'list') {
-      return ok(`${LABS.map((l) => `${current?.lab === l ? '*' : ' '} ${l.id}  ${l.name.padEnd(18)} ${l.title}`).join('\n')}\n\nlab start N · lab hint · lab check · lab reset\n`);
+      return ok(`${this.#labs.map((l) => `${current?.lab === l ? '*' : ' '} ${l.id}  ${l.name.padEnd(18)} ${l.title}`).join('\n')}\n\nlab start N · lab hint · lab check · lab reset\n`);
     }
     if (sub === 'start' || sub === 'reset') {
-      const lab = sub === 'reset' ? current?.lab : ref === undefined ? undefined : findLab(ref);
+      const lab = sub === 'reset' ? current?.lab : ref === undefined ? undefined : this.#labs.find((l) => String(l.id) === ref || l.name === ref);
       if (lab === undefined) return err(sub === 'reset' ? 'lab: no lab started (lab start N)' : `lab: no lab "${ref ?? ''}" (lab list)`, 2);
       const sim = buildCluster(lab.spec());
       const faults = lab.faults(sim);
@@ -588,6 +602,23 @@ export function buildCluster(spec: ClusterSpecJson, agents = true): Simulator {
   if (!agents || spec === null || typeof spec !== 'object' || !Array.isArray(spec.nodes)) return simulatorFromSpec(spec);
   const names = spec.nodes.map((n) => n?.name).filter((n): n is string => typeof n === 'string');
   return simulatorFromSpec({ ...spec, pods: [...(spec.pods ?? []), ...nodeAgentSpecs(designFromSpec(spec.cni).name, names)] });
+}
+
+/** The built-in labs and `extra` after them, numbered and checked (see {@link SessionOptions.labs}). */
+function withLabs(extra: readonly Lab[] | undefined): readonly Lab[] {
+  if (extra === undefined) return LABS;
+  if (!Array.isArray(extra)) fail('INVALID_LAB', `labs must be a list of labs, not ${String(extra)}`);
+  const all: Lab[] = [...LABS];
+  for (const lab of extra) {
+    if (lab === null || typeof lab !== 'object' || typeof lab.name !== 'string' || typeof lab.check !== 'function' || typeof lab.spec !== 'function' || typeof lab.faults !== 'function') {
+      fail('INVALID_LAB', `labs: ${JSON.stringify(lab) ?? String(lab)} is not a lab (labFromFile makes one from a lab file)`);
+    }
+    const id = lab.id === 0 ? Math.max(...all.map((l) => l.id)) + 1 : lab.id;
+    const taken = all.find((l) => l.id === id || l.name === lab.name);
+    if (taken) fail('INVALID_LAB', `labs: lab ${id} "${lab.name}" repeats ${taken.name === lab.name ? 'the name' : 'the number'} of lab ${taken.id} "${taken.name}"`, { id, name: lab.name });
+    all.push(id === lab.id ? lab : { ...lab, id });
+  }
+  return all;
 }
 
 /** A terminal on a simulated cluster (the lesson's seed lab unless `spec` or `sim` says otherwise). */

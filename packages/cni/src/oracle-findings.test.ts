@@ -527,3 +527,116 @@ describe('an ARP failure of a tunnel\'s outer packet (kern29)', () => {
     expect(sim.ping('node-2', '192.168.1.11').lines[1]).toBe('From 192.168.1.12 icmp_seq=1 Destination Host Unreachable');
   });
 });
+
+describe('br_netfilter: IPv4 frames bridged between two ports of cni0 pass iptables (net.bridge.bridge-nf-call-iptables)', () => {
+  // Measured in namespaces (bn29-n with cni0 10.244.1.1/24, pods bn29-a 10.244.1.2 and bn29-b 10.244.1.3 on
+  // it, kernel 6.18, br_netfilter loaded): `cat /proc/sys/net/bridge/bridge-nf-call-iptables` in a new
+  // namespace prints 1. The oracle showed it after faults (every design, faulted #4 of seed 7; broken-masquerade
+  // faulted #8, #16 and #20 of seed 11).
+  const deliveredFrom = (sim: ReturnType<typeof simulatorFromSpec>, from: string, to: string): string[] => {
+    const t = sim.ping(from, to).traces[0]!;
+    return t.steps.filter((s) => s.kind === 'deliver').map((s) => `${s.ns} ${formatIpv4(s.ip!.header.src)} ttl ${s.ip!.header.ttl}`);
+  };
+
+  it('is on in every new namespace, and sysctl.set takes 0 or 1 (the lab shell\'s sysctl -w)', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    expect(sim.node('node-1').host.sysctl.bridgeNfCallIptables).toBe(true);
+    expect(sim.pod('pod-a').netns!.sysctl.bridgeNfCallIptables).toBe(true);
+    const before = sim.state;
+    expect(() => sim.apply({ op: 'sysctl.set', ns: 'node/node-1', key: 'net.bridge.bridge-nf-call-iptables', value: '2' })).toThrow(/takes 0 or 1/);
+    expect(sim.state).toBe(before);
+    sim.apply({ op: 'sysctl.set', ns: 'node/node-1', key: 'net.bridge.bridge-nf-call-iptables', value: '0' });
+    expect(sim.node('node-1').host.sysctl.bridgeNfCallIptables).toBe(false);
+  });
+
+  it('iptables -A FORWARD -j DROP on a node cuts two of its pods apart; with bridge-nf-call-iptables=0 they meet again', () => {
+    // Measured: `ping -c1 10.244.1.3` from bn29-a got a reply; after `iptables -A FORWARD -j DROP` in bn29-n
+    // none (`iptables -L FORWARD -v -x`: `1 84 DROP`); after `sysctl -w net.bridge.bridge-nf-call-iptables=0`
+    // a reply again. podnet answered all three.
+    const sim = simulatorFromSpec(seedLabSpec());
+    expect(sim.ping('pod-a', '10.244.1.5').ok).toBe(true);
+    sim.apply({ op: 'rule.append', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', target: 'DROP' } });
+    const cut = sim.ping('pod-a', '10.244.1.5');
+    expect(cut.ok).toBe(false);
+    expect(cut.traces[0]!.disposition).toBe('filtered');
+    // Pods of other nodes: the request crosses no bridge of node-1 between two ports (it goes up to routing,
+    // and FORWARD drops it as it always did).
+    sim.apply({ op: 'sysctl.set', ns: 'node/node-1', key: 'net.bridge.bridge-nf-call-iptables', value: '0' });
+    expect(sim.ping('pod-a', '10.244.1.5').ok).toBe(true);
+  });
+
+  it('FORWARD sees a bridged frame in and out by the bridge (-i cni0 -o cni0), not by its ports', () => {
+    // Measured with ACCEPT rules and counters in FORWARD: `-i cni0 -o cni0` counted the request (1 84),
+    // `-i cni0 -o vethbn29-b`, `-i vethbn29-a -o cni0` and `-i vethbn29-a -o vethbn29-b` counted nothing.
+    const sim = simulatorFromSpec(seedLabSpec());
+    const port = Object.values(sim.node('node-1').host.links).find((l) => l.master === 'cni0')!.name;
+    sim.apply({ op: 'rule.append', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', inIf: port, target: 'DROP' } });
+    sim.apply({ op: 'rule.append', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', outIf: port, target: 'DROP' } });
+    expect(sim.ping('pod-a', '10.244.1.5').ok).toBe(true);
+    sim.apply({ op: 'rule.insert', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', inIf: 'cni0', outIf: 'cni0', protocol: 'icmp', target: 'REJECT' } });
+    // Measured: `iptables -A FORWARD -p icmp -j REJECT` → `From 10.244.1.1 icmp_seq=1 Destination Port Unreachable`.
+    expect(sim.ping('pod-a', '10.244.1.5').lines).toContain('From 10.244.1.1 icmp_seq=1 Destination Port Unreachable');
+  });
+
+  it('a MASQUERADE in POSTROUTING rewrites same-node pod-to-pod traffic; the reply is bridged back (bridged DNAT), and needs ip_forward', () => {
+    // Measured with `iptables -t nat -A POSTROUTING -s 10.244.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE` in bn29-n
+    // (broken-masquerade's rule): tcpdump in bn29-b `IP 10.244.1.1 > 10.244.1.3: ICMP echo request`, and bn29-a
+    // `64 bytes from 10.244.1.3: icmp_seq=1 ttl=64` (not 63: conntrack translates the reply back in the
+    // bridge's PREROUTING and br_netfilter bridges it again, no routing); with `sysctl -w net.ipv4.ip_forward=0`
+    // on bn29-n: `1 packets transmitted, 0 received`. podnet delivered from 10.244.1.4 and answered every time.
+    const sim = simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'broken', mistake: 'masquerade' } });
+    expect(deliveredFrom(sim, 'pod-a', '10.244.1.5')).toEqual(['pod/default/pod-b 10.244.1.1 ttl 64', 'pod/default/pod-a 10.244.1.5 ttl 64']);
+    expect(sim.ping('pod-a', '10.244.1.5').lines).toContain('64 bytes from 10.244.1.5: icmp_seq=1 ttl=64');
+    expect(sim.check().violations.some((v) => v.guarantee === 'no-nat' && v.explanation.includes('10.244.1.4 to pod IP 10.244.1.5'))).toBe(true);
+    sim.apply({ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.ip_forward', value: '0' });
+    expect(sim.ping('pod-a', '10.244.1.5').ok).toBe(false);
+    // Off: bridged frames meet no iptables, nothing is masqueraded.
+    sim.apply({ op: 'sysctl.set', ns: 'node/node-1', key: 'net.bridge.bridge-nf-call-iptables', value: '0' });
+    expect(deliveredFrom(sim, 'pod-a', '10.244.1.5')).toEqual(['pod/default/pod-b 10.244.1.4 ttl 64', 'pod/default/pod-a 10.244.1.5 ttl 64']);
+  });
+
+  it('with the on-link route of a pod deleted, a masqueraded same-node reply still comes back with TTL 64 (bridged DNAT)', () => {
+    // The oracle: broken-masquerade faulted #20 of seed 11 (the kernel's reply ttl=64, podnet's 63). Measured:
+    // `ip route del 10.244.1.0/24 dev eth0` in bn29-a, then its ping to 10.244.1.3 with the MASQUERADE:
+    // `64 bytes from 10.244.1.3: icmp_seq=1 ttl=64`.
+    const sim = simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'broken', mistake: 'masquerade' } });
+    sim.apply({ op: 'route.del', ns: 'pod/default/pod-b', dst: '10.244.1.0/24', dev: 'eth0' });
+    expect(sim.ping('pod-a', '10.244.1.5').lines).toContain('64 bytes from 10.244.1.5: icmp_seq=1 ttl=64');
+  });
+});
+
+describe('br_netfilter and DNAT of a bridged frame', () => {
+  it('a DNAT in PREROUTING sends a bridged frame to another pod of the node, bridged again (TTL unchanged); the reply stays bridged, its source translated back', () => {
+    // Measured (bn29-n with cni0 10.244.1.1/24 and pods 10.244.1.2, .3, .4 on it): `iptables -t nat -A
+    // PREROUTING -d 10.244.1.3 -p icmp -j DNAT --to-destination 10.244.1.4`, then `ping -c1 10.244.1.3` from
+    // 10.244.1.2: tcpdump in .4 `ttl 64 … 10.244.1.2 > 10.244.1.4: ICMP echo request`, and the sender
+    // `64 bytes from 10.244.1.3: icmp_seq=1 ttl=64`; with ip_forward=0 on the node no reply.
+    const spec = seedLabSpec();
+    const sim = simulatorFromSpec({ ...spec, pods: [...spec.pods!, { name: 'pod-g', node: 'node-1', ip: '10.244.1.6' }] });
+    sim.apply({ op: 'rule.append', ns: 'node/node-1', rule: { table: 'nat', chain: 'PREROUTING', dst: '10.244.1.5', protocol: 'icmp', target: 'DNAT', to: '10.244.1.6' } });
+    const t = sim.ping('pod-a', '10.244.1.5');
+    expect(t.lines).toContain('64 bytes from 10.244.1.5: icmp_seq=1 ttl=64');
+    const req = t.traces[0]!.steps.find((s) => s.kind === 'deliver' && s.packet === 1)!;
+    expect([req.ns, formatIpv4(req.ip!.header.src), formatIpv4(req.ip!.header.dst), req.ip!.header.ttl]).toEqual(['pod/default/pod-g', '10.244.1.4', '10.244.1.6', 64]);
+    sim.apply({ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.ip_forward', value: '0' });
+    expect(sim.ping('pod-a', '10.244.1.5').ok).toBe(false);
+  });
+});
+
+describe('the quote of an ICMP error about a de-NATed reply', () => {
+  it('is the reply as it arrived, before conntrack translated it back (nf_nat_icmp_reply_translation)', () => {
+    // The oracle (broken-masquerade, faulted #1 of seed 31, `capture` on node-4's eth0): node-4 masquerades
+    // its pod's ping to another node's pod to flannel.1's 10.202.3.0; with `ip route del 10.202.3.0/24 dev
+    // cni0` on node-4 the de-NATed reply has no route, and the kernel's Net Unreachable (inside VXLAN) quoted
+    // `10.202.0.2 > 10.202.3.0`; podnet quoted the translated `10.202.0.2 > 10.202.3.2`.
+    const sim = simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'broken', mistake: 'masquerade' } });
+    sim.apply({ op: 'route.del', ns: 'node/node-2', dst: '10.244.2.0/24', dev: 'cni0' });
+    // Without a default route either (else the reply goes to the underlay router, which drops it silently).
+    sim.apply({ op: 'route.del', ns: 'node/node-2', dst: 'default' });
+    const t = sim.ping('pod-c', '10.244.1.4').traces[0]!;
+    const err = t.steps.find((s) => s.kind === 'icmp-error')!;
+    expect(err.ns).toBe('node/node-2');
+    const q = err.ip!.payload;
+    expect(q.kind === 'icmp' && q.data.kind === 'ipv4' ? `${formatIpv4(q.data.header.src)} > ${formatIpv4(q.data.header.dst)}` : null).toBe('10.244.1.4 > 10.244.2.0');
+  });
+});

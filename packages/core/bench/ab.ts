@@ -17,7 +17,7 @@
  *   `property` played at `at-end`, each change checked beside the simulator as `every-change` checks it
  *   (`diffScope` and `incrementalCheck`, CPU of those calls only), then the same check again on the same state
  *   (every table the engine builds on a first visit already built): `cold` is what a run pays, `again` its
- *   warm part. 50 runs per round and side after 300 warm-up runs each.
+ *   warm part, and the probes those checks took per run. 50 runs per round and side after 300 warm-up runs each.
  * - `sampled`: on one bulk-built state per build (`--nodes`, default 2,000), a pod added on a random node with
  *   the simulator's sampled check (sample 4), then deleted with its check, 50 per round and side (the same
  *   nodes on both sides); each round's figure is the median of its 50 (a scavenge of a heap holding two large
@@ -105,6 +105,7 @@ function checksSide(): Side {
   const make = (b: Build) => {
     let cold = 0;
     let again = 0;
+    let probes = 0;
     const prop = flannelProperty(b, 'at-end', false, (run) => {
       let state = run.sim.state;
       let memory = b.core.audit(state).memory;
@@ -112,8 +113,10 @@ function checksSide(): Side {
         let t = process.cpuUsage();
         const scope = b.core.diffScope(state, e.state);
         const before = memory;
-        memory = b.core.incrementalCheck(e.state, before, scope).memory;
+        const checked = b.core.incrementalCheck(e.state, before, scope);
+        memory = checked.memory;
         let u = process.cpuUsage(t);
+        probes += checked.probes;
         cold += u.user + u.system;
         t = process.cpuUsage();
         b.core.incrementalCheck(e.state, before, b.core.diffScope(state, e.state));
@@ -122,15 +125,15 @@ function checksSide(): Side {
         state = e.state;
       });
     });
-    return { prop, take: () => { const r = { cold, again }; cold = 0; again = 0; return r; } };
+    return { prop, take: () => { const r = { cold, again, probes }; cold = 0; again = 0; probes = 0; return r; } };
   };
   const props = new Map([[builds.A, make(builds.A)], [builds.B, make(builds.B)]]);
   return (b, round) => {
     const p = props.get(b)!;
     p.take();
     playRound(b, p.prop, round);
-    const { cold, again } = p.take();
-    return { 'checks ms per run (cold)': cold / 50 / 1000, 'the same checks again': again / 50 / 1000 };
+    const { cold, again, probes } = p.take();
+    return { 'checks ms per run (cold)': cold / 50 / 1000, 'the same checks again': again / 50 / 1000, 'probes per run': probes / 50 };
   };
 }
 

@@ -306,6 +306,28 @@ function podChurnSampled(s: ClusterState, nodes: number, reps: number, rnd: () =
 }
 
 /**
+ * A pod added on a random node (not timed, not checked), then deleted with the EXACT incremental check, timed:
+ * the delete, its scope and `incrementalCheck` from `EMPTY_MEMORY` — the memory a full audit of a healthy
+ * flannel cluster leaves (no failing pair, no pair with transit nodes, strays or slack; the caller shows that
+ * at the sizes it audits). Answers the times (µs), the probes each check took, and whether every verdict held.
+ */
+function podDeleteExact(s: ClusterState, nodes: number, reps: number, rnd: () => number, tag: string): { del: number[]; probes: number[]; ok: boolean } {
+  const del: number[] = [];
+  const probes: number[] = [];
+  let ok = true;
+  for (let r = 0; r < reps; r++) {
+    const a = addPodState(s, { name: `${tag}-${r}`, node: nodeName(Math.floor(rnd() * nodes)) }, design);
+    const t0 = performance.now();
+    const d = deletePodState(a.state, a.pod.key, design);
+    const c = incrementalCheck(d.state, EMPTY_MEMORY, diffScope(a.state, d.state));
+    del.push((performance.now() - t0) * 1000);
+    probes.push(c.probes);
+    ok &&= c.ok;
+  }
+  return { del, probes, ok };
+}
+
+/**
  * Calls `sendOne` in batches of 8 until `budgetMs` has passed; `sendOne` answers the hops it forwarded.
  * The clock is read once per batch, so it costs nothing next to a send.
  */
@@ -957,6 +979,20 @@ async function main(): Promise<void> {
   const mAdd = stats(sampledMet.add);
   const mDel = stats(sampledMet.del);
   log(`pod churn with sampled checks after meeting all ${fmtInt(met)} nodes: add median ${fmtUs(mAdd.median)}; delete median ${fmtUs(mDel.median)}`);
+  podDeleteExact(bulk.state, bulk.nodes, CFG.latencyWarmup, churnRnd, 'xwarm');
+  const exactDel = podDeleteExact(bulk.state, bulk.nodes, CFG.latencyReps, churnRnd, 'exact');
+  const xDel = stats(exactDel.del);
+  log(`pod delete with the exact incremental check: median ${fmtUs(xDel.median)}; ${stats(exactDel.probes).median} probes per delete`);
+  // One pod added with the exact check on the big state, timed whole (the new pod's pairs: 2 × pods + 1
+  // probes, each first visit of a node paid once and shared by the ~60 probes that cross it).
+  const exactAdd = (() => {
+    const node = nodeName(Math.floor(churnRnd() * bulk.nodes));
+    const t0 = performance.now();
+    const a = addPodState(bulk.state, { name: 'exact-add', node }, design);
+    const c = incrementalCheck(a.state, EMPTY_MEMORY, diffScope(bulk.state, a.state));
+    return { ms: performance.now() - t0, probes: c.probes, ok: c.ok };
+  })();
+  log(`pod add with the exact incremental check: ${fmtS(exactAdd.ms)}, ${fmtInt(exactAdd.probes)} probes`);
   log(`pod churn: add median ${fmtUs(addStats.median)} p95 ${fmtUs(addStats.p95)}; delete median ${fmtUs(delStats.median)} p95 ${fmtUs(delStats.p95)}`);
   // Samples taken during the incremental build, and this one on the bulk-built state (projections only in quick mode).
   const latAll = [...grow.latency, { nodes: bulk.nodes, pods: bulk.pods, addMedianUs: addStats.median, deleteMedianUs: delStats.median }];
@@ -992,8 +1028,14 @@ async function main(): Promise<void> {
   // Share of all probed pairs (pods² + node→own pod) the audit remembered with transit nodes.
   const transitShare = lastInc ? lastInc.memoryPairsWithTransit / (lastInc.pods * (lastInc.pods - 1) + lastInc.pods) : 0;
   const touchedPods = PODS_PER_NODE + 1;
-  const probesEmptyAt = (pods: number) => 2 * touchedPods * (pods - 1) - touchedPods * (touchedPods - 1) + touchedPods;
-  const probesWithMemoryAt = (pods: number) => Math.max(probesEmptyAt(pods), Math.round(transitShare * (pods * (pods - 1) + pods)));
+  // A pod added to a node that only brought the pod (guarantees/scope.ts arrivedPods) is probed both ways with
+  // every pod there was, and from its node: 2 × pods + 1 probes, whatever the memory holds. The projection
+  // uses that count only when every size measured above took exactly that many; else the node's every pod
+  // with every pod, and the pairs remembered with transit nodes.
+  const arrivalAt = (pods: number) => 2 * pods + 1;
+  const arrival = inc.length > 0 && inc.every((r) => r.addProbes === arrivalAt(r.pods) && r.addProbesEmptyMemory === arrivalAt(r.pods));
+  const probesEmptyAt = (pods: number) => (arrival ? arrivalAt(pods) : 2 * touchedPods * (pods - 1) - touchedPods * (touchedPods - 1) + touchedPods);
+  const probesWithMemoryAt = (pods: number) => (arrival ? arrivalAt(pods) : Math.max(probesEmptyAt(pods), Math.round(transitShare * (pods * (pods - 1) + pods))));
   const usPerProbeAtScale = pick(bigLabel, 'cold', true, true).usPerSend;
   const projectCheckUs = (pods: number, probes: number) => probes * usPerProbeAtScale + (pods >= TARGET_PODS ? addAtTarget : addStats.median);
 
@@ -1137,6 +1179,19 @@ async function main(): Promise<void> {
     rows.push({ metric: `pod add at ${fmtInt(TARGET_PODS)} pods, no checks (PROJECTED, linear in pods)`, value: `median ${fmtUs(addAtTarget)} projected`, target: '', result: '' });
     rows.push({ metric: `pod delete at ${fmtInt(TARGET_PODS)} pods, no checks (PROJECTED)`, value: `median ${fmtUs(delAtTarget)} projected`, target: '', result: '' });
   }
+  // The exact delete at scale starts from the memory a full audit of a healthy cluster leaves: none, which the
+  // audits of the incremental rows below show at every size they reach.
+  const emptyAudits = inc.length > 0 && inc.every((r) => r.auditOk && r.memoryPairs === 0);
+  rows.push({
+    metric: `pod delete + EXACT incremental check at ${fmtInt(bulk.pods)} pods (memory of a healthy cluster's audit: ${emptyAudits ? `empty, as at ${inc.map((r) => fmtInt(r.pods)).join(', ')} pods below` : 'NOT empty below: figure not meaningful'})`,
+    value: `median ${fmtUs(xDel.median)}, p95 ${fmtUs(xDel.p95)} (${stats(exactDel.probes).median} probes)`,
+    target: bulk.pods >= TARGET_PODS ? '≤ 1 ms median' : '', result: !exactDel.ok ? 'verdict not ok!' : bulk.pods >= TARGET_PODS && emptyAudits ? verdict(xDel.median <= TARGETS.changeWithChecksUs) : '',
+  });
+  rows.push({
+    metric: `pod add + EXACT incremental check at ${fmtInt(bulk.pods)} pods, measured once (the same memory)`,
+    value: `${fmtS(exactAdd.ms)} (${fmtInt(exactAdd.probes)} probes, ${((exactAdd.ms * 1000) / Math.max(1, exactAdd.probes)).toFixed(1)} µs each)`,
+    target: bulk.pods >= TARGET_PODS ? '≤ 1 ms median' : '', result: !exactAdd.ok ? 'verdict not ok!' : bulk.pods >= TARGET_PODS && emptyAudits ? verdict(exactAdd.ms * 1000 <= TARGETS.changeWithChecksUs) : '',
+  });
   for (const r of inc) {
     rows.push({
       metric: `add + incremental check at ${fmtInt(r.pods)} pods (${r.nodes}×${r.podsPerNode})`,
@@ -1156,7 +1211,9 @@ async function main(): Promise<void> {
     const pe = probesEmptyAt(pods);
     rows.push({
       metric: `add + incremental check at ${fmtInt(pods)} pods (PROJECTED: probes × probe cost)`,
-      value: `${fmtS(projectCheckUs(pods, pw) / 1000)} (${pw.toExponential(2)} probes); touched node only: ${fmtS(projectCheckUs(pods, pe) / 1000)} (${fmtInt(pe)} probes)`,
+      value: arrival
+        ? `${fmtS(projectCheckUs(pods, pw) / 1000)} (${fmtInt(pw)} probes: the new pod's pairs)`
+        : `${fmtS(projectCheckUs(pods, pw) / 1000)} (${pw.toExponential(2)} probes); touched node only: ${fmtS(projectCheckUs(pods, pe) / 1000)} (${fmtInt(pe)} probes)`,
       target: pods === TARGET_PODS ? '≤ 1 ms median' : '', result: pods === TARGET_PODS ? verdict(projectCheckUs(pods, pw) <= TARGETS.changeWithChecksUs, true) : '',
     });
   }
@@ -1169,7 +1226,7 @@ async function main(): Promise<void> {
   if (QUICK) notes.push('quick mode: sizes are far below the targets; verdicts on scale targets rest on projections from small sizes and are indicative only.');
   if (!targetBuildMeasured) notes.push(`the ${fmtInt(TARGET_NODES)}-node bulk build is not run in this mode (largest: ${fmtInt(largestBulk.nodes)} nodes); its time is projected as a + b·n fitted over the bulk builds (a = ${bulkFit.a.toFixed(1)} ms, b = ${bulkFit.b.toFixed(3)} ms per node with its pods), its heap as the node-only heap plus pods × bytes per pod at ${fmtInt(largestBulk.nodes)} nodes.`);
   if (grow.nodesReached < TARGET_NODES) notes.push(`the incremental build (secondary) did not reach ${fmtInt(TARGET_NODES)} nodes: ${grow.completed ? `this mode builds only up to ${fmtInt(grow.nodesReached)} nodes` : `it stopped at ${fmtInt(grow.nodesReached)} nodes after ${fmtS(grow.totalBuildMs)}, its time budget`}. Its projection integrates a linear fit of the cost of one node with its pods, t(n) = a + b·n with a = ${projection.fit.a.toFixed(1)} ms, b = ${projection.fit.b.toFixed(4)} ms per node already built (fitted over nodes ${fmtInt(projection.fit.fromNodes)}–${fmtInt(projection.fit.toNodes)}, where t(n) reached ${(projection.fit.a + projection.fit.b * projection.fit.toNodes).toFixed(0)} ms).`);
-  if (lastInc) notes.push(`incremental check memory after the audit at ${lastInc.pods} pods (it keeps failing pairs and pairs with transit nodes only): ${fmtInt(lastInc.memoryPairs)} pairs, ${fmtInt(lastInc.memoryPairsWithTransit)} with "transit" nodes${lastInc.memoryPairsWithTransit ? ` (mean ${lastInc.meanTransitNodes.toFixed(1)})` : ''}${transitShare > 0.5 ? ', so a change on any node re-probes almost every pair' : ', so a change re-probes only the pairs of the touched node (2 × pods on it × all pods)'}. Projections at scale multiply the exact re-probe count by the cost of one cold probe measured at ${fmtInt(bulk.pods)} pods (${fmtUs(usPerProbeAtScale)}); a lower bound, as probes get dearer with more nodes.`);
+  if (lastInc) notes.push(`incremental check memory after the audit at ${lastInc.pods} pods (it keeps failing pairs and pairs with transit nodes only): ${fmtInt(lastInc.memoryPairs)} pairs, ${fmtInt(lastInc.memoryPairsWithTransit)} with "transit" nodes${lastInc.memoryPairsWithTransit ? ` (mean ${lastInc.meanTransitNodes.toFixed(1)})` : ''}${transitShare > 0.5 ? ', so a change on any node re-probes almost every pair' : arrival ? ', so a pod added probes its own pairs (2 × pods + 1), and a change that does more re-probes the pairs of its node (2 × pods on it × all pods)' : ', so a change re-probes only the pairs of the touched node (2 × pods on it × all pods)'}. Projections at scale multiply the exact re-probe count by the cost of one cold probe measured at ${fmtInt(bulk.pods)} pods (${fmtUs(usPerProbeAtScale)}); a lower bound, as probes get dearer with more nodes.`);
   const failed = Object.entries({ ...Object.fromEntries(Object.entries(seedFwd.failures).map(([k, v]) => [`seed ${k}`, v])), ...Object.fromEntries(Object.entries(bigFwd.failures).map(([k, v]) => [`big ${k}`, v])), ...Object.fromEntries(Object.entries(sameFwd.failures).map(([k, v]) => [`big seed-lab flows ${k}`, v])), ...Object.fromEntries(Object.entries(fewFwd.failures).map(([k, v]) => [`big few random pairs ${k}`, v])) }).filter(([, v]) => v.length);
   for (const [k, v] of failed) notes.push(`forwarding ${k}: ${v.length} pings did not get a clean reply, e.g. ${v[0]}`);
   const out = [header, '', table, '', ...notes.map((n) => `note: ${n}`)].join('\n');

@@ -53,6 +53,7 @@ export const ERROR_HINTS = {
   CLOCK_BACKWARDS: 'The simulated clock only moves forward: advance it by a non-negative number of milliseconds.',
   GUARANTEE_VIOLATED: 'Read violation.explanation and the trace in violation.trace to see which step broke the guarantee.',
   UNSUPPORTED: 'podnet does not model this yet: see docs/ for what is modelled.',
+  INVALID_LAB: 'A lab (a file for `podnet lab start FILE`, or SessionOptions.labs) has name, title, brief and check, and may have id, cluster, faults and hints: docs/lab-shell.md, "Write your own lab", shows one.',
   INVALID_SETTING: 'A design setting is an environment variable of its agent\'s DaemonSet: a name of letters, digits, "_", "-" or "." not starting with a digit, with a string value (null unsets it); sim.design.settings lists the current ones.',
 } as const;
 

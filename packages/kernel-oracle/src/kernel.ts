@@ -42,8 +42,9 @@ export function nsrunCommand(): string[] {
 
 /**
  * Whether br_netfilter is loaded (its sysctls exist; since Linux 5.3 each network namespace has its own, 1
- * in a new one): bridged IPv4 frames then pass iptables (`net.bridge.bridge-nf-call-iptables`), which podnet
- * does not model, so the oracle switches it off in its namespaces (replay.ts). Only read here.
+ * in a new one): bridged IPv4 frames then pass iptables (`net.bridge.bridge-nf-call-iptables`), as podnet
+ * models them. The oracle sets the sysctl in its namespaces as core set it (replay.ts); without the module a
+ * design that renders a bridge is skipped (the `br_netfilter` feature). Only read here.
  */
 export const BRIDGE_NF = existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables');
 
@@ -250,7 +251,7 @@ export function installCleanup(): void {
 }
 
 /** Kernel features a rendering may need. */
-export type Feature = 'netns' | 'bridge' | 'vxlan' | 'ipip' | 'iptables' | 'ping' | 'traceroute' | 'tcpdump';
+export type Feature = 'netns' | 'bridge' | 'br_netfilter' | 'vxlan' | 'ipip' | 'iptables' | 'ping' | 'traceroute' | 'tcpdump';
 
 /**
  * Which features this machine offers, found by trying them in a scratch namespace of this run. A
@@ -288,6 +289,8 @@ export async function probeFeatures(): Promise<Map<Feature, string | true>> {
       out.set(f, r.code === 0 ? true : `${args.join(' ')}: ${r.stderr.trim()}`);
     };
     await tryIn('bridge', ['link', 'add', 'b0', 'type', 'bridge']);
+    // Never loaded by the oracle (it loads no module): only found.
+    out.set('br_netfilter', BRIDGE_NF ? true : 'br_netfilter is not loaded (/proc/sys/net/bridge/bridge-nf-call-iptables is missing): bridged frames would not pass iptables, as podnet and Kubernetes nodes have them do');
     await run('ip', ['-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1']);
     await tryIn('vxlan', ['link', 'add', 'vx0', 'type', 'vxlan', 'id', '1', 'dev', 'e0', 'dstport', '8472']);
     await tryIn('ipip', ['link', 'add', 'ip0', 'type', 'ipip', 'local', '192.0.2.1']);

@@ -24,6 +24,8 @@ export interface NsSnapshot {
   readonly routes: readonly Route[];
   readonly ipForward: boolean;
   readonly rpFilter: 0 | 1 | 2;
+  /** net.bridge.bridge-nf-call-iptables as core set it (br_netfilter: bridged IPv4 frames pass iptables). */
+  readonly bridgeNf: boolean;
 }
 
 /** One reaction of the design, as the simulator applied it. */
@@ -51,6 +53,7 @@ export function snapshotNs(ns: NetNs): NsSnapshot {
     routes: ns.routes.map((r) => ({ ...r, dst: { ...r.dst } })),
     ipForward: ns.sysctl.ipForward,
     rpFilter: ns.sysctl.rpFilter,
+    bridgeNf: ns.sysctl.bridgeNfCallIptables,
   };
 }
 

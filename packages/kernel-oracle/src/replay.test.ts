@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildRecorded } from './oracle.js';
 import { recording } from './record.js';
+import { BRIDGE_NF } from './kernel.js';
 import { linkFree, NoKernelRendering, Renderer, sysctlSteps, sysctlWrites } from './replay.js';
 import { DESIGNS, topologyArb } from './scenarios.js';
 
@@ -145,6 +146,17 @@ describe('rendering a recorded cluster as kernel commands', () => {
     expect(calico.onlyVeths(calico.names.of('node/node-1'))).toBe(true);
     const vxlan = render(seedLab(), DESIGNS.find((d) => d.name === 'calico-vxlan')!);
     expect(vxlan.onlyVeths(vxlan.names.of('node/node-1'))).toBe(false);
+  });
+
+  it('br_netfilter as podnet models it: on in the nodes\' and pods\' namespaces, off in a segment\'s switch; written only where the module is loaded', () => {
+    const r = render(seedLab());
+    const init = (id: string) => r.lines.find((l) => l.shell.includes(`/${r.names.of(id)} sysctl -q -w`))!.shell;
+    for (const id of ['node/node-1', 'pod/default/pod-a', 'underlay']) {
+      if (BRIDGE_NF) expect(init(id)).toMatch(/ net\.bridge\.bridge-nf-call-iptables=1$/);
+      else expect(init(id)).not.toContain('bridge-nf-call-iptables');
+    }
+    if (BRIDGE_NF) expect(init('seg:rack-a')).toMatch(/ net\.bridge\.bridge-nf-call-iptables=0$/);
+    expect(sysctlWrites('sysctl -w net.bridge.bridge-nf-call-iptables=0')).toEqual(['echo 0 > /proc/sys/net/bridge/bridge-nf-call-iptables']);
   });
 
   it('sysctls written as sysctl writes them: one file per key, a device name\'s dot spelled as a slash in the key', () => {

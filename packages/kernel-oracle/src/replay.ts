@@ -262,29 +262,30 @@ export class Renderer {
     else throw new NoKernelRendering(`${origin} prints as "${command}", which is not an ip/bridge/sysctl/iptables command`);
   }
 
-  #newNs(id: string, forward: boolean, rpFilter: number, segmentIndex?: number, redirects = true): string {
+  #newNs(id: string, forward: boolean, rpFilter: number, bridgeNf: boolean, segmentIndex?: number, redirects = true): string {
     const k = this.names.assign(id, segmentIndex);
     const origin = `core creates ${id}`;
     this.#line(`ip netns add ${k}`, origin);
     // podnet models IPv4 only: without IPv6, no router solicitations or DAD teach bridges MACs behind
     // podnet's back. ICMP errors are not rate limited in podnet (the kernel allows a burst of 6, then 1/s
-    // per destination), so concurrent probes would otherwise see '*' the model cannot predict. Where
-    // br_netfilter is loaded, frames bridged between two ports of cni0 would pass iptables (FORWARD,
-    // a MASQUERADE in POSTROUTING), which podnet does not model: off (see docs/kernel-oracle.md). ICMP
+    // per destination), so concurrent probes would otherwise see '*' the model cannot predict.
+    // br_netfilter (net.bridge.bridge-nf-call-iptables: frames bridged between two ports of cni0 pass
+    // iptables) is set as podnet models it, on as on Kubernetes nodes; a segment's bridge, a switch in
+    // podnet, keeps it off. The designs that render a bridge need the module (scenarios.ts). ICMP
     // redirects stay on, as podnet sends and takes them, except in a VPC's router: podnet's stands for a
     // cloud's implicit router, which sends none.
-    this.#line(`${inNs(k).join(' ')} sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000 net.ipv4.ip_forward=${forward ? 1 : 0} net.ipv4.conf.all.rp_filter=${rpFilter} net.ipv4.conf.default.rp_filter=${rpFilter}${redirects ? '' : ' net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0'}${BRIDGE_NF ? ' net.bridge.bridge-nf-call-iptables=0' : ''}`, origin, 'init');
+    this.#line(`${inNs(k).join(' ')} sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000 net.ipv4.ip_forward=${forward ? 1 : 0} net.ipv4.conf.all.rp_filter=${rpFilter} net.ipv4.conf.default.rp_filter=${rpFilter}${redirects ? '' : ' net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0'}${BRIDGE_NF ? ` net.bridge.bridge-nf-call-iptables=${bridgeNf ? 1 : 0}` : ''}`, origin, 'init');
     this.#loDown.add(k);
     return k;
   }
 
   /** The underlay: a bridge per segment (an L2 switch), and the router with a leg on each. */
   underlay(u: Underlay): void {
-    const router = this.#newNs(UNDERLAY_NS, u.router.sysctl.ipForward, u.router.sysctl.rpFilter, undefined, u.vpcRouter !== true);
+    const router = this.#newNs(UNDERLAY_NS, u.router.sysctl.ipForward, u.router.sysctl.rpFilter, u.router.sysctl.bridgeNfCallIptables, undefined, u.vpcRouter !== true);
     let i = 0;
     for (const seg of Object.values(u.segments)) {
       this.#segIndex.set(seg.name, i);
-      const s = this.#newNs(`seg:${seg.name}`, false, 0, i++);
+      const s = this.#newNs(`seg:${seg.name}`, false, 0, false, i++);
       const origin = `core creates segment ${seg.name}`;
       this.#line(`ip -n ${s} link add br0 mtu ${seg.mtu} type bridge`, origin);
       this.#line(`ip -n ${s} link set br0 up`, origin);
@@ -306,7 +307,7 @@ export class Renderer {
 
   /** A namespace core created (a node's host, a pod's), with its physical links plugged into their segments. */
   #coreNs(snap: NsSnapshot): void {
-    const k = this.#newNs(snap.id, snap.ipForward, snap.rpFilter);
+    const k = this.#newNs(snap.id, snap.ipForward, snap.rpFilter, snap.bridgeNf);
     for (const l of snap.links) {
       if (l.kind === 'loopback') continue;
       const origin = `core creates ${l.name} in ${snap.id}`;

@@ -10,16 +10,16 @@ import type { Churn, OracleDesign, Topology } from './oracle.js';
 
 /** Every design the oracle renders, and the kernel features each needs. */
 export const DESIGNS: readonly OracleDesign[] = [
-  { name: 'flannel-vxlan', make: () => flannel({ backend: 'vxlan' }), needs: ['bridge', 'vxlan', 'iptables'] },
-  { name: 'flannel-host-gw', make: () => flannel({ backend: 'host-gw' }), needs: ['bridge', 'iptables'] },
-  { name: 'bridge', make: () => bridge(), needs: ['bridge'] },
+  { name: 'flannel-vxlan', make: () => flannel({ backend: 'vxlan' }), needs: ['bridge', 'br_netfilter', 'vxlan', 'iptables'] },
+  { name: 'flannel-host-gw', make: () => flannel({ backend: 'host-gw' }), needs: ['bridge', 'br_netfilter', 'iptables'] },
+  { name: 'bridge', make: () => bridge(), needs: ['bridge', 'br_netfilter'] },
   { name: 'calico-none', make: () => calico({ encapsulation: 'none' }), needs: ['iptables'] },
   { name: 'calico-vxlan', make: () => calico({ encapsulation: 'vxlan' }), needs: ['vxlan', 'iptables'] },
   { name: 'calico-ipip', make: () => calico({ encapsulation: 'ipip' }), needs: ['ipip', 'iptables'] },
-  { name: 'broken-masquerade', make: () => broken.masquerade(), needs: ['bridge', 'vxlan', 'iptables'] },
-  { name: 'broken-overlapping-ipam', make: () => broken.overlappingIpam(), needs: ['bridge', 'vxlan', 'iptables'] },
-  { name: 'broken-missing-routes', make: () => broken.missingRoutes(), needs: ['bridge', 'iptables'] },
-  { name: 'broken-mtu-mismatch', make: () => broken.mtuMismatch(), needs: ['bridge', 'vxlan', 'iptables'] },
+  { name: 'broken-masquerade', make: () => broken.masquerade(), needs: ['bridge', 'br_netfilter', 'vxlan', 'iptables'] },
+  { name: 'broken-overlapping-ipam', make: () => broken.overlappingIpam(), needs: ['bridge', 'br_netfilter', 'vxlan', 'iptables'] },
+  { name: 'broken-missing-routes', make: () => broken.missingRoutes(), needs: ['bridge', 'br_netfilter', 'iptables'] },
+  { name: 'broken-mtu-mismatch', make: () => broken.mtuMismatch(), needs: ['bridge', 'br_netfilter', 'vxlan', 'iptables'] },
 ];
 
 /** A fixed scenario: a topology for the designs it names (or every design). */

@@ -60,11 +60,15 @@ for (const checks of LEVELS) describe(`broken designs are caught, shrunk to the 
     expect(r.counterexample.trace?.disposition).toBe('noRoute');
   });
 
-  it('masquerade: two nodes, one pod on each; the receiver sees a node address', () => {
+  it('masquerade: one node, two pods; the receiver sees the bridge\'s address', () => {
+    // br_netfilter (net.bridge.bridge-nf-call-iptables = 1, as on Kubernetes nodes): frames bridged between
+    // two pods of a node pass nat POSTROUTING, whose MASQUERADE rewrites them to cni0's address, so the
+    // counterexample needs one node, no longer two (docs/kernel-oracle.md, measured in namespaces).
     const r = campaign(broken.masquerade(), { numRuns: 200 });
     if (r.ok) expect.fail('not caught');
-    expect(events(r)).toEqual(['addNode', 'addNode', 'addPod', 'addPod']);
+    expect(events(r)).toEqual(['addNode', 'addPod', 'addPod']);
     expect(r.counterexample.kind).toBe('no-nat');
+    expect(r.counterexample.explanation).toMatch(/carries source 10\.0\.0\.1 at node\/node-1 cni0/);
   });
 
   it('overlappingIpam: two nodes and one pod on the second, which its own node cannot reach', () => {

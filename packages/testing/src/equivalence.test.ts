@@ -91,6 +91,26 @@ function joinClaimsAMac(): CniDesign {
   });
 }
 
+/**
+ * flannel VXLAN whose ADD, from a node's second pod on, also routes the address of the node's first pod through
+ * the new pod's veth (`ip route replace <first>/32 dev <veth>` in the host): the node's packets for the first pod go
+ * to the newcomer — an addition that reaches pairs of pods that were there, which the scope of a pod's arrival
+ * (guarantees/scope.ts arrivedPods) must not take for one that only brought a pod.
+ */
+function addClaimsAPod(): CniDesign {
+  const f = flannel({ backend: 'vxlan' });
+  return {
+    ...f, name: 'flannel-add-claims-a-pod',
+    podAdded: (s, req) => {
+      const r = f.podAdded(s, req);
+      const first = Object.values(req.node.pods).filter((p) => p.ip !== null && p.key !== req.pod.key).sort((x, y) => x.created - y.created || (x.key < y.key ? -1 : 1))[0];
+      const veth = r.actions.find((a) => a.op === 'link.add' && a.kind === 'veth' && a.ns === req.node.host.id);
+      if (!('actions' in r) || first === undefined || veth === undefined || veth.op !== 'link.add') return r;
+      return { ...r, actions: [...r.actions, { op: 'route.replace', ns: req.node.host.id, dst: `${formatIpv4(first.ip!)}/32`, dev: veth.name }] };
+    },
+  };
+}
+
 /** flannel host-gw whose reaction to a join is edited, given the other nodes, oldest first. */
 function hostGwJoining(name: string, edit: (actions: readonly Action[], others: readonly Node[]) => Action[]): CniDesign {
   return flannelJoining('host-gw', name, edit);
@@ -115,6 +135,7 @@ const DESIGNS: [string, () => CniDesign, ShapeOptions][] = [
   ['broken: a join claims a pod', joinClaimsAPod, { segments: 1 }],
   ['broken: a join claims a neighbour', joinClaimsANeighbour, {}],
   ['broken: a join claims a MAC', joinClaimsAMac, {}],
+  ['broken: an ADD claims a pod', addClaimsAPod, {}],
   ['broken: masquerade', broken.masquerade, {}],
   ['broken: overlapping IPAM', broken.overlappingIpam, {}],
   ['broken: missing routes', broken.missingRoutes, { segments: 1 }],

@@ -632,6 +632,8 @@ class Run {
   ownersCache: Map<number, Owned | null> | null = null;
   nextPid = 1;
   stepCount = 0;
+  /** Floods by bridges so far (each sends a copy to every up port but one: what a port more would cost). */
+  floods = 0;
   ipId = 1;
   exhausted = false;
   /** Namespaces of the steps taken, ARP frames excepted (`SendOptions.visited`), or null. */
@@ -1017,17 +1019,134 @@ class Run {
       this.step(pid, ns.id, br.name, 'bridge-local', this.record ? note((m, b) => `destination ${m} is ${b}'s own: delivered up to the host`, dst, br.name) : null, frame, ip);
       return this.l2Up(ns, br, frame, pid);
     }
+    // br_netfilter: an IPv4 frame bridged from one port to others passes iptables, unless the namespace has
+    // it off or holds nothing it could meet (no rule, no conntrack entry): the forwarding benchmarks' case.
+    let out = frame;
+    if (ip !== null && inPort !== null && !this.brNfIdle(ns) && !(e && e.port === inPort)) {
+      const f = this.brNfForward(ns, br, frame, ip, pid, false);
+      if (f === null) return;
+      out = f;
+    }
     if (e && e.port !== null) {
       if (e.port === inPort) return this.drop(pid, ns.id, br.name, 'notForUs', `FDB says ${dst} is behind the port it came in by`, ip, frame);
-      this.step(pid, ns.id, br.name, 'bridge-forward', this.record ? note((b, m, pt) => `${b} FDB: ${m} is on port ${pt}`, br.name, dst, e.port) : null, frame, ip);
-      return this.xmit(ns, e.port, frame, pid);
+      this.step(pid, ns.id, br.name, 'bridge-forward', this.record ? note((b, m, pt) => `${b} FDB: ${m} is on port ${pt}`, br.name, dst, e.port) : null, out, out === frame ? ip : out.payload as Ipv4Packet);
+      return this.xmit(ns, e.port, out, pid);
     }
-    this.flood(ns, br, inPort, frame, ip, pid, true);
+    this.flood(ns, br, inPort, out, out === frame ? ip : out.payload as Ipv4Packet, pid, true);
+  }
+
+  /**
+   * Whether a bridged IPv4 frame in `ns` meets nothing in iptables: `net.bridge.bridge-nf-call-iptables` is
+   * off there, or the namespace has no rule and no conntrack entry (nothing to match, nothing to translate
+   * back). Two reads on a bridge's fast path.
+   */
+  brNfIdle(ns: NetNs): boolean {
+    if (!ns.sysctl.bridgeNfCallIptables) return true;
+    const v = this.view(ns);
+    return (v.noRules || brHooks(ns.rules) === 0) && v.noConntrack && (this.ctUpd === null || !this.ctUpd.has(ns.id));
+  }
+
+  /**
+   * br_netfilter on an IPv4 frame the bridge forwards from one port to another (or floods as unknown
+   * unicast): iptables' PREROUTING, FORWARD and POSTROUTING of the bridge's namespace, each seeing the bridge
+   * itself as the interface, in and out (measured with rule counters: `-i cni0 -o cni0` counted the frame
+   * in FORWARD, `-i veth…`/`-o veth…` nothing; `nat PREROUTING -i cni0` counted it; `nat POSTROUTING -o cni0
+   * -s 10.244.1.2 -j MASQUERADE` rewrote it). Physdev matches (`-m physdev --physdev-in veth…`) are not
+   * modelled. Returns the frame to forward, rewritten by a MASQUERADE or SNAT, or null when it was consumed:
+   * dropped or rejected by FORWARD, or handed to the IP layer because PREROUTING changed its destination.
+   */
+  brNfForward(ns: NetNs, br: Link, frame0: Frame, ip0: Ipv4Packet, pid: number, prerouted: boolean): Frame | null {
+    let frame = frame0;
+    let ip = ip0;
+    if (!prerouted) {
+      const pre = this.brNfPrerouting(ns, br, frame, ip, pid);
+      if (pre === null) return null;
+      if (pre !== ip) {
+        ip = pre;
+        frame = { eth: frame.eth, payload: ip };
+      }
+    }
+    const hooks = brHooks(ns.rules);
+    if (hooks === 0) return frame;
+    this.seeFlow(ns, ip);
+    if ((hooks & BR_FORWARD) !== 0 && this.filterVerdict(ns, 'FORWARD', ip, br.name, br.name, pid)) return null;
+    const sn = (hooks & BR_SNAT) !== 0 ? this.natRule(ns, 'POSTROUTING', ip, null, br.name) : null;
+    if (sn === null || (sn.target !== 'MASQUERADE' && sn.target !== 'SNAT')) return frame;
+    // MASQUERADE takes inet_select_addr(the bridge, the destination): measured, a same-node ping through a
+    // `-s 10.244.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE` reached the other pod from 10.244.1.1 (cni0's).
+    const h = ip.header;
+    const to = sn.target === 'SNAT' ? sn.to! : selectSource(ns, { dst: { addr: h.dst, len: 32 }, via: null, dev: br.name, proto: 'kernel', scope: 'global', src: null, onlink: false, metric: 0, type: 'unicast' }, h.dst);
+    if (to === null) {
+      // nf_nat_masquerade_ipv4 drops what it has no address for.
+      this.drop(pid, ns.id, br.name, 'filtered', `POSTROUTING MASQUERADE: ${br.name} has no address to masquerade to`, ip, frame);
+      return null;
+    }
+    if (to === h.src) return frame;
+    this.recordCt(ns, ip, to, h.dst);
+    const pkt = withAddrs(ip, to, h.dst);
+    this.step(pid, ns.id, br.name, 'nat', this.record ? note((t, a, b, d) => `br_netfilter: POSTROUTING ${t} (-o ${d}): source ${formatIpv4(a)} → ${formatIpv4(b)}`, sn.target, h.src, to, br.name) : null, null, pkt);
+    return { eth: frame.eth, payload: pkt };
+  }
+
+  /**
+   * br_netfilter's PREROUTING of a bridged frame. A destination that conntrack translates back (a reply to a
+   * masqueraded source) or a DNAT rule changes makes br_nf_pre_routing_finish route the packet
+   * (ip_route_input): it leaves the bridge path, for the host or back to the bridge (bridged DNAT, see
+   * {@link brNfBridgedDnat}). The IP layer does that translation itself (ipInput's PREROUTING): handed up
+   * untranslated, it is translated once; null then. A reply whose source alone conntrack translates back (to
+   * a DNATed flow's original destination) stays bridged, translated: that packet is returned (measured:
+   * with `-t nat -A PREROUTING -d 10.244.1.3 -p icmp -j DNAT --to-destination 10.244.1.4` on the node, a pod's
+   * ping to 10.244.1.3 reached 10.244.1.4 with ttl 64 and got `64 bytes from 10.244.1.3: … ttl=64`).
+   */
+  brNfPrerouting(ns: NetNs, br: Link, frame: Frame, ip: Ipv4Packet, pid: number): Ipv4Packet | null {
+    const c = this.ctReplyOf(ns, ip);
+    if (c !== null && c.origSrc === ip.header.dst) return this.conntrackReverse(ns, ip, pid);
+    const dnat = c === null && (brHooks(ns.rules) & BR_DNAT) !== 0 ? this.natRule(ns, 'PREROUTING', ip, br.name, null) : null;
+    if (c === null && (dnat === null || dnat.target !== 'DNAT' || dnat.to === null)) return ip;
+    this.step(pid, ns.id, br.name, 'bridge-local', this.record ? note((b) => `br_netfilter: PREROUTING of ${b} changes the destination, so the bridge hands the packet to the IP layer to be routed`, br.name) : null, frame, ip);
+    this.ipInput(ns, br.name, ip, pid);
+    return null;
+  }
+
+  /**
+   * Bridged DNAT (br_nf_pre_routing_finish): a packet that came in on a port of bridge `dev`, whose
+   * destination PREROUTING changed (typically conntrack translating a reply to a masqueraded source back),
+   * and that the input route sends out of that same bridge, is bridged again instead of forwarded: to the
+   * MAC of the node's neighbour entry for the new destination (ARP first when there is none), with its TTL
+   * unchanged, through FORWARD and POSTROUTING as bridged frames go. Measured (bn29-, two pods on one bridge,
+   * `-s 10.244.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE`): pod-a's ping to pod-b reached pod-b from 10.244.1.1
+   * and came back `ttl=64`; with ip_forward=0 no reply (ip_route_input fails: routed to ip_error, dropped
+   * silently), which the IP layer's own forwarding check gives. True when it took the packet.
+   */
+  brNfBridgedDnat(ns: NetNs, dev: string, route: Route, pkt: Ipv4Packet, pid: number): boolean {
+    const br = ns.links[dev];
+    if (!br || br.kind !== 'bridge' || !ns.sysctl.bridgeNfCallIptables || route.dev !== dev) return false;
+    const nexthop = route.via ?? pkt.header.dst;
+    this.step(pid, ns.id, dev, 'bridge-forward', this.record ? note((b, a) => `br_netfilter: the translated destination ${formatIpv4(a)} is behind ${b} itself: bridged again (bridged DNAT), not routed; TTL unchanged`, dev, pkt.header.dst) : null, null, pkt);
+    const n = this.neigh(ns, dev, nexthop);
+    if (n && n.mac !== null && !n.failed) {
+      // The kernel writes only the destination MAC (neigh_hh_bridge) and keeps the sender's; podnet writes
+      // the bridge's as the source, which nothing learns from (the bridge learns no local MAC).
+      const f: Frame = { eth: { dst: n.mac, src: br.mac, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
+      const e = this.fdb(ns, dev, n.mac);
+      // Bridged again after PREROUTING (br_nf_hook_thresh goes on from the hook after br_netfilter's).
+      const g = this.brNfForward(ns, br, f, pkt, pid, true);
+      if (g === null) return true;
+      if (e && e.port !== null) {
+        this.step(pid, ns.id, dev, 'bridge-forward', this.record ? note((b, m, pt) => `${b} FDB: ${m} is on port ${pt}`, dev, n.mac, e.port) : null, g, g.payload as Ipv4Packet);
+        this.xmit(ns, e.port, g, pid);
+      } else this.flood(ns, br, null, g, g.payload as Ipv4Packet, pid, true);
+      return true;
+    }
+    // Not resolved: the neighbour code sends it once ARP answers (br_nf_pre_routing_finish_bridge_slow).
+    this.ipOutputRouted(ns, route, pkt, pid, true, true);
+    return true;
   }
 
   /** A bridge floods a frame (a broadcast, or an `unknown` unicast) to every up port but the one it came in by. */
   flood(ns: NetNs, br: Link, inPort: string | null, frame: Frame, ip: Ipv4Packet | null, pid: number, unknown: boolean): void {
     const dst = frame.eth.dst;
+    this.floods++;
     this.step(pid, ns.id, br.name, 'bridge-flood', this.record ? note((b, u, m) => `${b} floods (${u ? `unknown unicast ${m}` : 'broadcast'}) to every port but the one it came in by`, br.name, unknown, dst) : null, frame, ip);
     if (dst === BROADCAST_MAC && !this.record && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, inPort, frame, frame.payload.targetIp, pid)) return;
     const links = linkList(ns);
@@ -1255,6 +1374,8 @@ class Run {
       return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, null);
     }
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, dev, route, pkt, pid, true);
+    // br_netfilter: translated in PREROUTING and routed back out of the bridge it came in by: bridged again.
+    if (route.dev === dev && h.dst !== pkt0.header.dst && this.brNfBridgedDnat(ns, dev, route, pkt, pid)) return;
     // A VPC's implicit router is not a hop: it forwards between subnets with the TTL as it came (AWS:
     // traceroute between instances of two subnets shows no gateway), and so never lets it expire.
     const keepTtl = ns.id === UNDERLAY_NS && this.state.underlay.vpcRouter === true;
@@ -1581,10 +1702,30 @@ class Run {
       const back = lookupRouteFrom(this.state, ns, orig.header.src, fixedSrc ?? 0, this.view(ns));
       if (back === null || back.type === 'unreachable' || back.type === 'prohibit') return;
     }
-    const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: quoteForwarded(orig) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
+    const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: quoteForwarded(this.asArrived(ns, orig)) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
     const epid = this.newPacket('icmp-error', null, ns.id);
     this.step(epid, ns.id, null, 'icmp-error', this.record ? note((t, c, m, a) => `sends ICMP ${icmpName(t, c)}${m ? ` (mtu ${m})` : ''} to ${formatIpv4(a)}`, type, code, mtu, orig.header.src) : null, null, err);
     this.queue.push({ t: 'out', ns: ns.id, pkt: err, pid: epid });
+  }
+
+  /**
+   * The packet an ICMP error quotes: a reply that conntrack translated back in this namespace (to a
+   * masqueraded or SNATed source) is quoted as it arrived, before that translation. The error leaving is
+   * RELATED to the flow, and nf_nat_icmp_reply_translation rewrites its quote as NAT rewrites the flow's
+   * reply direction. Measured (broken-masquerade, `pnpm oracle --seed 31 --fault-path 1`, the node's pod
+   * route deleted): the node's Net Unreachable about the VXLAN peer's reply quoted `10.202.0.2 > 10.202.3.0`,
+   * the masqueraded address the reply arrived for, not the pod `10.202.3.2` it was translated to.
+   */
+  asArrived(ns: NetNs, orig: Ipv4Packet): Ipv4Packet {
+    const all = this.ctAll(ns);
+    if (all === null) return orig;
+    const h = orig.header;
+    for (const c of all) {
+      if (c.origDst === h.src && c.origSrc === h.dst && c.protocol === h.protocol && (c.replySrc !== h.src || c.replyDst !== h.dst) && c.replyL4 === l4Key(orig, false)) {
+        return withAddrs(orig, c.replySrc, c.replyDst);
+      }
+    }
+    return orig;
   }
 
   vxlanEncap(ns: NetNs, link: Link & { kind: 'vxlan' }, frame: Frame, pid: number): void {
@@ -1811,35 +1952,52 @@ class Run {
     l.push({ protocol: pkt.header.protocol, origSrc: pkt.header.src, origDst: pkt.header.dst, replySrc: newDst, replyDst: newSrc, replyL4: l4Key(pkt, true), created: this.state.now });
   }
 
-  conntrackReverse(ns: NetNs, pkt: Ipv4Packet, pid: number): Ipv4Packet {
+  /** The namespace's conntrack entries with those this run made, or null when there are none. */
+  ctAll(ns: NetNs): readonly ConntrackEntry[] | null {
     const upd = this.ctUpd === null ? undefined : this.ctUpd.get(ns.id);
-    if (upd === undefined && this.view(ns).noConntrack) return pkt;
-    const all = upd === undefined ? ns.conntrack : [...ns.conntrack, ...upd];
+    if (upd === undefined) return this.view(ns).noConntrack ? null : ns.conntrack;
+    return ns.conntrack.length === 0 ? upd : [...ns.conntrack, ...upd];
+  }
+
+  /**
+   * The translated flow whose reply direction `pkt` travels (a reply to a masqueraded or DNATed packet), or
+   * that an ICMP error `pkt` is about (its quote is such a reply's request leaving): what conntrack
+   * translates back in PREROUTING. Null when none.
+   */
+  ctReplyOf(ns: NetNs, pkt: Ipv4Packet): ConntrackEntry | null {
+    const all = this.ctAll(ns);
+    if (all === null) return null;
     const h = pkt.header;
-    const proto = h.protocol;
+    const pl = pkt.payload;
+    if (pl.kind === 'icmp' && (pl.type === ICMP_DEST_UNREACH || pl.type === ICMP_TIME_EXCEEDED) && pl.data.kind === 'ipv4') {
+      const q = pl.data;
+      for (const c of all) {
+        if (q.header.src === c.replyDst && q.header.dst === c.replySrc && q.header.protocol === c.protocol && l4Key(q, true) === c.replyL4) return c;
+      }
+      return null;
+    }
+    for (const c of all) {
+      if (c.replySrc === h.src && c.replyDst === h.dst && c.protocol === h.protocol && c.replyL4 === l4Key(pkt, false)) return c;
+    }
+    return null;
+  }
+
+  conntrackReverse(ns: NetNs, pkt: Ipv4Packet, pid: number): Ipv4Packet {
+    const c = this.ctReplyOf(ns, pkt);
+    if (c === null) return pkt;
+    const h = pkt.header;
     const pl = pkt.payload;
     if (pl.kind === 'icmp' && (pl.type === ICMP_DEST_UNREACH || pl.type === ICMP_TIME_EXCEEDED) && pl.data.kind === 'ipv4') {
       // An ICMP error about a translated flow is RELATED: conntrack translates the outer destination
       // and the quoted packet back, so the original sender recognises it.
-      const q = pl.data;
-      for (const c of all) {
-        if (q.header.src === c.replyDst && q.header.dst === c.replySrc && q.header.protocol === c.protocol && l4Key(q, true) === c.replyL4) {
-          const quoted = withAddrs(q, c.origSrc, q.header.dst);
-          const out: Ipv4Packet = { ...pkt, header: { ...h, dst: c.origSrc }, payload: { ...pl, data: quoted } };
-          this.step(pid, ns.id, null, 'nat', this.record ? note((a) => `conntrack: ICMP error related to a translated flow goes back to ${formatIpv4(a)}`, c.origSrc) : null, null, out);
-          return out;
-        }
-      }
-      return pkt;
+      const quoted = withAddrs(pl.data, c.origSrc, pl.data.header.dst);
+      const out: Ipv4Packet = { ...pkt, header: { ...h, dst: c.origSrc }, payload: { ...pl, data: quoted } };
+      this.step(pid, ns.id, null, 'nat', this.record ? note((a) => `conntrack: ICMP error related to a translated flow goes back to ${formatIpv4(a)}`, c.origSrc) : null, null, out);
+      return out;
     }
-    for (const c of all) {
-      if (c.replySrc === h.src && c.replyDst === h.dst && c.protocol === proto && c.replyL4 === l4Key(pkt, false)) {
-        const out = withAddrs(pkt, c.origDst, c.origSrc);
-        this.step(pid, ns.id, null, 'nat', this.record ? note((hh, cc) => `conntrack: reply translated back ${formatIpv4(hh.src)}→${formatIpv4(hh.dst)} becomes ${formatIpv4(cc.origDst)}→${formatIpv4(cc.origSrc)}`, h, c) : null, null, out);
-        return out;
-      }
-    }
-    return pkt;
+    const out = withAddrs(pkt, c.origDst, c.origSrc);
+    this.step(pid, ns.id, null, 'nat', this.record ? note((hh, cc) => `conntrack: reply translated back ${formatIpv4(hh.src)}→${formatIpv4(hh.dst)} becomes ${formatIpv4(cc.origDst)}→${formatIpv4(cc.origSrc)}`, h, c) : null, null, out);
+    return out;
   }
 
   // ---- the loop ----
@@ -2038,6 +2196,32 @@ class Run {
   }
 }
 
+/** br_netfilter hooks a namespace's rules can act in ({@link brHooks}): a DNAT in nat PREROUTING, a filter FORWARD rule, a MASQUERADE or SNAT in nat POSTROUTING. */
+const BR_DNAT = 1;
+const BR_FORWARD = 2;
+const BR_SNAT = 4;
+const brHooksMemo = new WeakMap<readonly NfRule[], number>();
+
+/**
+ * Which of the hooks a bridged frame passes a rule list can act in (BR_* bits), memoized on the list (rule
+ * lists are immutable and shared from state to state): a flannel node, whose only nat rules are in
+ * POSTROUTING, costs a bridged frame no look at PREROUTING or FORWARD.
+ */
+function brHooks(rules: readonly NfRule[]): number {
+  if (rules.length === 0) return 0;
+  let m = brHooksMemo.get(rules);
+  if (m === undefined) {
+    m = 0;
+    for (const r of rules) {
+      if (r.table === 'filter' && r.chain === 'FORWARD') m |= BR_FORWARD;
+      else if (r.table === 'nat' && r.chain === 'PREROUTING' && r.target === 'DNAT') m |= BR_DNAT;
+      else if (r.table === 'nat' && r.chain === 'POSTROUTING' && (r.target === 'MASQUERADE' || r.target === 'SNAT')) m |= BR_SNAT;
+    }
+    brHooksMemo.set(rules, m);
+  }
+  return m;
+}
+
 /** A namespace that learned from a packet, on its node ({@link Run.commit}): its id, and its pod's key (null for the host's). */
 interface Learner {
   readonly id: NsId;
@@ -2081,6 +2265,8 @@ export function describeRoute(r: Route): string {
 
 /** A send's step budget unless it names one ({@link SendOptions.maxSteps}), and every probe's. */
 const MAX_STEPS = 4096;
+/** The step budget of a check's probe ({@link probeSend}): a probe that needs more ends as a `loop`. */
+export const PROBE_MAX_STEPS = MAX_STEPS;
 
 /** `run`, whose sender `from` must be a namespace of its state (else NAMESPACE_NOT_FOUND). */
 function sender(run: Run, from: NsId): Run {
@@ -2134,6 +2320,10 @@ export interface ProbeOutcome {
   readonly replied: boolean;
   /** The namespaces of the steps taken, ARP frames excepted, when asked for; else null. */
   readonly visited: ReadonlySet<NsId> | null;
+  /** Steps the run took, of the {@link PROBE_MAX_STEPS} a probe may take. */
+  readonly steps: number;
+  /** Floods by bridges in the run: a port added to a bridge would cost each of them one copy more. */
+  readonly floods: number;
 }
 
 /**
@@ -2152,7 +2342,7 @@ export function probeSend(state: ClusterState, from: NsId, packet: Ipv4Packet, v
     const f = info[i]!.fate;
     replied = f !== undefined && repliedWith(f, from);
   }
-  return { violations: run.violations, replied, visited: run.visited };
+  return { violations: run.violations, replied, visited: run.visited, steps: run.stepCount, floods: run.floods };
 }
 
 /**

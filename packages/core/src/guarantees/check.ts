@@ -17,16 +17,16 @@
  */
 import { formatIpv4 } from '../addr/ipv4.js';
 import { icmpEcho } from '../dataplane/build.js';
-import { describeRoute, probeSend, repliedWith, send } from '../dataplane/engine.js';
+import { describeRoute, PROBE_MAX_STEPS, probeSend, repliedWith, send } from '../dataplane/engine.js';
 import { podKeys } from '../dataplane/links.js';
 import { fail } from '../errors.js';
 import type { Trace } from '../dataplane/types.js';
 import { findNs, hostNsId, nodeOfNs, podNsId, UNDERLAY_NS } from '../model/lookup.js';
 import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
-import type { ClusterState, IpOwner, NsId, PlacedPod } from '../model/types.js';
+import type { ClusterState, IpOwner, Node, NsId, PlacedPod } from '../model/types.js';
 import { SHARD_COUNT, shardGet, shardKeys, shardLeafSize, shardLeafValue, shardSome, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REQUEST } from '../wire/packet.js';
-import { departedPods, type ChangeScope } from './scope.js';
+import { arrivedPods, departedPods, MAX_ARRIVING_PORTS, type ChangeScope } from './scope.js';
 
 export type GuaranteeName = 'unique-ip' | 'no-nat' | 'node-reaches-pods';
 
@@ -67,11 +67,18 @@ interface PairRecord {
    * in order of first visit: what decides whether taking a pod away can change the pair (departedPods in scope.ts).
    */
   readonly strays?: readonly NsId[];
+  /**
+   * How many more ports the bridges its packets were flooded on could have before the probe would run out of
+   * steps (each port a copy more per flood, {@link COPY_STEPS} steps at most each): kept only when fewer than
+   * {@link MAX_ARRIVING_PORTS}, for a pod's arrival to know which passing probes it must run again
+   * (arrivedPods in scope.ts). Almost no probe comes near its budget.
+   */
+  readonly slack?: number;
 }
 
 /** Whether a pair must be remembered between checks: it fails, or a change elsewhere can change it. */
 function worthKeeping(r: PairRecord): boolean {
-  return r.violations.length > 0 || r.transit.length > 0 || r.router === true || r.strays !== undefined;
+  return r.violations.length > 0 || r.transit.length > 0 || r.router === true || r.strays !== undefined || r.slack !== undefined;
 }
 
 /** The incremental checker's memory between changes: failing pairs and pairs with transit nodes. */
@@ -82,14 +89,26 @@ export interface CheckMemory {
 
 export const EMPTY_MEMORY: CheckMemory = { pairs: new Map(), unique: new Map() };
 
-/** The pods probes go to and from: running, in a namespace of their own; sorted by key unless `sorted` is false. */
+/** Whether probes go to and from this pod: running, in a namespace of its own. */
+function probedPod(p: PlacedPod): boolean {
+  return !p.hostNetwork && p.status.phase === 'Running';
+}
+
+/** The pods probes go to and from ({@link probedPod}); sorted by key unless `sorted` is false. */
 function probePods(state: ClusterState, sorted = true): PlacedPod[] {
   const out: PlacedPod[] = [];
   for (const n of shardValues(state.nodes)) {
     const pods = n.pods;
-    for (const k in pods) { const p = pods[k]!; if (!p.hostNetwork && p.status.phase === 'Running') out.push(p); }
+    for (const k in pods) { const p = pods[k]!; if (probedPod(p)) out.push(p); }
   }
   return sorted ? out.sort((a, b) => (a.key < b.key ? -1 : 1)) : out;
+}
+
+/** The pod of this key that probes go to and from, through the pod index, or undefined. */
+function podByKey(state: ClusterState, key: string): PlacedPod | undefined {
+  const n = shardGet(state.podIndex, key);
+  const p = n === undefined ? undefined : shardGet(state.nodes, n)?.pods[key];
+  return p !== undefined && probedPod(p) ? p : undefined;
 }
 
 function uniqueViolation(ip: string, owners: readonly IpOwner[]): Violation | null {
@@ -148,7 +167,7 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
     const quick = probeSend(state, fromNs, icmpEcho(to.ip!), mode === 'transit');
     if (quick.violations.length === 0 && quick.replied) {
       if (quick.visited === null) return PASSED;
-      return footprint(nodeOf, fromNs, to, quick.visited, PASSED.violations);
+      return footprint(nodeOf, fromNs, to, quick.visited, PASSED.violations, slackOf(quick.steps, quick.floods));
     }
   }
   const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true, commit: false });
@@ -163,7 +182,22 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
   if (!replied(trace, fromNs)) violations.push(unreachable(state, trace, fromNs, fromLabel, to, guarantee, 'the request'));
   // A broadcast ARP request reaches every node of a segment; those that do not own the address only
   // drop it, and an address changing owners is caught through the IP index, so ARP is not transit.
-  return footprint(nodeOf, fromNs, to, trace.steps.filter((s) => s.frame?.payload.kind !== 'arp').map((s) => s.ns), violations);
+  let floods = 0;
+  for (const s of trace.steps) if (s.kind === 'bridge-flood') floods++;
+  return footprint(nodeOf, fromNs, to, trace.steps.filter((s) => s.frame?.payload.kind !== 'arp').map((s) => s.ns), violations, slackOf(trace.steps.length, floods));
+}
+
+/**
+ * The most steps a copy of a flooded frame takes in a namespace that drops it: the veth crossing, its arrival,
+ * the drop. A port added to a bridge costs each flood there at most that many steps more.
+ */
+const COPY_STEPS = 4;
+
+/** A probe's {@link PairRecord.slack}: undefined when it could absorb {@link MAX_ARRIVING_PORTS} ports more. */
+function slackOf(steps: number, floods: number): number | undefined {
+  if (floods === 0) return undefined;
+  const slack = Math.floor((PROBE_MAX_STEPS - steps) / (COPY_STEPS * floods));
+  return slack < MAX_ARRIVING_PORTS ? Math.max(0, slack) : undefined;
 }
 
 /**
@@ -171,7 +205,7 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
  * `visited`: the nodes other than the pair's own, whether the router, and the pod namespaces other than the
  * pair's own. A passing probe that crossed none of them (most) is {@link PASSED}.
  */
-function footprint(nodeOf: NodeOf, fromNs: NsId, to: PlacedPod, visited: Iterable<NsId>, violations: readonly Violation[]): PairRecord {
+function footprint(nodeOf: NodeOf, fromNs: NsId, to: PlacedPod, visited: Iterable<NsId>, violations: readonly Violation[], slack: number | undefined): PairRecord {
   const fromNode = nodeOf(fromNs);
   // Most pairs cross no other node and no other pod: no array for them.
   let transit: string[] | null = null;
@@ -187,10 +221,11 @@ function footprint(nodeOf: NodeOf, fromNs: NsId, to: PlacedPod, visited: Iterabl
     // `pod/<key>`: the destination's namespace is told by its key, without a string made for it per probe.
     if (ns.startsWith('pod/') && ns !== fromNs && !(ns.length === to.key.length + 4 && ns.endsWith(to.key)) && !strays?.includes(ns)) (strays ??= []).push(ns);
   }
-  if (violations.length === 0 && transit === null && !router && strays === null) return PASSED;
-  const r: { violations: readonly Violation[]; transit: readonly string[]; router?: true; strays?: readonly NsId[] } = { violations, transit: transit ?? NO_TRANSIT };
+  if (violations.length === 0 && transit === null && !router && strays === null && slack === undefined) return PASSED;
+  const r: { violations: readonly Violation[]; transit: readonly string[]; router?: true; strays?: readonly NsId[]; slack?: number } = { violations, transit: transit ?? NO_TRANSIT };
   if (router) r.router = true;
   if (strays !== null) r.strays = strays;
+  if (slack !== undefined) r.slack = slack;
   return r;
 }
 
@@ -425,7 +460,11 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   // node's pods: 3.1 probes per deletePod in every-change property runs of flannel VXLAN, now none.)
   const departed = scope.from === undefined ? null : departedPods(scope.from, state, scope);
   const gone = departed === null ? null : new Set(departed);
-  const touched = new Set(gone === null ? scope.nodes : []);
+  // Pods brought onto a node, and nothing else a probe of the pods that were there reads (arrivedPods): their
+  // node is not touched; the new pods are (their addresses changed owners), and a pair is probed again only if
+  // it fails, or its probe was flooded near its step budget on bridges that now have more ports.
+  const arrival = departed === null && scope.from !== undefined ? arrivedPods(scope.from, state, scope) : null;
+  const touched = new Set(gone === null && arrival === null ? scope.nodes : []);
   const routerChanged = scope.routerNeigh === true;
   const nodeOf = nodeLookup(state);
   // A node that owns an address whose owners changed is touched too, though its namespaces did not change:
@@ -433,7 +472,8 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   // delivery checks that the address has one owner — a pod claiming node-2's cni0 address breaks node-2's
   // probes. (An owner that lost or gained the address changed its own namespace: it is in scope.nodes.)
   // An address the underlay shares is answered for on the segment: judged again everywhere.
-  for (const ip of scope.ips) {
+  // (The addresses pods brought are theirs alone, new, and no probe of the node's other pods leaves from one.)
+  if (arrival === null) for (const ip of scope.ips) {
     for (const o of shardGet(state.ipIndex, ip) ?? []) {
       const n = nodeOf(o.ns);
       if (n === null) return audit(state);
@@ -441,16 +481,31 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     }
   }
   const unique = recheckUnique(state, memory.unique, scope.ips);
-  // In the state's walk order, unsorted: the order pairs are probed in changes no verdict (each probe is a
-  // function of the state alone) and the verdict's violations are sorted by key.
-  const pods = probePods(state, false);
-  const byKey = new Map<string, PlacedPod>();
-  for (const p of pods) byKey.set(p.key, p);
-  // A pod whose address changed owners is touched too: the per-hop unique-owner check of every probe
-  // to it reads the IP index.
+  // The touched pods, found without walking every pod (at 150,000 pods a walk and a map of them were most of
+  // a delete's exact check, which probes nothing): the pods of the touched nodes, and a pod whose address
+  // changed owners — the per-hop unique-owner check of every probe to it reads the IP index. Such a pod owns
+  // that address, or lost it, which changed its namespace: its node is among the scope's nodes.
   const ipSet = new Set(scope.ips);
-  const touchedPod = (p: PlacedPod | undefined): boolean => p !== undefined && (touched.has(p.node) || (p.ip !== null && ipSet.has(String(p.ip))));
-  const touchedPods = new Set(pods.filter(touchedPod));
+  const touchedPods = new Set<PlacedPod>();
+  const addTouched = (n: Node | undefined, all: boolean): void => {
+    if (n === undefined) return;
+    const keys = podKeys(n);
+    for (let i = 0; i < keys.length; i++) {
+      const p = n.pods[keys[i]!]!;
+      if (probedPod(p) && (all || (p.ip !== null && ipSet.has(String(p.ip))))) touchedPods.add(p);
+    }
+  };
+  for (const name of touched) addTouched(shardGet(state.nodes, name), true);
+  if (ipSet.size > 0) {
+    for (const name of scope.nodes) if (!touched.has(name)) addTouched(shardGet(state.nodes, name), false);
+    for (const ip of scope.ips) {
+      for (const o of shardGet(state.ipIndex, ip) ?? []) {
+        if (o.kind !== 'pod') continue;
+        const p = podByKey(state, o.name);
+        if (p !== undefined && p.ip !== null && String(p.ip) === ip) touchedPods.add(p);
+      }
+    }
+  }
   const pairs = new Map<string, PairRecord>();
   // Remembered pairs to probe again that the pairs of the touched pods below do not include (each once: the
   // memory's keys are distinct), as probe()'s arguments.
@@ -459,13 +514,13 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   for (const [k, r] of memory.pairs) {
     const [from, to] = k.split('>') as [string, string];
     const node = from.startsWith('node:');
-    const fromPod = node ? undefined : byKey.get(from);
+    const fromPod = node ? undefined : podByKey(state, from);
     const fromNode = node ? from.slice(5) : fromPod?.node;
-    const toPod = byKey.get(to);
+    const toPod = podByKey(state, to);
     if (fromNode === undefined || !toPod) continue;
     const toTouched = touchedPods.has(toPod);
     const fromTouched = fromPod !== undefined && touchedPods.has(fromPod);
-    if (r.violations.length || touched.has(fromNode) || toTouched || fromTouched || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true) || (gone !== null && r.strays !== undefined && r.strays.some((ns) => gone.has(ns)))) {
+    if (r.violations.length || touched.has(fromNode) || toTouched || fromTouched || r.transit.some((n) => touched.has(n)) || (routerChanged && r.router === true) || (gone !== null && r.strays !== undefined && r.strays.some((ns) => gone.has(ns))) || (arrival !== null && r.slack !== undefined && r.slack < arrival.ports)) {
       // The touched pods' pairs: every pod pair with a touched end, and each touched pod's node to it.
       if (node ? toTouched && fromNode === toPod.node : toTouched || fromTouched) continue;
       again.push(node ? [hostNsId(fromNode), fromNode, toPod, 'node-reaches-pods'] : [podNsId(from), from, toPod, 'no-nat']);
@@ -485,7 +540,10 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   };
   for (const [fromNs, from, to, guarantee] of again) probe(fromNs, from, to, guarantee);
   // Each pair of the touched pods once, without a queue: a pair with two touched ends is probed from its
-  // sender's side of the loop.
+  // sender's side of the loop. Every pod, in the state's walk order, only when there is a touched pod: the
+  // order pairs are probed in changes no verdict (each probe is a function of the state alone) and the
+  // verdict's violations are sorted by key.
+  const pods = touchedPods.size === 0 ? [] : probePods(state, false);
   for (const q of touchedPods) probe(hostNsId(q.node), q.node, q, 'node-reaches-pods');
   for (const p of touchedPods) {
     const pNs = podNsId(p.key);

@@ -20,7 +20,7 @@
 import { cidrContains, type Cidr } from '../addr/ipv4.js';
 import { podKeys } from '../dataplane/links.js';
 import { locateNs } from '../model/lookup.js';
-import type { ClusterState, IpOwner, NetNs, NsId, PeerEntry } from '../model/types.js';
+import type { ClusterState, IpOwner, Link, NetNs, NsId, PeerEntry } from '../model/types.js';
 import { shardDiffKeys, shardGet, shardSome, shardValues } from '../util/shards.js';
 
 /** What a change touched, as the incremental checker needs it. */
@@ -156,6 +156,195 @@ export function departedPods(a: ClusterState, b: ClusterState, scope: ChangeScop
     }
   }
   return departed;
+}
+
+/** What a change that only brought pods onto one node brought ({@link arrivedPods}). */
+export interface Arrival {
+  /** The namespaces of the pods that came. */
+  readonly pods: readonly NsId[];
+  /** The ports it added to the node's bridges: each flood there now sends that many copies more. */
+  readonly ports: number;
+}
+
+/**
+ * The most bridge ports one change may add for {@link arrivedPods} to hold: a probe keeps, in its record, how
+ * many more it could absorb when that is fewer (check.ts, `slack`), so that a port more cannot make a passing
+ * probe run out of steps unseen.
+ */
+export const MAX_ARRIVING_PORTS = 64;
+
+/** The fields of a host namespace a pod's arrival may change, each checked by {@link arrivedPods}. */
+const ARRIVAL_HOST_FIELDS: ReadonlySet<string> = new Set(['links', 'fdb', 'routes', 'neigh', 'sysctl', 'lxcMap', 'ipRules', 'nextIfindex']);
+
+/**
+ * What the change from `a` to `b` (of this scope) brought onto its one touched node, when all it did that a
+ * probe between pods that were there (or from a node to one) can read is bring new pods; else null. Such a
+ * probe then runs as it did, and the incremental check probes only the new pods' pairs (and pairs that fail,
+ * or whose probe could run out of steps: below), instead of every pair of the node's pods. The mirror of
+ * {@link departedPods}. What the change may do, and why a probe of pods that were there cannot see it:
+ * - new pod namespaces, each holding only addresses nobody held before (the scope's addresses: owned by the
+ *   new pods alone after, by nobody before). Every lookup of the probe is keyed by addresses it had before —
+ *   its endpoints', its routes' gateways, the nodes' — so none of them is a new address, and every lookup
+ *   keyed by a new address (a new pod's `/32` route, `ip rule to`, cilium endpoint, neighbour entry) is never
+ *   made. A probe that asked for a new address before (an ARP request for a gateway nobody held) got no answer
+ *   and failed: failing pairs are probed again.
+ * - new veths in the host whose far ends are new pods, with no address, each a port of a bridge that was there
+ *   or of none. A new port adds a copy to every flood of its bridge: the new pod answers an ARP request only
+ *   for its own (new) addresses — it may not answer by proxy ARP, nor have its end in a bridge of its own — and
+ *   takes up no frame for a MAC that is not its own, and none of the new MACs is one a frame on that bridge
+ *   could be sent to: not a MAC of a link of the node, nor one in a neighbour entry of the host or of the pods
+ *   that were there; frames on the bridge come only from those namespaces, as its ports are all veths to pods
+ *   (a bridge with an uplink or a tunnel port holds the other nodes' frames: not an arrival). So each copy
+ *   ends there, costing steps only: a probe whose record says it could not absorb that many more
+ *   (`slack`, kept for the rare probe near its step budget) is probed again.
+ * - FDB entries of the new ports (for their own MACs, or their pods'), proxy ARP on the new veths (calico),
+ *   cilium endpoints and `ip rule to` / `from` a new address (the AWS VPC CNI) — each read only by a packet of
+ *   a new pod, or to one.
+ * Every other field of the node (its `cni` state aside), of its host namespace and of the state (underlay,
+ * peer sets, the clock) is the same object, and the old pods are the same objects. The property holding this
+ * to a full audit is in packages/testing/src/equivalence.test.ts; the hazards it names are pinned one by one
+ * in packages/cni/src/arrival.test.ts.
+ */
+export function arrivedPods(a: ClusterState, b: ClusterState, scope: ChangeScope): Arrival | null {
+  if (scope.global || scope.nodes.length !== 1 || scope.ips.length === 0) return null;
+  if (a.underlay !== b.underlay || a.peerSets !== b.peerSets || a.now !== b.now) return null;
+  const name = scope.nodes[0]!;
+  const na = shardGet(a.nodes, name);
+  const nb = shardGet(b.nodes, name);
+  if (!na || !nb || na.pods === nb.pods) return null;
+  const keysA = podKeys(na);
+  const keysB = podKeys(nb);
+  if (keysB.length <= keysA.length) return null;
+  for (const k in na) if (k !== 'pods' && k !== 'cni' && k !== 'host' && (na as unknown as Record<string, unknown>)[k] !== (nb as unknown as Record<string, unknown>)[k]) return null;
+  for (const k in nb) if (!(k in na)) return null;
+  for (let i = 0; i < keysA.length; i++) if (na.pods[keysA[i]!] !== nb.pods[keysA[i]!]) return null;
+  const arrived: NsId[] = [];
+  const newNs = new Map<NsId, NetNs>();
+  for (let i = 0; i < keysB.length; i++) {
+    const k = keysB[i]!;
+    if (k in na.pods) continue;
+    const ns = nb.pods[k]!.netns;
+    if (ns === null) continue; // a hostNetwork pod: nothing of its own
+    // An end that answers only for itself: no proxy ARP, no bridge of its own, no eBPF program.
+    for (const l in ns.links) if (ns.links[l]!.master !== null || ns.links[l]!.tc) return null;
+    for (const d in ns.sysctl.proxyArp) if (ns.sysctl.proxyArp[d]) return null;
+    arrived.push(ns.id);
+    newNs.set(ns.id, ns);
+  }
+  // The scope's addresses: nobody's before, the new pods' alone after.
+  const fresh = new Set<number>();
+  for (const ip of scope.ips) {
+    if ((shardGet(a.ipIndex, ip)?.length ?? 0) > 0) return null;
+    for (const o of shardGet(b.ipIndex, ip) ?? []) if (!newNs.has(o.ns)) return null;
+    fresh.add(Number(ip));
+  }
+  const ha = na.host;
+  const hb = nb.host;
+  let ports = 0;
+  if (ha !== hb) {
+    const ra = ha as unknown as Record<string, unknown>;
+    const rb = hb as unknown as Record<string, unknown>;
+    for (const k in ra) if (!ARRIVAL_HOST_FIELDS.has(k) && ra[k] !== rb[k]) return null;
+    for (const k in rb) if (!(k in ra) && !ARRIVAL_HOST_FIELDS.has(k)) return null;
+    // Links: the old ones as they were; new veths to new pods, without addresses, ports of an old bridge or of none.
+    for (const k in ha.links) if (ha.links[k] !== hb.links[k]) return null;
+    const added = new Map<string, Link>();
+    const bridges = new Set<string>();
+    const newMacs = new Set<string>();
+    for (const k in hb.links) {
+      if (k in ha.links) continue;
+      const l = hb.links[k]!;
+      if (l.kind !== 'veth' || l.addrs.length > 0) return null;
+      const far = newNs.get(l.peer.ns);
+      if (far === undefined) return null;
+      added.set(k, l);
+      if (l.master === null) continue;
+      // A port with a program on it would run it on every copy a flood sends there.
+      if (ha.links[l.master]?.kind !== 'bridge' || l.tc) return null;
+      ports++;
+      bridges.add(l.master);
+      newMacs.add(l.mac);
+      for (const f in far.links) if (far.links[f]!.kind !== 'loopback') newMacs.add(far.links[f]!.mac);
+    }
+    if (ports >= MAX_ARRIVING_PORTS) return null;
+    // FDB: the old entries as they were; new ones on new ports, for their own MACs or their pods'.
+    for (const k in ha.fdb) if (ha.fdb[k] !== hb.fdb[k]) return null;
+    for (const k in hb.fdb) {
+      if (k in ha.fdb) continue;
+      const e = hb.fdb[k]!;
+      const port = e.port === null ? undefined : added.get(e.port);
+      if (port === undefined || port.master === null || !newMacs.has(e.mac) || (e.local && e.mac !== port.mac)) return null;
+    }
+    // Routes: the old ones, in their order; new ones for a new address alone, by a new veth.
+    if (!keptInOrder(ha.routes, hb.routes, (r) => r.dst.len === 32 && fresh.has(r.dst.addr) && r.dev !== null && added.has(r.dev))) return null;
+    // Policy rules: the old ones in their order; new ones that match a new address and nothing else.
+    const rulesA = ha.ipRules ?? NONE;
+    const rulesB = hb.ipRules ?? NONE;
+    if (rulesA !== rulesB && !keptInOrder(rulesA, rulesB, (r) => (r.from === null) !== (r.to === null) && ((r.from ?? r.to)!.len === 32) && fresh.has((r.from ?? r.to)!.addr))) return null;
+    // Neighbours: the old ones as they were; new ones for new addresses.
+    if (ha.neigh !== hb.neigh) {
+      for (const k in ha.neigh) if (ha.neigh[k] !== hb.neigh[k]) return null;
+      for (const k in hb.neigh) if (!(k in ha.neigh) && !fresh.has(hb.neigh[k]!.ip)) return null;
+    }
+    // Sysctls: as they were, but proxy ARP on new veths.
+    if (ha.sysctl !== hb.sysctl) {
+      const sa = ha.sysctl as unknown as Record<string, unknown>;
+      const sb = hb.sysctl as unknown as Record<string, unknown>;
+      for (const k in sa) if (k !== 'proxyArp' && sa[k] !== sb[k]) return null;
+      for (const k in sb) if (!(k in sa)) return null;
+      const pa = ha.sysctl.proxyArp;
+      const pb = hb.sysctl.proxyArp;
+      for (const d in pa) if (pa[d] !== pb[d]) return null;
+      for (const d in pb) if (!(d in pa) && !added.has(d)) return null;
+    }
+    // cilium's endpoints: the old ones as they were; new ones for new addresses.
+    const la = ha.lxcMap ?? NO_LXC;
+    const lb = hb.lxcMap ?? NO_LXC;
+    if (la !== lb) {
+      for (const k in la) if (la[k] !== lb[k]) return null;
+      for (const k in lb) if (!(k in la) && !fresh.has(Number(k))) return null;
+    }
+    if (bridges.size > 0) {
+      // Each bridge a new port joined: its ports all veths to pods, no peer set of its own, and no MAC of the
+      // node's links or in the neighbour tables of the host and the old pods among the new ones.
+      for (const k in ha.links) {
+        const l = ha.links[k]!;
+        if (newMacs.has(l.mac)) return null;
+        if (l.master !== null && bridges.has(l.master) && (l.kind !== 'veth' || !l.peer.ns.startsWith('pod/'))) return null;
+      }
+      for (const ref of hb.peerSets) if (bridges.has(a.peerSets[ref.set]?.dev ?? '')) return null;
+      const namesNew = (ns: NetNs): boolean => {
+        for (const k in ns.neigh) { const m = ns.neigh[k]!.mac; if (m !== null && newMacs.has(m)) return true; }
+        return false;
+      };
+      if (namesNew(hb)) return null;
+      for (let i = 0; i < keysA.length; i++) {
+        const ns = na.pods[keysA[i]!]!.netns;
+        if (ns === null) continue;
+        for (const k in ns.links) if (newMacs.has(ns.links[k]!.mac)) return null;
+        if (namesNew(ns)) return null;
+      }
+    }
+  }
+  return arrived.length === 0 ? null : { pods: arrived, ports };
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+const NO_LXC: Readonly<Record<string, never>> = Object.freeze({});
+
+/**
+ * Whether `after` is `before` (the same objects, in the same order) with elements that `isNew` accepts put
+ * anywhere among them.
+ */
+function keptInOrder<T>(before: readonly T[], after: readonly T[], isNew: (x: T) => boolean): boolean {
+  if (before === after) return true;
+  let i = 0;
+  for (let j = 0; j < after.length; j++) {
+    const x = after[j]!;
+    if (i < before.length && before[i] === x) i++;
+    else if (!isNew(x)) return false;
+  }
+  return i === before.length;
 }
 
 /** Whether two versions of a namespace differ in their neighbour table alone. */

@@ -92,7 +92,7 @@ export function checkName(name: unknown, what: string, subdomain = false): strin
 }
 
 const newLo = (): Link => ({ kind: 'loopback', name: 'lo', ifindex: 1, mtu: 65536, mac: '00:00:00:00:00:00', up: true, addrs: [{ ip: 0x7f000001, len: 8, scope: 'host' }], master: null });
-const newSysctl = (forward: boolean): Sysctls => ({ ipForward: forward, rpFilter: 0, proxyArp: {} });
+const newSysctl = (forward: boolean): Sysctls => ({ ipForward: forward, rpFilter: 0, proxyArp: {}, bridgeNfCallIptables: true });
 
 /**
  * What a new namespace holds until an action changes it: lo, the default sysctls, empty tables. Every pod

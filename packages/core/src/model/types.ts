@@ -156,6 +156,14 @@ export interface Sysctls {
   readonly rpFilter: 0 | 1 | 2;
   /** net.ipv4.conf.<dev>.proxy_arp = 1 */
   readonly proxyArp: Readonly<Record<string, boolean>>;
+  /**
+   * net.bridge.bridge-nf-call-iptables (br_netfilter): IPv4 frames bridged between two ports of a bridge of
+   * this namespace pass iptables' PREROUTING (conntrack, nat), FORWARD (filter) and POSTROUTING (nat), each
+   * seeing the bridge as `-i` and `-o`. On by default: Kubernetes nodes load br_netfilter (kubeadm's
+   * preflight requires this sysctl at 1), and since Linux 5.3 every new namespace gets its own copy, 1
+   * (measured: `cat /proc/sys/net/bridge/bridge-nf-call-iptables` in a new namespace prints 1).
+   */
+  readonly bridgeNfCallIptables: boolean;
   /** ICMP redirect settings; absent while every one is at the kernel's default (see {@link RedirectSysctls}). */
   readonly redirects?: RedirectSysctls;
 }

@@ -842,6 +842,11 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     (writable(ns, 'sysctl') as Draft<Sysctls>).rpFilter = Number(v) as 0 | 1 | 2;
     return;
   }
+  if (key === 'net.bridge.bridge-nf-call-iptables') {
+    if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
+    (writable(ns, 'sysctl') as Draft<Sysctls>).bridgeNfCallIptables = v === '1';
+    return;
+  }
   const m = /^net\.ipv4\.conf\.([^.]+)\.proxy_arp$/.exec(key);
   if (m) {
     if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
@@ -849,7 +854,7 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     (writable(writable(ns, 'sysctl'), 'proxyArp') as Record<string, boolean>)[m[1]!] = v === '1';
     return;
   }
-  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter, net.ipv4.conf.<dev>.proxy_arp and net.ipv4.conf.{all,default,<dev>}.{send,accept}_redirects`, { key });
+  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter, net.ipv4.conf.<dev>.proxy_arp, net.ipv4.conf.{all,default,<dev>}.{send,accept}_redirects and net.bridge.bridge-nf-call-iptables`, { key });
 }
 
 const NF_CHAINS: readonly NfChain[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];

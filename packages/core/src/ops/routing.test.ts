@@ -62,7 +62,7 @@ function nsOf(linkSpecs: readonly (readonly [string, boolean, readonly IfAddr[]]
   for (const [name, up, addrs] of linkSpecs) links[name] = link(name, up, addrs);
   return {
     id: 'node/n1', links, routes, neigh: {}, fdb: {}, rules: [], conntrack: [], listening: [], pmtu: {}, nextIfindex: 10,
-    sysctl: { ipForward: true, rpFilter: 0, proxyArp: {} },
+    sysctl: { ipForward: true, rpFilter: 0, proxyArp: {}, bridgeNfCallIptables: true },
     peerSets: ref === null ? [] : [ref],
   };
 }
