@@ -640,3 +640,20 @@ describe('the quote of an ICMP error about a de-NATed reply', () => {
     expect(q.kind === 'icmp' && q.data.kind === 'ipv4' ? `${formatIpv4(q.data.header.src)} > ${formatIpv4(q.data.header.dst)}` : null).toBe('10.244.1.4 > 10.244.2.0');
   });
 });
+
+describe('no ICMP redirect about a packet POSTROUTING source-NATs (kern29)', () => {
+  it('broken-masquerade: a pod whose on-link route was deleted keeps going through its node', () => {
+    // Measured (kernel 6.18; `kn29-…`: H 10.0.0.2 with its prefix route deleted and `default via 10.0.0.1`,
+    // R 10.0.0.1 forwarding with `iptables -t nat -A POSTROUTING -s 10.0.0.0/24 ! -d 224.0.0.0/4 -j
+    // MASQUERADE`, T 10.0.0.3, one bridge): `ping -c 3 10.0.0.3` from H → three replies ttl=63, no redirect
+    // (tcpdump on R shows none), `ip route get 10.0.0.3` → `via 10.0.0.1`, traceroute ` 1  10.0.0.1`,
+    // ` 2  10.0.0.3`. The oracle: broken-masquerade faulted #13 of seed 23 (traceroute `10.17.0.1 10.17.0.2`).
+    const sim = simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'broken', mistake: 'masquerade' } });
+    sim.apply({ op: 'route.del', ns: 'pod/default/pod-a', dst: '10.244.1.0/24', dev: 'eth0' });
+    const r = sim.ping('pod-a', '10.244.1.5', { count: 3 });
+    expect(r.lines.filter((l) => l.includes('Redirect'))).toEqual([]);
+    expect(r.traces.every((t) => !t.steps.some((s) => s.kind === 'icmp-error'))).toBe(true);
+    expect(Object.keys(sim.pod('pod-a').netns!.pmtu)).toEqual([]);
+    expect(sim.traceroute('pod-a', '10.244.1.5', { maxHops: 4 }).lines.slice(1)).toEqual([' 1  10.244.1.1', ' 2  10.244.1.5']);
+  });
+});
