@@ -1391,7 +1391,8 @@ class Run {
     const fit = this.mtuCheck(ns, route, fwd, pid, true, true);
     if (fit === MTU_DROPPED) return;
     // ip_forward sends its ICMP redirect after the MTU check and the TTL decrement, before the FORWARD hook.
-    if (route.dev === dev && !keepTtl && sendsRedirects(ns.sysctl, dev)) this.sendRedirect(ns, dev, route, fwd);
+    // None about a packet PREROUTING translated (a de-NATed reply, a DNAT): see sendRedirect.
+    if (route.dev === dev && !keepTtl && h.dst === pkt0.header.dst && h.src === pkt0.header.src && sendsRedirects(ns.sysctl, dev)) this.sendRedirect(ns, dev, route, fwd);
     if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
     this.step(pid, ns.id, dev, 'forward', this.record ? note((k, hh, r) => k
       ? `the VPC router forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} unchanged`
@@ -1639,9 +1640,11 @@ class Run {
     if (op.kind === 'icmp' && op.type !== ICMP_ECHO_REQUEST && op.type !== ICMP_ECHO_REPLY) return;
     const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns));
     if (back === null || back.type !== 'unicast' || back.dev !== dev || back.via !== null) return;
-    // None about a packet POSTROUTING will source-NAT. Measured (the setup above, `iptables -t nat -A
-    // POSTROUTING -s 10.0.0.0/24 ! -d 224.0.0.0/4 -j MASQUERADE` in R): no redirect on the wire over three
-    // pings, all ttl=63, no exception in H (the oracle: broken-masquerade faulted #13 of seed 23).
+    // None about a packet of a connection NAT translates: one POSTROUTING will source-NAT, or (the caller
+    // checks) one PREROUTING translated back. Measured (the setup above, `iptables -t nat -A POSTROUTING -s
+    // 10.0.0.0/24 ! -d 224.0.0.0/4 -j MASQUERADE` in R): no redirect on the wire over three pings, neither
+    // about H's requests nor about T's replies to R, which R de-NATs and sends back out of eth0 to H; all
+    // ttl=63, no exception in H (the oracle: broken-masquerade faulted #13 of seed 23).
     const sn = this.natRule(ns, 'POSTROUTING', fwd, null, route.dev);
     if (sn !== null && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) return;
     const key = `${ns.id}|${h.src}`;
