@@ -1616,11 +1616,6 @@ class Run {
   }
 
   /**
-   * An ICMP error about `orig`, sent from `ns` (RFC 1812 rules as Linux applies them: never about an
-   * ICMP error). Its source is `fixedSrc` when the error is about a packet for a local address, else the
-   * address the reply route prefers (icmp_send with saddr 0).
-   */
-  /**
    * A packet forwarded back out of the device it came in by, from a sender on that device's link: the
    * kernel tells the sender to go to the next hop itself (ICMP redirect, host; __mkroute_input marks the
    * packet when the reverse route to its source is a direct one through that device, shared_media being 1
@@ -1700,6 +1695,11 @@ class Run {
     this.xmit(ns, dev, req, apid);
   }
 
+  /**
+   * An ICMP error about `orig`, sent from `ns` (RFC 1812 rules as Linux applies them: never about an
+   * ICMP error). Its source is `fixedSrc` when the error is about a packet for a local address, else the
+   * address the reply route prefers (icmp_send with saddr 0).
+   */
   icmpError(ns: NetNs, orig: Ipv4Packet, type: number, code: number, mtu: number, fixedSrc: Ipv4 | null): void {
     const op = orig.payload;
     if (op.kind === 'icmp' && op.type !== ICMP_ECHO_REQUEST && op.type !== ICMP_ECHO_REPLY) return;
