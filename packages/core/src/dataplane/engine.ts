@@ -1520,14 +1520,18 @@ class Run {
     this.pending.add({ ns: ns.id, dev, nexthop, items: [{ pkt, pid, forwarded }] });
     // The request's source for the next hop, by the route's src, device and scope: selectSource's target,
     // `route.via ?? dst`, is the next hop itself.
-    const src = selectSource(ns, route, nexthop) ?? 0;
+    this.arpRequest(ns, link, nexthop, selectSource(ns, route, nexthop) ?? 0);
+  }
+
+  /** Broadcasts an ARP request for `target` out of `link`, telling `src` (a packet of its own). */
+  arpRequest(ns: NetNs, link: Link, target: Ipv4, src: Ipv4): void {
     const req: Frame = {
       eth: { dst: BROADCAST_MAC, src: link.mac, ethertype: ETHERTYPE_ARP },
-      payload: { kind: 'arp', op: 1, senderMac: link.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: nexthop },
+      payload: { kind: 'arp', op: 1, senderMac: link.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: target },
     };
     const apid = this.newPacket('arp', null, ns.id);
-    this.step(apid, ns.id, dev, 'arp-request', this.record ? note((a, b) => `who-has ${formatIpv4(a)} tell ${formatIpv4(b)}`, nexthop, src) : null, req, null);
-    this.xmit(ns, dev, req, apid);
+    this.step(apid, ns.id, link.name, 'arp-request', this.record ? note((a, b) => `who-has ${formatIpv4(a)} tell ${formatIpv4(b)}`, target, src) : null, req, null);
+    this.xmit(ns, link.name, req, apid);
   }
 
   localDeliver(ns: NetNs, dev: string, pkt: Ipv4Packet, pid: number): void {
@@ -1685,14 +1689,7 @@ class Run {
     if (link === undefined || !link.up || this.pending.get(ns.id, dev, target)) return;
     this.pending.add({ ns: ns.id, dev, nexthop: target, items: [] });
     // arp_solicit without a packet: inet_select_addr(dev, target, RT_SCOPE_LINK).
-    const src = selectSource(ns, { dst: { addr: target, len: 32 }, via: null, dev, proto: 'kernel', scope: 'link', src: null, onlink: false, metric: 0, type: 'unicast' }, target) ?? 0;
-    const req: Frame = {
-      eth: { dst: BROADCAST_MAC, src: link.mac, ethertype: ETHERTYPE_ARP },
-      payload: { kind: 'arp', op: 1, senderMac: link.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: target },
-    };
-    const apid = this.newPacket('arp', null, ns.id);
-    this.step(apid, ns.id, dev, 'arp-request', this.record ? note((a, b) => `who-has ${formatIpv4(a)} tell ${formatIpv4(b)}`, target, src) : null, req, null);
-    this.xmit(ns, dev, req, apid);
+    this.arpRequest(ns, link, target, selectSource(ns, { dst: { addr: target, len: 32 }, via: null, dev, proto: 'kernel', scope: 'link', src: null, onlink: false, metric: 0, type: 'unicast' }, target) ?? 0);
   }
 
   /**
