@@ -657,3 +657,24 @@ describe('no ICMP redirect about a packet POSTROUTING source-NATs (kern29)', () 
     expect(sim.traceroute('pod-a', '10.244.1.5', { maxHops: 4 }).lines.slice(1)).toEqual([' 1  10.244.1.1', ' 2  10.244.1.5']);
   });
 });
+
+describe('ip route del of a BGP route resolved through the rack\'s gateway', () => {
+  it('calico none across two racks: deleting the route as ip route lists it (via the gateway) is accepted', () => {
+    // The oracle, calico-none faulted #26 of seed 7: the kernel took `ip route del 10.107.0.0/26 via 192.168.1.1
+    // dev eth0` (BIRD's route to another rack's node's block, its next hop resolved through the gateway:
+    // `gateway recursive`); podnet answered `RTNETLINK answers: No such process`, matching the selector
+    // against the peer's own address instead of the gateway the route is installed (and listed) with.
+    const sim = simulatorFromSpec({
+      podCidr: '10.244.0.0/16',
+      underlay: { segments: [{ name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1' }, { name: 'rack-b', cidr: '192.168.2.0/24', gateway: '192.168.2.1' }] },
+      cni: { type: 'calico', encapsulation: 'none', bgp: { peerWithUnderlay: false } },
+      nodes: [{ name: 'node-1', ip: '192.168.1.11', segment: 'rack-a' }, { name: 'node-3', ip: '192.168.2.13', segment: 'rack-b' }],
+      pods: [{ name: 'a', node: 'node-1' }, { name: 'c', node: 'node-3' }],
+    });
+    expect(ipRoute(sim.state, 'node/node-1')).toContain('10.244.0.64/26 via 192.168.1.1 dev eth0 proto bird');
+    // The peer's own address names no route node-1 holds: refused (fib_table_delete matches the gateway).
+    expect(() => sim.apply({ op: 'route.del', ns: 'node/node-1', dst: '10.244.0.64/26', via: '192.168.2.13', dev: 'eth0' })).toThrow(/No such process/);
+    sim.apply({ op: 'route.del', ns: 'node/node-1', dst: '10.244.0.64/26', via: '192.168.1.1', dev: 'eth0' });
+    expect(ipRoute(sim.state, 'node/node-1').filter((l) => l.startsWith('10.244.0.64/26'))).toEqual([]);
+  });
+});

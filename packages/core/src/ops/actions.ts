@@ -1187,7 +1187,9 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
       if (!set || (a.dev !== undefined && a.dev !== set.dev)) continue;
       for (const e of shardValues(snap(set).entries)) {
         if (!refUses(ref, e.owner, e.group)) continue;
-        if (e.routes.some((x) => x.dst.addr === dst.addr && x.dst.len === dst.len && (via === undefined || x.via === via) && (a.metric === undefined || x.metric === a.metric) && x.metric < ownMetric)) {
+        // The gateway as the namespace holds the route: a BGP speaker's recursive next hop replaces the
+        // entry's own (what `ip route` lists, and so what a user names).
+        if (e.routes.some((x) => x.dst.addr === dst.addr && x.dst.len === dst.len && (via === undefined || (ref.via ?? x.via) === via) && (a.metric === undefined || x.metric === a.metric) && x.metric < ownMetric)) {
           hideInRef(ns, r, ref, 'hidden', e.owner);
           return;
         }
