@@ -60,6 +60,9 @@ echo "== ip -d link show (node-1)"; ip -n $N1 -d link show
 echo "== ip -d link show (pod-a)"; ip -n ${P}pa -d link show
 echo "== ip -br addr (node-1)"; ip -n $N1 -br addr
 echo "== ip route get 10.244.2.3 (node-1)"; ip -n $N1 route get 10.244.2.3
+echo "== ip route show table local (node-1)"; ip -n $N1 route show table local
+echo "== ip route show table all (node-1)"; ip -n $N1 route show table all
+echo "== ip route show table local (pod-a)"; ip -n ${P}pa route show table local
 echo "== ping -c 3 10.244.2.3 (pod-a)"; $PA ping -c 3 10.244.2.3
 echo "== ping -c 2 10.244.1.4 (node-1)"; ip netns exec $N1 ping -c 2 10.244.1.4
 echo "== bridge fdb show (node-1)"; bridge -n $N1 fdb show

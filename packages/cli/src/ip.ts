@@ -334,9 +334,10 @@ function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean
   if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
     const sel = rest.slice(1);
     const t = sel.indexOf('table');
-    let table = 254;
-    if (t >= 0) {
-      const v = tableArg(sel[t + 1]);
+    let table: number | 'all' = 254;
+    if (t >= 0 && sel[t + 1] === 'all') table = 'all';
+    else if (t >= 0) {
+      const v = tableArg(sel[t + 1], true);
       if (typeof v !== 'number') return v;
       table = v;
     }
@@ -387,12 +388,16 @@ function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean
   return apply(ctx, [spec as unknown as Action], `ip route ${rest.join(' ')}`, admin);
 }
 
-/** A routing table as iproute2 reads it: a number, or main / default / local (rt_tables). */
-function tableArg(v: string | undefined): number | Output {
+/**
+ * A routing table as iproute2 reads it: a number, or main / default / local (rt_tables). `show` reads the
+ * local table (the kernel's routes for the namespace's own addresses); a change to it is refused, as podnet
+ * derives it from the addresses.
+ */
+function tableArg(v: string | undefined, show = false): number | Output {
   const named: Record<string, number> = { main: 254, default: 253, local: 255 };
   const n = v === undefined ? NaN : named[v] ?? (/^\d+$/.test(v) ? Number(v) : NaN);
   if (!Number.isInteger(n) || n < 1 || n > 0xffffffff) return err(`Error: argument "${v ?? ''}" is wrong: "table" value is invalid`, 255);
-  if (n === 255) return err('Error: argument "local" is wrong: podnet does not model the local table (its routes are the namespace\'s own addresses)', 255);
+  if (n === 255 && !show) return err('Error: argument "local" is wrong: podnet does not model changes to the local table (its routes are the namespace\'s own addresses: ip addr add/del changes them)', 255);
   return n;
 }
 

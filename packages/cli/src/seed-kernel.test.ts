@@ -309,3 +309,48 @@ describe('ip route get through a route that is not unicast', () => {
     expect(get('10.9.9.9')).toMatchObject({ stderr: 'RTNETLINK answers: Network is unreachable\n', status: 2 });
   });
 });
+
+describe('ip route show table local / table all', () => {
+  // Kernel (scripts/seed-lab-kernel.sh, trailing spaces removed): node-1 and pod-a of the seed lab.
+  const NODE1_LOCAL = [
+    'local 10.244.1.0 dev flannel.1 proto kernel scope host src 10.244.1.0',
+    'local 10.244.1.1 dev cni0 proto kernel scope host src 10.244.1.1',
+    'broadcast 10.244.1.255 dev cni0 proto kernel scope link src 10.244.1.1',
+    'local 127.0.0.0/8 dev lo proto kernel scope host src 127.0.0.1',
+    'local 127.0.0.1 dev lo proto kernel scope host src 127.0.0.1',
+    'broadcast 127.255.255.255 dev lo proto kernel scope link src 127.0.0.1',
+    'local 192.168.1.11 dev eth0 proto kernel scope host src 192.168.1.11',
+    'broadcast 192.168.1.255 dev eth0 proto kernel scope link src 192.168.1.11',
+  ];
+
+  it('lists the routes the kernel keeps for the namespace\'s own addresses, as the real node and pod do', () => {
+    const { s, out } = onNode1('ip route show table local', 'ip route show table all', 'ip route show table local dev cni0');
+    expect(out[0]!.stdout).toBe(`${NODE1_LOCAL.join('\n')}\n`);
+    expect(out[1]!.stdout).toBe(`${[
+      'default via 192.168.1.1 dev eth0',
+      '10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1',
+      '10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink',
+      '10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink',
+      '192.168.1.0/24 dev eth0 proto kernel scope link src 192.168.1.11',
+      ...NODE1_LOCAL.map((l) => l.replace(/ dev (\S+) /, ' dev $1 table local ')),
+    ].join('\n')}\n`);
+    expect(out[2]!.stdout).toBe(`${NODE1_LOCAL.filter((l) => l.includes(' dev cni0 ')).join('\n')}\n`);
+    s.run('exit');
+    expect(s.run('kubectl exec pod-a -- ip route show table local').stdout).toBe([
+      'local 10.244.1.4 dev eth0 proto kernel scope host src 10.244.1.4',
+      'broadcast 10.244.1.255 dev eth0 proto kernel scope link src 10.244.1.4',
+      'local 127.0.0.0/8 dev lo proto kernel scope host src 127.0.0.1',
+      'local 127.0.0.1 dev lo proto kernel scope host src 127.0.0.1',
+      'broadcast 127.255.255.255 dev lo proto kernel scope link src 127.0.0.1',
+      '',
+    ].join('\n'));
+  });
+
+  it('a device that goes down keeps its local routes and loses its broadcast one; changing the table is refused', () => {
+    // Kernel (a namespace with 192.168.1.11/24 on a veth): after `ip link set v0 down`, `local 192.168.1.11
+    // dev v0 …` stays and `broadcast 192.168.1.255 dev v0 …` goes (see render.ts localTable).
+    const { out } = onNode1('ip link set cni0 down', 'ip route show table local', 'ip route add 10.9.9.9 dev lo table local');
+    expect(out[1]!.stdout).toBe(`${NODE1_LOCAL.filter((l) => !l.startsWith('broadcast 10.244.1.255')).join('\n')}\n`);
+    expect(out[2]!.stderr).toContain('podnet does not model changes to the local table');
+  });
+});

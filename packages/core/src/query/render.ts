@@ -2,7 +2,7 @@
 import { formatIpv4, formatPrefix } from '../addr/ipv4.js';
 import { getNs } from '../model/lookup.js';
 import { fail } from '../errors.js';
-import { RT_TABLE_MAIN, type ClusterState, type Link, type NetNs, type NsId, type PeerEntry, type Route } from '../model/types.js';
+import { RT_TABLE_LOCAL, RT_TABLE_MAIN, type ClusterState, type Link, type NetNs, type NsId, type PeerEntry, type Route } from '../model/types.js';
 import { allRoutes, fibOrder, formatIpRule, ipRuleList } from '../ops/routing.js';
 import { shardValues } from '../util/shards.js';
 
@@ -52,12 +52,14 @@ export function hasCarrier(state: ClusterState, ns: NetNs, link: Link, depth = 0
 }
 
 /** One route as `ip route show` prints it. */
-export function formatRoute(state: ClusterState, ns: NetNs, r: Route): string {
+export function formatRoute(state: ClusterState, ns: NetNs, r: Route, table?: string): string {
   const parts: string[] = [];
   if (r.type !== 'unicast') parts.push(r.type);
   parts.push(r.dst.len === 0 ? 'default' : formatPrefix(r.dst));
   if (r.via !== null) parts.push('via', formatIpv4(r.via));
   if (r.dev !== null) parts.push('dev', r.dev);
+  // `ip route show table all` names each route's table (main aside) where iproute2 does: after the device.
+  if (table !== undefined) parts.push('table', table);
   if (r.proto !== 'boot') parts.push('proto', r.proto);
   if (r.scope !== 'global') parts.push('scope', r.scope);
   if (r.src !== null) parts.push('src', formatIpv4(r.src));
@@ -71,15 +73,64 @@ export function formatRoute(state: ClusterState, ns: NetNs, r: Route): string {
 
 /**
  * `ip route show` of a namespace: one line per route of the main table, or with `table` (`ip route show
- * table N`) of that table. Throws `TABLE_NOT_FOUND` with iproute2's words for a table that was never
- * created (iproute2 prints "Error: ipv4: FIB table does not exist.").
+ * table N`) of that table — `local` (255) being the kernel's routes for the namespace's own addresses
+ * ({@link localTable}) — or with `'all'` every table as `ip route show table all` lists them. Throws
+ * `TABLE_NOT_FOUND` with iproute2's words for a table that was never created (iproute2 prints "Error: ipv4:
+ * FIB table does not exist.").
  */
-export function ipRoute(state: ClusterState, nsId: NsId, table: number = RT_TABLE_MAIN): string[] {
+export function ipRoute(state: ClusterState, nsId: NsId, table: number | 'all' = RT_TABLE_MAIN): string[] {
   const ns = getNs(state, nsId);
+  if (table === 'all') {
+    // The kernel dumps its tables by hash bucket (the table's number modulo 256): main and local last, after
+    // any table below 254, and a table above 255 where its bucket falls (measured: 300, 100, main, local).
+    const ids = Object.keys(ns.tables ?? {}).map(Number).sort((a, b) => (a & 255) - (b & 255) || a - b);
+    const out: string[] = [];
+    for (const id of ids) if (id !== RT_TABLE_MAIN) out.push(...[...ns.tables![String(id)]!].sort(fibOrder).map((r) => formatRoute(state, ns, r, String(id))));
+    out.push(...allRoutes(state, ns).map((r) => formatRoute(state, ns, r)));
+    out.push(...localTable(state, ns, true));
+    return out;
+  }
   if (table === RT_TABLE_MAIN) return allRoutes(state, ns).map((r) => formatRoute(state, ns, r));
+  if (table === RT_TABLE_LOCAL) return localTable(state, ns, false);
   const routes = ns.tables?.[table];
   if (routes === undefined) fail('TABLE_NOT_FOUND', `Error: ipv4: FIB table does not exist (table ${table} in ${nsId})`, { ns: nsId, table });
   return [...routes].sort(fibOrder).map((r) => formatRoute(state, ns, r));
+}
+
+/**
+ * The kernel's local table of a namespace, as `ip route show table local` lists it (with `table local` after
+ * the device when `labelled`, as `table all` does). For each address of each device, up or down: `local
+ * <address>`, and on a loopback device `local <prefix>` too; for each device that is up, `broadcast
+ * <subnet's broadcast address>` (no broadcast for a /31 or /32, none for the network address: kernel 6.18),
+ * `linkdown` when the device has no carrier. In address order, a shorter prefix first. Measured in a
+ * namespace (a bridge with 10.244.1.1/24, a veth with 192.168.1.11/24 and 10.244.1.0/32, lo up):
+ * `local 10.244.1.0 dev v0 proto kernel scope host src 10.244.1.0`, `local 10.244.1.1 dev br0 …`,
+ * `broadcast 10.244.1.255 dev br0 proto kernel scope link src 10.244.1.1`, `local 127.0.0.0/8 dev lo …`,
+ * `local 127.0.0.1 dev lo …`, `broadcast 127.255.255.255 dev lo …`, `local 192.168.1.11 dev v0 …`,
+ * `broadcast 192.168.1.255 dev v0 … linkdown` (its peer down); after `ip link set v0 down` its broadcast
+ * line went and both of its `local` lines stayed.
+ */
+function localTable(state: ClusterState, ns: NetNs, labelled: boolean): string[] {
+  const rows: { addr: number; len: number; line: string }[] = [];
+  const table = labelled ? ' table local' : '';
+  const seen = new Set<string>();
+  const add = (kind: 'local' | 'broadcast', addr: number, len: number, dev: string, scope: string, src: number, linkdown: boolean): void => {
+    const key = `${kind} ${addr} ${len} ${dev}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const dst = len === 32 ? formatIpv4(addr) : formatPrefix({ addr, len });
+    rows.push({ addr, len, line: `${kind} ${dst} dev ${dev}${table} proto kernel scope ${scope} src ${formatIpv4(src)}${linkdown ? ' linkdown' : ''}` });
+  };
+  for (const link of Object.values(ns.links)) {
+    for (const a of link.addrs) {
+      add('local', a.ip, 32, link.name, 'host', a.ip, false);
+      const mask = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
+      if (link.kind === 'loopback' && a.len < 32) add('local', (a.ip & mask) >>> 0, a.len, link.name, 'host', a.ip, false);
+      if (link.up && a.len < 31) add('broadcast', (a.ip | ~mask) >>> 0, 32, link.name, 'link', a.ip, !hasCarrier(state, ns, link));
+    }
+  }
+  rows.sort((x, y) => x.addr - y.addr || x.len - y.len);
+  return rows.map((r) => r.line);
 }
 
 /**
