@@ -74,7 +74,7 @@ export function formatRoute(state: ClusterState, ns: NetNs, r: Route, table?: st
 /**
  * `ip route show` of a namespace: one line per route of the main table, or with `table` (`ip route show
  * table N`) of that table — `local` (255) being the kernel's routes for the namespace's own addresses
- * ({@link localTable}) — or with `'all'` every table as `ip route show table all` lists them. Throws
+ * (a `local` route for each address of each device, a `broadcast` route for each device that is up) — or with `'all'` every table as `ip route show table all` lists them. Throws
  * `TABLE_NOT_FOUND` with iproute2's words for a table that was never created (iproute2 prints "Error: ipv4:
  * FIB table does not exist.").
  */
