@@ -202,8 +202,11 @@ const ARRIVAL_HOST_FIELDS: ReadonlySet<string> = new Set(['links', 'fdb', 'route
  *   a new pod, or to one.
  * Every other field of the node (its `cni` state aside), of its host namespace and of the state (underlay,
  * peer sets, the clock) is the same object, and the old pods are the same objects. The property holding this
- * to a full audit is in packages/testing/src/equivalence.test.ts; the hazards it names are pinned one by one
- * in packages/cni/src/arrival.test.ts.
+ * to a full audit is in packages/testing/src/equivalence.test.ts. packages/cni/src/arrival.test.ts pins the
+ * hazards a design's ADD reaches (an FDB entry, a route, a neighbour entry or a rule for an old pod, a port that
+ * lowers the bridge's MTU), each caught only while its rule is here. The others (proxy ARP or a bridge on the
+ * new pod's side, a program on a new port, a new MAC a frame could already be sent to, the step budget) no
+ * design of the tests reaches: they are here because the argument above needs them.
  */
 export function arrivedPods(a: ClusterState, b: ClusterState, scope: ChangeScope): Arrival | null {
   if (scope.global || scope.nodes.length !== 1 || scope.ips.length === 0) return null;
