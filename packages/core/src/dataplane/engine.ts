@@ -282,6 +282,8 @@ interface NsView extends LocalAddrs, RouteSlot {
    * every IP input and output of a namespace with rules (a WeakMap on the rule list was asked each time).
    */
   translates: boolean | null;
+  /** The br_netfilter hooks its rules can act in (BR_* bits, see {@link bridgeHooks}), read when a bridged frame first asks. */
+  brHooks: number | null;
   readonly noConntrack: boolean;
   readonly noPmtu: boolean;
   /** The peer sets the namespace includes, resolved in `peerSetsOf` (a cluster's `peerSets`). */
@@ -468,6 +470,11 @@ function acceptsRedirects(s: Sysctls, dev: string): boolean {
   return s.ipForward ? all && own : all || own;
 }
 
+/** A route to `dst` alone out of `dev` with no gateway: what a source is selected by when no table route is at hand. */
+function deviceRoute(dst: Ipv4, dev: string, scope: 'global' | 'link'): Route {
+  return { dst: { addr: dst, len: 32 }, via: null, dev, proto: 'kernel', scope, src: null, onlink: false, metric: 0, type: 'unicast' };
+}
+
 /** What an MTU check found: the packet fits, was dropped (DF), or is larger (fragmented, or to fragment). */
 const MTU_FITS = 0;
 const MTU_DROPPED = 1;
@@ -499,7 +506,7 @@ function makeView(ns: NetNs, prev: NsView | null): NsView {
     return {
       ns, neigh: null, fdb: null,
       list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true,
-      noRules: ns.rules.length === 0, translates: null, noConntrack: ns.conntrack.length === 0, noPmtu,
+      noRules: ns.rules.length === 0, translates: null, brHooks: null, noConntrack: ns.conntrack.length === 0, noPmtu,
       peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, table: null, routes: ns.routes, refs: ns.peerSets,
       floodPods: null, floodPlans: null,
     };
@@ -508,7 +515,7 @@ function makeView(ns: NetNs, prev: NsView | null): NsView {
   return {
     ns, neigh: prev.ns.neigh === ns.neigh ? prev.neigh : null, fdb: prev.ns.fdb === ns.fdb ? prev.fdb : null,
     list: prev.list, map: prev.map, loUp: prev.loUp,
-    noRules: ns.rules.length === 0, translates: prev.ns.rules === ns.rules ? prev.translates : null, noConntrack: ns.conntrack.length === 0, noPmtu,
+    noRules: ns.rules.length === 0, translates: prev.ns.rules === ns.rules ? prev.translates : null, brHooks: prev.ns.rules === ns.rules ? prev.brHooks : null, noConntrack: ns.conntrack.length === 0, noPmtu,
     peerSetsOf: same ? prev.peerSetsOf : null, peers: same ? prev.peers : NO_PEERS, nics: prev.nics, tunnels: prev.tunnels,
     table: same ? prev.table : null, routes: ns.routes, refs: ns.peerSets,
     floodPods: null, floodPlans: null,
@@ -1042,8 +1049,13 @@ class Run {
    */
   brNfIdle(ns: NetNs): boolean {
     if (!ns.sysctl.bridgeNfCallIptables) return true;
+    return this.brHooks(ns) === 0 && this.view(ns).noConntrack && (this.ctUpd === null || !this.ctUpd.has(ns.id));
+  }
+
+  /** The br_netfilter hooks `ns`'s rules can act in (BR_* bits), kept in its view with the rules they were read from. */
+  brHooks(ns: NetNs): number {
     const v = this.view(ns);
-    return (v.noRules || brHooks(ns.rules) === 0) && v.noConntrack && (this.ctUpd === null || !this.ctUpd.has(ns.id));
+    return v.noRules ? 0 : (v.brHooks ??= bridgeHooks(ns.rules));
   }
 
   /**
@@ -1066,7 +1078,7 @@ class Run {
         frame = { eth: frame.eth, payload: ip };
       }
     }
-    const hooks = brHooks(ns.rules);
+    const hooks = this.brHooks(ns);
     if (hooks === 0) return frame;
     this.seeFlow(ns, ip);
     if ((hooks & BR_FORWARD) !== 0 && this.filterVerdict(ns, 'FORWARD', ip, br.name, br.name, pid)) return null;
@@ -1075,7 +1087,7 @@ class Run {
     // MASQUERADE takes inet_select_addr(the bridge, the destination): measured, a same-node ping through a
     // `-s 10.244.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE` reached the other pod from 10.244.1.1 (cni0's).
     const h = ip.header;
-    const to = sn.target === 'SNAT' ? sn.to! : selectSource(ns, { dst: { addr: h.dst, len: 32 }, via: null, dev: br.name, proto: 'kernel', scope: 'global', src: null, onlink: false, metric: 0, type: 'unicast' }, h.dst);
+    const to = sn.target === 'SNAT' ? sn.to! : selectSource(ns, deviceRoute(h.dst, br.name, 'global'), h.dst);
     if (to === null) {
       // nf_nat_masquerade_ipv4 drops what it has no address for.
       this.drop(pid, ns.id, br.name, 'filtered', `POSTROUTING MASQUERADE: ${br.name} has no address to masquerade to`, ip, frame);
@@ -1101,7 +1113,7 @@ class Run {
   brNfPrerouting(ns: NetNs, br: Link, frame: Frame, ip: Ipv4Packet, pid: number): Ipv4Packet | null {
     const c = this.ctReplyOf(ns, ip);
     if (c !== null && c.origSrc === ip.header.dst) return this.conntrackReverse(ns, ip, pid);
-    const dnat = c === null && (brHooks(ns.rules) & BR_DNAT) !== 0 ? this.natRule(ns, 'PREROUTING', ip, br.name, null) : null;
+    const dnat = c === null && (this.brHooks(ns) & BR_DNAT) !== 0 ? this.natRule(ns, 'PREROUTING', ip, br.name, null) : null;
     if (c === null && (dnat === null || dnat.target !== 'DNAT' || dnat.to === null)) return ip;
     this.step(pid, ns.id, br.name, 'bridge-local', this.record ? note((b) => `br_netfilter: PREROUTING of ${b} changes the destination, so the bridge hands the packet to the IP layer to be routed`, br.name) : null, frame, ip);
     this.ipInput(ns, br.name, ip, pid);
@@ -1689,7 +1701,7 @@ class Run {
     if (link === undefined || !link.up || this.pending.get(ns.id, dev, target)) return;
     this.pending.add({ ns: ns.id, dev, nexthop: target, items: [] });
     // arp_solicit without a packet: inet_select_addr(dev, target, RT_SCOPE_LINK).
-    this.arpRequest(ns, link, target, selectSource(ns, { dst: { addr: target, len: 32 }, via: null, dev, proto: 'kernel', scope: 'link', src: null, onlink: false, metric: 0, type: 'unicast' }, target) ?? 0);
+    this.arpRequest(ns, link, target, selectSource(ns, deviceRoute(target, dev, 'link'), target) ?? 0);
   }
 
   /**
@@ -2205,24 +2217,18 @@ class Run {
 const BR_DNAT = 1;
 const BR_FORWARD = 2;
 const BR_SNAT = 4;
-const brHooksMemo = new WeakMap<readonly NfRule[], number>();
 
 /**
- * Which of the hooks a bridged frame passes a rule list can act in (BR_* bits), memoized on the list (rule
- * lists are immutable and shared from state to state): a flannel node, whose only nat rules are in
- * POSTROUTING, costs a bridged frame no look at PREROUTING or FORWARD.
+ * Which of the hooks a bridged frame passes a rule list can act in (BR_* bits), read once per namespace view
+ * ({@link Run.brHooks}; a view hands it on while the rules are the same list): a flannel node, whose only nat
+ * rules are in POSTROUTING, costs a bridged frame no look at PREROUTING or FORWARD.
  */
-function brHooks(rules: readonly NfRule[]): number {
-  if (rules.length === 0) return 0;
-  let m = brHooksMemo.get(rules);
-  if (m === undefined) {
-    m = 0;
-    for (const r of rules) {
-      if (r.table === 'filter' && r.chain === 'FORWARD') m |= BR_FORWARD;
-      else if (r.table === 'nat' && r.chain === 'PREROUTING' && r.target === 'DNAT') m |= BR_DNAT;
-      else if (r.table === 'nat' && r.chain === 'POSTROUTING' && (r.target === 'MASQUERADE' || r.target === 'SNAT')) m |= BR_SNAT;
-    }
-    brHooksMemo.set(rules, m);
+function bridgeHooks(rules: readonly NfRule[]): number {
+  let m = 0;
+  for (const r of rules) {
+    if (r.table === 'filter' && r.chain === 'FORWARD') m |= BR_FORWARD;
+    else if (r.table === 'nat' && r.chain === 'PREROUTING' && r.target === 'DNAT') m |= BR_DNAT;
+    else if (r.table === 'nat' && r.chain === 'POSTROUTING' && (r.target === 'MASQUERADE' || r.target === 'SNAT')) m |= BR_SNAT;
   }
   return m;
 }

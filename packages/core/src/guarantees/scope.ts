@@ -101,8 +101,7 @@ export function departedPods(a: ClusterState, b: ClusterState, scope: ChangeScop
   const keysA = podKeys(na);
   const keysB = podKeys(nb);
   if (keysB.length >= keysA.length) return null;
-  for (const k in na) if (k !== 'pods' && k !== 'cni' && k !== 'host' && (na as unknown as Record<string, unknown>)[k] !== (nb as unknown as Record<string, unknown>)[k]) return null;
-  for (const k in nb) if (!(k in na)) return null;
+  if (!sameExcept(na, nb, NODE_PARTS)) return null;
   for (let i = 0; i < keysB.length; i++) if (na.pods[keysB[i]!] !== nb.pods[keysB[i]!]) return null;
   const departed: NsId[] = [];
   for (let i = 0; i < keysA.length; i++) if (!(keysA[i]! in nb.pods)) departed.push(`pod/${keysA[i]!}`);
@@ -114,8 +113,7 @@ export function departedPods(a: ClusterState, b: ClusterState, scope: ChangeScop
   const ha = na.host;
   const hb = nb.host;
   if (ha !== hb) {
-    for (const k in ha) if (k !== 'links' && k !== 'fdb' && (ha as unknown as Record<string, unknown>)[k] !== (hb as unknown as Record<string, unknown>)[k]) return null;
-    for (const k in hb) if (!(k in ha)) return null;
+    if (!sameExcept(ha, hb, PORT_PARTS)) return null;
     // Removed links: bridge ports to departed pods, with nothing the host could route to.
     const ports = new Set<string>();
     const macs = new Set<string>();
@@ -218,8 +216,7 @@ export function arrivedPods(a: ClusterState, b: ClusterState, scope: ChangeScope
   const keysA = podKeys(na);
   const keysB = podKeys(nb);
   if (keysB.length <= keysA.length) return null;
-  for (const k in na) if (k !== 'pods' && k !== 'cni' && k !== 'host' && (na as unknown as Record<string, unknown>)[k] !== (nb as unknown as Record<string, unknown>)[k]) return null;
-  for (const k in nb) if (!(k in na)) return null;
+  if (!sameExcept(na, nb, NODE_PARTS)) return null;
   for (let i = 0; i < keysA.length; i++) if (na.pods[keysA[i]!] !== nb.pods[keysA[i]!]) return null;
   const arrived: NsId[] = [];
   const newNs = new Map<NsId, NetNs>();
@@ -245,10 +242,7 @@ export function arrivedPods(a: ClusterState, b: ClusterState, scope: ChangeScope
   const hb = nb.host;
   let ports = 0;
   if (ha !== hb) {
-    const ra = ha as unknown as Record<string, unknown>;
-    const rb = hb as unknown as Record<string, unknown>;
-    for (const k in ra) if (!ARRIVAL_HOST_FIELDS.has(k) && ra[k] !== rb[k]) return null;
-    for (const k in rb) if (!(k in ra) && !ARRIVAL_HOST_FIELDS.has(k)) return null;
+    if (!sameExcept(ha, hb, ARRIVAL_HOST_FIELDS)) return null;
     // Links: the old ones as they were; new veths to new pods, without addresses, ports of an old bridge or of none.
     for (const k in ha.links) if (ha.links[k] !== hb.links[k]) return null;
     const added = new Map<string, Link>();
@@ -291,10 +285,7 @@ export function arrivedPods(a: ClusterState, b: ClusterState, scope: ChangeScope
     }
     // Sysctls: as they were, but proxy ARP on new veths.
     if (ha.sysctl !== hb.sysctl) {
-      const sa = ha.sysctl as unknown as Record<string, unknown>;
-      const sb = hb.sysctl as unknown as Record<string, unknown>;
-      for (const k in sa) if (k !== 'proxyArp' && sa[k] !== sb[k]) return null;
-      for (const k in sb) if (!(k in sa)) return null;
+      if (!sameExcept(ha.sysctl, hb.sysctl, PROXY_ARP)) return null;
       const pa = ha.sysctl.proxyArp;
       const pb = hb.sysctl.proxyArp;
       for (const d in pa) if (pa[d] !== pb[d]) return null;
@@ -352,10 +343,24 @@ function keptInOrder<T>(before: readonly T[], after: readonly T[], isNew: (x: T)
 
 /** Whether two versions of a namespace differ in their neighbour table alone. */
 function onlyNeighDiffers(x: NetNs, y: NetNs): boolean {
-  const rx = x as unknown as Readonly<Record<string, unknown>>;
-  const ry = y as unknown as Readonly<Record<string, unknown>>;
-  for (const k in rx) if (k !== 'neigh' && rx[k] !== ry[k]) return false;
-  for (const k in ry) if (!(k in rx)) return false;
+  return sameExcept(x, y, NEIGH);
+}
+
+const NODE_PARTS: ReadonlySet<string> = new Set(['pods', 'cni', 'host']);
+const PORT_PARTS: ReadonlySet<string> = new Set(['links', 'fdb']);
+const PROXY_ARP: ReadonlySet<string> = new Set(['proxyArp']);
+const NEIGH: ReadonlySet<string> = new Set(['neigh']);
+
+/**
+ * Whether two versions of a record hold the same object under every key but those in `except` (which the
+ * caller looks at itself), and the later one no key the earlier lacks but those: the identity comparisons the
+ * scopes make of a node, a namespace or its sysctls (a field the model adds later is compared too).
+ */
+function sameExcept(a: object, b: object, except: ReadonlySet<string>): boolean {
+  const ra = a as Readonly<Record<string, unknown>>;
+  const rb = b as Readonly<Record<string, unknown>>;
+  for (const k in ra) if (!except.has(k) && ra[k] !== rb[k]) return false;
+  for (const k in rb) if (!(k in ra) && !except.has(k)) return false;
   return true;
 }
 

@@ -809,11 +809,16 @@ function sameRouteKey(a: Route, b: { dst: Cidr; metric: number }): boolean {
   return a.dst.addr === b.dst.addr && a.dst.len === b.dst.len && a.metric === b.metric;
 }
 
+/** A boolean sysctl's value: 0 or 1, else INVALID_ARGUMENT (nothing written yet). */
+function sysctlSwitch(key: string, v: string): boolean {
+  if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
+  return v === '1';
+}
+
 function parseSysctl(ns: DNs, key: string, value: string | number): void {
   const v = String(value);
   if (key === 'net.ipv4.ip_forward' || key === 'net.ipv4.conf.all.forwarding') {
-    if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
-    (writable(ns, 'sysctl') as Draft<Sysctls>).ipForward = v === '1';
+    (writable(ns, 'sysctl') as Draft<Sysctls>).ipForward = sysctlSwitch(key, v);
     // inet_forward_change: all.accept_redirects becomes the opposite of forwarding.
     const r = look(look(ns as NetNs, 'sysctl'), 'redirects');
     if (r !== undefined && r.acceptAll !== null) put(writable(writable(ns, 'sysctl'), 'redirects') as Draft<RedirectSysctls>, 'acceptAll', null);
@@ -821,13 +826,12 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
   }
   const red = /^net\.ipv4\.conf\.([^.]+)\.(send|accept)_redirects$/.exec(key);
   if (red) {
-    if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
+    const on = sysctlSwitch(key, v);
     const [, dev, kind] = red as unknown as [string, string, 'send' | 'accept'];
     if (dev !== 'all' && dev !== 'default') getLink(ns, dev);
     const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
     if (sys.redirects === undefined) sys.redirects = { sendAll: true, sendDefault: true, send: {}, acceptAll: null, acceptDefault: true, accept: {} };
     const r = writable(sys, 'redirects') as Draft<RedirectSysctls>;
-    const on = v === '1';
     if (dev === 'all') {
       if (kind === 'send') r.sendAll = on;
       else r.acceptAll = on;
@@ -843,15 +847,14 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     return;
   }
   if (key === 'net.bridge.bridge-nf-call-iptables') {
-    if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
-    (writable(ns, 'sysctl') as Draft<Sysctls>).bridgeNfCallIptables = v === '1';
+    (writable(ns, 'sysctl') as Draft<Sysctls>).bridgeNfCallIptables = sysctlSwitch(key, v);
     return;
   }
   const m = /^net\.ipv4\.conf\.([^.]+)\.proxy_arp$/.exec(key);
   if (m) {
-    if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
+    const on = sysctlSwitch(key, v);
     getLink(ns, m[1]!);
-    (writable(writable(ns, 'sysctl'), 'proxyArp') as Record<string, boolean>)[m[1]!] = v === '1';
+    (writable(writable(ns, 'sysctl'), 'proxyArp') as Record<string, boolean>)[m[1]!] = on;
     return;
   }
   fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter, net.ipv4.conf.<dev>.proxy_arp, net.ipv4.conf.{all,default,<dev>}.{send,accept}_redirects and net.bridge.bridge-nf-call-iptables`, { key });
