@@ -99,6 +99,34 @@ describe('iptables formats and errors match iptables v1.8.9 (nf_tables), replaye
   });
 });
 
+describe('iptables beyond the recording', () => {
+  it('-C answers whether a rule exists, --dport takes /etc/services names, and clustered options read as getopt reads them', () => {
+    const s = onNode();
+    expect(s.run('iptables -tnat -C POSTROUTING -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq: pods to the outside" -j MASQUERADE')).toMatchObject({ stdout: '', stderr: '', status: 0 });
+    expect(s.run('iptables -t nat -C POSTROUTING -s 10.244.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE')).toMatchObject({ stderr: 'iptables: Bad rule (does a matching rule exist in that chain?).\n', status: 1 });
+    expect(s.run('iptables -A INPUT -p tcp --dport https -j REJECT').status).toBe(0);
+    expect(s.run('iptables -S INPUT').stdout).toBe('-P INPUT ACCEPT\n-A INPUT -p tcp -m tcp --dport 443 -j REJECT --reject-with icmp-port-unreachable\n');
+    expect(s.run('iptables -nL INPUT').stdout.split('\n')[2]).toBe('REJECT     6    --  0.0.0.0/0            0.0.0.0/0            tcp dpt:443 reject-with icmp-port-unreachable');
+    expect(s.run('iptables -F INPUT').status).toBe(0);
+    expect(s.run('iptables -S INPUT').stdout).toBe('-P INPUT ACCEPT\n');
+    expect(s.run('iptables --version').stdout).toBe('iptables v1.8.9 (nf_tables)\n');
+  });
+
+  it('each change is one history entry named after the command, so undo takes it back', () => {
+    const s = onNode();
+    const nat = s.run('iptables-save -t nat').stdout;
+    s.run('iptables -A FORWARD -d 10.244.2.3 -j DROP');
+    expect(s.run('iptables -S FORWARD').stdout).toBe('-P FORWARD ACCEPT\n-A FORWARD -d 10.244.2.3/32 -j DROP\n');
+    expect(s.run('iptables -t nat -F').status).toBe(0);
+    expect(s.run('iptables-save -t nat').stdout).not.toContain('-A ');
+    expect(s.sim.history().slice(-2)).toEqual(['node/node-1: iptables -A FORWARD -d 10.244.2.3 -j DROP', 'node/node-1: iptables -t nat -F']);
+    s.sim.undo();
+    expect(s.run('iptables-save -t nat').stdout).toBe(nat);
+    s.sim.undo();
+    expect(s.run('iptables -S FORWARD').stdout).toBe('-P FORWARD ACCEPT\n');
+  });
+});
+
 describe('a rule a student adds takes effect on the next packet, and the guarantees see it', () => {
   /** The seed lab as a lab whose check is the full audit of the three guarantees. */
   const auditLab = labFromFile({ name: 'audit-only', title: 'The seed lab, audited', brief: 'Break it with iptables.', check: ['audit'] });

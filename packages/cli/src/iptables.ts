@@ -19,7 +19,9 @@ const usage = (msg: string, blank = false): Output => err(`${V}: ${msg}\n${blank
 /** Without CAP_NET_ADMIN the nf_tables netlink socket refuses even a listing (measured with setpriv). */
 const denied = (tool: string): Output => err(`${tool} v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)`, 4);
 /** What podnet does not model, said plainly instead of pretending. */
-const notModelled = (what: string): Output => err(`iptables: not modelled by podnet: ${what}. podnet models the filter chains INPUT, FORWARD, OUTPUT (-j ACCEPT, DROP, REJECT) and the nat chains PREROUTING (-j DNAT, ACCEPT) and POSTROUTING (-j MASQUERADE, SNAT, ACCEPT), matching -s, -d, ! -d, -i, -o, -p tcp|udp|icmp, --dport and -m comment`, 2);
+const MODELLED = 'podnet models the filter chains INPUT, FORWARD, OUTPUT (-j ACCEPT, DROP, REJECT) and the nat chains PREROUTING (-j DNAT, ACCEPT) and POSTROUTING (-j MASQUERADE, SNAT, ACCEPT), matching -s, -d, ! -d, -i, -o, -p tcp|udp|icmp, --dport and -m comment';
+const notModelled = (what: string): Output => err(`iptables: not modelled by podnet: ${what}. ${MODELLED}`, 2);
+const HELP = `[-t filter|nat] -L [CHAIN] [-n] [--line-numbers] | -S [CHAIN] | -A|-C CHAIN RULE | -I CHAIN [N] RULE | -D CHAIN RULE|N | -F [CHAIN]; iptables-save [-t filter|nat]. ${MODELLED}.`;
 
 type Table = 'filter' | 'nat';
 /** The built-in chains of each table, in the order iptables lists them. */
@@ -156,6 +158,8 @@ function parse(argv: readonly string[]): Parsed | Output {
       case '-x': case '--exact': continue; // only changes how -v prints counters
       case '-w': case '--wait': optional(); continue; // the xtables lock: the shell runs one command at a time
       case '-v': case '--verbose': return notModelled(VERBOSE);
+      case '-V': case '--version': return ok(`${V}\n`);
+      case '-h': case '--help': return ok(`${V}\n\npodnet's iptables: ${HELP}\n`);
       case '-c': case '--set-counters': return notModelled('-c (podnet keeps no packet or byte counters)');
       case '-s': case '--source': case '--src':
       case '-d': case '--destination': case '--dst': {
@@ -164,6 +168,7 @@ function parse(argv: readonly string[]): Parsed | Output {
         const p = prefix(v);
         if (isOutput(p)) return p;
         const key = a.startsWith('-s') || a.startsWith('--s') ? 'src' : neg ? 'notDst' : 'dst';
+        if (p === null && neg) return notModelled(`"! ${a} ${v}" (a rule that matches no address)`);
         if (p !== null) rule[key] = p;
         continue;
       }
