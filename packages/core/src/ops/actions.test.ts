@@ -209,3 +209,19 @@ describe('rule.insert at a position (iptables -I CHAIN N)', () => {
     expect(srcs(three)).toEqual([1, 2, 3]);
   });
 });
+
+describe('rule actions validate what iptables would refuse', () => {
+  it('a port without tcp or udp, a port out of range, an unmodelled protocol, a long comment: INVALID_ARGUMENT, state unchanged', () => {
+    const ns = 'node/node-a';
+    for (const rule of [
+      { table: 'filter', chain: 'FORWARD', dport: 80, target: 'DROP' },
+      { table: 'filter', chain: 'FORWARD', protocol: 'icmp', dport: 80, target: 'DROP' },
+      { table: 'filter', chain: 'FORWARD', protocol: 'tcp', dport: 65536, target: 'DROP' },
+      { table: 'filter', chain: 'FORWARD', protocol: 'sctp', target: 'DROP' },
+      { table: 'filter', chain: 'FORWARD', comment: 'x'.repeat(256), target: 'DROP' },
+    ]) {
+      expect(outcome(() => applyActions(start, [{ op: 'rule.append', ns, rule } as unknown as Action])), JSON.stringify(rule).slice(0, 80)).toEqual({ code: 'INVALID_ARGUMENT' });
+    }
+    expect(getNs(applyActions(start, [{ op: 'rule.append', ns, rule: { table: 'filter', chain: 'FORWARD', protocol: 'udp', dport: 8472, target: 'DROP' } }]), ns).rules).toHaveLength(1);
+  });
+});

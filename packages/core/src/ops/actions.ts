@@ -875,6 +875,10 @@ function resolveRule(r: RuleSpec): NfRule {
   if (!targets.includes(r.target)) fail('INVALID_ARGUMENT', `iptables: target ${String(r.target)} is not valid in table ${r.table}`);
   if ((r.target === 'SNAT' || r.target === 'DNAT') && r.to === undefined) fail('INVALID_ARGUMENT', `iptables: ${r.target} needs --to`);
   for (const dev of [r.inIf, r.outIf]) if (dev !== undefined) checkIfName(dev);
+  if (r.protocol !== undefined && r.protocol !== 'icmp' && r.protocol !== 'udp' && r.protocol !== 'tcp') fail('INVALID_ARGUMENT', `iptables: protocol "${String(r.protocol)}" is not modelled (icmp, udp and tcp are)`);
+  // iptables takes --dport only after -p tcp or -p udp (the match extension of that protocol).
+  if (r.dport !== undefined && (r.protocol === undefined || r.protocol === 'icmp' || !Number.isInteger(r.dport) || r.dport < 0 || r.dport > 65535)) fail('INVALID_ARGUMENT', `iptables: --dport ${String(r.dport)} needs -p tcp or -p udp and a port from 0 to 65535`);
+  if (r.comment !== undefined && (typeof r.comment !== 'string' || r.comment.length > 255)) fail('INVALID_ARGUMENT', 'iptables: COMMENT must be a string shorter than 256 characters');
   return {
     table: r.table, chain: r.chain,
     src: r.src === undefined ? null : parseCidr(r.src, { strict: false }),
