@@ -110,6 +110,9 @@ describe('iptables beyond the recording', () => {
     expect(s.run('iptables -F INPUT').status).toBe(0);
     expect(s.run('iptables -S INPUT').stdout).toBe('-P INPUT ACCEPT\n');
     expect(s.run('iptables --version').stdout).toBe('iptables v1.8.9 (nf_tables)\n');
+    expect(s.run('iptables --table=nat -S POSTROUTING').stdout).toBe(s.run('iptables -t nat -S POSTROUTING').stdout);
+    expect(s.complete('iptables -t nat -A POST')).toEqual(['POSTROUTING']);
+    expect(s.complete('iptables -j MASQ')).toEqual(['MASQUERADE']);
   });
 
   it('each change is one history entry named after the command, so undo takes it back', () => {

@@ -50,10 +50,12 @@ const VERBOSE = '-v (packet and byte counters): podnet keeps no counters. To see
 /** Short options that take an argument (getopt's "t:A:I:D:…"); the rest of a cluster is then that argument. */
 const WITH_ARG = new Set(['t', 'A', 'I', 'D', 'C', 'R', 'N', 'X', 'E', 'P', 's', 'd', 'i', 'o', 'p', 'j', 'm', 'w', 'g']);
 
-/** `-nvL` → `-n -v -L`, `-tnat` → `-t nat`, as getopt reads clustered short options. */
+/** `-nvL` → `-n -v -L`, `-tnat` → `-t nat`, `--table=nat` → `--table nat`, as getopt_long reads them. */
 function expand(args: readonly string[]): string[] {
   const out: string[] = [];
   for (const a of args) {
+    const long = /^(--[a-z-]+)=(.*)$/.exec(a);
+    if (long) { out.push(long[1]!, long[2]!); continue; }
     if (!/^-[A-Za-z]{2,}/.test(a)) { out.push(a); continue; }
     for (let i = 1; i < a.length; i++) {
       out.push(`-${a[i]}`);
@@ -192,7 +194,7 @@ function parse(argv: readonly string[]): Parsed | Output {
         const v = value();
         if (isOutput(v)) return v;
         if (v === 'comment' || ((v === 'tcp' || v === 'udp') && rule['protocol'] === v)) { loaded.add(v); continue; }
-        if (v === 'tcp' || v === 'udp') return usage(`unknown option "-m ${v}" without -p ${v}`);
+        if (v === 'tcp' || v === 'udp') return notModelled(`-m ${v} without -p ${v} before it (write -p ${v} -m ${v} --dport N)`);
         return notModelled(`-m ${v} (of the match extensions, comment, tcp and udp are)`);
       }
       case '--dport': case '--destination-port': {

@@ -574,7 +574,9 @@ export class Session implements KubectlHost {
       ...this.#sim.pods().filter((x) => x.ip !== null).map((x) => `${x.ip! >>> 24}.${(x.ip! >>> 16) & 255}.${(x.ip! >>> 8) & 255}.${x.ip! & 255}`),
     ];
     const ipWords = ['link', 'addr', 'route', 'neigh', 'netns', 'show', 'type', 'veth', 'set', 'add', 'del', 'dev', 'up', 'down', 'mtu', 'via'];
-    const pool = first ? commands : words[0] === 'kubectl' ? [...kubectlWords, ...names] : words[0] === 'ip' || words[0] === 'bridge' ? [...ipWords, 'fdb', ...names] : names;
+    const iptablesWords = ['-t', 'nat', 'filter', '-L', '-S', '-A', '-I', '-D', '-C', '-F', '-n', '--line-numbers', 'INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING', '-s', '-d', '-i', '-o', '-p', 'tcp', 'udp', 'icmp', '--dport', '-j', 'ACCEPT', 'DROP', 'REJECT', 'MASQUERADE', 'SNAT', 'DNAT', '--to-source', '--to-destination'];
+    const pool = first ? commands : words[0] === 'kubectl' ? [...kubectlWords, ...names] : words[0] === 'ip' || words[0] === 'bridge' ? [...ipWords, 'fdb', ...names]
+      : words[0] === 'iptables' || words[0] === 'iptables-save' ? [...iptablesWords, ...names] : names;
     return [...new Set(pool)].filter((c) => c.startsWith(last)).sort();
   }
 
