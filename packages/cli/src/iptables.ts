@@ -322,7 +322,7 @@ function saveLine(r: NfRule): string {
   return parts.join(' ');
 }
 
-/** Whether the engine runs `target` in this table and chain; the kernel refuses the rest (measured). */
+/** Whether the kernel takes `target` in this table and chain (RULE_APPEND failed (Invalid argument) otherwise, measured). */
 function kernelAccepts(table: Table, chain: NfChain, target: string): boolean {
   if (table === 'filter') return target === 'ACCEPT' || target === 'DROP' || target === 'REJECT';
   if (target === 'ACCEPT') return true;
