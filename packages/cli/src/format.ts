@@ -69,3 +69,14 @@ export function kubeSuffix(seed: string, length = 5): string {
   }
   return out;
 }
+
+/** Names of the days and months as C's ctime() writes them. */
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** C's `ctime()` of a simulated time, in UTC (`Mon Jan  5 09:00:00 2026`): what iptables-save dates its output with. */
+export function ctime(simMs: number): string {
+  const d = new Date(SIM_EPOCH_MS + simMs);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}

@@ -7,7 +7,8 @@ import {
   fail, getNs, hostNsId, isPodnetError, podNsId, writePcap, type NsId, type PcapRecord, type Simulator, type Trace,
 } from '@podnet/core';
 import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
-import { SIM_EPOCH_MS } from './format.js';
+import { ctime, SIM_EPOCH_MS } from './format.js';
+import { iptables, iptablesSave } from './iptables.js';
 import { bridge, ip, isNetnsExec, linkNamed } from './ip.js';
 import { installNodeAgents, nodeAgentSpecs } from './kube.js';
 import { LABS, type Lab } from './labs.js';
@@ -61,14 +62,14 @@ interface Job {
 
 /** Tools of the netshoot image podnet does not model, with where to look instead. */
 const UNMODELLED: Readonly<Record<string, string>> = (() => {
-  const nat = 'podnet applies the CNI\'s NAT rules but does not list them; see their effect with tcpdump on the receiving pod (the source address it shows)';
+  const nat = 'podnet lists and changes netfilter rules with iptables (nf_tables) and iptables-save only; see a translation\'s effect with tcpdump on the receiving pod (the source address it shows)';
   const sockets = 'podnet has no sockets or applications; ping, traceroute and tcpdump show what reaches a pod';
-  return { iptables: nat, 'iptables-save': nat, 'iptables-legacy': nat, 'iptables-nft': nat, nft: nat, conntrack: nat, ss: sockets, netstat: sockets, curl: sockets, wget: sockets, nc: sockets, dig: 'podnet has no DNS: use addresses', nslookup: 'podnet has no DNS: use addresses', arp: 'use `ip neigh`', ifconfig: 'use `ip addr`', route: 'use `ip route`', brctl: 'use `bridge link` and `bridge fdb`', ethtool: 'use `ip -d link`' };
+  return { 'iptables-legacy': nat, nft: nat, conntrack: nat, ss: sockets, netstat: sockets, curl: sockets, wget: sockets, nc: sockets, dig: 'podnet has no DNS: use addresses', nslookup: 'podnet has no DNS: use addresses', arp: 'use `ip neigh`', ifconfig: 'use `ip addr`', route: 'use `ip route`', brctl: 'use `bridge link` and `bridge fdb`', ethtool: 'use `ip -d link`' };
 })();
 
 /** Commands each place offers (for `help` and tab completion). */
 const CLIENT_COMMANDS = ['kubectl', 'eksctl', 'lab', 'podnet'];
-const NET_COMMANDS = ['ip', 'bridge', 'ping', 'traceroute', 'tcpdump', 'sysctl', 'nsenter', 'ls', 'cat', 'hostname', 'exit'];
+const NET_COMMANDS = ['ip', 'bridge', 'iptables', 'iptables-save', 'ping', 'traceroute', 'tcpdump', 'sysctl', 'nsenter', 'ls', 'cat', 'hostname', 'exit'];
 const COMMON = ['echo', 'grep', 'head', 'tail', 'wc', 'sort', 'jobs', 'fg', 'kill', 'help', 'history', 'true', 'false', 'clear'];
 
 /** One terminal on a simulated cluster. */
@@ -258,6 +259,8 @@ export class Session implements KubectlHost {
       case 'traceroute': return this.#traceroute(ctx, args);
       case 'tcpdump': return this.#tcpdump(ctx, args, [cmd, ...args], background);
       case 'sysctl': return sysctl(this.#sim, nsObj, args, admin);
+      case 'iptables': case 'iptables-nft': return iptables(ctx, args, admin);
+      case 'iptables-save': case 'iptables-nft-save': return iptablesSave(ctx, args, admin, ctime(this.#sim.now()));
       case 'ls': return ls(this.#sim, place, args, piped);
       case 'cat': return cat(this.#sim, place, args, stdin);
       case 'hostname': return ok(`${place.kind === 'node' ? place.node : this.#sim.pod(place.pod).name}\n`);
@@ -571,7 +574,9 @@ export class Session implements KubectlHost {
       ...this.#sim.pods().filter((x) => x.ip !== null).map((x) => `${x.ip! >>> 24}.${(x.ip! >>> 16) & 255}.${(x.ip! >>> 8) & 255}.${x.ip! & 255}`),
     ];
     const ipWords = ['link', 'addr', 'route', 'neigh', 'netns', 'show', 'type', 'veth', 'set', 'add', 'del', 'dev', 'up', 'down', 'mtu', 'via'];
-    const pool = first ? commands : words[0] === 'kubectl' ? [...kubectlWords, ...names] : words[0] === 'ip' || words[0] === 'bridge' ? [...ipWords, 'fdb', ...names] : names;
+    const iptablesWords = ['-t', 'nat', 'filter', '-L', '-S', '-A', '-I', '-D', '-C', '-F', '-n', '--line-numbers', 'INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING', '-s', '-d', '-i', '-o', '-p', 'tcp', 'udp', 'icmp', '--dport', '-j', 'ACCEPT', 'DROP', 'REJECT', 'MASQUERADE', 'SNAT', 'DNAT', '--to-source', '--to-destination'];
+    const pool = first ? commands : words[0] === 'kubectl' ? [...kubectlWords, ...names] : words[0] === 'ip' || words[0] === 'bridge' ? [...ipWords, 'fdb', ...names]
+      : words[0] === 'iptables' || words[0] === 'iptables-save' ? [...iptablesWords, ...names] : names;
     return [...new Set(pool)].filter((c) => c.startsWith(last)).sort();
   }
 

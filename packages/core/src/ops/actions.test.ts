@@ -186,3 +186,42 @@ describe('deleting a veth', () => {
     expect(drafts).toBe(0);
   });
 });
+
+describe('rule.insert at a position (iptables -I CHAIN N)', () => {
+  const ns = 'node/node-a';
+  const rule = (src: string, chain: 'FORWARD' | 'INPUT' = 'FORWARD') => ({ table: 'filter' as const, chain, src, target: 'DROP' as const });
+  const srcs = (s: ClusterState) => getNs(s, ns).rules.filter((r) => r.chain === 'FORWARD').map((r) => r.src!.addr >>> 24);
+  // FORWARD: 1, 2, 3, with an INPUT rule between its first two in the shared list.
+  const three = applyActions(start, [rule('1.0.0.0/8'), rule('9.0.0.0/8', 'INPUT'), rule('2.0.0.0/8'), rule('3.0.0.0/8')].map((r) => ({ op: 'rule.append', ns, rule: r })));
+
+  it('numbers the rule within its chain, other chains\' rules aside; one past the last appends', () => {
+    expect(srcs(applyActions(three, [{ op: 'rule.insert', ns, rule: rule('7.0.0.0/8'), position: 2 }]))).toEqual([1, 7, 2, 3]);
+    expect(srcs(applyActions(three, [{ op: 'rule.insert', ns, rule: rule('7.0.0.0/8'), position: 4 }]))).toEqual([1, 2, 3, 7]);
+    expect(srcs(applyActions(three, [{ op: 'rule.insert', ns, rule: rule('7.0.0.0/8') }]))).toEqual([7, 1, 2, 3]);
+  });
+
+  it('refuses a number past one after the last, or not a positive integer, as iptables does, and changes nothing', () => {
+    for (const [position, message] of [[5, 'iptables: Index of insertion too big'], [0, "iptables: Invalid rule number `0'"], [1.5, "iptables: Invalid rule number `1.5'"]] as const) {
+      const r = outcome(() => applyActions(three, [{ op: 'rule.insert', ns, rule: rule('7.0.0.0/8'), position }]));
+      expect(r).toEqual({ code: 'INVALID_ARGUMENT' });
+      expect(() => applyActions(three, [{ op: 'rule.insert', ns, rule: rule('7.0.0.0/8'), position }])).toThrow(message);
+    }
+    expect(srcs(three)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('rule actions validate what iptables would refuse', () => {
+  it('a port without tcp or udp, a port out of range, an unmodelled protocol, a long comment: INVALID_ARGUMENT, state unchanged', () => {
+    const ns = 'node/node-a';
+    for (const rule of [
+      { table: 'filter', chain: 'FORWARD', dport: 80, target: 'DROP' },
+      { table: 'filter', chain: 'FORWARD', protocol: 'icmp', dport: 80, target: 'DROP' },
+      { table: 'filter', chain: 'FORWARD', protocol: 'tcp', dport: 65536, target: 'DROP' },
+      { table: 'filter', chain: 'FORWARD', protocol: 'sctp', target: 'DROP' },
+      { table: 'filter', chain: 'FORWARD', comment: 'x'.repeat(256), target: 'DROP' },
+    ]) {
+      expect(outcome(() => applyActions(start, [{ op: 'rule.append', ns, rule } as unknown as Action])), JSON.stringify(rule).slice(0, 80)).toEqual({ code: 'INVALID_ARGUMENT' });
+    }
+    expect(getNs(applyActions(start, [{ op: 'rule.append', ns, rule: { table: 'filter', chain: 'FORWARD', protocol: 'udp', dport: 8472, target: 'DROP' } }]), ns).rules).toHaveLength(1);
+  });
+});

@@ -86,7 +86,10 @@ export type Action =
   | { readonly op: 'fdb.append'; readonly ns: NsId; readonly dev: string; readonly mac: string; readonly dst?: string }
   | { readonly op: 'fdb.del'; readonly ns: NsId; readonly dev: string; readonly mac: string }
   | { readonly op: 'sysctl.set'; readonly ns: NsId; readonly key: string; readonly value: string | number }
-  | { readonly op: 'rule.append' | 'rule.insert' | 'rule.del'; readonly ns: NsId; readonly rule: RuleSpec }
+  | { readonly op: 'rule.append' | 'rule.del'; readonly ns: NsId; readonly rule: RuleSpec }
+  | { readonly op: 'rule.insert'; readonly ns: NsId; readonly rule: RuleSpec;
+      /** `iptables -I CHAIN N`: the rule's number in its chain once inserted, 1 (the default) to one past the last. */
+      readonly position?: number }
   | { readonly op: 'listen'; readonly ns: NsId; readonly protocol: 'udp' | 'tcp'; readonly port: number }
   | { readonly op: 'peerset.put'; readonly set: string; readonly dev: string; readonly owner: string;
       /** The owner's group, for namespaces that attach with `match` (calico: the node's subnet). */
@@ -872,6 +875,10 @@ function resolveRule(r: RuleSpec): NfRule {
   if (!targets.includes(r.target)) fail('INVALID_ARGUMENT', `iptables: target ${String(r.target)} is not valid in table ${r.table}`);
   if ((r.target === 'SNAT' || r.target === 'DNAT') && r.to === undefined) fail('INVALID_ARGUMENT', `iptables: ${r.target} needs --to`);
   for (const dev of [r.inIf, r.outIf]) if (dev !== undefined) checkIfName(dev);
+  if (r.protocol !== undefined && r.protocol !== 'icmp' && r.protocol !== 'udp' && r.protocol !== 'tcp') fail('INVALID_ARGUMENT', `iptables: protocol "${String(r.protocol)}" is not modelled (icmp, udp and tcp are)`);
+  // iptables takes --dport only after -p tcp or -p udp (the match extension of that protocol).
+  if (r.dport !== undefined && (r.protocol === undefined || r.protocol === 'icmp' || !Number.isInteger(r.dport) || r.dport < 0 || r.dport > 65535)) fail('INVALID_ARGUMENT', `iptables: --dport ${String(r.dport)} needs -p tcp or -p udp and a port from 0 to 65535`);
+  if (r.comment !== undefined && (typeof r.comment !== 'string' || r.comment.length > 255)) fail('INVALID_ARGUMENT', 'iptables: COMMENT must be a string shorter than 256 characters');
   return {
     table: r.table, chain: r.chain,
     src: r.src === undefined ? null : parseCidr(r.src, { strict: false }),
@@ -1332,8 +1339,16 @@ function ruleAction(d: DState, a: Extract<Action, { op: 'rule.append' | 'rule.in
   const ns = draftNs(d, a.ns);
   const rule = resolveRule(a.rule);
   if (a.op === 'rule.append') writable(ns, 'rules').push(rule);
-  else if (a.op === 'rule.insert') writable(ns, 'rules').unshift(rule);
-  else {
+  else if (a.op === 'rule.insert') {
+    // Rules of all chains share one list; the engine walks a chain's rules in list order, so the rule goes
+    // before the one now holding its number in its chain (after the chain's last for one past the end).
+    const at = a.position ?? 1;
+    const chain: number[] = [];
+    ns.rules.forEach((r, i) => { if (r.table === rule.table && r.chain === rule.chain) chain.push(i); });
+    if (!Number.isInteger(at) || at < 1) fail('INVALID_ARGUMENT', `iptables: Invalid rule number \`${String(at)}'`, { position: at });
+    if (at > chain.length + 1) fail('INVALID_ARGUMENT', 'iptables: Index of insertion too big', { position: at });
+    writable(ns, 'rules').splice(at <= chain.length ? chain[at - 1]! : ns.rules.length, 0, rule);
+  } else {
     const i = ns.rules.findIndex((r) => JSON.stringify(r) === JSON.stringify(rule));
     if (i < 0) fail('INVALID_ARGUMENT', 'iptables: Bad rule (does a matching rule exist in that chain?)');
     writable(ns, 'rules').splice(i, 1);

@@ -60,8 +60,8 @@ function ipRuleCmd(verb: 'add' | 'del', r: IpRuleSpec): string {
   return parts.join(' ');
 }
 
-function ruleCmd(flag: '-A' | '-I' | '-D', r: RuleSpec): string {
-  const parts = ['iptables', '-t', r.table, flag, r.chain];
+function ruleCmd(flag: '-A' | '-I' | '-D', r: RuleSpec, position?: number): string {
+  const parts = ['iptables', '-t', r.table, flag, r.chain, ...(position === undefined ? [] : [String(position)])];
   if (r.src !== undefined) parts.push('-s', r.src);
   if (r.dst !== undefined) parts.push('-d', r.dst);
   if (r.notDst !== undefined) parts.push('!', '-d', r.notDst);
@@ -180,7 +180,7 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
     case 'rule.append':
     case 'rule.insert':
     case 'rule.del':
-      return [at(a.ns, ruleCmd(a.op === 'rule.append' ? '-A' : a.op === 'rule.insert' ? '-I' : '-D', a.rule))];
+      return [at(a.ns, ruleCmd(a.op === 'rule.append' ? '-A' : a.op === 'rule.insert' ? '-I' : '-D', a.rule, a.op === 'rule.insert' ? a.position : undefined))];
     case 'listen':
       return [at(a.ns, `# a process listens on ${a.protocol.toUpperCase()} port ${a.port}`)];
     case 'peerset.put': {

@@ -1,0 +1,440 @@
+/**
+ * `iptables` and `iptables-save` over the model's netfilter rules, as iptables v1.8.9 (nf_tables) prints
+ * them (recorded by scripts/iptables-formats.sh in network namespaces; iptables.test.ts compares).
+ *
+ * podnet models the built-in chains the forwarding engine runs — filter INPUT, FORWARD, OUTPUT (ACCEPT,
+ * DROP, REJECT) and nat PREROUTING (DNAT, ACCEPT) and POSTROUTING (MASQUERADE, SNAT, ACCEPT) — with the
+ * matches `-s`, `-d`, `! -d`, `-i`, `-o`, `-p tcp|udp|icmp`, `--dport` and `-m comment`. Everything else
+ * (custom chains, policies, counters, other matches and targets) is refused with a message that says so,
+ * rather than accepted and ignored.
+ */
+import { formatCidr, formatIpv4, getNs, isPodnetError, type Action, type NetNs, type NfChain, type NfRule, type RuleSpec } from '@podnet/core';
+import { serviceName, servicePort } from './services.js';
+import { err, ok, type Ctx, type Output } from './types.js';
+
+const V = 'iptables v1.8.9 (nf_tables)';
+const TRY = "Try `iptables -h' or 'iptables --help' for more information.";
+/** What iptables prints for a bad command line (xtables_error PARAMETER_PROBLEM): exit status 2. */
+const usage = (msg: string, blank = false): Output => err(`${V}: ${msg}\n${blank ? '\n' : ''}${TRY}`, 2);
+/** Without CAP_NET_ADMIN the nf_tables netlink socket refuses even a listing (measured with setpriv). */
+const denied = (tool: string): Output => err(`${tool} v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)`, 4);
+/** What podnet does not model, said plainly instead of pretending. */
+const MODELLED = 'podnet models the filter chains INPUT, FORWARD, OUTPUT (-j ACCEPT, DROP, REJECT) and the nat chains PREROUTING (-j DNAT, ACCEPT) and POSTROUTING (-j MASQUERADE, SNAT, ACCEPT), matching -s, -d, ! -d, -i, -o, -p tcp|udp|icmp, --dport and -m comment';
+const notModelled = (what: string): Output => err(`iptables: not modelled by podnet: ${what}. ${MODELLED}`, 2);
+const HELP = `[-t filter|nat] -L [CHAIN] [-n] [--line-numbers] | -S [CHAIN] | -A|-C CHAIN RULE | -I CHAIN [N] RULE | -D CHAIN RULE|N | -F [CHAIN]; iptables-save [-t filter|nat]. ${MODELLED}.`;
+
+type Table = 'filter' | 'nat';
+/** The built-in chains of each table, in the order iptables lists them. */
+const CHAINS: Readonly<Record<Table, readonly NfChain[]>> = {
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+};
+const CHAIN_NOTE = 'podnet: only the built-in chains are modelled (filter: INPUT FORWARD OUTPUT; nat: PREROUTING INPUT OUTPUT POSTROUTING); the chains a real CNI or kube-proxy adds (FLANNEL-POSTRTG, KUBE-SERVICES) are folded into them';
+/** Targets iptables knows that podnet does not model (any other name is a chain to jump to). */
+const OTHER_TARGETS = ['RETURN', 'LOG', 'NFLOG', 'MARK', 'CONNMARK', 'REDIRECT', 'TCPMSS', 'CT', 'NOTRACK', 'TRACE', 'CLASSIFY', 'TPROXY', 'NETMAP', 'CHECKSUM', 'TEE', 'SET', 'AUDIT'];
+const TARGETS: readonly NfRule['target'][] = ['ACCEPT', 'DROP', 'REJECT', 'MASQUERADE', 'SNAT', 'DNAT'];
+const PROTOCOLS: Readonly<Record<string, 'tcp' | 'udp' | 'icmp' | null>> = { all: null, 0: null, tcp: 'tcp', 6: 'tcp', udp: 'udp', 17: 'udp', icmp: 'icmp', 1: 'icmp' };
+const PROTO_NUMBER = { tcp: 6, udp: 17, icmp: 1 } as const;
+
+type Command = 'L' | 'S' | 'F' | 'A' | 'I' | 'D' | 'C';
+const COMMANDS: Readonly<Record<string, Command>> = {
+  '-L': 'L', '--list': 'L', '-S': 'S', '--list-rules': 'S', '-F': 'F', '--flush': 'F',
+  '-A': 'A', '--append': 'A', '-I': 'I', '--insert': 'I', '-D': 'D', '--delete': 'D', '-C': 'C', '--check': 'C',
+};
+const REFUSED: Readonly<Record<string, string>> = {
+  '-N': '-N (custom chains)', '--new-chain': '-N (custom chains)', '-X': '-X (custom chains)', '--delete-chain': '-X (custom chains)',
+  '-E': '-E (custom chains)', '--rename-chain': '-E (custom chains)', '-P': '-P (every chain\'s policy is ACCEPT)', '--policy': '-P (every chain\'s policy is ACCEPT)',
+  '-Z': '-Z (podnet keeps no packet or byte counters)', '--zero': '-Z (podnet keeps no packet or byte counters)', '-R': '-R (delete the rule and insert the new one: -D CHAIN N, then -I CHAIN N)', '--replace': '-R (delete the rule and insert the new one: -D CHAIN N, then -I CHAIN N)',
+};
+const VERBOSE = '-v (packet and byte counters): podnet keeps no counters. To see what a rule does to a packet, run tcpdump where the packet arrives (the source address after MASQUERADE) and ping or traceroute across it (where a DROP stops it)';
+/** Short options that take an argument (getopt's "t:A:I:D:…"); the rest of a cluster is then that argument. */
+const WITH_ARG = new Set(['t', 'A', 'I', 'D', 'C', 'R', 'N', 'X', 'E', 'P', 's', 'd', 'i', 'o', 'p', 'j', 'm', 'w', 'g']);
+
+/** `-nvL` → `-n -v -L`, `-tnat` → `-t nat`, `--table=nat` → `--table nat`, as getopt_long reads them. */
+function expand(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    const long = /^(--[a-z-]+)=(.*)$/.exec(a);
+    if (long) { out.push(long[1]!, long[2]!); continue; }
+    if (!/^-[A-Za-z]{2,}/.test(a)) { out.push(a); continue; }
+    for (let i = 1; i < a.length; i++) {
+      out.push(`-${a[i]}`);
+      if (WITH_ARG.has(a[i]!) && i + 1 < a.length) { out.push(a.slice(i + 1)); break; }
+    }
+  }
+  return out;
+}
+
+/** An address or prefix as iptables reads `-s`/`-d`: host bits are cleared, 0.0.0.0/0 is no match at all. */
+function prefix(text: string): string | null | Output {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?:\/(.*))?$/.exec(text);
+  if (!m || m[1]!.split('.').some((o) => Number(o) > 255)) return usage(`host/network \`${text.split('/')[0]}' not found`);
+  let len = 32;
+  if (m[2] !== undefined) {
+    if (/^\d+$/.test(m[2]) && Number(m[2]) <= 32) len = Number(m[2]);
+    else {
+      const mask = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(m[2]);
+      const bits = mask ? mask.slice(1).map(Number).reduce((x, o) => x * 256 + o, 0) : -1;
+      const ones = bits >= 0 ? 32 - Math.log2(0x100000000 - bits) : NaN;
+      if (!Number.isInteger(ones) || ones < 0) return usage(`invalid mask \`${m[2]}' specified`);
+      len = ones;
+    }
+  }
+  if (len === 0) return null;
+  const addr = m[1]!.split('.').map(Number).reduce((x, o) => x * 256 + o, 0);
+  const net = len === 32 ? addr : addr - (addr % 2 ** (32 - len));
+  return `${formatIpv4(net)}/${len}`;
+}
+
+const isOutput = (x: unknown): x is Output => typeof x === 'object' && x !== null && 'status' in x;
+
+/** What one command line asks for. */
+interface Parsed {
+  readonly table: string;
+  readonly command: Command;
+  readonly chain: string | null;
+  readonly number: number | null;
+  readonly numeric: boolean;
+  readonly lineNumbers: boolean;
+  readonly rule: Partial<Record<keyof RuleSpec, string | number>>;
+  readonly hasTarget: boolean;
+}
+
+function parse(argv: readonly string[]): Parsed | Output {
+  const args = expand(argv);
+  let table = 'filter';
+  let command: Command | null = null;
+  let chain: string | null = null;
+  let number: number | null = null;
+  let numeric = false;
+  let lineNumbers = false;
+  let negate = false;
+  const rule: Record<string, string | number> = {};
+  const loaded = new Set<string>();
+  let target: string | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const value = (): string | Output => {
+      const v = args[i + 1];
+      if (v === undefined) return usage(`option "${a}" requires an argument`);
+      i++;
+      return v;
+    };
+    const optional = (): string | null => {
+      const v = args[i + 1];
+      if (v === undefined || v.startsWith('-') || v === '!') return null;
+      i++;
+      return v;
+    };
+    if (a === '!') { negate = true; continue; }
+    const neg = negate;
+    negate = false;
+    if (neg && !['-d', '--destination', '--dst'].includes(a)) {
+      if (['-s', '--source', '--src', '-i', '--in-interface', '-o', '--out-interface', '-p', '--protocol', '--dport', '--destination-port'].includes(a)) return notModelled(`"! ${a}" (of the negations, only ! -d is)`);
+      return usage(`unknown option "${a}"`);
+    }
+    const cmd = COMMANDS[a];
+    if (cmd !== undefined) {
+      if (command !== null) return usage(`Cannot use -${cmd} with -${command}`);
+      command = cmd;
+      if (cmd === 'L' || cmd === 'S' || cmd === 'F') chain = optional();
+      else {
+        const c = value();
+        if (isOutput(c)) return c;
+        chain = c;
+        if (cmd === 'I' || cmd === 'D') {
+          const n = optional();
+          if (n !== null) {
+            if (!/^\d+$/.test(n) || Number(n) < 1) return usage(`Invalid rule number \`${n}'`);
+            number = Number(n);
+          }
+        }
+      }
+      continue;
+    }
+    if (REFUSED[a] !== undefined) return notModelled(REFUSED[a]!);
+    switch (a) {
+      case '-t': case '--table': { const v = value(); if (isOutput(v)) return v; table = v; continue; }
+      case '-n': case '--numeric': numeric = true; continue;
+      case '--line-numbers': lineNumbers = true; continue;
+      case '-x': case '--exact': continue; // only changes how -v prints counters
+      case '-w': case '--wait': optional(); continue; // the xtables lock: the shell runs one command at a time
+      case '-v': case '--verbose': return notModelled(VERBOSE);
+      case '-V': case '--version': return ok(`${V}\n`);
+      case '-h': case '--help': return ok(`${V}\n\npodnet's iptables: ${HELP}\n`);
+      case '-c': case '--set-counters': return notModelled('-c (podnet keeps no packet or byte counters)');
+      case '-s': case '--source': case '--src':
+      case '-d': case '--destination': case '--dst': {
+        const v = value();
+        if (isOutput(v)) return v;
+        const p = prefix(v);
+        if (isOutput(p)) return p;
+        const key = a.startsWith('-s') || a.startsWith('--s') ? 'src' : neg ? 'notDst' : 'dst';
+        if (p === null && neg) return notModelled(`"! ${a} ${v}" (a rule that matches no address)`);
+        if (p !== null) rule[key] = p;
+        continue;
+      }
+      case '-i': case '--in-interface': case '-o': case '--out-interface': {
+        const v = value();
+        if (isOutput(v)) return v;
+        if (v.endsWith('+')) return notModelled(`the interface wildcard "${v}" (name one interface)`);
+        if (v.length > 15) return usage(`interface name \`${v}' must be shorter than IFNAMSIZ (15)`);
+        rule[a === '-i' || a === '--in-interface' ? 'inIf' : 'outIf'] = v;
+        continue;
+      }
+      case '-p': case '--protocol': {
+        const v = value();
+        if (isOutput(v)) return v;
+        const p = PROTOCOLS[v.toLowerCase()];
+        if (p === undefined) return notModelled(`-p ${v} (of the protocols, tcp, udp and icmp are)`);
+        if (p !== null) { rule['protocol'] = p; loaded.add(p); }
+        continue;
+      }
+      case '-m': case '--match': {
+        const v = value();
+        if (isOutput(v)) return v;
+        if (v === 'comment' || ((v === 'tcp' || v === 'udp') && rule['protocol'] === v)) { loaded.add(v); continue; }
+        if (v === 'tcp' || v === 'udp') return notModelled(`-m ${v} without -p ${v} before it (write -p ${v} -m ${v} --dport N)`);
+        return notModelled(`-m ${v} (of the match extensions, comment, tcp and udp are)`);
+      }
+      case '--dport': case '--destination-port': {
+        if (!loaded.has('tcp') && !loaded.has('udp')) return usage(`unknown option "${a}"`);
+        const v = value();
+        if (isOutput(v)) return v;
+        const proto = rule['protocol'] as 'tcp' | 'udp';
+        const port = /^\d+$/.test(v) ? Number(v) : servicePort(proto, v);
+        if (port === null || port > 65535) return usage(`invalid port/service \`${v}' specified`);
+        rule['dport'] = port;
+        continue;
+      }
+      case '--comment': {
+        if (!loaded.has('comment')) return usage(`unknown option "${a}"`);
+        const v = value();
+        if (isOutput(v)) return v;
+        if (v.length > 255) return usage('COMMENT must be shorter than 256 characters');
+        rule['comment'] = v;
+        continue;
+      }
+      case '-j': case '--jump': {
+        const v = value();
+        if (isOutput(v)) return v;
+        if (OTHER_TARGETS.includes(v)) return notModelled(`-j ${v} (of the targets, ACCEPT, DROP, REJECT, MASQUERADE, SNAT and DNAT are)`);
+        if (!(TARGETS as readonly string[]).includes(v)) return usage(`Chain '${v}' does not exist`);
+        target = v;
+        rule['target'] = v;
+        continue;
+      }
+      case '--to-source': case '--to-destination': {
+        const want = a === '--to-source' ? 'SNAT' : 'DNAT';
+        if (target !== want) return usage(`unknown option "${a}"`);
+        const v = value();
+        if (isOutput(v)) return v;
+        if (/[-:]/.test(v)) return notModelled(`${a} ${v} (podnet's ${want} rewrites the address to one address, not to a range or a port)`);
+        if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(v) || v.split('.').some((o) => Number(o) > 255)) return usage(`Bad IP address "${v}"`);
+        rule['to'] = v;
+        continue;
+      }
+      case '--reject-with': {
+        if (target !== 'REJECT') return usage(`unknown option "${a}"`);
+        const v = value();
+        if (isOutput(v)) return v;
+        if (v !== 'icmp-port-unreachable') return notModelled(`--reject-with ${v} (REJECT answers icmp-port-unreachable)`);
+        continue;
+      }
+      case '--to-ports': case '--random': case '--random-fully': case '--persistent':
+        return notModelled(`${a} (podnet's MASQUERADE, SNAT and DNAT rewrite addresses, not ports)`);
+      case '--sport': case '--source-port': case '--tcp-flags': case '--syn': case '--icmp-type':
+        if (loaded.size) return notModelled(`${a} (of the protocol matches, --dport is)`);
+        return usage(`unknown option "${a}"`);
+    }
+    if (a.startsWith('-')) return usage(`unknown option "${a}"`);
+    return err(`Bad argument \`${a}'\n${TRY}`, 2);
+  }
+  if (command === null) return usage('no command specified');
+  if ((target === 'SNAT' || target === 'DNAT') && rule['to'] === undefined) return usage(`${target}: option "--to-${target === 'SNAT' ? 'source' : 'destination'}" must be specified`, true);
+  if (table === 'nat' && target === 'DROP' && 'AIDC'.includes(command)) {
+    return err(`${V}: \nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n\n${TRY}`, 2);
+  }
+  return { table, command, chain, number, numeric, lineNumbers, rule, hasTarget: target !== null };
+}
+
+/** The rule as the model's action takes it. */
+function spec(table: Table, chain: NfChain, r: Parsed['rule']): RuleSpec {
+  return { ...(r as unknown as RuleSpec), table, chain };
+}
+
+/** A model rule as the action that made it would carry it (for `-D CHAIN N` and `-F`). */
+function specOf(r: NfRule): RuleSpec {
+  return {
+    table: r.table, chain: r.chain, target: r.target,
+    ...(r.src ? { src: formatCidr(r.src) } : {}), ...(r.dst ? { dst: formatCidr(r.dst) } : {}), ...(r.notDst ? { notDst: formatCidr(r.notDst) } : {}),
+    ...(r.inIf !== null ? { inIf: r.inIf } : {}), ...(r.outIf !== null ? { outIf: r.outIf } : {}),
+    ...(r.protocol !== null ? { protocol: r.protocol } : {}), ...(r.dport !== null ? { dport: r.dport } : {}),
+    ...(r.to !== null ? { to: formatIpv4(r.to) } : {}), ...(r.comment !== null ? { comment: r.comment } : {}),
+  };
+}
+
+function sameRule(a: RuleSpec, b: RuleSpec): boolean {
+  const key = (r: RuleSpec) => JSON.stringify(Object.entries(r).sort(([x], [y]) => (x < y ? -1 : 1)));
+  return key(a) === key(b);
+}
+
+const chainRules = (ns: NetNs, table: Table, chain: NfChain): NfRule[] => ns.rules.filter((r) => r.table === table && r.chain === chain);
+
+/** A prefix as `iptables -L` shows it: /32 without its length; with `-n` or without, podnet has no DNS to ask. */
+function listAddr(c: NfRule['src'], numeric: boolean): string {
+  if (c === null) return numeric ? '0.0.0.0/0' : 'anywhere';
+  return c.len === 32 ? formatIpv4(c.addr) : formatCidr(c);
+}
+
+/** One rule as `iptables -L` prints it (xtables' print_rule_details and print_ipv4_addresses, measured). */
+function listLine(r: NfRule, num: number | null, numeric: boolean): string {
+  const prot = r.protocol === null ? (numeric ? '0' : 'all') : numeric ? String(PROTO_NUMBER[r.protocol]) : r.protocol;
+  const dst = r.notDst ? `!${listAddr(r.notDst, numeric)}` : ` ${listAddr(r.dst, numeric)}`;
+  let line = `${num === null ? '' : `${String(num).padEnd(4)} `}${r.target.padEnd(9)}  ${prot.padEnd(5)}-- ${` ${listAddr(r.src, numeric)}`.padEnd(20)} ${dst.padEnd(20)} `;
+  if (r.dport !== null && (r.protocol === 'tcp' || r.protocol === 'udp')) line += ` ${r.protocol} dpt:${numeric ? r.dport : serviceName(r.protocol, r.dport)}`;
+  if (r.comment !== null) line += ` /* ${r.comment} */`;
+  if (r.target === 'REJECT') line += ' reject-with icmp-port-unreachable';
+  if ((r.target === 'SNAT' || r.target === 'DNAT') && r.to !== null) line += ` to:${formatIpv4(r.to)}`;
+  return line;
+}
+
+/** xtables_save_string: a word of letters, digits, "_" and "-" bare, anything else in double quotes. */
+function saveString(s: string): string {
+  return /^[\w-]+$/.test(s) ? s : `"${s.replace(/["\\']/g, '\\$&')}"`;
+}
+
+/** One rule as `iptables -S` and `iptables-save` print it. */
+function saveLine(r: NfRule): string {
+  const parts = ['-A', r.chain];
+  if (r.src) parts.push('-s', formatCidr(r.src));
+  if (r.dst) parts.push('-d', formatCidr(r.dst));
+  if (r.notDst) parts.push('!', '-d', formatCidr(r.notDst));
+  if (r.inIf !== null) parts.push('-i', r.inIf);
+  if (r.outIf !== null) parts.push('-o', r.outIf);
+  if (r.protocol !== null) parts.push('-p', r.protocol);
+  if (r.dport !== null && (r.protocol === 'tcp' || r.protocol === 'udp')) parts.push('-m', r.protocol, '--dport', String(r.dport));
+  if (r.comment !== null) parts.push('-m', 'comment', '--comment', saveString(r.comment));
+  parts.push('-j', r.target);
+  if (r.target === 'REJECT') parts.push('--reject-with', 'icmp-port-unreachable');
+  if (r.target === 'SNAT' && r.to !== null) parts.push('--to-source', formatIpv4(r.to));
+  if (r.target === 'DNAT' && r.to !== null) parts.push('--to-destination', formatIpv4(r.to));
+  return parts.join(' ');
+}
+
+/** Whether the kernel takes `target` in this table and chain (RULE_APPEND failed (Invalid argument) otherwise, measured). */
+function kernelAccepts(table: Table, chain: NfChain, target: string): boolean {
+  if (table === 'filter') return target === 'ACCEPT' || target === 'DROP' || target === 'REJECT';
+  if (target === 'ACCEPT') return true;
+  if (target === 'MASQUERADE' || target === 'SNAT') return chain === 'POSTROUTING' || (target === 'SNAT' && chain === 'INPUT');
+  if (target === 'DNAT') return chain === 'PREROUTING' || chain === 'OUTPUT';
+  return false;
+}
+
+/** Turns a model error from the rule actions into what iptables prints. */
+function ruleError(e: unknown): Output {
+  if (!isPodnetError(e)) throw e;
+  if (e.message.startsWith('iptables: ')) return err(`${e.message}.`, 1);
+  return usage(e.message);
+}
+
+/**
+ * `iptables [-t nat|filter] -L [CHAIN] [-n] [--line-numbers] | -S [CHAIN] | -A|-C CHAIN RULE | -I CHAIN [N] RULE |
+ * -D CHAIN RULE | -D CHAIN N | -F [CHAIN]` in the namespace of `ctx`, as iptables v1.8.9 (nf_tables) prints
+ * and refuses them. `admin`: the shell holds CAP_NET_ADMIN (without it the kernel refuses even a listing).
+ * Rules go through the model's `rule.append`, `rule.insert` and `rule.del` actions, so the next packet meets
+ * them. What podnet does not model (custom chains, policies, counters, other matches and targets) is refused.
+ */
+export function iptables(ctx: Ctx, args: readonly string[], admin: boolean): Output {
+  if (!admin) return denied('iptables');
+  const p = parse(args);
+  if (isOutput(p)) return p;
+  if (p.table !== 'filter' && p.table !== 'nat') {
+    if (['mangle', 'raw', 'security'].includes(p.table)) return notModelled(`the ${p.table} table`);
+    return err(`${V}: table '${p.table}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.`, 3);
+  }
+  const table: Table = p.table;
+  const ns = getNs(ctx.sim.state, ctx.ns!);
+  const chains = CHAINS[table];
+  if (p.chain !== null && !(chains as readonly string[]).includes(p.chain)) {
+    if (p.command === 'L' || p.command === 'S') return err(`${V}: chain \`${p.chain}' in table \`${table}' is incompatible, use 'nft' tool.\n${CHAIN_NOTE}`, 1);
+    return err(`iptables: No chain/target/match by that name.\n${CHAIN_NOTE}`, 1);
+  }
+  const listed = p.chain === null ? chains : [p.chain as NfChain];
+  if (p.command === 'L') {
+    const header = `${p.lineNumbers ? 'num  ' : ''}target     prot opt source               destination         `;
+    return ok(listed.map((c) => [`Chain ${c} (policy ACCEPT)`, header, ...chainRules(ns, table, c).map((r, i) => listLine(r, p.lineNumbers ? i + 1 : null, p.numeric))].join('\n')).join('\n\n') + '\n');
+  }
+  if (p.command === 'S') {
+    return ok([...listed.map((c) => `-P ${c} ACCEPT`), ...listed.flatMap((c) => chainRules(ns, table, c).map(saveLine))].map((l) => `${l}\n`).join(''));
+  }
+  const line = `${ctx.ns}: iptables ${args.join(' ')}`;
+  if (p.command === 'F') {
+    const gone = listed.flatMap((c) => chainRules(ns, table, c)).map((r): Action => ({ op: 'rule.del', ns: ns.id, rule: specOf(r) }));
+    if (gone.length) ctx.sim.apply(gone, line);
+    return ok();
+  }
+  const chain = p.chain as NfChain;
+  const rules = chainRules(ns, table, chain);
+  if (p.command === 'D' && p.number !== null) {
+    const r = rules[p.number - 1];
+    if (r === undefined) return err('iptables: Index of deletion too big.', 1);
+    ctx.sim.apply({ op: 'rule.del', ns: ns.id, rule: specOf(r) }, line);
+    return ok();
+  }
+  if (p.command === 'I' && p.number !== null && p.number > rules.length + 1) return err('iptables: Index of insertion too big.', 1);
+  if ((chain === 'PREROUTING' || chain === 'INPUT') && p.rule['outIf'] !== undefined) return usage(`Can't use -o with ${chain}`, true);
+  if ((chain === 'POSTROUTING' || chain === 'OUTPUT') && p.rule['inIf'] !== undefined) return usage(`Can't use -i with ${chain}`, true);
+  if (!p.hasTarget) return notModelled('a rule without -j (it would only count packets, and podnet keeps no counters)');
+  const rule = spec(table, chain, p.rule);
+  if (p.command === 'C' || p.command === 'D') {
+    // A rule matches when every match, the target and its options are the same (the comment too).
+    if (!rules.some((r) => sameRule(specOf(r), rule))) return err('iptables: Bad rule (does a matching rule exist in that chain?).', 1);
+    if (p.command === 'D') ctx.sim.apply({ op: 'rule.del', ns: ns.id, rule }, line);
+    return ok();
+  }
+  const verb = p.command === 'A' ? 'APPEND' : 'INSERT';
+  if (!kernelAccepts(table, chain, rule.target)) return err(`${V}:  RULE_${verb} failed (Invalid argument): rule in chain ${chain}`, 4);
+  if (table === 'nat' && (chain === 'INPUT' || chain === 'OUTPUT')) return notModelled(`the nat table's ${chain} chain (podnet translates in PREROUTING and POSTROUTING; the chain lists empty)`);
+  try {
+    ctx.sim.apply(p.command === 'A' ? { op: 'rule.append', ns: ns.id, rule } : { op: 'rule.insert', ns: ns.id, rule, ...(p.number === null ? {} : { position: p.number }) }, line);
+    return ok();
+  } catch (e) {
+    return ruleError(e);
+  }
+}
+
+/**
+ * `iptables-save [-t nat|filter]` in the namespace of `ctx`, as iptables-save v1.8.9 (nf_tables) prints it.
+ * `date` is the header's and footer's time (the lab shell passes the simulator's clock, so a transcript is the
+ * same on every run). A node's namespace prints both tables, which kube-proxy and the CNI create on every
+ * node; another namespace prints the tables that hold a rule (a fresh pod's prints nothing, as measured).
+ * The chains' `[0:0]` is what iptables-nft prints for a built-in chain whatever the traffic (measured: the
+ * nf_tables base chains keep no policy counters), not a counter podnet leaves at zero.
+ */
+export function iptablesSave(ctx: Ctx, args: readonly string[], admin: boolean, date: string): Output {
+  if (!admin) return denied('iptables-save');
+  let only: string | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-t' || a === '--table') {
+      only = args[++i] ?? null;
+      if (only === null) return err(`iptables-save v1.8.9 (nf_tables): option '${a}' requires an argument`, 1);
+    } else if (a.startsWith('--table=')) only = a.slice(8);
+    else if (a === '-c' || a === '--counters') return notModelled('iptables-save -c (podnet keeps no packet or byte counters)');
+    else return err(`Unknown arguments found on commandline`, 1);
+  }
+  if (only !== null && only !== 'filter' && only !== 'nat') {
+    if (['mangle', 'raw', 'security'].includes(only)) return notModelled(`the ${only} table`);
+    return err(`Table \`${only}' does not exist`, 1);
+  }
+  const ns = getNs(ctx.sim.state, ctx.ns!);
+  const node = ns.id.startsWith('node/');
+  const tables = (['filter', 'nat'] as const).filter((t) => (only === null || only === t) && (node || ns.rules.some((r) => r.table === t)));
+  return ok(tables.map((t) => [
+    `# Generated by iptables-save v1.8.9 (nf_tables) on ${date}`, `*${t}`,
+    ...CHAINS[t].map((c) => `:${c} ACCEPT [0:0]`),
+    ...CHAINS[t].flatMap((c) => chainRules(ns, t, c).map(saveLine)),
+    'COMMIT', `# Completed on ${date}`,
+  ].map((l) => `${l}\n`).join('')).join(''));
+}
