@@ -3,7 +3,7 @@
  * each test failed before its fix. The oracle replays flannel's actions in real namespaces and
  * compares tables and probes; these tests need no root.
  */
-import { bridgeFdb, createSimulator, formatIpv4, ipNeigh, ipRoute, isLocalAddress, lookupRouteIn, parseIpv4, selectSource } from '@podnet/core';
+import { bridgeFdb, createSimulator, formatCidr, formatIpv4, ipNeigh, ipRoute, isLocalAddress, lookupRouteIn, parseIpv4, selectSource, type PodnetError, type RouteSpec } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { broken } from './designs/broken.js';
 import { calico } from './designs/calico.js';
@@ -676,5 +676,113 @@ describe('ip route del of a BGP route resolved through the rack\'s gateway', () 
     expect(() => sim.apply({ op: 'route.del', ns: 'node/node-1', dst: '10.244.0.64/26', via: '192.168.2.13', dev: 'eth0' })).toThrow(/No such process/);
     sim.apply({ op: 'route.del', ns: 'node/node-1', dst: '10.244.0.64/26', via: '192.168.1.1', dev: 'eth0' });
     expect(ipRoute(sim.state, 'node/node-1').filter((l) => l.startsWith('10.244.0.64/26'))).toEqual([]);
+  });
+});
+
+describe('routes through a device that is down (kern30)', () => {
+  // Measured in namespaces (kernel 6.18, iproute2 6.1; `pnk30-…`): a veth d2, down, with 198.51.100.1/24 (its
+  // prefix route gone with it), d1 up with 192.0.2.1/24:
+  //   ip route add 10.9.0.0/24 dev d2                          → Error: Device for nexthop is not up.
+  //   ip route add 10.9.1.0/24 via 198.51.100.2 dev d2         → Error: Nexthop has invalid gateway.
+  //   ip route add 10.9.2.0/24 via 198.51.100.2                → Error: Nexthop has invalid gateway.
+  //   ip route add 10.9.3.0/24 via 198.51.100.2 dev d2 onlink  → Error: Nexthop device is not up.
+  //   ip route add 10.9.13.0/24 via 192.0.2.2 dev d2           → Error: Nexthop has invalid gateway.
+  //   ip route replace 10.9.15.0/24 dev d2, `… metric 5`, `table 100`, `mtu 1400`, `src 192.0.2.1`, `default dev d2`
+  //                                                           → Error: Device for nexthop is not up.
+  //   ip route add 10.9.7.0/24 dev d2 scope host               → accepted, listed `10.9.7.0/24 dev d2 scope host`
+  //   ip route add 10.9.42.0/24 via 198.51.100.2 dev d2 scope host → Error: Route with host scope can not have a gateway.
+  //   ip route add 10.9.44.0/24 via 198.51.100.2 dev d2 scope link onlink → Error: Nexthop has invalid scope.
+  //   blackhole, unreachable, prohibit: accepted (no device). d1 without carrier (its peer down) takes all forms.
+  const withD2 = (up: boolean) => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'link.add', ns: 'node/node-1', name: 'd2', kind: 'veth', up: true, peer: { ns: 'node/node-2', name: 'e2', up: true } });
+    sim.apply({ op: 'addr.add', ns: 'node/node-1', dev: 'd2', addr: '198.51.100.1/24' });
+    if (!up) sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'd2', up: false });
+    return sim;
+  };
+  const refusal = (sim: ReturnType<typeof simulatorFromSpec>, spec: Omit<RouteSpec, 'dst'>, op: 'route.add' | 'route.replace' = 'route.add') => {
+    const before = sim.state;
+    try {
+      sim.apply({ op, ns: 'node/node-1', dst: '10.9.0.0/24', ...spec });
+    } catch (e) {
+      expect(sim.state).toBe(before);
+      const { code, message } = e as PodnetError;
+      return `${code} ${message.replace(/ \(.*\)$/, '.')}`;
+    }
+    return 'accepted';
+  };
+
+  it('are refused with the kernel\'s error for each form, state unchanged', () => {
+    const sim = withD2(false);
+    expect(refusal(sim, { dev: 'd2' })).toBe('LINK_DOWN Error: Device for nexthop is not up.');
+    expect(refusal(sim, { dev: 'd2' }, 'route.replace')).toBe('LINK_DOWN Error: Device for nexthop is not up.');
+    expect(refusal(sim, { dev: 'd2', metric: 5, mtu: 1400 })).toBe('LINK_DOWN Error: Device for nexthop is not up.');
+    expect(refusal(sim, { via: '198.51.100.2', dev: 'd2' })).toBe('INVALID_GATEWAY Error: Nexthop has invalid gateway.');
+    expect(refusal(sim, { via: '198.51.100.2' })).toBe('INVALID_GATEWAY Error: Nexthop has invalid gateway.');
+    expect(refusal(sim, { via: '192.168.1.1', dev: 'd2' })).toBe('INVALID_GATEWAY Error: Nexthop has invalid gateway.');
+    expect(refusal(sim, { via: '198.51.100.2', dev: 'd2', onlink: true })).toBe('LINK_DOWN Error: Nexthop device is not up.');
+    expect(refusal(sim, { via: '10.1.1.1', dev: 'd2', onlink: true })).toBe('LINK_DOWN Error: Nexthop device is not up.');
+    expect(refusal(sim, { via: '198.51.100.2', dev: 'd2', scope: 'host' })).toBe('INVALID_ARGUMENT Error: Route with host scope can not have a gateway.');
+    expect(refusal(sim, { via: '198.51.100.2', dev: 'd2', scope: 'link', onlink: true })).toBe('INVALID_ARGUMENT Error: Nexthop has invalid scope.');
+    expect(refusal(sim, { type: 'blackhole' })).toBe('accepted');
+    expect(refusal(sim, { dev: 'd2', scope: 'host' }, 'route.replace')).toBe('accepted');
+    expect(ipRoute(sim.state, 'node/node-1')).toContain('10.9.0.0/24 dev d2 scope host');
+    // The gateway and scope checks do not depend on the device's state.
+    const up = withD2(true);
+    expect(refusal(up, { via: '198.51.100.2', dev: 'd2', scope: 'host' })).toBe('INVALID_ARGUMENT Error: Route with host scope can not have a gateway.');
+    expect(refusal(up, { via: '198.51.100.2', dev: 'd2' })).toBe('accepted');
+  });
+
+  it('a host-scope route stays when its device goes down, never says linkdown, and still carries its traffic, which is dropped', () => {
+    // Measured: A with `10.9.7.0/24 dev d2 scope host` (C has 10.9.7.1 behind d2) and a default route via d3
+    // (to C as well). After `ip link set d2 down`: `ip route` lists `10.9.7.0/24 dev d2 scope host` (no
+    // `linkdown`; nor with d2 up and its peer down); `ip route get 10.9.7.1` → `10.9.7.1 dev d2 src
+    // 198.51.100.1`; A's ping and B's ping forwarded through A get no reply and no error (d2's TX dropped 2),
+    // although the default route would have reached C.
+    const sim = withD2(true);
+    sim.apply({ op: 'addr.add', ns: 'node/node-2', dev: 'e2', addr: '10.9.7.1/24' });
+    sim.apply({ op: 'route.add', ns: 'node/node-1', dst: '10.9.7.0/24', dev: 'd2', scope: 'host' });
+    sim.apply({ op: 'route.add', ns: 'node/node-1', dst: '10.9.8.0/24', dev: 'd2' });
+    sim.apply({ op: 'link.set', ns: 'node/node-2', name: 'e2', up: false });
+    expect(ipRoute(sim.state, 'node/node-1').filter((l) => l.includes(' d2 '))).toEqual([
+      '10.9.7.0/24 dev d2 scope host', '10.9.8.0/24 dev d2 scope link linkdown', '198.51.100.0/24 dev d2 proto kernel scope link src 198.51.100.1 linkdown',
+    ]);
+    sim.apply({ op: 'link.set', ns: 'node/node-2', name: 'e2', up: true });
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'd2', up: false });
+    expect(ipRoute(sim.state, 'node/node-1').filter((l) => l.includes(' d2 '))).toEqual(['10.9.7.0/24 dev d2 scope host']);
+    const host = sim.node('node-1').host;
+    expect(lookupRouteIn(sim.state, host, parseIpv4('10.9.7.1'))?.dev).toBe('d2');
+    for (const from of ['node-1', 'pod-a']) {
+      const r = sim.ping(from, '10.9.7.1');
+      expect(r.lines.slice(1)).toEqual(['', '--- 10.9.7.1 ping statistics ---', '1 packets transmitted, 0 received, 100% packet loss']);
+      expect(r.traces[0]!.steps.some((s) => s.kind === 'segment')).toBe(false);
+    }
+    // Deleted with its device.
+    sim.apply({ op: 'link.del', ns: 'node/node-1', name: 'd2' });
+    expect(ipRoute(sim.state, 'node/node-1').some((l) => l.includes(' d2 '))).toBe(false);
+  });
+
+  it('a node joining while flannel.1 is down: no route there, and flanneld takes back its neighbour and FDB entry, also once the device is up', () => {
+    // Measured (a node namespace wired as flanneld does, flannel.1 down): `ip neigh replace 10.244.3.0 lladdr …
+    // dev flannel.1 nud permanent` and `bridge fdb append … dev flannel.1 dst 192.168.1.13` accepted, `ip route
+    // replace 10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink` → `Error: Nexthop device is not up.`; after
+    // `ip link set flannel.1 up` still no route (the neighbour stays in the kernel, but flanneld, on the route's
+    // error, deletes the neighbour and FDB entries it added: vxlan_network.go, and retries nothing).
+    const sim = simulatorFromSpec(seedLabSpec());
+    const flannel = () => [...ipRoute(sim.state, 'node/node-1'), ...ipNeigh(sim.state, 'node/node-1'), ...bridgeFdb(sim.state, 'node/node-1')].filter((l) => l.includes('flannel.1'));
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'flannel.1', up: false });
+    const down = flannel();
+    expect(down.length).toBe(2); // node-2's and node-3's FDB entries (permanent: kept)
+    sim.addNode({ name: 'node-4', segment: 'rack-a' });
+    expect(flannel()).toEqual(down);
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'flannel.1', up: true });
+    expect(flannel()).toEqual(down);
+    const route = (node: string) => { const c = sim.node(node).podCidr!; return `${formatCidr(c)} via ${formatIpv4(c.addr)} dev flannel.1 onlink`; };
+    expect(sim.ping('node-1', formatIpv4(sim.node('node-4').podCidr!.addr + 1)).lines[1]).not.toMatch(/^64 bytes/);
+    // Elsewhere, and on node-1 for a node joining after the device came up, as usual.
+    expect(ipRoute(sim.state, 'node/node-2')).toContain(route('node-4'));
+    sim.addNode({ name: 'node-5', segment: 'rack-a' });
+    expect(ipRoute(sim.state, 'node/node-1')).toContain(route('node-5'));
+    expect(flannel().length).toBe(down.length + 3);
   });
 });

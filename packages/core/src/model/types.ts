@@ -363,6 +363,14 @@ export interface PeerSet {
   /** The device the entries refer to (e.g. flannel.1) in every including namespace. */
   readonly dev: string;
   readonly entries: Shards<PeerEntry>;
+  /**
+   * The namespaces including the set where its device went down (`ip link set flannel.1 down`) and has not
+   * come up since. A node joining meanwhile gets no route there (the kernel refuses an onlink route through
+   * a device that is down: `Error: Nexthop device is not up.`), and flanneld, its route refused, deletes the
+   * neighbour and FDB entries it has just added there: the new owner is hidden in those namespaces. Ids
+   * that no longer apply (the namespace gone, or its device up again) are skipped.
+   */
+  readonly downIn?: readonly NsId[];
 }
 
 export interface Container {

@@ -651,13 +651,17 @@ export function bridgeMtuAutoAdjust(ns: DNs, bridge: string, joining?: number): 
 function flushDev(d: DState, ns: DNs, dev: string, deleting = true): void {
   // Read as plain data and write only what changes: reading a draft's child copies its container.
   const plain = ns as NetNs;
+  // Going down, a host-scope route stays (fib_sync_down_dev spares RT_SCOPE_NOWHERE nexthops unless the
+  // device goes away), and is still used: measured, `10.9.7.0/24 dev d2 scope host` listed after `ip link set
+  // d2 down`, `ip route get 10.9.7.1` → `10.9.7.1 dev d2 src …`, pings to it dropped (TX dropped on d2).
+  const goes = (r: Route): boolean => r.dev === dev && (deleting || r.scope !== 'host');
   const routes = peek(plain, 'routes');
-  if (routes.some((r) => r.dev === dev)) ns.routes = castDraft(routes.filter((r) => r.dev !== dev));
+  if (routes.some(goes)) ns.routes = castDraft(routes.filter((r) => !goes(r)));
   const tables = peek(plain, 'tables');
   if (tables) {
     for (const t of Object.keys(tables)) {
       const list = snapshot(tables[t]!);
-      if (list.some((r) => r.dev === dev)) (tableToWrite(plain, 'tables') as Record<string, Route[]>)[t] = list.filter((r) => r.dev !== dev);
+      if (list.some(goes)) (tableToWrite(plain, 'tables') as Record<string, Route[]>)[t] = list.filter((r) => !goes(r));
     }
   }
   const neigh = peek(plain, 'neigh');
@@ -675,11 +679,16 @@ function flushDev(d: DState, ns: DNs, dev: string, deleting = true): void {
   // flannel.1` still lists `… dst 192.168.1.12 self permanent`; the neighbours and routes on it are gone.
   // The reference stays, with the routes and neighbours of the entries there now hidden, so the agent's
   // later changes to the set still reach it: a node leaving takes its FDB entry (the kernel deletes one on a
-  // device that is down), a node joining adds its FDB entry and neighbour (accepted on a device that is down,
-  // measured) and its route (refused while the device is down: not modelled, the route is shown).
+  // device that is down), a node joining gets no route here, nor the neighbour and FDB entries flanneld takes
+  // back when its route is refused (PeerSet.downIn, peersetPut).
   if (deleting) {
     ns.peerSets = castDraft(refs.filter((r) => peerSets[r.set]?.dev !== dev));
     return;
+  }
+  for (const ref of refs) {
+    const set = peerSets[ref.set];
+    if (set === undefined || set.dev !== dev || set.downIn?.includes(plain.id)) continue;
+    put(entryToWrite(d as ClusterState, 'peerSets', ref.set) as PeerSet, 'downIn', [...(set.downIn ?? []), plain.id]);
   }
   ns.peerSets = castDraft(refs.map((ref) => {
     const set = peerSets[ref.set];
@@ -707,9 +716,20 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
   if (!Number.isInteger(metric) || metric < 0) fail('INVALID_ARGUMENT', `metric ${String(metric)} must be a non-negative integer`);
   let dev = spec.dev ?? null;
   if (type !== 'unicast') return { dst, via: null, dev: null, proto: spec.proto ?? 'boot', scope: 'global', src: null, onlink: false, metric, type };
-  if (dev !== null) {
-    const link = getLink(ns, dev);
-    if (!link.up) fail('LINK_DOWN', `Error: Nexthop device is not up (${dev} in ${ns.id})`, { ns: ns.id, dev });
+  // A device that is down, as fib_create_info and fib_check_nh answer (measured, kernel 6.18: `d2` down with
+  // 198.51.100.1/24 on it): `ip route add 10.9.0.0/24 dev d2` → `Error: Device for nexthop is not up.`;
+  // `… via 198.51.100.2 dev d2 onlink` → `Error: Nexthop device is not up.`; `… via 198.51.100.2 dev d2`
+  // → `Error: Nexthop has invalid gateway.` (the gateway check comes first, and the down device's prefix
+  // route is gone); `… dev d2 scope host` is accepted (a host-scope nexthop is not checked, and stays when
+  // its device goes down); `… via 198.51.100.2 dev d2 scope host` → `Error: Route with host scope can not
+  // have a gateway.` whatever the device's state.
+  // And an onlink gateway with a link scope: `… via 198.51.100.2 dev d2 scope link onlink` → `Error: Nexthop
+  // has invalid scope.`, the first check of an onlink nexthop.
+  const hostScope = spec.scope === 'host';
+  if (hostScope && via !== null) fail('INVALID_ARGUMENT', `Error: Route with host scope can not have a gateway (${formatIpv4(via)} in ${ns.id})`, { ns: ns.id, via: formatIpv4(via) });
+  if (via !== null && spec.onlink && spec.scope === 'link') fail('INVALID_ARGUMENT', `Error: Nexthop has invalid scope (an onlink gateway route is global, not scope link, in ${ns.id})`, { ns: ns.id, via: formatIpv4(via) });
+  if (dev !== null && !getLink(ns, dev).up && !hostScope && (via === null || spec.onlink)) {
+    fail('LINK_DOWN', `Error: ${via === null ? 'Device for nexthop' : 'Nexthop device'} is not up (${dev} in ${ns.id})`, { ns: ns.id, dev });
   }
   if (via !== null && !spec.onlink) {
     // The gateway must be directly reachable: a link-scope route (a connected subnet) on that device, in
@@ -1068,7 +1088,20 @@ function linkSet(d: DState, a: Extract<Action, { op: 'link.set' }>): void {
   if (a.master !== undefined) setMaster(ns, link, a.master);
   if (a.up !== undefined) {
     if (a.up === false && link.up) flushDev(d, ns, a.name, false);
+    if (a.up && !link.up) upAgain(d, ns, a.name);
     link.up = a.up;
+  }
+}
+
+/** Device `dev` of namespace `ns` comes up: the peer sets on it no longer note the namespace (PeerSet.downIn). */
+function upAgain(d: DState, ns: DNs, dev: string): void {
+  const id = (ns as NetNs).id;
+  const peerSets = look(d as ClusterState, 'peerSets');
+  for (const ref of look(ns as NetNs, 'peerSets')) {
+    const set = peerSets[ref.set];
+    if (set === undefined || set.dev !== dev || set.downIn?.includes(id) !== true) continue;
+    const rest = set.downIn.filter((x) => x !== id);
+    put(entryToWrite(d as ClusterState, 'peerSets', ref.set) as PeerSet, 'downIn', rest.length === 0 ? undefined : rest);
   }
 }
 
@@ -1365,6 +1398,35 @@ function peersetPut(d: DState, a: Extract<Action, { op: 'peerset.put' }>): void 
   if (!had) put(peerSetsToWrite(d), a.set, { name: a.set, dev: a.dev, entries: emptyShards<PeerEntry>() });
   else if (had.dev !== a.dev) fail('INVALID_ARGUMENT', `peer set "${a.set}" is on ${had.dev}, not ${a.dev}`);
   shardSet(entriesToWrite(d, a.set), a.owner, entry);
+  if (had?.downIn !== undefined && entry.routes.some((r) => r.onlink)) for (const id of had.downIn) refusedWhileDown(d, id, had, entry);
+}
+
+/**
+ * A peer entry put while the set's device is down in namespace `id`: its onlink route is refused there
+ * (`Error: Nexthop device is not up.`), and flanneld, on that error, deletes the neighbour and FDB entries
+ * it added just before (vxlan_network.go: "Try to clean up both the ARP and FDB entries"), and does not try
+ * again when the device comes up. Measured (kernel 6.18, flannel.1 down): `ip neigh replace 10.244.3.0 lladdr
+ * … dev flannel.1 nud permanent` and `bridge fdb append … dev flannel.1 dst 192.168.1.13` accepted, `ip route
+ * replace 10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink` refused; after `ip link set flannel.1 up` no
+ * route. So the owner is hidden there: routes, neighbours and FDB entries.
+ */
+function refusedWhileDown(d: DState, id: NsId, set: PeerSet, e: PeerEntry): void {
+  const ns = findDraftNs(d, id);
+  if (ns === undefined) return;
+  const link = look(ns as NetNs, 'links')[set.dev];
+  if (link === undefined || snap(link).up) return;
+  const refs = look(ns as NetNs, 'peerSets');
+  for (let r = 0; r < refs.length; r++) {
+    const ref = snap(refs[r]!);
+    if (ref.set !== set.name || !refUses(ref, e.owner, e.group, false)) continue;
+    const tag = (x: number | string): string => `${e.owner} ${x}`;
+    (writable(ns as NetNs, 'peerSets') as PeerSetRef[])[r] = {
+      ...ref,
+      hidden: [...(ref.hidden ?? []).filter((o) => o !== e.owner), e.owner],
+      hiddenNeigh: [...(ref.hiddenNeigh ?? []), ...e.neigh.map((n) => tag(n.ip)).filter((t) => !ref.hiddenNeigh?.includes(t))],
+      hiddenFdb: [...(ref.hiddenFdb ?? []), ...e.fdb.map((f) => tag(f.mac)).filter((t) => !ref.hiddenFdb?.includes(t))],
+    };
+  }
 }
 
 /**

@@ -752,7 +752,9 @@ function usable(ns: NetNs, r: Route, linkOnly: boolean): boolean {
   if (linkOnly && (r.via !== null || r.type !== 'unicast')) return false;
   if (r.dev === null) return true;
   const l = ns.links[r.dev];
-  return l !== undefined && l.up;
+  // A host-scope route outlives its device going down and is still chosen (see flushDev): what it carries is
+  // dropped at the device.
+  return l !== undefined && (l.up || r.scope === 'host');
 }
 
 interface Table {

@@ -67,7 +67,10 @@ export function formatRoute(state: ClusterState, ns: NetNs, r: Route, table?: st
   if (r.onlink) parts.push('onlink');
   if (r.mtu !== undefined) parts.push('mtu', String(r.mtu));
   const link = r.dev === null ? undefined : ns.links[r.dev];
-  if (link && !hasCarrier(state, ns, link)) parts.push('linkdown');
+  // Never on a host-scope route (measured: `10.9.7.0/24 dev d1 scope host` without it, beside `10.9.8.0/24
+  // dev d1 scope link linkdown`, with d1's peer down and after d1 itself went down): the kernel flags only
+  // the nexthops it would kill.
+  if (link && r.scope !== 'host' && !hasCarrier(state, ns, link)) parts.push('linkdown');
   return parts.join(' ');
 }
 
