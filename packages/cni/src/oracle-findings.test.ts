@@ -786,3 +786,75 @@ describe('routes through a device that is down (kern30)', () => {
     expect(flannel().length).toBe(down.length + 3);
   });
 });
+
+describe('a device\'s own FDB entry deleted (kern30)', () => {
+  // Measured in namespaces (kernel 6.18, iproute2 6.1; `pnk30-…`): a node with `cni0` made with `address
+  // 26:9c:f5:29:3d:37` and 10.244.1.1/24, ports veth-a (pod-a 10.244.1.2) and veth-b (pod-b 10.244.1.3):
+  //   bridge fdb del 26:9c:f5:29:3d:37 dev cni0          → accepted; `… dev cni0 master cni0 permanent` gone
+  //   the same again                                      → RTNETLINK answers: No such file or directory
+  //   bridge fdb del 26:9c:f5:29:3d:37 dev cni0 master   → RTNETLINK answers: Operation not supported
+  //   pod-a: ping 10.244.1.1 → no reply (its neighbour entry still has cni0's MAC, also after a fresh ARP,
+  //   which cni0 answers); tcpdump in pod-b shows the request (flooded); the node's ping to pod-b (`-W5`) →
+  //   `From 10.244.1.1 icmp_seq=1 Destination Host Unreachable`, neighbour FAILED (pod-b's ARP reply, to
+  //   cni0's MAC, is flooded as well)
+  //   bridge fdb del <veth-a's MAC> dev veth-a           → RTNETLINK answers: No such file or directory
+  //   bridge fdb del <veth-a's MAC> dev veth-a master    → accepted, its `permanent` line gone
+  //   cni0 down and up, veth-a down and up                → neither comes back
+  //   ip link set cni0 address 26:9c:f5:29:3d:38          → `26:9c:f5:29:3d:38 dev cni0 master cni0 permanent`
+  //   veth-a nomaster, then master cni0 again             → its line is back
+  // (A bridge that took a port's MAC has no entry of its own: `bridge fdb del <it> dev cni0` → No such file.)
+  const lab = () => simulatorFromSpec(seedLabSpec());
+  const ns = 'node/node-1';
+  const err = (f: () => void) => {
+    try { f(); } catch (e) { const { code, message } = e as PodnetError; return `${code} ${message.replace(/ \(.*\)$/, '')}`; }
+    return 'accepted';
+  };
+
+  it('the bridge\'s: deleted with `dev cni0` (self), refused with `master`; frames to its MAC are then flooded, not taken up', () => {
+    const sim = lab();
+    const host = sim.node('node-1').host;
+    const mac = host.links['cni0']!.mac;
+    const own = `${mac} dev cni0 master cni0 permanent`;
+    expect(bridgeFdb(sim.state, ns)).toContain(own);
+    const before = sim.state;
+    expect(err(() => sim.apply({ op: 'fdb.del', ns, mac, dev: 'cni0', master: true }))).toBe('INVALID_ARGUMENT RTNETLINK answers: Operation not supported');
+    expect(sim.state).toBe(before);
+    expect(err(() => sim.apply({ op: 'fdb.del', ns, mac, dev: 'cni0' }))).toBe('accepted');
+    expect(bridgeFdb(sim.state, ns)).not.toContain(own);
+    expect(err(() => sim.apply({ op: 'fdb.del', ns, mac, dev: 'cni0' }))).toBe('FDB_NOT_FOUND RTNETLINK answers: No such file or directory');
+    const gw = formatIpv4(host.links['cni0']!.addrs[0]!.ip);
+    const r = sim.ping('pod-a', gw);
+    expect(r.lines).toContain('1 packets transmitted, 0 received, 100% packet loss');
+    // Flooded to the other port: pod-b's namespace receives the request.
+    const podB = sim.pod('pod-b').netns!.id;
+    expect(r.traces[0]!.steps.some((s) => s.kind === 'receive' && s.ns === podB)).toBe(true);
+    expect(sim.ping('node-1', formatIpv4(sim.pod('pod-b').ip!)).lines[1]).toBe(`From ${gw} icmp_seq=1 Destination Host Unreachable`);
+    // Not back with the bridge going down and up; back with a new address.
+    sim.apply({ op: 'link.set', ns, name: 'cni0', up: false });
+    sim.apply({ op: 'link.set', ns, name: 'cni0', up: true });
+    expect(bridgeFdb(sim.state, ns).some((l) => l.endsWith('dev cni0 master cni0 permanent'))).toBe(false);
+    sim.apply({ op: 'link.set', ns, name: 'cni0', mac: '26:9c:f5:29:3d:38' });
+    expect(bridgeFdb(sim.state, ns).filter((l) => l.endsWith('dev cni0 master cni0 permanent'))).toEqual(['26:9c:f5:29:3d:38 dev cni0 master cni0 permanent']);
+  });
+
+  it('a port\'s: refused without `master` (the port\'s own list), deleted with it; back when the port joins again', () => {
+    const sim = lab();
+    const port = Object.values(sim.node('node-1').host.links).find((l) => l.master === 'cni0')!;
+    const own = `${port.mac} dev ${port.name} master cni0 permanent`;
+    expect(bridgeFdb(sim.state, ns)).toContain(own);
+    const before = sim.state;
+    expect(err(() => sim.apply({ op: 'fdb.del', ns, mac: port.mac, dev: port.name }))).toBe('FDB_NOT_FOUND RTNETLINK answers: No such file or directory');
+    expect(sim.state).toBe(before);
+    expect(err(() => sim.apply({ op: 'fdb.del', ns, mac: port.mac, dev: port.name, master: true }))).toBe('accepted');
+    expect(bridgeFdb(sim.state, ns)).not.toContain(own);
+    sim.apply({ op: 'link.set', ns, name: port.name, up: false });
+    sim.apply({ op: 'link.set', ns, name: port.name, up: true });
+    expect(bridgeFdb(sim.state, ns)).not.toContain(own);
+    sim.apply({ op: 'link.set', ns, name: port.name, master: null });
+    sim.apply({ op: 'link.set', ns, name: port.name, master: 'cni0' });
+    expect(bridgeFdb(sim.state, ns)).toContain(own);
+    // Another port's entry is not this port's to delete.
+    const other = Object.values(sim.node('node-1').host.links).find((l) => l.master === 'cni0' && l.name !== port.name)!;
+    expect(err(() => sim.apply({ op: 'fdb.del', ns, mac: other.mac, dev: port.name, master: true }))).toBe('FDB_NOT_FOUND RTNETLINK answers: No such file or directory');
+  });
+});

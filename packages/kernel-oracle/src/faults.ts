@@ -95,13 +95,15 @@ export function faultActions(sim: Simulator, f: FaultPick): Action[] | null {
       return dev === undefined ? null : [{ op: 'neigh.del', ns, ip: line.trim().split(/\s+/)[0]!, dev }];
     }
     case 'fdbDel': {
-      // Entries a person or an agent added (VXLAN `dst` entries, `static` ones). Not a device's own MAC
-      // (`permanent` alone: the bridge's, a port's), whose deletion podnet does not model (see "Open" in
-      // docs/kernel-oracle.md).
-      const line = nth(bridgeFdb(sim.state, ns).filter((l) => / dst | static$/.test(l)));
+      // Any entry: VXLAN `dst` entries and `static` ones a person or an agent added, and a device's own MAC
+      // (`permanent` alone: the bridge's, a port's). A port's entry lives in its bridge: `master`, which
+      // `bridge fdb del` needs for it (without, the kernel looks in the port's own list and answers `No such
+      // file or directory`); a bridge's own and a VXLAN device's are the device's (`self`, the default).
+      const line = nth(bridgeFdb(sim.state, ns));
       if (line === null) return null;
       const dev = after(line, 'dev');
-      return dev === undefined ? null : [{ op: 'fdb.del', ns, mac: line.trim().split(/\s+/)[0]!, dev }];
+      const master = after(line, 'master');
+      return dev === undefined ? null : [{ op: 'fdb.del', ns, mac: line.trim().split(/\s+/)[0]!, dev, ...(master !== undefined && master !== dev ? { master: true } : {}) }];
     }
     case 'forwardOff':
       return [{ op: 'sysctl.set', ns, key: 'net.ipv4.ip_forward', value: 0 }];

@@ -11,11 +11,11 @@ import { baseField, dictDraft, entryDraft, entryToWrite, fieldToWrite, held, inT
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
-import { macFromSeed, parseMac } from '../addr/mac.js';
+import { macFromSeed, parseMac, type Mac } from '../addr/mac.js';
 import { fail, PodnetError } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
-  ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, Segment, Sysctls,
+  ClusterState, FabricEntry, FdbEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, Segment, Sysctls,
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, shardValueToWrite, type Shards } from '../util/shards.js';
@@ -84,7 +84,13 @@ export type Action =
   | { readonly op: 'neigh.add' | 'neigh.replace'; readonly ns: NsId; readonly dev: string; readonly ip: string; readonly mac: string }
   | { readonly op: 'neigh.del'; readonly ns: NsId; readonly dev: string; readonly ip: string }
   | { readonly op: 'fdb.append'; readonly ns: NsId; readonly dev: string; readonly mac: string; readonly dst?: string }
-  | { readonly op: 'fdb.del'; readonly ns: NsId; readonly dev: string; readonly mac: string }
+  | { readonly op: 'fdb.del'; readonly ns: NsId; readonly dev: string; readonly mac: string;
+      /**
+       * `bridge fdb del … master`: the entry of the bridge `dev` is a port of (learned, static, or the port's
+       * own MAC). Without it (iproute2's default, `self`), the device's own table: a VXLAN device's remote
+       * VTEPs, a bridge's own MAC; a port has none.
+       */
+      readonly master?: boolean }
   | { readonly op: 'sysctl.set'; readonly ns: NsId; readonly key: string; readonly value: string | number }
   | { readonly op: 'rule.append' | 'rule.insert' | 'rule.del'; readonly ns: NsId; readonly rule: RuleSpec }
   | { readonly op: 'listen'; readonly ns: NsId; readonly protocol: 'udp' | 'tcp'; readonly port: number }
@@ -1004,7 +1010,7 @@ function linkAdd(d: DState, a: Extract<Action, { op: 'link.add' }>): void {
   } else if (a.kind === 'bridge') {
     link = newLink(ns, { kind: 'bridge', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up });
     addLinkTo(ns, link);
-    put(tableToWrite(ns, 'fdb') as Record<string, unknown>, `${a.name}|${link.mac}`, { dev: a.name, mac: link.mac, port: null, dst: null, permanent: true, local: true, updated: 0 });
+    put(tableToWrite(ns, 'fdb') as Record<string, unknown>, `${a.name}|${link.mac}`, ownFdbEntry(a.name, link.mac));
   } else if (a.kind === 'vxlan') {
     const v = a.vxlan;
     if (!v) fail('INVALID_ARGUMENT', 'a vxlan link needs { vni, local, dstPort, dev, learning }');
@@ -1022,6 +1028,11 @@ function linkAdd(d: DState, a: Extract<Action, { op: 'link.add' }>): void {
     return fail('UNSUPPORTED', `link type "${String((a as { kind: unknown }).kind)}" is not modelled (bridge, veth, vxlan, ipip are)`);
   }
   if (a.master !== undefined) setMaster(ns, link as Draft<Link>, a.master);
+}
+
+/** A bridge's own MAC in its FDB (`bridge fdb` lists it `… dev cni0 master cni0 permanent`): frames to it go up. */
+function ownFdbEntry(bridge: string, mac: Mac): FdbEntry {
+  return { dev: bridge, mac, port: null, dst: null, permanent: true, local: true, updated: 0 };
 }
 
 function linkDel(d: DState, a: Extract<Action, { op: 'link.del' }>): void {
@@ -1084,7 +1095,19 @@ function linkSet(d: DState, a: Extract<Action, { op: 'link.set' }>): void {
     if (link.kind === 'bridge') put(link as Draft<Link> & { mtuSetByUser?: boolean }, 'mtuSetByUser', true);
     else if (link.master !== null && a.master === undefined) bridgeMtuAutoAdjust(ns, link.master);
   }
-  if (a.mac !== undefined) link.mac = parseMac(a.mac);
+  if (a.mac !== undefined) {
+    const mac = parseMac(a.mac);
+    // A bridge's own entry follows its address (br_fdb_change_mac_address): the old one goes if it is still
+    // the bridge's, the new one comes. Measured: `ip link set cni0 address 26:9c:f5:29:3d:38` lists `26:9c:
+    // f5:29:3d:38 dev cni0 master cni0 permanent`, also after the old entry was deleted by hand.
+    if (link.kind === 'bridge' && mac !== link.mac) {
+      const fdb = look(ns as NetNs, 'fdb');
+      const old = fdb[`${a.name}|${link.mac}`];
+      if (old !== undefined && old.local && old.port === null) delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[`${a.name}|${link.mac}`];
+      if (fdb[`${a.name}|${mac}`] === undefined) put(tableToWrite(ns, 'fdb') as Record<string, unknown>, `${a.name}|${mac}`, ownFdbEntry(a.name, mac));
+    }
+    link.mac = mac;
+  }
   if (a.master !== undefined) setMaster(ns, link, a.master);
   if (a.up !== undefined) {
     if (a.up === false && link.up) flushDev(d, ns, a.name, false);
@@ -1351,13 +1374,29 @@ function fdbAppend(d: DState, a: Extract<Action, { op: 'fdb.append' }>): void {
   } else fail('INVALID_ARGUMENT', `"${a.dev}" is neither a VXLAN device nor a bridge port`);
 }
 
+/**
+ * `bridge fdb del`, as rtnl_fdb_del routes it (measured, kernel 6.18, iproute2 6.1, `pnk30-…`: cni0 made
+ * with its own address, two ports): `bridge fdb del <cni0's MAC> dev cni0` deletes the bridge's own entry
+ * (`… dev cni0 master cni0 permanent` no longer listed; again: `No such file or directory`); with `master`
+ * on the bridge: `RTNETLINK answers: Operation not supported`; `bridge fdb del <veth-a's MAC> dev veth-a` →
+ * `No such file or directory` (the port's own address list), `… dev veth-a master` deletes the port's
+ * `permanent` entry. Neither comes back when the devices go down and up; the bridge's comes with a new
+ * address (`ip link set cni0 address …`), the port's when it joins the bridge again. Afterwards frames to
+ * that MAC are no longer taken up by the bridge but flooded as unknown unicast.
+ */
 function fdbDel(d: DState, a: Extract<Action, { op: 'fdb.del' }>): void {
   const ns = draftNs(d, a.ns);
   const link = getLink(ns, a.dev);
   const mac = parseMac(a.mac);
-  const key = link.kind === 'vxlan' ? `${a.dev}|${mac}` : `${link.master ?? a.dev}|${mac}`;
-  if (!look(ns as NetNs, 'fdb')[key] && link.kind === 'vxlan' && hidePeerL2(d, ns, a.dev, 'fdb', mac)) return;
-  if (!look(ns as NetNs, 'fdb')[key]) fail('FDB_NOT_FOUND', `RTNETLINK answers: No such file or directory (fdb ${a.mac} dev ${a.dev})`);
+  if (a.master !== undefined && typeof a.master !== 'boolean') fail('INVALID_ARGUMENT', `fdb.del's master is true or false, not ${String(a.master)}`);
+  const notFound = (): never => fail('FDB_NOT_FOUND', `RTNETLINK answers: No such file or directory (fdb ${a.mac} dev ${a.dev}${a.master === true ? ' master' : ''})`, { ns: a.ns, dev: a.dev, mac: a.mac });
+  if (a.master === true && link.master === null) fail('INVALID_ARGUMENT', `RTNETLINK answers: Operation not supported (${a.dev} is not a bridge port: \`master\` deletes a port's entry in its bridge)`, { ns: a.ns, dev: a.dev });
+  // The bridge's entry for a port, its own device's table otherwise (`self`): a port, not a bridge or a
+  // VXLAN device, has none that podnet models.
+  const key = a.master === true ? `${link.master}|${mac}` : `${a.dev}|${mac}`;
+  const e = look(ns as NetNs, 'fdb')[key];
+  if (a.master !== true && link.kind === 'vxlan' && !e && hidePeerL2(d, ns, a.dev, 'fdb', mac)) return;
+  if (!e || (a.master === true ? e.port !== a.dev : link.kind === 'bridge' && e.port !== null)) notFound();
   delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[key];
 }
 
