@@ -858,3 +858,123 @@ describe('a device\'s own FDB entry deleted (kern30)', () => {
     expect(err(() => sim.apply({ op: 'fdb.del', ns, mac: other.mac, dev: port.name, master: true }))).toBe('FDB_NOT_FOUND RTNETLINK answers: No such file or directory');
   });
 });
+
+describe('route exceptions when the routes change (kern30)', () => {
+  // Measured in namespaces (kernel 6.18; `pnk30-…`): H 10.0.0.2 (on-link route deleted, `10.0.0.1 dev eth0
+  // scope link`, `default via 10.0.0.1`), R 10.0.0.1 forwarding to U behind a 1400-byte link, T on H's
+  // segment. H learns a path MTU (`ping -M do -s 1472 10.1.0.N`: `cache expires 598sec mtu 1400`) and a
+  // redirect (two pings to 10.0.0.N: `cache <redirected> expires 299sec`), a fresh N per case, then:
+  //   ip route add 10.1.0.0/24 via 10.0.0.1 (and 10.0.0.0/27 via 10.0.0.1)   → both still shown
+  //   the same with `metric 5` (or `proto static`)                          → `cache ` (none); after
+  //                                                                           `ip route del` of them, shown again
+  //   ip route add 10.1.0.N/32 dev eth0                                        → none; shown again once deleted
+  //   ip route replace default via 10.0.0.1                                    → both kept
+  //   ip route replace default via 10.0.0.1 proto static (then back)          → gone, also after the way back
+  //   ip route replace default via 10.0.0.1 mtu 1450                          → `cache mtu 1450` only; gone after
+  //   ip route del default; ip route add default via 10.0.0.1                  → gone
+  //   with 10.1.0.0/24 via 10.0.0.1 there: del default, add it, del the /24    → kept throughout
+  //   ip link set eth0 down; up (routes added again)                           → gone
+  //   unrelated routes added and deleted (10.2.0.0/24 via 10.0.0.1, a metric-7 default) → kept
+  // The kernel keeps an exception on the nexthop of a fib_info, which routes with equal attributes share
+  // whatever their prefix, and frees it with the last route using it.
+  // Over the 1500 path MTU pod-a learns (a 9000-byte rack-a, the router's 1500 leg on rack-b), under its eth0's 8950.
+  const big = 2000;
+  const learnt = () => {
+    const sim = twoRacks(9000, 1500);
+    // The default is then the only route of its next hop (`10.244.0.0/16 via` the same gateway shares it).
+    sim.apply({ op: 'route.del', ns: pod, dst: '10.244.0.0/16' });
+    expect(sim.ping('pod-a', '192.168.2.11', { size: big }).lines).toContain('From 192.168.1.1 icmp_seq=1 Frag needed and DF set (mtu = 1500)');
+    return sim;
+  };
+  const pod = 'pod/default/pod-a';
+  const gw = (sim: ReturnType<typeof twoRacks>) => ipRoute(sim.state, pod)[0]!.split(' ')[2]!;
+  const usesPmtu = (sim: ReturnType<typeof twoRacks>) => {
+    const lines = sim.ping('pod-a', '192.168.2.11', { size: big }).lines;
+    if (lines.includes('ping: local error: message too long, mtu=1500')) return true;
+    expect(lines).toContain('From 192.168.1.1 icmp_seq=1 Frag needed and DF set (mtu = 1500)');
+    return false;
+  };
+
+  it('a path MTU is used through every route of its next hop, hidden by a route of another, gone with the last route of its own', () => {
+    let sim = learnt();
+    sim.apply({ op: 'route.add', ns: pod, dst: '192.168.2.0/24', via: gw(sim), dev: 'eth0' });
+    expect(usesPmtu(sim)).toBe(true);
+    sim = learnt();
+    sim.apply({ op: 'route.add', ns: pod, dst: '192.168.2.0/24', via: gw(sim), dev: 'eth0', metric: 5 });
+    expect(usesPmtu(sim)).toBe(false);
+    sim = learnt();
+    sim.apply({ op: 'route.add', ns: pod, dst: '192.168.2.0/24', via: gw(sim), dev: 'eth0', metric: 5 });
+    sim.apply({ op: 'route.del', ns: pod, dst: '192.168.2.0/24', metric: 5 });
+    expect(usesPmtu(sim)).toBe(true);
+    sim = learnt();
+    sim.apply({ op: 'route.replace', ns: pod, dst: 'default', via: gw(sim), dev: 'eth0' });
+    expect(usesPmtu(sim)).toBe(true);
+    sim = learnt();
+    sim.apply({ op: 'route.replace', ns: pod, dst: 'default', via: gw(sim), dev: 'eth0', proto: 'static' });
+    expect(Object.keys(sim.pod('pod-a').netns!.pmtu)).toEqual([]);
+    sim.apply({ op: 'route.replace', ns: pod, dst: 'default', via: gw(sim), dev: 'eth0' });
+    expect(usesPmtu(sim)).toBe(false);
+    sim = learnt();
+    sim.apply({ op: 'route.replace', ns: pod, dst: 'default', via: gw(sim), dev: 'eth0', mtu: 9000 });
+    expect(Object.keys(sim.pod('pod-a').netns!.pmtu)).toEqual([]);
+    sim = learnt();
+    const g = gw(sim);
+    sim.apply({ op: 'route.del', ns: pod, dst: 'default' });
+    sim.apply({ op: 'route.add', ns: pod, dst: 'default', via: g, dev: 'eth0' });
+    expect(usesPmtu(sim)).toBe(false);
+    // Another route of the same next hop keeps it alive through the default's deletion.
+    sim = learnt();
+    sim.apply({ op: 'route.add', ns: pod, dst: '10.99.0.0/24', via: g, dev: 'eth0' });
+    sim.apply({ op: 'route.del', ns: pod, dst: 'default' });
+    sim.apply({ op: 'route.add', ns: pod, dst: 'default', via: g, dev: 'eth0' });
+    sim.apply({ op: 'route.del', ns: pod, dst: '10.99.0.0/24' });
+    expect(usesPmtu(sim)).toBe(true);
+    // Unrelated routes come and go.
+    sim.apply({ op: 'route.add', ns: pod, dst: 'default', via: g, dev: 'eth0', metric: 7 });
+    sim.apply({ op: 'route.del', ns: pod, dst: 'default', metric: 7 });
+    expect(usesPmtu(sim)).toBe(true);
+    // The device going down takes the routes, and the exception with them.
+    sim = learnt();
+    const routes = ipRoute(sim.state, pod);
+    sim.apply({ op: 'link.set', ns: pod, name: 'eth0', up: false });
+    sim.apply({ op: 'link.set', ns: pod, name: 'eth0', up: true });
+    sim.apply({ op: 'route.add', ns: pod, dst: 'default', via: g, dev: 'eth0' });
+    expect(ipRoute(sim.state, pod)).toEqual(routes);
+    expect(usesPmtu(sim)).toBe(false);
+    // With the cluster route of pod-a's own, which shares the default's next hop, a replace by another one
+    // leaves the exception there, hidden, and the way back shows it again.
+    sim = twoRacks(9000, 1500);
+    sim.ping('pod-a', '192.168.2.11', { size: big });
+    sim.apply({ op: 'route.replace', ns: pod, dst: 'default', via: gw(sim), dev: 'eth0', proto: 'static' });
+    expect(Object.keys(sim.pod('pod-a').netns!.pmtu).length).toBe(1);
+    sim.apply({ op: 'route.replace', ns: pod, dst: 'default', via: gw(sim), dev: 'eth0' });
+    expect(usesPmtu(sim)).toBe(true);
+  });
+
+  it('a redirect likewise: kept through a replace by the same next hop, gone with a replace by another', () => {
+    const redirected = () => {
+      const sim = simulatorFromSpec(seedLabSpec());
+      // As measured: the on-link route deleted, the gateway reached by a link route of its own.
+      sim.apply({ op: 'route.del', ns: pod, dst: '10.244.1.0/24', dev: 'eth0' });
+      sim.apply({ op: 'route.add', ns: pod, dst: '10.244.1.1/32', dev: 'eth0', scope: 'link' });
+      sim.ping('pod-a', '10.244.1.5');
+      sim.ping('pod-a', '10.244.1.5');
+      return sim;
+    };
+    const ttl = (sim: ReturnType<typeof simulatorFromSpec>) => {
+      const t = sim.ping('pod-a', '10.244.1.5').traces[0]!;
+      return t.steps.filter((s) => s.packet === 1 && s.kind === 'deliver').map((s) => s.ip!.header.ttl);
+    };
+    let sim = redirected();
+    sim.apply({ op: 'route.replace', ns: pod, dst: '10.244.0.0/16', via: '10.244.1.1', dev: 'eth0' });
+    expect(ttl(sim)).toEqual([64]);
+    sim = redirected();
+    sim.apply({ op: 'route.replace', ns: pod, dst: '10.244.0.0/16', via: '10.244.1.1', dev: 'eth0', proto: 'static' });
+    expect(ttl(sim)).toEqual([63]);
+    sim = redirected();
+    sim.apply({ op: 'route.add', ns: pod, dst: '10.244.1.0/27', via: '10.244.1.1', dev: 'eth0' });
+    expect(ttl(sim)).toEqual([64]);
+    sim.apply({ op: 'route.add', ns: pod, dst: '10.244.1.4/30', via: '10.244.1.1', dev: 'eth0', metric: 5 });
+    expect(ttl(sim)).toEqual([63]);
+  });
+});

@@ -193,6 +193,13 @@ export interface RouteException {
   readonly gw?: number;
   readonly via?: number;
   readonly dev?: string;
+  /**
+   * The next hop it hangs on (the route it was learnt through, but for its destination: every route with
+   * the same gateway, device, metric, protocol, scope, source, type, MTU and flags shares it, as the kernel's
+   * fib_info). Used only through such a route; gone when no route has that next hop any more (`ip route
+   * del`, a `replace` that changes it, the device going down). Absent: any route (states made before).
+   */
+  readonly nh?: string;
 }
 
 /** Netfilter hook a rule lives in. */

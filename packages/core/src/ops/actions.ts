@@ -15,12 +15,12 @@ import { macFromSeed, parseMac, type Mac } from '../addr/mac.js';
 import { fail, PodnetError } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
-  ClusterState, FabricEntry, FdbEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, Segment, Sysctls,
+  ClusterState, FabricEntry, FdbEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, RouteException, Segment, Sysctls,
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, shardValueToWrite, type Shards } from '../util/shards.js';
 import { dict } from '../util/dict.js';
-import { formatIpRule, givesPrefixRoute, lookupRouteIn, refUses, sharedRouteIn } from './routing.js';
+import { formatIpRule, givesPrefixRoute, kernelRoutes, lookupRouteIn, nexthopKey, refUses, routeVia, sharedRouteIn } from './routing.js';
 
 /** A route as `ip route add` takes it. */
 export interface RouteSpec {
@@ -935,6 +935,51 @@ function sameCidr(x: Cidr | null, want: Cidr | null | undefined): boolean {
  */
 function applyOne(d: DState, a: Action): void {
   if (a === null || typeof a !== 'object' || typeof (a as { op?: unknown }).op !== 'string') fail('INVALID_ARGUMENT', `not an action: ${JSON.stringify(a)}`);
+  applyAction(d, a);
+  // What can take a namespace's last route of a next hop away frees the route exceptions on it.
+  if (a.op === 'route.del' || a.op === 'route.replace' || a.op === 'addr.del' || a.op === 'link.del' || (a.op === 'link.set' && a.up === false)) {
+    if (goneNs.gone === null || a.ns !== goneNs.gone.plain.id) pruneExceptions(d, draftNs(d, a.ns));
+  }
+}
+
+/**
+ * Drops the route exceptions (path MTUs, redirects) of a namespace whose next hop no route there has any more:
+ * the kernel frees a fib_info, and the exceptions on its nexthop, with the last route using it. Measured
+ * (kernel 6.18, `pnk30-…`, a path MTU of 1400 and a redirect learnt through `default via 10.0.0.1 dev eth0`):
+ * gone after `ip route del default; ip route add default via 10.0.0.1`, after `ip route replace default via
+ * 10.0.0.1 proto static` (also once replaced back), after `… mtu 1450`, and after `ip link set eth0 down; up`;
+ * kept through `ip route replace default via 10.0.0.1` (the same next hop), and through `ip route del
+ * default` while `10.1.0.0/24 via 10.0.0.1` (the same next hop) was there, `ip route get` showing them again
+ * once the default was back.
+ */
+function pruneExceptions(d: DState, ns: DNs): void {
+  const pm = look(ns as NetNs, 'pmtu');
+  let hanging = false;
+  for (const k in pm) if (pm[k]!.nh !== undefined) { hanging = true; break; }
+  if (!hanging) return;
+  const plain = snap(ns as NetNs);
+  const held = new Set<string>();
+  for (const r of snap(look(plain, 'routes'))) held.add(nexthopKey(r));
+  const tables = look(plain, 'tables');
+  if (tables) for (const t in tables) for (const r of snap(tables[t]!)) held.add(nexthopKey(r));
+  for (const r of kernelRoutes(plain)) held.add(nexthopKey(r));
+  const sets = look(d as ClusterState, 'peerSets');
+  for (const ref of look(plain, 'peerSets')) {
+    const set = sets[ref.set];
+    if (set === undefined) continue;
+    for (const e of shardValues(snap(set).entries)) if (refUses(ref, e.owner, e.group)) for (const r of e.routes) held.add(nexthopKey(routeVia(r, ref.via)));
+  }
+  const kept: Record<string, RouteException> = {};
+  let dropped = false;
+  for (const k in pm) {
+    const e = pm[k]!;
+    if (e.nh === undefined || held.has(e.nh)) kept[k] = e;
+    else dropped = true;
+  }
+  if (dropped) put(ns as NetNs, 'pmtu', kept);
+}
+
+function applyAction(d: DState, a: Action): void {
   switch (a.op) {
     case 'link.add':
       return linkAdd(d, a);
