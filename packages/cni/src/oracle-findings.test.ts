@@ -3,7 +3,7 @@
  * each test failed before its fix. The oracle replays flannel's actions in real namespaces and
  * compares tables and probes; these tests need no root.
  */
-import { bridgeFdb, createSimulator, formatIpv4, ipNeigh, ipRoute, isLocalAddress, lookupRouteIn, parseIpv4, selectSource } from '@podnet/core';
+import { bridgeFdb, createSimulator, formatCidr, formatIpv4, ipNeigh, ipRoute, isLocalAddress, lookupRouteIn, parseIpv4, selectSource, type PodnetError, type RouteSpec } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { broken } from './designs/broken.js';
 import { calico } from './designs/calico.js';
@@ -676,5 +676,305 @@ describe('ip route del of a BGP route resolved through the rack\'s gateway', () 
     expect(() => sim.apply({ op: 'route.del', ns: 'node/node-1', dst: '10.244.0.64/26', via: '192.168.2.13', dev: 'eth0' })).toThrow(/No such process/);
     sim.apply({ op: 'route.del', ns: 'node/node-1', dst: '10.244.0.64/26', via: '192.168.1.1', dev: 'eth0' });
     expect(ipRoute(sim.state, 'node/node-1').filter((l) => l.startsWith('10.244.0.64/26'))).toEqual([]);
+  });
+});
+
+describe('routes through a device that is down (kern30)', () => {
+  // Measured in namespaces (kernel 6.18, iproute2 6.1; `pnk30-…`): a veth d2, down, with 198.51.100.1/24 (its
+  // prefix route gone with it), d1 up with 192.0.2.1/24:
+  //   ip route add 10.9.0.0/24 dev d2                          → Error: Device for nexthop is not up.
+  //   ip route add 10.9.1.0/24 via 198.51.100.2 dev d2         → Error: Nexthop has invalid gateway.
+  //   ip route add 10.9.2.0/24 via 198.51.100.2                → Error: Nexthop has invalid gateway.
+  //   ip route add 10.9.3.0/24 via 198.51.100.2 dev d2 onlink  → Error: Nexthop device is not up.
+  //   ip route add 10.9.13.0/24 via 192.0.2.2 dev d2           → Error: Nexthop has invalid gateway.
+  //   ip route replace 10.9.15.0/24 dev d2, `… metric 5`, `table 100`, `mtu 1400`, `src 192.0.2.1`, `default dev d2`
+  //                                                           → Error: Device for nexthop is not up.
+  //   ip route add 10.9.7.0/24 dev d2 scope host               → accepted, listed `10.9.7.0/24 dev d2 scope host`
+  //   ip route add 10.9.42.0/24 via 198.51.100.2 dev d2 scope host → Error: Route with host scope can not have a gateway.
+  //   ip route add 10.9.44.0/24 via 198.51.100.2 dev d2 scope link onlink → Error: Nexthop has invalid scope.
+  //   blackhole, unreachable, prohibit: accepted (no device). d1 without carrier (its peer down) takes all forms.
+  const withD2 = (up: boolean) => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'link.add', ns: 'node/node-1', name: 'd2', kind: 'veth', up: true, peer: { ns: 'node/node-2', name: 'e2', up: true } });
+    sim.apply({ op: 'addr.add', ns: 'node/node-1', dev: 'd2', addr: '198.51.100.1/24' });
+    if (!up) sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'd2', up: false });
+    return sim;
+  };
+  const refusal = (sim: ReturnType<typeof simulatorFromSpec>, spec: Omit<RouteSpec, 'dst'>, op: 'route.add' | 'route.replace' = 'route.add') => {
+    const before = sim.state;
+    try {
+      sim.apply({ op, ns: 'node/node-1', dst: '10.9.0.0/24', ...spec });
+    } catch (e) {
+      expect(sim.state).toBe(before);
+      const { code, message } = e as PodnetError;
+      return `${code} ${message.replace(/ \(.*\)$/, '.')}`;
+    }
+    return 'accepted';
+  };
+
+  it('are refused with the kernel\'s error for each form, state unchanged', () => {
+    const sim = withD2(false);
+    expect(refusal(sim, { dev: 'd2' })).toBe('LINK_DOWN Error: Device for nexthop is not up.');
+    expect(refusal(sim, { dev: 'd2' }, 'route.replace')).toBe('LINK_DOWN Error: Device for nexthop is not up.');
+    expect(refusal(sim, { dev: 'd2', metric: 5, mtu: 1400 })).toBe('LINK_DOWN Error: Device for nexthop is not up.');
+    expect(refusal(sim, { via: '198.51.100.2', dev: 'd2' })).toBe('INVALID_GATEWAY Error: Nexthop has invalid gateway.');
+    expect(refusal(sim, { via: '198.51.100.2' })).toBe('INVALID_GATEWAY Error: Nexthop has invalid gateway.');
+    expect(refusal(sim, { via: '192.168.1.1', dev: 'd2' })).toBe('INVALID_GATEWAY Error: Nexthop has invalid gateway.');
+    expect(refusal(sim, { via: '198.51.100.2', dev: 'd2', onlink: true })).toBe('LINK_DOWN Error: Nexthop device is not up.');
+    expect(refusal(sim, { via: '10.1.1.1', dev: 'd2', onlink: true })).toBe('LINK_DOWN Error: Nexthop device is not up.');
+    expect(refusal(sim, { via: '198.51.100.2', dev: 'd2', scope: 'host' })).toBe('INVALID_ARGUMENT Error: Route with host scope can not have a gateway.');
+    expect(refusal(sim, { via: '198.51.100.2', dev: 'd2', scope: 'link', onlink: true })).toBe('INVALID_ARGUMENT Error: Nexthop has invalid scope.');
+    expect(refusal(sim, { type: 'blackhole' })).toBe('accepted');
+    expect(refusal(sim, { dev: 'd2', scope: 'host' }, 'route.replace')).toBe('accepted');
+    expect(ipRoute(sim.state, 'node/node-1')).toContain('10.9.0.0/24 dev d2 scope host');
+    // The gateway and scope checks do not depend on the device's state.
+    const up = withD2(true);
+    expect(refusal(up, { via: '198.51.100.2', dev: 'd2', scope: 'host' })).toBe('INVALID_ARGUMENT Error: Route with host scope can not have a gateway.');
+    expect(refusal(up, { via: '198.51.100.2', dev: 'd2' })).toBe('accepted');
+  });
+
+  it('a host-scope route stays when its device goes down, never says linkdown, and still carries its traffic, which is dropped', () => {
+    // Measured: A with `10.9.7.0/24 dev d2 scope host` (C has 10.9.7.1 behind d2) and a default route via d3
+    // (to C as well). After `ip link set d2 down`: `ip route` lists `10.9.7.0/24 dev d2 scope host` (no
+    // `linkdown`; nor with d2 up and its peer down); `ip route get 10.9.7.1` → `10.9.7.1 dev d2 src
+    // 198.51.100.1`; A's ping and B's ping forwarded through A get no reply and no error (d2's TX dropped 2),
+    // although the default route would have reached C.
+    const sim = withD2(true);
+    sim.apply({ op: 'addr.add', ns: 'node/node-2', dev: 'e2', addr: '10.9.7.1/24' });
+    sim.apply({ op: 'route.add', ns: 'node/node-1', dst: '10.9.7.0/24', dev: 'd2', scope: 'host' });
+    sim.apply({ op: 'route.add', ns: 'node/node-1', dst: '10.9.8.0/24', dev: 'd2' });
+    sim.apply({ op: 'link.set', ns: 'node/node-2', name: 'e2', up: false });
+    expect(ipRoute(sim.state, 'node/node-1').filter((l) => l.includes(' d2 '))).toEqual([
+      '10.9.7.0/24 dev d2 scope host', '10.9.8.0/24 dev d2 scope link linkdown', '198.51.100.0/24 dev d2 proto kernel scope link src 198.51.100.1 linkdown',
+    ]);
+    sim.apply({ op: 'link.set', ns: 'node/node-2', name: 'e2', up: true });
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'd2', up: false });
+    expect(ipRoute(sim.state, 'node/node-1').filter((l) => l.includes(' d2 '))).toEqual(['10.9.7.0/24 dev d2 scope host']);
+    const host = sim.node('node-1').host;
+    expect(lookupRouteIn(sim.state, host, parseIpv4('10.9.7.1'))?.dev).toBe('d2');
+    for (const from of ['node-1', 'pod-a']) {
+      const r = sim.ping(from, '10.9.7.1');
+      expect(r.lines.slice(1)).toEqual(['', '--- 10.9.7.1 ping statistics ---', '1 packets transmitted, 0 received, 100% packet loss']);
+      expect(r.traces[0]!.steps.some((s) => s.kind === 'segment')).toBe(false);
+    }
+    // Deleted with its device.
+    sim.apply({ op: 'link.del', ns: 'node/node-1', name: 'd2' });
+    expect(ipRoute(sim.state, 'node/node-1').some((l) => l.includes(' d2 '))).toBe(false);
+  });
+
+  it('a node joining while flannel.1 is down: no route there, and flanneld takes back its neighbour and FDB entry, also once the device is up', () => {
+    // Measured (a node namespace wired as flanneld does, flannel.1 down): `ip neigh replace 10.244.3.0 lladdr …
+    // dev flannel.1 nud permanent` and `bridge fdb append … dev flannel.1 dst 192.168.1.13` accepted, `ip route
+    // replace 10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink` → `Error: Nexthop device is not up.`; after
+    // `ip link set flannel.1 up` still no route (the neighbour stays in the kernel, but flanneld, on the route's
+    // error, deletes the neighbour and FDB entries it added: vxlan_network.go, and retries nothing).
+    const sim = simulatorFromSpec(seedLabSpec());
+    const flannel = () => [...ipRoute(sim.state, 'node/node-1'), ...ipNeigh(sim.state, 'node/node-1'), ...bridgeFdb(sim.state, 'node/node-1')].filter((l) => l.includes('flannel.1'));
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'flannel.1', up: false });
+    const down = flannel();
+    expect(down.length).toBe(2); // node-2's and node-3's FDB entries (permanent: kept)
+    sim.addNode({ name: 'node-4', segment: 'rack-a' });
+    expect(flannel()).toEqual(down);
+    sim.apply({ op: 'link.set', ns: 'node/node-1', name: 'flannel.1', up: true });
+    expect(flannel()).toEqual(down);
+    const route = (node: string) => { const c = sim.node(node).podCidr!; return `${formatCidr(c)} via ${formatIpv4(c.addr)} dev flannel.1 onlink`; };
+    expect(sim.ping('node-1', formatIpv4(sim.node('node-4').podCidr!.addr + 1)).lines[1]).not.toMatch(/^64 bytes/);
+    // Elsewhere, and on node-1 for a node joining after the device came up, as usual.
+    expect(ipRoute(sim.state, 'node/node-2')).toContain(route('node-4'));
+    sim.addNode({ name: 'node-5', segment: 'rack-a' });
+    expect(ipRoute(sim.state, 'node/node-1')).toContain(route('node-5'));
+    expect(flannel().length).toBe(down.length + 3);
+  });
+});
+
+describe('a device\'s own FDB entry deleted (kern30)', () => {
+  // Measured in namespaces (kernel 6.18, iproute2 6.1; `pnk30-…`): a node with `cni0` made with `address
+  // 26:9c:f5:29:3d:37` and 10.244.1.1/24, ports veth-a (pod-a 10.244.1.2) and veth-b (pod-b 10.244.1.3):
+  //   bridge fdb del 26:9c:f5:29:3d:37 dev cni0          → accepted; `… dev cni0 master cni0 permanent` gone
+  //   the same again                                      → RTNETLINK answers: No such file or directory
+  //   bridge fdb del 26:9c:f5:29:3d:37 dev cni0 master   → RTNETLINK answers: Operation not supported
+  //   pod-a: ping 10.244.1.1 → no reply (its neighbour entry still has cni0's MAC, also after a fresh ARP,
+  //   which cni0 answers); tcpdump in pod-b shows the request (flooded); the node's ping to pod-b (`-W5`) →
+  //   `From 10.244.1.1 icmp_seq=1 Destination Host Unreachable`, neighbour FAILED (pod-b's ARP reply, to
+  //   cni0's MAC, is flooded as well)
+  //   bridge fdb del <veth-a's MAC> dev veth-a           → RTNETLINK answers: No such file or directory
+  //   bridge fdb del <veth-a's MAC> dev veth-a master    → accepted, its `permanent` line gone
+  //   cni0 down and up, veth-a down and up                → neither comes back
+  //   ip link set cni0 address 26:9c:f5:29:3d:38          → `26:9c:f5:29:3d:38 dev cni0 master cni0 permanent`
+  //   veth-a nomaster, then master cni0 again             → its line is back
+  // (A bridge that took a port's MAC has no entry of its own: `bridge fdb del <it> dev cni0` → No such file.)
+  const lab = () => simulatorFromSpec(seedLabSpec());
+  const ns = 'node/node-1';
+  const err = (f: () => void) => {
+    try { f(); } catch (e) { const { code, message } = e as PodnetError; return `${code} ${message.replace(/ \(.*\)$/, '')}`; }
+    return 'accepted';
+  };
+
+  it('the bridge\'s: deleted with `dev cni0` (self), refused with `master`; frames to its MAC are then flooded, not taken up', () => {
+    const sim = lab();
+    const host = sim.node('node-1').host;
+    const mac = host.links['cni0']!.mac;
+    const own = `${mac} dev cni0 master cni0 permanent`;
+    expect(bridgeFdb(sim.state, ns)).toContain(own);
+    const before = sim.state;
+    expect(err(() => sim.apply({ op: 'fdb.del', ns, mac, dev: 'cni0', master: true }))).toBe('INVALID_ARGUMENT RTNETLINK answers: Operation not supported');
+    expect(sim.state).toBe(before);
+    expect(err(() => sim.apply({ op: 'fdb.del', ns, mac, dev: 'cni0' }))).toBe('accepted');
+    expect(bridgeFdb(sim.state, ns)).not.toContain(own);
+    expect(err(() => sim.apply({ op: 'fdb.del', ns, mac, dev: 'cni0' }))).toBe('FDB_NOT_FOUND RTNETLINK answers: No such file or directory');
+    const gw = formatIpv4(host.links['cni0']!.addrs[0]!.ip);
+    const r = sim.ping('pod-a', gw);
+    expect(r.lines).toContain('1 packets transmitted, 0 received, 100% packet loss');
+    // Flooded to the other port: pod-b's namespace receives the request.
+    const podB = sim.pod('pod-b').netns!.id;
+    expect(r.traces[0]!.steps.some((s) => s.kind === 'receive' && s.ns === podB)).toBe(true);
+    expect(sim.ping('node-1', formatIpv4(sim.pod('pod-b').ip!)).lines[1]).toBe(`From ${gw} icmp_seq=1 Destination Host Unreachable`);
+    // Not back with the bridge going down and up; back with a new address.
+    sim.apply({ op: 'link.set', ns, name: 'cni0', up: false });
+    sim.apply({ op: 'link.set', ns, name: 'cni0', up: true });
+    expect(bridgeFdb(sim.state, ns).some((l) => l.endsWith('dev cni0 master cni0 permanent'))).toBe(false);
+    sim.apply({ op: 'link.set', ns, name: 'cni0', mac: '26:9c:f5:29:3d:38' });
+    expect(bridgeFdb(sim.state, ns).filter((l) => l.endsWith('dev cni0 master cni0 permanent'))).toEqual(['26:9c:f5:29:3d:38 dev cni0 master cni0 permanent']);
+  });
+
+  it('a port\'s: refused without `master` (the port\'s own list), deleted with it; back when the port joins again', () => {
+    const sim = lab();
+    const port = Object.values(sim.node('node-1').host.links).find((l) => l.master === 'cni0')!;
+    const own = `${port.mac} dev ${port.name} master cni0 permanent`;
+    expect(bridgeFdb(sim.state, ns)).toContain(own);
+    const before = sim.state;
+    expect(err(() => sim.apply({ op: 'fdb.del', ns, mac: port.mac, dev: port.name }))).toBe('FDB_NOT_FOUND RTNETLINK answers: No such file or directory');
+    expect(sim.state).toBe(before);
+    expect(err(() => sim.apply({ op: 'fdb.del', ns, mac: port.mac, dev: port.name, master: true }))).toBe('accepted');
+    expect(bridgeFdb(sim.state, ns)).not.toContain(own);
+    sim.apply({ op: 'link.set', ns, name: port.name, up: false });
+    sim.apply({ op: 'link.set', ns, name: port.name, up: true });
+    expect(bridgeFdb(sim.state, ns)).not.toContain(own);
+    sim.apply({ op: 'link.set', ns, name: port.name, master: null });
+    sim.apply({ op: 'link.set', ns, name: port.name, master: 'cni0' });
+    expect(bridgeFdb(sim.state, ns)).toContain(own);
+    // Another port's entry is not this port's to delete.
+    const other = Object.values(sim.node('node-1').host.links).find((l) => l.master === 'cni0' && l.name !== port.name)!;
+    expect(err(() => sim.apply({ op: 'fdb.del', ns, mac: other.mac, dev: port.name, master: true }))).toBe('FDB_NOT_FOUND RTNETLINK answers: No such file or directory');
+  });
+});
+
+describe('route exceptions when the routes change (kern30)', () => {
+  // Measured in namespaces (kernel 6.18; `pnk30-…`): H 10.0.0.2 (on-link route deleted, `10.0.0.1 dev eth0
+  // scope link`, `default via 10.0.0.1`), R 10.0.0.1 forwarding to U behind a 1400-byte link, T on H's
+  // segment. H learns a path MTU (`ping -M do -s 1472 10.1.0.N`: `cache expires 598sec mtu 1400`) and a
+  // redirect (two pings to 10.0.0.N: `cache <redirected> expires 299sec`), a fresh N per case, then:
+  //   ip route add 10.1.0.0/24 via 10.0.0.1 (and 10.0.0.0/27 via 10.0.0.1)   → both still shown
+  //   the same with `metric 5` (or `proto static`)                          → `cache ` (none); after
+  //                                                                           `ip route del` of them, shown again
+  //   ip route add 10.1.0.N/32 dev eth0                                        → none; shown again once deleted
+  //   ip route replace default via 10.0.0.1                                    → both kept
+  //   ip route replace default via 10.0.0.1 proto static (then back)          → gone, also after the way back
+  //   ip route replace default via 10.0.0.1 mtu 1450                          → `cache mtu 1450` only; gone after
+  //   ip route del default; ip route add default via 10.0.0.1                  → gone
+  //   with 10.1.0.0/24 via 10.0.0.1 there: del default, add it, del the /24    → kept throughout
+  //   ip link set eth0 down; up (routes added again)                           → gone
+  //   unrelated routes added and deleted (10.2.0.0/24 via 10.0.0.1, a metric-7 default) → kept
+  // The kernel keeps an exception on the nexthop of a fib_info, which routes with equal attributes share
+  // whatever their prefix, and frees it with the last route using it.
+  // Over the 1500 path MTU pod-a learns (a 9000-byte rack-a, the router's 1500 leg on rack-b), under its eth0's 8950.
+  const big = 2000;
+  const learnt = () => {
+    const sim = twoRacks(9000, 1500);
+    // The default is then the only route of its next hop (`10.244.0.0/16 via` the same gateway shares it).
+    sim.apply({ op: 'route.del', ns: pod, dst: '10.244.0.0/16' });
+    expect(sim.ping('pod-a', '192.168.2.11', { size: big }).lines).toContain('From 192.168.1.1 icmp_seq=1 Frag needed and DF set (mtu = 1500)');
+    return sim;
+  };
+  const pod = 'pod/default/pod-a';
+  const gw = (sim: ReturnType<typeof twoRacks>) => ipRoute(sim.state, pod)[0]!.split(' ')[2]!;
+  const usesPmtu = (sim: ReturnType<typeof twoRacks>) => {
+    const lines = sim.ping('pod-a', '192.168.2.11', { size: big }).lines;
+    if (lines.includes('ping: local error: message too long, mtu=1500')) return true;
+    expect(lines).toContain('From 192.168.1.1 icmp_seq=1 Frag needed and DF set (mtu = 1500)');
+    return false;
+  };
+
+  it('a path MTU is used through every route of its next hop, hidden by a route of another, gone with the last route of its own', () => {
+    let sim = learnt();
+    sim.apply({ op: 'route.add', ns: pod, dst: '192.168.2.0/24', via: gw(sim), dev: 'eth0' });
+    expect(usesPmtu(sim)).toBe(true);
+    sim = learnt();
+    sim.apply({ op: 'route.add', ns: pod, dst: '192.168.2.0/24', via: gw(sim), dev: 'eth0', metric: 5 });
+    expect(usesPmtu(sim)).toBe(false);
+    sim = learnt();
+    sim.apply({ op: 'route.add', ns: pod, dst: '192.168.2.0/24', via: gw(sim), dev: 'eth0', metric: 5 });
+    sim.apply({ op: 'route.del', ns: pod, dst: '192.168.2.0/24', metric: 5 });
+    expect(usesPmtu(sim)).toBe(true);
+    sim = learnt();
+    sim.apply({ op: 'route.replace', ns: pod, dst: 'default', via: gw(sim), dev: 'eth0' });
+    expect(usesPmtu(sim)).toBe(true);
+    sim = learnt();
+    sim.apply({ op: 'route.replace', ns: pod, dst: 'default', via: gw(sim), dev: 'eth0', proto: 'static' });
+    expect(Object.keys(sim.pod('pod-a').netns!.pmtu)).toEqual([]);
+    sim.apply({ op: 'route.replace', ns: pod, dst: 'default', via: gw(sim), dev: 'eth0' });
+    expect(usesPmtu(sim)).toBe(false);
+    sim = learnt();
+    sim.apply({ op: 'route.replace', ns: pod, dst: 'default', via: gw(sim), dev: 'eth0', mtu: 9000 });
+    expect(Object.keys(sim.pod('pod-a').netns!.pmtu)).toEqual([]);
+    sim = learnt();
+    const g = gw(sim);
+    sim.apply({ op: 'route.del', ns: pod, dst: 'default' });
+    sim.apply({ op: 'route.add', ns: pod, dst: 'default', via: g, dev: 'eth0' });
+    expect(usesPmtu(sim)).toBe(false);
+    // Another route of the same next hop keeps it alive through the default's deletion.
+    sim = learnt();
+    sim.apply({ op: 'route.add', ns: pod, dst: '10.99.0.0/24', via: g, dev: 'eth0' });
+    sim.apply({ op: 'route.del', ns: pod, dst: 'default' });
+    sim.apply({ op: 'route.add', ns: pod, dst: 'default', via: g, dev: 'eth0' });
+    sim.apply({ op: 'route.del', ns: pod, dst: '10.99.0.0/24' });
+    expect(usesPmtu(sim)).toBe(true);
+    // Unrelated routes come and go.
+    sim.apply({ op: 'route.add', ns: pod, dst: 'default', via: g, dev: 'eth0', metric: 7 });
+    sim.apply({ op: 'route.del', ns: pod, dst: 'default', metric: 7 });
+    expect(usesPmtu(sim)).toBe(true);
+    // The device going down takes the routes, and the exception with them.
+    sim = learnt();
+    const routes = ipRoute(sim.state, pod);
+    sim.apply({ op: 'link.set', ns: pod, name: 'eth0', up: false });
+    sim.apply({ op: 'link.set', ns: pod, name: 'eth0', up: true });
+    sim.apply({ op: 'route.add', ns: pod, dst: 'default', via: g, dev: 'eth0' });
+    expect(ipRoute(sim.state, pod)).toEqual(routes);
+    expect(usesPmtu(sim)).toBe(false);
+    // With the cluster route of pod-a's own, which shares the default's next hop, a replace by another one
+    // leaves the exception there, hidden, and the way back shows it again.
+    sim = twoRacks(9000, 1500);
+    sim.ping('pod-a', '192.168.2.11', { size: big });
+    sim.apply({ op: 'route.replace', ns: pod, dst: 'default', via: gw(sim), dev: 'eth0', proto: 'static' });
+    expect(Object.keys(sim.pod('pod-a').netns!.pmtu).length).toBe(1);
+    sim.apply({ op: 'route.replace', ns: pod, dst: 'default', via: gw(sim), dev: 'eth0' });
+    expect(usesPmtu(sim)).toBe(true);
+  });
+
+  it('a redirect likewise: kept through a replace by the same next hop, gone with a replace by another', () => {
+    const redirected = () => {
+      const sim = simulatorFromSpec(seedLabSpec());
+      // As measured: the on-link route deleted, the gateway reached by a link route of its own.
+      sim.apply({ op: 'route.del', ns: pod, dst: '10.244.1.0/24', dev: 'eth0' });
+      sim.apply({ op: 'route.add', ns: pod, dst: '10.244.1.1/32', dev: 'eth0', scope: 'link' });
+      sim.ping('pod-a', '10.244.1.5');
+      sim.ping('pod-a', '10.244.1.5');
+      return sim;
+    };
+    const ttl = (sim: ReturnType<typeof simulatorFromSpec>) => {
+      const t = sim.ping('pod-a', '10.244.1.5').traces[0]!;
+      return t.steps.filter((s) => s.packet === 1 && s.kind === 'deliver').map((s) => s.ip!.header.ttl);
+    };
+    let sim = redirected();
+    sim.apply({ op: 'route.replace', ns: pod, dst: '10.244.0.0/16', via: '10.244.1.1', dev: 'eth0' });
+    expect(ttl(sim)).toEqual([64]);
+    sim = redirected();
+    sim.apply({ op: 'route.replace', ns: pod, dst: '10.244.0.0/16', via: '10.244.1.1', dev: 'eth0', proto: 'static' });
+    expect(ttl(sim)).toEqual([63]);
+    sim = redirected();
+    sim.apply({ op: 'route.add', ns: pod, dst: '10.244.1.0/27', via: '10.244.1.1', dev: 'eth0' });
+    expect(ttl(sim)).toEqual([64]);
+    sim.apply({ op: 'route.add', ns: pod, dst: '10.244.1.4/30', via: '10.244.1.1', dev: 'eth0', metric: 5 });
+    expect(ttl(sim)).toEqual([63]);
   });
 });

@@ -1,4 +1,4 @@
-import { createClusterState, ipRoute, type CniDesign } from '@podnet/core';
+import { bridgeFdb, createClusterState, ipRoute, type CniDesign } from '@podnet/core';
 import { seedLabSpec } from '@podnet/cni';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -44,7 +44,14 @@ describe('faults after the build', () => {
     expect(line).toBe('10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1');
     expect(got['routeDel']).toEqual([{ op: 'route.del', ns: 'node/node-1', dst: '10.244.1.0/24', dev: 'cni0' }]);
     expect(got['neighDel']).toEqual([{ op: 'neigh.del', ns: 'node/node-1', ip: '10.244.3.0', dev: 'flannel.1' }]);
-    expect(got['fdbDel']![0]).toMatchObject({ op: 'fdb.del', ns: 'node/node-1', dev: 'flannel.1' });
+    // node-1's FDB: cni0's own MAC (not picked), its ports' own MACs (`master`: the entry is the bridge's),
+    // flannel.1's VTEPs.
+    const fdb = bridgeFdb(sim.state, 'node/node-1');
+    expect(fdb[0]).toMatch(/ dev cni0 master cni0 permanent$/);
+    expect(fdb[2]).toMatch(/ dev veth\w+ master cni0 permanent$/);
+    expect(got['fdbDel']).toEqual([{ op: 'fdb.del', ns: 'node/node-1', mac: fdb[2]!.split(' ')[0], dev: fdb[2]!.split(' ')[2], master: true }]);
+    expect(faultActions(sim, { kind: 'fdbDel', ns: 0, item: 2 })![0]).toMatchObject({ op: 'fdb.del', ns: 'node/node-1', dev: 'flannel.1' });
+    expect(faultActions(sim, { kind: 'fdbDel', ns: 0, item: 2 })![0]).not.toHaveProperty('master');
     expect(got['forwardOff']).toEqual([{ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.ip_forward', value: 0 }]);
     expect(got['forwardDrop']).toEqual([{ op: 'rule.append', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', inIf: 'eth0', target: 'DROP' } }]);
   });

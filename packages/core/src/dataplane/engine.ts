@@ -16,7 +16,7 @@ import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import { netNsRecord } from '../model/netns.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry } from '../model/types.js';
-import { localAddressMap, lookupRouteFrom, peerL2, refUses, selectSource, type PeerFdb, type PeerNeigh, type RouteSlot } from '../ops/routing.js';
+import { keepNexthop, localAddressMap, lookupRouteFrom, nexthopKey, peerL2, refUses, selectSource, type PeerFdb, type PeerNeigh, type RouteSlot } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
 import { shardGet, shardReplaced, shardValues, type Shards } from '../util/shards.js';
 import {
@@ -452,6 +452,11 @@ const VLAN_SLACK = 4;
 /** How long a redirected gateway is kept (net.ipv4.route.gc_timeout, 300 s; `ip route get` said `expires 298sec`). */
 const REDIRECT_EXPIRES = 300_000;
 
+/** Whether route exception `e` hangs on `route`'s next hop (RouteException.nh; one without applies to any). */
+function onNexthop(e: RouteException, route: Route): boolean {
+  return e.nh === undefined || e.nh === nexthopKey(route);
+}
+
 /** IN_DEV_TX_REDIRECTS: `all` OR the device's send_redirects (both 1 unless set; see RedirectSysctls). */
 function sendsRedirects(s: Sysctls, dev: string): boolean {
   const r = s.redirects;
@@ -835,30 +840,33 @@ class Run {
     return e !== undefined && e.expires > this.state.now ? e : null;
   }
 
-  /** The path MTU exception for `dst` in a namespace, if one is live. */
-  pmtu(ns: NetNs, dst: Ipv4): number | null {
+  /** The path MTU exception for `dst` in a namespace, if one is live on the next hop of `route`. */
+  pmtu(ns: NetNs, dst: Ipv4, route: Route): number | null {
     const e = this.exception(ns, dst);
-    return e !== null && e.mtu > 0 ? e.mtu : null;
+    return e !== null && e.mtu > 0 && onNexthop(e, route) ? e.mtu : null;
   }
 
   /**
    * The gateway an ICMP redirect taught the namespace for `dst`, when `route` (what the FIB lookup found)
-   * is the one whose next hop the exception hangs on: same device, same gateway (the kernel keeps an
-   * exception on the fib_nh of the route that was redirected, shared by the routes with those attributes).
+   * is the one whose next hop the exception hangs on (the kernel keeps an exception on the fib_nh of the route
+   * that was redirected, shared by the routes with the same attributes: RouteException.nh).
    */
   redirected(ns: NetNs, dst: Ipv4, route: Route): Ipv4 | null {
     if (route.via === null || (this.pmtuUpd === null && this.view(ns).noPmtu)) return null;
     const e = this.exception(ns, dst);
-    return e !== null && e.gw !== undefined && e.via === route.via && e.dev === route.dev ? e.gw : null;
+    return e !== null && e.gw !== undefined && e.via === route.via && e.dev === route.dev && onNexthop(e, route) ? e.gw : null;
   }
 
-  /** Records a route exception for `dst` in a namespace, keeping what the live one had that `e` leaves out. */
+  /**
+   * Records a route exception for `dst` in a namespace, keeping what the live one had that `e` leaves out
+   * when it hangs on the same next hop (another's is replaced: podnet keeps one exception per destination).
+   */
   setException(ns: NetNs, dst: Ipv4, e: RouteException): void {
     const prev = this.exception(ns, dst);
     const upd = (this.pmtuUpd ??= new Map());
     let m = upd.get(ns.id);
     if (!m) upd.set(ns.id, (m = new Map()));
-    m.set(String(dst), prev === null ? e : { ...prev, ...e, mtu: e.mtu > 0 ? e.mtu : prev.mtu });
+    m.set(String(dst), prev === null || prev.nh !== e.nh ? e : { ...prev, ...e, mtu: e.mtu > 0 ? e.mtu : prev.mtu });
   }
 
   // ---- neighbour and FDB tables (with the overlay of what this run learned) ----
@@ -1440,7 +1448,7 @@ class Run {
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, null, route, pkt, pid, false);
     // A gateway an ICMP redirect taught (a route exception, `cache <redirected>`) replaces the route's.
     const redirectedTo = this.redirected(ns, h.dst, route);
-    if (redirectedTo !== null) route = { ...route, via: redirectedTo };
+    if (redirectedTo !== null) route = keepNexthop({ ...route, via: redirectedTo }, route);
     if (h.src === 0) {
       const src = selectSource(ns, route, h.dst);
       if (src === null) return this.drop(pid, nsId, route.dev, 'noRoute', `no source address for ${formatIpv4(h.dst)}`, pkt);
@@ -1470,7 +1478,7 @@ class Run {
     const link = ns.links[dev];
     if (!link) return MTU_OVER;
     // The MTU that applies: the device's, or a smaller path MTU learned for this destination (local only).
-    const learned = forwarded ? null : this.pmtu(ns, pkt.header.dst);
+    const learned = forwarded ? null : this.pmtu(ns, pkt.header.dst, route);
     // The route's own MTU attribute, when set, caps the device's (ip route … mtu 1450).
     const devMtu = route.mtu !== undefined && route.mtu < link.mtu ? route.mtu : link.mtu;
     const mtu = learned !== null && learned < devMtu ? learned : devMtu;
@@ -1562,9 +1570,12 @@ class Run {
         return;
       }
       if (pl.type === ICMP_DEST_UNREACH && pl.code === ICMP_FRAG_NEEDED && pl.data.kind === 'ipv4' && this.isLocal(ns, pl.data.header.src)) {
-        // The sender learns the path MTU for that destination (a route exception, 600 s).
+        // The sender learns the path MTU for that destination (a route exception, 600 s), on the next hop
+        // of its route there (none without one: __ip_rt_update_pmtu updates the route's fib_nh).
         const mtu = pl.rest & 0xffff;
-        if (mtu >= 552) this.setException(ns, pl.data.header.dst, { mtu, expires: this.state.now + 600_000 });
+        const q = pl.data.header;
+        const rt = mtu >= 552 ? lookupRouteFrom(this.state, ns, q.dst, q.src, this.view(ns)) : null;
+        if (rt !== null && rt.type === 'unicast') this.setException(ns, q.dst, { mtu, expires: this.state.now + 600_000, nh: nexthopKey(rt) });
       }
       if (pl.type === ICMP_REDIRECT && pl.data.kind === 'ipv4' && this.isLocal(ns, pl.data.header.src)) this.acceptRedirect(ns, dev, pkt, pl.data, pl.code, pl.rest >>> 0);
       this.step(pid, ns.id, dev, 'deliver', this.record ? note((t, c, a, n) => `ICMP type ${t} code ${c} from ${formatIpv4(a)} delivered in ${n}`, pl.type, pl.code, h.src, ns.id) : null, null, pkt);
@@ -1692,7 +1703,7 @@ class Run {
     if (toGw === null || toGw.type !== 'unicast') return;
     const n = this.neigh(ns, rt.dev, newGw);
     if (n === undefined || n.mac === null || n.failed) return this.solicit(ns, rt.dev, newGw);
-    this.setException(ns, q.dst, { mtu: 0, expires: this.state.now + REDIRECT_EXPIRES, gw: newGw, via: rt.via, dev: rt.dev });
+    this.setException(ns, q.dst, { mtu: 0, expires: this.state.now + REDIRECT_EXPIRES, gw: newGw, via: rt.via, dev: rt.dev, nh: nexthopKey(rt) });
   }
 
   /** An ARP request for `target` on `dev` with nothing queued behind it (neigh_event_send of a new entry). */

@@ -193,6 +193,13 @@ export interface RouteException {
   readonly gw?: number;
   readonly via?: number;
   readonly dev?: string;
+  /**
+   * The next hop it hangs on (the route it was learnt through, but for its destination: every route with
+   * the same gateway, device, metric, protocol, scope, source, type, MTU and flags shares it, as the kernel's
+   * fib_info). Used only through such a route; gone when no route has that next hop any more (`ip route
+   * del`, a `replace` that changes it, the device going down). Absent: any route (states made before).
+   */
+  readonly nh?: string;
 }
 
 /** Netfilter hook a rule lives in. */
@@ -363,6 +370,14 @@ export interface PeerSet {
   /** The device the entries refer to (e.g. flannel.1) in every including namespace. */
   readonly dev: string;
   readonly entries: Shards<PeerEntry>;
+  /**
+   * The namespaces including the set where its device went down (`ip link set flannel.1 down`) and has not
+   * come up since. A node joining meanwhile gets no route there (the kernel refuses an onlink route through
+   * a device that is down: `Error: Nexthop device is not up.`), and flanneld, its route refused, deletes the
+   * neighbour and FDB entries it has just added there: the new owner is hidden in those namespaces. Ids
+   * that no longer apply (the namespace gone, or its device up again) are skipped.
+   */
+  readonly downIn?: readonly NsId[];
 }
 
 export interface Container {

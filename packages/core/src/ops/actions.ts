@@ -11,16 +11,16 @@ import { baseField, dictDraft, entryDraft, entryToWrite, fieldToWrite, held, inT
 
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
-import { macFromSeed, parseMac } from '../addr/mac.js';
+import { macFromSeed, parseMac, type Mac } from '../addr/mac.js';
 import { fail, PodnetError } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
-  ClusterState, FabricEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, Segment, Sysctls,
+  ClusterState, FabricEntry, FdbEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, RouteException, Segment, Sysctls,
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, shardValueToWrite, type Shards } from '../util/shards.js';
 import { dict } from '../util/dict.js';
-import { formatIpRule, givesPrefixRoute, lookupRouteIn, refUses, sharedRouteIn } from './routing.js';
+import { formatIpRule, givesPrefixRoute, kernelRoutes, lookupRouteIn, nexthopKey, refUses, routeVia, sharedRouteIn } from './routing.js';
 
 /** A route as `ip route add` takes it. */
 export interface RouteSpec {
@@ -84,7 +84,13 @@ export type Action =
   | { readonly op: 'neigh.add' | 'neigh.replace'; readonly ns: NsId; readonly dev: string; readonly ip: string; readonly mac: string }
   | { readonly op: 'neigh.del'; readonly ns: NsId; readonly dev: string; readonly ip: string }
   | { readonly op: 'fdb.append'; readonly ns: NsId; readonly dev: string; readonly mac: string; readonly dst?: string }
-  | { readonly op: 'fdb.del'; readonly ns: NsId; readonly dev: string; readonly mac: string }
+  | { readonly op: 'fdb.del'; readonly ns: NsId; readonly dev: string; readonly mac: string;
+      /**
+       * `bridge fdb del … master`: the entry of the bridge `dev` is a port of (learned, static, or the port's
+       * own MAC). Without it (iproute2's default, `self`), the device's own table: a VXLAN device's remote
+       * VTEPs, a bridge's own MAC; a port has none.
+       */
+      readonly master?: boolean }
   | { readonly op: 'sysctl.set'; readonly ns: NsId; readonly key: string; readonly value: string | number }
   | { readonly op: 'rule.append' | 'rule.del'; readonly ns: NsId; readonly rule: RuleSpec }
   | { readonly op: 'rule.insert'; readonly ns: NsId; readonly rule: RuleSpec;
@@ -654,13 +660,17 @@ export function bridgeMtuAutoAdjust(ns: DNs, bridge: string, joining?: number): 
 function flushDev(d: DState, ns: DNs, dev: string, deleting = true): void {
   // Read as plain data and write only what changes: reading a draft's child copies its container.
   const plain = ns as NetNs;
+  // Going down, a host-scope route stays (fib_sync_down_dev spares RT_SCOPE_NOWHERE nexthops unless the
+  // device goes away), and is still used: measured, `10.9.7.0/24 dev d2 scope host` listed after `ip link set
+  // d2 down`, `ip route get 10.9.7.1` → `10.9.7.1 dev d2 src …`, pings to it dropped (TX dropped on d2).
+  const goes = (r: Route): boolean => r.dev === dev && (deleting || r.scope !== 'host');
   const routes = peek(plain, 'routes');
-  if (routes.some((r) => r.dev === dev)) ns.routes = castDraft(routes.filter((r) => r.dev !== dev));
+  if (routes.some(goes)) ns.routes = castDraft(routes.filter((r) => !goes(r)));
   const tables = peek(plain, 'tables');
   if (tables) {
     for (const t of Object.keys(tables)) {
       const list = snapshot(tables[t]!);
-      if (list.some((r) => r.dev === dev)) (tableToWrite(plain, 'tables') as Record<string, Route[]>)[t] = list.filter((r) => r.dev !== dev);
+      if (list.some(goes)) (tableToWrite(plain, 'tables') as Record<string, Route[]>)[t] = list.filter((r) => !goes(r));
     }
   }
   const neigh = peek(plain, 'neigh');
@@ -678,11 +688,16 @@ function flushDev(d: DState, ns: DNs, dev: string, deleting = true): void {
   // flannel.1` still lists `… dst 192.168.1.12 self permanent`; the neighbours and routes on it are gone.
   // The reference stays, with the routes and neighbours of the entries there now hidden, so the agent's
   // later changes to the set still reach it: a node leaving takes its FDB entry (the kernel deletes one on a
-  // device that is down), a node joining adds its FDB entry and neighbour (accepted on a device that is down,
-  // measured) and its route (refused while the device is down: not modelled, the route is shown).
+  // device that is down), a node joining gets no route here, nor the neighbour and FDB entries flanneld takes
+  // back when its route is refused (PeerSet.downIn, peersetPut).
   if (deleting) {
     ns.peerSets = castDraft(refs.filter((r) => peerSets[r.set]?.dev !== dev));
     return;
+  }
+  for (const ref of refs) {
+    const set = peerSets[ref.set];
+    if (set === undefined || set.dev !== dev || set.downIn?.includes(plain.id)) continue;
+    put(entryToWrite(d as ClusterState, 'peerSets', ref.set) as PeerSet, 'downIn', [...(set.downIn ?? []), plain.id]);
   }
   ns.peerSets = castDraft(refs.map((ref) => {
     const set = peerSets[ref.set];
@@ -710,9 +725,20 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
   if (!Number.isInteger(metric) || metric < 0) fail('INVALID_ARGUMENT', `metric ${String(metric)} must be a non-negative integer`);
   let dev = spec.dev ?? null;
   if (type !== 'unicast') return { dst, via: null, dev: null, proto: spec.proto ?? 'boot', scope: 'global', src: null, onlink: false, metric, type };
-  if (dev !== null) {
-    const link = getLink(ns, dev);
-    if (!link.up) fail('LINK_DOWN', `Error: Nexthop device is not up (${dev} in ${ns.id})`, { ns: ns.id, dev });
+  // A device that is down, as fib_create_info and fib_check_nh answer (measured, kernel 6.18: `d2` down with
+  // 198.51.100.1/24 on it): `ip route add 10.9.0.0/24 dev d2` → `Error: Device for nexthop is not up.`;
+  // `… via 198.51.100.2 dev d2 onlink` → `Error: Nexthop device is not up.`; `… via 198.51.100.2 dev d2`
+  // → `Error: Nexthop has invalid gateway.` (the gateway check comes first, and the down device's prefix
+  // route is gone); `… dev d2 scope host` is accepted (a host-scope nexthop is not checked, and stays when
+  // its device goes down); `… via 198.51.100.2 dev d2 scope host` → `Error: Route with host scope can not
+  // have a gateway.` whatever the device's state.
+  // And an onlink gateway with a link scope: `… via 198.51.100.2 dev d2 scope link onlink` → `Error: Nexthop
+  // has invalid scope.`, the first check of an onlink nexthop.
+  const hostScope = spec.scope === 'host';
+  if (hostScope && via !== null) fail('INVALID_ARGUMENT', `Error: Route with host scope can not have a gateway (${formatIpv4(via)} in ${ns.id})`, { ns: ns.id, via: formatIpv4(via) });
+  if (via !== null && spec.onlink && spec.scope === 'link') fail('INVALID_ARGUMENT', `Error: Nexthop has invalid scope (an onlink gateway route is global, not scope link, in ${ns.id})`, { ns: ns.id, via: formatIpv4(via) });
+  if (dev !== null && !getLink(ns, dev).up && !hostScope && (via === null || spec.onlink)) {
+    fail('LINK_DOWN', `Error: ${via === null ? 'Device for nexthop' : 'Nexthop device'} is not up (${dev} in ${ns.id})`, { ns: ns.id, dev });
   }
   if (via !== null && !spec.onlink) {
     // The gateway must be directly reachable: a link-scope route (a connected subnet) on that device, in
@@ -916,6 +942,51 @@ function sameCidr(x: Cidr | null, want: Cidr | null | undefined): boolean {
  */
 function applyOne(d: DState, a: Action): void {
   if (a === null || typeof a !== 'object' || typeof (a as { op?: unknown }).op !== 'string') fail('INVALID_ARGUMENT', `not an action: ${JSON.stringify(a)}`);
+  applyAction(d, a);
+  // What can take a namespace's last route of a next hop away frees the route exceptions on it.
+  if (a.op === 'route.del' || a.op === 'route.replace' || a.op === 'addr.del' || a.op === 'link.del' || (a.op === 'link.set' && a.up === false)) {
+    if (goneNs.gone === null || a.ns !== goneNs.gone.plain.id) pruneExceptions(d, draftNs(d, a.ns));
+  }
+}
+
+/**
+ * Drops the route exceptions (path MTUs, redirects) of a namespace whose next hop no route there has any more:
+ * the kernel frees a fib_info, and the exceptions on its nexthop, with the last route using it. Measured
+ * (kernel 6.18, `pnk30-…`, a path MTU of 1400 and a redirect learnt through `default via 10.0.0.1 dev eth0`):
+ * gone after `ip route del default; ip route add default via 10.0.0.1`, after `ip route replace default via
+ * 10.0.0.1 proto static` (also once replaced back), after `… mtu 1450`, and after `ip link set eth0 down; up`;
+ * kept through `ip route replace default via 10.0.0.1` (the same next hop), and through `ip route del
+ * default` while `10.1.0.0/24 via 10.0.0.1` (the same next hop) was there, `ip route get` showing them again
+ * once the default was back.
+ */
+function pruneExceptions(d: DState, ns: DNs): void {
+  const pm = look(ns as NetNs, 'pmtu');
+  let hanging = false;
+  for (const k in pm) if (pm[k]!.nh !== undefined) { hanging = true; break; }
+  if (!hanging) return;
+  const plain = snap(ns as NetNs);
+  const held = new Set<string>();
+  for (const r of snap(look(plain, 'routes'))) held.add(nexthopKey(r));
+  const tables = look(plain, 'tables');
+  if (tables) for (const t in tables) for (const r of snap(tables[t]!)) held.add(nexthopKey(r));
+  for (const r of kernelRoutes(plain)) held.add(nexthopKey(r));
+  const sets = look(d as ClusterState, 'peerSets');
+  for (const ref of look(plain, 'peerSets')) {
+    const set = sets[ref.set];
+    if (set === undefined) continue;
+    for (const e of shardValues(snap(set).entries)) if (refUses(ref, e.owner, e.group)) for (const r of e.routes) held.add(nexthopKey(routeVia(r, ref.via)));
+  }
+  const kept: Record<string, RouteException> = {};
+  let dropped = false;
+  for (const k in pm) {
+    const e = pm[k]!;
+    if (e.nh === undefined || held.has(e.nh)) kept[k] = e;
+    else dropped = true;
+  }
+  if (dropped) put(ns as NetNs, 'pmtu', kept);
+}
+
+function applyAction(d: DState, a: Action): void {
   switch (a.op) {
     case 'link.add':
       return linkAdd(d, a);
@@ -991,7 +1062,7 @@ function linkAdd(d: DState, a: Extract<Action, { op: 'link.add' }>): void {
   } else if (a.kind === 'bridge') {
     link = newLink(ns, { kind: 'bridge', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up });
     addLinkTo(ns, link);
-    put(tableToWrite(ns, 'fdb') as Record<string, unknown>, `${a.name}|${link.mac}`, { dev: a.name, mac: link.mac, port: null, dst: null, permanent: true, local: true, updated: 0 });
+    put(tableToWrite(ns, 'fdb') as Record<string, unknown>, `${a.name}|${link.mac}`, ownFdbEntry(a.name, link.mac));
   } else if (a.kind === 'vxlan') {
     const v = a.vxlan;
     if (!v) fail('INVALID_ARGUMENT', 'a vxlan link needs { vni, local, dstPort, dev, learning }');
@@ -1009,6 +1080,11 @@ function linkAdd(d: DState, a: Extract<Action, { op: 'link.add' }>): void {
     return fail('UNSUPPORTED', `link type "${String((a as { kind: unknown }).kind)}" is not modelled (bridge, veth, vxlan, ipip are)`);
   }
   if (a.master !== undefined) setMaster(ns, link as Draft<Link>, a.master);
+}
+
+/** A bridge's own MAC in its FDB (`bridge fdb` lists it `… dev cni0 master cni0 permanent`): frames to it go up. */
+function ownFdbEntry(bridge: string, mac: Mac): FdbEntry {
+  return { dev: bridge, mac, port: null, dst: null, permanent: true, local: true, updated: 0 };
 }
 
 function linkDel(d: DState, a: Extract<Action, { op: 'link.del' }>): void {
@@ -1071,11 +1147,36 @@ function linkSet(d: DState, a: Extract<Action, { op: 'link.set' }>): void {
     if (link.kind === 'bridge') put(link as Draft<Link> & { mtuSetByUser?: boolean }, 'mtuSetByUser', true);
     else if (link.master !== null && a.master === undefined) bridgeMtuAutoAdjust(ns, link.master);
   }
-  if (a.mac !== undefined) link.mac = parseMac(a.mac);
+  if (a.mac !== undefined) {
+    const mac = parseMac(a.mac);
+    // A bridge's own entry follows its address (br_fdb_change_mac_address): the old one goes if it is still
+    // the bridge's, the new one comes. Measured: `ip link set cni0 address 26:9c:f5:29:3d:38` lists `26:9c:
+    // f5:29:3d:38 dev cni0 master cni0 permanent`, also after the old entry was deleted by hand.
+    if (link.kind === 'bridge' && mac !== link.mac) {
+      const fdb = look(ns as NetNs, 'fdb');
+      const old = fdb[`${a.name}|${link.mac}`];
+      if (old !== undefined && old.local && old.port === null) delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[`${a.name}|${link.mac}`];
+      if (fdb[`${a.name}|${mac}`] === undefined) put(tableToWrite(ns, 'fdb') as Record<string, unknown>, `${a.name}|${mac}`, ownFdbEntry(a.name, mac));
+    }
+    link.mac = mac;
+  }
   if (a.master !== undefined) setMaster(ns, link, a.master);
   if (a.up !== undefined) {
     if (a.up === false && link.up) flushDev(d, ns, a.name, false);
+    if (a.up && !link.up) upAgain(d, ns, a.name);
     link.up = a.up;
+  }
+}
+
+/** Device `dev` of namespace `ns` comes up: the peer sets on it no longer note the namespace (PeerSet.downIn). */
+function upAgain(d: DState, ns: DNs, dev: string): void {
+  const id = (ns as NetNs).id;
+  const peerSets = look(d as ClusterState, 'peerSets');
+  for (const ref of look(ns as NetNs, 'peerSets')) {
+    const set = peerSets[ref.set];
+    if (set === undefined || set.dev !== dev || set.downIn?.includes(id) !== true) continue;
+    const rest = set.downIn.filter((x) => x !== id);
+    put(entryToWrite(d as ClusterState, 'peerSets', ref.set) as PeerSet, 'downIn', rest.length === 0 ? undefined : rest);
   }
 }
 
@@ -1325,13 +1426,29 @@ function fdbAppend(d: DState, a: Extract<Action, { op: 'fdb.append' }>): void {
   } else fail('INVALID_ARGUMENT', `"${a.dev}" is neither a VXLAN device nor a bridge port`);
 }
 
+/**
+ * `bridge fdb del`, as rtnl_fdb_del routes it (measured, kernel 6.18, iproute2 6.1, `pnk30-…`: cni0 made
+ * with its own address, two ports): `bridge fdb del <cni0's MAC> dev cni0` deletes the bridge's own entry
+ * (`… dev cni0 master cni0 permanent` no longer listed; again: `No such file or directory`); with `master`
+ * on the bridge: `RTNETLINK answers: Operation not supported`; `bridge fdb del <veth-a's MAC> dev veth-a` →
+ * `No such file or directory` (the port's own address list), `… dev veth-a master` deletes the port's
+ * `permanent` entry. Neither comes back when the devices go down and up; the bridge's comes with a new
+ * address (`ip link set cni0 address …`), the port's when it joins the bridge again. Afterwards frames to
+ * that MAC are no longer taken up by the bridge but flooded as unknown unicast.
+ */
 function fdbDel(d: DState, a: Extract<Action, { op: 'fdb.del' }>): void {
   const ns = draftNs(d, a.ns);
   const link = getLink(ns, a.dev);
   const mac = parseMac(a.mac);
-  const key = link.kind === 'vxlan' ? `${a.dev}|${mac}` : `${link.master ?? a.dev}|${mac}`;
-  if (!look(ns as NetNs, 'fdb')[key] && link.kind === 'vxlan' && hidePeerL2(d, ns, a.dev, 'fdb', mac)) return;
-  if (!look(ns as NetNs, 'fdb')[key]) fail('FDB_NOT_FOUND', `RTNETLINK answers: No such file or directory (fdb ${a.mac} dev ${a.dev})`);
+  if (a.master !== undefined && typeof a.master !== 'boolean') fail('INVALID_ARGUMENT', `fdb.del's master is true or false, not ${String(a.master)}`);
+  const notFound = (): never => fail('FDB_NOT_FOUND', `RTNETLINK answers: No such file or directory (fdb ${a.mac} dev ${a.dev}${a.master === true ? ' master' : ''})`, { ns: a.ns, dev: a.dev, mac: a.mac });
+  if (a.master === true && link.master === null) fail('INVALID_ARGUMENT', `RTNETLINK answers: Operation not supported (${a.dev} is not a bridge port: \`master\` deletes a port's entry in its bridge)`, { ns: a.ns, dev: a.dev });
+  // The bridge's entry for a port, its own device's table otherwise (`self`): a port, not a bridge or a
+  // VXLAN device, has none that podnet models.
+  const key = a.master === true ? `${link.master}|${mac}` : `${a.dev}|${mac}`;
+  const e = look(ns as NetNs, 'fdb')[key];
+  if (a.master !== true && link.kind === 'vxlan' && !e && hidePeerL2(d, ns, a.dev, 'fdb', mac)) return;
+  if (!e || (a.master === true ? e.port !== a.dev : link.kind === 'bridge' && e.port !== null)) notFound();
   delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[key];
 }
 
@@ -1380,6 +1497,35 @@ function peersetPut(d: DState, a: Extract<Action, { op: 'peerset.put' }>): void 
   if (!had) put(peerSetsToWrite(d), a.set, { name: a.set, dev: a.dev, entries: emptyShards<PeerEntry>() });
   else if (had.dev !== a.dev) fail('INVALID_ARGUMENT', `peer set "${a.set}" is on ${had.dev}, not ${a.dev}`);
   shardSet(entriesToWrite(d, a.set), a.owner, entry);
+  if (had?.downIn !== undefined && entry.routes.some((r) => r.onlink)) for (const id of had.downIn) refusedWhileDown(d, id, had, entry);
+}
+
+/**
+ * A peer entry put while the set's device is down in namespace `id`: its onlink route is refused there
+ * (`Error: Nexthop device is not up.`), and flanneld, on that error, deletes the neighbour and FDB entries
+ * it added just before (vxlan_network.go: "Try to clean up both the ARP and FDB entries"), and does not try
+ * again when the device comes up. Measured (kernel 6.18, flannel.1 down): `ip neigh replace 10.244.3.0 lladdr
+ * … dev flannel.1 nud permanent` and `bridge fdb append … dev flannel.1 dst 192.168.1.13` accepted, `ip route
+ * replace 10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink` refused; after `ip link set flannel.1 up` no
+ * route. So the owner is hidden there: routes, neighbours and FDB entries.
+ */
+function refusedWhileDown(d: DState, id: NsId, set: PeerSet, e: PeerEntry): void {
+  const ns = findDraftNs(d, id);
+  if (ns === undefined) return;
+  const link = look(ns as NetNs, 'links')[set.dev];
+  if (link === undefined || snap(link).up) return;
+  const refs = look(ns as NetNs, 'peerSets');
+  for (let r = 0; r < refs.length; r++) {
+    const ref = snap(refs[r]!);
+    if (ref.set !== set.name || !refUses(ref, e.owner, e.group, false)) continue;
+    const tag = (x: number | string): string => `${e.owner} ${x}`;
+    (writable(ns as NetNs, 'peerSets') as PeerSetRef[])[r] = {
+      ...ref,
+      hidden: [...(ref.hidden ?? []).filter((o) => o !== e.owner), e.owner],
+      hiddenNeigh: [...(ref.hiddenNeigh ?? []), ...e.neigh.map((n) => tag(n.ip)).filter((t) => !ref.hiddenNeigh?.includes(t))],
+      hiddenFdb: [...(ref.hiddenFdb ?? []), ...e.fdb.map((f) => tag(f.mac)).filter((t) => !ref.hiddenFdb?.includes(t))],
+    };
+  }
 }
 
 /**

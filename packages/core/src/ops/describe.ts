@@ -174,7 +174,7 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
     case 'fdb.append':
       return [at(a.ns, a.dst !== undefined ? `bridge fdb append ${a.mac} dev ${a.dev} dst ${a.dst} self permanent` : `bridge fdb add ${a.mac} dev ${a.dev} master static`)];
     case 'fdb.del':
-      return [at(a.ns, `bridge fdb del ${a.mac} dev ${a.dev}`)];
+      return [at(a.ns, `bridge fdb del ${a.mac} dev ${a.dev}${a.master === true ? ' master' : ''}`)];
     case 'sysctl.set':
       return [at(a.ns, `sysctl -w ${a.key}=${a.value}`)];
     case 'rule.append':

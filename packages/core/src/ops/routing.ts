@@ -752,7 +752,9 @@ function usable(ns: NetNs, r: Route, linkOnly: boolean): boolean {
   if (linkOnly && (r.via !== null || r.type !== 'unicast')) return false;
   if (r.dev === null) return true;
   const l = ns.links[r.dev];
-  return l !== undefined && l.up;
+  // A host-scope route outlives its device going down and is still chosen (see flushDev): what it carries is
+  // dropped at the device.
+  return l !== undefined && (l.up || r.scope === 'host');
 }
 
 interface Table {
@@ -869,6 +871,28 @@ function lensOf(bits: number): readonly number[] {
     lensLists.set(bits, (out = Object.freeze(list)));
   }
   return out;
+}
+
+const nexthopKeys = new WeakMap<Route, string>();
+
+/**
+ * The next hop a route exception (NetNs.pmtu) hangs on, as a key: what makes the kernel share one fib_info
+ * between routes (fib_find_info: type, gateway, device, metric, protocol, scope, preferred source, metrics such
+ * as `mtu`, flags such as `onlink`), not the destination. Measured (kernel 6.18, `pnk30-…`): a path MTU or
+ * redirect learnt through `default via 10.0.0.1 dev eth0` is shown by `ip route get` through `10.1.0.0/24 via
+ * 10.0.0.1` added later, not through the same with `metric 5`, `proto static` or `mtu 1450`, nor through
+ * `10.1.0.17/32 dev eth0` (shown again once that is deleted).
+ */
+export function nexthopKey(r: Route): string {
+  let k = nexthopKeys.get(r);
+  if (k === undefined) nexthopKeys.set(r, (k = `${r.type} ${r.via ?? '-'} ${r.dev ?? '-'} ${r.metric} ${r.proto} ${r.scope} ${r.src ?? '-'} ${r.mtu ?? '-'} ${r.onlink ? 'onlink' : '-'}`));
+  return k;
+}
+
+/** Gives `copy` (a route with its gateway replaced by a redirect's) the next hop of `of`, which its exceptions hang on. */
+export function keepNexthop(copy: Route, of: Route): Route {
+  nexthopKeys.set(copy, nexthopKey(of));
+  return copy;
 }
 
 /** Every route a namespace's main table holds, as `ip route` lists it (peer-set routes rendered in). */

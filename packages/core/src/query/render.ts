@@ -67,7 +67,10 @@ export function formatRoute(state: ClusterState, ns: NetNs, r: Route, table?: st
   if (r.onlink) parts.push('onlink');
   if (r.mtu !== undefined) parts.push('mtu', String(r.mtu));
   const link = r.dev === null ? undefined : ns.links[r.dev];
-  if (link && !hasCarrier(state, ns, link)) parts.push('linkdown');
+  // Never on a host-scope route (measured: `10.9.7.0/24 dev d1 scope host` without it, beside `10.9.8.0/24
+  // dev d1 scope link linkdown`, with d1's peer down and after d1 itself went down): the kernel flags only
+  // the nexthops it would kill.
+  if (link && r.scope !== 'host' && !hasCarrier(state, ns, link)) parts.push('linkdown');
   return parts.join(' ');
 }
 
@@ -168,11 +171,11 @@ export function ipNeigh(state: ClusterState, nsId: NsId): string[] {
 export function bridgeFdb(state: ClusterState, nsId: NsId): string[] {
   const ns = getNs(state, nsId);
   const out: string[] = [];
-  for (const l of Object.values(ns.links)) if (l.kind === 'bridge') out.push(`${l.mac} dev ${l.name} master ${l.name} permanent`);
+  // A bridge's own MAC from its entry, which `bridge fdb del` can delete (gone from the kernel's list too).
+  for (const e of Object.values(ns.fdb)) if (e.port === null && e.dst === null && e.local) out.push(`${e.mac} dev ${e.dev} master ${e.dev} permanent`);
   for (const e of Object.values(ns.fdb)) {
     if (e.dst !== null) out.push(`${e.mac} dev ${e.dev} dst ${formatIpv4(e.dst)} self${e.permanent ? ' permanent' : ''}`);
     else if (e.port !== null) {
-      if (e.local && e.port === e.dev) continue; // the bridge's own MAC, listed above
       if (!e.permanent && state.now - e.updated > 300_000) continue;
       out.push(`${e.mac} dev ${e.port} master ${e.dev}${e.local ? ' permanent' : e.permanent ? ' static' : ''}`);
     }
