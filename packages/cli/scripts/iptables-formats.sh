@@ -1,10 +1,12 @@
 #!/bin/bash
-# Records what real iptables (v1.8.9, nf_tables) prints for the rules podnet models: flannel's masquerade
-# rules, SNAT/DNAT, filter DROP/REJECT/ACCEPT with interface, protocol and port matches; -L (with and without
+# Records what real iptables (v1.8.9, nf_tables) prints for the rules podnet models: flanneld's chains
+# (FLANNEL-POSTRTG, FLANNEL-FWD) and chains of one's own (-N, -X, jumps, RETURN, ! -s, -m mark), SNAT/DNAT, filter DROP/REJECT/ACCEPT with interface, protocol and port matches; -L (with and without
 # -n, --line-numbers, -v), -S, iptables-save; and the errors of rules that do not exist, unknown targets,
 # chains, tables and options. The transcript is src/__fixtures__/iptables-formats.txt: each "== CMD" section
 # holds what CMD printed (stdout and stderr) and "rc=N". iptables.test.ts replays the "node" sections on
-# node-1 of the seed lab, whose nat table starts with flannel's two rules added here first, and compares.
+# node-1 of the seed lab, whose tables start with flanneld's rules for node-1 added here first (as flanneld's
+# pkg/trafficmngr/iptables makes them: --ip-masq and --iptables-forward-rules, without --random-fully, which
+# podnet's MASQUERADE does not model), and compares.
 # Run as root: everything lives in network namespaces named pnipt<pid>-*, deleted on exit (trap); nothing
 # touches the root namespace's interfaces, routes or rules, and no module is loaded.
 set -u
@@ -28,9 +30,80 @@ empty iptables -t nat -S
 empty iptables -t nat -L -n
 empty iptables -L
 empty iptables-save
-echo "== seed: flannel's rules (node-1 of the seed lab has them)"
-inns $A iptables -t nat -A POSTROUTING -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq: pod to pod is not masqueraded" -j ACCEPT
-inns $A iptables -t nat -A POSTROUTING -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq: pods to the outside" -j MASQUERADE
+echo "== seed: flanneld's rules (node-1 of the seed lab has them)"
+M=(-m comment --comment "flanneld masq"); F=(-m comment --comment "flanneld forward")
+inns $A iptables -t nat -N FLANNEL-POSTRTG
+inns $A iptables -t nat -A POSTROUTING "${M[@]}" -j FLANNEL-POSTRTG
+inns $A iptables -t nat -A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 "${M[@]}" -j RETURN
+inns $A iptables -t nat -A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 "${M[@]}" -j RETURN
+inns $A iptables -t nat -A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.1.0/24 "${M[@]}" -j RETURN
+inns $A iptables -t nat -A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.1.0/24 "${M[@]}" -j RETURN
+inns $A iptables -t nat -A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 "${M[@]}" -j MASQUERADE
+inns $A iptables -t nat -A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 "${M[@]}" -j MASQUERADE
+inns $A iptables -t filter -N FLANNEL-FWD
+inns $A iptables -t filter -A FORWARD "${F[@]}" -j FLANNEL-FWD
+inns $A iptables -t filter -A FLANNEL-FWD -s 10.244.0.0/16 "${F[@]}" -j ACCEPT
+inns $A iptables -t filter -A FLANNEL-FWD -d 10.244.0.0/16 "${F[@]}" -j ACCEPT
+run iptables -t nat -S
+run iptables -t nat -L -n
+run iptables -t nat -L
+run iptables -t nat -L FLANNEL-POSTRTG -n --line-numbers
+run iptables -t nat -S FLANNEL-POSTRTG
+run iptables -L -n
+run iptables-save
+# Chains of one's own: made, jumped to, listed, refused where iptables refuses, deleted.
+run iptables -N FLANNEL-FWD
+run iptables -N POSTROUTING
+run iptables -N ACCEPT
+run iptables -N AAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+run iptables -N -bad
+run iptables -N MY-CHAIN
+run iptables -N ANOTHER
+run iptables -A MY-CHAIN -s 10.244.2.0/24 -j RETURN
+run iptables -A MY-CHAIN -m mark --mark 0x1 -j DROP
+run iptables -A MY-CHAIN -m mark --mark 0x4000/0x4000 -j REJECT
+run iptables -A MY-CHAIN -j ANOTHER
+run iptables -A ANOTHER -j MY-CHAIN
+run iptables -A MY-CHAIN -j MY-CHAIN
+run iptables -A ANOTHER ! -s 10.244.0.0/16 -d 10.244.2.3 -j DROP
+run iptables -I FORWARD -j MY-CHAIN
+run iptables -A FORWARD -j NOSUCH
+run iptables -A NOSUCH -j DROP
+run iptables -A FORWARD -j RETURN
+run iptables -L -n
+run iptables -L MY-CHAIN -n --line-numbers
+run iptables -L ANOTHER
+run iptables -S
+run iptables -S MY-CHAIN
+run iptables-save -t filter
+run iptables -X MY-CHAIN
+run iptables -X ANOTHER
+run iptables -X NOSUCH
+run iptables -X FORWARD
+run iptables -D FORWARD -j MY-CHAIN
+run iptables -X MY-CHAIN
+run iptables -F MY-CHAIN
+run iptables -X MY-CHAIN
+run iptables -S
+run iptables -F ANOTHER
+run iptables -D FORWARD -j RETURN
+run iptables -X
+run iptables -S
+run iptables -t nat -N MASQ-CHAIN
+run iptables -t nat -A MASQ-CHAIN -j MASQUERADE
+run iptables -t nat -A PREROUTING -j MASQ-CHAIN
+run iptables -t nat -A POSTROUTING -j MASQ-CHAIN
+run iptables -t nat -N DNAT-CHAIN
+run iptables -t nat -A PREROUTING -j DNAT-CHAIN
+run iptables -t nat -A DNAT-CHAIN -j DNAT --to-destination 10.244.1.4
+run iptables -t nat -A DNAT-CHAIN -j SNAT --to-source 10.244.1.1
+run iptables -t nat -S
+run iptables -t nat -D POSTROUTING -j MASQ-CHAIN
+run iptables -t nat -D PREROUTING -j DNAT-CHAIN
+run iptables -t nat -F MASQ-CHAIN
+run iptables -t nat -F DNAT-CHAIN
+run iptables -t nat -X MASQ-CHAIN
+run iptables -t nat -X DNAT-CHAIN
 run iptables -t nat -A POSTROUTING -s 10.244.1.5/24 -j MASQUERADE
 run iptables -t nat -A POSTROUTING -o eth0 -j SNAT --to-source 192.168.1.11
 run iptables -t nat -A PREROUTING -d 10.96.0.10 -p udp --dport 53 -j DNAT --to-destination 10.244.1.4
@@ -107,5 +180,5 @@ run iptables -F NOSUCH
 run iptables-save
 echo "== podnet refuses: iptables -A FORWARD -p sctp -j DROP"; inns $A iptables -A FORWARD -p sctp -j DROP
 echo "== podnet refuses: iptables -A FORWARD (a rule without a target)"; inns $A iptables -A FORWARD
-echo "== podnet refuses: iptables -N FOO"; inns $A iptables -N FOO
-echo "== podnet refuses: iptables -S (custom chain, sctp, no target)"; inns $A iptables -S
+echo "== podnet refuses: iptables -E FLANNEL-FWD FOO"; inns $A iptables -E FLANNEL-FWD FOO
+echo "== podnet refuses: iptables -S (sctp, no target, renamed chain)"; inns $A iptables -S

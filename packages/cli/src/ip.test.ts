@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { simulatorFromSpec } from '@podnet/cni';
 import { createSession } from './index.js';
 
 /** What real iproute2 printed (scripts/iproute2-formats.sh), by section title. */
@@ -157,4 +158,36 @@ describe('a device name that is a member of every object (constructor, toString,
       if (where === 'node') expect(run(s, 'ip link set constructor up')).toEqual({ stdout: '', stderr: 'Cannot find device "constructor"\n', status: 1 });
     });
   }
+});
+
+describe('what core keeps, as the shell lists it', () => {
+  it('ip route get shows a path MTU only through a route of the next hop it hangs on (RouteException.nh)', () => {
+    // pod-a on a 9000-byte rack learns the router's 1500 towards rack-b (as kern30 measured in namespaces).
+    const sim = simulatorFromSpec({
+      podCidr: '10.244.0.0/16', nodeCidrMaskSize: 24,
+      underlay: { segments: [{ name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 9000 }, { name: 'rack-b', cidr: '192.168.2.0/24', gateway: '192.168.2.1', mtu: 1500 }] },
+      nodes: [{ name: 'node-1', segment: 'rack-a' }, { name: 'node-3', segment: 'rack-b' }],
+      pods: [{ name: 'pod-a', node: 'node-1' }],
+    });
+    const pod = 'pod/default/pod-a';
+    sim.apply({ op: 'route.del', ns: pod, dst: '10.244.0.0/16' });
+    const s = createSession({ sim });
+    expect(s.run('kubectl exec pod-a -- ping -M do -s 2000 -c 1 192.168.2.11').stdout).toContain('Frag needed and DF set (mtu = 1500)');
+    const get = () => s.run('kubectl exec pod-a -- ip route get 192.168.2.11').stdout.split('\n')[1];
+    expect(get()).toMatch(/^ {4}cache expires \d+sec mtu 1500 $/);
+    // A route of another next hop (metric 5) hides it: the kernel listed `cache ` alone.
+    const gw = s.run('kubectl exec pod-a -- ip route').stdout.split(' ')[2]!;
+    sim.apply({ op: 'route.add', ns: pod, dst: '192.168.2.0/24', via: gw, dev: 'eth0', metric: 5 });
+    expect(get()).toBe('    cache ');
+  });
+
+  it('bridge fdb leaves out another node\'s FDB entry deleted here, as the engine does', () => {
+    const s = createSession();
+    const vtep2 = s.sim.node('node-2').host.links['flannel.1']!.mac;
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin');
+    expect(s.run('bridge fdb show dev flannel.1').stdout).toContain(`${vtep2} dev flannel.1 dst 192.168.1.12 self permanent`);
+    s.sim.apply({ op: 'fdb.del', ns: 'node/node-1', dev: 'flannel.1', mac: vtep2 });
+    expect(s.run('bridge fdb show dev flannel.1').stdout).not.toContain(vtep2);
+    expect(s.run('bridge fdb show dev flannel.1').stdout).toContain('dev flannel.1 dst 192.168.1.13 self permanent');
+  });
 });

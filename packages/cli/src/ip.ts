@@ -4,7 +4,7 @@
  * model actions (`sim.apply`), with the kernel's answers when it refuses.
  */
 import {
-  formatIpv4, getNs, lookupRouteIn, parseIpv4, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath, shardValues,
+  formatIpv4, getNs, lookupRouteIn, nexthopKey, parseIpv4, peerEntries, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath, shardValues,
   type Action, type ClusterState, type Link, type NetNs, type NsId, type Simulator,
 } from '@podnet/core';
 import { err, ok, type Ctx, type Output } from './types.js';
@@ -444,7 +444,8 @@ function routeGet(ctx: Ctx, ns: NetNs, dst: string): Output {
   if (best.type === 'prohibit') return err('RTNETLINK answers: Permission denied', 2);
   const src = selectSource(ns, best, target);
   const live = ns.pmtu[String(target)];
-  const pm = live && live.expires > ctx.sim.now() ? live : undefined;
+  // An exception shows through a route of the next hop it hangs on (RouteException.nh), as the engine uses it.
+  const pm = live && live.expires > ctx.sim.now() && (live.nh === undefined || live.nh === nexthopKey(best)) ? live : undefined;
   // A gateway an ICMP redirect taught, on this route's next hop: measured `10.0.0.3 via 10.0.0.3 dev eth0
   // src 10.0.0.2 uid 0` / `cache <redirected> expires 298sec` (the engine's `redirected`).
   const redirected = pm?.gw !== undefined && best.via !== null && pm.via === best.via && pm.dev === best.dev ? pm.gw : null;
@@ -577,11 +578,8 @@ function bridgeFdbLines(state: ClusterState, ns: NetNs): string[] {
     if (l.kind === 'vxlan') {
       const rows: string[] = [];
       for (const e of entries) if (e.dev === l.name && e.dst !== null) rows.push(`${e.mac} dev ${e.dev} dst ${formatIpv4(e.dst)} self${e.permanent ? ' permanent' : ''}`);
-      for (const ref of ns.peerSets) {
-        const set = state.peerSets[ref.set];
-        if (!set || set.dev !== l.name) continue;
-        for (const e of shardValues(set.entries)) if (e.owner !== ref.self) for (const f of e.fdb) rows.push(`${f.mac} dev ${set.dev} dst ${formatIpv4(f.dst)} self permanent`);
-      }
+      // The other nodes' entries, those deleted here or taken back by their agent left out (core's peerEntries).
+      for (const { dev, fdb } of peerEntries(state, ns)) if (dev === l.name) for (const f of fdb) rows.push(`${f.mac} dev ${dev} dst ${formatIpv4(f.dst)} self permanent`);
       out.push(...rows.reverse());
       continue;
     }

@@ -3,12 +3,13 @@
  * them (recorded by scripts/iptables-formats.sh in network namespaces; iptables.test.ts compares).
  *
  * podnet models the built-in chains the forwarding engine runs — filter INPUT, FORWARD, OUTPUT (ACCEPT,
- * DROP, REJECT) and nat PREROUTING (DNAT, ACCEPT) and POSTROUTING (MASQUERADE, SNAT, ACCEPT) — with the
- * matches `-s`, `-d`, `! -d`, `-i`, `-o`, `-p tcp|udp|icmp`, `--dport` and `-m comment`. Everything else
- * (custom chains, policies, counters, other matches and targets) is refused with a message that says so,
- * rather than accepted and ignored.
+ * DROP, REJECT) and nat PREROUTING (DNAT, ACCEPT) and POSTROUTING (MASQUERADE, SNAT, ACCEPT) — and chains of
+ * one's own jumped to from them (`-N`, `-X`, `-j CHAIN`, `-j RETURN`: flanneld's FLANNEL-POSTRTG and
+ * FLANNEL-FWD), with the matches `-s`, `! -s`, `-d`, `! -d`, `-i`, `-o`, `-p tcp|udp|icmp`, `--dport`,
+ * `-m mark` and `-m comment`. Everything else (policies, counters, renaming a chain, other matches and
+ * targets) is refused with a message that says so, rather than accepted and ignored.
  */
-import { formatCidr, formatIpv4, getNs, isPodnetError, type Action, type NetNs, type NfChain, type NfRule, type RuleSpec } from '@podnet/core';
+import { formatCidr, formatIpv4, getNs, isPodnetError, NF_BASE_CHAINS, ownChains, type Action, type NetNs, type NfRule, type RuleSpec } from '@podnet/core';
 import { serviceName, servicePort } from './services.js';
 import { err, ok, type Ctx, type Output } from './types.js';
 
@@ -19,31 +20,27 @@ const usage = (msg: string, blank = false): Output => err(`${V}: ${msg}\n${blank
 /** Without CAP_NET_ADMIN the nf_tables netlink socket refuses even a listing (measured with setpriv). */
 const denied = (tool: string): Output => err(`${tool} v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)`, 4);
 /** What podnet does not model, said plainly instead of pretending. */
-const MODELLED = 'podnet models the filter chains INPUT, FORWARD, OUTPUT (-j ACCEPT, DROP, REJECT) and the nat chains PREROUTING (-j DNAT, ACCEPT) and POSTROUTING (-j MASQUERADE, SNAT, ACCEPT), matching -s, -d, ! -d, -i, -o, -p tcp|udp|icmp, --dport and -m comment';
+const MODELLED = 'podnet models the filter chains INPUT, FORWARD, OUTPUT (-j ACCEPT, DROP, REJECT), the nat chains PREROUTING (-j DNAT, ACCEPT) and POSTROUTING (-j MASQUERADE, SNAT, ACCEPT), and chains of your own jumped to from them (-N, -X, -j CHAIN, -j RETURN), matching -s, ! -s, -d, ! -d, -i, -o, -p tcp|udp|icmp, --dport, -m mark and -m comment';
 const notModelled = (what: string): Output => err(`iptables: not modelled by podnet: ${what}. ${MODELLED}`, 2);
-const HELP = `[-t filter|nat] -L [CHAIN] [-n] [--line-numbers] | -S [CHAIN] | -A|-C CHAIN RULE | -I CHAIN [N] RULE | -D CHAIN RULE|N | -F [CHAIN]; iptables-save [-t filter|nat]. ${MODELLED}.`;
+const HELP = `[-t filter|nat] -L [CHAIN] [-n] [--line-numbers] | -S [CHAIN] | -A|-C CHAIN RULE | -I CHAIN [N] RULE | -D CHAIN RULE|N | -F [CHAIN] | -N CHAIN | -X [CHAIN]; iptables-save [-t filter|nat]. ${MODELLED}.`;
 
 type Table = 'filter' | 'nat';
 /** The built-in chains of each table, in the order iptables lists them. */
-const CHAINS: Readonly<Record<Table, readonly NfChain[]>> = {
-  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
-  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
-};
-const CHAIN_NOTE = 'podnet: only the built-in chains are modelled (filter: INPUT FORWARD OUTPUT; nat: PREROUTING INPUT OUTPUT POSTROUTING); the chains a real CNI or kube-proxy adds (FLANNEL-POSTRTG, KUBE-SERVICES) are folded into them';
+const CHAINS = NF_BASE_CHAINS;
 /** Targets iptables knows that podnet does not model (any other name is a chain to jump to). */
-const OTHER_TARGETS = ['RETURN', 'LOG', 'NFLOG', 'MARK', 'CONNMARK', 'REDIRECT', 'TCPMSS', 'CT', 'NOTRACK', 'TRACE', 'CLASSIFY', 'TPROXY', 'NETMAP', 'CHECKSUM', 'TEE', 'SET', 'AUDIT'];
-const TARGETS: readonly NfRule['target'][] = ['ACCEPT', 'DROP', 'REJECT', 'MASQUERADE', 'SNAT', 'DNAT'];
+const OTHER_TARGETS = ['LOG', 'NFLOG', 'MARK', 'CONNMARK', 'REDIRECT', 'TCPMSS', 'CT', 'NOTRACK', 'TRACE', 'CLASSIFY', 'TPROXY', 'NETMAP', 'CHECKSUM', 'TEE', 'SET', 'AUDIT'];
+const TARGETS: readonly NfRule['target'][] = ['ACCEPT', 'DROP', 'REJECT', 'MASQUERADE', 'SNAT', 'DNAT', 'RETURN'];
 const PROTOCOLS: Readonly<Record<string, 'tcp' | 'udp' | 'icmp' | null>> = { all: null, 0: null, tcp: 'tcp', 6: 'tcp', udp: 'udp', 17: 'udp', icmp: 'icmp', 1: 'icmp' };
 const PROTO_NUMBER = { tcp: 6, udp: 17, icmp: 1 } as const;
 
-type Command = 'L' | 'S' | 'F' | 'A' | 'I' | 'D' | 'C';
+type Command = 'L' | 'S' | 'F' | 'A' | 'I' | 'D' | 'C' | 'N' | 'X';
 const COMMANDS: Readonly<Record<string, Command>> = {
   '-L': 'L', '--list': 'L', '-S': 'S', '--list-rules': 'S', '-F': 'F', '--flush': 'F',
   '-A': 'A', '--append': 'A', '-I': 'I', '--insert': 'I', '-D': 'D', '--delete': 'D', '-C': 'C', '--check': 'C',
+  '-N': 'N', '--new-chain': 'N', '-X': 'X', '--delete-chain': 'X',
 };
 const REFUSED: Readonly<Record<string, string>> = {
-  '-N': '-N (custom chains)', '--new-chain': '-N (custom chains)', '-X': '-X (custom chains)', '--delete-chain': '-X (custom chains)',
-  '-E': '-E (custom chains)', '--rename-chain': '-E (custom chains)', '-P': '-P (every chain\'s policy is ACCEPT)', '--policy': '-P (every chain\'s policy is ACCEPT)',
+  '-E': '-E (renaming a chain: make the new one with -N, move its rules, delete the old one with -X)', '--rename-chain': '-E (renaming a chain: make the new one with -N, move its rules, delete the old one with -X)', '-P': '-P (every chain\'s policy is ACCEPT)', '--policy': '-P (every chain\'s policy is ACCEPT)',
   '-Z': '-Z (podnet keeps no packet or byte counters)', '--zero': '-Z (podnet keeps no packet or byte counters)', '-R': '-R (delete the rule and insert the new one: -D CHAIN N, then -I CHAIN N)', '--replace': '-R (delete the rule and insert the new one: -D CHAIN N, then -I CHAIN N)',
 };
 const VERBOSE = '-v (packet and byte counters): podnet keeps no counters. To see what a rule does to a packet, run tcpdump where the packet arrives (the source address after MASQUERADE) and ping or traceroute across it (where a DROP stops it)';
@@ -53,13 +50,24 @@ const WITH_ARG = new Set(['t', 'A', 'I', 'D', 'C', 'R', 'N', 'X', 'E', 'P', 's',
 /** `-nvL` → `-n -v -L`, `-tnat` → `-t nat`, `--table=nat` → `--table nat`, as getopt_long reads them. */
 function expand(args: readonly string[]): string[] {
   const out: string[] = [];
+  // The argument of an option that takes one is taken whole, even when it starts with "-" (`-N -bad`).
+  let argument = false;
   for (const a of args) {
+    if (argument) { out.push(a); argument = false; continue; }
     const long = /^(--[a-z-]+)=(.*)$/.exec(a);
     if (long) { out.push(long[1]!, long[2]!); continue; }
-    if (!/^-[A-Za-z]{2,}/.test(a)) { out.push(a); continue; }
+    if (!/^-[A-Za-z]{2,}/.test(a)) {
+      out.push(a);
+      argument = /^-[A-Za-z]$/.test(a) && WITH_ARG.has(a[1]!);
+      continue;
+    }
     for (let i = 1; i < a.length; i++) {
       out.push(`-${a[i]}`);
-      if (WITH_ARG.has(a[i]!) && i + 1 < a.length) { out.push(a.slice(i + 1)); break; }
+      if (WITH_ARG.has(a[i]!)) {
+        if (i + 1 < a.length) out.push(a.slice(i + 1));
+        else argument = true;
+        break;
+      }
     }
   }
   return out;
@@ -129,15 +137,15 @@ function parse(argv: readonly string[]): Parsed | Output {
     if (a === '!') { negate = true; continue; }
     const neg = negate;
     negate = false;
-    if (neg && !['-d', '--destination', '--dst'].includes(a)) {
-      if (['-s', '--source', '--src', '-i', '--in-interface', '-o', '--out-interface', '-p', '--protocol', '--dport', '--destination-port'].includes(a)) return notModelled(`"! ${a}" (of the negations, only ! -d is)`);
+    if (neg && !['-d', '--destination', '--dst', '-s', '--source', '--src'].includes(a)) {
+      if (['-i', '--in-interface', '-o', '--out-interface', '-p', '--protocol', '--dport', '--destination-port'].includes(a)) return notModelled(`"! ${a}" (of the negations, ! -s and ! -d are)`);
       return usage(`unknown option "${a}"`);
     }
     const cmd = COMMANDS[a];
     if (cmd !== undefined) {
       if (command !== null) return usage(`Cannot use -${cmd} with -${command}`);
       command = cmd;
-      if (cmd === 'L' || cmd === 'S' || cmd === 'F') chain = optional();
+      if (cmd === 'L' || cmd === 'S' || cmd === 'F' || cmd === 'X') chain = optional();
       else {
         const c = value();
         if (isOutput(c)) return c;
@@ -169,7 +177,8 @@ function parse(argv: readonly string[]): Parsed | Output {
         if (isOutput(v)) return v;
         const p = prefix(v);
         if (isOutput(p)) return p;
-        const key = a.startsWith('-s') || a.startsWith('--s') ? 'src' : neg ? 'notDst' : 'dst';
+        const source = a.startsWith('-s') || a.startsWith('--s');
+        const key = source ? (neg ? 'notSrc' : 'src') : neg ? 'notDst' : 'dst';
         if (p === null && neg) return notModelled(`"! ${a} ${v}" (a rule that matches no address)`);
         if (p !== null) rule[key] = p;
         continue;
@@ -193,9 +202,9 @@ function parse(argv: readonly string[]): Parsed | Output {
       case '-m': case '--match': {
         const v = value();
         if (isOutput(v)) return v;
-        if (v === 'comment' || ((v === 'tcp' || v === 'udp') && rule['protocol'] === v)) { loaded.add(v); continue; }
+        if (v === 'comment' || v === 'mark' || ((v === 'tcp' || v === 'udp') && rule['protocol'] === v)) { loaded.add(v); continue; }
         if (v === 'tcp' || v === 'udp') return notModelled(`-m ${v} without -p ${v} before it (write -p ${v} -m ${v} --dport N)`);
-        return notModelled(`-m ${v} (of the match extensions, comment, tcp and udp are)`);
+        return notModelled(`-m ${v} (of the match extensions, comment, mark, tcp and udp are)`);
       }
       case '--dport': case '--destination-port': {
         if (!loaded.has('tcp') && !loaded.has('udp')) return usage(`unknown option "${a}"`);
@@ -205,6 +214,15 @@ function parse(argv: readonly string[]): Parsed | Output {
         const port = /^\d+$/.test(v) ? Number(v) : servicePort(proto, v);
         if (port === null || port > 65535) return usage(`invalid port/service \`${v}' specified`);
         rule['dport'] = port;
+        continue;
+      }
+      case '--mark': {
+        if (!loaded.has('mark')) return usage(`unknown option "${a}"`);
+        const v = value();
+        if (isOutput(v)) return v;
+        const m = /^(0x[0-9a-f]+|\d+)(?:\/(0x[0-9a-f]+|\d+))?$/i.exec(v);
+        if (!m || Number(m[1]) > 0xffffffff || (m[2] !== undefined && Number(m[2]) > 0xffffffff)) return usage(`Bad MARK value "${v}"`);
+        rule['mark'] = v;
         continue;
       }
       case '--comment': {
@@ -218,10 +236,11 @@ function parse(argv: readonly string[]): Parsed | Output {
       case '-j': case '--jump': {
         const v = value();
         if (isOutput(v)) return v;
-        if (OTHER_TARGETS.includes(v)) return notModelled(`-j ${v} (of the targets, ACCEPT, DROP, REJECT, MASQUERADE, SNAT and DNAT are)`);
-        if (!(TARGETS as readonly string[]).includes(v)) return usage(`Chain '${v}' does not exist`);
+        if (OTHER_TARGETS.includes(v)) return notModelled(`-j ${v} (of the targets, ACCEPT, DROP, REJECT, MASQUERADE, SNAT, DNAT, RETURN and a chain of your own are)`);
         target = v;
-        rule['target'] = v;
+        // Any other name is a chain to jump to: whether the table has it is known once the namespace is.
+        if ((TARGETS as readonly string[]).includes(v)) rule['target'] = v;
+        else { rule['target'] = 'JUMP'; rule['jump'] = v; }
         continue;
       }
       case '--to-source': case '--to-destination': {
@@ -259,7 +278,7 @@ function parse(argv: readonly string[]): Parsed | Output {
 }
 
 /** The rule as the model's action takes it. */
-function spec(table: Table, chain: NfChain, r: Parsed['rule']): RuleSpec {
+function spec(table: Table, chain: string, r: Parsed['rule']): RuleSpec {
   return { ...(r as unknown as RuleSpec), table, chain };
 }
 
@@ -267,11 +286,18 @@ function spec(table: Table, chain: NfChain, r: Parsed['rule']): RuleSpec {
 function specOf(r: NfRule): RuleSpec {
   return {
     table: r.table, chain: r.chain, target: r.target,
-    ...(r.src ? { src: formatCidr(r.src) } : {}), ...(r.dst ? { dst: formatCidr(r.dst) } : {}), ...(r.notDst ? { notDst: formatCidr(r.notDst) } : {}),
+    ...(r.src ? { src: formatCidr(r.src) } : {}), ...(r.notSrc ? { notSrc: formatCidr(r.notSrc) } : {}),
+    ...(r.dst ? { dst: formatCidr(r.dst) } : {}), ...(r.notDst ? { notDst: formatCidr(r.notDst) } : {}),
     ...(r.inIf !== null ? { inIf: r.inIf } : {}), ...(r.outIf !== null ? { outIf: r.outIf } : {}),
     ...(r.protocol !== null ? { protocol: r.protocol } : {}), ...(r.dport !== null ? { dport: r.dport } : {}),
+    ...(r.mark ? { mark: markText(r.mark) } : {}), ...(r.jump !== null ? { jump: r.jump } : {}),
     ...(r.to !== null ? { to: formatIpv4(r.to) } : {}), ...(r.comment !== null ? { comment: r.comment } : {}),
   };
+}
+
+/** A mark match as iptables prints it: `0x1`, or `0x4000/0x4000` when the mask is not all ones. */
+function markText(m: NonNullable<NfRule['mark']>): string {
+  return `0x${m.value.toString(16)}${m.mask === 0xffffffff ? '' : `/0x${m.mask.toString(16)}`}`;
 }
 
 function sameRule(a: RuleSpec, b: RuleSpec): boolean {
@@ -279,7 +305,13 @@ function sameRule(a: RuleSpec, b: RuleSpec): boolean {
   return key(a) === key(b);
 }
 
-const chainRules = (ns: NetNs, table: Table, chain: NfChain): NfRule[] => ns.rules.filter((r) => r.table === table && r.chain === chain);
+const chainRules = (ns: NetNs, table: Table, chain: string): NfRule[] => ns.rules.filter((r) => r.table === table && r.chain === chain);
+
+/** The namespace's own chains of `table` as iptables lists them (nf_tables: by name, after the built-in ones). */
+const ownSorted = (ns: NetNs, table: Table): string[] => ownChains(ns, table).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+/** How many rules of `table` jump to `chain` (`Chain NAME (N references)`). */
+const references = (ns: NetNs, table: Table, chain: string): number => ns.rules.filter((r) => r.table === table && r.target === 'JUMP' && r.jump === chain).length;
 
 /** A prefix as `iptables -L` shows it: /32 without its length; with `-n` or without, podnet has no DNS to ask. */
 function listAddr(c: NfRule['src'], numeric: boolean): string {
@@ -291,8 +323,10 @@ function listAddr(c: NfRule['src'], numeric: boolean): string {
 function listLine(r: NfRule, num: number | null, numeric: boolean): string {
   const prot = r.protocol === null ? (numeric ? '0' : 'all') : numeric ? String(PROTO_NUMBER[r.protocol]) : r.protocol;
   const dst = r.notDst ? `!${listAddr(r.notDst, numeric)}` : ` ${listAddr(r.dst, numeric)}`;
-  let line = `${num === null ? '' : `${String(num).padEnd(4)} `}${r.target.padEnd(9)}  ${prot.padEnd(5)}-- ${` ${listAddr(r.src, numeric)}`.padEnd(20)} ${dst.padEnd(20)} `;
+  const src = r.notSrc ? `!${listAddr(r.notSrc, numeric)}` : ` ${listAddr(r.src, numeric)}`;
+  let line = `${num === null ? '' : `${String(num).padEnd(4)} `}${(r.jump ?? r.target).padEnd(9)}  ${prot.padEnd(5)}-- ${src.padEnd(20)} ${dst.padEnd(20)} `;
   if (r.dport !== null && (r.protocol === 'tcp' || r.protocol === 'udp')) line += ` ${r.protocol} dpt:${numeric ? r.dport : serviceName(r.protocol, r.dport)}`;
+  if (r.mark) line += ` mark match ${markText(r.mark)}`;
   if (r.comment !== null) line += ` /* ${r.comment} */`;
   if (r.target === 'REJECT') line += ' reject-with icmp-port-unreachable';
   if ((r.target === 'SNAT' || r.target === 'DNAT') && r.to !== null) line += ` to:${formatIpv4(r.to)}`;
@@ -308,42 +342,65 @@ function saveString(s: string): string {
 function saveLine(r: NfRule): string {
   const parts = ['-A', r.chain];
   if (r.src) parts.push('-s', formatCidr(r.src));
+  if (r.notSrc) parts.push('!', '-s', formatCidr(r.notSrc));
   if (r.dst) parts.push('-d', formatCidr(r.dst));
   if (r.notDst) parts.push('!', '-d', formatCidr(r.notDst));
   if (r.inIf !== null) parts.push('-i', r.inIf);
   if (r.outIf !== null) parts.push('-o', r.outIf);
   if (r.protocol !== null) parts.push('-p', r.protocol);
   if (r.dport !== null && (r.protocol === 'tcp' || r.protocol === 'udp')) parts.push('-m', r.protocol, '--dport', String(r.dport));
+  if (r.mark) parts.push('-m', 'mark', '--mark', markText(r.mark));
   if (r.comment !== null) parts.push('-m', 'comment', '--comment', saveString(r.comment));
-  parts.push('-j', r.target);
+  parts.push('-j', r.jump ?? r.target);
   if (r.target === 'REJECT') parts.push('--reject-with', 'icmp-port-unreachable');
   if (r.target === 'SNAT' && r.to !== null) parts.push('--to-source', formatIpv4(r.to));
   if (r.target === 'DNAT' && r.to !== null) parts.push('--to-destination', formatIpv4(r.to));
   return parts.join(' ');
 }
 
-/** Whether the kernel takes `target` in this table and chain (RULE_APPEND failed (Invalid argument) otherwise, measured). */
-function kernelAccepts(table: Table, chain: NfChain, target: string): boolean {
+/**
+ * Whether the kernel takes `target` in this table and chain (RULE_APPEND failed (Invalid argument) otherwise,
+ * measured). In a chain of one's own, a nat target is judged by the hooks that reach it (core's rule actions).
+ */
+function kernelAccepts(table: Table, chain: string, target: string): boolean {
+  if (target === 'RETURN' || target === 'JUMP') return true;
   if (table === 'filter') return target === 'ACCEPT' || target === 'DROP' || target === 'REJECT';
   if (target === 'ACCEPT') return true;
+  if (!(CHAINS.nat as readonly string[]).includes(chain)) return target === 'MASQUERADE' || target === 'SNAT' || target === 'DNAT';
   if (target === 'MASQUERADE' || target === 'SNAT') return chain === 'POSTROUTING' || (target === 'SNAT' && chain === 'INPUT');
   if (target === 'DNAT') return chain === 'PREROUTING' || chain === 'OUTPUT';
   return false;
 }
 
-/** Turns a model error from the rule actions into what iptables prints. */
+/**
+ * Turns a model error from the rule and chain actions into what iptables prints: the kernel's refusals
+ * (`V:  RULE_APPEND failed …`, `CHAIN_DEL failed …`) exit 4, iptables' own checks of the command line
+ * (`V: …`) 2 with the usage hint, the others (`iptables: …`) 1.
+ */
 function ruleError(e: unknown): Output {
   if (!isPodnetError(e)) throw e;
-  if (e.message.startsWith('iptables: ')) return err(`${e.message}.`, 1);
+  if (e.message.startsWith(`${V}:  `)) return err(e.message, 4);
+  if (e.message.startsWith(`${V}: `)) return err(`${e.message}\n${TRY}`, 2);
+  if (e.message.startsWith('iptables: ')) return err(e.message.endsWith('.') ? e.message : `${e.message}.`, 1);
   return usage(e.message);
+}
+
+/** Applies `actions` as one change, or prints what iptables would have for the error it met. */
+function change(ctx: Ctx, actions: Action | readonly Action[], line: string): Output {
+  try {
+    ctx.sim.apply(actions as Action[], line);
+    return ok();
+  } catch (e) {
+    return ruleError(e);
+  }
 }
 
 /**
  * `iptables [-t nat|filter] -L [CHAIN] [-n] [--line-numbers] | -S [CHAIN] | -A|-C CHAIN RULE | -I CHAIN [N] RULE |
- * -D CHAIN RULE | -D CHAIN N | -F [CHAIN]` in the namespace of `ctx`, as iptables v1.8.9 (nf_tables) prints
- * and refuses them. `admin`: the shell holds CAP_NET_ADMIN (without it the kernel refuses even a listing).
- * Rules go through the model's `rule.append`, `rule.insert` and `rule.del` actions, so the next packet meets
- * them. What podnet does not model (custom chains, policies, counters, other matches and targets) is refused.
+ * -D CHAIN RULE | -D CHAIN N | -F [CHAIN] | -N CHAIN | -X [CHAIN]` in the namespace of `ctx`, as iptables v1.8.9
+ * (nf_tables) prints and refuses them. `admin`: the shell holds CAP_NET_ADMIN (without it the kernel refuses
+ * even a listing). Rules and chains go through the model's `rule.*` and `chain.*` actions, so the next packet
+ * meets them. What podnet does not model (policies, counters, renaming, other matches and targets) is refused.
  */
 export function iptables(ctx: Ctx, args: readonly string[], admin: boolean): Output {
   if (!admin) return denied('iptables');
@@ -355,53 +412,57 @@ export function iptables(ctx: Ctx, args: readonly string[], admin: boolean): Out
   }
   const table: Table = p.table;
   const ns = getNs(ctx.sim.state, ctx.ns!);
-  const chains = CHAINS[table];
-  if (p.chain !== null && !(chains as readonly string[]).includes(p.chain)) {
-    if (p.command === 'L' || p.command === 'S') return err(`${V}: chain \`${p.chain}' in table \`${table}' is incompatible, use 'nft' tool.\n${CHAIN_NOTE}`, 1);
-    return err(`iptables: No chain/target/match by that name.\n${CHAIN_NOTE}`, 1);
+  const base = CHAINS[table] as readonly string[];
+  const own = ownSorted(ns, table);
+  const line = `${ctx.ns}: iptables ${args.join(' ')}`;
+  if (p.command === 'N') return change(ctx, { op: 'chain.new', ns: ns.id, table, chain: p.chain! }, line);
+  if (p.command === 'X') {
+    // Without a name, every chain of one's own, in one transaction: one busy chain and none goes (measured).
+    const gone = p.chain === null ? own : [p.chain];
+    if (gone.length === 0) return ok();
+    return change(ctx, gone.map((chain): Action => ({ op: 'chain.del', ns: ns.id, table, chain })), line);
   }
-  const listed = p.chain === null ? chains : [p.chain as NfChain];
+  if (p.chain !== null && !base.includes(p.chain) && !own.includes(p.chain)) {
+    if (p.command === 'L' || p.command === 'S') return err(`${V}: chain \`${p.chain}' in table \`${table}' is incompatible, use 'nft' tool.`, 1);
+    return err('iptables: No chain/target/match by that name.', 1);
+  }
+  // Built-in chains in the table's order, then one's own by name, as nf_tables lists them.
+  const listed = p.chain === null ? [...base, ...own] : [p.chain];
   if (p.command === 'L') {
     const header = `${p.lineNumbers ? 'num  ' : ''}target     prot opt source               destination         `;
-    return ok(listed.map((c) => [`Chain ${c} (policy ACCEPT)`, header, ...chainRules(ns, table, c).map((r, i) => listLine(r, p.lineNumbers ? i + 1 : null, p.numeric))].join('\n')).join('\n\n') + '\n');
+    const title = (c: string): string => (base.includes(c) ? `Chain ${c} (policy ACCEPT)` : `Chain ${c} (${references(ns, table, c)} references)`);
+    return ok(listed.map((c) => [title(c), header, ...chainRules(ns, table, c).map((r, i) => listLine(r, p.lineNumbers ? i + 1 : null, p.numeric))].join('\n')).join('\n\n') + '\n');
   }
   if (p.command === 'S') {
-    return ok([...listed.map((c) => `-P ${c} ACCEPT`), ...listed.flatMap((c) => chainRules(ns, table, c).map(saveLine))].map((l) => `${l}\n`).join(''));
+    const heads = listed.map((c) => (base.includes(c) ? `-P ${c} ACCEPT` : `-N ${c}`));
+    return ok([...heads, ...listed.flatMap((c) => chainRules(ns, table, c).map(saveLine))].map((l) => `${l}\n`).join(''));
   }
-  const line = `${ctx.ns}: iptables ${args.join(' ')}`;
   if (p.command === 'F') {
-    const gone = listed.flatMap((c) => chainRules(ns, table, c)).map((r): Action => ({ op: 'rule.del', ns: ns.id, rule: specOf(r) }));
-    if (gone.length) ctx.sim.apply(gone, line);
-    return ok();
+    const flushed = listed.filter((c) => chainRules(ns, table, c).length > 0);
+    return flushed.length === 0 ? ok() : change(ctx, flushed.map((chain): Action => ({ op: 'chain.flush', ns: ns.id, table, chain })), line);
   }
-  const chain = p.chain as NfChain;
+  const chain = p.chain!;
   const rules = chainRules(ns, table, chain);
   if (p.command === 'D' && p.number !== null) {
     const r = rules[p.number - 1];
     if (r === undefined) return err('iptables: Index of deletion too big.', 1);
-    ctx.sim.apply({ op: 'rule.del', ns: ns.id, rule: specOf(r) }, line);
-    return ok();
+    return change(ctx, { op: 'rule.del', ns: ns.id, rule: specOf(r) }, line);
   }
   if (p.command === 'I' && p.number !== null && p.number > rules.length + 1) return err('iptables: Index of insertion too big.', 1);
   if ((chain === 'PREROUTING' || chain === 'INPUT') && p.rule['outIf'] !== undefined) return usage(`Can't use -o with ${chain}`, true);
   if ((chain === 'POSTROUTING' || chain === 'OUTPUT') && p.rule['inIf'] !== undefined) return usage(`Can't use -i with ${chain}`, true);
   if (!p.hasTarget) return notModelled('a rule without -j (it would only count packets, and podnet keeps no counters)');
   const rule = spec(table, chain, p.rule);
+  if (rule.target === 'JUMP' && !own.includes(rule.jump!)) return usage(`Chain '${rule.jump!}' does not exist`);
   if (p.command === 'C' || p.command === 'D') {
     // A rule matches when every match, the target and its options are the same (the comment too).
     if (!rules.some((r) => sameRule(specOf(r), rule))) return err('iptables: Bad rule (does a matching rule exist in that chain?).', 1);
-    if (p.command === 'D') ctx.sim.apply({ op: 'rule.del', ns: ns.id, rule }, line);
-    return ok();
+    return p.command === 'D' ? change(ctx, { op: 'rule.del', ns: ns.id, rule }, line) : ok();
   }
   const verb = p.command === 'A' ? 'APPEND' : 'INSERT';
   if (!kernelAccepts(table, chain, rule.target)) return err(`${V}:  RULE_${verb} failed (Invalid argument): rule in chain ${chain}`, 4);
   if (table === 'nat' && (chain === 'INPUT' || chain === 'OUTPUT')) return notModelled(`the nat table's ${chain} chain (podnet translates in PREROUTING and POSTROUTING; the chain lists empty)`);
-  try {
-    ctx.sim.apply(p.command === 'A' ? { op: 'rule.append', ns: ns.id, rule } : { op: 'rule.insert', ns: ns.id, rule, ...(p.number === null ? {} : { position: p.number }) }, line);
-    return ok();
-  } catch (e) {
-    return ruleError(e);
-  }
+  return change(ctx, p.command === 'A' ? { op: 'rule.append', ns: ns.id, rule } : { op: 'rule.insert', ns: ns.id, rule, ...(p.number === null ? {} : { position: p.number }) }, line);
 }
 
 /**
@@ -430,11 +491,15 @@ export function iptablesSave(ctx: Ctx, args: readonly string[], admin: boolean, 
   }
   const ns = getNs(ctx.sim.state, ctx.ns!);
   const node = ns.id.startsWith('node/');
-  const tables = (['filter', 'nat'] as const).filter((t) => (only === null || only === t) && (node || ns.rules.some((r) => r.table === t)));
-  return ok(tables.map((t) => [
-    `# Generated by iptables-save v1.8.9 (nf_tables) on ${date}`, `*${t}`,
-    ...CHAINS[t].map((c) => `:${c} ACCEPT [0:0]`),
-    ...CHAINS[t].flatMap((c) => chainRules(ns, t, c).map(saveLine)),
-    'COMMIT', `# Completed on ${date}`,
-  ].map((l) => `${l}\n`).join('')).join(''));
+  const tables = (['filter', 'nat'] as const).filter((t) => (only === null || only === t) && (node || ns.rules.some((r) => r.table === t) || ownChains(ns, t).length > 0));
+  return ok(tables.map((t) => {
+    const own = ownSorted(ns, t);
+    return [
+      `# Generated by iptables-save v1.8.9 (nf_tables) on ${date}`, `*${t}`,
+      ...CHAINS[t].map((c) => `:${c} ACCEPT [0:0]`),
+      ...own.map((c) => `:${c} - [0:0]`),
+      ...[...CHAINS[t], ...own].flatMap((c) => chainRules(ns, t, c).map(saveLine)),
+      'COMMIT', `# Completed on ${date}`,
+    ].map((l) => `${l}\n`).join('');
+  }).join(''));
 }

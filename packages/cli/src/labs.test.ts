@@ -33,7 +33,7 @@ describe('labs: check probes the cluster, not the words typed', () => {
     expect(after.stdout).toMatch(/Lab 2 solved\.\n$/);
   });
 
-  it('2. deleting the override leaves node-1 with no route to node-3\'s pods, as on a real node; a detour through node-2 counts', () => {
+  it('2. deleting the override leaves node-1 with no route to node-3\'s pods, as on a real node; a detour through node-2 is masqueraded there', () => {
     // The fault's `ip route replace` took the place of flannel's route (the kernel keeps one route per prefix
     // and metric), so `ip route del` leaves none: flanneld's VXLAN backend puts routes back only on subnet
     // events, not by polling.
@@ -41,9 +41,13 @@ describe('labs: check probes the cluster, not the words typed', () => {
     expect(del.s.run('ip route').stdout).not.toContain('10.244.3.0/24');
     expect(del.after.status).not.toBe(0);
     expect(del.after.stdout).toContain('FAIL pod-a (node-1) → pod-e 10.244.3.2 (node-3)');
-    // Via node-2's VTEP: node-2 decapsulates and forwards to node-3 (ip_forward = 1), as Linux would.
+    // Via node-2's VTEP: node-2 decapsulates and forwards to node-3 (ip_forward = 1), as Linux would. But
+    // flanneld's FLANNEL-POSTRTG on node-2 RETURNs only traffic from or to node-2's own lease: pod-a's packet
+    // to pod-e is neither, and its MASQUERADE rewrites the source to node-2's flannel.1 address.
     const detour = solve(2, ['kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin', 'ip route replace 10.244.3.0/24 via 10.244.2.0 dev flannel.1 onlink', 'exit']);
-    expect(detour.after.status).toBe(0);
+    expect(detour.after.status).toBe(1);
+    expect(detour.after.stdout).toContain('ok   pod-a (node-1) → pod-e 10.244.3.2 (node-3): reply');
+    expect(detour.after.stdout).toContain('FAIL [no-nat] a packet from pod IP 10.244.1.4 to pod IP 10.244.3.2 carries source 10.244.2.0 at node/node-2 flannel.1');
     expect(detour.s.run('kubectl exec pod-a -- traceroute -n 10.244.3.2').stdout).toBe('traceroute to 10.244.3.2 (10.244.3.2), 30 hops max, 60 byte packets\n 1  10.244.1.1\n 2  10.244.2.0\n 3  10.244.3.0\n 4  10.244.3.2\n');
   });
 

@@ -192,6 +192,12 @@ export class Session implements KubectlHost {
     return { stdout: stdin, stderr, status: last.status };
   }
 
+  /** The iptables chains of the terminal's namespace's own (flanneld's on a node), for completion. */
+  #ownChains(): string[] {
+    const id = this.#nsOf(this.#stack.at(-1)!);
+    return id === null ? [] : (getNs(this.#sim.state, id).nfChains).map((c) => c.slice(c.indexOf(' ') + 1));
+  }
+
   #nsOf(frame: Frame): NsId | null {
     if (frame.netns) return frame.netns.id;
     const p = frame.place;
@@ -574,7 +580,9 @@ export class Session implements KubectlHost {
       ...this.#sim.pods().filter((x) => x.ip !== null).map((x) => `${x.ip! >>> 24}.${(x.ip! >>> 16) & 255}.${(x.ip! >>> 8) & 255}.${x.ip! & 255}`),
     ];
     const ipWords = ['link', 'addr', 'route', 'neigh', 'netns', 'show', 'type', 'veth', 'set', 'add', 'del', 'dev', 'up', 'down', 'mtu', 'via'];
-    const iptablesWords = ['-t', 'nat', 'filter', '-L', '-S', '-A', '-I', '-D', '-C', '-F', '-n', '--line-numbers', 'INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING', '-s', '-d', '-i', '-o', '-p', 'tcp', 'udp', 'icmp', '--dport', '-j', 'ACCEPT', 'DROP', 'REJECT', 'MASQUERADE', 'SNAT', 'DNAT', '--to-source', '--to-destination'];
+    const iptablesWords = ['-t', 'nat', 'filter', '-L', '-S', '-A', '-I', '-D', '-C', '-F', '-N', '-X', '-n', '--line-numbers', 'INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING', '-s', '-d', '-i', '-o', '-p', 'tcp', 'udp', 'icmp', '--dport', '-m', 'mark', '--mark', 'comment', '--comment', '-j', 'ACCEPT', 'DROP', 'REJECT', 'MASQUERADE', 'SNAT', 'DNAT', 'RETURN', '--to-source', '--to-destination',
+      // The chains of the namespace's own (flanneld's on a node).
+      ...this.#ownChains()];
     const pool = first ? commands : words[0] === 'kubectl' ? [...kubectlWords, ...names] : words[0] === 'ip' || words[0] === 'bridge' ? [...ipWords, 'fdb', ...names]
       : words[0] === 'iptables' || words[0] === 'iptables-save' ? [...iptablesWords, ...names] : names;
     return [...new Set(pool)].filter((c) => c.startsWith(last)).sort();

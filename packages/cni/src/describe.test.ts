@@ -18,8 +18,19 @@ describe('actions printed as the commands a person would type', () => {
       `[every node but node-1] ip neigh replace 10.244.1.0 lladdr ${vtepMac('node-1')} dev flannel.1 nud permanent`,
       `[every node but node-1] bridge fdb append ${vtepMac('node-1')} dev flannel.1 dst 192.168.1.11 self permanent`,
       "[node-1] # install every other node's flannel entries (routes, neighbours, FDB) here",
-      '[node-1] iptables -t nat -A POSTROUTING -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq: pod to pod is not masqueraded" -j ACCEPT',
-      '[node-1] iptables -t nat -A POSTROUTING -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq: pods to the outside" -j MASQUERADE',
+      // flanneld's trafficmngr/iptables: masqRules (--ip-masq) and forwardRules (--iptables-forward-rules).
+      '[node-1] iptables -t nat -N FLANNEL-POSTRTG',
+      '[node-1] iptables -t nat -A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG',
+      '[node-1] iptables -t nat -A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN',
+      '[node-1] iptables -t nat -A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN',
+      '[node-1] iptables -t nat -A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN',
+      '[node-1] iptables -t nat -A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN',
+      '[node-1] iptables -t nat -A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE',
+      '[node-1] iptables -t nat -A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE',
+      '[node-1] iptables -t filter -N FLANNEL-FWD',
+      '[node-1] iptables -t filter -A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD',
+      '[node-1] iptables -t filter -A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT',
+      '[node-1] iptables -t filter -A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT',
     ]);
   });
 

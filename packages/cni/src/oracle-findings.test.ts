@@ -209,7 +209,8 @@ describe('faults the oracle applies after the build (kernel-oracle src/faults.ts
     // DF set (mtu = 1450)` from the kernel (net/ipv4/ip_forward.c: ip_exceeds_mtu → icmp_send, then
     // NF_HOOK(FORWARD)); podnet dropped it in FORWARD first, silently.
     const sim = simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'broken', mistake: 'mtuMismatch' } });
-    sim.apply({ op: 'rule.append', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', target: 'DROP' } });
+    // Inserted: appended, it would come after flanneld's FLANNEL-FWD, which ACCEPTs the pods' traffic first.
+    sim.apply({ op: 'rule.insert', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', target: 'DROP' } });
     const podC = formatIpv4(sim.pod('pod-c').ip!);
     expect(sim.ping('pod-a', podC, { size: 1472, df: true }).lines).toContain('From 10.244.1.1 icmp_seq=1 Frag needed and DF set (mtu = 1450)');
     // What fits is forwarded, and dropped by the rule.
@@ -549,13 +550,18 @@ describe('br_netfilter: IPv4 frames bridged between two ports of cni0 pass iptab
     expect(sim.node('node-1').host.sysctl.bridgeNfCallIptables).toBe(false);
   });
 
-  it('iptables -A FORWARD -j DROP on a node cuts two of its pods apart; with bridge-nf-call-iptables=0 they meet again', () => {
+  it('iptables -I FORWARD -j DROP on a node cuts two of its pods apart; with bridge-nf-call-iptables=0 they meet again', () => {
     // Measured: `ping -c1 10.244.1.3` from bn29-a got a reply; after `iptables -A FORWARD -j DROP` in bn29-n
-    // none (`iptables -L FORWARD -v -x`: `1 84 DROP`); after `sysctl -w net.bridge.bridge-nf-call-iptables=0`
-    // a reply again. podnet answered all three.
+    // (no flanneld chains there) none (`iptables -L FORWARD -v -x`: `1 84 DROP`); after `sysctl -w
+    // net.bridge.bridge-nf-call-iptables=0` a reply again. podnet answered all three.
     const sim = simulatorFromSpec(seedLabSpec());
     expect(sim.ping('pod-a', '10.244.1.5').ok).toBe(true);
+    // Appended, the DROP comes after flanneld's jump to FLANNEL-FWD, whose ACCEPT of the pod CIDR decides first
+    // (measured, pnkr30: `-A FORWARD -j FLANNEL-FWD`, `-A FLANNEL-FWD -s 10.244.0.0/16 -j ACCEPT`, then
+    // `-A FORWARD -j DROP`: the ping still got its reply).
     sim.apply({ op: 'rule.append', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', target: 'DROP' } });
+    expect(sim.ping('pod-a', '10.244.1.5').ok).toBe(true);
+    sim.apply({ op: 'rule.insert', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', target: 'DROP' } });
     const cut = sim.ping('pod-a', '10.244.1.5');
     expect(cut.ok).toBe(false);
     expect(cut.traces[0]!.disposition).toBe('filtered');
@@ -570,8 +576,9 @@ describe('br_netfilter: IPv4 frames bridged between two ports of cni0 pass iptab
     // `-i cni0 -o vethbn29-b`, `-i vethbn29-a -o cni0` and `-i vethbn29-a -o vethbn29-b` counted nothing.
     const sim = simulatorFromSpec(seedLabSpec());
     const port = Object.values(sim.node('node-1').host.links).find((l) => l.master === 'cni0')!.name;
-    sim.apply({ op: 'rule.append', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', inIf: port, target: 'DROP' } });
-    sim.apply({ op: 'rule.append', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', outIf: port, target: 'DROP' } });
+    // Inserted, ahead of flanneld's FLANNEL-FWD (which would ACCEPT the frame before an appended rule).
+    sim.apply({ op: 'rule.insert', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', inIf: port, target: 'DROP' } });
+    sim.apply({ op: 'rule.insert', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', outIf: port, target: 'DROP' } });
     expect(sim.ping('pod-a', '10.244.1.5').ok).toBe(true);
     sim.apply({ op: 'rule.insert', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', inIf: 'cni0', outIf: 'cni0', protocol: 'icmp', target: 'REJECT' } });
     // Measured: `iptables -A FORWARD -p icmp -j REJECT` → `From 10.244.1.1 icmp_seq=1 Destination Port Unreachable`.

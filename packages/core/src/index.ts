@@ -26,9 +26,9 @@ export {
 export type { NsLocation } from './model/lookup.js';
 export { findNode, findNs, findPod, getNode, getNs, getPod, hostNsId, locateNs, podKeyOf, podNsId, UNDERLAY_NS } from './model/lookup.js';
 export type { Action, IpRuleSpec, RouteSpec, RuleSpec, VpcAssign } from './ops/actions.js';
-export { applyActions, checkIfName, fabricKey, fabricLookup, TC_PROGRAMS } from './ops/actions.js';
+export { applyActions, checkIfName, fabricKey, fabricLookup, NF_BASE_CHAINS, ownChains, TC_PROGRAMS } from './ops/actions.js';
 export type { LookupOptions, RefusedRoute } from './ops/routing.js';
-export { allRoutes, isLocalAddress, kernelRoutes, lookupRouteIn, refusedPeerRouteFor, refusedPeerRoutes, selectSource } from './ops/routing.js';
+export { allRoutes, isLocalAddress, kernelRoutes, lookupRouteIn, nexthopKey, refusedPeerRouteFor, refusedPeerRoutes, selectSource } from './ops/routing.js';
 export type { IpOptions } from './dataplane/build.js';
 export { icmpEcho, ipv4, tcpSyn, udpPacket } from './dataplane/build.js';
 export type { SendOptions, SendResult } from './dataplane/engine.js';
@@ -43,7 +43,7 @@ export { createSimulator, diffScope, seededRandom, Simulator } from './sim/simul
 export type { Shards } from './util/shards.js';
 export { shardGet, shardKeys, shardSize, shardValues } from './util/shards.js';
 export * from './wire/index.js';
-export { bridgeFdb, formatRoute, hasCarrier, ipNeigh, ipRoute, ipRule } from './query/render.js';
+export { bridgeFdb, formatRoute, hasCarrier, ipNeigh, ipRoute, ipRule, peerEntries } from './query/render.js';
 export { setFreezing } from './util/immer.js';
 export type { Command, DescribeOptions, PeerEntrySpec } from './ops/describe.js';
 export { describeAction, nsLabel, peerEntryCommands } from './ops/describe.js';

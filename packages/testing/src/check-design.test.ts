@@ -99,7 +99,8 @@ function droppingUdp(): CniDesign {
     ...f, name: 'flannel-dropping-udp',
     nodeAdded: (s, n) => {
       const r = f.nodeAdded(s, n);
-      return { ...r, actions: [...r.actions, { op: 'rule.append', ns: `node/${n.name}`, rule: { table: 'filter', chain: 'FORWARD', protocol: 'udp', target: 'DROP' } }] };
+      // Inserted: appended, it would come after flanneld's FLANNEL-FWD, which ACCEPTs the pods' traffic.
+      return { ...r, actions: [...r.actions, { op: 'rule.insert', ns: `node/${n.name}`, rule: { table: 'filter', chain: 'FORWARD', protocol: 'udp', target: 'DROP' } }] };
     },
   };
 }
@@ -212,13 +213,13 @@ describe('a design that throws', () => {
     if (r.ok) throw new Error('not caught');
     expect(r.counterexample.kind).toBe('error');
     expect(r.counterexample.events).toEqual(['addNode node-1 (rack-a) → threw']);
-    expect(r.counterexample.explanation).toBe('INVALID_GATEWAY: nodeAdded for node-1: action 9 of 9 (route.add in node/node-1) was refused: Error: Nexthop has invalid gateway (172.16.0.1 is not on a subnet of any device in node/node-1)\nhint: A gateway must be reachable on the link: on a directly connected subnet, or add "onlink".');
+    expect(r.counterexample.explanation).toBe('INVALID_GATEWAY: nodeAdded for node-1: action 19 of 19 (route.add in node/node-1) was refused: Error: Nexthop has invalid gateway (172.16.0.1 is not on a subnet of any device in node/node-1)\nhint: A gateway must be reachable on the link: on a directly connected subnet, or add "onlink".');
     expect(r.toString().split('\n').slice(0, 5)).toEqual([
       'flannel-off-link-route breaks the network model (found after 2 runs, shrunk to 1 event)',
       'cluster: pod CIDR 10.0.0.0/16, /24 per node, underlay rack-a 192.168.1.0/24',
       'events:',
       '  1. addNode node-1 (rack-a) → threw',
-      'broken: error: INVALID_GATEWAY: nodeAdded for node-1: action 9 of 9 (route.add in node/node-1) was refused: Error: Nexthop has invalid gateway (172.16.0.1 is not on a subnet of any device in node/node-1)',
+      'broken: error: INVALID_GATEWAY: nodeAdded for node-1: action 19 of 19 (route.add in node/node-1) was refused: Error: Nexthop has invalid gateway (172.16.0.1 is not on a subnet of any device in node/node-1)',
     ]);
   });
 

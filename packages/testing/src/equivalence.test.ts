@@ -48,7 +48,11 @@ function joinDropsOldestLease(): CniDesign {
  * the fast-path audit takes from the engine's note of namespaces visited.
  */
 function hubAndSpoke(): CniDesign {
-  return hostGwJoining('flannel-hub-and-spoke', (actions, others) => actions.map((a) => (a.op === 'peerset.attach' && others[0] ? { ...a, via: formatIpv4(others[0].ip) } : a)));
+  // Without flanneld's MASQUERADE rules: FLANNEL-POSTRTG RETURNs only traffic from or to the node's own lease,
+  // so it would masquerade what the hub forwards between other nodes' pods, as on a real hub. (flanneld without
+  // --ip-masq is no way out: flannel's CNI plugin then has the bridge plugin masquerade the pods' traffic.)
+  const masquerade = (a: Action): boolean => a.op === 'rule.append' && a.rule.chain === 'FLANNEL-POSTRTG' && a.rule.target === 'MASQUERADE';
+  return flannelJoining('host-gw', 'flannel-hub-and-spoke', (actions, others) => actions.filter((a) => !masquerade(a)).map((a) => (a.op === 'peerset.attach' && others[0] ? { ...a, via: formatIpv4(others[0].ip) } : a)));
 }
 
 /**

@@ -355,13 +355,19 @@ function ipMasqRules(inv: CniInvocation, conf: PluginInput, result: CurrentResul
   });
 }
 
-/** Removes what {@link ipMasqRules} added, those still present (TeardownIPMasq ignores missing rules). */
+/**
+ * Removes what {@link ipMasqRules} added, those still present: TeardownIPMasq ignores missing rules — the
+ * container's addresses now may include one it was not given (an `ip addr add` in the pod), whose rules were
+ * never added.
+ */
 function ipMasqTeardown(inv: CniInvocation, conf: PluginInput, addrs: readonly string[]): Action[] {
   const h = hostNs(inv);
-  const present = new Set(inv.node.host.rules.map((r) => r.comment));
   const comment = `name: "${conf.name}" id: "${inv.containerId}"`;
-  if (!present.has(comment)) return [];
-  return ipMasqRules(inv, conf, { interfaces: [], ips: addrs.map((address) => ({ address })), routes: [], dns: {} })
+  const present = new Set<number>();
+  for (const r of inv.node.host.rules) if (r.comment === comment && r.src !== null) present.add(r.src.addr);
+  if (present.size === 0) return [];
+  const kept = addrs.filter((a) => present.has(ifAddr(a).ip));
+  return ipMasqRules(inv, conf, { interfaces: [], ips: kept.map((address) => ({ address })), routes: [], dns: {} })
     .map((a) => (a.op === 'rule.append' ? { ...a, op: 'rule.del' as const } : a));
 }
 

@@ -17,7 +17,12 @@
  *   that subnet, so its pods cannot reach the other node's pods (see {@link flanneldLog}).
  *
  * Both:
- *   iptables (--ip-masq): pod CIDR → pod CIDR RETURN; pod CIDR → elsewhere MASQUERADE
+ *   iptables (--ip-masq), flanneld's own chain FLANNEL-POSTRTG in nat, jumped to from POSTROUTING:
+ *                        RETURN for kube-proxy's mark 0x4000/0x4000, <subnet> → pod CIDR, pod CIDR → <subnet>
+ *                        and ! pod CIDR → <subnet>; MASQUERADE pod CIDR → ! 224.0.0.0/4 and ! pod CIDR →
+ *                        pod CIDR (without --random-fully: podnet keeps a masqueraded flow's ports)
+ *   iptables (--iptables-forward-rules, default on): FLANNEL-FWD in filter, jumped to from FORWARD, ACCEPTs
+ *                        from and to the pod CIDR
  *   CNI ADD (bridge):    cni0 with <subnet>.1/24 (created on the first pod), a veth per pod
  *                        (pod side eth0, MTU = flannel's MTU: underlay − 50 for VXLAN, underlay for host-gw),
  *                        default route and the cluster pod CIDR via <subnet>.1
@@ -47,6 +52,11 @@ export interface FlannelOptions {
   readonly port?: number;
   /** flanneld --ip-masq (kube-flannel.yml sets it): masquerade pod traffic leaving the pod CIDR. */
   readonly ipMasq?: boolean;
+  /**
+   * flanneld --iptables-forward-rules (default true): the FLANNEL-FWD chain, which ACCEPTs forwarded
+   * traffic from and to the pod CIDR before any rule appended to FORWARD after it.
+   */
+  readonly iptablesForwardRules?: boolean;
 }
 
 /**
@@ -67,6 +77,14 @@ export interface FlannelMistake {
 }
 
 const VXLAN_OVERHEAD = 50;
+/** flanneld's chain for its masquerade rules (nat) and for its forward rules (filter). */
+const MASQ_CHAIN = 'FLANNEL-POSTRTG';
+const FWD_CHAIN = 'FLANNEL-FWD';
+/** One step of flanneld's iptables setup: a chain it makes, or a rule it appends. */
+interface IptablesStep {
+  readonly chain?: { readonly table: 'nat' | 'filter'; readonly chain: string };
+  readonly rule?: RuleSpec;
+}
 /** Lease addresses {@link flannelAgent} keeps the written subnet.env of. */
 const LEASE_LIMIT = 20_000;
 
@@ -111,22 +129,56 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
   const backendMtu = (state: ClusterState, node: Node): number => (state.underlay.segments[node.segment]?.mtu ?? 1500) - overhead;
   const podMtu = (state: ClusterState, node: Node): number => backendMtu(state, node) + (mistake?.overheadForgotten ? overhead : 0);
   const ns = (node: string) => `node/${node}`;
-  const masqRulesOnce = (podCidr: string): readonly RuleSpec[] => {
-    if (mistake?.masqueradeAll) return [{ table: 'nat', chain: 'POSTROUTING', src: podCidr, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment: 'masquerade pods (no pod-CIDR RETURN)' }];
-    if (!ipMasq) return [];
-    return [
-      { table: 'nat', chain: 'POSTROUTING', src: podCidr, dst: podCidr, target: 'ACCEPT', comment: 'flanneld masq: pod to pod is not masqueraded' },
-      { table: 'nat', chain: 'POSTROUTING', src: podCidr, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment: 'flanneld masq: pods to the outside' },
-    ];
+  const forwardRules = options.iptablesForwardRules ?? true;
+  /**
+   * flanneld's iptables rules for a node whose lease is `subnet` in the cluster's `cluster` (its
+   * trafficmngr/iptables masqRules and forwardRules, in their order), with the chains they need first.
+   */
+  const iptablesOnce = (cluster: string, subnet: string): readonly IptablesStep[] => {
+    if (mistake?.masqueradeAll) return [{ rule: { table: 'nat', chain: 'POSTROUTING', src: cluster, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment: 'masquerade pods (no pod-CIDR RETURN)' } }];
+    const out: IptablesStep[] = [];
+    if (ipMasq) {
+      const c = 'flanneld masq';
+      out.push(
+        { chain: { table: 'nat', chain: MASQ_CHAIN } },
+        { rule: { table: 'nat', chain: 'POSTROUTING', comment: c, target: 'JUMP', jump: MASQ_CHAIN } },
+        // Not what kube-proxy marked for its own masquerade (no double NAT).
+        { rule: { table: 'nat', chain: MASQ_CHAIN, mark: '0x4000/0x4000', comment: c, target: 'RETURN' } },
+        // Nothing within the overlay is masqueraded.
+        { rule: { table: 'nat', chain: MASQ_CHAIN, src: subnet, dst: cluster, comment: c, target: 'RETURN' } },
+        { rule: { table: 'nat', chain: MASQ_CHAIN, src: cluster, dst: subnet, comment: c, target: 'RETURN' } },
+        // Nor traffic from outside to this node's pods.
+        { rule: { table: 'nat', chain: MASQ_CHAIN, notSrc: cluster, dst: subnet, comment: c, target: 'RETURN' } },
+        // Pods to anywhere but multicast, and anything else headed for the overlay.
+        { rule: { table: 'nat', chain: MASQ_CHAIN, src: cluster, notDst: '224.0.0.0/4', comment: c, target: 'MASQUERADE' } },
+        { rule: { table: 'nat', chain: MASQ_CHAIN, notSrc: cluster, dst: cluster, comment: c, target: 'MASQUERADE' } },
+      );
+    }
+    if (forwardRules) {
+      const c = 'flanneld forward';
+      out.push(
+        { chain: { table: 'filter', chain: FWD_CHAIN } },
+        { rule: { table: 'filter', chain: 'FORWARD', comment: c, target: 'JUMP', jump: FWD_CHAIN } },
+        { rule: { table: 'filter', chain: FWD_CHAIN, src: cluster, comment: c, target: 'ACCEPT' } },
+        { rule: { table: 'filter', chain: FWD_CHAIN, dst: cluster, comment: c, target: 'ACCEPT' } },
+      );
+    }
+    return out;
   };
   /**
-   * The masquerade rules of the last cluster CIDR, by its numbers: the same on every node, and in a property
-   * campaign in every run (each node's rule objects and CIDR text were ~1.2 % of the bytes an at-end run allocates).
+   * The iptables steps by cluster CIDR and lease (each node's rule objects and CIDR text were ~1.2 % of the
+   * bytes an at-end run allocated when the rules were one list for every node). Cleared when it holds
+   * {@link LEASE_LIMIT}.
    */
-  let masqMemo: { readonly addr: number; readonly len: number; readonly rules: readonly RuleSpec[] } | null = null;
-  const masq = (h: string, net: Cidr): Action[] => {
-    if (masqMemo === null || masqMemo.addr !== net.addr || masqMemo.len !== net.len) masqMemo = { addr: net.addr, len: net.len, rules: masqRulesOnce(formatCidr(net)) };
-    return masqMemo.rules.map((rule) => ({ op: 'rule.append', ns: h, rule }));
+  const iptablesMemo = new Map<string, readonly IptablesStep[]>();
+  const iptables = (h: string, net: Cidr, subnet: Cidr): Action[] => {
+    const key = `${net.addr}/${net.len} ${subnet.addr}/${subnet.len}`;
+    let steps = iptablesMemo.get(key);
+    if (steps === undefined) {
+      if (iptablesMemo.size >= LEASE_LIMIT) iptablesMemo.clear();
+      iptablesMemo.set(key, (steps = iptablesOnce(formatCidr(net), formatCidr(subnet))));
+    }
+    return steps.map((s): Action => (s.chain !== undefined ? { op: 'chain.new', ns: h, table: s.chain.table, chain: s.chain.chain } : { op: 'rule.append', ns: h, rule: s.rule! }));
   };
   /**
    * The subnet.env written per lease, by the lease's address, with the numbers it was written from. Keyed by
@@ -171,7 +223,7 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
           { op: 'peerset.attach', ns: h, set: PEERSET, self: node.name },
         );
       }
-      actions.push(...masq(h, state.podCidr));
+      actions.push(...iptables(h, state.podCidr, subnet));
       return { actions };
     },
     nodeRemoved(state, node): DesignReaction {

@@ -282,8 +282,8 @@ interface NsView extends LocalAddrs, RouteSlot {
    * every IP input and output of a namespace with rules (a WeakMap on the rule list was asked each time).
    */
   translates: boolean | null;
-  /** The br_netfilter hooks its rules can act in (BR_* bits, see {@link bridgeHooks}), read when a bridged frame first asks. */
-  brHooks: number | null;
+  /** Its rules by chain, and which hooks they can act in ({@link RuleIndex}), made when a hook first asks. */
+  rules: RuleIndex | null;
   readonly noConntrack: boolean;
   readonly noPmtu: boolean;
   /** The peer sets the namespace includes, resolved in `peerSetsOf` (a cluster's `peerSets`). */
@@ -511,7 +511,7 @@ function makeView(ns: NetNs, prev: NsView | null): NsView {
     return {
       ns, neigh: null, fdb: null,
       list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true,
-      noRules: ns.rules.length === 0, translates: null, brHooks: null, noConntrack: ns.conntrack.length === 0, noPmtu,
+      noRules: ns.rules.length === 0, translates: null, rules: null, noConntrack: ns.conntrack.length === 0, noPmtu,
       peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, table: null, routes: ns.routes, refs: ns.peerSets,
       floodPods: null, floodPlans: null,
     };
@@ -520,7 +520,7 @@ function makeView(ns: NetNs, prev: NsView | null): NsView {
   return {
     ns, neigh: prev.ns.neigh === ns.neigh ? prev.neigh : null, fdb: prev.ns.fdb === ns.fdb ? prev.fdb : null,
     list: prev.list, map: prev.map, loUp: prev.loUp,
-    noRules: ns.rules.length === 0, translates: prev.ns.rules === ns.rules ? prev.translates : null, brHooks: prev.ns.rules === ns.rules ? prev.brHooks : null, noConntrack: ns.conntrack.length === 0, noPmtu,
+    noRules: ns.rules.length === 0, translates: prev.ns.rules === ns.rules ? prev.translates : null, rules: prev.ns.rules === ns.rules ? prev.rules : null, noConntrack: ns.conntrack.length === 0, noPmtu,
     peerSetsOf: same ? prev.peerSetsOf : null, peers: same ? prev.peers : NO_PEERS, nics: prev.nics, tunnels: prev.tunnels,
     table: same ? prev.table : null, routes: ns.routes, refs: ns.peerSets,
     floodPods: null, floodPlans: null,
@@ -1063,7 +1063,7 @@ class Run {
   /** The br_netfilter hooks `ns`'s rules can act in (BR_* bits), kept in its view with the rules they were read from. */
   brHooks(ns: NetNs): number {
     const v = this.view(ns);
-    return v.noRules ? 0 : (v.brHooks ??= bridgeHooks(ns.rules));
+    return v.noRules ? 0 : (v.rules ??= ruleIndex(ns.rules)).bridged;
   }
 
   /**
@@ -1902,6 +1902,9 @@ class Run {
     if (r.src && !cidrContains(r.src, h.src)) return false;
     if (r.dst && !cidrContains(r.dst, h.dst)) return false;
     if (r.notDst && cidrContains(r.notDst, h.dst)) return false;
+    if (r.notSrc !== null && cidrContains(r.notSrc, h.src)) return false;
+    // No packet carries a mark in podnet (nothing MARKs one): its mark is 0.
+    if (r.mark !== null && r.mark.value !== 0) return false;
     if (r.inIf !== null && r.inIf !== inIf) return false;
     if (r.outIf !== null && r.outIf !== outIf) return false;
     if (r.protocol !== null) {
@@ -1933,14 +1936,12 @@ class Run {
   }
 
   natRule(ns: NetNs, chain: 'PREROUTING' | 'POSTROUTING', pkt: Ipv4Packet, inIf: string | null, outIf: string | null): NfRule | null {
-    if (this.view(ns).noRules) return null;
-    let rule: NfRule | null = null;
-    for (const r of ns.rules) {
-      if (r.table === 'nat' && r.chain === chain && this.matches(r, pkt, inIf, outIf)) {
-        rule = r;
-        break;
-      }
-    }
+    const v = this.view(ns);
+    if (v.noRules) return null;
+    const ix = (v.rules ??= ruleIndex(ns.rules));
+    // No MASQUERADE, SNAT or DNAT the hook can reach: nothing to translate, whatever matches.
+    if ((ix.acts & (chain === 'PREROUTING' ? ACTS_NAT_PRE : ACTS_NAT_POST)) === 0) return null;
+    const rule = chainVerdict(ix.nat, chain, this, pkt, inIf, outIf, 0);
     // No rule, or one that leaves the packet alone: nothing to translate, whatever the flow's state.
     if (rule === null || rule.target === 'ACCEPT') return null;
     const h = pkt.header;
@@ -1962,15 +1963,16 @@ class Run {
 
   /** Runs a filter chain; true when the packet was dropped or rejected. */
   filterVerdict(ns: NetNs, chain: 'INPUT' | 'FORWARD' | 'OUTPUT', pkt: Ipv4Packet, inIf: string | null, outIf: string | null, pid: number): boolean {
-    if (this.view(ns).noRules) return false;
-    for (const r of ns.rules) {
-      if (r.table !== 'filter' || r.chain !== chain || !this.matches(r, pkt, inIf, outIf)) continue;
-      if (r.target === 'ACCEPT') return false;
-      this.drop(pid, ns.id, inIf ?? outIf, 'filtered', `filter ${chain} ${r.target}${r.comment ? ` (${r.comment})` : ''}`, pkt);
-      if (r.target === 'REJECT') this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, this.isLocal(ns, pkt.header.dst) ? pkt.header.dst : null);
-      return true;
-    }
-    return false;
+    const v = this.view(ns);
+    if (v.noRules) return false;
+    const ix = (v.rules ??= ruleIndex(ns.rules));
+    // No DROP or REJECT the hook can reach (flanneld's FORWARD jumps to ACCEPTs only): the packet goes on.
+    if ((ix.acts & (chain === 'INPUT' ? ACTS_INPUT : chain === 'FORWARD' ? ACTS_FORWARD : ACTS_OUTPUT)) === 0) return false;
+    const r = chainVerdict(ix.filter, chain, this, pkt, inIf, outIf, 0);
+    if (r === null || r.target === 'ACCEPT') return false;
+    this.drop(pid, ns.id, inIf ?? outIf, 'filtered', `filter ${chain}${r.chain === chain ? '' : ` → ${r.chain}`} ${r.target}${r.comment ? ` (${r.comment})` : ''}`, pkt);
+    if (r.target === 'REJECT') this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, this.isLocal(ns, pkt.header.dst) ? pkt.header.dst : null);
+    return true;
   }
 
   recordCt(ns: NetNs, pkt: Ipv4Packet, newSrc: Ipv4, newDst: Ipv4): void {
@@ -2211,8 +2213,9 @@ class Run {
     const fdb = this.fdbUpd.has(id) ? this.fdbUpd.into(id, was.fdb) : was.fdb;
     const conntrack = ct !== undefined ? [...was.conntrack, ...ct] : was.conntrack;
     if (was.lxcMap !== undefined || was.ipRules !== undefined || was.tables !== undefined) {
-      // A namespace with optional fields (cilium's, policy routing's) has a map of its own anyway: copied
-      // as it is, its keys in their order.
+      // A namespace with optional fields (cilium's, policy routing's) has a map of its own anyway: copied as
+      // it is, its keys in their order. (Every optional field of NetNs must be named here: testing's
+      // send-commit test fails on one that a send drops.)
       const next = copyRecord(was);
       next.neigh = neigh;
       next.fdb = fdb;
@@ -2220,28 +2223,91 @@ class Run {
       next.pmtu = pmtu;
       return next;
     }
-    return netNsRecord(was.id, was.links, was.routes, neigh, fdb, was.sysctl, was.rules, conntrack, was.peerSets, was.listening, pmtu, was.nextIfindex);
+    return netNsRecord(was.id, was.links, was.routes, neigh, fdb, was.sysctl, was.rules, was.nfChains, conntrack, was.peerSets, was.listening, pmtu, was.nextIfindex);
   }
 }
 
-/** br_netfilter hooks a namespace's rules can act in ({@link brHooks}): a DNAT in nat PREROUTING, a filter FORWARD rule, a MASQUERADE or SNAT in nat POSTROUTING. */
+/** br_netfilter hooks a namespace's rules can act in ({@link Run.brHooks}): a DNAT in nat PREROUTING, a DROP or REJECT in filter FORWARD, a MASQUERADE or SNAT in nat POSTROUTING. */
 const BR_DNAT = 1;
 const BR_FORWARD = 2;
 const BR_SNAT = 4;
 
+/** Hooks a rule list can act in ({@link RuleIndex.acts}): a DROP or REJECT reachable from a filter hook, a translation from a nat one. */
+const ACTS_INPUT = 1;
+const ACTS_FORWARD = 2;
+const ACTS_OUTPUT = 4;
+const ACTS_NAT_PRE = 8;
+const ACTS_NAT_POST = 16;
+
 /**
- * Which of the hooks a bridged frame passes a rule list can act in (BR_* bits), read once per namespace view
- * ({@link Run.brHooks}; a view hands it on while the rules are the same list): a flannel node, whose only nat
- * rules are in POSTROUTING, costs a bridged frame no look at PREROUTING or FORWARD.
+ * A namespace's rules by `table chain`, in list order, with the hooks they can act in: which hooks reach,
+ * through jumps, a rule that decides something (DROP or REJECT in filter; MASQUERADE, SNAT or DNAT in nat).
+ * Made once per rule list (the view hands it on while the rules are the same list): a hop asks a hook
+ * for its chain's rules alone, and skips a hook that cannot act — flanneld's FORWARD, which jumps to
+ * FLANNEL-FWD's ACCEPTs only, costs a forwarded packet or a bridged frame no walk.
  */
-function bridgeHooks(rules: readonly NfRule[]): number {
-  let m = 0;
+interface RuleIndex {
+  /** Each table's chains by name (two maps, not one keyed by `table chain`: a hop would build that key). */
+  readonly nat: ReadonlyMap<string, readonly NfRule[]>;
+  readonly filter: ReadonlyMap<string, readonly NfRule[]>;
+  readonly acts: number;
+  /** The br_netfilter hooks a bridged frame passes that the rules can act in (BR_* bits). */
+  readonly bridged: number;
+}
+
+function ruleIndex(rules: readonly NfRule[]): RuleIndex {
+  const nat = new Map<string, NfRule[]>();
+  const filter = new Map<string, NfRule[]>();
   for (const r of rules) {
-    if (r.table === 'filter' && r.chain === 'FORWARD') m |= BR_FORWARD;
-    else if (r.table === 'nat' && r.chain === 'PREROUTING' && r.target === 'DNAT') m |= BR_DNAT;
-    else if (r.table === 'nat' && r.chain === 'POSTROUTING' && (r.target === 'MASQUERADE' || r.target === 'SNAT')) m |= BR_SNAT;
+    const chains = r.table === 'nat' ? nat : filter;
+    const l = chains.get(r.chain);
+    if (l === undefined) chains.set(r.chain, [r]);
+    else l.push(r);
   }
-  return m;
+  // Whether a chain reaches a deciding rule, through its jumps (the actions refuse loops a hook reaches; `seen`
+  // guards a state built by hand).
+  const decides = (table: 'nat' | 'filter', chain: string, seen: Set<string>): boolean => {
+    if (seen.has(chain)) return false;
+    seen.add(chain);
+    for (const r of (table === 'nat' ? nat : filter).get(chain) ?? NO_RULES) {
+      if (r.target === 'JUMP' ? decides(table, r.jump!, seen) : table === 'filter' ? r.target === 'DROP' || r.target === 'REJECT' : r.target === 'MASQUERADE' || r.target === 'SNAT' || r.target === 'DNAT') return true;
+    }
+    return false;
+  };
+  let acts = 0;
+  if (decides('filter', 'INPUT', new Set())) acts |= ACTS_INPUT;
+  if (decides('filter', 'FORWARD', new Set())) acts |= ACTS_FORWARD;
+  if (decides('filter', 'OUTPUT', new Set())) acts |= ACTS_OUTPUT;
+  if (decides('nat', 'PREROUTING', new Set())) acts |= ACTS_NAT_PRE;
+  if (decides('nat', 'POSTROUTING', new Set())) acts |= ACTS_NAT_POST;
+  const bridged = ((acts & ACTS_FORWARD) !== 0 ? BR_FORWARD : 0) | ((acts & ACTS_NAT_PRE) !== 0 ? BR_DNAT : 0) | ((acts & ACTS_NAT_POST) !== 0 ? BR_SNAT : 0);
+  return { nat, filter, acts, bridged };
+}
+
+const NO_RULES: readonly NfRule[] = Object.freeze([]);
+
+/** How deep jumps between a namespace's own chains may nest (the kernel's limit is the chains' count). */
+const MAX_CHAIN_DEPTH = 64;
+
+/**
+ * The rule that decides a packet in `chain` of `table`: the first that matches, where a `JUMP` goes on in
+ * the chain it names and comes back when that chain RETURNs or ends. Null when the chain RETURNs or ends
+ * (a built-in chain's policy, ACCEPT: `-P` is not modelled). A loop of jumps a hook reaches is refused by
+ * the actions, so `depth` only guards against a state built by hand.
+ */
+function chainVerdict(chains: ReadonlyMap<string, readonly NfRule[]>, chain: string, run: Run, pkt: Ipv4Packet, inIf: string | null, outIf: string | null, depth: number): NfRule | null {
+  const rules = chains.get(chain);
+  if (rules === undefined) return null;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    if (!run.matches(r, pkt, inIf, outIf)) continue;
+    if (r.target === 'RETURN') return null;
+    if (r.target !== 'JUMP') return r;
+    if (depth >= MAX_CHAIN_DEPTH) return null;
+    const v = chainVerdict(chains, r.jump!, run, pkt, inIf, outIf, depth + 1);
+    if (v !== null) return v;
+  }
+  return null;
 }
 
 /** A namespace that learned from a packet, on its node ({@link Run.commit}): its id, and its pod's key (null for the host's). */

@@ -15,11 +15,12 @@ export function netNsRecord(
   fdb: Readonly<Record<string, FdbEntry>>,
   sysctl: Sysctls,
   rules: readonly NfRule[],
+  nfChains: readonly string[],
   conntrack: readonly ConntrackEntry[],
   peerSets: readonly PeerSetRef[],
   listening: readonly string[],
   pmtu: NetNs['pmtu'],
   nextIfindex: number,
 ): NetNs {
-  return { id, links, routes, neigh, fdb, sysctl, rules, conntrack, peerSets, listening, pmtu, nextIfindex };
+  return { id, links, routes, neigh, fdb, sysctl, rules, nfChains, conntrack, peerSets, listening, pmtu, nextIfindex };
 }

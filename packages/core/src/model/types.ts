@@ -205,18 +205,33 @@ export interface RouteException {
 /** Netfilter hook a rule lives in. */
 export type NfChain = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
 
-/** A netfilter rule in iptables' vocabulary. Unset matchers match everything. */
+/**
+ * A netfilter rule in iptables' vocabulary. Unset matchers match everything. `chain` is a built-in hook
+ * ({@link NfChain}) or a chain of the namespace's own ({@link NetNs.nfChains}, `iptables -N`); a rule whose
+ * target is `JUMP` goes on in the chain `jump` names (`-j FLANNEL-POSTRTG`), whose `RETURN` (or end) comes
+ * back to the rule after the jump.
+ */
 export interface NfRule {
   readonly table: 'nat' | 'filter';
-  readonly chain: NfChain;
+  readonly chain: string;
   readonly src: Cidr | null;
   readonly dst: Cidr | null;
   readonly notDst: Cidr | null;
+  /** `! -s`: sources outside this prefix. */
+  readonly notSrc: Cidr | null;
+  /**
+   * `-m mark --mark VALUE/MASK`: the packet's mark ANDed with `mask` is `value`. Nothing in podnet marks a
+   * packet (no MARK target), so every packet's mark is 0: kube-proxy's `0x4000/0x4000`, which flannel
+   * RETURNs on, never matches here, as on a node where no Service masquerade marked the packet.
+   */
+  readonly mark: { readonly value: number; readonly mask: number } | null;
   readonly inIf: string | null;
   readonly outIf: string | null;
   readonly protocol: 'icmp' | 'udp' | 'tcp' | null;
   readonly dport: number | null;
-  readonly target: 'ACCEPT' | 'DROP' | 'REJECT' | 'MASQUERADE' | 'SNAT' | 'DNAT';
+  readonly target: 'ACCEPT' | 'DROP' | 'REJECT' | 'MASQUERADE' | 'SNAT' | 'DNAT' | 'RETURN' | 'JUMP';
+  /** The chain a `JUMP` goes on in (null for every other target). */
+  readonly jump: string | null;
   /** SNAT/DNAT address. */
   readonly to: Ipv4 | null;
   readonly toPort: number | null;
@@ -284,6 +299,12 @@ export interface NetNs {
   readonly fdb: Readonly<Record<string, FdbEntry>>;
   readonly sysctl: Sysctls;
   readonly rules: readonly NfRule[];
+  /**
+   * Chains of the namespace's own (`iptables -t TABLE -N NAME`), as `TABLE NAME`, in the order they were
+   * made (flanneld's `nat FLANNEL-POSTRTG` and `filter FLANNEL-FWD` on a flannel node). Their rules are in
+   * {@link NetNs.rules} with `chain` their name. Every namespace has the field, so that all keep one hidden class.
+   */
+  readonly nfChains: readonly string[];
   readonly conntrack: readonly ConntrackEntry[];
   readonly peerSets: readonly PeerSetRef[];
   /** Ports something listens on in this namespace, as `proto/port` (`udp/8081`, `tcp/8080`). */

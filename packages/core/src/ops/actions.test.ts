@@ -225,3 +225,67 @@ describe('rule actions validate what iptables would refuse', () => {
     expect(getNs(applyActions(start, [{ op: 'rule.append', ns, rule: { table: 'filter', chain: 'FORWARD', protocol: 'udp', dport: 8472, target: 'DROP' } }]), ns).rules).toHaveLength(1);
   });
 });
+
+describe('chains of a namespace\'s own (iptables -N, -X, -F, -j CHAIN, -j RETURN), as nf_tables takes and refuses them', () => {
+  const ns = 'node/node-a';
+  const mk = (table: 'nat' | 'filter', chain: string): Action => ({ op: 'chain.new', ns, table, chain });
+  const jump = (table: 'nat' | 'filter', chain: string, to: string): Action => ({ op: 'rule.append', ns, rule: { table, chain, target: 'JUMP', jump: to } });
+  /** The error a list of actions meets (code and message), or null; the state must be `start` after it. */
+  const refusal = (actions: readonly Action[]): { code: string; message: string } | null => {
+    try {
+      applyActions(start, actions);
+      return null;
+    } catch (e) {
+      if (!isPodnetError(e)) throw e;
+      return { code: e.code, message: e.message };
+    }
+  };
+
+  it('makes, lists and deletes chains per table: a name a table has built in elsewhere is free (-N POSTROUTING in filter)', () => {
+    const s = applyActions(start, [mk('filter', 'MY-CHAIN'), mk('filter', 'POSTROUTING'), mk('nat', 'MY-CHAIN')]);
+    expect(getNs(s, ns).nfChains).toEqual(['filter MY-CHAIN', 'filter POSTROUTING', 'nat MY-CHAIN']);
+    const t = applyActions(s, [{ op: 'chain.del', ns, table: 'filter', chain: 'MY-CHAIN' }, { op: 'chain.del', ns, table: 'filter', chain: 'POSTROUTING' }, { op: 'chain.del', ns, table: 'nat', chain: 'MY-CHAIN' }]);
+    expect(getNs(t, ns).nfChains).toEqual([]);
+  });
+
+  it('refuses what the kernel refused (measured, pnc30), with its words, and changes nothing', () => {
+    const cases: [readonly Action[], string, string][] = [
+      [[mk('filter', 'FORWARD')], 'CHAIN_EXISTS', 'iptables: Chain already exists.'],
+      [[mk('filter', 'A'), mk('filter', 'A')], 'CHAIN_EXISTS', 'iptables: Chain already exists.'],
+      [[mk('filter', 'ACCEPT')], 'INVALID_ARGUMENT', 'iptables v1.8.9 (nf_tables): chain name may not clash with target name'],
+      [[mk('filter', 'A'.repeat(29))], 'INVALID_ARGUMENT', `iptables v1.8.9 (nf_tables): chain name \`${'A'.repeat(29)}' too long (must be under 29 chars)`],
+      [[mk('filter', '-bad')], 'INVALID_ARGUMENT', "iptables v1.8.9 (nf_tables): chain name not allowed to start with `-'"],
+      [[jump('filter', 'FORWARD', 'NOSUCH')], 'CHAIN_NOT_FOUND', "iptables v1.8.9 (nf_tables): Chain 'NOSUCH' does not exist"],
+      [[{ op: 'rule.append', ns, rule: { table: 'filter', chain: 'NOSUCH', target: 'DROP' } }], 'CHAIN_NOT_FOUND', 'iptables: No chain/target/match by that name.'],
+      [[{ op: 'rule.append', ns, rule: { table: 'filter', chain: 'PREROUTING', target: 'DROP' } }], 'CHAIN_NOT_FOUND', 'iptables: No chain/target/match by that name.'],
+      // A chain with rules, or one a rule jumps to, or a built-in one, is busy.
+      [[mk('filter', 'A'), { op: 'rule.append', ns, rule: { table: 'filter', chain: 'A', target: 'DROP' } }, { op: 'chain.del', ns, table: 'filter', chain: 'A' }], 'CHAIN_IN_USE', 'iptables v1.8.9 (nf_tables):  CHAIN_DEL failed (Device or resource busy): chain A'],
+      [[mk('filter', 'A'), mk('filter', 'B'), jump('filter', 'B', 'A'), { op: 'chain.del', ns, table: 'filter', chain: 'A' }], 'CHAIN_IN_USE', 'iptables v1.8.9 (nf_tables):  CHAIN_DEL failed (Device or resource busy): chain A'],
+      [[{ op: 'chain.del', ns, table: 'filter', chain: 'FORWARD' }], 'CHAIN_IN_USE', 'iptables v1.8.9 (nf_tables):  CHAIN_DEL failed (Device or resource busy): chain FORWARD'],
+      [[{ op: 'chain.del', ns, table: 'filter', chain: 'NOSUCH' }], 'CHAIN_NOT_FOUND', 'iptables: No chain/target/match by that name.'],
+      // A loop of jumps a built-in chain reaches; the error names the chain of the rule added.
+      [[mk('filter', 'A'), mk('filter', 'B'), jump('filter', 'A', 'B'), jump('filter', 'B', 'A'), jump('filter', 'FORWARD', 'A')], 'CHAIN_IN_USE', 'iptables v1.8.9 (nf_tables):  RULE_APPEND failed (Too many links): rule in chain FORWARD'],
+      [[mk('filter', 'A'), jump('filter', 'FORWARD', 'A'), { op: 'rule.insert', ns, rule: { table: 'filter', chain: 'A', target: 'JUMP', jump: 'A' } }], 'CHAIN_IN_USE', 'iptables v1.8.9 (nf_tables):  RULE_INSERT failed (Too many links): rule in chain A'],
+      // A nat target reached from a hook it may not act in.
+      [[mk('nat', 'M'), { op: 'rule.append', ns, rule: { table: 'nat', chain: 'M', target: 'MASQUERADE' } }, jump('nat', 'PREROUTING', 'M')], 'INVALID_ARGUMENT', 'iptables v1.8.9 (nf_tables):  RULE_APPEND failed (Invalid argument): rule in chain PREROUTING'],
+      [[mk('nat', 'D'), jump('nat', 'PREROUTING', 'D'), { op: 'rule.append', ns, rule: { table: 'nat', chain: 'D', target: 'SNAT', to: '10.244.1.1' } }], 'INVALID_ARGUMENT', 'iptables v1.8.9 (nf_tables):  RULE_APPEND failed (Invalid argument): rule in chain D'],
+      [[{ op: 'rule.append', ns, rule: { table: 'nat', chain: 'PREROUTING', target: 'MASQUERADE' } }], 'INVALID_ARGUMENT', 'iptables v1.8.9 (nf_tables):  RULE_APPEND failed (Invalid argument): rule in chain PREROUTING'],
+    ];
+    for (const [actions, code, message] of cases) expect(refusal(actions), JSON.stringify(actions.at(-1))).toEqual({ code, message });
+  });
+
+  it('takes a loop no built-in chain reaches, and a MASQUERADE in a chain only POSTROUTING reaches (measured)', () => {
+    const s = applyActions(start, [mk('filter', 'A'), mk('filter', 'B'), jump('filter', 'A', 'B'), jump('filter', 'B', 'A'), jump('filter', 'A', 'A')]);
+    expect(getNs(s, ns).rules.map((r) => `${r.chain}>${r.jump}`)).toEqual(['A>B', 'B>A', 'A>A']);
+    const t = applyActions(start, [mk('nat', 'M'), { op: 'rule.append', ns, rule: { table: 'nat', chain: 'M', target: 'MASQUERADE' } }, jump('nat', 'POSTROUTING', 'M')]);
+    expect(getNs(t, ns).rules).toHaveLength(2);
+  });
+
+  it('-F empties a chain, which can then go once nothing jumps to it', () => {
+    const s = applyActions(start, [mk('filter', 'A'), { op: 'rule.append', ns, rule: { table: 'filter', chain: 'A', notSrc: '10.244.0.0/16', mark: '0x4000/0x4000', target: 'DROP' } }]);
+    expect(getNs(s, ns).rules[0]).toMatchObject({ notSrc: { addr: 0x0af40000, len: 16 }, mark: { value: 0x4000, mask: 0x4000 } });
+    const t = applyActions(s, [{ op: 'chain.flush', ns, table: 'filter', chain: 'A' }, { op: 'chain.del', ns, table: 'filter', chain: 'A' }]);
+    expect(getNs(t, ns).rules).toEqual([]);
+    expect(getNs(t, ns).nfChains).toEqual([]);
+  });
+});

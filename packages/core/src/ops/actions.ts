@@ -50,18 +50,28 @@ export interface IpRuleSpec {
   readonly priority?: number;
 }
 
-/** A netfilter rule as `iptables -t TABLE -A CHAIN …` takes it. */
+/**
+ * A netfilter rule as `iptables -t TABLE -A CHAIN …` takes it. `chain` is a built-in hook or a chain made
+ * with a `chain.new` action; `target: 'JUMP'` with `jump` is `-j NAME` to such a chain, `RETURN` comes back
+ * from one (in a built-in chain: the policy, ACCEPT).
+ */
 export interface RuleSpec {
   readonly table: 'nat' | 'filter';
-  readonly chain: NfChain;
+  readonly chain: NfChain | (string & {});
   readonly src?: string;
+  /** `! -s`. */
+  readonly notSrc?: string;
   readonly dst?: string;
   readonly notDst?: string;
   readonly inIf?: string;
   readonly outIf?: string;
   readonly protocol?: 'icmp' | 'udp' | 'tcp';
   readonly dport?: number;
+  /** `-m mark --mark VALUE[/MASK]`, e.g. `0x4000/0x4000` (see {@link NfRule.mark}). */
+  readonly mark?: string;
   readonly target: NfRule['target'];
+  /** The chain a `JUMP` goes on in. */
+  readonly jump?: string;
   readonly to?: string;
   readonly comment?: string;
 }
@@ -96,6 +106,8 @@ export type Action =
   | { readonly op: 'rule.insert'; readonly ns: NsId; readonly rule: RuleSpec;
       /** `iptables -I CHAIN N`: the rule's number in its chain once inserted, 1 (the default) to one past the last. */
       readonly position?: number }
+  /** `iptables -t TABLE -N NAME` (new), `-X NAME` (del: empty, and no jump to it), `-F NAME` (flush its rules). */
+  | { readonly op: 'chain.new' | 'chain.del' | 'chain.flush'; readonly ns: NsId; readonly table: 'nat' | 'filter'; readonly chain: string }
   | { readonly op: 'listen'; readonly ns: NsId; readonly protocol: 'udp' | 'tcp'; readonly port: number }
   | { readonly op: 'peerset.put'; readonly set: string; readonly dev: string; readonly owner: string;
       /** The owner's group, for namespaces that attach with `match` (calico: the node's subnet). */
@@ -889,30 +901,170 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
   fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter, net.ipv4.conf.<dev>.proxy_arp, net.ipv4.conf.{all,default,<dev>}.{send,accept}_redirects and net.bridge.bridge-nf-call-iptables`, { key });
 }
 
-const NF_CHAINS: readonly NfChain[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
-const NAT_TARGETS: readonly string[] = ['MASQUERADE', 'SNAT', 'DNAT', 'ACCEPT'];
-const FILTER_TARGETS: readonly string[] = ['ACCEPT', 'DROP', 'REJECT'];
+/** Each table's built-in chains, as iptables lists them. */
+export const NF_BASE_CHAINS: Readonly<Record<'nat' | 'filter', readonly NfChain[]>> = {
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+};
+const NAT_TARGETS: readonly string[] = ['MASQUERADE', 'SNAT', 'DNAT', 'ACCEPT', 'RETURN', 'JUMP'];
+const FILTER_TARGETS: readonly string[] = ['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'JUMP'];
+/** The hooks a nat target may act in (the kernel refuses a rule that would let it act in another: measured). */
+const NAT_HOOKS: Readonly<Record<string, readonly NfChain[]>> = { MASQUERADE: ['POSTROUTING'], SNAT: ['POSTROUTING', 'INPUT'], DNAT: ['PREROUTING', 'OUTPUT'] };
+/** Names a chain of one's own may not take: iptables' targets (`chain name may not clash with target name`). */
+const TARGET_NAMES: readonly string[] = ['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'QUEUE', 'MASQUERADE', 'SNAT', 'DNAT', 'REDIRECT', 'MARK', 'LOG', 'CONNMARK', 'NOTRACK', 'CT', 'TPROXY', 'TRACE'];
+/** The longest chain name (XT_EXTENSION_MAXNAMELEN less its NUL: "must be under 29 chars"). */
+const MAX_CHAIN_NAME = 28;
+const NFT = 'iptables v1.8.9 (nf_tables)';
 const ROUTE_TYPES: readonly string[] = ['unicast', 'blackhole', 'unreachable', 'prohibit'];
 
-function resolveRule(r: RuleSpec): NfRule {
+/** The chains of `ns`'s `table` of its own (`iptables -N`), in the order they were made. */
+export function ownChains(ns: NetNs, table: 'nat' | 'filter'): string[] {
+  const out: string[] = [];
+  for (const c of look(ns, 'nfChains')) if (c.startsWith(`${table} `)) out.push(c.slice(table.length + 1));
+  return out;
+}
+
+const isBase = (table: 'nat' | 'filter', chain: string): boolean => (NF_BASE_CHAINS[table] as readonly string[]).includes(chain);
+
+/**
+ * Whether `ns` has a chain of its own named `chain` in `table` (null: any). Compared in place: a `TABLE NAME`
+ * key made for each rule was most of a flannel node's rule checks.
+ */
+function hasOwn(ns: NetNs, table: 'nat' | 'filter', chain: string | null): boolean {
+  const list = look(ns, 'nfChains');
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    if (c.length > table.length && c.charCodeAt(table.length) === 32 && c.startsWith(table) && (chain === null || (c.length === table.length + 1 + chain.length && c.endsWith(chain)))) return true;
+  }
+  return false;
+}
+
+/** Fails as iptables does unless `jump` names one of `ns`'s own chains of `table` (a built-in one cannot be jumped to). */
+function needJumpTarget(ns: NetNs, table: 'nat' | 'filter', jump: unknown): void {
+  if (typeof jump !== 'string' || isBase(table, jump) || !hasOwn(ns, table, jump)) {
+    fail('CHAIN_NOT_FOUND', `${NFT}: Chain '${String(jump)}' does not exist`, { table, chain: jump, jump: true });
+  }
+}
+
+/** Fails as iptables does unless `chain` is one of `table`'s built-in chains or one of `ns`'s own there. */
+function needChain(ns: NetNs, table: 'nat' | 'filter', chain: string): void {
+  if (!isBase(table, chain) && !hasOwn(ns, table, chain)) {
+    fail('CHAIN_NOT_FOUND', 'iptables: No chain/target/match by that name.', { table, chain });
+  }
+}
+
+/**
+ * What nf_tables checks when a rule is added, on `rules` (of `table`, the new one among them): no loop of
+ * jumps reachable from a built-in chain (`Too many links`; a loop among chains no built-in chain reaches is
+ * taken, measured), and no MASQUERADE, SNAT or DNAT reachable from a hook it may not act in (`Invalid
+ * argument`). The error names the chain of the rule added, as the kernel's does.
+ */
+function checkChainGraph(existing: readonly NfRule[], added: NfRule, verb: 'APPEND' | 'INSERT'): void {
+  const { table, chain } = added;
+  const jumps = new Map<string, string[]>();
+  const jump = (r: NfRule): void => {
+    if (r.table !== table || r.target !== 'JUMP') return;
+    const l = jumps.get(r.chain);
+    if (l === undefined) jumps.set(r.chain, [r.jump!]);
+    else l.push(r.jump!);
+  };
+  for (const r of existing) jump(r);
+  jump(added);
+  // The hooks reaching each chain, as bits; a depth-first walk from each hook: a chain met again while it is
+  // on the walk's path closes a loop.
+  const hooks = new Map<string, number>();
+  const onPath = new Set<string>();
+  const walk = (c: string, bit: number): void => {
+    if (onPath.has(c)) fail('CHAIN_IN_USE', `${NFT}:  RULE_${verb} failed (Too many links): rule in chain ${chain}`, { table, chain });
+    const h = hooks.get(c) ?? 0;
+    if ((h & bit) !== 0) return;
+    hooks.set(c, h | bit);
+    const next = jumps.get(c);
+    if (next === undefined) return;
+    onPath.add(c);
+    for (const n of next) walk(n, bit);
+    onPath.delete(c);
+  };
+  for (const base of NF_BASE_CHAINS[table]) walk(base, HOOK_BITS[base]);
+  if (table !== 'nat') return;
+  const judge = (r: NfRule): void => {
+    const allowed = r.table === 'nat' ? NAT_HOOK_BITS[r.target] : undefined;
+    if (allowed !== undefined && ((hooks.get(r.chain) ?? 0) & ~allowed) !== 0) fail('INVALID_ARGUMENT', `${NFT}:  RULE_${verb} failed (Invalid argument): rule in chain ${chain}`, { table, chain });
+  };
+  for (const r of existing) judge(r);
+  judge(added);
+}
+
+/** A hook as a bit ({@link checkChainGraph}). */
+const HOOK_BITS: Readonly<Record<NfChain, number>> = { PREROUTING: 1, INPUT: 2, FORWARD: 4, OUTPUT: 8, POSTROUTING: 16 };
+/** The hooks each nat target may act in, as bits. */
+const NAT_HOOK_BITS: Readonly<Record<string, number>> = Object.fromEntries(Object.entries(NAT_HOOKS).map(([t, hs]) => [t, hs.reduce((m, h) => m | HOOK_BITS[h], 0)]));
+
+function resolveRule(r: RuleSpec, ns: NetNs): NfRule {
+  if (r === null || typeof r !== 'object') fail('INVALID_ARGUMENT', `an iptables rule must be an object, not ${String(r)}`);
   if (r.table !== 'nat' && r.table !== 'filter') fail('INVALID_ARGUMENT', `iptables: unknown table "${String(r.table)}"`);
-  if (!NF_CHAINS.includes(r.chain)) fail('INVALID_ARGUMENT', `iptables: unknown chain "${String(r.chain)}"`);
+  if (typeof r.chain !== 'string') fail('INVALID_ARGUMENT', `iptables: a rule's chain must be a name, not ${String(r.chain)}`);
+  needChain(ns, r.table, r.chain);
   const targets = r.table === 'nat' ? NAT_TARGETS : FILTER_TARGETS;
   if (!targets.includes(r.target)) fail('INVALID_ARGUMENT', `iptables: target ${String(r.target)} is not valid in table ${r.table}`);
   if ((r.target === 'SNAT' || r.target === 'DNAT') && r.to === undefined) fail('INVALID_ARGUMENT', `iptables: ${r.target} needs --to`);
+  if (r.target === 'JUMP') needJumpTarget(ns, r.table, r.jump);
+  else if (r.jump !== undefined) fail('INVALID_ARGUMENT', `iptables: jump is only for target JUMP, not ${r.target}`);
   for (const dev of [r.inIf, r.outIf]) if (dev !== undefined) checkIfName(dev);
   if (r.protocol !== undefined && r.protocol !== 'icmp' && r.protocol !== 'udp' && r.protocol !== 'tcp') fail('INVALID_ARGUMENT', `iptables: protocol "${String(r.protocol)}" is not modelled (icmp, udp and tcp are)`);
   // iptables takes --dport only after -p tcp or -p udp (the match extension of that protocol).
   if (r.dport !== undefined && (r.protocol === undefined || r.protocol === 'icmp' || !Number.isInteger(r.dport) || r.dport < 0 || r.dport > 65535)) fail('INVALID_ARGUMENT', `iptables: --dport ${String(r.dport)} needs -p tcp or -p udp and a port from 0 to 65535`);
   if (r.comment !== undefined && (typeof r.comment !== 'string' || r.comment.length > 255)) fail('INVALID_ARGUMENT', 'iptables: COMMENT must be a string shorter than 256 characters');
-  return {
+  // Every field set, in one order: every rule has one hidden class, which the engine's matches() reads.
+  const rule: NfRule = {
     table: r.table, chain: r.chain,
     src: r.src === undefined ? null : parseCidr(r.src, { strict: false }),
     dst: r.dst === undefined ? null : parseCidr(r.dst, { strict: false }),
     notDst: r.notDst === undefined ? null : parseCidr(r.notDst, { strict: false }),
+    notSrc: r.notSrc === undefined ? null : parseCidr(r.notSrc, { strict: false }),
+    mark: r.mark === undefined ? null : parseMark(r.mark),
     inIf: r.inIf ?? null, outIf: r.outIf ?? null, protocol: r.protocol ?? null, dport: r.dport ?? null,
-    target: r.target, to: r.to === undefined ? null : parseIpv4(r.to), toPort: null, comment: r.comment ?? null,
+    target: r.target, jump: r.jump ?? null, to: r.to === undefined ? null : parseIpv4(r.to), toPort: null, comment: r.comment ?? null,
   };
+  return rule;
+}
+
+/** `-m mark --mark VALUE[/MASK]`: numbers in decimal or 0x hex, 32 bits; the mask defaults to all ones. */
+function parseMark(text: string): { value: number; mask: number } {
+  const m = typeof text === 'string' ? /^(0x[0-9a-f]+|\d+)(?:\/(0x[0-9a-f]+|\d+))?$/i.exec(text) : null;
+  const num = (t: string): number => Number(t);
+  if (!m || num(m[1]!) > 0xffffffff || (m[2] !== undefined && num(m[2]) > 0xffffffff)) fail('INVALID_ARGUMENT', `${NFT}: Bad MARK value "${String(text)}"`);
+  const mask = m[2] === undefined ? 0xffffffff : num(m[2]);
+  return { value: num(m[1]!) & mask, mask };
+}
+
+/** `iptables -N`, `-X`, `-F` on a chain of the namespace's own. */
+function chainAction(d: DState, a: Extract<Action, { op: 'chain.new' | 'chain.del' | 'chain.flush' }>): void {
+  const ns = draftNs(d, a.ns);
+  if (a.table !== 'nat' && a.table !== 'filter') fail('INVALID_ARGUMENT', `iptables: unknown table "${String(a.table)}"`);
+  if (typeof a.chain !== 'string') fail('INVALID_ARGUMENT', `iptables: a chain is named by a string, not ${String(a.chain)}`);
+  const own = ownChains(ns as NetNs, a.table);
+  const builtin = isBase(a.table, a.chain);
+  if (a.op === 'chain.new') {
+    if (builtin || own.includes(a.chain)) fail('CHAIN_EXISTS', 'iptables: Chain already exists.', { table: a.table, chain: a.chain });
+    if (a.chain.length > MAX_CHAIN_NAME) fail('INVALID_ARGUMENT', `${NFT}: chain name \`${a.chain}' too long (must be under ${MAX_CHAIN_NAME + 1} chars)`);
+    if (a.chain.startsWith('-') || a.chain.startsWith('!')) fail('INVALID_ARGUMENT', `${NFT}: chain name not allowed to start with \`${a.chain[0]!}'`);
+    if (a.chain === '' || /\s/.test(a.chain)) fail('INVALID_ARGUMENT', `${NFT}: chain name \`${a.chain}' is not allowed (it is empty or has whitespace)`);
+    if (TARGET_NAMES.includes(a.chain)) fail('INVALID_ARGUMENT', 'iptables v1.8.9 (nf_tables): chain name may not clash with target name');
+    put(ns as NetNs, 'nfChains', [...look(ns as NetNs, 'nfChains'), `${a.table} ${a.chain}`]);
+    return;
+  }
+  if (!builtin && !own.includes(a.chain)) fail('CHAIN_NOT_FOUND', 'iptables: No chain/target/match by that name.', { table: a.table, chain: a.chain });
+  const rules = look(ns as NetNs, 'rules');
+  if (a.op === 'chain.flush') {
+    if (rules.some((r) => r.table === a.table && r.chain === a.chain)) put(ns as NetNs, 'rules', rules.filter((r) => r.table !== a.table || r.chain !== a.chain));
+    return;
+  }
+  // A built-in chain is never deleted: the kernel answers as for a chain in use (measured: `iptables -X FORWARD`).
+  if (builtin || rules.some((r) => r.table === a.table && (r.chain === a.chain || (r.target === 'JUMP' && r.jump === a.chain)))) {
+    fail('CHAIN_IN_USE', `${NFT}:  CHAIN_DEL failed (Device or resource busy): chain ${a.chain}`, { table: a.table, chain: a.chain });
+  }
+  put(ns as NetNs, 'nfChains', look(ns as NetNs, 'nfChains').filter((c) => c !== `${a.table} ${a.chain}`));
 }
 
 /** A routing table number (`table N`): 1 to 2^32 − 1, main (254) by default; local (255) and 0 are the kernel's. */
@@ -1023,6 +1175,10 @@ function applyAction(d: DState, a: Action): void {
     case 'rule.insert':
     case 'rule.del':
       return ruleAction(d, a);
+    case 'chain.new':
+    case 'chain.del':
+    case 'chain.flush':
+      return chainAction(d, a);
     case 'listen':
       return listen(d, a);
     case 'peerset.put':
@@ -1454,7 +1610,15 @@ function fdbDel(d: DState, a: Extract<Action, { op: 'fdb.del' }>): void {
 
 function ruleAction(d: DState, a: Extract<Action, { op: 'rule.append' | 'rule.insert' | 'rule.del' }>): void {
   const ns = draftNs(d, a.ns);
-  const rule = resolveRule(a.rule);
+  const rule = resolveRule(a.rule, ns as NetNs);
+  // nf_tables validates the chains as they would be with the rule (a loop, a target in a hook it may not act in).
+  if (a.op !== 'rule.del' && (rule.target === 'JUMP' || NAT_HOOKS[rule.target] !== undefined)) {
+    const verb = a.op === 'rule.append' ? 'APPEND' : 'INSERT';
+    // A translation in a built-in chain, in a table without chains of its own, is judged by its chain alone.
+    if (rule.target !== 'JUMP' && isBase(rule.table, rule.chain) && !hasOwn(ns as NetNs, rule.table, null)) {
+      if (!NAT_HOOKS[rule.target]!.includes(rule.chain as NfChain)) fail('INVALID_ARGUMENT', `${NFT}:  RULE_${verb} failed (Invalid argument): rule in chain ${rule.chain}`, { table: rule.table, chain: rule.chain, hook: rule.chain });
+    } else checkChainGraph(look(ns as NetNs, 'rules'), rule, verb);
+  }
   if (a.op === 'rule.append') writable(ns, 'rules').push(rule);
   else if (a.op === 'rule.insert') {
     // Rules of all chains share one list; the engine walks a chain's rules in list order, so the rule goes

@@ -63,14 +63,16 @@ function ipRuleCmd(verb: 'add' | 'del', r: IpRuleSpec): string {
 function ruleCmd(flag: '-A' | '-I' | '-D', r: RuleSpec, position?: number): string {
   const parts = ['iptables', '-t', r.table, flag, r.chain, ...(position === undefined ? [] : [String(position)])];
   if (r.src !== undefined) parts.push('-s', r.src);
+  if (r.notSrc !== undefined) parts.push('!', '-s', r.notSrc);
   if (r.dst !== undefined) parts.push('-d', r.dst);
   if (r.notDst !== undefined) parts.push('!', '-d', r.notDst);
   if (r.inIf !== undefined) parts.push('-i', r.inIf);
   if (r.outIf !== undefined) parts.push('-o', r.outIf);
   if (r.protocol !== undefined) parts.push('-p', r.protocol);
   if (r.dport !== undefined) parts.push('--dport', String(r.dport));
+  if (r.mark !== undefined) parts.push('-m', 'mark', '--mark', r.mark);
   if (r.comment !== undefined) parts.push('-m', 'comment', '--comment', JSON.stringify(r.comment));
-  parts.push('-j', r.target);
+  parts.push('-j', r.target === 'JUMP' ? r.jump! : r.target);
   if (r.target === 'SNAT' && r.to !== undefined) parts.push('--to-source', r.to);
   if (r.target === 'DNAT' && r.to !== undefined) parts.push('--to-destination', r.to);
   return parts.join(' ');
@@ -181,6 +183,10 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
     case 'rule.insert':
     case 'rule.del':
       return [at(a.ns, ruleCmd(a.op === 'rule.append' ? '-A' : a.op === 'rule.insert' ? '-I' : '-D', a.rule, a.op === 'rule.insert' ? a.position : undefined))];
+    case 'chain.new':
+    case 'chain.del':
+    case 'chain.flush':
+      return [at(a.ns, `iptables -t ${a.table} ${a.op === 'chain.new' ? '-N' : a.op === 'chain.del' ? '-X' : '-F'} ${a.chain}`)];
     case 'listen':
       return [at(a.ns, `# a process listens on ${a.protocol.toUpperCase()} port ${a.port}`)];
     case 'peerset.put': {

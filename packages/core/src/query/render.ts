@@ -11,10 +11,11 @@ const REACHABLE_MS = 30_000;
 
 /**
  * The shared peer-set entries a namespace renders (every owner's but its own), with the neighbour and FDB
- * entries deleted here left out. A deleted shared route (`hidden`) leaves the owner's neighbour and FDB
+ * entries deleted here left out (by `ip neigh del`, `bridge fdb del`, or taken back by the agent when its
+ * route was refused: PeerSet.downIn). A deleted shared route (`hidden`) leaves the owner's neighbour and FDB
  * entries, as the kernel's separate tables do and as the engine uses them.
  */
-function peerEntries(state: ClusterState, ns: NetNs) {
+export function peerEntries(state: ClusterState, ns: NetNs): { readonly dev: string; readonly neigh: PeerEntry['neigh']; readonly fdb: PeerEntry['fdb'] }[] {
   const out: { dev: string; neigh: PeerEntry['neigh']; fdb: PeerEntry['fdb'] }[] = [];
   for (const ref of ns.peerSets) {
     const set = state.peerSets[ref.set];

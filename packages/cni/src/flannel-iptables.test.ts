@@ -1,0 +1,58 @@
+/**
+ * flanneld's iptables chains as the forwarding engine runs them: FLANNEL-POSTRTG (nat, from POSTROUTING) and
+ * FLANNEL-FWD (filter, from FORWARD), jumps and RETURN, `! -s` and `-m mark`. The kernel behaviours behind
+ * them were measured in namespaces (pnkr30, docs/designs/flannel.md "iptables").
+ */
+import { describe, expect, it } from 'vitest';
+import { seedLabSpec, simulatorFromSpec } from './index.js';
+
+/** Where pod-c's address saw the echo request from pod-a come from (the source on the last hop). */
+function sourceAtPodC(sim: ReturnType<typeof simulatorFromSpec>): string | undefined {
+  const trace = sim.ping('pod-a', '10.244.2.3').traces[0]!;
+  const at = trace.steps.find((s) => s.ns === 'pod/default/pod-c' && s.ip !== null && s.ip.payload.kind === 'icmp' && s.ip.payload.type === 8);
+  return at?.ip === null || at === undefined ? undefined : [24, 16, 8, 0].map((b) => (at.ip!.header.src >>> b) & 255).join('.');
+}
+
+describe('flanneld\'s chains on a node', () => {
+  it('leave pod-to-pod traffic alone at its own nodes: FLANNEL-POSTRTG RETURNs it, FLANNEL-FWD ACCEPTs it', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    expect(sourceAtPodC(sim)).toBe('10.244.1.4');
+    expect(sim.check().ok).toBe(true);
+  });
+
+  it('masquerade what a node forwards between two other nodes\' pods: neither end is in its lease', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    // node-1 sends node-3's subnet through node-2's VTEP; node-2 forwards it on to node-3.
+    sim.apply({ op: 'route.replace', ns: 'node/node-1', dst: '10.244.3.0/24', via: '10.244.2.0', dev: 'flannel.1', onlink: true });
+    const trace = sim.ping('pod-a', '10.244.3.2').traces[0]!;
+    const at = trace.steps.find((s) => s.ns === 'pod/default/pod-e' && s.ip?.payload.kind === 'icmp' && s.ip.payload.type === 8)!;
+    expect(at.ip!.header.src).toBe(0x0af40200); // node-2's flannel.1 address, 10.244.2.0
+    expect(sim.check().violations.some((v) => v.guarantee === 'no-nat' && v.explanation.includes('at node/node-2 flannel.1'))).toBe(true);
+  });
+
+  it('a mark match: kube-proxy\'s 0x4000/0x4000 never matches (nothing marks a packet), --mark 0 matches every packet', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'rule.insert', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', mark: '0x4000/0x4000', target: 'DROP' } });
+    expect(sim.ping('pod-a', '10.244.2.3').ok).toBe(true);
+    sim.apply({ op: 'rule.insert', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', mark: '0', target: 'DROP' } });
+    expect(sim.ping('pod-a', '10.244.2.3').ok).toBe(false);
+  });
+
+  it('a chain of one\'s own: ! -s, RETURN back to the caller, and a DROP only what the chain does not RETURN', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply([
+      { op: 'chain.new', ns: 'node/node-2', table: 'filter', chain: 'GUARD' },
+      // Traffic from outside the pod CIDR goes on to the next rule of FORWARD; pod-a's is dropped, pod-b's returned.
+      { op: 'rule.append', ns: 'node/node-2', rule: { table: 'filter', chain: 'GUARD', notSrc: '10.244.0.0/16', target: 'RETURN' } },
+      { op: 'rule.append', ns: 'node/node-2', rule: { table: 'filter', chain: 'GUARD', src: '10.244.1.5/32', target: 'RETURN' } },
+      { op: 'rule.append', ns: 'node/node-2', rule: { table: 'filter', chain: 'GUARD', dst: '10.244.2.0/24', target: 'DROP' } },
+      { op: 'rule.insert', ns: 'node/node-2', rule: { table: 'filter', chain: 'FORWARD', target: 'JUMP', jump: 'GUARD' } },
+    ]);
+    const a = sim.ping('pod-a', '10.244.2.3');
+    expect(a.ok).toBe(false);
+    expect(a.traces[0]!.disposition).toBe('filtered');
+    expect(sim.ping('pod-b', '10.244.2.3').ok).toBe(true);
+    // Replies from node-2's pods leave by FORWARD too: to node-1's subnet, not dropped by the chain.
+    expect(sim.ping('pod-c', '10.244.1.5').ok).toBe(true);
+  });
+});
