@@ -53,7 +53,7 @@ describe('faults after the build', () => {
     expect(faultActions(sim, { kind: 'fdbDel', ns: 0, item: 2 })![0]).toMatchObject({ op: 'fdb.del', ns: 'node/node-1', dev: 'flannel.1' });
     expect(faultActions(sim, { kind: 'fdbDel', ns: 0, item: 2 })![0]).not.toHaveProperty('master');
     expect(got['forwardOff']).toEqual([{ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.ip_forward', value: 0 }]);
-    expect(got['forwardDrop']).toEqual([{ op: 'rule.append', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', inIf: 'eth0', target: 'DROP' } }]);
+    expect(got['forwardDrop']).toEqual([{ op: 'rule.insert', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', inIf: 'eth0', target: 'DROP' } }]);
   });
 
   it('refuses a fault that is not one', () => {

@@ -113,11 +113,12 @@ export function faultActions(sim: Simulator, f: FaultPick): Action[] | null {
     case 'forwardOff':
       return [{ op: 'sysctl.set', ns, key: 'net.ipv4.ip_forward', value: 0 }];
     case 'forwardDrop': {
-      // Everything forwarded, or what comes in from (goes out to) the underlay. The bare rule also drops
+      // Everything forwarded, or what comes in from (goes out to) the underlay: inserted, ahead of what a design
+      // put in FORWARD (flanneld's jump to FLANNEL-FWD, whose ACCEPTs would decide first). The bare rule also drops
       // frames bridged between two pods of a node (br_netfilter, on in the oracle's namespaces as in
       // podnet's: see docs/kernel-oracle.md); `-i eth0`/`-o eth0` never match a bridged frame (cni0 in, cni0 out).
       const which = f.item % 3;
-      return [{ op: 'rule.append', ns, rule: { table: 'filter', chain: 'FORWARD', ...(which === 1 ? { inIf: 'eth0' } : which === 2 ? { outIf: 'eth0' } : {}), target: 'DROP' } }];
+      return [{ op: 'rule.insert', ns, rule: { table: 'filter', chain: 'FORWARD', ...(which === 1 ? { inIf: 'eth0' } : which === 2 ? { outIf: 'eth0' } : {}), target: 'DROP' } }];
     }
   }
 }
