@@ -80,6 +80,15 @@ const VXLAN_OVERHEAD = 50;
 /** flanneld's chain for its masquerade rules (nat) and for its forward rules (filter). */
 const MASQ_CHAIN = 'FLANNEL-POSTRTG';
 const FWD_CHAIN = 'FLANNEL-FWD';
+/**
+ * A rule spec with every field of RuleSpec, in one order (those not given undefined): core's resolveRule reads
+ * each field of each spec, and flanneld's specs in eight shapes made those reads megamorphic. Positional, so
+ * that no object of another shape is read to make it.
+ */
+function rs(table: 'nat' | 'filter', chain: string, target: RuleSpec['target'], comment: string, src?: string, dst?: string, notSrc?: string, notDst?: string, mark?: string, jump?: string): RuleSpec {
+  return { table, chain, src, notSrc, dst, notDst, inIf: undefined, outIf: undefined, protocol: undefined, dport: undefined, mark, target, jump, to: undefined, comment } as unknown as RuleSpec;
+}
+
 /** One step of flanneld's iptables setup: a chain it makes, or a rule it appends. */
 interface IptablesStep {
   readonly chain?: { readonly table: 'nat' | 'filter'; readonly chain: string };
@@ -135,32 +144,32 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
    * trafficmngr/iptables masqRules and forwardRules, in their order), with the chains they need first.
    */
   const iptablesOnce = (cluster: string, subnet: string): readonly IptablesStep[] => {
-    if (mistake?.masqueradeAll) return [{ rule: { table: 'nat', chain: 'POSTROUTING', src: cluster, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment: 'masquerade pods (no pod-CIDR RETURN)' } }];
+    if (mistake?.masqueradeAll) return [{ rule: rs('nat', 'POSTROUTING', 'MASQUERADE', 'masquerade pods (no pod-CIDR RETURN)', cluster, undefined, undefined, '224.0.0.0/4') }];
     const out: IptablesStep[] = [];
     if (ipMasq) {
       const c = 'flanneld masq';
       out.push(
         { chain: { table: 'nat', chain: MASQ_CHAIN } },
-        { rule: { table: 'nat', chain: 'POSTROUTING', comment: c, target: 'JUMP', jump: MASQ_CHAIN } },
+        { rule: rs('nat', 'POSTROUTING', 'JUMP', c, undefined, undefined, undefined, undefined, undefined, MASQ_CHAIN) },
         // Not what kube-proxy marked for its own masquerade (no double NAT).
-        { rule: { table: 'nat', chain: MASQ_CHAIN, mark: '0x4000/0x4000', comment: c, target: 'RETURN' } },
+        { rule: rs('nat', MASQ_CHAIN, 'RETURN', c, undefined, undefined, undefined, undefined, '0x4000/0x4000') },
         // Nothing within the overlay is masqueraded.
-        { rule: { table: 'nat', chain: MASQ_CHAIN, src: subnet, dst: cluster, comment: c, target: 'RETURN' } },
-        { rule: { table: 'nat', chain: MASQ_CHAIN, src: cluster, dst: subnet, comment: c, target: 'RETURN' } },
+        { rule: rs('nat', MASQ_CHAIN, 'RETURN', c, subnet, cluster) },
+        { rule: rs('nat', MASQ_CHAIN, 'RETURN', c, cluster, subnet) },
         // Nor traffic from outside to this node's pods.
-        { rule: { table: 'nat', chain: MASQ_CHAIN, notSrc: cluster, dst: subnet, comment: c, target: 'RETURN' } },
+        { rule: rs('nat', MASQ_CHAIN, 'RETURN', c, undefined, subnet, cluster) },
         // Pods to anywhere but multicast, and anything else headed for the overlay.
-        { rule: { table: 'nat', chain: MASQ_CHAIN, src: cluster, notDst: '224.0.0.0/4', comment: c, target: 'MASQUERADE' } },
-        { rule: { table: 'nat', chain: MASQ_CHAIN, notSrc: cluster, dst: cluster, comment: c, target: 'MASQUERADE' } },
+        { rule: rs('nat', MASQ_CHAIN, 'MASQUERADE', c, cluster, undefined, undefined, '224.0.0.0/4') },
+        { rule: rs('nat', MASQ_CHAIN, 'MASQUERADE', c, undefined, cluster, cluster) },
       );
     }
     if (forwardRules) {
       const c = 'flanneld forward';
       out.push(
         { chain: { table: 'filter', chain: FWD_CHAIN } },
-        { rule: { table: 'filter', chain: 'FORWARD', comment: c, target: 'JUMP', jump: FWD_CHAIN } },
-        { rule: { table: 'filter', chain: FWD_CHAIN, src: cluster, comment: c, target: 'ACCEPT' } },
-        { rule: { table: 'filter', chain: FWD_CHAIN, dst: cluster, comment: c, target: 'ACCEPT' } },
+        { rule: rs('filter', 'FORWARD', 'JUMP', c, undefined, undefined, undefined, undefined, undefined, FWD_CHAIN) },
+        { rule: rs('filter', FWD_CHAIN, 'ACCEPT', c, cluster) },
+        { rule: rs('filter', FWD_CHAIN, 'ACCEPT', c, undefined, cluster) },
       );
     }
     return out;
