@@ -30,6 +30,17 @@ describe('flanneld\'s chains on a node', () => {
     expect(sim.check().violations.some((v) => v.guarantee === 'no-nat' && v.explanation.includes('at node/node-2 flannel.1'))).toBe(true);
   });
 
+  it('name the lease flanneld writes to subnet.env, also where a mistake makes it another node\'s (broken.overlappingIpam)', () => {
+    // Every node's lease is the first node's subnet: its pods talk to each other unmasqueraded, as flanneld's
+    // RETURNs for its lease say (naming the node's podCIDR instead masqueraded them; pnpm differential found it).
+    const sim = simulatorFromSpec({ ...seedLabSpec(), pods: [], cni: { type: 'broken', mistake: 'overlappingIpam' } });
+    const a = sim.addPod({ name: 'a', node: 'node-2' });
+    const b = sim.addPod({ name: 'b', node: 'node-2' });
+    expect(sim.node('node-2').host.rules.find((r) => r.chain === 'FLANNEL-POSTRTG' && r.src !== null && r.dst !== null && r.src.len === 24)!.src!.addr).toBe(a.ip! & 0xffffff00);
+    const trace = sim.ping('a', [24, 16, 8, 0].map((s) => (b.ip! >>> s) & 255).join('.')).traces[0]!;
+    expect(trace.violations).toEqual([]);
+  });
+
   it('a mark match: kube-proxy\'s 0x4000/0x4000 never matches (nothing marks a packet), --mark 0 matches every packet', () => {
     const sim = simulatorFromSpec(seedLabSpec());
     sim.apply({ op: 'rule.insert', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', mark: '0x4000/0x4000', target: 'DROP' } });

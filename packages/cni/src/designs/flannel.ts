@@ -232,7 +232,8 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
           { op: 'peerset.attach', ns: h, set: PEERSET, self: node.name },
         );
       }
-      actions.push(...iptables(h, state.podCidr, subnet));
+      // flanneld's masquerade rules name its lease (FLANNEL_SUBNET), as subnet.env does (files(), below).
+      actions.push(...iptables(h, state.podCidr, mistake?.ipamSubnet?.(state) ?? subnet));
       return { actions };
     },
     nodeRemoved(state, node): DesignReaction {
