@@ -2240,7 +2240,7 @@ const ACTS_NAT_PRE = 8;
 const ACTS_NAT_POST = 16;
 
 /**
- * A namespace's rules by `table chain`, in list order, with the hooks they can act in: which hooks reach,
+ * A namespace's rules by table and chain, in list order, with the hooks they can act in: which hooks reach,
  * through jumps, a rule that decides something (DROP or REJECT in filter; MASQUERADE, SNAT or DNAT in nat).
  * Made once per rule list (the view hands it on while the rules are the same list): a hop asks a hook
  * for its chain's rules alone, and skips a hook that cannot act — flanneld's FORWARD, which jumps to
