@@ -216,7 +216,10 @@ describe('bridge with host-local ranges', () => {
       '192.168.0.0/16 via 10.10.5.1 dev eth0',
     ]);
     expect(sim.node('node-1').host.links['mynet0']?.addrs.map((a) => a.len)).toEqual([16]);
-    expect(sim.node('node-1').host.rules.filter((r) => r.target === 'MASQUERADE').map((r) => r.src && formatCidr(r.src))).toEqual(['10.10.1.20/32', '10.10.1.21/32']);
+    // POSTROUTING sends each pod's traffic to its own CNI-… chain, which masquerades it (ip.SetupIPMasq).
+    const host = sim.node('node-1').host;
+    expect(host.rules.filter((r) => r.chain === 'POSTROUTING' && r.target === 'JUMP').map((r) => r.src && formatCidr(r.src))).toEqual(['10.10.1.20/32', '10.10.1.21/32']);
+    expect(host.rules.filter((r) => r.target === 'MASQUERADE').map((r) => r.chain)).toEqual(host.rules.filter((r) => r.chain === 'POSTROUTING' && r.target === 'JUMP').map((r) => r.jump));
     expect(sim.ping('a', '10.10.1.21').ok).toBe(true);
     expect(sim.ping('node-1', '10.10.1.20').ok).toBe(true);
   });
@@ -244,7 +247,7 @@ describe('bridge with host-local ranges', () => {
     const pod = sim.pod('a');
     const node = sim.node('node-1');
     const first = design.podDeleted(sim.state, pod, node);
-    expect(first.actions.map((a) => a.op)).toEqual(['link.del', 'rule.del', 'rule.del']);
+    expect(first.actions.map((a) => a.op)).toEqual(['link.del', 'rule.del', 'chain.flush', 'chain.del']);
     sim.deletePod('a');
     const after = sim.node('node-1');
     // The same DEL again, on the node as it is now: nothing left to remove, IPAM already released.

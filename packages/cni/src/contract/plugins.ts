@@ -18,8 +18,10 @@
  * `macspoofchk`), or recorded and documented (hairpin mode, promiscuous mode, portmap's host ports,
  * bandwidth's shaping, tuning's sysctls): see docs/cni-contract.md.
  */
+import { sha512 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import {
-  formatIpv4, macFromSeed, macFromSeeds, netnsPath, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node,
+  formatIpv4, macFromSeed, macFromSeeds, netnsPath, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node, type RuleSpec,
 } from '@podnet/core';
 import {
   EMPTY_HOST_LOCAL, envIpText, hostLocalAdd, hostLocalCheck, hostLocalDel, inBuild, loadHostLocalConfigFor, loadSubnetHostLocalConfig, type HostLocalConfig, type HostLocalStore, type IpamError,
@@ -340,35 +342,64 @@ function routeText(r: CurrentResult['routes'][number], gw: string | undefined, i
   return `failed to add route '{${ip} ${mask}} via ${gw ?? '<nil>'} dev ${inv.ifname}'`;
 }
 
-/** ip.SetupIPMasq: traffic from the container to its own subnet stays, the rest (but multicast) is masqueraded. */
-function ipMasqRules(inv: CniInvocation, conf: PluginInput, result: CurrentResult): Action[] {
-  const h = hostNs(inv);
-  const comment = `name: "${conf.name}" id: "${inv.containerId}"`;
-  return result.ips.flatMap((ip): Action[] => {
-    const { ip: addr, len } = ifAddr(ip.address);
-    const net = `${formatIpv4(len === 0 ? 0 : (addr & ((0xffffffff << (32 - len)) >>> 0)) >>> 0)}/${len}`;
-    const src = `${formatIpv4(addr)}/32`;
-    return [
-      { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src, dst: net, target: 'ACCEPT', comment } },
-      { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment } },
-    ];
-  });
+/**
+ * The chain the plugins' ipMasq uses for a container (utils.FormatChainName): `CNI-` and the first 24 hex
+ * digits of the SHA-512 of the network's name and the container's ID — `CNI-89e35ba6e44144d1485f156c` for
+ * `mynet` and `a`, as the real bridge plugin named it (packages/cni/scripts/real-bridge-plugin.sh).
+ */
+export function ipMasqChain(network: string, containerId: string): string {
+  return `CNI-${bytesToHex(sha512(new TextEncoder().encode(network + containerId))).slice(0, 24)}`;
 }
 
 /**
- * Removes what {@link ipMasqRules} added, those still present: TeardownIPMasq ignores missing rules — the
- * container's addresses now may include one it was not given (an `ip addr add` in the pod), whose rules were
+ * ip.SetupIPMasq for each of the container's addresses: the container's chain (made if missing) ACCEPTs its
+ * subnet and masquerades the rest but multicast, each rule once (AppendUnique), and POSTROUTING sends the
+ * address's traffic there (`-s IP -j CNI-…`), all with the `name: … id: …` comment.
+ */
+function ipMasqRules(inv: CniInvocation, conf: PluginInput, result: CurrentResult): Action[] {
+  const h = hostNs(inv);
+  const comment = `name: "${conf.name}" id: "${inv.containerId}"`;
+  const chain = ipMasqChain(conf.name, inv.containerId);
+  const actions: Action[] = [];
+  const seen = new Set<string>();
+  const unique = (rule: RuleSpec): void => {
+    const key = JSON.stringify(rule);
+    if (!seen.has(key)) { seen.add(key); actions.push({ op: 'rule.append', ns: h, rule }); }
+  };
+  if (!inv.node.host.nfChains.includes(`nat ${chain}`)) actions.push({ op: 'chain.new', ns: h, table: 'nat', chain });
+  for (const ip of result.ips) {
+    const { ip: addr, len } = ifAddr(ip.address);
+    const net = `${formatIpv4(len === 0 ? 0 : (addr & ((0xffffffff << (32 - len)) >>> 0)) >>> 0)}/${len}`;
+    unique({ table: 'nat', chain, dst: net, target: 'ACCEPT', comment });
+    unique({ table: 'nat', chain, notDst: '224.0.0.0/4', target: 'MASQUERADE', comment });
+    unique({ table: 'nat', chain: 'POSTROUTING', src: `${formatIpv4(addr)}/32`, target: 'JUMP', jump: chain, comment });
+  }
+  return actions;
+}
+
+/**
+ * ip.TeardownIPMasq for each of the container's addresses: POSTROUTING's jump for the address, then the
+ * chain, flushed and deleted; what is missing is passed over, as the plugin ignores "does not exist" — the
+ * container's addresses now may include one it was not given (an `ip addr add` in the pod), whose jump was
  * never added.
  */
 function ipMasqTeardown(inv: CniInvocation, conf: PluginInput, addrs: readonly string[]): Action[] {
   const h = hostNs(inv);
-  const comment = `name: "${conf.name}" id: "${inv.containerId}"`;
-  const present = new Set<number>();
-  for (const r of inv.node.host.rules) if (r.comment === comment && r.src !== null) present.add(r.src.addr);
-  if (present.size === 0) return [];
-  const kept = addrs.filter((a) => present.has(ifAddr(a).ip));
-  return ipMasqRules(inv, conf, { interfaces: [], ips: kept.map((address) => ({ address })), routes: [], dns: {} })
-    .map((a) => (a.op === 'rule.append' ? { ...a, op: 'rule.del' as const } : a));
+  const chain = ipMasqChain(conf.name, inv.containerId);
+  const jumps = inv.node.host.rules.filter((r) => r.table === 'nat' && r.chain === 'POSTROUTING' && r.target === 'JUMP' && r.jump === chain && r.src !== null);
+  const actions: Action[] = [];
+  for (const a of addrs) {
+    const { ip } = ifAddr(a);
+    const r = jumps.find((x) => x.src!.addr === ip && x.src!.len === 32);
+    if (r !== undefined) actions.push({ op: 'rule.del', ns: h, rule: { table: 'nat', chain: 'POSTROUTING', src: `${formatIpv4(ip)}/32`, target: 'JUMP', jump: chain, ...(r.comment !== null ? { comment: r.comment } : {}) } });
+  }
+  const left = jumps.length - actions.length;
+  if (inv.node.host.nfChains.includes(`nat ${chain}`)) {
+    if (inv.node.host.rules.some((r) => r.table === 'nat' && r.chain === chain)) actions.push({ op: 'chain.flush', ns: h, table: 'nat', chain });
+    // Deleted once nothing jumps to it (a jump for an address the container no longer has would keep it busy).
+    if (left === 0) actions.push({ op: 'chain.del', ns: h, table: 'nat', chain });
+  }
+  return actions;
 }
 
 /** The container's IPv4 addresses as `a.b.c.d/len` (what ip.DelLinkByNameAddr returns before deleting). */

@@ -10,6 +10,7 @@ import { createSimulator, formatCidr, ipRoute, type CniDesign, type CniResult, t
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromConflist } from '../contract/conflist-design.js';
+import { ipMasqChain } from '../contract/plugins.js';
 import { bridge } from './bridge.js';
 
 interface Fixture { kernel: string; plugin: string; steps: Record<string, { stdout: string; rc: number }> }
@@ -30,13 +31,22 @@ const podnetLinks = (links: Readonly<Record<string, Link>>, skip: readonly strin
   .filter((l) => !skip.includes(l.name)).sort((a, b) => a.ifindex - b.ifindex)
   .map((l) => `${l.name.replace(/^veth[0-9a-f]{8}$/, '<veth>')} mtu ${l.mtu}${l.master ? ` master ${l.master}` : ''}`);
 
-/** The masquerade rules of the pod at `ip`: the real plugin's CNI-… chain, podnet's rules matched on `-s ip/32`. */
+/**
+ * The masquerade of the pod at `ip`: the chain POSTROUTING sends its traffic to (`-s ip/32 … -j CNI-…`), then
+ * that chain's rules, as `iptables -t nat -S` printed them (the comment left out) — the same from podnet's rules.
+ */
 const kernelMasq = (text: string, ip: string) => {
   const chain = new RegExp(`^-A POSTROUTING -s ${ip.replace(/\./g, '\\.')}/32 .* -j (CNI-[0-9a-f]+)$`).exec(lines(text).find((l) => l.includes(`-s ${ip}/32`)) ?? '')?.[1];
   return chain === undefined ? [] : lines(text).filter((l) => l.startsWith(`-A ${chain} `)).map((l) => l.replace(/^-A \S+ /, '').replace(/ -m comment --comment .* -j/, ' -j'));
 };
-const podnetMasq = (sim: Simulator, ip: string) => sim.node('node-1').host.rules.filter((r) => r.src !== null && formatCidr(r.src) === `${ip}/32`)
-  .map((r) => `${r.notDst ? `! -d ${formatCidr(r.notDst)}` : `-d ${formatCidr(r.dst!)}`} -j ${r.target}`);
+/** The chain the real plugin jumped to for the pod at `ip`. */
+const kernelChain = (text: string, ip: string) => /name: \\"(\w+)\\" id: \\"(\w+)\\"" -j (CNI-[0-9a-f]+)$/.exec(lines(text).find((l) => l.startsWith(`-A POSTROUTING -s ${ip}/32 `)) ?? '');
+const podnetMasq = (sim: Simulator, ip: string) => {
+  const rules = sim.node('node-1').host.rules;
+  const jump = rules.find((r) => r.chain === 'POSTROUTING' && r.target === 'JUMP' && r.src !== null && formatCidr(r.src) === `${ip}/32`);
+  return jump === undefined ? [] : rules.filter((r) => r.chain === jump.jump)
+    .map((r) => `${r.notDst ? `! -d ${formatCidr(r.notDst)}` : `-d ${formatCidr(r.dst!)}`} -j ${r.target}`);
+};
 
 describe(`bridge() against the real plugin (${fixture.plugin.split('\n')[0]}, kernel ${fixture.kernel})`, () => {
   const design = bridge({ ipMasq: true });
@@ -65,6 +75,14 @@ describe(`bridge() against the real plugin (${fixture.plugin.split('\n')[0]}, ke
     expect(ipRoute(sim.state, 'pod/default/a')).toEqual(lines(step('1-a-routes').stdout));
     expect(host.sysctl.ipForward).toBe(step('1-host-forward').stdout.trim() === '1');
     for (const ip of ['10.244.0.2', '10.244.0.3']) expect(podnetMasq(sim, ip)).toEqual(kernelMasq(step('1-host-nat').stdout, ip));
+    // The chain's name is the plugin's utils.FormatChainName of the network's name and the container's ID:
+    // the recording's containers were named `a` and `b`, podnet's have sandbox IDs.
+    for (const ip of ['10.244.0.2', '10.244.0.3']) {
+      const [, network, id, chain] = kernelChain(step('1-host-nat').stdout, ip)!;
+      expect(ipMasqChain(network!, id!)).toBe(chain);
+    }
+    const a = sim.node('node-1').host.rules.find((r) => r.chain === 'POSTROUTING' && r.jump !== null && r.src?.addr === 0x0af40002)!;
+    expect(a.jump).toBe(ipMasqChain('mynet', /id: "(\w+)"/.exec(a.comment!)![1]!));
   });
 
   it('CHECK passes; DEL removes the pod\'s eth0 (its host end goes with it) and its rules, keeps cni0; DEL again succeeds', () => {

@@ -9,10 +9,11 @@
  *             ip link add vethXXXX type veth peer name eth0 netns <pod>; ip link set vethXXXX master cni0 up
  *             (in the pod) ip addr add <host-local address> dev eth0; ip route add default via <podCIDR>.1
  *             ip addr add <podCIDR>.1/<len> dev cni0 (isGateway, first pod); sysctl net.ipv4.ip_forward=1
- *             ipMasq: iptables -t nat -A POSTROUTING -s <pod ip>/32 -d <podCIDR> -j ACCEPT
- *                     iptables -t nat -A POSTROUTING -s <pod ip>/32 ! -d 224.0.0.0/4 -j MASQUERADE
+ *             ipMasq: iptables -t nat -N CNI-<sha512(name + container ID), 24 hex digits>
+ *                     iptables -t nat -A CNI-… -d <podCIDR> -j ACCEPT; … ! -d 224.0.0.0/4 -j MASQUERADE
+ *                     iptables -t nat -A POSTROUTING -s <pod ip>/32 -j CNI-…
  *   CNI DEL:  (in the pod) ip link del eth0 (its host end goes with it); host-local releases the
- *             address; the masquerade rules go.
+ *             address; the jump goes, the chain is flushed and deleted.
  *
  * It is a single-node design: nothing tells a node where another node's pods are. On a cluster of
  * several nodes a pod's packet for another node's pod follows the node's default route to the underlay

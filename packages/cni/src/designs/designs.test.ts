@@ -178,8 +178,9 @@ describe('bridge (the CNI reference plugin with host-local)', () => {
       }
       expect(sim.violations).toEqual([]);
       expect(sim.check().ok).toBe(true);
-      // ipMasq: two rules per running pod, none left behind by deleted ones.
-      expect(sim.node('node-1').host.rules.length).toBe(ipMasq ? 2 * sim.pods().length : 0);
+      // ipMasq: a chain of two rules and POSTROUTING's jump to it per running pod, none left behind by deleted ones.
+      expect(sim.node('node-1').host.rules.length).toBe(ipMasq ? 3 * sim.pods().length : 0);
+      expect(sim.node('node-1').host.nfChains.length).toBe(ipMasq ? sim.pods().length : 0);
     }), { numRuns: 15 });
   });
 
@@ -199,7 +200,8 @@ describe('bridge (the CNI reference plugin with host-local)', () => {
     const sim = createSimulator({ cni: bridge({ ipMasq: true, bridge: 'mynet0' }), nodes: [{ name: 'node-1' }], pods: [{ name: 'a', node: 'node-1' }] });
     const host = () => sim.node('node-1').host;
     expect(host().links['mynet0']?.kind).toBe('bridge');
-    expect(host().rules.map((r) => r.target)).toEqual(['ACCEPT', 'MASQUERADE']);
+    // The pod's own CNI-… chain ACCEPTs its subnet and masquerades the rest; POSTROUTING jumps there for its address.
+    expect(host().rules.map((r) => r.target)).toEqual(['ACCEPT', 'MASQUERADE', 'JUMP']);
     // pod → outside is masqueraded to the node's address: the underlay router answers the node, which
     // forwards the reply to the pod (TTL 64 − 1).
     expect(sim.ping('a', '192.168.1.1').lines[1]).toBe('64 bytes from 192.168.1.1: icmp_seq=1 ttl=63');
