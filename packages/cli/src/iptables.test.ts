@@ -74,7 +74,7 @@ describe('iptables formats and errors match iptables v1.8.9 (nf_tables), replaye
   it('refuses what it does not model, where the kernel would have accepted it, and changes nothing', () => {
     const node = onNode();
     const before = node.run('iptables-save').stdout;
-    for (const line of ['iptables -A FORWARD -p sctp -j DROP', 'iptables -A FORWARD', 'iptables -E FLANNEL-FWD FOO', 'iptables -P FORWARD DROP', 'iptables -A FORWARD -m physdev --physdev-is-bridged -j ACCEPT',
+    for (const line of ['iptables -A FORWARD -p sctp -j DROP', 'iptables -A FORWARD', 'iptables -E FLANNEL-FWD FOO', 'iptables -A FORWARD -m physdev --physdev-is-bridged -j ACCEPT',
       'iptables -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', 'iptables -A FORWARD -j LOG', 'iptables -t mangle -L', 'iptables -t nat -A OUTPUT -j DNAT --to-destination 10.244.2.3',
       'iptables -t nat -A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 10.244.2.3:8080', 'iptables -A FORWARD ! -i eth0 -j DROP', 'iptables -A FORWARD -i veth+ -j DROP', 'iptables -Z']) {
       const r = node.run(line);
@@ -171,5 +171,27 @@ describe('a rule a student adds takes effect on the next packet, and the guarant
     expect(s.run('iptables -L FORWARD --line-numbers').stdout).toBe('Chain FORWARD (policy ACCEPT)\nnum  target     prot opt source               destination         \n1    DROP       all  --  anywhere             anywhere            \n2    FLANNEL-FWD  all  --  anywhere             anywhere             /* flanneld forward */\n');
     expect(s.run('iptables -D FORWARD 1')).toMatchObject({ stdout: '', stderr: '', status: 0 });
     expect(s.run('ip netns exec ' + POD_A_NS + ' ping -c 2 -W 1 10.244.2.3').stdout).toContain('2 packets transmitted, 2 received, 0% packet loss');
+  });
+});
+
+describe('chain policies (iptables -P)', () => {
+  it('prints and refuses as iptables v1.8.9 (nf_tables) did (measured in pnp30), and FLANNEL-FWD keeps the pods working under a DROP policy', () => {
+    const s = onNode();
+    expect(s.run('iptables -P FORWARD DROP')).toMatchObject({ stdout: '', stderr: '', status: 0 });
+    expect(s.run('iptables -L FORWARD -n').stdout.split('\n')[0]).toBe('Chain FORWARD (policy DROP)');
+    expect(s.run('iptables -S FORWARD').stdout.split('\n')[0]).toBe('-P FORWARD DROP');
+    expect(s.run('iptables-save -t filter').stdout).toContain('\n:FORWARD DROP [0:0]\n');
+    expect(shown(s, 'iptables -t nat -P POSTROUTING DROP')).toEqual({ text: 'iptables v1.8.9 (nf_tables): \nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n\nTry `iptables -h\' or \'iptables --help\' for more information.\n', status: 2 });
+    expect(shown(s, 'iptables -P FORWARD REJECT')).toEqual({ text: "iptables: Bad policy name. Run `dmesg' for more information.\n", status: 1 });
+    expect(shown(s, 'iptables -P NOSUCH DROP')).toEqual({ text: 'iptables: Bad built-in chain name.\n', status: 1 });
+    expect(shown(s, 'iptables -P FLANNEL-FWD DROP')).toEqual({ text: 'iptables: Bad built-in chain name.\n', status: 1 });
+    expect(shown(s, 'iptables -P FORWARD')).toEqual({ text: "iptables v1.8.9 (nf_tables): -P requires a chain and a policy\nTry `iptables -h' or 'iptables --help' for more information.\n", status: 2 });
+    // Docker's FORWARD DROP on a flannel node: FLANNEL-FWD ACCEPTs the pod CIDR, so pods still reach each other.
+    expect(s.run('ip netns exec ' + POD_A_NS + ' ping -c 1 -W 1 10.244.2.3').stdout).toContain('1 packets transmitted, 1 received');
+    s.run('iptables -D FORWARD 1');
+    expect(s.run('ip netns exec ' + POD_A_NS + ' ping -c 1 -W 1 10.244.2.3').stdout).toContain('1 packets transmitted, 0 received');
+    s.run('iptables -P FORWARD ACCEPT');
+    expect(s.run('iptables -S FORWARD').stdout).toBe('-P FORWARD ACCEPT\n');
+    expect(s.run('ip netns exec ' + POD_A_NS + ' ping -c 1 -W 1 10.244.2.3').stdout).toContain('1 packets transmitted, 1 received');
   });
 });

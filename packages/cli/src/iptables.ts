@@ -9,7 +9,7 @@
  * `-m mark` and `-m comment`. Everything else (policies, counters, renaming a chain, other matches and
  * targets) is refused with a message that says so, rather than accepted and ignored.
  */
-import { formatCidr, formatIpv4, getNs, isPodnetError, NF_BASE_CHAINS, ownChains, type Action, type NetNs, type NfRule, type RuleSpec } from '@podnet/core';
+import { formatCidr, formatIpv4, getNs, isPodnetError, NF_BASE_CHAINS, ownChains, type Action, type NetNs, type NfChain, type NfRule, type RuleSpec } from '@podnet/core';
 import { serviceName, servicePort } from './services.js';
 import { err, ok, type Ctx, type Output } from './types.js';
 
@@ -20,9 +20,9 @@ const usage = (msg: string, blank = false): Output => err(`${V}: ${msg}\n${blank
 /** Without CAP_NET_ADMIN the nf_tables netlink socket refuses even a listing (measured with setpriv). */
 const denied = (tool: string): Output => err(`${tool} v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)`, 4);
 /** What podnet does not model, said plainly instead of pretending. */
-const MODELLED = 'podnet models the filter chains INPUT, FORWARD, OUTPUT (-j ACCEPT, DROP, REJECT), the nat chains PREROUTING (-j DNAT, ACCEPT) and POSTROUTING (-j MASQUERADE, SNAT, ACCEPT), and chains of your own jumped to from them (-N, -X, -j CHAIN, -j RETURN), matching -s, ! -s, -d, ! -d, -i, -o, -p tcp|udp|icmp, --dport, -m mark and -m comment';
+const MODELLED = 'podnet models the filter chains INPUT, FORWARD, OUTPUT (-j ACCEPT, DROP, REJECT; -P ACCEPT|DROP), the nat chains PREROUTING (-j DNAT, ACCEPT) and POSTROUTING (-j MASQUERADE, SNAT, ACCEPT), and chains of your own jumped to from them (-N, -X, -j CHAIN, -j RETURN), matching -s, ! -s, -d, ! -d, -i, -o, -p tcp|udp|icmp, --dport, -m mark and -m comment';
 const notModelled = (what: string): Output => err(`iptables: not modelled by podnet: ${what}. ${MODELLED}`, 2);
-const HELP = `[-t filter|nat] -L [CHAIN] [-n] [--line-numbers] | -S [CHAIN] | -A|-C CHAIN RULE | -I CHAIN [N] RULE | -D CHAIN RULE|N | -F [CHAIN] | -N CHAIN | -X [CHAIN]; iptables-save [-t filter|nat]. ${MODELLED}.`;
+const HELP = `[-t filter|nat] -L [CHAIN] [-n] [--line-numbers] | -S [CHAIN] | -A|-C CHAIN RULE | -I CHAIN [N] RULE | -D CHAIN RULE|N | -F [CHAIN] | -N CHAIN | -X [CHAIN] | -P CHAIN ACCEPT|DROP; iptables-save [-t filter|nat]. ${MODELLED}.`;
 
 type Table = 'filter' | 'nat';
 /** The built-in chains of each table, in the order iptables lists them. */
@@ -33,14 +33,14 @@ const TARGETS: readonly NfRule['target'][] = ['ACCEPT', 'DROP', 'REJECT', 'MASQU
 const PROTOCOLS: Readonly<Record<string, 'tcp' | 'udp' | 'icmp' | null>> = { all: null, 0: null, tcp: 'tcp', 6: 'tcp', udp: 'udp', 17: 'udp', icmp: 'icmp', 1: 'icmp' };
 const PROTO_NUMBER = { tcp: 6, udp: 17, icmp: 1 } as const;
 
-type Command = 'L' | 'S' | 'F' | 'A' | 'I' | 'D' | 'C' | 'N' | 'X';
+type Command = 'L' | 'S' | 'F' | 'A' | 'I' | 'D' | 'C' | 'N' | 'X' | 'P';
 const COMMANDS: Readonly<Record<string, Command>> = {
   '-L': 'L', '--list': 'L', '-S': 'S', '--list-rules': 'S', '-F': 'F', '--flush': 'F',
   '-A': 'A', '--append': 'A', '-I': 'I', '--insert': 'I', '-D': 'D', '--delete': 'D', '-C': 'C', '--check': 'C',
-  '-N': 'N', '--new-chain': 'N', '-X': 'X', '--delete-chain': 'X',
+  '-N': 'N', '--new-chain': 'N', '-X': 'X', '--delete-chain': 'X', '-P': 'P', '--policy': 'P',
 };
 const REFUSED: Readonly<Record<string, string>> = {
-  '-E': '-E (renaming a chain: make the new one with -N, move its rules, delete the old one with -X)', '--rename-chain': '-E (renaming a chain: make the new one with -N, move its rules, delete the old one with -X)', '-P': '-P (every chain\'s policy is ACCEPT)', '--policy': '-P (every chain\'s policy is ACCEPT)',
+  '-E': '-E (renaming a chain: make the new one with -N, move its rules, delete the old one with -X)', '--rename-chain': '-E (renaming a chain: make the new one with -N, move its rules, delete the old one with -X)',
   '-Z': '-Z (podnet keeps no packet or byte counters)', '--zero': '-Z (podnet keeps no packet or byte counters)', '-R': '-R (delete the rule and insert the new one: -D CHAIN N, then -I CHAIN N)', '--replace': '-R (delete the rule and insert the new one: -D CHAIN N, then -I CHAIN N)',
 };
 const VERBOSE = '-v (packet and byte counters): podnet keeps no counters. To see what a rule does to a packet, run tcpdump where the packet arrives (the source address after MASQUERADE) and ping or traceroute across it (where a DROP stops it)';
@@ -102,6 +102,8 @@ interface Parsed {
   readonly command: Command;
   readonly chain: string | null;
   readonly number: number | null;
+  /** `-P CHAIN POLICY`'s policy. */
+  readonly policy: string | null;
   readonly numeric: boolean;
   readonly lineNumbers: boolean;
   readonly rule: Partial<Record<keyof RuleSpec, string | number>>;
@@ -114,6 +116,7 @@ function parse(argv: readonly string[]): Parsed | Output {
   let command: Command | null = null;
   let chain: string | null = null;
   let number: number | null = null;
+  let policy: string | null = null;
   let numeric = false;
   let lineNumbers = false;
   let negate = false;
@@ -150,6 +153,12 @@ function parse(argv: readonly string[]): Parsed | Output {
         const c = value();
         if (isOutput(c)) return c;
         chain = c;
+        if (cmd === 'P') {
+          const pol = args[i + 1];
+          if (pol === undefined) return usage('-P requires a chain and a policy');
+          policy = pol;
+          i++;
+        }
         if (cmd === 'I' || cmd === 'D') {
           const n = optional();
           if (n !== null) {
@@ -274,7 +283,7 @@ function parse(argv: readonly string[]): Parsed | Output {
   if (table === 'nat' && target === 'DROP' && 'AIDC'.includes(command)) {
     return err(`${V}: \nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n\n${TRY}`, 2);
   }
-  return { table, command, chain, number, numeric, lineNumbers, rule, hasTarget: target !== null };
+  return { table, command, chain, number, policy, numeric, lineNumbers, rule, hasTarget: target !== null };
 }
 
 /** The rule as the model's action takes it. */
@@ -416,6 +425,11 @@ export function iptables(ctx: Ctx, args: readonly string[], admin: boolean): Out
   const own = ownSorted(ns, table);
   const line = `${ctx.ns}: iptables ${args.join(' ')}`;
   if (p.command === 'N') return change(ctx, { op: 'chain.new', ns: ns.id, table, chain: p.chain! }, line);
+  if (p.command === 'P') {
+    if (table === 'nat' && p.policy === 'DROP') return err(`${V}: \nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n\n${TRY}`, 2);
+    return change(ctx, { op: 'chain.policy', ns: ns.id, table, chain: p.chain as NfChain, policy: p.policy as 'ACCEPT' | 'DROP' }, line);
+  }
+  const policyOf = (c: string): string => (table === 'filter' && ns.nfDropPolicy.includes(c as NfChain) ? 'DROP' : 'ACCEPT');
   if (p.command === 'X') {
     // Without a name, every chain of one's own, in one transaction: one busy chain and none goes (measured).
     const gone = p.chain === null ? own : [p.chain];
@@ -430,11 +444,11 @@ export function iptables(ctx: Ctx, args: readonly string[], admin: boolean): Out
   const listed = p.chain === null ? [...base, ...own] : [p.chain];
   if (p.command === 'L') {
     const header = `${p.lineNumbers ? 'num  ' : ''}target     prot opt source               destination         `;
-    const title = (c: string): string => (base.includes(c) ? `Chain ${c} (policy ACCEPT)` : `Chain ${c} (${references(ns, table, c)} references)`);
+    const title = (c: string): string => (base.includes(c) ? `Chain ${c} (policy ${policyOf(c)})` : `Chain ${c} (${references(ns, table, c)} references)`);
     return ok(listed.map((c) => [title(c), header, ...chainRules(ns, table, c).map((r, i) => listLine(r, p.lineNumbers ? i + 1 : null, p.numeric))].join('\n')).join('\n\n') + '\n');
   }
   if (p.command === 'S') {
-    const heads = listed.map((c) => (base.includes(c) ? `-P ${c} ACCEPT` : `-N ${c}`));
+    const heads = listed.map((c) => (base.includes(c) ? `-P ${c} ${policyOf(c)}` : `-N ${c}`));
     return ok([...heads, ...listed.flatMap((c) => chainRules(ns, table, c).map(saveLine))].map((l) => `${l}\n`).join(''));
   }
   if (p.command === 'F') {
@@ -496,7 +510,7 @@ export function iptablesSave(ctx: Ctx, args: readonly string[], admin: boolean, 
     const own = ownSorted(ns, t);
     return [
       `# Generated by iptables-save v1.8.9 (nf_tables) on ${date}`, `*${t}`,
-      ...CHAINS[t].map((c) => `:${c} ACCEPT [0:0]`),
+      ...CHAINS[t].map((c) => `:${c} ${t === 'filter' && ns.nfDropPolicy.includes(c) ? 'DROP' : 'ACCEPT'} [0:0]`),
       ...own.map((c) => `:${c} - [0:0]`),
       ...[...CHAINS[t], ...own].flatMap((c) => chainRules(ns, t, c).map(saveLine)),
       'COMMIT', `# Completed on ${date}`,

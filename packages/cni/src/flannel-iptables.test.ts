@@ -4,7 +4,7 @@
  * them were measured in namespaces (pnkr30, docs/designs/flannel.md "iptables").
  */
 import { describe, expect, it } from 'vitest';
-import { seedLabSpec, simulatorFromSpec } from './index.js';
+import { flannel, seedLabSpec, simulatorFromSpec } from './index.js';
 
 /** Where pod-c's address saw the echo request from pod-a come from (the source on the last hop). */
 function sourceAtPodC(sim: ReturnType<typeof simulatorFromSpec>): string | undefined {
@@ -65,5 +65,44 @@ describe('flanneld\'s chains on a node', () => {
     expect(sim.ping('pod-b', '10.244.2.3').ok).toBe(true);
     // Replies from node-2's pods leave by FORWARD too: to node-1's subnet, not dropped by the chain.
     expect(sim.ping('pod-c', '10.244.1.5').ok).toBe(true);
+  });
+});
+
+describe('a FORWARD policy of DROP (iptables -P FORWARD DROP, what Docker sets on a node)', () => {
+  const dockerOnNode1 = (forwardRules: boolean) => {
+    const sim = simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'flannel', backend: 'vxlan', iptablesForwardRules: forwardRules } });
+    sim.apply({ op: 'chain.policy', ns: 'node/node-1', table: 'filter', chain: 'FORWARD', policy: 'DROP' });
+    return sim;
+  };
+
+  it('cuts node-1\'s pods off, same-node pairs too (their bridged frames pass FORWARD), unless flanneld\'s FLANNEL-FWD accepts them first', () => {
+    const without = dockerOnNode1(false);
+    expect(without.ping('pod-a', '10.244.2.3').ok).toBe(false);
+    const cut = without.ping('pod-a', '10.244.1.5');
+    expect(cut.ok).toBe(false);
+    expect(cut.traces[0]!.steps.some((s) => s.note.includes('filter FORWARD policy DROP'))).toBe(true);
+    expect(without.check().violations.some((v) => v.guarantee === 'no-nat')).toBe(true);
+    const withRules = dockerOnNode1(true);
+    expect(withRules.ping('pod-a', '10.244.2.3').ok).toBe(true);
+    expect(withRules.ping('pod-a', '10.244.1.5').ok).toBe(true);
+    expect(withRules.check().ok).toBe(true);
+  });
+
+  it('flannel\'s two iptables switches take booleans only', () => {
+    expect(() => flannel({ iptablesForwardRules: 'no' as never })).toThrow('flannel iptablesForwardRules must be true or false, not no');
+    expect(() => flannel({ ipMasq: 1 as never })).toThrow('flannel ipMasq must be true or false, not 1');
+  });
+
+  it('is refused where iptables refuses it, and the state stays as it was', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    const before = sim.state;
+    for (const [a, message] of [
+      [{ op: 'chain.policy', ns: 'node/node-1', table: 'nat', chain: 'POSTROUTING', policy: 'DROP' }, 'the use of DROP is therefore inhibited'],
+      [{ op: 'chain.policy', ns: 'node/node-1', table: 'filter', chain: 'FLANNEL-FWD', policy: 'DROP' }, 'Bad built-in chain name.'],
+      [{ op: 'chain.policy', ns: 'node/node-1', table: 'filter', chain: 'FORWARD', policy: 'REJECT' }, 'Bad policy name.'],
+    ] as const) {
+      expect(() => sim.apply(a as never)).toThrow(message);
+      expect(sim.state).toBe(before);
+    }
   });
 });

@@ -20,7 +20,7 @@ export interface ClusterSpecJson extends ClusterSettings {
    */
   readonly cni?:
     | ({ readonly type: 'calico' } & CalicoOptions)
-    | { readonly type: 'flannel'; readonly backend?: 'vxlan' | 'host-gw' }
+    | { readonly type: 'flannel'; readonly backend?: 'vxlan' | 'host-gw'; readonly ipMasq?: boolean; readonly iptablesForwardRules?: boolean }
     | { readonly type: 'bridge'; readonly bridge?: string; readonly ipMasq?: boolean; readonly mtu?: number }
     | { readonly type: 'broken'; readonly mistake: keyof typeof broken }
     | { readonly type: 'cilium'; readonly routing?: 'tunnel' | 'native' }
@@ -34,7 +34,9 @@ export interface ClusterSpecJson extends ClusterSettings {
 /** Resolves the spec's `cni` object to a design. */
 export function designFromSpec(cni: ClusterSpecJson['cni']): SimulatorSpec['cni'] {
   const c = cni ?? { type: 'flannel', backend: 'vxlan' };
-  if (c.type === 'flannel') return flannel({ backend: c.backend ?? 'vxlan' });
+  if (c.type === 'flannel') {
+    return flannel({ backend: c.backend ?? 'vxlan', ...(c.ipMasq === undefined ? {} : { ipMasq: c.ipMasq }), ...(c.iptablesForwardRules === undefined ? {} : { iptablesForwardRules: c.iptablesForwardRules }) });
+  }
   try {
     if (c.type === 'cilium') return cilium({ routing: c.routing ?? 'tunnel' });
     if (c.type === 'aws-vpc') return awsVpc(c);

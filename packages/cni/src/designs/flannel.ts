@@ -132,6 +132,9 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
   const vni = options.vni ?? 1;
   const port = options.port ?? 8472;
   const ipMasq = options.ipMasq ?? true;
+  for (const k of ['ipMasq', 'iptablesForwardRules'] as const) {
+    if (options[k] !== undefined && typeof options[k] !== 'boolean') fail('INVALID_ARGUMENT', `flannel ${k} must be true or false, not ${String(options[k])}`);
+  }
   const overhead = backend === 'vxlan' ? VXLAN_OVERHEAD : 0;
   // flanneld writes FLANNEL_MTU = the external interface's MTU minus the backend's overhead into
   // subnet.env; the CNI plugin passes it to the bridge plugin as `mtu`.

@@ -1063,7 +1063,9 @@ class Run {
   /** The br_netfilter hooks `ns`'s rules can act in (BR_* bits), kept in its view with the rules they were read from. */
   brHooks(ns: NetNs): number {
     const v = this.view(ns);
-    return v.noRules ? 0 : (v.rules ??= ruleIndex(ns.rules)).bridged;
+    // A FORWARD whose policy is DROP acts on every bridged frame no rule accepts.
+    const policy = ns.nfDropPolicy.length > 0 && ns.nfDropPolicy.includes('FORWARD') ? BR_FORWARD : 0;
+    return (v.noRules ? 0 : (v.rules ??= ruleIndex(ns.rules)).bridged) | policy;
   }
 
   /**
@@ -1964,12 +1966,19 @@ class Run {
   /** Runs a filter chain; true when the packet was dropped or rejected. */
   filterVerdict(ns: NetNs, chain: 'INPUT' | 'FORWARD' | 'OUTPUT', pkt: Ipv4Packet, inIf: string | null, outIf: string | null, pid: number): boolean {
     const v = this.view(ns);
-    if (v.noRules) return false;
+    // The chain's policy (ACCEPT unless `iptables -P … DROP` set it): what a packet no rule decides meets.
+    const policyDrops = ns.nfDropPolicy.length > 0 && ns.nfDropPolicy.includes(chain);
+    if (v.noRules && !policyDrops) return false;
     const ix = (v.rules ??= ruleIndex(ns.rules));
     // No DROP or REJECT the hook can reach (flanneld's FORWARD jumps to ACCEPTs only): the packet goes on.
-    if ((ix.acts & (chain === 'INPUT' ? ACTS_INPUT : chain === 'FORWARD' ? ACTS_FORWARD : ACTS_OUTPUT)) === 0) return false;
+    if (!policyDrops && (ix.acts & (chain === 'INPUT' ? ACTS_INPUT : chain === 'FORWARD' ? ACTS_FORWARD : ACTS_OUTPUT)) === 0) return false;
     const r = chainVerdict(ix.filter, chain, this, pkt, inIf, outIf, 0);
-    if (r === null || r.target === 'ACCEPT') return false;
+    if (r === null) {
+      if (!policyDrops) return false;
+      this.drop(pid, ns.id, inIf ?? outIf, 'filtered', `filter ${chain} policy DROP`, pkt);
+      return true;
+    }
+    if (r.target === 'ACCEPT') return false;
     this.drop(pid, ns.id, inIf ?? outIf, 'filtered', `filter ${chain}${r.chain === chain ? '' : ` → ${r.chain}`} ${r.target}${r.comment ? ` (${r.comment})` : ''}`, pkt);
     if (r.target === 'REJECT') this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, this.isLocal(ns, pkt.header.dst) ? pkt.header.dst : null);
     return true;
@@ -2223,7 +2232,7 @@ class Run {
       next.pmtu = pmtu;
       return next;
     }
-    return netNsRecord(was.id, was.links, was.routes, neigh, fdb, was.sysctl, was.rules, was.nfChains, conntrack, was.peerSets, was.listening, pmtu, was.nextIfindex);
+    return netNsRecord(was.id, was.links, was.routes, neigh, fdb, was.sysctl, was.rules, was.nfChains, was.nfDropPolicy, conntrack, was.peerSets, was.listening, pmtu, was.nextIfindex);
   }
 }
 

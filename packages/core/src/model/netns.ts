@@ -5,7 +5,7 @@
  * stays monomorphic (a second order, or a spread at a site of its own, made readers polymorphic and cost a
  * property run 8–10 %).
  */
-import type { ConntrackEntry, FdbEntry, Link, NeighEntry, NetNs, NfRule, PeerSetRef, Route, Sysctls } from './types.js';
+import type { ConntrackEntry, FdbEntry, Link, NeighEntry, NetNs, NfChain, NfRule, PeerSetRef, Route, Sysctls } from './types.js';
 
 export function netNsRecord(
   id: string,
@@ -16,11 +16,12 @@ export function netNsRecord(
   sysctl: Sysctls,
   rules: readonly NfRule[],
   nfChains: readonly string[],
+  nfDropPolicy: readonly NfChain[],
   conntrack: readonly ConntrackEntry[],
   peerSets: readonly PeerSetRef[],
   listening: readonly string[],
   pmtu: NetNs['pmtu'],
   nextIfindex: number,
 ): NetNs {
-  return { id, links, routes, neigh, fdb, sysctl, rules, nfChains, conntrack, peerSets, listening, pmtu, nextIfindex };
+  return { id, links, routes, neigh, fdb, sysctl, rules, nfChains, nfDropPolicy, conntrack, peerSets, listening, pmtu, nextIfindex };
 }

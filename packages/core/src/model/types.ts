@@ -305,6 +305,11 @@ export interface NetNs {
    * {@link NetNs.rules} with `chain` their name. Every namespace has the field, so that all keep one hidden class.
    */
   readonly nfChains: readonly string[];
+  /**
+   * The filter table's built-in chains whose policy is DROP (`iptables -P FORWARD DROP`, what Docker sets on
+   * a node); the others ACCEPT. A packet that reaches the end of such a chain, or a RETURN in it, is dropped.
+   */
+  readonly nfDropPolicy: readonly NfChain[];
   readonly conntrack: readonly ConntrackEntry[];
   readonly peerSets: readonly PeerSetRef[];
   /** Ports something listens on in this namespace, as `proto/port` (`udp/8081`, `tcp/8080`). */

@@ -108,6 +108,8 @@ export type Action =
       readonly position?: number }
   /** `iptables -t TABLE -N NAME` (new), `-X NAME` (del: empty, and no jump to it), `-F NAME` (flush its rules). */
   | { readonly op: 'chain.new' | 'chain.del' | 'chain.flush'; readonly ns: NsId; readonly table: 'nat' | 'filter'; readonly chain: string }
+  /** `iptables -t TABLE -P CHAIN ACCEPT|DROP`: a built-in chain's policy (DROP only in filter, as iptables has it). */
+  | { readonly op: 'chain.policy'; readonly ns: NsId; readonly table: 'nat' | 'filter'; readonly chain: NfChain; readonly policy: 'ACCEPT' | 'DROP' }
   | { readonly op: 'listen'; readonly ns: NsId; readonly protocol: 'udp' | 'tcp'; readonly port: number }
   | { readonly op: 'peerset.put'; readonly set: string; readonly dev: string; readonly owner: string;
       /** The owner's group, for namespaces that attach with `match` (calico: the node's subnet). */
@@ -1067,6 +1069,20 @@ function chainAction(d: DState, a: Extract<Action, { op: 'chain.new' | 'chain.de
   put(ns as NetNs, 'nfChains', look(ns as NetNs, 'nfChains').filter((c) => c !== `${a.table} ${a.chain}`));
 }
 
+/** `iptables -P`: measured, nf_tables' words for a chain that is not built in, a policy other than ACCEPT or DROP, DROP in nat. */
+function chainPolicy(d: DState, a: Extract<Action, { op: 'chain.policy' }>): void {
+  const ns = draftNs(d, a.ns);
+  if (a.table !== 'nat' && a.table !== 'filter') fail('INVALID_ARGUMENT', `iptables: unknown table "${String(a.table)}"`);
+  if (typeof a.chain !== 'string' || !isBase(a.table, a.chain)) fail('CHAIN_NOT_FOUND', 'iptables: Bad built-in chain name.', { table: a.table, chain: a.chain });
+  if (a.policy !== 'ACCEPT' && a.policy !== 'DROP') fail('INVALID_ARGUMENT', "iptables: Bad policy name. Run `dmesg' for more information.", { policy: a.policy });
+  if (a.table === 'nat' && a.policy === 'DROP') fail('INVALID_ARGUMENT', `${NFT}: \nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.`);
+  if (a.table === 'nat') return;
+  const now = look(ns as NetNs, 'nfDropPolicy');
+  const has = now.includes(a.chain);
+  if (a.policy === 'DROP' && !has) put(ns as NetNs, 'nfDropPolicy', [...now, a.chain]);
+  else if (a.policy === 'ACCEPT' && has) put(ns as NetNs, 'nfDropPolicy', now.filter((c) => c !== a.chain));
+}
+
 /** A routing table number (`table N`): 1 to 2^32 − 1, main (254) by default; local (255) and 0 are the kernel's. */
 function tableNumber(t: unknown): number {
   if (t === undefined) return RT_TABLE_MAIN;
@@ -1179,6 +1195,8 @@ function applyAction(d: DState, a: Action): void {
     case 'chain.del':
     case 'chain.flush':
       return chainAction(d, a);
+    case 'chain.policy':
+      return chainPolicy(d, a);
     case 'listen':
       return listen(d, a);
     case 'peerset.put':

@@ -183,6 +183,8 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
     case 'rule.insert':
     case 'rule.del':
       return [at(a.ns, ruleCmd(a.op === 'rule.append' ? '-A' : a.op === 'rule.insert' ? '-I' : '-D', a.rule, a.op === 'rule.insert' ? a.position : undefined))];
+    case 'chain.policy':
+      return [at(a.ns, `iptables -t ${a.table} -P ${a.chain} ${a.policy}`)];
     case 'chain.new':
     case 'chain.del':
     case 'chain.flush':
