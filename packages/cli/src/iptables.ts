@@ -9,7 +9,7 @@
  * `-m mark` and `-m comment`. Everything else (policies, counters, renaming a chain, other matches and
  * targets) is refused with a message that says so, rather than accepted and ignored.
  */
-import { formatCidr, formatIpv4, getNs, isPodnetError, NF_BASE_CHAINS, ownChains, type Action, type NetNs, type NfChain, type NfRule, type RuleSpec } from '@podnet/core';
+import { formatCidr, formatIpv4, getNs, isPodnetError, NF_BASE_CHAINS, ownChains, parseMark, type Action, type NetNs, type NfChain, type NfRule, type RuleSpec } from '@podnet/core';
 import { serviceName, servicePort } from './services.js';
 import { err, ok, type Ctx, type Output } from './types.js';
 
@@ -229,8 +229,12 @@ function parse(argv: readonly string[]): Parsed | Output {
         if (!loaded.has('mark')) return usage(`unknown option "${a}"`);
         const v = value();
         if (isOutput(v)) return v;
-        const m = /^(0x[0-9a-f]+|\d+)(?:\/(0x[0-9a-f]+|\d+))?$/i.exec(v);
-        if (!m || Number(m[1]) > 0xffffffff || (m[2] !== undefined && Number(m[2]) > 0xffffffff)) return usage(`Bad MARK value "${v}"`);
+        try {
+          parseMark(v);
+        } catch (e) {
+          if (!isPodnetError(e)) throw e;
+          return usage(`Bad MARK value "${v}"`);
+        }
         rule['mark'] = v;
         continue;
       }

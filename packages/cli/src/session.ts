@@ -4,7 +4,7 @@
  * line and returns what a terminal would show; it does no I/O, so a browser terminal can use it as is.
  */
 import {
-  fail, getNs, hostNsId, isPodnetError, podNsId, writePcap, type NsId, type PcapRecord, type Simulator, type Trace,
+  fail, getNs, hostNsId, isPodnetError, ownChains, podNsId, writePcap, type NsId, type PcapRecord, type Simulator, type Trace,
 } from '@podnet/core';
 import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
 import { ctime, SIM_EPOCH_MS } from './format.js';
@@ -195,7 +195,9 @@ export class Session implements KubectlHost {
   /** The iptables chains of the terminal's namespace's own (flanneld's on a node), for completion. */
   #ownChains(): string[] {
     const id = this.#nsOf(this.#stack.at(-1)!);
-    return id === null ? [] : (getNs(this.#sim.state, id).nfChains).map((c) => c.slice(c.indexOf(' ') + 1));
+    if (id === null) return [];
+    const ns = getNs(this.#sim.state, id);
+    return [...ownChains(ns, 'filter'), ...ownChains(ns, 'nat')];
   }
 
   #nsOf(frame: Frame): NsId | null {

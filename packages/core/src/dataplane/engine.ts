@@ -277,11 +277,6 @@ interface NsView extends LocalAddrs, RouteSlot {
   fdb: DevIndex<Mac, FdbEntry> | null;
   /** No netfilter rules, no conntrack entries, no path MTU exceptions: the checks most hops skip. */
   readonly noRules: boolean;
-  /**
-   * Whether a nat rule of its rules rewrites addresses (see {@link Run.seeFlow}), read when first asked: at
-   * every IP input and output of a namespace with rules (a WeakMap on the rule list was asked each time).
-   */
-  translates: boolean | null;
   /** Its rules by chain, and which hooks they can act in ({@link RuleIndex}), made when a hook first asks. */
   rules: RuleIndex | null;
   readonly noConntrack: boolean;
@@ -511,7 +506,7 @@ function makeView(ns: NetNs, prev: NsView | null): NsView {
     return {
       ns, neigh: null, fdb: null,
       list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true,
-      noRules: ns.rules.length === 0, translates: null, rules: null, noConntrack: ns.conntrack.length === 0, noPmtu,
+      noRules: ns.rules.length === 0, rules: null, noConntrack: ns.conntrack.length === 0, noPmtu,
       peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, table: null, routes: ns.routes, refs: ns.peerSets,
       floodPods: null, floodPlans: null,
     };
@@ -520,7 +515,7 @@ function makeView(ns: NetNs, prev: NsView | null): NsView {
   return {
     ns, neigh: prev.ns.neigh === ns.neigh ? prev.neigh : null, fdb: prev.ns.fdb === ns.fdb ? prev.fdb : null,
     list: prev.list, map: prev.map, loUp: prev.loUp,
-    noRules: ns.rules.length === 0, translates: prev.ns.rules === ns.rules ? prev.translates : null, rules: prev.ns.rules === ns.rules ? prev.rules : null, noConntrack: ns.conntrack.length === 0, noPmtu,
+    noRules: ns.rules.length === 0, rules: prev.ns.rules === ns.rules ? prev.rules : null, noConntrack: ns.conntrack.length === 0, noPmtu,
     peerSetsOf: same ? prev.peerSetsOf : null, peers: same ? prev.peers : NO_PEERS, nics: prev.nics, tunnels: prev.tunnels,
     table: same ? prev.table : null, routes: ns.routes, refs: ns.peerSets,
     floodPods: null, floodPlans: null,
@@ -1924,7 +1919,7 @@ class Run {
    */
   seeFlow(ns: NetNs, pkt: Ipv4Packet): void {
     const v = this.view(ns);
-    if (v.noRules || !(v.translates ??= ns.rules.some((r) => r.table === 'nat' && r.target !== 'ACCEPT'))) return;
+    if (v.noRules || !(v.rules ??= ruleIndex(ns.rules)).translates) return;
     this.flows.push({ ns: ns.id, pkt });
   }
 
@@ -2260,6 +2255,11 @@ interface RuleIndex {
   readonly nat: ReadonlyMap<string, readonly NfRule[]>;
   readonly filter: ReadonlyMap<string, readonly NfRule[]>;
   readonly acts: number;
+  /**
+   * Whether a nat rule rewrites addresses or leads to one that may (anything but ACCEPT: see Run.seeFlow),
+   * asked at every IP input and output of a namespace with rules.
+   */
+  readonly translates: boolean;
   /** The br_netfilter hooks a bridged frame passes that the rules can act in (BR_* bits). */
   readonly bridged: number;
 }
@@ -2290,7 +2290,9 @@ function ruleIndex(rules: readonly NfRule[]): RuleIndex {
   if (decides('nat', 'PREROUTING', new Set())) acts |= ACTS_NAT_PRE;
   if (decides('nat', 'POSTROUTING', new Set())) acts |= ACTS_NAT_POST;
   const bridged = ((acts & ACTS_FORWARD) !== 0 ? BR_FORWARD : 0) | ((acts & ACTS_NAT_PRE) !== 0 ? BR_DNAT : 0) | ((acts & ACTS_NAT_POST) !== 0 ? BR_SNAT : 0);
-  return { nat, filter, acts, bridged };
+  let translates = false;
+  for (const rs of nat.values()) for (const r of rs) if (r.target !== 'ACCEPT') translates = true;
+  return { nat, filter, acts, translates, bridged };
 }
 
 const NO_RULES: readonly NfRule[] = Object.freeze([]);

@@ -910,8 +910,10 @@ export const NF_BASE_CHAINS: Readonly<Record<'nat' | 'filter', readonly NfChain[
 };
 const NAT_TARGETS: readonly string[] = ['MASQUERADE', 'SNAT', 'DNAT', 'ACCEPT', 'RETURN', 'JUMP'];
 const FILTER_TARGETS: readonly string[] = ['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'JUMP'];
-/** The hooks a nat target may act in (the kernel refuses a rule that would let it act in another: measured). */
-const NAT_HOOKS: Readonly<Record<string, readonly NfChain[]>> = { MASQUERADE: ['POSTROUTING'], SNAT: ['POSTROUTING', 'INPUT'], DNAT: ['PREROUTING', 'OUTPUT'] };
+/** A hook as a bit ({@link checkChainGraph}). */
+const HOOK_BITS: Readonly<Record<NfChain, number>> = { PREROUTING: 1, INPUT: 2, FORWARD: 4, OUTPUT: 8, POSTROUTING: 16 };
+/** The hooks a nat target may act in, as bits (the kernel refuses a rule that would let it act in another: measured). */
+const NAT_HOOK_BITS: Readonly<Record<string, number>> = { MASQUERADE: HOOK_BITS.POSTROUTING, SNAT: HOOK_BITS.POSTROUTING | HOOK_BITS.INPUT, DNAT: HOOK_BITS.PREROUTING | HOOK_BITS.OUTPUT };
 /** Names a chain of one's own may not take: iptables' targets (`chain name may not clash with target name`). */
 const TARGET_NAMES: readonly string[] = ['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'QUEUE', 'MASQUERADE', 'SNAT', 'DNAT', 'REDIRECT', 'MARK', 'LOG', 'CONNMARK', 'NOTRACK', 'CT', 'TPROXY', 'TRACE'];
 /** The longest chain name (XT_EXTENSION_MAXNAMELEN less its NUL: "must be under 29 chars"). */
@@ -997,10 +999,6 @@ function checkChainGraph(existing: readonly NfRule[], added: NfRule, verb: 'APPE
   judge(added);
 }
 
-/** A hook as a bit ({@link checkChainGraph}). */
-const HOOK_BITS: Readonly<Record<NfChain, number>> = { PREROUTING: 1, INPUT: 2, FORWARD: 4, OUTPUT: 8, POSTROUTING: 16 };
-/** The hooks each nat target may act in, as bits. */
-const NAT_HOOK_BITS: Readonly<Record<string, number>> = Object.fromEntries(Object.entries(NAT_HOOKS).map(([t, hs]) => [t, hs.reduce((m, h) => m | HOOK_BITS[h], 0)]));
 
 function resolveRule(r: RuleSpec, ns: NetNs): NfRule {
   if (r === null || typeof r !== 'object') fail('INVALID_ARGUMENT', `an iptables rule must be an object, not ${String(r)}`);
@@ -1031,8 +1029,11 @@ function resolveRule(r: RuleSpec, ns: NetNs): NfRule {
   return rule;
 }
 
-/** `-m mark --mark VALUE[/MASK]`: numbers in decimal or 0x hex, 32 bits; the mask defaults to all ones. */
-function parseMark(text: string): { value: number; mask: number } {
+/**
+ * `-m mark --mark VALUE[/MASK]`: numbers in decimal or 0x hex, 32 bits; the mask defaults to all ones.
+ * Throws `INVALID_ARGUMENT` (`Bad MARK value`, as iptables words it) for anything else.
+ */
+export function parseMark(text: string): { value: number; mask: number } {
   const m = typeof text === 'string' ? /^(0x[0-9a-f]+|\d+)(?:\/(0x[0-9a-f]+|\d+))?$/i.exec(text) : null;
   const num = (t: string): number => Number(t);
   if (!m || num(m[1]!) > 0xffffffff || (m[2] !== undefined && num(m[2]) > 0xffffffff)) fail('INVALID_ARGUMENT', `${NFT}: Bad MARK value "${String(text)}"`);
@@ -1045,10 +1046,9 @@ function chainAction(d: DState, a: Extract<Action, { op: 'chain.new' | 'chain.de
   const ns = draftNs(d, a.ns);
   if (a.table !== 'nat' && a.table !== 'filter') fail('INVALID_ARGUMENT', `iptables: unknown table "${String(a.table)}"`);
   if (typeof a.chain !== 'string') fail('INVALID_ARGUMENT', `iptables: a chain is named by a string, not ${String(a.chain)}`);
-  const own = ownChains(ns as NetNs, a.table);
   const builtin = isBase(a.table, a.chain);
   if (a.op === 'chain.new') {
-    if (builtin || own.includes(a.chain)) fail('CHAIN_EXISTS', 'iptables: Chain already exists.', { table: a.table, chain: a.chain });
+    if (builtin || hasOwn(ns as NetNs, a.table, a.chain)) fail('CHAIN_EXISTS', 'iptables: Chain already exists.', { table: a.table, chain: a.chain });
     if (a.chain.length > MAX_CHAIN_NAME) fail('INVALID_ARGUMENT', `${NFT}: chain name \`${a.chain}' too long (must be under ${MAX_CHAIN_NAME + 1} chars)`);
     if (a.chain.startsWith('-') || a.chain.startsWith('!')) fail('INVALID_ARGUMENT', `${NFT}: chain name not allowed to start with \`${a.chain[0]!}'`);
     if (a.chain === '' || /\s/.test(a.chain)) fail('INVALID_ARGUMENT', `${NFT}: chain name \`${a.chain}' is not allowed (it is empty or has whitespace)`);
@@ -1056,7 +1056,7 @@ function chainAction(d: DState, a: Extract<Action, { op: 'chain.new' | 'chain.de
     put(ns as NetNs, 'nfChains', [...look(ns as NetNs, 'nfChains'), `${a.table} ${a.chain}`]);
     return;
   }
-  if (!builtin && !own.includes(a.chain)) fail('CHAIN_NOT_FOUND', 'iptables: No chain/target/match by that name.', { table: a.table, chain: a.chain });
+  if (!builtin && !hasOwn(ns as NetNs, a.table, a.chain)) fail('CHAIN_NOT_FOUND', 'iptables: No chain/target/match by that name.', { table: a.table, chain: a.chain });
   const rules = look(ns as NetNs, 'rules');
   if (a.op === 'chain.flush') {
     if (rules.some((r) => r.table === a.table && r.chain === a.chain)) put(ns as NetNs, 'rules', rules.filter((r) => r.table !== a.table || r.chain !== a.chain));
@@ -1630,11 +1630,11 @@ function ruleAction(d: DState, a: Extract<Action, { op: 'rule.append' | 'rule.in
   const ns = draftNs(d, a.ns);
   const rule = resolveRule(a.rule, ns as NetNs);
   // nf_tables validates the chains as they would be with the rule (a loop, a target in a hook it may not act in).
-  if (a.op !== 'rule.del' && (rule.target === 'JUMP' || NAT_HOOKS[rule.target] !== undefined)) {
+  if (a.op !== 'rule.del' && (rule.target === 'JUMP' || NAT_HOOK_BITS[rule.target] !== undefined)) {
     const verb = a.op === 'rule.append' ? 'APPEND' : 'INSERT';
     // A translation in a built-in chain, in a table without chains of its own, is judged by its chain alone.
     if (rule.target !== 'JUMP' && isBase(rule.table, rule.chain) && !hasOwn(ns as NetNs, rule.table, null)) {
-      if (!NAT_HOOKS[rule.target]!.includes(rule.chain as NfChain)) fail('INVALID_ARGUMENT', `${NFT}:  RULE_${verb} failed (Invalid argument): rule in chain ${rule.chain}`, { table: rule.table, chain: rule.chain, hook: rule.chain });
+      if ((NAT_HOOK_BITS[rule.target]! & HOOK_BITS[rule.chain as NfChain]) === 0) fail('INVALID_ARGUMENT', `${NFT}:  RULE_${verb} failed (Invalid argument): rule in chain ${rule.chain}`, { table: rule.table, chain: rule.chain, hook: rule.chain });
     } else checkChainGraph(look(ns as NetNs, 'rules'), rule, verb);
   }
   if (a.op === 'rule.append') writable(ns, 'rules').push(rule);
