@@ -13,9 +13,9 @@ describe('a lab written as a file', () => {
     const { transcript, session } = play(STUDENT);
     const checks = transcript.split('lab check\n').slice(1);
     expect(checks[0]).toContain('FAIL pod-a (node-1) → pod-c 10.244.2.3 (node-2)');
-    expect(checks[0]).toContain('Not yet: lab 5 is not solved');
+    expect(checks[0]).toContain('Not yet: lab 6 is not solved');
     expect(transcript).toContain('net.ipv4.ip_forward = 0');
-    expect(checks[1]).toContain('Lab 5 solved.');
+    expect(checks[1]).toContain('Lab 6 solved.');
     expect(session.run('lab check').status).toBe(0);
   });
 });

@@ -37,18 +37,18 @@ const debugNode = (n: string) => `kubectl debug node/${n} -it --image=nicolaka/n
 describe('labs of your own', () => {
   it('a lab file becomes a lab the shell lists, starts, hints and checks by probing the cluster', () => {
     const s = createSession({ labs: [labFromFile(parse(FORWARDING))] });
-    expect(s.run('lab list').stdout).toMatch(/4 {2}mtu-black-hole[^\n]*\n {2}5 {2}node-2-forwarding +Nobody reaches the pods on node-2/);
+    expect(s.run('lab list').stdout).toMatch(/5 {2}source-nat[^\n]*\n {2}6 {2}node-2-forwarding +Nobody reaches the pods on node-2/);
     const started = s.run('lab start node-2-forwarding');
-    expect(started.stdout).toBe('Lab 5: Nobody reaches the pods on node-2\n\nTicket: "pod-c and pod-d (on node-2) answer nobody from the other nodes."\nFind out what node-2 does with the packets, fix it, then run lab check.\n\n');
+    expect(started.stdout).toBe('Lab 6: Nobody reaches the pods on node-2\n\nTicket: "pod-c and pod-d (on node-2) answer nobody from the other nodes."\nFind out what node-2 does with the packets, fix it, then run lab check.\n\n');
     expect(s.run('lab hint').stdout).toBe('Hint 1/2: Follow a ping with tcpdump on node-2\'s flannel.1 and cni0.\n');
     const before = s.run('lab check');
     expect(before.status).toBe(1);
     expect(before.stdout).toMatch(/FAIL pod-a \(node-1\) → pod-c 10\.244\.2\.3 \(node-2\)/);
-    expect(before.stdout).toContain('Not yet: lab 5 is not solved');
+    expect(before.stdout).toContain('Not yet: lab 6 is not solved');
     for (const line of [debugNode('node-2'), 'sysctl -w net.ipv4.ip_forward=1', 'exit']) s.run(line);
     const after = s.run('lab check');
     expect(after.stdout).toContain('ok   the three guarantees hold');
-    expect(after.stdout).toContain('Lab 5 solved.');
+    expect(after.stdout).toContain('Lab 6 solved.');
     expect(after.status).toBe(0);
     // lab reset puts the fault back.
     s.run('lab reset');
@@ -59,14 +59,14 @@ describe('labs of your own', () => {
     const s = createSession({ labs: [labFromFile(ISOLATE)] });
     s.run('lab start isolate-pod-f');
     const before = s.run('lab check');
-    expect(before.stdout).toBe('FAIL ping pod-a → pod-f (10.244.3.9): reply, and none is expected\nok   pod pod-f is Running\n\nNot yet: lab 5 is not solved (lab hint helps).\n');
+    expect(before.stdout).toBe('FAIL ping pod-a → pod-f (10.244.3.9): reply, and none is expected\nok   pod pod-f is Running\n\nNot yet: lab 6 is not solved (lab hint helps).\n');
     for (const line of [debugNode('node-1'), 'ip route add blackhole 10.244.3.9/32', 'exit']) s.run(line);
-    expect(s.run('lab check').stdout).toMatch(/^ok {3}ping pod-a → pod-f \(10\.244\.3\.9\): no reply[^\n]*, and none is expected\nok {3}pod pod-f is Running\n\nLab 5 solved\.\n$/);
+    expect(s.run('lab check').stdout).toMatch(/^ok {3}ping pod-a → pod-f \(10\.244\.3\.9\): no reply[^\n]*, and none is expected\nok {3}pod pod-f is Running\n\nLab 6 solved\.\n$/);
     // Deleting pod-f would keep it away too, but the lab wants it running.
     const s2 = createSession({ labs: [labFromFile(ISOLATE)] });
-    s2.run('lab start 5');
+    s2.run('lab start 6');
     s2.run('kubectl delete pod pod-f');
-    expect(s2.run('lab check').stdout).toBe('FAIL ping pod-a → pod-f: pod pod-f does not exist\nFAIL pod pod-f does not exist\n\nNot yet: lab 5 is not solved (lab hint helps).\n');
+    expect(s2.run('lab check').stdout).toBe('FAIL ping pod-a → pod-f: pod pod-f does not exist\nFAIL pod pod-f does not exist\n\nNot yet: lab 6 is not solved (lab hint helps).\n');
   });
 
   const refusal = (data: unknown): string => {
@@ -94,9 +94,9 @@ describe('labs of your own', () => {
 
   it('labs of a session must not repeat a name or a number', () => {
     const lab = labFromFile(ISOLATE);
-    expect(() => createSession({ labs: [lab, lab] })).toThrow(/labs: lab 6 "isolate-pod-f" repeats the name of lab 5 "isolate-pod-f"/);
+    expect(() => createSession({ labs: [lab, lab] })).toThrow(/labs: lab 7 "isolate-pod-f" repeats the name of lab 6 "isolate-pod-f"/);
     expect(() => createSession({ labs: [labFromFile({ ...ISOLATE, id: 2 })] })).toThrow(/repeats the number of lab 2 "broken-route"/);
-    expect(createSession({ labs: [labFromFile({ ...ISOLATE, id: 42 })] }).labs.map((l) => l.id)).toEqual([1, 2, 3, 4, 42]);
+    expect(createSession({ labs: [labFromFile({ ...ISOLATE, id: 42 })] }).labs.map((l) => l.id)).toEqual([1, 2, 3, 4, 5, 42]);
   });
 
   describe('podnet lab start FILE', () => {
@@ -112,8 +112,8 @@ describe('labs of your own', () => {
         const status = await main(['lab', 'start', file, '-c', 'lab check']);
         expect(status).toBe(1);
         const printed = out.mock.calls.map((c) => String(c[0])).join('');
-        expect(printed).toContain('Lab 5: Nobody reaches the pods on node-2');
-        expect(printed).toContain('Not yet: lab 5 is not solved');
+        expect(printed).toContain('Lab 6: Nobody reaches the pods on node-2');
+        expect(printed).toContain('Not yet: lab 6 is not solved');
       } finally {
         out.mockRestore();
         errs.mockRestore();

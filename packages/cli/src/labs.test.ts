@@ -16,8 +16,8 @@ function solve(lab: number, fix: string[]) {
 const onEveryNode = (cmd: string) => ['node-1', 'node-2', 'node-3'].flatMap((n) => [`kubectl debug node/${n} -it --image=nicolaka/netshoot --profile=sysadmin`, cmd, 'exit']);
 
 describe('labs: check probes the cluster, not the words typed', () => {
-  it('lab list names the four exercises', () => {
-    expect(createSession().run('lab list').stdout).toMatch(/1 {2}verify-the-model[\s\S]*2 {2}broken-route[\s\S]*3 {2}ip-exhaustion[\s\S]*4 {2}mtu-black-hole/);
+  it('lab list names the five exercises', () => {
+    expect(createSession().run('lab list').stdout).toMatch(/1 {2}verify-the-model[\s\S]*2 {2}broken-route[\s\S]*3 {2}ip-exhaustion[\s\S]*4 {2}mtu-black-hole[\s\S]*5 {2}source-nat/);
   });
 
   it('1. verify the model: solved once netcheck runs and reaches every node without NAT', () => {
@@ -111,6 +111,33 @@ describe('labs: check probes the cluster, not the words typed', () => {
   it('4. fixing one node only leaves the black hole elsewhere', () => {
     const { after } = solve(4, onEveryNode('ip link set flannel.1 mtu 1350').slice(0, 3));
     expect(after.status).toBe(1);
+  });
+
+  it('5. source NAT: a stray MASQUERADE before flanneld\'s chain; the ledger sees 10.244.2.0 until it is deleted', () => {
+    const debug = 'kubectl debug node/node-2 -it --image=nicolaka/netshoot --profile=sysadmin';
+    const { before, after, s } = solve(5, [debug, 'iptables -t nat -D POSTROUTING 1']);
+    expect(before.status).toBe(1);
+    // Across nodes the source is flannel.1's address; on the node's own bridge (br_netfilter) cni0's.
+    expect(before.stdout).toContain('FAIL pod-c → pod-e (node-3): reply; the target saw source 10.244.2.0\n');
+    expect(before.stdout).toContain('FAIL pod-c → pod-d (same node, node-2): reply; the target saw source 10.244.2.1\n');
+    expect(before.stdout).toContain('ok   pod-a → pod-c (node-2): reply; the target saw source 10.244.1.4 (pod-a\'s own IP: no NAT)\n');
+    expect(before.stdout).toMatch(/FAIL \[no-nat\] a packet from pod IP 10\.244\.2\.3 to pod IP 10\.244\.3\.2 carries source 10\.244\.2\.0 at node\/node-2 flannel\.1/);
+    expect(after.stdout).toContain('ok   pod-c (node-2) → the outside, router 192.168.1.1: reply');
+    expect(after.stdout).toMatch(/Lab 5 solved\.\n$/);
+    // What the student sees on the way: the ledger's capture, and the rule in front of flanneld's jump.
+    s.run('lab reset');
+    s.run('kubectl exec pod-e -- tcpdump -n -i eth0 icmp &');
+    expect(s.run('kubectl exec pod-c -- ping -c 1 10.244.3.2').stdout).toMatch(/IP 10\.244\.2\.0 > 10\.244\.3\.2: ICMP echo request/);
+    s.run(debug);
+    expect(s.run('iptables -t nat -S POSTROUTING').stdout).toBe('-P POSTROUTING ACCEPT\n-A POSTROUTING -s 10.244.2.0/24 -m comment --comment "temporary: egress for the batch job (OPS-1432)" -j MASQUERADE\n-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG\n');
+  });
+
+  it('5. flushing POSTROUTING fixes the pods\' sources but cuts node-2\'s pods off from the outside', () => {
+    const { after } = solve(5, ['kubectl debug node/node-2 -it --image=nicolaka/netshoot --profile=sysadmin', 'iptables -t nat -F POSTROUTING']);
+    expect(after.status).toBe(1);
+    expect(after.stdout).toContain('ok   the three guarantees hold');
+    expect(after.stdout).toContain('FAIL pod-c (node-2) → the outside, router 192.168.1.1: no reply: the router has no route back to a pod address');
+    expect(after.stdout).toContain('ok   pod-a (node-1) → the outside, router 192.168.1.1: reply');
   });
 
   it('hints come one at a time; lab check without a lab says how to start one', () => {

@@ -53,6 +53,22 @@ export function crossNodePings(sim: Simulator, size?: number): { ok: boolean; li
   return { ok, lines };
 }
 
+type RunningPod = ReturnType<typeof runningPods>[number];
+
+/**
+ * A ping from pod `a` to pod `b`, and the source address `b` saw on the request (what
+ * `kubectl exec b -- tcpdump -n -i eth0 icmp` prints): ok when a reply came back and the source was `a`'s own IP.
+ */
+function noNatPing(sim: Simulator, a: RunningPod, b: RunningPod, where = ` on ${b.node}`): { ok: boolean; line: string } {
+  const r = sim.ping(a.key, formatIpv4(b.ip!));
+  const seen = r.traces[0]?.steps.find((s) => s.kind === 'deliver' && s.ns === `pod/${b.key}`)?.ip?.header.src;
+  const noNat = seen === a.ip;
+  return {
+    ok: r.ok && noNat,
+    line: `${r.ok && noNat ? 'ok  ' : 'FAIL'} ${a.name} → ${b.name}${where}: ${r.ok ? 'reply' : 'no reply'}; the target saw source ${seen === undefined ? 'nothing' : formatIpv4(seen)}${noNat ? ` (${a.name}'s own IP: no NAT)` : ''}`,
+  };
+}
+
 /** The full audit of the three guarantees as `lab check` lines (the first five violations). */
 export function auditLines(sim: Simulator): { ok: boolean; lines: string[] } {
   const a = sim.check();
@@ -90,11 +106,9 @@ export const LABS: readonly Lab[] = [
         if (n.name === net.node) continue;
         const target = runningPods(sim).find((p) => p.node === n.name);
         if (!target) continue;
-        const r = sim.ping(net.key, formatIpv4(target.ip!));
-        const seen = r.traces[0]?.steps.find((s) => s.kind === 'deliver' && s.ns === `pod/${target.key}`)?.ip?.header.src;
-        const noNat = seen === net.ip;
-        ok &&= r.ok && noNat;
-        lines.push(`${r.ok && noNat ? 'ok  ' : 'FAIL'} netcheck → ${target.name} on ${n.name}: ${r.ok ? 'reply' : 'no reply'}; the target saw source ${seen === undefined ? 'nothing' : formatIpv4(seen)}${noNat ? ' (netcheck\'s own IP: no NAT)' : ''}`);
+        const r = noNatPing(sim, net, target);
+        ok &&= r.ok;
+        lines.push(r.line);
       }
       const a = auditLines(sim);
       return { ok: ok && a.ok, lines: [...lines, ...a.lines] };
@@ -217,6 +231,63 @@ export const LABS: readonly Lab[] = [
       const big = crossNodePings(sim, podMtu - 28);
       const small = crossNodePings(sim);
       return { ok: big.ok && small.ok, lines: [...big.lines, ...small.lines.filter((l) => l.startsWith('FAIL'))] };
+    },
+  },
+  {
+    id: 5,
+    name: 'source-nat',
+    title: 'The ledger sees node-2\'s pods with an address no pod has',
+    brief: [
+      'Ticket: "The ledger (pod-e, on node-3) only serves pod IPs on its allowlist. Since last night\'s change',
+      'window it turns away pod-c and pod-d (on node-2): its log says their calls come from 10.244.2.0, an',
+      'address no pod has. The other nodes\' pods are fine, and so is node-2\'s traffic to the outside."',
+      'See what the ledger sees (kubectl exec pod-e -- tcpdump -n -i eth0 icmp &, then kubectl exec pod-c --',
+      'ping -c 1 10.244.3.2), find what rewrites the source, fix it on the node, then `lab check`: every pod',
+      'must be seen with its own IP, and every pod must still reach the outside (the router, 192.168.1.1).',
+    ].join('\n'),
+    spec: seedLabSpec,
+    // A hand-made rule put in front of flanneld's: masquerade whatever node-2's pods send, to other pods too.
+    faults: () => [{
+      op: 'rule.insert', ns: 'node/node-2',
+      rule: { table: 'nat', chain: 'POSTROUTING', src: '10.244.2.0/24', comment: 'temporary: egress for the batch job (OPS-1432)', target: 'MASQUERADE' },
+    }],
+    hints: [
+      '10.244.2.0 is node-2\'s flannel.1 address. A packet that arrives with the address of the device it left its node by was masqueraded there: MASQUERADE writes in the source the address of the outgoing device.',
+      'Open a node debugger (kubectl debug node/node-2 -it --image=nicolaka/netshoot --profile=sysadmin) and list the nat table: iptables -t nat -S POSTROUTING. Compare with node-1. Rules run top to bottom, and flanneld\'s own chain, FLANNEL-POSTRTG, RETURNs pod-to-pod traffic unmasqueraded — if the packet gets there.',
+      'Delete only the stray rule: iptables -t nat -D POSTROUTING 1 (or -D with the rule as -S prints it). Flushing POSTROUTING would take flanneld\'s jump to FLANNEL-POSTRTG too, and with it the masquerading that lets pods reach the outside.',
+    ],
+    check(sim) {
+      const pods = runningPods(sim);
+      const lines: string[] = [];
+      let ok = true;
+      // One pod per node to one pod on every other node, and each pod to a neighbour on its own node (the
+      // bridge: br_netfilter shows bridged frames to POSTROUTING too).
+      const first = new Map<string, RunningPod>();
+      for (const p of pods) if (!first.has(p.node!)) first.set(p.node!, p);
+      for (const a of first.values()) {
+        for (const b of first.values()) {
+          if (a === b) continue;
+          const r = noNatPing(sim, a, b, ` (${b.node})`);
+          ok &&= r.ok;
+          lines.push(r.line);
+        }
+        const mate = pods.find((p) => p.node === a.node && p !== a);
+        if (mate) {
+          const r = noNatPing(sim, a, mate, ` (same node, ${a.node})`);
+          ok &&= r.ok;
+          lines.push(r.line);
+        }
+      }
+      // The outside: its router knows no pod subnet, so only a masqueraded request gets an answer.
+      for (const a of first.values()) {
+        const node = sim.node(a.node!);
+        const gw = sim.state.underlay.segments[node.segment]!.gateway;
+        const r = sim.ping(a.key, formatIpv4(gw));
+        ok &&= r.ok;
+        lines.push(`${r.ok ? 'ok  ' : 'FAIL'} ${a.name} (${a.node}) → the outside, router ${formatIpv4(gw)}: ${r.ok ? 'reply (masqueraded to the node\'s address on the way out)' : `${r.errors[0]?.message ?? 'no reply'}: the router has no route back to a pod address, so traffic leaving the cluster must be masqueraded`}`);
+      }
+      const a = auditLines(sim);
+      return { ok: ok && a.ok, lines: [...lines, ...a.lines] };
     },
   },
 ];
