@@ -3,7 +3,7 @@
  * each test failed before its fix. The oracle replays flannel's actions in real namespaces and
  * compares tables and probes; these tests need no root.
  */
-import { bridgeFdb, createSimulator, formatCidr, formatIpv4, ipNeigh, ipRoute, isLocalAddress, lookupRouteIn, parseIpv4, selectSource, type PodnetError, type RouteSpec } from '@podnet/core';
+import { bridgeFdb, createSimulator, formatCidr, formatIpv4, icmpEcho, ipNeigh, ipRoute, isLocalAddress, lookupRouteIn, parseIpv4, selectSource, type PodnetError, type RouteSpec } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { broken } from './designs/broken.js';
 import { calico } from './designs/calico.js';
@@ -609,6 +609,24 @@ describe('br_netfilter: IPv4 frames bridged between two ports of cni0 pass iptab
     const sim = simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'broken', mistake: 'masquerade' } });
     sim.apply({ op: 'route.del', ns: 'pod/default/pod-b', dst: '10.244.1.0/24', dev: 'eth0' });
     expect(sim.ping('pod-a', '10.244.1.5').lines).toContain('64 bytes from 10.244.1.5: icmp_seq=1 ttl=64');
+  });
+
+  it('the reply bridged back keeps its sender\'s MAC, also when the node first resolves the pod (neigh_hh_bridge writes only the destination)', () => {
+    // Measured (pnl31-: br0 10.0.0.1/24 with bridge-nf-call-iptables=1, ip_forward=1 and `-s 10.0.0.0/24 -j
+    // MASQUERADE`, a 10.0.0.2 and b 10.0.0.3 on it): `tcpdump -e` in a showed both replies of `ping -c 2
+    // 10.0.0.3` as `<b's MAC> > <a's MAC> … 10.0.0.3 > 10.0.0.2`; the first waited for the router to resolve
+    // 10.0.0.2 (no entry before), whose slow path puts the sender's MAC back. podnet sent them from cni0's MAC.
+    const sim = simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'broken', mistake: 'masquerade' } });
+    const host = sim.node('node-1').host;
+    const pa = sim.pod('pod-a').netns!.links['eth0']!.mac;
+    const pb = sim.pod('pod-b').netns!.links['eth0']!.mac;
+    expect(Object.values(host.neigh).flat().some((n) => formatIpv4(n.ip) === '10.244.1.4')).toBe(false);
+    for (let i = 0; i < 2; i++) {
+      const t = sim.send('pod-a', icmpEcho(parseIpv4('10.244.1.5')));
+      // The frames that reached pod-a carrying the echo reply.
+      const back = new Set(t.steps.filter((s) => s.ns === 'pod/default/pod-a' && s.frame?.payload.kind === 'ipv4' && s.frame.payload.payload.kind === 'icmp' && s.frame.payload.payload.type === 0).map((s) => `${s.frame!.eth.src} > ${s.frame!.eth.dst}`));
+      expect([...back], `ping ${i + 1}`).toEqual([`${pb} > ${pa}`]);
+    }
   });
 });
 

@@ -1121,7 +1121,7 @@ class Run {
     const dnat = c === null && (this.brHooks(ns) & BR_DNAT) !== 0 ? this.natRule(ns, 'PREROUTING', ip, br.name, null) : null;
     if (c === null && (dnat === null || dnat.target !== 'DNAT' || dnat.to === null)) return ip;
     this.step(pid, ns.id, br.name, 'bridge-local', this.record ? note((b) => `br_netfilter: PREROUTING of ${b} changes the destination, so the bridge hands the packet to the IP layer to be routed`, br.name) : null, frame, ip);
-    this.ipInput(ns, br.name, ip, pid);
+    this.ipInput(ns, br.name, ip, pid, frame.eth.src);
     return null;
   }
 
@@ -1133,18 +1133,21 @@ class Run {
    * unchanged, through FORWARD and POSTROUTING as bridged frames go. Measured (bn29-, two pods on one bridge,
    * `-s 10.244.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE`): pod-a's ping to pod-b reached pod-b from 10.244.1.1
    * and came back `ttl=64`; with ip_forward=0 no reply (ip_route_input fails: routed to ip_error, dropped
-   * silently), which the IP layer's own forwarding check gives. True when it took the packet.
+   * silently), which the IP layer's own forwarding check gives. The frame keeps the source MAC it came in with
+   * (`l2src`; neigh_hh_bridge writes only the destination): measured (pnl31-, a bridge with
+   * bridge-nf-call-iptables=1 and `-s 10.0.0.0/24 -j MASQUERADE`, a ping from a to b on it), a's capture showed
+   * the reply from b's MAC, `ttl=64`. True when it took the packet.
    */
-  brNfBridgedDnat(ns: NetNs, dev: string, route: Route, pkt: Ipv4Packet, pid: number): boolean {
+  brNfBridgedDnat(ns: NetNs, dev: string, route: Route, pkt: Ipv4Packet, pid: number, l2src: Mac | null): boolean {
     const br = ns.links[dev];
     if (!br || br.kind !== 'bridge' || !ns.sysctl.bridgeNfCallIptables || route.dev !== dev) return false;
     const nexthop = route.via ?? pkt.header.dst;
     this.step(pid, ns.id, dev, 'bridge-forward', this.record ? note((b, a) => `br_netfilter: the translated destination ${formatIpv4(a)} is behind ${b} itself: bridged again (bridged DNAT), not routed; TTL unchanged`, dev, pkt.header.dst) : null, null, pkt);
     const n = this.neigh(ns, dev, nexthop);
     if (n && n.mac !== null && !n.failed) {
-      // The kernel writes only the destination MAC (neigh_hh_bridge) and keeps the sender's; podnet writes
-      // the bridge's as the source, which nothing learns from (the bridge learns no local MAC).
-      const f: Frame = { eth: { dst: n.mac, src: br.mac, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
+      // Only the destination MAC is written (neigh_hh_bridge); the sender's stays. The bridge learned it on
+      // the sender's port as the frame came in, so nothing new is learned here.
+      const f: Frame = { eth: { dst: n.mac, src: l2src ?? br.mac, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
       const e = this.fdb(ns, dev, n.mac);
       // Bridged again after PREROUTING (br_nf_hook_thresh goes on from the hook after br_netfilter's).
       const g = this.brNfForward(ns, br, f, pkt, pid, true);
@@ -1155,8 +1158,9 @@ class Run {
       } else this.flood(ns, br, null, g, g.payload as Ipv4Packet, pid, true);
       return true;
     }
-    // Not resolved: the neighbour code sends it once ARP answers (br_nf_pre_routing_finish_bridge_slow).
-    this.ipOutputRouted(ns, route, pkt, pid, true, true);
+    // Not resolved: the neighbour code sends it once ARP answers, with the sender's MAC put back
+    // (br_nf_pre_routing_finish_bridge_slow).
+    this.ipOutputRouted(ns, route, pkt, pid, true, true, l2src);
     return true;
   }
 
@@ -1309,7 +1313,7 @@ class Run {
       return this.drop(pid, ns.id, link.name, 'notForUs', `frame for ${dst}, not ${link.name}'s MAC ${link.mac}`, ip, frame);
     }
     if (frame.payload.kind === 'arp') return this.arpInput(ns, link, frame.payload, pid);
-    this.ipInput(ns, link.name, frame.payload, pid);
+    this.ipInput(ns, link.name, frame.payload, pid, link.kind === 'bridge' ? frame.eth.src : null);
   }
 
   // ---- ARP ----
@@ -1349,13 +1353,14 @@ class Run {
     this.pending.delete(p);
     for (const it of p.items) {
       this.step(it.pid, ns.id, link.name, 'neighbour', this.record ? note((a, m) => `${formatIpv4(a)} resolved to ${m}: the queued packet goes`, arp.senderIp, arp.senderMac) : null, null, it.pkt);
-      this.xmit(ns, link.name, { eth: { dst: arp.senderMac, src: link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt }, it.pid);
+      this.xmit(ns, link.name, { eth: { dst: arp.senderMac, src: it.l2src ?? link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt }, it.pid);
     }
   }
 
   // ---- IP ----
 
-  ipInput(ns: NetNs, dev: string, pkt0: Ipv4Packet, pid: number): void {
+  /** `l2src`: the source MAC of the frame that brought the packet up from a bridge port (bridged DNAT keeps it). */
+  ipInput(ns: NetNs, dev: string, pkt0: Ipv4Packet, pid: number, l2src: Mac | null = null): void {
     let pkt = pkt0;
     // PREROUTING: conntrack reverses earlier translations, then nat rules (DNAT).
     pkt = this.conntrackReverse(ns, pkt, pid);
@@ -1392,7 +1397,7 @@ class Run {
     }
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, dev, route, pkt, pid, true);
     // br_netfilter: translated in PREROUTING and routed back out of the bridge it came in by: bridged again.
-    if (route.dev === dev && h.dst !== pkt0.header.dst && this.brNfBridgedDnat(ns, dev, route, pkt, pid)) return;
+    if (route.dev === dev && h.dst !== pkt0.header.dst && this.brNfBridgedDnat(ns, dev, route, pkt, pid, l2src)) return;
     // A VPC's implicit router is not a hop: it forwards between subnets with the TTL as it came (AWS:
     // traceroute between instances of two subnets shows no gateway), and so never lets it expire.
     const keepTtl = ns.id === UNDERLAY_NS && this.state.underlay.vpcRouter === true;
@@ -1502,7 +1507,7 @@ class Run {
    * After routing: MTU/DF, POSTROUTING, then tunnel or neighbour. `fits`: the forward path found before FORWARD
    * that the packet fits (only a larger one without DF is looked at again here, to be fragmented).
    */
-  ipOutputRouted(ns: NetNs, route: Route, pkt0: Ipv4Packet, pid: number, forwarded: boolean, fits = false): void {
+  ipOutputRouted(ns: NetNs, route: Route, pkt0: Ipv4Packet, pid: number, forwarded: boolean, fits = false, l2src: Mac | null = null): void {
     let pkt = pkt0;
     const dev = route.dev!;
     const link = ns.links[dev];
@@ -1531,10 +1536,10 @@ class Run {
     // Resolve: queue the packet and broadcast an ARP request (one per neighbour, as the kernel does).
     const p = this.pending.get(ns.id, dev, nexthop);
     if (p) {
-      p.items.push({ pkt, pid, forwarded });
+      p.items.push({ pkt, pid, forwarded, l2src });
       return;
     }
-    this.pending.add({ ns: ns.id, dev, nexthop, items: [{ pkt, pid, forwarded }] });
+    this.pending.add({ ns: ns.id, dev, nexthop, items: [{ pkt, pid, forwarded, l2src }] });
     // The request's source for the next hop, by the route's src, device and scope: selectSource's target,
     // `route.via ?? dst`, is the next hop itself.
     this.arpRequest(ns, link, nexthop, selectSource(ns, route, nexthop) ?? 0);

@@ -7,13 +7,15 @@ import type { Ipv4 } from '../addr/ipv4.js';
 import { copyRecord } from '../util/dict.js';
 import type { NsId } from '../model/types.js';
 import type { Ipv4Packet } from '../wire/packet.js';
+import type { Mac } from '../addr/mac.js';
 
 /** An ARP resolution a run waits for, with the packets queued behind it. */
 export interface Pending {
   ns: NsId;
   dev: string;
   nexthop: Ipv4;
-  items: { pkt: Ipv4Packet; pid: number; forwarded: boolean }[];
+  /** `l2src`: a bridged-DNAT frame's own source MAC, which it keeps once the neighbour resolves (null: the device's). */
+  items: { pkt: Ipv4Packet; pid: number; forwarded: boolean; l2src: Mac | null }[];
 }
 
 /**
