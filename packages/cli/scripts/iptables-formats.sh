@@ -1,7 +1,7 @@
 #!/bin/bash
 # Records what real iptables (v1.8.9, nf_tables) prints for the rules podnet models: flanneld's chains
 # (FLANNEL-POSTRTG, FLANNEL-FWD) and chains of one's own (-N, -X, jumps, RETURN, ! -s, -m mark), SNAT/DNAT, filter DROP/REJECT/ACCEPT with interface, protocol and port matches; -L (with and without
-# -n, --line-numbers, -v), -S, iptables-save; and the errors of rules that do not exist, unknown targets,
+# -n, --line-numbers, -v), -S, iptables-save, -R; and the errors of rules that do not exist, unknown targets,
 # chains, tables and options. The transcript is src/__fixtures__/iptables-formats.txt: each "== CMD" section
 # holds what CMD printed (stdout and stderr) and "rc=N". iptables.test.ts replays the "node" sections on
 # node-1 of the seed lab, whose tables start with flanneld's rules for node-1 added here first (as flanneld's
@@ -75,6 +75,16 @@ run iptables -L MY-CHAIN -n --line-numbers
 run iptables -L ANOTHER
 run iptables -S
 run iptables -S MY-CHAIN
+# -R: the rule numbered N in its place; the number is required.
+run iptables -R MY-CHAIN 1 -s 10.244.3.0/24 -j RETURN
+run iptables -R MY-CHAIN 9 -j DROP
+run iptables -R MY-CHAIN 0 -j DROP
+run iptables -R MY-CHAIN x -j DROP
+run iptables -R MY-CHAIN -j DROP
+run iptables -R NOSUCH 1 -j DROP
+run iptables -R MY-CHAIN 1 -j NOSUCH
+run iptables -R MY-CHAIN 3 -j MY-CHAIN
+run iptables -S MY-CHAIN
 run iptables-save -t filter
 run iptables -X MY-CHAIN
 run iptables -X ANOTHER
@@ -104,6 +114,12 @@ run iptables -t nat -F MASQ-CHAIN
 run iptables -t nat -F DNAT-CHAIN
 run iptables -t nat -X MASQ-CHAIN
 run iptables -t nat -X DNAT-CHAIN
+run iptables -t nat -R POSTROUTING 1 -s 10.244.1.0/24 ! -d 10.244.0.0/16 -m comment --comment "replaced" -j MASQUERADE
+run iptables -t nat -S POSTROUTING
+run iptables -t nat -R POSTROUTING 1 -j DNAT --to-destination 10.244.1.4
+run iptables -t nat -R POSTROUTING 1 -j DROP
+run iptables -t nat -R POSTROUTING 1 -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
+run iptables -t nat -S POSTROUTING
 run iptables -t nat -A POSTROUTING -s 10.244.1.5/24 -j MASQUERADE
 run iptables -t nat -A POSTROUTING -o eth0 -j SNAT --to-source 192.168.1.11
 run iptables -t nat -A PREROUTING -d 10.96.0.10 -p udp --dport 53 -j DNAT --to-destination 10.244.1.4

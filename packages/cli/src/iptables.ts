@@ -6,8 +6,8 @@
  * DROP, REJECT) and nat PREROUTING (DNAT, ACCEPT) and POSTROUTING (MASQUERADE, SNAT, ACCEPT) — and chains of
  * one's own jumped to from them (`-N`, `-X`, `-j CHAIN`, `-j RETURN`: flanneld's FLANNEL-POSTRTG and
  * FLANNEL-FWD), with the matches `-s`, `! -s`, `-d`, `! -d`, `-i`, `-o`, `-p tcp|udp|icmp`, `--dport`,
- * `-m mark` and `-m comment`. Everything else (policies, counters, renaming a chain, other matches and
- * targets) is refused with a message that says so, rather than accepted and ignored.
+ * `-m mark` and `-m comment`, and the filter chains' policies. Everything else (counters, renaming a chain,
+ * other matches and targets) is refused with a message that says so, rather than accepted and ignored.
  */
 import { formatCidr, formatIpv4, getNs, isPodnetError, NF_BASE_CHAINS, ownChains, parseMark, type Action, type NetNs, type NfChain, type NfRule, type RuleSpec } from '@podnet/core';
 import { serviceName, servicePort } from './services.js';
@@ -22,7 +22,7 @@ const denied = (tool: string): Output => err(`${tool} v1.8.9 (nf_tables): Could 
 /** What podnet does not model, said plainly instead of pretending. */
 const MODELLED = 'podnet models the filter chains INPUT, FORWARD, OUTPUT (-j ACCEPT, DROP, REJECT; -P ACCEPT|DROP), the nat chains PREROUTING (-j DNAT, ACCEPT) and POSTROUTING (-j MASQUERADE, SNAT, ACCEPT), and chains of your own jumped to from them (-N, -X, -j CHAIN, -j RETURN), matching -s, ! -s, -d, ! -d, -i, -o, -p tcp|udp|icmp, --dport, -m mark and -m comment';
 const notModelled = (what: string): Output => err(`iptables: not modelled by podnet: ${what}. ${MODELLED}`, 2);
-const HELP = `[-t filter|nat] -L [CHAIN] [-n] [--line-numbers] | -S [CHAIN] | -A|-C CHAIN RULE | -I CHAIN [N] RULE | -D CHAIN RULE|N | -F [CHAIN] | -N CHAIN | -X [CHAIN] | -P CHAIN ACCEPT|DROP; iptables-save [-t filter|nat]. ${MODELLED}.`;
+const HELP = `[-t filter|nat] -L [CHAIN] [-n] [--line-numbers] | -S [CHAIN] | -A|-C CHAIN RULE | -I CHAIN [N] RULE | -R CHAIN N RULE | -D CHAIN RULE|N | -F [CHAIN] | -N CHAIN | -X [CHAIN] | -P CHAIN ACCEPT|DROP; iptables-save [-t filter|nat]. ${MODELLED}.`;
 
 type Table = 'filter' | 'nat';
 /** The built-in chains of each table, in the order iptables lists them. */
@@ -33,15 +33,15 @@ const TARGETS: readonly NfRule['target'][] = ['ACCEPT', 'DROP', 'REJECT', 'MASQU
 const PROTOCOLS: Readonly<Record<string, 'tcp' | 'udp' | 'icmp' | null>> = { all: null, 0: null, tcp: 'tcp', 6: 'tcp', udp: 'udp', 17: 'udp', icmp: 'icmp', 1: 'icmp' };
 const PROTO_NUMBER = { tcp: 6, udp: 17, icmp: 1 } as const;
 
-type Command = 'L' | 'S' | 'F' | 'A' | 'I' | 'D' | 'C' | 'N' | 'X' | 'P';
+type Command = 'L' | 'S' | 'F' | 'A' | 'I' | 'R' | 'D' | 'C' | 'N' | 'X' | 'P';
 const COMMANDS: Readonly<Record<string, Command>> = {
   '-L': 'L', '--list': 'L', '-S': 'S', '--list-rules': 'S', '-F': 'F', '--flush': 'F',
-  '-A': 'A', '--append': 'A', '-I': 'I', '--insert': 'I', '-D': 'D', '--delete': 'D', '-C': 'C', '--check': 'C',
+  '-A': 'A', '--append': 'A', '-I': 'I', '--insert': 'I', '-R': 'R', '--replace': 'R', '-D': 'D', '--delete': 'D', '-C': 'C', '--check': 'C',
   '-N': 'N', '--new-chain': 'N', '-X': 'X', '--delete-chain': 'X', '-P': 'P', '--policy': 'P',
 };
 const REFUSED: Readonly<Record<string, string>> = {
   '-E': '-E (renaming a chain: make the new one with -N, move its rules, delete the old one with -X)', '--rename-chain': '-E (renaming a chain: make the new one with -N, move its rules, delete the old one with -X)',
-  '-Z': '-Z (podnet keeps no packet or byte counters)', '--zero': '-Z (podnet keeps no packet or byte counters)', '-R': '-R (delete the rule and insert the new one: -D CHAIN N, then -I CHAIN N)', '--replace': '-R (delete the rule and insert the new one: -D CHAIN N, then -I CHAIN N)',
+  '-Z': '-Z (podnet keeps no packet or byte counters)', '--zero': '-Z (podnet keeps no packet or byte counters)',
 };
 const VERBOSE = '-v (packet and byte counters): podnet keeps no counters. To see what a rule does to a packet, run tcpdump where the packet arrives (the source address after MASQUERADE) and ping or traceroute across it (where a DROP stops it)';
 /** Short options that take an argument (getopt's "t:A:I:D:…"); the rest of a cluster is then that argument. */
@@ -166,6 +166,14 @@ function parse(argv: readonly string[]): Parsed | Output {
             number = Number(n);
           }
         }
+        if (cmd === 'R') {
+          // The number is required, and taken whatever it looks like (measured: `-R MY -j DROP`, `-R MY x`).
+          const n = args[i + 1];
+          if (n === undefined || n.startsWith('-')) return usage('-R requires a rule number');
+          i++;
+          if (!/^\d+$/.test(n) || Number(n) < 1) return usage(`Invalid rule number \`${n}'`);
+          number = Number(n);
+        }
       }
       continue;
     }
@@ -284,7 +292,7 @@ function parse(argv: readonly string[]): Parsed | Output {
   }
   if (command === null) return usage('no command specified');
   if ((target === 'SNAT' || target === 'DNAT') && rule['to'] === undefined) return usage(`${target}: option "--to-${target === 'SNAT' ? 'source' : 'destination'}" must be specified`, true);
-  if (table === 'nat' && target === 'DROP' && 'AIDC'.includes(command)) {
+  if (table === 'nat' && target === 'DROP' && 'AIRDC'.includes(command)) {
     return err(`${V}: \nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n\n${TRY}`, 2);
   }
   return { table, command, chain, number, policy, numeric, lineNumbers, rule, hasTarget: target !== null };
@@ -410,10 +418,10 @@ function change(ctx: Ctx, actions: Action | readonly Action[], line: string): Ou
 
 /**
  * `iptables [-t nat|filter] -L [CHAIN] [-n] [--line-numbers] | -S [CHAIN] | -A|-C CHAIN RULE | -I CHAIN [N] RULE |
- * -D CHAIN RULE | -D CHAIN N | -F [CHAIN] | -N CHAIN | -X [CHAIN]` in the namespace of `ctx`, as iptables v1.8.9
+ * -R CHAIN N RULE | -D CHAIN RULE | -D CHAIN N | -F [CHAIN] | -N CHAIN | -X [CHAIN]` in the namespace of `ctx`, as iptables v1.8.9
  * (nf_tables) prints and refuses them. `admin`: the shell holds CAP_NET_ADMIN (without it the kernel refuses
  * even a listing). Rules and chains go through the model's `rule.*` and `chain.*` actions, so the next packet
- * meets them. What podnet does not model (policies, counters, renaming, other matches and targets) is refused.
+ * meets them. What podnet does not model (counters, renaming, other matches and targets) is refused.
  */
 export function iptables(ctx: Ctx, args: readonly string[], admin: boolean): Output {
   if (!admin) return denied('iptables');
@@ -477,9 +485,11 @@ export function iptables(ctx: Ctx, args: readonly string[], admin: boolean): Out
     if (!rules.some((r) => sameRule(specOf(r), rule))) return err('iptables: Bad rule (does a matching rule exist in that chain?).', 1);
     return p.command === 'D' ? change(ctx, { op: 'rule.del', ns: ns.id, rule }, line) : ok();
   }
-  const verb = p.command === 'A' ? 'APPEND' : 'INSERT';
+  if (p.command === 'R' && p.number! > rules.length) return err('iptables: Index of replacement too big.', 1);
+  const verb = p.command === 'A' ? 'APPEND' : p.command === 'R' ? 'REPLACE' : 'INSERT';
   if (!kernelAccepts(table, chain, rule.target)) return err(`${V}:  RULE_${verb} failed (Invalid argument): rule in chain ${chain}`, 4);
   if (table === 'nat' && (chain === 'INPUT' || chain === 'OUTPUT')) return notModelled(`the nat table's ${chain} chain (podnet translates in PREROUTING and POSTROUTING; the chain lists empty)`);
+  if (p.command === 'R') return change(ctx, { op: 'rule.replace', ns: ns.id, rule, position: p.number! }, line);
   return change(ctx, p.command === 'A' ? { op: 'rule.append', ns: ns.id, rule } : { op: 'rule.insert', ns: ns.id, rule, ...(p.number === null ? {} : { position: p.number }) }, line);
 }
 

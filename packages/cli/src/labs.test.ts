@@ -132,6 +132,12 @@ describe('labs: check probes the cluster, not the words typed', () => {
     expect(s.run('iptables -t nat -S POSTROUTING').stdout).toBe('-P POSTROUTING ACCEPT\n-A POSTROUTING -s 10.244.2.0/24 -m comment --comment "temporary: egress for the batch job (OPS-1432)" -j MASQUERADE\n-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG\n');
   });
 
+  it('5. replacing the stray rule by one that spares the pod CIDR (iptables -R) is a fix too', () => {
+    const { after, s } = solve(5, ['kubectl debug node/node-2 -it --image=nicolaka/netshoot --profile=sysadmin', 'iptables -t nat -R POSTROUTING 1 -s 10.244.2.0/24 ! -d 10.244.0.0/16 -j MASQUERADE']);
+    expect(after.stdout).toMatch(/Lab 5 solved\.\n$/);
+    expect(s.run('iptables -t nat -S POSTROUTING').stdout).toContain('-A POSTROUTING -s 10.244.2.0/24 ! -d 10.244.0.0/16 -j MASQUERADE\n');
+  });
+
   it('5. flushing POSTROUTING fixes the pods\' sources but cuts node-2\'s pods off from the outside', () => {
     const { after } = solve(5, ['kubectl debug node/node-2 -it --image=nicolaka/netshoot --profile=sysadmin', 'iptables -t nat -F POSTROUTING']);
     expect(after.status).toBe(1);

@@ -210,6 +210,41 @@ describe('rule.insert at a position (iptables -I CHAIN N)', () => {
   });
 });
 
+describe('rule.replace (iptables -R CHAIN N)', () => {
+  const ns = 'node/node-a';
+  const rule = (src: string, chain: 'FORWARD' | 'INPUT' = 'FORWARD') => ({ table: 'filter' as const, chain, src, target: 'DROP' as const });
+  const srcs = (s: ClusterState, chain = 'FORWARD') => getNs(s, ns).rules.filter((r) => r.chain === chain).map((r) => r.src!.addr >>> 24);
+  const three = applyActions(start, [rule('1.0.0.0/8'), rule('9.0.0.0/8', 'INPUT'), rule('2.0.0.0/8'), rule('3.0.0.0/8')].map((r) => ({ op: 'rule.append', ns, rule: r })));
+
+  it('puts the rule in the place of the one numbered N in its chain, other chains\' rules aside', () => {
+    const s = applyActions(three, [{ op: 'rule.replace', ns, rule: rule('7.0.0.0/8'), position: 2 }]);
+    expect(srcs(s)).toEqual([1, 7, 3]);
+    expect(srcs(s, 'INPUT')).toEqual([9]);
+    expect(srcs(applyActions(three, [{ op: 'rule.replace', ns, rule: rule('7.0.0.0/8'), position: 3 }]))).toEqual([1, 2, 7]);
+  });
+
+  it('refuses a number past the last, or not a positive integer, in iptables\' words, and changes nothing', () => {
+    for (const [position, message] of [[4, 'iptables: Index of replacement too big.'], [0, "iptables: Invalid rule number `0'"], [1.5, "iptables: Invalid rule number `1.5'"]] as const) {
+      expect(outcome(() => applyActions(three, [{ op: 'rule.replace', ns, rule: rule('7.0.0.0/8'), position }]))).toEqual({ code: 'INVALID_ARGUMENT' });
+      expect(() => applyActions(three, [{ op: 'rule.replace', ns, rule: rule('7.0.0.0/8'), position }])).toThrow(message);
+    }
+    expect(() => applyActions(three, [{ op: 'rule.replace', ns, rule: rule('7.0.0.0/8', 'INPUT'), position: 2 }])).toThrow('iptables: Index of replacement too big.');
+    expect(srcs(three)).toEqual([1, 2, 3]);
+  });
+
+  it('judges the chains as they would be with the replacement: a MASQUERADE a PREROUTING jump reaches is refused (RULE_REPLACE), the rule it replaces no longer counts', () => {
+    const nat = applyActions(start, [
+      { op: 'chain.new', ns, table: 'nat', chain: 'PRE' },
+      { op: 'rule.append', ns, rule: { table: 'nat', chain: 'PREROUTING', target: 'JUMP', jump: 'PRE' } },
+      { op: 'rule.append', ns, rule: { table: 'nat', chain: 'PRE', target: 'ACCEPT' } },
+    ]);
+    expect(() => applyActions(nat, [{ op: 'rule.replace', ns, rule: { table: 'nat', chain: 'PRE', target: 'MASQUERADE' }, position: 1 }])).toThrow('RULE_REPLACE failed (Invalid argument): rule in chain PRE');
+    // PREROUTING's only jump replaced by an ACCEPT: PRE is reached by no hook, and may then masquerade.
+    const cut = applyActions(nat, [{ op: 'rule.replace', ns, rule: { table: 'nat', chain: 'PREROUTING', target: 'ACCEPT' }, position: 1 }]);
+    expect(getNs(applyActions(cut, [{ op: 'rule.replace', ns, rule: { table: 'nat', chain: 'PRE', target: 'MASQUERADE' }, position: 1 }]), ns).rules.map((r) => `${r.chain} ${r.target}`)).toEqual(['PREROUTING ACCEPT', 'PRE MASQUERADE']);
+  });
+});
+
 describe('rule actions validate what iptables would refuse', () => {
   it('a port without tcp or udp, a port out of range, an unmodelled protocol, a long comment: INVALID_ARGUMENT, state unchanged', () => {
     const ns = 'node/node-a';

@@ -106,6 +106,8 @@ export type Action =
   | { readonly op: 'rule.insert'; readonly ns: NsId; readonly rule: RuleSpec;
       /** `iptables -I CHAIN N`: the rule's number in its chain once inserted, 1 (the default) to one past the last. */
       readonly position?: number }
+  /** `iptables -R CHAIN N`: the rule numbered `position` (from 1) in the rule's chain, replaced by `rule` in its place. */
+  | { readonly op: 'rule.replace'; readonly ns: NsId; readonly rule: RuleSpec; readonly position: number }
   /** `iptables -t TABLE -N NAME` (new), `-X NAME` (del: empty, and no jump to it), `-F NAME` (flush its rules). */
   | { readonly op: 'chain.new' | 'chain.del' | 'chain.flush'; readonly ns: NsId; readonly table: 'nat' | 'filter'; readonly chain: string }
   /** `iptables -t TABLE -P CHAIN ACCEPT|DROP`: a built-in chain's policy (DROP only in filter, as iptables has it). */
@@ -963,7 +965,7 @@ function needChain(ns: NetNs, table: 'nat' | 'filter', chain: string): void {
  * taken, measured), and no MASQUERADE, SNAT or DNAT reachable from a hook it may not act in (`Invalid
  * argument`). The error names the chain of the rule added, as the kernel's does.
  */
-function checkChainGraph(existing: readonly NfRule[], added: NfRule, verb: 'APPEND' | 'INSERT'): void {
+function checkChainGraph(existing: readonly NfRule[], added: NfRule, verb: 'APPEND' | 'INSERT' | 'REPLACE'): void {
   const { table, chain } = added;
   const jumps = new Map<string, string[]>();
   const jump = (r: NfRule): void => {
@@ -1189,6 +1191,7 @@ function applyAction(d: DState, a: Action): void {
       return;
     case 'rule.append':
     case 'rule.insert':
+    case 'rule.replace':
     case 'rule.del':
       return ruleAction(d, a);
     case 'chain.new':
@@ -1626,25 +1629,45 @@ function fdbDel(d: DState, a: Extract<Action, { op: 'fdb.del' }>): void {
   delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[key];
 }
 
-function ruleAction(d: DState, a: Extract<Action, { op: 'rule.append' | 'rule.insert' | 'rule.del' }>): void {
+function ruleAction(d: DState, a: Extract<Action, { op: 'rule.append' | 'rule.insert' | 'rule.replace' | 'rule.del' }>): void {
   const ns = draftNs(d, a.ns);
   const rule = resolveRule(a.rule, ns as NetNs);
+  // The rules of the rule's chain, as indexes into the namespace's one list (all chains share it, in order).
+  const inChain = (): number[] => {
+    const chain: number[] = [];
+    ns.rules.forEach((r, i) => { if (r.table === rule.table && r.chain === rule.chain) chain.push(i); });
+    return chain;
+  };
+  const position = (p: unknown): number => {
+    if (!Number.isInteger(p) || (p as number) < 1) fail('INVALID_ARGUMENT', `iptables: Invalid rule number \`${String(p)}'`, { position: p });
+    return p as number;
+  };
+  // `-R`: the rule it replaces (measured: `iptables: Index of replacement too big.` past the chain's last).
+  let replaced = -1;
+  if (a.op === 'rule.replace') {
+    const at = position(a.position);
+    const chain = inChain();
+    if (at > chain.length) fail('INVALID_ARGUMENT', 'iptables: Index of replacement too big.', { position: at });
+    replaced = chain[at - 1]!;
+  }
   // nf_tables validates the chains as they would be with the rule (a loop, a target in a hook it may not act in).
   if (a.op !== 'rule.del' && (rule.target === 'JUMP' || NAT_HOOK_BITS[rule.target] !== undefined)) {
-    const verb = a.op === 'rule.append' ? 'APPEND' : 'INSERT';
+    const verb = a.op === 'rule.append' ? 'APPEND' : a.op === 'rule.insert' ? 'INSERT' : 'REPLACE';
     // A translation in a built-in chain, in a table without chains of its own, is judged by its chain alone.
     if (rule.target !== 'JUMP' && isBase(rule.table, rule.chain) && !hasOwn(ns as NetNs, rule.table, null)) {
       if ((NAT_HOOK_BITS[rule.target]! & HOOK_BITS[rule.chain as NfChain]) === 0) fail('INVALID_ARGUMENT', `${NFT}:  RULE_${verb} failed (Invalid argument): rule in chain ${rule.chain}`, { table: rule.table, chain: rule.chain, hook: rule.chain });
-    } else checkChainGraph(look(ns as NetNs, 'rules'), rule, verb);
+    } else {
+      const existing = look(ns as NetNs, 'rules');
+      checkChainGraph(replaced < 0 ? existing : existing.filter((_, i) => i !== replaced), rule, verb);
+    }
   }
   if (a.op === 'rule.append') writable(ns, 'rules').push(rule);
+  else if (a.op === 'rule.replace') writable(ns, 'rules')[replaced] = rule;
   else if (a.op === 'rule.insert') {
     // Rules of all chains share one list; the engine walks a chain's rules in list order, so the rule goes
     // before the one now holding its number in its chain (after the chain's last for one past the end).
-    const at = a.position ?? 1;
-    const chain: number[] = [];
-    ns.rules.forEach((r, i) => { if (r.table === rule.table && r.chain === rule.chain) chain.push(i); });
-    if (!Number.isInteger(at) || at < 1) fail('INVALID_ARGUMENT', `iptables: Invalid rule number \`${String(at)}'`, { position: at });
+    const at = position(a.position ?? 1);
+    const chain = inChain();
     if (at > chain.length + 1) fail('INVALID_ARGUMENT', 'iptables: Index of insertion too big', { position: at });
     writable(ns, 'rules').splice(at <= chain.length ? chain[at - 1]! : ns.rules.length, 0, rule);
   } else {

@@ -60,7 +60,7 @@ function ipRuleCmd(verb: 'add' | 'del', r: IpRuleSpec): string {
   return parts.join(' ');
 }
 
-function ruleCmd(flag: '-A' | '-I' | '-D', r: RuleSpec, position?: number): string {
+function ruleCmd(flag: '-A' | '-I' | '-R' | '-D', r: RuleSpec, position?: number): string {
   const parts = ['iptables', '-t', r.table, flag, r.chain, ...(position === undefined ? [] : [String(position)])];
   if (r.src !== undefined) parts.push('-s', r.src);
   if (r.notSrc !== undefined) parts.push('!', '-s', r.notSrc);
@@ -181,8 +181,9 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
       return [at(a.ns, `sysctl -w ${a.key}=${a.value}`)];
     case 'rule.append':
     case 'rule.insert':
+    case 'rule.replace':
     case 'rule.del':
-      return [at(a.ns, ruleCmd(a.op === 'rule.append' ? '-A' : a.op === 'rule.insert' ? '-I' : '-D', a.rule, a.op === 'rule.insert' ? a.position : undefined))];
+      return [at(a.ns, ruleCmd(a.op === 'rule.append' ? '-A' : a.op === 'rule.insert' ? '-I' : a.op === 'rule.replace' ? '-R' : '-D', a.rule, a.op === 'rule.insert' || a.op === 'rule.replace' ? a.position : undefined))];
     case 'chain.policy':
       return [at(a.ns, `iptables -t ${a.table} -P ${a.chain} ${a.policy}`)];
     case 'chain.new':
