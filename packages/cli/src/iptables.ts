@@ -9,7 +9,7 @@
  * `-m mark` and `-m comment`, and the filter chains' policies. Everything else (counters, renaming a chain,
  * other matches and targets) is refused with a message that says so, rather than accepted and ignored.
  */
-import { formatCidr, formatIpv4, getNs, isPodnetError, NF_BASE_CHAINS, ownChains, parseMark, type Action, type NetNs, type NfChain, type NfRule, type RuleSpec } from '@podnet/core';
+import { formatCidr, formatIpv4, formatMark, getNs, isPodnetError, NF_BASE_CHAINS, ownChains, parseMark, ruleSpecOf, type Action, type NetNs, type NfChain, type NfRule, type RuleSpec } from '@podnet/core';
 import { serviceName, servicePort } from './services.js';
 import { err, ok, type Ctx, type Output } from './types.js';
 
@@ -303,24 +303,6 @@ function spec(table: Table, chain: string, r: Parsed['rule']): RuleSpec {
   return { ...(r as unknown as RuleSpec), table, chain };
 }
 
-/** A model rule as the action that made it would carry it (for `-D CHAIN N` and `-F`). */
-function specOf(r: NfRule): RuleSpec {
-  return {
-    table: r.table, chain: r.chain, target: r.target,
-    ...(r.src ? { src: formatCidr(r.src) } : {}), ...(r.notSrc ? { notSrc: formatCidr(r.notSrc) } : {}),
-    ...(r.dst ? { dst: formatCidr(r.dst) } : {}), ...(r.notDst ? { notDst: formatCidr(r.notDst) } : {}),
-    ...(r.inIf !== null ? { inIf: r.inIf } : {}), ...(r.outIf !== null ? { outIf: r.outIf } : {}),
-    ...(r.protocol !== null ? { protocol: r.protocol } : {}), ...(r.dport !== null ? { dport: r.dport } : {}),
-    ...(r.mark ? { mark: markText(r.mark) } : {}), ...(r.jump !== null ? { jump: r.jump } : {}),
-    ...(r.to !== null ? { to: formatIpv4(r.to) } : {}), ...(r.comment !== null ? { comment: r.comment } : {}),
-  };
-}
-
-/** A mark match as iptables prints it: `0x1`, or `0x4000/0x4000` when the mask is not all ones. */
-function markText(m: NonNullable<NfRule['mark']>): string {
-  return `0x${m.value.toString(16)}${m.mask === 0xffffffff ? '' : `/0x${m.mask.toString(16)}`}`;
-}
-
 function sameRule(a: RuleSpec, b: RuleSpec): boolean {
   const key = (r: RuleSpec) => JSON.stringify(Object.entries(r).sort(([x], [y]) => (x < y ? -1 : 1)));
   return key(a) === key(b);
@@ -347,7 +329,7 @@ function listLine(r: NfRule, num: number | null, numeric: boolean): string {
   const src = r.notSrc ? `!${listAddr(r.notSrc, numeric)}` : ` ${listAddr(r.src, numeric)}`;
   let line = `${num === null ? '' : `${String(num).padEnd(4)} `}${(r.jump ?? r.target).padEnd(9)}  ${prot.padEnd(5)}-- ${src.padEnd(20)} ${dst.padEnd(20)} `;
   if (r.dport !== null && (r.protocol === 'tcp' || r.protocol === 'udp')) line += ` ${r.protocol} dpt:${numeric ? r.dport : serviceName(r.protocol, r.dport)}`;
-  if (r.mark) line += ` mark match ${markText(r.mark)}`;
+  if (r.mark) line += ` mark match ${formatMark(r.mark)}`;
   if (r.comment !== null) line += ` /* ${r.comment} */`;
   if (r.target === 'REJECT') line += ' reject-with icmp-port-unreachable';
   if ((r.target === 'SNAT' || r.target === 'DNAT') && r.to !== null) line += ` to:${formatIpv4(r.to)}`;
@@ -370,7 +352,7 @@ function saveLine(r: NfRule): string {
   if (r.outIf !== null) parts.push('-o', r.outIf);
   if (r.protocol !== null) parts.push('-p', r.protocol);
   if (r.dport !== null && (r.protocol === 'tcp' || r.protocol === 'udp')) parts.push('-m', r.protocol, '--dport', String(r.dport));
-  if (r.mark) parts.push('-m', 'mark', '--mark', markText(r.mark));
+  if (r.mark) parts.push('-m', 'mark', '--mark', formatMark(r.mark));
   if (r.comment !== null) parts.push('-m', 'comment', '--comment', saveString(r.comment));
   parts.push('-j', r.jump ?? r.target);
   if (r.target === 'REJECT') parts.push('--reject-with', 'icmp-port-unreachable');
@@ -472,7 +454,7 @@ export function iptables(ctx: Ctx, args: readonly string[], admin: boolean): Out
   if (p.command === 'D' && p.number !== null) {
     const r = rules[p.number - 1];
     if (r === undefined) return err('iptables: Index of deletion too big.', 1);
-    return change(ctx, { op: 'rule.del', ns: ns.id, rule: specOf(r) }, line);
+    return change(ctx, { op: 'rule.del', ns: ns.id, rule: ruleSpecOf(r) }, line);
   }
   if (p.command === 'I' && p.number !== null && p.number > rules.length + 1) return err('iptables: Index of insertion too big.', 1);
   if ((chain === 'PREROUTING' || chain === 'INPUT') && p.rule['outIf'] !== undefined) return usage(`Can't use -o with ${chain}`, true);
@@ -482,7 +464,7 @@ export function iptables(ctx: Ctx, args: readonly string[], admin: boolean): Out
   if (rule.target === 'JUMP' && !own.includes(rule.jump!)) return usage(`Chain '${rule.jump!}' does not exist`);
   if (p.command === 'C' || p.command === 'D') {
     // A rule matches when every match, the target and its options are the same (the comment too).
-    if (!rules.some((r) => sameRule(specOf(r), rule))) return err('iptables: Bad rule (does a matching rule exist in that chain?).', 1);
+    if (!rules.some((r) => sameRule(ruleSpecOf(r), rule))) return err('iptables: Bad rule (does a matching rule exist in that chain?).', 1);
     return p.command === 'D' ? change(ctx, { op: 'rule.del', ns: ns.id, rule }, line) : ok();
   }
   if (p.command === 'R' && p.number! > rules.length) return err('iptables: Index of replacement too big.', 1);

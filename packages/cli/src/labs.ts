@@ -254,7 +254,7 @@ export const LABS: readonly Lab[] = [
     hints: [
       '10.244.2.0 is node-2\'s flannel.1 address. A packet that arrives with the address of the device it left its node by was masqueraded there: MASQUERADE writes in the source the address of the outgoing device.',
       'Open a node debugger (kubectl debug node/node-2 -it --image=nicolaka/netshoot --profile=sysadmin) and list the nat table: iptables -t nat -S POSTROUTING. Compare with node-1. Rules run top to bottom, and flanneld\'s own chain, FLANNEL-POSTRTG, RETURNs pod-to-pod traffic unmasqueraded — if the packet gets there.',
-      'Delete only the stray rule: iptables -t nat -D POSTROUTING 1 (or -D with the rule as -S prints it), or make it leave pod traffic alone: iptables -t nat -R POSTROUTING 1 -s 10.244.2.0/24 ! -d 10.244.0.0/16 -j MASQUERADE. Flushing POSTROUTING would take flanneld\'s jump to FLANNEL-POSTRTG too, and with it the masquerading that lets pods reach the outside.',
+      'Delete only the stray rule: iptables -t nat -D POSTROUTING 1 (or -D with the rule as -S prints it), or make it leave pod traffic alone: iptables -t nat -R POSTROUTING 1 -s 10.244.2.0/24 ! -d 10.244.0.0/16 -j MASQUERADE. Flushing POSTROUTING takes flanneld\'s jump to FLANNEL-POSTRTG with it, and pods lose the outside until flanneld\'s resync loop puts its rules back (every 5 s: watch it with sleep 5) — and on a real node kube-proxy\'s rules would go too.',
     ],
     check(sim) {
       const pods = runningPods(sim);
@@ -284,7 +284,7 @@ export const LABS: readonly Lab[] = [
         const gw = sim.state.underlay.segments[node.segment]!.gateway;
         const r = sim.ping(a.key, formatIpv4(gw));
         ok &&= r.ok;
-        lines.push(`${r.ok ? 'ok  ' : 'FAIL'} ${a.name} (${a.node}) → the outside, router ${formatIpv4(gw)}: ${r.ok ? 'reply (masqueraded to the node\'s address on the way out)' : `${r.errors[0]?.message ?? 'no reply'}: the router has no route back to a pod address, so traffic leaving the cluster must be masqueraded`}`);
+        lines.push(`${r.ok ? 'ok  ' : 'FAIL'} ${a.name} (${a.node}) → the outside, router ${formatIpv4(gw)}: ${r.ok ? 'reply (masqueraded to the node\'s address on the way out)' : `${r.errors[0]?.message ?? 'no reply'}: the router has no route back to a pod address, so traffic leaving the cluster must be masqueraded (is flanneld's jump to FLANNEL-POSTRTG there? its resync loop puts it back within 5 s)`}`);
       }
       const a = auditLines(sim);
       return { ok: ok && a.ok, lines: [...lines, ...a.lines] };

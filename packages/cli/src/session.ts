@@ -70,7 +70,7 @@ const UNMODELLED: Readonly<Record<string, string>> = (() => {
 /** Commands each place offers (for `help` and tab completion). */
 const CLIENT_COMMANDS = ['kubectl', 'eksctl', 'lab', 'podnet'];
 const NET_COMMANDS = ['ip', 'bridge', 'iptables', 'iptables-save', 'ping', 'traceroute', 'tcpdump', 'sysctl', 'nsenter', 'ls', 'cat', 'hostname', 'exit'];
-const COMMON = ['echo', 'grep', 'head', 'tail', 'wc', 'sort', 'jobs', 'fg', 'kill', 'help', 'history', 'true', 'false', 'clear'];
+const COMMON = ['echo', 'grep', 'head', 'tail', 'wc', 'sort', 'sleep', 'jobs', 'fg', 'kill', 'help', 'history', 'true', 'false', 'clear'];
 
 /** One terminal on a simulated cluster. */
 export class Session implements KubectlHost {
@@ -242,6 +242,7 @@ export class Session implements KubectlHost {
       case 'wc': return wc(args, stdin);
       case 'sort': return sort(args, stdin);
       case 'clear': return ok();
+      case 'sleep': return this.#sleep(args);
       case 'history': return ok(this.#history.map((h, i) => `${String(i + 1).padStart(5)}  ${h}\n`).join(''));
       case 'help': return ok(this.#help());
       case 'jobs': return ok(this.#jobs.map((j, i) => `[${j.id}]${i === this.#jobs.length - 1 ? '+' : '-'}  ${'Running'.padEnd(24)}${j.text} &\n`).join(''));
@@ -284,6 +285,24 @@ export class Session implements KubectlHost {
     const unmodelled = UNMODELLED[cmd];
     if (unmodelled !== undefined) return err(`bash: ${cmd}: not modelled by podnet (the netshoot image has it): ${unmodelled}`, 127);
     return err(`bash: ${cmd}: command not found`, 127);
+  }
+
+  /**
+   * `sleep NUMBER[SUFFIX]…` (coreutils: seconds, or s, m, h, d; the arguments add up): the simulated clock moves
+   * on that long, and what happens meanwhile happens (flanneld's resync loop puts its iptables rules back).
+   */
+  #sleep(args: readonly string[]): Output {
+    const TRY = "Try 'sleep --help' for more information.";
+    if (args.length === 0) return err(`sleep: missing operand\n${TRY}`, 1);
+    const unit: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
+    let seconds = 0;
+    for (const a of args) {
+      const m = /^(\d+(?:\.\d*)?|\.\d+)([smhd]?)$/.exec(a);
+      if (!m) return err(`sleep: invalid time interval '${a}'\n${TRY}`, 1);
+      seconds += Number(m[1]) * unit[m[2]!]!;
+    }
+    this.#wire += seconds * 1000;
+    return ok();
   }
 
   /** `lab list|start N|check|hint|reset`. */

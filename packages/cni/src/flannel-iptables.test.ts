@@ -3,6 +3,8 @@
  * FLANNEL-FWD (filter, from FORWARD), jumps and RETURN, `! -s` and `-m mark`. The kernel behaviours behind
  * them were measured in namespaces (pnkr30, docs/designs/flannel.md "iptables").
  */
+import { ruleIs, ruleSpecOf, type Action } from '@podnet/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { flannel, seedLabSpec, simulatorFromSpec } from './index.js';
 
@@ -104,5 +106,93 @@ describe('a FORWARD policy of DROP (iptables -P FORWARD DROP, what Docker sets o
       expect(() => sim.apply(a as never)).toThrow(message);
       expect(sim.state).toBe(before);
     }
+  });
+});
+
+describe('flanneld\'s resync loop (--iptables-resync, 5 s by default) as the clock advances', () => {
+  const saveOf = (sim: ReturnType<typeof simulatorFromSpec>, node = 'node-1') => sim.node(node).host.rules.map((r) => `${r.table} ${r.chain} ${r.target}${r.jump ? ` ${r.jump}` : ''}${r.src ? ` -s ${r.src.addr >>> 24}…/${r.src.len}` : ''}`);
+
+  it('puts back the FORWARD jump someone deleted at the next run of the loop, 5 s after flanneld started, and the pods meet again', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    const rules = saveOf(sim);
+    sim.apply([
+      { op: 'chain.policy', ns: 'node/node-1', table: 'filter', chain: 'FORWARD', policy: 'DROP' },
+      { op: 'rule.del', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', target: 'JUMP', jump: 'FLANNEL-FWD', comment: 'flanneld forward' } },
+    ]);
+    expect(sim.ping('pod-a', '10.244.1.5').ok).toBe(false);
+    sim.advance(4999);
+    expect(sim.ping('pod-a', '10.244.1.5').ok).toBe(false);
+    sim.advance(1);
+    expect(sim.ping('pod-a', '10.244.1.5').ok).toBe(true);
+    expect(saveOf(sim)).toEqual(rules);
+    expect(sim.check().ok).toBe(true);
+    // One change in the history: the clock and what the loop did, undone together.
+    expect(sim.history().at(-1)).toBe('advance 1ms');
+    sim.undo();
+    expect(sim.ping('pod-a', '10.244.1.5').ok).toBe(false);
+  });
+
+  it('appends its whole set again, after what others put in the chain since: a stray MASQUERADE that came first stays first', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply([
+      { op: 'chain.flush', ns: 'node/node-1', table: 'nat', chain: 'POSTROUTING' },
+      { op: 'rule.append', ns: 'node/node-1', rule: { table: 'nat', chain: 'POSTROUTING', src: '10.244.1.0/24', target: 'MASQUERADE' } },
+    ]);
+    sim.advance(5000);
+    expect(saveOf(sim).filter((r) => r.startsWith('nat POSTROUTING'))).toEqual(['nat POSTROUTING MASQUERADE -s 10…/24', 'nat POSTROUTING JUMP FLANNEL-POSTRTG']);
+    // FLANNEL-POSTRTG's rules were there: deleted and appended again, in flanneld's order.
+    expect(saveOf(sim).filter((r) => r.startsWith('nat FLANNEL-POSTRTG')).map((r) => r.split(' ')[2])).toEqual(['RETURN', 'RETURN', 'RETURN', 'RETURN', 'MASQUERADE', 'MASQUERADE']);
+  });
+
+  it('makes its chain again when it was deleted, and leaves the forward set alone when only the masquerade set lost a rule', () => {
+    const sim = simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'flannel', backend: 'host-gw' } });
+    const forward = sim.node('node-2').host.rules.filter((r) => r.table === 'filter');
+    sim.apply([
+      { op: 'rule.del', ns: 'node/node-2', rule: { table: 'nat', chain: 'POSTROUTING', target: 'JUMP', jump: 'FLANNEL-POSTRTG', comment: 'flanneld masq' } },
+      { op: 'chain.flush', ns: 'node/node-2', table: 'nat', chain: 'FLANNEL-POSTRTG' },
+      { op: 'chain.del', ns: 'node/node-2', table: 'nat', chain: 'FLANNEL-POSTRTG' },
+    ]);
+    sim.advance(5000);
+    expect(sim.node('node-2').host.nfChains).toContain('nat FLANNEL-POSTRTG');
+    expect(sim.node('node-2').host.rules.filter((r) => r.chain === 'FLANNEL-POSTRTG')).toHaveLength(6);
+    expect(sim.node('node-2').host.rules.filter((r) => r.table === 'filter').every((r, i) => r === forward[i])).toBe(true);
+  });
+
+  it('with every rule in place, the clock alone moves: no node changes', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    const nodes = sim.state.nodes;
+    sim.advance(60_000);
+    expect(sim.state.nodes).toBe(nodes);
+    expect(sim.now()).toBe(60_000);
+  });
+
+  it('property: whatever of its rules was deleted, and whatever was added around them, one run of the loop leaves every flanneld rule there once, in flanneld\'s order', () => {
+    const base = simulatorFromSpec(seedLabSpec());
+    const own = base.node('node-1').host.rules.map(ruleSpecOf);
+    const stray = (i: number): Action => ({ op: 'rule.append', ns: 'node/node-1', rule: { table: i % 2 ? 'filter' : 'nat', chain: i % 2 ? 'FORWARD' : 'POSTROUTING', src: `10.${i}.0.0/16`, target: i % 2 ? 'DROP' : 'MASQUERADE' } });
+    fc.assert(fc.property(fc.subarray(own.map((_, i) => i)), fc.array(fc.nat(9), { maxLength: 3 }), fc.boolean(), (gone, strays, strayFirst) => {
+      const sim = simulatorFromSpec(seedLabSpec());
+      const dels: Action[] = gone.map((i) => ({ op: 'rule.del', ns: 'node/node-1', rule: own[i]! }));
+      const adds = strays.map(stray);
+      sim.apply(strayFirst ? [...adds, ...dels] : [...dels, ...adds]);
+      sim.advance(5000);
+      const rules = sim.node('node-1').host.rules;
+      // Each of flanneld's rules once; within a chain, in the order flanneld appends them.
+      for (const spec of own) expect(rules.filter((r) => ruleIs(r, spec))).toHaveLength(1);
+      const order = (chain: string) => rules.filter((r) => r.chain === chain && own.some((o) => ruleIs(r, o))).map((r) => own.findIndex((o) => ruleIs(r, o)));
+      for (const chain of ['POSTROUTING', 'FLANNEL-POSTRTG', 'FORWARD', 'FLANNEL-FWD']) expect(order(chain)).toEqual([...order(chain)].sort((x, y) => x - y));
+      // What flanneld does not own is left as it was.
+      expect(rules.filter((r) => !own.some((o) => ruleIs(r, o)))).toHaveLength(strays.length);
+    }), { numRuns: 60 });
+  });
+
+  it('iptablesResync sets the period in seconds; anything but a whole number of seconds from 1 is refused', () => {
+    const sim = simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'flannel', iptablesResync: 30 } });
+    sim.apply({ op: 'rule.del', ns: 'node/node-3', rule: { table: 'filter', chain: 'FORWARD', target: 'JUMP', jump: 'FLANNEL-FWD', comment: 'flanneld forward' } });
+    sim.advance(29_000);
+    expect(sim.node('node-3').host.rules.some((r) => r.chain === 'FORWARD')).toBe(false);
+    sim.advance(1_000);
+    expect(sim.node('node-3').host.rules.some((r) => r.chain === 'FORWARD')).toBe(true);
+    for (const bad of [0, 2.5, -5, '5']) expect(() => flannel({ iptablesResync: bad as never })).toThrow(/flannel iptablesResync must be a whole number of seconds, 1 or more/);
   });
 });

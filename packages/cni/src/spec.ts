@@ -20,7 +20,7 @@ export interface ClusterSpecJson extends ClusterSettings {
    */
   readonly cni?:
     | ({ readonly type: 'calico' } & CalicoOptions)
-    | { readonly type: 'flannel'; readonly backend?: 'vxlan' | 'host-gw'; readonly ipMasq?: boolean; readonly iptablesForwardRules?: boolean }
+    | { readonly type: 'flannel'; readonly backend?: 'vxlan' | 'host-gw'; readonly ipMasq?: boolean; readonly iptablesForwardRules?: boolean; readonly iptablesResync?: number }
     | { readonly type: 'bridge'; readonly bridge?: string; readonly ipMasq?: boolean; readonly mtu?: number }
     | { readonly type: 'broken'; readonly mistake: keyof typeof broken }
     | { readonly type: 'cilium'; readonly routing?: 'tunnel' | 'native' }
@@ -35,7 +35,7 @@ export interface ClusterSpecJson extends ClusterSettings {
 export function designFromSpec(cni: ClusterSpecJson['cni']): SimulatorSpec['cni'] {
   const c = cni ?? { type: 'flannel', backend: 'vxlan' };
   if (c.type === 'flannel') {
-    return flannel({ backend: c.backend ?? 'vxlan', ...(c.ipMasq === undefined ? {} : { ipMasq: c.ipMasq }), ...(c.iptablesForwardRules === undefined ? {} : { iptablesForwardRules: c.iptablesForwardRules }) });
+    return flannel({ backend: c.backend ?? 'vxlan', ...(c.ipMasq === undefined ? {} : { ipMasq: c.ipMasq }), ...(c.iptablesForwardRules === undefined ? {} : { iptablesForwardRules: c.iptablesForwardRules }), ...(c.iptablesResync === undefined ? {} : { iptablesResync: c.iptablesResync }) });
   }
   try {
     if (c.type === 'cilium') return cilium({ routing: c.routing ?? 'tunnel' });

@@ -32,6 +32,11 @@ export interface NodeAgent {
   nodeRemoved(state: ClusterState, node: Node): DesignReaction;
   /** Files the agent keeps on the node (path → content), e.g. /run/flannel/subnet.env. */
   files?(state: ClusterState, node: Node): Readonly<Record<string, string>>;
+  /**
+   * The agent's periodic loops while the clock runs from `from` to `to` (the design's
+   * {@link CniDesign.agentTick}): flanneld re-ensures its iptables rules. `node.cni` is the agent's own node state.
+   */
+  tick?(state: ClusterState, node: Node, from: number, to: number): DesignReaction;
 }
 
 /** Options of {@link fromConflist}. */
@@ -172,6 +177,13 @@ function listDesign(listOf: (node: Node) => NetworkConfigList | CniError, option
     nodeRemoved(state, node): DesignReaction {
       return agent ? wrap(agent.nodeRemoved(state, asAgentNode(node)), nodeState(node)) : { actions: [] };
     },
+    ...(agent?.tick ? {
+      agentTick(state: ClusterState, node: Node, from: number, to: number): DesignReaction {
+        const r = agent.tick!(state, asAgentNode(node), from, to);
+        // Nothing done, nothing to store: the clock alone moves (the simulator drafts nothing).
+        return r.actions.length === 0 && !('nodeState' in r) && !('clusterState' in r) ? r : wrap(r, nodeState(node));
+      },
+    } : {}),
     podAdded(state, req: PodAddRequest): PodAddReaction {
       const list = listOf(req.node);
       if (!('plugins' in list)) return { error: list };

@@ -36,8 +36,8 @@
  * `fromConflist(FLANNEL_CONFLIST, { agent: flannelAgent() })`.
  */
 import {
-  fail, findNode, formatCidr, formatIpv4, macFromSeed, refusedPeerRoutes, shardValues, type Action, type Cidr, type ClusterState, type CniDesign,
-  type DesignReaction, type Node, type RuleSpec,
+  fail, findNode, formatCidr, formatIpv4, macFromSeed, ownChains, refusedPeerRoutes, ruleIs, shardValues, type Action, type Cidr, type ClusterState,
+  type CniDesign, type DesignReaction, type NetNs, type Node, type RuleSpec,
 } from '@podnet/core';
 import { fromConflist, type NodeAgent } from '../contract/conflist-design.js';
 import { SUBNET_ENV } from '../contract/plugins.js';
@@ -57,6 +57,12 @@ export interface FlannelOptions {
    * traffic from and to the pod CIDR before any rule appended to FORWARD after it.
    */
   readonly iptablesForwardRules?: boolean;
+  /**
+   * flanneld --iptables-resync (seconds, default 5): how often flanneld checks that its iptables rules are all
+   * there; when one is missing it deletes the rest of that set and appends them all again, in order, at the end
+   * of their chains (pkg/trafficmngr/iptables ensureIPTables). Runs as the simulated clock advances.
+   */
+  readonly iptablesResync?: number;
 }
 
 /**
@@ -77,6 +83,8 @@ export interface FlannelMistake {
 }
 
 const VXLAN_OVERHEAD = 50;
+/** A loop that found everything in place. */
+const NO_ACTIONS: DesignReaction = Object.freeze({ actions: Object.freeze([]) as readonly Action[] });
 /** flanneld's chain for its masquerade rules (nat) and for its forward rules (filter). */
 const MASQ_CHAIN = 'FLANNEL-POSTRTG';
 const FWD_CHAIN = 'FLANNEL-FWD';
@@ -142,6 +150,9 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
   const podMtu = (state: ClusterState, node: Node): number => backendMtu(state, node) + (mistake?.overheadForgotten ? overhead : 0);
   const ns = (node: string) => `node/${node}`;
   const forwardRules = options.iptablesForwardRules ?? true;
+  const resync = options.iptablesResync ?? 5;
+  if (!Number.isInteger(resync) || resync < 1) fail('INVALID_ARGUMENT', `flannel iptablesResync must be a whole number of seconds, 1 or more, not ${String(resync)}`);
+  const resyncMs = resync * 1000;
   /**
    * flanneld's iptables rules for a node whose lease is `subnet` in the cluster's `cluster` (its
    * trafficmngr/iptables masqRules and forwardRules, in their order), with the chains they need first.
@@ -183,14 +194,34 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
    * {@link LEASE_LIMIT}.
    */
   const iptablesMemo = new Map<string, readonly IptablesStep[]>();
-  const iptables = (h: string, net: Cidr, subnet: Cidr): Action[] => {
+  const iptablesSteps = (net: Cidr, subnet: Cidr): readonly IptablesStep[] => {
     const key = `${net.addr}/${net.len} ${subnet.addr}/${subnet.len}`;
     let steps = iptablesMemo.get(key);
     if (steps === undefined) {
       if (iptablesMemo.size >= LEASE_LIMIT) iptablesMemo.clear();
       iptablesMemo.set(key, (steps = iptablesOnce(formatCidr(net), formatCidr(subnet))));
     }
-    return steps.map((s): Action => (s.chain !== undefined ? { op: 'chain.new', ns: h, table: s.chain.table, chain: s.chain.chain } : { op: 'rule.append', ns: h, rule: s.rule! }));
+    return steps;
+  };
+  const iptables = (h: string, net: Cidr, subnet: Cidr): Action[] =>
+    iptablesSteps(net, subnet).map((s): Action => (s.chain !== undefined ? { op: 'chain.new', ns: h, table: s.chain.table, chain: s.chain.chain } : { op: 'rule.append', ns: h, rule: s.rule! }));
+  /**
+   * flanneld's ensure loop on one set of its rules (the masquerade set, or the forward set: each set starts
+   * with the chain it needs, if any), as ensureIPTables does it: nothing when every rule is there; otherwise,
+   * rule by rule, the chain made if it is gone, the rule deleted if it is there, and appended again.
+   */
+  const ensure = (host: NetNs, h: string, set: readonly IptablesStep[], out: Action[]): void => {
+    let chain: { readonly table: 'nat' | 'filter'; readonly chain: string } | null = null;
+    const rules: RuleSpec[] = [];
+    for (const s of set) if (s.chain !== undefined) chain = s.chain; else rules.push(s.rule!);
+    const chainThere = chain === null || ownChains(host, chain.table).includes(chain.chain);
+    const there = (r: RuleSpec): boolean => host.rules.some((x) => ruleIs(x, r));
+    if (chainThere && rules.every(there)) return;
+    if (!chainThere) out.push({ op: 'chain.new', ns: h, table: chain!.table, chain: chain!.chain });
+    for (const r of rules) {
+      if (there(r)) out.push({ op: 'rule.del', ns: h, rule: r });
+      out.push({ op: 'rule.append', ns: h, rule: r });
+    }
   };
   /**
    * The subnet.env written per lease, by the lease's address, with the numbers it was written from. Keyed by
@@ -241,6 +272,17 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
     },
     nodeRemoved(state, node): DesignReaction {
       return { actions: state.peerSets[PEERSET] && !mistake?.noPeerRoutes ? [{ op: 'peerset.del', set: PEERSET, owner: node.name }] : [] };
+    },
+    tick(state, node, from, to): DesignReaction {
+      // The loop's timer starts with flanneld (the node's join): it runs at created + k × the resync period.
+      const runs = (t: number): number => Math.floor((t - node.created) / resyncMs);
+      if (runs(to) < 1 || runs(to) === runs(from)) return NO_ACTIONS;
+      const all = iptablesSteps(state.podCidr, mistake?.ipamSubnet?.(state) ?? node.podCidr!);
+      // The masquerade set and the forward set are two loops (SetupAndEnsureMasqRules, SetupAndEnsureForwardRules).
+      const out: Action[] = [];
+      const split = all.findIndex((s, i) => i > 0 && s.chain !== undefined);
+      for (const set of split < 0 ? [all] : [all.slice(0, split), all.slice(split)]) if (set.length > 0) ensure(node.host, ns(node.name), set, out);
+      return out.length === 0 ? NO_ACTIONS : { actions: out };
     },
     files(state, node): Readonly<Record<string, string>> {
       // flanneld writes the node's lease: the subnet with its first address, the MTU pods get.

@@ -128,4 +128,11 @@ export interface CniDesign {
    * addresses; the kubelet's max-pods is not the agent's to change.
    */
   agentRestarted?(state: ClusterState, node: Node): DesignReaction;
+  /**
+   * What the node's agent does while the simulated clock runs from `from` to `to` (ms, `from` excluded):
+   * its periodic loops, as flanneld re-ensures its iptables rules every `--iptables-resync` seconds and puts
+   * back what someone deleted. `state.now` is already `to`. `Simulator.advance` calls it for every node, in
+   * name order, in the same change as the clock; a loop that finds everything in place returns no actions.
+   */
+  agentTick?(state: ClusterState, node: Node, from: number, to: number): DesignReaction;
 }

@@ -4,7 +4,7 @@
  * Pods keep running with the addresses they have; nodes keep the max-pods their kubelet started with.
  */
 import { castDraft } from 'immer';
-import type { CniDesign } from '../cni/contract.js';
+import type { CniDesign, DesignReaction } from '../cni/contract.js';
 import { applyActionsToDraft } from '../ops/actions.js';
 import { produce } from '../util/immer.js';
 import { shardGet } from '../util/shards.js';
@@ -24,6 +24,37 @@ export function restartAgentsState(state: ClusterState, design: CniDesign): Clus
   return produce(state, (d) => {
     for (const { name } of listNodes(state)) {
       const r = restart(d as ClusterState, getNode(d as ClusterState, name));
+      applyActionsToDraft(d, r.actions);
+      if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+      if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(r.nodeState);
+    }
+  });
+}
+
+/**
+ * The clock moved forward by `ms` (> 0), with what the design's agents do meanwhile ({@link CniDesign.agentTick}:
+ * their periodic loops), in one transition: each node's reaction is asked of the state with the new time, in
+ * name order, and applied before the next node's is asked. The same state with only `now` changed when no
+ * agent does anything. Throws (and changes nothing) when an action fails.
+ */
+export function advanceState(state: ClusterState, ms: number, design: CniDesign): ClusterState {
+  const from = state.now;
+  const timed: ClusterState = { ...state, now: from + ms };
+  const tick = design.agentTick?.bind(design);
+  if (!tick) return timed;
+  // Most ticks find everything in place: ask first, and draft only when some node has something to do.
+  const names = listNodes(timed).map((n) => n.name);
+  let i = 0;
+  let first: DesignReaction | null = null;
+  for (; i < names.length; i++) {
+    const r = tick(timed, getNode(timed, names[i]!), from, timed.now);
+    if (r.actions.length > 0 || 'nodeState' in r || 'clusterState' in r) { first = r; break; }
+  }
+  if (first === null) return timed;
+  return produce(timed, (d) => {
+    for (let j = i; j < names.length; j++) {
+      const name = names[j]!;
+      const r = j === i ? first! : tick(d as ClusterState, getNode(d as ClusterState, name), from, timed.now);
       applyActionsToDraft(d, r.actions);
       if ('clusterState' in r) d.cni = castDraft(r.clusterState);
       if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(r.nodeState);

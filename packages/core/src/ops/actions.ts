@@ -1031,6 +1031,38 @@ function resolveRule(r: RuleSpec, ns: NetNs): NfRule {
   return rule;
 }
 
+/** A mark match as iptables prints it: `0x1`, or `0x4000/0x4000` when the mask is not all ones. */
+export function formatMark(m: { readonly value: number; readonly mask: number }): string {
+  return `0x${m.value.toString(16)}${m.mask === 0xffffffff ? '' : `/0x${m.mask.toString(16)}`}`;
+}
+
+/** The {@link RuleSpec} that makes rule `r` (what a `rule.del` of it takes): its set fields only. */
+export function ruleSpecOf(r: NfRule): RuleSpec {
+  return {
+    table: r.table, chain: r.chain, target: r.target,
+    ...(r.src ? { src: formatCidr(r.src) } : {}), ...(r.notSrc ? { notSrc: formatCidr(r.notSrc) } : {}),
+    ...(r.dst ? { dst: formatCidr(r.dst) } : {}), ...(r.notDst ? { notDst: formatCidr(r.notDst) } : {}),
+    ...(r.inIf !== null ? { inIf: r.inIf } : {}), ...(r.outIf !== null ? { outIf: r.outIf } : {}),
+    ...(r.protocol !== null ? { protocol: r.protocol } : {}), ...(r.dport !== null ? { dport: r.dport } : {}),
+    ...(r.mark ? { mark: formatMark(r.mark) } : {}), ...(r.jump !== null ? { jump: r.jump } : {}),
+    ...(r.to !== null ? { to: formatIpv4(r.to) } : {}), ...(r.comment !== null ? { comment: r.comment } : {}),
+  };
+}
+
+/**
+ * Whether rule `r` is the one `spec` makes, as `iptables -C` compares them: every match, the target with its
+ * options, the comment. A field `spec` leaves undefined matches only an unset one. `spec` must be a valid rule
+ * spec (one a `rule.append` takes).
+ */
+export function ruleIs(r: NfRule, spec: RuleSpec): boolean {
+  const cidr = (c: Cidr | null, t: string | undefined): boolean => (c === null ? t === undefined : t !== undefined && formatCidr(c) === formatCidr(parseCidr(t, { strict: false })));
+  const mark = r.mark === null ? spec.mark === undefined : spec.mark !== undefined && formatMark(r.mark) === formatMark(parseMark(spec.mark));
+  return r.table === spec.table && r.chain === spec.chain && r.target === spec.target && r.jump === (spec.jump ?? null)
+    && r.inIf === (spec.inIf ?? null) && r.outIf === (spec.outIf ?? null) && r.protocol === (spec.protocol ?? null) && r.dport === (spec.dport ?? null)
+    && r.comment === (spec.comment ?? null) && (r.to === null ? spec.to === undefined : spec.to !== undefined && r.to === parseIpv4(spec.to))
+    && mark && cidr(r.src, spec.src) && cidr(r.dst, spec.dst) && cidr(r.notSrc, spec.notSrc) && cidr(r.notDst, spec.notDst);
+}
+
 /**
  * `-m mark --mark VALUE[/MASK]`: numbers in decimal or 0x hex, 32 bits; the mask defaults to all ones.
  * Throws `INVALID_ARGUMENT` (`Bad MARK value`, as iptables words it) for anything else.

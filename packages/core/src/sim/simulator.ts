@@ -15,7 +15,7 @@ import {
   type ClusterSettings, type EventSink, type NodeSpec, type PodSpec,
 } from '../model/cluster.js';
 import { findNode, findPod, getNode, getPod, nodeOfNs } from '../model/lookup.js';
-import { restartAgentsState, setUnschedulableState } from '../model/reconfigure.js';
+import { advanceState, restartAgentsState, setUnschedulableState } from '../model/reconfigure.js';
 import type { ClusterState, KubeEvent, Node, Pod } from '../model/types.js';
 import { applyActions, type Action } from '../ops/actions.js';
 import { endpointNs, ping, traceroute, type PingOptions, type PingResult, type TracerouteResult } from '../query/probes.js';
@@ -166,11 +166,15 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     return this.#cur.state.now;
   }
 
-  /** Moves the simulated clock forward (ARP entries go stale, FDB entries age). */
+  /**
+   * Moves the simulated clock forward: ARP entries go stale, FDB entries age, and the design's agents run
+   * their periodic loops ({@link CniDesign.agentTick}: flanneld puts back the iptables rules it owns within
+   * `--iptables-resync` seconds of their deletion). One change, checked like every other.
+   */
   advance(ms: number): void {
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) fail('CLOCK_BACKWARDS', `cannot advance the clock by ${String(ms)} ms`);
     if (ms === 0) return;
-    this.#commit({ ...this.#cur.state, now: this.#cur.state.now + ms }, `advance ${ms}ms`);
+    this.#commit(advanceState(this.#cur.state, ms, this.#cur.design), `advance ${ms}ms`);
   }
 
   #fullCheck(state: ClusterState): CheckResult & { memory: CheckMemory } {
