@@ -3,10 +3,10 @@
  * FLANNEL-FWD (filter, from FORWARD), jumps and RETURN, `! -s` and `-m mark`. The kernel behaviours behind
  * them were measured in namespaces (pnkr30, docs/designs/flannel.md "iptables").
  */
-import { ruleIs, ruleSpecOf, type Action } from '@podnet/core';
+import { ipRoute, ruleIs, ruleSpecOf, type Action } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { flannel, seedLabSpec, simulatorFromSpec } from './index.js';
+import { flannel, hostGwLabSpec, seedLabSpec, simulatorFromSpec } from './index.js';
 
 /** Where pod-c's address saw the echo request from pod-a come from (the source on the last hop). */
 function sourceAtPodC(sim: ReturnType<typeof simulatorFromSpec>): string | undefined {
@@ -194,5 +194,36 @@ describe('flanneld\'s resync loop (--iptables-resync, 5 s by default) as the clo
     sim.advance(1_000);
     expect(sim.node('node-3').host.rules.some((r) => r.chain === 'FORWARD')).toBe(true);
     for (const bad of [0, 2.5, -5, '5']) expect(() => flannel({ iptablesResync: bad as never })).toThrow(/flannel iptablesResync must be a whole number of seconds, 1 or more/);
+  });
+});
+
+describe('flannel host-gw\'s route check (every 10 s), as the clock advances', () => {
+  const del = { op: 'route.del', ns: 'node/node-1', dst: '10.244.3.0/24', via: '192.168.1.13', dev: 'eth0' } as const;
+
+  it('adds a deleted lease route again 10 s after flanneld started, not before; the VXLAN backend has no such loop', () => {
+    const sim = simulatorFromSpec(hostGwLabSpec());
+    sim.apply(del);
+    expect(sim.ping('pod-a', '10.244.3.2').ok).toBe(false);
+    sim.advance(9_999);
+    expect(sim.ping('pod-a', '10.244.3.2').ok).toBe(false);
+    sim.advance(1);
+    expect(sim.ping('pod-a', '10.244.3.2').ok).toBe(true);
+    expect(ipRoute(sim.state, 'node/node-1')).toContain('10.244.3.0/24 via 192.168.1.13 dev eth0');
+    const vxlan = simulatorFromSpec(seedLabSpec());
+    vxlan.apply({ op: 'route.del', ns: 'node/node-1', dst: '10.244.3.0/24', via: '10.244.3.0', dev: 'flannel.1', onlink: true });
+    vxlan.advance(60_000);
+    expect(vxlan.ping('pod-a', '10.244.3.2').ok).toBe(false);
+  });
+
+  it('cannot put back a route whose prefix another route holds (File exists), and the restore action refuses it too', () => {
+    const sim = simulatorFromSpec(hostGwLabSpec());
+    sim.apply({ op: 'route.replace', ns: 'node/node-1', dst: '10.244.3.0/24', dev: 'eth0' });
+    sim.advance(30_000);
+    expect(ipRoute(sim.state, 'node/node-1').filter((l) => l.startsWith('10.244.3.0/24'))).toEqual(['10.244.3.0/24 dev eth0 scope link']);
+    const before = sim.state;
+    expect(() => sim.apply({ op: 'peerset.restore', ns: 'node/node-1', set: 'flannel', owner: 'node-3' })).toThrow('RTNETLINK answers: File exists');
+    expect(() => sim.apply({ op: 'peerset.restore', ns: 'node/node-1', set: 'flannel', owner: 'node-2' })).toThrow('RTNETLINK answers: File exists');
+    expect(() => sim.apply({ op: 'peerset.restore', ns: 'node/node-1', set: 'flannel', owner: 'node-9' })).toThrow('has no entry of node-9');
+    expect(sim.state).toBe(before);
   });
 });

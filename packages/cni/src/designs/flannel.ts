@@ -36,8 +36,8 @@
  * `fromConflist(FLANNEL_CONFLIST, { agent: flannelAgent() })`.
  */
 import {
-  fail, findNode, formatCidr, formatIpv4, macFromSeed, ownChains, refusedPeerRoutes, ruleIs, shardValues, type Action, type Cidr, type ClusterState,
-  type CniDesign, type DesignReaction, type NetNs, type Node, type RuleSpec,
+  allRoutes, cidrContains, fail, findNode, formatCidr, formatIpv4, macFromSeed, ownChains, refusedPeerRoutes, ruleIs, shardGet, shardValues, type Action, type Cidr,
+  type ClusterState, type CniDesign, type DesignReaction, type NetNs, type Node, type Route, type RuleSpec,
 } from '@podnet/core';
 import { fromConflist, type NodeAgent } from '../contract/conflist-design.js';
 import { SUBNET_ENV } from '../contract/plugins.js';
@@ -83,6 +83,8 @@ export interface FlannelMistake {
 }
 
 const VXLAN_OVERHEAD = 50;
+/** flannel's route_network.go routeCheckRetries: host-gw checks its routes every 10 s. */
+const ROUTE_CHECK_MS = 10_000;
 /** A loop that found everything in place. */
 const NO_ACTIONS: DesignReaction = Object.freeze({ actions: Object.freeze([]) as readonly Action[] });
 /** flanneld's chain for its masquerade rules (nat) and for its forward rules (filter). */
@@ -205,6 +207,24 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
   };
   const iptables = (h: string, net: Cidr, subnet: Cidr): Action[] =>
     iptablesSteps(net, subnet).map((s): Action => (s.chain !== undefined ? { op: 'chain.new', ns: h, table: s.chain.table, chain: s.chain.chain } : { op: 'rule.append', ns: h, rule: s.rule! }));
+  /** host-gw's route check on `node`: `peerset.restore` for each other lease whose route was deleted there and may come back. */
+  const routeCheck = (state: ClusterState, node: Node, out: Action[]): void => {
+    const host = node.host;
+    const set = state.peerSets[PEERSET];
+    if (set === undefined) return;
+    let table: readonly Route[] | null = null;
+    for (const ref of host.peerSets) {
+      if (ref.set !== PEERSET || !ref.hidden?.length) continue;
+      for (const owner of ref.hidden) {
+        const e = shardGet(set.entries, owner);
+        if (e === undefined) continue;
+        table ??= allRoutes(state, host);
+        const blocked = e.routes.some((r) => table!.some((x) => x.dst.addr === r.dst.addr && x.dst.len === r.dst.len && x.metric === r.metric)
+          || (r.via !== null && !table!.some((x) => x.dev === r.dev && x.via === null && x.type === 'unicast' && cidrContains(x.dst, r.via!))));
+        if (!blocked) out.push({ op: 'peerset.restore', ns: ns(node.name), set: PEERSET, owner });
+      }
+    }
+  };
   /**
    * flanneld's ensure loop on one set of its rules (the masquerade set, or the forward set: each set starts
    * with the chain it needs, if any), as ensureIPTables does it: nothing when every rule is there; otherwise,
@@ -276,10 +296,15 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
     tick(state, node, from, to): DesignReaction {
       // The loop's timer starts with flanneld (the node's join): it runs at created + k × the resync period.
       const runs = (t: number): number => Math.floor((t - node.created) / resyncMs);
-      if (runs(to) < 1 || runs(to) === runs(from)) return NO_ACTIONS;
+      const out: Action[] = [];
+      // host-gw's route check (pkg/backend/route_network.go routeCheck, every routeCheckRetries = 10 s): each
+      // other lease's route that is gone is added again, unless a route of its prefix and metric is in its
+      // place (RouteAdd: File exists) or its gateway is no longer on the link (network is unreachable).
+      const checks = (t: number): number => Math.floor((t - node.created) / ROUTE_CHECK_MS);
+      if (backend === 'host-gw' && !mistake?.noPeerRoutes && checks(to) >= 1 && checks(to) !== checks(from)) routeCheck(state, node, out);
+      if (runs(to) < 1 || runs(to) === runs(from)) return out.length === 0 ? NO_ACTIONS : { actions: out };
       const all = iptablesSteps(state.podCidr, mistake?.ipamSubnet?.(state) ?? node.podCidr!);
       // The masquerade set and the forward set are two loops (SetupAndEnsureMasqRules, SetupAndEnsureForwardRules).
-      const out: Action[] = [];
       const split = all.findIndex((s, i) => i > 0 && s.chain !== undefined);
       for (const set of split < 0 ? [all] : [all.slice(0, split), all.slice(split)]) if (set.length > 0) ensure(node.host, ns(node.name), set, out);
       return out.length === 0 ? NO_ACTIONS : { actions: out };

@@ -119,6 +119,12 @@ export type Action =
       readonly routes: readonly RouteSpec[]; readonly neigh: readonly { readonly ip: string; readonly mac: string }[];
       readonly fdb: readonly { readonly mac: string; readonly dst: string }[] }
   | { readonly op: 'peerset.del'; readonly set: string; readonly owner: string }
+  /**
+   * `ip route add` of the routes of one owner of a shared peer set, deleted in namespace `ns` alone (flannel
+   * host-gw's route check puts them back): used and listed there again. Refused with `ROUTE_EXISTS` when they
+   * are there, or when a route of the same prefix and metric holds their place (the kernel's File exists).
+   */
+  | { readonly op: 'peerset.restore'; readonly ns: NsId; readonly set: string; readonly owner: string }
   | { readonly op: 'peerset.attach'; readonly ns: NsId; readonly set: string; readonly self: string;
       /** Use only the entries of the `same` group as `group`, or of `other` groups (see PeerSetRef). */
       readonly group?: string; readonly match?: 'same' | 'other';
@@ -1238,6 +1244,8 @@ function applyAction(d: DState, a: Action): void {
       return peersetPut(d, a);
     case 'peerset.del':
       return peersetDel(d, a);
+    case 'peerset.restore':
+      return peersetRestore(d, a);
     case 'peerset.attach':
       return peersetAttach(d, a);
     case 'tc.attach':
@@ -1784,6 +1792,30 @@ function entriesToWrite(d: DState, name: string): Shards<PeerEntry> {
 function peersetDel(d: DState, a: Extract<Action, { op: 'peerset.del' }>): void {
   if (!look(d as ClusterState, 'peerSets')[a.set]) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
   shardDelete(entriesToWrite(d, a.set), a.owner);
+}
+
+function peersetRestore(d: DState, a: Extract<Action, { op: 'peerset.restore' }>): void {
+  const ns = draftNs(d, a.ns);
+  const held = look(d as ClusterState, 'peerSets')[a.set];
+  if (!held) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
+  const set = snap(held);
+  const entry = shardGet(snap(set.entries), a.owner);
+  if (entry === undefined) fail('INVALID_ARGUMENT', `peer set "${a.set}" has no entry of ${String(a.owner)}`);
+  const refs = look(ns as NetNs, 'peerSets');
+  const r = refs.findIndex((x) => snap(x).set === a.set && refUses({ ...snap(x), hidden: [] }, entry.owner, entry.group));
+  if (r < 0) fail('INVALID_ARGUMENT', `${a.ns} does not use ${a.owner}'s entry of peer set "${a.set}"`);
+  const ref = snap(refs[r]!);
+  const exists = (): never => fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (${a.owner}'s routes of peer set "${a.set}" in ${a.ns})`, { ns: a.ns, set: a.set, owner: a.owner });
+  if (!(ref.hidden ?? []).includes(a.owner)) exists();
+  // A route of the same prefix and metric in the table keeps them out, as it refuses an `ip route add`.
+  const restored: PeerSetRef = { ...ref, hidden: (ref.hidden ?? []).filter((o) => o !== a.owner) };
+  const others: PeerSetRef = { ...ref, hidden: [...(ref.hidden ?? []), a.owner] };
+  for (const r0 of entry.routes) {
+    const route = routeVia(r0, ref.via);
+    if (look(ns as NetNs, 'routes').some((x) => sameRouteKey(snap(x), route)) || hasKernelRoute(ns as NetNs, route.dst, route.metric)) exists();
+    if (sharedRouteIn({ ...set, entries: snap(set.entries) }, others, snap(ns as NetNs), route.dst, route.metric, false) !== null) exists();
+  }
+  (writable(ns as NetNs, 'peerSets') as PeerSetRef[])[r] = restored;
 }
 
 function peersetAttach(d: DState, a: Extract<Action, { op: 'peerset.attach' }>): void {

@@ -203,6 +203,12 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
       if (!entry) return [{ where, command: `# forget ${a.owner}'s entries of ${a.set}` }];
       return peerEntryCommands(set!.dev, peerEntrySpec(entry), 'del').map((command) => ({ where, command }));
     }
+    case 'peerset.restore': {
+      const set = state?.peerSets[a.set];
+      const entry = set ? shardGet(set.entries, a.owner) : undefined;
+      if (!entry) return [at(a.ns, `# put ${a.owner}'s ${a.set} routes back here`)];
+      return peerEntrySpec(entry).routes.map((r) => at(a.ns, routeCmd('add', { ...r, dev: set!.dev })));
+    }
     case 'peerset.attach': {
       const which = a.match === undefined ? 'every other node\'s' : a.match === 'same' ? `the ${a.group} nodes'` : `the nodes outside ${a.group}'s`;
       return [at(a.ns, `# install ${which} ${a.set} entries (routes, neighbours, FDB) here${a.via === undefined ? '' : `, each route via ${a.via}`}`)];
