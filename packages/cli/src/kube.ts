@@ -48,6 +48,17 @@ export function nodeAgentSpecs(designName: string, nodes: readonly string[]): Po
   })));
 }
 
+/**
+ * The pod a DaemonSet makes again on the node of `pod`, one of its own that was deleted (a new name suffix, the
+ * same node, labels and container), or null when `pod` is not a node agent's.
+ */
+export function agentPodAgain(designName: string, pod: Pod): PodSpec | null {
+  if (pod.node === null) return null;
+  const app = pod.labels['k8s-app'];
+  const spec = nodeAgentSpecs(designName, [pod.node]).find((s) => s.labels?.['k8s-app'] === app && s.namespace === pod.namespace);
+  return spec === undefined ? null : { ...spec, name: `${spec.name.slice(0, spec.name.lastIndexOf('-'))}-${kubeSuffix(`${pod.name}|again`)}` };
+}
+
 /** Adds the node agents ({@link nodeAgentSpecs}) to a running simulator; nodes that have them are skipped. */
 export function installNodeAgents(sim: Simulator): void {
   for (const spec of nodeAgentSpecs(sim.design.name, sim.nodes().map((n) => n.name))) {

@@ -8,7 +8,7 @@ import { humanDuration, kubeSuffix, rfc3339, tabwrite } from './format.js';
 import { evaluateJsonPath, JsonPathError } from './jsonpath.js';
 import { cordon, drain } from './drain.js';
 import { DAEMONSET_WORDS, describeDaemonSets, getDaemonSets, setEnv } from './daemonsets.js';
-import { containerId, KUBE_VERSION, NODE_OS, nodeObject, podObject, podStatusText } from './kube.js';
+import { agentPodAgain, cniDaemonSet, containerId, KUBE_VERSION, NODE_OS, nodeObject, podObject, podStatusText } from './kube.js';
 import { err, ok, type Output, type Place } from './types.js';
 
 /** What kubectl needs from the shell around it: run a command elsewhere, or move the terminal there. */
@@ -460,6 +460,13 @@ function del(host: KubectlHost, f: Flags): Output {
     host.sim.deletePod(key);
     host.podMeta.delete(key);
     stdout += `pod "${n}" deleted\n`;
+    // A node agent's pod: its DaemonSet makes another on the node at once, and the CNI's agent starts again
+    // there (flanneld puts back what it owns).
+    const again = agentPodAgain(host.sim.design.name, pod);
+    if (again !== null) {
+      host.sim.addPod(again);
+      if (again.labels?.['k8s-app'] === cniDaemonSet(host.sim.design.name)?.name) host.sim.restartAgents([pod.node!], `${again.name} starts on ${pod.node}`);
+    }
   }
   return { stdout, stderr, status: stderr ? 1 : 0 };
 }

@@ -33,6 +33,24 @@ describe('labs: check probes the cluster, not the words typed', () => {
     expect(after.stdout).toMatch(/Lab 2 solved\.\n$/);
   });
 
+  it('2. restarting flanneld on node-1 (deleting its pod: the DaemonSet makes another) fixes it too: flanneld replaces its routes at start', () => {
+    const s = createSession();
+    s.run('lab start 2');
+    const old = s.sim.pods().find((p) => p.namespace === 'kube-flannel' && p.node === 'node-1')!.name;
+    expect(s.run(`kubectl -n kube-flannel delete pod ${old}`).stdout).toBe(`pod "${old}" deleted\n`);
+    const now = s.sim.pods().filter((p) => p.namespace === 'kube-flannel' && p.node === 'node-1');
+    expect(now.map((p) => p.name)).toHaveLength(1);
+    expect(now[0]!.name).not.toBe(old);
+    expect(s.run('kubectl -n kube-flannel get pods').stdout).toMatch(new RegExp(`${now[0]!.name} +1/1 +Running +0 +0s`));
+    expect(s.run('lab check').stdout).toMatch(/Lab 2 solved\.\n$/);
+    // kube-proxy's pod comes back too, and nothing else happens (podnet has no Services).
+    const proxy = s.sim.pods().find((p) => p.name.startsWith('kube-proxy-') && p.node === 'node-2')!.name;
+    const before = s.sim.node('node-2').host;
+    s.run(`kubectl -n kube-system delete pod ${proxy}`);
+    expect(s.sim.pods().filter((p) => p.name.startsWith('kube-proxy-') && p.node === 'node-2')).toHaveLength(1);
+    expect(s.sim.node('node-2').host).toBe(before);
+  });
+
   it('2. deleting the override leaves node-1 with no route to node-3\'s pods, as on a real node; a detour through node-2 is masqueraded there', () => {
     // The fault's `ip route replace` took the place of flannel's route (the kernel keeps one route per prefix
     // and metric), so `ip route del` leaves none: flanneld's VXLAN backend puts routes back only on subnet

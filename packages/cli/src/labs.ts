@@ -130,7 +130,7 @@ export const LABS: readonly Lab[] = [
     hints: [
       'Reproduce first: kubectl exec pod-a -- ping -c 1 10.244.3.2 — who answers "Destination Host Unreachable"?',
       'Compare the routing tables of node-1 and node-2 (ip route in a node debugger): how should 10.244.3.0/24 leave?',
-      'flannel routes each other node\'s subnet via its VTEP address over flannel.1: ip route replace 10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink',
+      'flannel routes each other node\'s subnet via its VTEP address over flannel.1: ip route replace 10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink — or let flanneld do it: it replaces its routes when it starts, so delete node-1\'s kube-flannel-ds pod (kubectl -n kube-flannel get pods -o wide) and its DaemonSet starts a new one.',
     ],
     check(sim) {
       const p = crossNodePings(sim);

@@ -6,6 +6,7 @@
 import { ipRoute, ruleIs, ruleSpecOf, type Action } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { vtepMac } from './designs/flannel.js';
 import { flannel, hostGwLabSpec, seedLabSpec, simulatorFromSpec } from './index.js';
 
 /** Where pod-c's address saw the echo request from pod-a come from (the source on the last hop). */
@@ -225,5 +226,63 @@ describe('flannel host-gw\'s route check (every 10 s), as the clock advances', (
     expect(() => sim.apply({ op: 'peerset.restore', ns: 'node/node-1', set: 'flannel', owner: 'node-2' })).toThrow('RTNETLINK answers: File exists');
     expect(() => sim.apply({ op: 'peerset.restore', ns: 'node/node-1', set: 'flannel', owner: 'node-9' })).toThrow('has no entry of node-9');
     expect(sim.state).toBe(before);
+  });
+});
+
+describe('flanneld starting again on a node (its pod deleted: sim.restartAgents)', () => {
+  const host = (sim: ReturnType<typeof simulatorFromSpec>) => sim.node('node-1').host;
+
+  it('puts back what was changed by hand on that node: a route replaced, a neighbour and an FDB entry deleted, flannel.1 down without its address', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    const routes = ipRoute(sim.state, 'node/node-1');
+    sim.apply([
+      { op: 'route.replace', ns: 'node/node-1', dst: '10.244.3.0/24', dev: 'eth0' },
+      { op: 'neigh.del', ns: 'node/node-1', dev: 'flannel.1', ip: '10.244.2.0' },
+      { op: 'fdb.del', ns: 'node/node-1', dev: 'flannel.1', mac: vtepMac('node-2') },
+      { op: 'addr.del', ns: 'node/node-1', dev: 'flannel.1', addr: '10.244.1.0/32' },
+      { op: 'link.set', ns: 'node/node-1', name: 'flannel.1', up: false },
+    ]);
+    expect(sim.ping('pod-a', '10.244.2.3').ok).toBe(false);
+    sim.restartAgents(['node-1']);
+    expect(ipRoute(sim.state, 'node/node-1')).toEqual(routes);
+    expect(host(sim).links['flannel.1']!.up).toBe(true);
+    expect(sim.ping('pod-a', '10.244.2.3').ok).toBe(true);
+    expect(sim.ping('pod-a', '10.244.3.2').ok).toBe(true);
+    expect(sim.check().ok).toBe(true);
+    expect(sim.history().at(-1)).toBe('restartAgents node-1');
+  });
+
+  it('appends all its rules again, after what others put in the chains: a stray rule inserted first stays first', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'rule.insert', ns: 'node/node-1', rule: { table: 'nat', chain: 'POSTROUTING', src: '10.244.1.0/24', target: 'MASQUERADE' } });
+    sim.apply({ op: 'rule.append', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', target: 'DROP' } });
+    sim.restartAgents(['node-1']);
+    const chain = (c: string) => host(sim).rules.filter((r) => r.chain === c).map((r) => `${r.target}${r.jump ? ` ${r.jump}` : ''}`);
+    expect(chain('POSTROUTING')).toEqual(['MASQUERADE', 'JUMP FLANNEL-POSTRTG']);
+    // The DROP appended after flanneld's jump now comes before it: pods of node-1 are cut apart.
+    expect(chain('FORWARD')).toEqual(['DROP', 'JUMP FLANNEL-FWD']);
+    expect(sim.ping('pod-a', '10.244.1.5').ok).toBe(false);
+  });
+
+  it('with host-gw, replaces a route of another gateway; other nodes are left as they were', () => {
+    const sim = simulatorFromSpec(hostGwLabSpec());
+    const node2 = sim.node('node-2');
+    sim.apply({ op: 'route.replace', ns: 'node/node-1', dst: '10.244.3.0/24', via: '192.168.1.12', dev: 'eth0' });
+    sim.restartAgents(['node-1']);
+    expect(ipRoute(sim.state, 'node/node-1')).toContain('10.244.3.0/24 via 192.168.1.13 dev eth0');
+    expect(sim.node('node-2')).toBe(node2);
+  });
+
+  it('an unknown node is refused and nothing changes; a restart that finds everything in place only moves its rules', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    const before = sim.state;
+    expect(() => sim.restartAgents(['node-9'])).toThrow(/node-9/);
+    expect(() => sim.restartAgents('node-1' as never)).toThrow('restartAgents takes a list of node names');
+    expect(() => sim.apply({ op: 'peerset.restore', ns: 'node/node-1', set: 'flannel', owner: 'node-2', replace: 'yes' as never })).toThrow('peerset.restore replace must be true or false');
+    expect(sim.state).toBe(before);
+    const routes = ipRoute(sim.state, 'node/node-1');
+    sim.restartAgents();
+    expect(ipRoute(sim.state, 'node/node-1')).toEqual(routes);
+    expect(sim.check().ok).toBe(true);
   });
 });

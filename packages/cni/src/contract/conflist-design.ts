@@ -37,6 +37,8 @@ export interface NodeAgent {
    * {@link CniDesign.agentTick}): flanneld re-ensures its iptables rules. `node.cni` is the agent's own node state.
    */
   tick?(state: ClusterState, node: Node, from: number, to: number): DesignReaction;
+  /** What the agent does when it starts again on a node (its pod deleted and made again): {@link CniDesign.agentRestarted}. */
+  restarted?(state: ClusterState, node: Node): DesignReaction;
 }
 
 /** Options of {@link fromConflist}. */
@@ -177,6 +179,11 @@ function listDesign(listOf: (node: Node) => NetworkConfigList | CniError, option
     nodeRemoved(state, node): DesignReaction {
       return agent ? wrap(agent.nodeRemoved(state, asAgentNode(node)), nodeState(node)) : { actions: [] };
     },
+    ...(agent?.restarted ? {
+      agentRestarted(state: ClusterState, node: Node): DesignReaction {
+        return wrap(agent.restarted!(state, asAgentNode(node)), nodeState(node));
+      },
+    } : {}),
     ...(agent?.tick ? {
       agentTick(state: ClusterState, node: Node, from: number, to: number): DesignReaction {
         const r = agent.tick!(state, asAgentNode(node), from, to);

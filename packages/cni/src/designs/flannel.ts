@@ -85,6 +85,11 @@ export interface FlannelMistake {
 const VXLAN_OVERHEAD = 50;
 /** flannel's route_network.go routeCheckRetries: host-gw checks its routes every 10 s. */
 const ROUTE_CHECK_MS = 10_000;
+/** Whether every gateway of `routes` is on a connected subnet of its device in a table of `table` (else the kernel refuses the route). */
+function onLinkGateways(table: readonly Route[], routes: readonly Route[]): boolean {
+  return routes.every((r) => r.via === null || r.onlink || table.some((x) => x.dev === r.dev && x.via === null && x.type === 'unicast' && cidrContains(x.dst, r.via!)));
+}
+
 /** A loop that found everything in place. */
 const NO_ACTIONS: DesignReaction = Object.freeze({ actions: Object.freeze([]) as readonly Action[] });
 /** flanneld's chain for its masquerade rules (nat) and for its forward rules (filter). */
@@ -219,9 +224,8 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
         const e = shardGet(set.entries, owner);
         if (e === undefined) continue;
         table ??= allRoutes(state, host);
-        const blocked = e.routes.some((r) => table!.some((x) => x.dst.addr === r.dst.addr && x.dst.len === r.dst.len && x.metric === r.metric)
-          || (r.via !== null && !table!.some((x) => x.dev === r.dev && x.via === null && x.type === 'unicast' && cidrContains(x.dst, r.via!))));
-        if (!blocked) out.push({ op: 'peerset.restore', ns: ns(node.name), set: PEERSET, owner });
+        const taken = e.routes.some((r) => table!.some((x) => x.dst.addr === r.dst.addr && x.dst.len === r.dst.len && x.metric === r.metric));
+        if (!taken && onLinkGateways(table, e.routes)) out.push({ op: 'peerset.restore', ns: ns(node.name), set: PEERSET, owner });
       }
     }
   };
@@ -292,6 +296,46 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
     },
     nodeRemoved(state, node): DesignReaction {
       return { actions: state.peerSets[PEERSET] && !mistake?.noPeerRoutes ? [{ op: 'peerset.del', set: PEERSET, owner: node.name }] : [] };
+    },
+    restarted(state, node): DesignReaction {
+      // flanneld at start: flannel.1 gets its address and is set up (vxlanDevice.configure), every other lease's
+      // entries are set again as handleSubnetEvents sets them for the leases it lists (AddARP, AddFDB and
+      // RouteReplace; host-gw's routeAdd replaces a route of another gateway), and its iptables rules are
+      // bootstrapped: each one there deleted, then all appended (ipTablesBootstrap), whatever was missing.
+      const h = ns(node.name);
+      const host = node.host;
+      const out: Action[] = [];
+      if (backend === 'vxlan') {
+        const dev = host.links[DEV];
+        if (dev !== undefined) {
+          const vtep = node.podCidr!.addr;
+          if (!dev.addrs.some((x) => x.ip === vtep)) out.push({ op: 'addr.add', ns: h, dev: DEV, addr: `${formatIpv4(vtep)}/32` });
+          if (!dev.up) out.push({ op: 'link.set', ns: h, name: DEV, up: true });
+        }
+      }
+      const set = state.peerSets[PEERSET];
+      if (set !== undefined && !mistake?.noPeerRoutes) {
+        for (const ref of host.peerSets) {
+          if (ref.set !== PEERSET) continue;
+          const tags = [...(ref.hidden ?? []), ...(ref.hiddenNeigh ?? []).map((t) => t.split(' ')[0]!), ...(ref.hiddenFdb ?? []).map((t) => t.split(' ')[0]!)];
+          for (const owner of new Set(tags)) {
+            const e = shardGet(set.entries, owner);
+            if (e === undefined) continue;
+            // host-gw: a gateway no longer on the link refuses the route (network is unreachable).
+            if (backend === 'host-gw' && !onLinkGateways(allRoutes(state, host), e.routes)) continue;
+            out.push({ op: 'peerset.restore', ns: h, set: PEERSET, owner, replace: true });
+          }
+        }
+      }
+      for (const s of iptablesSteps(state.podCidr, mistake?.ipamSubnet?.(state) ?? node.podCidr!)) {
+        if (s.chain !== undefined) {
+          if (!ownChains(host, s.chain.table).includes(s.chain.chain)) out.push({ op: 'chain.new', ns: h, table: s.chain.table, chain: s.chain.chain });
+          continue;
+        }
+        if (host.rules.some((x) => ruleIs(x, s.rule!))) out.push({ op: 'rule.del', ns: h, rule: s.rule! });
+        out.push({ op: 'rule.append', ns: h, rule: s.rule! });
+      }
+      return { actions: out };
     },
     tick(state, node, from, to): DesignReaction {
       // The loop's timer starts with flanneld (the node's join): it runs at created + k × the resync period.

@@ -14,15 +14,16 @@ import { getNode } from './lookup.js';
 import type { ClusterState } from './types.js';
 
 /**
- * Restarts `design`'s agent on every node, in name order, in one transition: its actions are applied and
- * its node and cluster state stored. A design without `agentRestarted` changes nothing. Throws (and
- * changes nothing) when an action fails.
+ * Restarts `design`'s agent on every node (or on `nodes`), in name order, in one transition: its actions are
+ * applied and its node and cluster state stored. A design without `agentRestarted` changes nothing. Throws
+ * (and changes nothing) when an action fails.
  */
-export function restartAgentsState(state: ClusterState, design: CniDesign): ClusterState {
+export function restartAgentsState(state: ClusterState, design: CniDesign, nodes?: readonly string[]): ClusterState {
   const restart = design.agentRestarted?.bind(design);
   if (!restart) return state;
   return produce(state, (d) => {
     for (const { name } of listNodes(state)) {
+      if (nodes !== undefined && !nodes.includes(name)) continue;
       const r = restart(d as ClusterState, getNode(d as ClusterState, name));
       applyActionsToDraft(d, r.actions);
       if ('clusterState' in r) d.cni = castDraft(r.clusterState);

@@ -120,11 +120,13 @@ export type Action =
       readonly fdb: readonly { readonly mac: string; readonly dst: string }[] }
   | { readonly op: 'peerset.del'; readonly set: string; readonly owner: string }
   /**
-   * `ip route add` of the routes of one owner of a shared peer set, deleted in namespace `ns` alone (flannel
-   * host-gw's route check puts them back): used and listed there again. Refused with `ROUTE_EXISTS` when they
-   * are there, or when a route of the same prefix and metric holds their place (the kernel's File exists).
+   * The entries of one owner of a shared peer set, deleted in namespace `ns` alone, put back there: its routes
+   * (`ip route add`: flannel host-gw's route check), neighbour and FDB entries. Refused with `ROUTE_EXISTS` when
+   * its routes are there, or when a route of the same prefix and metric holds their place (the kernel's File
+   * exists). With `replace` (flanneld at start: `ip route replace`, `ip neigh replace`, `bridge fdb replace`),
+   * what holds their place is replaced, and nothing deleted is no error.
    */
-  | { readonly op: 'peerset.restore'; readonly ns: NsId; readonly set: string; readonly owner: string }
+  | { readonly op: 'peerset.restore'; readonly ns: NsId; readonly set: string; readonly owner: string; readonly replace?: boolean }
   | { readonly op: 'peerset.attach'; readonly ns: NsId; readonly set: string; readonly self: string;
       /** Use only the entries of the `same` group as `group`, or of `other` groups (see PeerSetRef). */
       readonly group?: string; readonly match?: 'same' | 'other';
@@ -1798,6 +1800,7 @@ function peersetRestore(d: DState, a: Extract<Action, { op: 'peerset.restore' }>
   const ns = draftNs(d, a.ns);
   const held = look(d as ClusterState, 'peerSets')[a.set];
   if (!held) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
+  if (a.replace !== undefined && typeof a.replace !== 'boolean') fail('INVALID_ARGUMENT', `peerset.restore replace must be true or false, not ${String(a.replace)}`);
   const set = snap(held);
   const entry = shardGet(snap(set.entries), a.owner);
   if (entry === undefined) fail('INVALID_ARGUMENT', `peer set "${a.set}" has no entry of ${String(a.owner)}`);
@@ -1806,16 +1809,41 @@ function peersetRestore(d: DState, a: Extract<Action, { op: 'peerset.restore' }>
   if (r < 0) fail('INVALID_ARGUMENT', `${a.ns} does not use ${a.owner}'s entry of peer set "${a.set}"`);
   const ref = snap(refs[r]!);
   const exists = (): never => fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (${a.owner}'s routes of peer set "${a.set}" in ${a.ns})`, { ns: a.ns, set: a.set, owner: a.owner });
-  if (!(ref.hidden ?? []).includes(a.owner)) exists();
-  // A route of the same prefix and metric in the table keeps them out, as it refuses an `ip route add`.
-  const restored: PeerSetRef = { ...ref, hidden: (ref.hidden ?? []).filter((o) => o !== a.owner) };
+  const routesHidden = (ref.hidden ?? []).includes(a.owner);
+  const neighTags = entry.neigh.map((n) => `${a.owner} ${n.ip}`);
+  const fdbTags = entry.fdb.map((f) => `${a.owner} ${f.mac}`);
+  const l2Hidden = neighTags.some((t) => ref.hiddenNeigh?.includes(t)) || fdbTags.some((t) => ref.hiddenFdb?.includes(t));
+  if (!a.replace && !routesHidden) exists();
   const others: PeerSetRef = { ...ref, hidden: [...(ref.hidden ?? []), a.owner] };
-  for (const r0 of entry.routes) {
+  for (const r0 of routesHidden ? entry.routes : []) {
     const route = routeVia(r0, ref.via);
-    if (look(ns as NetNs, 'routes').some((x) => sameRouteKey(snap(x), route)) || hasKernelRoute(ns as NetNs, route.dst, route.metric)) exists();
+    const routes = look(ns as NetNs, 'routes');
+    if (routes.some((x) => sameRouteKey(snap(x), route))) {
+      // `ip route replace` takes the place of the route there; `ip route add` is refused by it.
+      if (!a.replace) exists();
+      put(ns as NetNs, 'routes', routes.filter((x) => !sameRouteKey(snap(x), route)));
+    }
+    if (hasKernelRoute(ns as NetNs, route.dst, route.metric)) exists();
     if (sharedRouteIn({ ...set, entries: snap(set.entries) }, others, snap(ns as NetNs), route.dst, route.metric, false) !== null) exists();
   }
-  (writable(ns as NetNs, 'peerSets') as PeerSetRef[])[r] = restored;
+  // Neighbour and FDB entries someone set by hand in their place give way (NeighSet replaces them).
+  if (a.replace) {
+    const neigh = look(ns as NetNs, 'neigh');
+    for (const n of entry.neigh) if (neigh[`${set.dev}|${n.ip}`] !== undefined) delete (tableToWrite(ns, 'neigh') as Record<string, unknown>)[`${set.dev}|${n.ip}`];
+    const fdb = look(ns as NetNs, 'fdb');
+    for (const f of entry.fdb) if (fdb[`${set.dev}|${f.mac}`] !== undefined) delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[`${set.dev}|${f.mac}`];
+  }
+  if (!routesHidden && !l2Hidden) return;
+  // The reference without the owner's tags; a list left empty goes, as a reference that never hid anything has none.
+  const { hidden, hiddenNeigh, hiddenFdb, ...rest } = ref;
+  const left = (l: readonly string[] | undefined, drop: (t: string) => boolean): readonly string[] | undefined => {
+    const out = (l ?? []).filter((t) => !drop(t));
+    return out.length > 0 ? out : undefined;
+  };
+  const h = left(hidden, (o) => o === a.owner);
+  const hn = left(hiddenNeigh, (t) => neighTags.includes(t));
+  const hf = left(hiddenFdb, (t) => fdbTags.includes(t));
+  (writable(ns as NetNs, 'peerSets') as PeerSetRef[])[r] = { ...rest, ...(h ? { hidden: h } : {}), ...(hn ? { hiddenNeigh: hn } : {}), ...(hf ? { hiddenFdb: hf } : {}) };
 }
 
 function peersetAttach(d: DState, a: Extract<Action, { op: 'peerset.attach' }>): void {

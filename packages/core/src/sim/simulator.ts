@@ -311,6 +311,23 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   }
 
   /**
+   * Restarts the design's node agent on `nodes` (all nodes when omitted), as deleting its DaemonSet pod does:
+   * the agent does what it does at start (`agentRestarted`: flanneld replaces its routes, neighbour and FDB
+   * entries for every other node, sets flannel.1 up with its address, and appends its iptables rules again).
+   * One history entry, checked like every change. A design without `agentRestarted` changes nothing. Throws
+   * `NODE_NOT_FOUND` for a node that is not there, and then changes nothing.
+   *
+   * @example
+   * sim.restartAgents(['node-1']);
+   */
+  restartAgents(nodes?: readonly string[], label?: string): void {
+    if (nodes !== undefined && (!Array.isArray(nodes) || nodes.some((n) => typeof n !== 'string'))) fail('INVALID_ARGUMENT', 'restartAgents takes a list of node names');
+    for (const n of nodes ?? []) getNode(this.state, n);
+    const next = restartAgentsState(this.state, this.design, nodes);
+    this.#commit(next, label ?? `restartAgents${nodes === undefined ? '' : ` ${nodes.join(' ')}`}`);
+  }
+
+  /**
    * Cordons a node (`kubectl cordon`): the scheduler skips it, and a pod that finds no other node stays
    * Pending with "N node(s) were unschedulable"; pods on it keep running. A node already cordoned changes
    * nothing (no history entry). Throws `NODE_NOT_FOUND`.
