@@ -9,7 +9,7 @@
  * `-m mark` and `-m comment`, and the filter chains' policies. Everything else (counters, renaming a chain,
  * other matches and targets) is refused with a message that says so, rather than accepted and ignored.
  */
-import { formatCidr, formatIpv4, formatMark, getNs, isPodnetError, NF_BASE_CHAINS, ownChains, parseMark, ruleSpecOf, type Action, type NetNs, type NfChain, type NfRule, type RuleSpec } from '@podnet/core';
+import { formatCidr, formatIpv4, formatMark, getNs, isPodnetError, NF_BASE_CHAINS, ownChains, parseMark, ruleIs, ruleSpecOf, type Action, type NetNs, type NfChain, type NfRule, type RuleSpec } from '@podnet/core';
 import { serviceName, servicePort } from './services.js';
 import { err, ok, type Ctx, type Output } from './types.js';
 
@@ -303,10 +303,6 @@ function spec(table: Table, chain: string, r: Parsed['rule']): RuleSpec {
   return { ...(r as unknown as RuleSpec), table, chain };
 }
 
-function sameRule(a: RuleSpec, b: RuleSpec): boolean {
-  const key = (r: RuleSpec) => JSON.stringify(Object.entries(r).sort(([x], [y]) => (x < y ? -1 : 1)));
-  return key(a) === key(b);
-}
 
 const chainRules = (ns: NetNs, table: Table, chain: string): NfRule[] => ns.rules.filter((r) => r.table === table && r.chain === chain);
 
@@ -464,7 +460,7 @@ export function iptables(ctx: Ctx, args: readonly string[], admin: boolean): Out
   if (rule.target === 'JUMP' && !own.includes(rule.jump!)) return usage(`Chain '${rule.jump!}' does not exist`);
   if (p.command === 'C' || p.command === 'D') {
     // A rule matches when every match, the target and its options are the same (the comment too).
-    if (!rules.some((r) => sameRule(ruleSpecOf(r), rule))) return err('iptables: Bad rule (does a matching rule exist in that chain?).', 1);
+    if (!rules.some((r) => ruleIs(r, rule))) return err('iptables: Bad rule (does a matching rule exist in that chain?).', 1);
     return p.command === 'D' ? change(ctx, { op: 'rule.del', ns: ns.id, rule }, line) : ok();
   }
   if (p.command === 'R' && p.number! > rules.length) return err('iptables: Index of replacement too big.', 1);

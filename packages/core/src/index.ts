@@ -26,7 +26,7 @@ export {
 export type { NsLocation } from './model/lookup.js';
 export { findNode, findNs, findPod, getNode, getNs, getPod, hostNsId, locateNs, podKeyOf, podNsId, UNDERLAY_NS } from './model/lookup.js';
 export type { Action, IpRuleSpec, RouteSpec, RuleSpec, VpcAssign } from './ops/actions.js';
-export { applyActions, checkIfName, fabricKey, fabricLookup, formatMark, NF_BASE_CHAINS, ownChains, parseMark, ruleIs, ruleSpecOf, TC_PROGRAMS } from './ops/actions.js';
+export { applyActions, checkIfName, fabricKey, fabricLookup, formatMark, NF_BASE_CHAINS, ownChains, parseMark, ruleIs, ruleKey, ruleSpecKey, ruleSpecOf, TC_PROGRAMS } from './ops/actions.js';
 export type { LookupOptions, RefusedRoute } from './ops/routing.js';
 export { allRoutes, isLocalAddress, kernelRoutes, lookupRouteIn, nexthopKey, refusedPeerRouteFor, refusedPeerRoutes, selectSource } from './ops/routing.js';
 export type { IpOptions } from './dataplane/build.js';

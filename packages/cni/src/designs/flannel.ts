@@ -36,8 +36,8 @@
  * `fromConflist(FLANNEL_CONFLIST, { agent: flannelAgent() })`.
  */
 import {
-  allRoutes, cidrContains, fail, findNode, formatCidr, formatIpv4, macFromSeed, ownChains, refusedPeerRoutes, ruleIs, shardGet, shardValues, type Action, type Cidr,
-  type ClusterState, type CniDesign, type DesignReaction, type NetNs, type Node, type Route, type RuleSpec,
+  allRoutes, cidrContains, fail, findNode, formatCidr, formatIpv4, macFromSeed, ownChains, refusedPeerRoutes, ruleKey, ruleSpecKey, shardGet, shardValues, type Action, type Cidr,
+  type ClusterState, type CniDesign, type DesignReaction, type NetNs, type NfRule, type Node, type Route, type RuleSpec,
 } from '@podnet/core';
 import { fromConflist, type NodeAgent } from '../contract/conflist-design.js';
 import { SUBNET_ENV } from '../contract/plugins.js';
@@ -88,6 +88,21 @@ const ROUTE_CHECK_MS = 10_000;
 /** Whether every gateway of `routes` is on a connected subnet of its device in a table of `table` (else the kernel refuses the route). */
 function onLinkGateways(table: readonly Route[], routes: readonly Route[]): boolean {
   return routes.every((r) => r.via === null || r.onlink || table.some((x) => x.dev === r.dev && x.via === null && x.type === 'unicast' && cidrContains(x.dst, r.via!)));
+}
+
+/** The keys of a namespace's rules (ruleKey), by its rule list: a list is shared by every state it is in. */
+const presentMemo = new WeakMap<readonly NfRule[], ReadonlySet<string>>();
+function presentRules(rules: readonly NfRule[]): ReadonlySet<string> {
+  let k = presentMemo.get(rules);
+  if (k === undefined) presentMemo.set(rules, (k = new Set(rules.map(ruleKey))));
+  return k;
+}
+/** ruleSpecKey of flanneld's own specs, which live as long as their steps' memo. */
+const specKeys = new WeakMap<RuleSpec, string>();
+function specKey(spec: RuleSpec): string {
+  let k = specKeys.get(spec);
+  if (k === undefined) specKeys.set(spec, (k = ruleSpecKey(spec)));
+  return k;
 }
 
 /** A loop that found everything in place. */
@@ -239,7 +254,8 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
     const rules: RuleSpec[] = [];
     for (const s of set) if (s.chain !== undefined) chain = s.chain; else rules.push(s.rule!);
     const chainThere = chain === null || ownChains(host, chain.table).includes(chain.chain);
-    const there = (r: RuleSpec): boolean => host.rules.some((x) => ruleIs(x, r));
+    const present = presentRules(host.rules);
+    const there = (r: RuleSpec): boolean => present.has(specKey(r));
     if (chainThere && rules.every(there)) return;
     if (!chainThere) out.push({ op: 'chain.new', ns: h, table: chain!.table, chain: chain!.chain });
     for (const r of rules) {
@@ -332,7 +348,7 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
           if (!ownChains(host, s.chain.table).includes(s.chain.chain)) out.push({ op: 'chain.new', ns: h, table: s.chain.table, chain: s.chain.chain });
           continue;
         }
-        if (host.rules.some((x) => ruleIs(x, s.rule!))) out.push({ op: 'rule.del', ns: h, rule: s.rule! });
+        if (presentRules(host.rules).has(specKey(s.rule!))) out.push({ op: 'rule.del', ns: h, rule: s.rule! });
         out.push({ op: 'rule.append', ns: h, rule: s.rule! });
       }
       return { actions: out };

@@ -1057,18 +1057,40 @@ export function ruleSpecOf(r: NfRule): RuleSpec {
   };
 }
 
+/** {@link ruleKey} of each rule met: rules are immutable and shared between states, so each is keyed once. */
+const ruleKeys = new WeakMap<NfRule, string>();
+
 /**
- * Whether rule `r` is the one `spec` makes, as `iptables -C` compares them: every match, the target with its
- * options, the comment. A field `spec` leaves undefined matches only an unset one. `spec` must be a valid rule
- * spec (one a `rule.append` takes).
+ * A rule's identity as `iptables -C` compares rules (every match, the target with its options, the comment):
+ * two rules are the same rule when their keys are equal. See {@link ruleSpecKey} for a spec's.
  */
+export function ruleKey(r: NfRule): string {
+  let k = ruleKeys.get(r);
+  if (k === undefined) {
+    const c = (x: Cidr | null): string => (x === null ? '' : formatCidr(x));
+    k = [r.table, r.chain, r.target, r.jump ?? '', c(r.src), c(r.notSrc), c(r.dst), c(r.notDst), r.inIf ?? '', r.outIf ?? '', r.protocol ?? '', r.dport ?? '', r.mark === null ? '' : formatMark(r.mark), r.to === null ? '' : formatIpv4(r.to), r.comment ?? ''].join('\u0000');
+    ruleKeys.set(r, k);
+  }
+  return k;
+}
+
+/** The {@link ruleKey} of the rule `spec` makes. `spec` must be a valid rule spec (one a `rule.append` takes). */
+export function ruleSpecKey(spec: RuleSpec): string {
+  const cidr = (t: string | undefined): string | undefined => (t === undefined ? undefined : formatCidr(parseCidr(t, { strict: false })));
+  return keyOfSpec({
+    ...spec, src: cidr(spec.src), dst: cidr(spec.dst), notSrc: cidr(spec.notSrc), notDst: cidr(spec.notDst),
+    mark: spec.mark === undefined ? undefined : formatMark(parseMark(spec.mark)), to: spec.to === undefined ? undefined : formatIpv4(parseIpv4(spec.to)),
+  } as RuleSpec);
+}
+
+/** The fields of a spec in one order, unset ones empty. */
+function keyOfSpec(s: RuleSpec): string {
+  return [s.table, s.chain, s.target, s.jump, s.src, s.notSrc, s.dst, s.notDst, s.inIf, s.outIf, s.protocol, s.dport, s.mark, s.to, s.comment].map((v) => (v === undefined ? '' : String(v))).join('\u0000');
+}
+
+/** Whether rule `r` is the one `spec` makes, as `iptables -C` compares them ({@link ruleKey}). */
 export function ruleIs(r: NfRule, spec: RuleSpec): boolean {
-  const cidr = (c: Cidr | null, t: string | undefined): boolean => (c === null ? t === undefined : t !== undefined && formatCidr(c) === formatCidr(parseCidr(t, { strict: false })));
-  const mark = r.mark === null ? spec.mark === undefined : spec.mark !== undefined && formatMark(r.mark) === formatMark(parseMark(spec.mark));
-  return r.table === spec.table && r.chain === spec.chain && r.target === spec.target && r.jump === (spec.jump ?? null)
-    && r.inIf === (spec.inIf ?? null) && r.outIf === (spec.outIf ?? null) && r.protocol === (spec.protocol ?? null) && r.dport === (spec.dport ?? null)
-    && r.comment === (spec.comment ?? null) && (r.to === null ? spec.to === undefined : spec.to !== undefined && r.to === parseIpv4(spec.to))
-    && mark && cidr(r.src, spec.src) && cidr(r.dst, spec.dst) && cidr(r.notSrc, spec.notSrc) && cidr(r.notDst, spec.notDst);
+  return ruleKey(r) === ruleSpecKey(spec);
 }
 
 /**
