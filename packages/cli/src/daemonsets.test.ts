@@ -103,3 +103,28 @@ describe('eksctl', () => {
     expect(createSession().run('eksctl create nodegroup --cluster podnet-lab --nodes 1').stderr).toBe('Error: podnet: eksctl needs an EKS-style cluster (the AWS VPC CNI); this cluster runs flannel-vxlan\n');
   });
 });
+
+describe('kubectl rollout restart|status daemonset', () => {
+  it('replaces every pod of the DaemonSet, restarts the CNI agent on every node (flanneld puts its routes back), and says so as kubectl does', () => {
+    const s = createSession();
+    s.run('lab start 2');
+    const before = s.sim.pods().filter((p) => p.namespace === 'kube-flannel').map((p) => p.name);
+    expect(s.run('kubectl rollout restart ds/kube-flannel-ds -n kube-flannel')).toEqual({ stdout: 'daemonset.apps/kube-flannel-ds restarted\n', stderr: '', status: 0 });
+    const after = s.sim.pods().filter((p) => p.namespace === 'kube-flannel');
+    expect(after.map((p) => p.node).sort()).toEqual(['node-1', 'node-2', 'node-3']);
+    expect(after.some((p) => before.includes(p.name))).toBe(false);
+    expect(s.run('kubectl describe ds kube-flannel-ds -n kube-flannel').stdout).toContain('deprecated.daemonset.template.generation: 2');
+    expect(s.run('kubectl rollout status daemonset kube-flannel-ds -n kube-flannel').stdout).toBe('daemon set "kube-flannel-ds" successfully rolled out\n');
+    expect(s.run('lab check').stdout).toMatch(/Lab 2 solved\.\n$/);
+  });
+
+  it('refuses what it does not model, and names a DaemonSet that is not there as the API server does', () => {
+    const s = createSession();
+    expect(s.run('kubectl rollout restart ds/nope -n kube-flannel')).toEqual({ stdout: '', stderr: 'Error from server (NotFound): daemonsets.apps "nope" not found\n', status: 1 });
+    expect(s.run('kubectl rollout undo ds/kube-flannel-ds -n kube-flannel').stderr).toBe('error: podnet models kubectl rollout restart and status, not "undo"\n');
+    expect(s.run('kubectl rollout restart deployment/web').stderr).toMatch(/^error: podnet rolls DaemonSets only/);
+    const state = s.sim.state;
+    s.run('kubectl rollout restart ds/kube-proxy');
+    expect(s.sim.state).toBe(state);
+  });
+});

@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { humanDuration, kubeSuffix, rfc3339, tabwrite } from './format.js';
 import { evaluateJsonPath, JsonPathError } from './jsonpath.js';
 import { cordon, drain } from './drain.js';
-import { DAEMONSET_WORDS, describeDaemonSets, getDaemonSets, setEnv } from './daemonsets.js';
+import { DAEMONSET_WORDS, daemonSets, describeDaemonSets, getDaemonSets, setEnv } from './daemonsets.js';
 import { agentPodAgain, cniDaemonSet, containerId, KUBE_VERSION, NODE_OS, nodeObject, podObject, podStatusText } from './kube.js';
 import { err, ok, type Output, type Place } from './types.js';
 
@@ -120,6 +120,7 @@ export function kubectl(host: KubectlHost, args: readonly string[]): Output {
     return kubectl(host, [remaining[0]!, ...moved, ...remaining.slice(1)]);
   }
   if (sub === 'set') return set(host, rest);
+  if (sub === 'rollout') return rollout(host, rest);
   if (sub === 'cordon' || sub === 'uncordon') return cordon(host.sim, rest, sub === 'cordon');
   if (sub === 'drain') return drain(host.sim, rest);
   const f = parseFlags(sub, rest);
@@ -141,6 +142,40 @@ export function kubectl(host: KubectlHost, args: readonly string[]): Output {
     case 'version': return ok(`Client Version: ${KUBE_VERSION}\nKustomize Version: v5.4.2\nServer Version: ${KUBE_VERSION}\n`);
     default: return err(`error: unknown command "${sub}" for "kubectl"`);
   }
+}
+
+/**
+ * `kubectl rollout restart|status daemonset/NAME -n NS` (DaemonSets are what podnet's clusters roll): a restart
+ * replaces every pod of the DaemonSet at once (kubectl's rolling update, one node at a time, done), and the
+ * CNI's agent starts again on every node; status says it rolled out.
+ */
+function rollout(host: KubectlHost, args: readonly string[]): Output {
+  const [verb, ...rest] = args;
+  if (verb !== 'restart' && verb !== 'status') {
+    if (verb === undefined) return err('error: Required resource not specified.\nUse "kubectl explain <resource>" for a detailed description of that resource (e.g. kubectl explain pods).\nSee \'kubectl rollout -h\' for help and examples');
+    return err(`error: podnet models kubectl rollout restart and status, not "${verb}"`);
+  }
+  const f = parseFlags(`rollout ${verb}`, rest);
+  if ('status' in f) return f;
+  const [w0, ...more] = f.positional;
+  if (w0 === undefined) return err(`error: required resource not specified\nSee 'kubectl rollout ${verb} -h' for help and examples`);
+  const [type, inline] = w0.includes('/') ? (w0.split('/', 2) as [string, string]) : [w0, undefined];
+  const name = inline ?? more[0];
+  if (!DAEMONSET_WORDS.includes(type.toLowerCase())) return err(`error: podnet rolls DaemonSets only (kubectl rollout ${verb} daemonset/NAME -n NAMESPACE), not ${type}`);
+  if (name === undefined) return err(`error: resource(s) were provided, but no name was specified`);
+  const d = daemonSets(host.sim).find((x) => x.namespace === f.namespace && x.name === name);
+  if (!d) return err(`Error from server (NotFound): daemonsets.apps "${name}" not found`);
+  if (verb === 'status') return ok(`daemon set "${d.name}" successfully rolled out\n`);
+  for (const pod of d.pods) {
+    const again = agentPodAgain(host.sim.design.name, pod);
+    host.sim.deletePod(pod.key);
+    host.podMeta.delete(pod.key);
+    if (again !== null) host.sim.addPod(again);
+  }
+  if (d.name === cniDaemonSet(host.sim.design.name)?.name) host.sim.restartAgents(undefined, `kubectl rollout restart daemonset/${d.name}: the agent starts again on every node`);
+  const key = `${d.namespace}/${d.name}`;
+  host.dsGenerations.set(key, (host.dsGenerations.get(key) ?? 1) + 1);
+  return ok(`daemonset.apps/${d.name} restarted\n`);
 }
 
 /** `kubectl set env …` (the only `set` podnet models). */
