@@ -337,8 +337,11 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
           for (const owner of new Set(tags)) {
             const e = shardGet(set.entries, owner);
             if (e === undefined) continue;
+            const table = allRoutes(state, host);
             // host-gw: a gateway no longer on the link refuses the route (network is unreachable).
-            if (backend === 'host-gw' && !onLinkGateways(allRoutes(state, host), e.routes)) continue;
+            if (backend === 'host-gw' && !onLinkGateways(table, e.routes)) continue;
+            // A prefix route of an address (or another node's route) in its place is not podnet's to replace.
+            if (e.routes.some((r) => table.some((x) => x.dst.addr === r.dst.addr && x.dst.len === r.dst.len && x.metric === r.metric && !host.routes.includes(x)))) continue;
             out.push({ op: 'peerset.restore', ns: h, set: PEERSET, owner, replace: true });
           }
         }
