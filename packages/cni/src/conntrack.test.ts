@@ -4,7 +4,7 @@
  * entries time out, and guarantee probes neither use nor leave them. The kernel behaviours were measured in
  * namespaces (packages/cli/scripts/conntrack-formats.sh; pnct31-).
  */
-import { CT_ICMP_TIMEOUT_MS, icmpEcho, send, type Simulator } from '@podnet/core';
+import { CT_ICMP_TIMEOUT_MS, describeAction, icmpEcho, isPodnetError, send, type Action, type Simulator } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { seedLabSpec, simulatorFromSpec } from './index.js';
@@ -98,6 +98,36 @@ describe('conntrack on a node', () => {
     const next = sim.ping('pod-a', '10.244.2.3').traces[0]!.steps[0]!.ip!.payload;
     expect(next.kind === 'icmp' && next.rest >>> 16).toBe(a[0]);
     expect(() => sim.ping('pod-a', '10.244.2.3', { ident: 65536 })).toThrow(/invalid identifier/);
+  });
+
+  it('conntrack.delete: deletes what its filter selects, is described as the command, and refuses bad input with a typed error, the state unchanged', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'rule.insert', ns: 'node/node-1', rule: MASQ, position: 1 });
+    sourceAtPodC(sim, 4660);
+    sourceAtPodC(sim, 4661);
+    const del: Action = { op: 'conntrack.delete', ns: 'node/node-1', protocol: 'icmp', src: '10.244.1.0/24', srcNat: '10.244.1.0' };
+    expect(describeAction(del).map((c) => c.command)).toEqual(['conntrack -D -p icmp -s 10.244.1.0/24 -n 10.244.1.0']);
+    expect(describeAction({ op: 'conntrack.delete', ns: 'node/node-1' }).map((c) => c.command)).toEqual(['conntrack -F']);
+    const before = sim.state;
+    for (const bad of [{ protocol: 'sctp' }, { src: '10.244.1.300' }, { dst: 'pod-c' }, { srcNat: '10.244.1.0/24' }] as const) {
+      let code = '';
+      try {
+        sim.apply({ op: 'conntrack.delete', ns: 'node/node-1', ...bad } as unknown as Action);
+      } catch (e) {
+        if (!isPodnetError(e)) throw e;
+        code = e.code;
+        expect(e.hint).not.toBe('');
+      }
+      expect(code, JSON.stringify(bad)).toMatch(/^(INVALID_ARGUMENT|INVALID_IP|INVALID_CIDR)$/);
+      expect(sim.state).toBe(before);
+    }
+    // Selecting nothing changes nothing (the table is the one it was); the filter above selects both flows.
+    const table = sim.node('node-1').host.conntrack;
+    expect(table).toHaveLength(2);
+    sim.apply({ op: 'conntrack.delete', ns: 'node/node-1', protocol: 'udp' });
+    expect(sim.node('node-1').host.conntrack).toBe(table);
+    sim.apply(del);
+    expect(sim.node('node-1').host.conntrack).toEqual([]);
   });
 
   it('property: a live entry\'s translation holds across rule changes, an expired one never translates', () => {

@@ -1110,7 +1110,7 @@ class Run {
     if (to === h.src) return frame;
     this.recordCt(ns, ip, to, h.dst);
     const pkt = withAddrs(ip, to, h.dst);
-    this.step(pid, ns.id, br.name, 'nat', this.record ? note((t, a, b, d) => `br_netfilter: POSTROUTING ${t} (-o ${d}): source ${formatIpv4(a)} → ${formatIpv4(b)}`, sn.target, h.src, to, br.name) : null, null, pkt);
+    this.step(pid, ns.id, br.name, 'nat', this.record ? note((t, a, b, d) => `br_netfilter: POSTROUTING ${t} (-o ${d}): source ${formatIpv4(a)} → ${formatIpv4(b)}`, natName(sn), h.src, to, br.name) : null, null, pkt);
     return { eth: frame.eth, payload: pkt };
   }
 
@@ -1372,7 +1372,7 @@ class Run {
     this.seeFlow(ns, pkt);
     if (dnat && dnat.target === 'DNAT' && dnat.to !== null) {
       const to = dnat.to;
-      this.step(pid, ns.id, dev, 'nat', this.record ? note((a, b) => `PREROUTING DNAT ${formatIpv4(a)} → ${formatIpv4(b)}`, pkt.header.dst, to) : null, null, pkt);
+      this.step(pid, ns.id, dev, 'nat', this.record ? note((t, a, b) => `PREROUTING ${t} ${formatIpv4(a)} → ${formatIpv4(b)}`, natName(dnat), pkt.header.dst, to) : null, null, pkt);
       this.recordCt(ns, pkt, pkt.header.src, to);
       pkt = withAddrs(pkt, pkt.header.src, to);
     }
@@ -1524,7 +1524,7 @@ class Run {
         const before = pkt;
         this.recordCt(ns, pkt, to, pkt.header.dst);
         pkt = withAddrs(pkt, to, pkt.header.dst);
-        this.step(pid, ns.id, dev, 'nat', this.record ? note((t, a, b) => `POSTROUTING ${t}: source ${formatIpv4(a)} → ${formatIpv4(b)}`, sn.target, before.header.src, to) : null, null, pkt);
+        this.step(pid, ns.id, dev, 'nat', this.record ? note((t, a, b) => `POSTROUTING ${t}: source ${formatIpv4(a)} → ${formatIpv4(b)}`, natName(sn), before.header.src, to) : null, null, pkt);
       }
     }
     const nexthop = route.via ?? pkt.header.dst;
@@ -1954,7 +1954,7 @@ class Run {
     const ix = (v.rules ??= ruleIndex(ns.rules));
     if (ix.tracks) {
       const c = this.ctOrigOf(ns, pkt, chain);
-      if (c !== null) return { ...CT_RULE, chain, target: chain === 'PREROUTING' ? 'DNAT' : 'SNAT', to: chain === 'PREROUTING' ? c.replySrc : c.replyDst };
+      if (c !== null) return { ...CT_RULE, target: chain === 'PREROUTING' ? 'DNAT' : 'SNAT', to: chain === 'PREROUTING' ? c.replySrc : c.replyDst };
     }
     // No MASQUERADE, SNAT or DNAT the hook can reach: nothing to translate, whatever matches.
     if ((ix.acts & (chain === 'PREROUTING' ? ACTS_NAT_PRE : ACTS_NAT_POST)) === 0) return null;
@@ -2313,11 +2313,19 @@ class Run {
   }
 }
 
+/** The chain {@link CT_RULE} names, which only the step notes read ({@link natName}). */
+const CT_CHAIN = '(conntrack)';
+
+/** A translating rule's target as a step's note names it: an entry's translation says that it is one. */
+function natName(r: NfRule): string {
+  return r.chain === CT_CHAIN ? `${r.target} (conntrack: the flow's first packet's translation)` : r.target;
+}
+
 /**
  * What a live conntrack entry's translation is given as to {@link Run.natRule}'s callers: a rule (SNAT or
  * DNAT to the entry's address) that no table holds.
  */
-const CT_RULE: NfRule = { table: 'nat', chain: 'POSTROUTING', src: null, dst: null, notDst: null, notSrc: null, mark: null, inIf: null, outIf: null, protocol: null, dport: null, target: 'SNAT', jump: null, to: null, toPort: null, comment: 'conntrack' };
+const CT_RULE: NfRule = { table: 'nat', chain: CT_CHAIN, src: null, dst: null, notDst: null, notSrc: null, mark: null, inIf: null, outIf: null, protocol: null, dport: null, target: 'SNAT', jump: null, to: null, toPort: null, comment: 'conntrack' };
 
 /** br_netfilter hooks a namespace's rules can act in ({@link Run.brHooks}): a DNAT in nat PREROUTING, a DROP or REJECT in filter FORWARD, a MASQUERADE or SNAT in nat POSTROUTING. */
 const BR_DNAT = 1;
