@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { onNode, POD_A_NS } from './__fixtures__/shells.js';
 import { createSession, labFromFile, type Session } from './index.js';
 
 /**
@@ -20,17 +21,6 @@ const sections = (() => {
   }
   return out;
 })();
-
-/** pod-a's network namespace on node-1, as /var/run/netns names it. */
-const POD_A_NS = 'cni-9b4b2bd3-00c8-562e-6521-fd6c27e3a3a9';
-
-/** A root shell on node-1 (CAP_NET_ADMIN), or without `admin` the plain debug pod. */
-function onNode(admin = true): Session {
-  const s = createSession();
-  s.run(`kubectl debug node/node-1 -it --image=nicolaka/netshoot${admin ? ' --profile=sysadmin' : ''}`);
-  s.run('chroot /host');
-  return s;
-}
 
 /** What a terminal shows for a command (stdout then stderr), without podnet's own notes, dated as the recording. */
 function shown(s: Session, line: string): { text: string; status: number } {

@@ -9,6 +9,7 @@ import {
 import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
 import { ctime, SIM_EPOCH_MS } from './format.js';
 import { iptables, iptablesSave } from './iptables.js';
+import { conntrack } from './conntrack.js';
 import { bridge, ip, isNetnsExec, linkNamed } from './ip.js';
 import { installNodeAgents, nodeAgentSpecs } from './kube.js';
 import { LABS, type Lab } from './labs.js';
@@ -64,12 +65,12 @@ interface Job {
 const UNMODELLED: Readonly<Record<string, string>> = (() => {
   const nat = 'podnet lists and changes netfilter rules with iptables (nf_tables) and iptables-save only; see a translation\'s effect with tcpdump on the receiving pod (the source address it shows)';
   const sockets = 'podnet has no sockets or applications; ping, traceroute and tcpdump show what reaches a pod';
-  return { 'iptables-legacy': nat, nft: nat, conntrack: nat, ss: sockets, netstat: sockets, curl: sockets, wget: sockets, nc: sockets, dig: 'podnet has no DNS: use addresses', nslookup: 'podnet has no DNS: use addresses', arp: 'use `ip neigh`', ifconfig: 'use `ip addr`', route: 'use `ip route`', brctl: 'use `bridge link` and `bridge fdb`', ethtool: 'use `ip -d link`' };
+  return { 'iptables-legacy': nat, nft: nat, ss: sockets, netstat: sockets, curl: sockets, wget: sockets, nc: sockets, dig: 'podnet has no DNS: use addresses', nslookup: 'podnet has no DNS: use addresses', arp: 'use `ip neigh`', ifconfig: 'use `ip addr`', route: 'use `ip route`', brctl: 'use `bridge link` and `bridge fdb`', ethtool: 'use `ip -d link`' };
 })();
 
 /** Commands each place offers (for `help` and tab completion). */
 const CLIENT_COMMANDS = ['kubectl', 'eksctl', 'lab', 'podnet'];
-const NET_COMMANDS = ['ip', 'bridge', 'iptables', 'iptables-save', 'ping', 'traceroute', 'tcpdump', 'sysctl', 'nsenter', 'ls', 'cat', 'hostname', 'exit'];
+const NET_COMMANDS = ['ip', 'bridge', 'iptables', 'iptables-save', 'conntrack', 'ping', 'traceroute', 'tcpdump', 'sysctl', 'nsenter', 'ls', 'cat', 'hostname', 'exit'];
 const COMMON = ['echo', 'grep', 'head', 'tail', 'wc', 'sort', 'sleep', 'jobs', 'fg', 'kill', 'help', 'history', 'true', 'false', 'clear'];
 
 /** One terminal on a simulated cluster. */
@@ -236,13 +237,13 @@ export class Session implements KubectlHost {
       case 'echo': return ok(`${args.filter((a, i) => !(i === 0 && a === '-n')).join(' ')}${args[0] === '-n' ? '' : '\n'}`);
       case 'true': return ok();
       case 'false': return { stdout: '', stderr: '', status: 1 };
+      case 'sleep': return this.#sleep(args);
       case 'grep': case 'egrep': return grep(cmd === 'egrep' ? ['-E', ...args] : args, stdin);
       case 'head': return head(args, stdin);
       case 'tail': return tail(args, stdin);
       case 'wc': return wc(args, stdin);
       case 'sort': return sort(args, stdin);
       case 'clear': return ok();
-      case 'sleep': return this.#sleep(args);
       case 'history': return ok(this.#history.map((h, i) => `${String(i + 1).padStart(5)}  ${h}\n`).join(''));
       case 'help': return ok(this.#help());
       case 'jobs': return ok(this.#jobs.map((j, i) => `[${j.id}]${i === this.#jobs.length - 1 ? '+' : '-'}  ${'Running'.padEnd(24)}${j.text} &\n`).join(''));
@@ -270,6 +271,7 @@ export class Session implements KubectlHost {
       case 'sysctl': return sysctl(this.#sim, nsObj, args, admin);
       case 'iptables': case 'iptables-nft': return iptables(ctx, args, admin);
       case 'iptables-save': case 'iptables-nft-save': return iptablesSave(ctx, args, admin, ctime(this.#sim.now()));
+      case 'conntrack': return conntrack(ctx, args, admin);
       case 'ls': return ls(this.#sim, place, args, piped);
       case 'cat': return cat(this.#sim, place, args, stdin);
       case 'hostname': return ok(`${place.kind === 'node' ? place.node : this.#sim.pod(place.pod).name}\n`);
@@ -426,6 +428,7 @@ export class Session implements KubectlHost {
     let size = 56;
     let df = true;
     let ttl: number | undefined;
+    let ident: number | undefined;
     let dst: string | undefined;
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
@@ -434,6 +437,7 @@ export class Session implements KubectlHost {
       else if (a === '-s') { const v = val(); if (!v || !/^\d+$/.test(v) || Number(v) > 65507) return err(`ping: invalid argument: '${v ?? ''}': out of range: 0 <= value <= 2147483647`, 1); size = Number(v); }
       else if (a === '-M') { const v = val(); if (v === 'do' || v === 'want') df = true; else if (v === 'dont') df = false; else return err(`ping: invalid -M argument: ${v ?? ''}`, 2); }
       else if (a === '-t') { const v = val(); if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 255) return err(`ping: invalid argument: '${v ?? ''}': out of range: 0 <= value <= 255`, 1); ttl = Number(v); }
+      else if (a === '-e') { const v = val(); if (!v || !/^\d+$/.test(v) || Number(v) > 65535) return err(`ping: invalid argument: '${v ?? ''}': out of range: 0 <= value <= 65535`, 1); ident = Number(v); }
       else if (a === '-W' || a === '-w' || a === '-i' || a === '-I') val();
       else if (a === '-q' || a === '-n' || a === '-4') continue;
       else if (/^-c\d+$/.test(a)) count = Number(a.slice(2));
@@ -443,7 +447,7 @@ export class Session implements KubectlHost {
     if (dst === undefined) return err('ping: usage error: Destination address required', 1);
     if (!/^\d+\.\d+\.\d+\.\d+$/.test(dst)) return err(`ping: ${dst}: Name or service not known`, 2);
     this.#spacing = 1000;
-    const r = this.#sim.ping(this.#endpoint(ctx.ns!), dst, { count: count ?? 4, size, df, ...(ttl !== undefined ? { ttl } : {}) });
+    const r = this.#sim.ping(this.#endpoint(ctx.ns!), dst, { count: count ?? 4, size, df, ...(ttl !== undefined ? { ttl } : {}), ...(ident !== undefined ? { ident } : {}) });
     const lines = [...r.lines];
     // Without -c ping runs until interrupted: the lab shell sends four and stops as Ctrl-C would.
     if (count === null && lines.length > 2) lines.splice(lines.length - 3, 0, '^C');

@@ -1,7 +1,8 @@
 /**
  * What a packet teaches (ARP and FDB entries, conntrack, path MTU exceptions) is committed into a new state
  * that gives each table it learned into as a new value, the table as it was plus the learned
- * entries (dataplane/engine.ts `commit`), rather than writing them one by one into a draft of the table.
+ * entries (conntrack's: its live entries, refreshed in place, then the new flows' entries; dataplane/engine.ts
+ * `commit`), rather than writing them one by one into a draft of the table.
  * Held here to that reference on generated sequences with packets and faults (MTU changes make path MTU
  * exceptions, the masquerading design conntrack entries): the reference takes the state before a send,
  * drafts the namespaces the send changed and writes, entry by entry, what differs after it — the same
@@ -65,10 +66,19 @@ function updateIn<T>(s: T, path: readonly (string | number)[], f: (x: never) => 
 
 const TABLES = ['neigh', 'fdb', 'pmtu'] as const;
 
+/** The flows of conntrack table `b` that `a` held come first, in `a`'s order; the new ones after them. */
+function conntrackOrder(a: NetNs['conntrack'], b: NetNs['conntrack']): void {
+  const flow = (c: NetNs['conntrack'][number]): string => `${c.protocol} ${c.origSrc} ${c.origDst} ${c.replyL4}`;
+  const old = a.map(flow);
+  const kept = b.map(flow).filter((f) => old.includes(f));
+  expect(kept).toEqual(old.filter((f) => kept.includes(f)));
+  expect(b.map(flow).slice(0, kept.length)).toEqual(kept);
+}
+
 /**
  * The reference: `before` with what differs in `after`'s neighbour, FDB and path MTU tables written entry
  * by entry into copies of the tables (a key already there keeps its place, a new one comes last), and the
- * conntrack entries added after the old ones — copying only the namespaces where something differs, and
+ * conntrack table the send left (held to its order by {@link conntrackOrder}) — copying only the namespaces where something differs, and
  * the levels above them.
  */
 function reference(before: ClusterState, after: ClusterState): ClusterState {
@@ -82,15 +92,16 @@ function reference(before: ClusterState, after: ClusterState): ClusterState {
       const next = b[t] as Readonly<Record<string, unknown>>;
       for (const k of Object.keys(next)) if ((a[t] as Readonly<Record<string, unknown>>)[k] !== next[k]) writes.push([t, k, next[k]]);
     }
-    const ct = b.conntrack.slice(a.conntrack.length);
-    if (writes.length === 0 && ct.length === 0) continue;
+    const ct = b.conntrack === a.conntrack ? null : b.conntrack;
+    if (ct !== null) conntrackOrder(a.conntrack, ct);
+    if (writes.length === 0 && ct === null) continue;
     out = updateIn(out, pathOf(out, id)!, (ns: NetNs) => {
       const n = copy(ns) as unknown as Record<string, unknown>;
       for (const [t, k, v] of writes) {
         if (n[t] === (ns as unknown as Record<string, unknown>)[t]) n[t] = copy(n[t]);
         (n[t] as Record<string, unknown>)[k] = v;
       }
-      if (ct.length) n['conntrack'] = [...ns.conntrack, ...ct];
+      if (ct !== null) n['conntrack'] = ct;
       return n;
     });
   }

@@ -26,6 +26,7 @@ import {
   UDP_HEADER_LEN, VXLAN_HEADER_LEN, frameLength, ipv4PayloadLength, type ArpPacket, type Frame, type Ipv4Header, type Ipv4Packet,
 } from '../wire/packet.js';
 import { ipv4 } from './build.js';
+import { ctLive, ctNew, ctSameFlow, ctTouch } from './conntrack.js';
 import { Learned, Pendings } from './learned.js';
 import { copyRecord } from '../util/dict.js';
 import { linkList, linksMemo, podKeys } from './links.js';
@@ -45,6 +46,12 @@ export interface SendOptions {
    * (default true). Guarantee probes pass false: their verdict must not change the state.
    */
   readonly commit?: boolean;
+  /**
+   * Use the conntrack entries earlier packets left (default true): a packet of a live flow keeps the flow's
+   * translation. Guarantee probes pass false: they judge what the rules do to a new flow, whatever flows
+   * happened to pass before (a probe with a live entry's identifier would otherwise meet its translation).
+   */
+  readonly conntrack?: boolean;
   /**
    * Also note the namespaces the steps were taken in (`SendResult.visited`), recorded or not: what the
    * guarantee checks need of a passing probe, without recording it. Default false.
@@ -618,6 +625,8 @@ class Run {
   readonly fdbUpd = new Learned<Mac, FdbEntry>();
   /** Conntrack entries made, by namespace (null until the first: most runs make none; so pmtuUpd and fragCap). */
   ctUpd: Map<NsId, ConntrackEntry[]> | null = null;
+  /** Whether the namespaces' committed conntrack entries are used ({@link SendOptions.conntrack}). */
+  ctCommitted = true;
   /**
    * Flows this run has seen, per namespace with nat rules (original direction, as the first packet
    * arrived or was sent). The kernel's nat table sees only a connection's first packet: a reply (or a
@@ -1101,7 +1110,7 @@ class Run {
     if (to === h.src) return frame;
     this.recordCt(ns, ip, to, h.dst);
     const pkt = withAddrs(ip, to, h.dst);
-    this.step(pid, ns.id, br.name, 'nat', this.record ? note((t, a, b, d) => `br_netfilter: POSTROUTING ${t} (-o ${d}): source ${formatIpv4(a)} → ${formatIpv4(b)}`, sn.target, h.src, to, br.name) : null, null, pkt);
+    this.step(pid, ns.id, br.name, 'nat', this.record ? note((t, a, b, d) => `br_netfilter: POSTROUTING ${t} (-o ${d}): source ${formatIpv4(a)} → ${formatIpv4(b)}`, natName(sn), h.src, to, br.name) : null, null, pkt);
     return { eth: frame.eth, payload: pkt };
   }
 
@@ -1368,7 +1377,7 @@ class Run {
     this.seeFlow(ns, pkt);
     if (dnat && dnat.target === 'DNAT' && dnat.to !== null) {
       const to = dnat.to;
-      this.step(pid, ns.id, dev, 'nat', this.record ? note((a, b) => `PREROUTING DNAT ${formatIpv4(a)} → ${formatIpv4(b)}`, pkt.header.dst, to) : null, null, pkt);
+      this.step(pid, ns.id, dev, 'nat', this.record ? note((t, a, b) => `PREROUTING ${t} ${formatIpv4(a)} → ${formatIpv4(b)}`, natName(dnat), pkt.header.dst, to) : null, null, pkt);
       this.recordCt(ns, pkt, pkt.header.src, to);
       pkt = withAddrs(pkt, pkt.header.src, to);
     }
@@ -1520,7 +1529,7 @@ class Run {
         const before = pkt;
         this.recordCt(ns, pkt, to, pkt.header.dst);
         pkt = withAddrs(pkt, to, pkt.header.dst);
-        this.step(pid, ns.id, dev, 'nat', this.record ? note((t, a, b) => `POSTROUTING ${t}: source ${formatIpv4(a)} → ${formatIpv4(b)}`, sn.target, before.header.src, to) : null, null, pkt);
+        this.step(pid, ns.id, dev, 'nat', this.record ? note((t, a, b) => `POSTROUTING ${t}: source ${formatIpv4(a)} → ${formatIpv4(b)}`, natName(sn), before.header.src, to) : null, null, pkt);
       }
     }
     const nexthop = route.via ?? pkt.header.dst;
@@ -1937,10 +1946,21 @@ class Run {
     return false;
   }
 
+  /**
+   * The translation `pkt` meets at nat `chain`: a live conntrack entry's for a packet of a flow the
+   * namespace already translated (the kernel's nat table sees only a connection's first packet, so a later
+   * packet keeps the first one's translation whatever the rules say now: measured, a ping with the same
+   * identifier after its MASQUERADE was deleted still left masqueraded while a DNAT kept conntrack in use; as
+   * a rule: SNAT or DNAT to the entry's address), else the first nat rule that translates it, else null.
+   */
   natRule(ns: NetNs, chain: 'PREROUTING' | 'POSTROUTING', pkt: Ipv4Packet, inIf: string | null, outIf: string | null): NfRule | null {
     const v = this.view(ns);
     if (v.noRules) return null;
     const ix = (v.rules ??= ruleIndex(ns.rules));
+    if (ix.tracks) {
+      const c = this.ctOrigOf(ns, pkt, chain);
+      if (c !== null) return { ...CT_RULE, target: chain === 'PREROUTING' ? 'DNAT' : 'SNAT', to: chain === 'PREROUTING' ? c.replySrc : c.replyDst };
+    }
     // No MASQUERADE, SNAT or DNAT the hook can reach: nothing to translate, whatever matches.
     if ((ix.acts & (chain === 'PREROUTING' ? ACTS_NAT_PRE : ACTS_NAT_POST)) === 0) return null;
     const rule = chainVerdict(ix.nat, chain, this, pkt, inIf, outIf, 0);
@@ -1984,18 +2004,65 @@ class Run {
     return true;
   }
 
+  /**
+   * Records that `pkt` (original direction) was translated to `newSrc → newDst`: a new entry for the flow's
+   * first packet, or its live entry refreshed (no second entry for the flow).
+   */
   recordCt(ns: NetNs, pkt: Ipv4Packet, newSrc: Ipv4, newDst: Ipv4): void {
-    const upd = (this.ctUpd ??= new Map());
-    let l = upd.get(ns.id);
-    if (!l) upd.set(ns.id, (l = []));
-    l.push({ protocol: pkt.header.protocol, origSrc: pkt.header.src, origDst: pkt.header.dst, replySrc: newDst, replyDst: newSrc, replyL4: l4Key(pkt, true), created: this.state.now });
+    const made = ctNew(pkt.header.protocol, pkt.header.src, pkt.header.dst, newDst, newSrc, l4Key(pkt, true), this.state.now);
+    const l = this.ctTable(ns);
+    const i = l.findIndex((c) => ctSameFlow(c, made));
+    if (i < 0) l.push(made);
+    else l[i] = ctTouch(l[i]!, this.state.now, false);
   }
 
-  /** The namespace's conntrack entries with those this run made, or null when there are none. */
+  /**
+   * The namespace's conntrack table as this run changes it (made on the first change from the committed
+   * table without its expired entries, which thus drop out at the commit).
+   */
+  ctTable(ns: NetNs): ConntrackEntry[] {
+    const upd = (this.ctUpd ??= new Map());
+    let l = upd.get(ns.id);
+    if (!l) {
+      const now = this.state.now;
+      upd.set(ns.id, (l = this.ctCommitted ? ns.conntrack.filter((c) => ctLive(c, now)) : []));
+    }
+    return l;
+  }
+
+  /**
+   * The namespace's live conntrack entries with this run's changes, or null when there are none or nothing
+   * in the namespace uses conntrack: the kernel tracks a namespace's packets only while a rule needs
+   * conntrack (a NAT target); measured, after the namespace's only MASQUERADE was deleted, a ping with the
+   * live entry's identifier left untranslated and refreshed nothing.
+   */
   ctAll(ns: NetNs): readonly ConntrackEntry[] | null {
     const upd = this.ctUpd === null ? undefined : this.ctUpd.get(ns.id);
-    if (upd === undefined) return this.view(ns).noConntrack ? null : ns.conntrack;
-    return ns.conntrack.length === 0 ? upd : [...ns.conntrack, ...upd];
+    if (upd === undefined && (this.view(ns).noConntrack || !this.ctCommitted)) return null;
+    const v = this.view(ns);
+    if (v.noRules || !(v.rules ??= ruleIndex(ns.rules)).tracks) return null;
+    if (upd !== undefined) return upd;
+    const now = this.state.now;
+    // An expired entry is not used (the committed table still holds it until the namespace's next commit).
+    for (const c of ns.conntrack) if (!ctLive(c, now)) return ns.conntrack.filter((e) => ctLive(e, now));
+    return ns.conntrack;
+  }
+
+  /**
+   * The live entry of the flow `pkt` travels in its original direction, translated at `chain` (a DNAT entry
+   * at PREROUTING, an SNAT one at POSTROUTING), or null.
+   */
+  ctOrigOf(ns: NetNs, pkt: Ipv4Packet, chain: 'PREROUTING' | 'POSTROUTING'): ConntrackEntry | null {
+    const all = this.ctAll(ns);
+    if (all === null) return null;
+    const h = pkt.header;
+    let l4: string | null = null;
+    for (const c of all) {
+      if (c.origSrc !== h.src || c.origDst !== h.dst || c.protocol !== h.protocol) continue;
+      if (chain === 'PREROUTING' ? c.replySrc === c.origDst : c.replyDst === c.origSrc) continue;
+      if (c.replyL4 === (l4 ??= l4Key(pkt, true))) return c;
+    }
+    return null;
   }
 
   /**
@@ -2021,6 +2088,20 @@ class Run {
     return null;
   }
 
+  /**
+   * A reply `pkt` of `c`'s flow passed: the entry is refreshed and marked replied, or, for a TCP reset
+   * answering an unreplied SYN, deleted (nf_conntrack_proto_tcp.c: "If only reply is a RST, we can consider
+   * ourselves not to have an established connection"; measured, a refused connection left no entry).
+   */
+  ctReplied(ns: NetNs, c: ConntrackEntry, pkt: Ipv4Packet): void {
+    const l = this.ctTable(ns);
+    const i = l.findIndex((e) => ctSameFlow(e, c));
+    if (i < 0) return;
+    const pl = pkt.payload;
+    if (pl.kind === 'tcp' && (pl.flags & TCP_RST) !== 0 && !c.replied) l.splice(i, 1);
+    else l[i] = ctTouch(l[i]!, this.state.now, true);
+  }
+
   conntrackReverse(ns: NetNs, pkt: Ipv4Packet, pid: number): Ipv4Packet {
     const c = this.ctReplyOf(ns, pkt);
     if (c === null) return pkt;
@@ -2035,6 +2116,7 @@ class Run {
       return out;
     }
     const out = withAddrs(pkt, c.origDst, c.origSrc);
+    this.ctReplied(ns, c, pkt);
     this.step(pid, ns.id, null, 'nat', this.record ? note((hh, cc) => `conntrack: reply translated back ${formatIpv4(hh.src)}→${formatIpv4(hh.dst)} becomes ${formatIpv4(cc.origDst)}→${formatIpv4(cc.origSrc)}`, h, c) : null, null, out);
     return out;
   }
@@ -2220,7 +2302,7 @@ class Run {
     }
     const neigh = this.neighUpd.has(id) ? this.neighUpd.into(id, was.neigh) : was.neigh;
     const fdb = this.fdbUpd.has(id) ? this.fdbUpd.into(id, was.fdb) : was.fdb;
-    const conntrack = ct !== undefined ? [...was.conntrack, ...ct] : was.conntrack;
+    const conntrack = ct !== undefined ? ct : was.conntrack;
     if (was.lxcMap !== undefined || was.ipRules !== undefined || was.tables !== undefined) {
       // A namespace with optional fields (cilium's, policy routing's) has a map of its own anyway: copied as
       // it is, its keys in their order. (Every optional field of NetNs must be named here: testing's
@@ -2235,6 +2317,20 @@ class Run {
     return netNsRecord(was.id, was.links, was.routes, neigh, fdb, was.sysctl, was.rules, was.nfChains, was.nfDropPolicy, conntrack, was.peerSets, was.listening, pmtu, was.nextIfindex);
   }
 }
+
+/** The chain {@link CT_RULE} names, which only the step notes read ({@link natName}). */
+const CT_CHAIN = '(conntrack)';
+
+/** A translating rule's target as a step's note names it: an entry's translation says that it is one. */
+function natName(r: NfRule): string {
+  return r.chain === CT_CHAIN ? `${r.target} (conntrack: the flow's first packet's translation)` : r.target;
+}
+
+/**
+ * What a live conntrack entry's translation is given as to {@link Run.natRule}'s callers: a rule (SNAT or
+ * DNAT to the entry's address) that no table holds.
+ */
+const CT_RULE: NfRule = { table: 'nat', chain: CT_CHAIN, src: null, dst: null, notDst: null, notSrc: null, mark: null, inIf: null, outIf: null, protocol: null, dport: null, target: 'SNAT', jump: null, to: null, toPort: null, comment: 'conntrack' };
 
 /** br_netfilter hooks a namespace's rules can act in ({@link Run.brHooks}): a DNAT in nat PREROUTING, a DROP or REJECT in filter FORWARD, a MASQUERADE or SNAT in nat POSTROUTING. */
 const BR_DNAT = 1;
@@ -2265,6 +2361,11 @@ interface RuleIndex {
    * asked at every IP input and output of a namespace with rules.
    */
   readonly translates: boolean;
+  /**
+   * A rule needs conntrack (a MASQUERADE, SNAT or DNAT, reachable or not): the kernel tracks the namespace's
+   * packets only then (the target's checkentry takes a reference on the namespace's conntrack hooks).
+   */
+  readonly tracks: boolean;
   /** The br_netfilter hooks a bridged frame passes that the rules can act in (BR_* bits). */
   readonly bridged: number;
 }
@@ -2296,8 +2397,14 @@ function ruleIndex(rules: readonly NfRule[]): RuleIndex {
   if (decides('nat', 'POSTROUTING', new Set())) acts |= ACTS_NAT_POST;
   const bridged = ((acts & ACTS_FORWARD) !== 0 ? BR_FORWARD : 0) | ((acts & ACTS_NAT_PRE) !== 0 ? BR_DNAT : 0) | ((acts & ACTS_NAT_POST) !== 0 ? BR_SNAT : 0);
   let translates = false;
-  for (const rs of nat.values()) for (const r of rs) if (r.target !== 'ACCEPT') translates = true;
-  return { nat, filter, acts, translates, bridged };
+  let tracks = false;
+  for (const rs of nat.values()) {
+    for (const r of rs) {
+      if (r.target !== 'ACCEPT') translates = true;
+      if (r.target === 'MASQUERADE' || r.target === 'SNAT' || r.target === 'DNAT') tracks = true;
+    }
+  }
+  return { nat, filter, acts, translates, tracks, bridged };
 }
 
 const NO_RULES: readonly NfRule[] = Object.freeze([]);
@@ -2399,6 +2506,7 @@ function play(run: Run, from: NsId, packet: Ipv4Packet): Run {
 export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, options: SendOptions = {}): SendResult {
   const maxSteps = options.maxSteps ?? MAX_STEPS;
   const run = sender(new Run(state, maxSteps, options.checks ?? true, options.record ?? true, options.visited === true), from);
+  if (options.conntrack === false) run.ctCommitted = false;
   checkPacket(packet);
   if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
   play(run, from, packet);
@@ -2431,7 +2539,7 @@ export interface ProbeOutcome {
 }
 
 /**
- * The checks' probe: the run of `send(state, from, packet, { record: false, commit: false, visited })`, and
+ * The checks' probe: the run of `send(state, from, packet, { record: false, commit: false, conntrack: false, visited })`, and
  * only what a probe that passes reads of it — the hop violations, whether the echo reply came back to `from`
  * (a fate the trace would hold: role `echo-reply`, delivered in `from`, an ICMP echo reply), the namespaces
  * visited — without the trace, its fates list and the result a passing probe never reads (most probes pass;
@@ -2439,7 +2547,10 @@ export interface ProbeOutcome {
  * themselves (`icmpEcho`): it is not validated again, but `from` must name a namespace.
  */
 export function probeSend(state: ClusterState, from: NsId, packet: Ipv4Packet, visited: boolean): ProbeOutcome {
-  const run = play(sender(new Run(state, MAX_STEPS, true, false, visited), from), from, packet);
+  const probe = new Run(state, MAX_STEPS, true, false, visited);
+  // A probe judges the rules, not the flows that passed before (see SendOptions.conntrack).
+  probe.ctCommitted = false;
+  const run = play(sender(probe, from), from, packet);
   let replied = false;
   const info = run.info;
   for (let i = 0; i < info.length && !replied; i++) {

@@ -170,7 +170,7 @@ function probePair(state: ClusterState, fromNs: string, fromLabel: string, to: P
       return footprint(nodeOf, fromNs, to, quick.visited, PASSED.violations, slackOf(quick.steps, quick.floods));
     }
   }
-  const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true, commit: false });
+  const { trace } = send(state, fromNs, icmpEcho(to.ip!), { record: true, commit: false, conntrack: false });
   const violations: Violation[] = [];
   const key = `${guarantee}|${fromLabel}|${to.key}`;
   const where = { from: fromLabel, to: to.key };

@@ -238,7 +238,13 @@ export interface NfRule {
   readonly comment: string | null;
 }
 
-/** A connection-tracking entry for a translated flow, so replies are translated back. */
+/**
+ * A connection-tracking entry for a translated flow, so replies are translated back and later packets of the
+ * flow keep the translation its first packet was given (the kernel's nat table sees only a connection's first
+ * packet). Live while `expires` is after the simulated clock (`ClusterState.now`); each packet of the flow
+ * moves `expires` on by the protocol's timeout (nf_conntrack_proto_{icmp,udp,tcp}.c, the sysctls
+ * `net.netfilter.nf_conntrack_icmp_timeout`, `_udp_timeout`, `_udp_timeout_stream`, `_tcp_timeout_syn_sent`).
+ */
 export interface ConntrackEntry {
   readonly protocol: number;
   /** Original direction. */
@@ -249,7 +255,14 @@ export interface ConntrackEntry {
   readonly replyDst: Ipv4;
   /** Transport identity of the reply direction (`sport>dport` for UDP/TCP, the echo identifier for ICMP). */
   readonly replyL4: string;
+  /** Simulated time (ms) of the flow's first packet. */
   readonly created: number;
+  /** Simulated time (ms) at which the entry times out unless another packet of the flow refreshes it. */
+  readonly expires: number;
+  /** A packet was seen in the reply direction (IPS_SEEN_REPLY; `[UNREPLIED]` in `conntrack -L` until then). */
+  readonly replied: boolean;
+  /** IPS_ASSURED (`[ASSURED]`): a UDP flow still answered 2 s after its first packet (its "stream" timeout). */
+  readonly assured: boolean;
 }
 
 /** A cluster-wide set of per-node entries that several nodes include, shared instead of copied. */

@@ -21,6 +21,7 @@ import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, shardValueToWrite, type Shards } from '../util/shards.js';
 import { dict } from '../util/dict.js';
 import { formatIpRule, givesPrefixRoute, kernelRoutes, lookupRouteIn, nexthopKey, refUses, routeVia, sharedRouteIn } from './routing.js';
+import { ctMatches, type ConntrackFilter } from '../dataplane/conntrack.js';
 
 /** A route as `ip route add` takes it. */
 export interface RouteSpec {
@@ -113,6 +114,14 @@ export type Action =
   /** `iptables -t TABLE -P CHAIN ACCEPT|DROP`: a built-in chain's policy (DROP only in filter, as iptables has it). */
   | { readonly op: 'chain.policy'; readonly ns: NsId; readonly table: 'nat' | 'filter'; readonly chain: NfChain; readonly policy: 'ACCEPT' | 'DROP' }
   | { readonly op: 'listen'; readonly ns: NsId; readonly protocol: 'udp' | 'tcp'; readonly port: number }
+  /**
+   * `conntrack -D [-p P] [-s A] [-d A]` (`conntrack -F` with no filter): deletes the namespace's connection
+   * tracking entries whose protocol, original source and original destination match; the next packet of
+   * such a flow meets the nat rules again as a new connection's first packet. `src`, `dst`: an address or a
+   * prefix (`10.0.1.0/24`); `srcNat`, `dstNat` (`-n A`, `-g A`): entries translated to that source or
+   * destination.
+   */
+  | { readonly op: 'conntrack.delete'; readonly ns: NsId; readonly protocol?: 'icmp' | 'udp' | 'tcp'; readonly src?: string; readonly dst?: string; readonly srcNat?: string; readonly dstNat?: string }
   | { readonly op: 'peerset.put'; readonly set: string; readonly dev: string; readonly owner: string;
       /** The owner's group, for namespaces that attach with `match` (calico: the node's subnet). */
       readonly group?: string;
@@ -1147,6 +1156,23 @@ function chainPolicy(d: DState, a: Extract<Action, { op: 'chain.policy' }>): voi
   else if (a.policy === 'ACCEPT' && has) put(ns as NetNs, 'nfDropPolicy', now.filter((c) => c !== a.chain));
 }
 
+/** `conntrack -D` / `-F`: the entries the filter selects go; none selected, the namespace is left as it was. */
+function conntrackDelete(d: DState, a: Extract<Action, { op: 'conntrack.delete' }>): void {
+  const ns = draftNs(d, a.ns);
+  if (a.protocol !== undefined && a.protocol !== 'icmp' && a.protocol !== 'udp' && a.protocol !== 'tcp') fail('INVALID_ARGUMENT', `conntrack: \`${String(a.protocol)}' unsupported protocol`, { protocol: a.protocol });
+  const prefix = (t: string): Cidr => (typeof t === 'string' && t.includes('/') ? parseCidr(t) : { addr: parseIpv4(t), len: 32 });
+  const f: ConntrackFilter = {
+    ...(a.protocol !== undefined ? { protocol: a.protocol === 'icmp' ? 1 : a.protocol === 'udp' ? 17 : 6 } : {}),
+    ...(a.src !== undefined ? { src: prefix(a.src) } : {}),
+    ...(a.dst !== undefined ? { dst: prefix(a.dst) } : {}),
+    ...(a.srcNat !== undefined ? { srcNat: parseIpv4(a.srcNat) } : {}),
+    ...(a.dstNat !== undefined ? { dstNat: parseIpv4(a.dstNat) } : {}),
+  };
+  const was = look(ns as NetNs, 'conntrack');
+  const kept = was.filter((c) => !ctMatches(c, f));
+  if (kept.length !== was.length) put(ns as NetNs, 'conntrack', kept);
+}
+
 /** A routing table number (`table N`): 1 to 2^32 − 1, main (254) by default; local (255) and 0 are the kernel's. */
 function tableNumber(t: unknown): number {
   if (t === undefined) return RT_TABLE_MAIN;
@@ -1264,6 +1290,8 @@ function applyAction(d: DState, a: Action): void {
       return chainPolicy(d, a);
     case 'listen':
       return listen(d, a);
+    case 'conntrack.delete':
+      return conntrackDelete(d, a);
     case 'peerset.put':
       return peersetPut(d, a);
     case 'peerset.del':

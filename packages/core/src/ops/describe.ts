@@ -190,6 +190,9 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
     case 'chain.del':
     case 'chain.flush':
       return [at(a.ns, `iptables -t ${a.table} ${a.op === 'chain.new' ? '-N' : a.op === 'chain.del' ? '-X' : '-F'} ${a.chain}`)];
+    case 'conntrack.delete':
+      return [at(a.ns, a.protocol === undefined && a.src === undefined && a.dst === undefined && a.srcNat === undefined && a.dstNat === undefined ? 'conntrack -F'
+        : `conntrack -D${a.protocol !== undefined ? ` -p ${a.protocol}` : ''}${a.src !== undefined ? ` -s ${a.src}` : ''}${a.dst !== undefined ? ` -d ${a.dst}` : ''}${a.srcNat !== undefined ? ` -n ${a.srcNat}` : ''}${a.dstNat !== undefined ? ` -g ${a.dstNat}` : ''}`)];
     case 'listen':
       return [at(a.ns, `# a process listens on ${a.protocol.toUpperCase()} port ${a.port}`)];
     case 'peerset.put': {

@@ -58,6 +58,13 @@ export interface PingOptions {
   readonly ttl?: number;
   /** -M do (true, default: ping sets DF) or -M dont (false). */
   readonly df?: boolean;
+  /**
+   * -e: the ICMP identifier, 0 to 65535. iputils' ping as root (a raw socket) uses its process id, so each
+   * invocation is a flow of its own to conntrack (measured: two `ping -c1` in a row had ids 488 and 489).
+   * `Simulator.ping` gives each invocation the next of a seeded sequence; this function alone, without
+   * it, a hash of the sender's namespace.
+   */
+  readonly ident?: number;
 }
 
 function errorText(p: Ipv4Packet): string {
@@ -81,6 +88,7 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   if (!Number.isInteger(size) || size < 0 || size > 65507) fail('INVALID_ARGUMENT', `ping: invalid packet size ${String(size)} (0 to 65507)`);
   const ttl = o.ttl ?? 64;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) fail('INVALID_ARGUMENT', `ping: invalid TTL ${String(ttl)} (1 to 255)`);
+  if (o.ident !== undefined && (!Number.isInteger(o.ident) || o.ident < 0 || o.ident > 0xffff)) fail('INVALID_ARGUMENT', `ping: invalid identifier ${String(o.ident)} (0 to 65535)`);
   let s = state;
   const replies: PingReply[] = [];
   const errors: { seq: number; from: string | null; message: string }[] = [];
@@ -88,7 +96,8 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   const lines = [`PING ${dst} (${dst}) ${size}(${size + 28}) bytes of data.`];
   // ping's identifier tells its replies from other processes' (a per-socket value in Linux).
   let ident = 0x811c;
-  for (let i = 0; i < ns.length; i++) ident = (Math.imul(ident ^ ns.charCodeAt(i), 0x01000193) >>> 0) & 0xffff;
+  if (o.ident !== undefined) ident = o.ident;
+  else for (let i = 0; i < ns.length; i++) ident = (Math.imul(ident ^ ns.charCodeAt(i), 0x01000193) >>> 0) & 0xffff;
   for (let seq = 1; seq <= count; seq++) {
     const r = send(s, ns, icmpEcho(to, { size, ttl, df: o.df ?? true, seq, id: seq, ident }));
     s = r.state;

@@ -118,6 +118,12 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   #cur: Entry;
   #verdict: CheckResult = { ok: true, violations: [] };
   #events: KubeEvent[] = [];
+  /**
+   * The next ping's identifier: iputils' ping as root uses its process id, and processes started one after
+   * the other get consecutive ids (measured: 488, then 489). Drawn from its own seeded sequence, apart from
+   * {@link Simulator.random}, so that pings leave the checks' sampling as it was.
+   */
+  #pid: number;
 
   constructor(spec: SimulatorSpec) {
     super();
@@ -132,6 +138,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     this.undoLimit = spec.undoLimit ?? Infinity;
     if (!(Number.isInteger(this.undoLimit) || this.undoLimit === Infinity) || this.undoLimit < 0) fail('INVALID_ARGUMENT', `undoLimit must be a non-negative integer, not ${String(spec.undoLimit)}`);
     this.random = seededRandom(spec.seed ?? 1);
+    this.#pid = 300 + Math.floor(seededRandom(((spec.seed ?? 1) ^ 0x70696e67) >>> 0)() * 32000);
     // Build the whole spec in one transition without checking each step, then audit once: the same
     // verdict, far less work.
     const events: EventSink = [];
@@ -387,9 +394,15 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     return r.trace;
   }
 
-  /** `ping -c N` from a pod or node to an address. */
+  /**
+   * `ping -c N` from a pod or node to an address. Each call is a ping process of its own: its ICMP identifier
+   * (unless `options.ident` gives one, as `ping -e`) is the next of the simulator's seeded sequence, so two
+   * calls are two flows to conntrack, as two real pings are.
+   */
   ping(from: string, dst: string, options: PingOptions = {}): PingResult {
-    const r = ping(this.state, from, dst, options);
+    const ident = options?.ident ?? this.#pid;
+    const r = ping(this.state, from, dst, { ...options, ident });
+    if (options?.ident === undefined) this.#pid = this.#pid === 0xffff ? 300 : this.#pid + 1;
     this.#afterTraffic(r.state, r.result.traces, `ping ${from} → ${dst}`);
     return r.result;
   }

@@ -1,0 +1,81 @@
+/**
+ * Connection-tracking entries' lifetimes and matching: pure functions over {@link ConntrackEntry}. The
+ * engine (dataplane/engine.ts) makes and refreshes entries as packets pass; ops/actions.ts deletes them
+ * (`conntrack -D`, `-F`); the lab shell lists them (`conntrack -L`).
+ */
+import { cidrContains, type Cidr, type Ipv4 } from '../addr/ipv4.js';
+import type { ConntrackEntry } from '../model/types.js';
+
+/** `net.netfilter.nf_conntrack_icmp_timeout`: 30 s after the flow's last packet (measured: `conntrack -L` showed 29, then 24 five seconds later). */
+export const CT_ICMP_TIMEOUT_MS = 30_000;
+/** `net.netfilter.nf_conntrack_udp_timeout`: 30 s, unreplied or replied within its first 2 s. */
+export const CT_UDP_TIMEOUT_MS = 30_000;
+/**
+ * `net.netfilter.nf_conntrack_udp_timeout_stream`: 120 s, and ASSURED, once a replied flow has a packet more
+ * than 2 s after its first (nf_conntrack_proto_udp.c, "Still active after two seconds? Extend timeout";
+ * measured: a second exchange 3 s after the first showed 119 and `[ASSURED]`).
+ */
+export const CT_UDP_STREAM_TIMEOUT_MS = 120_000;
+/** How long a replied UDP flow must live before its next packet makes it a stream (`stream_ts`). */
+export const CT_UDP_STREAM_AFTER_MS = 2_000;
+/** `net.netfilter.nf_conntrack_tcp_timeout_syn_sent`: 120 s (measured: `118 SYN_SENT … [UNREPLIED]`). */
+export const CT_TCP_SYN_SENT_TIMEOUT_MS = 120_000;
+
+const TCP = 6;
+const UDP = 17;
+
+/** The timeout a flow of `protocol` gets from a packet that does not make it a UDP stream. */
+function timeoutOf(protocol: number): number {
+  return protocol === UDP ? CT_UDP_TIMEOUT_MS : protocol === TCP ? CT_TCP_SYN_SENT_TIMEOUT_MS : CT_ICMP_TIMEOUT_MS;
+}
+
+/** Whether `c` is still live at simulated time `now` (ms): an expired entry translates nothing. */
+export function ctLive(c: ConntrackEntry, now: number): boolean {
+  return c.expires > now;
+}
+
+/** A new entry for a flow whose first packet, at `now`, was translated so that its reply carries `replySrc → replyDst`. */
+export function ctNew(protocol: number, origSrc: Ipv4, origDst: Ipv4, replySrc: Ipv4, replyDst: Ipv4, replyL4: string, now: number): ConntrackEntry {
+  return { protocol, origSrc, origDst, replySrc, replyDst, replyL4, created: now, expires: now + timeoutOf(protocol), replied: false, assured: false };
+}
+
+/**
+ * `c` after another packet of its flow at `now`, in the reply direction when `reply`: the timeout starts
+ * again, a reply marks it replied, and a UDP flow already replied and older than 2 s becomes a stream
+ * (120 s, ASSURED).
+ */
+export function ctTouch(c: ConntrackEntry, now: number, reply: boolean): ConntrackEntry {
+  const replied = c.replied || reply;
+  const stream = c.protocol === UDP && c.replied && now > c.created + CT_UDP_STREAM_AFTER_MS;
+  const assured = c.assured || stream;
+  const expires = now + (assured ? CT_UDP_STREAM_TIMEOUT_MS : timeoutOf(c.protocol));
+  return { protocol: c.protocol, origSrc: c.origSrc, origDst: c.origDst, replySrc: c.replySrc, replyDst: c.replyDst, replyL4: c.replyL4, created: c.created, expires, replied, assured };
+}
+
+/** Whether `a` and `b` are the same flow (the same original tuple). */
+export function ctSameFlow(a: ConntrackEntry, b: ConntrackEntry): boolean {
+  return a.protocol === b.protocol && a.origSrc === b.origSrc && a.origDst === b.origDst && a.replyL4 === b.replyL4;
+}
+
+/**
+ * Which entries `conntrack -L` / `-D` select: `-p` (protocol number), `-s` and `-d` (the original source and
+ * destination, within a prefix: a bare address is a /32), `-n A` (translated to source A) and `-g A`
+ * (translated to destination A). A field left out selects every entry.
+ */
+export interface ConntrackFilter {
+  readonly protocol?: number;
+  readonly src?: Cidr;
+  readonly dst?: Cidr;
+  readonly srcNat?: Ipv4;
+  readonly dstNat?: Ipv4;
+}
+
+/** Whether `c` is one `f` selects. */
+export function ctMatches(c: ConntrackEntry, f: ConntrackFilter): boolean {
+  if (f.protocol !== undefined && c.protocol !== f.protocol) return false;
+  if (f.src !== undefined && !cidrContains(f.src, c.origSrc)) return false;
+  if (f.dst !== undefined && !cidrContains(f.dst, c.origDst)) return false;
+  if (f.srcNat !== undefined && (c.replyDst === c.origSrc || c.replyDst !== f.srcNat)) return false;
+  if (f.dstNat !== undefined && (c.replySrc === c.origDst || c.replySrc !== f.dstNat)) return false;
+  return true;
+}
