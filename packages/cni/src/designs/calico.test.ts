@@ -308,3 +308,50 @@ describe('calico guarantees on generated clusters (fast-check)', () => {
     expect(seen.secondBlock).toBeGreaterThan(0);
   });
 });
+
+describe('calico-node keeps what it programs as the clock runs (BIRD every 2 s, felix every 90 s)', () => {
+  const seed = (encapsulation: 'ipip' | 'none' | 'vxlan') => simulatorFromSpec({
+    podCidr: '10.244.0.0/16', cni: { type: 'calico', encapsulation },
+    nodes: [{ name: 'node-1' }, { name: 'node-2' }], pods: [{ name: 'a', node: 'node-1' }, { name: 'b', node: 'node-2' }],
+  } as ClusterSpecJson);
+  const peerRoute = (sim: Simulator) => ipRoute(sim.state, 'node/node-1').find((l) => l.includes(' via ') && !l.startsWith('default'))!;
+  const del = (sim: Simulator, line: string) => {
+    const [dst] = line.split(' ');
+    sim.apply({ op: 'route.del', ns: 'node/node-1', dst: dst!, via: line.match(/via (\S+)/)![1]!, dev: line.match(/dev (\S+)/)![1]!, ...(line.includes('onlink') ? { onlink: true } : {}) });
+  };
+
+  it('BIRD installs again within 2 s a peer\'s block route and the node\'s blackhole deleted by hand; felix the workload route within 90 s', () => {
+    const sim = seed('ipip');
+    const routes = ipRoute(sim.state, 'node/node-1');
+    del(sim, peerRoute(sim));
+    const hole = routes.find((l) => l.startsWith('blackhole'))!.split(' ')[1]!;
+    sim.apply({ op: 'route.del', ns: 'node/node-1', dst: hole, type: 'blackhole' });
+    const a = sim.pod('a');
+    sim.apply({ op: 'route.del', ns: 'node/node-1', dst: `${formatIpv4(a.ip!)}/32`, dev: calicoVethName('default', 'a') });
+    expect(sim.ping('b', formatIpv4(a.ip!)).ok).toBe(false);
+    sim.advance(1_999);
+    expect(ipRoute(sim.state, 'node/node-1')).not.toContain(routes.find((l) => l.startsWith('blackhole'))!);
+    sim.advance(1);
+    const missing = () => routes.filter((l) => !ipRoute(sim.state, 'node/node-1').includes(l));
+    expect(missing()).toEqual([`${formatIpv4(a.ip!)} dev ${calicoVethName('default', 'a')} scope link`]);
+    sim.advance(88_000);
+    expect(missing()).toEqual([]);
+    expect(sim.ping('b', formatIpv4(a.ip!)).ok).toBe(true);
+    expect(sim.check().ok).toBe(true);
+  });
+
+  it('with VXLAN (no BIRD) felix puts the peer route back at its 90 s refresh, not at 2 s; a route holding the prefix is left alone', () => {
+    const sim = seed('vxlan');
+    const line = peerRoute(sim);
+    del(sim, line);
+    sim.advance(2_000);
+    expect(ipRoute(sim.state, 'node/node-1')).not.toContain(line);
+    sim.advance(88_000);
+    expect(ipRoute(sim.state, 'node/node-1')).toContain(line);
+    const other = seed('none');
+    const taken = peerRoute(other);
+    other.apply({ op: 'route.replace', ns: 'node/node-1', dst: taken.split(' ')[0]!, dev: 'eth0' });
+    other.advance(90_000);
+    expect(ipRoute(other.state, 'node/node-1')).not.toContain(taken);
+  });
+});

@@ -28,7 +28,7 @@
  * reflectors) are derived from the design state when asked ({@link calicoNodeStatus}), never stored per pair.
  */
 import {
-  fail, formatCidr, formatIpv4, macFromSeed, shardGet, shardValues, type Action, type ClusterState, type CniDesign, type CniResult,
+  allRoutes, cidrContains, fail, formatCidr, formatIpv4, macFromSeed, shardGet, shardValues, type Action, type ClusterState, type CniDesign, type CniResult,
   type DesignReaction, type Node, type Pod, type PodAddReaction, type PodAddRequest, type RouteSpec,
 } from '@podnet/core';
 import {
@@ -91,6 +91,10 @@ const SET_PLAIN = 'calico';
 const SET_IPIP = 'calico-ipip';
 const SET_VXLAN = 'calico-vxlan';
 const torSet = (segment: string) => `calico-tor-${segment}`;
+/** bird.cfg's kernel protocol `scan time 2`: BIRD compares its routes with the kernel's every 2 s. */
+const BIRD_SCAN_MS = 2_000;
+/** felix's RouteRefreshInterval default (90 s): it programs its routes again that often. */
+const FELIX_REFRESH_MS = 90_000;
 
 /** The host-side veth name calico gives a pod: `cali` + the first 11 hex digits of sha1("<namespace>.<pod>"). */
 export function calicoVethName(namespace: string, pod: string): string {
@@ -252,6 +256,53 @@ export function calico(options: CalicoOptions = {}): CniDesign {
       ipam = releaseHost(ipam, st);
       const actions: Action[] = setsOf(node).filter((s) => state.peerSets[s]).map((set) => ({ op: 'peerset.del', set, owner: node.name }));
       return { actions, clusterState: { ...cs, ipam } satisfies CalicoClusterState, nodeState: EMPTY_NODE };
+    },
+    agentTick(state, node, from, to): DesignReaction {
+      // calico-node's loops, from its start (the node's join): BIRD's kernel protocol scans the kernel table
+      // every 2 s (bird.cfg `scan time 2`) and installs again the routes it exports that the kernel lost
+      // (another node's blocks, the node's own blackholes); felix refreshes the routes it programs every
+      // RouteRefreshInterval (90 s): the workload routes, and with VXLAN the other nodes' routes, neighbour and
+      // FDB entries and the blackholes. What holds a route's place (a route of its prefix and metric) stays.
+      const runs = (period: number, t: number): number => Math.floor((t - node.created) / period);
+      const every = (period: number): boolean => runs(period, to) >= 1 && runs(period, to) !== runs(period, from);
+      const bird = encapsulation !== 'vxlan' && every(BIRD_SCAN_MS);
+      const felix = every(FELIX_REFRESH_MS);
+      if (!bird && !felix) return { actions: [] };
+      const host = node.host;
+      const h = hns(node.name);
+      const table = allRoutes(state, host);
+      const taken = (dst: { readonly addr: number; readonly len: number }, metric = 0): boolean => table.some((x) => x.dst.addr === dst.addr && x.dst.len === dst.len && x.metric === metric);
+      const actions: Action[] = [];
+      if (encapsulation === 'vxlan' ? felix : bird) {
+        // The other nodes' entries this node lost, as a peer set's hidden owners.
+        for (const ref of host.peerSets) {
+          const set = state.peerSets[ref.set];
+          if (set === undefined || (ref.set !== SET_PLAIN && ref.set !== tunnelSet)) continue;
+          const owners = new Set([...(ref.hidden ?? []), ...(ref.hiddenNeigh ?? []).map((t) => t.split(' ')[0]!), ...(ref.hiddenFdb ?? []).map((t) => t.split(' ')[0]!)]);
+          for (const owner of owners) {
+            const e = shardGet(set.entries, owner);
+            if (e === undefined || e.routes.some((r) => taken(r.dst, r.metric))) continue;
+            // A next hop off the link refuses the route (BIRD's recursive one through the default route is on it).
+            const gw = ref.via;
+            if (gw === undefined && e.routes.some((r) => r.via !== null && !r.onlink && !table.some((x) => x.dev === r.dev && x.via === null && x.type === 'unicast' && cidrContains(x.dst, r.via!)))) continue;
+            actions.push({ op: 'peerset.restore', ns: h, set: ref.set, owner });
+          }
+        }
+        const ipam = calicoState(state).ipam;
+        for (const b of nodeState(node).blocks) {
+          const dst = blockCidr(ipam, b);
+          if (!taken(dst)) actions.push(blackhole(ipam, node, b));
+        }
+      }
+      if (felix) {
+        for (const key in node.pods) {
+          const pod = node.pods[key]!;
+          if (pod.netns === null || pod.ip === null) continue;
+          const veth = calicoVethName(pod.namespace, pod.name);
+          if (host.links[veth] !== undefined && !taken({ addr: pod.ip, len: 32 })) actions.push({ op: 'route.add', ns: h, dst: `${formatIpv4(pod.ip)}/32`, dev: veth, scope: 'link' });
+        }
+      }
+      return { actions };
     },
     podAdded(state, req: PodAddRequest): PodAddReaction {
       const { node, pod } = req;
