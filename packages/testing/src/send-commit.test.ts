@@ -63,10 +63,10 @@ function updateIn<T>(s: T, path: readonly (string | number)[], f: (x: never) => 
   return out as T;
 }
 
-const TABLES = ['neigh', 'fdb', 'pmtu'] as const;
+const TABLES = ['neigh', 'fdb', 'pmtu', 'redirectPeers'] as const;
 
 /**
- * The reference: `before` with what differs in `after`'s neighbour, FDB and path MTU tables written entry
+ * The reference: `before` with what differs in `after`'s neighbour, FDB, route exception and redirect limit tables written entry
  * by entry into copies of the tables (a key already there keeps its place, a new one comes last), and the
  * conntrack entries added after the old ones — copying only the namespaces where something differs, and
  * the levels above them.

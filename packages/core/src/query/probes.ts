@@ -58,6 +58,13 @@ export interface PingOptions {
   readonly ttl?: number;
   /** -M do (true, default: ping sets DF) or -M dont (false). */
   readonly df?: boolean;
+  /**
+   * -i: simulated milliseconds between requests (default 1000, ping's 1 s). The clock advances by it
+   * before each request after the first, so `count: 4` ends 3 s later, as it does in Linux: what depends
+   * on time between requests (the per-sender limit on ICMP redirects, `NetNs.redirectPeers`) sees
+   * them spaced as ping spaces them. 0 sends them all at one instant.
+   */
+  readonly interval?: number;
 }
 
 function errorText(p: Ipv4Packet): string {
@@ -81,6 +88,8 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   if (!Number.isInteger(size) || size < 0 || size > 65507) fail('INVALID_ARGUMENT', `ping: invalid packet size ${String(size)} (0 to 65507)`);
   const ttl = o.ttl ?? 64;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) fail('INVALID_ARGUMENT', `ping: invalid TTL ${String(ttl)} (1 to 255)`);
+  const interval = o.interval ?? 1000;
+  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0 || interval > 3_600_000) fail('INVALID_ARGUMENT', `ping: bad timing interval ${String(interval)} ms (0 to 3600000)`);
   let s = state;
   const replies: PingReply[] = [];
   const errors: { seq: number; from: string | null; message: string }[] = [];
@@ -90,6 +99,7 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   let ident = 0x811c;
   for (let i = 0; i < ns.length; i++) ident = (Math.imul(ident ^ ns.charCodeAt(i), 0x01000193) >>> 0) & 0xffff;
   for (let seq = 1; seq <= count; seq++) {
+    if (seq > 1 && interval > 0) s = { ...s, now: s.now + interval };
     const r = send(s, ns, icmpEcho(to, { size, ttl, df: o.df ?? true, seq, id: seq, ident }));
     s = r.state;
     traces.push(r.trace);
