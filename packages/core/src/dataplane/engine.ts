@@ -2248,20 +2248,8 @@ class Run {
    */
   learnedNs(id: NsId, was: NetNs): NetNs {
     const ct = this.ctUpd?.get(id);
-    const pm = this.pmtuUpd?.get(id);
-    let pmtu = was.pmtu;
-    if (pm !== undefined) {
-      const next = copyRecord(was.pmtu);
-      for (const [k, v] of pm) next[k] = v;
-      pmtu = next;
-    }
-    const peers = this.peerUpd?.get(id);
-    let redirectPeers = was.redirectPeers;
-    if (peers !== undefined) {
-      const next = copyRecord(was.redirectPeers);
-      for (const [k, v] of peers) next[k] = v;
-      redirectPeers = next;
-    }
+    const pmtu = withWrites(was.pmtu, this.pmtuUpd?.get(id));
+    const redirectPeers = withWrites(was.redirectPeers, this.peerUpd?.get(id));
     const neigh = this.neighUpd.has(id) ? this.neighUpd.into(id, was.neigh) : was.neigh;
     const fdb = this.fdbUpd.has(id) ? this.fdbUpd.into(id, was.fdb) : was.fdb;
     const conntrack = ct !== undefined ? [...was.conntrack, ...ct] : was.conntrack;
@@ -2279,6 +2267,14 @@ class Run {
     }
     return netNsRecord(was.id, was.links, was.routes, neigh, fdb, was.sysctl, was.rules, was.nfChains, was.nfDropPolicy, conntrack, was.peerSets, was.listening, pmtu, redirectPeers, was.nextIfindex);
   }
+}
+
+/** A copy of `table` with `writes` written into it (a key already there keeps its place), or `table` itself when there are none. */
+function withWrites<V>(table: Readonly<Record<string, V>>, writes: Map<string, V> | undefined): Readonly<Record<string, V>> {
+  if (writes === undefined) return table;
+  const next = copyRecord(table);
+  for (const [k, v] of writes) next[k] = v;
+  return next;
 }
 
 /** br_netfilter hooks a namespace's rules can act in ({@link Run.brHooks}): a DNAT in nat PREROUTING, a DROP or REJECT in filter FORWARD, a MASQUERADE or SNAT in nat POSTROUTING. */

@@ -18,7 +18,7 @@ import type {
   ClusterState, FabricEntry, FdbEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, RouteException, Segment, Sysctls,
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
-import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, shardValueToWrite, type Shards } from '../util/shards.js';
+import { emptyShards, shardDelete, shardGet, shardPeek, shardPeekValues, shardSet, shardValues, shardValueToWrite, type Shards } from '../util/shards.js';
 import { dict } from '../util/dict.js';
 import { formatIpRule, givesPrefixRoute, kernelRoutes, lookupRouteIn, nexthopKey, refUses, routeVia, sharedRouteIn } from './routing.js';
 
@@ -1740,7 +1740,9 @@ function peersetDel(d: DState, a: Extract<Action, { op: 'peerset.del' }>): void 
  * more are freed ({@link pruneExceptions}), as when those routes are deleted one by one (flanneld and
  * calico's agents delete a leaving node's route on every other node; the kernel frees the exceptions on a
  * fib_info with its last route: "Route exceptions when routes change" in docs/kernel-oracle.md). Only
- * namespaces with exceptions are drafted: the walk reads the others as they are.
+ * namespaces with exceptions are drafted: the walk reads the others as they are. The router and the nodes'
+ * host namespaces are read, not pods' (no design attaches a set to a pod; reading 60,000 pods on every
+ * removal cost more than the removal: docs/performance.md).
  */
 function freeExceptionsOf(d: DState, name: string, gone: PeerEntry): void {
   const visit = (ns: NetNs | undefined): void => {
@@ -1764,15 +1766,8 @@ function freeExceptionsOf(d: DState, name: string, gone: PeerEntry): void {
   };
   const state = snap(d as ClusterState);
   visit(snap(look(state, 'underlay')).router);
-  for (const node of shardValues(snap(look(state, 'nodes')))) {
-    const n = snap(node);
-    visit(snap(n.host));
-    const pods = snap(n.pods);
-    for (const k in pods) {
-      const netns = snap(pods[k]!).netns;
-      if (netns) visit(snap(netns));
-    }
-  }
+  // Read as plain data (shardPeekValues): shardValues would draft every node it passes.
+  for (const node of shardPeekValues(look(state, 'nodes'))) visit(snap(node.host));
 }
 
 function peersetAttach(d: DState, a: Extract<Action, { op: 'peerset.attach' }>): void {
