@@ -24,6 +24,16 @@ const twoRacks = (mtuA: number, mtuB: number) => simulatorFromSpec({
   pods: [{ name: 'pod-a', node: 'node-1' }, { name: 'pod-b', node: 'node-2' }, { name: 'pod-c', node: 'node-3' }],
 });
 
+/**
+ * Takes flanneld's nat rules and chain off a node: the routers of the redirect measurements had no nat table,
+ * and a node with one drops the redirect about a connection's first packet (kern31).
+ */
+const withoutNat = (sim: ReturnType<typeof simulatorFromSpec>, node: string) => sim.apply([
+  { op: 'chain.flush', ns: `node/${node}`, table: 'nat', chain: 'POSTROUTING' },
+  { op: 'chain.flush', ns: `node/${node}`, table: 'nat', chain: 'FLANNEL-POSTRTG' },
+  { op: 'chain.del', ns: `node/${node}`, table: 'nat', chain: 'FLANNEL-POSTRTG' },
+]);
+
 describe('disagreements with the kernel the oracle found, fixed', () => {
   it('ip route lists a longer prefix first when two share an address (the FIB trie order)', () => {
     // node-1 gets 10.244.0.0/24, which starts where the cluster's 10.244.0.0/16 does.
@@ -413,6 +423,7 @@ describe('ICMP redirects (kern29)', () => {
   // The oracle: seed 23 faulted #13 needed `send_redirects=0` in every namespace until podnet sent them.
   const onLinkRouteDeleted = () => {
     const sim = simulatorFromSpec(seedLabSpec());
+    withoutNat(sim, 'node-1');
     sim.apply({ op: 'route.del', ns: 'pod/default/pod-a', dst: '10.244.1.0/24', dev: 'eth0' });
     return sim;
   };
@@ -502,6 +513,7 @@ describe('the per-sender limit on ICMP redirects (kern31)', () => {
   // ip_rt_send_redirect (net/ipv4/route.c) does this with an inet_peer per source address.
   const ignoring = () => {
     const sim = simulatorFromSpec(seedLabSpec());
+    withoutNat(sim, 'node-1');
     sim.apply({ op: 'route.del', ns: 'pod/default/pod-a', dst: '10.244.1.0/24', dev: 'eth0' });
     // A forwarding sender ignores redirects (all.accept_redirects follows ip_forward), as H did.
     sim.apply({ op: 'sysctl.set', ns: 'pod/default/pod-a', key: 'net.ipv4.ip_forward', value: '1' });
@@ -544,9 +556,10 @@ describe('the per-sender limit on ICMP redirects (kern31)', () => {
   it('a sender that takes them goes direct after the second only when the probes are spaced (the oracle, seed 31 faulted #3)', () => {
     // flannel-vxlan (and the designs on flanneld) faulted #3 of seed 31: a pod whose subnet route was
     // deleted pinged and traced a pod of its node at once; podnet, which redirected every packet, gave the
-    // pod its exception before the traceroute (`10.75.1.4`); the kernel redirected the first packet only
-    // (ARP for the new next hop), and traced `10.75.1.1 10.75.1.4`.
+    // pod its exception before the traceroute (`10.75.1.4`); the kernel traced `10.75.1.1 10.75.1.4`. Here
+    // node-1 without flanneld's nat table (as the measurements' router), so that the limit alone decides.
     const sim = simulatorFromSpec(seedLabSpec());
+    withoutNat(sim, 'node-1');
     sim.apply({ op: 'route.del', ns: 'pod/default/pod-a', dst: '10.244.1.0/24', dev: 'eth0' });
     expect(redirected(sim.ping('pod-a', '10.244.1.5').lines)).toEqual([1]);
     expect(sim.traceroute('pod-a', '10.244.1.5', { maxHops: 8 }).lines.slice(1)).toEqual([' 1  10.244.1.1', ' 2  10.244.1.5']);
@@ -558,11 +571,52 @@ describe('the per-sender limit on ICMP redirects (kern31)', () => {
     expect(sim.traceroute('pod-a', '10.244.1.5', { maxHops: 8 }).lines.slice(1)).toEqual([' 1  10.244.1.5']);
     // ping -c 4 at ping's 1 s: redirected for seq 1 and 2, direct after (as measured in kern29).
     const fresh = simulatorFromSpec(seedLabSpec());
+    withoutNat(fresh, 'node-1');
     fresh.apply({ op: 'route.del', ns: 'pod/default/pod-a', dst: '10.244.1.0/24', dev: 'eth0' });
     const four = fresh.ping('pod-a', '10.244.1.5', { count: 4 });
     expect(redirected(four.lines)).toEqual([1, 2]);
-    expect(four.replies.map((r) => r.ttl)).toEqual([64, 64, 64, 64]);
+    expect(four.traces.map((t) => t.steps.filter((st) => st.packet === 1 && st.kind === 'deliver').map((st) => st.ip!.header.ttl)[0])).toEqual([63, 63, 64, 64]);
     expect(fresh.now()).toBe(3000);
+  });
+
+  it('a node with a nat table drops the redirect about a connection\'s first packet (nf_nat_icmp_reply_translation), counted in the limit all the same', () => {
+    // Measured (`pnk31-…`, the setup above, `ping -c 3 -i 0.5`): with `iptables -t nat -A POSTROUTING -s
+    // 10.9.0.0/24 -j MASQUERADE` in R, matching nothing, redirects for seq 2 and 3 only; the same with a
+    // PREROUTING DNAT matching nothing; conntrack without nat (`-m conntrack --ctstate NEW,ESTABLISHED -j
+    // ACCEPT` in FORWARD): all three; three `ping -c 1` processes (three echo ids): none. The redirect carries
+    // the packet's conntrack entry (nf_ct_attach in icmp_glue_bits), and nf_nat_icmp_reply_translation drops
+    // a redirect whose connection's NAT is not done both ways, as it is not while its first packet is forwarded.
+    // flanneld's nat table on node-1 (the seed lab as built): the oracle's seed 31 faulted #3 too.
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'route.del', ns: 'pod/default/pod-a', dst: '10.244.1.0/24', dev: 'eth0' });
+    expect(redirected(sim.ping('pod-a', '10.244.1.5').lines)).toEqual([]);
+    // Counted: a second packet of the connection at the same instant is held back by the limit.
+    expect(sim.node('node-1').host.redirectPeers[String(parseIpv4('10.244.1.4'))]).toEqual({ n: 1, last: 0 });
+    expect(redirected(sim.ping('pod-a', '10.244.1.5').lines)).toEqual([]);
+    expect(sim.traceroute('pod-a', '10.244.1.5', { maxHops: 8 }).lines.slice(1)).toEqual([' 1  10.244.1.1', ' 2  10.244.1.5']);
+    // The connection is confirmed untranslated; nothing conntrack translates back for it.
+    expect(sim.node('node-1').host.conntrack.map((c) => [formatIpv4(c.origSrc), formatIpv4(c.origDst), formatIpv4(c.replySrc), formatIpv4(c.replyDst)]))
+      .toEqual([['10.244.1.4', '10.244.1.5', '10.244.1.5', '10.244.1.4']]);
+    const back = sim.ping('pod-b', '10.244.1.4');
+    // pod-a's reply goes through node-1 (ttl 63), untranslated: no conntrack step.
+    expect(back.lines[1]).toBe('64 bytes from 10.244.1.4: icmp_seq=1 ttl=63');
+    expect(back.traces[0]!.steps.some((st) => st.kind === 'nat')).toBe(false);
+    // ping -c 4 at 1 s: seq 1's redirect dropped; pod-b's reply (direct: pod-b has its on-link route) began
+    // with an ARP request that taught pod-a pod-b's MAC, so seq 2's redirect makes the exception at once
+    // (__ip_do_redirect takes a STALE entry as valid) and seq 3 goes direct.
+    const fresh = simulatorFromSpec(seedLabSpec());
+    fresh.apply({ op: 'route.del', ns: 'pod/default/pod-a', dst: '10.244.1.0/24', dev: 'eth0' });
+    const four = fresh.ping('pod-a', '10.244.1.5', { count: 4 });
+    expect(redirected(four.lines)).toEqual([2]);
+    expect(four.traces.map((t) => t.steps.filter((st) => st.packet === 1 && st.kind === 'deliver').map((st) => st.ip!.header.ttl)[0])).toEqual([63, 63, 64, 64]);
+    // Each traceroute probe is a connection of its own (a source port each): none of them is redirected.
+    // (podnet's traceroute, like its ping, takes the same ports at every call from one namespace, so a second
+    // call continues the first's connections, where the kernel's would open new ones.)
+    const other = simulatorFromSpec(seedLabSpec());
+    other.apply({ op: 'route.del', ns: 'pod/default/pod-a', dst: '10.244.1.0/24', dev: 'eth0' });
+    const tr = other.traceroute('pod-a', '10.244.1.5', { maxHops: 8 });
+    expect(tr.lines.slice(1)).toEqual([' 1  10.244.1.1', ' 2  10.244.1.5']);
+    expect(tr.hops.flatMap((hop) => hop.trace.steps.filter((st) => st.kind === 'icmp-error' && st.ip!.payload.kind === 'icmp' && st.ip!.payload.type === 5))).toEqual([]);
   });
 
   it('property: whatever the gaps, redirect n+1 comes more than 20 ms << n after redirect n, at most 9 in a row, and the first packet after 20.48 s of quiet is redirected', () => {
@@ -620,6 +674,7 @@ describe('ICMP redirects in a forwarding loop (kern29)', () => {
     //   From 10.0.0.3 icmp_seq=3 Time to live exceeded
     // nstat: IcmpOutRedirects 3 on B and on C (one per request, though the loop passed each 31 times).
     const sim = simulatorFromSpec(seedLabSpec());
+    withoutNat(sim, 'node-1');
     sim.apply([
       { op: 'route.add', ns: 'node/node-2', dst: '10.99.0.0/16', via: '192.168.1.11' },
       { op: 'route.add', ns: 'node/node-1', dst: '10.99.0.0/16', via: '192.168.1.1' },

@@ -1683,9 +1683,20 @@ class Run {
     // 10.0.0.0/24 ! -d 224.0.0.0/4 -j MASQUERADE` in R): no redirect on the wire over three pings, neither
     // about H's requests nor about T's replies to R, which R de-NATs and sends back out of eth0 to H; all
     // ttl=63, no exception in H (the oracle: broken-masquerade faulted #13 of seed 23).
+    // ip_rt_send_redirect counts the redirect in the sender's limit before netfilter sees it.
+    if (!this.redirectAllowed(ns, h.src)) return;
     const sn = this.natRule(ns, 'POSTROUTING', fwd, null, route.dev);
     if (sn !== null && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) return;
-    if (!this.redirectAllowed(ns, h.src)) return;
+    // Nor about the first packet of a connection where the nat table is hooked: the redirect carries the
+    // packet's conntrack entry (icmp_glue_bits: nf_ct_attach), and nf_nat_icmp_reply_translation drops a
+    // redirect about a connection whose NAT is not done both ways ("If NAT isn't finished, assume it and
+    // drop"), as it is not while ip_forward handles its first packet. The packet confirms the connection
+    // (untranslated) as it leaves; a later packet of it is redirected. Measured (`pnk31-…`, H pinging
+    // through R back out of R's device, `ping -c 3 -i 0.5`): with `iptables -t nat -A POSTROUTING -s
+    // 10.9.0.0/24 -j MASQUERADE` in R (matching nothing) redirects for seq 2 and 3 only; the same with a
+    // PREROUTING DNAT matching nothing; with conntrack alone (`-m conntrack --ctstate NEW,ESTABLISHED` in
+    // FORWARD) all three; three `ping -c 1` (three echo ids, three connections): none.
+    if (this.natHooked(ns) && !this.confirmed(ns, fwd)) return this.recordCt(ns, fwd, h.src, h.dst);
     const gw = route.via ?? h.dst;
     const msg = ipv4(h.src, { kind: 'icmp', type: ICMP_REDIRECT, code: ICMP_REDIR_HOST, rest: gw >>> 0, data: quoteForwarded(fwd) }, IPPROTO_ICMP, { src: 0, ttl: 64, id: this.ipId++ });
     const epid = this.newPacket('icmp-error', null, ns.id);
@@ -1964,6 +1975,37 @@ class Run {
     this.flows.push({ ns: ns.id, pkt });
   }
 
+  /**
+   * Whether a namespace has a nat table, whose hooks see every packet (a rule of any target, or a chain of
+   * its own, in table nat). The kernel keeps the hooks of a table iptables once made, emptied or not; podnet
+   * knows only what the table holds now.
+   */
+  natHooked(ns: NetNs): boolean {
+    const v = this.view(ns);
+    if (!v.noRules && (v.rules ??= ruleIndex(ns.rules)).nat.size > 0) return true;
+    const own = ns.nfChains;
+    for (let i = 0; i < own.length; i++) if (own[i]!.startsWith('nat ')) return true;
+    return false;
+  }
+
+  /**
+   * Whether the connection `pkt` belongs to (either direction) is one the namespace's conntrack holds, or
+   * one this run recorded: not the connection's first packet.
+   */
+  confirmed(ns: NetNs, pkt: Ipv4Packet): boolean {
+    const all = this.ctAll(ns);
+    if (all === null) return false;
+    const h = pkt.header;
+    const fwd = l4Key(pkt, true);
+    const back = l4Key(pkt, false);
+    for (const c of all) {
+      if (c.protocol !== h.protocol) continue;
+      if (c.origSrc === h.src && c.origDst === h.dst && c.replyL4 === fwd) return true;
+      if (c.replySrc === h.src && c.replyDst === h.dst && c.replyL4 === back) return true;
+    }
+    return false;
+  }
+
   /** Whether this run saw, in `ns`, a packet of the flow `(proto, src, dst, l4)` in its original direction. */
   sawFlow(ns: NsId, proto: number, src: Ipv4, dst: Ipv4, l4: string): boolean {
     for (const f of this.flows) {
@@ -2047,12 +2089,13 @@ class Run {
     if (pl.kind === 'icmp' && (pl.type === ICMP_DEST_UNREACH || pl.type === ICMP_TIME_EXCEEDED) && pl.data.kind === 'ipv4') {
       const q = pl.data;
       for (const c of all) {
-        if (q.header.src === c.replyDst && q.header.dst === c.replySrc && q.header.protocol === c.protocol && l4Key(q, true) === c.replyL4) return c;
+        if (q.header.src === c.replyDst && q.header.dst === c.replySrc && q.header.protocol === c.protocol && l4Key(q, true) === c.replyL4 && !untranslated(c)) return c;
       }
       return null;
     }
     for (const c of all) {
-      if (c.replySrc === h.src && c.replyDst === h.dst && c.protocol === h.protocol && c.replyL4 === l4Key(pkt, false)) return c;
+      // A connection conntrack holds untranslated (one whose first packet was redirected; see sendRedirect) has nothing to translate back.
+      if (c.replySrc === h.src && c.replyDst === h.dst && c.protocol === h.protocol && c.replyL4 === l4Key(pkt, false) && !untranslated(c)) return c;
     }
     return null;
   }
@@ -2267,6 +2310,11 @@ class Run {
     }
     return netNsRecord(was.id, was.links, was.routes, neigh, fdb, was.sysctl, was.rules, was.nfChains, was.nfDropPolicy, conntrack, was.peerSets, was.listening, pmtu, redirectPeers, was.nextIfindex);
   }
+}
+
+/** Whether a conntrack entry's reply direction is its original one reversed: a connection NAT left alone. */
+function untranslated(c: ConntrackEntry): boolean {
+  return c.replySrc === c.origDst && c.replyDst === c.origSrc;
 }
 
 /** A copy of `table` with `writes` written into it (a key already there keeps its place), or `table` itself when there are none. */

@@ -11,7 +11,7 @@ import type { Cidr } from '../addr/ipv4.js';
 import type { ClusterState, IfAddr, IpRule, Link, NetNs, PeerEntry, PeerSet, PeerSetRef, Route } from '../model/types.js';
 import { produce } from '../util/immer.js';
 import { emptyShards, shardDelete, shardSet, shardValues, type Shards } from '../util/shards.js';
-import { LPM_ROWS_MAX, lookupRouteFrom, lookupRouteIn, mergedLens, peerL2, ROUTE_MEMO_SIZE, type RouteSlot } from './routing.js';
+import { exceptionKey, LPM_ROWS_MAX, lookupRouteFrom, lookupRouteIn, mergedLens, peerL2, ROUTE_MEMO_SIZE, type RouteSlot } from './routing.js';
 
 const DEVS = ['eth0', 'd1', 'd2'] as const;
 /** A small address space (10.0.0.0/14) so that random destinations meet random prefixes. */
@@ -241,3 +241,11 @@ describe('a large peer set\'s index handed on from an earlier version', () => {
   });
 });
 let handedRuns = 0;
+
+describe('exceptionKey', () => {
+  it('joins the destination and the next hop, as its @example says; one destination, two next hops, two keys', () => {
+    const nh = 'unicast 167772417 d1 0 boot global - - -';
+    expect(exceptionKey(167837701, nh)).toBe('167837701|unicast 167772417 d1 0 boot global - - -');
+    expect(exceptionKey(167837701, nh)).not.toBe(exceptionKey(167837701, 'unicast 167772673 d2 0 boot global - - -'));
+  });
+});
