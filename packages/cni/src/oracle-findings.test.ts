@@ -619,6 +619,21 @@ describe('the per-sender limit on ICMP redirects (kern31)', () => {
     expect(tr.hops.flatMap((hop) => hop.trace.steps.filter((st) => st.kind === 'icmp-error' && st.ip!.payload.kind === 'icmp' && st.ip!.payload.type === 5))).toEqual([]);
   });
 
+  it('an echo reply starts no connection: its redirect goes, nat table or not (the oracle, seed 23 faulted #13)', () => {
+    // flannel-vxlan and the designs on flanneld, faulted #13 of seed 23 (with the rule above modelled first):
+    // pod-1-2, its on-link route deleted, answered pod-1-1's ping through the node; the kernel redirected
+    // that reply (its request's connection was confirmed as the request was bridged through the node's
+    // br_netfilter hooks), pod-1-2 went direct (traceroute `10.17.0.2`, pod-1-1's ping reply ttl=64); podnet
+    // took the reply for a connection's first packet and sent nothing.
+    const sim = simulatorFromSpec(seedLabSpec());
+    sim.apply({ op: 'route.del', ns: 'pod/default/pod-a', dst: '10.244.1.0/24', dev: 'eth0' });
+    const first = sim.ping('pod-b', '10.244.1.4');
+    expect(first.lines[1]).toBe('64 bytes from 10.244.1.4: icmp_seq=1 ttl=63');
+    expect(Object.keys(sim.pod('pod-a').netns!.pmtu).length).toBe(1);
+    expect(sim.traceroute('pod-a', '10.244.1.5', { maxHops: 8 }).lines.slice(1)).toEqual([' 1  10.244.1.5']);
+    expect(sim.ping('pod-b', '10.244.1.4').lines[1]).toBe('64 bytes from 10.244.1.4: icmp_seq=1 ttl=64');
+  });
+
   it('property: whatever the gaps, redirect n+1 comes more than 20 ms << n after redirect n, at most 9 in a row, and the first packet after 20.48 s of quiet is redirected', () => {
     fc.assert(fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 30_000 })), { minLength: 1, maxLength: 60 }), (gaps) => {
       const sim = ignoring();
