@@ -4,7 +4,7 @@
  * model actions (`sim.apply`), with the kernel's answers when it refuses.
  */
 import {
-  formatIpv4, getNs, lookupRouteIn, nexthopKey, parseIpv4, peerEntries, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath, shardValues,
+  exceptionKey, formatIpv4, getNs, lookupRouteIn, nexthopKey, parseIpv4, peerEntries, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath, shardValues,
   type Action, type ClusterState, type Link, type NetNs, type NsId, type Simulator,
 } from '@podnet/core';
 import { err, ok, type Ctx, type Output } from './types.js';
@@ -443,8 +443,9 @@ function routeGet(ctx: Ctx, ns: NetNs, dst: string): Output {
   if (best.type === 'blackhole') return err('RTNETLINK answers: Invalid argument', 2);
   if (best.type === 'prohibit') return err('RTNETLINK answers: Permission denied', 2);
   const src = selectSource(ns, best, target);
-  const live = ns.pmtu[String(target)];
-  // An exception shows through a route of the next hop it hangs on (RouteException.nh), as the engine uses it.
+  // The exception on this route's next hop (one destination has one on each: exceptionKey), as the engine
+  // uses it; one of a state made before exceptions had next hops is keyed by the destination alone.
+  const live = ns.pmtu[exceptionKey(target, nexthopKey(best))] ?? ns.pmtu[String(target)];
   const pm = live && live.expires > ctx.sim.now() && (live.nh === undefined || live.nh === nexthopKey(best)) ? live : undefined;
   // A gateway an ICMP redirect taught, on this route's next hop: measured `10.0.0.3 via 10.0.0.3 dev eth0
   // src 10.0.0.2 uid 0` / `cache <redirected> expires 298sec` (the engine's `redirected`).

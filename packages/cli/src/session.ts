@@ -429,6 +429,7 @@ export class Session implements KubectlHost {
     let df = true;
     let ttl: number | undefined;
     let ident: number | undefined;
+    let interval = 1000;
     let dst: string | undefined;
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
@@ -438,7 +439,8 @@ export class Session implements KubectlHost {
       else if (a === '-M') { const v = val(); if (v === 'do' || v === 'want') df = true; else if (v === 'dont') df = false; else return err(`ping: invalid -M argument: ${v ?? ''}`, 2); }
       else if (a === '-t') { const v = val(); if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 255) return err(`ping: invalid argument: '${v ?? ''}': out of range: 0 <= value <= 255`, 1); ttl = Number(v); }
       else if (a === '-e') { const v = val(); if (!v || !/^\d+$/.test(v) || Number(v) > 65535) return err(`ping: invalid argument: '${v ?? ''}': out of range: 0 <= value <= 65535`, 1); ident = Number(v); }
-      else if (a === '-W' || a === '-w' || a === '-i' || a === '-I') val();
+      else if (a === '-i') { const v = val(); if (!v || !/^(\d+(\.\d*)?|\.\d+)$/.test(v) || Number(v) > 3600) return err(`ping: bad timing interval: ${v ?? ''}`, 2); interval = Math.round(Number(v) * 1000); }
+      else if (a === '-W' || a === '-w' || a === '-I') val();
       else if (a === '-q' || a === '-n' || a === '-4') continue;
       else if (/^-c\d+$/.test(a)) count = Number(a.slice(2));
       else if (a.startsWith('-')) return err(`ping: invalid option -- '${a.slice(1, 2)}'\n\nUsage\n  ping [options] <destination>`, 2);
@@ -446,8 +448,8 @@ export class Session implements KubectlHost {
     }
     if (dst === undefined) return err('ping: usage error: Destination address required', 1);
     if (!/^\d+\.\d+\.\d+\.\d+$/.test(dst)) return err(`ping: ${dst}: Name or service not known`, 2);
-    this.#spacing = 1000;
-    const r = this.#sim.ping(this.#endpoint(ctx.ns!), dst, { count: count ?? 4, size, df, ...(ttl !== undefined ? { ttl } : {}), ...(ident !== undefined ? { ident } : {}) });
+    this.#spacing = interval;
+    const r = this.#sim.ping(this.#endpoint(ctx.ns!), dst, { count: count ?? 4, size, df, interval, ...(ttl !== undefined ? { ttl } : {}), ...(ident !== undefined ? { ident } : {}) });
     const lines = [...r.lines];
     // Without -c ping runs until interrupted: the lab shell sends four and stops as Ctrl-C would.
     if (count === null && lines.length > 2) lines.splice(lines.length - 3, 0, '^C');

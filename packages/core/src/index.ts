@@ -15,7 +15,7 @@ export type { BuildStep, CniDesign, CniError, CniResult, DesignReaction, PodAddR
 export type {
   BridgeLink, ClusterState, ConntrackEntry, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, IpRule, KubeEvent, Link, LinkKind,
   LoopbackLink, LxcEntry, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,
-  PlacedPod, Pod, PodStatus, RedirectSysctls, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry, Underlay, VethLink, VxlanLink,
+  PlacedPod, Pod, PodStatus, RedirectPeer, RedirectSysctls, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry, Underlay, VethLink, VxlanLink,
 } from './model/types.js';
 export { RT_TABLE_MAIN } from './model/types.js';
 export type { ClusterSettings, EventSink, Footprint, NodeSpec, PodSpec, SegmentSpec } from './model/cluster.js';
@@ -28,7 +28,7 @@ export { findNode, findNs, findPod, getNode, getNs, getPod, hostNsId, locateNs, 
 export type { Action, IpRuleSpec, RouteSpec, RuleSpec, VpcAssign } from './ops/actions.js';
 export { applyActions, checkIfName, fabricKey, fabricLookup, formatMark, NF_BASE_CHAINS, ownChains, parseMark, ruleIs, ruleKey, ruleSpecKey, ruleSpecOf, TC_PROGRAMS } from './ops/actions.js';
 export type { LookupOptions, RefusedRoute } from './ops/routing.js';
-export { allRoutes, isLocalAddress, kernelRoutes, lookupRouteIn, nexthopKey, refusedPeerRouteFor, refusedPeerRoutes, selectSource } from './ops/routing.js';
+export { allRoutes, exceptionKey, isLocalAddress, kernelRoutes, lookupRouteIn, nexthopKey, refusedPeerRouteFor, refusedPeerRoutes, selectSource } from './ops/routing.js';
 export type { IpOptions } from './dataplane/build.js';
 export { icmpEcho, ipv4, tcpSyn, udpPacket } from './dataplane/build.js';
 export type { SendOptions, SendResult } from './dataplane/engine.js';

@@ -64,7 +64,7 @@ function updateIn<T>(s: T, path: readonly (string | number)[], f: (x: never) => 
   return out as T;
 }
 
-const TABLES = ['neigh', 'fdb', 'pmtu'] as const;
+const TABLES = ['neigh', 'fdb', 'pmtu', 'redirectPeers'] as const;
 
 /** The flows of conntrack table `b` that `a` held come first, in `a`'s order; the new ones after them. */
 function conntrackOrder(a: NetNs['conntrack'], b: NetNs['conntrack']): void {
@@ -76,7 +76,7 @@ function conntrackOrder(a: NetNs['conntrack'], b: NetNs['conntrack']): void {
 }
 
 /**
- * The reference: `before` with what differs in `after`'s neighbour, FDB and path MTU tables written entry
+ * The reference: `before` with what differs in `after`'s neighbour, FDB, route exception and redirect limit tables written entry
  * by entry into copies of the tables (a key already there keeps its place, a new one comes last), and the
  * conntrack table the send left (held to its order by {@link conntrackOrder}) — copying only the namespaces where something differs, and
  * the levels above them.

@@ -15,8 +15,8 @@ import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.j
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import { netNsRecord } from '../model/netns.js';
-import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry } from '../model/types.js';
-import { keepNexthop, localAddressMap, lookupRouteFrom, nexthopKey, peerL2, refUses, selectSource, type PeerFdb, type PeerNeigh, type RouteSlot } from '../ops/routing.js';
+import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, RedirectPeer, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry } from '../model/types.js';
+import { exceptionKey, keepNexthop, localAddressMap, lookupRouteFrom, nexthopKey, peerL2, refUses, selectSource, type PeerFdb, type PeerNeigh, type RouteSlot } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
 import { shardGet, shardReplaced, shardValues, type Shards } from '../util/shards.js';
 import {
@@ -454,6 +454,19 @@ const VLAN_SLACK = 4;
 /** How long a redirected gateway is kept (net.ipv4.route.gc_timeout, 300 s; `ip route get` said `expires 298sec`). */
 const REDIRECT_EXPIRES = 300_000;
 
+/**
+ * ip_rt_send_redirect's limit per sender (net/ipv4/route.c; NetNs.redirectPeers): ip_rt_redirect_load
+ * (HZ/50, 20 ms: redirect n+1 only more than 20 ms << n after redirect n), ip_rt_redirect_number (none after
+ * 9) and ip_rt_redirect_silence ((HZ/50) << 10, 20.48 s without one forgets the sender). Measured
+ * (`pnk31-…` namespaces, kernel 6.18, HZ 250: H pinging through R back out of R's device, H ignoring the
+ * redirects): 400 pings 10 ms apart got redirects at 0, +52, +92, +164, +328, +654 and +1288 ms; 600 pings
+ * 50 ms apart got 9 (the last 10.36 s after the first) and none over the next 35 s of pings; a burst 20.17 s
+ * after the last redirect went on counting (+1294 ms to the next), one 21 s after forgot it.
+ */
+const REDIRECT_LOAD = 20;
+const REDIRECT_NUMBER = 9;
+const REDIRECT_SILENCE = 20 << 10;
+
 /** Whether route exception `e` hangs on `route`'s next hop (RouteException.nh; one without applies to any). */
 function onNexthop(e: RouteException, route: Route): boolean {
   return e.nh === undefined || e.nh === nexthopKey(route);
@@ -635,8 +648,8 @@ class Run {
    */
   readonly flows: { ns: NsId; pkt: Ipv4Packet }[] = [];
   pmtuUpd: Map<NsId, Map<string, RouteException>> | null = null;
-  /** The namespaces that sent a redirect in this run, each with the sender it went to (`ns|address`); null until the first. */
-  redirectsSent: string[] | null = null;
+  /** What this run did to the redirect limit (NetNs.redirectPeers), by namespace and sender; null until the first. */
+  peerUpd: Map<NsId, Map<string, RedirectPeer>> | null = null;
   /**
    * A packet the kernel fragmented is followed whole; this is the size of its largest fragment (of the
    * outermost header), so later MTU checks see what the wire carries.
@@ -835,19 +848,26 @@ class Run {
     return cap === undefined ? pkt.header.totalLength : Math.min(cap, pkt.header.totalLength);
   }
 
-  /** The route exception for `dst` in a namespace (path MTU, redirected gateway), if one is live. */
-  exception(ns: NetNs, dst: Ipv4): RouteException | null {
+  /**
+   * The route exception for `dst` in a namespace (path MTU, redirected gateway) on the next hop of `route`,
+   * if one is live: one destination has one on each next hop (exceptionKey). An exception of a state made
+   * before exceptions had next hops is keyed by the destination alone and applies to any route.
+   */
+  exception(ns: NetNs, dst: Ipv4, route: Route): RouteException | null {
     let e: RouteException | undefined;
-    if (this.pmtuUpd !== null) e = this.pmtuUpd.get(ns.id)?.get(String(dst));
-    // Most namespaces have no exception at all: skip the number-to-string key.
-    if (e === undefined && !this.view(ns).noPmtu) e = ns.pmtu[String(dst)];
-    return e !== undefined && e.expires > this.state.now ? e : null;
+    const upd = this.pmtuUpd?.get(ns.id);
+    // Most namespaces have no exception at all: skip making the key.
+    if (upd === undefined && this.view(ns).noPmtu) return null;
+    const key = exceptionKey(dst, nexthopKey(route));
+    if (upd !== undefined) e = upd.get(key);
+    if (e === undefined) e = ns.pmtu[key] ?? ns.pmtu[String(dst)];
+    return e !== undefined && e.expires > this.state.now && onNexthop(e, route) ? e : null;
   }
 
   /** The path MTU exception for `dst` in a namespace, if one is live on the next hop of `route`. */
   pmtu(ns: NetNs, dst: Ipv4, route: Route): number | null {
-    const e = this.exception(ns, dst);
-    return e !== null && e.mtu > 0 && onNexthop(e, route) ? e.mtu : null;
+    const e = this.exception(ns, dst, route);
+    return e !== null && e.mtu > 0 ? e.mtu : null;
   }
 
   /**
@@ -856,21 +876,22 @@ class Run {
    * that was redirected, shared by the routes with the same attributes: RouteException.nh).
    */
   redirected(ns: NetNs, dst: Ipv4, route: Route): Ipv4 | null {
-    if (route.via === null || (this.pmtuUpd === null && this.view(ns).noPmtu)) return null;
-    const e = this.exception(ns, dst);
-    return e !== null && e.gw !== undefined && e.via === route.via && e.dev === route.dev && onNexthop(e, route) ? e.gw : null;
+    if (route.via === null) return null;
+    const e = this.exception(ns, dst, route);
+    return e !== null && e.gw !== undefined && e.via === route.via && e.dev === route.dev ? e.gw : null;
   }
 
   /**
-   * Records a route exception for `dst` in a namespace, keeping what the live one had that `e` leaves out
-   * when it hangs on the same next hop (another's is replaced: podnet keeps one exception per destination).
+   * Records a route exception for `dst` in a namespace on the next hop of `route` (`e.nh`), keeping what
+   * the live one there had that `e` leaves out (a path MTU when a redirect comes, a redirect's gateway when a
+   * path MTU does). Exceptions on other next hops stay, as the kernel keeps them.
    */
-  setException(ns: NetNs, dst: Ipv4, e: RouteException): void {
-    const prev = this.exception(ns, dst);
+  setException(ns: NetNs, dst: Ipv4, route: Route, e: RouteException): void {
+    const prev = this.exception(ns, dst, route);
     const upd = (this.pmtuUpd ??= new Map());
     let m = upd.get(ns.id);
     if (!m) upd.set(ns.id, (m = new Map()));
-    m.set(String(dst), prev === null || prev.nh !== e.nh ? e : { ...prev, ...e, mtu: e.mtu > 0 ? e.mtu : prev.mtu });
+    m.set(exceptionKey(dst, e.nh ?? nexthopKey(route)), prev === null || prev.nh !== e.nh ? e : { ...prev, ...e, mtu: e.mtu > 0 ? e.mtu : prev.mtu });
   }
 
   // ---- neighbour and FDB tables (with the overlay of what this run learned) ----
@@ -1586,7 +1607,7 @@ class Run {
         const mtu = pl.rest & 0xffff;
         const q = pl.data.header;
         const rt = mtu >= 552 ? lookupRouteFrom(this.state, ns, q.dst, q.src, this.view(ns)) : null;
-        if (rt !== null && rt.type === 'unicast') this.setException(ns, q.dst, { mtu, expires: this.state.now + 600_000, nh: nexthopKey(rt) });
+        if (rt !== null && rt.type === 'unicast') this.setException(ns, q.dst, rt, { mtu, expires: this.state.now + 600_000, nh: nexthopKey(rt) });
       }
       if (pl.type === ICMP_REDIRECT && pl.data.kind === 'ipv4' && this.isLocal(ns, pl.data.header.src)) this.acceptRedirect(ns, dev, pkt, pl.data, pl.code, pl.rest >>> 0);
       this.step(pid, ns.id, dev, 'deliver', this.record ? note((t, c, a, n) => `ICMP type ${t} code ${c} from ${formatIpv4(a)} delivered in ${n}`, pl.type, pl.code, h.src, ns.id) : null, null, pkt);
@@ -1661,11 +1682,9 @@ class Run {
    * 10.0.0.2 with `default via 10.0.0.1`, R 10.0.0.1 forwarding, T 10.0.0.3): tcpdump on R shows the
    * request in, `10.0.0.1 > 10.0.0.2: ICMP redirect 10.0.0.3 to host 10.0.0.3, length 92` (quoting the
    * request with its TTL already 63, no DF), then the request out. The kernel limits redirects per sender
-   * (inet_peer: redirect k+1 only 20 ms << k after redirect k, none after 9 until 20 s of silence;
-   * measured, 20 pings 0.2 s apart from a sender that ignores them got 7). podnet has no time within a
-   * send, so it keeps the part a send can see: one redirect per namespace and sender in a send (a
-   * forwarding loop through one hairpin, which the kernel's limit cuts to one, or the later probes of a
-   * burst); separate sends each get one, as pings a second apart do.
+   * by the clock ({@link redirectAllowed}; measured, 20 pings 0.2 s apart from a sender that ignores them
+   * got 7): podnet's sends take no time, so the sends of one simulated instant redirect a sender once (a
+   * forwarding loop through one hairpin, a burst of probes), and further ones come as the clock advances.
    */
   sendRedirect(ns: NetNs, dev: string, route: Route, fwd: Ipv4Packet): void {
     const h = fwd.header;
@@ -1678,17 +1697,55 @@ class Run {
     // 10.0.0.0/24 ! -d 224.0.0.0/4 -j MASQUERADE` in R): no redirect on the wire over three pings, neither
     // about H's requests nor about T's replies to R, which R de-NATs and sends back out of eth0 to H; all
     // ttl=63, no exception in H (the oracle: broken-masquerade faulted #13 of seed 23).
+    // ip_rt_send_redirect counts the redirect in the sender's limit before netfilter sees it.
+    if (!this.redirectAllowed(ns, h.src)) return;
     const sn = this.natRule(ns, 'POSTROUTING', fwd, null, route.dev);
     if (sn !== null && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) return;
-    const key = `${ns.id}|${h.src}`;
-    const sent = (this.redirectsSent ??= []);
-    if (sent.includes(key)) return;
-    sent.push(key);
+    // Nor about the first packet of a connection where the nat table is hooked: the redirect carries the
+    // packet's conntrack entry (icmp_glue_bits: nf_ct_attach), and nf_nat_icmp_reply_translation drops a
+    // redirect about a connection whose NAT is not done both ways ("If NAT isn't finished, assume it and
+    // drop"), as it is not while ip_forward handles its first packet. The packet confirms the connection
+    // (untranslated) as it leaves; a later packet of it is redirected. Measured (`pnk31-…`, H pinging
+    // through R back out of R's device, `ping -c 3 -i 0.5`): with `iptables -t nat -A POSTROUTING -s
+    // 10.9.0.0/24 -j MASQUERADE` in R (matching nothing) redirects for seq 2 and 3 only; the same with a
+    // PREROUTING DNAT matching nothing; with conntrack alone (`-m conntrack --ctstate NEW,ESTABLISHED` in
+    // FORWARD) all three; three `ping -c 1` (three echo ids, three connections): none. An echo reply starts
+    // no connection (nf_conntrack_proto_icmp's valid_new): its request's connection was confirmed where it
+    // passed (routed, or bridged through br_netfilter, which podnet does not record), or it has none, and
+    // either way the redirect goes (the oracle, seed 23 faulted #13: a pod whose on-link route was deleted
+    // answered a neighbour's ping through its node on every flannel design and was redirected).
+    const canStart = op.kind !== 'icmp' || op.type === ICMP_ECHO_REQUEST;
+    if (canStart && this.natHooked(ns) && !this.confirmed(ns, fwd)) return this.recordCt(ns, fwd, h.src, h.dst);
     const gw = route.via ?? h.dst;
     const msg = ipv4(h.src, { kind: 'icmp', type: ICMP_REDIRECT, code: ICMP_REDIR_HOST, rest: gw >>> 0, data: quoteForwarded(fwd) }, IPPROTO_ICMP, { src: 0, ttl: 64, id: this.ipId++ });
     const epid = this.newPacket('icmp-error', null, ns.id);
     this.step(epid, ns.id, dev, 'icmp-error', this.record ? note((a, g, d) => `forwards back out of ${d}, by which ${formatIpv4(a)} is on-link: sends ICMP redirect (host) to ${formatIpv4(a)}, new next hop ${formatIpv4(g)}`, h.src, gw, dev) : null, null, msg);
     this.queue.push({ t: 'out', ns: ns.id, pkt: msg, pid: epid });
+  }
+
+  /**
+   * ip_rt_send_redirect's limit for a redirect to `src` at the simulated now (see {@link REDIRECT_LOAD}):
+   * whether to send it; what it changes of the sender's {@link RedirectPeer} is kept to commit. A sender
+   * silent for 20.48 s starts again; the first redirect goes, redirect n+1 only more than 20 ms << n after
+   * redirect n; past 9 none, and each packet that would have had one moves `last` on.
+   */
+  redirectAllowed(ns: NetNs, src: Ipv4): boolean {
+    const key = String(src);
+    const now = this.state.now;
+    const upd = (this.peerUpd ??= new Map());
+    let m = upd.get(ns.id);
+    let p = m?.get(key) ?? ns.redirectPeers[key];
+    if (p !== undefined && now > p.last + REDIRECT_SILENCE) p = undefined;
+    let send = true;
+    if (p === undefined || p.n === 0) p = { n: 1, last: now };
+    else if (p.n >= REDIRECT_NUMBER) {
+      send = false;
+      p = { n: p.n, last: now };
+    } else if (now > p.last + (REDIRECT_LOAD << p.n)) p = { n: p.n + 1, last: now };
+    else return false;
+    if (m === undefined) upd.set(ns.id, (m = new Map()));
+    m.set(key, p);
+    return send;
   }
 
   /**
@@ -1714,7 +1771,7 @@ class Run {
     if (toGw === null || toGw.type !== 'unicast') return;
     const n = this.neigh(ns, rt.dev, newGw);
     if (n === undefined || n.mac === null || n.failed) return this.solicit(ns, rt.dev, newGw);
-    this.setException(ns, q.dst, { mtu: 0, expires: this.state.now + REDIRECT_EXPIRES, gw: newGw, via: rt.via, dev: rt.dev, nh: nexthopKey(rt) });
+    this.setException(ns, q.dst, rt, { mtu: 0, expires: this.state.now + REDIRECT_EXPIRES, gw: newGw, via: rt.via, dev: rt.dev, nh: nexthopKey(rt) });
   }
 
   /** An ARP request for `target` on `dev` with nothing queued behind it (neigh_event_send of a new entry). */
@@ -1937,6 +1994,35 @@ class Run {
     this.flows.push({ ns: ns.id, pkt });
   }
 
+  /**
+   * Whether the namespace's NAT hooks see its packets with conntrack: a rule whose target needs conntrack (a
+   * MASQUERADE, SNAT or DNAT, matching or not) is in its nat table. Measured both ways: such a rule matching
+   * nothing stops the redirect about a connection's first packet (pnk31-), and after the namespace's only
+   * MASQUERADE is deleted conntrack neither uses nor refreshes its entries (pnct31-), so nothing is attached.
+   */
+  natHooked(ns: NetNs): boolean {
+    const v = this.view(ns);
+    return !v.noRules && (v.rules ??= ruleIndex(ns.rules)).tracks;
+  }
+
+  /**
+   * Whether the connection `pkt` belongs to (either direction) is one the namespace's conntrack holds, or
+   * one this run recorded: not the connection's first packet.
+   */
+  confirmed(ns: NetNs, pkt: Ipv4Packet): boolean {
+    const all = this.ctAll(ns);
+    if (all === null) return false;
+    const h = pkt.header;
+    const fwd = l4Key(pkt, true);
+    const back = l4Key(pkt, false);
+    for (const c of all) {
+      if (c.protocol !== h.protocol) continue;
+      if (c.origSrc === h.src && c.origDst === h.dst && c.replyL4 === fwd) return true;
+      if (c.replySrc === h.src && c.replyDst === h.dst && c.replyL4 === back) return true;
+    }
+    return false;
+  }
+
   /** Whether this run saw, in `ns`, a packet of the flow `(proto, src, dst, l4)` in its original direction. */
   sawFlow(ns: NsId, proto: number, src: Ipv4, dst: Ipv4, l4: string): boolean {
     for (const f of this.flows) {
@@ -1959,6 +2045,7 @@ class Run {
     const ix = (v.rules ??= ruleIndex(ns.rules));
     if (ix.tracks) {
       const c = this.ctOrigOf(ns, pkt, chain);
+      if (c === NULL_BINDING) return null;
       if (c !== null) return { ...CT_RULE, target: chain === 'PREROUTING' ? 'DNAT' : 'SNAT', to: chain === 'PREROUTING' ? c.replySrc : c.replyDst };
     }
     // No MASQUERADE, SNAT or DNAT the hook can reach: nothing to translate, whatever matches.
@@ -2059,8 +2146,12 @@ class Run {
     let l4: string | null = null;
     for (const c of all) {
       if (c.origSrc !== h.src || c.origDst !== h.dst || c.protocol !== h.protocol) continue;
+      if (c.replyL4 !== (l4 ??= l4Key(pkt, true))) continue;
+      // A connection confirmed untranslated (its first packet was redirected, see sendRedirect) has the
+      // kernel's null binding at both hooks: no rule translates its later packets either.
+      if (untranslated(c)) return NULL_BINDING;
       if (chain === 'PREROUTING' ? c.replySrc === c.origDst : c.replyDst === c.origSrc) continue;
-      if (c.replyL4 === (l4 ??= l4Key(pkt, true))) return c;
+      return c;
     }
     return null;
   }
@@ -2078,12 +2169,13 @@ class Run {
     if (pl.kind === 'icmp' && (pl.type === ICMP_DEST_UNREACH || pl.type === ICMP_TIME_EXCEEDED) && pl.data.kind === 'ipv4') {
       const q = pl.data;
       for (const c of all) {
-        if (q.header.src === c.replyDst && q.header.dst === c.replySrc && q.header.protocol === c.protocol && l4Key(q, true) === c.replyL4) return c;
+        if (q.header.src === c.replyDst && q.header.dst === c.replySrc && q.header.protocol === c.protocol && l4Key(q, true) === c.replyL4 && !untranslated(c)) return c;
       }
       return null;
     }
     for (const c of all) {
-      if (c.replySrc === h.src && c.replyDst === h.dst && c.protocol === h.protocol && c.replyL4 === l4Key(pkt, false)) return c;
+      // A connection conntrack holds untranslated (one whose first packet was redirected; see sendRedirect) has nothing to translate back.
+      if (c.replySrc === h.src && c.replyDst === h.dst && c.protocol === h.protocol && c.replyL4 === l4Key(pkt, false) && !untranslated(c)) return c;
     }
     return null;
   }
@@ -2211,12 +2303,13 @@ class Run {
    * namespace is made by the model's one namespace maker (model/netns.ts; {@link learnedNs}).
    */
   commit(): ClusterState {
-    if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd === null && this.pmtuUpd === null) return this.state;
+    if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd === null && this.pmtuUpd === null && this.peerUpd === null) return this.state;
     // The namespaces that learned, in the order first learned (a handful: a list scanned, not a set).
     const ids: NsId[] = this.neighUpd.namespaces();
     this.fdbUpd.addNamespaces(ids);
     if (this.ctUpd !== null) for (const id of this.ctUpd.keys()) if (!ids.includes(id)) ids.push(id);
     if (this.pmtuUpd !== null) for (const id of this.pmtuUpd.keys()) if (!ids.includes(id)) ids.push(id);
+    if (this.peerUpd !== null) for (const id of this.peerUpd.keys()) if (!ids.includes(id)) ids.push(id);
     const state = this.state;
     // Each node that holds one, with its namespaces that learned (its host's, its pods'), in the order first
     // learned; one that is no longer there is skipped. The node record is kept as it is found (locateNs and a
@@ -2293,13 +2386,8 @@ class Run {
    */
   learnedNs(id: NsId, was: NetNs): NetNs {
     const ct = this.ctUpd?.get(id);
-    const pm = this.pmtuUpd?.get(id);
-    let pmtu = was.pmtu;
-    if (pm !== undefined) {
-      const next = copyRecord(was.pmtu);
-      for (const [k, v] of pm) next[k] = v;
-      pmtu = next;
-    }
+    const pmtu = withWrites(was.pmtu, this.pmtuUpd?.get(id));
+    const redirectPeers = withWrites(was.redirectPeers, this.peerUpd?.get(id));
     const neigh = this.neighUpd.has(id) ? this.neighUpd.into(id, was.neigh) : was.neigh;
     const fdb = this.fdbUpd.has(id) ? this.fdbUpd.into(id, was.fdb) : was.fdb;
     const conntrack = ct !== undefined ? ct : was.conntrack;
@@ -2312,9 +2400,10 @@ class Run {
       next.fdb = fdb;
       next.conntrack = conntrack;
       next.pmtu = pmtu;
+      next.redirectPeers = redirectPeers;
       return next;
     }
-    return netNsRecord(was.id, was.links, was.routes, neigh, fdb, was.sysctl, was.rules, was.nfChains, was.nfDropPolicy, conntrack, was.peerSets, was.listening, pmtu, was.nextIfindex);
+    return netNsRecord(was.id, was.links, was.routes, neigh, fdb, was.sysctl, was.rules, was.nfChains, was.nfDropPolicy, conntrack, was.peerSets, was.listening, pmtu, redirectPeers, was.nextIfindex);
   }
 }
 
@@ -2331,6 +2420,22 @@ function natName(r: NfRule): string {
  * DNAT to the entry's address) that no table holds.
  */
 const CT_RULE: NfRule = { table: 'nat', chain: CT_CHAIN, src: null, dst: null, notDst: null, notSrc: null, mark: null, inIf: null, outIf: null, protocol: null, dport: null, target: 'SNAT', jump: null, to: null, toPort: null, comment: 'conntrack' };
+
+/** What {@link Run.ctOrigOf} answers for a connection conntrack holds untranslated: translate nothing. */
+const NULL_BINDING: ConntrackEntry = Object.freeze({ protocol: 0, origSrc: 0, origDst: 0, replySrc: 0, replyDst: 0, replyL4: '', created: 0, expires: 0, replied: false, assured: false }) as ConntrackEntry;
+
+/** Whether a conntrack entry's reply direction is its original one reversed: a connection NAT left alone. */
+function untranslated(c: ConntrackEntry): boolean {
+  return c.replySrc === c.origDst && c.replyDst === c.origSrc;
+}
+
+/** A copy of `table` with `writes` written into it (a key already there keeps its place), or `table` itself when there are none. */
+function withWrites<V>(table: Readonly<Record<string, V>>, writes: Map<string, V> | undefined): Readonly<Record<string, V>> {
+  if (writes === undefined) return table;
+  const next = copyRecord(table);
+  for (const [k, v] of writes) next[k] = v;
+  return next;
+}
 
 /** br_netfilter hooks a namespace's rules can act in ({@link Run.brHooks}): a DNAT in nat PREROUTING, a DROP or REJECT in filter FORWARD, a MASQUERADE or SNAT in nat POSTROUTING. */
 const BR_DNAT = 1;

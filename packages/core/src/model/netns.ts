@@ -21,7 +21,8 @@ export function netNsRecord(
   peerSets: readonly PeerSetRef[],
   listening: readonly string[],
   pmtu: NetNs['pmtu'],
+  redirectPeers: NetNs['redirectPeers'],
   nextIfindex: number,
 ): NetNs {
-  return { id, links, routes, neigh, fdb, sysctl, rules, nfChains, nfDropPolicy, conntrack, peerSets, listening, pmtu, nextIfindex };
+  return { id, links, routes, neigh, fdb, sysctl, rules, nfChains, nfDropPolicy, conntrack, peerSets, listening, pmtu, redirectPeers, nextIfindex };
 }

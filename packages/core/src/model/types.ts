@@ -202,6 +202,21 @@ export interface RouteException {
   readonly nh?: string;
 }
 
+/**
+ * What a namespace remembers of one sender it sent ICMP redirects to (see {@link NetNs.redirectPeers}): the
+ * kernel's inet_peer `n_redirects` and `rate_last`, which ip_rt_send_redirect (net/ipv4/route.c) reads to
+ * limit redirects per source address.
+ */
+export interface RedirectPeer {
+  /** Redirects sent since the last reset (n_redirects); at 9 (ip_rt_redirect_number) no more are sent. */
+  readonly n: number;
+  /**
+   * Simulated ms of the last redirect sent (rate_last); once 9 were sent, of the last packet that would
+   * have had one (each refreshes it, so a sender that keeps sending stays silenced).
+   */
+  readonly last: number;
+}
+
 /** Netfilter hook a rule lives in. */
 export type NfChain = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
 
@@ -328,14 +343,25 @@ export interface NetNs {
   /** Ports something listens on in this namespace, as `proto/port` (`udp/8081`, `tcp/8080`). */
   readonly listening: readonly string[];
   /**
-   * Route exceptions (the kernel's fib_nh_exception, one per destination): path MTUs learned from ICMP
-   * fragmentation-needed (`ip route get` shows them as `cache expires …sec mtu N`; kept for
+   * Route exceptions (the kernel's fib_nh_exception, one per destination on each next hop): path MTUs
+   * learned from ICMP fragmentation-needed (`ip route get` shows them as `cache expires …sec mtu N`; kept for
    * net.ipv4.route.mtu_expires = 600 s) and gateways learned from ICMP redirects (`cache <redirected>
-   * expires …sec`; net.ipv4.route.gc_timeout = 300 s): destination (decimal IPv4) → MTU (0: none learned),
-   * expiry (simulated ms) and, for a redirect, the new gateway `gw` and the route's gateway `via` and
-   * device `dev` it replaces (the exception hangs on that next hop).
+   * expires …sec`; net.ipv4.route.gc_timeout = 300 s). Keyed by destination and next hop
+   * ({@link exceptionKey}: `167837701|unicast …`; a state made before exceptions had next hops keys them
+   * by the destination alone) → MTU (0: none learned), expiry (simulated ms) and, for a redirect, the new
+   * gateway `gw` and the route's gateway `via` and device `dev` it replaces (the exception hangs on that
+   * next hop, `nh`).
    */
   readonly pmtu: Readonly<Record<string, RouteException>>;
+  /**
+   * The per-sender limit on the ICMP redirects this namespace sends (ip_rt_send_redirect): sender's address
+   * (decimal IPv4) → {@link RedirectPeer}. The first redirect to a sender is sent; the next only when more
+   * than 20 ms << n (ip_rt_redirect_load, HZ/50) have passed since the last (n redirects sent), none after 9
+   * (ip_rt_redirect_number), and all forgotten after 20.48 s (ip_rt_redirect_silence) without one. Kept
+   * by the simulated clock (`ClusterState.now`): the sends of one instant redirect a sender once. Learned
+   * by traffic, as neighbours are; a sender silent for 20.48 s stays listed and counts as new.
+   */
+  readonly redirectPeers: Readonly<Record<string, RedirectPeer>>;
   readonly nextIfindex: number;
   /**
    * cilium's endpoint map (`cilium_lxc`, pinned per node): decimal IPv4 → the local endpoint or host

@@ -18,7 +18,7 @@ import type {
   ClusterState, FabricEntry, FdbEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, RouteException, Segment, Sysctls,
 } from '../model/types.js';
 import { RT_TABLE_MAIN } from '../model/types.js';
-import { emptyShards, shardDelete, shardGet, shardPeek, shardSet, shardValues, shardValueToWrite, type Shards } from '../util/shards.js';
+import { emptyShards, shardDelete, shardGet, shardPeek, shardPeekValues, shardSet, shardValues, shardValueToWrite, type Shards } from '../util/shards.js';
 import { dict } from '../util/dict.js';
 import { formatIpRule, givesPrefixRoute, kernelRoutes, lookupRouteIn, nexthopKey, refUses, routeVia, sharedRouteIn } from './routing.js';
 import { ctMatches, type ConntrackFilter } from '../dataplane/conntrack.js';
@@ -1842,8 +1842,47 @@ function entriesToWrite(d: DState, name: string): Shards<PeerEntry> {
 }
 
 function peersetDel(d: DState, a: Extract<Action, { op: 'peerset.del' }>): void {
-  if (!look(d as ClusterState, 'peerSets')[a.set]) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
+  const set = look(d as ClusterState, 'peerSets')[a.set];
+  if (!set) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
+  const gone = shardGet(snap(set).entries, a.owner);
   shardDelete(entriesToWrite(d, a.set), a.owner);
+  if (gone !== undefined && gone.routes.length > 0) freeExceptionsOf(d, a.set, gone);
+}
+
+/**
+ * An owner's entry left peer set `name` (a node leaving): in every namespace that included its routes and
+ * holds a route exception on one of their next hops, the exceptions no route there has a next hop for any
+ * more are freed ({@link pruneExceptions}), as when those routes are deleted one by one (flanneld and
+ * calico's agents delete a leaving node's route on every other node; the kernel frees the exceptions on a
+ * fib_info with its last route: "Route exceptions when routes change" in docs/kernel-oracle.md). Only
+ * namespaces with exceptions are drafted: the walk reads the others as they are. The router and the nodes'
+ * host namespaces are read, not pods' (no design attaches a set to a pod; reading 60,000 pods on every
+ * removal cost more than the removal: docs/performance.md).
+ */
+function freeExceptionsOf(d: DState, name: string, gone: PeerEntry): void {
+  const visit = (ns: NetNs | undefined): void => {
+    if (ns === undefined) return;
+    const refs = ns.peerSets;
+    if (refs.length === 0) return;
+    const pm = look(ns, 'pmtu');
+    let any = false;
+    for (const _ in pm) { any = true; break; }
+    if (!any) return;
+    const keys = new Set<string>();
+    for (const ref of refs) {
+      const r = snap(ref);
+      if (r.set === name && refUses(r, gone.owner, gone.group)) for (const rt of gone.routes) keys.add(nexthopKey(routeVia(rt, r.via)));
+    }
+    if (keys.size === 0) return;
+    for (const k in pm) {
+      const nh = pm[k]!.nh;
+      if (nh !== undefined && keys.has(nh)) return pruneExceptions(d, draftNs(d, ns.id));
+    }
+  };
+  const state = snap(d as ClusterState);
+  visit(snap(look(state, 'underlay')).router);
+  // Read as plain data (shardPeekValues): shardValues would draft every node it passes.
+  for (const node of shardPeekValues(look(state, 'nodes'))) visit(snap(node.host));
 }
 
 function peersetRestore(d: DState, a: Extract<Action, { op: 'peerset.restore' }>): void {

@@ -11,7 +11,7 @@ import type { Cidr } from '../addr/ipv4.js';
 import type { ClusterState, IfAddr, IpRule, Link, NetNs, PeerEntry, PeerSet, PeerSetRef, Route } from '../model/types.js';
 import { produce } from '../util/immer.js';
 import { emptyShards, shardDelete, shardSet, shardValues, type Shards } from '../util/shards.js';
-import { LPM_ROWS_MAX, lookupRouteFrom, lookupRouteIn, mergedLens, peerL2, ROUTE_MEMO_SIZE, type RouteSlot } from './routing.js';
+import { exceptionKey, LPM_ROWS_MAX, lookupRouteFrom, lookupRouteIn, mergedLens, peerL2, ROUTE_MEMO_SIZE, type RouteSlot } from './routing.js';
 
 const DEVS = ['eth0', 'd1', 'd2'] as const;
 /** A small address space (10.0.0.0/14) so that random destinations meet random prefixes. */
@@ -61,7 +61,7 @@ function nsOf(linkSpecs: readonly (readonly [string, boolean, readonly IfAddr[]]
   const links: Record<string, Link> = { lo: link('lo', true, [{ ip: 0x7f000001, len: 8, scope: 'host' }]) };
   for (const [name, up, addrs] of linkSpecs) links[name] = link(name, up, addrs);
   return {
-    id: 'node/n1', links, routes, neigh: {}, fdb: {}, rules: [], nfChains: [], nfDropPolicy: [], conntrack: [], listening: [], pmtu: {}, nextIfindex: 10,
+    id: 'node/n1', links, routes, neigh: {}, fdb: {}, rules: [], nfChains: [], nfDropPolicy: [], conntrack: [], listening: [], pmtu: {}, redirectPeers: {}, nextIfindex: 10,
     sysctl: { ipForward: true, rpFilter: 0, proxyArp: {}, bridgeNfCallIptables: true },
     peerSets: ref === null ? [] : [ref],
   };
@@ -241,3 +241,11 @@ describe('a large peer set\'s index handed on from an earlier version', () => {
   });
 });
 let handedRuns = 0;
+
+describe('exceptionKey', () => {
+  it('joins the destination and the next hop, as its @example says; one destination, two next hops, two keys', () => {
+    const nh = 'unicast 167772417 d1 0 boot global - - -';
+    expect(exceptionKey(167837701, nh)).toBe('167837701|unicast 167772417 d1 0 boot global - - -');
+    expect(exceptionKey(167837701, nh)).not.toBe(exceptionKey(167837701, 'unicast 167772673 d2 0 boot global - - -'));
+  });
+});

@@ -889,6 +889,24 @@ export function nexthopKey(r: Route): string {
   return k;
 }
 
+/**
+ * The key of a route exception in {@link NetNs.pmtu}: the destination (decimal IPv4) and the next hop it
+ * hangs on ({@link nexthopKey}), joined by `|`. The kernel keeps exceptions per nexthop, hashed by
+ * destination (fib_nh_exception), so one destination has one exception on each next hop: measured
+ * (kernel 6.18, `pnk31-…`), a path MTU of 1400 learnt through `10.1.0.0/24 via 10.0.1.1 dev d1` and one of
+ * 1300 through `10.1.0.0/25 via 10.0.2.1 dev d2` are both listed by `ip route show cache`, and `ip route
+ * get` shows the first again once the /25 is deleted.
+ *
+ * @example
+ * ```ts
+ * import { exceptionKey, parseIpv4 } from '@podnet/core';
+ * exceptionKey(parseIpv4('10.1.0.5'), 'unicast 167772417 d1 0 boot global - - -'); // '167837701|unicast 167772417 d1 0 boot global - - -'
+ * ```
+ */
+export function exceptionKey(dst: Ipv4, nh: string): string {
+  return `${dst >>> 0}|${nh}`;
+}
+
 /** Gives `copy` (a route with its gateway replaced by a redirect's) the next hop of `of`, which its exceptions hang on. */
 export function keepNexthop(copy: Route, of: Route): Route {
   nexthopKeys.set(copy, nexthopKey(of));

@@ -65,6 +65,13 @@ export interface PingOptions {
    * it, a hash of the sender's namespace.
    */
   readonly ident?: number;
+  /**
+   * -i: simulated milliseconds between requests (default 1000, ping's 1 s). The clock advances by it
+   * before each request after the first, so `count: 4` ends 3 s later, as it does in Linux: what depends
+   * on time between requests (the per-sender limit on ICMP redirects, `NetNs.redirectPeers`) sees
+   * them spaced as ping spaces them. 0 sends them all at one instant.
+   */
+  readonly interval?: number;
 }
 
 function errorText(p: Ipv4Packet): string {
@@ -78,8 +85,18 @@ function errorText(p: Ipv4Packet): string {
   return `type ${type} code ${code}`;
 }
 
-/** Sends ICMP echo requests from a pod or node to an address, like `ping -c N`. */
-export function ping(state: ClusterState, from: string, dst: string, o: PingOptions = {}): { result: PingResult; state: ClusterState } {
+/** The clock alone moves on: what {@link ping} does between requests unless told what else happens meanwhile. */
+function clockOnly(s: ClusterState, ms: number): ClusterState {
+  return { ...s, now: s.now + ms };
+}
+
+/**
+ * Sends ICMP echo requests from a pod or node to an address, like `ping -c N`, `o.interval` apart.
+ * `advance` is what happens as the clock moves between two requests (default: only the clock moves;
+ * `Simulator.ping` passes its design's agent loops, as `Simulator.advance` runs them).
+ */
+export function ping(state: ClusterState, from: string, dst: string, o: PingOptions = {}, advance: (s: ClusterState, ms: number) => ClusterState = clockOnly): { result: PingResult; state: ClusterState } {
+  if (typeof advance !== 'function') fail('INVALID_ARGUMENT', 'ping: advance must be a function (state, ms) → state');
   const ns = endpointNs(state, from);
   const to = parseDst(dst);
   const count = o.count ?? 1;
@@ -89,6 +106,8 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   const ttl = o.ttl ?? 64;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) fail('INVALID_ARGUMENT', `ping: invalid TTL ${String(ttl)} (1 to 255)`);
   if (o.ident !== undefined && (!Number.isInteger(o.ident) || o.ident < 0 || o.ident > 0xffff)) fail('INVALID_ARGUMENT', `ping: invalid identifier ${String(o.ident)} (0 to 65535)`);
+  const interval = o.interval ?? 1000;
+  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0 || interval > 3_600_000) fail('INVALID_ARGUMENT', `ping: bad timing interval ${String(interval)} ms (0 to 3600000)`);
   let s = state;
   const replies: PingReply[] = [];
   const errors: { seq: number; from: string | null; message: string }[] = [];
@@ -99,6 +118,7 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   if (o.ident !== undefined) ident = o.ident;
   else for (let i = 0; i < ns.length; i++) ident = (Math.imul(ident ^ ns.charCodeAt(i), 0x01000193) >>> 0) & 0xffff;
   for (let seq = 1; seq <= count; seq++) {
+    if (seq > 1 && interval > 0) s = advance(s, interval);
     const r = send(s, ns, icmpEcho(to, { size, ttl, df: o.df ?? true, seq, id: seq, ident }));
     s = r.state;
     traces.push(r.trace);

@@ -401,7 +401,8 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
    */
   ping(from: string, dst: string, options: PingOptions = {}): PingResult {
     const ident = options?.ident ?? this.#pid;
-    const r = ping(this.state, from, dst, { ...options, ident });
+    // Between requests the clock moves on, and the agents' loops run as in advance().
+    const r = ping(this.state, from, dst, { ...options, ident }, (st, ms) => advanceState(st, ms, this.design));
     if (options?.ident === undefined) this.#pid = this.#pid === 0xffff ? 300 : this.#pid + 1;
     this.#afterTraffic(r.state, r.result.traces, `ping ${from} → ${dst}`);
     return r.result;
