@@ -158,6 +158,8 @@ function listDesign(listOf: (node: Node) => NetworkConfigList | CniError, option
   const podMtu = options.podMtu ?? agent?.podMtu;
   const nodeState = (node: Node): ConflistNodeState => (node.cni as ConflistNodeState | null) ?? EMPTY_NODE;
   const asAgentNode = (node: Node): Node => withCni(node, nodeState(node).agent);
+  /** {@link NodeAgent.tick}'s nodes, by the node they show the agent: nodes are immutable and live across states. */
+  const tickNodes = new WeakMap<Node, Node>();
   const wrap = (r: DesignReaction, base: ConflistNodeState): DesignReaction => {
     const nodeState: ConflistNodeState = { agent: 'nodeState' in r ? r.nodeState : base.agent, ipam: base.ipam };
     // Two literals, not a conditional spread (a literal gaining keys through a spread is V8's slow path).
@@ -186,7 +188,10 @@ function listDesign(listOf: (node: Node) => NetworkConfigList | CniError, option
     } : {}),
     ...(agent?.tick ? {
       agentTick(state: ClusterState, node: Node, from: number, to: number): DesignReaction {
-        const r = agent.tick!(state, asAgentNode(node), from, to);
+        // Asked of every node each time the clock moves: the agent's view of a node is kept per node object.
+        let seen = tickNodes.get(node);
+        if (seen === undefined) tickNodes.set(node, (seen = asAgentNode(node)));
+        const r = agent.tick!(state, seen, from, to);
         // Nothing done, nothing to store: the clock alone moves (the simulator drafts nothing).
         return r.actions.length === 0 && !('nodeState' in r) && !('clusterState' in r) ? r : wrap(r, nodeState(node));
       },

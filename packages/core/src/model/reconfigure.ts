@@ -7,7 +7,7 @@ import { castDraft } from 'immer';
 import type { CniDesign, DesignReaction } from '../cni/contract.js';
 import { applyActionsToDraft } from '../ops/actions.js';
 import { produce } from '../util/immer.js';
-import { shardGet } from '../util/shards.js';
+import { shardGet, shardValues } from '../util/shards.js';
 import { listNodes } from './cluster.js';
 import { fail } from '../errors.js';
 import { getNode } from './lookup.js';
@@ -43,15 +43,21 @@ export function advanceState(state: ClusterState, ms: number, design: CniDesign)
   const timed: ClusterState = { ...state, now: from + ms };
   const tick = design.agentTick?.bind(design);
   if (!tick) return timed;
-  // Most ticks find everything in place: ask first, and draft only when some node has something to do.
-  const names = listNodes(timed).map((n) => n.name);
-  let i = 0;
+  // Most ticks find everything in place: ask every node first, in the shards' order (no sort, no lookup by
+  // name), and draft only when some node has something to do.
+  let firstName: string | null = null;
   let first: DesignReaction | null = null;
-  for (; i < names.length; i++) {
-    const r = tick(timed, getNode(timed, names[i]!), from, timed.now);
-    if (r.actions.length > 0 || 'nodeState' in r || 'clusterState' in r) { first = r; break; }
+  for (const n of shardValues(timed.nodes)) {
+    const r = tick(timed, n, from, timed.now);
+    if ((r.actions.length > 0 || 'nodeState' in r || 'clusterState' in r) && (firstName === null || n.name < firstName)) {
+      firstName = n.name;
+      first = r;
+    }
   }
-  if (first === null) return timed;
+  if (firstName === null) return timed;
+  // In name order from the first node with something to do (those before it had nothing to do in this state).
+  const names = listNodes(timed).map((n) => n.name);
+  const i = names.indexOf(firstName);
   return produce(timed, (d) => {
     for (let j = i; j < names.length; j++) {
       const name = names[j]!;
