@@ -28,7 +28,7 @@
  * reflectors) are derived from the design state when asked ({@link calicoNodeStatus}), never stored per pair.
  */
 import {
-  allRoutes, cidrContains, fail, formatCidr, formatIpv4, macFromSeed, shardGet, shardValues, type Action, type ClusterState, type CniDesign, type CniResult,
+  allRoutes, fail, formatCidr, formatIpv4, macFromSeed, restorablePeerOwners, shardGet, shardValues, type Action, type ClusterState, type CniDesign, type CniResult,
   type DesignReaction, type Node, type Pod, type PodAddReaction, type PodAddRequest, type RouteSpec,
 } from '@podnet/core';
 import {
@@ -274,19 +274,9 @@ export function calico(options: CalicoOptions = {}): CniDesign {
       const taken = (dst: { readonly addr: number; readonly len: number }, metric = 0): boolean => table.some((x) => x.dst.addr === dst.addr && x.dst.len === dst.len && x.metric === metric);
       const actions: Action[] = [];
       if (encapsulation === 'vxlan' ? felix : bird) {
-        // The other nodes' entries this node lost, as a peer set's hidden owners.
-        for (const ref of host.peerSets) {
-          const set = state.peerSets[ref.set];
-          if (set === undefined || (ref.set !== SET_PLAIN && ref.set !== tunnelSet)) continue;
-          const owners = new Set([...(ref.hidden ?? []), ...(ref.hiddenNeigh ?? []).map((t) => t.split(' ')[0]!), ...(ref.hiddenFdb ?? []).map((t) => t.split(' ')[0]!)]);
-          for (const owner of owners) {
-            const e = shardGet(set.entries, owner);
-            if (e === undefined || e.routes.some((r) => taken(r.dst, r.metric))) continue;
-            // A next hop off the link refuses the route (BIRD's recursive one through the default route is on it).
-            const gw = ref.via;
-            if (gw === undefined && e.routes.some((r) => r.via !== null && !r.onlink && !table.some((x) => x.dev === r.dev && x.via === null && x.type === 'unicast' && cidrContains(x.dst, r.via!)))) continue;
-            actions.push({ op: 'peerset.restore', ns: h, set: ref.set, owner });
-          }
+        // The other nodes' entries this node lost, that an add would take back.
+        for (const set of new Set([SET_PLAIN, tunnelSet])) {
+          for (const owner of restorablePeerOwners(state, host, set)) actions.push({ op: 'peerset.restore', ns: h, set, owner });
         }
         const ipam = calicoState(state).ipam;
         for (const b of nodeState(node).blocks) {

@@ -36,8 +36,8 @@
  * `fromConflist(FLANNEL_CONFLIST, { agent: flannelAgent() })`.
  */
 import {
-  allRoutes, cidrContains, fail, findNode, formatCidr, formatIpv4, macFromSeed, ownChains, refusedPeerRoutes, ruleKey, ruleSpecKey, shardGet, shardValues, type Action, type Cidr,
-  type ClusterState, type CniDesign, type DesignReaction, type NetNs, type NfRule, type Node, type Route, type RuleSpec,
+  fail, findNode, formatCidr, formatIpv4, macFromSeed, ownChains, refusedPeerRoutes, restorablePeerOwners, ruleKey, ruleSpecKey, shardValues, type Action, type Cidr,
+  type ClusterState, type CniDesign, type DesignReaction, type NetNs, type NfRule, type Node, type RuleSpec,
 } from '@podnet/core';
 import { fromConflist, type NodeAgent } from '../contract/conflist-design.js';
 import { SUBNET_ENV } from '../contract/plugins.js';
@@ -85,11 +85,6 @@ export interface FlannelMistake {
 const VXLAN_OVERHEAD = 50;
 /** flannel's route_network.go routeCheckRetries: host-gw checks its routes every 10 s. */
 const ROUTE_CHECK_MS = 10_000;
-/** Whether every gateway of `routes` is on a connected subnet of its device in a table of `table` (else the kernel refuses the route). */
-function onLinkGateways(table: readonly Route[], routes: readonly Route[]): boolean {
-  return routes.every((r) => r.via === null || r.onlink || table.some((x) => x.dev === r.dev && x.via === null && x.type === 'unicast' && cidrContains(x.dst, r.via!)));
-}
-
 /** The keys of a namespace's rules (ruleKey), by its rule list: a list is shared by every state it is in. */
 const presentMemo = new WeakMap<readonly NfRule[], ReadonlySet<string>>();
 function presentRules(rules: readonly NfRule[]): ReadonlySet<string> {
@@ -227,41 +222,26 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
   };
   const iptables = (h: string, net: Cidr, subnet: Cidr): Action[] =>
     iptablesSteps(net, subnet).map((s): Action => (s.chain !== undefined ? { op: 'chain.new', ns: h, table: s.chain.table, chain: s.chain.chain } : { op: 'rule.append', ns: h, rule: s.rule! }));
-  /** host-gw's route check on `node`: `peerset.restore` for each other lease whose route was deleted there and may come back. */
-  const routeCheck = (state: ClusterState, node: Node, out: Action[]): void => {
-    const host = node.host;
-    const set = state.peerSets[PEERSET];
-    if (set === undefined) return;
-    let table: readonly Route[] | null = null;
-    for (const ref of host.peerSets) {
-      if (ref.set !== PEERSET || !ref.hidden?.length) continue;
-      for (const owner of ref.hidden) {
-        const e = shardGet(set.entries, owner);
-        if (e === undefined) continue;
-        table ??= allRoutes(state, host);
-        const taken = e.routes.some((r) => table!.some((x) => x.dst.addr === r.dst.addr && x.dst.len === r.dst.len && x.metric === r.metric));
-        if (!taken && onLinkGateways(table, e.routes)) out.push({ op: 'peerset.restore', ns: ns(node.name), set: PEERSET, owner });
+  /**
+   * flanneld's iptables bootstrap of a set of its rules (ipTablesCleanAndBuild): rule by rule, the chain made if
+   * it is gone, the rule deleted if it is there, and appended again.
+   */
+  const bootstrap = (host: NetNs, h: string, set: readonly IptablesStep[], out: Action[]): void => {
+    const present = presentRules(host.rules);
+    for (const s of set) {
+      if (s.chain !== undefined) {
+        if (!ownChains(host, s.chain.table).includes(s.chain.chain)) out.push({ op: 'chain.new', ns: h, table: s.chain.table, chain: s.chain.chain });
+        continue;
       }
+      if (present.has(specKey(s.rule!))) out.push({ op: 'rule.del', ns: h, rule: s.rule! });
+      out.push({ op: 'rule.append', ns: h, rule: s.rule! });
     }
   };
-  /**
-   * flanneld's ensure loop on one set of its rules (the masquerade set, or the forward set: each set starts
-   * with the chain it needs, if any), as ensureIPTables does it: nothing when every rule is there; otherwise,
-   * rule by rule, the chain made if it is gone, the rule deleted if it is there, and appended again.
-   */
+  /** flanneld's ensure loop on one set of its rules (ensureIPTables): nothing when the set is all there, else its bootstrap. */
   const ensure = (host: NetNs, h: string, set: readonly IptablesStep[], out: Action[]): void => {
-    let chain: { readonly table: 'nat' | 'filter'; readonly chain: string } | null = null;
-    const rules: RuleSpec[] = [];
-    for (const s of set) if (s.chain !== undefined) chain = s.chain; else rules.push(s.rule!);
-    const chainThere = chain === null || ownChains(host, chain.table).includes(chain.chain);
     const present = presentRules(host.rules);
-    const there = (r: RuleSpec): boolean => present.has(specKey(r));
-    if (chainThere && rules.every(there)) return;
-    if (!chainThere) out.push({ op: 'chain.new', ns: h, table: chain!.table, chain: chain!.chain });
-    for (const r of rules) {
-      if (there(r)) out.push({ op: 'rule.del', ns: h, rule: r });
-      out.push({ op: 'rule.append', ns: h, rule: r });
-    }
+    if (set.every((s) => (s.chain !== undefined ? ownChains(host, s.chain.table).includes(s.chain.chain) : present.has(specKey(s.rule!))))) return;
+    bootstrap(host, h, set, out);
   };
   /**
    * The subnet.env written per lease, by the lease's address, with the numbers it was written from. Keyed by
@@ -329,31 +309,11 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
           if (!dev.up) out.push({ op: 'link.set', ns: h, name: DEV, up: true });
         }
       }
-      const set = state.peerSets[PEERSET];
-      if (set !== undefined && !mistake?.noPeerRoutes) {
-        for (const ref of host.peerSets) {
-          if (ref.set !== PEERSET) continue;
-          const tags = [...(ref.hidden ?? []), ...(ref.hiddenNeigh ?? []).map((t) => t.split(' ')[0]!), ...(ref.hiddenFdb ?? []).map((t) => t.split(' ')[0]!)];
-          for (const owner of new Set(tags)) {
-            const e = shardGet(set.entries, owner);
-            if (e === undefined) continue;
-            const table = allRoutes(state, host);
-            // host-gw: a gateway no longer on the link refuses the route (network is unreachable).
-            if (backend === 'host-gw' && !onLinkGateways(table, e.routes)) continue;
-            // A prefix route of an address (or another node's route) in its place is not podnet's to replace.
-            if (e.routes.some((r) => table.some((x) => x.dst.addr === r.dst.addr && x.dst.len === r.dst.len && x.metric === r.metric && !host.routes.includes(x)))) continue;
-            out.push({ op: 'peerset.restore', ns: h, set: PEERSET, owner, replace: true });
-          }
-        }
+      if (!mistake?.noPeerRoutes) {
+        // RouteReplace: a route put in a lease route's place by hand gives way; a gateway off the link does not.
+        for (const owner of restorablePeerOwners(state, host, PEERSET, true)) out.push({ op: 'peerset.restore', ns: h, set: PEERSET, owner, replace: true });
       }
-      for (const s of iptablesSteps(state.podCidr, mistake?.ipamSubnet?.(state) ?? node.podCidr!)) {
-        if (s.chain !== undefined) {
-          if (!ownChains(host, s.chain.table).includes(s.chain.chain)) out.push({ op: 'chain.new', ns: h, table: s.chain.table, chain: s.chain.chain });
-          continue;
-        }
-        if (presentRules(host.rules).has(specKey(s.rule!))) out.push({ op: 'rule.del', ns: h, rule: s.rule! });
-        out.push({ op: 'rule.append', ns: h, rule: s.rule! });
-      }
+      bootstrap(host, h, iptablesSteps(state.podCidr, mistake?.ipamSubnet?.(state) ?? node.podCidr!), out);
       return { actions: out };
     },
     tick(state, node, from, to): DesignReaction {
@@ -364,7 +324,9 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
       // other lease's route that is gone is added again, unless a route of its prefix and metric is in its
       // place (RouteAdd: File exists) or its gateway is no longer on the link (network is unreachable).
       const checks = (t: number): number => Math.floor((t - node.created) / ROUTE_CHECK_MS);
-      if (backend === 'host-gw' && !mistake?.noPeerRoutes && checks(to) >= 1 && checks(to) !== checks(from)) routeCheck(state, node, out);
+      if (backend === 'host-gw' && !mistake?.noPeerRoutes && checks(to) >= 1 && checks(to) !== checks(from)) {
+        for (const owner of restorablePeerOwners(state, node.host, PEERSET)) out.push({ op: 'peerset.restore', ns: ns(node.name), set: PEERSET, owner });
+      }
       if (runs(to) < 1 || runs(to) === runs(from)) return out.length === 0 ? NO_ACTIONS : { actions: out };
       const all = iptablesSteps(state.podCidr, mistake?.ipamSubnet?.(state) ?? node.podCidr!);
       // The masquerade set and the forward set are two loops (SetupAndEnsureMasqRules, SetupAndEnsureForwardRules).

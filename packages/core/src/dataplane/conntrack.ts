@@ -70,12 +70,22 @@ export interface ConntrackFilter {
   readonly dstNat?: Ipv4;
 }
 
+/** Whether `c`'s flow was source-translated (MASQUERADE, SNAT): its reply goes to another address than the original source. */
+export function ctSnat(c: ConntrackEntry): boolean {
+  return c.replyDst !== c.origSrc;
+}
+
+/** Whether `c`'s flow was destination-translated (DNAT): its reply comes from another address than the original destination. */
+export function ctDnat(c: ConntrackEntry): boolean {
+  return c.replySrc !== c.origDst;
+}
+
 /** Whether `c` is one `f` selects. */
 export function ctMatches(c: ConntrackEntry, f: ConntrackFilter): boolean {
   if (f.protocol !== undefined && c.protocol !== f.protocol) return false;
   if (f.src !== undefined && !cidrContains(f.src, c.origSrc)) return false;
   if (f.dst !== undefined && !cidrContains(f.dst, c.origDst)) return false;
-  if (f.srcNat !== undefined && (c.replyDst === c.origSrc || c.replyDst !== f.srcNat)) return false;
-  if (f.dstNat !== undefined && (c.replySrc === c.origDst || c.replySrc !== f.dstNat)) return false;
+  if (f.srcNat !== undefined && (!ctSnat(c) || c.replyDst !== f.srcNat)) return false;
+  if (f.dstNat !== undefined && (!ctDnat(c) || c.replySrc !== f.dstNat)) return false;
   return true;
 }

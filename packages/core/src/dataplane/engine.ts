@@ -26,7 +26,7 @@ import {
   UDP_HEADER_LEN, VXLAN_HEADER_LEN, frameLength, ipv4PayloadLength, type ArpPacket, type Frame, type Ipv4Header, type Ipv4Packet,
 } from '../wire/packet.js';
 import { ipv4 } from './build.js';
-import { ctLive, ctNew, ctSameFlow, ctTouch } from './conntrack.js';
+import { ctDnat, ctLive, ctNew, ctSameFlow, ctSnat, ctTouch } from './conntrack.js';
 import { Learned, Pendings } from './learned.js';
 import { copyRecord } from '../util/dict.js';
 import { linkList, linksMemo, podKeys } from './links.js';
@@ -2125,8 +2125,8 @@ class Run {
    */
   ctAll(ns: NetNs): readonly ConntrackEntry[] | null {
     const upd = this.ctUpd === null ? undefined : this.ctUpd.get(ns.id);
-    if (upd === undefined && (this.view(ns).noConntrack || !this.ctCommitted)) return null;
     const v = this.view(ns);
+    if (upd === undefined && (v.noConntrack || !this.ctCommitted)) return null;
     if (v.noRules || !(v.rules ??= ruleIndex(ns.rules)).tracks) return null;
     if (upd !== undefined) return upd;
     const now = this.state.now;
@@ -2149,8 +2149,8 @@ class Run {
       if (c.replyL4 !== (l4 ??= l4Key(pkt, true))) continue;
       // A connection confirmed untranslated (its first packet was redirected, see sendRedirect) has the
       // kernel's null binding at both hooks: no rule translates its later packets either.
-      if (untranslated(c)) return NULL_BINDING;
-      if (chain === 'PREROUTING' ? c.replySrc === c.origDst : c.replyDst === c.origSrc) continue;
+      if (!ctSnat(c) && !ctDnat(c)) return NULL_BINDING;
+      if (!(chain === 'PREROUTING' ? ctDnat(c) : ctSnat(c))) continue;
       return c;
     }
     return null;
@@ -2168,14 +2168,16 @@ class Run {
     const pl = pkt.payload;
     if (pl.kind === 'icmp' && (pl.type === ICMP_DEST_UNREACH || pl.type === ICMP_TIME_EXCEEDED) && pl.data.kind === 'ipv4') {
       const q = pl.data;
+      const ql4 = l4Key(q, true);
       for (const c of all) {
-        if (q.header.src === c.replyDst && q.header.dst === c.replySrc && q.header.protocol === c.protocol && l4Key(q, true) === c.replyL4 && !untranslated(c)) return c;
+        if (q.header.src === c.replyDst && q.header.dst === c.replySrc && q.header.protocol === c.protocol && ql4 === c.replyL4 && (ctSnat(c) || ctDnat(c))) return c;
       }
       return null;
     }
+    let l4: string | null = null;
     for (const c of all) {
       // A connection conntrack holds untranslated (one whose first packet was redirected; see sendRedirect) has nothing to translate back.
-      if (c.replySrc === h.src && c.replyDst === h.dst && c.protocol === h.protocol && c.replyL4 === l4Key(pkt, false) && !untranslated(c)) return c;
+      if (c.replySrc === h.src && c.replyDst === h.dst && c.protocol === h.protocol && c.replyL4 === (l4 ??= l4Key(pkt, false)) && (ctSnat(c) || ctDnat(c))) return c;
     }
     return null;
   }
@@ -2424,10 +2426,6 @@ const CT_RULE: NfRule = { table: 'nat', chain: CT_CHAIN, src: null, dst: null, n
 /** What {@link Run.ctOrigOf} answers for a connection conntrack holds untranslated: translate nothing. */
 const NULL_BINDING: ConntrackEntry = Object.freeze({ protocol: 0, origSrc: 0, origDst: 0, replySrc: 0, replyDst: 0, replyL4: '', created: 0, expires: 0, replied: false, assured: false }) as ConntrackEntry;
 
-/** Whether a conntrack entry's reply direction is its original one reversed: a connection NAT left alone. */
-function untranslated(c: ConntrackEntry): boolean {
-  return c.replySrc === c.origDst && c.replyDst === c.origSrc;
-}
 
 /** A copy of `table` with `writes` written into it (a key already there keeps its place), or `table` itself when there are none. */
 function withWrites<V>(table: Readonly<Record<string, V>>, writes: Map<string, V> | undefined): Readonly<Record<string, V>> {

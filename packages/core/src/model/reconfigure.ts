@@ -3,7 +3,7 @@
  * DaemonSet's pods restart with the new environment, and each node's agent does what it does at start.
  * Pods keep running with the addresses they have; nodes keep the max-pods their kubelet started with.
  */
-import { castDraft } from 'immer';
+import { castDraft, type Draft } from 'immer';
 import type { CniDesign, DesignReaction } from '../cni/contract.js';
 import { applyActionsToDraft } from '../ops/actions.js';
 import { produce } from '../util/immer.js';
@@ -12,6 +12,13 @@ import { listNodes } from './cluster.js';
 import { fail } from '../errors.js';
 import { getNode } from './lookup.js';
 import type { ClusterState } from './types.js';
+
+/** A node agent's reaction applied in a transition: its actions, then the design's cluster and node state it returns. */
+function applyReaction(d: Draft<ClusterState>, node: string, r: DesignReaction): void {
+  applyActionsToDraft(d, r.actions);
+  if ('clusterState' in r) d.cni = castDraft(r.clusterState);
+  if ('nodeState' in r) shardGet(d.nodes, node)!.cni = castDraft(r.nodeState);
+}
 
 /**
  * Restarts `design`'s agent on every node (or on `nodes`), in name order, in one transition: its actions are
@@ -24,10 +31,7 @@ export function restartAgentsState(state: ClusterState, design: CniDesign, nodes
   return produce(state, (d) => {
     for (const { name } of listNodes(state)) {
       if (nodes !== undefined && !nodes.includes(name)) continue;
-      const r = restart(d as ClusterState, getNode(d as ClusterState, name));
-      applyActionsToDraft(d, r.actions);
-      if ('clusterState' in r) d.cni = castDraft(r.clusterState);
-      if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(r.nodeState);
+      applyReaction(d, name, restart(d as ClusterState, getNode(d as ClusterState, name)));
     }
   });
 }
@@ -61,10 +65,7 @@ export function advanceState(state: ClusterState, ms: number, design: CniDesign)
   return produce(timed, (d) => {
     for (let j = i; j < names.length; j++) {
       const name = names[j]!;
-      const r = j === i ? first! : tick(d as ClusterState, getNode(d as ClusterState, name), from, timed.now);
-      applyActionsToDraft(d, r.actions);
-      if ('clusterState' in r) d.cni = castDraft(r.clusterState);
-      if ('nodeState' in r) shardGet(d.nodes, name)!.cni = castDraft(r.nodeState);
+      applyReaction(d, name, j === i ? first! : tick(d as ClusterState, getNode(d as ClusterState, name), from, timed.now));
     }
   });
 }

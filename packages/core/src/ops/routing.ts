@@ -913,6 +913,37 @@ export function keepNexthop(copy: Route, of: Route): Route {
   return copy;
 }
 
+/**
+ * The owners of peer set `set` with something hidden in namespace `ns` (routes, a neighbour or an FDB entry
+ * deleted there) that a `peerset.restore` puts back as the kernel would take it: each route's gateway on a
+ * connected subnet of its device (else the kernel answers network is unreachable), and no route of the same
+ * prefix and metric in its place (File exists) — with `replace`, a route the namespace holds itself (not an
+ * address's prefix route, not another owner's) gives way. What an agent's loop or restart puts back.
+ */
+export function restorablePeerOwners(state: ClusterState, ns: NetNs, set: string, replace = false): string[] {
+  const held = state.peerSets[set];
+  if (held === undefined) return [];
+  const out: string[] = [];
+  let table: Route[] | null = null;
+  let local: Lpm<Route> | null = null;
+  for (const ref of ns.peerSets) {
+    if (ref.set !== set) continue;
+    const owner = (tag: string): string => tag.slice(0, tag.indexOf(' '));
+    const owners = new Set([...(ref.hidden ?? []), ...(ref.hiddenNeigh ?? []).map(owner), ...(ref.hiddenFdb ?? []).map(owner)]);
+    for (const o of owners) {
+      const e = shardGet(held.entries, o);
+      if (e === undefined || out.includes(o)) continue;
+      table ??= allRoutes(state, ns);
+      local ??= localLpm(ns);
+      const routes = e.routes.map((r0) => routeVia(r0, ref.via));
+      const inTheWay = (r: Route): boolean => table!.some((x) => x.dst.addr === r.dst.addr && x.dst.len === r.dst.len && x.metric === r.metric && !(replace && ns.routes.includes(x)));
+      // A route added now is checked now: a gateway behind a deleted prefix route no longer passes.
+      if (routes.every((r) => (r.via === null || r.onlink || r.dev === null || gatewayOnLink(local!, ns, r.via, r.dev)) && !inTheWay(r))) out.push(o);
+    }
+  }
+  return out;
+}
+
 /** Every route a namespace's main table holds, as `ip route` lists it (peer-set routes rendered in). */
 export function allRoutes(state: ClusterState, ns: NetNs): Route[] {
   const out = [...ns.routes];
