@@ -68,11 +68,11 @@ function expectOldPairsCaught(sim: Simulator): void {
 
 describe('a pod arriving on a node', () => {
   it.each([
-    ['flannel VXLAN', () => flannel()],
-    ['calico', () => calico()],
-    ['cilium', () => cilium()],
-    ['the AWS VPC CNI', () => awsVpc({ instanceType: 'm5.2xlarge' })],
-  ])('%s: the check after it probes the new pod\'s pairs alone, and agrees with a full audit', (_name, make) => {
+    ['flannel VXLAN', () => flannel(), 1],
+    ['calico', () => calico(), 1],
+    ['cilium', () => cilium(), 1],
+    ['the AWS VPC CNI', () => awsVpc({ instanceType: 'm5.2xlarge' }), 2 * 12 + 1],
+  ])('%s: the check after it probes the new pod\'s pairs alone (with a twin, fewer), and agrees with a full audit', (_name, make, expected) => {
     const sim = createSimulator({ cni: make(), checks: 'off' });
     for (const n of ['n1', 'n2', 'n3']) sim.addNode({ name: n });
     for (let i = 0; i < 4; i++) for (const n of ['n1', 'n2', 'n3']) sim.addPod({ name: `p-${n}-${i}`, node: n });
@@ -81,8 +81,11 @@ describe('a pod arriving on a node', () => {
     sim.addPod({ name: 'new', node: 'n2' });
     const run = incrementalCheck(sim.state, memory, diffScope(before, sim.state));
     // 12 pods were there: the new one both ways with each, and its node to it. Every pair of n2's five pods
-    // with every pod, as before, was 105 probes.
-    expect(run.probes).toBe(2 * 12 + 1);
+    // with every pod, as before, was 105 probes. A new pod wired as one of its node's pods, which nothing tells
+    // apart from it, takes that pod's verdicts (twin.test.ts), its node's pair with it included; the two of them
+    // are one probe (the other way is its mirror image).
+    // The AWS VPC CNI's policy rule per pod keeps its pods apart (twin.ts does not yet reorder rules).
+    expect(run.probes).toBe(expected);
     expect(keys(run.violations)).toBe(keys(audit(sim.state).violations));
     expect(run.ok).toBe(true);
   });

@@ -27,6 +27,7 @@ import type { ClusterState, IpOwner, Node, NsId, PlacedPod } from '../model/type
 import { SHARD_COUNT, shardGet, shardKeys, shardLeafSize, shardLeafValue, shardSome, shardValues } from '../util/shards.js';
 import { ICMP_ECHO_REQUEST } from '../wire/packet.js';
 import { arrivedPods, departedPods, MAX_ARRIVING_PORTS, type ChangeScope } from './scope.js';
+import { findTwin, type Twin } from './twin.js';
 
 export type GuaranteeName = 'unique-ip' | 'no-nat' | 'node-reaches-pods';
 
@@ -506,10 +507,41 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
       }
     }
   }
+  // One pod arrived, wired as a pod that was there and told apart from it by nothing (twin.ts): it takes that
+  // pod's verdicts, and only the pairs the two pods make with each other and with their node are probed, instead
+  // of the new pod with every pod both ways.
+  let twin: Twin | null = null;
+  if (arrival !== null && arrival.pods.length === 1 && scope.from !== undefined) {
+    const name = scope.nodes[0]!;
+    const nb = shardGet(state.nodes, name);
+    const na = shardGet(scope.from.nodes, name);
+    if (nb !== undefined && na !== undefined) twin = findTwin(state, nb, na, arrival.pods[0]!, probedPod);
+    if (twin !== null) touchedPods.delete(twin.pod);
+  }
   const pairs = new Map<string, PairRecord>();
   // Remembered pairs to probe again that the pairs of the touched pods below do not include (each once: the
   // memory's keys are distinct), as probe()'s arguments.
   const again: (readonly [fromNs: string, from: string, to: PlacedPod, guarantee: GuaranteeName])[] = [];
+  // The twin's remembered pairs, for the new pod: a passing record under σ, a failing one (or one near its step
+  // budget) probed for the new pod (its explanation names its own endpoints). Its node's pair with it too: σ
+  // leaves the host as it is. A pair the memory does not hold passes, for the twin and so for the new pod.
+  const inherit = (r: PairRecord, from: string, to: PlacedPod, fromPod: PlacedPod | undefined, node: boolean): void => {
+    const q = twin!.twin;
+    const p = twin!.pod;
+    const redo = r.violations.length > 0 || r.slack !== undefined;
+    if (node) {
+      if (to !== q || from !== `node:${q.node}`) return;
+      if (redo) again.push([hostNsId(q.node), q.node, p, 'node-reaches-pods']);
+      else pairs.set(pairKey(from, p.key), swapped(r, twin!));
+    } else if (fromPod === q) {
+      if (to === p) return;
+      if (redo) again.push([podNsId(p.key), p.key, to, 'no-nat']);
+      else pairs.set(pairKey(p.key, to.key), swapped(r, twin!));
+    } else if (to === q && fromPod !== undefined && fromPod !== p) {
+      if (redo) again.push([podNsId(from), from, p, 'no-nat']);
+      else pairs.set(pairKey(from, p.key), swapped(r, twin!));
+    }
+  };
   // Keep what no touched node could change; re-probe pairs that failed or crossed a touched node.
   for (const [k, r] of memory.pairs) {
     const [from, to] = k.split('>') as [string, string];
@@ -525,6 +557,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
       if (node ? toTouched && fromNode === toPod.node : toTouched || fromTouched) continue;
       again.push(node ? [hostNsId(fromNode), fromNode, toPod, 'node-reaches-pods'] : [podNsId(from), from, toPod, 'no-nat']);
     } else pairs.set(k, r);
+    if (twin !== null) inherit(r, from, toPod, fromPod, node);
   }
   let probes = 0;
   /**
@@ -539,6 +572,15 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
     if (worthKeeping(r)) pairs.set(pairKey(guarantee === 'node-reaches-pods' ? `node:${from}` : from, to.key), r);
   };
   for (const [fromNs, from, to, guarantee] of again) probe(fromNs, from, to, guarantee);
+  if (twin !== null) {
+    // The two of them: the twin to the new pod, probed; the new pod to its twin is its σ image.
+    const { pod: p, twin: q } = twin;
+    probes++;
+    const r = probePair(state, podNsId(q.key), q.key, p, 'no-nat', 'transit', nodeOf);
+    if (worthKeeping(r)) pairs.set(pairKey(q.key, p.key), r);
+    if (r.violations.length > 0 || r.slack !== undefined) probe(podNsId(p.key), p.key, q, 'no-nat');
+    else if (worthKeeping(r)) pairs.set(pairKey(p.key, q.key), swapped(r, twin));
+  }
   // Each pair of the touched pods once, without a queue: a pair with two touched ends is probed from its
   // sender's side of the loop. Every pod, in the state's walk order, only when there is a touched pod: the
   // order pairs are probed in changes no verdict (each probe is a function of the state alone) and the
@@ -555,6 +597,12 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   }
   const next = { pairs, unique };
   return runOf(next, probes);
+}
+
+/** A twin's passing record for the new pod: the pod namespaces it stepped in, under σ (twin.ts). */
+function swapped(r: PairRecord, twin: Twin): PairRecord {
+  if (r.strays === undefined) return r;
+  return { ...r, strays: r.strays.map((ns) => twin.ns.get(ns) ?? ns) };
 }
 
 /** Whether a sampled check probes to and from this pod: running, with an IP, in a namespace of its own. */

@@ -1,0 +1,176 @@
+/**
+ * Twins (guarantees/twin.ts): a pod that arrives wired as a pod of its node that was there, and that nothing
+ * in the cluster tells apart from it, takes that pod's verdicts; the check then probes only the twin to the new
+ * pod. These tests pin what that saves, and the records that tell two pods apart — a route,
+ * a prefix, a rule or a neighbour entry naming one of them, in another node, in another pod of the node, or in
+ * the node itself — with which the check must still find what a full audit finds. Each hazard test fails when
+ * the rule of `twins` that names it is taken out.
+ */
+import { audit, cidrContains, createSimulator, diffScope, formatIpv4, incrementalCheck, parseCidr, type Action, type CniDesign, type Simulator } from '@podnet/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { calico, flannel } from './index.js';
+
+const keys = (vs: readonly { key: string }[]): string => vs.map((v) => v.key).sort().join('\n');
+
+/** The address the new pod d gets: the ninth of node-1's block (a and b, there before it, have the first ones). */
+function dIp(sim: Simulator): string {
+  return formatIpv4(sim.node('node-1').podCidr!.addr + 9);
+}
+
+/**
+ * node-1 with pods a and b, node-2 with c, checked with every change; `fault` applied; then pod d on node-1
+ * at {@link dIp}. Returns the simulator and the probes the check after d took.
+ */
+function arrive(design: CniDesign, fault: (sim: Simulator, d: string) => Action[]): { sim: Simulator; probes: number } {
+  const sim = createSimulator({ cni: design, checks: 'off' });
+  sim.addNode({ name: 'node-1' });
+  sim.addNode({ name: 'node-2' });
+  for (const [name, node] of [['a', 'node-1'], ['b', 'node-1'], ['c', 'node-2']] as const) sim.addPod({ name, node });
+  const actions = fault(sim, dIp(sim));
+  if (actions.length > 0) sim.apply(actions);
+  const before = sim.state;
+  const memory = audit(before).memory;
+  sim.addPod({ name: 'd', node: 'node-1', ip: dIp(sim) });
+  const run = incrementalCheck(sim.state, memory, diffScope(before, sim.state));
+  expect(keys(run.violations)).toBe(keys(audit(sim.state).violations));
+  return { sim, probes: run.probes };
+}
+
+const ip = (sim: Simulator, pod: string): string => formatIpv4(sim.pod(pod).ip!);
+/** Whether a full audit finds a broken pair with d at one end. */
+const dBroken = (sim: Simulator): boolean => sim.check().violations.some((v) => v.where.from === 'default/d' || v.where.to === 'default/d');
+
+describe('a pod arriving as a twin of a pod of its node', () => {
+  it.each([
+    ['flannel VXLAN', () => flannel()],
+    ['flannel host-gw', () => flannel({ backend: 'host-gw' })],
+    ['calico', () => calico()],
+  ])('%s: takes its verdicts; the check probes its twin to it alone', (_name, make) => {
+    const { sim, probes } = arrive(make(), () => []);
+    // a → d; d → a is its mirror image, node-1 → d node-1 → a's. Without a twin: d both ways with a, b and c,
+    // and its node to it: 7.
+    expect(probes).toBe(1);
+    expect(sim.check().ok).toBe(true);
+  });
+
+  it('a twin that is down is no twin: the next pod of the node is one', () => {
+    const { sim, probes } = arrive(flannel(), () => [{ op: 'link.set', ns: 'pod/default/a', name: 'eth0', up: false }]);
+    // b is the twin: b → d; a's five failing pairs again (with node-1 → a); d ↔ a, which fail for b, probed for
+    // d rather than taken. Without a twin: 7 + 5.
+    expect(probes).toBe(8);
+    const withD = sim.check().violations.filter((v) => v.where.from === 'default/d' || v.where.to === 'default/d');
+    expect(withD.length).toBeGreaterThan(0);
+    expect(withD.every((v) => v.where.from === 'default/a' || v.where.to === 'default/a')).toBe(true);
+  });
+});
+
+describe('records that tell the new pod from its twin', () => {
+  it('a blackhole route on another node for the new pod\'s address (left from a pod that had it)', () => {
+    const { sim, probes } = arrive(flannel(), (_s, d) => [{ op: 'route.add', ns: 'node/node-2', dst: `${d}/32`, type: 'blackhole' }]);
+    expect(dBroken(sim)).toBe(true);
+    expect(probes).toBeGreaterThan(1);
+  });
+
+  it('a prefix on another node that holds the new pod\'s address and not its twin\'s', () => {
+    const { sim } = arrive(flannel(), (_s, d) => [{ op: 'route.add', ns: 'node/node-2', dst: `${formatIpv4(parseCidr(`${d}/30`, { strict: false }).addr)}/30`, type: 'blackhole' }]);
+    expect(dBroken(sim)).toBe(true);
+  });
+
+  it('a route on another node that reaches the twin alone, where its node\'s route is gone', () => {
+    const { sim } = arrive(flannel(), (s) => {
+      const block = s.node('node-1').podCidr!;
+      const vtep = formatIpv4(block.addr);
+      return [
+        { op: 'route.del', ns: 'node/node-2', dst: `${vtep}/${block.len}` },
+        { op: 'route.add', ns: 'node/node-2', dst: `${ip(s, 'default/a')}/32`, via: vtep, dev: 'flannel.1', onlink: true },
+      ];
+    });
+    expect(dBroken(sim)).toBe(true);
+  });
+
+  it('a neighbour entry for the new pod\'s address, with a MAC nobody has, in another pod of its node', () => {
+    const { sim } = arrive(flannel(), (_s, d) => [{ op: 'neigh.replace', ns: 'pod/default/b', dev: 'eth0', ip: d, mac: '02:00:00:00:00:99' }]);
+    expect(dBroken(sim)).toBe(true);
+  });
+
+  it('a rule of its node that drops what goes to the new pod', () => {
+    const { sim } = arrive(flannel(), (_s, d) => [{ op: 'rule.insert', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', dst: `${d}/32`, target: 'DROP' } }]);
+    expect(dBroken(sim)).toBe(true);
+  });
+
+  it('a neighbour entry of its node for the new pod\'s address, left from a pod that had it (a MAC nobody has now)', () => {
+    const { sim } = arrive(flannel(), (_s, d) => [{ op: 'neigh.replace', ns: 'node/node-1', dev: 'cni0', ip: d, mac: '02:00:00:00:00:99' }]);
+    expect(dBroken(sim)).toBe(true);
+  });
+
+  it('rules of its node for both pods\' addresses, the new pod\'s ahead of flanneld\'s accepting jump and the twin\'s after it', () => {
+    const { sim } = arrive(flannel(), (s, d) => [
+      { op: 'rule.insert', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', dst: `${d}/32`, target: 'DROP' } },
+      { op: 'rule.append', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', dst: `${ip(s, 'default/a')}/32`, target: 'DROP' } },
+      { op: 'rule.append', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', dst: `${ip(s, 'default/b')}/32`, target: 'DROP' } },
+    ]);
+    expect(dBroken(sim)).toBe(true);
+  });
+
+  it('a blackhole route of its node for the new pod\'s address', () => {
+    const { sim } = arrive(flannel(), (_s, d) => [{ op: 'route.add', ns: 'node/node-1', dst: `${d}/32`, type: 'blackhole' }]);
+    expect(dBroken(sim)).toBe(true);
+  });
+
+  it('the new pod wired otherwise than its twin: its ADD leaves the pod\'s eth0 down', () => {
+    const f = flannel();
+    const design: CniDesign = {
+      ...f,
+      name: 'flannel-d-down',
+      podAdded: (s, req) => {
+        const r = f.podAdded(s, req);
+        if (req.pod.name !== 'd' || !('actions' in r)) return r;
+        return { ...r, actions: [...r.actions, { op: 'link.set', ns: `pod/${req.pod.key}`, name: 'eth0', up: false }] };
+      },
+    };
+    const { sim, probes } = arrive(design, () => []);
+    expect(probes).toBeGreaterThan(1);
+    expect(dBroken(sim)).toBe(true);
+  });
+});
+
+/** A record that may tell pods apart: where it goes, what it is, whose address it names. */
+interface Hazard {
+  readonly where: 'node-1' | 'node-2' | 'pod-b' | 'pod-c';
+  readonly kind: 'blackhole' | 'drop' | 'neigh';
+  readonly target: 'a' | 'd' | 'near-d' | 'b';
+  readonly len: number;
+}
+
+function hazardActions(sim: Simulator, d: string, h: Hazard, bridge: string | null): Action[] {
+  const addr = h.target === 'd' ? d : h.target === 'near-d' ? formatIpv4(parseCidr(d).addr + 1) : ip(sim, `default/${h.target}`);
+  const net = parseCidr(`${addr}/${h.len}`, { strict: false });
+  const dst = `${formatIpv4(net.addr)}/${h.len}`;
+  const ns = h.where === 'pod-b' ? 'pod/default/b' : h.where === 'pod-c' ? 'pod/default/c' : `node/${h.where}`;
+  // The node's own block would break everything: kept to prefixes inside it, and never the whole of it.
+  if (!cidrContains(sim.node('node-1').podCidr!, net.addr) || h.len <= sim.node('node-1').podCidr!.len) return [];
+  if (h.kind === 'neigh') return [{ op: 'neigh.replace', ns, dev: ns.startsWith('pod/') ? 'eth0' : h.where === 'node-1' ? (bridge ?? 'eth0') : 'eth0', ip: addr, mac: '02:00:00:00:00:99' }];
+  if (h.kind === 'drop') return [{ op: 'rule.insert', ns, rule: { table: 'filter', chain: ns.startsWith('pod/') ? 'OUTPUT' : 'FORWARD', dst, target: 'DROP' } }];
+  // replace: calico's node already has a blackhole for its own block.
+  return [{ op: 'route.replace', ns, dst, type: 'blackhole' }];
+}
+
+describe('the check with twins', () => {
+  it('gives a full audit\'s verdict whatever record names the new pod, its twin or their neighbours (property)', () => {
+    const hazard = fc.record<Hazard>({
+      where: fc.constantFrom('node-1', 'node-2', 'pod-b', 'pod-c'),
+      kind: fc.constantFrom('blackhole', 'drop', 'neigh'),
+      target: fc.constantFrom('a', 'd', 'near-d', 'b'),
+      len: fc.integer({ min: 25, max: 32 }),
+    });
+    fc.assert(
+      fc.property(fc.constantFrom('vxlan', 'host-gw', 'calico'), fc.array(hazard, { maxLength: 2 }), (design, hazards) => {
+        // arrive() holds the check to a full audit of the same state.
+        const made = design === 'calico' ? calico() : flannel({ backend: design });
+        arrive(made, (sim, d) => hazards.flatMap((h) => hazardActions(sim, d, h, design === 'calico' ? null : 'cni0')));
+      }),
+      { numRuns: 100, seed: 32 },
+    );
+  });
+});
