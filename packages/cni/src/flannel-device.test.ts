@@ -120,6 +120,20 @@ describe('flanneld at start makes flannel.1 again (ensureLink)', () => {
     expect(s2.ping('pod-a', '10.244.2.3').ok).toBe(true);
   });
 
+  it('with flannel.1 in place, an address\'s prefix route in a lease route\'s place gives way too (RouteReplace)', () => {
+    const sim = seed();
+    const routes = ipRoute(sim.state, 'node/node-1');
+    sim.apply([
+      { op: 'route.del', ns: 'node/node-1', dst: '10.244.3.0/24', via: '10.244.3.0', dev: 'flannel.1' },
+      { op: 'addr.add', ns: 'node/node-1', dev: 'eth0', addr: '10.244.3.200/24' },
+    ]);
+    expect(ipRoute(sim.state, 'node/node-1')).toContain('10.244.3.0/24 dev eth0 proto kernel scope link src 10.244.3.200');
+    sim.restartAgents(['node-1']);
+    expect(ipRoute(sim.state, 'node/node-1')).toEqual(routes);
+    expect(sim.node('node-1').host.links['eth0']!.addrs).toHaveLength(2);
+    expect(sim.ping('pod-a', '10.244.3.9').ok).toBe(true);
+  });
+
   it('restarted is pure: the same state gives the same actions, and the state is not changed', () => {
     const sim = seed();
     sim.apply([del(), vxlan(7)]);
