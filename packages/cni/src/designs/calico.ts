@@ -29,7 +29,7 @@
  */
 import {
   allRoutes, fail, formatCidr, formatIpv4, macFromSeed, restorablePeerOwners, shardGet, shardValues, type Action, type ClusterState, type CniDesign, type CniResult,
-  type DesignReaction, type Node, type Pod, type PodAddReaction, type PodAddRequest, type RouteSpec,
+  type DesignReaction, type Link, type Node, type Pod, type PodAddReaction, type PodAddRequest, type RouteSpec,
 } from '@podnet/core';
 import {
   allBlocks, assignIp, autoAssign, blockCidr, calicoIpam, releaseHost, releaseIp,
@@ -95,6 +95,11 @@ const torSet = (segment: string) => `calico-tor-${segment}`;
 const BIRD_SCAN_MS = 2_000;
 /** felix's RouteRefreshInterval default (90 s): it programs its routes again that often. */
 const FELIX_REFRESH_MS = 90_000;
+/**
+ * felix's tunnel device loop (int_dataplane.go: keepVXLANDeviceInSync(…, 10*time.Second, …), and IPIP's alike):
+ * every 10 s it checks the device's configuration (route_mgr.go configureTunnelDevice).
+ */
+const DEVICE_SYNC_MS = 10_000;
 
 /** The host-side veth name calico gives a pod: `cali` + the first 11 hex digits of sha1("<namespace>.<pod>"). */
 export function calicoVethName(namespace: string, pod: string): string {
@@ -186,6 +191,104 @@ export function calico(options: CalicoOptions = {}): CniDesign {
     return { st: next, actions };
   };
 
+  /** The tunnel device as calico-node makes it on a node whose tunnel address is `tunnelIp`: link, /32, up. */
+  const tunnelDevice = (state: ClusterState, node: Node, tunnelIp: number): Action[] => {
+    const h = hns(node.name);
+    const mtu = mtuOf(state, node);
+    const link: Action = tunnelDev === IPIP_DEV
+      ? { op: 'link.add', ns: h, name: IPIP_DEV, kind: 'ipip', mtu, up: true }
+      : {
+        op: 'link.add', ns: h, name: VXLAN_DEV, kind: 'vxlan', mtu, mac: calicoVtepMac(node.name), up: true,
+        vxlan: { vni: VXLAN_VNI, local: formatIpv4(node.ip), dstPort: VXLAN_PORT, dev: 'eth0', learning: false },
+      };
+    return [link, { op: 'addr.add', ns: h, dev: tunnelDev!, addr: `${formatIpv4(tunnelIp)}/32` }];
+  };
+  /** How a node uses the other nodes' entries of the tunnel set (all of them, or with CrossSubnet those of other subnets). */
+  const tunnelAttach = (node: Node): Action => crossSubnet
+    ? { op: 'peerset.attach', ns: hns(node.name), set: tunnelSet, self: node.name, group: node.segment, match: 'other' }
+    : { op: 'peerset.attach', ns: hns(node.name), set: tunnelSet, self: node.name };
+  /**
+   * What makes felix delete vxlan.calico and make it again (route_mgr.go vxlanLinksIncompat, comparing the
+   * device it wants with the one there): another kind, VNI, underlay device, local address, port or MAC (felix
+   * sets each of them, the MAC from the Node's VTEP). The MTU and learning are not compared.
+   */
+  const vxlanIncompatible = (link: Link, node: Node): boolean => link.kind !== 'vxlan' || link.vni !== VXLAN_VNI || link.dev !== 'eth0'
+    || link.local !== node.ip || link.dstPort !== VXLAN_PORT || link.mac !== calicoVtepMac(node.name);
+  /**
+   * felix's tunnel device loop, once (configureTunnelDevice): the device made when it is gone (LinkAdd) or,
+   * with VXLAN, incompatible (deleted and made again), its MTU set, any other address deleted and its own
+   * added, and set up. tunl0 is the ipip module's fallback device, which the kernel does not delete. A device
+   * made again has none of the other nodes' entries: felix's route table and VXLAN FDB resync a device that
+   * appears or comes up, so the node uses the tunnel set again, and what an add would take back is put back;
+   * a route holding a tunnel route's place stays, as calico's loops here treat one, so its owner's route stays
+   * hidden (whether felix's route table replaces such a route is not checked against its source).
+   */
+  const deviceSync = (state: ClusterState, node: Node, out: Action[]): void => {
+    const st = nodeState(node);
+    if (tunnelDev === null || st.tunnelIp === null) return;
+    const h = hns(node.name);
+    const host = node.host;
+    const dev = host.links[tunnelDev];
+    if (dev === undefined || (tunnelDev === VXLAN_DEV && vxlanIncompatible(dev, node))) {
+      if (dev !== undefined) out.push({ op: 'link.del', ns: h, name: tunnelDev });
+      out.push(...tunnelDevice(state, node, st.tunnelIp), tunnelAttach(node));
+      // Routes on the device deleted go with it; what else holds a tunnel route's place keeps it.
+      const inPlace = allRoutes(state, host).filter((r) => r.dev !== tunnelDev);
+      const set = state.peerSets[tunnelSet];
+      for (const e of set === undefined ? [] : shardValues(set.entries)) {
+        if (e.owner === node.name || (crossSubnet && e.group === node.segment)) continue;
+        const r = e.routes.find((x) => inPlace.some((y) => y.dst.addr === x.dst.addr && y.dst.len === x.dst.len && y.metric === x.metric));
+        if (r !== undefined) out.push({ op: 'route.del', ns: h, dst: formatCidr(r.dst), dev: tunnelDev, metric: r.metric, ...(r.via !== null ? { via: formatIpv4(r.via) } : {}) });
+      }
+      return;
+    }
+    const mtu = mtuOf(state, node);
+    if (dev.mtu !== mtu) out.push({ op: 'link.set', ns: h, name: tunnelDev, mtu });
+    for (const a of dev.addrs) if (a.ip !== st.tunnelIp || a.len !== 32) out.push({ op: 'addr.del', ns: h, dev: tunnelDev, addr: `${formatIpv4(a.ip)}/${a.len}` });
+    if (!dev.addrs.some((a) => a.ip === st.tunnelIp && a.len === 32)) out.push({ op: 'addr.add', ns: h, dev: tunnelDev, addr: `${formatIpv4(st.tunnelIp)}/32` });
+    if (!dev.up) {
+      out.push({ op: 'link.set', ns: h, name: tunnelDev, up: true });
+      if (tunnelDev === VXLAN_DEV) for (const owner of restorablePeerOwners(state, host, tunnelSet)) out.push({ op: 'peerset.restore', ns: h, set: tunnelSet, owner });
+    }
+  };
+  /**
+   * calico-node's loops that are due: felix's device loop, BIRD's kernel scan (every 2 s) and felix's route
+   * refresh (every 90 s), as {@link CniDesign.agentTick} describes them.
+   */
+  const loops = (state: ClusterState, node: Node, due: { readonly device: boolean; readonly bird: boolean; readonly felix: boolean }): DesignReaction => {
+    const { bird, felix } = due;
+    const actions: Action[] = [];
+    if (due.device) deviceSync(state, node, actions);
+    // A device made again in this run has the tunnel set attached afresh: nothing of it to restore.
+    const remade = actions.some((a) => a.op === 'peerset.attach');
+    if (!bird && !felix) return { actions };
+    const host = node.host;
+    const h = hns(node.name);
+    const table = allRoutes(state, host);
+    const taken = (dst: { readonly addr: number; readonly len: number }, metric = 0): boolean => table.some((x) => x.dst.addr === dst.addr && x.dst.len === dst.len && x.metric === metric);
+    if (encapsulation === 'vxlan' ? felix : bird) {
+      // The other nodes' entries this node lost, that an add would take back.
+      for (const set of new Set([SET_PLAIN, tunnelSet])) {
+        if (remade && set === tunnelSet) continue;
+        for (const owner of restorablePeerOwners(state, host, set)) if (!actions.some((a) => a.op === 'peerset.restore' && a.set === set && a.owner === owner)) actions.push({ op: 'peerset.restore', ns: h, set, owner });
+      }
+      const ipam = calicoState(state).ipam;
+      for (const b of nodeState(node).blocks) {
+        const dst = blockCidr(ipam, b);
+        if (!taken(dst)) actions.push(blackhole(ipam, node, b));
+      }
+    }
+    if (felix) {
+      for (const key in node.pods) {
+        const pod = node.pods[key]!;
+        if (pod.netns === null || pod.ip === null) continue;
+        const veth = calicoVethName(pod.namespace, pod.name);
+        if (host.links[veth] !== undefined && !taken({ addr: pod.ip, len: 32 })) actions.push({ op: 'route.add', ns: h, dst: `${formatIpv4(pod.ip)}/32`, dev: veth, scope: 'link' });
+      }
+    }
+    return { actions };
+  };
+
   return {
     name: `calico-${encapsulation}${crossSubnet ? '-crosssubnet' : ''}`,
     podMtu: 1500 - overhead,
@@ -210,16 +313,7 @@ export function calico(options: CalicoOptions = {}): CniDesign {
         ipam = a.state;
         const done = afterAssign(a, node, st, false);
         st = { ...done.st, tunnelIp: a.ip };
-        const mtu = mtuOf(state, node);
-        if (tunnelDev === IPIP_DEV) {
-          actions.push({ op: 'link.add', ns: h, name: IPIP_DEV, kind: 'ipip', mtu, up: true });
-        } else {
-          actions.push({
-            op: 'link.add', ns: h, name: VXLAN_DEV, kind: 'vxlan', mtu, mac: calicoVtepMac(node.name), up: true,
-            vxlan: { vni: VXLAN_VNI, local: formatIpv4(node.ip), dstPort: VXLAN_PORT, dev: 'eth0', learning: false },
-          });
-        }
-        actions.push({ op: 'addr.add', ns: h, dev: tunnelDev, addr: `${formatIpv4(a.ip)}/32` }, ...done.actions);
+        actions.push(...tunnelDevice(state, node, a.ip), ...done.actions);
       }
       actions.push(...publish(ipam, node, st));
       const gw = formatIpv4(seg.gateway);
@@ -230,12 +324,9 @@ export function calico(options: CalicoOptions = {}): CniDesign {
           { op: 'peerset.attach', ns: h, set: SET_PLAIN, self: node.name, group, match: 'other', via: gw },
         );
       } else if (crossSubnet) {
-        actions.push(
-          { op: 'peerset.attach', ns: h, set: SET_PLAIN, self: node.name, group, match: 'same' },
-          { op: 'peerset.attach', ns: h, set: tunnelSet, self: node.name, group, match: 'other' },
-        );
+        actions.push({ op: 'peerset.attach', ns: h, set: SET_PLAIN, self: node.name, group, match: 'same' }, tunnelAttach(node));
       } else {
-        actions.push({ op: 'peerset.attach', ns: h, set: tunnelSet, self: node.name });
+        actions.push(tunnelAttach(node));
       }
       if (tor && encapsulation !== 'vxlan') actions.push({ op: 'peerset.attach', ns: 'underlay', set: torSet(node.segment), self: '' });
       if (natOutgoing) {
@@ -258,41 +349,20 @@ export function calico(options: CalicoOptions = {}): CniDesign {
       return { actions, clusterState: { ...cs, ipam } satisfies CalicoClusterState, nodeState: EMPTY_NODE };
     },
     agentTick(state, node, from, to): DesignReaction {
-      // calico-node's loops, from its start (the node's join): BIRD's kernel protocol scans the kernel table
-      // every 2 s (bird.cfg `scan time 2`) and installs again the routes it exports that the kernel lost
-      // (another node's blocks, the node's own blackholes); felix refreshes the routes it programs every
-      // RouteRefreshInterval (90 s): the workload routes, and with VXLAN the other nodes' routes, neighbour and
-      // FDB entries and the blackholes. What holds a route's place (a route of its prefix and metric) stays.
+      // calico-node's loops, from its start (the node's join): felix checks its tunnel device every 10 s;
+      // BIRD's kernel protocol scans the kernel table every 2 s (bird.cfg `scan time 2`) and installs again the
+      // routes it exports that the kernel lost (another node's blocks, the node's own blackholes); felix
+      // refreshes the routes it programs every RouteRefreshInterval (90 s): the workload routes, and with VXLAN
+      // the other nodes' routes, neighbour and FDB entries and the blackholes. What holds a route's place (a
+      // route of its prefix and metric) stays.
       const runs = (period: number, t: number): number => Math.floor((t - node.created) / period);
       const every = (period: number): boolean => runs(period, to) >= 1 && runs(period, to) !== runs(period, from);
-      const bird = encapsulation !== 'vxlan' && every(BIRD_SCAN_MS);
-      const felix = every(FELIX_REFRESH_MS);
-      if (!bird && !felix) return { actions: [] };
-      const host = node.host;
-      const h = hns(node.name);
-      const table = allRoutes(state, host);
-      const taken = (dst: { readonly addr: number; readonly len: number }, metric = 0): boolean => table.some((x) => x.dst.addr === dst.addr && x.dst.len === dst.len && x.metric === metric);
-      const actions: Action[] = [];
-      if (encapsulation === 'vxlan' ? felix : bird) {
-        // The other nodes' entries this node lost, that an add would take back.
-        for (const set of new Set([SET_PLAIN, tunnelSet])) {
-          for (const owner of restorablePeerOwners(state, host, set)) actions.push({ op: 'peerset.restore', ns: h, set, owner });
-        }
-        const ipam = calicoState(state).ipam;
-        for (const b of nodeState(node).blocks) {
-          const dst = blockCidr(ipam, b);
-          if (!taken(dst)) actions.push(blackhole(ipam, node, b));
-        }
-      }
-      if (felix) {
-        for (const key in node.pods) {
-          const pod = node.pods[key]!;
-          if (pod.netns === null || pod.ip === null) continue;
-          const veth = calicoVethName(pod.namespace, pod.name);
-          if (host.links[veth] !== undefined && !taken({ addr: pod.ip, len: 32 })) actions.push({ op: 'route.add', ns: h, dst: `${formatIpv4(pod.ip)}/32`, dev: veth, scope: 'link' });
-        }
-      }
-      return { actions };
+      return loops(state, node, { device: every(DEVICE_SYNC_MS), bird: encapsulation !== 'vxlan' && every(BIRD_SCAN_MS), felix: every(FELIX_REFRESH_MS) });
+    },
+    agentRestarted(state, node): DesignReaction {
+      // calico-node starting again (its pod deleted): felix configures its tunnel device and programs all its
+      // routes at once, BIRD installs every route it exports: each loop's first run.
+      return loops(state, node, { device: true, bird: encapsulation !== 'vxlan', felix: true });
     },
     podAdded(state, req: PodAddRequest): PodAddReaction {
       const { node, pod } = req;

@@ -36,8 +36,8 @@
  * `fromConflist(FLANNEL_CONFLIST, { agent: flannelAgent() })`.
  */
 import {
-  fail, findNode, formatCidr, formatIpv4, macFromSeed, ownChains, refusedPeerRoutes, restorablePeerOwners, ruleKey, ruleSpecKey, shardValues, type Action, type Cidr,
-  type ClusterState, type CniDesign, type DesignReaction, type NetNs, type NfRule, type Node, type RuleSpec,
+  fail, findNode, formatCidr, formatIpv4, kernelRoutes, macFromSeed, ownChains, refusedPeerRoutes, restorablePeerOwners, ruleKey, ruleSpecKey, shardGet, shardValues, type Action,
+  type Cidr, type ClusterState, type CniDesign, type DesignReaction, type Link, type NetNs, type NfRule, type Node, type RuleSpec,
 } from '@podnet/core';
 import { fromConflist, type NodeAgent } from '../contract/conflist-design.js';
 import { SUBNET_ENV } from '../contract/plugins.js';
@@ -253,6 +253,74 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
    * {@link LEASE_LIMIT} addresses.
    */
   const leases = new Map<number, Lease[]>();
+  /**
+   * flannel.1 as flanneld makes it at start (newVXLANDevice: LinkAdd with the VNI, the port, the node's address
+   * and eth0 as local end, learning off, MTU = the underlay's less 50; then vxlanDevice.Configure: its lease's
+   * first address as a /32, and up). The MAC is the node's fixed {@link vtepMac}: flanneld makes a random one
+   * each time unless --persistent-mac, and then publishes it in its lease for the other nodes to use.
+   */
+  const vtepDevice = (state: ClusterState, node: Node): Action[] => {
+    const h = ns(node.name);
+    return [
+      { op: 'link.add', ns: h, name: DEV, kind: 'vxlan', mac: vtepMac(node.name), mtu: backendMtu(state, node), vxlan: { vni, local: formatIpv4(node.ip), dstPort: port, dev: 'eth0', learning: false } },
+      { op: 'addr.add', ns: h, dev: DEV, addr: `${formatIpv4(node.podCidr!.addr)}/32` },
+      { op: 'link.set', ns: h, name: DEV, up: true },
+    ];
+  };
+  /**
+   * A node's lease as the other nodes' flanneld use it (VXLAN): the route to its subnet through its VTEP address
+   * (the subnet's first), the VTEP's ARP entry with flannel.1's MAC, the FDB entry sending that MAC to the node.
+   */
+  const vxlanLease = (node: Node, mac: string): Action => {
+    const vtep = formatIpv4(node.podCidr!.addr);
+    return {
+      op: 'peerset.put', set: PEERSET, dev: DEV, owner: node.name,
+      routes: [{ dst: formatCidr(node.podCidr!), via: vtep, onlink: true }],
+      neigh: [{ ip: vtep, mac }],
+      fdb: [{ mac, dst: formatIpv4(node.ip) }],
+    };
+  };
+  /**
+   * What makes flanneld's ensureLink delete a device named flannel.1 that is there and make it again
+   * (vxlanLinksIncompat), or null when it keeps it: another kind, VNI, underlay device or local address, and
+   * the port only when net-conf.json gives one (Port 0, the default, is compared with nothing). The MTU, the
+   * MAC and learning are not compared: a device that differs only in those is kept as it is.
+   */
+  const incompatible = (link: Link, node: Node): string | null => {
+    if (link.kind !== 'vxlan') return `link type: vxlan vs ${link.kind}`;
+    if (link.vni !== vni) return `vni: ${vni} vs ${link.vni}`;
+    if (link.dev !== 'eth0') return `vtep (external) interface: eth0 vs ${link.dev}`;
+    if (link.local !== node.ip) return `vtep (external) IP: ${formatIpv4(node.ip)} vs ${formatIpv4(link.local)}`;
+    if (options.port !== undefined && link.dstPort !== port) return `port: ${port} vs ${link.dstPort}`;
+    return null;
+  };
+  /**
+   * After flanneld made flannel.1 again (or found one someone made again by hand), handleSubnetEvents for every
+   * other lease: AddARP, AddFDB, RouteReplace. The device's deletion took the namespace's use of the peer set
+   * along (with every route, neighbour and FDB entry on it), so the node uses the set again; a route holding a
+   * lease route's place (its prefix and metric) is replaced, as RouteReplace replaces it, an address's prefix
+   * route too (the address stays). Measured (kernel 6.18, `pnf32-…` namespaces): with `10.244.2.0/24 via
+   * 192.168.1.12 dev eth0`, or with 10.244.3.200/24 on eth0, `ip route replace 10.244.x.0/24 via 10.244.x.0 dev
+   * flannel.1 onlink` leaves only the onlink route of that prefix (`ip route add` of it: File exists).
+   */
+  const useLeasesAgain = (state: ClusterState, node: Node, devGoes: boolean, out: Action[]): void => {
+    const set = state.peerSets[PEERSET];
+    if (set === undefined) return;
+    const h = ns(node.name);
+    const host = node.host;
+    // Routes on a flannel.1 deleted first (devGoes) go with it.
+    const inPlace = [...host.routes, ...kernelRoutes(host)].filter((r) => !devGoes || r.dev !== DEV);
+    for (const e of shardValues(set.entries)) {
+      if (e.owner === node.name) continue;
+      for (const r of e.routes) {
+        for (const x of inPlace) {
+          if (x.dst.addr !== r.dst.addr || x.dst.len !== r.dst.len || x.metric !== r.metric) continue;
+          out.push({ op: 'route.del', ns: h, dst: formatCidr(x.dst), metric: x.metric, ...(x.via !== null ? { via: formatIpv4(x.via) } : {}), ...(x.dev !== null ? { dev: x.dev } : {}) });
+        }
+      }
+    }
+    out.push({ op: 'peerset.attach', ns: h, set: PEERSET, self: node.name });
+  };
   return {
     name: 'flanneld',
     podMtu: 1500 - (mistake?.overheadForgotten ? 0 : overhead),
@@ -261,24 +329,9 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
       const h = ns(node.name);
       const actions: Action[] = [{ op: 'sysctl.set', ns: h, key: 'net.ipv4.ip_forward', value: 1 }];
       if (backend === 'vxlan') {
-        const vtep = formatIpv4(subnet.addr);
         const mac = vtepMac(node.name);
-        actions.push(
-          { op: 'link.add', ns: h, name: DEV, kind: 'vxlan', mac, mtu: backendMtu(state, node), vxlan: { vni, local: formatIpv4(node.ip), dstPort: port, dev: 'eth0', learning: false } },
-          { op: 'addr.add', ns: h, dev: DEV, addr: `${vtep}/32` },
-          { op: 'link.set', ns: h, name: DEV, up: true },
-        );
-        if (!mistake?.noPeerRoutes) {
-          actions.push(
-            {
-              op: 'peerset.put', set: PEERSET, dev: DEV, owner: node.name,
-              routes: [{ dst: formatCidr(subnet), via: vtep, onlink: true }],
-              neigh: [{ ip: vtep, mac }],
-              fdb: [{ mac, dst: formatIpv4(node.ip) }],
-            },
-            { op: 'peerset.attach', ns: h, set: PEERSET, self: node.name },
-          );
-        }
+        actions.push(...vtepDevice(state, node));
+        if (!mistake?.noPeerRoutes) actions.push(vxlanLease(node, mac), { op: 'peerset.attach', ns: h, set: PEERSET, self: node.name });
       } else if (!mistake?.noPeerRoutes) {
         // host-gw: GetRoute(lease) = { Dst: lease.Subnet, Gw: lease.PublicIP, LinkIndex: extIface }.
         actions.push(
@@ -294,22 +347,38 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
       return { actions: state.peerSets[PEERSET] && !mistake?.noPeerRoutes ? [{ op: 'peerset.del', set: PEERSET, owner: node.name }] : [] };
     },
     restarted(state, node): DesignReaction {
-      // flanneld at start: flannel.1 gets its address and is set up (vxlanDevice.configure), every other lease's
-      // entries are set again as handleSubnetEvents sets them for the leases it lists (AddARP, AddFDB and
-      // RouteReplace; host-gw's routeAdd replaces a route of another gateway), and its iptables rules are
-      // bootstrapped: each one there deleted, then all appended (ipTablesBootstrap), whatever was missing.
+      // flanneld at start: flannel.1 is made again when it is gone or incompatible (ensureLink), gets its address
+      // and is set up (vxlanDevice.Configure), every other lease's entries are set again as handleSubnetEvents
+      // sets them for the leases it lists (AddARP, AddFDB and RouteReplace; host-gw's routeAdd replaces a route
+      // of another gateway), and its iptables rules are bootstrapped: each one there deleted, then all appended
+      // (ipTablesBootstrap), whatever was missing.
       const h = ns(node.name);
       const host = node.host;
       const out: Action[] = [];
+      // Whether the node no longer uses the leases (its flannel.1 was deleted, or is deleted now): all set again.
+      let unused = false;
       if (backend === 'vxlan') {
+        // ensureLink: LinkAdd; on EEXIST the device there is kept, unless it is incompatible: deleted, added again.
         const dev = host.links[DEV];
-        if (dev !== undefined) {
+        const make = dev === undefined || incompatible(dev, node) !== null;
+        if (make) {
+          if (dev !== undefined) out.push({ op: 'link.del', ns: h, name: DEV });
+          out.push(...vtepDevice(state, node));
+        } else {
           const vtep = node.podCidr!.addr;
           if (!dev.addrs.some((x) => x.ip === vtep)) out.push({ op: 'addr.add', ns: h, dev: DEV, addr: `${formatIpv4(vtep)}/32` });
           if (!dev.up) out.push({ op: 'link.set', ns: h, name: DEV, up: true });
         }
+        // flanneld publishes the MAC of the device it made or kept in its lease (newSubnetAttrs: dev.MACAddr()), and
+        // the other nodes set their ARP and FDB entries for it again.
+        const mac = make ? vtepMac(node.name) : dev.mac;
+        const lease = state.peerSets[PEERSET] === undefined ? undefined : shardGet(state.peerSets[PEERSET].entries, node.name);
+        if (lease !== undefined && lease.neigh[0]?.mac !== mac) out.push(vxlanLease(node, mac));
+        // A flannel.1 made again by hand after a deletion is kept, and has none of the leases' entries either.
+        unused = make || !host.peerSets.some((r) => r.set === PEERSET);
+        if (unused && !mistake?.noPeerRoutes) useLeasesAgain(state, node, make, out);
       }
-      if (!mistake?.noPeerRoutes) {
+      if (!unused && !mistake?.noPeerRoutes) {
         // RouteReplace: a route put in a lease route's place by hand gives way; a gateway off the link does not.
         for (const owner of restorablePeerOwners(state, host, PEERSET, true)) out.push({ op: 'peerset.restore', ns: h, set: PEERSET, owner, replace: true });
       }

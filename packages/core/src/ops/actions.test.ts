@@ -15,6 +15,7 @@ import { shardGet } from '../util/shards.js';
 import { bare } from '../cni/testing/bare.js';
 import type { ClusterState } from '../model/types.js';
 import { applyActions, type Action } from './actions.js';
+import { ipRoute } from '../query/render.js';
 
 const start: ClusterState = ['a', 'b'].reduce((s, n) => addNodeState(s, { name: `node-${n}` }, bare).state, createClusterState({ podCidr: '10.244.0.0/16' }, bare));
 
@@ -322,5 +323,26 @@ describe('chains of a namespace\'s own (iptables -N, -X, -F, -j CHAIN, -j RETURN
     const t = applyActions(s, [{ op: 'chain.flush', ns, table: 'filter', chain: 'A' }, { op: 'chain.del', ns, table: 'filter', chain: 'A' }]);
     expect(getNs(t, ns).rules).toEqual([]);
     expect(getNs(t, ns).nfChains).toEqual([]);
+  });
+});
+
+describe('ip route replace of an address\'s prefix route', () => {
+  // node-a's eth0 is 192.168.1.11/24; 192.168.1.12 is node-b.
+  const routes = (s: ClusterState): string[] => ipRoute(s, 'node/node-a').filter((l) => l.startsWith('10.99.0.0/24'));
+  const withAddr = applyActions(start, [{ op: 'addr.add', ns: 'node/node-a', dev: 'eth0', addr: '10.99.0.5/24' }]);
+  const replace = (metric?: number): Action => ({ op: 'route.replace', ns: 'node/node-a', dst: '10.99.0.0/24', via: '192.168.1.12', dev: 'eth0', ...(metric === undefined ? {} : { metric }) });
+
+  it('takes its place (metric 0), the address stays, and deleting the route leaves the prefix without one', () => {
+    expect(routes(withAddr)).toEqual(['10.99.0.0/24 dev eth0 proto kernel scope link src 10.99.0.5']);
+    const replaced = applyActions(withAddr, [replace()]);
+    expect(routes(replaced)).toEqual(['10.99.0.0/24 via 192.168.1.12 dev eth0']);
+    const deleted = applyActions(replaced, [{ op: 'route.del', ns: 'node/node-a', dst: '10.99.0.0/24', via: '192.168.1.12', dev: 'eth0' }]);
+    expect(routes(deleted)).toEqual([]);
+    expect(getNs(deleted, 'node/node-a').links['eth0']!.addrs.filter((a) => a.len === 24)).toHaveLength(2);
+  });
+
+  it('of another metric is a second route; `ip route add` of the key is refused', () => {
+    expect(routes(applyActions(withAddr, [replace(5)]))).toEqual(['10.99.0.0/24 dev eth0 proto kernel scope link src 10.99.0.5', '10.99.0.0/24 via 192.168.1.12 dev eth0 metric 5']);
+    expect(outcome(() => applyActions(withAddr, [{ ...replace(), op: 'route.add' } as Action]))).toEqual({ code: 'ROUTE_EXISTS' });
   });
 });

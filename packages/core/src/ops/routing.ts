@@ -917,8 +917,8 @@ export function keepNexthop(copy: Route, of: Route): Route {
  * The owners of peer set `set` with something hidden in namespace `ns` (routes, a neighbour or an FDB entry
  * deleted there) that a `peerset.restore` puts back as the kernel would take it: each route's gateway on a
  * connected subnet of its device (else the kernel answers network is unreachable), and no route of the same
- * prefix and metric in its place (File exists) — with `replace`, a route the namespace holds itself (not an
- * address's prefix route, not another owner's) gives way. What an agent's loop or restart puts back.
+ * prefix and metric in its place (File exists) — with `replace`, a route the namespace holds itself or an
+ * address's prefix route (not another owner's) gives way. What an agent's loop or restart puts back.
  */
 export function restorablePeerOwners(state: ClusterState, ns: NetNs, set: string, replace = false): string[] {
   const held = state.peerSets[set];
@@ -936,7 +936,7 @@ export function restorablePeerOwners(state: ClusterState, ns: NetNs, set: string
       table ??= allRoutes(state, ns);
       local ??= localLpm(ns);
       const routes = e.routes.map((r0) => routeVia(r0, ref.via));
-      const inTheWay = (r: Route): boolean => table!.some((x) => x.dst.addr === r.dst.addr && x.dst.len === r.dst.len && x.metric === r.metric && !(replace && ns.routes.includes(x)));
+      const inTheWay = (r: Route): boolean => table!.some((x) => x.dst.addr === r.dst.addr && x.dst.len === r.dst.len && x.metric === r.metric && !(replace && (ns.routes.includes(x) || x.proto === 'kernel')));
       // A route added now is checked now: a gateway behind a deleted prefix route no longer passes.
       if (routes.every((r) => (r.via === null || r.onlink || r.dev === null || gatewayOnLink(local!, ns, r.via, r.dev)) && !inTheWay(r))) out.push(o);
     }
