@@ -79,7 +79,7 @@ describe('a pod arriving on a node', () => {
     const before = sim.state;
     const memory = audit(before).memory;
     sim.addPod({ name: 'new', node: 'n2' });
-    const run = incrementalCheck(sim.state, memory, diffScope(before, sim.state));
+    const run = incrementalCheck(sim.state, memory, diffScope(before, sim.state), { twins: true });
     // 12 pods were there: the new one both ways with each, and its node to it. Every pair of n2's five pods
     // with every pod, as before, was 105 probes. A new pod wired as one of its node's pods, which nothing tells
     // apart from it, takes that pod's verdicts (twin.test.ts), its node's pair with it included; the two of them

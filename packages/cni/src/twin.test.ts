@@ -6,7 +6,7 @@
  * the node itself — with which the check must still find what a full audit finds. Each hazard test fails when
  * the rule of `twins` that names it is taken out.
  */
-import { audit, cidrContains, createSimulator, diffScope, formatIpv4, incrementalCheck, parseCidr, type Action, type CniDesign, type Simulator } from '@podnet/core';
+import { audit, cidrContains, createSimulator, diffScope, formatIpv4, incrementalCheck, isPodnetError, parseCidr, TWIN_MIN_PODS, type Action, type CniDesign, type Simulator } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { calico, flannel } from './index.js';
@@ -32,7 +32,9 @@ function arrive(design: CniDesign, fault: (sim: Simulator, d: string) => Action[
   const before = sim.state;
   const memory = audit(before).memory;
   sim.addPod({ name: 'd', node: 'node-1', ip: dIp(sim) });
-  const run = incrementalCheck(sim.state, memory, diffScope(before, sim.state));
+  const run = incrementalCheck(sim.state, memory, diffScope(before, sim.state), { twins: true });
+  // Without twins, the same verdict.
+  expect(keys(incrementalCheck(sim.state, memory, diffScope(before, sim.state), { twins: false }).violations)).toBe(keys(run.violations));
   expect(keys(run.violations)).toBe(keys(audit(sim.state).violations));
   return { sim, probes: run.probes };
 }
@@ -62,6 +64,32 @@ describe('a pod arriving as a twin of a pod of its node', () => {
     const withD = sim.check().violations.filter((v) => v.where.from === 'default/d' || v.where.to === 'default/d');
     expect(withD.length).toBeGreaterThan(0);
     expect(withD.every((v) => v.where.from === 'default/a' || v.where.to === 'default/a')).toBe(true);
+  });
+});
+
+describe('when the check looks for a twin', () => {
+  it(`by default from ${TWIN_MIN_PODS} running pods on, where it saves more probes than it costs; bad options are refused`, () => {
+    const sim = createSimulator({ cni: flannel(), checks: 'off' });
+    sim.addNode({ name: 'node-1' });
+    sim.addNode({ name: 'node-2' });
+    const probesOfAnother = (): number => {
+      const before = sim.state;
+      const memory = audit(before).memory;
+      sim.addPod({ name: `x-${before.podCount}`, node: 'node-1' });
+      return incrementalCheck(sim.state, memory, diffScope(before, sim.state)).probes;
+    };
+    sim.addPod({ name: 'a', node: 'node-1' });
+    sim.addPod({ name: 'c', node: 'node-2' });
+    // Three pods after it: the new pod both ways with two, and its node to it.
+    expect(probesOfAnother()).toBe(5);
+    for (let i = 0; sim.state.podCount < TWIN_MIN_PODS - 1; i++) sim.addPod({ name: `p${i}`, node: i % 2 === 0 ? 'node-1' : 'node-2' });
+    expect(probesOfAnother()).toBe(1);
+    const scope = diffScope(sim.state, sim.state);
+    for (const bad of [null, 'yes', { twins: 'yes' }, { twins: 1 }]) {
+      let code: string | undefined;
+      try { incrementalCheck(sim.state, audit(sim.state).memory, scope, bad as never); } catch (e) { code = isPodnetError(e) ? e.code : 'untyped'; }
+      expect(code).toBe('INVALID_ARGUMENT');
+    }
   });
 });
 

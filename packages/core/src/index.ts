@@ -36,8 +36,8 @@ export { checkPacket, describePacket, describeRoute, innermost, send } from './d
 export type { ConntrackFilter } from './dataplane/conntrack.js';
 export { CT_ICMP_TIMEOUT_MS, CT_TCP_SYN_SENT_TIMEOUT_MS, CT_UDP_STREAM_AFTER_MS, CT_UDP_STREAM_TIMEOUT_MS, CT_UDP_TIMEOUT_MS, ctLive, ctMatches } from './dataplane/conntrack.js';
 export type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './dataplane/types.js';
-export type { AuditOptions, ChangeScope, CheckMemory, CheckResult, CheckRun, GuaranteeName, Violation } from './guarantees/check.js';
-export { audit, EMPTY_MEMORY, incrementalCheck, judgeDelivery, sampledAudit, sampledCheck, uniqueAudit, uniqueCheck } from './guarantees/check.js';
+export type { AuditOptions, ChangeScope, CheckMemory, CheckResult, CheckRun, GuaranteeName, IncrementalOptions, Violation } from './guarantees/check.js';
+export { audit, EMPTY_MEMORY, incrementalCheck, judgeDelivery, sampledAudit, sampledCheck, TWIN_MIN_PODS, uniqueAudit, uniqueCheck } from './guarantees/check.js';
 export type { PingOptions, PingReply, PingResult, TracerouteHop, TracerouteResult } from './query/probes.js';
 export { endpointNs, ping, traceroute } from './query/probes.js';
 export type { NodeCapacity, SimulatorEvents, SimulatorSpec } from './sim/simulator.js';

@@ -450,11 +450,32 @@ function verdictOf(m: CheckMemory): CheckResult {
 
 export type { ChangeScope } from './scope.js';
 
+/** Options of {@link incrementalCheck}. */
+export interface IncrementalOptions {
+  /**
+   * Whether a pod that arrives as the twin of a pod of its node takes that pod's verdicts (guarantees/twin.ts;
+   * docs/guarantees.md, "Limits, honestly"): `true` whenever one pod arrived, `false` never, `'auto'` (the
+   * default) when the cluster runs at least {@link TWIN_MIN_PODS} pods — below that, the probes a twin saves
+   * (two per pod) cost less than looking for one. The verdict is the same either way.
+   */
+  readonly twins?: boolean | 'auto';
+}
+
+/**
+ * The fewest running pods for which `twins: 'auto'` looks for a twin. In property runs (a few pods on up to six
+ * nodes) a twin saved ~6 probes and looking for one cost more than they did (every-change runs 20 % slower).
+ */
+export const TWIN_MIN_PODS = 32;
+
 /**
  * Re-checks what a change can have affected and returns the same verdict a full {@link audit} of
- * `state` would. `memory` is what the previous check returned.
+ * `state` would. `memory` is what the previous check returned. Throws `INVALID_ARGUMENT` when `options` is not
+ * an object or `options.twins` is not a boolean or `'auto'`.
  */
-export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope): CheckRun {
+export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope, options: IncrementalOptions = {}): CheckRun {
+  if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', `incrementalCheck options must be an object, not ${String(options)}`);
+  const twins = options.twins ?? 'auto';
+  if (twins !== true && twins !== false && twins !== 'auto') fail('INVALID_ARGUMENT', `options.twins must be true, false or 'auto', not ${String(twins)}`);
   if (scope.global && scope.routerNeigh !== true) return audit(state);
   // Pods taken away, and nothing else (departedPods): their node is not touched; a pair can change only if
   // it fails, or its probe stepped in one of their namespaces. (A deletePod re-probed every pair of its
@@ -511,7 +532,7 @@ export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope
   // pod's verdicts, and only the pairs the two pods make with each other and with their node are probed, instead
   // of the new pod with every pod both ways.
   let twin: Twin | null = null;
-  if (arrival !== null && arrival.pods.length === 1 && scope.from !== undefined) {
+  if (arrival !== null && arrival.pods.length === 1 && scope.from !== undefined && (twins === true || (twins === 'auto' && state.podCount >= TWIN_MIN_PODS))) {
     const name = scope.nodes[0]!;
     const nb = shardGet(state.nodes, name);
     const na = shardGet(scope.from.nodes, name);

@@ -31,7 +31,8 @@
  * (`dev|mac` keys, `OWNER IP` lists, addresses in comments), so that a kind of record added later is counted
  * without being named here. Everything else a probe reads is derived from the namespaces (the IP index, the
  * pod index) or is the same for both pods (the clock, their node). The property that holds a check using twins
- * to a full audit, with faults that tell pods apart, is in packages/testing/src/equivalence.test.ts.
+ * to a full audit, with records that tell pods apart, is in packages/cni/src/twin.test.ts; the one that holds the
+ * index to a count from scratch in twin.test.ts beside this file.
  */
 import type { Cidr } from '../addr/ipv4.js';
 import { podKeys } from '../dataplane/links.js';
