@@ -202,3 +202,68 @@ describe('the check with twins', () => {
     );
   });
 });
+
+/** One event of a run: what a cluster goes through, packets (which teach ARP and FDB tables) and records included. */
+type Event =
+  | { readonly kind: 'pod'; readonly node: number; readonly atD: boolean }
+  | { readonly kind: 'delete'; readonly pod: number }
+  | { readonly kind: 'node' }
+  | { readonly kind: 'ping'; readonly from: number; readonly to: number }
+  | { readonly kind: 'hazard'; readonly hazard: Hazard };
+
+const eventArb: fc.Arbitrary<Event> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('pod' as const), node: fc.nat(2), atD: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), pod: fc.nat(20) }) },
+  { weight: 1, arbitrary: fc.constant<Event>({ kind: 'node' }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('ping' as const), from: fc.nat(20), to: fc.nat(20) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('hazard' as const),
+      hazard: fc.record<Hazard>({
+        where: fc.constantFrom('node-1', 'node-2', 'pod-b', 'pod-c'),
+        kind: fc.constantFrom('blackhole', 'drop', 'neigh'),
+        target: fc.constantFrom('a', 'd', 'near-d', 'b'),
+        len: fc.integer({ min: 25, max: 32 }),
+      }),
+    }),
+  },
+);
+
+describe('the check with twins forced on, after every event of random runs', () => {
+  it('gives a full audit\'s verdict: pods coming and going, packets teaching tables, records naming pods (property)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('vxlan', 'host-gw', 'calico'), fc.array(eventArb, { maxLength: 18 }), (design, events) => {
+        const sim = createSimulator({ cni: design === 'calico' ? calico() : flannel({ backend: design }), checks: 'off' });
+        for (const n of ['node-1', 'node-2']) sim.addNode({ name: n });
+        for (const [name, node] of [['a', 'node-1'], ['b', 'node-1'], ['c', 'node-2']] as const) sim.addPod({ name, node });
+        let memory = audit(sim.state).memory;
+        let nodes = 2;
+        let made = 0;
+        for (const e of events) {
+          const before = sim.state;
+          const pods = sim.state.podCount === 0 ? [] : [...Array(nodes).keys()].flatMap((i) => Object.keys(sim.node(`node-${i + 1}`).pods));
+          try {
+            // At d's address (on node-1, where the hazards aim) when it is free: a pod that can be told apart.
+            if (e.kind === 'pod' && e.atD) sim.addPod({ name: `p${made++}`, node: 'node-1', ip: dIp(sim) });
+            else if (e.kind === 'pod') sim.addPod({ name: `p${made++}`, node: `node-${(e.node % nodes) + 1}` });
+            else if (e.kind === 'delete' && pods.length > 0) sim.deletePod(pods[e.pod % pods.length]!);
+            else if (e.kind === 'node') sim.addNode({ name: `node-${++nodes}` });
+            else if (e.kind === 'ping' && pods.length > 1) sim.ping(pods[e.from % pods.length]!, formatIpv4(sim.pod(pods[e.to % pods.length]!).ip!), { count: 1 });
+            else if (e.kind === 'hazard' && pods.includes('default/a') && pods.includes('default/b') && pods.includes('default/c')) {
+              const actions = hazardActions(sim, dIp(sim), e.hazard, design === 'calico' ? null : 'cni0');
+              if (actions.length > 0) sim.apply(actions);
+            }
+          } catch (err) {
+            if (!isPodnetError(err)) throw err;
+          }
+          if (sim.state === before) continue;
+          const run = incrementalCheck(sim.state, memory, diffScope(before, sim.state), { twins: true });
+          expect(keys(run.violations)).toBe(keys(audit(sim.state).violations));
+          memory = run.memory;
+        }
+      }),
+      { numRuns: 80, seed: 32 },
+    );
+  });
+});
