@@ -9,7 +9,7 @@
 import { audit, cidrContains, createSimulator, diffScope, formatIpv4, incrementalCheck, isPodnetError, parseCidr, TWIN_MIN_PODS, type Action, type CniDesign, type Simulator } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { calico, flannel } from './index.js';
+import { awsVpc, calico, flannel } from './index.js';
 
 const keys = (vs: readonly { key: string }[]): string => vs.map((v) => v.key).sort().join('\n');
 
@@ -90,6 +90,83 @@ describe('when the check looks for a twin', () => {
       try { incrementalCheck(sim.state, audit(sim.state).memory, scope, bad as never); } catch (e) { code = isPodnetError(e) ? e.code : 'untyped'; }
       expect(code).toBe('INVALID_ARGUMENT');
     }
+  });
+});
+
+describe('the AWS VPC CNI: a policy rule per pod, a VPC address per pod', () => {
+  /** node-1 with a, node-2 with c; `between` applied; then d on node-1 (on a's ENI): the check with twins against an audit. */
+  const awsArrival = (between: Action[]): { sim: Simulator; probes: number } => {
+    const sim = createSimulator({ cni: awsVpc({ instanceType: 'm5.2xlarge' }), checks: 'off' });
+    sim.addNode({ name: 'node-1' });
+    sim.addNode({ name: 'node-2' });
+    sim.addPod({ name: 'a', node: 'node-1' });
+    sim.addPod({ name: 'c', node: 'node-2' });
+    if (between.length > 0) sim.apply(between);
+    const before = sim.state;
+    const memory = audit(before).memory;
+    sim.addPod({ name: 'd', node: 'node-1' });
+    const run = incrementalCheck(sim.state, memory, diffScope(before, sim.state), { twins: true });
+    expect(keys(run.violations)).toBe(keys(audit(sim.state).violations));
+    return { sim, probes: run.probes };
+  };
+
+  it('a pod on its twin\'s interface is its twin: its rule after the twin\'s, the fabric\'s entries alike', () => {
+    const { sim, probes } = awsArrival([]);
+    expect(probes).toBe(1);
+    expect(sim.check().ok).toBe(true);
+  });
+
+  it('a rule between the two pods\' rules that matches both sends the new pod\'s packets elsewhere', () => {
+    // `ip rule add to 192.168.0.0/16 lookup 100 priority 512` after a's rule, before d's: d's packets meet it first.
+    const { sim, probes } = awsArrival([
+      { op: 'route.add', ns: 'node/node-1', dst: '192.168.0.0/16', type: 'blackhole', table: 100 },
+      { op: 'iprule.add', ns: 'node/node-1', to: '192.168.0.0/16', table: 100, priority: 512 },
+    ]);
+    expect(probes).toBeGreaterThan(1);
+    expect(dBroken(sim)).toBe(true);
+  });
+});
+
+describe('the AWS VPC CNI: the fabric', () => {
+  it('an address the VPC assigned to another node\'s interface, which the node\'s ipamd still hands out, is no twin\'s', () => {
+    const build = (): Simulator => {
+      const sim = createSimulator({ cni: awsVpc({ instanceType: 'm5.2xlarge' }), checks: 'off' });
+      sim.addNode({ name: 'node-1' });
+      sim.addNode({ name: 'node-2' });
+      sim.addPod({ name: 'a', node: 'node-1' });
+      sim.addPod({ name: 'c', node: 'node-2' });
+      return sim;
+    };
+    // The address node-1's ipamd gives the next pod, seen on a copy of the cluster.
+    const scratch = build();
+    const next = formatIpv4(scratch.addPod({ name: 'd', node: 'node-1' }).ip!);
+    const sim = build();
+    const seg = Object.keys(sim.state.underlay.segments)[0]!;
+    const ns = 'node/node-2';
+    const eni = (() => {
+      const ports = sim.state.underlay.segments[seg]!.fabric!;
+      for (const top of ports) for (const leaf of top ?? []) for (let i = 0; leaf && i < leaf.length; i += 3) {
+        const e = leaf[i + 2] as { eni: string; node: string; deviceIndex: number; dev: string };
+        if (e.node === 'node-2' && e.dev === 'eth0') return e;
+      }
+      throw new Error('no ENI of node-2 in the fabric');
+    })();
+    const owner = (() => {
+      for (const top of sim.state.underlay.segments[seg]!.fabric!) for (const leaf of top ?? []) for (let i = 0; leaf && i < leaf.length; i += 3) {
+        if (leaf[i + 1] === String(parseCidr(`${next}/32`).addr)) return leaf[i + 2] as { eni: string };
+      }
+      throw new Error('the next address is not in the fabric');
+    })();
+    sim.apply([
+      { op: 'vpc.unassign', segment: seg, eni: owner.eni, ips: [next] },
+      { op: 'vpc.assign', segment: seg, eni: eni.eni, deviceIndex: eni.deviceIndex, node: 'node-2', ns, dev: eni.dev, ips: [next] },
+    ]);
+    const before = sim.state;
+    const memory = audit(before).memory;
+    expect(formatIpv4(sim.addPod({ name: 'd', node: 'node-1' }).ip!)).toBe(next);
+    const run = incrementalCheck(sim.state, memory, diffScope(before, sim.state), { twins: true });
+    expect(keys(run.violations)).toBe(keys(audit(sim.state).violations));
+    expect(dBroken(sim)).toBe(true);
   });
 });
 

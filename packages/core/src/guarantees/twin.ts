@@ -21,7 +21,9 @@
  * - in the host namespace of their node, every record is σ of the record in its place (dictionary entries
  *   under σ of their key; in route lists, the routes that name neither pod stay where they are, and the
  *   routes that name P are σ of those that name Q, in order — a route naming P cannot tie with one that
- *   does not, as their destinations differ);
+ *   does not, as their destinations differ; in the policy rules, tried in order, a rule naming P is σ of one
+ *   naming Q and every rule between the two matches no packet they match; any other list holds neither);
+ * - a cloud fabric's entries for the two addresses are σ of each other (the same ENI);
  * - nowhere else does anything name an identity σ moves, nor a prefix longer than the longest prefix
  *   common to the two addresses that holds one of them (such a prefix would tell them apart): a count of
  *   every address, MAC, name and prefix the state's namespaces, underlay and peer sets hold (the
@@ -36,7 +38,7 @@
  */
 import type { Cidr } from '../addr/ipv4.js';
 import { podKeys } from '../dataplane/links.js';
-import type { ClusterState, Link, NetNs, Node, PlacedPod, Route } from '../model/types.js';
+import type { ClusterState, IpRule, Link, NetNs, Node, PlacedPod, Route } from '../model/types.js';
 import { shardDiffKeys, shardGet, shardValues } from '../util/shards.js';
 
 /** An identity the index counts: an address (a number), or a string (a MAC, a name, `addr/len` of a prefix). */
@@ -453,14 +455,14 @@ function hostSwaps(sc: Scan, host: NetNs, ipP: number): boolean {
       continue;
     }
     if (Array.isArray(v)) {
-      if (!listSwaps(sc, v, f === 'routes', ipP)) return false;
+      if (!listSwaps(sc, v, f === 'routes' ? 'routes' : f === 'ipRules' ? 'ipRules' : 'other', ipP)) return false;
       continue;
     }
     const dict = v as Record<string, unknown>;
     for (const k in dict) {
       const e = dict[k];
       if (f === 'tables' && Array.isArray(e)) {
-        if (swapString(s, k) !== k || !listSwaps(sc, e, true, ipP)) return false;
+        if (swapString(s, k) !== k || !listSwaps(sc, e, 'routes', ipP)) return false;
         continue;
       }
       const m = scanRecord(sc, k, e);
@@ -473,16 +475,48 @@ function hostSwaps(sc: Scan, host: NetNs, ipP: number): boolean {
 
 /**
  * Whether a list of the host is its own σ image: no element σ moves, or, for a route list, those it moves as
- * {@link routesSwap} says.
+ * {@link routesSwap} says, and for the policy rules (`ip rule`), as {@link rulesSwap} says.
  */
-function listSwaps(sc: Scan, list: readonly unknown[], routes: boolean, ipP: number): boolean {
-  let moving = false;
+function listSwaps(sc: Scan, list: readonly unknown[], kind: 'routes' | 'ipRules' | 'other', ipP: number): boolean {
+  const moving: number[] = [];
   for (let i = 0; i < list.length; i++) {
     const m = scanRecord(sc, null, list[i]);
-    if (m === 'split' || (m && !routes)) return false;
-    moving ||= m;
+    if (m === 'split' || (m && kind === 'other')) return false;
+    if (m) moving.push(i);
   }
-  return !moving || routesSwap(sc.s, list as readonly Route[], ipP);
+  if (moving.length === 0) return true;
+  return kind === 'routes' ? routesSwap(sc.s, list as readonly Route[], ipP) : rulesSwap(sc.s, list as readonly IpRule[], moving);
+}
+
+/** Whether two prefixes share no address (null: every address). */
+function disjoint(a: Cidr | null, b: Cidr | null): boolean {
+  if (a === null || b === null) return false;
+  const len = Math.min(a.len, b.len);
+  return masked(a.addr, len) !== masked(b.addr, len);
+}
+
+/**
+ * Whether a list of policy rules, which are tried in order, is its own σ image: each rule σ moves has its σ
+ * image in the list, and every rule between the two that σ leaves alone matches no packet either of them
+ * matches (its `from` or its `to` disjoint from theirs) — so it is tried before both or after both for any
+ * packet they match, and the two pods' packets meet the same rules in the same order. (The AWS VPC CNI's rule
+ * per pod, `to <pod> lookup main` at priority 512, appended pod after pod: the rules between two pods' are
+ * other pods', disjoint.)
+ */
+function rulesSwap(s: Swap, rules: readonly IpRule[], moving: readonly number[]): boolean {
+  const isMoving = new Set(moving);
+  for (const i of moving) {
+    const r = rules[i]!;
+    let j = -1;
+    for (const k of moving) if (sameUnder(s, r, rules[k], '')) { j = k; break; }
+    if (j < 0) return false;
+    for (let k = Math.min(i, j) + 1; k < Math.max(i, j); k++) {
+      if (isMoving.has(k)) continue;
+      const f = rules[k]!;
+      if (!disjoint(f.from, r.from) && !disjoint(f.to, r.to)) return false;
+    }
+  }
+  return true;
 }
 
 /** The host's end of a pod's veth to its node, by the pod side's peer, or undefined. */
@@ -572,6 +606,18 @@ function twins(state: ClusterState, host: NetNs, p: PlacedPod, q: PlacedPod): bo
   // The three namespaces: no prefix telling the pods apart, and the host its own σ image.
   for (const ns of [np, nq]) if (scanRecord(sc, null, ns) === 'split') return false;
   if (!hostSwaps(sc, host, ipP)) return false;
+  // A cloud fabric's entries for the two addresses (the VPC assigned each to an interface: the AWS VPC CNI's
+  // secondary addresses): both or neither, the one σ of the other (the same ENI).
+  for (const name in state.underlay.segments) {
+    const fabric = state.underlay.segments[name]!.fabric;
+    if (fabric === undefined) continue;
+    const eP = shardGet(fabric, String(ipP));
+    const eQ = shardGet(fabric, String(ipQ));
+    if ((eP === undefined) !== (eQ === undefined)) return false;
+    if (eP === undefined) continue;
+    if (!sameUnder(s, eQ, eP, '')) return false;
+    for (const [k, e] of [[String(ipP), eP], [String(ipQ), eQ]] as const) if (scanRecord(sc, k, e) === 'split') return false;
+  }
   // Everywhere else: nothing naming what σ moves, nor such a prefix — what the index counts in the whole state
   // is what the three namespaces hold.
   const index = INDEX.of(state);
