@@ -72,3 +72,17 @@ describe('the twin check\'s index', () => {
     );
   });
 });
+
+describe('the twin check\'s swap of strings', () => {
+  it('swaps an address written in a string, decimal or dotted, and leaves a string without one alone', async () => {
+    const { swapForTest } = await import('./twin.js');
+    const ipP = (10 << 24) | (244 << 16) | 9;
+    const ipQ = (10 << 24) | (244 << 16) | 2;
+    const swap = swapForTest([[ipP, ipQ], ['veth-p', 'veth-q']]);
+    expect(swap(`${ipP}|unicast`)).toBe(`${ipQ}|unicast`);
+    expect(swap('to 10.244.0.9 via veth-p')).toBe('to 10.244.0.2 via veth-q');
+    expect(swap('10.244.0.2/32')).toBe('10.244.0.9/32');
+    expect(swap('10.244.0.0/24 dev cni0')).toBe('10.244.0.0/24 dev cni0');
+    expect(swap('eth0')).toBe('eth0');
+  });
+});

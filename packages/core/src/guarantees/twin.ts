@@ -262,6 +262,13 @@ class MentionIndex {
 
 const INDEX = new MentionIndex();
 
+/** σ of strings for the tests: the swap of the given pairs of atoms. Not exported from the package. */
+export function swapForTest(pairs: readonly (readonly [Atom, Atom])[]): (v: string) => string {
+  const s: Swap = { atoms: new Map(), ifindex: new Map() };
+  for (const [a, b] of pairs) if (!swapAtom(s, typeof a === 'number' ? a >>> 0 : a, typeof b === 'number' ? b >>> 0 : b)) throw new Error('not a swap');
+  return (v) => swapString(s, v);
+}
+
 /**
  * The index's counts for a state, as kept from the states asked about before (`fresh` false), or counted from
  * scratch (`fresh` true, leaving the kept index alone): the tests hold the first to the second. Not exported
@@ -313,7 +320,11 @@ function swapString(s: Swap, v: string): string {
   return changed ? parts.join('') : v;
 }
 
-/** σ of a string without separators: itself swapped, or the address it writes in decimal (cilium's endpoint keys). */
+/**
+ * σ of a string without separators: itself swapped, or the address it writes, in decimal (cilium's endpoint
+ * keys) or dotted (with `/32` or no length; a shorter prefix holds both addresses or tells them apart, which
+ * the scan refuses).
+ */
 function swapPart(s: Swap, p: string): string {
   const q = s.atoms.get(p);
   if (typeof q === 'string') return q;
@@ -321,6 +332,11 @@ function swapPart(s: Swap, p: string): string {
   if (n !== null && n[2] === undefined) {
     const m = s.atoms.get(Number(n[1]));
     if (typeof m === 'number') return String(m);
+  }
+  const d = DOTTED.exec(p);
+  if (d !== null && (d[5] === undefined || d[5] === '32')) {
+    const m = s.atoms.get(((Number(d[1]) << 24) | (Number(d[2]) << 16) | (Number(d[3]) << 8) | Number(d[4])) >>> 0);
+    if (typeof m === 'number') return `${m >>> 24}.${(m >>> 16) & 255}.${(m >>> 8) & 255}.${m & 255}${d[5] === undefined ? '' : '/32'}`;
   }
   return p;
 }
