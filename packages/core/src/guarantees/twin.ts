@@ -47,6 +47,14 @@ type Atom = number | string;
 /** Numbers below this are not identities (counts, MTUs, ifindexes, times early in a run): 1.0.0.0. */
 const MIN_ADDR = 1 << 24;
 
+/**
+ * Whether a number may be an address: an integer from {@link MIN_ADDR} up, or a negative one (an address held as
+ * a signed 32-bit integer; the state holds them unsigned, but an atom too many only makes the check refuse).
+ */
+function addressLike(v: number): boolean {
+  return Number.isInteger(v) && (v >= MIN_ADDR || (v < 0 && v >= -0x80000000));
+}
+
 /** Separators of the parts of a string worth counting apart: `dev|mac`, `OWNER 167772165`, `10.0.0.0/8`. */
 const PARTS = /[|\s,;=()[\]]+/;
 const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/;
@@ -118,7 +126,7 @@ function stringAtoms(s: string, f: (a: Atom) => void): void {
 /** Calls `f` with every atom of a value: see the module comment. */
 function walk(v: unknown, f: (a: Atom) => void): void {
   if (typeof v === 'number') {
-    if (v >= MIN_ADDR && Number.isInteger(v)) f(v >>> 0);
+    if (addressLike(v)) f(v >>> 0);
     return;
   }
   if (typeof v === 'string') { stringAtoms(v, f); return; }
@@ -345,7 +353,7 @@ function swapPart(s: Swap, p: string): string {
 function sameUnder(s: Swap, x: unknown, y: unknown, key: string): boolean {
   if (typeof x === 'number') {
     if (key === 'ifindex') return (s.ifindex.get(x) ?? x) === y;
-    const m = x >= MIN_ADDR ? s.atoms.get(x >>> 0) : undefined;
+    const m = addressLike(x) ? s.atoms.get(x >>> 0) : undefined;
     return (typeof m === 'number' ? m : x) === y;
   }
   if (typeof x === 'string') return swapString(s, x) === y;
@@ -371,7 +379,7 @@ function sameUnder(s: Swap, x: unknown, y: unknown, key: string): boolean {
 
 /** Whether a value holds an atom σ moves (a number under `ifindex` counts when σ moves it). */
 function moves(s: Swap, v: unknown, key = ''): boolean {
-  if (typeof v === 'number') return key === 'ifindex' ? s.ifindex.has(v) : v >= MIN_ADDR && s.atoms.has(v >>> 0);
+  if (typeof v === 'number') return key === 'ifindex' ? s.ifindex.has(v) : addressLike(v) && s.atoms.has(v >>> 0);
   if (typeof v === 'string') return swapString(s, v) !== v;
   if (v === null || typeof v !== 'object') return false;
   if (Array.isArray(v)) return v.some((x) => moves(s, x, key));
