@@ -165,6 +165,8 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
       return [at(a.ns, routeCmd(a.op === 'route.add' ? 'add' : 'replace', a))];
     case 'route.del':
       return [at(a.ns, routeCmd('del', a))];
+    case 'route.flushCache':
+      return [at(a.ns, 'ip route flush cache')];
     case 'iprule.add':
     case 'iprule.del':
       return [at(a.ns, ipRuleCmd(a.op === 'iprule.add' ? 'add' : 'del', a))];
