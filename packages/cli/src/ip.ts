@@ -532,8 +532,14 @@ function routeGet(ctx: Ctx, ns: NetNs, dst: string): Output {
   const src = selectSource(ns, best, target);
   // The exception on this route's next hop (one destination has one on each: exceptionKey), as the engine
   // uses it; one of a state made before exceptions had next hops is keyed by the destination alone.
-  const live = ns.pmtu[exceptionKey(target, nexthopKey(best))] ?? ns.pmtu[String(target)];
+  const key = exceptionKey(target, nexthopKey(best));
+  const live = ns.pmtu[key] ?? ns.pmtu[String(target)];
   const pm = live && live.expires > ctx.sim.now() && (live.nh === undefined || live.nh === nexthopKey(best)) ? live : undefined;
+  // The lookup caches its route on the exception (any user's: no privilege needed), from when `ip route
+  // show cache` lists it (measured: listed after `ip route get`, not before).
+  if (pm !== undefined && pm.cached !== true && pm.nh !== undefined && ns.pmtu[key] === pm) {
+    ctx.sim.apply([{ op: 'route.cacheException', ns: ns.id, key }], `${ns.id}: ip route get ${dst}`);
+  }
   // A gateway an ICMP redirect taught, on this route's next hop: measured `10.0.0.3 via 10.0.0.3 dev eth0
   // src 10.0.0.2 uid 0` / `cache <redirected> expires 298sec` (the engine's `redirected`).
   const redirected = pm === undefined ? null : redirectOf(pm, best);

@@ -103,13 +103,28 @@ describe('ip route show cache / flush cache replay what the kernel printed (rout
       const [ours, theirs] = both(s, 'one path MTU, learnt, not yet looked up', `ip ${cmd}`);
       expect(ours, cmd).toEqual(theirs);
     }
-    // The next packet looks it up (the kernel's `ip route get` does too; podnet's does not: see the docs).
-    expect(inPod(s, BIG).text).toContain('ping: local error: message too long, mtu=1350');
+    // `ip route get` looks it up, as in the recording: from then on it is listed.
+    expect(both(s, 'one path MTU, learnt, not yet looked up', 'ip route get 10.0.1.2')[0]).toEqual(both(s, 'one path MTU, learnt, not yet looked up', 'ip route get 10.0.1.2')[1]);
     for (const cmd of ['route show cache', 'route show cache 10.0.1.2', 'route show cache 10.0.2.2', 'route show cache 10.0.1.0/24', '-4 route show cache', 'route list cache', 'r s cache', 'route get 10.0.1.2']) {
       const [ours, theirs] = both(s, 'one path MTU, via a gateway', `ip ${cmd}`);
       expect(ours, cmd).toEqual(theirs);
     }
     expect(inPod(s, 'ip route show cache').text).toMatch(/^10\.244\.2\.3 via 10\.244\.1\.1 dev eth0 \n {4}cache expires 59\dsec mtu 1350 \n$/);
+  });
+
+  it('a path MTU on a route without a gateway: `DST dev DEV`, no via (node-1 answers ARP for pod-c: proxy_arp)', () => {
+    const s = mtuLab();
+    expect(s.run('sysctl -w net.ipv4.conf.cni0.proxy_arp=1').status).toBe(0);
+    expect(inPod(s, 'ip route add 10.244.2.0/24 dev eth0').status).toBe(0);
+    expect(inPod(s, BIG).text).toContain('From 10.244.1.1 icmp_seq=1 Frag needed and DF set (mtu = 1350)');
+    for (const cmd of ['route show cache', 'route show cache 10.0.1.2', 'route get 10.0.1.2']) {
+      const [ours, theirs] = both(s, 'one path MTU, route without a gateway, learnt', `ip ${cmd}`);
+      expect(ours, cmd).toEqual(theirs);
+    }
+    for (const cmd of ['route show cache', 'route show cache 10.0.1.2']) {
+      const [ours, theirs] = both(s, 'one path MTU, route without a gateway', `ip ${cmd}`);
+      expect(ours, cmd).toEqual(theirs);
+    }
   });
 
   it('a redirect beside the path MTU: two destinations, the redirected one `via` its new gateway, listed once looked up', () => {

@@ -13,6 +13,19 @@ function code(f: () => unknown): string | null {
   try { f(); return null; } catch (e) { if (!isPodnetError(e)) throw e; return e.code; }
 }
 
+describe('route.cacheException', () => {
+  it('refuses a key that is not a string, one the namespace has no exception at, and an unknown namespace, with typed errors', () => {
+    expect(code(() => applyActions(start, [{ op: 'route.cacheException', ns: 'node/node-a', key: 5 } as unknown as Action]))).toBe('INVALID_ARGUMENT');
+    expect(code(() => applyActions(start, [{ op: 'route.cacheException', ns: 'node/node-a', key: '' }]))).toBe('INVALID_ARGUMENT');
+    expect(code(() => applyActions(start, [{ op: 'route.cacheException', ns: 'node/node-a', key: '167837701|unicast - eth0 0 boot link - - -' }]))).toBe('ROUTE_EXCEPTION_NOT_FOUND');
+    expect(code(() => applyActions(start, [{ op: 'route.cacheException', ns: 'node/nope', key: '1|x' }]))).toBe('NAMESPACE_NOT_FOUND');
+  });
+
+  it('is described as the lookup that does it', () => {
+    expect(describeAction({ op: 'route.cacheException', ns: 'node/node-a', key: '167837701|unicast - eth0 0 boot link - - -' })[0]!.command).toBe('ip route get 10.1.0.5');
+  });
+});
+
 describe('route.flushCache', () => {
   it('refuses a namespace that is not there, or no namespace id, with typed errors', () => {
     expect(code(() => applyActions(start, [{ op: 'route.flushCache', ns: 'node/nope' }]))).toBe('NAMESPACE_NOT_FOUND');
