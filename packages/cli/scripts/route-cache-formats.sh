@@ -114,6 +114,20 @@ run route get 10.0.1.2
 show 'one path MTU, route without a gateway' 10.0.1.2
 run route show
 
+# Another route with the same next hop (type, device, scope, metric, protocol: one fib_info) before and after
+# the exception's: the kernel dumps a nexthop's exceptions with each route that uses it.
+ip -n $A route add 10.0.7.0/24 dev eth0
+ip -n $A route add 10.0.0.128/25 dev eth0
+show 'two more routes on the same next hop' 10.0.1.2
+ip -n $A route del 10.0.7.0/24 dev eth0; ip -n $A route del 10.0.0.128/25 dev eth0
+
+# A pod's routes (the bridge plugin's `default via GW` and the cluster CIDR via the same GW): one next hop.
+ip -n $A route del 10.0.1.0/24 dev eth0
+ip -n $A route add default via 10.0.0.1; ip -n $A route add 10.0.0.0/8 via 10.0.0.1
+echo "### ping -M do -s 1400 -c2 10.0.1.2 (default and 10.0.0.0/8 via 10.0.0.1)"; pings -M do -s 1400 -c2 -i0.2 -W1 10.0.1.2
+show 'default and 10.0.0.0/8 via one gateway' 10.0.1.2
+run route show
+
 echo "### errors"
 run route show cache nosuch
 run route show cache 10.0.1.2 10.0.2.2

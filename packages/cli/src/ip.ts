@@ -352,7 +352,10 @@ function redirectOf(e: RouteException, route: Route): number | null {
  * (RTM_F_CLONED; measured with iproute2 6.1 on Linux 6.18: scripts/route-cache-formats.sh), two lines each,
  * `DST [via GW] dev DEV ` and its `cache …` line, route by route in the main table's order. Only live ones
  * (fnhe_dump_bucket skips an expired one) that a lookup has used since they were learnt
- * (RouteException.cached; the kernel dumps an exception with a cached route only). A prefix selects
+ * (RouteException.cached; the kernel dumps an exception with a cached route only). An exception is listed
+ * with each route that has its next hop (the kernel dumps a nexthop's exceptions route by route: measured,
+ * three times with two more `dev eth0` routes beside the one it was learnt by, twice with a pod's `default`
+ * and cluster CIDR through one gateway). A prefix selects
  * exactly (iproute2's default, `exact`): an address is its /32, a shorter prefix matches no exception.
  * Within one route podnet lists destinations in ascending order (the kernel: by a hash of each).
  */
@@ -388,12 +391,10 @@ function showCache(ctx: Ctx, ns: NetNs, sel: readonly string[]): Output {
   }
   if (live.length === 0) return ok();
   const out: string[] = [];
-  const seen = new Set<RouteException>();
   for (const route of allRoutes(ctx.sim.state, ns)) {
     if (dev !== null && route.dev !== dev) continue;
     const key = nexthopKey(route);
-    for (const x of live.filter((y) => y.e.nh === key && !seen.has(y.e)).sort((a, b) => a.dst - b.dst)) {
-      seen.add(x.e);
+    for (const x of live.filter((y) => y.e.nh === key).sort((a, b) => a.dst - b.dst)) {
       // Exact: only a /32 names an exception (its destination's prefix length is 32).
       if (dst !== null && (len !== 32 || x.dst !== dst >>> 0)) continue;
       const gw = redirectOf(x.e, route);

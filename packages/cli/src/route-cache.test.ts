@@ -60,13 +60,19 @@ function records(text: string): string[] {
   return out.sort();
 }
 
-/** Lab 4 (mtu-black-hole) fixed on node-1 (flannel.1 at 1350), in a root shell on node-1 (chroot /host). */
+/**
+ * Lab 4 (mtu-black-hole) fixed on node-1 (flannel.1 at 1350), in a root shell on node-1 (chroot /host), with
+ * pod-a's routes as the recording's sender had them: its `10.244.0.0/16 via 10.244.1.1` deleted, leaving the
+ * default through the same gateway (the two share a next hop, so the kernel would list each exception twice).
+ */
 function mtuLab(): Session {
   const s = createSession();
   s.run('lab start 4');
   s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin');
   s.run('chroot /host');
   expect(s.run('ip link set flannel.1 mtu 1350').status).toBe(0);
+  expect(inPod(s, 'ip route del 10.244.0.0/16').status).toBe(0);
+  expect(inPod(s, 'ip route').text).toBe('default via 10.244.1.1 dev eth0\n10.244.1.0/24 dev eth0 proto kernel scope link src 10.244.1.4\n');
   return s;
 }
 
@@ -125,6 +131,26 @@ describe('ip route show cache / flush cache replay what the kernel printed (rout
       const [ours, theirs] = both(s, 'one path MTU, route without a gateway', `ip ${cmd}`);
       expect(ours, cmd).toEqual(theirs);
     }
+    // Two more routes with the same next hop (a dev route beside it and one inside the pod's subnet): the
+    // kernel lists the exception with each of them.
+    expect(inPod(s, 'ip route add 10.244.7.0/24 dev eth0').status).toBe(0);
+    expect(inPod(s, 'ip route add 10.244.1.128/25 dev eth0').status).toBe(0);
+    for (const cmd of ['route show cache', 'route show cache 10.0.1.2']) {
+      const [ours, theirs] = both(s, 'two more routes on the same next hop', `ip ${cmd}`);
+      expect(ours, cmd).toEqual(theirs);
+    }
+    expect(records(inPod(s, 'ip route show cache').text)).toHaveLength(3);
+  });
+
+  it('a pod\'s routes (default and the cluster CIDR via one gateway: one next hop) list the exception once each', () => {
+    const s = mtuLab();
+    expect(inPod(s, 'ip route add 10.244.0.0/16 via 10.244.1.1 dev eth0').status).toBe(0);
+    expect(inPod(s, 'ping -M do -s 1400 -c2 10.244.2.3').text).toContain('ping: local error: message too long, mtu=1350');
+    for (const cmd of ['route show cache', 'route show cache 10.0.1.2']) {
+      const [ours, theirs] = both(s, 'default and 10.0.0.0/8 via one gateway', `ip ${cmd}`);
+      expect(ours, cmd).toEqual(theirs);
+    }
+    expect(records(inPod(s, 'ip route show cache').text)).toHaveLength(2);
   });
 
   it('a redirect beside the path MTU: two destinations, the redirected one `via` its new gateway, listed once looked up', () => {
@@ -199,8 +225,10 @@ describe('ip route show cache in a lab session', () => {
     s.run('exit');
     expect(s.run('kubectl exec pod-a -- ip route show cache')).toEqual({ stdout: '', stderr: '', status: 0 });
     expect(s.run('kubectl exec pod-a -- ping -c 2 -s 1400 -M do 10.244.2.3').stdout).toContain('Frag needed and DF set (mtu = 1350)');
+    // pod-a's default and 10.244.0.0/16 both go via 10.244.1.1 with the same attributes: one next hop,
+    // whose exceptions the kernel dumps with each route (measured: the same with a recorded sender whose default and 10.0.0.0/8 go via one gateway).
     const shown = s.run('kubectl exec pod-a -- ip route show cache');
-    expect(shown.stdout).toMatch(/^10\.244\.2\.3 via 10\.244\.1\.1 dev eth0 \n {4}cache expires 59\dsec mtu 1350 \n$/);
+    expect(shown.stdout).toMatch(/^(10\.244\.2\.3 via 10\.244\.1\.1 dev eth0 \n {4}cache expires 59\dsec mtu 1350 \n){2}$/);
     expect(s.run('kubectl exec pod-a -- ip r s cache 10.244.2.3').stdout).toBe(shown.stdout);
     expect(s.run('kubectl exec pod-a -- ip route show cache 10.244.2.4').stdout).toBe('');
     // A pod may not write /proc/sys: iproute2 says so, exits 0, and the exception stays (measured with
