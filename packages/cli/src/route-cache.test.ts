@@ -190,6 +190,11 @@ describe('ip route show cache / flush cache replay what the kernel printed (rout
       expect(o, cmd).toEqual(t);
     }
     expect(both(s, state, 'ip -4 route flush cache')[0]).toEqual(both(s, state, 'ip -4 route flush cache')[1]);
+    // A destination after `cache` does not narrow it (iproute2 writes the same file): rc 0, nothing printed.
+    inPod(s, 'ping -M do -s 1400 -c2 10.244.2.3');
+    expect(records(inPod(s, 'ip route show cache').text)).toHaveLength(1);
+    expect(both(s, 'errors', 'ip route flush cache 10.0.1.2')[0]).toEqual(both(s, 'errors', 'ip route flush cache 10.0.1.2')[1]);
+    expect(inPod(s, 'ip route show cache').text).toBe('');
     expect(inPod(s, BIG).text).toContain('Frag needed and DF set (mtu = 1350)');
     // The recording's ping after the flush met the router's MTU again too.
     expect(real.has('flush|ip route flush cache')).toBe(true);
