@@ -4,8 +4,8 @@
  * model actions (`sim.apply`), with the kernel's answers when it refuses.
  */
 import {
-  exceptionKey, formatIpv4, getNs, lookupRouteIn, nexthopKey, parseIpv4, peerEntries, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath, shardValues,
-  type Action, type ClusterState, type Link, type NetNs, type NsId, type Simulator,
+  allRoutes, exceptionKey, formatIpv4, getNs, lookupRouteIn, nexthopKey, parseIpv4, peerEntries, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath, shardValues,
+  type Action, type ClusterState, type Link, type NetNs, type NsId, type Route, type RouteException, type Simulator,
 } from '@podnet/core';
 import { err, ok, type Ctx, type Output } from './types.js';
 
@@ -329,10 +329,98 @@ function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, de
   return err(`Command "${cmd}" is unknown, try "ip address help".`, 255);
 }
 
+/** Whether a word of `ip route show|flush` is its `cached` / `cloned` selector (iproute2 takes a prefix: `cache`). */
+function isCacheWord(w: string): boolean {
+  return matches(w, 'cached', 2) || matches(w, 'cloned', 2);
+}
+
+/**
+ * The `cache …` line of a route exception as iproute2 prints it (`ip route get`, `ip route show cache`):
+ * `<redirected>` when it replaces this route's gateway, its expiry in whole seconds, its path MTU if any.
+ */
+function cacheLine(e: RouteException, redirected: boolean, now: number): string {
+  return `    cache ${redirected ? '<redirected> ' : ''}expires ${Math.ceil((e.expires - now) / 1000)}sec ${e.mtu > 0 ? `mtu ${e.mtu} ` : ''}`;
+}
+
+/** The gateway an exception's redirect puts in place of `route`'s (RouteException.gw), or null. */
+function redirectOf(e: RouteException, route: Route): number | null {
+  return e.gw !== undefined && route.via !== null && e.via === route.via && e.dev === route.dev ? e.gw : null;
+}
+
+/**
+ * `ip route show cache [[to] PREFIX] [dev DEV]`: the namespace's route exceptions as the kernel dumps them
+ * (RTM_F_CLONED; measured with iproute2 6.1 on Linux 6.18: scripts/route-cache-formats.sh), two lines each,
+ * `DST [via GW] dev DEV ` and its `cache …` line, route by route in the main table's order. Only live ones
+ * (fnhe_dump_bucket skips an expired one) that a lookup has used since they were learnt
+ * (RouteException.cached; the kernel dumps an exception with a cached route only). An exception is listed
+ * with each route that has its next hop (the kernel dumps a nexthop's exceptions route by route: measured,
+ * three times with two more `dev eth0` routes beside the one it was learnt by, twice with a pod's `default`
+ * and cluster CIDR through one gateway). A prefix selects
+ * exactly (iproute2's default, `exact`): an address is its /32, a shorter prefix matches no exception.
+ * Within one route podnet lists destinations in ascending order (the kernel: by a hash of each).
+ */
+function showCache(ctx: Ctx, ns: NetNs, sel: readonly string[]): Output {
+  let dst: number | null = null;
+  let len = 32;
+  let dev: string | null = null;
+  for (let i = 0; i < sel.length; i++) {
+    const w = sel[i]!;
+    if (isCacheWord(w)) continue;
+    if (w === 'dev' || w === 'oif') {
+      const d = sel[++i];
+      if (!d || !linkNamed(ns, d)) return err(`Cannot find device "${d ?? ''}"`, 1);
+      dev = d;
+      continue;
+    }
+    const p = w === 'to' ? sel[++i] : w;
+    const m = p === undefined ? null : /^(\d+\.\d+\.\d+\.\d+)(?:\/(\d+))?$/.exec(p);
+    if (!m || (m[2] !== undefined && Number(m[2]) > 32)) {
+      if (p !== undefined && /^[a-z]+$/.test(p) && ['table', 'proto', 'scope', 'type', 'root', 'match', 'exact', 'via', 'src', 'from', 'metric'].includes(p)) {
+        return err(`Error: argument "${p}" is wrong: unsupported selector in podnet with cache ([to] PREFIX, dev)`, 255);
+      }
+      return err(`Error: any valid prefix is expected rather than "${p ?? ''}".`, 1);
+    }
+    try { dst = parseIpv4(m[1]!); } catch { return err(`Error: any valid prefix is expected rather than "${p}".`, 1); }
+    len = m[2] === undefined ? 32 : Number(m[2]);
+  }
+  const now = ctx.sim.now();
+  const live: { dst: number; e: RouteException }[] = [];
+  for (const [k, e] of Object.entries(ns.pmtu)) {
+    if (e.cached !== true || e.expires <= now || e.nh === undefined) continue;
+    live.push({ dst: Number(k.slice(0, k.indexOf('|'))) >>> 0, e });
+  }
+  if (live.length === 0) return ok();
+  const out: string[] = [];
+  for (const route of allRoutes(ctx.sim.state, ns)) {
+    if (dev !== null && route.dev !== dev) continue;
+    const key = nexthopKey(route);
+    for (const x of live.filter((y) => y.e.nh === key).sort((a, b) => a.dst - b.dst)) {
+      // Exact: only a /32 names an exception (its destination's prefix length is 32).
+      if (dst !== null && (len !== 32 || x.dst !== dst >>> 0)) continue;
+      const gw = redirectOf(x.e, route);
+      const via = gw ?? route.via;
+      out.push(`${formatIpv4(x.dst)}${via !== null ? ` via ${formatIpv4(via)}` : ''} dev ${route.dev ?? ''} \n${cacheLine(x.e, gw !== null, now)}\n`);
+    }
+  }
+  return ok(out.join(''));
+}
+
+/**
+ * `ip route flush cache`: iproute2 writes /proc/sys/net/ipv4/route/flush, which drops the namespace's route
+ * exceptions (the `route.flushCache` action), and prints nothing whatever follows `cache` (measured). Where
+ * /proc/sys is read-only (a container without CAP_NET_ADMIN's privileges) it says so and still exits 0.
+ */
+function flushCache(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
+  if (!admin) return { stdout: '', stderr: 'Cannot open "/proc/sys/net/ipv4/route/flush": Read-only file system\n', status: 0 };
+  return apply(ctx, [{ op: 'route.flushCache', ns: ns.id }], `ip route ${rest.join(' ')}`, admin);
+}
+
 function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
   const cmd = rest[0];
+  if (cmd !== undefined && matches(cmd, 'flush') && rest.slice(1).some(isCacheWord)) return flushCache(ctx, ns, rest, admin);
   if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
     const sel = rest.slice(1);
+    if (sel.some(isCacheWord)) return showCache(ctx, ns, sel);
     const t = sel.indexOf('table');
     let table: number | 'all' = 254;
     if (t >= 0 && sel[t + 1] === 'all') table = 'all';
@@ -445,14 +533,20 @@ function routeGet(ctx: Ctx, ns: NetNs, dst: string): Output {
   const src = selectSource(ns, best, target);
   // The exception on this route's next hop (one destination has one on each: exceptionKey), as the engine
   // uses it; one of a state made before exceptions had next hops is keyed by the destination alone.
-  const live = ns.pmtu[exceptionKey(target, nexthopKey(best))] ?? ns.pmtu[String(target)];
+  const key = exceptionKey(target, nexthopKey(best));
+  const live = ns.pmtu[key] ?? ns.pmtu[String(target)];
   const pm = live && live.expires > ctx.sim.now() && (live.nh === undefined || live.nh === nexthopKey(best)) ? live : undefined;
+  // The lookup caches its route on the exception (any user's: no privilege needed), from when `ip route
+  // show cache` lists it (measured: listed after `ip route get`, not before).
+  if (pm !== undefined && pm.cached !== true && pm.nh !== undefined && ns.pmtu[key] === pm) {
+    ctx.sim.apply([{ op: 'route.cacheException', ns: ns.id, key }], `${ns.id}: ip route get ${dst}`);
+  }
   // A gateway an ICMP redirect taught, on this route's next hop: measured `10.0.0.3 via 10.0.0.3 dev eth0
   // src 10.0.0.2 uid 0` / `cache <redirected> expires 298sec` (the engine's `redirected`).
-  const redirected = pm?.gw !== undefined && best.via !== null && pm.via === best.via && pm.dev === best.dev ? pm.gw : null;
+  const redirected = pm === undefined ? null : redirectOf(pm, best);
   const gw = redirected ?? best.via;
   const via = gw !== null ? ` via ${formatIpv4(gw)}` : '';
-  const cache = pm && (pm.mtu > 0 || redirected !== null) ? `    cache ${redirected !== null ? '<redirected> ' : ''}expires ${Math.ceil((pm.expires - ctx.sim.now()) / 1000)}sec ${pm.mtu > 0 ? `mtu ${pm.mtu} ` : ''}` : '    cache ';
+  const cache = pm && (pm.mtu > 0 || redirected !== null) ? cacheLine(pm, redirected !== null, ctx.sim.now()) : '    cache ';
   return ok(`${dst}${via} dev ${best.dev ?? ''}${src !== null ? ` src ${formatIpv4(src)}` : ''} uid 0 \n${cache}\n`);
 }
 

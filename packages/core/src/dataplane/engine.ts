@@ -864,6 +864,16 @@ class Run {
     return e !== undefined && e.expires > this.state.now && onNexthop(e, route) ? e : null;
   }
 
+  /**
+   * A local packet's route lookup found `route` for `dst`: the kernel caches that route on a live exception
+   * for `dst` on its next hop (rt_bind_exception), from when `ip route show cache` lists the exception
+   * (RouteException.cached). An exception of a state made before next hops is left as it is.
+   */
+  cacheOnException(ns: NetNs, dst: Ipv4, route: Route): void {
+    const e = this.exception(ns, dst, route);
+    if (e !== null && e.cached !== true && e.nh !== undefined) this.setException(ns, dst, route, { ...e, cached: true });
+  }
+
   /** The path MTU exception for `dst` in a namespace, if one is live on the next hop of `route`. */
   pmtu(ns: NetNs, dst: Ipv4, route: Route): number | null {
     const e = this.exception(ns, dst, route);
@@ -1478,6 +1488,7 @@ class Run {
     let route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
     if (route === null) return this.drop(pid, nsId, null, 'noRoute', `connect: Network is unreachable (no route to ${formatIpv4(h.dst)})`, pkt);
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, null, route, pkt, pid, false);
+    this.cacheOnException(ns, h.dst, route);
     // A gateway an ICMP redirect taught (a route exception, `cache <redirected>`) replaces the route's.
     const redirectedTo = this.redirected(ns, h.dst, route);
     if (redirectedTo !== null) route = keepNexthop({ ...route, via: redirectedTo }, route);

@@ -200,6 +200,14 @@ export interface RouteException {
    * del`, a `replace` that changes it, the device going down). Absent: any route (states made before).
    */
   readonly nh?: string;
+  /**
+   * Whether a route lookup has used it since it was learnt: the kernel caches the route of the next lookup
+   * for its destination on it (rt_bind_exception: fnhe_rth_output), and `ip route show cache` dumps only an
+   * exception with a cached route (fnhe_dump_bucket). Measured (scripts/route-cache-formats.sh, Linux 6.18):
+   * after `ping -M do -s 1400 -c1` learnt a path MTU, `ip route show cache` lists nothing until the next
+   * packet to that destination (or `ip route get`) looked it up; likewise after a redirect. Absent: not yet.
+   */
+  readonly cached?: boolean;
 }
 
 /**

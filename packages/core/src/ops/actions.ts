@@ -91,6 +91,23 @@ export type Action =
   | { readonly op: 'addr.del'; readonly ns: NsId; readonly dev: string; readonly addr: string }
   | ({ readonly op: 'route.add' | 'route.replace'; readonly ns: NsId } & RouteSpec)
   | { readonly op: 'route.del'; readonly ns: NsId; readonly dst: string; readonly via?: string; readonly dev?: string; readonly metric?: number; readonly table?: number }
+  /**
+   * `ip route flush cache`: drops every route exception of the namespace ({@link NetNs.pmtu}: path MTUs and
+   * redirected gateways), as the kernel's write to /proc/sys/net/ipv4/route/flush does (fnhe_genid_bump:
+   * each exception is reset when next met). Measured (scripts/route-cache-formats.sh, Linux 6.18): after it
+   * `ip route show cache` lists nothing, `ip route get` shows the route's own gateway and no MTU, and the next
+   * big ping with DF learns the path MTU again. Throws `NAMESPACE_NOT_FOUND` for an unknown `ns`.
+   */
+  | { readonly op: 'route.flushCache'; readonly ns: NsId }
+  /**
+   * A route lookup that found the route exception at `key` ({@link exceptionKey}: destination and next hop)
+   * in `ns.pmtu`: the kernel caches the looked-up route on it (rt_bind_exception), from when `ip route show
+   * cache` lists it ({@link RouteException.cached}). What `ip route get` does besides printing (measured:
+   * an exception learnt by `ping -c1 -M do` is listed after `ip route get` to its destination). Nothing
+   * changes for one already cached or expired. Throws `INVALID_ARGUMENT` for a key that is not a string,
+   * `ROUTE_EXCEPTION_NOT_FOUND` for one the namespace has no exception at, `NAMESPACE_NOT_FOUND` for `ns`.
+   */
+  | { readonly op: 'route.cacheException'; readonly ns: NsId; readonly key: string }
   | ({ readonly op: 'iprule.add' | 'iprule.del'; readonly ns: NsId } & IpRuleSpec)
   | { readonly op: 'neigh.add' | 'neigh.replace'; readonly ns: NsId; readonly dev: string; readonly ip: string; readonly mac: string }
   | { readonly op: 'neigh.del'; readonly ns: NsId; readonly dev: string; readonly ip: string }
@@ -1261,6 +1278,10 @@ function applyAction(d: DState, a: Action): void {
       return routeAdd(d, a);
     case 'route.del':
       return routeDel(d, a);
+    case 'route.flushCache':
+      return routeFlushCache(d, a);
+    case 'route.cacheException':
+      return routeCacheException(d, a);
     case 'iprule.add':
       return ipRuleAdd(d, a);
     case 'iprule.del':
@@ -1621,6 +1642,28 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
     if (i < 0) fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such process (no route ${a.dst} in ${a.ns})`, { ns: a.ns, dst: a.dst });
   }
   writable(ns, 'routes').splice(i, 1);
+}
+
+/** `route.flushCache`: the namespace's route exceptions dropped (drafted only when it has some). */
+function routeFlushCache(d: DState, a: Extract<Action, { op: 'route.flushCache' }>): void {
+  if (typeof a.ns !== 'string' || a.ns === '') fail('INVALID_ARGUMENT', `route.flushCache needs a namespace id, got ${JSON.stringify(a.ns)}`, { ns: a.ns });
+  const ns = draftNs(d, a.ns);
+  for (const _ in look(ns as NetNs, 'pmtu')) {
+    put(ns as NetNs, 'pmtu', {});
+    return;
+  }
+}
+
+/** `route.cacheException`: the exception at `a.key` marked cached (RouteException.cached) if it is live. */
+function routeCacheException(d: DState, a: Extract<Action, { op: 'route.cacheException' }>): void {
+  if (typeof a.key !== 'string' || a.key === '') fail('INVALID_ARGUMENT', `route.cacheException needs an exception key (exceptionKey), got ${JSON.stringify(a.key)}`, { key: a.key });
+  const ns = draftNs(d, a.ns);
+  const pm = look(ns as NetNs, 'pmtu');
+  const e = Object.prototype.hasOwnProperty.call(pm, a.key) ? pm[a.key] : undefined;
+  if (e === undefined) fail('ROUTE_EXCEPTION_NOT_FOUND', `no route exception "${a.key}" in ${a.ns}`, { ns: a.ns, key: a.key });
+  const plain = snap(e);
+  if (plain.cached === true || plain.expires <= d.now) return;
+  put(ns as NetNs, 'pmtu', { ...snap(pm), [a.key]: { ...plain, cached: true } });
 }
 
 function ipRuleAdd(d: DState, a: Extract<Action, { op: 'iprule.add' | 'iprule.del' }>): void {

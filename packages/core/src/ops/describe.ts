@@ -165,6 +165,10 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
       return [at(a.ns, routeCmd(a.op === 'route.add' ? 'add' : 'replace', a))];
     case 'route.del':
       return [at(a.ns, routeCmd('del', a))];
+    case 'route.flushCache':
+      return [at(a.ns, 'ip route flush cache')];
+    case 'route.cacheException':
+      return [at(a.ns, `ip route get ${/^\d+\|/.test(a.key) ? formatIpv4(Number(a.key.slice(0, a.key.indexOf('|'))) >>> 0) : a.key}`)];
     case 'iprule.add':
     case 'iprule.del':
       return [at(a.ns, ipRuleCmd(a.op === 'iprule.add' ? 'add' : 'del', a))];
