@@ -1014,6 +1014,16 @@ async function main(): Promise<void> {
   const exactAdd = podAddExact(bulk.state, bulk.nodes, CFG.latencyReps, churnRnd, 'exact-add');
   const xAdd = stats(exactAdd.add);
   log(`pod add with the exact incremental check: median ${fmtUs(xAdd.median)}, ${stats(exactAdd.probes).median} probes per add (the first, counting the state for the twin check: ${fmtS(exactAdd.firstMs)})`);
+  // What a pod with no twin costs (the first pod of its node, or one the cluster tells apart from every pod of
+  // its node): its pairs both ways with every pod, timed once (2 × pods + 1 probes; 6–9 s at 150,000 pods).
+  const noTwinAdd = (() => {
+    const node = nodeName(Math.floor(churnRnd() * bulk.nodes));
+    const t0 = performance.now();
+    const a = addPodState(bulk.state, { name: 'exact-add-no-twin', node }, design);
+    const c = incrementalCheck(a.state, EMPTY_MEMORY, diffScope(bulk.state, a.state), { twins: false });
+    return { ms: performance.now() - t0, probes: c.probes, ok: c.ok };
+  })();
+  log(`pod add with the exact incremental check and no twin: ${fmtS(noTwinAdd.ms)}, ${fmtInt(noTwinAdd.probes)} probes`);
   log(`pod churn: add median ${fmtUs(addStats.median)} p95 ${fmtUs(addStats.p95)}; delete median ${fmtUs(delStats.median)} p95 ${fmtUs(delStats.p95)}`);
   // Samples taken during the incremental build, and this one on the bulk-built state (projections only in quick mode).
   const latAll = [...grow.latency, { nodes: bulk.nodes, pods: bulk.pods, addMedianUs: addStats.median, deleteMedianUs: delStats.median }];
@@ -1212,6 +1222,11 @@ async function main(): Promise<void> {
     metric: `pod add + EXACT incremental check at ${fmtInt(bulk.pods)} pods (the same memory)`,
     value: `median ${fmtUs(xAdd.median)}, p95 ${fmtUs(xAdd.p95)} (${stats(exactAdd.probes).median} probes; ${exactAdd.twins} of ${exactAdd.add.length + 1} with a twin; the first ${fmtS(exactAdd.firstMs)}, counting the state)`,
     target: bulk.pods >= TARGET_PODS ? '≤ 1 ms median' : '', result: !exactAdd.ok ? 'verdict not ok!' : bulk.pods >= TARGET_PODS && emptyAudits ? verdict(xAdd.median <= TARGETS.changeWithChecksUs) : '',
+  });
+  rows.push({
+    metric: `pod add + EXACT incremental check at ${fmtInt(bulk.pods)} pods, no twin (twins: false: the first pod of a node), measured once`,
+    value: `${fmtS(noTwinAdd.ms)} (${fmtInt(noTwinAdd.probes)} probes, ${((noTwinAdd.ms * 1000) / Math.max(1, noTwinAdd.probes)).toFixed(1)} µs each)`,
+    target: '', result: noTwinAdd.ok ? '' : 'verdict not ok!',
   });
   for (const r of inc) {
     rows.push({
