@@ -102,3 +102,21 @@ echo "after 6s: sent $N: $(delta "$a" "$b")"
 echo "### (h) two sources interleaved, $N each, TTL 1 (one bucket per source)"
 a=$(counters $R); burst ttl1 10.0.0.9 10.0.1.2 $N & burst ttl1 10.0.0.2 10.0.1.2 $N; wait; sleep 0.2; b=$(counters $R)
 echo "after 0s: sent $((2 * N)): $(delta "$a" "$b")"
+echo "### (i) host-gw.sh's pacing against R's ip_error: ping -c 1 -W 1, 1.5 s, traceroute -n -N 1 -q 1 -w 1 -m 10, 1.5 s; five unrouted addresses, from 10.0.0.2"
+# (h) sent from 10.0.0.2 moments ago: let its bucket refill (7 s > 6 s) first
+sleep 7
+for i in 1 2 3 4 5; do
+  a=$(counters $R); s=$(date +%s%N)
+  x $S ping -c 1 -W 1 -I 10.0.0.2 10.9.9.$i | grep -o 'From .*' | sed "s/^/ping $i: /"
+  b=$(counters $R); echo "  $(( ($(date +%s%N) - s) / 1000000 )) ms; R: $(delta "$a" "$b")"; sleep 1.5
+  a=$(counters $R); s=$(date +%s%N)
+  x $S traceroute -n -N 1 -q 1 -w 1 -m 10 -s 10.0.0.2 10.9.9.$i | sed -n '2p' | sed "s/^/traceroute $i: /"
+  b=$(counters $R); echo "  $(( ($(date +%s%N) - s) / 1000000 )) ms; R: $(delta "$a" "$b")"; sleep 1.5
+done
+echo "### (j) the same, paced tighter: nothing between the commands but the 1.5 s sleeps; R's counters read once, at the end; from 10.0.0.4"
+a=$(counters $R)
+for i in 1 2 3 4 5; do
+  x $S ping -c 1 -W 1 -I 10.0.0.4 10.9.9.$i | grep -o 'From .*' | sed "s/^/ping $i: /"; sleep 1.5
+  x $S traceroute -n -N 1 -q 1 -w 1 -m 10 -s 10.0.0.4 10.9.9.$i | sed -n '2p' | sed "s/^/traceroute $i: /"; sleep 1.5
+done
+b=$(counters $R); echo "R: $(delta "$a" "$b")"
