@@ -88,12 +88,15 @@ export function cat(sim: Simulator, place: Place, args: readonly string[], stdin
   return { stdout, stderr, status: stderr ? 1 : 0 };
 }
 
-const SYSCTLS = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.bridge.bridge-nf-call-iptables'];
+const SYSCTLS = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.ipv4.icmp_ratelimit', 'net.ipv4.icmp_ratemask', 'net.bridge.bridge-nf-call-iptables'];
 
 function sysctlValue(ns: NetNs, key: string): string | null {
   if (key === 'net.ipv4.ip_forward') return ns.sysctl.ipForward ? '1' : '0';
   if (key === 'net.ipv4.conf.all.rp_filter') return String(ns.sysctl.rpFilter);
   if (key === 'net.bridge.bridge-nf-call-iptables') return ns.sysctl.bridgeNfCallIptables ? '1' : '0';
+  // The kernel's defaults while unset (measured in a new namespace, Linux 6.18: 1000 and 6168).
+  if (key === 'net.ipv4.icmp_ratelimit') return String(ns.sysctl.icmpRatelimit ?? 1000);
+  if (key === 'net.ipv4.icmp_ratemask') return String(ns.sysctl.icmpRatemask ?? 6168);
   const m = /^net\.ipv4\.conf\.([^.]+)\.proxy_arp$/.exec(key);
   if (m && (linkNamed(ns, m[1]!) || m[1] === 'all' || m[1] === 'default')) return Object.prototype.hasOwnProperty.call(ns.sysctl.proxyArp, m[1]!) && ns.sysctl.proxyArp[m[1]!] ? '1' : '0';
   return null;

@@ -263,6 +263,17 @@ describe('sysctl net.bridge.bridge-nf-call-iptables (br_netfilter)', () => {
   });
 });
 
+describe('sysctl net.ipv4.icmp_ratelimit and icmp_ratemask (the limit on ICMP errors)', () => {
+  it("reads the kernel's defaults (1000, 6168); -w sets them and refuses what is not an integer", () => {
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin');
+    expect(s.run('sysctl net.ipv4.icmp_ratelimit net.ipv4.icmp_ratemask').stdout).toBe('net.ipv4.icmp_ratelimit = 1000\nnet.ipv4.icmp_ratemask = 6168\n');
+    expect(s.run('sysctl -w net.ipv4.icmp_ratelimit=soon').stderr).toBe('sysctl: setting key "net.ipv4.icmp_ratelimit": Invalid argument\n');
+    expect(s.run('sysctl -w net.ipv4.icmp_ratelimit=0').stdout).toBe('net.ipv4.icmp_ratelimit = 0\n');
+    expect(s.run('sysctl -n net.ipv4.icmp_ratelimit').stdout).toBe('0\n');
+  });
+});
+
 describe('tcpdump -w writes a pcap tshark decodes', () => {
   const tshark = (() => { try { execFileSync('tshark', ['-v'], { stdio: 'ignore' }); return true; } catch { return false; } })();
 

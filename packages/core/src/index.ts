@@ -15,7 +15,7 @@ export type { BuildStep, CniDesign, CniError, CniResult, DesignReaction, PodAddR
 export type {
   BridgeLink, ClusterState, ConntrackEntry, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, IpRule, KubeEvent, Link, LinkKind,
   LoopbackLink, LxcEntry, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,
-  PlacedPod, Pod, PodStatus, RedirectPeer, RedirectSysctls, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry, Underlay, VethLink, VxlanLink,
+  IcmpPeer, PlacedPod, Pod, PodStatus, RedirectPeer, RedirectSysctls, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry, Underlay, VethLink, VxlanLink,
 } from './model/types.js';
 export { RT_TABLE_MAIN } from './model/types.js';
 export type { ClusterSettings, EventSink, Footprint, NodeSpec, PodSpec, SegmentSpec } from './model/cluster.js';
@@ -38,7 +38,7 @@ export { CT_ICMP_TIMEOUT_MS, CT_TCP_SYN_SENT_TIMEOUT_MS, CT_UDP_STREAM_AFTER_MS,
 export type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './dataplane/types.js';
 export type { AuditOptions, ChangeScope, CheckMemory, CheckResult, CheckRun, GuaranteeName, IncrementalOptions, Violation } from './guarantees/check.js';
 export { audit, EMPTY_MEMORY, incrementalCheck, judgeDelivery, sampledAudit, sampledCheck, TWIN_MIN_PODS, uniqueAudit, uniqueCheck } from './guarantees/check.js';
-export type { PingOptions, PingReply, PingResult, TracerouteHop, TracerouteResult } from './query/probes.js';
+export type { PingOptions, PingReply, PingResult, TracerouteHop, TracerouteOptions, TracerouteResult } from './query/probes.js';
 export { endpointNs, ping, traceroute } from './query/probes.js';
 export type { NodeCapacity, SimulatorEvents, SimulatorSpec } from './sim/simulator.js';
 export { createSimulator, diffScope, seededRandom, Simulator } from './sim/simulator.js';

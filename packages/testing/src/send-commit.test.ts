@@ -64,7 +64,7 @@ function updateIn<T>(s: T, path: readonly (string | number)[], f: (x: never) => 
   return out as T;
 }
 
-const TABLES = ['neigh', 'fdb', 'pmtu', 'redirectPeers'] as const;
+const TABLES = ['neigh', 'fdb', 'pmtu', 'redirectPeers', 'icmpPeers'] as const;
 
 /** The flows of conntrack table `b` that `a` held come first, in `a`'s order; the new ones after them. */
 function conntrackOrder(a: NetNs['conntrack'], b: NetNs['conntrack']): void {

@@ -15,7 +15,7 @@ import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.j
 import { fail } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import { netNsRecord } from '../model/netns.js';
-import type { ClusterState, ConntrackEntry, FdbEntry, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, RedirectPeer, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry } from '../model/types.js';
+import type { ClusterState, ConntrackEntry, FdbEntry, IcmpPeer, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, RedirectPeer, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry } from '../model/types.js';
 import { exceptionKey, keepNexthop, localAddressMap, lookupRouteFrom, nexthopKey, peerL2, refUses, selectSource, type PeerFdb, type PeerNeigh, type RouteSlot } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
 import { shardGet, shardReplaced, shardValues, type Shards } from '../util/shards.js';
@@ -57,6 +57,13 @@ export interface SendOptions {
    * guarantee checks need of a passing probe, without recording it. Default false.
    */
   readonly visited?: boolean;
+  /**
+   * Hold ICMP errors to the kernel's rate limits (icmp_ratelimit per destination, ip_error's error_cost), learned
+   * and kept in `NetNs.icmpPeers` (default true). False sends every error a packet calls for and touches no
+   * bucket: for tools that compare forwarding decisions apart from timing (the kernel oracle asks the kernel
+   * again when its answer may have been limited, and compares podnet's unlimited prediction with that).
+   */
+  readonly icmpLimits?: boolean;
 }
 
 /** The result of {@link send}: the trace and the state after the packet's side effects. */
@@ -467,6 +474,30 @@ const REDIRECT_LOAD = 20;
 const REDIRECT_NUMBER = 9;
 const REDIRECT_SILENCE = 20 << 10;
 
+/**
+ * The kernel's limit on the ICMP errors it sends, per destination (net/ipv4/icmp.c icmpv4_xrlim_allow,
+ * net/ipv4/inetpeer.c inet_peer_xrlim_allow; NetNs.icmpPeers): a token bucket of XRLIM_BURST_FACTOR (6) ×
+ * net.ipv4.icmp_ratelimit (1000 ms), refilled 1 a ms, an error of a type in net.ipv4.icmp_ratemask (6168:
+ * 3, 4, 11, 12) costing icmp_ratelimit and sent only while the bucket holds that much; fragmentation-needed
+ * (PMTU discovery, icmpv4_mask_allow) and an error to a local address (its route is by lo) are never
+ * limited, nor an echo reply (type 0 is not in the mask). A destination met for the first time has a
+ * bucket last touched 60 s before (inet_getpeer: rate_last = jiffies − 60·HZ), so full. Errors ip_error
+ * sends (no route, an unreachable or prohibit route) first take net.ipv4.route.error_cost (HZ, 1000 ms)
+ * from the same bucket, capped at error_burst (5·HZ): measured, see {@link ipErrorAllowed}. Measured
+ * (scripts/icmp-ratelimit.sh, kernel 6.18, core/src/__fixtures__/icmp-ratelimit.txt): 20 TTL-1 datagrams
+ * sent back to back through a router got 6 time exceeded, 20 more 1 s later 1, 2 s after that 2, and 6
+ * again after 6 s; 20 to a closed port of a host 6 port unreachable; 20 DF datagrams too big for the next
+ * hop 20 fragmentation needed, 20 pings of the router 20 echo replies, 20 to a closed port over lo 20.
+ */
+const XRLIM_BURST_FACTOR = 6;
+const ICMP_RATELIMIT = 1000;
+const ICMP_RATEMASK = 0x1818;
+/** inet_getpeer's rate_last for a new peer: 60 s (60·HZ) before now. */
+const PEER_NEW_AGE = 60_000;
+/** ip_error's bucket (net.ipv4.route.error_cost, error_burst): 1 s a net/host unreachable, 5 s at most. */
+const ERROR_COST = 1000;
+const ERROR_BURST = 5000;
+
 /** Whether route exception `e` hangs on `route`'s next hop (RouteException.nh; one without applies to any). */
 function onNexthop(e: RouteException, route: Route): boolean {
   return e.nh === undefined || e.nh === nexthopKey(route);
@@ -640,6 +671,8 @@ class Run {
   ctUpd: Map<NsId, ConntrackEntry[]> | null = null;
   /** Whether the namespaces' committed conntrack entries are used ({@link SendOptions.conntrack}). */
   ctCommitted = true;
+  /** Whether ICMP errors are held to the rate limits (SendOptions.icmpLimits). */
+  icmpLimits = true;
   /**
    * Flows this run has seen, per namespace with nat rules (original direction, as the first packet
    * arrived or was sent). The kernel's nat table sees only a connection's first packet: a reply (or a
@@ -650,6 +683,8 @@ class Run {
   pmtuUpd: Map<NsId, Map<string, RouteException>> | null = null;
   /** What this run did to the redirect limit (NetNs.redirectPeers), by namespace and sender; null until the first. */
   peerUpd: Map<NsId, Map<string, RedirectPeer>> | null = null;
+  /** What this run did to the ICMP error limit (NetNs.icmpPeers), by namespace and destination; null until the first. */
+  icmpUpd: Map<NsId, Map<string, IcmpPeer>> | null = null;
   /**
    * A packet the kernel fragmented is followed whole; this is the size of its largest fragment (of the
    * outermost header), so later MTU checks see what the wire carries.
@@ -1433,7 +1468,8 @@ class Run {
     if (route === null) {
       this.step(pid, ns.id, dev, 'drop', this.record ? note((a, n) => `no route to ${formatIpv4(a)} in ${n}`, h.dst, ns.id) : null, null, pkt);
       this.end(pid, 'noRoute', ns.id, pkt);
-      return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, null);
+      if (!this.ipErrorAllowed(pid, ns, h.src)) return;
+      return this.icmpError(pid, ns, pkt, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, null);
     }
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, dev, route, pkt, pid, true);
     // br_netfilter: translated in PREROUTING and routed back out of the bridge it came in by: bridged again.
@@ -1444,7 +1480,7 @@ class Run {
     if (!keepTtl && h.ttl <= 1) {
       this.step(pid, ns.id, dev, 'drop', this.record ? note((t, n) => `TTL expires (ttl ${t}) in ${n}`, h.ttl, ns.id) : null, null, pkt);
       this.end(pid, 'ttlExceeded', ns.id, pkt);
-      return this.icmpError(ns, pkt, ICMP_TIME_EXCEEDED, 0, 0, null);
+      return this.icmpError(pid, ns, pkt, ICMP_TIME_EXCEEDED, 0, 0, null);
     }
     const fwd = keepTtl ? pkt : withTtl(pkt, h.ttl - 1);
     // ip_forward checks the MTU (and answers Frag Needed) before the FORWARD hook: measured, with
@@ -1466,7 +1502,7 @@ class Run {
     if (route.type === 'blackhole') return this.drop(pid, ns.id, dev, 'blackhole', `blackhole route ${describeRoute(route)}`, pkt);
     const d: Disposition = route.type === 'prohibit' ? 'filtered' : 'hostUnreachable';
     this.drop(pid, ns.id, dev, d, `${route.type} route ${describeRoute(route)}`, pkt);
-    if (forwarded) this.icmpError(ns, pkt, ICMP_DEST_UNREACH, route.type === 'prohibit' ? ICMP_PKT_FILTERED : ICMP_HOST_UNREACH, 0, null);
+    if (forwarded && this.ipErrorAllowed(pid, ns, pkt.header.src)) this.icmpError(pid, ns, pkt, ICMP_DEST_UNREACH, route.type === 'prohibit' ? ICMP_PKT_FILTERED : ICMP_HOST_UNREACH, 0, null);
   }
 
   /**
@@ -1531,7 +1567,7 @@ class Run {
         this.drop(pid, ns.id, dev, 'fragmentationNeeded', forwarded
           ? `${size} bytes with DF exceed ${dev}'s MTU ${mtu}: ICMP fragmentation needed`
           : `local error: message too long, mtu=${mtu}`, pkt);
-        if (forwarded) this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, null);
+        if (forwarded) this.icmpError(pid, ns, pkt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, null);
         return MTU_DROPPED;
       }
       if (dfOnly) return MTU_OVER;
@@ -1642,7 +1678,7 @@ class Run {
         return this.end(pid, 'delivered', ns.id, pkt);
       }
       this.drop(pid, ns.id, dev, 'portUnreachable', `nothing listens on UDP ${pl.dstPort} in ${ns.id}`, pkt);
-      return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, h.dst);
+      return this.icmpError(pid, ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, h.dst);
     }
     if (pl.kind === 'tcp') {
       if (ns.listening.includes(`tcp/${pl.dstPort}`)) {
@@ -1666,7 +1702,7 @@ class Run {
         return;
       }
       this.drop(pid, ns.id, dev, 'portUnreachable', `IPIP from ${formatIpv4(h.src)} but no tunnel device is up`, pkt);
-      return this.icmpError(ns, pkt, ICMP_DEST_UNREACH, 2, 0, h.dst);
+      return this.icmpError(pid, ns, pkt, ICMP_DEST_UNREACH, 2, 0, h.dst);
     }
     this.step(pid, ns.id, dev, 'deliver', this.record ? note((pr, n) => `protocol ${pr} delivered in ${n}`, h.protocol, ns.id) : null, null, pkt);
     this.end(pid, 'delivered', ns.id, pkt);
@@ -1799,7 +1835,7 @@ class Run {
    * ICMP error). Its source is `fixedSrc` when the error is about a packet for a local address, else the
    * address the reply route prefers (icmp_send with saddr 0).
    */
-  icmpError(ns: NetNs, orig: Ipv4Packet, type: number, code: number, mtu: number, fixedSrc: Ipv4 | null): void {
+  icmpError(pid: number, ns: NetNs, orig: Ipv4Packet, type: number, code: number, mtu: number, fixedSrc: Ipv4 | null): void {
     const op = orig.payload;
     if (op.kind === 'icmp' && op.type !== ICMP_ECHO_REQUEST && op.type !== ICMP_ECHO_REPLY) return;
     // icmp_send routes the error before it builds it (icmp_route_lookup): with no route back to the sender,
@@ -1808,11 +1844,68 @@ class Run {
     if (!this.isLocal(ns, orig.header.src)) {
       const back = lookupRouteFrom(this.state, ns, orig.header.src, fixedSrc ?? 0, this.view(ns));
       if (back === null || back.type === 'unreachable' || back.type === 'prohibit') return;
+      // Then icmpv4_xrlim_allow, with the route found (one to a local address is by lo: not limited).
+      if (!this.icmpAllowed(pid, ns, orig.header.src, type, code)) return;
     }
     const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: quoteForwarded(this.asArrived(ns, orig)) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
     const epid = this.newPacket('icmp-error', null, ns.id);
     this.step(epid, ns.id, null, 'icmp-error', this.record ? note((t, c, m, a) => `sends ICMP ${icmpName(t, c)}${m ? ` (mtu ${m})` : ''} to ${formatIpv4(a)}`, type, code, mtu, orig.header.src) : null, null, err);
     this.queue.push({ t: 'out', ns: ns.id, pkt: err, pid: epid });
+  }
+
+  /**
+   * icmpv4_xrlim_allow for an error of `type`/`code` to `dst` at the simulated now (see
+   * {@link XRLIM_BURST_FACTOR}): whether to send it. A type outside icmp_ratemask, fragmentation-needed and
+   * icmp_ratelimit 0 are not limited and touch no bucket; otherwise inet_peer_xrlim_allow's arithmetic on
+   * `dst`'s {@link IcmpPeer}, whose change is kept to commit. A refused error is a step note of `pid`.
+   */
+  icmpAllowed(pid: number, ns: NetNs, dst: Ipv4, type: number, code: number): boolean {
+    if (!this.icmpLimits) return true;
+    const mask = ns.sysctl.icmpRatemask ?? ICMP_RATEMASK;
+    if (type > 31 || (mask & (1 << type)) === 0 || (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED)) return true;
+    const timeout = ns.sysctl.icmpRatelimit ?? ICMP_RATELIMIT;
+    if (timeout <= 0) return true;
+    const now = this.state.now;
+    const p = this.icmpPeer(ns, dst);
+    let tokens = p.tokens;
+    if (now !== p.last) tokens = Math.min(tokens + (now - p.last), XRLIM_BURST_FACTOR * timeout);
+    const send = tokens >= timeout;
+    if (send) tokens -= timeout;
+    this.setIcmpPeer(ns, dst, { tokens, last: now });
+    if (!send) this.step(pid, ns.id, null, 'icmp-error', this.record ? note((t, c, a, k) => `ICMP error rate-limited: ${icmpName(t, c)} to ${formatIpv4(a)} not sent (net.ipv4.icmp_ratelimit: ${k} ms of tokens left)`, type, code, dst, tokens) : null, null, null);
+    return send;
+  }
+
+  /**
+   * ip_error's own limit (net/ipv4/route.c) before it calls icmp_send for a packet with no route, or an
+   * unreachable or prohibit one: error_cost (1000 ms) from the source's bucket, capped at error_burst (5000),
+   * the same inet_peer icmpv4_xrlim_allow then takes icmp_ratelimit from. Measured (icmp-ratelimit.txt (b)):
+   * 20 pings to an address the router has no route for got 2 net unreachable (ip_error 5000 → 4000,
+   * xrlim → 3000; 2000, 1000; 0 and xrlim refuses: IcmpOutRateLimitHost +1; then nothing), 20 more 1 s later
+   * none (1 refused by xrlim), 20 more 2 s after that 1.
+   */
+  ipErrorAllowed(pid: number, ns: NetNs, src: Ipv4): boolean {
+    if (!this.icmpLimits) return true;
+    const now = this.state.now;
+    const p = this.icmpPeer(ns, src);
+    const tokens = Math.min(p.tokens + (now - p.last), ERROR_BURST);
+    const send = tokens >= ERROR_COST;
+    this.setIcmpPeer(ns, src, { tokens: send ? tokens - ERROR_COST : tokens, last: now });
+    if (!send) this.step(pid, ns.id, null, 'icmp-error', this.record ? note((a, k) => `ICMP error rate-limited: destination unreachable to ${formatIpv4(a)} not sent (ip_error: ${k} ms of tokens left, net.ipv4.route.error_cost 1000)`, src, tokens) : null, null, null);
+    return send;
+  }
+
+  /** `dst`'s {@link IcmpPeer} in `ns` as this run left it; a new one last touched 60 s ago, empty. */
+  icmpPeer(ns: NetNs, dst: Ipv4): IcmpPeer {
+    const key = String(dst);
+    return this.icmpUpd?.get(ns.id)?.get(key) ?? ns.icmpPeers[key] ?? { tokens: 0, last: this.state.now - PEER_NEW_AGE };
+  }
+
+  setIcmpPeer(ns: NetNs, dst: Ipv4, p: IcmpPeer): void {
+    const upd = (this.icmpUpd ??= new Map());
+    let m = upd.get(ns.id);
+    if (m === undefined) upd.set(ns.id, (m = new Map()));
+    m.set(String(dst), p);
   }
 
   /**
@@ -2098,7 +2191,7 @@ class Run {
     }
     if (r.target === 'ACCEPT') return false;
     this.drop(pid, ns.id, inIf ?? outIf, 'filtered', `filter ${chain}${r.chain === chain ? '' : ` → ${r.chain}`} ${r.target}${r.comment ? ` (${r.comment})` : ''}`, pkt);
-    if (r.target === 'REJECT') this.icmpError(ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, this.isLocal(ns, pkt.header.dst) ? pkt.header.dst : null);
+    if (r.target === 'REJECT') this.icmpError(pid, ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, this.isLocal(ns, pkt.header.dst) ? pkt.header.dst : null);
     return true;
   }
 
@@ -2283,7 +2376,7 @@ class Run {
         this.learnNeigh(ns, p.dev, p.nexthop, null, true);
         for (const it of p.items) {
           this.drop(it.pid, p.ns, p.dev, 'neighbourUnreachable', `no ARP reply for ${formatIpv4(p.nexthop)} on ${p.dev}`, it.pkt);
-          if (it.forwarded) this.icmpError(ns, it.pkt, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, null);
+          if (it.forwarded) this.icmpError(it.pid, ns, it.pkt, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, null);
         }
       }
     }
@@ -2316,13 +2409,14 @@ class Run {
    * namespace is made by the model's one namespace maker (model/netns.ts; {@link learnedNs}).
    */
   commit(): ClusterState {
-    if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd === null && this.pmtuUpd === null && this.peerUpd === null) return this.state;
+    if (this.neighUpd.size === 0 && this.fdbUpd.size === 0 && this.ctUpd === null && this.pmtuUpd === null && this.peerUpd === null && this.icmpUpd === null) return this.state;
     // The namespaces that learned, in the order first learned (a handful: a list scanned, not a set).
     const ids: NsId[] = this.neighUpd.namespaces();
     this.fdbUpd.addNamespaces(ids);
     if (this.ctUpd !== null) for (const id of this.ctUpd.keys()) if (!ids.includes(id)) ids.push(id);
     if (this.pmtuUpd !== null) for (const id of this.pmtuUpd.keys()) if (!ids.includes(id)) ids.push(id);
     if (this.peerUpd !== null) for (const id of this.peerUpd.keys()) if (!ids.includes(id)) ids.push(id);
+    if (this.icmpUpd !== null) for (const id of this.icmpUpd.keys()) if (!ids.includes(id)) ids.push(id);
     const state = this.state;
     // Each node that holds one, with its namespaces that learned (its host's, its pods'), in the order first
     // learned; one that is no longer there is skipped. The node record is kept as it is found (locateNs and a
@@ -2401,6 +2495,7 @@ class Run {
     const ct = this.ctUpd?.get(id);
     const pmtu = withWrites(was.pmtu, this.pmtuUpd?.get(id));
     const redirectPeers = withWrites(was.redirectPeers, this.peerUpd?.get(id));
+    const icmpPeers = withWrites(was.icmpPeers, this.icmpUpd?.get(id));
     const neigh = this.neighUpd.has(id) ? this.neighUpd.into(id, was.neigh) : was.neigh;
     const fdb = this.fdbUpd.has(id) ? this.fdbUpd.into(id, was.fdb) : was.fdb;
     const conntrack = ct !== undefined ? ct : was.conntrack;
@@ -2414,9 +2509,10 @@ class Run {
       next.conntrack = conntrack;
       next.pmtu = pmtu;
       next.redirectPeers = redirectPeers;
+      next.icmpPeers = icmpPeers;
       return next;
     }
-    return netNsRecord(was.id, was.links, was.routes, neigh, fdb, was.sysctl, was.rules, was.nfChains, was.nfDropPolicy, conntrack, was.peerSets, was.listening, pmtu, redirectPeers, was.nextIfindex);
+    return netNsRecord(was.id, was.links, was.routes, neigh, fdb, was.sysctl, was.rules, was.nfChains, was.nfDropPolicy, conntrack, was.peerSets, was.listening, pmtu, redirectPeers, icmpPeers, was.nextIfindex);
   }
 }
 
@@ -2621,6 +2717,8 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
   const maxSteps = options.maxSteps ?? MAX_STEPS;
   const run = sender(new Run(state, maxSteps, options.checks ?? true, options.record ?? true, options.visited === true), from);
   if (options.conntrack === false) run.ctCommitted = false;
+  if (options.icmpLimits !== undefined && typeof options.icmpLimits !== 'boolean') fail('INVALID_ARGUMENT', `icmpLimits must be true or false, not ${String(options.icmpLimits)}`);
+  if (options.icmpLimits === false) run.icmpLimits = false;
   checkPacket(packet);
   if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
   play(run, from, packet);

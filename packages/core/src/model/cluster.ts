@@ -115,14 +115,14 @@ const PRISTINE = (() => {
  */
 function emptyNs(id: string, forward: boolean, shared = true, listening: readonly string[] = PRISTINE.list): NetNs {
   if (!shared) {
-    return netNsRecord(id, { lo: newLo() }, [], dict(), dict(), newSysctl(forward), [], [], [], [], [], [], dict(), dict(), 2);
+    return netNsRecord(id, { lo: newLo() }, [], dict(), dict(), newSysctl(forward), [], [], [], [], [], [], dict(), dict(), dict(), 2);
   }
   const { lo, table, list } = PRISTINE;
   // Filled into an empty object, whose spare in-object slots take the next links (a pod's eth0) without
   // a separate property store.
   const links: Record<string, Link> = {};
   links['lo'] = lo;
-  return netNsRecord(id, links, list, table, table, PRISTINE.sysctl[forward ? 1 : 0]!, list, list, list, list, list, listening, table, table, 2);
+  return netNsRecord(id, links, list, table, table, PRISTINE.sysctl[forward ? 1 : 0]!, list, list, list, list, list, listening, table, table, table, 2);
 }
 
 /** The listening sockets a pod's containers declare, as its namespace holds them (shared when none). */

@@ -22,7 +22,8 @@ export function netNsRecord(
   listening: readonly string[],
   pmtu: NetNs['pmtu'],
   redirectPeers: NetNs['redirectPeers'],
+  icmpPeers: NetNs['icmpPeers'],
   nextIfindex: number,
 ): NetNs {
-  return { id, links, routes, neigh, fdb, sysctl, rules, nfChains, nfDropPolicy, conntrack, peerSets, listening, pmtu, redirectPeers, nextIfindex };
+  return { id, links, routes, neigh, fdb, sysctl, rules, nfChains, nfDropPolicy, conntrack, peerSets, listening, pmtu, redirectPeers, icmpPeers, nextIfindex };
 }

@@ -166,6 +166,16 @@ export interface Sysctls {
   readonly bridgeNfCallIptables: boolean;
   /** ICMP redirect settings; absent while every one is at the kernel's default (see {@link RedirectSysctls}). */
   readonly redirects?: RedirectSysctls;
+  /**
+   * net.ipv4.icmp_ratelimit, ms: what one ICMP error of a type in {@link icmpRatemask} costs in its
+   * destination's bucket (see {@link NetNs.icmpPeers}); 0 turns the limit off. Absent: 1000, the kernel's default.
+   */
+  readonly icmpRatelimit?: number;
+  /**
+   * net.ipv4.icmp_ratemask: bit n set limits ICMP type n. Absent: 6168 (0x1818: destination unreachable 3,
+   * source quench 4, time exceeded 11, parameter problem 12), the kernel's default.
+   */
+  readonly icmpRatemask?: number;
 }
 
 /**
@@ -222,6 +232,18 @@ export interface RedirectPeer {
    * Simulated ms of the last redirect sent (rate_last); once 9 were sent, of the last packet that would
    * have had one (each refreshes it, so a sender that keeps sending stays silenced).
    */
+  readonly last: number;
+}
+
+/**
+ * What a namespace remembers of one address it sent ICMP errors to (see {@link NetNs.icmpPeers}): the
+ * kernel's inet_peer `rate_tokens` and `rate_last`, the token bucket inet_peer_xrlim_allow (net/ipv4/inetpeer.c)
+ * and ip_error (net/ipv4/route.c) keep per destination.
+ */
+export interface IcmpPeer {
+  /** Tokens in the bucket, in ms (rate_tokens; the kernel counts jiffies). */
+  readonly tokens: number;
+  /** Simulated ms of the last time the bucket was consulted (rate_last). */
   readonly last: number;
 }
 
@@ -370,6 +392,15 @@ export interface NetNs {
    * by traffic, as neighbours are; a sender silent for 20.48 s stays listed and counts as new.
    */
   readonly redirectPeers: Readonly<Record<string, RedirectPeer>>;
+  /**
+   * The per-destination limit on the ICMP errors this namespace sends (icmpv4_xrlim_allow,
+   * inet_peer_xrlim_allow): destination's address (decimal IPv4, the offending packet's source) →
+   * {@link IcmpPeer}. A new destination's bucket holds 6 × icmp_ratelimit (XRLIM_BURST_FACTOR); an error of a
+   * limited type costs icmp_ratelimit and is not sent when fewer tokens are left; the bucket refills 1 ms a
+   * ms of the simulated clock (`ClusterState.now`). Errors for a net, host or prohibit route (ip_error) take
+   * from the same bucket first: error_cost 1000, error_burst 5000. Learned by traffic, as neighbours are.
+   */
+  readonly icmpPeers: Readonly<Record<string, IcmpPeer>>;
   readonly nextIfindex: number;
   /**
    * cilium's endpoint map (`cilium_lxc`, pinned per node): decimal IPv4 → the local endpoint or host

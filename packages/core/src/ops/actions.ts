@@ -925,6 +925,14 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     (writable(ns, 'sysctl') as Draft<Sysctls>).rpFilter = Number(v) as 0 | 1 | 2;
     return;
   }
+  if (key === 'net.ipv4.icmp_ratelimit' || key === 'net.ipv4.icmp_ratemask') {
+    // proc_dointvec(_ms_jiffies): a decimal int. podnet takes 0 to INT_MAX (a negative limit or mask has no use).
+    if (!/^\d+$/.test(v.trim()) || Number(v) > 0x7fffffff) fail('INVALID_ARGUMENT', `sysctl: ${key} takes an integer 0 to 2147483647, not "${v}"`, { key });
+    const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
+    if (key === 'net.ipv4.icmp_ratelimit') sys.icmpRatelimit = Number(v);
+    else sys.icmpRatemask = Number(v);
+    return;
+  }
   if (key === 'net.bridge.bridge-nf-call-iptables') {
     (writable(ns, 'sysctl') as Draft<Sysctls>).bridgeNfCallIptables = sysctlSwitch(key, v);
     return;
@@ -936,7 +944,7 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     (writable(writable(ns, 'sysctl'), 'proxyArp') as Record<string, boolean>)[m[1]!] = on;
     return;
   }
-  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter, net.ipv4.conf.<dev>.proxy_arp, net.ipv4.conf.{all,default,<dev>}.{send,accept}_redirects and net.bridge.bridge-nf-call-iptables`, { key });
+  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter, net.ipv4.conf.<dev>.proxy_arp, net.ipv4.conf.{all,default,<dev>}.{send,accept}_redirects, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask and net.bridge.bridge-nf-call-iptables`, { key });
 }
 
 /** Each table's built-in chains, as iptables lists them. */

@@ -61,7 +61,7 @@ function nsOf(linkSpecs: readonly (readonly [string, boolean, readonly IfAddr[]]
   const links: Record<string, Link> = { lo: link('lo', true, [{ ip: 0x7f000001, len: 8, scope: 'host' }]) };
   for (const [name, up, addrs] of linkSpecs) links[name] = link(name, up, addrs);
   return {
-    id: 'node/n1', links, routes, neigh: {}, fdb: {}, rules: [], nfChains: [], nfDropPolicy: [], conntrack: [], listening: [], pmtu: {}, redirectPeers: {}, nextIfindex: 10,
+    id: 'node/n1', links, routes, neigh: {}, fdb: {}, rules: [], nfChains: [], nfDropPolicy: [], conntrack: [], listening: [], pmtu: {}, redirectPeers: {}, icmpPeers: {}, nextIfindex: 10,
     sysctl: { ipForward: true, rpFilter: 0, proxyArp: {}, bridgeNfCallIptables: true },
     peerSets: ref === null ? [] : [ref],
   };

@@ -4,7 +4,7 @@
  */
 import { formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { icmpEcho, udpPacket } from '../dataplane/build.js';
-import { send } from '../dataplane/engine.js';
+import { send, type SendOptions } from '../dataplane/engine.js';
 import type { Trace } from '../dataplane/types.js';
 import { fail } from '../errors.js';
 import { findNode, findPod, hostNsId, podNsId } from '../model/lookup.js';
@@ -72,6 +72,16 @@ export interface PingOptions {
    * them spaced as ping spaces them. 0 sends them all at one instant.
    */
   readonly interval?: number;
+  /** Hold ICMP errors to the kernel's rate limits (default true): see {@link SendOptions.icmpLimits}. */
+  readonly icmpLimits?: boolean;
+}
+
+/** Options of {@link traceroute}. */
+export interface TracerouteOptions {
+  /** -m: the largest TTL tried (default 30). */
+  readonly maxHops?: number;
+  /** Hold ICMP errors to the kernel's rate limits (default true): see {@link SendOptions.icmpLimits}. */
+  readonly icmpLimits?: boolean;
 }
 
 function errorText(p: Ipv4Packet): string {
@@ -83,6 +93,13 @@ function errorText(p: Ipv4Packet): string {
       ?? (code === 13 ? 'Packet filtered' : `Dest Unreachable, Bad Code: ${code}`);
   }
   return `type ${type} code ${code}`;
+}
+
+/** The send options of a ping or traceroute's `icmpLimits` (validated: a boolean or absent). */
+function sendLimits(icmpLimits: unknown): Pick<SendOptions, 'icmpLimits'> {
+  if (icmpLimits === undefined) return {};
+  if (typeof icmpLimits !== 'boolean') fail('INVALID_ARGUMENT', `icmpLimits must be true or false, not ${String(icmpLimits)}`);
+  return { icmpLimits };
 }
 
 /** The clock alone moves on: what {@link ping} does between requests unless told what else happens meanwhile. */
@@ -117,9 +134,10 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   let ident = 0x811c;
   if (o.ident !== undefined) ident = o.ident;
   else for (let i = 0; i < ns.length; i++) ident = (Math.imul(ident ^ ns.charCodeAt(i), 0x01000193) >>> 0) & 0xffff;
+  const limits = sendLimits(o.icmpLimits);
   for (let seq = 1; seq <= count; seq++) {
     if (seq > 1 && interval > 0) s = advance(s, interval);
-    const r = send(s, ns, icmpEcho(to, { size, ttl, df: o.df ?? true, seq, id: seq, ident }));
+    const r = send(s, ns, icmpEcho(to, { size, ttl, df: o.df ?? true, seq, id: seq, ident }), limits);
     s = r.state;
     traces.push(r.trace);
     const back = r.trace.fates.filter((f) => f.ns === ns && f.disposition === 'delivered' && f.ip?.payload.kind === 'icmp' && f.role !== 'original');
@@ -244,8 +262,9 @@ export interface TracerouteResult {
 }
 
 /** traceroute -n -q 1 with UDP probes to port 33434 + (ttl − 1), as traceroute(8) sends them. */
-export function traceroute(state: ClusterState, from: string, dst: string, o: { maxHops?: number } = {}): { result: TracerouteResult; state: ClusterState } {
+export function traceroute(state: ClusterState, from: string, dst: string, o: TracerouteOptions = {}): { result: TracerouteResult; state: ClusterState } {
   const ns = endpointNs(state, from);
+  const limits = sendLimits(o.icmpLimits);
   const to = parseDst(dst);
   const maxHops = o.maxHops ?? 30;
   if (!Number.isInteger(maxHops) || maxHops < 1 || maxHops > 255) fail('INVALID_ARGUMENT', `max hops ${String(maxHops)} must be 1 to 255`);
@@ -259,7 +278,7 @@ export function traceroute(state: ClusterState, from: string, dst: string, o: { 
   for (let i = 0; i < ns.length; i++) base = Math.imul(base ^ ns.charCodeAt(i), 0x01000193) >>> 0;
   const sport = 32768 + (base % 20000);
   for (let ttl = 1; ttl <= maxHops; ttl++) {
-    const r = send(s, ns, udpPacket(to, 33434 + ttl - 1, { ttl, size: 32, srcPort: sport + ttl }));
+    const r = send(s, ns, udpPacket(to, 33434 + ttl - 1, { ttl, size: 32, srcPort: sport + ttl }), limits);
     s = r.state;
     const dport = 33434 + ttl - 1;
     // A redirect does not reach traceroute: udp_err hands it to the routing code (ipv4_sk_redirect), not

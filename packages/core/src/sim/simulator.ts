@@ -18,7 +18,7 @@ import { findNode, findPod, getNode, getPod, nodeOfNs } from '../model/lookup.js
 import { advanceState, restartAgentsState, setUnschedulableState } from '../model/reconfigure.js';
 import type { ClusterState, KubeEvent, Node, Pod } from '../model/types.js';
 import { applyActions, type Action } from '../ops/actions.js';
-import { endpointNs, ping, traceroute, type PingOptions, type PingResult, type TracerouteResult } from '../query/probes.js';
+import { endpointNs, ping, traceroute, type PingOptions, type PingResult, type TracerouteOptions, type TracerouteResult } from '../query/probes.js';
 import type { Ipv4Packet } from '../wire/packet.js';
 import { changedIps, changeScope, type ChangeScope } from '../guarantees/scope.js';
 
@@ -409,7 +409,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   }
 
   /** `traceroute -n` from a pod or node to an address. */
-  traceroute(from: string, dst: string, options: { maxHops?: number } = {}): TracerouteResult {
+  traceroute(from: string, dst: string, options: TracerouteOptions = {}): TracerouteResult {
     parseIpv4(dst);
     const r = traceroute(this.state, from, dst, options);
     this.#afterTraffic(r.state, r.result.hops.map((h) => h.trace), `traceroute ${from} → ${dst}`);
