@@ -933,10 +933,7 @@ class Run {
    */
   setException(ns: NetNs, dst: Ipv4, route: Route, e: RouteException): void {
     const prev = this.exception(ns, dst, route);
-    const upd = (this.pmtuUpd ??= new Map());
-    let m = upd.get(ns.id);
-    if (!m) upd.set(ns.id, (m = new Map()));
-    m.set(exceptionKey(dst, e.nh ?? nexthopKey(route)), prev === null || prev.nh !== e.nh ? e : { ...prev, ...e, mtu: e.mtu > 0 ? e.mtu : prev.mtu });
+    this.pmtuUpd = writeIn(this.pmtuUpd, ns.id, exceptionKey(dst, e.nh ?? nexthopKey(route)), prev === null || prev.nh !== e.nh ? e : { ...prev, ...e, mtu: e.mtu > 0 ? e.mtu : prev.mtu });
   }
 
   // ---- neighbour and FDB tables (with the overlay of what this run learned) ----
@@ -1779,9 +1776,7 @@ class Run {
   redirectAllowed(ns: NetNs, src: Ipv4): boolean {
     const key = String(src);
     const now = this.state.now;
-    const upd = (this.peerUpd ??= new Map());
-    let m = upd.get(ns.id);
-    let p = m?.get(key) ?? ns.redirectPeers[key];
+    let p = this.peerUpd?.get(ns.id)?.get(key) ?? ns.redirectPeers[key];
     if (p !== undefined && now > p.last + REDIRECT_SILENCE) p = undefined;
     let send = true;
     if (p === undefined || p.n === 0) p = { n: 1, last: now };
@@ -1790,8 +1785,7 @@ class Run {
       p = { n: p.n, last: now };
     } else if (now > p.last + (REDIRECT_LOAD << p.n)) p = { n: p.n + 1, last: now };
     else return false;
-    if (m === undefined) upd.set(ns.id, (m = new Map()));
-    m.set(key, p);
+    this.peerUpd = writeIn(this.peerUpd, ns.id, key, p);
     return send;
   }
 
@@ -1902,10 +1896,7 @@ class Run {
   }
 
   setIcmpPeer(ns: NetNs, dst: Ipv4, p: IcmpPeer): void {
-    const upd = (this.icmpUpd ??= new Map());
-    let m = upd.get(ns.id);
-    if (m === undefined) upd.set(ns.id, (m = new Map()));
-    m.set(String(dst), p);
+    this.icmpUpd = writeIn(this.icmpUpd, ns.id, String(dst), p);
   }
 
   /**
@@ -2533,6 +2524,18 @@ const CT_RULE: NfRule = { table: 'nat', chain: CT_CHAIN, src: null, dst: null, n
 /** What {@link Run.ctOrigOf} answers for a connection conntrack holds untranslated: translate nothing. */
 const NULL_BINDING: ConntrackEntry = Object.freeze({ protocol: 0, origSrc: 0, origDst: 0, replySrc: 0, replyDst: 0, replyL4: '', created: 0, expires: 0, replied: false, assured: false }) as ConntrackEntry;
 
+
+/**
+ * `key` set to `value` in namespace `id`'s writes of a run's per-namespace table overlay (route exceptions, the
+ * redirect and ICMP error limits), made on the first write: most runs write none.
+ */
+function writeIn<V>(upd: Map<NsId, Map<string, V>> | null, id: NsId, key: string, value: V): Map<NsId, Map<string, V>> {
+  const all = upd ?? new Map<NsId, Map<string, V>>();
+  let m = all.get(id);
+  if (m === undefined) all.set(id, (m = new Map()));
+  m.set(key, value);
+  return all;
+}
 
 /** A copy of `table` with `writes` written into it (a key already there keeps its place), or `table` itself when there are none. */
 function withWrites<V>(table: Readonly<Record<string, V>>, writes: Map<string, V> | undefined): Readonly<Record<string, V>> {

@@ -36,7 +36,7 @@
  * to a full audit, with records that tell pods apart, is in packages/cni/src/twin.test.ts; the one that holds the
  * index to a count from scratch in twin.test.ts beside this file.
  */
-import type { Cidr } from '../addr/ipv4.js';
+import { cidrOverlaps, formatIpv4, networkOf, type Cidr } from '../addr/ipv4.js';
 import { podKeys } from '../dataplane/links.js';
 import type { ClusterState, IpRule, Link, NetNs, Node, PlacedPod, Route } from '../model/types.js';
 import { shardDiffKeys, shardGet, shardValues } from '../util/shards.js';
@@ -60,14 +60,10 @@ const PARTS = /[|\s,;=()[\]]+/;
 const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/;
 const DECIMAL = /^(\d{1,10})(?:\/(\d{1,2}))?$/;
 
-function masked(addr: number, len: number): number {
-  return len === 0 ? 0 : ((addr >>> (32 - len)) << (32 - len)) >>> 0;
-}
-
 /** The atom of a prefix: the address itself for a /32, `network/len` otherwise; a /0 names nothing. */
 function prefixAtom(addr: number, len: number): Atom | null {
   if (len <= 0 || len > 32) return null;
-  return len === 32 ? addr >>> 0 : `${masked(addr, len)}/${len}`;
+  return len === 32 ? addr >>> 0 : `${networkOf(addr, len)}/${len}`;
 }
 
 /** Calls `f` with each atom a string holds: itself, and each of its parts that is an address or a prefix. */
@@ -344,7 +340,7 @@ function swapPart(s: Swap, p: string): string {
   const d = DOTTED.exec(p);
   if (d !== null && (d[5] === undefined || d[5] === '32')) {
     const m = s.atoms.get(((Number(d[1]) << 24) | (Number(d[2]) << 16) | (Number(d[3]) << 8) | Number(d[4])) >>> 0);
-    if (typeof m === 'number') return `${m >>> 24}.${(m >>> 16) & 255}.${(m >>> 8) & 255}.${m & 255}${d[5] === undefined ? '' : '/32'}`;
+    if (typeof m === 'number') return `${formatIpv4(m)}${d[5] === undefined ? '' : '/32'}`;
   }
   return p;
 }
@@ -507,9 +503,7 @@ function listSwaps(sc: Scan, list: readonly unknown[], kind: 'routes' | 'ipRules
 
 /** Whether two prefixes share no address (null: every address). */
 function disjoint(a: Cidr | null, b: Cidr | null): boolean {
-  if (a === null || b === null) return false;
-  const len = Math.min(a.len, b.len);
-  return masked(a.addr, len) !== masked(b.addr, len);
+  return a !== null && b !== null && !cidrOverlaps(a, b);
 }
 
 /**
@@ -617,7 +611,7 @@ function twins(state: ClusterState, host: NetNs, p: PlacedPod, q: PlacedPod): bo
   const wanted = new Set<Atom>(s.atoms.keys());
   const splitting = new Set<Atom>();
   const common = commonLength(ipP, ipQ);
-  for (let len = common + 1; len < 32; len++) splitting.add(`${masked(ipP, len)}/${len}`).add(`${masked(ipQ, len)}/${len}`);
+  for (let len = common + 1; len < 32; len++) splitting.add(`${networkOf(ipP, len)}/${len}`).add(`${networkOf(ipQ, len)}/${len}`);
   for (const a of splitting) wanted.add(a);
   const sc: Scan = { s, wanted, splitting, here: new Map() };
   // The three namespaces: no prefix telling the pods apart, and the host its own σ image.
