@@ -135,6 +135,26 @@ describe('faults the oracle applies after the build (kernel-oracle src/faults.ts
     expect(cni0()).toBe(1300);
   });
 
+  it('a bridge whose last port leaves goes to 1500, ETH_DATA_LEN (br_mtu_min); one never given a port keeps its MTU', () => {
+    // Measured (kernel 6.18, a namespace): `ip link add cni0 mtu 1450 type bridge` → 1450; a 1450 port joins
+    // → 1450, a 1400 one → 1400; the 1400 one deleted → 1450; the last leaves (`nomaster`, or deleted) →
+    // 1500; it joins again → 1450. The oracle's broken-overlapping-ipam generated #73 of seed 2811: a node whose
+    // pods had all gone sent `ping -M do -s 1473` through its empty cni0 and got `message too long, mtu=1500`.
+    const sim = simulatorFromSpec(seedLabSpec());
+    const cni0 = () => sim.node('node-1').host.links['cni0']!.mtu;
+    expect(cni0()).toBe(1450);
+    sim.deletePod('pod-a');
+    expect(cni0()).toBe(1450);
+    sim.deletePod('pod-b');
+    expect(cni0()).toBe(1500);
+    expect(sim.ping('node-1', '10.244.1.9', { size: 1473, df: true }).lines[1]).toBe('ping: local error: message too long, mtu=1500');
+    sim.addPod({ name: 'pod-g', node: 'node-1' });
+    expect(cni0()).toBe(1450);
+    // A bridge made with an MTU and never given a port keeps it (nothing adjusts it).
+    sim.apply({ op: 'link.add', ns: 'node/node-1', name: 'br9', kind: 'bridge', mtu: 1400 });
+    expect(sim.node('node-1').host.links['br9']!.mtu).toBe(1400);
+  });
+
   it('a VXLAN device going down keeps its permanent FDB entries; its neighbours and routes go', () => {
     // Measured (two namespaces wired as flanneld does): after `ip link set flannel.1 down`, and again after
     // `up`, `bridge fdb show dev flannel.1` lists `0e:00:00:00:00:02 dst 192.168.1.12 self permanent`;
@@ -1254,5 +1274,28 @@ describe('route exceptions when the routes change (kern30)', () => {
     expect(ttl(sim)).toEqual([64]);
     sim.apply({ op: 'route.add', ns: pod, dst: '10.244.1.4/30', via: '10.244.1.1', dev: 'eth0', metric: 5 });
     expect(ttl(sim)).toEqual([63]);
+  });
+});
+
+describe('an ICMP error about a packet its node already masqueraded (kernel oracle, seed 2811 faulted #31)', () => {
+  it('goes back to the pod, from the node address the packet was masqueraded to, with its quote translated back', () => {
+    // Measured by the oracle (flannel host-gw, calico-none, broken-missing-routes): after `ip link set eth0
+    // down` on node-3, a pod of node-1 pinging node-3's address (masqueraded by node-1's POSTROUTING: not a pod
+    // destination) got `From 192.168.1.11 icmp_seq=1 Destination Host Unreachable` when node-1's ARP for it
+    // failed; podnet had delivered the error to node-1 itself, its translated destination, and the pod heard
+    // nothing.
+    for (const spec of [seedLabSpec(), hostGwLabSpec()]) {
+      const sim = simulatorFromSpec(spec);
+      const node1 = formatIpv4(sim.node('node-1').ip);
+      const node3 = formatIpv4(sim.node('node-3').ip);
+      sim.apply({ op: 'link.set', ns: 'node/node-3', name: 'eth0', up: false });
+      const r = sim.ping('pod-a', node3, { count: 1 });
+      expect(r.lines[1]).toBe(`From ${node1} icmp_seq=1 Destination Host Unreachable`);
+      const err = r.traces.flatMap((t) => t.steps).find((s) => s.ns === 'pod/default/pod-a' && s.kind === 'deliver')?.ip;
+      const pl = err?.payload;
+      expect(err && pl?.kind === 'icmp' && pl.data.kind === 'ipv4' ? [formatIpv4(err.header.src), formatIpv4(err.header.dst), formatIpv4(pl.data.header.src)] : null)
+        // The quote names the pod, not the node address it was masqueraded to: ping matched it to its request.
+        .toEqual([node1, '10.244.1.4', '10.244.1.4']);
+    }
   });
 });

@@ -342,6 +342,22 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     });
     const second = new Map<string, string>();
     const asked = [...again.values()];
+    // What podnet predicts for those asks, made now, after all its first predictions, as the kernel asks
+    // them after all its first probes: a probe can change what a later one meets (an ICMP redirect a reply
+    // earned teaches its sender a route exception), and the kernel ran the first probes side by side, in an
+    // order podnet's one-after-the-other predictions do not follow. Measured: seed 2811, bridge faulted #48
+    // and flannel faulted #50, a pod whose on-link route was deleted traced a pod of its node directly in the
+    // kernel, after that pod's ping to it had been answered through the node and redirected, where podnet
+    // predicted the trace before that ping (`10.230.0.1 10.230.0.4`).
+    const repredicted = new Map<string, string>();
+    for (const asks of asked) {
+      for (const { i, what } of asks) {
+        const [a, b] = chosen[i]!;
+        repredicted.set(`${what} ${i}`, what === 'ping'
+          ? podnetPingOutcome(sim.ping(a.name, b.ip, { icmpLimits: false }))
+          : podnetTraceroute(sim.traceroute(a.name, b.ip, { maxHops: 8, icmpLimits: false }), a.ns));
+      }
+    }
     const secondRan = await runGroups(asked.map((asks) => asks.map(({ i, what }) => {
       const [a, b] = chosen[i]!;
       const job = what === 'ping' ? pingJob(a, b, '5') : traceJob(a, b, '5');
@@ -354,10 +370,12 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     retried = [...again.values()].reduce((s, x) => s + x.length, 0);
     chosen.forEach(([a, b], i) => {
       const where = `${a.name} → ${b.name} (${b.ip})`;
+      const pp = repredicted.get(`ping ${i}`) ?? predicted[i]!.ping;
       const kp = second.get(`ping ${i}`) ?? ranPing(first[2 * i]![0]!);
-      if (kp !== predicted[i]!.ping) say('ping', where, predicted[i]!.ping, kp);
+      if (kp !== pp) say('ping', where, pp, kp);
+      const pt = repredicted.get(`trace ${i}`) ?? predicted[i]!.trace;
       const kt = second.get(`trace ${i}`) ?? ranTrace(first[2 * i + 1]![0]!);
-      if (kt !== predicted[i]!.trace) say('traceroute', where, predicted[i]!.trace, kt);
+      if (kt !== pt) say('traceroute', where, pt, kt);
       probes += 2;
     });
 

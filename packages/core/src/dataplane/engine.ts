@@ -1844,7 +1844,18 @@ class Run {
     const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: quoteForwarded(this.asArrived(ns, orig)) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
     const epid = this.newPacket('icmp-error', null, ns.id);
     this.step(epid, ns.id, null, 'icmp-error', this.record ? note((t, c, m, a) => `sends ICMP ${icmpName(t, c)}${m ? ` (mtu ${m})` : ''} to ${formatIpv4(a)}`, type, code, mtu, orig.header.src) : null, null, err);
-    this.queue.push({ t: 'out', ns: ns.id, pkt: err, pid: epid });
+    // LOCAL_OUT: an error about a packet this namespace already source-NATed (its neighbour failed after
+    // POSTROUTING masqueraded it) is addressed to the translated source, one of the node's own addresses;
+    // conntrack finds it RELATED to the flow, nf_nat_icmp_reply_translation sends it on to the original sender
+    // with its quote translated back, and the packet is routed again (ip_route_me_harder). Measured by the
+    // kernel oracle (seed 2811, faulted #31: a pod's ping to a node whose eth0 was down, masqueraded by its
+    // own node): the pod got `From 192.168.1.11 … Destination Host Unreachable`, where podnet had delivered
+    // the error to the node itself. Its source is what it was built with: icmp_send chose it by the route to
+    // the translated source, a local address, so that address (`From 192.168.1.11`), not the one the route
+    // to the pod would choose.
+    const local = err.header.src === 0 && this.isLocal(ns, err.header.dst) ? { ...err, header: { ...err.header, src: err.header.dst } } : err;
+    const back = this.conntrackReverse(ns, local, epid);
+    this.queue.push({ t: 'out', ns: ns.id, pkt: back === local ? err : back, pid: epid });
   }
 
   /**

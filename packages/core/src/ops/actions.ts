@@ -684,7 +684,11 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
  * The kernel's br_mtu_auto_adjust (net/bridge/br_if.c): unless its MTU was set by hand, a bridge takes the
  * smallest MTU of its ports whenever one joins, leaves or changes its MTU. Measured (kernel 6.18): a bridge
  * made with `mtu 1450` went to 1500 when a 1500 port joined, to 1400 when a port was set to 1400, back to
- * 1500 when that port went to 9000; after `ip link set cni0 mtu 1300` ports changed nothing. No ports: as is.
+ * 1500 when that port went to 9000; after `ip link set cni0 mtu 1300` ports changed nothing. A bridge made with
+ * an MTU keeps it until a port joins; once its last port leaves (deleted, or `nomaster`) it goes to 1500,
+ * br_mtu_min's ETH_DATA_LEN for a bridge without ports (measured again, kernel 6.18: `mtu 1450`, a 1450 port
+ * in and out → 1500; the kernel oracle's broken-overlapping-ipam generated #73 of seed 2811, a node whose pods
+ * had all gone, sent 1500-byte packets through an empty cni0 where podnet said `message too long, mtu=1450`).
  */
 export function bridgeMtuAutoAdjust(ns: DNs, bridge: string, joining?: number): void {
   const links = look(ns as NetNs, 'links');
@@ -703,8 +707,13 @@ export function bridgeMtuAutoAdjust(ns: DNs, bridge: string, joining?: number): 
     const l = links[name]!;
     if (l.master === bridge && l.mtu < min) min = l.mtu;
   }
-  if (min !== Infinity && min !== br.mtu) put(linkToWrite(ns, bridge), 'mtu', min);
+  // Called without a port left only when the last one went: no port, ETH_DATA_LEN.
+  if (min === Infinity) min = ETH_DATA_LEN;
+  if (min !== br.mtu) put(linkToWrite(ns, bridge), 'mtu', min);
 }
+
+/** The MTU of a bridge without ports once it had some (br_mtu_min's ETH_DATA_LEN). */
+const ETH_DATA_LEN = 1500;
 
 /** Routes leaving by `dev` are removed, as the kernel does when a device goes down or away (fib_sync_down_dev). */
 function flushDev(d: DState, ns: DNs, dev: string, deleting = true): void {
