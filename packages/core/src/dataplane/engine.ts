@@ -1159,6 +1159,11 @@ class Run {
     if (hooks === 0) return frame;
     this.seeFlow(ns, ip);
     if ((hooks & BR_FORWARD) !== 0 && this.filterVerdict(ns, 'FORWARD', ip, br.name, br.name, pid)) return null;
+    const related = this.relatedDnat(ns, ip, pid, br.name);
+    if (related !== ip) {
+      ip = related;
+      frame = { eth: frame.eth, payload: ip };
+    }
     const sn = (hooks & BR_SNAT) !== 0 ? this.natRule(ns, 'POSTROUTING', ip, null, br.name) : null;
     if (sn === null || (sn.target !== 'MASQUERADE' && sn.target !== 'SNAT')) return frame;
     // MASQUERADE takes inet_select_addr(the bridge, the destination): measured, a same-node ping through a
@@ -1587,6 +1592,7 @@ class Run {
     const link = ns.links[dev];
     if (!link || !link.up) return this.drop(pid, ns.id, dev, 'linkDown', `${dev} is down`, pkt);
     if (!fits && this.mtuCheck(ns, route, pkt, pid, forwarded) === MTU_DROPPED) return;
+    pkt = this.relatedDnat(ns, pkt, pid, dev);
     const sn = this.natRule(ns, 'POSTROUTING', pkt, null, dev);
     if (sn && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) {
       const to = sn.target === 'SNAT' ? sn.to! : selectSource(ns, route, pkt.header.dst);
@@ -2302,14 +2308,45 @@ class Run {
     else l[i] = ctTouch(l[i]!, this.state.now, true);
   }
 
+  /**
+   * POSTROUTING of an ICMP error about a destination-NATed flow (RELATED to it): nf_nat_icmp_reply_translation's
+   * source manip. The error leaves from the address its sender asked for (the flow's original destination)
+   * with that address back in its quote, whichever router sent it: from beyond the DNAT, or the DNAT's own
+   * node. Measured (packages/cli/scripts/dnat-icmp-errors.sh, kernel 6.18): through a router DNATing 10.0.9.9
+   * to a host two routers on, `traceroute -n 10.0.9.9` printed `10.0.9.9` at every hop, tcpdump -v in the
+   * sender `10.0.9.9 > 10.0.1.2: ICMP time exceeded in-transit` quoting `10.0.1.2.… > 10.0.9.9.33434`; the
+   * same through a bridge whose host DNATs to a port's namespace (bridged DNAT), `10.0.8.8 > 10.0.5.2: ICMP
+   * 10.0.8.8 udp port 33434 unreachable`.
+   */
+  relatedDnat(ns: NetNs, pkt: Ipv4Packet, pid: number, dev: string): Ipv4Packet {
+    const pl = pkt.payload;
+    if (pl.kind !== 'icmp' || (pl.type !== ICMP_DEST_UNREACH && pl.type !== ICMP_TIME_EXCEEDED) || pl.data.kind !== 'ipv4') return pkt;
+    const all = this.ctAll(ns);
+    if (all === null) return pkt;
+    const q = pl.data.header;
+    let ql4: string | null = null;
+    for (const c of all) {
+      // The quote as the flow's packet left towards its new destination (its source already translated back
+      // where the flow was source-NATed too: conntrackReverse, at PREROUTING).
+      if (!ctDnat(c) || q.protocol !== c.protocol || q.dst !== c.replySrc || (q.src !== c.origSrc && q.src !== c.replyDst) || (ql4 ??= l4Key(pl.data, true)) !== c.replyL4) continue;
+      const out: Ipv4Packet = { ...pkt, header: { ...pkt.header, src: c.origDst }, payload: { ...pl, data: withAddrs(pl.data, q.src, c.origDst) } };
+      this.step(pid, ns.id, dev, 'nat', this.record ? note((a) => `conntrack: ICMP error related to a destination-NATed flow leaves from ${formatIpv4(a)}, the address its sender asked for`, c.origDst) : null, null, out);
+      return out;
+    }
+    return pkt;
+  }
+
   conntrackReverse(ns: NetNs, pkt: Ipv4Packet, pid: number): Ipv4Packet {
     const c = this.ctReplyOf(ns, pkt);
     if (c === null) return pkt;
     const h = pkt.header;
     const pl = pkt.payload;
     if (pl.kind === 'icmp' && (pl.type === ICMP_DEST_UNREACH || pl.type === ICMP_TIME_EXCEEDED) && pl.data.kind === 'ipv4') {
-      // An ICMP error about a translated flow is RELATED: conntrack translates the outer destination
-      // and the quoted packet back, so the original sender recognises it.
+      // An ICMP error about a translated flow is RELATED: nf_nat_icmp_reply_translation translates it at
+      // each hook the flow's NAT has a part in. Here (PREROUTING, LOCAL_OUT: a destination manip) that is a
+      // source-NATed flow's: the outer destination and the quote's source go back to the original sender.
+      // A flow only destination-NATed is translated as the error leaves ({@link relatedDnat}).
+      if (!ctSnat(c)) return pkt;
       const quoted = withAddrs(pl.data, c.origSrc, pl.data.header.dst);
       const out: Ipv4Packet = { ...pkt, header: { ...h, dst: c.origSrc }, payload: { ...pl, data: quoted } };
       this.step(pid, ns.id, null, 'nat', this.record ? note((a) => `conntrack: ICMP error related to a translated flow goes back to ${formatIpv4(a)}`, c.origSrc) : null, null, out);
