@@ -66,27 +66,27 @@ ip netns exec ${P}pa ping -c 1 -W 1 10.244.3.9 >/dev/null
 k=0
 # cap NS OPTIONS…: starts a capture in the background; its output goes to a numbered file, named in $T/list.
 cap(){ local ns=$1; shift; k=$((k+1)); echo "$k tcpdump $* ($ns)" >> $T/list
-  ip netns exec ${P}$ns timeout 3 tcpdump -l "$@" > $T/$k.out 2> $T/$k.err & }
+  ip netns exec ${P}$ns timeout 4 tcpdump -l "$@" > $T/$k.out 2> $T/$k.err & }
 # flush: waits for the captures, then prints each one's lines under its title (stderr is pinned elsewhere).
-flush(){ sleep 3.2; wait; while read -r n title; do echo "== $title"; cat $T/$n.out; done < $T/list; rm -f $T/list $T/*.out $T/*.err; }
+flush(){ sleep 4.2; wait; while read -r n title; do echo "== $title"; cat $T/$n.out; done < $T/list; rm -f $T/list $T/*.out $T/*.err; }
 for run in 1 2; do
   echo "#### run $run"
   for v in -v -vv; do
     cap pa -n $v -i eth0 icmp; cap n1 -n $v -i cni0 icmp; cap n1 -n $v -i flannel.1 icmp; cap n1 -n $v -i eth0 udp
     cap n2 -n $v -i eth0 udp; cap n2 -n $v -i flannel.1 icmp; cap n2 -n $v -i cni0 icmp; cap pc -n $v -i eth0 icmp
-    sleep 0.7; ip netns exec ${P}pa ping -c 1 -W 1 10.244.2.3 >/dev/null; flush
+    sleep 1.5; ip netns exec ${P}pa ping -c 1 -W 1 10.244.2.3 >/dev/null; flush
   done
   cap pc -n -e -v -i eth0 icmp; cap n2 -n -e -v -i eth0 udp; cap n2 -n -e -vv -i eth0 udp
-  sleep 0.7; ip netns exec ${P}pa ping -c 1 -W 1 10.244.2.3 >/dev/null; flush
+  sleep 1.5; ip netns exec ${P}pa ping -c 1 -W 1 10.244.2.3 >/dev/null; flush
   for o in "-v" "-vv" "-e -v" "-x" "-xx" "-X" "-v -x"; do
     ip -n ${P}pd neigh flush all; ip -n ${P}pc neigh flush all
-    cap pd -n $o -i eth0 arp; sleep 0.7; ip netns exec ${P}pd ping -c 1 -W 1 10.244.2.3 >/dev/null; flush
+    cap pd -n $o -i eth0 arp; sleep 1.5; ip netns exec ${P}pd ping -c 1 -W 1 10.244.2.3 >/dev/null; flush
   done
   for v in -v -vv "-e -v"; do
     cap pa -n $v -i eth0 icmp or udp; cap n1 -n $v -i flannel.1 icmp or udp
-    sleep 0.7; ip netns exec ${P}pa traceroute -n -q 1 -N 1 10.244.3.9 >/dev/null; flush
+    sleep 1.5; ip netns exec ${P}pa traceroute -n -q 1 -N 1 10.244.3.9 >/dev/null; flush
   done
   for v in -v -vv; do
-    cap pa -n $v -i eth0 tcp; sleep 0.7; ip netns exec ${P}pa bash -c 'echo > /dev/tcp/10.244.2.3/80' 2>/dev/null; flush
+    cap pa -n $v -i eth0 tcp; sleep 1.5; ip netns exec ${P}pa bash -c 'echo > /dev/tcp/10.244.2.3/80' 2>/dev/null; flush
   done
 done
