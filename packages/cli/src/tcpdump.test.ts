@@ -178,6 +178,17 @@ describe('tcpdump -v in a student\'s session', () => {
     expect(ids('tcpdump -n -v -i eth0 icmp (pc)')).toEqual(ids('tcpdump -n -v -i eth0 icmp (pa)'));
   });
 
+  it('VXLAN\'s outer source port, a hash of the inner flow, is the same both ways (the kernel orders the addresses)', () => {
+    const port = (p: string) => /192\.168\.1\.1\d\.(\d+) > 192\.168\.1\.1\d\.8472/.exec(p)![1];
+    const kernel = verbose.get('1')!.get('tcpdump -n -v -i eth0 udp (n2)')!;
+    expect(kernel.map(port)).toEqual([port(kernel[0]!), port(kernel[0]!)]);
+    const s = createSession();
+    s.run('kubectl debug node/node-2 -it --image=nicolaka/netshoot -- tcpdump -n -v -i eth0 -c 2 udp &');
+    const ours = packetsOf(s.run('kubectl exec pod-a -- ping -c 1 10.244.2.3').stdout);
+    expect(ours).toHaveLength(2);
+    expect(port(ours[1]!)).toBe(port(ours[0]!));
+  });
+
   it('the RST for a SYN to a closed port prints as the kernel\'s, byte for byte: id 0, DF, its checksum', () => {
     for (const run of ['1', '2']) {
       for (const v of ['-v', '-vv']) {
