@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IPPROTO_TCP, ipv4, parseIpv4, pseudoHeaderSum, TCP_SYN } from '@podnet/core';
+import { icmpEcho, icmpErrorQuote, IPPROTO_ICMP, IPPROTO_TCP, ipv4, parseIpv4, pseudoHeaderSum, TCP_SYN } from '@podnet/core';
 import { createSession, describeFrame } from './index.js';
 
 /** Real tcpdump on a VXLAN ping between two namespaces (scripts/tcpdump-formats.sh), by section. */
@@ -206,6 +206,19 @@ describe('tcpdump -v in a student\'s session', () => {
         expect(ps[1]!.replace(/^\S+ /, '')).toBe(rst!.replace(/^\S+ /, ''));
       }
     }
+  });
+
+  it('-v quotes a datagram an ICMP error holds cut (need to frag): its header decoded from the bytes kept', () => {
+    const big = icmpEcho(parseIpv4('10.244.2.3'), { size: 1472, src: parseIpv4('10.244.1.4'), ident: 7, seq: 3, id: 9 });
+    const err = ipv4(parseIpv4('10.244.1.4'), { kind: 'icmp', type: 3, code: 4, rest: 1450, data: icmpErrorQuote(big) }, IPPROTO_ICMP, { src: parseIpv4('10.244.1.1'), tos: 0xc0 });
+    const frame = { eth: { dst: 'a2:d8:7f:1d:63:ef', src: '26:9c:f5:29:3d:37', ethertype: 0x0800 }, payload: err } as const;
+    // The quote holds 548 of the request's 1500 bytes: its ICMP checksum cannot be verified, so none prints.
+    expect(describeFrame(frame, { verbose: 2 })).toBe([
+      'IP (tos 0xc0, ttl 64, id 0, offset 0, flags [none], proto ICMP (1), length 576)',
+      '    10.244.1.1 > 10.244.1.4: ICMP 10.244.2.3 unreachable - need to frag (mtu 1450), length 556',
+      '\tIP (tos 0x0, ttl 64, id 9, offset 0, flags [DF], proto ICMP (1), length 1500)',
+      '    10.244.1.4 > 10.244.2.3: ICMP echo request, id 7, seq 3, length 1480',
+    ].join('\n'));
   });
 
   it('-xx and -XX on any are refused (the cooked header is not modelled); bad print options are typed errors', () => {
