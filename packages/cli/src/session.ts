@@ -16,7 +16,7 @@ import { LABS, type Lab } from './labs.js';
 import { eksctl } from './eksctl.js';
 import { kubectl, type KubectlHost } from './kubectl.js';
 import { cat, crictl, ls, podByNetnsPath, sysctl } from './node.js';
-import { captureLine, FilterError, framesOn, matchFilter, parseFilter, type Filter } from './tcpdump.js';
+import { captureLine, FilterError, framesOn, matchFilter, parseFilter, type Filter, type PrintOptions } from './tcpdump.js';
 import { grep, head, sort, tail, wc } from './text.js';
 import { err, ok, type Ctx, type Output, type Place } from './types.js';
 import { parseLine, quoteWord, type Words } from './words.js';
@@ -55,8 +55,8 @@ interface Job {
   readonly bridgeMacs: ReadonlySet<string>;
   readonly count: number | null;
   readonly write: string | null;
-  /** `-e`: print each frame's link-level header. */
-  readonly link: boolean;
+  /** How to print each frame: `-e`, `-v` and `-x`/`-X` (see tcpdump.ts's PrintOptions). */
+  readonly print: PrintOptions;
   readonly records: PcapRecord[];
   captured: number;
 }
@@ -501,7 +501,10 @@ export class Session implements KubectlHost {
     let count: number | null = null;
     let write: string | null = null;
     let link = false;
-    let verbose = false;
+    // tcpdump counts its flags: each v raises the verbosity (-vv, -v -v), each x or X the hex dump (-xx).
+    let verbose = 0;
+    let x = 0;
+    let bigX = 0;
     const expr: string[] = [];
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
@@ -509,7 +512,10 @@ export class Session implements KubectlHost {
       else if (a.startsWith('-i') && a.length > 2) dev = a.slice(2);
       else if (a === '-c') { const v = args[++i]; if (!v || !/^\d+$/.test(v) || Number(v) < 1) return err(`tcpdump: invalid packet count ${v ?? ''}`, 1); count = Number(v); }
       else if (a === '-w') { write = args[++i] ?? null; if (write === null) return err("tcpdump: option requires an argument -- 'w'", 1); }
-      else if (/^-[nvlqetN]+$/.test(a)) { if (a.includes('e')) link = true; if (a.includes('v')) verbose = true; }
+      else if (/^-[nvlqetNxX]+$/.test(a)) {
+        if (a.includes('e')) link = true;
+        for (const c of a) { if (c === 'v') verbose++; else if (c === 'x') x++; else if (c === 'X') bigX++; }
+      }
       else if (a.startsWith('-')) return err(`tcpdump: invalid option -- '${a.slice(1, 2)}'\nUsage: tcpdump [-AbdDefhHIJKlLnNOpqStuUvxX#] [ -B size ] [ -c count ] [ --count ]\n\t\t[ -C file_size ] [ -E algo:secret ] [ -F file ] [ -G seconds ]\n\t\t[ -i interface ] [ --immediate-mode ] [ -j tstamptype ]\n\t\t[ -M secret ] [ --number ] [ --print ] [ -Q in|out|inout ]\n\t\t[ -r file ] [ -s snaplen ] [ -T type ] [ --version ]\n\t\t[ -V file ] [ -w file ] [ -W filecount ] [ -y datalinktype ]\n\t\t[ -z postrotate-command ] [ -Z user ]\n\t\t[ --time-stamp-precision precision ] [ --micro ] [ --nano ]\n\t\t[ expression ]`, 1);
       else expr.push(a);
     }
@@ -517,6 +523,8 @@ export class Session implements KubectlHost {
     const device = dev ?? Object.values(ns.links).filter((l) => l.kind !== 'loopback' && l.up).sort((a, b) => a.ifindex - b.ifindex)[0]?.name ?? 'lo';
     if (device !== 'any' && !linkNamed(ns, device)) return err(`tcpdump: ${device}: No such device exists\n(SIOCGIFHWADDR: No such device)`, 1);
     if (device === 'any' && write !== null) return err('tcpdump: podnet writes Ethernet captures only: pick one interface (-i eth0) with -w', 1);
+    // -xx dumps the link-level header too, which on `any` is Linux cooked v2's, not modelled.
+    if (device === 'any' && (x > 1 || bigX > 1)) return err('tcpdump: podnet dumps Ethernet headers only: pick one interface (-i eth0) with -xx or -XX', 1);
     let filter: Filter;
     try { filter = parseFilter(expr); } catch (e) {
       if (e instanceof FilterError) return err(`tcpdump: ${e.message}`, 1);
@@ -525,14 +533,15 @@ export class Session implements KubectlHost {
     const id = (this.#jobs.at(-1)?.id ?? 0) + 1;
     const text = words.map(quoteWord).join(' ');
     const bridgeMacs = new Set(Object.values(ns.links).filter((l) => l.kind === 'bridge').map((l) => l.mac));
-    this.#jobs.push({ id, text, ns: ns.id, dev: device, filter, bridgeMacs, count, write, link, records: [], captured: 0 });
+    // print.c: -X wins over -x; two of either dump the link-level header as well.
+    const hex = bigX > 0 ? { ascii: true, link: bigX > 1 } : x > 0 ? { ascii: false, link: x > 1 } : null;
+    const print: PrintOptions = { link, verbose: Math.min(verbose, 3), hex };
+    this.#jobs.push({ id, text, ns: ns.id, dev: device, filter, bridgeMacs, count, write, print, records: [], captured: 0 });
     const linkType = device === 'any' ? 'LINUX_SLL2 (Linux cooked v2)' : 'EN10MB (Ethernet)';
     // tcpdump.c: without -v and -w it says verbose output is suppressed; otherwise it prefixes the listening
-    // line with its name (measured for -v and -w). podnet does not decode -v's fields, and says so rather
-    // than print -v's lines without them.
-    const listening = `${!verbose && write === null ? 'tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n' : 'tcpdump: '}`
-      + `listening on ${device}, link-type ${linkType}, snapshot length 262144 bytes\n`
-      + (verbose && write === null ? 'podnet: -v is not modelled: packets print as without -v (no IP header fields)\n' : '');
+    // line with its name (measured for -v and -w; -x alone still says suppressed).
+    const listening = `${verbose === 0 && write === null ? 'tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n' : 'tcpdump: '}`
+      + `listening on ${device}, link-type ${linkType}, snapshot length 262144 bytes\n`;
     const started = background ? `[${id}] ${4200 + id}\n` : '';
     const note = background ? '' : `podnet: tcpdump keeps capturing as job [${id}] while you type, as in a second terminal: traffic you send now prints here; \`fg\` or \`kill %${id}\` stops it\n`;
     return { stdout: started, stderr: listening + note, status: 0 };
@@ -548,7 +557,7 @@ export class Session implements KubectlHost {
         const t = at + step.index * 0.01;
         job.captured++;
         if (job.write !== null) job.records.push({ timestampMs: SIM_EPOCH_MS + t, frame });
-        else this.#pending.out.push({ t, text: `${captureLine(t, frame, { link: job.link })}\n` });
+        else this.#pending.out.push({ t, text: `${captureLine(t, frame, job.print)}\n` });
         if (job.count !== null && job.captured >= job.count) {
           this.#finish(job, 'Done');
           break;

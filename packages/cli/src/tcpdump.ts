@@ -1,11 +1,13 @@
 /**
  * tcpdump over the simulated wire: which frames an interface sees, pcap-filter(7) expressions (host,
  * net, port, icmp, udp, tcp, arp, ip, src/dst, and/or/not, parentheses) matched on the outer headers as
- * BPF matches them, tcpdump's `-n` line format, and pcap files for `-w`.
+ * BPF matches them, tcpdump's `-n` line format with `-e`, `-v`/`-vv` and `-x`/`-xx`/`-X`/`-XX`, and pcap
+ * files for `-w`.
  */
 import {
-  cidrContains, emitFrame, formatIpv4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED,
-  parseCidr, parseIpv4, type Frame, type Ipv4Packet, type NsId, type Step, type Trace,
+  cidrContains, emitFrame, fail, formatIpv4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED,
+  internetChecksum, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, isIcmpError, parseCidr, parseIpv4, pseudoHeaderSum, type Frame,
+  type IcmpMessage, type Ipv4Packet, type NsId, type RawPayload, type Step, type Trace,
 } from '@podnet/core';
 import { timeOfDay } from './format.js';
 
@@ -145,18 +147,61 @@ export function framesOn(trace: Trace, ns: NsId, dev: string, ownMacs: ReadonlyS
   return out;
 }
 
-function icmpText(p: Ipv4Packet): string {
-  if (p.payload.kind !== 'icmp') return '';
-  const m = p.payload;
-  const len = p.header.totalLength - 20;
+/** ICMP redirect (RFC 792 type 5). */
+const ICMP_REDIRECT = 5;
+
+/** tcpdump's ipproto_values for the protocols podnet carries. */
+const PROTO_NAMES: Readonly<Record<number, string>> = { 1: 'ICMP', 4: 'IPIP', 6: 'TCP', 17: 'UDP' };
+
+const hex4 = (n: number) => n.toString(16).padStart(4, '0');
+const be16 = (b: Uint8Array, at: number) => ((b[at]! << 8) | b[at + 1]!) >>> 0;
+const be32 = (b: Uint8Array, at: number) => (((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0);
+
+/**
+ * The checksum a 16-bit field at `at` should hold: the Internet checksum of `bytes` with the field zeroed,
+ * from the pseudo-header's sum `initial` (tcpdump's in_cksum_shouldbe gives the same value).
+ */
+function shouldBe(bytes: Uint8Array, at: number, initial = 0): number {
+  const z = bytes.slice();
+  z[at] = 0;
+  z[at + 1] = 0;
+  return internetChecksum(z, initial);
+}
+
+/**
+ * An ICMP error's quote as a value podnet may hold cut (a raw tail, see icmpErrorQuote) turned back into the
+ * header values tcpdump decodes from the bytes it has: the ICMP, UDP or TCP header when the cut keeps it.
+ */
+function l4Of(p: Ipv4Packet): Ipv4Packet['payload'] {
+  const l4 = p.payload;
+  if (l4.kind !== 'raw' || l4.bytes === undefined) return l4;
+  const b = l4.bytes;
+  const rest: RawPayload = { kind: 'raw', length: Math.max(0, p.header.totalLength - 20 - 8) };
+  if (p.header.protocol === IPPROTO_ICMP && b.length >= 8) return { kind: 'icmp', type: b[0]!, code: b[1]!, rest: be32(b, 4), data: rest };
+  if (p.header.protocol === IPPROTO_UDP && b.length >= 8) return { kind: 'udp', srcPort: be16(b, 0), dstPort: be16(b, 2), payload: { kind: 'raw', length: Math.max(0, be16(b, 4) - 8) } };
+  if (p.header.protocol === IPPROTO_TCP && b.length >= 20) {
+    return { kind: 'tcp', srcPort: be16(b, 0), dstPort: be16(b, 2), seq: be32(b, 4), ack: be32(b, 8), flags: b[13]!, window: be16(b, 14), payload: { kind: 'raw', length: Math.max(0, p.header.totalLength - 40) } };
+  }
+  return l4;
+}
+
+/** tcpdump's text for an ICMP message (icmp_print), without the quoted packet of an error. */
+function icmpText(m: IcmpMessage, len: number): string {
   if (m.type === ICMP_ECHO_REQUEST || m.type === ICMP_ECHO_REPLY) {
     return `ICMP echo ${m.type === ICMP_ECHO_REQUEST ? 'request' : 'reply'}, id ${m.rest >>> 16}, seq ${m.rest & 0xffff}, length ${len}`;
   }
   const quoted = m.data.kind === 'ipv4' ? m.data : null;
-  if (m.type === ICMP_TIME_EXCEEDED) return `ICMP time exceeded in-transit, length ${len}`;
+  if (m.type === ICMP_TIME_EXCEEDED && m.code === 0) return `ICMP time exceeded in-transit, length ${len}`;
+  if (m.type === ICMP_REDIRECT && quoted && m.code <= 3) {
+    const to = ['redirect %s to net %s', 'redirect %s to host %s', 'redirect-tos %s to net %s', 'redirect-tos %s to host %s'][m.code]!;
+    return `ICMP ${to.replace('%s', formatIpv4(quoted.header.dst)).replace('%s', formatIpv4(m.rest >>> 0))}, length ${len}`;
+  }
   if (m.type === ICMP_DEST_UNREACH && quoted) {
     const dst = formatIpv4(quoted.header.dst);
-    if (m.code === 3 && quoted.payload.kind === 'udp') return `ICMP ${dst} udp port ${quoted.payload.dstPort} unreachable, length ${len}`;
+    const q = l4Of(quoted);
+    if (m.code === 3 && q.kind === 'udp') return `ICMP ${dst} udp port ${q.dstPort} unreachable, length ${len}`;
+    if (m.code === 3 && q.kind === 'tcp') return `ICMP ${dst} tcp port ${q.dstPort} unreachable, length ${len}`;
+    if (m.code === 2) return `ICMP ${dst} protocol ${quoted.header.protocol} unreachable, length ${len}`;
     if (m.code === 1) return `ICMP host ${dst} unreachable, length ${len}`;
     if (m.code === 0) return `ICMP net ${dst} unreachable, length ${len}`;
     if (m.code === 4) return `ICMP ${dst} unreachable - need to frag (mtu ${m.rest & 0xffff}), length ${len}`;
@@ -165,61 +210,162 @@ function icmpText(p: Ipv4Packet): string {
   return `ICMP type-#${m.type}, length ${len}`;
 }
 
-/** How tcpdump was asked to print: `-e` adds each frame's link-level header. */
+/** How tcpdump was asked to print. */
 export interface PrintOptions {
   /** `-e`: the MAC addresses, the ethertype and the frame length before the packet. */
   readonly link?: boolean;
+  /**
+   * How many `-v`: 0 (the default) prints tcpdump's one-line summary; 1 adds the IPv4 header's fields (tos,
+   * ttl, id, offset, flags, proto, length), TCP's checksum and ICMP errors' quoted packet; 2 (`-vv`) also
+   * UDP's checksum; 3 prints as 2 does (podnet carries nothing that -vvv decodes further).
+   */
+  readonly verbose?: number;
+  /**
+   * `-x` (`{ ascii: false, link: false }`): the packet's bytes after the link-level header in hex; `-xx`
+   * (`link: true`) the whole frame's; `-X`/`-XX` (`ascii: true`) with their ASCII beside.
+   */
+  readonly hex?: { readonly ascii: boolean; readonly link: boolean } | null;
+}
+
+function checkOptions(o: PrintOptions): void {
+  if (typeof o !== 'object' || o === null) fail('INVALID_ARGUMENT', `print options must be an object, not ${String(o)}`);
+  const v = o.verbose;
+  if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 3)) fail('INVALID_ARGUMENT', `verbose ${String(v)} must be 0 to 3 (-v, -vv, -vvv)`, { verbose: v });
+  if (o.link !== undefined && typeof o.link !== 'boolean') fail('INVALID_ARGUMENT', `link ${String(o.link)} must be a boolean (-e)`, { link: o.link });
+  const h = o.hex;
+  if (h !== undefined && h !== null && (typeof h !== 'object' || typeof h.ascii !== 'boolean' || typeof h.link !== 'boolean')) {
+    fail('INVALID_ARGUMENT', 'hex must be null or { ascii: boolean, link: boolean } (-x, -xx, -X, -XX)', { hex: h });
+  }
 }
 
 /**
- * One frame as `tcpdump -n` prints it (after the timestamp); VXLAN's inner frame on a second line. With
+ * tcpdump's hex dump of `bytes` (print-ascii.c): lines of 16 bytes as 8 groups of 4 hex digits, each line
+ * on `\n\t0xOFFS: `; with `ascii`, the groups padded to 40 columns and the bytes as text beside them
+ * (`.` for each byte that is not a graphic ASCII character).
+ */
+function hexDump(bytes: Uint8Array, ascii: boolean): string {
+  let out = '';
+  for (let at = 0; at < bytes.length; at += 16) {
+    const row = bytes.subarray(at, at + 16);
+    let hex = '';
+    for (let i = 0; i < row.length; i += 2) hex += i + 1 < row.length ? ` ${row[i]!.toString(16).padStart(2, '0')}${row[i + 1]!.toString(16).padStart(2, '0')}` : ` ${row[i]!.toString(16).padStart(2, '0')}`;
+    const text = Array.from(row, (c) => (c > 0x20 && c < 0x7f ? String.fromCharCode(c) : '.')).join('');
+    out += `\n\t0x${hex4(at)}: ${ascii ? `${hex.padEnd(40)}  ${text}` : hex}`;
+  }
+  return out;
+}
+
+/**
+ * One frame as `tcpdump -n` prints it (after the timestamp); VXLAN's inner frame on a line of its own. With
  * `-e` the line starts with the link-level header and tcpdump drops its `IP ` / `ARP, ` protocol labels,
- * inner packets' too (measured, tcpdump 4.99 on a veth: `22:9c:f0:70:80:78 > 12:aa:a8:05:ca:6b,
- * ethertype IPv4 (0x0800), length 98: 10.244.1.4 > 10.244.2.3: ICMP echo request, …`).
+ * inner and quoted packets' too (measured, tcpdump 4.99 on a veth: `22:9c:f0:70:80:78 > 12:aa:a8:05:ca:6b,
+ * ethertype IPv4 (0x0800), length 98: 10.244.1.4 > 10.244.2.3: ICMP echo request, …`). With `-v` an IPv4
+ * packet prints as `IP (tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto ICMP (1), length 84)` and its
+ * addresses on the next line, indented by four spaces (scripts/tcpdump-verbose.sh). Checksums are verified
+ * on the bytes podnet puts on the wire ({@link emitFrame}). Throws `INVALID_ARGUMENT` on bad options and
+ * `INVALID_PACKET` on a frame that cannot be emitted.
+ *
+ * @example
+ * describeFrame(frame, { verbose: 1 });
+ * // 'IP (tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto ICMP (1), length 84)\n    10.244.1.4 > 10.244.2.3: ICMP echo request, id 23722, seq 1, length 64'
  */
 export function describeFrame(frame: Frame, o: PrintOptions = {}): string {
+  checkOptions(o);
+  const bytes = emitFrame(frame);
+  const text = frameText(frame, bytes, o);
+  const h = o.hex;
+  if (h === undefined || h === null) return text;
+  return text + hexDump(h.link ? bytes : bytes.subarray(14), h.ascii);
+}
+
+function frameText(frame: Frame, bytes: Uint8Array, o: PrintOptions): string {
   const link = o.link === true;
   if (frame.payload.kind === 'arp') {
     const a = frame.payload;
     const head = link ? `${frame.eth.src} > ${frame.eth.dst}, ethertype ARP (0x0806), length ${14 + 28}: ` : 'ARP, ';
-    return a.op === 1
-      ? `${head}Request who-has ${formatIpv4(a.targetIp)} tell ${formatIpv4(a.senderIp)}, length 28`
-      : `${head}Reply ${formatIpv4(a.senderIp)} is-at ${a.senderMac}, length 28`;
+    // arp_print with -v names the hardware and protocol types and their address lengths.
+    const types = (o.verbose ?? 0) > 0 ? 'Ethernet (len 6), IPv4 (len 4), ' : '';
+    return head + types + (a.op === 1
+      ? `Request who-has ${formatIpv4(a.targetIp)} tell ${formatIpv4(a.senderIp)}, length 28`
+      : `Reply ${formatIpv4(a.senderIp)} is-at ${a.senderMac}, length 28`);
   }
   const head = link ? `${frame.eth.src} > ${frame.eth.dst}, ethertype IPv4 (0x0800), length ${14 + frame.payload.header.totalLength}: ` : '';
-  return head + describeIp(frame.payload, o);
+  return head + describeIp(frame.payload, bytes.subarray(14), o);
 }
 
-/** An IPv4 packet as tcpdump's ip_print prints it (`IP ` only without -e). */
-function describeIp(p: Ipv4Packet, o: PrintOptions): string {
-  const label = o.link === true ? '' : 'IP ';
-  const src = formatIpv4(p.header.src);
-  const dst = formatIpv4(p.header.dst);
-  const l4 = p.payload;
-  if (l4.kind === 'icmp') return `${label}${src} > ${dst}: ${icmpText(p)}`;
+/**
+ * An IPv4 packet as tcpdump's ip_print prints it (`IP ` only without -e). `b` holds the packet's bytes as
+ * captured: all of them, or an ICMP error's quote, cut (checksums are verified only over bytes there).
+ */
+function describeIp(p: Ipv4Packet, b: Uint8Array, o: PrintOptions): string {
+  const v = o.verbose ?? 0;
+  const h = p.header;
+  let out = o.link === true ? '' : 'IP ';
+  if (v > 0) {
+    // ECN codepoint after the tos (ip_print): ECT(1), ECT(0), CE.
+    const ecn = ['', ',ECT(1)', ',ECT(0)', ',CE'][h.tos & 3]!;
+    const bad = b.length >= 20 && internetChecksum(b.subarray(0, 20)) !== 0 ? `, bad cksum ${be16(b, 10).toString(16)} (->${shouldBe(b.subarray(0, 20), 10).toString(16)})!` : '';
+    out += `(tos 0x${h.tos.toString(16)}${ecn}, ttl ${h.ttl}, id ${h.id}, offset 0, flags [${h.df ? 'DF' : 'none'}], proto ${PROTO_NAMES[h.protocol] ?? 'unknown'} (${h.protocol}), length ${h.totalLength}${bad})\n    `;
+  }
+  const src = formatIpv4(h.src);
+  const dst = formatIpv4(h.dst);
+  const l4 = l4Of(p);
+  const seg = b.subarray(20);
+  // A checksum can be verified only when every byte it covers was captured (ND_TTEST_LEN).
+  const whole = seg.length >= h.totalLength - 20;
+  if (l4.kind === 'icmp') {
+    out += `${src} > ${dst}: ${icmpText(l4, h.totalLength - 20)}`;
+    if (v > 0 && whole && internetChecksum(seg.subarray(0, h.totalLength - 20)) !== 0) {
+      out += ` (wrong icmp cksum ${be16(seg, 2).toString(16)} (->${shouldBe(seg.subarray(0, h.totalLength - 20), 2).toString(16)})!)`;
+    }
+    // An error quotes the packet it is about: -v prints it on a line of its own, after a tab (icmp_print).
+    if (v > 0 && l4.data.kind === 'ipv4' && isIcmpError(l4.type)) out += `\n\t${describeIp(l4.data, seg.subarray(8), o)}`;
+    return out;
+  }
   if (l4.kind === 'udp') {
-    const head = `${label}${src}.${l4.srcPort} > ${dst}.${l4.dstPort}:`;
+    out += `${src}.${l4.srcPort} > ${dst}.${l4.dstPort}: `;
+    if (v > 1 && seg.length >= 8) {
+      // udp_print verifies UDP's checksum with -vv only; 0 is "no checksum" over IPv4.
+      const field = be16(seg, 6);
+      const ulen = be16(seg, 4);
+      const sum = pseudoHeaderSum(h.src, h.dst, IPPROTO_UDP, ulen);
+      if (field === 0) out += '[no cksum] ';
+      else if (seg.length >= ulen) out += internetChecksum(seg.subarray(0, ulen), sum) === 0 ? '[udp sum ok] ' : `[bad udp cksum 0x${hex4(field)} -> 0x${hex4(shouldBe(seg.subarray(0, ulen), 6, sum))}!] `;
+    }
     if (l4.payload.kind === 'vxlan') {
       // tcpdump decodes UDP 4789 as VXLAN and 8472 (the Linux default flannel uses) as OTV, the protocol
       // IANA assigned that port to; both headers carry the I flag and a 24-bit ID.
-      const inner = describeFrame(l4.payload.inner, o);
+      const inner = frameText(l4.payload.inner, seg.subarray(16), o);
       const vx = l4.dstPort === 4789 || l4.srcPort === 4789
         ? `VXLAN, flags [I] (0x08), vni ${l4.payload.vni}`
         : `OTV, flags [I] (0x08), overlay 0, instance ${l4.payload.vni}`;
-      return `${head} ${vx}\n${inner}`;
+      return `${out}${vx}\n${inner}`;
     }
-    return `${head} UDP, length ${l4.payload.length}`;
+    return `${out}UDP, length ${l4.payload.length}`;
   }
   if (l4.kind === 'tcp') {
     const f = l4.flags;
-    const flags = `${f & 0x02 ? 'S' : ''}${f & 0x01 ? 'F' : ''}${f & 0x04 ? 'R' : ''}${f & 0x08 ? 'P' : ''}${f & 0x10 ? '.' : ''}` || 'none';
-    return `${label}${src}.${l4.srcPort} > ${dst}.${l4.dstPort}: Flags [${flags}], seq ${l4.seq}, win ${l4.window}, length ${l4.payload.length}`;
+    // tcp_flag_values' order: F S R P . U E W.
+    const flags = `${f & 0x01 ? 'F' : ''}${f & 0x02 ? 'S' : ''}${f & 0x04 ? 'R' : ''}${f & 0x08 ? 'P' : ''}${f & 0x10 ? '.' : ''}${f & 0x20 ? 'U' : ''}${f & 0x40 ? 'E' : ''}${f & 0x80 ? 'W' : ''}` || 'none';
+    out += `${src}.${l4.srcPort} > ${dst}.${l4.dstPort}: Flags [${flags}]`;
+    const tlen = h.totalLength - 20;
+    if (v > 0 && whole && seg.length >= 20) {
+      const sum = pseudoHeaderSum(h.src, h.dst, IPPROTO_TCP, tlen);
+      const field = be16(seg, 16);
+      out += `, cksum 0x${hex4(field)} ${internetChecksum(seg.subarray(0, tlen), sum) === 0 ? '(correct)' : `(incorrect -> 0x${hex4(shouldBe(seg.subarray(0, tlen), 16, sum))})`}`;
+    }
+    const len = l4.payload.length;
+    // tcp_print: the sequence number only with data, SYN, FIN or RST (or -vv); absolute, as podnet's
+    // segments start no connection tcpdump would number relatively.
+    if (v > 1 || len > 0 || (f & 0x07) !== 0) out += `, seq ${l4.seq}${len > 0 ? `:${(l4.seq + len) >>> 0}` : ''}`;
+    if (f & 0x10) out += `, ack ${l4.ack}`;
+    return `${out}, win ${l4.window}, length ${len}`;
   }
-  if (l4.kind === 'ipv4') return `${label}${src} > ${dst}: ${describeIp(l4, o)}`;
-  return `${label}${src} > ${dst}: ip-proto-${p.header.protocol} ${l4.length}`;
+  if (l4.kind === 'ipv4') return `${out}${src} > ${dst}: ${describeIp(l4, seg, o)}`;
+  return `${out}${src} > ${dst}: ip-proto-${h.protocol} ${l4.length}`;
 }
 
-/** A capture line: the time of day and the frame, as `tcpdump -n` prints it. */
+/** A capture line: the time of day and the frame, as `tcpdump -n` prints it with the options `o`. */
 export function captureLine(timeMs: number, frame: Frame, o: PrintOptions = {}): string {
   return `${timeOfDay(timeMs)} ${describeFrame(frame, o)}`;
 }

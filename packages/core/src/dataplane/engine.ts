@@ -131,6 +131,18 @@ function header(h: Ipv4Header, ttl: number, src: Ipv4, dst: Ipv4): Ipv4Header {
   return { tos: h.tos, totalLength: h.totalLength, id: h.id, df: h.df, ttl, protocol: h.protocol, src, dst };
 }
 
+/**
+ * The TOS of an ICMP error about a packet of TOS `quoted` (icmp_send, for every type icmp_pointers marks an
+ * error: unreachable, redirect, time exceeded…): the packet's TOS bits (RT_TOS, mask IPTOS_TOS_MASK 0x1e)
+ * with precedence "internetwork control" (IPTOS_PREC_INTERNETCONTROL, 0xc0). The socket sends no DF
+ * (IP_PMTUDISC_DONT), as podnet's errors already did. Measured: time exceeded and port unreachable
+ * answering traceroute's tos 0x0 probes print `tos 0xc0, ttl 64, …, flags [none]` (tcpdump -v,
+ * packages/cli/scripts/tcpdump-verbose.sh).
+ */
+function icmpErrorTos(quoted: number): number {
+  return (quoted & 0x1e) | 0xc0;
+}
+
 function withTtl(p: Ipv4Packet, ttl: number): Ipv4Packet {
   const h = p.header;
   return { kind: 'ipv4', header: header(h, ttl, h.src, h.dst), payload: p.payload };
@@ -1690,7 +1702,10 @@ class Run {
       }
       if (pl.flags & TCP_RST) return this.end(pid, 'delivered', ns.id, pkt);
       this.drop(pid, ns.id, dev, 'tcpReset', `nothing listens on TCP ${pl.dstPort} in ${ns.id}: RST`, pkt);
-      const rst = ipv4(h.src, { kind: 'tcp', srcPort: pl.dstPort, dstPort: pl.srcPort, seq: 0, ack: (pl.seq + ((pl.flags & TCP_SYN) ? 1 : 0)) >>> 0, flags: TCP_RST | TCP_ACK, window: 0, payload: { kind: 'raw', length: 0 } }, IPPROTO_TCP, { src: h.dst, id: this.ipId++ });
+      // tcp_v4_send_reset answers through the per-CPU control socket (ip_send_unicast_reply): DF set
+      // (IP_PMTUDISC_DO) and, the socket being unconnected, ip_select_ident's id 0. Measured: the RST for a
+      // SYN to a closed port prints `id 0, offset 0, flags [DF]` (scripts/tcpdump-verbose.sh).
+      const rst = ipv4(h.src, { kind: 'tcp', srcPort: pl.dstPort, dstPort: pl.srcPort, seq: 0, ack: (pl.seq + ((pl.flags & TCP_SYN) ? 1 : 0)) >>> 0, flags: TCP_RST | TCP_ACK, window: 0, payload: { kind: 'raw', length: 0 } }, IPPROTO_TCP, { src: h.dst, id: 0, df: true });
       const rpid = this.newPacket('tcp-reset', rst, ns.id);
       this.queue.push({ t: 'out', ns: ns.id, pkt: rst, pid: rpid });
       return;
@@ -1767,7 +1782,7 @@ class Run {
     const canStart = op.kind !== 'icmp' || op.type === ICMP_ECHO_REQUEST;
     if (canStart && this.natHooked(ns) && !this.confirmed(ns, fwd)) return this.recordCt(ns, fwd, h.src, h.dst);
     const gw = route.via ?? h.dst;
-    const msg = ipv4(h.src, { kind: 'icmp', type: ICMP_REDIRECT, code: ICMP_REDIR_HOST, rest: gw >>> 0, data: quoteForwarded(fwd) }, IPPROTO_ICMP, { src: 0, ttl: 64, id: this.ipId++ });
+    const msg = ipv4(h.src, { kind: 'icmp', type: ICMP_REDIRECT, code: ICMP_REDIR_HOST, rest: gw >>> 0, data: quoteForwarded(fwd) }, IPPROTO_ICMP, { src: 0, ttl: 64, id: this.ipId++, tos: icmpErrorTos(h.tos) });
     const epid = this.newPacket('icmp-error', null, ns.id);
     this.step(epid, ns.id, dev, 'icmp-error', this.record ? note((a, g, d) => `forwards back out of ${d}, by which ${formatIpv4(a)} is on-link: sends ICMP redirect (host) to ${formatIpv4(a)}, new next hop ${formatIpv4(g)}`, h.src, gw, dev) : null, null, msg);
     this.queue.push({ t: 'out', ns: ns.id, pkt: msg, pid: epid });
@@ -1847,7 +1862,7 @@ class Run {
       // Then icmpv4_xrlim_allow, with the route found (one to a local address is by lo: not limited).
       if (!this.icmpAllowed(pid, ns, orig.header.src, type, code)) return;
     }
-    const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: quoteForwarded(this.asArrived(ns, orig)) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++ });
+    const err = ipv4(orig.header.src, { kind: 'icmp', type, code, rest: mtu & 0xffff, data: quoteForwarded(this.asArrived(ns, orig)) }, IPPROTO_ICMP, { src: fixedSrc ?? 0, ttl: 64, id: this.ipId++, tos: icmpErrorTos(orig.header.tos) });
     const epid = this.newPacket('icmp-error', null, ns.id);
     this.step(epid, ns.id, null, 'icmp-error', this.record ? note((t, c, m, a) => `sends ICMP ${icmpName(t, c)}${m ? ` (mtu ${m})` : ''} to ${formatIpv4(a)}`, type, code, mtu, orig.header.src) : null, null, err);
     // LOCAL_OUT: an error about a packet this namespace already source-NATed (its neighbour failed after
@@ -1942,7 +1957,11 @@ class Run {
     if (!e || e.dst === null) return this.drop(pid, ns.id, link.name, 'vxlanNoDestination', `${link.name} has no FDB entry for ${frame.eth.dst}: nowhere to tunnel it`, ip, frame);
     const inner = ip ?? null;
     // The outer UDP source port is a hash of the inner flow within the local port range (udp_flow_src_port).
-    const hsh = inner ? mix(mix(mix(0x9747b28c, inner.header.src), inner.header.dst), inner.header.protocol) : mix(0x9747b28c, 0x0806);
+    // The kernel's flow hash orders the addresses first (__flow_hash_consistentify), so both directions of a
+    // flow leave by the same port (measured: a ping's request and reply both 41878 → 8472 on the underlay,
+    // scripts/tcpdump-verbose.sh).
+    const [lo, hi] = inner && inner.header.src > inner.header.dst ? [inner.header.dst, inner.header.src] : [inner?.header.src ?? 0, inner?.header.dst ?? 0];
+    const hsh = inner ? mix(mix(mix(0x9747b28c, lo), hi), inner.header.protocol) : mix(0x9747b28c, 0x0806);
     const srcPort = EPHEMERAL_LOW + ((hsh >>> 0) % EPHEMERAL_SPAN);
     const outer = ipv4(e.dst, { kind: 'udp', srcPort, dstPort: link.dstPort, payload: { kind: 'vxlan', vni: link.vni, inner: frame } }, IPPROTO_UDP, { src: link.local, ttl: 64, id: this.ipId++, df: false });
     const vcap = this.fragCap?.get(pid);

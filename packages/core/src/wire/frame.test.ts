@@ -121,8 +121,9 @@ describe('emitFrame / parseFrame', () => {
     expect(parseFrame(emitFrame(outer(4790)), { vxlanPorts: [4790] })).toEqual(withBytes(outer(4790)));
     const asRaw = parseFrame(emitFrame(outer(8472)), { vxlanPorts: [] });
     expect(asRaw.payload).toMatchObject({ payload: { kind: 'udp', payload: { kind: 'raw', length: 106 } } });
-    // Outer UDP checksum is 0, as Linux's VXLAN device sends it.
-    expect(emitFrame(outer(8472)).subarray(14 + 20 + 6, 14 + 20 + 8)).toEqual(Uint8Array.of(0, 0));
+    // The outer UDP checksum is computed, as Linux's VXLAN device does by default (udpcsum), and verifies.
+    expect(emitFrame(outer(8472)).subarray(14 + 20 + 6, 14 + 20 + 8)).not.toEqual(Uint8Array.of(0, 0));
+    expect(parseFrame(emitFrame(outer(8472)), { verifyChecksums: true })).toEqual(withBytes(outer(8472)));
   });
 
   it('drop Ethernet padding', () => {
@@ -141,6 +142,7 @@ describe('emitFrame / parseFrame', () => {
     const bytes = emitFrame(overVxlan(inner));
     const at = 14 + 20 + 8 + 8 + 14 + 10; // inner IPv4 checksum
     bytes[at] = bytes[at]! ^ 0xff;
+    bytes.fill(0, 14 + 20 + 6, 14 + 20 + 8); // outer UDP checksum 0 ("none"): the inner layer's error is reported
     expect(parseFrame(bytes)).toBeTruthy();
     expect(() => parseFrame(bytes, { verifyChecksums: true })).toThrow(
       expect.objectContaining({ code: 'INVALID_PACKET', message: expect.stringMatching(/^VXLAN inner frame: IPv4 header checksum 0x.... is incorrect/), details: expect.objectContaining({ within: ['VXLAN inner frame'] }) }),

@@ -28,8 +28,8 @@ export interface UdpEmitOptions extends PseudoHeader {
 
 /**
  * Emits header and payload. The checksum is computed over the pseudo-header unless
- * `options.checksum` is false: Linux's VXLAN device sends its outer UDP checksum as 0 unless
- * configured with `udpcsum` (`ip link add … type vxlan … udpcsum`), and so does podnet for VXLAN.
+ * `options.checksum` is false (0, "no checksum": what a VXLAN device configured `noudpcsum` sends;
+ * Linux's default, `udpcsum`, and podnet's VXLAN compute it).
  */
 export function emitUdp(header: UdpHeader, payload: Uint8Array, options: UdpEmitOptions): Uint8Array {
   const out = new Uint8Array(UDP_HEADER_LEN + payload.length);
