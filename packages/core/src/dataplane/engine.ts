@@ -1960,8 +1960,10 @@ class Run {
     // The kernel's flow hash orders the addresses first (__flow_hash_consistentify), so both directions of a
     // flow leave by the same port (measured: a ping's request and reply both 41878 → 8472 on the underlay,
     // scripts/tcpdump-verbose.sh).
-    const [lo, hi] = inner && inner.header.src > inner.header.dst ? [inner.header.dst, inner.header.src] : [inner?.header.src ?? 0, inner?.header.dst ?? 0];
-    const hsh = inner ? mix(mix(mix(0x9747b28c, lo), hi), inner.header.protocol) : mix(0x9747b28c, 0x0806);
+    // (Two locals, not a destructured pair: this runs at every encapsulation.)
+    const a = inner === null ? 0 : inner.header.src;
+    const b = inner === null ? 0 : inner.header.dst;
+    const hsh = inner ? mix(mix(mix(0x9747b28c, a < b ? a : b), a < b ? b : a), inner.header.protocol) : mix(0x9747b28c, 0x0806);
     const srcPort = EPHEMERAL_LOW + ((hsh >>> 0) % EPHEMERAL_SPAN);
     const outer = ipv4(e.dst, { kind: 'udp', srcPort, dstPort: link.dstPort, payload: { kind: 'vxlan', vni: link.vni, inner: frame } }, IPPROTO_UDP, { src: link.local, ttl: 64, id: this.ipId++, df: false });
     const vcap = this.fragCap?.get(pid);
