@@ -23,10 +23,24 @@ export interface IfAddr {
   readonly len: number;
   readonly scope: 'global' | 'link' | 'host';
   /**
-   * True once the kernel's prefix route of this address was deleted (`ip route del 10.1.1.0/24 dev eth0`,
-   * what the ptp plugin does): the address stays, its derived `proto kernel` route is gone.
+   * True while the address has no kernel prefix route (`proto kernel scope link`), for one of two causes,
+   * which {@link IfAddr.noprefixrouteFlag} tells apart:
+   * - the route was deleted (`ip route del 10.1.1.0/24 dev eth0`, what the ptp plugin does) or replaced by a
+   *   route of its prefix and metric (`ip route replace`, flanneld's RouteReplace). The address stays without
+   *   it, until its link goes down and up: then the kernel adds it again (NETDEV_UP → fib_add_ifaddr), after
+   *   the routes of that prefix already there, and this goes back to false;
+   * - the address was added with `noprefixroute` (then `noprefixrouteFlag` is set too): it never gets one.
+   * Measured (kernel 6.18, packages/cli/scripts/prefix-route-formats.sh). Losing and regaining carrier
+   * (NETDEV_CHANGE) brings nothing back.
    */
   readonly noPrefixRoute?: boolean;
+  /**
+   * The address carries IFA_F_NOPREFIXROUTE (`ip addr add 10.1.1.2/24 dev eth0 noprefixroute`; `ip addr`
+   * prints `noprefixroute` after the scope): the kernel never adds its prefix route, also not when its link
+   * comes up again (fib_add_ifaddr skips it). Its local and broadcast routes it still gets. Implies
+   * {@link IfAddr.noPrefixRoute}, which addr.add sets with it.
+   */
+  readonly noprefixrouteFlag?: boolean;
 }
 
 /**

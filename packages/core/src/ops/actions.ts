@@ -87,7 +87,14 @@ export type Action =
       readonly ipip?: { readonly local?: string } }
   | { readonly op: 'link.del'; readonly ns: NsId; readonly name: string }
   | { readonly op: 'link.set'; readonly ns: NsId; readonly name: string; readonly up?: boolean; readonly mtu?: number; readonly master?: string | null; readonly mac?: string }
-  | { readonly op: 'addr.add'; readonly ns: NsId; readonly dev: string; readonly addr: string; readonly scope?: IfAddr['scope'] }
+  | { readonly op: 'addr.add'; readonly ns: NsId; readonly dev: string; readonly addr: string; readonly scope?: IfAddr['scope'];
+      /**
+       * `ip addr add … noprefixroute` (IFA_F_NOPREFIXROUTE): the address gets no prefix route, now or when its
+       * link comes up again (IfAddr.noprefixrouteFlag). Measured (kernel 6.18, scripts/prefix-route-formats.sh):
+       * `ip route get` to another address of its prefix answers `Network is unreachable`; its local and
+       * broadcast routes come as for any address.
+       */
+      readonly noprefixroute?: boolean }
   | { readonly op: 'addr.del'; readonly ns: NsId; readonly dev: string; readonly addr: string }
   | ({ readonly op: 'route.add' | 'route.replace'; readonly ns: NsId } & RouteSpec)
   | { readonly op: 'route.del'; readonly ns: NsId; readonly dst: string; readonly via?: string; readonly dev?: string; readonly metric?: number; readonly table?: number }
@@ -1465,9 +1472,37 @@ function linkSet(d: DState, a: Extract<Action, { op: 'link.set' }>): void {
   if (a.master !== undefined) setMaster(ns, link, a.master);
   if (a.up !== undefined) {
     if (a.up === false && link.up) flushDev(d, ns, a.name, false);
-    if (a.up && !link.up) upAgain(d, ns, a.name);
+    if (a.up && !link.up) {
+      upAgain(d, ns, a.name);
+      prefixRoutesAgain(link);
+    }
     link.up = a.up;
   }
+}
+
+/**
+ * Device `dev` comes up: the kernel adds the prefix route of each of its addresses again (NETDEV_UP →
+ * fib_add_ifaddr), also of one whose route was deleted or replaced while it was up, but not of one with
+ * `noprefixroute` (IfAddr.noprefixrouteFlag). Measured (kernel 6.18, scripts/prefix-route-formats.sh): after
+ * `ip route del 192.0.2.0/24 dev d1`, or `ip route replace 192.0.2.0/24 via 203.0.113.9 dev d2 onlink`, then
+ * `ip link set d1 down; ip link set d1 up`, `ip route` lists `192.0.2.0/24 dev d1 proto kernel scope link src
+ * 192.0.2.1` again, after the route through d2 (fib_magic appends: the route through d2 stays first and is
+ * the one used); after `ip link set d2 down; up` (another device), or losing and regaining carrier, it stays
+ * gone. A derived prefix route is listed after the added routes of its prefix and metric (lookupRouteIn,
+ * allRoutes), which is the kernel's order here: the route through d2 was added before the prefix route came back.
+ */
+function prefixRoutesAgain(link: Draft<Link>): void {
+  const addrs = snap(look(link as Link, 'addrs'));
+  let again: IfAddr[] | null = null;
+  for (let j = 0; j < addrs.length; j++) {
+    const x = snap(addrs[j]!);
+    if (x.noPrefixRoute !== true || x.noprefixrouteFlag === true) continue;
+    // A new list with a new address (the link's may be the previous state's, or shared), as route.del makes.
+    again ??= addrs.map((y) => snap(y));
+    const { noPrefixRoute: _, ...rest } = x;
+    again[j] = rest;
+  }
+  if (again !== null) put(link, 'addrs', castDraft(again));
 }
 
 /** Device `dev` of namespace `ns` comes up: the peer sets on it no longer note the namespace (PeerSet.downIn). */
@@ -1486,9 +1521,13 @@ function addrAdd(d: DState, a: Extract<Action, { op: 'addr.add' }>): void {
   const ns = draftNs(d, a.ns);
   const link = draftLink(ns, a.dev);
   const { ip, len } = parseIfAddr(a.addr);
+  if (a.scope !== undefined && a.scope !== 'global' && a.scope !== 'link' && a.scope !== 'host') fail('INVALID_ARGUMENT', `addr.add scope must be "global", "link" or "host", got ${JSON.stringify(a.scope)}`, { ns: a.ns, dev: a.dev, scope: a.scope });
+  if (a.noprefixroute !== undefined && typeof a.noprefixroute !== 'boolean') fail('INVALID_ARGUMENT', `addr.add noprefixroute must be a boolean, got ${JSON.stringify(a.noprefixroute)}`, { ns: a.ns, dev: a.dev, noprefixroute: a.noprefixroute });
   if (link.addrs.some((x) => x.ip === ip)) fail('ADDRESS_EXISTS', `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
   const scope = a.scope ?? (ip >>> 24 === 127 ? 'host' : 'global');
-  put(link, 'addrs', castDraft(withItem(look(link as Link, 'addrs'), { ip, len, scope })));
+  // The flag sets noPrefixRoute too, which is what everything that asks "has it a prefix route?" reads.
+  const addr: IfAddr = a.noprefixroute === true ? { ip, len, scope, noPrefixRoute: true, noprefixrouteFlag: true } : { ip, len, scope };
+  put(link, 'addrs', castDraft(withItem(look(link as Link, 'addrs'), addr)));
   // Only global addresses must be unique in the cluster: a link-scope one (GKE's pod gateway, the same
   // on every host veth of a node) is valid on its link alone, as the kernel allows.
   if (scope === 'global') indexAddr(d, a.ns, link as Link, ip);

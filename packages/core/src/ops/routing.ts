@@ -11,9 +11,12 @@ import {
 import { linkList, linksMemo } from '../dataplane/links.js';
 import { shardDiffKeys, shardGet, shardValues } from '../util/shards.js';
 
-/** Whether the kernel adds a prefix route for this address of this link (see {@link kernelRoutes}). */
+/**
+ * Whether the kernel holds a prefix route for this address of this link (see {@link kernelRoutes}): not
+ * once it was deleted or replaced, nor ever for an address with `noprefixroute` (IfAddr.noPrefixRoute).
+ */
 export function givesPrefixRoute(l: Link, a: IfAddr): boolean {
-  return l.up && l.kind !== 'loopback' && a.len < 32 && a.scope !== 'host' && a.noPrefixRoute !== true;
+  return l.up && l.kind !== 'loopback' && a.len < 32 && a.scope !== 'host' && a.noPrefixRoute !== true && a.noprefixrouteFlag !== true;
 }
 
 /** The routes the kernel adds for each address on an up link (`proto kernel scope link src …`). */
@@ -632,7 +635,7 @@ function peerRouteInstalled(local: Lpm<Route>, ns: NetNs, r: Route): boolean {
 
 /**
  * Whether `gw` is in the subnet of an address on `dev` whose prefix route was deleted (`ip route del
- * 192.168.1.0/24 dev eth0`). The kernel checks a gateway only when a route is added: one added while the
+ * 192.168.1.0/24 dev eth0`; not one added with `noprefixroute`, which never had one). The kernel checks a gateway only when a route is added: one added while the
  * prefix route was there stays, and is used (measured: `10.5.0.128/26 via 192.168.1.13 dev eth0 proto bird`
  * kept after the delete, `ip route get 10.5.0.129` through it; one added afterwards is refused, `Nexthop has
  * invalid gateway`). The agents' routes come with the node, before any such fault; podnet keeps them all
@@ -641,7 +644,7 @@ function peerRouteInstalled(local: Lpm<Route>, ns: NetNs, r: Route): boolean {
 function gatewayBehindDeletedPrefix(ns: NetNs, gw: Ipv4, dev: string): boolean {
   const link = ns.links[dev];
   if (link === undefined || !link.up) return false;
-  for (const a of link.addrs) if (a.noPrefixRoute === true && a.len < 32 && networkOf(gw, a.len) === networkOf(a.ip, a.len)) return true;
+  for (const a of link.addrs) if (a.noPrefixRoute === true && a.noprefixrouteFlag !== true && a.len < 32 && networkOf(gw, a.len) === networkOf(a.ip, a.len)) return true;
   return false;
 }
 
