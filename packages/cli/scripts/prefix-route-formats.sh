@@ -176,3 +176,20 @@ routes 192.0.2.7
 peer link set e1 up
 sleep 1
 routes 192.0.2.7
+
+echo "### (f) the source of a route without a gateway added by hand, on a device with two addresses"
+# inet_select_addr(dev, gateway or 0, scope): without a gateway, the first address of the device in scope,
+# whatever subnet the destination is in.
+fresh
+run addr add 10.2.0.1/24 dev d1
+run route add 10.2.5.0/24 dev d1
+run route add 10.3.5.0/24 via 10.2.0.9 dev d1
+run route add 10.2.0.128/25 dev d1
+routes 10.2.5.7 10.2.0.7 10.3.5.7 10.2.0.130
+run addr add 10.4.0.1/24 dev d3
+run addr add 198.51.100.1/24 dev d3 noprefixroute
+run route add 198.51.100.0/24 dev d3
+routes 198.51.100.7
+run route add 198.51.100.0/24 dev d2 metric 5
+run route del 198.51.100.0/24 dev d3
+routes 198.51.100.7

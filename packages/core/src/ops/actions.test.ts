@@ -16,8 +16,8 @@ import { bare } from '../cni/testing/bare.js';
 import type { ClusterState } from '../model/types.js';
 import { applyActions, type Action } from './actions.js';
 import { formatRoute, ipRoute } from '../query/render.js';
-import { parseIpv4 } from '../addr/ipv4.js';
-import { isLocalAddress, lookupRouteIn } from './routing.js';
+import { formatIpv4, parseIpv4 } from '../addr/ipv4.js';
+import { isLocalAddress, lookupRouteIn, selectSource } from './routing.js';
 
 const start: ClusterState = ['a', 'b'].reduce((s, n) => addNodeState(s, { name: `node-${n}` }, bare).state, createClusterState({ podCidr: '10.244.0.0/16' }, bare));
 
@@ -520,6 +520,21 @@ describe('prefix routes coming back when their device comes up, and noprefixrout
       }),
       { numRuns: 300, seed: 33 },
     );
+  });
+
+  it('(f) a route without a gateway takes its device\'s first address as source, one with a gateway the address of its subnet', () => {
+    const s = run(lab, { op: 'addr.add', ns: A, dev: 'd1', addr: '10.2.0.1/24' }, { op: 'route.add', ns: A, dst: '10.2.0.128/25', dev: 'd1' },
+      { op: 'route.add', ns: A, dst: '10.3.5.0/24', via: '10.2.0.9', dev: 'd1' }, { op: 'addr.add', ns: A, dev: 'd1', addr: '198.51.100.1/24', noprefixroute: true },
+      { op: 'route.add', ns: A, dst: '198.51.100.0/24', dev: 'd1' });
+    const src = (ip: string): string | null => {
+      const r = lookupRouteIn(s, getNs(s, A), parseIpv4(ip))!;
+      const x = selectSource(getNs(s, A), r, parseIpv4(ip));
+      return x === null ? null : formatIpv4(x);
+    };
+    expect(src('10.2.0.130')).toBe('192.0.2.1');
+    expect(src('10.2.0.7')).toBe('10.2.0.1');
+    expect(src('10.3.5.7')).toBe('10.2.0.1');
+    expect(src('198.51.100.7')).toBe('192.0.2.1');
   });
 
   it('addr.add refuses a noprefixroute or scope that is not one, leaving the state as it was', () => {

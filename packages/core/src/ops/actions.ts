@@ -1523,7 +1523,13 @@ function addrAdd(d: DState, a: Extract<Action, { op: 'addr.add' }>): void {
   const { ip, len } = parseIfAddr(a.addr);
   if (a.scope !== undefined && a.scope !== 'global' && a.scope !== 'link' && a.scope !== 'host') fail('INVALID_ARGUMENT', `addr.add scope must be "global", "link" or "host", got ${JSON.stringify(a.scope)}`, { ns: a.ns, dev: a.dev, scope: a.scope });
   if (a.noprefixroute !== undefined && typeof a.noprefixroute !== 'boolean') fail('INVALID_ARGUMENT', `addr.add noprefixroute must be a boolean, got ${JSON.stringify(a.noprefixroute)}`, { ns: a.ns, dev: a.dev, noprefixroute: a.noprefixroute });
-  if (link.addrs.some((x) => x.ip === ip)) fail('ADDRESS_EXISTS', `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
+  // The same address and length: the kernel's own words (inet_rtm_newaddr, measured on 6.18: `ip addr add
+  // 198.51.100.1/24 dev d1` over itself → `Error: ipv4: Address already assigned.`). The same address with
+  // another length the kernel would add beside it; podnet keeps one entry per address and refuses that too.
+  const same = link.addrs.find((x) => x.ip === ip);
+  if (same !== undefined) {
+    fail('ADDRESS_EXISTS', same.len === len ? `Error: ipv4: Address already assigned (${a.addr} on ${a.dev} in ${a.ns})` : `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
+  }
   const scope = a.scope ?? (ip >>> 24 === 127 ? 'host' : 'global');
   // The flag sets noPrefixRoute too, which is what everything that asks "has it a prefix route?" reads.
   const addr: IfAddr = a.noprefixroute === true ? { ip, len, scope, noPrefixRoute: true, noprefixrouteFlag: true } : { ip, len, scope };

@@ -1004,9 +1004,13 @@ export function isLocalAddress(ns: NetNs, ip: Ipv4): boolean {
 
 /**
  * The preferred source address for a packet leaving by `dev` towards `dst` (the kernel's
- * inet_select_addr): the route's `src` if set; else an address of `dev` (global, or link-scope too for a
- * link-scope route) whose subnet holds the
- * destination (or the gateway); else the first global address of `dev`; else the first global address
+ * inet_select_addr): the route's `src` if set; else, of the addresses of `dev` (global, or link-scope too
+ * for a link-scope route), the one whose subnet holds the route's gateway, or the first when none does or
+ * the route has no gateway: the kernel asks with the gateway (fib_info_update_nhc_saddr), not the
+ * destination. Measured (kernel 6.18, scripts/prefix-route-formats.sh, case f): d1 with 192.0.2.1/24 then
+ * 10.2.0.1/24 and `10.2.0.128/25 dev d1`: `ip route get 10.2.0.130` says `src 192.0.2.1`; through `10.3.5.0/24
+ * via 10.2.0.9 dev d1`, `src 10.2.0.1`; and case c: `198.51.100.0/24 dev d1` beside a `noprefixroute`
+ * 198.51.100.1/24, `src 192.0.2.1`. Else the first global address
  * of the namespace's links in ifindex order, `lo` first, up or down: inet_select_addr walks every device
  * (for_each_netdev) without looking at its state, and in_dev_select_addr skips link- and host-scope
  * addresses. Measured (kernel 6.18, `kn29-…` namespaces): with `10.3.0.5 dev d3 scope link` and no address
@@ -1014,15 +1018,17 @@ export function isLocalAddress(ns: NetNs, ip: Ipv4): boolean {
  * `169.254.7.7/16 scope link` elsewhere it gives no `src`; with `10.77.0.1/32` added to `lo`, `src 10.77.0.1`.
  */
 export function selectSource(ns: NetNs, route: Route, dst: Ipv4): Ipv4 | null {
+  // `dst` does not count (see above); the callers' signature keeps it.
+  void dst;
   if (route.src !== null) return route.src;
-  const target = route.via ?? dst;
+  const gw = route.via;
   const dev = route.dev === null ? undefined : ns.links[route.dev];
   const globals = (l: Link) => l.addrs.filter((a) => a.scope === 'global');
   if (dev) {
     // inet_select_addr takes addresses whose scope is no wider than the route's: a link-scope route may
     // use a link-scope address of its device (GKE's pod gateway on each host veth), a global one may not.
     const g = route.scope === 'global' ? globals(dev) : dev.addrs.filter((a) => a.scope !== 'host');
-    const inSubnet = g.find((a) => cidrContains({ addr: networkOf(a.ip, a.len), len: a.len }, target));
+    const inSubnet = gw === null ? undefined : g.find((a) => cidrContains({ addr: networkOf(a.ip, a.len), len: a.len }, gw));
     if (inSubnet) return inSubnet.ip;
     if (g[0]) return g[0].ip;
   }
