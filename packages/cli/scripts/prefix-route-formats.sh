@@ -87,6 +87,12 @@ routes 192.0.2.7
 run route del 192.0.2.0/24 dev d3
 downup d3
 routes 192.0.2.7
+downup d1
+run route del 192.0.2.0/24
+routes 192.0.2.7
+downup d1
+run route replace 192.0.2.0/24 via 203.0.113.9 dev d2
+routes 192.0.2.7
 
 echo "### (a6) deleted, d1 down, address added while down, up"
 fresh

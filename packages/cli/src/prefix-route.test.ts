@@ -51,7 +51,7 @@ const out = (o: { stdout: string; stderr: string; status: number }): { text: str
 /**
  * node-1 as the recording's namespace: d1 is cni0 (192.0.2.1/24 → 10.244.1.1/24), d2 eth0 (203.0.113.1/24 →
  * 192.168.1.11/24, the gateway 203.0.113.9 → 192.168.1.9), d3 the host end of pod-a's veth (no address, as
- * there); its default route deleted, as the recording had none. 198.51.100.0/24 and 10.2–10.9 are not the
+ * there; 192.0.2.5 given to it → 10.244.1.205); its default route deleted, as the recording had none. 198.51.100.0/24 and 10.2–10.9 are not the
  * lab's, so they stay.
  */
 function node1(): Place {
@@ -60,7 +60,7 @@ function node1(): Place {
   const d3 = podAVeth(s);
   const map = (t: string): string => t
     .replace(/192\.0\.2\.0\/24/g, '10.244.1.0/24').replace(/192\.0\.2\.1\b/g, '10.244.1.1').replace(/192\.0\.2\.7\b/g, '10.244.1.77').replace(/192\.0\.2\.255\b/g, '10.244.1.255')
-    .replace(/203\.0\.113\.0\/24/g, '192.168.1.0/24').replace(/203\.0\.113\.1\b/g, '192.168.1.11').replace(/203\.0\.113\.9\b/g, '192.168.1.9').replace(/203\.0\.113\.255\b/g, '192.168.1.255')
+    .replace(/192\.0\.2\.5\b/g, '10.244.1.205').replace(/203\.0\.113\.0\/24/g, '192.168.1.0/24').replace(/203\.0\.113\.1\b/g, '192.168.1.11').replace(/203\.0\.113\.9\b/g, '192.168.1.9').replace(/203\.0\.113\.255\b/g, '192.168.1.255')
     .replace(/\bd1\b/g, 'cni0').replace(/\bd2\b/g, 'eth0').replace(/\bd3\b/g, d3);
   return {
     run: (cmd) => out(s.run(cmd)),
@@ -133,6 +133,7 @@ describe('prefix routes on down/up and noprefixroute replay the kernel (prefix-r
   it('(a) ip route del of the prefix route, then down/up: it is back', () => replay('a', node1()));
   it('(a2) back after a route of its prefix added meanwhile through another device, which stays first and used', () => replay('a2', node1()));
   it('(a3) another device going down and up brings nothing back', () => replay('a3', node1()));
+  it('(a5) the same prefix on two devices: the one that came back last is listed last, the first used', () => replay('a5', node1()));
   it('(a6) an address added while the device is down gets its prefix route on up, as the deleted one does', () => {
     // `ip addr show dev d1` prints inet6 lines too; podnet models IPv4 (the inet lines are compared).
     replay('a6', node1());

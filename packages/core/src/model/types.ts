@@ -41,6 +41,18 @@ export interface IfAddr {
    * {@link IfAddr.noPrefixRoute}, which addr.add sets with it.
    */
   readonly noprefixrouteFlag?: boolean;
+  /**
+   * Where this address's prefix route stands among the prefix routes of the same prefix on the namespace's
+   * other links. The kernel keeps the routes of one prefix and metric in the order they came and uses the
+   * first; a prefix route comes when its address is added to an up link, or its link comes up (appended:
+   * fib_magic's NLM_F_APPEND), with its broadcast route. Set then, and only when another up link has an
+   * address of that prefix: one more than the largest there (absent counts as 0; equal ones go in link
+   * order); the routes present are listed in this order. Measured (kernel 6.18,
+   * scripts/prefix-route-formats.sh, case a5): 192.0.2.1/24 on d1, then 192.0.2.5/24 on d3, then d1 down and
+   * up: `ip route` lists d3's first, `ip route get 192.0.2.7` goes by d3, `ip route del 192.0.2.0/24` takes
+   * d3's, and `ip route show table local` lists `broadcast 192.0.2.255 dev d3` before `dev d1`.
+   */
+  readonly prefixOrder?: number;
 }
 
 /**

@@ -408,6 +408,26 @@ describe('prefix routes coming back when their device comes up, and noprefixrout
     expect(used(e2, '192.0.2.7')).toBe(`${K} linkdown`);
   });
 
+  it('(a5) the same prefix on d1 and d3: the one that came back last is listed last; the first is used, replaced and deleted', () => {
+    const K3 = '192.0.2.0/24 dev d3 proto kernel scope link src 192.0.2.5';
+    const both = run(lab, { op: 'addr.add', ns: A, dev: 'd3', addr: '192.0.2.5/24' });
+    expect(routes(both)).toEqual([K, K3]);
+    expect(used(both, '192.0.2.7')).toBe(K);
+    const d1Again = run(both, ...downUp('d1'));
+    expect(routes(d1Again)).toEqual([K3, K]);
+    expect(used(d1Again, '192.0.2.7')).toBe(K3);
+    const d3Again = run(d1Again, { op: 'route.del', ns: A, dst: '192.0.2.0/24', dev: 'd3' }, ...downUp('d3'));
+    expect(routes(d3Again)).toEqual([K, K3]);
+    expect(used(d3Again, '192.0.2.7')).toBe(K);
+    // Not in the recording, the kernel's rule (fib_table_delete, fib_table_insert with NLM_F_REPLACE): a delete
+    // without a device, or a replace, takes the first.
+    expect(routes(run(d1Again, { op: 'route.del', ns: A, dst: '192.0.2.0/24' }))).toEqual([K]);
+    expect(routes(run(d1Again, { op: 'route.replace', ns: A, dst: '192.0.2.0/24', via: '203.0.113.9', dev: 'd2' }))).toEqual(['192.0.2.0/24 via 203.0.113.9 dev d2', K]);
+    // An address added to d1 while d3's is there comes after it too.
+    const later = run(lab, { op: 'addr.del', ns: A, dev: 'd1', addr: '192.0.2.1/24' }, { op: 'addr.add', ns: A, dev: 'd3', addr: '192.0.2.5/24' }, { op: 'addr.add', ns: A, dev: 'd1', addr: '192.0.2.1/24' });
+    expect(routes(later)).toEqual([K3, K]);
+  });
+
   it('(a6) deleted, an address added while the device is down: both prefix routes on up', () => {
     const s = run(lab, delK, { op: 'link.set', ns: A, name: 'd1', up: false }, { op: 'addr.add', ns: A, dev: 'd1', addr: '10.7.0.1/16' }, { op: 'link.set', ns: A, name: 'd1', up: true });
     expect(routes(s)).toEqual(['10.7.0.0/16 dev d1 proto kernel scope link src 10.7.0.1', K]);
@@ -463,12 +483,13 @@ describe('prefix routes coming back when their device comes up, and noprefixrout
     expect(local(run(lab, delK))).toEqual(local(lab));
   });
 
-  it('any sequence of deletes, replaces, down/up and carrier changes on d1 gives the `ip route` of the recording\'s rules', () => {
+  it('any sequence of deletes, replaces, down/up and carrier changes on d1 and d3 gives the `ip route` of the recording\'s rules', () => {
     // The rules, from the recording: of 192.0.2.0/24 the kernel holds routes in the order they came, the
-    // prefix route (K) and one through d2 (V). K goes when d1 goes down and is appended when d1 comes up
-    // (whether or not it had been deleted); a delete takes K (`dev d1`), V (`via`) or the first (neither);
-    // `replace` (metric 0) replaces the first route of the prefix, `add` is refused while there is one;
-    // carrier changes only mark K `linkdown`. The address with `noprefixroute` never has a route.
+    // prefix routes of d1 (K) and of d3 (K3, once 192.0.2.5/24 is added there) and one through d2 (V). A
+    // prefix route goes when its device goes down and is appended when it comes up (whether or not it had
+    // been deleted) or its address is added to it up; a delete takes K (`dev d1`), K3 (`dev d3`), V (`via`)
+    // or the first (neither); `replace` (metric 0) replaces the first route of the prefix, `add` is refused
+    // while there is one; carrier changes only mark K `linkdown`. The address with `noprefixroute` never has a route.
     const V = '192.0.2.0/24 via 203.0.113.9 dev d2 onlink';
     const spec = { ns: A, dst: '192.0.2.0/24', via: '203.0.113.9', dev: 'd2', onlink: true } as const;
     const ops = [
@@ -483,19 +504,27 @@ describe('prefix routes coming back when their device comes up, and noprefixrout
       { name: 'e1 up', action: { op: 'link.set', ns: 'node/node-b', name: 'e1', up: true } },
       { name: 'add noprefixroute', action: { op: 'addr.add', ns: A, dev: 'd1', addr: '198.51.100.1/24', noprefixroute: true } },
       { name: 'del noprefixroute', action: { op: 'addr.del', ns: A, dev: 'd1', addr: '198.51.100.1/24' } },
+      { name: 'add d3 address', action: { op: 'addr.add', ns: A, dev: 'd3', addr: '192.0.2.5/24' } },
+      { name: 'del d3 address', action: { op: 'addr.del', ns: A, dev: 'd3', addr: '192.0.2.5/24' } },
+      { name: 'del K3', action: { op: 'route.del', ns: A, dst: '192.0.2.0/24', dev: 'd3' } },
+      { name: 'd3 down', action: { op: 'link.set', ns: A, name: 'd3', up: false } },
+      { name: 'd3 up', action: { op: 'link.set', ns: A, name: 'd3', up: true } },
     ] as const satisfies readonly { name: string; action: Action }[];
+    const K3 = '192.0.2.0/24 dev d3 proto kernel scope link src 192.0.2.5';
     fc.assert(
       fc.property(fc.array(fc.nat({ max: ops.length - 1 }), { maxLength: 25 }), (picks) => {
         let s = lab;
-        let list: ('K' | 'V')[] = ['K'];
+        let list: ('K' | 'K3' | 'V')[] = ['K'];
         let d1 = true;
+        let d3 = true;
+        let a3 = false;
         let carrier = true;
         let npr = false;
         for (const p of picks) {
           const { name, action } = ops[p]!;
           // The reference: what the kernel answers (null: accepted) and the list after it.
           let refused: string | null = null;
-          const drop = (x: 'K' | 'V'): void => { if (list.includes(x)) list = list.filter((y) => y !== x); else refused = 'ROUTE_NOT_FOUND'; };
+          const drop = (x: 'K' | 'K3' | 'V'): void => { if (list.includes(x)) list = list.filter((y) => y !== x); else refused = 'ROUTE_NOT_FOUND'; };
           switch (name) {
             case 'del K': drop('K'); break;
             case 'del V': drop('V'); break;
@@ -508,17 +537,22 @@ describe('prefix routes coming back when their device comes up, and noprefixrout
             case 'e1 up': carrier = true; break;
             case 'add noprefixroute': if (npr) refused = 'ADDRESS_EXISTS'; npr = true; break;
             case 'del noprefixroute': if (!npr) refused = 'ADDRESS_NOT_FOUND'; npr = false; break;
+            case 'add d3 address': if (a3) refused = 'ADDRESS_EXISTS'; else if (d3) list = [...list, 'K3']; a3 = true; break;
+            case 'del d3 address': if (!a3) refused = 'ADDRESS_NOT_FOUND'; list = list.filter((y) => y !== 'K3'); a3 = false; break;
+            case 'del K3': drop('K3'); break;
+            case 'd3 down': if (d3) list = list.filter((y) => y !== 'K3'); d3 = false; break;
+            case 'd3 up': if (!d3 && a3) list = [...list, 'K3']; d3 = true; break;
           }
           const r = outcome(() => run(s, action));
           if ('state' in r) s = r.state;
           expect('code' in r ? r.code : null, `${picks.map((i) => ops[i]!.name).join(', ')}`).toBe(refused);
-          const lines = list.map((x) => (x === 'V' ? V : `${K}${carrier ? '' : ' linkdown'}`));
+          const lines = list.map((x) => (x === 'V' ? V : x === 'K3' ? K3 : `${K}${carrier ? '' : ' linkdown'}`));
           expect(routes(s), name).toEqual(lines);
           expect(used(s, '192.0.2.7')).toBe(lines[0] ?? null);
           expect(used(s, '198.51.100.7')).toBeNull();
         }
       }),
-      { numRuns: 300, seed: 33 },
+      { numRuns: 400, seed: 33 },
     );
   });
 
