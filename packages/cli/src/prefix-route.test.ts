@@ -129,6 +129,10 @@ function lines(t: string): string[] {
   return t.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
 }
 
+/*
+ * Not replayed: case a4 (`ip route append`) and c3 (`ip addr replace`, `ip addr change`), commands the lab
+ * does not have (docs/kernel-oracle.md, "Prefix routes that come back", says what they did).
+ */
 describe('prefix routes on down/up and noprefixroute replay the kernel (prefix-route-formats.txt)', () => {
   it('(a) ip route del of the prefix route, then down/up: it is back', () => replay('a', node1()));
   it('(a2) back after a route of its prefix added meanwhile through another device, which stays first and used', () => replay('a2', node1()));
