@@ -131,7 +131,8 @@ function lines(t: string): string[] {
 
 /*
  * Not replayed: case a4 (`ip route append`) and c3 (`ip addr replace`, `ip addr change`), commands the lab
- * does not have (docs/kernel-oracle.md, "Prefix routes that come back", says what they did).
+ * does not have, and g (secondary addresses, not modelled); docs/kernel-oracle.md, "Prefix routes that come
+ * back", says what they did.
  */
 describe('prefix routes on down/up and noprefixroute replay the kernel (prefix-route-formats.txt)', () => {
   it('(a) ip route del of the prefix route, then down/up: it is back', () => replay('a', node1()));
