@@ -173,7 +173,8 @@ function addrLines(l: Link): string[] {
   const out: string[] = [];
   for (const a of l.addrs) {
     const brd = a.len < 31 && a.scope === 'global' ? ` brd ${formatIpv4((a.ip | (0xffffffff >>> a.len)) >>> 0)}` : '';
-    out.push(`    inet ${formatIpv4(a.ip)}/${a.len}${brd} scope ${a.scope} ${l.name}`, '       valid_lft forever preferred_lft forever');
+    // iproute2 prints the address flags after the scope (print_ifa_flags): `scope global noprefixroute d1`.
+    out.push(`    inet ${formatIpv4(a.ip)}/${a.len}${brd} scope ${a.scope} ${a.noprefixrouteFlag === true ? 'noprefixroute ' : ''}${l.name}`, '       valid_lft forever preferred_lft forever');
   }
   return out;
 }
@@ -316,16 +317,28 @@ function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, de
   if (matches(cmd, 'add') || matches(cmd, 'delete') || cmd === 'del') {
     const addr = rest[1];
     let dev: string | undefined;
-    for (let i = 2; i < rest.length; i++) if (rest[i] === 'dev') dev = rest[++i];
+    let noprefixroute = false;
+    let scope: 'global' | 'link' | 'host' | undefined;
+    for (let i = 2; i < rest.length; i++) {
+      if (rest[i] === 'dev') dev = rest[++i];
+      else if (rest[i] === 'noprefixroute') noprefixroute = true;
+      else if (rest[i] === 'scope') {
+        const v = rest[++i];
+        if (v !== 'global' && v !== 'link' && v !== 'host') return err(`Error: argument "${v ?? ''}" is wrong: invalid scope value.`, 255);
+        scope = v;
+      }
+    }
     if (addr === undefined) return err('Not enough information: "dev" argument is required.', 255);
     if (dev === undefined) return err('Not enough information: "dev" argument is required.', 255);
     if (!linkNamed(ns, dev)) return err(`Cannot find device "${dev}"`, 1);
     if (!/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(addr)) return err(`Error: inet prefix is expected rather than "${addr}".`, 1);
     const full = addr.includes('/') ? addr : `${addr}/32`;
-    const action: Action = matches(cmd, 'add') ? { op: 'addr.add', ns: ns.id, dev, addr: full } : { op: 'addr.del', ns: ns.id, dev, addr: full };
+    const action: Action = matches(cmd, 'add')
+      ? { op: 'addr.add', ns: ns.id, dev, addr: full, ...(scope === undefined ? {} : { scope }), ...(noprefixroute ? { noprefixroute } : {}) }
+      : { op: 'addr.del', ns: ns.id, dev, addr: full };
     return apply(ctx, [action], `ip addr ${rest.join(' ')}`, admin);
   }
-  if (cmd === 'help') return ok('Usage: ip address { add | del } IFADDR dev IFNAME\n       ip address [ show [ dev IFNAME ] ]\n');
+  if (cmd === 'help') return ok('Usage: ip address { add | del } IFADDR dev IFNAME [ scope SCOPE ] [ noprefixroute ]\n       ip address [ show [ dev IFNAME ] ]\n');
   return err(`Command "${cmd}" is unknown, try "ip address help".`, 255);
 }
 

@@ -23,10 +23,36 @@ export interface IfAddr {
   readonly len: number;
   readonly scope: 'global' | 'link' | 'host';
   /**
-   * True once the kernel's prefix route of this address was deleted (`ip route del 10.1.1.0/24 dev eth0`,
-   * what the ptp plugin does): the address stays, its derived `proto kernel` route is gone.
+   * True while the address has no kernel prefix route (`proto kernel scope link`), for one of two causes,
+   * which {@link IfAddr.noprefixrouteFlag} tells apart:
+   * - the route was deleted (`ip route del 10.1.1.0/24 dev eth0`, what the ptp plugin does) or replaced by a
+   *   route of its prefix and metric (`ip route replace`, flanneld's RouteReplace). The address stays without
+   *   it, until its link goes down and up: then the kernel adds it again (NETDEV_UP → fib_add_ifaddr), after
+   *   the routes of that prefix already there, and this goes back to false;
+   * - the address was added with `noprefixroute` (then `noprefixrouteFlag` is set too): it never gets one.
+   * Measured (kernel 6.18, packages/cli/scripts/prefix-route-formats.sh). Losing and regaining carrier
+   * (NETDEV_CHANGE) brings nothing back.
    */
   readonly noPrefixRoute?: boolean;
+  /**
+   * The address carries IFA_F_NOPREFIXROUTE (`ip addr add 10.1.1.2/24 dev eth0 noprefixroute`; `ip addr`
+   * prints `noprefixroute` after the scope): the kernel never adds its prefix route, also not when its link
+   * comes up again (fib_add_ifaddr skips it). Its local and broadcast routes it still gets. Implies
+   * {@link IfAddr.noPrefixRoute}, which addr.add sets with it.
+   */
+  readonly noprefixrouteFlag?: boolean;
+  /**
+   * Where this address's prefix route stands among the prefix routes of the same prefix on the namespace's
+   * other links. The kernel keeps the routes of one prefix and metric in the order they came and uses the
+   * first; a prefix route comes when its address is added to an up link, or its link comes up (appended:
+   * fib_magic's NLM_F_APPEND), with its broadcast route. Set then, and only when another up link has an
+   * address of that prefix: one more than the largest there (absent counts as 0; equal ones go in link
+   * order); the routes present are listed in this order. Measured (kernel 6.18,
+   * scripts/prefix-route-formats.sh, case a5): 192.0.2.1/24 on d1, then 192.0.2.5/24 on d3, then d1 down and
+   * up: `ip route` lists d3's first, `ip route get 192.0.2.7` goes by d3, `ip route del 192.0.2.0/24` takes
+   * d3's, and `ip route show table local` lists `broadcast 192.0.2.255 dev d3` before `dev d1`.
+   */
+  readonly prefixOrder?: number;
 }
 
 /**

@@ -15,7 +15,9 @@ import { shardGet } from '../util/shards.js';
 import { bare } from '../cni/testing/bare.js';
 import type { ClusterState } from '../model/types.js';
 import { applyActions, type Action } from './actions.js';
-import { ipRoute } from '../query/render.js';
+import { formatRoute, ipRoute } from '../query/render.js';
+import { formatIpv4, parseIpv4 } from '../addr/ipv4.js';
+import { isLocalAddress, lookupRouteIn, selectSource } from './routing.js';
 
 const start: ClusterState = ['a', 'b'].reduce((s, n) => addNodeState(s, { name: `node-${n}` }, bare).state, createClusterState({ podCidr: '10.244.0.0/16' }, bare));
 
@@ -344,5 +346,234 @@ describe('ip route replace of an address\'s prefix route', () => {
   it('of another metric is a second route; `ip route add` of the key is refused', () => {
     expect(routes(applyActions(withAddr, [replace(5)]))).toEqual(['10.99.0.0/24 dev eth0 proto kernel scope link src 10.99.0.5', '10.99.0.0/24 via 192.168.1.12 dev eth0 metric 5']);
     expect(outcome(() => applyActions(withAddr, [{ ...replace(), op: 'route.add' } as Action]))).toEqual({ code: 'ROUTE_EXISTS' });
+  });
+});
+
+/**
+ * What the kernel does with an address's prefix route when its device goes down and up, and with an address
+ * added with `noprefixroute`: packages/cli/scripts/prefix-route-formats.sh, recorded on Linux 6.18 in
+ * packages/cli/src/__fixtures__/prefix-route-formats.txt (the case letters are its sections). node-a stands
+ * for the recording's namespace: d1 192.0.2.1/24, d2 203.0.113.1/24, d3 without an address, each a veth whose
+ * other end is in node-b, and (as there) no default route.
+ */
+describe('prefix routes coming back when their device comes up, and noprefixroute (prefix-route-formats.txt)', () => {
+  const A = 'node/node-a';
+  const lab = applyActions(start, [
+    { op: 'route.del', ns: A, dst: 'default' },
+    ...(['1', '2', '3'] as const).map((n): Action => ({ op: 'link.add', ns: A, name: `d${n}`, kind: 'veth', up: true, peer: { ns: 'node/node-b', name: `e${n}`, up: true } })),
+    { op: 'addr.add', ns: A, dev: 'd1', addr: '192.0.2.1/24' },
+    { op: 'addr.add', ns: A, dev: 'd2', addr: '203.0.113.1/24' },
+  ]);
+  const run = (s: ClusterState, ...actions: Action[]): ClusterState => applyActions(s, actions);
+  const downUp = (dev: string): Action[] => [{ op: 'link.set', ns: A, name: dev, up: false }, { op: 'link.set', ns: A, name: dev, up: true }];
+  /** `ip route` of the recording's prefixes, in order. */
+  const routes = (s: ClusterState): string[] => ipRoute(s, A).filter((l) => /^(192\.0\.2|198\.51\.100|10\.[789]\.)/.test(l));
+  /** The route `ip route get` takes, as `ip route` prints it, or null (`Network is unreachable`). */
+  const used = (s: ClusterState, ip: string): string | null => {
+    const r = lookupRouteIn(s, getNs(s, A), parseIpv4(ip));
+    return r === null ? null : formatRoute(s, getNs(s, A), r);
+  };
+  const K = '192.0.2.0/24 dev d1 proto kernel scope link src 192.0.2.1';
+  const delK: Action = { op: 'route.del', ns: A, dst: '192.0.2.0/24', dev: 'd1' };
+
+  it('(a) a deleted prefix route comes back when its device goes down and up', () => {
+    const deleted = run(lab, delK);
+    expect(routes(deleted)).toEqual([]);
+    expect(used(deleted, '192.0.2.7')).toBeNull();
+    const back = run(deleted, ...downUp('d1'));
+    expect(routes(back)).toEqual([K]);
+    expect(used(back, '192.0.2.7')).toBe(K);
+    expect(getNs(back, A).links['d1']!.addrs[0]).toEqual({ ip: parseIpv4('192.0.2.1'), len: 24, scope: 'global' });
+  });
+
+  it('(a2) it comes back after a route of its prefix added meanwhile, which stays first and used', () => {
+    const via = '192.0.2.0/24 via 203.0.113.9 dev d2';
+    const s = run(lab, delK, { op: 'route.add', ns: A, dst: '192.0.2.0/24', via: '203.0.113.9', dev: 'd2' }, ...downUp('d1'));
+    expect(routes(s)).toEqual([via, K]);
+    expect(used(s, '192.0.2.7')).toBe(via);
+    // `ip route del 192.0.2.0/24` takes the first.
+    const t = run(s, { op: 'route.del', ns: A, dst: '192.0.2.0/24' });
+    expect(routes(t)).toEqual([K]);
+    expect(used(t, '192.0.2.7')).toBe(K);
+  });
+
+  it('(a3, e) another device going down and up, or d1 losing and regaining carrier, brings nothing back', () => {
+    expect(routes(run(lab, delK, ...downUp('d2')))).toEqual([]);
+    const lost = run(lab, delK, { op: 'link.set', ns: 'node/node-b', name: 'e1', up: false });
+    expect(routes(lost)).toEqual([]);
+    expect(routes(run(lost, { op: 'link.set', ns: 'node/node-b', name: 'e1', up: true }))).toEqual([]);
+    // (e2) with the route there, carrier loss marks it linkdown and it stays used.
+    const e2 = run(lab, { op: 'link.set', ns: 'node/node-b', name: 'e1', up: false });
+    expect(routes(e2)).toEqual([`${K} linkdown`]);
+    expect(used(e2, '192.0.2.7')).toBe(`${K} linkdown`);
+  });
+
+  it('(a5) the same prefix on d1 and d3: the one that came back last is listed last; the first is used, replaced and deleted', () => {
+    const K3 = '192.0.2.0/24 dev d3 proto kernel scope link src 192.0.2.5';
+    const both = run(lab, { op: 'addr.add', ns: A, dev: 'd3', addr: '192.0.2.5/24' });
+    expect(routes(both)).toEqual([K, K3]);
+    expect(used(both, '192.0.2.7')).toBe(K);
+    const d1Again = run(both, ...downUp('d1'));
+    expect(routes(d1Again)).toEqual([K3, K]);
+    expect(used(d1Again, '192.0.2.7')).toBe(K3);
+    const d3Again = run(d1Again, { op: 'route.del', ns: A, dst: '192.0.2.0/24', dev: 'd3' }, ...downUp('d3'));
+    expect(routes(d3Again)).toEqual([K, K3]);
+    expect(used(d3Again, '192.0.2.7')).toBe(K);
+    // Not in the recording, the kernel's rule (fib_table_delete, fib_table_insert with NLM_F_REPLACE): a delete
+    // without a device, or a replace, takes the first.
+    expect(routes(run(d1Again, { op: 'route.del', ns: A, dst: '192.0.2.0/24' }))).toEqual([K]);
+    expect(routes(run(d1Again, { op: 'route.replace', ns: A, dst: '192.0.2.0/24', via: '203.0.113.9', dev: 'd2' }))).toEqual(['192.0.2.0/24 via 203.0.113.9 dev d2', K]);
+    // An address added to d1 while d3's is there comes after it too.
+    const later = run(lab, { op: 'addr.del', ns: A, dev: 'd1', addr: '192.0.2.1/24' }, { op: 'addr.add', ns: A, dev: 'd3', addr: '192.0.2.5/24' }, { op: 'addr.add', ns: A, dev: 'd1', addr: '192.0.2.1/24' });
+    expect(routes(later)).toEqual([K3, K]);
+  });
+
+  it('(a6) deleted, an address added while the device is down: both prefix routes on up', () => {
+    const s = run(lab, delK, { op: 'link.set', ns: A, name: 'd1', up: false }, { op: 'addr.add', ns: A, dev: 'd1', addr: '10.7.0.1/16' }, { op: 'link.set', ns: A, name: 'd1', up: true });
+    expect(routes(s)).toEqual(['10.7.0.0/16 dev d1 proto kernel scope link src 10.7.0.1', K]);
+    expect(used(s, '10.7.0.7')).toBe('10.7.0.0/16 dev d1 proto kernel scope link src 10.7.0.1');
+  });
+
+  it('(b) replaced through d2 onlink: back after down/up, listed after the route that replaced it', () => {
+    const via = '192.0.2.0/24 via 203.0.113.9 dev d2 onlink';
+    const replaced = run(lab, { op: 'route.replace', ns: A, dst: '192.0.2.0/24', via: '203.0.113.9', dev: 'd2', onlink: true });
+    expect(routes(replaced)).toEqual([via]);
+    const back = run(replaced, ...downUp('d1'));
+    expect(routes(back)).toEqual([via, K]);
+    expect(used(back, '192.0.2.7')).toBe(via);
+    expect(routes(run(back, { op: 'route.del', ns: A, dst: '192.0.2.0/24', via: '203.0.113.9' }))).toEqual([K]);
+    // (b2) of metric 5 it was a second route all along.
+    const b2 = run(lab, { op: 'route.replace', ns: A, dst: '192.0.2.0/24', via: '203.0.113.9', dev: 'd2', metric: 5 }, ...downUp('d1'));
+    expect(routes(b2)).toEqual([K, '192.0.2.0/24 via 203.0.113.9 dev d2 metric 5']);
+  });
+
+  it('(c) an address with noprefixroute has none, also after down/up; its own address stays local', () => {
+    const np: Action = { op: 'addr.add', ns: A, dev: 'd1', addr: '198.51.100.1/24', noprefixroute: true };
+    const s = run(lab, np);
+    expect(getNs(s, A).links['d1']!.addrs[1]).toEqual({ ip: parseIpv4('198.51.100.1'), len: 24, scope: 'global', noPrefixRoute: true, noprefixrouteFlag: true });
+    expect(routes(s)).toEqual([K]);
+    expect(used(s, '198.51.100.7')).toBeNull();
+    expect(isLocalAddress(getNs(s, A), parseIpv4('198.51.100.1'))).toBe(true);
+    const t = run(s, ...downUp('d1'));
+    expect(routes(t)).toEqual([K]);
+    expect(used(t, '198.51.100.7')).toBeNull();
+    expect(getNs(t, A).links['d1']!.addrs[1]).toMatchObject({ noPrefixRoute: true, noprefixrouteFlag: true });
+    // A route added by hand is an ordinary route: deleted once, the second delete finds none.
+    const added = run(t, { op: 'route.add', ns: A, dst: '198.51.100.0/24', dev: 'd1' });
+    expect(routes(added)).toEqual([K, '198.51.100.0/24 dev d1 scope link']);
+    const gone = run(added, { op: 'route.del', ns: A, dst: '198.51.100.0/24', dev: 'd1' });
+    expect(outcome(() => run(gone, { op: 'route.del', ns: A, dst: '198.51.100.0/24', dev: 'd1' }))).toEqual({ code: 'ROUTE_NOT_FOUND' });
+    expect(outcome(() => run(gone, { op: 'addr.add', ns: A, dev: 'd1', addr: '198.51.100.1/24' }))).toEqual({ code: 'ADDRESS_EXISTS' });
+    // A /32 and a link-scope address with the flag: none either.
+    const more = run(gone, { op: 'addr.add', ns: A, dev: 'd1', addr: '198.51.100.9/32', noprefixroute: true }, { op: 'addr.add', ns: A, dev: 'd1', addr: '10.8.0.1/24', scope: 'link', noprefixroute: true });
+    expect(routes(more)).toEqual([K]);
+  });
+
+  it('(c2) noprefixroute on a device that is down: none when it comes up, the other address gets its own', () => {
+    const s = run(lab, { op: 'link.set', ns: A, name: 'd3', up: false }, { op: 'addr.add', ns: A, dev: 'd3', addr: '198.51.100.1/24', noprefixroute: true },
+      { op: 'addr.add', ns: A, dev: 'd3', addr: '10.9.0.1/24' }, { op: 'link.set', ns: A, name: 'd3', up: true });
+    expect(routes(s)).toEqual(['10.9.0.0/24 dev d3 proto kernel scope link src 10.9.0.1', K]);
+    expect(used(s, '198.51.100.7')).toBeNull();
+  });
+
+  it('(c, d) the local table: the flagged address gets its local and broadcast routes; a deleted prefix route leaves it alone', () => {
+    const local = (s: ClusterState): string[] => ipRoute(s, A, 255).filter((l) => !l.includes(' lo '));
+    expect(local(run(lab, { op: 'addr.add', ns: A, dev: 'd1', addr: '198.51.100.1/24', noprefixroute: true }))).toContain('local 198.51.100.1 dev d1 proto kernel scope host src 198.51.100.1');
+    expect(local(run(lab, { op: 'addr.add', ns: A, dev: 'd1', addr: '198.51.100.1/24', noprefixroute: true }))).toContain('broadcast 198.51.100.255 dev d1 proto kernel scope link src 198.51.100.1');
+    expect(local(run(lab, delK))).toEqual(local(lab));
+  });
+
+  it('any sequence of deletes, replaces, down/up and carrier changes on d1 and d3 gives the `ip route` of the recording\'s rules', () => {
+    // The rules, from the recording: of 192.0.2.0/24 the kernel holds routes in the order they came, the
+    // prefix routes of d1 (K) and of d3 (K3, once 192.0.2.5/24 is added there) and one through d2 (V). A
+    // prefix route goes when its device goes down and is appended when it comes up (whether or not it had
+    // been deleted) or its address is added to it up; a delete takes K (`dev d1`), K3 (`dev d3`), V (`via`)
+    // or the first (neither); `replace` (metric 0) replaces the first route of the prefix, `add` is refused
+    // while there is one; carrier changes only mark K `linkdown`. The address with `noprefixroute` never has a route.
+    const V = '192.0.2.0/24 via 203.0.113.9 dev d2 onlink';
+    const spec = { ns: A, dst: '192.0.2.0/24', via: '203.0.113.9', dev: 'd2', onlink: true } as const;
+    const ops = [
+      { name: 'del K', action: delK },
+      { name: 'replace V', action: { op: 'route.replace', ...spec } },
+      { name: 'add V', action: { op: 'route.add', ...spec } },
+      { name: 'del V', action: { op: 'route.del', ns: A, dst: '192.0.2.0/24', via: '203.0.113.9' } },
+      { name: 'del first', action: { op: 'route.del', ns: A, dst: '192.0.2.0/24' } },
+      { name: 'd1 down', action: { op: 'link.set', ns: A, name: 'd1', up: false } },
+      { name: 'd1 up', action: { op: 'link.set', ns: A, name: 'd1', up: true } },
+      { name: 'e1 down', action: { op: 'link.set', ns: 'node/node-b', name: 'e1', up: false } },
+      { name: 'e1 up', action: { op: 'link.set', ns: 'node/node-b', name: 'e1', up: true } },
+      { name: 'add noprefixroute', action: { op: 'addr.add', ns: A, dev: 'd1', addr: '198.51.100.1/24', noprefixroute: true } },
+      { name: 'del noprefixroute', action: { op: 'addr.del', ns: A, dev: 'd1', addr: '198.51.100.1/24' } },
+      { name: 'add d3 address', action: { op: 'addr.add', ns: A, dev: 'd3', addr: '192.0.2.5/24' } },
+      { name: 'del d3 address', action: { op: 'addr.del', ns: A, dev: 'd3', addr: '192.0.2.5/24' } },
+      { name: 'del K3', action: { op: 'route.del', ns: A, dst: '192.0.2.0/24', dev: 'd3' } },
+      { name: 'd3 down', action: { op: 'link.set', ns: A, name: 'd3', up: false } },
+      { name: 'd3 up', action: { op: 'link.set', ns: A, name: 'd3', up: true } },
+    ] as const satisfies readonly { name: string; action: Action }[];
+    const K3 = '192.0.2.0/24 dev d3 proto kernel scope link src 192.0.2.5';
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: ops.length - 1 }), { maxLength: 25 }), (picks) => {
+        let s = lab;
+        let list: ('K' | 'K3' | 'V')[] = ['K'];
+        let d1 = true;
+        let d3 = true;
+        let a3 = false;
+        let carrier = true;
+        let npr = false;
+        for (const p of picks) {
+          const { name, action } = ops[p]!;
+          // The reference: what the kernel answers (null: accepted) and the list after it.
+          let refused: string | null = null;
+          const drop = (x: 'K' | 'K3' | 'V'): void => { if (list.includes(x)) list = list.filter((y) => y !== x); else refused = 'ROUTE_NOT_FOUND'; };
+          switch (name) {
+            case 'del K': drop('K'); break;
+            case 'del V': drop('V'); break;
+            case 'del first': if (list.length === 0) refused = 'ROUTE_NOT_FOUND'; else list = list.slice(1); break;
+            case 'replace V': if (list.length === 0) list = ['V']; else list = ['V', ...list.slice(1)]; break;
+            case 'add V': if (list.length > 0) refused = 'ROUTE_EXISTS'; else list = ['V']; break;
+            case 'd1 down': if (d1) list = list.filter((y) => y !== 'K'); d1 = false; break;
+            case 'd1 up': if (!d1) list = [...list, 'K']; d1 = true; break;
+            case 'e1 down': carrier = false; break;
+            case 'e1 up': carrier = true; break;
+            case 'add noprefixroute': if (npr) refused = 'ADDRESS_EXISTS'; npr = true; break;
+            case 'del noprefixroute': if (!npr) refused = 'ADDRESS_NOT_FOUND'; npr = false; break;
+            case 'add d3 address': if (a3) refused = 'ADDRESS_EXISTS'; else if (d3) list = [...list, 'K3']; a3 = true; break;
+            case 'del d3 address': if (!a3) refused = 'ADDRESS_NOT_FOUND'; list = list.filter((y) => y !== 'K3'); a3 = false; break;
+            case 'del K3': drop('K3'); break;
+            case 'd3 down': if (d3) list = list.filter((y) => y !== 'K3'); d3 = false; break;
+            case 'd3 up': if (!d3 && a3) list = [...list, 'K3']; d3 = true; break;
+          }
+          const r = outcome(() => run(s, action));
+          if ('state' in r) s = r.state;
+          expect('code' in r ? r.code : null, `${picks.map((i) => ops[i]!.name).join(', ')}`).toBe(refused);
+          const lines = list.map((x) => (x === 'V' ? V : x === 'K3' ? K3 : `${K}${carrier ? '' : ' linkdown'}`));
+          expect(routes(s), name).toEqual(lines);
+          expect(used(s, '192.0.2.7')).toBe(lines[0] ?? null);
+          expect(used(s, '198.51.100.7')).toBeNull();
+        }
+      }),
+      { numRuns: 400, seed: 33 },
+    );
+  });
+
+  it('(f) a route without a gateway takes its device\'s first address as source, one with a gateway the address of its subnet', () => {
+    const s = run(lab, { op: 'addr.add', ns: A, dev: 'd1', addr: '10.2.0.1/24' }, { op: 'route.add', ns: A, dst: '10.2.0.128/25', dev: 'd1' },
+      { op: 'route.add', ns: A, dst: '10.3.5.0/24', via: '10.2.0.9', dev: 'd1' }, { op: 'addr.add', ns: A, dev: 'd1', addr: '198.51.100.1/24', noprefixroute: true },
+      { op: 'route.add', ns: A, dst: '198.51.100.0/24', dev: 'd1' });
+    const src = (ip: string): string | null => {
+      const r = lookupRouteIn(s, getNs(s, A), parseIpv4(ip))!;
+      const x = selectSource(getNs(s, A), r, parseIpv4(ip));
+      return x === null ? null : formatIpv4(x);
+    };
+    expect(src('10.2.0.130')).toBe('192.0.2.1');
+    expect(src('10.2.0.7')).toBe('10.2.0.1');
+    expect(src('10.3.5.7')).toBe('10.2.0.1');
+    expect(src('198.51.100.7')).toBe('192.0.2.1');
+  });
+
+  it('addr.add refuses a noprefixroute or scope that is not one, leaving the state as it was', () => {
+    expect(outcome(() => run(lab, { op: 'addr.add', ns: A, dev: 'd1', addr: '198.51.100.1/24', noprefixroute: 'yes' as unknown as boolean }))).toEqual({ code: 'INVALID_ARGUMENT' });
+    expect(outcome(() => run(lab, { op: 'addr.add', ns: A, dev: 'd1', addr: '198.51.100.1/24', scope: 'site' as unknown as 'global' }))).toEqual({ code: 'INVALID_ARGUMENT' });
+    expect(getNs(lab, A).links['d1']!.addrs).toHaveLength(1);
   });
 });

@@ -20,7 +20,7 @@ import type {
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardPeekValues, shardSet, shardValues, shardValueToWrite, type Shards } from '../util/shards.js';
 import { dict } from '../util/dict.js';
-import { formatIpRule, givesPrefixRoute, kernelRoutes, lookupRouteIn, nexthopKey, refUses, routeVia, sharedRouteIn } from './routing.js';
+import { firstPrefixRoute, formatIpRule, givesPrefixRoute, kernelRoutes, lookupRouteIn, nexthopKey, refUses, routeVia, sharedRouteIn } from './routing.js';
 import { ctMatches, type ConntrackFilter } from '../dataplane/conntrack.js';
 
 /** A route as `ip route add` takes it. */
@@ -87,7 +87,14 @@ export type Action =
       readonly ipip?: { readonly local?: string } }
   | { readonly op: 'link.del'; readonly ns: NsId; readonly name: string }
   | { readonly op: 'link.set'; readonly ns: NsId; readonly name: string; readonly up?: boolean; readonly mtu?: number; readonly master?: string | null; readonly mac?: string }
-  | { readonly op: 'addr.add'; readonly ns: NsId; readonly dev: string; readonly addr: string; readonly scope?: IfAddr['scope'] }
+  | { readonly op: 'addr.add'; readonly ns: NsId; readonly dev: string; readonly addr: string; readonly scope?: IfAddr['scope'];
+      /**
+       * `ip addr add … noprefixroute` (IFA_F_NOPREFIXROUTE): the address gets no prefix route, now or when its
+       * link comes up again (IfAddr.noprefixrouteFlag). Measured (kernel 6.18, scripts/prefix-route-formats.sh):
+       * `ip route get` to another address of its prefix answers `Network is unreachable`; its local and
+       * broadcast routes come as for any address.
+       */
+      readonly noprefixroute?: boolean }
   | { readonly op: 'addr.del'; readonly ns: NsId; readonly dev: string; readonly addr: string }
   | ({ readonly op: 'route.add' | 'route.replace'; readonly ns: NsId } & RouteSpec)
   | { readonly op: 'route.del'; readonly ns: NsId; readonly dst: string; readonly via?: string; readonly dev?: string; readonly metric?: number; readonly table?: number }
@@ -456,6 +463,14 @@ function draftLink(ns: DNs, name: string): Draft<Link> {
  */
 function linksToWrite(ns: DNs): Record<string, Link> {
   return tableToWrite(ns as NetNs, 'links') as Record<string, Link>;
+}
+
+/** The links of a namespace as plain data, in their order (for reads across links: through the draft each would be drafted). */
+function plainLinks(ns: NetNs | DNs): Link[] {
+  const links = look(ns as NetNs, 'links');
+  const out: Link[] = [];
+  for (const name in links) out.push(snap(links[name]!));
+  return out;
 }
 
 /** The link `name` (which exists) of a namespace, to change in place (util/immer.ts entryToWrite). */
@@ -1474,9 +1489,45 @@ function linkSet(d: DState, a: Extract<Action, { op: 'link.set' }>): void {
   if (a.master !== undefined) setMaster(ns, link, a.master);
   if (a.up !== undefined) {
     if (a.up === false && link.up) flushDev(d, ns, a.name, false);
-    if (a.up && !link.up) upAgain(d, ns, a.name);
+    if (a.up && !link.up) {
+      upAgain(d, ns, a.name);
+      prefixRoutesAgain(ns, link);
+    }
     link.up = a.up;
   }
+}
+
+/**
+ * Device `dev` comes up: the kernel adds the prefix route of each of its addresses again (NETDEV_UP →
+ * fib_add_ifaddr), also of one whose route was deleted or replaced while it was up, but not of one with
+ * `noprefixroute` (IfAddr.noprefixrouteFlag). Measured (kernel 6.18, scripts/prefix-route-formats.sh): after
+ * `ip route del 192.0.2.0/24 dev d1`, or `ip route replace 192.0.2.0/24 via 203.0.113.9 dev d2 onlink`, then
+ * `ip link set d1 down; ip link set d1 up`, `ip route` lists `192.0.2.0/24 dev d1 proto kernel scope link src
+ * 192.0.2.1` again, after the route through d2 (fib_magic appends: the route through d2 stays first and is
+ * the one used); after `ip link set d2 down; up` (another device), or losing and regaining carrier, it stays
+ * gone. A derived prefix route is listed after the added routes of its prefix and metric (lookupRouteIn,
+ * allRoutes), which is the kernel's order here: the route through d2 was added before the prefix route came back.
+ */
+function prefixRoutesAgain(ns: DNs, link: Draft<Link>): void {
+  const addrs = snap(look(link as Link, 'addrs'));
+  if (addrs.length === 0) return;
+  const plain = { ...snap(link as Link), up: true };
+  let again: IfAddr[] | null = null;
+  for (let j = 0; j < addrs.length; j++) {
+    const x = snap(addrs[j]!);
+    let y = x;
+    if (x.noPrefixRoute === true && x.noprefixrouteFlag !== true) {
+      const { noPrefixRoute: _, ...rest } = x;
+      y = rest;
+    }
+    // Each route comes after those of its prefix on the other links (IfAddr.prefixOrder).
+    if (givesPrefixRoute(plain, y)) y = withPrefixOrder(ns, plain.name, y);
+    if (y === x) continue;
+    // A new list with new addresses (the link's may be the previous state's, or shared), as route.del makes.
+    again ??= addrs.map((z) => snap(z));
+    again[j] = y;
+  }
+  if (again !== null) put(link, 'addrs', castDraft(again));
 }
 
 /** Device `dev` of namespace `ns` comes up: the peer sets on it no longer note the namespace (PeerSet.downIn). */
@@ -1495,9 +1546,21 @@ function addrAdd(d: DState, a: Extract<Action, { op: 'addr.add' }>): void {
   const ns = draftNs(d, a.ns);
   const link = draftLink(ns, a.dev);
   const { ip, len } = parseIfAddr(a.addr);
-  if (link.addrs.some((x) => x.ip === ip)) fail('ADDRESS_EXISTS', `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
+  if (a.scope !== undefined && a.scope !== 'global' && a.scope !== 'link' && a.scope !== 'host') fail('INVALID_ARGUMENT', `addr.add scope must be "global", "link" or "host", got ${JSON.stringify(a.scope)}`, { ns: a.ns, dev: a.dev, scope: a.scope });
+  if (a.noprefixroute !== undefined && typeof a.noprefixroute !== 'boolean') fail('INVALID_ARGUMENT', `addr.add noprefixroute must be a boolean, got ${JSON.stringify(a.noprefixroute)}`, { ns: a.ns, dev: a.dev, noprefixroute: a.noprefixroute });
+  // The same address and length: the kernel's own words (inet_rtm_newaddr, measured on 6.18: `ip addr add
+  // 198.51.100.1/24 dev d1` over itself → `Error: ipv4: Address already assigned.`). The same address with
+  // another length the kernel would add beside it; podnet keeps one entry per address and refuses that too.
+  const same = link.addrs.find((x) => x.ip === ip);
+  if (same !== undefined) {
+    fail('ADDRESS_EXISTS', same.len === len ? `Error: ipv4: Address already assigned (${a.addr} on ${a.dev} in ${a.ns})` : `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
+  }
   const scope = a.scope ?? (ip >>> 24 === 127 ? 'host' : 'global');
-  put(link, 'addrs', castDraft(withItem(look(link as Link, 'addrs'), { ip, len, scope })));
+  // The flag sets noPrefixRoute too, which is what everything that asks "has it a prefix route?" reads.
+  let addr: IfAddr = a.noprefixroute === true ? { ip, len, scope, noPrefixRoute: true, noprefixrouteFlag: true } : { ip, len, scope };
+  // Its prefix route comes now if the link is up: after those of its prefix on other links (IfAddr.prefixOrder).
+  if (field(link as Link, 'up') && field(link as Link, 'kind') !== 'loopback' && len < 32 && scope !== 'host' && a.noprefixroute !== true) addr = withPrefixOrder(ns, a.dev, addr);
+  put(link, 'addrs', castDraft(withItem(look(link as Link, 'addrs'), addr)));
   // Only global addresses must be unique in the cluster: a link-scope one (GKE's pod gateway, the same
   // on every host veth of a node) is valid on its link alone, as the kernel allows.
   if (scope === 'global') indexAddr(d, a.ns, link as Link, ip);
@@ -1564,17 +1627,45 @@ function routeAdd(d: DState, a: Extract<Action, { op: 'route.add' | 'route.repla
  * and the address is still listed. The same replace with `metric 5` adds a second route instead.
  */
 function replacePrefixRoute(ns: DNs, dst: Cidr): void {
+  // The first of the prefix's routes the kernel holds (two links may have addresses of one prefix).
+  const first = firstPrefixRoute(plainLinks(ns), dst);
+  if (first !== null) dropPrefixRoute(ns, first.link, first.index);
+}
+
+/**
+ * `a`, an address of link `dev` whose prefix route is coming (added to an up link, or its link coming up),
+ * with its IfAddr.prefixOrder: after the addresses of its prefix on other up links, or none when there are
+ * none. Read in place (look, field): a pod's address is added on every CNI ADD, and snapshots of its
+ * links cost more than this walk of them.
+ */
+function withPrefixOrder(ns: DNs, dev: string, a: IfAddr): IfAddr {
+  const net = networkOf(a.ip, a.len);
   const links = look(ns as NetNs, 'links');
+  let last = -1;
   for (const name in links) {
-    const l = snap(links[name]!);
-    const addrs = snap(l.addrs).map((x) => snap(x));
-    const j = addrs.findIndex((x) => x.len === dst.len && givesPrefixRoute(l, x) && networkOf(x.ip, x.len) === dst.addr);
-    if (j < 0) continue;
-    // A new list with a new address (the link's may be the previous state's, or shared), as route.del makes.
-    addrs[j] = { ...addrs[j]!, noPrefixRoute: true };
-    put(linkToWrite(ns, name), 'addrs', castDraft(addrs));
-    return;
+    if (name === dev) continue;
+    const o = links[name]!;
+    if (!field(o, 'up') || field(o, 'kind') === 'loopback') continue;
+    const addrs = look(o, 'addrs');
+    for (let j = 0; j < addrs.length; j++) {
+      const x = addrs[j]!;
+      // Also one whose prefix route is gone: its broadcast route stays, and the local table lists the
+      // broadcast routes of one address in this order too (case a5: after `ip route del` of d3's prefix
+      // route and d1 down/up, `broadcast 192.0.2.255 dev d3` still comes before `dev d1`).
+      if (x.len === a.len && x.scope !== 'host' && networkOf(x.ip, x.len) === net) last = Math.max(last, x.prefixOrder ?? 0);
+    }
   }
+  if (last >= 0) return { ...a, prefixOrder: last + 1 };
+  if (a.prefixOrder === undefined) return a;
+  const { prefixOrder: _, ...rest } = a;
+  return rest;
+}
+
+/** Address `j` of link `l` (plain) loses its prefix route: a new list with a new address (the link's may be the previous state's, or shared). */
+function dropPrefixRoute(ns: DNs, l: Link, j: number): void {
+  const addrs = snap(l.addrs).map((x) => snap(x));
+  addrs[j] = { ...addrs[j]!, noPrefixRoute: true };
+  put(linkToWrite(ns, l.name), 'addrs', castDraft(addrs));
 }
 
 /**
@@ -1641,19 +1732,12 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
     }
     // A derived kernel prefix route can be deleted too (fib_table_delete does not care who added it):
     // the address stays and loses its prefix route.
-    if (via === undefined) {
-      const links = look(ns as NetNs, 'links');
-      for (const name in links) {
-        const l = snap(links[name]!);
-        if (!l.up || l.kind === 'loopback' || (a.dev !== undefined && a.dev !== l.name)) continue;
-        const addrs = snap(l.addrs).map((x) => snap(x));
-        const j = addrs.findIndex((x) => x.len === dst.len && x.len < 32 && x.scope !== 'host' && !x.noPrefixRoute && networkOf(x.ip, x.len) === dst.addr);
-        if (j >= 0 && (a.metric === undefined || a.metric === 0)) {
-          // A new list with a new address (the link's may be the previous state's, or shared).
-          addrs[j] = { ...addrs[j]!, noPrefixRoute: true };
-          put(linkToWrite(ns, name), 'addrs', castDraft(addrs));
-          return;
-        }
+    // Of two links' prefix routes of one prefix, the first the kernel lists (IfAddr.prefixOrder).
+    if (via === undefined && (a.metric === undefined || a.metric === 0)) {
+      const first = firstPrefixRoute(plainLinks(ns), dst, a.dev);
+      if (first !== null) {
+        dropPrefixRoute(ns, first.link, first.index);
+        return;
       }
     }
     if (i < 0) fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such process (no route ${a.dst} in ${a.ns})`, { ns: a.ns, dst: a.dst });

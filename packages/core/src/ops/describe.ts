@@ -159,7 +159,7 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
     }
     case 'addr.add':
     case 'addr.del':
-      return [at(a.ns, `ip addr ${a.op === 'addr.add' ? 'add' : 'del'} ${a.addr} dev ${a.dev}${a.op === 'addr.add' && a.scope && a.scope !== 'global' ? ` scope ${a.scope}` : ''}`)];
+      return [at(a.ns, `ip addr ${a.op === 'addr.add' ? 'add' : 'del'} ${a.addr} dev ${a.dev}${a.op === 'addr.add' && a.scope && a.scope !== 'global' ? ` scope ${a.scope}` : ''}${a.op === 'addr.add' && a.noprefixroute === true ? ' noprefixroute' : ''}`)];
     case 'route.add':
     case 'route.replace':
       return [at(a.ns, routeCmd(a.op === 'route.add' ? 'add' : 'replace', a))];

@@ -11,9 +11,12 @@ import {
 import { linkList, linksMemo } from '../dataplane/links.js';
 import { shardDiffKeys, shardGet, shardValues } from '../util/shards.js';
 
-/** Whether the kernel adds a prefix route for this address of this link (see {@link kernelRoutes}). */
+/**
+ * Whether the kernel holds a prefix route for this address of this link (see {@link kernelRoutes}): not
+ * once it was deleted or replaced, nor ever for an address with `noprefixroute` (IfAddr.noPrefixRoute).
+ */
 export function givesPrefixRoute(l: Link, a: IfAddr): boolean {
-  return l.up && l.kind !== 'loopback' && a.len < 32 && a.scope !== 'host' && a.noPrefixRoute !== true;
+  return l.up && l.kind !== 'loopback' && a.len < 32 && a.scope !== 'host' && a.noPrefixRoute !== true && a.noprefixrouteFlag !== true;
 }
 
 /** The routes the kernel adds for each address on an up link (`proto kernel scope link src …`). */
@@ -24,16 +27,59 @@ export function kernelRoutes(ns: NetNs): Route[] {
 /** {@link kernelRoutes} of a list of links (the memoized tables pass dataplane/links.ts's list). */
 function kernelRoutesOf(links: readonly Link[]): Route[] {
   const out: Route[] = [];
+  let ordered = false;
   for (let i = 0; i < links.length; i++) {
     const l = links[i]!;
     const addrs = l.addrs;
     for (let j = 0; j < addrs.length; j++) {
       const a = addrs[j]!;
       if (!givesPrefixRoute(l, a)) continue;
+      if (a.prefixOrder !== undefined) ordered = true;
       out.push({ dst: { addr: networkOf(a.ip, a.len), len: a.len }, via: null, dev: l.name, proto: 'kernel', scope: 'link', src: a.ip, onlink: false, metric: 0, type: 'unicast' });
     }
   }
+  return ordered ? inPrefixOrder(links) : out;
+}
+
+/**
+ * {@link kernelRoutesOf} where some address has an IfAddr.prefixOrder (two links with addresses of one
+ * prefix, rare): the routes of each prefix in that order, the prefixes in the order they first come.
+ */
+function inPrefixOrder(links: readonly Link[]): Route[] {
+  const groups = new Map<string, { order: number; route: Route }[]>();
+  for (const l of links) {
+    for (const a of l.addrs) {
+      if (!givesPrefixRoute(l, a)) continue;
+      const key = `${networkOf(a.ip, a.len)}/${a.len}`;
+      let g = groups.get(key);
+      if (g === undefined) groups.set(key, (g = []));
+      // The route written out as kernelRoutesOf writes it: routes made by a helper of their own made the
+      // transitions ~5 % slower (`pnpm ab --what=transitions`), though this path never ran there.
+      g.push({ order: a.prefixOrder ?? 0, route: { dst: { addr: networkOf(a.ip, a.len), len: a.len }, via: null, dev: l.name, proto: 'kernel', scope: 'link', src: a.ip, onlink: false, metric: 0, type: 'unicast' } });
+    }
+  }
+  const out: Route[] = [];
+  // Array.prototype.sort is stable: equal orders stay in link order.
+  for (const g of groups.values()) for (const x of g.sort((p, q) => p.order - q.order)) out.push(x.route);
   return out;
+}
+
+/** Of the addresses of `links` that hold a prefix route of `dst`, the one whose route the kernel lists first (IfAddr.prefixOrder). */
+export function firstPrefixRoute(links: readonly Link[], dst: Cidr, dev?: string): { readonly link: Link; readonly index: number } | null {
+  let link: Link | null = null;
+  let index = -1;
+  let order = Infinity;
+  for (const l of links) {
+    if (dev !== undefined && l.name !== dev) continue;
+    for (let j = 0; j < l.addrs.length; j++) {
+      const x = l.addrs[j]!;
+      if (x.len !== dst.len || !givesPrefixRoute(l, x) || networkOf(x.ip, x.len) !== dst.addr || (x.prefixOrder ?? 0) >= order) continue;
+      link = l;
+      index = j;
+      order = x.prefixOrder ?? 0;
+    }
+  }
+  return link === null ? null : { link, index };
 }
 
 /*
@@ -632,7 +678,7 @@ function peerRouteInstalled(local: Lpm<Route>, ns: NetNs, r: Route): boolean {
 
 /**
  * Whether `gw` is in the subnet of an address on `dev` whose prefix route was deleted (`ip route del
- * 192.168.1.0/24 dev eth0`). The kernel checks a gateway only when a route is added: one added while the
+ * 192.168.1.0/24 dev eth0`; not one added with `noprefixroute`, which never had one). The kernel checks a gateway only when a route is added: one added while the
  * prefix route was there stays, and is used (measured: `10.5.0.128/26 via 192.168.1.13 dev eth0 proto bird`
  * kept after the delete, `ip route get 10.5.0.129` through it; one added afterwards is refused, `Nexthop has
  * invalid gateway`). The agents' routes come with the node, before any such fault; podnet keeps them all
@@ -641,7 +687,7 @@ function peerRouteInstalled(local: Lpm<Route>, ns: NetNs, r: Route): boolean {
 function gatewayBehindDeletedPrefix(ns: NetNs, gw: Ipv4, dev: string): boolean {
   const link = ns.links[dev];
   if (link === undefined || !link.up) return false;
-  for (const a of link.addrs) if (a.noPrefixRoute === true && a.len < 32 && networkOf(gw, a.len) === networkOf(a.ip, a.len)) return true;
+  for (const a of link.addrs) if (a.noPrefixRoute === true && a.noprefixrouteFlag !== true && a.len < 32 && networkOf(gw, a.len) === networkOf(a.ip, a.len)) return true;
   return false;
 }
 
@@ -1001,9 +1047,13 @@ export function isLocalAddress(ns: NetNs, ip: Ipv4): boolean {
 
 /**
  * The preferred source address for a packet leaving by `dev` towards `dst` (the kernel's
- * inet_select_addr): the route's `src` if set; else an address of `dev` (global, or link-scope too for a
- * link-scope route) whose subnet holds the
- * destination (or the gateway); else the first global address of `dev`; else the first global address
+ * inet_select_addr): the route's `src` if set; else, of the addresses of `dev` (global, or link-scope too
+ * for a link-scope route), the one whose subnet holds the route's gateway, or the first when none does or
+ * the route has no gateway: the kernel asks with the gateway (fib_info_update_nhc_saddr), not the
+ * destination. Measured (kernel 6.18, scripts/prefix-route-formats.sh, case f): d1 with 192.0.2.1/24 then
+ * 10.2.0.1/24 and `10.2.0.128/25 dev d1`: `ip route get 10.2.0.130` says `src 192.0.2.1`; through `10.3.5.0/24
+ * via 10.2.0.9 dev d1`, `src 10.2.0.1`; and case c: `198.51.100.0/24 dev d1` beside a `noprefixroute`
+ * 198.51.100.1/24, `src 192.0.2.1`. Else the first global address
  * of the namespace's links in ifindex order, `lo` first, up or down: inet_select_addr walks every device
  * (for_each_netdev) without looking at its state, and in_dev_select_addr skips link- and host-scope
  * addresses. Measured (kernel 6.18, `kn29-…` namespaces): with `10.3.0.5 dev d3 scope link` and no address
@@ -1011,15 +1061,17 @@ export function isLocalAddress(ns: NetNs, ip: Ipv4): boolean {
  * `169.254.7.7/16 scope link` elsewhere it gives no `src`; with `10.77.0.1/32` added to `lo`, `src 10.77.0.1`.
  */
 export function selectSource(ns: NetNs, route: Route, dst: Ipv4): Ipv4 | null {
+  // `dst` does not count (see above); the callers' signature keeps it.
+  void dst;
   if (route.src !== null) return route.src;
-  const target = route.via ?? dst;
+  const gw = route.via;
   const dev = route.dev === null ? undefined : ns.links[route.dev];
   const globals = (l: Link) => l.addrs.filter((a) => a.scope === 'global');
   if (dev) {
     // inet_select_addr takes addresses whose scope is no wider than the route's: a link-scope route may
     // use a link-scope address of its device (GKE's pod gateway on each host veth), a global one may not.
     const g = route.scope === 'global' ? globals(dev) : dev.addrs.filter((a) => a.scope !== 'host');
-    const inSubnet = g.find((a) => cidrContains({ addr: networkOf(a.ip, a.len), len: a.len }, target));
+    const inSubnet = gw === null ? undefined : g.find((a) => cidrContains({ addr: networkOf(a.ip, a.len), len: a.len }, gw));
     if (inSubnet) return inSubnet.ip;
     if (g[0]) return g[0].ip;
   }

@@ -115,25 +115,28 @@ export function ipRoute(state: ClusterState, nsId: NsId, table: number | 'all' =
  * line went and both of its `local` lines stayed.
  */
 function localTable(state: ClusterState, ns: NetNs, labelled: boolean): string[] {
-  const rows: { addr: number; len: number; line: string }[] = [];
+  const rows: { addr: number; len: number; order: number; line: string }[] = [];
   const table = labelled ? ' table local' : '';
   const seen = new Set<string>();
-  const add = (kind: 'local' | 'broadcast', addr: number, len: number, dev: string, scope: string, src: number, linkdown: boolean): void => {
+  const add = (kind: 'local' | 'broadcast', addr: number, len: number, dev: string, scope: string, src: number, linkdown: boolean, order = 0): void => {
     const key = `${kind} ${addr} ${len} ${dev}`;
     if (seen.has(key)) return;
     seen.add(key);
     const dst = len === 32 ? formatIpv4(addr) : formatPrefix({ addr, len });
-    rows.push({ addr, len, line: `${kind} ${dst} dev ${dev}${table} proto kernel scope ${scope} src ${formatIpv4(src)}${linkdown ? ' linkdown' : ''}` });
+    rows.push({ addr, len, order, line: `${kind} ${dst} dev ${dev}${table} proto kernel scope ${scope} src ${formatIpv4(src)}${linkdown ? ' linkdown' : ''}` });
   };
   for (const link of Object.values(ns.links)) {
     for (const a of link.addrs) {
       add('local', a.ip, 32, link.name, 'host', a.ip, false);
       const mask = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
       if (link.kind === 'loopback' && a.len < 32) add('local', (a.ip & mask) >>> 0, a.len, link.name, 'host', a.ip, false);
-      if (link.up && a.len < 31) add('broadcast', (a.ip | ~mask) >>> 0, 32, link.name, 'link', a.ip, !hasCarrier(state, ns, link));
+      // fib_add_ifaddr appends the broadcast route with the prefix route: of one broadcast address on two
+      // devices, the one whose prefix route came (back) last goes last (IfAddr.prefixOrder; measured, case a5
+      // of scripts/prefix-route-formats.sh: after d1 down/up, `broadcast 192.0.2.255 dev d3` before `dev d1`).
+      if (link.up && a.len < 31) add('broadcast', (a.ip | ~mask) >>> 0, 32, link.name, 'link', a.ip, !hasCarrier(state, ns, link), a.prefixOrder ?? 0);
     }
   }
-  rows.sort((x, y) => x.addr - y.addr || x.len - y.len);
+  rows.sort((x, y) => x.addr - y.addr || x.len - y.len || x.order - y.order);
   return rows.map((r) => r.line);
 }
 
