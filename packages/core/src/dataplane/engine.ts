@@ -1181,7 +1181,7 @@ class Run {
     // MASQUERADE takes inet_select_addr(the bridge, the destination): measured, a same-node ping through a
     // `-s 10.244.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE` reached the other pod from 10.244.1.1 (cni0's).
     const h = ip.header;
-    const to = sn.target === 'SNAT' ? sn.to! : selectSource(ns, deviceRoute(h.dst, br.name, 'global'), h.dst);
+    const to = sn.target === 'SNAT' ? sn.to! : selectSource(ns, deviceRoute(h.dst, br.name, 'global'), h.dst, 'nexthop');
     if (to === null) {
       // nf_nat_masquerade_ipv4 drops what it has no address for.
       this.drop(pid, ns.id, br.name, 'filtered', `POSTROUTING MASQUERADE: ${br.name} has no address to masquerade to`, ip, frame);
@@ -1607,7 +1607,7 @@ class Run {
     pkt = this.relatedDnat(ns, pkt, pid, dev);
     const sn = this.natRule(ns, 'POSTROUTING', pkt, null, dev);
     if (sn && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) {
-      const to = sn.target === 'SNAT' ? sn.to! : selectSource(ns, route, pkt.header.dst);
+      const to = sn.target === 'SNAT' ? sn.to! : selectSource(ns, route, pkt.header.dst, 'nexthop');
       if (to !== null && to !== pkt.header.src) {
         const before = pkt;
         this.recordCt(ns, pkt, to, pkt.header.dst);
@@ -1634,7 +1634,7 @@ class Run {
     this.pending.add({ ns: ns.id, dev, nexthop, items: [{ pkt, pid, forwarded, l2src }] });
     // The request's source for the next hop, by the route's src, device and scope: selectSource's target,
     // `route.via ?? dst`, is the next hop itself.
-    this.arpRequest(ns, link, nexthop, selectSource(ns, route, nexthop) ?? 0);
+    this.arpRequest(ns, link, nexthop, selectSource(ns, route, nexthop, 'nexthop') ?? 0);
   }
 
   /** Broadcasts an ARP request for `target` out of `link`, telling `src` (a packet of its own). */
@@ -1842,7 +1842,7 @@ class Run {
     if (link === undefined || !link.up || this.pending.get(ns.id, dev, target)) return;
     this.pending.add({ ns: ns.id, dev, nexthop: target, items: [] });
     // arp_solicit without a packet: inet_select_addr(dev, target, RT_SCOPE_LINK).
-    this.arpRequest(ns, link, target, selectSource(ns, deviceRoute(target, dev, 'link'), target) ?? 0);
+    this.arpRequest(ns, link, target, selectSource(ns, deviceRoute(target, dev, 'link'), target, 'nexthop') ?? 0);
   }
 
   /**

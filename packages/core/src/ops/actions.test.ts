@@ -569,6 +569,11 @@ describe('prefix routes coming back when their device comes up, and noprefixrout
     expect(src('10.2.0.7')).toBe('10.2.0.1');
     expect(src('10.3.5.7')).toBe('10.2.0.1');
     expect(src('198.51.100.7')).toBe('192.0.2.1');
+    // MASQUERADE and an ARP request ask with the next hop (nf_nat_masquerade_ipv4, arp_solicit:
+    // inet_select_addr(dev, next hop)), so the same gatewayless route gives them the address of its subnet.
+    const byNexthop = (ip: string) => formatIpv4(selectSource(getNs(s, A), lookupRouteIn(s, getNs(s, A), parseIpv4(ip))!, parseIpv4(ip), 'nexthop')!);
+    expect(byNexthop('10.2.0.130')).toBe('10.2.0.1');
+    expect(byNexthop('10.3.5.7')).toBe('10.2.0.1');
   });
 
   it('addr.add refuses a noprefixroute or scope that is not one, leaving the state as it was', () => {

@@ -1059,12 +1059,14 @@ export function isLocalAddress(ns: NetNs, ip: Ipv4): boolean {
  * addresses. Measured (kernel 6.18, `kn29-…` namespaces): with `10.3.0.5 dev d3 scope link` and no address
  * on d3, `ip route get 10.3.0.5` says `src 10.1.0.1`, the address of d1, which is down; with only
  * `169.254.7.7/16 scope link` elsewhere it gives no `src`; with `10.77.0.1/32` added to `lo`, `src 10.77.0.1`.
+ * `by: 'nexthop'` asks as MASQUERADE and ARP do, with the next hop (the gateway, else `dst`).
  */
-export function selectSource(ns: NetNs, route: Route, dst: Ipv4): Ipv4 | null {
-  // `dst` does not count (see above); the callers' signature keeps it.
-  void dst;
+export function selectSource(ns: NetNs, route: Route, dst: Ipv4, by: 'gateway' | 'nexthop' = 'gateway'): Ipv4 | null {
   if (route.src !== null) return route.src;
-  const gw = route.via;
+  // A route's own source asks with its gateway alone (above); MASQUERADE (nf_nat_masquerade_ipv4:
+  // inet_select_addr(out, rt_nexthop(rt, daddr), …)) and an ARP request (arp_solicit: inet_select_addr(dev,
+  // target, RT_SCOPE_LINK)) ask with the next hop: the gateway, else the destination itself.
+  const gw = by === 'nexthop' ? route.via ?? dst : route.via;
   const dev = route.dev === null ? undefined : ns.links[route.dev];
   const globals = (l: Link) => l.addrs.filter((a) => a.scope === 'global');
   if (dev) {
