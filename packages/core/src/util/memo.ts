@@ -28,7 +28,7 @@ export const GENERATION = 8;
 let shortLived = 0;
 
 /**
- * Runs `f` with podnet's memo tables kept young ({@link YoungWeakMap}): for work whose states are dropped
+ * Runs `f` with podnet's memo tables kept young (util/memo.ts `YoungWeakMap`): for work whose states are dropped
  * soon after they are made, as a property run's are (@podnet/testing's `ClusterRun` plays its events in such
  * a scope). What `f` computes is the same either way; only what is remembered between calls differs. Throws
  * `INVALID_ARGUMENT` when `f` is not a function. Returns what `f` returns.
