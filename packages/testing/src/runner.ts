@@ -4,7 +4,7 @@
  * design promised the sender. A broken promise is thrown as a {@link DesignFailure}.
  */
 import {
-  createSimulator, endpointNs, findPod, formatIpv4, icmpEcho, isPodnetError, judgeDelivery, lookupRouteIn, send as sendPacket, shardValues, tcpSyn, udpPacket,
+  createSimulator, endpointNs, findPod, formatIpv4, icmpEcho, isPodnetError, judgeDelivery, lookupRouteIn, send as sendPacket, shardValues, tcpSyn, udpPacket, withShortLivedStates,
   type CniDesign, type Ipv4Packet, type Node, type Pod, type Simulator, type Trace, type Violation,
 } from '@podnet/core';
 import type { ClusterEvent, ClusterShape, EndpointRef, Fault } from './events.js';
@@ -115,7 +115,9 @@ export class ClusterRun {
     // every state of the run stayed alive until its end; dropped, each dies young.
     // The run's settings first, then the shape's (a ClusterShape holds none of theirs): a spread that then gains
     // keys the shape lacks takes V8's slow path, ~10 µs per run on Node 20 (0.3–0.5 % of an at-end run).
-    this.sim = createSimulator({ cni: design, onViolation: 'record', checks: this.checks === 'every-change' ? 'incremental' : 'unique-ip', undoLimit: 0, ...shape });
+    // A run's states die young: its events and its final audit run with core's memo tables kept young
+    // (withShortLivedStates), which spares the collector what a long-lived memo table kept of them.
+    this.sim = withShortLivedStates(() => createSimulator({ cni: design, onViolation: 'record', checks: this.checks === 'every-change' ? 'incremental' : 'unique-ip', undoLimit: 0, ...shape }));
   }
 
   /**
@@ -129,7 +131,7 @@ export class ClusterRun {
    */
   finish(): void {
     if (this.checks === 'every-change') return;
-    const v = this.sim.check().violations[0];
+    const v = withShortLivedStates(() => this.sim.check()).violations[0];
     if (!v) return;
     const exact = new ClusterRun(this.design, this.shape, { maxNodes: this.maxNodes });
     try {
@@ -191,7 +193,7 @@ export class ClusterRun {
     this.#played.push(e);
     let text: string;
     try {
-      text = this.#apply(e);
+      text = withShortLivedStates(() => this.#apply(e));
     } catch (err) {
       // A broken promise with a packet: add what the trace leaves unsaid, read from the state it failed in.
       if (err instanceof DesignFailure && err.trace && err.why.length === 0) {

@@ -29,6 +29,7 @@ import { ipv4 } from './build.js';
 import { ctDnat, ctLive, ctNew, ctSameFlow, ctSnat, ctTouch } from './conntrack.js';
 import { Learned, Pendings } from './learned.js';
 import { copyRecord } from '../util/dict.js';
+import { YoungWeakMap } from '../util/memo.js';
 import { linkList, linksMemo, podKeys } from './links.js';
 import { quoteForwarded } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
@@ -162,7 +163,7 @@ interface StateMemo {
   readonly ns: Map<NsId, NetNs | undefined>;
   nodes: Map<NsId, Node | undefined> | null;
 }
-const stateMemo = new WeakMap<ClusterState, StateMemo>();
+const stateMemo = new YoungWeakMap<ClusterState, StateMemo>();
 /**
  * The owners of an address (the cluster's ipIndex) by number, memoized on the immutable index: the index is
  * keyed by the address as a string, and at 150,000 pods building that string and finding it among the
@@ -174,7 +175,7 @@ const stateMemo = new WeakMap<ClusterState, StateMemo>();
  * address) as a key is a heap number read at each probe, and a second memo on the owner list (pod or not) a
  * second hash lookup per address.
  */
-const ownersMemo = new WeakMap<object, Map<number, Owned | null>>();
+const ownersMemo = new YoungWeakMap<object, Map<number, Owned | null>>();
 
 /** An address's owners, and what the hop checks ask of them. */
 interface Owned {
@@ -185,7 +186,7 @@ interface Owned {
   readonly shared: boolean;
 }
 
-const tunnelIdx = new WeakMap<object, { lens: number[]; byLen: Map<number, Map<number, TunnelEntry>> }>();
+const tunnelIdx = new YoungWeakMap<object, { lens: number[]; byLen: Map<number, Map<number, TunnelEntry>> }>();
 
 type SegmentPort = Segment['ports'] extends Shards<infer P> ? P : never;
 /**
@@ -199,7 +200,7 @@ type SegmentPort = Segment['ports'] extends Shards<infer P> ? P : never;
  * between nodes met for the first time and fill the memo with MACs asked once, measured the same with both
  * sizes (`pnpm ab --what=sampled`).
  */
-const segmentPorts = new WeakMap<object, Map<Mac, SegmentPort | null>>();
+const segmentPorts = new YoungWeakMap<object, Map<Mac, SegmentPort | null>>();
 
 const SEGMENT_MEMO_SIZE = 8192;
 
@@ -221,10 +222,10 @@ function segmentPort(seg: Segment, mac: Mac): SegmentPort | null {
  */
 type DevIndex<K, E> = ReadonlyMap<string, ReadonlyMap<K, E>> | readonly (string | K | E)[];
 
-const neighIdx = new WeakMap<object, DevIndex<Ipv4, NeighEntry>>();
+const neighIdx = new YoungWeakMap<object, DevIndex<Ipv4, NeighEntry>>();
 /** The index of an empty table (never written: a lookup in it finds nothing). */
 const NO_ENTRIES: readonly never[] = Object.freeze([]);
-const fdbIdx = new WeakMap<object, DevIndex<Mac, FdbEntry>>();
+const fdbIdx = new YoungWeakMap<object, DevIndex<Mac, FdbEntry>>();
 
 /**
  * Up to this many entries a table is indexed as a flat list: a pod's neighbour table holds its gateway, a
@@ -243,7 +244,7 @@ const FLAT_INDEX_MAX = 8;
  * asks per run found a small table's index in that memo, and each of the ~10 others inserted one (an
  * identity hash for the table, an ephemeron for the scavenger) to build a list of a few entries again.
  */
-function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<string, E>>, memo: WeakMap<object, DevIndex<K, E>>, keyOf: (e: E) => K): DevIndex<K, E> {
+function byDev<E extends { readonly dev: string }, K>(table: Readonly<Record<string, E>>, memo: YoungWeakMap<object, DevIndex<K, E>>, keyOf: (e: E) => K): DevIndex<K, E> {
   let m = memo.get(table);
   if (!m) {
     // Object.keys, not for-in: the tables are dictionaries (util/dict.ts), which for-in enumerates slowly.
@@ -393,7 +394,7 @@ function sinkOwns(plan: FloodPlan, i: number, target: Ipv4, owners: readonly num
  * 150,000 pods is rarely in the CPU cache: it was the costliest line of a flood plan). The keys the record
  * enumerates are its own, as that lookup's hits are.
  */
-const podNetnsMemo = new WeakMap<object, ReadonlyMap<string, NetNs>>();
+const podNetnsMemo = new YoungWeakMap<object, ReadonlyMap<string, NetNs>>();
 
 function podNetns(node: Node): ReadonlyMap<string, NetNs> {
   let m = podNetnsMemo.get(node.pods);

@@ -9,6 +9,7 @@
  * states only).
  */
 import type { Link, NetNs, Node, Route } from '../model/types.js';
+import { YoungWeakMap } from '../util/memo.js';
 
 /**
  * What is memoized on a links record: its list, and where ops/routing.ts keeps the namespace's own main
@@ -29,7 +30,7 @@ export interface LinksMemo {
   view: unknown;
 }
 
-const lists = new WeakMap<object, LinksMemo>();
+const lists = new YoungWeakMap<object, LinksMemo>();
 
 /**
  * The memo of a namespace's links record (see {@link LinksMemo}); its list is in `Object.values` order
@@ -53,7 +54,7 @@ export function linkList(ns: NetNs): readonly Link[] {
   return linksMemo(ns).list;
 }
 
-const podKeyLists = new WeakMap<object, readonly string[]>();
+const podKeyLists = new YoungWeakMap<object, readonly string[]>();
 
 /**
  * The keys of a node's pods record (`Object.keys` order), memoized on the record. The record is a

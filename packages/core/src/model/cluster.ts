@@ -15,6 +15,7 @@ import { applyActionsToDraft, bridgeMtuAutoAdjust, checkIfName, hostToWrite, ind
 import { emptyShards, shardDelete, shardGet, shardPeek, shardPeekValues, shardSet, shardValues } from '../util/shards.js';
 import { hexDigitCode } from '../util/hex.js';
 import { dict } from '../util/dict.js';
+import { YoungWeakMap } from '../util/memo.js';
 import { findNode, findPod, getNode, getPod, hostNsId, podKeyOf, podNsId, UNDERLAY_NS } from './lookup.js';
 import { netNsRecord } from './netns.js';
 import type { ClusterState, Container, KubeEvent, Link, NeighEntry, NetNs, Node, Pod, PodStatus, Segment, Sysctls } from './types.js';
@@ -522,7 +523,7 @@ const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
  * never through the proxy: the pods placed on a joining node made its record a draft after the first, and
  * counting it through immer's traps at each next placement was ~1 % of a flannel property run.
  */
-const podCounts = new WeakMap<object, number>();
+const podCounts = new YoungWeakMap<object, number>();
 
 function podCountOf(pods: Node['pods']): number {
   const plain = snapshot(pods);
