@@ -75,6 +75,7 @@ export class YoungWeakMap<K extends object, V> {
   }
 
   set(key: K, value: V): this {
+    if ((typeof key !== 'object' && typeof key !== 'function') || key === null) fail('INVALID_ARGUMENT', `a YoungWeakMap key must be an object, not ${String(key)}`);
     if (shortLived > 0 && ++this.#sets >= GENERATION) {
       this.#prev = this.#cur;
       this.#cur = new WeakMap();
