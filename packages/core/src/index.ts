@@ -47,6 +47,6 @@ export { shardGet, shardKeys, shardSize, shardValues } from './util/shards.js';
 export * from './wire/index.js';
 export { bridgeFdb, formatRoute, hasCarrier, ipNeigh, ipRoute, ipRule, peerEntries } from './query/render.js';
 export { setFreezing } from './util/immer.js';
-export { withShortLivedStates } from './util/memo.js';
+export { withShortLivedStates, YoungWeakMap } from './util/memo.js';
 export type { Command, DescribeOptions, PeerEntrySpec } from './ops/describe.js';
 export { describeAction, nsLabel, peerEntryCommands } from './ops/describe.js';

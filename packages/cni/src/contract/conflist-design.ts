@@ -8,6 +8,7 @@
 import {
   fail, formatIpv4, sandboxId, type ClusterState, type CniDesign, type CniError, type CniResult, type DesignReaction, type Node,
   type Pod, type PodAddReaction, type PodAddRequest,
+  YoungWeakMap,
 } from '@podnet/core';
 import { extendingInPlace } from '../ipam/host-local.js';
 import { cniError, parseNetworkConfig, type NetworkConfigList } from './config.js';
@@ -159,7 +160,7 @@ function listDesign(listOf: (node: Node) => NetworkConfigList | CniError, option
   const nodeState = (node: Node): ConflistNodeState => (node.cni as ConflistNodeState | null) ?? EMPTY_NODE;
   const asAgentNode = (node: Node): Node => withCni(node, nodeState(node).agent);
   /** {@link NodeAgent.tick}'s nodes, by the node they show the agent: nodes are immutable and live across states. */
-  const tickNodes = new WeakMap<Node, Node>();
+  const tickNodes = new YoungWeakMap<Node, Node>();
   const wrap = (r: DesignReaction, base: ConflistNodeState): DesignReaction => {
     const nodeState: ConflistNodeState = { agent: 'nodeState' in r ? r.nodeState : base.agent, ipam: base.ipam };
     // Two literals, not a conditional spread (a literal gaining keys through a spread is V8's slow path).

@@ -22,6 +22,7 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import {
   formatIpv4, macFromSeed, macFromSeeds, netnsPath, parseIfAddr, parseIpv4, type Action, type ClusterState, type CniError, type Link, type NetNs, type Node, type RuleSpec,
+  YoungWeakMap,
 } from '@podnet/core';
 import {
   EMPTY_HOST_LOCAL, envIpText, hostLocalAdd, hostLocalCheck, hostLocalDel, inBuild, loadHostLocalConfigFor, loadSubnetHostLocalConfig, type HostLocalConfig, type HostLocalStore, type IpamError,
@@ -205,7 +206,7 @@ interface Readings {
  * Every configuration's {@link Readings}, in one map: a new node's first ADD reads three of its delegate's,
  * and a map per reading made three entries (a weak map's new entry was ~1-3 µs of that ADD).
  */
-const readings = new WeakMap<PluginInput, Readings>();
+const readings = new YoungWeakMap<PluginInput, Readings>();
 
 /** The {@link Readings} of a configuration without a prevResult, made (empty) the first time it is asked for. */
 function readingsOf(conf: PluginInput): Readings {
@@ -904,7 +905,7 @@ interface FlannelReading {
  * of delegates by configuration and parse. The record's text and the configuration are compared, so a record
  * changed in place, or read for another configuration, is read again.
  */
-const flannelReadings = new WeakMap<Readonly<Record<string, string>>, FlannelReading>();
+const flannelReadings = new YoungWeakMap<Readonly<Record<string, string>>, FlannelReading>();
 
 function flannelReading(files: Readonly<Record<string, string>>, path: string, text: string, conf: PluginInput): FlannelReading {
   const known = flannelReadings.get(files);

@@ -13,6 +13,7 @@
  *   ("configuration version … does not support the CHECK command"), `disableCheck` skips the plugins.
  */
 import type { Action, CniError, CniResult } from '@podnet/core';
+import { YoungWeakMap } from '@podnet/core';
 import { cniError, versionAtLeast, type NetworkConfigList } from './config.js';
 import { execPlugin, passesOnAdd, type CniCommand, type CniInvocation, type IpamStores, type PluginInput } from './plugins.js';
 import { currentOf, printResult, type CurrentResult } from './result.js';
@@ -26,7 +27,7 @@ export type ListOutcome =
 const NO_ACTIONS: readonly Action[] = Object.freeze([]);
 
 /** Each plugin's input without a prevResult, built once per list: it is the same for every pod. */
-const bareInputs = new WeakMap<NetworkConfigList, PluginInput[]>();
+const bareInputs = new YoungWeakMap<NetworkConfigList, PluginInput[]>();
 
 /**
  * The configuration plugin `i` of the list is run with: its own keys (a `prevResult` in the file is

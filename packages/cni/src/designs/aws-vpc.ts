@@ -256,6 +256,7 @@ function reconfigureAwsVpc(options: AwsVpcOptions, env: Readonly<Record<string, 
 }
 
 /** The instance type of each design {@link awsVpc} made (what `eksctl create nodegroup --node-type` must match). */
+// Not a memo: what a design was made for cannot be read back from it (a plain WeakMap, never dropped).
 const INSTANCE_TYPE_OF = new WeakMap<CniDesign, string>();
 
 /** The EC2 instance type an {@link awsVpc} design models, or undefined for another design. */

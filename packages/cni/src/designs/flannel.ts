@@ -38,6 +38,7 @@
 import {
   fail, findNode, formatCidr, formatIpv4, kernelRoutes, macFromSeed, ownChains, refusedPeerRoutes, restorablePeerOwners, ruleKey, ruleSpecKey, shardGet, shardValues, type Action,
   type Cidr, type ClusterState, type CniDesign, type DesignReaction, type Link, type NetNs, type NfRule, type Node, type RuleSpec,
+  YoungWeakMap,
 } from '@podnet/core';
 import { fromConflist, type NodeAgent } from '../contract/conflist-design.js';
 import { SUBNET_ENV } from '../contract/plugins.js';
@@ -86,14 +87,14 @@ const VXLAN_OVERHEAD = 50;
 /** flannel's route_network.go routeCheckRetries: host-gw checks its routes every 10 s. */
 const ROUTE_CHECK_MS = 10_000;
 /** The keys of a namespace's rules (ruleKey), by its rule list: a list is shared by every state it is in. */
-const presentMemo = new WeakMap<readonly NfRule[], ReadonlySet<string>>();
+const presentMemo = new YoungWeakMap<readonly NfRule[], ReadonlySet<string>>();
 function presentRules(rules: readonly NfRule[]): ReadonlySet<string> {
   let k = presentMemo.get(rules);
   if (k === undefined) presentMemo.set(rules, (k = new Set(rules.map(ruleKey))));
   return k;
 }
 /** ruleSpecKey of flanneld's own specs, which live as long as their steps' memo. */
-const specKeys = new WeakMap<RuleSpec, string>();
+const specKeys = new YoungWeakMap<RuleSpec, string>();
 function specKey(spec: RuleSpec): string {
   let k = specKeys.get(spec);
   if (k === undefined) specKeys.set(spec, (k = ruleSpecKey(spec)));

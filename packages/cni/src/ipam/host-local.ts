@@ -19,7 +19,7 @@
  * per node, immutable, replaced on every change.
  */
 import { textMemo } from '../contract/memo.js';
-import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIpv4, type BuildStep, type Cidr, type CniError, type Ipv4 } from '@podnet/core';
+import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIpv4, type BuildStep, type Cidr, type CniError, type Ipv4, YoungWeakMap } from '@podnet/core';
 import { withEntry, withKey } from '../util/record.js';
 
 /** One canonical range of a range set (every field filled in, as Range.Canonicalize leaves it). */
@@ -319,7 +319,7 @@ const loadRanges = (ipam: Readonly<Record<string, unknown>>, cniVersion: string,
   if (r === undefined) byVersion.set(cniVersion, (r = rangesMemo(JSON.stringify([cniVersion, ipam, null]))));
   return r;
 };
-const rangesById = new WeakMap<object, Map<string, HostLocalConfig | IpamError>>();
+const rangesById = new YoungWeakMap<object, Map<string, HostLocalConfig | IpamError>>();
 
 /**
  * {@link loadHostLocalConfig} of an `ipam` section built of strings, plain objects and arrays alone (JSON's

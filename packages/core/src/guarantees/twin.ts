@@ -40,6 +40,7 @@ import { cidrOverlaps, formatIpv4, networkOf, type Cidr } from '../addr/ipv4.js'
 import { podKeys } from '../dataplane/links.js';
 import type { ClusterState, IpRule, Link, NetNs, Node, PlacedPod, Route } from '../model/types.js';
 import { shardDiffKeys, shardGet, shardValues } from '../util/shards.js';
+import { YoungWeakMap } from '../util/memo.js';
 
 /** An identity the index counts: an address (a number), or a string (a MAC, a name, `addr/len` of a prefix). */
 type Atom = number | string;
@@ -150,7 +151,8 @@ class MentionIndex {
   private counts = new Map<Atom, number>();
   /**
    * The state the counts are of, held weakly: the index must not keep a state alive that its simulator let go
-   * (at 150,000 pods, ~400 MiB). Once it is collected, the next state is counted from scratch.
+   * (at 150,000 pods, ~400 MiB). Once it is collected, the next state is counted from scratch. (One reference,
+   * not a memo table: the counts are brought from one state to the next, so it is not a YoungWeakMap.)
    */
   private state: WeakRef<ClusterState> | null = null;
 
@@ -407,7 +409,7 @@ function routesSwap(s: Swap, routes: readonly Route[], ipP: number): boolean {
  * objects from one state to the next but for the few a change replaced, so a scan of the host for what σ moves
  * walks only those.
  */
-const RECORD_ATOMS = new WeakMap<object, readonly Atom[]>();
+const RECORD_ATOMS = new YoungWeakMap<object, readonly Atom[]>();
 
 function recordAtoms(v: unknown): readonly Atom[] {
   if (v === null || typeof v !== 'object') {

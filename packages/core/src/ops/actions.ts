@@ -20,6 +20,7 @@ import type {
 import { RT_TABLE_MAIN } from '../model/types.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardPeekValues, shardSet, shardValues, shardValueToWrite, type Shards } from '../util/shards.js';
 import { dict } from '../util/dict.js';
+import { YoungWeakMap } from '../util/memo.js';
 import { firstPrefixRoute, formatIpRule, givesPrefixRoute, kernelRoutes, lookupRouteIn, nexthopKey, refUses, routeVia, sharedRouteIn } from './routing.js';
 import { ctMatches, type ConntrackFilter } from '../dataplane/conntrack.js';
 
@@ -581,7 +582,7 @@ function withItem<T>(list: readonly T[], item: T): T[] {
  * different nodes (a property run's, a scheduler's spread) each missed it (every node's gateway differs),
  * and made and froze two lists and a route each.
  */
-const routeLists = new WeakMap<readonly Route[], { readonly route: Route; readonly list: readonly Route[] }[]>();
+const routeLists = new YoungWeakMap<readonly Route[], { readonly route: Route; readonly list: readonly Route[] }[]>();
 const ROUTE_MEMO = 8;
 
 function withRoute(list: readonly Route[], route: Route): readonly Route[] {
@@ -1116,7 +1117,7 @@ export function ruleSpecOf(r: NfRule): RuleSpec {
 }
 
 /** {@link ruleKey} of each rule met: rules are immutable and shared between states, so each is keyed once. */
-const ruleKeys = new WeakMap<NfRule, string>();
+const ruleKeys = new YoungWeakMap<NfRule, string>();
 
 /**
  * A rule's identity as `iptables -C` compares rules (every match, the target with its options, the comment):

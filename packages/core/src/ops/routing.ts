@@ -10,6 +10,7 @@ import {
 } from '../model/types.js';
 import { linkList, linksMemo } from '../dataplane/links.js';
 import { shardDiffKeys, shardGet, shardValues } from '../util/shards.js';
+import { YoungWeakMap } from '../util/memo.js';
 
 /**
  * Whether the kernel holds a prefix route for this address of this link (see {@link kernelRoutes}): not
@@ -229,7 +230,7 @@ export function refUses(ref: PeerSetRef, owner: string, group: string | undefine
   return (group === ref.group) === (ref.match === 'same');
 }
 
-const viaRoutes = new WeakMap<Route, Map<Ipv4, Route>>();
+const viaRoutes = new YoungWeakMap<Route, Map<Ipv4, Route>>();
 
 /** An entry route as a namespace whose ref sets `via` installs it: the same route through that gateway. */
 export function routeVia(r: Route, via: Ipv4 | undefined): Route {
@@ -271,7 +272,7 @@ export interface PeerIndex {
   plain: boolean;
 }
 
-const peerIndexes = new WeakMap<object, PeerIndex>();
+const peerIndexes = new YoungWeakMap<object, PeerIndex>();
 
 /**
  * Above this many entries a peer set's neighbour and FDB indexes are made in the walk that compiles its
@@ -285,6 +286,8 @@ const PEER_WALK_ALL = 64;
  * made from. A set changes with every node added or removed, each change with a new `entries`.
  */
 const lastIndexes = new Map<string, WeakRef<PeerIndex>>();
+// (A map by set name, one weak reference each, for sets of more than PEER_WALK_ALL entries only: not a table
+// of a short-lived state's parts, so it is left as it is; the indexes themselves are in the young peerIndexes.)
 
 /**
  * A peer set's {@link PeerIndex}, memoized on its entries. The first packet through a version of a set pays
@@ -533,7 +536,7 @@ const KERNEL_RULES: readonly IpRule[] = [
   { priority: 32766, from: null, to: null, table: RT_TABLE_MAIN },
   { priority: 32767, from: null, to: null, table: RT_TABLE_DEFAULT },
 ];
-const ruleLists = new WeakMap<readonly IpRule[], readonly IpRule[]>();
+const ruleLists = new YoungWeakMap<readonly IpRule[], readonly IpRule[]>();
 
 /**
  * A namespace's whole rule list in the kernel's order: its three rules (0 local, 32766 main, 32767
@@ -564,7 +567,7 @@ export function formatIpRule(r: { readonly priority: number | null; readonly fro
   return `${r.priority === null ? '' : `${r.priority}:${sep}`}from ${r.from ? formatPrefix(r.from) : 'all'}${r.to ? ` to ${formatPrefix(r.to)}` : ''}${r.table === null ? '' : ` lookup ${table}`}`;
 }
 
-const otherTables = new WeakMap<readonly Route[], Lpm<Route>>();
+const otherTables = new YoungWeakMap<readonly Route[], Lpm<Route>>();
 
 /** Longest-prefix match in a table other than main (explicit routes only), compiled once per table. */
 function tableLookup(ns: NetNs, table: number, dst: Ipv4): Route | null {
@@ -825,7 +828,7 @@ export interface TableEntry extends Table {
  */
 const NO_PEER_TABLES: Table['peers'] = [];
 
-const tables = new WeakMap<NetNs, TableEntry>();
+const tables = new YoungWeakMap<NetNs, TableEntry>();
 
 /**
  * A namespace's whole main table, compiled and memoized on the namespace and the cluster's peer sets
@@ -919,6 +922,11 @@ function lensOf(bits: number): readonly number[] {
   return out;
 }
 
+/**
+ * Not a memo (a plain `WeakMap`, not a YoungWeakMap): {@link keepNexthop} writes into it a key that cannot be
+ * made again from its route (a redirect's copy keeps the next hop of the route it replaced), so no entry may be
+ * dropped.
+ */
 const nexthopKeys = new WeakMap<Route, string>();
 
 /**
@@ -1015,7 +1023,7 @@ export function fibOrder(a: Route, b: Route): number {
   return (a.dst.len === 0 ? -1 : 0) - (b.dst.len === 0 ? -1 : 0) || a.dst.addr - b.dst.addr || b.dst.len - a.dst.len || a.metric - b.metric;
 }
 
-const localAddrs = new WeakMap<object, ReadonlyMap<Ipv4, Link>>();
+const localAddrs = new YoungWeakMap<object, ReadonlyMap<Ipv4, Link>>();
 
 /**
  * Addresses this namespace owns (the local table): address → link, of every link, up or down. The kernel

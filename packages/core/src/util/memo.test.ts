@@ -63,6 +63,21 @@ describe('YoungWeakMap: a weak memo table kept young while states die young', ()
     }));
   });
 
+  it('refuses a key that is not an object with INVALID_ARGUMENT (as @podnet/core exports it), its entries unchanged', () => {
+    const m = new YoungWeakMap<object, number>();
+    const k = {};
+    m.set(k, 1);
+    for (const bad of [null, 7, 'eth0', undefined]) {
+      try {
+        m.set(bad as unknown as object, 2);
+        expect.unreachable();
+      } catch (e) {
+        expect(isPodnetError(e) && e.code).toBe('INVALID_ARGUMENT');
+      }
+    }
+    expect(m.get(k)).toBe(1);
+  });
+
   it('withShortLivedStates returns what its function returns, closes its scope when it throws, and refuses a non-function', () => {
     expect(inShortLivedScope()).toBe(false);
     expect(withShortLivedStates(() => withShortLivedStates(() => inShortLivedScope()))).toBe(true);

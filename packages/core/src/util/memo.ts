@@ -53,14 +53,19 @@ export function inShortLivedScope(): boolean {
 
 /**
  * A weak memo table: a `WeakMap` whose entries, inside {@link withShortLivedStates}, live in a table made at
- * most {@link GENERATION} insertions ago, or in the one before it (see the module's comment). Its values must
+ * most 8 insertions ago (`GENERATION`), or in the one before it (see the module's comment). Its values must
  * be what can be made again from the key: an entry may be dropped.
+ *
+ * @example
+ * const lengths = new YoungWeakMap<readonly string[], number>();
+ * const lengthOf = (xs: readonly string[]): number => lengths.get(xs) ?? (lengths.set(xs, xs.length), xs.length);
  */
 export class YoungWeakMap<K extends object, V> {
   #cur = new WeakMap<K, V>();
   #prev: WeakMap<K, V> | null = null;
   #sets = 0;
 
+  /** The value set for `key`, or undefined (never set, deleted, or dropped inside the scope: make it again). */
   get(key: K): V | undefined {
     const v = this.#cur.get(key);
     if (v !== undefined || this.#prev === null) return v;
@@ -70,11 +75,14 @@ export class YoungWeakMap<K extends object, V> {
     return p;
   }
 
+  /** Whether {@link YoungWeakMap.get} would find a value for `key`. */
   has(key: K): boolean {
     return this.#cur.has(key) || (this.#prev !== null && this.#prev.has(key));
   }
 
+  /** Sets `key`'s value; throws `INVALID_ARGUMENT` when `key` is not an object (a `WeakMap` key), the map unchanged. */
   set(key: K, value: V): this {
+    if ((typeof key !== 'object' && typeof key !== 'function') || key === null) fail('INVALID_ARGUMENT', `a YoungWeakMap key must be an object, not ${String(key)}`);
     if (shortLived > 0 && ++this.#sets >= GENERATION) {
       this.#prev = this.#cur;
       this.#cur = new WeakMap();
@@ -84,6 +92,7 @@ export class YoungWeakMap<K extends object, V> {
     return this;
   }
 
+  /** Drops `key`'s entry; true when there was one. */
   delete(key: K): boolean {
     const a = this.#cur.delete(key);
     const b = this.#prev !== null && this.#prev.delete(key);
