@@ -5,7 +5,7 @@
  * files for `-w`.
  */
 import {
-  cidrContains, emitFrame, fail, formatIpv4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED,
+  cidrContains, emitFrame, fail, formatIpv4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_REDIRECT, ICMP_TIME_EXCEEDED,
   internetChecksum, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, isIcmpError, parseCidr, parseIpv4, pseudoHeaderSum, type Frame,
   type IcmpMessage, type Ipv4Packet, type NsId, type RawPayload, type Step, type Trace,
 } from '@podnet/core';
@@ -146,9 +146,6 @@ export function framesOn(trace: Trace, ns: NsId, dev: string, ownMacs: ReadonlyS
   }
   return out;
 }
-
-/** ICMP redirect (RFC 792 type 5). */
-const ICMP_REDIRECT = 5;
 
 /** tcpdump's ipproto_values for the protocols podnet carries. */
 const PROTO_NAMES: Readonly<Record<number, string>> = { 1: 'ICMP', 4: 'IPIP', 6: 'TCP', 17: 'UDP' };
