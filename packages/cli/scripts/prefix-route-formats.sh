@@ -200,7 +200,7 @@ run route add 198.51.100.0/24 dev d2 metric 5
 run route del 198.51.100.0/24 dev d3
 routes 198.51.100.7
 
-echo "### (g) a second address of the prefix on one device (secondary): not modelled, recorded for the docs"
+echo "### (g) a second address of the prefix on one device (secondary)"
 fresh
 run addr add 192.0.2.2/24 dev d1
 run addr show dev d1

@@ -173,8 +173,9 @@ function addrLines(l: Link): string[] {
   const out: string[] = [];
   for (const a of l.addrs) {
     const brd = a.len < 31 && a.scope === 'global' ? ` brd ${formatIpv4((a.ip | (0xffffffff >>> a.len)) >>> 0)}` : '';
-    // iproute2 prints the address flags after the scope (print_ifa_flags): `scope global noprefixroute d1`.
-    out.push(`    inet ${formatIpv4(a.ip)}/${a.len}${brd} scope ${a.scope} ${a.noprefixrouteFlag === true ? 'noprefixroute ' : ''}${l.name}`, '       valid_lft forever preferred_lft forever');
+    // iproute2 prints the address flags after the scope (print_ifa_flags, in the order of their bits):
+    // `scope global secondary d1`, `scope global noprefixroute d1`.
+    out.push(`    inet ${formatIpv4(a.ip)}/${a.len}${brd} scope ${a.scope} ${a.secondary === true ? 'secondary ' : ''}${a.noprefixrouteFlag === true ? 'noprefixroute ' : ''}${l.name}`, '       valid_lft forever preferred_lft forever');
   }
   return out;
 }
@@ -534,8 +535,15 @@ function ipRuleCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean)
 
 function routeGet(ctx: Ctx, ns: NetNs, dst: string): Output {
   const target = parseIpv4(dst);
-  const local = Object.values(ns.links).some((l) => l.addrs.some((x) => x.ip === target));
-  if (local) return ok(`local ${dst} dev lo src ${dst} uid 0 \n    cache <local> \n`);
+  // A local address is answered from its local route, whose source is the address, or for a secondary
+  // address its primary's (measured: `local 192.0.2.5 dev lo src 192.0.2.1`, secondary-addr-formats.sh).
+  for (const l of Object.values(ns.links)) {
+    const a = l.addrs.find((x) => x.ip === target);
+    if (a === undefined) continue;
+    const mask = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
+    const prim = a.secondary === true ? l.addrs.find((x) => x.secondary !== true && x.len === a.len && ((x.ip ^ a.ip) & mask) === 0) : a;
+    return ok(`local ${dst} dev lo src ${formatIpv4(prim?.ip ?? a.ip)} uid 0 \n    cache <local> \n`);
+  }
   const best = lookupRouteIn(ctx.sim.state, ns, target);
   // The kernel answers with the route type's error (fib_props): measured `ip route get` through an
   // unreachable, a blackhole and a prohibit route, and with no route at all.

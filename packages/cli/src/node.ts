@@ -97,6 +97,10 @@ function sysctlValue(ns: NetNs, key: string): string | null {
   // The kernel's defaults while unset (measured in a new namespace, Linux 6.18: 1000 and 6168).
   if (key === 'net.ipv4.icmp_ratelimit') return String(ns.sysctl.icmpRatelimit ?? 1000);
   if (key === 'net.ipv4.icmp_ratemask') return String(ns.sysctl.icmpRatemask ?? 6168);
+  // all 1 and each device 0 while unset (systemd's 50-default.conf on the node: Sysctls.promoteSecondaries).
+  const ps = /^net\.ipv4\.conf\.([^.]+)\.promote_secondaries$/.exec(key);
+  if (ps && ps[1] === 'all') return ns.sysctl.promoteSecondaries?.all ?? true ? '1' : '0';
+  if (ps && linkNamed(ns, ps[1]!)) return ns.sysctl.promoteSecondaries?.dev[ps[1]!] === true ? '1' : '0';
   const m = /^net\.ipv4\.conf\.([^.]+)\.proxy_arp$/.exec(key);
   if (m && (linkNamed(ns, m[1]!) || m[1] === 'all' || m[1] === 'default')) return Object.prototype.hasOwnProperty.call(ns.sysctl.proxyArp, m[1]!) && ns.sysctl.proxyArp[m[1]!] ? '1' : '0';
   return null;
@@ -111,7 +115,7 @@ export function sysctl(sim: Simulator, ns: NetNs, args: readonly string[], writa
   if (bad) return err(`sysctl: invalid option -- '${bad.slice(1, 2)}'\nUsage:\n sysctl [options] [variable[=value] ...]`, 2);
   const valueOnly = args.includes('-n');
   if (all) {
-    const list = [...SYSCTLS, ...Object.keys(ns.links).map((d) => `net.ipv4.conf.${d}.proxy_arp`)].sort();
+    const list = [...SYSCTLS, 'net.ipv4.conf.all.promote_secondaries', ...Object.keys(ns.links).flatMap((d) => [`net.ipv4.conf.${d}.promote_secondaries`, `net.ipv4.conf.${d}.proxy_arp`])].sort();
     return ok(list.map((k) => (valueOnly ? `${sysctlValue(ns, k)}\n` : `${k} = ${sysctlValue(ns, k)}\n`)).join(''));
   }
   if (keys.length === 0) return err('sysctl: no variables specified\nTry `sysctl --help\' for more information.', 2);

@@ -15,7 +15,7 @@ export type { BuildStep, CniDesign, CniError, CniResult, DesignReaction, PodAddR
 export type {
   BridgeLink, ClusterState, ConntrackEntry, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, IpRule, KubeEvent, Link, LinkKind,
   LoopbackLink, LxcEntry, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,
-  IcmpPeer, PlacedPod, Pod, PodStatus, RedirectPeer, RedirectSysctls, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry, Underlay, VethLink, VxlanLink,
+  IcmpPeer, PlacedPod, Pod, PodStatus, PromoteSysctls, RedirectPeer, RedirectSysctls, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry, Underlay, VethLink, VxlanLink,
 } from './model/types.js';
 export { RT_TABLE_MAIN } from './model/types.js';
 export type { ClusterSettings, EventSink, Footprint, NodeSpec, PodSpec, SegmentSpec } from './model/cluster.js';

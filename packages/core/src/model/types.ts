@@ -53,6 +53,17 @@ export interface IfAddr {
    * d3's, and `ip route show table local` lists `broadcast 192.0.2.255 dev d3` before `dev d1`.
    */
   readonly prefixOrder?: number;
+  /**
+   * IFA_F_SECONDARY: when this address was added, its device already had one of the same prefix and length
+   * (`ip addr add 192.0.2.5/24 dev d1` beside 192.0.2.1/24; `ip addr` prints `scope global secondary d1`).
+   * A secondary address is local (ARP answers for it, packets to it are delivered) but gets no prefix or
+   * broadcast route of its own, its local route takes the primary's address as source, and the kernel never
+   * picks it as a source address (inet_select_addr skips secondaries). It goes at the end of the device's
+   * list. When its primary is deleted, the first secondary of that prefix becomes primary if
+   * promote_secondaries is on ({@link Sysctls.promoteSecondaries}), and gets the prefix route; else every
+   * secondary of the prefix goes with it. Measured (kernel 6.18, packages/cli/scripts/secondary-addr-formats.sh).
+   */
+  readonly secondary?: true;
 }
 
 /**
@@ -202,6 +213,22 @@ export interface Sysctls {
    * source quench 4, time exceeded 11, parameter problem 12), the kernel's default.
    */
   readonly icmpRatemask?: number;
+  /**
+   * net.ipv4.conf.{all,<dev>}.promote_secondaries: whether deleting a primary address promotes the first
+   * secondary address of its prefix (IFA_F_SECONDARY) instead of deleting them all. The kernel promotes on a
+   * device when `all` OR the device's own value is 1 (IN_DEV_PROMOTE_SECONDARIES). Absent: `all` 1 and
+   * every device 0 — the kernel's default is 0, but systemd's sysctl.d/50-default.conf, which Kubernetes
+   * nodes' distributions apply at boot, sets `net.ipv4.conf.all.promote_secondaries = 1`, and a new network
+   * namespace copies the initial namespace's IPv4 settings (devconf_inherit_init_net 0).
+   */
+  readonly promoteSecondaries?: PromoteSysctls;
+}
+
+/** `net.ipv4.conf.{all,<dev>}.promote_secondaries` (see {@link Sysctls.promoteSecondaries}). */
+export interface PromoteSysctls {
+  readonly all: boolean;
+  /** The devices whose own value is set (absent: 0). */
+  readonly dev: Readonly<Record<string, boolean>>;
 }
 
 /**

@@ -582,3 +582,70 @@ describe('prefix routes coming back when their device comes up, and noprefixrout
     expect(getNs(lab, A).links['d1']!.addrs).toHaveLength(1);
   });
 });
+
+describe('secondary addresses (secondary-addr-formats.txt): invariants over random address changes', () => {
+  const A = 'node/node-a';
+  const base = applyActions(start, [
+    { op: 'link.add', ns: A, name: 'd1', kind: 'veth', up: true, peer: { ns: 'node/node-b', name: 'e1', up: true } },
+  ]);
+  // A small pool, so that prefixes are shared: 192.0.2.{1,5,6,9} with /24 or /25, 198.51.100.1/24.
+  const addrArb = fc.constantFrom('192.0.2.1/24', '192.0.2.5/24', '192.0.2.6/24', '192.0.2.9/25', '192.0.2.100/25', '198.51.100.1/24', '198.51.100.7/24');
+  const stepArb = fc.oneof(
+    fc.record({ op: fc.constant('add' as const), addr: addrArb, scope: fc.constantFrom('global', 'global', 'link', 'host') as fc.Arbitrary<'global' | 'link' | 'host'> }),
+    fc.record({ op: fc.constant('del' as const), addr: addrArb }),
+    fc.record({ op: fc.constant('promote' as const), on: fc.boolean() }),
+    fc.record({ op: fc.constant('bounce' as const) }),
+  );
+  const net = (ip: number, len: number): number => (len === 0 ? 0 : (ip & (0xffffffff << (32 - len))) >>> 0);
+
+  it('every secondary follows a primary of its prefix, primaries come first, one prefix route per primary, never a secondary source; a delete takes only the address or (promote off) its secondaries', () => {
+    fc.assert(fc.property(fc.array(stepArb, { maxLength: 14 }), (steps) => {
+      let s = base;
+      let promote = true;
+      for (const st of steps) {
+        const before = getNs(s, A).links['d1']!.addrs;
+        let actions: Action[];
+        if (st.op === 'add') actions = [{ op: 'addr.add', ns: A, dev: 'd1', addr: st.addr, scope: st.scope }];
+        else if (st.op === 'del') actions = [{ op: 'addr.del', ns: A, dev: 'd1', addr: st.addr }];
+        else if (st.op === 'promote') actions = [{ op: 'sysctl.set', ns: A, key: 'net.ipv4.conf.all.promote_secondaries', value: st.on ? 1 : 0 }];
+        else actions = [{ op: 'link.set', ns: A, name: 'd1', up: false }, { op: 'link.set', ns: A, name: 'd1', up: true }];
+        let next: ClusterState;
+        try {
+          next = applyActions(s, actions);
+        } catch (e) {
+          // Refused (already there, not there, another scope for a secondary): typed, nothing changed.
+          expect(isPodnetError(e)).toBe(true);
+          continue;
+        }
+        if (st.op === 'promote') promote = st.on;
+        const after = getNs(next, A).links['d1']!.addrs;
+        if (st.op === 'del') {
+          const ip = parseIpv4(st.addr.split('/')[0]!);
+          const del = before.find((x) => x.ip === ip)!;
+          const kin = before.filter((x) => x !== del && x.secondary === true && del.secondary !== true && x.len === del.len && net(x.ip, x.len) === net(del.ip, del.len));
+          const gone = promote ? [del.ip] : [del.ip, ...kin.map((x) => x.ip)];
+          expect(after.map((x) => x.ip).sort()).toEqual(before.map((x) => x.ip).filter((x) => !gone.includes(x)).sort());
+          // Promoted: the first of them, and only it.
+          if (promote && kin.length > 0) expect(after.filter((x) => kin.some((k) => k.ip === x.ip) && x.secondary !== true).map((x) => x.ip)).toEqual([kin[0]!.ip]);
+        }
+        s = next;
+        const firstSecondary = after.findIndex((x) => x.secondary === true);
+        after.forEach((x, i) => {
+          const prims = after.filter((y) => y.secondary !== true && y.len === x.len && net(y.ip, y.len) === net(x.ip, x.len));
+          if (x.secondary === true) expect(prims.length).toBe(1);
+          else {
+            expect(prims).toEqual([x]);
+            if (firstSecondary >= 0) expect(i).toBeLessThan(firstSecondary);
+          }
+        });
+        const kernel = ipRoute(s, A).filter((l) => l.includes(' proto kernel ') && l.includes(' dev d1 '));
+        expect(kernel).toHaveLength(after.filter((x) => x.secondary !== true && x.len < 32).length);
+        for (const dst of ['192.0.2.7', '192.0.2.120', '198.51.100.9']) {
+          const r = lookupRouteIn(s, getNs(s, A), parseIpv4(dst));
+          const src = r === null ? null : selectSource(getNs(s, A), r, parseIpv4(dst));
+          if (src !== null) expect(after.find((x) => x.ip === src)?.secondary).not.toBe(true);
+        }
+      }
+    }), { numRuns: 300 });
+  });
+});

@@ -962,6 +962,16 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     (writable(ns, 'sysctl') as Draft<Sysctls>).bridgeNfCallIptables = sysctlSwitch(key, v);
     return;
   }
+  const ps = /^net\.ipv4\.conf\.([^.]+)\.promote_secondaries$/.exec(key);
+  if (ps !== null && ps[1] !== 'default') {
+    const on = sysctlSwitch(key, v);
+    const dev = ps[1]!;
+    if (dev !== 'all') getLink(ns, dev);
+    const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
+    const was = sys.promoteSecondaries ?? { all: true, dev: {} };
+    sys.promoteSecondaries = dev === 'all' ? { all: on, dev: was.dev } : { all: was.all, dev: { ...was.dev, [dev]: on } };
+    return;
+  }
   const m = /^net\.ipv4\.conf\.([^.]+)\.proxy_arp$/.exec(key);
   if (m) {
     const on = sysctlSwitch(key, v);
@@ -969,7 +979,7 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     (writable(writable(ns, 'sysctl'), 'proxyArp') as Record<string, boolean>)[m[1]!] = on;
     return;
   }
-  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter, net.ipv4.conf.<dev>.proxy_arp, net.ipv4.conf.{all,default,<dev>}.{send,accept}_redirects, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask and net.bridge.bridge-nf-call-iptables`, { key });
+  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter, net.ipv4.conf.<dev>.proxy_arp, net.ipv4.conf.{all,default,<dev>}.{send,accept}_redirects, net.ipv4.conf.{all,<dev>}.promote_secondaries, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask and net.bridge.bridge-nf-call-iptables`, { key });
 }
 
 /** Each table's built-in chains, as iptables lists them. */
@@ -1557,11 +1567,19 @@ function addrAdd(d: DState, a: Extract<Action, { op: 'addr.add' }>): void {
     fail('ADDRESS_EXISTS', same.len === len ? `Error: ipv4: Address already assigned (${a.addr} on ${a.dev} in ${a.ns})` : `RTNETLINK answers: File exists (${a.addr} on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
   }
   const scope = a.scope ?? (ip >>> 24 === 127 ? 'host' : 'global');
+  // An address of a prefix (address and length) the device has already is secondary (inet_insert_ifa), and
+  // must have that address's scope: measured, `ip addr add 192.0.2.6/24 dev d1 scope link` beside
+  // 192.0.2.1/24 → `Error: ipv4: Invalid scope value.`
+  const list = look(link as Link, 'addrs');
+  const net = networkOf(ip, len);
+  const kin = list.find((x) => x.len === len && networkOf(x.ip, len) === net);
+  if (kin !== undefined && kin.scope !== scope) fail('INVALID_ARGUMENT', `Error: ipv4: Invalid scope value (${a.addr} scope ${scope} on ${a.dev} in ${a.ns}, where ${formatIpv4(kin.ip)}/${len} is scope ${kin.scope})`, { ns: a.ns, dev: a.dev, addr: a.addr, scope });
   // The flag sets noPrefixRoute too, which is what everything that asks "has it a prefix route?" reads.
   let addr: IfAddr = a.noprefixroute === true ? { ip, len, scope, noPrefixRoute: true, noprefixrouteFlag: true } : { ip, len, scope };
+  if (kin !== undefined) addr = { ...addr, secondary: true };
   // Its prefix route comes now if the link is up: after those of its prefix on other links (IfAddr.prefixOrder).
-  if (field(link as Link, 'up') && field(link as Link, 'kind') !== 'loopback' && len < 32 && scope !== 'host' && a.noprefixroute !== true) addr = withPrefixOrder(ns, a.dev, addr);
-  put(link, 'addrs', castDraft(withItem(look(link as Link, 'addrs'), addr)));
+  else if (field(link as Link, 'up') && field(link as Link, 'kind') !== 'loopback' && len < 32 && a.noprefixroute !== true) addr = withPrefixOrder(ns, a.dev, addr);
+  put(link, 'addrs', castDraft(kin !== undefined ? withItem(list, addr) : withPrimary(list, addr)));
   // Only global addresses must be unique in the cluster: a link-scope one (GKE's pod gateway, the same
   // on every host veth of a node) is valid on its link alone, as the kernel allows.
   if (scope === 'global') indexAddr(d, a.ns, link as Link, ip);
@@ -1573,11 +1591,86 @@ function addrDel(d: DState, a: Extract<Action, { op: 'addr.del' }>): void {
   const { ip } = parseIfAddr(a.addr);
   const i = link.addrs.findIndex((x) => x.ip === ip);
   if (i < 0) fail('ADDRESS_NOT_FOUND', `RTNETLINK answers: Cannot assign requested address (${a.addr} is not on ${a.dev} in ${a.ns})`, { ns: a.ns, dev: a.dev, addr: a.addr });
-  link.addrs = castDraft(peek(link as Link, 'addrs').filter((_, j) => j !== i)); // a new list: lo's is shared
-  unindexAddr(d, a.ns, a.dev, ip);
-  // Routes whose preferred source was this address go with it.
+  const { list, gone, promoted: j } = withoutAddr(snap(peek(link as Link, 'addrs')), i, promotes(look(ns as NetNs, 'sysctl'), a.dev));
+  // The promoted address gets its prefix route (NETDEV_UP → fib_add_ifaddr), appended after those of its prefix
+  // on other links; also when the deleted primary's had been deleted (measured, case g).
+  if (j >= 0 && field(link as Link, 'up') && field(link as Link, 'kind') !== 'loopback') {
+    const { noPrefixRoute: _, ...rest } = list[j]!;
+    const y = list[j]!.noprefixrouteFlag === true ? list[j]! : rest;
+    list[j] = givesPrefixRoute({ ...snap(link as Link), up: true }, y) ? withPrefixOrder(ns, a.dev, y) : y;
+  }
+  link.addrs = castDraft(list); // a new list: lo's is shared
+  for (const g of gone) unindexAddr(d, a.ns, a.dev, g);
+  // Routes whose preferred source was a deleted address go with it (fib_sync_down_addr).
   const routes = peek(ns as NetNs, 'routes');
-  if (routes.some((r) => r.src === ip)) ns.routes = castDraft(routes.filter((r) => r.src !== ip));
+  if (routes.some((r) => r.src !== null && gone.includes(r.src))) ns.routes = castDraft(routes.filter((r) => r.src === null || !gone.includes(r.src)));
+}
+
+/** The kernel's number for an address scope (RT_SCOPE_*): a wider scope is a smaller number. */
+function scopeNumber(s: IfAddr['scope']): number {
+  return s === 'global' ? 0 : s === 'link' ? 253 : 254;
+}
+
+/**
+ * A device's address list with a new primary address where inet_insert_ifa puts it: after the last primary
+ * whose scope is no wider than its own, else first; secondaries stay at the end. Measured (kernel 6.18,
+ * scripts/secondary-addr-formats.sh, case b): after 192.0.2.1/24, 192.0.2.5/24 (secondary), 192.0.2.9/25,
+ * 198.51.100.1/24, 203.0.113.1/24 scope link and 10.0.0.1/8 scope host, `ip addr` lists 10.0.0.1, 203.0.113.1,
+ * 192.0.2.1, 192.0.2.9, 198.51.100.1, then 192.0.2.5.
+ */
+function withPrimary(list: readonly IfAddr[], addr: IfAddr): IfAddr[] {
+  const n = scopeNumber(addr.scope);
+  let at = 0;
+  for (let k = 0; k < list.length; k++) if (list[k]!.secondary !== true && n <= scopeNumber(list[k]!.scope)) at = k + 1;
+  return [...list.slice(0, at), addr, ...list.slice(at)];
+}
+
+/** Whether deleting a primary address of `dev` promotes a secondary (Sysctls.promoteSecondaries). */
+function promotes(sys: Sysctls, dev: string): boolean {
+  const p = sys.promoteSecondaries;
+  return p === undefined || p.all || p.dev[dev] === true;
+}
+
+/**
+ * A device's address list less address `i`, as __inet_del_ifa leaves it, and the addresses gone. A secondary
+ * goes alone. A primary takes the secondaries of its prefix (same length, same network) with it, unless
+ * `promote`: then the first of them becomes primary and, if other addresses stood between the two, moves after
+ * the last primary (of a scope no wider than the deleted one's) that came after the deleted address. Measured
+ * (scripts/secondary-addr-formats.sh, cases c, d, e).
+ */
+function withoutAddr(list: readonly IfAddr[], i: number, promote: boolean): { list: IfAddr[]; gone: number[]; promoted: number } {
+  const del = list[i]!;
+  const gone = [del.ip];
+  let promoted = -1;
+  if (del.secondary === true) return { list: list.filter((_, k) => k !== i), gone, promoted };
+  const out: IfAddr[] = list.slice(0, i);
+  const sn = scopeNumber(del.scope);
+  const net = networkOf(del.ip, del.len);
+  // The kernel's last primary starts as the list's first address and then looks only at those after the
+  // deleted one. When the deleted one is first, the promoted one takes its place (the kernel would link it
+  // after the address it frees).
+  let lastPrim = i > 0 ? 0 : -1;
+  let between = false;
+  for (let k = i + 1; k < list.length; k++) {
+    const x = list[k]!;
+    const same = x.secondary === true && x.len === del.len && networkOf(x.ip, x.len) === net;
+    if (!same) {
+      if (x.secondary !== true && sn <= scopeNumber(x.scope)) lastPrim = out.length;
+      out.push(x);
+      between = true;
+      continue;
+    }
+    if (!promote) {
+      gone.push(x.ip);
+      continue;
+    }
+    const { secondary: _, ...primary } = x;
+    promoted = between ? lastPrim + 1 : out.length;
+    out.splice(promoted, 0, primary);
+    for (let r = k + 1; r < list.length; r++) out.push(list[r]!);
+    break;
+  }
+  return { list: out, gone, promoted };
 }
 
 function routeAdd(d: DState, a: Extract<Action, { op: 'route.add' | 'route.replace' }>): void {
@@ -1653,7 +1746,7 @@ function withPrefixOrder(ns: DNs, dev: string, a: IfAddr): IfAddr {
       // Also one whose prefix route is gone: its broadcast route stays, and the local table lists the
       // broadcast routes of one address in this order too (case a5: after `ip route del` of d3's prefix
       // route and d1 down/up, `broadcast 192.0.2.255 dev d3` still comes before `dev d1`).
-      if (x.len === a.len && x.scope !== 'host' && networkOf(x.ip, x.len) === net) last = Math.max(last, x.prefixOrder ?? 0);
+      if (x.len === a.len && x.secondary !== true && networkOf(x.ip, x.len) === net) last = Math.max(last, x.prefixOrder ?? 0);
     }
   }
   if (last >= 0) return { ...a, prefixOrder: last + 1 };

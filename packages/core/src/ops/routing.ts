@@ -17,7 +17,10 @@ import { YoungWeakMap } from '../util/memo.js';
  * once it was deleted or replaced, nor ever for an address with `noprefixroute` (IfAddr.noPrefixRoute).
  */
 export function givesPrefixRoute(l: Link, a: IfAddr): boolean {
-  return l.up && l.kind !== 'loopback' && a.len < 32 && a.scope !== 'host' && a.noPrefixRoute !== true && a.noprefixrouteFlag !== true;
+  // A secondary address never has one: its primary's is the prefix's (fib_add_ifaddr skips IFA_F_SECONDARY).
+  // Whatever the address's scope (measured: `ip addr add 10.0.0.1/8 dev d1 scope host` → `10.0.0.0/8 dev d1
+  // proto kernel scope link src 10.0.0.1`; secondary-addr-formats.sh, case b).
+  return l.up && l.kind !== 'loopback' && a.len < 32 && a.noPrefixRoute !== true && a.noprefixrouteFlag !== true && a.secondary !== true;
 }
 
 /** The routes the kernel adds for each address on an up link (`proto kernel scope link src …`). */
@@ -1076,11 +1079,13 @@ export function selectSource(ns: NetNs, route: Route, dst: Ipv4, by: 'gateway' |
   // target, RT_SCOPE_LINK)) ask with the next hop: the gateway, else the destination itself.
   const gw = by === 'nexthop' ? route.via ?? dst : route.via;
   const dev = route.dev === null ? undefined : ns.links[route.dev];
-  const globals = (l: Link) => l.addrs.filter((a) => a.scope === 'global');
+  // inet_select_addr never picks a secondary address (IFA_F_SECONDARY; measured, secondary-addr-formats.sh:
+  // `ip route get` from a device with 192.0.2.1/24 and 192.0.2.5/24 secondary says `src 192.0.2.1`).
+  const globals = (l: Link) => l.addrs.filter((a) => a.scope === 'global' && a.secondary !== true);
   if (dev) {
     // inet_select_addr takes addresses whose scope is no wider than the route's: a link-scope route may
     // use a link-scope address of its device (GKE's pod gateway on each host veth), a global one may not.
-    const g = route.scope === 'global' ? globals(dev) : dev.addrs.filter((a) => a.scope !== 'host');
+    const g = route.scope === 'global' ? globals(dev) : dev.addrs.filter((a) => a.scope !== 'host' && a.secondary !== true);
     const inSubnet = gw === null ? undefined : g.find((a) => cidrContains({ addr: networkOf(a.ip, a.len), len: a.len }, gw));
     if (inSubnet) return inSubnet.ip;
     if (g[0]) return g[0].ip;

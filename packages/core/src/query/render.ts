@@ -127,6 +127,14 @@ function localTable(state: ClusterState, ns: NetNs, labelled: boolean): string[]
   };
   for (const link of Object.values(ns.links)) {
     for (const a of link.addrs) {
+      if (a.secondary === true) {
+        // A secondary address's local route takes its primary's address as source, and the broadcast route is
+        // the primary's (fib_add_ifaddr; measured: `local 192.0.2.5 dev d1 proto kernel scope host src 192.0.2.1`).
+        const mask = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
+        const prim = link.addrs.find((x) => x.secondary !== true && x.len === a.len && ((x.ip ^ a.ip) & mask) === 0);
+        add('local', a.ip, 32, link.name, 'host', prim?.ip ?? a.ip, false);
+        continue;
+      }
       add('local', a.ip, 32, link.name, 'host', a.ip, false);
       const mask = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
       if (link.kind === 'loopback' && a.len < 32) add('local', (a.ip & mask) >>> 0, a.len, link.name, 'host', a.ip, false);
