@@ -539,6 +539,9 @@ function deviceRoute(dst: Ipv4, dev: string, scope: 'global' | 'link'): Route {
   return { dst: { addr: dst, len: 32 }, via: null, dev, proto: 'kernel', scope, src: null, onlink: false, metric: 0, type: 'unicast' };
 }
 
+/** How long a learned path MTU lives (net.ipv4.route.mtu_expires: 600 s). */
+const PMTU_EXPIRES = 600_000;
+
 /** What an MTU check found: the packet fits, was dropped (DF), or is larger (fragmented, or to fragment). */
 const MTU_FITS = 0;
 const MTU_DROPPED = 1;
@@ -1487,6 +1490,11 @@ class Run {
       return this.icmpError(pid, ns, pkt, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, null);
     }
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, dev, route, pkt, pid, true);
+    // The input route is cached on a live exception for the destination too (__mkroute_input →
+    // rt_bind_exception), from when `ip route show cache` lists it; its path MTU forwarding then ignores
+    // (ip_forward_use_pmtu 0). Measured: the exception a VXLAN device taught the node from a pod's forwarded
+    // pings is listed after them (scripts/vxlan-pmtu.sh, case b).
+    this.cacheOnException(ns, h.dst, route);
     // br_netfilter: translated in PREROUTING and routed back out of the bridge it came in by: bridged again.
     if (route.dev === dev && h.dst !== pkt0.header.dst && this.brNfBridgedDnat(ns, dev, route, pkt, pid, l2src)) return;
     // A VPC's implicit router is not a hop: it forwards between subnets with the TTL as it came (AWS:
@@ -1670,7 +1678,7 @@ class Run {
         const mtu = pl.rest & 0xffff;
         const q = pl.data.header;
         const rt = mtu >= 552 ? lookupRouteFrom(this.state, ns, q.dst, q.src, this.view(ns)) : null;
-        if (rt !== null && rt.type === 'unicast') this.setException(ns, q.dst, rt, { mtu, expires: this.state.now + 600_000, nh: nexthopKey(rt) });
+        if (rt !== null && rt.type === 'unicast') this.setException(ns, q.dst, rt, { mtu, expires: this.state.now + PMTU_EXPIRES, nh: nexthopKey(rt) });
       }
       if (pl.type === ICMP_REDIRECT && pl.data.kind === 'ipv4' && this.isLocal(ns, pl.data.header.src)) this.acceptRedirect(ns, dev, pkt, pl.data, pl.code, pl.rest >>> 0);
       this.step(pid, ns.id, dev, 'deliver', this.record ? note((t, c, a, n) => `ICMP type ${t} code ${c} from ${formatIpv4(a)} delivered in ${n}`, pl.type, pl.code, h.src, ns.id) : null, null, pkt);
@@ -1966,11 +1974,43 @@ class Run {
     const b = inner === null ? 0 : inner.header.dst;
     const hsh = inner ? mix(mix(mix(0x9747b28c, a < b ? a : b), a < b ? b : a), inner.header.protocol) : mix(0x9747b28c, 0x0806);
     const srcPort = EPHEMERAL_LOW + ((hsh >>> 0) % EPHEMERAL_SPAN);
+    if (inner !== null && link.master === null) this.tunnelPmtu(ns, link, e.dst, inner, pid);
     const outer = ipv4(e.dst, { kind: 'udp', srcPort, dstPort: link.dstPort, payload: { kind: 'vxlan', vni: link.vni, inner: frame } }, IPPROTO_UDP, { src: link.local, ttl: 64, id: this.ipId++, df: false });
     const vcap = this.fragCap?.get(pid);
     if (vcap !== undefined) this.fragCap!.set(pid, vcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
     this.step(pid, ns.id, link.name, 'vxlan-encap', this.record ? note((l, pt, d) => `${l.name} encapsulates: VXLAN VNI ${l.vni}, UDP ${pt} → ${l.dstPort}, outer ${formatIpv4(l.local)} → ${formatIpv4(d)} (+${UDP_HEADER_LEN + VXLAN_HEADER_LEN + IPV4_HEADER_LEN + 14} bytes)`, link, srcPort, e.dst) : null, null, outer);
     this.ipOutput(ns.id, outer, pid, ns);
+  }
+
+  /**
+   * skb_tunnel_check_pmtu, for a VXLAN device that is not a bridge port: when the inner packet is larger than
+   * the underlay route's MTU less the 50 bytes of encapsulation, the route the inner packet took (local or
+   * forwarded) gets a path MTU exception of that size (__ip_rt_update_pmtu), and the packet goes on, its outer
+   * header without DF, fragmented by the underlay device. Measured (kernel 6.18, scripts/vxlan-pmtu.sh): n1's
+   * eth0 at MTU 1400, flannel.1 at 1450, `ping -M do -s 1373` from n1 → the first request leaves in two
+   * fragments, `ip route show cache` then lists `10.9.2.4 via 10.9.2.0 dev flannel.1 … mtu 1350`, and the next
+   * requests fail locally (`local error: message too long, mtu=1350`); from a pod behind cni0 the same
+   * exception on n1, which forwarding ignores (ip_forward_use_pmtu 0): every request leaves fragmented.
+   * Not modelled: an update below the minimum PMTU (552: the kernel locks the route's MTU), and the ICMP a
+   * VXLAN device that is a bridge port sends back instead.
+   */
+  tunnelPmtu(ns: NetNs, link: Link & { kind: 'vxlan' }, remote: Ipv4, inner: Ipv4Packet, pid: number): void {
+    const v = this.view(ns);
+    const under = lookupRouteFrom(this.state, ns, remote, link.local, v);
+    const dev = under === null || under.dev === null ? undefined : ns.links[under.dev];
+    if (dev === undefined) return;
+    const mtu = (under!.mtu !== undefined && under!.mtu < dev.mtu ? under!.mtu : dev.mtu) - (VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
+    if (this.wireLen(pid, inner) <= mtu || mtu < 552) return;
+    const h = inner.header;
+    const rt = lookupRouteFrom(this.state, ns, h.dst, h.src, v);
+    if (rt === null || rt.type !== 'unicast') return;
+    // The route's MTU now (a live exception's, else the route's or its device's): an update never raises it,
+    // and one of the same size in the first half of its life is left as it is.
+    const e = this.exception(ns, h.dst, rt);
+    const out = rt.dev === null ? undefined : ns.links[rt.dev];
+    const old = e !== null && e.mtu > 0 ? e.mtu : rt.mtu ?? out?.mtu ?? Infinity;
+    if (old < mtu || (e !== null && e.mtu === mtu && e.expires - this.state.now > PMTU_EXPIRES / 2)) return;
+    this.setException(ns, h.dst, rt, { mtu, expires: this.state.now + PMTU_EXPIRES, nh: nexthopKey(rt) });
   }
 
   ipipEncap(ns: NetNs, link: Link & { kind: 'ipip' }, route: Route, pkt: Ipv4Packet, pid: number): void {
