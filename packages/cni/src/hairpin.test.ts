@@ -6,7 +6,7 @@
  * port goes back out of it. Off, neither.
  */
 import {
-  createSimulator, describeAction, getNs, hostNsId, icmpEcho, isPodnetError, podNsId, send, type Action, type Link, type Simulator, type Step,
+  createSimulator, describeAction, formatIpv4, getNs, hostNsId, icmpEcho, isPodnetError, parseIpv4, podNsId, send, type Action, type Link, type Simulator, type Step,
 } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -142,6 +142,44 @@ describe('unicast back to the ingress port', () => {
     expect(off.steps.some((s) => s.kind === 'drop' && s.note.includes('behind the port it came in by (hairpin off)'))).toBe(true);
     expect(off.steps.filter((s) => s.packet === 1 && s.ns === a && s.kind === 'receive')).toEqual([]);
   });
+});
+
+describe('bridged DNAT back to the sender (kube-proxy\'s hairpin case)', () => {
+  /**
+   * node-1 DNATs 10.96.0.10 to pod-a with br_netfilter on; pod-a's neighbour entry for its gateway warm, and
+   * node-1's for pod-a warm or (`cold`) deleted, so the bridged packet waits for ARP first
+   * (br_nf_pre_routing_finish_bridge_slow).
+   */
+  function dnatToSelf(hairpin: boolean, cold: boolean): { sim: Simulator; trace: ReturnType<typeof send>['trace'] } {
+    const sim = lab();
+    const gw = sim.nodes().find((n) => n.name === 'node-1')!.podCidr!.addr + 1;
+    sim.send('a', icmpEcho(gw));
+    const h = hostNsId('node-1');
+    const a = ipOf(sim, 'a');
+    sim.apply([
+      { op: 'sysctl.set', ns: h, key: 'net.bridge.bridge-nf-call-iptables', value: 1 },
+      { op: 'rule.append', ns: h, rule: { table: 'nat', chain: 'PREROUTING', dst: '10.96.0.10/32', protocol: 'icmp', target: 'DNAT', to: formatIpv4(a) } },
+      { op: 'link.set', ns: h, name: portOf(sim, 'a').name, hairpin },
+      ...(cold ? [{ op: 'neigh.del', ns: h, dev: 'cni0', ip: formatIpv4(a) } as Action] : []),
+    ]);
+    return { sim, trace: send(sim.state, nsOf(sim, 'a'), icmpEcho(parseIpv4('10.96.0.10'))).trace };
+  }
+
+  for (const cold of [false, true]) {
+    it(`node-1's neighbour entry for pod-a ${cold ? 'cold (the packet waits for ARP)' : 'warm'}: lost with hairpin off, back in pod-a with it on`, () => {
+      const off = dnatToSelf(false, cold);
+      // Cold, node-1 asks for pod-a's MAC before bridging the packet; warm, it does not.
+      expect(off.trace.steps.some((s) => s.kind === 'arp-request' && s.ns === hostNsId('node-1'))).toBe(cold);
+      expect(off.trace.disposition).toBe('notForUs');
+      expect(off.trace.fates[0]!.ns).toBe(hostNsId('node-1'));
+      expect(off.trace.steps.some((s) => s.kind === 'drop' && s.note.includes('behind the port it came in by (hairpin off)'))).toBe(true);
+      const on = dnatToSelf(true, cold);
+      const a = nsOf(on.sim, 'a');
+      // The request reaches pod-a (from its own MAC: the bridged DNAT keeps the sender's).
+      const back = on.trace.steps.find((s) => s.packet === 1 && s.ns === a && s.kind === 'receive')!;
+      expect(back.frame!.eth.src).toBe(back.frame!.eth.dst);
+    });
+  }
 });
 
 describe('link.set hairpin: validation and ports leaving', () => {

@@ -1247,10 +1247,7 @@ class Run {
       // bridge learned the sender's MAC on: back out of that port only in hairpin mode (should_deliver).
       // That is the Kubernetes hairpin case, a pod reaching itself through a DNAT on its node.
       const inPort = l2src === null ? null : this.fdb(ns, dev, l2src)?.port ?? null;
-      if (e && e.port !== null && e.port === inPort && ns.links[inPort]?.hairpin !== true) {
-        this.drop(pid, ns.id, dev, 'notForUs', `FDB says ${n.mac} is behind the port it came in by (hairpin off)`, pkt, f);
-        return true;
-      }
+      if (l2src !== null && this.hairpinDrop(ns, dev, l2src, n.mac, pid, f)) return true;
       // Bridged again after PREROUTING (br_nf_hook_thresh goes on from the hook after br_netfilter's).
       const g = this.brNfForward(ns, br, f, pkt, pid, true);
       if (g === null) return true;
@@ -1263,6 +1260,18 @@ class Run {
     // Not resolved: the neighbour code sends it once ARP answers, with the sender's MAC put back
     // (br_nf_pre_routing_finish_bridge_slow).
     this.ipOutputRouted(ns, route, pkt, pid, true, true, l2src);
+    return true;
+  }
+
+  /**
+   * Whether bridge `dev` drops a bridged-DNAT frame from `l2src` to `dst` because both are behind the same port
+   * (the one the sender's MAC was learned on, where the frame came in) and that port is not in hairpin mode
+   * (should_deliver); the drop is taken then.
+   */
+  hairpinDrop(ns: NetNs, dev: string, l2src: Mac, dst: Mac, pid: number, f: Frame): boolean {
+    const inPort = this.fdb(ns, dev, l2src)?.port ?? null;
+    if (inPort === null || this.fdb(ns, dev, dst)?.port !== inPort || ns.links[inPort]?.hairpin === true) return false;
+    this.drop(pid, ns.id, dev, 'notForUs', `FDB says ${dst} is behind the port it came in by (hairpin off)`, f.payload as Ipv4Packet, f);
     return true;
   }
 
@@ -1463,7 +1472,11 @@ class Run {
     this.pending.delete(p);
     for (const it of p.items) {
       this.step(it.pid, ns.id, link.name, 'neighbour', this.record ? note((a, m) => `${formatIpv4(a)} resolved to ${m}: the queued packet goes`, arp.senderIp, arp.senderMac) : null, null, it.pkt);
-      this.xmit(ns, link.name, { eth: { dst: arp.senderMac, src: it.l2src ?? link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt }, it.pid);
+      const f: Frame = { eth: { dst: arp.senderMac, src: it.l2src ?? link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt };
+      // A bridged-DNAT packet that waited for ARP is bridged from the port it came in by
+      // (br_nf_pre_routing_finish_bridge_slow: skb->dev = physindev): back out of it only in hairpin mode.
+      if (it.l2src !== null && link.kind === 'bridge' && this.hairpinDrop(ns, link.name, it.l2src, arp.senderMac, it.pid, f)) continue;
+      this.xmit(ns, link.name, f, it.pid);
     }
   }
 
