@@ -107,16 +107,6 @@ function timer(ms: number): string {
   return `${String(Math.floor(cs / 100)).padStart(4)}.${String(cs % 100).padStart(2, '0')}`;
 }
 
-/** Whether the node's CNI configuration asks the bridge plugin for hairpin mode on its ports. */
-function hairpin(sim: Simulator, ns: NetNs): boolean {
-  if (!ns.id.startsWith('node/')) return false;
-  let confs: Readonly<Record<string, string>>;
-  try { confs = sim.cniConfig(ns.id.slice(5)); } catch { return false; }
-  const found = (v: unknown): boolean => typeof v === 'object' && v !== null
-    && (('hairpinMode' in v && (v as { hairpinMode: unknown }).hairpinMode === true) || Object.values(v).some(found));
-  return Object.values(confs).some((text) => { try { return found(JSON.parse(text)); } catch { return false; } });
-}
-
 /**
  * `ip -d link`: the link/ether line goes on with promiscuity, allmulti and the MTU range, then a line
  * for the device's kind and one for its bridge port, then the generic attributes (measured with
@@ -148,7 +138,7 @@ function detailLines(sim: Simulator, ns: NetNs, l: Link, second: string): string
     const no = sortedLinks(ns).filter((x) => x.master === port.name).indexOf(l) + 1;
     const hex = (0x8000 + no).toString(16);
     const fwd = l.up && hasCarrier(sim.state, ns, l) ? 'forwarding' : 'disabled';
-    lines.push(`    bridge_slave state ${fwd} priority 32 cost 2 hairpin ${hairpin(sim, ns) ? 'on' : 'off'} guard off root_block off fastleave off learning on flood on port_id 0x${hex} port_no 0x${no.toString(16)} designated_port ${0x8000 + no} designated_cost 0 designated_bridge ${id(port)} designated_root ${id(port)} hold_timer ${timer(0)} message_age_timer ${timer(0)} forward_delay_timer ${timer(0)} topology_change_ack 0 config_pending 0 proxy_arp off proxy_arp_wifi off mcast_router 1 mcast_fast_leave off mcast_flood on bcast_flood on mcast_to_unicast off neigh_suppress off group_fwd_mask 0 group_fwd_mask_str 0x0 vlan_tunnel off isolated off locked off `);
+    lines.push(`    bridge_slave state ${fwd} priority 32 cost 2 hairpin ${l.hairpin === true ? 'on' : 'off'} guard off root_block off fastleave off learning on flood on port_id 0x${hex} port_no 0x${no.toString(16)} designated_port ${0x8000 + no} designated_cost 0 designated_bridge ${id(port)} designated_root ${id(port)} hold_timer ${timer(0)} message_age_timer ${timer(0)} forward_delay_timer ${timer(0)} topology_change_ack 0 config_pending 0 proxy_arp off proxy_arp_wifi off mcast_router 1 mcast_fast_leave off mcast_flood on bcast_flood on mcast_to_unicast off neigh_suppress off group_fwd_mask 0 group_fwd_mask_str 0x0 vlan_tunnel off isolated off locked off `);
   }
   lines[lines.length - 1] += tail;
   return lines;
@@ -285,9 +275,19 @@ function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, de
     const dev = rest[i++];
     if (dev === undefined) return err('Not enough information: "dev" argument is required.', 255);
     if (!linkNamed(ns, dev)) return err(`Cannot find device "${dev}"`, 1);
-    const action: { op: 'link.set'; ns: NsId; name: string; up?: boolean; mtu?: number; master?: string | null; mac?: string } = { op: 'link.set', ns: ns.id, name: dev };
+    const action: { op: 'link.set'; ns: NsId; name: string; up?: boolean; mtu?: number; master?: string | null; mac?: string; hairpin?: boolean } = { op: 'link.set', ns: ns.id, name: dev };
     for (; i < rest.length; i++) {
       const w = rest[i]!;
+      if (w === 'type' && rest[i + 1] === 'bridge_slave') {
+        // `type bridge_slave` takes the rest of the line as the port's settings; podnet models `hairpin`.
+        for (i += 2; i < rest.length; i++) {
+          if (rest[i] !== 'hairpin') return err(`Error: podnet models only "hairpin" of the bridge_slave settings, not "${rest[i]}".`, 255);
+          const v = hairpinWord(rest[++i]);
+          if (typeof v !== 'boolean') return v.status === 234 ? err(v.stderr.trimEnd(), 1) : v;
+          action.hairpin = v;
+        }
+        break;
+      }
       if (w === 'up') action.up = true;
       else if (w === 'down') action.up = false;
       else if (w === 'mtu') { const v = rest[++i]; if (!v || !/^\d+$/.test(v)) return err(`Error: argument "${v ?? ''}" is wrong: Invalid "mtu" value`, 255); action.mtu = Number(v); }
@@ -304,7 +304,7 @@ function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, de
     if (!linkNamed(ns, dev)) return err(`Cannot find device "${dev}"`, 1);
     return apply(ctx, [{ op: 'link.del', ns: ns.id, name: dev }], `ip link ${rest.join(' ')}`, admin);
   }
-  if (cmd === 'help') return ok('Usage: ip link show [ DEVICE | type TYPE ]\n       ip link set DEVICE { up | down | mtu MTU | master DEVICE | nomaster | address LLADDR }\n       ip link delete DEVICE\n');
+  if (cmd === 'help') return ok('Usage: ip link show [ DEVICE | type TYPE ]\n       ip link set DEVICE { up | down | mtu MTU | master DEVICE | nomaster | address LLADDR } [ type bridge_slave hairpin { on | off } ]\n       ip link delete DEVICE\n');
   return err(`Command "${cmd}" is unknown, try "ip link help".`, 255);
 }
 
@@ -625,16 +625,39 @@ function ipNetns(ctx: Ctx): Output {
   return ok(podNsids(ctx.sim, ctx.place.node).reverse().map((p) => `${p.netns} (id: ${p.id})\n`).join(''));
 }
 
-/** `bridge link [show]` and `bridge fdb [show]`. */
-export function bridge(ctx: Ctx, args: readonly string[]): Output {
+/**
+ * `on`/`off` of `hairpin` as iproute2 parses it (parse_on_off), or the error `bridge` prints: measured
+ * (scripts/hairpin-formats.sh) `Error: argument of "hairpin" must be one of "off", "on", not "maybe"`, status
+ * 234 from `bridge` (`ip` prints the same with status 1), and `Command line is not complete. Try option
+ * "help"` (255) when the value is missing.
+ */
+function hairpinWord(v: string | undefined): boolean | Output {
+  if (v === undefined) return err('Command line is not complete. Try option "help"', 255);
+  if (v === 'on' || v === 'off') return v === 'on';
+  return err(`Error: argument of "hairpin" must be one of "off", "on", not "${v}"`, 234);
+}
+
+/**
+ * `bridge [-d] link [show [dev DEV]]`, `bridge link set dev DEV hairpin on|off` and `bridge fdb [show]`.
+ * `admin` is whether the shell may change the namespace (CAP_NET_ADMIN). Formats measured with iproute2 6.1
+ * on Linux 6.18 (scripts/hairpin-formats.sh): `-d` adds under each port a line of its flags, `hairpin on|off`
+ * first; `link set` on a device that is no bridge port answers `RTNETLINK answers: Operation not supported`
+ * and on an unknown one `Cannot find bridge device "X"`, both with status 255.
+ */
+export function bridge(ctx: Ctx, args: readonly string[], admin = false): Output {
   const ns = getNs(ctx.sim.state, ctx.ns!);
-  const [obj, cmd] = args;
+  const details = args.includes('-d') || args.includes('-details');
+  const [obj, cmd, ...rest] = args.filter((x) => x !== '-d' && x !== '-details');
   if (obj === undefined) return err('Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { link | fdb | mdb | vlan | vni | monitor }', 255);
+  if (matches(obj, 'link') && cmd === 'set') return bridgeLinkSet(ctx, ns, rest, admin);
   if (cmd !== undefined && !matches(cmd, 'show') && !matches(cmd, 'list')) return err(`Command "${cmd}" is unknown, try "bridge ${obj} help".`, 255);
   if (matches(obj, 'link')) {
+    const dev = rest[0] === 'dev' ? rest[1] : rest[0];
+    if (rest.length > 0 && dev === undefined) return err('Command line is not complete. Try option "help"', 255);
+    if (dev !== undefined && !linkNamed(ns, dev)) return err(`Cannot find device "${dev}"`, 255);
     const out: string[] = [];
     for (const l of sortedLinks(ns)) {
-      if (!l.master) continue;
+      if (!l.master || (dev !== undefined && l.name !== dev)) continue;
       const { flags } = flagsAndState(ctx.sim.state, ns, l);
       let at = '';
       if (l.kind === 'veth') {
@@ -645,12 +668,43 @@ export function bridge(ctx: Ctx, args: readonly string[]): Output {
         at = local ? `@${local.name}` : peerIdx !== undefined ? `@if${peerIdx}` : '';
       }
       const fwd = l.up && hasCarrier(ctx.sim.state, ns, l) ? 'forwarding' : 'disabled';
-      out.push(`${l.ifindex}: ${l.name}${at}: ${flags} mtu ${l.mtu} master ${l.master} state ${fwd} priority 32 cost 2`);
+      out.push(`${l.ifindex}: ${l.name}${at}: ${flags} mtu ${l.mtu} master ${l.master} state ${fwd} priority 32 cost 2 `);
+      // The port's flags as a bridge made by `ip link add … type bridge` gives them; podnet models hairpin.
+      if (details) out.push(`    hairpin ${l.hairpin === true ? 'on' : 'off'} guard off root_block off fastleave off learning on flood on mcast_flood on bcast_flood on mcast_router 1 mcast_to_unicast off neigh_suppress off vlan_tunnel off isolated off locked off `);
     }
     return ok(out.map((x) => `${x}\n`).join(''));
   }
   if (matches(obj, 'fdb')) return ok(bridgeFdbLines(ctx.sim.state, ns).map((x) => `${x}\n`).join(''));
   return err(`Object "${obj}" is unknown, try "bridge help".`, 255);
+}
+
+/** `bridge link set dev DEV hairpin on|off` (the one port setting podnet models): a `link.set` with `hairpin`. */
+function bridgeLinkSet(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
+  let dev: string | undefined;
+  let hairpin: boolean | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const w = rest[i]!;
+    if (w === 'dev') {
+      dev = rest[++i];
+      if (dev === undefined) return err('Command line is not complete. Try option "help"', 255);
+    } else if (w === 'hairpin') {
+      const v = hairpinWord(rest[++i]);
+      if (typeof v !== 'boolean') return v;
+      hairpin = v;
+    } else return err(`Error: podnet models only "hairpin" of the port settings of "bridge link set", not "${w}".`, 255);
+  }
+  if (dev === undefined) return err('Device is a required argument.', 255);
+  if (!linkNamed(ns, dev)) return err(`Cannot find bridge device "${dev}"`, 255);
+  if (hairpin === undefined) return ok();
+  if (!admin) return err('RTNETLINK answers: Operation not permitted', 255);
+  try {
+    ctx.sim.apply([{ op: 'link.set', ns: ns.id, name: dev, hairpin }], `${ctx.ns}: bridge link set ${rest.join(' ')}`);
+    return ok();
+  } catch (e) {
+    // bridge(8) exits 255 where ip(8) exits 2 on a kernel error.
+    const o = kernelError(e);
+    return o.status === 2 ? err(o.stderr.trimEnd(), 255) : o;
+  }
 }
 
 /** The IPv4 all-hosts group (224.0.0.1) as a multicast MAC: every IPv4 device joins it when set up. */

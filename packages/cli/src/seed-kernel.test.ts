@@ -119,11 +119,15 @@ describe('tcpdump -e: the link-level header', () => {
   it('ARP with -e: no `ARP, ` label, 42-byte frames', () => {
     // Kernel: # ip netns exec POD-D tcpdump -n -e -i eth0   (pod-d pings pod-c, its neighbour table flushed)
     //   66:85:1a:61:b5:9d > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 10.244.2.3 tell 10.244.2.7, length 28
+    //   66:85:1a:61:b5:9d > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 10.244.2.3 tell 10.244.2.7, length 28
     //   12:aa:a8:05:ca:6b > 66:85:1a:61:b5:9d, ethertype ARP (0x0806), length 42: Reply 10.244.2.3 is-at 12:aa:a8:05:ca:6b, length 28
+    // The request twice: the port has hairpin mode on (flannel's bridge plugin), so cni0 floods it back
+    // to pod-d too (__fixtures__/tcpdump-verbose.txt, `tcpdump -n -e -v -i eth0 arp (pd)`).
     const s = createSession();
-    s.run('kubectl exec pod-d -- tcpdump -n -e -i eth0 arp -c 2 &');
+    s.run('kubectl exec pod-d -- tcpdump -n -e -i eth0 arp -c 3 &');
     const lines = s.run('kubectl exec pod-d -- ping -c 1 10.244.2.3').stdout.split('\n').filter((l) => /^\d\d:/.test(l)).map((l) => l.replace(/^\S+ /, ''));
     expect(lines).toEqual([
+      '66:85:1a:61:b5:9d > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 10.244.2.3 tell 10.244.2.7, length 28',
       '66:85:1a:61:b5:9d > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 10.244.2.3 tell 10.244.2.7, length 28',
       '12:aa:a8:05:ca:6b > 66:85:1a:61:b5:9d, ethertype ARP (0x0806), length 42: Reply 10.244.2.3 is-at 12:aa:a8:05:ca:6b, length 28',
     ]);

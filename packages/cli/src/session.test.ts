@@ -91,7 +91,8 @@ describe('the lesson, command by command, on the seed lab', () => {
     expect(veth[1]).toMatch(/^    link\/ether ([0-9a-f]{2}:){5}[0-9a-f]{2} brd ff:ff:ff:ff:ff:ff link-netnsid 0$/);
     expect(veth[3]).toMatch(/ link-netnsid 1$/);
     expect(out[3]!.stdout.trimEnd().split('\n').map((l) => l.replace(/^\d+: veth\w+@/, 'N: vethX@'))).toEqual([
-      'N: vethX@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 master cni0 state forwarding priority 32 cost 2',
+      // iproute2 ends each line with a space (__fixtures__/iproute2-formats.txt, `bridge link`).
+      'N: vethX@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 master cni0 state forwarding priority 32 cost 2 ',
       'N: vethX@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 master cni0 state forwarding priority 32 cost 2',
     ]);
     expect(out[4]!.stdout).toBe([

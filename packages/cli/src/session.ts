@@ -264,7 +264,7 @@ export class Session implements KubectlHost {
     const admin = place.kind === 'node' && place.admin;
     switch (cmd) {
       case 'ip': return isNetnsExec(args) ? this.#netnsExec(frame, args.slice(args.indexOf('exec') + 1), stdin, piped, background) : ip(ctx, args, admin);
-      case 'bridge': return bridge(ctx, args);
+      case 'bridge': return bridge(ctx, args, admin);
       case 'ping': return this.#ping(ctx, args);
       case 'traceroute': return this.#traceroute(ctx, args);
       case 'tcpdump': return this.#tcpdump(ctx, args, [cmd, ...args], background);

@@ -137,9 +137,13 @@ export function framesOn(trace: Trace, ns: NsId, dev: string, ownMacs: ReadonlyS
     if (!WIRE_KINDS.has(s.kind) && !(s.kind === 'bridge-forward' && ownMacs.has(s.frame.eth.src))) continue;
     if (dev !== 'any' && s.dev !== dev) continue;
     // The same frame is reported at several steps of one device (arp-request then veth, transmit then
-    // segment): a capture sees it once per device.
+    // segment): a capture sees it once per device and direction. A frame that leaves a device and comes
+    // back in by it (a bridge port in hairpin mode sends a pod's broadcast back to it) is seen twice, out
+    // and in: measured, `tcpdump -n -e -i eth0 arp` in a pod showed its request twice (scripts/hairpin-formats.sh).
+    // On lo, libpcap drops the outgoing copy: once.
+    const dir = s.kind === 'receive' && s.dev !== 'lo' ? 'in' : 'out';
     let key: string;
-    try { key = `${s.packet}|${s.dev}|${emitFrame(s.frame).join(',')}`; } catch { continue; }
+    try { key = `${s.packet}|${s.dev}|${dir}|${emitFrame(s.frame).join(',')}`; } catch { continue; }
     if (seen.has(key)) continue;
     seen.add(key);
     out.push({ step: s, frame: s.frame });

@@ -12,10 +12,10 @@ import { describe, expect, it } from 'vitest';
 import { bridge } from './designs/bridge.js';
 import { flannel } from './designs/flannel.js';
 
-type Fault = 'pod-bridge' | 'pod-proxy-arp' | 'pod-eth0-down' | 'pod-eth0-up' | 'port-down' | 'dup-pod-ip' | 'dup-gateway' | 'ping';
+type Fault = 'pod-bridge' | 'pod-proxy-arp' | 'pod-eth0-down' | 'pod-eth0-up' | 'port-down' | 'port-hairpin-off' | 'dup-pod-ip' | 'dup-gateway' | 'ping';
 
 const faultArb = fc.record({
-  kind: fc.constantFrom<Fault>('pod-bridge', 'pod-proxy-arp', 'pod-eth0-down', 'pod-eth0-down', 'pod-eth0-up', 'port-down', 'dup-pod-ip', 'dup-gateway', 'ping', 'ping'),
+  kind: fc.constantFrom<Fault>('pod-bridge', 'pod-proxy-arp', 'pod-eth0-down', 'pod-eth0-down', 'pod-eth0-up', 'port-down', 'port-hairpin-off', 'dup-pod-ip', 'dup-gateway', 'ping', 'ping'),
   a: fc.nat(), b: fc.nat(),
 });
 
@@ -44,6 +44,12 @@ function fault(sim: Simulator, f: { kind: Fault; a: number; b: number }): void {
       const host = sim.nodes().find((n) => n.name === p.node)?.host;
       const port = host && Object.values(host.links).find((l) => l.kind === 'veth' && l.peer.ns === ns);
       return port ? { op: 'link.set', ns: hostNsId(p.node), name: port.name, up: false } : null;
+    })(),
+    // The designs turn hairpin mode on for every pod's port: a port without it takes no copy of its own floods.
+    'port-hairpin-off': (() => {
+      const host = sim.nodes().find((n) => n.name === p.node)?.host;
+      const port = host && Object.values(host.links).find((l) => l.kind === 'veth' && l.peer.ns === ns);
+      return port ? { op: 'link.set', ns: hostNsId(p.node), name: port.name, hairpin: false } : null;
     })(),
     'dup-pod-ip': p.key === q.key ? null : { op: 'addr.add', ns, dev: 'eth0', addr: `${formatIpv4(q.ip!)}/32` },
     'dup-gateway': gw ? { op: 'addr.add', ns, dev: 'eth0', addr: `${formatIpv4(gw.addr + 1)}/32` } : null,

@@ -15,8 +15,9 @@
  *   to `bridge` with host-local IPAM on the node's subnet.
  *
  * What is not modelled is refused with code 2 naming the field (bridge `vlan`, `vlanTrunk`,
- * `macspoofchk`), or recorded and documented (hairpin mode, promiscuous mode, portmap's host ports,
- * bandwidth's shaping, tuning's sysctls): see docs/cni-contract.md.
+ * `macspoofchk`), or recorded and documented (promiscuous mode, portmap's host ports, bandwidth's
+ * shaping, tuning's sysctls): see docs/cni-contract.md. Hairpin mode is modelled (a `link.set` with
+ * `hairpin` on the pod's port).
  */
 import { sha512 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -575,6 +576,8 @@ interface BridgeSettings {
   readonly isDefaultGW: boolean;
   readonly isGW: boolean;
   readonly mtu: number;
+  /** `hairpinMode`: hairpin mode on each pod's port of the bridge (setupVeth's netlink.LinkSetHairpin). */
+  readonly hairpin: boolean;
 }
 
 function readBridgeSettings(conf: PluginInput): BridgeSettings {
@@ -589,7 +592,7 @@ function readBridgeSettings(conf: PluginInput): BridgeSettings {
   const isDefaultGW = bool(conf, 'isDefaultGateway');
   const isGW = bool(conf, 'isGateway') || isDefaultGW;
   if (refused === null && bool(conf, 'hairpinMode') && bool(conf, 'promiscMode')) refused = (c) => plain(c, 'cannot set hairpin mode and promiscuous mode at the same time');
-  return { brName, isLayer3, refused, isDefaultGW, isGW, mtu: mtuOf(conf) };
+  return { brName, isLayer3, refused, isDefaultGW, isGW, mtu: mtuOf(conf), hairpin: bool(conf, 'hairpinMode') };
 }
 
 /** {@link readBridgeSettings}, once per configuration object ({@link perConfig}). */
@@ -623,6 +626,9 @@ const bridge: Plugin = (cmd, conf, inv, stores, known) => {
   const brMac = existing?.mac ?? macFromSeed(`${brName}|${inv.node.name}`);
   if (!existing) actions.push({ op: 'link.add', ns: h, name: brName, kind: 'bridge', mtu, mac: brMac }, { op: 'link.set', ns: h, name: brName, up: true });
   const pair = vethPair(inv, mtu, actions, brName);
+  // setupVeth: LinkSetMaster, then LinkSetHairpin(hostVeth, hairpinMode); off is the new port's default, so
+  // only `true` changes anything (flannel's delegate and the bridge design ask for it, kubenet does not).
+  if (settings.hairpin) actions.push({ op: 'link.set', ns: h, name: pair.host.name, hairpin: true });
   const interfaces = [bridgeIface(brName, brMac), pair.host, pair.cont];
   let result: CurrentResult;
   let s = stores;

@@ -1120,14 +1120,18 @@ class Run {
     // br_netfilter: an IPv4 frame bridged from one port to others passes iptables, unless the namespace has
     // it off or holds nothing it could meet (no rule, no conntrack entry): the forwarding benchmarks' case.
     let out = frame;
-    if (ip !== null && inPort !== null && !this.brNfIdle(ns) && !(e && e.port === inPort)) {
+    // Back out of the port it came in by only with hairpin mode there (br_forward.c should_deliver); else the
+    // frame is dropped before br_netfilter's FORWARD.
+    const back = e !== undefined && e.port !== null && e.port === inPort;
+    const hairpin = back && ns.links[inPort]?.hairpin === true;
+    if (ip !== null && inPort !== null && !this.brNfIdle(ns) && !(back && !hairpin)) {
       const f = this.brNfForward(ns, br, frame, ip, pid, false);
       if (f === null) return;
       out = f;
     }
     if (e && e.port !== null) {
-      if (e.port === inPort) return this.drop(pid, ns.id, br.name, 'notForUs', `FDB says ${dst} is behind the port it came in by`, ip, frame);
-      this.step(pid, ns.id, br.name, 'bridge-forward', this.record ? note((b, m, pt) => `${b} FDB: ${m} is on port ${pt}`, br.name, dst, e.port) : null, out, out === frame ? ip : out.payload as Ipv4Packet);
+      if (back && !hairpin) return this.drop(pid, ns.id, br.name, 'notForUs', `FDB says ${dst} is behind the port it came in by (hairpin off)`, ip, frame);
+      this.step(pid, ns.id, br.name, 'bridge-forward', this.record ? note((b, m, pt, h) => `${b} FDB: ${m} is on port ${pt}${h ? ', the port it came in by: sent back out (hairpin on)' : ''}`, br.name, dst, e.port, hairpin) : null, out, out === frame ? ip : out.payload as Ipv4Packet);
       return this.xmit(ns, e.port, out, pid);
     }
     this.flood(ns, br, inPort, out, out === frame ? ip : out.payload as Ipv4Packet, pid, true);
@@ -1242,13 +1246,18 @@ class Run {
       // the sender's port as the frame came in, so nothing new is learned here.
       const f: Frame = { eth: { dst: n.mac, src: l2src ?? br.mac, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
       const e = this.fdb(ns, dev, n.mac);
+      // Bridged again from the port it came in by (skb->dev is physindev again), found as the one the
+      // bridge learned the sender's MAC on: back out of that port only in hairpin mode (should_deliver).
+      // That is the Kubernetes hairpin case, a pod reaching itself through a DNAT on its node.
+      const inPort = l2src === null ? null : this.fdb(ns, dev, l2src)?.port ?? null;
+      if (l2src !== null && this.hairpinDrop(ns, dev, l2src, n.mac, pid, f)) return true;
       // Bridged again after PREROUTING (br_nf_hook_thresh goes on from the hook after br_netfilter's).
       const g = this.brNfForward(ns, br, f, pkt, pid, true);
       if (g === null) return true;
       if (e && e.port !== null) {
         this.step(pid, ns.id, dev, 'bridge-forward', this.record ? note((b, m, pt) => `${b} FDB: ${m} is on port ${pt}`, dev, n.mac, e.port) : null, g, g.payload as Ipv4Packet);
         this.xmit(ns, e.port, g, pid);
-      } else this.flood(ns, br, null, g, g.payload as Ipv4Packet, pid, true);
+      } else this.flood(ns, br, inPort, g, g.payload as Ipv4Packet, pid, true);
       return true;
     }
     // Not resolved: the neighbour code sends it once ARP answers, with the sender's MAC put back
@@ -1257,16 +1266,36 @@ class Run {
     return true;
   }
 
-  /** A bridge floods a frame (a broadcast, or an `unknown` unicast) to every up port but the one it came in by. */
+  /**
+   * Whether bridge `dev` drops a bridged-DNAT frame from `l2src` to `dst` because both are behind the same port
+   * (the one the sender's MAC was learned on, where the frame came in) and that port is not in hairpin mode
+   * (should_deliver); the drop is taken then.
+   */
+  hairpinDrop(ns: NetNs, dev: string, l2src: Mac, dst: Mac, pid: number, f: Frame): boolean {
+    const inPort = this.fdb(ns, dev, l2src)?.port ?? null;
+    if (inPort === null || this.fdb(ns, dev, dst)?.port !== inPort || ns.links[inPort]?.hairpin === true) return false;
+    this.drop(pid, ns.id, dev, 'notForUs', `FDB says ${dst} is behind the port it came in by (hairpin off)`, f.payload as Ipv4Packet, f);
+    return true;
+  }
+
+  /**
+   * A bridge floods a frame (a broadcast, or an `unknown` unicast) to every up port but the one it came in by,
+   * unless that port has hairpin mode on (br_flood → should_deliver: `(p->flags & BR_HAIRPIN_MODE) ||
+   * skb->dev != p->dev`): then a copy goes back out of it too. Measured (kernel 6.18, scripts/hairpin-formats.sh):
+   * with hairpin on, `tcpdump -n -e -i eth0 arp` in the pod shows its `Request who-has 10.244.1.1` twice (once
+   * without); its neighbour table learns nothing from its own request (arpInput drops it: not for it).
+   */
   flood(ns: NetNs, br: Link, inPort: string | null, frame: Frame, ip: Ipv4Packet | null, pid: number, unknown: boolean): void {
     const dst = frame.eth.dst;
     this.floods++;
-    this.step(pid, ns.id, br.name, 'bridge-flood', this.record ? note((b, u, m) => `${b} floods (${u ? `unknown unicast ${m}` : 'broadcast'}) to every port but the one it came in by`, br.name, unknown, dst) : null, frame, ip);
-    if (dst === BROADCAST_MAC && !this.record && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, inPort, frame, frame.payload.targetIp, pid)) return;
+    // The port not to send to: the ingress one, unless it is in hairpin mode.
+    const skip = inPort !== null && ns.links[inPort]?.hairpin === true ? null : inPort;
+    this.step(pid, ns.id, br.name, 'bridge-flood', this.record ? note((b, u, m, h) => `${b} floods (${u ? `unknown unicast ${m}` : 'broadcast'}) to every port${h ? ', the one it came in by too (hairpin on)' : ' but the one it came in by'}`, br.name, unknown, dst, inPort !== skip) : null, frame, ip);
+    if (dst === BROADCAST_MAC && !this.record && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, skip, frame, frame.payload.targetIp, pid)) return;
     const links = linkList(ns);
     for (let i = 0; i < links.length; i++) {
       const l = links[i]!;
-      if (l.master === br.name && l.name !== inPort && l.up) this.xmit(ns, l.name, frame, pid);
+      if (l.master === br.name && l.name !== skip && l.up) this.xmit(ns, l.name, frame, pid);
     }
   }
 
@@ -1446,7 +1475,11 @@ class Run {
     this.pending.delete(p);
     for (const it of p.items) {
       this.step(it.pid, ns.id, link.name, 'neighbour', this.record ? note((a, m) => `${formatIpv4(a)} resolved to ${m}: the queued packet goes`, arp.senderIp, arp.senderMac) : null, null, it.pkt);
-      this.xmit(ns, link.name, { eth: { dst: arp.senderMac, src: it.l2src ?? link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt }, it.pid);
+      const f: Frame = { eth: { dst: arp.senderMac, src: it.l2src ?? link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt };
+      // A bridged-DNAT packet that waited for ARP is bridged from the port it came in by
+      // (br_nf_pre_routing_finish_bridge_slow: skb->dev = physindev): back out of it only in hairpin mode.
+      if (it.l2src !== null && link.kind === 'bridge' && this.hairpinDrop(ns, link.name, it.l2src, arp.senderMac, it.pid, f)) continue;
+      this.xmit(ns, link.name, f, it.pid);
     }
   }
 

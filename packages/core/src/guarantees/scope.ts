@@ -194,7 +194,9 @@ const ARRIVAL_HOST_FIELDS: ReadonlySet<string> = new Set(['links', 'fdb', 'route
  *   that were there; frames on the bridge come only from those namespaces, as its ports are all veths to pods
  *   (a bridge with an uplink or a tunnel port holds the other nodes' frames: not an arrival). So each copy
  *   ends there, costing steps only: a probe whose record says it could not absorb that many more
- *   (`slack`, kept for the rare probe near its step budget) is probed again.
+ *   (`slack`, kept for the rare probe near its step budget) is probed again. A new port in hairpin mode
+ *   (the bridge plugin's `hairpinMode`) costs no more: its copy back goes only to floods that came in by it,
+ *   from the new pod; an old port's flag is an old link's, which an arrival leaves as it was.
  * - FDB entries of the new ports (for their own MACs, or their pods'), proxy ARP on the new veths (calico),
  *   cilium endpoints and `ip rule to` / `from` a new address (the AWS VPC CNI) — each read only by a packet of
  *   a new pod, or to one.

@@ -90,6 +90,15 @@ interface LinkBase {
   readonly addrs: readonly IfAddr[];
   /** The bridge this link is a port of (`ip link set X master cni0`), or null. */
   readonly master: string | null;
+  /**
+   * Hairpin mode of this link's bridge port (`bridge link set dev X hairpin on`, netlink's IFLA_BRPORT_MODE:
+   * BR_HAIRPIN_MODE), on only while the link is a port: absent is off, the kernel's default, and a port that
+   * leaves its bridge loses it (br_del_if frees the port; measured: after `nomaster` and `master cni0` again,
+   * `bridge -d link` says `hairpin off`). With it on, the bridge sends a frame back out of this port when it
+   * came in by it (br_forward.c should_deliver: `(p->flags & BR_HAIRPIN_MODE) || skb->dev != p->dev`): a
+   * flood's copy, and a unicast frame whose FDB entry points at this port.
+   */
+  readonly hairpin?: boolean;
   /** eBPF programs on the link's tc hooks (clsact), if any. */
   readonly tc?: { readonly ingress?: TcProg; readonly egress?: TcProg };
 }

@@ -29,7 +29,8 @@ const actionArb: fc.Arbitrary<Action> = fc.tuple(fc.constantFrom(...NS), fc.cons
     switch (op) {
       case 0: case 10: return { op: 'link.add', ns, name: dev, kind: 'bridge' };
       case 1: case 11: case 12: case 13: return { op: 'link.add', ns, name: dev, kind: 'veth', up: true, peer: { ns: other, name: dev2, up: true } };
-      case 2: return { op: 'link.set', ns, name: dev, up: n % 2 === 0, ...(n > 6 ? { master: dev2 } : {}) };
+      // Hairpin mode (n 5 and 6) is refused off a bridge port, and goes when a port changes master (n > 6).
+      case 2: return { op: 'link.set', ns, name: dev, up: n % 2 === 0, ...(n > 6 ? { master: dev2 } : {}), ...(n === 5 || n === 6 ? { hairpin: n === 5 } : {}) };
       case 3: return { op: 'addr.add', ns, dev, addr: `10.${n}.0.1/24` };
       case 4: return { op: 'addr.del', ns, dev, addr: `10.${n}.0.1/24` };
       case 5: return { op: 'route.add', ns, dst: `10.${100 + n}.0.0/16`, via: `10.${n}.0.2` };

@@ -87,7 +87,14 @@ export type Action =
       readonly vxlan?: { readonly vni: number; readonly local: string; readonly dstPort: number; readonly dev: string; readonly learning: boolean; readonly external?: boolean };
       readonly ipip?: { readonly local?: string } }
   | { readonly op: 'link.del'; readonly ns: NsId; readonly name: string }
-  | { readonly op: 'link.set'; readonly ns: NsId; readonly name: string; readonly up?: boolean; readonly mtu?: number; readonly master?: string | null; readonly mac?: string }
+  /**
+   * `ip link set`. `hairpin` is the bridge port's hairpin mode (`bridge link set dev X hairpin on|off`, `ip link
+   * set dev X type bridge_slave hairpin on|off`, netlink's LinkSetHairpin): the link must be a bridge port
+   * (else INVALID_ARGUMENT, the kernel's `Operation not supported`); it is set before `master` is (rtnl_changelink
+   * hands IFLA_INFO_SLAVE_DATA to the port's bridge before do_setlink moves it: read in net/core/rtnetlink.c,
+   * not measured), and a port that changes master loses it.
+   */
+  | { readonly op: 'link.set'; readonly ns: NsId; readonly name: string; readonly up?: boolean; readonly mtu?: number; readonly master?: string | null; readonly mac?: string; readonly hairpin?: boolean }
   | { readonly op: 'addr.add'; readonly ns: NsId; readonly dev: string; readonly addr: string; readonly scope?: IfAddr['scope'];
       /**
        * `ip addr add … noprefixroute` (IFA_F_NOPREFIXROUTE): the address gets no prefix route, now or when its
@@ -687,6 +694,8 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
   }
   if (link.master !== null && link.master !== master) {
     const old = link.master;
+    // The port goes (br_del_if) and its flags with it: a port that joins again starts with hairpin off.
+    if (link.hairpin === true) delete (link as { hairpin?: boolean }).hairpin;
     const fdb = look(ns as NetNs, 'fdb');
     for (const k in fdb) if (fdb[k]!.dev === old && fdb[k]!.port === link.name) delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[k];
   }
@@ -694,6 +703,18 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
   put(link, 'master', master);
   if (master !== null) bridgeMtuAutoAdjust(ns, master, link.mtu);
   if (old !== null && old !== master) bridgeMtuAutoAdjust(ns, old);
+}
+
+/**
+ * A link.set's `hairpin`, checked before anything changes: a boolean, on a bridge port. Measured (kernel 6.18,
+ * iproute2 6.1, scripts/hairpin-formats.sh): `bridge link set dev cni0 hairpin on` (the bridge itself) and
+ * `… dev eth0 …` (no port) answer `RTNETLINK answers: Operation not supported`, as `ip link set dev cni0 type
+ * bridge_slave hairpin on` does.
+ */
+function checkHairpin(ns: DNs, a: Extract<Action, { op: 'link.set' }>): void {
+  if (typeof a.hairpin !== 'boolean') fail('INVALID_ARGUMENT', `link.set's hairpin is true or false, not ${String(a.hairpin)}`, { ns: a.ns, dev: a.name });
+  const l = getLink(ns, a.name);
+  if (l.master === null) fail('INVALID_ARGUMENT', `RTNETLINK answers: Operation not supported (${a.name} is not a bridge port: hairpin mode is a setting of a port)`, { ns: a.ns, dev: a.name });
 }
 
 /**
@@ -1469,7 +1490,10 @@ function dropLink(d: DState, n: DNs, l: Link): void {
 
 function linkSet(d: DState, a: Extract<Action, { op: 'link.set' }>): void {
   const ns = draftNs(d, a.ns);
+  if (a.hairpin !== undefined) checkHairpin(ns, a);
   const link = draftLink(ns, a.name);
+  if (a.hairpin === true && link.hairpin !== true) put(link, 'hairpin', true);
+  else if (a.hairpin === false && link.hairpin === true) delete (link as { hairpin?: boolean }).hairpin;
   if (a.mtu !== undefined) {
     checkMtu(a.mtu);
     // A VXLAN device takes at most its underlay device's MTU less the 50 bytes it adds (vxlan_change_mtu).

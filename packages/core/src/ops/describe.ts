@@ -155,6 +155,8 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
       if (a.mac !== undefined) parts.push(`address ${a.mac}`);
       if (a.master !== undefined) parts.push(a.master === null ? 'nomaster' : `master ${a.master}`);
       if (a.up !== undefined) parts.push(a.up ? 'up' : 'down');
+      // Last: iproute2 reads everything after `type bridge_slave` as the port's settings.
+      if (a.hairpin !== undefined) parts.push(`type bridge_slave hairpin ${a.hairpin ? 'on' : 'off'}`);
       return [at(a.ns, parts.join(' '))];
     }
     case 'addr.add':
