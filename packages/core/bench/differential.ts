@@ -1,5 +1,8 @@
 /**
- * `pnpm differential <base-dir> [<dir>] [--seqs=25] [--seed=7]`: does a change keep what a user sees?
+ * `pnpm differential <base-dir> [<dir>] [--seqs=25] [--seed=7] [--verdicts]`: does a change keep what a user sees?
+ * With `--verdicts`, only the verdicts are compared (each event's violations and sampled check, `finish`, the final
+ * audit, the pods, the ping and traceroute summaries), not the traces' steps: for a change that adds or rewords
+ * steps on purpose (a new kernel behaviour) and must leave every verdict as it was.
  *
  * A performance change must not change behaviour. This plays the same random clusters on two builds of
  * podnet (repository roots with `pnpm build` done: e.g. a worktree of the commit before, made with
@@ -29,11 +32,14 @@ type Design = ReturnType<Cni['flannel']>;
 
 const dirs = dirArgs();
 if (dirs.length < 1 || dirs.length > 2) {
-  process.stderr.write('usage: pnpm differential <base-dir> [<dir>] [--seqs=25] [--seed=7]\n');
+  process.stderr.write('usage: pnpm differential <base-dir> [<dir>] [--seqs=25] [--seed=7] [--verdicts]\n');
   process.exit(2);
 }
 const SEQS = positiveFlag('seqs', 25);
 const SEED = positiveFlag('seed', 7);
+const VERDICTS = process.argv.includes('--verdicts');
+/** The lines `--verdicts` compares. */
+const VERDICT_LINE = /^(violations:|sampled:|audit |finish|pod |ping |traceroute |probe )/;
 const A = await loadBuild(dirs[0]!);
 const B = await loadBuild(dirs[1] ?? '.');
 // The sequences are generated once, with the first build's fast-check and arbitraries.
@@ -189,6 +195,10 @@ for (const [name, make, options] of DESIGNS) {
       const events = lists[i % 2]![i]!;
       const a = observe(A, make(A), shapes[i]!, events, checks, maxNodes, SEED + i);
       const b = observe(B, make(B), shapes[i]!, events, checks, maxNodes, SEED + i);
+      if (VERDICTS) {
+        a.lines = a.lines.filter((l) => VERDICT_LINE.test(l));
+        b.lines = b.lines.filter((l) => VERDICT_LINE.test(l));
+      }
       observed += a.lines.length;
       const at = a.lines.findIndex((l, j) => l !== b.lines[j]);
       const first = at >= 0 ? at : a.lines.length !== b.lines.length ? Math.min(a.lines.length, b.lines.length) : -1;
@@ -202,8 +212,10 @@ for (const [name, make, options] of DESIGNS) {
   let cex = '';
   if (name.startsWith('broken')) {
     for (const checks of LEVELS) {
-      const ta = String(A.testing.checkDesign(make(A), { ...options, checks, numRuns: 200 }));
-      const tb = String(B.testing.checkDesign(make(B), { ...options, checks, numRuns: 200 }));
+      // `--verdicts`: the counterexample without its trace's steps (`    12 [ns dev] kind: note`).
+      const text = (t: string) => (VERDICTS ? t.split('\n').filter((l) => !/^\s+\d+ \[/.test(l)).join('\n') : t);
+      const ta = text(String(A.testing.checkDesign(make(A), { ...options, checks, numRuns: 200 })));
+      const tb = text(String(B.testing.checkDesign(make(B), { ...options, checks, numRuns: 200 })));
       if (ta !== tb) {
         diffs++;
         process.stdout.write(`DIFF ${name}, ${checks}: counterexample text\n--- A\n${ta.slice(0, 1500)}\n--- B\n${tb.slice(0, 1500)}\n`);
