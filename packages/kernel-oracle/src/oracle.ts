@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createClusterState, createSimulator, describeAction, formatIpv4, ipNeigh, ipRoute, bridgeFdb, seededRandom, UNDERLAY_NS,
-  type CniDesign, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator,
+  type CniDesign, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator, type Trace,
 } from '@podnet/core';
 import {
   kernelFdb, kernelPingOutcome, kernelTraceroute, podnetPingOutcome, podnetTraceroute, tableDiff, tableLines,
@@ -168,6 +168,42 @@ function pairs(eps: readonly Endpoint[], max: number, seed: number): [Endpoint, 
     [all[i], all[j]] = [all[j]!, all[i]!];
   }
   return all.slice(0, max);
+}
+
+/**
+ * The per-destination buckets the ICMP errors of `traces` come out of, as `NS ADDRESS`: the namespace that
+ * sends each error and the address it goes to, which is the source that namespace saw (a node's, when a
+ * node on the way masqueraded the probe). Errors ip_error sends (Net and Host Unreachable) spend that
+ * bucket's tokens (a burst of 5, then 1 a second), and with icmp_ratelimit=0, as the oracle sets it, any
+ * other error it limits (time exceeded, port unreachable) empties it: measured,
+ * packages/cli/scripts/icmp-ratelimit-zero.sh. Fragmentation needed and redirects do not touch it.
+ */
+export function errorBuckets(traces: readonly Trace[]): string[] {
+  const out = new Set<string>();
+  for (const t of traces) {
+    for (const st of t.steps) {
+      const p = st.ip?.payload;
+      if (st.kind !== 'icmp-error' || st.ip === null || p?.kind !== 'icmp') continue;
+      if ((p.type === 3 && p.code !== 4) || p.type === 11 || p.type === 12) out.add(`${st.ns} ${formatIpv4(st.ip.header.dst)}`);
+    }
+  }
+  return [...out];
+}
+
+/**
+ * `items` dealt into waves that share no key, each item in the first wave after those of the items before it
+ * that share a key with it (so one key's items keep their order, one a wave).
+ */
+export function inWaves<T>(items: readonly T[], keys: (x: T) => readonly string[]): T[][] {
+  const waves: T[][] = [];
+  const last = new Map<string, number>();
+  for (const x of items) {
+    const ks = keys(x);
+    const w = Math.max(0, ...ks.map((k) => (last.get(k) ?? -1) + 1));
+    for (const k of ks) last.set(k, w);
+    (waves[w] ??= []).push(x);
+  }
+  return waves;
 }
 
 /** Runs one topology against the kernel; `prefix` is the namespace prefix it may use (and removes). */
@@ -334,10 +370,10 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     // lookup (net and host unreachable) are limited per sender by net.ipv4.route.error_cost/error_burst,
     // global sysctls the oracle must not touch: such a probe is asked again 1.1 s later, when a token is
     // back, and one sender's second asks go one after the other. Different senders' go side by side, but
-    // those expecting such an error go in waves, one per node at a time: the router's limit is per source
-    // address it sees, and a node that masquerades its pods (broken-masquerade) gives them all its own
-    // (seed 2812, faulted #26: three pods of a node, each asked again 1.1 s later, side by side, got one
-    // Net Unreachable between them).
+    // those expecting such an error go in waves, one per node and per error bucket at a time (below): the
+    // router's limit is per source address it sees, and a node that masquerades its pods (broken-masquerade)
+    // gives them all its own (seed 2812, faulted #26: three pods of a node, each asked again 1.1 s later,
+    // side by side, got one Net Unreachable between them).
     const again = new Map<string, { i: number; what: 'ping' | 'trace' }[]>();
     chosen.forEach(([a], i) => {
       const ask = (what: 'ping' | 'trace') => again.set(a.ns, [...(again.get(a.ns) ?? []), { i, what }]);
@@ -354,12 +390,19 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     // kernel, after that pod's ping to it had been answered through the node and redirected, where podnet
     // predicted the trace before that ping (`10.230.0.1 10.230.0.4`).
     const repredicted = new Map<string, string>();
+    const buckets = new Map<string, readonly string[]>();
     for (const asks of asked) {
       for (const { i, what } of asks) {
         const [a, b] = chosen[i]!;
-        repredicted.set(`${what} ${i}`, what === 'ping'
-          ? podnetPingOutcome(sim.ping(a.name, b.ip, { icmpLimits: false }))
-          : podnetTraceroute(sim.traceroute(a.name, b.ip, { maxHops: 8, icmpLimits: false }), a.ns));
+        if (what === 'ping') {
+          const r = sim.ping(a.name, b.ip, { icmpLimits: false });
+          repredicted.set(`${what} ${i}`, podnetPingOutcome(r));
+          buckets.set(`${what} ${i}`, errorBuckets(r.traces));
+        } else {
+          const r = sim.traceroute(a.name, b.ip, { maxHops: 8, icmpLimits: false });
+          repredicted.set(`${what} ${i}`, podnetTraceroute(r, a.ns));
+          buckets.set(`${what} ${i}`, errorBuckets(r.hops.map((h) => h.trace)));
+        }
       }
     }
     type Ask = { i: number; what: 'ping' | 'trace' };
@@ -372,15 +415,18 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     const plain = asked.map((asks) => asks.filter((x) => !routeError(x))).filter((asks) => asks.length > 0);
     const plainRan = await runGroups(plain.map((asks) => asks.map(jobOf)), concurrency);
     plain.forEach((asks, g) => asks.forEach((x, n) => keep(x, plainRan[g]![n]!)));
-    const byNode = new Map<string, Ask[]>();
-    for (const x of asked.flat().filter(routeError)) {
+    // A wave holds at most one ask per node and per bucket its errors come out of (errorBuckets: the
+    // namespace that sends them and the address it sends them to, as podnet's trace of that ask shows):
+    // a node that masquerades what it forwards gives its own address to other nodes' probes too (seed
+    // 2901, broken-masquerade faulted #38: node-1, node-3 and node-4 each traced a pod of node-1 whose
+    // cni0 was down, node-1 sent all three on to the router as 192.168.2.11, and the router's burst of
+    // five, which one traceroute's seven probes spend, answered one of the three traces of a wave).
+    // One key's asks keep their order.
+    const keysOf = (x: Ask) => {
       const a = chosen[x.i]![0];
-      const node = a.ns.startsWith('pod/') ? `node/${sim.pod(a.name).node}` : a.ns;
-      byNode.set(node, [...(byNode.get(node) ?? []), x]);
-    }
-    for (let w = 0; ; w++) {
-      const wave = [...byNode.values()].flatMap((l) => (l[w] === undefined ? [] : [l[w]!]));
-      if (wave.length === 0) break;
+      return [a.ns.startsWith('pod/') ? `node/${sim.pod(a.name).node}` : a.ns, ...(buckets.get(`${x.what} ${x.i}`) ?? [])];
+    };
+    for (const wave of inWaves(asked.flat().filter(routeError), keysOf)) {
       const ran = await runGroups(wave.map((x) => [{ ...jobOf(x), delay: 1.1 }]), concurrency);
       wave.forEach((x, g) => keep(x, ran[g]![0]!));
     }

@@ -1932,9 +1932,17 @@ class Run {
     const mask = ns.sysctl.icmpRatemask ?? ICMP_RATEMASK;
     if (type > 31 || (mask & (1 << type)) === 0 || (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED)) return true;
     const timeout = ns.sysctl.icmpRatelimit ?? ICMP_RATELIMIT;
-    if (timeout <= 0) return true;
     const now = this.state.now;
     const p = this.icmpPeer(ns, dst);
+    // icmp_ratelimit 0 sends every error, but inet_peer_xrlim_allow still caps the bucket at
+    // XRLIM_BURST_FACTOR × 0 whenever the clock moved since its last touch: the error empties the bucket
+    // ip_error draws on (not in the instant ip_error touched it, so its own errors keep their burst of 5).
+    // Measured (icmp-ratelimit-zero.txt (m), (n)): with icmp_ratelimit=0, a time exceeded to a source left
+    // its next net unreachable 20 ms and 600 ms later unsent, and one 1100 ms later sent; with 1000, all sent.
+    if (timeout <= 0) {
+      if (now !== p.last) this.setIcmpPeer(ns, dst, { tokens: 0, last: now });
+      return true;
+    }
     let tokens = p.tokens;
     if (now !== p.last) tokens = Math.min(tokens + (now - p.last), XRLIM_BURST_FACTOR * timeout);
     const send = tokens >= timeout;

@@ -194,6 +194,69 @@ describe('ICMP errors are rate-limited per destination as Linux 6.18 limits them
   });
 });
 
+const ZERO = readFileSync(fileURLToPath(new URL('../__fixtures__/icmp-ratelimit-zero.txt', import.meta.url)), 'utf8');
+
+/** Experiment `id` of icmp-ratelimit-zero.txt with R's icmp_ratelimit at `rl`: its result lines. */
+function zeroCase(rl: 0 | 1000, id: string): string[] {
+  const part = ZERO.split('## in R: ').find((x) => x.startsWith(`net.ipv4.icmp_ratelimit = ${rl} `));
+  const section = part?.split('### ').find((x) => x.startsWith(`(${id}) `));
+  if (section === undefined) throw new Error(`no experiment (${id}) at icmp_ratelimit ${rl} in icmp-ratelimit-zero.txt`);
+  return section.split('\n').slice(1).filter((l) => l.trim() !== '');
+}
+
+/**
+ * The script's `sched` lines (`  +MS ms to DST ttl T: RESULT`) replayed from a fresh source: each echo
+ * request sent at its time, one by one; what came back, in the script's words.
+ */
+function replaySched(s0: ClusterState, lines: readonly string[]): string[] {
+  let s = s0;
+  const start = s0.now;
+  return lines.map((l, i) => {
+    const m = /^ {2}\+(\d+) ms to ([\d.]+) ttl (\d+): /.exec(l);
+    if (!m) throw new Error(`not a sched line: ${l}`);
+    s = { ...s, now: start + Number(m[1]) };
+    const dst = m[2] === '10.0.1.2' ? bIp : parseIpv4(m[2]!);
+    const r = send(s, A, icmpEcho(dst, { ttl: Number(m[3]), seq: i + 1 }));
+    s = r.state;
+    const what = errorsBack(r.trace, A, 3) > 0 ? 'net unreachable from 10.0.0.1' : errorsBack(r.trace, A, 11) > 0 ? 'time exceeded from 10.0.0.1' : 'nothing';
+    return `${m[0]}${what}`;
+  });
+}
+
+describe('net.ipv4.icmp_ratelimit=0, as the kernel oracle sets it, empties the bucket ip_error draws on (icmp-ratelimit-zero.txt)', () => {
+  const withLimit = (rl: 0 | 1000) => applyActions(base, [{ op: 'sysctl.set', ns: 'underlay', key: 'net.ipv4.icmp_ratelimit', value: rl }]);
+  const count = (lines: readonly string[], name: string) => Number(new RegExp(`${name}\\+(\\d+)`).exec(lines.join(' '))?.[1] ?? 0);
+
+  it('a time exceeded leaves the next net unreachable to that source unsent for a second; with 1000 it is sent', () => {
+    for (const rl of [0, 1000] as const) {
+      for (const id of ['l', 'm', 'n']) expect(replaySched(withLimit(rl), zeroCase(rl, id))).toEqual(zeroCase(rl, id));
+    }
+    // The measurement itself, so that the replay above cannot agree on an empty fixture.
+    expect(zeroCase(0, 'm').map((l) => l.replace(/^.*: /, ''))).toEqual(['time exceeded from 10.0.0.1', 'nothing', 'nothing', 'net unreachable from 10.0.0.1']);
+  });
+
+  it("ip_error's own errors keep their burst: 20 unrouted echo requests at once get 5 (2 with 1000)", () => {
+    for (const rl of [0, 1000] as const) {
+      expect(burst(withLimit(rl), 20, (i) => icmpEcho(UNROUTED, { seq: i + 1 }), 3).errors).toBe(count(zeroCase(rl, 'k'), 'OutDestUnreachs'));
+    }
+    expect(count(zeroCase(0, 'k'), 'OutDestUnreachs')).toBe(5);
+  });
+
+  it("one traceroute to an unrouted address spends the whole burst: a second one at once gets nothing, one 1.1 s later one", () => {
+    // traceroute -q 1 -m 8 sends its 8 probes at once; R has no route, so each meets ip_error (TTL 1 too).
+    const probes = (i: number) => udpPacket(UNROUTED, 33434 + i, { ttl: i + 1, srcPort: 40000 + i });
+    for (const rl of [0, 1000] as const) {
+      const [first, second] = zeroCase(rl, 'o').filter((l) => l.startsWith('  R: ')).map((l) => count([l], 'OutDestUnreachs'));
+      const a = burst(withLimit(rl), 8, probes, 3);
+      expect([a.errors, burst(a.state, 8, probes, 3).errors]).toEqual([first, second]);
+      // A second later ip_error has a token again; with icmp_ratelimit 1000 icmp_send then wants one more.
+      expect(burst(later(a.state, rl === 0 ? 1100 : 2100), 8, probes, 3).errors).toBe(1);
+    }
+    expect(zeroCase(0, 'p').find((l) => l.startsWith('1.1 s later: '))).toMatch(/ 1 10\.0\.0\.1 [\d.]+ ms !N $/);
+    expect(zeroCase(0, 'o').filter((l) => l.startsWith('traceroute: '))).toEqual([expect.stringMatching(/ 1 10\.0\.0\.1 [\d.]+ ms !N $/), 'traceroute:  1 *  2 *  3 *  4 *  5 *  6 *  7 *  8 * ']);
+  });
+});
+
 function formatSrc(s: ClusterState): string {
   const ip = Object.values(getNs(s, A).links).find((l) => l.kind === 'physical')!.addrs[0]!.ip;
   return [ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].join('.');

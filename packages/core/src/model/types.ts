@@ -214,7 +214,9 @@ export interface Sysctls {
   readonly redirects?: RedirectSysctls;
   /**
    * net.ipv4.icmp_ratelimit, ms: what one ICMP error of a type in {@link icmpRatemask} costs in its
-   * destination's bucket (see {@link NetNs.icmpPeers}); 0 turns the limit off. Absent: 1000, the kernel's default.
+   * destination's bucket (see {@link NetNs.icmpPeers}); 0 sends every such error but empties the
+   * destination's bucket, so the next route error to it waits a second (ip_error's limit; measured,
+   * icmp-ratelimit-zero.txt). Absent: 1000, the kernel's default.
    */
   readonly icmpRatelimit?: number;
   /**
