@@ -69,6 +69,15 @@ delta "ping -c 1 pod-a → node-2 (192.168.1.12, the node's own address)" pin pa
 delta "ping -c 1 node-1 → pod-a (host to its pod)" pin n1 ping -c 1 -W 1 10.244.1.4
 delta "ping -c 1 pod-a → 10.244.1.4 (itself)" pin pa ping -c 1 -W 1 10.244.1.4
 delta "ping -c 1 node-1 → 192.168.1.11 (itself: lo)" pin n1 ping -c 1 -W 1 192.168.1.11
+# Drops a device counts: a frame larger than the receiving veth end's MTU, and a frame for a pod whose eth0 is down.
+pin pa ip link set eth0 mtu 1400
+delta "ping -c 1 -s 1400 -M do node-1 → pod-a with pod-a's eth0 at mtu 1400 (the veth drops it)" pin n1 ping -c 1 -s 1400 -M do -W 1 10.244.1.4
+pin pa ip link set eth0 mtu 1450
+pin pa ip link set eth0 down
+delta "ping -c 1 node-1 → pod-a with pod-a's eth0 down (NO-CARRIER on its veth)" pin n1 ping -c 1 -W 1 10.244.1.4
+pin pa ip link set eth0 up
+pin pa ip route add default via 10.244.1.1 2>/dev/null; pin pa ip route add 10.244.0.0/16 via 10.244.1.1 dev eth0 2>/dev/null
+sleep 1
 # Formats, after a warm ping so that some numbers are not zero.
 fmt(){ echo "== fmt ($1) ${*:2}"; pin "$@" 2>&1; echo "rc=$?"; }
 zero; pin pa ping -c 2 -W 1 10.244.2.3 >/dev/null
@@ -82,6 +91,8 @@ fmt n1 ip -s link show dev lo
 fmt n1 ip -s link show dev veth19fd34b4
 fmt n1 ip -s link
 fmt n1 ip -s -s link show dev flannel.1
+fmt n1 ip -s -s link show dev cni0
+fmt n1 ip -s -s link show dev eth0
 fmt n1 ip -s link show dev nosuch
 fmt n1 iptables -L -n -v
 fmt n1 iptables -L -n -v -x

@@ -15,11 +15,13 @@ export function statsLevel(args: readonly string[]): number {
 export const STATS_FLAGS: ReadonlySet<string> = new Set(['-s', '-stats', '-statistics']);
 
 /**
- * Carrier changes (`transns` of `ip -s -s`): a veth end counts 2 once both ends are up (measured on the seed
- * lab's veths: pod-a's eth0 showed 2); lo and a VXLAN device 0 (measured). The others podnet does not know: 0.
+ * Carrier changes (`transns` of `ip -s -s`): 2 for a veth end, a bridge and a node's NIC once up (measured on
+ * the seed lab: pod-a's eth0, cni0, and node-1's eth0, a veth there, showed 2), 0 for lo and a VXLAN device
+ * (measured). podnet keeps no history of a link going down and up (the kernel's count grows by 2 each time:
+ * pod-a's eth0 showed 4 after `ip link set eth0 down` and `up`).
  */
 function carrierChanges(l: Link): number {
-  return l.kind === 'veth' && l.up ? 2 : 0;
+  return (l.kind === 'veth' || l.kind === 'bridge' || l.kind === 'physical') && l.up ? 2 : 0;
 }
 
 /**
