@@ -252,3 +252,27 @@ describe('formats, as iproute2 6.1 and iptables 1.8.9 printed them', () => {
     expect([99999, 100000, 9999499, 9999500, 123456789012].map((n) => iptablesNum(n, false))).toEqual(['99999', ' 100K', '9999K', '  10M', ' 123G']);
   });
 });
+
+describe('docs/lab-shell.md, "Counters"', () => {
+  it('the transcript is what the shell prints (commands after a prompt, the lines up to the next prompt their output)', () => {
+    const doc = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'lab-shell.md'), 'utf8');
+    const block = /### Counters[^\n]*\n[\s\S]*?```\n([\s\S]*?)```/.exec(doc)![1]!.split('\n').slice(0, -1);
+    const prompt = /^(you@laptop:~\$|node-1 \(node debugger\):~#) (.*)$/;
+    const s = createSession();
+    let i = 0;
+    let ran = 0;
+    while (i < block.length) {
+      const m = prompt.exec(block[i]!)!;
+      expect(m, block[i]).not.toBeNull();
+      const out: string[] = [];
+      for (i++; i < block.length && !prompt.test(block[i]!); i++) out.push(block[i]!);
+      const r = s.run(m[2]!);
+      // kubectl debug's own two lines are not shown in the doc.
+      const got = (r.stdout + r.stderr).split('\n').filter((l) => !/^(Creating debugging pod|If you don't see a command prompt)/.test(l));
+      while (got.at(-1) === '') got.pop();
+      expect(got, m[2]).toEqual(out);
+      ran++;
+    }
+    expect(ran).toBe(8);
+  });
+});

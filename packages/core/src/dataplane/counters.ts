@@ -1,7 +1,7 @@
 /**
  * Interface and rule counters: what `ip -s link` and `iptables -L -v` read. Kernel state that forwarding never
- * reads, so it lives apart from {@link ClusterState} (a change of counters is not a change the guarantee checks
- * must look at): a send asked for it ({@link SendOptions.tally}) adds what it moved into a {@link Tally}, and the
+ * reads, so it lives apart from `ClusterState` (a change of counters is not a change the guarantee checks
+ * must look at): a send asked for it (`SendOptions.tally`) adds what it moved into a {@link Tally}, and the
  * simulator shell folds each committed send's tally into its {@link Counters} with {@link countersAfter}.
  *
  * What counts where (measured on the seed lab in namespaces, scripts/counters-formats.sh, fixture
@@ -59,30 +59,21 @@ export const ZERO_DEV: DevCounters = Object.freeze({ ifindex: 0, rxPackets: 0, r
 /** A rule or policy that counted nothing. */
 export const ZERO_PB: PacketsBytes = Object.freeze({ packets: 0, bytes: 0 });
 
-interface DevDelta {
-  ifindex: number;
-  rxPackets: number;
-  rxBytes: number;
-  rxDropped: number;
-  txPackets: number;
-  txBytes: number;
-  txDropped: number;
-}
+/** What a tally adds up for a device: {@link DevCounters} being counted. */
+type DevDelta = { -readonly [K in keyof DevCounters]: DevCounters[K] };
 
-interface PbDelta {
-  packets: number;
-  bytes: number;
-}
+/** What a tally adds up for a rule or a policy: {@link PacketsBytes} being counted. */
+type PbDelta = { -readonly [K in keyof PacketsBytes]: PacketsBytes[K] };
 
 /**
  * What one send (or a ping's, a traceroute's sends) moved: filled by the engine, read by {@link countersAfter}.
- * Make one with `new Tally()` and pass it as {@link SendOptions.tally}.
+ * Make one with `new Tally()` and pass it as `SendOptions.tally`.
  */
 export class Tally {
   /** Device deltas by namespace, then device name. */
-  readonly devs = new Map<NsId, Map<string, DevDelta>>();
+  readonly devs = new Map<NsId, Map<string, { -readonly [K in keyof DevCounters]: DevCounters[K] }>>();
   /** Rule deltas by namespace, then rule record; policies by `TABLE CHAIN`. */
-  readonly rules = new Map<NsId, Map<NfRule | string, PbDelta>>();
+  readonly rules = new Map<NsId, Map<NfRule | string, { -readonly [K in keyof PacketsBytes]: PacketsBytes[K] }>>();
   /**
    * Connections started in the sends of this tally, by namespace and tuple: a ping's later requests belong to
    * the connection its first one started (same identifier), and the nat table sees only that first one
