@@ -138,3 +138,15 @@ describe('the simulator keeps counters beside its states', () => {
     expect(new Tally().empty).toBe(true);
   });
 });
+
+describe('counters: false', () => {
+  it('a simulator made with counters: false counts nothing (a property run\'s), and refuses what is not a boolean', () => {
+    const spec = { podCidr: '10.244.0.0/16', underlay: { segments: [{ name: 'dc', cidr: '172.16.0.0/24', gateway: '172.16.0.1' }] }, cni: bare, nodes: [{ name: 'node-a' }, { name: 'node-b' }] };
+    const sim = createSimulator({ ...spec, counters: false });
+    const nic = Object.values(sim.node('node-b').host.links).find((l) => l.kind === 'physical')!;
+    sim.ping('node-a', formatIpv4(nic.addrs[0]!.ip));
+    expect(sim.counting).toBe(false);
+    expect(devCountersOf(sim.counters('node-b'), nic).rxPackets).toBe(0);
+    expect(() => createSimulator({ ...spec, counters: 'yes' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});

@@ -18,6 +18,8 @@
  *   than its MTU) counts as rx dropped there and tx dropped on its peer (__dev_forward_skb, veth_xmit).
  */
 import type { NfRule, NsId } from '../model/types.js';
+import type { Ipv4Packet } from '../wire/packet.js';
+import { shardOf } from '../util/shards.js';
 
 /** One device's counters, as `ip -s link` prints them (errors and the rest are always 0 in podnet). */
 export interface DevCounters {
@@ -47,11 +49,63 @@ export interface NsCounters {
   readonly policies: ReadonlyMap<string, PacketsBytes>;
 }
 
-/** Every namespace's counters, by namespace id; a namespace that counted nothing is absent. */
-export type Counters = ReadonlyMap<NsId, NsCounters>;
+const FANOUT = 128;
+type Leaf = ReadonlyMap<NsId, NsCounters>;
+type Top = readonly (Leaf | null)[];
+
+/**
+ * Every namespace's counters, by namespace id; a namespace that counted nothing is absent. A persistent map
+ * split two levels deep by the id's hash (128 × 128 small maps), so that a send that counts in a few
+ * namespaces copies a few small maps and two 128-slot arrays, not an entry per namespace that ever counted.
+ */
+export class Counters {
+  readonly #tops: readonly (Top | null)[];
+  /** How many namespaces have counters. */
+  readonly size: number;
+
+  constructor(tops: readonly (Top | null)[] = [], size = 0) {
+    this.#tops = tops;
+    this.size = size;
+  }
+
+  /** A namespace's counters, or undefined when it counted nothing. */
+  get(id: NsId): NsCounters | undefined {
+    const i = shardOf(id);
+    return this.#tops[i >>> 7]?.[i & (FANOUT - 1)]?.get(id);
+  }
+
+  /** These counters with `id`'s set to `value` (or removed, `value` undefined): the path to it copied, the rest shared. */
+  with(id: NsId, value: NsCounters | undefined): Counters {
+    const i = shardOf(id);
+    const t = i >>> 7;
+    const j = i & (FANOUT - 1);
+    const top = this.#tops[t] ?? null;
+    const leaf = top?.[j] ?? null;
+    const had = leaf?.has(id) === true;
+    if (value === undefined && !had) return this;
+    const nextLeaf = new Map(leaf ?? []);
+    if (value === undefined) nextLeaf.delete(id);
+    else nextLeaf.set(id, value);
+    const nextTop: (Leaf | null)[] = top === null ? new Array<Leaf | null>(FANOUT).fill(null) : top.slice();
+    nextTop[j] = nextLeaf.size === 0 ? null : nextLeaf;
+    const tops: (Top | null)[] = this.#tops.length === 0 ? new Array<Top | null>(FANOUT).fill(null) : this.#tops.slice();
+    tops[t] = nextTop;
+    return new Counters(tops, this.size + (value === undefined ? -1 : had ? 0 : 1));
+  }
+
+  /** The namespaces and their counters (by hash order). */
+  *entries(): IterableIterator<[NsId, NsCounters]> {
+    for (const top of this.#tops) if (top) for (const leaf of top) if (leaf) yield* leaf;
+  }
+
+  /** The namespaces that have counters. */
+  *keys(): IterableIterator<NsId> {
+    for (const [k] of this.entries()) yield k;
+  }
+}
 
 /** Counters of a simulator before any traffic. */
-export const NO_COUNTERS: Counters = new Map();
+export const NO_COUNTERS: Counters = new Counters();
 
 /** A device that counted nothing. */
 export const ZERO_DEV: DevCounters = Object.freeze({ ifindex: 0, rxPackets: 0, rxBytes: 0, rxDropped: 0, txPackets: 0, txBytes: 0, txDropped: 0 });
@@ -79,14 +133,46 @@ export class Tally {
    * the connection its first one started (same identifier), and the nat table sees only that first one
    * (measured: `ping -c 2` counted 1 packet in nat POSTROUTING).
    */
-  readonly flows = new Set<string>();
+  readonly flows: { readonly ns: NsId; readonly pkt: Ipv4Packet }[] = [];
+  /** The last namespace counted and its maps (the hops of a packet come in runs in one namespace). */
+  #devNs: NsId | null = null;
+  #devMap: Map<string, DevDelta> | null = null;
+  #ruleNs: NsId | null = null;
+  #ruleMap: Map<NfRule | string, PbDelta> | null = null;
 
   #dev(ns: NsId, dev: string, ifindex: number): DevDelta {
-    let m = this.devs.get(ns);
+    let m = ns === this.#devNs ? this.#devMap! : this.devs.get(ns);
     if (m === undefined) this.devs.set(ns, (m = new Map()));
+    this.#devNs = ns;
+    this.#devMap = m;
     let d = m.get(dev);
     if (d === undefined || d.ifindex !== ifindex) m.set(dev, (d = { ifindex, rxPackets: 0, rxBytes: 0, rxDropped: 0, txPackets: 0, txBytes: 0, txDropped: 0 }));
     return d;
+  }
+
+  #devOf(ns: NsId, link: { readonly name: string; readonly ifindex: number }): DevDelta {
+    return this.#dev(ns, link.name, link.ifindex);
+  }
+
+  /** {@link Tally.tx} of a device record: the engine's hot path, one lookup by identity. */
+  txOn(ns: NsId, link: { readonly name: string; readonly ifindex: number }, bytes: number): void {
+    const d = this.#devOf(ns, link);
+    d.txPackets++;
+    d.txBytes += bytes;
+  }
+
+  /** {@link Tally.rx} of a device record. */
+  rxOn(ns: NsId, link: { readonly name: string; readonly ifindex: number }, bytes: number): void {
+    const d = this.#devOf(ns, link);
+    d.rxPackets++;
+    d.rxBytes += bytes;
+  }
+
+  /** {@link Tally.dropped} of a device record. */
+  droppedOn(ns: NsId, link: { readonly name: string; readonly ifindex: number }, dir: 'rx' | 'tx'): void {
+    const d = this.#devOf(ns, link);
+    if (dir === 'rx') d.rxDropped++;
+    else d.txDropped++;
   }
 
   /** A frame of `bytes` received on `dev`. */
@@ -112,8 +198,10 @@ export class Tally {
 
   /** A packet of `bytes` (IP length) matched `rule`, or met the policy `TABLE CHAIN`. */
   hit(ns: NsId, rule: NfRule | string, bytes: number): void {
-    let m = this.rules.get(ns);
+    let m = ns === this.#ruleNs ? this.#ruleMap! : this.rules.get(ns);
     if (m === undefined) this.rules.set(ns, (m = new Map()));
+    this.#ruleNs = ns;
+    this.#ruleMap = m;
     const d = m.get(rule);
     if (d === undefined) m.set(rule, { packets: 1, bytes });
     else {
@@ -143,7 +231,7 @@ const EMPTY_NS: NsCounters = Object.freeze({ devs: new Map(), rules: new Map(), 
 export function countersAfter(counters: Counters, tally: Tally): Counters {
   if (!(tally instanceof Tally)) throw new TypeError('countersAfter needs a Tally');
   if (tally.empty) return counters;
-  const next = new Map(counters);
+  let next = counters;
   const ids = new Set<NsId>([...tally.devs.keys(), ...tally.rules.keys()]);
   for (const id of ids) {
     const cur = counters.get(id) ?? EMPTY_NS;
@@ -182,7 +270,7 @@ export function countersAfter(counters: Counters, tally: Tally): Counters {
       if (rm !== null) rules = rm;
       if (pm !== null) policies = pm;
     }
-    next.set(id, { devs, rules, policies });
+    next = next.with(id, { devs, rules, policies });
   }
   return next;
 }
@@ -196,9 +284,7 @@ export function countersZeroed(counters: Counters, ns: NsId, table: 'filter' | '
   if (cur === undefined) return counters;
   const rules = new Map([...cur.rules].filter(([r]) => !(r.table === table && (chain === null || r.chain === chain))));
   const policies = new Map([...cur.policies].filter(([k]) => !(k.startsWith(`${table} `) && (chain === null || k === `${table} ${chain}`))));
-  const next = new Map(counters);
-  next.set(ns, { devs: cur.devs, rules, policies });
-  return next;
+  return counters.with(ns, { devs: cur.devs, rules, policies });
 }
 
 /**
@@ -209,12 +295,12 @@ export function countersZeroed(counters: Counters, ns: NsId, table: 'filter' | '
  */
 export function countersPruned(counters: Counters, alive: (ns: NsId) => { readonly links: Readonly<Record<string, { readonly ifindex: number }>>; readonly rules: readonly NfRule[] } | null | true): Counters {
   if (counters.size === 0) return counters;
-  let next: Map<NsId, NsCounters> | null = null;
-  for (const [id, c] of counters) {
+  let next = counters;
+  for (const [id, c] of counters.entries()) {
     const ns = alive(id);
     if (ns === true) continue;
     if (ns === null) {
-      (next ??= new Map(counters)).delete(id);
+      next = next.with(id, undefined);
       continue;
     }
     let devs = c.devs;
@@ -234,9 +320,9 @@ export function countersPruned(counters: Counters, alive: (ns: NsId) => { readon
         }
       }
     }
-    if (devs !== c.devs || rules !== c.rules) (next ??= new Map(counters)).set(id, { devs, rules, policies: c.policies });
+    if (devs !== c.devs || rules !== c.rules) next = next.with(id, { devs, rules, policies: c.policies });
   }
-  return next ?? counters;
+  return next;
 }
 
 /** A device's counters in a namespace's (zero when it counted nothing, or was counted as another netdev since made again). */

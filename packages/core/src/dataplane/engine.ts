@@ -913,19 +913,19 @@ class Run {
   tallyVeth(nsId: NsId, link: Link, peerNs: NsId, peer: Link, frame: Frame, ip: Ipv4Packet | null, pid: number): void {
     const t = this.tally!;
     if (ip !== null && (peer.kind === 'veth' || peer.kind === 'physical') && this.wireLen(pid, ip) > peer.mtu + VLAN_SLACK) {
-      t.dropped(nsId, link.name, link.ifindex, 'tx');
-      t.dropped(peerNs, peer.name, peer.ifindex, 'rx');
+      t.droppedOn(nsId, link, 'tx');
+      t.droppedOn(peerNs, peer, 'rx');
       return;
     }
     const n = frameLength(frame);
-    t.tx(nsId, link.name, link.ifindex, n);
-    t.rx(peerNs, peer.name, peer.ifindex, n);
+    t.txOn(nsId, link, n);
+    t.rxOn(peerNs, peer, n);
   }
 
   /** A packet through lo: once sent, once received, `bytes` each. */
   tallyLo(nsId: NsId, lo: Link, bytes: number): void {
-    this.tally!.tx(nsId, lo.name, lo.ifindex, bytes);
-    this.tally!.rx(nsId, lo.name, lo.ifindex, bytes);
+    this.tally!.txOn(nsId, lo, bytes);
+    this.tally!.rxOn(nsId, lo, bytes);
   }
 
   /** A broadcast ARP request on a segment: received by every other up NIC on it but the owners, whose rx counts when they are followed. */
@@ -935,7 +935,7 @@ class Run {
       if (port.ns === from && port.dev === dev) continue;
       if (owners.some((o) => o.ns === port.ns)) continue;
       const l = this.ns(port.ns)?.links[port.dev];
-      if (l !== undefined && l.up) this.tally!.rx(port.ns, port.dev, l.ifindex, n);
+      if (l !== undefined && l.up) this.tally!.rxOn(port.ns, l, n);
     }
   }
 
@@ -952,15 +952,10 @@ class Run {
     if (pl.kind === 'icmp' && pl.type !== 8 && pl.type !== 13 && pl.type !== 15 && pl.type !== 17) return false;
     if (pl.kind === 'udp' && pl.payload.kind === 'vxlan') return false;
     if (h.protocol === IPPROTO_IPIP) return false;
-    if (this.sawFlow(ns.id, h.protocol, h.src, h.dst, l4Key(pkt, false))) return false;
-    if (this.sawFlow(ns.id, h.protocol, h.dst, h.src, l4Key(pkt, true))) return false;
+    // Flows this run saw, and connections earlier sends of the same tally started (a ping's earlier requests).
+    if (seenConn(this.flows, ns.id, pkt) || seenConn(this.tally!.flows, ns.id, pkt)) return false;
     if (this.confirmed(ns, pkt)) return false;
-    // A connection an earlier send of the same tally (a ping's earlier request) started: not new.
-    const flows = this.tally!.flows;
-    if (flows.has(`${ns.id} ${h.protocol} ${h.dst} ${h.src} ${l4Key(pkt, true)}`)) return false;
-    const key = `${ns.id} ${h.protocol} ${h.src} ${h.dst} ${l4Key(pkt, false)}`;
-    if (flows.has(key)) return false;
-    flows.add(key);
+    this.tally!.flows.push({ ns: ns.id, pkt });
     return true;
   }
 
@@ -988,16 +983,20 @@ class Run {
    * rule decides, the built-in chain's policy; the bytes are the IP packet's (measured: a ping's 84). A built-in
    * chain that holds no rule counts nothing: iptables-nft registers a base chain's hook only once something made
    * it (measured: INPUT's policy stayed 0 on nodes with rules in FORWARD alone while packets were delivered).
+   * Answers the rule that decided (null: none, the policy) as {@link chainVerdict} does, or UNCOUNTED when
+   * the chain was not walked.
    */
-  tallyChain(ns: NetNs, table: 'filter' | 'nat', chain: string, pkt: Ipv4Packet, inIf: string | null, outIf: string | null): void {
+  tallyChain(ns: NetNs, table: 'filter' | 'nat', chain: string, pkt: Ipv4Packet, inIf: string | null, outIf: string | null): NfRule | null | typeof UNCOUNTED {
     const policyDrops = table === 'filter' && ns.nfDropPolicy.length > 0 && (ns.nfDropPolicy as readonly string[]).includes(chain);
     const v = this.view(ns);
-    if (v.noRules && !policyDrops) return;
+    if (v.noRules && !policyDrops) return UNCOUNTED;
     const ix = (v.rules ??= ruleIndex(ns.rules));
     const chains = table === 'nat' ? ix.nat : ix.filter;
-    if (!chains.has(chain) && !policyDrops) return;
+    if (!chains.has(chain) && !policyDrops) return UNCOUNTED;
     const bytes = pkt.header.totalLength;
-    if (tallyWalk(chains, chain, this, pkt, inIf, outIf, 0, this.tally!, ns.id, bytes) === null) this.tally!.hit(ns.id, `${table} ${chain}`, bytes);
+    const r = tallyWalk(chains, chain, this, pkt, inIf, outIf, 0, this.tally!, ns.id, bytes);
+    if (r === null) this.tally!.hit(ns.id, policyKey(table, chain), bytes);
+    return r;
   }
 
   /** The largest IP packet of this packet's fragments (its length when it was not fragmented). */
@@ -1125,7 +1124,7 @@ class Run {
       case 'bridge':
         // What the host sends through its bridge counts as the bridge's tx, the whole frame (measured: cni0 tx
         // 98 for an echo reply to a pod, 42 for an ARP reply); what the bridge then forwards counts on the ports.
-        if (this.tally !== null) this.tally.tx(nsId, dev, link.ifindex, frameLength(frame));
+        if (this.tally !== null) this.tally.txOn(nsId, link, frameLength(frame));
         return this.bridgeForward(ns, link, null, frame, pid);
       case 'veth': {
         // A bridge does not fragment: a frame larger than the port's MTU is dropped silently
@@ -1136,7 +1135,7 @@ class Run {
         const peerNs = this.ns(link.peer.ns);
         const peer = peerNs?.links[link.peer.name];
         if (!peer || !peer.up) {
-          if (this.tally !== null) this.tally.dropped(nsId, dev, link.ifindex, 'tx');
+          if (this.tally !== null) this.tally.droppedOn(nsId, link, 'tx');
           return this.drop(pid, nsId, dev, 'linkDown', `veth peer ${link.peer.name} is down (NO-CARRIER)`, ip, frame);
         }
         if (this.tally !== null) this.tallyVeth(nsId, link, link.peer.ns, peer, frame, ip, pid);
@@ -1164,7 +1163,7 @@ class Run {
     const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
     if (!seg) return this.drop(pid, ns.id, link.name, 'linkDown', `segment ${link.segment} does not exist`, ip, frame);
     // The NIC sends the frame whatever the switch does with it next.
-    if (this.tally !== null) this.tally.tx(ns.id, link.name, link.ifindex, frameLength(frame));
+    if (this.tally !== null) this.tally.txOn(ns.id, link, frameLength(frame));
     const l3 = ip ? this.wireLen(pid, ip) : frameLength(frame) - 14;
     if (l3 > seg.mtu) return this.drop(pid, ns.id, link.name, 'fragmentationNeeded', `a ${l3}-byte packet exceeds segment ${seg.name}'s MTU ${seg.mtu}: the switch drops it`, ip, frame);
     const dst = frame.eth.dst;
@@ -1231,7 +1230,7 @@ class Run {
     if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
       this.flood(ns, br, inPort, frame, ip, pid, false);
       if (inPort !== null) {
-        if (this.tally !== null) this.tally.rx(ns.id, br.name, br.ifindex, frameLength(frame) - 14);
+        if (this.tally !== null) this.tally.rxOn(ns.id, br, frameLength(frame) - 14);
         this.l2Up(ns, br, frame, pid);
       }
       return;
@@ -1242,7 +1241,7 @@ class Run {
       this.step(pid, ns.id, br.name, 'bridge-local', this.record ? note((m, b) => `destination ${m} is ${b}'s own: delivered up to the host`, dst, br.name) : null, frame, ip);
       // br_pass_frame_up counts what goes up as the bridge's rx, after eth_type_trans: without the Ethernet
       // header (measured: cni0 rx 84 for a pod's 98-byte ping frame, 28 for a 42-byte ARP request).
-      if (this.tally !== null) this.tally.rx(ns.id, br.name, br.ifindex, frameLength(frame) - 14);
+      if (this.tally !== null) this.tally.rxOn(ns.id, br, frameLength(frame) - 14);
       return this.l2Up(ns, br, frame, pid);
     }
     // br_netfilter: an IPv4 frame bridged from one port to others passes iptables, unless the namespace has
@@ -1518,12 +1517,12 @@ class Run {
     // (an oversized frame). Measured: a 1500-byte ping with DF to a veth end set to `mtu 1400` got no reply
     // and `ip -s link` of that end counted 1 dropped; 1400 bytes got through.
     if (ip !== null && (link.kind === 'veth' || link.kind === 'physical') && this.wireLen(pid, ip) > link.mtu + VLAN_SLACK) {
-      if (this.tally !== null && link.kind === 'physical') this.tally.dropped(nsId, dev, link.ifindex, 'rx');
+      if (this.tally !== null && link.kind === 'physical') this.tally.droppedOn(nsId, link, 'rx');
       return this.drop(pid, nsId, dev, 'fragmentationNeeded', `a ${this.wireLen(pid, ip)}-byte packet exceeds ${dev}'s MTU ${link.mtu}: dropped as it arrives (no ICMP)`, ip, frame);
     }
     // A veth end's rx was counted as its peer sent (tallyVeth), lo's as it sent; a VXLAN device counts the
     // inner frame without its Ethernet header (measured: flannel.1 rx 84 for a 98-byte ping frame).
-    if (this.tally !== null && (link.kind === 'physical' || link.kind === 'vxlan')) this.tally.rx(nsId, dev, link.ifindex, frameLength(frame) - (link.kind === 'vxlan' ? 14 : 0));
+    if (this.tally !== null && (link.kind === 'physical' || link.kind === 'vxlan')) this.tally.rxOn(nsId, link, frameLength(frame) - (link.kind === 'vxlan' ? 14 : 0));
     this.step(pid, nsId, dev, 'receive', this.record ? note((d, e) => `${d} receives a frame ${e.src} → ${e.dst}`, dev, frame.eth) : null, frame, ip);
     if (link.tc?.ingress && this.tcRun(ns, link, link.tc.ingress, frame, pid)) return;
     if (link.master !== null) {
@@ -2112,12 +2111,12 @@ class Run {
     const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
     const e = this.fdb(ns, link.name, frame.eth.dst) ?? (isMulticastMac(frame.eth.dst) ? this.fdb(ns, link.name, ZERO_MAC) : undefined);
     if (!e || e.dst === null) {
-      if (this.tally !== null) this.tally.dropped(ns.id, link.name, link.ifindex, 'tx');
+      if (this.tally !== null) this.tally.droppedOn(ns.id, link, 'tx');
       return this.drop(pid, ns.id, link.name, 'vxlanNoDestination', `${link.name} has no FDB entry for ${frame.eth.dst}: nowhere to tunnel it`, ip, frame);
     }
     // The VXLAN device counts the inner frame without its Ethernet header (measured: flannel.1 tx 84 for a
     // 98-byte ping frame); the outer packet counts on the underlay device it leaves by.
-    if (this.tally !== null) this.tally.tx(ns.id, link.name, link.ifindex, frameLength(frame) - 14);
+    if (this.tally !== null) this.tally.txOn(ns.id, link, frameLength(frame) - 14);
     const inner = ip ?? null;
     // The outer UDP source port is a hash of the inner flow within the local port range (udp_flow_src_port).
     // The kernel's flow hash orders the addresses first (__flow_hash_consistentify), so both directions of a
@@ -2369,7 +2368,8 @@ class Run {
 
   /** Runs a filter chain; true when the packet was dropped or rejected. */
   filterVerdict(ns: NetNs, chain: 'INPUT' | 'FORWARD' | 'OUTPUT', pkt: Ipv4Packet, inIf: string | null, outIf: string | null, pid: number): boolean {
-    if (this.tally !== null) this.tallyChain(ns, 'filter', chain, pkt, inIf, outIf);
+    // Counting walks the chain: its answer is the verdict, and the walk below is not made again.
+    const counted = this.tally !== null ? this.tallyChain(ns, 'filter', chain, pkt, inIf, outIf) : UNCOUNTED;
     const v = this.view(ns);
     // The chain's policy (ACCEPT unless `iptables -P … DROP` set it): what a packet no rule decides meets.
     const policyDrops = ns.nfDropPolicy.length > 0 && ns.nfDropPolicy.includes(chain);
@@ -2377,7 +2377,7 @@ class Run {
     const ix = (v.rules ??= ruleIndex(ns.rules));
     // No DROP or REJECT the hook can reach (flanneld's FORWARD jumps to ACCEPTs only): the packet goes on.
     if (!policyDrops && (ix.acts & (chain === 'INPUT' ? ACTS_INPUT : chain === 'FORWARD' ? ACTS_FORWARD : ACTS_OUTPUT)) === 0) return false;
-    const r = chainVerdict(ix.filter, chain, this, pkt, inIf, outIf, 0);
+    const r = counted !== UNCOUNTED ? counted : chainVerdict(ix.filter, chain, this, pkt, inIf, outIf, 0);
     if (r === null) {
       if (!policyDrops) return false;
       this.drop(pid, ns.id, inIf ?? outIf, 'filtered', `filter ${chain} policy DROP`, pkt);
@@ -2878,6 +2878,41 @@ function chainVerdict(chains: ReadonlyMap<string, readonly NfRule[]>, chain: str
     if (v !== null) return v;
   }
   return null;
+}
+
+/** What {@link Run.tallyChain} answers when it did not walk the chain (no rule in it). */
+const UNCOUNTED: unique symbol = Symbol('uncounted');
+
+/** The policy counters' keys, `TABLE CHAIN`, by table then chain, made once (a hook would build the string each time). */
+const POLICY_FILTER = new Map<string, string>();
+const POLICY_NAT = new Map<string, string>();
+function policyKey(table: 'filter' | 'nat', chain: string): string {
+  const m = table === 'nat' ? POLICY_NAT : POLICY_FILTER;
+  let v = m.get(chain);
+  if (v === undefined) m.set(chain, (v = `${table} ${chain}`));
+  return v;
+}
+
+/**
+ * Whether `flows` holds the connection `pkt` belongs to in namespace `ns`, either direction: the addresses and
+ * protocol first, the transport key (a string) only when they match.
+ */
+function seenConn(flows: readonly { readonly ns: NsId; readonly pkt: Ipv4Packet }[], ns: NsId, pkt: Ipv4Packet): boolean {
+  if (flows.length === 0) return false;
+  const h = pkt.header;
+  let fwd: string | null = null;
+  let back: string | null = null;
+  for (let i = 0; i < flows.length; i++) {
+    const f = flows[i]!;
+    const g = f.pkt.header;
+    if (f.ns !== ns || g.protocol !== h.protocol) continue;
+    if (g.src === h.src && g.dst === h.dst) {
+      if (l4Key(f.pkt, false) === (fwd ??= l4Key(pkt, false))) return true;
+    } else if (g.src === h.dst && g.dst === h.src) {
+      if (l4Key(f.pkt, false) === (back ??= l4Key(pkt, true))) return true;
+    }
+  }
+  return false;
 }
 
 /** {@link chainVerdict} that counts each rule matched into `tally` on the way (see {@link Run.tallyChain}). */

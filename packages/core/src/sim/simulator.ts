@@ -50,6 +50,15 @@ export interface SimulatorSpec extends ClusterSettings {
    * lists the labels of the changes kept, and the current one.
    */
   readonly undoLimit?: number;
+  /**
+   * Count what sends, pings and traceroutes move on devices and iptables rules (default true): what
+   * {@link Simulator.counters} reads, and `ip -s link` and `iptables -L -v` print. Counting costs a send
+   * ×1.3–1.6 per hop (the seed lab's warm cross-node pings, send with and without a tally in one process, on a
+   * loaded 2-core machine), and each change looks over the namespaces that counted (see `countersPruned`); a
+   * caller that never reads counters (a property test's run, as @podnet/testing plays it) passes false, and its
+   * sends count nothing.
+   */
+  readonly counters?: boolean;
 }
 
 /** Events the simulator emits. */
@@ -118,6 +127,8 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   readonly sample: number;
   /** Changes kept for {@link Simulator.undo} (see {@link SimulatorSpec.undoLimit}). */
   readonly undoLimit: number;
+  /** Whether sends count on devices and rules (see {@link SimulatorSpec.counters}). */
+  readonly counting: boolean;
   /** Seeded random numbers in [0, 1): the only randomness podnet uses. */
   readonly random: () => number;
   #past: Entry[] = [];
@@ -143,6 +154,8 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     this.sample = spec.sample ?? 4;
     if (!Number.isInteger(this.sample) || this.sample < 1 || this.sample > 1000) fail('INVALID_ARGUMENT', `sample must be an integer from 1 to 1000, not ${String(spec.sample)}`);
     this.undoLimit = spec.undoLimit ?? Infinity;
+    this.counting = spec.counters ?? true;
+    if (typeof this.counting !== 'boolean') fail('INVALID_ARGUMENT', `counters must be true or false, not ${String(spec.counters)}`);
     if (!(Number.isInteger(this.undoLimit) || this.undoLimit === Infinity) || this.undoLimit < 0) fail('INVALID_ARGUMENT', `undoLimit must be a non-negative integer, not ${String(spec.undoLimit)}`);
     this.random = seededRandom(spec.seed ?? 1);
     this.#pid = 300 + Math.floor(seededRandom(((spec.seed ?? 1) ^ 0x70696e67) >>> 0)() * 32000);
@@ -414,8 +427,8 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', 'send options must be an object, e.g. { record: false }');
     if (options.record !== undefined && typeof options.record !== 'boolean') fail('INVALID_ARGUMENT', `record must be true or false, not ${String(options.record)}`);
     const ns = endpointNs(this.state, from);
-    const tally = new Tally();
-    const r = sendPacket(this.state, ns, packet, { record: options.record ?? true, tally });
+    const tally = this.counting ? new Tally() : undefined;
+    const r = sendPacket(this.state, ns, packet, tally === undefined ? { record: options.record ?? true } : { record: options.record ?? true, tally });
     this.#afterTraffic(r.state, [r.trace], `send from ${from}`, tally);
     return r.trace;
   }
@@ -427,9 +440,9 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
    */
   ping(from: string, dst: string, options: PingOptions = {}): PingResult {
     const ident = options?.ident ?? this.#pid;
-    const tally = new Tally();
+    const tally = this.counting ? new Tally() : undefined;
     // Between requests the clock moves on, and the agents' loops run as in advance().
-    const r = ping(this.state, from, dst, { ...options, ident, tally }, (st, ms) => advanceState(st, ms, this.design));
+    const r = ping(this.state, from, dst, tally === undefined ? { ...options, ident } : { ...options, ident, tally }, (st, ms) => advanceState(st, ms, this.design));
     if (options?.ident === undefined) this.#pid = this.#pid === 0xffff ? 300 : this.#pid + 1;
     this.#afterTraffic(r.state, r.result.traces, `ping ${from} → ${dst}`, tally);
     return r.result;
@@ -438,16 +451,18 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   /** `traceroute -n` from a pod or node to an address. */
   traceroute(from: string, dst: string, options: TracerouteOptions = {}): TracerouteResult {
     parseIpv4(dst);
-    const tally = new Tally();
-    const r = traceroute(this.state, from, dst, { ...options, tally });
+    const tally = this.counting ? new Tally() : undefined;
+    const r = traceroute(this.state, from, dst, tally === undefined ? options : { ...options, tally });
     this.#afterTraffic(r.state, r.result.hops.map((h) => h.trace), `traceroute ${from} → ${dst}`, tally);
     return r.result;
   }
 
-  #afterTraffic(next: ClusterState, traces: readonly Trace[], label: string, tally: Tally): void {
+  #afterTraffic(next: ClusterState, traces: readonly Trace[], label: string, tally: Tally | undefined): void {
     // The counters first: a send that taught nothing leaves the state as it was, and still counted.
-    const counters = countersAfter(this.#cur.counters, tally);
-    if (counters !== this.#cur.counters) this.#cur = { ...this.#cur, counters };
+    if (tally !== undefined) {
+      const counters = countersAfter(this.#cur.counters, tally);
+      if (counters !== this.#cur.counters) this.#cur = { ...this.#cur, counters };
+    }
     for (const t of traces) {
       if (this.listenerCount('hop')) for (const s of t.steps) this.emit('hop', s);
       this.emit(t.disposition === 'delivered' ? 'delivered' : 'dropped', t);
