@@ -8,6 +8,7 @@ import {
   type Action, type ClusterState, type Link, type NetNs, type NsId, type Route, type RouteException, type Simulator,
 } from '@podnet/core';
 import { err, ok, type Ctx, type Output } from './types.js';
+import { STATS_FLAGS, statsLevel, statsLines } from './link-stats.js';
 
 /**
  * The namespace's link of that name, or undefined. Own entries only: a record's members (`constructor`,
@@ -203,7 +204,10 @@ function matches(word: string | undefined, full: string, min = 1): boolean {
  * `ip [-4] OBJECT [COMMAND …]` in the context's namespace. `admin` is whether the shell may change
  * the namespace (CAP_NET_ADMIN): a pod may not, nor a node debug pod without `--profile=sysadmin`.
  */
-export function ip(ctx: Ctx, args: readonly string[], admin: boolean): Output {
+export function ip(ctx: Ctx, argv: readonly string[], admin: boolean): Output {
+  // -s (twice: the error details too) adds each device's counters to `ip link show`.
+  const stats = statsLevel(argv);
+  const args = stats === 0 ? argv : argv.filter((x) => !STATS_FLAGS.has(x));
   const details = args.includes('-d') || args.includes('-details');
   const a = args.filter((x) => x !== '-4' && x !== '-d' && x !== '-details');
   if (a.some((x) => x.startsWith('-') && !/^-\d+$/.test(x) && !['-c', '-color', '-br', '-brief'].includes(x)) && a[0]?.startsWith('-')) {
@@ -224,7 +228,7 @@ export function ip(ctx: Ctx, args: readonly string[], admin: boolean): Output {
     return ok(f.links.map((l) => briefLine(ctx.sim, ns, l, obj)).join(''));
   }
   switch (obj) {
-    case 'link': return ipLink(ctx, ns, rest, admin, details);
+    case 'link': return ipLink(ctx, ns, rest, admin, details, stats);
     case 'addr': return ipAddr(ctx, ns, rest, admin, details);
     case 'route': return ipRouteCmd(ctx, ns, rest, admin);
     case 'rule': return ipRuleCmd(ctx, ns, rest, admin);
@@ -262,12 +266,16 @@ function showFilter(ns: NetNs, rest: readonly string[], object: string): { links
   return { links };
 }
 
-function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false): Output {
+function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false, stats = 0): Output {
   const cmd = rest[0];
   if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
     const f = showFilter(ns, cmd === undefined ? [] : rest.slice(1), 'link');
     if ('status' in f) return f;
-    return ok(f.links.flatMap((l) => linkLines(ctx.sim, ns, l, true, details, namesNetns(ctx))).map((x) => `${x}\n`).join(''));
+    const counters = stats > 0 ? ctx.sim.counters(ns.id) : null;
+    return ok(f.links.flatMap((l) => {
+      const lines = linkLines(ctx.sim, ns, l, true, details, namesNetns(ctx));
+      return counters === null ? lines : [...lines, ...statsLines(counters, l, stats)];
+    }).map((x) => `${x}\n`).join(''));
   }
   if (matches(cmd, 'set')) {
     let i = 1;

@@ -6,10 +6,12 @@
  * DROP, REJECT) and nat PREROUTING (DNAT, ACCEPT) and POSTROUTING (MASQUERADE, SNAT, ACCEPT) — and chains of
  * one's own jumped to from them (`-N`, `-X`, `-j CHAIN`, `-j RETURN`: flanneld's FLANNEL-POSTRTG and
  * FLANNEL-FWD), with the matches `-s`, `! -s`, `-d`, `! -d`, `-i`, `-o`, `-p tcp|udp|icmp`, `--dport`,
- * `-m mark` and `-m comment`, and the filter chains' policies. Everything else (counters, renaming a chain,
- * other matches and targets) is refused with a message that says so, rather than accepted and ignored.
+ * `-m mark` and `-m comment`, and the filter chains' policies; and their packet and byte counters (`-L -v`,
+ * `-x`, `-S -v`, `-Z`, `iptables-save -c`), which the simulator counts as packets pass (scripts/counters-formats.sh
+ * measured what counts, and how iptables prints it). Everything else (setting counters with -c, renaming a
+ * chain, other matches and targets) is refused with a message that says so, rather than accepted and ignored.
  */
-import { formatCidr, formatIpv4, formatMark, getNs, isPodnetError, NF_BASE_CHAINS, ownChains, parseMark, ruleIs, ruleSpecOf, type Action, type NetNs, type NfChain, type NfRule, type RuleSpec } from '@podnet/core';
+import { formatCidr, formatIpv4, formatMark, getNs, isPodnetError, NF_BASE_CHAINS, ownChains, parseMark, policyCountersOf, ruleCountersOf, ruleIs, ruleSpecOf, type Action, type NetNs, type NfChain, type NfRule, type NsCounters, type PacketsBytes, type RuleSpec } from '@podnet/core';
 import { serviceName, servicePort } from './services.js';
 import { err, ok, type Ctx, type Output } from './types.js';
 
@@ -22,7 +24,7 @@ const denied = (tool: string): Output => err(`${tool} v1.8.9 (nf_tables): Could 
 /** What podnet does not model, said plainly instead of pretending. */
 const MODELLED = 'podnet models the filter chains INPUT, FORWARD, OUTPUT (-j ACCEPT, DROP, REJECT; -P ACCEPT|DROP), the nat chains PREROUTING (-j DNAT, ACCEPT) and POSTROUTING (-j MASQUERADE, SNAT, ACCEPT), and chains of your own jumped to from them (-N, -X, -j CHAIN, -j RETURN), matching -s, ! -s, -d, ! -d, -i, -o, -p tcp|udp|icmp, --dport, -m mark and -m comment';
 const notModelled = (what: string): Output => err(`iptables: not modelled by podnet: ${what}. ${MODELLED}`, 2);
-const HELP = `[-t filter|nat] -L [CHAIN] [-n] [--line-numbers] | -S [CHAIN] | -A|-C CHAIN RULE | -I CHAIN [N] RULE | -R CHAIN N RULE | -D CHAIN RULE|N | -F [CHAIN] | -N CHAIN | -X [CHAIN] | -P CHAIN ACCEPT|DROP; iptables-save [-t filter|nat]. ${MODELLED}.`;
+const HELP = `[-t filter|nat] -L [CHAIN] [-n] [-v [-x]] [--line-numbers] | -S [CHAIN] [-v] | -Z [CHAIN] | -A|-C CHAIN RULE | -I CHAIN [N] RULE | -R CHAIN N RULE | -D CHAIN RULE|N | -F [CHAIN] | -N CHAIN | -X [CHAIN] | -P CHAIN ACCEPT|DROP; iptables-save [-t filter|nat] [-c]. ${MODELLED}.`;
 
 type Table = 'filter' | 'nat';
 /** The built-in chains of each table, in the order iptables lists them. */
@@ -33,17 +35,15 @@ const TARGETS: readonly NfRule['target'][] = ['ACCEPT', 'DROP', 'REJECT', 'MASQU
 const PROTOCOLS: Readonly<Record<string, 'tcp' | 'udp' | 'icmp' | null>> = { all: null, 0: null, tcp: 'tcp', 6: 'tcp', udp: 'udp', 17: 'udp', icmp: 'icmp', 1: 'icmp' };
 const PROTO_NUMBER = { tcp: 6, udp: 17, icmp: 1 } as const;
 
-type Command = 'L' | 'S' | 'F' | 'A' | 'I' | 'R' | 'D' | 'C' | 'N' | 'X' | 'P';
+type Command = 'L' | 'S' | 'F' | 'A' | 'I' | 'R' | 'D' | 'C' | 'N' | 'X' | 'P' | 'Z';
 const COMMANDS: Readonly<Record<string, Command>> = {
   '-L': 'L', '--list': 'L', '-S': 'S', '--list-rules': 'S', '-F': 'F', '--flush': 'F',
   '-A': 'A', '--append': 'A', '-I': 'I', '--insert': 'I', '-R': 'R', '--replace': 'R', '-D': 'D', '--delete': 'D', '-C': 'C', '--check': 'C',
-  '-N': 'N', '--new-chain': 'N', '-X': 'X', '--delete-chain': 'X', '-P': 'P', '--policy': 'P',
+  '-N': 'N', '--new-chain': 'N', '-X': 'X', '--delete-chain': 'X', '-P': 'P', '--policy': 'P', '-Z': 'Z', '--zero': 'Z',
 };
 const REFUSED: Readonly<Record<string, string>> = {
   '-E': '-E (renaming a chain: make the new one with -N, move its rules, delete the old one with -X)', '--rename-chain': '-E (renaming a chain: make the new one with -N, move its rules, delete the old one with -X)',
-  '-Z': '-Z (podnet keeps no packet or byte counters)', '--zero': '-Z (podnet keeps no packet or byte counters)',
 };
-const VERBOSE = '-v (packet and byte counters): podnet keeps no counters. To see what a rule does to a packet, run tcpdump where the packet arrives (the source address after MASQUERADE) and ping or traceroute across it (where a DROP stops it)';
 /** Short options that take an argument (getopt's "t:A:I:D:…"); the rest of a cluster is then that argument. */
 const WITH_ARG = new Set(['t', 'A', 'I', 'D', 'C', 'R', 'N', 'X', 'E', 'P', 's', 'd', 'i', 'o', 'p', 'j', 'm', 'w', 'g']);
 
@@ -106,6 +106,12 @@ interface Parsed {
   readonly policy: string | null;
   readonly numeric: boolean;
   readonly lineNumbers: boolean;
+  /** -v: packet and byte counters (and the interfaces) in listings. */
+  readonly verbose: boolean;
+  /** -x: exact counters, not rounded to K, M, G. */
+  readonly exact: boolean;
+  /** -L with -Z: list, then zero what was listed. */
+  readonly zero: boolean;
   readonly rule: Partial<Record<keyof RuleSpec, string | number>>;
   readonly hasTarget: boolean;
 }
@@ -119,6 +125,9 @@ function parse(argv: readonly string[]): Parsed | Output {
   let policy: string | null = null;
   let numeric = false;
   let lineNumbers = false;
+  let verbose = false;
+  let exact = false;
+  let zero = false;
   let negate = false;
   const rule: Record<string, string | number> = {};
   const loaded = new Set<string>();
@@ -146,9 +155,16 @@ function parse(argv: readonly string[]): Parsed | Output {
     }
     const cmd = COMMANDS[a];
     if (cmd !== undefined) {
+      // -L and -Z go together: list, then zero (iptables' CMD_LIST_ZERO; measured, "Zeroing chain `INPUT'" after the listing).
+      if ((cmd === 'Z' && command === 'L') || (cmd === 'L' && command === 'Z')) {
+        command = 'L';
+        zero = true;
+        chain ??= optional();
+        continue;
+      }
       if (command !== null) return usage(`Cannot use -${cmd} with -${command}`);
       command = cmd;
-      if (cmd === 'L' || cmd === 'S' || cmd === 'F' || cmd === 'X') chain = optional();
+      if (cmd === 'L' || cmd === 'S' || cmd === 'F' || cmd === 'X' || cmd === 'Z') chain = optional();
       else {
         const c = value();
         if (isOutput(c)) return c;
@@ -182,12 +198,12 @@ function parse(argv: readonly string[]): Parsed | Output {
       case '-t': case '--table': { const v = value(); if (isOutput(v)) return v; table = v; continue; }
       case '-n': case '--numeric': numeric = true; continue;
       case '--line-numbers': lineNumbers = true; continue;
-      case '-x': case '--exact': continue; // only changes how -v prints counters
+      case '-x': case '--exact': exact = true; continue; // only changes how -v prints counters
       case '-w': case '--wait': optional(); continue; // the xtables lock: the shell runs one command at a time
-      case '-v': case '--verbose': return notModelled(VERBOSE);
+      case '-v': case '--verbose': verbose = true; continue;
       case '-V': case '--version': return ok(`${V}\n`);
       case '-h': case '--help': return ok(`${V}\n\npodnet's iptables: ${HELP}\n`);
-      case '-c': case '--set-counters': return notModelled('-c (podnet keeps no packet or byte counters)');
+      case '-c': case '--set-counters': return notModelled('-c (setting a rule\'s counters: podnet\'s counters are what packets moved; -Z zeroes them)');
       case '-s': case '--source': case '--src':
       case '-d': case '--destination': case '--dst': {
         const v = value();
@@ -295,7 +311,7 @@ function parse(argv: readonly string[]): Parsed | Output {
   if (table === 'nat' && target === 'DROP' && 'AIRDC'.includes(command)) {
     return err(`${V}: \nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n\n${TRY}`, 2);
   }
-  return { table, command, chain, number, policy, numeric, lineNumbers, rule, hasTarget: target !== null };
+  return { table, command, chain, number, policy, numeric, lineNumbers, verbose, exact, zero, rule, hasTarget: target !== null };
 }
 
 /** The rule as the model's action takes it. */
@@ -318,12 +334,38 @@ function listAddr(c: NfRule['src'], numeric: boolean): string {
   return c.len === 32 ? formatIpv4(c.addr) : formatCidr(c);
 }
 
-/** One rule as `iptables -L` prints it (xtables' print_rule_details and print_ipv4_addresses, measured). */
-function listLine(r: NfRule, num: number | null, numeric: boolean): string {
+/**
+ * A counter as `iptables -L -v` prints it (xtables_print_num): up to 99999 as it is, in 5 columns; beyond, divided
+ * by 1000 (rounded: (n + 500) / 1000) with K, again with M, G, then T, in 4 columns and the letter (measured:
+ * 280000 packets print " 280K", 29560000 bytes "30M"). `exact` (-x): as it is, in 8 columns. `table` false (a
+ * policy's counters in a chain's title, FMT_NOTABLE): no padding.
+ */
+export function iptablesNum(n: number, exact: boolean, table = true): string {
+  if (exact) return table ? String(n).padStart(8) : String(n);
+  if (n <= 99999) return table ? String(n).padStart(5) : String(n);
+  let v = n;
+  for (const unit of ['K', 'M', 'G']) {
+    v = Math.floor((v + 500) / 1000);
+    if (v <= 9999) return `${table ? String(v).padStart(4) : String(v)}${unit}`;
+  }
+  v = Math.floor((v + 500) / 1000);
+  return `${table ? String(v).padStart(4) : String(v)}T`;
+}
+
+/** -v's interface columns: `*` (or `any` without -n) when the rule names none. */
+const ifaceCol = (i: string | null, numeric: boolean): string => (i ?? (numeric ? '*' : 'any')).padEnd(6);
+
+/**
+ * One rule as `iptables -L` prints it (xtables' print_rule_details and print_ipv4_addresses, measured); with
+ * `counts` (-v), its packets and bytes first and its interfaces after `opt`.
+ */
+function listLine(r: NfRule, num: number | null, numeric: boolean, counts: { readonly pb: PacketsBytes; readonly exact: boolean } | null = null): string {
   const prot = r.protocol === null ? (numeric ? '0' : 'all') : numeric ? String(PROTO_NUMBER[r.protocol]) : r.protocol;
   const dst = r.notDst ? `!${listAddr(r.notDst, numeric)}` : ` ${listAddr(r.dst, numeric)}`;
   const src = r.notSrc ? `!${listAddr(r.notSrc, numeric)}` : ` ${listAddr(r.src, numeric)}`;
-  let line = `${num === null ? '' : `${String(num).padEnd(4)} `}${(r.jump ?? r.target).padEnd(9)}  ${prot.padEnd(5)}-- ${src.padEnd(20)} ${dst.padEnd(20)} `;
+  const pc = counts === null ? '' : `${iptablesNum(counts.pb.packets, counts.exact)} ${iptablesNum(counts.pb.bytes, counts.exact)} `;
+  const io = counts === null ? '' : `  ${ifaceCol(r.inIf, numeric)} ${ifaceCol(r.outIf, numeric)}`;
+  let line = `${num === null ? '' : `${String(num).padEnd(4)} `}${pc}${(r.jump ?? r.target).padEnd(9)}  ${prot.padEnd(5)}--${io} ${src.padEnd(20)} ${dst.padEnd(20)} `;
   if (r.dport !== null && (r.protocol === 'tcp' || r.protocol === 'udp')) line += ` ${r.protocol} dpt:${numeric ? r.dport : serviceName(r.protocol, r.dport)}`;
   if (r.mark) line += ` mark match ${formatMark(r.mark)}`;
   if (r.comment !== null) line += ` /* ${r.comment} */`;
@@ -337,8 +379,8 @@ function saveString(s: string): string {
   return /^[\w-]+$/.test(s) ? s : `"${s.replace(/["\\']/g, '\\$&')}"`;
 }
 
-/** One rule as `iptables -S` and `iptables-save` print it. */
-function saveLine(r: NfRule): string {
+/** One rule as `iptables -S` and `iptables-save` print it; with `pb` (`-S -v`), `-c PACKETS BYTES` before the target. */
+function saveLine(r: NfRule, pb: PacketsBytes | null = null): string {
   const parts = ['-A', r.chain];
   if (r.src) parts.push('-s', formatCidr(r.src));
   if (r.notSrc) parts.push('!', '-s', formatCidr(r.notSrc));
@@ -350,6 +392,7 @@ function saveLine(r: NfRule): string {
   if (r.dport !== null && (r.protocol === 'tcp' || r.protocol === 'udp')) parts.push('-m', r.protocol, '--dport', String(r.dport));
   if (r.mark) parts.push('-m', 'mark', '--mark', formatMark(r.mark));
   if (r.comment !== null) parts.push('-m', 'comment', '--comment', saveString(r.comment));
+  if (pb !== null) parts.push('-c', String(pb.packets), String(pb.bytes));
   parts.push('-j', r.jump ?? r.target);
   if (r.target === 'REJECT') parts.push('--reject-with', 'icmp-port-unreachable');
   if (r.target === 'SNAT' && r.to !== null) parts.push('--to-source', formatIpv4(r.to));
@@ -432,14 +475,36 @@ export function iptables(ctx: Ctx, args: readonly string[], admin: boolean): Out
   }
   // Built-in chains in the table's order, then one's own by name, as nf_tables lists them.
   const listed = p.chain === null ? [...base, ...own] : [p.chain];
+  const counters: NsCounters | null = p.verbose || p.command === 'Z' ? ctx.sim.counters(ns.id) : null;
   if (p.command === 'L') {
-    const header = `${p.lineNumbers ? 'num  ' : ''}target     prot opt source               destination         `;
-    const title = (c: string): string => (base.includes(c) ? `Chain ${c} (policy ${policyOf(c)})` : `Chain ${c} (${references(ns, table, c)} references)`);
-    return ok(listed.map((c) => [title(c), header, ...chainRules(ns, table, c).map((r, i) => listLine(r, p.lineNumbers ? i + 1 : null, p.numeric))].join('\n')).join('\n\n') + '\n');
+    // -v adds the counters' columns (5 wide, or 8 with -x: measured) and the interfaces'.
+    const counts = p.verbose ? (p.exact ? '    pkts      bytes ' : ' pkts bytes ') : '';
+    const header = `${p.lineNumbers ? 'num  ' : ''}${counts}target     prot opt ${p.verbose ? 'in     out     ' : ''}source               destination         `;
+    const policy = (c: string): string => {
+      if (!p.verbose) return `policy ${policyOf(c)}`;
+      const pb = policyCountersOf(counters!, table, c);
+      return `policy ${policyOf(c)} ${iptablesNum(pb.packets, p.exact, false)} packets, ${iptablesNum(pb.bytes, p.exact, false)} bytes`;
+    };
+    const title = (c: string): string => (base.includes(c) ? `Chain ${c} (${policy(c)})` : `Chain ${c} (${references(ns, table, c)} references)`);
+    const listing = listed.map((c) => [title(c), header, ...chainRules(ns, table, c).map((r, i) => listLine(r, p.lineNumbers ? i + 1 : null, p.numeric, p.verbose ? { pb: ruleCountersOf(counters!, r), exact: p.exact } : null))].join('\n')).join('\n\n') + '\n';
+    if (!p.zero) return ok(listing);
+    ctx.sim.zeroCounters(ns.id, table, p.chain ?? undefined);
+    return ok(listing + listed.map((c) => `Zeroing chain \`${c}'\n`).join(''));
+  }
+  if (p.command === 'Z') {
+    // Measured: `iptables -Z` and `-Z CHAIN` print nothing; a chain that does not exist is refused above.
+    ctx.sim.zeroCounters(ns.id, table, p.chain ?? undefined);
+    return ok();
   }
   if (p.command === 'S') {
-    const heads = listed.map((c) => (base.includes(c) ? `-P ${c} ${policyOf(c)}` : `-N ${c}`));
-    return ok([...heads, ...listed.flatMap((c) => chainRules(ns, table, c).map(saveLine))].map((l) => `${l}\n`).join(''));
+    // -v adds `-c PACKETS BYTES` to every line (measured: `-P INPUT ACCEPT -c 0 0`, `… -c 4 336 -j FLANNEL-FWD`).
+    const pol = (c: string): string => {
+      if (!p.verbose) return '';
+      const pb = policyCountersOf(counters!, table, c);
+      return ` -c ${pb.packets} ${pb.bytes}`;
+    };
+    const heads = listed.map((c) => (base.includes(c) ? `-P ${c} ${policyOf(c)}${pol(c)}` : `-N ${c}`));
+    return ok([...heads, ...listed.flatMap((c) => chainRules(ns, table, c).map((r) => saveLine(r, p.verbose ? ruleCountersOf(counters!, r) : null)))].map((l) => `${l}\n`).join(''));
   }
   if (p.command === 'F') {
     const flushed = listed.filter((c) => chainRules(ns, table, c).length > 0);
@@ -455,7 +520,7 @@ export function iptables(ctx: Ctx, args: readonly string[], admin: boolean): Out
   if (p.command === 'I' && p.number !== null && p.number > rules.length + 1) return err('iptables: Index of insertion too big.', 1);
   if ((chain === 'PREROUTING' || chain === 'INPUT') && p.rule['outIf'] !== undefined) return usage(`Can't use -o with ${chain}`, true);
   if ((chain === 'POSTROUTING' || chain === 'OUTPUT') && p.rule['inIf'] !== undefined) return usage(`Can't use -i with ${chain}`, true);
-  if (!p.hasTarget) return notModelled('a rule without -j (it would only count packets, and podnet keeps no counters)');
+  if (!p.hasTarget) return notModelled('a rule without -j (a rule that only counts packets)');
   const rule = spec(table, chain, p.rule);
   if (rule.target === 'JUMP' && !own.includes(rule.jump!)) return usage(`Chain '${rule.jump!}' does not exist`);
   if (p.command === 'C' || p.command === 'D') {
@@ -482,13 +547,14 @@ export function iptables(ctx: Ctx, args: readonly string[], admin: boolean): Out
 export function iptablesSave(ctx: Ctx, args: readonly string[], admin: boolean, date: string): Output {
   if (!admin) return denied('iptables-save');
   let only: string | null = null;
+  let withCounters = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '-t' || a === '--table') {
       only = args[++i] ?? null;
       if (only === null) return err(`iptables-save v1.8.9 (nf_tables): option '${a}' requires an argument`, 1);
     } else if (a.startsWith('--table=')) only = a.slice(8);
-    else if (a === '-c' || a === '--counters') return notModelled('iptables-save -c (podnet keeps no packet or byte counters)');
+    else if (a === '-c' || a === '--counters') withCounters = true;
     else return err(`Unknown arguments found on commandline`, 1);
   }
   if (only !== null && only !== 'filter' && only !== 'nat') {
@@ -497,14 +563,27 @@ export function iptablesSave(ctx: Ctx, args: readonly string[], admin: boolean, 
   }
   const ns = getNs(ctx.sim.state, ctx.ns!);
   const node = ns.id.startsWith('node/');
+  const counters = withCounters ? ctx.sim.counters(ns.id) : null;
+  // -c: each built-in chain's policy counters and `[PACKETS:BYTES]` before each rule (measured: `:POSTROUTING
+  // ACCEPT [3:222]`, `[4:336] -A FORWARD …`); a chain of one's own has no policy, `[0:0]`.
+  const pol = (t: string, c: string): string => {
+    if (counters === null) return '[0:0]';
+    const pb = policyCountersOf(counters, t, c);
+    return `[${pb.packets}:${pb.bytes}]`;
+  };
+  const ruleLine = (r: NfRule): string => {
+    if (counters === null) return saveLine(r);
+    const pb = ruleCountersOf(counters, r);
+    return `[${pb.packets}:${pb.bytes}] ${saveLine(r)}`;
+  };
   const tables = (['filter', 'nat'] as const).filter((t) => (only === null || only === t) && (node || ns.rules.some((r) => r.table === t) || ownChains(ns, t).length > 0));
   return ok(tables.map((t) => {
     const own = ownSorted(ns, t);
     return [
       `# Generated by iptables-save v1.8.9 (nf_tables) on ${date}`, `*${t}`,
-      ...CHAINS[t].map((c) => `:${c} ${t === 'filter' && ns.nfDropPolicy.includes(c) ? 'DROP' : 'ACCEPT'} [0:0]`),
+      ...CHAINS[t].map((c) => `:${c} ${t === 'filter' && ns.nfDropPolicy.includes(c) ? 'DROP' : 'ACCEPT'} ${pol(t, c)}`),
       ...own.map((c) => `:${c} - [0:0]`),
-      ...[...CHAINS[t], ...own].flatMap((c) => chainRules(ns, t, c).map(saveLine)),
+      ...[...CHAINS[t], ...own].flatMap((c) => chainRules(ns, t, c).map(ruleLine)),
       'COMMIT', `# Completed on ${date}`,
     ].map((l) => `${l}\n`).join('');
   }).join(''));

@@ -33,6 +33,8 @@ export type { IpOptions } from './dataplane/build.js';
 export { icmpEcho, ipv4, tcpSyn, udpPacket } from './dataplane/build.js';
 export type { SendOptions, SendResult } from './dataplane/engine.js';
 export { checkPacket, describePacket, describeRoute, innermost, send } from './dataplane/engine.js';
+export type { Counters, DevCounters, NsCounters, PacketsBytes } from './dataplane/counters.js';
+export { countersAfter, countersPruned, countersZeroed, devCountersOf, NO_COUNTERS, policyCountersOf, ruleCountersOf, Tally, ZERO_DEV, ZERO_PB } from './dataplane/counters.js';
 export type { ConntrackFilter } from './dataplane/conntrack.js';
 export { CT_ICMP_TIMEOUT_MS, CT_TCP_SYN_SENT_TIMEOUT_MS, CT_UDP_STREAM_AFTER_MS, CT_UDP_STREAM_TIMEOUT_MS, CT_UDP_TIMEOUT_MS, ctLive, ctMatches } from './dataplane/conntrack.js';
 export type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './dataplane/types.js';

@@ -33,6 +33,7 @@ import { YoungWeakMap } from '../util/memo.js';
 import { linkList, linksMemo, podKeys } from './links.js';
 import { quoteForwarded } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
+import { Tally } from './counters.js';
 
 /** Options of {@link send}. */
 export interface SendOptions {
@@ -65,6 +66,11 @@ export interface SendOptions {
    * again when its answer may have been limited, and compares podnet's unlimited prediction with that).
    */
   readonly icmpLimits?: boolean;
+  /**
+   * Count what the send moves on devices and iptables rules into this tally (see dataplane/counters.ts: which
+   * device counts what, as measured). Absent (the default, and the checks' probes): nothing is counted, at no cost.
+   */
+  readonly tally?: Tally;
 }
 
 /** The result of {@link send}: the trace and the state after the packet's side effects. */
@@ -718,6 +724,13 @@ class Run {
   exhausted = false;
   /** Namespaces of the steps taken, ARP frames excepted (`SendOptions.visited`), or null. */
   readonly visited: Set<NsId> | null = null;
+  /** Where device and rule counters go (`SendOptions.tally`), or null: nothing counted. */
+  tally: Tally | null = null;
+  /**
+   * With a tally: the namespace where each packet (by pid) last started a connection (conntrack NEW), so that
+   * its POSTROUTING counts in the nat table, which sees only a connection's first packet.
+   */
+  natNew: Map<number, NsId> | null = null;
   /** The namespace last added to `visited` (steps come in runs in one namespace). */
   lastVisited: NsId | null = null;
 
@@ -893,6 +906,102 @@ class Run {
     this.end(pid, d, ns, ip);
   }
 
+  // ---- counters (only with a tally: SendOptions.tally) ----
+
+  /**
+   * A frame crossing a veth pair: tx of the sending end, rx of the other (veth_get_stats64 reads the peer's tx
+   * as a device's rx). One the receiving end refuses, larger than its MTU, counts as dropped on both: tx
+   * dropped of the sender (veth_xmit), rx dropped of the receiver (__dev_forward_skb).
+   */
+  tallyVeth(nsId: NsId, link: Link, peerNs: NsId, peer: Link, frame: Frame, ip: Ipv4Packet | null, pid: number): void {
+    const t = this.tally!;
+    if (ip !== null && (peer.kind === 'veth' || peer.kind === 'physical') && this.wireLen(pid, ip) > peer.mtu + VLAN_SLACK) {
+      t.droppedOn(nsId, link, 'tx');
+      t.droppedOn(peerNs, peer, 'rx');
+      return;
+    }
+    const n = frameLength(frame);
+    t.txOn(nsId, link, n);
+    t.rxOn(peerNs, peer, n);
+  }
+
+  /** A packet through lo: once sent, once received, `bytes` each. */
+  tallyLo(nsId: NsId, lo: Link, bytes: number): void {
+    this.tally!.txOn(nsId, lo, bytes);
+    this.tally!.rxOn(nsId, lo, bytes);
+  }
+
+  /** A broadcast ARP request on a segment: received by every other up NIC on it but the owners, whose rx counts when they are followed. */
+  tallySegmentBroadcast(seg: Segment, from: NsId, dev: string, owners: readonly IpOwner[], frame: Frame): void {
+    const n = frameLength(frame);
+    for (const port of shardValues(seg.ports)) {
+      if (port.ns === from && port.dev === dev) continue;
+      if (owners.some((o) => o.ns === port.ns)) continue;
+      const l = this.ns(port.ns)?.links[port.dev];
+      if (l !== undefined && l.up) this.tally!.rxOn(port.ns, l, n);
+    }
+  }
+
+  /**
+   * Whether `pkt` starts a connection in `ns` (conntrack NEW): what the nat table sees. An ICMP message that is
+   * not a request never does (a reply is ESTABLISHED, an error RELATED), nor a packet of a flow this run or an
+   * earlier send of the same tally saw in either direction, nor one conntrack holds. An encapsulation's outer packet is left out: the kernel counts
+   * it in nat once per idle outer flow (measured: a cold ping's VXLAN packet counted in POSTROUTING, a warm
+   * one's did not), and podnet keeps no conntrack entry for a flow it does not translate.
+   */
+  natIsNew(ns: NetNs, pkt: Ipv4Packet): boolean {
+    const h = pkt.header;
+    const pl = pkt.payload;
+    if (pl.kind === 'icmp' && pl.type !== 8 && pl.type !== 13 && pl.type !== 15 && pl.type !== 17) return false;
+    if (pl.kind === 'udp' && pl.payload.kind === 'vxlan') return false;
+    if (h.protocol === IPPROTO_IPIP) return false;
+    // Flows this run saw, and connections earlier sends of the same tally started (a ping's earlier requests).
+    if (seenConn(this.flows, ns.id, pkt) || seenConn(this.tally!.flows, ns.id, pkt)) return false;
+    if (this.confirmed(ns, pkt)) return false;
+    this.tally!.flows.push({ ns: ns.id, pkt });
+    return true;
+  }
+
+  /** Where a packet enters `ns`'s nat table (PREROUTING as it arrives, OUTPUT as it is sent): counted when it starts a connection, and remembered for POSTROUTING. */
+  tallyNatIn(ns: NetNs, pkt: Ipv4Packet, pid: number, chain: 'PREROUTING' | 'OUTPUT', inIf: string | null, outIf: string | null): void {
+    const v = this.view(ns);
+    if (v.noRules || (v.rules ??= ruleIndex(ns.rules)).nat.size === 0) return;
+    const m = (this.natNew ??= new Map());
+    if (!this.natIsNew(ns, pkt)) {
+      m.delete(pid);
+      return;
+    }
+    m.set(pid, ns.id);
+    this.tallyChain(ns, 'nat', chain, pkt, inIf, outIf);
+  }
+
+  /** nat POSTROUTING: counted for a packet that started a connection in `ns` (see {@link tallyNatIn}). */
+  tallyNatPost(ns: NetNs, pkt: Ipv4Packet, pid: number, outIf: string): void {
+    if (this.natNew === null || this.natNew.get(pid) !== ns.id) return;
+    this.tallyChain(ns, 'nat', 'POSTROUTING', pkt, null, outIf);
+  }
+
+  /**
+   * A walk of `table`'s `chain` that counts every rule the packet matches (a jump too, and a RETURN) and, when no
+   * rule decides, the built-in chain's policy; the bytes are the IP packet's (measured: a ping's 84). A built-in
+   * chain that holds no rule counts nothing: iptables-nft registers a base chain's hook only once something made
+   * it (measured: INPUT's policy stayed 0 on nodes with rules in FORWARD alone while packets were delivered).
+   * Answers the rule that decided (null: none, the policy) as {@link chainVerdict} does, or UNCOUNTED when
+   * the chain was not walked.
+   */
+  tallyChain(ns: NetNs, table: 'filter' | 'nat', chain: string, pkt: Ipv4Packet, inIf: string | null, outIf: string | null): NfRule | null | typeof UNCOUNTED {
+    const policyDrops = table === 'filter' && ns.nfDropPolicy.length > 0 && (ns.nfDropPolicy as readonly string[]).includes(chain);
+    const v = this.view(ns);
+    if (v.noRules && !policyDrops) return UNCOUNTED;
+    const ix = (v.rules ??= ruleIndex(ns.rules));
+    const chains = table === 'nat' ? ix.nat : ix.filter;
+    if (!chains.has(chain) && !policyDrops) return UNCOUNTED;
+    const bytes = pkt.header.totalLength;
+    const r = tallyWalk(chains, chain, this, pkt, inIf, outIf, 0, this.tally!, ns.id, bytes);
+    if (r === null) this.tally!.hit(ns.id, policyKey(table, chain), bytes);
+    return r;
+  }
+
   /** The largest IP packet of this packet's fragments (its length when it was not fragmented). */
   wireLen(pid: number, pkt: Ipv4Packet): number {
     const cap = this.fragCap?.get(pid);
@@ -1016,6 +1125,9 @@ class Run {
     if (link.tc?.egress && this.tcRun(ns, link, link.tc.egress, frame, pid)) return;
     switch (link.kind) {
       case 'bridge':
+        // What the host sends through its bridge counts as the bridge's tx, the whole frame (measured: cni0 tx
+        // 98 for an echo reply to a pod, 42 for an ARP reply); what the bridge then forwards counts on the ports.
+        if (this.tally !== null) this.tally.txOn(nsId, link, frameLength(frame));
         return this.bridgeForward(ns, link, null, frame, pid);
       case 'veth': {
         // A bridge does not fragment: a frame larger than the port's MTU is dropped silently
@@ -1025,7 +1137,11 @@ class Run {
         }
         const peerNs = this.ns(link.peer.ns);
         const peer = peerNs?.links[link.peer.name];
-        if (!peer || !peer.up) return this.drop(pid, nsId, dev, 'linkDown', `veth peer ${link.peer.name} is down (NO-CARRIER)`, ip, frame);
+        if (!peer || !peer.up) {
+          if (this.tally !== null) this.tally.droppedOn(nsId, link, 'tx');
+          return this.drop(pid, nsId, dev, 'linkDown', `veth peer ${link.peer.name} is down (NO-CARRIER)`, ip, frame);
+        }
+        if (this.tally !== null) this.tallyVeth(nsId, link, link.peer.ns, peer, frame, ip, pid);
         this.step(pid, nsId, dev, 'veth', this.record ? note((d, p) => `crosses the veth pair ${d} → ${p.ns} ${p.name}`, dev, link.peer) : null, frame, ip);
         this.queue.push({ t: 'rx', ns: link.peer.ns, n: peerNs, dev: link.peer.name, frame, pid });
         return;
@@ -1035,6 +1151,9 @@ class Run {
       case 'vxlan':
         return this.vxlanEncap(ns, link, frame, pid);
       case 'loopback':
+        // lo counts each packet once sent and once received, without the Ethernet header (loopback_xmit counts
+        // after eth_type_trans; measured: a ping to the node's own address, lo rx 2 168 tx 2 168).
+        if (this.tally !== null) this.tallyLo(nsId, link, frameLength(frame) - 14);
         this.queue.push({ t: 'rx', ns: nsId, n: ns, dev, frame, pid });
         return;
       case 'ipip':
@@ -1046,6 +1165,8 @@ class Run {
     const seg = this.state.underlay.segments[link.segment];
     const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
     if (!seg) return this.drop(pid, ns.id, link.name, 'linkDown', `segment ${link.segment} does not exist`, ip, frame);
+    // The NIC sends the frame whatever the switch does with it next.
+    if (this.tally !== null) this.tally.txOn(ns.id, link, frameLength(frame));
     const l3 = ip ? this.wireLen(pid, ip) : frameLength(frame) - 14;
     if (l3 > seg.mtu) return this.drop(pid, ns.id, link.name, 'fragmentationNeeded', `a ${l3}-byte packet exceeds segment ${seg.name}'s MTU ${seg.mtu}: the switch drops it`, ip, frame);
     const dst = frame.eth.dst;
@@ -1086,6 +1207,9 @@ class Run {
         }
       }
       if (!reached) this.end(pid, 'notForUs', ns.id, null);
+      // Every other NIC on the segment received the broadcast (measured: node-3's eth0 rx 1 42 when node-1
+      // asked for node-2), though only the owners are followed.
+      if (this.tally !== null) this.tallySegmentBroadcast(seg, ns.id, link.name, owners, frame);
       return;
     }
     if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
@@ -1108,13 +1232,19 @@ class Run {
     const dst = frame.eth.dst;
     if (dst === BROADCAST_MAC || isMulticastMac(dst)) {
       this.flood(ns, br, inPort, frame, ip, pid, false);
-      if (inPort !== null) this.l2Up(ns, br, frame, pid);
+      if (inPort !== null) {
+        if (this.tally !== null) this.tally.rxOn(ns.id, br, frameLength(frame) - 14);
+        this.l2Up(ns, br, frame, pid);
+      }
       return;
     }
     const e = this.fdb(ns, br.name, dst);
     if (e && e.local) {
       if (inPort === null) return this.drop(pid, ns.id, br.name, 'notForUs', `frame to the bridge's own MAC sent by itself`, ip, frame);
       this.step(pid, ns.id, br.name, 'bridge-local', this.record ? note((m, b) => `destination ${m} is ${b}'s own: delivered up to the host`, dst, br.name) : null, frame, ip);
+      // br_pass_frame_up counts what goes up as the bridge's rx, after eth_type_trans: without the Ethernet
+      // header (measured: cni0 rx 84 for a pod's 98-byte ping frame, 28 for a 42-byte ARP request).
+      if (this.tally !== null) this.tally.rxOn(ns.id, br, frameLength(frame) - 14);
       return this.l2Up(ns, br, frame, pid);
     }
     // br_netfilter: an IPv4 frame bridged from one port to others passes iptables, unless the namespace has
@@ -1176,7 +1306,16 @@ class Run {
       }
     }
     const hooks = this.brHooks(ns);
-    if (hooks === 0) return frame;
+    if (this.tally !== null) {
+      // br_netfilter hands a bridged frame to iptables' PREROUTING and FORWARD with the bridge as both devices
+      // (measured: a same-node ping counted 2 packets on node-1's FORWARD jump to FLANNEL-FWD).
+      this.tallyNatIn(ns, ip, pid, 'PREROUTING', br.name, null);
+      if ((hooks & BR_FORWARD) === 0) this.tallyChain(ns, 'filter', 'FORWARD', ip, br.name, br.name);
+    }
+    if (hooks === 0) {
+      if (this.tally !== null) this.tallyNatPost(ns, ip, pid, br.name);
+      return frame;
+    }
     this.seeFlow(ns, ip);
     if ((hooks & BR_FORWARD) !== 0 && this.filterVerdict(ns, 'FORWARD', ip, br.name, br.name, pid)) return null;
     const related = this.relatedDnat(ns, ip, pid, br.name);
@@ -1184,6 +1323,7 @@ class Run {
       ip = related;
       frame = { eth: frame.eth, payload: ip };
     }
+    if (this.tally !== null) this.tallyNatPost(ns, ip, pid, br.name);
     const sn = (hooks & BR_SNAT) !== 0 ? this.natRule(ns, 'POSTROUTING', ip, null, br.name) : null;
     if (sn === null || (sn.target !== 'MASQUERADE' && sn.target !== 'SNAT')) return frame;
     // MASQUERADE takes inet_select_addr(the bridge, the destination): measured, a same-node ping through a
@@ -1291,7 +1431,7 @@ class Run {
     // The port not to send to: the ingress one, unless it is in hairpin mode.
     const skip = inPort !== null && ns.links[inPort]?.hairpin === true ? null : inPort;
     this.step(pid, ns.id, br.name, 'bridge-flood', this.record ? note((b, u, m, h) => `${b} floods (${u ? `unknown unicast ${m}` : 'broadcast'}) to every port${h ? ', the one it came in by too (hairpin on)' : ' but the one it came in by'}`, br.name, unknown, dst, inPort !== skip) : null, frame, ip);
-    if (dst === BROADCAST_MAC && !this.record && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, skip, frame, frame.payload.targetIp, pid)) return;
+    if (dst === BROADCAST_MAC && !this.record && this.tally === null && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, skip, frame, frame.payload.targetIp, pid)) return;
     const links = linkList(ns);
     for (let i = 0; i < links.length; i++) {
       const l = links[i]!;
@@ -1409,8 +1549,12 @@ class Run {
     // (an oversized frame). Measured: a 1500-byte ping with DF to a veth end set to `mtu 1400` got no reply
     // and `ip -s link` of that end counted 1 dropped; 1400 bytes got through.
     if (ip !== null && (link.kind === 'veth' || link.kind === 'physical') && this.wireLen(pid, ip) > link.mtu + VLAN_SLACK) {
+      if (this.tally !== null && link.kind === 'physical') this.tally.droppedOn(nsId, link, 'rx');
       return this.drop(pid, nsId, dev, 'fragmentationNeeded', `a ${this.wireLen(pid, ip)}-byte packet exceeds ${dev}'s MTU ${link.mtu}: dropped as it arrives (no ICMP)`, ip, frame);
     }
+    // A veth end's rx was counted as its peer sent (tallyVeth), lo's as it sent; a VXLAN device counts the
+    // inner frame without its Ethernet header (measured: flannel.1 rx 84 for a 98-byte ping frame).
+    if (this.tally !== null && (link.kind === 'physical' || link.kind === 'vxlan')) this.tally.rxOn(nsId, link, frameLength(frame) - (link.kind === 'vxlan' ? 14 : 0));
     this.step(pid, nsId, dev, 'receive', this.record ? note((d, e) => `${d} receives a frame ${e.src} → ${e.dst}`, dev, frame.eth) : null, frame, ip);
     if (link.tc?.ingress && this.tcRun(ns, link, link.tc.ingress, frame, pid)) return;
     if (link.master !== null) {
@@ -1488,6 +1632,7 @@ class Run {
   /** `l2src`: the source MAC of the frame that brought the packet up from a bridge port (bridged DNAT keeps it). */
   ipInput(ns: NetNs, dev: string, pkt0: Ipv4Packet, pid: number, l2src: Mac | null = null): void {
     let pkt = pkt0;
+    if (this.tally !== null) this.tallyNatIn(ns, pkt0, pid, 'PREROUTING', dev, null);
     // PREROUTING: conntrack reverses earlier translations, then nat rules (DNAT).
     pkt = this.conntrackReverse(ns, pkt, pid);
     const dnat = this.natRule(ns, 'PREROUTING', pkt, dev, null);
@@ -1574,6 +1719,14 @@ class Run {
       const src = h.src === 0 ? h.dst : h.src;
       pkt = withAddrs(pkt, src, h.dst);
       this.step(pid, nsId, 'lo', 'local', this.record ? note((a) => `${formatIpv4(a)} is local: loopback`, h.dst) : null, null, pkt);
+      if (this.tally !== null) {
+        const lo = ns.links['lo'];
+        if (lo !== undefined) this.tallyLo(nsId, lo, pkt.header.totalLength);
+        this.tallyNatIn(ns, pkt, pid, 'OUTPUT', null, 'lo');
+        this.tallyChain(ns, 'filter', 'OUTPUT', pkt, null, 'lo');
+        this.tallyNatPost(ns, pkt, pid, 'lo');
+        this.tallyChain(ns, 'filter', 'INPUT', pkt, 'lo', null);
+      }
       return this.localDeliver(ns, 'lo', pkt, pid);
     }
     // A bound source (a reply, an error, a packet sent with its source set) selects `from` rules too.
@@ -1595,6 +1748,7 @@ class Run {
       }
     }
     const out = pkt;
+    if (this.tally !== null) this.tallyNatIn(ns, out, pid, 'OUTPUT', null, route.dev);
     this.seeFlow(ns, out);
     this.step(pid, nsId, route.dev, 'route', this.record ? note((r, a) => `route lookup: ${describeRoute(r)} (src ${formatIpv4(a)})`, route, out.header.src) : null, null, out);
     if (this.filterVerdict(ns, 'OUTPUT', out, null, route.dev, pid)) return;
@@ -1647,6 +1801,7 @@ class Run {
     if (!link || !link.up) return this.drop(pid, ns.id, dev, 'linkDown', `${dev} is down`, pkt);
     if (!fits && this.mtuCheck(ns, route, pkt, pid, forwarded) === MTU_DROPPED) return;
     pkt = this.relatedDnat(ns, pkt, pid, dev);
+    if (this.tally !== null) this.tallyNatPost(ns, pkt, pid, dev);
     const sn = this.natRule(ns, 'POSTROUTING', pkt, null, dev);
     if (sn && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) {
       const to = sn.target === 'SNAT' ? sn.to! : selectSource(ns, route, pkt.header.dst, 'nexthop');
@@ -2004,7 +2159,13 @@ class Run {
   vxlanEncap(ns: NetNs, link: Link & { kind: 'vxlan' }, frame: Frame, pid: number): void {
     const ip = frame.payload.kind === 'ipv4' ? frame.payload : null;
     const e = this.fdb(ns, link.name, frame.eth.dst) ?? (isMulticastMac(frame.eth.dst) ? this.fdb(ns, link.name, ZERO_MAC) : undefined);
-    if (!e || e.dst === null) return this.drop(pid, ns.id, link.name, 'vxlanNoDestination', `${link.name} has no FDB entry for ${frame.eth.dst}: nowhere to tunnel it`, ip, frame);
+    if (!e || e.dst === null) {
+      if (this.tally !== null) this.tally.droppedOn(ns.id, link, 'tx');
+      return this.drop(pid, ns.id, link.name, 'vxlanNoDestination', `${link.name} has no FDB entry for ${frame.eth.dst}: nowhere to tunnel it`, ip, frame);
+    }
+    // The VXLAN device counts the inner frame without its Ethernet header (measured: flannel.1 tx 84 for a
+    // 98-byte ping frame); the outer packet counts on the underlay device it leaves by.
+    if (this.tally !== null) this.tally.txOn(ns.id, link, frameLength(frame) - 14);
     const inner = ip ?? null;
     // The outer UDP source port is a hash of the inner flow within the local port range (udp_flow_src_port).
     // The kernel's flow hash orders the addresses first (__flow_hash_consistentify), so both directions of a
@@ -2205,7 +2366,8 @@ class Run {
    */
   seeFlow(ns: NetNs, pkt: Ipv4Packet): void {
     const v = this.view(ns);
-    if (v.noRules || !(v.rules ??= ruleIndex(ns.rules)).translates) return;
+    // Counting, every namespace with nat chains remembers its flows: what tells a connection's first packet.
+    if (v.noRules || (!(v.rules ??= ruleIndex(ns.rules)).translates && (this.tally === null || v.rules.nat.size === 0))) return;
     this.flows.push({ ns: ns.id, pkt });
   }
 
@@ -2287,6 +2449,8 @@ class Run {
 
   /** Runs a filter chain; true when the packet was dropped or rejected. */
   filterVerdict(ns: NetNs, chain: 'INPUT' | 'FORWARD' | 'OUTPUT', pkt: Ipv4Packet, inIf: string | null, outIf: string | null, pid: number): boolean {
+    // Counting walks the chain: its answer is the verdict, and the walk below is not made again.
+    const counted = this.tally !== null ? this.tallyChain(ns, 'filter', chain, pkt, inIf, outIf) : UNCOUNTED;
     const v = this.view(ns);
     // The chain's policy (ACCEPT unless `iptables -P … DROP` set it): what a packet no rule decides meets.
     const policyDrops = ns.nfDropPolicy.length > 0 && ns.nfDropPolicy.includes(chain);
@@ -2294,7 +2458,7 @@ class Run {
     const ix = (v.rules ??= ruleIndex(ns.rules));
     // No DROP or REJECT the hook can reach (flanneld's FORWARD jumps to ACCEPTs only): the packet goes on.
     if (!policyDrops && (ix.acts & (chain === 'INPUT' ? ACTS_INPUT : chain === 'FORWARD' ? ACTS_FORWARD : ACTS_OUTPUT)) === 0) return false;
-    const r = chainVerdict(ix.filter, chain, this, pkt, inIf, outIf, 0);
+    const r = counted !== UNCOUNTED ? counted : chainVerdict(ix.filter, chain, this, pkt, inIf, outIf, 0);
     if (r === null) {
       if (!policyDrops) return false;
       this.drop(pid, ns.id, inIf ?? outIf, 'filtered', `filter ${chain} policy DROP`, pkt);
@@ -2797,6 +2961,58 @@ function chainVerdict(chains: ReadonlyMap<string, readonly NfRule[]>, chain: str
   return null;
 }
 
+/** What {@link Run.tallyChain} answers when it did not walk the chain (no rule in it). */
+const UNCOUNTED: unique symbol = Symbol('uncounted');
+
+/** The policy counters' keys, `TABLE CHAIN`, by table then chain, made once (a hook would build the string each time). */
+const POLICY_FILTER = new Map<string, string>();
+const POLICY_NAT = new Map<string, string>();
+function policyKey(table: 'filter' | 'nat', chain: string): string {
+  const m = table === 'nat' ? POLICY_NAT : POLICY_FILTER;
+  let v = m.get(chain);
+  if (v === undefined) m.set(chain, (v = `${table} ${chain}`));
+  return v;
+}
+
+/**
+ * Whether `flows` holds the connection `pkt` belongs to in namespace `ns`, either direction: the addresses and
+ * protocol first, the transport key (a string) only when they match.
+ */
+function seenConn(flows: readonly { readonly ns: NsId; readonly pkt: Ipv4Packet }[], ns: NsId, pkt: Ipv4Packet): boolean {
+  if (flows.length === 0) return false;
+  const h = pkt.header;
+  let fwd: string | null = null;
+  let back: string | null = null;
+  for (let i = 0; i < flows.length; i++) {
+    const f = flows[i]!;
+    const g = f.pkt.header;
+    if (f.ns !== ns || g.protocol !== h.protocol) continue;
+    if (g.src === h.src && g.dst === h.dst) {
+      if (l4Key(f.pkt, false) === (fwd ??= l4Key(pkt, false))) return true;
+    } else if (g.src === h.dst && g.dst === h.src) {
+      if (l4Key(f.pkt, false) === (back ??= l4Key(pkt, true))) return true;
+    }
+  }
+  return false;
+}
+
+/** {@link chainVerdict} that counts each rule matched into `tally` on the way (see {@link Run.tallyChain}). */
+function tallyWalk(chains: ReadonlyMap<string, readonly NfRule[]>, chain: string, run: Run, pkt: Ipv4Packet, inIf: string | null, outIf: string | null, depth: number, tally: Tally, ns: NsId, bytes: number): NfRule | null {
+  const rules = chains.get(chain);
+  if (rules === undefined) return null;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    if (!run.matches(r, pkt, inIf, outIf)) continue;
+    tally.hit(ns, r, bytes);
+    if (r.target === 'RETURN') return null;
+    if (r.target !== 'JUMP') return r;
+    if (depth >= MAX_CHAIN_DEPTH) return null;
+    const v = tallyWalk(chains, r.jump!, run, pkt, inIf, outIf, depth + 1, tally, ns, bytes);
+    if (v !== null) return v;
+  }
+  return null;
+}
+
 /** A namespace that learned from a packet, on its node ({@link Run.commit}): its id, and its pod's key (null for the host's). */
 interface Learner {
   readonly id: NsId;
@@ -2873,6 +3089,10 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
   if (options.conntrack === false) run.ctCommitted = false;
   if (options.icmpLimits !== undefined && typeof options.icmpLimits !== 'boolean') fail('INVALID_ARGUMENT', `icmpLimits must be true or false, not ${String(options.icmpLimits)}`);
   if (options.icmpLimits === false) run.icmpLimits = false;
+  if (options.tally !== undefined) {
+    if (!(options.tally instanceof Tally)) fail('INVALID_ARGUMENT', 'tally must be a Tally (new Tally()) from @podnet/core');
+    run.tally = options.tally;
+  }
   checkPacket(packet);
   if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
   play(run, from, packet);

@@ -6,6 +6,7 @@ import { formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { icmpEcho, udpPacket } from '../dataplane/build.js';
 import { send, type SendOptions } from '../dataplane/engine.js';
 import type { Trace } from '../dataplane/types.js';
+import type { Tally } from '../dataplane/counters.js';
 import { fail } from '../errors.js';
 import { findNode, findPod, hostNsId, podNsId } from '../model/lookup.js';
 import type { ClusterState, NsId } from '../model/types.js';
@@ -74,6 +75,8 @@ export interface PingOptions {
   readonly interval?: number;
   /** Hold ICMP errors to the kernel's rate limits (default true): see {@link SendOptions.icmpLimits}. */
   readonly icmpLimits?: boolean;
+  /** Count every request's and reply's device and rule hits into this tally: see {@link SendOptions.tally}. */
+  readonly tally?: Tally;
 }
 
 /** Options of {@link traceroute}. */
@@ -82,6 +85,8 @@ export interface TracerouteOptions {
   readonly maxHops?: number;
   /** Hold ICMP errors to the kernel's rate limits (default true): see {@link SendOptions.icmpLimits}. */
   readonly icmpLimits?: boolean;
+  /** Count every probe's device and rule hits into this tally: see {@link SendOptions.tally}. */
+  readonly tally?: Tally;
 }
 
 function errorText(p: Ipv4Packet): string {
@@ -100,6 +105,11 @@ function sendLimits(icmpLimits: unknown): Pick<SendOptions, 'icmpLimits'> {
   if (icmpLimits === undefined) return {};
   if (typeof icmpLimits !== 'boolean') fail('INVALID_ARGUMENT', `icmpLimits must be true or false, not ${String(icmpLimits)}`);
   return { icmpLimits };
+}
+
+/** The send options with a tally to count into, when one is given (send validates it). */
+function withTally(o: Pick<SendOptions, 'icmpLimits'>, tally: Tally | undefined): Pick<SendOptions, 'icmpLimits' | 'tally'> {
+  return tally === undefined ? o : { ...o, tally };
 }
 
 /** The clock alone moves on: what {@link ping} does between requests unless told what else happens meanwhile. */
@@ -134,7 +144,7 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   let ident = 0x811c;
   if (o.ident !== undefined) ident = o.ident;
   else for (let i = 0; i < ns.length; i++) ident = (Math.imul(ident ^ ns.charCodeAt(i), 0x01000193) >>> 0) & 0xffff;
-  const limits = sendLimits(o.icmpLimits);
+  const limits = withTally(sendLimits(o.icmpLimits), o.tally);
   for (let seq = 1; seq <= count; seq++) {
     if (seq > 1 && interval > 0) s = advance(s, interval);
     const r = send(s, ns, icmpEcho(to, { size, ttl, df: o.df ?? true, seq, id: seq, ident }), limits);
@@ -264,7 +274,7 @@ export interface TracerouteResult {
 /** traceroute -n -q 1 with UDP probes to port 33434 + (ttl − 1), as traceroute(8) sends them. */
 export function traceroute(state: ClusterState, from: string, dst: string, o: TracerouteOptions = {}): { result: TracerouteResult; state: ClusterState } {
   const ns = endpointNs(state, from);
-  const limits = sendLimits(o.icmpLimits);
+  const limits = withTally(sendLimits(o.icmpLimits), o.tally);
   const to = parseDst(dst);
   const maxHops = o.maxHops ?? 30;
   if (!Number.isInteger(maxHops) || maxHops < 1 || maxHops > 255) fail('INVALID_ARGUMENT', `max hops ${String(maxHops)} must be 1 to 255`);
