@@ -431,6 +431,14 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
       wave.forEach((x, g) => keep(x, ran[g]![0]!));
     }
     retried = [...again.values()].reduce((s, x) => s + x.length, 0);
+    // ORACLE_DEBUG=1: every probe's first prediction and answer, and its second ask's, on stderr.
+    if (process.env['ORACLE_DEBUG']) chosen.forEach(([a, b], i) => {
+      for (const what of ['ping', 'trace'] as const) {
+        const k = `${what} ${i}`;
+        const firstKernel = what === 'ping' ? ranPing(first[2 * i]![0]!) : ranTrace(first[2 * i + 1]![0]!);
+        process.stderr.write(`[oracle debug] ${what} ${a.name} → ${b.name} (${b.ip}): podnet ${predicted[i]![what]} | kernel ${firstKernel}${second.has(k) ? ` || again: podnet ${repredicted.get(k)} | kernel ${second.get(k)}` : ''}\n`);
+      }
+    });
     chosen.forEach(([a, b], i) => {
       const where = `${a.name} → ${b.name} (${b.ip})`;
       const pp = repredicted.get(`ping ${i}`) ?? predicted[i]!.ping;
