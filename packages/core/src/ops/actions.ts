@@ -1646,7 +1646,13 @@ function withPrimary(list: readonly IfAddr[], addr: IfAddr): IfAddr[] {
   const n = scopeNumber(addr.scope);
   let at = 0;
   for (let k = 0; k < list.length; k++) if (list[k]!.secondary !== true && n <= scopeNumber(list[k]!.scope)) at = k + 1;
-  return [...list.slice(0, at), addr, ...list.slice(at)];
+  // At the end (almost always: a pod's or a bridge's one address): withItem's exactly sized list. A spread
+  // here cost ~140 bytes a pod at 150,000 pods (its list's spare capacity).
+  if (at === list.length) return withItem(list, addr);
+  const out = list.slice(0, at);
+  out.push(addr);
+  for (let k = at; k < list.length; k++) out.push(list[k]!);
+  return out;
 }
 
 /** Whether deleting a primary address of `dev` promotes a secondary (Sysctls.promoteSecondaries). */
