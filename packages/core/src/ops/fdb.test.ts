@@ -11,6 +11,7 @@ import { bare } from '../cni/testing/bare.js';
 import type { ClusterState, FdbEntry } from '../model/types.js';
 import { applyActions, type Action } from './actions.js';
 import { describeAction } from './describe.js';
+import { bridgeFdb } from '../query/render.js';
 
 const NS = 'node/node-a';
 /** node-a with br0 and two ports (v0, v1, veths to node-b) and a VXLAN device vx0. */
@@ -84,6 +85,7 @@ describe('fdb.add | append | replace on a bridge port', () => {
     const s1 = applyActions(start, [{ op: 'fdb.add', ns: NS, dev: 'v0', mac: M, master: false }]);
     expect(fdb(s1)[`v0|${M}`]).toMatchObject({ dev: 'v0', port: null, dst: null, permanent: true, local: false });
     expect(fdb(s1)[`br0|${M}`]).toBeUndefined();
+    expect(bridgeFdb(s1, NS)).toContain(`${M} dev v0 self permanent`);
     expect(refusal(s1, { op: 'fdb.add', ns: NS, dev: 'v0', mac: M, master: false })).toMatch(/^FDB_EXISTS /);
     expect(fdb(applyActions(s1, [{ op: 'fdb.append', ns: NS, dev: 'v0', mac: M, master: false }]))).toEqual(fdb(s1));
     expect(fdb(applyActions(s1, [{ op: 'fdb.del', ns: NS, dev: 'v0', mac: M }]))).toEqual(fdb(start));
