@@ -658,6 +658,10 @@ export function bridge(ctx: Ctx, args: readonly string[], admin = false): Output
   const [obj, cmd, ...rest] = args.filter((x) => x !== '-d' && x !== '-details');
   if (obj === undefined) return err('Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { link | fdb | mdb | vlan | vni | monitor }', 255);
   if (matches(obj, 'link') && cmd === 'set') return bridgeLinkSet(ctx, ns, rest, admin);
+  if (matches(obj, 'fdb') && cmd !== undefined) {
+    const verb = FDB_VERBS.find((v) => matches(cmd, v));
+    if (verb !== undefined) return bridgeFdbModify(ctx, ns, verb, rest, admin);
+  }
   if (cmd !== undefined && !matches(cmd, 'show') && !matches(cmd, 'list')) return err(`Command "${cmd}" is unknown, try "bridge ${obj} help".`, 255);
   if (matches(obj, 'link')) {
     const dev = rest[0] === 'dev' ? rest[1] : rest[0];
@@ -682,7 +686,7 @@ export function bridge(ctx: Ctx, args: readonly string[], admin = false): Output
     }
     return ok(out.map((x) => `${x}\n`).join(''));
   }
-  if (matches(obj, 'fdb')) return ok(bridgeFdbLines(ctx.sim.state, ns).map((x) => `${x}\n`).join(''));
+  if (matches(obj, 'fdb')) return bridgeFdbShow(ctx.sim.state, ns, rest);
   return err(`Object "${obj}" is unknown, try "bridge help".`, 255);
 }
 
@@ -715,6 +719,103 @@ function bridgeLinkSet(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: bool
   }
 }
 
+/** The `bridge fdb` commands that change a table, in the order iproute2's do_fdb tries their prefixes. */
+const FDB_VERBS = ['add', 'append', 'replace', 'delete'] as const;
+/** Words of `bridge fdb add` podnet does not model (VLANs, ports, VNIs, nexthops, flags of offloads). */
+const FDB_UNMODELLED = ['port', 'vni', 'via', 'src_vni', 'vlan', 'nhid', 'router', 'use', 'extern_learn', 'sticky', 'activity_notify', 'inactive', 'norefresh'];
+
+/** A `bridge fdb show` row and the device it is listed under. */
+interface FdbRow { readonly dev: string; readonly line: string }
+
+/**
+ * `bridge fdb add | append | replace | del MAC dev DEV [dst IP] [self] [master] [static|permanent|local|
+ * temp|dynamic]`, as iproute2 6.1's fdb_modify parses it (measured, scripts/bridge-fdb-formats.sh): without
+ * `self` or `master` it is `self`; without a state, `permanent` (iproute2 assumes it). Refused before the
+ * kernel sees it, exit 255: neither device nor address (`Device and address are required arguments.`), a
+ * second address (`Error: either "to" is duplicate, or "X" is a garbage.`), a MAC sscanf cannot read
+ * (`Invalid mac address X`), an unknown device (`Cannot find device "X"`); a dst that is no address exits
+ * 1 (`Error: any valid address is expected rather than "X".`). The kernel's answers (File exists, No such
+ * file or directory, Operation not supported, Invalid argument) come from core's `fdb.*` actions, exit 255.
+ */
+function bridgeFdbModify(ctx: Ctx, ns: NetNs, verb: (typeof FDB_VERBS)[number], rest: readonly string[], admin: boolean): Output {
+  let addr: string | undefined;
+  let dev: string | undefined;
+  let dst: string | undefined;
+  let self = false;
+  let master = false;
+  let state: 'static' | 'permanent' | 'dynamic' | undefined;
+  const incomplete = err('Command line is not complete. Try option "help"', 255);
+  for (let i = 0; i < rest.length; i++) {
+    let w = rest[i]!;
+    if (w === 'dev') {
+      dev = rest[++i];
+      if (dev === undefined) return incomplete;
+    } else if (w === 'dst') {
+      const v = rest[++i];
+      if (v === undefined) return incomplete;
+      try { parseIpv4(v); } catch { return err(`Error: any valid address is expected rather than "${v}".`, 1); }
+      dst = v;
+    } else if (w === 'self') self = true;
+    else if (w === 'master') master = true;
+    else if (w === 'local' || w === 'permanent') state = 'permanent';
+    else if (w === 'temp' || w === 'static') state = 'static';
+    else if (w === 'dynamic') state = 'dynamic';
+    else if (FDB_UNMODELLED.includes(w)) return err(`Error: podnet does not model "${w}" of "bridge fdb ${verb}".`, 255);
+    else {
+      if (w === 'to') {
+        const v = rest[++i];
+        if (v === undefined) return incomplete;
+        w = v;
+      }
+      if (addr !== undefined) return err(`Error: either "to" is duplicate, or "${w}" is a garbage.`, 255);
+      addr = w;
+    }
+  }
+  if (dev === undefined || addr === undefined) return err('Device and address are required arguments.', 255);
+  // iproute2 reads the address with sscanf("%hhx:%hhx:%hhx:%hhx:%hhx:%hhx"): six hex octets.
+  if (!/^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/.test(addr)) return err(`Invalid mac address ${addr}`, 255);
+  const mac = addr.split(':').map((o) => o.toLowerCase().padStart(2, '0')).join(':');
+  if (!linkNamed(ns, dev)) return err(`Cannot find device "${dev}"`, 255);
+  if (!admin) return err('RTNETLINK answers: Operation not permitted', 255);
+  // The kernel makes both entries (the bridge's and the device's own); podnet makes one per command.
+  if (self && master) return err('Error: podnet does not model "self" and "master" together: give one of them.', 255);
+  const action: Action = verb === 'delete'
+    ? { op: 'fdb.del', ns: ns.id, dev, mac, master, ...(dst !== undefined ? { dst } : {}) }
+    : { op: `fdb.${verb}`, ns: ns.id, dev, mac, master, ...(dst !== undefined ? { dst } : {}), ...(master || state !== undefined ? { state: state ?? 'permanent' } : {}) };
+  try {
+    ctx.sim.apply([action], `${ctx.ns}: bridge fdb ${verb} ${rest.join(' ')}`);
+    return ok();
+  } catch (e) {
+    // bridge(8) exits 255 where ip(8) exits 2 on a kernel error.
+    const o = kernelError(e);
+    return o.status === 2 ? err(o.stderr.trimEnd(), 255) : o;
+  }
+}
+
+/**
+ * `bridge fdb [show] [dev DEV] [br BRIDGE]` (measured, scripts/bridge-fdb-formats.sh): `dev` keeps the rows
+ * listed under that device and leaves ` dev DEV` out of them; `br` keeps the bridge's own rows and its
+ * ports' (a device that is no bridge: nothing, exit 0). An unknown one: `Cannot find device "X"` or
+ * `Cannot find bridge device "X"`, exit 255.
+ */
+function bridgeFdbShow(state: ClusterState, ns: NetNs, rest: readonly string[]): Output {
+  let dev: string | undefined;
+  let br: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const w = rest[i]!;
+    if (w !== 'dev' && w !== 'br') return err(`Error: podnet does not model "${w}" of "bridge fdb show".`, 255);
+    const v = rest[++i];
+    if (v === undefined) return err('Command line is not complete. Try option "help"', 255);
+    if (w === 'dev') dev = v;
+    else br = v;
+  }
+  if (br !== undefined && !linkNamed(ns, br)) return err(`Cannot find bridge device "${br}"`, 255);
+  if (dev !== undefined && !linkNamed(ns, dev)) return err(`Cannot find device "${dev}"`, 255);
+  const bridgeOf = (name: string): boolean => br !== undefined && linkNamed(ns, br)!.kind === 'bridge' && (name === br || linkNamed(ns, name)?.master === br);
+  const rows = bridgeFdbLines(state, ns).filter((r) => (dev === undefined || r.dev === dev) && (br === undefined || bridgeOf(r.dev)));
+  return ok(rows.map((r) => `${dev === undefined ? r.line : r.line.replace(` dev ${dev}`, '')}\n`).join(''));
+}
+
 /** The IPv4 all-hosts group (224.0.0.1) as a multicast MAC: every IPv4 device joins it when set up. */
 const ALL_HOSTS_MAC = '01:00:5e:00:00:01';
 /** 224.0.0.106, the IGMP multicast-router-discovery group a snooping bridge joins when it opens. */
@@ -731,36 +832,58 @@ const ALL_SNOOPERS_MAC = '01:00:5e:00:00:6a';
  * `33:33:…` rows are not printed (podnet is IPv4 only). Learned entries older than the bridge's
  * ageing time (300 s) are gone.
  */
-function bridgeFdbLines(state: ClusterState, ns: NetNs): string[] {
-  const out: string[] = [];
+function bridgeFdbLines(state: ClusterState, ns: NetNs): FdbRow[] {
+  const out: FdbRow[] = [];
+  const row = (line: string): FdbRow => ({ dev: line.split(' ')[2]!, line });
   const entries = Object.values(ns.fdb);
   const live = (e: (typeof entries)[number]) => e.permanent || state.now - e.updated <= 300_000;
-  const selfGroups = (l: Link): string[] => {
+  const selfGroups = (l: Link): FdbRow[] => {
     if (!l.up || l.kind === 'loopback' || l.kind === 'vxlan' || l.kind === 'ipip') return [];
-    return [...(l.kind === 'bridge' ? [ALL_SNOOPERS_MAC] : []), ALL_HOSTS_MAC].map((m) => `${m} dev ${l.name} self permanent`);
+    return [...(l.kind === 'bridge' ? [ALL_SNOOPERS_MAC] : []), ALL_HOSTS_MAC].map((m) => row(`${m} dev ${l.name} self permanent`));
   };
   for (const l of sortedLinks(ns)) {
     if (l.master) {
       for (const e of entries.filter((x) => x.dev === l.master && x.port === l.name && x.dst === null && live(x)).reverse()) {
-        out.push(`${e.mac} dev ${l.name} master ${e.dev}${e.local ? ' permanent' : e.permanent ? ' static' : ''}`);
+        out.push(row(`${e.mac} dev ${l.name} master ${e.dev}${e.local ? ' permanent' : e.permanent ? ' static' : ''}`));
       }
     }
     if (l.kind === 'bridge') {
       out.push(...selfGroups(l));
       const ports = new Set(sortedLinks(ns).filter((x) => x.master === l.name).map((x) => x.mac));
       for (const e of entries.filter((x) => x.dev === l.name && x.port === null && x.dst === null && x.local).reverse()) {
-        if (!ports.has(e.mac)) out.push(`${e.mac} dev ${l.name} master ${l.name} permanent`);
+        if (!ports.has(e.mac)) out.push(row(`${e.mac} dev ${l.name} master ${l.name} permanent`));
       }
       continue;
     }
     if (l.kind === 'vxlan') {
+      // Oldest first, then reversed. The other nodes' entries (flanneld's) are the oldest; one replaced here
+      // (`bridge fdb replace` of its MAC) keeps its place, as vxlan_fdb_update_existing changes it in place;
+      // those deleted here, or taken back by their agent, are left out (core's peerEntries). Entries made
+      // here come after them: newest first in the dump (measured: `02:00:00:00:00:09 dst 192.168.1.99` added
+      // on node-1 is listed before flanneld's two, and a replaced one where it was).
+      const own = entries.filter((e) => e.dev === l.name && e.dst !== null);
+      const ownRow = (e: (typeof own)[number]) => `${e.mac} dev ${e.dev} dst ${formatIpv4(e.dst!)} self${e.permanent ? ' permanent' : ''}`;
+      const shown = new Set(peerEntries(state, ns).filter((p) => p.dev === l.name).flatMap((p) => p.fdb.map((f) => f.mac)));
+      const placed = new Set<string>();
       const rows: string[] = [];
-      for (const e of entries) if (e.dev === l.name && e.dst !== null) rows.push(`${e.mac} dev ${e.dev} dst ${formatIpv4(e.dst)} self${e.permanent ? ' permanent' : ''}`);
-      // The other nodes' entries, those deleted here or taken back by their agent left out (core's peerEntries).
-      for (const { dev, fdb } of peerEntries(state, ns)) if (dev === l.name) for (const f of fdb) rows.push(`${f.mac} dev ${dev} dst ${formatIpv4(f.dst)} self permanent`);
-      out.push(...rows.reverse());
+      const unhidden: NetNs = { ...ns, peerSets: ns.peerSets.map((r) => ({ ...r, hiddenFdb: [] })) };
+      for (const { dev, fdb } of peerEntries(state, unhidden)) {
+        if (dev !== l.name) continue;
+        for (const f of fdb) {
+          if (shown.has(f.mac)) rows.push(`${f.mac} dev ${dev} dst ${formatIpv4(f.dst)} self permanent`);
+          else {
+            const mine = own.find((e) => e.mac === f.mac);
+            if (mine !== undefined && !placed.has(f.mac)) { rows.push(ownRow(mine)); placed.add(f.mac); }
+          }
+        }
+      }
+      for (const e of own) if (!placed.has(e.mac)) rows.push(ownRow(e));
+      out.push(...rows.reverse().map(row));
       continue;
     }
+    // The device's own unicast list (`bridge fdb add MAC dev veth…` without `master`), in the order added,
+    // before its multicast groups (measured: `02:00:00:00:00:01 self permanent` after the port's master rows).
+    for (const e of entries) if (e.dev === l.name && e.port === null && e.dst === null && !e.local) out.push(row(`${e.mac} dev ${l.name} self permanent`));
     out.push(...selfGroups(l));
   }
   return out;

@@ -33,6 +33,7 @@ export const ERROR_HINTS = {
   NEIGH_EXISTS: 'Delete the neighbour entry first, or replace it.',
   NEIGH_NOT_FOUND: 'List the neighbour table (ip neigh) and delete an entry that exists.',
   FDB_NOT_FOUND: 'List the forwarding database (bridge fdb) and delete an entry that exists.',
+  FDB_EXISTS: 'That MAC has an entry there already (bridge fdb show): use `bridge fdb replace` to move or change it, or delete it first.',
   ROUTE_EXCEPTION_NOT_FOUND: 'Name a key of the namespace\'s NetNs.pmtu (exceptionKey of the destination and the route\'s nexthopKey); ip route show cache lists the cached ones.',
   MAP_KEY_NOT_FOUND: 'List the BPF map (cilium-dbg bpf endpoint list, cilium-dbg bpf tunnel list) and delete a key that exists.',
   LINK_DOWN: 'Bring the device up first (ip link set dev X up): Linux refuses routes through a device that is down.',

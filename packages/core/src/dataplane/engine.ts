@@ -1110,9 +1110,13 @@ class Run {
 
   learnFdb(ns: NetNs, bridge: string, mac: Mac, port: string): void {
     const cur = this.fdb(ns, bridge, mac);
-    if (cur && (cur.local || ('permanent' in cur && (cur as FdbEntry).permanent))) return;
+    // br_fdb_update: a local (`permanent`) entry is never moved; a `static` one is, and stays static
+    // (measured, scripts/bridge-fdb-formats.sh: pod-b's MAC pinned static on pod-a's port is listed
+    // `… dev <pod-b's port> master cni0 static` once pod-b pings its gateway; pinned permanent, it stays).
+    if (cur && cur.local) return;
     if (cur && cur.port === port) return;
-    this.fdbUpd.set(ns.id, bridge, mac, { dev: bridge, mac, port, dst: null, permanent: false, local: false, updated: this.state.now });
+    const kept = cur !== undefined && 'permanent' in cur && (cur as FdbEntry).permanent;
+    this.fdbUpd.set(ns.id, bridge, mac, { dev: bridge, mac, port, dst: null, permanent: kept, local: false, updated: this.state.now });
   }
 
   // ---- link layer ----

@@ -10,8 +10,8 @@ import { castDraft, isDraft, type Draft } from 'immer';
 import { baseField, dictDraft, entryDraft, entryToWrite, fieldToWrite, held, inTransition, isDraftHere, peek, snapshot, tableToWrite, transition, writeField } from '../util/immer.js';
 
 export { snapshot };
-import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr } from '../addr/ipv4.js';
-import { macFromSeed, parseMac, type Mac } from '../addr/mac.js';
+import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr, type Ipv4 } from '../addr/ipv4.js';
+import { isMulticastMac, macFromSeed, parseMac, ZERO_MAC, type Mac } from '../addr/mac.js';
 import { fail, PodnetError } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
@@ -126,8 +126,28 @@ export type Action =
   | ({ readonly op: 'iprule.add' | 'iprule.del'; readonly ns: NsId } & IpRuleSpec)
   | { readonly op: 'neigh.add' | 'neigh.replace'; readonly ns: NsId; readonly dev: string; readonly ip: string; readonly mac: string }
   | { readonly op: 'neigh.del'; readonly ns: NsId; readonly dev: string; readonly ip: string }
-  | { readonly op: 'fdb.append'; readonly ns: NsId; readonly dev: string; readonly mac: string; readonly dst?: string }
+  /**
+   * `bridge fdb add | append | replace MAC dev DEV …` (measured, scripts/bridge-fdb-formats.sh): on a bridge
+   * port (`master`, the default for a port) the entry of its bridge; on a VXLAN device a remote VTEP (`dst`,
+   * required); `master: false` (iproute2's default `self`) on a veth or an Ethernet device its own unicast
+   * address list, on a bridge a local entry of the bridge. `add` of a MAC there already: `FDB_EXISTS`.
+   * `append` and `replace` create or update: a port's entry moves to `dev` and takes `state`; a VXLAN
+   * entry's dst is replaced by `replace`, kept by `append` (the kernel appends a second dst only to
+   * 00:00:00:00:00:00 and multicast MACs, which podnet refuses with `UNSUPPORTED`: it keeps one dst per MAC).
+   */
+  | { readonly op: 'fdb.add' | 'fdb.append' | 'fdb.replace'; readonly ns: NsId; readonly dev: string; readonly mac: string; readonly dst?: string;
+      /** `master` (true) or `self` (false); unset: `master` on a bridge port, `self` elsewhere. */
+      readonly master?: boolean;
+      /**
+       * A bridge entry's kind: `static` (moved by traffic from another port, never aged), `permanent` (local:
+       * frames to it go up to the bridge; never moved), `dynamic` (ages out in 300 s). Unset: `static` for a
+       * port's entry (podnet's older default; iproute2 assumes `permanent`, the lab shell passes it), and
+       * `permanent` for `self`, the only one the kernel takes there (others: Invalid argument).
+       */
+      readonly state?: 'static' | 'permanent' | 'dynamic' }
   | { readonly op: 'fdb.del'; readonly ns: NsId; readonly dev: string; readonly mac: string;
+      /** A VXLAN entry's dst: deleted only when it is this one (another dst: nothing happens, no error, as measured). */
+      readonly dst?: string;
       /**
        * `bridge fdb del … master`: the entry of the bridge `dev` is a port of (learned, static, or the port's
        * own MAC). Without it (iproute2's default, `self`), the device's own table: a VXLAN device's remote
@@ -1355,8 +1375,10 @@ function applyAction(d: DState, a: Action): void {
       return neighAdd(d, a);
     case 'neigh.del':
       return neighDel(d, a);
+    case 'fdb.add':
     case 'fdb.append':
-      return fdbAppend(d, a);
+    case 'fdb.replace':
+      return fdbAdd(d, a);
     case 'fdb.del':
       return fdbDel(d, a);
     case 'sysctl.set':
@@ -1977,16 +1999,90 @@ function neighDel(d: DState, a: Extract<Action, { op: 'neigh.del' }>): void {
   delete (tableToWrite(ns, 'neigh') as Record<string, unknown>)[key];
 }
 
-function fdbAppend(d: DState, a: Extract<Action, { op: 'fdb.append' }>): void {
+/** The kinds of bridge FDB entry `bridge fdb add … master` makes (`static`, `permanent`, `dynamic`). */
+const FDB_STATES: readonly string[] = ['static', 'permanent', 'dynamic'];
+
+/**
+ * The dst of a shared peer-set FDB entry for `mac` on `dev` that namespace `ns` uses and has not deleted
+ * (flanneld's remote VTEPs), undefined when there is none.
+ */
+function peerFdbDst(d: DState, ns: DNs, dev: string, mac: Mac): Ipv4 | undefined {
+  for (const r of look(ns as NetNs, 'peerSets')) {
+    const ref = snap(r);
+    const set = look(d as ClusterState, 'peerSets')[ref.set];
+    if (!set || set.dev !== dev) continue;
+    for (const e of shardValues(snap(set).entries)) {
+      if (!refUses(ref, e.owner, e.group, false) || ref.hiddenFdb?.includes(`${e.owner} ${mac}`)) continue;
+      const f = e.fdb.find((x) => x.mac === mac);
+      if (f) return f.dst;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * `bridge fdb add | append | replace`, as rtnl_fdb_add routes it (measured, kernel 6.18, iproute2 6.1,
+ * scripts/bridge-fdb-formats.sh on the seed lab's node-1):
+ * - `master` on a port: br_fdb_add. `add` of a MAC the bridge has (learned, static or local, on any port):
+ *   `RTNETLINK answers: File exists`; `append` and `replace` update it in place: it moves to this port and
+ *   takes the new state (static → `static`, permanent or none → `permanent`, dynamic → no flag, aged).
+ *   A device that is no port: `Operation not supported`. A `dst` is ignored (`… master static dst IP` is
+ *   listed as plain `static`).
+ * - `self` on a bridge: a local entry of the bridge (`… dev cni0 master cni0 permanent`); `master` on it:
+ *   `Operation not supported`.
+ * - `self` on a veth: its own unicast address list (ndo_dflt_fdb_add), listed `MAC self permanent`; only
+ *   permanent (`self static`: `Invalid argument`); `add` of one there: File exists, append/replace: nothing.
+ * - a VXLAN device: `dst` required (without: `Invalid argument`: flannel.1 has no default remote); any state
+ *   is listed `self permanent`; `add` of a MAC there (another dst too): File exists; `replace` changes its
+ *   dst; `append` of a second dst is accepted and does nothing for a unicast MAC (vxlan_fdb_update_existing
+ *   appends only to 00:00:00:00:00:00 and multicast MACs). A peer-set entry (flanneld's) counts as there;
+ *   `replace` puts this namespace's own entry in its place, as `bridge fdb replace` on one node does.
+ */
+function fdbAdd(d: DState, a: Extract<Action, { op: 'fdb.add' | 'fdb.append' | 'fdb.replace' }>): void {
   const ns = draftNs(d, a.ns);
   const link = getLink(ns, a.dev);
   const mac = parseMac(a.mac);
+  const info = { ns: a.ns, dev: a.dev, mac: a.mac };
+  if (a.master !== undefined && typeof a.master !== 'boolean') fail('INVALID_ARGUMENT', `${a.op}'s master is true or false, not ${String(a.master)}`, info);
+  if (a.state !== undefined && !FDB_STATES.includes(a.state)) fail('INVALID_ARGUMENT', `${a.op}'s state is static, permanent or dynamic, not ${String(a.state)}`, info);
+  const dst = a.dst === undefined ? undefined : parseIpv4(a.dst);
+  const exists = (): never => fail('FDB_EXISTS', `RTNETLINK answers: File exists (fdb ${a.mac} dev ${a.dev})`, info);
+  const unsupported = (why: string): never => fail('INVALID_ARGUMENT', `RTNETLINK answers: Operation not supported (${why})`, info);
+  const fdb = look(ns as NetNs, 'fdb');
+  // A learned entry past the ageing time is gone in the kernel (podnet drops it lazily).
+  const live = (e: FdbEntry | undefined): FdbEntry | undefined => (e !== undefined && (e.permanent || d.now - e.updated <= 300_000) ? e : undefined);
+  if (a.master ?? (link.master !== null && link.kind !== 'vxlan')) {
+    if (link.master === null) unsupported(`${a.dev} is not a bridge port: \`master\` adds a port's entry in its bridge`);
+    const key = `${link.master}|${mac}`;
+    if (a.op === 'fdb.add' && live(fdb[key])) exists();
+    const state = a.state ?? 'static';
+    put(tableToWrite(ns, 'fdb') as Record<string, unknown>, key, { dev: link.master, mac, port: a.dev, dst: null, permanent: state !== 'dynamic', local: state === 'permanent', updated: d.now });
+    return;
+  }
+  const key = `${a.dev}|${mac}`;
   if (link.kind === 'vxlan') {
-    if (a.dst === undefined) fail('INVALID_ARGUMENT', 'a VXLAN FDB entry needs dst (the remote VTEP)');
-    put(tableToWrite(ns, 'fdb') as Record<string, unknown>, `${a.dev}|${mac}`, { dev: a.dev, mac, port: null, dst: parseIpv4(a.dst), permanent: true, local: false, updated: d.now });
-  } else if (link.master !== null) {
-    put(tableToWrite(ns, 'fdb') as Record<string, unknown>, `${link.master}|${mac}`, { dev: link.master, mac, port: a.dev, dst: null, permanent: true, local: false, updated: d.now });
-  } else fail('INVALID_ARGUMENT', `"${a.dev}" is neither a VXLAN device nor a bridge port`);
+    if (dst === undefined) fail('INVALID_ARGUMENT', `RTNETLINK answers: Invalid argument (${a.dev} has no default remote: a VXLAN FDB entry needs dst)`, info);
+    const own = fdb[key];
+    const peer = own === undefined ? peerFdbDst(d, ns, a.dev, mac) : undefined;
+    const cur = own?.dst ?? peer;
+    if (cur !== undefined && cur !== null) {
+      if (a.op === 'fdb.add') exists();
+      if (a.op === 'fdb.append') {
+        if (cur === dst || !(mac === ZERO_MAC || isMulticastMac(mac))) return;
+        fail('UNSUPPORTED', `podnet keeps one dst per MAC on a VXLAN device: ${a.mac} has dst ${formatIpv4(cur)} on ${a.dev} (Linux appends a second one to 00:00:00:00:00:00 and multicast MACs)`, info);
+      }
+      if (peer !== undefined) hidePeerL2(d, ns, a.dev, 'fdb', mac);
+    }
+    put(tableToWrite(ns, 'fdb') as Record<string, unknown>, key, { dev: a.dev, mac, port: null, dst, permanent: true, local: false, updated: d.now });
+    return;
+  }
+  if (link.kind !== 'bridge' && link.kind !== 'veth' && link.kind !== 'physical') unsupported(`podnet models \`self\` entries on bridges, Ethernet devices and VXLAN devices, not on ${a.dev}`);
+  if ((a.state ?? 'permanent') !== 'permanent') fail('INVALID_ARGUMENT', `RTNETLINK answers: Invalid argument (${a.dev}'s own FDB takes only permanent entries)`, info);
+  const cur = live(fdb[key]);
+  if (cur !== undefined && a.op === 'fdb.add') exists();
+  // ndo_dflt_fdb_add: an address already on a veth's list is no error without NLM_F_EXCL, and stays where it is.
+  if (cur !== undefined && link.kind !== 'bridge') return;
+  put(tableToWrite(ns, 'fdb') as Record<string, unknown>, key, { dev: a.dev, mac, port: null, dst: null, permanent: true, local: link.kind === 'bridge', updated: d.now });
 }
 
 /**
@@ -1997,7 +2093,10 @@ function fdbAppend(d: DState, a: Extract<Action, { op: 'fdb.append' }>): void {
  * `No such file or directory` (the port's own address list), `… dev veth-a master` deletes the port's
  * `permanent` entry. Neither comes back when the devices go down and up; the bridge's comes with a new
  * address (`ip link set cni0 address …`), the port's when it joins the bridge again. Afterwards frames to
- * that MAC are no longer taken up by the bridge but flooded as unknown unicast.
+ * that MAC are no longer taken up by the bridge but flooded as unknown unicast. On a VXLAN device `dst`
+ * names the dst to delete: another one deletes nothing, with no error (measured twice, scripts/bridge-fdb-
+ * formats.sh: `del 02:00:00:00:00:09 dev flannel.1 dst 192.168.1.98` rc 0, the .97 entry stays). A veth's
+ * own (`self`) entry is deleted without `master`.
  */
 function fdbDel(d: DState, a: Extract<Action, { op: 'fdb.del' }>): void {
   const ns = draftNs(d, a.ns);
@@ -2010,6 +2109,12 @@ function fdbDel(d: DState, a: Extract<Action, { op: 'fdb.del' }>): void {
   // VXLAN device, has none that podnet models.
   const key = a.master === true ? `${link.master}|${mac}` : `${a.dev}|${mac}`;
   const e = look(ns as NetNs, 'fdb')[key];
+  // `del … dst IP` of a VXLAN entry with another dst: rc 0 and the entry stays (measured twice, 6.18).
+  if (a.master !== true && link.kind === 'vxlan' && a.dst !== undefined) {
+    const want = parseIpv4(a.dst);
+    const cur = e?.dst ?? peerFdbDst(d, ns, a.dev, mac);
+    if (cur !== undefined && cur !== null && cur !== want) return;
+  }
   if (a.master !== true && link.kind === 'vxlan' && !e && hidePeerL2(d, ns, a.dev, 'fdb', mac)) return;
   if (!e || (a.master === true ? e.port !== a.dev : link.kind === 'bridge' && e.port !== null)) notFound();
   delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[key];

@@ -179,10 +179,17 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
       return [at(a.ns, `ip neigh ${a.op === 'neigh.add' ? 'add' : 'replace'} ${a.ip} lladdr ${a.mac} dev ${a.dev} nud permanent`)];
     case 'neigh.del':
       return [at(a.ns, `ip neigh del ${a.ip} dev ${a.dev}`)];
+    case 'fdb.add':
     case 'fdb.append':
-      return [at(a.ns, a.dst !== undefined ? `bridge fdb append ${a.mac} dev ${a.dev} dst ${a.dst} self permanent` : `bridge fdb add ${a.mac} dev ${a.dev} master static`)];
+    case 'fdb.replace': {
+      // What the action does, as iproute2 would be told it: `master STATE` for a bridge port's entry (the
+      // action's default state is static), `dst IP self permanent` for a VXLAN device, `self` otherwise.
+      const verb = a.op.slice(4);
+      const how = a.dst !== undefined ? ` dst ${a.dst} self permanent` : a.master === false ? ' self permanent' : ` master ${a.state ?? 'static'}`;
+      return [at(a.ns, `bridge fdb ${verb} ${a.mac} dev ${a.dev}${how}`)];
+    }
     case 'fdb.del':
-      return [at(a.ns, `bridge fdb del ${a.mac} dev ${a.dev}${a.master === true ? ' master' : ''}`)];
+      return [at(a.ns, `bridge fdb del ${a.mac} dev ${a.dev}${a.dst !== undefined ? ` dst ${a.dst}` : ''}${a.master === true ? ' master' : ''}`)];
     case 'sysctl.set':
       return [at(a.ns, `sysctl -w ${a.key}=${a.value}`)];
     case 'rule.append':

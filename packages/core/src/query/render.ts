@@ -176,8 +176,9 @@ export function ipNeigh(state: ClusterState, nsId: NsId): string[] {
 /**
  * `bridge fdb show` of a namespace, without the multicast rows the kernel adds for the groups each
  * device joins (podnet does not model multicast): each bridge's own MAC (`dev BR master BR
- * permanent`), its ports' own MACs (`permanent`), learned and static entries, and VXLAN entries
- * (`MAC dev flannel.1 dst IP self permanent`). Learned entries older than the bridge's ageing time
+ * permanent`), its ports' own MACs (`permanent`), learned and static entries, VXLAN entries
+ * (`MAC dev flannel.1 dst IP self permanent`) and a device's own unicast addresses (`MAC dev X self
+ * permanent`, from `bridge fdb add MAC dev X` without `master`). Learned entries older than the bridge's ageing time
  * (300 s) are gone, as in the kernel.
  */
 export function bridgeFdb(state: ClusterState, nsId: NsId): string[] {
@@ -187,6 +188,8 @@ export function bridgeFdb(state: ClusterState, nsId: NsId): string[] {
   for (const e of Object.values(ns.fdb)) if (e.port === null && e.dst === null && e.local) out.push(`${e.mac} dev ${e.dev} master ${e.dev} permanent`);
   for (const e of Object.values(ns.fdb)) {
     if (e.dst !== null) out.push(`${e.mac} dev ${e.dev} dst ${formatIpv4(e.dst)} self${e.permanent ? ' permanent' : ''}`);
+    // A device's own unicast address (`bridge fdb add MAC dev vethX` without `master`, ndo_dflt_fdb_add).
+    else if (e.port === null && !e.local) out.push(`${e.mac} dev ${e.dev} self permanent`);
     else if (e.port !== null) {
       if (!e.permanent && state.now - e.updated > 300_000) continue;
       out.push(`${e.mac} dev ${e.port} master ${e.dev}${e.local ? ' permanent' : e.permanent ? ' static' : ''}`);
