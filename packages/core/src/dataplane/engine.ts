@@ -701,7 +701,7 @@ class Run {
    * later packet) of a known flow is ESTABLISHED and never meets a nat rule. A probe's request and its
    * reply travel in one run, so the run's memory is enough.
    */
-  readonly flows: { ns: NsId; pkt: Ipv4Packet }[] = [];
+  readonly flows: { ns: NsId; pkt: Ipv4Packet; pid: number }[] = [];
   pmtuUpd: Map<NsId, Map<string, RouteException>> | null = null;
   /** What this run did to the redirect limit (NetNs.redirectPeers), by namespace and sender; null until the first. */
   peerUpd: Map<NsId, Map<string, RedirectPeer>> | null = null;
@@ -1320,7 +1320,7 @@ class Run {
       if (this.tally !== null) this.tallyNatPost(ns, ip, pid, br.name);
       return frame;
     }
-    this.seeFlow(ns, ip);
+    this.seeFlow(ns, ip, pid);
     if ((hooks & BR_FORWARD) !== 0 && this.filterVerdict(ns, 'FORWARD', ip, br.name, br.name, pid)) return null;
     const related = this.relatedDnat(ns, ip, pid, br.name);
     if (related !== ip) {
@@ -1328,7 +1328,7 @@ class Run {
       frame = { eth: frame.eth, payload: ip };
     }
     if (this.tally !== null) this.tallyNatPost(ns, ip, pid, br.name);
-    const sn = (hooks & BR_SNAT) !== 0 ? this.natRule(ns, 'POSTROUTING', ip, null, br.name) : null;
+    const sn = (hooks & BR_SNAT) !== 0 ? this.natRule(ns, 'POSTROUTING', ip, null, br.name, pid) : null;
     if (sn === null || (sn.target !== 'MASQUERADE' && sn.target !== 'SNAT')) return frame;
     // MASQUERADE takes inet_select_addr(the bridge, the destination): measured, a same-node ping through a
     // `-s 10.244.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE` reached the other pod from 10.244.1.1 (cni0's).
@@ -1359,7 +1359,7 @@ class Run {
   brNfPrerouting(ns: NetNs, br: Link, frame: Frame, ip: Ipv4Packet, pid: number): Ipv4Packet | null {
     const c = this.ctReplyOf(ns, ip);
     if (c !== null && c.origSrc === ip.header.dst) return this.conntrackReverse(ns, ip, pid);
-    const dnat = c === null && (this.brHooks(ns) & BR_DNAT) !== 0 ? this.natRule(ns, 'PREROUTING', ip, br.name, null) : null;
+    const dnat = c === null && (this.brHooks(ns) & BR_DNAT) !== 0 ? this.natRule(ns, 'PREROUTING', ip, br.name, null, pid) : null;
     if (c === null && (dnat === null || dnat.target !== 'DNAT' || dnat.to === null)) return ip;
     this.step(pid, ns.id, br.name, 'bridge-local', this.record ? note((b) => `br_netfilter: PREROUTING of ${b} changes the destination, so the bridge hands the packet to the IP layer to be routed`, br.name) : null, frame, ip);
     this.ipInput(ns, br.name, ip, pid, frame.eth.src);
@@ -1639,8 +1639,8 @@ class Run {
     if (this.tally !== null) this.tallyNatIn(ns, pkt0, pid, 'PREROUTING', dev, null);
     // PREROUTING: conntrack reverses earlier translations, then nat rules (DNAT).
     pkt = this.conntrackReverse(ns, pkt, pid);
-    const dnat = this.natRule(ns, 'PREROUTING', pkt, dev, null);
-    this.seeFlow(ns, pkt);
+    const dnat = this.natRule(ns, 'PREROUTING', pkt, dev, null, pid);
+    this.seeFlow(ns, pkt, pid);
     if (dnat && dnat.target === 'DNAT' && dnat.to !== null) {
       const to = dnat.to;
       this.step(pid, ns.id, dev, 'nat', this.record ? note((t, a, b) => `PREROUTING ${t} ${formatIpv4(a)} → ${formatIpv4(b)}`, natName(dnat), pkt.header.dst, to) : null, null, pkt);
@@ -1695,7 +1695,7 @@ class Run {
     if (fit === MTU_DROPPED) return;
     // ip_forward sends its ICMP redirect after the MTU check and the TTL decrement, before the FORWARD hook.
     // None about a packet PREROUTING translated (a de-NATed reply, a DNAT): see sendRedirect.
-    if (route.dev === dev && !keepTtl && h.dst === pkt0.header.dst && h.src === pkt0.header.src && sendsRedirects(ns.sysctl, dev)) this.sendRedirect(ns, dev, route, fwd);
+    if (route.dev === dev && !keepTtl && h.dst === pkt0.header.dst && h.src === pkt0.header.src && sendsRedirects(ns.sysctl, dev)) this.sendRedirect(ns, dev, route, fwd, pid);
     if (this.filterVerdict(ns, 'FORWARD', pkt, dev, route.dev, pid)) return;
     this.step(pid, ns.id, dev, 'forward', this.record ? note((k, hh, r) => k
       ? `the VPC router forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} unchanged`
@@ -1753,7 +1753,7 @@ class Run {
     }
     const out = pkt;
     if (this.tally !== null) this.tallyNatIn(ns, out, pid, 'OUTPUT', null, route.dev);
-    this.seeFlow(ns, out);
+    this.seeFlow(ns, out, pid);
     this.step(pid, nsId, route.dev, 'route', this.record ? note((r, a) => `route lookup: ${describeRoute(r)} (src ${formatIpv4(a)})`, route, out.header.src) : null, null, out);
     if (this.filterVerdict(ns, 'OUTPUT', out, null, route.dev, pid)) return;
     this.ipOutputRouted(ns, route, out, pid, false);
@@ -1806,7 +1806,7 @@ class Run {
     if (!fits && this.mtuCheck(ns, route, pkt, pid, forwarded) === MTU_DROPPED) return;
     pkt = this.relatedDnat(ns, pkt, pid, dev);
     if (this.tally !== null) this.tallyNatPost(ns, pkt, pid, dev);
-    const sn = this.natRule(ns, 'POSTROUTING', pkt, null, dev);
+    const sn = this.natRule(ns, 'POSTROUTING', pkt, null, dev, pid);
     if (sn && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) {
       const to = sn.target === 'SNAT' ? sn.to! : selectSource(ns, route, pkt.header.dst, 'nexthop');
       if (to !== null && to !== pkt.header.src) {
@@ -1952,7 +1952,7 @@ class Run {
    * got 7): podnet's sends take no time, so the sends of one simulated instant redirect a sender once (a
    * forwarding loop through one hairpin, a burst of probes), and further ones come as the clock advances.
    */
-  sendRedirect(ns: NetNs, dev: string, route: Route, fwd: Ipv4Packet): void {
+  sendRedirect(ns: NetNs, dev: string, route: Route, fwd: Ipv4Packet, pid: number): void {
     const h = fwd.header;
     const op = fwd.payload;
     if (op.kind === 'icmp' && op.type !== ICMP_ECHO_REQUEST && op.type !== ICMP_ECHO_REPLY) return;
@@ -1965,7 +1965,7 @@ class Run {
     // ttl=63, no exception in H (the oracle: broken-masquerade faulted #13 of seed 23).
     // ip_rt_send_redirect counts the redirect in the sender's limit before netfilter sees it.
     if (!this.redirectAllowed(ns, h.src)) return;
-    const sn = this.natRule(ns, 'POSTROUTING', fwd, null, route.dev);
+    const sn = this.natRule(ns, 'POSTROUTING', fwd, null, route.dev, pid);
     if (sn !== null && (sn.target === 'MASQUERADE' || sn.target === 'SNAT')) return;
     // Nor about the first packet of a connection where the nat table is hooked: the redirect carries the
     // packet's conntrack entry (icmp_glue_bits: nf_ct_attach), and nf_nat_icmp_reply_translation drops a
@@ -2368,11 +2368,11 @@ class Run {
    * {@link Run.flows}). Only the packet is kept: the tuple is compared when a translating rule matches,
    * which most packets never meet.
    */
-  seeFlow(ns: NetNs, pkt: Ipv4Packet): void {
+  seeFlow(ns: NetNs, pkt: Ipv4Packet, pid: number): void {
     const v = this.view(ns);
     // Counting, every namespace with nat chains remembers its flows: what tells a connection's first packet.
     if (v.noRules || (!(v.rules ??= ruleIndex(ns.rules)).translates && (this.tally === null || v.rules.nat.size === 0))) return;
-    this.flows.push({ ns: ns.id, pkt });
+    this.flows.push({ ns: ns.id, pkt, pid });
   }
 
   /**
@@ -2405,10 +2405,13 @@ class Run {
   }
 
   /** Whether this run saw, in `ns`, a packet of the flow `(proto, src, dst, l4)` in its original direction. */
-  sawFlow(ns: NsId, proto: number, src: Ipv4, dst: Ipv4, l4: string): boolean {
+  sawFlow(ns: NsId, proto: number, src: Ipv4, dst: Ipv4, l4: string, pid = 0): boolean {
     for (const f of this.flows) {
       const h = f.pkt.header;
-      if (f.ns === ns && h.protocol === proto && h.src === src && h.dst === dst && l4Key(f.pkt, false) === l4) return true;
+      // The packet that recorded the flow is its first, not its reply: a pod DNATed to itself (the Kubernetes
+      // hairpin case) leaves PREROUTING as pod-a → pod-a, which reversed is itself, and must still meet
+      // POSTROUTING's MASQUERADE (measured: scripts/hairpin-formats.sh, `10.244.1.1 > 10.244.1.4`).
+      if (f.ns === ns && f.pid !== pid && h.protocol === proto && h.src === src && h.dst === dst && l4Key(f.pkt, false) === l4) return true;
     }
     return false;
   }
@@ -2420,7 +2423,7 @@ class Run {
    * identifier after its MASQUERADE was deleted still left masqueraded while a DNAT kept conntrack in use; as
    * a rule: SNAT or DNAT to the entry's address), else the first nat rule that translates it, else null.
    */
-  natRule(ns: NetNs, chain: 'PREROUTING' | 'POSTROUTING', pkt: Ipv4Packet, inIf: string | null, outIf: string | null): NfRule | null {
+  natRule(ns: NetNs, chain: 'PREROUTING' | 'POSTROUTING', pkt: Ipv4Packet, inIf: string | null, outIf: string | null, pid = 0): NfRule | null {
     const v = this.view(ns);
     if (v.noRules) return null;
     const ix = (v.rules ??= ruleIndex(ns.rules));
@@ -2436,7 +2439,7 @@ class Run {
     if (rule === null || rule.target === 'ACCEPT') return null;
     const h = pkt.header;
     // The reply of a flow this namespace saw first in the other direction is ESTABLISHED: no nat rule.
-    if (this.sawFlow(ns.id, h.protocol, h.dst, h.src, l4Key(pkt, true))) return null;
+    if (this.sawFlow(ns.id, h.protocol, h.dst, h.src, l4Key(pkt, true), pid)) return null;
     // An ICMP error about a flow this namespace saw is RELATED to it: no nat rule either.
     const pl = pkt.payload;
     if (pl.kind === 'icmp' && (pl.type === ICMP_DEST_UNREACH || pl.type === ICMP_TIME_EXCEEDED) && pl.data.kind === 'ipv4') {
