@@ -703,6 +703,8 @@ class Run {
    */
   readonly flows: { ns: NsId; pkt: Ipv4Packet; pid: number }[] = [];
   pmtuUpd: Map<NsId, Map<string, RouteException>> | null = null;
+  /** The conntrack entry each packet's DNAT made in this run, by packet id: its SNAT joins it (recordCt). */
+  ctDnat: Map<number, { ns: NsId; entry: ConntrackEntry }> | null = null;
   /** What this run did to the redirect limit (NetNs.redirectPeers), by namespace and sender; null until the first. */
   peerUpd: Map<NsId, Map<string, RedirectPeer>> | null = null;
   /** What this run did to the ICMP error limit (NetNs.icmpPeers), by namespace and destination; null until the first. */
@@ -1340,7 +1342,7 @@ class Run {
       return null;
     }
     if (to === h.src) return frame;
-    this.recordCt(ns, ip, to, h.dst);
+    this.recordCt(ns, ip, to, h.dst, pid, true);
     const pkt = withAddrs(ip, to, h.dst);
     this.step(pid, ns.id, br.name, 'nat', this.record ? note((t, a, b, d) => `br_netfilter: POSTROUTING ${t} (-o ${d}): source ${formatIpv4(a)} → ${formatIpv4(b)}`, natName(sn), h.src, to, br.name) : null, null, pkt);
     return { eth: frame.eth, payload: pkt };
@@ -1644,7 +1646,7 @@ class Run {
     if (dnat && dnat.target === 'DNAT' && dnat.to !== null) {
       const to = dnat.to;
       this.step(pid, ns.id, dev, 'nat', this.record ? note((t, a, b) => `PREROUTING ${t} ${formatIpv4(a)} → ${formatIpv4(b)}`, natName(dnat), pkt.header.dst, to) : null, null, pkt);
-      this.recordCt(ns, pkt, pkt.header.src, to);
+      this.recordCt(ns, pkt, pkt.header.src, to, pid);
       pkt = withAddrs(pkt, pkt.header.src, to);
     }
     const h = pkt.header;
@@ -1811,7 +1813,7 @@ class Run {
       const to = sn.target === 'SNAT' ? sn.to! : selectSource(ns, route, pkt.header.dst, 'nexthop');
       if (to !== null && to !== pkt.header.src) {
         const before = pkt;
-        this.recordCt(ns, pkt, to, pkt.header.dst);
+        this.recordCt(ns, pkt, to, pkt.header.dst, pid, true);
         pkt = withAddrs(pkt, to, pkt.header.dst);
         this.step(pid, ns.id, dev, 'nat', this.record ? note((t, a, b) => `POSTROUTING ${t}: source ${formatIpv4(a)} → ${formatIpv4(b)}`, natName(sn), before.header.src, to) : null, null, pkt);
       }
@@ -2481,12 +2483,28 @@ class Run {
    * Records that `pkt` (original direction) was translated to `newSrc → newDst`: a new entry for the flow's
    * first packet, or its live entry refreshed (no second entry for the flow).
    */
-  recordCt(ns: NetNs, pkt: Ipv4Packet, newSrc: Ipv4, newDst: Ipv4): void {
-    const made = ctNew(pkt.header.protocol, pkt.header.src, pkt.header.dst, newDst, newSrc, l4Key(pkt, true), this.state.now);
+  recordCt(ns: NetNs, pkt: Ipv4Packet, newSrc: Ipv4, newDst: Ipv4, pid = 0, snat = false): void {
     const l = this.ctTable(ns);
-    const i = l.findIndex((c) => ctSameFlow(c, made));
-    if (i < 0) l.push(made);
+    // POSTROUTING source-NATs a packet PREROUTING destination-NATed in this namespace: the kernel keeps both
+    // in the one entry the DNAT made (its reply tuple takes the new source as destination), and a reply is
+    // translated back by both at once. Measured (scripts/hairpin-formats.sh): a pod DNATed to itself and
+    // masqueraded gets its echo reply back as `10.96.0.10 > 10.244.1.4`.
+    const dn = snat ? this.ctDnat?.get(pid) : undefined;
+    if (dn !== undefined && dn.ns === ns.id) {
+      const e = dn.entry;
+      const at = l.indexOf(e);
+      // The entry's reply comes from the DNAT's target to the sender (not yet source-NATed), or already to
+      // this source (a later packet of the connection, whose DNAT found the joined entry).
+      if (at >= 0 && e.replySrc === pkt.header.dst && (e.replyDst === pkt.header.src || e.replyDst === newSrc)) {
+        if (e.replyDst !== newSrc) l[at] = { ...e, replyDst: newSrc };
+        return;
+      }
+    }
+    const made = ctNew(pkt.header.protocol, pkt.header.src, pkt.header.dst, newDst, newSrc, l4Key(pkt, true), this.state.now);
+    let i = l.findIndex((c) => ctSameFlow(c, made));
+    if (i < 0) i = l.push(made) - 1;
     else l[i] = ctTouch(l[i]!, this.state.now, false);
+    if (!snat && pid !== 0 && newDst !== pkt.header.dst) (this.ctDnat ??= new Map()).set(pid, { ns: ns.id, entry: l[i]! });
   }
 
   /**
