@@ -13,12 +13,8 @@
 # Run as root: everything lives in namespaces named fd35-<pid>-*, deleted on exit.
 set -u
 P=fd35-$$-
-NSES="wire n1 n2 n3 pa pb pc pd pe pf"
-T=$(mktemp -d /tmp/${P}XXXX)
-cleanup(){ for n in $NSES; do ip netns del ${P}$n 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT INT TERM
-for n in $NSES; do ip netns add ${P}$n; ip netns exec ${P}$n sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; ip -n ${P}$n link set lo up; done
 . "$(dirname "$0")/seed-lab-netns.sh"
+seed_lab_namespaces
 seed_lab_build
 N1=${P}n1; PA=veth19fd34b4; PB=veth1cfd396d; MB=4a:4c:bf:0c:45:a0; X=02:00:00:00:00:01
 sleep 1

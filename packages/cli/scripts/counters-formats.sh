@@ -17,12 +17,8 @@
 # root namespace's interfaces, addresses or routes, and no module is loaded.
 set -u
 P=ct35-$$-
-NSES="wire n1 n2 n3 pa pb pc pd pe pf"
-T=$(mktemp -d /tmp/${P}XXXX)
-cleanup(){ for n in $NSES; do ip netns del ${P}$n 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT INT TERM
-for n in $NSES; do ip netns add ${P}$n; ip netns exec ${P}$n sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; ip -n ${P}$n link set lo up; done
 . "$(dirname "$0")/seed-lab-netns.sh"
+seed_lab_namespaces
 seed_lab_build
 M=(-m comment --comment "flanneld masq"); F=(-m comment --comment "flanneld forward")
 for i in 1 2; do N=${P}n$i; x(){ ip netns exec $N iptables "$@"; }

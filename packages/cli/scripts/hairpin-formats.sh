@@ -15,12 +15,8 @@
 # Run as root: everything lives in namespaces named hp35-<pid>-*, deleted on exit.
 set -u
 P=hp35-$$-
-NSES="wire n1 n2 n3 pa pb pc pd pe pf"
-T=$(mktemp -d /tmp/${P}XXXX)
-cleanup(){ for n in $NSES; do ip netns del ${P}$n 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT INT TERM
-for n in $NSES; do ip netns add ${P}$n; ip netns exec ${P}$n sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; ip -n ${P}$n link set lo up; done
 . "$(dirname "$0")/seed-lab-netns.sh"
+seed_lab_namespaces
 seed_lab_build
 N1=${P}n1; PA=veth19fd34b4; PB=veth1cfd396d
 sleep 1

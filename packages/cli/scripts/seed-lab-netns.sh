@@ -2,7 +2,20 @@
 # tcpdump-verbose.sh): three nodes on one wire (a bridge with the gateway 192.168.1.1, which does not
 # forward), cni0 with a veth per pod, flannel.1 with flannel's routes, neighbours and fdb entries, and
 # podnet's own MACs and veth names, so lines compare character for character.
-# Source it, then call seed_lab_build with $P set and the namespaces ${P}wire, ${P}n1..n3 and ${P}pa..pf made.
+# Source it, then call seed_lab_build with $P set and the namespaces ${P}wire, ${P}n1..n3 and ${P}pa..pf made
+# (seed_lab_namespaces makes them).
+
+# The seed lab's namespaces (NSES), each with IPv6 off (no router solicitation or MLD report on any wire) and lo up;
+# a scratch directory $T; and a trap that deletes them all and $T on exit, also on failure. Needs $P.
+seed_lab_namespaces(){
+  NSES="wire n1 n2 n3 pa pb pc pd pe pf"
+  T=$(mktemp -d /tmp/${P}XXXX)
+  cleanup(){ for n in $NSES; do ip netns del ${P}$n 2>/dev/null; done; rm -rf "$T"; }
+  trap cleanup EXIT INT TERM
+  local n
+  for n in $NSES; do ip netns add ${P}$n; ip netns exec ${P}$n sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; ip -n ${P}$n link set lo up; done
+}
+
 seed_lab_build(){
   W=${P}wire
   ip -n $W link add br0 type bridge; ip -n $W link set br0 up; ip -n $W addr add 192.168.1.1/24 dev br0
