@@ -4,7 +4,7 @@
  * model actions (`sim.apply`), with the kernel's answers when it refuses.
  */
 import {
-  allRoutes, exceptionKey, formatIpv4, getNs, lookupRouteIn, nexthopKey, parseIpv4, peerEntries, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath, shardValues,
+  allRoutes, exceptionKey, formatIpv4, getNs, localRouteSource, lookupRouteIn, nexthopKey, parseIpv4, peerEntries, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath, shardValues,
   type Action, type ClusterState, type Link, type NetNs, type NsId, type Route, type RouteException, type Simulator,
 } from '@podnet/core';
 import { err, ok, type Ctx, type Output } from './types.js';
@@ -547,10 +547,7 @@ function routeGet(ctx: Ctx, ns: NetNs, dst: string): Output {
   // address its primary's (measured: `local 192.0.2.5 dev lo src 192.0.2.1`, secondary-addr-formats.sh).
   for (const l of Object.values(ns.links)) {
     const a = l.addrs.find((x) => x.ip === target);
-    if (a === undefined) continue;
-    const mask = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
-    const prim = a.secondary === true ? l.addrs.find((x) => x.secondary !== true && x.len === a.len && ((x.ip ^ a.ip) & mask) === 0) : a;
-    return ok(`local ${dst} dev lo src ${formatIpv4(prim?.ip ?? a.ip)} uid 0 \n    cache <local> \n`);
+    if (a !== undefined) return ok(`local ${dst} dev lo src ${formatIpv4(localRouteSource(l, a))} uid 0 \n    cache <local> \n`);
   }
   const best = lookupRouteIn(ctx.sim.state, ns, target);
   // The kernel answers with the route type's error (fib_props): measured `ip route get` through an

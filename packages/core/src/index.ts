@@ -28,7 +28,7 @@ export { findNode, findNs, findPod, getNode, getNs, getPod, hostNsId, locateNs, 
 export type { Action, IpRuleSpec, RouteSpec, RuleSpec, VpcAssign } from './ops/actions.js';
 export { applyActions, checkIfName, fabricKey, fabricLookup, formatMark, NF_BASE_CHAINS, ownChains, parseMark, ruleIs, ruleKey, ruleSpecKey, ruleSpecOf, TC_PROGRAMS } from './ops/actions.js';
 export type { LookupOptions, RefusedRoute } from './ops/routing.js';
-export { allRoutes, exceptionKey, isLocalAddress, kernelRoutes, lookupRouteIn, nexthopKey, refusedPeerRouteFor, refusedPeerRoutes, restorablePeerOwners, selectSource } from './ops/routing.js';
+export { allRoutes, exceptionKey, isLocalAddress, kernelRoutes, localRouteSource, lookupRouteIn, nexthopKey, refusedPeerRouteFor, refusedPeerRoutes, restorablePeerOwners, selectSource } from './ops/routing.js';
 export type { IpOptions } from './dataplane/build.js';
 export { icmpEcho, ipv4, tcpSyn, udpPacket } from './dataplane/build.js';
 export type { SendOptions, SendResult } from './dataplane/engine.js';

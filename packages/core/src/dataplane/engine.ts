@@ -1396,7 +1396,7 @@ class Run {
       // bridge learned the sender's MAC on: back out of that port only in hairpin mode (should_deliver).
       // That is the Kubernetes hairpin case, a pod reaching itself through a DNAT on its node.
       const inPort = l2src === null ? null : this.fdb(ns, dev, l2src)?.port ?? null;
-      if (l2src !== null && this.hairpinDrop(ns, dev, l2src, n.mac, pid, f)) return true;
+      if (this.hairpinDrop(ns, dev, inPort, e?.port, pid, f)) return true;
       // Bridged again after PREROUTING (br_nf_hook_thresh goes on from the hook after br_netfilter's).
       const g = this.brNfForward(ns, br, f, pkt, pid, true);
       if (g === null) return true;
@@ -1413,16 +1413,16 @@ class Run {
   }
 
   /**
-   * Whether bridge `dev` drops a bridged-DNAT frame from `l2src` to `dst` because both are behind the same port
-   * (the one the sender's MAC was learned on, where the frame came in) and that port is not in hairpin mode
-   * (should_deliver); the drop is taken then.
+   * Whether bridge `dev` drops a bridged-DNAT frame `f` whose sender is behind port `inPort` (the one its MAC was
+   * learned on, where it came in) and whose destination is behind `dstPort`: both the same port and that port
+   * not in hairpin mode (should_deliver); the drop is taken then.
    */
-  hairpinDrop(ns: NetNs, dev: string, l2src: Mac, dst: Mac, pid: number, f: Frame): boolean {
-    const inPort = this.fdb(ns, dev, l2src)?.port ?? null;
-    if (inPort === null || this.fdb(ns, dev, dst)?.port !== inPort || ns.links[inPort]?.hairpin === true) return false;
-    this.drop(pid, ns.id, dev, 'notForUs', `FDB says ${dst} is behind the port it came in by (hairpin off)`, f.payload as Ipv4Packet, f);
+  hairpinDrop(ns: NetNs, dev: string, inPort: string | null, dstPort: string | null | undefined, pid: number, f: Frame): boolean {
+    if (inPort === null || dstPort !== inPort || ns.links[inPort]?.hairpin === true) return false;
+    this.drop(pid, ns.id, dev, 'notForUs', `FDB says ${f.eth.dst} is behind the port it came in by (hairpin off)`, f.payload as Ipv4Packet, f);
     return true;
   }
+
 
   /**
    * A bridge floods a frame (a broadcast, or an `unknown` unicast) to every up port but the one it came in by,
@@ -1628,7 +1628,7 @@ class Run {
       const f: Frame = { eth: { dst: arp.senderMac, src: it.l2src ?? link.mac, ethertype: ETHERTYPE_IPV4 }, payload: it.pkt };
       // A bridged-DNAT packet that waited for ARP is bridged from the port it came in by
       // (br_nf_pre_routing_finish_bridge_slow: skb->dev = physindev): back out of it only in hairpin mode.
-      if (it.l2src !== null && link.kind === 'bridge' && this.hairpinDrop(ns, link.name, it.l2src, arp.senderMac, it.pid, f)) continue;
+      if (it.l2src !== null && link.kind === 'bridge' && this.hairpinDrop(ns, link.name, this.fdb(ns, link.name, it.l2src)?.port ?? null, this.fdb(ns, link.name, arp.senderMac)?.port, it.pid, f)) continue;
       this.xmit(ns, link.name, f, it.pid);
     }
   }

@@ -1572,19 +1572,27 @@ function prefixRoutesAgain(ns: DNs, link: Draft<Link>): void {
   let again: IfAddr[] | null = null;
   for (let j = 0; j < addrs.length; j++) {
     const x = snap(addrs[j]!);
-    let y = x;
-    if (x.noPrefixRoute === true && x.noprefixrouteFlag !== true) {
-      const { noPrefixRoute: _, ...rest } = x;
-      y = rest;
-    }
-    // Each route comes after those of its prefix on the other links (IfAddr.prefixOrder).
-    if (givesPrefixRoute(plain, y)) y = withPrefixOrder(ns, plain.name, y);
+    const y = withPrefixRouteBack(ns, plain, x);
     if (y === x) continue;
     // A new list with new addresses (the link's may be the previous state's, or shared), as route.del makes.
     again ??= addrs.map((z) => snap(z));
     again[j] = y;
   }
   if (again !== null) put(link, 'addrs', castDraft(again));
+}
+
+/**
+ * Address `x` of the up link `plain` after fib_add_ifaddr ran for it (the link came up, or `x` was promoted from
+ * secondary): its prefix route back unless it carries `noprefixroute`, after those of its prefix on the other
+ * links (IfAddr.prefixOrder). `x` itself when nothing changes.
+ */
+function withPrefixRouteBack(ns: DNs, plain: Link, x: IfAddr): IfAddr {
+  let y = x;
+  if (x.noPrefixRoute === true && x.noprefixrouteFlag !== true) {
+    const { noPrefixRoute: _, ...rest } = x;
+    y = rest;
+  }
+  return givesPrefixRoute(plain, y) ? withPrefixOrder(ns, plain.name, y) : y;
 }
 
 /** Device `dev` of namespace `ns` comes up: the peer sets on it no longer note the namespace (PeerSet.downIn). */
@@ -1640,11 +1648,7 @@ function addrDel(d: DState, a: Extract<Action, { op: 'addr.del' }>): void {
   const { list, gone, promoted: j } = withoutAddr(snap(peek(link as Link, 'addrs')), i, promotes(look(ns as NetNs, 'sysctl'), a.dev));
   // The promoted address gets its prefix route (NETDEV_UP → fib_add_ifaddr), appended after those of its prefix
   // on other links; also when the deleted primary's had been deleted (measured, case g).
-  if (j >= 0 && field(link as Link, 'up') && field(link as Link, 'kind') !== 'loopback') {
-    const { noPrefixRoute: _, ...rest } = list[j]!;
-    const y = list[j]!.noprefixrouteFlag === true ? list[j]! : rest;
-    list[j] = givesPrefixRoute({ ...snap(link as Link), up: true }, y) ? withPrefixOrder(ns, a.dev, y) : y;
-  }
+  if (j >= 0 && field(link as Link, 'up') && field(link as Link, 'kind') !== 'loopback') list[j] = withPrefixRouteBack(ns, snap(link as Link), list[j]!);
   link.addrs = castDraft(list); // a new list: lo's is shared
   for (const g of gone) unindexAddr(d, a.ns, a.dev, g);
   // Routes whose preferred source was a deleted address go with it (fib_sync_down_addr).

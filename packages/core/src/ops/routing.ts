@@ -23,6 +23,17 @@ export function givesPrefixRoute(l: Link, a: IfAddr): boolean {
   return l.up && l.kind !== 'loopback' && a.len < 32 && a.noPrefixRoute !== true && a.noprefixrouteFlag !== true && a.secondary !== true;
 }
 
+/**
+ * The address a local route of `a` (an address of `link`) names as source: `a` itself, or for a secondary
+ * address the primary of its prefix and length (fib_add_ifaddr's `prim`; measured: `local 192.0.2.5 dev d1 proto
+ * kernel scope host src 192.0.2.1`, secondary-addr-formats.sh).
+ */
+export function localRouteSource(link: Link, a: IfAddr): Ipv4 {
+  if (a.secondary !== true) return a.ip;
+  const net = networkOf(a.ip, a.len);
+  return link.addrs.find((x) => x.secondary !== true && x.len === a.len && networkOf(x.ip, x.len) === net)?.ip ?? a.ip;
+}
+
 /** The routes the kernel adds for each address on an up link (`proto kernel scope link src …`). */
 export function kernelRoutes(ns: NetNs): Route[] {
   return kernelRoutesOf(Object.values(ns.links));

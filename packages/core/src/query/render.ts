@@ -3,7 +3,7 @@ import { formatIpv4, formatPrefix } from '../addr/ipv4.js';
 import { getNs } from '../model/lookup.js';
 import { fail } from '../errors.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, type ClusterState, type Link, type NetNs, type NsId, type PeerEntry, type Route } from '../model/types.js';
-import { allRoutes, fibOrder, formatIpRule, ipRuleList } from '../ops/routing.js';
+import { allRoutes, fibOrder, formatIpRule, ipRuleList, localRouteSource } from '../ops/routing.js';
 import { shardValues } from '../util/shards.js';
 
 /** How long a confirmed neighbour stays REACHABLE (net.ipv4.neigh.default.base_reachable_time_ms). */
@@ -128,11 +128,8 @@ function localTable(state: ClusterState, ns: NetNs, labelled: boolean): string[]
   for (const link of Object.values(ns.links)) {
     for (const a of link.addrs) {
       if (a.secondary === true) {
-        // A secondary address's local route takes its primary's address as source, and the broadcast route is
-        // the primary's (fib_add_ifaddr; measured: `local 192.0.2.5 dev d1 proto kernel scope host src 192.0.2.1`).
-        const mask = a.len === 0 ? 0 : (0xffffffff << (32 - a.len)) >>> 0;
-        const prim = link.addrs.find((x) => x.secondary !== true && x.len === a.len && ((x.ip ^ a.ip) & mask) === 0);
-        add('local', a.ip, 32, link.name, 'host', prim?.ip ?? a.ip, false);
+        // A secondary address's local route names its primary as source; the broadcast route is the primary's.
+        add('local', a.ip, 32, link.name, 'host', localRouteSource(link, a), false);
         continue;
       }
       add('local', a.ip, 32, link.name, 'host', a.ip, false);

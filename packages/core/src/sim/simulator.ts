@@ -427,8 +427,8 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', 'send options must be an object, e.g. { record: false }');
     if (options.record !== undefined && typeof options.record !== 'boolean') fail('INVALID_ARGUMENT', `record must be true or false, not ${String(options.record)}`);
     const ns = endpointNs(this.state, from);
-    const tally = this.counting ? new Tally() : undefined;
-    const r = sendPacket(this.state, ns, packet, tally === undefined ? { record: options.record ?? true } : { record: options.record ?? true, tally });
+    const [opts, tally] = this.#counted({ record: options.record ?? true });
+    const r = sendPacket(this.state, ns, packet, opts);
     this.#afterTraffic(r.state, [r.trace], `send from ${from}`, tally);
     return r.trace;
   }
@@ -440,9 +440,9 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
    */
   ping(from: string, dst: string, options: PingOptions = {}): PingResult {
     const ident = options?.ident ?? this.#pid;
-    const tally = this.counting ? new Tally() : undefined;
+    const [opts, tally] = this.#counted({ ...options, ident });
     // Between requests the clock moves on, and the agents' loops run as in advance().
-    const r = ping(this.state, from, dst, tally === undefined ? { ...options, ident } : { ...options, ident, tally }, (st, ms) => advanceState(st, ms, this.design));
+    const r = ping(this.state, from, dst, opts, (st, ms) => advanceState(st, ms, this.design));
     if (options?.ident === undefined) this.#pid = this.#pid === 0xffff ? 300 : this.#pid + 1;
     this.#afterTraffic(r.state, r.result.traces, `ping ${from} → ${dst}`, tally);
     return r.result;
@@ -451,10 +451,17 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   /** `traceroute -n` from a pod or node to an address. */
   traceroute(from: string, dst: string, options: TracerouteOptions = {}): TracerouteResult {
     parseIpv4(dst);
-    const tally = this.counting ? new Tally() : undefined;
-    const r = traceroute(this.state, from, dst, tally === undefined ? options : { ...options, tally });
+    const [opts, tally] = this.#counted(options);
+    const r = traceroute(this.state, from, dst, opts);
     this.#afterTraffic(r.state, r.result.hops.map((h) => h.trace), `traceroute ${from} → ${dst}`, tally);
     return r.result;
+  }
+
+  /** A committed send's options with a tally to count into, when the simulator counts ({@link SimulatorSpec.counters}). */
+  #counted<O extends object>(options: O): [O & { readonly tally?: Tally }, Tally | undefined] {
+    if (!this.counting) return [options, undefined];
+    const tally = new Tally();
+    return [{ ...options, tally }, tally];
   }
 
   #afterTraffic(next: ClusterState, traces: readonly Trace[], label: string, tally: Tally | undefined): void {
