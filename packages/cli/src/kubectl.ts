@@ -112,12 +112,11 @@ export function kubectl(host: KubectlHost, args: readonly string[]): Output {
   }
   // Global flags may come before the subcommand (kubectl -n kube-system get pods).
   if (sub.startsWith('-')) {
-    const valueNext = ['-n', '--namespace', '-o', '--output'].includes(sub);
-    const take = valueNext ? 2 : 1;
-    const moved = args.slice(0, take);
-    const remaining = args.slice(take);
-    if (remaining.length === 0) return err(`error: unknown command "" for "kubectl"`);
-    return kubectl(host, [remaining[0]!, ...moved, ...remaining.slice(1)]);
+    // The subcommand is the first word that is neither a flag nor the value of one that takes the next word.
+    let i = 0;
+    while (i < args.length && args[i]!.startsWith('-')) i += ['-n', '--namespace', '-o', '--output'].includes(args[i]!) ? 2 : 1;
+    if (i >= args.length) return err(`error: unknown command "" for "kubectl"`);
+    return kubectl(host, [args[i]!, ...args.slice(0, i), ...args.slice(i + 1)]);
   }
   if (sub === 'set') return set(host, rest);
   if (sub === 'rollout') return rollout(host, rest);
