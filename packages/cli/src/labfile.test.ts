@@ -90,6 +90,9 @@ describe('labs of your own', () => {
     // What the simulator refuses, in its words, with the place in the file.
     expect(refusal({ ...ISOLATE, faults: [{ op: 'sysctl.set', ns: 'node/node-9', key: 'net.ipv4.ip_forward', value: 0 }] })).toMatch(/^lab isolate-pod-f\.faults\[0\]: .*node-9/);
     expect(refusal({ ...ISOLATE, cluster: { nodes: [{ name: 'node-1', podCidr: '10.244.1.1/24' }], pods: [] } })).toMatch(/^lab isolate-pod-f\.cluster: .*10\.244\.1\.1\/24/);
+    // Found by fuzzing lab files (each a TypeError before): a fault with a null sysctl key, pods that are not a list.
+    expect(refusal({ ...ISOLATE, faults: [{ op: 'sysctl.set', ns: 'node/node-1', key: null, value: 0 }] })).toBe('lab isolate-pod-f.faults[0]: sysctl.set.key must be a string, not null');
+    expect(refusal({ ...ISOLATE, cluster: { nodes: [{ name: 'node-1' }], pods: 5 } })).toMatch(/^lab isolate-pod-f\.cluster: /);
   });
 
   it('labs of a session must not repeat a name or a number', () => {

@@ -4,7 +4,7 @@
  * line and returns what a terminal would show; it does no I/O, so a browser terminal can use it as is.
  */
 import {
-  fail, getNs, hostNsId, isPodnetError, ownChains, podNsId, writePcap, type NsId, type PcapRecord, type Simulator, type Trace,
+  fail, shown, getNs, hostNsId, isPodnetError, ownChains, podNsId, writePcap, type NsId, type PcapRecord, type Simulator, type Trace,
 } from '@podnet/core';
 import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
 import { ctime, SIM_EPOCH_MS } from './format.js';
@@ -648,7 +648,8 @@ export class Session implements KubectlHost {
 
 /** Builds a spec's simulator, with the node agents in the same build (one transition, one audit). */
 export function buildCluster(spec: ClusterSpecJson, agents = true): Simulator {
-  if (!agents || spec === null || typeof spec !== 'object' || !Array.isArray(spec.nodes)) return simulatorFromSpec(spec);
+  // Anything but lists of nodes and pods is the spec's to refuse, with its own error.
+  if (!agents || spec === null || typeof spec !== 'object' || !Array.isArray(spec.nodes) || (spec.pods !== undefined && !Array.isArray(spec.pods))) return simulatorFromSpec(spec);
   const names = spec.nodes.map((n) => n?.name).filter((n): n is string => typeof n === 'string');
   return simulatorFromSpec({ ...spec, pods: [...(spec.pods ?? []), ...nodeAgentSpecs(designFromSpec(spec.cni).name, names)] });
 }
@@ -656,11 +657,11 @@ export function buildCluster(spec: ClusterSpecJson, agents = true): Simulator {
 /** The built-in labs and `extra` after them, numbered and checked (see {@link SessionOptions.labs}). */
 function withLabs(extra: readonly Lab[] | undefined): readonly Lab[] {
   if (extra === undefined) return LABS;
-  if (!Array.isArray(extra)) fail('INVALID_LAB', `labs must be a list of labs, not ${String(extra)}`);
+  if (!Array.isArray(extra)) fail('INVALID_LAB', `labs must be a list of labs, not ${shown(extra)}`);
   const all: Lab[] = [...LABS];
   for (const lab of extra) {
     if (lab === null || typeof lab !== 'object' || typeof lab.name !== 'string' || typeof lab.check !== 'function' || typeof lab.spec !== 'function' || typeof lab.faults !== 'function') {
-      fail('INVALID_LAB', `labs: ${JSON.stringify(lab) ?? String(lab)} is not a lab (labFromFile makes one from a lab file)`);
+      fail('INVALID_LAB', `labs: ${JSON.stringify(lab) ?? shown(lab)} is not a lab (labFromFile makes one from a lab file)`);
     }
     const id = lab.id === 0 ? Math.max(...all.map((l) => l.id)) + 1 : lab.id;
     const taken = all.find((l) => l.id === id || l.name === lab.name);

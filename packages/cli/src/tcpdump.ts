@@ -5,7 +5,7 @@
  * files for `-w`.
  */
 import {
-  cidrContains, emitFrame, fail, formatIpv4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_REDIRECT, ICMP_TIME_EXCEEDED,
+  cidrContains, emitFrame, fail, shown, formatIpv4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_REDIRECT, ICMP_TIME_EXCEEDED,
   internetChecksum, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, isIcmpError, parseCidr, parseIpv4, pseudoHeaderSum, type Frame,
   type IcmpMessage, type Ipv4Packet, type NsId, type RawPayload, type Step, type Trace,
 } from '@podnet/core';
@@ -229,10 +229,10 @@ export interface PrintOptions {
 }
 
 function checkOptions(o: PrintOptions): void {
-  if (typeof o !== 'object' || o === null) fail('INVALID_ARGUMENT', `print options must be an object, not ${String(o)}`);
+  if (typeof o !== 'object' || o === null) fail('INVALID_ARGUMENT', `print options must be an object, not ${shown(o)}`);
   const v = o.verbose;
-  if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 3)) fail('INVALID_ARGUMENT', `verbose ${String(v)} must be 0 to 3 (-v, -vv, -vvv)`, { verbose: v });
-  if (o.link !== undefined && typeof o.link !== 'boolean') fail('INVALID_ARGUMENT', `link ${String(o.link)} must be a boolean (-e)`, { link: o.link });
+  if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 3)) fail('INVALID_ARGUMENT', `verbose ${shown(v)} must be 0 to 3 (-v, -vv, -vvv)`, { verbose: v });
+  if (o.link !== undefined && typeof o.link !== 'boolean') fail('INVALID_ARGUMENT', `link ${shown(o.link)} must be a boolean (-e)`, { link: o.link });
   const h = o.hex;
   if (h !== undefined && h !== null && (typeof h !== 'object' || typeof h.ascii !== 'boolean' || typeof h.link !== 'boolean')) {
     fail('INVALID_ARGUMENT', 'hex must be null or { ascii: boolean, link: boolean } (-x, -xx, -X, -XX)', { hex: h });

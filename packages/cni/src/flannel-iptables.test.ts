@@ -278,7 +278,7 @@ describe('flanneld starting again on a node (its pod deleted: sim.restartAgents)
     const before = sim.state;
     expect(() => sim.restartAgents(['node-9'])).toThrow(/node-9/);
     expect(() => sim.restartAgents('node-1' as never)).toThrow('restartAgents takes a list of node names');
-    expect(() => sim.apply({ op: 'peerset.restore', ns: 'node/node-1', set: 'flannel', owner: 'node-2', replace: 'yes' as never })).toThrow('peerset.restore replace must be true or false');
+    expect(() => sim.apply({ op: 'peerset.restore', ns: 'node/node-1', set: 'flannel', owner: 'node-2', replace: 'yes' as never })).toThrow('peerset.restore.replace must be true or false, not "yes"');
     expect(sim.state).toBe(before);
     const routes = ipRoute(sim.state, 'node/node-1');
     sim.restartAgents();

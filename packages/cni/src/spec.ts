@@ -2,7 +2,7 @@
  * The cluster spec as plain JSON (DESIGN.md "The cluster spec"): one description that builds a
  * simulator, used by labs, examples, tests and the kernel oracle.
  */
-import { createSimulator, fail, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator, type SimulatorSpec } from '@podnet/core';
+import { createSimulator, fail, shown, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator, type SimulatorSpec } from '@podnet/core';
 import { awsVpc, type AwsVpcOptions } from './designs/aws-vpc.js';
 import { calico, type CalicoOptions } from './designs/calico.js';
 import { cilium } from './designs/cilium.js';
@@ -51,16 +51,16 @@ export function designFromSpec(cni: ClusterSpecJson['cni']): SimulatorSpec['cni'
   }
   if (c.type === 'conflist') {
     if (typeof c.conflist !== 'string') fail('INVALID_ARGUMENT', 'cni.conflist must be the text of a CNI configuration file');
-    if (c.agent !== undefined && c.agent !== 'flanneld') fail('INVALID_ARGUMENT', `unknown node agent "${String(c.agent)}" (known: flanneld)`);
+    if (c.agent !== undefined && c.agent !== 'flanneld') fail('INVALID_ARGUMENT', `unknown node agent "${shown(c.agent)}" (known: flanneld)`);
     return fromConflist(c.conflist, c.agent === 'flanneld' ? { agent: flannelAgent() } : {});
   }
   if (c.type === 'bridge') return bridge({ ...(c.bridge === undefined ? {} : { bridge: c.bridge }), ...(c.ipMasq === undefined ? {} : { ipMasq: c.ipMasq }), ...(c.mtu === undefined ? {} : { mtu: c.mtu }) });
   if (c.type === 'broken') {
     const make = Object.prototype.hasOwnProperty.call(broken, c.mistake) ? broken[c.mistake] : undefined;
-    if (!make) return fail('INVALID_ARGUMENT', `unknown broken design "${String(c.mistake)}" (known: ${Object.keys(broken).join(', ')})`);
+    if (!make) return fail('INVALID_ARGUMENT', `unknown broken design "${shown(c.mistake)}" (known: ${Object.keys(broken).join(', ')})`);
     return make();
   }
-  return fail('INVALID_ARGUMENT', `unknown cni type "${String((c as { type: unknown }).type)}" (known: flannel, calico, cilium, aws-vpc, native-vpc, bridge, broken, conflist)`);
+  return fail('INVALID_ARGUMENT', `unknown cni type "${shown((c as { type: unknown }).type)}" (known: flannel, calico, cilium, aws-vpc, native-vpc, bridge, broken, conflist)`);
 }
 
 /** Builds a simulator from a plain-JSON spec. */
@@ -99,7 +99,7 @@ export function seedLabSpec(): ClusterSpecJson {
  */
 export function hostGwLabSpec(options: { readonly segments?: 1 | 2 } = {}): ClusterSpecJson {
   const two = options.segments === 2;
-  if (options.segments !== undefined && options.segments !== 1 && !two) fail('INVALID_ARGUMENT', `segments must be 1 or 2, not ${String(options.segments)}`);
+  if (options.segments !== undefined && options.segments !== 1 && !two) fail('INVALID_ARGUMENT', `segments must be 1 or 2, not ${shown(options.segments)}`);
   const seed = seedLabSpec();
   return {
     ...seed,

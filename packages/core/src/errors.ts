@@ -88,6 +88,19 @@ export function fail(code: ErrorCode, message: string, details?: Record<string, 
   throw new PodnetError(code, message, details, hint);
 }
 
+/**
+ * `String(v)` for an error message about a value a caller handed over, whatever it is: `String` throws for an
+ * object without a prototype (`Object.create(null)`, what some parsers make) or whose `toString` throws, and
+ * a template literal also for a symbol; such input must get the typed error, not a TypeError from the message.
+ */
+export function shown(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
+
 /** True when `e` is a {@link PodnetError} (optionally with the given code). */
 export function isPodnetError(e: unknown, code?: ErrorCode): e is PodnetError {
   return e instanceof PodnetError && (code === undefined || e.code === code);

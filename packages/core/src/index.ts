@@ -10,7 +10,7 @@ export {
 export type { Mac } from './addr/mac.js';
 export { BROADCAST_MAC, isMulticastMac, macFromSeed, macFromSeeds, parseMac } from './addr/mac.js';
 export type { ErrorCode } from './errors.js';
-export { ERROR_HINTS, fail, isPodnetError, PodnetError } from './errors.js';
+export { ERROR_HINTS, fail, isPodnetError, PodnetError, shown } from './errors.js';
 export type { BuildStep, CniDesign, CniError, CniResult, DesignReaction, PodAddReaction, PodAddRequest } from './cni/contract.js';
 export type {
   BridgeLink, ClusterState, ConntrackEntry, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, IpRule, KubeEvent, Link, LinkKind,

@@ -20,7 +20,7 @@
  * router, which has no route to pod addresses: pods on different nodes cannot reach each other, and the
  * guarantees say so.
  */
-import { checkIfName, fail, formatCidr, type CniDesign, type Node } from '@podnet/core';
+import { checkIfName, fail, shown, formatCidr, type CniDesign, type Node } from '@podnet/core';
 import { fromNodeConfig } from '../contract/conflist-design.js';
 import { textMemo } from '../contract/memo.js';
 
@@ -49,9 +49,9 @@ export function bridge(options: BridgeOptions = {}): CniDesign {
   if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', 'bridge options must be an object');
   const name = checkIfName(options.bridge ?? 'cni0');
   const ipMasq = options.ipMasq ?? false;
-  if (typeof ipMasq !== 'boolean') fail('INVALID_ARGUMENT', `bridge ipMasq must be true or false, not ${String(ipMasq)}`);
+  if (typeof ipMasq !== 'boolean') fail('INVALID_ARGUMENT', `bridge ipMasq must be true or false, not ${shown(ipMasq)}`);
   const mtu = options.mtu;
-  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)) fail('INVALID_ARGUMENT', `bridge mtu ${String(mtu)} is out of range (68 to 65535)`);
+  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)) fail('INVALID_ARGUMENT', `bridge mtu ${shown(mtu)} is out of range (68 to 65535)`);
   // The shape of the plugin's documented example (cni.dev plugins/main/bridge) on this node's podCIDR,
   // without its IPAM `routes: [{"dst": "0.0.0.0/0"}]`: with isDefaultGateway the plugin adds that route
   // again and its ADD fails ("file exists", as the real plugin does; docs/designs/bridge.md).

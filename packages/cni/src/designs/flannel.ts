@@ -36,7 +36,7 @@
  * `fromConflist(FLANNEL_CONFLIST, { agent: flannelAgent() })`.
  */
 import {
-  fail, findNode, formatCidr, formatIpv4, kernelRoutes, macFromSeed, ownChains, refusedPeerRoutes, restorablePeerOwners, ruleKey, ruleSpecKey, shardGet, shardValues, type Action,
+  fail, shown, findNode, formatCidr, formatIpv4, kernelRoutes, macFromSeed, ownChains, refusedPeerRoutes, restorablePeerOwners, ruleKey, ruleSpecKey, shardGet, shardValues, type Action,
   type Cidr, type ClusterState, type CniDesign, type DesignReaction, type Link, type NetNs, type NfRule, type Node, type RuleSpec,
   YoungWeakMap,
 } from '@podnet/core';
@@ -148,7 +148,7 @@ export function vtepMac(node: string): string {
 function backendOf(options: FlannelOptions): 'vxlan' | 'host-gw' {
   if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', 'flannel options must be an object');
   const backend = options.backend ?? 'vxlan';
-  if (backend !== 'vxlan' && backend !== 'host-gw') fail('INVALID_ARGUMENT', `flannel backend "${String(backend)}" is not modelled (vxlan and host-gw are)`);
+  if (backend !== 'vxlan' && backend !== 'host-gw') fail('INVALID_ARGUMENT', `flannel backend "${shown(backend)}" is not modelled (vxlan and host-gw are)`);
   return backend;
 }
 
@@ -159,7 +159,7 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
   const port = options.port ?? 8472;
   const ipMasq = options.ipMasq ?? true;
   for (const k of ['ipMasq', 'iptablesForwardRules'] as const) {
-    if (options[k] !== undefined && typeof options[k] !== 'boolean') fail('INVALID_ARGUMENT', `flannel ${k} must be true or false, not ${String(options[k])}`);
+    if (options[k] !== undefined && typeof options[k] !== 'boolean') fail('INVALID_ARGUMENT', `flannel ${k} must be true or false, not ${shown(options[k])}`);
   }
   const overhead = backend === 'vxlan' ? VXLAN_OVERHEAD : 0;
   // flanneld writes FLANNEL_MTU = the external interface's MTU minus the backend's overhead into
@@ -169,7 +169,7 @@ export function flannelAgent(options: FlannelOptions = {}, mistake: FlannelMista
   const ns = (node: string) => `node/${node}`;
   const forwardRules = options.iptablesForwardRules ?? true;
   const resync = options.iptablesResync ?? 5;
-  if (!Number.isInteger(resync) || resync < 1) fail('INVALID_ARGUMENT', `flannel iptablesResync must be a whole number of seconds, 1 or more, not ${String(resync)}`);
+  if (!Number.isInteger(resync) || resync < 1) fail('INVALID_ARGUMENT', `flannel iptablesResync must be a whole number of seconds, 1 or more, not ${shown(resync)}`);
   const resyncMs = resync * 1000;
   /**
    * flanneld's iptables rules for a node whose lease is `subnet` in the cluster's `cluster` (its
@@ -448,7 +448,7 @@ export function flannelWith(options: FlannelOptions, mistake: FlannelMistake | n
  */
 export function flannelNetConf(state: ClusterState, options: FlannelOptions = {}): string {
   const backend = options.backend ?? 'vxlan';
-  if (backend !== 'vxlan' && backend !== 'host-gw') fail('INVALID_ARGUMENT', `flannel backend "${String(backend)}" is not modelled (vxlan and host-gw are)`);
+  if (backend !== 'vxlan' && backend !== 'host-gw') fail('INVALID_ARGUMENT', `flannel backend "${shown(backend)}" is not modelled (vxlan and host-gw are)`);
   return JSON.stringify({ Network: formatCidr(state.podCidr), EnableNFTables: false, Backend: { Type: backend } }, null, 2) + '\n';
 }
 
@@ -461,7 +461,7 @@ export function flannelNetConf(state: ClusterState, options: FlannelOptions = {}
  */
 export function flanneldLog(state: ClusterState, nodeName: string): string[] {
   const node = findNode(state, nodeName);
-  if (!node) return fail('NODE_NOT_FOUND', `node "${String(nodeName)}" does not exist`, { node: nodeName });
+  if (!node) return fail('NODE_NOT_FOUND', `node "${shown(nodeName)}" does not exist`, { node: nodeName });
   const ref = node.host.peerSets.find((r) => r.set === PEERSET);
   const set = state.peerSets[PEERSET];
   if (!ref || !set || set.dev !== 'eth0') {

@@ -4,7 +4,7 @@
  * parses a string on the forwarding path.
  */
 import { Address4 } from 'ip-address';
-import { fail } from '../errors.js';
+import { fail, shown } from '../errors.js';
 
 /** An IPv4 address as an unsigned 32-bit integer (10.244.1.4 → 0x0af40104). */
 export type Ipv4 = number;
@@ -52,7 +52,7 @@ export function parseIpv4(text: string): Ipv4 {
     if (n >= 0) return n;
   }
   const m = typeof text === 'string' ? DOTTED.exec(text) : null;
-  if (!m) fail('INVALID_IP', `"${String(text)}" is not an IPv4 address`, { value: text });
+  if (!m) fail('INVALID_IP', `"${shown(text)}" is not an IPv4 address`, { value: text });
   let n = 0;
   for (let i = 1; i <= 4; i++) {
     const octet = Number(m[i]);
@@ -149,7 +149,7 @@ function scanPrefix(text: string): number {
 }
 
 function parseCidrText(text: string, options: { strict?: boolean }): Cidr {
-  if (typeof text !== 'string') fail('INVALID_CIDR', `${String(text)} is not a prefix`, { value: text });
+  if (typeof text !== 'string') fail('INVALID_CIDR', `${shown(text)} is not a prefix`, { value: text });
   const slash = text.indexOf('/');
   const addrText = slash < 0 ? text : text.slice(0, slash);
   // A plain dotted quad (what every action carries) is valid to ip-address too: only other texts ask it.

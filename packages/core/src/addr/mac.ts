@@ -1,5 +1,5 @@
 /** MAC addresses: kept as canonical lower-case `aa:bb:cc:dd:ee:ff` strings, compared by identity. */
-import { fail } from '../errors.js';
+import { fail, shown } from '../errors.js';
 import { hexDigitCode as digit } from '../util/hex.js';
 
 /** A canonical MAC address string. */
@@ -30,7 +30,7 @@ function isCanonicalMac(text: string): boolean {
 export function parseMac(text: string): Mac {
   if (typeof text === 'string' && isCanonicalMac(text)) return text;
   const lower = typeof text === 'string' ? text.toLowerCase() : '';
-  if (!MAC_RE.test(lower)) fail('INVALID_MAC', `"${String(text)}" is not a MAC address`, { value: text });
+  if (!MAC_RE.test(lower)) fail('INVALID_MAC', `"${shown(text)}" is not a MAC address`, { value: text });
   return lower;
 }
 

@@ -12,7 +12,7 @@
 import { freezeIfOn } from '../util/immer.js';
 import { cidrContains, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.js';
-import { fail } from '../errors.js';
+import { fail, shown } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import { netNsRecord } from '../model/netns.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, IcmpPeer, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, RedirectPeer, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry } from '../model/types.js';
@@ -3087,7 +3087,7 @@ export const PROBE_MAX_STEPS = MAX_STEPS;
 /** `run`, whose sender `from` must be a namespace of its state (else NAMESPACE_NOT_FOUND). */
 function sender(run: Run, from: NsId): Run {
   // Through the run's namespace memo (shared by every send on this state), not a fresh findNs.
-  if (typeof from !== 'string' || !run.ns(from)) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(from)}" to send from`, { ns: from });
+  if (typeof from !== 'string' || !run.ns(from)) fail('NAMESPACE_NOT_FOUND', `no network namespace "${shown(from)}" to send from`, { ns: from });
   return run;
 }
 
@@ -3112,14 +3112,14 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
   const maxSteps = options.maxSteps ?? MAX_STEPS;
   const run = sender(new Run(state, maxSteps, options.checks ?? true, options.record ?? true, options.visited === true), from);
   if (options.conntrack === false) run.ctCommitted = false;
-  if (options.icmpLimits !== undefined && typeof options.icmpLimits !== 'boolean') fail('INVALID_ARGUMENT', `icmpLimits must be true or false, not ${String(options.icmpLimits)}`);
+  if (options.icmpLimits !== undefined && typeof options.icmpLimits !== 'boolean') fail('INVALID_ARGUMENT', `icmpLimits must be true or false, not ${shown(options.icmpLimits)}`);
   if (options.icmpLimits === false) run.icmpLimits = false;
   if (options.tally !== undefined) {
     if (!(options.tally instanceof Tally)) fail('INVALID_ARGUMENT', 'tally must be a Tally (new Tally()) from @podnet/core');
     run.tally = options.tally;
   }
   checkPacket(packet);
-  if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${String(options.maxSteps)} must be a positive integer`);
+  if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${shown(options.maxSteps)} must be a positive integer`);
   play(run, from, packet);
   const fates = run.info.map((i) => i.fate ?? { packet: 0, disposition: 'loop' as Disposition, ns: from, role: i.role, ip: null });
   const first = run.info[0]!;
@@ -3187,7 +3187,7 @@ export function checkPacket(p: Ipv4Packet): void {
     fail('INVALID_PACKET', 'send needs an IPv4 packet { kind: "ipv4", header, payload }');
   }
   const h = p.header;
-  const bad = (field: string, v: unknown, range: string) => fail('INVALID_PACKET', `IPv4 header field ${field} = ${String(v)} is out of range (${range})`, { field, value: v });
+  const bad = (field: string, v: unknown, range: string) => fail('INVALID_PACKET', `IPv4 header field ${field} = ${shown(v)} is out of range (${range})`, { field, value: v });
   if (!isU(h.ttl, 255)) bad('ttl', h.ttl, '0 to 255');
   if (!isU(h.protocol, 255)) bad('protocol', h.protocol, '0 to 255');
   if (!isU(h.tos, 255)) bad('tos', h.tos, '0 to 255');
@@ -3199,10 +3199,10 @@ export function checkPacket(p: Ipv4Packet): void {
   try {
     expected = IPV4_HEADER_LEN + ipv4PayloadLength(p.payload);
   } catch {
-    return fail('INVALID_PACKET', `the payload of kind ${String((p.payload as { kind?: unknown }).kind)} is not one podnet knows (icmp, udp, tcp, ipv4, raw)`);
+    return fail('INVALID_PACKET', `the payload of kind ${shown((p.payload as { kind?: unknown }).kind)} is not one podnet knows (icmp, udp, tcp, ipv4, raw)`);
   }
-  if (!Number.isFinite(expected)) fail('INVALID_PACKET', `the payload of kind ${String((p.payload as { kind?: unknown }).kind)} is not one podnet knows (icmp, udp, tcp, ipv4, raw)`);
-  if (h.totalLength !== expected) fail('INVALID_PACKET', `totalLength ${String(h.totalLength)} does not match the payload: expected ${expected}`, { totalLength: h.totalLength, expected });
+  if (!Number.isFinite(expected)) fail('INVALID_PACKET', `the payload of kind ${shown((p.payload as { kind?: unknown }).kind)} is not one podnet knows (icmp, udp, tcp, ipv4, raw)`);
+  if (h.totalLength !== expected) fail('INVALID_PACKET', `totalLength ${shown(h.totalLength)} does not match the payload: expected ${expected}`, { totalLength: h.totalLength, expected });
   if (expected > 0xffff) fail('INVALID_PACKET', `a ${expected}-byte IPv4 packet exceeds 65535 bytes`);
 }
 

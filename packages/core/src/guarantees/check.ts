@@ -19,7 +19,7 @@ import { formatIpv4 } from '../addr/ipv4.js';
 import { icmpEcho } from '../dataplane/build.js';
 import { describeRoute, PROBE_MAX_STEPS, probeSend, repliedWith, send } from '../dataplane/engine.js';
 import { podKeys } from '../dataplane/links.js';
-import { fail } from '../errors.js';
+import { fail, shown } from '../errors.js';
 import type { Trace } from '../dataplane/types.js';
 import { findNs, hostNsId, nodeOfNs, podNsId, UNDERLAY_NS } from '../model/lookup.js';
 import { lookupRouteIn, refusedPeerRouteFor } from '../ops/routing.js';
@@ -269,7 +269,7 @@ const REPLY_ROLES: ReadonlySet<string> = new Set(['echo-reply', 'icmp-error', 't
  * Throws `INVALID_ARGUMENT` when they are not strings and a trace.
  */
 export function judgeDelivery(state: ClusterState, from: string, to: string, trace: Trace): Violation | null {
-  if (typeof from !== 'string' || typeof to !== 'string') fail('INVALID_ARGUMENT', `judgeDelivery needs a sender (pod key or node name) and a destination pod key, not ${String(from)} and ${String(to)}`);
+  if (typeof from !== 'string' || typeof to !== 'string') fail('INVALID_ARGUMENT', `judgeDelivery needs a sender (pod key or node name) and a destination pod key, not ${shown(from)} and ${shown(to)}`);
   if (trace === null || typeof trace !== 'object' || !Array.isArray(trace.fates) || !Array.isArray(trace.steps)) fail('INVALID_ARGUMENT', 'judgeDelivery needs the trace a send returned');
   const toNode = shardGet(state.podIndex, to);
   const dst = toNode === undefined ? undefined : shardGet(state.nodes, toNode)?.pods[to];
@@ -394,7 +394,7 @@ export interface AuditOptions {
  * Throws `INVALID_ARGUMENT` when `options` is not an object.
  */
 export function audit(state: ClusterState, options: AuditOptions = {}): CheckRun {
-  if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', `audit options must be an object, not ${String(options)}`);
+  if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', `audit options must be an object, not ${shown(options)}`);
   return auditWith(state, options.recordAll === true ? 'record' : 'transit');
 }
 
@@ -473,9 +473,9 @@ export const TWIN_MIN_PODS = 32;
  * an object or `options.twins` is not a boolean or `'auto'`.
  */
 export function incrementalCheck(state: ClusterState, memory: CheckMemory, scope: ChangeScope, options: IncrementalOptions = {}): CheckRun {
-  if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', `incrementalCheck options must be an object, not ${String(options)}`);
+  if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', `incrementalCheck options must be an object, not ${shown(options)}`);
   const twins = options.twins ?? 'auto';
-  if (twins !== true && twins !== false && twins !== 'auto') fail('INVALID_ARGUMENT', `options.twins must be true, false or 'auto', not ${String(twins)}`);
+  if (twins !== true && twins !== false && twins !== 'auto') fail('INVALID_ARGUMENT', `options.twins must be true, false or 'auto', not ${shown(twins)}`);
   if (scope.global && scope.routerNeigh !== true) return audit(state);
   // Pods taken away, and nothing else (departedPods): their node is not touched; a pair can change only if
   // it fails, or its probe stepped in one of their namespaces. (A deletePod re-probed every pair of its

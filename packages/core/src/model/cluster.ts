@@ -10,7 +10,7 @@ import {
 } from '../addr/ipv4.js';
 import { macFromSeed } from '../addr/mac.js';
 import type { BuildStep, CniDesign, CniError, CniResult, PodAddReaction, PodAddRequest } from '../cni/contract.js';
-import { fail, PodnetError } from '../errors.js';
+import { fail, PodnetError, shown } from '../errors.js';
 import { applyActionsToDraft, bridgeMtuAutoAdjust, checkIfName, hostToWrite, indexNs, nodeToWrite, routerToWrite, segmentTableToWrite, segmentToWrite, snapshot, unindexNs } from '../ops/actions.js';
 import { emptyShards, shardDelete, shardGet, shardPeek, shardPeekValues, shardSet, shardValues } from '../util/shards.js';
 import { hexDigitCode } from '../util/hex.js';
@@ -87,7 +87,7 @@ const SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-
 /** Validates a Kubernetes object name (RFC 1123 label; nodes may use subdomains). */
 export function checkName(name: unknown, what: string, subdomain = false): string {
   if (typeof name !== 'string' || name.length === 0 || name.length > (subdomain ? 253 : 63) || !(subdomain ? SUBDOMAIN_RE : NAME_RE).test(name)) {
-    fail('INVALID_NAME', `${what} name "${String(name)}" is invalid: a lowercase RFC 1123 ${subdomain ? 'subdomain' : 'label'} must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`, { value: name });
+    fail('INVALID_NAME', `${what} name "${shown(name)}" is invalid: a lowercase RFC 1123 ${subdomain ? 'subdomain' : 'label'} must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`, { value: name });
   }
   return name;
 }
@@ -142,7 +142,10 @@ export function createClusterState(settings: ClusterSettings, design: CniDesign,
   const podCidr = parseCidr(settings.podCidr ?? '10.244.0.0/16');
   const mask = settings.nodeCidrMaskSize ?? 24;
   if (!Number.isInteger(mask) || mask < podCidr.len || mask > 30) {
-    fail('INVALID_ARGUMENT', `nodeCidrMaskSize ${String(mask)} must be an integer between the pod CIDR's /${podCidr.len} and /30`, { value: mask });
+    fail('INVALID_ARGUMENT', `nodeCidrMaskSize ${shown(mask)} must be an integer between the pod CIDR's /${podCidr.len} and /30`, { value: mask });
+  }
+  if (settings.underlay !== undefined && (settings.underlay === null || typeof settings.underlay !== 'object' || Array.isArray(settings.underlay))) {
+    fail('INVALID_ARGUMENT', `the underlay must be an object { segments, router? }, not ${JSON.stringify(settings.underlay)}`, { value: settings.underlay });
   }
   const segSpecs = settings.underlay?.segments ?? [DEFAULT_SEGMENT];
   const routerKind = settings.underlay?.router ?? 'linux';
@@ -153,6 +156,7 @@ export function createClusterState(settings: ClusterSettings, design: CniDesign,
   const links: Record<string, Link> = { ...router.links };
   let ifindex = 2;
   for (const s of segSpecs) {
+    if (s === null || typeof s !== 'object' || Array.isArray(s)) fail('INVALID_ARGUMENT', `an underlay segment must be an object { name, cidr, gateway?, mtu? }, not ${JSON.stringify(s)}`, { value: s });
     checkName(s.name, 'segment');
     checkIfName(s.name);
     if (segments[s.name]) fail('DUPLICATE_NAME', `segment "${s.name}" is declared twice`);
@@ -270,7 +274,7 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   const name = checkName(spec.name, 'node', true);
   if (findNode(state, name)) fail('DUPLICATE_NAME', `node "${name}" already exists`, { node: name });
   const segName = spec.segment ?? Object.keys(state.underlay.segments)[0]!;
-  const seg = state.underlay.segments[segName];
+  const seg = Object.prototype.hasOwnProperty.call(state.underlay.segments, segName) ? state.underlay.segments[segName] : undefined;
   if (!seg) fail('SEGMENT_NOT_FOUND', `segment "${segName}" does not exist`, { segment: segName });
   let ip: Ipv4;
   if (spec.ip !== undefined) {
@@ -297,7 +301,7 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
     mixed = podCidr.len !== state.nodeCidrMaskSize;
   } else podCidr = allocateNodeCidr(state);
   const cidrCursor = spec.podCidr === undefined ? (podCidr.addr - state.podCidr.addr) / 2 ** (32 - state.nodeCidrMaskSize) + 1 : null;
-  if (spec.maxPods !== undefined && (!Number.isInteger(spec.maxPods) || spec.maxPods < 0)) fail('INVALID_ARGUMENT', `maxPods ${String(spec.maxPods)} must be a non-negative integer`);
+  if (spec.maxPods !== undefined && (!Number.isInteger(spec.maxPods) || spec.maxPods < 0)) fail('INVALID_ARGUMENT', `maxPods ${shown(spec.maxPods)} must be a non-negative integer`);
 
   const nsId = hostNsId(name);
   const mac = macFromSeed(`${nsId}|eth0`);
@@ -313,7 +317,7 @@ export function addNodeInDraft(d: Draft<ClusterState>, spec: NodeSpec, design: C
   };
   const bare: Node = { name, ip, segment: seg.name, podCidr, host, pods: dict(), cni: null, maxPods: 110, created: state.now };
   const maxPods = spec.maxPods ?? design.maxPods?.(bare) ?? 110;
-  if (!Number.isInteger(maxPods) || maxPods < 0) fail('CNI_FAILED', `design ${design.name} gave node ${name} maxPods ${String(maxPods)}`);
+  if (!Number.isInteger(maxPods) || maxPods < 0) fail('CNI_FAILED', `design ${design.name} gave node ${name} maxPods ${shown(maxPods)}`);
   const node: Node = { ...bare, maxPods };
   shardSet(tableToWrite(d as ClusterState, 'nodes'), name, castDraft(node));
   writeField(d, 'nodeCount', state.nodeCount + 1);
@@ -436,8 +440,8 @@ function normaliseContainers(spec: PodSpec): readonly Container[] {
     const ports = (c.ports ?? []).map((p: number | { readonly port: number; readonly protocol?: 'TCP' | 'UDP' }) => {
       const port = typeof p === 'number' ? p : p?.port;
       const protocol = typeof p === 'number' ? 'TCP' : (p.protocol ?? 'TCP');
-      if (!Number.isInteger(port) || port < 1 || port > 65535) fail('INVALID_ARGUMENT', `container ${c.name} port ${String(port)} is out of range (1 to 65535)`);
-      if (protocol !== 'TCP' && protocol !== 'UDP') fail('INVALID_ARGUMENT', `container ${c.name} port protocol ${String(protocol)} must be TCP or UDP`);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) fail('INVALID_ARGUMENT', `container ${c.name} port ${shown(port)} is out of range (1 to 65535)`);
+      if (protocol !== 'TCP' && protocol !== 'UDP') fail('INVALID_ARGUMENT', `container ${c.name} port protocol ${shown(protocol)} must be TCP or UDP`);
       const k = `${protocol}/${port}`;
       const other = bound.get(k);
       if (other !== undefined) {

@@ -1,5 +1,5 @@
 /** Reading the model: resolving namespace ids, nodes and pods. Pure, O(1). */
-import { fail } from '../errors.js';
+import { fail, shown } from '../errors.js';
 import { shardGet } from '../util/shards.js';
 import type { ClusterState, NetNs, Node, NsId, Pod } from './types.js';
 
@@ -18,6 +18,7 @@ export type NsLocation =
 
 /** Resolves a namespace id to its place in the tree, or null when nothing is there. */
 export function locateNs(state: ClusterState, id: NsId): NsLocation | null {
+  if (typeof id !== 'string') return null;
   if (id === UNDERLAY_NS) return { kind: 'underlay' };
   if (id.startsWith('node/')) {
     const node = id.slice(5);
@@ -35,6 +36,7 @@ export function locateNs(state: ClusterState, id: NsId): NsLocation | null {
 
 /** The namespace with this id, or undefined. */
 export function findNs(state: ClusterState, id: NsId): NetNs | undefined {
+  if (typeof id !== 'string') return undefined;
   if (id === UNDERLAY_NS) return state.underlay.router;
   if (id.startsWith('node/')) return shardGet(state.nodes, id.slice(5))?.host;
   if (id.startsWith('pod/')) {
@@ -49,7 +51,7 @@ export function findNs(state: ClusterState, id: NsId): NetNs | undefined {
 /** The namespace with this id; throws `NAMESPACE_NOT_FOUND`. */
 export function getNs(state: ClusterState, id: NsId): NetNs {
   const ns = findNs(state, id);
-  if (!ns) fail('NAMESPACE_NOT_FOUND', `no network namespace "${id}"`, { ns: id });
+  if (!ns) fail('NAMESPACE_NOT_FOUND', `no network namespace "${shown(id)}"`, { ns: id });
   return ns;
 }
 
@@ -61,7 +63,7 @@ export function findNode(state: ClusterState, name: string): Node | undefined {
 /** The node with this name; throws `NODE_NOT_FOUND`. */
 export function getNode(state: ClusterState, name: string): Node {
   const n = findNode(state, name);
-  if (!n) fail('NODE_NOT_FOUND', `node "${String(name)}" not found`, { node: name });
+  if (!n) fail('NODE_NOT_FOUND', `node "${shown(name)}" not found`, { node: name });
   return n;
 }
 
@@ -94,7 +96,7 @@ function hasKeys(record: object): boolean {
 /** The pod with this key; throws `POD_NOT_FOUND`. */
 export function getPod(state: ClusterState, ref: string): Pod {
   const p = findPod(state, ref);
-  if (!p) fail('POD_NOT_FOUND', `pod "${String(ref)}" not found`, { pod: ref });
+  if (!p) fail('POD_NOT_FOUND', `pod "${shown(ref)}" not found`, { pod: ref });
   return p;
 }
 

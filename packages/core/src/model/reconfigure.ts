@@ -9,7 +9,7 @@ import { applyActionsToDraft } from '../ops/actions.js';
 import { produce } from '../util/immer.js';
 import { shardGet, shardValues } from '../util/shards.js';
 import { listNodes } from './cluster.js';
-import { fail } from '../errors.js';
+import { fail, shown } from '../errors.js';
 import { getNode } from './lookup.js';
 import type { ClusterState } from './types.js';
 
@@ -75,7 +75,7 @@ export function advanceState(state: ClusterState, ms: number, design: CniDesign)
  * keep running. Returns the same state when nothing changes; throws `NODE_NOT_FOUND`.
  */
 export function setUnschedulableState(state: ClusterState, name: string, unschedulable: boolean): ClusterState {
-  if (typeof unschedulable !== 'boolean') fail('INVALID_ARGUMENT', `unschedulable must be true or false, not ${String(unschedulable)}`);
+  if (typeof unschedulable !== 'boolean') fail('INVALID_ARGUMENT', `unschedulable must be true or false, not ${shown(unschedulable)}`);
   const node = getNode(state, name);
   if ((node.unschedulable ?? false) === unschedulable) return state;
   return produce(state, (d) => {

@@ -12,7 +12,7 @@ import { baseField, dictDraft, entryDraft, entryToWrite, fieldToWrite, held, inT
 export { snapshot };
 import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, parseIfAddr, parseIpv4, type Cidr, type Ipv4 } from '../addr/ipv4.js';
 import { isMulticastMac, macFromSeed, parseMac, ZERO_MAC, type Mac } from '../addr/mac.js';
-import { fail, PodnetError } from '../errors.js';
+import { fail, PodnetError, shown } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
 import type {
   ClusterState, FabricEntry, FdbEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, RouteException, Segment, Sysctls,
@@ -23,6 +23,7 @@ import { dict } from '../util/dict.js';
 import { YoungWeakMap } from '../util/memo.js';
 import { firstPrefixRoute, formatIpRule, givesPrefixRoute, kernelRoutes, lookupRouteIn, nexthopKey, refUses, routeVia, sharedRouteIn } from './routing.js';
 import { ctMatches, type ConntrackFilter } from '../dataplane/conntrack.js';
+import { checkActionShape } from './action-shape.js';
 
 /** A route as `ip route add` takes it. */
 export interface RouteSpec {
@@ -229,7 +230,7 @@ const IFNAME_RE = /^[^\s/:]{1,15}$/;
 /** Validates a Linux interface name (IFNAMSIZ, dev_valid_name). */
 export function checkIfName(name: unknown): string {
   if (typeof name !== 'string' || !IFNAME_RE.test(name) || name === '.' || name === '..') {
-    fail('INVALID_IFNAME', `"${String(name)}" is not a valid interface name`, { value: name });
+    fail('INVALID_IFNAME', `"${shown(name)}" is not a valid interface name`, { value: name });
   }
   // Linux takes it, but a namespace's links (and the records keyed by device, sysctl.proxyArp) are
   // objects: in a plain one the name sets the prototype (immer then throws a bare Error), in a
@@ -240,7 +241,7 @@ export function checkIfName(name: unknown): string {
 
 function checkMtu(mtu: unknown): number {
   if (!Number.isInteger(mtu) || (mtu as number) < 68 || (mtu as number) > 65535) {
-    fail('INVALID_ARGUMENT', `MTU ${String(mtu)} is out of range (68 to 65535)`, { value: mtu });
+    fail('INVALID_ARGUMENT', `MTU ${shown(mtu)} is out of range (68 to 65535)`, { value: mtu });
   }
   return mtu as number;
 }
@@ -315,7 +316,7 @@ function lookNs(d: DState, id: NsId): DNs {
     }
   }
   const ns = (listNs.d === d ? knownNs(listNs.known, id) : undefined) ?? findDraftNs(d, id);
-  if (!ns) fail('NAMESPACE_NOT_FOUND', `no network namespace "${String(id)}"`, { ns: id });
+  if (!ns) fail('NAMESPACE_NOT_FOUND', `no network namespace "${shown(id)}"`, { ns: id });
   if (listNs.d === d) {
     listNs.prevId = listNs.id;
     listNs.prev = listNs.ns;
@@ -732,7 +733,7 @@ function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
  * bridge_slave hairpin on` does.
  */
 function checkHairpin(ns: DNs, a: Extract<Action, { op: 'link.set' }>): void {
-  if (typeof a.hairpin !== 'boolean') fail('INVALID_ARGUMENT', `link.set's hairpin is true or false, not ${String(a.hairpin)}`, { ns: a.ns, dev: a.name });
+  if (typeof a.hairpin !== 'boolean') fail('INVALID_ARGUMENT', `link.set's hairpin is true or false, not ${shown(a.hairpin)}`, { ns: a.ns, dev: a.name });
   const l = getLink(ns, a.name);
   if (l.master === null) fail('INVALID_ARGUMENT', `RTNETLINK answers: Operation not supported (${a.name} is not a bridge port: hairpin mode is a setting of a port)`, { ns: a.ns, dev: a.name });
 }
@@ -831,14 +832,14 @@ function flushDev(d: DState, ns: DNs, dev: string, deleting = true): void {
 
 /** Parses and validates a route spec in a namespace, with the kernel's checks on the gateway. */
 export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): Route {
-  if (typeof spec.dst !== 'string') fail('INVALID_CIDR', `route destination ${String(spec.dst)} is not a prefix`);
+  if (typeof spec.dst !== 'string') fail('INVALID_CIDR', `route destination ${shown(spec.dst)} is not a prefix`);
   const dst: Cidr = spec.dst === 'default' ? DEFAULT_DST : routeDst(spec.dst);
   const type = spec.type ?? 'unicast';
   if (!ROUTE_TYPES.includes(type)) fail('INVALID_ARGUMENT', `unknown route type "${type}"`);
   const via = spec.via === undefined ? null : parseIpv4(spec.via);
   const src = spec.src === undefined ? null : parseIpv4(spec.src);
   const metric = spec.metric ?? 0;
-  if (!Number.isInteger(metric) || metric < 0) fail('INVALID_ARGUMENT', `metric ${String(metric)} must be a non-negative integer`);
+  if (!Number.isInteger(metric) || metric < 0) fail('INVALID_ARGUMENT', `metric ${shown(metric)} must be a non-negative integer`);
   let dev = spec.dev ?? null;
   if (type !== 'unicast') return { dst, via: null, dev: null, proto: spec.proto ?? 'boot', scope: 'global', src: null, onlink: false, metric, type };
   // A device that is down, as fib_create_info and fib_check_nh answer (measured, kernel 6.18: `d2` down with
@@ -1066,7 +1067,7 @@ function hasOwn(ns: NetNs, table: 'nat' | 'filter', chain: string | null): boole
 /** Fails as iptables does unless `jump` names one of `ns`'s own chains of `table` (a built-in one cannot be jumped to). */
 function needJumpTarget(ns: NetNs, table: 'nat' | 'filter', jump: unknown): void {
   if (typeof jump !== 'string' || isBase(table, jump) || !hasOwn(ns, table, jump)) {
-    fail('CHAIN_NOT_FOUND', `${NFT}: Chain '${String(jump)}' does not exist`, { table, chain: jump, jump: true });
+    fail('CHAIN_NOT_FOUND', `${NFT}: Chain '${shown(jump)}' does not exist`, { table, chain: jump, jump: true });
   }
 }
 
@@ -1121,19 +1122,19 @@ function checkChainGraph(existing: readonly NfRule[], added: NfRule, verb: 'APPE
 
 
 function resolveRule(r: RuleSpec, ns: NetNs): NfRule {
-  if (r === null || typeof r !== 'object') fail('INVALID_ARGUMENT', `an iptables rule must be an object, not ${String(r)}`);
-  if (r.table !== 'nat' && r.table !== 'filter') fail('INVALID_ARGUMENT', `iptables: unknown table "${String(r.table)}"`);
-  if (typeof r.chain !== 'string') fail('INVALID_ARGUMENT', `iptables: a rule's chain must be a name, not ${String(r.chain)}`);
+  if (r === null || typeof r !== 'object') fail('INVALID_ARGUMENT', `an iptables rule must be an object, not ${shown(r)}`);
+  if (r.table !== 'nat' && r.table !== 'filter') fail('INVALID_ARGUMENT', `iptables: unknown table "${shown(r.table)}"`);
+  if (typeof r.chain !== 'string') fail('INVALID_ARGUMENT', `iptables: a rule's chain must be a name, not ${shown(r.chain)}`);
   needChain(ns, r.table, r.chain);
   const targets = r.table === 'nat' ? NAT_TARGETS : FILTER_TARGETS;
-  if (!targets.includes(r.target)) fail('INVALID_ARGUMENT', `iptables: target ${String(r.target)} is not valid in table ${r.table}`);
+  if (!targets.includes(r.target)) fail('INVALID_ARGUMENT', `iptables: target ${shown(r.target)} is not valid in table ${r.table}`);
   if ((r.target === 'SNAT' || r.target === 'DNAT') && r.to === undefined) fail('INVALID_ARGUMENT', `iptables: ${r.target} needs --to`);
   if (r.target === 'JUMP') needJumpTarget(ns, r.table, r.jump);
   else if (r.jump !== undefined) fail('INVALID_ARGUMENT', `iptables: jump is only for target JUMP, not ${r.target}`);
   for (const dev of [r.inIf, r.outIf]) if (dev !== undefined) checkIfName(dev);
-  if (r.protocol !== undefined && r.protocol !== 'icmp' && r.protocol !== 'udp' && r.protocol !== 'tcp') fail('INVALID_ARGUMENT', `iptables: protocol "${String(r.protocol)}" is not modelled (icmp, udp and tcp are)`);
+  if (r.protocol !== undefined && r.protocol !== 'icmp' && r.protocol !== 'udp' && r.protocol !== 'tcp') fail('INVALID_ARGUMENT', `iptables: protocol "${shown(r.protocol)}" is not modelled (icmp, udp and tcp are)`);
   // iptables takes --dport only after -p tcp or -p udp (the match extension of that protocol).
-  if (r.dport !== undefined && (r.protocol === undefined || r.protocol === 'icmp' || !Number.isInteger(r.dport) || r.dport < 0 || r.dport > 65535)) fail('INVALID_ARGUMENT', `iptables: --dport ${String(r.dport)} needs -p tcp or -p udp and a port from 0 to 65535`);
+  if (r.dport !== undefined && (r.protocol === undefined || r.protocol === 'icmp' || !Number.isInteger(r.dport) || r.dport < 0 || r.dport > 65535)) fail('INVALID_ARGUMENT', `iptables: --dport ${shown(r.dport)} needs -p tcp or -p udp and a port from 0 to 65535`);
   if (r.comment !== undefined && (typeof r.comment !== 'string' || r.comment.length > 255)) fail('INVALID_ARGUMENT', 'iptables: COMMENT must be a string shorter than 256 characters');
   // Every field set, in one order: every rule has one hidden class, which the engine's matches() reads.
   const rule: NfRule = {
@@ -1210,7 +1211,7 @@ export function ruleIs(r: NfRule, spec: RuleSpec): boolean {
 export function parseMark(text: string): { value: number; mask: number } {
   const m = typeof text === 'string' ? /^(0x[0-9a-f]+|\d+)(?:\/(0x[0-9a-f]+|\d+))?$/i.exec(text) : null;
   const num = (t: string): number => Number(t);
-  if (!m || num(m[1]!) > 0xffffffff || (m[2] !== undefined && num(m[2]) > 0xffffffff)) fail('INVALID_ARGUMENT', `${NFT}: Bad MARK value "${String(text)}"`);
+  if (!m || num(m[1]!) > 0xffffffff || (m[2] !== undefined && num(m[2]) > 0xffffffff)) fail('INVALID_ARGUMENT', `${NFT}: Bad MARK value "${shown(text)}"`);
   const mask = m[2] === undefined ? 0xffffffff : num(m[2]);
   return { value: num(m[1]!) & mask, mask };
 }
@@ -1218,8 +1219,8 @@ export function parseMark(text: string): { value: number; mask: number } {
 /** `iptables -N`, `-X`, `-F` on a chain of the namespace's own. */
 function chainAction(d: DState, a: Extract<Action, { op: 'chain.new' | 'chain.del' | 'chain.flush' }>): void {
   const ns = draftNs(d, a.ns);
-  if (a.table !== 'nat' && a.table !== 'filter') fail('INVALID_ARGUMENT', `iptables: unknown table "${String(a.table)}"`);
-  if (typeof a.chain !== 'string') fail('INVALID_ARGUMENT', `iptables: a chain is named by a string, not ${String(a.chain)}`);
+  if (a.table !== 'nat' && a.table !== 'filter') fail('INVALID_ARGUMENT', `iptables: unknown table "${shown(a.table)}"`);
+  if (typeof a.chain !== 'string') fail('INVALID_ARGUMENT', `iptables: a chain is named by a string, not ${shown(a.chain)}`);
   const builtin = isBase(a.table, a.chain);
   if (a.op === 'chain.new') {
     if (builtin || hasOwn(ns as NetNs, a.table, a.chain)) fail('CHAIN_EXISTS', 'iptables: Chain already exists.', { table: a.table, chain: a.chain });
@@ -1246,7 +1247,7 @@ function chainAction(d: DState, a: Extract<Action, { op: 'chain.new' | 'chain.de
 /** `iptables -P`: measured, nf_tables' words for a chain that is not built in, a policy other than ACCEPT or DROP, DROP in nat. */
 function chainPolicy(d: DState, a: Extract<Action, { op: 'chain.policy' }>): void {
   const ns = draftNs(d, a.ns);
-  if (a.table !== 'nat' && a.table !== 'filter') fail('INVALID_ARGUMENT', `iptables: unknown table "${String(a.table)}"`);
+  if (a.table !== 'nat' && a.table !== 'filter') fail('INVALID_ARGUMENT', `iptables: unknown table "${shown(a.table)}"`);
   if (typeof a.chain !== 'string' || !isBase(a.table, a.chain)) fail('CHAIN_NOT_FOUND', 'iptables: Bad built-in chain name.', { table: a.table, chain: a.chain });
   if (a.policy !== 'ACCEPT' && a.policy !== 'DROP') fail('INVALID_ARGUMENT', "iptables: Bad policy name. Run `dmesg' for more information.", { policy: a.policy });
   if (a.table === 'nat' && a.policy === 'DROP') fail('INVALID_ARGUMENT', `${NFT}: \nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.`);
@@ -1260,7 +1261,7 @@ function chainPolicy(d: DState, a: Extract<Action, { op: 'chain.policy' }>): voi
 /** `conntrack -D` / `-F`: the entries the filter selects go; none selected, the namespace is left as it was. */
 function conntrackDelete(d: DState, a: Extract<Action, { op: 'conntrack.delete' }>): void {
   const ns = draftNs(d, a.ns);
-  if (a.protocol !== undefined && a.protocol !== 'icmp' && a.protocol !== 'udp' && a.protocol !== 'tcp') fail('INVALID_ARGUMENT', `conntrack: \`${String(a.protocol)}' unsupported protocol`, { protocol: a.protocol });
+  if (a.protocol !== undefined && a.protocol !== 'icmp' && a.protocol !== 'udp' && a.protocol !== 'tcp') fail('INVALID_ARGUMENT', `conntrack: \`${shown(a.protocol)}' unsupported protocol`, { protocol: a.protocol });
   const prefix = (t: string): Cidr => (typeof t === 'string' && t.includes('/') ? parseCidr(t) : { addr: parseIpv4(t), len: 32 });
   const f: ConntrackFilter = {
     ...(a.protocol !== undefined ? { protocol: a.protocol === 'icmp' ? 1 : a.protocol === 'udp' ? 17 : 6 } : {}),
@@ -1277,7 +1278,7 @@ function conntrackDelete(d: DState, a: Extract<Action, { op: 'conntrack.delete' 
 /** A routing table number (`table N`): 1 to 2^32 − 1, main (254) by default; local (255) and 0 are the kernel's. */
 function tableNumber(t: unknown): number {
   if (t === undefined) return RT_TABLE_MAIN;
-  if (!Number.isInteger(t) || (t as number) < 1 || (t as number) > 0xffffffff || t === 255) fail('INVALID_ARGUMENT', `routing table ${String(t)} must be an integer from 1 to 4294967295 other than 255 (local)`);
+  if (!Number.isInteger(t) || (t as number) < 1 || (t as number) > 0xffffffff || t === 255) fail('INVALID_ARGUMENT', `routing table ${shown(t)} must be an integer from 1 to 4294967295 other than 255 (local)`);
   return t as number;
 }
 
@@ -1300,7 +1301,7 @@ function sameCidr(x: Cidr | null, want: Cidr | null | undefined): boolean {
  * (`pnpm ab --what=bulk`, in-process, both orders).
  */
 function applyOne(d: DState, a: Action): void {
-  if (a === null || typeof a !== 'object' || typeof (a as { op?: unknown }).op !== 'string') fail('INVALID_ARGUMENT', `not an action: ${JSON.stringify(a)}`);
+  checkActionShape(a);
   applyAction(d, a);
   // What can take a namespace's last route of a next hop away frees the route exceptions on it.
   if (a.op === 'route.del' || a.op === 'route.replace' || a.op === 'addr.del' || a.op === 'link.del' || (a.op === 'link.set' && a.up === false)) {
@@ -1418,7 +1419,7 @@ function applyAction(d: DState, a: Action): void {
     case 'vpc.unassign':
       return vpcUnassign(d, a);
     default:
-      fail('INVALID_ARGUMENT', `unknown action op "${String((a as { op: unknown }).op)}"`);
+      fail('INVALID_ARGUMENT', `unknown action op "${shown((a as { op: unknown }).op)}"`);
   }
 }
 
@@ -1442,8 +1443,8 @@ function linkAdd(d: DState, a: Extract<Action, { op: 'link.add' }>): void {
   } else if (a.kind === 'vxlan') {
     const v = a.vxlan;
     if (!v) fail('INVALID_ARGUMENT', 'a vxlan link needs { vni, local, dstPort, dev, learning }');
-    if (!Number.isInteger(v.vni) || v.vni < 0 || v.vni > 0xffffff) fail('INVALID_ARGUMENT', `VNI ${String(v.vni)} is out of range (0 to 16777215)`);
-    if (!Number.isInteger(v.dstPort) || v.dstPort < 1 || v.dstPort > 65535) fail('INVALID_ARGUMENT', `dstport ${String(v.dstPort)} is out of range`);
+    if (!Number.isInteger(v.vni) || v.vni < 0 || v.vni > 0xffffff) fail('INVALID_ARGUMENT', `VNI ${shown(v.vni)} is out of range (0 to 16777215)`);
+    if (!Number.isInteger(v.dstPort) || v.dstPort < 1 || v.dstPort > 65535) fail('INVALID_ARGUMENT', `dstport ${shown(v.dstPort)} is out of range`);
     getLink(ns, v.dev);
     const fields: Record<string, unknown> = { kind: 'vxlan', name: a.name, mac: a.mac, mtu: a.mtu, up: a.up, vni: v.vni, local: parseIpv4(v.local), dstPort: v.dstPort, dev: v.dev, learning: v.learning };
     if (v.external) fields['external'] = true; // not a conditional spread: that copied the literal slowly
@@ -1453,7 +1454,7 @@ function linkAdd(d: DState, a: Extract<Action, { op: 'link.add' }>): void {
     link = newLink(ns, { kind: 'ipip', name: a.name, mac: '00:00:00:00:00:00', mtu: a.mtu ?? 1480, up: a.up, local: a.ipip?.local ? parseIpv4(a.ipip.local) : null } as never);
     addLinkTo(ns, link);
   } else {
-    return fail('UNSUPPORTED', `link type "${String((a as { kind: unknown }).kind)}" is not modelled (bridge, veth, vxlan, ipip are)`);
+    return fail('UNSUPPORTED', `link type "${shown((a as { kind: unknown }).kind)}" is not modelled (bridge, veth, vxlan, ipip are)`);
   }
   if (a.master !== undefined) setMaster(ns, link as Draft<Link>, a.master);
 }
@@ -1926,7 +1927,7 @@ function ipRuleAdd(d: DState, a: Extract<Action, { op: 'iprule.add' | 'iprule.de
   const to = ruleCidr(a.to);
   // fib_default_rule_pref: one less than the priority of the rule after "lookup local" (main's 32766 at first).
   const priority = a.priority === undefined ? Math.max(0, Math.min(...rules.map((r) => r.priority).filter((p) => p > 0), 32766) - 1) : a.priority;
-  if (!Number.isInteger(priority) || priority < 0 || priority > 0xffffffff) fail('INVALID_ARGUMENT', `ip rule priority ${String(a.priority)} must be an integer from 0 to 4294967295`);
+  if (!Number.isInteger(priority) || priority < 0 || priority > 0xffffffff) fail('INVALID_ARGUMENT', `ip rule priority ${shown(a.priority)} must be an integer from 0 to 4294967295`);
   const rule: IpRule = { priority, from, to, table };
   if (rules.some((r) => r.priority === priority && r.table === table && sameCidr(r.from, from) && sameCidr(r.to, to))) {
     fail('RULE_EXISTS', `RTNETLINK answers: File exists (rule ${formatIpRule(rule, ' ')} in ${a.ns})`, { ns: a.ns });
@@ -2047,8 +2048,8 @@ function fdbAdd(d: DState, a: Extract<Action, { op: 'fdb.add' | 'fdb.append' | '
   const link = getLink(ns, a.dev);
   const mac = parseMac(a.mac);
   const info = { ns: a.ns, dev: a.dev, mac: a.mac };
-  if (a.master !== undefined && typeof a.master !== 'boolean') fail('INVALID_ARGUMENT', `${a.op}'s master is true or false, not ${String(a.master)}`, info);
-  if (a.state !== undefined && !FDB_STATES.includes(a.state)) fail('INVALID_ARGUMENT', `${a.op}'s state is static, permanent or dynamic, not ${String(a.state)}`, info);
+  if (a.master !== undefined && typeof a.master !== 'boolean') fail('INVALID_ARGUMENT', `${a.op}'s master is true or false, not ${shown(a.master)}`, info);
+  if (a.state !== undefined && !FDB_STATES.includes(a.state)) fail('INVALID_ARGUMENT', `${a.op}'s state is static, permanent or dynamic, not ${shown(a.state)}`, info);
   const dst = a.dst === undefined ? undefined : parseIpv4(a.dst);
   const exists = (): never => fail('FDB_EXISTS', `RTNETLINK answers: File exists (fdb ${a.mac} dev ${a.dev})`, info);
   const unsupported = (why: string): never => fail('INVALID_ARGUMENT', `RTNETLINK answers: Operation not supported (${why})`, info);
@@ -2106,7 +2107,7 @@ function fdbDel(d: DState, a: Extract<Action, { op: 'fdb.del' }>): void {
   const ns = draftNs(d, a.ns);
   const link = getLink(ns, a.dev);
   const mac = parseMac(a.mac);
-  if (a.master !== undefined && typeof a.master !== 'boolean') fail('INVALID_ARGUMENT', `fdb.del's master is true or false, not ${String(a.master)}`);
+  if (a.master !== undefined && typeof a.master !== 'boolean') fail('INVALID_ARGUMENT', `fdb.del's master is true or false, not ${shown(a.master)}`);
   const notFound = (): never => fail('FDB_NOT_FOUND', `RTNETLINK answers: No such file or directory (fdb ${a.mac} dev ${a.dev}${a.master === true ? ' master' : ''})`, { ns: a.ns, dev: a.dev, mac: a.mac });
   if (a.master === true && link.master === null) fail('INVALID_ARGUMENT', `RTNETLINK answers: Operation not supported (${a.dev} is not a bridge port: \`master\` deletes a port's entry in its bridge)`, { ns: a.ns, dev: a.dev });
   // The bridge's entry for a port, its own device's table otherwise (`self`): a port, not a bridge or a
@@ -2134,7 +2135,7 @@ function ruleAction(d: DState, a: Extract<Action, { op: 'rule.append' | 'rule.in
     return chain;
   };
   const position = (p: unknown): number => {
-    if (!Number.isInteger(p) || (p as number) < 1) fail('INVALID_ARGUMENT', `iptables: Invalid rule number \`${String(p)}'`, { position: p });
+    if (!Number.isInteger(p) || (p as number) < 1) fail('INVALID_ARGUMENT', `iptables: Invalid rule number \`${shown(p)}'`, { position: p });
     return p as number;
   };
   // `-R`: the rule it replaces (measured: `iptables: Index of replacement too big.` past the chain's last).
@@ -2174,7 +2175,7 @@ function ruleAction(d: DState, a: Extract<Action, { op: 'rule.append' | 'rule.in
 
 function listen(d: DState, a: Extract<Action, { op: 'listen' }>): void {
   const ns = draftNs(d, a.ns);
-  if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535) fail('INVALID_ARGUMENT', `port ${String(a.port)} is out of range`);
+  if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535) fail('INVALID_ARGUMENT', `port ${shown(a.port)} is out of range`);
   const key = `${a.protocol}/${a.port}`;
   if (ns.listening.includes(key)) fail('PORT_CONFLICT', `bind: address already in use (${key} in ${a.ns})`);
   writable(ns, 'listening').push(key);
@@ -2182,7 +2183,7 @@ function listen(d: DState, a: Extract<Action, { op: 'listen' }>): void {
 
 function peersetPut(d: DState, a: Extract<Action, { op: 'peerset.put' }>): void {
   checkIfName(a.dev);
-  if (a.group !== undefined && typeof a.group !== 'string') fail('INVALID_ARGUMENT', `peer set group must be a string, not ${String(a.group)}`);
+  if (a.group !== undefined && typeof a.group !== 'string') fail('INVALID_ARGUMENT', `peer set group must be a string, not ${shown(a.group)}`);
   const entry: PeerEntry = {
     owner: a.owner,
     ...(a.group === undefined ? {} : { group: a.group }),
@@ -2193,7 +2194,7 @@ function peersetPut(d: DState, a: Extract<Action, { op: 'peerset.put' }>): void 
     neigh: a.neigh.map((n) => ({ ip: parseIpv4(n.ip), mac: parseMac(n.mac) })),
     fdb: a.fdb.map((f) => ({ mac: parseMac(f.mac), dst: parseIpv4(f.dst) })),
   };
-  const had = look(d as ClusterState, 'peerSets')[a.set];
+  const had = ownSet(d, a.set);
   if (!had) put(peerSetsToWrite(d), a.set, { name: a.set, dev: a.dev, entries: emptyShards<PeerEntry>() });
   else if (had.dev !== a.dev) fail('INVALID_ARGUMENT', `peer set "${a.set}" is on ${had.dev}, not ${a.dev}`);
   shardSet(entriesToWrite(d, a.set), a.owner, entry);
@@ -2244,8 +2245,18 @@ function entriesToWrite(d: DState, name: string): Shards<PeerEntry> {
   return tableToWrite(set, 'entries') as Shards<PeerEntry>;
 }
 
+/**
+ * The cluster's peer set named `name`, or undefined: looked up as an own key (a set named `toString` is
+ * not Object.prototype's). `__proto__` cannot name one (it would set the record's prototype).
+ */
+function ownSet(d: DState, name: string): PeerSet | undefined {
+  if (name === '__proto__') fail('INVALID_ARGUMENT', 'a peer set cannot be named "__proto__"', { value: name });
+  const sets = look(d as ClusterState, 'peerSets');
+  return Object.prototype.hasOwnProperty.call(sets, name) ? sets[name] : undefined;
+}
+
 function peersetDel(d: DState, a: Extract<Action, { op: 'peerset.del' }>): void {
-  const set = look(d as ClusterState, 'peerSets')[a.set];
+  const set = ownSet(d, a.set);
   if (!set) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
   const gone = shardGet(snap(set).entries, a.owner);
   shardDelete(entriesToWrite(d, a.set), a.owner);
@@ -2290,12 +2301,12 @@ function freeExceptionsOf(d: DState, name: string, gone: PeerEntry): void {
 
 function peersetRestore(d: DState, a: Extract<Action, { op: 'peerset.restore' }>): void {
   const ns = draftNs(d, a.ns);
-  const held = look(d as ClusterState, 'peerSets')[a.set];
+  const held = ownSet(d, a.set);
   if (!held) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
-  if (a.replace !== undefined && typeof a.replace !== 'boolean') fail('INVALID_ARGUMENT', `peerset.restore replace must be true or false, not ${String(a.replace)}`);
+  if (a.replace !== undefined && typeof a.replace !== 'boolean') fail('INVALID_ARGUMENT', `peerset.restore replace must be true or false, not ${shown(a.replace)}`);
   const set = snap(held);
   const entry = shardGet(snap(set.entries), a.owner);
-  if (entry === undefined) fail('INVALID_ARGUMENT', `peer set "${a.set}" has no entry of ${String(a.owner)}`);
+  if (entry === undefined) fail('INVALID_ARGUMENT', `peer set "${a.set}" has no entry of ${shown(a.owner)}`);
   const refs = look(ns as NetNs, 'peerSets');
   const r = refs.findIndex((x) => snap(x).set === a.set && refUses({ ...snap(x), hidden: [] }, entry.owner, entry.group));
   if (r < 0) fail('INVALID_ARGUMENT', `${a.ns} does not use ${a.owner}'s entry of peer set "${a.set}"`);
@@ -2343,10 +2354,10 @@ function peersetRestore(d: DState, a: Extract<Action, { op: 'peerset.restore' }>
 
 function peersetAttach(d: DState, a: Extract<Action, { op: 'peerset.attach' }>): void {
   const ns = draftNs(d, a.ns);
-  const set = look(d as ClusterState, 'peerSets')[a.set];
+  const set = ownSet(d, a.set);
   if (!set) fail('PEERSET_NOT_FOUND', `no peer set "${a.set}"`);
   getLink(ns, set.dev);
-  if (a.match !== undefined && (a.match !== 'same' && a.match !== 'other')) fail('INVALID_ARGUMENT', `peer set match must be "same" or "other", not ${String(a.match)}`);
+  if (a.match !== undefined && (a.match !== 'same' && a.match !== 'other')) fail('INVALID_ARGUMENT', `peer set match must be "same" or "other", not ${shown(a.match)}`);
   if (a.match !== undefined && typeof a.group !== 'string') fail('INVALID_ARGUMENT', 'a peer set match needs the namespace\'s group');
   const via = a.via === undefined ? undefined : parseIpv4(a.via);
   // One namespace may include a set twice with different matches (same group plainly, other groups by a gateway).
@@ -2368,7 +2379,7 @@ export const TC_PROGRAMS: Readonly<Record<string, string>> = {
 function tcAction(d: DState, a: Extract<Action, { op: 'tc.attach' | 'tc.detach' }>): void {
   const ns = draftNs(d, a.ns);
   const link = draftLink(ns, a.dev);
-  if (a.direction !== 'ingress' && a.direction !== 'egress') fail('INVALID_ARGUMENT', `tc direction must be ingress or egress, not ${String(a.direction)}`);
+  if (a.direction !== 'ingress' && a.direction !== 'egress') fail('INVALID_ARGUMENT', `tc direction must be ingress or egress, not ${shown(a.direction)}`);
   if (a.op === 'tc.detach') {
     if (!link.tc?.[a.direction]) fail('INVALID_ARGUMENT', `Error: no ${a.direction} filter on ${a.dev} in ${a.ns}`);
     const rest = { ...link.tc };
@@ -2378,8 +2389,8 @@ function tcAction(d: DState, a: Extract<Action, { op: 'tc.attach' | 'tc.detach' 
     return;
   }
   const obj = TC_PROGRAMS[a.sec];
-  if (obj === undefined) fail('UNSUPPORTED', `podnet does not model the eBPF program "${String(a.sec)}" (it models ${Object.keys(TC_PROGRAMS).join(', ')})`, { sec: a.sec });
-  if (a.obj !== obj) fail('INVALID_ARGUMENT', `section ${a.sec} is in ${obj}, not ${String(a.obj)}`);
+  if (obj === undefined) fail('UNSUPPORTED', `podnet does not model the eBPF program "${shown(a.sec)}" (it models ${Object.keys(TC_PROGRAMS).join(', ')})`, { sec: a.sec });
+  if (a.obj !== obj) fail('INVALID_ARGUMENT', `section ${a.sec} is in ${obj}, not ${shown(a.obj)}`);
   if (a.encapDev !== undefined) {
     const enc = getLink(ns, a.encapDev);
     if (enc.kind !== 'vxlan') fail('INVALID_ARGUMENT', `ENCAP_IFINDEX ${a.encapDev} is a ${enc.kind}, not a VXLAN device`);
@@ -2400,7 +2411,7 @@ function bpfMapAction(d: DState, a: Extract<Action, { op: 'bpf.map.update' | 'bp
     }
     const v = a.value;
     if (v === null || typeof v !== 'object') fail('INVALID_ARGUMENT', 'a cilium_lxc value is { dev, mac, identity } or { host: true, identity }');
-    if (!Number.isInteger(v.identity) || v.identity < 0 || v.identity > 0xffffff) fail('INVALID_ARGUMENT', `identity ${String(v.identity)} is out of range (0 to 16777215)`);
+    if (!Number.isInteger(v.identity) || v.identity < 0 || v.identity > 0xffffff) fail('INVALID_ARGUMENT', `identity ${shown(v.identity)} is out of range (0 to 16777215)`);
     let entry;
     if (v.host) entry = { ip, dev: null, mac: null, host: true, identity: v.identity };
     else {
@@ -2429,7 +2440,7 @@ function bpfMapAction(d: DState, a: Extract<Action, { op: 'bpf.map.update' | 'bp
     shardSet(tableToWrite(underlay, 'tunnelMap') as Shards<unknown>, key, { prefix, endpoint, owner: v.owner });
     return;
   }
-  fail('UNSUPPORTED', `podnet does not model the BPF map "${String((a as { map: unknown }).map)}" (cilium_lxc, cilium_tunnel_map)`);
+  fail('UNSUPPORTED', `podnet does not model the BPF map "${shown((a as { map: unknown }).map)}" (cilium_lxc, cilium_tunnel_map)`);
 }
 
 /** The fabric key of an address or a prefix (see {@link Segment.fabric}). */
@@ -2485,9 +2496,9 @@ export function segmentTableToWrite<K extends 'ports' | 'fabric'>(seg: Segment, 
 
 function vpcAssign(d: DState, a: VpcAssign): void {
   const seg = segmentToWrite(d, a.segment) as Draft<Segment> | undefined;
-  if (!seg) fail('SEGMENT_NOT_FOUND', `segment "${String(a.segment)}" does not exist`, { segment: a.segment });
-  if (typeof a.eni !== 'string' || !/^eni-[0-9a-f]{8,17}$/.test(a.eni)) fail('INVALID_ARGUMENT', `"${String(a.eni)}" is not an ENI id (eni- and 8 to 17 hex digits)`);
-  if (!Number.isInteger(a.deviceIndex) || a.deviceIndex < 0 || a.deviceIndex > 31) fail('INVALID_ARGUMENT', `device index ${String(a.deviceIndex)} is out of range (0 to 31)`);
+  if (!seg) fail('SEGMENT_NOT_FOUND', `segment "${shown(a.segment)}" does not exist`, { segment: a.segment });
+  if (typeof a.eni !== 'string' || !/^eni-[0-9a-f]{8,17}$/.test(a.eni)) fail('INVALID_ARGUMENT', `"${shown(a.eni)}" is not an ENI id (eni- and 8 to 17 hex digits)`);
+  if (!Number.isInteger(a.deviceIndex) || a.deviceIndex < 0 || a.deviceIndex > 31) fail('INVALID_ARGUMENT', `device index ${shown(a.deviceIndex)} is out of range (0 to 31)`);
   const ns = draftNs(d, a.ns);
   if (a.attach && !Object.prototype.hasOwnProperty.call(look(ns as NetNs, 'links'), a.dev)) {
     // The cloud hot-plugs the new ENI: the instance sees a new NIC on the subnet, down and without an
@@ -2517,7 +2528,7 @@ function vpcAssign(d: DState, a: VpcAssign): void {
 
 function vpcUnassign(d: DState, a: Extract<Action, { op: 'vpc.unassign' }>): void {
   const seg = segmentToWrite(d, a.segment) as Draft<Segment> | undefined;
-  if (!seg) fail('SEGMENT_NOT_FOUND', `segment "${String(a.segment)}" does not exist`, { segment: a.segment });
+  if (!seg) fail('SEGMENT_NOT_FOUND', `segment "${shown(a.segment)}" does not exist`, { segment: a.segment });
   const targets = fabricTargets(seg as Segment, a.ips, a.prefixes);
   const fabric = seg.fabric === undefined ? undefined : segmentTableToWrite(seg as Segment, 'fabric');
   let where: FabricEntry | null = null;

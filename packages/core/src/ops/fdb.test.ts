@@ -67,7 +67,7 @@ describe('fdb.add | append | replace on a bridge port', () => {
       [{ op: 'fdb.add', ns: NS, dev: 'br0', mac: M, state: 'dynamic' }, 'INVALID_ARGUMENT RTNETLINK answers: Invalid argument (br0\'s own FDB takes only permanent entries)'],
       [{ op: 'fdb.add', ns: NS, dev: 'vx0', mac: M }, 'INVALID_ARGUMENT RTNETLINK answers: Invalid argument (vx0 has no default remote: a VXLAN FDB entry needs dst)'],
       [{ op: 'fdb.add', ns: NS, dev: 'v0', mac: M, state: 'sticky' as 'static' }, 'INVALID_ARGUMENT fdb.add\'s state is static, permanent or dynamic, not sticky'],
-      [{ op: 'fdb.add', ns: NS, dev: 'v0', mac: M, master: 'yes' as unknown as boolean }, 'INVALID_ARGUMENT fdb.add\'s master is true or false, not yes'],
+      [{ op: 'fdb.add', ns: NS, dev: 'v0', mac: M, master: 'yes' as unknown as boolean }, 'INVALID_ARGUMENT fdb.add.master must be true or false, not "yes"'],
     ];
     for (const [a, want] of cases) {
       expect(refusal(start, a), JSON.stringify(a)).toBe(want);

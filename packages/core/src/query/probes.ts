@@ -7,7 +7,7 @@ import { icmpEcho, udpPacket } from '../dataplane/build.js';
 import { send, type SendOptions } from '../dataplane/engine.js';
 import type { Trace } from '../dataplane/types.js';
 import type { Tally } from '../dataplane/counters.js';
-import { fail } from '../errors.js';
+import { fail, shown } from '../errors.js';
 import { findNode, findPod, hostNsId, podNsId } from '../model/lookup.js';
 import type { ClusterState, NsId } from '../model/types.js';
 import { ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_PORT_UNREACH, ICMP_REDIRECT, ICMP_TIME_EXCEEDED, IPV4_HEADER_LEN, type Ipv4Packet } from '../wire/packet.js';
@@ -20,11 +20,11 @@ export function endpointNs(state: ClusterState, from: string): NsId {
     return pod.netns ? podNsId(pod.key) : hostNsId(pod.node!);
   }
   if (findNode(state, from)) return hostNsId(from);
-  return fail('UNKNOWN_ENDPOINT', `"${String(from)}" is neither a pod nor a node`, { from });
+  return fail('UNKNOWN_ENDPOINT', `"${shown(from)}" is neither a pod nor a node`, { from });
 }
 
 function parseDst(dst: string): Ipv4 {
-  if (typeof dst !== 'string') fail('UNKNOWN_ENDPOINT', `destination ${String(dst)} must be an IPv4 address`);
+  if (typeof dst !== 'string') fail('UNKNOWN_ENDPOINT', `destination ${shown(dst)} must be an IPv4 address`);
   return parseIpv4(dst);
 }
 
@@ -103,7 +103,7 @@ function errorText(p: Ipv4Packet): string {
 /** The send options of a ping or traceroute's `icmpLimits` (validated: a boolean or absent). */
 function sendLimits(icmpLimits: unknown): Pick<SendOptions, 'icmpLimits'> {
   if (icmpLimits === undefined) return {};
-  if (typeof icmpLimits !== 'boolean') fail('INVALID_ARGUMENT', `icmpLimits must be true or false, not ${String(icmpLimits)}`);
+  if (typeof icmpLimits !== 'boolean') fail('INVALID_ARGUMENT', `icmpLimits must be true or false, not ${shown(icmpLimits)}`);
   return { icmpLimits };
 }
 
@@ -128,13 +128,13 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   const to = parseDst(dst);
   const count = o.count ?? 1;
   const size = o.size ?? 56;
-  if (!Number.isInteger(count) || count < 1 || count > 1000) fail('INVALID_ARGUMENT', `ping count ${String(count)} must be 1 to 1000`);
-  if (!Number.isInteger(size) || size < 0 || size > 65507) fail('INVALID_ARGUMENT', `ping: invalid packet size ${String(size)} (0 to 65507)`);
+  if (!Number.isInteger(count) || count < 1 || count > 1000) fail('INVALID_ARGUMENT', `ping count ${shown(count)} must be 1 to 1000`);
+  if (!Number.isInteger(size) || size < 0 || size > 65507) fail('INVALID_ARGUMENT', `ping: invalid packet size ${shown(size)} (0 to 65507)`);
   const ttl = o.ttl ?? 64;
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) fail('INVALID_ARGUMENT', `ping: invalid TTL ${String(ttl)} (1 to 255)`);
-  if (o.ident !== undefined && (!Number.isInteger(o.ident) || o.ident < 0 || o.ident > 0xffff)) fail('INVALID_ARGUMENT', `ping: invalid identifier ${String(o.ident)} (0 to 65535)`);
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) fail('INVALID_ARGUMENT', `ping: invalid TTL ${shown(ttl)} (1 to 255)`);
+  if (o.ident !== undefined && (!Number.isInteger(o.ident) || o.ident < 0 || o.ident > 0xffff)) fail('INVALID_ARGUMENT', `ping: invalid identifier ${shown(o.ident)} (0 to 65535)`);
   const interval = o.interval ?? 1000;
-  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0 || interval > 3_600_000) fail('INVALID_ARGUMENT', `ping: bad timing interval ${String(interval)} ms (0 to 3600000)`);
+  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0 || interval > 3_600_000) fail('INVALID_ARGUMENT', `ping: bad timing interval ${shown(interval)} ms (0 to 3600000)`);
   let s = state;
   const replies: PingReply[] = [];
   const errors: { seq: number; from: string | null; message: string }[] = [];
@@ -277,7 +277,7 @@ export function traceroute(state: ClusterState, from: string, dst: string, o: Tr
   const limits = withTally(sendLimits(o.icmpLimits), o.tally);
   const to = parseDst(dst);
   const maxHops = o.maxHops ?? 30;
-  if (!Number.isInteger(maxHops) || maxHops < 1 || maxHops > 255) fail('INVALID_ARGUMENT', `max hops ${String(maxHops)} must be 1 to 255`);
+  if (!Number.isInteger(maxHops) || maxHops < 1 || maxHops > 255) fail('INVALID_ARGUMENT', `max hops ${shown(maxHops)} must be 1 to 255`);
   let s = state;
   const hops: TracerouteHop[] = [];
   const lines = [`traceroute to ${dst} (${dst}), ${maxHops} hops max, 60 byte packets`];

@@ -9,7 +9,7 @@ import type { CniDesign } from '../cni/contract.js';
 import { send as sendPacket } from '../dataplane/engine.js';
 import { countersAfter, countersPruned, countersZeroed, NO_COUNTERS, Tally, type Counters, type NsCounters } from '../dataplane/counters.js';
 import type { Step, Trace } from '../dataplane/types.js';
-import { fail, PodnetError } from '../errors.js';
+import { fail, PodnetError, shown } from '../errors.js';
 import { audit, auditVerdict, EMPTY_MEMORY, incrementalCheck, sampledAudit, sampledCheck, uniqueAudit, uniqueCheck, type CheckMemory, type CheckResult, type Violation } from '../guarantees/check.js';
 import {
   addNodeSettledState, addPodState, buildClusterState, deletePodState, listNodes, listPods, nonTerminatedPods, removeNodeState, settleState,
@@ -149,14 +149,14 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     if (!spec.cni || typeof spec.cni.podAdded !== 'function') fail('INVALID_ARGUMENT', 'spec.cni must be a CNI design, e.g. flannel() from @podnet/cni');
     this.onViolation = spec.onViolation ?? 'record';
     this.checks = spec.checks ?? 'incremental';
-    if (!['record', 'throw', 'emit'].includes(this.onViolation)) fail('INVALID_ARGUMENT', `onViolation must be record, throw or emit, not ${String(spec.onViolation)}`);
-    if (!['incremental', 'sampled', 'unique-ip', 'off'].includes(this.checks)) fail('INVALID_ARGUMENT', `checks must be incremental, sampled, unique-ip or off, not ${String(spec.checks)}`);
+    if (!['record', 'throw', 'emit'].includes(this.onViolation)) fail('INVALID_ARGUMENT', `onViolation must be record, throw or emit, not ${shown(spec.onViolation)}`);
+    if (!['incremental', 'sampled', 'unique-ip', 'off'].includes(this.checks)) fail('INVALID_ARGUMENT', `checks must be incremental, sampled, unique-ip or off, not ${shown(spec.checks)}`);
     this.sample = spec.sample ?? 4;
-    if (!Number.isInteger(this.sample) || this.sample < 1 || this.sample > 1000) fail('INVALID_ARGUMENT', `sample must be an integer from 1 to 1000, not ${String(spec.sample)}`);
+    if (!Number.isInteger(this.sample) || this.sample < 1 || this.sample > 1000) fail('INVALID_ARGUMENT', `sample must be an integer from 1 to 1000, not ${shown(spec.sample)}`);
     this.undoLimit = spec.undoLimit ?? Infinity;
     this.counting = spec.counters ?? true;
-    if (typeof this.counting !== 'boolean') fail('INVALID_ARGUMENT', `counters must be true or false, not ${String(spec.counters)}`);
-    if (!(Number.isInteger(this.undoLimit) || this.undoLimit === Infinity) || this.undoLimit < 0) fail('INVALID_ARGUMENT', `undoLimit must be a non-negative integer, not ${String(spec.undoLimit)}`);
+    if (typeof this.counting !== 'boolean') fail('INVALID_ARGUMENT', `counters must be true or false, not ${shown(spec.counters)}`);
+    if (!(Number.isInteger(this.undoLimit) || this.undoLimit === Infinity) || this.undoLimit < 0) fail('INVALID_ARGUMENT', `undoLimit must be a non-negative integer, not ${shown(spec.undoLimit)}`);
     this.random = seededRandom(spec.seed ?? 1);
     this.#pid = 300 + Math.floor(seededRandom(((spec.seed ?? 1) ^ 0x70696e67) >>> 0)() * 32000);
     // Build the whole spec in one transition without checking each step, then audit once: the same
@@ -199,7 +199,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
    * `--iptables-resync` seconds of their deletion). One change, checked like every other.
    */
   advance(ms: number): void {
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) fail('CLOCK_BACKWARDS', `cannot advance the clock by ${String(ms)} ms`);
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) fail('CLOCK_BACKWARDS', `cannot advance the clock by ${shown(ms)} ms`);
     if (ms === 0) return;
     this.#commit(advanceState(this.#cur.state, ms, this.#cur.design), `advance ${ms}ms`);
   }
@@ -425,7 +425,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
    */
   send(from: string, packet: Ipv4Packet, options: { readonly record?: boolean } = {}): Trace {
     if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', 'send options must be an object, e.g. { record: false }');
-    if (options.record !== undefined && typeof options.record !== 'boolean') fail('INVALID_ARGUMENT', `record must be true or false, not ${String(options.record)}`);
+    if (options.record !== undefined && typeof options.record !== 'boolean') fail('INVALID_ARGUMENT', `record must be true or false, not ${shown(options.record)}`);
     const ns = endpointNs(this.state, from);
     const [opts, tally] = this.#counted({ record: options.record ?? true });
     const r = sendPacket(this.state, ns, packet, opts);
@@ -506,9 +506,9 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
    */
   zeroCounters(where: string, table: 'filter' | 'nat' = 'filter', chain?: string): void {
     const id = this.#nsOf(where);
-    if (table !== 'filter' && table !== 'nat') fail('INVALID_ARGUMENT', `table must be filter or nat, not ${String(table)}`);
+    if (table !== 'filter' && table !== 'nat') fail('INVALID_ARGUMENT', `table must be filter or nat, not ${shown(table)}`);
     if (chain !== undefined) {
-      if (typeof chain !== 'string') fail('INVALID_ARGUMENT', `chain must be a chain name, not ${String(chain)}`);
+      if (typeof chain !== 'string') fail('INVALID_ARGUMENT', `chain must be a chain name, not ${shown(chain)}`);
       const ns = findNs(this.state, id)!;
       if (!(NF_BASE_CHAINS[table] as readonly string[]).includes(chain) && !ns.nfChains.includes(`${table} ${chain}`)) fail('CHAIN_NOT_FOUND', `no chain ${chain} in table ${table} of ${id}`);
     }
@@ -518,7 +518,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
 
   /** A namespace id from a namespace id, a pod or a node name. */
   #nsOf(where: string): string {
-    if (typeof where !== 'string') fail('INVALID_ARGUMENT', `a namespace is named by a string, not ${String(where)}`);
+    if (typeof where !== 'string') fail('INVALID_ARGUMENT', `a namespace is named by a string, not ${shown(where)}`);
     if (findNs(this.state, where) !== undefined) return where;
     if (findPod(this.state, where) === undefined && findNode(this.state, where) === undefined) fail('NAMESPACE_NOT_FOUND', `no network namespace ${where}`);
     return endpointNs(this.state, where);
@@ -590,6 +590,7 @@ const EMPTY_COUNTERS: NsCounters = Object.freeze({ devs: new Map(), rules: new M
 
 
 function getPodKey(ref: string): string {
+  if (typeof ref !== 'string') fail('INVALID_ARGUMENT', `a pod is named by a string (name, or namespace/name), not ${shown(ref)}`, { pod: ref });
   return ref.includes('/') ? ref : `default/${ref}`;
 }
 

@@ -19,7 +19,7 @@
  * `WeakMap` does.
  */
 
-import { fail } from '../errors.js';
+import { fail, shown } from '../errors.js';
 
 /** Insertions into one {@link YoungWeakMap} before it starts a new table (inside {@link withShortLivedStates}). */
 export const GENERATION = 8;
@@ -37,7 +37,7 @@ let shortLived = 0;
  * const run = withShortLivedStates(() => { const sim = createSimulator(spec); sim.addNode({ name: 'node-1' }); return sim.state; });
  */
 export function withShortLivedStates<T>(f: () => T): T {
-  if (typeof f !== 'function') fail('INVALID_ARGUMENT', `withShortLivedStates needs a function, not ${String(f)}`);
+  if (typeof f !== 'function') fail('INVALID_ARGUMENT', `withShortLivedStates needs a function, not ${shown(f)}`);
   shortLived++;
   try {
     return f();
@@ -82,7 +82,7 @@ export class YoungWeakMap<K extends object, V> {
 
   /** Sets `key`'s value; throws `INVALID_ARGUMENT` when `key` is not an object (a `WeakMap` key), the map unchanged. */
   set(key: K, value: V): this {
-    if ((typeof key !== 'object' && typeof key !== 'function') || key === null) fail('INVALID_ARGUMENT', `a YoungWeakMap key must be an object, not ${String(key)}`);
+    if ((typeof key !== 'object' && typeof key !== 'function') || key === null) fail('INVALID_ARGUMENT', `a YoungWeakMap key must be an object, not ${shown(key)}`);
     if (shortLived > 0 && ++this.#sets >= GENERATION) {
       this.#prev = this.#cur;
       this.#cur = new WeakMap();

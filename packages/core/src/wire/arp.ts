@@ -21,7 +21,7 @@
  *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
 import { macFromBytes } from '../addr/mac.js';
-import { fail } from '../errors.js';
+import { fail, shown } from '../errors.js';
 import { need, uint, view, writeMac } from './bytes.js';
 import { ARP_LEN, ETHERTYPE_IPV4, type ArpPacket } from './packet.js';
 
@@ -30,7 +30,7 @@ const HTYPE_ETHERNET = 1;
 /** Emits the 28-byte ARP packet. Throws `INVALID_PACKET` on a bad operation, MAC or address. */
 export function emitArp(packet: ArpPacket): Uint8Array {
   if (packet.op !== 1 && packet.op !== 2) {
-    fail('INVALID_PACKET', `ARP operation ${String(packet.op)} is neither 1 (request) nor 2 (reply)`, { op: packet.op });
+    fail('INVALID_PACKET', `ARP operation ${shown(packet.op)} is neither 1 (request) nor 2 (reply)`, { op: packet.op });
   }
   const out = new Uint8Array(ARP_LEN);
   const v = view(out);

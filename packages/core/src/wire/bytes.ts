@@ -3,7 +3,7 @@
  * field range checks for emitting, and byte-array plumbing. Not part of the public API except
  * {@link Parsed}.
  */
-import { PodnetError, fail, isPodnetError } from '../errors.js';
+import { PodnetError, fail, isPodnetError, shown } from '../errors.js';
 
 /** What a header parser returns: the header value and the bytes it carries (a copy, never a view). */
 export interface Parsed<H> {
@@ -21,7 +21,7 @@ export function need(bytes: Uint8Array, len: number, what: string): void {
 /** Throws `INVALID_PACKET` unless `value` is an integer in [0, 2^bits). Returns it. */
 export function uint(value: number, bits: 8 | 16 | 24 | 32, what: string): number {
   if (!Number.isInteger(value) || value < 0 || value >= 2 ** bits) {
-    fail('INVALID_PACKET', `${what} ${String(value)} is not an unsigned ${bits}-bit integer`, { field: what, value });
+    fail('INVALID_PACKET', `${what} ${shown(value)} is not an unsigned ${bits}-bit integer`, { field: what, value });
   }
   return value;
 }
@@ -31,7 +31,7 @@ const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 /** Writes a canonical MAC at `offset`, failing with `INVALID_PACKET` on anything else. */
 export function writeMac(out: Uint8Array, offset: number, mac: string, what: string): void {
   if (typeof mac !== 'string' || !MAC_RE.test(mac)) {
-    fail('INVALID_PACKET', `${what} "${String(mac)}" is not a canonical lower-case MAC address`, { field: what, value: mac });
+    fail('INVALID_PACKET', `${what} "${shown(mac)}" is not a canonical lower-case MAC address`, { field: what, value: mac });
   }
   for (let i = 0; i < 6; i++) out[offset + i] = parseInt(mac.slice(3 * i, 3 * i + 2), 16);
 }

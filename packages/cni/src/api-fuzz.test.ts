@@ -1,0 +1,48 @@
+/**
+ * Every public method of the Simulator, called with arguments of any type: edge values, objects without a
+ * prototype, symbols, bigints, valid specs and packets, in random sequences on the seed lab. Each call returns,
+ * or throws a PodnetError and leaves the state as it was (undo and redo aside, which change it by design); the
+ * audit runs after each. It found pods named by an object (`events({})`), namespace ids that were not strings
+ * (`nodeOf()`), and error messages that threw while describing a symbol or a prototype-less object (`shown`).
+ */
+import { icmpEcho, isPodnetError } from '@podnet/core';
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
+import { seedLabSpec, simulatorFromSpec } from './spec.js';
+
+const EDGE: unknown[] = [null, undefined, 0, -1, 1.5, 2 ** 32, Number.NaN, Number.POSITIVE_INFINITY, '', 'x', true, [], {}, [1], '__proto__', 'constructor',
+  'toString', 'node-1', 'pod-a', 'default/pod-a', 'node/node-1', 'pod/default/pod-a', '10.244.2.3', '10.244.1.0/24', '192.168.1.11', 'eth0', 'cni0',
+  'nat', 'filter', 'FORWARD', 10, 1000, 1n, Symbol('s'), Object.create(null), ['node-1'], icmpEcho(0x0af40203), { name: 'node-9' },
+  { name: 'pod-z', node: 'node-1' }, { name: 'pod-y' }, { count: 2 }, { maxHops: 3 }, { record: false }, { op: 'link.set', ns: 'node/node-1', name: 'cni0', up: false }];
+const FIELDS = ['name', 'node', 'ip', 'podCidr', 'segment', 'containers', 'namespace', 'hostNetwork', 'count', 'size', 'ttl', 'maxHops', 'record', 'ports'];
+const arg = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...EDGE) }, { weight: 1, arbitrary: fc.dictionary(fc.constantFrom(...FIELDS), fc.constantFrom(...EDGE), { maxKeys: 3 }) });
+const METHODS = ['advance', 'addNode', 'removeNode', 'addPod', 'deletePod', 'reconfigure', 'restartAgents', 'cordon', 'uncordon', 'events', 'capacity',
+  'cniConfig', 'apply', 'send', 'ping', 'traceroute', 'counters', 'zeroCounters', 'node', 'pod', 'has', 'nodeOf', 'undo', 'redo'] as const;
+const show = (x: unknown): string => {
+  try {
+    return JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' || typeof v === 'symbol' ? String(v) : v)) ?? String(x);
+  } catch {
+    return Object.prototype.toString.call(x);
+  }
+};
+
+describe('the Simulator under arguments of any type', () => {
+  test.prop([fc.array(fc.tuple(fc.constantFrom(...METHODS), fc.array(arg, { maxLength: 3 })), { minLength: 1, maxLength: 8 })], { numRuns: 120 })(
+    'each call returns, or throws a PodnetError that changes nothing; the audit runs after each',
+    (calls) => {
+      const sim = simulatorFromSpec(seedLabSpec());
+      const methods = sim as unknown as Record<string, (...args: unknown[]) => unknown>;
+      for (const [m, args] of calls) {
+        const before = sim.state;
+        const what = `${m}(${args.map(show).join(', ')})`;
+        try {
+          methods[m]!.apply(sim, args);
+        } catch (e) {
+          expect(isPodnetError(e), `${what}: ${String(e)}`).toBe(true);
+          if (m !== 'undo' && m !== 'redo') expect(sim.state === before, `${what} failed and changed the state`).toBe(true);
+        }
+        expect(() => sim.check(), what).not.toThrow();
+      }
+    },
+  );
+});
