@@ -6,7 +6,7 @@
 # packages/core/src/dataplane/martian.test.ts.
 #
 # Run as root: bash martian-formats.sh > ../../core/src/__fixtures__/martian-formats.txt
-# Everything Everything lives in namespaces named mt36-<pid>-*, deleted on exit (also on failure); the
+# Everything lives in namespaces named mt36-<pid>-*, deleted on exit (also on failure); the
 # root namespace is not touched, no module is loaded, and traffic stays in those namespaces. dmesg is only
 # read (the lines with "martian" that appeared during a case).
 #
