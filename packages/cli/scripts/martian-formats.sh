@@ -128,44 +128,43 @@ case_ 10.0.1.2 10.0.1.1
 case_ 10.0.9.9 10.0.1.2
 x $R sysctl -qw net.ipv4.conf.all.rp_filter=0
 x $R sysctl -qw net.ipv4.conf.all.log_martians=0
+# with KEY SRC DST [SRC DST ...]: the cases with R's KEY at 1, then KEY back to 0
+with(){
+  local k=$1; shift
+  x $R sysctl -qw "$k=1"
+  while [ $# -gt 1 ]; do case_ "$1" "$2"; shift 2; done
+  x $R sysctl -qw "$k=0"
+}
 echo "### (f) log_martians 1 on R's eth0 only"
-x $R sysctl -qw net.ipv4.conf.eth0.log_martians=1
-case_ 127.0.0.1 10.0.0.1
-x $R sysctl -qw net.ipv4.conf.eth0.log_martians=0
+with net.ipv4.conf.eth0.log_martians 127.0.0.1 10.0.0.1
 echo "### (g) route_localnet 1 on R's eth0"
-x $R sysctl -qw net.ipv4.conf.eth0.route_localnet=1
-case_ 10.0.0.2 127.0.0.1
-case_ 10.0.0.2 127.0.0.5
-case_ 127.0.0.5 10.0.0.1
-case_ 127.0.0.1 10.0.0.1
-case_ 127.0.0.5 10.0.1.2
-x $R sysctl -qw net.ipv4.conf.eth0.route_localnet=0
+# R's neighbour entry for B fresh first: else R would ARP for B from 127.0.0.5 (the forwarded packet's
+# source, local to R), which B refuses, and 127.0.0.5 -> B would end at R for want of B's MAC.
+x $R ping -c 1 -W 1 10.0.1.2 >/dev/null
+with net.ipv4.conf.eth0.route_localnet 10.0.0.2 127.0.0.1 10.0.0.2 127.0.0.5 127.0.0.5 10.0.0.1 127.0.0.1 10.0.0.1 127.0.0.5 10.0.1.2
 echo "### (h) route_localnet 1 on R's all"
-x $R sysctl -qw net.ipv4.conf.all.route_localnet=1
-case_ 10.0.0.2 127.0.0.1
-case_ 127.0.0.5 10.0.0.1
-x $R sysctl -qw net.ipv4.conf.all.route_localnet=0
+with net.ipv4.conf.all.route_localnet 10.0.0.2 127.0.0.1 127.0.0.5 10.0.0.1
 echo "### (i) the sending side, in A: the command's output, what left A's eth0, what R counted"
 # sent CMD...: run CMD in A while tcpdump watches A's eth0
 sent(){
   local r0 out="/tmp/${P}dump"
-  echo "\$ $*"
+  if [ "$1" = python3 ]; then echo "\$ $LABEL"; else echo "\$ $*"; fi
   x $A timeout 3 tcpdump -l -n -i eth0 -c 1 ip 2>/dev/null > "$out" & sleep 0.5
   r0=$(counters $R)
   x $A "$@" 2>&1 | grep -vE '^$|^---|^rtt' | sed 's/^/  /'; echo "  exit ${PIPESTATUS[0]}"
   sleep 0.3; echo "  R: $(delta "$r0" "$(counters $R)")"; wait
-  sed -E 's/^[0-9:.]+ /  on A eth0: /' "$out"; [ -s "$out" ] || echo "  on A eth0: nothing"; rm -f "$out"
+  if grep -q . "$out"; then sed -E 's/^[0-9:.]+ /  on A eth0: /' "$out"; else echo "  on A eth0: nothing"; fi; rm -f "$out"
 }
 sent ping -c 1 -W 1 0.0.0.5
 sent ping -c 1 -W 1 0.0.0.0
 sent ping -c 1 -W 1 127.0.0.5
 sent ping -c 1 -W 1 -I 127.0.0.1 10.0.1.2
-sent python3 -c "
+LABEL="a UDP socket bound to 127.0.0.1 sends to 10.0.1.2:9" sent python3 -c "
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0))
 try: s.sendto(b'x', ('10.0.1.2', 9)); print('sent')
 except OSError as e: print('udp bound to 127.0.0.1, sendto 10.0.1.2:9: error', e.errno, e.strerror)"
-sent python3 -c "
+LABEL="a UDP socket sends to 0.0.0.5:9" sent python3 -c "
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 try: s.sendto(b'x', ('0.0.0.5', 9)); print('udp sendto 0.0.0.5:9: sent')

@@ -1664,6 +1664,11 @@ class Run {
     // would end the routing loops of native-vpc's and aws-vpc's runs as martianSource at the node instead of
     // ttlExceeded (pnpm differential), which docs/packet-path.md leaves to a decision.
     if (addrs.kind === 'broadcast' || this.isLocal(ns, h.dst)) {
+      // Local input is validated too, before INPUT (ip_route_input_slow: RTN_LOCAL and brd_input call
+      // fib_validate_source; a 0.0.0.0 broadcast source is not). Measured, martian-formats.txt case (e):
+      // with rp_filter 1, B's address coming in by A's side to the router itself is dropped
+      // (TcpExtIPReversePathFilter+1) and logged as a martian source.
+      if (h.src !== 0 && this.rpFilterRefuses(ns, dev, pkt, pid)) return;
       if (this.filterVerdict(ns, 'INPUT', pkt, dev, null, pid)) return;
       return this.localDeliver(ns, dev, pkt, pid);
     }
@@ -1671,16 +1676,7 @@ class Run {
     // The packet's source selects policy routing rules (`ip rule from …`); the reverse lookup of rp_filter
     // is the reply's flow, from the destination to the source (fib_validate_source).
     const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
-    // rp_filter: strict (1) wants the reverse route out the interface it came in by; loose (2) any route.
-    const rp = Math.max(ns.sysctl.rpFilter, 0);
-    if (rp > 0) {
-      const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns));
-      if (back === null || (rp === 1 && back.dev !== dev)) {
-        // The kernel logs rp_filter's refusals as martian sources (martian-formats.txt, case (e)).
-        const log = this.record ? martianLogLine(ns.sysctl, 'martianSource', h.src, h.dst, dev) : null;
-        return this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}${log === null ? '' : `; dmesg: "${log}"`}`, pkt);
-      }
-    }
+    if (this.rpFilterRefuses(ns, dev, pkt, pid)) return;
     // The input route comes first: with none (or a blackhole/unreachable one) ip_route_input hands the
     // packet to ip_error before ip_forward ever looks at the TTL — a router without a route to a pod
     // answers a TTL-1 probe with "net unreachable", not "time exceeded" (measured, traceroute !N).
@@ -1726,6 +1722,22 @@ class Run {
   martian(ns: NetNs, dev: string, kind: 'martianSource' | 'martianDestination', why: string, pkt: Ipv4Packet, pid: number): void {
     const log = this.record ? martianLogLine(ns.sysctl, kind, pkt.header.src, pkt.header.dst, dev) : null;
     this.drop(pid, ns.id, dev, kind, log === null ? why : `${why}; dmesg: "${log}"`, pkt);
+  }
+
+  /**
+   * rp_filter (fib_validate_source): strict (1) wants the reverse route out the interface the packet came in
+   * by; loose (2) any route. Drops the packet (`rpFilter`) and answers true when it refuses.
+   */
+  rpFilterRefuses(ns: NetNs, dev: string, pkt: Ipv4Packet, pid: number): boolean {
+    const rp = Math.max(ns.sysctl.rpFilter, 0);
+    if (rp === 0) return false;
+    const h = pkt.header;
+    const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns));
+    if (back !== null && (rp === 2 || back.dev === dev)) return false;
+    // The kernel logs rp_filter's refusals as martian sources (martian-formats.txt, case (e)).
+    const log = this.record ? martianLogLine(ns.sysctl, 'martianSource', h.src, h.dst, dev) : null;
+    this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}${log === null ? '' : `; dmesg: "${log}"`}`, pkt);
+    return true;
   }
 
   /** Whether `ip` is an address of a device of `ns` (inet_lookup_ifaddr_rcu: 127.0.0.1 is, 127.0.0.5 is not). */

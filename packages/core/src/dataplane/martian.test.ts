@@ -112,8 +112,6 @@ const NOT_MODELLED: Record<string, string> = {
   'b 10.0.0.1 10.0.1.2': 'the same, forwarded',
   'd 10.0.0.1 10.0.1.2': 'the same, with log_martians',
   'c 10.0.0.2 10.0.0.255': "a subnet's directed broadcast (RTN_BROADCAST) is not modelled",
-  'e 10.0.1.2 10.0.0.1': 'rp_filter on a packet for the router itself (fib_validate_source of local input)',
-  'e 10.0.1.2 10.0.1.1': 'the same',
 };
 const key = (c: Case): string => `${c.section} ${c.src} ${c.dst}`;
 
