@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createSession } from './index.js';
+
+const FIXTURE = readFileSync(fileURLToPath(new URL('../../core/src/__fixtures__/martian-formats.txt', import.meta.url)), 'utf8');
 
 /**
  * route_localnet and log_martians in the lab shell (the kernel's checks: core's dataplane/martian.ts, measured by
@@ -34,5 +38,16 @@ describe('sysctl net.ipv4.conf.*.route_localnet and log_martians', () => {
     expect(run('sysctl -w net.ipv4.conf.eth0.route_localnet=2').text).toBe('sysctl: setting key "net.ipv4.conf.eth0.route_localnet": Invalid argument\n');
     expect(run('sysctl -n net.ipv4.conf.eth0.route_localnet').text).toBe('0\n');
     expect(run('sysctl -w net.ipv4.conf.eth9.log_martians=1').text).toBe('sysctl: cannot stat /proc/sys/net/ipv4/conf/eth9/log_martians: No such file or directory\n');
+  });
+});
+
+describe('the sending side', () => {
+  it('ping 0.0.0.0 pings 127.0.0.1, as iputils does on Linux (martian-formats.txt (i))', () => {
+    const kernel = FIXTURE.split('$ ping -c 1 -W 1 0.0.0.0\n')[1]!.split('\n').slice(0, 2).map((l) => l.trim().replace(/ time=\S+ ms$/, ''));
+    expect(kernel).toEqual(['PING 0.0.0.0 (127.0.0.1) 56(84) bytes of data.', '64 bytes from 127.0.0.1: icmp_seq=1 ttl=64']);
+    const run = node();
+    const out = run('ping -c 1 -W 1 0.0.0.0');
+    expect(out.text.split('\n').slice(0, 2)).toEqual(kernel);
+    expect(out.status).toBe(0);
   });
 });
