@@ -3197,6 +3197,8 @@ function played(run: Run, state: ClusterState, from: NsId, options: SendOptions)
  * r.trace.disposition; // 'martianSource'
  */
 export function receive(state: ClusterState, at: NsId, dev: string, packet: Ipv4Packet, options: Pick<SendOptions, 'record' | 'commit'> = {}): SendResult {
+  if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', 'receive options must be an object, e.g. { record: false }');
+  for (const k of ['record', 'commit'] as const) if (options[k] !== undefined && typeof options[k] !== 'boolean') fail('INVALID_ARGUMENT', `${k} must be true or false, not ${String(options[k])}`);
   const run = sender(new Run(state, MAX_STEPS, true, options.record ?? true, false), at);
   checkPacket(packet);
   const ns = run.ns(at)!;

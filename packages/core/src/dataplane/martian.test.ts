@@ -193,10 +193,12 @@ describe('martians are dropped as Linux 6.18 drops them (martian-formats.txt)', 
     expect(getNs(on, UNDERLAY_NS).sysctl.logMartians).toBeUndefined();
   });
 
-  it('receive refuses a device that is not there, and lo', () => {
+  it('receive refuses a device that is not there, lo, bad options and a malformed packet', () => {
     const pkt = icmpEcho(ipOf(A));
     expect(() => receive(base, UNDERLAY_NS, 'eth9', pkt)).toThrow(expect.objectContaining({ code: 'LINK_NOT_FOUND' }));
     expect(() => receive(base, UNDERLAY_NS, 'lo', pkt)).toThrow(expect.objectContaining({ code: 'LINK_NOT_FOUND' }));
     expect(() => receive(base, 'nowhere', 'dc1', pkt)).toThrow(expect.objectContaining({ code: 'NAMESPACE_NOT_FOUND' }));
+    expect(() => receive(base, UNDERLAY_NS, 'dc1', pkt, { record: 'yes' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => receive(base, UNDERLAY_NS, 'dc1', { kind: 'ipv4' } as never)).toThrow(expect.objectContaining({ code: 'INVALID_PACKET' }));
   });
 });
