@@ -101,6 +101,13 @@ function sysctlValue(ns: NetNs, key: string): string | null {
   const ps = /^net\.ipv4\.conf\.([^.]+)\.promote_secondaries$/.exec(key);
   if (ps && ps[1] === 'all') return ns.sysctl.promoteSecondaries?.all ?? true ? '1' : '0';
   if (ps && linkNamed(ns, ps[1]!)) return ns.sysctl.promoteSecondaries?.dev[ps[1]!] === true ? '1' : '0';
+  // 0 while unset, all and each device (the kernel's defaults: Sysctls.routeLocalnet, Sysctls.logMartians).
+  const or = /^net\.ipv4\.conf\.([^.]+)\.(route_localnet|log_martians)$/.exec(key);
+  if (or) {
+    const sw = or[2] === 'route_localnet' ? ns.sysctl.routeLocalnet : ns.sysctl.logMartians;
+    if (or[1] === 'all') return sw?.all === true ? '1' : '0';
+    if (linkNamed(ns, or[1]!)) return sw?.dev[or[1]!] === true ? '1' : '0';
+  }
   const m = /^net\.ipv4\.conf\.([^.]+)\.proxy_arp$/.exec(key);
   if (m && (linkNamed(ns, m[1]!) || m[1] === 'all' || m[1] === 'default')) return Object.prototype.hasOwnProperty.call(ns.sysctl.proxyArp, m[1]!) && ns.sysctl.proxyArp[m[1]!] ? '1' : '0';
   return null;
@@ -115,7 +122,8 @@ export function sysctl(sim: Simulator, ns: NetNs, args: readonly string[], writa
   if (bad) return err(`sysctl: invalid option -- '${bad.slice(1, 2)}'\nUsage:\n sysctl [options] [variable[=value] ...]`, 2);
   const valueOnly = args.includes('-n');
   if (all) {
-    const list = [...SYSCTLS, 'net.ipv4.conf.all.promote_secondaries', ...Object.keys(ns.links).flatMap((d) => [`net.ipv4.conf.${d}.promote_secondaries`, `net.ipv4.conf.${d}.proxy_arp`])].sort();
+    const perDev = ['log_martians', 'promote_secondaries', 'route_localnet'];
+    const list = [...SYSCTLS, ...perDev.map((k) => `net.ipv4.conf.all.${k}`), ...Object.keys(ns.links).flatMap((d) => [...perDev, 'proxy_arp'].map((k) => `net.ipv4.conf.${d}.${k}`))].sort();
     return ok(list.map((k) => (valueOnly ? `${sysctlValue(ns, k)}\n` : `${k} = ${sysctlValue(ns, k)}\n`)).join(''));
   }
   if (keys.length === 0) return err('sysctl: no variables specified\nTry `sysctl --help\' for more information.', 2);

@@ -13,7 +13,7 @@ export type { ErrorCode } from './errors.js';
 export { ERROR_HINTS, fail, isPodnetError, PodnetError, shown } from './errors.js';
 export type { BuildStep, CniDesign, CniError, CniResult, DesignReaction, PodAddReaction, PodAddRequest } from './cni/contract.js';
 export type {
-  BridgeLink, ClusterState, ConntrackEntry, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, IpRule, KubeEvent, Link, LinkKind,
+  BridgeLink, ClusterState, ConfSwitch, ConntrackEntry, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, IpRule, KubeEvent, Link, LinkKind,
   LoopbackLink, LxcEntry, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,
   IcmpPeer, PlacedPod, Pod, PodStatus, PromoteSysctls, RedirectPeer, RedirectSysctls, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry, Underlay, VethLink, VxlanLink,
 } from './model/types.js';

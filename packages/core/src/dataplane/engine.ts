@@ -34,6 +34,7 @@ import { linkList, linksMemo, podKeys } from './links.js';
 import { quoteForwarded } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
 import { Tally } from './counters.js';
+import { confOn, inputAddressVerdict, martianLogLine } from './martian.js';
 
 /** Options of {@link send}. */
 export interface SendOptions {
@@ -1650,7 +1651,24 @@ class Run {
       pkt = withAddrs(pkt, pkt.header.src, to);
     }
     const h = pkt.header;
-    if (this.isLocal(ns, h.dst) || h.dst === 0xffffffff) {
+    // ip_rcv_finish → ip_route_input_noref, after PREROUTING (so on the translated addresses): a multicast
+    // destination first (ip_route_input_rcu), then the martian checks of ip_route_input_slow (martian.ts).
+    if (h.dst >>> 28 === 0xe) return this.drop(pid, ns.id, dev, 'notForUs', `${formatIpv4(h.dst)} is multicast: no group joined on ${dev} and no multicast routing`, pkt);
+    const addrs = inputAddressVerdict(h.src, h.dst, dev, confOn(ns.sysctl.routeLocalnet, dev));
+    if (addrs.kind === 'martianSource' || addrs.kind === 'martianDestination') return this.martian(ns, dev, addrs.kind, addrs.why, pkt, pid);
+    // route_localnet lets 127/8 in, but not lo's own 127.0.0.1 (fib_validate_source, below).
+    if (h.src >>> 24 === 127 && this.ownAddress(ns, h.src)) return this.martian(ns, dev, 'martianSource', `martian source ${formatIpv4(h.src)} on ${dev}: an address of ${ns.id}`, pkt, pid);
+    // fib_validate_source makes a martian of a source that is an address of this namespace
+    // (inet_lookup_ifaddr_rcu; measured, martian-formats.txt: R's own 10.0.0.1 and 10.0.1.1 coming in by
+    // eth0 are dropped, whether for R or forwarded). Modelled for 127/8 only (above): for any address it
+    // would end the routing loops of native-vpc's and aws-vpc's runs as martianSource at the node instead of
+    // ttlExceeded (pnpm differential), which docs/packet-path.md leaves to a decision.
+    if (addrs.kind === 'broadcast' || this.isLocal(ns, h.dst)) {
+      // Local input is validated too, before INPUT (ip_route_input_slow: RTN_LOCAL and brd_input call
+      // fib_validate_source; a 0.0.0.0 broadcast source is not). Measured, martian-formats.txt case (e):
+      // with rp_filter 1, B's address coming in by A's side to the router itself is dropped
+      // (TcpExtIPReversePathFilter+1) and logged as a martian source.
+      if (h.src !== 0 && this.rpFilterRefuses(ns, dev, pkt, pid)) return;
       if (this.filterVerdict(ns, 'INPUT', pkt, dev, null, pid)) return;
       return this.localDeliver(ns, dev, pkt, pid);
     }
@@ -1658,12 +1676,7 @@ class Run {
     // The packet's source selects policy routing rules (`ip rule from …`); the reverse lookup of rp_filter
     // is the reply's flow, from the destination to the source (fib_validate_source).
     const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
-    // rp_filter: strict (1) wants the reverse route out the interface it came in by; loose (2) any route.
-    const rp = Math.max(ns.sysctl.rpFilter, 0);
-    if (rp > 0) {
-      const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns));
-      if (back === null || (rp === 1 && back.dev !== dev)) return this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt);
-    }
+    if (this.rpFilterRefuses(ns, dev, pkt, pid)) return;
     // The input route comes first: with none (or a blackhole/unreachable one) ip_route_input hands the
     // packet to ip_error before ip_forward ever looks at the TTL — a router without a route to a pod
     // answers a TTL-1 probe with "net unreachable", not "time exceeded" (measured, traceroute !N).
@@ -1703,6 +1716,34 @@ class Run {
       ? `the VPC router forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} unchanged`
       : `forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} → ${hh.ttl - 1}`, keepTtl, h, route) : null, null, fwd);
     this.ipOutputRouted(ns, route, fwd, pid, true, fit === MTU_FITS);
+  }
+
+  /** A martian (see martian.ts): dropped silently; the note quotes the kernel's log line when log_martians is on. */
+  martian(ns: NetNs, dev: string, kind: 'martianSource' | 'martianDestination', why: string, pkt: Ipv4Packet, pid: number): void {
+    const log = this.record ? martianLogLine(ns.sysctl, kind, pkt.header.src, pkt.header.dst, dev) : null;
+    this.drop(pid, ns.id, dev, kind, log === null ? why : `${why}; dmesg: "${log}"`, pkt);
+  }
+
+  /**
+   * rp_filter (fib_validate_source): strict (1) wants the reverse route out the interface the packet came in
+   * by; loose (2) any route. Drops the packet (`rpFilter`) and answers true when it refuses.
+   */
+  rpFilterRefuses(ns: NetNs, dev: string, pkt: Ipv4Packet, pid: number): boolean {
+    const rp = Math.max(ns.sysctl.rpFilter, 0);
+    if (rp === 0) return false;
+    const h = pkt.header;
+    const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns));
+    if (back !== null && (rp === 2 || back.dev === dev)) return false;
+    // The kernel logs rp_filter's refusals as martian sources (martian-formats.txt, case (e)).
+    const log = this.record ? martianLogLine(ns.sysctl, 'martianSource', h.src, h.dst, dev) : null;
+    this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}${log === null ? '' : `; dmesg: "${log}"`}`, pkt);
+    return true;
+  }
+
+  /** Whether `ip` is an address of a device of `ns` (inet_lookup_ifaddr_rcu: 127.0.0.1 is, 127.0.0.5 is not). */
+  ownAddress(ns: NetNs, ip: Ipv4): boolean {
+    const v = this.view(ns);
+    return v.list !== null ? v.list.includes(ip) : v.map!.has(ip);
   }
 
   routeTypeDrop(ns: NetNs, dev: string | null, route: Route, pkt: Ipv4Packet, pid: number, forwarded: boolean): void {
@@ -1859,6 +1900,9 @@ class Run {
       if (pl.type === ICMP_ECHO_REQUEST) {
         this.step(pid, ns.id, dev, 'deliver', this.record ? note((a, n) => `echo request for ${formatIpv4(a)} delivered in ${n}`, h.dst, ns.id) : null, null, pkt);
         this.end(pid, 'delivered', ns.id, pkt);
+        // icmp_echo_ignore_broadcasts (1 by default): an echo to a broadcast (255.255.255.255, or 0.0.0.0 from
+        // 0.0.0.0: brd_input) is taken in and not answered (measured, martian-formats.txt: IcmpInEchos+1 alone).
+        if (h.dst === 0xffffffff || h.dst === 0) return;
         // The kernel answers from its ICMP socket, which never sets DF (icmp_sk_init: IP_PMTUDISC_DONT).
         const reply = ipv4(h.src, { ...pl, type: ICMP_ECHO_REPLY }, IPPROTO_ICMP, { src: h.dst, ttl: 64, id: this.ipId++, df: false });
         const rpid = this.newPacket('echo-reply', reply, ns.id);
@@ -3121,6 +3165,11 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
   checkPacket(packet);
   if (!Number.isInteger(maxSteps) || maxSteps < 1) fail('INVALID_ARGUMENT', `maxSteps ${shown(options.maxSteps)} must be a positive integer`);
   play(run, from, packet);
+  return played(run, state, from, options);
+}
+
+/** The result of a played run (see {@link send}, {@link receive}). */
+function played(run: Run, state: ClusterState, from: NsId, options: SendOptions): SendResult {
   const fates = run.info.map((i) => i.fate ?? { packet: 0, disposition: 'loop' as Disposition, ns: from, role: i.role, ip: null });
   const first = run.info[0]!;
   return {
@@ -3134,6 +3183,33 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
     state: options.commit === false ? state : run.commit(),
     ...(run.visited !== null ? { visited: run.visited } : {}),
   };
+}
+
+/**
+ * Plays one IPv4 packet arriving on device `dev` of namespace `at`, as a frame for that device's MAC that
+ * something on the far side of the link wrote whole (an AF_PACKET socket, as martian-formats.sh sends): no
+ * route, source choice or check on a sending side — it starts at IPv4 input (PREROUTING, then the route
+ * input's checks), so any source and destination, 0.0.0.0 and 127/8 included, get there as they are.
+ * `options.record` and `options.commit` as for {@link send}.
+ *
+ * @example
+ * const r = receive(state, 'underlay', 'dc1', icmpEcho(parseIpv4('172.16.0.1'), { src: parseIpv4('127.0.0.1') }));
+ * r.trace.disposition; // 'martianSource'
+ */
+export function receive(state: ClusterState, at: NsId, dev: string, packet: Ipv4Packet, options: Pick<SendOptions, 'record' | 'commit'> = {}): SendResult {
+  if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', 'receive options must be an object, e.g. { record: false }');
+  for (const k of ['record', 'commit'] as const) if (options[k] !== undefined && typeof options[k] !== 'boolean') fail('INVALID_ARGUMENT', `${k} must be true or false, not ${String(options[k])}`);
+  const run = sender(new Run(state, MAX_STEPS, true, options.record ?? true, false), at);
+  checkPacket(packet);
+  const ns = run.ns(at)!;
+  const link = typeof dev === 'string' && Object.prototype.hasOwnProperty.call(ns.links, dev) ? ns.links[dev]! : null;
+  if (link === null || link.kind === 'loopback') fail('LINK_NOT_FOUND', `no device "${String(dev)}" (other than lo) in ${at} to receive on`, { ns: at, dev });
+  const pid = run.newPacket('original', packet, at);
+  run.step(pid, at, dev, 'receive', run.record ? note((d, pk) => `arrives on ${d}: ${describePacket(pk)}`, dev, packet) : null, null, packet);
+  if (!link.up) run.drop(pid, at, dev, 'linkDown', `${dev} is down`, packet);
+  else run.ipInput(ns, dev, packet, pid);
+  run.run();
+  return played(run, state, at, options);
 }
 
 /** What a check's probe reads of its send (see {@link probeSend}). */

@@ -25,7 +25,8 @@ import type { Frame, Ipv4Packet } from '../wire/packet.js';
 export type Disposition =
   | 'delivered' | 'noRoute' | 'hostUnreachable' | 'neighbourUnreachable' | 'ttlExceeded'
   | 'fragmentationNeeded' | 'filtered' | 'blackhole' | 'portUnreachable' | 'tcpReset'
-  | 'notForwarding' | 'rpFilter' | 'linkDown' | 'notForUs' | 'vxlanNoDestination' | 'loop';
+  | 'notForwarding' | 'rpFilter' | 'linkDown' | 'notForUs' | 'vxlanNoDestination' | 'loop'
+  | 'martianSource' | 'martianDestination';
 
 /** What happened at one step. */
 export type StepKind =

@@ -233,6 +233,29 @@ export interface Sysctls {
    * namespace copies the initial namespace's IPv4 settings (devconf_inherit_init_net 0).
    */
   readonly promoteSecondaries?: PromoteSysctls;
+  /**
+   * net.ipv4.conf.{all,<dev>}.route_localnet: whether a packet that came in by a device may have a 127/8
+   * source or destination. Off, ip_route_input_slow drops it as a martian (route.c,
+   * IN_DEV_NET_ROUTE_LOCALNET: `all` OR the device's own value). Absent: every value 0, the kernel's default.
+   * Measured (martian-formats.txt, Linux 6.18): with it on for the device, 127.0.0.5 → the router is
+   * delivered and 127.0.0.5 → beyond it forwarded; 127.0.0.1, the address of `lo`, is a martian source still.
+   */
+  readonly routeLocalnet?: ConfSwitch;
+  /**
+   * net.ipv4.conf.{all,<dev>}.log_martians: whether the kernel logs the martians dropped on a device
+   * (IN_DEV_LOG_MARTIANS: `all` OR the device's value). podnet has no kernel log: a martian's drop note
+   * quotes the line dmesg would show. Absent: every value 0, the kernel's default.
+   */
+  readonly logMartians?: ConfSwitch;
+}
+
+/**
+ * A `net.ipv4.conf` switch the kernel reads as `all` OR the device's own value (IN_DEV_ORCONF), written as
+ * `all` and the devices whose own value is set (absent: 0).
+ */
+export interface ConfSwitch {
+  readonly all: boolean;
+  readonly dev: Readonly<Record<string, boolean>>;
 }
 
 /** `net.ipv4.conf.{all,<dev>}.promote_secondaries` (see {@link Sysctls.promoteSecondaries}). */

@@ -1014,6 +1014,18 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     sys.promoteSecondaries = dev === 'all' ? { all: on, dev: was.dev } : { all: was.all, dev: { ...was.dev, [dev]: on } };
     return;
   }
+  // route_localnet, log_martians: ip_route_input_slow reads `all` OR the device's value (IN_DEV_ORCONF).
+  const or = /^net\.ipv4\.conf\.([^.]+)\.(route_localnet|log_martians)$/.exec(key);
+  if (or !== null && or[1] !== 'default') {
+    const on = sysctlSwitch(key, v);
+    const dev = or[1]!;
+    if (dev !== 'all') getLink(ns, dev);
+    const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
+    const field = or[2] === 'route_localnet' ? 'routeLocalnet' : 'logMartians';
+    const was = sys[field] ?? { all: false, dev: {} };
+    sys[field] = dev === 'all' ? { all: on, dev: was.dev } : { all: was.all, dev: { ...was.dev, [dev]: on } };
+    return;
+  }
   const m = /^net\.ipv4\.conf\.([^.]+)\.proxy_arp$/.exec(key);
   if (m) {
     const on = sysctlSwitch(key, v);
@@ -1021,7 +1033,7 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     (writable(writable(ns, 'sysctl'), 'proxyArp') as Record<string, boolean>)[m[1]!] = on;
     return;
   }
-  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter, net.ipv4.conf.<dev>.proxy_arp, net.ipv4.conf.{all,default,<dev>}.{send,accept}_redirects, net.ipv4.conf.{all,<dev>}.promote_secondaries, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask and net.bridge.bridge-nf-call-iptables`, { key });
+  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter, net.ipv4.conf.<dev>.proxy_arp, net.ipv4.conf.{all,default,<dev>}.{send,accept}_redirects, net.ipv4.conf.{all,<dev>}.{promote_secondaries,route_localnet,log_martians}, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask and net.bridge.bridge-nf-call-iptables`, { key });
 }
 
 /** Each table's built-in chains, as iptables lists them. */

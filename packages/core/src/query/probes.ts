@@ -125,7 +125,11 @@ function clockOnly(s: ClusterState, ms: number): ClusterState {
 export function ping(state: ClusterState, from: string, dst: string, o: PingOptions = {}, advance: (s: ClusterState, ms: number) => ClusterState = clockOnly): { result: PingResult; state: ClusterState } {
   if (typeof advance !== 'function') fail('INVALID_ARGUMENT', 'ping: advance must be a function (state, ms) → state');
   const ns = endpointNs(state, from);
-  const to = parseDst(dst);
+  // iputils pings 0.0.0.0 at the source its route gives, 127.0.0.1 (ip_route_output_key_hash_rcu: no
+  // destination goes over loopback): measured, `ping 0.0.0.0` prints `PING 0.0.0.0 (127.0.0.1)` and is
+  // answered from 127.0.0.1 (martian-formats.txt (i)); it would otherwise leave and die a martian destination.
+  const asked = parseDst(dst);
+  const to = asked === 0 ? 0x7f000001 : asked;
   const count = o.count ?? 1;
   const size = o.size ?? 56;
   if (!Number.isInteger(count) || count < 1 || count > 1000) fail('INVALID_ARGUMENT', `ping count ${shown(count)} must be 1 to 1000`);
@@ -139,7 +143,7 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   const replies: PingReply[] = [];
   const errors: { seq: number; from: string | null; message: string }[] = [];
   const traces: Trace[] = [];
-  const lines = [`PING ${dst} (${dst}) ${size}(${size + 28}) bytes of data.`];
+  const lines = [`PING ${dst} (${asked === 0 ? formatIpv4(to) : dst}) ${size}(${size + 28}) bytes of data.`];
   // ping's identifier tells its replies from other processes' (a per-socket value in Linux).
   let ident = 0x811c;
   if (o.ident !== undefined) ident = o.ident;
