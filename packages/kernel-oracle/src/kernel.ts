@@ -198,15 +198,7 @@ export async function runGroups(groups: readonly (readonly NsJob[])[], concurren
     const perNs = Math.max(1, Math.ceil(Math.max(1, concurrency) / byNs.size));
     const outer: string[] = [];
     for (const [k, ids] of byNs) {
-      const cost = (i: number) => groups[i]!.reduce((s, j) => s + expectedSeconds(j), 0.05);
-      const lanes: { ends: number; ids: number[] }[] = Array.from({ length: Math.min(perNs, ids.length) }, () => ({ ends: 0, ids: [] }));
-      for (const i of [...ids].sort((a, b) => cost(b) - cost(a))) {
-        const lane = lanes.reduce((m, l) => (l.ends < m.ends ? l : m));
-        lane.ids.push(i);
-        lane.ends += cost(i);
-      }
-      const lane = (l: { ids: number[] }) => l.ids.flatMap((i) => groups[i]!.map((j, n) => `${j.delay ? `sleep ${j.delay}; ` : ''}${j.args.map(shellWord).join(' ')} >${dir}/${i}.${n}.o 2>${dir}/${i}.${n}.e`)).join('; ');
-      const inner = `${lanes.map((l) => (l.ids.length === 1 && groups[l.ids[0]!]!.length === 1 ? `${lane(l)} &` : `( ${lane(l)} ) &`)).join('\n')}\nwait`;
+      const inner = laneScript(groups, ids, perNs, dir);
       outer.push(`${[...inNs(k), 'sh', '-c', inner].map(shellWord).join(' ')} &`);
     }
     outer.push('wait');
@@ -218,6 +210,26 @@ export async function runGroups(groups: readonly (readonly NsJob[])[], concurren
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The `sh` script that runs the groups `ids` (indexes into `groups`, all of one namespace) in at most `lanes`
+ * lanes side by side, each program's output to `dir/GROUP.N.o` and `.e`: the groups dealt to lanes the
+ * longest expected first, each to the lane that ends soonest, a lane running its groups one after the other.
+ */
+export function laneScript(groups: readonly (readonly NsJob[])[], ids: readonly number[], lanes: number, dir: string): string {
+  const cost = (i: number) => groups[i]!.reduce((s, j) => s + expectedSeconds(j), 0.05);
+  const dealt: { ends: number; ids: number[] }[] = Array.from({ length: Math.min(lanes, ids.length) }, () => ({ ends: 0, ids: [] }));
+  for (const i of [...ids].sort((a, b) => cost(b) - cost(a))) {
+    const lane = dealt.reduce((m, l) => (l.ends < m.ends ? l : m));
+    lane.ids.push(i);
+    lane.ends += cost(i);
+  }
+  // `sleep D && PROGRAM`: one AND list, so a lane of one delayed program (`… &`) waits in the background. With
+  // `sleep D; PROGRAM &` the sleep ran in the namespace's shell itself and held back every lane after it
+  // (spaced probes, REDIRECT_PAUSE_S in oracle.ts, started in reverse order, the longest delay first).
+  const lane = (l: { ids: number[] }) => l.ids.flatMap((i) => groups[i]!.map((j, n) => `${j.delay ? `sleep ${j.delay} && ` : ''}${j.args.map(shellWord).join(' ')} >${dir}/${i}.${n}.o 2>${dir}/${i}.${n}.e`)).join('; ');
+  return `${dealt.map((l) => (l.ids.length === 1 && groups[l.ids[0]!]!.length === 1 ? `${lane(l)} &` : `( ${lane(l)} ) &`)).join('\n')}\nwait`;
 }
 
 let installed = false;

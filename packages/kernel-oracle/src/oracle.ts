@@ -7,8 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  createClusterState, createSimulator, describeAction, formatIpv4, ipNeigh, ipRoute, bridgeFdb, seededRandom, UNDERLAY_NS,
-  type CniDesign, type ClusterSettings, type NodeSpec, type PodSpec, type Simulator, type Trace,
+  createClusterState, createSimulator, describeAction, findNs, formatIpv4, ipNeigh, ipRoute, isLocalAddress, bridgeFdb, seededRandom, UNDERLAY_NS,
+  type CniDesign, type ClusterSettings, type ClusterState, type NodeSpec, type PodSpec, type Simulator, type Trace,
 } from '@podnet/core';
 import {
   kernelFdb, kernelPingOutcome, kernelTraceroute, podnetPingOutcome, podnetTraceroute, tableDiff, tableLines,
@@ -206,6 +206,88 @@ export function inWaves<T>(items: readonly T[], keys: (x: T) => readonly string[
   return waves;
 }
 
+/**
+ * Seconds between two probes whose outcome hangs on ICMP redirects, in the kernel and on podnet's clock. A
+ * node limits the redirects it sends to one sender (ip_rt_send_redirect, net/ipv4/route.c): the first goes,
+ * redirect n+1 only once more than 20 ms << n (ip_rt_redirect_load) passed since redirect n, none after 9;
+ * and the sender takes one only once its neighbour entry for the new next hop is valid (__ip_do_redirect:
+ * an ARP request otherwise, nothing kept). Run side by side, or one after the other with no pause (podnet's
+ * one simulated instant), whether a probe goes direct depends on milliseconds the oracle does not control:
+ * measured (scripts/redirect-race.sh, src/__fixtures__/redirect-race.txt), a pod whose on-link route was
+ * deleted, after one ping to its neighbour, traced it direct in 4 of 5 trials with a ping beside the trace,
+ * through the node in 5 of 5 with the ping just before it (its redirect inside the 40 ms), direct in 5 of 5
+ * with the ping 1.1 s and the trace 2.2 s after the first ping. So such probes run 1.1 s apart and podnet's
+ * clock moves as much before each: every gap k × 1.1 s stays at least 180 ms from every 20 ms << n (1.28,
+ * 2.56, 5.12, 10.24 s) and from ip_rt_redirect_silence (20.48 s), more than a program's start takes here;
+ * and the route-error limit, which shares the sender's inet_peer (a redirect moves its rate_last), has a
+ * token back for each.
+ */
+export const REDIRECT_PAUSE_S = 1.1;
+
+/**
+ * The namespaces (of `ids`) holding a source address that some namespace counted in its per-sender redirect
+ * limit (NetNs.redirectPeers: every redirect a node sent or held back, the first to each sender always
+ * counted): the senders whose probes and replies may go direct or through that node depending on timing.
+ */
+export function redirectedSenders(state: ClusterState, ids: readonly string[]): Set<string> {
+  const sources = new Set<number>();
+  for (const id of ids) for (const src of Object.keys(findNs(state, id)?.redirectPeers ?? {})) sources.add(Number(src));
+  const out = new Set<string>();
+  if (sources.size === 0) return out;
+  for (const id of ids) {
+    const ns = findNs(state, id);
+    if (ns !== undefined && [...sources].some((ip) => isLocalAddress(ns, ip))) out.add(id);
+  }
+  return out;
+}
+
+/**
+ * Whether any packet of `traces` passed one of `namespaces`: every packet a redirected sender sends or
+ * answers (and so every one a node may redirect for it, or that a redirect sends direct) does.
+ */
+export function touches(traces: readonly Trace[], namespaces: ReadonlySet<string>): boolean {
+  return traces.some((t) => t.steps.some((st) => namespaces.has(st.ns)));
+}
+
+/**
+ * Jobs run from one origin, job k (from 0) `pauseS` × (k + 1) seconds after it, each in a lane of its own
+ * (so a probe that waits for a reply does not push the next one back): the groups and concurrency to hand
+ * to runGroups.
+ */
+export function spacedGroups(jobs: readonly NsJob[], pauseS: number): { groups: NsJob[][]; concurrency: number } {
+  const spaces = new Set(jobs.map((j) => j.k)).size;
+  // runGroups gives each namespace ceil(concurrency / namespaces) lanes: jobs × namespaces gives each job one.
+  return { groups: jobs.map((j, k) => [{ ...j, delay: Math.round(pauseS * (k + 1) * 1000) / 1000 }]), concurrency: Math.max(1, jobs.length * spaces) };
+}
+
+/** One probe of a pair: its ping or its traceroute. */
+export interface Probe { readonly i: number; readonly what: 'ping' | 'trace' }
+
+/** podnet's first answers to the probes of `chosen`, with every packet they sent. */
+export interface Predicted {
+  readonly ping: string;
+  readonly trace: string;
+  readonly pingTraces: readonly Trace[];
+  readonly traceTraces: readonly Trace[];
+}
+
+/**
+ * podnet's first answers, in the order the probes used to run (each pair's ping, then its traceroute). The
+ * probes `spaced` names are asked {@link REDIRECT_PAUSE_S} apart on podnet's clock, in that order, the first
+ * that long after the captures: the order and gaps the kernel's spaced lane keeps. The rest are asked at
+ * the clock's now; they meet no redirect limit, and run side by side in the kernel.
+ */
+export function predictProbes(sim: Simulator, chosen: readonly (readonly [{ readonly name: string; readonly ns: string }, { readonly ip: string }])[], spaced: (p: Probe) => boolean): Predicted[] {
+  const pace = (p: Probe) => { if (spaced(p)) sim.advance(REDIRECT_PAUSE_S * 1000); };
+  return chosen.map(([a, b], i) => {
+    pace({ i, what: 'ping' });
+    const pinged = sim.ping(a.name, b.ip, { icmpLimits: false });
+    pace({ i, what: 'trace' });
+    const traced = sim.traceroute(a.name, b.ip, { maxHops: 8, icmpLimits: false });
+    return { ping: podnetPingOutcome(pinged), trace: podnetTraceroute(traced, a.ns), pingTraces: pinged.traces, traceTraces: traced.hops.map((h) => h.trace) };
+  });
+}
+
 /** Runs one topology against the kernel; `prefix` is the namespace prefix it may use (and removes). */
 export async function runTopology(design: OracleDesign, topo: Topology, prefix: string, concurrency = 12): Promise<TopologyResult> {
   let label = `${design.name} ${topo.label}`;
@@ -219,7 +301,8 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     say('podnet refused', 'building the cluster', (e as Error).message, 'not built');
     return { label, disagreements: dis, probes: 0, tables: 0 };
   }
-  const { rec, sim, faults } = built0;
+  const { rec, faults } = built0;
+  let sim = built0.sim;
   const faulted = faults.length > 0;
   if (faulted) label = `${label} after faults: ${faults.join(' ; ')}`;
   const t0 = Date.now();
@@ -357,13 +440,45 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     // podnet first, in the order the probes used to run; then every kernel probe at once (runGroups: one sh per sender).
     // podnet's predictions leave the ICMP error rate limits out (icmpLimits: false): they come one after the other
     // at one simulated instant, and the kernel's answers that a limit may have cut are asked again below, later.
-    const predicted = chosen.map(([a, b]) => ({
-      ping: podnetPingOutcome(sim.ping(a.name, b.ip, { icmpLimits: false })),
-      trace: podnetTraceroute(sim.traceroute(a.name, b.ip, { maxHops: 8, icmpLimits: false }), a.ns),
-    }));
-    const first = await runGroups(chosen.flatMap(([a, b], i) => [
-      [pingJob(a, b, firstWait(predicted[i]!.ping))], [traceJob(a, b, / !H/.test(predicted[i]!.trace) ? '5' : '1')],
-    ]), concurrency);
+    // But not the probes whose outcome hangs on ICMP redirects (REDIRECT_PAUSE_S): once podnet's answers show a
+    // node counting redirects to a sender, the cluster is built again and the probes passing that sender's
+    // namespace (the capture's ping counts as the first) are asked REDIRECT_PAUSE_S apart on podnet's clock and
+    // in the kernel, in that order, beside the others. Seed 2902 (bridge faulted #39, #48, #66) and 2904 (#26,
+    // #28): a pod whose on-link route was deleted, whose capture ping started ARP for its neighbour, traced that
+    // neighbour direct in the kernel in some runs and through the node in others, where podnet, at one
+    // instant, held the second redirect back every time.
+    const ids = renderer.names.entries().map(([id]) => id).filter((id) => !id.startsWith('seg:'));
+    const capture = () => { for (const [a, b] of capPairs) sim.ping(a.name, b.ip, { icmpLimits: false }); };
+    const spaced = new Set<string>();
+    let senders = new Set<string>();
+    let predicted = predictProbes(sim, chosen, () => false);
+    for (let round = 0; round < 3; round++) {
+      const more = [...redirectedSenders(sim.state, ids)].filter((id) => !senders.has(id));
+      if (more.length === 0) break;
+      senders = new Set([...senders, ...more]);
+      // Monotone: a probe once spaced stays spaced, so the next round can only add redirects to account for.
+      predicted.forEach((p, i) => {
+        if (touches(p.pingTraces, senders)) spaced.add(`ping ${i}`);
+        if (touches(p.traceTraces, senders)) spaced.add(`trace ${i}`);
+      });
+      sim = buildRecorded(design, topo).sim;
+      capture();
+      const now = spaced;
+      predicted = predictProbes(sim, chosen, ({ i, what }) => now.has(`${what} ${i}`));
+    }
+    const isSpaced = ({ i, what }: Probe) => spaced.has(`${what} ${i}`);
+    const probeJob = ({ i, what }: Probe): NsJob => {
+      const [a, b] = chosen[i]!;
+      return what === 'ping' ? pingJob(a, b, firstWait(predicted[i]!.ping)) : traceJob(a, b, / !H/.test(predicted[i]!.trace) ? '5' : '1');
+    };
+    const all: Probe[] = chosen.flatMap((_, i) => [{ i, what: 'ping' as const }, { i, what: 'trace' as const }]);
+    const together = all.filter((x) => !isSpaced(x));
+    const lane = spacedGroups(all.filter(isSpaced).map(probeJob), REDIRECT_PAUSE_S);
+    const [ranTogether, ranLane] = await Promise.all([runGroups(together.map((x) => [probeJob(x)]), concurrency), runGroups(lane.groups, lane.concurrency)]);
+    const firstRan = new Map<string, Ran>();
+    together.forEach((x, n) => firstRan.set(`${x.what} ${x.i}`, ranTogether[n]![0]!));
+    all.filter(isSpaced).forEach((x, n) => firstRan.set(`${x.what} ${x.i}`, ranLane[n]![0]!));
+    const firstAnswer = ({ i, what }: Probe) => (what === 'ping' ? ranPing : ranTrace)(firstRan.get(`${what} ${i}`)!);
     lap('kernel probes');
     let retried = 0;
     // A probe that disagrees is asked again with a 5 s wait before it counts. Errors of a failed route
@@ -374,11 +489,11 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     // router's limit is per source address it sees, and a node that masquerades its pods (broken-masquerade)
     // gives them all its own (seed 2812, faulted #26: three pods of a node, each asked again 1.1 s later,
     // side by side, got one Net Unreachable between them).
-    const again = new Map<string, { i: number; what: 'ping' | 'trace' }[]>();
+    const again = new Map<string, Probe[]>();
     chosen.forEach(([a], i) => {
       const ask = (what: 'ping' | 'trace') => again.set(a.ns, [...(again.get(a.ns) ?? []), { i, what }]);
-      if (ranPing(first[2 * i]![0]!) !== predicted[i]!.ping) ask('ping');
-      if (ranTrace(first[2 * i + 1]![0]!) !== predicted[i]!.trace) ask('trace');
+      if (firstAnswer({ i, what: 'ping' }) !== predicted[i]!.ping) ask('ping');
+      if (firstAnswer({ i, what: 'trace' }) !== predicted[i]!.trace) ask('trace');
     });
     const second = new Map<string, string>();
     const asked = [...again.values()];
@@ -389,11 +504,15 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     // and flannel faulted #50, a pod whose on-link route was deleted traced a pod of its node directly in the
     // kernel, after that pod's ping to it had been answered through the node and redirected, where podnet
     // predicted the trace before that ping (`10.230.0.1 10.230.0.4`).
+    // The spaced ones (REDIRECT_PAUSE_S) go last, in the order of their pairs, the clock moved before each, as
+    // the kernel asks them in a spaced lane of their own after the others' first phase.
     const repredicted = new Map<string, string>();
     const buckets = new Map<string, readonly string[]>();
-    for (const asks of asked) {
+    const spacedAsks = asked.flat().filter(isSpaced).sort((x, y) => x.i - y.i || (x.what === 'ping' ? -1 : 1));
+    for (const asks of [...asked.map((xs) => xs.filter((x) => !isSpaced(x))), spacedAsks]) {
       for (const { i, what } of asks) {
         const [a, b] = chosen[i]!;
+        if (isSpaced({ i, what })) sim.advance(REDIRECT_PAUSE_S * 1000);
         if (what === 'ping') {
           const r = sim.ping(a.name, b.ip, { icmpLimits: false });
           repredicted.set(`${what} ${i}`, podnetPingOutcome(r));
@@ -405,16 +524,19 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
         }
       }
     }
-    type Ask = { i: number; what: 'ping' | 'trace' };
-    const jobOf = ({ i, what }: Ask): NsJob => {
+    const jobOf = ({ i, what }: Probe): NsJob => {
       const [a, b] = chosen[i]!;
       return what === 'ping' ? pingJob(a, b, '5') : traceJob(a, b, '5');
     };
-    const keep = ({ i, what }: Ask, r: Ran) => second.set(`${what} ${i}`, what === 'ping' ? ranPing(r) : ranTrace(r));
-    const routeError = ({ i, what }: Ask) => /Unreachable| !/.test(repredicted.get(`${what} ${i}`) ?? (what === 'ping' ? predicted[i]!.ping : predicted[i]!.trace));
-    const plain = asked.map((asks) => asks.filter((x) => !routeError(x))).filter((asks) => asks.length > 0);
+    const keep = ({ i, what }: Probe, r: Ran) => second.set(`${what} ${i}`, what === 'ping' ? ranPing(r) : ranTrace(r));
+    const routeError = ({ i, what }: Probe) => /Unreachable| !/.test(repredicted.get(`${what} ${i}`) ?? (what === 'ping' ? predicted[i]!.ping : predicted[i]!.trace));
+    const plain = asked.map((asks) => asks.filter((x) => !routeError(x) && !isSpaced(x))).filter((asks) => asks.length > 0);
     const plainRan = await runGroups(plain.map((asks) => asks.map(jobOf)), concurrency);
     plain.forEach((asks, g) => asks.forEach((x, n) => keep(x, plainRan[g]![n]!)));
+    // REDIRECT_PAUSE_S apart also suits the route-error limit: a sender's token is back for each.
+    const spacedLane = spacedGroups(spacedAsks.map(jobOf), REDIRECT_PAUSE_S);
+    const spacedRan = await runGroups(spacedLane.groups, spacedLane.concurrency);
+    spacedAsks.forEach((x, n) => keep(x, spacedRan[n]![0]!));
     // A wave holds at most one ask per node and per bucket its errors come out of (errorBuckets: the
     // namespace that sends them and the address it sends them to, as podnet's trace of that ask shows):
     // a node that masquerades what it forwards gives its own address to other nodes' probes too (seed
@@ -422,11 +544,11 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     // cni0 was down, node-1 sent all three on to the router as 192.168.2.11, and the router's burst of
     // five, which one traceroute's seven probes spend, answered one of the three traces of a wave).
     // One key's asks keep their order.
-    const keysOf = (x: Ask) => {
+    const keysOf = (x: Probe) => {
       const a = chosen[x.i]![0];
       return [a.ns.startsWith('pod/') ? `node/${sim.pod(a.name).node}` : a.ns, ...(buckets.get(`${x.what} ${x.i}`) ?? [])];
     };
-    for (const wave of inWaves(asked.flat().filter(routeError), keysOf)) {
+    for (const wave of inWaves(asked.flat().filter((x) => routeError(x) && !isSpaced(x)), keysOf)) {
       const ran = await runGroups(wave.map((x) => [{ ...jobOf(x), delay: 1.1 }]), concurrency);
       wave.forEach((x, g) => keep(x, ran[g]![0]!));
     }
@@ -435,17 +557,17 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     if (process.env['ORACLE_DEBUG']) chosen.forEach(([a, b], i) => {
       for (const what of ['ping', 'trace'] as const) {
         const k = `${what} ${i}`;
-        const firstKernel = what === 'ping' ? ranPing(first[2 * i]![0]!) : ranTrace(first[2 * i + 1]![0]!);
-        process.stderr.write(`[oracle debug] ${what} ${a.name} → ${b.name} (${b.ip}): podnet ${predicted[i]![what]} | kernel ${firstKernel}${second.has(k) ? ` || again: podnet ${repredicted.get(k)} | kernel ${second.get(k)}` : ''}\n`);
+        const firstKernel = firstAnswer({ i, what });
+        process.stderr.write(`[oracle debug] ${what}${isSpaced({ i, what }) ? ' (spaced)' : ''} ${a.name} → ${b.name} (${b.ip}): podnet ${predicted[i]![what]} | kernel ${firstKernel}${second.has(k) ? ` || again: podnet ${repredicted.get(k)} | kernel ${second.get(k)}` : ''}\n`);
       }
     });
     chosen.forEach(([a, b], i) => {
       const where = `${a.name} → ${b.name} (${b.ip})`;
       const pp = repredicted.get(`ping ${i}`) ?? predicted[i]!.ping;
-      const kp = second.get(`ping ${i}`) ?? ranPing(first[2 * i]![0]!);
+      const kp = second.get(`ping ${i}`) ?? firstAnswer({ i, what: 'ping' });
       if (kp !== pp) say('ping', where, pp, kp);
       const pt = repredicted.get(`trace ${i}`) ?? predicted[i]!.trace;
-      const kt = second.get(`trace ${i}`) ?? ranTrace(first[2 * i + 1]![0]!);
+      const kt = second.get(`trace ${i}`) ?? firstAnswer({ i, what: 'trace' });
       if (kt !== pt) say('traceroute', where, pt, kt);
       probes += 2;
     });
@@ -454,14 +576,22 @@ export async function runTopology(design: OracleDesign, topo: Topology, prefix: 
     // MTU with DF: the largest packet the sender's eth0 takes, and one byte more; in order within a pair
     // (a Frag Needed teaches the sender a path MTU). Not asked twice: a second ask is another probe. One
     // sender's pings go one after the other, and one that should meet a route error waits 1.1 s for the
-    // sender's token first (see above); different senders' go side by side.
+    // sender's token first (see above); different senders' go side by side. Where a node counted redirects
+    // (`senders`), they all go REDIRECT_PAUSE_S apart, the clock moved before each: which of them meet one is
+    // known only once podnet has answered them, and they are few (one pair in a generated topology).
     const mtuChosen = pairs(eps, topo.mtuPairs ?? 3, (topo.seed ?? 1) + 7);
-    const dfPings = mtuChosen.flatMap(([a, b]) => [a.mtu - 28, a.mtu - 27].map((size) => ({ a, b, size, p: podnetPingOutcome(sim.ping(a.name, b.ip, { size, df: true, icmpLimits: false })) })));
+    const dfSpaced = senders.size > 0;
+    const dfPings = mtuChosen.flatMap(([a, b]) => [a.mtu - 28, a.mtu - 27].map((size) => {
+      if (dfSpaced) sim.advance(REDIRECT_PAUSE_S * 1000);
+      return { a, b, size, p: podnetPingOutcome(sim.ping(a.name, b.ip, { size, df: true, icmpLimits: false })) };
+    }));
+    const dfJob = ({ a, b, size, p }: (typeof dfPings)[number]): NsJob => pingJob(a, b, firstWait(p) === '5' ? '5' : '2', ['-M', 'do', '-s', String(size)]);
     const bySender = new Map<string, typeof dfPings>();
     for (const x of dfPings) bySender.set(x.a.ns, [...(bySender.get(x.a.ns) ?? []), x]);
-    const dfGroups = [...bySender.values()];
-    const dfRan = await runGroups(dfGroups.map((g) => g.map(({ a, b, size, p }) => ({
-      ...pingJob(a, b, firstWait(p) === '5' ? '5' : '2', ['-M', 'do', '-s', String(size)]), ...(/Unreachable/.test(p) ? { delay: 1.1 } : {}),
+    const dfGroups = dfSpaced ? dfPings.map((x) => [x]) : [...bySender.values()];
+    const dfLane = spacedGroups(dfPings.map(dfJob), REDIRECT_PAUSE_S);
+    const dfRan = dfSpaced ? await runGroups(dfLane.groups, dfLane.concurrency) : await runGroups(dfGroups.map((g) => g.map((x) => ({
+      ...dfJob(x), ...(/Unreachable/.test(x.p) ? { delay: 1.1 } : {}),
     }))), concurrency);
     dfGroups.forEach((g, i) => g.forEach(({ a, b, size, p }, j) => {
       const kp = ranPing(dfRan[i]![j]!);

@@ -69,13 +69,17 @@ export interface Recording {
 
 /**
  * Wraps a design so every reaction is logged in the order the simulator asks for it. The wrapper
- * answers exactly as the design does; failed CNI ADDs (which change nothing) are not logged.
+ * answers exactly as the design does; failed CNI ADDs (which change nothing) are not logged. It has no
+ * agent loops ({@link CniDesign.agentTick}): no flanneld, BIRD or felix runs in the oracle's namespaces, so
+ * when the oracle moves podnet's clock between probes (REDIRECT_PAUSE_S in oracle.ts) nothing may put back
+ * what a fault deleted (BIRD's scan would, within 2 s).
  */
 export function recording(inner: CniDesign): Recording {
   if (inner === null || typeof inner !== 'object' || typeof inner.podAdded !== 'function') throw new TypeError('recording() needs a CNI design');
   const log: Reaction[] = [];
+  const { agentTick: _loops, ...rest } = inner;
   const design: CniDesign = {
-    ...inner,
+    ...rest,
     name: inner.name,
     nodeAdded(state, node: Node) {
       const r = inner.nodeAdded(state, node);
