@@ -254,7 +254,7 @@ function unreachable(state: ClusterState, trace: Trace, fromNs: string, fromLabe
 /** Dispositions of a packet that reached its destination's stack (a socket, or the kernel answering for a closed port). */
 const REACHED: ReadonlySet<string> = new Set(['delivered', 'portUnreachable', 'tcpReset']);
 /** Roles of the packets a destination sends back. */
-const REPLY_ROLES: ReadonlySet<string> = new Set(['echo-reply', 'icmp-error', 'tcp-reset']);
+const REPLY_ROLES: ReadonlySet<string> = new Set(['echo-reply', 'icmp-error', 'tcp-reset', 'tcp-reply']);
 
 /**
  * Judges a packet someone sent (not a probe) by the reachability guarantees: from a pod to another pod

@@ -423,11 +423,11 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
    * listeners hear nothing): the same verdict and the same state, for a caller that reads steps only when
    * something went wrong, and can then replay the send recorded on the state it was sent from.
    */
-  send(from: string, packet: Ipv4Packet, options: { readonly record?: boolean } = {}): Trace {
+  send(from: string, packet: Ipv4Packet, options: { readonly record?: boolean; readonly socket?: boolean } = {}): Trace {
     if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', 'send options must be an object, e.g. { record: false }');
     if (options.record !== undefined && typeof options.record !== 'boolean') fail('INVALID_ARGUMENT', `record must be true or false, not ${String(options.record)}`);
     const ns = endpointNs(this.state, from);
-    const [opts, tally] = this.#counted({ record: options.record ?? true });
+    const [opts, tally] = this.#counted({ record: options.record ?? true, ...(options.socket === undefined ? {} : { socket: options.socket }) });
     const r = sendPacket(this.state, ns, packet, opts);
     this.#afterTraffic(r.state, [r.trace], `send from ${from}`, tally);
     return r.trace;
