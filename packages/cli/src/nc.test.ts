@@ -60,13 +60,26 @@ function replay(id: string, s: Session = lab(), skip: readonly string[] = []): {
   const steps = cases.get(id);
   if (steps === undefined) throw new Error(`no case (${id}) in the recording`);
   let capture: string[] = [];
+  let last: string | null = null;
   const elapsed: number[] = [];
   for (const step of steps) {
     const p = parsed(step);
     if (p === null) continue;
     if (p.cmd.startsWith('tcpdump')) {
       // A -v capture's IPv4 headers carry the kernel's ids and option lengths: the test of the case reads it.
-      if (!p.cmd.includes(' -v ')) expect(capture.map(packetLine), `${id}: ${step.cmd}`).toEqual(lines(step.text).map(packetLine));
+      if (p.cmd.includes(' -v ')) continue;
+      const got = capture.map(packetLine);
+      // The listener's kernel ACKs the client's FIN by itself when the application's close comes after its ACK
+      // timer (one recording in four: `Flags [.]` from the listener, then its `Flags [F.]`); podnet's listener
+      // answers with the FIN/ACK at once.
+      const want = lines(step.text).map(packetLine).filter((l, i, all) => !(/^IP [\d.]+\.(80|53) > .*Flags \[\.\]/.test(l) && all[i + 1]?.includes('Flags [F.]')));
+      // With -w N the kernel's retransmission at N s races nc's poll timeout of N s: the recording may hold one
+      // SYN more than podnet, which stops at the deadline.
+      if (last !== null && / -w [1-9]/.test(last)) {
+        expect(got.length, `${id}: ${step.cmd}`).toBeGreaterThanOrEqual(Math.max(1, want.length - 1));
+        expect(want.slice(0, got.length), `${id}: ${step.cmd}`).toEqual(got);
+      }
+      else expect(got, `${id}: ${step.cmd}`).toEqual(want);
       continue;
     }
     if (skip.includes(p.cmd)) continue;
@@ -76,6 +89,7 @@ function replay(id: string, s: Session = lab(), skip: readonly string[] = []): {
     const place = PLACES[p.where]!;
     if (filter !== null) s.run(`${place(`tcpdump -n -i eth0 ${filter}`)} &`);
     const before = s.sim.now();
+    last = p.cmd;
     const out = s.run(place(p.cmd));
     elapsed.push(s.sim.now() - before);
     const printed = filter !== null ? out.stdout.split('\n').filter((l) => /^\d\d:/.test(l)) : [];
@@ -153,6 +167,11 @@ describe('nc -z as netcat-openbsd prints it (scripts/nc-formats.sh)', () => {
     const { s, elapsed } = replay('svc', lab(), ['nc -zv 10.96.0.10 81']);
     expect(elapsed[0]).toBeLessThan(1000);
     expect(s.run('kubectl exec pod-a -- nc -zv -w 1 10.96.0.10 81').status).toBe(1);
+    // node-1's conntrack holds the closed connection as a real node does: TIME_WAIT, assured, 120 s (the
+    // line's shape as scripts/conntrack-formats.sh measured it: `tcp      6 118 TIME_WAIT src=… [ASSURED] mark=0 use=1`).
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=netadmin');
+    const ct = s.run('conntrack -L -p tcp').stdout.split('\n').find((l) => l.includes(' dport=80 '));
+    expect(ct).toMatch(/^tcp {6}6 11[89] TIME_WAIT src=10\.244\.1\.4 dst=10\.96\.0\.10 sport=(\d+) dport=80 src=10\.244\.2\.3 dst=10\.244\.1\.4 sport=80 dport=\1 \[ASSURED\] mark=0 use=1$/);
   });
 
   it('UDP: succeeded when nothing refuses, nothing printed for an ICMP port unreachable, nothing sent without -v', () => {

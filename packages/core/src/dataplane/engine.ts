@@ -2521,10 +2521,11 @@ class Run {
         return;
       }
     }
-    const made = ctNew(pkt.header.protocol, pkt.header.src, pkt.header.dst, newDst, newSrc, l4Key(pkt, true), this.state.now);
+    const flags = pkt.payload.kind === 'tcp' ? pkt.payload.flags : undefined;
+    const made = ctNew(pkt.header.protocol, pkt.header.src, pkt.header.dst, newDst, newSrc, l4Key(pkt, true), this.state.now, flags);
     let i = l.findIndex((c) => ctSameFlow(c, made));
     if (i < 0) i = l.push(made) - 1;
-    else l[i] = ctTouch(l[i]!, this.state.now, false);
+    else l[i] = ctTouch(l[i]!, this.state.now, false, flags);
     if (!snat && pid !== 0 && newDst !== pkt.header.dst) (this.ctDnat ??= new Map()).set(pid, { ns: ns.id, entry: l[i]! });
   }
 
@@ -2618,7 +2619,7 @@ class Run {
     if (i < 0) return;
     const pl = pkt.payload;
     if (pl.kind === 'tcp' && (pl.flags & TCP_RST) !== 0 && !c.replied) l.splice(i, 1);
-    else l[i] = ctTouch(l[i]!, this.state.now, true);
+    else l[i] = ctTouch(l[i]!, this.state.now, true, pl.kind === 'tcp' ? pl.flags : undefined);
   }
 
   /**
@@ -2883,7 +2884,7 @@ function natName(r: NfRule): string {
 const CT_RULE: NfRule = { table: 'nat', chain: CT_CHAIN, src: null, dst: null, notDst: null, notSrc: null, mark: null, inIf: null, outIf: null, protocol: null, dport: null, target: 'SNAT', jump: null, to: null, toPort: null, comment: 'conntrack' };
 
 /** What {@link Run.ctOrigOf} answers for a connection conntrack holds untranslated: translate nothing. */
-const NULL_BINDING: ConntrackEntry = Object.freeze({ protocol: 0, origSrc: 0, origDst: 0, replySrc: 0, replyDst: 0, replyL4: '', created: 0, expires: 0, replied: false, assured: false }) as ConntrackEntry;
+const NULL_BINDING: ConntrackEntry = Object.freeze({ protocol: 0, origSrc: 0, origDst: 0, replySrc: 0, replyDst: 0, replyL4: '', created: 0, expires: 0, replied: false, assured: false, tcp: null }) as ConntrackEntry;
 
 
 /**
