@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { seedLabSpec, type ClusterSpecJson } from '@podnet/cni';
 import { recordedCases, type RecordedStep } from './__fixtures__/recording.js';
@@ -268,5 +270,25 @@ describe('nc in the lab shell', () => {
     expect(s.run('kubectl exec pod-a -- nc 10.244.2.3 80')).toMatchObject({ status: 1, stderr: expect.stringMatching(/^nc: not modelled by podnet: carrying data/) });
     expect(s.run('kubectl exec pod-a -- nc -zv -p 5000 10.244.2.3 80')).toMatchObject({ status: 1, stderr: expect.stringMatching(/^nc: not modelled by podnet: -p/) });
     expect(s.run('nc -zv 10.244.2.3 80')).toMatchObject({ status: 127 });
+  });
+});
+
+describe('docs/lab-shell.md, "nc: does the port answer?"', () => {
+  it('the transcript is what the shell prints, in the lab it describes', () => {
+    const doc = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'lab-shell.md'), 'utf8');
+    const block = /## nc: does the port answer\?[\s\S]*?```text\n([\s\S]*?)```/.exec(doc)![1]!.split('\n').slice(0, -1);
+    const prompt = /^you@laptop:~\$ (.*)$/;
+    const s = lab();
+    let ran = 0;
+    for (let i = 0; i < block.length;) {
+      const m = prompt.exec(block[i]!);
+      expect(m, block[i]).not.toBeNull();
+      const out: string[] = [];
+      for (i++; i < block.length && !prompt.test(block[i]!); i++) out.push(block[i]!);
+      const r = s.run(m![1]!);
+      expect((r.stdout + r.stderr).split('\n').filter((l) => l !== ''), m![1]).toEqual(out);
+      ran++;
+    }
+    expect(ran).toBe(3);
   });
 });
