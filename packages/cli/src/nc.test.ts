@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { seedLabSpec, type ClusterSpecJson } from '@podnet/cni';
 import { recordedCases, type RecordedStep } from './__fixtures__/recording.js';
-import { createSession, type Session } from './index.js';
+import { createSession, nc, type NcHost, type Session } from './index.js';
 
 /**
  * What netcat-openbsd 1.219 printed on the seed lab built by hand (Linux 6.18; scripts/nc-formats.sh): per case
@@ -264,11 +264,26 @@ describe('nc in the lab shell', () => {
     expect(seen[0]).toMatch(/^IP 10\.244\.1\.0\.PORT > 10\.244\.2\.3\.80:/);
   });
 
+  it('as its @example says: the library function on a simulator of one\'s own', () => {
+    const sim = lab().sim;
+    const out = nc({ sim, from: 'default/pod-a', ns: 'pod/default/pod-a', wait: (ms) => sim.advance(ms) }, ['-zv', '10.244.2.3', '80']);
+    expect(out).toEqual({ stdout: '', stderr: 'Connection to 10.244.2.3 80 port [tcp/http] succeeded!\n', status: 0 });
+  });
+
+  it('refuses a host that is not one, with a typed error', () => {
+    expect(() => nc(null as unknown as NcHost, ['-zv', '10.244.2.3', '80'])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    const s = lab();
+    expect(nc({ sim: s.sim, from: 'default/pod-a', ns: 'pod/default/pod-a', wait: (ms) => s.sim.advance(ms) }, 'x' as unknown as string[])).toMatchObject({ status: 1 });
+  });
+
   it('says what it does not model: listening, carrying data, other options', () => {
     const s = lab();
     expect(s.run('kubectl exec pod-a -- nc -lk 80')).toMatchObject({ status: 1, stderr: expect.stringMatching(/^nc: not modelled by podnet: listening/) });
     expect(s.run('kubectl exec pod-a -- nc 10.244.2.3 80')).toMatchObject({ status: 1, stderr: expect.stringMatching(/^nc: not modelled by podnet: carrying data/) });
     expect(s.run('kubectl exec pod-a -- nc -zv -p 5000 10.244.2.3 80')).toMatchObject({ status: 1, stderr: expect.stringMatching(/^nc: not modelled by podnet: -p/) });
+    expect(s.run('kubectl exec pod-a -- nc -zvr 10.244.2.3 80')).toMatchObject({ status: 1, stderr: expect.stringMatching(/^nc: not modelled by podnet: random port order/) });
+    // glibc's getopt takes options after the operands.
+    expect(s.run('kubectl exec pod-a -- nc 10.244.2.3 80 -zv')).toMatchObject({ status: 0, stderr: 'Connection to 10.244.2.3 80 port [tcp/http] succeeded!\n' });
     expect(s.run('nc -zv 10.244.2.3 80')).toMatchObject({ status: 127 });
   });
 });

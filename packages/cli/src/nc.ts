@@ -20,7 +20,7 @@
  *   answers for a name it does not know (NXDOMAIN: `Name or service not known`). `localhost` is 127.0.0.1 only:
  *   in a pod, where lo has ::1, netcat tries ::1 first (measured), which podnet (IPv4 only) does not model.
  */
-import { formatIpv4, getNs, ipv4, isLocalAddress, lookupRouteIn, type Ipv4, type Ipv4Packet, type NsId, type Simulator, type Trace } from '@podnet/core';
+import { fail, formatIpv4, getNs, ipv4, isLocalAddress, lookupRouteIn, type Ipv4, type Ipv4Packet, type NsId, type Simulator, type Trace } from '@podnet/core';
 import { serviceName, servicePort } from './services.js';
 import { err, type Output } from './types.js';
 
@@ -45,8 +45,13 @@ const USAGE = `usage: nc [-46CDdFhklNnrStUuvZz] [-I length] [-i interval] [-M tt
 
 /** netcat-openbsd's options that take an argument (its getopt string). */
 const WITH_ARG = new Set(['I', 'i', 'M', 'm', 'O', 'P', 'p', 'q', 's', 'T', 'V', 'W', 'w', 'X', 'x']);
-/** Flags netcat has that a connect check with podnet can honour or ignore (IPv4 only, no payload). */
-const FLAGS = new Set(['z', 'v', 'n', 'u', '4', 'N', 'd', 'D', 'r', 'S', 't', 'C', 'F', 'h', 'k', 'l', 'U', 'Z', '6']);
+/** netcat's flags a connect check honours, or may ignore (-4: podnet is IPv4 only; -N, -d, -D change nothing without data). */
+const FLAGS = new Set(['z', 'v', 'n', 'u', '4', 'N', 'd', 'D']);
+/** netcat's other flags (its getopt string): taken as netcat takes them, then refused as not modelled. */
+const UNMODELLED: Readonly<Record<string, string>> = {
+  l: 'listening (-l)', k: 'listening (-k)', U: 'UNIX-domain sockets (-U)', 6: 'IPv6 (-6)', F: 'passing the socket (-F)', h: 'its help (-h)',
+  r: 'random port order (-r)', C: 'CRLF line endings (-C)', S: 'TCP MD5 signatures (-S)', t: 'telnet negotiation (-t)', Z: 'DCCP (-Z)',
+};
 
 /**
  * SYN retransmission times, ms after the first: the initial RTO (1 s) and four more linear ones
@@ -97,6 +102,9 @@ type Answer =
  * // { stdout: '', stderr: 'Connection to 10.244.2.3 80 port [tcp/http] succeeded!\n', status: 0 } when pod-c listens on 80
  */
 export function nc(host: NcHost, args: readonly string[]): Output {
+  if (host === null || typeof host !== 'object' || typeof host.from !== 'string' || typeof host.ns !== 'string' || typeof host.wait !== 'function' || typeof host.sim?.send !== 'function') {
+    fail('INVALID_ARGUMENT', 'nc needs a host: { sim, from, ns, wait(ms) } (the simulator, the sender, its namespace, a clock to move)');
+  }
   const o = parse(args);
   if ('status' in o) return o;
   const addr = resolve(o.host, o.numeric);
@@ -131,7 +139,8 @@ function parse(args: readonly string[]): Options | Output {
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (!a.startsWith('-') || a === '-' || rest.length > 0) { rest.push(a); continue; }
+    // glibc's getopt permutes: options may follow the host and ports (`nc 10.244.2.3 80 -zv`).
+    if (!a.startsWith('-') || a === '-') { rest.push(a); continue; }
     if (a === '--') { rest.push(...args.slice(i + 1)); break; }
     // getopt: flags cluster (`-zvu`), and an option's argument is the rest of the word or the next word.
     for (let j = 1; j < a.length; j++) {
@@ -146,13 +155,13 @@ function parse(args: readonly string[]): Options | Output {
         wait = Number(v) === 0 ? null : Number(v);
         break;
       }
-      if (!FLAGS.has(c)) return err(`nc: invalid option -- '${c}'\n${USAGE}`, 1);
+      if (!FLAGS.has(c) && UNMODELLED[c] === undefined) return err(`nc: invalid option -- '${c}'\n${USAGE}`, 1);
       flags.add(c);
     }
   }
-  if (flags.has('h')) return err(USAGE, 1);
-  for (const [f, what] of [['l', 'listening (-l, -k)'], ['k', 'listening (-l, -k)'], ['U', 'UNIX-domain sockets (-U)'], ['6', 'IPv6 (-6)'], ['F', 'passing the socket (-F)']] as const) {
-    if (flags.has(f)) return err(`nc: not modelled by podnet: ${what}; podnet's nc makes connect checks (-z), TCP or UDP (-u), over IPv4`, 1);
+  for (const f of flags) {
+    const what = UNMODELLED[f];
+    if (what !== undefined) return err(`nc: not modelled by podnet: ${what}; podnet's nc makes connect checks (-z), TCP or UDP (-u), over IPv4`, 1);
   }
   const [host, ...portWords] = rest;
   if (host === undefined) return err(USAGE, 1);
