@@ -206,13 +206,13 @@ function l4Fields(c: ConntrackEntry, reply: boolean): string {
 /**
  * An entry as conntrack -L prints it: `icmp     1 29 src=… dst=… type=8 code=0 id=N src=… … mark=0 use=1`.
  * The seconds left are those a listing a moment after the last packet shows (measured: 29 right after a
- * ping, 24 five seconds later). podnet's TCP entries are SYNs nobody answered (no sockets): SYN_SENT,
- * UNREPLIED, and `use=2`, as measured for such a flow; a reset deletes the entry.
+ * ping, 24 five seconds later). A TCP entry prints its state (SYN_SENT … TIME_WAIT); one nobody answered is
+ * SYN_SENT, UNREPLIED, with `use=2`, as measured for such a flow; a reset answering it deletes the entry.
  */
 export function conntrackLine(c: ConntrackEntry, now: number, extended = false): string {
   const name = PROTO_NAME[c.protocol] ?? String(c.protocol);
   const left = Math.max(0, Math.floor((c.expires - now - 1) / 1000));
-  const state = c.protocol === 6 ? 'SYN_SENT ' : '';
+  const state = c.protocol === 6 ? `${c.tcp ?? 'SYN_SENT'} ` : '';
   const orig = `src=${formatIpv4(c.origSrc)} dst=${formatIpv4(c.origDst)} ${l4Fields(c, false)}`;
   const reply = `src=${formatIpv4(c.replySrc)} dst=${formatIpv4(c.replyDst)} ${l4Fields(c, true)}`;
   const use = c.protocol === 6 && !c.replied ? 2 : 1;

@@ -12,11 +12,12 @@ import { iptables, iptablesSave } from './iptables.js';
 import { conntrack } from './conntrack.js';
 import { bridge, ip, isNetnsExec, linkNamed } from './ip.js';
 import { installNodeAgents, nodeAgentSpecs } from './kube.js';
+import { nc } from './nc.js';
 import { LABS, type Lab } from './labs.js';
 import { eksctl } from './eksctl.js';
 import { kubectl, type KubectlHost } from './kubectl.js';
 import { cat, crictl, ls, podByNetnsPath, sysctl } from './node.js';
-import { captureLine, FilterError, framesOn, matchFilter, parseFilter, type Filter, type PrintOptions } from './tcpdump.js';
+import { captureLine, FilterError, framesOn, matchFilter, parseFilter, TcpConversations, type Filter, type PrintOptions } from './tcpdump.js';
 import { grep, head, sort, tail, wc } from './text.js';
 import { err, ok, type Ctx, type Output, type Place } from './types.js';
 import { parseLine, quoteWord, type Words } from './words.js';
@@ -64,13 +65,13 @@ interface Job {
 /** Tools of the netshoot image podnet does not model, with where to look instead. */
 const UNMODELLED: Readonly<Record<string, string>> = (() => {
   const nat = 'podnet lists and changes netfilter rules with iptables (nf_tables) and iptables-save only; see a translation\'s effect with tcpdump on the receiving pod (the source address it shows)';
-  const sockets = 'podnet has no sockets or applications; ping, traceroute and tcpdump show what reaches a pod';
-  return { 'iptables-legacy': nat, nft: nat, ss: sockets, netstat: sockets, curl: sockets, wget: sockets, nc: sockets, dig: 'podnet has no DNS: use addresses', nslookup: 'podnet has no DNS: use addresses', arp: 'use `ip neigh`', ifconfig: 'use `ip addr`', route: 'use `ip route`', brctl: 'use `bridge link` and `bridge fdb`', ethtool: 'use `ip -d link`' };
+  const sockets = 'podnet has no sockets or applications; ping, traceroute, `nc -zv HOST PORT` and tcpdump show what reaches a pod';
+  return { 'iptables-legacy': nat, nft: nat, ss: sockets, netstat: sockets, curl: sockets, wget: sockets, dig: 'podnet has no DNS: use addresses', nslookup: 'podnet has no DNS: use addresses', arp: 'use `ip neigh`', ifconfig: 'use `ip addr`', route: 'use `ip route`', brctl: 'use `bridge link` and `bridge fdb`', ethtool: 'use `ip -d link`' };
 })();
 
 /** Commands each place offers (for `help` and tab completion). */
 const CLIENT_COMMANDS = ['kubectl', 'eksctl', 'lab', 'podnet'];
-const NET_COMMANDS = ['ip', 'bridge', 'iptables', 'iptables-save', 'conntrack', 'ping', 'traceroute', 'tcpdump', 'sysctl', 'nsenter', 'ls', 'cat', 'hostname', 'exit'];
+const NET_COMMANDS = ['ip', 'bridge', 'iptables', 'iptables-save', 'conntrack', 'ping', 'traceroute', 'nc', 'tcpdump', 'sysctl', 'nsenter', 'ls', 'cat', 'hostname', 'exit'];
 const COMMON = ['echo', 'grep', 'head', 'tail', 'wc', 'sort', 'sleep', 'jobs', 'fg', 'kill', 'help', 'history', 'true', 'false', 'clear'];
 
 /** One terminal on a simulated cluster. */
@@ -267,6 +268,7 @@ export class Session implements KubectlHost {
       case 'bridge': return bridge(ctx, args, admin);
       case 'ping': return this.#ping(ctx, args);
       case 'traceroute': return this.#traceroute(ctx, args);
+      case 'nc': return nc({ sim: this.#sim, from: this.#endpoint(ctx.ns!), ns: ctx.ns!, wait: (ms) => this.#pass(ms), sent: (t) => this.#pass((t.steps.length + 1) * 0.01) }, args);
       case 'tcpdump': return this.#tcpdump(ctx, args, [cmd, ...args], background);
       case 'sysctl': return sysctl(this.#sim, nsObj, args, admin);
       case 'iptables': case 'iptables-nft': return iptables(ctx, args, admin);
@@ -305,6 +307,17 @@ export class Session implements KubectlHost {
     }
     this.#wire += seconds * 1000;
     return ok();
+  }
+
+  /**
+   * Lets `ms` of simulated time pass in the middle of a command (nc's retransmissions): later packets are sent,
+   * and captured, that much later, and the agents' loops run meanwhile. After a packet, the time its trace's
+   * steps take in captures (0.01 ms a step, as #onTrace stamps them), so that the next packet prints after them.
+   */
+  #pass(ms: number): void {
+    this.#wire += ms;
+    // The simulator's clock moves in whole ms; the rest waits for the command's end (see #command).
+    if (this.#wire - this.#sim.now() >= 1) this.#sim.advance(Math.floor(this.#wire - this.#sim.now()));
   }
 
   /** `lab list|start N|check|hint|reset`. */
@@ -535,7 +548,7 @@ export class Session implements KubectlHost {
     const bridgeMacs = new Set(Object.values(ns.links).filter((l) => l.kind === 'bridge').map((l) => l.mac));
     // print.c: -X wins over -x; two of either dump the link-level header as well.
     const hex = bigX > 0 ? { ascii: true, link: bigX > 1 } : x > 0 ? { ascii: false, link: x > 1 } : null;
-    const print: PrintOptions = { link, verbose: Math.min(verbose, 3), hex };
+    const print: PrintOptions = { link, verbose: Math.min(verbose, 3), hex, conversations: new TcpConversations() };
     this.#jobs.push({ id, text, ns: ns.id, dev: device, filter, bridgeMacs, count, write, print, records: [], captured: 0 });
     const linkType = device === 'any' ? 'LINUX_SLL2 (Linux cooked v2)' : 'EN10MB (Ethernet)';
     // tcpdump.c: without -v and -w it says verbose output is suppressed; otherwise it prefixes the listening

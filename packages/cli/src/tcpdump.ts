@@ -226,12 +226,44 @@ export interface PrintOptions {
    * (`link: true`) the whole frame's; `-X`/`-XX` (`ascii: true`) with their ASCII beside.
    */
   readonly hex?: { readonly ascii: boolean; readonly link: boolean } | null;
+  /**
+   * The TCP conversations one capture has seen, for relative sequence numbers (tcpdump without -S): absent,
+   * every number prints absolute. One capture keeps one (a `new TcpConversations()`), as tcpdump keeps its table.
+   */
+  readonly conversations?: TcpConversations;
+}
+
+/**
+ * tcpdump's tcp_seq_hash: the first segment with ACK of a conversation (in either direction), or any with SYN,
+ * records both sides' initial numbers (its seq, and its ack − 1) and prints absolute; later segments of the
+ * conversation print seq and ack relative to them. Measured (scripts/nc-formats.sh): `Flags [S.], seq 505359068,
+ * ack 1259399613`, then `Flags [.], ack 1`, `Flags [F.], seq 1, ack 1`, `Flags [F.], seq 1, ack 2`.
+ */
+export class TcpConversations {
+  readonly #base = new Map<string, { readonly mine: number; readonly theirs: number }>();
+
+  /** The seq and ack to print for a segment from `src`.`sport` to `dst`.`dport` (updates the table). */
+  numbers(src: string, sport: number, dst: string, dport: number, seg: { readonly flags: number; readonly seq: number; readonly ack: number }): { seq: number; ack: number } {
+    if ((seg.flags & 0x10) === 0) return { seq: seg.seq, ack: seg.ack };
+    const fwd = `${src}.${sport}>${dst}.${dport}`;
+    const rev = `${dst}.${dport}>${src}.${sport}`;
+    const mine = this.#base.get(fwd);
+    const theirs = this.#base.get(rev);
+    if ((seg.flags & 0x02) !== 0 || (mine === undefined && theirs === undefined)) {
+      this.#base.delete(rev);
+      this.#base.set(fwd, { mine: seg.seq, theirs: (seg.ack - 1) >>> 0 });
+      return { seq: seg.seq, ack: seg.ack };
+    }
+    const b = mine ?? { mine: theirs!.theirs, theirs: theirs!.mine };
+    return { seq: (seg.seq - b.mine) >>> 0, ack: (seg.ack - b.theirs) >>> 0 };
+  }
 }
 
 function checkOptions(o: PrintOptions): void {
   if (typeof o !== 'object' || o === null) fail('INVALID_ARGUMENT', `print options must be an object, not ${shown(o)}`);
   const v = o.verbose;
   if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 3)) fail('INVALID_ARGUMENT', `verbose ${shown(v)} must be 0 to 3 (-v, -vv, -vvv)`, { verbose: v });
+  if (o.conversations !== undefined && !(o.conversations instanceof TcpConversations)) fail('INVALID_ARGUMENT', 'conversations must be a TcpConversations (one per capture)');
   if (o.link !== undefined && typeof o.link !== 'boolean') fail('INVALID_ARGUMENT', `link ${shown(o.link)} must be a boolean (-e)`, { link: o.link });
   const h = o.hex;
   if (h !== undefined && h !== null && (typeof h !== 'object' || typeof h.ascii !== 'boolean' || typeof h.link !== 'boolean')) {
@@ -356,10 +388,11 @@ function describeIp(p: Ipv4Packet, b: Uint8Array, o: PrintOptions): string {
       out += `, cksum 0x${hex4(field)} ${internetChecksum(seg.subarray(0, tlen), sum) === 0 ? '(correct)' : `(incorrect -> 0x${hex4(shouldBe(seg.subarray(0, tlen), 16, sum))})`}`;
     }
     const len = l4.payload.length;
-    // tcp_print: the sequence number only with data, SYN, FIN or RST (or -vv); absolute, as podnet's
-    // segments start no connection tcpdump would number relatively.
-    if (v > 1 || len > 0 || (f & 0x07) !== 0) out += `, seq ${l4.seq}${len > 0 ? `:${(l4.seq + len) >>> 0}` : ''}`;
-    if (f & 0x10) out += `, ack ${l4.ack}`;
+    // tcp_print: the sequence number only with data, SYN, FIN or RST (or -vv); relative within a conversation
+    // the capture saw start (TcpConversations), else absolute.
+    const n = o.conversations?.numbers(src, l4.srcPort, dst, l4.dstPort, l4) ?? l4;
+    if (v > 1 || len > 0 || (f & 0x07) !== 0) out += `, seq ${n.seq}${len > 0 ? `:${(n.seq + len) >>> 0}` : ''}`;
+    if (f & 0x10) out += `, ack ${n.ack}`;
     return `${out}, win ${l4.window}, length ${len}`;
   }
   if (l4.kind === 'ipv4') return `${out}${src} > ${dst}: ${describeIp(l4, seg, o)}`;

@@ -13,7 +13,7 @@ export type { ErrorCode } from './errors.js';
 export { ERROR_HINTS, fail, isPodnetError, PodnetError, shown } from './errors.js';
 export type { BuildStep, CniDesign, CniError, CniResult, DesignReaction, PodAddReaction, PodAddRequest } from './cni/contract.js';
 export type {
-  BridgeLink, ClusterState, ConfSwitch, ConntrackEntry, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, IpRule, KubeEvent, Link, LinkKind,
+  BridgeLink, ClusterState, ConfSwitch, ConntrackEntry, TcpCtState, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, IpRule, KubeEvent, Link, LinkKind,
   LoopbackLink, LxcEntry, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,
   IcmpPeer, PlacedPod, Pod, PodStatus, PromoteSysctls, RedirectPeer, RedirectSysctls, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry, Underlay, VethLink, VxlanLink,
 } from './model/types.js';
@@ -36,7 +36,7 @@ export { checkPacket, describePacket, describeRoute, innermost, send } from './d
 export type { Counters, DevCounters, NsCounters, PacketsBytes } from './dataplane/counters.js';
 export { countersAfter, countersPruned, countersZeroed, devCountersOf, NO_COUNTERS, policyCountersOf, ruleCountersOf, Tally, ZERO_DEV, ZERO_PB } from './dataplane/counters.js';
 export type { ConntrackFilter } from './dataplane/conntrack.js';
-export { CT_ICMP_TIMEOUT_MS, CT_TCP_SYN_SENT_TIMEOUT_MS, CT_UDP_STREAM_AFTER_MS, CT_UDP_STREAM_TIMEOUT_MS, CT_UDP_TIMEOUT_MS, ctLive, ctMatches } from './dataplane/conntrack.js';
+export { CT_ICMP_TIMEOUT_MS, CT_TCP_SYN_SENT_TIMEOUT_MS, CT_TCP_TIMEOUTS_MS, CT_UDP_STREAM_AFTER_MS, CT_UDP_STREAM_TIMEOUT_MS, CT_UDP_TIMEOUT_MS, ctLive, ctMatches, tcpCtNext } from './dataplane/conntrack.js';
 export type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './dataplane/types.js';
 export type { AuditOptions, ChangeScope, CheckMemory, CheckResult, CheckRun, GuaranteeName, IncrementalOptions, Violation } from './guarantees/check.js';
 export { audit, EMPTY_MEMORY, incrementalCheck, judgeDelivery, sampledAudit, sampledCheck, TWIN_MIN_PODS, uniqueAudit, uniqueCheck } from './guarantees/check.js';

@@ -32,6 +32,21 @@ describe('judgeDelivery', () => {
     expect(judgeDelivery(sim.state, 'node-1', 'default/a', sim.send('node-1', icmpEcho(ip(sim, 'a'))))).toBeNull();
   });
 
+  it('passes a SYN to a port that listens: its SYN/ACK came back, to a connected socket or to a sender without one', () => {
+    const sim = cluster('unique-ip');
+    sim.addPod({ name: 'web', node: 'node-2', containers: [{ name: 'app', ports: [8080] }] });
+    for (const socket of [true, false]) {
+      const trace = sim.send('a', tcpSyn(ip(sim, 'web'), 8080), { socket });
+      expect(trace.fates.find((f) => f.role === 'tcp-reply')?.ns).toBe('pod/default/a');
+      expect(judgeDelivery(sim.state, 'default/a', 'default/web', trace)).toBeNull();
+    }
+    // The SYN/ACK lost on its way back is a broken promise: node-2 loses its route to node-1's pods.
+    sim.apply({ op: 'route.del', ns: 'node/node-2', dst: '10.0.0.0/24' });
+    const lost = sim.send('a', tcpSyn(ip(sim, 'web'), 8080), { socket: true });
+    expect(lost.fates.find((f) => f.packet === 1)).toMatchObject({ ns: 'pod/default/web', disposition: 'delivered' });
+    expect(judgeDelivery(sim.state, 'default/a', 'default/web', lost)?.key).toBe('no-nat|default/a|default/web');
+  });
+
   it('does not take a packet that another pod received for one that reached its destination', () => {
     const sim = cluster('unique-ip');
     const v = judgeDelivery(sim.state, 'default/a', 'default/c', sim.send('a', udpPacket(ip(sim, 'b'), 33434)));

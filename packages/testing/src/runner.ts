@@ -331,8 +331,10 @@ export class ClusterRun {
     // trace of the same send replayed recorded on the state it left from.
     const before = this.sim.state;
     const sender = from.name;
-    const trace = this.sim.send(sender, packet, { record: false });
-    const recorded = (): Trace => sendPacket(before, endpointNs(before, sender), packet, { commit: false }).trace;
+    // A TCP SYN comes from a client's connected socket, which takes the SYN/ACK of a port that listens.
+    const socket = packet.payload.kind === 'tcp';
+    const trace = this.sim.send(sender, packet, { record: false, socket });
+    const recorded = (): Trace => sendPacket(before, endpointNs(before, sender), packet, { commit: false, socket }).trace;
     const text = `send ${e.protocol}${big ? ` ${from.mtu} bytes DF` : ''} ${from.name} → ${to.name ?? 'outside'} (${formatIpv4(dst)}): ${trace.disposition}`;
     this.log.push(text);
     const hv = trace.violations[0];

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CT_ICMP_TIMEOUT_MS, CT_TCP_SYN_SENT_TIMEOUT_MS, CT_UDP_STREAM_TIMEOUT_MS, CT_UDP_TIMEOUT_MS, ctLive, ctMatches, ctNew, ctTouch } from './conntrack.js';
+import { CT_ICMP_TIMEOUT_MS, CT_TCP_SYN_SENT_TIMEOUT_MS, CT_TCP_TIMEOUTS_MS, CT_UDP_STREAM_TIMEOUT_MS, CT_UDP_TIMEOUT_MS, ctLive, ctMatches, ctNew, ctTouch } from './conntrack.js';
 
 const A = 0x0a000102; // 10.0.1.2
 const B = 0x0a000202; // 10.0.2.2
@@ -60,5 +60,28 @@ describe('conntrack filters (-p, -s, -d, -n, -g)', () => {
     expect(ctMatches(masq, { srcNat: R })).toBe(true);
     expect(ctMatches(plain, { srcNat: A })).toBe(false);
     expect(ctMatches(masq, { dstNat: B })).toBe(false);
+  });
+});
+
+describe('a TCP flow\'s conntrack state', () => {
+  it('follows a connect check: SYN_SENT, SYN_RECV, ESTABLISHED (assured), FIN_WAIT, LAST_ACK, TIME_WAIT', () => {
+    // The segments of `nc -z` to a listening port (scripts/nc-formats.sh): S, S. (reply), ., F., F. (reply), .
+    // Measured states and timeouts (scripts/conntrack-formats.sh): `118 TIME_WAIT … [ASSURED]` for a connection
+    // both sides closed, `431998 ESTABLISHED … [ASSURED]` for one left open.
+    let c = ctNew(6, A, B, B, R, '80>40000', 0, 0x02);
+    const seen: string[] = [c.tcp!];
+    for (const [reply, flags] of [[true, 0x12], [false, 0x10], [false, 0x11], [true, 0x11], [false, 0x10]] as const) {
+      c = ctTouch(c, 1000, reply, flags);
+      seen.push(c.tcp!);
+      if (c.tcp === 'ESTABLISHED') expect(c).toMatchObject({ assured: true, expires: 1000 + CT_TCP_TIMEOUTS_MS.ESTABLISHED });
+    }
+    expect(seen).toEqual(['SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'LAST_ACK', 'TIME_WAIT']);
+    expect(c).toMatchObject({ replied: true, assured: true, expires: 1000 + 120_000 });
+  });
+
+  it('a RST closes it (10 s); a flow picked up without its SYN is ESTABLISHED (nf_conntrack_tcp_loose)', () => {
+    expect(ctTouch(ctNew(6, A, B, B, R, '80>40000', 0, 0x02), 5, true, 0x14)).toMatchObject({ tcp: 'CLOSE', expires: 5 + 10_000 });
+    expect(ctNew(6, A, B, B, R, '80>40000', 0, 0x10)).toMatchObject({ tcp: 'ESTABLISHED' });
+    expect(ctNew(17, A, B, B, R, '53>40000', 0)).toMatchObject({ tcp: null });
   });
 });

@@ -22,7 +22,7 @@ import { shardGet, shardReplaced, shardValues, type Shards } from '../util/shard
 import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED,
   ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PKT_FILTERED, ICMP_PORT_UNREACH, ICMP_REDIRECT, ICMP_REDIR_HOST, ICMP_TIME_EXCEEDED,
-  IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, TCP_ACK, TCP_RST, TCP_SYN,
+  IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
   UDP_HEADER_LEN, VXLAN_HEADER_LEN, frameLength, ipv4PayloadLength, type ArpPacket, type Frame, type Ipv4Header, type Ipv4Packet,
 } from '../wire/packet.js';
 import { ipv4 } from './build.js';
@@ -72,6 +72,12 @@ export interface SendOptions {
    * device counts what, as measured). Absent (the default, and the checks' probes): nothing is counted, at no cost.
    */
   readonly tally?: Tally;
+  /**
+   * The packet, a TCP segment, comes from a socket connected to its destination (a client's `connect(2)`, as nc's):
+   * segments back to its port from the destination's address and port are that socket's, delivered to it rather
+   * than answered with a RST as for a closed port. Default false: podnet has no sockets of its own.
+   */
+  readonly socket?: boolean;
 }
 
 /** The result of {@link send}: the trace and the state after the packet's side effects. */
@@ -696,6 +702,8 @@ class Run {
   ctCommitted = true;
   /** Whether ICMP errors are held to the rate limits (SendOptions.icmpLimits). */
   icmpLimits = true;
+  /** The sender's connected TCP socket ({@link SendOptions.socket}): its namespace, port, and its peer's address and port. */
+  socket: { readonly ns: NsId; readonly port: number; readonly peer: Ipv4; readonly peerPort: number } | null = null;
   /**
    * Flows this run has seen, per namespace with nat rules (original direction, as the first packet
    * arrived or was sent). The kernel's nat table sees only a connection's first packet: a reply (or a
@@ -1943,9 +1951,22 @@ class Run {
       return this.icmpError(pid, ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, h.dst);
     }
     if (pl.kind === 'tcp') {
+      const sk = this.socket;
+      if (sk !== null && sk.ns === ns.id && sk.port === pl.dstPort && sk.peer === h.src && sk.peerPort === pl.srcPort) {
+        this.step(pid, ns.id, dev, 'deliver', this.record ? note((pt, n) => `TCP ${pt} delivered to the connecting socket in ${n}`, pl.dstPort, ns.id) : null, null, pkt);
+        return this.end(pid, 'delivered', ns.id, pkt);
+      }
       if (ns.listening.includes(`tcp/${pl.dstPort}`)) {
         this.step(pid, ns.id, dev, 'deliver', this.record ? note((pt, n) => `TCP ${pt} delivered to a listening socket in ${n}`, pl.dstPort, ns.id) : null, null, pkt);
-        return this.end(pid, 'delivered', ns.id, pkt);
+        this.end(pid, 'delivered', ns.id, pkt);
+        const answer = listenerAnswer(pl);
+        if (answer === null) return;
+        // DF set (the socket's path-MTU discovery) and id 0: ip_build_and_send_pkt zeroes a DF SYN/ACK's id (measured,
+        // scripts/nc-formats.sh's -v capture). The FIN's id is the socket's own counter in the kernel; podnet's is 0.
+        const back = ipv4(h.src, answer, IPPROTO_TCP, { src: h.dst, id: 0, df: true });
+        const apid = this.newPacket('tcp-reply', back, ns.id);
+        this.queue.push({ t: 'out', ns: ns.id, pkt: back, pid: apid });
+        return;
       }
       if (pl.flags & TCP_RST) return this.end(pid, 'delivered', ns.id, pkt);
       this.drop(pid, ns.id, dev, 'tcpReset', `nothing listens on TCP ${pl.dstPort} in ${ns.id}: RST`, pkt);
@@ -2544,10 +2565,11 @@ class Run {
         return;
       }
     }
-    const made = ctNew(pkt.header.protocol, pkt.header.src, pkt.header.dst, newDst, newSrc, l4Key(pkt, true), this.state.now);
+    const flags = pkt.payload.kind === 'tcp' ? pkt.payload.flags : undefined;
+    const made = ctNew(pkt.header.protocol, pkt.header.src, pkt.header.dst, newDst, newSrc, l4Key(pkt, true), this.state.now, flags);
     let i = l.findIndex((c) => ctSameFlow(c, made));
     if (i < 0) i = l.push(made) - 1;
-    else l[i] = ctTouch(l[i]!, this.state.now, false);
+    else l[i] = ctTouch(l[i]!, this.state.now, false, flags);
     if (!snat && pid !== 0 && newDst !== pkt.header.dst) (this.ctDnat ??= new Map()).set(pid, { ns: ns.id, entry: l[i]! });
   }
 
@@ -2641,7 +2663,7 @@ class Run {
     if (i < 0) return;
     const pl = pkt.payload;
     if (pl.kind === 'tcp' && (pl.flags & TCP_RST) !== 0 && !c.replied) l.splice(i, 1);
-    else l[i] = ctTouch(l[i]!, this.state.now, true);
+    else l[i] = ctTouch(l[i]!, this.state.now, true, pl.kind === 'tcp' ? pl.flags : undefined);
   }
 
   /**
@@ -2906,7 +2928,7 @@ function natName(r: NfRule): string {
 const CT_RULE: NfRule = { table: 'nat', chain: CT_CHAIN, src: null, dst: null, notDst: null, notSrc: null, mark: null, inIf: null, outIf: null, protocol: null, dport: null, target: 'SNAT', jump: null, to: null, toPort: null, comment: 'conntrack' };
 
 /** What {@link Run.ctOrigOf} answers for a connection conntrack holds untranslated: translate nothing. */
-const NULL_BINDING: ConntrackEntry = Object.freeze({ protocol: 0, origSrc: 0, origDst: 0, replySrc: 0, replyDst: 0, replyL4: '', created: 0, expires: 0, replied: false, assured: false }) as ConntrackEntry;
+const NULL_BINDING: ConntrackEntry = Object.freeze({ protocol: 0, origSrc: 0, origDst: 0, replySrc: 0, replyDst: 0, replyL4: '', created: 0, expires: 0, replied: false, assured: false, tcp: null }) as ConntrackEntry;
 
 
 /**
@@ -3088,6 +3110,26 @@ interface Learner {
   readonly pod: string | null;
 }
 
+/**
+ * What a listening socket's side sends back for a segment to it, or null. A SYN gets a SYN/ACK from the
+ * kernel itself, before any application accepts (tcp_v4_conn_request → tcp_v4_send_synack); a FIN gets a
+ * FIN/ACK, the application closing at end of file as `nc -lk` did when the formats were measured (scripts/nc-formats.sh:
+ * `Flags [F.]` answered by `Flags [F.], seq 1, ack 2`); an ACK, data or a RST get nothing. The initial sequence number
+ * is a hash of the ports and the peer's (the kernel's secure_tcp_seq hashes the four-tuple with a secret), so a
+ * retransmitted SYN gets the same one. The SYN/ACK's window is the one measured (64308: MSS 1410 on a 1450-byte MTU).
+ */
+function listenerAnswer(seg: Extract<Ipv4Packet['payload'], { kind: 'tcp' }>): Ipv4Packet['payload'] | null {
+  const base = { kind: 'tcp' as const, srcPort: seg.dstPort, dstPort: seg.srcPort, window: 64308, payload: { kind: 'raw' as const, length: 0 } };
+  const syn = (seg.flags & TCP_SYN) !== 0;
+  if (seg.flags & TCP_RST) return null;
+  let isn = 0x9e3779b9;
+  for (const v of [seg.srcPort, seg.dstPort, seg.seq]) isn = Math.imul(isn ^ v, 0x01000193) >>> 0;
+  if (syn && !(seg.flags & TCP_ACK)) return { ...base, seq: isn, ack: (seg.seq + 1) >>> 0, flags: TCP_SYN | TCP_ACK };
+  // The FIN/ACK's window as measured (63, scaled by wscale 10: the receive buffer the connection had by then).
+  if (seg.flags & TCP_FIN) return { ...base, seq: seg.ack, ack: (seg.seq + seg.payload.length + 1) >>> 0, flags: TCP_FIN | TCP_ACK, window: 63 };
+  return null;
+}
+
 /** The transport part of a conntrack tuple; `reverse` gives what the reply will carry. */
 function l4Key(p: Ipv4Packet, reverse: boolean): string {
   const pl = p.payload;
@@ -3158,6 +3200,8 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
   if (options.conntrack === false) run.ctCommitted = false;
   if (options.icmpLimits !== undefined && typeof options.icmpLimits !== 'boolean') fail('INVALID_ARGUMENT', `icmpLimits must be true or false, not ${shown(options.icmpLimits)}`);
   if (options.icmpLimits === false) run.icmpLimits = false;
+  if (options.socket !== undefined && typeof options.socket !== 'boolean') fail('INVALID_ARGUMENT', `socket must be true or false, not ${shown(options.socket)}`);
+  if (options.socket === true && packet?.payload?.kind === 'tcp') run.socket = { ns: from, port: packet.payload.srcPort, peer: packet.header.dst, peerPort: packet.payload.dstPort };
   if (options.tally !== undefined) {
     if (!(options.tally instanceof Tally)) fail('INVALID_ARGUMENT', 'tally must be a Tally (new Tally()) from @podnet/core');
     run.tally = options.tally;
@@ -3198,12 +3242,12 @@ function played(run: Run, state: ClusterState, from: NsId, options: SendOptions)
  */
 export function receive(state: ClusterState, at: NsId, dev: string, packet: Ipv4Packet, options: Pick<SendOptions, 'record' | 'commit'> = {}): SendResult {
   if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', 'receive options must be an object, e.g. { record: false }');
-  for (const k of ['record', 'commit'] as const) if (options[k] !== undefined && typeof options[k] !== 'boolean') fail('INVALID_ARGUMENT', `${k} must be true or false, not ${String(options[k])}`);
+  for (const k of ['record', 'commit'] as const) if (options[k] !== undefined && typeof options[k] !== 'boolean') fail('INVALID_ARGUMENT', `${k} must be true or false, not ${shown(options[k])}`);
   const run = sender(new Run(state, MAX_STEPS, true, options.record ?? true, false), at);
   checkPacket(packet);
   const ns = run.ns(at)!;
   const link = typeof dev === 'string' && Object.prototype.hasOwnProperty.call(ns.links, dev) ? ns.links[dev]! : null;
-  if (link === null || link.kind === 'loopback') fail('LINK_NOT_FOUND', `no device "${String(dev)}" (other than lo) in ${at} to receive on`, { ns: at, dev });
+  if (link === null || link.kind === 'loopback') fail('LINK_NOT_FOUND', `no device "${shown(dev)}" (other than lo) in ${at} to receive on`, { ns: at, dev });
   const pid = run.newPacket('original', packet, at);
   run.step(pid, at, dev, 'receive', run.record ? note((d, pk) => `arrives on ${d}: ${describePacket(pk)}`, dev, packet) : null, null, packet);
   if (!link.up) run.drop(pid, at, dev, 'linkDown', `${dev} is down`, packet);

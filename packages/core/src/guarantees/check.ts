@@ -254,7 +254,7 @@ function unreachable(state: ClusterState, trace: Trace, fromNs: string, fromLabe
 /** Dispositions of a packet that reached its destination's stack (a socket, or the kernel answering for a closed port). */
 const REACHED: ReadonlySet<string> = new Set(['delivered', 'portUnreachable', 'tcpReset']);
 /** Roles of the packets a destination sends back. */
-const REPLY_ROLES: ReadonlySet<string> = new Set(['echo-reply', 'icmp-error', 'tcp-reset']);
+const REPLY_ROLES: ReadonlySet<string> = new Set(['echo-reply', 'icmp-error', 'tcp-reset', 'tcp-reply']);
 
 /**
  * Judges a packet someone sent (not a probe) by the reachability guarantees: from a pod to another pod
@@ -289,7 +289,8 @@ export function judgeDelivery(state: ClusterState, from: string, to: string, tra
   const reached = first !== undefined && REACHED.has(first.disposition) && first.ns === podNsId(dst.key);
   const replies = trace.fates.filter((f) => f.packet > 1 && REPLY_ROLES.has(f.role));
   const echo = first?.ip?.payload.kind === 'icmp' && first.ip.payload.type === ICMP_ECHO_REQUEST;
-  const back = replies.some((f) => f.disposition === 'delivered' && f.ns === fromNs);
+  // Back at the sender: its stack took the reply, or, a SYN/ACK for a SYN sent without a socket, answered it with a RST.
+  const back = replies.some((f) => f.ns === fromNs && (f.disposition === 'delivered' || (f.role === 'tcp-reply' && f.disposition === 'tcpReset')));
   if (reached && (back || (!echo && replies.length === 0))) return null;
   const what = first?.ip ? `the ${first.ip.payload.kind === 'icmp' ? 'icmp' : first.ip.payload.kind} packet` : 'the packet';
   return unreachable(state, trace, fromNs, guarantee === 'no-nat' ? from : dst.node, dst, guarantee, what);

@@ -393,9 +393,17 @@ export interface ConntrackEntry {
   readonly expires: number;
   /** A packet was seen in the reply direction (IPS_SEEN_REPLY; `[UNREPLIED]` in `conntrack -L` until then). */
   readonly replied: boolean;
-  /** IPS_ASSURED (`[ASSURED]`): a UDP flow still answered 2 s after its first packet (its "stream" timeout). */
+  /**
+   * IPS_ASSURED (`[ASSURED]`): a UDP flow still answered 2 s after its first packet (its "stream" timeout), a
+   * TCP connection once established.
+   */
   readonly assured: boolean;
+  /** A TCP flow's state as nf_conntrack_proto_tcp tracks it from the segments' flags; null for other protocols. */
+  readonly tcp: TcpCtState | null;
 }
+
+/** nf_conntrack's TCP states (`conntrack -L` prints them), those podnet's segments reach. */
+export type TcpCtState = 'SYN_SENT' | 'SYN_RECV' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSE_WAIT' | 'LAST_ACK' | 'TIME_WAIT' | 'CLOSE';
 
 /** A cluster-wide set of per-node entries that several nodes include, shared instead of copied. */
 export interface PeerSetRef {

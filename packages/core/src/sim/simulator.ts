@@ -422,12 +422,15 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
    * `record: false` keeps only the fates, the disposition and the hop violations (no steps, so `hop`
    * listeners hear nothing): the same verdict and the same state, for a caller that reads steps only when
    * something went wrong, and can then replay the send recorded on the state it was sent from.
+   * `socket: true`: a TCP segment from a socket connected to its destination (a client's connect, as the lab
+   * shell's nc sends), which takes the segments that come back for it instead of answering them with a RST.
    */
-  send(from: string, packet: Ipv4Packet, options: { readonly record?: boolean } = {}): Trace {
+  send(from: string, packet: Ipv4Packet, options: { readonly record?: boolean; readonly socket?: boolean } = {}): Trace {
     if (options === null || typeof options !== 'object') fail('INVALID_ARGUMENT', 'send options must be an object, e.g. { record: false }');
     if (options.record !== undefined && typeof options.record !== 'boolean') fail('INVALID_ARGUMENT', `record must be true or false, not ${shown(options.record)}`);
+    if (options.socket !== undefined && typeof options.socket !== 'boolean') fail('INVALID_ARGUMENT', `socket must be true or false, not ${shown(options.socket)}`);
     const ns = endpointNs(this.state, from);
-    const [opts, tally] = this.#counted({ record: options.record ?? true });
+    const [opts, tally] = this.#counted({ record: options.record ?? true, ...(options.socket === undefined ? {} : { socket: options.socket }) });
     const r = sendPacket(this.state, ns, packet, opts);
     this.#afterTraffic(r.state, [r.trace], `send from ${from}`, tally);
     return r.trace;
