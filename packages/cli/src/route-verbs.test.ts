@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { icmpEcho, parseIpv4 } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { recordedCases, type RecordedStep } from './__fixtures__/recording.js';
 import { onNode } from './__fixtures__/shells.js';
@@ -143,15 +144,23 @@ describe('route verbs: what the recording does not show', () => {
       expect(s.run('ip route').stdout, cmd).toBe(before);
     }
   });
-  it('packets take the route a lookup answers: the first of an appended pair, the second once the first is deleted', () => {
+  it('packets take the route a lookup answers: the first of an appended pair, the next once it is deleted', () => {
     const s = onNode();
     s.run('ip route add 172.20.0.0/16 via 10.244.1.4');
     s.run('ip route append 172.20.0.0/16 via 192.168.1.1');
-    // pod-a (10.244.1.4) is the first route's gateway: the node's ARP for it is answered on cni0.
-    const tr = (): string => s.run('ip route get 172.20.0.9').stdout.split('\n')[0]!;
-    expect(tr()).toBe('172.20.0.9 via 10.244.1.4 dev cni0 src 10.244.1.1 uid 0 ');
-    s.run('ip route del 172.20.0.0/16 via 10.244.1.4');
-    expect(tr()).toBe('172.20.0.9 via 192.168.1.1 dev eth0 src 192.168.1.11 uid 0 ');
+    // pod-b's echo to 172.20.0.9, forwarded by node-1: the hop's note names the route it took.
+    const hop = (): string => s.sim.send('pod-b', icmpEcho(parseIpv4('172.20.0.9'))).steps.find((x) => x.packet === 1 && x.ns === 'node/node-1' && x.kind === 'forward')!.note;
+    expect(hop()).toContain('by 172.20.0.0/16 via 10.244.1.4 dev cni0');
+    expect(s.run('ip route get 172.20.0.9').stdout).toContain('via 10.244.1.4 dev cni0');
+    s.run('ip route del 172.20.0.0/16');
+    expect(hop()).toContain('by 172.20.0.0/16 via 192.168.1.1 dev eth0');
+    // Appended after cni0's prefix route: node-1's own packets to the prefix still leave by cni0, until the
+    // prefix route is deleted (the first of the two).
+    s.run('ip route append 10.244.1.0/24 via 192.168.1.1');
+    const own = (): string => s.sim.send('node-1', icmpEcho(parseIpv4('10.244.1.77'))).steps.find((x) => x.packet === 1 && x.kind === 'route')!.note;
+    expect(own()).toContain('10.244.1.0/24 dev cni0');
+    s.run('ip route del 10.244.1.0/24');
+    expect(own()).toContain('10.244.1.0/24 via 192.168.1.1 dev eth0');
   });
   it('a flush of a shared peer-set route (flannel\'s) hides it on this node alone', () => {
     const s = onNode();
