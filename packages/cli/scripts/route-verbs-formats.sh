@@ -49,6 +49,14 @@ br(){
 }
 ping1(){ echo "== ping $1"; ip netns exec $A ping -c 1 -W 1 "$1" >/dev/null 2>&1; echo "rc=$?"; }
 addrs(){ run -4 addr show dev d1; }
+# Routes through d1 of each kind (a gateway, scope link, scope host) and a permanent and a learnt neighbour on it.
+through_d1(){
+  run route add 172.20.0.0/16 via 192.0.2.4
+  run route add 172.21.0.0/16 dev d1
+  run route add 172.22.0.0/16 dev d1 scope host
+  run neigh add 192.0.2.10 lladdr 02:00:00:00:00:10 dev d1
+  ping1 192.0.2.4
+}
 routes(){ run route; for a in "$@"; do run route get "$a"; done; }
 
 echo "# kernel $(uname -r), $(ip -V)"
@@ -193,12 +201,8 @@ echo "### (i) addr flush dev: every address, its routes, and the routes through 
 fresh 0
 run addr add 192.0.2.5/24 dev d1
 run addr add 203.0.113.1/24 dev d1
-run route add 172.20.0.0/16 via 192.0.2.4
-run route add 172.21.0.0/16 dev d1
-run route add 172.22.0.0/16 dev d1 scope host
 run route add 172.23.0.0/16 via 198.51.100.1 src 192.0.2.5
-run neigh add 192.0.2.10 lladdr 02:00:00:00:00:10 dev d1
-ping1 192.0.2.4
+through_d1
 run addr flush dev d1
 run neigh show dev d1
 addrs
@@ -211,12 +215,8 @@ run addr flush dev nosuch
 
 echo "### (i2) addr del of a device's last address: the routes through the device go too"
 fresh
-run route add 172.20.0.0/16 via 192.0.2.4
-run route add 172.21.0.0/16 dev d1
-run route add 172.22.0.0/16 dev d1 scope host
 run route add 172.24.0.0/16 via 192.0.2.4 table 100
-run neigh add 192.0.2.10 lladdr 02:00:00:00:00:10 dev d1
-ping1 192.0.2.4
+through_d1
 run addr add 203.0.113.1/24 dev d1
 run addr del 192.0.2.1/24 dev d1
 routes

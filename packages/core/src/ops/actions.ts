@@ -23,7 +23,7 @@ import { dict } from '../util/dict.js';
 import { YoungWeakMap } from '../util/memo.js';
 import { firstPrefixRoute, formatIpRule, givesPrefixRoute, kernelRoutes, lookupRouteIn, nexthopKey, refUses, routeVia, sharedRouteIn } from './routing.js';
 import { ctMatches, type ConntrackFilter } from '../dataplane/conntrack.js';
-import { addrsToFlush, neighsToFlush, routesToFlush } from './flush.js';
+import { addrsToFlush, neighsToFlush, routesToFlush, type NeighFlushState, type RouteFlushSelectors } from './flush.js';
 
 /** A route as `ip route add` takes it. */
 export interface RouteSpec {
@@ -83,20 +83,10 @@ export interface RuleSpec {
  * The selectors of `ip route flush` (iproute2's route filter): every one given must match. `exact`, `root`
  * and `match` take a prefix (`default` is 0.0.0.0/0); `table` a table number (default main, 254).
  */
-export interface RouteFlushSpec {
-  readonly table?: number;
-  readonly exact?: string;
-  readonly root?: string;
-  readonly match?: string;
-  readonly dev?: string;
-  readonly via?: string;
-  readonly proto?: string;
-  readonly type?: Route['type'];
-  readonly scope?: Route['scope'];
-}
+export type RouteFlushSpec = RouteFlushSelectors;
 
-/** A neighbour entry's state as `ip neigh` names it (those podnet models): `nud` of `neigh.flush`. */
-export type NeighState = 'permanent' | 'reachable' | 'stale' | 'failed' | 'all';
+/** A neighbour entry's state as `ip neigh flush … nud` names it (those podnet models). */
+export type NeighState = NeighFlushState;
 
 /** One model action. `ns` names the namespace the command runs in. */
 export type Action =

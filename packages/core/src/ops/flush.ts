@@ -38,7 +38,10 @@ interface RouteFilter {
   readonly scope: Route['scope'] | null;
 }
 
-/** The selectors of `route.flush` (see RouteFlushSpec in actions.ts). */
+/**
+ * The selectors of `ip route flush` (iproute2's route filter): every one given must match. `exact`, `root`
+ * and `match` take a prefix (`default` is 0.0.0.0/0); `table` a table number (default main, 254).
+ */
 export interface RouteFlushSelectors {
   readonly table?: number;
   readonly exact?: string;
@@ -144,11 +147,14 @@ export function addrsToFlush(ns: NetNs, s: AddrFlushSelectors): IfAddr[] {
     && (s.scope === undefined || a.scope === s.scope) && (to === null || networkOf(a.ip, to.len) === to.addr));
 }
 
+/** A state `ip neigh flush … nud` names (those podnet models; `all` is every one). */
+export type NeighFlushState = 'permanent' | 'reachable' | 'stale' | 'failed' | 'all';
+
 /** The selectors of `neigh.flush` (see actions.ts). */
 export interface NeighFlushSelectors {
   readonly dev?: string;
   readonly to?: string;
-  readonly nud?: readonly ('permanent' | 'reachable' | 'stale' | 'failed' | 'all')[];
+  readonly nud?: readonly NeighFlushState[];
 }
 
 /** A neighbour entry `neigh.flush` deletes: the namespace's own (`own`: its key in NetNs.neigh) or a shared peer-set one. */

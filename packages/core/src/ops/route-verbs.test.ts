@@ -84,6 +84,20 @@ describe('route.append, route.prepend, route.change', () => {
     expect(routes(d).filter((l) => l.startsWith('192.168.1.0/24'))).toEqual(['192.168.1.0/24 via 192.168.1.1 dev eth0 onlink']);
     expect(getNs(d, NS).routes.find((r) => r.dst.len === 24)!.afterPrefixRoute).toBeUndefined();
   });
+  it('a route appended after a prefix route comes before it once its device went down and up (docs/kernel-oracle.md)', () => {
+    // Measured (kernel 6.18): `via .9` added before the address, `append … via .10` after it: `via .9`, the
+    // prefix route, `via .10`; after d1 down/up: `via .9`, `via .10`, the prefix route (fib_magic appends).
+    const s0 = applyActions(start, [
+      { op: 'link.add', ns: NS, name: 'd1', kind: 'bridge', up: true },
+      { op: 'route.add', ns: NS, dst: '192.0.2.0/24', via: '192.168.1.9' },
+      { op: 'addr.add', ns: NS, dev: 'd1', addr: '192.0.2.1/24' },
+      { op: 'route.append', ns: NS, dst: '192.0.2.0/24', via: '192.168.1.10' },
+    ]);
+    const of = (s: ClusterState): string[] => routes(s).filter((l) => l.startsWith('192.0.2.0/24'));
+    expect(of(s0)).toEqual(['192.0.2.0/24 via 192.168.1.9 dev eth0', '192.0.2.0/24 dev d1 proto kernel scope link src 192.0.2.1', '192.0.2.0/24 via 192.168.1.10 dev eth0']);
+    const s1 = applyActions(s0, [{ op: 'link.set', ns: NS, name: 'd1', up: false }, { op: 'link.set', ns: NS, name: 'd1', up: true }]);
+    expect(of(s1)).toEqual(['192.0.2.0/24 via 192.168.1.9 dev eth0', '192.0.2.0/24 via 192.168.1.10 dev eth0', '192.0.2.0/24 dev d1 proto kernel scope link src 192.0.2.1']);
+  });
   it('is described as the ip route command that does it', () => {
     expect(describeAction({ op: 'route.append', ns: NS, dst: '172.20.0.0/16', via: '192.168.1.13' })[0]!.command).toBe('ip route append 172.20.0.0/16 via 192.168.1.13');
     expect(describeAction({ op: 'route.flush', ns: NS, dev: 'eth0', table: 100 })[0]!.command).toBe('ip route flush dev eth0 table 100');
