@@ -168,6 +168,26 @@ routes
 run route flush proto kernel
 routes
 
+echo "### (m) route show with the selectors flush takes, and -d: what each leaves out of the line"
+fresh
+run route add 172.20.0.0/16 via 192.0.2.4
+run route add 172.20.1.0/24 via 192.0.2.4 proto static
+run route add blackhole 172.23.0.0/16
+run route add 172.22.0.0/16 dev d1 scope link metric 5
+run route show dev d1
+run route show via 192.0.2.4
+run route show proto kernel
+run route show proto static
+run route show scope link
+run route show type blackhole
+run route show root 172.20.0.0/16
+run route show match 172.20.1.0/24
+run route show exact 172.20.0.0/16
+run route show 172.20.0.0/16
+run -d route
+run -d route show table local
+run route show dev nosuch
+
 echo "### (g) addr replace and change of an address that is there: nothing else changes"
 fresh
 run addr replace 192.0.2.1/24 dev d1

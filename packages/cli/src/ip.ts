@@ -4,7 +4,7 @@
  * model actions (`sim.apply`), with the kernel's answers when it refuses.
  */
 import {
-  addrsToFlush, allRoutes, exceptionKey, formatIpv4, getNs, localRouteSource, lookupRouteIn, neighNud, neighsToFlush, nexthopKey, parseIpv4, peerEntries, routesToFlush, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath,
+  addrsToFlush, allRoutes, formatRoute, exceptionKey, formatIpv4, getNs, localRouteSource, lookupRouteIn, neighNud, neighsToFlush, nexthopKey, parseIpv4, peerEntries, selectRoutes, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath,
   type Action, type NeighState, type RouteFlushSpec, type ClusterState, type Link, type NetNs, type NsId, type Route, type RouteException, type Simulator,
 } from '@podnet/core';
 import { err, ok, type Ctx, type Output } from './types.js';
@@ -227,7 +227,7 @@ export function ip(ctx: Ctx, argv: readonly string[], admin: boolean): Output {
   switch (obj) {
     case 'link': return ipLink(ctx, ns, rest, admin, details, stats);
     case 'addr': return ipAddr(ctx, ns, rest, admin, details, stats);
-    case 'route': return ipRouteCmd(ctx, ns, rest, admin, stats);
+    case 'route': return ipRouteCmd(ctx, ns, rest, admin, stats, details);
     case 'rule': return ipRuleCmd(ctx, ns, rest, admin);
     case 'neigh': return ipNeigh(ctx, ns, rest, admin, stats);
     default: return ipNetns(ctx);
@@ -508,17 +508,17 @@ function flushCache(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean
   return apply(ctx, [{ op: 'route.flushCache', ns: ns.id }], `ip route ${rest.join(' ')}`, admin);
 }
 
+/** The selectors of `ip route show|flush`, with the table: `all` (show only) or a number. */
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+type RouteSelectors = Writable<Omit<RouteFlushSpec, 'table'>> & { table?: number | 'all' };
+
 /**
- * `ip route flush SELECTORS` (measured, scripts/route-verbs-formats.sh cases e, f): the `route.flush` action
- * over iproute2's selectors — `[to] [root | match | exact] PREFIX`, `dev`/`oif`, `via`, `proto`, `type`,
- * `scope`, `table` (main by default). Without selectors `"ip route flush" requires arguments.` (exit 1); an
- * unknown device `Cannot find device "X"` (exit 1); a table that does not exist `Error: ipv4: FIB table does
- * not exist.` and `Flush terminated` (exit 2).
+ * iproute2's route selectors (iproute_list_flush_or_save): `[to] [root | match | exact] PREFIX`, `dev`/`oif`,
+ * `via`, `proto`, `type`, `scope`, `table` (main by default; `show` reads `local` and `all` too). An unknown
+ * device is `Cannot find device "X"` (exit 1).
  */
-function routeFlush(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, stats: number): Output {
-  const sel = rest.slice(1);
-  if (sel.length === 0) return err('"ip route flush" requires arguments.', 1);
-  const spec: { -readonly [K in keyof RouteFlushSpec]: RouteFlushSpec[K] } = {};
+function routeSelectors(ns: NetNs, sel: readonly string[], show: boolean): RouteSelectors | Output {
+  const spec: RouteSelectors = {};
   const incomplete = err('Command line is not complete. Try option "help"', 255);
   for (let i = 0; i < sel.length; i++) {
     let w = sel[i]!;
@@ -545,8 +545,8 @@ function routeFlush(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean
       spec.scope = v;
       i++;
     } else if (w === 'table') {
-      const t = tableArg(v);
-      if (typeof t !== 'number') return t;
+      const t = show && v === 'all' ? 'all' : tableArg(v, show);
+      if (typeof t === 'object') return t;
       spec.table = t;
       i++;
     } else {
@@ -562,47 +562,66 @@ function routeFlush(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean
         if (p === undefined) return incomplete;
         w = p;
       }
-      if (w !== 'default' && !/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(w)) return err(`Error: argument "${w}" is wrong: podnet models [to] [root|match|exact] PREFIX, dev, via, proto, type, scope and table of "ip route flush"`, 255);
+      if (w !== 'default' && !/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(w)) return err(`Error: argument "${w}" is wrong: podnet models [to] [root|match|exact] PREFIX, dev, via, proto, type, scope and table of "ip route ${show ? 'show' : 'flush'}"`, 255);
       spec[kind] = w;
     }
   }
-  const action: Action = { op: 'route.flush', ns: ns.id, ...spec };
-  const o = applyFlush(ctx, action, () => routesToFlush(ctx.sim.state, ns, spec).length, `ip route ${rest.join(' ')}`, admin, stats, 'entries');
+  return spec;
+}
+
+/**
+ * `ip route flush SELECTORS` (measured, scripts/route-verbs-formats.sh cases e, f): the `route.flush` action.
+ * Without selectors `"ip route flush" requires arguments.` (exit 1); a table that does not exist `Error: ipv4:
+ * FIB table does not exist.` and `Flush terminated` (exit 2).
+ */
+function routeFlush(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, stats: number): Output {
+  const sel = rest.slice(1);
+  if (sel.length === 0) return err('"ip route flush" requires arguments.', 1);
+  const spec = routeSelectors(ns, sel, false);
+  if ('status' in spec) return spec;
+  const { table, ...rest2 } = spec;
+  const flush = { ...rest2, ...(typeof table === 'number' ? { table } : {}) };
+  const action: Action = { op: 'route.flush', ns: ns.id, ...flush };
+  const o = applyFlush(ctx, action, () => selectRoutes(ctx.sim.state, ns, flush).length, `ip route ${rest.join(' ')}`, admin, stats, 'entries');
   // iproute2 says where the dump failed: `Flush terminated` after the kernel's error.
   return o.stderr.startsWith('Error: ipv4: FIB table does not exist.') ? err('Error: ipv4: FIB table does not exist.\nFlush terminated', 2) : o;
+}
+
+/**
+ * `ip [-d] route [show|list] [SELECTORS]` (measured, scripts/route-verbs-formats.sh case m): the table's routes
+ * the selectors keep, each without the fields a selector fixed (RouteFormat). The local table and `table all`
+ * take `dev` alone. A table that does not exist: `Error: ipv4: FIB table does not exist.` / `Dump terminated`.
+ */
+function routeShow(ctx: Ctx, ns: NetNs, sel: readonly string[], details: boolean): Output {
+  const spec = routeSelectors(ns, sel, true);
+  if ('status' in spec) return spec;
+  const { table = 254, ...filter } = spec;
+  const selected = new Set((['dev', 'via', 'proto', 'scope'] as const).filter((k) => filter[k] !== undefined));
+  try {
+    if (table === 'all' || table === 255) {
+      if (Object.keys(filter).some((k) => k !== 'dev')) return err('Error: argument "table" is wrong: podnet lists the local table and "table all" by dev alone', 255);
+      const d = filter.dev;
+      return ok(ipRoute(ctx.sim.state, ns.id, table, details).filter((l) => d === undefined || l.includes(` dev ${d} `) || l.endsWith(` dev ${d}`)).map((l) => `${l}\n`).join(''));
+    }
+    if (Object.keys(filter).length === 0) return ok(ipRoute(ctx.sim.state, ns.id, table, details).map((l) => `${l}\n`).join(''));
+    return ok(selectRoutes(ctx.sim.state, ns, { ...filter, table }).map((r) => `${formatRoute(ctx.sim.state, ns, r, undefined, { details, selected })}\n`).join(''));
+  } catch (e) {
+    if (isPodnetError(e, 'TABLE_NOT_FOUND')) return err('Error: ipv4: FIB table does not exist.\nDump terminated', 2);
+    return kernelError(e);
+  }
 }
 
 /** The verbs of `ip route` that send RTM_NEWROUTE, as iproute2 matches their prefixes (in its order). */
 const ROUTE_VERBS = [['add', 'route.add'], ['change', 'route.change'], ['chg', 'route.change'], ['replace', 'route.replace'], ['prepend', 'route.prepend'], ['append', 'route.append']] as const;
 
-function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, stats = 0): Output {
+function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, stats = 0, details = false): Output {
   const cmd = rest[0];
   if (cmd !== undefined && matches(cmd, 'flush') && rest.slice(1).some(isCacheWord)) return flushCache(ctx, ns, rest, admin);
   if (cmd !== undefined && matches(cmd, 'flush')) return routeFlush(ctx, ns, rest, admin, stats);
   if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
     const sel = rest.slice(1);
     if (sel.some(isCacheWord)) return showCache(ctx, ns, sel);
-    const t = sel.indexOf('table');
-    let table: number | 'all' = 254;
-    if (t >= 0 && sel[t + 1] === 'all') table = 'all';
-    else if (t >= 0) {
-      const v = tableArg(sel[t + 1], true);
-      if (typeof v !== 'number') return v;
-      table = v;
-    }
-    let lines: string[];
-    try {
-      lines = ipRoute(ctx.sim.state, ns.id, table);
-    } catch (e) {
-      if (isPodnetError(e, 'TABLE_NOT_FOUND')) return err('Error: ipv4: FIB table does not exist.\nDump terminated', 2);
-      return kernelError(e);
-    }
-    for (let i = 0; i < sel.length; i++) {
-      if (sel[i] === 'dev') { const d = sel[++i]; if (!d || !linkNamed(ns, d)) return err(`Cannot find device "${d ?? ''}"`, 1); lines = lines.filter((l) => l.includes(` dev ${d} `) || l.endsWith(` dev ${d}`)); }
-      else if (sel[i] === 'table') i++;
-      else return err(`Error: argument "${sel[i]}" is wrong: unsupported selector in podnet (dev, table)`, 255);
-    }
-    return ok(lines.map((l) => `${l}\n`).join(''));
+    return routeShow(ctx, ns, sel, details);
   }
   if (matches(cmd, 'get')) {
     const dst = rest[1];

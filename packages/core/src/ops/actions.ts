@@ -23,7 +23,7 @@ import { dict } from '../util/dict.js';
 import { YoungWeakMap } from '../util/memo.js';
 import { firstPrefixRoute, formatIpRule, givesPrefixRoute, kernelRoutes, lookupRouteIn, nexthopKey, refUses, routeVia, sharedRouteIn } from './routing.js';
 import { ctMatches, type ConntrackFilter } from '../dataplane/conntrack.js';
-import { addrsToFlush, neighsToFlush, routesToFlush, type NeighFlushState, type RouteFlushSelectors } from './flush.js';
+import { addrsToFlush, neighsToFlush, selectRoutes, type NeighFlushState, type RouteFlushSelectors } from './flush.js';
 
 /** A route as `ip route add` takes it. */
 export interface RouteSpec {
@@ -1784,14 +1784,14 @@ function addrFlush(d: DState, a: Extract<Action, { op: 'addr.flush' }>): void {
 }
 
 /**
- * `route.flush`: each route {@link routesToFlush} selects is deleted — an added one from its table, an
+ * `route.flush`: each route {@link selectRoutes} selects is deleted — an added one from its table, an
  * address's prefix route by marking the address (it stays, as `route.del` leaves it), a shared peer-set
  * route by hiding its owner's routes in this namespace.
  */
 function routeFlush(d: DState, a: Extract<Action, { op: 'route.flush' }>): void {
   const ns = draftNs(d, a.ns);
   const plain = snap(ns as NetNs);
-  const gone = routesToFlush(d as ClusterState, plain, a);
+  const gone = selectRoutes(d as ClusterState, plain, a);
   if (gone.length === 0) return;
   const table = a.table ?? RT_TABLE_MAIN;
   const set = new Set(gone);

@@ -101,18 +101,18 @@ function selects(f: RouteFilter, r: Route): boolean {
 }
 
 /**
- * The routes `ip route flush` with these selectors deletes, in the order `ip route` lists them: of the main
- * table its added routes, the addresses' prefix routes and the shared peer-set routes it holds; of another
+ * The routes `ip route show` with these selectors lists and `ip route flush` deletes, in the order `ip route`
+ * lists them: of the main table its added routes, the addresses' prefix routes and the shared peer-set routes it holds; of another
  * table its routes. Throws `TABLE_NOT_FOUND` for a table that never had a route (the kernel's `Error: ipv4:
  * FIB table does not exist.`), `LINK_NOT_FOUND` for an unknown `dev`, `INVALID_CIDR`, `INVALID_IP` and
  * `INVALID_ARGUMENT` for a malformed selector, and for the local table (derived from the addresses here).
  *
  * @example
  * ```ts
- * routesToFlush(sim.state, getNs(sim.state, 'node/node-1'), { dev: 'eth0' }).length; // 2: default, 192.168.1.0/24
+ * selectRoutes(sim.state, getNs(sim.state, 'node/node-1'), { dev: 'eth0' }).length; // 2: default, 192.168.1.0/24
  * ```
  */
-export function routesToFlush(state: ClusterState, ns: NetNs, s: RouteFlushSelectors): Route[] {
+export function selectRoutes(state: ClusterState, ns: NetNs, s: RouteFlushSelectors): Route[] {
   const f = routeFilter(ns, s);
   if (f.table === RT_TABLE_MAIN) return allRoutes(state, ns).filter((r) => selects(f, r));
   const held = ns.tables?.[f.table];

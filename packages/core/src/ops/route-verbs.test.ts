@@ -15,7 +15,7 @@ import type { ClusterState } from '../model/types.js';
 import { ipRoute } from '../query/render.js';
 import { applyActions, type Action } from './actions.js';
 import { describeAction } from './describe.js';
-import { addrsToFlush, neighsToFlush, routesToFlush } from './flush.js';
+import { addrsToFlush, neighsToFlush, selectRoutes } from './flush.js';
 import { lookupRouteIn } from './routing.js';
 
 const NS = 'node/node-a';
@@ -132,7 +132,7 @@ describe('route.flush, addr.flush, neigh.flush: selections and errors', () => {
       { op: 'route.add', ns: NS, dst: '172.20.0.0/16', via: '192.168.1.12' },
       { op: 'route.add', ns: NS, dst: '172.20.1.0/24', via: '192.168.1.12' },
     ]);
-    const dsts = (sel: Parameters<typeof routesToFlush>[2]): string[] => routesToFlush(s, getNs(s, NS), sel).map((r) => `${r.dst.len}`);
+    const dsts = (sel: Parameters<typeof selectRoutes>[2]): string[] => selectRoutes(s, getNs(s, NS), sel).map((r) => `${r.dst.len}`);
     expect(dsts({ root: '172.20.0.0/16' })).toEqual(['16', '24']);
     expect(dsts({ match: '172.20.1.0/24' })).toEqual(['0', '16', '24']);
     expect(dsts({ exact: '172.20.0.0/16' })).toEqual(['16']);
