@@ -42,9 +42,9 @@ run(){
   ip -n $A "$@" 2>&1 | sed -E -e 's/\\ +valid_lft.*$//' -e '/valid_lft/d' -e '/^Error: Peer netns reference is invalid\.$/d' -e 's/^[0-9]+: /N: /' -e 's/@if[0-9]+/@ifN/' -e 's/link\/ether [0-9a-f:]+ brd [0-9a-f:]+/link\/ether MAC brd MAC/' -e 's/lladdr [0-9a-f:]+ (REACHABLE|STALE|DELAY|PROBE)/lladdr MAC \1/' -e 's/rt36-[0-9]+-/rt36-PID-/'
   echo "rc=${PIPESTATUS[0]}"
 }
-br(){
+br(){ # the MACs of d3 (br0 takes it) and of the peer e3 masked: they are random
   echo "== bridge $*"
-  bridge -n $A "$@" 2>&1
+  bridge -n $A "$@" 2>&1 | sed -e "s/${D3MAC:-none}/D3MAC/" -e "s/${E3MAC:-none}/E3MAC/"
   echo "rc=${PIPESTATUS[0]}"
 }
 ping1(){ echo "== ping $1"; ip netns exec $A ping -c 1 -W 1 "$1" >/dev/null 2>&1; echo "rc=$?"; }
@@ -285,20 +285,44 @@ ping1 192.0.2.4
 run neigh flush all nud all
 run neigh show
 
-echo "### (l) bridge fdb flush"
+echo "### (l) bridge fdb flush: a bridge's entries, a port's, by state; the bridge's own MAC goes too"
+# A's br0 10.9.0.1/24 with port d3, whose peer e3 is B's 10.9.0.4/24 (as cni0, pod-a's veth and pod-a); B
+# pings br0 after each flush that could take br0's own entry.
 fresh
-ip -n $A link add br0 type bridge; ip -n $A link set br0 up
-ip -n $A link add d3 type veth peer name d4; ip -n $A link set d3 master br0; ip -n $A link set d3 up; ip -n $A link set d4 up
+# br0 has a MAC of its own, as the CNI bridge plugin's cni0 has (else it takes its first port's).
+ip -n $A link add br0 address 02:00:00:00:00:b0 type bridge; ip -n $A link set br0 up; ip -n $A addr add 10.9.0.1/24 dev br0
+ip -n $A link add d3 type veth peer name e3 netns $B
+ip -n $A link set d3 master br0; ip -n $A link set d3 up; ip -n $B link set e3 up; ip -n $B addr add 10.9.0.4/24 dev e3
+D3MAC=$(ip -n $A -br link show dev d3 | awk '{print $3}')
+E3MAC=$(ip -n $B -br link show dev e3 | awk '{print $3}')
+sleep 1
+fdb_entries(){
+  br fdb add 02:00:00:00:00:31 dev d3 master static
+  br fdb add 02:00:00:00:00:32 dev d3 master dynamic
+  br fdb add 02:00:00:00:00:33 dev d3 master
+}
+fdb_entries
+br fdb flush dev br0 dynamic
+br fdb show br br0
+br fdb flush dev br0 static
+br fdb show br br0
 br fdb add 02:00:00:00:00:31 dev d3 master static
 br fdb add 02:00:00:00:00:32 dev d3 master dynamic
-br fdb add 02:00:00:00:00:33 dev d3 master
+br fdb flush dev br0 nopermanent
 br fdb show br br0
+br fdb flush dev d3 master permanent
+br fdb show br br0
+echo "== peer ping 10.9.0.1"; ip netns exec $B ping -c 1 -W 1 10.9.0.1 >/dev/null 2>&1; echo "rc=$?"
+br fdb show br br0
+fdb_entries
 br fdb flush dev br0
 br fdb show br br0
-br fdb add 02:00:00:00:00:32 dev d3 master dynamic
-br fdb flush dev d3 master
+echo "== peer ping 10.9.0.1"; ip netns exec $B ping -c 1 -W 1 10.9.0.1 >/dev/null 2>&1; echo "rc=$?"
 br fdb show br br0
-br fdb flush dev br0 permanent
-br fdb show br br0
+br fdb flush dev d3
 br fdb flush
 br fdb flush dev nosuch
+ip -n $A link add vx type vxlan id 5 local 198.51.100.11 dev d2 dstport 8472 nolearning; ip -n $A link set vx up
+br fdb append 02:00:00:00:00:55 dev vx dst 198.51.100.12 self permanent
+br fdb flush dev vx
+br fdb show dev vx

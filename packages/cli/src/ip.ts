@@ -5,7 +5,7 @@
  */
 import {
   addrsToFlush, allRoutes, formatRoute, exceptionKey, formatIpv4, getNs, localRouteSource, lookupRouteIn, neighNud, neighsToFlush, nexthopKey, parseIpv4, peerEntries, selectRoutes, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath,
-  type Action, type NeighState, type RouteFlushSpec, type ClusterState, type Link, type NetNs, type NsId, type Route, type RouteException, type Simulator,
+  type Action, type FdbFlushState, type NeighState, type RouteFlushSpec, type ClusterState, type Link, type NetNs, type NsId, type Route, type RouteException, type Simulator,
 } from '@podnet/core';
 import { err, ok, type Ctx, type Output } from './types.js';
 import { STATS_FLAGS, statsLevel, statsLines } from './link-stats.js';
@@ -842,6 +842,7 @@ export function bridge(ctx: Ctx, args: readonly string[], admin = false): Output
   const [obj, cmd, ...rest] = args.filter((x) => x !== '-d' && x !== '-details');
   if (obj === undefined) return err('Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { link | fdb | mdb | vlan | vni | monitor }', 255);
   if (matches(obj, 'link') && cmd === 'set') return bridgeLinkSet(ctx, ns, rest, admin);
+  if (matches(obj, 'fdb') && cmd !== undefined && matches(cmd, 'flush') && !FDB_VERBS.some((v) => matches(cmd, v))) return bridgeFdbFlush(ctx, ns, rest, admin);
   if (matches(obj, 'fdb') && cmd !== undefined) {
     const verb = FDB_VERBS.find((v) => matches(cmd, v));
     if (verb !== undefined) return bridgeFdbModify(ctx, ns, verb, rest, admin);
@@ -874,6 +875,17 @@ export function bridge(ctx: Ctx, args: readonly string[], admin = false): Output
   return err(`Object "${obj}" is unknown, try "bridge help".`, 255);
 }
 
+/** A `bridge` command's change applied: bridge(8) exits 255 where ip(8) exits 2 on a kernel error. */
+function bridgeApply(ctx: Ctx, action: Action, line: string): Output {
+  try {
+    ctx.sim.apply([action], `${ctx.ns}: ${line}`);
+    return ok();
+  } catch (e) {
+    const o = kernelError(e);
+    return o.status === 2 ? err(o.stderr.trimEnd(), 255) : o;
+  }
+}
+
 /** `bridge link set dev DEV hairpin on|off` (the one port setting podnet models): a `link.set` with `hairpin`. */
 function bridgeLinkSet(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
   let dev: string | undefined;
@@ -893,14 +905,7 @@ function bridgeLinkSet(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: bool
   if (!linkNamed(ns, dev)) return err(`Cannot find bridge device "${dev}"`, 255);
   if (hairpin === undefined) return ok();
   if (!admin) return err('RTNETLINK answers: Operation not permitted', 255);
-  try {
-    ctx.sim.apply([{ op: 'link.set', ns: ns.id, name: dev, hairpin }], `${ctx.ns}: bridge link set ${rest.join(' ')}`);
-    return ok();
-  } catch (e) {
-    // bridge(8) exits 255 where ip(8) exits 2 on a kernel error.
-    const o = kernelError(e);
-    return o.status === 2 ? err(o.stderr.trimEnd(), 255) : o;
-  }
+  return bridgeApply(ctx, { op: 'link.set', ns: ns.id, name: dev, hairpin }, `bridge link set ${rest.join(' ')}`);
 }
 
 /** The `bridge fdb` commands that change a table, in the order iproute2's do_fdb tries their prefixes. */
@@ -966,14 +971,33 @@ function bridgeFdbModify(ctx: Ctx, ns: NetNs, verb: (typeof FDB_VERBS)[number], 
   const action: Action = verb === 'delete'
     ? { op: 'fdb.del', ns: ns.id, dev, mac, master, ...(dst !== undefined ? { dst } : {}) }
     : { op: `fdb.${verb}`, ns: ns.id, dev, mac, master, ...(dst !== undefined ? { dst } : {}), ...(master || state !== undefined ? { state: state ?? 'permanent' } : {}) };
-  try {
-    ctx.sim.apply([action], `${ctx.ns}: bridge fdb ${verb} ${rest.join(' ')}`);
-    return ok();
-  } catch (e) {
-    // bridge(8) exits 255 where ip(8) exits 2 on a kernel error.
-    const o = kernelError(e);
-    return o.status === 2 ? err(o.stderr.trimEnd(), 255) : o;
+  return bridgeApply(ctx, action, `bridge fdb ${verb} ${rest.join(' ')}`);
+}
+
+/**
+ * `bridge fdb flush dev DEV [self] [master] [permanent|nopermanent|static|dynamic]…` (measured,
+ * scripts/route-verbs-formats.sh case l): the `fdb.flush` action; it prints nothing, with `-s` too. Without
+ * a device `Device is a required argument.`, an unknown one `Cannot find bridge device "X"`, a device with
+ * no FDB to flush (a port without `master`) `RTNETLINK answers: Operation not supported`, all exit 255.
+ */
+function bridgeFdbFlush(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
+  let dev: string | undefined;
+  let master = false;
+  const states: FdbFlushState[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const w = rest[i]!;
+    if (w === 'dev') {
+      dev = rest[++i];
+      if (dev === undefined) return err('Command line is not complete. Try option "help"', 255);
+    } else if (w === 'master') master = true;
+    else if (w === 'self') continue;
+    else if (w === 'permanent' || w === 'nopermanent' || w === 'static' || w === 'dynamic') states.push(w);
+    else return err(`Error: podnet models dev, self, master, permanent, nopermanent, static and dynamic of "bridge fdb flush", not "${w}".`, 255);
   }
+  if (dev === undefined) return err('Device is a required argument.', 255);
+  if (!linkNamed(ns, dev)) return err(`Cannot find bridge device "${dev}"`, 255);
+  if (!admin) return err('RTNETLINK answers: Operation not permitted', 255);
+  return bridgeApply(ctx, { op: 'fdb.flush', ns: ns.id, dev, ...(master ? { master } : {}), ...(states.length > 0 ? { states } : {}) }, `bridge fdb flush ${rest.join(' ')}`);
 }
 
 /**

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { icmpEcho, parseIpv4 } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { recordedCases, type RecordedStep } from './__fixtures__/recording.js';
-import { onNode } from './__fixtures__/shells.js';
+import { onNode, POD_A_NS } from './__fixtures__/shells.js';
 
 /**
  * What the kernel did with `ip route append|prepend|change`, `ip addr replace|change` and the flush verbs
@@ -130,6 +130,40 @@ describe('route, address and neighbour verbs replay the kernel (route-verbs-form
     replay('j2', all.slice(cut));
   });
   it('(k) neigh flush: all but permanent entries; nud permanent, nud all; errors; -s counts', () => replay('k', steps('k')));
+});
+
+describe('bridge fdb flush replays the kernel (route-verbs-formats.txt, case l)', () => {
+  it('(l) a bridge\'s entries by state, a port\'s with master, a VXLAN device\'s; without its own MAC the bridge loses its pods', () => {
+    const s = onNode();
+    const mac = (cmd: string): string => s.run(cmd).stdout.trim().split(/\s+/)[2]!;
+    // The recording's br0 (02:00:00:00:00:b0), its port d3 and d3's peer e3 as cni0, pod-a's veth and pod-a.
+    const cni0 = mac('ip -br link show dev cni0');
+    // pod-a's port: the veth whose peer is in pod-a's namespace (`ip link` names it after link-netns).
+    const link = s.run('ip link').stdout.split('\n');
+    const veth = /^\d+: (veth\w+)@/.exec(link[link.findIndex((l) => l.includes(`link-netns ${POD_A_NS}`)) - 1]!)![1]!;
+    const vethMac = mac(`ip -br link show dev ${veth}`);
+    const podMac = mac(`ip netns exec ${POD_A_NS} ip -br link show dev eth0`);
+    const mapL = (t: string): string => t.replace(/02:00:00:00:00:b0/g, cni0).replace(/D3MAC/g, vethMac).replace(/E3MAC/g, podMac)
+      .replace(/\bbr0\b/g, 'cni0').replace(/\bd3\b/g, veth).replace(/\bvx\b/g, 'flannel.1')
+      .replace(/10\.9\.0\./g, '10.244.1.').replace(/198\.51\.100\./g, '192.168.1.');
+    // What podnet models of `bridge fdb show`: the bridge's entries (` master `) of cni0 and of pod-a's port;
+    // the other rows are the devices' multicast lists (IPv6's among them, which podnet has not).
+    const rows = (t: string): string[] => lines(t).filter((l) => / master /.test(l) && (l.includes(' dev cni0 ') || l.includes(` dev ${veth} `)));
+    let compared = 0;
+    for (const { cmd, text, status } of steps('l')) {
+      const line = mapL(cmd);
+      const o = line.startsWith('peer ping ') ? s.run(`ip netns exec ${POD_A_NS} ping -c 1 -W 1 ${line.slice(10)}`) : s.run(line);
+      expect(o.status, `(l) ${line}: ${o.stdout}${o.stderr}`).toBe(status);
+      if (line.startsWith('peer ping ')) continue;
+      if (line.includes(' show')) {
+        expect(rows(o.stdout), `(l) ${line}`).toEqual(rows(mapL(text)));
+        compared += rows(o.stdout).length;
+      }
+      else expect(o.stdout + o.stderr, `(l) ${line}`).toBe(mapL(text));
+    }
+    // The entries compared, summed over the listings: 4, 3, 3, 1, 2, 0 and 1 in the recording.
+    expect(compared).toBe(14);
+  });
 });
 
 describe('route verbs: what the recording does not show', () => {

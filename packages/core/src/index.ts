@@ -25,7 +25,7 @@ export {
 } from './model/cluster.js';
 export type { NsLocation } from './model/lookup.js';
 export { findNode, findNs, findPod, getNode, getNs, getPod, hostNsId, locateNs, podKeyOf, podNsId, UNDERLAY_NS } from './model/lookup.js';
-export type { Action, IpRuleSpec, NeighState, RouteFlushSpec, RouteSpec, RuleSpec, VpcAssign } from './ops/actions.js';
+export type { Action, FdbFlushState, IpRuleSpec, NeighState, RouteFlushSpec, RouteSpec, RuleSpec, VpcAssign } from './ops/actions.js';
 export type { AddrFlushSelectors, NeighFlushSelectors, NeighFlushState, NeighNud, NeighToFlush, RouteFlushSelectors } from './ops/flush.js';
 export { addrsToFlush, neighNud, neighsToFlush, REACHABLE_MS, selectRoutes } from './ops/flush.js';
 export { applyActions, checkIfName, fabricKey, fabricLookup, formatMark, NF_BASE_CHAINS, ownChains, parseMark, ruleIs, ruleKey, ruleSpecKey, ruleSpecOf, TC_PROGRAMS } from './ops/actions.js';

@@ -24,6 +24,7 @@ import { YoungWeakMap } from '../util/memo.js';
 import { firstPrefixRoute, formatIpRule, givesPrefixRoute, kernelRoutes, lookupRouteIn, nexthopKey, refUses, routeVia, sharedRouteIn } from './routing.js';
 import { ctMatches, type ConntrackFilter } from '../dataplane/conntrack.js';
 import { addrsToFlush, neighsToFlush, selectRoutes, type NeighFlushState, type RouteFlushSelectors } from './flush.js';
+import { peerEntries } from '../query/render.js';
 
 /** A route as `ip route add` takes it. */
 export interface RouteSpec {
@@ -87,6 +88,9 @@ export type RouteFlushSpec = RouteFlushSelectors;
 
 /** A neighbour entry's state as `ip neigh flush … nud` names it (those podnet models). */
 export type NeighState = NeighFlushState;
+
+/** A state word of `bridge fdb flush` (those measured): an entry is `permanent` (local), `static` or `dynamic`. */
+export type FdbFlushState = 'permanent' | 'nopermanent' | 'static' | 'dynamic';
 
 /** One model action. `ns` names the namespace the command runs in. */
 export type Action =
@@ -207,6 +211,19 @@ export type Action =
        * `permanent` for `self`, the only one the kernel takes there (others: Invalid argument).
        */
       readonly state?: 'static' | 'permanent' | 'dynamic' }
+  /**
+   * `bridge fdb flush dev DEV [master] [permanent|nopermanent|static|dynamic]…` (iproute2 6.1's RTM_DELNEIGH
+   * with NLM_F_BULK). On a bridge: every entry of the bridge — learned, static, permanent, and the local
+   * entries of the bridge's and its ports' own MACs — that the states keep (`permanent`: local ones;
+   * `static`; `dynamic`: learned or added dynamic; `nopermanent`: the others). On a port with `master`: the
+   * bridge's entries on that port (its own MAC's too, the bridge's stays). On a VXLAN device: its remote VTEPs
+   * (a shared peer-set one on this node alone). Anything else: INVALID_ARGUMENT, the kernel's `Operation not
+   * supported`. With the bridge's own MAC gone, frames to it are flooded, not taken up: the pods lose their
+   * gateway until something adds it again. Measured (kernel 6.18, scripts/route-verbs-formats.sh, case l):
+   * after `bridge fdb flush dev br0` the bridge's ping from its port's peer fails; after `… dev d3 master
+   * permanent` it works (the bridge's own entry stayed). Nothing to delete is no error.
+   */
+  | { readonly op: 'fdb.flush'; readonly ns: NsId; readonly dev: string; readonly master?: boolean; readonly states?: readonly FdbFlushState[] }
   | { readonly op: 'fdb.del'; readonly ns: NsId; readonly dev: string; readonly mac: string;
       /** A VXLAN entry's dst: deleted only when it is this one (another dst: nothing happens, no error, as measured). */
       readonly dst?: string;
@@ -1459,6 +1476,8 @@ function applyAction(d: DState, a: Action): void {
       return fdbAdd(d, a);
     case 'fdb.del':
       return fdbDel(d, a);
+    case 'fdb.flush':
+      return fdbFlush(d, a);
     case 'sysctl.set':
       parseSysctl(draftNs(d, a.ns), a.key, a.value);
       return;
@@ -1935,8 +1954,11 @@ function routeAdd(d: DState, a: Extract<Action, { op: RouteAddOp }>): void {
     // The first route with the key (a loop: findIndex's callback was a closure made per route added).
     let i = 0;
     while (i < routes.length && !sameRouteKey(routes[i]!, route)) i += 1;
-    // The common case, kept as it was: no route of the key, or one that is not appended after a prefix route.
-    if (i === routes.length || (routes[i]!.afterPrefixRoute !== true && !routes.some((r, k) => k > i && sameRouteKey(r, route)))) {
+    // The common case, kept as it was: no route of the key, or one alone and not appended after a prefix route
+    // (an indexed loop, no closure: a pod's ADD replaces routes).
+    let more = false;
+    for (let k = i + 1; k < routes.length && !more; k++) more = sameRouteKey(routes[k]!, route);
+    if (i === routes.length || (routes[i]!.afterPrefixRoute !== true && !more)) {
       routeAddOrReplace(d, ns, a, route, i === routes.length ? -1 : i);
       return;
     }
@@ -2410,6 +2432,39 @@ function fdbDel(d: DState, a: Extract<Action, { op: 'fdb.del' }>): void {
   if (a.master !== true && link.kind === 'vxlan' && !e && hidePeerL2(d, ns, a.dev, 'fdb', mac)) return;
   if (!e || (a.master === true ? e.port !== a.dev : link.kind === 'bridge' && e.port !== null)) notFound();
   delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[key];
+}
+
+const FDB_FLUSH_STATES: readonly string[] = ['permanent', 'nopermanent', 'static', 'dynamic'];
+
+/** `fdb.flush`: the entries of a bridge (or of one port in it) or of a VXLAN device that the states keep. */
+function fdbFlush(d: DState, a: Extract<Action, { op: 'fdb.flush' }>): void {
+  const ns = draftNs(d, a.ns);
+  const link = getLink(ns, a.dev);
+  if (a.master !== undefined && typeof a.master !== 'boolean') fail('INVALID_ARGUMENT', `fdb.flush's master is true or false, not ${String(a.master)}`, { ns: a.ns, dev: a.dev });
+  if (a.states !== undefined && (!Array.isArray(a.states) || a.states.some((x) => !FDB_FLUSH_STATES.includes(x)))) fail('INVALID_ARGUMENT', `fdb.flush's states are some of ${FDB_FLUSH_STATES.join(', ')}, not ${JSON.stringify(a.states)}`, { ns: a.ns, dev: a.dev });
+  // The kinds of entry the state words keep: an entry is permanent (local), static or dynamic.
+  let kinds = new Set(['permanent', 'static', 'dynamic']);
+  for (const w of a.states ?? []) kinds = new Set([...kinds].filter((k) => (w === 'nopermanent' ? k !== 'permanent' : k === w)));
+  const kind = (e: FdbEntry): string => (e.local ? 'permanent' : e.permanent ? 'static' : 'dynamic');
+  const port = a.master === true ? a.dev : null;
+  const bridge = a.master === true ? link.master : link.kind === 'bridge' ? a.dev : null;
+  if (a.master === true && link.master === null) fail('INVALID_ARGUMENT', `RTNETLINK answers: Operation not supported (${a.dev} is not a bridge port: \`master\` flushes a port's entries in its bridge)`, { ns: a.ns, dev: a.dev });
+  if (bridge === null && link.kind !== 'vxlan') fail('INVALID_ARGUMENT', `RTNETLINK answers: Operation not supported (${a.dev} is neither a bridge nor a VXLAN device: it has no FDB to flush)`, { ns: a.ns, dev: a.dev });
+  const fdb = look(ns as NetNs, 'fdb');
+  const gone: string[] = [];
+  for (const k in fdb) {
+    const e = fdb[k]!;
+    if (!kinds.has(kind(e))) continue;
+    if (bridge !== null ? e.dev === bridge && e.dst === null && (port === null || e.port === port) : e.dev === a.dev && e.dst !== null) gone.push(k);
+  }
+  if (gone.length > 0) {
+    const table = tableToWrite(ns, 'fdb') as Record<string, unknown>;
+    for (const k of gone) delete table[k];
+  }
+  // A VXLAN device's shared entries (flanneld's remote VTEPs) are permanent: hidden on this node.
+  if (bridge === null && kinds.has('permanent')) {
+    for (const p of peerEntries(d as ClusterState, snap(ns as NetNs))) if (p.dev === a.dev) for (const f of p.fdb) hidePeerL2(d, ns, a.dev, 'fdb', f.mac);
+  }
 }
 
 function ruleAction(d: DState, a: Extract<Action, { op: 'rule.append' | 'rule.insert' | 'rule.replace' | 'rule.del' }>): void {

@@ -206,6 +206,8 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
       const how = a.dst !== undefined ? ` dst ${a.dst} self permanent` : a.master === false ? ' self permanent' : ` master ${a.state ?? 'static'}`;
       return [at(a.ns, `bridge fdb ${verb} ${a.mac} dev ${a.dev}${how}`)];
     }
+    case 'fdb.flush':
+      return [at(a.ns, `bridge fdb flush dev ${a.dev}${a.master === true ? ' master' : ''}${(a.states ?? []).map((x) => ` ${x}`).join('')}`)];
     case 'fdb.del':
       return [at(a.ns, `bridge fdb del ${a.mac} dev ${a.dev}${a.dst !== undefined ? ` dst ${a.dst}` : ''}${a.master === true ? ' master' : ''}`)];
     case 'sysctl.set':

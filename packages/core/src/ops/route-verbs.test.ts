@@ -165,6 +165,16 @@ describe('route.flush, addr.flush, neigh.flush: selections and errors', () => {
     expect(routes(f)).toEqual([]);
     expect(getNs(f, NS).neigh).toEqual({});
   });
+  it('fdb.flush refuses a device with no FDB to flush, a master flush off a port and a bad state, with typed errors', () => {
+    expect(code(() => applyActions(start, [{ op: 'fdb.flush', ns: NS, dev: 'eth0' }]))).toBe('INVALID_ARGUMENT');
+    expect(code(() => applyActions(start, [{ op: 'fdb.flush', ns: NS, dev: 'eth0', master: true }]))).toBe('INVALID_ARGUMENT');
+    expect(code(() => applyActions(start, [{ op: 'fdb.flush', ns: NS, dev: 'nope' }]))).toBe('LINK_NOT_FOUND');
+    const br = applyActions(start, [{ op: 'link.add', ns: NS, name: 'br0', kind: 'bridge', up: true }]);
+    expect(code(() => applyActions(br, [{ op: 'fdb.flush', ns: NS, dev: 'br0', states: ['noarp'] } as unknown as Action]))).toBe('INVALID_ARGUMENT');
+    // The bridge's own MAC is an entry of its FDB (local): a flush takes it, `nopermanent` keeps it.
+    expect(applyActions(br, [{ op: 'fdb.flush', ns: NS, dev: 'br0', states: ['nopermanent'] }])).toEqual(br);
+    expect(Object.values(getNs(applyActions(br, [{ op: 'fdb.flush', ns: NS, dev: 'br0' }]), NS).fdb).filter((e) => e.dev === 'br0')).toEqual([]);
+  });
   it('addr.replace of an address that is there changes nothing; of one that is not, adds it', () => {
     expect(applyActions(start, [{ op: 'addr.replace', ns: NS, dev: 'eth0', addr: '192.168.1.11/24', scope: 'link', noprefixroute: true }])).toEqual(start);
     const s = applyActions(start, [{ op: 'addr.change', ns: NS, dev: 'eth0', addr: '192.168.1.50/24' }]);
