@@ -20,6 +20,7 @@ export const REACHABLE_MS = 30_000;
 
 /** The state `ip neigh` shows for an entry at simulated time `now`. */
 export function neighNud(n: NeighEntry, now: number): NeighNud {
+  if (n === null || typeof n !== 'object' || typeof now !== 'number' || !Number.isFinite(now)) fail('INVALID_ARGUMENT', `neighNud takes a neighbour entry and a simulated time, got ${JSON.stringify(n)} and ${String(now)}`);
   if (n.failed || n.mac === null) return 'FAILED';
   if (n.permanent) return 'PERMANENT';
   return now - n.confirmed <= REACHABLE_MS ? 'REACHABLE' : 'STALE';
@@ -64,6 +65,7 @@ function prefix(text: string | undefined, what: string): Cidr | null {
 }
 
 function routeFilter(ns: NetNs, s: RouteFlushSelectors): RouteFilter {
+  if (s === null || typeof s !== 'object') fail('INVALID_ARGUMENT', `route selectors must be an object, got ${JSON.stringify(s)}`);
   const table = s.table ?? RT_TABLE_MAIN;
   if (!Number.isInteger(table) || table < 1 || table > 0xffffffff) fail('INVALID_ARGUMENT', `route.flush table must be an integer from 1 to 4294967295, got ${JSON.stringify(s.table)}`, { ns: ns.id, table: s.table });
   if (table === RT_TABLE_LOCAL) fail('INVALID_ARGUMENT', `route.flush of the local table is not modelled: its routes are the namespace's own addresses (addr.del, addr.flush change them) in ${ns.id}`, { ns: ns.id, table });
