@@ -4,8 +4,8 @@
  * model actions (`sim.apply`), with the kernel's answers when it refuses.
  */
 import {
-  allRoutes, exceptionKey, formatIpv4, getNs, localRouteSource, lookupRouteIn, nexthopKey, parseIpv4, peerEntries, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath, shardValues,
-  type Action, type ClusterState, type Link, type NetNs, type NsId, type Route, type RouteException, type Simulator,
+  addrsToFlush, allRoutes, formatRoute, exceptionKey, formatIpv4, getNs, localRouteSource, lookupRouteIn, neighNud, neighsToFlush, nexthopKey, parseIpv4, peerEntries, selectRoutes, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath,
+  type Action, type FdbFlushState, type NeighState, type RouteFlushSpec, type ClusterState, type Link, type NetNs, type NsId, type Route, type RouteException, type Simulator,
 } from '@podnet/core';
 import { err, ok, type Ctx, type Output } from './types.js';
 import { STATS_FLAGS, statsLevel, statsLines } from './link-stats.js';
@@ -17,9 +17,6 @@ import { STATS_FLAGS, statsLevel, statsLines } from './link-stats.js';
 export function linkNamed(ns: NetNs, name: string): Link | undefined {
   return Object.prototype.hasOwnProperty.call(ns.links, name) ? ns.links[name] : undefined;
 }
-
-/** Neighbour entries older than this are shown STALE (net.ipv4.neigh.default.base_reachable_time_ms = 30 s). */
-const REACHABLE_MS = 30_000;
 
 function flagsAndState(state: ClusterState, ns: NetNs, l: Link): { flags: string; state: string } {
   const carrier = hasCarrier(state, ns, l);
@@ -229,10 +226,10 @@ export function ip(ctx: Ctx, argv: readonly string[], admin: boolean): Output {
   }
   switch (obj) {
     case 'link': return ipLink(ctx, ns, rest, admin, details, stats);
-    case 'addr': return ipAddr(ctx, ns, rest, admin, details);
-    case 'route': return ipRouteCmd(ctx, ns, rest, admin);
+    case 'addr': return ipAddr(ctx, ns, rest, admin, details, stats);
+    case 'route': return ipRouteCmd(ctx, ns, rest, admin, stats, details);
     case 'rule': return ipRuleCmd(ctx, ns, rest, admin);
-    case 'neigh': return ipNeigh(ctx, ns, rest, admin);
+    case 'neigh': return ipNeigh(ctx, ns, rest, admin, stats);
     default: return ipNetns(ctx);
   }
 }
@@ -316,18 +313,44 @@ function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, de
   return err(`Command "${cmd}" is unknown, try "ip link help".`, 255);
 }
 
-function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false): Output {
+/**
+ * What `ip … flush` prints with `-s` (iproute2 6.1, measured: scripts/route-verbs-formats.sh): the round
+ * that deleted them and its end, or `Nothing to flush.`; without `-s`, nothing. podnet deletes in one round.
+ */
+function flushed(stats: number, count: number, what: 'entries' | 'addresses'): Output {
+  if (stats === 0) return ok();
+  if (count === 0) return ok('Nothing to flush.\n');
+  return ok(`\n*** Round 1, deleting ${count} ${what} ***\n*** Flush is complete after 1 round ***\n`);
+}
+
+/** Applies a flush action after counting what it deletes (`count`, read before), as `flushed` prints it. */
+function applyFlush(ctx: Ctx, action: Action, count: () => number, line: string, admin: boolean, stats: number, what: 'entries' | 'addresses'): Output {
+  let n: number;
+  try { n = count(); } catch (e) { return kernelError(e); }
+  const o = apply(ctx, [action], line, admin);
+  return o.status !== 0 ? o : flushed(stats, n, what);
+}
+
+/** The verbs of `ip address` that make an address, as iproute2 matches their prefixes (add first). */
+const ADDR_VERBS = [['add', 'addr.add'], ['change', 'addr.change'], ['chg', 'addr.change'], ['replace', 'addr.replace']] as const;
+
+function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false, stats = 0): Output {
   const cmd = rest[0];
   if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
     const f = showFilter(ns, cmd === undefined ? [] : rest.slice(1), 'addr');
     if ('status' in f) return f;
     return ok(f.links.flatMap((l) => [...linkLines(ctx.sim, ns, l, false, details, namesNetns(ctx)), ...addrLines(l)]).map((x) => `${x}\n`).join(''));
   }
-  if (matches(cmd, 'add') || matches(cmd, 'delete') || cmd === 'del') {
+  if (matches(cmd, 'flush')) return addrFlush(ctx, ns, rest, admin, stats);
+  const verb = ADDR_VERBS.find(([w]) => matches(cmd, w))?.[1];
+  if (verb !== undefined || matches(cmd, 'delete') || cmd === 'del') {
     const addr = rest[1];
     let dev: string | undefined;
     let noprefixroute = false;
     let scope: 'global' | 'link' | 'host' | undefined;
+    // Words that set what podnet does not model: the kernel leaves them as they are on an existing address
+    // (replace, change), and sets them on a new one.
+    const unmodelled: string[] = [];
     for (let i = 2; i < rest.length; i++) {
       if (rest[i] === 'dev') dev = rest[++i];
       else if (rest[i] === 'noprefixroute') noprefixroute = true;
@@ -335,20 +358,68 @@ function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, de
         const v = rest[++i];
         if (v !== 'global' && v !== 'link' && v !== 'host') return err(`Error: argument "${v ?? ''}" is wrong: invalid scope value.`, 255);
         scope = v;
+      } else if (verb !== undefined && verb !== 'addr.add' && ['label', 'broadcast', 'brd', 'metric', 'priority', 'preference'].includes(rest[i]!)) {
+        unmodelled.push(rest[i]!);
+        i++;
       }
     }
     if (addr === undefined) return err('Not enough information: "dev" argument is required.', 255);
     if (dev === undefined) return err('Not enough information: "dev" argument is required.', 255);
     if (!linkNamed(ns, dev)) return err(`Cannot find device "${dev}"`, 1);
-    if (!/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(addr)) return err(`Error: inet prefix is expected rather than "${addr}".`, 1);
+    const m = /^\d+\.\d+\.\d+\.\d+(?:\/(\d+))?$/.exec(addr);
+    if (!m) return err(`Error: inet prefix is expected rather than "${addr}".`, 1);
+    if (m[1] !== undefined && Number(m[1]) > 32) return err(`Error: any valid prefix is expected rather than "${addr}".`, 1);
     const full = addr.includes('/') ? addr : `${addr}/32`;
-    const action: Action = matches(cmd, 'add')
-      ? { op: 'addr.add', ns: ns.id, dev, addr: full, ...(scope === undefined ? {} : { scope }), ...(noprefixroute ? { noprefixroute } : {}) }
-      : { op: 'addr.del', ns: ns.id, dev, addr: full };
+    if (unmodelled.length > 0) {
+      // The kernel changes an existing address's metric (its prefix route's: `ip addr replace … metric 50` →
+      // `192.0.2.0/24 … metric 50`, measured); its label and broadcast it leaves (measured). podnet models none.
+      const [ip, len] = full.split('/');
+      const there = linkNamed(ns, dev)!.addrs.some((x) => formatIpv4(x.ip) === ip && x.len === Number(len));
+      const bad = unmodelled.find((w) => !there || ['metric', 'priority', 'preference'].includes(w));
+      if (bad !== undefined) return err(`Error: podnet does not model "${bad}" of "ip address ${verb!.slice(5)}"${there ? ' (the kernel sets an address\'s metric on its prefix route)' : ' for a new address'}.`, 255);
+    }
+    const fields = { ns: ns.id, dev, addr: full, ...(scope === undefined ? {} : { scope }), ...(noprefixroute ? { noprefixroute } : {}) };
+    const action: Action = verb === undefined ? { op: 'addr.del', ns: ns.id, dev, addr: full }
+      : verb === 'addr.add' ? { op: verb, ...fields } : { op: verb, ...fields };
     return apply(ctx, [action], `ip addr ${rest.join(' ')}`, admin);
   }
-  if (cmd === 'help') return ok('Usage: ip address { add | del } IFADDR dev IFNAME [ scope SCOPE ] [ noprefixroute ]\n       ip address [ show [ dev IFNAME ] ]\n');
+  if (cmd === 'help') return ok('Usage: ip address { add | change | replace | del } IFADDR dev IFNAME [ scope SCOPE ] [ noprefixroute ]\n       ip address flush dev IFNAME [ primary | secondary ] [ scope SCOPE ] [ to PREFIX ]\n       ip address [ show [ dev IFNAME ] ]\n');
   return err(`Command "${cmd}" is unknown, try "ip address help".`, 255);
+}
+
+/**
+ * `ip addr flush dev DEV [primary | secondary] [scope S] [to PREFIX]` (measured, scripts/route-verbs-formats.sh
+ * cases i, j): the `addr.flush` action; no words at all is `Flush requires arguments.` (exit 1), an unknown
+ * device `Device "X" does not exist.` (exit 1). podnet flushes one device at a time: a flush without `dev`
+ * (every device's addresses) is refused.
+ */
+function addrFlush(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, stats: number): Output {
+  const sel = rest.slice(1);
+  if (sel.length === 0) return err('Flush requires arguments.', 1);
+  const spec: { dev?: string; primary?: boolean; secondary?: boolean; scope?: 'global' | 'link' | 'host'; to?: string } = {};
+  for (let i = 0; i < sel.length; i++) {
+    const w = sel[i]!;
+    if (w === 'dev') {
+      const d = sel[++i];
+      if (d === undefined) return err('Command line is not complete. Try option "help"', 255);
+      if (!linkNamed(ns, d)) return err(`Device "${d}" does not exist.`, 1);
+      spec.dev = d;
+    } else if (w === 'primary') spec.primary = true;
+    else if (w === 'secondary') spec.secondary = true;
+    else if (w === 'scope') {
+      const v = sel[++i];
+      if (v !== 'global' && v !== 'link' && v !== 'host') return err(`Error: argument "${v ?? ''}" is wrong: invalid scope value.`, 255);
+      spec.scope = v;
+    } else if (w === 'to' || /^\d/.test(w)) {
+      const p = w === 'to' ? sel[++i] : w;
+      if (p === undefined || !/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(p)) return err(`Error: any valid prefix is expected rather than "${p ?? ''}".`, 1);
+      spec.to = p;
+    } else if (linkNamed(ns, w)) spec.dev = w;
+    else return err(`Error: podnet models dev, primary, secondary, scope and to of "ip address flush", not "${w}".`, 255);
+  }
+  if (spec.dev === undefined) return err('Error: podnet flushes the addresses of one device: give "dev IFNAME".', 255);
+  const action: Action = { op: 'addr.flush', ns: ns.id, dev: spec.dev, ...spec };
+  return applyFlush(ctx, action, () => addrsToFlush(ns, { ...spec, dev: spec.dev! }).length, `ip addr ${rest.join(' ')}`, admin, stats, 'addresses');
 }
 
 /** Whether a word of `ip route show|flush` is its `cached` / `cloned` selector (iproute2 takes a prefix: `cache`). */
@@ -437,40 +508,127 @@ function flushCache(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean
   return apply(ctx, [{ op: 'route.flushCache', ns: ns.id }], `ip route ${rest.join(' ')}`, admin);
 }
 
-function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
+/** The selectors of `ip route show|flush`, with the table: `all` (show only) or a number. */
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+type RouteSelectors = Writable<Omit<RouteFlushSpec, 'table'>> & { table?: number | 'all' };
+
+/**
+ * iproute2's route selectors (iproute_list_flush_or_save): `[to] [root | match | exact] PREFIX`, `dev`/`oif`,
+ * `via`, `proto`, `type`, `scope`, `table` (main by default; `show` reads `local` and `all` too). An unknown
+ * device is `Cannot find device "X"` (exit 1).
+ */
+function routeSelectors(ns: NetNs, sel: readonly string[], show: boolean): RouteSelectors | Output {
+  const spec: RouteSelectors = {};
+  const incomplete = err('Command line is not complete. Try option "help"', 255);
+  for (let i = 0; i < sel.length; i++) {
+    let w = sel[i]!;
+    const v = sel[i + 1];
+    if (w === 'dev' || w === 'oif') {
+      if (v === undefined) return incomplete;
+      if (!linkNamed(ns, v)) return err(`Cannot find device "${v}"`, 1);
+      spec.dev = v;
+      i++;
+    } else if (w === 'via') {
+      if (v === undefined || !/^\d+\.\d+\.\d+\.\d+$/.test(v)) return err(`Error: inet address is expected rather than "${v ?? ''}".`, 1);
+      spec.via = v;
+      i++;
+    } else if (w === 'proto' || w === 'protocol') {
+      if (v === undefined) return incomplete;
+      spec.proto = v;
+      i++;
+    } else if (w === 'type') {
+      if (v !== 'unicast' && v !== 'blackhole' && v !== 'unreachable' && v !== 'prohibit') return err(`Error: argument "${v ?? ''}" is wrong: "type" value is invalid`, 255);
+      spec.type = v;
+      i++;
+    } else if (w === 'scope') {
+      if (v !== 'global' && v !== 'link' && v !== 'host') return err(`Error: argument "${v ?? ''}" is wrong: invalid "scope" value`, 255);
+      spec.scope = v;
+      i++;
+    } else if (w === 'table') {
+      const t = show && v === 'all' ? 'all' : tableArg(v, show);
+      if (typeof t === 'object') return t;
+      spec.table = t;
+      i++;
+    } else {
+      if (w === 'to') {
+        if (v === undefined) return incomplete;
+        w = v;
+        i++;
+      }
+      let kind: 'exact' | 'root' | 'match' = 'exact';
+      if (matches(w, 'root') || matches(w, 'match') || matches(w, 'exact')) {
+        kind = matches(w, 'root') ? 'root' : matches(w, 'match') ? 'match' : 'exact';
+        const p = sel[++i];
+        if (p === undefined) return incomplete;
+        w = p;
+      }
+      if (w !== 'default' && !/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(w)) return err(`Error: argument "${w}" is wrong: podnet models [to] [root|match|exact] PREFIX, dev, via, proto, type, scope and table of "ip route ${show ? 'show' : 'flush'}"`, 255);
+      spec[kind] = w;
+    }
+  }
+  return spec;
+}
+
+/**
+ * `ip route flush SELECTORS` (measured, scripts/route-verbs-formats.sh cases e, f): the `route.flush` action.
+ * Without selectors `"ip route flush" requires arguments.` (exit 1); a table that does not exist `Error: ipv4:
+ * FIB table does not exist.` and `Flush terminated` (exit 2).
+ */
+function routeFlush(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, stats: number): Output {
+  const sel = rest.slice(1);
+  if (sel.length === 0) return err('"ip route flush" requires arguments.', 1);
+  const spec = routeSelectors(ns, sel, false);
+  if ('status' in spec) return spec;
+  const { table, ...rest2 } = spec;
+  const flush = { ...rest2, ...(typeof table === 'number' ? { table } : {}) };
+  const action: Action = { op: 'route.flush', ns: ns.id, ...flush };
+  const o = applyFlush(ctx, action, () => selectRoutes(ctx.sim.state, ns, flush).length, `ip route ${rest.join(' ')}`, admin, stats, 'entries');
+  // iproute2 says where the dump failed: `Flush terminated` after the kernel's error.
+  return o.stderr.startsWith('Error: ipv4: FIB table does not exist.') ? err('Error: ipv4: FIB table does not exist.\nFlush terminated', 2) : o;
+}
+
+/**
+ * `ip [-d] route [show|list] [SELECTORS]` (measured, scripts/route-verbs-formats.sh case m): the table's routes
+ * the selectors keep, each without the fields a selector fixed (RouteFormat). The local table and `table all`
+ * take `dev` alone. A table that does not exist: `Error: ipv4: FIB table does not exist.` / `Dump terminated`.
+ */
+function routeShow(ctx: Ctx, ns: NetNs, sel: readonly string[], details: boolean): Output {
+  const spec = routeSelectors(ns, sel, true);
+  if ('status' in spec) return spec;
+  const { table = 254, ...filter } = spec;
+  const selected = new Set((['dev', 'via', 'proto', 'scope'] as const).filter((k) => filter[k] !== undefined));
+  try {
+    if (table === 'all' || table === 255) {
+      if (Object.keys(filter).some((k) => k !== 'dev')) return err('Error: argument "table" is wrong: podnet lists the local table and "table all" by dev alone', 255);
+      const d = filter.dev;
+      return ok(ipRoute(ctx.sim.state, ns.id, table, details).filter((l) => d === undefined || l.includes(` dev ${d} `) || l.endsWith(` dev ${d}`)).map((l) => `${l}\n`).join(''));
+    }
+    if (Object.keys(filter).length === 0) return ok(ipRoute(ctx.sim.state, ns.id, table, details).map((l) => `${l}\n`).join(''));
+    return ok(selectRoutes(ctx.sim.state, ns, { ...filter, table }).map((r) => `${formatRoute(ctx.sim.state, ns, r, undefined, { details, selected })}\n`).join(''));
+  } catch (e) {
+    if (isPodnetError(e, 'TABLE_NOT_FOUND')) return err('Error: ipv4: FIB table does not exist.\nDump terminated', 2);
+    return kernelError(e);
+  }
+}
+
+/** The verbs of `ip route` that send RTM_NEWROUTE, as iproute2 matches their prefixes (in its order). */
+const ROUTE_VERBS = [['add', 'route.add'], ['change', 'route.change'], ['chg', 'route.change'], ['replace', 'route.replace'], ['prepend', 'route.prepend'], ['append', 'route.append']] as const;
+
+function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, stats = 0, details = false): Output {
   const cmd = rest[0];
   if (cmd !== undefined && matches(cmd, 'flush') && rest.slice(1).some(isCacheWord)) return flushCache(ctx, ns, rest, admin);
+  if (cmd !== undefined && matches(cmd, 'flush')) return routeFlush(ctx, ns, rest, admin, stats);
   if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
     const sel = rest.slice(1);
     if (sel.some(isCacheWord)) return showCache(ctx, ns, sel);
-    const t = sel.indexOf('table');
-    let table: number | 'all' = 254;
-    if (t >= 0 && sel[t + 1] === 'all') table = 'all';
-    else if (t >= 0) {
-      const v = tableArg(sel[t + 1], true);
-      if (typeof v !== 'number') return v;
-      table = v;
-    }
-    let lines: string[];
-    try {
-      lines = ipRoute(ctx.sim.state, ns.id, table);
-    } catch (e) {
-      if (isPodnetError(e, 'TABLE_NOT_FOUND')) return err('Error: ipv4: FIB table does not exist.\nDump terminated', 2);
-      return kernelError(e);
-    }
-    for (let i = 0; i < sel.length; i++) {
-      if (sel[i] === 'dev') { const d = sel[++i]; if (!d || !linkNamed(ns, d)) return err(`Cannot find device "${d ?? ''}"`, 1); lines = lines.filter((l) => l.includes(` dev ${d} `) || l.endsWith(` dev ${d}`)); }
-      else if (sel[i] === 'table') i++;
-      else return err(`Error: argument "${sel[i]}" is wrong: unsupported selector in podnet (dev, table)`, 255);
-    }
-    return ok(lines.map((l) => `${l}\n`).join(''));
+    return routeShow(ctx, ns, sel, details);
   }
   if (matches(cmd, 'get')) {
     const dst = rest[1];
     if (!dst || !/^\d+\.\d+\.\d+\.\d+$/.test(dst)) return err(`Error: inet prefix is expected rather than "${dst ?? ''}".`, 1);
     return routeGet(ctx, ns, dst);
   }
-  const op = matches(cmd, 'add') ? 'route.add' : matches(cmd, 'replace') ? 'route.replace' : matches(cmd, 'delete') || cmd === 'del' ? 'route.del' : null;
+  const op = ROUTE_VERBS.find(([w]) => matches(cmd, w))?.[1] ?? (matches(cmd, 'delete') || cmd === 'del' ? 'route.del' : null);
   if (op === null) return err(`Command "${cmd}" is unknown, try "ip route help".`, 255);
   const spec: Record<string, unknown> = { op, ns: ns.id };
   let i = 1;
@@ -580,23 +738,52 @@ function neighLines(ctx: Ctx, ns: NetNs): string[] {
   const now = ctx.sim.now();
   const out: string[] = [];
   for (const n of Object.values(ns.neigh)) {
-    if (n.failed || n.mac === null) { out.push(`${formatIpv4(n.ip)} dev ${n.dev} FAILED`); continue; }
-    const st = n.permanent ? 'PERMANENT' : now - n.confirmed <= REACHABLE_MS ? 'REACHABLE' : 'STALE';
-    out.push(`${formatIpv4(n.ip)} dev ${n.dev} lladdr ${n.mac} ${st}`);
+    const st = neighNud(n, now);
+    out.push(st === 'FAILED' ? `${formatIpv4(n.ip)} dev ${n.dev} FAILED` : `${formatIpv4(n.ip)} dev ${n.dev} lladdr ${n.mac!} ${st}`);
   }
-  for (const ref of ns.peerSets) {
-    const set = ctx.sim.state.peerSets[ref.set];
-    if (!set) continue;
-    for (const e of shardValues(set.entries)) {
-      if (e.owner === ref.self) continue;
-      for (const n of e.neigh) out.push(`${formatIpv4(n.ip)} dev ${set.dev} lladdr ${n.mac} PERMANENT`);
-    }
-  }
+  // The shared peer-set entries, less those deleted here (`ip neigh del`, `ip neigh flush … nud permanent`).
+  for (const p of peerEntries(ctx.sim.state, ns)) for (const n of p.neigh) out.push(`${formatIpv4(n.ip)} dev ${p.dev} lladdr ${n.mac} PERMANENT`);
   return out;
 }
 
-function ipNeigh(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
+/**
+ * `ip neigh flush {dev DEV | all | [to] PREFIX} [nud STATE]…` (measured, scripts/route-verbs-formats.sh case
+ * k): the `neigh.flush` action; no words at all is `Flush requires arguments.` (exit 1), an unknown device
+ * `Cannot find device "X"` (exit 1).
+ */
+function neighFlush(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, stats: number): Output {
+  const sel = rest.slice(1);
+  if (sel.length === 0) return err('Flush requires arguments.', 1);
+  let dev: string | undefined;
+  let to: string | undefined;
+  const nud: NeighState[] = [];
+  for (let i = 0; i < sel.length; i++) {
+    const w = sel[i]!;
+    const v = sel[i + 1];
+    if (w === 'dev') {
+      if (v === undefined) return err('Command line is not complete. Try option "help"', 255);
+      if (!linkNamed(ns, v)) return err(`Cannot find device "${v}"`, 1);
+      dev = v;
+      i++;
+    } else if (w === 'nud') {
+      if (v !== 'permanent' && v !== 'reachable' && v !== 'stale' && v !== 'failed' && v !== 'all') return err(`Error: argument "${v ?? ''}" is wrong: podnet models nud permanent, reachable, stale, failed and all`, 255);
+      nud.push(v);
+      i++;
+    } else if (w === 'all' || w === 'any' || w === 'default') to = undefined;
+    else {
+      const p = w === 'to' ? v : w;
+      if (w === 'to') i++;
+      if (p === undefined || !/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(p)) return err(`Error: an inet prefix is expected rather than "${p ?? ''}".`, 1);
+      to = p;
+    }
+  }
+  const spec = { ...(dev !== undefined ? { dev } : {}), ...(to !== undefined ? { to } : {}), ...(nud.length > 0 ? { nud } : {}) };
+  return applyFlush(ctx, { op: 'neigh.flush', ns: ns.id, ...spec }, () => neighsToFlush(ctx.sim.state, ns, spec).length, `ip neigh ${rest.join(' ')}`, admin, stats, 'entries');
+}
+
+function ipNeigh(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, stats = 0): Output {
   const cmd = rest[0];
+  if (cmd !== undefined && matches(cmd, 'flush')) return neighFlush(ctx, ns, rest, admin, stats);
   if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
     let lines = neighLines(ctx, ns);
     const sel = rest.slice(1);
@@ -655,6 +842,7 @@ export function bridge(ctx: Ctx, args: readonly string[], admin = false): Output
   const [obj, cmd, ...rest] = args.filter((x) => x !== '-d' && x !== '-details');
   if (obj === undefined) return err('Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { link | fdb | mdb | vlan | vni | monitor }', 255);
   if (matches(obj, 'link') && cmd === 'set') return bridgeLinkSet(ctx, ns, rest, admin);
+  if (matches(obj, 'fdb') && cmd !== undefined && matches(cmd, 'flush') && !FDB_VERBS.some((v) => matches(cmd, v))) return bridgeFdbFlush(ctx, ns, rest, admin);
   if (matches(obj, 'fdb') && cmd !== undefined) {
     const verb = FDB_VERBS.find((v) => matches(cmd, v));
     if (verb !== undefined) return bridgeFdbModify(ctx, ns, verb, rest, admin);
@@ -687,6 +875,17 @@ export function bridge(ctx: Ctx, args: readonly string[], admin = false): Output
   return err(`Object "${obj}" is unknown, try "bridge help".`, 255);
 }
 
+/** A `bridge` command's change applied: bridge(8) exits 255 where ip(8) exits 2 on a kernel error. */
+function bridgeApply(ctx: Ctx, action: Action, line: string): Output {
+  try {
+    ctx.sim.apply([action], `${ctx.ns}: ${line}`);
+    return ok();
+  } catch (e) {
+    const o = kernelError(e);
+    return o.status === 2 ? err(o.stderr.trimEnd(), 255) : o;
+  }
+}
+
 /** `bridge link set dev DEV hairpin on|off` (the one port setting podnet models): a `link.set` with `hairpin`. */
 function bridgeLinkSet(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
   let dev: string | undefined;
@@ -706,14 +905,7 @@ function bridgeLinkSet(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: bool
   if (!linkNamed(ns, dev)) return err(`Cannot find bridge device "${dev}"`, 255);
   if (hairpin === undefined) return ok();
   if (!admin) return err('RTNETLINK answers: Operation not permitted', 255);
-  try {
-    ctx.sim.apply([{ op: 'link.set', ns: ns.id, name: dev, hairpin }], `${ctx.ns}: bridge link set ${rest.join(' ')}`);
-    return ok();
-  } catch (e) {
-    // bridge(8) exits 255 where ip(8) exits 2 on a kernel error.
-    const o = kernelError(e);
-    return o.status === 2 ? err(o.stderr.trimEnd(), 255) : o;
-  }
+  return bridgeApply(ctx, { op: 'link.set', ns: ns.id, name: dev, hairpin }, `bridge link set ${rest.join(' ')}`);
 }
 
 /** The `bridge fdb` commands that change a table, in the order iproute2's do_fdb tries their prefixes. */
@@ -779,14 +971,33 @@ function bridgeFdbModify(ctx: Ctx, ns: NetNs, verb: (typeof FDB_VERBS)[number], 
   const action: Action = verb === 'delete'
     ? { op: 'fdb.del', ns: ns.id, dev, mac, master, ...(dst !== undefined ? { dst } : {}) }
     : { op: `fdb.${verb}`, ns: ns.id, dev, mac, master, ...(dst !== undefined ? { dst } : {}), ...(master || state !== undefined ? { state: state ?? 'permanent' } : {}) };
-  try {
-    ctx.sim.apply([action], `${ctx.ns}: bridge fdb ${verb} ${rest.join(' ')}`);
-    return ok();
-  } catch (e) {
-    // bridge(8) exits 255 where ip(8) exits 2 on a kernel error.
-    const o = kernelError(e);
-    return o.status === 2 ? err(o.stderr.trimEnd(), 255) : o;
+  return bridgeApply(ctx, action, `bridge fdb ${verb} ${rest.join(' ')}`);
+}
+
+/**
+ * `bridge fdb flush dev DEV [self] [master] [permanent|nopermanent|static|dynamic]…` (measured,
+ * scripts/route-verbs-formats.sh case l): the `fdb.flush` action; it prints nothing, with `-s` too. Without
+ * a device `Device is a required argument.`, an unknown one `Cannot find bridge device "X"`, a device with
+ * no FDB to flush (a port without `master`) `RTNETLINK answers: Operation not supported`, all exit 255.
+ */
+function bridgeFdbFlush(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
+  let dev: string | undefined;
+  let master = false;
+  const states: FdbFlushState[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const w = rest[i]!;
+    if (w === 'dev') {
+      dev = rest[++i];
+      if (dev === undefined) return err('Command line is not complete. Try option "help"', 255);
+    } else if (w === 'master') master = true;
+    else if (w === 'self') continue;
+    else if (w === 'permanent' || w === 'nopermanent' || w === 'static' || w === 'dynamic') states.push(w);
+    else return err(`Error: podnet models dev, self, master, permanent, nopermanent, static and dynamic of "bridge fdb flush", not "${w}".`, 255);
   }
+  if (dev === undefined) return err('Device is a required argument.', 255);
+  if (!linkNamed(ns, dev)) return err(`Cannot find bridge device "${dev}"`, 255);
+  if (!admin) return err('RTNETLINK answers: Operation not permitted', 255);
+  return bridgeApply(ctx, { op: 'fdb.flush', ns: ns.id, dev, ...(master ? { master } : {}), ...(states.length > 0 ? { states } : {}) }, `bridge fdb flush ${rest.join(' ')}`);
 }
 
 /**

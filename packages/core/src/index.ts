@@ -25,7 +25,9 @@ export {
 } from './model/cluster.js';
 export type { NsLocation } from './model/lookup.js';
 export { findNode, findNs, findPod, getNode, getNs, getPod, hostNsId, locateNs, podKeyOf, podNsId, UNDERLAY_NS } from './model/lookup.js';
-export type { Action, IpRuleSpec, RouteSpec, RuleSpec, VpcAssign } from './ops/actions.js';
+export type { Action, FdbFlushState, IpRuleSpec, NeighState, RouteFlushSpec, RouteSpec, RuleSpec, VpcAssign } from './ops/actions.js';
+export type { AddrFlushSelectors, NeighFlushSelectors, NeighFlushState, NeighNud, NeighToFlush, RouteFlushSelectors } from './ops/flush.js';
+export { addrsToFlush, neighNud, neighsToFlush, REACHABLE_MS, selectRoutes } from './ops/flush.js';
 export { applyActions, checkIfName, fabricKey, fabricLookup, formatMark, NF_BASE_CHAINS, ownChains, parseMark, ruleIs, ruleKey, ruleSpecKey, ruleSpecOf, TC_PROGRAMS } from './ops/actions.js';
 export type { LookupOptions, RefusedRoute } from './ops/routing.js';
 export { allRoutes, exceptionKey, isLocalAddress, kernelRoutes, localRouteSource, lookupRouteIn, nexthopKey, refusedPeerRouteFor, refusedPeerRoutes, restorablePeerOwners, selectSource } from './ops/routing.js';
@@ -47,6 +49,7 @@ export { createSimulator, diffScope, seededRandom, Simulator } from './sim/simul
 export type { Shards } from './util/shards.js';
 export { shardGet, shardKeys, shardSize, shardValues } from './util/shards.js';
 export * from './wire/index.js';
+export type { RouteFormat } from './query/render.js';
 export { bridgeFdb, formatRoute, hasCarrier, ipNeigh, ipRoute, ipRule, peerEntries } from './query/render.js';
 export { setFreezing } from './util/immer.js';
 export { withShortLivedStates, YoungWeakMap } from './util/memo.js';

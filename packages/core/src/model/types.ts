@@ -164,6 +164,16 @@ export interface Route {
   readonly type: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
   /** The route's MTU attribute (`mtu 1450`): packets taking it are held to it (cilium's pod default route). */
   readonly mtu?: number;
+  /**
+   * A main-table route that `ip route append` put after an address's prefix route of its prefix and metric
+   * (NLM_F_APPEND links it after the last alias of its key, and the kernel's prefix route was there first):
+   * it is listed, looked up and deleted after that prefix route, not before it as an added route is.
+   * Measured (kernel 6.18, scripts/route-verbs-formats.sh, case d): with 192.0.2.1/24 on d1, `ip route append
+   * 192.0.2.0/24 via 198.51.100.1` is listed after `192.0.2.0/24 dev d1 proto kernel …`, `ip route get
+   * 192.0.2.7` answers `dev d1`, and `ip route del 192.0.2.0/24` takes the prefix route. Dropped once its
+   * prefix has no prefix route (deleted, its link down, its address gone).
+   */
+  readonly afterPrefixRoute?: true;
 }
 
 /** Neighbour (ARP) entry. Dynamic entries age; `confirmed` is the simulated time of the last confirmation. */

@@ -24,6 +24,8 @@ import { YoungWeakMap } from '../util/memo.js';
 import { firstPrefixRoute, formatIpRule, givesPrefixRoute, kernelRoutes, lookupRouteIn, nexthopKey, refUses, routeVia, sharedRouteIn } from './routing.js';
 import { ctMatches, type ConntrackFilter } from '../dataplane/conntrack.js';
 import { checkActionShape } from './action-shape.js';
+import { addrsToFlush, neighsToFlush, selectRoutes, type NeighFlushState, type RouteFlushSelectors } from './flush.js';
+import { peerEntries } from '../query/render.js';
 
 /** A route as `ip route add` takes it. */
 export interface RouteSpec {
@@ -79,6 +81,18 @@ export interface RuleSpec {
   readonly comment?: string;
 }
 
+/**
+ * The selectors of `ip route flush` (iproute2's route filter): every one given must match. `exact`, `root`
+ * and `match` take a prefix (`default` is 0.0.0.0/0); `table` a table number (default main, 254).
+ */
+export type RouteFlushSpec = RouteFlushSelectors;
+
+/** A neighbour entry's state as `ip neigh flush … nud` names it (those podnet models). */
+export type NeighState = NeighFlushState;
+
+/** A state word of `bridge fdb flush` (those measured): an entry is `permanent` (local), `static` or `dynamic`. */
+export type FdbFlushState = 'permanent' | 'nopermanent' | 'static' | 'dynamic';
+
 /** One model action. `ns` names the namespace the command runs in. */
 export type Action =
   | { readonly op: 'link.add'; readonly ns: NsId; readonly name: string; readonly kind: 'bridge' | 'veth' | 'vxlan' | 'ipip';
@@ -105,7 +119,51 @@ export type Action =
        */
       readonly noprefixroute?: boolean }
   | { readonly op: 'addr.del'; readonly ns: NsId; readonly dev: string; readonly addr: string }
-  | ({ readonly op: 'route.add' | 'route.replace'; readonly ns: NsId } & RouteSpec)
+  /**
+   * `ip addr replace` (NLM_F_CREATE|NLM_F_REPLACE) and `ip addr change` (NLM_F_REPLACE): an address of that
+   * address and length already on the device is left as it is — inet_rtm_newaddr changes only its lifetimes,
+   * metric and protocol, none of which podnet models; its scope, flags (`noprefixroute`), broadcast and label
+   * stay, and so does its prefix route. One that is not there is added as `addr.add` adds it, by either verb
+   * (the kernel does not check NLM_F_CREATE here). Measured (kernel 6.18, scripts/route-verbs-formats.sh,
+   * cases g, h): `ip addr replace 192.0.2.1/24 dev d1 scope link`, `… change … noprefixroute`, `… broadcast
+   * 192.0.2.127` print nothing, exit 0, and `ip addr` and `ip route` are as before; `ip addr change
+   * 192.0.2.50/24 dev d1` adds a secondary. The errors of `addr.add` otherwise (another length of the same
+   * address: ADDRESS_EXISTS, as podnet keeps one entry per address).
+   */
+  | { readonly op: 'addr.replace' | 'addr.change'; readonly ns: NsId; readonly dev: string; readonly addr: string; readonly scope?: IfAddr['scope']; readonly noprefixroute?: boolean }
+  /**
+   * `ip addr flush dev DEV [primary|secondary] [scope S] [to PREFIX]`: every address of `dev` that the
+   * selectors keep is deleted, in the device's order, as iproute2 deletes what its dump listed (one that an
+   * earlier deletion took along, a secondary of a deleted primary, is skipped). Each deletion is an
+   * `addr.del`: prefix routes, routes with the address as source, promotion (promote_secondaries) and, once
+   * the device has no address left, the routes through it and its neighbours go (fib_disable_ip). Nothing to
+   * delete is no error. Measured (kernel 6.18, scripts/route-verbs-formats.sh, cases i, j). Throws
+   * `LINK_NOT_FOUND`, `INVALID_CIDR` for a bad `to`, `INVALID_ARGUMENT` for a bad selector.
+   */
+  | { readonly op: 'addr.flush'; readonly ns: NsId; readonly dev: string; readonly primary?: boolean; readonly secondary?: boolean; readonly scope?: IfAddr['scope']; readonly to?: string }
+  /**
+   * `ip route add` (NLM_F_CREATE|NLM_F_EXCL: ROUTE_EXISTS when the prefix and metric have a route), `ip route
+   * replace` (NLM_F_CREATE|NLM_F_REPLACE) and the verbs fib_table_insert also knows:
+   * - `route.append` (NLM_F_CREATE|NLM_F_APPEND): after the last route of its prefix and metric (a prefix route
+   *   of an address included: Route.afterPrefixRoute);
+   * - `route.prepend` (NLM_F_CREATE): before the first;
+   * - `route.change` (NLM_F_REPLACE): replaces the first, ROUTE_NOT_FOUND (`No such file or directory`) when
+   *   the prefix and metric have none.
+   * The first route of a prefix and metric is the one lookups use and `route.del` without selectors deletes.
+   * A route the same in every field as one there (the kernel's fib_info and type) is refused by append and
+   * prepend, and by change and replace unless it is the first (then nothing changes): ROUTE_EXISTS. Measured
+   * (kernel 6.18, scripts/route-verbs-formats.sh, cases a–d).
+   */
+  | ({ readonly op: 'route.add' | 'route.replace' | 'route.append' | 'route.prepend' | 'route.change'; readonly ns: NsId } & RouteSpec)
+  /**
+   * `ip route flush SELECTORS`: deletes every route of `table` (default main) that all the given selectors
+   * match, as iproute2 dumps the table and deletes each (a prefix route of an address too: the address stays;
+   * a shared peer-set route in this namespace only). `root` keeps routes inside that prefix, `match` those
+   * holding it, `exact` that prefix alone; `dev`, `via`, `proto`, `type`, `scope` a route's own. Nothing to
+   * delete is no error. Measured (kernel 6.18, scripts/route-verbs-formats.sh, cases e, f). Throws
+   * `TABLE_NOT_FOUND` for a table with no routes ever, `INVALID_ARGUMENT` for the local table or a bad selector.
+   */
+  | ({ readonly op: 'route.flush'; readonly ns: NsId } & RouteFlushSpec)
   | { readonly op: 'route.del'; readonly ns: NsId; readonly dst: string; readonly via?: string; readonly dev?: string; readonly metric?: number; readonly table?: number }
   /**
    * `ip route flush cache`: drops every route exception of the namespace ({@link NetNs.pmtu}: path MTUs and
@@ -128,6 +186,14 @@ export type Action =
   | { readonly op: 'neigh.add' | 'neigh.replace'; readonly ns: NsId; readonly dev: string; readonly ip: string; readonly mac: string }
   | { readonly op: 'neigh.del'; readonly ns: NsId; readonly dev: string; readonly ip: string }
   /**
+   * `ip neigh flush {dev DEV | all | to PREFIX} [nud STATE…]`: deletes the neighbour entries the selectors
+   * keep. Without `nud`, every entry but the permanent ones (iproute2's flush filter leaves out
+   * NUD_PERMANENT and NUD_NOARP); `nud permanent` deletes those (a shared peer-set entry in this namespace
+   * only), `nud all` every one. Nothing to delete is no error. Measured (kernel 6.18,
+   * scripts/route-verbs-formats.sh, case k). Throws `LINK_NOT_FOUND`, `INVALID_CIDR`, `INVALID_ARGUMENT`.
+   */
+  | { readonly op: 'neigh.flush'; readonly ns: NsId; readonly dev?: string; readonly to?: string; readonly nud?: readonly NeighState[] }
+  /**
    * `bridge fdb add | append | replace MAC dev DEV …` (measured, scripts/bridge-fdb-formats.sh): on a bridge
    * port (`master`, the default for a port) the entry of its bridge; on a VXLAN device a remote VTEP (`dst`,
    * required); `master: false` (iproute2's default `self`) on a veth or an Ethernet device its own unicast
@@ -146,6 +212,19 @@ export type Action =
        * `permanent` for `self`, the only one the kernel takes there (others: Invalid argument).
        */
       readonly state?: 'static' | 'permanent' | 'dynamic' }
+  /**
+   * `bridge fdb flush dev DEV [master] [permanent|nopermanent|static|dynamic]…` (iproute2 6.1's RTM_DELNEIGH
+   * with NLM_F_BULK). On a bridge: every entry of the bridge — learned, static, permanent, and the local
+   * entries of the bridge's and its ports' own MACs — that the states keep (`permanent`: local ones;
+   * `static`; `dynamic`: learned or added dynamic; `nopermanent`: the others). On a port with `master`: the
+   * bridge's entries on that port (its own MAC's too, the bridge's stays). On a VXLAN device: its remote VTEPs
+   * (a shared peer-set one on this node alone). Anything else: INVALID_ARGUMENT, the kernel's `Operation not
+   * supported`. With the bridge's own MAC gone, frames to it are flooded, not taken up: the pods lose their
+   * gateway until something adds it again. Measured (kernel 6.18, scripts/route-verbs-formats.sh, case l):
+   * after `bridge fdb flush dev br0` the bridge's ping from its port's peer fails; after `… dev d3 master
+   * permanent` it works (the bridge's own entry stayed). Nothing to delete is no error.
+   */
+  | { readonly op: 'fdb.flush'; readonly ns: NsId; readonly dev: string; readonly master?: boolean; readonly states?: readonly FdbFlushState[] }
   | { readonly op: 'fdb.del'; readonly ns: NsId; readonly dev: string; readonly mac: string;
       /** A VXLAN entry's dst: deleted only when it is this one (another dst: nothing happens, no error, as measured). */
       readonly dst?: string;
@@ -1316,7 +1395,7 @@ function applyOne(d: DState, a: Action): void {
   checkActionShape(a);
   applyAction(d, a);
   // What can take a namespace's last route of a next hop away frees the route exceptions on it.
-  if (a.op === 'route.del' || a.op === 'route.replace' || a.op === 'addr.del' || a.op === 'link.del' || (a.op === 'link.set' && a.up === false)) {
+  if (a.op === 'route.del' || a.op === 'route.replace' || a.op === 'route.change' || a.op === 'route.flush' || a.op === 'addr.del' || a.op === 'addr.flush' || a.op === 'link.del' || (a.op === 'link.set' && a.up === false)) {
     if (goneNs.gone === null || a.ns !== goneNs.gone.plain.id) pruneExceptions(d, draftNs(d, a.ns));
   }
 }
@@ -1365,16 +1444,30 @@ function applyAction(d: DState, a: Action): void {
     case 'link.del':
       return linkDel(d, a);
     case 'link.set':
-      return linkSet(d, a);
+      linkSet(d, a);
+      if (a.up === false) settleAfterPrefix(draftNs(d, a.ns));
+      return;
     case 'addr.add':
       return addrAdd(d, a);
     case 'addr.del':
       return addrDel(d, a);
+    case 'addr.replace':
+    case 'addr.change':
+      return addrReplace(d, a);
+    case 'addr.flush':
+      return addrFlush(d, a);
     case 'route.add':
     case 'route.replace':
+    case 'route.append':
+    case 'route.prepend':
+    case 'route.change':
       return routeAdd(d, a);
     case 'route.del':
-      return routeDel(d, a);
+      routeDel(d, a);
+      settleAfterPrefix(draftNs(d, a.ns));
+      return;
+    case 'route.flush':
+      return routeFlush(d, a);
     case 'route.flushCache':
       return routeFlushCache(d, a);
     case 'route.cacheException':
@@ -1388,12 +1481,16 @@ function applyAction(d: DState, a: Action): void {
       return neighAdd(d, a);
     case 'neigh.del':
       return neighDel(d, a);
+    case 'neigh.flush':
+      return neighFlush(d, a);
     case 'fdb.add':
     case 'fdb.append':
     case 'fdb.replace':
       return fdbAdd(d, a);
     case 'fdb.del':
       return fdbDel(d, a);
+    case 'fdb.flush':
+      return fdbFlush(d, a);
     case 'sysctl.set':
       parseSysctl(draftNs(d, a.ns), a.key, a.value);
       return;
@@ -1667,6 +1764,111 @@ function addrDel(d: DState, a: Extract<Action, { op: 'addr.del' }>): void {
   // Routes whose preferred source was a deleted address go with it (fib_sync_down_addr).
   const routes = peek(ns as NetNs, 'routes');
   if (routes.some((r) => r.src !== null && gone.includes(r.src))) ns.routes = castDraft(routes.filter((r) => r.src === null || !gone.includes(r.src)));
+  if (list.length === 0) lastAddrGone(ns, a.dev);
+}
+
+/**
+ * A device's last address went: the kernel disables IP on it (fib_inetaddr_event → fib_disable_ip): every
+ * route through it goes, in every table and of every scope (fib_sync_down_dev, forced), and its neighbour
+ * entries, permanent ones too (arp_ifdown). Measured (kernel 6.18, scripts/route-verbs-formats.sh, case i2):
+ * after `ip addr del` of d1's last address, `172.20.0.0/16 via 192.0.2.4 dev d1`, `172.21.0.0/16 dev d1`,
+ * `172.22.0.0/16 dev d1 scope host` and `172.24.0.0/16 via 192.0.2.4 dev d1 table 100` are gone, and `ip neigh
+ * show dev d1` lists nothing (it had a PERMANENT entry); with another address left they all stayed. The
+ * shared peer-set entries on the device (an agent's) are not modelled here: they stay.
+ */
+function lastAddrGone(ns: DNs, dev: string): void {
+  const plain = ns as NetNs;
+  const routes = peek(plain, 'routes');
+  if (routes.some((r) => r.dev === dev)) ns.routes = castDraft(routes.filter((r) => r.dev !== dev));
+  const tables = peek(plain, 'tables');
+  if (tables) {
+    for (const t of Object.keys(tables)) {
+      const held = snapshot(tables[t]!);
+      if (held.some((r) => r.dev === dev)) (tableToWrite(plain, 'tables') as Record<string, Route[]>)[t] = held.filter((r) => r.dev !== dev);
+    }
+  }
+  const neigh = peek(plain, 'neigh');
+  for (const k in neigh) if (neigh[k]!.dev === dev) delete (tableToWrite(ns, 'neigh') as Record<string, unknown>)[k];
+}
+
+/**
+ * `addr.replace` / `addr.change`: an address already on the device with that length stays as it is (what
+ * inet_rtm_newaddr changes on it podnet does not model); any other is added as `addr.add` adds it.
+ */
+function addrReplace(d: DState, a: Extract<Action, { op: 'addr.replace' | 'addr.change' }>): void {
+  const ns = draftNs(d, a.ns);
+  const link = draftLink(ns, a.dev);
+  const { ip, len } = parseIfAddr(a.addr);
+  if (a.scope !== undefined && a.scope !== 'global' && a.scope !== 'link' && a.scope !== 'host') fail('INVALID_ARGUMENT', `${a.op} scope must be "global", "link" or "host", got ${JSON.stringify(a.scope)}`, { ns: a.ns, dev: a.dev, scope: a.scope });
+  if (a.noprefixroute !== undefined && typeof a.noprefixroute !== 'boolean') fail('INVALID_ARGUMENT', `${a.op} noprefixroute must be a boolean, got ${JSON.stringify(a.noprefixroute)}`, { ns: a.ns, dev: a.dev, noprefixroute: a.noprefixroute });
+  if (look(link as Link, 'addrs').some((x) => x.ip === ip && x.len === len)) return;
+  addrAdd(d, { ...a, op: 'addr.add' });
+}
+
+/** `addr.flush`: each address {@link addrsToFlush} selects, deleted in turn unless an earlier deletion took it. */
+function addrFlush(d: DState, a: Extract<Action, { op: 'addr.flush' }>): void {
+  const ns = draftNs(d, a.ns);
+  for (const x of addrsToFlush(snap(ns as NetNs), a)) {
+    if (!look(getLink(ns, a.dev), 'addrs').some((y) => y.ip === x.ip)) continue;
+    addrDel(d, { op: 'addr.del', ns: a.ns, dev: a.dev, addr: `${formatIpv4(x.ip)}/${x.len}` });
+  }
+  settleAfterPrefix(ns);
+}
+
+/**
+ * `route.flush`: each route {@link selectRoutes} selects is deleted — an added one from its table, an
+ * address's prefix route by marking the address (it stays, as `route.del` leaves it), a shared peer-set
+ * route by hiding its owner's routes in this namespace.
+ */
+function routeFlush(d: DState, a: Extract<Action, { op: 'route.flush' }>): void {
+  const ns = draftNs(d, a.ns);
+  const plain = snap(ns as NetNs);
+  const gone = selectRoutes(d as ClusterState, plain, a);
+  if (gone.length === 0) return;
+  const table = a.table ?? RT_TABLE_MAIN;
+  const set = new Set(gone);
+  if (table !== RT_TABLE_MAIN) {
+    (tableToWrite(ns as NetNs, 'tables') as Record<string, Route[]>)[table] = snap(plain.tables![table]!).filter((r) => !set.has(r));
+    return;
+  }
+  const own = snap(plain.routes);
+  if (own.some((r) => set.has(r))) ns.routes = castDraft(own.filter((r) => !set.has(r)));
+  for (const r of gone) {
+    if (own.includes(r)) continue;
+    if (r.proto === 'kernel' && r.via === null && r.src !== null) {
+      // An address's prefix route (kernelRoutes: its source is the address, its device the address's).
+      const l = snap(look(ns as NetNs, 'links')[r.dev!]!);
+      const j = l.addrs.findIndex((x) => x.ip === r.src && x.len === r.dst.len && givesPrefixRoute(l, x));
+      if (j >= 0) {
+        dropPrefixRoute(ns, l, j);
+        continue;
+      }
+    }
+    // A shared peer-set route: its owner's routes hidden here.
+    const refs = look(ns as NetNs, 'peerSets');
+    for (let k = 0; k < refs.length; k++) {
+      const ref = snap(refs[k]!);
+      const shared = look(d as ClusterState, 'peerSets')[ref.set];
+      if (!shared || shared.dev !== r.dev) continue;
+      let owner: string | null = null;
+      for (const e of shardValues(snap(shared).entries)) {
+        if (refUses(ref, e.owner, e.group) && e.routes.some((y) => { const v = routeVia(y, ref.via); return sameRouteKey(v, r) && v.via === r.via; })) { owner = e.owner; break; }
+      }
+      if (owner === null) continue;
+      hideInRef(ns, k, snap(look(ns as NetNs, 'peerSets')[k]!), 'hidden', owner);
+      break;
+    }
+  }
+  settleAfterPrefix(ns);
+}
+
+/** `neigh.flush`: each entry {@link neighsToFlush} selects, deleted (a shared peer-set one hidden here). */
+function neighFlush(d: DState, a: Extract<Action, { op: 'neigh.flush' }>): void {
+  const ns = draftNs(d, a.ns);
+  for (const n of neighsToFlush(d as ClusterState, snap(ns as NetNs), a)) {
+    if (n.own !== null) delete (tableToWrite(ns, 'neigh') as Record<string, unknown>)[n.own];
+    else hidePeerL2(d, ns, n.dev, 'neigh', n.ip);
+  }
 }
 
 /** The kernel's number for an address scope (RT_SCOPE_*): a wider scope is a smaller number. */
@@ -1742,7 +1944,7 @@ function withoutAddr(list: readonly IfAddr[], i: number, promote: boolean): { li
   return { list: out, gone, promoted };
 }
 
-function routeAdd(d: DState, a: Extract<Action, { op: 'route.add' | 'route.replace' }>): void {
+function routeAdd(d: DState, a: Extract<Action, { op: RouteAddOp }>): void {
   const ns = draftNs(d, a.ns);
   const route = resolveRoute(d as ClusterState, ns as NetNs, a);
   const table = tableNumber(a.table);
@@ -1750,21 +1952,61 @@ function routeAdd(d: DState, a: Extract<Action, { op: 'route.add' | 'route.repla
     // Another table: only explicit routes live there (the kernel puts prefix routes in main and local).
     // Read as plain data; the tables and the list written copied on write (a host namespace is a plain copy).
     const held = look(ns as NetNs, 'tables')?.[table];
-    const j = (held === undefined ? [] : snap(held)).findIndex((r) => sameRouteKey(r, route));
-    if (a.op === 'route.add' && j >= 0) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} table ${table} in ${a.ns})`, { ns: a.ns, dst: a.dst, table });
+    const list0 = held === undefined ? [] : snap(held);
+    const at = insertAt(a, list0, route, null, `table ${table} `);
+    if (at === null) return;
     if (!look(ns as NetNs, 'tables')) put(ns as NetNs, 'tables', {});
     const tables = tableToWrite(ns as NetNs, 'tables') as Record<string, Route[]>;
     if (!tables[table]) tables[table] = [];
     const list = tableToWrite(tables, String(table));
-    if (j >= 0) list[j] = route;
-    else list.push(route);
+    list.splice(at.index, at.replace ? 1 : 0, route);
     return;
   }
   const routes = look(ns as NetNs, 'routes');
-  // The first route with the key (a loop: findIndex's callback was a closure made per route added).
-  let i = 0;
-  while (i < routes.length && !sameRouteKey(routes[i]!, route)) i += 1;
-  if (i === routes.length) i = -1;
+  if (a.op === 'route.add' || a.op === 'route.replace') {
+    // The first route with the key (a loop: findIndex's callback was a closure made per route added).
+    let i = 0;
+    while (i < routes.length && !sameRouteKey(routes[i]!, route)) i += 1;
+    // The common case, kept as it was: no route of the key, or one alone and not appended after a prefix route
+    // (an indexed loop, no closure: a pod's ADD replaces routes).
+    let more = false;
+    for (let k = i + 1; k < routes.length && !more; k++) more = sameRouteKey(routes[k]!, route);
+    if (i === routes.length || (routes[i]!.afterPrefixRoute !== true && !more)) {
+      routeAddOrReplace(d, ns, a, route, i === routes.length ? -1 : i);
+      return;
+    }
+  }
+  // The prefix route of the key, if the kernel holds one (it has no fields of its own to match beyond these).
+  const kernel = hasKernelRoute(ns as NetNs, route.dst, route.metric)
+    ? kernelRoutes(snap(ns as NetNs)).find((r) => sameRouteKey(r, route)) ?? null : null;
+  const shared = !plainList && !routes.some((r) => sameRouteKey(r, route)) ? sharedRouteOf(d, ns, route) : null;
+  if (shared !== null && a.op !== 'route.change' && a.op !== 'route.replace') {
+    fail('UNSUPPORTED', `podnet does not model ${a.op === 'route.append' ? 'appending to' : 'prepending to'} a shared peer-set route (${formatCidr(route.dst)} metric ${route.metric} in ${a.ns}: the agent's route); use ip route replace or del`, { ns: a.ns, dst: a.dst });
+  }
+  if (shared !== null) {
+    routeAddOrReplace(d, ns, a, route, -1);
+    return;
+  }
+  const at = insertAt(a, routes, route, kernel, '');
+  if (at === null) return;
+  if (at.kernel) {
+    // The first of the key is the prefix route: it goes (the address stays), the new route takes its place.
+    replacePrefixRoute(ns, route.dst);
+  }
+  const list = writable(ns, 'routes');
+  list.splice(at.index, at.replace ? 1 : 0, at.after ? { ...route, afterPrefixRoute: true } : route);
+  if (at.kernel) settleAfterPrefix(ns);
+}
+
+/** The ops of {@link routeAdd}: the verbs of RTM_NEWROUTE. */
+type RouteAddOp = 'route.add' | 'route.replace' | 'route.append' | 'route.prepend' | 'route.change';
+
+/**
+ * `route.add` and `route.replace` where the key (prefix and metric) has one route of its own at most, before
+ * any prefix route: `i` is its index in the main table, -1 when none.
+ */
+function routeAddOrReplace(d: DState, ns: DNs, a: Extract<Action, { op: RouteAddOp }>, route: Route, i: number): void {
+  const routes = look(ns as NetNs, 'routes');
   const kernelClash = hasKernelRoute(ns as NetNs, route.dst, route.metric);
   // A shared peer-set route (flannel's to another node) is in this table too: `ip route add` of its prefix
   // and metric is refused, and `ip route replace` replaces it here alone (its owner hidden in this namespace,
@@ -1776,10 +2018,76 @@ function routeAdd(d: DState, a: Extract<Action, { op: 'route.add' | 'route.repla
   // designs' own routes never share a prefix and metric with a shared route.
   const shared = i < 0 && !plainList ? sharedRouteOf(d, ns, route) : null;
   if (a.op === 'route.add' && (i >= 0 || kernelClash || shared !== null)) fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} in ${a.ns})`, { ns: a.ns, dst: a.dst });
+  if (a.op === 'route.change' && i < 0 && !kernelClash && shared === null) fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such file or directory (no route ${formatCidr(route.dst)} metric ${route.metric} to change in ${a.ns})`, { ns: a.ns, dst: a.dst });
   if (shared !== null) hideInRef(ns, shared.ref, snap(look(ns as NetNs, 'peerSets')[shared.ref]!), 'hidden', shared.owner);
-  else if (i < 0 && kernelClash) replacePrefixRoute(ns, route.dst);
+  else if (i < 0 && kernelClash) {
+    // The same route as the prefix route: the first of its key, so nothing changes (fib_table_insert's fa_match).
+    if (sameRoute(kernelRoutes(snap(ns as NetNs)).find((r) => sameRouteKey(r, route))!, route)) return;
+    replacePrefixRoute(ns, route.dst);
+  }
   if (i >= 0) writable(ns, 'routes')[i] = route;
   else put(ns, 'routes', castDraft(withRoute(routes, route)));
+}
+
+/**
+ * Where fib_table_insert puts `route` among `list` (a table's routes in order) for `a.op`, given the prefix
+ * route of its key in the main table (`kernel`, listed after the routes of the key not marked
+ * Route.afterPrefixRoute): the index to insert at or to replace, whether the prefix route is the one replaced
+ * (`kernel`), whether the new route comes after the prefix route (`after`); null when nothing changes (a
+ * change or replace to the route that is first already). Throws ROUTE_EXISTS (add: any route of the key;
+ * append, prepend: a route the same in every field; change, replace: one that is not the first) and
+ * ROUTE_NOT_FOUND (change: no route of the key).
+ */
+function insertAt(a: Extract<Action, { op: RouteAddOp }>, list: readonly Route[], route: Route, kernel: Route | null, where: string): { index: number; replace: boolean; kernel: boolean; after: boolean } | null {
+  const mine: number[] = [];
+  for (let k = 0; k < list.length; k++) if (sameRouteKey(list[k]!, route)) mine.push(k);
+  const before = mine.filter((k) => list[k]!.afterPrefixRoute !== true);
+  const after = mine.filter((k) => list[k]!.afterPrefixRoute === true);
+  // The key's routes in the kernel's order: ours before the prefix route, the prefix route, ours after it.
+  const order: (number | 'kernel')[] = [...before, ...(kernel !== null ? ['kernel' as const] : []), ...after];
+  const exists = (): never => fail('ROUTE_EXISTS', `RTNETLINK answers: File exists (route ${formatCidr(route.dst)} ${where}in ${a.ns})`, { ns: a.ns, dst: a.dst });
+  if (order.length === 0) {
+    if (a.op === 'route.change') fail('ROUTE_NOT_FOUND', `RTNETLINK answers: No such file or directory (no route ${formatCidr(route.dst)} metric ${route.metric} ${where}to change in ${a.ns})`, { ns: a.ns, dst: a.dst });
+    return { index: list.length, replace: false, kernel: false, after: false };
+  }
+  if (a.op === 'route.add') exists();
+  // fib_table_insert's fa_match: a route with the same fib_info (every field) and type.
+  const match = order.findIndex((x) => sameRoute(x === 'kernel' ? kernel! : withoutOrder(list[x]!), route));
+  if (a.op === 'route.append' || a.op === 'route.prepend') {
+    if (match >= 0) exists();
+    if (a.op === 'route.prepend') return { index: mine[0]!, replace: false, kernel: false, after: false };
+    return { index: mine.length === 0 ? list.length : mine[mine.length - 1]! + 1, replace: false, kernel: false, after: kernel !== null };
+  }
+  // change, replace: the first of the key is replaced; the same route elsewhere is refused, as the first is kept.
+  if (match === 0) return null;
+  if (match > 0) exists();
+  const first = order[0]!;
+  if (first === 'kernel') return { index: mine.length === 0 ? list.length : mine[0]!, replace: false, kernel: true, after: false };
+  return { index: first, replace: true, kernel: false, after: false };
+}
+
+/** A route without its place among the routes of its key (Route.afterPrefixRoute). */
+function withoutOrder(r: Route): Route {
+  if (r.afterPrefixRoute !== true) return r;
+  const { afterPrefixRoute: _, ...rest } = r;
+  return rest;
+}
+
+/**
+ * The main table's routes appended after a prefix route (Route.afterPrefixRoute) whose prefix has none any
+ * more lose the mark: with the prefix route gone they are the first of their key, and a prefix route that
+ * comes back is appended after them (fib_magic appends; prefixRoutesAgain).
+ */
+function settleAfterPrefix(ns: DNs): void {
+  const routes = peek(ns as NetNs, 'routes');
+  let out: Route[] | null = null;
+  for (let k = 0; k < routes.length; k++) {
+    const r = routes[k]!;
+    if (r.afterPrefixRoute !== true || hasKernelRoute(ns as NetNs, r.dst, r.metric)) continue;
+    out ??= [...routes];
+    out[k] = withoutOrder(r);
+  }
+  if (out !== null) ns.routes = castDraft(out);
 }
 
 /**
@@ -1876,7 +2184,9 @@ function routeDel(d: DState, a: Extract<Action, { op: 'route.del' }>): void {
   let i = -1;
   for (let k = 0; k < routes.length; k++) if (named(routes[k]!) && (i < 0 || routes[k]!.metric < routes[i]!.metric)) i = k;
   const ownMetric = i < 0 ? Infinity : routes[i]!.metric;
-  if (ownMetric > 0) {
+  // A route appended after a prefix route (Route.afterPrefixRoute) comes after it: the prefix route goes first
+  // (measured, route-verbs-formats.sh case d: `ip route del 192.0.2.0/24` took `… proto kernel …`).
+  if (ownMetric > 0 || routes[i]!.afterPrefixRoute === true) {
     // A shared peer-set route (flannel's route to another node) is deleted here only: hide its owner.
     const refs = look(ns as NetNs, 'peerSets');
     for (let r = 0; r < refs.length; r++) {
@@ -2135,6 +2445,39 @@ function fdbDel(d: DState, a: Extract<Action, { op: 'fdb.del' }>): void {
   if (a.master !== true && link.kind === 'vxlan' && !e && hidePeerL2(d, ns, a.dev, 'fdb', mac)) return;
   if (!e || (a.master === true ? e.port !== a.dev : link.kind === 'bridge' && e.port !== null)) notFound();
   delete (tableToWrite(ns, 'fdb') as Record<string, unknown>)[key];
+}
+
+const FDB_FLUSH_STATES: readonly string[] = ['permanent', 'nopermanent', 'static', 'dynamic'];
+
+/** `fdb.flush`: the entries of a bridge (or of one port in it) or of a VXLAN device that the states keep. */
+function fdbFlush(d: DState, a: Extract<Action, { op: 'fdb.flush' }>): void {
+  const ns = draftNs(d, a.ns);
+  const link = getLink(ns, a.dev);
+  if (a.master !== undefined && typeof a.master !== 'boolean') fail('INVALID_ARGUMENT', `fdb.flush's master is true or false, not ${shown(a.master)}`, { ns: a.ns, dev: a.dev });
+  if (a.states !== undefined && (!Array.isArray(a.states) || a.states.some((x) => !FDB_FLUSH_STATES.includes(x)))) fail('INVALID_ARGUMENT', `fdb.flush's states are some of ${FDB_FLUSH_STATES.join(', ')}, not ${JSON.stringify(a.states)}`, { ns: a.ns, dev: a.dev });
+  // The kinds of entry the state words keep: an entry is permanent (local), static or dynamic.
+  let kinds = new Set(['permanent', 'static', 'dynamic']);
+  for (const w of a.states ?? []) kinds = new Set([...kinds].filter((k) => (w === 'nopermanent' ? k !== 'permanent' : k === w)));
+  const kind = (e: FdbEntry): string => (e.local ? 'permanent' : e.permanent ? 'static' : 'dynamic');
+  const port = a.master === true ? a.dev : null;
+  const bridge = a.master === true ? link.master : link.kind === 'bridge' ? a.dev : null;
+  if (a.master === true && link.master === null) fail('INVALID_ARGUMENT', `RTNETLINK answers: Operation not supported (${a.dev} is not a bridge port: \`master\` flushes a port's entries in its bridge)`, { ns: a.ns, dev: a.dev });
+  if (bridge === null && link.kind !== 'vxlan') fail('INVALID_ARGUMENT', `RTNETLINK answers: Operation not supported (${a.dev} is neither a bridge nor a VXLAN device: it has no FDB to flush)`, { ns: a.ns, dev: a.dev });
+  const fdb = look(ns as NetNs, 'fdb');
+  const gone: string[] = [];
+  for (const k in fdb) {
+    const e = fdb[k]!;
+    if (!kinds.has(kind(e))) continue;
+    if (bridge !== null ? e.dev === bridge && e.dst === null && (port === null || e.port === port) : e.dev === a.dev && e.dst !== null) gone.push(k);
+  }
+  if (gone.length > 0) {
+    const table = tableToWrite(ns, 'fdb') as Record<string, unknown>;
+    for (const k of gone) delete table[k];
+  }
+  // A VXLAN device's shared entries (flanneld's remote VTEPs) are permanent: hidden on this node.
+  if (bridge === null && kinds.has('permanent')) {
+    for (const p of peerEntries(d as ClusterState, snap(ns as NetNs))) if (p.dev === a.dev) for (const f of p.fdb) hidePeerL2(d, ns, a.dev, 'fdb', f.mac);
+  }
 }
 
 function ruleAction(d: DState, a: Extract<Action, { op: 'rule.append' | 'rule.insert' | 'rule.replace' | 'rule.del' }>): void {

@@ -35,7 +35,7 @@ export function nsLabel(ns: NsId): string {
   return ns;
 }
 
-function routeCmd(verb: 'add' | 'replace' | 'del', r: RouteSpec): string {
+function routeCmd(verb: 'add' | 'replace' | 'append' | 'prepend' | 'change' | 'del', r: RouteSpec): string {
   const parts = ['ip route', verb];
   if (r.type && r.type !== 'unicast') parts.push(r.type);
   parts.push(r.dst);
@@ -162,9 +162,27 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
     case 'addr.add':
     case 'addr.del':
       return [at(a.ns, `ip addr ${a.op === 'addr.add' ? 'add' : 'del'} ${a.addr} dev ${a.dev}${a.op === 'addr.add' && a.scope && a.scope !== 'global' ? ` scope ${a.scope}` : ''}${a.op === 'addr.add' && a.noprefixroute === true ? ' noprefixroute' : ''}`)];
+    case 'addr.replace':
+    case 'addr.change':
+      return [at(a.ns, `ip addr ${a.op.slice(5)} ${a.addr} dev ${a.dev}${a.scope && a.scope !== 'global' ? ` scope ${a.scope}` : ''}${a.noprefixroute === true ? ' noprefixroute' : ''}`)];
+    case 'addr.flush':
+      return [at(a.ns, `ip addr flush dev ${a.dev}${a.primary === true ? ' primary' : ''}${a.secondary === true ? ' secondary' : ''}${a.scope !== undefined ? ` scope ${a.scope}` : ''}${a.to !== undefined ? ` to ${a.to}` : ''}`)];
     case 'route.add':
     case 'route.replace':
-      return [at(a.ns, routeCmd(a.op === 'route.add' ? 'add' : 'replace', a))];
+    case 'route.append':
+    case 'route.prepend':
+    case 'route.change':
+      return [at(a.ns, routeCmd(a.op.slice(6) as 'add', a))];
+    case 'route.flush': {
+      const parts = ['ip route flush'];
+      for (const k of ['root', 'match', 'exact', 'dev', 'via', 'proto', 'type', 'scope'] as const) if (a[k] !== undefined) parts.push(k, a[k]);
+      if (a.table !== undefined) parts.push('table', a.table === 254 ? 'main' : String(a.table));
+      return [at(a.ns, parts.join(' '))];
+    }
+    case 'neigh.flush': {
+      const sel = a.dev !== undefined ? `dev ${a.dev}` : a.to !== undefined ? `to ${a.to}` : 'all';
+      return [at(a.ns, `ip neigh flush ${sel}${a.nud !== undefined ? a.nud.map((n) => ` nud ${n}`).join('') : ''}`)];
+    }
     case 'route.del':
       return [at(a.ns, routeCmd('del', a))];
     case 'route.flushCache':
@@ -188,6 +206,8 @@ export function describeAction(a: Action, state?: ClusterState, options: Describ
       const how = a.dst !== undefined ? ` dst ${a.dst} self permanent` : a.master === false ? ' self permanent' : ` master ${a.state ?? 'static'}`;
       return [at(a.ns, `bridge fdb ${verb} ${a.mac} dev ${a.dev}${how}`)];
     }
+    case 'fdb.flush':
+      return [at(a.ns, `bridge fdb flush dev ${a.dev}${a.master === true ? ' master' : ''}${(a.states ?? []).map((x) => ` ${x}`).join('')}`)];
     case 'fdb.del':
       return [at(a.ns, `bridge fdb del ${a.mac} dev ${a.dev}${a.dst !== undefined ? ` dst ${a.dst}` : ''}${a.master === true ? ' master' : ''}`)];
     case 'sysctl.set':

@@ -194,10 +194,17 @@ function at(lpm: Lpm<Dst>, j: number, len: number, net: number): boolean {
 function ownTable(routes: readonly Route[], kernel: readonly Route[]): Lpm<Route> {
   const all: Route[] = [];
   let ordered = true;
-  for (let k = 0; k < 2; k++) {
-    const list = k === 0 ? routes : kernel;
+  // Routes `ip route append` put after a prefix route (Route.afterPrefixRoute) come after the kernel's.
+  let after: Route[] | null = null;
+  for (let k = 0; k < 3; k++) {
+    const list = k === 0 ? routes : k === 1 ? kernel : after;
+    if (list === null) break;
     for (let i = 0; i < list.length; i++) {
       const r = list[i]!;
+      if (k === 0 && r.afterPrefixRoute === true) {
+        (after ??= []).push(r);
+        continue;
+      }
       if (all.length !== 0 && r.metric < all[all.length - 1]!.metric) ordered = false;
       all.push(r);
     }
@@ -1014,7 +1021,7 @@ export function restorablePeerOwners(state: ClusterState, ns: NetNs, set: string
 
 /** Every route a namespace's main table holds, as `ip route` lists it (peer-set routes rendered in). */
 export function allRoutes(state: ClusterState, ns: NetNs): Route[] {
-  const out = [...ns.routes];
+  const out = ns.routes.filter((r) => r.afterPrefixRoute !== true);
   const local = localLpm(ns);
   for (const ref of ns.peerSets) {
     const set = state.peerSets[ref.set];
@@ -1023,8 +1030,10 @@ export function allRoutes(state: ClusterState, ns: NetNs): Route[] {
       if (refUses(ref, e.owner, e.group)) for (const r0 of e.routes) { const r = routeVia(r0, ref.via); if (peerRouteInstalled(local, ns, r)) out.push(r); }
     }
   }
-  // An address's prefix route after the added routes of its prefix and metric (see `ownTable`).
+  // An address's prefix route after the added routes of its prefix and metric (see `ownTable`), and before
+  // those appended after it (Route.afterPrefixRoute).
   out.push(...kernelRoutes(ns));
+  for (const r of ns.routes) if (r.afterPrefixRoute === true) out.push(r);
   return out.sort(fibOrder);
 }
 

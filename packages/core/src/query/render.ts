@@ -53,16 +53,34 @@ export function hasCarrier(state: ClusterState, ns: NetNs, link: Link, depth = 0
 }
 
 /** One route as `ip route show` prints it. */
-export function formatRoute(state: ClusterState, ns: NetNs, r: Route, table?: string): string {
+/**
+ * How `ip route` prints a route: `details` (`ip -d`) adds the type, protocol and scope at their defaults;
+ * `selected` names the fields a selector fixed (`ip route show dev d1`, `via`, `proto`, `scope`), which
+ * iproute2 leaves out of each line (print_route tests the filter's masks). Measured with iproute2 6.1
+ * (scripts/route-verbs-formats.sh, case m): `ip route show dev d1` → `172.20.0.0/16 via 192.0.2.4`,
+ * `ip route show scope link` → `192.0.2.0/24 dev d1 proto kernel src 192.0.2.1`; `type blackhole` keeps
+ * the type.
+ */
+export interface RouteFormat {
+  readonly details?: boolean;
+  readonly selected?: ReadonlySet<'dev' | 'via' | 'proto' | 'scope'>;
+}
+
+export function formatRoute(state: ClusterState, ns: NetNs, r: Route, table?: string, how: RouteFormat = {}): string {
   const parts: string[] = [];
-  if (r.type !== 'unicast') parts.push(r.type);
+  const details = how.details === true;
+  const shown = (k: 'dev' | 'via' | 'proto' | 'scope'): boolean => how.selected?.has(k) !== true;
+  // `ip -d route` prints the type, protocol and scope also at their defaults (iproute2's print_route tests
+  // show_details): measured, `unicast 172.20.0.0/16 via 192.0.2.4 dev d1 proto boot scope global`
+  // (packages/cli/scripts/route-verbs-formats.sh, case a).
+  if (r.type !== 'unicast' || details) parts.push(r.type);
   parts.push(r.dst.len === 0 ? 'default' : formatPrefix(r.dst));
-  if (r.via !== null) parts.push('via', formatIpv4(r.via));
-  if (r.dev !== null) parts.push('dev', r.dev);
+  if (r.via !== null && shown('via')) parts.push('via', formatIpv4(r.via));
+  if (r.dev !== null && shown('dev')) parts.push('dev', r.dev);
   // `ip route show table all` names each route's table (main aside) where iproute2 does: after the device.
   if (table !== undefined) parts.push('table', table);
-  if (r.proto !== 'boot') parts.push('proto', r.proto);
-  if (r.scope !== 'global') parts.push('scope', r.scope);
+  if ((r.proto !== 'boot' || details) && shown('proto')) parts.push('proto', r.proto);
+  if ((r.scope !== 'global' || details) && shown('scope')) parts.push('scope', r.scope);
   if (r.src !== null) parts.push('src', formatIpv4(r.src));
   if (r.metric !== 0) parts.push('metric', String(r.metric));
   if (r.onlink) parts.push('onlink');
@@ -80,25 +98,25 @@ export function formatRoute(state: ClusterState, ns: NetNs, r: Route, table?: st
  * table N`) of that table — `local` (255) being the kernel's routes for the namespace's own addresses
  * (a `local` route for each address of each device, a `broadcast` route for each device that is up) — or with `'all'` every table as `ip route show table all` lists them. Throws
  * `TABLE_NOT_FOUND` with iproute2's words for a table that was never created (iproute2 prints "Error: ipv4:
- * FIB table does not exist.").
+ * FIB table does not exist."). `details` is `ip -d route` (see {@link RouteFormat}).
  */
-export function ipRoute(state: ClusterState, nsId: NsId, table: number | 'all' = RT_TABLE_MAIN): string[] {
+export function ipRoute(state: ClusterState, nsId: NsId, table: number | 'all' = RT_TABLE_MAIN, details = false): string[] {
   const ns = getNs(state, nsId);
   if (table === 'all') {
     // The kernel dumps its tables by hash bucket (the table's number modulo 256): main and local last, after
     // any table below 254, and a table above 255 where its bucket falls (measured: 300, 100, main, local).
     const ids = Object.keys(ns.tables ?? {}).map(Number).sort((a, b) => (a & 255) - (b & 255) || a - b);
     const out: string[] = [];
-    for (const id of ids) if (id !== RT_TABLE_MAIN) out.push(...[...ns.tables![String(id)]!].sort(fibOrder).map((r) => formatRoute(state, ns, r, String(id))));
-    out.push(...allRoutes(state, ns).map((r) => formatRoute(state, ns, r)));
+    for (const id of ids) if (id !== RT_TABLE_MAIN) out.push(...[...ns.tables![String(id)]!].sort(fibOrder).map((r) => formatRoute(state, ns, r, String(id), { details })));
+    out.push(...allRoutes(state, ns).map((r) => formatRoute(state, ns, r, undefined, { details })));
     out.push(...localTable(state, ns, true));
     return out;
   }
-  if (table === RT_TABLE_MAIN) return allRoutes(state, ns).map((r) => formatRoute(state, ns, r));
+  if (table === RT_TABLE_MAIN) return allRoutes(state, ns).map((r) => formatRoute(state, ns, r, undefined, { details }));
   if (table === RT_TABLE_LOCAL) return localTable(state, ns, false);
   const routes = ns.tables?.[table];
   if (routes === undefined) fail('TABLE_NOT_FOUND', `Error: ipv4: FIB table does not exist (table ${table} in ${nsId})`, { ns: nsId, table });
-  return [...routes].sort(fibOrder).map((r) => formatRoute(state, ns, r));
+  return [...routes].sort(fibOrder).map((r) => formatRoute(state, ns, r, undefined, { details }));
 }
 
 /**
