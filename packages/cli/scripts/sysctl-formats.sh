@@ -16,7 +16,7 @@ set -u
 P=sy36-$$-
 S=${P}s; PEER=${P}p; A=${P}a; R=${P}r; B=${P}b
 ALL="$S $PEER $A $R $B"
-cleanup(){ for n in $ALL; do ip netns del "$n" 2>/dev/null; done; }
+cleanup(){ for n in $ALL; do ip netns del "$n" 2>/dev/null; done; rm -f "/tmp/$P.conf"; }
 trap cleanup EXIT INT TERM
 
 # The sysctl keys podnet models, as `sysctl -a | grep -E` picks them (proxy_arp_pvlan, ip_forward_use_pmtu… left out).
@@ -58,7 +58,7 @@ for k in all.rp_filter d1.rp_filter all.proxy_arp d1.proxy_arp all.send_redirect
   for v in 5 -1 1x; do run sysctl -w net.ipv4.conf.$k=$v; done
   run sysctl net.ipv4.conf.$k
 done
-for v in -5 2147483647 0x10 99999999999; do run sysctl -w net.ipv4.icmp_ratelimit=$v; run sysctl net.ipv4.icmp_ratelimit; done
+for v in -5 2147483647 99999999999 0x10; do run sysctl -w net.ipv4.icmp_ratelimit=$v; run sysctl net.ipv4.icmp_ratelimit; done
 for v in -5 0x10 99999999999; do run sysctl -w net.ipv4.icmp_ratemask=$v; run sysctl net.ipv4.icmp_ratemask; done
 for v in 5 -1 x; do run sysctl -w net.bridge.bridge-nf-call-iptables=$v; run sysctl net.bridge.bridge-nf-call-iptables; done
 all
@@ -111,6 +111,12 @@ run sysctl -z
 run sysctl --bogus
 run sysctl -x net.ipv4.ip_forward
 run sysctl -p /nonexistent/sysctl.conf
+run sysctl -p /etc
+# A file of settings: comments, a blank line, a good one, garbage, unknown keys ("-" before one), a bad value.
+CONF=/tmp/$P.conf
+printf '# comment\n; comment\n\nnet.ipv4.ip_forward = 2\nbogus line\n-nope.key = 1\nnope.key2=1\n net.ipv4.conf.all.rp_filter=abc\nx\n' > $CONF
+for o in "" -q -e; do echo "== sysctl $o -p FILE"; ip netns exec $S sysctl $o -p $CONF 2>&1 | sed "s|$CONF|FILE|"; echo "rc=${PIPESTATUS[0]}"; done
+rm -f $CONF
 
 echo "### (e) the kernel's own table: which names exist"
 fresh_s
