@@ -15,6 +15,7 @@
  * answers. Measured on Linux 6.18 with ping through a router: packages/cli/scripts/sysctl-formats.sh,
  * cases (f)–(h).
  */
+import { fail } from '../errors.js';
 import type { NetNs, Sysctls } from './types.js';
 
 /** The per-device IPv4 settings podnet models: net.ipv4.conf.{all,default,<dev>}.NAME. */
@@ -46,6 +47,7 @@ export interface DevconfKey {
 
 /** `net.ipv4.conf.SCOPE.NAME` (or `net.ipv4.ip_forward`, which is conf.all.forwarding), else null. */
 export function devconfKey(key: string): DevconfKey | null {
+  if (typeof key !== 'string') return null;
   if (key === 'net.ipv4.ip_forward') return { scope: 'all', name: 'forwarding' };
   const m = /^net\.ipv4\.conf\.([^.]+)\.([a-z_]+)$/.exec(key);
   if (m === null || !(DEVCONF_NAMES as readonly string[]).includes(m[2]!)) return null;
@@ -84,6 +86,8 @@ export function devconfValue(s: Sysctls, scope: string, name: DevconfName): numb
       // all 1 while unset: systemd's 50-default.conf on the node (Sysctls.promoteSecondaries).
       if (scope === 'all') return bit(s.promoteSecondaries?.all ?? true);
       return scope === 'default' ? 0 : bit(own(s.promoteSecondaries?.dev, scope) === true);
+    default:
+      return fail('INVALID_ARGUMENT', `"${String(name)}" is not a devconf name podnet models`, { name }, `One of ${DEVCONF_NAMES.join(', ')}.`);
   }
 }
 
@@ -152,6 +156,7 @@ export function sysctlKeys(ns: NetNs): string[] {
  * in -2^31..2^31-1. Null when the kernel answers EINVAL (measured: `abc`, `1x`, `+4`, ``, 2147483648).
  */
 export function parseProcInt(text: string): number | null {
+  if (typeof text !== 'string') return null;
   const m = /^[ \t\n]*(-?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)(?:[ \t\n][^]*)?$/.exec(text);
   if (m === null) return null;
   const digits = m[2]!;
