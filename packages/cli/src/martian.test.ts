@@ -33,10 +33,12 @@ describe('sysctl net.ipv4.conf.*.route_localnet and log_martians', () => {
     expect(all).toContain('net.ipv4.conf.lo.log_martians = 0\n');
   });
 
-  it('refuse a value other than 0 or 1 and a device that is not there, and keep the old value', () => {
+  it('take any int as the kernel does (it reads back as written), refuse what is not one and a device that is not there', () => {
     const run = node();
-    expect(run('sysctl -w net.ipv4.conf.eth0.route_localnet=2').text).toBe('sysctl: setting key "net.ipv4.conf.eth0.route_localnet": Invalid argument\n');
-    expect(run('sysctl -n net.ipv4.conf.eth0.route_localnet').text).toBe('0\n');
+    expect(run('sysctl -w net.ipv4.conf.eth0.route_localnet=2').text).toBe('net.ipv4.conf.eth0.route_localnet = 2\n');
+    expect(run('sysctl -n net.ipv4.conf.eth0.route_localnet').text).toBe('2\n');
+    expect(run('sysctl -w net.ipv4.conf.eth0.route_localnet=1x').text).toBe('sysctl: setting key "net.ipv4.conf.eth0.route_localnet": Invalid argument\n');
+    expect(run('sysctl -n net.ipv4.conf.eth0.route_localnet').text).toBe('2\n');
     expect(run('sysctl -w net.ipv4.conf.eth9.log_martians=1').text).toBe('sysctl: cannot stat /proc/sys/net/ipv4/conf/eth9/log_martians: No such file or directory\n');
   });
 });

@@ -2,9 +2,8 @@
  * What a shell on a node or in a pod sees besides `ip`: files (/etc/cni/net.d, /var/run/netns,
  * /run/flannel/subnet.env, /proc/sys), crictl, sysctl.
  */
-import { formatCidr, formatIpv4, netnsPath, type NetNs, type Pod, type Simulator } from '@podnet/core';
+import { formatCidr, formatIpv4, isPodnetError, netnsPath, readSysctl, sysctlKeys, type NetNs, type Pod, type Simulator } from '@podnet/core';
 import { humanDuration, rfc3339 } from './format.js';
-import { linkNamed } from './ip.js';
 import { containerId } from './kube.js';
 import { err, ok, type Output, type Place } from './types.js';
 
@@ -20,7 +19,7 @@ export function nodeFiles(sim: Simulator, node: string): Map<string, string> {
     const mtu = n.host.links['cni0']?.mtu ?? n.host.links['flannel.1']?.mtu ?? sim.state.underlay.segments[n.segment]?.mtu ?? 1500;
     files.set('/run/flannel/subnet.env', `FLANNEL_NETWORK=${formatCidr(sim.state.podCidr)}\nFLANNEL_SUBNET=${formatIpv4((n.podCidr.addr + 1) >>> 0)}/${n.podCidr.len}\nFLANNEL_MTU=${mtu}\nFLANNEL_IPMASQ=true\n`);
   }
-  files.set('/proc/sys/net/ipv4/ip_forward', `${n.host.sysctl.ipForward ? 1 : 0}\n`);
+  files.set('/proc/sys/net/ipv4/ip_forward', `${readSysctl(n.host, 'net.ipv4.ip_forward')}\n`);
   return files;
 }
 
@@ -56,6 +55,14 @@ function listing(sim: Simulator, place: Place, path: string): { kind: 'dir'; ent
   return entries.size ? { kind: 'dir', entries: [...entries].sort() } : null;
 }
 
+/** The modelled file at `path` as a shell in `place` reads it: its text, 'dir' for a directory, else null. */
+export function shellFile(sim: Simulator, place: Place): (path: string) => string | 'dir' | null {
+  return (path) => {
+    const l = listing(sim, place, path);
+    return l === null ? null : l.kind === 'dir' ? 'dir' : l.text;
+  };
+}
+
 /** `ls [-1] [-l] [PATH…]` over the modelled files. */
 export function ls(sim: Simulator, place: Place, args: readonly string[], piped: boolean): Output {
   const paths = args.filter((a) => !a.startsWith('-'));
@@ -88,69 +95,164 @@ export function cat(sim: Simulator, place: Place, args: readonly string[], stdin
   return { stdout, stderr, status: stderr ? 1 : 0 };
 }
 
-const SYSCTLS = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.ipv4.icmp_ratelimit', 'net.ipv4.icmp_ratemask', 'net.bridge.bridge-nf-call-iptables'];
+/** procps-ng 4.0.2's usage text (`sysctl` alone prints it on stderr, after a bad option on stdout). */
+const SYSCTL_USAGE = `
+Usage:
+ sysctl [options] [variable[=value] ...]
 
-function sysctlValue(ns: NetNs, key: string): string | null {
-  if (key === 'net.ipv4.ip_forward') return ns.sysctl.ipForward ? '1' : '0';
-  if (key === 'net.ipv4.conf.all.rp_filter') return String(ns.sysctl.rpFilter);
-  if (key === 'net.bridge.bridge-nf-call-iptables') return ns.sysctl.bridgeNfCallIptables ? '1' : '0';
-  // The kernel's defaults while unset (measured in a new namespace, Linux 6.18: 1000 and 6168).
-  if (key === 'net.ipv4.icmp_ratelimit') return String(ns.sysctl.icmpRatelimit ?? 1000);
-  if (key === 'net.ipv4.icmp_ratemask') return String(ns.sysctl.icmpRatemask ?? 6168);
-  // all 1 and each device 0 while unset (systemd's 50-default.conf on the node: Sysctls.promoteSecondaries).
-  const ps = /^net\.ipv4\.conf\.([^.]+)\.promote_secondaries$/.exec(key);
-  if (ps && ps[1] === 'all') return ns.sysctl.promoteSecondaries?.all ?? true ? '1' : '0';
-  if (ps && linkNamed(ns, ps[1]!)) return ns.sysctl.promoteSecondaries?.dev[ps[1]!] === true ? '1' : '0';
-  // 0 while unset, all and each device (the kernel's defaults: Sysctls.routeLocalnet, Sysctls.logMartians).
-  const or = /^net\.ipv4\.conf\.([^.]+)\.(route_localnet|log_martians)$/.exec(key);
-  if (or) {
-    const sw = or[2] === 'route_localnet' ? ns.sysctl.routeLocalnet : ns.sysctl.logMartians;
-    if (or[1] === 'all') return sw?.all === true ? '1' : '0';
-    if (linkNamed(ns, or[1]!)) return sw?.dev[or[1]!] === true ? '1' : '0';
-  }
-  const m = /^net\.ipv4\.conf\.([^.]+)\.proxy_arp$/.exec(key);
-  if (m && (linkNamed(ns, m[1]!) || m[1] === 'all' || m[1] === 'default')) return Object.prototype.hasOwnProperty.call(ns.sysctl.proxyArp, m[1]!) && ns.sysctl.proxyArp[m[1]!] ? '1' : '0';
-  return null;
+Options:
+  -a, --all            display all variables
+  -A                   alias of -a
+  -X                   alias of -a
+      --deprecated     include deprecated parameters to listing
+      --dry-run        Print the key and values but do not write
+  -b, --binary         print value without new line
+  -e, --ignore         ignore unknown variables errors
+  -N, --names          print variable names without values
+  -n, --values         print only values of the given variable(s)
+  -p, --load[=<file>]  read values from file
+  -f                   alias of -p
+      --system         read values from all system directories
+  -r, --pattern <expression>
+                       select setting that match expression
+  -q, --quiet          do not echo variable set
+  -w, --write          enable writing a value to variable
+  -o                   does nothing
+  -x                   does nothing
+  -d                   alias of -h
+
+ -h, --help     display this help and exit
+ -V, --version  output version information and exit
+
+For more details see sysctl(8).
+`;
+
+/** The long options podnet takes, as the short one each stands for. */
+const SYSCTL_LONG: Readonly<Record<string, string>> = { all: 'a', binary: 'b', ignore: 'e', names: 'N', values: 'n', load: 'p', quiet: 'q', write: 'w', help: 'h', version: 'V' };
+
+interface SysctlFlags { all: boolean; write: boolean; values: boolean; names: boolean; quiet: boolean; ignore: boolean; binary: boolean; load: string[] }
+
+/** `key = value`, `value` (-n) or `key` (-N), as procps prints a setting read or written. */
+function settingLine(f: SysctlFlags, key: string, value: string): string {
+  if (f.names) return `${key}\n`;
+  if (f.values) return f.binary ? value : `${value}\n`;
+  return `${key} = ${value}\n`;
 }
 
-/** `sysctl KEY…`, `sysctl -w KEY=VALUE`, `sysctl -a` (the keys podnet models). */
-export function sysctl(sim: Simulator, ns: NetNs, args: readonly string[], writable: boolean): Output {
-  const write = args.includes('-w');
-  const all = args.includes('-a');
-  const keys = args.filter((a) => !a.startsWith('-')).map((k) => k.replace(/\//g, '.'));
-  const bad = args.find((a) => a.startsWith('-') && !['-w', '-a', '-n', '-q'].includes(a));
-  if (bad) return err(`sysctl: invalid option -- '${bad.slice(1, 2)}'\nUsage:\n sysctl [options] [variable[=value] ...]`, 2);
-  const valueOnly = args.includes('-n');
-  if (all) {
-    const perDev = ['log_martians', 'promote_secondaries', 'route_localnet'];
-    const list = [...SYSCTLS, ...perDev.map((k) => `net.ipv4.conf.all.${k}`), ...Object.keys(ns.links).flatMap((d) => [...perDev, 'proxy_arp'].map((k) => `net.ipv4.conf.${d}.${k}`))].sort();
-    return ok(list.map((k) => (valueOnly ? `${sysctlValue(ns, k)}\n` : `${k} = ${sysctlValue(ns, k)}\n`)).join(''));
-  }
-  if (keys.length === 0) return err('sysctl: no variables specified\nTry `sysctl --help\' for more information.', 2);
-  let stdout = '';
-  let stderr = '';
-  for (const k of keys) {
-    const eq = k.indexOf('=');
-    if (write || eq >= 0) {
-      if (eq < 0) { stderr += `sysctl: "${k}" must be of the form name=value\n`; continue; }
-      const key = k.slice(0, eq).trim();
-      const value = k.slice(eq + 1).trim();
-      if (sysctlValue(ns, key) === null) { stderr += `sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory\n`; continue; }
-      if (!writable) { stderr += `sysctl: setting key "${key}": Read-only file system\n`; continue; }
-      try {
-        sim.apply({ op: 'sysctl.set', ns: ns.id, key, value }, `${ns.id}: sysctl -w ${key}=${value}`);
-      } catch {
-        stderr += `sysctl: setting key "${key}": Invalid argument\n`;
-        continue;
+/**
+ * `sysctl` as procps-ng 4.0.2 runs it against the keys podnet models (core model/sysctl.ts: ip_forward,
+ * net.ipv4.conf.{all,default,<dev>}.{forwarding,rp_filter,proxy_arp,send_redirects,accept_redirects,
+ * promote_secondaries}, icmp_ratelimit, icmp_ratemask, bridge-nf-call-iptables): reads, `-w` (or
+ * KEY=VALUE) writes of any int the kernel takes, `-a`, `-n`, `-N`, `-q`, `-e`, `-b`, `-p FILE`. Messages
+ * and exit statuses as measured (scripts/sysctl-formats.sh): a read of a missing key adds 1 to the status,
+ * any failed write makes it at least 1, a bad option prints the usage on stdout and exits 0.
+ * `readFile(path)` is a file of the shell (null: none there; 'dir': a directory), for `-p`.
+ */
+export function sysctl(sim: Simulator, ns: NetNs, args: readonly string[], writable: boolean, readFile: (path: string) => string | 'dir' | null = () => null): Output {
+  const f: SysctlFlags = { all: false, write: false, values: false, names: false, quiet: false, ignore: false, binary: false, load: [] };
+  const keys: string[] = [];
+  if (args.length === 0) return err(SYSCTL_USAGE, 1);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') { keys.push(...args.slice(i + 1)); break; }
+    if (a.startsWith('--')) {
+      const [name, arg] = a.slice(2).split(/=(.*)/s) as [string, string | undefined];
+      const short = SYSCTL_LONG[name];
+      if (short === undefined) return { stdout: SYSCTL_USAGE, stderr: `sysctl: unrecognized option '${a}'\n`, status: 0 };
+      if (short === 'p') f.load.push(arg ?? '/etc/sysctl.conf');
+      else if (short === 'h') return ok(SYSCTL_USAGE);
+      else if (short === 'V') return ok('sysctl from procps-ng 4.0.2\n');
+      else setFlag(f, short);
+      continue;
+    }
+    if (!a.startsWith('-') || a === '-') { keys.push(a); continue; }
+    for (let j = 1; j < a.length; j++) {
+      const c = a[j]!;
+      if (c === 'p' || c === 'f') {
+        // -p takes its file only joined to it (-pFILE) or as the next word that is not an option.
+        const rest = a.slice(j + 1);
+        if (rest) f.load.push(rest);
+        else if (args[i + 1] !== undefined && !args[i + 1]!.startsWith('-')) f.load.push(args[++i]!);
+        else f.load.push('/etc/sysctl.conf');
+        break;
       }
-      stdout += `${key} = ${value}\n`;
-    } else {
-      const v = sysctlValue(ns, k);
-      if (v === null) stderr += `sysctl: cannot stat /proc/sys/${k.replace(/\./g, '/')}: No such file or directory\n`;
-      else stdout += valueOnly ? `${v}\n` : `${k} = ${v}\n`;
+      if (c === 'h' || c === 'd') return ok(SYSCTL_USAGE);
+      if (c === 'V') return ok('sysctl from procps-ng 4.0.2\n');
+      if (!'aAXbeNnqwox'.includes(c)) return { stdout: SYSCTL_USAGE, stderr: `sysctl: invalid option -- '${c}'\n`, status: 0 };
+      setFlag(f, c);
     }
   }
-  return { stdout, stderr, status: stderr ? (stdout ? 1 : 255) : 0 };
+  let stdout = '';
+  let stderr = '';
+  let status = 0;
+  const set = (line: string): void => {
+    const eq = line.indexOf('=');
+    const key = line.slice(0, eq).trim().replace(/\//g, '.');
+    const value = line.slice(eq + 1).trim();
+    if (readSysctl(ns, key) === null) {
+      if (!f.ignore) { stderr += `sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory\n`; status |= 1; }
+      return;
+    }
+    if (!writable) { stderr += `sysctl: setting key "${key}": Read-only file system\n`; status |= 1; return; }
+    try {
+      sim.apply({ op: 'sysctl.set', ns: ns.id, key, value }, `${ns.id}: sysctl -w ${key}=${value}`);
+    } catch (e) {
+      if (!isPodnetError(e)) throw e;
+      stderr += `sysctl: setting key "${key}": Invalid argument\n`;
+      status |= 1;
+      return;
+    }
+    if (!f.quiet) stdout += settingLine(f, key, value);
+  };
+  if (f.load.length > 0) {
+    for (const path of f.load) {
+      const text = readFile(path);
+      if (text === null) { stderr += `sysctl: cannot open "${path}": No such file or directory\n`; status |= 1; continue; }
+      if (text === 'dir') continue; // measured: `sysctl -p /etc` prints nothing and exits 0
+      // procps reads the whole file before it writes: its syntax errors come first (measured).
+      const settings: string[] = [];
+      text.split('\n').forEach((raw, n) => {
+        const line = raw.trim().replace(/^-/, '');
+        if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
+        if (!line.includes('=')) { stderr += `sysctl: ${path}(${n + 1}): invalid syntax, continuing...\n`; status |= 1; return; }
+        settings.push(line);
+      });
+      for (const line of settings) set(line);
+    }
+    return { stdout, stderr, status };
+  }
+  if (f.all) return ok(sysctlKeys(ns).map((k) => settingLine(f, k, String(readSysctl(ns, k)))).join(''));
+  if (keys.length === 0) return err('sysctl: no variables specified\nTry `sysctl --help\' for more information.', 1);
+  for (const k of keys) {
+    if (f.write || k.includes('=')) {
+      // procps takes a one-character word silently as a failed setting (measured: `sysctl -w x` exits 1 and
+      // prints nothing), a longer one without `=` as a syntax error.
+      if (!k.includes('=')) {
+        if (k.trim().length > 1) stderr += 'sysctl: command line(0): invalid syntax, continuing...\n';
+        status |= 1;
+        continue;
+      }
+      set(k);
+      continue;
+    }
+    const key = k.replace(/\//g, '.');
+    const v = readSysctl(ns, key);
+    if (v === null) {
+      if (!f.ignore) { stderr += `sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory\n`; status += 1; }
+    } else stdout += settingLine(f, key, String(v));
+  }
+  return { stdout, stderr, status };
+}
+
+function setFlag(f: SysctlFlags, c: string): void {
+  if (c === 'a' || c === 'A' || c === 'X') f.all = true;
+  else if (c === 'w') f.write = true;
+  else if (c === 'n') f.values = true;
+  else if (c === 'N') f.names = true;
+  else if (c === 'q') f.quiet = true;
+  else if (c === 'e') f.ignore = true;
+  else if (c === 'b') f.binary = true;
+  // -o and -x do nothing (procps).
 }
 
 function containersOf(sim: Simulator, node: string): { pod: Pod; name: string; image: string; id: string }[] {

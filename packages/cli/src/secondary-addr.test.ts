@@ -103,11 +103,14 @@ describe('secondary addresses: validation and the sysctl', () => {
     expect(r.text).toContain('Error: ipv4: Invalid scope value.');
     expect(run('ip -4 addr show dev cni0').text).toBe(before);
   });
-  it('promote_secondaries reads 1 for all and 0 for a device by default, and takes only 0 or 1', () => {
+  it('promote_secondaries reads 1 for all and 0 for a device by default, and takes any int (sysctl-formats.txt)', () => {
     const { run } = place(null);
     expect(run('sysctl net.ipv4.conf.all.promote_secondaries').text).toBe('net.ipv4.conf.all.promote_secondaries = 1\n');
     expect(run('sysctl -n net.ipv4.conf.cni0.promote_secondaries').text).toBe('0\n');
-    expect(run('sysctl -w net.ipv4.conf.all.promote_secondaries=2').status).not.toBe(0);
+    // The kernel takes any int (measured: 5 and -1, sysctl-formats.sh case b) and refuses what is not one.
+    expect(run('sysctl -w net.ipv4.conf.all.promote_secondaries=1x').status).toBe(1);
+    expect(run('sysctl -w net.ipv4.conf.all.promote_secondaries=2').status).toBe(0);
+    expect(run('sysctl -n net.ipv4.conf.all.promote_secondaries').text).toBe('2\n');
     expect(run('sysctl -w net.ipv4.conf.cni0.promote_secondaries=1').status).toBe(0);
     expect(run('sysctl -n net.ipv4.conf.cni0.promote_secondaries').text).toBe('1\n');
   });

@@ -207,7 +207,8 @@ describe('errors in the real tools\' words, never a stack', () => {
     ['ip link set nosuch down', 'Cannot find device "nosuch"\n', 1],
     ['ip route del 10.9.0.0/16', 'RTNETLINK answers: No such process\n', 2],
     ['ip route add 10.9.0.0/16 via 172.16.0.1', 'Error: Nexthop has invalid gateway.\n', 2],
-    ['sysctl net.ipv4.nosuch', 'sysctl: cannot stat /proc/sys/net/ipv4/nosuch: No such file or directory\n', 255],
+    // procps adds 1 to the status per key it cannot read (sysctl-formats.txt case d).
+    ['sysctl net.ipv4.nosuch', 'sysctl: cannot stat /proc/sys/net/ipv4/nosuch: No such file or directory\n', 1],
     ['tcpdump -i nosuch', 'tcpdump: nosuch: No such device exists\n(SIOCGIFHWADDR: No such device)\n', 1],
     ['tcpdump host', 'tcpdump: syntax error in filter expression\n', 1],
   ])('on a node (sysadmin): %s', (line, stderr, status) => {
@@ -253,12 +254,16 @@ describe('changing a node as a student would break it', () => {
 });
 
 describe('sysctl net.bridge.bridge-nf-call-iptables (br_netfilter)', () => {
-  it('is 1 on a node, as br_netfilter leaves it in a new namespace; sysctl -w takes 0 or 1', () => {
+  it('is 1 on a node, as br_netfilter leaves it in a new namespace; sysctl -w stores 1 for any non-zero int', () => {
     const s = createSession();
     s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin');
     expect(s.run('sysctl net.bridge.bridge-nf-call-iptables').stdout).toBe('net.bridge.bridge-nf-call-iptables = 1\n');
     expect(s.run('sysctl -a').stdout).toContain('net.bridge.bridge-nf-call-iptables = 1\n');
-    expect(s.run('sysctl -w net.bridge.bridge-nf-call-iptables=2').stderr).toBe('sysctl: setting key "net.bridge.bridge-nf-call-iptables": Invalid argument\n');
+    expect(s.run('sysctl -w net.bridge.bridge-nf-call-iptables=x').stderr).toBe('sysctl: setting key "net.bridge.bridge-nf-call-iptables": Invalid argument\n');
+    // brnf_sysctl_call_tables stores 1 for any non-zero int (measured: 5 reads back 1, sysctl-formats.txt case b).
+    expect(s.run('sysctl -w net.bridge.bridge-nf-call-iptables=0').stdout).toBe('net.bridge.bridge-nf-call-iptables = 0\n');
+    expect(s.run('sysctl -w net.bridge.bridge-nf-call-iptables=5').stdout).toBe('net.bridge.bridge-nf-call-iptables = 5\n');
+    expect(s.run('sysctl -n net.bridge.bridge-nf-call-iptables').stdout).toBe('1\n');
     expect(s.run('sysctl -w net.bridge.bridge-nf-call-iptables=0').stdout).toBe('net.bridge.bridge-nf-call-iptables = 0\n');
     expect(s.run('sysctl -n net.bridge.bridge-nf-call-iptables').stdout).toBe('0\n');
   });

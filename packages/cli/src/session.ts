@@ -16,7 +16,7 @@ import { nc } from './nc.js';
 import { LABS, type Lab } from './labs.js';
 import { eksctl } from './eksctl.js';
 import { kubectl, type KubectlHost } from './kubectl.js';
-import { cat, crictl, ls, podByNetnsPath, sysctl } from './node.js';
+import { cat, crictl, ls, podByNetnsPath, shellFile, sysctl } from './node.js';
 import { captureLine, FilterError, framesOn, matchFilter, parseFilter, TcpConversations, type Filter, type PrintOptions } from './tcpdump.js';
 import { grep, head, sort, tail, wc } from './text.js';
 import { err, ok, type Ctx, type Output, type Place } from './types.js';
@@ -270,7 +270,7 @@ export class Session implements KubectlHost {
       case 'traceroute': return this.#traceroute(ctx, args);
       case 'nc': return nc({ sim: this.#sim, from: this.#endpoint(ctx.ns!), ns: ctx.ns!, wait: (ms) => this.#pass(ms), sent: (t) => this.#pass((t.steps.length + 1) * 0.01) }, args);
       case 'tcpdump': return this.#tcpdump(ctx, args, [cmd, ...args], background);
-      case 'sysctl': return sysctl(this.#sim, nsObj, args, admin);
+      case 'sysctl': return sysctl(this.#sim, nsObj, args, admin, shellFile(this.#sim, place));
       case 'iptables': case 'iptables-nft': return iptables(ctx, args, admin);
       case 'iptables-save': case 'iptables-nft-save': return iptablesSave(ctx, args, admin, ctime(this.#sim.now()));
       case 'conntrack': return conntrack(ctx, args, admin);

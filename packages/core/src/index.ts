@@ -15,9 +15,13 @@ export type { BuildStep, CniDesign, CniError, CniResult, DesignReaction, PodAddR
 export type {
   BridgeLink, ClusterState, ConfSwitch, ConntrackEntry, TcpCtState, Container, FabricEntry, FdbEntry, IfAddr, IpipLink, IpOwner, IpRule, KubeEvent, Link, LinkKind,
   LoopbackLink, LxcEntry, NeighEntry, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, PeerSetRef, PhysicalLink,
-  IcmpPeer, PlacedPod, Pod, PodStatus, PromoteSysctls, RedirectPeer, RedirectSysctls, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry, Underlay, VethLink, VxlanLink,
+  DevconfValues, IcmpPeer, PlacedPod, Pod, PodStatus, PromoteSysctls, RedirectPeer, RedirectSysctls, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry, Underlay, VethLink, VxlanLink,
 } from './model/types.js';
 export { RT_TABLE_MAIN } from './model/types.js';
+export type { DevconfKey, DevconfName } from './model/sysctl.js';
+export {
+  DEVCONF_NAMES, devconfKey, devconfOr, devconfValue, forwardsOn, ICMP_RATELIMIT_DEFAULT, ICMP_RATEMASK_DEFAULT, parseProcInt, readSysctl, rpFilterOn, sysctlKeys,
+} from './model/sysctl.js';
 export type { ClusterSettings, EventSink, Footprint, NodeSpec, PodSpec, SegmentSpec } from './model/cluster.js';
 export {
   addNodeInDraft, addNodeState, addPodInDraft, addPodState, allocateNodeCidr, buildClusterState, createClusterState, DEFAULT_SEGMENT, deletePodInDraft, deletePodState, listNodes,

@@ -15,6 +15,7 @@ import { BROADCAST_MAC, ZERO_MAC, isMulticastMac, type Mac } from '../addr/mac.j
 import { fail, shown } from '../errors.js';
 import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import { netNsRecord } from '../model/netns.js';
+import { devconfOr, forwardsOn, ICMP_RATELIMIT_DEFAULT, ICMP_RATEMASK_DEFAULT, rpFilterOn } from '../model/sysctl.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, IcmpPeer, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, RedirectPeer, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry } from '../model/types.js';
 import { exceptionKey, keepNexthop, localAddressMap, lookupRouteFrom, nexthopKey, peerL2, refUses, selectSource, type PeerFdb, type PeerNeigh, type RouteSlot } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
@@ -435,11 +436,14 @@ function plainEnd(peerNs: NetNs, name: string): boolean {
 }
 
 /**
- * net.ipv4.conf.<dev>.proxy_arp, read as an own entry: a device named `constructor` or `toString` has it
+ * IN_DEV_PROXY_ARP: net.ipv4.conf.all.proxy_arp OR the device's, any non-zero value (measured: 7 and -1
+ * answer, sysctl-formats.sh case h). Read as an own entry: a device named `constructor` or `toString` has it
  * off unless set (a plain record would answer with the member it inherits).
  */
 function proxyArpOn(ns: NetNs, dev: string): boolean {
-  const p = ns.sysctl.proxyArp;
+  const s = ns.sysctl;
+  if (s.conf !== undefined) return devconfOr(s, dev, 'proxy_arp');
+  const p = s.proxyArp;
   return Object.prototype.hasOwnProperty.call(p, dev) && p[dev] === true;
 }
 
@@ -516,8 +520,6 @@ const REDIRECT_SILENCE = 20 << 10;
  * hop 20 fragmentation needed, 20 pings of the router 20 echo replies, 20 to a closed port over lo 20.
  */
 const XRLIM_BURST_FACTOR = 6;
-const ICMP_RATELIMIT = 1000;
-const ICMP_RATEMASK = 0x1818;
 /** inet_getpeer's rate_last for a new peer: 60 s (60·HZ) before now. */
 const PEER_NEW_AGE = 60_000;
 /** ip_error's bucket (net.ipv4.route.error_cost, error_burst): 1 s a net/host unreachable, 5 s at most. */
@@ -544,7 +546,8 @@ function acceptsRedirects(s: Sysctls, dev: string): boolean {
   const r = s.redirects;
   const all = r === undefined || r.acceptAll === null ? !s.ipForward : r.acceptAll;
   const own = r === undefined || !Object.prototype.hasOwnProperty.call(r.accept, dev) || r.accept[dev] === true;
-  return s.ipForward ? all && own : all || own;
+  // "Forwarding" is the device's own forwarding (IN_DEV_FORWARD), which follows ip_forward until set.
+  return forwardsOn(s, dev) ? all && own : all || own;
 }
 
 /** A route to `dst` alone out of `dev` with no gateway: what a source is selected by when no table route is at hand. */
@@ -1607,7 +1610,7 @@ class Run {
         // arp_process answers by proxy only when ip_route_input finds a unicast route for the target
         // out of another device, and that input route exists only with forwarding on (measured: no
         // answer for calico's 169.254.1.1 without a default route, nor with ip_forward = 0).
-        const r = ns.sysctl.ipForward ? lookupRouteFrom(this.state, ns, arp.targetIp, arp.senderIp, this.view(ns)) : null;
+        const r = forwardsOn(ns.sysctl, link.name) ? lookupRouteFrom(this.state, ns, arp.targetIp, arp.senderIp, this.view(ns)) : null;
         proxy = r !== null && r.dev !== link.name && r.type === 'unicast';
       }
       if (!local && !proxy) {
@@ -1680,7 +1683,9 @@ class Run {
       if (this.filterVerdict(ns, 'INPUT', pkt, dev, null, pid)) return;
       return this.localDeliver(ns, dev, pkt, pid);
     }
-    if (!ns.sysctl.ipForward) return this.drop(pid, ns.id, dev, 'notForwarding', `${formatIpv4(h.dst)} is not local and net.ipv4.ip_forward = 0`, pkt);
+    // IN_DEV_FORWARD of the device it came in by: any non-zero value forwards, and a device's own 0 stops
+    // what comes in by it whatever ip_forward says (measured, sysctl-formats.sh case f).
+    if (!forwardsOn(ns.sysctl, dev)) return this.drop(pid, ns.id, dev, 'notForwarding', `${formatIpv4(h.dst)} is not local and ${ns.sysctl.conf === undefined ? 'net.ipv4.ip_forward' : `net.ipv4.conf.${dev}.forwarding`} = 0`, pkt);
     // The packet's source selects policy routing rules (`ip rule from …`); the reverse lookup of rp_filter
     // is the reply's flow, from the destination to the source (fib_validate_source).
     const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
@@ -1733,15 +1738,17 @@ class Run {
   }
 
   /**
-   * rp_filter (fib_validate_source): strict (1) wants the reverse route out the interface the packet came in
-   * by; loose (2) any route. Drops the packet (`rpFilter`) and answers true when it refuses.
+   * rp_filter (fib_validate_source), max(all, dev): strict (1) wants the reverse route out the interface the
+   * packet came in by; any other non-zero value is loose, a route at all (__fib_validate_source tests `rpf ==
+   * 1`; measured: 5 and -1 pass what 2 passes and drop what 2 drops, sysctl-formats.sh case g). Drops the
+   * packet (`rpFilter`) and answers true when it refuses.
    */
   rpFilterRefuses(ns: NetNs, dev: string, pkt: Ipv4Packet, pid: number): boolean {
-    const rp = Math.max(ns.sysctl.rpFilter, 0);
+    const rp = rpFilterOn(ns.sysctl, dev);
     if (rp === 0) return false;
     const h = pkt.header;
     const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns));
-    if (back !== null && (rp === 2 || back.dev === dev)) return false;
+    if (back !== null && (rp !== 1 || back.dev === dev)) return false;
     // The kernel logs rp_filter's refusals as martian sources (martian-formats.txt, case (e)).
     const log = this.record ? martianLogLine(ns.sysctl, 'martianSource', h.src, h.dst, dev) : null;
     this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}${log === null ? '' : `; dmesg: "${log}"`}`, pkt);
@@ -2155,9 +2162,9 @@ class Run {
    */
   icmpAllowed(pid: number, ns: NetNs, dst: Ipv4, type: number, code: number): boolean {
     if (!this.icmpLimits) return true;
-    const mask = ns.sysctl.icmpRatemask ?? ICMP_RATEMASK;
+    const mask = ns.sysctl.icmpRatemask ?? ICMP_RATEMASK_DEFAULT;
     if (type > 31 || (mask & (1 << type)) === 0 || (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED)) return true;
-    const timeout = ns.sysctl.icmpRatelimit ?? ICMP_RATELIMIT;
+    const timeout = ns.sysctl.icmpRatelimit ?? ICMP_RATELIMIT_DEFAULT;
     const now = this.state.now;
     const p = this.icmpPeer(ns, dst);
     // icmp_ratelimit 0 sends every error, but inet_peer_xrlim_allow still caps the bucket at

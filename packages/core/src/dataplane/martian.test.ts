@@ -181,13 +181,13 @@ describe('martians are dropped as Linux 6.18 drops them (martian-formats.txt)', 
     }), { numRuns: 200 });
   });
 
-  it('route_localnet and log_martians take 0 or 1 for all or a device that exists; a refusal changes nothing', () => {
+  it('route_localnet and log_martians take any int for all or a device that exists (non-zero is on); a refusal changes nothing', () => {
     const on = applyActions(base, [set('net.ipv4.conf.dc1.route_localnet')]);
-    expect(getNs(on, UNDERLAY_NS).sysctl.routeLocalnet).toEqual({ all: false, dev: { dc1: true } });
+    expect(getNs(on, UNDERLAY_NS).sysctl.routeLocalnet).toEqual({ all: 0, dev: { dc1: 1 } });
     expect(receive(on, UNDERLAY_NS, 'dc1', icmpEcho(parseIpv4('127.0.0.5'), { src: ipOf(A) })).trace.disposition).toBe('delivered');
     // dc2 has its own value, 0: a loopback destination coming in there is still a martian.
     expect(receive(on, UNDERLAY_NS, 'dc2', icmpEcho(parseIpv4('127.0.0.5'), { src: ipOf(B) })).trace.disposition).toBe('martianDestination');
-    for (const [k, v, code] of [['net.ipv4.conf.all.log_martians', '2', 'INVALID_ARGUMENT'], ['net.ipv4.conf.eth9.route_localnet', '1', 'LINK_NOT_FOUND'], ['net.ipv4.conf.default.route_localnet', '1', 'UNSUPPORTED']] as const) {
+    for (const [k, v, code] of [['net.ipv4.conf.all.log_martians', '1x', 'INVALID_ARGUMENT'], ['net.ipv4.conf.eth9.route_localnet', '1', 'LINK_NOT_FOUND'], ['net.ipv4.conf.default.route_localnet', '1', 'UNSUPPORTED']] as const) {
       expect(() => applyActions(on, [set(k, v)])).toThrow(expect.objectContaining({ code }));
     }
     expect(getNs(on, UNDERLAY_NS).sysctl.logMartians).toBeUndefined();

@@ -50,7 +50,9 @@ export function inputAddressVerdict(src: Ipv4, dst: Ipv4, dev: string, routeLoca
 
 /** A `net.ipv4.conf` switch as the kernel reads it for `dev`: `all` OR the device's own value (IN_DEV_ORCONF). */
 export function confOn(sw: ConfSwitch | undefined, dev: string): boolean {
-  return sw !== undefined && (sw.all || sw.dev[dev] === true);
+  if (sw === undefined) return false;
+  const own = Object.prototype.hasOwnProperty.call(sw.dev, dev) ? sw.dev[dev]! : 0;
+  return sw.all !== 0 || own !== 0;
 }
 
 /**

@@ -10,6 +10,7 @@
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import type { Mac } from '../addr/mac.js';
 import type { Shards } from '../util/shards.js';
+import type { DevconfName } from './sysctl.js';
 
 /**
  * Identifies a network namespace: `node/<node>` (a node's host namespace), `pod/<namespace>/<name>`
@@ -206,11 +207,17 @@ export interface FdbEntry {
 
 /** The sysctls that change forwarding. Names follow `net.ipv4.*`. */
 export interface Sysctls {
-  /** net.ipv4.ip_forward */
+  /**
+   * net.ipv4.ip_forward (= net.ipv4.conf.all.forwarding) non-zero. Writing it with a new value sets every
+   * device's forwarding and default's to it; the device a packet comes in by decides (model/sysctl.ts).
+   */
   readonly ipForward: boolean;
-  /** net.ipv4.conf.all.rp_filter: 0 off, 1 strict, 2 loose (the effective value is max(all, dev)). */
+  /**
+   * net.ipv4.conf.all.rp_filter: 0 off, 1 strict, 2 loose; another integer written is in {@link conf} (and
+   * here 2 above 2, 0 below 0). The kernel filters by max(all, the device's own): model/sysctl.ts rpFilterOn.
+   */
   readonly rpFilter: 0 | 1 | 2;
-  /** net.ipv4.conf.<dev>.proxy_arp = 1 */
+  /** net.ipv4.conf.<dev>.proxy_arp non-zero, by device (all OR the device's own answers: devconfOr). */
   readonly proxyArp: Readonly<Record<string, boolean>>;
   /**
    * net.bridge.bridge-nf-call-iptables (br_netfilter): IPv4 frames bridged between two ports of a bridge of
@@ -257,16 +264,29 @@ export interface Sysctls {
    * quotes the line dmesg would show. Absent: every value 0, the kernel's default.
    */
   readonly logMartians?: ConfSwitch;
+  /**
+   * The integers written to net.ipv4.conf.{all,default,<dev>}.* that the fields above cannot say, by scope
+   * (`all`, `default`, a device) and name: any int the kernel takes (`ip_forward=2`, `rp_filter=-1`,
+   * `proxy_arp=7`), a device's own forwarding and rp_filter, and conf.default's forwarding, rp_filter,
+   * proxy_arp and promote_secondaries. A value 0 or 1 (rp_filter all: 0–2) lives in its field instead and
+   * boolean fields hold "non-zero" for the ones here. Absent: nothing of the kind written. Read it with
+   * model/sysctl.ts devconfValue, which falls back to the fields.
+   */
+  readonly conf?: DevconfValues;
 }
 
 /**
- * A `net.ipv4.conf` switch the kernel reads as `all` OR the device's own value (IN_DEV_ORCONF), written as
- * `all` and the devices whose own value is set (absent: 0).
+ * A `net.ipv4.conf` switch the kernel reads as `all` OR the device's own value non-zero (IN_DEV_ORCONF): the
+ * ints written, as `all` and the devices whose own value is set (absent: 0). Any C int is taken and reads back
+ * as written (proc_dointvec; measured for the devconf keys, sysctl-formats.txt).
  */
 export interface ConfSwitch {
-  readonly all: boolean;
-  readonly dev: Readonly<Record<string, boolean>>;
+  readonly all: number;
+  readonly dev: Readonly<Record<string, number>>;
 }
+
+/** `net.ipv4.conf.SCOPE.NAME` integers by scope and name (see {@link Sysctls.conf}). */
+export type DevconfValues = Readonly<Record<string, Readonly<Partial<Record<DevconfName, number>>>>>;
 
 /** `net.ipv4.conf.{all,<dev>}.promote_secondaries` (see {@link Sysctls.promoteSecondaries}). */
 export interface PromoteSysctls {

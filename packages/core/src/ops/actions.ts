@@ -14,6 +14,7 @@ import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, par
 import { isMulticastMac, macFromSeed, parseMac, ZERO_MAC, type Mac } from '../addr/mac.js';
 import { fail, PodnetError, shown } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
+import { defaultCopiesToDevices, DEVCONF_NAMES, devconfKey, devconfValue, devconfOr, parseProcInt, type DevconfName } from '../model/sysctl.js';
 import type {
   ClusterState, FabricEntry, FdbEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, RouteException, Segment, Sysctls,
 } from '../model/types.js';
@@ -781,6 +782,7 @@ function addLinkTo(ns: DNs, link: Link): void {
     (writable(w, 'send') as Record<string, boolean>)[link.name] = r.sendDefault;
     (writable(w, 'accept') as Record<string, boolean>)[link.name] = r.acceptDefault;
   }
+  inheritDefaults(ns, link.name);
 }
 
 function setMaster(ns: DNs, link: Draft<Link>, master: string | null): void {
@@ -1034,85 +1036,147 @@ function sameRouteKey(a: Route, b: { dst: Cidr; metric: number }): boolean {
   return a.dst.addr === b.dst.addr && a.dst.len === b.dst.len && a.metric === b.metric;
 }
 
-/** A boolean sysctl's value: 0 or 1, else INVALID_ARGUMENT (nothing written yet). */
-function sysctlSwitch(key: string, v: string): boolean {
-  if (v !== '0' && v !== '1') fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0 or 1, not "${v}"`);
-  return v === '1';
+/**
+ * sysctl.set's value as the kernel takes it (proc_dointvec: model/sysctl.ts parseProcInt), else
+ * INVALID_ARGUMENT (nothing written yet): what `sysctl -w` answers with "Invalid argument".
+ */
+function sysctlInt(key: string, value: unknown, min = -0x80000000): number {
+  const v = typeof value === 'number' ? (Number.isInteger(value) ? value : null) : typeof value === 'string' ? parseProcInt(value) : null;
+  if (v === null || v < min || v > 0x7fffffff) {
+    fail('INVALID_ARGUMENT', `sysctl: setting key "${key}": Invalid argument (not an integer ${min} to 2147483647: "${shown(value)}")`, { key, value },
+      'The kernel takes a C int in decimal, 0x hex or 0 octal, with no "+" and nothing after it but blanks (proc_dointvec); icmp_ratelimit no negative one.');
+  }
+  return v;
+}
+
+const ownKey = (o: object | undefined, k: string): boolean => o !== undefined && Object.prototype.hasOwnProperty.call(o, k);
+
+/** Sets (or with `v` undefined, removes) Sysctls.conf[scope][name], the integer the plain fields cannot say. */
+function setConf(ns: DNs, scope: string, name: DevconfName, v: number | undefined): void {
+  const cur = look(look(ns as NetNs, 'sysctl'), 'conf');
+  const mine: Partial<Record<DevconfName, number>> = ownKey(cur, scope) ? { ...cur![scope] } : {};
+  if (mine[name] === v) return;
+  if (v === undefined) delete mine[name];
+  else mine[name] = v;
+  const next: Record<string, Partial<Record<DevconfName, number>>> = {};
+  for (const k in cur) if (ownKey(cur, k) && k !== scope) next[k] = cur[k]!;
+  if (Object.keys(mine).length > 0) next[scope] = mine;
+  const w = writable(ns, 'sysctl') as Draft<Sysctls>;
+  if (Object.keys(next).length === 0) delete w.conf;
+  else put(w, 'conf', next);
+}
+
+/** Whether a device has its own `name`, set or copied from default (devinet_copy_dflt_conf skips those). */
+function ownDevconf(s: Sysctls, dev: string, name: DevconfName): boolean {
+  if (ownKey(s.conf, dev) && s.conf![dev]![name] !== undefined) return true;
+  if (name === 'proxy_arp') return ownKey(s.proxyArp, dev);
+  if (name === 'send_redirects' || name === 'accept_redirects') return s.redirects !== undefined && ownKey(name === 'send_redirects' ? s.redirects.send : s.redirects.accept, dev);
+  return name === 'promote_secondaries' && s.promoteSecondaries !== undefined && ownKey(s.promoteSecondaries.dev, dev);
+}
+
+/**
+ * Writes net.ipv4.conf.SCOPE.NAME = v for SCOPE `default` or a device, or for `all` with a name other than
+ * forwarding: the plain field where one says it (a boolean field holds "non-zero"), and the integer in
+ * Sysctls.conf unless the field says it exactly.
+ */
+function writeDevconf(ns: DNs, scope: string, name: DevconfName, v: number): void {
+  const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
+  const on = v !== 0;
+  let plain = v === 0 || v === 1;
+  if (name === 'forwarding') plain = false;
+  else if (name === 'rp_filter') {
+    if (scope === 'all') {
+      sys.rpFilter = v <= 0 ? 0 : v === 1 ? 1 : 2;
+      plain = v === 0 || v === 1 || v === 2;
+    } else plain = false;
+  } else if (name === 'proxy_arp') {
+    if (scope === 'all' || scope === 'default') plain = false;
+    else (writable(sys, 'proxyArp') as Record<string, boolean>)[scope] = on;
+  } else if (name === 'promote_secondaries') {
+    if (scope === 'default') plain = false;
+    else {
+      const was = sys.promoteSecondaries ?? { all: true, dev: {} };
+      sys.promoteSecondaries = scope === 'all' ? { all: on, dev: was.dev } : { all: was.all, dev: { ...was.dev, [scope]: on } };
+    }
+  } else {
+    if (sys.redirects === undefined) sys.redirects = { sendAll: true, sendDefault: true, send: {}, acceptAll: null, acceptDefault: true, accept: {} };
+    const r = writable(sys, 'redirects') as Draft<RedirectSysctls>;
+    const send = name === 'send_redirects';
+    if (scope === 'all') {
+      if (send) r.sendAll = on;
+      else r.acceptAll = on;
+    } else if (scope === 'default') {
+      if (send) r.sendDefault = on;
+      else r.acceptDefault = on;
+    } else (writable(r, send ? 'send' : 'accept') as Record<string, boolean>)[scope] = on;
+  }
+  setConf(ns, scope, name, plain ? undefined : v);
 }
 
 function parseSysctl(ns: DNs, key: string, value: string | number): void {
-  const v = String(value);
-  if (key === 'net.ipv4.ip_forward' || key === 'net.ipv4.conf.all.forwarding') {
-    (writable(ns, 'sysctl') as Draft<Sysctls>).ipForward = sysctlSwitch(key, v);
-    // inet_forward_change: all.accept_redirects becomes the opposite of forwarding.
-    const r = look(look(ns as NetNs, 'sysctl'), 'redirects');
-    if (r !== undefined && r.acceptAll !== null) put(writable(writable(ns, 'sysctl'), 'redirects') as Draft<RedirectSysctls>, 'acceptAll', null);
-    return;
-  }
-  const red = /^net\.ipv4\.conf\.([^.]+)\.(send|accept)_redirects$/.exec(key);
-  if (red) {
-    const on = sysctlSwitch(key, v);
-    const [, dev, kind] = red as unknown as [string, string, 'send' | 'accept'];
-    if (dev !== 'all' && dev !== 'default') getLink(ns, dev);
-    const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
-    if (sys.redirects === undefined) sys.redirects = { sendAll: true, sendDefault: true, send: {}, acceptAll: null, acceptDefault: true, accept: {} };
-    const r = writable(sys, 'redirects') as Draft<RedirectSysctls>;
-    if (dev === 'all') {
-      if (kind === 'send') r.sendAll = on;
-      else r.acceptAll = on;
-    } else if (dev === 'default') {
-      if (kind === 'send') r.sendDefault = on;
-      else r.acceptDefault = on;
-    } else (writable(r, kind) as Record<string, boolean>)[dev] = on;
-    return;
-  }
-  if (key === 'net.ipv4.conf.all.rp_filter') {
-    if (!['0', '1', '2'].includes(v)) fail('INVALID_ARGUMENT', `sysctl: ${key} takes 0, 1 or 2, not "${v}"`);
-    (writable(ns, 'sysctl') as Draft<Sysctls>).rpFilter = Number(v) as 0 | 1 | 2;
+  if (typeof key !== 'string') fail('INVALID_ARGUMENT', `sysctl.set: key must be a string, not ${typeof key}`, { key });
+  const d = devconfKey(key);
+  if (d !== null) {
+    const v = sysctlInt(key, value);
+    const { scope, name } = d;
+    if (scope !== 'all' && scope !== 'default') getLink(ns, scope);
+    const sys = look(ns as NetNs, 'sysctl');
+    if (scope === 'all' && name === 'forwarding') {
+      // devinet_sysctl_forward acts on a change only (measured: writing ip_forward=1 where it is 1 leaves a
+      // device's forwarding 0); then inet_forward_change sets default's and every device's forwarding to it,
+      // and all.accept_redirects to its opposite (measured: 0 after ip_forward=5, 1 after 0).
+      if (devconfValue(sys, 'all', 'forwarding') === v) return;
+      put(writable(ns, 'sysctl') as Draft<Sysctls>, 'ipForward', v !== 0);
+      const conf = sys.conf;
+      for (const sc in conf) if (ownKey(conf, sc) && conf[sc]!.forwarding !== undefined) setConf(ns, sc, 'forwarding', undefined);
+      if (v !== 0 && v !== 1) setConf(ns, 'all', 'forwarding', v);
+      const r = sys.redirects;
+      if (r !== undefined && r.acceptAll !== null) put(writable(writable(ns, 'sysctl'), 'redirects') as Draft<RedirectSysctls>, 'acceptAll', null);
+      return;
+    }
+    writeDevconf(ns, scope, name, v);
+    if (scope === 'default' && defaultCopiesToDevices(name)) {
+      // devinet_copy_dflt_conf: to each device that never set its own — one that ever had an IPv4 address has
+      // (ipv4_devconf_setall); podnet asks whether it has one now (measured: lo and an addressed d1 keep 0).
+      const links = look(ns as NetNs, 'links');
+      for (const dev in links) if (links[dev]!.addrs.length === 0 && !ownDevconf(look(ns as NetNs, 'sysctl'), dev, name)) writeDevconf(ns, dev, name, v);
+    }
     return;
   }
   if (key === 'net.ipv4.icmp_ratelimit' || key === 'net.ipv4.icmp_ratemask') {
-    // proc_dointvec(_ms_jiffies): a decimal int. podnet takes 0 to INT_MAX (a negative limit or mask has no use).
-    if (!/^\d+$/.test(v.trim()) || Number(v) > 0x7fffffff) fail('INVALID_ARGUMENT', `sysctl: ${key} takes an integer 0 to 2147483647, not "${v}"`, { key });
+    // proc_dointvec_ms_jiffies refuses a negative ratelimit (measured: -5 is Invalid argument); the mask
+    // is a plain int (-5 is taken).
+    const v = sysctlInt(key, value, key === 'net.ipv4.icmp_ratelimit' ? 0 : -0x80000000);
     const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
-    if (key === 'net.ipv4.icmp_ratelimit') sys.icmpRatelimit = Number(v);
-    else sys.icmpRatemask = Number(v);
+    if (key === 'net.ipv4.icmp_ratelimit') sys.icmpRatelimit = v;
+    else sys.icmpRatemask = v;
     return;
   }
   if (key === 'net.bridge.bridge-nf-call-iptables') {
-    (writable(ns, 'sysctl') as Draft<Sysctls>).bridgeNfCallIptables = sysctlSwitch(key, v);
-    return;
-  }
-  const ps = /^net\.ipv4\.conf\.([^.]+)\.promote_secondaries$/.exec(key);
-  if (ps !== null && ps[1] !== 'default') {
-    const on = sysctlSwitch(key, v);
-    const dev = ps[1]!;
-    if (dev !== 'all') getLink(ns, dev);
-    const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
-    const was = sys.promoteSecondaries ?? { all: true, dev: {} };
-    sys.promoteSecondaries = dev === 'all' ? { all: on, dev: was.dev } : { all: was.all, dev: { ...was.dev, [dev]: on } };
+    // brnf_sysctl_call_tables stores 1 for any non-zero int (measured: 5 and -1 read back 1).
+    (writable(ns, 'sysctl') as Draft<Sysctls>).bridgeNfCallIptables = sysctlInt(key, value) !== 0;
     return;
   }
   // route_localnet, log_martians: ip_route_input_slow reads `all` OR the device's value (IN_DEV_ORCONF).
   const or = /^net\.ipv4\.conf\.([^.]+)\.(route_localnet|log_martians)$/.exec(key);
   if (or !== null && or[1] !== 'default') {
-    const on = sysctlSwitch(key, v);
+    const on = sysctlInt(key, value);
     const dev = or[1]!;
     if (dev !== 'all') getLink(ns, dev);
     const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
     const field = or[2] === 'route_localnet' ? 'routeLocalnet' : 'logMartians';
-    const was = sys[field] ?? { all: false, dev: {} };
+    const was = sys[field] ?? { all: 0, dev: {} };
     sys[field] = dev === 'all' ? { all: on, dev: was.dev } : { all: was.all, dev: { ...was.dev, [dev]: on } };
     return;
   }
-  const m = /^net\.ipv4\.conf\.([^.]+)\.proxy_arp$/.exec(key);
-  if (m) {
-    const on = sysctlSwitch(key, v);
-    getLink(ns, m[1]!);
-    (writable(writable(ns, 'sysctl'), 'proxyArp') as Record<string, boolean>)[m[1]!] = on;
-    return;
-  }
-  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.all.rp_filter, net.ipv4.conf.<dev>.proxy_arp, net.ipv4.conf.{all,default,<dev>}.{send,accept}_redirects, net.ipv4.conf.{all,<dev>}.{promote_secondaries,route_localnet,log_martians}, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask and net.bridge.bridge-nf-call-iptables`, { key });
+  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.{all,default,<dev>}.{${DEVCONF_NAMES.join(',')}}, net.ipv4.conf.{all,<dev>}.{route_localnet,log_martians}, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask and net.bridge.bridge-nf-call-iptables`, { key });
+}
+
+/** A new device takes conf.default's integers that Sysctls.conf holds (its redirect fields: addLinkTo). */
+function inheritDefaults(ns: DNs, dev: string): void {
+  const conf = look(look(ns as NetNs, 'sysctl'), 'conf');
+  const dflt = ownKey(conf, 'default') ? conf!['default']! : undefined;
+  for (const name of DEVCONF_NAMES) if (dflt?.[name] !== undefined) writeDevconf(ns, dev, name, dflt[name]!);
 }
 
 /** Each table's built-in chains, as iptables lists them. */
@@ -1616,6 +1680,15 @@ function dropLink(d: DState, n: DNs, l: Link): void {
     delete (writable(w, 'send') as Record<string, boolean>)[l.name];
     delete (writable(w, 'accept') as Record<string, boolean>)[l.name];
   }
+  // And the rest of /proc/sys/net/ipv4/conf/<dev> (a device made later under that name takes conf.default's).
+  const sys = look(n as NetNs, 'sysctl');
+  if (ownKey(sys.conf, l.name)) for (const name of DEVCONF_NAMES) setConf(n, l.name, name, undefined);
+  if (ownKey(sys.proxyArp, l.name)) delete (writable(writable(n, 'sysctl'), 'proxyArp') as Record<string, boolean>)[l.name];
+  const ps = sys.promoteSecondaries;
+  if (ps !== undefined && ownKey(ps.dev, l.name)) {
+    const { [l.name]: _gone, ...dev } = ps.dev;
+    put(writable(n, 'sysctl') as Draft<Sysctls>, 'promoteSecondaries', { all: ps.all, dev });
+  }
   // A port leaving its bridge (br_del_if): the bridge's MTU follows the ports that are left.
   if (l.master !== null) bridgeMtuAutoAdjust(n, l.master);
 }
@@ -1898,8 +1971,7 @@ function withPrimary(list: readonly IfAddr[], addr: IfAddr): IfAddr[] {
 
 /** Whether deleting a primary address of `dev` promotes a secondary (Sysctls.promoteSecondaries). */
 function promotes(sys: Sysctls, dev: string): boolean {
-  const p = sys.promoteSecondaries;
-  return p === undefined || p.all || p.dev[dev] === true;
+  return devconfOr(sys, dev, 'promote_secondaries');
 }
 
 /**
