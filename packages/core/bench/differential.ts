@@ -20,7 +20,8 @@
  *   on the same states after every event: its violations and how many probes it ran;
  * - checkDesign's counterexample of each broken design (its text), at both levels.
  *
- * A canonical JSON of each final state is compared too and reported apart: a change of representation
+ * A canonical JSON of each final state is compared too and reported apart (the first two of each design with the
+ * path where they first differ): a change of representation
  * shows there without being a change of behaviour. The sequences are generated once, with the first
  * build's arbitraries. Exits 1 on any behaviour difference, printing the first three per design.
  * ~90 s for the default 25 sequences per design and level (750 sequences).
@@ -107,6 +108,23 @@ function errorText(e: unknown): string {
   if (x?.name === 'DesignFailure') return `DesignFailure ${x.kind}: ${x.explanation} | events: ${x.events?.join(' ; ')} | trace: ${x.trace?.disposition ?? null}`;
   if (typeof x?.code === 'string') return `PodnetError ${x.code}: ${x.message}`;
   return `UNTYPED ${String(x?.stack ?? e)}`;
+}
+
+/** Where two canonical JSONs first differ: the path to it and both values (shortened), for a reader to judge. */
+function firstStateDifference(ja: string, jb: string): string {
+  const walk = (x: unknown, y: unknown, at: string): string | null => {
+    if (JSON.stringify(x) === JSON.stringify(y)) return null;
+    if (x !== null && y !== null && typeof x === 'object' && typeof y === 'object') {
+      const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])];
+      for (const k of keys) {
+        const d = walk((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], `${at}.${k}`);
+        if (d !== null) return d;
+      }
+    }
+    const short = (v: unknown) => (JSON.stringify(v) ?? 'undefined').slice(0, 160);
+    return `${at}: A ${short(x)}, B ${short(y)}`;
+  };
+  return walk(JSON.parse(ja), JSON.parse(jb), 'state') ?? 'same content';
 }
 
 /** What a user sees of one sequence on one build, as lines; and the final state's canonical JSON. */
@@ -206,7 +224,10 @@ for (const [name, make, options] of DESIGNS) {
         diffs++;
         if (diffs <= 3) process.stdout.write(`DIFF ${name}, ${checks}, sequence ${i}, line ${first}:\n  A: ${a.lines[first]}\n  B: ${b.lines[first]}\n`);
       }
-      if (a.state !== b.state) stateDiffs++;
+      if (a.state !== b.state) {
+        stateDiffs++;
+        if (stateDiffs <= 2) process.stdout.write(`STATE ${name}, ${checks}, sequence ${i}: ${firstStateDifference(a.state, b.state)}\n`);
+      }
     }
   }
   let cex = '';
