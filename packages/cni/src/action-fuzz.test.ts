@@ -51,6 +51,16 @@ const FAULTS: Action[] = [
   { op: 'chain.policy', ns: 'node/node-1', table: 'filter', chain: 'FORWARD', policy: 'DROP' },
   { op: 'rule.append', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', target: 'DROP', src: '10.244.2.0/24' } },
   { op: 'conntrack.delete', ns: 'node/node-1' },
+  { op: 'route.append', ns: 'node/node-1', dst: '10.99.0.0/16', via: '192.168.1.12' },
+  { op: 'route.prepend', ns: 'node/node-1', dst: '10.244.2.0/24', dev: 'eth0' },
+  { op: 'route.change', ns: 'node/node-1', dst: 'default', via: '192.168.1.1' },
+  { op: 'route.flush', ns: 'node/node-1', dev: 'cni0' },
+  { op: 'addr.replace', ns: 'node/node-1', dev: 'cni0', addr: '10.244.1.1/24' },
+  { op: 'addr.flush', ns: 'pod/default/pod-a', dev: 'eth0' },
+  { op: 'neigh.flush', ns: 'node/node-1', dev: 'cni0' },
+  { op: 'fdb.flush', ns: 'node/node-1', dev: 'cni0' },
+  { op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.conf.eth0.route_localnet', value: 1 },
+  { op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.conf.default.rp_filter', value: 2 },
 ];
 
 const SAMPLES = (() => {
@@ -85,7 +95,7 @@ const action = fc.tuple(fc.constantFrom(...SAMPLES), fc.array(fc.tuple(fc.nat(30
 
 describe('raw actions, valid and broken', () => {
   it('samples every op the designs and the labs use', () => {
-    expect(new Set(SAMPLES.map((a) => a.op)).size).toBeGreaterThanOrEqual(25);
+    expect(new Set(SAMPLES.map((a) => a.op)).size).toBeGreaterThanOrEqual(33);
   });
 
   test.prop([fc.array(action, { minLength: 1, maxLength: 10 })], { numRuns: 80 })('each is applied or refused with a PodnetError that changes nothing; the audit runs after each', (actions) => {
