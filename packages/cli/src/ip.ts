@@ -719,6 +719,7 @@ function routeGetCmd(ctx: Ctx, ns: NetNs, words: readonly string[]): Output {
     const w = words[i]!;
     const v = words[i + 1];
     if (w === 'fibmatch') fibmatch = true;
+    else if (UNMODELLED_GET_WORDS.includes(w)) return err(`Error: argument "${w}" is wrong: podnet models ip route get with from, iif, oif, mark and fibmatch`, 255);
     else if (w === 'from') {
       if (!v || !ipv4.test(v)) return err(`Error: inet prefix is expected rather than "${v ?? ''}".`, 1);
       opts.from = v; i++;
@@ -745,6 +746,9 @@ function routeGetCmd(ctx: Ctx, ns: NetNs, words: readonly string[]): Output {
   }
   return routeGet(ctx, ns, { dst, opts, mark, fibmatch });
 }
+
+/** Words of iproute2's `ip route get` that podnet does not model: refused rather than taken for the destination. */
+const UNMODELLED_GET_WORDS = ['tos', 'dsfield', 'uid', 'vrf', 'ipproto', 'sport', 'dport', 'connected', 'as', 'flowlabel'];
 
 /** `RTNETLINK answers: …` of each errno routeGet may answer with. */
 const ERRNO_TEXT: Record<RouteGetErrno, string> = {
