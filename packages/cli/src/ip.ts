@@ -4,8 +4,8 @@
  * model actions (`sim.apply`), with the kernel's answers when it refuses.
  */
 import {
-  addrsToFlush, allRoutes, formatRoute, exceptionKey, formatIpv4, getNs, localRouteSource, lookupRouteIn, neighNud, neighsToFlush, nexthopKey, parseIpv4, peerEntries, selectRoutes, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath,
-  type Action, type FdbFlushState, type NeighState, type RouteFlushSpec, type ClusterState, type Link, type NetNs, type NsId, type Route, type RouteException, type Simulator,
+  addrsToFlush, allRoutes, routeGet as coreRouteGet, formatRoute, exceptionKey, formatIpv4, getNs, localRouteSource, lookupRouteIn, neighNud, neighsToFlush, nexthopKey, parseIpv4, peerEntries, selectRoutes, selectSource, hasCarrier, ipRoute, ipRule, isPodnetError, netnsPath,
+  type Action, type RouteGetAnswer, type RouteGetErrno, type RouteGetOptions, type FdbFlushState, type NeighState, type RouteFlushSpec, type ClusterState, type Link, type NetNs, type NsId, type Route, type RouteException, type Simulator,
 } from '@podnet/core';
 import { err, ok, type Ctx, type Output } from './types.js';
 import { STATS_FLAGS, statsLevel, statsLines } from './link-stats.js';
@@ -623,11 +623,7 @@ function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean
     if (sel.some(isCacheWord)) return showCache(ctx, ns, sel);
     return routeShow(ctx, ns, sel, details);
   }
-  if (matches(cmd, 'get')) {
-    const dst = rest[1];
-    if (!dst || !/^\d+\.\d+\.\d+\.\d+$/.test(dst)) return err(`Error: inet prefix is expected rather than "${dst ?? ''}".`, 1);
-    return routeGet(ctx, ns, dst);
-  }
+  if (matches(cmd, 'get')) return routeGetCmd(ctx, ns, rest.slice(1));
   const op = ROUTE_VERBS.find(([w]) => matches(cmd, w))?.[1] ?? (matches(cmd, 'delete') || cmd === 'del' ? 'route.del' : null);
   if (op === null) return err(`Command "${cmd}" is unknown, try "ip route help".`, 255);
   const spec: Record<string, unknown> = { op, ns: ns.id };
@@ -699,22 +695,97 @@ function ipRuleCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean)
   return apply(ctx, [spec as unknown as Action], `ip rule ${rest.join(' ')}`, admin);
 }
 
-function routeGet(ctx: Ctx, ns: NetNs, dst: string): Output {
-  const target = parseIpv4(dst);
-  // A local address is answered from its local route, whose source is the address, or for a secondary
-  // address its primary's (measured: `local 192.0.2.5 dev lo src 192.0.2.1`, secondary-addr-formats.sh).
-  for (const l of Object.values(ns.links)) {
-    const a = l.addrs.find((x) => x.ip === target);
-    if (a !== undefined) return ok(`local ${dst} dev lo src ${formatIpv4(localRouteSource(l, a))} uid 0 \n    cache <local> \n`);
+/** The words of `ip route get` (iproute2's iproute_get): the destination and what podnet models of the rest. */
+interface RouteGetWords {
+  readonly dst: string;
+  readonly opts: RouteGetOptions;
+  readonly mark: number;
+  readonly fibmatch: boolean;
+}
+
+/**
+ * `ip route get [to] ADDR [from SRC] [iif DEV] [oif|dev DEV] [mark N] [fibmatch]`, as iproute2 parses it: a
+ * device that is not there is `Cannot find device "X"` (exit 1), a mark that is no u32 `Error: argument "X" is
+ * wrong: invalid mark value` (exit 255), a word it does not know is taken for the destination (`Error: inet
+ * prefix is expected rather than "X".`, exit 1). Measured, scripts/ping-dev-formats.sh cases (f) to (j).
+ */
+function routeGetCmd(ctx: Ctx, ns: NetNs, words: readonly string[]): Output {
+  let dst: string | undefined;
+  const opts: { from?: string; iif?: string; oif?: string } = {};
+  let mark = 0;
+  let fibmatch = false;
+  const ipv4 = /^\d+\.\d+\.\d+\.\d+$/;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const v = words[i + 1];
+    if (w === 'fibmatch') fibmatch = true;
+    else if (UNMODELLED_GET_WORDS.includes(w)) return err(`Error: argument "${w}" is wrong: podnet models ip route get with from, iif, oif, mark and fibmatch`, 255);
+    else if (w === 'from') {
+      if (!v || !ipv4.test(v)) return err(`Error: inet prefix is expected rather than "${v ?? ''}".`, 1);
+      opts.from = v; i++;
+    } else if (w === 'iif' || w === 'oif' || w === 'dev') {
+      if (!v || !linkNamed(ns, v)) return err(`Cannot find device "${v ?? ''}"`, 1);
+      opts[w === 'iif' ? 'iif' : 'oif'] = v; i++;
+    } else if (w === 'mark') {
+      // get_u32 with base 0: decimal, 0x hex or 0 octal, at most 0xffffffff.
+      const n = v === undefined ? NaN : /^0x[0-9a-f]+$/i.test(v) ? parseInt(v, 16) : /^0[0-7]*$/.test(v) ? parseInt(v, 8) : /^[1-9]\d*$/.test(v) ? Number(v) : NaN;
+      if (!Number.isInteger(n) || n > 0xffffffff) return err(`Error: argument "${v ?? ''}" is wrong: invalid mark value`, 255);
+      mark = n; i++;
+    } else if (w === 'to' && dst === undefined && v !== undefined) { dst = v; i++; if (!ipv4.test(v)) return err(`Error: inet prefix is expected rather than "${v}".`, 1); }
+    else if (w === 'to' && dst !== undefined) return err(`Error: either "to" is duplicate, or "${v ?? ''}" is a garbage.`, 255);
+    else if (dst !== undefined) return err(ipv4.test(w) ? `Error: either "to" is duplicate, or "${w}" is a garbage.` : `Error: inet prefix is expected rather than "${w}".`, ipv4.test(w) ? 255 : 1);
+    else if (!ipv4.test(w)) return err(`Error: inet prefix is expected rather than "${w}".`, 1);
+    else dst = w;
   }
-  const best = lookupRouteIn(ctx.sim.state, ns, target);
-  // The kernel answers with the route type's error (fib_props): measured `ip route get` through an
-  // unreachable, a blackhole and a prohibit route, and with no route at all.
-  if (!best) return err('RTNETLINK answers: Network is unreachable', 2);
-  if (best.type === 'unreachable') return err('RTNETLINK answers: No route to host', 2);
-  if (best.type === 'blackhole') return err('RTNETLINK answers: Invalid argument', 2);
-  if (best.type === 'prohibit') return err('RTNETLINK answers: Permission denied', 2);
-  const src = selectSource(ns, best, target);
+  if (dst === undefined) return err('Error: inet prefix is expected rather than "".', 1);
+  try {
+    parseIpv4(dst);
+    if (opts.from !== undefined) parseIpv4(opts.from);
+  } catch {
+    return err(`Error: inet prefix is expected rather than "${dst}".`, 1);
+  }
+  return routeGet(ctx, ns, { dst, opts, mark, fibmatch });
+}
+
+/** Words of iproute2's `ip route get` that podnet does not model: refused rather than taken for the destination. */
+const UNMODELLED_GET_WORDS = ['tos', 'dsfield', 'uid', 'vrf', 'ipproto', 'sport', 'dport', 'connected', 'as', 'flowlabel'];
+
+/** `RTNETLINK answers: …` of each errno routeGet may answer with. */
+const ERRNO_TEXT: Record<RouteGetErrno, string> = {
+  ENETUNREACH: 'Network is unreachable', EHOSTUNREACH: 'No route to host', EINVAL: 'Invalid argument', EACCES: 'Permission denied',
+};
+
+/** A mark as iproute2 prints it (measured: `mark 5`, `mark 12`, `mark 0x10`, `mark 0x11`): decimal below 16, else hex. */
+function markText(mark: number): string {
+  return mark === 0 ? '' : ` mark ${mark < 16 ? String(mark) : `0x${mark.toString(16)}`}`;
+}
+
+/**
+ * What `ip route get` prints for core's routeGet answer (measured, ping-dev-formats.txt): an output route
+ * `DST [from SRC] [via GW] dev DEV [table T] [src PREF][ mark M] uid 0` then `    cache `; an input route
+ * (`iif`) `DST from SRC [via GW] dev DEV` then `    cache iif DEV ` (no uid: no socket asked); a local one
+ * `local DST [from SRC] dev lo [table local] …` and `cache <local>`. A mark selects nothing: podnet's rules
+ * have no `fwmark` selector, so the lookup is the one without it, and the mark is printed back.
+ */
+function routeGet(ctx: Ctx, ns: NetNs, q: RouteGetWords): Output {
+  const { dst, opts } = q;
+  const target = parseIpv4(dst);
+  const a = coreRouteGet(ctx.sim.state, ns.id, dst, opts);
+  if (a.kind === 'refused') return err(`RTNETLINK answers: ${ERRNO_TEXT[a.errno]}`, 2);
+  const from = opts.from !== undefined ? ` from ${opts.from}` : '';
+  const mark = markText(q.mark);
+  if (q.fibmatch) return fibmatchLine(ctx, ns, a);
+  if (a.kind === 'local') {
+    // A local address is answered from its local route, whose source is the address, or for a secondary
+    // address its primary's (measured: `local 192.0.2.5 dev lo src 192.0.2.1`, secondary-addr-formats.sh).
+    if (a.iif !== null) return ok(`local ${dst}${from} dev lo table local${mark} \n    cache <local> iif ${a.iif} \n`);
+    return ok(`local ${dst}${from} dev lo${a.src !== null ? ` src ${formatIpv4(a.src)}` : ''}${mark} uid 0 \n    cache <local> \n`);
+  }
+  const best = a.route;
+  const table = a.table !== 254 ? ` table ${a.table}` : '';
+  if (a.iif !== null) return ok(`${dst}${from}${best.via !== null ? ` via ${formatIpv4(best.via)}` : ''} dev ${best.dev ?? ''}${table}${mark} \n    cache iif ${a.iif} \n`);
+  if (a.guessed) return ok(`${dst}${from} dev ${best.dev ?? ''}${a.src !== null ? ` src ${formatIpv4(a.src)}` : ''}${mark} uid 0 \n    cache ${a.loopback ? '<local> ' : ''}\n`);
+  const src = a.src;
   // The exception on this route's next hop (one destination has one on each: exceptionKey), as the engine
   // uses it; one of a state made before exceptions had next hops is keyed by the destination alone.
   const key = exceptionKey(target, nexthopKey(best));
@@ -731,7 +802,20 @@ function routeGet(ctx: Ctx, ns: NetNs, dst: string): Output {
   const gw = redirected ?? best.via;
   const via = gw !== null ? ` via ${formatIpv4(gw)}` : '';
   const cache = pm && (pm.mtu > 0 || redirected !== null) ? cacheLine(pm, redirected !== null, ctx.sim.now()) : '    cache ';
-  return ok(`${dst}${via} dev ${best.dev ?? ''}${src !== null ? ` src ${formatIpv4(src)}` : ''} uid 0 \n${cache}\n`);
+  return ok(`${dst}${from}${via} dev ${best.dev ?? ''}${table}${src !== null ? ` src ${formatIpv4(src)}` : ''}${mark} uid 0 \n${cache}\n`);
+}
+
+/**
+ * `ip route get fibmatch`: the FIB entry the lookup matched, as `ip route show` prints it, a local one with
+ * `table local` (measured: `local 192.168.1.11 dev eth0 table local proto kernel scope host src 192.168.1.11`).
+ * A route the kernel made up for a bound device has no entry: -EHOSTUNREACH (measured, `fibmatch oif cni0`).
+ */
+function fibmatchLine(ctx: Ctx, ns: NetNs, a: Exclude<RouteGetAnswer, { kind: 'refused' }>): Output {
+  if (a.kind === 'route' && a.guessed) return err('RTNETLINK answers: No route to host', 2);
+  if (a.kind === 'route') return ok(`${formatRoute(ctx.sim.state, ns, a.route, a.table !== 254 ? String(a.table) : undefined)}\n`);
+  const key = a.dst >>> 24 === 127 ? 'local 127.0.0.0/8 ' : `local ${formatIpv4(a.dst)} `;
+  const line = ipRoute(ctx.sim.state, ns.id, 'all').find((l) => l.startsWith(key));
+  return line === undefined ? err('RTNETLINK answers: No route to host', 2) : ok(`${line}\n`);
 }
 
 function neighLines(ctx: Ctx, ns: NetNs): string[] {

@@ -4,7 +4,7 @@
  * line and returns what a terminal would show; it does no I/O, so a browser terminal can use it as is.
  */
 import {
-  fail, shown, getNs, hostNsId, isPodnetError, ownChains, podNsId, writePcap, type NsId, type PcapRecord, type Simulator, type Trace,
+  fail, findNs, formatIpv4, isLocalAddress, parseIpv4, shown, getNs, hostNsId, isPodnetError, ownChains, podNsId, writePcap, type NsId, type PcapRecord, type Simulator, type Trace,
 } from '@podnet/core';
 import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
 import { ctime, SIM_EPOCH_MS } from './format.js';
@@ -444,6 +444,7 @@ export class Session implements KubectlHost {
     let ident: number | undefined;
     let interval = 1000;
     let dst: string | undefined;
+    let bindTo: string | undefined;
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
       const val = () => args[++i];
@@ -453,7 +454,12 @@ export class Session implements KubectlHost {
       else if (a === '-t') { const v = val(); if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 255) return err(`ping: invalid argument: '${v ?? ''}': out of range: 0 <= value <= 255`, 1); ttl = Number(v); }
       else if (a === '-e') { const v = val(); if (!v || !/^\d+$/.test(v) || Number(v) > 65535) return err(`ping: invalid argument: '${v ?? ''}': out of range: 0 <= value <= 65535`, 1); ident = Number(v); }
       else if (a === '-i') { const v = val(); if (!v || !/^(\d+(\.\d*)?|\.\d+)$/.test(v) || Number(v) > 3600) return err(`ping: bad timing interval: ${v ?? ''}`, 2); interval = Math.round(Number(v) * 1000); }
-      else if (a === '-W' || a === '-w' || a === '-I') val();
+      else if (a === '-I') {
+        // iputils: an address binds the source (bind(2)), anything else names a device (SO_BINDTODEVICE).
+        const v = val();
+        if (v === undefined) return err(`ping: option requires an argument -- 'I'\n\nUsage\n  ping [options] <destination>`, 2);
+        bindTo = v;
+      } else if (a === '-W' || a === '-w') val();
       else if (a === '-q' || a === '-n' || a === '-4') continue;
       else if (/^-c\d+$/.test(a)) count = Number(a.slice(2));
       else if (a.startsWith('-')) return err(`ping: invalid option -- '${a.slice(1, 2)}'\n\nUsage\n  ping [options] <destination>`, 2);
@@ -461,8 +467,17 @@ export class Session implements KubectlHost {
     }
     if (dst === undefined) return err('ping: usage error: Destination address required', 1);
     if (!/^\d+\.\d+\.\d+\.\d+$/.test(dst)) return err(`ping: ${dst}: Name or service not known`, 2);
+    const bind = bindTo === undefined ? {} : /^\d+\.\d+\.\d+\.\d+$/.test(bindTo) ? { source: bindTo } : { device: bindTo };
+    const ns = findNs(this.#sim.state, ctx.ns!);
+    // Measured (ping-dev-formats.txt (a)): iputils checks the binding before it sends anything, exit 2.
+    if (bind.device !== undefined && ns?.links[bind.device] === undefined) return err(`ping: SO_BINDTODEVICE ${bind.device}: No such device`, 2);
+    if (bind.source !== undefined && (ns === undefined || !isLocalAddress(ns, parseIpv4(bind.source)))) return err('ping: bind: Cannot assign requested address', 2);
     this.#spacing = interval;
-    const r = this.#sim.ping(this.#endpoint(ctx.ns!), dst, { count: count ?? 4, size, df, interval, ...(ttl !== undefined ? { ttl } : {}), ...(ident !== undefined ? { ident } : {}) });
+    const r = this.#sim.ping(this.#endpoint(ctx.ns!), dst, { count: count ?? 4, size, df, interval, ...(ttl !== undefined ? { ttl } : {}), ...(ident !== undefined ? { ident } : {}), ...bind });
+    // iputils warns when the source the bound device's route selects is not an address of that device
+    // (measured: `ping -I lo 10.244.1.4` on a node, source 192.168.1.11 of eth0).
+    const foreign = bind.device !== undefined && r.source !== null && !ns!.links[bind.device]!.addrs.some((x) => formatIpv4(x.ip) === r.source);
+    const warning = foreign ? `ping: Warning: source address might be selected on device other than: ${bind.device}\n` : '';
     const lines = [...r.lines];
     // Without -c ping runs until interrupted: the lab shell sends four and stops as Ctrl-C would.
     if (count === null && lines.length > 2) lines.splice(lines.length - 3, 0, '^C');
@@ -477,7 +492,7 @@ export class Session implements KubectlHost {
       const pipe = delayed ? Math.min(r.transmitted, 4) : 1;
       lines.push(pipe > 1 ? `pipe ${pipe}` : '');
     }
-    return { stdout: `${lines.join('\n')}\n`, stderr: '', status: r.ok ? 0 : r.transmitted === 0 ? 2 : 1 };
+    return { stdout: `${lines.join('\n')}\n`, stderr: warning, status: r.ok ? 0 : r.transmitted === 0 ? 2 : 1 };
   }
 
   #traceroute(ctx: Ctx, args: readonly string[]): Output {

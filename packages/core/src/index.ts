@@ -48,6 +48,8 @@ export type { AuditOptions, ChangeScope, CheckMemory, CheckResult, CheckRun, Gua
 export { audit, EMPTY_MEMORY, incrementalCheck, judgeDelivery, sampledAudit, sampledCheck, TWIN_MIN_PODS, uniqueAudit, uniqueCheck } from './guarantees/check.js';
 export type { PingOptions, PingReply, PingResult, TracerouteHop, TracerouteOptions, TracerouteResult } from './query/probes.js';
 export { endpointNs, ping, traceroute } from './query/probes.js';
+export type { RouteGetAnswer, RouteGetErrno, RouteGetOptions } from './query/route-get.js';
+export { routeGet } from './query/route-get.js';
 export type { NodeCapacity, SimulatorEvents, SimulatorSpec } from './sim/simulator.js';
 export { createSimulator, diffScope, seededRandom, Simulator } from './sim/simulator.js';
 export type { Shards } from './util/shards.js';

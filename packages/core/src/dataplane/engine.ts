@@ -17,7 +17,7 @@ import { findNs, UNDERLAY_NS } from '../model/lookup.js';
 import { netNsRecord } from '../model/netns.js';
 import { devconfOr, forwardsOn, ICMP_RATELIMIT_DEFAULT, ICMP_RATEMASK_DEFAULT, rpFilterOn } from '../model/sysctl.js';
 import type { ClusterState, ConntrackEntry, FdbEntry, IcmpPeer, IpOwner, Link, LxcEntry, NeighEntry, NetNs, NfRule, Node, NsId, PeerSet, PeerSetRef, RedirectPeer, Route, RouteException, Segment, Sysctls, TcProg, TunnelEntry } from '../model/types.js';
-import { exceptionKey, keepNexthop, localAddressMap, lookupRouteFrom, nexthopKey, peerL2, refUses, selectSource, type PeerFdb, type PeerNeigh, type RouteSlot } from '../ops/routing.js';
+import { exceptionKey, keepNexthop, localAddressMap, lookupRouteFrom, lookupRouteOn, nexthopKey, peerL2, refUses, selectSource, type PeerFdb, type PeerNeigh, type RouteSlot } from '../ops/routing.js';
 import { fabricLookup } from '../ops/actions.js';
 import { shardGet, shardReplaced, shardValues, type Shards } from '../util/shards.js';
 import {
@@ -79,6 +79,14 @@ export interface SendOptions {
    * than answered with a RST as for a closed port. Default false: podnet has no sockets of its own.
    */
   readonly socket?: boolean;
+  /**
+   * The sending socket is bound to this device of the sender (SO_BINDTODEVICE: `ping -I DEV`): the packet's
+   * output route is looked up through it alone (lookupRouteOn: a route through another device is passed over,
+   * none at all makes the destination on-link there; the device down is `noRoute`, `connect: Network is
+   * unreachable`). Only the packet sent: what it causes (replies, errors, an encapsulation's outer packet) is
+   * routed as usual. A name that is not a device of the sender is LINK_NOT_FOUND.
+   */
+  readonly oif?: string;
 }
 
 /** The result of {@link send}: the trace and the state after the packet's side effects. */
@@ -707,6 +715,8 @@ class Run {
   icmpLimits = true;
   /** The sender's connected TCP socket ({@link SendOptions.socket}): its namespace, port, and its peer's address and port. */
   socket: { readonly ns: NsId; readonly port: number; readonly peer: Ipv4; readonly peerPort: number } | null = null;
+  /** The device the sent packet's socket is bound to ({@link SendOptions.oif}), until its output route is looked up. */
+  oif: string | null = null;
   /**
    * Flows this run has seen, per namespace with nat rules (original direction, as the first packet
    * arrived or was sent). The kernel's nat table sees only a connection's first packet: a reply (or a
@@ -1777,7 +1787,12 @@ class Run {
     if (!ns) return this.drop(pid, nsId, null, 'linkDown', `namespace ${nsId} is gone`, pkt0);
     let pkt = pkt0;
     const h = pkt.header;
-    if (this.isLocal(ns, h.dst)) {
+    // A socket bound to a device (SendOptions.oif) routes the packet sent through it alone; taken once, so
+    // what the packet causes later (an encapsulation's outer packet, sent from here) is routed as usual.
+    const bound = this.oif === null ? null : lookupRouteOn(this.state, ns, h.dst, h.src, this.oif);
+    this.oif = null;
+    if (bound?.kind === 'down') return this.drop(pid, nsId, null, 'noRoute', `connect: Network is unreachable (the socket's device is down)`, pkt);
+    if (bound === null ? this.isLocal(ns, h.dst) : bound.kind === 'local') {
       const src = h.src === 0 ? h.dst : h.src;
       pkt = withAddrs(pkt, src, h.dst);
       this.step(pid, nsId, 'lo', 'local', this.record ? note((a) => `${formatIpv4(a)} is local: loopback`, h.dst) : null, null, pkt);
@@ -1792,8 +1807,11 @@ class Run {
       return this.localDeliver(ns, 'lo', pkt, pid);
     }
     // A bound source (a reply, an error, a packet sent with its source set) selects `from` rules too.
-    let route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
+    let route = bound?.kind === 'route' ? bound.route : lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
     if (route === null) return this.drop(pid, nsId, null, 'noRoute', `connect: Network is unreachable (no route to ${formatIpv4(h.dst)})`, pkt);
+    // Bound to lo with no route through it, the kernel's on-link guess sends the packet to lo, where it is not
+    // for the namespace: measured, `ping -I lo 10.244.1.4` on a node gets no reply and no error.
+    if (bound?.kind === 'route' && bound.guessed && ns.links[route.dev!]?.kind === 'loopback') return this.drop(pid, nsId, 'lo', 'notForUs', `${formatIpv4(h.dst)} on-link on lo (the socket is bound to lo): looped back, not for ${nsId}`, pkt);
     if (route.type !== 'unicast') return this.routeTypeDrop(ns, null, route, pkt, pid, false);
     this.cacheOnException(ns, h.dst, route);
     // A gateway an ICMP redirect taught (a route exception, `cache <redirected>`) replaces the route's.
@@ -3209,6 +3227,10 @@ export function send(state: ClusterState, from: NsId, packet: Ipv4Packet, option
   if (options.icmpLimits === false) run.icmpLimits = false;
   if (options.socket !== undefined && typeof options.socket !== 'boolean') fail('INVALID_ARGUMENT', `socket must be true or false, not ${shown(options.socket)}`);
   if (options.socket === true && packet?.payload?.kind === 'tcp') run.socket = { ns: from, port: packet.payload.srcPort, peer: packet.header.dst, peerPort: packet.payload.dstPort };
+  if (options.oif !== undefined) {
+    if (typeof options.oif !== 'string' || run.ns(from)!.links[options.oif] === undefined) fail('LINK_NOT_FOUND', `no device ${shown(options.oif)} in ${from} to bind to`, { ns: from, dev: options.oif });
+    run.oif = options.oif;
+  }
   if (options.tally !== undefined) {
     if (!(options.tally instanceof Tally)) fail('INVALID_ARGUMENT', 'tally must be a Tally (new Tally()) from @podnet/core');
     run.tally = options.tally;

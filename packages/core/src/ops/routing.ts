@@ -516,16 +516,86 @@ export interface LookupOptions {
  */
 export function lookupRouteIn(state: ClusterState, ns: NetNs, dst: Ipv4, opts: LookupOptions = {}): Route | null {
   if (ns.ipRules === undefined || ns.ipRules.length === 0 || opts.linkScopeOnly) return mainLookup(state, ns, dst, opts);
-  const src = opts.src ?? 0;
+  return ruleLookup(state, ns, dst, opts.src ?? 0, null, opts)?.route ?? null;
+}
+
+/**
+ * The rules' walk of {@link lookupRouteIn} (fib_rules_lookup), answering with the table the route came from,
+ * restricted to routes through `oif` when it is not null (see {@link lookupRouteOn}).
+ */
+function ruleLookup(state: ClusterState, ns: NetNs, dst: Ipv4, src: Ipv4, oif: string | null, opts: LookupOptions): { readonly route: Route; readonly table: number } | null {
   for (const rule of ipRuleList(ns)) {
     // The namespace's own addresses (the local table) are found before any route is looked up.
     if (rule.table === RT_TABLE_LOCAL) continue;
     if (rule.from !== null && (src === 0 || !cidrContains(rule.from, src))) continue;
     if (rule.to !== null && !cidrContains(rule.to, dst)) continue;
-    const r = rule.table === RT_TABLE_MAIN ? mainLookup(state, ns, dst, opts) : tableLookup(ns, rule.table, dst);
-    if (r) return r;
+    const r = oif !== null ? oifLookup(state, ns, rule.table, dst, oif)
+      : rule.table === RT_TABLE_MAIN ? mainLookup(state, ns, dst, opts) : tableLookup(ns, rule.table, dst);
+    if (r) return { route: r, table: rule.table };
   }
   return null;
+}
+
+/**
+ * The route a packet to `dst` takes from `src` (0: unbound) and the table it is in ({@link RT_TABLE_MAIN}
+ * without rules): {@link lookupRouteIn} for a caller that prints the table, as `ip route get` does (`table
+ * 100` after the device when a rule found it elsewhere than in main).
+ */
+export function lookupRouteTable(state: ClusterState, ns: NetNs, dst: Ipv4, src: Ipv4): { readonly route: Route; readonly table: number } | null {
+  if (ns.ipRules === undefined || ns.ipRules.length === 0) {
+    const route = mainLookup(state, ns, dst, NO_OPTIONS);
+    return route === null ? null : { route, table: RT_TABLE_MAIN };
+  }
+  return ruleLookup(state, ns, dst, src, null, NO_OPTIONS);
+}
+
+/**
+ * What the output route lookup answers for a socket bound to device `oif` (SO_BINDTODEVICE: `ping -I DEV`;
+ * `ip route get … oif DEV`), as ip_route_output_key_hash_rcu does with flowi4_oif set:
+ * - `down`: the device is down (-ENETUNREACH: `ping: connect: Network is unreachable`);
+ * - `local`: `dst` is local through `oif` — an address of `oif`, or 127/8 with `oif` lo: the local table
+ *   holds each address's route on its own device, and fib_lookup_good_nhc skips a next hop on another device;
+ * - `route`: the longest-prefix route whose device is `oif` (rules and tables as {@link lookupRouteIn};
+ *   blackhole, unreachable and prohibit routes have no next hop to skip and match whatever the device), or
+ *   with `guessed`, when no route goes through `oif`, a route the kernel makes up: "Apparently, routing tables
+ *   are wrong. Assume, that the destination is on link." — `dst` on-link on `oif`, scope link.
+ * Measured (kernel 6.18, packages/cli/scripts/ping-dev-formats.sh): on a node whose 10.244.2.0/24 is via
+ * flannel.1, `ip route get 10.244.2.3 oif cni0` says `10.244.2.3 dev cni0 src 10.244.1.1` (and `ping -I cni0`
+ * leaves `10.244.2.3 INCOMPLETE` on cni0), `oif eth0` takes the default route through eth0; `ip route get
+ * 192.168.1.11 oif cni0`, an address of eth0, is on-link on cni0, not local; with cni0 down, `RTNETLINK
+ * answers: Network is unreachable`. `oif` must be a device of `ns` (the caller checks: -ENODEV).
+ */
+export function lookupRouteOn(state: ClusterState, ns: NetNs, dst: Ipv4, src: Ipv4, oif: string): BoundRoute {
+  const link = ns.links[oif];
+  if (link === undefined || !link.up) return BOUND_DOWN;
+  if (link.kind === 'loopback' ? dst >>> 24 === 127 : link.addrs.some((a) => a.ip === dst)) return { kind: 'local', link };
+  const found = ruleLookup(state, ns, dst, src, oif, NO_OPTIONS);
+  if (found !== null) return { kind: 'route', route: found.route, table: found.table, guessed: false };
+  const route: Route = { dst: { addr: dst, len: 32 }, via: null, dev: oif, proto: 'kernel', scope: 'link', src: null, onlink: false, metric: 0, type: 'unicast' };
+  return { kind: 'route', route, table: RT_TABLE_MAIN, guessed: true };
+}
+
+/** The answer of {@link lookupRouteOn}. */
+export type BoundRoute =
+  | { readonly kind: 'down' }
+  | { readonly kind: 'local'; readonly link: Link }
+  | { readonly kind: 'route'; readonly route: Route; readonly table: number; readonly guessed: boolean };
+
+const BOUND_DOWN: BoundRoute = Object.freeze({ kind: 'down' });
+
+/**
+ * The longest-prefix route of `table` through `oif` (fib_table_lookup with flowi4_oif: a prefix whose routes
+ * all leave by other devices is passed over for a shorter one). Walks the table's rows: only a bound socket's
+ * lookups come here, one per probe, not the forwarding path.
+ */
+function oifLookup(state: ClusterState, ns: NetNs, table: number, dst: Ipv4, oif: string): Route | null {
+  const rows = table === RT_TABLE_MAIN ? allRoutes(state, ns) : ns.tables?.[table] ?? [];
+  let best: Route | null = null;
+  for (const r of rows) {
+    if (!cidrContains(r.dst, dst) || !usable(ns, r, false) || (r.type === 'unicast' && r.dev !== oif)) continue;
+    if (best === null || r.dst.len > best.dst.len || (r.dst.len === best.dst.len && r.metric < best.metric)) best = r;
+  }
+  return best;
 }
 
 const NO_OPTIONS: LookupOptions = Object.freeze({});

@@ -8,7 +8,9 @@ import { send, type SendOptions } from '../dataplane/engine.js';
 import type { Trace } from '../dataplane/types.js';
 import type { Tally } from '../dataplane/counters.js';
 import { fail, shown } from '../errors.js';
-import { findNode, findPod, hostNsId, podNsId } from '../model/lookup.js';
+import { findNode, findPod, getNs, hostNsId, podNsId } from '../model/lookup.js';
+import { isLocalAddress } from '../ops/routing.js';
+import { routeGet } from './route-get.js';
 import type { ClusterState, NsId } from '../model/types.js';
 import { ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_PORT_UNREACH, ICMP_REDIRECT, ICMP_TIME_EXCEEDED, IPV4_HEADER_LEN, type Ipv4Packet } from '../wire/packet.js';
 
@@ -47,6 +49,12 @@ export interface PingResult {
   readonly traces: readonly Trace[];
   /** What iputils ping prints (without timings: podnet has no latency model). */
   readonly lines: readonly string[];
+  /**
+   * With {@link PingOptions.device} or {@link PingOptions.source}: the source the first line names (`from
+   * SRC`), the bound address or the one the bound device's route selects; null otherwise, or when the
+   * lookup found no route (nothing is sent then).
+   */
+  readonly source: string | null;
 }
 
 /** Options of {@link ping}. */
@@ -77,6 +85,18 @@ export interface PingOptions {
   readonly icmpLimits?: boolean;
   /** Count every request's and reply's device and rule hits into this tally: see {@link SendOptions.tally}. */
   readonly tally?: Tally;
+  /**
+   * -I DEV: the socket is bound to this device of the sender (SO_BINDTODEVICE): the requests are routed
+   * through it alone ({@link SendOptions.oif}) and the first line says `from SRC DEV:`. Not a device of the
+   * sender: LINK_NOT_FOUND (iputils: `ping: SO_BINDTODEVICE DEV: No such device`, exit 2).
+   */
+  readonly device?: string;
+  /**
+   * -I ADDRESS: the socket is bound to this source address, which must be the sender's (ADDRESS_NOT_FOUND
+   * otherwise; iputils: `ping: bind: Cannot assign requested address`, exit 2); the first line says `from
+   * SRC :`, and rules (`ip rule … from`) select on it.
+   */
+  readonly source?: string;
 }
 
 /** Options of {@link traceroute}. */
@@ -139,11 +159,16 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   if (o.ident !== undefined && (!Number.isInteger(o.ident) || o.ident < 0 || o.ident > 0xffff)) fail('INVALID_ARGUMENT', `ping: invalid identifier ${shown(o.ident)} (0 to 65535)`);
   const interval = o.interval ?? 1000;
   if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0 || interval > 3_600_000) fail('INVALID_ARGUMENT', `ping: bad timing interval ${shown(interval)} ms (0 to 3600000)`);
+  const bind = pingBinding(state, ns, to, o.device, o.source);
   let s = state;
   const replies: PingReply[] = [];
   const errors: { seq: number; from: string | null; message: string }[] = [];
   const traces: Trace[] = [];
-  const lines = [`PING ${dst} (${asked === 0 ? formatIpv4(to) : dst}) ${size}(${size + 28}) bytes of data.`];
+  // iputils names the bound source and device: `PING 127.0.0.1 (127.0.0.1) from 127.0.0.1 lo: 56(84) bytes of
+  // data.`, and for an address alone `from 10.244.1.1 : ` (measured, ping-dev-formats.txt (a)).
+  const bound = bind === null ? '' : `from ${bind.source === null ? '' : formatIpv4(bind.source)} ${o.device ?? ''}: `;
+  const lines = [`PING ${dst} (${asked === 0 ? formatIpv4(to) : dst}) ${bound}${size}(${size + 28}) bytes of data.`];
+  const source = bind === null || bind.source === null ? null : formatIpv4(bind.source);
   // ping's identifier tells its replies from other processes' (a per-socket value in Linux).
   let ident = 0x811c;
   if (o.ident !== undefined) ident = o.ident;
@@ -151,7 +176,7 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   const limits = withTally(sendLimits(o.icmpLimits), o.tally);
   for (let seq = 1; seq <= count; seq++) {
     if (seq > 1 && interval > 0) s = advance(s, interval);
-    const r = send(s, ns, icmpEcho(to, { size, ttl, df: o.df ?? true, seq, id: seq, ident }), limits);
+    const r = send(s, ns, icmpEcho(to, { size, ttl, df: o.df ?? true, seq, id: seq, ident, ...(o.source !== undefined ? { src: bind!.source! } : {}) }), o.device !== undefined ? { ...limits, oif: o.device } : limits);
     s = r.state;
     traces.push(r.trace);
     const back = r.trace.fates.filter((f) => f.ns === ns && f.disposition === 'delivered' && f.ip?.payload.kind === 'icmp' && f.role !== 'original');
@@ -202,7 +227,7 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
       errors.push({ seq, from: null, message: 'connect: Network is unreachable' });
       lines.length = 0;
       lines.push('ping: connect: Network is unreachable');
-      return { result: { ok: false, transmitted: 0, received: 0, replies, errors, traces, lines }, state: s };
+      return { result: { ok: false, transmitted: 0, received: 0, replies, errors, traces, lines, source }, state: s };
     } else if ((d === 'blackhole' || d === 'hostUnreachable') && refusedHere) {
       // The sender's own route is a blackhole or unreachable one: connect(2) fails and nothing is sent
       // (ip_route_output: -EINVAL, -EHOSTUNREACH). Measured in a namespace with `ip route add blackhole
@@ -212,7 +237,7 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
       errors.push({ seq, from: null, message });
       lines.length = 0;
       lines.push(`ping: ${message}`);
-      return { result: { ok: false, transmitted: 0, received: 0, replies, errors, traces, lines }, state: s };
+      return { result: { ok: false, transmitted: 0, received: 0, replies, errors, traces, lines, source }, state: s };
     } else if (d === 'neighbourUnreachable' && local?.ns === ns && r.trace.src !== null && ownLookup(r.trace, to)) {
       // Only an ARP failure for the request's own next hop: one for an outer VXLAN or IPIP packet carrying it
       // reports host unreachable to the tunnel's socket, not to ping (the oracle: broken-overlapping-ipam
@@ -226,7 +251,27 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   const loss = Math.round(((count - replies.length) / count) * 100);
   lines.push('', `--- ${dst} ping statistics ---`,
     `${count} packets transmitted, ${replies.length} received${errors.length ? `, +${errors.length} errors` : ''}, ${loss}% packet loss`);
-  return { result: { ok: replies.length === count, transmitted: count, received: replies.length, replies, errors, traces, lines }, state: s };
+  return { result: { ok: replies.length === count, transmitted: count, received: replies.length, replies, errors, traces, lines, source }, state: s };
+}
+
+/**
+ * A ping's binding (-I): null when unbound; else the source its first line names. A bound address must be the
+ * sender's (bind(2): -EADDRNOTAVAIL); a bound device must be one of the sender's (SO_BINDTODEVICE: -ENODEV),
+ * and iputils learns the source the kernel will choose by connecting a probe socket bound to it: the
+ * output route through the device (routeGet with `oif`), null when that lookup fails (the requests'
+ * own lookup then fails the same way, and ping prints only the error).
+ */
+function pingBinding(state: ClusterState, ns: NsId, to: Ipv4, device: unknown, source: unknown): { readonly source: Ipv4 | null } | null {
+  if (device !== undefined && source !== undefined) fail('INVALID_ARGUMENT', 'ping: bind a device or a source address, not both (iputils takes one -I)');
+  if (source !== undefined) {
+    const src = parseIpv4(source as string);
+    if (!isLocalAddress(getNs(state, ns), src)) fail('ADDRESS_NOT_FOUND', `ping: bind: Cannot assign requested address (${formatIpv4(src)} is not an address of ${ns})`, { ns, source });
+    return { source: src };
+  }
+  if (device === undefined) return null;
+  if (typeof device !== 'string' || getNs(state, ns).links[device] === undefined) fail('LINK_NOT_FOUND', `ping: SO_BINDTODEVICE ${shown(device)}: No such device`, { ns, device });
+  const a = routeGet(state, ns, formatIpv4(to), { oif: device });
+  return { source: a.kind === 'refused' ? null : a.src };
 }
 
 /** Whether a packet is an ICMP redirect (which the engine sends with the errors' role). */
