@@ -112,6 +112,14 @@ describe('raw actions, valid and broken', () => {
     }
   });
 
+  it('a rule spec found well-shaped is checked again when it can change (only frozen ones are remembered)', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    const rule = { table: 'filter', chain: 'FORWARD', target: 'DROP', src: '10.9.0.0/16' } as Record<string, unknown>;
+    sim.apply({ op: 'rule.append', ns: 'node/node-1', rule } as unknown as Action);
+    rule['chain'] = 7;
+    expect(() => sim.apply({ op: 'rule.append', ns: 'node/node-2', rule } as unknown as Action)).toThrow('rule.append.rule.chain must be a string, not 7');
+  });
+
   it.each([
     ['a sysctl with a null key', { op: 'sysctl.set', ns: 'node/node-1', key: null, value: 0 }, 'sysctl.set.key must be a string, not null'],
     ['a peer set put with no name', { op: 'peerset.put', set: null, dev: 'flannel.1', owner: 'x', routes: [], neigh: [], fdb: [] }, 'peerset.put.set must be a string, not null'],

@@ -112,7 +112,8 @@ const FWD_CHAIN = 'FLANNEL-FWD';
  * that no object of another shape is read to make it.
  */
 function rs(table: 'nat' | 'filter', chain: string, target: RuleSpec['target'], comment: string, src?: string, dst?: string, notSrc?: string, notDst?: string, mark?: string, jump?: string): RuleSpec {
-  return { table, chain, src, notSrc, dst, notDst, inIf: undefined, outIf: undefined, protocol: undefined, dport: undefined, mark, target, jump, to: undefined, comment } as unknown as RuleSpec;
+  // Frozen: each lease's specs are kept and handed to every join (core checks a frozen spec's shape once).
+  return Object.freeze({ table, chain, src, notSrc, dst, notDst, inIf: undefined, outIf: undefined, protocol: undefined, dport: undefined, mark, target, jump, to: undefined, comment }) as unknown as RuleSpec;
 }
 
 /** One step of flanneld's iptables setup: a chain it makes, or a rule it appends. */
