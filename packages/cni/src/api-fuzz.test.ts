@@ -4,8 +4,10 @@
  * or throws a PodnetError and leaves the state as it was (undo and redo aside, which change it by design); the
  * audit runs after each. It found pods named by an object (`events({})`), namespace ids that were not strings
  * (`nodeOf()`), and error messages that threw while describing a symbol or a prototype-less object (`shown`).
+ * The wire serializers (`emitFrame`, `writePcap`) get the frames of seed-lab traces with a field replaced or
+ * deleted: they emit, or refuse with a PodnetError (a frame without `eth` was a TypeError).
  */
-import { icmpEcho, isPodnetError } from '@podnet/core';
+import { emitFrame, icmpEcho, isPodnetError, parseIpv4, writePcap, type Frame } from '@podnet/core';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { seedLabSpec, simulatorFromSpec } from './spec.js';
@@ -45,4 +47,48 @@ describe('the Simulator under arguments of any type', () => {
       }
     },
   );
+});
+
+/** Frames the seed lab's traces carry (ARP, ICMP, VXLAN with its inner frame), to edit. */
+const FRAMES: Frame[] = (() => {
+  const sim = simulatorFromSpec(seedLabSpec());
+  const out: Frame[] = [];
+  for (const [from, to] of [['pod-a', '10.244.2.3'], ['node-1', '10.244.3.2']] as const) for (const st of sim.send(from, icmpEcho(parseIpv4(to))).steps) if (st.frame) out.push(st.frame);
+  return out;
+})();
+
+/** Every path to a value inside `o` (bytes are leaves). */
+function paths(o: unknown, at: readonly string[] = [], out: string[][] = []): string[][] {
+  out.push([...at]);
+  if (o !== null && typeof o === 'object' && !(o instanceof Uint8Array)) for (const k of Object.keys(o)) paths((o as Record<string, unknown>)[k], [...at, k], out);
+  return out;
+}
+const copied = (o: unknown): unknown => (o === null || typeof o !== 'object' || o instanceof Uint8Array ? o : Array.isArray(o) ? o.map(copied) : Object.fromEntries(Object.entries(o).map(([k, v]) => [k, copied(v)])));
+const edited = fc.tuple(fc.constantFrom(...FRAMES), fc.array(fc.tuple(fc.nat(500), fc.constantFrom(...EDGE, 'arp', 'ipv4', 'raw', 'vxlan', new Uint8Array(3)), fc.boolean()), { minLength: 1, maxLength: 2 })).map(([f, edits]) => {
+  let x = copied(f);
+  for (const [i, v, del] of edits) {
+    const all = paths(x);
+    const p = all[i % all.length]!;
+    if (p.length === 0) {
+      x = v;
+      continue;
+    }
+    let parent = x as Record<string, unknown>;
+    for (const k of p.slice(0, -1)) parent = parent[k] as Record<string, unknown>;
+    if (del) delete parent[p.at(-1)!];
+    else parent[p.at(-1)!] = v;
+  }
+  return x;
+});
+
+describe('the wire serializers under frames edited at random', () => {
+  test.prop([edited], { numRuns: 300 })('emitFrame and writePcap emit, or throw a PodnetError', (f) => {
+    for (const call of [() => emitFrame(f as Frame), () => writePcap([{ timestampMs: 1, frame: f as Frame }]), () => writePcap(f as never)]) {
+      try {
+        call();
+      } catch (e) {
+        expect(isPodnetError(e), `${show(f)}: ${String(e)}`).toBe(true);
+      }
+    }
+  });
 });

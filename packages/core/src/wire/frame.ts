@@ -20,7 +20,7 @@
  * 548 (576 in all). Note that `payloadLength` in `./packet.ts` counts a quote by its Total Length,
  * which overstates a cut quote.
  */
-import { fail } from '../errors.js';
+import { fail, shown } from '../errors.js';
 import { emitArp, parseArp } from './arp.js';
 import { concat, copy, hex4, uint, within } from './bytes.js';
 import { onesComplementSum } from './checksum.js';
@@ -78,6 +78,21 @@ const KIND_OF: Readonly<Record<number, string>> = { [IPPROTO_ICMP]: 'an IcmpMess
  * parseFrame(bytes, { verifyChecksums: true }); // deep-equals frame, raw payloads gaining `bytes`
  */
 export function emitFrame(frame: Frame): Uint8Array {
+  if (frame === null || typeof frame !== 'object' || frame.eth === null || typeof frame.eth !== 'object' || frame.payload === null || typeof frame.payload !== 'object') {
+    fail('INVALID_PACKET', `a frame is an object { eth: { dst, src, ethertype }, payload }, not ${shown(frame)}`);
+  }
+  try {
+    return emitFrameIn(frame);
+  } catch (e) {
+    // A serializer only reads what it is given: a TypeError or RangeError here is a field of `frame` that is
+    // not what a Frame holds (a header missing, a kind podnet does not know, a bigint). Found by fuzzing
+    // (packages/cni/src/api-fuzz.test.ts): such input must get the typed error.
+    if (e instanceof TypeError || e instanceof RangeError) fail('INVALID_PACKET', `the frame is not one podnet can emit: ${e.message}`);
+    throw e;
+  }
+}
+
+function emitFrameIn(frame: Frame): Uint8Array {
   const { eth, payload } = frame;
   const expected = payload.kind === 'arp' ? ETHERTYPE_ARP : ETHERTYPE_IPV4;
   if (eth.ethertype !== expected) {

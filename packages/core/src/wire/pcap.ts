@@ -17,7 +17,7 @@
  *   | network 1 (LINKTYPE_ETHERNET)|
  *   +------------------------------+
  */
-import { fail } from '../errors.js';
+import { fail, shown } from '../errors.js';
 import { need, within } from './bytes.js';
 import { type ParseFrameOptions, emitFrame, parseFrame } from './frame.js';
 import type { Frame } from './packet.js';
@@ -43,6 +43,11 @@ const RECORD_HEADER_LEN = 16;
  * timestamp.
  */
 export function writePcap(records: readonly PcapRecord[]): Uint8Array {
+  if (!Array.isArray(records)) fail('INVALID_ARGUMENT', `writePcap takes a list of records { timestampMs, frame }, not ${shown(records)}`);
+  records.forEach((r, i) => {
+    if (r === null || typeof r !== 'object') fail('INVALID_ARGUMENT', `pcap record ${i} must be an object { timestampMs, frame }, not ${shown(r)}`, { index: i });
+    if (typeof r.timestampMs !== 'number') fail('INVALID_ARGUMENT', `pcap record ${i}: timestampMs must be a number, not ${shown(r.timestampMs)}`, { index: i });
+  });
   const frames = records.map((r, i) => within(`pcap record ${i}`, () => emitFrame(r.frame)));
   const out = new Uint8Array(GLOBAL_HEADER_LEN + frames.reduce((n, f) => n + RECORD_HEADER_LEN + f.length, 0));
   const v = new DataView(out.buffer);
