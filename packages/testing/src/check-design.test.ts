@@ -79,6 +79,14 @@ describe('checkDesign', () => {
     expect(() => checkDesign(flannel(), { numRuns: 0 })).toThrow(RangeError);
     expect(() => checkDesign(flannel(), { maxNodes: 0 })).toThrow(RangeError);
     expect(() => checkDesign(flannel(), { router: 'cisco' as never })).toThrow(RangeError);
+    // Each of these ran before: options of null crashed inside, faults: 'yes' was taken as true, a path of 5
+    // reached fast-check, a design without a name printed "undefined breaks the network model".
+    expect(() => checkDesign(flannel(), null as never)).toThrow('checkDesign options must be an object, not null');
+    expect(() => checkDesign(flannel(), { faults: 'yes' as never })).toThrow('faults must be true or false, not "yes"');
+    expect(() => checkDesign(flannel(), { path: 5 as never })).toThrow('path must be the string a counterexample printed, not 5');
+    expect(() => checkDesign(flannel(), { seed: 1.5 })).toThrow(RangeError);
+    expect(() => checkDesign(flannel(), { onProgress: 'log' as never })).toThrow(TypeError);
+    expect(() => checkDesign({ ...flannel(), name: undefined } as unknown as CniDesign)).toThrow(TypeError);
   });
 
   it("router: 'both' draws clusters behind a Linux router and behind a VPC's, which the runs really get", () => {

@@ -6,7 +6,7 @@
 import type { CniDesign, Trace, Violation } from '@podnet/core';
 import fc from 'fast-check';
 import { clusterCommands } from './commands.js';
-import { clusterShapeArb, type ClusterShape, type EventOptions, type ShapeOptions } from './events.js';
+import { clusterShapeArb, describeValue, type ClusterShape, type EventOptions, type ShapeOptions } from './events.js';
 import { formatTrace } from './format.js';
 import { ClusterRun, DesignFailure, DesignThrew, describeThrown, type CheckLevel, type FailureKind } from './runner.js';
 
@@ -71,6 +71,15 @@ export type CheckDesignResult =
  * check level, and what the shape and event arbitraries reject), without running anything.
  */
 export function validateCampaign(options: Omit<CheckDesignOptions, 'onProgress'>): void {
+  if (options === null || typeof options !== 'object') throw new TypeError(`checkDesign options must be an object, not ${describeValue(options)}`);
+  const o = options as CheckDesignOptions;
+  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new RangeError(`seed must be an integer, not ${describeValue(o.seed)}`);
+  for (const k of ['path', 'replayPath'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'string') throw new TypeError(`${k} must be the string a counterexample printed, not ${describeValue(o[k])}`);
+  }
+  if (o.maxEvents !== undefined && (!Number.isInteger(o.maxEvents) || o.maxEvents < 0)) throw new RangeError(`maxEvents must be a non-negative integer, not ${describeValue(o.maxEvents)}`);
+  if (o.progressEvery !== undefined && (!Number.isInteger(o.progressEvery) || o.progressEvery < 1)) throw new RangeError(`progressEvery must be a positive integer, not ${describeValue(o.progressEvery)}`);
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new TypeError(`onProgress must be a function, not ${describeValue(o.onProgress)}`);
   const numRuns = options.numRuns ?? 100;
   const maxNodes = options.maxNodes ?? 6;
   if (!Number.isInteger(numRuns) || numRuns < 1) throw new RangeError(`numRuns must be a positive integer, not ${String(options.numRuns)}`);
@@ -83,7 +92,9 @@ export function validateCampaign(options: Omit<CheckDesignOptions, 'onProgress'>
 
 /** Runs a campaign against a design. Deterministic: the same seed gives the same runs and counterexample. */
 export function checkDesign(design: CniDesign, options: CheckDesignOptions = {}): CheckDesignResult {
-  if (!design || typeof design.podAdded !== 'function') throw new TypeError('checkDesign needs a CNI design, e.g. flannel() from @podnet/cni');
+  if (design === null || typeof design !== 'object' || typeof design.name !== 'string' || (['nodeAdded', 'nodeRemoved', 'podAdded', 'podDeleted'] as const).some((k) => typeof design[k] !== 'function')) {
+    throw new TypeError('checkDesign needs a CNI design (a name and nodeAdded, nodeRemoved, podAdded, podDeleted), e.g. flannel() from @podnet/cni');
+  }
   validateCampaign(options);
   const seed = options.seed ?? 1;
   const numRuns = options.numRuns ?? 100;

@@ -14,7 +14,7 @@
  * is the model and its checks are the oracle (the commands read what they need from the run).
  */
 import fc from 'fast-check';
-import { clusterEventArb, eventArbs, type ClusterEvent, type EventOptions } from './events.js';
+import { checkEventOptions, clusterEventArb, eventArbs, type ClusterEvent, type EventOptions } from './events.js';
 import type { ClusterRun } from './runner.js';
 
 /** The (empty) model of the commands: the simulator holds the truth. */
@@ -42,6 +42,7 @@ export class ClusterCommand implements fc.Command<ClusterModel, ClusterRun> {
 
 /** The command arbitraries for `fc.commands`: one per kind of event, faults and packets as asked. */
 export function clusterCommands(options: EventOptions = {}): fc.Arbitrary<ClusterCommand>[] {
+  checkEventOptions(options);
   const out: fc.Arbitrary<ClusterEvent>[] = [eventArbs.addNode, eventArbs.addNode, eventArbs.addPod, eventArbs.addPod, eventArbs.addPod, eventArbs.removeNode, eventArbs.deletePod, eventArbs.reschedulePod];
   if (options.packets !== false) out.push(eventArbs.send, eventArbs.send);
   if (options.faults) out.push(eventArbs.fault);

@@ -118,6 +118,7 @@ export const eventArbs = {
 
 /** Any one event (faults and packets as the options say). */
 export function clusterEventArb(options: EventOptions = {}): fc.Arbitrary<ClusterEvent> {
+  checkEventOptions(options);
   const arbs: fc.WeightedArbitrary<ClusterEvent>[] = [
     { weight: 3, arbitrary: eventArbs.addNode },
     { weight: 1, arbitrary: eventArbs.removeNode },
@@ -128,4 +129,21 @@ export function clusterEventArb(options: EventOptions = {}): fc.Arbitrary<Cluste
   if (options.packets !== false) arbs.push({ weight: 3, arbitrary: eventArbs.send });
   if (options.faults) arbs.push({ weight: 1, arbitrary: eventArbs.fault });
   return fc.oneof(...arbs);
+}
+
+/** Throws a TypeError unless `options` is an object whose `faults` and `packets` are booleans when given. */
+export function checkEventOptions(options: EventOptions): void {
+  if (options === null || typeof options !== 'object') throw new TypeError(`event options must be an object, not ${describeValue(options)}`);
+  for (const k of ['faults', 'packets'] as const) {
+    if (options[k] !== undefined && typeof options[k] !== 'boolean') throw new TypeError(`${k} must be true or false, not ${describeValue(options[k])}`);
+  }
+}
+
+/** A value in an error message, whatever it is (String() throws for a symbol or a prototype-less object). */
+export function describeValue(v: unknown): string {
+  try {
+    return typeof v === 'string' ? JSON.stringify(v) : String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
 }
