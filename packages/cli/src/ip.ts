@@ -872,7 +872,9 @@ function ipNeigh(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, s
     let lines = neighLines(ctx, ns);
     const sel = rest.slice(1);
     for (let i = 0; i < sel.length; i++) {
-      if (sel[i] === 'dev') { const d = sel[++i]; if (!d || !linkNamed(ns, d)) return err(`Cannot find device "${d ?? ''}"`, 1); lines = lines.filter((l) => l.includes(` dev ${d} `)); }
+      // Filtered by device, iproute2 leaves `dev X` out of each line (print_neigh prints it only with no
+      // device filter; measured: `ip neigh show dev d1` → `10.0.0.5 lladdr 02:00:00:00:00:05 PERMANENT`).
+      if (sel[i] === 'dev') { const d = sel[++i]; if (!d || !linkNamed(ns, d)) return err(`Cannot find device "${d ?? ''}"`, 1); lines = lines.filter((l) => l.includes(` dev ${d} `)).map((l) => l.replace(` dev ${d} `, ' ')); }
       else lines = lines.filter((l) => l.startsWith(`${sel[i]} `));
     }
     return ok(lines.map((l) => `${l}\n`).join(''));
