@@ -23,6 +23,7 @@ ALL="$A $R $B"
 cleanup(){ for n in $ALL; do ip netns del "$n" 2>/dev/null; done; }
 trap cleanup EXIT INT TERM
 x(){ ip netns exec "$1" "${@:2}"; }
+. "$(dirname "$0")/snmp-counters.sh"
 for n in $ALL; do ip netns add "$n" || exit 1; ip -n "$n" link set lo up; done
 ip -n $A link add eth0 type veth peer name eth0 netns $R
 ip -n $R link add eth1 type veth peer name eth0 netns $B
@@ -38,30 +39,10 @@ x $A ping -c1 -W1 10.0.1.2 >/dev/null || { echo "setup: A cannot reach B"; exit 
 RMAC=$(ip -n $R -br link show eth0 | awk '{print $3}')
 
 # counters NS: the counters of NS that matter here, NAME=VALUE
-counters(){ x "$1" python3 - <<'EOF'
-want = {'InReceives', 'InDelivers', 'ForwDatagrams', 'InAddrErrors', 'InHdrErrors', 'InNoRoutes', 'InDiscards',
-        'IPReversePathFilter', 'OutMsgs', 'OutDestUnreachs', 'OutEchoReps', 'InEchoReps', 'InDestUnreachs',
-        'InBcastPkts', 'InEchos', 'OutRequests'}
-out = []
-for f in ('/proc/net/snmp', '/proc/net/netstat'):
-    lines = open(f).read().split('\n')
-    for h, v in zip(lines[0::2], lines[1::2]):
-        if not h: continue
-        p = h.split(':')[0]
-        for k, val in zip(h.split()[1:], v.split()[1:]):
-            if k in want: out.append(f'{p}{k}={val}')
-print(' '.join(out))
-EOF
-}
+counters(){ snmp_counters "$1" InReceives InDelivers ForwDatagrams InAddrErrors InHdrErrors InNoRoutes InDiscards \
+  IPReversePathFilter OutMsgs OutDestUnreachs OutEchoReps InEchoReps InDestUnreachs InBcastPkts InEchos OutRequests; }
 rxdrop(){ x "$1" cat /sys/class/net/$2/statistics/rx_dropped; }
-# delta BEFORE AFTER: the counters that changed, as NAME+DIFF
-delta(){ python3 - "$1" "$2" <<'EOF'
-import sys
-a = dict(kv.split('=') for kv in sys.argv[1].split())
-b = dict(kv.split('=') for kv in sys.argv[2].split())
-print(' '.join(f'{k}+{int(b[k]) - int(a[k])}' for k in b if int(b[k]) != int(a[k])) or 'none')
-EOF
-}
+delta(){ snmp_delta "$@"; }
 # frame SRC DST: one ICMP echo request, TTL 64, in an Ethernet frame from A's eth0 to R's eth0
 frame(){ x $A python3 - "$1" "$2" "$RMAC" <<'EOF'
 import socket, struct, sys

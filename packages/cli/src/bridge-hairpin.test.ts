@@ -3,12 +3,14 @@
  * same lab built by hand (scripts/hairpin-formats.sh → __fixtures__/hairpin-formats.txt): `bridge [-d] link
  * show`, `ip -d link show`, `bridge link set … hairpin` and `ip link set … type bridge_slave hairpin` with
  * their errors, and what tcpdump in pod-a and pod-b shows of pod-a's ARP requests and of a unicast frame
- * the bridge sends back to the port it came in by, hairpin on and off.
+ * the bridge sends back to the port it came in by, hairpin on and off. Then the input source check on the same
+ * lab (scripts/own-source-formats.sh → __fixtures__/own-source-formats.txt): the hairpin DNAT without its
+ * MASQUERADE, accept_local, a DNAT of the node's own address, and a pod sending from the node's address.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { getNs, hostNsId } from '@podnet/core';
+import { formatIpv4, getNs, hostNsId, icmpEcho, parseIpv4, send } from '@podnet/core';
 import { createSession, type Session } from './index.js';
 
 interface Section { readonly phase: string; readonly title: string; readonly lines: readonly string[] }
@@ -197,4 +199,79 @@ describe('tcpdump in the pods shows what the bridge sends back, as Linux does', 
     expect(on.packets).toEqual(section('DNAT to itself, hairpin on', 'tcpdump -n -e -i eth0 icmp (pa)').map(norm));
     expect(on.ping).toBe('1 packets transmitted, 1 received, 0% packet loss');
   });
+});
+
+/**
+ * A source that is an address of the namespace taking the packet in (fib_validate_source), where NAT moves
+ * addresses about, pinned to scripts/own-source-formats.sh (__fixtures__/own-source-formats.txt) on the
+ * same lab: the phases (`#### (x) …`), their tcpdump and ping sections, and per spoofed packet (`case src=…
+ * dst=…`) what the counters of pod-a, node-1 and pod-c moved.
+ */
+const OWN = readFileSync(join(__dirname, '__fixtures__', 'own-source-formats.txt'), 'utf8').split('\n#### ').map((p) => p.replace(/^#### /, ''));
+const ownPhase = (tag: string): string => OWN.find((p) => p.startsWith(`(${tag}) `)) ?? (() => { throw new Error(`no phase (${tag})`); })();
+/** The lines of section `== title` of phase `tag`. */
+const ownSection = (tag: string, title: string): string[] => {
+  const body = ownPhase(tag).split(`\n== ${title}\n`)[1];
+  if (body === undefined) throw new Error(`no section "${title}" in (${tag})`);
+  return body.split('\n== ')[0]!.split('\n').filter((l) => l !== '');
+};
+/** What the kernel made of pod-a's spoofed echo request from node-1's 10.244.1.1 to `dst`, from the counters. */
+function ownCase(tag: string, dst: string): { n1: 'delivered' | 'forwarded' | 'dropped'; pc: boolean } {
+  const lines = ownPhase(tag).split(`case src=10.244.1.1 dst=${dst}\n`)[1]!.split('\n');
+  const n = (who: string, name: string) => Number(new RegExp(`${name}\\+(\\d+)`).exec(lines.find((l) => l.startsWith(`  ${who}: `)) ?? '')?.[1] ?? 0);
+  return { n1: n('n1', 'IcmpInEchos') > 0 ? 'delivered' : n('n1', 'IpForwDatagrams') > 0 ? 'forwarded' : 'dropped', pc: n('pc', 'IcmpInEchos') > 0 };
+}
+
+describe('a packet whose source is an address of the namespace taking it in is a martian, as Linux drops it', () => {
+  const dnatToItself = ['sysctl -w net.bridge.bridge-nf-call-iptables=1', 'iptables -t nat -A PREROUTING -d 10.96.0.10 -p icmp -j DNAT --to-destination 10.244.1.4'];
+
+  it('(a) the hairpin DNAT without its MASQUERADE: the request comes back to pod-a from its own address, and pod-a drops it', () => {
+    const got = capture('pod-a', 'icmp', dnatToItself, 'ping -c 1 -W 1 10.96.0.10');
+    expect(got.packets).toEqual(ownSection('a', 'tcpdump -n -e -i eth0 icmp (pa)').map(norm));
+    expect(got.packets[1]).toContain('10.244.1.4 > 10.244.1.4: ICMP echo request');
+    expect(ownSection('a', 'ping -c 1 -W 1 10.96.0.10 (pa)')[0]).toContain(got.ping);
+    expect(got.ping).toBe('1 packets transmitted, 0 received, 100% packet loss');
+  });
+
+  it('(b) with accept_local 1 in pod-a, pod-a takes it and answers itself over lo: the ping is answered', () => {
+    const acceptLocal = (s: Session) => s.sim.apply({ op: 'sysctl.set', ns: 'pod/default/pod-a', key: 'net.ipv4.conf.all.accept_local', value: '1' });
+    const got = capture('pod-a', 'icmp', dnatToItself, 'ping -c 1 -W 1 10.96.0.10', acceptLocal);
+    expect(got.packets).toEqual(ownSection('b', 'tcpdump -n -e -i eth0 icmp (pa)').map(norm));
+    expect(ownSection('b', 'ping -c 1 -W 1 10.96.0.10 (pa)')[0]).toContain(got.ping);
+    expect(got.ping).toBe('1 packets transmitted, 1 received, 0% packet loss');
+  });
+
+  it('(c) a DNAT of the node\'s own address to a pod: the reply is checked on the source it comes in with (the pod\'s), not the de-DNATed one', () => {
+    // The kernel: node-1 forwarded both (IpForwDatagrams+2) and node-2's ping was answered. The reply's
+    // de-DNAT to 192.168.1.11 (node-1's own) is POSTROUTING's, after the input route's source check.
+    expect(ownSection('c', 'counters')).toContain('  n1: IpInReceives+2 IpForwDatagrams+2');
+    expect(ownSection('c', 'ping -c 1 -W 1 192.168.1.11 (n2)')[0]).toBe('1 packets transmitted, 1 received, 0% packet loss, time 0ms');
+    const s = node1();
+    expect(s.run('iptables -t nat -A PREROUTING -d 192.168.1.11 -p icmp -j DNAT --to-destination 10.244.1.4').status).toBe(0);
+    const t = send(s.sim.state, hostNsId('node-2'), icmpEcho(parseIpv4('192.168.1.11'), { seq: 1 })).trace;
+    const replies = t.fates.filter((f) => f.role === 'echo-reply');
+    expect(t.fates.find((f) => f.role === 'original')).toMatchObject({ ns: 'pod/default/pod-a', disposition: 'delivered' });
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatchObject({ ns: hostNsId('node-2'), disposition: 'delivered' });
+    // It reached node-2 from the address node-2 pinged, as ping wants it.
+    const last = t.steps.filter((x) => x.packet === replies[0]!.packet && x.ip !== null).at(-1)!;
+    expect(formatIpv4(last.ip!.header.src)).toBe('192.168.1.11');
+  });
+
+  for (const [tag, sysctls] of [
+    ['d', []], ['e', ['net.ipv4.conf.all.accept_local=1']], ['f', ['net.ipv4.conf.cni0.accept_local=1']], ['g', ['net.ipv4.conf.eth0.accept_local=1']],
+  ] as const) {
+    for (const dst of ['10.244.1.1', '10.244.2.3']) {
+      const kernel = ownCase(tag, dst);
+      it(`(${tag}) node-1's 10.244.1.1 sent by pod-a to ${dst}${sysctls.length ? `, ${sysctls[0]}` : ''}: ${kernel.n1}${kernel.pc ? ', pod-c answers' : ''}, as the kernel`, () => {
+        const s = node1();
+        for (const c of sysctls) expect(s.run(`sysctl -w ${c}`).status).toBe(0);
+        const t = send(s.sim.state, 'pod/default/pod-a', icmpEcho(parseIpv4(dst), { src: parseIpv4('10.244.1.1'), seq: 1 })).trace;
+        const orig = t.fates.find((f) => f.role === 'original')!;
+        const n1 = orig.ns !== hostNsId('node-1') ? 'forwarded' : orig.disposition === 'delivered' ? 'delivered' : 'dropped';
+        expect({ n1, pc: t.fates.some((f) => f.ns === 'pod/default/pod-c' && f.disposition === 'delivered' && f.role === 'original') }).toEqual(kernel);
+        if (kernel.n1 === 'dropped') expect(orig.disposition).toBe('martianSource');
+      });
+    }
+  }
 });

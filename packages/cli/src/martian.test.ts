@@ -43,6 +43,19 @@ describe('sysctl net.ipv4.conf.*.route_localnet and log_martians', () => {
   });
 });
 
+describe('sysctl net.ipv4.conf.*.accept_local', () => {
+  it('reads 0, takes an int for all or a device, refuses a value that is no int and a device that is not there', () => {
+    const run = node();
+    expect(run('sysctl net.ipv4.conf.all.accept_local net.ipv4.conf.cni0.accept_local').text).toBe('net.ipv4.conf.all.accept_local = 0\nnet.ipv4.conf.cni0.accept_local = 0\n');
+    expect(run('sysctl -a').text).toContain('net.ipv4.conf.eth0.accept_local = 0\n');
+    expect(run('sysctl -w net.ipv4.conf.cni0.accept_local=1x').text).toBe('sysctl: setting key "net.ipv4.conf.cni0.accept_local": Invalid argument\n');
+    expect(run('sysctl -w net.ipv4.conf.eth9.accept_local=1').text).toBe('sysctl: cannot stat /proc/sys/net/ipv4/conf/eth9/accept_local: No such file or directory\n');
+    expect(run('sysctl -n net.ipv4.conf.cni0.accept_local').text).toBe('0\n');
+    expect(run('sysctl -w net.ipv4.conf.cni0.accept_local=1').text).toBe('net.ipv4.conf.cni0.accept_local = 1\n');
+    expect(run('sysctl -n net.ipv4.conf.cni0.accept_local net.ipv4.conf.all.accept_local').text).toBe('1\n0\n');
+  });
+});
+
 describe('the sending side', () => {
   it('ping 0.0.0.0 pings 127.0.0.1, as iputils does on Linux (martian-formats.txt (i))', () => {
     const kernel = FIXTURE.split('$ ping -c 1 -W 1 0.0.0.0\n')[1]!.split('\n').slice(0, 2).map((l) => l.trim().replace(/ time=\S+ ms$/, ''));

@@ -1672,24 +1672,34 @@ class Run {
       pkt = withAddrs(pkt, pkt.header.src, to);
     }
     const h = pkt.header;
-    // ip_rcv_finish → ip_route_input_noref, after PREROUTING (so on the translated addresses): a multicast
-    // destination first (ip_route_input_rcu), then the martian checks of ip_route_input_slow (martian.ts).
+    // What ip_route_input sees: the destination PREROUTING left and the source the packet came in with.
+    // PREROUTING only ever rewrites the destination (a DNAT, a reply's de-SNAT); a reply's de-DNAT of the
+    // source is POSTROUTING's, after the input route, where conntrackReverse does both at once. Measured,
+    // own-source-formats.txt (c): node-2's ping to node-1's 192.168.1.11, DNATed to pod-a, is answered —
+    // pod-a's reply comes in by cni0 from 10.244.1.4 (not a node-1 address) and leaves as 192.168.1.11.
+    const seen = h.src === pkt0.header.src ? pkt : withAddrs(pkt, pkt0.header.src, h.dst);
+    const src = seen.header.src;
+    // ip_rcv_finish → ip_route_input_noref: a multicast destination first (ip_route_input_rcu), then the
+    // martian checks of ip_route_input_slow (martian.ts).
     if (h.dst >>> 28 === 0xe) return this.drop(pid, ns.id, dev, 'notForUs', `${formatIpv4(h.dst)} is multicast: no group joined on ${dev} and no multicast routing`, pkt);
-    const addrs = inputAddressVerdict(h.src, h.dst, dev, confOn(ns.sysctl.routeLocalnet, dev));
-    if (addrs.kind === 'martianSource' || addrs.kind === 'martianDestination') return this.martian(ns, dev, addrs.kind, addrs.why, pkt, pid);
-    // route_localnet lets 127/8 in, but not lo's own 127.0.0.1 (fib_validate_source, below).
-    if (h.src >>> 24 === 127 && this.ownAddress(ns, h.src)) return this.martian(ns, dev, 'martianSource', `martian source ${formatIpv4(h.src)} on ${dev}: an address of ${ns.id}`, pkt, pid);
-    // fib_validate_source makes a martian of a source that is an address of this namespace
-    // (inet_lookup_ifaddr_rcu; measured, martian-formats.txt: R's own 10.0.0.1 and 10.0.1.1 coming in by
-    // eth0 are dropped, whether for R or forwarded). Modelled for 127/8 only (above): for any address it
-    // would end the routing loops of native-vpc's and aws-vpc's runs as martianSource at the node instead of
-    // ttlExceeded (pnpm differential), which docs/packet-path.md leaves to a decision.
+    const addrs = inputAddressVerdict(src, h.dst, dev, confOn(ns.sysctl.routeLocalnet, dev));
+    if (addrs.kind === 'martianSource' || addrs.kind === 'martianDestination') return this.martian(ns, dev, addrs.kind, addrs.why, seen, pid);
+    if (src !== 0 && this.ownAddress(ns, src) && !confOn(ns.sysctl.acceptLocal, dev)) {
+      // fib_validate_source: an address of this namespace as the source is a martian, for it or forwarded
+      // (rp_filter 0: `if (inet_lookup_ifaddr_rcu(net, src)) return -EINVAL;` unless accept_local; otherwise
+      // __fib_validate_source's reverse lookup finds RTN_LOCAL, refused unless accept_local: the same verdict).
+      // Measured: martian-formats.txt (a), (b), R's own 10.0.0.1 and 10.0.1.1 coming in by eth0;
+      // own-source-formats.txt (a), the hairpin DNAT without its MASQUERADE brings pod-a's request back as
+      // 10.244.1.4 > 10.244.1.4 and pod-a drops it (IpInReceives only), (d)–(g), node-1's 10.244.1.1 sent by
+      // pod-a is dropped unless accept_local is on for all or for cni0, the device it comes in by.
+      return this.martian(ns, dev, 'martianSource', `martian source ${formatIpv4(src)} on ${dev}: an address of ${ns.id}, and ${dev} has accept_local 0`, seen, pid);
+    }
     if (addrs.kind === 'broadcast' || this.isLocal(ns, h.dst)) {
       // Local input is validated too, before INPUT (ip_route_input_slow: RTN_LOCAL and brd_input call
       // fib_validate_source; a 0.0.0.0 broadcast source is not). Measured, martian-formats.txt case (e):
       // with rp_filter 1, B's address coming in by A's side to the router itself is dropped
       // (TcpExtIPReversePathFilter+1) and logged as a martian source.
-      if (h.src !== 0 && this.rpFilterRefuses(ns, dev, pkt, pid)) return;
+      if (src !== 0 && this.rpFilterRefuses(ns, dev, seen, pid)) return;
       if (this.filterVerdict(ns, 'INPUT', pkt, dev, null, pid)) return;
       return this.localDeliver(ns, dev, pkt, pid);
     }
@@ -1698,8 +1708,8 @@ class Run {
     if (!forwardsOn(ns.sysctl, dev)) return this.drop(pid, ns.id, dev, 'notForwarding', `${formatIpv4(h.dst)} is not local and ${ns.sysctl.conf === undefined ? 'net.ipv4.ip_forward' : `net.ipv4.conf.${dev}.forwarding`} = 0`, pkt);
     // The packet's source selects policy routing rules (`ip rule from …`); the reverse lookup of rp_filter
     // is the reply's flow, from the destination to the source (fib_validate_source).
-    const route = lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
-    if (this.rpFilterRefuses(ns, dev, pkt, pid)) return;
+    const route = lookupRouteFrom(this.state, ns, h.dst, src, this.view(ns));
+    if (this.rpFilterRefuses(ns, dev, seen, pid)) return;
     // The input route comes first: with none (or a blackhole/unreachable one) ip_route_input hands the
     // packet to ip_error before ip_forward ever looks at the TTL — a router without a route to a pod
     // answers a TTL-1 probe with "net unreachable", not "time exceeded" (measured, traceroute !N).

@@ -106,11 +106,6 @@ function outcome(t: Trace): Outcome {
  * the gap is visible and a rerun of the script that changes it fails.
  */
 const NOT_MODELLED: Record<string, string> = {
-  'a 10.0.0.1 10.0.0.1': "fib_validate_source: a source that is the router's own address (only 127/8 ones are modelled)",
-  'a 10.0.1.1 10.0.0.1': "the same, R's other address",
-  'b 10.0.1.1 10.0.1.2': 'the same, forwarded',
-  'b 10.0.0.1 10.0.1.2': 'the same, forwarded',
-  'd 10.0.0.1 10.0.1.2': 'the same, with log_martians',
   'c 10.0.0.2 10.0.0.255': "a subnet's directed broadcast (RTN_BROADCAST) is not modelled",
 };
 const key = (c: Case): string => `${c.section} ${c.src} ${c.dst}`;
@@ -187,10 +182,21 @@ describe('martians are dropped as Linux 6.18 drops them (martian-formats.txt)', 
     expect(receive(on, UNDERLAY_NS, 'dc1', icmpEcho(parseIpv4('127.0.0.5'), { src: ipOf(A) })).trace.disposition).toBe('delivered');
     // dc2 has its own value, 0: a loopback destination coming in there is still a martian.
     expect(receive(on, UNDERLAY_NS, 'dc2', icmpEcho(parseIpv4('127.0.0.5'), { src: ipOf(B) })).trace.disposition).toBe('martianDestination');
-    for (const [k, v, code] of [['net.ipv4.conf.all.log_martians', '1x', 'INVALID_ARGUMENT'], ['net.ipv4.conf.eth9.route_localnet', '1', 'LINK_NOT_FOUND'], ['net.ipv4.conf.default.route_localnet', '1', 'UNSUPPORTED']] as const) {
+    for (const [k, v, code] of [['net.ipv4.conf.all.log_martians', '1x', 'INVALID_ARGUMENT'], ['net.ipv4.conf.eth9.route_localnet', '1', 'LINK_NOT_FOUND'], ['net.ipv4.conf.default.route_localnet', '1', 'UNSUPPORTED'], ['net.ipv4.conf.default.accept_local', '1', 'UNSUPPORTED'], ['net.ipv4.conf.eth9.accept_local', '1', 'LINK_NOT_FOUND']] as const) {
       expect(() => applyActions(on, [set(k, v)])).toThrow(expect.objectContaining({ code }));
     }
     expect(getNs(on, UNDERLAY_NS).sysctl.logMartians).toBeUndefined();
+  });
+
+  it('accept_local on the device it comes in by (all OR dev) lets R take its own address as a source; on another device it does not', () => {
+    const own = icmpEcho(parseIpv4('172.16.1.1'), { src: parseIpv4('172.16.0.1') });
+    const t = receive(base, UNDERLAY_NS, 'dc1', own).trace;
+    expect(t.disposition).toBe('martianSource');
+    expect(t.steps.at(-1)!.note).toBe('martianSource: martian source 172.16.0.1 on dc1: an address of underlay, and dc1 has accept_local 0');
+    for (const [dev, want] of [['all', 'delivered'], ['dc1', 'delivered'], ['dc2', 'martianSource']] as const) {
+      const st = applyActions(base, [set(`net.ipv4.conf.${dev}.accept_local`)]);
+      expect(receive(st, UNDERLAY_NS, 'dc1', own).trace.disposition, dev).toBe(want);
+    }
   });
 
   it('receive refuses a device that is not there, lo, bad options and a malformed packet', () => {

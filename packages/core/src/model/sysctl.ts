@@ -30,6 +30,16 @@ export type DevconfName = (typeof DEVCONF_NAMES)[number];
  * devices without an address; `none` reach only devices made later (forwarding's devinet_sysctl_forward,
  * promote_secondaries' ipv4_doint_and_flush). Measured: sysctl-formats.sh cases (c) and (e).
  */
+/**
+ * The `net.ipv4.conf.{all,<dev>}` switches the kernel reads as `all` OR the device's value (IN_DEV_ORCONF),
+ * by key name, with the {@link Sysctls} field that holds each ({@link ConfSwitch}).
+ */
+export const CONF_SWITCHES = { accept_local: 'acceptLocal', log_martians: 'logMartians', route_localnet: 'routeLocalnet' } as const;
+/** A key name of {@link CONF_SWITCHES}. */
+export type ConfSwitchKey = keyof typeof CONF_SWITCHES;
+/** Matches `net.ipv4.conf.SCOPE.NAME` for a name of {@link CONF_SWITCHES}: [, scope, name]. */
+export const CONF_SWITCH_KEY = /^net\.ipv4\.conf\.([^.]+)\.(accept_local|log_martians|route_localnet)$/;
+
 const DEFAULT_REACHES: Readonly<Record<DevconfName, 'copy' | 'none'>> = {
   forwarding: 'none', rp_filter: 'copy', proxy_arp: 'copy', send_redirects: 'copy', accept_redirects: 'copy', promote_secondaries: 'none',
 };
@@ -134,10 +144,10 @@ export function readSysctl(ns: NetNs, key: string): number | null {
   if (typeof key !== 'string') return null;
   const g = Object.prototype.hasOwnProperty.call(GLOBAL_KEYS, key) ? GLOBAL_KEYS[key] : undefined;
   if (g !== undefined) return g(ns.sysctl);
-  const sw = /^net\.ipv4\.conf\.([^.]+)\.(route_localnet|log_martians)$/.exec(key);
+  const sw = CONF_SWITCH_KEY.exec(key);
   if (sw !== null) {
-    // all OR dev switches (Sysctls.routeLocalnet, .logMartians): 0 while unset; `default` is not modelled.
-    const s = sw[2] === 'route_localnet' ? ns.sysctl.routeLocalnet : ns.sysctl.logMartians;
+    // all OR dev switches (Sysctls.routeLocalnet, .logMartians, .acceptLocal): 0 while unset; `default` is not modelled.
+    const s = ns.sysctl[CONF_SWITCHES[sw[2] as ConfSwitchKey]];
     if (sw[1] === 'all') return s?.all ?? 0;
     return Object.prototype.hasOwnProperty.call(ns.links, sw[1]!) ? own(s?.dev, sw[1]!) ?? 0 : null;
   }
@@ -153,7 +163,7 @@ export function readSysctl(ns: NetNs, key: string): number | null {
  */
 export function sysctlKeys(ns: NetNs): string[] {
   const scopes = ['all', 'default', ...Object.keys(ns.links)];
-  const switches = ['all', ...Object.keys(ns.links)].flatMap((sc) => [`net.ipv4.conf.${sc}.log_martians`, `net.ipv4.conf.${sc}.route_localnet`]);
+  const switches = ['all', ...Object.keys(ns.links)].flatMap((sc) => Object.keys(CONF_SWITCHES).map((n) => `net.ipv4.conf.${sc}.${n}`));
   const keys = [...Object.keys(GLOBAL_KEYS), 'net.ipv4.ip_forward', ...scopes.flatMap((sc) => DEVCONF_NAMES.map((n) => `net.ipv4.conf.${sc}.${n}`)), ...switches];
   return keys.sort();
 }

@@ -265,6 +265,15 @@ export interface Sysctls {
    */
   readonly logMartians?: ConfSwitch;
   /**
+   * net.ipv4.conf.{all,<dev>}.accept_local: whether a packet that came in by a device may have a source that
+   * is an address of the namespace. Off, fib_validate_source drops it as a martian source, for the namespace
+   * or forwarded (IN_DEV_ACCEPT_LOCAL: `all` OR the device's own value). Absent: every value 0, the kernel's
+   * default. Measured (own-source-formats.txt, Linux 6.18): node-1's 10.244.1.1 sent to node-1 or beyond by
+   * a pod is dropped; with it on for `all` or for cni0 (the device it comes in by) it is delivered or
+   * forwarded, with it on for eth0 only it is dropped still.
+   */
+  readonly acceptLocal?: ConfSwitch;
+  /**
    * The integers written to net.ipv4.conf.{all,default,<dev>}.* that the fields above cannot say, by scope
    * (`all`, `default`, a device) and name: any int the kernel takes (`ip_forward=2`, `rp_filter=-1`,
    * `proxy_arp=7`), a device's own forwarding and rp_filter, and conf.default's forwarding, rp_filter,

@@ -14,7 +14,7 @@ import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, par
 import { isMulticastMac, macFromSeed, parseMac, ZERO_MAC, type Mac } from '../addr/mac.js';
 import { fail, PodnetError, shown } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
-import { defaultCopiesToDevices, DEVCONF_NAMES, devconfKey, devconfValue, devconfOr, parseProcInt, type DevconfName } from '../model/sysctl.js';
+import { CONF_SWITCH_KEY, CONF_SWITCHES, defaultCopiesToDevices, DEVCONF_NAMES, devconfKey, devconfValue, devconfOr, parseProcInt, type ConfSwitchKey, type DevconfName } from '../model/sysctl.js';
 import type {
   ClusterState, FabricEntry, FdbEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, RouteException, Segment, Sysctls,
 } from '../model/types.js';
@@ -1157,19 +1157,20 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     (writable(ns, 'sysctl') as Draft<Sysctls>).bridgeNfCallIptables = sysctlInt(key, value) !== 0;
     return;
   }
-  // route_localnet, log_martians: ip_route_input_slow reads `all` OR the device's value (IN_DEV_ORCONF).
-  const or = /^net\.ipv4\.conf\.([^.]+)\.(route_localnet|log_martians)$/.exec(key);
+  // route_localnet, log_martians, accept_local: ip_route_input_slow and fib_validate_source read `all` OR
+  // the device's value (IN_DEV_ORCONF).
+  const or = CONF_SWITCH_KEY.exec(key);
   if (or !== null && or[1] !== 'default') {
     const on = sysctlInt(key, value);
     const dev = or[1]!;
     if (dev !== 'all') getLink(ns, dev);
     const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
-    const field = or[2] === 'route_localnet' ? 'routeLocalnet' : 'logMartians';
+    const field = CONF_SWITCHES[or[2] as ConfSwitchKey];
     const was = sys[field] ?? { all: 0, dev: {} };
     sys[field] = dev === 'all' ? { all: on, dev: was.dev } : { all: was.all, dev: { ...was.dev, [dev]: on } };
     return;
   }
-  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.{all,default,<dev>}.{${DEVCONF_NAMES.join(',')}}, net.ipv4.conf.{all,<dev>}.{route_localnet,log_martians}, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask and net.bridge.bridge-nf-call-iptables`, { key });
+  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.{all,default,<dev>}.{${DEVCONF_NAMES.join(',')}}, net.ipv4.conf.{all,<dev>}.{route_localnet,log_martians,accept_local}, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask and net.bridge.bridge-nf-call-iptables`, { key });
 }
 
 /** A new device takes conf.default's integers that Sysctls.conf holds (its redirect fields: addLinkTo). */
