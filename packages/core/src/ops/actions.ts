@@ -14,7 +14,7 @@ import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, par
 import { isMulticastMac, macFromSeed, parseMac, ZERO_MAC, type Mac } from '../addr/mac.js';
 import { fail, PodnetError, shown } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
-import { defaultCopiesToDevices, DEVCONF_NAMES, devconfKey, devconfValue, devconfOr, parseProcInt, type DevconfName } from '../model/sysctl.js';
+import { confScopeDevice, defaultCopiesToDevices, DEVCONF_NAMES, devconfKey, devconfValue, devconfOr, parseProcInt, type DevconfName } from '../model/sysctl.js';
 import type {
   ClusterState, FabricEntry, FdbEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, RouteException, Segment, Sysctls,
 } from '../model/types.js';
@@ -1161,7 +1161,7 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
   const or = /^net\.ipv4\.conf\.([^.]+)\.(route_localnet|log_martians)$/.exec(key);
   if (or !== null && or[1] !== 'default') {
     const on = sysctlInt(key, value);
-    const dev = or[1]!;
+    const dev = confScopeDevice(or[1]!);
     if (dev !== 'all') getLink(ns, dev);
     const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
     const field = or[2] === 'route_localnet' ? 'routeLocalnet' : 'logMartians';
