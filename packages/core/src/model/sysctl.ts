@@ -166,8 +166,10 @@ export function readSysctl(ns: NetNs, key: string): number | null {
  * net.ipv4.ip_forward, and each devconf name for all, default and every device.
  */
 export function sysctlKeys(ns: NetNs): string[] {
-  const scopes = ['all', 'default', ...Object.keys(ns.links)];
-  const switches = ['all', ...Object.keys(ns.links)].flatMap((sc) => [`net.ipv4.conf.${sc}.log_martians`, `net.ipv4.conf.${sc}.route_localnet`]);
+  // A device's dot is a slash in a key (confScopeDevice): flannel.1's keys are net.ipv4.conf.flannel/1.*.
+  const devs = Object.keys(ns.links).map((d) => d.replaceAll('.', '/'));
+  const scopes = ['all', 'default', ...devs];
+  const switches = ['all', ...devs].flatMap((sc) => [`net.ipv4.conf.${sc}.log_martians`, `net.ipv4.conf.${sc}.route_localnet`]);
   const keys = [...Object.keys(GLOBAL_KEYS), 'net.ipv4.ip_forward', ...scopes.flatMap((sc) => DEVCONF_NAMES.map((n) => `net.ipv4.conf.${sc}.${n}`)), ...switches];
   return keys.sort();
 }
