@@ -1799,9 +1799,12 @@ class Run {
     // A gateway an ICMP redirect taught (a route exception, `cache <redirected>`) replaces the route's.
     const redirectedTo = this.redirected(ns, h.dst, route);
     if (redirectedTo !== null) route = keepNexthop({ ...route, via: redirectedTo }, route);
-    if (h.src === 0) {
-      const src = selectSource(ns, route, h.dst);
-      if (src === null) return this.drop(pid, nsId, route.dev, 'noRoute', `no source address for ${formatIpv4(h.dst)}`, pkt);
+    // No address to take (inet_select_addr finds none: a node after `ip addr flush dev eth0`, lo's 127.0.0.1
+    // being host scope): connect(2) still succeeds and the packet leaves from 0.0.0.0, its ARP request
+    // `tell 0.0.0.0`; the receiver drops it as a martian source. Measured (kernel 6.18,
+    // packages/cli/scripts/no-source.sh): ping `0 received`, traceroute `1 *`, tcpdump `IP 0.0.0.0 > 10.0.0.2`.
+    const src = h.src === 0 ? selectSource(ns, route, h.dst) : null;
+    if (src !== null) {
       pkt = withAddrs(pkt, src, h.dst);
       const info = this.info[pid - 1];
       if (info && info.src === 0) {
