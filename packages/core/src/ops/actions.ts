@@ -940,9 +940,12 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
   }
   if (via !== null && !spec.onlink) {
     // The gateway must be directly reachable: a link-scope route (a connected subnet) on that device, in
-    // the route's own table first, then anywhere (fib_check_nh_v4_gw falls back to a full lookup).
-    const inTable = spec.table === undefined || spec.table === RT_TABLE_MAIN ? null : connectedIn(ns, ns.tables?.[spec.table] ?? [], via);
-    const r = inTable ?? (ns.peerSets.length === 0 ? connectedRoute(ns, via) : lookupRouteIn(state, ns, via, { linkScopeOnly: true, fresh: true }));
+    // the route's own table first, then anywhere (fib_check_nh_v4_gw falls back to a full lookup). With a
+    // device given the lookup has it as flowi4_oif, which skips the routes of other devices (measured,
+    // packages/cli/scripts/gateway-oif.sh: with `10.0.0.0/24 dev d2` prepended before d1's prefix route of
+    // its 10.0.0.1/24, `ip route add 10.8.0.0/16 via 10.0.0.2 dev d1` is accepted through d1; without `dev`, through d2).
+    const inTable = spec.table === undefined || spec.table === RT_TABLE_MAIN ? null : connectedIn(ns, ns.tables?.[spec.table] ?? [], via, dev);
+    const r = inTable ?? (ns.peerSets.length === 0 ? connectedRoute(ns, via, dev) : lookupRouteIn(state, ns, via, { linkScopeOnly: true, fresh: true }));
     if (r === null || (dev !== null && r.dev !== dev)) {
       fail('INVALID_GATEWAY', `Error: Nexthop has invalid gateway (${formatIpv4(via)} is not on a subnet of ${dev ?? 'any device'} in ${ns.id})`, { ns: ns.id, via: formatIpv4(via), dev });
     }
@@ -979,13 +982,14 @@ const DEFAULT_DST: Cidr = Object.freeze({ addr: 0, len: 0 });
  * `[...routes, ...kernelRoutes(ns)]` has), scanned in place: building every prefix route of the namespace
  * for one look was a tenth of a pod's CNI ADD. Of a kernel route only its device is answered.
  */
-function connectedRoute(ns: NetNs, ip: number): Pick<Route, 'dev'> | null {
-  let best: Pick<Route, 'dev'> | null = connectedIn(ns, look(ns, 'routes'), ip);
+function connectedRoute(ns: NetNs, ip: number, oif: string | null = null): Pick<Route, 'dev'> | null {
+  let best: Pick<Route, 'dev'> | null = connectedIn(ns, look(ns, 'routes'), ip, oif);
   let bestLen = best === null ? -1 : (best as Route).dst.len;
   let bestMetric = best === null ? 0 : (best as Route).metric;
   const links = look(ns, 'links');
   for (const name in links) {
     const l = snap(links[name]!);
+    if (oif !== null && l.name !== oif) continue;
     // Indexed loops here and in hasKernelRoute: a for…of made an iterator result per address (two route
     // adds per pod ADD scan the pod's links).
     const addrs = snap(l.addrs);
@@ -1019,13 +1023,14 @@ function hasKernelRoute(ns: NetNs, dst: Cidr, metric: number): boolean {
   return false;
 }
 
-function connectedIn(ns: NetNs, routes: readonly Route[], ip: number): Route | null {
+function connectedIn(ns: NetNs, routes: readonly Route[], ip: number, oif: string | null = null): Route | null {
   let best: Route | null = null;
   // Read as plain data: through a namespace's draft `ns.links` drafts the table.
   const links = routes.length === 0 ? null : look(ns, 'links');
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i]!;
     if (r.via !== null || r.type !== 'unicast' || r.dev === null || !links![r.dev]?.up) continue;
+    if (oif !== null && r.dev !== oif) continue;
     if (((ip & maskOf(r.dst.len)) >>> 0) !== r.dst.addr) continue;
     if (best === null || r.dst.len > best.dst.len || (r.dst.len === best.dst.len && r.metric < best.metric)) best = r;
   }
