@@ -7,7 +7,7 @@
  * raw actions the lab shell and `Simulator.apply` take; the kernel replays them as `describeAction`
  * prints them.
  */
-import { bridgeFdb, ipNeigh, ipRoute, isPodnetError, type Action, type NsId, type Simulator } from '@podnet/core';
+import { bridgeFdb, formatCidr, ipNeigh, ipRoute, isPodnetError, kernelRoutes, type Action, type NsId, type Simulator } from '@podnet/core';
 import fc from 'fast-check';
 
 /** The kinds of fault, each a command a person types on a node or in a pod. */
@@ -160,7 +160,16 @@ export function faultActions(sim: Simulator, f: FaultPick): Action[] | null {
       // namespace, the route's own device without its gateway, or a gateway another route uses (with its
       // device, and onlink where that route has it).
       // Prepended, it is the one lookups take; appended, it waits behind the first (fib_table_insert).
-      const lines = ipRoute(sim.state, ns);
+      // Not an agent's shared route (flannel's, calico's per-peer routes, listed in every node from one peer
+      // set): podnet refuses to append or prepend to one (UNSUPPORTED, ops/actions.ts), where the kernel
+      // takes it (seed 3002 faulted #42), so only the namespace's own routes and its prefix routes are picked.
+      const keyOf = (dst: string, metric: number) => `${dst === 'default' ? '0.0.0.0/0' : dst.includes('/') ? dst : `${dst}/32`} ${metric}`;
+      const own = new Set([...nsObj.routes, ...kernelRoutes(nsObj)].map((r) => keyOf(formatCidr(r.dst), r.metric)));
+      const all = ipRoute(sim.state, ns);
+      const lines = all.filter((l) => {
+        const w = l.trim().split(/\s+/);
+        return own.has(keyOf(w[0] === 'blackhole' || w[0] === 'unreachable' || w[0] === 'prohibit' ? w[1]! : w[0]!, Number(after(l, 'metric') ?? 0)));
+      });
       const line = nth(lines);
       if (line === null) return null;
       const w = line.trim().split(/\s+/);
@@ -172,7 +181,7 @@ export function faultActions(sim: Simulator, f: FaultPick): Action[] | null {
       type Hop = { via?: string; dev: string; onlink?: boolean };
       // A route through a gateway also gets its device alone (on-link: a pod's `default dev eth0`).
       const hops: Hop[] = [...(via !== undefined && dev !== undefined ? [{ dev }] : []), ...links.filter((l) => l !== dev).map((l) => ({ dev: l }))];
-      for (const other of lines) {
+      for (const other of all) {
         const g = after(other, 'via');
         const d = after(other, 'dev');
         if (g === undefined || d === undefined || g === via || hops.some((h) => h.via === g && h.dev === d)) continue;
