@@ -1304,3 +1304,22 @@ describe('an ICMP error about a packet its node already masqueraded (kernel orac
     }
   });
 });
+
+describe("a device's last address flushed (kernel oracle, seed 3002 calico-vxlan faulted #28)", () => {
+  it("takes the agent's routes and neighbours through it with it, on that node only (fib_disable_ip, arp_ifdown)", () => {
+    // The kernel disables IP on a device whose last address goes: every route through it and its neighbour
+    // entries, permanent ones too (route-verbs-formats.sh case i2). An agent's per-peer routes are each
+    // node's own in the kernel; podnet shares them and kept them listed.
+    for (const [cni, dev] of [[{ type: 'calico', encapsulation: 'vxlan' }, 'vxlan.calico'], [{ type: 'flannel', backend: 'vxlan' }, 'flannel.1']] as const) {
+      const sim = simulatorFromSpec({ ...seedLabSpec(), cni });
+      expect(ipRoute(sim.state, 'node/node-2').some((l) => l.includes(` dev ${dev} `)), dev).toBe(true);
+      expect(ipNeigh(sim.state, 'node/node-2').length, dev).toBeGreaterThan(0);
+      const node1 = ipRoute(sim.state, 'node/node-1');
+      sim.apply({ op: 'addr.flush', ns: 'node/node-2', dev }, `ip addr flush dev ${dev}`);
+      expect(ipRoute(sim.state, 'node/node-2').filter((l) => l.includes(` dev ${dev} `)), dev).toEqual([]);
+      expect(ipNeigh(sim.state, 'node/node-2'), dev).toEqual([]);
+      // node-1's copies stay.
+      expect(ipRoute(sim.state, 'node/node-1'), dev).toEqual(node1);
+    }
+  });
+});

@@ -1842,7 +1842,15 @@ function addrDel(d: DState, a: Extract<Action, { op: 'addr.del' }>): void {
   // Routes whose preferred source was a deleted address go with it (fib_sync_down_addr).
   const routes = peek(ns as NetNs, 'routes');
   if (routes.some((r) => r.src !== null && gone.includes(r.src))) ns.routes = castDraft(routes.filter((r) => r.src === null || !gone.includes(r.src)));
-  if (list.length === 0) lastAddrGone(ns, a.dev);
+  if (list.length === 0) {
+    lastAddrGone(ns, a.dev);
+    // The agent's shared routes and neighbours through the device go too, in this namespace only, as `ip
+    // route flush dev` and `ip neigh flush dev … nud all` hide them: a node's kernel holds its own copies
+    // (the kernel oracle, seed 3002 calico-vxlan faulted #28: after `ip addr flush dev vxlan.calico` the
+    // kernel listed none of calico's routes via vxlan.calico nor its neighbours there; podnet kept them).
+    routeFlush(d, { op: 'route.flush', ns: a.ns, dev: a.dev });
+    neighFlush(d, { op: 'neigh.flush', ns: a.ns, dev: a.dev, nud: ['all'] });
+  }
 }
 
 /**
@@ -1852,7 +1860,7 @@ function addrDel(d: DState, a: Extract<Action, { op: 'addr.del' }>): void {
  * after `ip addr del` of d1's last address, `172.20.0.0/16 via 192.0.2.4 dev d1`, `172.21.0.0/16 dev d1`,
  * `172.22.0.0/16 dev d1 scope host` and `172.24.0.0/16 via 192.0.2.4 dev d1 table 100` are gone, and `ip neigh
  * show dev d1` lists nothing (it had a PERMANENT entry); with another address left they all stayed. The
- * shared peer-set entries on the device (an agent's) are not modelled here: they stay.
+ * shared peer-set entries on the device (an agent's) are hidden in this namespace by addrDel.
  */
 function lastAddrGone(ns: DNs, dev: string): void {
   const plain = ns as NetNs;
