@@ -1,7 +1,9 @@
 /**
  * Faults: what a student in a lab (or @podnet/testing's fault events) does to a running cluster — a link
  * taken down (or down and up again), its MTU changed, a route, a neighbour or an FDB entry deleted,
- * forwarding switched off, every forwarded packet dropped by iptables. Each is drawn as indexes and
+ * forwarding switched off, every forwarded packet dropped by iptables; and session 36's sysctls (rp_filter
+ * 1/2/5, a device's forwarding, ip_forward=2, proxy_arp) and verbs (route append/prepend, neigh, route, addr
+ * and fdb flush). Each is drawn as indexes and
  * resolved against the state it is applied to (like the testing package's events), so every drawn
  * sequence is valid by construction and shrinking an index towards 0 keeps it valid. A fault becomes the
  * raw actions the lab shell and `Simulator.apply` take; the kernel replays them as `describeAction`
