@@ -9,7 +9,7 @@
  * raw actions the lab shell and `Simulator.apply` take; the kernel replays them as `describeAction`
  * prints them.
  */
-import { bridgeFdb, formatCidr, ipNeigh, ipRoute, isPodnetError, kernelRoutes, type Action, type NsId, type Simulator } from '@podnet/core';
+import { allRoutes, bridgeFdb, formatCidr, ipNeigh, ipRoute, isPodnetError, kernelRoutes, type Action, type NsId, type Simulator } from '@podnet/core';
 import fc from 'fast-check';
 
 /** The kinds of fault, each a command a person types on a node or in a pod. */
@@ -166,11 +166,17 @@ export function faultActions(sim: Simulator, f: FaultPick): Action[] | null {
       // set): podnet refuses to append or prepend to one (UNSUPPORTED, ops/actions.ts), where the kernel
       // takes it (seed 3002 faulted #42), so only the namespace's own routes and its prefix routes are picked.
       const keyOf = (dst: string, metric: number) => `${dst === 'default' ? '0.0.0.0/0' : dst.includes('/') ? dst : `${dst}/32`} ${metric}`;
+      // A key an agent's route shares with one of the node's own (overlapping IPAM, a node that came back) is
+      // refused all the same: left out too.
       const own = new Set([...nsObj.routes, ...kernelRoutes(nsObj)].map((r) => keyOf(formatCidr(r.dst), r.metric)));
+      const shared = new Set(allRoutes(sim.state, nsObj)
+        .filter((r) => !nsObj.routes.includes(r) && !(r.proto === 'kernel' && r.via === null && r.src !== null))
+        .map((r) => keyOf(formatCidr(r.dst), r.metric)));
       const all = ipRoute(sim.state, ns);
       const lines = all.filter((l) => {
         const w = l.trim().split(/\s+/);
-        return own.has(keyOf(w[0] === 'blackhole' || w[0] === 'unreachable' || w[0] === 'prohibit' ? w[1]! : w[0]!, Number(after(l, 'metric') ?? 0)));
+        const k = keyOf(w[0] === 'blackhole' || w[0] === 'unreachable' || w[0] === 'prohibit' ? w[1]! : w[0]!, Number(after(l, 'metric') ?? 0));
+        return own.has(k) && !shared.has(k);
       });
       const line = nth(lines);
       if (line === null) return null;

@@ -945,7 +945,7 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
     // packages/cli/scripts/gateway-oif.sh: with `10.0.0.0/24 dev d2` prepended before d1's prefix route of
     // its 10.0.0.1/24, `ip route add 10.8.0.0/16 via 10.0.0.2 dev d1` is accepted through d1; without `dev`, through d2).
     const inTable = spec.table === undefined || spec.table === RT_TABLE_MAIN ? null : connectedIn(ns, ns.tables?.[spec.table] ?? [], via, dev);
-    const r = inTable ?? (ns.peerSets.length === 0 ? connectedRoute(ns, via, dev) : lookupRouteIn(state, ns, via, { linkScopeOnly: true, fresh: true }));
+    const r = inTable ?? (ns.peerSets.length === 0 || dev !== null ? connectedRoute(ns, via, dev) : null) ?? (ns.peerSets.length === 0 ? null : lookupRouteIn(state, ns, via, { linkScopeOnly: true, fresh: true }));
     if (r === null || (dev !== null && r.dev !== dev)) {
       fail('INVALID_GATEWAY', `Error: Nexthop has invalid gateway (${formatIpv4(via)} is not on a subnet of ${dev ?? 'any device'} in ${ns.id})`, { ns: ns.id, via: formatIpv4(via), dev });
     }
