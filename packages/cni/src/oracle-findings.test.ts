@@ -1356,3 +1356,18 @@ describe("a masqueraded packet's reply to a bridge whose own FDB entry was flush
     expect(r.traces[0]!.steps.some((st) => st.kind === 'bridge-flood' && st.ns === 'node/node-2' && st.packet > 1 && st.frame?.eth.dst === sim.node('node-2').host.links['cni0']!.mac)).toBe(true);
   });
 });
+
+describe("a gateway on a prefix whose first route is another device's, on a node with an agent's routes (kernel oracle, seed 3002 faulted #53)", () => {
+  it('is checked on the device given (flowi4_oif), as without peer sets (gateway-oif.txt)', () => {
+    for (const [cni, first] of [[{ type: 'flannel', backend: 'host-gw' }, 'cni0'], [{ type: 'calico', encapsulation: 'vxlan' }, 'vxlan.calico']] as const) {
+      const sim = simulatorFromSpec({ ...seedLabSpec(), cni });
+      sim.apply({ op: 'route.prepend', ns: 'node/node-1', dst: '192.168.1.0/24', dev: first });
+      sim.apply({ op: 'route.prepend', ns: 'node/node-1', dst: '192.168.1.0/24', via: '192.168.1.1', dev: 'eth0' });
+      expect(ipRoute(sim.state, 'node/node-1').filter((l) => l.startsWith('192.168.1.0/24 ')), first).toEqual([
+        '192.168.1.0/24 via 192.168.1.1 dev eth0',
+        `192.168.1.0/24 dev ${first} scope link`,
+        '192.168.1.0/24 dev eth0 proto kernel scope link src 192.168.1.11',
+      ]);
+    }
+  });
+});

@@ -100,6 +100,19 @@ describe('faults after the build', () => {
     expect(at('fdbFlush', 3, 0)).toBeNull();
   });
 
+  it('route append/prepend never land on a key an agent shares, also where it shares one with the node (overlapping IPAM, seed 3002 faulted #42)', () => {
+    const overlapping = DESIGNS.find((d) => d.name === 'broken-overlapping-ipam')!;
+    for (const path of ['42', '53']) {
+      let seen: Parameters<typeof buildRecorded>[1] | undefined;
+      fc.check(fc.property(faultedTopologyArb(), (t) => { seen = t; return false; }), { seed: 3002, path, numRuns: 1, endOnFailure: true });
+      for (const d of [overlapping, flannelVxlan]) {
+        const { faults } = buildRecorded(d, seen!);
+        expect(faults.filter((f) => f.startsWith('ip route prepend') || f.startsWith('ip route append')).length, `${d.name} #${path}`).toBeGreaterThan(0);
+        expect(faults.filter((f) => f.endsWith('(refused)')), `${d.name} #${path}`).toEqual([]);
+      }
+    }
+  });
+
   it("session 36's kinds are applied by podnet and printed as commands procps and iproute2 take", () => {
     const picks: FaultPick[] = [
       { kind: 'rpFilter', ns: 0, item: 3 }, { kind: 'devForwardOff', ns: 1, item: 2 }, { kind: 'forwardTwo', ns: 2, item: 0 },
