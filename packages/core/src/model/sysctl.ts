@@ -57,7 +57,7 @@ export function confScopeDevice(scope: string): string {
 
 /**
  * `net.ipv4.conf.SCOPE.NAME` (or `net.ipv4.ip_forward`, which is conf.all.forwarding), else null. SCOPE is
- * the device's name, a dot in it written as a slash ({@link confScopeDevice}).
+ * the device's name, a dot in it written as a slash (as procps writes it: confScopeDevice).
  */
 export function devconfKey(key: string): DevconfKey | null {
   if (typeof key !== 'string') return null;
