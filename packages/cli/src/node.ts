@@ -139,6 +139,21 @@ function settingLine(f: SysctlFlags, key: string, value: string): string {
   return `${key} = ${value}\n`;
 }
 
+/** `.` and `/` swapped, as procps' slashdot() does: a key's separators become the path's and back. */
+const swapSeparators = (key: string): string => key.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'));
+
+/**
+ * A key as sysctl prints it and podnet's sysctl.set takes it: dots between the parts, a dot inside a part
+ * (a device's, `flannel.1`) written as a slash. procps-ng's slashdot() leaves a key whose first separator is
+ * a dot as it is and swaps `.` and `/` in one whose first is a slash (the path form): `net.ipv4.conf.a/1.x`
+ * and `net/ipv4/conf/a.1/x` are both /proc/sys/net/ipv4/conf/a.1/x, printed as the first (measured:
+ * scripts/sysctl-slash.sh).
+ */
+function sysctlName(key: string): string {
+  const first = /[./]/.exec(key);
+  return first !== null && first[0] === '/' ? swapSeparators(key) : key;
+}
+
 /**
  * `sysctl` as procps-ng 4.0.2 runs it against the keys podnet models (core model/sysctl.ts: ip_forward,
  * net.ipv4.conf.{all,default,<dev>}.{forwarding,rp_filter,proxy_arp,send_redirects,accept_redirects,
@@ -187,10 +202,10 @@ export function sysctl(sim: Simulator, ns: NetNs, args: readonly string[], writa
   let status = 0;
   const set = (line: string): void => {
     const eq = line.indexOf('=');
-    const key = line.slice(0, eq).trim().replace(/\//g, '.');
+    const key = sysctlName(line.slice(0, eq).trim());
     const value = line.slice(eq + 1).trim();
     if (readSysctl(ns, key) === null) {
-      if (!f.ignore) { stderr += `sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory\n`; status |= 1; }
+      if (!f.ignore) { stderr += `sysctl: cannot stat /proc/sys/${swapSeparators(key)}: No such file or directory\n`; status |= 1; }
       return;
     }
     if (!writable) { stderr += `sysctl: setting key "${key}": Read-only file system\n`; status |= 1; return; }
@@ -235,10 +250,10 @@ export function sysctl(sim: Simulator, ns: NetNs, args: readonly string[], writa
       set(k);
       continue;
     }
-    const key = k.replace(/\//g, '.');
+    const key = sysctlName(k);
     const v = readSysctl(ns, key);
     if (v === null) {
-      if (!f.ignore) { stderr += `sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory\n`; status += 1; }
+      if (!f.ignore) { stderr += `sysctl: cannot stat /proc/sys/${swapSeparators(key)}: No such file or directory\n`; status += 1; }
     } else stdout += settingLine(f, key, String(v));
   }
   return { stdout, stderr, status };

@@ -1304,3 +1304,70 @@ describe('an ICMP error about a packet its node already masqueraded (kernel orac
     }
   });
 });
+
+describe("a device's last address flushed (kernel oracle, seed 3002 calico-vxlan faulted #28)", () => {
+  it("takes the agent's routes and neighbours through it with it, on that node only (fib_disable_ip, arp_ifdown)", () => {
+    // The kernel disables IP on a device whose last address goes: every route through it and its neighbour
+    // entries, permanent ones too (route-verbs-formats.sh case i2). An agent's per-peer routes are each
+    // node's own in the kernel; podnet shares them and kept them listed.
+    for (const [cni, dev] of [[{ type: 'calico', encapsulation: 'vxlan' }, 'vxlan.calico'], [{ type: 'flannel', backend: 'vxlan' }, 'flannel.1']] as const) {
+      const sim = simulatorFromSpec({ ...seedLabSpec(), cni });
+      expect(ipRoute(sim.state, 'node/node-2').some((l) => l.includes(` dev ${dev} `)), dev).toBe(true);
+      expect(ipNeigh(sim.state, 'node/node-2').length, dev).toBeGreaterThan(0);
+      const node1 = ipRoute(sim.state, 'node/node-1');
+      sim.apply({ op: 'addr.flush', ns: 'node/node-2', dev }, `ip addr flush dev ${dev}`);
+      expect(ipRoute(sim.state, 'node/node-2').filter((l) => l.includes(` dev ${dev} `)), dev).toEqual([]);
+      expect(ipNeigh(sim.state, 'node/node-2'), dev).toEqual([]);
+      // node-1's copies stay.
+      expect(ipRoute(sim.state, 'node/node-1'), dev).toEqual(node1);
+    }
+  });
+});
+
+describe("a masqueraded packet's reply to a bridge whose own FDB entry was flushed (kernel oracle, seed 3002 broken-masquerade faulted #25)", () => {
+  it('is flooded to the ports as unknown unicast, not routed on: no reply', () => {
+    // node-1 pings pod-2-1 on node-2, which masquerades it to cni0's address; pod-2-1's echo reply goes to
+    // cni0's MAC. With `bridge fdb flush dev cni0` on node-2 that entry is gone, and br_nf_pre_routing_finish
+    // (the destination translated back) hands the frame to br_handle_frame_finish readdressed to the bridge's
+    // own MAC: unknown, flooded, not passed up. The kernel answered `no reply` in each ask (and `Destination
+    // Host Unreachable` once, when node-2 had no neighbour entry for the pod yet); podnet answered the ping.
+    const make = () => {
+      const sim = createSimulator({
+        podCidr: '10.0.0.0/16', nodeCidrMaskSize: 24, cni: broken.masquerade(),
+        underlay: { segments: [{ name: 'rack-a', cidr: '192.168.1.0/24', gateway: '192.168.1.1' }] },
+        nodes: [{ name: 'node-1', segment: 'rack-a' }, { name: 'node-2', segment: 'rack-a' }],
+        pods: [{ name: 'pod-2-1', node: 'node-2' }, { name: 'pod-2-2', node: 'node-2' }],
+      });
+      // pod-2-2's ping of pod-2-1 first: node-2 learns nothing, the bridge learns both pods' MACs.
+      expect(sim.ping('pod-2-2', formatIpv4(sim.pod('pod-2-1').ip!)).received).toBe(1);
+      return sim;
+    };
+    const to = (sim: ReturnType<typeof make>) => formatIpv4(sim.pod('pod-2-1').ip!);
+    const before = make();
+    expect(before.ping('node-1', to(before)).received).toBe(1);
+    const sim = make();
+    sim.apply({ op: 'fdb.flush', ns: 'node/node-2', dev: 'cni0' });
+    // The pod's gateway neighbour entry first (its ARP request reaches the node: the node answers, and keeps
+    // a STALE entry for the pod), as a probe from the pod made it in the oracle's run.
+    sim.ping('pod-2-1', '192.168.1.11');
+    const r = sim.ping('node-1', to(sim));
+    expect(r.received).toBe(0);
+    expect(r.errors).toEqual([]);
+    expect(r.traces[0]!.steps.some((st) => st.kind === 'bridge-flood' && st.ns === 'node/node-2' && st.packet > 1 && st.frame?.eth.dst === sim.node('node-2').host.links['cni0']!.mac)).toBe(true);
+  });
+});
+
+describe("a gateway on a prefix whose first route is another device's, on a node with an agent's routes (kernel oracle, seed 3002 faulted #53)", () => {
+  it('is checked on the device given (flowi4_oif), as without peer sets (gateway-oif.txt)', () => {
+    for (const [cni, first] of [[{ type: 'flannel', backend: 'host-gw' }, 'cni0'], [{ type: 'calico', encapsulation: 'vxlan' }, 'vxlan.calico']] as const) {
+      const sim = simulatorFromSpec({ ...seedLabSpec(), cni });
+      sim.apply({ op: 'route.prepend', ns: 'node/node-1', dst: '192.168.1.0/24', dev: first });
+      sim.apply({ op: 'route.prepend', ns: 'node/node-1', dst: '192.168.1.0/24', via: '192.168.1.1', dev: 'eth0' });
+      expect(ipRoute(sim.state, 'node/node-1').filter((l) => l.startsWith('192.168.1.0/24 ')), first).toEqual([
+        '192.168.1.0/24 via 192.168.1.1 dev eth0',
+        `192.168.1.0/24 dev ${first} scope link`,
+        '192.168.1.0/24 dev eth0 proto kernel scope link src 192.168.1.11',
+      ]);
+    }
+  });
+});

@@ -2,9 +2,9 @@ import { bridgeFdb, createClusterState, ipRoute, type CniDesign } from '@podnet/
 import { seedLabSpec } from '@podnet/cni';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FAULT_KINDS, faultActions } from './faults.js';
+import { FAULT_KINDS, faultActions, type FaultKind, type FaultPick } from './faults.js';
 import { buildRecorded } from './oracle.js';
-import { Renderer } from './replay.js';
+import { Renderer, sysctlWrites } from './replay.js';
 import { DESIGNS, faultedTopologyArb } from './scenarios.js';
 
 const PREFIX = 'pno4242-f-';
@@ -54,6 +54,90 @@ describe('faults after the build', () => {
     expect(faultActions(sim, { kind: 'fdbDel', ns: 0, item: 2 })![0]).not.toHaveProperty('master');
     expect(got['forwardOff']).toEqual([{ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.ip_forward', value: 0 }]);
     expect(got['forwardDrop']).toEqual([{ op: 'rule.insert', ns: 'node/node-1', rule: { table: 'filter', chain: 'FORWARD', inIf: 'eth0', target: 'DROP' } }]);
+  });
+
+  it("session 36's kinds: sysctls as procps takes them, the new verbs, on the devices where they matter", () => {
+    const { sim } = buildRecorded(flannelVxlan, seedLab());
+    const at = (kind: FaultKind, ns: number, item: number) => faultActions(sim, { kind, ns, item });
+    // node-1's links, sorted: cni0, eth0, flannel.1, then its veths; `all` comes first for rp_filter, and the
+    // value is the item's quotient by the number of scopes: 1, 2, 5.
+    const scopes = 1 + Object.keys(sim.node('node-1').host.links).filter((l) => l !== 'lo').length;
+    expect(at('rpFilter', 0, 0)).toEqual([{ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.conf.all.rp_filter', value: 1 }]);
+    expect(at('rpFilter', 0, scopes + 3)).toEqual([{ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.conf.flannel/1.rp_filter', value: 2 }]);
+    expect(at('rpFilter', 1, 2 * scopes + 1)).toEqual([{ op: 'sysctl.set', ns: 'node/node-2', key: 'net.ipv4.conf.cni0.rp_filter', value: 5 }]);
+    // Node-wide and per-device settings only on nodes: ns 3 is node-1 again (three nodes), not a pod.
+    expect(at('devForwardOff', 3, 2)).toEqual([{ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.conf.flannel/1.forwarding', value: 0 }]);
+    expect(at('forwardTwo', 0, 9)).toEqual([{ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.ip_forward', value: 2 }]);
+    // proxy_arp anywhere: ns 3 is the first pod.
+    expect(at('proxyArp', 3, 0)).toEqual([{ op: 'sysctl.set', ns: 'pod/default/pod-a', key: 'net.ipv4.conf.eth0.proxy_arp', value: 1 }]);
+    // A pod's default route again, through its device alone (on-link); node-1's route to node-2's pods
+    // through its underlay device.
+    expect(at('routePrepend', 3, 0)).toEqual([{ op: 'route.prepend', ns: 'pod/default/pod-a', dst: 'default', dev: 'eth0' }]);
+    // node-1's own routes and prefix routes, not flannel's shared per-peer ones (podnet does not model
+    // prepending to those: seed 3002 faulted #42): default, 10.244.1.0/24 (cni0's), 192.168.1.0/24 (eth0's).
+    const routes = ipRoute(sim.state, 'node/node-1');
+    expect(routes).toContain('10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink');
+    const dsts = new Set(Array.from({ length: 40 }, (_, item) => (at('routeAppend', 0, item)![0] as { dst: string }).dst));
+    expect([...dsts].sort()).toEqual(['10.244.1.0/24', '192.168.1.0/24', 'default']);
+    // cni0's prefix route (the second of the three): its hops are cni0's peers eth0, flannel.1, …, then the
+    // default route's gateway.
+    expect(at('routeAppend', 0, 1)).toEqual([{ op: 'route.append', ns: 'node/node-1', dst: '10.244.1.0/24', dev: 'eth0' }]);
+    expect(at('routePrepend', 0, 1 + 3)).toEqual([{ op: 'route.prepend', ns: 'node/node-1', dst: '10.244.1.0/24', dev: 'flannel.1' }]);
+    // The neighbours are all permanent after the build: a bare flush, `nud permanent`, `nud all`.
+    expect(at('neighFlush', 0, 0)).toEqual([{ op: 'neigh.flush', ns: 'node/node-1', dev: 'flannel.1' }]);
+    expect(at('neighFlush', 0, 1)).toEqual([{ op: 'neigh.flush', ns: 'node/node-1', dev: 'flannel.1', nud: ['permanent'] }]);
+    expect(at('neighFlush', 0, 2)).toEqual([{ op: 'neigh.flush', ns: 'node/node-1', dev: 'flannel.1', nud: ['all'] }]);
+    // Flushes of routes and addresses on devices with an address: cni0, eth0, flannel.1 (node), eth0 (pod).
+    expect(at('routeFlush', 0, 0)).toEqual([{ op: 'route.flush', ns: 'node/node-1', dev: 'cni0' }]);
+    expect(at('addrFlush', 3, 5)).toEqual([{ op: 'addr.flush', ns: 'pod/default/pod-a', dev: 'eth0' }]);
+    expect(at('addrFlush', 0, 2)).toEqual([{ op: 'addr.flush', ns: 'node/node-1', dev: 'flannel.1' }]);
+    // FDB flushes: the bridge (nopermanent), the VXLAN device, a port (with master); a pod has none to flush.
+    // The bridge's whole FDB would take its own MAC's entry, which leaves the node's probes to its pods to a
+    // race (seed 3002 faulted #13): `nopermanent` keeps it.
+    expect(at('fdbFlush', 0, 0)).toEqual([{ op: 'fdb.flush', ns: 'node/node-1', dev: 'cni0', states: ['nopermanent'] }]);
+    expect(at('fdbFlush', 0, 1)).toEqual([{ op: 'fdb.flush', ns: 'node/node-1', dev: 'flannel.1' }]);
+    expect(at('fdbFlush', 0, 2)).toMatchObject([{ op: 'fdb.flush', ns: 'node/node-1', dev: expect.stringMatching(/^veth/), master: true }]);
+    expect(at('fdbFlush', 3, 0)).toBeNull();
+  });
+
+  it('route append/prepend never land on a key an agent shares, also where it shares one with the node (overlapping IPAM, seed 3002 faulted #42)', () => {
+    const overlapping = DESIGNS.find((d) => d.name === 'broken-overlapping-ipam')!;
+    for (const path of ['42', '53']) {
+      let seen: Parameters<typeof buildRecorded>[1] | undefined;
+      fc.check(fc.property(faultedTopologyArb(), (t) => { seen = t; return false; }), { seed: 3002, path, numRuns: 1, endOnFailure: true });
+      for (const d of [overlapping, flannelVxlan]) {
+        const { faults } = buildRecorded(d, seen!);
+        expect(faults.filter((f) => f.startsWith('ip route prepend') || f.startsWith('ip route append')).length, `${d.name} #${path}`).toBeGreaterThan(0);
+        expect(faults.filter((f) => f.endsWith('(refused)')), `${d.name} #${path}`).toEqual([]);
+      }
+    }
+  });
+
+  it("session 36's kinds are applied by podnet and printed as commands procps and iproute2 take", () => {
+    const picks: FaultPick[] = [
+      { kind: 'rpFilter', ns: 0, item: 3 }, { kind: 'devForwardOff', ns: 1, item: 2 }, { kind: 'forwardTwo', ns: 2, item: 0 },
+      { kind: 'proxyArp', ns: 0, item: 2 }, { kind: 'routePrepend', ns: 3, item: 0 }, { kind: 'neighFlush', ns: 0, item: 2 },
+      { kind: 'routeFlush', ns: 4, item: 0 }, { kind: 'addrFlush', ns: 5, item: 0 }, { kind: 'fdbFlush', ns: 1, item: 1 },
+    ];
+    const { r, faults } = render({ ...seedLab(), faults: picks });
+    expect(faults).toEqual([
+      'sysctl -w net.ipv4.conf.flannel/1.rp_filter=1 [node/node-1]',
+      'sysctl -w net.ipv4.conf.flannel/1.forwarding=0 [node/node-2]',
+      'sysctl -w net.ipv4.ip_forward=2 [node/node-3]',
+      'sysctl -w net.ipv4.conf.flannel/1.proxy_arp=1 [node/node-1]',
+      'ip route prepend default dev eth0 [pod/default/pod-a]',
+      'ip neigh flush dev flannel.1 nud all [node/node-1]',
+      'ip route flush dev eth0 [pod/default/pod-b]',
+      'ip addr flush dev eth0 [pod/default/pod-c]',
+      'bridge fdb flush dev flannel.1 [node/node-2]',
+    ]);
+    // None refused by podnet: each is replayed as a line the kernel must take, in the namespace it hit; the
+    // sysctls are written to the device's own file (flannel/1 is /proc/sys/…/flannel.1/…).
+    const faulted = r.lines.filter((l) => l.origin.startsWith('fault '));
+    expect(faulted.length).toBe(picks.length);
+    expect(faulted.every((l) => !l.refused)).toBe(true);
+    expect(sysctlWrites(faulted[0]!.shell.replace(/^nsenter \S+ /, ''))).toEqual(['echo 1 > /proc/sys/net/ipv4/conf/flannel.1/rp_filter']);
+    expect(faulted[6]!.shell).toBe(`ip -n ${r.names.of('pod/default/pod-b')} route flush dev eth0`);
   });
 
   it('refuses a fault that is not one', () => {

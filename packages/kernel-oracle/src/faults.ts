@@ -1,23 +1,30 @@
 /**
  * Faults: what a student in a lab (or @podnet/testing's fault events) does to a running cluster — a link
  * taken down (or down and up again), its MTU changed, a route, a neighbour or an FDB entry deleted,
- * forwarding switched off, every forwarded packet dropped by iptables. Each is drawn as indexes and
+ * forwarding switched off, every forwarded packet dropped by iptables; and session 36's sysctls (rp_filter
+ * 1/2/5, a device's forwarding, ip_forward=2, proxy_arp) and verbs (route append/prepend, neigh, route, addr
+ * and fdb flush). Each is drawn as indexes and
  * resolved against the state it is applied to (like the testing package's events), so every drawn
  * sequence is valid by construction and shrinking an index towards 0 keeps it valid. A fault becomes the
  * raw actions the lab shell and `Simulator.apply` take; the kernel replays them as `describeAction`
  * prints them.
  */
-import { bridgeFdb, ipNeigh, ipRoute, isPodnetError, type Action, type NsId, type Simulator } from '@podnet/core';
+import { allRoutes, bridgeFdb, formatCidr, ipNeigh, ipRoute, isPodnetError, kernelRoutes, type Action, type NsId, type Simulator } from '@podnet/core';
 import fc from 'fast-check';
 
 /** The kinds of fault, each a command a person types on a node or in a pod. */
-export const FAULT_KINDS = ['linkDown', 'linkBounce', 'mtu', 'routeDel', 'forwardOff', 'neighDel', 'fdbDel', 'forwardDrop'] as const;
+export const FAULT_KINDS = [
+  'linkDown', 'linkBounce', 'mtu', 'routeDel', 'forwardOff', 'neighDel', 'fdbDel', 'forwardDrop',
+  // Session 36's verbs and sysctls, as a student types them (model/sysctl.ts, ops/flush.ts).
+  'rpFilter', 'devForwardOff', 'forwardTwo', 'proxyArp', 'routeAppend', 'routePrepend', 'neighFlush', 'routeFlush', 'addrFlush', 'fdbFlush',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
  * One fault, as indexes: the namespace (nodes' hosts first, then running pods, modulo their number; the
- * node-wide ones — forwarding, iptables — among nodes only) and the item in it (a link, a route, a
- * neighbour, an FDB entry, modulo their number).
+ * node-wide ones — forwarding, rp_filter, iptables — among nodes only) and the item in it (a link, a route,
+ * a neighbour, an FDB entry, modulo their number; where a fault picks two things, the second is the item
+ * divided by the number of the first, so 0 is still the first of each).
  */
 export interface FaultPick {
   readonly kind: FaultKind;
@@ -29,6 +36,18 @@ export interface FaultPick {
 
 /** MTUs a fault sets: below, at and above what the designs use (9000 is more than VXLAN over 1500 allows). */
 export const FAULT_MTUS = [1280, 1400, 1450, 9000] as const;
+
+/** rp_filter values a fault writes: strict, loose, and a non-zero other than 2, which the kernel takes as loose (fib_validate_source tests `rpf == 1`). */
+export const FAULT_RP_FILTERS = [1, 2, 5] as const;
+
+/** The kinds that act on a node's host only (node-wide settings, or settings of a node's devices). */
+const NODE_ONLY: readonly FaultKind[] = ['forwardOff', 'forwardDrop', 'rpFilter', 'devForwardOff', 'forwardTwo'];
+
+/**
+ * A device as procps' sysctl names it in a key: a dot inside a device name is written as a slash
+ * (`net.ipv4.conf.flannel/1.forwarding` is /proc/sys/net/ipv4/conf/flannel.1/forwarding; sysctl(8)).
+ */
+const sysctlDev = (dev: string): string => dev.replaceAll('.', '/');
 
 /** Faults after the build: 1 to `max` of them, any kind, on any namespace. */
 export function faultsArb(max = 3): fc.Arbitrary<FaultPick[]> {
@@ -60,11 +79,17 @@ export function faultActions(sim: Simulator, f: FaultPick): Action[] | null {
   const pods = sim.pods().filter((p) => p.status.phase === 'Running' && p.netns !== null).map((p) => `pod/${p.key}` as NsId);
   const spaces = [...nodes, ...pods];
   if (spaces.length === 0) return null;
-  const ns = (f.kind === 'forwardOff' || f.kind === 'forwardDrop' ? nodes : spaces)[f.ns % (f.kind === 'forwardOff' || f.kind === 'forwardDrop' ? nodes.length : spaces.length)]!;
+  const among = NODE_ONLY.includes(f.kind) ? nodes : spaces;
+  const ns = among[f.ns % among.length];
   if (ns === undefined) return null;
   const nsObj = ns.startsWith('node/') ? sim.node(ns.slice(5)).host : sim.pod(ns.slice(4)).netns!;
   const links = Object.keys(nsObj.links).filter((l) => l !== 'lo').sort();
   const nth = <T>(xs: readonly T[]): T | null => (xs.length === 0 ? null : xs[f.item % xs.length]!);
+  // The second pick of a fault that makes two: the item's quotient by the first's count.
+  const second = <T>(first: number, xs: readonly T[]): T | null => (xs.length === 0 || first === 0 ? null : xs[Math.floor(f.item / first) % xs.length]!);
+  // Devices with an address: where flushing addresses or routes changes what the namespace reaches
+  // (a pod's eth0, a node's eth0 and cni0, flannel.1 with its /32).
+  const addressed = links.filter((l) => nsObj.links[l]!.addrs.length > 0);
   switch (f.kind) {
     case 'linkDown': {
       const name = nth(links);
@@ -112,6 +137,99 @@ export function faultActions(sim: Simulator, f: FaultPick): Action[] | null {
     }
     case 'forwardOff':
       return [{ op: 'sysctl.set', ns, key: 'net.ipv4.ip_forward', value: 0 }];
+    case 'forwardTwo':
+      // Any non-zero int forwards (IN_DEV_FORWARD tests the int; sysctl-formats.sh case f): 2 must change nothing.
+      return [{ op: 'sysctl.set', ns, key: 'net.ipv4.ip_forward', value: 2 }];
+    case 'rpFilter': {
+      // `all` or one device; the kernel takes max(all, dev), 1 strict, any other non-zero loose.
+      const scopes = ['all', ...links];
+      const scope = nth(scopes)!;
+      const value = second(scopes.length, FAULT_RP_FILTERS)!;
+      return [{ op: 'sysctl.set', ns, key: `net.ipv4.conf.${scope === 'all' ? scope : sysctlDev(scope)}.rp_filter`, value }];
+    }
+    case 'devForwardOff': {
+      // The input device's own forwarding decides (ip_route_input_slow: IN_DEV_FORWARD(in_dev)).
+      const dev = nth(links);
+      return dev === null ? null : [{ op: 'sysctl.set', ns, key: `net.ipv4.conf.${sysctlDev(dev)}.forwarding`, value: 0 }];
+    }
+    case 'proxyArp': {
+      const dev = nth(links);
+      return dev === null ? null : [{ op: 'sysctl.set', ns, key: `net.ipv4.conf.${sysctlDev(dev)}.proxy_arp`, value: 1 }];
+    }
+    case 'routeAppend':
+    case 'routePrepend': {
+      // A second route for a prefix the table has, through another next hop: another device of the
+      // namespace, the route's own device without its gateway, or a gateway another route uses (with its
+      // device, and onlink where that route has it).
+      // Prepended, it is the one lookups take; appended, it waits behind the first (fib_table_insert).
+      // Not an agent's shared route (flannel's, calico's per-peer routes, listed in every node from one peer
+      // set): podnet refuses to append or prepend to one (UNSUPPORTED, ops/actions.ts), where the kernel
+      // takes it (seed 3002 faulted #42), so only the namespace's own routes and its prefix routes are picked.
+      const keyOf = (dst: string, metric: number) => `${dst === 'default' ? '0.0.0.0/0' : dst.includes('/') ? dst : `${dst}/32`} ${metric}`;
+      // A key an agent's route shares with one of the node's own (overlapping IPAM, a node that came back) is
+      // refused all the same: left out too.
+      const own = new Set([...nsObj.routes, ...kernelRoutes(nsObj)].map((r) => keyOf(formatCidr(r.dst), r.metric)));
+      const shared = new Set(allRoutes(sim.state, nsObj)
+        .filter((r) => !nsObj.routes.includes(r) && !(r.proto === 'kernel' && r.via === null && r.src !== null))
+        .map((r) => keyOf(formatCidr(r.dst), r.metric)));
+      const all = ipRoute(sim.state, ns);
+      const lines = all.filter((l) => {
+        const w = l.trim().split(/\s+/);
+        const k = keyOf(w[0] === 'blackhole' || w[0] === 'unreachable' || w[0] === 'prohibit' ? w[1]! : w[0]!, Number(after(l, 'metric') ?? 0));
+        return own.has(k) && !shared.has(k);
+      });
+      const line = nth(lines);
+      if (line === null) return null;
+      const w = line.trim().split(/\s+/);
+      const typed = w[0] === 'blackhole' || w[0] === 'unreachable' || w[0] === 'prohibit';
+      const dst = typed ? w[1]! : w[0]!;
+      const via = after(line, 'via');
+      const dev = after(line, 'dev');
+      const metric = after(line, 'metric');
+      type Hop = { via?: string; dev: string; onlink?: boolean };
+      // A route through a gateway also gets its device alone (on-link: a pod's `default dev eth0`).
+      const hops: Hop[] = [...(via !== undefined && dev !== undefined ? [{ dev }] : []), ...links.filter((l) => l !== dev).map((l) => ({ dev: l }))];
+      for (const other of all) {
+        const g = after(other, 'via');
+        const d = after(other, 'dev');
+        if (g === undefined || d === undefined || g === via || hops.some((h) => h.via === g && h.dev === d)) continue;
+        hops.push({ via: g, dev: d, ...(other.trim().split(/\s+/).includes('onlink') ? { onlink: true } : {}) });
+      }
+      const hop = second(lines.length, hops);
+      if (hop === null) return null;
+      return [{ op: f.kind === 'routeAppend' ? 'route.append' : 'route.prepend', ns, dst, ...hop, ...(metric ? { metric: Number(metric) } : {}) }];
+    }
+    case 'neighFlush': {
+      // After the build every neighbour entry is permanent (nothing has been sent), which a bare flush keeps
+      // (iproute2 leaves out NUD_PERMANENT): the devices with entries, with `nud permanent` and `nud all` too.
+      const devs = [...new Set(ipNeigh(sim.state, ns).map((l) => after(l, 'dev')).filter((d): d is string => d !== undefined))].sort();
+      const dev = nth(devs.length > 0 ? devs : links);
+      if (dev === null) return null;
+      const nud = second(devs.length > 0 ? devs.length : links.length, [undefined, ['permanent'], ['all']] as const);
+      return [{ op: 'neigh.flush', ns, dev, ...(nud ? { nud: [...nud] } : {}) }];
+    }
+    case 'routeFlush': {
+      const dev = nth(addressed.length > 0 ? addressed : links);
+      return dev === null ? null : [{ op: 'route.flush', ns, dev }];
+    }
+    case 'addrFlush': {
+      const dev = nth(addressed);
+      return dev === null ? null : [{ op: 'addr.flush', ns, dev }];
+    }
+    case 'fdbFlush': {
+      // A VXLAN device (its remote VTEPs), a bridge port with `master` (the bridge's entries on that port, its
+      // own MAC's), or a bridge with `nopermanent`. Not a bridge's whole FDB: its own MAC's entry goes with it,
+      // and then a node's probe to its pod depends on whether a pod's ARP request reached the node first
+      // (seed 3002 faulted #13, flannel-vxlan and two more designs: podnet `Destination Host Unreachable`, the
+      // kernel `no reply` in the run, agreeing when replayed alone), the race fdbDel leaves out too
+      // (docs/kernel-oracle.md, "A device's own FDB entry"). `nopermanent` keeps the local entries; after
+      // the build there is no other, so both sides must keep the FDB as it was.
+      const devs = links.filter((l) => nsObj.links[l]!.kind === 'bridge' || nsObj.links[l]!.kind === 'vxlan' || nsObj.links[l]!.master !== null);
+      const dev = nth(devs);
+      if (dev === null) return null;
+      const link = nsObj.links[dev]!;
+      return [{ op: 'fdb.flush', ns, dev, ...(link.master !== null ? { master: true } : {}), ...(link.kind === 'bridge' ? { states: ['nopermanent' as const] } : {}) }];
+    }
     case 'forwardDrop': {
       // Everything forwarded, or what comes in from (goes out to) the underlay: inserted, ahead of what a design
       // put in FORWARD (flanneld's jump to FLANNEL-FWD, whose ACCEPTs would decide first). The bare rule also drops

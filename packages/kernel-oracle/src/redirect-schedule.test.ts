@@ -2,12 +2,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UNDERLAY_NS } from '@podnet/core';
 import { laneScript, run } from './kernel.js';
 import { buildRecorded, predictProbes, redirectedSenders, REDIRECT_PAUSE_S, spacedGroups, touches } from './oracle.js';
-import { DESIGNS, faultedTopologyArb } from './scenarios.js';
+import { DESIGNS } from './scenarios.js';
 
 // scripts/redirect-race.sh: a pod B whose on-link route was deleted, after one ping to its neighbour A (the
 // oracle's capture), pings and traces A through their node, side by side, one after the other, or 1.1 s apart.
@@ -31,7 +30,8 @@ describe('probes that meet ICMP redirects run REDIRECT_PAUSE_S apart, on both si
   // pod-1-1 from pod-1-2, the first of the 8 pairs is the same ping and its traceroute. Before, podnet answered the
   // trace through the node (`10.84.0.1 10.84.0.2`), the kernel direct in 2 runs of 3.
   const bridge = DESIGNS.find((d) => d.name === 'bridge')!;
-  const topo = { ...fc.sample(faultedTopologyArb(), { seed: 2902, numRuns: 49 })[48]!, label: 'faulted #48' };
+  // The topology as seed 2902 drew it before session 36's fault kinds changed what a seed draws (kept as JSON).
+  const topo = { ...(JSON.parse(readFileSync(new URL('./__fixtures__/faulted-seed2902-48.json', import.meta.url), 'utf8')) as Parameters<typeof buildRecorded>[1]), label: 'faulted #48' };
   const ep = (sim: ReturnType<typeof buildRecorded>['sim'], key: string) => {
     const ip = sim.pod(key).ip!;
     return { name: key, ns: `pod/${key}`, ip: [ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].join('.') };

@@ -1,14 +1,16 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildRecorded, errorBuckets, inWaves } from './oracle.js';
-import { DESIGNS, faultedTopologyArb } from './scenarios.js';
+import { DESIGNS } from './scenarios.js';
 
 const masquerade = DESIGNS.find((d) => d.name === 'broken-masquerade')!;
 
 describe('second asks that expect a route error go in waves of one per error bucket (seed 2901)', () => {
   // broken-masquerade faulted #38 of seed 2901 (`pnpm oracle --seed 2901 --fault-path 38`): node-1's cni0 is
   // down, so node-1 routes its pods' subnet by its default route to the router, which has no route for it.
-  const topo = fc.sample(faultedTopologyArb(), { seed: 2901, numRuns: 39 })[38]!;
+  // The topology as seed 2901 drew it before session 36's fault kinds changed what a seed draws (kept as JSON).
+  const topo = JSON.parse(readFileSync(new URL('./__fixtures__/faulted-seed2901-38.json', import.meta.url), 'utf8')) as Parameters<typeof buildRecorded>[1];
   const { sim, faults } = buildRecorded(masquerade, { ...topo, label: 'faulted #38' });
   const trace = (from: string, to: string) => sim.traceroute(from, to, { maxHops: 8, icmpLimits: false });
   const target = sim.pod('default/pod-1-4').ip!;

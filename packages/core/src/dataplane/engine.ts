@@ -1385,6 +1385,21 @@ class Run {
     if (c !== null && c.origSrc === ip.header.dst) return this.conntrackReverse(ns, ip, pid);
     const dnat = c === null && (this.brHooks(ns) & BR_DNAT) !== 0 ? this.natRule(ns, 'PREROUTING', ip, br.name, null, pid) : null;
     if (c === null && (dnat === null || dnat.target !== 'DNAT' || dnat.to === null)) return ip;
+    if (this.fdb(ns, br.name, br.mac)?.local !== true) {
+      // Routed out of another device (not bridged DNAT), br_nf_pre_routing_finish readdresses the frame to the
+      // bridge's own MAC and the bridge's FDB decides (br_handle_frame_finish): with that entry gone (`bridge
+      // fdb flush dev cni0`) it is flooded as unknown unicast to the ports, not passed up (local_rcv only on a
+      // promiscuous bridge). The kernel oracle, seed 3002 broken-masquerade faulted #25: a pod's echo reply to
+      // its masquerading node, whose cni0 entry was flushed, came back to no one (kernel `no reply` in every
+      // ask, podnet `reply`).
+      const to = c !== null ? c.origSrc : dnat!.to!;
+      const route = lookupRouteFrom(this.state, ns, to, ip.header.src, this.view(ns));
+      if (route === null || route.dev !== br.name) {
+        const inPort = this.fdb(ns, br.name, frame.eth.src)?.port ?? null;
+        this.flood(ns, br, inPort, { eth: { ...frame.eth, dst: br.mac }, payload: ip }, ip, pid, true);
+        return null;
+      }
+    }
     this.step(pid, ns.id, br.name, 'bridge-local', this.record ? note((b) => `br_netfilter: PREROUTING of ${b} changes the destination, so the bridge hands the packet to the IP layer to be routed`, br.name) : null, frame, ip);
     this.ipInput(ns, br.name, ip, pid, frame.eth.src);
     return null;
@@ -1827,9 +1842,12 @@ class Run {
     // A gateway an ICMP redirect taught (a route exception, `cache <redirected>`) replaces the route's.
     const redirectedTo = this.redirected(ns, h.dst, route);
     if (redirectedTo !== null) route = keepNexthop({ ...route, via: redirectedTo }, route);
-    if (h.src === 0) {
-      const src = selectSource(ns, route, h.dst);
-      if (src === null) return this.drop(pid, nsId, route.dev, 'noRoute', `no source address for ${formatIpv4(h.dst)}`, pkt);
+    // No address to take (inet_select_addr finds none: a node after `ip addr flush dev eth0`, lo's 127.0.0.1
+    // being host scope): connect(2) still succeeds and the packet leaves from 0.0.0.0, its ARP request
+    // `tell 0.0.0.0`; the receiver drops it as a martian source. Measured (kernel 6.18,
+    // packages/cli/scripts/no-source.sh): ping `0 received`, traceroute `1 *`, tcpdump `IP 0.0.0.0 > 10.0.0.2`.
+    const src = h.src === 0 ? selectSource(ns, route, h.dst) : null;
+    if (src !== null) {
       pkt = withAddrs(pkt, src, h.dst);
       const info = this.info[pid - 1];
       if (info && info.src === 0) {

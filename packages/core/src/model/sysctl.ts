@@ -55,13 +55,26 @@ export interface DevconfKey {
   readonly name: DevconfName;
 }
 
-/** `net.ipv4.conf.SCOPE.NAME` (or `net.ipv4.ip_forward`, which is conf.all.forwarding), else null. */
+/**
+ * The device (or `all`, `default`) a key's SCOPE names. procps' sysctl swaps `.` and `/` in a key, so a dot
+ * inside a device name is written as a slash: `net.ipv4.conf.flannel/1.forwarding` is
+ * /proc/sys/net/ipv4/conf/flannel.1/forwarding, and `net.ipv4.conf.flannel.1.forwarding` a path that does not
+ * exist (measured: packages/cli/scripts/sysctl-slash.sh, procps-ng 4.0.2, kernel 6.18).
+ */
+export function confScopeDevice(scope: string): string {
+  return scope.replaceAll('/', '.');
+}
+
+/**
+ * `net.ipv4.conf.SCOPE.NAME` (or `net.ipv4.ip_forward`, which is conf.all.forwarding), else null. SCOPE is
+ * the device's name, a dot in it written as a slash (as procps writes it: confScopeDevice).
+ */
 export function devconfKey(key: string): DevconfKey | null {
   if (typeof key !== 'string') return null;
   if (key === 'net.ipv4.ip_forward') return { scope: 'all', name: 'forwarding' };
   const m = /^net\.ipv4\.conf\.([^.]+)\.([a-z_]+)$/.exec(key);
   if (m === null || !(DEVCONF_NAMES as readonly string[]).includes(m[2]!)) return null;
-  return { scope: m[1]!, name: m[2] as DevconfName };
+  return { scope: confScopeDevice(m[1]!), name: m[2] as DevconfName };
 }
 
 const own = <T>(rec: Readonly<Record<string, T>> | undefined, k: string): T | undefined =>
@@ -149,7 +162,8 @@ export function readSysctl(ns: NetNs, key: string): number | null {
     // all OR dev switches (Sysctls.routeLocalnet, .logMartians, .acceptLocal): 0 while unset; `default` is not modelled.
     const s = ns.sysctl[CONF_SWITCHES[sw[2] as ConfSwitchKey]];
     if (sw[1] === 'all') return s?.all ?? 0;
-    return Object.prototype.hasOwnProperty.call(ns.links, sw[1]!) ? own(s?.dev, sw[1]!) ?? 0 : null;
+    const dev = confScopeDevice(sw[1]!);
+    return Object.prototype.hasOwnProperty.call(ns.links, dev) ? own(s?.dev, dev) ?? 0 : null;
   }
   const d = devconfKey(key);
   if (d === null) return null;
@@ -162,8 +176,10 @@ export function readSysctl(ns: NetNs, key: string): number | null {
  * net.ipv4.ip_forward, and each devconf name for all, default and every device.
  */
 export function sysctlKeys(ns: NetNs): string[] {
-  const scopes = ['all', 'default', ...Object.keys(ns.links)];
-  const switches = ['all', ...Object.keys(ns.links)].flatMap((sc) => Object.keys(CONF_SWITCHES).map((n) => `net.ipv4.conf.${sc}.${n}`));
+  // A device's dot is a slash in a key (confScopeDevice): flannel.1's keys are net.ipv4.conf.flannel/1.*.
+  const devs = Object.keys(ns.links).map((d) => d.replaceAll('.', '/'));
+  const scopes = ['all', 'default', ...devs];
+  const switches = ['all', ...devs].flatMap((sc) => Object.keys(CONF_SWITCHES).map((n) => `net.ipv4.conf.${sc}.${n}`));
   const keys = [...Object.keys(GLOBAL_KEYS), 'net.ipv4.ip_forward', ...scopes.flatMap((sc) => DEVCONF_NAMES.map((n) => `net.ipv4.conf.${sc}.${n}`)), ...switches];
   return keys.sort();
 }

@@ -14,7 +14,7 @@ import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, par
 import { isMulticastMac, macFromSeed, parseMac, ZERO_MAC, type Mac } from '../addr/mac.js';
 import { fail, PodnetError, shown } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
-import { CONF_SWITCH_KEY, CONF_SWITCHES, defaultCopiesToDevices, DEVCONF_NAMES, devconfKey, devconfValue, devconfOr, parseProcInt, type ConfSwitchKey, type DevconfName } from '../model/sysctl.js';
+import { CONF_SWITCH_KEY, CONF_SWITCHES, confScopeDevice, defaultCopiesToDevices, DEVCONF_NAMES, devconfKey, devconfValue, devconfOr, parseProcInt, type ConfSwitchKey, type DevconfName } from '../model/sysctl.js';
 import type {
   ClusterState, FabricEntry, FdbEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, RouteException, Segment, Sysctls,
 } from '../model/types.js';
@@ -940,9 +940,12 @@ export function resolveRoute(state: ClusterState, ns: NetNs, spec: RouteSpec): R
   }
   if (via !== null && !spec.onlink) {
     // The gateway must be directly reachable: a link-scope route (a connected subnet) on that device, in
-    // the route's own table first, then anywhere (fib_check_nh_v4_gw falls back to a full lookup).
-    const inTable = spec.table === undefined || spec.table === RT_TABLE_MAIN ? null : connectedIn(ns, ns.tables?.[spec.table] ?? [], via);
-    const r = inTable ?? (ns.peerSets.length === 0 ? connectedRoute(ns, via) : lookupRouteIn(state, ns, via, { linkScopeOnly: true, fresh: true }));
+    // the route's own table first, then anywhere (fib_check_nh_v4_gw falls back to a full lookup). With a
+    // device given the lookup has it as flowi4_oif, which skips the routes of other devices (measured,
+    // packages/cli/scripts/gateway-oif.sh: with `10.0.0.0/24 dev d2` prepended before d1's prefix route of
+    // its 10.0.0.1/24, `ip route add 10.8.0.0/16 via 10.0.0.2 dev d1` is accepted through d1; without `dev`, through d2).
+    const inTable = spec.table === undefined || spec.table === RT_TABLE_MAIN ? null : connectedIn(ns, ns.tables?.[spec.table] ?? [], via, dev);
+    const r = inTable ?? (ns.peerSets.length === 0 || dev !== null ? connectedRoute(ns, via, dev) : null) ?? (ns.peerSets.length === 0 ? null : lookupRouteIn(state, ns, via, { linkScopeOnly: true, fresh: true }));
     if (r === null || (dev !== null && r.dev !== dev)) {
       fail('INVALID_GATEWAY', `Error: Nexthop has invalid gateway (${formatIpv4(via)} is not on a subnet of ${dev ?? 'any device'} in ${ns.id})`, { ns: ns.id, via: formatIpv4(via), dev });
     }
@@ -979,13 +982,14 @@ const DEFAULT_DST: Cidr = Object.freeze({ addr: 0, len: 0 });
  * `[...routes, ...kernelRoutes(ns)]` has), scanned in place: building every prefix route of the namespace
  * for one look was a tenth of a pod's CNI ADD. Of a kernel route only its device is answered.
  */
-function connectedRoute(ns: NetNs, ip: number): Pick<Route, 'dev'> | null {
-  let best: Pick<Route, 'dev'> | null = connectedIn(ns, look(ns, 'routes'), ip);
+function connectedRoute(ns: NetNs, ip: number, oif: string | null = null): Pick<Route, 'dev'> | null {
+  let best: Pick<Route, 'dev'> | null = connectedIn(ns, look(ns, 'routes'), ip, oif);
   let bestLen = best === null ? -1 : (best as Route).dst.len;
   let bestMetric = best === null ? 0 : (best as Route).metric;
   const links = look(ns, 'links');
   for (const name in links) {
     const l = snap(links[name]!);
+    if (oif !== null && l.name !== oif) continue;
     // Indexed loops here and in hasKernelRoute: a for…of made an iterator result per address (two route
     // adds per pod ADD scan the pod's links).
     const addrs = snap(l.addrs);
@@ -1019,13 +1023,14 @@ function hasKernelRoute(ns: NetNs, dst: Cidr, metric: number): boolean {
   return false;
 }
 
-function connectedIn(ns: NetNs, routes: readonly Route[], ip: number): Route | null {
+function connectedIn(ns: NetNs, routes: readonly Route[], ip: number, oif: string | null = null): Route | null {
   let best: Route | null = null;
   // Read as plain data: through a namespace's draft `ns.links` drafts the table.
   const links = routes.length === 0 ? null : look(ns, 'links');
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i]!;
     if (r.via !== null || r.type !== 'unicast' || r.dev === null || !links![r.dev]?.up) continue;
+    if (oif !== null && r.dev !== oif) continue;
     if (((ip & maskOf(r.dst.len)) >>> 0) !== r.dst.addr) continue;
     if (best === null || r.dst.len > best.dst.len || (r.dst.len === best.dst.len && r.metric < best.metric)) best = r;
   }
@@ -1162,7 +1167,7 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
   const or = CONF_SWITCH_KEY.exec(key);
   if (or !== null && or[1] !== 'default') {
     const on = sysctlInt(key, value);
-    const dev = or[1]!;
+    const dev = confScopeDevice(or[1]!);
     if (dev !== 'all') getLink(ns, dev);
     const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
     const field = CONF_SWITCHES[or[2] as ConfSwitchKey];
@@ -1838,7 +1843,15 @@ function addrDel(d: DState, a: Extract<Action, { op: 'addr.del' }>): void {
   // Routes whose preferred source was a deleted address go with it (fib_sync_down_addr).
   const routes = peek(ns as NetNs, 'routes');
   if (routes.some((r) => r.src !== null && gone.includes(r.src))) ns.routes = castDraft(routes.filter((r) => r.src === null || !gone.includes(r.src)));
-  if (list.length === 0) lastAddrGone(ns, a.dev);
+  if (list.length === 0) {
+    lastAddrGone(ns, a.dev);
+    // The agent's shared routes and neighbours through the device go too, in this namespace only, as `ip
+    // route flush dev` and `ip neigh flush dev … nud all` hide them: a node's kernel holds its own copies
+    // (the kernel oracle, seed 3002 calico-vxlan faulted #28: after `ip addr flush dev vxlan.calico` the
+    // kernel listed none of calico's routes via vxlan.calico nor its neighbours there; podnet kept them).
+    routeFlush(d, { op: 'route.flush', ns: a.ns, dev: a.dev });
+    neighFlush(d, { op: 'neigh.flush', ns: a.ns, dev: a.dev, nud: ['all'] });
+  }
 }
 
 /**
@@ -1848,7 +1861,7 @@ function addrDel(d: DState, a: Extract<Action, { op: 'addr.del' }>): void {
  * after `ip addr del` of d1's last address, `172.20.0.0/16 via 192.0.2.4 dev d1`, `172.21.0.0/16 dev d1`,
  * `172.22.0.0/16 dev d1 scope host` and `172.24.0.0/16 via 192.0.2.4 dev d1 table 100` are gone, and `ip neigh
  * show dev d1` lists nothing (it had a PERMANENT entry); with another address left they all stayed. The
- * shared peer-set entries on the device (an agent's) are not modelled here: they stay.
+ * shared peer-set entries on the device (an agent's) are hidden in this namespace by addrDel.
  */
 function lastAddrGone(ns: DNs, dev: string): void {
   const plain = ns as NetNs;

@@ -4,6 +4,8 @@
  * a refused list changes nothing, and the orders the kernel keeps (measured in
  * packages/cli/scripts/route-verbs-formats.sh; the lab shell replays it in packages/cli/src/route-verbs.test.ts).
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseIpv4 } from '../addr/ipv4.js';
@@ -181,5 +183,31 @@ describe('route.flush, addr.flush, neigh.flush: selections and errors', () => {
     expect(getNs(s, NS).links['eth0']!.addrs.map((a) => [a.ip, a.secondary === true])).toEqual([[parseIpv4('192.168.1.11'), false], [parseIpv4('192.168.1.50'), true]]);
     expect(code(() => applyActions(start, [{ op: 'addr.replace', ns: NS, dev: 'eth0', addr: '192.168.1.11/24', scope: 'site' } as unknown as Action]))).toBe('INVALID_ARGUMENT');
     expect(code(() => applyActions(start, [{ op: 'addr.replace', ns: NS, dev: 'nope', addr: '192.168.1.11/24' }]))).toBe('LINK_NOT_FOUND');
+  });
+});
+
+describe("a gateway checked on the route's own device (flowi4_oif)", () => {
+  it('replays gateway-oif.txt: the prefix\'s first route through another device does not hide the given one', () => {
+    // packages/cli/scripts/gateway-oif.sh (kernel 6.18): found by the oracle (seed 3002, faulted #53 of bridge,
+    // flannel-host-gw, broken-missing-routes), where podnet refused the second of two prepends to node-1's
+    // 192.168.1.0/24 with `Nexthop has invalid gateway`.
+    const text = readFileSync(fileURLToPath(new URL('../../../cli/src/__fixtures__/gateway-oif.txt', import.meta.url)), 'utf8');
+    const steps = text.split('\n== ').slice(1).map((b) => { const [cmd, ...out] = b.split('\n'); return { cmd: cmd!, out: out.filter((l) => l !== '' && !l.startsWith('rc=')), rc: Number(/rc=(\d+)/.exec(b)![1]) }; });
+    let s = applyActions(start, [
+      { op: 'link.add', ns: NS, name: 'd1', kind: 'veth', up: true, peer: { ns: NS, name: 'e1' } },
+      { op: 'link.add', ns: NS, name: 'd2', kind: 'veth', up: true, peer: { ns: NS, name: 'e2' } },
+      { op: 'link.set', ns: NS, name: 'e1', up: true },
+      { op: 'link.set', ns: NS, name: 'e2', up: true },
+      { op: 'addr.add', ns: NS, dev: 'd1', addr: '10.0.0.1/24' },
+    ]);
+    const own = (rs: string[]) => rs.filter((l) => / dev d[12]\b/.test(l)).map((l) => l.trim());
+    for (const { cmd, out, rc } of steps) {
+      if (cmd === 'route show') { expect(own(routes(s)), cmd).toEqual(out.map((l) => l.trim())); continue; }
+      const w = cmd.split(' ');
+      const spec = { dst: w[2]!, ...(w.includes('via') ? { via: w[w.indexOf('via') + 1]! } : {}), ...(w.includes('dev') ? { dev: w[w.indexOf('dev') + 1]! } : {}) };
+      const a = { op: w[1] === 'prepend' ? 'route.prepend' : 'route.add', ns: NS, ...spec } as Action;
+      expect(describeAction(a)[0]!.command, cmd).toBe(`ip ${cmd}`);
+      expect(code(() => { s = applyActions(s, [a]); }), cmd).toBe(rc === 0 ? null : 'ROUTE_EXISTS');
+    }
   });
 });
