@@ -4,7 +4,7 @@
  * name nodes and pods by position among the live ones (modulo their number), so every generated
  * sequence is valid by construction, and shrinking an index towards 0 keeps it valid.
  */
-import type { ClusterSettings } from '@podnet/core';
+import { shown, type ClusterSettings } from '@podnet/core';
 import fc from 'fast-check';
 
 /** A cluster spec without nodes and pods: pod CIDR, node mask, underlay segments. */
@@ -139,11 +139,7 @@ export function checkEventOptions(options: EventOptions): void {
   }
 }
 
-/** A value in an error message, whatever it is (String() throws for a symbol or a prototype-less object). */
+/** A value in an error message, whatever it is: a string quoted, anything else as core's `shown` gives it. */
 export function describeValue(v: unknown): string {
-  try {
-    return typeof v === 'string' ? JSON.stringify(v) : String(v);
-  } catch {
-    return Object.prototype.toString.call(v);
-  }
+  return typeof v === 'string' ? JSON.stringify(v) : shown(v);
 }
