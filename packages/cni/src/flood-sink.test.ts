@@ -1,12 +1,13 @@
 /**
- * A send that records nothing (what the guarantee checks' probes do) does not follow a flooded ARP request
- * into the namespaces that will drop it: it counts their steps and ends their copies `notForUs` (engine.ts,
- * FloodPort). Whatever the state — ports down, a pod answering by proxy ARP or owning another's address,
- * cold or warm neighbour tables, a step budget running out mid-flood — an unrecorded send must answer
- * exactly what the recorded send answers: the same fates in the same order, disposition, hop violations,
- * visited namespaces and committed state.
+ * A send does not follow a flooded ARP request into the namespaces that will drop it: it counts their steps
+ * (and, recording, writes them from the bridge's flood plan) and ends their copies `notForUs` (engine.ts,
+ * FloodPlan). A send with a tally (device counters, which read every device a copy crosses) follows every
+ * copy: it is the reference. Whatever the state — ports down, a pod answering by proxy ARP or owning
+ * another's address, cold or warm neighbour tables, a step budget running out mid-flood — a send with plans,
+ * recorded or not, must answer exactly what the reference answers: the same fates in the same order,
+ * disposition, hop violations, visited namespaces and committed state, and, recorded, the same steps.
  */
-import { createSimulator, formatIpv4, hostNsId, icmpEcho, isPodnetError, podNsId, send, type Action, type CniDesign, type Ipv4, type Simulator } from '@podnet/core';
+import { createSimulator, formatIpv4, hostNsId, icmpEcho, isPodnetError, podNsId, send, Tally, type Action, type ClusterState, type CniDesign, type Ipv4, type NsId, type SendOptions, type Simulator } from '@podnet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bridge } from './designs/bridge.js';
@@ -66,11 +67,29 @@ function answer(r: ReturnType<typeof send>): string {
   return JSON.stringify({ trace, state: r.state, visited: [...(r.visited ?? [])] });
 }
 
+/** A recorded send's steps, each with its note in words, as plain data. */
+function stepsOf(r: ReturnType<typeof send>): string {
+  return JSON.stringify(r.trace.steps.map((s) => ({ ...s, note: s.note })));
+}
+
+/**
+ * The same send three ways: following every copy (with a tally), with plans recorded, with plans unrecorded.
+ * Expects the three to answer alike, the two recorded ones with the same steps.
+ */
+function sameThreeWays(state: ClusterState, from: NsId, dst: Ipv4, opts: SendOptions, what: string): void {
+  const followed = send(state, from, icmpEcho(dst), { ...opts, record: true, tally: new Tally() });
+  const recorded = send(state, from, icmpEcho(dst), { ...opts, record: true });
+  const fast = send(state, from, icmpEcho(dst), { ...opts, record: false });
+  expect(answer(recorded), what).toBe(answer(followed));
+  expect(stepsOf(recorded), what).toBe(stepsOf(followed));
+  expect(answer(fast), what).toBe(answer(followed));
+}
+
 const designs: [string, () => CniDesign][] = [['flannel VXLAN', () => flannel()], ['flannel host-gw', () => flannel({ backend: 'host-gw' })], ['bridge', () => bridge()]];
 
-describe('unrecorded floods', () => {
+describe('floods by plan', () => {
   for (const [name, design] of designs) {
-    it(`${name}: a send without recording answers what the recorded send answers`, () => {
+    it(`${name}: a send with plans, recorded or not, answers what a send that follows every copy answers`, () => {
       fc.assert(
         fc.property(
           fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 6 }), fc.array(faultArb, { maxLength: 5 }),
@@ -97,9 +116,7 @@ describe('unrecorded floods', () => {
               const f = from[a % from.length]!;
               const dst = to[b % to.length]!;
               const opts = { visited: true, ...(maxSteps === undefined ? {} : { maxSteps }) };
-              const recorded = send(sim.state, f, icmpEcho(dst), { ...opts, record: true });
-              const fast = send(sim.state, f, icmpEcho(dst), { ...opts, record: false });
-              expect(answer(fast), `${f} → ${formatIpv4(dst)} maxSteps ${String(maxSteps)}`).toBe(answer(recorded));
+              sameThreeWays(sim.state, f, dst, opts, `${f} → ${formatIpv4(dst)} maxSteps ${String(maxSteps)}`);
             }
           },
         ),
@@ -126,11 +143,7 @@ describe('unrecorded floods', () => {
     for (const [from, dst] of cases) {
       const full = send(sim.state, from, icmpEcho(dst), { record: true }).trace.steps.length;
       expect(full).toBeGreaterThan(10);
-      for (let maxSteps = 1; maxSteps <= full + 1; maxSteps++) {
-        const opts = { visited: true, maxSteps };
-        expect(answer(send(sim.state, from, icmpEcho(dst), { ...opts, record: false })), `${from} → ${formatIpv4(dst)} maxSteps ${maxSteps}`)
-          .toBe(answer(send(sim.state, from, icmpEcho(dst), { ...opts, record: true })));
-      }
+      for (let maxSteps = 1; maxSteps <= full + 1; maxSteps++) sameThreeWays(sim.state, from, dst, { visited: true, maxSteps }, `${from} → ${formatIpv4(dst)} maxSteps ${maxSteps}`);
     }
   });
 
@@ -151,6 +164,7 @@ describe('unrecorded floods', () => {
     ]);
     const fates = (record: boolean) => send(sim.state, hostNsId('node-1'), icmpEcho(unowned), { record }).trace.fates.map((f) => `${f.role} ${f.disposition} ${f.ns}`);
     expect(fates(false)).toEqual(fates(true));
+    sameThreeWays(sim.state, hostNsId('node-1'), unowned, {}, 'to an address a pod answers by proxy ARP');
     expect(fates(false)).toContain(`arp delivered ${ns}`);
   });
 });

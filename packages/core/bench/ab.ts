@@ -1,5 +1,5 @@
 /**
- * `pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn|probe|pairs|transitions [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met] [--pool=N]`:
+ * `pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn|probe|pairs|transitions [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met] [--pool=N] [--cold]`:
  * how much faster (or slower) a change made podnet, measured the only way this machine allows.
  *
  * The machine's speed drifts up to 3× between runs of the same code, so two separate runs cannot compare two
@@ -45,7 +45,7 @@ import { churn, cpuUs, median, meetEveryNode, SETTINGS, specs } from './lib/chur
 const dirs = dirArgs();
 const what = flag('what');
 if (dirs.length < 1 || dirs.length > 2 || (what !== 'bulk' && what !== 'property' && what !== 'checks' && what !== 'sampled' && what !== 'churn' && what !== 'probe' && what !== 'pairs' && what !== 'transitions')) {
-  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn|probe|pairs|transitions [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met] [--pool=N]\n');
+  process.stderr.write('usage: pnpm ab <base-dir> [<dir>] --what=bulk|property|checks|sampled|churn|probe|pairs|transitions [--nodes=N] [--rounds=R] [--checks=every-change|at-end] [--met] [--pool=N] [--cold]\n');
   process.exit(2);
 }
 const checksArg = flag('checks') ?? 'at-end';
@@ -189,6 +189,7 @@ function probeSide(): Side {
 function pairsSide(): Side {
   const s = specs(NODES);
   const POOL = positiveFlag('pool', 1000);
+  const COLD = process.argv.includes('--cold');
   const SENDS = 2000;
   // The pairs by pod key, drawn once: the same pods on both sides.
   const random = builds.A.core.seededRandom(1234);
@@ -204,7 +205,8 @@ function pairsSide(): Side {
     let state = c.buildClusterState(SETTINGS, b.cni.flannel(), s.nodes, s.pods);
     const ip = new Map(c.listPods(state).map((p) => [p.key, p.ip!]));
     const pairs = keys.map(([from, to]) => ({ from: c.podNsId(from), dst: ip.get(to)! }));
-    for (const p of pairs) state = c.send(state, p.from, c.icmpEcho(p.dst)).state;
+    // Warm: one committed ping per pair first, so ARP and the FDBs are learned; --cold: the state as built.
+    if (!COLD) for (const p of pairs) state = c.send(state, p.from, c.icmpEcho(p.dst)).state;
     let hops = 0;
     for (const i of order) hops += c.send(state, pairs[i]!.from, c.icmpEcho(pairs[i]!.dst), { commit: false }).trace.steps.length;
     return { state, pairs, hops };
@@ -255,7 +257,7 @@ for (let r = 1; r <= ROUNDS; r++) {
   for (const k of order) got[k].push(side(builds[k], r));
   process.stderr.write(`round ${r}/${ROUNDS}\n`);
 }
-process.stdout.write(`${what}${what === 'property' ? ` (${checks})` : what === 'checks' ? '' : what === 'probe' ? ' (seed lab)' : what === 'transitions' ? ' (3-node flannel VXLAN)' : what === 'pairs' ? ` (${NODES} nodes, warm, checks + record)` : ` (${NODES} nodes)`}, ${ROUNDS} rounds ABBA, CPU; A = ${builds.A.root}, B = ${builds.B.root}\n`);
+process.stdout.write(`${what}${what === 'property' ? ` (${checks})` : what === 'checks' ? '' : what === 'probe' ? ' (seed lab)' : what === 'transitions' ? ' (3-node flannel VXLAN)' : what === 'pairs' ? ` (${NODES} nodes, ${process.argv.includes('--cold') ? 'cold' : 'warm'}, checks + record)` : ` (${NODES} nodes)`}, ${ROUNDS} rounds ABBA, CPU; A = ${builds.A.root}, B = ${builds.B.root}\n`);
 for (const key of Object.keys(got.A[0]!)) {
   const a = got.A.map((x) => x[key]!);
   const b = got.B.map((x) => x[key]!);

@@ -112,7 +112,7 @@ type Work =
    * They are the sinks of a plan's positions `from` to `to` − 1, but `skip` (the port the request came
    * in by, or −1): a range, not a list of namespaces made per flood.
    */
-  | { t: 'sinks'; plan: FloodPlan; from: number; to: number; skip: number; pid: number };
+  | { t: 'sinks'; plan: FloodPlan; from: number; to: number; skip: number; pid: number; frame: Frame };
 
 interface PacketInfo {
   role: string;
@@ -358,15 +358,17 @@ interface NsView extends LocalAddrs, RouteSlot {
 const NO_PEERS: readonly never[] = Object.freeze([]);
 
 /**
- * A bridge's ports as an unrecorded flood of an ARP request reads them. A bridge floods a broadcast ARP
- * request to every port; on cni0 with 30 pods that is 30 veth crossings, each received and dropped by a pod
- * that does not own the target — 120 of the 177 steps of a cold probe between two such nodes. When nothing
- * is recorded, a copy whose far end will drop it is not followed: its two steps (the veth crossing, the
- * receive) are counted and its packet ends `notForUs` in queue order, exactly as when followed. A port's far
+ * A bridge's ports as a flood of an ARP request reads them. A bridge floods a broadcast ARP request to every
+ * port; on cni0 with 30 pods that is 30 veth crossings, each received and dropped by a pod that does not own
+ * the target — 120 of the 177 steps of a cold probe between two such nodes. A copy whose far end will drop it
+ * is not followed: its two steps (the veth crossing, the receive) are counted — and, when the send records,
+ * written from the plan, as the followed copy writes them — and its packet ends `notForUs` in queue order,
+ * exactly as when followed. The far end's namespace is not read: at 150,000 pods it is rarely in the CPU
+ * cache, and a recorded cold send between random nodes read 30 of them per flood. A port's far
  * end is a *sink* when it is a pod of the same node and a plain endpoint — its veth end up, with no tc
  * program, no bridge master and no proxy ARP — and the copy is dropped when the target is not local to it
- * (what `isLocal` answers). A property holds unrecorded sends to recorded ones
- * (packages/cni/src/flood-sink.test.ts).
+ * (what `isLocal` answers). A property holds sends with plans, recorded or not, to sends that follow every
+ * copy (a send with a tally: packages/cni/src/flood-sink.test.ts).
  *
  * The plan is in flat arrays, in link order: a flood of a node whose plan is made but no longer in the CPU
  * cache (most floods of a sampled check at 150,000 pods) reads a few arrays instead of four objects per port.
@@ -393,7 +395,17 @@ interface FloodPlan {
    */
   readonly farIds: readonly (NsId | null)[];
   readonly farNs: readonly (NetNs | null)[];
+  /** At each sink's position, the host port's peer (the sink's end: its namespace and device), for the steps a recorded flood writes. */
+  readonly peers: readonly (VethPeer | null)[];
 }
+
+/** A veth end's peer, as a host port names it. */
+type VethPeer = (Link & { kind: 'veth' })['peer'];
+
+/** The note of a frame crossing a veth pair (xmit, and a recorded flood's sinks). */
+const crossesVeth = (d: string, p: VethPeer): string => `crosses the veth pair ${d} → ${p.ns} ${p.name}`;
+/** The note of a device receiving a frame (rx, and a recorded flood's sinks). */
+const receivesFrame = (d: string, e: Frame['eth']): string => `${d} receives a frame ${e.src} → ${e.dst}`;
 
 
 /** The positions of the sinks of a plan that hold `target` (outside 127/8), or null when none does. */
@@ -1170,7 +1182,7 @@ class Run {
           return this.drop(pid, nsId, dev, 'linkDown', `veth peer ${link.peer.name} is down (NO-CARRIER)`, ip, frame);
         }
         if (this.tally !== null) this.tallyVeth(nsId, link, link.peer.ns, peer, frame, ip, pid);
-        this.step(pid, nsId, dev, 'veth', this.record ? note((d, p) => `crosses the veth pair ${d} → ${p.ns} ${p.name}`, dev, link.peer) : null, frame, ip);
+        this.step(pid, nsId, dev, 'veth', this.record ? note(crossesVeth, dev, link.peer) : null, frame, ip);
         this.queue.push({ t: 'rx', ns: link.peer.ns, n: peerNs, dev: link.peer.name, frame, pid });
         return;
       }
@@ -1474,7 +1486,7 @@ class Run {
     // The port not to send to: the ingress one, unless it is in hairpin mode.
     const skip = inPort !== null && ns.links[inPort]?.hairpin === true ? null : inPort;
     this.step(pid, ns.id, br.name, 'bridge-flood', this.record ? note((b, u, m, h) => `${b} floods (${u ? `unknown unicast ${m}` : 'broadcast'}) to every port${h ? ', the one it came in by too (hairpin on)' : ' but the one it came in by'}`, br.name, unknown, dst, inPort !== skip) : null, frame, ip);
-    if (dst === BROADCAST_MAC && !this.record && this.tally === null && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, skip, frame, frame.payload.targetIp, pid)) return;
+    if (dst === BROADCAST_MAC && this.tally === null && frame.payload.kind === 'arp' && frame.payload.op === 1 && this.floodArpRequest(ns, br, skip, frame, frame.payload.targetIp, pid)) return;
     const links = linkList(ns);
     for (let i = 0; i < links.length; i++) {
       const l = links[i]!;
@@ -1483,10 +1495,10 @@ class Run {
   }
 
   /**
-   * An unrecorded broadcast ARP request flooded by a bridge of a node's host namespace: what `flood` does,
-   * except that a copy to a sink ({@link FloodPlan}) that does not own the target is counted, not followed; the
-   * copies of a run of consecutive sinks go in the queue as one item. False (nothing done) for a bridge
-   * elsewhere.
+   * A broadcast ARP request flooded by a bridge of a node's host namespace (with no tally: counters read
+   * each device): what `flood` does, except that a copy to a sink ({@link FloodPlan}) that does not own the
+   * target is counted (and recorded), not followed; the copies of a run of consecutive sinks go in the queue
+   * as one item. False (nothing done) for a bridge elsewhere.
    */
   floodArpRequest(ns: NetNs, br: Link, inPort: string | null, frame: Frame, target: Ipv4, pid: number): boolean {
     const node = this.hostNode(ns.id);
@@ -1513,8 +1525,10 @@ class Run {
       }
       const id = sinks[i]!;
       if (id !== null && !sinkOwns(plan, i, target, owners)) {
-        this.stepCount++; // the veth crossing (a step with an ARP frame: nothing visited, nothing checked)
-        if (run === null) this.queue.push((run = { t: 'sinks', plan, from: i, to: i + 1, skip: -1, pid }));
+        // The veth crossing (a step with an ARP frame: nothing visited, nothing checked).
+        if (this.record) this.step(pid, ns.id, names[i]!, 'veth', note(crossesVeth, names[i]!, plan.peers[i]!), frame, null);
+        else this.stepCount++;
+        if (run === null) this.queue.push((run = { t: 'sinks', plan, from: i, to: i + 1, skip: -1, pid, frame }));
         else run.to = i + 1;
       } else {
         run = null;
@@ -1534,6 +1548,7 @@ class Run {
     const loUp: boolean[] = [];
     const farIds: (NsId | null)[] = [];
     const farNs: (NetNs | null)[] = [];
+    const peers: (VethPeer | null)[] = [];
     let byKey: ReadonlyMap<string, NetNs> | null = null;
     // A node's bridge ports and its pods are made in the same order: the next port's far end is first
     // looked for as the next pod, which costs no map of the node's pods (see podNetns).
@@ -1558,6 +1573,7 @@ class Run {
       }
       farIds.push(peerNs === undefined ? null : far!.ns);
       farNs.push(peerNs ?? null);
+      peers.push(far);
       if (far === null || peerNs === undefined || !plainEnd(peerNs, far.name)) {
         sinks.push(null);
         loUp.push(false);
@@ -1578,7 +1594,7 @@ class Run {
         }
       }
     }
-    return { names, sinks, ownedIps, ownedAt, loUp, farIds, farNs };
+    return { names, sinks, ownedIps, ownedAt, loUp, farIds, farNs, peers };
   }
 
   rx(nsId: NsId, known: NetNs | undefined, dev: string, frame: Frame, pid: number): void {
@@ -1598,7 +1614,7 @@ class Run {
     // A veth end's rx was counted as its peer sent (tallyVeth), lo's as it sent; a VXLAN device counts the
     // inner frame without its Ethernet header (measured: flannel.1 rx 84 for a 98-byte ping frame).
     if (this.tally !== null && (link.kind === 'physical' || link.kind === 'vxlan')) this.tally.rxOn(nsId, link, frameLength(frame) - (link.kind === 'vxlan' ? 14 : 0));
-    this.step(pid, nsId, dev, 'receive', this.record ? note((d, e) => `${d} receives a frame ${e.src} → ${e.dst}`, dev, frame.eth) : null, frame, ip);
+    this.step(pid, nsId, dev, 'receive', this.record ? note(receivesFrame, dev, frame.eth) : null, frame, ip);
     if (link.tc?.ingress && this.tcRun(ns, link, link.tc.ingress, frame, pid)) return;
     if (link.master !== null) {
       const br = ns.links[link.master];
@@ -2778,15 +2794,18 @@ class Run {
    * ends them as it ends every item left.
    */
   sinks(w: Work & { t: 'sinks' }): void {
-    const { plan, to, skip, pid } = w;
+    const { plan, to, skip, pid, frame } = w;
     for (let i = w.from; i < to; i++) {
       if (i === skip) continue;
       if (i > w.from && this.stepCount >= this.maxSteps) {
         // Back at the head of the queue: in the slot this item was taken from.
-        this.queue[--this.head] = { t: 'sinks', plan, from: i, to, skip, pid };
+        this.queue[--this.head] = { t: 'sinks', plan, from: i, to, skip, pid, frame };
         return;
       }
-      this.stepCount++;
+      if (this.record) {
+        const dev = plan.peers[i]!.name;
+        this.step(pid, plan.sinks[i]!, dev, 'receive', note(receivesFrame, dev, frame.eth), frame, null);
+      } else this.stepCount++;
       // A packet's first end is its fate: after this run's first, the others change nothing.
       if (i === w.from) this.end(pid, 'notForUs', plan.sinks[i]!, null);
     }
