@@ -192,3 +192,38 @@ describe('what core keeps, as the shell lists it', () => {
     expect(s.run('bridge fdb show').stdout).toContain('dev flannel.1 dst 192.168.1.13 self permanent');
   });
 });
+
+describe('ip -4 addr: only devices with an IPv4 address, without their link line', () => {
+  // Measured, iproute2 6.1 on Linux 6.18, in a namespace with lo up and a veth pair of which one end has
+  // 192.0.2.1/24: `ip -4 addr` printed lo and that end, each as its header line and its inet lines (no
+  // link/ether or link/loopback line); `ip -4 addr show dev` of the other end printed nothing and exited 0;
+  // `ip -4 -br addr` left the other end out (plain `ip -br addr` listed it, with no address); `ip -4 -d addr`
+  // printed the link/ether line and the detail lines.
+  it('on a node: lo, eth0, flannel.1 and cni0, not the pods\' veth ends', () => {
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot');
+    const out = s.run('ip -4 addr');
+    expect(out.status).toBe(0);
+    const heads = out.stdout.split('\n').filter((l) => /^\d+: /.test(l)).map((l) => l.split(':')[1]!.trim());
+    expect(heads).toEqual(['lo', 'eth0', 'flannel.1', 'cni0']);
+    expect(out.stdout).not.toMatch(/link\//);
+    expect(out.stdout.split('\n').filter((l) => l.startsWith('    inet '))).toHaveLength(4);
+    // Without -4 every device is there, each with its link line.
+    const all = s.run('ip addr').stdout;
+    const veth = /^\d+: (veth[0-9a-f]+)@/m.exec(all)![1]!;
+    expect(all).toMatch(/link\/ether/);
+    expect(s.run(`ip -4 addr show dev ${veth}`)).toMatchObject({ status: 0, stdout: '' });
+    expect(s.run(`ip addr show dev ${veth}`).stdout).toMatch(/link\/ether/);
+    expect(s.run('ip -4 -br addr').stdout).not.toMatch(/^veth/m);
+    expect(s.run('ip -br addr').stdout).toMatch(/^veth/m);
+    expect(s.run('ip -4 -d addr show dev cni0').stdout.split('\n')[1]).toMatch(/^ {4}link\/ether \S+ brd ff:ff:ff:ff:ff:ff promiscuity 0/);
+  });
+
+  it('in a pod: the header and inet lines of lo and eth0', () => {
+    const s = createSession();
+    expect(s.run('kubectl exec pod-a -- ip -4 addr show dev eth0').stdout).toBe(
+      '2: eth0@if5: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UP group default qlen 1000\n' +
+      '    inet 10.244.1.4/24 brd 10.244.1.255 scope global eth0\n       valid_lft forever preferred_lft forever\n',
+    );
+  });
+});

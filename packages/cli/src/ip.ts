@@ -206,6 +206,8 @@ export function ip(ctx: Ctx, argv: readonly string[], admin: boolean): Output {
   const stats = statsLevel(argv);
   const args = stats === 0 ? argv : argv.filter((x) => !STATS_FLAGS.has(x));
   const details = args.includes('-d') || args.includes('-details');
+  // -4: IPv4 only. Of what podnet prints it changes `ip addr` alone (see ipAddr); every address podnet has is IPv4.
+  const inet4 = args.includes('-4');
   const a = args.filter((x) => x !== '-4' && x !== '-d' && x !== '-details');
   if (a.some((x) => x.startsWith('-') && !/^-\d+$/.test(x) && !['-c', '-color', '-br', '-brief'].includes(x)) && a[0]?.startsWith('-')) {
     return err(`Option "${a[0]}" is unknown, try "ip -help".`, 255);
@@ -222,11 +224,11 @@ export function ip(ctx: Ctx, argv: readonly string[], admin: boolean): Output {
   if (brief && (obj === 'link' || obj === 'addr') && (rest[0] === undefined || matches(rest[0], 'show') || matches(rest[0], 'list'))) {
     const f = showFilter(ns, rest[0] === undefined ? [] : rest.slice(1), obj);
     if ('status' in f) return f;
-    return ok(f.links.map((l) => briefLine(ctx.sim, ns, l, obj)).join(''));
+    return ok(f.links.filter((l) => obj === 'link' || !inet4 || l.addrs.length > 0).map((l) => briefLine(ctx.sim, ns, l, obj)).join(''));
   }
   switch (obj) {
     case 'link': return ipLink(ctx, ns, rest, admin, details, stats);
-    case 'addr': return ipAddr(ctx, ns, rest, admin, details, stats);
+    case 'addr': return ipAddr(ctx, ns, rest, admin, details, stats, inet4);
     case 'route': return ipRouteCmd(ctx, ns, rest, admin, stats, details);
     case 'rule': return ipRuleCmd(ctx, ns, rest, admin);
     case 'neigh': return ipNeigh(ctx, ns, rest, admin, stats);
@@ -334,12 +336,22 @@ function applyFlush(ctx: Ctx, action: Action, count: () => number, line: string,
 /** The verbs of `ip address` that make an address, as iproute2 matches their prefixes (add first). */
 const ADDR_VERBS = [['add', 'addr.add'], ['change', 'addr.change'], ['chg', 'addr.change'], ['replace', 'addr.replace']] as const;
 
-function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false, stats = 0): Output {
+/**
+ * `ip addr`. With `-4` (`inet4`) iproute2 lists only the devices that have an IPv4 address, and without `-d`
+ * leaves out their link/ether line (measured, iproute2 6.1: `ip -4 addr` in a namespace with an unaddressed
+ * veth end prints lo and the addressed end, each as its header and inet lines; `ip -4 addr show dev` of the
+ * unaddressed end prints nothing and exits 0; `ip -4 -d addr` prints the link/ether and detail lines).
+ */
+function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false, stats = 0, inet4 = false): Output {
   const cmd = rest[0];
   if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
     const f = showFilter(ns, cmd === undefined ? [] : rest.slice(1), 'addr');
     if ('status' in f) return f;
-    return ok(f.links.flatMap((l) => [...linkLines(ctx.sim, ns, l, false, details, namesNetns(ctx)), ...addrLines(l)]).map((x) => `${x}\n`).join(''));
+    const links = inet4 ? f.links.filter((l) => l.addrs.length > 0) : f.links;
+    return ok(links.flatMap((l) => {
+      const head = linkLines(ctx.sim, ns, l, false, details, namesNetns(ctx));
+      return [...(inet4 && !details ? head.slice(0, 1) : head), ...addrLines(l)];
+    }).map((x) => `${x}\n`).join(''));
   }
   if (matches(cmd, 'flush')) return addrFlush(ctx, ns, rest, admin, stats);
   const verb = ADDR_VERBS.find(([w]) => matches(cmd, w))?.[1];
