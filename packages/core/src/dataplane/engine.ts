@@ -35,7 +35,7 @@ import { linkList, linksMemo, podKeys } from './links.js';
 import { quoteForwarded } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
 import { Tally } from './counters.js';
-import { confOn, inputAddressVerdict, martianLogLine } from './martian.js';
+import { inputAddressVerdict, martianLogLine } from './martian.js';
 
 /** Options of {@link send}. */
 export interface SendOptions {
@@ -1697,9 +1697,9 @@ class Run {
     // ip_rcv_finish → ip_route_input_noref: a multicast destination first (ip_route_input_rcu), then the
     // martian checks of ip_route_input_slow (martian.ts).
     if (h.dst >>> 28 === 0xe) return this.drop(pid, ns.id, dev, 'notForUs', `${formatIpv4(h.dst)} is multicast: no group joined on ${dev} and no multicast routing`, pkt);
-    const addrs = inputAddressVerdict(src, h.dst, dev, confOn(ns.sysctl.routeLocalnet, dev));
+    const addrs = inputAddressVerdict(src, h.dst, dev, devconfOr(ns.sysctl, dev, 'route_localnet'));
     if (addrs.kind === 'martianSource' || addrs.kind === 'martianDestination') return this.martian(ns, dev, addrs.kind, addrs.why, seen, pid);
-    if (src !== 0 && this.ownAddress(ns, src) && !confOn(ns.sysctl.acceptLocal, dev)) {
+    if (src !== 0 && this.ownAddress(ns, src) && !devconfOr(ns.sysctl, dev, 'accept_local')) {
       // fib_validate_source: an address of this namespace as the source is a martian, for it or forwarded
       // (rp_filter 0: `if (inet_lookup_ifaddr_rcu(net, src)) return -EINVAL;` unless accept_local; otherwise
       // __fib_validate_source's reverse lookup finds RTN_LOCAL, refused unless accept_local: the same verdict).
