@@ -1766,9 +1766,12 @@ class Run {
     this.ipOutputRouted(ns, route, fwd, pid, true, fit === MTU_FITS);
   }
 
-  /** A martian (see martian.ts): dropped silently; the note quotes the kernel's log line when log_martians is on. */
-  martian(ns: NetNs, dev: string, kind: 'martianSource' | 'martianDestination', why: string, pkt: Ipv4Packet, pid: number): void {
-    const log = this.record ? martianLogLine(ns.sysctl, kind, pkt.header.src, pkt.header.dst, dev) : null;
+  /**
+   * A martian (see martian.ts) or an rp_filter refusal, which the kernel logs as a martian source: dropped
+   * silently as `kind`; the note quotes the kernel's log line when log_martians is on for `dev`.
+   */
+  martian(ns: NetNs, dev: string, kind: 'martianSource' | 'martianDestination' | 'rpFilter', why: string, pkt: Ipv4Packet, pid: number): void {
+    const log = this.record ? martianLogLine(ns.sysctl, kind === 'martianDestination' ? kind : 'martianSource', pkt.header.src, pkt.header.dst, dev) : null;
     this.drop(pid, ns.id, dev, kind, log === null ? why : `${why}; dmesg: "${log}"`, pkt);
   }
 
@@ -1785,8 +1788,7 @@ class Run {
     const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns));
     if (back !== null && (rp !== 1 || back.dev === dev)) return false;
     // The kernel logs rp_filter's refusals as martian sources (martian-formats.txt, case (e)).
-    const log = this.record ? martianLogLine(ns.sysctl, 'martianSource', h.src, h.dst, dev) : null;
-    this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}${log === null ? '' : `; dmesg: "${log}"`}`, pkt);
+    this.martian(ns, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt, pid);
     return true;
   }
 

@@ -205,6 +205,17 @@ describe('martians are dropped as Linux 6.18 drops them (martian-formats.txt)', 
     }
   });
 
+  it('an rp_filter refusal is noted as a martian is: its reason, and the martian-source line dmesg shows with log_martians on', () => {
+    const spoofed = icmpEcho(parseIpv4('172.16.0.1'), { src: ipOf(B) });
+    const b = formatIpv4(ipOf(B));
+    const note = (acts: Action[]) => receive(applyActions(base, [set('net.ipv4.conf.all.rp_filter'), ...acts]), UNDERLAY_NS, 'dc1', spoofed).trace.steps.at(-1)!.note;
+    expect(note([])).toBe(`rpFilter: rp_filter=1: no reverse route to ${b} via dc1`);
+    for (const dev of ['all', 'dc1']) {
+      expect(note([set(`net.ipv4.conf.${dev}.log_martians`)]), dev).toBe(`rpFilter: rp_filter=1: no reverse route to ${b} via dc1; dmesg: "IPv4: martian source 172.16.0.1 from ${b}, on dev dc1"`);
+    }
+    expect(note([set('net.ipv4.conf.dc2.log_martians')])).toBe(`rpFilter: rp_filter=1: no reverse route to ${b} via dc1`);
+  });
+
   it('receive refuses a device that is not there, lo, bad options and a malformed packet', () => {
     const pkt = icmpEcho(ipOf(A));
     expect(() => receive(base, UNDERLAY_NS, 'eth9', pkt)).toThrow(expect.objectContaining({ code: 'LINK_NOT_FOUND' }));
