@@ -138,6 +138,8 @@ export function rpFilterOn(s: Sysctls, dev: string): number {
  * route_localnet, log_martians, accept_local).
  */
 export function devconfOr(s: Sysctls, dev: string, name: DevconfName): boolean {
+  // The three read 0 everywhere until written, and conf holds all they were written (every packet asks two).
+  if (s.conf === undefined && (name === 'route_localnet' || name === 'accept_local' || name === 'log_martians')) return false;
   return devconfValue(s, 'all', name) !== 0 || devconfValue(s, dev, name) !== 0;
 }
 
