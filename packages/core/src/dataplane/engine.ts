@@ -35,7 +35,7 @@ import { linkList, linksMemo, podKeys } from './links.js';
 import { quoteForwarded } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
 import { Tally } from './counters.js';
-import { confOn, inputAddressVerdict, martianLogLine } from './martian.js';
+import { inputAddressVerdict, martianLogLine } from './martian.js';
 
 /** Options of {@link send}. */
 export interface SendOptions {
@@ -1713,9 +1713,9 @@ class Run {
     // ip_rcv_finish → ip_route_input_noref: a multicast destination first (ip_route_input_rcu), then the
     // martian checks of ip_route_input_slow (martian.ts).
     if (h.dst >>> 28 === 0xe) return this.drop(pid, ns.id, dev, 'notForUs', `${formatIpv4(h.dst)} is multicast: no group joined on ${dev} and no multicast routing`, pkt);
-    const addrs = inputAddressVerdict(src, h.dst, dev, confOn(ns.sysctl.routeLocalnet, dev));
+    const addrs = inputAddressVerdict(src, h.dst, dev, devconfOr(ns.sysctl, dev, 'route_localnet'));
     if (addrs.kind === 'martianSource' || addrs.kind === 'martianDestination') return this.martian(ns, dev, addrs.kind, addrs.why, seen, pid);
-    if (src !== 0 && this.ownAddress(ns, src) && !confOn(ns.sysctl.acceptLocal, dev)) {
+    if (src !== 0 && this.ownAddress(ns, src) && !devconfOr(ns.sysctl, dev, 'accept_local')) {
       // fib_validate_source: an address of this namespace as the source is a martian, for it or forwarded
       // (rp_filter 0: `if (inet_lookup_ifaddr_rcu(net, src)) return -EINVAL;` unless accept_local; otherwise
       // __fib_validate_source's reverse lookup finds RTN_LOCAL, refused unless accept_local: the same verdict).
@@ -1782,9 +1782,12 @@ class Run {
     this.ipOutputRouted(ns, route, fwd, pid, true, fit === MTU_FITS);
   }
 
-  /** A martian (see martian.ts): dropped silently; the note quotes the kernel's log line when log_martians is on. */
-  martian(ns: NetNs, dev: string, kind: 'martianSource' | 'martianDestination', why: string, pkt: Ipv4Packet, pid: number): void {
-    const log = this.record ? martianLogLine(ns.sysctl, kind, pkt.header.src, pkt.header.dst, dev) : null;
+  /**
+   * A martian (see martian.ts) or an rp_filter refusal, which the kernel logs as a martian source: dropped
+   * silently as `kind`; the note quotes the kernel's log line when log_martians is on for `dev`.
+   */
+  martian(ns: NetNs, dev: string, kind: 'martianSource' | 'martianDestination' | 'rpFilter', why: string, pkt: Ipv4Packet, pid: number): void {
+    const log = this.record ? martianLogLine(ns.sysctl, kind === 'martianDestination' ? kind : 'martianSource', pkt.header.src, pkt.header.dst, dev) : null;
     this.drop(pid, ns.id, dev, kind, log === null ? why : `${why}; dmesg: "${log}"`, pkt);
   }
 
@@ -1801,8 +1804,7 @@ class Run {
     const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns));
     if (back !== null && (rp !== 1 || back.dev === dev)) return false;
     // The kernel logs rp_filter's refusals as martian sources (martian-formats.txt, case (e)).
-    const log = this.record ? martianLogLine(ns.sysctl, 'martianSource', h.src, h.dst, dev) : null;
-    this.drop(pid, ns.id, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}${log === null ? '' : `; dmesg: "${log}"`}`, pkt);
+    this.martian(ns, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt, pid);
     return true;
   }
 

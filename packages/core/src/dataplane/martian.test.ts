@@ -12,6 +12,7 @@ import { formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { bare } from '../cni/testing/bare.js';
 import { addNodeState, createClusterState } from '../model/cluster.js';
 import { getNs, UNDERLAY_NS } from '../model/lookup.js';
+import { readSysctl } from '../model/sysctl.js';
 import type { ClusterState } from '../model/types.js';
 import { applyActions, type Action } from '../ops/actions.js';
 import { icmpEcho } from './build.js';
@@ -176,16 +177,21 @@ describe('martians are dropped as Linux 6.18 drops them (martian-formats.txt)', 
     }), { numRuns: 200 });
   });
 
-  it('route_localnet and log_martians take any int for all or a device that exists (non-zero is on); a refusal changes nothing', () => {
+  it('route_localnet and log_martians take any int for all, default or a device that exists (non-zero is on); a refusal changes nothing', () => {
     const on = applyActions(base, [set('net.ipv4.conf.dc1.route_localnet')]);
-    expect(getNs(on, UNDERLAY_NS).sysctl.routeLocalnet).toEqual({ all: 0, dev: { dc1: 1 } });
+    const r = (k: string) => readSysctl(getNs(on, UNDERLAY_NS), k);
+    expect([r('net.ipv4.conf.all.route_localnet'), r('net.ipv4.conf.default.route_localnet'), r('net.ipv4.conf.dc1.route_localnet'), r('net.ipv4.conf.dc2.route_localnet')]).toEqual([0, 0, 1, 0]);
     expect(receive(on, UNDERLAY_NS, 'dc1', icmpEcho(parseIpv4('127.0.0.5'), { src: ipOf(A) })).trace.disposition).toBe('delivered');
     // dc2 has its own value, 0: a loopback destination coming in there is still a martian.
     expect(receive(on, UNDERLAY_NS, 'dc2', icmpEcho(parseIpv4('127.0.0.5'), { src: ipOf(B) })).trace.disposition).toBe('martianDestination');
-    for (const [k, v, code] of [['net.ipv4.conf.all.log_martians', '1x', 'INVALID_ARGUMENT'], ['net.ipv4.conf.eth9.route_localnet', '1', 'LINK_NOT_FOUND'], ['net.ipv4.conf.default.route_localnet', '1', 'UNSUPPORTED'], ['net.ipv4.conf.default.accept_local', '1', 'UNSUPPORTED'], ['net.ipv4.conf.eth9.accept_local', '1', 'LINK_NOT_FOUND']] as const) {
+    for (const [k, v, code] of [['net.ipv4.conf.all.log_martians', '1x', 'INVALID_ARGUMENT'], ['net.ipv4.conf.eth9.route_localnet', '1', 'LINK_NOT_FOUND'], ['net.ipv4.conf.default.route_localnet', '2147483648', 'INVALID_ARGUMENT'], ['net.ipv4.conf.eth9.accept_local', '1', 'LINK_NOT_FOUND']] as const) {
       expect(() => applyActions(on, [set(k, v)])).toThrow(expect.objectContaining({ code }));
     }
-    expect(getNs(on, UNDERLAY_NS).sysctl.logMartians).toBeUndefined();
+    expect(r('net.ipv4.conf.all.log_martians')).toBe(0);
+    // default is written and read back; dc1, made before it and with an address, keeps its own.
+    const dflt = applyActions(on, [set('net.ipv4.conf.default.route_localnet', '7')]);
+    expect(readSysctl(getNs(dflt, UNDERLAY_NS), 'net.ipv4.conf.default.route_localnet')).toBe(7);
+    expect(receive(dflt, UNDERLAY_NS, 'dc2', icmpEcho(parseIpv4('127.0.0.5'), { src: ipOf(B) })).trace.disposition).toBe('martianDestination');
   });
 
   it('accept_local on the device it comes in by (all OR dev) lets R take its own address as a source; on another device it does not', () => {
@@ -197,6 +203,17 @@ describe('martians are dropped as Linux 6.18 drops them (martian-formats.txt)', 
       const st = applyActions(base, [set(`net.ipv4.conf.${dev}.accept_local`)]);
       expect(receive(st, UNDERLAY_NS, 'dc1', own).trace.disposition, dev).toBe(want);
     }
+  });
+
+  it('an rp_filter refusal is noted as a martian is: its reason, and the martian-source line dmesg shows with log_martians on', () => {
+    const spoofed = icmpEcho(parseIpv4('172.16.0.1'), { src: ipOf(B) });
+    const b = formatIpv4(ipOf(B));
+    const note = (acts: Action[]) => receive(applyActions(base, [set('net.ipv4.conf.all.rp_filter'), ...acts]), UNDERLAY_NS, 'dc1', spoofed).trace.steps.at(-1)!.note;
+    expect(note([])).toBe(`rpFilter: rp_filter=1: no reverse route to ${b} via dc1`);
+    for (const dev of ['all', 'dc1']) {
+      expect(note([set(`net.ipv4.conf.${dev}.log_martians`)]), dev).toBe(`rpFilter: rp_filter=1: no reverse route to ${b} via dc1; dmesg: "IPv4: martian source 172.16.0.1 from ${b}, on dev dc1"`);
+    }
+    expect(note([set('net.ipv4.conf.dc2.log_martians')])).toBe(`rpFilter: rp_filter=1: no reverse route to ${b} via dc1`);
   });
 
   it('receive refuses a device that is not there, lo, bad options and a malformed packet', () => {

@@ -6,7 +6,8 @@
  * IpInReceives, no rx_dropped — and logged only with log_martians.
  */
 import { formatIpv4, type Ipv4 } from '../addr/ipv4.js';
-import type { ConfSwitch, Sysctls } from '../model/types.js';
+import { devconfOr } from '../model/sysctl.js';
+import type { Sysctls } from '../model/types.js';
 
 const LBCAST = 0xffffffff;
 
@@ -48,21 +49,15 @@ export function inputAddressVerdict(src: Ipv4, dst: Ipv4, dev: string, routeLoca
   return ROUTE;
 }
 
-/** A `net.ipv4.conf` switch as the kernel reads it for `dev`: `all` OR the device's own value (IN_DEV_ORCONF). */
-export function confOn(sw: ConfSwitch | undefined, dev: string): boolean {
-  if (sw === undefined) return false;
-  const own = Object.prototype.hasOwnProperty.call(sw.dev, dev) ? sw.dev[dev]! : 0;
-  return sw.all !== 0 || own !== 0;
-}
-
 /**
- * The line dmesg shows for a martian dropped on `dev` when log_martians is on there, else null. The kernel
- * prints the destination first (ip_handle_martian_source: "martian source %pI4 from %pI4, on dev %s", then
- * the link-layer header as a hex dump; martian_destination: "martian destination %pI4 from %pI4, dev %s").
- * rp_filter's refusals are logged as martian sources too (measured: martian-formats.txt, case (e)).
+ * The line dmesg shows for a martian dropped on `dev` when log_martians is on there (`all` OR `dev`:
+ * IN_DEV_LOG_MARTIANS), else null. The kernel prints the destination first (ip_handle_martian_source:
+ * "martian source %pI4 from %pI4, on dev %s", then the link-layer header as a hex dump; martian_destination:
+ * "martian destination %pI4 from %pI4, dev %s"). rp_filter's refusals are logged as martian sources too
+ * (measured: martian-formats.txt, case (e)).
  */
 export function martianLogLine(sys: Sysctls, kind: 'martianSource' | 'martianDestination', src: Ipv4, dst: Ipv4, dev: string): string | null {
-  if (!confOn(sys.logMartians, dev)) return null;
+  if (!devconfOr(sys, dev, 'log_martians')) return null;
   return kind === 'martianSource'
     ? `IPv4: martian source ${formatIpv4(dst)} from ${formatIpv4(src)}, on dev ${dev}`
     : `IPv4: martian destination ${formatIpv4(dst)} from ${formatIpv4(src)}, dev ${dev}`;

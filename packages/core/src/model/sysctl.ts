@@ -8,40 +8,43 @@
  *   IN_DEV_PROXY_ARP(in_dev)      all || dev proxy_arp            (IN_DEV_ORCONF)
  *   IN_DEV_TX_REDIRECTS(in_dev)   all || dev send_redirects       (IN_DEV_ORCONF)
  *   IN_DEV_PROMOTE_SECONDARIES    all || dev promote_secondaries  (IN_DEV_ORCONF)
+ *   IN_DEV_NET_ROUTE_LOCALNET     all || dev route_localnet       (IPV4_DEVCONF_ALL_RO || IN_DEV_CONF_GET)
+ *   IN_DEV_LOG_MARTIANS           all || dev log_martians         (IN_DEV_ORCONF)
+ *   IN_DEV_ACCEPT_LOCAL           all || dev accept_local         (IN_DEV_ORCONF)
  *
  * Every value is a C int the kernel takes as written (proc_dointvec): any integer in -2^31..2^31-1, in base
  * 0 (0x10 is 16, 010 is 8), and "non-zero" is what the macros test — `sysctl -w net.ipv4.ip_forward=2`
  * forwards, rp_filter 5 or -1 is loose (fib_validate_source tests `rpf == 1` for strict), proxy_arp 7
  * answers. Measured on Linux 6.18 with ping through a router: packages/cli/scripts/sysctl-formats.sh,
- * cases (f)–(h).
+ * cases (f)–(h); for route_localnet, accept_local and log_martians (all 1 or -1 alone, the device's 1 or 5
+ * alone) with frames into a router: packages/cli/scripts/conf-default-formats.sh, cases (d)–(f).
  */
 import { fail, shown } from '../errors.js';
 import type { NetNs, Sysctls } from './types.js';
 
-/** The per-device IPv4 settings podnet models: net.ipv4.conf.{all,default,<dev>}.NAME. */
-export const DEVCONF_NAMES = ['forwarding', 'rp_filter', 'proxy_arp', 'send_redirects', 'accept_redirects', 'promote_secondaries'] as const;
+/**
+ * The per-device IPv4 settings podnet models: net.ipv4.conf.{all,default,<dev>}.NAME. One store holds the
+ * integers written to them all ({@link Sysctls.conf}); route_localnet, log_martians and accept_local live
+ * only there.
+ */
+export const DEVCONF_NAMES = [
+  'forwarding', 'rp_filter', 'proxy_arp', 'send_redirects', 'accept_redirects', 'promote_secondaries', 'route_localnet', 'log_martians', 'accept_local',
+] as const;
 /** One of {@link DEVCONF_NAMES}. */
 export type DevconfName = (typeof DEVCONF_NAMES)[number];
 
 /**
- * How writing `conf.default.NAME` reaches the devices (devinet.c's table): `copy` entries
+ * How writing `conf.default.NAME` reaches the devices that exist (devinet.c's table): `copy` entries
  * (DEVINET_SYSCTL_RW_ENTRY, devinet_conf_proc) copy the value to every device whose own value was never set
  * — a device that ever had an IPv4 address has them all set (ipv4_devconf_setall), so in practice the
  * devices without an address; `none` reach only devices made later (forwarding's devinet_sysctl_forward,
- * promote_secondaries' ipv4_doint_and_flush). Measured: sysctl-formats.sh cases (c) and (e).
+ * promote_secondaries' and route_localnet's ipv4_doint_and_flush). Either way a device made later takes
+ * default's values as its own (inetdev_init copies them with their "set" bits), and later writes of default
+ * pass it by. Measured: sysctl-formats.sh cases (c) and (e); conf-default-formats.sh cases (b), (c), (g).
  */
-/**
- * The `net.ipv4.conf.{all,<dev>}` switches the kernel reads as `all` OR the device's value (IN_DEV_ORCONF),
- * by key name, with the {@link Sysctls} field that holds each ({@link ConfSwitch}).
- */
-export const CONF_SWITCHES = { accept_local: 'acceptLocal', log_martians: 'logMartians', route_localnet: 'routeLocalnet' } as const;
-/** A key name of {@link CONF_SWITCHES}. */
-export type ConfSwitchKey = keyof typeof CONF_SWITCHES;
-/** Matches `net.ipv4.conf.SCOPE.NAME` for a name of {@link CONF_SWITCHES}: [, scope, name]. */
-export const CONF_SWITCH_KEY = /^net\.ipv4\.conf\.([^.]+)\.(accept_local|log_martians|route_localnet)$/;
-
 const DEFAULT_REACHES: Readonly<Record<DevconfName, 'copy' | 'none'>> = {
   forwarding: 'none', rp_filter: 'copy', proxy_arp: 'copy', send_redirects: 'copy', accept_redirects: 'copy', promote_secondaries: 'none',
+  route_localnet: 'none', log_martians: 'copy', accept_local: 'copy',
 };
 
 /** Whether writing conf.default.`name` copies the value to the devices that never set their own. */
@@ -109,6 +112,12 @@ export function devconfValue(s: Sysctls, scope: string, name: DevconfName): numb
       // all 1 while unset: systemd's 50-default.conf on the node (Sysctls.promoteSecondaries).
       if (scope === 'all') return bit(s.promoteSecondaries?.all ?? true);
       return scope === 'default' ? 0 : bit(own(s.promoteSecondaries?.dev, scope) === true);
+    case 'route_localnet':
+    case 'log_martians':
+    case 'accept_local':
+      // 0 for all, default and every device while unset: the kernel's default, and a new namespace's
+      // (measured: conf-default-formats.sh case (a)). Sysctls.conf holds every value written.
+      return 0;
     default:
       return fail('INVALID_ARGUMENT', `"${shown(name)}" is not a devconf name podnet models`, { name }, `One of ${DEVCONF_NAMES.join(', ')}.`);
   }
@@ -124,8 +133,13 @@ export function rpFilterOn(s: Sysctls, dev: string): number {
   return s.conf === undefined ? s.rpFilter : Math.max(devconfValue(s, 'all', 'rp_filter'), devconfValue(s, dev, 'rp_filter'));
 }
 
-/** IN_DEV_ORCONF: whether `all` or `dev` has `name` non-zero (proxy_arp, send_redirects, promote_secondaries). */
+/**
+ * IN_DEV_ORCONF: whether `all` or `dev` has `name` non-zero (proxy_arp, send_redirects, promote_secondaries,
+ * route_localnet, log_martians, accept_local).
+ */
 export function devconfOr(s: Sysctls, dev: string, name: DevconfName): boolean {
+  // The three read 0 everywhere until written, and conf holds all they were written (every packet asks two).
+  if (s.conf === undefined && (name === 'route_localnet' || name === 'accept_local' || name === 'log_martians')) return false;
   return devconfValue(s, 'all', name) !== 0 || devconfValue(s, dev, name) !== 0;
 }
 
@@ -157,14 +171,6 @@ export function readSysctl(ns: NetNs, key: string): number | null {
   if (typeof key !== 'string') return null;
   const g = Object.prototype.hasOwnProperty.call(GLOBAL_KEYS, key) ? GLOBAL_KEYS[key] : undefined;
   if (g !== undefined) return g(ns.sysctl);
-  const sw = CONF_SWITCH_KEY.exec(key);
-  if (sw !== null) {
-    // all OR dev switches (Sysctls.routeLocalnet, .logMartians, .acceptLocal): 0 while unset; `default` is not modelled.
-    const s = ns.sysctl[CONF_SWITCHES[sw[2] as ConfSwitchKey]];
-    if (sw[1] === 'all') return s?.all ?? 0;
-    const dev = confScopeDevice(sw[1]!);
-    return Object.prototype.hasOwnProperty.call(ns.links, dev) ? own(s?.dev, dev) ?? 0 : null;
-  }
   const d = devconfKey(key);
   if (d === null) return null;
   if (d.scope !== 'all' && d.scope !== 'default' && !Object.prototype.hasOwnProperty.call(ns.links, d.scope)) return null;
@@ -179,8 +185,7 @@ export function sysctlKeys(ns: NetNs): string[] {
   // A device's dot is a slash in a key (confScopeDevice): flannel.1's keys are net.ipv4.conf.flannel/1.*.
   const devs = Object.keys(ns.links).map((d) => d.replaceAll('.', '/'));
   const scopes = ['all', 'default', ...devs];
-  const switches = ['all', ...devs].flatMap((sc) => Object.keys(CONF_SWITCHES).map((n) => `net.ipv4.conf.${sc}.${n}`));
-  const keys = [...Object.keys(GLOBAL_KEYS), 'net.ipv4.ip_forward', ...scopes.flatMap((sc) => DEVCONF_NAMES.map((n) => `net.ipv4.conf.${sc}.${n}`)), ...switches];
+  const keys = [...Object.keys(GLOBAL_KEYS), 'net.ipv4.ip_forward', ...scopes.flatMap((sc) => DEVCONF_NAMES.map((n) => `net.ipv4.conf.${sc}.${n}`))];
   return keys.sort();
 }
 

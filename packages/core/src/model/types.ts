@@ -251,43 +251,51 @@ export interface Sysctls {
    */
   readonly promoteSecondaries?: PromoteSysctls;
   /**
-   * net.ipv4.conf.{all,<dev>}.route_localnet: whether a packet that came in by a device may have a 127/8
-   * source or destination. Off, ip_route_input_slow drops it as a martian (route.c,
-   * IN_DEV_NET_ROUTE_LOCALNET: `all` OR the device's own value). Absent: every value 0, the kernel's default.
-   * Measured (martian-formats.txt, Linux 6.18): with it on for the device, 127.0.0.5 → the router is
-   * delivered and 127.0.0.5 → beyond it forwarded; 127.0.0.1, the address of `lo`, is a martian source still.
-   */
-  readonly routeLocalnet?: ConfSwitch;
-  /**
-   * net.ipv4.conf.{all,<dev>}.log_martians: whether the kernel logs the martians dropped on a device
-   * (IN_DEV_LOG_MARTIANS: `all` OR the device's value). podnet has no kernel log: a martian's drop note
-   * quotes the line dmesg would show. Absent: every value 0, the kernel's default.
-   */
-  readonly logMartians?: ConfSwitch;
-  /**
-   * net.ipv4.conf.{all,<dev>}.accept_local: whether a packet that came in by a device may have a source that
-   * is an address of the namespace. Off, fib_validate_source drops it as a martian source, for the namespace
-   * or forwarded (IN_DEV_ACCEPT_LOCAL: `all` OR the device's own value). Absent: every value 0, the kernel's
-   * default. Measured (own-source-formats.txt, Linux 6.18): node-1's 10.244.1.1 sent to node-1 or beyond by
-   * a pod is dropped; with it on for `all` or for cni0 (the device it comes in by) it is delivered or
-   * forwarded, with it on for eth0 only it is dropped still.
-   */
-  readonly acceptLocal?: ConfSwitch;
-  /**
    * The integers written to net.ipv4.conf.{all,default,<dev>}.* that the fields above cannot say, by scope
    * (`all`, `default`, a device) and name: any int the kernel takes (`ip_forward=2`, `rp_filter=-1`,
    * `proxy_arp=7`), a device's own forwarding and rp_filter, and conf.default's forwarding, rp_filter,
-   * proxy_arp and promote_secondaries. A value 0 or 1 (rp_filter all: 0–2) lives in its field instead and
-   * boolean fields hold "non-zero" for the ones here. Absent: nothing of the kind written. Read it with
-   * model/sysctl.ts devconfValue, which falls back to the fields.
+   * proxy_arp and promote_secondaries. A value 0 or 1 (rp_filter all: 0–2) of those lives in its field
+   * instead and boolean fields hold "non-zero" for the ones here. Absent: nothing of the kind written. Read it
+   * with model/sysctl.ts devconfValue, which falls back to the fields (and to 0 for the three below).
+   *
+   * It is the only store of three switches the kernel reads as `all` OR the device's own value non-zero, 0
+   * for every scope while unset (measured: packages/cli/scripts/conf-default-formats.sh, Linux 6.18):
+   * - `route_localnet`: whether a packet that came in by a device may have a 127/8 source or destination.
+   *   Off, ip_route_input_slow drops it as a martian (route.c, IN_DEV_NET_ROUTE_LOCALNET). Measured
+   *   (martian-formats.txt): with it on for the device, 127.0.0.5 → the router is delivered and 127.0.0.5 →
+   *   beyond it forwarded; 127.0.0.1, the address of `lo`, is a martian source still.
+   * - `log_martians`: whether the kernel logs the martians dropped on a device (IN_DEV_LOG_MARTIANS). podnet
+   *   has no kernel log: a martian's drop note quotes the line dmesg would show.
+   * - `accept_local`: whether a packet that came in by a device may have a source that is an address of the
+   *   namespace. Off, fib_validate_source drops it as a martian source, for the namespace or forwarded
+   *   (IN_DEV_ACCEPT_LOCAL). Measured (own-source-formats.txt): node-1's 10.244.1.1 sent to node-1 or beyond
+   *   by a pod is dropped; with it on for `all` or for cni0 (the device it comes in by) it is delivered or
+   *   forwarded, with it on for eth0 only it is dropped still.
+   *
+   * A device made later takes conf.default's value of each name as its own; writing conf.default also
+   * reaches the devices without an IPv4 address that never set their own for the names devinet copies
+   * (log_martians, accept_local, rp_filter, proxy_arp, the redirects), not for route_localnet, forwarding or
+   * promote_secondaries (model/sysctl.ts defaultCopiesToDevices).
    */
   readonly conf?: DevconfValues;
+  /**
+   * By device, the names whose value there a write of conf.default copied (devinet_copy_dflt_conf): not the
+   * device's own (the kernel leaves its "set" bit clear), so the next write of default replaces it again — a
+   * value written to the device itself, or taken from default when the device was made, stays. Measured
+   * (conf-default-formats.sh case (c), Linux 6.18): d1, with no address, takes default's rp_filter,
+   * proxy_arp, log_martians and accept_local 3, then 4; d3, made while default was 3, keeps 3. Absent: none.
+   */
+  readonly confCopied?: Readonly<Record<string, readonly DevconfName[]>>;
 }
 
 /**
  * A `net.ipv4.conf` switch the kernel reads as `all` OR the device's own value non-zero (IN_DEV_ORCONF): the
- * ints written, as `all` and the devices whose own value is set (absent: 0). Any C int is taken and reads back
- * as written (proc_dointvec; measured for the devconf keys, sysctl-formats.txt).
+ * ints written, as `all` and the devices whose own value is set (absent: 0).
+ *
+ * @deprecated Sysctls no longer holds these records: route_localnet, log_martians and accept_local are in
+ * {@link Sysctls.conf} with the other per-device settings, conf.default included. Read them with
+ * `readSysctl(ns, 'net.ipv4.conf.eth0.route_localnet')` or `devconfOr(ns.sysctl, 'eth0', 'route_localnet')`;
+ * write them with `sysctl -w` or the `sysctl.set` action.
  */
 export interface ConfSwitch {
   readonly all: number;

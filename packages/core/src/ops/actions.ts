@@ -14,7 +14,7 @@ import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, par
 import { isMulticastMac, macFromSeed, parseMac, ZERO_MAC, type Mac } from '../addr/mac.js';
 import { fail, PodnetError, shown } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
-import { CONF_SWITCH_KEY, CONF_SWITCHES, confScopeDevice, defaultCopiesToDevices, DEVCONF_NAMES, devconfKey, devconfValue, devconfOr, parseProcInt, type ConfSwitchKey, type DevconfName } from '../model/sysctl.js';
+import { defaultCopiesToDevices, DEVCONF_NAMES, devconfKey, devconfValue, devconfOr, parseProcInt, type DevconfName } from '../model/sysctl.js';
 import type {
   ClusterState, FabricEntry, FdbEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, RouteException, Segment, Sysctls,
 } from '../model/types.js';
@@ -1071,8 +1071,29 @@ function setConf(ns: DNs, scope: string, name: DevconfName, v: number | undefine
   else put(w, 'conf', next);
 }
 
-/** Whether a device has its own `name`, set or copied from default (devinet_copy_dflt_conf skips those). */
+/**
+ * Marks `name` of `dev` as copied from conf.default (on) or as the device's own (off): Sysctls.confCopied.
+ * `name` null: every name of `dev` (the device is gone, or ipv4_devconf_setall made them all its own).
+ */
+function markCopied(ns: DNs, dev: string, name: DevconfName | null, on: boolean): void {
+  const cur = look(look(ns as NetNs, 'sysctl'), 'confCopied');
+  const was: readonly DevconfName[] = ownKey(cur, dev) ? cur![dev]! : [];
+  const now = name === null ? [] : on ? (was.includes(name) ? was : [...was, name]) : was.filter((n) => n !== name);
+  if (now.length === was.length) return;
+  const next: Record<string, readonly DevconfName[]> = {};
+  for (const k in cur) if (ownKey(cur, k) && k !== dev) next[k] = cur[k]!;
+  if (now.length > 0) next[dev] = now;
+  const w = writable(ns, 'sysctl') as Draft<Sysctls>;
+  if (Object.keys(next).length === 0) delete w.confCopied;
+  else put(w, 'confCopied', castDraft(next));
+}
+
+/**
+ * Whether a device has its own `name`: written to it, or taken from default when it was made — not copied by
+ * a write of default (Sysctls.confCopied), which devinet_copy_dflt_conf replaces again.
+ */
 function ownDevconf(s: Sysctls, dev: string, name: DevconfName): boolean {
+  if (ownKey(s.confCopied, dev) && s.confCopied![dev]!.includes(name)) return false;
   if (ownKey(s.conf, dev) && s.conf![dev]![name] !== undefined) return true;
   if (name === 'proxy_arp') return ownKey(s.proxyArp, dev);
   if (name === 'send_redirects' || name === 'accept_redirects') return s.redirects !== undefined && ownKey(name === 'send_redirects' ? s.redirects.send : s.redirects.accept, dev);
@@ -1082,13 +1103,13 @@ function ownDevconf(s: Sysctls, dev: string, name: DevconfName): boolean {
 /**
  * Writes net.ipv4.conf.SCOPE.NAME = v for SCOPE `default` or a device, or for `all` with a name other than
  * forwarding: the plain field where one says it (a boolean field holds "non-zero"), and the integer in
- * Sysctls.conf unless the field says it exactly.
+ * Sysctls.conf unless the field says it exactly (route_localnet, log_martians, accept_local: always there).
  */
 function writeDevconf(ns: DNs, scope: string, name: DevconfName, v: number): void {
   const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
   const on = v !== 0;
   let plain = v === 0 || v === 1;
-  if (name === 'forwarding') plain = false;
+  if (name === 'forwarding' || name === 'route_localnet' || name === 'log_martians' || name === 'accept_local') plain = false;
   else if (name === 'rp_filter') {
     if (scope === 'all') {
       sys.rpFilter = v <= 0 ? 0 : v === 1 ? 1 : 2;
@@ -1140,11 +1161,18 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
       return;
     }
     writeDevconf(ns, scope, name, v);
+    if (scope !== 'all' && scope !== 'default') markCopied(ns, scope, name, false);
     if (scope === 'default' && defaultCopiesToDevices(name)) {
       // devinet_copy_dflt_conf: to each device that never set its own — one that ever had an IPv4 address has
       // (ipv4_devconf_setall); podnet asks whether it has one now (measured: lo and an addressed d1 keep 0).
+      // The copy leaves the device's "set" bit clear: the next write of default reaches it again
+      // (conf-default-formats.sh case (c)).
       const links = look(ns as NetNs, 'links');
-      for (const dev in links) if (links[dev]!.addrs.length === 0 && !ownDevconf(look(ns as NetNs, 'sysctl'), dev, name)) writeDevconf(ns, dev, name, v);
+      for (const dev in links) {
+        if (links[dev]!.addrs.length > 0 || ownDevconf(look(ns as NetNs, 'sysctl'), dev, name)) continue;
+        writeDevconf(ns, dev, name, v);
+        markCopied(ns, dev, name, true);
+      }
     }
     return;
   }
@@ -1162,20 +1190,7 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     (writable(ns, 'sysctl') as Draft<Sysctls>).bridgeNfCallIptables = sysctlInt(key, value) !== 0;
     return;
   }
-  // route_localnet, log_martians, accept_local: ip_route_input_slow and fib_validate_source read `all` OR
-  // the device's value (IN_DEV_ORCONF).
-  const or = CONF_SWITCH_KEY.exec(key);
-  if (or !== null && or[1] !== 'default') {
-    const on = sysctlInt(key, value);
-    const dev = confScopeDevice(or[1]!);
-    if (dev !== 'all') getLink(ns, dev);
-    const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
-    const field = CONF_SWITCHES[or[2] as ConfSwitchKey];
-    const was = sys[field] ?? { all: 0, dev: {} };
-    sys[field] = dev === 'all' ? { all: on, dev: was.dev } : { all: was.all, dev: { ...was.dev, [dev]: on } };
-    return;
-  }
-  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.{all,default,<dev>}.{${DEVCONF_NAMES.join(',')}}, net.ipv4.conf.{all,<dev>}.{route_localnet,log_martians,accept_local}, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask and net.bridge.bridge-nf-call-iptables`, { key });
+  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.{all,default,<dev>}.{${DEVCONF_NAMES.join(',')}}, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask and net.bridge.bridge-nf-call-iptables`, { key });
 }
 
 /** A new device takes conf.default's integers that Sysctls.conf holds (its redirect fields: addLinkTo). */
@@ -1689,6 +1704,7 @@ function dropLink(d: DState, n: DNs, l: Link): void {
   // And the rest of /proc/sys/net/ipv4/conf/<dev> (a device made later under that name takes conf.default's).
   const sys = look(n as NetNs, 'sysctl');
   if (ownKey(sys.conf, l.name)) for (const name of DEVCONF_NAMES) setConf(n, l.name, name, undefined);
+  markCopied(n, l.name, null, false);
   if (ownKey(sys.proxyArp, l.name)) delete (writable(writable(n, 'sysctl'), 'proxyArp') as Record<string, boolean>)[l.name];
   const ps = sys.promoteSecondaries;
   if (ps !== undefined && ownKey(ps.dev, l.name)) {
@@ -1823,6 +1839,8 @@ function addrAdd(d: DState, a: Extract<Action, { op: 'addr.add' }>): void {
   // Its prefix route comes now if the link is up: after those of its prefix on other links (IfAddr.prefixOrder).
   else if (field(link as Link, 'up') && field(link as Link, 'kind') !== 'loopback' && len < 32 && a.noprefixroute !== true) addr = withPrefixOrder(ns, a.dev, addr);
   put(link, 'addrs', castDraft(kin !== undefined ? withItem(list, addr) : withPrimary(list, addr)));
+  // ipv4_devconf_setall: an address makes every value of the device its own (default's writes pass it by).
+  markCopied(ns, a.dev, null, false);
   // Only global addresses must be unique in the cluster: a link-scope one (GKE's pod gateway, the same
   // on every host veth of a node) is valid on its link alone, as the kernel allows.
   if (scope === 'global') indexAddr(d, a.ns, link as Link, ip);

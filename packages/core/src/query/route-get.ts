@@ -5,10 +5,10 @@
  * reads the state. Measured (kernel 6.18, iproute2 6.1): packages/cli/scripts/ping-dev-formats.sh.
  */
 import { formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
-import { confOn, inputAddressVerdict } from '../dataplane/martian.js';
+import { inputAddressVerdict } from '../dataplane/martian.js';
 import { fail, shown } from '../errors.js';
 import { getNs } from '../model/lookup.js';
-import { forwardsOn, rpFilterOn } from '../model/sysctl.js';
+import { devconfOr, forwardsOn, rpFilterOn } from '../model/sysctl.js';
 import { type ClusterState, type NetNs, type NsId, type Route } from '../model/types.js';
 import { isLocalAddress, localAddressMap, localRouteSource, lookupRouteFrom, lookupRouteOn, lookupRouteTable, selectSource } from '../ops/routing.js';
 
@@ -110,7 +110,7 @@ function outputRoute(state: ClusterState, ns: NetNs, dst: Ipv4, src: Ipv4, oif: 
 
 /** ip_route_input_slow: see {@link routeGet}. */
 function inputRoute(state: ClusterState, ns: NetNs, dst: Ipv4, src: Ipv4, iif: string): RouteGetAnswer {
-  const v = inputAddressVerdict(src, dst, iif, confOn(ns.sysctl.routeLocalnet, iif));
+  const v = inputAddressVerdict(src, dst, iif, devconfOr(ns.sysctl, iif, 'route_localnet'));
   if (v.kind === 'martianSource' || v.kind === 'martianDestination') return refused('EINVAL', v.why);
   if (v.kind === 'broadcast') fail('UNSUPPORTED', `ip route get of a broadcast with iif is not modelled (${formatIpv4(src)} → ${formatIpv4(dst)})`);
   const forwards = forwardsOn(ns.sysctl, iif);
