@@ -227,3 +227,20 @@ describe('ip -4 addr: only devices with an IPv4 address, without their link line
     );
   });
 });
+
+describe('ip -6: IPv6 is not modelled, and says so', () => {
+  it('ip -6 and -f inet6 are refused with a note, -f inet is -4', () => {
+    const s = createSession();
+    for (const line of ['kubectl exec pod-a -- ip -6 addr', 'kubectl exec pod-a -- ip -6 route', 'kubectl exec pod-a -- ip -f inet6 route', 'kubectl exec pod-a -- ip -family inet6 neigh']) {
+      const r = s.run(line);
+      expect(r.status, line).toBe(255);
+      expect(r.stderr, line).toMatch(/^Error: podnet does not model IPv6 \("(-6|-f inet6|-family inet6)"\)/);
+      expect(r.stdout, line).toBe('');
+    }
+    expect(s.run('kubectl exec pod-a -- ip -f inet addr show dev eth0').stdout).toBe(s.run('kubectl exec pod-a -- ip -4 addr show dev eth0').stdout);
+    expect(s.run('kubectl exec pod-a -- ip -f link addr').stderr).toMatch(/does not model the address family "link"/);
+    // Measured, iproute2 6.1: `ip -f` alone prints the usage, a family it does not know is named; both exit 255.
+    expect(s.run('kubectl exec pod-a -- ip -f')).toMatchObject({ status: 255, stderr: expect.stringMatching(/^Usage: ip \[ OPTIONS \] OBJECT/) });
+    expect(s.run('kubectl exec pod-a -- ip -f bogus addr')).toMatchObject({ status: 255, stderr: 'Error: argument "bogus" is wrong: invalid protocol family\n' });
+  });
+});

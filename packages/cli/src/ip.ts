@@ -206,9 +206,19 @@ export function ip(ctx: Ctx, argv: readonly string[], admin: boolean): Output {
   const stats = statsLevel(argv);
   const args = stats === 0 ? argv : argv.filter((x) => !STATS_FLAGS.has(x));
   const details = args.includes('-d') || args.includes('-details');
-  // -4: IPv4 only. Of what podnet prints it changes `ip addr` alone (see ipAddr); every address podnet has is IPv4.
-  const inet4 = args.includes('-4');
-  const a = args.filter((x) => x !== '-4' && x !== '-d' && x !== '-details');
+  // The family: -4 (or -f / -family inet) is IPv4 only, which of what podnet prints changes `ip addr` alone
+  // (see ipAddr): every address podnet has is IPv4. IPv6 it does not model at all: said, not answered empty.
+  const fam = args.findIndex((x) => x === '-f' || x === '-family');
+  const family = fam < 0 ? null : args[fam + 1];
+  if (args.includes('-6') || family === 'inet6') return err(`Error: podnet does not model IPv6 ("${family === 'inet6' ? `${args[fam]} inet6` : '-6'}"): every address, route and neighbour it has is IPv4; try "ip -4".`, 255);
+  // Measured (iproute2 6.1): `ip -f` alone prints the usage, `ip -f bogus …` names the argument; both exit 255.
+  if (fam >= 0 && family !== 'inet') {
+    if (family === undefined || family === null) return err('Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { address | link | neighbour | netns | route | rule }', 255);
+    if (!['mpls', 'bridge', 'link'].includes(family)) return err(`Error: argument "${family}" is wrong: invalid protocol family`, 255);
+    return err(`Error: podnet does not model the address family "${family}": try "ip -4".`, 255);
+  }
+  const inet4 = args.includes('-4') || family === 'inet';
+  const a = args.filter((x, i) => x !== '-4' && x !== '-d' && x !== '-details' && (fam < 0 || (i !== fam && i !== fam + 1)));
   if (a.some((x) => x.startsWith('-') && !/^-\d+$/.test(x) && !['-c', '-color', '-br', '-brief'].includes(x)) && a[0]?.startsWith('-')) {
     return err(`Option "${a[0]}" is unknown, try "ip -help".`, 255);
   }
