@@ -19,7 +19,6 @@ export function nodeFiles(sim: Simulator, node: string): Map<string, string> {
     const mtu = n.host.links['cni0']?.mtu ?? n.host.links['flannel.1']?.mtu ?? sim.state.underlay.segments[n.segment]?.mtu ?? 1500;
     files.set('/run/flannel/subnet.env', `FLANNEL_NETWORK=${formatCidr(sim.state.podCidr)}\nFLANNEL_SUBNET=${formatIpv4((n.podCidr.addr + 1) >>> 0)}/${n.podCidr.len}\nFLANNEL_MTU=${mtu}\nFLANNEL_IPMASQ=true\n`);
   }
-  files.set('/proc/sys/net/ipv4/ip_forward', `${readSysctl(n.host, 'net.ipv4.ip_forward')}\n`);
   return files;
 }
 
@@ -37,8 +36,36 @@ function toNodePath(place: Place, path: string): { node: string; path: string } 
   return null;
 }
 
-function listing(sim: Simulator, place: Place, path: string): { kind: 'dir'; entries: string[] } | { kind: 'file'; text: string } | null {
+/**
+ * /proc/sys/net as the shell's process sees it: the files of the keys podnet models, read in the network
+ * namespace the shell is in (`ns`: a pod's, a node's — a node debugger runs in the host's network, and
+ * nsenter --net moves it), as the kernel shows /proc/sys/net per network namespace of the reader. A device's
+ * dot is a dot in the path (`conf/flannel.1/forwarding`). Keys podnet does not model are not there, as
+ * `sysctl` says of them.
+ */
+function procSys(ns: NetNs, rest: string): { kind: 'dir'; entries: string[] } | { kind: 'file'; text: string } | null {
+  const parts = rest === '' ? [] : rest.split('/');
+  if (parts.some((x) => x === '' || x === '.' || x === '..')) return null;
+  if (parts.length > 0) {
+    const v = readSysctl(ns, parts.map((x) => x.replaceAll('.', '/')).join('.'));
+    if (v !== null) return { kind: 'file', text: `${v}\n` };
+  }
+  const entries = new Set<string>();
+  for (const key of sysctlKeys(ns)) {
+    const k = key.split('.').map((x) => x.replaceAll('/', '.'));
+    if (k.length > parts.length && parts.every((x, i) => k[i] === x)) entries.add(k[parts.length]!);
+  }
+  return entries.size ? { kind: 'dir', entries: [...entries].sort() } : null;
+}
+
+function listing(sim: Simulator, place: Place, path: string, ns?: NetNs): { kind: 'dir'; entries: string[] } | { kind: 'file'; text: string } | null {
   const p = path.replace(/\/+$/, '') || '/';
+  if (ns !== undefined && place.kind !== 'client') {
+    const sys = /^(?:\/host)?\/proc\/sys(?:\/(.*))?$/.exec(p);
+    // /host/proc is the node's procfs, seen from the debugger: /proc/sys/net still answers for the reader's network.
+    if (sys !== null && (!p.startsWith('/host/') || (place.kind === 'node' && place.debug))) return procSys(ns, sys[1] ?? '');
+    if (p === '/proc' || (p === '/host/proc' && place.kind === 'node' && place.debug)) return { kind: 'dir', entries: ['sys'] };
+  }
   if (place.kind === 'node' && place.debug && p === '/') return { kind: 'dir', entries: CONTAINER_ROOT };
   if (place.kind === 'pod' && p === '/') return { kind: 'dir', entries: CONTAINER_ROOT.filter((d) => d !== 'host') };
   const at = toNodePath(place, p);
@@ -56,22 +83,22 @@ function listing(sim: Simulator, place: Place, path: string): { kind: 'dir'; ent
 }
 
 /** The modelled file at `path` as a shell in `place` reads it: its text, 'dir' for a directory, else null. */
-export function shellFile(sim: Simulator, place: Place): (path: string) => string | 'dir' | null {
+export function shellFile(sim: Simulator, place: Place, ns?: NetNs): (path: string) => string | 'dir' | null {
   return (path) => {
-    const l = listing(sim, place, path);
+    const l = listing(sim, place, path, ns);
     return l === null ? null : l.kind === 'dir' ? 'dir' : l.text;
   };
 }
 
 /** `ls [-1] [-l] [PATH…]` over the modelled files. */
-export function ls(sim: Simulator, place: Place, args: readonly string[], piped: boolean): Output {
+export function ls(sim: Simulator, place: Place, args: readonly string[], piped: boolean, ns?: NetNs): Output {
   const paths = args.filter((a) => !a.startsWith('-'));
   const long = args.some((a) => a.startsWith('-') && a.includes('l'));
   const one = piped || long || args.some((a) => a.startsWith('-') && a.includes('1'));
   let stdout = '';
   let stderr = '';
   for (const path of paths.length ? paths : ['/']) {
-    const l = listing(sim, place, path);
+    const l = listing(sim, place, path, ns);
     if (l === null) { stderr += `ls: cannot access '${path}': No such file or directory\n`; continue; }
     const names = l.kind === 'file' ? [path] : l.entries;
     if (paths.length > 1 && l.kind === 'dir') stdout += `${path}:\n`;
@@ -82,12 +109,12 @@ export function ls(sim: Simulator, place: Place, args: readonly string[], piped:
 }
 
 /** `cat FILE…`. */
-export function cat(sim: Simulator, place: Place, args: readonly string[], stdin: string): Output {
+export function cat(sim: Simulator, place: Place, args: readonly string[], stdin: string, ns?: NetNs): Output {
   if (args.length === 0) return ok(stdin);
   let stdout = '';
   let stderr = '';
   for (const path of args) {
-    const l = listing(sim, place, path);
+    const l = listing(sim, place, path, ns);
     if (l === null) stderr += `cat: ${path}: No such file or directory\n`;
     else if (l.kind === 'dir') stderr += `cat: ${path}: Is a directory\n`;
     else stdout += l.text;

@@ -270,12 +270,12 @@ export class Session implements KubectlHost {
       case 'traceroute': return this.#traceroute(ctx, args);
       case 'nc': return nc({ sim: this.#sim, from: this.#endpoint(ctx.ns!), ns: ctx.ns!, wait: (ms) => this.#pass(ms), sent: (t) => this.#pass((t.steps.length + 1) * 0.01) }, args);
       case 'tcpdump': return this.#tcpdump(ctx, args, [cmd, ...args], background);
-      case 'sysctl': return sysctl(this.#sim, nsObj, args, admin, shellFile(this.#sim, place));
+      case 'sysctl': return sysctl(this.#sim, nsObj, args, admin, shellFile(this.#sim, place, nsObj));
       case 'iptables': case 'iptables-nft': return iptables(ctx, args, admin);
       case 'iptables-save': case 'iptables-nft-save': return iptablesSave(ctx, args, admin, ctime(this.#sim.now()));
       case 'conntrack': return conntrack(ctx, args, admin);
-      case 'ls': return ls(this.#sim, place, args, piped);
-      case 'cat': return cat(this.#sim, place, args, stdin);
+      case 'ls': return ls(this.#sim, place, args, piped, nsObj);
+      case 'cat': return cat(this.#sim, place, args, stdin, nsObj);
       case 'hostname': return ok(`${place.kind === 'node' ? place.node : this.#sim.pod(place.pod).name}\n`);
       case 'nsenter': return this.#nsenter(frame, args, stdin, piped, background);
       case 'chroot': return this.#chroot(frame, args, stdin, piped, background);

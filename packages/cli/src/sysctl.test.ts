@@ -1,7 +1,8 @@
 import { getNs, readSysctl } from '@podnet/core';
 import { describe, expect, it } from 'vitest';
 import { recordedCases } from './__fixtures__/recording.js';
-import { onNode } from './__fixtures__/shells.js';
+import { onNode, POD_A_NS } from './__fixtures__/shells.js';
+import { createSession } from './index.js';
 import { sysctl } from './node.js';
 
 /**
@@ -130,5 +131,42 @@ describe('a device with a dot in its name (sysctl-slash.txt)', () => {
     const ns = getNs(s.sim.state, NODE);
     expect(['forwarding', 'rp_filter', 'proxy_arp', 'route_localnet'].map((k) => readSysctl(ns, `net.ipv4.conf.a/1.${k}`))).toEqual([0, 5, 0, 1]);
     expect(readSysctl(ns, 'net.ipv4.conf.a.1.forwarding')).toBeNull();
+  });
+});
+
+describe('/proc/sys/net read with cat and ls, in the reader\'s network namespace', () => {
+  // The kernel shows /proc/sys/net per network namespace of the process that reads it: a node debugger (host
+  // network) reads the node's, through /proc or /host/proc alike; a pod its own; nsenter --net the target's.
+  it('on a node: the host\'s values, as sysctl reads them, and what sysctl -w wrote', () => {
+    const s = onNode();
+    expect(s.run('cat /proc/sys/net/ipv4/ip_forward')).toMatchObject({ status: 0, stdout: '1\n' });
+    expect(s.run('sysctl -w net.ipv4.ip_forward=0').status).toBe(0);
+    expect(s.run('cat /proc/sys/net/ipv4/ip_forward').stdout).toBe('0\n');
+    // A device's dot is a dot in the path (procps writes it as a slash in the key).
+    expect(s.run('sysctl -w net.ipv4.conf.flannel/1.rp_filter=2').status).toBe(0);
+    expect(s.run('cat /proc/sys/net/ipv4/conf/flannel.1/rp_filter').stdout).toBe('2\n');
+    expect(s.run('ls /proc/sys/net/ipv4/conf').stdout.split(/\s+/).filter(Boolean)).toEqual(expect.arrayContaining(['all', 'default', 'lo', 'eth0', 'cni0', 'flannel.1']));
+    expect(s.run('cat /proc/sys/net/ipv4/conf')).toMatchObject({ status: 1, stderr: 'cat: /proc/sys/net/ipv4/conf: Is a directory\n' });
+    // A key podnet does not model is not there, as sysctl says of it.
+    expect(s.run('cat /proc/sys/net/ipv4/tcp_syncookies')).toMatchObject({ status: 1, stderr: 'cat: /proc/sys/net/ipv4/tcp_syncookies: No such file or directory\n' });
+    expect(s.run('sysctl net.ipv4.tcp_syncookies').stderr).toBe('sysctl: cannot stat /proc/sys/net/ipv4/tcp_syncookies: No such file or directory\n');
+  });
+
+  it('in the node debugger, /proc/sys and /host/proc/sys both read the host network\'s', () => {
+    const s = onNode(false);
+    s.run('exit');
+    expect(s.run('cat /proc/sys/net/ipv4/ip_forward /host/proc/sys/net/ipv4/ip_forward').stdout).toBe('1\n1\n');
+    expect(s.run('ls /host/proc').stdout).toBe('sys\n');
+  });
+
+  it('in a pod, its own namespace\'s; through nsenter --net, the target\'s', () => {
+    const pod = createSession().run('kubectl exec pod-a -- cat /proc/sys/net/ipv4/ip_forward');
+    const s = onNode();
+    const want = `${readSysctl(getNs(s.sim.state, 'pod/default/pod-a'), 'net.ipv4.ip_forward')}\n`;
+    expect(pod.stdout).toBe(want);
+    expect(s.run('ls /proc/sys/net/ipv4/conf').stdout).not.toBe(s.run(`nsenter --net=/var/run/netns/${POD_A_NS} ls /proc/sys/net/ipv4/conf`).stdout);
+    expect(s.run(`nsenter --net=/var/run/netns/${POD_A_NS} ls /proc/sys/net/ipv4/conf`).stdout.split(/\s+/).filter(Boolean)).toEqual(['all', 'default', 'eth0', 'lo']);
+    expect(s.run(`nsenter --net=/var/run/netns/${POD_A_NS} cat /proc/sys/net/ipv4/ip_forward`).stdout).toBe(want);
+    expect(want).not.toBe(s.run('cat /proc/sys/net/ipv4/ip_forward').stdout);
   });
 });
