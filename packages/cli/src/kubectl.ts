@@ -139,9 +139,27 @@ export function kubectl(host: KubectlHost, args: readonly string[]): Output {
     case 'debug': return debug(host, f);
     case 'delete': return del(host, f);
     case 'version': return ok(`Client Version: ${KUBE_VERSION}\nKustomize Version: v5.4.2\nServer Version: ${KUBE_VERSION}\n`);
-    default: return err(`error: unknown command "${sub}" for "kubectl"`);
+    default: {
+      const not = Object.prototype.hasOwnProperty.call(KUBECTL_UNMODELLED, sub) ? KUBECTL_UNMODELLED[sub] : undefined;
+      return err(not === undefined ? `error: unknown command "${sub}" for "kubectl"` : `podnet: kubectl ${sub} is not modelled: ${not}`);
+    }
   }
 }
+
+/** kubectl's commands podnet does not model, with what to use instead (kubectl's own "unknown command" would be untrue). */
+const KUBECTL_UNMODELLED: Readonly<Record<string, string>> = (() => {
+  const noProcesses = 'podnet runs no container processes, so there is nothing to log or attach to; what a CNI agent did shows in the node\'s ip route, ip neigh, bridge fdb and iptables-save (kubectl debug node/NODE -it --image=nicolaka/netshoot)';
+  const noObjects = 'podnet models nodes and pods only: add pods with kubectl run, remove them with kubectl delete pod';
+  const noServices = 'podnet has no Services, Ingresses or DNS: reach pods by their IPs (kubectl get pods -o wide)';
+  return {
+    logs: noProcesses, attach: noProcesses, cp: noProcesses, top: 'podnet models no CPU or memory use',
+    apply: noObjects, create: noObjects, edit: noObjects, patch: noObjects, replace: noObjects, scale: noObjects, label: noObjects, annotate: noObjects, autoscale: noObjects, wait: noObjects,
+    expose: noServices, 'port-forward': noServices, proxy: noServices,
+    'cluster-info': 'kubectl get nodes -o wide and kubectl describe node NODE show what podnet models of the cluster',
+    'api-resources': 'podnet serves nodes, pods and the CNI agent\'s DaemonSet (kubectl get nodes, pods, ds)', explain: 'see docs/lab-shell.md for what kubectl does in podnet',
+    config: 'podnet has one cluster and one context', auth: 'every command runs as the cluster admin', taint: 'use kubectl cordon and kubectl drain to keep pods off a node', certificate: 'podnet has no certificates',
+  };
+})();
 
 /**
  * `kubectl rollout restart|status daemonset/NAME -n NS` (DaemonSets are what podnet's clusters roll): a restart

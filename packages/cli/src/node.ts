@@ -388,3 +388,27 @@ export function podByNetnsPath(sim: Simulator, node: string, path: string): Pod 
   return Object.values(sim.node(node).pods).find((p) => p.netns && netnsPath(p).replace(/^\/var\/run\//, '/run/') === norm);
 }
 
+
+/**
+ * `hostname [-s|-i|-I]`: the pod's or node's name; `-i`, the address the name resolves to (a pod's /etc/hosts,
+ * written by the kubelet, maps its name to its IP; a node's name is its InternalIP); `-I`, every address of
+ * the shell's network namespace but loopback's, in device order, each followed by a space (net-tools'
+ * all-ip-addresses).
+ */
+export function hostname(sim: Simulator, place: Place, ns: NetNs, args: readonly string[]): Output {
+  const name = place.kind === 'node' ? place.node : place.kind === 'pod' ? sim.pod(place.pod).name : '';
+  const flag = args[0];
+  if (args.length > 1 || (flag !== undefined && !['-s', '--short', '-i', '--ip-address', '-I', '--all-ip-addresses'].includes(flag))) {
+    // Another word sets the name, which a container may not (no CAP_SYS_ADMIN in its UTS namespace).
+    return err(`hostname: ${flag?.startsWith('-') ? `invalid option -- '${flag.replace(/^-+/, '')}'` : 'you must be root to change the host name'}`, 1);
+  }
+  if (flag === '-i' || flag === '--ip-address') {
+    const ip = place.kind === 'node' ? sim.node(place.node).ip : place.kind === 'pod' ? sim.pod(place.pod).ip : null;
+    return ip === null ? err('hostname: Name or service not known', 1) : ok(`${formatIpv4(ip)} \n`);
+  }
+  if (flag === '-I' || flag === '--all-ip-addresses') {
+    const links = Object.values(ns.links).filter((l) => l.kind !== 'loopback').sort((a, b) => a.ifindex - b.ifindex);
+    return ok(`${links.flatMap((l) => l.addrs.map((a) => `${formatIpv4(a.ip)} `)).join('')}\n`);
+  }
+  return ok(`${name}\n`);
+}

@@ -195,10 +195,29 @@ describe('errors in the real tools\' words, never a stack', () => {
     ['kubectl get services', 'error: the server doesn\'t have a resource type "services"\n', 1],
     ['kubectl get pod nosuch', 'Error from server (NotFound): pods "nosuch" not found\n', 1],
     ['kubectl frob', 'error: unknown command "frob" for "kubectl"\n', 1],
+    // A word that is a property of every object is no command (a table lookup once answered its function's source).
+    ['kubectl constructor', 'error: unknown command "constructor" for "kubectl"\n', 1],
+    ['kubectl exec pod-a -- constructor', 'bash: constructor: command not found\n', 127],
+    ['kubectl exec pod-a -- toString', 'bash: toString: command not found\n', 127],
+    // kubectl has these: podnet says it does not model them, and what to use instead.
+    ['kubectl logs -n kube-flannel ds/kube-flannel-ds', expect.stringMatching(/^podnet: kubectl logs is not modelled: podnet runs no container processes.* ip route/), 1],
+    ['kubectl port-forward pod/pod-a 8080:80', expect.stringMatching(/^podnet: kubectl port-forward is not modelled: podnet has no Services/), 1],
     ["echo 'open", "bash: unexpected EOF while looking for matching `''\n", 2],
     ['| grep x', "bash: syntax error near unexpected token `|'\n", 2],
   ])('%s', (line, stderr, status) => {
     expect(createSession().run(line)).toEqual({ stdout: '', stderr, status });
+  });
+
+  it('hostname: the name; -i the address it resolves to; -I every address but loopback\'s, each followed by a space', () => {
+    const s = createSession();
+    expect(s.run('kubectl exec pod-a -- hostname').stdout).toBe('pod-a\n');
+    expect(s.run('kubectl exec pod-a -- hostname -i').stdout).toBe('10.244.1.4 \n');
+    expect(s.run('kubectl exec pod-a -- hostname -I').stdout).toBe('10.244.1.4 \n');
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot');
+    expect(s.run('hostname -i').stdout).toBe('192.168.1.11 \n');
+    // eth0, flannel.1, cni0: device order, as getifaddrs lists them.
+    expect(s.run('hostname -I').stdout).toBe('192.168.1.11 10.244.1.0 10.244.1.1 \n');
+    expect(s.run('hostname -x')).toEqual({ stdout: '', stderr: "hostname: invalid option -- 'x'\n", status: 1 });
   });
 
   it.each([

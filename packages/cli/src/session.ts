@@ -16,7 +16,7 @@ import { nc } from './nc.js';
 import { LABS, type Lab } from './labs.js';
 import { eksctl } from './eksctl.js';
 import { kubectl, type KubectlHost } from './kubectl.js';
-import { cat, crictl, ls, podByNetnsPath, shellFile, sysctl } from './node.js';
+import { cat, crictl, hostname, ls, podByNetnsPath, shellFile, sysctl } from './node.js';
 import { captureLine, FilterError, framesOn, matchFilter, parseFilter, TcpConversations, type Filter, type PrintOptions } from './tcpdump.js';
 import { grep, head, sort, tail, wc } from './text.js';
 import { err, ok, type Ctx, type Output, type Place } from './types.js';
@@ -276,7 +276,7 @@ export class Session implements KubectlHost {
       case 'conntrack': return conntrack(ctx, args, admin);
       case 'ls': return ls(this.#sim, place, args, piped, nsObj);
       case 'cat': return cat(this.#sim, place, args, stdin, nsObj);
-      case 'hostname': return ok(`${place.kind === 'node' ? place.node : this.#sim.pod(place.pod).name}\n`);
+      case 'hostname': return hostname(this.#sim, place, nsObj, args);
       case 'nsenter': return this.#nsenter(frame, args, stdin, piped, background);
       case 'chroot': return this.#chroot(frame, args, stdin, piped, background);
       case 'crictl':
@@ -286,7 +286,7 @@ export class Session implements KubectlHost {
         return err('bash: kubectl: command not found', 127);
     }
     // netshoot has these, so "command not found" would send a student looking for a package to install.
-    const unmodelled = UNMODELLED[cmd];
+    const unmodelled = Object.prototype.hasOwnProperty.call(UNMODELLED, cmd) ? UNMODELLED[cmd] : undefined;
     if (unmodelled !== undefined) return err(`bash: ${cmd}: not modelled by podnet (the netshoot image has it): ${unmodelled}`, 127);
     return err(`bash: ${cmd}: command not found`, 127);
   }
