@@ -4,7 +4,8 @@
  * word (a word dropped, repeated, replaced by another command's word or by an edge value, the line cut short), each
  * typed at the workstation or in a shell on a node or in a pod, in sequences on one session. It holds the shell to
  * what a user relies on:
- * - `run` never throws: whatever the line, the terminal shows the tool's own output or error;
+ * - `run` never throws: whatever the line, the terminal shows the tool's own output or error, never a JavaScript
+ *   rendering of a value (a function's source, `[object Object]`);
  * - a failed `ip addr|route|neigh`, `bridge fdb` or `iptables` command leaves the cluster exactly as it was (the
  *   kernel applies each of them as one netlink request or, iptables-nft, one transaction). `ip link set` and `sysctl`
  *   are left out: the kernel's do_setlink applies a request's attributes in turn and stops at the first error, and
@@ -37,7 +38,11 @@ const clientLines = all.filter(atClient);
 const shellLines = [...new Set([...all.filter((l) => !atClient(l)), ...all.filter((l) => l.includes(' -- ')).map((l) => l.slice(l.indexOf(' -- ') + 4))])].sort();
 const EDGE = ['', '-', '--', '-1', '0', '65536', '4294967296', '1e99', 'NaN', '10.244.1.4/33', '300.1.1.1', '0.0.0.0/0', 'dev', 'via',
   'lo', 'eth0', 'cni0', 'flannel.1', 'x'.repeat(80), 'ñ', '-o', 'wide', 'json', '-n', 'kube-system', 'pod-a', 'node-1', 'node/node-9',
-  'table', 'metric', 'onlink', 'all', 'help', '-s', '-d', '-j', 'DROP', '-A', '-D', '-t', 'nat', 'mtu', '68', 'up', 'down', 'del', 'add', 'flush'];
+  'table', 'metric', 'onlink', 'all', 'help', '-s', '-d', '-j', 'DROP', '-A', '-D', '-t', 'nat', 'mtu', '68', 'up', 'down', 'del', 'add', 'flush',
+  // Names every object has: a word looked up in a plain table must not find Object.prototype's members.
+  'constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'];
+/** What JavaScript prints of a value it was not meant to print: never a tool's output. */
+const LEAK = /\[native code\]|\[object Object\]|=> |\bfunction \w*\(/;
 const WORDS = [...new Set([...all.flatMap((l) => l.split(/\s+/)), ...EDGE])];
 
 /** A line of `lines`, or one with a few words changed. */
@@ -77,6 +82,7 @@ describe('the lab shell under anything typed', () => {
       const before = s.sim.state;
       const r = s.run(line);
       expect(typeof r.stdout === 'string' && typeof r.stderr === 'string' && Number.isInteger(r.status), line).toBe(true);
+      expect(`${r.stdout}${r.stderr}`, `${place}: ${line}`).not.toMatch(LEAK);
       if (r.status !== 0 && ATOMIC.test(line) && !/[;&|]/.test(line)) expect(s.sim.state === before, `${place}: ${line} failed (${r.stderr.trim()}) and changed the cluster`).toBe(true);
       if (s.exited) break;
     }
