@@ -47,6 +47,28 @@ export function timeOfDay(simMs: number): string {
   return `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(us, 6)}`;
 }
 
+/**
+ * tcpdump's timestamp of a capture line by how many `-t` it was given (util-print.c ts_format): 0 the time of
+ * day, 1 none, 2 seconds since the epoch (`1767603601.000120`), 3 the time since the previous line and 5 since
+ * the first (` 00:00:00.000330`, a space before), 4 the date and time of day (`2026-01-05 09:10:00.000020`).
+ * Measured with tcpdump 4.99.3 on lo in a namespace, a ping to 127.0.0.1 (tcpdump.test.ts). `prev` and `first` are the simulated times of the
+ * job's previous and first lines (the line's own when it is the first). With the space that follows it.
+ */
+export function captureStamp(ts: number, simMs: number, prev: number, first: number): string {
+  if (ts === 1) return '';
+  if (ts === 2) {
+    const us = Math.round((SIM_EPOCH_MS + simMs) * 1000);
+    return `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')} `;
+  }
+  // The deltas come with a space before them too (measured, tcpdump 4.99.3: ` 00:00:00.000005 IP …`).
+  if (ts === 3 || ts >= 5) return ` ${timeOfDay(simMs - (ts === 3 ? prev : first) - SIM_EPOCH_OFFSET_MS)} `;
+  if (ts === 4) return `${new Date(SIM_EPOCH_MS + Math.floor(simMs)).toISOString().slice(0, 10)} ${timeOfDay(simMs)} `;
+  return `${timeOfDay(simMs)} `;
+}
+
+/** The simulated time whose time of day is 00:00:00 (timeOfDay of a difference adds the epoch's 09:00:00 back). */
+const SIM_EPOCH_OFFSET_MS = SIM_EPOCH_MS - Date.UTC(2026, 0, 5);
+
 /** A deterministic 32-bit hash (FNV-1a) of a string. */
 export function fnv(text: string): number {
   let h = 0x811c9dc5;

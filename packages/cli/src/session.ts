@@ -7,7 +7,7 @@ import {
   fail, findNs, formatIpv4, isLocalAddress, parseIpv4, shown, getNs, hostNsId, isPodnetError, ownChains, podNsId, writePcap, type NsId, type PcapRecord, type Simulator, type Trace,
 } from '@podnet/core';
 import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
-import { ctime, SIM_EPOCH_MS } from './format.js';
+import { captureStamp, ctime, SIM_EPOCH_MS } from './format.js';
 import { iptables, iptablesSave } from './iptables.js';
 import { conntrack } from './conntrack.js';
 import { bridge, ip, isNetnsExec, linkNamed } from './ip.js';
@@ -60,6 +60,10 @@ interface Job {
   readonly print: PrintOptions;
   readonly records: PcapRecord[];
   captured: number;
+  /** How many `-t` (format.ts captureStamp), and the times of the job's first and latest lines (-ttt, -ttttt). */
+  readonly stamps: number;
+  first: number | null;
+  prev: number;
 }
 
 /** Tools of the netshoot image podnet does not model, with where to look instead. */
@@ -533,19 +537,38 @@ export class Session implements KubectlHost {
     let verbose = 0;
     let x = 0;
     let bigX = 0;
+    let stamps = 0;
     const expr: string[] = [];
+    const usage = 'Usage: tcpdump [-AbdDefhHIJKlLnNOpqStuUvxX#] [ -B size ] [ -c count ] [ --count ]\n\t\t[ -C file_size ] [ -E algo:secret ] [ -F file ] [ -G seconds ]\n\t\t[ -i interface ] [ --immediate-mode ] [ -j tstamptype ]\n\t\t[ -M secret ] [ --number ] [ --print ] [ -Q in|out|inout ]\n\t\t[ -r file ] [ -s snaplen ] [ -T type ] [ --version ]\n\t\t[ -V file ] [ -w file ] [ -W filecount ] [ -y datalinktype ]\n\t\t[ -z postrotate-command ] [ -Z user ]\n\t\t[ --time-stamp-precision precision ] [ --micro ] [ --nano ]\n\t\t[ expression ]';
+    // getopt(3), as tcpdump parses its options: flags cluster (`-nn`, `-vvv`), and an option that takes an
+    // argument ends its cluster, taking the rest of the word or the next one (`-ni eth0`, `-nei any`, `-c5`).
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
-      if (a === '-i') dev = args[++i] ?? null;
-      else if (a.startsWith('-i') && a.length > 2) dev = a.slice(2);
-      else if (a === '-c') { const v = args[++i]; if (!v || !/^\d+$/.test(v) || Number(v) < 1) return err(`tcpdump: invalid packet count ${v ?? ''}`, 1); count = Number(v); }
-      else if (a === '-w') { write = args[++i] ?? null; if (write === null) return err("tcpdump: option requires an argument -- 'w'", 1); }
-      else if (/^-[nvlqetNxX]+$/.test(a)) {
-        if (a.includes('e')) link = true;
-        for (const c of a) { if (c === 'v') verbose++; else if (c === 'x') x++; else if (c === 'X') bigX++; }
+      if (a === '--') { expr.push(...args.slice(i + 1)); break; }
+      if (!a.startsWith('-') || a.length < 2) { expr.push(a); continue; }
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j]!;
+        if (c === 'i' || c === 'c' || c === 'w' || c === 's') {
+          const v = j + 1 < a.length ? a.slice(j + 1) : args[++i];
+          if (v === undefined) return err(`tcpdump: option requires an argument -- '${c}'\n${usage}`, 1);
+          if (c === 'i') dev = v;
+          else if (c === 'c') { if (!/^\d+$/.test(v) || Number(v) < 1) return err(`tcpdump: invalid packet count ${v}`, 1); count = Number(v); }
+          else if (c === 'w') write = v;
+          // The snapshot length changes nothing podnet prints (it captures whole frames); tcpdump checks it.
+          else if (!/^\d+$/.test(v) || Number(v) > 262144) return err(`tcpdump: invalid snaplen ${v}`, 1);
+          break;
+        }
+        if (c === 'e') link = true;
+        else if (c === 'v') verbose++;
+        else if (c === 'x') x++;
+        else if (c === 'X') bigX++;
+        else if (c === 't') stamps++;
+        // n, N, l, q, p: name resolution, line buffering, quiet, promiscuity — nothing to change.
+        else if ('nNlqp'.includes(c)) continue;
+        // tcpdump 4.99's other options (its getopt string): real, and refused as not modelled rather than unknown.
+        else if ('AbdDfhHIJKLOSuU#BCEFGjmMQrTVWyYzZ'.includes(c)) return err(`tcpdump: podnet does not model -${c} (it models -i, -c, -w, -e, -n, -v, -x, -X and a filter expression)`, 1);
+        else return err(`tcpdump: invalid option -- '${c}'\n${usage}`, 1);
       }
-      else if (a.startsWith('-')) return err(`tcpdump: invalid option -- '${a.slice(1, 2)}'\nUsage: tcpdump [-AbdDefhHIJKlLnNOpqStuUvxX#] [ -B size ] [ -c count ] [ --count ]\n\t\t[ -C file_size ] [ -E algo:secret ] [ -F file ] [ -G seconds ]\n\t\t[ -i interface ] [ --immediate-mode ] [ -j tstamptype ]\n\t\t[ -M secret ] [ --number ] [ --print ] [ -Q in|out|inout ]\n\t\t[ -r file ] [ -s snaplen ] [ -T type ] [ --version ]\n\t\t[ -V file ] [ -w file ] [ -W filecount ] [ -y datalinktype ]\n\t\t[ -z postrotate-command ] [ -Z user ]\n\t\t[ --time-stamp-precision precision ] [ --micro ] [ --nano ]\n\t\t[ expression ]`, 1);
-      else expr.push(a);
     }
     const ns = getNs(this.#sim.state, ctx.ns!);
     const device = dev ?? Object.values(ns.links).filter((l) => l.kind !== 'loopback' && l.up).sort((a, b) => a.ifindex - b.ifindex)[0]?.name ?? 'lo';
@@ -564,7 +587,7 @@ export class Session implements KubectlHost {
     // print.c: -X wins over -x; two of either dump the link-level header as well.
     const hex = bigX > 0 ? { ascii: true, link: bigX > 1 } : x > 0 ? { ascii: false, link: x > 1 } : null;
     const print: PrintOptions = { link, verbose: Math.min(verbose, 3), hex, conversations: new TcpConversations() };
-    this.#jobs.push({ id, text, ns: ns.id, dev: device, filter, bridgeMacs, count, write, print, records: [], captured: 0 });
+    this.#jobs.push({ id, text, ns: ns.id, dev: device, filter, bridgeMacs, count, write, print, records: [], captured: 0, stamps: Math.min(stamps, 5), first: null, prev: 0 });
     const linkType = device === 'any' ? 'LINUX_SLL2 (Linux cooked v2)' : 'EN10MB (Ethernet)';
     // tcpdump.c: without -v and -w it says verbose output is suppressed; otherwise it prefixes the listening
     // line with its name (measured for -v and -w; -x alone still says suppressed).
@@ -585,7 +608,11 @@ export class Session implements KubectlHost {
         const t = at + step.index * 0.01;
         job.captured++;
         if (job.write !== null) job.records.push({ timestampMs: SIM_EPOCH_MS + t, frame });
-        else this.#pending.out.push({ t, text: `${captureLine(t, frame, job.print)}\n` });
+        else {
+          job.first ??= t;
+          this.#pending.out.push({ t, text: `${captureLine(t, frame, job.print, captureStamp(job.stamps, t, job.captured === 1 ? t : job.prev, job.first))}\n` });
+        }
+        job.prev = t;
         if (job.count !== null && job.captured >= job.count) {
           this.#finish(job, 'Done');
           break;

@@ -227,3 +227,38 @@ describe('tcpdump -v in a student\'s session', () => {
     expect(() => describeFrame(arp, { hex: { ascii: 1 } as never })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 });
+
+describe('tcpdump options as getopt reads them, and -t … -ttttt', () => {
+  // Measured, tcpdump 4.99.3 on Linux 6.18, `tcpdump $t -ni lo -c 2 icmp` in a namespace while it pinged
+  // 127.0.0.1: -t no stamp; -tt `1795922662.058448 IP …`; -ttt ` 00:00:00.000000 IP …` then ` 00:00:00.000005`
+  // (a space first); -tttt `2026-11-29 03:24:24.162914 IP …`; -ttttt as -ttt, from the first packet.
+  function capture(flags: string): string[] {
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot');
+    expect(s.run(`tcpdump ${flags} -c 2 icmp &`).status).toBe(0);
+    return s.run('ping -c 1 10.244.2.3').stdout.split('\n').filter((l) => /10\.244\.\d\.\d+ > 10\.244\./.test(l));
+  }
+
+  it('flags cluster and an option with an argument ends its cluster: -ni, -nei, -c2', () => {
+    expect(capture('-ni flannel.1')).toHaveLength(2);
+    expect(capture('-nei flannel.1')[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{6} [0-9a-f:]{17} > [0-9a-f:]{17}, ethertype IPv4/);
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot');
+    expect(s.run('tcpdump -ni')).toMatchObject({ status: 1, stderr: expect.stringMatching(/^tcpdump: option requires an argument -- 'i'\nUsage: tcpdump/) });
+    expect(s.run('tcpdump -nk')).toMatchObject({ status: 1, stderr: expect.stringMatching(/^tcpdump: invalid option -- 'k'\nUsage: tcpdump/) });
+    expect(s.run('tcpdump -nA -i eth0')).toMatchObject({ status: 1, stderr: expect.stringMatching(/^tcpdump: podnet does not model -A/) });
+    expect(s.run('tcpdump -s abc')).toMatchObject({ status: 1, stderr: 'tcpdump: invalid snaplen abc\n' });
+  });
+
+  it('-t drops the stamp, -tt is epoch seconds, -ttt and -ttttt deltas with a space before, -tttt the date', () => {
+    expect(capture('-tni flannel.1')[0]).toMatch(/^IP 10\.244\.1\.0 > 10\.244\.2\.3: ICMP echo request/);
+    const [a, b] = capture('-ttni flannel.1');
+    expect(a).toMatch(/^\d{10}\.\d{6} IP /);
+    const [c, d] = capture('-tttni flannel.1');
+    expect(c).toMatch(/^ 00:00:00\.000000 IP /);
+    expect(d).toMatch(/^ 00:00:00\.\d{6} IP /);
+    expect(Number(b!.split(' ')[0]) - Number(a!.split(' ')[0])).toBeCloseTo(Number(`0.${d!.slice(10, 16)}`), 6);
+    expect(capture('-ttttni flannel.1')[0]).toMatch(/^2026-01-05 \d\d:\d\d:\d\d\.\d{6} IP /);
+    expect(capture('-tttttni flannel.1')[1]).toBe(d);
+  });
+});

@@ -399,7 +399,10 @@ function describeIp(p: Ipv4Packet, b: Uint8Array, o: PrintOptions): string {
   return `${out}${src} > ${dst}: ip-proto-${h.protocol} ${l4.length}`;
 }
 
-/** A capture line: the time of day and the frame, as `tcpdump -n` prints it with the options `o`. */
-export function captureLine(timeMs: number, frame: Frame, o: PrintOptions = {}): string {
-  return `${timeOfDay(timeMs)} ${describeFrame(frame, o)}`;
+/**
+ * A capture line: the time of day and the frame, as `tcpdump -n` prints it with the options `o`; `stamp`, when
+ * given, is the timestamp to print instead (format.ts captureStamp: `-t`, `-tt` …), with its space.
+ */
+export function captureLine(timeMs: number, frame: Frame, o: PrintOptions = {}, stamp?: string): string {
+  return `${stamp ?? `${timeOfDay(timeMs)} `}${describeFrame(frame, o)}`;
 }
