@@ -389,3 +389,36 @@ describe('the podnet binary', () => {
 });
 
 void readFileSync;
+
+describe('traceroute\'s options as traceroute 2.1.2 reads them', () => {
+  // Measured, traceroute 2.1.2 in a namespace, to 127.0.0.1: `-w1` takes the rest of the word; `-nq 1` ends a
+  // cluster with an option that takes the next word; `-nq1` and `-nw1` are refused ("Option `-q' (argc 1)
+  // requires an argument: `-q nqueries'", exit 2); `-nx`: "Bad option `-x' (argc 1)"; `-m 0`, `-f 3 -m 2`, `-f0`:
+  // "first hop out of range"; `-m abc`: "Cannot handle `-m' option with arg `abc' (argc 2)".
+  const node = () => {
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot');
+    return s;
+  };
+  it.each([
+    ['traceroute -nq1 10.244.2.3', "Option `-q' (argc 1) requires an argument: `-q nqueries'\n"],
+    ['traceroute -nw1 10.244.2.3', "Option `-w' (argc 1) requires an argument: `-w MAX,HERE,NEAR'\n"],
+    ['traceroute -nx 10.244.2.3', "Bad option `-x' (argc 1)\n"],
+    ['traceroute -m 0 10.244.2.3', 'first hop out of range\n'],
+    ['traceroute -f 3 -m 2 10.244.2.3', 'first hop out of range\n'],
+    ['traceroute -f0 10.244.2.3', 'first hop out of range\n'],
+    ['traceroute -m abc 10.244.2.3', "Cannot handle `-m' option with arg `abc' (argc 2)\n"],
+  ])('%s', (line, stderr) => {
+    expect(node().run(line)).toEqual({ stdout: '', stderr, status: 2 });
+  });
+
+  it('-nq 1 and -w1 run; -f 2 starts at the second hop', () => {
+    const s = node();
+    const full = s.run('traceroute -n 10.244.2.3').stdout;
+    expect(full).toBe('traceroute to 10.244.2.3 (10.244.2.3), 30 hops max, 60 byte packets\n 1  10.244.2.0\n 2  10.244.2.3\n');
+    expect(s.run('traceroute -nq 1 10.244.2.3').stdout).toBe(full);
+    expect(s.run('traceroute -w1 -n 10.244.2.3').stdout).toBe(full);
+    expect(s.run('traceroute -f 2 -n 10.244.2.3').stdout).toBe('traceroute to 10.244.2.3 (10.244.2.3), 30 hops max, 60 byte packets\n 2  10.244.2.3\n');
+    expect(s.run('traceroute -s 192.168.1.11 10.244.2.3')).toMatchObject({ status: 2, stderr: expect.stringMatching(/^traceroute: podnet does not model -s/) });
+  });
+});

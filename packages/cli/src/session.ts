@@ -70,7 +70,7 @@ interface Job {
 const UNMODELLED: Readonly<Record<string, string>> = (() => {
   const nat = 'podnet lists and changes netfilter rules with iptables (nf_tables) and iptables-save only; see a translation\'s effect with tcpdump on the receiving pod (the source address it shows)';
   const sockets = 'podnet has no sockets or applications; ping, traceroute, `nc -zv HOST PORT` and tcpdump show what reaches a pod';
-  return { 'iptables-legacy': nat, nft: nat, ss: sockets, netstat: sockets, curl: sockets, wget: sockets, dig: 'podnet has no DNS: use addresses', nslookup: 'podnet has no DNS: use addresses', arp: 'use `ip neigh`', ifconfig: 'use `ip addr`', route: 'use `ip route`', brctl: 'use `bridge link` and `bridge fdb`', ethtool: 'use `ip -d link`' };
+  return { 'iptables-legacy': nat, nft: nat, ss: sockets, netstat: sockets, curl: sockets, wget: sockets, dig: 'podnet has no DNS: use addresses', nslookup: 'podnet has no DNS: use addresses', arp: 'use `ip neigh`', mtr: 'use `traceroute -n`', ifconfig: 'use `ip addr`', route: 'use `ip route`', brctl: 'use `bridge link` and `bridge fdb`', ethtool: 'use `ip -d link`' };
 })();
 
 /** Commands each place offers (for `help` and tab completion). */
@@ -501,26 +501,44 @@ export class Session implements KubectlHost {
 
   #traceroute(ctx: Ctx, args: readonly string[]): Output {
     let max = 30;
+    let first = 1;
     let probes = 3;
     let dst: string | undefined;
+    // traceroute 2.1.2's options (its CLIF parser, measured): `-w1` takes the rest of the word; flags cluster
+    // (`-nI`), and an option with an argument may end a cluster, taking the next word (`-nq 1`), but not the
+    // rest of it (`-nq1`: "Option `-q' (argc 1) requires an argument: `-q nqueries'").
+    const takes: Readonly<Record<string, string>> = { f: 'first_ttl', g: 'gate,...', i: 'device', m: 'max_ttl', N: 'squeries', p: 'port', t: 'tos', l: 'flow_label', w: 'MAX,HERE,NEAR', q: 'nqueries', s: 'src_addr', z: 'sendwait', M: 'name', O: 'OPTS,...' };
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
-      if (a === '-m') { const v = args[++i]; if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 255) return err(`max hops cannot be more than 255`, 2); max = Number(v); }
-      else if (a === '-q') {
-        // traceroute(8) sends -q probes per hop (default 3) and prints one `*` for each that got no answer.
-        const v = args[++i];
-        if (v === undefined || !/^\d+$/.test(v)) return err(`Cannot handle \`-q' option with arg \`${v ?? ''}' (argc ${i + 1})`, 2);
-        if (Number(v) < 1 || Number(v) > 10) return err('no more than 10 probes per hop', 2);
-        probes = Number(v);
-      } else if (a === '-w' || a === '-p' || a === '-f') i++;
-      else if (a === '-n' || a === '-I' || a === '-4') continue;
-      else if (a.startsWith('-')) return err(`Bad option \`${a}' (argc ${i + 1})`, 2);
-      else dst = a;
+      if (!a.startsWith('-') || a.length < 2) { dst ??= a; continue; }
+      const argc = i + 1;
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j]!;
+        const what = Object.prototype.hasOwnProperty.call(takes, c) ? takes[c] : undefined;
+        if (what === undefined) {
+          if ('46dFITnreAUDV'.includes(c)) { if (c === '6') return err('traceroute: podnet models IPv4 only (-6)', 2); continue; }
+          return err(`Bad option \`-${c}' (argc ${argc})`, 2);
+        }
+        const v = j === 1 && a.length > 2 ? a.slice(2) : j === a.length - 1 ? args[++i] : undefined;
+        if (v === undefined) return err(`Option \`-${c}' (argc ${argc}) requires an argument: \`-${c} ${what}'`, 2);
+        const n = /^\d+$/.test(v) ? Number(v) : NaN;
+        // "Cannot handle" counts the word that held the value (the next one, or the option's own: -mabc).
+        const at = i + 1;
+        if (c === 'm') { if (Number.isNaN(n)) return err(`Cannot handle \`-m' option with arg \`${v}' (argc ${at})`, 2); if (n > 255) return err('max hops cannot be more than 255', 2); max = n; }
+        else if (c === 'f') { if (Number.isNaN(n)) return err(`Cannot handle \`-f' option with arg \`${v}' (argc ${at})`, 2); first = n; }
+        else if (c === 'q') {
+          // traceroute(8) sends -q probes per hop (default 3) and prints one `*` for each that got no answer.
+          if (Number.isNaN(n)) return err(`Cannot handle \`-q' option with arg \`${v}' (argc ${at})`, 2);
+          if (n < 1 || n > 10) return err('no more than 10 probes per hop', 2);
+          probes = n;
+        } else if (c !== 'w' && c !== 'p') return err(`traceroute: podnet does not model -${c} (it models -n, -m, -f, -q, -w, -p and -I)`, 2);
+        break;
+      }
     }
-    if (dst === undefined) return err('Usage:\n  traceroute [ -46dFITnreAUDV ] [ -f first_ttl ] [ -g gate,... ] [ -i device ] [ -m max_ttl ] [ -N squeries ] [ -p port ] [ -t tos ] [ -l flow_label ] [ -w MAX,HERE,NEAR ] [ -q nqueries ] [ -s src_addr ] [ -z sendwait ] [ --fwmark=num ] host [ packetlen ]', 2);
+    if (dst !== undefined && (first < 1 || first > max)) return err('first hop out of range', 2);    if (dst === undefined) return err('Usage:\n  traceroute [ -46dFITnreAUDV ] [ -f first_ttl ] [ -g gate,... ] [ -i device ] [ -m max_ttl ] [ -N squeries ] [ -p port ] [ -t tos ] [ -l flow_label ] [ -w MAX,HERE,NEAR ] [ -q nqueries ] [ -s src_addr ] [ -z sendwait ] [ --fwmark=num ] host [ packetlen ]', 2);
     if (!/^\d+\.\d+\.\d+\.\d+$/.test(dst)) return err(`${dst}: Name or service not known\nCannot handle "host" cmdline arg \`${dst}' on position 1 (argc ${args.length})`, 2);
     this.#spacing = 1;
-    const r = this.#sim.traceroute(this.#endpoint(ctx.ns!), dst, { maxHops: max });
+    const r = this.#sim.traceroute(this.#endpoint(ctx.ns!), dst, { maxHops: max, firstTtl: first });
     // The model sends one probe per hop; a hop where it got no answer is `*` for each of the -q probes
     // (` 2  * * *` by default, measured with traceroute 2.1.2 in namespaces).
     const stars = Array.from({ length: probes }, () => '*').join(' ');

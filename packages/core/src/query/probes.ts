@@ -103,6 +103,8 @@ export interface PingOptions {
 export interface TracerouteOptions {
   /** -m: the largest TTL tried (default 30). */
   readonly maxHops?: number;
+  /** -f: the first TTL tried (default 1; at most `maxHops`): the hops before it are not probed. */
+  readonly firstTtl?: number;
   /** Hold ICMP errors to the kernel's rate limits (default true): see {@link SendOptions.icmpLimits}. */
   readonly icmpLimits?: boolean;
   /** Count every probe's device and rule hits into this tally: see {@link SendOptions.tally}. */
@@ -327,6 +329,8 @@ export function traceroute(state: ClusterState, from: string, dst: string, o: Tr
   const to = parseDst(dst);
   const maxHops = o.maxHops ?? 30;
   if (!Number.isInteger(maxHops) || maxHops < 1 || maxHops > 255) fail('INVALID_ARGUMENT', `max hops ${shown(maxHops)} must be 1 to 255`);
+  const firstTtl = o.firstTtl ?? 1;
+  if (!Number.isInteger(firstTtl) || firstTtl < 1 || firstTtl > maxHops) fail('INVALID_ARGUMENT', `first hop ${shown(firstTtl)} out of range: 1 to max hops (${maxHops})`, { firstTtl }, 'traceroute -f takes a TTL from 1 to the -m value.');
   let s = state;
   const hops: TracerouteHop[] = [];
   const lines = [`traceroute to ${dst} (${dst}), ${maxHops} hops max, 60 byte packets`];
@@ -336,7 +340,7 @@ export function traceroute(state: ClusterState, from: string, dst: string, o: Tr
   let base = 0x811c;
   for (let i = 0; i < ns.length; i++) base = Math.imul(base ^ ns.charCodeAt(i), 0x01000193) >>> 0;
   const sport = 32768 + (base % 20000);
-  for (let ttl = 1; ttl <= maxHops; ttl++) {
+  for (let ttl = firstTtl; ttl <= maxHops; ttl++) {
     const r = send(s, ns, udpPacket(to, 33434 + ttl - 1, { ttl, size: 32, srcPort: sport + ttl }), limits);
     s = r.state;
     const dport = 33434 + ttl - 1;
