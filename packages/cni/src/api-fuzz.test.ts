@@ -15,8 +15,8 @@ import { seedLabSpec, simulatorFromSpec } from './spec.js';
 const EDGE: unknown[] = [null, undefined, 0, -1, 1.5, 2 ** 32, Number.NaN, Number.POSITIVE_INFINITY, '', 'x', true, [], {}, [1], '__proto__', 'constructor',
   'toString', 'node-1', 'pod-a', 'default/pod-a', 'node/node-1', 'pod/default/pod-a', '10.244.2.3', '10.244.1.0/24', '192.168.1.11', 'eth0', 'cni0',
   'nat', 'filter', 'FORWARD', 10, 1000, 1n, Symbol('s'), Object.create(null), ['node-1'], icmpEcho(0x0af40203), { name: 'node-9' },
-  { name: 'pod-z', node: 'node-1' }, { name: 'pod-y' }, { count: 2 }, { maxHops: 3 }, { record: false }, { op: 'link.set', ns: 'node/node-1', name: 'cni0', up: false }];
-const FIELDS = ['name', 'node', 'ip', 'podCidr', 'segment', 'containers', 'namespace', 'hostNetwork', 'count', 'size', 'ttl', 'maxHops', 'record', 'ports'];
+  { name: 'pod-z', node: 'node-1' }, { name: 'pod-y' }, { count: 2 }, { maxHops: 3 }, { firstTtl: 2 }, { record: false }, { op: 'link.set', ns: 'node/node-1', name: 'cni0', up: false }];
+const FIELDS = ['name', 'node', 'ip', 'podCidr', 'segment', 'containers', 'namespace', 'hostNetwork', 'count', 'size', 'ttl', 'maxHops', 'firstTtl', 'record', 'ports'];
 const arg = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...EDGE) }, { weight: 1, arbitrary: fc.dictionary(fc.constantFrom(...FIELDS), fc.constantFrom(...EDGE), { maxKeys: 3 }) });
 const METHODS = ['advance', 'addNode', 'removeNode', 'addPod', 'deletePod', 'reconfigure', 'restartAgents', 'cordon', 'uncordon', 'events', 'capacity',
   'cniConfig', 'apply', 'send', 'ping', 'traceroute', 'counters', 'zeroCounters', 'node', 'pod', 'has', 'nodeOf', 'undo', 'redo'] as const;

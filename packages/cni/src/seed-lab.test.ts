@@ -42,6 +42,19 @@ describe('the seed lab (flannel VXLAN, three nodes, pods A–F)', () => {
     expect(sim.traceroute('pod-a', '192.168.1.12').hops.map((h) => h.address)).toEqual(['10.244.1.1', '192.168.1.12']);
   });
 
+  it('traceroute -f starts at that TTL; one out of range is refused and changes nothing', () => {
+    const sim = seed();
+    const r = sim.traceroute('pod-a', '10.244.2.3', { firstTtl: 2 });
+    expect(r.hops.map((h) => [h.ttl, h.address])).toEqual([[2, '10.244.2.0'], [3, '10.244.2.3']]);
+    expect(r.lines[1]).toBe(' 2  10.244.2.0');
+    const before = sim.state;
+    for (const firstTtl of [0, 31, 1.5]) {
+      expect(() => sim.traceroute('pod-a', '10.244.2.3', { firstTtl })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      expect(sim.state).toBe(before);
+    }
+    expect(sim.traceroute('pod-a', '10.244.2.3', { firstTtl: 3, maxHops: 3 }).hops.map((h) => h.ttl)).toEqual([3]);
+  });
+
   it('keeps the sender pod IP as the inner source and tunnels between node IPs on UDP 8472', () => {
     const sim = seed();
     const r = sim.ping('pod-a', '10.244.3.9');
