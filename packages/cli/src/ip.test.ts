@@ -244,3 +244,18 @@ describe('ip -6: IPv6 is not modelled, and says so', () => {
     expect(s.run('kubectl exec pod-a -- ip -f bogus addr')).toMatchObject({ status: 255, stderr: 'Error: argument "bogus" is wrong: invalid protocol family\n' });
   });
 });
+
+describe('bridge vlan: no VLAN entries on a bridge with vlan_filtering 0', () => {
+  // Measured, iproute2 6.1 on Linux 6.18: a bridge made by `ip link add br0 type bridge` with two veth ports;
+  // `bridge vlan show`, `bridge vlan` and `bridge vlan show dev v1` printed `port              vlan-id  ` alone;
+  // `bridge vlan show dev nosuch`: `Cannot find device "nosuch"`, exit 255.
+  it('prints the header alone, as for every bridge podnet makes', () => {
+    const s = createSession();
+    s.run('kubectl debug node/node-1 -it --image=nicolaka/netshoot');
+    expect(s.run('bridge vlan show')).toEqual({ stdout: 'port              vlan-id  \n', stderr: '', status: 0 });
+    expect(s.run('bridge vlan').stdout).toBe('port              vlan-id  \n');
+    expect(s.run('bridge vlan show dev cni0').stdout).toBe('port              vlan-id  \n');
+    expect(s.run('bridge vlan show dev nosuch')).toEqual({ stdout: '', stderr: 'Cannot find device "nosuch"\n', status: 255 });
+    expect(s.run('bridge vlan add vid 5 dev cni0')).toMatchObject({ status: 255, stderr: expect.stringMatching(/^Error: podnet does not model bridge VLANs/) });
+  });
+});
