@@ -146,6 +146,24 @@ export function innermost(p: Ipv4Packet): Ipv4Packet {
 }
 
 /**
+ * How many tunnel headers wrap the packet `p` (VXLAN, IPIP): 0 for a plain packet. The kernel stops a packet
+ * whose transmit nests deeper than XMIT_RECURSION_LIMIT (8) virtual devices (`Dead loop on virtual device`).
+ */
+function tunnelDepth(p: Ipv4Packet): number {
+  let n = 0;
+  for (let cur = p; ;) {
+    const pl = cur.payload;
+    if (pl.kind === 'ipv4') cur = pl;
+    else if (pl.kind === 'udp' && pl.payload.kind === 'vxlan' && pl.payload.inner.payload.kind === 'ipv4') cur = pl.payload.inner.payload;
+    else return n;
+    n++;
+  }
+}
+
+/** XMIT_RECURSION_LIMIT (include/linux/netdevice.h): the deepest nesting of virtual devices a transmit may take. */
+const XMIT_RECURSION_LIMIT = 8;
+
+/**
  * A header with some fields changed, built field by field: packets come from many constructors with
  * their fields in different orders, and a spread over such objects takes V8's slow generic path (it was
  * 8% of a forwarding profile); one fixed shape keeps every hop on the fast one.
@@ -2305,6 +2323,15 @@ class Run {
       if (this.tally !== null) this.tally.droppedOn(ns.id, link, 'tx');
       return this.drop(pid, ns.id, link.name, 'vxlanNoDestination', `${link.name} has no FDB entry for ${frame.eth.dst}: nowhere to tunnel it`, ip, frame);
     }
+    // The outer packet's route (udp_tunnel_dst_lookup, from the device's local address; an FDB entry with no
+    // `via` gives no output device): one through the VXLAN device itself is a circular route, and the packet
+    // is dropped before it is encapsulated (-ELOOP; the device counts a tx error and a collision, which
+    // podnet's counters do not model). Measured (kernel 6.18, scripts/tunnel-loop.sh): after `ip route prepend
+    // default via 10.9.2.0 dev v1 onlink` with v1's FDB entry to 198.51.100.2, a ping through v1 left nothing
+    // on the underlay, and v1 counted `TX errors 1 collsns 1`.
+    const under = lookupRouteFrom(this.state, ns, e.dst, link.local, this.view(ns));
+    if (under !== null && under.dev === link.name) return this.tunnelLoop(ns, link, e.dst, pid, ip, frame);
+    if (ip !== null && tunnelDepth(ip) >= XMIT_RECURSION_LIMIT - 1) return this.tunnelLoop(ns, link, null, pid, ip, frame);
     // The VXLAN device counts the inner frame without its Ethernet header (measured: flannel.1 tx 84 for a
     // 98-byte ping frame); the outer packet counts on the underlay device it leaves by.
     if (this.tally !== null) this.tally.txOn(ns.id, link, frameLength(frame) - 14);
@@ -2318,7 +2345,7 @@ class Run {
     const b = inner === null ? 0 : inner.header.dst;
     const hsh = inner ? mix(mix(mix(0x9747b28c, a < b ? a : b), a < b ? b : a), inner.header.protocol) : mix(0x9747b28c, 0x0806);
     const srcPort = EPHEMERAL_LOW + ((hsh >>> 0) % EPHEMERAL_SPAN);
-    if (inner !== null && link.master === null) this.tunnelPmtu(ns, link, e.dst, inner, pid);
+    if (inner !== null && link.master === null) this.tunnelPmtu(ns, link, under, inner, pid);
     const outer = ipv4(e.dst, { kind: 'udp', srcPort, dstPort: link.dstPort, payload: { kind: 'vxlan', vni: link.vni, inner: frame } }, IPPROTO_UDP, { src: link.local, ttl: 64, id: this.ipId++, df: false });
     const vcap = this.fragCap?.get(pid);
     if (vcap !== undefined) this.fragCap!.set(pid, vcap + VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
@@ -2338,9 +2365,8 @@ class Run {
    * Not modelled: an update below the minimum PMTU (552: the kernel locks the route's MTU), and the ICMP a
    * VXLAN device that is a bridge port sends back instead.
    */
-  tunnelPmtu(ns: NetNs, link: Link & { kind: 'vxlan' }, remote: Ipv4, inner: Ipv4Packet, pid: number): void {
+  tunnelPmtu(ns: NetNs, link: Link & { kind: 'vxlan' }, under: Route | null, inner: Ipv4Packet, pid: number): void {
     const v = this.view(ns);
-    const under = lookupRouteFrom(this.state, ns, remote, link.local, v);
     const dev = under === null || under.dev === null ? undefined : ns.links[under.dev];
     if (dev === undefined) return;
     const mtu = (under!.mtu !== undefined && under!.mtu < dev.mtu ? under!.mtu : dev.mtu) - (VXLAN_HEADER_LEN + 14 + UDP_HEADER_LEN + IPV4_HEADER_LEN);
@@ -2359,11 +2385,26 @@ class Run {
 
   ipipEncap(ns: NetNs, link: Link & { kind: 'ipip' }, route: Route, pkt: Ipv4Packet, pid: number): void {
     if (route.via === null) return this.drop(pid, ns.id, link.name, 'noRoute', `${link.name} needs a gateway (the remote tunnel end) on the route`, pkt);
+    // ip_tunnel_xmit: the outer route through the tunnel device itself drops the packet (a collision).
+    const under = lookupRouteFrom(this.state, ns, route.via, link.local ?? 0, this.view(ns));
+    if (under !== null && under.dev === link.name) return this.tunnelLoop(ns, link, route.via, pid, pkt, null);
+    if (tunnelDepth(pkt) >= XMIT_RECURSION_LIMIT - 1) return this.tunnelLoop(ns, link, null, pid, pkt, null);
     const outer = ipv4(route.via, pkt, IPPROTO_IPIP, { src: link.local ?? 0, ttl: 64, id: this.ipId++, df: pkt.header.df });
     const icap = this.fragCap?.get(pid);
     if (icap !== undefined) this.fragCap!.set(pid, icap + IPV4_HEADER_LEN);
     this.step(pid, ns.id, link.name, 'ipip-encap', this.record ? note((d, v) => `${d} encapsulates IP in IP towards ${formatIpv4(v)}`, link.name, route.via) : null, null, outer);
     this.ipOutput(ns.id, outer, pid, ns);
+  }
+
+  /**
+   * A tunnel device's packet whose outer route goes back through the device (`remote`: the tunnel's far end),
+   * or that nests tunnels deeper than the kernel transmits (remote null): dropped at the device, a `loop`.
+   */
+  tunnelLoop(ns: NetNs, link: Link, remote: Ipv4 | null, pid: number, ip: Ipv4Packet | null, frame: Frame | null): void {
+    const why = remote !== null
+      ? `the route to the tunnel's far end ${formatIpv4(remote)} goes out ${link.name} itself: a circular route (ELOOP), dropped before encapsulation`
+      : `Dead loop on virtual device ${link.name}: tunnels nested deeper than the kernel transmits (${XMIT_RECURSION_LIMIT}), dropped`;
+    this.drop(pid, ns.id, link.name, 'loop', why, ip, frame);
   }
 
   // ---- eBPF programs on tc hooks (cilium's datapath) ----
