@@ -36,3 +36,7 @@ echo "### (b) ip route get 198.51.100.2 after it"; ip -n $A route get 198.51.100
 echo "### (c) ping -c2 10.9.2.5 after it"; ip netns exec $A ping -c2 -W1 10.9.2.5 | sed -n 4p; echo "exit $?"; tx
 sleep 2; kill %1 2>/dev/null; wait 2>/dev/null
 echo "### (d) UDP 8472 on B's eth0 (the outer packets)"; cut -d' ' -f2- "$cap"; rm -f "$cap"
+ip -n $A route del 198.51.100.0/24
+ip -n $A route prepend default via 10.9.2.0 dev v1 onlink
+echo "### (e) two default routes of one metric (v1's gateway PERMANENT, eth0's REACHABLE): ip route get, four times"
+for d in 198.51.100.2 198.51.100.2 198.51.100.9 198.51.100.9; do ip -n $A route get $d | head -1; done
