@@ -76,6 +76,7 @@ ignore 1 pa pb n1
 echo "### (e) the other node's subnet broadcast: icmp_echo_ignore_broadcasts 0 in node-2 and pod-c"
 ignore 0 n2 pc
 pcase pa ping -c 2 -W 1 10.244.2.255
+pcase pa ping -b -c 2 -W 1 10.244.2.255
 echo "### (f) and bc_forwarding 1 on node-2 (all and flannel.1, the device it comes in by)"
 x n2 sysctl -qw net.ipv4.conf.all.bc_forwarding=1 net.ipv4.conf.flannel/1.bc_forwarding=1
 pcase pa ping -c 2 -W 1 10.244.2.255
@@ -85,3 +86,6 @@ pcase pa ping -c 2 -W 1 10.244.2.255
 echo "### (h) bc_forwarding 1 on flannel.1 only"
 x n2 sysctl -qw net.ipv4.conf.all.bc_forwarding=0 net.ipv4.conf.flannel/1.bc_forwarding=1
 pcase pa ping -c 2 -W 1 10.244.2.255
+echo "### (i) the values icmp_echo_ignore_broadcasts takes (proc_dou8vec_minmax, 0..1), and bc_forwarding's defaults"
+for v in 2 -1 0 1; do run pb sysctl -w net.ipv4.icmp_echo_ignore_broadcasts=$v; done
+run pb sysctl net.ipv4.conf.all.bc_forwarding net.ipv4.conf.default.bc_forwarding net.ipv4.conf.eth0.bc_forwarding

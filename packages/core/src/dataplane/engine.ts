@@ -36,6 +36,7 @@ import { quoteForwarded } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
 import { Tally } from './counters.js';
 import { confOn, inputAddressVerdict, martianLogLine } from './martian.js';
+import { LIMITED_BROADCAST, localBroadcast } from './broadcast.js';
 
 /** Options of {@link send}. */
 export interface SendOptions {
@@ -559,6 +560,11 @@ function acceptsRedirects(s: Sysctls, dev: string): boolean {
 }
 
 /** A route to `dst` alone out of `dev` with no gateway: what a source is selected by when no table route is at hand. */
+/** The route a packet to a broadcast takes: out of `dev`, no gateway, from `src` (the broadcast route's own). */
+function broadcastRoute(dst: Ipv4, dev: string, src: Ipv4 | null): Route {
+  return { ...deviceRoute(dst, dev, 'link'), src };
+}
+
 function deviceRoute(dst: Ipv4, dev: string, scope: 'global' | 'link'): Route {
   return { dst: { addr: dst, len: 32 }, via: null, dev, proto: 'kernel', scope, src: null, onlink: false, metric: 0, type: 'unicast' };
 }
@@ -1709,7 +1715,11 @@ class Run {
       // pod-a is dropped unless accept_local is on for all or for cni0, the device it comes in by.
       return this.martian(ns, dev, 'martianSource', `martian source ${formatIpv4(src)} on ${dev}: an address of ${ns.id}, and ${dev} has accept_local 0`, seen, pid);
     }
-    if (addrs.kind === 'broadcast' || this.isLocal(ns, h.dst)) {
+    // A subnet broadcast of the namespace (the local table's broadcast route, whatever device it came in by)
+    // is taken in, not forwarded (brd_input; bc_forwarding is not modelled, 0 as the kernel's default).
+    // Measured (bcast-formats.txt (e)): pod-a's ping to 10.244.2.255 crosses node-1 as a unicast and node-2
+    // takes it in from flannel.1 (IpExtInBcastPkts+1, IcmpInEchos+1), nothing on its cni0.
+    if (addrs.kind === 'broadcast' || (addrs.kind === 'route' && localBroadcast(ns, h.dst) !== null) || this.isLocal(ns, h.dst)) {
       // Local input is validated too, before INPUT (ip_route_input_slow: RTN_LOCAL and brd_input call
       // fib_validate_source; a 0.0.0.0 broadcast source is not). Measured, martian-formats.txt case (e):
       // with rp_filter 1, B's address coming in by A's side to the router itself is dropped
@@ -1831,9 +1841,15 @@ class Run {
       }
       return this.localDeliver(ns, 'lo', pkt, pid);
     }
+    // The local table's broadcast routes come before main's (rule 0): a subnet broadcast of the namespace.
+    const brd = bound === null ? localBroadcast(ns, h.dst) : null;
+    if (brd !== null) return this.broadcastOut(ns, broadcastRoute(h.dst, brd.dev, brd.src), pkt, pid);
     // A bound source (a reply, an error, a packet sent with its source set) selects `from` rules too.
     let route = bound?.kind === 'route' ? bound.route : lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
     if (route === null) return this.drop(pid, nsId, null, 'noRoute', `connect: Network is unreachable (no route to ${formatIpv4(h.dst)})`, pkt);
+    // The limited broadcast leaves by the device of the route main has for it, its gateway ignored
+    // (__mkroute_output: RTN_BROADCAST, no nexthop); bcast-formats.txt (a): node-1's by its default route, eth0.
+    if (h.dst === LIMITED_BROADCAST && route.type === 'unicast' && route.dev !== null) return this.broadcastOut(ns, broadcastRoute(h.dst, route.dev, selectSource(ns, route, h.dst)), pkt, pid);
     // Bound to lo with no route through it, the kernel's on-link guess sends the packet to lo, where it is not
     // for the namespace: measured, `ping -I lo 10.244.1.4` on a node gets no reply and no error.
     if (bound?.kind === 'route' && bound.guessed && ns.links[route.dev!]?.kind === 'loopback') return this.drop(pid, nsId, 'lo', 'notForUs', `${formatIpv4(h.dst)} on-link on lo (the socket is bound to lo): looped back, not for ${nsId}`, pkt);
@@ -1861,6 +1877,35 @@ class Run {
     this.step(pid, nsId, route.dev, 'route', this.record ? note((r, a) => `route lookup: ${describeRoute(r)} (src ${formatIpv4(a)})`, route, out.header.src) : null, null, out);
     if (this.filterVerdict(ns, 'OUTPUT', out, null, route.dev, pid)) return;
     this.ipOutputRouted(ns, route, out, pid, false);
+  }
+
+  /**
+   * A packet to a broadcast (RTN_BROADCAST: a local table `broadcast` route, or 255.255.255.255 by the device
+   * main's route for it names): ip_mc_output loops a copy back to the namespace itself first (taken in as a
+   * broadcast by the device it leaves by), then it leaves as an Ethernet broadcast, ff:ff:ff:ff:ff:ff, with no
+   * ARP. Measured (bcast-formats.txt (b)–(d)): pod-a's `ping -b 10.244.1.255` counts IpExtInBcastPkts and
+   * IcmpInEchos in pod-a itself, tcpdump -e shows `a2:d8:7f:1d:63:ef > ff:ff:ff:ff:ff:ff` on pod-a's eth0,
+   * node-1's cni0 and pod-b's eth0, and with icmp_echo_ignore_broadcasts 0 pod-a answers itself first.
+   */
+  broadcastOut(ns: NetNs, route: Route, pkt0: Ipv4Packet, pid: number): void {
+    const h = pkt0.header;
+    const src = h.src === 0 ? route.src : null;
+    let pkt = pkt0;
+    if (src !== null) {
+      pkt = withAddrs(pkt, src, h.dst);
+      const info = this.info[pid - 1];
+      if (info && info.src === 0) info.src = src;
+    }
+    if (this.tally !== null) this.tallyNatIn(ns, pkt, pid, 'OUTPUT', null, route.dev);
+    this.seeFlow(ns, pkt, pid);
+    this.step(pid, ns.id, route.dev, 'route', this.record ? note((a, d, b) => `route lookup: broadcast ${formatIpv4(a)} dev ${d} table local (src ${formatIpv4(b)})`, h.dst, route.dev!, pkt.header.src) : null, null, pkt);
+    if (this.filterVerdict(ns, 'OUTPUT', pkt, null, route.dev, pid)) return;
+    const link = ns.links[route.dev!];
+    if (link !== undefined && link.up && link.kind !== 'loopback') {
+      this.step(pid, ns.id, route.dev, 'local', this.record ? note((d) => `a copy of the broadcast is looped back to ${d}'s own input`, route.dev!) : null, null, pkt);
+      if (!this.filterVerdict(ns, 'INPUT', pkt, route.dev, null, pid)) this.localDeliver(ns, route.dev!, pkt, pid);
+    }
+    this.ipOutputRouted(ns, route, pkt, pid, false, false, null, true);
   }
 
   /**
@@ -1902,7 +1947,7 @@ class Run {
    * After routing: MTU/DF, POSTROUTING, then tunnel or neighbour. `fits`: the forward path found before FORWARD
    * that the packet fits (only a larger one without DF is looked at again here, to be fragmented).
    */
-  ipOutputRouted(ns: NetNs, route: Route, pkt0: Ipv4Packet, pid: number, forwarded: boolean, fits = false, l2src: Mac | null = null): void {
+  ipOutputRouted(ns: NetNs, route: Route, pkt0: Ipv4Packet, pid: number, forwarded: boolean, fits = false, l2src: Mac | null = null, broadcast = false): void {
     let pkt = pkt0;
     const dev = route.dev!;
     const link = ns.links[dev];
@@ -1923,6 +1968,12 @@ class Run {
     const nexthop = route.via ?? pkt.header.dst;
     if (link.kind === 'ipip') return this.ipipEncap(ns, link, route, pkt, pid);
     if (link.kind === 'loopback') return this.localDeliver(ns, dev, pkt, pid);
+    if (broadcast) {
+      // arp_constructor: a broadcast route's neighbour is NOARP, at the device's broadcast address.
+      const out: Frame = { eth: { dst: BROADCAST_MAC, src: l2src ?? link.mac, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
+      this.step(pid, ns.id, dev, 'transmit', this.record ? note((d, a) => `${d} sends to ${formatIpv4(a)} as an Ethernet broadcast (${BROADCAST_MAC}, no ARP)`, dev, pkt.header.dst) : null, out, pkt);
+      return this.xmit(ns, dev, out, pid);
+    }
     const n = this.neigh(ns, dev, nexthop);
     if (n && n.mac !== null && !n.failed) {
       const mac = n.mac;
@@ -1961,11 +2012,16 @@ class Run {
       if (pl.type === ICMP_ECHO_REQUEST) {
         this.step(pid, ns.id, dev, 'deliver', this.record ? note((a, n) => `echo request for ${formatIpv4(a)} delivered in ${n}`, h.dst, ns.id) : null, null, pkt);
         this.end(pid, 'delivered', ns.id, pkt);
-        // icmp_echo_ignore_broadcasts (1 by default): an echo to a broadcast (255.255.255.255, or 0.0.0.0 from
-        // 0.0.0.0: brd_input) is taken in and not answered (measured, martian-formats.txt: IcmpInEchos+1 alone).
-        if (h.dst === 0xffffffff || h.dst === 0) return;
-        // The kernel answers from its ICMP socket, which never sets DF (icmp_sk_init: IP_PMTUDISC_DONT).
-        const reply = ipv4(h.src, { ...pl, type: ICMP_ECHO_REPLY }, IPPROTO_ICMP, { src: h.dst, ttl: 64, id: this.ipId++, df: false });
+        // icmp_echo_ignore_broadcasts (1 by default): an echo to a broadcast (255.255.255.255, a subnet broadcast,
+        // or 0.0.0.0 from 0.0.0.0: brd_input) is taken in and not answered (measured, martian-formats.txt:
+        // IcmpInEchos+1 alone; bcast-formats.txt (b)).
+        const brd = h.dst === LIMITED_BROADCAST || localBroadcast(ns, h.dst) !== null;
+        if (h.dst === 0 || (brd && ns.sysctl.icmpEchoIgnoreBroadcasts !== false)) return;
+        // The kernel answers from its ICMP socket, which never sets DF (icmp_sk_init: IP_PMTUDISC_DONT). An
+        // answer to a broadcast comes from the source the route back to the sender takes (fib_compute_spec_dst):
+        // measured, bcast-formats.txt (c), (e): pod-b from 10.244.1.5, node-1 from 10.244.1.1, node-2 from
+        // flannel.1's 10.244.2.0, pod-a's own copy from 10.244.1.4.
+        const reply = ipv4(h.src, { ...pl, type: ICMP_ECHO_REPLY }, IPPROTO_ICMP, { src: brd ? 0 : h.dst, ttl: 64, id: this.ipId++, df: false });
         const rpid = this.newPacket('echo-reply', reply, ns.id);
         this.step(rpid, ns.id, null, 'reply', this.record ? note((a, b) => `echo reply ${formatIpv4(a)} → ${formatIpv4(b)}`, h.dst, h.src) : null, null, reply);
         this.queue.push({ t: 'out', ns: ns.id, pkt: reply, pid: rpid });

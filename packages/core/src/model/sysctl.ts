@@ -141,6 +141,8 @@ export const ICMP_RATEMASK_DEFAULT = 6168;
 const GLOBAL_KEYS: Readonly<Record<string, (s: Sysctls) => number>> = {
   'net.ipv4.icmp_ratelimit': (s) => s.icmpRatelimit ?? ICMP_RATELIMIT_DEFAULT,
   'net.ipv4.icmp_ratemask': (s) => s.icmpRatemask ?? ICMP_RATEMASK_DEFAULT,
+  // 1 while unset: the kernel's default (bcast-formats.txt (b): a broadcast echo is taken in, not answered).
+  'net.ipv4.icmp_echo_ignore_broadcasts': (s) => bit(s.icmpEchoIgnoreBroadcasts ?? true),
   // br_netfilter stores 1 for any non-zero write (brnf_sysctl_call_tables; measured: 5 and -1 read back 1).
   'net.bridge.bridge-nf-call-iptables': (s) => bit(s.bridgeNfCallIptables),
 };

@@ -1157,6 +1157,13 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     else sys.icmpRatemask = v;
     return;
   }
+  if (key === 'net.ipv4.icmp_echo_ignore_broadcasts') {
+    // proc_dou8vec_minmax, 0..1: any other value is Invalid argument (measured, bcast-formats.txt (i)).
+    const v = sysctlInt(key, value);
+    if (v !== 0 && v !== 1) fail('INVALID_ARGUMENT', `sysctl: setting key "${key}": Invalid argument (${shown(value)}: 0 or 1)`, { key, value });
+    (writable(ns, 'sysctl') as Draft<Sysctls>).icmpEchoIgnoreBroadcasts = v === 1;
+    return;
+  }
   if (key === 'net.bridge.bridge-nf-call-iptables') {
     // brnf_sysctl_call_tables stores 1 for any non-zero int (measured: 5 and -1 read back 1).
     (writable(ns, 'sysctl') as Draft<Sysctls>).bridgeNfCallIptables = sysctlInt(key, value) !== 0;
@@ -1175,7 +1182,7 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     sys[field] = dev === 'all' ? { all: on, dev: was.dev } : { all: was.all, dev: { ...was.dev, [dev]: on } };
     return;
   }
-  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.{all,default,<dev>}.{${DEVCONF_NAMES.join(',')}}, net.ipv4.conf.{all,<dev>}.{route_localnet,log_martians,accept_local}, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask and net.bridge.bridge-nf-call-iptables`, { key });
+  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.{all,default,<dev>}.{${DEVCONF_NAMES.join(',')}}, net.ipv4.conf.{all,<dev>}.{route_localnet,log_martians,accept_local}, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask, net.ipv4.icmp_echo_ignore_broadcasts and net.bridge.bridge-nf-call-iptables`, { key });
 }
 
 /** A new device takes conf.default's integers that Sysctls.conf holds (its redirect fields: addLinkTo). */

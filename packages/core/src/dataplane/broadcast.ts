@@ -1,0 +1,66 @@
+/**
+ * Broadcast destinations: the local table's `broadcast` routes (fib_add_ifaddr adds one for the subnet
+ * broadcast of each address of an up device, prefix shorter than /31) and the limited broadcast
+ * 255.255.255.255. A packet to either is RTN_BROADCAST: sent as an Ethernet broadcast (no ARP), looped back to
+ * the sender, and taken in by every receiver on the link (ip_route_input_slow's brd_input), not forwarded
+ * unless bc_forwarding. Measured on Linux 6.18 with iputils 20221126 by packages/cli/scripts/bcast-formats.sh
+ * (packages/cli/src/__fixtures__/bcast-formats.txt): `ip route get 10.244.1.255` in pod-a says `broadcast
+ * 10.244.1.255 dev eth0 src 10.244.1.4` / `cache <local,brd>`, on node-1 `… dev cni0 src 10.244.1.1`; `ip route
+ * get 255.255.255.255` takes the device of the route the main table has for it (pod-a eth0; node-1 eth0 by
+ * its default route, src 192.168.1.11), its gateway ignored.
+ */
+import type { Ipv4 } from '../addr/ipv4.js';
+import type { Link, NetNs } from '../model/types.js';
+
+/** 255.255.255.255. */
+export const LIMITED_BROADCAST: Ipv4 = 0xffffffff;
+
+/** A local table `broadcast` route: its device and its source (the address it was made for). */
+export interface BroadcastRoute {
+  readonly dev: string;
+  readonly src: Ipv4;
+}
+
+const memo = new WeakMap<object, ReadonlyMap<Ipv4, BroadcastRoute>>();
+
+/**
+ * The namespace's subnet broadcast routes by address, in the local table's order: for each up device, each
+ * address shorter than /31 (secondary addresses add none: the primary's route covers the subnet). Of one
+ * broadcast address on two devices, the first device wins (the local table lists it first). Memoized on
+ * the namespace's links.
+ */
+function broadcastRoutes(ns: NetNs): ReadonlyMap<Ipv4, BroadcastRoute> {
+  let m = memo.get(ns.links);
+  if (m === undefined) {
+    const out = new Map<Ipv4, BroadcastRoute>();
+    const links = Object.values(ns.links).sort((a: Link, b: Link) => a.ifindex - b.ifindex);
+    for (const link of links) {
+      if (!link.up) continue;
+      for (const a of link.addrs) {
+        if (a.len >= 31 || a.secondary === true) continue;
+        const b = (a.ip | (0xffffffff >>> a.len)) >>> 0;
+        if (!out.has(b)) out.set(b, { dev: link.name, src: a.ip });
+      }
+    }
+    memo.set(ns.links, (m = out));
+  }
+  return m;
+}
+
+/**
+ * The local table's broadcast route for `dst` in `ns` (a subnet broadcast of an up device's address), or
+ * null. The limited broadcast is not one of these: see {@link isBroadcastFor}.
+ *
+ * @example
+ * localBroadcast(podA, parseIpv4('10.244.1.255')); // { dev: 'eth0', src: 10.244.1.4 }
+ */
+export function localBroadcast(ns: NetNs, dst: Ipv4): BroadcastRoute | null {
+  // A broadcast address of a prefix shorter than /31 ends in at least two set bits.
+  if ((dst & 3) !== 3) return null;
+  return broadcastRoutes(ns).get(dst >>> 0) ?? null;
+}
+
+/** Whether `dst` is a broadcast for `ns`: the limited broadcast, or one of its subnet broadcasts. */
+export function isBroadcastFor(ns: NetNs, dst: Ipv4): boolean {
+  return dst >>> 0 === LIMITED_BROADCAST || localBroadcast(ns, dst) !== null;
+}
