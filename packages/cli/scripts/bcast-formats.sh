@@ -36,8 +36,8 @@ cap(){ local ns=$1 dev=$2; k=$((k+1)); echo "$ns $dev" > $T/cap$k.t
 flush_caps(){ wait; local i; for i in $(seq 1 $k); do [ -f $T/cap$i.t ] || continue
   echo "  tcpdump -e ($(cat $T/cap$i.t)):"; sed -E 's/^[0-9:.]+ /    /' $T/cap$i.out; rm -f $T/cap$i.t $T/cap$i.out; done; k=0; }
 # pcase NS CMD…: one ping with captures on the node-1/node-2 devices, the counters that moved, the neighbours
-CAPS="pa:eth0 pb:eth0 n1:cni0 n1:eth0 n1:flannel.1 n2:flannel.1 n2:cni0 pc:eth0"
-CNT="pa pb n1 n2 pc"
+CAPS="pa:eth0 pb:eth0 n1:cni0 n1:eth0 n1:flannel.1 n2:flannel.1 n2:cni0 pc:eth0 pd:eth0"
+CNT="pa pb n1 n2 pc pd"
 pcase(){ forget; local c n d; declare -A before
   for n in $CNT; do before[$n]=$(counters $n); done
   for c in $CAPS; do cap ${c%%:*} ${c##*:}; done; sleep 1.5
@@ -89,3 +89,10 @@ pcase pa ping -c 2 -W 1 10.244.2.255
 echo "### (i) the values icmp_echo_ignore_broadcasts takes (proc_dou8vec_minmax, 0..1), and bc_forwarding's defaults"
 for v in 2 -1 0 1; do run pb sysctl -w net.ipv4.icmp_echo_ignore_broadcasts=$v; done
 run pb sysctl net.ipv4.conf.all.bc_forwarding net.ipv4.conf.default.bc_forwarding net.ipv4.conf.eth0.bc_forwarding
+echo "### (j) bc_forwarding 1 on node-2's all and cni0, a broadcast frame from pod-c: icmp_echo_ignore_broadcasts 0 in node-2, pod-c and pod-d"
+ignore 0 n2 pc pd
+x n2 sysctl -qw net.ipv4.conf.all.bc_forwarding=1 net.ipv4.conf.flannel/1.bc_forwarding=0 net.ipv4.conf.cni0.bc_forwarding=1
+pcase pc ping -b -c 2 -W 1 10.244.2.255
+echo "### (k) bc_forwarding 1 on node-2's all and flannel.1, 0 on cni0: the same"
+x n2 sysctl -qw net.ipv4.conf.flannel/1.bc_forwarding=1 net.ipv4.conf.cni0.bc_forwarding=0
+pcase pc ping -b -c 2 -W 1 10.244.2.255

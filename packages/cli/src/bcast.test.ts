@@ -58,14 +58,24 @@ function steps(section: string): KernelStep[] {
 }
 
 /** The lab's namespaces by the script's names. */
-const WHO: Record<string, string> = { pa: 'pod-a', pb: 'pod-b', pc: 'pod-c', n1: 'node-1', n2: 'node-2' };
-/** icmp_echo_ignore_broadcasts 0 where each section of the script set it (1 elsewhere, the default). */
-const ANSWER: Record<string, readonly string[]> = { b: [], c: ['pb', 'n1'], d: ['pa', 'pb', 'n1'], e: ['n2', 'pc'] };
+const WHO: Record<string, string> = { pa: 'pod-a', pb: 'pod-b', pc: 'pod-c', pd: 'pod-d', n1: 'node-1', n2: 'node-2' };
+type Setting = readonly [who: string, key: string, value: number];
+const answer = (...who: string[]): Setting[] => who.map((w) => [w, 'net.ipv4.icmp_echo_ignore_broadcasts', 0]);
+const bc = (dev: string, v: number): Setting => ['n2', `net.ipv4.conf.${dev}.bc_forwarding`, v];
+/** The sysctls each section of the script set (every other value the kernel's default). */
+const SETTINGS: Record<string, readonly Setting[]> = {
+  b: [], c: answer('pb', 'n1'), d: answer('pa', 'pb', 'n1'), e: answer('n2', 'pc'),
+  f: [...answer('n2', 'pc'), bc('all', 1), bc('flannel/1', 1)],
+  g: [...answer('n2', 'pc'), bc('all', 1)],
+  h: [...answer('n2', 'pc'), bc('flannel/1', 1)],
+  j: [...answer('n2', 'pc', 'pd'), bc('all', 1), bc('cni0', 1)],
+  k: [...answer('n2', 'pc', 'pd'), bc('all', 1), bc('flannel/1', 1)],
+};
 
 /** A root shell on node-1 of a new seed lab with the section's sysctls. */
 function lab(section: string): Session {
   const s = onNode();
-  const actions: Action[] = (ANSWER[section] ?? []).map((n) => ({ op: 'sysctl.set', ns: endpointNs(s.sim.state, WHO[n]!), key: 'net.ipv4.icmp_echo_ignore_broadcasts', value: 0 }));
+  const actions: Action[] = (SETTINGS[section] ?? []).map(([w, key, value]) => ({ op: 'sysctl.set', ns: endpointNs(s.sim.state, WHO[w]!), key, value }));
   if (actions.length > 0) s.sim.apply(actions);
   return s;
 }
@@ -135,17 +145,36 @@ describe('ping to a broadcast address replays the kernel (bcast-formats.txt)', (
     for (const step of steps('e')) replayPing(lab('e'), step);
   });
 
-  it('(g), (h) bc_forwarding on all or on flannel.1 alone forwards nothing (IN_DEV_ANDCONF): node-2 answers as with both 0', () => {
-    // bc_forwarding is not modelled (0 everywhere): (f), with both on, is where the kernel forwards onto cni0.
-    for (const section of ['g', 'h']) for (const step of steps(section)) replayPing(lab('e'), step);
+  it('(f) with bc_forwarding 1 on node-2\'s all and flannel.1 it forwards the broadcast onto cni0 instead: pod-c answers, ttl=62', () => {
+    for (const step of steps('f')) replayPing(lab('f'), step);
   });
 
-  it('(i) icmp_echo_ignore_broadcasts takes 0 and 1 only: anything else is Invalid argument', () => {
+  it('(g), (h) bc_forwarding on all or on flannel.1 alone forwards nothing (IN_DEV_ANDCONF): node-2 answers as with both 0', () => {
+    for (const section of ['g', 'h']) for (const step of steps(section)) replayPing(lab(section), step);
+  });
+
+  it('(j), (k) a broadcast frame from pod-c on node-2, bc_forwarding on all and cni0 or on all and flannel.1', () => {
+    for (const section of ['j', 'k']) {
+      for (const step of steps(section)) {
+        const s = lab(section);
+        const r = s.sim.ping(WHO[step.ns]!, step.cmd.split(' ').pop()!, { count: 2, broadcast: true });
+        const what = `(${section}) (${step.ns}) ${step.cmd}: ${r.lines.join('\n')}`;
+        const ours = untimed(r.lines);
+        const theirs = untimed(step.out);
+        expect(ours.filter((l) => !l.startsWith('64 bytes')), what).toEqual(theirs.filter((l) => !l.startsWith('64 bytes')));
+        expect(ours.filter((l) => l.startsWith('64 bytes')).sort(), what).toEqual(theirs.filter((l) => l.startsWith('64 bytes')).sort());
+      }
+    }
+  });
+
+  it('(i) icmp_echo_ignore_broadcasts takes 0 and 1 only: anything else is Invalid argument; bc_forwarding reads 0', () => {
     const s = lab('i');
-    for (const step of steps('i').filter((x) => x.cmd.includes('icmp_echo_ignore_broadcasts='))) {
-      const o = s.run(step.cmd);
+    // The `default` values of the net.ipv4.conf switches are not modelled (docs/packet-path.md): asked without it.
+    const noDefault = (t: string) => t.replace(' net.ipv4.conf.default.bc_forwarding', '');
+    for (const step of steps('i')) {
+      const o = s.run(noDefault(step.cmd));
       expect(o.status, step.cmd).toBe(step.rc);
-      expect(`${o.stderr}${o.stdout}`.split('\n').filter((l) => l !== ''), step.cmd).toEqual([...step.err, ...step.out]);
+      expect(`${o.stderr}${o.stdout}`.split('\n').filter((l) => l !== ''), step.cmd).toEqual([...step.err, ...step.out].filter((l) => !l.includes('.default.')));
     }
   });
 });

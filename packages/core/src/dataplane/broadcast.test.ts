@@ -17,7 +17,7 @@ import { ipRoute } from '../query/render.js';
 import { routeGet } from '../query/route-get.js';
 import { ping } from '../query/probes.js';
 import { icmpEcho } from './build.js';
-import { LIMITED_BROADCAST, isBroadcastFor, localBroadcast } from './broadcast.js';
+import { bcForwardsOn, LIMITED_BROADCAST, isBroadcastFor, localBroadcast } from './broadcast.js';
 import { send } from './engine.js';
 
 const settings = { podCidr: '10.244.0.0/16', underlay: { segments: [{ name: 'dc1', cidr: '172.16.0.0/24', gateway: '172.16.0.1' }] } };
@@ -74,6 +74,18 @@ describe('localBroadcast: the local table\'s broadcast routes', () => {
         }
       }
     }), { numRuns: 200 });
+  });
+});
+
+describe('bcForwardsOn: IN_DEV_ANDCONF', () => {
+  it('forwards only with all and the device both non-zero (bcast-formats.txt (f)–(h))', () => {
+    const at = (all: number, dev: Record<string, number>) => bcForwardsOn({ ...getNs(empty, N).sysctl, bcForwarding: { all, dev } }, 'flannel.1');
+    expect(bcForwardsOn(getNs(empty, N).sysctl, 'flannel.1')).toBe(false);
+    expect(at(1, { 'flannel.1': 1 })).toBe(true);
+    expect(at(-3, { 'flannel.1': 7 })).toBe(true);
+    expect(at(1, {})).toBe(false);
+    expect(at(0, { 'flannel.1': 1 })).toBe(false);
+    expect(at(1, { cni0: 1 })).toBe(false);
   });
 });
 

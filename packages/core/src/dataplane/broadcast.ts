@@ -10,7 +10,7 @@
  * its default route, src 192.168.1.11), its gateway ignored.
  */
 import type { Ipv4 } from '../addr/ipv4.js';
-import type { Link, NetNs } from '../model/types.js';
+import type { Link, NetNs, Sysctls } from '../model/types.js';
 
 /** 255.255.255.255. */
 export const LIMITED_BROADCAST: Ipv4 = 0xffffffff;
@@ -63,4 +63,16 @@ export function localBroadcast(ns: NetNs, dst: Ipv4): BroadcastRoute | null {
 /** Whether `dst` is a broadcast for `ns`: the limited broadcast, or one of its subnet broadcasts. */
 export function isBroadcastFor(ns: NetNs, dst: Ipv4): boolean {
   return dst >>> 0 === LIMITED_BROADCAST || localBroadcast(ns, dst) !== null;
+}
+
+/**
+ * IN_DEV_BFORWARD: whether a subnet broadcast routed to the namespace and coming in by `dev` is forwarded,
+ * not taken in — net.ipv4.conf.all.bc_forwarding AND the device's own (IN_DEV_ANDCONF), both 0 by default.
+ * Measured (bcast-formats.txt (f)–(h)): node-2 forwards pod-a's 10.244.2.255 onto cni0 with both all and
+ * flannel.1 at 1, and takes it in itself with either alone.
+ */
+export function bcForwardsOn(s: Sysctls, dev: string): boolean {
+  const sw = s.bcForwarding;
+  if (sw === undefined || sw.all === 0) return false;
+  return Object.prototype.hasOwnProperty.call(sw.dev, dev) && sw.dev[dev] !== 0;
 }

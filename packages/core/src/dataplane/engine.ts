@@ -36,7 +36,7 @@ import { quoteForwarded } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
 import { Tally } from './counters.js';
 import { confOn, inputAddressVerdict, martianLogLine } from './martian.js';
-import { LIMITED_BROADCAST, localBroadcast } from './broadcast.js';
+import { bcForwardsOn, LIMITED_BROADCAST, localBroadcast } from './broadcast.js';
 
 /** Options of {@link send}. */
 export interface SendOptions {
@@ -1628,7 +1628,7 @@ class Run {
       return this.drop(pid, ns.id, link.name, 'notForUs', `frame for ${dst}, not ${link.name}'s MAC ${link.mac}`, ip, frame);
     }
     if (frame.payload.kind === 'arp') return this.arpInput(ns, link, frame.payload, pid);
-    this.ipInput(ns, link.name, frame.payload, pid, link.kind === 'bridge' ? frame.eth.src : null);
+    this.ipInput(ns, link.name, frame.payload, pid, link.kind === 'bridge' ? frame.eth.src : null, dst === BROADCAST_MAC || isMulticastMac(dst));
   }
 
   // ---- ARP ----
@@ -1678,8 +1678,12 @@ class Run {
 
   // ---- IP ----
 
-  /** `l2src`: the source MAC of the frame that brought the packet up from a bridge port (bridged DNAT keeps it). */
-  ipInput(ns: NetNs, dev: string, pkt0: Ipv4Packet, pid: number, l2src: Mac | null = null): void {
+  /**
+   * `l2src`: the source MAC of the frame that brought the packet up from a bridge port (bridged DNAT keeps it).
+   * `l2other`: the frame was not sent to this host's MAC (a broadcast or multicast: skb->pkt_type is not
+   * PACKET_HOST), which ip_forward drops.
+   */
+  ipInput(ns: NetNs, dev: string, pkt0: Ipv4Packet, pid: number, l2src: Mac | null = null, l2other = false): void {
     let pkt = pkt0;
     if (this.tally !== null) this.tallyNatIn(ns, pkt0, pid, 'PREROUTING', dev, null);
     // PREROUTING: conntrack reverses earlier translations, then nat rules (DNAT).
@@ -1716,10 +1720,13 @@ class Run {
       return this.martian(ns, dev, 'martianSource', `martian source ${formatIpv4(src)} on ${dev}: an address of ${ns.id}, and ${dev} has accept_local 0`, seen, pid);
     }
     // A subnet broadcast of the namespace (the local table's broadcast route, whatever device it came in by)
-    // is taken in, not forwarded (brd_input; bc_forwarding is not modelled, 0 as the kernel's default).
-    // Measured (bcast-formats.txt (e)): pod-a's ping to 10.244.2.255 crosses node-1 as a unicast and node-2
-    // takes it in from flannel.1 (IpExtInBcastPkts+1, IcmpInEchos+1), nothing on its cni0.
-    if (addrs.kind === 'broadcast' || (addrs.kind === 'route' && localBroadcast(ns, h.dst) !== null) || this.isLocal(ns, h.dst)) {
+    // is taken in (brd_input), unless bc_forwarding is on for all and that device: then it is only forwarded,
+    // onto the broadcast route's device. Measured (bcast-formats.txt (e)): pod-a's ping to 10.244.2.255
+    // crosses node-1 as a unicast and node-2 takes it in from flannel.1 (IpExtInBcastPkts+1, IcmpInEchos+1),
+    // nothing on its cni0; (f): with bc_forwarding 1 on all and flannel.1, pod-c answers and node-2 does not.
+    const brd = addrs.kind === 'route' ? localBroadcast(ns, h.dst) : null;
+    if (brd !== null && bcForwardsOn(ns.sysctl, dev)) return this.broadcastForward(ns, dev, brd.dev, brd.src, seen, pkt, pid, l2other);
+    if (addrs.kind === 'broadcast' || brd !== null || this.isLocal(ns, h.dst)) {
       // Local input is validated too, before INPUT (ip_route_input_slow: RTN_LOCAL and brd_input call
       // fib_validate_source; a 0.0.0.0 broadcast source is not). Measured, martian-formats.txt case (e):
       // with rp_filter 1, B's address coming in by A's side to the router itself is dropped
@@ -1774,6 +1781,30 @@ class Run {
       ? `the VPC router forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} unchanged`
       : `forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} → ${hh.ttl - 1}`, keepTtl, h, route) : null, null, fwd);
     this.ipOutputRouted(ns, route, fwd, pid, true, fit === MTU_FITS);
+  }
+
+  /**
+   * A subnet broadcast forwarded (bc_forwarding, see ipInput): ip_route_input_slow makes it a forward route
+   * (make_route, no ip_forward check), its source validated by rp_filter; ip_forward then drops a frame that
+   * was not sent to this host (a broadcast frame: PACKET_BROADCAST), checks the TTL and the MTU, runs FORWARD,
+   * and the packet leaves by the broadcast route's device as an Ethernet broadcast.
+   */
+  broadcastForward(ns: NetNs, dev: string, out: string, src: Ipv4, seen: Ipv4Packet, pkt: Ipv4Packet, pid: number, l2other: boolean): void {
+    if (this.rpFilterRefuses(ns, dev, seen, pid)) return;
+    if (l2other) return this.drop(pid, ns.id, dev, 'notForUs', `${formatIpv4(pkt.header.dst)} is routed to be forwarded (bc_forwarding on ${dev}), and ip_forward drops a frame that was a link-layer broadcast`, pkt);
+    const h = pkt.header;
+    if (h.ttl <= 1) {
+      this.step(pid, ns.id, dev, 'drop', this.record ? note((t, n) => `TTL expires (ttl ${t}) in ${n}`, h.ttl, ns.id) : null, null, pkt);
+      this.end(pid, 'ttlExceeded', ns.id, pkt);
+      return this.icmpError(pid, ns, pkt, ICMP_TIME_EXCEEDED, 0, 0, null);
+    }
+    const route = broadcastRoute(h.dst, out, src);
+    const fwd = withTtl(pkt, h.ttl - 1);
+    const fit = this.mtuCheck(ns, route, fwd, pid, true, true);
+    if (fit === MTU_DROPPED) return;
+    if (this.filterVerdict(ns, 'FORWARD', pkt, dev, out, pid)) return;
+    this.step(pid, ns.id, dev, 'forward', this.record ? note((a, d, t) => `bc_forwarding: forwards the broadcast ${formatIpv4(a)} onto ${d}; TTL ${t} → ${t - 1}`, h.dst, out, h.ttl) : null, null, fwd);
+    this.ipOutputRouted(ns, route, fwd, pid, true, fit === MTU_FITS, null, true);
   }
 
   /** A martian (see martian.ts): dropped silently; the note quotes the kernel's log line when log_martians is on. */

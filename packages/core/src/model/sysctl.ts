@@ -32,13 +32,14 @@ export type DevconfName = (typeof DEVCONF_NAMES)[number];
  */
 /**
  * The `net.ipv4.conf.{all,<dev>}` switches the kernel reads as `all` OR the device's value (IN_DEV_ORCONF),
- * by key name, with the {@link Sysctls} field that holds each ({@link ConfSwitch}).
+ * by key name, with the {@link Sysctls} field that holds each ({@link ConfSwitch}); bc_forwarding, kept the
+ * same way, is read as `all` AND the device's (IN_DEV_ANDCONF: dataplane/broadcast.ts bcForwardsOn).
  */
-export const CONF_SWITCHES = { accept_local: 'acceptLocal', log_martians: 'logMartians', route_localnet: 'routeLocalnet' } as const;
+export const CONF_SWITCHES = { accept_local: 'acceptLocal', log_martians: 'logMartians', route_localnet: 'routeLocalnet', bc_forwarding: 'bcForwarding' } as const;
 /** A key name of {@link CONF_SWITCHES}. */
 export type ConfSwitchKey = keyof typeof CONF_SWITCHES;
 /** Matches `net.ipv4.conf.SCOPE.NAME` for a name of {@link CONF_SWITCHES}: [, scope, name]. */
-export const CONF_SWITCH_KEY = /^net\.ipv4\.conf\.([^.]+)\.(accept_local|log_martians|route_localnet)$/;
+export const CONF_SWITCH_KEY = /^net\.ipv4\.conf\.([^.]+)\.(accept_local|log_martians|route_localnet|bc_forwarding)$/;
 
 const DEFAULT_REACHES: Readonly<Record<DevconfName, 'copy' | 'none'>> = {
   forwarding: 'none', rp_filter: 'copy', proxy_arp: 'copy', send_redirects: 'copy', accept_redirects: 'copy', promote_secondaries: 'none',

@@ -281,6 +281,15 @@ export interface Sysctls {
    */
   readonly acceptLocal?: ConfSwitch;
   /**
+   * net.ipv4.conf.{all,<dev>}.bc_forwarding: whether a subnet broadcast of the namespace routed to it (a
+   * unicast frame) and coming in by a device is forwarded onto the broadcast route's device, as an Ethernet
+   * broadcast, instead of taken in (IN_DEV_BFORWARD: `all` AND the device's own value). Absent: every value 0,
+   * the kernel's default. Measured (bcast-formats.txt (f)–(h), Linux 6.18): pod-a's ping to 10.244.2.255 is
+   * answered by pod-c through node-2's cni0 with it 1 on node-2's all and flannel.1, by node-2 itself with it
+   * 1 on only one of them.
+   */
+  readonly bcForwarding?: ConfSwitch;
+  /**
    * The integers written to net.ipv4.conf.{all,default,<dev>}.* that the fields above cannot say, by scope
    * (`all`, `default`, a device) and name: any int the kernel takes (`ip_forward=2`, `rp_filter=-1`,
    * `proxy_arp=7`), a device's own forwarding and rp_filter, and conf.default's forwarding, rp_filter,

@@ -1170,7 +1170,7 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     return;
   }
   // route_localnet, log_martians, accept_local: ip_route_input_slow and fib_validate_source read `all` OR
-  // the device's value (IN_DEV_ORCONF).
+  // the device's value (IN_DEV_ORCONF); bc_forwarding, stored alike, `all` AND the device's (IN_DEV_ANDCONF).
   const or = CONF_SWITCH_KEY.exec(key);
   if (or !== null && or[1] !== 'default') {
     const on = sysctlInt(key, value);
@@ -1182,7 +1182,7 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     sys[field] = dev === 'all' ? { all: on, dev: was.dev } : { all: was.all, dev: { ...was.dev, [dev]: on } };
     return;
   }
-  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.{all,default,<dev>}.{${DEVCONF_NAMES.join(',')}}, net.ipv4.conf.{all,<dev>}.{route_localnet,log_martians,accept_local}, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask, net.ipv4.icmp_echo_ignore_broadcasts and net.bridge.bridge-nf-call-iptables`, { key });
+  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.{all,default,<dev>}.{${DEVCONF_NAMES.join(',')}}, net.ipv4.conf.{all,<dev>}.{route_localnet,log_martians,accept_local,bc_forwarding}, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask, net.ipv4.icmp_echo_ignore_broadcasts and net.bridge.bridge-nf-call-iptables`, { key });
 }
 
 /** A new device takes conf.default's integers that Sysctls.conf holds (its redirect fields: addLinkTo). */
