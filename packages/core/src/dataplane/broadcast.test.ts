@@ -38,7 +38,7 @@ describe('localBroadcast: the local table\'s broadcast routes', () => {
   const ns = getNs(st, N);
 
   it('a subnet broadcast of an up device is one, by that device from its address (bcast-formats.txt (a): `broadcast 10.244.1.255 dev cni0 src 10.244.1.1`)', () => {
-    expect(localBroadcast(ns, parseIpv4('10.244.1.255'))).toEqual({ dev: 'cni0', src: parseIpv4('10.244.1.1') });
+    expect(localBroadcast(ns, parseIpv4('10.244.1.255'))).toEqual({ addr: parseIpv4('10.244.1.255'), dev: 'cni0', src: parseIpv4('10.244.1.1') });
     expect(isBroadcastFor(ns, parseIpv4('10.244.1.255'))).toBe(true);
   });
 

@@ -11,53 +11,58 @@
  */
 import type { Ipv4 } from '../addr/ipv4.js';
 import type { Link, NetNs, Sysctls } from '../model/types.js';
+import { YoungWeakMap } from '../util/memo.js';
 
 /** 255.255.255.255. */
 export const LIMITED_BROADCAST: Ipv4 = 0xffffffff;
 
-/** A local table `broadcast` route: its device and its source (the address it was made for). */
+/** A local table `broadcast` route: its address, its device and its source (the address it was made for). */
 export interface BroadcastRoute {
+  readonly addr: Ipv4;
   readonly dev: string;
   readonly src: Ipv4;
 }
 
-const memo = new WeakMap<object, ReadonlyMap<Ipv4, BroadcastRoute>>();
-
 /**
- * The namespace's subnet broadcast routes by address, in the local table's order: for each up device, each
+ * The namespace's subnet broadcast routes, in the local table's order: for each up device by ifindex, each
  * address shorter than /31 (secondary addresses add none: the primary's route covers the subnet). Of one
- * broadcast address on two devices, the first device wins (the local table lists it first). Memoized on
- * the namespace's links.
+ * broadcast address on two devices, the first device's comes first (the local table lists it first, and a
+ * lookup takes it). A handful at most (cni0's, eth0's, lo's 127.255.255.255): a scan beats a map.
  */
-function broadcastRoutes(ns: NetNs): ReadonlyMap<Ipv4, BroadcastRoute> {
-  let m = memo.get(ns.links);
-  if (m === undefined) {
-    const out = new Map<Ipv4, BroadcastRoute>();
-    const links = Object.values(ns.links).sort((a: Link, b: Link) => a.ifindex - b.ifindex);
-    for (const link of links) {
-      if (!link.up) continue;
-      for (const a of link.addrs) {
-        if (a.len >= 31 || a.secondary === true) continue;
-        const b = (a.ip | (0xffffffff >>> a.len)) >>> 0;
-        if (!out.has(b)) out.set(b, { dev: link.name, src: a.ip });
-      }
+export function broadcastRoutes(ns: NetNs): readonly BroadcastRoute[] {
+  const out: BroadcastRoute[] = [];
+  const links = Object.values(ns.links).sort((a: Link, b: Link) => a.ifindex - b.ifindex);
+  for (const link of links) {
+    if (!link.up) continue;
+    for (const a of link.addrs) {
+      if (a.len >= 31 || a.secondary === true) continue;
+      out.push({ addr: (a.ip | (0xffffffff >>> a.len)) >>> 0, dev: link.name, src: a.ip });
     }
-    memo.set(ns.links, (m = out));
   }
-  return m;
+  return out;
+}
+
+const memo = new YoungWeakMap<object, readonly BroadcastRoute[]>();
+
+/** The first of `routes` for `dst`, or null; `dst` is asked only when it can be one (see {@link localBroadcast}). */
+export function broadcastIn(routes: readonly BroadcastRoute[], dst: Ipv4): BroadcastRoute | null {
+  for (let i = 0; i < routes.length; i++) if (routes[i]!.addr === dst) return routes[i]!;
+  return null;
 }
 
 /**
  * The local table's broadcast route for `dst` in `ns` (a subnet broadcast of an up device's address), or
- * null. The limited broadcast is not one of these: see {@link isBroadcastFor}.
+ * null. The limited broadcast is not one of these: see {@link isBroadcastFor}. Memoized on the links.
  *
  * @example
- * localBroadcast(podA, parseIpv4('10.244.1.255')); // { dev: 'eth0', src: 10.244.1.4 }
+ * localBroadcast(podA, parseIpv4('10.244.1.255')); // { addr: 10.244.1.255, dev: 'eth0', src: 10.244.1.4 }
  */
 export function localBroadcast(ns: NetNs, dst: Ipv4): BroadcastRoute | null {
   // A broadcast address of a prefix shorter than /31 ends in at least two set bits.
   if ((dst & 3) !== 3) return null;
-  return broadcastRoutes(ns).get(dst >>> 0) ?? null;
+  let m = memo.get(ns.links);
+  if (m === undefined) memo.set(ns.links, (m = broadcastRoutes(ns)));
+  return broadcastIn(m, dst >>> 0);
 }
 
 /** Whether `dst` is a broadcast for `ns`: the limited broadcast, or one of its subnet broadcasts. */

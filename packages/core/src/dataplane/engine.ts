@@ -36,7 +36,7 @@ import { quoteForwarded } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
 import { Tally } from './counters.js';
 import { confOn, inputAddressVerdict, martianLogLine } from './martian.js';
-import { bcForwardsOn, LIMITED_BROADCAST, localBroadcast } from './broadcast.js';
+import { bcForwardsOn, broadcastIn, broadcastRoutes, LIMITED_BROADCAST, type BroadcastRoute } from './broadcast.js';
 
 /** Options of {@link send}. */
 export interface SendOptions {
@@ -338,6 +338,8 @@ interface NsView extends LocalAddrs, RouteSlot {
   nics: Map<string, readonly Link[]> | null;
   /** Its VXLAN and IPIP devices, in link order (made when a packet is first delivered to it). */
   tunnels: readonly Link[] | null;
+  /** Its local table's subnet broadcast routes (broadcast.ts), made when a destination that can be one first asks. */
+  brd: readonly BroadcastRoute[] | null;
   /**
    * The namespace it is the view of. Kept on the links record's memo (see Run.view), the view keeps it alive
    * while the links record lives: at most one earlier version of a namespace per links record.
@@ -604,7 +606,7 @@ function makeView(ns: NetNs, prev: NsView | null): NsView {
       ns, neigh: null, fdb: null,
       list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true,
       noRules: ns.rules.length === 0, rules: null, noConntrack: ns.conntrack.length === 0, noPmtu,
-      peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, table: null, routes: ns.routes, refs: ns.peerSets,
+      peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, brd: null, table: null, routes: ns.routes, refs: ns.peerSets,
       floodPods: null, floodPlans: null,
     };
   }
@@ -613,7 +615,7 @@ function makeView(ns: NetNs, prev: NsView | null): NsView {
     ns, neigh: prev.ns.neigh === ns.neigh ? prev.neigh : null, fdb: prev.ns.fdb === ns.fdb ? prev.fdb : null,
     list: prev.list, map: prev.map, loUp: prev.loUp,
     noRules: ns.rules.length === 0, rules: prev.ns.rules === ns.rules ? prev.rules : null, noConntrack: ns.conntrack.length === 0, noPmtu,
-    peerSetsOf: same ? prev.peerSetsOf : null, peers: same ? prev.peers : NO_PEERS, nics: prev.nics, tunnels: prev.tunnels,
+    peerSetsOf: same ? prev.peerSetsOf : null, peers: same ? prev.peers : NO_PEERS, nics: prev.nics, tunnels: prev.tunnels, brd: prev.brd,
     table: same ? prev.table : null, routes: ns.routes, refs: ns.peerSets,
     floodPods: null, floodPlans: null,
   };
@@ -840,6 +842,13 @@ class Run {
   }
 
   /** Whether `ip` is local to the namespace (as routing.ts isLocalAddress says), through its view. */
+  /** The local table's broadcast route for `dst` in `ns` (broadcast.ts localBroadcast), kept in its view. */
+  broadcastOf(ns: NetNs, dst: Ipv4): BroadcastRoute | null {
+    if ((dst & 3) !== 3) return null;
+    const v = this.view(ns);
+    return broadcastIn(v.brd ??= broadcastRoutes(ns), dst);
+  }
+
   isLocal(ns: NetNs, ip: Ipv4): boolean {
     return isLocalIn(this.view(ns), ip);
   }
@@ -1628,7 +1637,7 @@ class Run {
       return this.drop(pid, ns.id, link.name, 'notForUs', `frame for ${dst}, not ${link.name}'s MAC ${link.mac}`, ip, frame);
     }
     if (frame.payload.kind === 'arp') return this.arpInput(ns, link, frame.payload, pid);
-    this.ipInput(ns, link.name, frame.payload, pid, link.kind === 'bridge' ? frame.eth.src : null, dst === BROADCAST_MAC || isMulticastMac(dst));
+    this.ipInput(ns, link.name, frame.payload, pid, link.kind === 'bridge' ? frame.eth.src : null, dst);
   }
 
   // ---- ARP ----
@@ -1680,10 +1689,10 @@ class Run {
 
   /**
    * `l2src`: the source MAC of the frame that brought the packet up from a bridge port (bridged DNAT keeps it).
-   * `l2other`: the frame was not sent to this host's MAC (a broadcast or multicast: skb->pkt_type is not
-   * PACKET_HOST), which ip_forward drops.
+   * `l2dst`: the destination MAC of the frame it came in (null: none, a decapsulated packet): a broadcast or
+   * multicast one is not PACKET_HOST, which ip_forward drops.
    */
-  ipInput(ns: NetNs, dev: string, pkt0: Ipv4Packet, pid: number, l2src: Mac | null = null, l2other = false): void {
+  ipInput(ns: NetNs, dev: string, pkt0: Ipv4Packet, pid: number, l2src: Mac | null = null, l2dst: Mac | null = null): void {
     let pkt = pkt0;
     if (this.tally !== null) this.tallyNatIn(ns, pkt0, pid, 'PREROUTING', dev, null);
     // PREROUTING: conntrack reverses earlier translations, then nat rules (DNAT).
@@ -1724,9 +1733,10 @@ class Run {
     // onto the broadcast route's device. Measured (bcast-formats.txt (e)): pod-a's ping to 10.244.2.255
     // crosses node-1 as a unicast and node-2 takes it in from flannel.1 (IpExtInBcastPkts+1, IcmpInEchos+1),
     // nothing on its cni0; (f): with bc_forwarding 1 on all and flannel.1, pod-c answers and node-2 does not.
-    const brd = addrs.kind === 'route' ? localBroadcast(ns, h.dst) : null;
-    if (brd !== null && bcForwardsOn(ns.sysctl, dev)) return this.broadcastForward(ns, dev, brd.dev, brd.src, seen, pkt, pid, l2other);
-    if (addrs.kind === 'broadcast' || brd !== null || this.isLocal(ns, h.dst)) {
+    const local = addrs.kind === 'broadcast' || this.isLocal(ns, h.dst);
+    const brd = local ? null : this.broadcastOf(ns, h.dst);
+    if (brd !== null && bcForwardsOn(ns.sysctl, dev)) return this.broadcastForward(ns, dev, brd.dev, brd.src, seen, pkt, pid, l2dst !== null && (l2dst === BROADCAST_MAC || isMulticastMac(l2dst)));
+    if (local || brd !== null) {
       // Local input is validated too, before INPUT (ip_route_input_slow: RTN_LOCAL and brd_input call
       // fib_validate_source; a 0.0.0.0 broadcast source is not). Measured, martian-formats.txt case (e):
       // with rp_filter 1, B's address coming in by A's side to the router itself is dropped
@@ -1873,7 +1883,7 @@ class Run {
       return this.localDeliver(ns, 'lo', pkt, pid);
     }
     // The local table's broadcast routes come before main's (rule 0): a subnet broadcast of the namespace.
-    const brd = bound === null ? localBroadcast(ns, h.dst) : null;
+    const brd = bound === null ? this.broadcastOf(ns, h.dst) : null;
     if (brd !== null) return this.broadcastOut(ns, broadcastRoute(h.dst, brd.dev, brd.src), pkt, pid);
     // A bound source (a reply, an error, a packet sent with its source set) selects `from` rules too.
     let route = bound?.kind === 'route' ? bound.route : lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
@@ -2046,7 +2056,7 @@ class Run {
         // icmp_echo_ignore_broadcasts (1 by default): an echo to a broadcast (255.255.255.255, a subnet broadcast,
         // or 0.0.0.0 from 0.0.0.0: brd_input) is taken in and not answered (measured, martian-formats.txt:
         // IcmpInEchos+1 alone; bcast-formats.txt (b)).
-        const brd = h.dst === LIMITED_BROADCAST || localBroadcast(ns, h.dst) !== null;
+        const brd = h.dst === LIMITED_BROADCAST || ((h.dst & 3) === 3 && !this.isLocal(ns, h.dst) && this.broadcastOf(ns, h.dst) !== null);
         if (h.dst === 0 || (brd && ns.sysctl.icmpEchoIgnoreBroadcasts !== false)) return;
         // The kernel answers from its ICMP socket, which never sets DF (icmp_sk_init: IP_PMTUDISC_DONT). An
         // answer to a broadcast comes from the source the route back to the sender takes (fib_compute_spec_dst):
