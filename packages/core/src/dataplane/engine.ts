@@ -561,12 +561,12 @@ function acceptsRedirects(s: Sysctls, dev: string): boolean {
   return forwardsOn(s, dev) ? all && own : all || own;
 }
 
-/** A route to `dst` alone out of `dev` with no gateway: what a source is selected by when no table route is at hand. */
 /** The route a packet to a broadcast takes: out of `dev`, no gateway, from `src` (the broadcast route's own). */
 function broadcastRoute(dst: Ipv4, dev: string, src: Ipv4 | null): Route {
   return { ...deviceRoute(dst, dev, 'link'), src };
 }
 
+/** A route to `dst` alone out of `dev` with no gateway: what a source is selected by when no table route is at hand. */
 function deviceRoute(dst: Ipv4, dev: string, scope: 'global' | 'link'): Route {
   return { dst: { addr: dst, len: 32 }, via: null, dev, proto: 'kernel', scope, src: null, onlink: false, metric: 0, type: 'unicast' };
 }
@@ -841,7 +841,6 @@ class Run {
     return (v.tunnels ??= linkList(ns).filter((l) => l.kind === 'vxlan' || l.kind === 'ipip'));
   }
 
-  /** Whether `ip` is local to the namespace (as routing.ts isLocalAddress says), through its view. */
   /** The local table's broadcast route for `dst` in `ns` (broadcast.ts localBroadcast), kept in its view. */
   broadcastOf(ns: NetNs, dst: Ipv4): BroadcastRoute | null {
     if ((dst & 3) !== 3) return null;
@@ -849,6 +848,7 @@ class Run {
     return broadcastIn(v.brd ??= broadcastRoutes(ns), dst);
   }
 
+  /** Whether `ip` is local to the namespace (as routing.ts isLocalAddress says), through its view. */
   isLocal(ns: NetNs, ip: Ipv4): boolean {
     return isLocalIn(this.view(ns), ip);
   }
@@ -2064,7 +2064,7 @@ class Run {
         // flannel.1's 10.244.2.0, pod-a's own copy from 10.244.1.4.
         const reply = ipv4(h.src, { ...pl, type: ICMP_ECHO_REPLY }, IPPROTO_ICMP, { src: brd ? 0 : h.dst, ttl: 64, id: this.ipId++, df: false });
         const rpid = this.newPacket('echo-reply', reply, ns.id);
-        this.step(rpid, ns.id, null, 'reply', this.record ? note((a, b) => `echo reply ${formatIpv4(a)} → ${formatIpv4(b)}`, h.dst, h.src) : null, null, reply);
+        this.step(rpid, ns.id, null, 'reply', this.record ? note((a, b, c) => (c ? `echo reply → ${formatIpv4(b)} (its request went to the broadcast ${formatIpv4(a)})` : `echo reply ${formatIpv4(a)} → ${formatIpv4(b)}`), h.dst, h.src, brd) : null, null, reply);
         this.queue.push({ t: 'out', ns: ns.id, pkt: reply, pid: rpid });
         return;
       }
