@@ -26,13 +26,13 @@ x pa ping -c 1 -W 1 10.244.2.3 >/dev/null
 forget(){ local n; for n in pa pb n1 n2 pc pd; do ip -n ${P}$n neigh flush all 2>/dev/null; done
   # flannel's permanent entries on flannel.1 survive a flush (nud permanent); put back nothing else.
   :; }
-counters(){ snmp_counters ${P}$1 InReceives InDelivers ForwDatagrams InAddrErrors InBcastPkts OutBcastPkts InEchos OutEchoReps InEchoReps OutRequests OutMsgs InMsgs; }
+counters(){ snmp_counters ${P}$1 InReceives InDelivers ForwDatagrams InAddrErrors InBcastPkts OutBcastPkts InEchos OutEchoReps InEchoReps OutRequests OutMsgs InMsgs OutDestUnreachs NoPorts; }
 # run NS CMD…: the command, its stdout and stderr, its exit status
 run(){ local n=$1; shift; echo "\$ ($n) $*"; x $n "$@" > $T/out 2> $T/err; local rc=$?
   sed 's/^/  out| /' $T/out; sed 's/^/  err| /' $T/err; echo "  rc=$rc"; }
 k=0
 cap(){ local ns=$1 dev=$2; k=$((k+1)); echo "$ns $dev" > $T/cap$k.t
-  x $ns timeout 6 tcpdump -l -n -e -i $dev icmp or arp > $T/cap$k.out 2>/dev/null & }
+  x $ns timeout 6 tcpdump -l -n -e -i $dev icmp or arp or udp > $T/cap$k.out 2>/dev/null & }
 flush_caps(){ wait; local i; for i in $(seq 1 $k); do [ -f $T/cap$i.t ] || continue
   echo "  tcpdump -e ($(cat $T/cap$i.t)):"; sed -E 's/^[0-9:.]+ /    /' $T/cap$i.out; rm -f $T/cap$i.t $T/cap$i.out; done; k=0; }
 # pcase NS CMD…: one ping with captures on the node-1/node-2 devices, the counters that moved, the neighbours
@@ -96,3 +96,22 @@ pcase pc ping -b -c 2 -W 1 10.244.2.255
 echo "### (k) bc_forwarding 1 on node-2's all and flannel.1, 0 on cni0: the same"
 x n2 sysctl -qw net.ipv4.conf.flannel/1.bc_forwarding=1 net.ipv4.conf.cni0.bc_forwarding=0
 pcase pc ping -b -c 2 -W 1 10.244.2.255
+echo "### (l) traceroute to a broadcast, and UDP to one with SO_BROADCAST: no port unreachable from anyone (bc_forwarding 0 again)"
+ignore 1 n2 pc pd
+x n2 sysctl -qw net.ipv4.conf.all.bc_forwarding=0 net.ipv4.conf.flannel/1.bc_forwarding=0
+run pa traceroute -n 10.244.1.255
+run pa traceroute -n 255.255.255.255
+run n1 traceroute -n 10.244.1.255
+pcase pa python3 -c "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1); s.sendto(b'x' * 32, ('10.244.1.255', 33434))"
+run pa traceroute -n -m 4 10.244.2.255
+echo "### (n) the same traceroute with bc_forwarding 1 on node-2's all and flannel.1: node-2 forwards the probe, and a TTL that ends there is answered"
+x n2 sysctl -qw net.ipv4.conf.all.bc_forwarding=1 net.ipv4.conf.flannel/1.bc_forwarding=1
+run pa traceroute -n -m 4 10.244.2.255
+x n2 sysctl -qw net.ipv4.conf.all.bc_forwarding=0 net.ipv4.conf.flannel/1.bc_forwarding=0
+echo "### (m) bound to a device: ip route get … oif, ping -I"
+run pa ip route get 10.244.1.255 oif eth0
+run pa ip route get 255.255.255.255 oif eth0
+run n1 ip route get 10.244.1.255 oif eth0
+run n1 ip route get 10.244.1.255 oif cni0
+run pa ping -c 1 -W 1 -I eth0 10.244.1.255
+run pa ping -b -c 1 -W 1 -I eth0 10.244.1.255

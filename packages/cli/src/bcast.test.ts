@@ -37,7 +37,9 @@ function parse(text: string): Map<string, KernelStep[]> {
     if (cmd) { step = { ns: cmd[1]!, cmd: cmd[2]!, out: [], err: [], rc: -1, caps: new Map(), counters: new Map(), plain: [] }; steps.push(step); block = null; continue; }
     if (step === null) continue;
     let m: RegExpExecArray | null;
-    if ((m = /^ {2}out\| ?(.*)$/.exec(line))) step.out.push(m[1]!);
+    // traceroute ends its first line with no newline (each hop line starts with one): the recording's stderr
+    // then goes on on the same line, `  out| …packets  err| ` then `  err| connect: Permission denied`.
+    if ((m = /^ {2}out\| ?(.*?)(?: {2}err\| ?(.*))?$/.exec(line))) { step.out.push(m[1]!); if (m[2] !== undefined) step.err.push(m[2]); }
     else if ((m = /^ {2}err\| ?(.*)$/.exec(line))) step.err.push(m[1]!);
     else if ((m = /^ {2}rc=(\d+)$/.exec(line))) (step as { rc: number }).rc = Number(m[1]);
     else if ((m = /^ {2}tcpdump -e \((\w+ \S+)\):$/.exec(line))) step.caps.set(m[1]!, (block = []));
@@ -70,6 +72,7 @@ const SETTINGS: Record<string, readonly Setting[]> = {
   h: [...answer('n2', 'pc'), bc('flannel/1', 1)],
   j: [...answer('n2', 'pc', 'pd'), bc('all', 1), bc('cni0', 1)],
   k: [...answer('n2', 'pc', 'pd'), bc('all', 1), bc('flannel/1', 1)],
+  n: [bc('all', 1), bc('flannel/1', 1)],
 };
 
 /** A root shell on node-1 of a new seed lab with the section's sysctls. */
@@ -78,6 +81,21 @@ function lab(section: string): Session {
   const actions: Action[] = (SETTINGS[section] ?? []).map(([w, key, value]) => ({ op: 'sysctl.set', ns: endpointNs(s.sim.state, WHO[w]!), key, value }));
   if (actions.length > 0) s.sim.apply(actions);
   return s;
+}
+
+/**
+ * Replays a section's commands (those `which` keeps) in one lab: exit status, and stdout and stderr line by
+ * line, without timings (traceroute's `  0.068 ms`) and blank lines.
+ */
+function replayLines(section: string, which: (s: KernelStep) => boolean = () => true): void {
+  const s = lab(section);
+  const timeless = (ls: readonly string[]) => ls.map((l) => l.replace(/ {2}\d+\.\d+ ms/g, '').trimEnd()).filter((l) => l !== '');
+  for (const step of steps(section).filter(which)) {
+    const o = s.run(line(step));
+    expect(o.status, step.cmd).toBe(step.rc);
+    expect(timeless(o.stdout.split('\n')), `(${step.ns}) ${step.cmd}`).toEqual(timeless(step.out));
+    expect(timeless(o.stderr.split('\n')), `(${step.ns}) ${step.cmd}`).toEqual(timeless(step.err));
+  }
 }
 
 /** The command as the lab shell on node-1 runs it: in pod-a through its namespace; podnet has no -W. */
@@ -165,6 +183,17 @@ describe('ping to a broadcast address replays the kernel (bcast-formats.txt)', (
         expect(ours.filter((l) => l.startsWith('64 bytes')).sort(), what).toEqual(theirs.filter((l) => l.startsWith('64 bytes')).sort());
       }
     }
+  });
+
+  it('(l) traceroute to a broadcast: its first line, then connect: Permission denied, exit 1; to another node\'s, node-2 takes the probe in and answers nothing', () => {
+    replayLines('l', (x) => x.cmd.startsWith('traceroute'));
+  });
+
+  it('(n) with bc_forwarding on node-2, that traceroute\'s probe ends its TTL at node-2: time exceeded from 10.244.2.0', () => replayLines('n'));
+
+  it('(m) bound to a device: `ip route get … oif` and `ping -I eth0` see the broadcast route through that device only', () => {
+    replayLines('m', (x) => x.cmd.startsWith('ip '));
+    for (const step of steps('m').filter((x) => x.cmd.startsWith('ping'))) replayPing(lab('m'), step);
   });
 
   it('(i) icmp_echo_ignore_broadcasts takes 0 and 1 only: anything else is Invalid argument; bc_forwarding reads 0', () => {

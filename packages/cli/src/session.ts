@@ -522,6 +522,8 @@ export class Session implements KubectlHost {
     if (!/^\d+\.\d+\.\d+\.\d+$/.test(dst)) return err(`${dst}: Name or service not known\nCannot handle "host" cmdline arg \`${dst}' on position 1 (argc ${args.length})`, 2);
     this.#spacing = 1;
     const r = this.#sim.traceroute(this.#endpoint(ctx.ns!), dst, { maxHops: max });
+    // A broadcast: connect(2) refuses it (EACCES) after the first line (measured, bcast-formats.txt (l)).
+    if (r.broadcast === true) return { stdout: `${r.lines[0]!}\n`, stderr: `${r.lines.slice(1).join('\n')}\n`, status: 1 };
     // The model sends one probe per hop; a hop where it got no answer is `*` for each of the -q probes
     // (` 2  * * *` by default, measured with traceroute 2.1.2 in namespaces).
     const stars = Array.from({ length: probes }, () => '*').join(' ');

@@ -15,8 +15,8 @@ import { RT_TABLE_LOCAL, type ClusterState } from '../model/types.js';
 import { applyActions, type Action } from '../ops/actions.js';
 import { ipRoute } from '../query/render.js';
 import { routeGet } from '../query/route-get.js';
-import { ping } from '../query/probes.js';
-import { icmpEcho } from './build.js';
+import { ping, traceroute } from '../query/probes.js';
+import { icmpEcho, tcpSyn, udpPacket } from './build.js';
 import { bcForwardsOn, LIMITED_BROADCAST, isBroadcastFor, localBroadcast } from './broadcast.js';
 import { send } from './engine.js';
 
@@ -109,6 +109,22 @@ describe('the engine and a broadcast (bcast-formats.txt)', () => {
     expect(r.trace.fates[0]).toMatchObject({ ns: N, disposition: 'delivered' });
     // icmp_echo_ignore_broadcasts 1 (the default): no reply anywhere.
     expect(r.trace.fates.some((f) => f.role === 'echo-reply')).toBe(false);
+  });
+
+  it('no ICMP error and no RST about a packet to a broadcast (bcast-formats.txt (l): UDP to 10.244.1.255, no port unreachable from anyone)', () => {
+    const udp = send(st, N, udpPacket(parseIpv4('10.244.1.255'), 33434, { size: 32 }));
+    expect(udp.trace.fates.filter((f) => f.role === 'icmp-error')).toEqual([]);
+    expect(udp.trace.fates[0]).toMatchObject({ ns: N, disposition: 'portUnreachable' });
+    // The same to a unicast address of the node is answered port unreachable: the test can tell.
+    expect(send(st, N, udpPacket(parseIpv4('10.244.1.1'), 33434, { size: 32 })).trace.fates.some((f) => f.role === 'icmp-error')).toBe(true);
+    const tcp = send(st, N, tcpSyn(parseIpv4('10.244.1.255'), 80));
+    expect(tcp.trace.fates.some((f) => f.role === 'tcp-reset')).toBe(false);
+  });
+
+  it('traceroute to a broadcast: connect refused, nothing sent', () => {
+    const r = traceroute(st, 'node-a', '10.244.1.255').result;
+    expect(r).toMatchObject({ broadcast: true, hops: [], lines: ['traceroute to 10.244.1.255 (10.244.1.255), 30 hops max, 60 byte packets', 'connect: Permission denied'] });
+    expect(traceroute(st, 'node-a', '10.244.1.1').result.broadcast).toBeUndefined();
   });
 
   it('ping: refused without -b (nothing sent), sent with it; with icmp_echo_ignore_broadcasts 0 the sender answers itself from its own address', () => {

@@ -848,6 +848,11 @@ class Run {
     return broadcastIn(v.brd ??= broadcastRoutes(ns), dst);
   }
 
+  /** Whether a packet delivered in `ns` to `dst` was sent to a broadcast (the limited one, or a subnet's of `ns`). */
+  toBroadcast(ns: NetNs, dst: Ipv4): boolean {
+    return dst === LIMITED_BROADCAST || ((dst & 3) === 3 && !this.isLocal(ns, dst) && this.broadcastOf(ns, dst) !== null);
+  }
+
   /** Whether `ip` is local to the namespace (as routing.ts isLocalAddress says), through its view. */
   isLocal(ns: NetNs, ip: Ipv4): boolean {
     return isLocalIn(this.view(ns), ip);
@@ -1882,9 +1887,10 @@ class Run {
       }
       return this.localDeliver(ns, 'lo', pkt, pid);
     }
-    // The local table's broadcast routes come before main's (rule 0): a subnet broadcast of the namespace.
-    const brd = bound === null ? this.broadcastOf(ns, h.dst) : null;
-    if (brd !== null) return this.broadcastOut(ns, broadcastRoute(h.dst, brd.dev, brd.src), pkt, pid);
+    // The local table's broadcast routes come before main's (rule 0): a subnet broadcast of the namespace
+    // (for a socket bound to a device, one through that device: fib_lookup with oif skips the others).
+    const brd = this.broadcastOf(ns, h.dst);
+    if (brd !== null && (bound === null || (bound.kind === 'route' && bound.route.dev === brd.dev))) return this.broadcastOut(ns, broadcastRoute(h.dst, brd.dev, brd.src), pkt, pid);
     // A bound source (a reply, an error, a packet sent with its source set) selects `from` rules too.
     let route = bound?.kind === 'route' ? bound.route : lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
     if (route === null) return this.drop(pid, nsId, null, 'noRoute', `connect: Network is unreachable (no route to ${formatIpv4(h.dst)})`, pkt);
@@ -2056,7 +2062,7 @@ class Run {
         // icmp_echo_ignore_broadcasts (1 by default): an echo to a broadcast (255.255.255.255, a subnet broadcast,
         // or 0.0.0.0 from 0.0.0.0: brd_input) is taken in and not answered (measured, martian-formats.txt:
         // IcmpInEchos+1 alone; bcast-formats.txt (b)).
-        const brd = h.dst === LIMITED_BROADCAST || ((h.dst & 3) === 3 && !this.isLocal(ns, h.dst) && this.broadcastOf(ns, h.dst) !== null);
+        const brd = this.toBroadcast(ns, h.dst);
         if (h.dst === 0 || (brd && ns.sysctl.icmpEchoIgnoreBroadcasts !== false)) return;
         // The kernel answers from its ICMP socket, which never sets DF (icmp_sk_init: IP_PMTUDISC_DONT). An
         // answer to a broadcast comes from the source the route back to the sender takes (fib_compute_spec_dst):
@@ -2098,6 +2104,9 @@ class Run {
         return this.end(pid, 'delivered', ns.id, pkt);
       }
       this.drop(pid, ns.id, dev, 'portUnreachable', `nothing listens on UDP ${pl.dstPort} in ${ns.id}`, pkt);
+      // No error about a broadcast (__udp4_lib_mcast_deliver drops it; icmp_send never answers one): measured,
+      // bcast-formats.txt (l), no port unreachable from anyone and no UdpNoPorts.
+      if (this.toBroadcast(ns, h.dst)) return;
       return this.icmpError(pid, ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, h.dst);
     }
     if (pl.kind === 'tcp') {
@@ -2119,6 +2128,8 @@ class Run {
         return;
       }
       if (pl.flags & TCP_RST) return this.end(pid, 'delivered', ns.id, pkt);
+      // tcp_v4_rcv discards a segment that was not sent to this host (pkt_type): no RST to a broadcast.
+      if (this.toBroadcast(ns, h.dst)) return this.drop(pid, ns.id, dev, 'notForUs', `TCP to the broadcast ${formatIpv4(h.dst)}: discarded`, pkt);
       this.drop(pid, ns.id, dev, 'tcpReset', `nothing listens on TCP ${pl.dstPort} in ${ns.id}: RST`, pkt);
       // tcp_v4_send_reset answers through the per-CPU control socket (ip_send_unicast_reply): DF set
       // (IP_PMTUDISC_DO) and, the socket being unconnected, ip_select_ident's id 0. Measured: the RST for a

@@ -368,6 +368,11 @@ export interface TracerouteResult {
   readonly hops: readonly TracerouteHop[];
   readonly reached: boolean;
   readonly lines: readonly string[];
+  /**
+   * The destination is a broadcast for the sender: traceroute(8) has no SO_BROADCAST, so its connect(2) fails
+   * and nothing is sent; `lines` end with `connect: Permission denied` (measured, bcast-formats.txt (l): exit 1).
+   */
+  readonly broadcast?: boolean;
 }
 
 /** traceroute -n -q 1 with UDP probes to port 33434 + (ttl − 1), as traceroute(8) sends them. */
@@ -380,6 +385,7 @@ export function traceroute(state: ClusterState, from: string, dst: string, o: Tr
   let s = state;
   const hops: TracerouteHop[] = [];
   const lines = [`traceroute to ${dst} (${dst}), ${maxHops} hops max, 60 byte packets`];
+  if (broadcastRouted(getNs(state, ns), to, undefined)) return { result: { hops: [], reached: false, lines: [...lines, 'connect: Permission denied'], broadcast: true }, state };
   let reached = false;
   // Each traceroute process binds its own ephemeral source ports; derive them from the source so two
   // sources never share a flow (podnet's MASQUERADE does not remap clashing ports, as Linux would).

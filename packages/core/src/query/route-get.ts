@@ -103,6 +103,10 @@ function outputRoute(state: ClusterState, ns: NetNs, dst: Ipv4, src: Ipv4, oif: 
     const b = lookupRouteOn(state, ns, dst, src, oif);
     if (b.kind === 'down') return refused('ENETUNREACH', `${oif} is down`);
     if (b.kind === 'local') return { kind: 'local', dst, src: shownSrc(localSource(ns, dst)), iif: null };
+    // A broadcast through the bound device: its local table route, or 255.255.255.255 out of it.
+    const brd = localBroadcast(ns, dst);
+    if (brd !== null && brd.dev === oif) return { kind: 'broadcast', dst, dev: oif, src: shownSrc(brd.src), iif: null };
+    if (dst === LIMITED_BROADCAST && b.route.type === 'unicast') return { kind: 'broadcast', dst, dev: oif, src: shownSrc(selectSource(ns, b.route, dst)), iif: null };
     const bad = typeError(b.route);
     if (bad !== null) return bad;
     const loopback = b.guessed && ns.links[oif]?.kind === 'loopback';
