@@ -797,6 +797,12 @@ function routeGet(ctx: Ctx, ns: NetNs, q: RouteGetWords): Output {
   const from = opts.from !== undefined ? ` from ${opts.from}` : '';
   const mark = markText(q.mark);
   if (q.fibmatch) return fibmatchLine(ctx, ns, a);
+  // A broadcast: `broadcast DST dev DEV src PREF uid 0` / `cache <local,brd>`, with iif `broadcast DST from SRC
+  // dev lo` / `cache <local,brd> iif DEV` (measured, bcast-formats.txt (a)).
+  if (a.kind === 'broadcast') {
+    if (a.iif !== null) return ok(`broadcast ${dst}${from} dev lo${mark} \n    cache <local,brd> iif ${a.iif} \n`);
+    return ok(`broadcast ${dst}${from} dev ${a.dev}${a.src !== null ? ` src ${formatIpv4(a.src)}` : ''}${mark} uid 0 \n    cache <local,brd> \n`);
+  }
   if (a.kind === 'local') {
     // A local address is answered from its local route, whose source is the address, or for a secondary
     // address its primary's (measured: `local 192.0.2.5 dev lo src 192.0.2.1`, secondary-addr-formats.sh).
@@ -835,7 +841,7 @@ function routeGet(ctx: Ctx, ns: NetNs, q: RouteGetWords): Output {
 function fibmatchLine(ctx: Ctx, ns: NetNs, a: Exclude<RouteGetAnswer, { kind: 'refused' }>): Output {
   if (a.kind === 'route' && a.guessed) return err('RTNETLINK answers: No route to host', 2);
   if (a.kind === 'route') return ok(`${formatRoute(ctx.sim.state, ns, a.route, a.table !== 254 ? String(a.table) : undefined)}\n`);
-  const key = a.dst >>> 24 === 127 ? 'local 127.0.0.0/8 ' : `local ${formatIpv4(a.dst)} `;
+  const key = a.kind === 'broadcast' ? `broadcast ${formatIpv4(a.dst)} ` : a.dst >>> 24 === 127 ? 'local 127.0.0.0/8 ' : `local ${formatIpv4(a.dst)} `;
   const line = ipRoute(ctx.sim.state, ns.id, 'all').find((l) => l.startsWith(key));
   return line === undefined ? err('RTNETLINK answers: No route to host', 2) : ok(`${line}\n`);
 }

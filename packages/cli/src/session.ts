@@ -449,6 +449,7 @@ export class Session implements KubectlHost {
     let interval = 1000;
     let dst: string | undefined;
     let bindTo: string | undefined;
+    let broadcast = false;
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
       const val = () => args[++i];
@@ -465,6 +466,7 @@ export class Session implements KubectlHost {
         bindTo = v;
       } else if (a === '-W' || a === '-w') val();
       else if (a === '-q' || a === '-n' || a === '-4') continue;
+      else if (a === '-b') broadcast = true;
       else if (/^-c\d+$/.test(a)) count = Number(a.slice(2));
       else if (a.startsWith('-')) return err(`ping: invalid option -- '${a.slice(1, 2)}'\n\nUsage\n  ping [options] <destination>`, 2);
       else dst = a;
@@ -477,11 +479,14 @@ export class Session implements KubectlHost {
     if (bind.device !== undefined && ns?.links[bind.device] === undefined) return err(`ping: SO_BINDTODEVICE ${bind.device}: No such device`, 2);
     if (bind.source !== undefined && (ns === undefined || !isLocalAddress(ns, parseIpv4(bind.source)))) return err('ping: bind: Cannot assign requested address', 2);
     this.#spacing = interval;
-    const r = this.#sim.ping(this.#endpoint(ctx.ns!), dst, { count: count ?? 4, size, df, interval, ...(ttl !== undefined ? { ttl } : {}), ...(ident !== undefined ? { ident } : {}), ...bind });
+    const r = this.#sim.ping(this.#endpoint(ctx.ns!), dst, { count: count ?? 4, size, df, interval, ...(ttl !== undefined ? { ttl } : {}), ...(ident !== undefined ? { ident } : {}), ...bind, ...(broadcast ? { broadcast } : {}) });
+    // A broadcast destination: refused without -b (exit 2, nothing sent), warned about with it, on stderr
+    // (measured, bcast-formats.txt (b)).
+    if (r.broadcast === true && r.transmitted === 0) return err(r.lines.join('\n'), 2);
     // iputils warns when the source the bound device's route selects is not an address of that device
     // (measured: `ping -I lo 10.244.1.4` on a node, source 192.168.1.11 of eth0).
     const foreign = bind.device !== undefined && r.source !== null && !ns!.links[bind.device]!.addrs.some((x) => formatIpv4(x.ip) === r.source);
-    const warning = foreign ? `ping: Warning: source address might be selected on device other than: ${bind.device}\n` : '';
+    const warning = `${r.broadcast === true ? 'WARNING: pinging broadcast address\n' : ''}${foreign ? `ping: Warning: source address might be selected on device other than: ${bind.device}\n` : ''}`;
     const lines = [...r.lines];
     // Without -c ping runs until interrupted: the lab shell sends four and stops as Ctrl-C would.
     if (count === null && lines.length > 2) lines.splice(lines.length - 3, 0, '^C');
@@ -539,6 +544,8 @@ export class Session implements KubectlHost {
     if (!/^\d+\.\d+\.\d+\.\d+$/.test(dst)) return err(`${dst}: Name or service not known\nCannot handle "host" cmdline arg \`${dst}' on position 1 (argc ${args.length})`, 2);
     this.#spacing = 1;
     const r = this.#sim.traceroute(this.#endpoint(ctx.ns!), dst, { maxHops: max, firstTtl: first });
+    // A broadcast: connect(2) refuses it (EACCES) after the first line (measured, bcast-formats.txt (l)).
+    if (r.broadcast === true) return { stdout: `${r.lines[0]!}\n`, stderr: `${r.lines.slice(1).join('\n')}\n`, status: 1 };
     // The model sends one probe per hop; a hop where it got no answer is `*` for each of the -q probes
     // (` 2  * * *` by default, measured with traceroute 2.1.2 in namespaces).
     const stars = Array.from({ length: probes }, () => '*').join(' ');

@@ -152,6 +152,15 @@ describe('/proc/sys/net read with cat and ls, in the reader\'s network namespace
     expect(s.run('sysctl net.ipv4.tcp_syncookies').stderr).toBe('sysctl: cannot stat /proc/sys/net/ipv4/tcp_syncookies: No such file or directory\n');
   });
 
+  it('conf.default.bc_forwarding reaches the devices without an address, as devinet copies it', () => {
+    // Measured, Linux 6.18: after `sysctl -w net.ipv4.conf.default.bc_forwarding=1` in a namespace, d1 (with
+    // an address) read 0, its unaddressed peer d2 read 1, and a veth made after it read 1.
+    const s = onNode();
+    expect(s.run('sysctl -w net.ipv4.conf.default.bc_forwarding=1').status).toBe(0);
+    const veth = /^\d+: (veth[0-9a-f]+)@/m.exec(s.run('ip link').stdout)![1]!;
+    expect(s.run(`cat /proc/sys/net/ipv4/conf/cni0/bc_forwarding /proc/sys/net/ipv4/conf/${veth}/bc_forwarding`).stdout).toBe('0\n1\n');
+  });
+
   it('in the node debugger, /proc/sys and /host/proc/sys both read the host network\'s', () => {
     const s = onNode(false);
     s.run('exit');

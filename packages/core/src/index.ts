@@ -47,7 +47,7 @@ export type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } fro
 export type { AuditOptions, ChangeScope, CheckMemory, CheckResult, CheckRun, GuaranteeName, IncrementalOptions, Violation } from './guarantees/check.js';
 export { audit, EMPTY_MEMORY, incrementalCheck, judgeDelivery, sampledAudit, sampledCheck, TWIN_MIN_PODS, uniqueAudit, uniqueCheck } from './guarantees/check.js';
 export type { PingOptions, PingReply, PingResult, TracerouteHop, TracerouteOptions, TracerouteResult } from './query/probes.js';
-export { endpointNs, ping, traceroute } from './query/probes.js';
+export { endpointNs, ping, PING_BROADCAST_REFUSED, traceroute } from './query/probes.js';
 export type { RouteGetAnswer, RouteGetErrno, RouteGetOptions } from './query/route-get.js';
 export { routeGet } from './query/route-get.js';
 export type { NodeCapacity, SimulatorEvents, SimulatorSpec } from './sim/simulator.js';

@@ -36,6 +36,7 @@ import { quoteForwarded } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
 import { Tally } from './counters.js';
 import { inputAddressVerdict, martianLogLine } from './martian.js';
+import { bcForwardsOn, broadcastIn, broadcastRoutes, LIMITED_BROADCAST, type BroadcastRoute } from './broadcast.js';
 
 /** Options of {@link send}. */
 export interface SendOptions {
@@ -355,6 +356,8 @@ interface NsView extends LocalAddrs, RouteSlot {
   nics: Map<string, readonly Link[]> | null;
   /** Its VXLAN and IPIP devices, in link order (made when a packet is first delivered to it). */
   tunnels: readonly Link[] | null;
+  /** Its local table's subnet broadcast routes (broadcast.ts), made when a destination that can be one first asks. */
+  brd: readonly BroadcastRoute[] | null;
   /**
    * The namespace it is the view of. Kept on the links record's memo (see Run.view), the view keeps it alive
    * while the links record lives: at most one earlier version of a namespace per links record.
@@ -588,6 +591,11 @@ function acceptsRedirects(s: Sysctls, dev: string): boolean {
   return forwardsOn(s, dev) ? all && own : all || own;
 }
 
+/** The route a packet to a broadcast takes: out of `dev`, no gateway, from `src` (the broadcast route's own). */
+function broadcastRoute(dst: Ipv4, dev: string, src: Ipv4 | null): Route {
+  return { ...deviceRoute(dst, dev, 'link'), src };
+}
+
 /** A route to `dst` alone out of `dev` with no gateway: what a source is selected by when no table route is at hand. */
 function deviceRoute(dst: Ipv4, dev: string, scope: 'global' | 'link'): Route {
   return { dst: { addr: dst, len: 32 }, via: null, dev, proto: 'kernel', scope, src: null, onlink: false, metric: 0, type: 'unicast' };
@@ -628,7 +636,7 @@ function makeView(ns: NetNs, prev: NsView | null): NsView {
       ns, neigh: null, fdb: null,
       list, map: list === null ? localAddressMap(ns) : null, loUp: ns.links['lo']?.up === true,
       noRules: ns.rules.length === 0, rules: null, noConntrack: ns.conntrack.length === 0, noPmtu,
-      peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, table: null, routes: ns.routes, refs: ns.peerSets,
+      peerSetsOf: null, peers: NO_PEERS, nics: null, tunnels: null, brd: null, table: null, routes: ns.routes, refs: ns.peerSets,
       floodPods: null, floodPlans: null,
     };
   }
@@ -637,7 +645,7 @@ function makeView(ns: NetNs, prev: NsView | null): NsView {
     ns, neigh: prev.ns.neigh === ns.neigh ? prev.neigh : null, fdb: prev.ns.fdb === ns.fdb ? prev.fdb : null,
     list: prev.list, map: prev.map, loUp: prev.loUp,
     noRules: ns.rules.length === 0, rules: prev.ns.rules === ns.rules ? prev.rules : null, noConntrack: ns.conntrack.length === 0, noPmtu,
-    peerSetsOf: same ? prev.peerSetsOf : null, peers: same ? prev.peers : NO_PEERS, nics: prev.nics, tunnels: prev.tunnels,
+    peerSetsOf: same ? prev.peerSetsOf : null, peers: same ? prev.peers : NO_PEERS, nics: prev.nics, tunnels: prev.tunnels, brd: prev.brd,
     table: same ? prev.table : null, routes: ns.routes, refs: ns.peerSets,
     floodPods: null, floodPlans: null,
   };
@@ -861,6 +869,18 @@ class Run {
   tunnels(ns: NetNs): readonly Link[] {
     const v = this.view(ns);
     return (v.tunnels ??= linkList(ns).filter((l) => l.kind === 'vxlan' || l.kind === 'ipip'));
+  }
+
+  /** The local table's broadcast route for `dst` in `ns` (broadcast.ts localBroadcast), kept in its view. */
+  broadcastOf(ns: NetNs, dst: Ipv4): BroadcastRoute | null {
+    if ((dst & 3) !== 3) return null;
+    const v = this.view(ns);
+    return broadcastIn(v.brd ??= broadcastRoutes(ns), dst);
+  }
+
+  /** Whether a packet delivered in `ns` to `dst` was sent to a broadcast (the limited one, or a subnet's of `ns`). */
+  toBroadcast(ns: NetNs, dst: Ipv4): boolean {
+    return dst === LIMITED_BROADCAST || ((dst & 3) === 3 && !this.isLocal(ns, dst) && this.broadcastOf(ns, dst) !== null);
   }
 
   /** Whether `ip` is local to the namespace (as routing.ts isLocalAddress says), through its view. */
@@ -1656,7 +1676,7 @@ class Run {
       return this.drop(pid, ns.id, link.name, 'notForUs', `frame for ${dst}, not ${link.name}'s MAC ${link.mac}`, ip, frame);
     }
     if (frame.payload.kind === 'arp') return this.arpInput(ns, link, frame.payload, pid);
-    this.ipInput(ns, link.name, frame.payload, pid, link.kind === 'bridge' ? frame.eth.src : null);
+    this.ipInput(ns, link.name, frame.payload, pid, link.kind === 'bridge' ? frame.eth.src : null, dst);
   }
 
   // ---- ARP ----
@@ -1706,8 +1726,12 @@ class Run {
 
   // ---- IP ----
 
-  /** `l2src`: the source MAC of the frame that brought the packet up from a bridge port (bridged DNAT keeps it). */
-  ipInput(ns: NetNs, dev: string, pkt0: Ipv4Packet, pid: number, l2src: Mac | null = null): void {
+  /**
+   * `l2src`: the source MAC of the frame that brought the packet up from a bridge port (bridged DNAT keeps it).
+   * `l2dst`: the destination MAC of the frame it came in (null: none, a decapsulated packet): a broadcast or
+   * multicast one is not PACKET_HOST, which ip_forward drops.
+   */
+  ipInput(ns: NetNs, dev: string, pkt0: Ipv4Packet, pid: number, l2src: Mac | null = null, l2dst: Mac | null = null): void {
     let pkt = pkt0;
     if (this.tally !== null) this.tallyNatIn(ns, pkt0, pid, 'PREROUTING', dev, null);
     // PREROUTING: conntrack reverses earlier translations, then nat rules (DNAT).
@@ -1743,7 +1767,15 @@ class Run {
       // pod-a is dropped unless accept_local is on for all or for cni0, the device it comes in by.
       return this.martian(ns, dev, 'martianSource', `martian source ${formatIpv4(src)} on ${dev}: an address of ${ns.id}, and ${dev} has accept_local 0`, seen, pid);
     }
-    if (addrs.kind === 'broadcast' || this.isLocal(ns, h.dst)) {
+    // A subnet broadcast of the namespace (the local table's broadcast route, whatever device it came in by)
+    // is taken in (brd_input), unless bc_forwarding is on for all and that device: then it is only forwarded,
+    // onto the broadcast route's device. Measured (bcast-formats.txt (e)): pod-a's ping to 10.244.2.255
+    // crosses node-1 as a unicast and node-2 takes it in from flannel.1 (IpExtInBcastPkts+1, IcmpInEchos+1),
+    // nothing on its cni0; (f): with bc_forwarding 1 on all and flannel.1, pod-c answers and node-2 does not.
+    const local = addrs.kind === 'broadcast' || this.isLocal(ns, h.dst);
+    const brd = local ? null : this.broadcastOf(ns, h.dst);
+    if (brd !== null && bcForwardsOn(ns.sysctl, dev)) return this.broadcastForward(ns, dev, brd.dev, brd.src, seen, pkt, pid, l2dst !== null && (l2dst === BROADCAST_MAC || isMulticastMac(l2dst)));
+    if (local || brd !== null) {
       // Local input is validated too, before INPUT (ip_route_input_slow: RTN_LOCAL and brd_input call
       // fib_validate_source; a 0.0.0.0 broadcast source is not). Measured, martian-formats.txt case (e):
       // with rp_filter 1, B's address coming in by A's side to the router itself is dropped
@@ -1798,6 +1830,30 @@ class Run {
       ? `the VPC router forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} unchanged`
       : `forwards to ${formatIpv4(hh.dst)} by ${describeRoute(r)}; TTL ${hh.ttl} → ${hh.ttl - 1}`, keepTtl, h, route) : null, null, fwd);
     this.ipOutputRouted(ns, route, fwd, pid, true, fit === MTU_FITS);
+  }
+
+  /**
+   * A subnet broadcast forwarded (bc_forwarding, see ipInput): ip_route_input_slow makes it a forward route
+   * (make_route, no ip_forward check), its source validated by rp_filter; ip_forward then drops a frame that
+   * was not sent to this host (a broadcast frame: PACKET_BROADCAST), checks the TTL and the MTU, runs FORWARD,
+   * and the packet leaves by the broadcast route's device as an Ethernet broadcast.
+   */
+  broadcastForward(ns: NetNs, dev: string, out: string, src: Ipv4, seen: Ipv4Packet, pkt: Ipv4Packet, pid: number, l2other: boolean): void {
+    if (this.rpFilterRefuses(ns, dev, seen, pid)) return;
+    if (l2other) return this.drop(pid, ns.id, dev, 'notForUs', `${formatIpv4(pkt.header.dst)} is routed to be forwarded (bc_forwarding on ${dev}), and ip_forward drops a frame that was a link-layer broadcast`, pkt);
+    const h = pkt.header;
+    if (h.ttl <= 1) {
+      this.step(pid, ns.id, dev, 'drop', this.record ? note((t, n) => `TTL expires (ttl ${t}) in ${n}`, h.ttl, ns.id) : null, null, pkt);
+      this.end(pid, 'ttlExceeded', ns.id, pkt);
+      return this.icmpError(pid, ns, pkt, ICMP_TIME_EXCEEDED, 0, 0, null);
+    }
+    const route = broadcastRoute(h.dst, out, src);
+    const fwd = withTtl(pkt, h.ttl - 1);
+    const fit = this.mtuCheck(ns, route, fwd, pid, true, true);
+    if (fit === MTU_DROPPED) return;
+    if (this.filterVerdict(ns, 'FORWARD', pkt, dev, out, pid)) return;
+    this.step(pid, ns.id, dev, 'forward', this.record ? note((a, d, t) => `bc_forwarding: forwards the broadcast ${formatIpv4(a)} onto ${d}; TTL ${t} → ${t - 1}`, h.dst, out, h.ttl) : null, null, fwd);
+    this.ipOutputRouted(ns, route, fwd, pid, true, fit === MTU_FITS, null, true);
   }
 
   /**
@@ -1867,9 +1923,16 @@ class Run {
       }
       return this.localDeliver(ns, 'lo', pkt, pid);
     }
+    // The local table's broadcast routes come before main's (rule 0): a subnet broadcast of the namespace
+    // (for a socket bound to a device, one through that device: fib_lookup with oif skips the others).
+    const brd = this.broadcastOf(ns, h.dst);
+    if (brd !== null && (bound === null || (bound.kind === 'route' && bound.route.dev === brd.dev))) return this.broadcastOut(ns, broadcastRoute(h.dst, brd.dev, brd.src), pkt, pid);
     // A bound source (a reply, an error, a packet sent with its source set) selects `from` rules too.
     let route = bound?.kind === 'route' ? bound.route : lookupRouteFrom(this.state, ns, h.dst, h.src, this.view(ns));
     if (route === null) return this.drop(pid, nsId, null, 'noRoute', `connect: Network is unreachable (no route to ${formatIpv4(h.dst)})`, pkt);
+    // The limited broadcast leaves by the device of the route main has for it, its gateway ignored
+    // (__mkroute_output: RTN_BROADCAST, no nexthop); bcast-formats.txt (a): node-1's by its default route, eth0.
+    if (h.dst === LIMITED_BROADCAST && route.type === 'unicast' && route.dev !== null) return this.broadcastOut(ns, broadcastRoute(h.dst, route.dev, selectSource(ns, route, h.dst)), pkt, pid);
     // Bound to lo with no route through it, the kernel's on-link guess sends the packet to lo, where it is not
     // for the namespace: measured, `ping -I lo 10.244.1.4` on a node gets no reply and no error.
     if (bound?.kind === 'route' && bound.guessed && ns.links[route.dev!]?.kind === 'loopback') return this.drop(pid, nsId, 'lo', 'notForUs', `${formatIpv4(h.dst)} on-link on lo (the socket is bound to lo): looped back, not for ${nsId}`, pkt);
@@ -1897,6 +1960,35 @@ class Run {
     this.step(pid, nsId, route.dev, 'route', this.record ? note((r, a) => `route lookup: ${describeRoute(r)} (src ${formatIpv4(a)})`, route, out.header.src) : null, null, out);
     if (this.filterVerdict(ns, 'OUTPUT', out, null, route.dev, pid)) return;
     this.ipOutputRouted(ns, route, out, pid, false);
+  }
+
+  /**
+   * A packet to a broadcast (RTN_BROADCAST: a local table `broadcast` route, or 255.255.255.255 by the device
+   * main's route for it names): ip_mc_output loops a copy back to the namespace itself first (taken in as a
+   * broadcast by the device it leaves by), then it leaves as an Ethernet broadcast, ff:ff:ff:ff:ff:ff, with no
+   * ARP. Measured (bcast-formats.txt (b)–(d)): pod-a's `ping -b 10.244.1.255` counts IpExtInBcastPkts and
+   * IcmpInEchos in pod-a itself, tcpdump -e shows `a2:d8:7f:1d:63:ef > ff:ff:ff:ff:ff:ff` on pod-a's eth0,
+   * node-1's cni0 and pod-b's eth0, and with icmp_echo_ignore_broadcasts 0 pod-a answers itself first.
+   */
+  broadcastOut(ns: NetNs, route: Route, pkt0: Ipv4Packet, pid: number): void {
+    const h = pkt0.header;
+    const src = h.src === 0 ? route.src : null;
+    let pkt = pkt0;
+    if (src !== null) {
+      pkt = withAddrs(pkt, src, h.dst);
+      const info = this.info[pid - 1];
+      if (info && info.src === 0) info.src = src;
+    }
+    if (this.tally !== null) this.tallyNatIn(ns, pkt, pid, 'OUTPUT', null, route.dev);
+    this.seeFlow(ns, pkt, pid);
+    this.step(pid, ns.id, route.dev, 'route', this.record ? note((a, d, b) => `route lookup: broadcast ${formatIpv4(a)} dev ${d} table local (src ${formatIpv4(b)})`, h.dst, route.dev!, pkt.header.src) : null, null, pkt);
+    if (this.filterVerdict(ns, 'OUTPUT', pkt, null, route.dev, pid)) return;
+    const link = ns.links[route.dev!];
+    if (link !== undefined && link.up && link.kind !== 'loopback') {
+      this.step(pid, ns.id, route.dev, 'local', this.record ? note((d) => `a copy of the broadcast is looped back to ${d}'s own input`, route.dev!) : null, null, pkt);
+      if (!this.filterVerdict(ns, 'INPUT', pkt, route.dev, null, pid)) this.localDeliver(ns, route.dev!, pkt, pid);
+    }
+    this.ipOutputRouted(ns, route, pkt, pid, false, false, null, true);
   }
 
   /**
@@ -1938,7 +2030,7 @@ class Run {
    * After routing: MTU/DF, POSTROUTING, then tunnel or neighbour. `fits`: the forward path found before FORWARD
    * that the packet fits (only a larger one without DF is looked at again here, to be fragmented).
    */
-  ipOutputRouted(ns: NetNs, route: Route, pkt0: Ipv4Packet, pid: number, forwarded: boolean, fits = false, l2src: Mac | null = null): void {
+  ipOutputRouted(ns: NetNs, route: Route, pkt0: Ipv4Packet, pid: number, forwarded: boolean, fits = false, l2src: Mac | null = null, broadcast = false): void {
     let pkt = pkt0;
     const dev = route.dev!;
     const link = ns.links[dev];
@@ -1959,6 +2051,12 @@ class Run {
     const nexthop = route.via ?? pkt.header.dst;
     if (link.kind === 'ipip') return this.ipipEncap(ns, link, route, pkt, pid);
     if (link.kind === 'loopback') return this.localDeliver(ns, dev, pkt, pid);
+    if (broadcast) {
+      // arp_constructor: a broadcast route's neighbour is NOARP, at the device's broadcast address.
+      const out: Frame = { eth: { dst: BROADCAST_MAC, src: l2src ?? link.mac, ethertype: ETHERTYPE_IPV4 }, payload: pkt };
+      this.step(pid, ns.id, dev, 'transmit', this.record ? note((d, a) => `${d} sends to ${formatIpv4(a)} as an Ethernet broadcast (${BROADCAST_MAC}, no ARP)`, dev, pkt.header.dst) : null, out, pkt);
+      return this.xmit(ns, dev, out, pid);
+    }
     const n = this.neigh(ns, dev, nexthop);
     if (n && n.mac !== null && !n.failed) {
       const mac = n.mac;
@@ -1997,13 +2095,18 @@ class Run {
       if (pl.type === ICMP_ECHO_REQUEST) {
         this.step(pid, ns.id, dev, 'deliver', this.record ? note((a, n) => `echo request for ${formatIpv4(a)} delivered in ${n}`, h.dst, ns.id) : null, null, pkt);
         this.end(pid, 'delivered', ns.id, pkt);
-        // icmp_echo_ignore_broadcasts (1 by default): an echo to a broadcast (255.255.255.255, or 0.0.0.0 from
-        // 0.0.0.0: brd_input) is taken in and not answered (measured, martian-formats.txt: IcmpInEchos+1 alone).
-        if (h.dst === 0xffffffff || h.dst === 0) return;
-        // The kernel answers from its ICMP socket, which never sets DF (icmp_sk_init: IP_PMTUDISC_DONT).
-        const reply = ipv4(h.src, { ...pl, type: ICMP_ECHO_REPLY }, IPPROTO_ICMP, { src: h.dst, ttl: 64, id: this.ipId++, df: false });
+        // icmp_echo_ignore_broadcasts (1 by default): an echo to a broadcast (255.255.255.255, a subnet broadcast,
+        // or 0.0.0.0 from 0.0.0.0: brd_input) is taken in and not answered (measured, martian-formats.txt:
+        // IcmpInEchos+1 alone; bcast-formats.txt (b)).
+        const brd = this.toBroadcast(ns, h.dst);
+        if (h.dst === 0 || (brd && ns.sysctl.icmpEchoIgnoreBroadcasts !== false)) return;
+        // The kernel answers from its ICMP socket, which never sets DF (icmp_sk_init: IP_PMTUDISC_DONT). An
+        // answer to a broadcast comes from the source the route back to the sender takes (fib_compute_spec_dst):
+        // measured, bcast-formats.txt (c), (e): pod-b from 10.244.1.5, node-1 from 10.244.1.1, node-2 from
+        // flannel.1's 10.244.2.0, pod-a's own copy from 10.244.1.4.
+        const reply = ipv4(h.src, { ...pl, type: ICMP_ECHO_REPLY }, IPPROTO_ICMP, { src: brd ? 0 : h.dst, ttl: 64, id: this.ipId++, df: false });
         const rpid = this.newPacket('echo-reply', reply, ns.id);
-        this.step(rpid, ns.id, null, 'reply', this.record ? note((a, b) => `echo reply ${formatIpv4(a)} → ${formatIpv4(b)}`, h.dst, h.src) : null, null, reply);
+        this.step(rpid, ns.id, null, 'reply', this.record ? note((a, b, c) => (c ? `echo reply → ${formatIpv4(b)} (its request went to the broadcast ${formatIpv4(a)})` : `echo reply ${formatIpv4(a)} → ${formatIpv4(b)}`), h.dst, h.src, brd) : null, null, reply);
         this.queue.push({ t: 'out', ns: ns.id, pkt: reply, pid: rpid });
         return;
       }
@@ -2037,6 +2140,9 @@ class Run {
         return this.end(pid, 'delivered', ns.id, pkt);
       }
       this.drop(pid, ns.id, dev, 'portUnreachable', `nothing listens on UDP ${pl.dstPort} in ${ns.id}`, pkt);
+      // No error about a broadcast (__udp4_lib_mcast_deliver drops it; icmp_send never answers one): measured,
+      // bcast-formats.txt (l), no port unreachable from anyone and no UdpNoPorts.
+      if (this.toBroadcast(ns, h.dst)) return;
       return this.icmpError(pid, ns, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, h.dst);
     }
     if (pl.kind === 'tcp') {
@@ -2058,6 +2164,8 @@ class Run {
         return;
       }
       if (pl.flags & TCP_RST) return this.end(pid, 'delivered', ns.id, pkt);
+      // tcp_v4_rcv discards a segment that was not sent to this host (pkt_type): no RST to a broadcast.
+      if (this.toBroadcast(ns, h.dst)) return this.drop(pid, ns.id, dev, 'notForUs', `TCP to the broadcast ${formatIpv4(h.dst)}: discarded`, pkt);
       this.drop(pid, ns.id, dev, 'tcpReset', `nothing listens on TCP ${pl.dstPort} in ${ns.id}: RST`, pkt);
       // tcp_v4_send_reset answers through the per-CPU control socket (ip_send_unicast_reply): DF set
       // (IP_PMTUDISC_DO) and, the socket being unconnected, ip_select_ident's id 0. Measured: the RST for a

@@ -11,6 +11,7 @@
  *   IN_DEV_NET_ROUTE_LOCALNET     all || dev route_localnet       (IPV4_DEVCONF_ALL_RO || IN_DEV_CONF_GET)
  *   IN_DEV_LOG_MARTIANS           all || dev log_martians         (IN_DEV_ORCONF)
  *   IN_DEV_ACCEPT_LOCAL           all || dev accept_local         (IN_DEV_ORCONF)
+ *   IN_DEV_BFORWARD               all && dev bc_forwarding        (IN_DEV_ANDCONF)
  *
  * Every value is a C int the kernel takes as written (proc_dointvec): any integer in -2^31..2^31-1, in base
  * 0 (0x10 is 16, 010 is 8), and "non-zero" is what the macros test — `sysctl -w net.ipv4.ip_forward=2`
@@ -24,14 +25,20 @@ import type { NetNs, Sysctls } from './types.js';
 
 /**
  * The per-device IPv4 settings podnet models: net.ipv4.conf.{all,default,<dev>}.NAME. One store holds the
- * integers written to them all ({@link Sysctls.conf}); route_localnet, log_martians and accept_local live
- * only there.
+ * integers written to them all ({@link Sysctls.conf}); those of {@link CONF_ONLY} live only there.
  */
 export const DEVCONF_NAMES = [
   'forwarding', 'rp_filter', 'proxy_arp', 'send_redirects', 'accept_redirects', 'promote_secondaries', 'route_localnet', 'log_martians', 'accept_local',
+  'bc_forwarding',
 ] as const;
 /** One of {@link DEVCONF_NAMES}. */
 export type DevconfName = (typeof DEVCONF_NAMES)[number];
+
+/**
+ * The names no other {@link Sysctls} field says: 0 for every scope until written, and {@link Sysctls.conf}
+ * holds every value written to them.
+ */
+export const CONF_ONLY: ReadonlySet<DevconfName> = new Set<DevconfName>(['route_localnet', 'log_martians', 'accept_local', 'bc_forwarding']);
 
 /**
  * How writing `conf.default.NAME` reaches the devices that exist (devinet.c's table): `copy` entries
@@ -44,7 +51,7 @@ export type DevconfName = (typeof DEVCONF_NAMES)[number];
  */
 const DEFAULT_REACHES: Readonly<Record<DevconfName, 'copy' | 'none'>> = {
   forwarding: 'none', rp_filter: 'copy', proxy_arp: 'copy', send_redirects: 'copy', accept_redirects: 'copy', promote_secondaries: 'none',
-  route_localnet: 'none', log_martians: 'copy', accept_local: 'copy',
+  route_localnet: 'none', log_martians: 'copy', accept_local: 'copy', bc_forwarding: 'copy',
 };
 
 /** Whether writing conf.default.`name` copies the value to the devices that never set their own. */
@@ -115,6 +122,7 @@ export function devconfValue(s: Sysctls, scope: string, name: DevconfName): numb
     case 'route_localnet':
     case 'log_martians':
     case 'accept_local':
+    case 'bc_forwarding':
       // 0 for all, default and every device while unset: the kernel's default, and a new namespace's
       // (measured: conf-default-formats.sh case (a)). Sysctls.conf holds every value written.
       return 0;
@@ -138,8 +146,8 @@ export function rpFilterOn(s: Sysctls, dev: string): number {
  * route_localnet, log_martians, accept_local).
  */
 export function devconfOr(s: Sysctls, dev: string, name: DevconfName): boolean {
-  // The three read 0 everywhere until written, and conf holds all they were written (every packet asks two).
-  if (s.conf === undefined && (name === 'route_localnet' || name === 'accept_local' || name === 'log_martians')) return false;
+  // CONF_ONLY names read 0 everywhere until written, and conf holds all they were written (every packet asks two).
+  if (s.conf === undefined && CONF_ONLY.has(name)) return false;
   return devconfValue(s, 'all', name) !== 0 || devconfValue(s, dev, name) !== 0;
 }
 
@@ -155,6 +163,8 @@ export const ICMP_RATEMASK_DEFAULT = 6168;
 const GLOBAL_KEYS: Readonly<Record<string, (s: Sysctls) => number>> = {
   'net.ipv4.icmp_ratelimit': (s) => s.icmpRatelimit ?? ICMP_RATELIMIT_DEFAULT,
   'net.ipv4.icmp_ratemask': (s) => s.icmpRatemask ?? ICMP_RATEMASK_DEFAULT,
+  // 1 while unset: the kernel's default (bcast-formats.txt (b): a broadcast echo is taken in, not answered).
+  'net.ipv4.icmp_echo_ignore_broadcasts': (s) => bit(s.icmpEchoIgnoreBroadcasts ?? true),
   // br_netfilter stores 1 for any non-zero write (brnf_sysctl_call_tables; measured: 5 and -1 read back 1).
   'net.bridge.bridge-nf-call-iptables': (s) => bit(s.bridgeNfCallIptables),
 };

@@ -242,6 +242,13 @@ export interface Sysctls {
    */
   readonly icmpRatemask?: number;
   /**
+   * net.ipv4.icmp_echo_ignore_broadcasts: whether an echo request to a broadcast (255.255.255.255, or a subnet
+   * broadcast of the receiver) is taken in unanswered (IcmpInEchos counts it). Absent: true, the kernel's
+   * default. Measured (bcast-formats.txt, Linux 6.18): with it 0 in pod-b and node-1, pod-a's `ping -b
+   * 10.244.1.255` is answered by both, each from the address its route back to pod-a takes as source.
+   */
+  readonly icmpEchoIgnoreBroadcasts?: boolean;
+  /**
    * net.ipv4.conf.{all,<dev>}.promote_secondaries: whether deleting a primary address promotes the first
    * secondary address of its prefix (IFA_F_SECONDARY) instead of deleting them all. The kernel promotes on a
    * device when `all` OR the device's own value is 1 (IN_DEV_PROMOTE_SECONDARIES). Absent: `all` 1 and

@@ -14,7 +14,7 @@ import { cidrContains, formatCidr, formatIpv4, maskOf, networkOf, parseCidr, par
 import { isMulticastMac, macFromSeed, parseMac, ZERO_MAC, type Mac } from '../addr/mac.js';
 import { fail, PodnetError, shown } from '../errors.js';
 import { UNDERLAY_NS } from '../model/lookup.js';
-import { defaultCopiesToDevices, DEVCONF_NAMES, devconfKey, devconfValue, devconfOr, parseProcInt, type DevconfName } from '../model/sysctl.js';
+import { CONF_ONLY, defaultCopiesToDevices, DEVCONF_NAMES, devconfKey, devconfValue, devconfOr, parseProcInt, type DevconfName } from '../model/sysctl.js';
 import type {
   ClusterState, FabricEntry, FdbEntry, IfAddr, IpOwner, IpRule, Link, NetNs, NfChain, NfRule, Node, NsId, PeerEntry, PeerSet, Pod, PeerSetRef, RedirectSysctls, Route, RouteException, Segment, Sysctls,
 } from '../model/types.js';
@@ -1103,13 +1103,13 @@ function ownDevconf(s: Sysctls, dev: string, name: DevconfName): boolean {
 /**
  * Writes net.ipv4.conf.SCOPE.NAME = v for SCOPE `default` or a device, or for `all` with a name other than
  * forwarding: the plain field where one says it (a boolean field holds "non-zero"), and the integer in
- * Sysctls.conf unless the field says it exactly (route_localnet, log_martians, accept_local: always there).
+ * Sysctls.conf unless the field says it exactly (the CONF_ONLY names, which no field says: always there).
  */
 function writeDevconf(ns: DNs, scope: string, name: DevconfName, v: number): void {
   const sys = writable(ns, 'sysctl') as Draft<Sysctls>;
   const on = v !== 0;
   let plain = v === 0 || v === 1;
-  if (name === 'forwarding' || name === 'route_localnet' || name === 'log_martians' || name === 'accept_local') plain = false;
+  if (name === 'forwarding' || CONF_ONLY.has(name)) plain = false;
   else if (name === 'rp_filter') {
     if (scope === 'all') {
       sys.rpFilter = v <= 0 ? 0 : v === 1 ? 1 : 2;
@@ -1185,12 +1185,19 @@ function parseSysctl(ns: DNs, key: string, value: string | number): void {
     else sys.icmpRatemask = v;
     return;
   }
+  if (key === 'net.ipv4.icmp_echo_ignore_broadcasts') {
+    // proc_dou8vec_minmax, 0..1: any other value is Invalid argument (measured, bcast-formats.txt (i)).
+    const v = sysctlInt(key, value);
+    if (v !== 0 && v !== 1) fail('INVALID_ARGUMENT', `sysctl: setting key "${key}": Invalid argument (${shown(value)}: 0 or 1)`, { key, value });
+    (writable(ns, 'sysctl') as Draft<Sysctls>).icmpEchoIgnoreBroadcasts = v === 1;
+    return;
+  }
   if (key === 'net.bridge.bridge-nf-call-iptables') {
     // brnf_sysctl_call_tables stores 1 for any non-zero int (measured: 5 and -1 read back 1).
     (writable(ns, 'sysctl') as Draft<Sysctls>).bridgeNfCallIptables = sysctlInt(key, value) !== 0;
     return;
   }
-  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.{all,default,<dev>}.{${DEVCONF_NAMES.join(',')}}, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask and net.bridge.bridge-nf-call-iptables`, { key });
+  fail('UNSUPPORTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: podnet models net.ipv4.ip_forward, net.ipv4.conf.{all,default,<dev>}.{${DEVCONF_NAMES.join(',')}}, net.ipv4.icmp_ratelimit, net.ipv4.icmp_ratemask, net.ipv4.icmp_echo_ignore_broadcasts and net.bridge.bridge-nf-call-iptables`, { key });
 }
 
 /** A new device takes conf.default's integers that Sysctls.conf holds (its redirect fields: addLinkTo). */

@@ -11,7 +11,8 @@ import { fail, shown } from '../errors.js';
 import { findNode, findPod, getNs, hostNsId, podNsId } from '../model/lookup.js';
 import { isLocalAddress } from '../ops/routing.js';
 import { routeGet } from './route-get.js';
-import type { ClusterState, NsId } from '../model/types.js';
+import type { ClusterState, NetNs, NsId } from '../model/types.js';
+import { LIMITED_BROADCAST, localBroadcast } from '../dataplane/broadcast.js';
 import { ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_PORT_UNREACH, ICMP_REDIRECT, ICMP_TIME_EXCEEDED, IPV4_HEADER_LEN, type Ipv4Packet } from '../wire/packet.js';
 
 /** Resolves a probe source: a pod (`name` or `namespace/name`) or a node (its host namespace). */
@@ -55,7 +56,17 @@ export interface PingResult {
    * lookup found no route (nothing is sent then).
    */
   readonly source: string | null;
+  /**
+   * The destination is a broadcast for the sender (its route is a `broadcast` one, or 255.255.255.255):
+   * iputils warns `WARNING: pinging broadcast address` with -b, and without it refuses to send.
+   */
+  readonly broadcast?: boolean;
+  /** Replies beyond the first for a request (several receivers of a broadcast): ping's `+N duplicates`. */
+  readonly duplicates?: number;
 }
+
+/** What iputils ping says, exit 2, when the destination is a broadcast and -b was not given (connect(2): EACCES). */
+export const PING_BROADCAST_REFUSED = 'ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules';
 
 /** Options of {@link ping}. */
 export interface PingOptions {
@@ -85,6 +96,13 @@ export interface PingOptions {
   readonly icmpLimits?: boolean;
   /** Count every request's and reply's device and rule hits into this tally: see {@link SendOptions.tally}. */
   readonly tally?: Tally;
+  /**
+   * -b: allow pinging a broadcast (SO_BROADCAST). Without it a destination the sender routes as a broadcast
+   * is refused before anything is sent ({@link PING_BROADCAST_REFUSED}); with it, replies from other
+   * addresses than the destination are not marked `(DIFFERENT ADDRESS!)` nor repeats `(DUP!)`. Measured
+   * (iputils 20221126, packages/cli/scripts/bcast-formats.sh).
+   */
+  readonly broadcast?: boolean;
   /**
    * -I DEV: the socket is bound to this device of the sender (SO_BINDTODEVICE): the requests are routed
    * through it alone ({@link SendOptions.oif}) and the first line says `from SRC DEV:`. Not a device of the
@@ -162,6 +180,17 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   const interval = o.interval ?? 1000;
   if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0 || interval > 3_600_000) fail('INVALID_ARGUMENT', `ping: bad timing interval ${shown(interval)} ms (0 to 3600000)`);
   const bind = pingBinding(state, ns, to, o.device, o.source);
+  if (o.broadcast !== undefined && typeof o.broadcast !== 'boolean') fail('INVALID_ARGUMENT', `ping: broadcast must be true or false, not ${shown(o.broadcast)}`);
+  const bcast = o.broadcast === true;
+  // iputils connects a probe socket first: a broadcast route without SO_BROADCAST is EACCES (measured,
+  // bcast-formats.txt (b): `ping 10.244.1.255` and `ping 255.255.255.255` in pod-a, exit 2, nothing sent;
+  // `ping 10.244.2.255`, another node's subnet, is a unicast route from pod-a and is sent).
+  const toBroadcast = broadcastRouted(getNs(state, ns), to, o.device);
+  if (toBroadcast && !bcast) {
+    const message = PING_BROADCAST_REFUSED.slice('ping: '.length);
+    return { result: { ok: false, transmitted: 0, received: 0, replies: [], errors: [{ seq: 1, from: null, message }], traces: [], lines: [PING_BROADCAST_REFUSED], source: null, broadcast: true }, state };
+  }
+  let duplicates = 0;
   let s = state;
   const replies: PingReply[] = [];
   const errors: { seq: number; from: string | null; message: string }[] = [];
@@ -200,7 +229,17 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
     if (reply) {
       lines.push(...redirects);
       replies.push({ seq, from: formatIpv4(reply.ip!.header.src), ttl: reply.ip!.header.ttl, bytes: reply.ip!.header.totalLength - IPV4_HEADER_LEN });
-      lines.push(`${reply.ip!.header.totalLength - IPV4_HEADER_LEN} bytes from ${formatIpv4(reply.ip!.header.src)}: icmp_seq=${seq} ttl=${reply.ip!.header.ttl}`);
+      // Every receiver of a broadcast may answer, in the order they come back; ping exits at its last
+      // request's first answer once every request is answered, before the rest. iputils marks an answer
+      // from another address than the destination, and a repeat, unless -b (measured, bcast-formats.txt
+      // (c)–(e): `64 bytes from 10.244.2.0: … (DIFFERENT ADDRESS!)` without -b; `+1 duplicates`, no DUP! with it).
+      const all = seq === count && replies.length === count ? [reply] : back.filter((f) => f.ip!.payload.kind === 'icmp' && (f.ip!.payload as { type: number }).type === ICMP_ECHO_REPLY);
+      for (const [i, f] of all.entries()) {
+        const h = f.ip!.header;
+        if (i > 0) duplicates++;
+        const mark = bcast ? '' : `${i > 0 ? ' (DUP!)' : ''}${h.src !== to ? ' (DIFFERENT ADDRESS!)' : ''}`;
+        lines.push(`${h.totalLength - IPV4_HEADER_LEN} bytes from ${formatIpv4(h.src)}: icmp_seq=${seq} ttl=${h.ttl}${mark}`);
+      }
       continue;
     }
     // After an error about the request, its redirects, but none after the last request's error.
@@ -252,8 +291,19 @@ export function ping(state: ClusterState, from: string, dst: string, o: PingOpti
   }
   const loss = Math.round(((count - replies.length) / count) * 100);
   lines.push('', `--- ${dst} ping statistics ---`,
-    `${count} packets transmitted, ${replies.length} received${errors.length ? `, +${errors.length} errors` : ''}, ${loss}% packet loss`);
-  return { result: { ok: replies.length === count, transmitted: count, received: replies.length, replies, errors, traces, lines, source }, state: s };
+    `${count} packets transmitted, ${replies.length} received${duplicates ? `, +${duplicates} duplicates` : ''}${errors.length ? `, +${errors.length} errors` : ''}, ${loss}% packet loss`);
+  const extra = { ...(toBroadcast ? { broadcast: true } : {}), ...(duplicates ? { duplicates } : {}) };
+  return { result: { ok: replies.length === count, transmitted: count, received: replies.length, replies, errors, traces, lines, source, ...extra }, state: s };
+}
+
+/**
+ * Whether the sender's route to `to` is a broadcast one: 255.255.255.255, or a subnet broadcast of the
+ * namespace (through the bound device, when bound).
+ */
+function broadcastRouted(ns: NetNs, to: Ipv4, device: string | undefined): boolean {
+  if (to === LIMITED_BROADCAST) return true;
+  const b = localBroadcast(ns, to);
+  return b !== null && (device === undefined || b.dev === device);
 }
 
 /**
@@ -320,6 +370,11 @@ export interface TracerouteResult {
   readonly hops: readonly TracerouteHop[];
   readonly reached: boolean;
   readonly lines: readonly string[];
+  /**
+   * The destination is a broadcast for the sender: traceroute(8) has no SO_BROADCAST, so its connect(2) fails
+   * and nothing is sent; `lines` end with `connect: Permission denied` (measured, bcast-formats.txt (l): exit 1).
+   */
+  readonly broadcast?: boolean;
 }
 
 /** traceroute -n -q 1 with UDP probes to port 33434 + (ttl − 1), as traceroute(8) sends them. */
@@ -334,6 +389,7 @@ export function traceroute(state: ClusterState, from: string, dst: string, o: Tr
   let s = state;
   const hops: TracerouteHop[] = [];
   const lines = [`traceroute to ${dst} (${dst}), ${maxHops} hops max, 60 byte packets`];
+  if (broadcastRouted(getNs(state, ns), to, undefined)) return { result: { hops: [], reached: false, lines: [...lines, 'connect: Permission denied'], broadcast: true }, state };
   let reached = false;
   // Each traceroute process binds its own ephemeral source ports; derive them from the source so two
   // sources never share a flow (podnet's MASQUERADE does not remap clashing ports, as Linux would).

@@ -5,6 +5,7 @@
  * reads the state. Measured (kernel 6.18, iproute2 6.1): packages/cli/scripts/ping-dev-formats.sh.
  */
 import { formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
+import { LIMITED_BROADCAST, localBroadcast } from '../dataplane/broadcast.js';
 import { inputAddressVerdict } from '../dataplane/martian.js';
 import { fail, shown } from '../errors.js';
 import { getNs } from '../model/lookup.js';
@@ -32,12 +33,17 @@ export type RouteGetErrno = 'ENETUNREACH' | 'EHOSTUNREACH' | 'EINVAL' | 'EACCES'
  * - `route`: the route the packet takes, its table, and `src` the preferred source (null when `from` was
  *   given, or with `iif`); `guessed` when a bound device had no route and the kernel assumed the destination
  *   on-link there (see lookupRouteOn); `loopback` when that device is lo (`cache <local>`: the packet goes to lo);
+ * - `broadcast`: `dst` is a broadcast (RTN_BROADCAST: a subnet broadcast of the namespace, its local table
+ *   route's device and source; or 255.255.255.255, by the device main's route for it names, its gateway
+ *   ignored); with `iif`, delivered locally (`dev lo`). Measured, bcast-formats.txt (a): `broadcast
+ *   10.244.1.255 dev eth0 src 10.244.1.4 uid 0` / `cache <local,brd>` in pod-a;
  * - `refused`: the kernel's error for the lookup.
  * `iif` is the input device, null for an output route.
  */
 export type RouteGetAnswer =
   | { readonly kind: 'local'; readonly dst: Ipv4; readonly src: Ipv4 | null; readonly iif: string | null }
   | { readonly kind: 'route'; readonly dst: Ipv4; readonly route: Route; readonly table: number; readonly src: Ipv4 | null; readonly guessed: boolean; readonly loopback: boolean; readonly iif: string | null }
+  | { readonly kind: 'broadcast'; readonly dst: Ipv4; readonly dev: string; readonly src: Ipv4 | null; readonly iif: string | null }
   | { readonly kind: 'refused'; readonly errno: RouteGetErrno; readonly why: string };
 
 function refused(errno: RouteGetErrno, why: string): RouteGetAnswer {
@@ -97,14 +103,23 @@ function outputRoute(state: ClusterState, ns: NetNs, dst: Ipv4, src: Ipv4, oif: 
     const b = lookupRouteOn(state, ns, dst, src, oif);
     if (b.kind === 'down') return refused('ENETUNREACH', `${oif} is down`);
     if (b.kind === 'local') return { kind: 'local', dst, src: shownSrc(localSource(ns, dst)), iif: null };
+    // A broadcast through the bound device: its local table route, or 255.255.255.255 out of it.
+    const brd = localBroadcast(ns, dst);
+    if (brd !== null && brd.dev === oif) return { kind: 'broadcast', dst, dev: oif, src: shownSrc(brd.src), iif: null };
+    if (dst === LIMITED_BROADCAST && b.route.type === 'unicast') return { kind: 'broadcast', dst, dev: oif, src: shownSrc(selectSource(ns, b.route, dst)), iif: null };
     const bad = typeError(b.route);
     if (bad !== null) return bad;
     const loopback = b.guessed && ns.links[oif]?.kind === 'loopback';
     return { kind: 'route', dst, route: b.route, table: b.table, src: shownSrc(selectSource(ns, b.route, dst)), guessed: b.guessed, loopback, iif: null };
   }
   if (isLocalAddress(ns, dst)) return { kind: 'local', dst, src: shownSrc(localSource(ns, dst)), iif: null };
+  const brd = localBroadcast(ns, dst);
+  if (brd !== null) return { kind: 'broadcast', dst, dev: brd.dev, src: shownSrc(brd.src), iif: null };
   const found = lookupRouteTable(state, ns, dst, src);
   if (found === null) return refused('ENETUNREACH', `no route to ${formatIpv4(dst)}`);
+  if (dst === LIMITED_BROADCAST && found.route.type === 'unicast' && found.route.dev !== null) {
+    return { kind: 'broadcast', dst, dev: found.route.dev, src: shownSrc(selectSource(ns, found.route, dst)), iif: null };
+  }
   return typeError(found.route) ?? { kind: 'route', dst, route: found.route, table: found.table, src: shownSrc(selectSource(ns, found.route, dst)), guessed: false, loopback: false, iif: null };
 }
 
@@ -112,7 +127,13 @@ function outputRoute(state: ClusterState, ns: NetNs, dst: Ipv4, src: Ipv4, oif: 
 function inputRoute(state: ClusterState, ns: NetNs, dst: Ipv4, src: Ipv4, iif: string): RouteGetAnswer {
   const v = inputAddressVerdict(src, dst, iif, devconfOr(ns.sysctl, iif, 'route_localnet'));
   if (v.kind === 'martianSource' || v.kind === 'martianDestination') return refused('EINVAL', v.why);
-  if (v.kind === 'broadcast') fail('UNSUPPORTED', `ip route get of a broadcast with iif is not modelled (${formatIpv4(src)} → ${formatIpv4(dst)})`);
+  // brd_input: taken in (measured, bcast-formats.txt (a): `broadcast 10.244.2.255 from 10.244.1.4 dev lo` /
+  // `cache <local,brd> iif flannel.1` on node-2), its source validated like a local one's; a 0.0.0.0 source
+  // (a DHCP client's) is not.
+  if (v.kind === 'broadcast' || localBroadcast(ns, dst) !== null) {
+    if (src !== 0 && rpFilterRefuses(state, ns, src, dst, iif)) return refused('EINVAL', `rp_filter: no reverse route to ${formatIpv4(src)} via ${iif}`);
+    return { kind: 'broadcast', dst, dev: 'lo', src: null, iif };
+  }
   const forwards = forwardsOn(ns.sysctl, iif);
   if (isLocalAddress(ns, dst)) {
     if (rpFilterRefuses(state, ns, src, dst, iif)) return refused('EINVAL', `rp_filter: no reverse route to ${formatIpv4(src)} via ${iif}`);
