@@ -25,7 +25,7 @@ import type { NetNs, Sysctls } from './types.js';
 
 /**
  * The per-device IPv4 settings podnet models: net.ipv4.conf.{all,default,<dev>}.NAME. One store holds the
- * integers written to them all ({@link Sysctls.conf}); those of {@link CONF_ONLY} live only there.
+ * integers written to them all ({@link Sysctls.conf}); those no other field says (CONF_ONLY) live only there.
  */
 export const DEVCONF_NAMES = [
   'forwarding', 'rp_filter', 'proxy_arp', 'send_redirects', 'accept_redirects', 'promote_secondaries', 'route_localnet', 'log_martians', 'accept_local',
