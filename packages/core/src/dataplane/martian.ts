@@ -48,6 +48,18 @@ export function inputAddressVerdict(src: Ipv4, dst: Ipv4, dev: string, routeLoca
   return ROUTE;
 }
 
+/**
+ * Whether none of IPv4 input's address checks can apply to a packet from `src` to `dst`: neither is 0.0.0.0 or
+ * in 127/8, and both are below 224/4 (no multicast, class E or limited broadcast). Then {@link
+ * inputAddressVerdict} answers `route` whatever route_localnet says, and the destination is not multicast: the
+ * usual packet's test, in a few integer comparisons.
+ */
+export function plainUnicastPair(src: Ipv4, dst: Ipv4): boolean {
+  const s = src >>> 24;
+  const d = dst >>> 24;
+  return src !== 0 && dst !== 0 && s !== 127 && d !== 127 && s < 224 && d < 224;
+}
+
 /** A `net.ipv4.conf` switch as the kernel reads it for `dev`: `all` OR the device's own value (IN_DEV_ORCONF). */
 export function confOn(sw: ConfSwitch | undefined, dev: string): boolean {
   if (sw === undefined) return false;
