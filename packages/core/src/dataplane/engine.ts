@@ -35,7 +35,7 @@ import { linkList, linksMemo, podKeys } from './links.js';
 import { quoteForwarded } from '../wire/frame.js';
 import type { Disposition, HopViolation, PacketFate, Step, StepKind, Trace } from './types.js';
 import { Tally } from './counters.js';
-import { inputAddressVerdict, martianLogLine } from './martian.js';
+import { inputAddressVerdict, martianLogLine, plainUnicastPair } from './martian.js';
 import { bcForwardsOn, broadcastIn, broadcastRoutes, LIMITED_BROADCAST, type BroadcastRoute } from './broadcast.js';
 
 /** Options of {@link send}. */
@@ -1753,26 +1753,18 @@ class Run {
     const seen = h.src === pkt0.header.src ? pkt : withAddrs(pkt, pkt0.header.src, h.dst);
     const src = seen.header.src;
     // ip_rcv_finish → ip_route_input_noref: a multicast destination first (ip_route_input_rcu), then the
-    // martian checks of ip_route_input_slow (martian.ts).
-    if (h.dst >>> 28 === 0xe) return this.drop(pid, ns.id, dev, 'notForUs', `${formatIpv4(h.dst)} is multicast: no group joined on ${dev} and no multicast routing`, pkt);
-    const addrs = inputAddressVerdict(src, h.dst, dev, devconfOr(ns.sysctl, dev, 'route_localnet'));
-    if (addrs.kind === 'martianSource' || addrs.kind === 'martianDestination') return this.martian(ns, dev, addrs.kind, addrs.why, seen, pid);
-    if (src !== 0 && this.ownAddress(ns, src) && !devconfOr(ns.sysctl, dev, 'accept_local')) {
-      // fib_validate_source: an address of this namespace as the source is a martian, for it or forwarded
-      // (rp_filter 0: `if (inet_lookup_ifaddr_rcu(net, src)) return -EINVAL;` unless accept_local; otherwise
-      // __fib_validate_source's reverse lookup finds RTN_LOCAL, refused unless accept_local: the same verdict).
-      // Measured: martian-formats.txt (a), (b), R's own 10.0.0.1 and 10.0.1.1 coming in by eth0;
-      // own-source-formats.txt (a), the hairpin DNAT without its MASQUERADE brings pod-a's request back as
-      // 10.244.1.4 > 10.244.1.4 and pod-a drops it (IpInReceives only), (d)–(g), node-1's 10.244.1.1 sent by
-      // pod-a is dropped unless accept_local is on for all or for cni0, the device it comes in by.
-      return this.martian(ns, dev, 'martianSource', `martian source ${formatIpv4(src)} on ${dev}: an address of ${ns.id}, and ${dev} has accept_local 0`, seen, pid);
-    }
+    // martian checks of ip_route_input_slow (martian.ts). Two addresses none of whose checks can apply (the
+    // usual case) skip them: the rare ones are judged out of line, which keeps this function small enough
+    // for V8 to inline what every packet calls into it.
+    const kind = plainUnicastPair(src, h.dst) ? 'route' : this.inputAddresses(ns, dev, seen, pkt, pid);
+    if (kind === null) return;
+    if (src !== 0 && this.ownAddress(ns, src) && !devconfOr(ns.sysctl, dev, 'accept_local')) return this.ownSourceMartian(ns, dev, seen, pid);
     // A subnet broadcast of the namespace (the local table's broadcast route, whatever device it came in by)
     // is taken in (brd_input), unless bc_forwarding is on for all and that device: then it is only forwarded,
     // onto the broadcast route's device. Measured (bcast-formats.txt (e)): pod-a's ping to 10.244.2.255
     // crosses node-1 as a unicast and node-2 takes it in from flannel.1 (IpExtInBcastPkts+1, IcmpInEchos+1),
     // nothing on its cni0; (f): with bc_forwarding 1 on all and flannel.1, pod-c answers and node-2 does not.
-    const local = addrs.kind === 'broadcast' || this.isLocal(ns, h.dst);
+    const local = kind === 'broadcast' || this.isLocal(ns, h.dst);
     const brd = local ? null : this.broadcastOf(ns, h.dst);
     if (brd !== null && bcForwardsOn(ns.sysctl, dev)) return this.broadcastForward(ns, dev, brd.dev, brd.src, seen, pkt, pid, l2dst !== null && (l2dst === BROADCAST_MAC || isMulticastMac(l2dst)));
     if (local || brd !== null) {
@@ -1854,6 +1846,39 @@ class Run {
     if (this.filterVerdict(ns, 'FORWARD', pkt, dev, out, pid)) return;
     this.step(pid, ns.id, dev, 'forward', this.record ? note((a, d, t) => `bc_forwarding: forwards the broadcast ${formatIpv4(a)} onto ${d}; TTL ${t} → ${t - 1}`, h.dst, out, h.ttl) : null, null, fwd);
     this.ipOutputRouted(ns, route, fwd, pid, true, fit === MTU_FITS, null, true);
+  }
+
+  /**
+   * The address checks of IPv4 input for a pair {@link plainUnicastPair} did not pass: a multicast destination
+   * is dropped (no group joined), then ip_route_input_slow's martian checks (martian.ts). Answers null when it
+   * dropped the packet (`pkt` as PREROUTING left it; `seen` with the source it came in with), else whether it
+   * is a broadcast or goes on to the route lookup.
+   */
+  inputAddresses(ns: NetNs, dev: string, seen: Ipv4Packet, pkt: Ipv4Packet, pid: number): 'broadcast' | 'route' | null {
+    const dst = seen.header.dst;
+    if (dst >>> 28 === 0xe) {
+      this.drop(pid, ns.id, dev, 'notForUs', `${formatIpv4(dst)} is multicast: no group joined on ${dev} and no multicast routing`, pkt);
+      return null;
+    }
+    const addrs = inputAddressVerdict(seen.header.src, dst, dev, devconfOr(ns.sysctl, dev, 'route_localnet'));
+    if (addrs.kind === 'martianSource' || addrs.kind === 'martianDestination') {
+      this.martian(ns, dev, addrs.kind, addrs.why, seen, pid);
+      return null;
+    }
+    return addrs.kind;
+  }
+
+  /**
+   * fib_validate_source: an address of this namespace as the source is a martian, for it or forwarded
+   * (rp_filter 0: `if (inet_lookup_ifaddr_rcu(net, src)) return -EINVAL;` unless accept_local; otherwise
+   * __fib_validate_source's reverse lookup finds RTN_LOCAL, refused unless accept_local: the same verdict).
+   * Measured: martian-formats.txt (a), (b), R's own 10.0.0.1 and 10.0.1.1 coming in by eth0;
+   * own-source-formats.txt (a), the hairpin DNAT without its MASQUERADE brings pod-a's request back as
+   * 10.244.1.4 > 10.244.1.4 and pod-a drops it (IpInReceives only), (d)–(g), node-1's 10.244.1.1 sent by
+   * pod-a is dropped unless accept_local is on for all or for cni0, the device it comes in by.
+   */
+  ownSourceMartian(ns: NetNs, dev: string, seen: Ipv4Packet, pid: number): void {
+    this.martian(ns, dev, 'martianSource', `martian source ${formatIpv4(seen.header.src)} on ${dev}: an address of ${ns.id}, and ${dev} has accept_local 0`, seen, pid);
   }
 
   /**

@@ -17,7 +17,7 @@ import type { ClusterState } from '../model/types.js';
 import { applyActions, type Action } from '../ops/actions.js';
 import { icmpEcho } from './build.js';
 import { receive, send } from './engine.js';
-import { inputAddressVerdict } from './martian.js';
+import { inputAddressVerdict, plainUnicastPair } from './martian.js';
 import type { Trace } from './types.js';
 
 const FIXTURE = readFileSync(fileURLToPath(new URL('../__fixtures__/martian-formats.txt', import.meta.url)), 'utf8');
@@ -154,6 +154,22 @@ describe('martians are dropped as Linux 6.18 drops them (martian-formats.txt)', 
     expect(v('0.0.0.1', '127.0.0.1')).toBe('martianDestination');
     expect(v('127.0.0.1', '127.0.0.1')).toBe('martianDestination');
     expect(v('0.1.2.3', '10.0.0.1')).toBe('route');
+  });
+
+  it('a pair plainUnicastPair lets past every check is one the checks route, whatever route_localnet; the edges are not', () => {
+    // The engine skips the checks for such a pair (ipInput's usual packet): it must never skip a martian,
+    // a broadcast or a multicast destination. Edges of each range, then any pair.
+    const edge = fc.constantFrom(0, 1, 0x00ffffff, 0x7effffff, 0x7f000000, 0x7fffffff, 0x80000000, 0xdfffffff, 0xe0000000, 0xefffffff, 0xf0000000, 0xfffffffe, 0xffffffff);
+    const addr = fc.oneof(edge, fc.integer({ min: 0, max: 0xffffffff }));
+    fc.assert(fc.property(addr, addr, fc.boolean(), (s, d, localnet) => {
+      if (!plainUnicastPair(s, d)) return;
+      expect(inputAddressVerdict(s, d, 'eth0', localnet).kind).toBe('route');
+      expect(d >>> 28).not.toBe(0xe);
+    }), { numRuns: 500 });
+    for (const [s, d] of [['0.0.0.0', '10.0.0.1'], ['10.0.0.1', '0.0.0.0'], ['127.0.0.1', '10.0.0.1'], ['10.0.0.1', '127.0.0.5'], ['224.0.0.5', '10.0.0.1'], ['10.0.0.1', '239.1.1.1'], ['10.0.0.1', '255.255.255.255'], ['255.255.255.255', '10.0.0.1']] as const) {
+      expect(plainUnicastPair(parseIpv4(s), parseIpv4(d))).toBe(false);
+    }
+    expect(plainUnicastPair(parseIpv4('0.1.2.3'), parseIpv4('223.255.255.255'))).toBe(true);
   });
 
   it('a spoofed 127.0.0.1 source sent from a node is dropped by the next hop, not delivered', () => {

@@ -50,6 +50,18 @@ export function inputAddressVerdict(src: Ipv4, dst: Ipv4, dev: string, routeLoca
 }
 
 /**
+ * Whether none of IPv4 input's address checks can apply to a packet from `src` to `dst`: neither is 0.0.0.0 or
+ * in 127/8, and both are below 224/4 (no multicast, class E or limited broadcast). Then {@link
+ * inputAddressVerdict} answers `route` whatever route_localnet says, and the destination is not multicast: the
+ * usual packet's test, in a few integer comparisons.
+ */
+export function plainUnicastPair(src: Ipv4, dst: Ipv4): boolean {
+  const s = src >>> 24;
+  const d = dst >>> 24;
+  return src !== 0 && dst !== 0 && s !== 127 && d !== 127 && s < 224 && d < 224;
+}
+
+/**
  * The line dmesg shows for a martian dropped on `dev` when log_martians is on there (`all` OR `dev`:
  * IN_DEV_LOG_MARTIANS), else null. The kernel prints the destination first (ip_handle_martian_source:
  * "martian source %pI4 from %pI4, on dev %s", then the link-layer header as a hex dump; martian_destination:
