@@ -422,3 +422,31 @@ describe('traceroute\'s options as traceroute 2.1.2 reads them', () => {
     expect(s.run('traceroute -s 192.168.1.11 10.244.2.3')).toMatchObject({ status: 2, stderr: expect.stringMatching(/^traceroute: podnet does not model -s/) });
   });
 });
+
+describe('ping\'s options as iputils 20221126 reads them (getopt)', () => {
+  // Measured on lo in a namespace: `-qc1` and `-nc1` run; `-c1W1` gives -c the argument `1W1` (`ping: invalid
+  // argument: '1W1'`, exit 1); `-cx`: `ping: invalid argument: 'x'`; `-c` as the last word: getopt's `option
+  // requires an argument`; `-zc1`: `ping: invalid option -- 'z'` and the usage (exit 2); `-q`: the first line,
+  // a blank line and the statistics.
+  it.each([
+    ['ping -c1W1 10.244.2.3', "ping: invalid argument: '1W1'\n", 1],
+    ['ping -cx 10.244.2.3', "ping: invalid argument: 'x'\n", 1],
+    ['ping -c0 10.244.2.3', "ping: invalid argument: '0': out of range: 1 <= value <= 9223372036854775807\n", 1],
+    ['ping -zc1 10.244.2.3', "ping: invalid option -- 'z'\n\nUsage\n  ping [options] <destination>\n", 2],
+    ['ping -c', "ping: option requires an argument -- 'c'\n\nUsage\n  ping [options] <destination>\n", 2],
+  ])('%s', (line, stderr, status) => {
+    expect(createSession().run(`kubectl exec pod-a -- ${line}`)).toEqual({ stdout: '', stderr, status });
+  });
+
+  it('-nc1 and -c1 print alike; -qc2 prints the first line and the summary', () => {
+    const s = createSession();
+    const plain = s.run('kubectl exec pod-a -- ping -c1 10.244.2.3').stdout;
+    expect(s.run('kubectl exec pod-a -- ping -nc1 10.244.2.3').stdout).toBe(plain);
+    expect(s.run('kubectl exec pod-a -- ping -4nc 1 10.244.2.3').stdout).toBe(plain);
+    expect(s.run('kubectl exec pod-a -- ping -qc2 10.244.2.3').stdout).toBe(
+      'PING 10.244.2.3 (10.244.2.3) 56(84) bytes of data.\n\n--- 10.244.2.3 ping statistics ---\n2 packets transmitted, 2 received, 0% packet loss\n',
+    );
+    expect(s.run('kubectl exec pod-a -- ping -q 10.244.2.3').stdout.split('\n').slice(0, 3)).toEqual(['PING 10.244.2.3 (10.244.2.3) 56(84) bytes of data.', '^C', '']);
+    expect(s.run('kubectl exec pod-a -- ping -fc1 10.244.2.3')).toMatchObject({ status: 2, stderr: expect.stringMatching(/^ping: podnet does not model -f/) });
+  });
+});

@@ -450,26 +450,40 @@ export class Session implements KubectlHost {
     let dst: string | undefined;
     let bindTo: string | undefined;
     let broadcast = false;
+    let quiet = false;
+    const usage = '\n\nUsage\n  ping [options] <destination>';
+    // getopt(3), as iputils 20221126 reads ping's options: flags cluster (`-qn`), and an option that takes an
+    // argument ends its cluster with the rest of the word or the next one (`-c1`, `-qc 3`, `-W1`): measured,
+    // `ping -c1W1` gives -c the argument `1W1` (`ping: invalid argument: '1W1'`, exit 1), `ping -zc1` is
+    // `ping: invalid option -- 'z'` and the usage (exit 2).
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
-      const val = () => args[++i];
-      if (a === '-c') { const v = val(); if (!v || !/^\d+$/.test(v) || Number(v) < 1) return err(`ping: invalid argument: '${v ?? ''}': out of range: 1 <= value <= 9223372036854775807`, 1); count = Number(v); }
-      else if (a === '-s') { const v = val(); if (!v || !/^\d+$/.test(v) || Number(v) > 65507) return err(`ping: invalid argument: '${v ?? ''}': out of range: 0 <= value <= 2147483647`, 1); size = Number(v); }
-      else if (a === '-M') { const v = val(); if (v === 'do' || v === 'want') df = true; else if (v === 'dont') df = false; else return err(`ping: invalid -M argument: ${v ?? ''}`, 2); }
-      else if (a === '-t') { const v = val(); if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 255) return err(`ping: invalid argument: '${v ?? ''}': out of range: 0 <= value <= 255`, 1); ttl = Number(v); }
-      else if (a === '-e') { const v = val(); if (!v || !/^\d+$/.test(v) || Number(v) > 65535) return err(`ping: invalid argument: '${v ?? ''}': out of range: 0 <= value <= 65535`, 1); ident = Number(v); }
-      else if (a === '-i') { const v = val(); if (!v || !/^(\d+(\.\d*)?|\.\d+)$/.test(v) || Number(v) > 3600) return err(`ping: bad timing interval: ${v ?? ''}`, 2); interval = Math.round(Number(v) * 1000); }
-      else if (a === '-I') {
-        // iputils: an address binds the source (bind(2)), anything else names a device (SO_BINDTODEVICE).
-        const v = val();
-        if (v === undefined) return err(`ping: option requires an argument -- 'I'\n\nUsage\n  ping [options] <destination>`, 2);
-        bindTo = v;
-      } else if (a === '-W' || a === '-w') val();
-      else if (a === '-q' || a === '-n' || a === '-4') continue;
-      else if (a === '-b') broadcast = true;
-      else if (/^-c\d+$/.test(a)) count = Number(a.slice(2));
-      else if (a.startsWith('-')) return err(`ping: invalid option -- '${a.slice(1, 2)}'\n\nUsage\n  ping [options] <destination>`, 2);
-      else dst = a;
+      if (!a.startsWith('-') || a.length < 2) { dst = a; continue; }
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j]!;
+        if ('csMteiIWwlmpQSTF'.includes(c)) {
+          const v = j + 1 < a.length ? a.slice(j + 1) : args[++i];
+          if (v === undefined) return err(`ping: option requires an argument -- '${c}'${usage}`, 2);
+          if (!/^\d+$/.test(v) && 'cste'.includes(c)) return err(`ping: invalid argument: '${v}'`, 1);
+          if (c === 'c') { if (Number(v) < 1) return err(`ping: invalid argument: '${v}': out of range: 1 <= value <= 9223372036854775807`, 1); count = Number(v); }
+          else if (c === 's') { if (Number(v) > 65507) return err(`ping: invalid argument: '${v}': out of range: 0 <= value <= 2147483647`, 1); size = Number(v); }
+          else if (c === 'M') { if (v === 'do' || v === 'want') df = true; else if (v === 'dont') df = false; else return err(`ping: invalid -M argument: ${v}`, 2); }
+          else if (c === 't') { if (Number(v) < 1 || Number(v) > 255) return err(`ping: invalid argument: '${v}': out of range: 0 <= value <= 255`, 1); ttl = Number(v); }
+          else if (c === 'e') { if (Number(v) > 65535) return err(`ping: invalid argument: '${v}': out of range: 0 <= value <= 65535`, 1); ident = Number(v); }
+          else if (c === 'i') { if (!/^(\d+(\.\d*)?|\.\d+)$/.test(v) || Number(v) > 3600) return err(`ping: bad timing interval: ${v}`, 2); interval = Math.round(Number(v) * 1000); }
+          // iputils: an address binds the source (bind(2)), anything else names a device (SO_BINDTODEVICE).
+          else if (c === 'I') bindTo = v;
+          // -W and -w (timeouts): podnet's replies come or not at once; the value is taken and changes nothing.
+          else if (c !== 'W' && c !== 'w') return err(`ping: podnet does not model -${c} (it models -c, -s, -M, -t, -e, -i, -I, -W, -w, -q, -n, -b)`, 2);
+          break;
+        }
+        if (c === 'q') quiet = true;
+        else if (c === 'b') broadcast = true;
+        else if (c === 'n' || c === '4') continue;
+        else if (c === '6') return err('ping: podnet models IPv4 only (-6)', 2);
+        else if ('aABdDfhLOrRUvV'.includes(c)) return err(`ping: podnet does not model -${c} (it models -c, -s, -M, -t, -e, -i, -I, -W, -w, -q, -n, -b)`, 2);
+        else return err(`ping: invalid option -- '${c}'${usage}`, 2);
+      }
     }
     if (dst === undefined) return err('ping: usage error: Destination address required', 1);
     if (!/^\d+\.\d+\.\d+\.\d+$/.test(dst)) return err(`ping: ${dst}: Name or service not known`, 2);
@@ -501,6 +515,10 @@ export class Session implements KubectlHost {
       const pipe = delayed ? Math.min(r.transmitted, 4) : 1;
       lines.push(pipe > 1 ? `pipe ${pipe}` : '');
     }
+    // -q: the first line and the summary alone (measured: `ping -qc1 127.0.0.1`, the header, a blank line, the
+    // statistics), a `^C` before the summary kept.
+    const k = quiet ? lines.findIndex((l) => l.startsWith('--- ')) : -1;
+    if (k > 1) lines.splice(1, (lines[k - 2] === '^C' ? k - 2 : k - 1) - 1);
     return { stdout: `${lines.join('\n')}\n`, stderr: warning, status: r.ok ? 0 : r.transmitted === 0 ? 2 : 1 };
   }
 
