@@ -198,6 +198,14 @@ function matches(word: string | undefined, full: string, min = 1): boolean {
 }
 
 /**
+ * The listing verb: a prefix of `show`, `list` or `lst`, as iproute2 matches it (6.1, measured: `ip link ls`,
+ * `ip addr ls`, `ip route ls`, `ip r lst`, `ip neigh ls`, `ip rule ls` all list).
+ */
+function isList(word: string): boolean {
+  return matches(word, 'show') || matches(word, 'list') || matches(word, 'lst');
+}
+
+/**
  * `ip [-4] OBJECT [COMMAND …]` in the context's namespace. `admin` is whether the shell may change
  * the namespace (CAP_NET_ADMIN): a pod may not, nor a node debug pod without `--profile=sysadmin`.
  */
@@ -218,7 +226,12 @@ export function ip(ctx: Ctx, argv: readonly string[], admin: boolean): Output {
     return err(`Error: podnet does not model the address family "${family}": try "ip -4".`, 255);
   }
   const inet4 = args.includes('-4') || family === 'inet';
-  const a = args.filter((x, i) => x !== '-4' && x !== '-d' && x !== '-details' && (fam < 0 || (i !== fam && i !== fam + 1)));
+  // iproute2 matches an option by prefix (matches(opt, "-oneline")): -o, -on … -oneline; measured (6.1) that
+  // `-oa` is refused, options do not cluster. -j/-json and -p/-pretty: JSON podnet does not write.
+  const json = args.find((x) => isOption(x, '-json', 2) || isOption(x, '-pretty', 2));
+  if (json !== undefined) return err(`Error: podnet does not model ip's JSON output ("${json}"): drop it to read the same objects as ip prints them.`, 255);
+  const oneline = args.some((x) => isOption(x, '-oneline', 2));
+  const a = args.filter((x, i) => x !== '-4' && x !== '-d' && x !== '-details' && !isOption(x, '-oneline', 2) && (fam < 0 || (i !== fam && i !== fam + 1)));
   if (a.some((x) => x.startsWith('-') && !/^-\d+$/.test(x) && !['-c', '-color', '-br', '-brief'].includes(x)) && a[0]?.startsWith('-')) {
     return err(`Option "${a[0]}" is unknown, try "ip -help".`, 255);
   }
@@ -231,19 +244,36 @@ export function ip(ctx: Ctx, argv: readonly string[], admin: boolean): Output {
   const rest = words.slice(1);
   const nsId = ctx.ns!;
   const ns = getNs(ctx.sim.state, nsId);
-  if (brief && (obj === 'link' || obj === 'addr') && (rest[0] === undefined || matches(rest[0], 'show') || matches(rest[0], 'list'))) {
+  if (brief && (obj === 'link' || obj === 'addr') && (rest[0] === undefined || isList(rest[0]))) {
     const f = showFilter(ns, rest[0] === undefined ? [] : rest.slice(1), obj);
     if ('status' in f) return f;
     return ok(f.links.filter((l) => obj === 'link' || !inet4 || l.addrs.length > 0).map((l) => briefLine(ctx.sim, ns, l, obj)).join(''));
   }
-  switch (obj) {
-    case 'link': return ipLink(ctx, ns, rest, admin, details, stats);
-    case 'addr': return ipAddr(ctx, ns, rest, admin, details, stats, inet4);
-    case 'route': return ipRouteCmd(ctx, ns, rest, admin, stats, details);
-    case 'rule': return ipRuleCmd(ctx, ns, rest, admin);
-    case 'neigh': return ipNeigh(ctx, ns, rest, admin, stats);
-    default: return ipNetns(ctx);
-  }
+  const out = ((): Output => {
+    switch (obj) {
+      case 'link': return ipLink(ctx, ns, rest, admin, details, stats);
+      case 'addr': return ipAddr(ctx, ns, rest, admin, details, stats, inet4, oneline);
+      case 'route': return ipRouteCmd(ctx, ns, rest, admin, stats, details);
+      case 'rule': return ipRuleCmd(ctx, ns, rest, admin);
+      case 'neigh': return ipNeigh(ctx, ns, rest, admin, stats);
+      default: return ipNetns(ctx);
+    }
+  })();
+  return oneline && obj !== 'addr' ? { ...out, stdout: onelined(out.stdout) } : out;
+}
+
+/** Whether `word` is iproute2's option `full` or a prefix of it at least `min` characters long. */
+function isOption(word: string, full: string, min: number): boolean {
+  return word.length >= min && full.startsWith(word);
+}
+
+/**
+ * `ip -o`: each object on one line, its continuation lines (those that begin with white space) joined to
+ * it by a backslash, as iproute2's `_SL_` does (6.1, measured: `ip -o link` is `…qlen 1000\    link/ether …`,
+ * `ip -o route get` ends `uid 0 \    cache `, `ip -o -s link` joins the counters' lines the same way).
+ */
+function onelined(text: string): string {
+  return text.replace(/\n(?=[ \t])/g, '\\');
 }
 
 /** Whether `ip ARGS` is `ip netns exec …` (which runs a command, so the session runs it). */
@@ -277,7 +307,7 @@ function showFilter(ns: NetNs, rest: readonly string[], object: string): { links
 
 function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false, stats = 0): Output {
   const cmd = rest[0];
-  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
+  if (cmd === undefined || isList(cmd)) {
     const f = showFilter(ns, cmd === undefined ? [] : rest.slice(1), 'link');
     if ('status' in f) return f;
     const counters = stats > 0 ? ctx.sim.counters(ns.id) : null;
@@ -352,11 +382,33 @@ const ADDR_VERBS = [['add', 'addr.add'], ['change', 'addr.change'], ['chg', 'add
  * veth end prints lo and the addressed end, each as its header and inet lines; `ip -4 addr show dev` of the
  * unaddressed end prints nothing and exits 0; `ip -4 -d addr` prints the link/ether and detail lines).
  */
-function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false, stats = 0, inet4 = false): Output {
+function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false, stats = 0, inet4 = false, oneline = false): Output {
   const cmd = rest[0];
-  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
-    const f = showFilter(ns, cmd === undefined ? [] : rest.slice(1), 'addr');
+  if (cmd === undefined || isList(cmd)) {
+    // `scope S` lists the addresses of that scope and the devices that hold one (6.1, measured: `ip addr
+    // show scope host` is lo alone, `ip addr show dev eth0 scope global` eth0 with its global address).
+    const words = cmd === undefined ? [] : rest.slice(1);
+    const at = words.indexOf('scope');
+    let scope: string | undefined;
+    if (at >= 0) {
+      scope = words[at + 1];
+      if (scope === undefined) return err('Command line is not complete. Try option "help"', 255);
+      const numbered: Record<string, string> = { 0: 'global', 200: 'site', 253: 'link', 254: 'host', 255: 'nowhere' };
+      if (Object.hasOwn(numbered, scope)) scope = numbered[scope]!;
+      if (!['global', 'link', 'host', 'site', 'nowhere', 'all'].includes(scope)) return err(`Error: argument "${words[at + 1]}" is wrong: invalid "scope"`, 255);
+    }
+    const f = showFilter(ns, at >= 0 ? [...words.slice(0, at), ...words.slice(at + 2)] : words, 'addr');
     if ('status' in f) return f;
+    if (scope !== undefined && scope !== 'all') f.links = f.links.map((l) => ({ ...l, addrs: l.addrs.filter((a) => a.scope === scope) })).filter((l) => l.addrs.length > 0);
+    // `ip -o addr`: no device lines, one line an address, led by the device's index and bare name (no
+    // `@ifN`) and four spaces (iproute2 6.1, measured: `2: eth0    inet 10.0.0.1/24 scope global eth0\
+    //        valid_lft forever preferred_lft forever`); a device without an address prints nothing.
+    if (oneline) {
+      return ok(f.links.flatMap((l) => {
+        const lines = addrLines(l);
+        return lines.flatMap((x, i) => (i % 2 === 0 ? [`${l.ifindex}: ${l.name}    ${x.trimStart()}\\${lines[i + 1]!}\n`] : []));
+      }).join(''));
+    }
     const links = inet4 ? f.links.filter((l) => l.addrs.length > 0) : f.links;
     return ok(links.flatMap((l) => {
       const head = linkLines(ctx.sim, ns, l, false, details, namesNetns(ctx));
@@ -640,7 +692,7 @@ function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean
   const cmd = rest[0];
   if (cmd !== undefined && matches(cmd, 'flush') && rest.slice(1).some(isCacheWord)) return flushCache(ctx, ns, rest, admin);
   if (cmd !== undefined && matches(cmd, 'flush')) return routeFlush(ctx, ns, rest, admin, stats);
-  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
+  if (cmd === undefined || isList(cmd)) {
     const sel = rest.slice(1);
     if (sel.some(isCacheWord)) return showCache(ctx, ns, sel);
     return routeShow(ctx, ns, sel, details);
@@ -690,7 +742,7 @@ function tableArg(v: string | undefined, show = false): number | Output {
 /** `ip rule [show|list]`, `ip rule add|del [from P] [to P] [lookup T] [priority N]`. */
 function ipRuleCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
   const cmd = rest[0];
-  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) return ok(ipRule(ctx.sim.state, ns.id).map((l) => `${l}\n`).join(''));
+  if (cmd === undefined || isList(cmd)) return ok(ipRule(ctx.sim.state, ns.id).map((l) => `${l}\n`).join(''));
   const op = matches(cmd, 'add') ? 'iprule.add' : matches(cmd, 'delete') || cmd === 'del' ? 'iprule.del' : null;
   if (op === null) return err(`Command "${cmd}" is unknown, try "ip rule help".`, 255);
   const spec: Record<string, unknown> = { op, ns: ns.id };
@@ -893,18 +945,32 @@ function neighFlush(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean
   return applyFlush(ctx, { op: 'neigh.flush', ns: ns.id, ...spec }, () => neighsToFlush(ctx.sim.state, ns, spec).length, `ip neigh ${rest.join(' ')}`, admin, stats, 'entries');
 }
 
+/** The states `ip neigh show nud` takes (iproute2's nud_state_a2n). */
+const NUD_STATES = ['permanent', 'reachable', 'noarp', 'none', 'stale', 'incomplete', 'delay', 'probe', 'failed', 'all'];
+
 function ipNeigh(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, stats = 0): Output {
   const cmd = rest[0];
   if (cmd !== undefined && matches(cmd, 'flush')) return neighFlush(ctx, ns, rest, admin, stats);
-  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
+  if (cmd === undefined || isList(cmd)) {
     let lines = neighLines(ctx, ns);
+    let states: Set<string> | undefined;
     const sel = rest.slice(1);
     for (let i = 0; i < sel.length; i++) {
       // Filtered by device, iproute2 leaves `dev X` out of each line (print_neigh prints it only with no
       // device filter; measured: `ip neigh show dev d1` → `10.0.0.5 lladdr 02:00:00:00:00:05 PERMANENT`).
       if (sel[i] === 'dev') { const d = sel[++i]; if (!d || !linkNamed(ns, d)) return err(`Cannot find device "${d ?? ''}"`, 1); lines = lines.filter((l) => l.includes(` dev ${d} `)).map((l) => l.replace(` dev ${d} `, ' ')); }
+      else if (sel[i] === 'nud') {
+        // `nud STATE`, repeatable (the states OR together); `all` is every state. Measured (6.1): `nud
+        // permanent` lists the PERMANENT entries alone, `nud all` adds the NOARP ones (IPv6 multicast there,
+        // none podnet has), `nud bogus` is refused.
+        const st = sel[++i];
+        if (st === undefined) return err('Command line is not complete. Try option "help"', 255);
+        if (!NUD_STATES.includes(st.toLowerCase())) return err(`Error: argument "${st}" is wrong: nud state is bad`, 255);
+        (states ??= new Set()).add(st.toLowerCase());
+      } else if (sel[i] === 'to') continue;
       else lines = lines.filter((l) => l.startsWith(`${sel[i]} `));
     }
+    if (states !== undefined && !states.has('all')) lines = lines.filter((l) => states!.has(l.slice(l.lastIndexOf(' ') + 1).toLowerCase()));
     return ok(lines.map((l) => `${l}\n`).join(''));
   }
   const op = matches(cmd, 'add') ? 'neigh.add' : matches(cmd, 'replace') ? 'neigh.replace' : matches(cmd, 'delete') || cmd === 'del' ? 'neigh.del' : null;
