@@ -328,18 +328,22 @@ export function crictl(sim: Simulator, node: string, args: readonly string[]): O
   const [sub, ...rest] = args;
   const now = sim.now();
   const ago = (t: number) => `${humanDuration(now - t).replace(/(\d+)s$/, '$1 seconds').replace(/(\d+)m$/, '$1 minutes').replace(/(\d+)h$/, '$1 hours')} ago`;
-  if (sub === 'ps') {
-    const name = rest.find((a) => a.startsWith('--name='))?.slice(7) ?? (rest.includes('--name') ? rest[rest.indexOf('--name') + 1] : undefined);
-    const quiet = rest.includes('-q') || rest.includes('--quiet');
-    const cs = containersOf(sim, node).filter((c) => name === undefined || new RegExp(name).test(c.name));
-    if (quiet) return ok(cs.map((c) => `${c.id}\n`).join(''));
-    return ok(crictlTable([['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD'],
-      ...cs.map((c) => [c.id.slice(0, 13), imageId(c.image), ago(c.pod.created), 'Running', c.name, '0', sandbox(c.pod).slice(0, 13), c.pod.name])]));
-  }
-  if (sub === 'pods') {
-    const pods = Object.values(sim.node(node).pods).sort((a, b) => b.created - a.created);
+  if (sub === 'ps' || sub === 'pods') {
+    const o = listOptions(sub, rest);
+    if (typeof o === 'string') return err(o, 1);
+    if (sub === 'ps') {
+      const cs = containersOf(sim, node).filter((c) => matchesRegex(o.name, c.name) && matchesRegex(o.namespace, c.pod.namespace)
+        && (o.pod === undefined || sandbox(c.pod).startsWith(o.pod)));
+      if (o.quiet) return ok(cs.map((c) => `${c.id}\n`).join(''));
+      const id = (x: string) => (o.noTrunc ? x : x.slice(0, 13));
+      return ok(crictlTable([['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD'],
+        ...cs.map((c) => [id(c.id), imageId(c.image), ago(c.pod.created), 'Running', c.name, '0', id(sandbox(c.pod)), c.pod.name])]));
+    }
+    const pods = Object.values(sim.node(node).pods).sort((a, b) => b.created - a.created)
+      .filter((p) => matchesRegex(o.name, p.name) && matchesRegex(o.namespace, p.namespace));
+    if (o.quiet) return ok(pods.map((p) => `${sandbox(p)}\n`).join(''));
     return ok(crictlTable([['POD ID', 'CREATED', 'STATE', 'NAME', 'NAMESPACE', 'ATTEMPT', 'RUNTIME'],
-      ...pods.map((p) => [sandbox(p).slice(0, 13), ago(p.created), 'Ready', p.name, p.namespace, '0', '(default)'])]));
+      ...pods.map((p) => [o.noTrunc ? sandbox(p) : sandbox(p).slice(0, 13), ago(p.created), 'Ready', p.name, p.namespace, '0', '(default)'])]));
   }
   if (sub === 'inspect' || sub === 'inspectp') {
     const id = rest.find((a) => !a.startsWith('-'));
@@ -355,7 +359,46 @@ export function crictl(sim: Simulator, node: string, args: readonly string[]): O
     return ok(`${JSON.stringify({ status: { id: sandbox(p), metadata: { name: p.name, namespace: p.namespace, uid: p.uid, attempt: 0 }, state: 'SANDBOX_READY', network: { ip: p.ip === null ? '' : formatIpv4(p.ip) } }, info: { runtimeSpec: { linux: { namespaces: namespacesOf(p) } } } }, null, 2)}\n`);
   }
   if (sub === undefined || sub === 'help' || sub === '--help') return ok('NAME:\n   crictl - client for CRI\n\nCOMMANDS (podnet):\n   ps         List containers\n   pods       List pods\n   inspect    Display the status of one or more containers\n   inspectp   Display the status of one or more pods\n');
+  if (CRICTL_COMMANDS.includes(sub)) return err(`crictl: podnet does not model crictl ${sub}: it models ps, pods, inspect and inspectp (podnet runs no container processes or images)`, 1);
   return err(`No help topic for '${sub}'`, 3);
+}
+
+/** crictl's commands (cri-tools 1.31) that podnet does not model: said so, not `No help topic`. */
+const CRICTL_COMMANDS = ['attach', 'create', 'exec', 'version', 'images', 'image', 'img', 'imagefsinfo', 'inspecti', 'logs', 'port-forward', 'pull', 'run', 'runp', 'rm', 'rmi', 'rmp', 'start', 'info', 'stop', 'stopp', 'update', 'config', 'stats', 'statsp', 'metricsp', 'metricdescs', 'checkpoint', 'events', 'update-runtime-config', 'completion'];
+
+/**
+ * The options `crictl ps` and `crictl pods` share, read as urfave/cli reads them (`--name X`, `--name=X`);
+ * `--name` and `--namespace` are regular expressions matched anywhere in the name (cri-tools' matchesRegex:
+ * a pattern that does not compile matches nothing). An option podnet does not model is said so.
+ */
+function listOptions(sub: 'ps' | 'pods', args: readonly string[]): { name: string; namespace: string; pod?: string; quiet: boolean; noTrunc: boolean } | string {
+  const o: { name: string; namespace: string; pod?: string; quiet: boolean; noTrunc: boolean } = { name: '', namespace: '', quiet: false, noTrunc: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const eq = a.indexOf('=');
+    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const value = (): string | undefined => (flag !== a ? a.slice(eq + 1) : args[++i]);
+    if (flag === '-q' || flag === '--quiet') o.quiet = true;
+    else if (flag === '--no-trunc') o.noTrunc = true;
+    else if (sub === 'ps' && (flag === '-a' || flag === '--all')) continue; // every container podnet has runs
+    else if (flag === '--name' || flag === '--namespace' || (sub === 'ps' && (flag === '-p' || flag === '--pod'))) {
+      const v = value();
+      if (v === undefined) return `crictl: ${flag} needs a value (podnet's words: crictl's usage message is not modelled)`;
+      if (flag === '--name') o.name = v;
+      else if (flag === '--namespace') o.namespace = v;
+      else o.pod = v;
+    } else return `crictl: podnet does not model crictl ${sub} ${flag}: it models --name, --namespace, ${sub === 'ps' ? '--pod, -a, ' : ''}-q and --no-trunc`;
+  }
+  return o;
+}
+
+function matchesRegex(pattern: string, target: string): boolean {
+  if (pattern === '') return true;
+  try {
+    return new RegExp(pattern).test(target);
+  } catch {
+    return false;
+  }
 }
 
 function sandbox(p: Pod): string {
@@ -376,10 +419,24 @@ function inspectContainer(p: Pod, name: string, image: string, id: string, podSa
     },
     info: {
       sandboxID: podSandbox,
-      pid: 1000 + (parseInt(id.slice(0, 4), 16) % 60000),
+      pid: containerPid(id),
       runtimeSpec: { linux: { namespaces: namespacesOf(p) } },
     },
   };
+}
+
+/** The host PID `crictl inspect` gives a container (`info.pid`): made up from its ID, stable for a run. */
+function containerPid(id: string): number {
+  return 1000 + (parseInt(id.slice(0, 4), 16) % 60000);
+}
+
+/**
+ * What runs as host PID `pid` on `node`, as `nsenter -t PID` finds it: `'host'` for 1 (the node's init, in
+ * the node's namespaces), a container's pod for the PID `crictl inspect` shows, else undefined.
+ */
+export function podByPid(sim: Simulator, node: string, pid: number): Pod | 'host' | undefined {
+  if (pid === 1) return 'host';
+  return containersOf(sim, node).find((c) => containerPid(c.id) === pid)?.pod;
 }
 
 /** The pod whose network namespace is at `path` on `node` (`/var/run/netns/cni-…` or `/run/netns/…`). */

@@ -4,7 +4,7 @@
  * line and returns what a terminal would show; it does no I/O, so a browser terminal can use it as is.
  */
 import {
-  fail, findNs, formatIpv4, isLocalAddress, parseIpv4, shown, getNs, hostNsId, isPodnetError, ownChains, podNsId, writePcap, type NsId, type PcapRecord, type Simulator, type Trace,
+  fail, findNs, formatIpv4, isLocalAddress, parseIpv4, shown, getNs, hostNsId, isPodnetError, netnsPath, ownChains, podNsId, writePcap, type NsId, type PcapRecord, type Pod, type Simulator, type Trace,
 } from '@podnet/core';
 import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
 import { captureStamp, ctime, SIM_EPOCH_MS } from './format.js';
@@ -16,7 +16,7 @@ import { nc } from './nc.js';
 import { LABS, type Lab } from './labs.js';
 import { eksctl } from './eksctl.js';
 import { kubectl, type KubectlHost } from './kubectl.js';
-import { cat, crictl, hostname, ls, podByNetnsPath, shellFile, sysctl } from './node.js';
+import { cat, crictl, hostname, ls, podByNetnsPath, podByPid, shellFile, sysctl } from './node.js';
 import { captureLine, FilterError, framesOn, matchFilter, parseFilter, TcpConversations, type Filter, type PrintOptions } from './tcpdump.js';
 import { grep, head, sort, tail, wc } from './text.js';
 import { err, ok, type Ctx, type Output, type Place } from './types.js';
@@ -396,25 +396,72 @@ export class Session implements KubectlHost {
     return ok();
   }
 
+  /**
+   * `nsenter [-t PID] -n[FILE] | --net[=FILE] [--] CMD…`, read as util-linux 2.38's getopt_long reads it
+   * (measured in namespaces): `-n` and `--net` take their file only joined to them (`-nFILE`, `--net=FILE`),
+   * so `nsenter --net /var/run/netns/X ip a` has no file (`neither filename nor target pid supplied for
+   * ns/net`); without a file they enter the target's (`-t PID`, `-tPID`, `--target[=]PID`). PID 1 is the
+   * node's init, a container's PID is the one `crictl inspect` shows (the node debugger shares the host's
+   * PIDs); `/proc/PID/ns/net` is the same namespace as a file. The other namespaces are not modelled.
+   */
   #nsenter(frame: Frame, args: readonly string[], stdin: string, piped: boolean, background: boolean): Output {
     const p = frame.place;
+    const usage = "\nTry 'nsenter --help' for more information.";
     let path: string | undefined;
+    let net = false;
+    let target: string | undefined;
     let i = 0;
     for (; i < args.length; i++) {
       const a = args[i]!;
-      if (a.startsWith('--net=')) path = a.slice(6);
-      else if (a.startsWith('--net') && a === '--net') path = args[++i];
-      else if (a.startsWith('-n') && a.length > 2) path = a.slice(2);
-      else if (a.startsWith('-')) return err(`nsenter: unrecognized option '${a}'\nTry 'nsenter --help' for more information.`, 1);
-      else break;
+      if (a === '--') { i++; break; }
+      if (!a.startsWith('-') || a === '-') break;
+      if (a.startsWith('--')) {
+        const [name, value] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+        if (name === '--net') { net = true; path = value; continue; }
+        if (name === '--target') {
+          const v = value ?? args[++i];
+          if (v === undefined) return err(`nsenter: option '--target' requires an argument${usage}`, 1);
+          target = v;
+          continue;
+        }
+        if (['--mount', '--uts', '--ipc', '--pid', '--cgroup', '--user', '--time', '--all', '--root', '--wd', '--setuid', '--setgid', '--preserve-credentials', '--no-fork', '--follow-context', '--help', '--version'].includes(name)) {
+          return err(`nsenter: podnet does not model nsenter ${name}: only the network namespace (-n/--net), with -t PID or a file`, 1);
+        }
+        return err(`nsenter: unrecognized option '${a}'${usage}`, 1);
+      }
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j]!;
+        if (c === 'n') { net = true; path = j + 1 < a.length ? a.slice(j + 1) : undefined; break; }
+        if (c === 't') {
+          const v = j + 1 < a.length ? a.slice(j + 1) : args[++i];
+          if (v === undefined) return err(`nsenter: option requires an argument -- 't'${usage}`, 1);
+          target = v;
+          break;
+        }
+        if ('muipCUTaSGrwFZhV'.includes(c)) return err(`nsenter: podnet does not model nsenter -${c}: only the network namespace (-n/--net), with -t PID or a file`, 1);
+        return err(`nsenter: invalid option -- '${c}'${usage}`, 1);
+      }
     }
-    if (path === undefined) return err('nsenter: neither filename nor target pid supplied for ns/net', 1);
-    if (p.kind !== 'node' || !p.admin) return err(`nsenter: reassociate to namespace 'ns/net' failed: Operation not permitted`, 1);
-    const nodePath = p.debug ? (path.startsWith('/host/') ? path.slice(5) : null) : path;
-    const pod = nodePath === null ? undefined : podByNetnsPath(this.#sim, p.node, nodePath);
-    if (!pod || !pod.netns) return err(`nsenter: cannot open ${path}: No such file or directory`, 1);
-    const next: Frame = { place: p, netns: { id: podNsId(pod.key), name: path.split('/').pop()! } };
+    if (target !== undefined && !/^\d+$/.test(target)) return err(`nsenter: failed to parse pid: '${target}'`, 1);
     const rest = args.slice(i);
+    // With no namespace named, nsenter runs the command where it is (measured: `nsenter -t PID true`, exit 0).
+    if (!net) return rest.length ? this.#command(rest, frame, stdin, piped, background) : ok();
+    if (path === undefined && target === undefined) return err('nsenter: neither filename nor target pid supplied for ns/net', 1);
+    const file = path ?? `/proc/${target}/ns/net`;
+    if (p.kind !== 'node') return err(`nsenter: cannot open ${file}: No such file or directory`, 1);
+    const procPid = /^\/proc\/(\d+)\/ns\/net$/.exec(file)?.[1];
+    let found: Pod | 'host' | undefined;
+    if (procPid !== undefined) found = podByPid(this.#sim, p.node, Number(procPid));
+    else {
+      const nodePath = p.debug ? (file.startsWith('/host/') ? file.slice(5) : null) : file;
+      found = nodePath === null ? undefined : podByNetnsPath(this.#sim, p.node, nodePath);
+    }
+    if (found === undefined || (found !== 'host' && !found.hostNetwork && !found.netns)) return err(`nsenter: cannot open ${file}: No such file or directory`, 1);
+    if (!p.admin) return err(`nsenter: reassociate to namespace 'ns/net' failed: Operation not permitted`, 1);
+    // A host-network pod's container, like PID 1, is in the node's namespace.
+    const next: Frame = found === 'host' || found.hostNetwork || !found.netns
+      ? { place: p }
+      : { place: p, netns: { id: podNsId(found.key), name: netnsPath(found).split('/').pop()! } };
     if (rest.length) return this.#command(rest, next, stdin, piped, background);
     this.#stack.push(next);
     return ok();
