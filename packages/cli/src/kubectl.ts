@@ -35,6 +35,8 @@ interface Flags {
   tty: boolean;
   container: string | null;
   labels: string | null;
+  /** `--show-labels`: a LABELS column last. */
+  showLabels: boolean;
   positional: string[];
   /** Words after `--`. */
   command: string[] | null;
@@ -43,7 +45,7 @@ interface Flags {
 const VALUE_FLAGS = new Set(['-n', '--namespace', '-o', '--output', '--image', '--restart', '--profile', '-c', '--container', '-l', '--labels', '--selector']);
 
 function parseFlags(sub: string, args: readonly string[]): Flags | Output {
-  const f: Flags = { namespace: 'default', all: false, output: null, image: null, restart: null, profile: null, stdin: false, tty: false, container: null, labels: null, positional: [], command: null };
+  const f: Flags = { namespace: 'default', all: false, output: null, image: null, restart: null, profile: null, stdin: false, tty: false, container: null, labels: null, showLabels: false, positional: [], command: null };
   const set = (name: string, v: string): Output | null => {
     if (name === '-n' || name === '--namespace') f.namespace = v;
     else if (name === '-o' || name === '--output') f.output = v;
@@ -51,7 +53,10 @@ function parseFlags(sub: string, args: readonly string[]): Flags | Output {
     else if (name === '--restart') f.restart = v;
     else if (name === '--profile') f.profile = v;
     else if (name === '-c' || name === '--container') f.container = v;
-    else if (name === '-l' || name === '--labels' || name === '--selector') f.labels = v;
+    else if (name === '-l' || name === '--labels' || name === '--selector') {
+      if (SELECTOR_SET.test(` ${v}`)) return err(`podnet: set-based label selectors ("${v}") are not modelled: use k=v, k!=v, k or !k, joined by commas`);
+      f.labels = v;
+    }
     else return err(`error: unknown flag: ${name}\nSee 'kubectl ${sub} --help' for usage.`);
     return null;
   };
@@ -64,6 +69,7 @@ function parseFlags(sub: string, args: readonly string[]): Flags | Output {
       if (name === '--all-namespaces') { f.all = true; continue; }
       if (name === '--stdin') { f.stdin = true; continue; }
       if (name === '--tty') { f.tty = true; continue; }
+      if (name === '--show-labels' && eq < 0) { f.showLabels = true; continue; }
       if (!VALUE_FLAGS.has(name)) return err(`error: unknown flag: ${name}\nSee 'kubectl ${sub} --help' for usage.`);
       const v = eq < 0 ? args[++i] : a.slice(eq + 1);
       if (v === undefined) return err(`error: flag needs an argument: ${name}\nSee 'kubectl ${sub} --help' for usage.`);
@@ -100,9 +106,27 @@ function resourceOf(word: string | undefined): { kind: 'pods' | 'nodes'; name: s
   if (word === undefined) return err("You must specify the type of resource to get. Use \"kubectl api-resources\" for a complete list of supported resources.\n\nerror: Required resource not specified.\nUse \"kubectl explain <resource>\" for a detailed description of that resource (e.g. kubectl explain pods).\nSee 'kubectl get -h' for help and examples");
   const [type, name] = word.includes('/') ? word.split('/', 2) as [string, string] : [word, null];
   const kind = RESOURCES[type.toLowerCase()];
-  if (!kind) return err(`error: the server doesn't have a resource type "${type}"`);
+  if (!kind) {
+    // A type a real API server serves: kubectl would list it, so `doesn't have a resource type` would lie.
+    const real = UNMODELLED_RESOURCES[type.toLowerCase()];
+    if (real !== undefined) return err(`podnet: ${real} are not modelled: podnet serves nodes, pods and DaemonSets${real === 'services' || real === 'endpoints' || real === 'endpointslices' || real === 'ingresses' ? '; it has no Services, Ingresses or DNS: reach pods by their IPs (kubectl get pods -o wide)' : ''}`);
+    return err(`error: the server doesn't have a resource type "${type}"`);
+  }
   return { kind, name };
 }
+
+/** Resource types (and kubectl's short names) a real cluster serves and podnet does not model. */
+const UNMODELLED_RESOURCES: Readonly<Record<string, string>> = (() => {
+  const out: Record<string, string> = {};
+  for (const [plural, ...aliases] of [
+    ['services', 'service', 'svc'], ['endpoints', 'endpoint', 'ep'], ['endpointslices', 'endpointslice'], ['events', 'event', 'ev'],
+    ['deployments', 'deployment', 'deploy'], ['replicasets', 'replicaset', 'rs'], ['statefulsets', 'statefulset', 'sts'], ['jobs', 'job'],
+    ['cronjobs', 'cronjob', 'cj'], ['configmaps', 'configmap', 'cm'], ['secrets', 'secret'], ['namespaces', 'namespace', 'ns'],
+    ['serviceaccounts', 'serviceaccount', 'sa'], ['networkpolicies', 'networkpolicy', 'netpol'], ['ingresses', 'ingress', 'ing'],
+    ['persistentvolumes', 'persistentvolume', 'pv'], ['persistentvolumeclaims', 'persistentvolumeclaim', 'pvc'],
+  ] as const) for (const w of [plural, ...aliases]) out[w] = plural;
+  return out;
+})();
 
 /** `kubectl …`: the command's output, or kubectl's error. */
 export function kubectl(host: KubectlHost, args: readonly string[]): Output {
@@ -222,10 +246,37 @@ function podsIn(host: KubectlHost, f: Flags): Pod[] {
   let pods = host.sim.pods();
   if (!f.all) pods = pods.filter((p) => p.namespace === f.namespace);
   if (f.labels) {
-    const sel = f.labels.split(',').map((kv) => kv.split('=') as [string, string]);
-    pods = pods.filter((p) => sel.every(([k, v]) => p.labels[k] === v));
+    const sel = labelSelector(f.labels);
+    pods = pods.filter((p) => sel.every((t) => t(p.labels)));
   }
   return pods;
+}
+
+/**
+ * A label selector's equality requirements, as kubectl reads them: `k=v`, `k==v`, `k!=v` (true also of a
+ * pod without k), `k` (has k), `!k` (has not); requirements joined by commas. Set requirements (`k in (…)`,
+ * `notin`) are refused as not modelled by the caller (see {@link SELECTOR_SET}).
+ */
+function labelSelector(text: string): ((labels: Readonly<Record<string, string>>) => boolean)[] {
+  return text.split(',').map((req) => {
+    const r = req.trim();
+    const m = /^([^!=\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(r);
+    if (m) {
+      const [, k, op, v] = m as unknown as [string, string, string, string];
+      return op === '!=' ? (l) => l[k] !== v : (l) => l[k] === v;
+    }
+    if (r.startsWith('!')) return (l) => !Object.hasOwn(l, r.slice(1));
+    return (l) => Object.hasOwn(l, r);
+  });
+}
+
+/** A set-based requirement (`app in (a,b)`, `tier notin (x)`), which podnet does not read. */
+const SELECTOR_SET = /\s(in|notin)\s*\(/;
+
+/** kubectl's LABELS column (labels.FormatLabels): `k=v` sorted by key, joined by commas; `<none>` if none. */
+function labelsColumn(labels: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(labels).sort();
+  return keys.length ? keys.map((k) => `${k}=${labels[k]}`).join(',') : '<none>';
 }
 
 function podRow(sim: Simulator, p: Pod, wide: boolean, ns: boolean): string[] {
@@ -259,6 +310,7 @@ function get(host: KubectlHost, f: Flags): Output {
     for (const n of nodes) {
       const row = [n.name, n.unschedulable ? 'Ready,SchedulingDisabled' : 'Ready', '<none>', humanDuration(sim.now() - n.created), KUBE_VERSION];
       if (out === 'wide') row.push(formatIpv4(n.ip), '<none>', NODE_OS.osImage, NODE_OS.kernelVersion, NODE_OS.containerRuntimeVersion);
+      if (f.showLabels) row.push(labelsColumn((nodeObject(sim, n)['metadata'] as { labels?: Record<string, string> }).labels ?? {}));
       rows.push(row);
     }
   } else {
@@ -273,8 +325,9 @@ function get(host: KubectlHost, f: Flags): Output {
     objects = pods.map((p) => podObject(sim, p, host.podMeta.get(p.key)?.restartPolicy, host.podMeta.get(p.key)?.args));
     const showNs = f.all && names.length === 0;
     rows = [[...(showNs ? ['NAMESPACE'] : []), 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', ...(out === 'wide' ? ['IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES'] : [])]];
-    for (const p of pods) rows.push(podRow(sim, p, out === 'wide', showNs));
+    for (const p of pods) rows.push([...podRow(sim, p, out === 'wide', showNs), ...(f.showLabels ? [labelsColumn(p.labels)] : [])]);
   }
+  if (f.showLabels) rows[0]!.push('LABELS');
   const stderr = errors.map((e) => `${e}\n`).join('');
   const status = errors.length ? 1 : 0;
   const kindName = r.kind === 'nodes' ? 'node' : 'pod';
