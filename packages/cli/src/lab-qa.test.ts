@@ -243,3 +243,39 @@ describe('conntrack -C', () => {
     expect(s.run('conntrack -C').stdout).toBe('2\n');
   });
 });
+
+describe('files students read beside /proc/sys', () => {
+  // Measured (kernel 6.18, under `ip netns exec`, which mounts a sysfs of the namespace): a veth's iflink is
+  // its peer's ifindex (`ip link` shows `eth0@if2`, iflink 2); a bridge's, a vxlan's (with `dev br0`) and lo's
+  // are their own ifindex; operstate is `up`, `down` or `unknown` (vxlan up).
+  it('/sys/class/net/DEV/{ifindex,iflink,mtu,address,operstate}: a pod\'s eth0 names its veth on the node', () => {
+    const s = createSession();
+    expect(s.run('kubectl exec pod-a -- cat /sys/class/net/eth0/iflink')).toEqual({ stdout: '5\n', stderr: '', status: 0 });
+    expect(s.run('kubectl exec pod-a -- ls /sys/class/net').stdout).toBe('eth0  lo\n');
+    s.run(DEBUG);
+    expect(s.run('ip -o link').stdout).toMatch(/^5: veth[0-9a-f]+@if2: .*master cni0/m);
+    expect(s.run('cat /sys/class/net/flannel.1/iflink /sys/class/net/flannel.1/ifindex').stdout).toBe('3\n3\n');
+    expect(s.run('cat /sys/class/net/flannel.1/operstate /sys/class/net/cni0/operstate /sys/class/net/cni0/mtu').stdout).toBe('unknown\nup\n1450\n');
+    expect(s.run('cat /sys/class/net/eth0/address').stdout).toBe(`${/link\/ether (\S+)/.exec(s.run('ip link show eth0').stdout)![1]}\n`);
+    expect(s.run('cat /sys/class/net/eth0/speed').status).toBe(1);
+  });
+
+  // sysfs shows the namespace that mounted it: nsenter --net keeps the node's mounts, ip netns exec mounts
+  // its own.
+  it('/sys/class/net under nsenter is still the node\'s; under ip netns exec the pod\'s', () => {
+    const s = onNode();
+    s.run('chroot /host');
+    const ns = s.run('ip netns').stdout.split(' ')[0]!;
+    expect(s.run(`nsenter --net=/var/run/netns/${ns} ls /sys/class/net`).stdout).toContain('cni0');
+    expect(s.run(`ip netns exec ${ns} ls /sys/class/net`).stdout).toBe('eth0  lo\n');
+  });
+
+  // kubelet_pods.go writes it (managedHostsHeader, then ensureHostsFile's lines and `IP\tNAME`).
+  it('a pod\'s /etc/hosts is the kubelet\'s; its resolv.conf says podnet has no DNS', () => {
+    const s = createSession();
+    expect(s.run('kubectl exec pod-a -- cat /etc/hosts').stdout).toBe('# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n10.244.1.4\tpod-a\n');
+    const r = s.run('kubectl exec pod-a -- cat /etc/resolv.conf');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('podnet does not model DNS');
+  });
+});

@@ -4,6 +4,7 @@
  */
 import { formatCidr, formatIpv4, isPodnetError, netnsPath, readSysctl, sysctlKeys, type NetNs, type Pod, type Simulator } from '@podnet/core';
 import { humanDuration, rfc3339 } from './format.js';
+import { sysClassNet } from './ip.js';
 import { containerId } from './kube.js';
 import { err, ok, type Output, type Place } from './types.js';
 
@@ -58,16 +59,32 @@ function procSys(ns: NetNs, rest: string): { kind: 'dir'; entries: string[] } | 
   return entries.size ? { kind: 'dir', entries: [...entries].sort() } : null;
 }
 
-function listing(sim: Simulator, place: Place, path: string, ns?: NetNs): { kind: 'dir'; entries: string[] } | { kind: 'file'; text: string } | null {
+function listing(sim: Simulator, place: Place, path: string, ns?: NetNs, sysNs?: NetNs): { kind: 'dir'; entries: string[] } | { kind: 'file'; text: string } | null {
   const p = path.replace(/\/+$/, '') || '/';
   if (ns !== undefined && place.kind !== 'client') {
     const sys = /^(?:\/host)?\/proc\/sys(?:\/(.*))?$/.exec(p);
     // /host/proc is the node's procfs, seen from the debugger: /proc/sys/net still answers for the reader's network.
     if (sys !== null && (!p.startsWith('/host/') || (place.kind === 'node' && place.debug))) return procSys(ns, sys[1] ?? '');
     if (p === '/proc' || (p === '/host/proc' && place.kind === 'node' && place.debug)) return { kind: 'dir', entries: ['sys'] };
+    // /sys/class/net is sysfs's view of the network namespace that mounted it, not the reader's: the pod's in
+    // a pod, the node's on a node and in its debugger (host network), also under nsenter --net (which keeps
+    // the mounts); `ip netns exec` mounts a sysfs of its own, so there it is the target's (sysNs).
+    const cls = /^(?:\/host)?\/sys\/class\/net(?:\/(.*))?$/.exec(p);
+    if (cls !== null && sysNs !== undefined && (!p.startsWith('/host/') || (place.kind === 'node' && place.debug))) {
+      const rest = cls[1] ?? '';
+      const parts = rest === '' ? [] : rest.split('/');
+      return parts.some((x) => x === '' || x === '.' || x === '..') ? null : sysClassNet(sim, sysNs, parts);
+    }
   }
   if (place.kind === 'node' && place.debug && p === '/') return { kind: 'dir', entries: CONTAINER_ROOT };
   if (place.kind === 'pod' && p === '/') return { kind: 'dir', entries: CONTAINER_ROOT.filter((d) => d !== 'host') };
+  if (place.kind === 'pod' && p === '/etc/hosts') {
+    // The kubelet writes a pod's /etc/hosts (kubelet_pods.go, managedHostsHeader and ensureHostsFile): the
+    // localhost lines, then the pod's IP and name, tab-separated. A host-network pod gets the node's file.
+    const pod = sim.pod(place.pod);
+    if (pod.ip === null || pod.hostNetwork) return null;
+    return { kind: 'file', text: `# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n${formatIpv4(pod.ip)}\t${pod.name}\n` };
+  }
   const at = toNodePath(place, p);
   if (at === 'root') return { kind: 'dir', entries: NODE_ROOT };
   if (at === null) return null;
@@ -83,22 +100,22 @@ function listing(sim: Simulator, place: Place, path: string, ns?: NetNs): { kind
 }
 
 /** The modelled file at `path` as a shell in `place` reads it: its text, 'dir' for a directory, else null. */
-export function shellFile(sim: Simulator, place: Place, ns?: NetNs): (path: string) => string | 'dir' | null {
+export function shellFile(sim: Simulator, place: Place, ns?: NetNs, sysNs?: NetNs): (path: string) => string | 'dir' | null {
   return (path) => {
-    const l = listing(sim, place, path, ns);
+    const l = listing(sim, place, path, ns, sysNs);
     return l === null ? null : l.kind === 'dir' ? 'dir' : l.text;
   };
 }
 
 /** `ls [-1] [-l] [PATH…]` over the modelled files. */
-export function ls(sim: Simulator, place: Place, args: readonly string[], piped: boolean, ns?: NetNs): Output {
+export function ls(sim: Simulator, place: Place, args: readonly string[], piped: boolean, ns?: NetNs, sysNs?: NetNs): Output {
   const paths = args.filter((a) => !a.startsWith('-'));
   const long = args.some((a) => a.startsWith('-') && a.includes('l'));
   const one = piped || long || args.some((a) => a.startsWith('-') && a.includes('1'));
   let stdout = '';
   let stderr = '';
   for (const path of paths.length ? paths : ['/']) {
-    const l = listing(sim, place, path, ns);
+    const l = listing(sim, place, path, ns, sysNs);
     if (l === null) { stderr += `ls: cannot access '${path}': No such file or directory\n`; continue; }
     const names = l.kind === 'file' ? [path] : l.entries;
     if (paths.length > 1 && l.kind === 'dir') stdout += `${path}:\n`;
@@ -109,13 +126,15 @@ export function ls(sim: Simulator, place: Place, args: readonly string[], piped:
 }
 
 /** `cat FILE…`. */
-export function cat(sim: Simulator, place: Place, args: readonly string[], stdin: string, ns?: NetNs): Output {
+export function cat(sim: Simulator, place: Place, args: readonly string[], stdin: string, ns?: NetNs, sysNs?: NetNs): Output {
   if (args.length === 0) return ok(stdin);
   let stdout = '';
   let stderr = '';
   for (const path of args) {
-    const l = listing(sim, place, path, ns);
-    if (l === null) stderr += `cat: ${path}: No such file or directory\n`;
+    const l = listing(sim, place, path, ns, sysNs);
+    // A pod's resolv.conf names the cluster DNS Service, which podnet does not have: said, not made up.
+    if (l === null && place.kind === 'pod' && path.replace(/\/+$/, '') === '/etc/resolv.conf') stderr += `cat: ${path}: podnet does not model DNS (no cluster DNS Service, no resolv.conf): reach pods by their IPs (kubectl get pods -o wide)\n`;
+    else if (l === null) stderr += `cat: ${path}: No such file or directory\n`;
     else if (l.kind === 'dir') stderr += `cat: ${path}: Is a directory\n`;
     else stdout += l.text;
   }

@@ -4,7 +4,7 @@
  * line and returns what a terminal would show; it does no I/O, so a browser terminal can use it as is.
  */
 import {
-  fail, findNs, formatIpv4, isLocalAddress, parseIpv4, shown, getNs, hostNsId, isPodnetError, netnsPath, ownChains, podNsId, writePcap, type NsId, type PcapRecord, type Pod, type Simulator, type Trace,
+  fail, findNs, formatIpv4, isLocalAddress, parseIpv4, shown, getNs, hostNsId, isPodnetError, netnsPath, ownChains, podNsId, writePcap, type NetNs, type NsId, type PcapRecord, type Pod, type Simulator, type Trace,
 } from '@podnet/core';
 import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
 import { captureStamp, ctime, SIM_EPOCH_MS } from './format.js';
@@ -43,7 +43,7 @@ export interface SessionOptions {
 interface Frame {
   readonly place: Place;
   /** An `nsenter --net=…` shell: the namespace, and how the prompt names it. */
-  readonly netns?: { readonly id: NsId; readonly name: string };
+  readonly netns?: { readonly id: NsId; readonly name: string; readonly sysfs?: boolean };
 }
 
 interface Job {
@@ -215,6 +215,11 @@ export class Session implements KubectlHost {
     return pod.netns ? podNsId(pod.key) : hostNsId(pod.node!);
   }
 
+  /** The namespace /sys/class/net shows: the place's (nsenter keeps the mounts), or `ip netns exec`'s target. */
+  #sysfsNs(frame: Frame): NetNs {
+    return getNs(this.#sim.state, (frame.netns?.sysfs === true ? frame.netns.id : this.#nsOf({ place: frame.place }))!);
+  }
+
   #command(words: Words, frame: Frame, stdin: string, piped: boolean, background: boolean): Output {
     const [cmd, ...args] = words;
     if (cmd === undefined) return ok();
@@ -278,8 +283,8 @@ export class Session implements KubectlHost {
       case 'iptables': case 'iptables-nft': return iptables(ctx, args, admin);
       case 'iptables-save': case 'iptables-nft-save': return iptablesSave(ctx, args, admin, ctime(this.#sim.now()));
       case 'conntrack': return conntrack(ctx, args, admin);
-      case 'ls': return ls(this.#sim, place, args, piped, nsObj);
-      case 'cat': return cat(this.#sim, place, args, stdin, nsObj);
+      case 'ls': return ls(this.#sim, place, args, piped, nsObj, this.#sysfsNs(frame));
+      case 'cat': return cat(this.#sim, place, args, stdin, nsObj, this.#sysfsNs(frame));
       case 'hostname': return hostname(this.#sim, place, nsObj, args);
       case 'nsenter': return this.#nsenter(frame, args, stdin, piped, background);
       case 'chroot': return this.#chroot(frame, args, stdin, piped, background);
@@ -480,7 +485,7 @@ export class Session implements KubectlHost {
     const pod = p.kind === 'node' && !p.debug ? podByNetnsPath(this.#sim, p.node, `/var/run/netns/${name}`) : undefined;
     if (p.kind !== 'node' || !pod || !pod.netns) return err(`Cannot open network namespace "${name}": No such file or directory`, 255);
     if (!p.admin) return err(`setting the network namespace "${name}" failed: Operation not permitted`, 255);
-    return this.#command(cmd, { place: p, netns: { id: podNsId(pod.key), name } }, stdin, piped, background);
+    return this.#command(cmd, { place: p, netns: { id: podNsId(pod.key), name, sysfs: true } }, stdin, piped, background);
   }
 
   #endpoint(ns: NsId): string {
