@@ -246,7 +246,8 @@ describe('conntrack -C', () => {
 
 describe('files students read beside /proc/sys', () => {
   // Measured (kernel 6.18, under `ip netns exec`, which mounts a sysfs of the namespace): a veth's iflink is
-  // its peer's ifindex (`ip link` shows `eth0@if2`, iflink 2); a bridge's, a vxlan's (with `dev br0`) and lo's
+  // its peer's ifindex (eth0, ifindex 2, `eth0@if4`: iflink 4; its peer veth0, ifindex 4: iflink 2); a
+  // bridge's, a vxlan's (with `dev br0`) and lo's
   // are their own ifindex; operstate is `up`, `down` or `unknown` (vxlan up).
   it('/sys/class/net/DEV/{ifindex,iflink,mtu,address,operstate}: a pod\'s eth0 names its veth on the node', () => {
     const s = createSession();
