@@ -280,3 +280,20 @@ describe('files students read beside /proc/sys', () => {
     expect(r.stderr).toContain('podnet does not model DNS');
   });
 });
+
+describe('tcpdump long options', () => {
+  // Measured (tcpdump 4.99.3): `--interface=lo`, `--interface lo`, `--inter lo` (a unique prefix) capture as
+  // -i lo; `--bogus` → `tcpdump: unrecognized option '--bogus'` and the usage; `--interface` alone →
+  // `option '--interface' requires an argument`; `--immediate-mode=1` → `doesn't allow an argument`.
+  it('read as getopt_long reads them', () => {
+    const s = onNode();
+    const started = s.run('tcpdump --interface=cni0 -n -c 1 &');
+    expect(started.stderr).toContain('listening on cni0, link-type EN10MB');
+    expect(s.run('tcpdump --inter eth0 -n &').stderr).toContain('listening on eth0,');
+    expect(s.run('tcpdump --snapshot-length 100 --immediate-mode -i eth0 &').status).toBe(0);
+    expect(s.run('tcpdump --bogus')).toMatchObject({ status: 1, stderr: expect.stringMatching(/^tcpdump: unrecognized option '--bogus'\nUsage: tcpdump/) });
+    expect(s.run('tcpdump --interface').stderr).toMatch(/^tcpdump: option '--interface' requires an argument\nUsage:/);
+    expect(s.run('tcpdump --immediate-mode=1').stderr).toMatch(/^tcpdump: option '--immediate-mode' doesn't allow an argument\n/);
+    expect(s.run('tcpdump --number -i eth0').stderr).toContain('podnet does not model --number');
+  });
+});

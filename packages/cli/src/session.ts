@@ -79,6 +79,44 @@ const NET_COMMANDS = ['ip', 'bridge', 'iptables', 'iptables-save', 'conntrack', 
 const COMMON = ['echo', 'grep', 'head', 'tail', 'wc', 'sort', 'sleep', 'jobs', 'fg', 'kill', 'help', 'history', 'true', 'false', 'clear'];
 
 /** One terminal on a simulated cluster. */
+/** tcpdump 4.99's long options: those podnet reads as a short one, with whether they take an argument. */
+const TCPDUMP_LONG: Readonly<Record<string, { short: string | null; arg: boolean }>> = {
+  interface: { short: 'i', arg: true }, 'snapshot-length': { short: 's', arg: true }, 'no-promiscuous-mode': { short: 'p', arg: false },
+  'immediate-mode': { short: null, arg: false },
+  'buffer-size': { short: 'B', arg: true }, 'list-interfaces': { short: 'D', arg: false }, direction: { short: 'Q', arg: true },
+  help: { short: 'h', arg: false }, 'monitor-mode': { short: 'I', arg: false }, 'dont-verify-checksums': { short: 'K', arg: false },
+  'list-data-link-types': { short: 'L', arg: false }, 'no-optimize': { short: 'O', arg: false }, 'time-stamp-type': { short: 'j', arg: true },
+  'list-time-stamp-types': { short: 'J', arg: false }, 'relinquish-privileges': { short: 'Z', arg: true }, version: { short: null, arg: false },
+  count: { short: null, arg: false }, number: { short: null, arg: false }, print: { short: null, arg: false }, micro: { short: null, arg: false },
+  nano: { short: null, arg: false }, 'time-stamp-precision': { short: null, arg: true }, lengths: { short: null, arg: false },
+};
+/** The long options podnet reads (the rest are tcpdump's, refused as not modelled). */
+const TCPDUMP_LONG_READ = new Set(['interface', 'snapshot-length', 'no-promiscuous-mode', 'immediate-mode']);
+
+/** tcpdump's words with its long options made short ones; a string is what tcpdump (or podnet) says instead. */
+function longTcpdumpOptions(args: readonly string[]): string[] | string {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') { out.push(...args.slice(i)); break; }
+    if (!a.startsWith('--')) { out.push(a); continue; }
+    const eq = a.indexOf('=');
+    const typed = a.slice(2, eq < 0 ? undefined : eq);
+    const hits = Object.keys(TCPDUMP_LONG).filter((k) => k === typed || k.startsWith(typed));
+    const name = hits.includes(typed) ? typed : hits.length === 1 ? hits[0]! : null;
+    if (name === null) return hits.length > 1 ? `tcpdump: option '${a}' is ambiguous` : `tcpdump: unrecognized option '${a}'`;
+    const o = TCPDUMP_LONG[name]!;
+    let v: string | undefined;
+    if (o.arg) {
+      v = eq < 0 ? args[++i] : a.slice(eq + 1);
+      if (v === undefined) return `tcpdump: option '--${name}' requires an argument`;
+    } else if (eq >= 0) return `tcpdump: option '--${name}' doesn't allow an argument`;
+    if (!TCPDUMP_LONG_READ.has(name)) return `tcpdump: podnet does not model --${name} (it models -i, -c, -w, -e, -n, -v, -x, -X and a filter expression)`;
+    if (o.short !== null) out.push(`-${o.short}`, ...(v === undefined ? [] : [v]));
+  }
+  return out;
+}
+
 export class Session implements KubectlHost {
   #sim: Simulator;
   readonly podMeta = new Map<string, { restartPolicy: string; args: readonly string[] }>();
@@ -623,7 +661,8 @@ export class Session implements KubectlHost {
     return ok(`${lines.join('\n')}\n`);
   }
 
-  #tcpdump(ctx: Ctx, args: readonly string[], words: readonly string[], background: boolean): Output {
+  #tcpdump(ctx: Ctx, argv: readonly string[], words: readonly string[], background: boolean): Output {
+    let args = argv;
     let dev: string | null = null;
     let count: number | null = null;
     let write: string | null = null;
@@ -637,6 +676,12 @@ export class Session implements KubectlHost {
     const usage = 'Usage: tcpdump [-AbdDefhHIJKlLnNOpqStuUvxX#] [ -B size ] [ -c count ] [ --count ]\n\t\t[ -C file_size ] [ -E algo:secret ] [ -F file ] [ -G seconds ]\n\t\t[ -i interface ] [ --immediate-mode ] [ -j tstamptype ]\n\t\t[ -M secret ] [ --number ] [ --print ] [ -Q in|out|inout ]\n\t\t[ -r file ] [ -s snaplen ] [ -T type ] [ --version ]\n\t\t[ -V file ] [ -w file ] [ -W filecount ] [ -y datalinktype ]\n\t\t[ -z postrotate-command ] [ -Z user ]\n\t\t[ --time-stamp-precision precision ] [ --micro ] [ --nano ]\n\t\t[ expression ]';
     // getopt(3), as tcpdump parses its options: flags cluster (`-nn`, `-vvv`), and an option that takes an
     // argument ends its cluster, taking the rest of the word or the next one (`-ni eth0`, `-nei any`, `-c5`).
+    // Long options, as getopt_long reads tcpdump 4.99's (a unique prefix is enough; `--interface=eth0` or
+    // `--interface eth0`; measured: --interface, --snapshot-length and --immediate-mode capture as -i, -s and
+    // plain): turned into the short ones; tcpdump's other long options are refused as not modelled.
+    const long = longTcpdumpOptions(args);
+    if (typeof long === 'string') return err(`${long}${long.includes('podnet') ? '' : `\n${usage}`}`, 1);
+    args = long;
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
       if (a === '--') { expr.push(...args.slice(i + 1)); break; }
