@@ -297,3 +297,19 @@ describe('tcpdump long options', () => {
     expect(s.run('tcpdump --number -i eth0').stderr).toContain('podnet does not model --number');
   });
 });
+
+describe('sysctl directories and patterns', () => {
+  // Measured (procps-ng 4.0.2, kernel 6.18): `sysctl net.ipv4.conf.all` lists every key under it (exit 0);
+  // `sysctl -a -r '^net.ipv4.ip_forw'` and `sysctl -ar 'ip_forward$'` list the keys whose names match;
+  // `sysctl -a --pattern 'conf.lo.*forwarding'` lists lo's bc_forwarding, forwarding, mc_forwarding.
+  it('a directory lists its keys; -r/--pattern filters by name', () => {
+    const s = onNode();
+    const all = s.run('sysctl net.ipv4.conf.all');
+    expect(all.status).toBe(0);
+    expect(all.stdout).toContain('net.ipv4.conf.all.forwarding = 1\n');
+    expect(all.stdout.split('\n').filter(Boolean).every((l) => l.startsWith('net.ipv4.conf.all.'))).toBe(true);
+    expect(s.run("sysctl -ar 'ip_forward$'").stdout).toBe('net.ipv4.ip_forward = 1\n');
+    expect(s.run("sysctl -a --pattern 'conf.lo.*forwarding'").stdout).toBe('net.ipv4.conf.lo.bc_forwarding = 0\nnet.ipv4.conf.lo.forwarding = 1\n');
+    expect(s.run('sysctl -N net.ipv4.conf.lo').stdout).toContain('net.ipv4.conf.lo.rp_filter\n');
+  });
+});

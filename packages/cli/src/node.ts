@@ -174,9 +174,9 @@ For more details see sysctl(8).
 `;
 
 /** The long options podnet takes, as the short one each stands for. */
-const SYSCTL_LONG: Readonly<Record<string, string>> = { all: 'a', binary: 'b', ignore: 'e', names: 'N', values: 'n', load: 'p', quiet: 'q', write: 'w', help: 'h', version: 'V' };
+const SYSCTL_LONG: Readonly<Record<string, string>> = { all: 'a', binary: 'b', ignore: 'e', names: 'N', values: 'n', load: 'p', quiet: 'q', write: 'w', help: 'h', version: 'V', pattern: 'r' };
 
-interface SysctlFlags { all: boolean; write: boolean; values: boolean; names: boolean; quiet: boolean; ignore: boolean; binary: boolean; load: string[] }
+interface SysctlFlags { all: boolean; write: boolean; values: boolean; names: boolean; quiet: boolean; ignore: boolean; binary: boolean; load: string[]; pattern?: string }
 
 /** `key = value`, `value` (-n) or `key` (-N), as procps prints a setting read or written. */
 function settingLine(f: SysctlFlags, key: string, value: string): string {
@@ -218,7 +218,13 @@ export function sysctl(sim: Simulator, ns: NetNs, args: readonly string[], writa
     if (a === '--') { keys.push(...args.slice(i + 1)); break; }
     if (a.startsWith('--')) {
       const [name, arg] = a.slice(2).split(/=(.*)/s) as [string, string | undefined];
-      const short = SYSCTL_LONG[name];
+      const short = Object.hasOwn(SYSCTL_LONG, name) ? SYSCTL_LONG[name] : undefined;
+      if (short === 'r') {
+        const v = arg ?? args[++i];
+        if (v === undefined) return { stdout: SYSCTL_USAGE, stderr: `sysctl: option '--pattern' requires an argument\n`, status: 0 };
+        f.pattern = v;
+        continue;
+      }
       if (short === undefined) return { stdout: SYSCTL_USAGE, stderr: `sysctl: unrecognized option '${a}'\n`, status: 0 };
       if (short === 'p') f.load.push(arg ?? '/etc/sysctl.conf');
       else if (short === 'h') return ok(SYSCTL_USAGE);
@@ -235,6 +241,13 @@ export function sysctl(sim: Simulator, ns: NetNs, args: readonly string[], writa
         if (rest) f.load.push(rest);
         else if (args[i + 1] !== undefined && !args[i + 1]!.startsWith('-')) f.load.push(args[++i]!);
         else f.load.push('/etc/sysctl.conf');
+        break;
+      }
+      if (c === 'r') {
+        // -r PATTERN (--pattern): an extended regular expression the listed keys' names must match.
+        const v = j + 1 < a.length ? a.slice(j + 1) : args[++i];
+        if (v === undefined) return { stdout: SYSCTL_USAGE, stderr: "sysctl: option requires an argument -- 'r'\n", status: 0 };
+        f.pattern = v;
         break;
       }
       if (c === 'h' || c === 'd') return ok(SYSCTL_USAGE);
@@ -282,7 +295,14 @@ export function sysctl(sim: Simulator, ns: NetNs, args: readonly string[], writa
     }
     return { stdout, stderr, status };
   }
-  if (f.all) return ok(sysctlKeys(ns).map((k) => settingLine(f, k, String(readSysctl(ns, k)))).join(''));
+  // Measured (procps-ng 4.0.2): `sysctl -a -r '^net.ipv4.ip_forw'` lists the keys whose name matches
+  // (ip_forward, ip_forward_update_priority, ip_forward_use_pmtu); `sysctl net.ipv4.conf.all`, a directory,
+  // lists every key under it (exit 0).
+  const wanted = (k: string): boolean => {
+    if (f.pattern === undefined) return true;
+    try { return new RegExp(f.pattern).test(k); } catch { return false; }
+  };
+  if (f.all) return ok(sysctlKeys(ns).filter(wanted).map((k) => settingLine(f, k, String(readSysctl(ns, k)))).join(''));
   if (keys.length === 0) return err('sysctl: no variables specified\nTry `sysctl --help\' for more information.', 1);
   for (const k of keys) {
     if (f.write || k.includes('=')) {
@@ -298,9 +318,11 @@ export function sysctl(sim: Simulator, ns: NetNs, args: readonly string[], writa
     }
     const key = sysctlName(k);
     const v = readSysctl(ns, key);
-    if (v === null) {
+    const under = v === null ? sysctlKeys(ns).filter((x) => x.startsWith(`${key}.`)) : [];
+    if (under.length > 0) stdout += under.filter(wanted).map((x) => settingLine(f, x, String(readSysctl(ns, x)))).join('');
+    else if (v === null) {
       if (!f.ignore) { stderr += `sysctl: cannot stat /proc/sys/${swapSeparators(key)}: No such file or directory\n`; status += 1; }
-    } else stdout += settingLine(f, key, String(v));
+    } else if (wanted(key)) stdout += settingLine(f, key, String(v));
   }
   return { stdout, stderr, status };
 }
