@@ -20,8 +20,8 @@ export interface KubectlHost {
   readonly dsGenerations: Map<string, number>;
   /** Runs words in a place (kubectl exec POD -- CMD) and returns what they printed. */
   runIn(place: Place, words: readonly string[]): Output;
-  /** Opens an interactive shell in a place (exec -it … sh, debug node/…). */
-  enter(place: Place): void;
+  /** Opens an interactive shell in a place (exec -it … sh, debug node/…); `onExit` runs when it is left. */
+  enter(place: Place, onExit?: () => Output): void;
 }
 
 interface Flags {
@@ -37,6 +37,8 @@ interface Flags {
   labels: string | null;
   /** `--show-labels`: a LABELS column last. */
   showLabels: boolean;
+  /** `--rm` (kubectl run): delete the pod when the attached command or shell ends. */
+  rm: boolean;
   positional: string[];
   /** Words after `--`. */
   command: string[] | null;
@@ -45,7 +47,7 @@ interface Flags {
 const VALUE_FLAGS = new Set(['-n', '--namespace', '-o', '--output', '--image', '--restart', '--profile', '-c', '--container', '-l', '--labels', '--selector']);
 
 function parseFlags(sub: string, args: readonly string[]): Flags | Output {
-  const f: Flags = { namespace: 'default', all: false, output: null, image: null, restart: null, profile: null, stdin: false, tty: false, container: null, labels: null, showLabels: false, positional: [], command: null };
+  const f: Flags = { namespace: 'default', all: false, output: null, image: null, restart: null, profile: null, stdin: false, tty: false, container: null, labels: null, showLabels: false, rm: false, positional: [], command: null };
   const set = (name: string, v: string): Output | null => {
     if (name === '-n' || name === '--namespace') f.namespace = v;
     else if (name === '-o' || name === '--output') f.output = v;
@@ -70,6 +72,7 @@ function parseFlags(sub: string, args: readonly string[]): Flags | Output {
       if (name === '--stdin') { f.stdin = true; continue; }
       if (name === '--tty') { f.tty = true; continue; }
       if (name === '--show-labels' && eq < 0) { f.showLabels = true; continue; }
+      if (name === '--rm' && sub === 'run' && eq < 0) { f.rm = true; continue; }
       if (!VALUE_FLAGS.has(name)) return err(`error: unknown flag: ${name}\nSee 'kubectl ${sub} --help' for usage.`);
       const v = eq < 0 ? args[++i] : a.slice(eq + 1);
       if (v === undefined) return err(`error: flag needs an argument: ${name}\nSee 'kubectl ${sub} --help' for usage.`);
@@ -489,6 +492,7 @@ function run(host: KubectlHost, f: Flags): Output {
   const name = f.positional[0];
   if (name === undefined) return err("error: NAME is required for run\nSee 'kubectl run -h' for help and examples");
   if (f.image === null) return err('error: required flag(s) "image" not set');
+  if (f.rm && !f.stdin) return err("error: --rm should only be used for attached containers\nSee 'kubectl run -h' for help and examples");
   if (f.restart !== null && !['Always', 'OnFailure', 'Never'].includes(f.restart)) return err(`error: invalid restart policy: ${f.restart}`);
   const key = `${f.namespace}/${name}`;
   if (host.sim.has(key)) return err(`Error from server (AlreadyExists): pods "${name}" already exists`);
@@ -499,8 +503,32 @@ function run(host: KubectlHost, f: Flags): Output {
     throw e;
   }
   host.podMeta.set(key, { restartPolicy: f.restart ?? 'Always', args: f.command ?? [] });
-  return ok(`pod/${name} created\n`);
+  if (!f.stdin) return ok(`pod/${name} created\n`);
+  // -i attaches to the pod's command: a shell is entered, another command runs and prints; with --rm the
+  // pod is deleted when it ends (kubectl 1.31 prints `pod "NAME" deleted`).
+  const removed = (): Output => {
+    if (f.rm && host.sim.has(key)) { host.sim.deletePod(key); host.podMeta.delete(key); return ok(`pod "${name}" deleted\n`); }
+    return ok();
+  };
+  const pod = host.sim.pods().find((p) => p.key === key)!;
+  if (pod.status.phase !== 'Running') {
+    const why = `podnet: pod "${name}" is ${pod.status.phase}, so there is nothing to attach to${pod.status.message ? ` (${pod.status.message})` : ''}`;
+    const r = removed();
+    return { stdout: r.stdout, stderr: `${why}\n`, status: 1 };
+  }
+  const place: Place = { kind: 'pod', pod: key };
+  const cmd = f.command ?? [];
+  if (cmd.length === 0 || (cmd.length === 1 && SHELLS.includes(cmd[0]!))) {
+    host.enter(place, removed);
+    return ok("If you don't see a command prompt, try pressing enter.\n");
+  }
+  const r = host.runIn(place, cmd);
+  const gone = removed();
+  return { ...r, stdout: r.stdout + gone.stdout };
 }
+
+/** What `kubectl exec -it POD -- SHELL` and `kubectl run -it` open as an interactive shell. */
+const SHELLS = ['sh', 'bash', '/bin/sh', '/bin/bash', 'zsh', 'ash'];
 
 function exec(host: KubectlHost, f: Flags): Output {
   const name = f.positional[0];
@@ -517,8 +545,7 @@ function exec(host: KubectlHost, f: Flags): Output {
   if (pod.status.phase === 'Failed') return err('error: cannot exec into a container in a completed pod; current phase is Failed');
   if (pod.status.phase !== 'Running') return err(`error: unable to upgrade connection: container not found ("${pod.containers[0]!.name}")`);
   const place: Place = { kind: 'pod', pod: pod.key };
-  const shell = ['sh', 'bash', '/bin/sh', '/bin/bash', 'zsh', 'ash'];
-  if (f.command.length === 1 && shell.includes(f.command[0]!)) {
+  if (f.command.length === 1 && SHELLS.includes(f.command[0]!)) {
     if (!f.stdin) return ok();
     host.enter(place);
     return ok();

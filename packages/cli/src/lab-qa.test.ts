@@ -313,3 +313,20 @@ describe('sysctl directories and patterns', () => {
     expect(s.run('sysctl -N net.ipv4.conf.lo').stdout).toContain('net.ipv4.conf.lo.rp_filter\n');
   });
 });
+
+describe('kubectl run --rm -it', () => {
+  // kubectl 1.31 (run.go): --rm needs an attached container (`error: --rm should only be used for attached
+  // containers`); attached, it deletes the pod when the session ends and prints `pod "NAME" deleted`.
+  it('a throwaway shell pod, or a command, deleted when it ends', () => {
+    const s = createSession();
+    expect(s.run('kubectl run tmp --rm -it --image=nicolaka/netshoot -- bash').stdout).toBe("If you don't see a command prompt, try pressing enter.\n");
+    expect(s.prompt()).toContain('tmp');
+    expect(s.run('hostname -I').stdout).toMatch(/^10\.244\.\d+\.\d+ \n$/);
+    expect(s.run('exit')).toEqual({ stdout: 'pod "tmp" deleted\n', stderr: '', status: 0 });
+    expect(s.run('kubectl get pod tmp').stderr).toBe('Error from server (NotFound): pods "tmp" not found\n');
+    const r = s.run('kubectl run tmp2 --image=nicolaka/netshoot -it --rm --restart=Never -- ping -c 1 10.244.1.4');
+    expect(r.stdout).toMatch(/1 packets transmitted, 1 received[^\n]*\npod "tmp2" deleted\n$/);
+    expect(s.run('kubectl get pod tmp2').status).toBe(1);
+    expect(s.run('kubectl run tmp3 --rm --image=nginx')).toEqual({ stdout: '', stderr: "error: --rm should only be used for attached containers\nSee 'kubectl run -h' for help and examples\n", status: 1 });
+  });
+});

@@ -44,6 +44,8 @@ interface Frame {
   readonly place: Place;
   /** An `nsenter --net=…` shell: the namespace, and how the prompt names it. */
   readonly netns?: { readonly id: NsId; readonly name: string; readonly sysfs?: boolean };
+  /** What leaving the shell does and prints (`kubectl run --rm -it`: the pod is deleted). */
+  readonly onExit?: () => Output;
 }
 
 interface Job {
@@ -412,8 +414,8 @@ export class Session implements KubectlHost {
       this.exited = true;
       return ok();
     }
-    this.#stack.pop();
-    return ok();
+    const left = this.#stack.pop()!;
+    return left.onExit ? left.onExit() : ok();
   }
 
   /** KubectlHost: runs words in a place (kubectl exec POD -- …, kubectl debug node/… -- …). */
@@ -424,8 +426,8 @@ export class Session implements KubectlHost {
   }
 
   /** KubectlHost: the terminal moves into a place (an interactive shell there). */
-  enter(place: Place): void {
-    this.#stack.push({ place });
+  enter(place: Place, onExit?: () => Output): void {
+    this.#stack.push(onExit ? { place, onExit } : { place });
   }
 
   #chroot(frame: Frame, args: readonly string[], stdin: string, piped: boolean, background: boolean): Output {
