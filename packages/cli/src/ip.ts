@@ -978,6 +978,8 @@ function ipNeigh(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, s
   const cmd = rest[0];
   if (cmd !== undefined && matches(cmd, 'flush')) return neighFlush(ctx, ns, rest, admin, stats);
   if (cmd === undefined || isList(cmd)) {
+    // Measured (6.1): `ip -s neigh` adds `ref N used A/B/C probes N` to each entry, timers podnet does not keep.
+    if (stats > 0) return err('Error: podnet does not model neighbour statistics (ip -s neigh\'s ref, used and probes): drop -s.', 255);
     let lines = neighLines(ctx, ns);
     let states: Set<string> | undefined;
     const sel = rest.slice(1);
@@ -1042,10 +1044,27 @@ function hairpinWord(v: string | undefined): boolean | Output {
  * first; `link set` on a device that is no bridge port answers `RTNETLINK answers: Operation not supported`
  * and on an unknown one `Cannot find bridge device "X"`, both with status 255.
  */
-export function bridge(ctx: Ctx, args: readonly string[], admin = false): Output {
+export function bridge(ctx: Ctx, argv: readonly string[], admin = false): Output {
   const ns = getNs(ctx.sim.state, ctx.ns!);
-  const details = args.includes('-d') || args.includes('-details');
-  const [obj, cmd, ...rest] = args.filter((x) => x !== '-d' && x !== '-details');
+  // bridge's options before the object, matched by prefix as iproute2 matches them. Measured (6.1): `bridge
+  // -s link` prints as `bridge link`; `bridge -s fdb` adds each entry's `used A/B` timers, which podnet does
+  // not keep; `-c` colours (podnet prints plain); `-x` → `Option "-x" is unknown, try "bridge help".` (255).
+  let stats = false;
+  let lead = 0;
+  for (; lead < argv.length && argv[lead]!.startsWith('-'); lead++) {
+    const o = argv[lead]!;
+    if (o === '-d' || isOption(o, '-details', 2)) continue;
+    if (isOption(o, '-statistics', 2) || isOption(o, '-stats', 2)) { stats = true; continue; }
+    if (o === '-c' || isOption(o, '-color', 3) || o.startsWith('-color=')) continue;
+    if (['-j', '-p', '-o', '-n', '-b', '-t', '-4', '-6', '-V'].includes(o) || ['-json', '-pretty', '-oneline', '-netns', '-batch', '-timestamp', '-Version', '-compressvlans', '-force'].some((full) => isOption(o, full, 3))) {
+      return err(`Error: podnet does not model bridge's "${o}" option: it models -d, -s (bridge link) and -c (printed without colours).`, 255);
+    }
+    return err(`Option "${o}" is unknown, try "bridge help".`, 255);
+  }
+  const args = [...argv.slice(0, lead).filter((x) => x === '-d' || isOption(x, '-details', 2)), ...argv.slice(lead)];
+  const details = args.includes('-d') || args.some((x) => isOption(x, '-details', 2));
+  const [obj, cmd, ...rest] = args.filter((x) => x !== '-d' && !isOption(x, '-details', 2));
+  if (stats && obj !== undefined && !matches(obj, 'link')) return err(`Error: podnet does not model bridge -s ${obj}: it keeps no ${matches(obj, 'fdb') ? 'fdb entry timers (used A/B)' : 'per-VLAN counters'}; drop -s.`, 255);
   if (obj === undefined) return err('Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { link | fdb | mdb | vlan | vni | monitor }', 255);
   if (matches(obj, 'link') && cmd === 'set') return bridgeLinkSet(ctx, ns, rest, admin);
   if (matches(obj, 'fdb') && cmd !== undefined && matches(cmd, 'flush') && !FDB_VERBS.some((v) => matches(cmd, v))) return bridgeFdbFlush(ctx, ns, rest, admin);

@@ -330,3 +330,18 @@ describe('kubectl run --rm -it', () => {
     expect(s.run('kubectl run tmp3 --rm --image=nginx')).toEqual({ stdout: '', stderr: "error: --rm should only be used for attached containers\nSee 'kubectl run -h' for help and examples\n", status: 1 });
   });
 });
+
+describe('bridge options and ip -s neigh', () => {
+  // Measured (iproute2 6.1): `bridge -s link` prints as `bridge link`; `bridge -s fdb` adds `used A/B` timers;
+  // `bridge -c fdb` colours; `bridge -x link` → `Option "-x" is unknown, try "bridge help".` (255); `ip -s
+  // neigh` adds `ref 1 used 0/0/0probes 4` to each entry.
+  it('bridge -s link and -c are taken; what needs timers podnet lacks says so', () => {
+    const s = onNode();
+    expect(s.run('bridge -s link')).toEqual(s.run('bridge link'));
+    expect(s.run('bridge -c fdb show dev flannel.1')).toEqual(s.run('bridge fdb show dev flannel.1'));
+    expect(s.run('bridge -x link')).toEqual({ stdout: '', stderr: 'Option "-x" is unknown, try "bridge help".\n', status: 255 });
+    expect(s.run('bridge -s fdb').stderr).toContain('podnet does not model bridge -s fdb');
+    expect(s.run('ip -s neigh')).toMatchObject({ stdout: '', status: 255 });
+    expect(s.run('ip -s neigh').stderr).toContain('podnet does not model neighbour statistics');
+  });
+});
