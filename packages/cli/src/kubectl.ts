@@ -39,6 +39,10 @@ interface Flags {
   showLabels: boolean;
   /** `--rm` (kubectl run): delete the pod when the attached command or shell ends. */
   rm: boolean;
+  /** `--no-headers` (kubectl get): the table without its header line. */
+  noHeaders: boolean;
+  /** `-w` / `--watch` (kubectl get), which podnet says it does not model. */
+  watch: boolean;
   positional: string[];
   /** Words after `--`. */
   command: string[] | null;
@@ -47,7 +51,7 @@ interface Flags {
 const VALUE_FLAGS = new Set(['-n', '--namespace', '-o', '--output', '--image', '--restart', '--profile', '-c', '--container', '-l', '--labels', '--selector']);
 
 function parseFlags(sub: string, args: readonly string[]): Flags | Output {
-  const f: Flags = { namespace: 'default', all: false, output: null, image: null, restart: null, profile: null, stdin: false, tty: false, container: null, labels: null, showLabels: false, rm: false, positional: [], command: null };
+  const f: Flags = { namespace: 'default', all: false, output: null, image: null, restart: null, profile: null, stdin: false, tty: false, container: null, labels: null, showLabels: false, rm: false, noHeaders: false, watch: false, positional: [], command: null };
   const set = (name: string, v: string): Output | null => {
     if (name === '-n' || name === '--namespace') f.namespace = v;
     else if (name === '-o' || name === '--output') f.output = v;
@@ -73,6 +77,9 @@ function parseFlags(sub: string, args: readonly string[]): Flags | Output {
       if (name === '--tty') { f.tty = true; continue; }
       if (name === '--show-labels' && eq < 0) { f.showLabels = true; continue; }
       if (name === '--rm' && sub === 'run' && eq < 0) { f.rm = true; continue; }
+      if (name === '--no-headers' && sub === 'get' && eq < 0) { f.noHeaders = true; continue; }
+      if ((name === '--watch' || name === '--watch-only') && sub === 'get') { f.watch = true; continue; }
+      if (name === '--sort-by' && sub === 'get') return err('podnet: kubectl get --sort-by is not modelled: put the key first and pipe into sort (kubectl get pods -o custom-columns=IP:.status.podIP,NAME:.metadata.name --no-headers | sort)');
       if (!VALUE_FLAGS.has(name)) return err(`error: unknown flag: ${name}\nSee 'kubectl ${sub} --help' for usage.`);
       const v = eq < 0 ? args[++i] : a.slice(eq + 1);
       if (v === undefined) return err(`error: flag needs an argument: ${name}\nSee 'kubectl ${sub} --help' for usage.`);
@@ -87,6 +94,7 @@ function parseFlags(sub: string, args: readonly string[]): Flags | Output {
         if (c === 'A') f.all = true;
         else if (c === 'i') f.stdin = true;
         else if (c === 't') f.tty = true;
+        else if (c === 'w' && sub === 'get') f.watch = true;
         else if (c === 'n' || c === 'o' || c === 'c' || c === 'l') {
           let v = a.slice(j + 1);
           if (v.startsWith('=')) v = v.slice(1);
@@ -296,7 +304,8 @@ function get(host: KubectlHost, f: Flags): Output {
   if ('status' in r) return r;
   const names = r.name !== null ? [r.name, ...f.positional.slice(1)] : f.positional.slice(1);
   const out = f.output;
-  if (out !== null && !['wide', 'json', 'yaml', 'name'].includes(out) && !out.startsWith('jsonpath=') && !out.startsWith('jsonpath')) {
+  if (f.watch) return err('podnet: kubectl get --watch is not modelled: the shell prints and returns; run kubectl get again to see what changed');
+  if (out !== null && !['wide', 'json', 'yaml', 'name'].includes(out) && !out.startsWith('jsonpath=') && !out.startsWith('jsonpath') && !out.startsWith('custom-columns=')) {
     return err(`error: unable to match a printer suitable for the output format "${out}", allowed formats are: custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,yaml`);
   }
   let objects: Record<string, unknown>[];
@@ -352,8 +361,43 @@ function get(host: KubectlHost, f: Flags): Output {
       if (e instanceof JsonPathError) return err(`error: error parsing jsonpath ${template}, ${e.message}`);
       throw e;
     }
-  } else stdout = objects.length ? tabwrite(rows).map((l) => `${l}\n`).join('') : '';
+  } else if (out !== null && out.startsWith('custom-columns=')) {
+    const cols = customColumns(out.slice('custom-columns='.length), objects);
+    if (typeof cols === 'string') return err(cols);
+    stdout = tabwrite(f.noHeaders ? cols.slice(1) : cols).map((l) => `${l}\n`).join('');
+  } else stdout = objects.length ? tabwrite(f.noHeaders ? rows.slice(1) : rows).map((l) => `${l}\n`).join('') : '';
   return { stdout, stderr, status };
+}
+
+/**
+ * `-o custom-columns=HEADER:PATH,…` (kubectl's CustomColumnsPrinter): a header row, then one row an object
+ * with each path's value (JSONPath, braces optional), `<none>` where it finds nothing; a spec without `:` is
+ * refused in kubectl's words.
+ */
+function customColumns(spec: string, objects: readonly Record<string, unknown>[]): string[][] | string {
+  const cols: [string, string][] = [];
+  for (const part of spec.split(',')) {
+    const at = part.indexOf(':');
+    if (at <= 0) return `error: unexpected custom-columns spec: ${part}, expected <header>:<json-path-expr>`;
+    const path = part.slice(at + 1);
+    cols.push([part.slice(0, at), path.startsWith('{') ? path : `{${path}}`]);
+  }
+  const rows: string[][] = [cols.map(([h]) => h)];
+  for (const o of objects) {
+    const row: string[] = [];
+    for (const [, path] of cols) {
+      let v: string;
+      try {
+        v = evaluateJsonPath(path, o);
+      } catch (e) {
+        if (e instanceof JsonPathError) return `error: error parsing jsonpath ${path}, ${e.message}`;
+        throw e;
+      }
+      row.push(v === '' ? '<none>' : v.replaceAll(' ', ','));
+    }
+    rows.push(row);
+  }
+  return rows;
 }
 
 /** A line of kubectl describe's tabwriter: its first cell and the rest, or a line without a tab. */

@@ -345,3 +345,22 @@ describe('bridge options and ip -s neigh', () => {
     expect(s.run('ip -s neigh').stderr).toContain('podnet does not model neighbour statistics');
   });
 });
+
+describe('kubectl get: custom columns, --no-headers, --watch', () => {
+  // kubectl's CustomColumnsPrinter: HEADER:PATH pairs, `<none>` for a path with no value; a spec without `:`
+  // is `error: unexpected custom-columns spec: …`. --no-headers drops the header line (and its widths).
+  it('-o custom-columns and --no-headers print as kubectl does; -w says it is not modelled', () => {
+    const s = createSession();
+    expect(s.run('kubectl get pods -o custom-columns=NAME:.metadata.name,IP:.status.podIP,NODE:.spec.nodeName').stdout.split('\n').slice(0, 2))
+      .toEqual(['NAME    IP           NODE', 'pod-a   10.244.1.4   node-1']);
+    expect(s.run('kubectl get pods -o custom-columns=NAME:.metadata.name,L:.metadata.labels --no-headers').stdout.split('\n')[0]).toBe('pod-a   <none>');
+    expect(s.run('kubectl get pods -o custom-columns=NAME').stderr).toBe('error: unexpected custom-columns spec: NAME, expected <header>:<json-path-expr>\n');
+    expect(s.run('kubectl get nodes --no-headers').stdout.split('\n')[0]).toBe('node-1   Ready   <none>   10m   v1.31.4');
+    expect(s.run('kubectl get pods -w').stderr).toContain('kubectl get --watch is not modelled');
+    expect(s.run('kubectl get pods --sort-by=.status.podIP').stderr).toContain('--sort-by is not modelled');
+  });
+
+  it('tracepath says it is not modelled and what to use', () => {
+    expect(createSession().run('kubectl exec pod-a -- tracepath -n 10.244.3.9').stderr).toContain('tracepath: not modelled by podnet');
+  });
+});

@@ -72,7 +72,7 @@ interface Job {
 const UNMODELLED: Readonly<Record<string, string>> = (() => {
   const nat = 'podnet lists and changes netfilter rules with iptables (nf_tables) and iptables-save only; see a translation\'s effect with tcpdump on the receiving pod (the source address it shows)';
   const sockets = 'podnet has no sockets or applications; ping, traceroute, `nc -zv HOST PORT` and tcpdump show what reaches a pod';
-  return { 'iptables-legacy': nat, nft: nat, ss: sockets, netstat: sockets, curl: sockets, wget: sockets, dig: 'podnet has no DNS: use addresses', nslookup: 'podnet has no DNS: use addresses', arp: 'use `ip neigh`', mtr: 'use `traceroute -n`', ifconfig: 'use `ip addr`', route: 'use `ip route`', brctl: 'use `bridge link` and `bridge fdb`', ethtool: 'use `ip -d link`' };
+  return { 'iptables-legacy': nat, nft: nat, ss: sockets, netstat: sockets, curl: sockets, wget: sockets, dig: 'podnet has no DNS: use addresses', nslookup: 'podnet has no DNS: use addresses', arp: 'use `ip neigh`', mtr: 'use `traceroute -n`', tracepath: 'use `ping -M do -s SIZE` for the path MTU and `traceroute -n` for the hops', ifconfig: 'use `ip addr`', route: 'use `ip route`', brctl: 'use `bridge link` and `bridge fdb`', ethtool: 'use `ip -d link`' };
 })();
 
 /** Commands each place offers (for `help` and tab completion). */
