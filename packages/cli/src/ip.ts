@@ -238,7 +238,10 @@ function isList(word: string): boolean {
 export function ip(ctx: Ctx, argv: readonly string[], admin: boolean): Output {
   // -s (twice: the error details too) adds each device's counters to `ip link show`.
   const stats = statsLevel(argv);
-  const args = stats === 0 ? argv : argv.filter((x) => !STATS_FLAGS.has(x));
+  // -h (-human, -human-readable) prints counters with k/M/G, -iec in powers of 1024 (with -h only); measured.
+  const humanFlag = argv.some((x) => x === '-h' || isOption(x, '-human-readable', 3));
+  const human = humanFlag ? (argv.includes('-iec') ? 'iec' : 'si') : null;
+  const args = argv.filter((x) => !STATS_FLAGS.has(x) && x !== '-h' && !isOption(x, '-human-readable', 3) && x !== '-iec');
   const details = args.includes('-d') || args.includes('-details');
   // The family: -4 (or -f / -family inet) is IPv4 only, which of what podnet prints changes `ip addr` alone
   // (see ipAddr): every address podnet has is IPv4. IPv6 it does not model at all: said, not answered empty.
@@ -277,7 +280,7 @@ export function ip(ctx: Ctx, argv: readonly string[], admin: boolean): Output {
   }
   const out = ((): Output => {
     switch (obj) {
-      case 'link': return ipLink(ctx, ns, rest, admin, details, stats);
+      case 'link': return ipLink(ctx, ns, rest, admin, details, stats, human);
       case 'addr': return ipAddr(ctx, ns, rest, admin, details, stats, inet4, oneline);
       case 'route': return ipRouteCmd(ctx, ns, rest, admin, stats, details);
       case 'rule': return ipRuleCmd(ctx, ns, rest, admin);
@@ -331,7 +334,7 @@ function showFilter(ns: NetNs, rest: readonly string[], object: string): { links
   return { links };
 }
 
-function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false, stats = 0): Output {
+function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false, stats = 0, human: 'si' | 'iec' | null = null): Output {
   const cmd = rest[0];
   if (cmd === undefined || isList(cmd)) {
     const f = showFilter(ns, cmd === undefined ? [] : rest.slice(1), 'link');
@@ -339,7 +342,7 @@ function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, de
     const counters = stats > 0 ? ctx.sim.counters(ns.id) : null;
     return ok(f.links.flatMap((l) => {
       const lines = linkLines(ctx.sim, ns, l, true, details, namesNetns(ctx));
-      return counters === null ? lines : [...lines, ...statsLines(counters, l, stats)];
+      return counters === null ? lines : [...lines, ...statsLines(counters, l, stats, human)];
     }).map((x) => `${x}\n`).join(''));
   }
   if (matches(cmd, 'set')) {

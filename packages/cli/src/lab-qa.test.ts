@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createSession } from './index.js';
+import { humanNum } from './link-stats.js';
 
 const DEBUG = 'kubectl debug node/node-1 -it --image=nicolaka/netshoot --profile=sysadmin';
 
@@ -362,5 +363,27 @@ describe('kubectl get: custom columns, --no-headers, --watch', () => {
 
   it('tracepath says it is not modelled and what to use', () => {
     expect(createSession().run('kubectl exec pod-a -- tracepath -n 10.244.3.9').stderr).toContain('tracepath: not modelled by podnet');
+  });
+});
+
+describe('ip -h (-human)', () => {
+  // Measured (iproute2 6.1): 1762218 bytes and 1237 packets print `1.76M` and `1.24k` with -h; 464 KB and 332
+  // packets `464k` and `332`, with -h -iec `453ki`; the columns keep their headers' widths
+  // (`         1.76M   1.24k      0`); -iec alone and -h without -s change nothing.
+  it('prints counters as print_num does', () => {
+    for (const [n, si, iec] of [[1762218, '1.76M', '1.68Mi'], [1237, '1.24k', '1.21ki'], [464000, '464k', '453ki'], [332, '332', '332'], [0, '0', '0']] as const) {
+      expect(humanNum(n, 'si')).toBe(si);
+      expect(humanNum(n, 'iec')).toBe(iec);
+    }
+    const s = createSession();
+    s.run('kubectl exec pod-a -- ping -c 20 -s 1400 10.244.3.9');
+    s.run(DEBUG);
+    const plain = s.run('ip -s link show eth0').stdout.split('\n');
+    const bytes = Number(plain[3]!.trim().split(/\s+/)[0]);
+    expect(bytes).toBeGreaterThan(1000);
+    const human = s.run('ip -h -s link show eth0').stdout.split('\n');
+    expect(human[3]).toBe(`    ${humanNum(bytes, 'si').padStart(10)} ${plain[3]!.trim().split(/\s+/)[1]!.padStart(7)}      0       0       0       0 `);
+    expect(s.run('ip -iec -s link show eth0').stdout).toBe(s.run('ip -s link show eth0').stdout);
+    expect(s.run('ip -h link show eth0').stdout).toBe(s.run('ip link show eth0').stdout);
   });
 });
