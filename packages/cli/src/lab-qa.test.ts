@@ -158,6 +158,10 @@ describe('crictl ps and pods filters', () => {
     expect(s.run('crictl images').stderr).toContain('podnet does not model crictl images');
     expect(s.run('crictl pods --state ready').stderr).toContain('podnet does not model crictl pods --state');
     expect(s.run('crictl bogus')).toEqual({ stdout: '', stderr: "No help topic for 'bogus'\n", status: 3 });
+    // `-o go-template --template '{{.info.pid}}' ID` took "go-template" for the ID (not found).
+    const id = s.run('crictl ps --name app -q').stdout.split('\n')[0]!;
+    expect(s.run(`crictl inspect -o go-template --template '{{.info.pid}}' ${id}`).stderr).toContain('podnet does not model crictl inspect -o go-template');
+    expect(s.run(`crictl inspect -o json ${id}`)).toEqual(s.run(`crictl inspect ${id}`));
   });
 });
 

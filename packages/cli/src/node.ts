@@ -387,7 +387,20 @@ export function crictl(sim: Simulator, node: string, args: readonly string[]): O
       ...pods.map((p) => [o.noTrunc ? sandbox(p) : sandbox(p).slice(0, 13), ago(p.created), 'Ready', p.name, p.namespace, '0', '(default)'])]));
   }
   if (sub === 'inspect' || sub === 'inspectp') {
-    const id = rest.find((a) => !a.startsWith('-'));
+    // -o/--output json (the default) is all podnet prints; yaml, go-template and table say so rather than
+    // taking the format's name for the ID.
+    const ids: string[] = [];
+    for (let i = 0; i < rest.length; i++) {
+      const a = rest[i]!;
+      const eq = a.indexOf('=');
+      const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+      if (flag === '-o' || flag === '--output' || flag === '--template') {
+        const v = flag !== a ? a.slice(eq + 1) : rest[++i];
+        if (flag === '--template' || (v !== undefined && v !== 'json')) return err(`crictl: podnet does not model crictl ${sub} ${flag} ${v ?? ''}: it prints JSON (crictl ${sub} ID | grep -i pid)`.replace(/ +:/, ':'), 1);
+      } else if (a.startsWith('-')) return err(`crictl: podnet does not model crictl ${sub} ${flag}: it prints the JSON of one ID`, 1);
+      else ids.push(a);
+    }
+    const id = ids[0];
     if (id === undefined) return err(`time="${rfc3339(now)}" level=fatal msg="ID cannot be empty"`);
     if (sub === 'inspect') {
       const matches = containersOf(sim, node).filter((c) => c.id.startsWith(id));
