@@ -119,6 +119,10 @@ describe('nsenter -t PID -n', () => {
     expect(s.run('nsenter --net /host/var/run/netns/x hostname').stderr).toBe('nsenter: neither filename nor target pid supplied for ns/net\n');
     expect(s.run('nsenter -t 1 hostname')).toEqual({ stdout: 'node-1\n', stderr: '', status: 0 });
     expect(s.run('nsenter -t 1 -m -n hostname').stderr).toContain('podnet does not model nsenter -m');
+    // In a pod PID 1 is its own process: the file opens, setns needs CAP_SYS_ADMIN the pod lacks.
+    const pod = createSession();
+    expect(pod.run('kubectl exec pod-a -- nsenter -t 1 -n ip a').stderr).toBe("nsenter: reassociate to namespace 'ns/net' failed: Operation not permitted\n");
+    expect(pod.run('kubectl exec pod-a -- nsenter -t 4242 -n ip a').stderr).toBe('nsenter: cannot open /proc/4242/ns/net: No such file or directory\n');
   });
 });
 

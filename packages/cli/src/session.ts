@@ -493,6 +493,9 @@ export class Session implements KubectlHost {
     if (!net) return rest.length ? this.#command(rest, frame, stdin, piped, background) : ok();
     if (path === undefined && target === undefined) return err('nsenter: neither filename nor target pid supplied for ns/net', 1);
     const file = path ?? `/proc/${target}/ns/net`;
+    // In a pod, PID 1 is the container's own first process (its PID namespace): /proc/1/ns/net opens, and
+    // setns without CAP_SYS_ADMIN is refused.
+    if (p.kind === 'pod' && /^\/proc\/(1|self)\/ns\/net$/.test(file)) return err(`nsenter: reassociate to namespace 'ns/net' failed: Operation not permitted`, 1);
     if (p.kind !== 'node') return err(`nsenter: cannot open ${file}: No such file or directory`, 1);
     const procPid = /^\/proc\/(\d+)\/ns\/net$/.exec(file)?.[1];
     let found: Pod | 'host' | undefined;
