@@ -163,7 +163,13 @@ export function kubectl(host: KubectlHost, args: readonly string[]): Output {
   if (ds && (sub === 'get' || sub === 'describe')) {
     const [w0, ...more] = f.positional as [string, ...string[]];
     const names = w0.includes('/') ? [w0.split('/', 2)[1]!, ...more] : more;
-    if (sub === 'get') return getDaemonSets(host.sim, names, f.namespace, f.all, f.output);
+    if (sub === 'get') {
+      // The pods' and nodes' printer options, not the DaemonSet table's: said so, not silently dropped.
+      if (f.watch) return err('podnet: kubectl get --watch is not modelled: the shell prints and returns; run kubectl get again to see what changed');
+      const unread = f.showLabels ? '--show-labels' : f.noHeaders ? '--no-headers' : f.output?.startsWith('custom-columns') ? '-o custom-columns' : null;
+      if (unread !== null) return err(`podnet: kubectl get daemonsets ${unread} is not modelled: podnet prints the DaemonSet table as it is (kubectl get pods ${unread} works)`);
+      return getDaemonSets(host.sim, names, f.namespace, f.all, f.output);
+    }
     return describeDaemonSets(host.sim, names, f.namespace, (d) => host.dsGenerations.get(`${d.namespace}/${d.name}`) ?? 1);
   }
   switch (sub) {

@@ -367,6 +367,10 @@ describe('kubectl get: custom columns, --no-headers, --watch', () => {
     expect(s.run('kubectl get nodes --no-headers').stdout.split('\n')[0]).toBe('node-1   Ready   <none>   10m   v1.31.4');
     expect(s.run('kubectl get pods -w').stderr).toContain('kubectl get --watch is not modelled');
     expect(s.run('kubectl get pods --sort-by=.status.podIP').stderr).toContain('--sort-by is not modelled');
+    // The DaemonSet table took none of these and printed without them.
+    for (const o of ['--show-labels', '--no-headers', '-o custom-columns=N:.metadata.name']) {
+      expect(s.run(`kubectl get ds -A ${o}`), o).toMatchObject({ stdout: '', status: 1 });
+    }
   });
 
   it('tracepath says it is not modelled and what to use', () => {
