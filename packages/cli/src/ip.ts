@@ -39,6 +39,32 @@ function findPodByNs(sim: Simulator, ns: NsId): { uid: string } | undefined {
   try { return sim.pod(ns.slice(4)); } catch { return undefined; }
 }
 
+/**
+ * /sys/class/net as sysfs shows it: a directory a device, and of each device the attributes podnet models
+ * (`ifindex`, `iflink`, `mtu`, `address`, `operstate`); null for any other path. Measured (kernel 6.18): a
+ * veth's `iflink` is its peer's ifindex (the N of `@ifN`), a bridge's, a vxlan's (even with `dev`) and lo's
+ * their own; `operstate` is the state `ip link` prints, in lower case (`up`, `down`, `unknown`).
+ */
+export function sysClassNet(sim: Simulator, ns: NetNs, parts: readonly string[]): { kind: 'dir'; entries: string[] } | { kind: 'file'; text: string } | null {
+  if (parts.length === 0) return { kind: 'dir', entries: sortedLinks(ns).map((l) => l.name).sort() };
+  const l = linkNamed(ns, parts[0]!);
+  if (l === undefined || parts.length > 2) return null;
+  if (parts.length === 1) return { kind: 'dir', entries: ['address', 'iflink', 'ifindex', 'mtu', 'operstate'] };
+  const iflink = (): number => {
+    if (l.kind === 'ipip') return 0;
+    if (l.kind !== 'veth') return l.ifindex;
+    try { return getNs(sim.state, l.peer.ns).links[l.peer.name]?.ifindex ?? 0; } catch { return 0; }
+  };
+  const attr: Record<string, () => string> = {
+    ifindex: () => String(l.ifindex),
+    iflink: () => String(iflink()),
+    mtu: () => String(l.mtu),
+    address: () => (l.kind === 'ipip' ? (l.local === null ? '0.0.0.0' : formatIpv4(l.local)) : l.mac),
+    operstate: () => flagsAndState(sim.state, ns, l).state.toLowerCase(),
+  };
+  return Object.hasOwn(attr, parts[1]!) ? { kind: 'file', text: `${attr[parts[1]!]!()}\n` } : null;
+}
+
 function linkName(state: ClusterState, l: Link): string {
   if (l.kind === 'veth') {
     let peer: NetNs | undefined;
@@ -198,13 +224,24 @@ function matches(word: string | undefined, full: string, min = 1): boolean {
 }
 
 /**
+ * The listing verb: a prefix of `show`, `list` or `lst`, as iproute2 matches it (6.1, measured: `ip link ls`,
+ * `ip addr ls`, `ip route ls`, `ip r lst`, `ip neigh ls`, `ip rule ls` all list).
+ */
+function isList(word: string): boolean {
+  return matches(word, 'show') || matches(word, 'list') || matches(word, 'lst');
+}
+
+/**
  * `ip [-4] OBJECT [COMMAND …]` in the context's namespace. `admin` is whether the shell may change
  * the namespace (CAP_NET_ADMIN): a pod may not, nor a node debug pod without `--profile=sysadmin`.
  */
 export function ip(ctx: Ctx, argv: readonly string[], admin: boolean): Output {
   // -s (twice: the error details too) adds each device's counters to `ip link show`.
   const stats = statsLevel(argv);
-  const args = stats === 0 ? argv : argv.filter((x) => !STATS_FLAGS.has(x));
+  // -h (-human, -human-readable) prints counters with k/M/G, -iec in powers of 1024 (with -h only); measured.
+  const humanFlag = argv.some((x) => x === '-h' || isOption(x, '-human-readable', 3));
+  const human = humanFlag ? (argv.includes('-iec') ? 'iec' : 'si') : null;
+  const args = argv.filter((x) => !STATS_FLAGS.has(x) && x !== '-h' && !isOption(x, '-human-readable', 3) && x !== '-iec');
   const details = args.includes('-d') || args.includes('-details');
   // The family: -4 (or -f / -family inet) is IPv4 only, which of what podnet prints changes `ip addr` alone
   // (see ipAddr): every address podnet has is IPv4. IPv6 it does not model at all: said, not answered empty.
@@ -218,7 +255,12 @@ export function ip(ctx: Ctx, argv: readonly string[], admin: boolean): Output {
     return err(`Error: podnet does not model the address family "${family}": try "ip -4".`, 255);
   }
   const inet4 = args.includes('-4') || family === 'inet';
-  const a = args.filter((x, i) => x !== '-4' && x !== '-d' && x !== '-details' && (fam < 0 || (i !== fam && i !== fam + 1)));
+  // iproute2 matches an option by prefix (matches(opt, "-oneline")): -o, -on … -oneline; measured (6.1) that
+  // `-oa` is refused, options do not cluster. -j/-json and -p/-pretty: JSON podnet does not write.
+  const json = args.find((x) => isOption(x, '-json', 2) || isOption(x, '-pretty', 2));
+  if (json !== undefined) return err(`Error: podnet does not model ip's JSON output ("${json}"): drop it to read the same objects as ip prints them.`, 255);
+  const oneline = args.some((x) => isOption(x, '-oneline', 2));
+  const a = args.filter((x, i) => x !== '-4' && x !== '-d' && x !== '-details' && !isOption(x, '-oneline', 2) && (fam < 0 || (i !== fam && i !== fam + 1)));
   if (a.some((x) => x.startsWith('-') && !/^-\d+$/.test(x) && !['-c', '-color', '-br', '-brief'].includes(x)) && a[0]?.startsWith('-')) {
     return err(`Option "${a[0]}" is unknown, try "ip -help".`, 255);
   }
@@ -231,19 +273,36 @@ export function ip(ctx: Ctx, argv: readonly string[], admin: boolean): Output {
   const rest = words.slice(1);
   const nsId = ctx.ns!;
   const ns = getNs(ctx.sim.state, nsId);
-  if (brief && (obj === 'link' || obj === 'addr') && (rest[0] === undefined || matches(rest[0], 'show') || matches(rest[0], 'list'))) {
+  if (brief && (obj === 'link' || obj === 'addr') && (rest[0] === undefined || isList(rest[0]))) {
     const f = showFilter(ns, rest[0] === undefined ? [] : rest.slice(1), obj);
     if ('status' in f) return f;
     return ok(f.links.filter((l) => obj === 'link' || !inet4 || l.addrs.length > 0).map((l) => briefLine(ctx.sim, ns, l, obj)).join(''));
   }
-  switch (obj) {
-    case 'link': return ipLink(ctx, ns, rest, admin, details, stats);
-    case 'addr': return ipAddr(ctx, ns, rest, admin, details, stats, inet4);
-    case 'route': return ipRouteCmd(ctx, ns, rest, admin, stats, details);
-    case 'rule': return ipRuleCmd(ctx, ns, rest, admin);
-    case 'neigh': return ipNeigh(ctx, ns, rest, admin, stats);
-    default: return ipNetns(ctx);
-  }
+  const out = ((): Output => {
+    switch (obj) {
+      case 'link': return ipLink(ctx, ns, rest, admin, details, stats, human);
+      case 'addr': return ipAddr(ctx, ns, rest, admin, details, stats, inet4, oneline);
+      case 'route': return ipRouteCmd(ctx, ns, rest, admin, stats, details);
+      case 'rule': return ipRuleCmd(ctx, ns, rest, admin);
+      case 'neigh': return ipNeigh(ctx, ns, rest, admin, stats);
+      default: return ipNetns(ctx);
+    }
+  })();
+  return oneline && obj !== 'addr' ? { ...out, stdout: onelined(out.stdout) } : out;
+}
+
+/** Whether `word` is iproute2's option `full` or a prefix of it at least `min` characters long. */
+function isOption(word: string, full: string, min: number): boolean {
+  return word.length >= min && full.startsWith(word);
+}
+
+/**
+ * `ip -o`: each object on one line, its continuation lines (those that begin with white space) joined to
+ * it by a backslash, as iproute2's `_SL_` does (6.1, measured: `ip -o link` is `…qlen 1000\    link/ether …`,
+ * `ip -o route get` ends `uid 0 \    cache `, `ip -o -s link` joins the counters' lines the same way).
+ */
+function onelined(text: string): string {
+  return text.replace(/\n(?=[ \t])/g, '\\');
 }
 
 /** Whether `ip ARGS` is `ip netns exec …` (which runs a command, so the session runs it). */
@@ -275,15 +334,15 @@ function showFilter(ns: NetNs, rest: readonly string[], object: string): { links
   return { links };
 }
 
-function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false, stats = 0): Output {
+function ipLink(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false, stats = 0, human: 'si' | 'iec' | null = null): Output {
   const cmd = rest[0];
-  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
+  if (cmd === undefined || isList(cmd)) {
     const f = showFilter(ns, cmd === undefined ? [] : rest.slice(1), 'link');
     if ('status' in f) return f;
     const counters = stats > 0 ? ctx.sim.counters(ns.id) : null;
     return ok(f.links.flatMap((l) => {
       const lines = linkLines(ctx.sim, ns, l, true, details, namesNetns(ctx));
-      return counters === null ? lines : [...lines, ...statsLines(counters, l, stats)];
+      return counters === null ? lines : [...lines, ...statsLines(counters, l, stats, human)];
     }).map((x) => `${x}\n`).join(''));
   }
   if (matches(cmd, 'set')) {
@@ -352,11 +411,33 @@ const ADDR_VERBS = [['add', 'addr.add'], ['change', 'addr.change'], ['chg', 'add
  * veth end prints lo and the addressed end, each as its header and inet lines; `ip -4 addr show dev` of the
  * unaddressed end prints nothing and exits 0; `ip -4 -d addr` prints the link/ether and detail lines).
  */
-function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false, stats = 0, inet4 = false): Output {
+function ipAddr(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, details = false, stats = 0, inet4 = false, oneline = false): Output {
   const cmd = rest[0];
-  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
-    const f = showFilter(ns, cmd === undefined ? [] : rest.slice(1), 'addr');
+  if (cmd === undefined || isList(cmd)) {
+    // `scope S` lists the addresses of that scope and the devices that hold one (6.1, measured: `ip addr
+    // show scope host` is lo alone, `ip addr show dev eth0 scope global` eth0 with its global address).
+    const words = cmd === undefined ? [] : rest.slice(1);
+    const at = words.indexOf('scope');
+    let scope: string | undefined;
+    if (at >= 0) {
+      scope = words[at + 1];
+      if (scope === undefined) return err('Command line is not complete. Try option "help"', 255);
+      const numbered: Record<string, string> = { 0: 'global', 200: 'site', 253: 'link', 254: 'host', 255: 'nowhere' };
+      if (Object.hasOwn(numbered, scope)) scope = numbered[scope]!;
+      if (!['global', 'link', 'host', 'site', 'nowhere', 'all'].includes(scope)) return err(`Error: argument "${words[at + 1]}" is wrong: invalid "scope"`, 255);
+    }
+    const f = showFilter(ns, at >= 0 ? [...words.slice(0, at), ...words.slice(at + 2)] : words, 'addr');
     if ('status' in f) return f;
+    if (scope !== undefined && scope !== 'all') f.links = f.links.map((l) => ({ ...l, addrs: l.addrs.filter((a) => a.scope === scope) })).filter((l) => l.addrs.length > 0);
+    // `ip -o addr`: no device lines, one line an address, led by the device's index and bare name (no
+    // `@ifN`) and four spaces (iproute2 6.1, measured: `2: eth0    inet 10.0.0.1/24 scope global eth0\
+    //        valid_lft forever preferred_lft forever`); a device without an address prints nothing.
+    if (oneline) {
+      return ok(f.links.flatMap((l) => {
+        const lines = addrLines(l);
+        return lines.flatMap((x, i) => (i % 2 === 0 ? [`${l.ifindex}: ${l.name}    ${x.trimStart()}\\${lines[i + 1]!}\n`] : []));
+      }).join(''));
+    }
     const links = inet4 ? f.links.filter((l) => l.addrs.length > 0) : f.links;
     return ok(links.flatMap((l) => {
       const head = linkLines(ctx.sim, ns, l, false, details, namesNetns(ctx));
@@ -640,7 +721,7 @@ function ipRouteCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean
   const cmd = rest[0];
   if (cmd !== undefined && matches(cmd, 'flush') && rest.slice(1).some(isCacheWord)) return flushCache(ctx, ns, rest, admin);
   if (cmd !== undefined && matches(cmd, 'flush')) return routeFlush(ctx, ns, rest, admin, stats);
-  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
+  if (cmd === undefined || isList(cmd)) {
     const sel = rest.slice(1);
     if (sel.some(isCacheWord)) return showCache(ctx, ns, sel);
     return routeShow(ctx, ns, sel, details);
@@ -690,7 +771,7 @@ function tableArg(v: string | undefined, show = false): number | Output {
 /** `ip rule [show|list]`, `ip rule add|del [from P] [to P] [lookup T] [priority N]`. */
 function ipRuleCmd(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean): Output {
   const cmd = rest[0];
-  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) return ok(ipRule(ctx.sim.state, ns.id).map((l) => `${l}\n`).join(''));
+  if (cmd === undefined || isList(cmd)) return ok(ipRule(ctx.sim.state, ns.id).map((l) => `${l}\n`).join(''));
   const op = matches(cmd, 'add') ? 'iprule.add' : matches(cmd, 'delete') || cmd === 'del' ? 'iprule.del' : null;
   if (op === null) return err(`Command "${cmd}" is unknown, try "ip rule help".`, 255);
   const spec: Record<string, unknown> = { op, ns: ns.id };
@@ -893,18 +974,34 @@ function neighFlush(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean
   return applyFlush(ctx, { op: 'neigh.flush', ns: ns.id, ...spec }, () => neighsToFlush(ctx.sim.state, ns, spec).length, `ip neigh ${rest.join(' ')}`, admin, stats, 'entries');
 }
 
+/** The states `ip neigh show nud` takes (iproute2's nud_state_a2n). */
+const NUD_STATES = ['permanent', 'reachable', 'noarp', 'none', 'stale', 'incomplete', 'delay', 'probe', 'failed', 'all'];
+
 function ipNeigh(ctx: Ctx, ns: NetNs, rest: readonly string[], admin: boolean, stats = 0): Output {
   const cmd = rest[0];
   if (cmd !== undefined && matches(cmd, 'flush')) return neighFlush(ctx, ns, rest, admin, stats);
-  if (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list')) {
+  if (cmd === undefined || isList(cmd)) {
+    // Measured (6.1): `ip -s neigh` adds `ref N used A/B/C probes N` to each entry, timers podnet does not keep.
+    if (stats > 0) return err('Error: podnet does not model neighbour statistics (ip -s neigh\'s ref, used and probes): drop -s.', 255);
     let lines = neighLines(ctx, ns);
+    let states: Set<string> | undefined;
     const sel = rest.slice(1);
     for (let i = 0; i < sel.length; i++) {
       // Filtered by device, iproute2 leaves `dev X` out of each line (print_neigh prints it only with no
       // device filter; measured: `ip neigh show dev d1` → `10.0.0.5 lladdr 02:00:00:00:00:05 PERMANENT`).
       if (sel[i] === 'dev') { const d = sel[++i]; if (!d || !linkNamed(ns, d)) return err(`Cannot find device "${d ?? ''}"`, 1); lines = lines.filter((l) => l.includes(` dev ${d} `)).map((l) => l.replace(` dev ${d} `, ' ')); }
+      else if (sel[i] === 'nud') {
+        // `nud STATE`, repeatable (the states OR together); `all` is every state. Measured (6.1): `nud
+        // permanent` lists the PERMANENT entries alone, `nud all` adds the NOARP ones (IPv6 multicast there,
+        // none podnet has), `nud bogus` is refused.
+        const st = sel[++i];
+        if (st === undefined) return err('Command line is not complete. Try option "help"', 255);
+        if (!NUD_STATES.includes(st.toLowerCase())) return err(`Error: argument "${st}" is wrong: nud state is bad`, 255);
+        (states ??= new Set()).add(st.toLowerCase());
+      } else if (sel[i] === 'to') continue;
       else lines = lines.filter((l) => l.startsWith(`${sel[i]} `));
     }
+    if (states !== undefined && !states.has('all')) lines = lines.filter((l) => states!.has(l.slice(l.lastIndexOf(' ') + 1).toLowerCase()));
     return ok(lines.map((l) => `${l}\n`).join(''));
   }
   const op = matches(cmd, 'add') ? 'neigh.add' : matches(cmd, 'replace') ? 'neigh.replace' : matches(cmd, 'delete') || cmd === 'del' ? 'neigh.del' : null;
@@ -950,10 +1047,27 @@ function hairpinWord(v: string | undefined): boolean | Output {
  * first; `link set` on a device that is no bridge port answers `RTNETLINK answers: Operation not supported`
  * and on an unknown one `Cannot find bridge device "X"`, both with status 255.
  */
-export function bridge(ctx: Ctx, args: readonly string[], admin = false): Output {
+export function bridge(ctx: Ctx, argv: readonly string[], admin = false): Output {
   const ns = getNs(ctx.sim.state, ctx.ns!);
-  const details = args.includes('-d') || args.includes('-details');
-  const [obj, cmd, ...rest] = args.filter((x) => x !== '-d' && x !== '-details');
+  // bridge's options before the object, matched by prefix as iproute2 matches them. Measured (6.1): `bridge
+  // -s link` prints as `bridge link`; `bridge -s fdb` adds each entry's `used A/B` timers, which podnet does
+  // not keep; `-c` colours (podnet prints plain); `-x` → `Option "-x" is unknown, try "bridge help".` (255).
+  let stats = false;
+  let lead = 0;
+  for (; lead < argv.length && argv[lead]!.startsWith('-'); lead++) {
+    const o = argv[lead]!;
+    if (o === '-d' || isOption(o, '-details', 2)) continue;
+    if (isOption(o, '-statistics', 2) || isOption(o, '-stats', 2)) { stats = true; continue; }
+    if (o === '-c' || isOption(o, '-color', 3) || o.startsWith('-color=')) continue;
+    if (['-j', '-p', '-o', '-n', '-b', '-t', '-4', '-6', '-V'].includes(o) || ['-json', '-pretty', '-oneline', '-netns', '-batch', '-timestamp', '-Version', '-compressvlans', '-force'].some((full) => isOption(o, full, 3))) {
+      return err(`Error: podnet does not model bridge's "${o}" option: it models -d, -s (bridge link) and -c (printed without colours).`, 255);
+    }
+    return err(`Option "${o}" is unknown, try "bridge help".`, 255);
+  }
+  const args = [...argv.slice(0, lead).filter((x) => x === '-d' || isOption(x, '-details', 2)), ...argv.slice(lead)];
+  const details = args.includes('-d') || args.some((x) => isOption(x, '-details', 2));
+  const [obj, cmd, ...rest] = args.filter((x) => x !== '-d' && !isOption(x, '-details', 2));
+  if (stats && obj !== undefined && !matches(obj, 'link')) return err(`Error: podnet does not model bridge -s ${obj}: it keeps no ${matches(obj, 'fdb') ? 'fdb entry timers (used A/B)' : 'per-VLAN counters'}; drop -s.`, 255);
   if (obj === undefined) return err('Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }\nwhere  OBJECT := { link | fdb | mdb | vlan | vni | monitor }', 255);
   if (matches(obj, 'link') && cmd === 'set') return bridgeLinkSet(ctx, ns, rest, admin);
   if (matches(obj, 'fdb') && cmd !== undefined && matches(cmd, 'flush') && !FDB_VERBS.some((v) => matches(cmd, v))) return bridgeFdbFlush(ctx, ns, rest, admin);

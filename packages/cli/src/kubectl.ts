@@ -20,8 +20,8 @@ export interface KubectlHost {
   readonly dsGenerations: Map<string, number>;
   /** Runs words in a place (kubectl exec POD -- CMD) and returns what they printed. */
   runIn(place: Place, words: readonly string[]): Output;
-  /** Opens an interactive shell in a place (exec -it … sh, debug node/…). */
-  enter(place: Place): void;
+  /** Opens an interactive shell in a place (exec -it … sh, debug node/…); `onExit` runs when it is left. */
+  enter(place: Place, onExit?: () => Output): void;
 }
 
 interface Flags {
@@ -35,6 +35,14 @@ interface Flags {
   tty: boolean;
   container: string | null;
   labels: string | null;
+  /** `--show-labels`: a LABELS column last. */
+  showLabels: boolean;
+  /** `--rm` (kubectl run): delete the pod when the attached command or shell ends. */
+  rm: boolean;
+  /** `--no-headers` (kubectl get): the table without its header line. */
+  noHeaders: boolean;
+  /** `-w` / `--watch` (kubectl get), which podnet says it does not model. */
+  watch: boolean;
   positional: string[];
   /** Words after `--`. */
   command: string[] | null;
@@ -43,7 +51,7 @@ interface Flags {
 const VALUE_FLAGS = new Set(['-n', '--namespace', '-o', '--output', '--image', '--restart', '--profile', '-c', '--container', '-l', '--labels', '--selector']);
 
 function parseFlags(sub: string, args: readonly string[]): Flags | Output {
-  const f: Flags = { namespace: 'default', all: false, output: null, image: null, restart: null, profile: null, stdin: false, tty: false, container: null, labels: null, positional: [], command: null };
+  const f: Flags = { namespace: 'default', all: false, output: null, image: null, restart: null, profile: null, stdin: false, tty: false, container: null, labels: null, showLabels: false, rm: false, noHeaders: false, watch: false, positional: [], command: null };
   const set = (name: string, v: string): Output | null => {
     if (name === '-n' || name === '--namespace') f.namespace = v;
     else if (name === '-o' || name === '--output') f.output = v;
@@ -51,7 +59,10 @@ function parseFlags(sub: string, args: readonly string[]): Flags | Output {
     else if (name === '--restart') f.restart = v;
     else if (name === '--profile') f.profile = v;
     else if (name === '-c' || name === '--container') f.container = v;
-    else if (name === '-l' || name === '--labels' || name === '--selector') f.labels = v;
+    else if (name === '-l' || name === '--labels' || name === '--selector') {
+      if (SELECTOR_SET.test(` ${v}`)) return err(`podnet: set-based label selectors ("${v}") are not modelled: use k=v, k!=v, k or !k, joined by commas`);
+      f.labels = v;
+    }
     else return err(`error: unknown flag: ${name}\nSee 'kubectl ${sub} --help' for usage.`);
     return null;
   };
@@ -64,6 +75,11 @@ function parseFlags(sub: string, args: readonly string[]): Flags | Output {
       if (name === '--all-namespaces') { f.all = true; continue; }
       if (name === '--stdin') { f.stdin = true; continue; }
       if (name === '--tty') { f.tty = true; continue; }
+      if (name === '--show-labels' && eq < 0) { f.showLabels = true; continue; }
+      if (name === '--rm' && sub === 'run' && eq < 0) { f.rm = true; continue; }
+      if (name === '--no-headers' && sub === 'get' && eq < 0) { f.noHeaders = true; continue; }
+      if ((name === '--watch' || name === '--watch-only') && sub === 'get') { f.watch = true; continue; }
+      if (name === '--sort-by' && sub === 'get') return err('podnet: kubectl get --sort-by is not modelled: put the key first and pipe into sort (kubectl get pods -o custom-columns=IP:.status.podIP,NAME:.metadata.name --no-headers | sort)');
       if (!VALUE_FLAGS.has(name)) return err(`error: unknown flag: ${name}\nSee 'kubectl ${sub} --help' for usage.`);
       const v = eq < 0 ? args[++i] : a.slice(eq + 1);
       if (v === undefined) return err(`error: flag needs an argument: ${name}\nSee 'kubectl ${sub} --help' for usage.`);
@@ -78,6 +94,7 @@ function parseFlags(sub: string, args: readonly string[]): Flags | Output {
         if (c === 'A') f.all = true;
         else if (c === 'i') f.stdin = true;
         else if (c === 't') f.tty = true;
+        else if (c === 'w' && sub === 'get') f.watch = true;
         else if (c === 'n' || c === 'o' || c === 'c' || c === 'l') {
           let v = a.slice(j + 1);
           if (v.startsWith('=')) v = v.slice(1);
@@ -100,9 +117,27 @@ function resourceOf(word: string | undefined): { kind: 'pods' | 'nodes'; name: s
   if (word === undefined) return err("You must specify the type of resource to get. Use \"kubectl api-resources\" for a complete list of supported resources.\n\nerror: Required resource not specified.\nUse \"kubectl explain <resource>\" for a detailed description of that resource (e.g. kubectl explain pods).\nSee 'kubectl get -h' for help and examples");
   const [type, name] = word.includes('/') ? word.split('/', 2) as [string, string] : [word, null];
   const kind = RESOURCES[type.toLowerCase()];
-  if (!kind) return err(`error: the server doesn't have a resource type "${type}"`);
+  if (!kind) {
+    // A type a real API server serves: kubectl would list it, so `doesn't have a resource type` would lie.
+    const real = UNMODELLED_RESOURCES[type.toLowerCase()];
+    if (real !== undefined) return err(`podnet: ${real} are not modelled: podnet serves nodes, pods and DaemonSets${real === 'services' || real === 'endpoints' || real === 'endpointslices' || real === 'ingresses' ? '; it has no Services, Ingresses or DNS: reach pods by their IPs (kubectl get pods -o wide)' : ''}`);
+    return err(`error: the server doesn't have a resource type "${type}"`);
+  }
   return { kind, name };
 }
+
+/** Resource types (and kubectl's short names) a real cluster serves and podnet does not model. */
+const UNMODELLED_RESOURCES: Readonly<Record<string, string>> = (() => {
+  const out: Record<string, string> = {};
+  for (const [plural, ...aliases] of [
+    ['services', 'service', 'svc'], ['endpoints', 'endpoint', 'ep'], ['endpointslices', 'endpointslice'], ['events', 'event', 'ev'],
+    ['deployments', 'deployment', 'deploy'], ['replicasets', 'replicaset', 'rs'], ['statefulsets', 'statefulset', 'sts'], ['jobs', 'job'],
+    ['cronjobs', 'cronjob', 'cj'], ['configmaps', 'configmap', 'cm'], ['secrets', 'secret'], ['namespaces', 'namespace', 'ns'],
+    ['serviceaccounts', 'serviceaccount', 'sa'], ['networkpolicies', 'networkpolicy', 'netpol'], ['ingresses', 'ingress', 'ing'],
+    ['persistentvolumes', 'persistentvolume', 'pv'], ['persistentvolumeclaims', 'persistentvolumeclaim', 'pvc'],
+  ] as const) for (const w of [plural, ...aliases]) out[w] = plural;
+  return out;
+})();
 
 /** `kubectl …`: the command's output, or kubectl's error. */
 export function kubectl(host: KubectlHost, args: readonly string[]): Output {
@@ -128,7 +163,13 @@ export function kubectl(host: KubectlHost, args: readonly string[]): Output {
   if (ds && (sub === 'get' || sub === 'describe')) {
     const [w0, ...more] = f.positional as [string, ...string[]];
     const names = w0.includes('/') ? [w0.split('/', 2)[1]!, ...more] : more;
-    if (sub === 'get') return getDaemonSets(host.sim, names, f.namespace, f.all, f.output);
+    if (sub === 'get') {
+      // The pods' and nodes' printer options, not the DaemonSet table's: said so, not silently dropped.
+      if (f.watch) return err('podnet: kubectl get --watch is not modelled: the shell prints and returns; run kubectl get again to see what changed');
+      const unread = f.showLabels ? '--show-labels' : f.noHeaders ? '--no-headers' : f.output?.startsWith('custom-columns') ? '-o custom-columns' : null;
+      if (unread !== null) return err(`podnet: kubectl get daemonsets ${unread} is not modelled: podnet prints the DaemonSet table as it is (kubectl get pods ${unread} works)`);
+      return getDaemonSets(host.sim, names, f.namespace, f.all, f.output);
+    }
     return describeDaemonSets(host.sim, names, f.namespace, (d) => host.dsGenerations.get(`${d.namespace}/${d.name}`) ?? 1);
   }
   switch (sub) {
@@ -222,10 +263,37 @@ function podsIn(host: KubectlHost, f: Flags): Pod[] {
   let pods = host.sim.pods();
   if (!f.all) pods = pods.filter((p) => p.namespace === f.namespace);
   if (f.labels) {
-    const sel = f.labels.split(',').map((kv) => kv.split('=') as [string, string]);
-    pods = pods.filter((p) => sel.every(([k, v]) => p.labels[k] === v));
+    const sel = labelSelector(f.labels);
+    pods = pods.filter((p) => sel.every((t) => t(p.labels)));
   }
   return pods;
+}
+
+/**
+ * A label selector's equality requirements, as kubectl reads them: `k=v`, `k==v`, `k!=v` (true also of a
+ * pod without k), `k` (has k), `!k` (has not); requirements joined by commas. Set requirements (`k in (…)`,
+ * `notin`) are refused as not modelled by the caller (see {@link SELECTOR_SET}).
+ */
+function labelSelector(text: string): ((labels: Readonly<Record<string, string>>) => boolean)[] {
+  return text.split(',').map((req) => {
+    const r = req.trim();
+    const m = /^([^!=\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(r);
+    if (m) {
+      const [, k, op, v] = m as unknown as [string, string, string, string];
+      return op === '!=' ? (l) => l[k] !== v : (l) => l[k] === v;
+    }
+    if (r.startsWith('!')) return (l) => !Object.hasOwn(l, r.slice(1));
+    return (l) => Object.hasOwn(l, r);
+  });
+}
+
+/** A set-based requirement (`app in (a,b)`, `tier notin (x)`), which podnet does not read. */
+const SELECTOR_SET = /\s(in|notin)\s*\(/;
+
+/** kubectl's LABELS column (labels.FormatLabels): `k=v` sorted by key, joined by commas; `<none>` if none. */
+function labelsColumn(labels: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(labels).sort();
+  return keys.length ? keys.map((k) => `${k}=${labels[k]}`).join(',') : '<none>';
 }
 
 function podRow(sim: Simulator, p: Pod, wide: boolean, ns: boolean): string[] {
@@ -242,7 +310,8 @@ function get(host: KubectlHost, f: Flags): Output {
   if ('status' in r) return r;
   const names = r.name !== null ? [r.name, ...f.positional.slice(1)] : f.positional.slice(1);
   const out = f.output;
-  if (out !== null && !['wide', 'json', 'yaml', 'name'].includes(out) && !out.startsWith('jsonpath=') && !out.startsWith('jsonpath')) {
+  if (f.watch) return err('podnet: kubectl get --watch is not modelled: the shell prints and returns; run kubectl get again to see what changed');
+  if (out !== null && !['wide', 'json', 'yaml', 'name'].includes(out) && !out.startsWith('jsonpath=') && !out.startsWith('jsonpath') && !out.startsWith('custom-columns=')) {
     return err(`error: unable to match a printer suitable for the output format "${out}", allowed formats are: custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,yaml`);
   }
   let objects: Record<string, unknown>[];
@@ -259,6 +328,7 @@ function get(host: KubectlHost, f: Flags): Output {
     for (const n of nodes) {
       const row = [n.name, n.unschedulable ? 'Ready,SchedulingDisabled' : 'Ready', '<none>', humanDuration(sim.now() - n.created), KUBE_VERSION];
       if (out === 'wide') row.push(formatIpv4(n.ip), '<none>', NODE_OS.osImage, NODE_OS.kernelVersion, NODE_OS.containerRuntimeVersion);
+      if (f.showLabels) row.push(labelsColumn((nodeObject(sim, n)['metadata'] as { labels?: Record<string, string> }).labels ?? {}));
       rows.push(row);
     }
   } else {
@@ -273,8 +343,9 @@ function get(host: KubectlHost, f: Flags): Output {
     objects = pods.map((p) => podObject(sim, p, host.podMeta.get(p.key)?.restartPolicy, host.podMeta.get(p.key)?.args));
     const showNs = f.all && names.length === 0;
     rows = [[...(showNs ? ['NAMESPACE'] : []), 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', ...(out === 'wide' ? ['IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES'] : [])]];
-    for (const p of pods) rows.push(podRow(sim, p, out === 'wide', showNs));
+    for (const p of pods) rows.push([...podRow(sim, p, out === 'wide', showNs), ...(f.showLabels ? [labelsColumn(p.labels)] : [])]);
   }
+  if (f.showLabels) rows[0]!.push('LABELS');
   const stderr = errors.map((e) => `${e}\n`).join('');
   const status = errors.length ? 1 : 0;
   const kindName = r.kind === 'nodes' ? 'node' : 'pod';
@@ -296,8 +367,43 @@ function get(host: KubectlHost, f: Flags): Output {
       if (e instanceof JsonPathError) return err(`error: error parsing jsonpath ${template}, ${e.message}`);
       throw e;
     }
-  } else stdout = objects.length ? tabwrite(rows).map((l) => `${l}\n`).join('') : '';
+  } else if (out !== null && out.startsWith('custom-columns=')) {
+    const cols = customColumns(out.slice('custom-columns='.length), objects);
+    if (typeof cols === 'string') return err(cols);
+    stdout = tabwrite(f.noHeaders ? cols.slice(1) : cols).map((l) => `${l}\n`).join('');
+  } else stdout = objects.length ? tabwrite(f.noHeaders ? rows.slice(1) : rows).map((l) => `${l}\n`).join('') : '';
   return { stdout, stderr, status };
+}
+
+/**
+ * `-o custom-columns=HEADER:PATH,…` (kubectl's CustomColumnsPrinter): a header row, then one row an object
+ * with each path's value (JSONPath, braces optional), `<none>` where it finds nothing; a spec without `:` is
+ * refused in kubectl's words.
+ */
+function customColumns(spec: string, objects: readonly Record<string, unknown>[]): string[][] | string {
+  const cols: [string, string][] = [];
+  for (const part of spec.split(',')) {
+    const at = part.indexOf(':');
+    if (at <= 0) return `error: unexpected custom-columns spec: ${part}, expected <header>:<json-path-expr>`;
+    const path = part.slice(at + 1);
+    cols.push([part.slice(0, at), path.startsWith('{') ? path : `{${path}}`]);
+  }
+  const rows: string[][] = [cols.map(([h]) => h)];
+  for (const o of objects) {
+    const row: string[] = [];
+    for (const [, path] of cols) {
+      let v: string;
+      try {
+        v = evaluateJsonPath(path, o);
+      } catch (e) {
+        if (e instanceof JsonPathError) return `error: error parsing jsonpath ${path}, ${e.message}`;
+        throw e;
+      }
+      row.push(v === '' ? '<none>' : v.replaceAll(' ', ','));
+    }
+    rows.push(row);
+  }
+  return rows;
 }
 
 /** A line of kubectl describe's tabwriter: its first cell and the rest, or a line without a tab. */
@@ -436,6 +542,7 @@ function run(host: KubectlHost, f: Flags): Output {
   const name = f.positional[0];
   if (name === undefined) return err("error: NAME is required for run\nSee 'kubectl run -h' for help and examples");
   if (f.image === null) return err('error: required flag(s) "image" not set');
+  if (f.rm && !f.stdin) return err("error: --rm should only be used for attached containers\nSee 'kubectl run -h' for help and examples");
   if (f.restart !== null && !['Always', 'OnFailure', 'Never'].includes(f.restart)) return err(`error: invalid restart policy: ${f.restart}`);
   const key = `${f.namespace}/${name}`;
   if (host.sim.has(key)) return err(`Error from server (AlreadyExists): pods "${name}" already exists`);
@@ -446,8 +553,32 @@ function run(host: KubectlHost, f: Flags): Output {
     throw e;
   }
   host.podMeta.set(key, { restartPolicy: f.restart ?? 'Always', args: f.command ?? [] });
-  return ok(`pod/${name} created\n`);
+  if (!f.stdin) return ok(`pod/${name} created\n`);
+  // -i attaches to the pod's command: a shell is entered, another command runs and prints; with --rm the
+  // pod is deleted when it ends (kubectl 1.31 prints `pod "NAME" deleted`).
+  const removed = (): Output => {
+    if (f.rm && host.sim.has(key)) { host.sim.deletePod(key); host.podMeta.delete(key); return ok(`pod "${name}" deleted\n`); }
+    return ok();
+  };
+  const pod = host.sim.pods().find((p) => p.key === key)!;
+  if (pod.status.phase !== 'Running') {
+    const why = `podnet: pod "${name}" is ${pod.status.phase}, so there is nothing to attach to${pod.status.message ? ` (${pod.status.message})` : ''}`;
+    const r = removed();
+    return { stdout: r.stdout, stderr: `${why}\n`, status: 1 };
+  }
+  const place: Place = { kind: 'pod', pod: key };
+  const cmd = f.command ?? [];
+  if (cmd.length === 0 || (cmd.length === 1 && SHELLS.includes(cmd[0]!))) {
+    host.enter(place, removed);
+    return ok("If you don't see a command prompt, try pressing enter.\n");
+  }
+  const r = host.runIn(place, cmd);
+  const gone = removed();
+  return { ...r, stdout: r.stdout + gone.stdout };
 }
+
+/** What `kubectl exec -it POD -- SHELL` and `kubectl run -it` open as an interactive shell. */
+const SHELLS = ['sh', 'bash', '/bin/sh', '/bin/bash', 'zsh', 'ash'];
 
 function exec(host: KubectlHost, f: Flags): Output {
   const name = f.positional[0];
@@ -464,8 +595,7 @@ function exec(host: KubectlHost, f: Flags): Output {
   if (pod.status.phase === 'Failed') return err('error: cannot exec into a container in a completed pod; current phase is Failed');
   if (pod.status.phase !== 'Running') return err(`error: unable to upgrade connection: container not found ("${pod.containers[0]!.name}")`);
   const place: Place = { kind: 'pod', pod: pod.key };
-  const shell = ['sh', 'bash', '/bin/sh', '/bin/bash', 'zsh', 'ash'];
-  if (f.command.length === 1 && shell.includes(f.command[0]!)) {
+  if (f.command.length === 1 && SHELLS.includes(f.command[0]!)) {
     if (!f.stdin) return ok();
     host.enter(place);
     return ok();

@@ -4,6 +4,7 @@
  */
 import { formatCidr, formatIpv4, isPodnetError, netnsPath, readSysctl, sysctlKeys, type NetNs, type Pod, type Simulator } from '@podnet/core';
 import { humanDuration, rfc3339 } from './format.js';
+import { sysClassNet } from './ip.js';
 import { containerId } from './kube.js';
 import { err, ok, type Output, type Place } from './types.js';
 
@@ -58,16 +59,32 @@ function procSys(ns: NetNs, rest: string): { kind: 'dir'; entries: string[] } | 
   return entries.size ? { kind: 'dir', entries: [...entries].sort() } : null;
 }
 
-function listing(sim: Simulator, place: Place, path: string, ns?: NetNs): { kind: 'dir'; entries: string[] } | { kind: 'file'; text: string } | null {
+function listing(sim: Simulator, place: Place, path: string, ns?: NetNs, sysNs?: NetNs): { kind: 'dir'; entries: string[] } | { kind: 'file'; text: string } | null {
   const p = path.replace(/\/+$/, '') || '/';
   if (ns !== undefined && place.kind !== 'client') {
     const sys = /^(?:\/host)?\/proc\/sys(?:\/(.*))?$/.exec(p);
     // /host/proc is the node's procfs, seen from the debugger: /proc/sys/net still answers for the reader's network.
     if (sys !== null && (!p.startsWith('/host/') || (place.kind === 'node' && place.debug))) return procSys(ns, sys[1] ?? '');
     if (p === '/proc' || (p === '/host/proc' && place.kind === 'node' && place.debug)) return { kind: 'dir', entries: ['sys'] };
+    // /sys/class/net is sysfs's view of the network namespace that mounted it, not the reader's: the pod's in
+    // a pod, the node's on a node and in its debugger (host network), also under nsenter --net (which keeps
+    // the mounts); `ip netns exec` mounts a sysfs of its own, so there it is the target's (sysNs).
+    const cls = /^(?:\/host)?\/sys\/class\/net(?:\/(.*))?$/.exec(p);
+    if (cls !== null && sysNs !== undefined && (!p.startsWith('/host/') || (place.kind === 'node' && place.debug))) {
+      const rest = cls[1] ?? '';
+      const parts = rest === '' ? [] : rest.split('/');
+      return parts.some((x) => x === '' || x === '.' || x === '..') ? null : sysClassNet(sim, sysNs, parts);
+    }
   }
   if (place.kind === 'node' && place.debug && p === '/') return { kind: 'dir', entries: CONTAINER_ROOT };
   if (place.kind === 'pod' && p === '/') return { kind: 'dir', entries: CONTAINER_ROOT.filter((d) => d !== 'host') };
+  if (place.kind === 'pod' && p === '/etc/hosts') {
+    // The kubelet writes a pod's /etc/hosts (kubelet_pods.go, managedHostsHeader and ensureHostsFile): the
+    // localhost lines, then the pod's IP and name, tab-separated. A host-network pod gets the node's file.
+    const pod = sim.pod(place.pod);
+    if (pod.ip === null || pod.hostNetwork) return null;
+    return { kind: 'file', text: `# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n${formatIpv4(pod.ip)}\t${pod.name}\n` };
+  }
   const at = toNodePath(place, p);
   if (at === 'root') return { kind: 'dir', entries: NODE_ROOT };
   if (at === null) return null;
@@ -83,22 +100,22 @@ function listing(sim: Simulator, place: Place, path: string, ns?: NetNs): { kind
 }
 
 /** The modelled file at `path` as a shell in `place` reads it: its text, 'dir' for a directory, else null. */
-export function shellFile(sim: Simulator, place: Place, ns?: NetNs): (path: string) => string | 'dir' | null {
+export function shellFile(sim: Simulator, place: Place, ns?: NetNs, sysNs?: NetNs): (path: string) => string | 'dir' | null {
   return (path) => {
-    const l = listing(sim, place, path, ns);
+    const l = listing(sim, place, path, ns, sysNs);
     return l === null ? null : l.kind === 'dir' ? 'dir' : l.text;
   };
 }
 
 /** `ls [-1] [-l] [PATH…]` over the modelled files. */
-export function ls(sim: Simulator, place: Place, args: readonly string[], piped: boolean, ns?: NetNs): Output {
+export function ls(sim: Simulator, place: Place, args: readonly string[], piped: boolean, ns?: NetNs, sysNs?: NetNs): Output {
   const paths = args.filter((a) => !a.startsWith('-'));
   const long = args.some((a) => a.startsWith('-') && a.includes('l'));
   const one = piped || long || args.some((a) => a.startsWith('-') && a.includes('1'));
   let stdout = '';
   let stderr = '';
   for (const path of paths.length ? paths : ['/']) {
-    const l = listing(sim, place, path, ns);
+    const l = listing(sim, place, path, ns, sysNs);
     if (l === null) { stderr += `ls: cannot access '${path}': No such file or directory\n`; continue; }
     const names = l.kind === 'file' ? [path] : l.entries;
     if (paths.length > 1 && l.kind === 'dir') stdout += `${path}:\n`;
@@ -109,13 +126,15 @@ export function ls(sim: Simulator, place: Place, args: readonly string[], piped:
 }
 
 /** `cat FILE…`. */
-export function cat(sim: Simulator, place: Place, args: readonly string[], stdin: string, ns?: NetNs): Output {
+export function cat(sim: Simulator, place: Place, args: readonly string[], stdin: string, ns?: NetNs, sysNs?: NetNs): Output {
   if (args.length === 0) return ok(stdin);
   let stdout = '';
   let stderr = '';
   for (const path of args) {
-    const l = listing(sim, place, path, ns);
-    if (l === null) stderr += `cat: ${path}: No such file or directory\n`;
+    const l = listing(sim, place, path, ns, sysNs);
+    // A pod's resolv.conf names the cluster DNS Service, which podnet does not have: said, not made up.
+    if (l === null && place.kind === 'pod' && path.replace(/\/+$/, '') === '/etc/resolv.conf') stderr += `cat: ${path}: podnet does not model DNS (no cluster DNS Service, no resolv.conf): reach pods by their IPs (kubectl get pods -o wide)\n`;
+    else if (l === null) stderr += `cat: ${path}: No such file or directory\n`;
     else if (l.kind === 'dir') stderr += `cat: ${path}: Is a directory\n`;
     else stdout += l.text;
   }
@@ -155,9 +174,9 @@ For more details see sysctl(8).
 `;
 
 /** The long options podnet takes, as the short one each stands for. */
-const SYSCTL_LONG: Readonly<Record<string, string>> = { all: 'a', binary: 'b', ignore: 'e', names: 'N', values: 'n', load: 'p', quiet: 'q', write: 'w', help: 'h', version: 'V' };
+const SYSCTL_LONG: Readonly<Record<string, string>> = { all: 'a', binary: 'b', ignore: 'e', names: 'N', values: 'n', load: 'p', quiet: 'q', write: 'w', help: 'h', version: 'V', pattern: 'r' };
 
-interface SysctlFlags { all: boolean; write: boolean; values: boolean; names: boolean; quiet: boolean; ignore: boolean; binary: boolean; load: string[] }
+interface SysctlFlags { all: boolean; write: boolean; values: boolean; names: boolean; quiet: boolean; ignore: boolean; binary: boolean; load: string[]; pattern?: string }
 
 /** `key = value`, `value` (-n) or `key` (-N), as procps prints a setting read or written. */
 function settingLine(f: SysctlFlags, key: string, value: string): string {
@@ -199,7 +218,13 @@ export function sysctl(sim: Simulator, ns: NetNs, args: readonly string[], writa
     if (a === '--') { keys.push(...args.slice(i + 1)); break; }
     if (a.startsWith('--')) {
       const [name, arg] = a.slice(2).split(/=(.*)/s) as [string, string | undefined];
-      const short = SYSCTL_LONG[name];
+      const short = Object.hasOwn(SYSCTL_LONG, name) ? SYSCTL_LONG[name] : undefined;
+      if (short === 'r') {
+        const v = arg ?? args[++i];
+        if (v === undefined) return { stdout: SYSCTL_USAGE, stderr: `sysctl: option '--pattern' requires an argument\n`, status: 0 };
+        f.pattern = v;
+        continue;
+      }
       if (short === undefined) return { stdout: SYSCTL_USAGE, stderr: `sysctl: unrecognized option '${a}'\n`, status: 0 };
       if (short === 'p') f.load.push(arg ?? '/etc/sysctl.conf');
       else if (short === 'h') return ok(SYSCTL_USAGE);
@@ -216,6 +241,13 @@ export function sysctl(sim: Simulator, ns: NetNs, args: readonly string[], writa
         if (rest) f.load.push(rest);
         else if (args[i + 1] !== undefined && !args[i + 1]!.startsWith('-')) f.load.push(args[++i]!);
         else f.load.push('/etc/sysctl.conf');
+        break;
+      }
+      if (c === 'r') {
+        // -r PATTERN (--pattern): an extended regular expression the listed keys' names must match.
+        const v = j + 1 < a.length ? a.slice(j + 1) : args[++i];
+        if (v === undefined) return { stdout: SYSCTL_USAGE, stderr: "sysctl: option requires an argument -- 'r'\n", status: 0 };
+        f.pattern = v;
         break;
       }
       if (c === 'h' || c === 'd') return ok(SYSCTL_USAGE);
@@ -263,7 +295,14 @@ export function sysctl(sim: Simulator, ns: NetNs, args: readonly string[], writa
     }
     return { stdout, stderr, status };
   }
-  if (f.all) return ok(sysctlKeys(ns).map((k) => settingLine(f, k, String(readSysctl(ns, k)))).join(''));
+  // Measured (procps-ng 4.0.2): `sysctl -a -r '^net.ipv4.ip_forw'` lists the keys whose name matches
+  // (ip_forward, ip_forward_update_priority, ip_forward_use_pmtu); `sysctl net.ipv4.conf.all`, a directory,
+  // lists every key under it (exit 0).
+  const wanted = (k: string): boolean => {
+    if (f.pattern === undefined) return true;
+    try { return new RegExp(f.pattern).test(k); } catch { return false; }
+  };
+  if (f.all) return ok(sysctlKeys(ns).filter(wanted).map((k) => settingLine(f, k, String(readSysctl(ns, k)))).join(''));
   if (keys.length === 0) return err('sysctl: no variables specified\nTry `sysctl --help\' for more information.', 1);
   for (const k of keys) {
     if (f.write || k.includes('=')) {
@@ -279,9 +318,11 @@ export function sysctl(sim: Simulator, ns: NetNs, args: readonly string[], writa
     }
     const key = sysctlName(k);
     const v = readSysctl(ns, key);
-    if (v === null) {
+    const under = v === null ? sysctlKeys(ns).filter((x) => x.startsWith(`${key}.`)) : [];
+    if (under.length > 0) stdout += under.filter(wanted).map((x) => settingLine(f, x, String(readSysctl(ns, x)))).join('');
+    else if (v === null) {
       if (!f.ignore) { stderr += `sysctl: cannot stat /proc/sys/${swapSeparators(key)}: No such file or directory\n`; status += 1; }
-    } else stdout += settingLine(f, key, String(v));
+    } else if (wanted(key)) stdout += settingLine(f, key, String(v));
   }
   return { stdout, stderr, status };
 }
@@ -328,21 +369,38 @@ export function crictl(sim: Simulator, node: string, args: readonly string[]): O
   const [sub, ...rest] = args;
   const now = sim.now();
   const ago = (t: number) => `${humanDuration(now - t).replace(/(\d+)s$/, '$1 seconds').replace(/(\d+)m$/, '$1 minutes').replace(/(\d+)h$/, '$1 hours')} ago`;
-  if (sub === 'ps') {
-    const name = rest.find((a) => a.startsWith('--name='))?.slice(7) ?? (rest.includes('--name') ? rest[rest.indexOf('--name') + 1] : undefined);
-    const quiet = rest.includes('-q') || rest.includes('--quiet');
-    const cs = containersOf(sim, node).filter((c) => name === undefined || new RegExp(name).test(c.name));
-    if (quiet) return ok(cs.map((c) => `${c.id}\n`).join(''));
-    return ok(crictlTable([['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD'],
-      ...cs.map((c) => [c.id.slice(0, 13), imageId(c.image), ago(c.pod.created), 'Running', c.name, '0', sandbox(c.pod).slice(0, 13), c.pod.name])]));
-  }
-  if (sub === 'pods') {
-    const pods = Object.values(sim.node(node).pods).sort((a, b) => b.created - a.created);
+  if (sub === 'ps' || sub === 'pods') {
+    const o = listOptions(sub, rest);
+    if (typeof o === 'string') return err(o, 1);
+    if (sub === 'ps') {
+      const cs = containersOf(sim, node).filter((c) => matchesRegex(o.name, c.name) && matchesRegex(o.namespace, c.pod.namespace)
+        && (o.pod === undefined || sandbox(c.pod).startsWith(o.pod)));
+      if (o.quiet) return ok(cs.map((c) => `${c.id}\n`).join(''));
+      const id = (x: string) => (o.noTrunc ? x : x.slice(0, 13));
+      return ok(crictlTable([['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD'],
+        ...cs.map((c) => [id(c.id), imageId(c.image), ago(c.pod.created), 'Running', c.name, '0', id(sandbox(c.pod)), c.pod.name])]));
+    }
+    const pods = Object.values(sim.node(node).pods).sort((a, b) => b.created - a.created)
+      .filter((p) => matchesRegex(o.name, p.name) && matchesRegex(o.namespace, p.namespace));
+    if (o.quiet) return ok(pods.map((p) => `${sandbox(p)}\n`).join(''));
     return ok(crictlTable([['POD ID', 'CREATED', 'STATE', 'NAME', 'NAMESPACE', 'ATTEMPT', 'RUNTIME'],
-      ...pods.map((p) => [sandbox(p).slice(0, 13), ago(p.created), 'Ready', p.name, p.namespace, '0', '(default)'])]));
+      ...pods.map((p) => [o.noTrunc ? sandbox(p) : sandbox(p).slice(0, 13), ago(p.created), 'Ready', p.name, p.namespace, '0', '(default)'])]));
   }
   if (sub === 'inspect' || sub === 'inspectp') {
-    const id = rest.find((a) => !a.startsWith('-'));
+    // -o/--output json (the default) is all podnet prints; yaml, go-template and table say so rather than
+    // taking the format's name for the ID.
+    const ids: string[] = [];
+    for (let i = 0; i < rest.length; i++) {
+      const a = rest[i]!;
+      const eq = a.indexOf('=');
+      const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+      if (flag === '-o' || flag === '--output' || flag === '--template') {
+        const v = flag !== a ? a.slice(eq + 1) : rest[++i];
+        if (flag === '--template' || (v !== undefined && v !== 'json')) return err(`crictl: podnet does not model crictl ${sub} ${flag} ${v ?? ''}: it prints JSON (crictl ${sub} ID | grep -i pid)`.replace(/ +:/, ':'), 1);
+      } else if (a.startsWith('-')) return err(`crictl: podnet does not model crictl ${sub} ${flag}: it prints the JSON of one ID`, 1);
+      else ids.push(a);
+    }
+    const id = ids[0];
     if (id === undefined) return err(`time="${rfc3339(now)}" level=fatal msg="ID cannot be empty"`);
     if (sub === 'inspect') {
       const matches = containersOf(sim, node).filter((c) => c.id.startsWith(id));
@@ -355,7 +413,46 @@ export function crictl(sim: Simulator, node: string, args: readonly string[]): O
     return ok(`${JSON.stringify({ status: { id: sandbox(p), metadata: { name: p.name, namespace: p.namespace, uid: p.uid, attempt: 0 }, state: 'SANDBOX_READY', network: { ip: p.ip === null ? '' : formatIpv4(p.ip) } }, info: { runtimeSpec: { linux: { namespaces: namespacesOf(p) } } } }, null, 2)}\n`);
   }
   if (sub === undefined || sub === 'help' || sub === '--help') return ok('NAME:\n   crictl - client for CRI\n\nCOMMANDS (podnet):\n   ps         List containers\n   pods       List pods\n   inspect    Display the status of one or more containers\n   inspectp   Display the status of one or more pods\n');
+  if (CRICTL_COMMANDS.includes(sub)) return err(`crictl: podnet does not model crictl ${sub}: it models ps, pods, inspect and inspectp (podnet runs no container processes or images)`, 1);
   return err(`No help topic for '${sub}'`, 3);
+}
+
+/** crictl's commands (cri-tools 1.31) that podnet does not model: said so, not `No help topic`. */
+const CRICTL_COMMANDS = ['attach', 'create', 'exec', 'version', 'images', 'image', 'img', 'imagefsinfo', 'inspecti', 'logs', 'port-forward', 'pull', 'run', 'runp', 'rm', 'rmi', 'rmp', 'start', 'info', 'stop', 'stopp', 'update', 'config', 'stats', 'statsp', 'metricsp', 'metricdescs', 'checkpoint', 'events', 'update-runtime-config', 'completion'];
+
+/**
+ * The options `crictl ps` and `crictl pods` share, read as urfave/cli reads them (`--name X`, `--name=X`);
+ * `--name` and `--namespace` are regular expressions matched anywhere in the name (cri-tools' matchesRegex:
+ * a pattern that does not compile matches nothing). An option podnet does not model is said so.
+ */
+function listOptions(sub: 'ps' | 'pods', args: readonly string[]): { name: string; namespace: string; pod?: string; quiet: boolean; noTrunc: boolean } | string {
+  const o: { name: string; namespace: string; pod?: string; quiet: boolean; noTrunc: boolean } = { name: '', namespace: '', quiet: false, noTrunc: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const eq = a.indexOf('=');
+    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const value = (): string | undefined => (flag !== a ? a.slice(eq + 1) : args[++i]);
+    if (flag === '-q' || flag === '--quiet') o.quiet = true;
+    else if (flag === '--no-trunc') o.noTrunc = true;
+    else if (sub === 'ps' && (flag === '-a' || flag === '--all')) continue; // every container podnet has runs
+    else if (flag === '--name' || flag === '--namespace' || (sub === 'ps' && (flag === '-p' || flag === '--pod'))) {
+      const v = value();
+      if (v === undefined) return `crictl: ${flag} needs a value (podnet's words: crictl's usage message is not modelled)`;
+      if (flag === '--name') o.name = v;
+      else if (flag === '--namespace') o.namespace = v;
+      else o.pod = v;
+    } else return `crictl: podnet does not model crictl ${sub} ${flag}: it models --name, --namespace, ${sub === 'ps' ? '--pod, -a, ' : ''}-q and --no-trunc`;
+  }
+  return o;
+}
+
+function matchesRegex(pattern: string, target: string): boolean {
+  if (pattern === '') return true;
+  try {
+    return new RegExp(pattern).test(target);
+  } catch {
+    return false;
+  }
 }
 
 function sandbox(p: Pod): string {
@@ -376,10 +473,24 @@ function inspectContainer(p: Pod, name: string, image: string, id: string, podSa
     },
     info: {
       sandboxID: podSandbox,
-      pid: 1000 + (parseInt(id.slice(0, 4), 16) % 60000),
+      pid: containerPid(id),
       runtimeSpec: { linux: { namespaces: namespacesOf(p) } },
     },
   };
+}
+
+/** The host PID `crictl inspect` gives a container (`info.pid`): made up from its ID, stable for a run. */
+function containerPid(id: string): number {
+  return 1000 + (parseInt(id.slice(0, 4), 16) % 60000);
+}
+
+/**
+ * What runs as host PID `pid` on `node`, as `nsenter -t PID` finds it: `'host'` for 1 (the node's init, in
+ * the node's namespaces), a container's pod for the PID `crictl inspect` shows, else undefined.
+ */
+export function podByPid(sim: Simulator, node: string, pid: number): Pod | 'host' | undefined {
+  if (pid === 1) return 'host';
+  return containersOf(sim, node).find((c) => containerPid(c.id) === pid)?.pod;
 }
 
 /** The pod whose network namespace is at `path` on `node` (`/var/run/netns/cni-…` or `/run/netns/…`). */

@@ -192,7 +192,7 @@ describe('errors in the real tools\' words, never a stack', () => {
   it.each([
     ['foo', 'bash: foo: command not found\n', 127],
     ['kubectl get pods --foo', "error: unknown flag: --foo\nSee 'kubectl get --help' for usage.\n", 1],
-    ['kubectl get services', 'error: the server doesn\'t have a resource type "services"\n', 1],
+    ['kubectl get widgets', 'error: the server doesn\'t have a resource type "widgets"\n', 1],
     ['kubectl get pod nosuch', 'Error from server (NotFound): pods "nosuch" not found\n', 1],
     ['kubectl frob', 'error: unknown command "frob" for "kubectl"\n', 1],
     // A word that is a property of every object is no command (a table lookup once answered its function's source).

@@ -4,7 +4,7 @@
  * line and returns what a terminal would show; it does no I/O, so a browser terminal can use it as is.
  */
 import {
-  fail, findNs, formatIpv4, isLocalAddress, parseIpv4, shown, getNs, hostNsId, isPodnetError, ownChains, podNsId, writePcap, type NsId, type PcapRecord, type Simulator, type Trace,
+  fail, findNs, formatIpv4, isLocalAddress, parseIpv4, shown, getNs, hostNsId, isPodnetError, netnsPath, ownChains, podNsId, writePcap, type NetNs, type NsId, type PcapRecord, type Pod, type Simulator, type Trace,
 } from '@podnet/core';
 import { designFromSpec, seedLabSpec, simulatorFromSpec, type ClusterSpecJson } from '@podnet/cni';
 import { captureStamp, ctime, SIM_EPOCH_MS } from './format.js';
@@ -16,7 +16,7 @@ import { nc } from './nc.js';
 import { LABS, type Lab } from './labs.js';
 import { eksctl } from './eksctl.js';
 import { kubectl, type KubectlHost } from './kubectl.js';
-import { cat, crictl, hostname, ls, podByNetnsPath, shellFile, sysctl } from './node.js';
+import { cat, crictl, hostname, ls, podByNetnsPath, podByPid, shellFile, sysctl } from './node.js';
 import { captureLine, FilterError, framesOn, matchFilter, parseFilter, TcpConversations, type Filter, type PrintOptions } from './tcpdump.js';
 import { grep, head, sort, tail, wc } from './text.js';
 import { err, ok, type Ctx, type Output, type Place } from './types.js';
@@ -43,7 +43,9 @@ export interface SessionOptions {
 interface Frame {
   readonly place: Place;
   /** An `nsenter --net=…` shell: the namespace, and how the prompt names it. */
-  readonly netns?: { readonly id: NsId; readonly name: string };
+  readonly netns?: { readonly id: NsId; readonly name: string; readonly sysfs?: boolean };
+  /** What leaving the shell does and prints (`kubectl run --rm -it`: the pod is deleted). */
+  readonly onExit?: () => Output;
 }
 
 interface Job {
@@ -70,7 +72,7 @@ interface Job {
 const UNMODELLED: Readonly<Record<string, string>> = (() => {
   const nat = 'podnet lists and changes netfilter rules with iptables (nf_tables) and iptables-save only; see a translation\'s effect with tcpdump on the receiving pod (the source address it shows)';
   const sockets = 'podnet has no sockets or applications; ping, traceroute, `nc -zv HOST PORT` and tcpdump show what reaches a pod';
-  return { 'iptables-legacy': nat, nft: nat, ss: sockets, netstat: sockets, curl: sockets, wget: sockets, dig: 'podnet has no DNS: use addresses', nslookup: 'podnet has no DNS: use addresses', arp: 'use `ip neigh`', mtr: 'use `traceroute -n`', ifconfig: 'use `ip addr`', route: 'use `ip route`', brctl: 'use `bridge link` and `bridge fdb`', ethtool: 'use `ip -d link`' };
+  return { 'iptables-legacy': nat, nft: nat, ss: sockets, netstat: sockets, curl: sockets, wget: sockets, dig: 'podnet has no DNS: use addresses', nslookup: 'podnet has no DNS: use addresses', arp: 'use `ip neigh`', mtr: 'use `traceroute -n`', tracepath: 'use `ping -M do -s SIZE` for the path MTU and `traceroute -n` for the hops', ifconfig: 'use `ip addr`', route: 'use `ip route`', brctl: 'use `bridge link` and `bridge fdb`', ethtool: 'use `ip -d link`' };
 })();
 
 /** Commands each place offers (for `help` and tab completion). */
@@ -79,6 +81,44 @@ const NET_COMMANDS = ['ip', 'bridge', 'iptables', 'iptables-save', 'conntrack', 
 const COMMON = ['echo', 'grep', 'head', 'tail', 'wc', 'sort', 'sleep', 'jobs', 'fg', 'kill', 'help', 'history', 'true', 'false', 'clear'];
 
 /** One terminal on a simulated cluster. */
+/** tcpdump 4.99's long options: those podnet reads as a short one, with whether they take an argument. */
+const TCPDUMP_LONG: Readonly<Record<string, { short: string | null; arg: boolean }>> = {
+  interface: { short: 'i', arg: true }, 'snapshot-length': { short: 's', arg: true }, 'no-promiscuous-mode': { short: 'p', arg: false },
+  'immediate-mode': { short: null, arg: false },
+  'buffer-size': { short: 'B', arg: true }, 'list-interfaces': { short: 'D', arg: false }, direction: { short: 'Q', arg: true },
+  help: { short: 'h', arg: false }, 'monitor-mode': { short: 'I', arg: false }, 'dont-verify-checksums': { short: 'K', arg: false },
+  'list-data-link-types': { short: 'L', arg: false }, 'no-optimize': { short: 'O', arg: false }, 'time-stamp-type': { short: 'j', arg: true },
+  'list-time-stamp-types': { short: 'J', arg: false }, 'relinquish-privileges': { short: 'Z', arg: true }, version: { short: null, arg: false },
+  count: { short: null, arg: false }, number: { short: null, arg: false }, print: { short: null, arg: false }, micro: { short: null, arg: false },
+  nano: { short: null, arg: false }, 'time-stamp-precision': { short: null, arg: true }, lengths: { short: null, arg: false },
+};
+/** The long options podnet reads (the rest are tcpdump's, refused as not modelled). */
+const TCPDUMP_LONG_READ = new Set(['interface', 'snapshot-length', 'no-promiscuous-mode', 'immediate-mode']);
+
+/** tcpdump's words with its long options made short ones; a string is what tcpdump (or podnet) says instead. */
+function longTcpdumpOptions(args: readonly string[]): string[] | string {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') { out.push(...args.slice(i)); break; }
+    if (!a.startsWith('--')) { out.push(a); continue; }
+    const eq = a.indexOf('=');
+    const typed = a.slice(2, eq < 0 ? undefined : eq);
+    const hits = Object.keys(TCPDUMP_LONG).filter((k) => k === typed || k.startsWith(typed));
+    const name = hits.includes(typed) ? typed : hits.length === 1 ? hits[0]! : null;
+    if (name === null) return hits.length > 1 ? `tcpdump: option '${a}' is ambiguous` : `tcpdump: unrecognized option '${a}'`;
+    const o = TCPDUMP_LONG[name]!;
+    let v: string | undefined;
+    if (o.arg) {
+      v = eq < 0 ? args[++i] : a.slice(eq + 1);
+      if (v === undefined) return `tcpdump: option '--${name}' requires an argument`;
+    } else if (eq >= 0) return `tcpdump: option '--${name}' doesn't allow an argument`;
+    if (!TCPDUMP_LONG_READ.has(name)) return `tcpdump: podnet does not model --${name} (it models -i, -c, -w, -e, -n, -v, -x, -X and a filter expression)`;
+    if (o.short !== null) out.push(`-${o.short}`, ...(v === undefined ? [] : [v]));
+  }
+  return out;
+}
+
 export class Session implements KubectlHost {
   #sim: Simulator;
   readonly podMeta = new Map<string, { restartPolicy: string; args: readonly string[] }>();
@@ -215,6 +255,11 @@ export class Session implements KubectlHost {
     return pod.netns ? podNsId(pod.key) : hostNsId(pod.node!);
   }
 
+  /** The namespace /sys/class/net shows: the place's (nsenter keeps the mounts), or `ip netns exec`'s target. */
+  #sysfsNs(frame: Frame): NetNs {
+    return getNs(this.#sim.state, (frame.netns?.sysfs === true ? frame.netns.id : this.#nsOf({ place: frame.place }))!);
+  }
+
   #command(words: Words, frame: Frame, stdin: string, piped: boolean, background: boolean): Output {
     const [cmd, ...args] = words;
     if (cmd === undefined) return ok();
@@ -278,8 +323,8 @@ export class Session implements KubectlHost {
       case 'iptables': case 'iptables-nft': return iptables(ctx, args, admin);
       case 'iptables-save': case 'iptables-nft-save': return iptablesSave(ctx, args, admin, ctime(this.#sim.now()));
       case 'conntrack': return conntrack(ctx, args, admin);
-      case 'ls': return ls(this.#sim, place, args, piped, nsObj);
-      case 'cat': return cat(this.#sim, place, args, stdin, nsObj);
+      case 'ls': return ls(this.#sim, place, args, piped, nsObj, this.#sysfsNs(frame));
+      case 'cat': return cat(this.#sim, place, args, stdin, nsObj, this.#sysfsNs(frame));
       case 'hostname': return hostname(this.#sim, place, nsObj, args);
       case 'nsenter': return this.#nsenter(frame, args, stdin, piped, background);
       case 'chroot': return this.#chroot(frame, args, stdin, piped, background);
@@ -369,8 +414,8 @@ export class Session implements KubectlHost {
       this.exited = true;
       return ok();
     }
-    this.#stack.pop();
-    return ok();
+    const left = this.#stack.pop()!;
+    return left.onExit ? left.onExit() : ok();
   }
 
   /** KubectlHost: runs words in a place (kubectl exec POD -- …, kubectl debug node/… -- …). */
@@ -381,8 +426,8 @@ export class Session implements KubectlHost {
   }
 
   /** KubectlHost: the terminal moves into a place (an interactive shell there). */
-  enter(place: Place): void {
-    this.#stack.push({ place });
+  enter(place: Place, onExit?: () => Output): void {
+    this.#stack.push(onExit ? { place, onExit } : { place });
   }
 
   #chroot(frame: Frame, args: readonly string[], stdin: string, piped: boolean, background: boolean): Output {
@@ -396,25 +441,75 @@ export class Session implements KubectlHost {
     return ok();
   }
 
+  /**
+   * `nsenter [-t PID] -n[FILE] | --net[=FILE] [--] CMD…`, read as util-linux 2.38's getopt_long reads it
+   * (measured in namespaces): `-n` and `--net` take their file only joined to them (`-nFILE`, `--net=FILE`),
+   * so `nsenter --net /var/run/netns/X ip a` has no file (`neither filename nor target pid supplied for
+   * ns/net`); without a file they enter the target's (`-t PID`, `-tPID`, `--target[=]PID`). PID 1 is the
+   * node's init, a container's PID is the one `crictl inspect` shows (the node debugger shares the host's
+   * PIDs); `/proc/PID/ns/net` is the same namespace as a file. The other namespaces are not modelled.
+   */
   #nsenter(frame: Frame, args: readonly string[], stdin: string, piped: boolean, background: boolean): Output {
     const p = frame.place;
+    const usage = "\nTry 'nsenter --help' for more information.";
     let path: string | undefined;
+    let net = false;
+    let target: string | undefined;
     let i = 0;
     for (; i < args.length; i++) {
       const a = args[i]!;
-      if (a.startsWith('--net=')) path = a.slice(6);
-      else if (a.startsWith('--net') && a === '--net') path = args[++i];
-      else if (a.startsWith('-n') && a.length > 2) path = a.slice(2);
-      else if (a.startsWith('-')) return err(`nsenter: unrecognized option '${a}'\nTry 'nsenter --help' for more information.`, 1);
-      else break;
+      if (a === '--') { i++; break; }
+      if (!a.startsWith('-') || a === '-') break;
+      if (a.startsWith('--')) {
+        const [name, value] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+        if (name === '--net') { net = true; path = value; continue; }
+        if (name === '--target') {
+          const v = value ?? args[++i];
+          if (v === undefined) return err(`nsenter: option '--target' requires an argument${usage}`, 1);
+          target = v;
+          continue;
+        }
+        if (['--mount', '--uts', '--ipc', '--pid', '--cgroup', '--user', '--time', '--all', '--root', '--wd', '--setuid', '--setgid', '--preserve-credentials', '--no-fork', '--follow-context', '--help', '--version'].includes(name)) {
+          return err(`nsenter: podnet does not model nsenter ${name}: only the network namespace (-n/--net), with -t PID or a file`, 1);
+        }
+        return err(`nsenter: unrecognized option '${a}'${usage}`, 1);
+      }
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j]!;
+        if (c === 'n') { net = true; path = j + 1 < a.length ? a.slice(j + 1) : undefined; break; }
+        if (c === 't') {
+          const v = j + 1 < a.length ? a.slice(j + 1) : args[++i];
+          if (v === undefined) return err(`nsenter: option requires an argument -- 't'${usage}`, 1);
+          target = v;
+          break;
+        }
+        if ('muipCUTaSGrwFZhV'.includes(c)) return err(`nsenter: podnet does not model nsenter -${c}: only the network namespace (-n/--net), with -t PID or a file`, 1);
+        return err(`nsenter: invalid option -- '${c}'${usage}`, 1);
+      }
     }
-    if (path === undefined) return err('nsenter: neither filename nor target pid supplied for ns/net', 1);
-    if (p.kind !== 'node' || !p.admin) return err(`nsenter: reassociate to namespace 'ns/net' failed: Operation not permitted`, 1);
-    const nodePath = p.debug ? (path.startsWith('/host/') ? path.slice(5) : null) : path;
-    const pod = nodePath === null ? undefined : podByNetnsPath(this.#sim, p.node, nodePath);
-    if (!pod || !pod.netns) return err(`nsenter: cannot open ${path}: No such file or directory`, 1);
-    const next: Frame = { place: p, netns: { id: podNsId(pod.key), name: path.split('/').pop()! } };
+    if (target !== undefined && !/^\d+$/.test(target)) return err(`nsenter: failed to parse pid: '${target}'`, 1);
     const rest = args.slice(i);
+    // With no namespace named, nsenter runs the command where it is (measured: `nsenter -t PID true`, exit 0).
+    if (!net) return rest.length ? this.#command(rest, frame, stdin, piped, background) : ok();
+    if (path === undefined && target === undefined) return err('nsenter: neither filename nor target pid supplied for ns/net', 1);
+    const file = path ?? `/proc/${target}/ns/net`;
+    // In a pod, PID 1 is the container's own first process (its PID namespace): /proc/1/ns/net opens, and
+    // setns without CAP_SYS_ADMIN is refused.
+    if (p.kind === 'pod' && /^\/proc\/(1|self)\/ns\/net$/.test(file)) return err(`nsenter: reassociate to namespace 'ns/net' failed: Operation not permitted`, 1);
+    if (p.kind !== 'node') return err(`nsenter: cannot open ${file}: No such file or directory`, 1);
+    const procPid = /^\/proc\/(\d+)\/ns\/net$/.exec(file)?.[1];
+    let found: Pod | 'host' | undefined;
+    if (procPid !== undefined) found = podByPid(this.#sim, p.node, Number(procPid));
+    else {
+      const nodePath = p.debug ? (file.startsWith('/host/') ? file.slice(5) : null) : file;
+      found = nodePath === null ? undefined : podByNetnsPath(this.#sim, p.node, nodePath);
+    }
+    if (found === undefined || (found !== 'host' && !found.hostNetwork && !found.netns)) return err(`nsenter: cannot open ${file}: No such file or directory`, 1);
+    if (!p.admin) return err(`nsenter: reassociate to namespace 'ns/net' failed: Operation not permitted`, 1);
+    // A host-network pod's container, like PID 1, is in the node's namespace.
+    const next: Frame = found === 'host' || found.hostNetwork || !found.netns
+      ? { place: p }
+      : { place: p, netns: { id: podNsId(found.key), name: netnsPath(found).split('/').pop()! } };
     if (rest.length) return this.#command(rest, next, stdin, piped, background);
     this.#stack.push(next);
     return ok();
@@ -433,7 +528,7 @@ export class Session implements KubectlHost {
     const pod = p.kind === 'node' && !p.debug ? podByNetnsPath(this.#sim, p.node, `/var/run/netns/${name}`) : undefined;
     if (p.kind !== 'node' || !pod || !pod.netns) return err(`Cannot open network namespace "${name}": No such file or directory`, 255);
     if (!p.admin) return err(`setting the network namespace "${name}" failed: Operation not permitted`, 255);
-    return this.#command(cmd, { place: p, netns: { id: podNsId(pod.key), name } }, stdin, piped, background);
+    return this.#command(cmd, { place: p, netns: { id: podNsId(pod.key), name, sysfs: true } }, stdin, piped, background);
   }
 
   #endpoint(ns: NsId): string {
@@ -571,7 +666,8 @@ export class Session implements KubectlHost {
     return ok(`${lines.join('\n')}\n`);
   }
 
-  #tcpdump(ctx: Ctx, args: readonly string[], words: readonly string[], background: boolean): Output {
+  #tcpdump(ctx: Ctx, argv: readonly string[], words: readonly string[], background: boolean): Output {
+    let args = argv;
     let dev: string | null = null;
     let count: number | null = null;
     let write: string | null = null;
@@ -585,6 +681,12 @@ export class Session implements KubectlHost {
     const usage = 'Usage: tcpdump [-AbdDefhHIJKlLnNOpqStuUvxX#] [ -B size ] [ -c count ] [ --count ]\n\t\t[ -C file_size ] [ -E algo:secret ] [ -F file ] [ -G seconds ]\n\t\t[ -i interface ] [ --immediate-mode ] [ -j tstamptype ]\n\t\t[ -M secret ] [ --number ] [ --print ] [ -Q in|out|inout ]\n\t\t[ -r file ] [ -s snaplen ] [ -T type ] [ --version ]\n\t\t[ -V file ] [ -w file ] [ -W filecount ] [ -y datalinktype ]\n\t\t[ -z postrotate-command ] [ -Z user ]\n\t\t[ --time-stamp-precision precision ] [ --micro ] [ --nano ]\n\t\t[ expression ]';
     // getopt(3), as tcpdump parses its options: flags cluster (`-nn`, `-vvv`), and an option that takes an
     // argument ends its cluster, taking the rest of the word or the next one (`-ni eth0`, `-nei any`, `-c5`).
+    // Long options, as getopt_long reads tcpdump 4.99's (a unique prefix is enough; `--interface=eth0` or
+    // `--interface eth0`; measured: --interface, --snapshot-length and --immediate-mode capture as -i, -s and
+    // plain): turned into the short ones; tcpdump's other long options are refused as not modelled.
+    const long = longTcpdumpOptions(args);
+    if (typeof long === 'string') return err(`${long}${long.includes('podnet') ? '' : `\n${usage}`}`, 1);
+    args = long;
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
       if (a === '--') { expr.push(...args.slice(i + 1)); break; }

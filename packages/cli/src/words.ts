@@ -54,6 +54,8 @@ function tokenize(line: string): Token[] | string {
           if (e === '"') { closed = true; i++; break; }
           // Inside double quotes a backslash escapes only $ ` " \ and newline (bash(1), QUOTING).
           if (e === '\\' && i + 1 < line.length && '$`"\\\n'.includes(line[i + 1]!)) { text += line[i + 1]; i += 2; continue; }
+          const x = expansion(line, i);
+          if (x !== null) return x;
           text += e;
           i++;
         }
@@ -62,6 +64,8 @@ function tokenize(line: string): Token[] | string {
         if (i + 1 < line.length) text += line[i + 1];
         i += 2;
       } else {
+        const x = expansion(line, i);
+        if (x !== null) return x;
         text += d;
         i++;
       }
@@ -69,6 +73,20 @@ function tokenize(line: string): Token[] | string {
     out.push({ kind: 'word', text });
   }
   return out;
+}
+
+/**
+ * What the shell says of an expansion at `line[i]` that bash would make and podnet does not: command
+ * substitution (`$(…)`, backquotes) and parameters (`$NAME`, `${…}`, `$1`). bash would run or replace them,
+ * so passing the text on as a word would answer a different command; a `$` bash leaves alone (`foo$`,
+ * `$.`) is no expansion (null).
+ */
+function expansion(line: string, i: number): string | null {
+  const c = line[i]!;
+  const next = line[i + 1] ?? '';
+  if (c === '`' || (c === '$' && next === '(')) return 'bash: podnet: command substitution ($(…) or `…`) is not supported in the lab shell: run the inner command first and type what it printed';
+  if (c === '$' && /[A-Za-z_{0-9?#@*!$-]/.test(next)) return 'bash: podnet: variables ($NAME) are not supported in the lab shell: type the value itself';
+  return null;
 }
 
 /**
