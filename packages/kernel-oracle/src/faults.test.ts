@@ -1,4 +1,4 @@
-import { bridgeFdb, createClusterState, describeAction, ipRoute, type CniDesign } from '@podnet/core';
+import { bridgeFdb, createClusterState, describeAction, formatIpv4, ipRoute, type CniDesign } from '@podnet/core';
 import { seedLabSpec } from '@podnet/cni';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -168,10 +168,15 @@ describe('faults after the build', () => {
       const [a] = faultActions(sim, { kind: 'addrDup', ns: 0, item })! as [{ addr: string }];
       expect(a.addr, String(item)).toMatch(/^10\.244\.[23]\./);
     }
-    // An address retyped: as it is, noprefixroute, scope link, scope host, /16, /32.
+    // An address retyped: as it is, noprefixroute, scope link, scope host; never with another length (another
+    // address for the kernel, refused by podnet, which keeps one entry per address: seed 3201 faulted #26).
     expect(cmd('addrReplace', 0, 0)).toEqual(['ip addr replace 10.244.1.1/24 dev cni0']);
     expect(cmd('addrChange', 3, 1)).toEqual(['ip addr change 10.244.1.4/24 dev eth0 noprefixroute']);
-    expect(cmd('addrReplace', 1, 13)).toEqual(['ip addr replace 192.168.1.12/16 dev eth0']);
+    for (let item = 0; item < 40; item++) {
+      const [a] = faultActions(sim, { kind: 'addrChange', ns: 1, item })! as [{ addr: string; dev: string }];
+      const had = sim.node('node-2').host.links[a.dev]!.addrs.map((x) => `${formatIpv4(x.ip)}/${x.len}`);
+      expect(had, String(item)).toContain(a.addr);
+    }
     // route change picks as route append does: the node's own routes and prefix routes, another next hop.
     expect(cmd('routeChange', 0, 0)).toEqual(['ip route change default dev eth0']);
     expect(cmd('routeChange', 1, 13)).toEqual(['ip route change 10.244.2.0/24 via 192.168.1.1 dev eth0']);

@@ -55,10 +55,12 @@ export const FAULT_CONF_DEFAULTS = [
 
 /**
  * How `addrReplace` and `addrChange` retype an address the device has: as it is, without its prefix route,
- * in scope link or host, or with another prefix length (for the kernel another address: it matches on
- * address and length).
+ * in scope link or host — none of which changes it (inet_rtm_newaddr updates only the metric and the
+ * lifetimes of an address that is there: packages/cli/scripts/arp-own-source.txt (a)). Not with another
+ * prefix length: for the kernel that is another address beside it, its own prefix route with it; podnet
+ * keeps one entry per address and refuses it (seed 3201 faulted #26, docs/kernel-oracle.md).
  */
-export const FAULT_ADDR_EDITS = [{}, { noprefixroute: true }, { scope: 'link' }, { scope: 'host' }, { len: 16 }, { len: 32 }] as const;
+export const FAULT_ADDR_EDITS = [{}, { noprefixroute: true }, { scope: 'link' }, { scope: 'host' }] as const;
 
 /** The kinds that act on a node's host only (node-wide settings, or settings of a node's devices). */
 const NODE_ONLY: readonly FaultKind[] = ['forwardOff', 'forwardDrop', 'rpFilter', 'devForwardOff', 'forwardTwo'];
@@ -213,10 +215,10 @@ export function faultActions(sim: Simulator, f: FaultPick): Action[] | null {
       const addrs = addressed.flatMap((dev) => nsObj.links[dev]!.addrs.map((a) => ({ dev, a })));
       const hit = nth(addrs);
       if (hit === null) return null;
-      const edit: { noprefixroute?: boolean; scope?: 'link' | 'host'; len?: number } = second(addrs.length, FAULT_ADDR_EDITS)!;
+      const edit: { noprefixroute?: boolean; scope?: 'link' | 'host' } = second(addrs.length, FAULT_ADDR_EDITS)!;
       const scope = edit.scope ?? (hit.a.scope === 'global' ? undefined : hit.a.scope);
       return [{
-        op: f.kind === 'addrReplace' ? 'addr.replace' : 'addr.change', ns, dev: hit.dev, addr: `${formatIpv4(hit.a.ip)}/${edit.len ?? hit.a.len}`,
+        op: f.kind === 'addrReplace' ? 'addr.replace' : 'addr.change', ns, dev: hit.dev, addr: `${formatIpv4(hit.a.ip)}/${hit.a.len}`,
         ...(scope !== undefined ? { scope } : {}), ...(edit.noprefixroute === true ? { noprefixroute: true } : {}),
       }];
     }

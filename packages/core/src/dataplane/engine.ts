@@ -1645,6 +1645,17 @@ class Run {
 
   arpInput(ns: NetNs, link: Link, arp: ArpPacket, pid: number): void {
     if (arp.op === 1) {
+      // arp_process answers a request only when ip_route_input(tip, sip, dev) succeeds, and that validates
+      // the sender as the source of an IPv4 packet would be (fib_validate_source): one of this namespace's own
+      // addresses is a martian source unless accept_local, so no reply and no neighbour entry. Measured
+      // (kernel oracle, seed 3201 calico-none faulted #57; oracle-findings.test.ts): B holding A's 10.0.0.5 too
+      // leaves A's ARP request for B unanswered (`From 10.0.0.5 Destination Host Unreachable`); with
+      // accept_local 1 on B's device B answers.
+      if (arp.senderIp !== 0 && this.ownAddress(ns, arp.senderIp) && !devconfOr(ns.sysctl, link.name, 'accept_local')) {
+        const log = this.record ? martianLogLine(ns.sysctl, 'martianSource', arp.senderIp, arp.targetIp, link.name) : null;
+        const why = this.record ? `ARP request from ${formatIpv4(arp.senderIp)}, an address of ${ns.id}, and ${link.name} has accept_local 0: a martian source, not answered` : '';
+        return this.drop(pid, ns.id, link.name, 'martianSource', log === null ? why : `${why}; dmesg: "${log}"`, null);
+      }
       const local = this.isLocal(ns, arp.targetIp);
       let proxy = false;
       if (!local && proxyArpOn(ns, link.name)) {
