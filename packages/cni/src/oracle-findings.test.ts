@@ -1389,3 +1389,20 @@ describe("an ARP request whose sender is one of the receiver's own addresses (ke
     expect(sim.ping('pod-a', '10.244.2.3').lines).toContain('1 packets transmitted, 1 received, 0% packet loss');
   });
 });
+
+describe("an ARP request tells the queued packet's source when it is the namespace's own (kernel oracle, seed 3201 calico-none faulted #15)", () => {
+  it("a pod given its node's address/24 answers node-1 from its pod address, and asks for node-1 telling that one, which its node answers", () => {
+    // arp_solicit with arp_announce 0: the packet's saddr when inet_addr_type_dev_table calls it RTN_LOCAL,
+    // else inet_select_addr. pod-c's reply to node-1 leaves from 10.244.2.3 by the new 192.168.1.0/24 prefix
+    // route (src 192.168.1.12); telling 192.168.1.12, node-2's own, it would be refused (arp-own-source.sh (b)).
+    // The kernel answered (oracle run: `reply from 10.105.0.65 ttl=63`), podnet had no reply before the fix.
+    const sim = simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'calico', encapsulation: 'none' } });
+    sim.apply({ op: 'addr.add', ns: 'pod/default/pod-c', dev: 'eth0', addr: '192.168.1.12/24' }, 'ip addr add 192.168.1.12/24 dev eth0');
+    // node-2 learns pod-c from pod-c's own request for 169.254.1.1 (its request for pod-c tells 192.168.1.12).
+    expect(sim.ping('pod-c', '10.244.1.4').lines).toContain('1 packets transmitted, 1 received, 0% packet loss');
+    const r = sim.ping('node-1', '10.244.2.3');
+    expect(r.lines).toContain('1 packets transmitted, 1 received, 0% packet loss');
+    const asks = r.traces.flatMap((t) => t.steps).filter((s) => s.kind === 'arp-request' && s.ns === 'pod/default/pod-c').map((s) => s.note);
+    expect(asks).toEqual(['who-has 192.168.1.11 tell 10.244.2.3']);
+  });
+});
