@@ -1371,3 +1371,38 @@ describe("a gateway on a prefix whose first route is another device's, on a node
     }
   });
 });
+
+describe("an ARP request whose sender is one of the receiver's own addresses (kernel oracle, seed 3201 calico-none faulted #57)", () => {
+  it('is a martian source, not answered (no neighbour entry either) unless accept_local is on', () => {
+    // arp_process answers only when ip_route_input(tip, sip, dev) succeeds, which validates sip as any source
+    // (fib_validate_source: an own address is refused unless accept_local). Measured: arp-own-source.sh (b),
+    // kernel 6.18: B holding A's 10.0.0.5/32 too leaves A's request for B unanswered (`From 10.0.0.5
+    // Destination Host Unreachable`, B learns no neighbour); with accept_local 1 on B's device B answers.
+    // Here pod-c is given its node's 192.168.1.12: node-2 asks for pod-c on its cali device (no address
+    // there) from 192.168.1.12, pod-c's own now. Before the fix podnet answered and pod-a got its reply.
+    const sim = simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'calico', encapsulation: 'none' } });
+    sim.apply({ op: 'addr.add', ns: 'pod/default/pod-c', dev: 'eth0', addr: '192.168.1.12/32' }, 'ip addr add 192.168.1.12/32 dev eth0');
+    const lost = sim.ping('pod-a', '10.244.2.3');
+    expect(lost.lines).toContain('From 192.168.1.12 icmp_seq=1 Destination Host Unreachable');
+    expect(ipNeigh(sim.state, 'pod/default/pod-c').filter((l) => l.startsWith('192.168.1.12 '))).toEqual([]);
+    sim.apply({ op: 'sysctl.set', ns: 'pod/default/pod-c', key: 'net.ipv4.conf.eth0.accept_local', value: 1 }, 'sysctl -w net.ipv4.conf.eth0.accept_local=1');
+    expect(sim.ping('pod-a', '10.244.2.3').lines).toContain('1 packets transmitted, 1 received, 0% packet loss');
+  });
+});
+
+describe("an ARP request tells the queued packet's source when it is the namespace's own (kernel oracle, seed 3201 calico-none faulted #15)", () => {
+  it("a pod given its node's address/24 answers node-1 from its pod address, and asks for node-1 telling that one, which its node answers", () => {
+    // arp_solicit with arp_announce 0: the packet's saddr when inet_addr_type_dev_table calls it RTN_LOCAL,
+    // else inet_select_addr. pod-c's reply to node-1 leaves from 10.244.2.3 by the new 192.168.1.0/24 prefix
+    // route (src 192.168.1.12); telling 192.168.1.12, node-2's own, it would be refused (arp-own-source.sh (b)).
+    // The kernel answered (oracle run: `reply from 10.105.0.65 ttl=63`), podnet had no reply before the fix.
+    const sim = simulatorFromSpec({ ...seedLabSpec(), cni: { type: 'calico', encapsulation: 'none' } });
+    sim.apply({ op: 'addr.add', ns: 'pod/default/pod-c', dev: 'eth0', addr: '192.168.1.12/24' }, 'ip addr add 192.168.1.12/24 dev eth0');
+    // node-2 learns pod-c from pod-c's own request for 169.254.1.1 (its request for pod-c tells 192.168.1.12).
+    expect(sim.ping('pod-c', '10.244.1.4').lines).toContain('1 packets transmitted, 1 received, 0% packet loss');
+    const r = sim.ping('node-1', '10.244.2.3');
+    expect(r.lines).toContain('1 packets transmitted, 1 received, 0% packet loss');
+    const asks = r.traces.flatMap((t) => t.steps).filter((s) => s.kind === 'arp-request' && s.ns === 'pod/default/pod-c').map((s) => s.note);
+    expect(asks).toEqual(['who-has 192.168.1.11 tell 10.244.2.3']);
+  });
+});

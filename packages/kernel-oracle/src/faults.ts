@@ -3,13 +3,14 @@
  * taken down (or down and up again), its MTU changed, a route, a neighbour or an FDB entry deleted,
  * forwarding switched off, every forwarded packet dropped by iptables; and session 36's sysctls (rp_filter
  * 1/2/5, a device's forwarding, ip_forward=2, proxy_arp) and verbs (route append/prepend, neigh, route, addr
- * and fdb flush). Each is drawn as indexes and
+ * and fdb flush); session 37's accept_local, route_localnet and conf.default writes, another endpoint's
+ * address on a device, `ip addr replace/change` and `ip route change`. Each is drawn as indexes and
  * resolved against the state it is applied to (like the testing package's events), so every drawn
  * sequence is valid by construction and shrinking an index towards 0 keeps it valid. A fault becomes the
  * raw actions the lab shell and `Simulator.apply` take; the kernel replays them as `describeAction`
  * prints them.
  */
-import { allRoutes, bridgeFdb, formatCidr, ipNeigh, ipRoute, isPodnetError, kernelRoutes, type Action, type NsId, type Simulator } from '@podnet/core';
+import { allRoutes, bridgeFdb, cidr, cidrContains, formatCidr, formatIpv4, ipNeigh, ipRoute, isPodnetError, kernelRoutes, type Action, type NsId, type Simulator } from '@podnet/core';
 import fc from 'fast-check';
 
 /** The kinds of fault, each a command a person types on a node or in a pod. */
@@ -17,6 +18,9 @@ export const FAULT_KINDS = [
   'linkDown', 'linkBounce', 'mtu', 'routeDel', 'forwardOff', 'neighDel', 'fdbDel', 'forwardDrop',
   // Session 36's verbs and sysctls, as a student types them (model/sysctl.ts, ops/flush.ts).
   'rpFilter', 'devForwardOff', 'forwardTwo', 'proxyArp', 'routeAppend', 'routePrepend', 'neighFlush', 'routeFlush', 'addrFlush', 'fdbFlush',
+  // Session 37's: the own-address source check and accept_local, route_localnet, conf.default's copies,
+  // another endpoint's address on a device, `ip addr replace/change`, `ip route change`.
+  'acceptLocal', 'routeLocalnet', 'confDefault', 'addrDup', 'addrReplace', 'addrChange', 'routeChange',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -39,6 +43,24 @@ export const FAULT_MTUS = [1280, 1400, 1450, 9000] as const;
 
 /** rp_filter values a fault writes: strict, loose, and a non-zero other than 2, which the kernel takes as loose (fib_validate_source tests `rpf == 1`). */
 export const FAULT_RP_FILTERS = [1, 2, 5] as const;
+
+/**
+ * What `confDefault` writes to `net.ipv4.conf.default.NAME`: the settings whose write reaches the devices
+ * that never set their own (in practice those without an address: a node's veth ends), and two whose write
+ * reaches no device that exists (forwarding, route_localnet), which must change nothing.
+ */
+export const FAULT_CONF_DEFAULTS = [
+  ['rp_filter', 1], ['rp_filter', 2], ['accept_local', 1], ['proxy_arp', 1], ['send_redirects', 0], ['forwarding', 0], ['route_localnet', 1], ['log_martians', 1],
+] as const;
+
+/**
+ * How `addrReplace` and `addrChange` retype an address the device has: as it is, without its prefix route,
+ * in scope link or host — none of which changes it (inet_rtm_newaddr updates only the metric and the
+ * lifetimes of an address that is there: packages/cli/scripts/arp-own-source.txt (a)). Not with another
+ * prefix length: for the kernel that is another address beside it, its own prefix route with it; podnet
+ * keeps one entry per address and refuses it (seed 3201 faulted #26, docs/kernel-oracle.md).
+ */
+export const FAULT_ADDR_EDITS = [{}, { noprefixroute: true }, { scope: 'link' }, { scope: 'host' }] as const;
 
 /** The kinds that act on a node's host only (node-wide settings, or settings of a node's devices). */
 const NODE_ONLY: readonly FaultKind[] = ['forwardOff', 'forwardDrop', 'rpFilter', 'devForwardOff', 'forwardTwo'];
@@ -156,8 +178,53 @@ export function faultActions(sim: Simulator, f: FaultPick): Action[] | null {
       const dev = nth(links);
       return dev === null ? null : [{ op: 'sysctl.set', ns, key: `net.ipv4.conf.${sysctlDev(dev)}.proxy_arp`, value: 1 }];
     }
+    case 'acceptLocal':
+    case 'routeLocalnet': {
+      // `all`, `default` (copied to the devices that never set their own: accept_local; route_localnet's
+      // reaches none) or one device. accept_local lets a packet whose source is one of the namespace's own
+      // addresses in (fib_validate_source); route_localnet matters only for 127/8, which no probe uses.
+      const scopes = ['all', 'default', ...links];
+      const scope = nth(scopes)!;
+      return [{ op: 'sysctl.set', ns, key: `net.ipv4.conf.${scope === 'all' || scope === 'default' ? scope : sysctlDev(scope)}.${f.kind === 'acceptLocal' ? 'accept_local' : 'route_localnet'}`, value: 1 }];
+    }
+    case 'confDefault': {
+      const [name, value] = nth(FAULT_CONF_DEFAULTS)!;
+      return [{ op: 'sysctl.set', ns, key: `net.ipv4.conf.default.${name}`, value }];
+    }
+    case 'addrDup': {
+      // Another endpoint's address (a node's eth0, another pod's eth0) on a device with an address: as a /32
+      // or with the owner's prefix length (a prefix route with it). Not one inside a subnet of any of the
+      // namespace's devices: a peer there could ask for it, and Linux answers ARP for a local address on
+      // any device (arp_ignore 0), so two answers to one request would race (a neighbour entry takes the
+      // one that arrives first).
+      if (addressed.length === 0) return null;
+      const dev = nth(addressed)!;
+      const subnets = Object.values(nsObj.links).flatMap((l) => l.addrs.map((a) => cidr(a.ip, a.len)));
+      const owners = [...nodes.map((n) => sim.node(n.slice(5)).host), ...pods.map((p) => sim.pod(p.slice(4)).netns!)];
+      const theirs = owners.flatMap((o) => o.links['eth0']?.addrs.filter((a) => a.scope === 'global') ?? [])
+        .filter((a) => !subnets.some((c) => cidrContains(c, a.ip)));
+      const uniq = [...new Map(theirs.map((a) => [a.ip, a])).values()];
+      const other = second(addressed.length, uniq);
+      if (other === null) return null;
+      const len = Math.floor(f.item / addressed.length / uniq.length) % 2 === 0 ? 32 : other.len;
+      return [{ op: 'addr.add', ns, dev, addr: `${formatIpv4(other.ip)}/${len}` }];
+    }
+    case 'addrReplace':
+    case 'addrChange': {
+      // An address a device has, retyped (FAULT_ADDR_EDITS).
+      const addrs = addressed.flatMap((dev) => nsObj.links[dev]!.addrs.map((a) => ({ dev, a })));
+      const hit = nth(addrs);
+      if (hit === null) return null;
+      const edit: { noprefixroute?: boolean; scope?: 'link' | 'host' } = second(addrs.length, FAULT_ADDR_EDITS)!;
+      const scope = edit.scope ?? (hit.a.scope === 'global' ? undefined : hit.a.scope);
+      return [{
+        op: f.kind === 'addrReplace' ? 'addr.replace' : 'addr.change', ns, dev: hit.dev, addr: `${formatIpv4(hit.a.ip)}/${hit.a.len}`,
+        ...(scope !== undefined ? { scope } : {}), ...(edit.noprefixroute === true ? { noprefixroute: true } : {}),
+      }];
+    }
     case 'routeAppend':
-    case 'routePrepend': {
+    case 'routePrepend':
+    case 'routeChange': {
       // A second route for a prefix the table has, through another next hop: another device of the
       // namespace, the route's own device without its gateway, or a gateway another route uses (with its
       // device, and onlink where that route has it).
@@ -197,7 +264,9 @@ export function faultActions(sim: Simulator, f: FaultPick): Action[] | null {
       }
       const hop = second(lines.length, hops);
       if (hop === null) return null;
-      return [{ op: f.kind === 'routeAppend' ? 'route.append' : 'route.prepend', ns, dst, ...hop, ...(metric ? { metric: Number(metric) } : {}) }];
+      // Changed (NLM_F_REPLACE without CREATE), the route's next hop becomes this one.
+      const op = f.kind === 'routeAppend' ? 'route.append' : f.kind === 'routePrepend' ? 'route.prepend' : 'route.change';
+      return [{ op, ns, dst, ...hop, ...(metric ? { metric: Number(metric) } : {}) }];
     }
     case 'neighFlush': {
       // After the build every neighbour entry is permanent (nothing has been sent), which a bare flush keeps

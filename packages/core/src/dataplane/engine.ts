@@ -1696,6 +1696,18 @@ class Run {
         this.end(pid, 'notForUs', ns.id, null);
         return;
       }
+      // A request for us (or one we proxy) is answered only when ip_route_input(tip, sip, dev) succeeds, and
+      // that validates the sender as any source (fib_validate_source): one of this namespace's own addresses
+      // is a martian source unless accept_local, so no reply and no neighbour entry. (A request not for us
+      // comes to nothing either way: noted as not for us above, as a flood plan has it.) Measured (kernel
+      // oracle, seed 3201 calico-none faulted #57; arp-own-source.sh (b)): B holding A's 10.0.0.5 too leaves
+      // A's ARP request for B unanswered (`From 10.0.0.5 Destination Host Unreachable`); with accept_local 1
+      // on B's device B answers.
+      if (arp.senderIp !== 0 && this.ownAddress(ns, arp.senderIp) && !devconfOr(ns.sysctl, link.name, 'accept_local')) {
+        const log = this.record ? martianLogLine(ns.sysctl, 'martianSource', arp.senderIp, arp.targetIp, link.name) : null;
+        const why = this.record ? `ARP request from ${formatIpv4(arp.senderIp)}, an address of ${ns.id}, and ${link.name} has accept_local 0: a martian source, not answered` : '';
+        return this.drop(pid, ns.id, link.name, 'martianSource', log === null ? why : `${why}; dmesg: "${log}"`, null);
+      }
       // Linux creates (or updates) the sender's neighbour entry when a request is for us (arp_process).
       this.learnNeigh(ns, link.name, arp.senderIp, arp.senderMac);
       this.end(pid, 'delivered', ns.id, null);
@@ -2096,9 +2108,15 @@ class Run {
       return;
     }
     this.pending.add({ ns: ns.id, dev, nexthop, items: [{ pkt, pid, forwarded, l2src }] });
-    // The request's source for the next hop, by the route's src, device and scope: selectSource's target,
-    // `route.via ?? dst`, is the next hop itself.
-    this.arpRequest(ns, link, nexthop, selectSource(ns, route, nexthop, 'nexthop') ?? 0);
+    // The request's source: the queued packet's own when it is an address of this namespace (arp_solicit,
+    // arp_announce 0: inet_addr_type_dev_table(saddr) == RTN_LOCAL), else inet_select_addr's for the next
+    // hop, by the route's src, device and scope (selectSource's target, `route.via ?? dst`, is the next hop).
+    // They differ for a reply whose source is an address of another device than the one it leaves by
+    // (kernel oracle, seed 3201 calico-none faulted #15: a pod given its node's 192.168.1.12/24 answers
+    // node-1 from 10.105.0.65 and asks for 192.168.1.11 telling 10.105.0.65, which its node's proxy ARP
+    // answers; telling 192.168.1.12, the node's own, it would not be).
+    const own = pkt.header.src !== 0 && this.ownAddress(ns, pkt.header.src) ? pkt.header.src : null;
+    this.arpRequest(ns, link, nexthop, own ?? selectSource(ns, route, nexthop, 'nexthop') ?? 0);
   }
 
   /** Broadcasts an ARP request for `target` out of `link`, telling `src` (a packet of its own). */

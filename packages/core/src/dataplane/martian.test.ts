@@ -111,8 +111,20 @@ const NOT_MODELLED: Record<string, string> = {
 };
 const key = (c: Case): string => `${c.section} ${c.src} ${c.dst}`;
 
+/**
+ * The neighbours the script's namespaces had when its packets went: A's ARP request for R taught R A's MAC
+ * (and A R's). Without them R asks for A from the reply's own source — 127.0.0.1 in (g) and (h), which A's
+ * arp_process refuses as a martian — where the measured reply reached A.
+ */
+const macOf = (st: ClusterState, ns: string, dev: string): string => getNs(st, ns).links[dev]!.mac;
+const physOf = (ns: string): string => Object.values(getNs(base, ns).links).find((l) => l.kind === 'physical')!.name;
+const NEIGHBOURS: Action[] = [
+  { op: 'neigh.add', ns: UNDERLAY_NS, dev: 'dc1', ip: formatIpv4(ipOf(A)), mac: macOf(base, A, physOf(A)) },
+  { op: 'neigh.add', ns: A, dev: physOf(A), ip: '172.16.0.1', mac: macOf(base, UNDERLAY_NS, 'dc1') },
+];
+
 function replay(c: Case): Outcome {
-  const st: ClusterState = applyActions(base, SECTIONS[c.section]!);
+  const st: ClusterState = applyActions(base, [...NEIGHBOURS, ...SECTIONS[c.section]!]);
   return outcome(receive(st, UNDERLAY_NS, 'dc1', icmpEcho(parseIpv4(mapAddr(c.dst)), { src: parseIpv4(mapAddr(c.src)), seq: 1 })).trace);
 }
 
@@ -173,7 +185,7 @@ describe('martians are dropped as Linux 6.18 drops them (martian-formats.txt)', 
   });
 
   it('a spoofed 127.0.0.1 source sent from a node is dropped by the next hop, not delivered', () => {
-    const t = send(base, A, icmpEcho(ipOf(B), { src: parseIpv4('127.0.0.1') })).trace;
+    const t = send(applyActions(base, NEIGHBOURS), A, icmpEcho(ipOf(B), { src: parseIpv4('127.0.0.1') })).trace;
     expect(t.disposition).toBe('martianSource');
     expect(t.fates[0]!.ns).toBe(UNDERLAY_NS);
   });
