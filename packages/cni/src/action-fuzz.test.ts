@@ -120,6 +120,28 @@ describe('raw actions, valid and broken', () => {
     expect(() => sim.apply({ op: 'rule.append', ns: 'node/node-2', rule } as unknown as Action)).toThrow('rule.append.rule.chain must be a string, not 7');
   });
 
+  it('an action whose keys come in the order of the one before it, or in another, is checked field by field', () => {
+    const sim = simulatorFromSpec(seedLabSpec());
+    // The check remembers each op's last key order: a key in another place, one the op does not read, or a
+    // wrong value where the last action had a good one must each still be seen.
+    sim.apply({ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.ip_forward', value: 1 });
+    sim.apply({ value: 1, key: 'net.ipv4.ip_forward', ns: 'node/node-2', op: 'sysctl.set' } as Action);
+    sim.apply({ op: 'sysctl.set', ns: 'node/node-1', extra: true, key: 'net.ipv4.ip_forward', value: 1 } as Action);
+    for (const [a, message] of [
+      [{ op: 'sysctl.set', ns: 'node/node-1', key: 7, value: 1 }, 'sysctl.set.key must be a string, not 7'],
+      [{ value: 1, key: null, ns: 'node/node-2', op: 'sysctl.set' }, 'sysctl.set.key must be a string, not null'],
+      [{ op: 'sysctl.set', ns: 'node/node-1', key: 'net.ipv4.ip_forward' }, 'sysctl.set.value is missing'],
+      [{ op: 'sysctl.set', ns: 'node/node-1', value: 1, key: 'net.ipv4.ip_forward', extra: true, ns2: 1 }, null],
+    ] as const) {
+      const before = sim.state;
+      if (message === null) sim.apply(a as unknown as Action);
+      else {
+        expect(() => sim.apply(a as unknown as Action)).toThrow(message);
+        expect(sim.state).toBe(before);
+      }
+    }
+  });
+
   it.each([
     ['a sysctl with a null key', { op: 'sysctl.set', ns: 'node/node-1', key: null, value: 0 }, 'sysctl.set.key must be a string, not null'],
     ['a peer set put with no name', { op: 'peerset.put', set: null, dev: 'flannel.1', owner: 'x', routes: [], neigh: [], fdb: [] }, 'peerset.put.set must be a string, not null'],
