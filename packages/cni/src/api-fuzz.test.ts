@@ -63,20 +63,26 @@ function paths(o: unknown, at: readonly string[] = [], out: string[][] = []): st
   if (o !== null && typeof o === 'object' && !(o instanceof Uint8Array)) for (const k of Object.keys(o)) paths((o as Record<string, unknown>)[k], [...at, k], out);
   return out;
 }
-const copied = (o: unknown): unknown => (o === null || typeof o !== 'object' || o instanceof Uint8Array ? o : Array.isArray(o) ? o.map(copied) : Object.fromEntries(Object.entries(o).map(([k, v]) => [k, copied(v)])));
+/**
+ * A deep copy (a prototype-less object stays one). Every value an edit puts in a frame is a copy: the edge values
+ * are shared by every run, and an edit that wrote into one (or put one inside itself) changed it for the runs
+ * after, and could make a cycle that `paths` walked until the stack overflowed.
+ */
+const copied = (o: unknown): unknown => (o === null || typeof o !== 'object' || o instanceof Uint8Array ? o : Array.isArray(o) ? o.map(copied)
+  : Object.assign(Object.create(Object.getPrototypeOf(o) as object | null) as object, Object.fromEntries(Object.entries(o).map(([k, v]) => [k, copied(v)]))));
 const edited = fc.tuple(fc.constantFrom(...FRAMES), fc.array(fc.tuple(fc.nat(500), fc.constantFrom(...EDGE, 'arp', 'ipv4', 'raw', 'vxlan', new Uint8Array(3)), fc.boolean()), { minLength: 1, maxLength: 2 })).map(([f, edits]) => {
   let x = copied(f);
   for (const [i, v, del] of edits) {
     const all = paths(x);
     const p = all[i % all.length]!;
     if (p.length === 0) {
-      x = v;
+      x = copied(v);
       continue;
     }
     let parent = x as Record<string, unknown>;
     for (const k of p.slice(0, -1)) parent = parent[k] as Record<string, unknown>;
     if (del) delete parent[p.at(-1)!];
-    else parent[p.at(-1)!] = v;
+    else parent[p.at(-1)!] = copied(v);
   }
   return x;
 });
