@@ -1704,9 +1704,8 @@ class Run {
       // A's ARP request for B unanswered (`From 10.0.0.5 Destination Host Unreachable`); with accept_local 1
       // on B's device B answers.
       if (arp.senderIp !== 0 && this.ownAddress(ns, arp.senderIp) && !devconfOr(ns.sysctl, link.name, 'accept_local')) {
-        const log = this.record ? martianLogLine(ns.sysctl, 'martianSource', arp.senderIp, arp.targetIp, link.name) : null;
         const why = this.record ? `ARP request from ${formatIpv4(arp.senderIp)}, an address of ${ns.id}, and ${link.name} has accept_local 0: a martian source, not answered` : '';
-        return this.drop(pid, ns.id, link.name, 'martianSource', log === null ? why : `${why}; dmesg: "${log}"`, null);
+        return this.martian(ns, link.name, 'martianSource', why, arp.senderIp, arp.targetIp, null, pid);
       }
       // Linux creates (or updates) the sender's neighbour entry when a request is for us (arp_process).
       this.learnNeigh(ns, link.name, arp.senderIp, arp.senderMac);
@@ -1874,7 +1873,7 @@ class Run {
     }
     const addrs = inputAddressVerdict(seen.header.src, dst, dev, devconfOr(ns.sysctl, dev, 'route_localnet'));
     if (addrs.kind === 'martianSource' || addrs.kind === 'martianDestination') {
-      this.martian(ns, dev, addrs.kind, addrs.why, seen, pid);
+      this.martian(ns, dev, addrs.kind, addrs.why, seen.header.src, dst, seen, pid);
       return null;
     }
     return addrs.kind;
@@ -1890,15 +1889,16 @@ class Run {
    * pod-a is dropped unless accept_local is on for all or for cni0, the device it comes in by.
    */
   ownSourceMartian(ns: NetNs, dev: string, seen: Ipv4Packet, pid: number): void {
-    this.martian(ns, dev, 'martianSource', `martian source ${formatIpv4(seen.header.src)} on ${dev}: an address of ${ns.id}, and ${dev} has accept_local 0`, seen, pid);
+    this.martian(ns, dev, 'martianSource', `martian source ${formatIpv4(seen.header.src)} on ${dev}: an address of ${ns.id}, and ${dev} has accept_local 0`, seen.header.src, seen.header.dst, seen, pid);
   }
 
   /**
-   * A martian (see martian.ts) or an rp_filter refusal, which the kernel logs as a martian source: dropped
-   * silently as `kind`; the note quotes the kernel's log line when log_martians is on for `dev`.
+   * A martian (see martian.ts), an rp_filter refusal or an ARP request from an own address, which the kernel
+   * logs as a martian source: dropped silently as `kind`; the note quotes the kernel's log line (of `src` and
+   * `dst`) when log_martians is on for `dev`. `pkt` is the IPv4 packet, null for an ARP request.
    */
-  martian(ns: NetNs, dev: string, kind: 'martianSource' | 'martianDestination' | 'rpFilter', why: string, pkt: Ipv4Packet, pid: number): void {
-    const log = this.record ? martianLogLine(ns.sysctl, kind === 'martianDestination' ? kind : 'martianSource', pkt.header.src, pkt.header.dst, dev) : null;
+  martian(ns: NetNs, dev: string, kind: 'martianSource' | 'martianDestination' | 'rpFilter', why: string, src: Ipv4, dst: Ipv4, pkt: Ipv4Packet | null, pid: number): void {
+    const log = this.record ? martianLogLine(ns.sysctl, kind === 'martianDestination' ? kind : 'martianSource', src, dst, dev) : null;
     this.drop(pid, ns.id, dev, kind, log === null ? why : `${why}; dmesg: "${log}"`, pkt);
   }
 
@@ -1915,7 +1915,7 @@ class Run {
     const back = lookupRouteFrom(this.state, ns, h.src, h.dst, this.view(ns));
     if (back !== null && (rp !== 1 || back.dev === dev)) return false;
     // The kernel logs rp_filter's refusals as martian sources (martian-formats.txt, case (e)).
-    this.martian(ns, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, pkt, pid);
+    this.martian(ns, dev, 'rpFilter', `rp_filter=${rp}: no reverse route to ${formatIpv4(h.src)} via ${dev}`, h.src, h.dst, pkt, pid);
     return true;
   }
 
